@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
-           "format_figure", "format_in_unit", "count_text", "in_base_unit"]
+           "format_figure", "format_in_unit", "format_percent", "count_text", "in_base_unit"]
 
 
 class Dimension(enum.Enum):
@@ -118,7 +118,7 @@ def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> s
         case Dimension.COMPUTE:
             steps = [(1e15, "PFLOPS"), (1e12, "TFLOPS"), (1e9, "GFLOPS"), (1, "FLOPS")]
         case Dimension.RATIO:
-            return f"{value * 100:.1f} %"
+            return format_percent(value)
         case Dimension.THROUGHPUT:
             steps = [(1.0, "tokens/s")]
         case Dimension.PRICE:
@@ -207,6 +207,16 @@ def format_in_unit(value: float, unit: Unit) -> str:
         '10.38 %'
     """
     return f"{format_figure(value / unit.factor)} {unit.name}"
+
+
+def format_percent(fraction: float) -> str:
+    """A fraction as a percentage to one decimal, thousands grouped (a memory use can be thousands of per cent).
+
+    Example:
+        >>> format_percent(0.9215), format_percent(19.345), format_percent(341251.472)
+        ('92.2 %', '1,934.5 %', '34,125,147.2 %')
+    """
+    return f"{fraction * 100:,.1f} %"
 
 
 def count_text(n: int, word: str, many: str | None = None) -> str:

@@ -221,6 +221,41 @@ def test_rule_silent_on_good_plan(tmp_path, code):
     assert not {c for c in found if c.startswith("E")}, found
 
 
+def diagnostics_of(tmp_path, parts) -> list:
+    parts = dict(parts)
+    for name, text in parts.pop("files", dict)().items():
+        (tmp_path / name).write_text(text)
+    path = tmp_path / "plan.moe"
+    path.write_text(plan_text(**parts))
+    try:
+        return [d for r in check(load_plan(path)) for d in r.diagnostics]
+    except PlanError as exc:
+        return list(exc.diagnostics)
+
+
+@pytest.mark.parametrize("code", sorted(FIXTURES))
+def test_every_error_and_warning_of_a_bad_plan_has_a_span_and_a_hint(tmp_path, code):
+    """Whatever a bad plan triggers — its own rule and any other — each error and warning is located and says what
+    to do (`= help:`); E204 of `tp 8 ; ep 8 ; ep 2` and W505 of a cluster a strategy does not fill by a whole dp."""
+    for d in diagnostics_of(tmp_path, FIXTURES[code][0]):
+        if d.severity.value != "note":
+            assert d.span is not None and d.hint, (d.code, d.message)
+
+
+@pytest.mark.parametrize("strategy", ["tp 8 ; ep 8 ; ep 2", "tp 2 tp 4", "tp 2 < ep 4 >", "tp 8 ep 8", "tp 0",
+                                      "dp 2 < tp 3 ; ep 2 >", "pp 2 < pp 2 < tp 2 > >"])
+def test_every_e2xx_has_a_hint(strategy):
+    found = [d for d in check(load_plan_text(plan_text(strategy=f"strategy {strategy}")))[0].diagnostics
+             if d.code.startswith("E2")]
+    assert found and all(d.span is not None and d.hint for d in found), [(d.code, d.hint) for d in found]
+
+
+def test_w505_has_a_hint_when_no_whole_dp_fills_the_cluster(tmp_path):
+    d = next(d for d in diagnostics_of(tmp_path, dict(cluster=C16, strategy="strategy tp 4 ; ep 12"))
+             if d.code == "W505")
+    assert d.hint == "a strategy of 16 GPUs would use them all, or `gpus = 12` rents only what this one uses"
+
+
 def test_all_diagnostics_reported_together():
     text = plan_text(cluster='cluster { gpus = 4  gpu preset "h100-sxm" }', strategy="strategy pp 64 < tp 3 ; ep 16 >")
     found = {d.code for d in check(load_plan_text(text))[0].diagnostics}

@@ -191,15 +191,19 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
 def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str]) -> None:
     from ..diagnostics import printable
     from ..launch.launch import model_path
+    from ..plan.cluster import per_node_text
+    from ..units import count_text
 
     lay = result.layout
     assert lay is not None                      # launched: a valid strategy, laid out
     gpus = result.gpus_used or lay.gpus_used
-    nodes = -(-gpus // lay.gpus_per_node)
+    # the nodes, when the cluster has a node's GPUs (one L40S is no node of 8: `per_node_text`)
+    nodes = f" ({count_text(-(-gpus // lay.gpus_per_node), 'node')} of {lay.gpus_per_node})" \
+        if per_node_text(plan.cluster) else ""
     title = f"{result.decl.name} = {result.decl.text}" if result.decl.name else result.decl.text
     pools = " in two pools" if result.pooled is not None else ""
-    _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(title)}` · {gpus} GPUs{pools} "
-         f"({nodes} node{'s' if nodes > 1 else ''} of {lay.gpus_per_node})")
+    _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(title)}` · {count_text(gpus, 'GPU')}{pools}"
+         f"{nodes}")
     if overrides:                               # as `dagc check` says them: a what-if, not the plan
         _out("overrides (--set, not in the plan): " + " · ".join(printable(o) for o in overrides))
     m = model_path(plan)

@@ -41,12 +41,13 @@ from .print_verdict import (
 def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: Sequence[str] = ()) -> None:
     """The lines `dagc check` opens with: the plan's model, cluster and workload, the `--set`
     overrides they are with, and `objective`: what its optimal verdicts optimise (`objective_text`)."""
+    from ..plan.cluster import per_node_text
     from ..plan.params import active_params, total_params
-    m = plan.model
+    m, per_node = plan.model, per_node_text(plan.cluster)
     out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
               f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}"
               f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus} × "
-              f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch_text} "
+              f"{plan.cluster.gpu.name}{f' ({per_node})' if per_node else ''} · batch {plan.workload.batch_text} "
               f"× ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens", markup=False)
     print_overrides(out, overrides)
     out.print(objective, markup=False)

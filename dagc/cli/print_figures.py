@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..plan.workload import PoolRole
-from ..units import Dimension, count_text, format_bytes, format_figure, format_gpu_memory, format_si
+from ..units import Dimension, count_text, format_bytes, format_figure, format_gpu_memory, format_percent, format_si
 from .printing import shown
 from .tables import Col, print_fitted
 
@@ -53,7 +53,7 @@ def print_memory_table(console: Console, r: StrategyResult) -> None:
         rows.append((str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
                      format_bytes(s.kv_cache_bytes), activations, format_bytes(s.reserve_bytes),
                      format_bytes(s.total_bytes),
-                     near_text(r.plan, RequirementKind.MEMORY, s.fraction, f"{s.fraction * 100:.1f} %")))
+                     near_text(r.plan, RequirementKind.MEMORY, s.fraction, format_percent(s.fraction))))
         styles.append("red" if not s.fits and console.is_terminal else None)
     print_fitted(console, shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
                                 f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)})"),
@@ -119,7 +119,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
         time = (f"prefill {format_si(m.ttft_s, Dimension.TIME)}" if p.pool.role == PoolRole.PREFILL and m
                 else f"step {format_si(m.tpot_s, Dimension.TIME)}" if m else "—")
         cap = f"{f.capacity[p.pool.role]:,.2f} requests/s" if f is not None else "—"
-        use = f"{mem.worst.fraction * 100:.1f} %" if mem is not None else "—"
+        use = format_percent(mem.worst.fraction) if mem is not None else "—"
         rows.append((p.pool.role, f"{p.pool.instances:,}", p.pool.strategy.text,
                      f"{p.pool.instances:,} × {p.gpus_per_instance:,}", f"{p.batch_per_instance:,}", time, cap, use))
     print_fitted(console, "pools", POOL_COLUMNS, rows)

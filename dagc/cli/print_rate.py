@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ..units import Dimension, format_figure, format_si
+from ..units import Dimension, count_text, format_figure, format_si
 from .print_search import meets_text, table_columns
 from .tables import print_fitted
 
@@ -72,7 +72,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     `check`: the command its lines begin with, the plan and its `--set`s in it — `check_command`; `batch`: the
     plan's, which each replica of a strategy keeps)."""
     rate, at = ranked.rate, _rate(ranked.rate)
-    on = f" on {gpus:,} GPUs" if gpus else ""
+    on = f" on {count_text(gpus, 'GPU')}" if gpus else ""
     if not ranked.ranked:
         why = (f"`dagc check` rejects all {ranked.skipped:,} the search found at this workload" if ranked.skipped
                else "the search found no legal strategy (its counts above: the rules reject every one it examined; "

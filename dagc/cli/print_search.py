@@ -23,7 +23,7 @@ from ..search.under_traffic import (
     steady_only_text,
     unsimulated_text,
 )
-from ..units import Dimension, format_figure, format_si
+from ..units import Dimension, format_figure, format_percent, format_si
 from .tables import Col, print_fitted
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
 
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
-             shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.1f} %"),   # as `memory <= 80 %` reads it
+             shown(K.MEMORY, c.memory_fraction, format_percent(c.memory_fraction)),   # as `memory <= 80 %` reads it
              _est(c) + shown(K.TTFT, c.metrics.ttft_s, format_si(c.metrics.ttft_s, Dimension.TIME, ttft)),
              _est(c) + shown(K.TPOT, c.metrics.tpot_s, format_si(c.metrics.tpot_s, Dimension.TIME, tpot)),
              _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu), *_load_cells(c, loads),

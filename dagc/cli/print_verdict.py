@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ..units import count_text, format_figure
+from ..units import count_text, format_figure, format_percent
 
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
@@ -51,7 +51,7 @@ def print_evidence(console: Console, r: StrategyResult) -> None:
     from ..verdict.verdict import near_text
     for label, fig in (("the better one", best), ("this strategy", own)):
         share = fig["memory_fraction"]
-        memory = "—" if share is None else near_text(r.plan, RequirementKind.MEMORY, share, f"{share * 100:.1f} %")
+        memory = "—" if share is None else near_text(r.plan, RequirementKind.MEMORY, share, format_percent(share))
         # in the unit of the plan's requirement on each, with the digits that tell a figure from its target
         console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
                       f"{metric_text(r.plan, RequirementKind.TTFT, fig['ttft_s'])} · TPOT "

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..units import Dimension, count_text, format_figure, format_si
+from ..units import Dimension, count_text, format_figure, format_percent, format_si
 
 __all__ = ["binding_text"]
 
 
 def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f} %"
+    return "—" if x is None else format_percent(x)
 
 
 def binding_text(binding: dict[str, Any] | None) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
-from ..units import format_bytes
+from ..units import format_bytes, format_percent
 from ..verdict.check import StrategyResult
 from ..verdict.steady import figure_of
 from ..verdict.verdict import met_text, near_text
@@ -77,7 +77,7 @@ def _rows(plan: Plan, results: list[StrategyResult]) -> list[list[str]]:
             if r.valid else "—")] if plan.workload.batch_max else []),
         row("worst rank memory",
             lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ("
-                      f"{near_text(plan, K.MEMORY, r.memory.worst.fraction, f'{r.memory.worst.fraction * 100:.1f} %')})"
+                      f"{near_text(plan, K.MEMORY, r.memory.worst.fraction, format_percent(r.memory.worst.fraction))})"
             if r.memory else "—"),
         row("TTFT", metric("ttft_s", K.TTFT)),
         row("TPOT", metric("tpot_s", K.TPOT)),

@@ -22,7 +22,7 @@ from ..diagnostics import printable
 from ..ir.dag import Category, Dag, OpKind
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..plan.workload import PoolRole
-from ..units import Dimension, format_si
+from ..units import Dimension, count_text, format_si
 from ..verdict.compiled import Compiled
 
 __all__ = ["KIND_COLOURS", "EDGE_COLOURS"]
@@ -152,7 +152,8 @@ class Writer:
                    f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}"]
         role = c.plan.workload.role            # a pool's instance has its own figure alone
         shown = figures if role is None else figures[:1] if role == PoolRole.PREFILL else figures[1:]
-        title = f"{printable(c.plan.name)} · strategy {c.strategy.text} · {lay.gpus_used} GPUs · " + " · ".join(shown)
+        title = " · ".join([f"{printable(c.plan.name)} · strategy {c.strategy.text}", count_text(lay.gpus_used, "GPU"),
+                            *shown])
         what = (f"one {role} instance of a disaggregated strategy: its "
                 + ("prefill" if role == PoolRole.PREFILL else "first decode step") if role is not None else
                 "in flight: mixed step (decode tokens + a prompt's chunk of "

@@ -13,9 +13,10 @@ from typing import Any
 from ..diagnostics import render_all
 from ..layout.layout import Layout
 from ..memory.admission import admission_words
+from ..plan.cluster import per_node_text
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
-from ..units import Dimension, count_text, format_bytes, format_si
+from ..units import Dimension, count_text, format_bytes, format_percent, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.verdict import RequirementResult, met_text
 from .assumptions_md import assumptions_md
@@ -77,9 +78,10 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     title = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
     lines = [f"# dagc report: {md_code(plan.name)} · strategy {md_code(title)}", ""]
     structure = f"; {m.structure_text}" if m.structure_text else ""
+    per_node = per_node_text(plan.cluster)
     lines += [f"Model **{md_text(m.name)}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
-              f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus} × {md_text(plan.cluster.gpu.name)}** "
-              f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch_text} × "
+              f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus} × {md_text(plan.cluster.gpu.name)}**"
+              f"{f' ({per_node})' if per_node else ''}; batch {plan.workload.batch_text} × "
               f"({plan.workload.prompt:,} prompt + {plan.workload.generate:,} generated) tokens.", ""]
     if plan.overrides:
         lines += ["With `--set` what-ifs in place of the plan's own values: "
@@ -125,7 +127,7 @@ def _verdicts(r: StrategyResult) -> list[str]:
     failed = [q for q in r.requirements if q.met is False]
     correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {md_prose(d.message)}" for d in errors)
     if r.gpus_used:
-        correct_ev += f"; uses {r.gpus_used} of {plan.cluster.gpus} GPUs"
+        correct_ev += f"; uses {r.gpus_used} of {count_text(plan.cluster.gpus, 'GPU')}"
     carried = r.load.not_carried_because if r.load is not None and v.correct else None
     req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
               f"the deployment cannot carry its traffic: {md_prose(carried)}" if carried else
@@ -189,14 +191,16 @@ def _memory_totals(r: StrategyResult) -> list[str]:
     lines = ["## Memory of the model", "",
              f"**{md_text(m.name)}** has {_count(wt['params'])} parameters × {t['bytes_per_param']:g} "
              f"byte{'' if t['bytes_per_param'] == 1 else 's'} "
-             f"({m.weights.value}) = **{format_bytes(wt['bytes'])}** of weights. Over its {n:,} GPUs the strategy "
+             f"({m.weights.value}) = **{format_bytes(wt['bytes'])}** of weights. Over its {count_text(n, 'GPU')} "
+             "the strategy "
              f"holds {format_bytes(wt['all_ranks_bytes'])} of weights ({_copies(wt['copies'])} the model); "
              f"each GPU holds only its share ([per rank](#memory-per-rank)).", ""]
     rows = [[_CATEGORY_NAMES[c["category"]], _count(c["params"]), format_bytes(c["bytes"]),
              format_bytes(c["all_ranks_bytes"]), _copies(c["copies"])] for c in t["categories"]]
     rows.append(["**all weights**", _count(wt["params"]), format_bytes(wt["bytes"]),
                  format_bytes(wt["all_ranks_bytes"]), _copies(wt["copies"])])
-    lines += md_table(["weights", "parameters", "bytes", f"held over all {n:,} GPUs", "copies"], rows)
+    over = f"held over {'all ' if n > 1 else ''}{count_text(n, 'GPU')}"
+    lines += md_table(["weights", "parameters", "bytes", over, "copies"], rows)
     ctx = w.prompt + w.generate
     lines += [f"KV cache ({m.kv_cache.value}): **{format_si(kv['bytes_per_token'], Dimension.SIZE)} per token** of "
               f"context over all {m.layers} layers, **{format_bytes(kv['bytes_per_request'])} per request** of "
@@ -226,14 +230,15 @@ def _memory(r: StrategyResult) -> list[str]:
         activations = format_bytes(st.activation_bytes) if st.activations_counted else "not counted"
         rows.append([str(st.stage), format_bytes(st.weights_bytes), format_bytes(st.kv_cache_bytes),
                      activations, format_bytes(st.reserve_bytes), format_bytes(st.total_bytes),
-                     f"{st.fraction * 100:.1f} %", format_bytes(st.capacity_bytes - st.total_bytes)])
+                     format_percent(st.fraction), format_bytes(st.capacity_bytes - st.total_bytes)])
         held = (format_bytes(sum(getattr(st, f) for f in fields)) for _, fields in present)
         weight_rows.append([str(st.stage), *held, format_bytes(st.weights_bytes)])
     worst = mem.worst
     lines = _memory_totals(r) + [
         "## Memory per rank", "",
         f"Every GPU of a stage holds the same; the fullest is rank {mem.worst_rank()} (stage {worst.stage}) with "
-        f"{format_bytes(worst.total_bytes)}, {worst.fraction * 100:.1f} % of its {format_bytes(worst.capacity_bytes)}.",
+        f"{format_bytes(worst.total_bytes)}, {format_percent(worst.fraction)} of its "
+        f"{format_bytes(worst.capacity_bytes)}.",
         ""]
     lines += md_table(["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
     words = admission_words(r.plan.workload, r.layout, mem) if r.pooled is None and r.layout is not None else None

@@ -27,7 +27,9 @@ from ..diagnostics import printable
 from ..layout.layout import Layout
 from ..layout.pools import instance_starts
 from ..memory.memory import MemoryBreakdown
+from ..plan.cluster import per_node_text
 from ..plan.workload import PoolRole
+from ..units import count_text
 from ..verdict.check import StrategyResult
 from .placement_grid import Grid, MemScale
 from .placement_style import (
@@ -92,9 +94,10 @@ def _header_lines(r: StrategyResult, lay: Layout) -> list[tuple[str, int, bool]]
         lines.append((f"one decode instance drawn ({d.pool.strategy.text}, {d.gpus_per_instance} GPUs) of a "
                       f"disaggregated deployment of {r.gpus_used} GPUs: {p.pool.instances} × {p.gpus_per_instance} "
                       f"prefill, {d.pool.instances} × {d.gpus_per_instance} decode", 11, True))
-    used = f"{lay.gpus_used} GPUs" if r.pooled is not None else f"{lay.gpus_used} of {plan.cluster.gpus} GPUs used"
-    lines.append((f"{used} = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} · "
-                  f"{printable(plan.cluster.gpu.name)}, {lay.gpus_per_node} per node", 11, False))
+    used = (count_text(lay.gpus_used, "GPU") if r.pooled is not None else
+            f"{lay.gpus_used} of {count_text(plan.cluster.gpus, 'GPU')} used")
+    gpu = ", ".join(filter(None, [printable(plan.cluster.gpu.name), per_node_text(plan.cluster)]))
+    lines.append((f"{used} = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} · {gpu}", 11, False))
     adp, edp = data_parallel_text(lay)            # "—" where a domain does not divide the stage group (E203)
     axes = f"attention: tp {lay.tp}, cp {lay.cp}, DP {adp}"
     if plan.model.has_experts:

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown, StageMemory
+from ..units import format_percent
 from ..verdict.check import StrategyResult
 from .placement_style import (
     CELL_H,
@@ -217,8 +218,8 @@ def _memory_bar(st: StageMemory, scale: MemScale, x: float, y: float, bar_w: flo
         cx = x + scale.px(scale.capacity_bytes, bar_w)
         out.append(f'<line x1="{cx:.1f}" y1="{y - 2}" x2="{cx:.1f}" y2="{y + 12}" stroke="#d7191c" '
                    f'stroke-width="2"/>')
-    pct = st.total_bytes / scale.capacity_bytes * 100
+    pct = format_percent(st.total_bytes / scale.capacity_bytes)
     over = st.total_bytes > scale.capacity_bytes
     style = TextStyle(10, "bold", cls="over", fill="#b2182b") if over else PLAIN
-    out.append(svg_text(x, y + 23, f"{gb_text(st.total_bytes)} · {pct:.1f} %", style, fit=bar_w))
+    out.append(svg_text(x, y + 23, f"{gb_text(st.total_bytes)} · {pct}", style, fit=bar_w))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..plan.workload import PoolRole
 from ..serve.disagg import balancing_instances, instances_to_serve
 from ..serve.inflight import serving_json
-from ..units import Dimension, format_si
+from ..units import Dimension, count_text, format_percent, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.pools import PooledCheck
 
@@ -24,31 +24,52 @@ def _t(x: float | None) -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{x * 100:.1f} %"
+    return format_percent(x)
 
 
 def balance_text(balance: tuple[int, int], prefill: int, decode: int, binding: str) -> str:
     """How many instances would balance the pools, in the plan's own terms: the ratio as one instance of the
-    smaller side to so many of the other, and the instances the binding pool would need beside the other's
-    count as it stands (`prefill`, `decode`: `dagc.serve.disagg.balancing_instances`), then the whole-number
-    ratio (`dagc.serve.disagg.balance_of`).
+    smaller side to so many of the other (never rounded to a whole number it is not), and the whole instances the
+    binding pool needs beside the other's count as it stands (`prefill`, `decode`:
+    `dagc.serve.disagg.balancing_instances`), with the fraction they round up, then the whole-number ratio
+    (`dagc.serve.disagg.balance_of`).
 
     Example:
         >>> balance_text((15, 43), 2, 1, "decode")
-        'the pools balance at 1 prefill instance to 2.9 decode instances (15:43): beside 2 prefill instances, 6 decode'
+        'the pools balance at 1 prefill instance to 2.9 decode instances (15:43): beside its 2 prefill instances, \
+the decode pool needs 6 instances (5.7, rounded up to whole instances)'
         >>> balance_text((5, 1), 1, 1, "prefill")
-        'the pools balance at 5 prefill instances to 1 decode instance (5:1): beside 1 decode instance, 5 prefill'
+        'the pools balance at 5 prefill instances to 1 decode instance (5:1): beside its 1 decode instance, the \
+prefill pool needs 5 instances'
+        >>> balance_text((50, 49), 1, 1, "prefill")
+        'the pools balance at 1.02 prefill instances to 1 decode instance (50:49): beside its 1 decode instance, the \
+prefill pool needs 2 instances (1.02, rounded up to whole instances)'
     """
     n, d = balance
-
-    def many(k: float, what: str) -> str:
-        return f"{k:.2g} {what} instance{'' if k == 1 else 's'}"
-    ratio = f"1 prefill instance to {many(d / n, 'decode')}" if d >= n else \
-        f"{many(n / d, 'prefill')} to 1 decode instance"
+    ratio = f"1 prefill instance to {_instances(d / n, 'decode')}" if d >= n else \
+        f"{_instances(n / d, 'prefill')} to 1 decode instance"
     need = balancing_instances(balance, prefill, decode, binding)
-    beside = f"{many(prefill, 'prefill')}, {need:,} decode" if binding == "decode" else \
-        f"{many(decode, 'decode')}, {need:,} prefill"
-    return f"the pools balance at {ratio} ({n}:{d}): beside {beside}"
+    other, exact = (prefill, prefill * d / n) if binding == "decode" else (decode, decode * n / d)
+    rounded = "" if need == exact else f" ({_ratio(exact)}, rounded up to whole instances)"
+    return (f"the pools balance at {ratio} ({n}:{d}): beside its {count_text(other, f'{_other(binding)} instance')}, "
+            f"the {binding} pool needs {count_text(need, 'instance')}{rounded}")
+
+
+def _other(role: str) -> str:
+    return "prefill" if role == "decode" else "decode"
+
+
+def _ratio(k: float) -> str:
+    """A ratio of instances to two significant digits, or as many more as keep it from reading as a whole number it is
+    not (50:49 is 1.02, not 1)."""
+    digits = 2
+    while digits < 6 and k != round(k) and float(f"{k:.{digits}g}") == round(k):
+        digits += 1
+    return f"{k:.{digits}g}"
+
+
+def _instances(k: float, role: str) -> str:
+    return f"{_ratio(k)} {role} instance{'' if k == 1 else 's'}"
 
 
 def inflight_summary(r: StrategyResult) -> list[str]:
@@ -127,7 +148,8 @@ def pooled_summary(r: StrategyResult) -> list[str]:
     f = pooled.figures
     running = (r.metrics.concurrency_effective if r.metrics is not None else None) or r.plan.workload.batch
     # ^ the decode pools' (W520)
-    lines = [f"- **Disaggregated**: {r.gpus_used or 0:,} GPUs in two pools; the figures are the steady state with "
+    lines = [f"- **Disaggregated**: {count_text(r.gpus_used or 0, 'GPU')} in two pools; the figures are the steady "
+             "state with "
              f"{running:,} requests in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
              "and decode\")."]
     if f is not None and pooled.kv_bytes_per_request is not None:

@@ -17,7 +17,7 @@ from ..layout.layout import Layout
 from ..plan.objective import StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
-from ..units import Dimension, count_text, format_figure, format_in_unit, format_si
+from ..units import Dimension, count_text, format_figure, format_in_unit, format_percent, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import ObjectivePick, OptimalEvidence
 from ..verdict.under_load import not_simulated
@@ -78,7 +78,7 @@ def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu:
         case RequirementKind.TTFT | RequirementKind.TPOT:
             return format_si(value, Dimension.TIME)
         case RequirementKind.MEMORY:
-            return f"{value * 100:.1f} % of a GPU"
+            return f"{format_percent(value)} of a GPU"
         case RequirementKind.GPUS:
             return f"{value:,.0f}"
     return f"{format_figure(value)} tokens/s" + ("/gpu" if per_gpu else "")
@@ -118,7 +118,7 @@ def _diag_text(d: Diagnostic) -> str:
 def _correct(r: StrategyResult, cited: set[int]) -> str:
     errors = [d for d in r.diagnostics if d.is_error]
     cited.update(id(d) for d in errors[:1])
-    gpus = f"{r.gpus_used} of the {r.plan.cluster.gpus} GPUs" if r.gpus_used else "no GPUs yet"
+    gpus = f"{r.gpus_used} of the {count_text(r.plan.cluster.gpus, 'GPU')}" if r.gpus_used else "no GPUs yet"
     if not errors:
         return f"**Correct: yes.** No rule finds an error; the strategy uses {gpus}."
     first = errors[0]

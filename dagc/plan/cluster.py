@@ -203,6 +203,19 @@ class Cluster(Frozen):
     engine: Engine = Engine()                  # `engine = vllm`: the serving engine and its terms (dagc.plan.engines)
 
 
+def per_node_text(cluster: Cluster) -> str:
+    """`8 per node`, how words about a cluster give its nodes — or "" when it has fewer GPUs than a node holds,
+    where a node's size is no fact of it (one L40S is no node of 8, whatever `gpus_per_node` defaults to).
+
+    Example:
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> c = Cluster(gpus=16, gpu=GPU_PRESETS["h200"], intra_node_bytes_per_s=900e9)
+        >>> per_node_text(c), per_node_text(c.model_copy(update={"gpus": 1}))
+        ('8 per node', '')
+    """
+    return f"{cluster.gpus_per_node} per node" if cluster.gpus >= cluster.gpus_per_node else ""
+
+
 def hardware(cluster: Cluster) -> Cluster:
     """The cluster as what an op's time, a step's price and a DAG's schedule depend on: its GPU, nodes, links,
     efficiencies, kernel profile, reserve and engine — not how many GPUs it has in all (a strategy's layout

@@ -11,7 +11,7 @@ from ..layout.shards import fused_moe_shape
 from ..memory.admission import admission, over_ranks
 from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
-from ..units import Dimension, format_bytes, format_si
+from ..units import Dimension, count_text, format_bytes, format_si
 from .base import Reads, RuleContext, diag, make_rule
 
 __all__ = ["RULES"]
@@ -23,8 +23,8 @@ def _crossing(size: int, gpus_per_node: int, group: str, of: str = "") -> str:
     its`), else only some (`some EP groups of 4 GPUs span nodes …: their`); the first group sits in
     node 0."""
     if size > gpus_per_node:
-        return f"every {group}{of} spans nodes of {gpus_per_node} GPUs: its"
-    return f"some {group}s{of} span nodes of {gpus_per_node} GPUs: their"
+        return f"every {group}{of} spans nodes of {count_text(gpus_per_node, 'GPU')}: its"
+    return f"some {group}s{of} span nodes of {count_text(gpus_per_node, 'GPU')}: their"
 
 
 def check_gpus(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -42,7 +42,7 @@ def check_gpus(ctx: RuleContext) -> Iterator[Diagnostic]:
     lay = ctx.layout
     if lay.gpus_used > ctx.plan.cluster.gpus:
         yield diag("E401", Severity.ERROR,
-                   f"the strategy uses {lay.gpus_used} GPUs (dp {lay.dp} × pp {lay.pp} × stage group "
+                   f"the strategy uses {count_text(lay.gpus_used, 'GPU')} (dp {lay.dp} × pp {lay.pp} × stage group "
                    f"{lay.group_size}); the cluster has {ctx.plan.cluster.gpus}",
                    ctx.strategy.span_of("strategy"),
                    "lower dp or pp, or shrink the stage group; G = max(tp·cp, ep·etp), never their product")
@@ -181,9 +181,12 @@ def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     """
     used, avail = ctx.layout.gpus_used, ctx.plan.cluster.gpus
     if used < avail:
-        yield diag("W505", Severity.WARNING, f"{avail - used} of {avail} GPUs are unused (the strategy uses {used})",
+        yield diag("W505", Severity.WARNING,
+                   f"{avail - used} of {avail} GPUs {'is' if avail - used == 1 else 'are'} unused "
+                   f"(the strategy uses {used})",
                    ctx.plan.span_of("cluster.gpus") or ctx.strategy.span_of("strategy"),
-                   f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else None)
+                   f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else
+                   f"a strategy of {avail} GPUs would use them all, or `gpus = {used}` rents only what this one uses")
 
 
 def check_kv_replication(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -14,9 +14,13 @@ import math
 from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Severity
+from ..lang.fields import CHUNK_LIMIT
+from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
+from ..plan.workload import Workload
+from ..units import count_text
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
 __all__ = ["RULES"]
@@ -47,8 +51,36 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield diag("E307", Severity.ERROR,
                    f"`chunk = {w.chunk_tokens}` leaves no room for a prompt: each step of an attention-DP rank "
                    f"already runs {d * q:,} decode tokens (its {d:,} requests in flight{per})",
-                   ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"),
-                   f"write `chunk = {max(8192, 2 * d * q)}` or more, or spread the batch over more ranks")
+                   ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"), _room_hint(w, lay))
+
+
+def _room_hint(w: Workload, lay: Layout) -> str:
+    """E307's hint: a `chunk` with room for prompts when the language allows one (at most `CHUNK_LIMIT`), else
+    the batch the largest chunk a plan may write keeps up with."""
+    d, q = lay.requests_per_rank, w.step_positions
+    if max(8192, 2 * d * q) <= CHUNK_LIMIT:
+        return f"write `chunk = {max(8192, 2 * d * q)}` or more, or spread the batch over more ranks"
+    at = w.model_copy(update={"chunk": CHUNK_LIMIT})
+    if d * q < CHUNK_LIMIT and shares(at, lay).keeps_up:
+        return f"write `chunk = {CHUNK_LIMIT}` (the most a plan may write), or spread the batch over more ranks"
+    return f"`chunk` is at most {CHUNK_LIMIT:,} tokens: {_batch_a_chunk_keeps_up(at, lay, f'`chunk = {CHUNK_LIMIT}`')}"
+
+
+def _batch_a_chunk_keeps_up(w: Workload, lay: Layout, which: str = "this chunk") -> str:
+    """What to serve so that `w`'s chunk keeps up with the prompts admitted: at most the largest batch it keeps
+    up with, more ranks — or, when one request's prompt alone is more than it keeps up with, the chunk that keeps up
+    with one (if a plan may write it) or a shorter prompt."""
+    s = shares(w, lay)
+    if s.sustainable_batch > 0:
+        return (f"the largest batch {which} keeps up with is {s.sustainable_batch:,}; serve at most that many "
+                "requests at once, or spread the batch over more ranks")
+    # one request a rank keeps up when chunk − q ≥ prompt · E / generate (`dagc.layout.mix`)
+    one = w.step_positions + math.ceil(w.prompt * w.tokens_per_step / w.generate)
+    alone = (f"even one request's prompt ({w.prompt:,} tokens, prefilled over its {w.generate:,} generated) is "
+             f"more than {which} keeps up with")
+    if one <= CHUNK_LIMIT:
+        return f"{alone}: write `chunk = {one}` or more, or shorten the prompt"
+    return f"{alone}, or than any `chunk` a plan may write (at most {CHUNK_LIMIT:,}) does: shorten the prompt"
 
 
 def check_chunk_keeps_up(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -60,7 +92,8 @@ def check_chunk_keeps_up(ctx: RuleContext) -> Iterator[Diagnostic]:
     carries a chunk and prompts still queue: the steady state dagc assumes does not exist, and
     TTFT grows without bound as requests wait. The warning names the largest batch the chunk
     keeps up with (`serving.sustainable_batch` in report.json); serve fewer requests at once,
-    raise `chunk`, or add ranks.
+    raise `chunk`, or add ranks. When even one request's prompt is more than the chunk keeps up
+    with, it names the chunk that keeps up with one, or says no `chunk` a plan may write does.
 
     Bad:
         workload { batch = 512  prompt = 8000  generate = 100  serving = inflight  chunk = 2048 }
@@ -75,13 +108,13 @@ def check_chunk_keeps_up(ctx: RuleContext) -> Iterator[Diagnostic]:
     s = shares(w, lay)
     if s.keeps_up:
         return
+    d = s.requests_per_rank
     yield diag("W513", Severity.WARNING,
-               f"the chunk cannot keep up with admissions: {s.requests_per_rank:,} requests in flight per "
-               f"attention-DP rank need {s.demand * s.room:,.0f} prompt tokens per step, a step has "
+               f"the chunk cannot keep up with admissions: {count_text(d, 'request')} in flight per attention-DP "
+               f"rank need{'s' if d == 1 else ''} {s.demand * s.room:,.0f} prompt tokens per step, a step has "
                f"room for {s.room:,} (`chunk` less the decode tokens); prompts queue and TTFT grows",
                ctx.plan.span_of("workload.batch") or ctx.plan.span_of("workload.serving"),
-               f"the largest batch this chunk keeps up with is {s.sustainable_batch:,}; serve at most that many "
-               "requests at once, raise `chunk`, or add ranks")
+               _batch_a_chunk_keeps_up(w, lay) + (", or raise `chunk`" if s.sustainable_batch > 0 else ""))
 
 
 def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -16,7 +16,17 @@ from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
-from ..units import Dimension, Unit, format_bytes, format_figure, format_in_unit, format_si, lookup, quantity_unit
+from ..units import (
+    Dimension,
+    Unit,
+    format_bytes,
+    format_figure,
+    format_in_unit,
+    format_percent,
+    format_si,
+    lookup,
+    quantity_unit,
+)
 from .steady import InstanceMetrics, SteadyMetrics, figure_of
 
 if TYPE_CHECKING:
@@ -82,7 +92,7 @@ def requirement_value_text(req: Requirement, value: float | None) -> str:
         case RequirementKind.TTFT | RequirementKind.TPOT | RequirementKind.E2E | RequirementKind.ITL:
             return format_si(value, Dimension.TIME)
         case RequirementKind.MEMORY:
-            return f"{value * 100:.1f} %" if req.memory_is_fraction else format_bytes(value)
+            return format_percent(value) if req.memory_is_fraction else format_bytes(value)
         case RequirementKind.GOODPUT:
             return format_si(value, Dimension.RATE)
     return f"{format_figure(value)} tokens/s" + ("/gpu" if req.per_gpu else "")

@@ -1,0 +1,67 @@
+"""The in-flight chunk's diagnostics (E307, W513) advise only what works: a `chunk` the language accepts (at most
+`CHUNK_LIMIT`), a batch of at least one request, or — when one request's prompt alone outpaces every chunk a plan
+may write — a shorter prompt."""
+
+from __future__ import annotations
+
+import re
+
+from dagc import load_plan_text
+from dagc.lang.fields import CHUNK_LIMIT
+from dagc.launch.engine_check import check
+
+QWEN_4 = '''
+model preset "qwen3-30b-a3b"
+cluster {{ gpus = 4  gpu preset "h200" }}
+workload {{ batch = {batch}  prompt = {prompt}  generate = 500  serving = inflight  chunk = {chunk} }}
+strategy tp 4
+'''
+
+
+def diagnostic(code: str, batch: int, prompt: int = 4000, chunk: int = 8192):
+    r = check(load_plan_text(QWEN_4.format(batch=batch, prompt=prompt, chunk=chunk), name="chunk"))[0]
+    found = [d for d in r.diagnostics if d.code == code]
+    return found[0] if found else None
+
+
+def chunks_named(hint: str) -> list[int]:
+    return [int(n) for n in re.findall(r"`chunk = (\d+)`", hint)]
+
+
+def test_e307_never_names_a_chunk_above_the_languages_bound():
+    # 2,000,000 requests on one rank: a chunk with room for them (4,000,000) is above the bound
+    d = diagnostic("E307", batch=2_000_000)
+    assert d is not None and all(n <= CHUNK_LIMIT for n in chunks_named(d.hint)), d.hint
+    assert f"`chunk` is at most {CHUNK_LIMIT:,} tokens" in d.hint
+    # what it names instead works: the largest batch the bound keeps up with (2^20 · 500 // 4500 on one rank)
+    batch = CHUNK_LIMIT * 500 // 4500
+    assert f"the largest batch `chunk = {CHUNK_LIMIT}` keeps up with is {batch:,};" in d.hint
+    assert diagnostic("E307", batch, chunk=CHUNK_LIMIT) is None and diagnostic("W513", batch, chunk=CHUNK_LIMIT) is None
+
+
+def test_e307_names_the_bound_when_the_bound_has_room_and_keeps_up():
+    # 600,000 requests of 100-token prompts: twice their decode tokens is above the bound, the bound itself keeps up
+    d = diagnostic("E307", batch=600_000, prompt=100)
+    assert d is not None and chunks_named(d.hint) == [CHUNK_LIMIT], d.hint
+    assert diagnostic("W513", 600_000, prompt=100, chunk=CHUNK_LIMIT) is None
+
+
+def test_e307_below_the_bound_is_unchanged():
+    d = diagnostic("E307", batch=256, chunk=64)
+    assert d is not None and d.hint.startswith("write `chunk = 8192` or more")
+
+
+def test_w513_never_advises_serving_zero_requests():
+    # one request of a 10,000,000-token prompt over 500 generated needs 20,000 prompt tokens a step
+    d = diagnostic("W513", batch=1, prompt=10_000_000)
+    assert d is not None and "is 0" not in d.hint and "at most that many" not in d.hint, d.hint
+    assert "1 request in flight per attention-DP rank needs 20,000 prompt tokens" in d.message
+    assert "even one request's prompt (10,000,000 tokens" in d.hint and chunks_named(d.hint) == [20_001]
+    assert diagnostic("W513", batch=1, prompt=10_000_000, chunk=20_001) is None
+    assert diagnostic("W513", batch=1, prompt=10_000_000, chunk=20_000) is not None
+
+
+def test_w513_says_no_legal_chunk_keeps_up_with_one_prompt_that_long():
+    d = diagnostic("W513", batch=1, prompt=1_000_000_000)
+    assert d is not None and chunks_named(d.hint) == [] and "is 0" not in d.hint, d.hint
+    assert f"any `chunk` a plan may write (at most {CHUNK_LIMIT:,})" in d.hint and "shorten the prompt" in d.hint
