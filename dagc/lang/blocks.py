@@ -188,6 +188,7 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
         return
     assert item.value is not None, "the grammar gives every assignment a value"
     out.spans[f"{where}.{item.name}"] = item.span
+    out.spans[f"{where}.{item.name}.value"] = item.value.span       # a check of the value points at it alone
     values[item.name] = read_value(out, item.value, fields[item.name], f"{where}.{item.name}")
 
 

@@ -172,6 +172,7 @@ MODEL_FIELDS = {
     "weights": Field("choice", choices=_DTYPES), "kv_cache": Field("choice", choices=_DTYPES),
     "attention": Field("choice", choices=("gqa", "mla")),
     "ffn": _int(), "gated": Field("bool"),   # dense-model sugar: no moe block
+    "context_length": _int(1, 2**40),
 }
 MOE_FIELDS = {
     "experts": _int(0), "top_k": _int(0), "ffn": _int(0), "shared": _int(0), "shared_ffn": _int(0),

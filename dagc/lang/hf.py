@@ -23,7 +23,7 @@ from ..source import SourceFile, Span
 from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, WINDOW_FIELDS, Field
 from .parse import read_source
 
-__all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "load_hf_config"]
+__all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "context_length", "load_hf_config"]
 
 HF_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float8_e4m3fn": "fp8",
              "float8": "fp8", "int8": "int8", "int4": "int4"}
@@ -141,6 +141,7 @@ def _map(cfg: dict[str, Any], src: SourceFile, at: Span) -> tuple[dict[str, Any]
     _map_attention(r, out, head_dim)
     _map_experts(r, out)
     _map_window(r, out)
+    _map_context(r, out)
     if any(d.is_error for d in r.diags):
         return None, r.diags
     return out, r.diags
@@ -270,3 +271,42 @@ def _map_window(r: _Reader, out: dict[str, Any]) -> None:
     elif cfg.get("sliding_window") is not None and cfg.get("use_sliding_window", True) is not False:
         out["window"] = dict(size=r.integer("sliding_window", _at_least_one(WINDOW_FIELDS["size"])), kind="sliding",
                              full_every=0)
+
+
+def _map_context(r: _Reader, out: dict[str, Any]) -> None:
+    """The context length (`max_position_embeddings`, scaled by `rope_scaling` as `context_length` says);
+    none when the config does not state it."""
+    positions = r.integer("max_position_embeddings", MODEL_FIELDS["context_length"])
+    if positions is not None:
+        out["context_length"] = context_length(positions, r.cfg.get("rope_scaling"), r.cfg.get("model_type"))
+
+
+def context_length(positions: int, rope_scaling: object, model_type: object = None) -> int:
+    """The longest sequence an engine serves a model with: vLLM's derivation from config.json
+    (`_get_and_verify_max_len` in vllm/config.py) — `max_position_embeddings`, unless `rope_scaling` scales
+    it: a scaling other than `su`, `longrope` and `llama3` multiplies it by its `factor`, and a `yarn` one
+    multiplies its `original_max_position_embeddings` instead. Gemma 3's positions are scaled already. A
+    `rope_scaling` dagc cannot read (no type, a factor that is not a number) leaves the positions.
+
+    Example:
+        >>> yarn = {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096}
+        >>> context_length(163840, yarn), context_length(10485760, {"rope_type": "llama3", "factor": 16.0})
+        (163840, 10485760)
+        >>> context_length(32768, {"type": "linear", "factor": 2.0}), context_length(32768, None)
+        (65536, 32768)
+    """
+    if not isinstance(rope_scaling, dict) or (isinstance(model_type, str) and "gemma3" in model_type):
+        return positions
+    kind = rope_scaling.get("rope_type", rope_scaling.get("type"))
+    factor = rope_scaling.get("factor", 1.0)
+    if not isinstance(kind, str) or kind in ("su", "longrope", "llama3") or not _number(factor):
+        return positions
+    base = rope_scaling.get("original_max_position_embeddings") if kind == "yarn" else positions
+    if not _number(base):
+        return positions
+    scaled = float(base) * float(factor)
+    return int(scaled) if 1 <= scaled <= MODEL_FIELDS["context_length"].hi else positions
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0

@@ -53,6 +53,7 @@ from .blocks import (
 )
 from .calibration import calibrated_cluster, read_calibration
 from .cluster import lower_cluster
+from .context import check_context
 from .expert_load import check_expert_load, read_expert_load
 from .fields import (
     BATCH_LIMIT,
@@ -310,6 +311,7 @@ def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
         lw.out.diags += check_expert_load(model, workload.expert_load, lw.out.spans["workload.routing.file"])
         if lw.out.has_errors:
             return None
+    lw.out.diags += check_context(model, workload, lw.out.spans)
     for req in first.get("require", ()):
         if req.on_load and workload.traffic is None:
             lw.out.error("E104", f"`{req.name}` is judged on a simulated load, but the workload sends no traffic",

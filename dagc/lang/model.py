@@ -133,7 +133,8 @@ def build_model(out: Collector, name: str, f: dict[str, Any], span: Span | None)
         return None
     return Model(name=name, layers=f["layers"], hidden=hidden, heads=heads, kv_heads=kv, head_dim=head_dim,
                  vocab=f["vocab"], tied=f.get("tied", False), weights=DType(f.get("weights", "bf16")),
-                 kv_cache=DType(f.get("kv_cache", "bf16")), attention=attention, mla=mla, moe=moe, window=window)
+                 kv_cache=DType(f.get("kv_cache", "bf16")), attention=attention, mla=mla, moe=moe, window=window,
+                 context_length=f.get("context_length"))
 
 
 def _window(out: Collector, f: dict[str, Any], span: Span | None) -> Window | None:

@@ -25,7 +25,7 @@ from ..layout.pools import instance_starts
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..rules.launch import engine_refusal
-from ..serve.requests import longest_request
+from ..serve.requests import length_limit
 from ..verdict.pools import PooledCheck, PoolResult
 from .degrees import BASE_PORT, Degrees, Placement, degrees, placements
 from .launch import (
@@ -194,7 +194,7 @@ def _pool_serving(plan: Plan, r: PoolResult) -> Serving | None:
     a = r.analysis
     v = serving(a.plan.model_copy(update={"requirements": plan.requirements}), r.pool.strategy, a.layout, a.memory)
     # every server takes the whole request (the router sends a prefill server the user's, its output length too)
-    return replace(v, max_len=max(v.max_len, longest_request(plan.workload)))
+    return replace(v, max_len=max(v.max_len, length_limit(plan.workload, plan.model.context_length)))
 
 
 def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, pd: PdTable,

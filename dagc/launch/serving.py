@@ -6,7 +6,8 @@ Input: a `Plan`, a valid `Strategy`, its `Layout` and
 attention-DP rank, the token budget of one engine step, and the memory figures the engines' memory
 fractions are derived from, and the longest sequence: the longest request the workload's traffic
 sends (`dagc.serve.requests.longest_request`; prompt + generate at fixed lengths), so that the engine
-accepts every request dagc's load simulation served. Each engine table (`dagc.launch.vllm`, `.sglang`,
+accepts every request dagc's load simulation served, never above the model's context
+(`dagc.serve.requests.length_limit`: an engine refuses a longer limit). Each engine table (`dagc.launch.vllm`, `.sglang`,
 `.trtllm`) turns it into its own flags, counting as that engine counts (per data-parallel engine, over
 all attention-DP ranks, per pipeline batch).
 
@@ -32,7 +33,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import PoolRole, RequirementKind
 from ..rules.serving import longest_over_kv
 from ..serve.kv_blocks import kv_capacity_tokens
-from ..serve.requests import longest_request
+from ..serve.requests import length_limit, longest_request
 from ..units import format_bytes
 
 __all__ = ["Serving", "fraction_text", "longest_fits", "memory_limit", "serving"]
@@ -73,7 +74,8 @@ class Serving:
     prompt_tokens: int = 0       # the prompt tokens dagc's mixed step carries (`dagc.layout.mix`); = room: a full step
     query_len: int = 1           # tokens one request runs in a decode step: 1, or k + 1 when k tokens are drafted
     inflight: bool = True        # False: a static plan (whole prompts prefilled in one step, then decode)
-    max_len: int = 0             # prompt + output of the longest request the traffic sends (0: not known)
+    max_len: int = 0             # prompt + output of the longest request the traffic sends, at most the model's
+                                 # context (0: not known)
     limit_bytes: float | None = None  # the most one GPU may hold under the plan's `memory <= …`; None: no such limit
     limit_text: str = ""         # that requirement as the plan writes it
     kv_needed_bytes: float | None = None  # the KV cache dagc priced for the batch at full length, on the stage that
@@ -236,7 +238,7 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
                    query_len=1 + spec, role=workload.role.value if workload.role is not None else "",
-                   inflight=workload.inflight, max_len=longest_request(workload),
+                   inflight=workload.inflight, max_len=length_limit(workload, plan.model.context_length),
                    limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "",
                    kv_needed_bytes=fullest.kv_needed_bytes if fullest else None,
                    kv_resident_bytes=fullest.weights_bytes + fullest.activation_bytes if fullest else 0.0)
@@ -257,6 +259,6 @@ def longest_fits(plan: Plan, strategy: Strategy, layout: Layout) -> Diagnostic |
         >>> w.code, "3,000,100 tokens" in w.message
         ('W519', True)
     """
-    longest = longest_request(strategy.workload_for(plan.workload))
+    longest = length_limit(strategy.workload_for(plan.workload), plan.model.context_length)
     kv_tokens = kv_capacity_tokens(plan, strategy, layout)
     return longest_over_kv(plan, longest, kv_tokens) if longest > kv_tokens else None

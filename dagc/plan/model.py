@@ -109,6 +109,7 @@ class Model(Frozen):
     mla: Mla | None = None
     moe: Moe = Moe()
     window: Window | None = None      # windowed attention on some layers; None: full attention everywhere
+    context_length: int | None = None  # the longest sequence (prompt + output) it takes; None: not known, not checked
 
     @property
     def has_experts(self) -> bool:

@@ -17,6 +17,7 @@ __all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PAR
            "PUBLISHED_ACTIVE"]
 
 _GPT_OSS_120B: dict[str, Any] = dict(
+    context_length=131_072,
     layers=36, hidden=2880, heads=64, kv_heads=8, head_dim=64, vocab=201088, tied=False,
     weights="bf16", kv_cache="bf16", attention="gqa",
     moe=dict(experts=128, top_k=4, ffn=2880, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True,
@@ -25,29 +26,37 @@ _GPT_OSS_120B: dict[str, Any] = dict(
 )
 
 # Field dictionaries in the plan language's own names, so a preset is exactly what a
-# user could have written in a `model { … }` block; overrides merge key by key.
+# user could have written in a `model { … }` block; overrides merge key by key. `context_length`
+# is what an engine derives from the model's config.json (`dagc.lang.hf.context_length`: its
+# `max_position_embeddings`, scaled as `rope_scaling` says); docs/language.md, "Context lengths of the
+# built-in models", names each source.
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "mixtral-8x7b": dict(
+        context_length=32_768,
         layers=32, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=8, top_k=2, ffn=14336, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True),
     ),
     "mixtral-8x22b": dict(
+        context_length=65_536,
         layers=56, hidden=6144, heads=48, kv_heads=8, head_dim=128, vocab=32768, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=8, top_k=2, ffn=16384, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True),
     ),
     "qwen3-30b-a3b": dict(
+        context_length=40_960,
         layers=48, hidden=2048, heads=32, kv_heads=4, head_dim=128, vocab=151936, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=128, top_k=8, ffn=768, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True),
     ),
     "qwen3-235b-a22b": dict(
+        context_length=40_960,
         layers=94, hidden=4096, heads=64, kv_heads=4, head_dim=128, vocab=151936, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=128, top_k=8, ffn=1536, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True),
     ),
     "deepseek-v3": dict(
+        context_length=163_840,
         layers=61, hidden=7168, heads=128, kv_heads=128, head_dim=128, vocab=129280, tied=False,
         weights="fp8", kv_cache="bf16", attention="mla",
         mla=dict(q_lora=1536, kv_lora=512, qk_nope=128, qk_rope=64, v_head=128),
@@ -61,6 +70,7 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     # gpt-oss-20b: 24 layers of 32 experts; its config.json differs from gpt-oss-120b's in nothing else
     "gpt-oss-20b": {**_GPT_OSS_120B, "layers": 24, "moe": {**_GPT_OSS_120B["moe"], "experts": 32}},
     "kimi-k2": dict(
+        context_length=131_072,
         layers=61, hidden=7168, heads=64, kv_heads=64, head_dim=128, vocab=163840, tied=False,
         weights="fp8", kv_cache="bf16", attention="mla",
         mla=dict(q_lora=1536, kv_lora=512, qk_nope=128, qk_rope=64, v_head=128),
@@ -68,6 +78,7 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
                  gated=True),
     ),
     "llama-4-maverick": dict(
+        context_length=1_048_576,
         layers=48, hidden=5120, heads=40, kv_heads=8, head_dim=128, vocab=202048, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=128, top_k=1, ffn=8192, shared=1, shared_ffn=8192, dense_layers=0, dense_ffn=16384,
@@ -75,18 +86,21 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         window=dict(size=8192, kind="chunked", full_every=4),
     ),
     "llama-4-scout": dict(
+        context_length=10_485_760,
         layers=48, hidden=5120, heads=40, kv_heads=8, head_dim=128, vocab=202048, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=16, top_k=1, ffn=8192, shared=1, shared_ffn=8192, dense_layers=0, dense_ffn=0, gated=True),
         window=dict(size=8192, kind="chunked", full_every=4),
     ),
     "glm-4.5": dict(
+        context_length=131_072,
         layers=92, hidden=5120, heads=96, kv_heads=8, head_dim=128, vocab=151552, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=160, top_k=8, ffn=1536, shared=1, shared_ffn=1536, dense_layers=3, dense_ffn=12288,
                  gated=True),
     ),
     "qwen3-coder-480b-a35b": dict(
+        context_length=262_144,
         layers=62, hidden=6144, heads=96, kv_heads=8, head_dim=128, vocab=151936, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=160, top_k=8, ffn=2560, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True),

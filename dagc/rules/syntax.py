@@ -1,5 +1,5 @@
-"""Codes emitted while reading a plan: syntax (E001), input (E002) and lowering (E101–E109); and E110, the
-measured runs `dagc calibrate` reads (`dagc.calibrate`).
+"""Codes emitted while reading a plan: syntax (E001), input (E002) and lowering (E101–E109, E111); and E110,
+the measured runs `dagc calibrate` reads (`dagc.calibrate`).
 
 The checks themselves live in the passes that read the plan (`dagc.lang.parse`, `dagc.lang.lower`,
 `dagc.lang.flatten`); this module documents them, and each entry names the passes that emit it.
@@ -8,6 +8,7 @@ The checks themselves live in the passes that read the plan (`dagc.lang.parse`, 
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Severity, cap
+from ..lang.context import check_context
 from ..lang.flatten import flatten
 from ..lang.lower import lower
 from ..lang.parse import parse, read_source
@@ -175,6 +176,25 @@ Fixed:
     dagc calibrate rate8.json --plan plan.moe --set "workload.rate=8 requests/s" -o cal.json
 """
 
+E111 = """
+A request longer than the model's context: the workload's `prompt + generate`, or the longest request
+(prompt + output) a request log replays, above the model's `context_length` — what an engine derives
+from the model's config.json (vLLM: `max_position_embeddings`, scaled as `rope_scaling` says). No
+engine serves it: vLLM does not start with a `--max-model-len` above the model's ("User-specified
+max_model_len … is greater than the derived max_model_len"), SGLang refuses a `--context-length` above
+it, and each refuses a request longer than its limit. Located at the workload's `prompt`, or at the
+`requests from` line (the message names the log's line). A model whose context is not known (written
+out without `context_length`, or a config.json without `max_position_embeddings`) is not checked;
+the built-in models' contexts and their sources are in docs/language.md.
+
+Bad:
+    model preset "mixtral-8x7b"                          # context 32,768 tokens
+    workload { batch = 8  prompt = 100000  generate = 500 }
+Fixed:
+    model preset "mixtral-8x7b"
+    workload { batch = 8  prompt = 32000  generate = 500 }
+"""
+
 N001 = """
 More diagnostics than dagc shows at once: at most 50 per plan (or per strategy) are shown,
 errors first, and this note counts the rest by code. Fix the ones shown and run again.
@@ -204,5 +224,7 @@ RULES = (
               passes=(lower,)),
     pass_rule("E110", Severity.ERROR, "a measured run `dagc calibrate` cannot read, or not of its plan", doc=E110,
               passes=(run_refusal,)),
+    pass_rule("E111", Severity.ERROR, "a request longer than the model's context", doc=E111,
+              passes=(check_context,)),
     pass_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
 )

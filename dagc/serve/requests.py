@@ -26,8 +26,8 @@ import numpy as np
 from ..lang.traffic import LENGTH_CV_DEFAULT, PREFIX_BLOCK_TOKENS, prefix_block_tokens
 from ..plan.workload import RequestLog, Traffic, Workload
 
-__all__ = ["DRAW_LIMIT", "Requests", "draw_lengths", "longest_request", "prefix_hash_ids", "request_lengths",
-           "requests_of"]
+__all__ = ["DRAW_LIMIT", "Requests", "draw_lengths", "length_limit", "longest_request", "prefix_hash_ids",
+           "request_lengths", "requests_of"]
 
 DRAW_LIMIT = 20        # a drawn length is at most this many times its mean (docs/language.md)
 _SCALINGS = 8          # rescalings of drawn lengths to their mean past the clipping (`draw_lengths`)
@@ -110,6 +110,24 @@ def longest_request(workload: Workload) -> int:
         return fixed
     prompt, output = request_lengths(workload.traffic, workload)
     return int((prompt + output).max()) if len(prompt) else fixed
+
+
+def length_limit(workload: Workload, context: int | None) -> int:
+    """The length limit `dagc launch` starts an engine with (vLLM `--max-model-len`, SGLang `--context-length`,
+    TensorRT-LLM `max_seq_len`): the longest request the workload sends (`longest_request`), never above the
+    model's context (`context`, None: not known) — an engine refuses a limit above it. A plan's prompt +
+    generate and a log's requests are within the context (E111, `dagc.lang.context`); only drawn lengths
+    (`lengths`) can reach past it, and those few requests the engine refuses.
+
+    Example:
+        >>> from dagc.plan.workload import Traffic, Workload
+        >>> drawn = Workload(batch=8, prompt=2000, generate=100, traffic=Traffic(requests=100, rate=2.0,
+        ...                                                                       lengths="lognormal"))
+        >>> length_limit(drawn, None), length_limit(drawn, 4096), length_limit(drawn, 32768)
+        (7590, 4096, 7590)
+    """
+    longest = longest_request(workload)
+    return longest if context is None else min(longest, context)
 
 
 def _arrival(traffic: Traffic, n: int) -> np.ndarray | None:
