@@ -5,14 +5,14 @@ MIXTRAL_8X7B = {
     "architectures": ["MixtralForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
     "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "num_local_experts": 8,
     "num_experts_per_tok": 2, "vocab_size": 32000, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
-    "hidden_act": "silu", "rope_theta": 1e6, "sliding_window": None,
+    "hidden_act": "silu", "rope_theta": 1e6, "sliding_window": None, "max_position_embeddings": 32768,
 }
 QWEN3_30B_A3B = {
     "architectures": ["Qwen3MoeForCausalLM"], "hidden_size": 2048, "intermediate_size": 6144,
     "moe_intermediate_size": 768, "num_attention_heads": 32, "num_key_value_heads": 4, "head_dim": 128,
     "num_hidden_layers": 48, "num_experts": 128, "num_experts_per_tok": 8, "vocab_size": 151936,
     "tie_word_embeddings": False, "torch_dtype": "bfloat16", "hidden_act": "silu", "decoder_sparse_step": 1,
-    "norm_topk_prob": True,
+    "norm_topk_prob": True, "max_position_embeddings": 40960, "rope_scaling": None,
 }
 DEEPSEEK_V3 = {
     "architectures": ["DeepseekV3ForCausalLM"], "hidden_size": 7168, "intermediate_size": 18432,
@@ -23,6 +23,9 @@ DEEPSEEK_V3 = {
     "qk_rope_head_dim": 64, "v_head_dim": 128, "vocab_size": 129280, "tie_word_embeddings": False,
     "torch_dtype": "bfloat16", "hidden_act": "silu",
     "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]},
+    "max_position_embeddings": 163840, "rope_scaling": {
+        "beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 1.0, "mscale_all_dim": 1.0,
+        "original_max_position_embeddings": 4096, "type": "yarn"},
 }
 # openai/gpt-oss-120b (config.json of the Hugging Face repository, as docs/decisions.md names it).
 GPT_OSS_120B = {
@@ -31,6 +34,8 @@ GPT_OSS_120B = {
     "num_local_experts": 128, "num_experts_per_tok": 4, "experts_per_token": 4, "vocab_size": 201088,
     "tie_word_embeddings": False, "hidden_act": "silu", "sliding_window": 128, "attention_bias": True,
     "layer_types": ["sliding_attention", "full_attention"] * 18, "max_position_embeddings": 131072,
+    "rope_scaling": {"beta_fast": 32.0, "beta_slow": 1.0, "factor": 32.0, "original_max_position_embeddings": 4096,
+                     "rope_type": "yarn", "truncate": False},
     "quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert": [
         "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]},
 }
@@ -42,6 +47,7 @@ LLAMA4_MAVERICK = {
         "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128, "num_hidden_layers": 48,
         "num_local_experts": 128, "num_experts_per_tok": 1, "interleave_moe_layer_step": 2, "vocab_size": 202048,
         "tie_word_embeddings": False, "torch_dtype": "bfloat16", "hidden_act": "silu",
-        "attention_chunk_size": 8192, "no_rope_layer_interval": 4},
+        "attention_chunk_size": 8192, "no_rope_layer_interval": 4, "max_position_embeddings": 1048576,
+        "rope_scaling": None},
     "vision_config": {"hidden_size": 1408, "num_hidden_layers": 34},
 }

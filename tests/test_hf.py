@@ -47,6 +47,7 @@ def test_mixtral(tmp_path):
         # Mixtral has no moe_intermediate_size: intermediate_size is the expert's.
         "moe": {"experts": 8, "top_k": 2, "ffn": 14336, "shared": 0, "shared_ffn": 0, "dense_layers": 0,
                 "dense_ffn": 0, "gated": True},
+        "context_length": 32768,     # max_position_embeddings, no rope_scaling
     }, [])
 
 
@@ -57,6 +58,7 @@ def test_qwen3_moe(tmp_path):
         # head_dim is given (2048 / 32 would be 64); the dense intermediate_size is unused without dense layers.
         "moe": {"experts": 128, "top_k": 8, "ffn": 768, "shared": 0, "shared_ffn": 0, "dense_layers": 0,
                 "dense_ffn": 0, "gated": True},
+        "context_length": 40960,     # max_position_embeddings; `rope_scaling` null
     }, [])
 
 
@@ -70,6 +72,7 @@ def test_deepseek_v3(tmp_path):
         # one shared expert the size of a routed one; the first 3 layers dense with the 18432 ffn.
         "moe": {"experts": 256, "top_k": 8, "ffn": 2048, "shared": 1, "shared_ffn": 2048, "dense_layers": 3,
                 "dense_ffn": 18432, "gated": True, "groups": 8},
+        "context_length": 163840,    # YaRN: original_max_position_embeddings 4096 × factor 40
     }, [])
 
 

@@ -68,14 +68,17 @@ def test_fixed_lengths_keep_prompt_plus_generate():
         assert serving(result.plan, result.strategy, result.layout, result.memory).max_len == 2200
 
 
-def _log_plan(tmp_path, longest_prompt: int) -> str:
-    """gpt-oss-120b on one H100 serving in flight a three-request log whose second prompt is `longest_prompt`."""
+def _log_plan(tmp_path, longest_prompt: int, context: int | None = 1_048_576) -> str:
+    """gpt-oss-120b on one H100 serving in flight a three-request log whose second prompt is `longest_prompt`; its
+    context stated `context` tokens long (None: the preset's 131,072), as a deployment that extends it (a longer
+    YaRN scaling) would state it."""
     (tmp_path / "log.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
                                       "2023-11-16 18:15:46.6805900,374,44\n"
                                       f"2023-11-16 18:15:50.9951690,{longest_prompt},109\n"
                                       "2023-11-16 18:15:51.9951690,396,109\n")
     path = tmp_path / "long.moe"
-    path.write_text('model preset "gpt-oss-120b"\ncluster { gpus = 1  gpu preset "h100-sxm" }\n'
+    model = f"{{ context_length = {context} }}" if context else ""
+    path.write_text(f'model preset "gpt-oss-120b" {model}\n' 'cluster { gpus = 1  gpu preset "h100-sxm" }\n'
                     "workload {\n  batch = 8  prompt = 2048  generate = 256  serving = inflight\n"
                     '  requests from "log.csv"\n}\nstrategy tp 1\n')
     return str(path)
@@ -112,3 +115,38 @@ def test_launch_says_when_the_plan_names_a_release_other_than_the_one_its_flags_
         name, release = engine.split("@")
         said = f"note: the plan names {name}@{release}; these are the flags of the release dagc writes"
         assert (said in out) is noted, (engine, out)
+
+
+def test_a_log_request_longer_than_the_models_context_is_refused_at_its_requests_from_line(tmp_path, capsys):
+    """The same log on gpt-oss-120b as published (context 131,072 tokens): its 900,109-token request is one no
+    engine serves — vLLM refuses a --max-model-len above 131,072 — so the plan is E111, located at `requests from`,
+    naming the log's line, both lengths and the context; nothing is launched."""
+    plan = _log_plan(tmp_path, 900_000, context=None)
+    assert main(["launch", plan, "--engine", "vllm"]) == 4
+    captured = capsys.readouterr()
+    assert "--max-model-len" not in captured.out
+    (line,) = [x for x in captured.err.splitlines() if "error[E111]" in x]
+    assert line.startswith(f"{plan}:5:17: error[E111]: the request on line 3 of `log.csv` (900,000 prompt + 109 "
+                           "output tokens) is longer than the context of model `gpt-oss-120b`: 131,072 tokens")
+    assert "help: drop or cut the log's requests longer than 131,072 tokens" in captured.err
+
+
+def test_the_length_limit_is_never_above_the_models_context():
+    """Lengths drawn around a mean of 20,000 + 500 tokens reach past Qwen3-30B-A3B's 40,960 (the longest drawn,
+    as the load simulation serves it, is far longer): every engine is told 40,960 — vLLM refuses a longer
+    --max-model-len — and those few requests are the ones it refuses. A context stated longer lifts the cap."""
+    text = ('model preset "qwen3-30b-a3b" {model} cluster {{ gpus = 8  gpu preset "h100-sxm" }}\n'
+            "workload {{ batch = 8  prompt = 20000  generate = 500  serving = inflight  rate = 2 requests/s\n"
+            "           requests = 200  lengths = lognormal }}\nstrategy tp 8")
+    (result,) = check(load_plan_text(text.format(model="")))
+    served = result.load.load.prompt + result.load.load.output_tokens
+    assert int(served.max()) > 40_960
+    for launch in launch_result(result):
+        body = "\n".join([c.text for c in launch.commands] + [f.text for f in launch.files])
+        assert _limits_in(body) == {40_960}, launch.engine
+    (longer,) = check(load_plan_text(text.format(model="{ context_length = 1000000 }")))
+    assert serving(longer.plan, longer.strategy, longer.layout, longer.memory).max_len == int(served.max())
+
+
+def _limits_in(text: str) -> set[int]:
+    return {int(v) for v in re.findall(r"(?:--max-model-len|--context-length|max_seq_len)[ :]+(\d+)", text)}

@@ -70,6 +70,7 @@ TRAFFIC = "workload {{ batch = 64  prompt = 2048  generate = 256  rate = 4 reque
 FIXTURES = {
     "E001": (dict(cluster="cluster { gpus: 8 }"), {}),
     "E002": (dict(model='model from "missing.json"'), {}),
+    "E111": (dict(workload="workload { batch = 64  prompt = 100000  generate = 256 }"), {}),
     "E101": (dict(strategy="strategy tq 8"), {}),
     "E102": (dict(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  inter_node = 50 ms }'), {}),
     "E103": (dict(workload="workload { batch = 64 }"), {}),
@@ -159,8 +160,10 @@ FIXTURES = {
                   "step_s": 0.001, "frontend_s": 0.01, "compute_time_scale": 5.0})}),
              dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(terms={
                   "step_s": 0.001, "frontend_s": 0.01, "compute_time_scale": 4.9})})),
-    "W519": (dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",30000000,")}),
-             dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
+    # a model written out without `context_length` (its context not known): a 30,000,000-token request is within
+    # it, and larger than a rank's KV cache (Mixtral's context, 32,768 tokens, would refuse it first: E111)
+    "W519": (dict(model=DENSE, workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",30000000,")}),
+             dict(model=DENSE, workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
     "W520": (dict(workload=INFLIGHT.format(batch=256, prompt=30000, generate=2000, chunk=8192)),
              dict(workload=INFLIGHT.format(batch=16, prompt=30000, generate=2000, chunk=8192))),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
