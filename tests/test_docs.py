@@ -567,17 +567,21 @@ def test_readme_lists_the_docs_pages():
 
 
 def test_language_page_preset_tables_are_the_presets():
-    """The built-in model and GPU tables of docs/language.md state the presets' own figures."""
+    """The built-in model, context-length and GPU tables of docs/language.md state the presets' own figures."""
     from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS
-    rows = {line.split("|")[1].strip(): line for line in (DOCS / "language.md").read_text().splitlines()
-            if line.startswith("| `")}
+    rows: dict[str, list[str]] = {}
+    for line in (DOCS / "language.md").read_text().splitlines():
+        if line.startswith("| `"):
+            rows.setdefault(line.split("|")[1].strip(), []).append(line)
     for name, f in MODEL_PRESETS.items():
         moe = f["moe"]
-        cells = [c.strip() for c in rows[f"`{name}`"].split("|")[2:]]
-        assert cells[:2] == [str(f["layers"]), str(f["hidden"])], name
-        assert cells[4] == str(f["vocab"]) and cells[5] == f"{moe['experts']} / {moe['top_k']}", name
-        assert cells[6] == str(moe["ffn"]), name
+        dimensions, context = ([c.strip() for c in row.split("|")[2:]] for row in rows[f"`{name}`"])
+        assert dimensions[:2] == [str(f["layers"]), str(f["hidden"])], name
+        assert dimensions[4] == str(f["vocab"]) and dimensions[5] == f"{moe['experts']} / {moe['top_k']}", name
+        assert dimensions[6] == str(moe["ffn"]), name
+        assert context[0] == f"{f['context_length']:,}", name
     for name, g in GPU_PRESETS.items():
-        memory = rows[f"`{name}`"].split("|")[2].strip()
+        (row,) = rows[f"`{name}`"]
+        memory = row.split("|")[2].strip()
         mib = g.memory_bytes / 2**20
         assert memory in (f"{mib:,.0f} MiB", f"{g.memory_bytes / 1e9:g} GB"), (name, memory)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 PRESET_COLUMNS: dict[str, tuple[Col, ...]] = {
     "model presets": (Col("preset", 0, "left"), Col("layers", 2), Col("hidden", 2), Col("heads/kv", 2),
                       Col("vocab", 3), Col("experts/top_k", 1), Col("expert ffn", 3), Col("params", 1),
-                      Col("active", 1)),
+                      Col("active", 1), Col("context", 3)),
     "GPU presets": (Col("preset", 0, "left"), Col("memory", 1), Col("16-bit", 1), Col("fp8", 2),
                     Col("fp4", 3), Col("HBM", 1), Col("intra-node", 2), Col("per node", 3),
                     Col("kernel profile", 3, "left", wrap=True, floor=10)),
@@ -56,7 +56,8 @@ def preset_rows() -> tuple[Rows, Rows, Rows]:
         m = model_from_preset(name)
         heads = f"{m.heads} (MLA)" if m.attention.value == "mla" else f"{m.heads}/{m.kv_heads}"
         models.append((name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
-                       str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B"))
+                       str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B",
+                       f"{m.context_length:,}" if m.context_length else "—"))
     gpus = [(g.name, format_gpu_memory(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
              format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
              format_si(g.flops_4bit, Dimension.COMPUTE) if g.flops_4bit else "—",

@@ -302,7 +302,7 @@ def context_length(positions: int, rope_scaling: object, model_type: object = No
     if not isinstance(kind, str) or kind in ("su", "longrope", "llama3") or not _number(factor):
         return positions
     base = rope_scaling.get("original_max_position_embeddings") if kind == "yarn" else positions
-    if not _number(base):
+    if not isinstance(base, int | float) or not _number(base):
         return positions
     scaled = float(base) * float(factor)
     return int(scaled) if 1 <= scaled <= MODEL_FIELDS["context_length"].hi else positions

@@ -7,9 +7,9 @@ attention-DP rank, the token budget of one engine step, and the memory figures t
 fractions are derived from, and the longest sequence: the longest request the workload's traffic
 sends (`dagc.serve.requests.longest_request`; prompt + generate at fixed lengths), so that the engine
 accepts every request dagc's load simulation served, never above the model's context
-(`dagc.serve.requests.length_limit`: an engine refuses a longer limit). Each engine table (`dagc.launch.vllm`, `.sglang`,
-`.trtllm`) turns it into its own flags, counting as that engine counts (per data-parallel engine, over
-all attention-DP ranks, per pipeline batch).
+(`dagc.serve.requests.length_limit`: an engine refuses a longer limit). Each engine table
+(`dagc.launch.vllm`, `.sglang`, `.trtllm`) turns it into its own flags, counting as that engine counts
+(per data-parallel engine, over all attention-DP ranks, per pipeline batch).
 
 dagc's in-flight model (`dagc.schedule.mix`): each attention-DP rank serves `requests` requests
 for their whole life; every step runs their decode tokens and fills the rest of `chunk` tokens with
