@@ -13,8 +13,9 @@ from dagc.calibrate.calibrate import calibrate
 from dagc.calibrate.manifest import jobs_of_manifest
 from dagc.calibrate.worse import worse_warnings
 from dagc.export.bands_md import bands_md
+from dagc.export.bands_words import regimes_text
 from dagc.lang.load import load_plan
-from dagc.verdict.bands import bands_of, regimes_text
+from dagc.verdict.bands import bands_of
 from dagc.verdict.check import check
 from conftest import ROOT, run_dagc
 
