@@ -69,14 +69,15 @@ def value_band_text(q: RequirementResult, odds: Odds) -> str:
 
 def bands_source(bands: Iterable[Band]) -> str:
     """Where bands come from, for a legend: dagc's errors on published runs (the ledger), a calibration's
-    cross-validated errors on the user's runs, or the ledger's widened to those (a quantity the calibration has
-    fewer than the ledger's `min_runs` runs of: `dagc.verdict.ledger.calibrated_errors`) — or both.
+    cross-validated errors on the user's runs, or the ledger's widened to the calibration's errors (a quantity the
+    calibration has fewer than the ledger's `min_runs` runs of: `dagc.verdict.ledger.calibrated_errors`; not said
+    cross-validated: a calibration of 3 runs has none, docs/calibrate.md) — or both.
 
     Example:
         >>> b = Band(1.0, 0.9, 1.1, 0.8, "quantity=tpot", 24, "calibration `c.json` has 3 runs …, " + WIDENED)
         >>> bands_source([b]).split(", widened")
-        ["from dagc's errors on published runs it was not tuned on", " to the calibration's cross-validated errors on \
-your runs where they reach further (a quantity it has fewer than 8 runs of; docs/bands.md)"]
+        ["from dagc's errors on published runs it was not tuned on", " to the calibration's errors on your runs where \
+they reach further (a quantity it has fewer than 8 runs of; docs/bands.md)"]
     """
     bands = list(bands)
     own = [b for b in bands if b.regime.startswith("calibration=")]
@@ -86,7 +87,7 @@ your runs where they reach further (a quantity it has fewer than 8 runs of; docs
         return "from the calibration's cross-validated errors on your runs (docs/calibrate.md)"
     if not own and not wide:
         return f"from {published} (docs/bands.md)"
-    widened = f"{published}, widened to the calibration's cross-validated errors on your runs where they reach further"
+    widened = f"{published}, widened to the calibration's errors on your runs where they reach further"
     least = ledger().min_runs
     if not own:
         return f"from {widened} (a quantity it has fewer than {least} runs of; docs/bands.md)"
