@@ -112,7 +112,7 @@ def test_of_requirements_as_likely_the_closest_is_the_smallest_margin(monkeypatc
     b = bands_of(result)
     assert [p_shown(o.probability) for o in b.requirements[:2]] == [1.0, 1.0]
     assert result.requirements[1].margin < result.requirements[0].margin
-    assert "(the closest: `decode_throughput >= " in odds_line(result, b)
+    assert "(the least sure: `decode_throughput >= " in odds_line(result, b)
 
 
 def test_a_missed_requirement_without_a_band_is_missed_whatever_the_error(monkeypatch):
@@ -315,7 +315,7 @@ def test_the_verdict_line_gives_the_odds(monkeypatch):
     line = odds_line(result, far)
     # 1 s and 1 token/s are past every error: both p > 0.99; the closest is the one of the smaller margin (tpot's
     # +9x %, the throughput's thousands of %), as report.md names it
-    assert line.startswith("meets? yes within dagc's error: every 80 % band meets its target (the closest: "
+    assert line.startswith("meets? yes within dagc's error: every 80 % band meets its target (the least sure: "
                            "`tpot <= 1 s` ")
     inside, b = _with_small_ledger(monkeypatch, f"{tpot * 1e3:.9f} ms")     # the target at dagc's figure: p = 0.5
     assert b.requirements[0].probability == pytest.approx(0.5, abs=1e-6)

@@ -129,7 +129,7 @@ def bound_warning(bands: Bands) -> str | None:
 
 def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
     """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
-    misses, else those uncertain, else the closest of those it meets (the least likely to hold; of those as
+    misses, else those uncertain, else the least sure of those it meets (the least likely to hold; of those as
     likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a strategy
     with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
     traffic (`dagc.verdict.under_load.not_carried_because`). A requirement without a band (memory, GPUs) that
@@ -160,4 +160,4 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
     closest = min(judged, key=lambda x: (p_shown(x[1].probability or 0.0),
                                          x[0].margin if x[0].margin is not None else float("inf")))
     return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "
-            f"(the closest: {one(*closest)})")
+            f"(the least sure: {one(*closest)})")
