@@ -10,8 +10,10 @@ from dagc import load_plan_text
 from dagc.lang.fields import CHUNK_LIMIT
 from dagc.launch.engine_check import check
 
+# Qwen3-30B-A3B's dimensions with a context stated long enough for the prompts of billions of tokens these hints
+# are tested at (its own, 40,960 tokens, refuses them first: E111)
 QWEN_4 = '''
-model preset "qwen3-30b-a3b"
+model preset "qwen3-30b-a3b" {{ context_length = 2000000000 }}
 cluster {{ gpus = 4  gpu preset "h200" }}
 workload {{ batch = {batch}  prompt = {prompt}  generate = 500  serving = inflight  chunk = {chunk} }}
 strategy tp 4

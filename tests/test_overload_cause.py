@@ -139,8 +139,10 @@ def test_capacity_past_its_work_budget_is_not_judged_quickly():
     import time
 
     from dagc.verdict.under_load import CAPACITY_WORK_BUDGET
-    plan = _plan("batch = 4 prompt = 100000 generate = 100 serving = inflight chunk = 64 rate = 0.01 requests/s "
-                 "requests = 10", "ttft_p99 <= 100 s", "tp 8")
+    # Qwen3-30B-A3B with YaRN enabled, as its card gives it: 131,072 tokens (40,960 without: E111)
+    plan = load_plan_text(QWEN8.format(net="").replace('"qwen3-30b-a3b"', '"qwen3-30b-a3b" { context_length = 131072 }')
+                          + "workload { batch = 4 prompt = 100000 generate = 100 serving = inflight chunk = 64 "
+                          "rate = 0.01 requests/s requests = 10 } require { ttft_p99 <= 100 s } strategy tp 8")
     start = time.perf_counter()
     r = check(plan)[0]
     assert time.perf_counter() - start < 30

@@ -115,7 +115,9 @@ def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
                                       "2023-11-16 18:17:03.9799600,1000,10\n"
                                       "2023-11-16 18:17:04.0319600,3000000,8\n")
     (tmp_path / "p.moe").write_text(
-        'model preset "qwen3-30b-a3b"\ncluster { gpus = 2 gpu preset "h100-sxm"  engine = pytorch }\n'
+        # a context stated long enough for the request (Qwen3-30B-A3B's own, 40,960 tokens, refuses it: E111)
+        'model preset "qwen3-30b-a3b" { context_length = 4000000 }\n'
+        'cluster { gpus = 2 gpu preset "h100-sxm"  engine = pytorch }\n'
         'workload { batch = 8 prompt = 2048 generate = 64 serving = inflight requests from "log.csv" }\n'
         "strategy tp 2\n")
     r = check(load_plan(tmp_path / "p.moe"))[0]

@@ -20,8 +20,10 @@ workload { batch = 64  prompt = 6000  generate = 800  serving = inflight }
 strategy tp 1
 '''
 
+# a 100,000,000-token prompt: Mixtral's dimensions with a context stated long enough to take it (its own,
+# 32,768 tokens, refuses it first: E111)
 HUGE_PROMPT = '''
-model preset "mixtral-8x7b"
+model preset "mixtral-8x7b" { context_length = 200000000 }
 cluster { gpus = 8  gpu preset "h100-sxm" }
 workload { batch = 64  prompt = 100000000  generate = 256  serving = inflight }
 require { memory <= 90 % }

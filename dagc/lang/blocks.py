@@ -72,6 +72,9 @@ class Collector:
     # fields an unknown one was told it is likely to be (`where.field`): their absence is that typo, not a second
     # error (`genrate = 500` is E101 "did you mean `generate`", not also E103 "the workload has no `generate`")
     guessed: set[str] = field(default_factory=set)
+    # where each field's value was written (`spans` has the whole `name = value`): a check of the value alone
+    # points there, so that a value a `--set` gave is shown in the option (`dagc.lang.overrides`)
+    value_spans: dict[str, Span] = field(default_factory=dict)
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> Bad:
         self.diags.append(Diagnostic(code, Severity.ERROR, message, span, hint))
@@ -188,7 +191,7 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
         return
     assert item.value is not None, "the grammar gives every assignment a value"
     out.spans[f"{where}.{item.name}"] = item.span
-    out.spans[f"{where}.{item.name}.value"] = item.value.span       # a check of the value points at it alone
+    out.value_spans[f"{where}.{item.name}"] = item.value.span       # a check of the value points at it alone
     values[item.name] = read_value(out, item.value, fields[item.name], f"{where}.{item.name}")
 
 

@@ -1,11 +1,12 @@
 """E111: a request longer than the model's context.
 
-Input: the lowered `Model` (its `context_length`; None: not known, nothing checked), `Workload` and the
-spans of the plan's fields. Output: one diagnostic when a request the workload sends is longer than the
-model takes — its `prompt + generate`, or the longest of the requests a request log replays (prompt +
-output) — located at the workload's `prompt`, or at the `requests from` line. An engine does not start
-with a length limit above the model's context (vLLM: "User-specified max_model_len … is greater than the
-derived max_model_len") and refuses a request longer than its limit, so no such plan can be served.
+Input: the lowered `Model` (its `context_length`; None: not known, nothing checked), `Workload` and where
+the plan writes its `prompt` and `requests from`. Output: one diagnostic when a request the workload sends
+is longer than the model takes — its `prompt + generate`, or the longest of the requests a request log
+replays (prompt + output) — located at the value of the workload's `prompt`, or at the `requests from`
+line. An engine does not start with a length limit above the model's context (vLLM: "User-specified
+max_model_len … is greater than the derived max_model_len") and refuses a request longer than its limit,
+so no such plan can be served.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ __all__ = ["CONTEXT_CODE", "check_context"]
 CONTEXT_CODE = "E111"
 
 
-def check_context(model: Model, workload: Workload, spans: dict[str, Span]) -> list[Diagnostic]:
-    """E111 when a request of `workload` is longer than `model.context_length` (module docstring).
+def check_context(model: Model, workload: Workload, prompt_at: Span | None, log_at: Span | None) -> list[Diagnostic]:
+    """E111 when a request of `workload` is longer than `model.context_length` (module docstring): located at
+    `prompt_at` (the value of the workload's `prompt`), or at `log_at` (its `requests from` line) for a log's.
 
     Example:
         >>> from dagc.lang.model import model_from_preset
         >>> long = Workload(batch=1, prompt=100_000, generate=500)
-        >>> [(d.code, d.message[:58]) for d in check_context(model_from_preset("mixtral-8x7b"), long, {})]
+        >>> [(d.code, d.message[:57]) for d in check_context(model_from_preset("mixtral-8x7b"), long, None, None)]
         [('E111', 'a request of 100,000 prompt + 500 output tokens (100,500)')]
     """
     context = model.context_length
@@ -48,7 +50,7 @@ def check_context(model: Model, workload: Workload, spans: dict[str, Span]) -> l
             f"the request on line {i + log.first_line:,} of `{quote(log.file)}` ({int(log.prompt[i]):,} prompt + "
             f"{int(log.output[i]):,} output tokens) is longer than the context of model `{name}`: {shown} tokens"
             f"{others}; an engine refuses it",
-            spans.get("workload.requests.file") or spans.get("workload"),
+            log_at,
             f"drop or cut the log's requests longer than {shown} tokens, replay fewer of them (`requests = N`), "
             "or serve a model with a longer context")]
     total = workload.prompt + workload.generate
@@ -59,6 +61,6 @@ def check_context(model: Model, workload: Workload, spans: dict[str, Span]) -> l
         f"a request of {workload.prompt:,} prompt + {workload.generate:,} output tokens ({total:,}) is longer than "
         f"the context of model `{name}`: {shown} tokens; an engine refuses it (vLLM does not start with "
         f"--max-model-len {total})",
-        spans.get("workload.prompt.value") or spans.get("workload"),
+        prompt_at,
         f"shorten `prompt` and `generate` to at most {shown} tokens together, or serve a model with a longer "
         "context")]

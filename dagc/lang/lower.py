@@ -311,7 +311,9 @@ def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
         lw.out.diags += check_expert_load(model, workload.expert_load, lw.out.spans["workload.routing.file"])
         if lw.out.has_errors:
             return None
-    lw.out.diags += check_context(model, workload, lw.out.spans)
+    at = lw.out.spans
+    lw.out.diags += check_context(model, workload, lw.out.value_spans.get("workload.prompt") or at.get("workload"),
+                                  at.get("workload.requests.file") or at.get("workload"))
     for req in first.get("require", ()):
         if req.on_load and workload.traffic is None:
             lw.out.error("E104", f"`{req.name}` is judged on a simulated load, but the workload sends no traffic",

@@ -245,14 +245,15 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
 
 
 def longest_fits(plan: Plan, strategy: Strategy, layout: Layout) -> Diagnostic | None:
-    """W519 when the longest request the plan's traffic sends (`longest_request`, the length limit the launch
+    """W519 when the longest request the plan's traffic sends (`length_limit`, the length limit the launch
     sets: vLLM `--max-model-len`) is more than one attention-DP rank's KV cache holds (`kv_capacity_tokens`,
     what the load simulation admits by): the engine would not start. None when it fits.
 
-    Example:
+    Example (a context stated long enough for the request; gpt-oss-120b's own, 131,072 tokens, refuses it: E111):
         >>> from dagc.lang.load import load_plan_text
         >>> from dagc.verdict.check import check
-        >>> p = load_plan_text('model preset "gpt-oss-120b" cluster { gpus = 1 gpu preset "h100-sxm" } '
+        >>> p = load_plan_text('model preset "gpt-oss-120b" { context_length = 4000000 } '
+        ...                    'cluster { gpus = 1 gpu preset "h100-sxm" } '
         ...                    'workload { batch = 1 prompt = 3000000 generate = 100 } strategy tp 1')
         >>> r = check(p)[0]
         >>> w = longest_fits(p, r.strategy, r.layout)
