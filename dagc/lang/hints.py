@@ -9,6 +9,7 @@ an eighth of `GB/s`); otherwise it lists what dagc reads. Never a value that is 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -180,6 +181,7 @@ class _Reading:
     dimension: Dimension
     factor: float
     bits: bool = False
+    per_gpu: bool = False
 
 
 _PREFIXES = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
@@ -195,6 +197,10 @@ _TIME_WORDS = {**dict.fromkeys(("sec", "secs", "second", "seconds"), ("seconds",
 
 _REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour)"
                        r"|[rq](?P<per2>ps)")
+# units written as words (`tokens/s/gpu`, `requests/s`): a slip of one letter there (`tokens/s/gpus`) is the
+# unit of the same dimension and scale, never a neighbour of another scale (`tokens/ms/gpu`)
+_WORDED = [name for name, u in UNITS.items()
+           if u.name == name and u.dimension in (Dimension.THROUGHPUT, Dimension.RATE)]
 _PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", None), ("per second", 1.0)),
         **dict.fromkeys(("/min", "/minute"), ("per minute", 1 / 60)),
         **dict.fromkeys(("/h", "/hour"), ("per hour", 1 / 3600))}
@@ -246,13 +252,16 @@ def _readings(text: str) -> list[_Reading]:
     tokens = re.sub(r"^(?:tok|token|tokens)/", "tokens/", lowered).replace("/sec", "/s").replace("tps", "tokens/s")
     if tokens in UNITS and UNITS[tokens].dimension is Dimension.THROUGHPUT:
         unit = UNITS[tokens]
-        return [_Reading(unit.name, unit.dimension, unit.factor)]
+        return [_Reading(unit.name, unit.dimension, unit.factor, per_gpu=unit.per_gpu)]
     if m := _REQUESTS.fullmatch(lowered):     # `req/s`, `rps`, `qps`, `requests/min`: an arrival rate
         words, factor = _PER[m.group("per")]
         return [_Reading(f"requests {words}", Dimension.RATE, factor)]
     data = _data_readings(text)
     if data:
         return data
+    if (slip := nearest(tokens, _WORDED)) is not None:
+        unit = UNITS[slip]
+        return [_Reading(unit.name, unit.dimension, unit.factor, per_gpu=unit.per_gpu)]
     same = [u for name, u in UNITS.items() if name.lower() == lowered]
     return [_Reading(same[0].name, same[0].dimension, same[0].factor)] if len(same) == 1 else []
 
@@ -291,16 +300,25 @@ def unit_hint(written: str, unit_text: str, dim: Dimension, short: str, lhs: str
         return _said(readings[0], number, written, unit_text, dim, short, lhs)
     takes = sorted({u.name for u in UNITS.values() if u.dimension is dim and not u.per_gpu},
                    key=lambda n: UNITS[n].factor)
-    # the example keeps the number written: the unit is what is asked for, not another figure
-    unit = dim.example.partition(" ")[2]
+    # the example keeps the number written, in the unit most like the one written (`tokens/hr/gpu` keeps
+    # its `/gpu`): the unit is what is asked for, not another figure
+    unit = _likest(unit_text, dim)
     return f"`{short}` takes {dim.value} in " + ", ".join(f"`{n}`" for n in takes) + f", e.g. `{lhs} {written} {unit}`"
+
+
+def _likest(unit_text: str, dim: Dimension) -> str:
+    """The unit of `dim` dagc reads that is most like `unit_text`, per GPU when it says `gpu`."""
+    per_gpu = "gpu" in unit_text.lower()
+    names = [n for n, u in UNITS.items() if u.name == n and u.dimension is dim and u.per_gpu is per_gpu]
+    close = difflib.get_close_matches(unit_text.lower(), [n.lower() for n in names], n=1, cutoff=0.5)
+    return next((n for n in names if close and n.lower() == close[0]), dim.example.partition(" ")[2])
 
 
 def _said(r: _Reading, number: float, written: str, unit_text: str, dim: Dimension, short: str, lhs: str) -> str:
     if r.dimension is not dim:
         return (f"`{unit_text}` is {r.words}, {r.dimension.value}; `{short}` takes {dim.value}, "
                 f"e.g. `{lhs} {dim.example}`")
-    per_gpu = unit_text.lower().endswith("/gpu")
+    per_gpu = r.per_gpu or unit_text.lower().endswith("/gpu")
     same = [u.name for u in UNITS.values() if u.dimension is dim and u.factor == r.factor and u.per_gpu is per_gpu]
     if same and not r.bits:
         return f"did you mean `{same[0]}`? (`{unit_text}` is {r.words}: `{lhs} {written} {same[0]}`)"
