@@ -194,6 +194,7 @@ def test_a_pooled_strategy_gets_w521_as_an_ordinary_one_does():
     pd, flat = check(load_plan_text(text))
     for r in (pd, flat):
         [w521] = [d for d in r.diagnostics if d.code == "W521"]
-        assert w521.message.startswith("`ttft_p99 <= 2 s` is judged on 60 simulated requests: a p99 needs at least 1,000")
+        assert w521.message.startswith("`ttft_p99 <= 2 s` is judged on 60 simulated requests: a p99 needs at "
+                                       "least 1,000")
         assert w521.span is not None and w521.span.text == "ttft_p99 <= 2 s"
     assert pd.pooled is not None
