@@ -317,3 +317,21 @@ def test_an_unread_per_gpu_throughput_is_exemplified_per_gpu():
             "workload { batch = 32  prompt = 2000  generate = 300 }\nrequire { decode_throughput >= 800 UNIT }\n"
             "strategy tp 8\n")
     assert suggested(diagnostic(base.replace("UNIT", "tokens/hr/gpu")).hint) == "decode_throughput >= 800 tokens/s/gpu"
+
+
+@pytest.mark.parametrize(("written", "meant"), [("tp 8 ; ep 8 ; ep 2", "tp 8 ; ep 8"),
+                                                ("tp 2 ; ep 4 ; etp 2", "tp 2 ; ep 4 etp 2"),
+                                                ("tp 2 ; cp 2 ; ep 8", "tp 2 cp 2 ; ep 8"),
+                                                ("ep 4 ; ep 2 ; ep 2", "ep 4")])
+def test_a_stage_of_three_domains_is_told_the_two_its_axes_make(written, meant):
+    """E201 for more than two domains suggests the axes written, attention then expert, each once — a legal
+    strategy — not a canned example of other axes."""
+    errors = [d for d in flatten(parse_strategy(written))[1] if d.code == "E201"]
+    assert len(errors) == 1 and errors[0].hint == f"write `{meant}`", errors
+    strategy, problems = flatten(parse_strategy(meant))
+    assert strategy is not None and not problems
+
+
+def test_a_stage_of_three_domains_with_an_unknown_axis_keeps_the_generic_example():
+    errors = [d for d in flatten(parse_strategy("tp 8 ; ep 8 ; xx 2"))[1] if d.code == "E201"]
+    assert [d.hint for d in errors] == ["write `tp 2 cp 2 ; ep 8 etp 2`"]

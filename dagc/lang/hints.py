@@ -20,8 +20,8 @@ from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit
 from .fields import nearest
 
-__all__ = ["SPLIT_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint", "gpu_hint", "repeated_axis_hint",
-           "requests_per_second", "unit_hint"]
+__all__ = ["SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint", "gpu_hint",
+           "repeated_axis_hint", "requests_per_second", "stage_domains_hint", "unit_hint"]
 
 # Forms of a GPU: the SXM module (HGX and DGX boards hold SXM modules), a PCIe card, the NVL card
 # pair, a rack of one NVLink domain, AMD's OAM module.
@@ -351,3 +351,32 @@ def scope_hint(a: AxisNode) -> str:
     opened = "".join(f"{text(x)} < " for x in sorted(outers, key=lambda x: x.name == Axis.PP.value))
     return f"dp and pp open the scope around the in-stage axes: `{opened}{' ; '.join(t for t in inner if t)}" \
            f"{' >' * len(outers)}`"
+
+
+STAGE_HINT = "write `tp 2 cp 2 ; ep 8 etp 2`"
+
+
+def stage_domains_hint(domains: Iterable[Iterable[AxisNode]]) -> str:
+    """The E201 hint for a stage of more than its two domains: the attention axes written, then the expert
+    ones, each axis once (its first degree), as `tp 8 ; ep 8`; the generic example when an axis is not an
+    in-stage one with a whole degree.
+
+    Example:
+        >>> from dagc.lang.load import parse_strategy
+        >>> stage_domains_hint(parse_strategy("tp 8 ; ep 8 ; ep 2").scope)
+        'write `tp 8 ; ep 8`'
+        >>> stage_domains_hint(parse_strategy("tp 2 ; cp 2 ; ep 4").scope)
+        'write `tp 2 cp 2 ; ep 4`'
+    """
+    kept: dict[str, AxisNode] = {}
+    for a in (a for domain in domains for a in domain):
+        axis = next((x for x in Axis if x.value == a.name), None)
+        degree = a.degree
+        if axis is None or not (axis.is_attention or axis.is_expert) or a.body is not None or degree is None \
+                or not (1 <= degree <= 2**20) or degree != int(degree):
+            return STAGE_HINT
+        kept.setdefault(a.name, a)
+    attention = " ".join(f"{a.name} {a.degree:g}" for a in kept.values() if Axis(a.name).is_attention)
+    expert = " ".join(f"{a.name} {a.degree:g}" for a in kept.values() if Axis(a.name).is_expert)
+    written = " ; ".join(d for d in (attention, expert) if d)
+    return f"write `{written}`" if written else STAGE_HINT
