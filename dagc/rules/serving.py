@@ -149,7 +149,7 @@ def check_percentile_samples(ctx: RuleContext) -> Iterator[Diagnostic]:
     on its 10 largest; of 20 requests it is the largest, and of 1 request it is that request: one draw of
     the arrivals' luck, which another `seed` moves at will. dagc asks for at least 10 / (1 − p) requests —
     1,000 for a p99, 100 for a p90, 20 for a p50 — and warns below that; the verdict is still given.
-A disaggregated strategy's too: its deployment's percentiles are judged on the same simulated requests.
+    A disaggregated strategy gets it too: its deployment's percentiles rest on the same simulated requests.
 
     Bad:
         workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  rate = 5 requests/s
