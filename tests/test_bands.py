@@ -20,7 +20,8 @@ import make_ledger as ml  # noqa: E402, I001
 from dagc.export.optimal_words import evidence_json  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.verdict import bands as bands_module  # noqa: E402
-from dagc.verdict.bands import bands_of, odds_text, value_band_text  # noqa: E402
+from dagc.export.bands_words import odds_text, value_band_text  # noqa: E402
+from dagc.verdict.bands import bands_of  # noqa: E402
 from dagc.verdict.check import check  # noqa: E402
 from dagc.verdict.ledger import Ledger, Regime, ledger, regime_of  # noqa: E402
 
@@ -98,7 +99,7 @@ def _with_small_ledger(monkeypatch, target: str):
 
 
 def test_of_requirements_as_likely_the_closest_is_the_smallest_margin(monkeypatch):
-    from dagc.verdict.bands import odds_line
+    from dagc.export.bands_words import odds_line, p_shown
     monkeypatch.setattr(bands_module, "ledger", lambda: SMALL_LEDGER)
     # the throughput's target just past the lowest error its quantiles hold (log-ratio −0.5): both p > 0.99, and
     # the throughput (margin ~40 %) closer than the TPOT (~9x %)
@@ -109,13 +110,13 @@ def test_of_requirements_as_likely_the_closest_is_the_smallest_margin(monkeypatc
                                                  f"decode_throughput >= {target:.3f} tokens/s")
     result = check(load_plan_text(text))[0]
     b = bands_of(result)
-    assert [bands_module.p_shown(o.probability) for o in b.requirements[:2]] == [1.0, 1.0]
+    assert [p_shown(o.probability) for o in b.requirements[:2]] == [1.0, 1.0]
     assert result.requirements[1].margin < result.requirements[0].margin
-    assert "(the closest: `decode_throughput >= " in odds_line(result, b)
+    assert "(the least sure: `decode_throughput >= " in odds_line(result, b)
 
 
 def test_a_missed_requirement_without_a_band_is_missed_whatever_the_error(monkeypatch):
-    from dagc.verdict.bands import odds_line
+    from dagc.export.bands_words import odds_line
     result, b = _with_small_ledger(monkeypatch, "1 s")
     assert odds_line(result, b).startswith("meets? yes")
     monkeypatch.setattr(bands_module, "ledger", lambda: SMALL_LEDGER)
@@ -253,7 +254,8 @@ def test_optimal_verdict_names_a_better_strategy_within_dagc_s_error(monkeypatch
 
 
 def test_a_band_past_the_physical_bound_is_a_warning():
-    from dagc.verdict.bands import Band, Bands, bound_warning
+    from dagc.export.bands_words import bound_warning
+    from dagc.verdict.bands import Band, Bands
     ok = Band(100.0, 80.0, 110.0, 0.8, "quantity=throughput", 9, bound=200.0)
     near = Band(190.0, 150.0, 210.0, 0.8, "quantity=throughput", 9, bound=200.0)
     assert not ok.past_bound and near.past_bound
@@ -307,13 +309,13 @@ def test_load_percentiles_and_capacity_take_their_regime_s_band(monkeypatch):
 
 
 def test_the_verdict_line_gives_the_odds(monkeypatch):
-    from dagc.verdict.bands import odds_line
+    from dagc.export.bands_words import odds_line
     result, far = _with_small_ledger(monkeypatch, "1 s")
     tpot = result.metrics.tpot_s
     line = odds_line(result, far)
     # 1 s and 1 token/s are past every error: both p > 0.99; the closest is the one of the smaller margin (tpot's
     # +9x %, the throughput's thousands of %), as report.md names it
-    assert line.startswith("meets? yes within dagc's error: every 80 % band meets its target (the closest: "
+    assert line.startswith("meets? yes within dagc's error: every 80 % band meets its target (the least sure: "
                            "`tpot <= 1 s` ")
     inside, b = _with_small_ledger(monkeypatch, f"{tpot * 1e3:.9f} ms")     # the target at dagc's figure: p = 0.5
     assert b.requirements[0].probability == pytest.approx(0.5, abs=1e-6)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from dagc.export.bands_md import bands_md
+from dagc.export.bands_words import regimes_text
 from dagc.lang.load import load_plan_text, parse_strategy
-from dagc.verdict.bands import bands_of, regimes_text
+from dagc.verdict.bands import bands_of
 from dagc.verdict.check import check_strategy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,9 @@ from dagc.calibrate.calibrate import calibrate
 from dagc.calibrate.manifest import jobs_of_manifest
 from dagc.calibrate.worse import worse_warnings
 from dagc.export.bands_md import bands_md
+from dagc.export.bands_words import regimes_text
 from dagc.lang.load import load_plan
-from dagc.verdict.bands import bands_of, regimes_text
+from dagc.verdict.bands import bands_of
 from dagc.verdict.check import check
 from conftest import ROOT, run_dagc
 
@@ -100,10 +101,10 @@ def test_the_band_legend_says_the_calibration_widened_the_bands(trial):
     legend = regimes_text(bands_of(result).requirements)
     assert legend is not None
     assert ("from dagc's errors on published runs it was not tuned on, widened to the calibration's "
-            "cross-validated errors on your runs where they reach further (a quantity it has fewer than 8 runs of; "
+            "errors on your runs where they reach further (a quantity it has fewer than 8 runs of; "
             "docs/bands.md)") in legend
     md = "\n".join(bands_md(result))
-    assert "widened to the calibration's cross-validated errors on your runs" in md
+    assert "widened to the calibration's errors on your runs" in md
     # without the calibration: the ledger's words, as before
     (d / "plain.moe").write_text((d / "dsv3-cal.moe").read_text().replace('calibration from "cal/cal.json"', ""))
     plain = {r.decl.name: r for r in check(load_plan(d / "plain.moe"))}["agg16"]

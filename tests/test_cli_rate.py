@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
+from dagc.cli.main import main
 from dagc.cli.print_rate import print_rate_conclusion, rate_conclusion
 from dagc.lang.flatten import flatten
 from dagc.lang.load import parse_strategy
@@ -187,3 +188,19 @@ def test_the_conclusion_names_a_requirement_missed_off_the_load():
     run = SimpleNamespace(figures=SimpleNamespace(overloaded=False, served_requests_per_s=4.0), carries_traffic=True)
     line = rate_conclusion(ranked(4, AtRate(c, run, 1.0)), 4)[0]
     assert "(the best, `tp 4 with microbatches 1 overlap none`, misses memory)" in line
+
+
+def test_a_logs_traffic_at_the_rate_is_said_as_the_log_not_as_poisson(tmp_path, capsys):
+    """`search --rate` replays a request log at the rate (its times scaled): the headline says so, as the `dagc
+    check` line it suggests does, not `(poisson, seed 0)`."""
+    rows = ["TIMESTAMP,ContextTokens,GeneratedTokens"] + [
+        f"2023-11-16 18:17:{i // 10:02d}.{i % 10}000000,{500 + 37 * (i % 9)},{40 + i % 7}" for i in range(200)]
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "p.moe").write_text(
+        'model preset "qwen3-30b-a3b"\ncluster { gpus = 1  gpu preset "h100-sxm" }\n'
+        'workload { batch = 16  prompt = 600  generate = 44  serving = inflight  requests from "log.csv" }\n'
+        "strategy tp 1\n")
+    assert main(["search", str(tmp_path / "p.moe"), "--rate", "3", "--top", "2", "--svg", str(tmp_path / "p.svg")]) \
+        in (0, 1)
+    head = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at 3 requests/s:"))
+    assert "(of log.csv, its times scaled to that rate)" in head and "poisson" not in head

@@ -287,8 +287,9 @@ def test_requirements_table_shows_every_figure_at_every_width(requirements_check
     judged on (with the load's mean beside a steady-state latency) — report.json's figures, none cut, at 80
     columns as at 1,000."""
     from dagc.cli.print_requirements import REQUIREMENT_COLUMNS, print_requirements
+    from dagc.export.bands_words import p_text
     from dagc.export.report import report_json
-    from dagc.verdict.bands import bands_of, p_text
+    from dagc.verdict.bands import bands_of
     r = requirements_checked
     drawn = []
     wraps = {c.header for c in REQUIREMENT_COLUMNS} - {"margin"}       # a row starts where its margin is

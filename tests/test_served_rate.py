@@ -15,7 +15,7 @@ PLAN = ('model preset "qwen3-235b-a22b" cluster {{ gpus = 8 gpu preset "b200" }}
 
 
 def test_a_run_that_keeps_pace_serves_what_arrives():
-    """200 requests at 10 a second, all admitted: the deployment keeps pace (not overloaded, its queue not behind),
+    """200 requests at 10 a second, all admitted: the deployment keeps pace (its queue within its noise),
     so it serves every request at the rate they arrive — its ends from the first to the last arrival (12.2 a
     second: bunched, as each request is admitted at once) are not its rate. Its tokens and goodput in proportion:
     the mean output of a request, and the share of its requests within every target, at 10 a second."""

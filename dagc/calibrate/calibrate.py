@@ -115,7 +115,9 @@ class Calibrated:
                               "frontend_s 0-60 s, the time scales 0.2-5, step_request_s 0-5 ms; on every run's TPOT "
                               "and output tokens/s and the TTFT of the runs not sent all at once; a term the runs "
                               "cannot tell apart keeps the engine's own value",
-                    "cross_validation": "leave one run out", "start": dict(self.start),
+                    "cross_validation": "leave one run out" if self.cross_validates else
+                    f"none: a fit without one of {len(self.jobs)} runs has too few to fit a term",
+                    "start": dict(self.start),
                     "runs_moved": dict(self.fit.moved),
                     "kept": list(self.kept), "kept_because": dict(self.fit.why_kept),
                     "sets_tried": [{"terms": list(n), "loss": x} for n, x in self.fit.tried],

@@ -258,7 +258,7 @@ def print_overrides(out: Console, overrides: Sequence[str]) -> None:
 
 def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
     print_verdict_line(out, r)
-    from ..verdict.bands import odds_line
+    from ..export.bands_words import odds_line
     if (odds := odds_line(r)) is not None:        # which requirement, as `check` says it: the figures below are the
         out.print(f"  {odds}", markup=False)      # steady state's, not the load's percentile a requirement judged
     from ..export.optimal_words import optimal_note

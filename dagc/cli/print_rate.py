@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from ..diagnostics import printable
 from ..units import Dimension, count_text, format_figure, format_si
 from .print_search import meets_text, table_columns
 from .tables import print_fitted
@@ -30,7 +31,9 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     each meets the requirements at R (with `plan`, a load requirement missed by its name); the conclusion's
     commands name `plan_path` (`print_rate_conclusion`)."""
     tr = ranked.traffic
-    out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
+    how = (f"of {printable(tr.log.file)}, its times scaled to that rate" if tr.log is not None
+           else f"{tr.arrival}, seed {tr.seed}")
+    out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({how}) "
               f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked those meeting every "
               "requirement and keeping up first, then those keeping up, each by goodput per GPU (requests/s served "
               "within every latency requirement, per GPU), those within 1 % of one another (the runs' noise) by "

@@ -33,7 +33,8 @@ NARROWED = ("judged on", "value [band]", "odds", "requirement")
 def _cells(r: StrategyResult, narrow: set[str]) -> list[list[str]]:
     """Each requirement's cells, those of the columns in `narrow` on their own lines; a last cell (judged
     on) only with traffic."""
-    from ..verdict.bands import bands_of, odds_text, value_band_text
+    from ..export.bands_words import odds_text, value_band_text
+    from ..verdict.bands import bands_of
     from ..verdict.verdict import met_text, requirement_value_text
 
     def lines(column: str, one: str, *parts: str) -> str:
@@ -95,7 +96,8 @@ def print_requirements(console: Console, r: StrategyResult) -> None:
     columns left out."""
     from rich.markup import escape
 
-    from ..verdict.bands import bands_of, bound_warning, regimes_text
+    from ..export.bands_words import bound_warning, regimes_text
+    from ..verdict.bands import bands_of
     banded = bands_of(r)
     caption = "\n".join(x for x in (regimes_text(banded.requirements), bound_warning(banded), _not_carried(r)) if x)
     cols, rows = requirement_rows(r, console.width)

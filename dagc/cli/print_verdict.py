@@ -30,7 +30,7 @@ def print_verdict(console: Console, r: StrategyResult) -> None:
     held = any(q.met is False and q.unmet is not None for q in r.requirements)
     if r.load is not None and (why := r.load.not_carried_because) and (held or not said):
         console.print(f"  meets? no under its traffic: {why}", markup=False)
-    from ..verdict.bands import odds_line
+    from ..export.bands_words import odds_line
     if (odds := odds_line(r)) is not None:        # what the deployment is likely to do, within dagc's error
         console.print(f"  {odds}", markup=False)
     from ..export.optimal_words import optimal_note

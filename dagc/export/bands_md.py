@@ -7,8 +7,9 @@ figures report.json's `bands` and `requirements[].probability` / `class` hold (d
 from __future__ import annotations
 
 from ..units import Dimension, format_figure, format_si
-from ..verdict.bands import Band, Bands, bands_of, bands_source, odds_text, value_band_text
+from ..verdict.bands import Band, Bands, bands_of
 from ..verdict.check import StrategyResult
+from .bands_words import bands_source, odds_text, value_band_text
 from .md_escape import md_code, md_text
 
 __all__ = ["bands_md", "figure_text"]

@@ -9,6 +9,7 @@ report.json's `load` of them, in its key order (`dagc.verdict.under_load` adds t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from .load_result import Load, QueueGrowth, percentiles
 
-__all__ = ["LoadFigures", "Percentiles", "load_figures"]
+__all__ = ["LoadFigures", "Percentiles", "good_requests", "load_figures"]
 
 
 @dataclass(frozen=True)
@@ -104,18 +105,25 @@ class LoadFigures:
         return out
 
 
+def good_requests(plan: Plan, load: Load, scale: Mapping[RequirementKind, float] | None = None) -> np.ndarray:
+    """Which of the run's requests meet every latency target goodput counts them against — each request's TTFT
+    against `ttft` and `ttft_pNN`, TPOT against `tpot` and `tpot_pNN`, end-to-end latency against `e2e_pNN` —,
+    each latency times its `scale` (1 when not given: as simulated; `dagc.verdict.goodput_band` asks at the
+    latencies' errors)."""
+    scale = scale or {}
+    latencies = {RequirementKind.TTFT: load.ttft, RequirementKind.TPOT: load.tpot, RequirementKind.E2E: load.e2e}
+    ok = np.ones(len(load.ttft), dtype=bool)
+    for req in plan.requirements:
+        if (x := latencies.get(req.kind)) is not None:
+            ok &= req.holds(x * scale.get(req.kind, 1.0))
+    return ok
+
+
 def load_figures(plan: Plan, load: Load) -> LoadFigures:
     """The figures of a run of the plan's traffic (module docstring)."""
     tr = load.traffic
     ttft, tpot = load.ttft, load.tpot
-    ok = np.ones(len(ttft), dtype=bool)
-    for req in plan.requirements:
-        if req.kind is RequirementKind.TTFT:
-            ok &= req.holds(ttft)
-        elif req.kind is RequirementKind.TPOT:
-            ok &= req.holds(tpot)
-        elif req.kind is RequirementKind.E2E:
-            ok &= req.holds(load.e2e)
+    ok = good_requests(plan, load)
     little_l, little_r = load.little()
     return LoadFigures(
         requests=len(load.arrival), rate_requests_per_s=tr.rate,

@@ -12,25 +12,25 @@ figure, or a band reaching, past it is flagged.
 A figure takes the band of its quantity: TTFTs (steady state and the load's percentiles) the TTFT
 regime's, TPOTs and ITLs the TPOT regime's, E2E the E2E regime's — where E2E has too few runs of its own,
 TTFT's and TPOT's composed at the load's TTFT share of its E2E (`dagc.verdict.ledger.e2e_errors`), never every
-quantity's pooled —, throughputs, goodput and the capacity the throughput regime's — the step times a load's
-percentiles and its capacity come from carry their errors into them. Memory and GPU counts are not banded
-(the ledger holds no measured memory).
+quantity's pooled —, throughputs and the capacity the throughput regime's — the step times a load's
+percentiles and its capacity come from carry their errors into them —, and the goodput of a run that keeps
+pace the band its latencies' and its capacity's errors make (`dagc.verdict.goodput_band`; else the
+throughput's). Memory and GPU counts are not banded (the ledger holds no measured memory).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
 from .check import StrategyResult
-from .ledger import CONFIDENCE, WIDENED, Errors, calibrated_errors, e2e_errors, ledger, regime_of
-from .verdict import METRIC_OF, RequirementResult, requirement_value_text
+from .goodput_band import GoodputCurve, goodput_curve
+from .ledger import CONFIDENCE, Errors, calibrated_errors, e2e_errors, ledger, regime_of
+from .verdict import METRIC_OF, RequirementResult
 
-__all__ = ["Band", "Bands", "Odds", "bands_of", "bound_warning", "figure_key", "odds_class", "odds_line", "odds_text",
-           "bands_source", "p_text", "regimes_text", "value_band_text"]
+__all__ = ["Band", "Bands", "Odds", "arrivals_reason", "bands_of", "figure_key", "odds_class"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -167,6 +167,7 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
         _add(out, key, metrics.get(key), errors[q], confidence,
              getattr(limit, key) if limit is not None and key in _BOUNDED else None)
     load = result.load.to_json() if result.load is not None else None
+    curve = _curve(result, errors, load)
     if load is not None:
         for name in _LOAD_LATENCIES:
             for stat in _LOAD_STATS:
@@ -174,13 +175,43 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
                      _errors_of(f"load.{name}.{stat}", errors, load), confidence)
         for name in _LOAD_RATES:
             _add(out, f"load.{name}", load.get(name), errors["throughput"], confidence)
+        if curve is not None and "load.goodput_requests_per_s" in out:
+            out["load.goodput_requests_per_s"] = _curve_band(curve, out["load.goodput_requests_per_s"].value,
+                                                             confidence)
         rate = _arrival_rate(load)
         for name in _ARRIVALS_BOUND:
             if (key := f"load.{name}") in out and rate is not None:
                 out[key] = out[key].at_most(rate, arrivals_reason(rate))
     rate = _arrival_rate(load)
-    odds = tuple(_odds(r, errors, confidence, result.valid, rate, load) for r in result.requirements)
+    odds = tuple(_odds(r, errors, confidence, result.valid, rate, load) if curve is None
+                 or r.requirement.kind is not RequirementKind.GOODPUT else _curve_odds(r, curve, confidence, out)
+                 for r in result.requirements)
     return Bands(out, odds, confidence)
+
+
+def _curve(result: StrategyResult, errors: dict[str, Errors], load: dict[str, Any] | None) -> GoodputCurve | None:
+    """The goodput curve of a run that keeps pace (`dagc.verdict.goodput_band`), the latencies' errors as the
+    requirements on them take theirs (E2E's composed at the load's TTFT share of its mean E2E)."""
+    if result.load is None or not result.valid:
+        return None
+    of = {RequirementKind.TTFT: errors["ttft"], RequirementKind.TPOT: errors["tpot"],
+          RequirementKind.E2E: _errors_of("load.e2e_s.mean", errors, load)}
+    return goodput_curve(result.plan, result.load, of.__getitem__, errors["throughput"])
+
+
+def _curve_band(curve: GoodputCurve, value: float, confidence: float, scale: float = 1.0) -> Band:
+    low, high = curve.band(confidence)
+    return Band(value, low * scale, high * scale, confidence, curve.regime, curve.runs)
+
+
+def _curve_odds(r: RequirementResult, curve: GoodputCurve, confidence: float, figures: dict[str, Band]) -> Odds:
+    """A goodput requirement's odds on the curve (a per-GPU target: the curve over the GPUs, as its figure)."""
+    req, whole = r.requirement, figures.get("load.goodput_requests_per_s")
+    if r.value is None or whole is None or r.unmet is not None:
+        return Odds(None, None if r.value is None else "misses")
+    scale = r.value / whole.value if whole.value > 0 else 1.0
+    p = curve.probability(req.op, req.target / scale if scale > 0 else req.target)
+    return Odds(p, odds_class(p, confidence), _curve_band(curve, r.value, confidence, scale))
 
 
 def _quantity(key: str) -> str:
@@ -234,147 +265,3 @@ def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, va
         elif req.op in ("<=", "<") and req.target >= ceiling:
             p = 1.0
     return Odds(p, odds_class(p, confidence), band)
-
-
-def p_text(p: float) -> str:
-    """A probability for people: `p ≈ 0.93`; past the ledger's observed errors `p > 0.99` / `p < 0.01`.
-
-    Example:
-        >>> p_text(0.934), p_text(1.0), p_text(0.001)
-        ('p ≈ 0.93', 'p > 0.99', 'p < 0.01')
-    """
-    shown = p_shown(p)
-    if shown == 1.0:
-        return "p > 0.99"
-    if shown == 0.0:
-        return "p < 0.01"
-    return f"p ≈ {shown:.2f}"
-
-
-def p_shown(p: float) -> float:
-    """A probability as `p_text` tells it: to two decimals, 1.0 past 0.99 and 0.0 below 0.01 (which the ledger's
-    observed errors cannot tell apart)."""
-    return 1.0 if p >= 0.995 else 0.0 if p <= 0.005 else round(p, 2)
-
-
-def odds_text(odds: Odds) -> str:
-    """A requirement's class and probability: `meets (p ≈ 0.93)`; a figure not banded (memory, GPUs) its
-    class alone; no figure `—`."""
-    if odds.klass is None:
-        return "—"
-    return odds.klass if odds.probability is None else f"{odds.klass} ({p_text(odds.probability)})"
-
-
-def value_band_text(q: RequirementResult, odds: Odds) -> str:
-    """A requirement's figure with its band, in the requirement's unit: `41.2 ms [36.1–47.3]`.
-
-    Example:
-        >>> from dagc.plan.workload import Requirement, RequirementKind
-        >>> req = Requirement(kind=RequirementKind.TPOT, op="<=", target=0.05, text="tpot <= 50 ms")
-        >>> o = Odds(0.93, "meets", Band(0.0412, 0.0361, 0.0473, 0.8, "quantity=tpot", 24))
-        >>> value_band_text(RequirementResult(req, 0.0412), o)
-        '41.2 ms [36.1–47.3]'
-    """
-    shown = q.value_text()
-    if odds.band is None:
-        return shown
-    low, high = (requirement_value_text(q.requirement, x) for x in (odds.band.low, odds.band.high))
-    unit = shown.rsplit(" ", 1)[1] if " " in shown else ""
-    if unit and low.endswith(" " + unit) and high.endswith(" " + unit):
-        low, high = low.removesuffix(" " + unit), high.removesuffix(" " + unit)
-    return f"{shown} [{low}–{high}]"
-
-
-def bands_source(bands: Iterable[Band]) -> str:
-    """Where bands come from, for a legend: dagc's errors on published runs (the ledger), a calibration's
-    cross-validated errors on the user's runs, or the ledger's widened to those (a quantity the calibration has
-    fewer than the ledger's `min_runs` runs of: `dagc.verdict.ledger.calibrated_errors`) — or both.
-
-    Example:
-        >>> b = Band(1.0, 0.9, 1.1, 0.8, "quantity=tpot", 24, "calibration `c.json` has 3 runs …, " + WIDENED)
-        >>> bands_source([b]).split(", widened")
-        ["from dagc's errors on published runs it was not tuned on", " to the calibration's cross-validated errors on \
-your runs where they reach further (a quantity it has fewer than 8 runs of; docs/bands.md)"]
-    """
-    bands = list(bands)
-    own = [b for b in bands if b.regime.startswith("calibration=")]
-    wide = any(b.note is not None and WIDENED in b.note for b in bands)
-    published = "dagc's errors on published runs it was not tuned on"
-    if own and len(own) == len(bands):
-        return "from the calibration's cross-validated errors on your runs (docs/calibrate.md)"
-    if not own and not wide:
-        return f"from {published} (docs/bands.md)"
-    widened = f"{published}, widened to the calibration's cross-validated errors on your runs where they reach further"
-    least = ledger().min_runs
-    if not own:
-        return f"from {widened} (a quantity it has fewer than {least} runs of; docs/bands.md)"
-    return (f"from the calibration's cross-validated errors on your runs and, for a quantity it has fewer than {least} "
-            f"runs of, {widened if wide else published} (docs/bands.md)")
-
-
-def regimes_text(odds: tuple[Odds, ...]) -> str | None:
-    """The regimes a requirements table's bands come from, for its caption (None: no band)."""
-    seen: dict[str, Band] = {}
-    for o in odds:
-        if o.band is not None:
-            seen.setdefault(o.band.regime, o.band)
-    if not seen:
-        return None
-    conf = next(iter(seen.values())).confidence
-    fell = any(b.note for b in seen.values())
-    clamped = dict.fromkeys(o.band.clamped for o in odds if o.band is not None and o.band.clamped)
-    source = bands_source(seen.values())
-    outside = any(o.band is not None and not o.band.low <= o.band.value <= o.band.high for o in odds)
-    return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, {source}: "
-            + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
-            + ("; finer regimes have too few runs" if fell else "")
-            + "".join(f"; goodput's band: {c}" for c in clamped)
-            + ("; a band that leaves out dagc's own figure says that the measured runs of its regime have mostly been "
-               "on one side of dagc's figure" if outside else ""))
-
-
-def bound_warning(bands: Bands) -> str | None:
-    """The throughputs whose figure, or band, reaches past their physical bound at 100 % efficiency (None:
-    none does)."""
-    past = [f"{k} ({b.value / b.bound:.0%} of its bound, band to {b.high / b.bound:.0%})".replace("%", " %")
-            for k, b in bands.figures.items() if b.past_bound and b.bound]
-    if not past:
-        return None
-    return ("warning: past the physical bound at 100 % efficiency (the figure or its band claims more than the "
-            "GPUs can do): " + ", ".join(past))
-
-
-def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
-    """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
-    misses, else those uncertain, else the closest of those it meets (the least likely to hold; of those as
-    likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a strategy
-    with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
-    traffic (`dagc.verdict.under_load.not_carried_because`). A requirement without a band (memory, GPUs) that
-    is missed is missed whatever the error: the line says so before any odds."""
-    if not result.valid or not result.requirements:
-        return None
-    banded = banded or bands_of(result)
-    judged = [(q, o) for q, o in zip(result.requirements, banded.requirements, strict=True)
-              if o.probability is not None and q.value is not None]
-    if not judged:
-        return None
-
-    def one(q: RequirementResult, o: Odds) -> str:
-        return f"`{q.requirement.text}` {value_band_text(q, o)} → {odds_text(o)}"
-
-    if unbanded := [q for q, o in zip(result.requirements, banded.requirements, strict=True)
-                    if o.probability is None and q.met is False]:
-        return ("meets? no, whatever dagc's error: " + "; ".join(f"`{q.requirement.text}` misses" for q in unbanded)
-                + " (a figure without a band)")
-    if misses := [x for x in judged if x[1].klass == "misses"]:
-        return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
-    if unsure := [x for x in judged if x[1].klass == "uncertain"]:
-        return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
-    if result.load is not None and not result.load.carries_traffic:
-        return None                               # every band meets, but the traffic is not carried: no "yes"
-    # the least likely to hold, and of those as likely as they are told (each `p > 0.99`, say) the smallest
-    # margin, as report.md names it
-    closest = min(judged, key=lambda x: (p_shown(x[1].probability or 0.0),
-                                         x[0].margin if x[0].margin is not None else float("inf")))
-    return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "
-            f"(the closest: {one(*closest)})")

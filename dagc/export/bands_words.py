@@ -1,0 +1,163 @@
+"""Error bands in words: a probability, a requirement's odds and band, the legend under a requirements table, the
+verdict's line on the odds (`odds_line`) and the warning past a physical bound, for the terminal and report.md.
+
+Input: `Bands` of a strategy (`dagc.verdict.bands.bands_of`). Output: text. The bands carry figures; the words are
+made here, where the outputs are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..verdict.bands import Band, Bands, Odds, bands_of
+from ..verdict.check import StrategyResult
+from ..verdict.ledger import WIDENED, ledger
+from ..verdict.verdict import RequirementResult, requirement_value_text
+
+__all__ = ["bands_source", "bound_warning", "odds_line", "odds_text", "p_shown", "p_text", "regimes_text",
+           "value_band_text"]
+
+
+def p_text(p: float) -> str:
+    """A probability for people: `p ≈ 0.93`; past the ledger's observed errors `p > 0.99` / `p < 0.01`.
+
+    Example:
+        >>> p_text(0.934), p_text(1.0), p_text(0.001)
+        ('p ≈ 0.93', 'p > 0.99', 'p < 0.01')
+    """
+    shown = p_shown(p)
+    if shown == 1.0:
+        return "p > 0.99"
+    if shown == 0.0:
+        return "p < 0.01"
+    return f"p ≈ {shown:.2f}"
+
+
+def p_shown(p: float) -> float:
+    """A probability as `p_text` tells it: to two decimals, 1.0 past 0.99 and 0.0 below 0.01 (which the ledger's
+    observed errors cannot tell apart)."""
+    return 1.0 if p >= 0.995 else 0.0 if p <= 0.005 else round(p, 2)
+
+
+def odds_text(odds: Odds) -> str:
+    """A requirement's class and probability: `meets (p ≈ 0.93)`; a figure not banded (memory, GPUs) its
+    class alone; no figure `—`."""
+    if odds.klass is None:
+        return "—"
+    return odds.klass if odds.probability is None else f"{odds.klass} ({p_text(odds.probability)})"
+
+
+def value_band_text(q: RequirementResult, odds: Odds) -> str:
+    """A requirement's figure with its band, in the requirement's unit: `41.2 ms [36.1–47.3]`.
+
+    Example:
+        >>> from dagc.plan.workload import Requirement, RequirementKind
+        >>> req = Requirement(kind=RequirementKind.TPOT, op="<=", target=0.05, text="tpot <= 50 ms")
+        >>> o = Odds(0.93, "meets", Band(0.0412, 0.0361, 0.0473, 0.8, "quantity=tpot", 24))
+        >>> value_band_text(RequirementResult(req, 0.0412), o)
+        '41.2 ms [36.1–47.3]'
+    """
+    shown = q.value_text()
+    if odds.band is None:
+        return shown
+    low, high = (requirement_value_text(q.requirement, x) for x in (odds.band.low, odds.band.high))
+    unit = shown.rsplit(" ", 1)[1] if " " in shown else ""
+    if unit and low.endswith(" " + unit) and high.endswith(" " + unit):
+        low, high = low.removesuffix(" " + unit), high.removesuffix(" " + unit)
+    return f"{shown} [{low}–{high}]"
+
+
+def bands_source(bands: Iterable[Band]) -> str:
+    """Where bands come from, for a legend: dagc's errors on published runs (the ledger), a calibration's
+    cross-validated errors on the user's runs, or the ledger's widened to the calibration's errors (a quantity the
+    calibration has fewer than the ledger's `min_runs` runs of: `dagc.verdict.ledger.calibrated_errors`; not said
+    cross-validated: a calibration of 3 runs has none, docs/calibrate.md) — or both.
+
+    Example:
+        >>> b = Band(1.0, 0.9, 1.1, 0.8, "quantity=tpot", 24, "calibration `c.json` has 3 runs …, " + WIDENED)
+        >>> bands_source([b]).split(", widened")
+        ["from dagc's errors on published runs it was not tuned on", " to the calibration's errors on your runs where \
+they reach further (a quantity it has fewer than 8 runs of; docs/bands.md)"]
+    """
+    bands = list(bands)
+    own = [b for b in bands if b.regime.startswith("calibration=")]
+    wide = any(b.note is not None and WIDENED in b.note for b in bands)
+    published = "dagc's errors on published runs it was not tuned on"
+    if own and len(own) == len(bands):
+        return "from the calibration's cross-validated errors on your runs (docs/calibrate.md)"
+    if not own and not wide:
+        return f"from {published} (docs/bands.md)"
+    widened = f"{published}, widened to the calibration's errors on your runs where they reach further"
+    least = ledger().min_runs
+    if not own:
+        return f"from {widened} (a quantity it has fewer than {least} runs of; docs/bands.md)"
+    return (f"from the calibration's cross-validated errors on your runs and, for a quantity it has fewer than {least} "
+            f"runs of, {widened if wide else published} (docs/bands.md)")
+
+
+def regimes_text(odds: tuple[Odds, ...]) -> str | None:
+    """The regimes a requirements table's bands come from, for its caption (None: no band)."""
+    seen: dict[str, Band] = {}
+    for o in odds:
+        if o.band is not None:
+            seen.setdefault(o.band.regime, o.band)
+    if not seen:
+        return None
+    conf = next(iter(seen.values())).confidence
+    fell = any(b.note for b in seen.values())
+    clamped = dict.fromkeys(o.band.clamped for o in odds if o.band is not None and o.band.clamped)
+    source = bands_source(seen.values())
+    outside = any(o.band is not None and not o.band.low <= o.band.value <= o.band.high for o in odds)
+    return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, {source}: "
+            + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
+            + ("; finer regimes have too few runs" if fell else "")
+            + "".join(f"; goodput's band: {c}" for c in clamped)
+            + ("; a band that leaves out dagc's own figure says that the measured runs of its regime have mostly been "
+               "on one side of dagc's figure" if outside else ""))
+
+
+def bound_warning(bands: Bands) -> str | None:
+    """The throughputs whose figure, or band, reaches past their physical bound at 100 % efficiency (None:
+    none does)."""
+    past = [f"{k} ({b.value / b.bound:.0%} of its bound, band to {b.high / b.bound:.0%})".replace("%", " %")
+            for k, b in bands.figures.items() if b.past_bound and b.bound]
+    if not past:
+        return None
+    return ("warning: past the physical bound at 100 % efficiency (the figure or its band claims more than the "
+            "GPUs can do): " + ", ".join(past))
+
+
+def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
+    """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
+    misses, else those uncertain, else the least sure of those it meets (the least likely to hold; of those as
+    likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a strategy
+    with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
+    traffic (`dagc.verdict.under_load.not_carried_because`). A requirement without a band (memory, GPUs) that
+    is missed is missed whatever the error: the line says so before any odds."""
+    if not result.valid or not result.requirements:
+        return None
+    banded = banded or bands_of(result)
+    judged = [(q, o) for q, o in zip(result.requirements, banded.requirements, strict=True)
+              if o.probability is not None and q.value is not None]
+    if not judged:
+        return None
+
+    def one(q: RequirementResult, o: Odds) -> str:
+        return f"`{q.requirement.text}` {value_band_text(q, o)} → {odds_text(o)}"
+
+    if unbanded := [q for q, o in zip(result.requirements, banded.requirements, strict=True)
+                    if o.probability is None and q.met is False]:
+        return ("meets? no, whatever dagc's error: " + "; ".join(f"`{q.requirement.text}` misses" for q in unbanded)
+                + " (a figure without a band)")
+    if misses := [x for x in judged if x[1].klass == "misses"]:
+        return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
+    if unsure := [x for x in judged if x[1].klass == "uncertain"]:
+        return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
+    if result.load is not None and not result.load.carries_traffic:
+        return None                               # every band meets, but the traffic is not carried: no "yes"
+    # the least likely to hold, and of those as likely as they are told (each `p > 0.99`, say) the smallest
+    # margin, as report.md names it
+    closest = min(judged, key=lambda x: (p_shown(x[1].probability or 0.0),
+                                         x[0].margin if x[0].margin is not None else float("inf")))
+    return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "
+            f"(the least sure: {one(*closest)})")

@@ -1,0 +1,100 @@
+"""The band of a goodput whose run keeps pace: where the measured goodput lies, from the errors of what sets it.
+
+Input: a strategy's plan and its run under the traffic (`UnderLoad`), and the ledger's errors of TTFT, TPOT,
+E2E and throughput (`dagc.verdict.ledger.Errors`). Output: `GoodputCurve` — the goodput the deployment would
+measure at each level of those errors, every error taken against it at level 0 and for it at level 1 — or None
+for a run that does not keep pace (an overloaded run's goodput counts its ends: it takes the throughput band).
+
+A run that keeps pace serves what arrives (`dagc.serve.load_result.Load.served`): its goodput is the arrival
+rate × the share of its requests within every latency target (`dagc.serve.load_figures.good_requests`). What the
+deployment would measure differs by two things, each with its errors from the ledger:
+
+- the requests' latencies: at a level ℓ, each request's TTFT, TPOT and end-to-end latency as measured, dagc's
+  figure × e^(−q(ℓ)) with q the quantity's log-ratio quantile (`Errors.quantile`; ℓ = 0 the latencies longest),
+  and the share of requests then within every target;
+- whether it keeps up at all: the capacity as measured, dagc's × e^(−q(1 − ℓ)) of the throughput regime; below
+  the arrival rate, the deployment serves at most that share of what arrives. Without a capacity (not judged:
+  `dagc search --rate`'s rows, next steps) nothing says how far the step times may slow before it falls behind:
+  the goodput then takes the throughput band, as before.
+
+goodput(ℓ) = rate × share(ℓ) × min(1, capacity(ℓ) / rate) grows with ℓ (every error at the same level of its
+own distribution: the errors taken together, the widest band they make). The central band at confidence c is
+[goodput((1 − c) / 2), goodput((1 + c) / 2)]; P(measured ≥ target) = 1 − ℓ* for the level ℓ* at which the curve
+reaches the target. It never passes the arrival rate. Until 2026-11-26 a goodput took the throughput regime's
+band around its figure, clamped at the rate: a deployment with four times the capacity its traffic needs and
+every latency far inside its target read `uncertain (p ≈ 0.80)` against a goodput floor below the rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..plan.plan import Plan
+from ..plan.workload import RequirementKind
+from ..serve.load_figures import good_requests
+from .ledger import Errors
+from .under_load import UnderLoad
+
+__all__ = ["GoodputCurve", "goodput_curve"]
+
+LEVELS = np.linspace(0.0, 1.0, 41)        # the error levels the curve is evaluated at
+_LATENCIES = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.E2E)
+
+
+@dataclass(frozen=True)
+class GoodputCurve:
+    """The measured goodput at each error level (`LEVELS`), non-decreasing; `regime`/`runs` for the legend."""
+
+    levels: np.ndarray
+    goodput: np.ndarray
+    regime: str
+    runs: int
+
+    def band(self, confidence: float) -> tuple[float, float]:
+        """The central `confidence` band (requests/s)."""
+        tail = (1.0 - confidence) / 2
+        return float(np.interp(tail, self.levels, self.goodput)), float(np.interp(1.0 - tail, self.levels,
+                                                                                  self.goodput))
+
+    def probability(self, op: str, target: float) -> float:
+        """P(the measured goodput `op` target): the share of levels at which the curve meets it.
+
+        Example:
+            >>> c = GoodputCurve(np.array([0.0, 0.5, 1.0]), np.array([2.0, 4.0, 4.0]), "r", 9)
+            >>> c.probability(">=", 3.0), c.probability(">=", 1.0), c.probability(">=", 5.0), c.probability("<=", 3.0)
+            (0.75, 1.0, 0.0, 0.25)
+        """
+        g = self.goodput
+        if target <= g[0]:
+            reached = 0.0
+        elif target > g[-1]:
+            reached = 1.0
+        else:
+            i = int(np.searchsorted(g, target, side="left"))        # the first level at which g ≥ target
+            lo, hi = g[i - 1], g[i]
+            reached = float(self.levels[i - 1] + (self.levels[i] - self.levels[i - 1]) * (target - lo) / (hi - lo)
+                            if hi > lo else self.levels[i])
+        return 1.0 - reached if op in (">=", ">") else reached if op in ("<=", "<") else 0.0
+
+
+def goodput_curve(plan: Plan, under: UnderLoad, errors_of: Callable[[RequirementKind], Errors],
+                  throughput: Errors) -> GoodputCurve | None:
+    """The goodput curve of a run that keeps pace (module docstring); None for one that does not, without an
+    arrival rate (a closed loop's clients wait: its goodput is counted over its run), or without a capacity."""
+    load, cap = under.load, under.capacity_requests_per_s
+    rate = load.arrival_rate
+    if rate is None or cap is None or load.overloaded or not len(load.ttft):
+        return None
+    kinds = [k for k in _LATENCIES if any(r.kind is k for r in plan.requirements)]
+    errors = {k: errors_of(k) for k in kinds}
+    out = []
+    for level in LEVELS:
+        share = float(np.mean(good_requests(plan, load, {k: math.exp(-e.quantile(level)) for k, e in errors.items()})))
+        keep = min(1.0, cap * math.exp(-throughput.quantile(1.0 - level)) / rate)
+        out.append(rate * share * keep)
+    return GoodputCurve(LEVELS, np.maximum.accumulate(np.array(out)), "goodput: its latencies' and capacity's errors",
+                        min(e.runs for e in (*errors.values(), throughput)))

@@ -1,0 +1,81 @@
+"""The band of a goodput whose run keeps pace (`dagc.verdict.goodput_band`): the arrival rate × the share of its
+requests within every latency target × the share of the rate its capacity keeps up with, each at the ledger's
+errors taken together — computed here by hand from the run's own requests and the ledger's quantiles."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dagc.lang.load import load_plan_text, parse_strategy
+from dagc.plan.workload import RequirementKind
+from dagc.verdict.bands import bands_of
+from dagc.verdict.check import check_strategy
+from dagc.verdict.goodput_band import LEVELS, GoodputCurve
+from dagc.verdict.ledger import ledger, regime_of
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAFFIC = (ROOT / "examples" / "qwen3-30b-a3b-traffic.moe").read_text()
+
+
+@pytest.fixture(scope="module")
+def checked():
+    plan = load_plan_text(TRAFFIC, "traffic.moe", ROOT / "examples")
+    return check_strategy(plan, parse_strategy("tp 4"))
+
+
+def _by_hand(r, level: float) -> float:
+    """goodput(ℓ) = rate × share(ℓ) × min(1, capacity(ℓ) / rate) for this plan: TTFT and TPOT targets."""
+    book, regime = ledger(), regime_of(r.plan)
+    ttft, tpot, thr = (book.errors(regime, q) for q in ("ttft", "tpot", "throughput"))
+    load = r.load.load
+    ok = np.ones(len(load.ttft), dtype=bool)
+    for req in r.plan.requirements:
+        if req.kind is RequirementKind.TTFT:
+            ok &= load.ttft * math.exp(-ttft.quantile(level)) <= req.target
+        elif req.kind is RequirementKind.TPOT:
+            ok &= load.tpot * math.exp(-tpot.quantile(level)) <= req.target
+    rate = load.arrival_rate
+    keep = min(1.0, r.load.capacity_requests_per_s * math.exp(-thr.quantile(1.0 - level)) / rate)
+    return rate * float(ok.mean()) * keep
+
+
+def test_the_curve_is_the_rate_times_the_good_share_and_what_the_capacity_keeps_up_with(checked):
+    r = checked
+    assert r.load is not None and not r.load.load.overloaded and r.load.capacity_requests_per_s > 10
+    band = bands_of(r).figures["load.goodput_requests_per_s"]
+    assert band.regime == "goodput: its latencies' and capacity's errors"
+    expected = np.maximum.accumulate([_by_hand(r, x) for x in LEVELS])
+    curve = GoodputCurve(LEVELS, expected, band.regime, band.runs)
+    assert (band.low, band.high) == pytest.approx(curve.band(0.8), rel=1e-12)
+    assert band.high <= r.load.load.arrival_rate + 1e-12               # never past what arrives
+    # `goodput >= 4 requests/s`: the share of levels at which the curve reaches 4
+    odds = next(o for q, o in zip(r.requirements, bands_of(r).requirements, strict=True)
+                if q.requirement.kind is RequirementKind.GOODPUT)
+    assert odds.probability == pytest.approx(curve.probability(">=", 4.0), abs=1e-12)
+    # capacity about three times the log's rate and latencies far inside their targets: the floor is met
+    assert odds.klass == "meets" and odds.probability > 0.9
+
+
+def test_a_capacity_close_to_the_rate_widens_the_band_below_it(checked):
+    """The same run with a capacity 5 % above the rate: at the throughput regime's pessimistic errors the
+    deployment keeps up with less than the rate, and the band's low end says so."""
+    from dataclasses import replace
+
+    r = checked
+    rate = r.load.load.arrival_rate
+    close = replace(r, load=replace(r.load, capacity_requests_per_s=rate * 1.05))
+    band = bands_of(close).figures["load.goodput_requests_per_s"]
+    thr = ledger().errors(regime_of(r.plan), "throughput")
+    assert band.low == pytest.approx(_by_hand(close, 0.1), rel=1e-9)
+    assert band.low < rate * 1.05 * math.exp(-thr.quantile(0.9)) + 1e-9 < rate
+
+
+def test_probability_on_a_curve():
+    c = GoodputCurve(np.array([0.0, 0.5, 1.0]), np.array([2.0, 4.0, 4.0]), "r", 9)
+    assert c.probability(">=", 3.0) == pytest.approx(0.75)       # reached at level 0.25
+    assert c.probability(">=", 4.0) == pytest.approx(0.5)
+    assert (c.probability(">=", 2.0), c.probability(">=", 4.5)) == (1.0, 0.0)
