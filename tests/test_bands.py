@@ -97,6 +97,34 @@ def _with_small_ledger(monkeypatch, target: str):
     return result, bands_of(result)
 
 
+def test_of_requirements_as_likely_the_closest_is_the_smallest_margin(monkeypatch):
+    from dagc.verdict.bands import odds_line
+    monkeypatch.setattr(bands_module, "ledger", lambda: SMALL_LEDGER)
+    # the throughput's target just past the lowest error its quantiles hold (log-ratio −0.5): both p > 0.99, and
+    # the throughput (margin ~40 %) closer than the TPOT (~9x %)
+    plan = load_plan_text(PLAN.replace("TARGET", "1 s"))
+    result = check(plan)[0]
+    target = result.metrics.decode_tokens_per_s * math.exp(-0.5) * 0.99
+    text = PLAN.replace("TARGET", "1 s").replace("decode_throughput >= 1 tokens/s",
+                                                 f"decode_throughput >= {target:.3f} tokens/s")
+    result = check(load_plan_text(text))[0]
+    b = bands_of(result)
+    assert [bands_module.p_shown(o.probability) for o in b.requirements[:2]] == [1.0, 1.0]
+    assert result.requirements[1].margin < result.requirements[0].margin
+    assert "(the closest: `decode_throughput >= " in odds_line(result, b)
+
+
+def test_a_missed_requirement_without_a_band_is_missed_whatever_the_error(monkeypatch):
+    from dagc.verdict.bands import odds_line
+    result, b = _with_small_ledger(monkeypatch, "1 s")
+    assert odds_line(result, b).startswith("meets? yes")
+    monkeypatch.setattr(bands_module, "ledger", lambda: SMALL_LEDGER)
+    tight = check(load_plan_text(PLAN.replace("TARGET", "1 s").replace("memory <= 90 %", "memory <= 1 %")))[0]
+    assert not tight.verdict.meets_requirements
+    assert odds_line(tight, bands_of(tight)) == ("meets? no, whatever dagc's error: `memory <= 1 %` misses "
+                                                 "(a figure without a band)")
+
+
 def test_report_bands_and_requirement_probability(monkeypatch):
     from dagc.export.report import report_json
     result, _ = _with_small_ledger(monkeypatch, "30 ms")
@@ -283,7 +311,8 @@ def test_the_verdict_line_gives_the_odds(monkeypatch):
     result, far = _with_small_ledger(monkeypatch, "1 s")
     tpot = result.metrics.tpot_s
     line = odds_line(result, far)
-    # 1 s and 1 token/s are past every error: both p = 1; the closest is the first of them
+    # 1 s and 1 token/s are past every error: both p > 0.99; the closest is the one of the smaller margin (tpot's
+    # +9x %, the throughput's thousands of %), as report.md names it
     assert line.startswith("meets? yes within dagc's error: every 80 % band meets its target (the closest: "
                            "`tpot <= 1 s` ")
     inside, b = _with_small_ledger(monkeypatch, f"{tpot * 1e3:.9f} ms")     # the target at dagc's figure: p = 0.5

@@ -478,3 +478,13 @@ def test_a_cluster_that_does_not_carry_the_rate_says_so_in_one_sentence():
     assert missed_text({"binding": carry}) == carry
     assert missed_text({"failed": "the worker died twice", "binding": "x"}) == "the worker died twice"
     assert missed_text({}) == "misses"
+
+
+def test_a_pick_on_fewer_gpus_than_its_cluster_rents_says_what_all_of_them_cost():
+    from dagc.fleet.rank import rented_text
+    row = {"cluster": {"gpus": 16}, "pick": {"gpus": 12}, "per_million_tokens": 0.8319,
+           "gpu_hours_per_million_tokens": 0.2}
+    # 0.8319 × 16 / 12 = 1.1092: what the traffic's tokens cost with the 4 idle GPUs paid for too
+    assert rented_text(row, "money") == "; $1.109 with all 16 GPUs it rents charged (4 idle at this traffic)"
+    assert rented_text(row, "gpu-hours") == "; 0.2667 GPU-h with all 16 GPUs it rents charged (4 idle at this traffic)"
+    assert rented_text({**row, "cluster": {"gpus": 12}}, "money") == ""

@@ -1,6 +1,6 @@
-"""A deployment serves at most what it is sent: the served rate, its output tokens and goodput are counted over
-`Load.served`'s window, and a window shorter than the requests' lifetimes (few requests, each admitted at
-once) would read the first arrivals' bunched ends as a rate above the traffic's."""
+"""What a deployment serves (`Load.served`): an open loop that keeps pace serves every request at the rate they
+arrive — the ends of its requests from the first to the last arrival would count its ramp (fewer) or a few
+requests admitted at once (more); one that falls behind, and a closed loop, are counted over their ends."""
 
 from __future__ import annotations
 
@@ -14,33 +14,50 @@ PLAN = ('model preset "qwen3-235b-a22b" cluster {{ gpus = 8 gpu preset "b200" }}
         'prompt = 4000 generate = 500 serving = inflight {traffic} }} strategy tp 4 sp ; ep 4 etp 2')
 
 
-def test_a_short_run_serves_no_more_than_arrives():
-    """200 requests at 10 a second, all admitted: their ends bunch in the window (12.2 a second counted
-    raw); served, its tokens and goodput are brought to the arrival rate in the same proportion."""
+def test_a_run_that_keeps_pace_serves_what_arrives():
+    """200 requests at 10 a second, all admitted: the deployment keeps pace (not overloaded, its queue not behind),
+    so it serves every request at the rate they arrive — its ends from the first to the last arrival (12.2 a
+    second: bunched, as each request is admitted at once) are not its rate. Its tokens and goodput in proportion:
+    the mean output of a request, and the share of its requests within every target, at 10 a second."""
     r = check(load_plan_text(PLAN.format(traffic="rate = 10 requests/s  requests = 200")))[0]
     load, out = r.load.load, r.load.to_json()
+    assert not load.overloaded and not load.queue_growth.behind and load.arrival_rate == 10.0
+    window = (load.finish > load.finish.min()) & (load.finish <= load.arrival.max())
+    assert np.count_nonzero(window) / float(load.arrival.max() - load.finish.min()) > 12    # the ends' window
     inside, seconds = load.served()
-    raw = np.count_nonzero(inside) / seconds
-    assert raw > 12                                         # what the window alone reads
-    assert load.arrival_rate == 10.0
+    assert inside.all() and seconds == pytest.approx(200 / 10.0)
     assert out["served_requests_per_s"] == pytest.approx(10.0)
-    assert out["goodput_requests_per_s"] <= 10.0 + 1e-9
-    tokens = float(load.output_tokens[inside].sum()) / seconds
-    assert out["output_tokens_per_s"] == pytest.approx(tokens * 10.0 / raw)
+    assert out["output_tokens_per_s"] == pytest.approx(float(load.output_tokens.mean()) * 10.0)
+    assert out["goodput_requests_per_s"] == pytest.approx(10.0)          # no latency requirement: every one is good
 
 
-def test_a_closed_loop_and_a_run_below_the_rate_are_as_counted():
+def test_a_run_still_ramping_up_serves_its_rate():
+    """Requests that each live longer than the arrivals last (generate = 4,000 at 1 request/s, 100 requests: 100 s
+    of arrivals) never bring the requests in flight to their level within the run; the ends from the first to the
+    last arrival are the ramp's, fewer than arrive. A deployment that keeps pace serves its rate all the same."""
+    text = PLAN.format(traffic="rate = 1 requests/s  requests = 100").replace("generate = 500", "generate = 4000")
+    r = check(load_plan_text(text))[0]
+    load = r.load.load
+    assert not load.overloaded and r.load.carries_traffic
+    lo, hi = float(load.finish.min()), float(load.arrival.max())
+    ramp = np.count_nonzero((load.finish > lo) & (load.finish <= hi)) / (hi - lo)
+    assert ramp < 0.5                                        # what counting the window's ends would say
+    assert load.served_requests_per_s == pytest.approx(1.0)
+
+
+def test_a_closed_loop_and_a_run_that_falls_behind_are_counted_over_their_ends():
     closed = check(load_plan_text(PLAN.format(traffic="concurrency = 16  requests = 64")))[0].load
     inside, seconds = closed.load.served()
     assert closed.load.arrival_rate is None
     assert closed.to_json()["served_requests_per_s"] == pytest.approx(np.count_nonzero(inside) / seconds)
-    text = PLAN.format(traffic="rate = 10 requests/s  requests = 200")
+    text = PLAN.format(traffic="rate = 40 requests/s  requests = 2000")
     text = text.replace('"qwen3-235b-a22b" cluster { gpus = 8 gpu preset "b200"',
                         '"qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200"')
     slow = load_plan_text(text.replace("tp 4 sp ; ep 4 etp 2", "tp 4"))
     load = check(slow)[0].load.load
+    assert load.overloaded
     inside, seconds = load.served()
-    assert np.count_nonzero(inside) / seconds < 10
+    assert not inside.all() and np.count_nonzero(inside) / seconds < 40
     assert load.served_requests_per_s == pytest.approx(np.count_nonzero(inside) / seconds)
 
 

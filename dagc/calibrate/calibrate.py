@@ -75,6 +75,12 @@ class Calibrated:
         """The terms the runs could not tell apart: the engine's own values."""
         return self.fit.kept
 
+    @property
+    def cross_validates(self) -> bool:
+        """Whether leaving a run out leaves enough runs to fit a term again (`JointFit.refits`): a calibration of 3
+        runs predicts each left-out run at the fitted terms, and its cross-validated errors are its calibrated ones."""
+        return bool(self.fit.fitted) and any(self.fit.refits(i) for i in range(len(self.jobs)))
+
     def errors(self, which: str) -> dict[str, list[float]]:
         """quantity → the relative errors (dagc − measured) / measured of `before`, `after` or `cross_validated`."""
         out: dict[str, list[float]] = {}

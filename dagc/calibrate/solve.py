@@ -185,6 +185,11 @@ class JointFit:
             out[t] = AtBound(side, BOUNDS[t][side == "upper"], run, key, likelier)
         return out
 
+    def refits(self, run: int) -> bool:
+        """Whether a fit without run `run` has the `MIN_RUNS` runs a term needs (else `left_out` predicts the run at
+        the fitted terms: with 3 runs, the cross-validation is the calibration)."""
+        return len({i for i, _, x in self.rows if i != run and x > 0}) >= MIN_RUNS
+
     def left_out(self, run: int) -> dict[str, float]:
         """Run `run`'s figures as the fit without it predicts them: the terms fitted on the other runs' rows of
         the linearisation (first order), the run's figures moved by their slopes (each figure that has slopes;
@@ -194,8 +199,7 @@ class JointFit:
         v0 = _to_v(self.terms)
         dv = np.zeros(len(TERMS))
         if cols and keep.any():
-            others = {i for i, _, x in self.rows if i != run and x > 0}
-            if len(others) >= MIN_RUNS:
+            if self.refits(run):
                 w = np.array([x for _, _, x in self.rows])[keep]
                 lo, hi = _bounds_v()
                 dv[cols] = _solve_within(self.r[keep], self.jac[keep][:, cols], w, v0[cols], lo[cols], hi[cols])

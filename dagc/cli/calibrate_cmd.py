@@ -140,7 +140,11 @@ def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
     print("  median |error|   uncalibrated  calibrated  cross-validated")
     for q in ("tpot", "ttft", "e2e", "throughput"):
         if q in before:
-            print(f"  {q:15} {_pct(before[q]):>13} {_pct(after[q]):>11} {_pct(cross[q]):>16}")
+            left = _pct(cross[q]) if cal.cross_validates else "—"
+            print(f"  {q:15} {_pct(before[q]):>13} {_pct(after[q]):>11} {left:>16}")
+    if not cal.cross_validates and cal.fit.fitted:
+        print(f"  not cross-validated: a fit without one of {len(jobs)} runs has {len(jobs) - 1}, fewer than a term "
+              "needs (docs/calibrate.md); its residuals are the calibrated ones")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

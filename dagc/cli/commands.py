@@ -149,11 +149,12 @@ def is_quiet(args: Namespace) -> bool:
 
 def read_plan(args: Namespace) -> Plan:
     """The plan with `--set` overrides (re-lowered from its text, so checked as the plan's own) and
-    `--objective`. Raises PlanError."""
+    `--objective`; `search --rate R` is its arrival rate where the workload's traffic says none
+    (`load_plan_with`). Raises PlanError."""
     with loading():
         from ..lang.overrides import load_plan_with
     return _with_objective(load_plan_with(args.plan, getattr(args, "overrides", None) or (),
-                                          allow_paths=allowed_paths(args)), args)
+                                          allow_paths=allowed_paths(args), rate=getattr(args, "rate", None)), args)
 
 
 def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | None:

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from ..export.fleet_out import pick_load_cells
-from ..fleet.rank import FleetResult, missed_text, rate_text, rented_cost, search_command
+from ..fleet.rank import FleetResult, missed_text, rate_text, rented_cost, rented_text, search_command
 from ..units import format_figure
 from .tables import Col, print_fitted
 
@@ -57,6 +57,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     if best is not None:
         out.print(f"best: {_cluster(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
                   f"{best['pick']['gpus']} GPU(s), {cost_text(best, result.by)} per million tokens"
+                  + rented_text(best, result.by)
                   + (f", capacity {format_figure(cap)} requests/s"
                      if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
                   f"({search_command(best, shlex.quote(plan))} gives the same pick)", markup=False)

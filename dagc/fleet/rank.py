@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lang.fleet_ir import Fleet, FleetPoint
+from ..units import format_figure
 
-__all__ = ["FleetResult", "missed_text", "rank_fleet", "rate_text", "rented_cost", "search_command"]
+__all__ = ["FleetResult", "missed_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "search_command"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 
@@ -116,6 +117,17 @@ def rented_cost(row: dict[str, Any], figure: str = _COSTS[0]) -> float | None:
     needs are paid for and idle)."""
     cost = row.get(figure)
     return None if cost is None else cost * row["cluster"]["gpus"] / row["pick"]["gpus"]
+
+
+def rented_text(row: dict[str, Any], by: str) -> str:
+    """`; $1.109 with all 16 GPUs it rents charged (4 idle at this traffic)` for a cluster that rents more GPUs
+    than its pick uses (its cost per million tokens charges the pick's GPUs, docs/fleet.md), else ''."""
+    gpus, used = row["cluster"]["gpus"], row["pick"]["gpus"]
+    cost = rented_cost(row, _COSTS[0] if by == "money" else _COSTS[1])
+    if gpus <= used or cost is None:
+        return ""
+    shown = f"${format_figure(cost)}" if by == "money" else f"{format_figure(cost)} GPU-h"
+    return f"; {shown} with all {gpus} GPUs it rents charged ({gpus - used} idle at this traffic)"
 
 
 def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:

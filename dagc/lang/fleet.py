@@ -35,7 +35,7 @@ from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep
 from .hints import gpu_hint
-from .lower import Lowering, lower
+from .lower import Lowering
 from .model import ImportRoots
 from .overrides import SET_SOURCE, load_plan_with
 from .parse import parse, read_source
@@ -261,7 +261,12 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
     base_dir = Path(path).absolute().parent.resolve()
     src = read_source(path, roots=(base_dir, *allow_paths))
     tree = parse(src)
-    plan = lower(tree, src, base_dir=base_dir, allow_paths=allow_paths)
+    try:                  # the fleet's rate, the workload's where its traffic says none (`load_plan_with`)
+        sketch = read_fleet(tree, src)
+    except PlanError:     # said again below, after the plan's own diagnostics
+        sketch = None
+    rate = sketch.rate_requests_per_s if sketch is not None else None
+    plan = load_plan_with(path, (), allow_paths=allow_paths, rate=rate)
     fleet = read_fleet(tree, src, plan)
     if fleet is None:
         text = src.text.rstrip()
@@ -285,7 +290,7 @@ def fleet_plans(path: str | Path, fleet: Fleet, *,
     out: list[tuple[FleetPoint, Plan]] = []
     for point in fleet.points():
         try:
-            plan = load_plan_with(path, point.options, allow_paths=allow_paths)
+            plan = load_plan_with(path, point.options, allow_paths=allow_paths, rate=fleet.rate_requests_per_s)
         except PlanError as exc:
             raise PlanError([_relocated(d, spans) for d in exc.diagnostics]) from None
         # the mix's own rate, else the fleet's, else the workload's

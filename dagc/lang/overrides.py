@@ -32,17 +32,17 @@ from lark import Token, Tree
 from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.engines import NEWEST
 from ..plan.plan import Plan
+from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from .blocks import child_tree
-from .fields import did_you_mean
+from .fields import TRAFFIC_FIELDS, did_you_mean
 from .lower import lower
 from .parse import parse, read_source
 
-__all__ = ["REPLACES", "SET_SOURCE", "Override", "load_plan_with", "set_form"]
+__all__ = ["REPLACES", "SET_SOURCE", "Override", "arrival_unsaid", "load_plan_with", "set_form"]
 
 SET_SOURCE = "--set"
 _TOP = ("model", "cluster", "workload", "require", "objective")
-_AT_LEAST = ("decode_throughput", "prefill_throughput", "throughput")      # `>=` requirements
 _PATH = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*=\s*(.*?)\s*$", re.S)
 # One value as the grammar's `value` rule reads it (dagc/lang/plan.lark): a quantity (a number, its unit on
 # the same line, never a statement's keyword), a name with an optional number, or a quoted string — and
@@ -153,16 +153,24 @@ class _Edit:
     opens: bool = False         # opens a block after a preset that has none: ` { … }`
 
 
-def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Sequence[Path] = ()) -> Plan:
+def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Sequence[Path] = (),
+                   rate: float | None = None) -> Plan:
     """The plan at `path` with each `--set` option in `options` applied (none: `load_plan`'s).
+
+    `rate` is the arrival rate the command gives (`dagc search --rate`, a fleet's `rate`): where the workload
+    describes traffic (`requests = 400`) but says neither how fast it arrives nor how many clients send it,
+    and no option says either, the plan is read with `--set workload.rate=R requests/s` (`arrival_unsaid`).
 
     Raises:
         PlanError: the plan's diagnostics, an override's located in its option.
     """
     base_dir = Path(path).absolute().parent.resolve()
     src = read_source(path, roots=(base_dir, *allow_paths))
+    tree = parse(src)
+    if rate is not None and arrival_unsaid(tree, options):
+        options = (*options, f"workload.rate={rate:g} requests/s")
     if not options:
-        return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths)
+        return lower(tree, src, base_dir=base_dir, allow_paths=allow_paths)
     overrides = [Override.parse(o) for o in options]
     seen: dict[tuple[str, ...], Override] = {}
     for o in overrides:
@@ -170,7 +178,6 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
             raise PlanError([Diagnostic("E104", Severity.ERROR, f"`{'.'.join(o.path)}` is set twice", o.whole,
                                         f"keep one --set of it (the other is `{seen[o.path].text}`)")])
         seen[o.path] = o
-    tree = parse(src)
     edits = [_edit(src.text, tree, o) for o in overrides] + _replaced(tree, overrides, seen)
     text, placed = _apply(src.text, edits)
     changed = SourceFile(src.path, text)
@@ -179,6 +186,18 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
         return plan.model_copy(update={"overrides": tuple(o.shown for o in overrides)})
     except PlanError as exc:
         raise PlanError([_located(d, placed) for d in exc.diagnostics]) from None
+
+
+def arrival_unsaid(tree: Tree[Token], options: Sequence[str] = ()) -> bool:
+    """Whether the plan's workload describes traffic (a field of `TRAFFIC_FIELDS`) but says neither its `rate`,
+    its `concurrency` nor a request log to replay, and no `--set` in `options` says either."""
+    workload = next((s for s in tree.children if isinstance(s, Tree) and s.data == "workload"), None)
+    if workload is None or any(re.match(r"\s*workload\.(rate|concurrency)\s*=", o) for o in options):
+        return False
+    items = [i for i in child_tree(workload, 0).children if isinstance(i, Tree) and i.children]
+    names = {str(i.children[0]) for i in items if i.data == "assign" and isinstance(i.children[0], Token)}
+    logged = any(i.data == "assign_from" and str(i.children[0]) == "requests" for i in items)
+    return bool(names & set(TRAFFIC_FIELDS)) and not logged and not names & {"rate", "concurrency"}
 
 
 def _apply(text: str, edits: list[_Edit]) -> tuple[str, list[tuple[int, _Edit]]]:
@@ -307,7 +326,9 @@ def _require(text: str, found: Tree[Token] | None, o: Override) -> _Edit:
         if isinstance(req, Tree) and str(req.children[0]) == kind:
             value = child_tree(req, 2)
             return _Edit(value.meta.start_pos, value.meta.end_pos, o.value, o, 0)
-    line = f"{kind} {'>=' if kind in _AT_LEAST else '<='} {o.value}"
+    base = re.sub(r"_p[0-9]+$", "", kind)                        # `ttft_p99`: a percentile of `ttft`
+    floor = base in {k.value for k in RequirementKind} and RequirementKind(base).is_floor
+    line = f"{kind} {'>=' if floor else '<='} {o.value}"
     if found is None:
         return _insert(len(text), f"\nrequire {{ {line} }}\n", o, 11 + len(kind) + 4, 11)
     return _insert(found.meta.end_pos - 1, f" {line} ", o, 1 + len(kind) + 4, 1)

@@ -224,7 +224,14 @@ class RequirementKind(FastEnum):
     ITL = "itl"
     GOODPUT = "goodput"
 
+    @property
+    def is_floor(self) -> bool:
+        """Whether more is better, so that a target is a floor (`>=`): the throughputs and goodput."""
+        return self in _FLOORS
 
+
+_FLOORS = frozenset((RequirementKind.DECODE_THROUGHPUT, RequirementKind.PREFILL_THROUGHPUT,
+                     RequirementKind.THROUGHPUT, RequirementKind.GOODPUT))
 PERCENTILES = (50, 90, 95, 99)                      # the percentiles a load reports and a requirement may bound
 PERCENTILE_KINDS = ("ttft", "tpot", "itl", "e2e")   # the latencies written `ttft_p99`
 

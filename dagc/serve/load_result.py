@@ -147,7 +147,14 @@ class Load:
         return float(self.finish.max() - self.arrival.min())
 
     def served(self) -> tuple[np.ndarray, float]:
-        """The requests served while the deployment is loaded — those ending between the first end and the
+        """The requests an open loop that keeps pace serves — every one, at the rate they arrive (`arrival_rate`):
+        it is not `overloaded` and its queue grows by at most `PACE_SHARE` of its arrivals (not
+        `QueueGrowth.behind`) — over the time that rate takes to send them. A window of ends would count the
+        run's ramp, its requests in flight still growing towards their level (a run of 3,000 requests at 40
+        requests/s, each lasting 37 s, never reaches it: its ends from the first to the last arrival read 26.8
+        requests/s served of the 40 it keeps up with).
+
+        Else the requests served while the deployment is loaded — those ending between the first end and the
         last arrival (open loop) or the last start (closed loop), or, when the run is `overloaded`, the last
         first token (its queue is still served after the last arrival, until the last request waiting gets its
         first token) — and that window's length. When the window is empty (a run shorter than its requests'
@@ -157,6 +164,9 @@ class Load:
         an offline burst sends them — over the whole run, as a benchmark client counts it (the span of the
         ends alone would read a wave finishing together as a rate many times what the run served); over the
         whole run too when they end together."""
+        rate, growth = self.arrival_rate, self.queue_growth
+        if rate is not None and not self.overloaded and (growth is None or not growth.behind):
+            return np.ones(len(self.finish), dtype=bool), len(self.finish) / rate
         lo, hi = float(self.finish.min()), float(self.arrival.max())
         if self.overloaded:
             hi = max(hi, float(self.first_token.max()))

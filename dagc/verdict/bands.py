@@ -243,11 +243,18 @@ def p_text(p: float) -> str:
         >>> p_text(0.934), p_text(1.0), p_text(0.001)
         ('p ≈ 0.93', 'p > 0.99', 'p < 0.01')
     """
-    if p >= 0.995:
+    shown = p_shown(p)
+    if shown == 1.0:
         return "p > 0.99"
-    if p <= 0.005:
+    if shown == 0.0:
         return "p < 0.01"
-    return f"p ≈ {p:.2f}"
+    return f"p ≈ {shown:.2f}"
+
+
+def p_shown(p: float) -> float:
+    """A probability as `p_text` tells it: to two decimals, 1.0 past 0.99 and 0.0 below 0.01 (which the ledger's
+    observed errors cannot tell apart)."""
+    return 1.0 if p >= 0.995 else 0.0 if p <= 0.005 else round(p, 2)
 
 
 def odds_text(odds: Odds) -> str:
@@ -339,9 +346,11 @@ def bound_warning(bands: Bands) -> str | None:
 
 def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
     """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
-    misses, else those uncertain, else the closest of those it meets — each as `TPOT 41.2 ms [36.1–47.3] →
-    meets (p ≈ 0.93)`; None for a strategy with errors or without a banded requirement, and instead of "yes"
-    for one whose deployment cannot carry its traffic (`dagc.verdict.under_load.not_carried_because`)."""
+    misses, else those uncertain, else the closest of those it meets (the least likely to hold; of those as
+    likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a strategy
+    with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
+    traffic (`dagc.verdict.under_load.not_carried_because`). A requirement without a band (memory, GPUs) that
+    is missed is missed whatever the error: the line says so before any odds."""
     if not result.valid or not result.requirements:
         return None
     banded = banded or bands_of(result)
@@ -353,12 +362,19 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
     def one(q: RequirementResult, o: Odds) -> str:
         return f"`{q.requirement.text}` {value_band_text(q, o)} → {odds_text(o)}"
 
+    if unbanded := [q for q, o in zip(result.requirements, banded.requirements, strict=True)
+                    if o.probability is None and q.met is False]:
+        return ("meets? no, whatever dagc's error: " + "; ".join(f"`{q.requirement.text}` misses" for q in unbanded)
+                + " (a figure without a band)")
     if misses := [x for x in judged if x[1].klass == "misses"]:
         return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
     if unsure := [x for x in judged if x[1].klass == "uncertain"]:
         return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
     if result.load is not None and not result.load.carries_traffic:
         return None                               # every band meets, but the traffic is not carried: no "yes"
-    closest = min(judged, key=lambda x: x[1].probability or 0.0)
+    # the least likely to hold, and of those as likely as they are told (each `p > 0.99`, say) the smallest
+    # margin, as report.md names it
+    closest = min(judged, key=lambda x: (p_shown(x[1].probability or 0.0),
+                                         x[0].margin if x[0].margin is not None else float("inf")))
     return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "
             f"(the closest: {one(*closest)})")
