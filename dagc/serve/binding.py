@@ -30,8 +30,8 @@ The limit, in this order (docs/load.md):
   its critical path: compute, or communication (TP, EP and PP together).
 
 A disaggregated strategy's requests in flight are those admitted to its decode pool (its decode slots in
-use): what its cap counts, not the requests in prefill or in transfer. A goodput target missed at or above
-the arrival rate is `goodput_unreachable`: goodput never exceeds the served rate, nor that the arrival rate.
+use): what its cap counts, not the requests in prefill or in transfer. A goodput target missed above the arrival
+rate is `goodput_unreachable`: goodput never exceeds the served rate, nor that the arrival rate.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Binding:
     step_communication_share: float | None
     prefill_utilisation: float | None     # a disaggregated strategy's prefill pool busy share
     prefill_instances: int | None
-    goodput_unreachable: float | None = None   # a goodput target (requests/s) missed at or above the arrival rate
+    goodput_unreachable: float | None = None   # a goodput target (requests/s) missed above the arrival rate
 
 
 def _window(load: Load) -> tuple[float, float]:
@@ -155,9 +155,9 @@ def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | No
         missed: the latencies ("ttft", "tpot", "itl", "e2e") of the percentile requirements it misses.
         metrics: the steady state's (`decode_step_s`, `mixed_step_s`, and `critical_path` by step, each
             with `makespan_s`, `compute_s`, `tp_comm_s`, `ep_comm_s`, `pp_comm_s`).
-        goodput_missed: the target (requests/s) of a goodput requirement the run misses, if any: at or
-            above the arrival rate it is `goodput_unreachable` (goodput never exceeds the served rate,
-            which never exceeds the arrival rate).
+        goodput_missed: the target (requests/s) of a goodput requirement the run misses, if any: above the
+            arrival rate it is `goodput_unreachable` (goodput never exceeds the served rate, which never exceeds
+            the arrival rate; at the arrival rate it is met when every request is served within its targets).
         behind: the deployment cannot carry the traffic though the run's queue does not grow past its noise
             (its capacity lies below the arrival rate): judged as a run whose requests queue.
 
@@ -202,7 +202,7 @@ def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | No
                 _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, _little(load, running_mean), which,
                 step_s, compute_share, comm_share,
                 min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None)
-    unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed >= rate \
+    unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed > rate \
         else None
     return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable)
 

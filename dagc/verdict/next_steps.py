@@ -66,7 +66,7 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge 
     the plan's engine's refusals), so that a change is judged as `dagc check` with its options judges it."""
     if not result.valid or result.verdict.meets_requirements is not False \
             or _binding_figure(result, lambda b: b.goodput_unreachable) is not None:
-        return []               # a goodput target at or above the arrival rate: no change meets it
+        return []               # a goodput target above the arrival rate: no change meets it
     tries = _Tries(result.plan, result.decl, max_tries, judge)
     out: list[NextStep] = []
     kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
