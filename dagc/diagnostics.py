@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 MAX_DIAGNOSTICS = 50        # diagnostics kept per plan or per strategy; the rest become one note
-MAX_MESSAGE_CHARS = 300     # a message or hint longer than this is cut with "…"
+MAX_MESSAGE_CHARS = 1_000   # bounds a message or hint quoting user text; dagc's own words stay well under it
 MAX_QUOTE_CHARS = 60        # user text quoted inside a message (names, values, tokens)
 MAX_ECHO_CHARS = 200        # characters of the source line echoed under the location
 TRUNCATED_CODE = "N001"     # the note that stands for the diagnostics beyond MAX_DIAGNOSTICS

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
-           "format_figure", "format_in_unit", "format_percent", "count_text", "in_base_unit"]
+           "format_figure", "format_in_unit", "format_percent", "count_text", "said_list", "in_base_unit"]
 
 
 class Dimension(enum.Enum):
@@ -227,3 +228,13 @@ def count_text(n: int, word: str, many: str | None = None) -> str:
         ('1 micro-batch', '3 replicas', '1,000 errors')
     """
     return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def said_list(items: Sequence[str], last: str = "and") -> str:
+    """Items as a sentence lists them: `a`, `a and b`, `a, b and c` (`last` the word before the last one).
+
+    Example:
+        >>> said_list(["`a`"]), said_list(["`a`", "`b`"]), said_list(["`a`", "`b`", "`c`"], "or")
+        ('`a`', '`a` and `b`', '`a`, `b` or `c`')
+    """
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}" if items else ""

@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,16 @@ def written_trace(tmp_path_factory):
             written[id(c)] = (c, write_trace(c, root / f"{len(written)}.json"))
         return written[id(c)][1]
     return trace
+
+
+@functools.cache
+def trace_errors(path: Path) -> tuple[Counter, Counter]:
+    """`check_trace(path)` and `check_readable(path)` (tests/trace_checker.py) of a trace `written_trace` wrote,
+    which no test changes: computed once per test process and read by each test that checks that trace
+    (parsing a large example's takes seconds)."""
+    from trace_checker import check_readable, check_trace
+
+    return check_trace(path), check_readable(path)
 
 
 @pytest.fixture(scope="session")

@@ -549,3 +549,19 @@ def test_w541_names_the_run_a_term_at_its_bound_leaves_furthest_off(synthetic):
     assert w.span.text == f'"{run.fields.get(at.key, at.key)}"' and w.span.text.startswith(('"mean_', '"median_'))
     assert w.hint.startswith("likelier than such an engine: a run that differs from its plan")
     assert not at_bound_warnings(cal.jobs, cal.fit)
+
+
+def test_w542_hint_is_whole_and_lists_its_terms_as_a_sentence():
+    """Five fitted terms: the hint names them `a`, `b` … and `e` and ends with the quantity, never cut short."""
+    from dagc.rules.engine import calibration_worse
+    from dagc.source import SourceFile
+
+    src = SourceFile("rate12.json", '{"total_token_throughput": 1}')
+    terms = ["step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s"]
+    d = calibration_worse("throughput", 7.7, 9.2, 9.1, "`rate12.json`'s `total_token_throughput`", src.span(1, 2),
+                          terms)
+    assert d.code == "W542" and "…" not in d.hint and d.hint.endswith("whose verdict rests on throughput")
+    assert ("the fit's `step_s`, `frontend_s`, `compute_time_scale`, `memory_time_scale` and `step_request_s` buy"
+            in d.hint)
+    assert " and ".join(f"`{t}`" for t in terms[:2]) not in d.hint
+    assert "…" not in render(d)

@@ -32,6 +32,14 @@ def trial(tmp_path_factory):
     return d, cal
 
 
+@pytest.fixture(scope="module")
+def trial_checked(trial):
+    """`check` of the user's plan with its calibration, each strategy's result by name: computed once in this
+    module and read by the tests of its warnings and its bands."""
+    d, _ = trial
+    return {r.decl.name: r for r in check(load_plan(d / "dsv3-cal.moe"))}
+
+
 def test_w542_names_each_quantity_the_calibration_makes_worse(trial, tmp_path):
     d, cal = trial
     warned = {w.message.split(",")[1].split(":")[0].strip(): w for w in worse_warnings(cal)}
@@ -69,10 +77,10 @@ def test_an_open_loop_that_kept_up_still_weighs_its_throughput(trial):
     assert run.measured["requests_per_s"] == pytest.approx(200 / (199 + 43.27), rel=0.02)
 
 
-def test_w540_compares_the_plans_workload_and_each_engine_instance(trial):
-    d, cal = trial
+def test_w540_compares_the_plans_workload_and_each_engine_instance(trial, trial_checked):
+    _, cal = trial
     assert cal.document()["instance_gpus"] == [8, 8]
-    results = {r.decl.name: r for r in check(load_plan(d / "dsv3-cal.moe"))}
+    results = trial_checked
     said = {name: [x.message for x in r.diagnostics if x.code == "W540"] for name, r in results.items()}
     head = "the plan is far outside the runs calibration `cal.json` was fitted on: "
     assert said == {"agg16": [], "agg32": [],               # replicas of the calibrated 8-GPU instance
@@ -95,9 +103,9 @@ def test_w540_of_a_file_without_instance_gpus_reads_its_gpus(trial, tmp_path):
     assert not [x for x in results["wide"].diagnostics if x.code == "W540"]
 
 
-def test_the_band_legend_says_the_calibration_widened_the_bands(trial):
+def test_the_band_legend_says_the_calibration_widened_the_bands(trial, trial_checked):
     d, _ = trial
-    result = {r.decl.name: r for r in check(load_plan(d / "dsv3-cal.moe"))}["agg16"]
+    result = trial_checked["agg16"]
     legend = regimes_text(bands_of(result).requirements)
     assert legend is not None
     assert ("from dagc's errors on published runs it was not tuned on, widened to the calibration's "

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from contextlib import contextmanager
 
 import pytest
@@ -14,15 +13,15 @@ import pytest
 import dagc
 from dagc.drive.drive import DriveOptions, Stage, drive
 from dagc.export.report import report_json
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, run_dagc
 
 # misses a requirement (next steps), a better strategy found by the search (optimal: no, with its figures)
 PLAN = EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe"
 
 
 def _command(*args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+    """`dagc ARGS` as `python -m dagc ARGS` runs it, in this process (`run_dagc`)."""
+    proc = run_dagc(*args)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -224,3 +224,19 @@ def test_the_terminals_steady_state_line_after_w520_is_that_of_the_requests_admi
     # as report.json's serving object is — a chunk in every step (f 100 %)
     assert line(128) == line(31)
     assert "steps with a chunk f 100.0 %" in line(128)
+
+
+def test_the_terminals_steady_state_line_words_its_counts():
+    """A prompt in one chunk is `TTFT 1 mixed step`, never `1 mixed step(s)`."""
+    import io
+
+    from rich.console import Console
+    from test_admission import plan_text
+
+    from dagc.cli.print_check import print_result
+
+    [r] = dagc.check(load_plan_text(plan_text(batch=8, extra="chunk = 100000")))
+    out = io.StringIO()
+    print_result(Console(file=out, width=400, color_system=None), r)
+    [steady] = [s for s in out.getvalue().splitlines() if s.startswith("in flight (chunk")]
+    assert "TTFT 1 mixed step;" in steady and "(s)" not in steady, steady

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -21,8 +22,8 @@ from dagc.export.trace import write_trace
 from dagc.export.trace_writer import TraceWriter, Track
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, checked_example, plan_text, run_dagc
-from trace_checker import check_readable, check_trace
+from conftest import EXAMPLES, ROOT, checked_example, plan_text, run_dagc, trace_errors
+from trace_checker import check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -126,7 +127,7 @@ def test_placement_svg_large_cluster_summarises():
 def test_every_example_trace_loads_cleanly(written_trace, path):
     for r in checked_example(path.name):
         info = written_trace(r.compiled)
-        errors = check_trace(info.path) + check_readable(info.path)
+        errors = sum(trace_errors(info.path), Counter())
         assert not errors, errors
         data = json.loads(info.path.read_text())
         # a disaggregated strategy's trace is its decode instance's, and says so

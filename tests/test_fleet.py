@@ -18,7 +18,7 @@ from dagc.fleet.rank import rank_fleet
 from dagc.fleet.run import run_fleet
 from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
 from dagc.lang.load import load_plan, parse_strategy
-from dagc.units import format_figure
+from dagc.units import count_text, format_figure
 from dagc.verdict.check import check_strategy
 
 HEAD = """model preset "qwen3-30b-a3b"
@@ -278,6 +278,7 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     best = doc["fleet"]["best"]
     md = (out / "fleet.md").read_text()
     assert f"**Rent 1 x {best['cluster']['gpu']} served by" in md and f"${best['per_million_tokens']:.4g}" in md
+    assert " on 1 GPU (1 instance in the cluster), " in md and "(s)" not in md     # counts worded, one singular
     svg = (out / "fleet.svg").read_text()
     html = (out / "fleet.html").read_text()
     assert "<strong>Rent 1 x" in html and "cost per million tokens vs p90 TPOT, by GPU type" in html   # the SVG inline
@@ -329,7 +330,7 @@ def test_a_cluster_too_small_for_the_model_is_listed_as_missing_and_exits_1(tmp_
     assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "--format", "json"]) == 1
     doc = json.loads(capsys.readouterr().out)["fleet"]
     assert doc["best"] is None and doc["meeting"] == 0
-    assert doc["not_meeting"][0]["note"].startswith("no legal strategy on 1 GPU(s)")
+    assert doc["not_meeting"][0]["note"].startswith("no legal strategy on 1 GPU: ")
 
 
 # ------------------------------------------------------------------ a cluster that cannot carry the rate
@@ -408,8 +409,8 @@ def test_a_cluster_that_misses_says_with_what_figures(tmp_path, capsys):
     text = " ".join(capsys.readouterr().out.split())
     for row in doc["not_meeting"]:
         pick = row["pick"]
-        assert (f"misses ttft_p99 <= 1 ms — its best, `{pick['strategy']}` on {pick['gpus']} GPU(s): p99 TTFT "
-                in text), text
+        on = count_text(pick["gpus"], "GPU")
+        assert f"misses ttft_p99 <= 1 ms — its best, `{pick['strategy']}` on {on}: p99 TTFT " in text, text
 
 
 def test_runners_up_within_dagcs_error_of_the_best_are_named():

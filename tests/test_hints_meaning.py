@@ -288,3 +288,50 @@ def test_a_per_gpu_throughput_reads_as_dagc_prints_it():
             "strategy tp 8\n")
     upper, lower = (load_plan_text(base.replace("UNIT", u)).requirements[0] for u in ("tokens/s/GPU", "tokens/s/gpu"))
     assert (upper.target, upper.per_gpu) == (lower.target, lower.per_gpu) == (100.0, True)
+
+
+@pytest.mark.parametrize(("unit", "meant"), [("tokens/s/gpus", "tokens/s/gpu"), ("Tokens/S/GPUs", "tokens/s/gpu"),
+                                             ("tokens/ms/gpus", "tokens/ms/gpu"), ("token/s", "tokens/s"),
+                                             ("tokns/s", "tokens/s"), ("tokens/sec/gpus", "tokens/s/gpu")])
+def test_a_throughput_unit_a_letter_off_keeps_its_scale(unit, meant):
+    """`800 tokens/s/gpus` is `800 tokens/s/gpu`, never `800 tokens/ms/gpu` (a thousand times the figure)."""
+    base = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            "workload { batch = 32  prompt = 2000  generate = 300 }\nrequire { decode_throughput >= 800 UNIT }\n"
+            "strategy tp 8\n")
+    d = diagnostic(base.replace("UNIT", unit))
+    assert d.code == "E101" and suggested(d.hint) == f"decode_throughput >= 800 {meant}", d.hint
+    assert f"did you mean `{meant}`?" in d.hint
+    load_plan_text(base.replace("UNIT", meant))        # the suggestion reads
+    assert load_plan_text(base.replace("UNIT", "tokens/s/GPU")).requirements[0].per_gpu
+
+
+@pytest.mark.parametrize("unit", ["requests/sec", "requets/s"])
+def test_a_rate_unit_a_letter_off_keeps_its_number(unit):
+    d = diagnostic(PLAN.replace("generate = 128", f"generate = 128\n  rate = 3 {unit}"))
+    assert d.code == "E101" and suggested(d.hint) == "rate = 3 requests/s" and "did you mean `requests/s`?" in d.hint
+
+
+def test_an_unread_per_gpu_throughput_is_exemplified_per_gpu():
+    """A unit dagc cannot read gets an example in the unit most like it, per GPU when it says so."""
+    base = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            "workload { batch = 32  prompt = 2000  generate = 300 }\nrequire { decode_throughput >= 800 UNIT }\n"
+            "strategy tp 8\n")
+    assert suggested(diagnostic(base.replace("UNIT", "tokens/hr/gpu")).hint) == "decode_throughput >= 800 tokens/s/gpu"
+
+
+@pytest.mark.parametrize(("written", "meant"), [("tp 8 ; ep 8 ; ep 2", "tp 8 ; ep 8"),
+                                                ("tp 2 ; ep 4 ; etp 2", "tp 2 ; ep 4 etp 2"),
+                                                ("tp 2 ; cp 2 ; ep 8", "tp 2 cp 2 ; ep 8"),
+                                                ("ep 4 ; ep 2 ; ep 2", "ep 4")])
+def test_a_stage_of_three_domains_is_told_the_two_its_axes_make(written, meant):
+    """E201 for more than two domains suggests the axes written, attention then expert, each once — a legal
+    strategy — not a canned example of other axes."""
+    errors = [d for d in flatten(parse_strategy(written))[1] if d.code == "E201"]
+    assert len(errors) == 1 and errors[0].hint == f"write `{meant}`", errors
+    strategy, problems = flatten(parse_strategy(meant))
+    assert strategy is not None and not problems
+
+
+def test_a_stage_of_three_domains_with_an_unknown_axis_keeps_the_generic_example():
+    errors = [d for d in flatten(parse_strategy("tp 8 ; ep 8 ; xx 2"))[1] if d.code == "E201"]
+    assert [d.hint for d in errors] == ["write `tp 2 cp 2 ; ep 8 etp 2`"]

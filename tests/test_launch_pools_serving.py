@@ -56,8 +56,20 @@ def test_vllm_pools_get_their_instances_serving_flags():
     share = float(_value(prefill[0], "--gpu-memory-utilization"))
     assert share == int((mem.capacity_bytes - mem.reserve_bytes) / mem.capacity_bytes * 1000) / 1000
     assert not any("the engine's defaults apply" in n for n in x.notes)
-    assert any(n.startswith("decode pool: static (serving flags of vLLM") and "decode steps only" in n
-               for n in x.notes)
+    assert any(n.startswith("decode pool: decode steps only (serving flags of vLLM") for n in x.notes)
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "trtllm"])
+def test_pools_notes_say_what_each_pool_runs_not_static(engine):
+    """A plan written `serving = inflight`: each pool's note says what its servers run (a prefill pool whole
+    prompts, a decode pool decode steps), never `static`, which the plan did not write."""
+    _, x = _launch(engine)
+    serving = [n for n in x.notes if "(serving " in n]
+    assert [n.partition(" (serving ")[0] for n in serving] == ["prefill pool: prefill only",
+                                                                "decode pool: decode steps only"], serving
+    assert "a prefill of all its prompts at once" in serving[0]
+    assert "their KV caches arriving from the prefill pool" in serving[1]
+    assert not any(n.startswith(("prefill pool: static", "decode pool: static")) for n in x.notes)
 
 
 def test_sglang_pools_count_as_sglang_does():

@@ -290,7 +290,10 @@ def test_every_inflight_example_matches_its_steady_state(path):
     batch = int(re.search(r"batch = (\d+)", text).group(1))
     plan = load_plan_text(re.sub(r"workload \{", f"workload {{\n  concurrency = {batch}  requests = {20 * batch}",
                                  text, count=1))
-    for r in check(plan):
+    # each strategy's steady state, strategy and layout from the plan's check without the closed loop: with it the
+    # check would also run the loop and bisect its capacity, and these examples' steady states are the same
+    steady = plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})})
+    for r in check(steady):
         if r.strategy is None or r.layout is None or r.strategy.pools:
             continue
         load = load_figures(plan, simulate(plan, r.strategy, r.layout)).to_json()

@@ -282,3 +282,11 @@ def test_no_traffic_is_a_usage_error(tmp_path, capsys):
     plan.write_text(_plan_text("").replace("  \n", "\n"))
     code, _, err = _dagc(capsys, "compile", str(plan), "-o", str(tmp_path / "out"), "--requests-out", "r.jsonl")
     assert code == 2 and "no traffic" in err and not (tmp_path / "out").exists()
+
+
+def test_a_log_of_one_request_is_worded_in_the_singular():
+    from dagc.export.load_md import capacity_text
+
+    one = capacity_text({"capacity_judged": False, "log": "long.jsonl", "requests": 1})
+    assert one == "capacity not judged: the log's 1 request is too few for a capacity run (at least 100)"
+    assert "the log's 2 requests are too few" in capacity_text({"capacity_judged": False, "log": "l", "requests": 2})

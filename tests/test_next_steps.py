@@ -86,3 +86,33 @@ def test_report_json_lists_them(missed):
 def test_the_tries_are_bounded(missed):
     _, r = missed
     assert next_steps(r, max_tries=0) == []
+
+
+MEMORY_MISS = ('model preset "mixtral-8x7b"\ncluster { gpus = 4  gpu preset "h100-sxm" }\n'
+               "workload { batch = 32  prompt = 2000  generate = 300 }\n"
+               "require { ttft <= 3 s  tpot <= 30 ms  memory <= LIMIT  decode_throughput >= 300 tokens/s/gpu }\n"
+               "strategy tp 2\n")
+
+
+def _memory_miss_steps(limit: str, throughput: bool = True):
+    from dagc.lang.load import load_plan_text
+
+    text = MEMORY_MISS if throughput else MEMORY_MISS.replace("  decode_throughput >= 300 tokens/s/gpu", "")
+    [r] = check(load_plan_text(text.replace("LIMIT", limit)))
+    assert r.valid and [q.requirement.text for q in r.requirements if q.met is False] == [f"memory <= {limit}"]
+    return next_steps(r)
+
+
+def test_replicas_are_not_offered_for_a_memory_they_cannot_meet():
+    """72.9 % a GPU against `memory <= 60 %`: a replica's GPUs hold the same 43.5 GiB of weights and 4 GiB of
+    reserve, and 8 replicas (4 requests each) still hold 61.3 %: no replica step is offered, 8-bit weights are."""
+    steps = _memory_miss_steps("60 %")
+    assert [s.kind for s in steps] == ["precision"] and steps[0].meets
+    assert not any("replicas" in s.change for s in steps)
+
+
+def test_replicas_that_can_meet_a_memory_limit_are_still_offered():
+    """Under `memory <= 65 %` (and no per-GPU throughput to lose) the shares of the batch bring each GPU under
+    it: 4 replicas meet (63 %)."""
+    [gpus] = [s for s in _memory_miss_steps("65 %", throughput=False) if s.kind == "gpus"]
+    assert gpus.meets and gpus.change.startswith("8 GPUs: 4 replicas of the strategy"), gpus.change

@@ -183,3 +183,18 @@ def test_the_optimal_verdict_scores_the_deployment_over_both_pools():
     assert evidence_json(r.optimality, r)["own_score"] == pytest.approx(r.metrics.decode_tokens_per_s / 8)
     ev = evidence_json(r.optimality, r)
     assert r.gpus_used == 8 and r.verdict.optimal is (ev["own_score"] >= ev["best_score"] * (1 - ev["tolerance"]))
+
+
+def test_a_pooled_strategy_gets_w521_as_an_ordinary_one_does():
+    """`ttft_p99` judged on 60 simulated requests: the pooled deployment's percentile rests on the same few
+    requests as the ordinary strategy's, so both get W521 — once each, at the requirement."""
+    text = (f'{QWEN}\n{CLUSTER}\nworkload {{ batch = 16  prompt = 512  generate = 64  serving = inflight  '
+            'rate = 2 requests/s  requests = 60 }\nrequire { ttft_p99 <= 2 s }\n'
+            'strategy pd = prefill 1 < tp 2 > decode 1 < tp 2 >\nstrategy flat = tp 2\n')
+    pd, flat = check(load_plan_text(text))
+    for r in (pd, flat):
+        [w521] = [d for d in r.diagnostics if d.code == "W521"]
+        assert w521.message.startswith("`ttft_p99 <= 2 s` is judged on 60 simulated requests: a p99 needs at "
+                                       "least 1,000")
+        assert w521.span is not None and w521.span.text == "ttft_p99 <= 2 s"
+    assert pd.pooled is not None

@@ -9,6 +9,7 @@ used cached blocks, as many as the request taking blocks needs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -41,10 +42,16 @@ def _arrays(load) -> dict[str, np.ndarray]:
     return out
 
 
+@functools.cache
+def _checked(text: str):
+    """The plan and its first strategy's check, once in this module for the runs that read its strategy and layout."""
+    plan = load_plan_text(text)
+    return plan, check(plan)[0]
+
+
 def _run(monkeypatch, text: str, kv_tokens: int | None, checked: bool) -> tuple[dict[str, np.ndarray], list[bool]]:
     """The run's figures, and whether each replica was roomy; `checked`: every replica checks its blocks."""
-    plan = load_plan_text(text)
-    r = check(plan)[0]
+    plan, r = _checked(text)
     seen: list[bool] = []
     real = replica_module.roomy
 

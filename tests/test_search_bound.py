@@ -63,6 +63,14 @@ def example_result(name: str, objective: str = "tokens-per-gpu"):
     return assert_same_result(load_plan(EXAMPLES / name), objective=objective)
 
 
+@functools.cache
+def unrescored(name: str, objective: str = "tokens-per-gpu", front: bool = True):
+    """`search(load_plan(EXAMPLES / name), objective=objective, rescore=0, front=front)`, once in this module
+    for the tests that only read it (the window screen's, the hopeless strategies'); each test that changes
+    how the search runs (a window of one chunk, a smaller front) searches afresh."""
+    return search(load_plan(EXAMPLES / name), objective=objective, rescore=0, front=front)
+
+
 @pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
 def test_pruned_search_equals_the_exhaustive_one(name):
     pruned, whole = example_result(name)
@@ -177,7 +185,7 @@ def test_a_hopeless_strategy_has_no_variant_that_matters(front):
     """`Pruner.hopeless` prunes every micro-batch and overlap variant of a strategy at once: each
     must be one `matters` prunes too, against the bar of the finished search."""
     plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
-    found = search(plan, rescore=0, front=front)
+    found = unrescored("30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", front=front)
     k = found.exact_top
     front_points = tuple((-c.metrics.decode_tokens_per_s_per_gpu, c.metrics.tpot_s) for c in found.pareto)
     bar = Bar(rank_key(found.ranked[k - 1]), front_points if front else None)
@@ -208,7 +216,7 @@ def test_what_the_window_screen_decides_is_what_the_screen_decides(name, front, 
     fresh pruner, so that nothing it says is read from the same memory — and what it leaves
     undecided is not set aside or pruned with every variant by the physical bounds alone."""
     plan = load_plan(EXAMPLES / name)
-    found = search(plan, objective=objective, rescore=0, front=front)
+    found = unrescored(name, objective, front)
     k = found.exact_top
     front_points = tuple((-c.metrics.decode_tokens_per_s_per_gpu, c.metrics.tpot_s) for c in found.pareto)
     bar = Bar(rank_key(found.ranked[k - 1]), front_points if front else None)
@@ -242,7 +250,7 @@ def test_windows_screened_against_older_bars_count_what_each_chunk_alone_counts(
     and figure is what screening each chunk alone against its own bar gives (a window of one chunk,
     as a worker process screens)."""
     plan = load_plan(EXAMPLES / name)
-    together = search_json(search(plan, objective=objective, front=front, rescore=0))
+    together = search_json(unrescored(name, objective, front))
     monkeypatch.setattr(chunks_mod, "WINDOW", 1)
     alone = search_json(search(plan, objective=objective, front=front, rescore=0))
     for d in (together, alone):
@@ -278,7 +286,7 @@ def test_the_window_screen_reads_an_older_bar_only_while_the_front_keeps_every_p
     from dagc.search.chunks import Tally
     from dagc.search.result import ParetoFront, TopK
 
-    found = search(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe"), rescore=0)
+    found = unrescored("mixtral-8x7b-1node.moe")
     assert len(found.pareto) == 2
     for cap, dropped in ((None, False), (1, True)):
         tally = Tally(TopK(10), ParetoFront(cap), BarKeeper(1), 100, None, 2)

@@ -5,6 +5,8 @@ next step that replicates a strategy, or a search's candidate that is a replica 
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from dagc.lang.load import load_plan_text
@@ -28,15 +30,23 @@ def _checked(strategy: str, gpus: int, batch: int = 32):
     return r
 
 
+@functools.cache
+def _alone_steps(inner: str, gpus: int) -> tuple:
+    """`S`'s steps at KEYS on fresh prices (none shared), priced once in this module for each count of its
+    replicas compared with them."""
+    alone = _checked(inner, gpus)
+    a = StepPrices(alone.plan, alone.strategy, alone.layout)
+    return tuple(a.step(*key) for key in KEYS)
+
+
 @pytest.mark.parametrize(("inner", "gpus"), [("tp 2", 2), ("tp 1 ; ep 4", 4), ("tp 8", 8)])
 @pytest.mark.parametrize("k", [2, 4])
 def test_a_replica_prices_each_step_as_the_strategy_alone(inner, gpus, k):
     """The premise, on fresh prices (none shared): each step of `dp k < S >` at n requests a replica is `S`'s."""
-    alone, replicated = _checked(inner, gpus), _checked(f"dp {k} < {inner} >", gpus * k, 32 * k)
-    a = StepPrices(alone.plan, alone.strategy, alone.layout)
+    replicated = _checked(f"dp {k} < {inner} >", gpus * k, 32 * k)
     b = StepPrices(replicated.plan, replicated.strategy, replicated.layout)
     assert replicated.layout.dp == k
-    assert [b.step(*key) for key in KEYS] == [a.step(*key) for key in KEYS]
+    assert tuple(b.step(*key) for key in KEYS) == _alone_steps(inner, gpus)
     assert b.priced > 0
 
 

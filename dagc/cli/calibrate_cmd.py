@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
+from ..units import said_list
 
 if TYPE_CHECKING:
     from ..calibrate.calibrate import Calibrated, Job
@@ -115,7 +116,7 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
     if moved < MIN_RUNS:
         return f"kept: it moves the figures of {said}, fewer than {MIN_RUNS}"
     named = [f"`{t}`" for t in fitted]
-    others = " and ".join(named) if len(named) < 3 else ", ".join(named[:-1]) + " and " + named[-1]
+    others = said_list(named)
     if why == "room":
         room = f"kept: {runs} runs fit {max(0, runs - 1)} term{'' if runs == 2 else 's'}"
         return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else

@@ -179,8 +179,9 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
                       f"{s['chunk_prompt_tokens']:,} prompt tokens); steps with a chunk f "
                       f"{s['mixed_step_share'] * 100:.1f} %, f_g "
                       f"{s['mixed_step_share_group'] * 100:.1f} % (group of {s['attention_dp_group']}); TTFT "
-                      f"{s['first_token_steps']} mixed step(s); the chunk keeps up with the prompts of at most "
-                      f"{s['sustainable_batch']:,} requests in flight; steady state, no queueing", markup=False)
+                      f"{count_text(s['first_token_steps'], 'mixed step')}; the chunk keeps up with the prompts of at "
+                      f"most {count_text(s['sustainable_batch'], 'request')} in flight; steady state, no queueing",
+                      markup=False)
 
 
 # ---------------------------------------------------------------- dagc compile

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from ..export.fleet_out import pick_load_cells
 from ..fleet.rank import FleetResult, missed_text, rate_text, rented_cost, rented_text, search_command
-from ..units import format_figure
+from ..units import count_text, format_figure
 from .tables import Col, print_fitted
 
 __all__ = ["cost_text", "print_fleet"]
@@ -56,7 +56,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     best = result.best
     if best is not None:
         out.print(f"best: {_cluster(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
-                  f"{best['pick']['gpus']} GPU(s), {cost_text(best, result.by)} per million tokens"
+                  f"{count_text(best['pick']['gpus'], 'GPU')}, {cost_text(best, result.by)} per million tokens"
                   + rented_text(best, result.by)
                   + (f", capacity {format_figure(cap)} requests/s"
                      if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
@@ -78,7 +78,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         pick = r.get("pick")
         if pick is not None and not r.get("failed") and not r.get("note"):     # the figures it misses with
             goodput, ttft, tpot = pick_load_cells(pick)
-            why += (f" — its best, `{pick['strategy']}` on {pick['gpus']} GPU(s): p99 TTFT "
+            why += (f" — its best, `{pick['strategy']}` on {count_text(pick['gpus'], 'GPU')}: p99 TTFT "
                     f"{ttft}, p90 TPOT {tpot}, goodput {goodput} requests/s")
         out.print(f"  not meeting: {r['label']}: {why}", markup=False)
     if written is not None:

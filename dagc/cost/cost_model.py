@@ -17,7 +17,7 @@ from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile, profile_n
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
 from ..plan.model import DType
 from ..plan.plan import Plan
-from ..units import Dimension, format_si
+from ..units import Dimension, format_si, said_list
 
 __all__ = ["CostModel", "blackwell_scale", "calibrated_by", "cost_basis", "cost_basis_text", "engine_text"]
 
@@ -212,8 +212,7 @@ def _calibrated_text(calibrated: tuple[str, int, tuple[str, ...]]) -> str:
 
 
 def _listed(names: list[str]) -> str:
-    quoted = [f"`{n}`" for n in names]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return said_list([f"`{n}`" for n in names])
 
 
 def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] | None = None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..fleet.rank import missed_text, rate_text, rented_cost, rented_text, search_command
-from ..units import Dimension, format_figure, format_si
+from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
 from .md_escape import md_code, md_text
 from .pareto import escape
@@ -55,8 +55,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     if best is not None:
         c = best["cluster"]
         out += [f"**Rent {c['gpus']} x {md_text(c['gpu'])} served by {md_text(c['engine'])}**: "
-                f"{md_code(best['pick']['strategy'])} on {best['pick']['gpus']} GPU(s) "
-                f"({best['instances']} instance(s) in the cluster), "
+                f"{md_code(best['pick']['strategy'])} on {count_text(best['pick']['gpus'], 'GPU')} "
+                f"({count_text(best['instances'], 'instance')} in the cluster), "
                 f"{_cost_text(_cost(best, by), by)} per million tokens{rented_text(best, by)}; "
                 f"what binds: {md_text(best['binding'] or '—')}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]

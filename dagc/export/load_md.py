@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..units import Dimension, format_figure, format_si
+from ..units import Dimension, count_text, format_figure, format_si
 from ..verdict.under_load import CAPACITY_MIN_REQUESTS, CAPACITY_WORK_BUDGET
 from .binding_text import binding_text
 from .md_escape import md_text
@@ -52,8 +52,9 @@ def capacity_text(load: dict[str, Any]) -> str:
     cap = load.get("capacity_requests_per_s")
     if load.get("capacity_judged") is False and load.get("log") is not None \
             and load["requests"] < CAPACITY_MIN_REQUESTS:
-        return (f"capacity not judged: the log's {load['requests']:,} requests are too few for a capacity run "
-                f"(at least {CAPACITY_MIN_REQUESTS:,})")
+        are = "is" if load["requests"] == 1 else "are"
+        return (f"capacity not judged: the log's {count_text(load['requests'], 'request')} {are} too few for a "
+                f"capacity run (at least {CAPACITY_MIN_REQUESTS:,})")
     if load.get("capacity_judged") is False:
         return (f"capacity not judged (warning): its runs would take about {load.get('capacity_work_events', 0):,} "
                 f"engine events, over the budget of {CAPACITY_WORK_BUDGET:,}")

@@ -92,15 +92,16 @@ def inflight_summary(r: StrategyResult) -> list[str]:
     met = r.metrics
     if met is not None:
         line += (f"; TPOT mixes the decode step ({_t(met.decode_step_s)}) and the mixed step "
-                 f"({_t(met.mixed_step_s)}), TTFT is {s['first_token_steps']:,} mixed "
-                 f"step{'s' if s['first_token_steps'] != 1 else ''}")
+                 f"({_t(met.mixed_step_s)}), TTFT is "
+                 f"{count_text(s['first_token_steps'], 'mixed step')}")
     steady = ("; these are the steady state's, without queueing, preemption or prefix caching — the plan's traffic, "
               "simulated with them, is under \"Load\"" if r.plan.workload.traffic is not None else
               ". No queueing, preemption or prefix caching is modelled in the steady state (docs/cost-model.md, "
               "\"Serving in flight\"); a `rate` or `concurrency` in the workload simulates them (docs/load.md)")
+    most, are = count_text(s["sustainable_batch"], "request"), "is" if s["sustainable_batch"] == 1 else "are"
     line += (steady
-             + ("" if s["keeps_up"] else f"; the chunk cannot keep up with this batch (W513): at most "
-                f"{s['sustainable_batch']:,} requests are sustained") + ".")
+             + ("" if s["keeps_up"] else f"; the chunk cannot keep up with this batch (W513): at most {most} {are} "
+                "sustained") + ".")
     return [line]
 
 
@@ -120,7 +121,7 @@ def inflight_metric_rows(r: StrategyResult) -> list[list[str]]:
     return [["decode step (every request in flight decodes)", _t(met.decode_step_s), ""],
             [f"mixed step (+ a chunk of {s['chunk_prompt_tokens']:,} prompt tokens)", _t(met.mixed_step_s), ""],
             ["steps with a chunk: f, f_g", f"{_pct(s['mixed_step_share'])}, {_pct(s['mixed_step_share_group'])}", ""],
-            ["largest batch the chunk keeps up with", f"{s['sustainable_batch']:,} requests", ""]]
+            ["largest batch the chunk keeps up with", count_text(s['sustainable_batch'], 'request'), ""]]
 
 
 def inflight_execution(r: StrategyResult) -> str:

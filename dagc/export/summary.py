@@ -203,8 +203,8 @@ def _time(r: StrategyResult) -> list[str]:
 def _figures_table(r: StrategyResult, ev: OptimalEvidence) -> list[str]:
     plan, own, best = r.plan, ev.own_figures, ev.best_figures
     if not own or not best:
-        gpus = ev.best.gpus if ev.best is not None else "?"
-        return [f"  It uses {gpus} GPUs; the verdict's evidence holds no more of its figures.", ""]
+        gpus = count_text(ev.best.gpus, "GPU") if ev.best is not None else "? GPUs"
+        return [f"  It uses {gpus}; the verdict's evidence holds no more of its figures.", ""]
 
     def row(name: str, fn: Callable[[StrategyFigures], str]) -> str:
         return f"  | {name} | {fn(own)} | {fn(best)} |"

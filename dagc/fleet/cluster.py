@@ -28,6 +28,7 @@ from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_event
 from ..search.search import search
 from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
+from ..units import count_text
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
 
@@ -66,7 +67,8 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
            "rent_per_hour": _rent(plan), "binding": None, "note": None, "carry_check_requests": None,
            "carry_check_rejected": 0}
     if not found.ranked:
-        out["note"] = f"no legal strategy on {plan.cluster.gpus} GPU(s): the search found none (dagc search says why)"
+        out["note"] = (f"no legal strategy on {count_text(plan.cluster.gpus, 'GPU')}: the search found none "
+                       "(dagc search says why)")
         return out
     events, budget = rate_work_events(plan, found), plan.load_budget_events
     if budget is not None and events > budget:

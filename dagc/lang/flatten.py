@@ -19,7 +19,7 @@ from ..plan.workload import Overlap, PoolRole
 from ..source import Span
 from .domain_hint import separate_hint, stage_gpus
 from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
-from .hints import SPLIT_HINT, axis_word_hint, repeated_axis_hint, scope_hint
+from .hints import SPLIT_HINT, axis_word_hint, repeated_axis_hint, scope_hint, stage_domains_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -343,7 +343,7 @@ class _Flattener:
         if len(named) != len(set(named)) or len(domains) > 2:
             first = domains[0][0]
             self.err("E201", "a stage has at most two domains: attention (tp, cp, sp) and expert (ep, etp)",
-                     first.span.to(_span(domains[-1][-1])), "write `tp 2 cp 2 ; ep 8 etp 2`")
+                     first.span.to(_span(domains[-1][-1])), stage_domains_hint(domains))
 
     def domain(self, domain: Sequence[AxisNode], seen: set[str], position: int = 0) -> str | None:
         """Record one domain's axes (`position`: its place among the stage's domains); its kind

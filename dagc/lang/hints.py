@@ -9,6 +9,7 @@ an eighth of `GB/s`); otherwise it lists what dagc reads. Never a value that is 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit
 from .fields import nearest
 
-__all__ = ["SPLIT_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint", "gpu_hint", "repeated_axis_hint",
-           "requests_per_second", "unit_hint"]
+__all__ = ["SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint", "gpu_hint",
+           "repeated_axis_hint", "requests_per_second", "stage_domains_hint", "unit_hint"]
 
 # Forms of a GPU: the SXM module (HGX and DGX boards hold SXM modules), a PCIe card, the NVL card
 # pair, a rack of one NVLink domain, AMD's OAM module.
@@ -180,6 +181,7 @@ class _Reading:
     dimension: Dimension
     factor: float
     bits: bool = False
+    per_gpu: bool = False
 
 
 _PREFIXES = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
@@ -195,6 +197,10 @@ _TIME_WORDS = {**dict.fromkeys(("sec", "secs", "second", "seconds"), ("seconds",
 
 _REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour)"
                        r"|[rq](?P<per2>ps)")
+# units written as words (`tokens/s/gpu`, `requests/s`): a slip of one letter there (`tokens/s/gpus`) is the
+# unit of the same dimension and scale, never a neighbour of another scale (`tokens/ms/gpu`)
+_WORDED = [name for name, u in UNITS.items()
+           if u.name == name and u.dimension in (Dimension.THROUGHPUT, Dimension.RATE)]
 _PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", None), ("per second", 1.0)),
         **dict.fromkeys(("/min", "/minute"), ("per minute", 1 / 60)),
         **dict.fromkeys(("/h", "/hour"), ("per hour", 1 / 3600))}
@@ -246,13 +252,16 @@ def _readings(text: str) -> list[_Reading]:
     tokens = re.sub(r"^(?:tok|token|tokens)/", "tokens/", lowered).replace("/sec", "/s").replace("tps", "tokens/s")
     if tokens in UNITS and UNITS[tokens].dimension is Dimension.THROUGHPUT:
         unit = UNITS[tokens]
-        return [_Reading(unit.name, unit.dimension, unit.factor)]
+        return [_Reading(unit.name, unit.dimension, unit.factor, per_gpu=unit.per_gpu)]
     if m := _REQUESTS.fullmatch(lowered):     # `req/s`, `rps`, `qps`, `requests/min`: an arrival rate
         words, factor = _PER[m.group("per")]
         return [_Reading(f"requests {words}", Dimension.RATE, factor)]
     data = _data_readings(text)
     if data:
         return data
+    if (slip := nearest(tokens, _WORDED)) is not None:
+        unit = UNITS[slip]
+        return [_Reading(unit.name, unit.dimension, unit.factor, per_gpu=unit.per_gpu)]
     same = [u for name, u in UNITS.items() if name.lower() == lowered]
     return [_Reading(same[0].name, same[0].dimension, same[0].factor)] if len(same) == 1 else []
 
@@ -291,16 +300,25 @@ def unit_hint(written: str, unit_text: str, dim: Dimension, short: str, lhs: str
         return _said(readings[0], number, written, unit_text, dim, short, lhs)
     takes = sorted({u.name for u in UNITS.values() if u.dimension is dim and not u.per_gpu},
                    key=lambda n: UNITS[n].factor)
-    # the example keeps the number written: the unit is what is asked for, not another figure
-    unit = dim.example.partition(" ")[2]
+    # the example keeps the number written, in the unit most like the one written (`tokens/hr/gpu` keeps
+    # its `/gpu`): the unit is what is asked for, not another figure
+    unit = _likest(unit_text, dim)
     return f"`{short}` takes {dim.value} in " + ", ".join(f"`{n}`" for n in takes) + f", e.g. `{lhs} {written} {unit}`"
+
+
+def _likest(unit_text: str, dim: Dimension) -> str:
+    """The unit of `dim` dagc reads that is most like `unit_text`, per GPU when it says `gpu`."""
+    per_gpu = "gpu" in unit_text.lower()
+    names = [n for n, u in UNITS.items() if u.name == n and u.dimension is dim and u.per_gpu is per_gpu]
+    close = difflib.get_close_matches(unit_text.lower(), [n.lower() for n in names], n=1, cutoff=0.5)
+    return next((n for n in names if close and n.lower() == close[0]), dim.example.partition(" ")[2])
 
 
 def _said(r: _Reading, number: float, written: str, unit_text: str, dim: Dimension, short: str, lhs: str) -> str:
     if r.dimension is not dim:
         return (f"`{unit_text}` is {r.words}, {r.dimension.value}; `{short}` takes {dim.value}, "
                 f"e.g. `{lhs} {dim.example}`")
-    per_gpu = unit_text.lower().endswith("/gpu")
+    per_gpu = r.per_gpu or unit_text.lower().endswith("/gpu")
     same = [u.name for u in UNITS.values() if u.dimension is dim and u.factor == r.factor and u.per_gpu is per_gpu]
     if same and not r.bits:
         return f"did you mean `{same[0]}`? (`{unit_text}` is {r.words}: `{lhs} {written} {same[0]}`)"
@@ -333,3 +351,32 @@ def scope_hint(a: AxisNode) -> str:
     opened = "".join(f"{text(x)} < " for x in sorted(outers, key=lambda x: x.name == Axis.PP.value))
     return f"dp and pp open the scope around the in-stage axes: `{opened}{' ; '.join(t for t in inner if t)}" \
            f"{' >' * len(outers)}`"
+
+
+STAGE_HINT = "write `tp 2 cp 2 ; ep 8 etp 2`"
+
+
+def stage_domains_hint(domains: Iterable[Iterable[AxisNode]]) -> str:
+    """The E201 hint for a stage of more than its two domains: the attention axes written, then the expert
+    ones, each axis once (its first degree), as `tp 8 ; ep 8`; the generic example when an axis is not an
+    in-stage one with a whole degree.
+
+    Example:
+        >>> from dagc.lang.load import parse_strategy
+        >>> stage_domains_hint(parse_strategy("tp 8 ; ep 8 ; ep 2").scope)
+        'write `tp 8 ; ep 8`'
+        >>> stage_domains_hint(parse_strategy("tp 2 ; cp 2 ; ep 4").scope)
+        'write `tp 2 cp 2 ; ep 4`'
+    """
+    kept: dict[str, AxisNode] = {}
+    for a in (a for domain in domains for a in domain):
+        axis = next((x for x in Axis if x.value == a.name), None)
+        degree = a.degree
+        if axis is None or not (axis.is_attention or axis.is_expert) or a.body is not None or degree is None \
+                or not (1 <= degree <= 2**20) or degree != int(degree):
+            return STAGE_HINT
+        kept.setdefault(a.name, a)
+    attention = " ".join(f"{a.name} {a.degree:g}" for a in kept.values() if Axis(a.name).is_attention)
+    expert = " ".join(f"{a.name} {a.degree:g}" for a in kept.values() if Axis(a.name).is_expert)
+    written = " ; ".join(d for d in (attention, expert) if d)
+    return f"write `{written}`" if written else STAGE_HINT

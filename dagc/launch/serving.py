@@ -153,13 +153,19 @@ class Serving:
         """What a static step runs, for the notes: a prefill of all the prompts; a decode pool's instance only
         decodes, its requests' KV caches arriving made."""
         if self.role == PoolRole.DECODE:
-            return ("decode steps only, the requests' KV caches arriving from the prefill pool (the budget takes in "
-                    "the longest request whole)")
+            return ("a decode token of each request, their KV caches arriving from the prefill pool (the budget takes "
+                    "in the longest request whole)")
         return "a prefill of all its prompts at once"
 
     @property
     def mode_text(self) -> str:
-        """How the plan serves, for the notes."""
+        """How the server serves, for the notes: in flight or static as the plan's `serving` says; a pool's
+        server what its role runs, whatever the plan's `serving` (a prefill pool prefills whole prompts and
+        hands their KV caches on, a decode pool runs decode steps only)."""
+        if self.role == PoolRole.PREFILL:
+            return "prefill only"
+        if self.role == PoolRole.DECODE:
+            return "decode steps only"
         return "in flight" if self.inflight else "static"
 
     @property

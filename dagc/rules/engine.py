@@ -17,7 +17,7 @@ from ..lang.calibration import TERM_BOUNDS
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..source import Span
-from ..units import Dimension, format_si
+from ..units import Dimension, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
 __all__ = ["RULES", "calibration_range", "calibration_worse"]
@@ -151,7 +151,7 @@ def calibration_worse(quantity: str, before: float, after: float, cross: float |
     """W542: the calibrated terms predict `quantity` of the runs worse than the engine's own (the median |error|
     in percent `before`, `after` the fit, and `cross`-validated — None when the runs are too few to cross-validate),
     at the run's `figure` the fit moved furthest off; `dagc.calibrate.worse` finds them."""
-    terms = " and ".join(f"`{t}`" for t in fitted) or "no term"
+    terms = said_list([f"`{t}`" for t in fitted]) or "no term"
     quantity = {"tpot": "TPOT", "ttft": "TTFT", "e2e": "E2E"}.get(quantity, quantity)
     left = "" if cross is None else f", {cross:.1f} % cross-validated"
     return diag("W542", Severity.WARNING,

@@ -11,7 +11,7 @@ from ..layout.shards import fused_moe_shape
 from ..memory.admission import admission, over_ranks
 from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
-from ..units import Dimension, count_text, format_bytes, format_si
+from ..units import Dimension, count_text, format_bytes, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule
 
 __all__ = ["RULES"]
@@ -152,7 +152,7 @@ def _stages(over: Sequence[StageMemory], pp: int) -> str:
         return "both stages" if pp == 2 else f"all {pp} stages"
     if len(ids) > 4:
         return f"{len(ids)} of the {pp} stages"
-    return f"stages {', '.join(ids[:-1])} and {ids[-1]}"
+    return f"stages {said_list(ids)}"
 
 
 def check_tp_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -149,6 +149,7 @@ def check_percentile_samples(ctx: RuleContext) -> Iterator[Diagnostic]:
     on its 10 largest; of 20 requests it is the largest, and of 1 request it is that request: one draw of
     the arrivals' luck, which another `seed` moves at will. dagc asks for at least 10 / (1 − p) requests —
     1,000 for a p99, 100 for a p90, 20 for a p50 — and warns below that; the verdict is still given.
+    A disaggregated strategy gets it too: its deployment's percentiles rest on the same simulated requests.
 
     Bad:
         workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  rate = 5 requests/s
@@ -159,10 +160,16 @@ def check_percentile_samples(ctx: RuleContext) -> Iterator[Diagnostic]:
                    requests = 2000 }
         require { ttft_p99 <= 2 s }
     """
-    traffic = ctx.plan.workload.traffic
+    yield from percentile_samples(ctx.plan)
+
+
+def percentile_samples(plan: Plan) -> Iterator[Diagnostic]:
+    """W521 on the plan's traffic and requirements: a strategy's (the rule) and a disaggregated deployment's,
+    whose pools are analysed without the plan's requirements (`dagc.verdict.pools`)."""
+    traffic = plan.workload.traffic
     if traffic is None:
         return
-    for req in ctx.plan.requirements:
+    for req in plan.requirements:
         if req.percentile is None:
             continue
         need = math.ceil(PERCENTILE_SAMPLES / (1 - req.percentile / 100) - 1e-9)
@@ -171,7 +178,7 @@ def check_percentile_samples(ctx: RuleContext) -> Iterator[Diagnostic]:
                        f"`{req.text}` is judged on {traffic.requests:,} simulated "
                        f"request{'' if traffic.requests == 1 else 's'}: a p{req.percentile} needs at least "
                        f"{need:,} to rest on more than its largest few",
-                       req.span or ctx.plan.span_of("workload.requests") or ctx.plan.span_of("workload"),
+                       req.span or plan.span_of("workload.requests") or plan.span_of("workload"),
                        f"simulate more: `requests = {need}` or more in the workload")
 
 

@@ -147,13 +147,11 @@ class Load:
         return float(self.finish.max() - self.arrival.min())
 
     def served(self) -> tuple[np.ndarray, float]:
-        """The requests an open loop that keeps pace serves — every one, at the rate they arrive (`arrival_rate`):
-        its queue does not grow past its arrivals' noise (not `overloaded`) — over the time that rate takes to send
-        them. A window of ends would count the run's ramp, its requests in flight still growing towards their level
-        (a run of 3,000 requests at 40 requests/s, each lasting 37 s, never reaches it: its ends from the first to
-        the last arrival read 26.8 requests/s served of the 40 it keeps up with). A deployment whose capacity lies
-        below the rate though its run keeps pace is said not to carry its traffic by that capacity
-        (`dagc.verdict.carrying`), not by a served rate its run's noise would set.
+        """The requests an open loop that keeps pace (`keeps_pace`) serves — every one, at the rate they arrive
+        (`arrival_rate`) — over the time that rate takes to send them. A window of ends would count the run's ramp,
+        its requests in flight still growing towards their level (a run of 3,000 requests at 40 requests/s, each
+        lasting 37 s, never reaches it: its ends from the first to the last arrival read 26.8 requests/s served of
+        the 40 it keeps up with).
 
         Else the requests served while the deployment is loaded — those ending between the first end and the
         last arrival (open loop) or the last start (closed loop), or, when the run is `overloaded`, the last
@@ -166,7 +164,7 @@ class Load:
         ends alone would read a wave finishing together as a rate many times what the run served); over the
         whole run too when they end together."""
         rate = self.arrival_rate
-        if rate is not None and not self.overloaded:
+        if rate is not None and self.keeps_pace:
             return np.ones(len(self.finish), dtype=bool), len(self.finish) / rate
         lo, hi = float(self.finish.min()), float(self.arrival.max())
         if self.overloaded:
@@ -200,6 +198,18 @@ class Load:
         if rate is None or count == 0 or count / seconds <= rate:
             return 1.0 / seconds
         return rate / count
+
+    @cached_property
+    def keeps_pace(self) -> bool:
+        """Whether an open loop keeps pace with its arrivals: not `overloaded`, and the queue waiting for a first
+        token (requests arrived, not yet served one) does not grow past `PACE_SHARE` of the arrivals over the run's
+        second half (`_waiting_growth`). Its requests in flight may still be growing towards their level — a
+        ramp, which the queue's growth in the system (`queue_growth.behind`) counts too (DeepSeek-V3 in two pools,
+        600 requests of 1,500 tokens at 1.5 requests/s: 12 more in the system of 299 arriving, none waiting)."""
+        if self.traffic.concurrency is not None or self.overloaded:
+            return False
+        waiting = self._waiting_growth(self.cap if self.cap is not None and self.static else 0)
+        return waiting is None or not waiting.behind
 
     @property
     def served_requests_per_s(self) -> float:

@@ -3,7 +3,7 @@
 Input: a strategy's plan and its run under the traffic (`UnderLoad`), and the ledger's errors of TTFT, TPOT,
 E2E and throughput (`dagc.verdict.ledger.Errors`). Output: `GoodputCurve` — the goodput the deployment would
 measure at each level of those errors, every error taken against it at level 0 and for it at level 1 — or None
-for a run that does not keep pace (an overloaded run's goodput counts its ends: it takes the throughput band).
+for a run that does not keep pace (`Load.keeps_pace`: its goodput counts its ends; it takes the throughput band).
 
 A run that keeps pace serves what arrives (`dagc.serve.load_result.Load.served`): its goodput is the arrival
 rate × the share of its requests within every latency target (`dagc.serve.load_figures.good_requests`). What the
@@ -87,7 +87,7 @@ def goodput_curve(plan: Plan, under: UnderLoad, errors_of: Callable[[Requirement
     arrival rate (a closed loop's clients wait: its goodput is counted over its run), or without a capacity."""
     load, cap = under.load, under.capacity_requests_per_s
     rate = load.arrival_rate
-    if rate is None or cap is None or load.overloaded or not len(load.ttft):
+    if rate is None or cap is None or not load.keeps_pace or not len(load.ttft):
         return None
     kinds = [k for k in _LATENCIES if any(r.kind is k for r in plan.requirements)]
     errors = {k: errors_of(k) for k in kinds}

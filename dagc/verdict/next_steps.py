@@ -20,7 +20,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
   blocks bind, the 8-bit KV cache first);
 - more GPUs: the strategy replicated `dp` 2, 4 or 8 times (each replica a share of the batch: the
   plan's batch caps the requests in flight over the deployment, so `dp 2` halves each replica's, as
-  `dagc check` runs it and the words say), the cluster grown to hold them; the fewest that meets.
+  `dagc check` runs it and the words say), the cluster grown to hold them; the fewest that meets; not
+  when no number tried meets a memory requirement missed (a replica's GPUs hold the same weights).
 
 Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated,
 without the capacity, which judges nothing the run does not) and, given `judge`, what `dagc check` adds —
@@ -42,7 +43,7 @@ from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
-from ..plan.workload import PoolRole
+from ..plan.workload import PoolRole, RequirementKind
 from ..rules.requirements import broken_text
 from ..serve.binding import Binding, Limit
 from .check import NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
@@ -205,6 +206,8 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
     tried = None
     batch = result.plan.workload.batch
     own_cap = _with_traffic(result.plan)
+    if _memory_stays_over(result, own_cap):
+        return None             # no number of replicas meets: each GPU holds what it held
     for k in (k for k in _REPLICAS if own_cap or batch >= k):      # each replica gets a request
         gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)
         r, options = _grown(result, tries, gpus, replicated(own, k), batch * k if own_cap else None)
@@ -217,6 +220,23 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
             return step
         tried = step if r.valid else tried
     return tried
+
+
+def _memory_stays_over(result: StrategyResult, own_cap: bool) -> bool:
+    """No number of replicas tried meets a memory requirement `result` misses: the memory is per GPU, and a
+    replica's GPUs hold the same weights and reserve — with traffic the same requests too (each replica its
+    own cap); without, a share of the batch, whose KV cache and activations shrink at most to that share
+    (so the estimate at the most replicas tried is a lower bound of what their check finds)."""
+    missed = [q.requirement for q in result.requirements if q.met is False and q.requirement.target
+              and q.requirement.kind is RequirementKind.MEMORY]
+    batch, mem = result.plan.workload.batch, result.memory
+    if not missed or own_cap or mem is None:
+        return bool(missed)
+    share = -(-batch // max((k for k in _REPLICAS if batch >= k), default=1)) / batch
+    least = [(s.weights_bytes + s.reserve_bytes + (s.kv_cache_bytes + s.activation_bytes) * share, s.capacity_bytes)
+             for s in mem.stages]
+    return any(max(held / (cap if req.memory_is_fraction else 1.0) for held, cap in least) > req.target
+               for req in missed)
 
 
 def _shares(r: StrategyResult, batch: int) -> str:

@@ -20,7 +20,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Serving, Workload
 from ..rules.engine import calibration_range
-from ..rules.serving import pools_fit_cluster, pools_need_inflight
+from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
     PoolFigures,
@@ -114,6 +114,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
     if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
         diags.append(far)
+    diags += percentile_samples(plan)          # the deployment's percentiles, judged on the plan's traffic
     gpus = sum(r.gpus for r in results)
     over = pools_fit_cluster(plan, strategy, [(r.pool.role, r.pool.instances, r.gpus_per_instance) for r in results])
     if over is not None:
