@@ -410,3 +410,38 @@ def test_e2e_coverage_of_the_held_out_half_is_the_composed_band_s(held_out):
     assert all(bc._errors(o, ledger()).regime.startswith("composed: ") for o in e2e)
     assert bc.coverage(held_out, ledger())["e2e"] == (6, 6)
     assert bc.leave_one_family_out(held_out)["e2e"] == (5, 6)
+
+
+def test_a_requirement_missed_by_a_run_that_falls_behind_is_not_said_to_lack_a_band():
+    """Qwen3-30B-A3B on one H200 at 20 requests/s: the queue keeps growing, so every load requirement is missed
+    whatever its figure (TPOT p90 36.5 ms against 100 ms among them) — none of them is `memory` or `gpus`, the
+    requirements dagc does not band: the odds line names the figures that miss, never "a figure without a band"."""
+    from dagc.export.bands_words import odds_line
+    from dagc.lang.load import parse_strategy
+    from dagc.verdict.check import check_strategy
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 1  gpu preset "h200" } '
+                          "workload { batch = 64  prompt = 4000  generate = 600  serving = inflight "
+                          "rate = 20 requests/s  requests = 1000  seed = 7 } "
+                          "require { ttft_p99 <= 5 s  tpot_p90 <= 100 ms  goodput >= 15 requests/s } strategy tp 1")
+    r = check_strategy(plan, parse_strategy("tp 1"), with_capacity=False)
+    assert r.load is not None and not r.load.carries_traffic
+    tpot = next(q for q in r.requirements if q.requirement.name == "tpot_p90")
+    assert tpot.met is False and tpot.value < 0.1                       # its figure holds; the traffic is not carried
+    line = odds_line(r)
+    assert line is not None and "without a band" not in line and "`tpot_p90" not in line
+    assert line.startswith("meets? within dagc's error, likely not: `ttft_p99 <= 5 s`")
+
+
+def test_a_met_figure_of_a_deployment_that_falls_behind_is_not_said_to_be_off():
+    """report.md's margin: `× off` is for a figure past its target, not one within it whose deployment does not
+    carry its traffic (TPOT p90 36.5 ms against 100 ms read `+63.5 %; 2.737× off`)."""
+
+    from dagc.export.summary import margin_text
+    from dagc.plan.workload import Requirement, RequirementKind
+    from dagc.verdict.verdict import RequirementResult
+    req = Requirement(kind=RequirementKind.TPOT, op="<=", target=0.1, percentile=90, text="tpot_p90 <= 100 ms")
+    within = RequirementResult(req, 0.03654, unmet="the queue keeps growing")
+    assert within.met is False and margin_text(within) == "+63.5 %"
+    goodput = Requirement(kind=RequirementKind.GOODPUT, op=">=", target=15.0, text="goodput >= 15 requests/s")
+    past = RequirementResult(goodput, 0.2, unmet="the queue keeps growing")             # its figure misses too
+    assert margin_text(past) == "-98.7 %; 75× off"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..verdict.bands import Band, Bands, Odds, bands_of
+from ..verdict.bands import Band, Bands, Odds, bands_of, figure_key
 from ..verdict.check import StrategyResult
 from ..verdict.ledger import WIDENED, ledger
 from ..verdict.verdict import RequirementResult, requirement_value_text
@@ -145,8 +145,7 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
     def one(q: RequirementResult, o: Odds) -> str:
         return f"`{q.requirement.text}` {value_band_text(q, o)} → {odds_text(o)}"
 
-    if unbanded := [q for q, o in zip(result.requirements, banded.requirements, strict=True)
-                    if o.probability is None and q.met is False]:
+    if unbanded := [q for q in result.requirements if figure_key(q.requirement) is None and q.met is False]:
         return ("meets? no, whatever dagc's error: " + "; ".join(f"`{q.requirement.text}` misses" for q in unbanded)
                 + " (a figure without a band)")
     if misses := [x for x in judged if x[1].klass == "misses"]:

@@ -46,12 +46,13 @@ MAX_HINTS = 3       # hints of diagnostics repeated under "what to change"
 # ------------------------------------------------------------------ units of requirements
 
 def margin_text(q: RequirementResult) -> str:
-    """The relative margin, and how many times off when a requirement misses by more than 2×."""
+    """The relative margin, and how many times off when a requirement's figure misses by more than 2× (not one
+    missed only because its deployment does not carry its traffic: its figure is within the target)."""
     if q.margin is None:
         return ""
     text = q.margin_percent()
     v, t = q.value, q.requirement.target
-    if q.met is False and v and t and max(v / t, t / v) >= 2 and "×" not in text:    # not said twice
+    if q.met is False and q.margin < 0 and v and t and max(v / t, t / v) >= 2 and "×" not in text:  # not said twice
         text += f"; {format_figure(max(v / t, t / v))}× off"
     return text
 
