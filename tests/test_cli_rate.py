@@ -204,3 +204,20 @@ def test_a_logs_traffic_at_the_rate_is_said_as_the_log_not_as_poisson(tmp_path, 
         in (0, 1)
     head = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at 3 requests/s:"))
     assert "(of log.csv, its times scaled to that rate)" in head and "poisson" not in head
+
+
+def test_a_first_row_not_judged_with_its_capacity_is_not_said_to_keep_up():
+    """Three rows that met on their runs fell short of the rate by their capacities when judged as `dagc check`
+    judges them (`VERIFIED`); the fourth met on its run and was not judged so: the conclusion does not say it keeps
+    up (its check may say BEHIND), it says what is known and sends the user to check it."""
+    fell = [dataclasses.replace(at(f"tp {k} ; ep 2", 2, 0.7, False, carries=False, meets=True), capacity_judged=True)
+            for k in (1, 2, 4)]
+    unjudged = at("tp 2", 2, 0.62, False, meets=True)
+    lines = rate_conclusion(ranked(0.8, *fell, unjudged), 4)
+    assert lines[0].startswith("conclusion: `tp 2 with microbatches 1 overlap none` meets every requirement on its "
+                               "run at 0.8 requests/s")
+    assert "keeps up" not in lines[0] and "its capacity was not judged: the 3 strategies that met above it on their " \
+        "runs fall short of the rate by their capacities" in lines[0]
+    assert lines[1].startswith("  check it: dagc check --strategy 'tp 2 with microbatches 1 overlap none'")
+    judged = dataclasses.replace(unjudged, capacity_judged=True)
+    assert "keeps up with 0.8 requests/s" in rate_conclusion(ranked(0.8, *fell, judged), 4)[0]

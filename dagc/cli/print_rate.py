@@ -87,6 +87,14 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
         a = good[0]
         at_batch = f" --set workload.batch={a.candidate.batch}" if a.candidate.batch is not None else ""
         line = f"{check} --strategy '{a.candidate.text}'{at_batch} --set 'workload.rate={rate:g} requests/s'"
+        behind = sum(1 for x in ranked.ranked if x.capacity_judged and not x.load.carries_traffic)
+        if not a.capacity_judged and behind:       # the rows judged with their capacities fell short; not this one
+            return [f"conclusion: `{a.candidate.text}` meets every requirement on its run at {at}, with a goodput "
+                    f"of {_figure(a.goodput_per_gpu)} requests/s per GPU on {count_text(a.candidate.gpus, 'GPU')}; its "
+                    f"capacity was not judged: the {count_text(behind, 'strategy', 'strategies')} that met above it on "
+                    f"{'their runs fall' if behind > 1 else 'its run falls'} short of the rate by "
+                    f"{'their capacities' if behind > 1 else 'its capacity'}, as `dagc check` judges them",
+                    f"  check it: {line}"]
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
                 f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {line}"]

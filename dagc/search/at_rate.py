@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..lang.traffic import REQUESTS_DEFAULT
@@ -50,10 +50,12 @@ class AtRate:
     goodput_per_gpu: float
     # the least margin of its load requirements in the run (0.1: 10 % better than the target; None: none has one)
     headroom: float | None = None
+    capacity_judged: bool = False     # judged as `dagc check` judges it, its capacity bisected (`_verified`)
 
     def to_json(self) -> dict[str, object]:
         return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
-                "headroom": self.headroom, "load": self.load.to_json(capacity=False)}
+                "headroom": self.headroom, "capacity_judged": self.capacity_judged,
+                "load": self.load.to_json(capacity=False)}
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def _verified(trial: Plan, ranked: tuple[AtRate, ...], objective: str) -> tuple[
         r = check_candidate(trial, first.candidate, with_capacity=True)
         if isinstance(r, str) or r.load is None:
             break
-        again = _at_rate(r, first.candidate, objective)
+        again = replace(_at_rate(r, first.candidate, objective), capacity_judged=True)
         ranked = _ranked([again if a is first else a for a in ranked])
         if _tier(again) == 0:
             break
