@@ -260,6 +260,9 @@ def test_the_search_reads_indistinguishable_within_the_calibrations_band(synthet
     ('[run]\nfile = 1\n', "the manifest has no `[[run]]` entries"),
     ('{"run": [{"file": "run1.json"}]}', "run entry 1: `plan` is missing or not a path"),
     ("[[run]\n", "the manifest is not valid TOML or JSON"),
+    ('plan = "plan.moe"\n[[run]]\nfile = "run1.json"\nstratgy = "tp 8"\n',
+     "run entry 1: no key `stratgy` (did you mean `strategy`?)"),
+    ('plann = "plan.moe"\n[[run]]\nfile = "run1.json"\n', "the manifest has no key `plann` (did you mean `plan`?)"),
 ])
 def test_a_bad_manifest_is_located_in_it(synthetic, tmp_path, manifest, said):
     d, _ = synthetic

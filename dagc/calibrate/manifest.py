@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import PlanError, quote
+from ..lang.fields import did_you_mean
 from ..lang.load import strategy_option
 from ..lang.overrides import load_plan_with
 from ..lang.parse import MAX_PLAN_BYTES
@@ -98,6 +99,7 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
         raise _bad(src, 0, "the manifest has no `[[run]]` entries (a run file is given with `--plan PLAN`)")
     if len(entries) > MAX_MANIFEST_RUNS:
         raise _bad(src, 0, f"the manifest lists more than {MAX_MANIFEST_RUNS:,} runs")
+    _known_keys(src, doc, entries)
     base = Path(path).absolute().parent
     plans: dict[tuple[str, tuple[str, ...], str | None], Plan] = {}
     jobs: list[Job] = []
@@ -117,6 +119,25 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
             runs = [runs[which - 1]]
         jobs += [Job(r, plans[key], _shown(plan, overrides)) for r in runs]
     return jobs
+
+
+_TOP_KEYS = ("plan", "set", "strategy", "run")
+_ENTRY_KEYS = ("file", "plan", "set", "strategy", "run")
+
+
+def _known_keys(src: SourceFile, doc: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    """E110 for a key the manifest does not read (a misspelt `stratgy` would otherwise be dropped unsaid)."""
+    for key in doc:
+        if key not in _TOP_KEYS:
+            raise _bad(src, max(0, src.text.find(str(key))), f"the manifest has no key `{quote(str(key))}` "
+                       f"({did_you_mean(str(key), _TOP_KEYS)})")
+    for k, e in enumerate(entries, 1):
+        for key in e:
+            if key not in _ENTRY_KEYS:
+                at = _entry_at(src.text, k)
+                found = src.text.find(str(key), at)
+                raise _bad(src, found if found >= 0 else at, f"run entry {k}: no key `{quote(str(key))}` "
+                           f"({did_you_mean(str(key), _ENTRY_KEYS)})")
 
 
 def _error_at(text: str, exc: BaseException) -> int:
