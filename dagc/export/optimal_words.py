@@ -74,6 +74,11 @@ def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
                     f"judged{_why_own_unjudged(ev, result)}: optimal is subject to them"), True
         case Why.SELF_UNSIMULATED:
             return _self_note(ev, result), True
+        case Why.SELF_SHORT:
+            return (f"the search's best by {ev.objective} is this strategy, which met every requirement on its run "
+                    f"under the traffic, its capacity not judged there; checked here, capacity included, it misses "
+                    f"{_missed_text(result)}, and the best that meets every requirement is among the others "
+                    "(`dagc search --rate R` judges its first rows with their capacities)"), True
     return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
 
 

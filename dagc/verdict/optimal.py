@@ -64,6 +64,8 @@ class Why(Enum):
     BETTER_UNSIMULATED = "better-unsimulated"    # (None) a better one, judged on the steady state alone
     OWN_UNJUDGED = "own-unjudged"            # (None) within the best, but its own requirements are not all judged
     SELF_UNSIMULATED = "self-unsimulated"    # (None) the best is this strategy, judged there on the steady state
+    # (None) the best is this strategy, judged there on its run without its capacity, which its check finds short
+    SELF_SHORT = "self-short"
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,9 @@ def _judge_optimal(result: Checked, found: Searched, tolerance: float) -> tuple[
         return optimal, evidence
     if this and result.verdict.meets_requirements is not True:
         return None, replace(evidence, why=Why.SELF_UNSIMULATED)
+    if best.judged == "all" and best.meets_requirements and result.verdict.meets_requirements is False \
+            and _is_this(best, result):        # the search's run met; the check, its capacity bisected, does not
+        return None, replace(evidence, why=Why.SELF_SHORT)
     if optimal is False and best.judged != "all":
         return None, replace(evidence, why=Why.BETTER_UNSIMULATED)
     if optimal is True and result.verdict.meets_requirements is None:
