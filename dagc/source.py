@@ -132,6 +132,10 @@ class SourceFile:
     path: str
     text: str
     echo: bool = True
+    # a plan's text with `--set` options written into it (`dagc.lang.overrides`): the options, and the file's own
+    # text, so that a line the options changed is said to be theirs, not the file's
+    overrides: tuple[str, ...] = ()
+    original: str | None = field(default=None, repr=False, compare=False)
     _line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -151,6 +155,14 @@ class SourceFile:
         start = self._line_starts[line - 1]
         end = self.text.find("\n", start)
         return self.text[start:] if end < 0 else self.text[start:end]
+
+    def changed_line(self, line: int) -> bool:
+        """Whether `--set` options changed this 1-based line from the file's (`overrides`; the options write their
+        values within a line, or add lines at the end)."""
+        if self.original is None:
+            return False
+        lines = normalise_newlines(self.original).split("\n")
+        return line > len(lines) or lines[line - 1] != self.line_text(line)
 
     def span(self, start: int, end: int | None = None) -> Span:
         """A span of this file from offset `start` to `end` (exclusive)."""

@@ -225,3 +225,23 @@ def test_two_fields_of_a_preset_without_a_block_go_into_one_new_block(write_plan
         load_plan_with(MIXTRAL, ["model.weights=fp8", "model.kv_cache=fp9"])
     (d,) = err.value.diagnostics
     assert d.code == "E101" and d.span.source.path == SET_SOURCE and d.span.text == "fp9"
+
+
+def test_a_rule_diagnostic_on_a_line_a_set_changed_says_the_line_is_the_sets(tmp_path):
+    """`--set workload.chunk=16` writes `chunk = 16` into the workload's line; E307, found after the plan is read,
+    quotes that line as the options make it — and says so, since the file has no `chunk` there. A diagnostic on a
+    line the options left alone says nothing of them."""
+    from dagc.diagnostics import render
+    from dagc.lang.overrides import load_plan_with
+    from dagc.verdict.check import check
+    path = tmp_path / "p.moe"
+    path.write_text('model preset "qwen3-30b-a3b"\ncluster { gpus = 4  gpu preset "h200" }\n'
+                    "workload { batch = 64  prompt = 2000  generate = 300  serving = inflight }\n"
+                    "strategy dep = tp 1 ; ep 4\n")
+    (r,) = check(load_plan_with(path, ["workload.chunk=16"]))
+    e307 = next(d for d in r.diagnostics if d.code == "E307")
+    text = render(e307)
+    assert "chunk = 16" in text
+    assert "= note: the line as --set workload.chunk=16 makes it, not as the file has it" in text
+    other = next(d for d in r.diagnostics if d.span is not None and d.span.line == 4)      # the strategy's line
+    assert "= note:" not in render(other)

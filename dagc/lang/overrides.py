@@ -180,7 +180,7 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
         seen[o.path] = o
     edits = [_edit(src.text, tree, o) for o in overrides] + _replaced(tree, overrides, seen)
     text, placed = _apply(src.text, edits)
-    changed = SourceFile(src.path, text)
+    changed = SourceFile(src.path, text, overrides=tuple(o.text for o in overrides), original=src.text)
     try:
         plan = lower(parse(changed), changed, base_dir=base_dir, allow_paths=allow_paths)
         return plan.model_copy(update={"overrides": tuple(o.shown for o in overrides)})
