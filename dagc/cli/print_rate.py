@@ -108,11 +108,11 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
                 f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
                 "or a lower rate"]
     more = _replicas(served, rate, gpus, check, batch)
+    lower = f"the rate it served, to judge its requirements there: --rate {_figure(most).replace(',', '')}"
     return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
             f"(`{served.candidate.text}`)",
-            "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {_figure(most).replace(',', '')}",
-                                               f"{ONE_STRATEGY} for one strategy's next steps (a larger batch, "
-                                               "8-bit weights)") if x)]
+            "  next: " + "; ".join(x for x in (more, lower, f"{ONE_STRATEGY} for one strategy's next steps (a larger "
+                                                           "batch, 8-bit weights)") if x)]
 
 
 def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check", batch: int | None = None
