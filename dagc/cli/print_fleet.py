@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from ..export.fleet_out import pick_load_cells
-from ..fleet.rank import FleetResult, missed_text, rate_text, rented_cost, rented_text, search_command
+from ..fleet.rank import FleetResult, cost_figure, missed_text, rate_text, rented_cost, rented_text, search_command
 from ..units import count_text, format_figure
 from .tables import Col, print_fitted
 
@@ -26,11 +26,7 @@ _COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("en
 
 def cost_text(row: dict[str, Any], by: str) -> str:
     """A cluster's cost per million tokens: money (`$0.347`), else GPU-hours (`0.139 GPU-h`)."""
-    if by == "money":
-        value = row.get("per_million_tokens")
-        return "—" if value is None else f"${format_figure(value)}"
-    value = row.get("gpu_hours_per_million_tokens")
-    return "—" if value is None else f"{format_figure(value)} GPU-h"
+    return cost_figure(row.get("per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"), by)
 
 
 def _cluster(row: dict[str, Any]) -> str:

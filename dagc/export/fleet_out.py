@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fleet.rank import missed_text, rate_text, rented_cost, rented_text, search_command
+from ..fleet.rank import cost_figure, missed_text, rate_text, rented_cost, rented_text, search_command
 from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
 from .md_escape import md_code, md_text
@@ -27,9 +27,7 @@ def _cost(row: dict[str, Any], by: str) -> float | None:
 
 
 def _cost_text(value: float | None, by: str) -> str:
-    if value is None:
-        return "—"
-    return f"${format_figure(value)}" if by == "money" else f"{format_figure(value)} GPU-h"
+    return cost_figure(value, by)
 
 
 def _time(value: float | None) -> str:

@@ -19,7 +19,8 @@ from typing import Any
 from ..lang.fleet_ir import Fleet, FleetPoint
 from ..units import format_figure
 
-__all__ = ["FleetResult", "missed_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "search_command"]
+__all__ = ["FleetResult", "missed_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "search_command",
+           "cost_figure"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 
@@ -119,6 +120,19 @@ def rented_cost(row: dict[str, Any], figure: str = _COSTS[0]) -> float | None:
     return None if cost is None else cost * row["cluster"]["gpus"] / row["pick"]["gpus"]
 
 
+def cost_figure(value: float | None, by: str) -> str:
+    """A cost per million tokens as the fleet's outputs say it: money (`$0.347`), else GPU-hours (`0.139 GPU-h`),
+    `—` without one.
+
+    Example:
+        >>> cost_figure(0.347, "money"), cost_figure(0.139, "gpu-hours"), cost_figure(None, "money")
+        ('$0.347', '0.139 GPU-h', '—')
+    """
+    if value is None:
+        return "—"
+    return f"${format_figure(value)}" if by == "money" else f"{format_figure(value)} GPU-h"
+
+
 def rented_text(row: dict[str, Any], by: str) -> str:
     """`; $1.109 with all 16 GPUs it rents charged (4 idle at this traffic)` for a cluster that rents more GPUs
     than its pick uses (its cost per million tokens charges the pick's GPUs, docs/fleet.md), else ''."""
@@ -126,8 +140,7 @@ def rented_text(row: dict[str, Any], by: str) -> str:
     cost = rented_cost(row, _COSTS[0] if by == "money" else _COSTS[1])
     if gpus <= used or cost is None:
         return ""
-    shown = f"${format_figure(cost)}" if by == "money" else f"{format_figure(cost)} GPU-h"
-    return f"; {shown} with all {gpus} GPUs it rents charged ({gpus - used} idle at this traffic)"
+    return f"; {cost_figure(cost, by)} with all {gpus} GPUs it rents charged ({gpus - used} idle at this traffic)"
 
 
 def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:
