@@ -317,8 +317,9 @@ def test_a_disaggregated_ttft_breakdown_names_the_front_end_apart_from_the_prefi
 
 
 def test_launch_says_which_engine_its_figures_are_for(tmp_path, capsys):
-    """The figures above the commands are the plan's engine's, and say so: a plan served by SGLang launched on
-    vLLM shows SGLang's figures, named."""
+    """The figures above the commands are those of the engine whose commands follow, and say so: a plan served
+    by SGLang launched on vLLM (`--engine vllm`) is priced for vLLM, as `--set cluster.engine=vllm` prices it;
+    without `--engine` the plan's engine's, named."""
     from dagc.cli.main import main
 
     text = plan_text(cluster='cluster {{ gpus = 8  gpu preset "h100-sxm"  engine = sglang }}',
@@ -326,5 +327,8 @@ def test_launch_says_which_engine_its_figures_are_for(tmp_path, capsys):
     path = tmp_path / "plan.moe"
     path.write_text(text.format())
     assert main(["launch", str(path), "--engine", "vllm"]) == 0
+    assert ("dagc's figures for it, served by vllm 0.33.0 (--engine vllm, as `--set cluster.engine=vllm` prices "
+            "the plan): TTFT") in capsys.readouterr().out
+    assert main(["launch", str(path)]) == 0
     assert ("dagc's figures for it, served by sglang 0.5.23 (the plan's engine; another's with "
             "`--set cluster.engine=NAME`): TTFT") in capsys.readouterr().out

@@ -13,6 +13,7 @@ import pytest
 from dagc.cli.main import main
 from dagc.diagnostics import render
 from dagc.lang.load import load_plan, load_plan_text
+from dagc.lang.overrides import load_plan_with
 from dagc.launch.degrees import placements
 from dagc.launch.engines import ENGINES, TABLES, launch_result
 from dagc.launch.launch import HF_IDS, MAX_LISTED_REPLICAS, model_path
@@ -283,7 +284,8 @@ def test_cli_refusal_exit_code_and_nearest_figures(capsys, write_plan):
     assert "--strategy:1:8: error[E702]: vLLM: EP is always attention DP × TP" in out
     m = re.search(r"can run: `([^`]+)` \(TTFT ([^,]+), TPOT ([^,]+), ([\d,.]+) tokens/s/GPU\)", out)
     assert m, out
-    metrics = check(load_plan(path), m.group(1))[0].metrics
+    # the plan names pytorch: --engine vllm prices it for vLLM, as `--set cluster.engine=vllm` does
+    metrics = check(load_plan_with(path, ["cluster.engine=vllm"]), m.group(1))[0].metrics
     shown = (format_si(metrics.ttft_s, Dimension.TIME), format_si(metrics.tpot_s, Dimension.TIME))
     assert shown == m.groups()[1:3]
     assert format_figure(metrics.decode_tokens_per_s_per_gpu) == m.group(4)

@@ -83,15 +83,25 @@ def _load(args: argparse.Namespace) -> tuple[tuple[Plan, list[StrategyResult]] |
     from ..verdict.check import check
     from .commands import refused_input
 
+    options = tuple(getattr(args, "overrides", None) or ())
     try:                # `overrides`: the `--set` options (`dagc fleet --launch`'s best cluster among them)
-        plan = load_plan_with(args.plan, getattr(args, "overrides", None) or (),
-                              allow_paths=tuple(Path(p) for p in args.allow_path))
+        plan = load_plan_with(args.plan, options, allow_paths=tuple(Path(p) for p in args.allow_path))
+        if _engine_option(args, plan):      # `--engine X`: the figures X's, as `--set cluster.engine=X` prices them
+            plan = load_plan_with(args.plan, (*options, f"cluster.engine={args.engine}"),
+                                  allow_paths=tuple(Path(p) for p in args.allow_path))
         results = check(plan, strategy_option(args.strategy, plan) if args.strategy is not None else None)
     except PlanError as exc:
         print(render_all(exc.diagnostics), file=sys.stderr)
         print(f"error: {printable(refused_input(exc.diagnostics, args.plan))}; nothing to launch", file=sys.stderr)
         return None, EXIT_INPUT
     return (plan, results), EXIT_OK
+
+
+def _engine_option(args: argparse.Namespace, plan: Plan) -> bool:
+    """Whether `--engine X` reprices the plan for X: the plan serves with another engine and no `--set` names one
+    (a `--set cluster.engine=…` is the user's own what-if, kept; the figures' line then names its engine)."""
+    named = any(o.replace(" ", "").startswith("cluster.engine=") for o in getattr(args, "overrides", None) or ())
+    return bool(args.engine) and not named and plan.cluster.engine.name != args.engine
 
 
 def _refuse_invalid(args: argparse.Namespace, result: StrategyResult) -> int:
@@ -188,7 +198,21 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
     _out()
 
 
-def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str]) -> None:
+def _served_by(plan: Plan, asked: str | None) -> str:
+    """The engine dagc's figures are priced for, in the header's words: `--engine`'s (`asked`) when the plan was
+    priced for it (`_engine_option`), else the plan's — and, when that is not the engine asked for, how to get
+    the figures of the one whose commands follow."""
+    engine = plan.cluster.engine
+    served = f"served by {engine.name}{'' if engine.name == 'pytorch' else ' ' + str(engine.release)}"
+    if asked is None:
+        return f"{served} (the plan's engine; another's with `--set cluster.engine=NAME`)"
+    if "cluster.engine" not in plan.spans or engine.name == asked:
+        return f"{served} (--engine {asked}, as `--set cluster.engine={asked}` prices the plan)"
+    return (f"{served} (the engine a --set names, not --engine {asked}: {asked}'s with "
+            f"`--set cluster.engine={asked}`)")
+
+
+def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked: str | None = None) -> None:
     from ..diagnostics import printable
     from ..launch.launch import model_path
     from ..plan.cluster import per_node_text
@@ -209,10 +233,7 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str]) -> Non
     m = model_path(plan)
     _out(f"model: {printable(m.text)} ({printable(m.why)})")
     if result.metrics:
-        engine = plan.cluster.engine                     # the figures are the engine the plan serves with
-        _out(f"dagc's figures for it, served by {engine.name}"
-             f"{'' if engine.name == 'pytorch' else ' ' + str(engine.release)} (the plan's engine; another's "
-             f"with `--set cluster.engine=NAME`): {_figures(result.metrics)}")
+        _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}")
     chosen = [d for d in result.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         _out(printable(chosen[0].message))
@@ -270,7 +291,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         if xs is None:
             exit_code = max(exit_code, _refuse_invalid(args, result))
             continue
-        _header(plan, result, getattr(args, "overrides", None) or ())
+        _header(plan, result, getattr(args, "overrides", None) or (), args.engine)
         for x in xs:
             _print_launch(args, plan, result, x)
         if not any(x.ok for x in xs):
