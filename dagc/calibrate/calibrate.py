@@ -20,17 +20,18 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import PlanError, quote
-from ..lang.calibration import MAX_RESIDUAL
+from ..lang.calibration import MAX_RESIDUAL, uncalibrated_cluster
 from ..lang.flatten import flatten
 from ..layout.layout import resolve
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..schedule.timer import deployment_key
+from ..units import count_text
 from .figures import dagc_figures, quantity_of
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
@@ -39,7 +40,7 @@ from .solve import TERMS, JointFit, fit_terms
 if TYPE_CHECKING:    # processes are started only for a calibration that asks for more than one
     from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["Calibrated", "Job", "calibrate", "fit_jobs"]
+__all__ = ["Calibrated", "Job", "calibrate", "fit_jobs", "own_terms"]
 
 ABOUT = "dagc calibration: engine terms fitted on measured runs, with cross-validated residuals (docs/calibrate.md)"
 
@@ -51,6 +52,8 @@ class Job:
     run: MeasuredRun
     plan: Plan
     plan_shown: str
+    # the file of the plan's `calibration from "FILE"`, left out of the fit (`own_terms`); None: the plan names none
+    ignored_calibration: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class Calibrated:
                               "and output tokens/s and the TTFT of the runs not sent all at once; a term the runs "
                               "cannot tell apart keeps the engine's own value",
                     "cross_validation": "leave one run out" if self.cross_validates else
-                    f"none: a fit without one of {len(self.jobs)} runs has too few to fit a term",
+                    f"none: a fit without one of {count_text(len(self.jobs), 'run')} has too few to fit a term",
                     "start": dict(self.start),
                     "runs_moved": dict(self.fit.moved),
                     "kept": list(self.kept), "kept_because": dict(self.fit.why_kept),
@@ -274,9 +277,20 @@ def calibrate(jobs: Sequence[Job], workers: int = 1) -> Calibrated:
     return fit_jobs(jobs, workers)
 
 
+def own_terms(job: Job) -> Job:
+    """The job with its plan's `calibration from "FILE"` left out: a calibration fits the engine's own terms and
+    compares with them (its `start`, `was` and uncalibrated errors), not a fit it would take for them."""
+    cal = job.plan.calibration
+    if cal is None:
+        return job
+    plan = job.plan.model_copy(update={"cluster": uncalibrated_cluster(job.plan.cluster), "calibration": None})
+    return replace(job, plan=plan, ignored_calibration=cal.file)
+
+
 def fit_jobs(jobs: Sequence[Job], workers: int = 1) -> Calibrated:
     """`calibrate` on jobs already matched to their plans (bench/bench_calibrate.py's corpus runs, whose plans
     are their sources' own), their figures simulated in `workers` processes."""
+    jobs = [own_terms(j) for j in jobs]
     evaluate = _Evaluator(jobs, workers)
     try:
         return _fit(jobs, evaluate)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
-from ..units import said_list
+from ..units import count_text, said_list
 
 if TYPE_CHECKING:
     from ..calibrate.calibrate import Calibrated, Job
@@ -118,7 +118,7 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
     named = [f"`{t}`" for t in fitted]
     others = said_list(named)
     if why == "room":
-        room = f"kept: {runs} runs fit {max(0, runs - 1)} term{'' if runs == 2 else 's'}"
+        room = f"kept: {count_text(runs, 'run')} fit {count_text(max(0, runs - 1), 'term')}"
         return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else
                 f"{room}, and {others} explain them clearly better than the others")
     if why == "idle":
@@ -130,9 +130,20 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
 def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
     """What the calibration fitted, how each term got its value, and its errors before and after."""
     from ..calibrate.solve import TERMS
-    first = jobs[0].plan
+    from ..diagnostics import printable
+    first = cal.jobs[0].plan
     print(f"calibrated {first.cluster.engine.name}@{first.cluster.engine.release} on {first.cluster.gpus} × "
-          f"{first.cluster.gpu.name}, {first.model.name}: {len(jobs)} runs")
+          f"{first.cluster.gpu.name}, {first.model.name}: {count_text(len(jobs), 'run')}")
+    ignored = sorted({j.ignored_calibration for j in cal.jobs if j.ignored_calibration is not None})
+    if ignored:
+        files = " and ".join(f'`calibration from "{printable(f)}"`' for f in ignored)
+        print(f"  note: the plan's {files} is left out: the fit starts from, and compares with, "
+              f"{first.cluster.engine.name}'s own terms")
+    if not cal.fit.fitted:         # every term the engine's own (docs/calibrate.md, "Identifiability")
+        why = ("1 run fits none: a calibration fits one term fewer than its runs (3 runs fit 2)" if len(jobs) == 1
+               else "these runs tell none apart")
+        print(f"  no term fitted: {why}, docs/calibrate.md; the file holds the engine's own terms, with the runs' "
+              "errors at them")
     for name in TERMS:
         how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept,
                    Kept(cal.fit.why_kept.get(name), len(jobs), cal.fit.fitted, cal.fit.by_order))

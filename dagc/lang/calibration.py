@@ -23,6 +23,7 @@ from ..diagnostics import PlanError, quote
 from ..plan.base import Frozen
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration, quantity_of
 from ..plan.cluster import Cluster
+from ..plan.engines import ENGINE_TERMS, EngineTerms
 from ..plan.model import Model
 from ..source import Span
 from .blocks import BAD, Bad, Collector
@@ -30,7 +31,8 @@ from .model import ImportRoots
 from .parse import MAX_PLAN_BYTES, read_source
 
 __all__ = ["CALIBRATION_CODE", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE", "MIN_TIME_SCALE",
-           "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "read_calibration"]
+           "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "read_calibration",
+           "uncalibrated_cluster"]
 
 CALIBRATION_CODE = "E109"
 MAX_CALIBRATION_BYTES = MAX_PLAN_BYTES      # 1 MiB: a calibration of 1,000 runs is about 0.5 MB
@@ -209,4 +211,13 @@ the calibration's (a file's without `step_request_s`: the engine's own);
                          at, "calibrate on runs of this plan's engine, GPU and model (`dagc calibrate`), or name "
                          "the calibration's in the plan")
     terms = eng.terms.model_copy(update={t: getattr(cal, t) for t in TERM_NAMES if getattr(cal, t) is not None})
+    return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})
+
+
+def uncalibrated_cluster(cluster: Cluster) -> Cluster:
+    """The cluster with its engine's own terms (`dagc.plan.engines.ENGINE_TERMS`) where `calibrated_cluster` put a
+    calibration's: what `dagc calibrate` fits from and compares with when the plan names a calibration."""
+    eng = cluster.engine
+    own = ENGINE_TERMS.get(eng.name, EngineTerms())
+    terms = eng.terms.model_copy(update={t: getattr(own, t) for t in TERM_NAMES})
     return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})
