@@ -12,6 +12,7 @@ import pytest
 
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
+from dagc.export.report import report_json
 from dagc.fleet import run as fleet_run
 from dagc.fleet.cluster import answer_cluster, queues
 from dagc.fleet.rank import rank_fleet
@@ -272,6 +273,11 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     point_plan = next(pl for p, pl in items if p.cluster == best["index"])
     own = check_strategy(point_plan, parse_strategy(best["pick"]["strategy"]))
     assert capacity == own.load.to_json()["capacity_requests_per_s"] and capacity >= 4.0     # it carries 4 requests/s
+    # check prices the pick as the fleet does: on its goodput at the rate, not on the steady state
+    cost = report_json(own)["cost"]
+    assert cost["basis"] == "goodput"
+    assert cost["goodput_requests_per_s"] == best["pick"]["load"]["goodput_requests_per_s"]
+    assert cost["per_million_tokens"] == best["per_million_tokens"] and cost["tokens_per_s"] == best["tokens_per_s"]
     lines = (out / "fleet-results.jsonl").read_text().splitlines()
     assert len(lines) == 1 + len(items)
     # fleet.md names the best and its cost; fleet.svg draws each cluster's pick, filled when it meets them all
@@ -292,7 +298,9 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     assert main(["fleet", str(path), "-o", str(out)]) == 0
     said = capsys.readouterr().out.replace("\n", " ")
     assert f"(dagc search {shlex.quote(str(path))} --rate " in said
-    assert f"per million tokens, capacity {format_figure(capacity)} requests/s" in said
+    goodput = format_figure(best["pick"]["load"]["goodput_requests_per_s"])
+    assert f"per million tokens on its goodput of {goodput} requests/s, capacity {format_figure(capacity)} requests/s" \
+        in said
     # --launch: the best cluster's pick started on its engine, its plan read with the best's --set options
     assert main(["fleet", str(path), "-o", str(out), "--quiet", "--launch"]) == 0
     printed = capsys.readouterr().out
@@ -489,3 +497,42 @@ def test_a_pick_on_fewer_gpus_than_its_cluster_rents_says_what_all_of_them_cost(
     assert rented_text(row, "money") == "; $1.109 with all 16 GPUs it rents charged (4 idle at this traffic)"
     assert rented_text(row, "gpu-hours") == "; 0.2667 GPU-h with all 16 GPUs it rents charged (4 idle at this traffic)"
     assert rented_text({**row, "cluster": {"gpus": 12}}, "money") == ""
+
+
+def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
+    """16 H200s served by vLLM and by SGLang, and 8 B200s by each, all within the band of the best's cost: the
+    list names each with its engine (it read `16 x h200 (8 a node) ($0.6732), 16 x h200 (8 a node) ($0.6732)`),
+    in the terminal and in fleet.md alike, and fleet.json's indices say which rows they are."""
+    import io
+
+    from rich.console import Console
+
+    from dagc.cli.print_fleet import print_fleet
+    from dagc.export.fleet_out import fleet_md
+    from dagc.lang.fleet import FleetGpu
+
+    def row(gpu: str, gpus: int, engine: str, cost: float) -> dict:
+        return {"meets_requirements": True, "per_million_tokens": cost, "gpu_hours_per_million_tokens": cost / 3,
+                "rent_per_hour": 3.5 * gpus, "instances": 1, "binding": None, "tokens_per_s": 1.0,
+                "cluster": {"gpu": gpu, "gpus": gpus, "gpus_per_node": 8, "engine": engine},
+                "pick": {"score": 5.0, "strategy": f"tp 8 ; ep 8 on {engine}", "gpus": 8,
+                         "load": {"goodput_requests_per_s": 6.0, "ttft_s": {"p99": 0.5}, "tpot_s": {"p90": 0.03}}}}
+    clusters = [("h100-sxm", 16, "sglang@0.5.23", 0.5764), ("h200", 16, "sglang@0.5.23", 0.6732),
+                ("h200", 16, "vllm@0.33.0", 0.6732), ("b200", 8, "vllm@0.33.0", 0.6933),
+                ("b200", 8, "sglang@0.5.23", 0.6933)]
+    points = [FleetPoint(k, g, "3.5 $/h", (("gpus", str(n)), ("engine", e.split("@")[0])), k, rate=6.0)
+              for k, (g, n, e, _) in enumerate(clusters)]
+    fleet = Fleet(tuple(FleetGpu(g, "3.5 $/h", 3.5, None) for g in ("h100-sxm", "h200", "b200")), (), 6.0, None)
+    result = rank_fleet(fleet, [(p, row(*c)) for p, c in zip(points, clusters, strict=True)], "cost", 1.54)
+    listed = ("16 x h200 (8 a node) on sglang@0.5.23 ($0.6732); 16 x h200 (8 a node) on vllm@0.33.0 ($0.6732); "
+              "8 x b200 on vllm@0.33.0 ($0.6933); 8 x b200 on sglang@0.5.23 ($0.6933)")
+    buf = io.StringIO()
+    print_fleet(Console(file=buf, width=1000), result, 10)
+    said = buf.getvalue()
+    assert f"within dagc's error of the best (a cost's 80 % band spans 1.54×, docs/bands.md): {listed} — " in said
+    assert "on its goodput of 6 requests/s" in said.split("best: ")[1].splitlines()[0]
+    doc = result.to_json()
+    assert doc["within_error_of_best_index"] == [1, 2, 3, 4] and len(doc["within_error_of_best"]) == 4
+    md = fleet_md(doc, "fleet.moe")
+    assert f"the pick could change within the bands: {listed}." in md
+    assert "$0.5764 per million tokens on its goodput of 6 requests/s" in md

@@ -12,7 +12,18 @@ from typing import Any
 from rich.console import Console
 
 from ..export.fleet_out import pick_load_cells
-from ..fleet.rank import FleetResult, cost_figure, missed_text, rate_text, rented_cost, rented_text, search_command
+from ..fleet.rank import (
+    FleetResult,
+    basis_words,
+    close_text,
+    cluster_text,
+    cost_figure,
+    missed_text,
+    rate_text,
+    rented_cost,
+    rented_text,
+    search_command,
+)
 from ..units import count_text, format_figure
 from .tables import Col, print_fitted
 
@@ -29,11 +40,6 @@ def cost_text(row: dict[str, Any], by: str) -> str:
     return cost_figure(row.get("per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"), by)
 
 
-def _cluster(row: dict[str, Any]) -> str:
-    c = row["cluster"]
-    return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "")
-
-
 def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN") -> None:
     """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring);
     `plan`: the plan's path as the user gave it, for the pasteable `dagc search` line."""
@@ -41,7 +47,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     for k, r in enumerate(result.ranked[:top], 1):
         pick = r["pick"]
         rent = r.get("rent_per_hour")
-        rows.append((str(k), _cluster(r), r["cluster"]["engine"], pick["strategy"], str(pick["gpus"]),
+        rows.append((str(k), cluster_text(r), r["cluster"]["engine"], pick["strategy"], str(pick["gpus"]),
                      str(r["instances"]), *pick_load_cells(pick), cost_text(r, result.by),
                      "—" if rent is None else f"${format_figure(rent)}/h", r.get("binding") or "—"))
     what = "money" if result.by == "money" else "GPU-hours (a GPU type has no price)"
@@ -51,8 +57,9 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", _COLUMNS, rows)
     best = result.best
     if best is not None:
-        out.print(f"best: {_cluster(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
+        out.print(f"best: {cluster_text(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
                   f"{count_text(best['pick']['gpus'], 'GPU')}, {cost_text(best, result.by)} per million tokens"
+                  f"{basis_words(best)}"
                   + rented_text(best, result.by)
                   + (f", capacity {format_figure(cap)} requests/s"
                      if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
@@ -60,14 +67,14 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         if same := result.same_pick:
             figure = "per_million_tokens" if result.by == "money" else "gpu_hours_per_million_tokens"
             out.print(f"  the same pick on more GPUs, {rate_text(result.to_json())} idle but for one instance: "
-                      + ", ".join(f"{_cluster(r)} ({r['instances']} instances"
+                      + ", ".join(f"{cluster_text(r)} ({r['instances']} instances"
                                   + (f", ${format_figure(rent)}/h" if (rent := r.get('rent_per_hour')) else "")
                                   + f", {cost_text({figure: rented_cost(r, figure)}, result.by)} per million tokens "
                                   "with every GPU it rents charged)" for r in same), markup=False)
         if close := result.within_error:
             ratio = result.error_band_ratio or 1.0
             out.print(f"  within dagc's error of the best (a cost's 80 % band spans {ratio:.3g}×, docs/bands.md): "
-                      + ", ".join(f"{_cluster(r)} ({cost_text(r, result.by)})" for r in close)
+                      + close_text(close, result.by)
                       + " — the pick could change within the bands", markup=False)
     for r in result.missed:
         why = missed_text(r)

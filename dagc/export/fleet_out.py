@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fleet.rank import cost_figure, missed_text, rate_text, rented_cost, rented_text, search_command
+from ..fleet.rank import (
+    basis_words,
+    close_text,
+    cost_figure,
+    missed_text,
+    rate_text,
+    rented_cost,
+    rented_text,
+    search_command,
+)
 from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
 from .md_escape import md_code, md_text
@@ -55,20 +64,20 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         out += [f"**Rent {c['gpus']} x {md_text(c['gpu'])} served by {md_text(c['engine'])}**: "
                 f"{md_code(best['pick']['strategy'])} on {count_text(best['pick']['gpus'], 'GPU')} "
                 f"({count_text(best['instances'], 'instance')} in the cluster), "
-                f"{_cost_text(_cost(best, by), by)} per million tokens{rented_text(best, by)}; "
+                f"{_cost_text(_cost(best, by), by)} per million tokens{basis_words(best)}{rented_text(best, by)}; "
                 f"what binds: {md_text(best['binding'] or '—')}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
-        same = [r for r in f["ranked"] if r["label"] in set(f.get("same_pick_as_best", ()))]
+        same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
             out += ["The same pick on more GPUs, idle at this traffic but for one instance: "
                     + ", ".join(f"{md_text(r['label'])} ({r['instances']} instances, "
                                 f"{_cost_text(rented_cost(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
-        if f.get("within_error_of_best"):
+        if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:
             out += [f"Within dagc's error of the best (a cost's 80 % band spans {f['error_band_ratio']:.3g}×, "
                     "docs/bands.md), the pick could change within the bands: "
-                    + ", ".join(md_text(x) for x in f["within_error_of_best"]) + ".", ""]
+                    + md_text(close_text(close, by)) + ".", ""]
     if svg_name:
         out += [f"![cost per million tokens vs p90 TPOT]({svg_name})", ""]
     if f["ranked"]:

@@ -18,11 +18,10 @@ from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_tok
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
-from ..serve.price import token_cost
 from ..verdict.bands import bands_of
 from ..verdict.check import StrategyResult
 from .optimal_words import evidence_json
-from .techniques import eplb_json, speculative_json
+from .techniques import eplb_json, speculative_json, strategy_cost
 
 __all__ = ["load_of", "metrics_of", "pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals",
            "assumptions", "fp4_compute", "WEIGHT_CATEGORIES"]
@@ -237,8 +236,7 @@ def report_json(result: StrategyResult) -> dict[str, Any]:
         "speculative": speculative_json(result),
         "eplb": eplb_json(result),
         "load": load_of(result),
-        "cost": (token_cost(metrics, plan.cluster.price_per_gpu_hour, plan.workload.prompt, plan.workload.generate)
-                 if result.metrics else None),
+        "cost": strategy_cost(result),
         "next_steps": [s.to_json() for s in result.next_steps],
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),

@@ -14,7 +14,7 @@ from typing import Any
 from ..diagnostics import quote
 from ..layout.eplb import ExpertSplit, balance_figures, ep_nodes
 from ..plan.workload import PoolRole, Requirement
-from ..serve.price import token_cost
+from ..serve.price import basis_text, token_cost
 from ..serve.speculative import speculative_figures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
 from ..verdict.check import StepFigures, StrategyResult
@@ -22,7 +22,7 @@ from ..verdict.next_steps import NextStep
 from ..verdict.verdict import requirement_value_text
 
 __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_load_figures",
-           "step_verdict", "technique_lines"]
+           "step_verdict", "strategy_cost", "technique_lines"]
 
 
 def speculative_json(result: StrategyResult) -> dict[str, Any] | None:
@@ -61,11 +61,22 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
     eplb = eplb_json(result)
     if eplb is not None:
         out.append(("Expert load balance", _eplb_sentence(eplb)))
-    price = result.plan.cluster.price_per_gpu_hour
-    if price is not None and result.metrics:
-        w = result.plan.workload
-        out.append(("Cost", cost_sentence(token_cost(result.metrics.to_json(), price, w.prompt, w.generate))))
+    cost = strategy_cost(result)
+    if cost is not None and cost["price_per_gpu_hour"] is not None:
+        out.append(("Cost", cost_sentence(cost, result.plan.workload.traffic is not None)))
     return out
+
+
+def strategy_cost(result: StrategyResult) -> dict[str, Any] | None:
+    """report.json's `cost` of a strategy (None without metrics): `dagc.serve.price.token_cost` on its goodput
+    under the plan's traffic where it was simulated, else on its steady state — what `dagc check`, report.md
+    and report.json state, on the basis `dagc fleet` ranks by."""
+    if not result.metrics:
+        return None
+    w, load = result.plan.workload, result.load
+    goodput = None if load is None else load.figures.goodput_requests_per_s
+    return token_cost(result.metrics.to_json(), result.plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
+                      goodput, result.gpus_used)
 
 
 def next_step_lines(result: StrategyResult) -> list[str]:
@@ -108,11 +119,13 @@ def _time4(seconds: float) -> str:
     return format_in_unit(seconds, unit)
 
 
-def cost_sentence(c: dict[str, Any]) -> str:
-    """The cost line of the reports (`dagc.serve.price.token_cost` with a price)."""
+def cost_sentence(c: dict[str, Any], traffic: bool = False) -> str:
+    """The cost line of the reports (`strategy_cost` with a price), its basis said (`traffic`: the plan has
+    traffic, `dagc.serve.price.basis_text`)."""
     def money(key: str) -> str:
         return "—" if c[key] is None else f"{c[key]:,.3f} $"
-    return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {money('per_million_tokens')} per million tokens "
+    return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic)}, "
+            f"{money('per_million_tokens')} per million tokens "
             f"(input and output); the whole cost over the output tokens alone, as serving benchmarks quote it, "
             f"{money('per_million_output_tokens')} per million output tokens, and over the input tokens alone "
             f"{money('per_million_input_tokens')} per million input tokens")

@@ -11,7 +11,8 @@ says what it misses.
 
 What a million tokens cost on the pick: its instance's GPUs (the strategy's, `gpus`) for the time they take
 to serve them within the requirements — goodput (requests/s) times the workload's prompt and generated
-tokens a request — at the GPU type's price. The cluster's other GPUs hold `instances` - 1 more copies of it,
+tokens a request — at the GPU type's price (`dagc.serve.price.token_cost`, as `dagc check` prices a plan's
+traffic). The cluster's other GPUs hold `instances` - 1 more copies of it,
 each able to take as much traffic again; their rent is `rent_per_hour`.
 """
 
@@ -28,6 +29,7 @@ from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_event
 from ..search.search import search
 from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
+from ..serve.price import token_cost
 from ..units import count_text
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
@@ -36,9 +38,6 @@ __all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cluster_js
 
 SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc search`'s default `--top`
 QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); one of fewer is judged again
-
-_MILLION_PER_HOUR = 1e6 / 3600.0      # a million tokens at one token/s take this many hours
-
 
 def cluster_json(plan: Plan) -> dict[str, Any]:
     """The cluster in report.json's words: GPU type, count, GPUs a node, engine, price."""
@@ -82,9 +81,9 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
         return out
     pick, carry = _pick(plan, at, rate)
     c = pick.candidate
-    tokens_per_s = pick.load.figures.goodput_requests_per_s * (plan.workload.prompt + plan.workload.generate)
-    hours = c.gpus * _MILLION_PER_HOUR / tokens_per_s if tokens_per_s > 0 else None
-    price = plan.cluster.price_per_gpu_hour
+    w = plan.workload               # charged to its goodput at the rate, as `dagc check` charges a plan's traffic
+    cost = token_cost({}, plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
+                      pick.load.figures.goodput_requests_per_s, c.gpus)
     missed = c.load_missed or ((c.binding,) if c.binding and not c.meets_requirements else ())
     if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one
         missed = (carry.missed,)
@@ -92,9 +91,9 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
         missed = (f"does not carry {rate:,.10g} requests/s: {pick.load.not_carried_because}",)
     out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick.to_json(),
                 "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
-                "instances": plan.cluster.gpus // c.gpus, "tokens_per_s": tokens_per_s,
-                "gpu_hours_per_million_tokens": hours,
-                "per_million_tokens": None if hours is None or price is None else hours * price,
+                "instances": plan.cluster.gpus // c.gpus, "tokens_per_s": cost["tokens_per_s"],
+                "gpu_hours_per_million_tokens": cost["gpu_hours_per_million_tokens"],
+                "per_million_tokens": cost["per_million_tokens"],
                 "binding": missed[0] if missed else c.binding})
     return out
 

@@ -13,14 +13,15 @@ the heaviest mix's; each mix's answer is in its row's `mixes`. report.json's `fl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..lang.fleet_ir import Fleet, FleetPoint
 from ..units import format_figure
 
-__all__ = ["FleetResult", "missed_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "search_command",
-           "cost_figure"]
+__all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_text", "rank_fleet",
+           "rate_text", "rented_cost", "rented_text", "search_command"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 
@@ -89,7 +90,9 @@ class FleetResult:
                 "best": self.best, "ranked": list(self.ranked), "not_meeting": list(self.missed),
                 "error_band_ratio": self.error_band_ratio,
                 "within_error_of_best": [r["label"] for r in self.within_error],
-                "same_pick_as_best": [r["label"] for r in self.same_pick]}
+                "within_error_of_best_index": [r["index"] for r in self.within_error],
+                "same_pick_as_best": [r["label"] for r in self.same_pick],
+                "same_pick_as_best_index": [r["index"] for r in self.same_pick]}
 
 
 def _pick_key(row: dict[str, Any]) -> tuple[object, ...] | None:
@@ -131,6 +134,46 @@ def cost_figure(value: float | None, by: str) -> str:
     if value is None:
         return "—"
     return f"${format_figure(value)}" if by == "money" else f"{format_figure(value)} GPU-h"
+
+
+def cluster_text(row: dict[str, Any]) -> str:
+    """`16 x h200 (8 a node)`: a cluster's GPUs, and its node's where it spans more than one.
+
+    Example:
+        >>> cluster_text({"cluster": {"gpu": "h200", "gpus": 16, "gpus_per_node": 8}})
+        '16 x h200 (8 a node)'
+    """
+    c = row["cluster"]
+    return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "")
+
+
+def close_text(rows: Sequence[dict[str, Any]], by: str) -> str:
+    """The clusters within dagc's error of the best, as the terminal and fleet.md list them: each its GPUs, its
+    engine — what tells two clusters of the same GPUs apart — and its cost, `; ` between them.
+
+    Example:
+        >>> row = {"cluster": {"gpu": "b200", "gpus": 8, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
+        ...        "per_million_tokens": 0.6933}
+        >>> close_text([row, {**row, "cluster": {**row["cluster"], "engine": "sglang@0.5.23"}}], "money")
+        '8 x b200 on vllm@0.33.0 ($0.6933); 8 x b200 on sglang@0.5.23 ($0.6933)'
+    """
+    figure = _COSTS[0] if by == "money" else _COSTS[1]
+    return "; ".join(f"{cluster_text(r)} on {r['cluster']['engine']} ({cost_figure(r.get(figure), by)})"
+                     for r in rows)
+
+
+def basis_words(row: dict[str, Any]) -> str:
+    """What a cluster's cost per million tokens is charged to, as `dagc check` charges a plan's traffic
+    (`dagc.serve.price`): ` on its goodput of 2 requests/s` — with mixes, ` on its goodput under each mix`.
+
+    Example:
+        >>> basis_words({"pick": {"load": {"goodput_requests_per_s": 2.0}}})
+        ' on its goodput of 2 requests/s'
+    """
+    if row.get("mixes"):
+        return " on its goodput under each mix"
+    goodput = ((row.get("pick") or {}).get("load") or {}).get("goodput_requests_per_s")
+    return "" if goodput is None else f" on its goodput of {format_figure(goodput)} requests/s"
 
 
 def rented_text(row: dict[str, Any], by: str) -> str:

@@ -1,8 +1,16 @@
 """What a strategy's tokens cost: GPU-hours, and money at the plan's GPU price (`cluster { price = 2.5 $/h }`).
 
-Input: a strategy's metrics (`dagc.serve.rates.rate_metrics`: the end-to-end throughput per GPU), the price
-of one GPU-hour, or None, and the requests' prompt and output tokens. Output: `token_cost`, the figures
-report.json's `cost` holds and the reports state.
+Input: the tokens a deployment is charged for — its goodput under the plan's traffic, or without traffic its
+steady state's end-to-end throughput per GPU (`dagc.serve.rates.rate_metrics`) —, the price of one GPU-hour,
+or None, and the requests' prompt and output tokens. Output: `token_cost`, the figures report.json's `cost`
+holds, `dagc check` and the reports state and `dagc fleet` ranks by, and `basis_text`, the basis in words.
+
+The basis (docs/outputs.md, `cost`): a plan with traffic is charged for the tokens its deployment serves
+within every target — its goodput (requests/s) times a request's prompt and generated tokens — for the whole
+time of the GPUs it uses: what the deployment costs at the traffic the plan sends it (a deployment that
+cannot carry that traffic is charged for what it serves within its targets, not for the steady state's
+throughput, which it does not reach). Without traffic (or where the traffic was not simulated) the steady
+state's throughput: what a deployment kept busy serves.
 Every token figure charges the GPUs' whole time: per million tokens, to the input and output tokens
 together; per million output tokens, as serving benchmarks quote it, to the output tokens alone (and per
 million input tokens, to the input alone), so those two do not add up.
@@ -13,31 +21,63 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["token_cost"]
+__all__ = ["BASES", "basis_text", "token_cost"]
 
 _MILLION_PER_HOUR = 1e6 / 3600.0      # a million tokens at one token/s take this many hours
 
+# report.json's `cost.basis`: what the tokens charged are
+BASES = ("goodput", "steady_state")
 
-def token_cost(metrics: Mapping[str, Any], price_per_gpu_hour: float | None, prompt: int, generate: int
-               ) -> dict[str, float | None]:
-    """GPU-hours per million tokens (all, output, input) and, with a price, their money, from the end-to-end
-    throughput per GPU (over whole requests, in every serving mode) and the requests' `prompt` and
-    `generate` tokens, whose shares of it are the input and output tokens.
+
+def token_cost(metrics: Mapping[str, Any], price_per_gpu_hour: float | None, prompt: int, generate: int,
+               goodput_requests_per_s: float | None = None, gpus: int | None = None) -> dict[str, Any]:
+    """GPU-hours per million tokens (all, output, input) and, with a price, their money, charged to the tokens
+    of the basis (module docstring): with `goodput_requests_per_s` (a plan's traffic simulated on `gpus`
+    GPUs) its requests' `prompt` and `generate` tokens, else the steady state's end-to-end throughput per GPU
+    in `metrics` (over whole requests, in every serving mode), whose shares are the input and output tokens.
+    Keys besides the figures: `basis` (`BASES`), `tokens_per_s` (all tokens charged, on every GPU; None
+    without metrics) and `goodput_requests_per_s` (None on the steady state's basis).
 
     Example:
-        >>> m = {"throughput_tokens_per_s_per_gpu": 1000.0}
+        >>> m = {"throughput_tokens_per_s_per_gpu": 1000.0, "throughput_tokens_per_s": 8000.0}
         >>> c = token_cost(m, 2.0, 3000, 1000)       # 750 input and 250 output tokens/s per GPU
-        >>> round(c["gpu_hours_per_million_tokens"], 4), round(c["per_million_output_tokens"], 4)
-        (0.2778, 2.2222)
+        >>> round(c["gpu_hours_per_million_tokens"], 4), round(c["per_million_output_tokens"], 4), c["basis"]
+        (0.2778, 2.2222, 'steady_state')
         >>> token_cost(m, None, 3000, 1000)["per_million_tokens"] is None
         True
+        >>> g = token_cost(m, 2.0, 3000, 1000, goodput_requests_per_s=1.0, gpus=8)   # 4,000 tokens/s on 8 GPUs
+        >>> g["basis"], g["tokens_per_s"], round(g["per_million_tokens"], 4)
+        ('goodput', 4000.0, 1.1111)
     """
-    per_gpu = metrics.get("throughput_tokens_per_s_per_gpu")
     total = prompt + generate
+    tokens: float | None
+    if goodput_requests_per_s is not None and gpus:
+        basis, tokens, per = "goodput", goodput_requests_per_s * total, gpus
+    else:
+        basis, tokens, per = "steady_state", metrics.get("throughput_tokens_per_s_per_gpu"), 1
     shares = {"tokens": 1.0, "output_tokens": generate / total, "input_tokens": prompt / total}
-    out: dict[str, float | None] = {"price_per_gpu_hour": price_per_gpu_hour}
+    out: dict[str, Any] = {"price_per_gpu_hour": price_per_gpu_hour}
     for kind, share in shares.items():
-        h = _MILLION_PER_HOUR / (per_gpu * share) if per_gpu else None
+        h = per * _MILLION_PER_HOUR / (tokens * share) if tokens else None
         out[f"gpu_hours_per_million_{kind}"] = h
         out[f"per_million_{kind}"] = None if h is None or price_per_gpu_hour is None else h * price_per_gpu_hour
-    return out
+    all_tokens = tokens if basis == "goodput" else metrics.get("throughput_tokens_per_s")
+    return out | {"basis": basis, "tokens_per_s": all_tokens,
+                  "goodput_requests_per_s": goodput_requests_per_s if basis == "goodput" else None}
+
+
+def basis_text(cost: Mapping[str, Any], traffic: bool = False) -> str:
+    """What a cost is charged to, in words (`traffic`: the plan has traffic, whose run was not simulated).
+
+    Example:
+        >>> basis_text({"basis": "goodput", "goodput_requests_per_s": 2.0, "tokens_per_s": 5000.0})
+        "on its goodput under the plan's traffic (2 requests/s, 5,000 tokens/s, served within every target)"
+        >>> basis_text({"basis": "steady_state", "tokens_per_s": 9741.2})
+        "on the steady state's throughput (9,741 tokens/s; the plan sends no traffic)"
+    """
+    if cost["basis"] == "goodput":
+        return (f"on its goodput under the plan's traffic ({cost['goodput_requests_per_s']:,.4g} requests/s, "
+                f"{cost['tokens_per_s']:,.0f} tokens/s, served within every target)")
+    tokens = "" if cost["tokens_per_s"] is None else f"{cost['tokens_per_s']:,.0f} tokens/s; "
+    why = "its traffic was not simulated" if traffic else "the plan sends no traffic"
+    return f"on the steady state's throughput ({tokens}{why})"
