@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import PlanError, quote
-from ..lang.calibration import MAX_RESIDUAL, uncalibrated_cluster
+from ..lang.calibration import MAX_RESIDUAL, per_step_terms, uncalibrated_cluster
 from ..lang.flatten import flatten
 from ..layout.layout import resolve
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
@@ -287,10 +287,16 @@ def own_terms(job: Job) -> Job:
     return replace(job, plan=plan, ignored_calibration=cal.file)
 
 
+def per_step(job: Job) -> Job:
+    """The job with its engine's time per layer folded into its time per step (`per_step_terms`): the fit's
+    `step_s` is all the time beyond the kernels a step, which it may lower below the layers' share."""
+    return replace(job, plan=per_step_terms(job.plan))
+
+
 def fit_jobs(jobs: Sequence[Job], workers: int = 1) -> Calibrated:
     """`calibrate` on jobs already matched to their plans (bench/bench_calibrate.py's corpus runs, whose plans
     are their sources' own), their figures simulated in `workers` processes."""
-    jobs = [own_terms(j) for j in jobs]
+    jobs = [per_step(own_terms(j)) for j in jobs]
     evaluate = _Evaluator(jobs, workers)
     try:
         return _fit(jobs, evaluate)

@@ -25,14 +25,15 @@ from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, Calib
 from ..plan.cluster import Cluster
 from ..plan.engines import ENGINE_TERMS, EngineTerms
 from ..plan.model import Model
+from ..plan.plan import Plan
 from ..source import Span
 from .blocks import BAD, Bad, Collector
 from .model import ImportRoots
 from .parse import MAX_PLAN_BYTES, read_source
 
 __all__ = ["CALIBRATION_CODE", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE", "MIN_TIME_SCALE",
-           "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "read_calibration",
-           "uncalibrated_cluster"]
+           "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "per_step_terms",
+           "read_calibration", "uncalibrated_cluster"]
 
 CALIBRATION_CODE = "E109"
 MAX_CALIBRATION_BYTES = MAX_PLAN_BYTES      # 1 MiB: a calibration of 1,000 runs is about 0.5 MB
@@ -210,7 +211,10 @@ the calibration's (a file's without `step_request_s`: the engine's own);
         return out.error(CALIBRATION_CODE, f"calibration `{quote(cal.file)}` was fitted on another deployment: {said}",
                          at, "calibrate on runs of this plan's engine, GPU and model (`dagc calibrate`), or name "
                          "the calibration's in the plan")
-    terms = eng.terms.model_copy(update={t: getattr(cal, t) for t in TERM_NAMES if getattr(cal, t) is not None})
+    # the calibration's `step_s` is all the deployment's time beyond its kernels a step (`per_step_terms`): no
+    # time per layer beside it
+    terms = eng.terms.model_copy(update={t: getattr(cal, t) for t in TERM_NAMES if getattr(cal, t) is not None}
+                                 | {"layer_s": 0.0})
     return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})
 
 
@@ -219,5 +223,27 @@ def uncalibrated_cluster(cluster: Cluster) -> Cluster:
     calibration's: what `dagc calibrate` fits from and compares with when the plan names a calibration."""
     eng = cluster.engine
     own = ENGINE_TERMS.get(eng.name, EngineTerms())
-    terms = eng.terms.model_copy(update={t: getattr(own, t) for t in TERM_NAMES})
+    terms = eng.terms.model_copy(update={t: getattr(own, t) for t in (*TERM_NAMES, "layer_s")})
     return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})
+
+
+def per_step_terms(plan: Plan) -> Plan:
+    """The plan with its engine's time per layer (`EngineTerms.layer_s`) folded into its time per step: `step_s` +
+    the model's layers × `layer_s`, `layer_s` 0 — the same time for the plan's model, as one term a calibration fits
+    (`dagc calibrate`'s start, which a fit may lower below the layers' share) and a calibration file holds
+    (`calibrated_cluster` sets no time per layer beside it).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" { layers = 4 } cluster { gpus = 1 gpu preset "h100-sxm" '
+        ...                    'engine = trtllm } workload { batch = 1 prompt = 8 generate = 8 } strategy tp 1')
+        >>> t = per_step_terms(p).cluster.engine.terms
+        >>> round(t.step_s * 1e6, 1), t.layer_s      # 100 µs + 4 × 70.7 µs
+        (382.8, 0.0)
+    """
+    terms = plan.cluster.engine.terms
+    if not terms.layer_s:
+        return plan
+    folded = terms.model_copy(update={"step_s": terms.step_s + plan.model.layers * terms.layer_s, "layer_s": 0.0})
+    engine = plan.cluster.engine.model_copy(update={"terms": folded})
+    return plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"engine": engine})})
