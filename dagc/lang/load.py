@@ -16,7 +16,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..source import SourceFile, Span
 from .flatten import OPTION_KEYWORD_HINT
-from .lower import lower, lower_strategy
+from .lower import lower, lower_strategy, strategy_input_errors
 from .parse import parse, read_source
 
 __all__ = ["STRATEGY_SOURCE", "load_plan", "load_plan_text", "parse_strategy", "strategy_option"]
@@ -70,7 +70,8 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
         ('balanced', 'pp 2 < tp 4 ; ep 8 >')
 
     Raises:
-        PlanError: with located E0xx/E1xx diagnostics; E001 when the text is empty or blank.
+        PlanError: with located E0xx/E1xx diagnostics (an unknown axis or option among them); E001 when the
+            text is empty or blank.
     """
     src = SourceFile(STRATEGY_SOURCE, text)
     if not text.strip():
@@ -85,7 +86,10 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
         if first is None or not _KEYWORD.match(text):
             raise                            # else the keyword is what to mend first
         raise PlanError([dataclasses.replace(first, hint=OPTION_KEYWORD_HINT), *exc.diagnostics[1:]]) from None
-    return lower_strategy(tree, src, name)
+    decl = lower_strategy(tree, src, name)
+    if errors := strategy_input_errors([decl]):    # an unknown axis or option: as a typo in the plan, not a verdict
+        raise PlanError(errors)
+    return decl
 
 
 def strategy_option(text: str, plan: Plan) -> StrategyDecl:
