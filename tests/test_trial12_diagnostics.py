@@ -31,3 +31,49 @@ def test_a_plan_strategy_with_an_unknown_option_checks_nothing(tmp_path):
     assert f"{plan}:7:26: error[E101]: unknown overlap `microbtach`" in proc.stderr
     assert "help: write `overlap none` or `overlap microbatch`" in proc.stderr
     assert proc.stderr.rstrip().endswith(f"error: {plan}: 1 error; nothing was checked")
+
+
+@pytest.mark.parametrize("option, code, col, word, example", [
+    ("workload.rate=nan requests/s", "E001", 15, "nan", "`--set 'workload.rate=12 requests/s'`"),
+    ("workload.rate=inf requests/s", "E001", 15, "inf", "`--set 'workload.rate=12 requests/s'`"),
+    ("cluster.inter_node=-inf GB/s", "E001", 20, "-inf", "`--set 'cluster.inter_node=12 GB/s'`"),
+    ("require.ttft_p99=NaN ms", "E001", 18, "NaN", "`--set 'require.ttft_p99=12 ms'`"),
+    ("workload.rate=nan", "E104", 15, "nan", "`--set 'workload.rate=12 requests/s'`"),
+    ("workload.prompt=nan", "E104", 17, "nan", "`--set workload.prompt=16`"),
+    ("workload.batch=inf", "E104", 16, "inf", "`--set workload.batch=16`"),
+])
+def test_nan_and_inf_through_set_are_not_numbers(option, code, col, word, example):
+    proc = run_dagc("check", QWEN, "--no-search", "--set", option)
+    assert proc.returncode == 4 and proc.stdout == ""
+    assert f"--set:1:{col}: error[{code}]: `{word}` is not a number" in proc.stderr
+    assert f"|{' ' * col}{'^' * len(word)}\n" in proc.stderr            # the caret under the word, not its unit
+    assert f"= help: dagc reads finite numbers only: write one, e.g. {example}" in proc.stderr
+    assert "follows the value" not in proc.stderr
+
+
+@pytest.mark.parametrize("old, new, code, word, example", [
+    ("rate = 4 requests/s", "rate = nan requests/s", "E001", "nan", "`rate = 12 requests/s`"),
+    ("rate = 4 requests/s", "rate = Infinity requests/s", "E001", "Infinity", "`rate = 12 requests/s`"),
+    ("ttft_p99 <= 2 s", "ttft_p99 <= nan s", "E001", "nan", "`ttft_p99 <= 12 s`"),
+    ("batch = 64", "batch = -inf", "E001", "-inf", "`batch = 12`"),       # not the next field's name as a unit
+    ("batch = 64", "batch = nan", "E104", "nan", "`batch = 16`"),
+    ("ttft_p99 <= 2 s", "ttft_p99 <= inf", "E104", "inf", "`ttft_p99 <= 50 ms`"),
+    ("rate = 4 requests/s", "rate = nan", "E104", "nan", "`rate = 12 requests/s`"),
+])
+def test_nan_and_inf_in_the_plan_are_not_numbers(tmp_path, old, new, code, word, example):
+    plan = tmp_path / "plan.moe"
+    text = (TRIAL / "qwen235-fp8-h100-vllm.moe").read_text()
+    assert old in text
+    plan.write_text(text.replace(old, new, 1))
+    proc = run_dagc("check", str(plan), "--no-search")
+    line = 5 if new.startswith("ttft") else 4
+    col = plan.read_text().splitlines()[line - 1].index(new) + len(new) - len(new.split("= ", 1)[1]) + 1
+    assert proc.returncode == 4 and proc.stdout == ""
+    assert f"{plan}:{line}:{col}: error[{code}]: `{word}` is not a number" in proc.stderr, proc.stderr
+    assert f"= help: dagc reads finite numbers only: write one, e.g. {example}" in proc.stderr
+    assert proc.stderr.rstrip().endswith("1 error; nothing was checked")
+
+
+def test_a_bare_inf_on_a_name_field_is_still_an_unknown_name():
+    proc = run_dagc("check", QWEN, "--no-search", "--set", "cluster.engine=inf")
+    assert proc.returncode == 4 and "error[E101]: unknown engine `inf`" in proc.stderr
