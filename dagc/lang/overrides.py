@@ -34,8 +34,8 @@ from ..plan.engines import NEWEST
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
-from .blocks import child_tree
 from ..units import lookup
+from .blocks import child_tree
 from .fields import TRAFFIC_FIELDS, did_you_mean
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
