@@ -70,8 +70,8 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
         ('balanced', 'pp 2 < tp 4 ; ep 8 >')
 
     Raises:
-        PlanError: with located E0xx/E1xx diagnostics (an unknown axis or option among them); E001 when the
-            text is empty or blank.
+        PlanError: with located E0xx/E1xx diagnostics; E001 when the text is empty or blank. (An unknown axis
+            or option is `flatten`'s, which `strategy_option` raises.)
     """
     src = SourceFile(STRATEGY_SOURCE, text)
     if not text.strip():
@@ -86,10 +86,7 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
         if first is None or not _KEYWORD.match(text):
             raise                            # else the keyword is what to mend first
         raise PlanError([dataclasses.replace(first, hint=OPTION_KEYWORD_HINT), *exc.diagnostics[1:]]) from None
-    decl = lower_strategy(tree, src, name)
-    if errors := strategy_input_errors([decl]):    # an unknown axis or option: as a typo in the plan, not a verdict
-        raise PlanError(errors)
-    return decl
+    return lower_strategy(tree, src, name)
 
 
 def strategy_option(text: str, plan: Plan) -> StrategyDecl:
@@ -97,7 +94,14 @@ def strategy_option(text: str, plan: Plan) -> StrategyDecl:
     `--strategy fast`), else the expression `text` (`parse_strategy`).
 
     Raises:
-        PlanError: as `parse_strategy`, when no strategy of the plan has that name.
+        PlanError: as `parse_strategy`, when no strategy of the plan has that name; and with the E0xx/E1xx
+            of an expression that parses but names an unknown axis or option, or gives an option a bad
+            value (`strategy_input_errors`): a typo, as in the plan, so nothing is checked.
     """
     named = next((s for s in plan.strategies if s.name is not None and s.name == text.strip()), None)
-    return named if named is not None else parse_strategy(text)
+    if named is not None:
+        return named
+    decl = parse_strategy(text)
+    if errors := strategy_input_errors([decl]):
+        raise PlanError(errors)
+    return decl
