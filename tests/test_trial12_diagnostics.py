@@ -77,3 +77,39 @@ def test_nan_and_inf_in_the_plan_are_not_numbers(tmp_path, old, new, code, word,
 def test_a_bare_inf_on_a_name_field_is_still_an_unknown_name():
     proc = run_dagc("check", QWEN, "--no-search", "--set", "cluster.engine=inf")
     assert proc.returncode == 4 and "error[E101]: unknown engine `inf`" in proc.stderr
+
+
+@pytest.mark.parametrize("option, said, hint", [
+    # bytes/s: a bound of 1,000 B/s is said in a unit a plan can write, not as raw `1000 (SI)`
+    ("cluster.inter_node=-5 GB/s", "it must be at least 0.001 MB/s",
+     "write a value of at least 0.001 MB/s, e.g. `--set 'cluster.inter_node=450 GB/s'`"),
+    ("cluster.inter_node=5e9 TB/s", "(too large)", "dagc accepts at most 1,000,000 TB/s"),
+    # time: in the unit written, when the bound reads exactly in it
+    ("workload.ramp=-1 ms", "it must be at least 0 ms", "write a value of at least 0 ms"),
+    ("workload.ramp=100000 s", "(too large)", "dagc accepts at most 86,400 s"),
+    ("cluster.latency.inter=20000 ms", "(too large)", "dagc accepts at most 10,000 ms"),
+    # rates
+    ("workload.rate=1e-9 requests/s", "it must be at least 0.000001 requests/s",
+     "write a value of at least 0.000001 requests/s"),
+    ("workload.rate=2e6 requests/s", "(too large)", "dagc accepts at most 1,000,000 requests/s"),
+])
+def test_a_bound_is_said_in_the_unit_written(option, said, hint):
+    proc = run_dagc("check", QWEN, "--no-search", "--set", option)
+    assert proc.returncode == 4 and "error[E104]" in proc.stderr and said in proc.stderr, proc.stderr
+    assert f"= help: {hint}" in proc.stderr and "(SI)" not in proc.stderr
+
+
+def test_a_custom_gpus_bounds_are_said_in_bytes_and_flops_a_plan_writes(tmp_path):
+    plan = tmp_path / "gpu.moe"
+    plan.write_text('model preset "mixtral-8x7b"\n'
+                    'cluster { gpus = 8  gpu "x" { memory = 0.5 MiB  flops = 0.0001 TFLOPS  hbm = 3 TB/s '
+                    ' intra_node = 450 GB/s } }\n'
+                    "workload { batch = 8  prompt = 128  generate = 16 }\nstrategy tp 8\n")
+    proc = run_dagc("check", str(plan), "--no-search")
+    assert "2:40: error[E104]: `memory` = 0.5 MiB is out of range: it must be at least 1 MB" in proc.stderr
+    assert "help: write a value of at least 1 MB, e.g. `memory = 80 GB`" in proc.stderr
+    assert "2:57: error[E104]: `flops` = 0.0001 TFLOPS is out of range: it must be at least 1 GFLOPS" in proc.stderr
+    plan.write_text(plan.read_text().replace("0.5 MiB", "6e6 TB").replace("0.0001 TFLOPS", "400 TFLOPS"))
+    proc = run_dagc("check", str(plan), "--no-search")
+    assert "`memory` = 6e6 TB is out of range (too large)" in proc.stderr
+    assert "help: dagc accepts at most 1,000,000 TB\n" in proc.stderr      # exact: not `909,495 TiB`

@@ -21,7 +21,7 @@ from lark.tree import Branch, Meta
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
-from ..units import Dimension, Unit, format_si, in_base_unit, lookup
+from ..units import Dimension, Unit, bound_text, format_si, lookup
 from .fields import CLUSTER_FIELDS, MODEL_FIELDS, PLAIN, WORKLOAD_FIELDS, Field, Inner, Named, did_you_mean, nearest
 from .hints import NOT_A_NUMBER, not_a_number, unit_hint
 
@@ -374,7 +374,7 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
 def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named, span: Span) -> Bad:
     dim, short, lhs = field.dim, field.short, field.lhs
     if x < spec.lo:
-        low = f"{spec.lo:g}" if dim is Dimension.COUNT else in_base_unit(spec.lo, dim)
+        low = bound_text(spec.lo, dim, _NUM_RE.sub("", text, count=1).strip())     # in the unit written
         return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
                          f"write `{lhs} {low}` or more" if dim is Dimension.COUNT else
                          f"write a value of at least {low}, e.g. `{lhs} {dim.example}`")
@@ -385,7 +385,7 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named
         return out.error("E104", f"`{short}` = {text} is out of range: a share is at most 1", span,
                          f"did you mean `{lhs} {text} %`? (or the fraction `{lhs} {x / 100:g}`)")
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
-                     f"dagc accepts at most {in_base_unit(spec.hi, dim)}")
+                     f"dagc accepts at most {bound_text(spec.hi, dim, _NUM_RE.sub('', text, count=1).strip())}")
 
 
 def unit_dimension(value: Value) -> Dimension | None:
