@@ -96,8 +96,10 @@ def bound_text(x: float, dim: Dimension, written: str = "") -> str:
         ('0.001 MB/s', '1,000,000 TB/s')
         >>> bound_text(10.0, Dimension.TIME, "ms"), bound_text(1e9, Dimension.COMPUTE, "TFLOPS")
         ('10,000 ms', '1 GFLOPS')
-        >>> bound_text(1e6, Dimension.SIZE, "GiB"), bound_text(1e18, Dimension.SIZE, "TB"), bound_text(0.5, Dimension.TIME)
-        ('1 MB', '1,000,000 TB', '500 ms')
+        >>> bound_text(1e6, Dimension.SIZE, "GiB"), bound_text(1e18, Dimension.SIZE, "TB")
+        ('1 MB', '1,000,000 TB')
+        >>> bound_text(0.5, Dimension.TIME), bound_text(0.0, Dimension.TIME, "ms")
+        ('500 ms', '0 ms')
     """
     if dim is Dimension.RATIO:
         return f"{x * 100:g} %"
