@@ -113,3 +113,15 @@ def test_a_custom_gpus_bounds_are_said_in_bytes_and_flops_a_plan_writes(tmp_path
     proc = run_dagc("check", str(plan), "--no-search")
     assert "`memory` = 6e6 TB is out of range (too large)" in proc.stderr
     assert "help: dagc accepts at most 1,000,000 TB\n" in proc.stderr      # exact: not `909,495 TiB`
+
+
+def test_e307_hints_the_least_chunk_that_passes():
+    # 64 requests over tp 4 × attention DP 2: 32 decode tokens a rank, so 33 is the least chunk E307 passes
+    proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", "workload.chunk=10")
+    assert proc.returncode == 3 and "error[E307]: `chunk = 10` leaves no room for a prompt" in proc.stdout
+    assert ("= help: write `chunk = 33` or more, one more than its 32 decode tokens; `chunk = 160` or more also "
+            "keeps up with the prompts of its 32 requests (W513); the engines' default is 8192 — or spread the "
+            "batch over more ranks") in proc.stdout
+    for chunk, e307, w513 in ((32, True, False), (33, False, True), (159, False, True), (160, False, False)):
+        proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", f"workload.chunk={chunk}")
+        assert ("error[E307]" in proc.stdout, "warning[W513]" in proc.stdout) == (e307, w513), chunk
