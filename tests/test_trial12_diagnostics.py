@@ -125,3 +125,21 @@ def test_e307_hints_the_least_chunk_that_passes():
     for chunk, e307, w513 in ((32, True, False), (33, False, True), (159, False, True), (160, False, False)):
         proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", f"workload.chunk={chunk}")
         assert ("error[E307]" in proc.stdout, "warning[W513]" in proc.stdout) == (e307, w513), chunk
+
+
+def test_w505_suggests_replicas_only_of_a_strategy_that_passes_the_rules():
+    proc = run_dagc("check", str(TRIAL / "impossible.moe"), "--no-search")
+    assert proc.returncode == 3
+    assert "dp 8 would use 8" not in proc.stdout and "dp 2 would use 6" not in proc.stdout
+    w505 = [line for line in proc.stdout.splitlines() if "warning[W505]" in line]
+    assert [line.split("warning[W505]: ")[1] for line in w505] == [
+        "5 of 8 GPUs are unused (the strategy uses 3)", "7 of 8 GPUs are unused (the strategy uses 1)"]
+    assert proc.stdout.count("= help: a legal strategy of 8 GPUs would use them all: `dagc search` ranks those "
+                             "that are") == 2
+    assert "impossible.moe:2:11: warning[W505]" in proc.stdout          # located at `gpus = 8`, as before
+    # a strategy that passes keeps its replicas: `dp 2 < tp 4 >` is legal
+    proc = run_dagc("check", "examples/mixtral-8x7b-1node.moe", "--no-search", "--strategy", "tp 4")
+    assert "warning[W505]: 4 of 8 GPUs are unused (the strategy uses 4)" in proc.stdout
+    assert "= help: dp 2 would use 8" in proc.stdout
+    assert run_dagc("check", "examples/mixtral-8x7b-1node.moe", "--no-search", "--strategy", "dp 2 < tp 4 >"
+                    ).returncode in (0, 1)
