@@ -143,3 +143,16 @@ def test_w505_suggests_replicas_only_of_a_strategy_that_passes_the_rules():
     assert "= help: dp 2 would use 8" in proc.stdout
     assert run_dagc("check", "examples/mixtral-8x7b-1node.moe", "--no-search", "--strategy", "dp 2 < tp 4 >"
                     ).returncode in (0, 1)
+
+
+def test_a_count_of_one_takes_the_singular():
+    proc = run_dagc("launch", str(TRIAL / "kimi-disagg-b200.moe"))
+    assert "each server runs up to 1 request (the batch of 1 over 1 server)" in proc.stdout + proc.stderr
+    assert "up to 1 requests" not in proc.stdout + proc.stderr
+    assert "each attention-DP rank runs up to 64 requests" in proc.stdout + proc.stderr      # plural kept
+    from dagc.plan.workload import Workload
+    from dagc.verdict.batch_max import _chosen
+    w = Workload(batch=8, prompt=16, generate=16)
+    assert _chosen(w, 1, "`tpot <= 5 ms`", 2**40).batch_note == \
+        "batch = max: 1 request, the largest this strategy serves — 2 would break `tpot <= 5 ms`"
+    assert _chosen(w, 3, "`tpot <= 5 ms`", 2**40).batch_note.startswith("batch = max: 3 requests, ")

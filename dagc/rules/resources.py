@@ -134,7 +134,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     message = (f"the KV cache holds {full:,} of the {a.cap:,} requests of `batch` at full length "
                f"({a.context_tokens:,} tokens; {a.kv_tokens:,} tokens a rank); in flight the engine runs ≈ "
                f"{a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens){where}: TTFT, TPOT and "
-               f"the throughputs are judged at {a.effective:,} requests in flight")
+               f"the throughputs are judged at {count_text(a.effective, 'request')} in flight")
     lift = f"GPUs of {format_bytes(a.memory_to_lift_bytes)} would run all {a.cap:,}"
     kv = ctx.plan.model.kv_cache
     if kv.bytes > 1:

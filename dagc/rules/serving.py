@@ -50,7 +50,7 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
         per = f", {q} positions each with speculative decoding" if q > 1 else ""
         yield diag("E307", Severity.ERROR,
                    f"`chunk = {w.chunk_tokens}` leaves no room for a prompt: each step of an attention-DP rank "
-                   f"already runs {d * q:,} decode tokens (its {d:,} requests in flight{per})",
+                   f"already runs {d * q:,} decode tokens (its {count_text(d, 'request')} in flight{per})",
                    ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"), _room_hint(w, lay))
 
 
