@@ -156,3 +156,26 @@ def test_a_count_of_one_takes_the_singular():
     assert _chosen(w, 1, "`tpot <= 5 ms`", 2**40).batch_note == \
         "batch = max: 1 request, the largest this strategy serves — 2 would break `tpot <= 5 ms`"
     assert _chosen(w, 3, "`tpot <= 5 ms`", 2**40).batch_note.startswith("batch = max: 3 requests, ")
+
+
+@pytest.mark.parametrize("out", ["/proc/x", "/proc/x/y"])
+def test_compile_refuses_an_output_it_cannot_lock_before_the_work(monkeypatch, out):
+    import dagc.drive.drive
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the plan was checked before the output was known to be writable")
+
+    monkeypatch.setattr(dagc.drive.drive, "drive", no_work)
+    proc = run_dagc("compile", str(TRIAL / "gptoss-h100-trtllm.moe"), "-o", out)
+    assert proc.returncode == 5 and proc.stdout == ""
+    name = out.rsplit("/", 1)[1]
+    assert proc.stderr.strip() == (f"error: cannot write /proc/.{name}.dagc-lock: No such file or directory (dagc "
+                                   "locks and stages the output beside the output directory: its parent must be "
+                                   "writable)")
+
+
+def test_compile_leaves_no_probe_beside_a_new_output(tmp_path):
+    proc = run_dagc("compile", str(TRIAL / "gptoss-h100-trtllm.moe"), "--no-search", "-o", str(tmp_path / "a" / "b"))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"] and sorted(p.name for p in (tmp_path / "a").iterdir()) \
+        == ["b"]
