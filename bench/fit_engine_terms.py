@@ -208,57 +208,65 @@ def golden(cost, lo: float, hi: float, steps: int) -> float:
 # The host time per request of a step (`step_request_s`): the golden-section search's bracket (s) and steps, and
 # the alternations of its fit with `step_s`'s (each moves the figures the other is fitted on)
 REQUEST_RANGE = (0.0, 300e-6)
+GOLDEN_RANGE = {"step_request_s": REQUEST_RANGE, "layer_s": (0.0, 300e-6)}
 REQUEST_STEPS = 12                  # the bracket shrinks to 0.618**12 ≈ 0.3 % of its width: under 1 µs
 ALTERNATIONS = 2
 STEP_MOVES = ("tpot_ms", "tpot_ms_median")
+# The term each engine's runs at one request fit, alternately with `step_request_s`: vLLM's and SGLang's host loop
+# per step (`step_s`); TensorRT-LLM's time per layer (`layer_s`), its `step_s` its overlap scheduler's 0.1 ms
+# (docs/cost-model.md, "The engine": its runs at one request of models of 32 to 80 layers say the layer's).
+STEP_TERM = {"vllm": "step_s", "sglang": "step_s", "trtllm": "layer_s"}
 
 
-def fit_request(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
-                half: dict[str, str]) -> tuple[float, list[tuple]]:
-    """The engine's `step_request_s` (the other terms as in `terms`) minimising Σ |x − m| / m over the jobs' TPOT
-    figures (STEP_MOVES), by golden-section search over REQUEST_RANGE, and its residuals; fewer than MIN_RUNS runs
-    with such a figure at more than one request in flight (the runs that tell it from `step_s`): the engine's own
-    value kept. Held-out jobs: HeldOutError."""
+def fit_request(jobs: Sequence[tuple], engine: str, terms: dict[str, float], half: dict[str, str],
+                name: str = "step_request_s") -> tuple[float, list[tuple]]:
+    """The engine's `step_request_s` (or `layer_s`, `name`; the other terms as in `terms`) minimising
+    Σ |x − m| / m over the jobs' TPOT figures (STEP_MOVES), by golden-section search over its range
+    (GOLDEN_RANGE), and its residuals. `step_request_s` is told apart from `step_s` only by runs of more than one
+    request in flight: with fewer than MIN_RUNS of them the engine's own value is kept; `layer_s` needs MIN_RUNS
+    runs with such a figure. Held-out jobs: HeldOutError."""
     for sid, r in jobs:
         if half.get(sid) != "calibration":
             raise HeldOutError(f"{sid}: run {r.id} is not in the calibration half: the fit never reads it")
     jobs = [(sid, r) for sid, r in jobs if any(k in r.measured for k in STEP_MOVES)]
-    # told apart from `step_s` only by runs of more than one request in flight: fewer than MIN_RUNS, it is kept
-    if sum(fc.lowered(r).workload.batch > 1 for _, r in jobs) < MIN_RUNS:
-        return terms.get("step_request_s", fc.lowered(jobs[0][1]).cluster.engine.terms.step_request_s
-                         if jobs else 0.0), []
+    telling = [r for _, r in jobs if name != "step_request_s" or fc.lowered(r).workload.batch > 1]
+    if len(telling) < MIN_RUNS:
+        return terms.get(name, getattr(fc.lowered(jobs[0][1]).cluster.engine.terms, name) if jobs else 0.0), []
 
     def residuals(value: float) -> list[tuple]:
-        rows = fc.run_all([(sid, r, engine, {**terms, "step_request_s": value}) for sid, r in jobs], progress=False)
+        rows = fc.run_all([(sid, r, engine, {**terms, name: value}) for sid, r in jobs], progress=False)
         return [(r.id, k, (row["dagc"][k] - r.measured[k]) / r.measured[k])
                 for (_, r), row in zip(jobs, rows, strict=True)
                 for k in STEP_MOVES if k in r.measured and k in row["dagc"]]
 
-    value = round(golden(lambda v: sum(abs(e) for *_, e in residuals(v)), *REQUEST_RANGE, REQUEST_STEPS), 7)
+    value = round(golden(lambda v: sum(abs(e) for *_, e in residuals(v)), *GOLDEN_RANGE[name], REQUEST_STEPS), 7)
     return value, residuals(value)
 
 
 # The older generation's fit (`--older`): TensorRT-LLM before 1.0 served TensorRT engines under its C++ executor, a
-# host loop other than the PyTorch backend's that `TRTLLM_STEP_S` describes. Its calibration runs (the v0.6.1
+# host loop other than the PyTorch backend's that `TRTLLM_LAYER_S` describes. Its calibration runs (the v0.6.1
 # performance page, the v0.7 H200 blog: static throughput and batch-1 first-token latency, in-process, no TPOT)
-# say whether that engine needs terms of its own: `step_s` minimising Σ |x − m| / m over every figure they measured.
-OLDER_RANGE = (0.0, 0.015)          # s, the golden-section search's bracket
+# say whether that engine needs terms of its own: the engine's step term (`STEP_TERM`: `step_s`, TensorRT-LLM's
+# `layer_s`) minimising Σ |x − m| / m over every figure they measured.
+OLDER_RANGE = {"step_s": (0.0, 0.015), "layer_s": (0.0, 300e-6)}       # s, the golden-section search's bracket
 
 
 def fit_older(files: Sequence[fc.CorpusFile], half: dict[str, str], engine: str) -> tuple[float, list[tuple]]:
-    """`step_s` of `engine`'s calibration runs of releases before its generation (GENERATION), every other term
-    the engine's, and the residuals at that value; no such runs: the engine's own value and none."""
+    """The step term (`STEP_TERM`) of `engine`'s calibration runs of releases before its generation (GENERATION),
+    every other term the engine's, and the residuals at that value; no such runs: the engine's own value and
+    none."""
+    name = STEP_TERM[engine]
     jobs = [(f.source.id, r) for f in files if half.get(f.source.id) == "calibration"
             for r in f.runs if r.engine == engine and not of_generation(engine, r.release)]
     if len(jobs) < MIN_RUNS:
-        return fc.lowered(jobs[0][1]).cluster.engine.terms.step_s if jobs else 0.0, []
+        return getattr(fc.lowered(jobs[0][1]).cluster.engine.terms, name) if jobs else 0.0, []
 
-    def residuals(step_s: float) -> list[tuple]:
-        rows = fc.run_all([(sid, r, engine, {"step_s": step_s}) for sid, r in jobs], progress=False)
+    def residuals(value: float) -> list[tuple]:
+        rows = fc.run_all([(sid, r, engine, {name: value}) for sid, r in jobs], progress=False)
         return [(r.id, k, (row["dagc"][k] - m) / m) for (_, r), row in zip(jobs, rows, strict=True)
                 for k, m in r.measured.items() if k in row["dagc"]]
 
-    value = round(golden(lambda t: sum(abs(e) for *_, e in residuals(t)), *OLDER_RANGE, BLACKWELL_STEPS), 6)
+    value = round(golden(lambda t: sum(abs(e) for *_, e in residuals(t)), *OLDER_RANGE[name], BLACKWELL_STEPS), 7)
     return value, residuals(value)
 
 
@@ -266,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", choices=("vllm", "sglang", "trtllm"), help="fit this engine only")
     ap.add_argument("--older", action="store_true",
-                    help="fit step_s on the calibration runs of releases before each engine's generation, and stop")
+                    help="fit the step term on the calibration runs of releases before each engine's generation, "
+                         "and stop")
     args = ap.parse_args(argv)
     half = fc.halves()
     if not half:
@@ -277,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         for engine in [args.engine] if args.engine else ["vllm", "sglang", "trtllm"]:
             value, residuals = fit_older(files, half, engine)
             errs = [abs(e) for *_, e in residuals]
-            print(f"{engine} before {'.'.join(map(str, GENERATION[engine]))}: step_s = {value * 1e3:.3f} ms over "
+            print(f"{engine} before {'.'.join(map(str, GENERATION[engine]))}: {STEP_TERM[engine]} = "
+                  f"{value * 1e3:.4f} ms over "
                   f"{len({run for run, *_ in residuals})} runs" + (
                       f": median |error| {statistics.median(errs) * 100:.1f} %, worst {max(errs) * 100:.1f} %"
                       if errs else f" (fewer than {MIN_RUNS}: not fitted)"))
@@ -290,10 +300,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{engine}: no calibration runs")
             continue
         terms: dict[str, float] = {}
-        fits = [("step_request_s", "step_s")] * ALTERNATIONS + [("frontend_s",)]
+        fits = [("step_request_s", STEP_TERM[engine])] * ALTERNATIONS + [("frontend_s",)]
         for name in (n for names in fits for n in names):
             some = jobs if name != "frontend_s" else [(sid, r) for sid, r in jobs if fronted(r)]
-            value, residuals = (fit_request(some, engine, terms, half) if name == "step_request_s" else
+            value, residuals = (fit_request(some, engine, terms, half, name) if name in GOLDEN_RANGE else
                                 fit_term(some, engine, terms, name, half))
             terms[name] = value
             errs = [e for _, _, e in residuals]
@@ -313,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             f"fewer than {MIN_RUNS} runs with a figure it moves: kept"), flush=True)
         for run, k, e in residuals:
             print(f"    {run:44} {k:16} {e * 100:+6.1f} %")
-        print(f"{engine}: EngineTerms(step_s={terms['step_s']:.6f}, step_request_s={terms['step_request_s']:.7f}, "
+        step = STEP_TERM[engine]
+        print(f"{engine}: EngineTerms({step}={terms[step]:.7f}, step_request_s={terms['step_request_s']:.7f}, "
               f"frontend_s={terms['frontend_s']:.6f}, "
               f"blackwell_memory_time_scale={terms['blackwell_memory_time_scale']:.3f})")
     return 0

@@ -437,8 +437,9 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
 
 
 def engine_constants() -> list[tuple[str, str, str, str]]:
-    """The serving engines' terms (docs/cost-model.md, "The engine"): each engine's host time per step, front
-    end per request, CUDA-graph sizes and glue launches, where `dagc.plan.engines` names them."""
+    """The serving engines' terms (docs/cost-model.md, "The engine"): each engine's host time per step (and per
+    layer, where it has one), front end per request, CUDA-graph sizes and glue launches, where `dagc.plan.engines`
+    names them."""
     from dagc.plan import engines
     rows = []
     for name, upper in (("vllm", "VLLM"), ("sglang", "SGLANG"), ("trtllm", "TRTLLM")):
@@ -452,6 +453,9 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
             (f"front end per request, `{name}`", _si(terms.frontend_s, "s"), f"`dagc.plan.engines.{upper}_FRONTEND_S`",
              f"`engine = {name}`"),
         ]
+        if terms.layer_s:
+            rows.append((f"time per layer of a step, `{name}`", _si(terms.layer_s, "s"),
+                         f"`dagc.plan.engines.{upper}_LAYER_S`", f"`engine = {name}`"))
         if terms.blackwell_memory_time_scale != 1.0:
             rows.append((f"memory-bound time on a Blackwell GPU, `{name}`", f"{terms.blackwell_memory_time_scale:g}×",
                          f"`dagc.plan.engines.{upper}_BLACKWELL_MEMORY_TIME_SCALE`",

@@ -189,7 +189,57 @@ def test_the_load_simulation_prices_the_host_time_per_request_at_each_steps_own_
     assert pb.mixed(3, 32) - pa.mixed(3, 32) == pytest.approx(4 * STEP_REQUEST_S, rel=1e-9)
 
 
+LAYER_S = 100e-6
+PER_LAYER = EngineTerms(layer_s=LAYER_S)        # the plain reference plus 100 µs per layer of a step
+
+
+def test_the_time_per_layer_is_paid_once_per_layer_of_each_step():
+    # the plan's 2 layers: a static prefill step and each decode step pay 2 × 100 µs
+    plain = _plan("pytorch")
+    (a,) = check(plain)
+    (b,) = check(_with_terms(plain, PER_LAYER))
+    assert b.metrics.ttft_s - a.metrics.ttft_s == pytest.approx(2 * LAYER_S, rel=1e-9)
+    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(2 * LAYER_S, rel=1e-9)
+    # in flight: TTFT is ceil(128 / (64 − 5)) = 3 mixed steps, each 2 layers; the load simulation's step prices too
+    inflight = _plan("pytorch", serving="serving = inflight chunk = 64")
+    (c,) = check(inflight)
+    (d,) = check(_with_terms(inflight, PER_LAYER))
+    assert d.metrics.ttft_s - c.metrics.ttft_s == pytest.approx(3 * 2 * LAYER_S, rel=1e-9)
+    pc = StepPrices(inflight, c.strategy, c.layout)
+    pd = StepPrices(_with_terms(inflight, PER_LAYER), d.strategy, d.layout)
+    for n in (1, 5, 9):
+        assert pd.decode(n) - pc.decode(n) == pytest.approx(2 * LAYER_S, rel=1e-9)
+        assert pd.mixed(n, 32) - pc.mixed(n, 32) == pytest.approx(2 * LAYER_S, rel=1e-9)
+
+
+def test_each_pipeline_stage_pays_the_time_per_layer_of_its_own_layers():
+    # 4 layers over 2 stages, one request: a decode step passes stage 0's 2 layers, then stage 1's: 4 × 100 µs
+    # in all, as a model of 4 layers on one GPU; the step's host time (the embedding's) once, on stage 0
+    text = plan_text(model='model preset "mixtral-8x7b" { layers = 4 }',
+                     cluster='cluster { gpus = 2  gpu preset "h100-sxm"  engine = pytorch }',
+                     workload="workload { batch = 1  prompt = 128  generate = 8  routing = uniform }",
+                     strategy="strategy pp 2")
+    plain = load_plan_text(text)
+    (a,) = check(plain)
+    (b,) = check(_with_terms(plain, PER_LAYER))
+    (c,) = check(_with_terms(plain, EngineTerms(layer_s=LAYER_S, step_s=STEP_S)))
+    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(4 * LAYER_S, rel=1e-9)
+    assert c.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(4 * LAYER_S + STEP_S, rel=1e-9)
+
+
+def test_tensorrt_llm_prices_its_step_per_layer_and_the_others_per_step():
+    trt, vllm = ENGINE_TERMS["trtllm"], ENGINE_TERMS["vllm"]
+    assert trt.layer_s > 0 and trt.step_s < trt.layer_s * 32       # a 32-layer model's step is mostly its layers'
+    assert vllm.layer_s == ENGINE_TERMS["sglang"].layer_s == engine_of("pytorch").terms.layer_s == 0.0
+    # the engine's terms as a TensorRT-LLM decode step pays them: 2 layers, 1 step
+    plain = _plan("pytorch")
+    (a,) = check(plain)
+    (b,) = check(_with_terms(plain, EngineTerms(step_s=trt.step_s, layer_s=trt.layer_s)))
+    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(trt.step_s + 2 * trt.layer_s, rel=1e-9)
+
+
 def test_the_plain_reference_has_no_engine_terms():
     plain = engine_of("pytorch").terms
-    assert (plain.step_s, plain.frontend_s, plain.graph_sizes, dict(plain.glue)) == (0.0, 0.0, (), {})
+    assert (plain.step_s, plain.layer_s, plain.frontend_s, plain.graph_sizes, dict(plain.glue)) == (0.0, 0.0, 0.0,
+                                                                                                     (), {})
     assert np.all(np.diff(ENGINE_TERMS["vllm"].graph_sizes) > 0) and ENGINE_TERMS["vllm"].graph_sizes[-1] == 512

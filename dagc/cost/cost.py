@@ -39,11 +39,15 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
 
 
 def host_step_s(tpl: OpTemplate, cm: CostModel) -> float:
-    """The engine's host time of a step (`EngineTerms.step_s`: scheduling, inputs, sampling, and
-    `EngineTerms.step_request_s` for each request one engine process runs in it, `OpTemplate.requests`),
-    carried by the step's first op, its embedding: every pass of a step through the model begins with one (in
-    the DAG, in the search's timer and in the load simulation's step prices alike), so each step pays it once."""
-    return cm.host_s(tpl.requests) if tpl.kind is OpKind.EMBED else 0.0
+    """The engine's time of a step beyond its kernels: its host time (`EngineTerms.step_s`: scheduling, inputs,
+    sampling, and `EngineTerms.step_request_s` for each request one engine process runs in it,
+    `OpTemplate.requests`), carried by the step's first op, its embedding — every pass of a step through the model
+    begins with one (in the DAG, in the search's timer and in the load simulation's step prices alike), so each
+    step pays it once —, and its time per layer (`EngineTerms.layer_s`), carried by each layer's QKV projection,
+    which every pass through a layer runs once (a pipeline stage pays it for its own layers)."""
+    if tpl.kind is OpKind.EMBED:
+        return cm.host_s(tpl.requests)
+    return cm.layer_s if tpl.kind is OpKind.QKV_PROJ else 0.0
 
 
 def template_lower_s(tpl: OpTemplate, cm: CostModel) -> float:
@@ -103,7 +107,8 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple[Hashable, ...] | N
     kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
                     for k in priced_kernels(tpl, cm.profile, cm.glue))
     roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
-    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, tpl.requests, *roofline)
+    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, tpl.kind is OpKind.QKV_PROJ, tpl.requests,
+            *roofline)
 
 
 def _array_key(x: Vec | float) -> tuple[tuple[int, ...], bytes]:

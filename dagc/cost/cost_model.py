@@ -65,6 +65,7 @@ class CostModel:
     glue: Mapping[str, int] = field(default_factory=dict, hash=False)
     step_s: float = 0.0             # the engine's host time per step (`EngineTerms.step_s`), once in every step
     step_request_s: float = 0.0     # … and per request of the step (`EngineTerms.step_request_s`)
+    layer_s: float = 0.0            # … and per layer of the step (`EngineTerms.layer_s`), once in every layer's pass
     # the engine's multipliers of a compute-bound and a memory-bound op's time (`EngineTerms.compute_time_scale`,
     # a calibration's), blended by how bound the op is (`time_scale`)
     compute_time_scale: float = 1.0
@@ -91,6 +92,7 @@ class CostModel:
                                         and c.latency.intra_s == DEFAULT_INTRA_LATENCY_S),
                    glue={**c.engine.terms.glue, **(profile.glue if profile is not None else {})},
                    step_s=c.engine.terms.step_s, step_request_s=c.engine.terms.step_request_s,
+                   layer_s=c.engine.terms.layer_s,
                    compute_time_scale=c.engine.terms.compute_time_scale,
                    memory_time_scale=c.engine.terms.memory_time_scale * blackwell_scale(c))
 
@@ -248,6 +250,8 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
             "no host time per step on the GPU's path")
     if t.step_request_s > 0:
         host += f" and {format_si(t.step_request_s, Dimension.TIME)} per request the step runs"
+    if t.layer_s > 0:
+        host += f", {format_si(t.layer_s, Dimension.TIME)} per layer a step passes through"
     if (t.compute_time_scale, t.memory_time_scale) != (1.0, 1.0):
         host += (f", its kernels {t.compute_time_scale:.3g}× the profile's time where compute-bound and "
                  f"{t.memory_time_scale:.3g}× where memory-bound")

@@ -50,11 +50,12 @@ class OpPrice:
     embed: bool = False                         # carries the step's host time
     eager_floor_s: float = 0.0
     requests: float = 0.0                       # the embedding's requests (`OpTemplate.requests`)
+    layer: bool = False                         # carries the engine's time per layer (a QKV projection)
 
     def with_totals(self, totals: tuple[float, float, DType]) -> OpPrice:
         """This price for a template of other totals (the same kernels: `compute_cost_key`)."""
         return OpPrice(self.fixed_s, self.alike, self.ranks, self.effs, self.launches, self.roofline, totals,
-                       self.embed, self.eager_floor_s, self.requests)
+                       self.embed, self.eager_floor_s, self.requests, self.layer)
 
     def seconds(self, cm: CostModel) -> float:
         """The template's slowest rank's seconds under `cm` (`template_max_s`, the same float).
@@ -79,7 +80,7 @@ class OpPrice:
         else:
             f = cm.compute_share(*self.totals) if self.totals is not None else 1.0
             scale = c * f + m * (1.0 - f)
-        host = cm.host_s(self.requests) if self.embed else 0.0
+        host = cm.host_s(self.requests) if self.embed else cm.layer_s if self.layer else 0.0
         if self.alike is not None:
             total, eager = 0.0, 0.0
             for t, eff, launches in self.alike:
@@ -113,10 +114,13 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
         peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
         rank_s = np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
                             dtype=np.float64)
-        return OpPrice(roofline=np.unique(rank_s), totals=totals, embed=embed, requests=tpl.requests)
+        return OpPrice(roofline=np.unique(rank_s), totals=totals, embed=embed, requests=tpl.requests,
+                       layer=tpl.kind is OpKind.QKV_PROJ)
     kernels = priced_kernels(tpl, profile, cm.glue)
     price = kernels_price(kernels, [kernel_raw_s(k, profile, lower) for k in kernels], np.shape(tpl.flops), cm,
                           totals, embed)
+    if tpl.kind is OpKind.QKV_PROJ:
+        return replace(price, layer=True)
     return replace(price, requests=tpl.requests) if tpl.requests else price
 
 

@@ -110,7 +110,7 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict[str, Any]:
         "reserve_bytes": c.reserve_bytes,
         "engine": {"name": c.engine.name, "release": c.engine.release, "frontend_s": c.engine.terms.frontend_s,
                    "step_s": c.engine.terms.step_s,      # both the calibration's with `calibration from "FILE"`
-                   "step_request_s": c.engine.terms.step_request_s,
+                   "step_request_s": c.engine.terms.step_request_s, "layer_s": c.engine.terms.layer_s,
                    "compute_time_scale": c.engine.terms.compute_time_scale,     # 1 but a calibration's
                    "memory_time_scale": c.engine.terms.memory_time_scale,
                    "calibration": plan.calibration.file if plan.calibration is not None else None},
