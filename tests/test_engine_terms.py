@@ -38,6 +38,12 @@ def _with_terms(plan, terms: EngineTerms):
     return plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"engine": engine})})
 
 
+def _added(plan, terms: EngineTerms) -> tuple[float, float]:
+    """What the terms add to the plan's TTFT and TPOT (its engine's own terms against `terms`)."""
+    (a,), (b,) = check(plan), check(_with_terms(plan, terms))
+    return b.metrics.ttft_s - a.metrics.ttft_s, b.metrics.tpot_s - a.metrics.tpot_s
+
+
 def _shapes(plan, phase: Phase = Phase.DECODE) -> OpShapes:
     lay = resolve(plan.model, plan.cluster, plan.workload, flatten(plan.strategies[0])[0])
     return OpShapes(plan.model, plan.workload, lay, rank_dims(plan.model, lay), StagePass(phase, lay.requests()[0], 0),
@@ -139,12 +145,8 @@ HOST = EngineTerms(step_s=STEP_S)                # the plain reference plus 1 ms
 
 
 def test_the_step_time_is_paid_once_per_static_step():
-    plain = _plan("pytorch")
-    (a,) = check(plain)
-    (b,) = check(_with_terms(plain, HOST))
     # one replica, one micro-batch: the prefill is one step, each decode step one more
-    assert b.metrics.ttft_s - a.metrics.ttft_s == pytest.approx(STEP_S, rel=1e-9)
-    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(STEP_S, rel=1e-9)
+    assert _added(_plan("pytorch"), HOST) == pytest.approx((STEP_S, STEP_S), rel=1e-9)
 
 
 def test_the_step_time_is_paid_once_per_step_in_flight_and_in_the_load_simulations_prices():
@@ -167,11 +169,7 @@ PER_REQUEST = EngineTerms(step_request_s=STEP_REQUEST_S)   # the plain reference
 
 def test_the_host_time_per_request_is_paid_once_per_step_for_each_request_it_runs():
     # static: the prefill step runs the batch's 5 requests, so does each decode step: 5 × 50 µs = 0.25 ms more
-    plain = _plan("pytorch")
-    (a,) = check(plain)
-    (b,) = check(_with_terms(plain, PER_REQUEST))
-    assert b.metrics.ttft_s - a.metrics.ttft_s == pytest.approx(5 * STEP_REQUEST_S, rel=1e-9)
-    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(5 * STEP_REQUEST_S, rel=1e-9)
+    assert _added(_plan("pytorch"), PER_REQUEST) == pytest.approx((5 * STEP_REQUEST_S, 5 * STEP_REQUEST_S), rel=1e-9)
     # with tp 2 the two ranks are one engine process's: still its 5 requests, not 10
     (c,), (d,) = check(_plan("pytorch", tp=2)), check(_with_terms(_plan("pytorch", tp=2), PER_REQUEST))
     assert d.metrics.tpot_s - c.metrics.tpot_s == pytest.approx(5 * STEP_REQUEST_S, rel=1e-9)
@@ -195,11 +193,7 @@ PER_LAYER = EngineTerms(layer_s=LAYER_S)        # the plain reference plus 100 �
 
 def test_the_time_per_layer_is_paid_once_per_layer_of_each_step():
     # the plan's 2 layers: a static prefill step and each decode step pay 2 × 100 µs
-    plain = _plan("pytorch")
-    (a,) = check(plain)
-    (b,) = check(_with_terms(plain, PER_LAYER))
-    assert b.metrics.ttft_s - a.metrics.ttft_s == pytest.approx(2 * LAYER_S, rel=1e-9)
-    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(2 * LAYER_S, rel=1e-9)
+    assert _added(_plan("pytorch"), PER_LAYER) == pytest.approx((2 * LAYER_S, 2 * LAYER_S), rel=1e-9)
     # in flight: TTFT is ceil(128 / (64 − 5)) = 3 mixed steps, each 2 layers; the load simulation's step prices too
     inflight = _plan("pytorch", serving="serving = inflight chunk = 64")
     (c,) = check(inflight)
@@ -220,11 +214,9 @@ def test_each_pipeline_stage_pays_the_time_per_layer_of_its_own_layers():
                      workload="workload { batch = 1  prompt = 128  generate = 8  routing = uniform }",
                      strategy="strategy pp 2")
     plain = load_plan_text(text)
-    (a,) = check(plain)
-    (b,) = check(_with_terms(plain, PER_LAYER))
-    (c,) = check(_with_terms(plain, EngineTerms(layer_s=LAYER_S, step_s=STEP_S)))
-    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(4 * LAYER_S, rel=1e-9)
-    assert c.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(4 * LAYER_S + STEP_S, rel=1e-9)
+    assert _added(plain, PER_LAYER)[1] == pytest.approx(4 * LAYER_S, rel=1e-9)
+    both = EngineTerms(layer_s=LAYER_S, step_s=STEP_S)
+    assert _added(plain, both)[1] == pytest.approx(4 * LAYER_S + STEP_S, rel=1e-9)
 
 
 def test_tensorrt_llm_prices_its_step_per_layer_and_the_others_per_step():
@@ -232,10 +224,8 @@ def test_tensorrt_llm_prices_its_step_per_layer_and_the_others_per_step():
     assert trt.layer_s > 0 and trt.step_s < trt.layer_s * 32       # a 32-layer model's step is mostly its layers'
     assert vllm.layer_s == ENGINE_TERMS["sglang"].layer_s == engine_of("pytorch").terms.layer_s == 0.0
     # the engine's terms as a TensorRT-LLM decode step pays them: 2 layers, 1 step
-    plain = _plan("pytorch")
-    (a,) = check(plain)
-    (b,) = check(_with_terms(plain, EngineTerms(step_s=trt.step_s, layer_s=trt.layer_s)))
-    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(trt.step_s + 2 * trt.layer_s, rel=1e-9)
+    added = _added(_plan("pytorch"), EngineTerms(step_s=trt.step_s, layer_s=trt.layer_s))
+    assert added[1] == pytest.approx(trt.step_s + 2 * trt.layer_s, rel=1e-9)
 
 
 def test_the_plain_reference_has_no_engine_terms():

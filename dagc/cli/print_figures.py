@@ -98,7 +98,16 @@ def print_metrics_table(console: Console, r: StrategyResult) -> None:
             rows.append((name, tokens_per_s(v), tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—"))
     cols = (Col("metric", 0, "left", wrap=True, floor=20), Col("value", 0),
             Col(f"per GPU (of {gpus})" if gpus else "per GPU", 1))
-    print_fitted(console, "metrics", cols, rows)
+    if r.load is None:
+        print_fitted(console, "metrics", cols, rows)
+        return
+    # beside a simulated load the steady state's figures read as the traffic's: say which is which
+    print_fitted(console, "metrics", cols, rows, caption=shown(STEADY_CAPTION), caption_justify="left")
+
+
+# The metrics table's caption when the plan has traffic (its figures are the steady state's, not the traffic's)
+STEADY_CAPTION = ("the steady state, every request slot busy (the plan's batch in each instance); under the plan's "
+                  "traffic, the Load line's percentiles")
 
 
 POOL_COLUMNS = (Col("pool", 0, "left"), Col("instances", 2), Col("strategy of each", 0, "left", wrap=True, floor=20),

@@ -138,7 +138,8 @@ TRTLLM_STEP_S = 0.1e-3
 # bench/fit_engine_terms.py`, TPOT of 9 runs, DeepSeek-R1 on 8 B200 among them): 70.7 µs, 4.3 ms a step of a
 # 61-layer model and 2.3 ms of a 32-layer one. As one time per step (4.556 ms, fitted on the same runs) it put
 # the 32-layer Llama 3.1 8B's decode step 30-67 % above what TensorRT-LLM measured. vLLM and SGLang: 0 — vLLM's
-# calibration runs fitted per layer instead are explained no better (TPOT median |error| 35.8 % against 35.9 %).
+# calibration runs fitted per layer instead are explained no better (TPOT median |error| 35.8 % against 35.9 %),
+# SGLang's worse with any (28.2 % at none, 28.8 % at 10 µs a layer).
 TRTLLM_LAYER_S = 70.7e-6
 # Host time per request a step runs (one engine process's requests, a mixed step's prompt among them): the
 # scheduler's, the input preparation's, the sampler's and the output processing's work for each sequence of the
