@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
-           "format_figure", "format_in_unit", "format_percent", "count_text", "said_list", "in_base_unit"]
+           "format_figure", "format_in_unit", "format_percent", "count_text", "said_list", "bound_text"]
 
 
 class Dimension(enum.Enum):
@@ -85,13 +85,37 @@ def lookup(name: str) -> Unit | None:
     return UNITS.get(name)
 
 
-def in_base_unit(x: float, dim: Dimension) -> str:
-    """A bound in its dimension's unit of factor 1 (`1e-06 requests/s`, `10 s`); a share in per cent (`100 %`);
-    `(SI)` after the number for another dimension without one."""
+def bound_text(x: float, dim: Dimension, written: str = "") -> str:
+    """A field's bound `x` (SI), as an error says it: in the unit the user `written` when the bound reads exactly
+    in it as a figure from 1 to under 1,000,000 (`10,000 ms`; 0 in it too), else in the unit of its dimension a
+    plan can write that makes it the least figure of at least 1 (the smallest unit, below them all): never raw
+    bytes/s. A share in per cent, a count as a plain number.
+
+    Example:
+        >>> bound_text(1e3, Dimension.BANDWIDTH, "GB/s"), bound_text(1e18, Dimension.BANDWIDTH, "GB/s")
+        ('0.001 MB/s', '1,000,000 TB/s')
+        >>> bound_text(10.0, Dimension.TIME, "ms"), bound_text(1e9, Dimension.COMPUTE, "TFLOPS")
+        ('10,000 ms', '1 GFLOPS')
+        >>> bound_text(1e6, Dimension.SIZE, "GiB"), bound_text(1e18, Dimension.SIZE, "TB")
+        ('1 MB', '1,000,000 TB')
+        >>> bound_text(0.5, Dimension.TIME), bound_text(0.0, Dimension.TIME, "ms")
+        ('500 ms', '0 ms')
+    """
     if dim is Dimension.RATIO:
         return f"{x * 100:g} %"
-    base = next((u.name for u in UNITS.values() if u.dimension is dim and u.factor == 1.0 and not u.per_gpu), None)
-    return f"{x:g} {base}" if base else f"{x:g} (SI)"
+    units = sorted((u for u in UNITS.values() if u.dimension is dim and not u.per_gpu), key=lambda u: u.factor)
+    if not units:
+        return f"{x:g}"
+    def exact(u: Unit) -> bool:
+        return math.isclose(float(format_figure(x / u.factor).replace(",", "")) * u.factor, x)
+
+    mine = lookup(written)
+    if mine is not None and mine.dimension is dim and not mine.per_gpu:
+        if x == 0 or (1 <= x / mine.factor < 1e6 and exact(mine)):
+            return format_in_unit(x, mine)
+    fit = [u for u in units if u.factor <= abs(x) or u.factor == 1.0 and x == 0] or units[:1]
+    unit = next((u for u in reversed(fit) if exact(u)), fit[-1])      # `1,000,000 TB`, not `909,495 TiB`
+    return format_in_unit(x, next(u for u in units if u.factor == unit.factor))   # the first of a factor's names
 
 
 def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> str:

@@ -282,8 +282,8 @@ def test_rate_acceptance_and_requests_are_checked_as_documented(tmp_path):
     assert "from 10⁻⁹ to 1" in _doc_row("acceptance")
     assert f"1–{REQUESTS_LIMIT:,}" in _doc_row("requests")
     assert _lowered(tmp_path, "rate = 1e-6 requests/s").workload.traffic.rate == RATE_MIN
-    assert "at least 1e-06" in _e104(tmp_path, "rate = 9.9e-7 requests/s")
-    assert "at least 1e-06" in _e104(tmp_path, "rate = 0 requests/s")
+    assert "at least 0.000001 requests/s" in _e104(tmp_path, "rate = 9.9e-7 requests/s")
+    assert "at least 0.000001 requests/s" in _e104(tmp_path, "rate = 0 requests/s")
     assert _lowered(tmp_path, f"rate = 1 requests/s  requests = {REQUESTS_LIMIT}").workload.traffic.requests \
         == REQUESTS_LIMIT
     assert "too large" in _e104(tmp_path, f"rate = 1 requests/s  requests = {REQUESTS_LIMIT + 1}")

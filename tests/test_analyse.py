@@ -59,7 +59,10 @@ def _final(a) -> RuleContext:
     admits and the workload and layout the schedule was made at (in flight, the requests admitted: W520)."""
     metrics = a.compiled.metrics if a.compiled is not None else None
     running = (a.compiled.plan.workload, a.compiled.layout) if a.compiled is not None else None
-    return RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics, a.admission, running)
+    # the errors of the rules that read the layout and the memory, which those of the schedule read (W505)
+    reads = {r.code: r.reads for r in RULES}
+    errors = tuple(d.code for d in a.diagnostics if d.is_error and reads.get(d.code) is not Reads.SCHEDULE)
+    return RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics, a.admission, running, errors)
 
 
 def _one_pass(a):
@@ -88,7 +91,8 @@ def test_the_rules_that_read_more_than_the_layout():
     reads = {r.code: r.reads for r in RULES if r.reads is not Reads.LAYOUT}
     assert reads == {"E402": Reads.MEMORY, "W520": Reads.MEMORY, "W504": Reads.SCHEDULE,
                      "W506": Reads.SCHEDULE, "W513": Reads.SCHEDULE,
-                     "W531": Reads.SCHEDULE}     # at the requests in flight the figures are for
+                     "W531": Reads.SCHEDULE,     # at the requests in flight the figures are for
+                     "W505": Reads.SCHEDULE}     # last: it suggests replicas of a strategy that passes the others
 
 
 def test_each_check_emits_only_its_own_code():

@@ -123,8 +123,11 @@ def test_redundant_slots_on_a_dense_model_are_an_error(tmp_path):
 
 @pytest.mark.parametrize("option", ["redundant -1", "redundant 1.5", "redundant 99999999", "redundant lots"])
 def test_a_bad_redundant_count_is_located(tmp_path, option):
-    (r,) = results(tmp_path, routing="", strategies=f"strategy tp 4 ; ep 4 with {option}")
-    assert r.diagnostics[0].code in ("E104", "E001") and not r.valid
+    # a bad option value refuses the plan, as a bad field value does (nothing is checked)
+    with pytest.raises(PlanError) as exc:
+        results(tmp_path, routing="", strategies=f"strategy tp 4 ; ep 4 with {option}")
+    d = exc.value.diagnostics[0]
+    assert d.code in ("E104", "E001") and d.span is not None and d.span.text.startswith("redundant")
 
 
 # ---------------------------------------------------------------- the file refused, located

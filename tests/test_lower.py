@@ -212,10 +212,24 @@ def test_strategy_axes_as_written_with_spans():
 
 
 def test_strategy_degrees_are_kept_for_flatten_to_judge():
-    plan = lowered(plan_text(strategy="strategy tp 0 cp 1.5 xx 1_6 tp"))
+    plan = lowered(plan_text(strategy="strategy tp 0 cp 1.5 etp 1_6 tp"))
     assert [(a.name, a.degree) for a in plan.strategies[0].scope[0]] == \
-        [("tp", 0.0), ("cp", 1.5), ("xx", 16.0), ("tp", None)]
-    assert plan.strategies[0].text == "tp 0 cp 1.5 xx 1_6 tp"
+        [("tp", 0.0), ("cp", 1.5), ("etp", 16.0), ("tp", None)]
+    assert plan.strategies[0].text == "tp 0 cp 1.5 etp 1_6 tp"
+
+
+def test_an_unknown_axis_or_option_in_a_plan_strategy_refuses_the_plan():
+    # a misspelt axis or option is a typo like a misspelt field: the plan is not read, nothing is checked
+    for strategy, code, at, message in (("tp 0 cp 1.5 xx 1_6 tp", "E101", "xx", "unknown axis `xx`"),
+                                        ("tp 8 with overlap microbtach", "E101", "overlap microbtach",
+                                         "unknown overlap `microbtach`"),
+                                        ("tp 8 with microbatches 0", "E104", "microbatches 0",
+                                         "microbatches must be a whole number from 1 to 100,000")):
+        text = plan_text(strategy=f"strategy ok = tp 8\nstrategy {strategy}")
+        with pytest.raises(PlanError) as exc:
+            lowered(text)
+        (d,) = exc.value.diagnostics        # the E2xx of `tp 0` and the repeated `tp` wait for the plan to load
+        assert (d.code, d.message, d.span.text, d.span.line) == (code, message, at, 5)
 
 
 def test_several_strategies_keep_their_order_and_names():

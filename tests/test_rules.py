@@ -254,9 +254,13 @@ def test_every_e2xx_has_a_hint(strategy):
 
 
 def test_w505_has_a_hint_when_no_whole_dp_fills_the_cluster(tmp_path):
-    d = next(d for d in diagnostics_of(tmp_path, dict(cluster=C16, strategy="strategy tp 4 ; ep 12"))
+    d = next(d for d in diagnostics_of(tmp_path, dict(cluster=C16, strategy="strategy pp 3 < tp 4 >"))
              if d.code == "W505")
     assert d.hint == "a strategy of 16 GPUs would use them all, or `gpus = 12` rents only what this one uses"
+    # `tp 4 ; ep 12` breaks E301 (8 experts): no replica or count of it is suggested
+    d = next(d for d in diagnostics_of(tmp_path, dict(cluster=C16, strategy="strategy tp 4 ; ep 12"))
+             if d.code == "W505")
+    assert d.hint == "a legal strategy of 16 GPUs would use them all: `dagc search` ranks those that are"
 
 
 def test_all_diagnostics_reported_together():
@@ -285,7 +289,9 @@ def test_e101_suggests_nearest_name():
     with pytest.raises(PlanError) as exc:
         load_plan_text(plan_text(model='model preset "mixtral-8x7b" { hiden = 2 }'))
     assert "`hidden`" in exc.value.diagnostics[0].hint
-    d = check(load_plan_text(plan_text(strategy="strategy ttp 8")))[0].diagnostics[0]
+    with pytest.raises(PlanError) as exc:          # a misspelt axis refuses the plan, as a misspelt field does
+        load_plan_text(plan_text(strategy="strategy ttp 8"))
+    d = exc.value.diagnostics[0]
     assert d.code == "E101" and "`tp`" in d.hint
 
 

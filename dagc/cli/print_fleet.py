@@ -67,7 +67,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         if same := result.same_pick:
             figure = "per_million_tokens" if result.by == "money" else "gpu_hours_per_million_tokens"
             out.print(f"  the same pick on more GPUs, {rate_text(result.to_json())} idle but for one instance: "
-                      + ", ".join(f"{cluster_text(r)} ({r['instances']} instances"
+                      + ", ".join(f"{cluster_text(r)} ({count_text(r['instances'], 'instance')}"
                                   + (f", ${format_figure(rent)}/h" if (rent := r.get('rent_per_hour')) else "")
                                   + f", {cost_text({figure: rented_cost(r, figure)}, result.by)} per million tokens "
                                   "with every GPU it rents charged)" for r in same), markup=False)

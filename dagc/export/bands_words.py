@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..units import count_text
 from ..verdict.bands import Band, Bands, Odds, bands_of, figure_key
 from ..verdict.check import StrategyResult
 from ..verdict.ledger import WIDENED, ledger
@@ -109,7 +110,7 @@ def regimes_text(odds: tuple[Odds, ...]) -> str | None:
     source = bands_source(seen.values())
     outside = any(o.band is not None and not o.band.low <= o.band.value <= o.band.high for o in odds)
     return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, {source}: "
-            + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
+            + ", ".join(f"{k} ({count_text(b.runs, 'run')})" for k, b in seen.items())
             + ("; finer regimes have too few runs" if fell else "")
             + "".join(f"; goodput's band: {c}" for c in clamped)
             + ("; a band that leaves out dagc's own figure says that the measured runs of its regime have mostly been "

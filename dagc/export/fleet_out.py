@@ -71,7 +71,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
             out += ["The same pick on more GPUs, idle at this traffic but for one instance: "
-                    + ", ".join(f"{md_text(r['label'])} ({r['instances']} instances, "
+                    + ", ".join(f"{md_text(r['label'])} ({count_text(r['instances'], 'instance')}, "
                                 f"{_cost_text(rented_cost(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:

@@ -43,7 +43,7 @@ def traffic_text(load: dict[str, Any], name: Callable[[str], str] = str) -> str:
     if load["rate_requests_per_s"] is not None:
         return (f"{n} at {format_figure(load['rate_requests_per_s'])} requests/s ({load['arrival']}, "
                 f"seed {load['seed']})")
-    return f"{n} from {load['concurrency']:,} clients in a closed loop"
+    return f"{n} from {count_text(load['concurrency'], 'client')} in a closed loop"
 
 
 def capacity_text(load: dict[str, Any]) -> str:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .home import refuse_a_home
-from .write import OutputError, existing_directory, file_kind, lstat_or_none, write_text_atomic
+from .write import BESIDE, OutputError, check_beside, existing_directory, file_kind, lstat_or_none, write_text_atomic
 
 __all__ = ["check_output_dir", "default_output_dir", "safe_dir_name", "write_manifest", "plot_dir", "MARKER",
            "OUTPUT_FILES", "MAX_DIR_NAME", "staging_parent"]
@@ -204,8 +204,9 @@ def check_output_dir(out: Path, force: bool = False) -> None:
     if out.parent == out:
         raise OutputError(out, "the root directory cannot be an output directory, not even with --force")
     if not existing_directory(out):
-        return
+        return check_beside(out, sibling(out, "lock"))      # the lock beside it: before the work, not after it
     refuse_a_home(out)
+    check_beside(out, sibling(out, "lock"))
     try:
         if _is_empty_dir(out) or force:
             return
@@ -267,8 +268,7 @@ def output_lock(out: Path) -> Iterator[None]:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise OutputError(path, f"{exc.strerror or exc} (dagc locks and stages the output beside the output "
-                                    f"directory: its parent must be writable)") from exc
+            raise OutputError(path, f"{exc.strerror or exc} ({BESIDE})") from exc
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):

@@ -91,7 +91,8 @@ def _header_lines(r: StrategyResult, lay: Layout) -> list[tuple[str, int, bool]]
     lines = [(f"{printable(plan.name)} · strategy {r.decl.text}", 15, True)]
     if r.pooled is not None:            # the layout drawn is one decode instance's
         p, d = r.pooled.pools[0], r.pooled.pools[-1]
-        lines.append((f"one decode instance drawn ({d.pool.strategy.text}, {d.gpus_per_instance} GPUs) of a "
+        lines.append((f"one decode instance drawn ({d.pool.strategy.text}, {count_text(d.gpus_per_instance, 'GPU')}) "
+                      "of a "
                       f"disaggregated deployment of {r.gpus_used} GPUs: {p.pool.instances} × {p.gpus_per_instance} "
                       f"prefill, {d.pool.instances} × {d.gpus_per_instance} decode", 11, True))
     used = (count_text(lay.gpus_used, "GPU") if r.pooled is not None else
@@ -176,7 +177,7 @@ def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[
     for k, ((role, n), start) in enumerate(zip(sizes, instance_starts([n for _, n in sizes], gpn), strict=True)):
         owner.update({g: (role, k) for g in range(start, start + n)})
     shown = min(max(total, max(owner, default=0) + 1), MAX_GPUS)
-    parts = [f"{p.pool.role}: {p.pool.instances} × {p.gpus_per_instance} GPUs ({p.pool.strategy.text})"
+    parts = [f"{p.pool.role}: {p.pool.instances} × {count_text(p.gpus_per_instance, 'GPU')} ({p.pool.strategy.text})"
              for p in r.pooled.pools]
     out = [svg_text(x0, y + 11, "pools (one cell per GPU, node by node):", HEADING)]
     y += 16

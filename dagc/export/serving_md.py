@@ -84,7 +84,7 @@ def inflight_summary(r: StrategyResult) -> list[str]:
     admitted = "" if w.batch == r.plan.workload.batch else \
         f" (of the {r.plan.workload.batch:,} `batch` allows: the KV cache admits no more, W520)"
     line = (f"- **Served in flight** (continuous batching with chunked prefill, `chunk = {s['chunk']:,}` tokens per "
-            f"step): the figures are the steady state with {w.batch:,} requests in flight{admitted}, "
+            f"step): the figures are the steady state with {count_text(w.batch, 'request')} in flight{admitted}, "
             f"{s['requests_per_rank']:,} per attention-DP rank; {_pct(s['mixed_step_share'])} of a rank's steps carry "
             f"a chunk of {s['chunk_prompt_tokens']:,} prompt tokens (f), {_pct(s['mixed_step_share_group'])} of the "
             f"steps of a group of {s['attention_dp_group']} attention-DP "
@@ -151,7 +151,7 @@ def pooled_summary(r: StrategyResult) -> list[str]:
     # ^ the decode pools' (W520)
     lines = [f"- **Disaggregated**: {count_text(r.gpus_used or 0, 'GPU')} in two pools; the figures are the steady "
              "state with "
-             f"{running:,} requests in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
+             f"{count_text(running, 'request')} in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
              "and decode\")."]
     if f is not None and pooled.kv_bytes_per_request is not None:
         fe = r.plan.cluster.engine.terms.frontend_s       # the client's TTFT adds the engine's front end

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target", "lstat_or_none",
-           "existing_directory", "check_own", "file_mode", "dir_mode"]
+           "existing_directory", "check_own", "file_mode", "dir_mode", "check_beside", "BESIDE"]
 
 OWN_PROBE_BYTES = 4096      # how much of an existing file `check_own` reads for dagc's signature
 
@@ -126,6 +126,38 @@ def check_own(path: Path, signature: str, force: bool = False) -> None:
     if not force and signature.encode() not in head.split(b"\n", 2)[:2]:
         raise OutputError(path, "the file exists and dagc did not write it; move it away, choose another path, "
                                 "or give --force to replace it")
+
+
+# why a lock or staging directory beside an output directory could not be made (`output_dir.output_lock`)
+BESIDE = "dagc locks and stages the output beside the output directory: its parent must be writable"
+
+
+def check_beside(out: Path, probe: str) -> None:
+    """Raise `OutputError` when dagc could not write beside the output directory `out` — its lock and staging
+    directory are made in `out`'s parent — so that `compile -o` is refused before the work, not after it:
+    the parent — when it does not exist yet, the nearest directory above it, where it would be made — must take
+    a file named `probe` (made and removed at once; one already there is left alone).
+
+    Example:
+        >>> try:
+        ...     check_beside(Path("/proc/x"), ".x.dagc-lock")
+        ... except OutputError as exc:
+        ...     print(str(exc)[:60])
+        cannot write /proc/.x.dagc-lock: No such file or directory (
+    """
+    out = Path(os.path.abspath(out))
+    above = out.parent
+    while lstat_or_none(above) is None and above.parent != above:
+        above = above.parent
+    path = above / probe
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        os.close(fd)
+        os.unlink(path)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise OutputError(path, f"{exc.strerror or exc} ({BESIDE})") from exc
 
 
 def _ensure_parent(path: Path) -> None:

@@ -21,9 +21,9 @@ from lark.tree import Branch, Meta
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
-from ..units import Dimension, Unit, format_si, in_base_unit, lookup
+from ..units import Dimension, Unit, bound_text, format_si, lookup
 from .fields import CLUSTER_FIELDS, MODEL_FIELDS, PLAIN, WORKLOAD_FIELDS, Field, Inner, Named, did_you_mean, nearest
-from .hints import unit_hint
+from .hints import NOT_A_NUMBER, not_a_number, unit_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
            "read_block", "read_value", "subtrees", "unit_dimension"]
@@ -224,10 +224,10 @@ def read_value(out: Collector, value: Value, spec: Field, label: str, op: str = 
         case "batch":
             if value.kind is ValueKind.WORD and str(value.tokens[0]) == "max":
                 return "max"             # the largest batch each strategy serves (`dagc.verdict.batch_max`)
-            if value.kind is ValueKind.WORD:
+            if value.kind is ValueKind.WORD and not NOT_A_NUMBER.fullmatch(str(value.tokens[0])):
                 return out.error("E101", f"`batch` is a number of requests or `max`, not `{value.tokens[0]}`",
                                  value.span, "write `batch = 128`, or `batch = max` for the largest that fits")
-            if value.kind is not ValueKind.QUANTITY:     # a string, a block, several words: neither
+            if value.kind not in (ValueKind.QUANTITY, ValueKind.WORD):   # a string, a block, several words: neither
                 shown = " ".join(str(t) for t in value.tokens)
                 return out.error("E102", f"`batch` is a number of requests or `max`, not `{shown}`", value.span,
                                  "write `batch = 128`, or `batch = max` (unquoted) for the largest that fits")
@@ -286,10 +286,8 @@ def _routing(out: Collector, value: Value) -> float | None | Bad:
     """`random` is None (the busiest rank's load follows from the token count); `uniform` is 1.0;
     `imbalance X` is X, the busiest rank's share of the mean."""
     head = str(value.tokens[0])
-    if value.kind is ValueKind.WORD and head == "random":
-        return None
-    if value.kind is ValueKind.WORD and head == "uniform":
-        return 1.0
+    if value.kind is ValueKind.WORD and head in ("random", "uniform"):
+        return None if head == "random" else 1.0
     if value.kind is ValueKind.NAMED_NUMBER and head == "imbalance":
         x = _number(out, str(value.tokens[1]), value.token_spans[1])
         if isinstance(x, Bad):
@@ -318,6 +316,8 @@ def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -
     assert dim is not None, "every numeric field has a dimension"
     if value.kind is not ValueKind.QUANTITY:
         shown = " ".join(str(t) for t in value.tokens)
+        if nan := not_a_number(shown, f"`{lhs} {dim.example}`"):       # `nan`, `inf`: no figure, in any unit
+            return out.error("E104", nan[0], value.span, nan[1])
         return out.error("E102", f"`{short}` takes {dim.value}, not `{shown}`", value.span,
                          f"for example `{lhs} {dim.example}`")
     text, tok_span = str(value.tokens[0]), value.token_spans[0]
@@ -374,7 +374,7 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
 def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named, span: Span) -> Bad:
     dim, short, lhs = field.dim, field.short, field.lhs
     if x < spec.lo:
-        low = f"{spec.lo:g}" if dim is Dimension.COUNT else in_base_unit(spec.lo, dim)
+        low = bound_text(spec.lo, dim, _NUM_RE.sub("", text, count=1).strip())     # in the unit written
         return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
                          f"write `{lhs} {low}` or more" if dim is Dimension.COUNT else
                          f"write a value of at least {low}, e.g. `{lhs} {dim.example}`")
@@ -385,7 +385,7 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named
         return out.error("E104", f"`{short}` = {text} is out of range: a share is at most 1", span,
                          f"did you mean `{lhs} {text} %`? (or the fraction `{lhs} {x / 100:g}`)")
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
-                     f"dagc accepts at most {in_base_unit(spec.hi, dim)}")
+                     f"dagc accepts at most {bound_text(spec.hi, dim, _NUM_RE.sub('', text, count=1).strip())}")
 
 
 def unit_dimension(value: Value) -> Dimension | None:

@@ -20,8 +20,8 @@ from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit
 from .fields import nearest
 
-__all__ = ["SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint", "gpu_hint",
-           "repeated_axis_hint", "requests_per_second", "stage_domains_hint", "unit_hint"]
+__all__ = ["NOT_A_NUMBER", "SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint",
+           "gpu_hint", "not_a_number", "repeated_axis_hint", "requests_per_second", "stage_domains_hint", "unit_hint"]
 
 # Forms of a GPU: the SXM module (HGX and DGX boards hold SXM modules), a PCIe card, the NVL card
 # pair, a rack of one NVLink domain, AMD's OAM module.
@@ -32,6 +32,22 @@ _FORM_WORDS = {"sxm": "the SXM module", "pcie": "the PCIe card", "nvl": "the NVL
 _VENDORS = ("nvidia", "amd", "instinct", "tesla")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)(gb|g|gib)$")
 _MODEL = re.compile(r"^(?:gb|mi|[a-z])\d{2,3}[a-z]?$")
+# `nan`, `inf`, `infinity`, in any case, either sign: words a number parser reads, which are no figure
+NOT_A_NUMBER = re.compile(r"[+-]?(?:nan|inf(?:inity)?)(?![A-Za-z0-9_])", re.IGNORECASE)
+
+
+def not_a_number(word: str, example: str) -> tuple[str, str] | None:
+    """The message and hint for `word` written as a value when it is `nan` or `inf` (`NOT_A_NUMBER`): it is not
+    a number, whatever its unit; `example` is the field written right (`` `rate = 12 requests/s` ``). None for
+    any other word.
+
+    Example:
+        >>> not_a_number("NaN", "`rate = 12 requests/s`")
+        ('`NaN` is not a number', 'dagc reads finite numbers only: write one, e.g. `rate = 12 requests/s`')
+    """
+    if NOT_A_NUMBER.fullmatch(word) is None:
+        return None
+    return f"`{word}` is not a number", f"dagc reads finite numbers only: write one, e.g. {example}"
 
 
 @dataclass(frozen=True)

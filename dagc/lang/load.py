@@ -16,7 +16,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..source import SourceFile, Span
 from .flatten import OPTION_KEYWORD_HINT
-from .lower import lower, lower_strategy
+from .lower import lower, lower_strategy, strategy_input_errors
 from .parse import parse, read_source
 
 __all__ = ["STRATEGY_SOURCE", "load_plan", "load_plan_text", "parse_strategy", "strategy_option"]
@@ -70,7 +70,8 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
         ('balanced', 'pp 2 < tp 4 ; ep 8 >')
 
     Raises:
-        PlanError: with located E0xx/E1xx diagnostics; E001 when the text is empty or blank.
+        PlanError: with located E0xx/E1xx diagnostics; E001 when the text is empty or blank. (An unknown axis
+            or option is `flatten`'s, which `strategy_option` raises.)
     """
     src = SourceFile(STRATEGY_SOURCE, text)
     if not text.strip():
@@ -93,7 +94,14 @@ def strategy_option(text: str, plan: Plan) -> StrategyDecl:
     `--strategy fast`), else the expression `text` (`parse_strategy`).
 
     Raises:
-        PlanError: as `parse_strategy`, when no strategy of the plan has that name.
+        PlanError: as `parse_strategy`, when no strategy of the plan has that name; and with the E0xx/E1xx
+            of an expression that parses but names an unknown axis or option, or gives an option a bad
+            value (`strategy_input_errors`): a typo, as in the plan, so nothing is checked.
     """
     named = next((s for s in plan.strategies if s.name is not None and s.name == text.strip()), None)
-    return named if named is not None else parse_strategy(text)
+    if named is not None:
+        return named
+    decl = parse_strategy(text)
+    if errors := strategy_input_errors([decl]):
+        raise PlanError(errors)
+    return decl

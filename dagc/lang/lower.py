@@ -302,10 +302,11 @@ def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
              for kind in ("model", "cluster", "workload", "require", "objective", "calibration") if kind in by_kind}
     strategies = _lower_strategies(lw, by_kind.get("strategy", []))
     model, cluster, workload = first.get("model"), first.get("cluster"), first.get("workload")
+    # a strategy's own misspellings (an unknown axis or option, a bad option value) are input errors like a
+    # misspelt field: said now, with the plan's others, and nothing is checked (not a verdict of a strategy
+    # that does not read); `check` finds its E2xx, rules on its structure, once the plan loads
+    lw.out.diags += strategy_input_errors(strategies)
     if lw.out.has_errors or model is None or cluster is None or workload is None:
-        # nothing will be checked: the strategies' own misspellings (axes, options) are said now, not
-        # one fix later (`check` finds them again, with the rules, once the plan loads)
-        lw.out.diags += [d for s in strategies for d in flatten(s)[1] if d.is_error and d.code[:2] in ("E0", "E1")]
         return None
     if workload.expert_load is not None:
         lw.out.diags += check_expert_load(model, workload.expert_load, lw.out.spans["workload.routing.file"])
@@ -357,6 +358,12 @@ def lower(tree: Tree[Token], src: SourceFile, base_dir: Path | None = None, *,
         raise PlanError(diags or [Diagnostic("E103", Severity.ERROR, "the plan is incomplete", src.whole(),
                                              "a plan has a model, a cluster, a workload and a strategy")])
     return plan
+
+
+def strategy_input_errors(strategies: Sequence[StrategyDecl]) -> list[Diagnostic]:
+    """The E0xx/E1xx of `strategies` (`flatten`'s unknown axes and options, bad option values): what keeps a
+    strategy from being read as written, so the plan (or `--strategy`) is refused before anything is checked."""
+    return [d for s in strategies for d in flatten(s)[1] if d.is_error and d.code[:2] in ("E0", "E1")]
 
 
 def lower_strategy(tree: Tree[Token], src: SourceFile, name: str | None = None) -> StrategyDecl:

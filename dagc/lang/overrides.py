@@ -34,8 +34,10 @@ from ..plan.engines import NEWEST
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
+from ..units import lookup
 from .blocks import child_tree
 from .fields import TRAFFIC_FIELDS, did_you_mean
+from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
 
@@ -125,7 +127,13 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     m = (_NAMED if path in _QUOTED else _VALUE).match(value)
     end = m.end() if m is not None else 0
     if end == len(value):
-        return
+        return                               # a bare `nan` too: the field's lowering says what it takes
+    nan = NOT_A_NUMBER.match(value)          # `nan requests/s`, `-inf`: the number is what is wrong, not its unit
+    if nan is not None and path not in _QUOTED:
+        unit = value[nan.end():].strip()
+        shown = f"{'.'.join(path)}=12{' ' + unit if lookup(unit) is not None else ''}"
+        message, hint = not_a_number(nan.group(), f"`--set '{shown}'`") or ("", "")
+        raise PlanError([Diagnostic("E001", Severity.ERROR, message, src.span(start, start + nan.end()), hint)])
     end += len(value[end:]) - len(value[end:].lstrip())
     message = (f"--set takes one value; `{value[end:end + 20]}` follows the value of `{'.'.join(path)}`" if end
                else f"--set takes one value; `{value[:20]}` is not a value of `{'.'.join(path)}`")

@@ -19,8 +19,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile
+from ..units import lookup
 from .fields import STRATEGY_OPTIONS, nearest
-from .hints import count_multiplier_hint
+from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 
 __all__ = ["scope_marks", "syntax_diagnostic"]
 
@@ -57,7 +58,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
-    misplaced = _glued_multiplier(src, exc) or _empty_value(src, exc) or (
+    misplaced = _not_a_number(src, exc) or _glued_multiplier(src, exc) or _empty_value(src, exc) or (
         _extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
     if misplaced is not None:
         return misplaced
@@ -112,6 +113,34 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
                           src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
                       "docs/language.md describes the plan language")
+
+
+# a field's `nan`/`inf` (`rate = nan requests/s`, `ttft <= -inf s`), its unit after it, and where the error stands
+_NAN_VALUE = re.compile(rf"(?P<field>[A-Za-z_][A-Za-z0-9_.]*)[ \t]*(?P<op><=|>=|=|<|>)[ \t]*"
+                        rf"(?P<word>{NOT_A_NUMBER.pattern})(?P<unit>[ \t]*(?:[A-Za-z%$][A-Za-z0-9%$]*(?:/[A-Za-z]+)*)?)"
+                        rf"[ \t]*", re.IGNORECASE)
+
+
+def _not_a_number(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
+    """E001 at a `nan` or `inf` written as a field's value with its unit or sign (which the grammar reads as a
+    name, then stops at the unit or the sign): it is not a number, and the hint writes one (`not_a_number`).
+    The error must stand within the value or right after it on its line."""
+    at = len(src.text) if isinstance(exc, UnexpectedEOF) else getattr(exc, "pos_in_stream", None)
+    if isinstance(exc, UnexpectedToken) and exc.token.start_pos is not None:
+        at = exc.token.start_pos
+    if at is None:
+        return None
+    line_start = src.text.rfind("\n", 0, at) + 1
+    for m in _NAN_VALUE.finditer(src.text, line_start, len(src.text)):
+        if m.start("word") <= at <= m.end() and "\n" not in src.text[m.start():at]:
+            unit = m["unit"].strip() if lookup(m["unit"].strip()) is not None else ""   # not the next field's name
+            field = m["field"].rpartition(".")[2]
+            said = not_a_number(m["word"], f"`{field} {m['op']} 12{' ' + unit if unit else ''}`")
+            assert said is not None, "the pattern matched it"
+            return Diagnostic("E001", Severity.ERROR, said[0], src.span(m.start("word"), m.end("word")), said[1])
+        if m.start() > at:
+            return None
+    return None
 
 
 _GLUED_COUNT = re.compile(r"(?P<lhs>[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?P<num>[0-9][0-9_]*)(?P<suf>[kKmMGBb])"

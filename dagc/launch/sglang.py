@@ -13,7 +13,7 @@ attention-DP ranks, some per rank. A version bump should only touch this table.
 from __future__ import annotations
 
 from ..plan.workload import Overlap
-from ..units import format_bytes
+from ..units import count_text, format_bytes
 from . import eplb
 from .degrees import Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
@@ -297,9 +297,9 @@ def _serving_notes(v: Serving | None) -> list[str]:
                                         f"{v.ranks:,} ranks ({v.ranks:,} × the rank's), since SGLang divides them "
                                         "by the attention-DP ranks")
     steps = "decode tokens included (--enable-mixed-chunk)" if v.inflight else v.static_steps
-    notes = [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {v.unit_text} runs up to {v.requests:,} "
-             f"requests ({v.share_text}) of up to {v.max_len:,} tokens{batches}, in steps of at most {v.chunk:,} "
-             f"tokens, {steps}{divided}"]
+    notes = [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {v.unit_text} runs up to "
+             f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens{batches}, in "
+             f"steps of at most {v.chunk:,} tokens, {steps}{divided}"]
     if v.static_fraction is None:
         notes.append("--mem-fraction-static: dagc has no per-GPU memory figures for this strategy; SGLang's default "
                      "applies")

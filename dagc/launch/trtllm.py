@@ -19,7 +19,7 @@ import posixpath
 
 from ..layout.stages import default_split
 from ..plan.workload import Overlap
-from ..units import format_bytes
+from ..units import count_text, format_bytes
 from . import eplb
 from .degrees import MAX_LISTED_NODES, Degrees, Placement
 from .eplb import EplbSupport
@@ -248,8 +248,8 @@ def _serving_notes(v: Serving | None) -> list[str]:
     steps = "decode tokens included (max_num_tokens, enable_chunked_prefill)" if v.inflight else \
         f"{v.static_steps} (max_num_tokens)"
     notes = [f"{v.mode_text} (serving settings of {SERVING_VERSION}, in the YAML): {v.unit_text} runs up to "
-             f"{v.requests:,} requests ({v.share_text}) of up to {v.max_len:,} tokens (max_seq_len){batches}, in "
-             f"steps of at most {v.chunk:,} tokens, {steps}"]
+             f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens "
+             f"(max_seq_len){batches}, in steps of at most {v.chunk:,} tokens, {steps}"]
     if v.free_fraction is None:
         notes.append("kv_cache_config.free_gpu_memory_fraction: dagc has no per-GPU memory figures for this "
                      "strategy; TensorRT-LLM's default applies")

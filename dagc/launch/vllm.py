@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 
 from ..plan.workload import Overlap
+from ..units import count_text
 from . import eplb
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
@@ -275,12 +276,12 @@ def _serving_notes(v: Serving | None) -> list[str]:
         return []
     engine = "each data-parallel engine (one attention-DP rank)" if v.ranks > 1 else v.unit_text
     size = capture_size(v.requests * v.query_len, v.chunk)
-    graphs = f"{size:,} requests" if v.query_len == 1 else \
-        f"{size:,} tokens ({v.requests:,} requests × {v.query_len} verified positions)"
+    graphs = count_text(size, "request") if v.query_len == 1 else \
+        f"{count_text(size, 'token')} ({count_text(v.requests, 'request')} × {v.query_len} verified positions)"
     steps = "decode tokens included (chunked prefill)" if v.inflight else v.static_steps
-    return [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {engine} runs up to {v.requests:,} requests "
-            f"({v.share_text}) of up to {v.max_len:,} tokens, in steps of at most {v.chunk:,} tokens, "
-            f"{steps}; CUDA graphs up to {graphs} cover its decode steps",
+    return [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {engine} runs up to "
+            f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens, in steps of at "
+            f"most {v.chunk:,} tokens, {steps}; CUDA graphs up to {graphs} cover its decode steps",
             f"--gpu-memory-utilization {fraction_text(v.usable_fraction)}: vLLM's share of each GPU's total memory "
             f"(weights, activations, KV cache, its CUDA graphs and buffers) = ({v.top_word} − reserve) / capacity, "
             f"{v.capacity_text}", *v.limit_notes]

@@ -40,6 +40,7 @@ class Shares:
     group_share: float            # f_g = 1 − (1 − f)^g: steps on which some rank of the group carries a chunk
     first_token_steps: int        # ceil(prompt / min(room, prompt)): mixed steps until a request's first token
     sustainable_batch: int        # the largest batch whose demand is at most 1
+    least_chunk: int = 0          # d·q + ceil(need): the least chunk whose room keeps up (demand at most 1)
 
     @property
     def keeps_up(self) -> bool:
@@ -106,7 +107,7 @@ def _shares(steps: Steps, d: int, g: int, ranks: int) -> Shares:
     return Shares(requests_per_rank=d, room=room, chunk_prompt_tokens=c,
                   demand=need / room if room > 0 else math.inf, share=f, group=g, group_share=1.0 - (1.0 - f) ** g,
                   first_token_steps=math.ceil(prompt / min(room, prompt)) if room > 0 else 0,
-                  sustainable_batch=per_rank * ranks)
+                  sustainable_batch=per_rank * ranks, least_chunk=d * positions + math.ceil(need))
 
 
 def inflight_ttft_tpot(t_decode: float, t_mixed: float, workload: Workload, lay: Layout) -> tuple[float, float]:

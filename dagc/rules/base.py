@@ -44,6 +44,9 @@ class RuleContext:
     # the workload and layout the steady state was scheduled at — in flight, at the concurrency the engine
     # reaches (`dagc.memory.admission.admitted`) — for the rules that read the schedule; None: the plan's
     running: tuple[Workload, Layout] | None = None
+    # the codes of the errors the rules of the layout and the memory found, for the rules that read the schedule
+    # (run last): W505 suggests replicas only of a strategy that passes them
+    errors: tuple[str, ...] = ()
 
     @property
     def run_workload(self) -> Workload:

@@ -17,7 +17,7 @@ from ..lang.calibration import TERM_BOUNDS
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..source import Span
-from ..units import Dimension, format_si, said_list
+from ..units import Dimension, count_text, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
 __all__ = ["RULES", "calibration_range", "calibration_worse"]
@@ -119,7 +119,8 @@ def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnos
            if value is not None and span is not None and _outside(float(value), span)]
     low, high = cal.instance_gpus or (cal.gpus, cal.gpus)
     runs = f"{low:,}" if low == high else f"{low:,}–{high:,}"
-    far += [f"{role + ' ' if role else ''}engine instance{'s' if role else ''} of {gpus:,} GPUs (runs {runs})"
+    far += [f"{role + ' ' if role else ''}engine instance{'s' if role else ''} of {count_text(gpus, 'GPU')} "
+            f"(runs {runs})"
             for role, gpus in engines if not low <= gpus <= high]
     if not far:
         return None

@@ -134,7 +134,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     message = (f"the KV cache holds {full:,} of the {a.cap:,} requests of `batch` at full length "
                f"({a.context_tokens:,} tokens; {a.kv_tokens:,} tokens a rank); in flight the engine runs ≈ "
                f"{a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens){where}: TTFT, TPOT and "
-               f"the throughputs are judged at {a.effective:,} requests in flight")
+               f"the throughputs are judged at {count_text(a.effective, 'request')} in flight")
     lift = f"GPUs of {format_bytes(a.memory_to_lift_bytes)} would run all {a.cap:,}"
     kv = ctx.plan.model.kv_cache
     if kv.bytes > 1:
@@ -174,6 +174,9 @@ def check_tp_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
 def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     """GPUs available but unused. Legal (a smaller plan may be the better one), but say so.
 
+    The hint suggests replicas (`dp`) only of a strategy that passes the rules: replicas of one that breaks
+    them (too little memory, a tp that does not divide the heads) would break them too.
+
     Bad:
         cluster { gpus = 16 … }   strategy tp 8
     Fixed:
@@ -181,12 +184,16 @@ def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     """
     used, avail = ctx.layout.gpus_used, ctx.plan.cluster.gpus
     if used < avail:
+        if ctx.errors:
+            hint = f"a legal strategy of {avail} GPUs would use them all: `dagc search` ranks those that are"
+        elif avail // used > 1:
+            hint = f"dp {avail // used} would use {avail // used * used}"
+        else:
+            hint = f"a strategy of {avail} GPUs would use them all, or `gpus = {used}` rents only what this one uses"
         yield diag("W505", Severity.WARNING,
                    f"{avail - used} of {avail} GPUs {'is' if avail - used == 1 else 'are'} unused "
                    f"(the strategy uses {used})",
-                   ctx.plan.span_of("cluster.gpus") or ctx.strategy.span_of("strategy"),
-                   f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else
-                   f"a strategy of {avail} GPUs would use them all, or `gpus = {used}` rents only what this one uses")
+                   ctx.plan.span_of("cluster.gpus") or ctx.strategy.span_of("strategy"), hint)
 
 
 def check_kv_replication(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -370,7 +377,7 @@ RULES = (
     make_rule("E401", Severity.ERROR, "GPUs used exceed GPUs available", check_gpus),
     make_rule("E402", Severity.ERROR, "a rank's memory exceeds the GPU's memory", check_memory, reads=Reads.MEMORY),
     make_rule("W502", Severity.WARNING, "TP group spans nodes", check_tp_nodes),
-    make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused),
+    make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused, reads=Reads.SCHEDULE),
     make_rule("W508", Severity.WARNING, "sp without tp does nothing", check_sp_without_tp),
     make_rule("W509", Severity.WARNING, "8-bit weights on a GPU without fp8 compute", check_8bit_compute),
     make_rule("W516", Severity.WARNING, "EPLB and redundant expert slots that gain nothing", check_redundant_gains),

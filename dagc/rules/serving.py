@@ -19,7 +19,7 @@ from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Workload
+from ..plan.workload import CHUNK_DEFAULT, Workload
 from ..units import count_text
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
@@ -50,20 +50,25 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
         per = f", {q} positions each with speculative decoding" if q > 1 else ""
         yield diag("E307", Severity.ERROR,
                    f"`chunk = {w.chunk_tokens}` leaves no room for a prompt: each step of an attention-DP rank "
-                   f"already runs {d * q:,} decode tokens (its {d:,} requests in flight{per})",
+                   f"already runs {d * q:,} decode tokens (its {count_text(d, 'request')} in flight{per})",
                    ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"), _room_hint(w, lay))
 
 
 def _room_hint(w: Workload, lay: Layout) -> str:
-    """E307's hint: a `chunk` with room for prompts when the language allows one (at most `CHUNK_LIMIT`), else
-    the batch the largest chunk a plan may write keeps up with."""
+    """E307's hint: the least `chunk` with room for a prompt token, d·q + 1, when the language allows it (at most
+    `CHUNK_LIMIT`) — with, apart, the least that also keeps up with the prompts admitted (W513) and the engines'
+    default when it has room — else the batch the largest chunk a plan may write keeps up with."""
     d, q = lay.requests_per_rank, w.step_positions
-    if max(8192, 2 * d * q) <= CHUNK_LIMIT:
-        return f"write `chunk = {max(8192, 2 * d * q)}` or more, or spread the batch over more ranks"
-    at = w.model_copy(update={"chunk": CHUNK_LIMIT})
-    if d * q < CHUNK_LIMIT and shares(at, lay).keeps_up:
-        return f"write `chunk = {CHUNK_LIMIT}` (the most a plan may write), or spread the batch over more ranks"
-    return f"`chunk` is at most {CHUNK_LIMIT:,} tokens: {_batch_a_chunk_keeps_up(at, lay, f'`chunk = {CHUNK_LIMIT}`')}"
+    least = d * q + 1
+    if least > CHUNK_LIMIT:
+        at, which = w.model_copy(update={"chunk": CHUNK_LIMIT}), f"`chunk = {CHUNK_LIMIT}`"
+        return f"`chunk` is at most {CHUNK_LIMIT:,} tokens: {_batch_a_chunk_keeps_up(at, lay, which)}"
+    keeps = shares(w, lay).least_chunk
+    also = (f"; `chunk = {keeps}` or more also keeps up with the prompts of its {count_text(d, 'request')} (W513)"
+            if least < keeps <= CHUNK_LIMIT else "")
+    default = f"; the engines' default is {CHUNK_DEFAULT}" if CHUNK_DEFAULT >= least else ""
+    return f"write `chunk = {least}` or more, one more than its {d * q:,} decode tokens{also}{default} — or spread " \
+           "the batch over more ranks"
 
 
 def _batch_a_chunk_keeps_up(w: Workload, lay: Layout, which: str = "this chunk") -> str:

@@ -17,7 +17,8 @@ from .base import pass_rule
 
 E001 = """
 A plan that does not follow the grammar (grammar/plan.lark): a missing `}` or `>`, a field
-written `name: value`, a preset name without quotes. The message names what was expected.
+written `name: value`, a preset name without quotes. The message names what was expected;
+`nan` or `inf` written with a unit or a sign (`rate = nan requests/s`) is said to be no number.
 
 Bad:
     cluster { gpus: 16 }
@@ -76,8 +77,9 @@ Fixed:
 
 E104 = """
 A value that cannot be right: zero or negative counts, fractions where a whole number is
-needed, figures out of range, a field or statement given twice, top_k above experts,
-kv_heads above heads.
+needed, figures out of range (the bound said in the unit written), `nan` or `inf` (no number),
+a field or statement given twice, top_k above experts, kv_heads above heads, a strategy
+option's bad value (`with microbatches 0`).
 
 Bad:
     model "m" { layers = 0  … }

@@ -94,8 +94,8 @@ def decode_pools_at_max(run: Run, strategies: Iterable[Strategy], prefills: Pref
                 counts.pruned += 1
                 continue
             counts.decode += 1
-            if fc is None:
-                continue                                 # not even one request is served
+            if fc is None or fc.layout.microbatches_dropped:
+                continue             # not even one request is served; or a micro-batch carries none (W510)
             d = instance_of(fc, s, chosen)
             for m, f in fits.items():
                 weigh(d, m, f, w.model_copy(update={"batch": m * chosen.batch, "batch_note": None,

@@ -54,9 +54,12 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
 def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objective: str, timer: _Timer
             ) -> Candidate | None:
     """`evaluate`'s candidate with `mb` micro-batches once its workload (those, its overlap, its batch)
-    is chosen."""
+    is chosen; None when a rule rejects it, or when its largest batch (`batch = max`) leaves some of its
+    micro-batches without a request (W510)."""
     fc = fast_check(plan, strategy, workload, timer)
-    if isinstance(fc, Refused):
+    if isinstance(fc, Refused) or (workload.batch_max and fc.layout.microbatches_dropped):
+        # at the batch it serves, micro-batches beyond its requests would carry none (W510): it runs fewer, the
+        # candidate with fewer micro-batches where the space has it, so this one is not proposed
         return None
     gpus = fc.layout.gpus_used
     metrics = fc.deployment

@@ -111,6 +111,7 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
                                strategy, run_layout, mem)
     # the rules that read the schedule read the requests in flight it was made for (W506, W513)
     diags = in_rule_order(diags + run_rules(replace(ctx, memory=mem, admission=adm, running=running,
+                                                    errors=tuple(d.code for d in diags if d.is_error),
                                                     metrics=compiled.metrics if compiled else None), Reads.SCHEDULE))
     figures = None if compiled is None else of_schedule(compiled.metrics, compiled.plan.workload.batch)
     reqs = judge_requirements(plan, layout, mem, figures)

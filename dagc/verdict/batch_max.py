@@ -36,6 +36,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, RequirementKind, Workload
 from ..rules.requirements import BROKEN_CHUNK, BROKEN_KV, broken_text
 from ..schedule.timer import Timer
+from ..units import count_text
 from .analyse import analyse
 from .fastcheck import FastCheck, Refused, fast_check
 from .verdict import RequirementResult
@@ -138,9 +139,10 @@ def _chosen(workload: Workload, batch: int, why: str | None, limit: int) -> Work
     if batch == 0:
         note = f"batch = max: not even one request is served — it breaks {why}; the figures are for one request"
     elif why is None:
-        note = f"batch = max: {batch:,} requests, the largest dagc considers ({limit:,})"
+        note = f"batch = max: {count_text(batch, 'request')}, the largest dagc considers ({limit:,})"
     else:
-        note = f"batch = max: {batch:,} requests, the largest this strategy serves — {batch + 1:,} would break {why}"
+        note = (f"batch = max: {count_text(batch, 'request')}, the largest this strategy serves — {batch + 1:,} "
+                f"would break {why}")
     return workload.model_copy(update={"batch": max(batch, 1), "batch_note": note, "batch_breaks": why})
 
 

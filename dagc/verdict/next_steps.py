@@ -46,6 +46,7 @@ from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import PoolRole, RequirementKind
 from ..rules.requirements import broken_text
 from ..serve.binding import Binding, Limit
+from ..units import count_text
 from .check import NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
@@ -213,8 +214,8 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
         r, options = _grown(result, tries, gpus, replicated(own, k), batch * k if own_cap else None)
         if r is None:
             break
-        each = (f", each with the plan's batch of {batch:,} requests in flight ({batch * k:,} in all)" if own_cap
-                else _shares(r, batch))
+        each = (f", each with the plan's batch of {count_text(batch, 'request')} in flight ({batch * k:,} in all)"
+                if own_cap else _shares(r, batch))
         step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy{each}", options, r)
         if step.meets:
             return step
@@ -247,7 +248,7 @@ def _shares(r: StrategyResult, batch: int) -> str:
         return ""
     each = sorted({int(n) for n in lay.replica_requests})
     share = f"{each[0]:,}" if len(each) == 1 else f"{each[0]:,}–{each[-1]:,}"
-    return f", each with {share} of the batch's {batch:,} requests in flight"
+    return f", each with {share} of the batch's {count_text(batch, 'request')} in flight"
 
 
 def _binding(r: StrategyResult | None) -> Binding | None:

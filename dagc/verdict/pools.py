@@ -29,6 +29,7 @@ from ..serve.disagg import (
     transfer_link,
     transfer_seconds,
 )
+from ..units import count_text
 from .analyse import Analysis, analyse
 from .batch_max import choose_batch, decode_pool_plan
 from .steady import InstanceMetrics, SteadyMetrics, steady_metrics
@@ -148,7 +149,8 @@ def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
     why = one.batch_breaks
     each = "the most the decode instance holds" if m == 1 else \
         f"{one.batch:,} on each of the {m:,} decode instances, the most one holds"
-    note = f"batch = max: {total:,} requests, {each}" + (f" — {one.batch + 1:,} would break {why}" if why else "")
+    note = f"batch = max: {count_text(total, 'request')}, {each}" + \
+        (f" — {one.batch + 1:,} would break {why}" if why else "")
     chosen = plan.workload.model_copy(update={"batch": total, "batch_note": note, "batch_breaks": why})
     return plan.model_copy(update={"workload": chosen}), note
 
