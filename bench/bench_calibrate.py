@@ -51,6 +51,7 @@ import fidelity_corpus as fc  # noqa: E402
 from dagc.calibrate.calibrate import Job, fit_jobs  # noqa: E402
 from dagc.calibrate.figures import dagc_figures, quantity_of  # noqa: E402
 from dagc.calibrate.measured import MeasuredRun  # noqa: E402
+from dagc.lang.calibration import per_step_terms  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.source import SourceFile  # noqa: E402
 
@@ -192,8 +193,10 @@ def corpus(folds: bool = False) -> dict[str, tuple[float, float]]:
         for r in runs if folds else test_runs:
             plan = fc.lowered(r)
             got = []
+            # calibrated as a plan naming the calibration is (`calibrated_cluster`): the fitted step_s holds the
+            # engine's time per layer (`per_step_terms`), which it replaces
             for terms, into, g in ((None, before, g_before), (cal.terms, after, g_after)):
-                figs, why = dagc_figures(plan, terms)
+                figs, why = dagc_figures(plan if terms is None else per_step_terms(plan), terms)
                 got.append(figs if why is None else {})
                 for k, m in r.measured.items():
                     if why is None and k in figs and r in test_runs:
