@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..plan.plan import Plan
-from ..plan.workload import Overlap, RequirementKind
+from ..plan.workload import RequirementKind
 from ..rules.bounds import unreachable
 from ..verdict.steady import SteadyMetrics, figure_of
 from ..verdict.verdict import METRIC_OF, RequirementResult
-from .result import Candidate, RankKey, front_key, option_text, rank_key
+from .result import RANK_HEAD, Candidate, RankKey, front_key, rank_key
 
 __all__ = ["BAR_LAG", "BAR_LAG_BATCH_MAX", "Bar", "BarKeeper", "surely_misses"]
 
@@ -89,8 +89,8 @@ def surely_misses(plan: Plan, metrics: SteadyMetrics, gpus: int) -> int:
 
 
 class BestAtBounds(NamedTuple):
-    """The best a candidate could do at some bounds of its TTFT and TPOT: its rank key but for the
-    names that break ties (requirements surely missed, −score, GPUs), how many it misses, and its
+    """The best a candidate could do at some bounds of its TTFT and TPOT: its rank key's head
+    (requirements surely missed, −score as ranked, `score_key`, GPUs), how many it misses, and its
     point for the front (−decode tokens/s per GPU, TPOT)."""
 
     head: tuple[int, float, int]
@@ -104,13 +104,12 @@ class BestAtBounds(NamedTuple):
         return float(missed), score, float(gpus), self.point[0], self.point[1]
 
 
-def could_matter(best: BestAtBounds, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
-    """Whether a candidate (strategy `text` with `mb` micro-batches and `overlap`) that does at most
-    `best` could rank before the bar's `k`-th best or join its front. Its name (`option_text`) breaks
-    a tie of the rest of the rank key, and is written only then."""
+def could_matter(best: BestAtBounds, bar: Bar) -> bool:
+    """Whether a candidate that does at most `best` could rank before the bar's `k`-th best or join its
+    front. A tie of the head could go either way: the tie-break (TTFT, TPOT, memory, then the name)
+    reads figures bounds do not give."""
     assert bar.kth is not None
-    head, kth = best.head, bar.kth
-    if head < kth[:3] or (head == kth[:3] and (option_text(text, mb, overlap), mb, overlap.value) < kth[3:]):
+    if best.head <= bar.kth[:RANK_HEAD]:
         return True
     if best.missed or bar.front is None:
         return False                 # ranks after the k-th best, and the front (if kept) holds only what meets
@@ -122,7 +121,7 @@ def is_out_of_reach(best: BestAtBounds, bar: Bar) -> bool:
     the bar's `k`-th best by more than the name, and it misses a requirement, or no front is
     kept, or a front point beats it (`could_matter` says no to every name)."""
     assert bar.kth is not None
-    if best.head <= bar.kth[:3]:
+    if best.head <= bar.kth[:RANK_HEAD]:
         return False
     return bool(best.missed) or bar.front is None or _beaten(bar.front, *best.point)
 

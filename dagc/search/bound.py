@@ -147,19 +147,19 @@ class Pruner(CandidateBounds):
         assert bar.kth is not None
         gpus = lay.gpus_used
         first_ttft, tpot, best = self.first_bounds(workload, lay)
-        if not could_matter(best, bar, text, mb, overlap):
+        if not could_matter(best, bar):
             return None
         schedule = Recurrence(self.plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
         tpot_floors = self.floors_matter(bar)
         if not (tpot_floors or self.ttft_first):
             return first_ttft, tpot, schedule
         ttft, split_tpot, best = self.split_bounds(workload, lay, tpot_floors)
-        if not could_matter(best, bar, text, mb, overlap):
+        if not could_matter(best, bar):
             return None
         if not tpot_floors:
             return ttft, split_tpot, schedule
         ops = schedule.tpot_op_floor()
-        if ops > split_tpot and not could_matter(self._best(ttft, ops, workload, gpus), bar, text, mb, overlap):
+        if ops > split_tpot and not could_matter(self._best(ttft, ops, workload, gpus), bar):
             return None
         return ttft, max(split_tpot, ops), schedule
 
@@ -182,7 +182,7 @@ class Pruner(CandidateBounds):
         ttft, tpot, schedule = reach
 
         def could(ttft: float, tpot: float) -> bool:
-            return could_matter(self._best(ttft, tpot, workload, gpus), bar, text, mb, overlap)
+            return could_matter(self._best(ttft, tpot, workload, gpus), bar)
 
         ttft_first = self.ttft_first
         if ttft_first:
@@ -225,7 +225,7 @@ class Pruner(CandidateBounds):
         ttft, tpot, gpus = fc.metrics.ttft_s, fc.metrics.tpot_s, lay.gpus_used
 
         def could(batch: int) -> bool:
-            return could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar, text, mb, overlap)
+            return could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar)
 
         if not could(most):
             return None

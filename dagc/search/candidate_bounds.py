@@ -29,6 +29,7 @@ from ..serve.rates import rate_metrics
 from ..verdict.steady import steady_metrics
 from .bar import BestAtBounds, surely_misses
 from .memory_screen import MemoryScreen
+from .result import score_key
 from .space import Item, ItemDegrees, item_strategy
 
 __all__ = ["CandidateBounds"]
@@ -99,7 +100,7 @@ class CandidateBounds(MemoryScreen):
         frontend_s = self.plan.cluster.engine.terms.frontend_s
         best = steady_metrics(rate_metrics(ttft, tpot, workload, gpus, batch, frontend_s))
         missed = surely_misses(self.plan, best, gpus)
-        return BestAtBounds((missed, -OBJECTIVES[self.objective].score_of(best, gpus), gpus), missed,
+        return BestAtBounds((missed, -score_key(OBJECTIVES[self.objective].score_of(best, gpus)), gpus), missed,
                             (-best.decode_tokens_per_s_per_gpu, best.tpot_s))
 
     def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, BestAtBounds]:

@@ -26,7 +26,7 @@ from ..verdict.fastcheck import FastCheck
 from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
 from ..verdict.verdict import RequirementResult, requirement_value
 from .bar import BestAtBounds
-from .result import BatchProbes, PooledSummary
+from .result import BatchProbes, PooledSummary, score_key
 
 __all__ = ["Entry", "Instance", "Pair", "PairColumns", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of",
            "weigh"]
@@ -256,7 +256,7 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
         elif r.kind is not RequirementKind.MEMORY:
             missed += unreachable(r, float(figure_of(at_least if r.per_gpu else totals, r.kind, r.per_gpu)),
                                   lower=False)
-    return BestAtBounds((missed, -score, least), missed, (-per_gpu, step_floor))
+    return BestAtBounds((missed, -score_key(score), least), missed, (-per_gpu, step_floor))
 
 
 @dataclass(frozen=True)

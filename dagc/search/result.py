@@ -257,16 +257,34 @@ class SearchResult:
         return self.evaluated - self.pruned - self.legal
 
 
-# rank_key: requirements missed, −score, GPUs, then the names: text, micro-batches, overlap, tokens drafted
-RankKey = tuple[int, float, int, str, int, str, int]
-# front_key: −decode tokens/s per GPU, TPOT, then as the rank key: GPUs, text, micro-batches, overlap, drafted
-FrontKey = tuple[float, float, int, str, int, str, int]
+# rank_key: requirements missed, −score (to SCORE_DIGITS), GPUs, then the tie-break: TTFT, TPOT, memory, then
+# the names: text, micro-batches, overlap, tokens drafted (docs/search.md, "Ties")
+RankKey = tuple[int, float, int, float, float, float, str, int, str, int]
+RANK_HEAD = 3            # the rank key's head: what a candidate's bounds know (`dagc.search.bar.BestAtBounds`)
+RANK_NAMES = 6           # where the names start in a rank key
+# front_key: −decode tokens/s per GPU, TPOT (the axes), then the tie-break: TTFT, memory, then as the rank key:
+# GPUs, text, micro-batches, overlap, drafted
+FrontKey = tuple[float, float, float, float, int, str, int, str, int]
+SCORE_DIGITS = 9         # significant digits of a score the ranking reads: scores equal to them tie (float noise)
+
+
+def score_key(score: float) -> float:
+    """A score as the ranking reads it: rounded to `SCORE_DIGITS` significant digits, so that two scores
+    apart by float noise alone tie (monotone: a bound of a score stays a bound of it).
+
+        >>> score_key(329.13144357912256) == score_key(329.1314435791226), score_key(329.1) < score_key(329.2)
+        (True, True)
+    """
+    return float(f"{score:.{SCORE_DIGITS}g}")
 
 
 def rank_key(c: Candidate) -> RankKey:
     """Fewest requirements missed first (all met before any missed; when no strategy can meet one,
-    those that meet the rest come first), then the objective's score."""
-    return (c.misses, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value, c.speculative_tokens or 0)
+    those that meet the rest come first), then the objective's score, then fewer GPUs; candidates
+    tied on those come lower TTFT first, then lower TPOT, then less memory, then by name."""
+    m = c.metrics
+    return (c.misses, -score_key(c.score), c.gpus, float(m.ttft_s), float(m.tpot_s), c.memory_fraction,
+            c.text, c.microbatches, c.overlap.value, c.speculative_tokens or 0)
 
 
 class TopK:
@@ -291,22 +309,26 @@ class TopK:
 
 
 def front_key(c: Candidate) -> FrontKey:
-    """A candidate's place on the front: its figures, then, among candidates with the same figures,
-    fewer GPUs first (as in the ranking), then its name."""
+    """A candidate's place on the front: its figures (the axes), then, among candidates with the same
+    figures, its TTFT and memory, then fewer GPUs first (as in the ranking), then its name."""
     m = c.metrics
-    return (-m.decode_tokens_per_s_per_gpu, m.tpot_s, c.gpus, c.text, c.microbatches, c.overlap.value,
-            c.speculative_tokens or 0)
+    return (-float(m.decode_tokens_per_s_per_gpu), float(m.tpot_s), float(m.ttft_s), c.memory_fraction, c.gpus,
+            c.text, c.microbatches, c.overlap.value, c.speculative_tokens or 0)
 
 
 def _beats(f: FrontKey, c: FrontKey) -> bool:
-    """Front keys: f is no worse than c on every objective and comes first (better, or the same
-    figures and fewer GPUs or an earlier name)."""
-    return f[0] <= c[0] and f[1] <= c[1] and f < c
+    """Front keys: f dominates c — no worse on both axes and better on one; or the same on both axes, no
+    worse on TTFT and memory, and first (better on one of them, or fewer GPUs, or an earlier name). A strict
+    order: the front does not depend on the order of arrival (docs/search.md, "Ties")."""
+    if not (f[0] <= c[0] and f[1] <= c[1]):
+        return False
+    return f[0] < c[0] or f[1] < c[1] or (f[2] <= c[2] and f[3] <= c[3] and f < c)
 
 
 class ParetoFront:
     """The Pareto front (more decode tokens/s per GPU, less TPOT: the trade-off pareto.svg draws; TTFT
-    enters through the requirements, which every point meets), kept incrementally.
+    enters through the requirements, which every point meets, and among points equal on both axes, with
+    memory: one no worse on both dominates), kept incrementally.
 
     A point joins unless a point of the front beats it, and evicts the points it beats; the
     result does not depend on the order of arrival. Beyond `cap` points the front keeps the

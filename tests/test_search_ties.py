@@ -1,0 +1,60 @@
+"""Ties of the search's ranking and its Pareto front (docs/search.md, "Ties"): candidates whose scores are
+equal rank lower TTFT first, then lower TPOT, then less memory; a point equal on both axes of the front and no
+worse on TTFT and memory dominates one it beats on either."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from dagc.lang.load import load_plan
+from dagc.search.result import pareto_front, rank_key, score_key
+from dagc.search.search import search
+
+TRIAL = Path(__file__).parent / "fixtures" / "trial13"
+
+
+def _p4():
+    return search(load_plan(TRIAL / "p4-dsv3-eplb-mtp.moe"), top=6)
+
+
+def test_equal_scores_rank_lower_ttft_first_then_less_memory():
+    found = _p4()
+    top = found.ranked[:6]
+    assert len({score_key(c.score) for c in top}) == 1          # six candidates tied on the objective
+    ttfts = [float(c.metrics.ttft_s) for c in top]
+    assert ttfts == sorted(ttfts)
+    assert ttfts[0] < 0.4                          # was 1.644 s (`prefill 1 < tp 1 ; ep 4 etp 2 > …`), first by name
+    assert top[0].memory_fraction <= min(c.memory_fraction for c in top)
+
+
+def test_front_keeps_the_point_that_dominates_on_ttft_and_memory():
+    found = _p4()
+    tied = [c for c in found.ranked if c.meets_requirements and score_key(c.score) == score_key(found.ranked[0].score)]
+    assert len(tied) >= 6
+    front = pareto_front(tied)
+    assert len(front) == 1
+    best = front[0]
+    assert all(float(best.metrics.ttft_s) <= float(c.metrics.ttft_s) and best.memory_fraction <= c.memory_fraction
+               for c in tied)
+    assert best.text in {c.text for c in found.pareto}
+    assert "prefill 1 < tp 1 ; ep 4 etp 2 >" not in " ".join(c.text for c in found.pareto)
+
+
+def test_front_tie_on_the_axes_keeps_both_when_neither_dominates():
+    c = _p4().ranked[0]
+    faster = replace(c, memory_fraction=c.memory_fraction + 0.1)
+    leaner = replace(c, metrics=replace(c.metrics, ttft_s=float(c.metrics.ttft_s) * 2),
+                     memory_fraction=c.memory_fraction - 0.1, strategy=c.strategy, gpus=c.gpus)
+    assert set(map(id, pareto_front([faster, leaner]))) == {id(faster), id(leaner)}
+    assert pareto_front([faster, leaner]) == pareto_front([leaner, faster])
+    worse = replace(leaner, memory_fraction=faster.memory_fraction)     # slower and no leaner: dominated
+    assert pareto_front([worse, faster]) == (faster,)
+
+
+def test_float_noise_ties_and_real_differences_do_not():
+    c = _p4().ranked[0]
+    noisy = replace(c, score=c.score * (1 + 1e-13), metrics=replace(c.metrics, ttft_s=float(c.metrics.ttft_s) + 1))
+    better = replace(noisy, score=c.score * 1.001)
+    assert sorted([noisy, c], key=rank_key) == [c, noisy]       # the noise does not outrank 1 s of TTFT
+    assert sorted([c, better], key=rank_key) == [better, c]
