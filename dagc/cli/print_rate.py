@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     from ..search.at_rate import AtRate, RankedAtRate
 
 RATE_COLUMNS = ("#", "strategy", "GPUs", "goodput (requests/s/GPU)", "served (requests/s)", "TTFT p99", "TPOT p90",
-                "overloaded", "meets requirements")
+                "overloaded", "meets requirements")     # the TTFT and TPOT percentiles: `rate_columns`
+
+
+def rate_columns(ranked: RankedAtRate) -> tuple[str, ...]:
+    """`RATE_COLUMNS` with the TTFT and TPOT percentiles the plan's requirements bound (`ranked.percentiles`)."""
+    ttft, tpot = ranked.percentiles
+    return tuple(f"TTFT p{ttft}" if h == "TTFT p99" else f"TPOT p{tpot}" if h == "TPOT p90" else h
+                 for h in RATE_COLUMNS)
 
 
 def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None,
@@ -42,13 +49,14 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
                  if ranked.skipped else ""), markup=False)
     names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
     rows = []
+    ttft, tpot = ranked.percentiles
     for k, a in enumerate(ranked.ranked[:top], 1):
         load, c = a.load.figures, a.candidate
         rows.append((str(k), c.text, str(c.gpus), format_figure(a.goodput_per_gpu),
                      format_figure(load.served_requests_per_s),
-                     _time(load.ttft_s.p99), _time(load.tpot_s.p90),
+                     _time(load.ttft_s.at(ttft)), _time(load.tpot_s.at(tpot)),
                      _overloaded(a), meets_text(c, names)))
-    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(RATE_COLUMNS), rows)
+    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(rate_columns(ranked)), rows)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
     if any(_overloaded(a) == "behind" for a in ranked.ranked[:top]):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..plan.objective import OBJECTIVES
+from ..plan.workload import PERCENTILES
 from ..search.under_traffic import (
     BEST_LIMIT,
     JUDGE_LIMIT,
@@ -56,8 +57,8 @@ _COLS = {c.header: c for c in (
     Col("#", 0), Col("strategy", 0, "left", wrap=True, floor=28), Col("batch (max)", 1), Col("drafted", 3),
     Col("GPUs", 2), Col("memory used", 3), Col("TTFT", 1), Col("TPOT", 1), Col("decode (tokens/s/GPU)", 1),
     Col("meets requirements", 0, "left", wrap=True), Col("binding requirement", 4, "left", wrap=True),
-    Col("goodput (requests/s/GPU)", 1), Col("served (requests/s)", 3), Col("TTFT p99", 1), Col("TPOT p90", 1),
-    Col("overloaded", 2, "left"))}
+    Col("goodput (requests/s/GPU)", 1), Col("served (requests/s)", 3),
+    *(Col(f"{name} p{p}", 1) for name in ("TTFT", "TPOT") for p in PERCENTILES), Col("overloaded", 2, "left"))}
 
 
 def table_columns(headers: Sequence[str], kept: Sequence[str] = ()) -> list[Col]:

@@ -33,11 +33,13 @@ from .under_traffic import check_candidate, judgement
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
 
-__all__ = ["RATE_CANDIDATES", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events"]
+__all__ = ["RATE_CANDIDATES", "SHOWN_DEFAULT", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events",
+           "shown_percentiles"]
 
 RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (beside its Pareto front)
 # goodputs per GPU this close (relative) to the best of their group are one within the runs' noise: ranked by headroom
 GOODPUT_TIE = 0.01
+SHOWN_DEFAULT = (99, 90)  # the TTFT and TPOT percentiles a run is shown by when the plan requires neither
 VERIFIED = 3      # the ranking's firsts meeting every requirement judged with their capacity, at most (`_verified`)
 
 
@@ -68,9 +70,11 @@ class RankedAtRate:
     traffic: Traffic
     ranked: tuple[AtRate, ...]
     skipped: int = 0
+    percentiles: tuple[int, int] = SHOWN_DEFAULT      # the TTFT and TPOT percentiles shown (`shown_percentiles`)
 
     def to_json(self, top: int) -> dict[str, object]:
-        return {"rate_requests_per_s": self.rate, "requests": self.traffic.requests, "seed": self.traffic.seed,
+        return {"shown_percentiles": {"ttft": self.percentiles[0], "tpot": self.percentiles[1]},
+                "rate_requests_per_s": self.rate, "requests": self.traffic.requests, "seed": self.traffic.seed,
                 "simulated": len(self.ranked), "not_simulated": self.skipped,
                 "ranked": [a.to_json() for a in self.ranked[:top]]}
 
@@ -112,7 +116,17 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
         ranked.append(_at_rate(r, c, found.objective))
     if progress is not None:
         progress(len(pool), len(pool))
-    return RankedAtRate(rate, traffic, _verified(trial, _ranked(ranked), found.objective), skipped)
+    return RankedAtRate(rate, traffic, _verified(trial, _ranked(ranked), found.objective), skipped,
+                        shown_percentiles(plan))
+
+
+def shown_percentiles(plan: Plan) -> tuple[int, int]:
+    """The TTFT and TPOT percentiles a run at the rate is shown by: each the one the plan's requirements bound
+    (`tpot_p99 <= 40 ms`: p99; the highest when several), else `SHOWN_DEFAULT` (p99 TTFT, p90 TPOT)."""
+    def bound(kind: str, default: int) -> int:
+        named = [r.percentile for r in plan.requirements if r.percentile is not None and r.kind.value == kind]
+        return max(named, default=default)
+    return bound("ttft", SHOWN_DEFAULT[0]), bound("tpot", SHOWN_DEFAULT[1])
 
 
 def _at_rate(r: StrategyResult, c: Candidate, objective: str) -> AtRate:

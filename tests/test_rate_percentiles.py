@@ -1,0 +1,41 @@
+"""`dagc search --rate R` shows each run's TTFT and TPOT at the percentiles the plan's requirements bound
+(p99 TTFT and p90 TPOT when it bounds none), in the terminal and in its JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.search.at_rate import SHOWN_DEFAULT, shown_percentiles
+
+TRIAL = Path(__file__).parent / "fixtures" / "trial13"
+
+
+def test_percentiles_follow_the_plans_requirements():
+    assert shown_percentiles(load_plan(TRIAL / "p2-qwen-log.moe")) == (99, 99)     # ttft_p99, tpot_p99
+    text = (TRIAL / "p2-qwen-log.moe").read_text()
+    bare = text.replace("require { ttft_p99 <= 1 s  tpot_p99 <= 40 ms  memory <= 90 % }",
+                        "require { tpot_p50 <= 40 ms  tpot_p95 <= 50 ms }")
+    assert bare != text
+    assert shown_percentiles(load_plan_text(bare, "x.moe", TRIAL)) == (SHOWN_DEFAULT[0], 95)
+    assert SHOWN_DEFAULT == (99, 90)
+
+
+def test_search_at_rate_shows_tpot_p99_as_the_plan_requires(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "dagc", "search", str(TRIAL / "p2-qwen-log.moe"), "--rate", "8",
+                          "--top", "2", "--format", "json", "--svg", str(tmp_path / "p.svg")],
+                         capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""}, check=False)
+    assert run.returncode == 0, run.stderr
+    at = json.loads(run.stdout)["at_rate"]
+    assert at["shown_percentiles"] == {"ttft": 99, "tpot": 99}
+    text = subprocess.run([sys.executable, "-m", "dagc", "search", str(TRIAL / "p2-qwen-log.moe"), "--rate", "8",
+                           "--top", "2", "--svg", str(tmp_path / "p.svg")],
+                          capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""}, check=False).stdout
+    table = text[text.index("best 2 at 8 requests/s"):]
+    assert "TPOT p99" in table and "TPOT p90" not in table
+    first = at["ranked"][0]["load"]["tpot_s"]
+    assert first["p99"] != first["p90"]
+    assert f"{first['p99'] * 1e3:.4g} ms" in table          # 31.25 ms, as check gives it (was p90: 30.68 ms)
