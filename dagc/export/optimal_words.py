@@ -14,6 +14,7 @@ from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objectiv
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_figure, format_si
+from ..verdict.bands import requirement_odds
 from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
@@ -121,8 +122,8 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
             m = _figures(ev.best_figures)
             return (f"`{b.text}` meets the requirements on {count_text(b.gpus, 'GPU')} (TTFT "
                     f"{format_si(m['ttft_s'], Dimension.TIME)}, TPOT {format_si(m['tpot_s'], Dimension.TIME)}, "
-                    f"{format_figure(m['decode_tokens_per_s_per_gpu'])} tokens/s per GPU); this strategy "
-                    "does not" + partial), False
+                    f"{format_figure(m['decode_tokens_per_s_per_gpu'])} tokens/s per GPU){_doubts(ev, result)}; "
+                    "this strategy does not" + partial), False
         case Why.FEWER_MISSES:
             own_misses = sum(1 for q in result.requirements if q.met is False)
             return (f"`{b.text}` misses fewer requirements on {best_gpus} ({b.misses} against "
@@ -142,7 +143,7 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
             close = within_error_text(factor, ratio) if ratio is not None and factor is not None and factor <= ratio \
                 else ""
             return (f"`{b.text}` {gain(ev)}{where}{_batch_text(ev, result)}{close}{_misses_too(ev, result)}"
-                    + partial), False
+                    f"{_doubts(ev, result)}" + partial), False
         case Why.BETTER_UNSIMULATED:
             return (f"`{b.text}` {gain(ev)}, but {_unsimulated(ev)}"
                     + _caveats(ev, "" if ev.complete else " (the search stopped early)")), True
@@ -217,6 +218,32 @@ def _misses_too(ev: OptimalEvidence, result: StrategyResult) -> str:
     among = "dagc searched" if ev.complete else "of those evaluated"
     return (f"; it misses {which} too, as this strategy misses {_missed_text(result)}: "
             f"no strategy {among} meets them all ({_shortfalls(ev, result)})")
+
+
+def _doubts(ev: OptimalEvidence, result: StrategyResult) -> str:
+    """What dagc cannot vouch for of the better strategy's own requirements (`best_requirements`, a load
+    requirement on its run under the traffic), which it meets as judged: those only uncertain, or likely
+    missed, within dagc's error (as `dagc check --strategy` would give their odds); and a steady-state TTFT or
+    TPOT, as the figures beside the note show it, past the target of a percentile of it that its run meets."""
+    b = ev.best
+    if b is None or not b.meets_requirements or not ev.best_requirements:
+        return ""
+    from .bands_words import p_text
+    odds = requirement_odds(result.plan, b.pooled, ev.best_requirements)
+    words = {"uncertain": "is uncertain", "misses": "likely misses"}
+    said = [f"`{q.requirement.text}` {words[o.klass]} ({p_text(o.probability)})"
+            for q, o in zip(ev.best_requirements, odds, strict=True)
+            if o.klass in words and o.probability is not None and q.met is not False]
+    out = f", though within dagc's error its {', its '.join(said)}" if said else ""
+    shown = _figures(ev.best_figures)
+    for q in ev.best_requirements:
+        req = q.requirement
+        figure = {RequirementKind.TTFT: shown["ttft_s"], RequirementKind.TPOT: shown["tpot_s"]}.get(req.kind)
+        if req.on_load and q.met is True and q.value is not None and figure is not None and not req.holds(figure):
+            out += (f"; its {req.kind.value.upper()} of {format_si(figure, Dimension.TIME)} is the steady state with "
+                    f"its whole batch in flight, past `{req.text}`'s target: its run under the plan's traffic "
+                    f"meets it ({format_si(q.value, Dimension.TIME)})")
+    return out
 
 
 def _shortfalls(ev: OptimalEvidence, result: StrategyResult) -> str:

@@ -20,9 +20,11 @@ throughput's). Memory and GPU counts are not banded (the ledger holds no measure
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
 from .check import StrategyResult
@@ -30,7 +32,7 @@ from .goodput_band import GoodputCurve, goodput_curve
 from .ledger import CONFIDENCE, Errors, calibrated_errors, e2e_errors, ledger, regime_of
 from .verdict import METRIC_OF, RequirementResult
 
-__all__ = ["Band", "Bands", "Odds", "arrivals_reason", "bands_of", "figure_key", "odds_class"]
+__all__ = ["Band", "Bands", "Odds", "arrivals_reason", "bands_of", "figure_key", "odds_class", "requirement_odds"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -187,6 +189,17 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
                  or r.requirement.kind is not RequirementKind.GOODPUT else _curve_odds(r, curve, confidence, out)
                  for r in result.requirements)
     return Bands(out, odds, confidence)
+
+
+def requirement_odds(plan: Plan, disaggregated: bool, judged: Sequence[RequirementResult],
+                     confidence: float = CONFIDENCE) -> tuple[Odds, ...]:
+    """The odds of requirements judged on a strategy's figures that were not checked here (the search's best, as
+    the optimal verdict weighs it: `OptimalEvidence.best_requirements`), as `bands_of` gives a checked
+    strategy's — each figure's band from the plan's regime of dagc's errors, without a run's goodput curve."""
+    book = ledger()
+    regime = regime_of(plan, disaggregated=disaggregated)
+    errors = {q: calibrated_errors(plan, q, book.errors(regime, q)) for q in ("ttft", "tpot", "throughput", "e2e")}
+    return tuple(_odds(r, errors, confidence, True) for r in judged)
 
 
 def _curve(result: StrategyResult, errors: dict[str, Errors], load: dict[str, Any] | None) -> GoodputCurve | None:

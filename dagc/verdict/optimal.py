@@ -84,6 +84,7 @@ class BestCandidate:
     load_missed: tuple[str, ...]    # simulated under the traffic: the load requirements it misses, as written
     misses: int                     # the requirements it misses
     exact: bool                     # re-scored by the full scheduler
+    pooled: bool = False            # disaggregated: its pools' regime of dagc's errors (`dagc.verdict.ledger`)
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,9 @@ class OptimalEvidence:
     """The evidence of an optimal verdict: `why` it is what it is, and the figures and names behind it.
 
     `by_objective` (report.json's `by_objective`, what each objective picks) is data already.
-    `best_requirements`: each of the checked strategy's requirements judged on the best's figures, in the
-    same order (when the two were compared); `further`: the requirements both miss that the best misses by
+    `best_requirements`: each of the checked strategy's requirements judged on the best's figures (a load
+    requirement on its run under the traffic, when the search simulated it), in the same order (when the two
+    were compared); `further`: the requirements both miss that the best misses by
     more. `stop_reason` and `left_out` are the search's own account of what it did not cover ('' and None
     for a complete search that covered its space).
     """
@@ -233,7 +235,8 @@ def _best(best: SearchedCandidate) -> BestCandidate:
                          overlap=best.overlap.value, batch=best.batch,
                          batch_breaks=best.binding if best.batch is not None else None,
                          meets_requirements=best.meets_requirements, judged=best.judged,
-                         load_missed=best.load_missed, misses=best.misses, exact=best.exact)
+                         load_missed=best.load_missed, misses=best.misses, exact=best.exact,
+                         pooled=bool(best.strategy.pools))
 
 
 def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate, ...], tolerance: float
@@ -309,7 +312,9 @@ def _further(theirs_all: tuple[RequirementResult, ...], result: Checked) -> tupl
 
 
 def _best_requirements(best: SearchedCandidate, result: Checked) -> tuple[RequirementResult, ...]:
-    """Each of this strategy's requirements judged on the search candidate `best`'s figures."""
-    return tuple(RequirementResult(own.requirement, requirement_value(own.requirement, best.gpus, best.metrics,
-                                                                      best.memory_fraction))
-                 for own in result.requirements)
+    """Each of this strategy's requirements judged on the search candidate `best`'s figures: a load requirement on
+    the figure of its run under the plan's traffic (`load_figures`, None when it was not simulated)."""
+    load = dict(best.load_figures)
+    return tuple(RequirementResult(q, load.get(q.name) if q.on_load else
+                                   requirement_value(q, best.gpus, best.metrics, best.memory_fraction))
+                 for q in (own.requirement for own in result.requirements))
