@@ -54,7 +54,7 @@ def test_front_tie_on_the_axes_keeps_both_when_neither_dominates():
 
 def test_float_noise_ties_and_real_differences_do_not():
     c = _p4().ranked[0]
-    noisy = replace(c, score=c.score * (1 + 1e-13), metrics=replace(c.metrics, ttft_s=float(c.metrics.ttft_s) + 1))
+    noisy = replace(c, score=c.score * (1 + 4e-16), metrics=replace(c.metrics, ttft_s=float(c.metrics.ttft_s) + 1))
     better = replace(noisy, score=c.score * 1.001)
     assert sorted([noisy, c], key=rank_key) == [c, noisy]       # the noise does not outrank 1 s of TTFT
     assert sorted([c, better], key=rank_key) == [better, c]

@@ -265,7 +265,7 @@ RANK_NAMES = 6           # where the names start in a rank key
 # front_key: −decode tokens/s per GPU, TPOT (the axes), then the tie-break: TTFT, memory, then as the rank key:
 # GPUs, text, micro-batches, overlap, drafted
 FrontKey = tuple[float, float, float, float, int, str, int, str, int]
-SCORE_DIGITS = 9         # significant digits of a score the ranking reads: scores equal to them tie (float noise)
+SCORE_DIGITS = 13        # significant digits of a score the ranking reads: scores equal to them tie (float noise)
 
 
 def score_key(score: float) -> float:
