@@ -58,3 +58,31 @@ def test_float_noise_ties_and_real_differences_do_not():
     better = replace(noisy, score=c.score * 1.001)
     assert sorted([noisy, c], key=rank_key) == [c, noisy]       # the noise does not outrank 1 s of TTFT
     assert sorted([c, better], key=rank_key) == [better, c]
+
+
+def test_front_of_the_shown_search_holds_no_point_a_shown_row_dominates(tmp_path):
+    """Qwen3-235B on 8 H200s from a request log: the front showed a 633.3 tokens/s/GPU point at 260 ms TTFT (its
+    throughput lower by float noise) beside row #4 at the same throughput and TPOT, 251.9 ms and less memory."""
+    import json
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "-m", "dagc", "search", str(TRIAL / "p2-qwen-log.moe"), "--top", "5",
+                          "--format", "json", "--svg", str(tmp_path / "p.svg")], capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    front, rows = doc["pareto"], [c for c in doc["candidates"] if c["meets_requirements"]]
+    assert len({c["strategy"] for c in front}) == len(front)              # each point once
+
+    def figures(c):
+        m = c["metrics"]
+        return (-score_key(m["decode_tokens_per_s_per_gpu"]), score_key(m["tpot_s"]), m["ttft_s"],
+                1 - c["memory_headroom"])
+
+    for p in front:
+        for r in rows:
+            a, b = figures(r), figures(p)
+            weakly = all(x <= y for x, y in zip(a, b, strict=True)) and a != b
+            assert not (weakly and a[:2] == b[:2]), (r["strategy"], p["strategy"])
+    tied = [p for p in front if abs(p["metrics"]["decode_tokens_per_s_per_gpu"] - 633.3) < 0.05]
+    assert len(tied) == 1 and tied[0]["metrics"]["ttft_s"] < 0.2525

@@ -91,7 +91,7 @@ def surely_misses(plan: Plan, metrics: SteadyMetrics, gpus: int) -> int:
 class BestAtBounds(NamedTuple):
     """The best a candidate could do at some bounds of its TTFT and TPOT: its rank key's head
     (requirements surely missed, −score as ranked, `score_key`, GPUs), how many it misses, and its
-    point for the front (−decode tokens/s per GPU, TPOT)."""
+    point for the front (−decode tokens/s per GPU, TPOT, each to `SCORE_DIGITS` as `front_key` reads it)."""
 
     head: tuple[int, float, int]
     missed: int

@@ -101,7 +101,7 @@ class CandidateBounds(MemoryScreen):
         best = steady_metrics(rate_metrics(ttft, tpot, workload, gpus, batch, frontend_s))
         missed = surely_misses(self.plan, best, gpus)
         return BestAtBounds((missed, -score_key(OBJECTIVES[self.objective].score_of(best, gpus)), gpus), missed,
-                            (-best.decode_tokens_per_s_per_gpu, best.tpot_s))
+                            (-score_key(best.decode_tokens_per_s_per_gpu), score_key(best.tpot_s)))
 
     def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, BestAtBounds]:
         """The candidate's TTFT and TPOT bounds from `first_bounds` and its attention split's floors —

@@ -256,7 +256,7 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
         elif r.kind is not RequirementKind.MEMORY:
             missed += unreachable(r, float(figure_of(at_least if r.per_gpu else totals, r.kind, r.per_gpu)),
                                   lower=False)
-    return BestAtBounds((missed, -score_key(score), least), missed, (-per_gpu, step_floor))
+    return BestAtBounds((missed, -score_key(score), least), missed, (-score_key(per_gpu), score_key(step_floor)))
 
 
 @dataclass(frozen=True)

@@ -309,10 +309,11 @@ class TopK:
 
 
 def front_key(c: Candidate) -> FrontKey:
-    """A candidate's place on the front: its figures (the axes), then, among candidates with the same
-    figures, its TTFT and memory, then fewer GPUs first (as in the ranking), then its name."""
+    """A candidate's place on the front: its figures (the axes, to `SCORE_DIGITS` as a score: float noise
+    ties), then, among candidates with the same figures, its TTFT and memory, then fewer GPUs first (as in
+    the ranking), then its name."""
     m = c.metrics
-    return (-float(m.decode_tokens_per_s_per_gpu), float(m.tpot_s), float(m.ttft_s), c.memory_fraction, c.gpus,
+    return (-score_key(m.decode_tokens_per_s_per_gpu), score_key(m.tpot_s), float(m.ttft_s), c.memory_fraction, c.gpus,
             c.text, c.microbatches, c.overlap.value, c.speculative_tokens or 0)
 
 

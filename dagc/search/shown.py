@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from ..plan.plan import Plan
 from .rescore import exact_figures
-from .result import SKIPPED_RESCORE, Candidate, SearchResult, pareto_front, rank_key
+from .result import SKIPPED_RESCORE, Candidate, SearchResult, front_key, pareto_front, rank_key
 from .under_traffic import STEADY, judged_under_traffic
 
 __all__ = ["FRONT_EXACT", "exact_shown"]
@@ -50,7 +50,11 @@ def exact_shown(plan: Plan, found: SearchResult, need: int) -> SearchResult:
     if found.pareto_kept and front:
         by_tpot = sorted(front, key=lambda c: c.metrics.tpot_s)
         redone = [exact(c) for c in by_tpot[:FRONT_EXACT]]
-        front = pareto_front([*(c for c in redone if c is not None), *by_tpot[FRONT_EXACT:]])
+        # the rows shown, as re-scored and judged, join (a point that is one of them, as the row): one may now
+        # dominate a point it tied before (docs/search.md, "Ties")
+        points = (*(c for c in redone if c is not None), *by_tpot[FRONT_EXACT:], *ranked[:need])
+        pool = {front_key(c): c for c in points}
+        front = pareto_front(pool.values())
     return replace(found, ranked=tuple(ranked), pareto=front, exact_top=min(found.exact_top, len(ranked)))
 
 
