@@ -126,7 +126,8 @@ def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2, 
     return SimpleNamespace(text=text, score=score, gpus=gpus, microbatches=microbatches, overlap=Overlap.NONE,
                            meets_requirements=meets, metrics=metrics, memory_fraction=0.5, batch=None,
                            misses=(0 if meets else 1) if misses is None else misses, binding=None, judged="all",
-                           load_missed=(), exact=True, speculative_tokens=None, engine_refusals=())
+                           load_missed=(), exact=True, speculative_tokens=None, engine_refusals=(),
+                           load_figures=(), strategy=SimpleNamespace(pools=()))
 
 
 @pytest.fixture(scope="module")
