@@ -176,7 +176,9 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     served = np.minimum(capacity(n, batch_p, t_p), capacity(m, d.batch, d.seconds, w.generate))
     metrics = PairColumns.of(pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,
                                           c.engine.terms.frontend_s), np.asarray(transfer, dtype=float))
-    score = np.asarray(OBJECTIVES[objective].score(metrics, gpus.astype(float)), dtype=float)
+    # the scores as the ranking reads them (`score_key`): a pair tying the head by float noise is let in
+    score = np.array([score_key(x) for x in np.asarray(OBJECTIVES[objective].score(metrics, gpus.astype(float)),
+                                                        dtype=float).tolist()], dtype=float)
     mem = np.maximum(np.array([p.memory_fraction for p in prefills])[which], d.memory_fraction)
     missed = _misses(plan, metrics, gpus, mem)
     if head is None:                                    # this pool's best `keep` by the rank key but the names
@@ -186,10 +188,10 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     chosen = set(np.flatnonzero(_before(missed, -score, gpus, head)).tolist())   # ties too: names break them
     meets = np.flatnonzero(missed == 0)
     if len(meets) and front:                            # the front holds only what meets them all
-        # one TPOT for all: the front can take only the most tokens/s per GPU, on the fewest GPUs (any name)
-        per_gpu = metrics.decode_tokens_per_s_per_gpu[meets]
-        best = meets[per_gpu == per_gpu.max()]
-        chosen.update(best[gpus[best] == gpus[best].min()].tolist())
+        # one TPOT for all: the front can take only the most tokens/s per GPU (as `front_key` reads it), any of
+        # those (TTFT and memory tell them apart: docs/search.md, "Ties")
+        per_gpu = np.array([score_key(x) for x in metrics.decode_tokens_per_s_per_gpu[meets].tolist()])
+        chosen.update(meets[per_gpu == per_gpu.max()].tolist())
     pairs = [Pair(prefills[int(which[k])], int(n[k]), d, m, int(gpus[k]), metrics.row(k)) for k in sorted(chosen)]
     return pairs, len(which)
 
