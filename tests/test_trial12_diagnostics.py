@@ -179,3 +179,30 @@ def test_compile_leaves_no_probe_beside_a_new_output(tmp_path):
     assert proc.returncode in (0, 1), proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a"] and sorted(p.name for p in (tmp_path / "a").iterdir()) \
         == ["b"]
+
+
+def test_the_writability_probe_never_makes_or_removes_the_lock(monkeypatch, tmp_path):
+    # a probe made and removed under the lock's own name let two concurrent compiles of one output directory each
+    # hold a lock (one took the probe's file for the lock, the other made the lock anew once the probe was removed)
+    import os
+
+    from dagc.export.output_dir import check_output_dir
+    touched: list[str] = []
+    real_open, real_unlink = os.open, os.unlink
+
+    def watch_open(path, *args, **kwargs):
+        touched.append(os.path.basename(path))
+        return real_open(path, *args, **kwargs)
+
+    def watch_unlink(path, *args, **kwargs):
+        touched.append(os.path.basename(path))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", watch_open)
+    monkeypatch.setattr(os, "unlink", watch_unlink)
+    check_output_dir(tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    check_output_dir(tmp_path / "out")
+    assert touched and ".out.dagc-lock" not in touched
+    assert all(name.startswith(".out.dagc-probe-") for name in touched)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -204,9 +205,10 @@ def check_output_dir(out: Path, force: bool = False) -> None:
     if out.parent == out:
         raise OutputError(out, "the root directory cannot be an output directory, not even with --force")
     if not existing_directory(out):
-        return check_beside(out, sibling(out, "lock"))      # the lock beside it: before the work, not after it
+        # the lock's directory: before the work, not after it
+        return check_beside(out, _probe_name(out), sibling(out, "lock"))
     refuse_a_home(out)
-    check_beside(out, sibling(out, "lock"))
+    check_beside(out, _probe_name(out), sibling(out, "lock"))
     try:
         if _is_empty_dir(out) or force:
             return
@@ -255,6 +257,13 @@ def plot_dir(out: Path, name: str, force: bool = False) -> Path:
 
 def sibling(out: Path, kind: str) -> str:
     return f".{out.name}.dagc-{kind}"
+
+
+def _probe_name(out: Path) -> str:
+    """A name beside `out` that only this thread of this process makes (`check_beside`'s probe): never the lock's,
+    which another compile may be taking — a probe made and removed under the lock's name let two compiles of one
+    output directory each hold a lock of its own."""
+    return sibling(out, f"probe-{os.getpid()}-{threading.get_ident()}")
 
 
 @contextlib.contextmanager

@@ -132,15 +132,16 @@ def check_own(path: Path, signature: str, force: bool = False) -> None:
 BESIDE = "dagc locks and stages the output beside the output directory: its parent must be writable"
 
 
-def check_beside(out: Path, probe: str) -> None:
-    """Raise `OutputError` when dagc could not write beside the output directory `out` — its lock and staging
-    directory are made in `out`'s parent — so that `compile -o` is refused before the work, not after it:
+def check_beside(out: Path, probe: str, named: str) -> None:
+    """Raise `OutputError` when dagc could not write beside the output directory `out` — its lock (`named`) and
+    staging directory are made in `out`'s parent — so that `compile -o` is refused before the work, not after it:
     the parent — when it does not exist yet, the nearest directory above it, where it would be made — must take
-    a file named `probe` (made and removed at once; one already there is left alone).
+    a file named `probe` (made and removed at once; one already there is left alone), the error naming `named`
+    there, the file dagc would make.
 
     Example:
         >>> try:
-        ...     check_beside(Path("/proc/x"), ".x.dagc-lock")
+        ...     check_beside(Path("/proc/x"), ".x.dagc-probe-1", ".x.dagc-lock")
         ... except OutputError as exc:
         ...     print(str(exc)[:60])
         cannot write /proc/.x.dagc-lock: No such file or directory (
@@ -157,7 +158,7 @@ def check_beside(out: Path, probe: str) -> None:
     except FileExistsError:
         return
     except OSError as exc:
-        raise OutputError(path, f"{exc.strerror or exc} ({BESIDE})") from exc
+        raise OutputError(above / named, f"{exc.strerror or exc} ({BESIDE})") from exc
 
 
 def _ensure_parent(path: Path) -> None:
