@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from dagc.export.report import report_json
 from dagc.lang.load import load_plan_text
@@ -153,6 +154,33 @@ def test_a_decode_instance_runs_what_its_kv_cache_admits():
     assert decode.analysis.metrics.concurrency_effective == math.floor(tokens / 2250) == 31
     assert r.metrics.concurrency_effective == 31
     assert r.metrics.decode_tokens_per_s == 31 / r.metrics.tpot_s
+
+
+def test_the_pools_table_shows_what_a_decode_instance_runs():
+    """The pools table's "requests each" of a decode instance is the requests its KV cache admits (W520),
+    beside its share of `batch`, in the terminal, report.md and report.json — as its capacity is."""
+    import io
+
+    from rich.console import Console
+
+    from dagc.cli.print_figures import print_pools
+    from dagc.export.report import pools_json
+    from dagc.export.serving_md import pooled_summary
+    text = plan_text().replace("gpus = 1 ", "gpus = 2 ").replace("strategy tp 1",
+                                                                   "strategy prefill 1 < tp 1 > decode 1 < tp 1 >")
+    r = one(text)
+    decode = r.pooled.decode
+    assert (decode.running_per_instance, decode.batch_per_instance) == (31, 128)
+    assert r.pooled.figures.capacity["decode"] == pytest.approx(31 / (r.metrics.tpot_s * 500))
+    out = io.StringIO()
+    print_pools(Console(file=out, width=200), r)
+    row = next(line for line in out.getvalue().splitlines() if line.startswith("│ decode"))
+    assert [c.strip() for c in row.split("│")][5] == "≈ 31 of 128"
+    md = next(line for line in pooled_summary(r) if line.startswith("| decode"))
+    assert "| ≈ 31 of 128 |" in md
+    assert r.pooled.figures.binding_pool == "decode" and "a step for 31 requests" in "\n".join(pooled_summary(r))
+    pools = {p["role"]: p for p in pools_json(r)["pools"]}
+    assert (pools["decode"]["running_per_instance"], pools["decode"]["batch_per_instance"]) == (31, 128)
 
 
 def test_the_memory_table_says_what_the_engine_admits():

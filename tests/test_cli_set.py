@@ -98,6 +98,13 @@ def test_check_prints_the_override_and_uses_it(capsys):
     ("worklaod.batch=4", "E101", "worklaod", "did you mean `workload`?"),
     ("workload.batch", "E001", "workload.batch", "a plan field by its dotted path"),
     ("workload=4", "E104", "workload=4", "e.g. --set workload.batch=…"),
+    # an acceptance above 1 is a length: the tokens a step emits per request, `accept_length`
+    ("workload.speculative.acceptance=1.5", "E104", "1.5", "a drafted token's odds of acceptance; 1.5 "
+     "tokens a step: `--set workload.speculative.accept_length=1.5`"),
+    ("workload.speculative.acceptance=90", "E104", "90", "did you mean `--set 'workload.speculative.acceptance=90 %'`"),
+    # a preset is chosen by its name, not a `preset` field (no brace was written: none is said)
+    ("cluster.gpu.preset=b200", "E104", "cluster.gpu.preset=b200", "--set cluster.gpu=b200"),
+    ("model.preset=qwen3-30b-a3b", "E104", "model.preset=qwen3-30b-a3b", "--set model=qwen3-30b-a3b"),
 ])
 def test_a_bad_override_gets_the_plans_own_diagnostic_in_the_option(option, code, caret, hint, write_plan):
     d = set_error(write_plan(plan_text()), option)

@@ -332,3 +332,8 @@ def test_launch_says_which_engine_its_figures_are_for(tmp_path, capsys):
     assert main(["launch", str(path)]) == 0
     assert ("dagc's figures for it, served by sglang 0.5.23 (the plan's engine; another's with "
             "`--set cluster.engine=NAME`): TTFT") in capsys.readouterr().out
+    # a plan that names no engine is served by dagc's default, and the header says it is no choice of the plan's
+    path.write_text(text.format().replace("  engine = sglang", ""))
+    assert main(["launch", str(path)]) == 0
+    assert ("dagc's figures for it, served by vllm 0.33.0 (dagc's default engine: the plan names none; another's "
+            "with `--set cluster.engine=NAME`): TTFT") in capsys.readouterr().out

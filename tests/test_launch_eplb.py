@@ -267,15 +267,28 @@ def test_model_from_config_is_judged_by_its_architectures(tmp_path):
                        for n in by[engine].notes)
 
 
-def test_a_disaggregated_strategy_balances_both_pools_or_neither(tmp_path):
-    """`with redundant R` is the whole strategy's: a pool with ep 1 is refused at the option, and the
-    nearest deployment turns EPLB off for both pools; with EP in both pools every server balances."""
+def test_a_disaggregated_strategy_balances_the_pools_with_ep(tmp_path, capsys):
+    """`with redundant R` reaches the pools with ep > 1 only: a prefill pool of ep 1 holds every expert on each
+    GPU and runs without EPLB (no E707 on any engine, no W516 of its own) while the decode pool balances;
+    with EP in both pools every server balances."""
     text = "prefill 1 < tp 8 > decode 1 < tp 1 ; ep 8 > with redundant 8"
     plan = _plan(tmp_path, text, model=QWEN, gpus=16, load_file=None, serving=INFLIGHT)
-    by, _ = _launches(plan, ("sglang",))
-    (d,) = by["sglang"].refusals
-    assert d.code == "E707" and d.message.startswith("prefill pool: SGLang:") and d.span.text == "redundant 8"
-    assert main(["launch", str(tmp_path / "plan.moe"), "--engine", "sglang"]) == 3
+    by, result = _launches(plan)
+    pre, dec = (p.pool.strategy for p in result.pooled.pools)
+    assert (pre.redundant, dec.redundant) == (None, 8)
+    assert [d.message.split(":")[0] for d in result.diagnostics if d.code == "W516"] == ["decode pool"]
+    for x in by.values():
+        assert x.ok, [render(d) for d in x.refusals]
+    prefill_argv, decode_argv = _servers(by["sglang"])
+    assert _eplb_words("sglang", prefill_argv) == []
+    assert _eplb_words("sglang", decode_argv) == ["--enable-eplb", "--ep-num-redundant-experts", "8"]
+    assert main(["launch", str(tmp_path / "plan.moe"), "--engine", "vllm"]) == 0
+    assert "E707" not in capsys.readouterr().out
+    # with no pool of ep > 1 the option stays on both, and each engine refuses it at the option
+    plan = _plan(tmp_path, "prefill 1 < tp 8 > decode 1 < tp 8 > with redundant 8", model=QWEN, gpus=16,
+                 load_file=None, serving=INFLIGHT)
+    by, result = _launches(plan, ("sglang",))
+    assert [d.code for d in by["sglang"].refusals] == ["E707", "E707"]
     plan = _plan(tmp_path, "prefill 1 < tp 1 ; ep 8 > decode 1 < tp 1 ; ep 8 > with redundant 8", model=QWEN,
                  gpus=16, load_file=None, serving=INFLIGHT)
     by, _ = _launches(plan)
@@ -285,15 +298,6 @@ def test_a_disaggregated_strategy_balances_both_pools_or_neither(tmp_path):
         assert _eplb_words("sglang", argv) == ["--enable-eplb", "--ep-num-redundant-experts", "8"]
     pools = [f for f in by["trtllm"].files if f.name.endswith(("-prefill.yml", "-decode.yml"))]
     assert len(pools) == 2 and all("num_slots: 136" in f.text for f in pools)       # 128 experts + 8
-
-
-def test_nearest_disaggregated_turns_eplb_off_for_both_pools(tmp_path, capsys):
-    _plan(tmp_path, "prefill 1 < tp 8 > decode 1 < tp 1 ; ep 8 > with redundant 8", model=QWEN, gpus=16,
-          load_file=None, serving=INFLIGHT)
-    assert main(["launch", str(tmp_path / "plan.moe"), "--engine", "vllm"]) == 3
-    out = capsys.readouterr().out
-    assert "error[E707]" in out
-    assert "the nearest strategy vLLM can run: `prefill 1 < tp 8 > decode 1 < tp 1 ; ep 8 >`" in out
 
 
 def test_explain_e707(capsys):
@@ -357,3 +361,34 @@ def test_sglang_parses_the_eplb_flags(tmp_path):
     words = _eplb_words("sglang", _servers(by["sglang"])[0])
     args = parser.parse_args(["--model-path", "m", "--ep-size", "32", *words])
     assert args.enable_eplb and args.ep_num_redundant_experts == 32
+
+
+def test_the_gb200_pd_plans_strategy_launches_with_eplb_in_its_decode_pool(capsys):
+    """A user's plan (tests/fixtures/p3-dsv3-gb200-pd.moe): `with redundant 32` beside a prefill pool of ep 1
+    launches on vLLM, the decode pool balancing 288 slots over ep 48, and the header names the plan's engine
+    as dagc's default (the plan names none)."""
+    from pathlib import Path
+    plan = str(Path(__file__).parent / "fixtures" / "p3-dsv3-gb200-pd.moe")
+    assert main(["launch", plan, "--strategy", "pd = prefill 2 < tp 8 > decode 1 < tp 1 ; ep 48 > with redundant 32",
+                 "--engine", "vllm"]) == 0
+    out = capsys.readouterr().out
+    servers = [line for line in out.splitlines() if " vllm serve " in line]
+    assert "error[E707]" not in out and [("--enable-eplb" in line) for line in servers] == [False, False, True]
+    assert "--eplb-config '{\"num_redundant_experts\":32}'" in out
+    assert main(["launch", plan, "--strategy", "pd"]) == 0
+    assert "served by vllm 0.33.0 (dagc's default engine: the plan names none;" in capsys.readouterr().out
+
+
+def test_the_hint_without_a_nearest_strategy_says_how_far_dagc_looked(tmp_path, monkeypatch):
+    """When none of the nearest strategies dagc tries is valid, the hint says it tried those, never that no
+    strategy on the same GPUs exists."""
+    import dagc.launch.engine_check as engine_check
+    from dagc.launch.nearest import NEAREST_TRIES
+    plan = _plan(tmp_path, "prefill 1 < tp 8 > decode 1 < tp 8 > with redundant 8", model=QWEN, gpus=16,
+                 load_file=None, serving=INFLIGHT)
+    by, result = _launches(plan, ("vllm",))
+    monkeypatch.setattr(engine_check, "nearest_pooled", lambda *a: None)
+    hint, near = engine_check.refusal_hint(result, by["vllm"])
+    assert near is None and hint == (f"of the strategies nearest it on the same 16 GPUs (dagc tries at most "
+                                     f"{NEAREST_TRIES}), none that vLLM can be told is valid in dagc; `dagc search` "
+                                     "weighs more")

@@ -204,5 +204,5 @@ def test_the_writability_probe_never_makes_or_removes_the_lock(monkeypatch, tmp_
     (tmp_path / "out").mkdir()
     check_output_dir(tmp_path / "out")
     assert touched and ".out.dagc-lock" not in touched
-    assert all(name.startswith(".out.dagc-probe-") for name in touched)
+    assert all(name.startswith(".out.dagc-lock.probe-") for name in touched)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -205,7 +205,8 @@ def _served_by(plan: Plan, asked: str | None) -> str:
     engine = plan.cluster.engine
     served = f"served by {engine.name}{'' if engine.name == 'pytorch' else ' ' + str(engine.release)}"
     if asked is None:
-        return f"{served} (the plan's engine; another's with `--set cluster.engine=NAME`)"
+        whose = "the plan's engine" if "cluster.engine" in plan.spans else "dagc's default engine: the plan names none"
+        return f"{served} ({whose}; another's with `--set cluster.engine=NAME`)"
     if "cluster.engine" not in plan.spans or engine.name == asked:
         return f"{served} (--engine {asked}, as `--set cluster.engine={asked}` prices the plan)"
     return (f"{served} (the engine a --set names, not --engine {asked}: {asked}'s with "

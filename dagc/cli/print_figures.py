@@ -130,7 +130,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
         cap = f"{f.capacity[p.pool.role]:,.2f} requests/s" if f is not None else "—"
         use = format_percent(mem.worst.fraction) if mem is not None else "—"
         rows.append((p.pool.role, f"{p.pool.instances:,}", p.pool.strategy.text,
-                     f"{p.pool.instances:,} × {p.gpus_per_instance:,}", f"{p.batch_per_instance:,}", time, cap, use))
+                     f"{p.pool.instances:,} × {p.gpus_per_instance:,}", p.requests_text, time, cap, use))
     print_fitted(console, "pools", POOL_COLUMNS, rows)
     if f is not None and pooled.kv_bytes_per_request is not None:
         mode = "layer by layer, the last layer's share shown" if plan.workload.kv_transfer == "layerwise" \

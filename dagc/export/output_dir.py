@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import stat
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -205,10 +204,9 @@ def check_output_dir(out: Path, force: bool = False) -> None:
     if out.parent == out:
         raise OutputError(out, "the root directory cannot be an output directory, not even with --force")
     if not existing_directory(out):
-        # the lock's directory: before the work, not after it
-        return check_beside(out, _probe_name(out), sibling(out, "lock"))
+        return check_beside(out, sibling(out, "lock"))      # the lock's directory: before the work, not after
     refuse_a_home(out)
-    check_beside(out, _probe_name(out), sibling(out, "lock"))
+    check_beside(out, sibling(out, "lock"))
     try:
         if _is_empty_dir(out) or force:
             return
@@ -257,13 +255,6 @@ def plot_dir(out: Path, name: str, force: bool = False) -> Path:
 
 def sibling(out: Path, kind: str) -> str:
     return f".{out.name}.dagc-{kind}"
-
-
-def _probe_name(out: Path) -> str:
-    """A name beside `out` that only this thread of this process makes (`check_beside`'s probe): never the lock's,
-    which another compile may be taking — a probe made and removed under the lock's name let two compiles of one
-    output directory each hold a lock of its own."""
-    return sibling(out, f"probe-{os.getpid()}-{threading.get_ident()}")
 
 
 @contextlib.contextmanager

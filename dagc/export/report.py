@@ -170,6 +170,7 @@ def pools_json(result: StrategyResult) -> dict[str, Any]:
         mem = p.analysis.memory
         pools.append({"role": p.pool.role, "instances": p.pool.instances, "strategy": p.pool.strategy.text,
                       "gpus_per_instance": p.gpus_per_instance, "batch_per_instance": p.batch_per_instance,
+                      "running_per_instance": p.running_per_instance,
                       "capacity_requests_per_s": f.capacity[p.pool.role] if f else None,
                       "memory": {"max_rank_bytes": mem.worst.total_bytes, "fraction": mem.worst.fraction,
                                  "stages": [_stage_json(s) for s in mem.stages]} if mem is not None else None})

@@ -172,7 +172,7 @@ def pooled_summary(r: StrategyResult) -> list[str]:
         cap = f"{f.capacity[p.pool.role]:,.2f} req/s" if f is not None else "—"
         use = _pct(mem.worst.fraction) if mem is not None else "—"
         lines.append(f"| {p.pool.role} | {p.pool.instances:,} | `{p.pool.strategy.text}` | {p.pool.instances:,} × "
-                     f"{p.gpus_per_instance:,} | {p.batch_per_instance:,} | {time} | {cap} | {use} |")
+                     f"{p.gpus_per_instance:,} | {p.requests_text} | {time} | {cap} | {use} |")
     return lines + [""]
 
 
@@ -197,7 +197,7 @@ def _to_change(r: StrategyResult) -> str:
                 f"({more:,} more GPUs, {fits}), or a prefill instance that prefills faster.")
     many = dec.pool.instances > 1
     return (f"- **The decode pool binds**: {'each of its' if many else 'its'} {dec.pool.instances:,} "
-            f"instance{'s takes' if many else ' takes'} {f.tpot_s * 1e3:,.1f} ms a step for {dec.batch_per_instance:,} "
-            "requests; more decode instances "
+            f"instance{'s takes' if many else ' takes'} {f.tpot_s * 1e3:,.1f} ms a step for "
+            f"{dec.running_per_instance:,} requests; more decode instances "
             f"(each holding fewer requests, so stepping faster) or a faster decode layout would lift the rate toward "
             f"the prefill pool's {f.capacity['prefill']:,.2f} requests/s — `dagc search` weighs both.")

@@ -19,6 +19,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -132,16 +133,17 @@ def check_own(path: Path, signature: str, force: bool = False) -> None:
 BESIDE = "dagc locks and stages the output beside the output directory: its parent must be writable"
 
 
-def check_beside(out: Path, probe: str, named: str) -> None:
+def check_beside(out: Path, named: str) -> None:
     """Raise `OutputError` when dagc could not write beside the output directory `out` — its lock (`named`) and
     staging directory are made in `out`'s parent — so that `compile -o` is refused before the work, not after it:
     the parent — when it does not exist yet, the nearest directory above it, where it would be made — must take
-    a file named `probe` (made and removed at once; one already there is left alone), the error naming `named`
-    there, the file dagc would make.
+    a probe file (made and removed at once), the error naming `named` there, the file dagc would make. The probe's
+    name is this thread's of this process, never the lock's, which another compile may be taking: a probe made and
+    removed under the lock's name let two compiles of one output directory each hold a lock of its own.
 
     Example:
         >>> try:
-        ...     check_beside(Path("/proc/x"), ".x.dagc-probe-1", ".x.dagc-lock")
+        ...     check_beside(Path("/proc/x"), ".x.dagc-lock")
         ... except OutputError as exc:
         ...     print(str(exc)[:60])
         cannot write /proc/.x.dagc-lock: No such file or directory (
@@ -150,7 +152,7 @@ def check_beside(out: Path, probe: str, named: str) -> None:
     above = out.parent
     while lstat_or_none(above) is None and above.parent != above:
         above = above.parent
-    path = above / probe
+    path = above / f"{named}.probe-{os.getpid()}-{threading.get_ident()}"
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
         os.close(fd)

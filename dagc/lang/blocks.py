@@ -382,8 +382,9 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named
         return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                          f"write `{lhs} {int(spec.hi):,}` or less".replace(",", "_"))
     if dim is Dimension.RATIO and spec.hi == 1 and x <= 100 and "%" not in text:    # `memory <= 90`: per cent
-        return out.error("E104", f"`{short}` = {text} is out of range: a share is at most 1", span,
-                         f"did you mean `{lhs} {text} %`? (or the fraction `{lhs} {x / 100:g}`)")
+        hint = (f"did you mean `{lhs} {text} %`? (or the fraction `{lhs} {x / 100:g}`)" if short != "acceptance"
+                or x > 9 else f"a drafted token's odds of acceptance; {text} tokens a step: `accept_length = {text}`")
+        return out.error("E104", f"`{short}` = {text} is out of range: a share is at most 1", span, hint)
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                      f"dagc accepts at most {bound_text(spec.hi, dim, _NUM_RE.sub('', text, count=1).strip())}")
 

@@ -79,7 +79,7 @@ POOLS_HINT = "write `prefill N < strategy > decode M < strategy >`, e.g. `prefil
 def _pools(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     """A disaggregated strategy (SPEC 11.3): `prefill N < A > decode M < B >` and nothing beside, each
     pool's count a whole number of instances, each scope any strategy without pools (E205); the
-    execution options apply to both pools."""
+    execution options apply to both pools, `redundant` to those with ep > 1 (`Strategy.with_pooled_eplb`)."""
     diags: list[Diagnostic] = []
     found = _pool_axes(decl, diags)
     options, option_diags = _options(decl.options)
@@ -92,7 +92,7 @@ def _pools(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     spans: dict[str, Span | None] = {"strategy": decl.span, **{role: _span(found[role]) for role in POOL_ROLES},
                                      **{name: sp for name, _, sp in decl.options}}
     return Strategy(name=decl.name, text=decl.text, pools=tuple(p for p in pools if p is not None), spans=spans,
-                    **options), []
+                    **options).with_pooled_eplb(), []
 
 
 def _pool_error(diags: list[Diagnostic], message: str, span: Span | None, hint: str = POOLS_HINT) -> None:

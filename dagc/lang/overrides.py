@@ -260,8 +260,14 @@ def set_form(hint: str | None, path: tuple[str, ...]) -> str | None:
     """
     if hint is None:
         return None
-    line = re.compile(rf"`{re.escape(path[-1])}\s*(?:<=|>=|=|<|>)\s*([^`]+)`")
-    return line.sub(lambda m: f"`--set {shlex.quote('.'.join(path) + '=' + m.group(1).strip())}`", hint)
+    names = "|".join(re.escape(n) for n in (path[-1], *_SIBLINGS.get(path[-1], ())))
+    line = re.compile(rf"`({names})\s*(?:<=|>=|=|<|>)\s*([^`]+)`")
+    return line.sub(lambda m: f"`--set {shlex.quote('.'.join((*path[:-1], m.group(1))) + '=' + m.group(2).strip())}`",
+                    hint)
+
+
+# the fields of the same block a hint about a field may name instead (`acceptance` 1.5 is an `accept_length`)
+_SIBLINGS = {"acceptance": ("accept_length",)}
 
 
 def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
@@ -280,6 +286,10 @@ def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
     if not rest:
         raise PlanError([Diagnostic("E104", Severity.ERROR, f"`{head}` is a block: --set one of its fields",
                                     o.whole, f"e.g. --set {head}.{'batch' if head == 'workload' else 'gpus'}=…")])
+    if rest[-1:] == ("preset",) and rest[:-1] in ((), ("gpu",)):      # `model preset "x"` is --set model=x
+        said = ".".join(o.path[:-1])
+        raise PlanError([Diagnostic("E104", Severity.ERROR, f"`{said}` is chosen by its preset's name, not a "
+                                    "`preset` field", o.whole, f"--set {said}={o.value}")])
     if head == "require":
         return _require(text, found, o)
     if found is None:

@@ -37,7 +37,7 @@ from ..verdict.verdict import verdict
 from .degrees import degrees
 from .engines import TABLES, launch_result
 from .launch import Launch, launch_refusals
-from .nearest import Nearest, nearest, nearest_pooled
+from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 
 __all__ = ["check", "default_engine_refuses", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses",
            "figures_text", "refusal_hint"]
@@ -122,8 +122,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     if near is None and "E705" in codes:
         return "change the pools' instances so that each takes whole nodes or shares one, prefill pool first", None
     if near is None:
-        return (f"no strategy on the same {launched.gpus} GPUs that dagc finds valid can be said to {launched.name} "
-                "either"), None
+        return (f"of the strategies nearest it on the same {launched.gpus} GPUs (dagc tries at most {NEAREST_TRIES}), "
+                f"none that {launched.name} can be told is valid in dagc; `dagc search` weighs more"), None
     at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)

@@ -133,8 +133,9 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
     for pair in list(itertools.product(*options))[:NEAREST_TRIES]:
         chosen = [c if c is not None else r.pool.strategy for c, r in zip(pair, pooled.pools, strict=True)]
         overlap = next((c.overlap for c in pair if c is not None and c.overlap is not None), strategy.overlap)
-        # EPLB is the whole strategy's option: off for both pools when either pool's engine cannot run it
-        redundant = strategy.redundant if all(c is None or c.redundant is not None for c in pair) else None
+        # `with redundant R` reaches only the pools with ep > 1 (`Strategy.with_pooled_eplb`): kept while a pool
+        # the engine can run keeps it, so a pool of ep 1 that drops it takes it from no other
+        redundant = strategy.redundant if any(c.redundant is not None and (c.ep or 1) > 1 for c in chosen) else None
         (p, n), (d, m) = ((c, r.pool.instances) for c, r in zip(chosen, pooled.pools, strict=True))
         text = strategy_source(printer.pooled(p, n, d, m, microbatches=strategy.microbatches, overlap=overlap,
                                               redundant=redundant))

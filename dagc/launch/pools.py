@@ -153,7 +153,7 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
         at.append(r.at)
     for pool, d in pools:
         for r in refusals_of(table, d):
-            # EPLB (`with redundant R`) is written once, for both pools: the refusal points at it there
+            # EPLB (`with redundant R`) is written once, for the pools of ep > 1: the refusal points at it there
             span = field_span(plan, strategy if r.at == "redundant" else pool.strategy, r.at)
             diags.append(engine_refusal(r.code, f"{pool.role} pool: {r.message}", span))
             at.append(f"{pool.role}:{r.at}")

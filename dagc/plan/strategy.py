@@ -88,6 +88,17 @@ class Strategy(Frozen):
     def disaggregated(self) -> bool:
         return bool(self.pools)
 
+    def with_pooled_eplb(self) -> Strategy:
+        """A disaggregated strategy whose `with redundant R` reaches only the pools with expert parallelism
+        (ep > 1): EPLB moves experts between EP ranks, and a pool of ep 1 holds every expert on each GPU.
+        When no pool has ep > 1 every pool keeps it (W516 says what it costs)."""
+        eplb = [p for p in self.pools if p.strategy.redundant is not None and (p.strategy.ep or 1) > 1]
+        if not eplb:
+            return self
+        pools = tuple(p if p in eplb else p.model_copy(update={"strategy": p.strategy.model_copy(
+            update={"redundant": None})}) for p in self.pools)
+        return self.model_copy(update={"pools": pools})
+
     def pool(self, role: PoolRole) -> Pool:
         """The pool of `role` of a disaggregated strategy."""
         return next(p for p in self.pools if p.role == role)

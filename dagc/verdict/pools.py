@@ -54,6 +54,22 @@ class PoolResult:
     def gpus(self) -> int:
         return self.pool.instances * self.gpus_per_instance
 
+    @property
+    def running_per_instance(self) -> int:
+        """The requests one instance runs at once: a decode instance those its KV cache admits
+        (`dagc.memory.admission`, W520), at most its share of the batch; a prefill instance its batch."""
+        m = self.analysis.metrics
+        if self.pool.role == PoolRole.DECODE and isinstance(m, InstanceMetrics) and m.concurrency_effective:
+            return min(self.batch_per_instance, m.concurrency_effective)
+        return self.batch_per_instance
+
+    @property
+    def requests_text(self) -> str:
+        """The pools table's "requests each": those one instance runs, and its share of `batch` when the KV
+        cache admits fewer (W520)."""
+        run = self.running_per_instance
+        return f"{run:,}" if run == self.batch_per_instance else f"≈ {run:,} of {self.batch_per_instance:,}"
+
 
 @dataclass(frozen=True)
 class PooledCheck:
@@ -171,8 +187,7 @@ def _figures(plan: Plan, prefill: tuple[PoolResult, InstanceMetrics], decode: tu
     transfer = transfer_seconds(kv, p.batch_per_instance, link, plan.model.layers, w.kv_transfer == "layerwise")
     pf = PoolFigures("prefill", p.pool.instances, p.gpus_per_instance, p.batch_per_instance, p_metrics.ttft_s)
     # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`), at most its share
-    dc = PoolFigures("decode", d.pool.instances, d.gpus_per_instance, d_metrics.concurrency_effective,
-                     d_metrics.tpot_s)
+    dc = PoolFigures("decode", d.pool.instances, d.gpus_per_instance, d.running_per_instance, d_metrics.tpot_s)
     return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_s)
 
 
