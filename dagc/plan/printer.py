@@ -108,7 +108,8 @@ def replicated(s: Strategy, k: int) -> Strategy:
 def pooled(prefill: Strategy, n: int, decode: Strategy, m: int, microbatches: int | None = None,
            overlap: Overlap | None = None, redundant: int | None = None) -> Strategy:
     """A disaggregated strategy: `n` prefill instances of `prefill`, `m` decode instances of `decode`; the
-    options are the whole strategy's and each pool runs them (as the parser gives them to both pools).
+    options are the whole strategy's and each pool runs them as the parser gives them (`redundant` only to the
+    pools with ep > 1 when one has it, `Strategy.with_pooled_eplb`).
 
     Example:
         >>> strategy_source(pooled(aggregated(tp=8), 3, aggregated(tp=8, ep=8), 1, overlap=Overlap.NONE))
@@ -117,7 +118,7 @@ def pooled(prefill: Strategy, n: int, decode: Strategy, m: int, microbatches: in
     options = {"microbatches": microbatches, "overlap": overlap, "redundant": redundant}
     pools = tuple(Pool(role=role, instances=count, strategy=_made(**{**_fields(inner), **options}))
                   for role, count, inner in ((PoolRole.PREFILL, n, prefill), (PoolRole.DECODE, m, decode)))
-    return _made(pools=pools, **options)
+    return _made(pools=pools, **options).with_pooled_eplb()
 
 
 def with_instances(s: Strategy, role: str, count: int) -> Strategy:
@@ -134,6 +135,7 @@ def with_options(s: Strategy, microbatches: int | None = None, overlap: Overlap 
     if s.pools:
         pools = tuple(p.model_copy(update={"strategy": p.strategy.model_copy(update=update)}) for p in s.pools)
         update["pools"] = pools
+        return _made(**{**_fields(s), **update}).with_pooled_eplb()
     return _made(**{**_fields(s), **update})
 
 
