@@ -20,7 +20,7 @@ from ..ir.dag import Dag, OpKind, OpTemplate, Vec
 from ..plan.cluster import Cluster
 from .comm import comm_time_s
 from .compute import compute_time_s, kernel_seconds, kernels_sum_s, op_time_scale, priced_kernels
-from .cost_model import CostModel
+from .cost_model import LAYER_OP, CostModel
 from .op_price import op_price
 
 __all__ = ["Costs", "cost", "host_step_s", "template_time_s", "template_lower_s", "template_max_s", "compute_cost_key"]
@@ -47,7 +47,7 @@ def host_step_s(tpl: OpTemplate, cm: CostModel) -> float:
     which every pass through a layer runs once (a pipeline stage pays it for its own layers)."""
     if tpl.kind is OpKind.EMBED:
         return cm.host_s(tpl.requests)
-    return cm.layer_s if tpl.kind is OpKind.QKV_PROJ else 0.0
+    return cm.layer_s if tpl.kind is LAYER_OP else 0.0
 
 
 def template_lower_s(tpl: OpTemplate, cm: CostModel) -> float:
@@ -107,7 +107,7 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple[Hashable, ...] | N
     kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
                     for k in priced_kernels(tpl, cm.profile, cm.glue))
     roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
-    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, tpl.kind is OpKind.QKV_PROJ, tpl.requests,
+    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, tpl.kind is LAYER_OP, tpl.requests,
             *roofline)
 
 

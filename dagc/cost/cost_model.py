@@ -13,13 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ir.dag import OpKind
 from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile, profile_names
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..units import Dimension, format_si, said_list
 
-__all__ = ["CostModel", "blackwell_scale", "calibrated_by", "cost_basis", "cost_basis_text", "engine_text"]
+__all__ = ["LAYER_OP", "CostModel", "blackwell_scale", "calibrated_by", "cost_basis", "cost_basis_text",
+           "engine_text"]
+
+# The op that carries the engine's time per layer (`EngineTerms.layer_s`): each layer's pass runs one QKV projection
+LAYER_OP = OpKind.QKV_PROJ
 
 
 def blackwell_scale(c: Cluster) -> float:

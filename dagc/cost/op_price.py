@@ -23,7 +23,7 @@ from ..ir.dag import Kernel, OpKind, OpTemplate
 from ..plan.model import DType
 from .comm import comm_time_s
 from .compute import _MEMORY_BOUND, compute_time_s, kernel_raw_s, priced_kernels
-from .cost_model import CostModel
+from .cost_model import LAYER_OP, CostModel
 
 __all__ = ["OpPrice", "kernels_price", "op_price"]
 
@@ -115,11 +115,11 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
         rank_s = np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
                             dtype=np.float64)
         return OpPrice(roofline=np.unique(rank_s), totals=totals, embed=embed, requests=tpl.requests,
-                       layer=tpl.kind is OpKind.QKV_PROJ)
+                       layer=tpl.kind is LAYER_OP)
     kernels = priced_kernels(tpl, profile, cm.glue)
     price = kernels_price(kernels, [kernel_raw_s(k, profile, lower) for k in kernels], np.shape(tpl.flops), cm,
                           totals, embed)
-    if tpl.kind is OpKind.QKV_PROJ:
+    if tpl.kind is LAYER_OP:
         return replace(price, layer=True)
     return replace(price, requests=tpl.requests) if tpl.requests else price
 
