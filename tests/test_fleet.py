@@ -85,6 +85,29 @@ def test_an_empty_sweep_is_located(tmp_path):
     assert fleet_error(tmp_path, "fleet { }") == [("E103", 6, 1)]
 
 
+def test_a_fleets_errors_are_said_with_its_rate_applied_not_behind_a_workload_without_one(tmp_path):
+    # `requests = 20` alone is read at the fleet's rate (no E104 of the workload), though the fleet has errors: each
+    # is said, at its place — the unknown preset with the name meant, the empty list, the value listed twice
+    head = HEAD.replace("rate = 4 requests/s  ", "")
+    fleet = """fleet {
+  gpu preset "h100" { price = 2.49 $/h }
+  gpu preset "a100-80g" { }
+  gpus = []
+  rate = 4 requests/s
+  engine = [vllm, vllm]
+}
+"""
+    path = write(tmp_path, head + fleet)
+    with pytest.raises(PlanError) as exc:
+        load_fleet(path)
+    found = [(d.code, d.span.line, d.span.column) for d in exc.value.diagnostics]
+    assert found == [("E101", 7, 14), ("E104", 9, 3), ("E104", 11, 19)]
+    assert "did you mean `h100-sxm`?" in (exc.value.diagnostics[0].hint or "")
+    # the plan's own errors beside the fleet's, each at its place
+    bad = head.replace("batch = 16", "batch = 0")
+    assert fleet_error(tmp_path, fleet, bad) == [("E104", 3, 20), ("E101", 7, 14), ("E104", 9, 3), ("E104", 11, 19)]
+
+
 def test_an_unknown_gpu_preset_in_a_fleet_is_not_told_to_write_the_gpu_out(tmp_path):
     # a fleet sweeps presets: the hint names them, and not the `gpu "x" { … }` form a cluster takes and a fleet refuses
     path = write(tmp_path, HEAD + 'fleet { gpu preset "h20O" }')
