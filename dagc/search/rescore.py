@@ -20,8 +20,8 @@ from ..plan.plan import Plan
 from ..plan.printer import with_split
 from ..plan.workload import Overlap
 from ..schedule.timer import Timer as _Timer, shared_timer
-from ..verdict.batch_max import choose_batch
 from ..verdict.analyse import analyse
+from ..verdict.batch_max import choose_batch
 from ..verdict.steady import SteadyMetrics
 from .pooled import exact_pooled
 from .result import Candidate, rank_key
