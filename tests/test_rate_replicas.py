@@ -63,3 +63,15 @@ def test_the_fleet_prices_the_cluster_on_its_replicas(plan_path):
     # 2 GPUs × $2.5/h for the hours 16 requests/s × 576 tokens take a million: 5 / 3600 / 9216 × 1e6 = $0.1507
     assert answer["per_million_tokens"] == pytest.approx(2 * 2.5 / 3600 / (16 * 576) * 1e6, rel=1e-12)
     assert answer["per_million_tokens"] == pytest.approx(0.15070, abs=5e-6)
+
+
+def test_the_best_s_capacity_is_its_replicas_at_their_batch(plan_path):
+    # the capacity said beside the fleet's best is `dagc check`'s of the pick's text at the pick's batch (two
+    # replicas of 16 requests each: `--set workload.batch=32`), not at the plan's 16 shared between them
+    from dagc.fleet.cluster import pick_capacity
+    plan = load_plan_with(plan_path, ())
+    ref = check_strategy(load_plan_with(plan_path, ("workload.batch=32",)), parse_strategy(REPLICAS)).load
+    shared = check_strategy(plan, parse_strategy(REPLICAS)).load
+    assert ref is not None and shared is not None
+    assert pick_capacity(plan, REPLICAS, 32) == ref.capacity_requests_per_s
+    assert pick_capacity(plan, REPLICAS) == shared.capacity_requests_per_s != ref.capacity_requests_per_s
