@@ -22,6 +22,7 @@ from ..fleet.rank import (
     rate_text,
     rented_cost,
     rented_text,
+    replicas_words,
     search_command,
 )
 from ..units import count_text, format_figure
@@ -65,8 +66,8 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     best = result.best
     if best is not None:
         out.print(f"best: {cluster_text(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
-                  f"{count_text(best['pick']['gpus'], 'GPU')}, {rented_cost_text(best, result.by)} per million "
-                  f"tokens{basis_words(best)}"
+                  f"{count_text(best['pick']['gpus'], 'GPU')}{replicas_words(best)}, "
+                  f"{rented_cost_text(best, result.by)} per million tokens{basis_words(best)}"
                   + rented_text(best, result.by)
                   + (f", capacity {format_figure(cap)} requests/s"
                      if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "

@@ -17,6 +17,7 @@ from ..fleet.rank import (
     rate_text,
     rented_cost,
     rented_text,
+    replicas_words,
     search_command,
 )
 from ..units import Dimension, count_text, format_figure, format_si
@@ -69,7 +70,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     if best is not None:
         c = best["cluster"]
         out += [f"**Rent {c['gpus']} x {md_text(c['gpu'])} served by {md_text(c['engine'])}**: "
-                f"{md_code(best['pick']['strategy'])} on {count_text(best['pick']['gpus'], 'GPU')} "
+                f"{md_code(best['pick']['strategy'])} on {count_text(best['pick']['gpus'], 'GPU')}"
+                f"{md_text(replicas_words(best))} "
                 f"({count_text(best['instances'], 'instance')} in the cluster), "
                 f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}{rented_text(best, by)}; "
                 f"what binds: {md_text(best['binding'] or '—')}.",

@@ -21,7 +21,7 @@ from ..lang.fleet_ir import Fleet, FleetPoint
 from ..units import format_figure
 
 __all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_text", "rank_fleet",
-           "rate_text", "rented_cost", "rented_text", "search_command"]
+           "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 _RENTED = {k: f"rented_{k}" for k in _COSTS}       # each with every GPU the cluster rents charged (`rented_cost`)
@@ -185,6 +185,21 @@ def basis_words(row: dict[str, Any]) -> str:
         return " on its goodput under each mix"
     goodput = ((row.get("pick") or {}).get("load") or {}).get("goodput_requests_per_s")
     return "" if goodput is None else f" on its goodput of {format_figure(goodput)} requests/s"
+
+
+def replicas_words(row: dict[str, Any]) -> str:
+    """` (2 replicas, 128 requests in flight in all: --set workload.batch=128)` for a pick that is the replicas of a
+    search's strategy (`dagc.search.at_rate.replicas_of`: each with its own batch), else ''.
+
+    Example:
+        >>> replicas_words({"pick": {"replicas": 2, "workload": {"batch": 128}}})
+        ' (2 replicas, 128 requests in flight in all: --set workload.batch=128)'
+    """
+    pick = row.get("pick") or {}
+    k, batch = pick.get("replicas", 1), (pick.get("workload") or {}).get("batch")
+    if k <= 1 or batch is None:
+        return ""
+    return f" ({k} replicas, {batch:,} requests in flight in all: --set workload.batch={batch})"
 
 
 def rented_text(row: dict[str, Any], by: str) -> str:
