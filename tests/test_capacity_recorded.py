@@ -25,6 +25,7 @@ RECORDED = json.loads((ROOT / "tests" / "data" / "capacity_recorded.json").read_
 
 
 def test_every_plan_recorded_is_a_plan_measured():
+    # a new in-flight example: record its capacities (bench/record_capacities.py) with the version that adds it
     assert sorted(RECORDED) == sorted(names())
 
 
