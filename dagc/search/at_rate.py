@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..plan.plan import Plan
-from ..plan.printer import replicated
+from ..plan.printer import copies
 from ..plan.workload import Traffic
 from ..verdict.under_load import UnderLoad, load_events
 from .result import Candidate, SearchResult
@@ -132,14 +132,14 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
 
 def replicas_of(plan: Plan, c: Candidate) -> Candidate | None:
     """Candidate `c` as the replicas of it the cluster holds, `plan.cluster.gpus // c.gpus` of them
-    (`dagc.plan.printer.replicated`: `dp k < … >`, or k times each pool's instances), each with `c`'s batch —
+    (`dagc.plan.printer.copies`: `dp k < … >`, or k times each pool's instances), each with `c`'s batch —
     the plan's, or the search's varied one — so that theirs together is k times it (`--set workload.batch`), as an
     engine added behind a load balancer brings its own cap; None when the cluster holds one copy only."""
     k = plan.cluster.gpus // c.gpus
     if k < 2 or c.replicas > 1:
         return None
     batch = c.batch if c.batch is not None else plan.workload.batch
-    return replace(c, strategy=replicated(c.strategy, k), gpus=c.gpus * k, batch=batch * k, replicas=k,
+    return replace(c, strategy=copies(c.strategy, k), gpus=c.gpus * k, batch=batch * k, replicas=k,
                    exact=False)
 
 
