@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Severity
+from ..ir.ops import experts_inside_tp
 from ..kernels.series import moe_a2a
 from ..layout.shards import fused_moe_shape
 from ..memory.admission import admission, over_ranks
@@ -241,7 +242,10 @@ def check_ep_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The EP all-to-all crosses nodes: dispatch and combine go over the network.
 
     Legal and usual for large EP (DeepSeek-V3 serves with EP across nodes); its cost is the
-    network bandwidth, which the cost model charges.
+    network bandwidth, which the cost model charges. When the EP group is the attention TP group
+    (`tp 16 ; ep 16`, no attention DP) every rank already holds all the group's tokens: the experts
+    run on them without an all-to-all and the TP all-reduce sums their outputs (docs/cost-model.md),
+    so the note names that all-reduce, which crosses the network instead.
 
     Example:
         cluster { gpus = 32  gpus_per_node = 8 … }
@@ -250,10 +254,11 @@ def check_ep_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
     m, lay = ctx.plan.model, ctx.layout
     if m.has_experts and lay.ep > 1 and lay.group_crosses_nodes(lay.ep * lay.etp):
         size = lay.ep * lay.etp
-        yield diag("N603", Severity.NOTE,
-                   f"{_crossing(size, lay.gpus_per_node, 'EP group', f' of {size} GPUs')} all-to-all uses the "
-                   "inter-node network",
-                   ctx.strategy.span_of("ep"))
+        subject = _crossing(size, lay.gpus_per_node, 'EP group', f' of {size} GPUs')
+        what = ("all-to-all uses the inter-node network" if not experts_inside_tp(lay) else
+                f"experts run inside the tp {lay.tp} group without an all-to-all, and the TP all-reduce that sums "
+                "their outputs uses the inter-node network")
+        yield diag("N603", Severity.NOTE, f"{subject} {what}", ctx.strategy.span_of("ep"))
 
 
 def check_sp_without_tp(ctx: RuleContext) -> Iterator[Diagnostic]:
