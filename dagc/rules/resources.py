@@ -14,6 +14,7 @@ from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
 from ..units import Dimension, count_text, format_bytes, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule
+from .weights_fit import e402_hint
 
 __all__ = ["RULES"]
 
@@ -67,6 +68,10 @@ def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:
     fewer requests than the cap is W520, not this. Statically the whole batch runs to full length
     together, so its KV cache must fit whole.
 
+    The hint spreads the weights (more pp or ep) only while the cluster's GPUs, less each one's
+    reserve, could hold them all; past that no strategy fits, and it says how many GPUs of the
+    kind the weights alone need and how many 8-bit weights would.
+
     Bad:
         model preset "deepseek-v3"   cluster { gpus = 8  gpu preset "h100-sxm" }
         strategy tp 8                                # 671 GB of weights on 8 × 80 GB
@@ -99,9 +104,7 @@ def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:
     else:
         message = (f"each rank of {_stages(over, ctx.layout.pp)} needs more than the GPU's {capacity}: up to {total} "
                    f"in stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1}{replicas}): {breakdown}")
-    yield diag("E402", Severity.ERROR, message, ctx.strategy.span_of("strategy"),
-               "spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per "
-               "replica (more dp) or use a larger GPU")
+    yield diag("E402", Severity.ERROR, message, ctx.strategy.span_of("strategy"), e402_hint(ctx.plan, worst))
 
 
 def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
