@@ -71,3 +71,31 @@ def test_a_dag_too_large_for_its_micro_batches_is_told_how_many_fit():
     per = int(d.hint.split("adds about ")[1].split(" ")[0].replace(",", ""))
     most = int(d.hint.split("at most ")[1].split(" ")[0].replace(",", ""))
     assert most == 500_000 // per and most < 4096 and d.hint.startswith("use fewer micro-batches")
+
+
+W520_PLAN = dict(model='model preset "deepseek-v3"', cluster='cluster { gpus = 8  gpu preset "h200" }',
+                 workload="workload { batch = 1024  prompt = 8000  generate = 1000  serving = inflight }")
+
+
+def _w520(r):
+    (d,) = [d for d in r.diagnostics if d.code == "W520"]
+    return d
+
+
+def test_mla_kv_cache_is_not_said_to_shard_with_tp_and_attention_dp_is_computed():
+    r = _checked(plan_text(**W520_PLAN, strategy="strategy tp 8"))
+    hint = _w520(r).hint
+    assert "(tp or dp) shard" not in hint
+    assert ("more tp does not shard this KV cache (MLA's latent KV is whole on every TP rank): split the requests "
+            "over attention-DP ranks (`tp 1 ; ep N`) or replicas (dp), or the tokens (cp)") in hint
+    # the attention-DP figure is the one dagc judges that strategy at: its own W520's ≈ N requests in flight
+    runs = int(hint.split("`tp 1 ; ep 8` on these 8 GPUs would run ≈ ")[1].split(";")[0].replace(",", ""))
+    alt = _checked(plan_text(**W520_PLAN, strategy="strategy tp 1 ; ep 8"))
+    assert f"the engine runs ≈ {runs:,} at their mean context" in _w520(alt).message and runs > 101
+
+
+def test_gqa_kv_cache_below_its_kv_heads_still_shards_with_tp():
+    r = _checked(plan_text(model='model preset "mixtral-8x7b"', cluster='cluster { gpus = 4  gpu preset "h100-sxm" }',
+                           workload="workload { batch = 1024  prompt = 8000  generate = 1000  serving = inflight }",
+                           strategy="strategy tp 4"))
+    assert "more GPUs shard the KV cache (more tp, up to the model's KV heads; dp; cp)" in _w520(r).hint

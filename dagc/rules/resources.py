@@ -14,6 +14,7 @@ from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
 from ..units import Dimension, count_text, format_bytes, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule
+from .kv_shards import kv_shard_hint
 from .weights_fit import e402_hint
 
 __all__ = ["RULES"]
@@ -117,7 +118,8 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     engine runs n = floor(KV tokens / mean context) per rank: dagc judges TTFT, TPOT and the
     throughputs at that concurrency (report.json `metrics.concurrency_effective`). The message says
     how many requests the KV cache holds at full length and how many run at their mean context; the
-    hint, the GPU memory that would run the whole cap, and what an 8-bit KV cache would run.
+    hint, the GPU memory that would run the whole cap, what an 8-bit KV cache would run, and what
+    shards this model's KV cache (`dagc.rules.kv_shards`: tp only up to its KV heads, never MLA's).
 
     Bad:
         model "qwen2.5-14b" { … }   cluster { gpus = 1  gpu "l40s" { memory = 48 GB … } }
@@ -146,7 +148,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
         lift += f"; an 8-bit KV cache (`model {{ kv_cache = fp8 }}`) would run ≈ {n8:,}"
     span = ctx.plan.span_of("workload.batch") or ctx.strategy.span_of("strategy")
     yield diag("W520", Severity.WARNING, message, span,
-               f"{lift}; more GPUs (tp or dp) shard the KV cache; a `batch` of {a.effective:,} states what runs")
+               f"{lift}; {kv_shard_hint(ctx.plan, lay)}; a `batch` of {a.effective:,} states what runs")
 
 
 def _stages(over: Sequence[StageMemory], pp: int) -> str:
@@ -245,10 +247,9 @@ def check_ep_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The EP all-to-all crosses nodes: dispatch and combine go over the network.
 
     Legal and usual for large EP (DeepSeek-V3 serves with EP across nodes); its cost is the
-    network bandwidth, which the cost model charges. When the EP group is the attention TP group
-    (`tp 16 ; ep 16`, no attention DP) every rank already holds all the group's tokens: the experts
-    run on them without an all-to-all and the TP all-reduce sums their outputs (docs/cost-model.md),
-    so the note names that all-reduce, which crosses the network instead.
+    network bandwidth, which the cost model charges. An EP group that is the TP group (`tp 16 ; ep 16`)
+    has no all-to-all: every rank holds the group's tokens and the TP all-reduce sums the experts'
+    outputs (docs/cost-model.md); the note names that all-reduce, which crosses the network instead.
 
     Example:
         cluster { gpus = 32  gpus_per_node = 8 … }
