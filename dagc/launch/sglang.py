@@ -337,9 +337,6 @@ def _notes(s: Setup) -> list[str]:
         notes.append(f"the {d.dense_layers} dense layers: SGLang splits their FFN over all {d.group} GPUs of a stage "
                      f"(--moe-dense-tp-size takes only 1), dagc by tp {d.tp}; --enable-dense-mlp-attn-tp, which "
                      "would split them by the attention TP, is read by Kimi-K3's model file only (models/kimi_k3.py)")
-    if d.sp:
-        notes.append("sp: SGLang has no flag for sequence-parallel activations; with --attn-dp-size it "
-                     "gathers and scatters activations itself")
     notes += overlap_note(s, "SGLang", "--enable-two-batch-overlap")
     if d.experts_inside_tp and d.ep > 1 and any(len(n) > 1 for n in dagc_stage_nodes(d)):
         notes.append(f"--ep-size {d.ep} without --moe-a2a-backend: with no attention DP every rank holds all the "

@@ -325,9 +325,6 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
 def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     commands = [c for p in s.places for c in _replica(s, p)]
     notes: list[str] = []
-    if s.d.sp:
-        notes.append("sp: vLLM turns sequence parallelism on in its compilation config (--compilation-config, "
-                     "pass_config.enable_sequence_parallelism), not with a parallel flag; dagc does not set it")
     notes += overlap_note(s, "vLLM", "--enable-dbo")
     if s.d.overlap is Overlap.MICROBATCH or _ep_spans_nodes(s.d):
         why = "--enable-dbo runs only with a DeepEP or NIXL-EP all-to-all" if s.d.overlap is Overlap.MICROBATCH \
