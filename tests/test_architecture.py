@@ -30,10 +30,7 @@ MAX_PARAMETERS = 7              # positional-only, positional, keyword-only, *ar
 # The functions still over a limit, each with its count when it was listed. The list only shrinks: a function
 # brought within the limits leaves it, and no function joins it or grows past its count.
 OVER_LINES: dict[str, int] = {}
-OVER_PARAMETERS = {
-    "drive.drive.check": 9, "export.compile.compile": 8,
-    "search.search.search": 14,
-}
+OVER_PARAMETERS: dict[str, int] = {}
 # The modules that are no stage: the package's faces and what every stage reads.
 TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes"}
 
