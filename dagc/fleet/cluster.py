@@ -82,7 +82,7 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
     pick, carry = _pick(plan, at, rate)
     c = pick.candidate
     w = plan.workload               # charged to its goodput at the rate, as `dagc check` charges a plan's traffic
-    cost = token_cost({}, plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
+    cost = token_cost(None, plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
                       pick.load.figures.goodput_requests_per_s, c.gpus)
     missed = c.load_missed or ((c.binding,) if c.binding and not c.meets_requirements else ())
     if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one
