@@ -189,6 +189,21 @@ def test_no_function_is_over_60_lines_or_7_parameters_but_those_listed():
     assert not done, f"within the limits now (or gone): take them off OVER_LINES / OVER_PARAMETERS: {done}"
 
 
+def test_no_private_name_is_imported_across_modules():
+    """A name with a leading underscore is its module's own: another module that needs it needs a public name
+    (`from .compute import MEMORY_BOUND`, not `_MEMORY_BOUND`). Importing a public name under a private alias
+    (`Timer as _Timer`) is the importer's own affair."""
+    known = set(_modules())
+    private = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and _resolve(name, node) is not None:
+                private += [f"{name}: {a.name}" for a in node.names
+                            if a.name.startswith("_") and not a.name.startswith("__")
+                            and f"{_resolve(name, node)}.{a.name}" not in known]
+    assert not private, f"make these names public in their module, or move their user: {private}"
+
+
 def test_the_graph_sees_the_imports_inside_functions(tmp_path):
     module = tmp_path / "late.py"
     module.write_text("from . import __version__\n"
