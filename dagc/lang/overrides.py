@@ -158,7 +158,10 @@ class _Edit:
     override: Override
     value_at: int
     name_at: int = -1
-    opens: bool = False         # opens a block after a preset that has none: ` { … }`
+    # the text before the field when the edit opens new blocks (` { `, ` speculative { `) and after it (` }`):
+    # two edits opening the same blocks at one place are one block (`_apply`)
+    opener: str = ""
+    closer: str = ""
 
 
 def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Sequence[Path] = (),
@@ -213,13 +216,14 @@ def _apply(text: str, edits: list[_Edit]) -> tuple[str, list[tuple[int, _Edit]]]
     out: list[str] = []
     placed: list[tuple[int, _Edit]] = []
     at, delta = 0, 0
-    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+    for e in sorted(edits, key=lambda e: (e.start, e.end, e.opener)):
         prev = placed[-1][1] if placed else None
-        if e.opens and prev is not None and prev.opens and e.start == prev.start:
+        if e.opener and prev is not None and (prev.start, prev.opener, prev.closer) == (e.start, e.opener, e.closer):
             # two fields into one new block: ` { a = 1` + `  b = 2 }`, not ` { a = 1 } { b = 2 }`
-            out[-1], delta = out[-1][:-2], delta - 2
-            e = dataclasses.replace(e, text="  " + e.text[3:], value_at=e.value_at - 1,
-                                    name_at=e.name_at - 1 if e.name_at >= 0 else -1)
+            cut = len(e.opener) - 2
+            out[-1], delta = out[-1][:-len(e.closer)], delta - len(e.closer)
+            e = dataclasses.replace(e, text="  " + e.text[len(e.opener):], value_at=e.value_at - cut,
+                                    name_at=e.name_at - cut if e.name_at >= 0 else -1)
         out.append(text[at:e.start])
         placed.append((e.start + delta, e))
         out.append(e.text)
@@ -296,7 +300,7 @@ def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
         return _insert_nested(len(text), f"\n{head} {{ ", rest, " }\n", o)
     block = next((c for c in found.children if isinstance(c, Tree) and c.data == "block"), None)
     if block is None:                          # `model preset "x"` without a block: one after it
-        return dataclasses.replace(_insert_nested(found.meta.end_pos, " { ", rest, " }", o), opens=True)
+        return _insert_nested(found.meta.end_pos, " { ", rest, " }", o)
     return _in_block(block, rest, o)
 
 
@@ -353,12 +357,17 @@ def _require(text: str, found: Tree[Token] | None, o: Override) -> _Edit:
 
 
 def _insert_nested(at: int, before: str, rest: tuple[str, ...], after: str, o: Override) -> _Edit:
-    """`speculative { tokens = 3 }` for the path ('speculative', 'tokens'), between `before` and `after`."""
-    inner = f"{rest[-1]} = {o.value}"
-    for name in reversed(rest[:-1]):
-        inner = f"{name} {{ {inner} }}"
-    equals = len(before) + inner.index(" = ")           # the only `=`: the field's
-    return _insert(at, before + inner + after, o, equals + 3, equals - len(rest[-1]))
+    """`speculative { tokens = 3 }` for the path ('speculative', 'tokens'), between `before` and `after`. An
+    edit that opens blocks (nested names, or a `before` that opens one: ` { `, `workload { `) says so
+    (`_Edit.opener`)."""
+    field = f"{rest[-1]} = {o.value}"
+    opener = before + "".join(f"{name} {{ " for name in rest[:-1])
+    closer = " }" * (len(rest) - 1) + after
+    equals = len(opener) + len(rest[-1])               # the field's `=`
+    edit = _insert(at, opener + field + closer, o, equals + 3, equals - len(rest[-1]))
+    if len(rest) > 1 or before.rstrip().endswith("{"):
+        return dataclasses.replace(edit, opener=opener, closer=closer)
+    return edit
 
 
 def _insert(at: int, text: str, o: Override, value_at: int, name_at: int = -1) -> _Edit:
