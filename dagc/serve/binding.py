@@ -48,7 +48,7 @@ from ..ir.dag import Phase
 from ..schedule.schedule import PathBreakdown
 from .load_result import Load
 
-__all__ = ["BUSY", "FULL", "QUEUE_SHARE", "Binding", "Limit", "binding_json", "diagnose"]
+__all__ = ["BUSY", "FULL", "QUEUE_SHARE", "Binding", "Limit", "SteadyStep", "binding_json", "diagnose"]
 
 FULL = 0.9           # the cap or KV cache in use, while requests wait, that counts as binding
 BUSY = 0.9           # the prefill pool's busy share that counts as binding
@@ -129,7 +129,7 @@ def _mean(x: np.ndarray, w: np.ndarray) -> float | None:
 
 
 @dataclass(frozen=True)
-class StepFigures:
+class SteadyStep:
     """A step of the steady state as `diagnose` reads it: its time (None: its critical path's makespan stands
     for it) and its critical path (None: it was not scheduled)."""
 
@@ -137,12 +137,12 @@ class StepFigures:
     path: PathBreakdown | None
 
 
-def _path(steps: Mapping[Phase, StepFigures], phase: Phase) -> PathBreakdown | None:
+def _path(steps: Mapping[Phase, SteadyStep], phase: Phase) -> PathBreakdown | None:
     step = steps.get(phase)
     return step.path if step is not None else None
 
 
-def _step(missed: frozenset[str], steps: Mapping[Phase, StepFigures] | None, queued: bool = False
+def _step(missed: frozenset[str], steps: Mapping[Phase, SteadyStep] | None, queued: bool = False
           ) -> tuple[str | None, float | None, PathBreakdown | None]:
     """The step whose time a missed latency rests on — the mixed step for TTFT and ITL (a disaggregated
     strategy's prefill for TTFT, unless its requests `queued` for the decode pool: then its decode step, whose
@@ -161,7 +161,7 @@ def _step(missed: frozenset[str], steps: Mapping[Phase, StepFigures] | None, que
     return which.value, float(step_s if step_s is not None else path.makespan_s), path
 
 
-def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, StepFigures] | None = None,
+def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, SteadyStep] | None = None,
              goodput_missed: float | None = None, behind: bool = False) -> Binding:
     """The limit binding `load` (module docstring).
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..ir.dag import Phase
 from ..plan.workload import RequirementKind
 from ..schedule.schedule import PathBreakdown
-from ..serve.binding import StepFigures
+from ..serve.binding import SteadyStep
 from ..serve.inflight import InflightRates
 from ..serve.metrics import Metrics
 from ..serve.rates import InstanceRates, Rates
@@ -147,7 +147,7 @@ class Steady:
     and its steps' times and critical paths as `dagc.serve.binding.diagnose` reads them (`binding_steps`)."""
 
     metrics: SteadyMetrics
-    steps: Mapping[Phase, StepFigures]
+    steps: Mapping[Phase, SteadyStep]
 
 
 def binding_steps(metrics: SteadyMetrics, pools: Mapping[Phase, tuple[float, PathBreakdown | None]] | None = None
@@ -161,7 +161,7 @@ def binding_steps(metrics: SteadyMetrics, pools: Mapping[Phase, tuple[float, Pat
         if path is not None:
             paths[step] = path
         times[step] = seconds
-    return Steady(metrics, {phase: StepFigures(times.get(phase), paths.get(phase)) for phase in Phase})
+    return Steady(metrics, {phase: SteadyStep(times.get(phase), paths.get(phase)) for phase in Phase})
 
 
 def figure_of(metrics: Rated, kind: RequirementKind, per_gpu: bool = False) -> Figure:
