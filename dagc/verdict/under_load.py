@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -79,10 +79,10 @@ class UnderLoad:
     def carries_traffic(self) -> bool:
         return self.not_carried_because is None
 
-    def to_json(self, capacity: bool = True) -> dict[str, Any]:
+    def to_json(self, capacity: bool = True) -> dict[str, object]:
         """report.json's `load` (docs/outputs.md); without `capacity`, less its `capacity_*` keys (`dagc search
         --rate`'s rows)."""
-        out = {**self.figures.to_json(), "binding": binding_json(self.binding)}
+        out: dict[str, object] = {**self.figures.to_json(), "binding": binding_json(self.binding)}
         if capacity:
             out |= {"capacity_requests_per_s": self.capacity_requests_per_s, "capacity_judged": self.capacity_judged,
                     "capacity_work_events": self.capacity_work_events}
