@@ -264,12 +264,13 @@ def test_the_verdicts_best_is_the_same_whether_the_search_keeps_its_front_or_not
 
     from dagc.drive.drive import CHECK_RESCORED, judged, searched
     from dagc.schedule.timer import Timer
+    from dagc.search.options import SearchOptions
 
     quiet = lambda *a, **k: contextlib.nullcontext(None)    # noqa: E731
     bests = []
     for front in (False, True):
         plan = load_plan_text(QWEN235_AT_6)         # a plan of its own: as in a process of its own, no judgment kept
-        found = searched(plan, CHECK_RESCORED, 1, None, Timer(plan), front=front, progress=quiet)
+        found = searched(plan, SearchOptions(top=CHECK_RESCORED, jobs=1, timer=Timer(plan), front=front), quiet)
         assert found.exact_top >= 10 + JUDGE_LIMIT
         best = judged(plan, found, 1, quiet).best
         assert best is not None

@@ -28,9 +28,9 @@ def test_the_search_ranks_what_is_printed(argv, searched, tmp_path, monkeypatch,
     asked = []
     real = drive_module.search
 
-    def spy(*args, **kwargs):
-        asked.append(kwargs["top"])
-        return real(*args, **kwargs)
+    def spy(plan, options=None, **kwargs):
+        asked.append(options.top if options is not None else kwargs["top"])
+        return real(plan, options, **kwargs)
 
     monkeypatch.setattr(drive_module, "search", spy)
     assert main(["search", str(plan), *argv, "--svg", str(tmp_path / "p.svg")]) == 0
