@@ -41,6 +41,7 @@ from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
+from ..units import format_figure
 from .carrying import CAPACITY_TOLERANCE, needs_of, not_carried_because, queue_behind
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
@@ -79,6 +80,15 @@ class UnderLoad:
     @property
     def carries_traffic(self) -> bool:
         return self.not_carried_because is None
+
+    def shortfall(self) -> str:
+        """That the deployment does not carry its traffic, in a few words (a next step's miss): the requests it
+        serves of those arriving while its queue grows, else its capacity below the rate."""
+        rate, served = self.binding.arrival_rate_requests_per_s, self.figures.served_requests_per_s
+        rate_text = "its arrivals" if rate is None else f"the {format_figure(rate)} requests/s arriving"
+        if self.queue_grows is not None or self.capacity_requests_per_s is None:
+            return f"the traffic ({format_figure(served)} requests/s served of {rate_text}, its queue growing)"
+        return f"the traffic (its capacity, {format_figure(self.capacity_requests_per_s)} requests/s, below {rate_text})"
 
     @property
     def queue_grows(self) -> str | None:
