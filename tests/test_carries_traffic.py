@@ -206,7 +206,8 @@ def test_a_run_that_keeps_up_and_misses_a_percentile_is_past_its_capacity_and_me
 # missing it (50.37 ms)
 DSV3_16 = """model preset "deepseek-v3"
 cluster { gpus = 16  gpu preset "h200"  inter_node = 50 GB/s  engine = sglang  price = 3.49 $/h }
-workload { batch = 128  prompt = 2000  generate = 500  serving = inflight  rate = 4 requests/s  requests = 1000  seed = 1 }
+workload { batch = 128  prompt = 2000  generate = 500  serving = inflight  rate = 4 requests/s
+           requests = 1000  seed = 1 }
 require { ttft_p99 <= 2 s  tpot_p90 <= 50 ms  memory <= 90 % }
 strategy ep16 = tp 16 ; ep 16
 strategy tp8pp2 = pp 2 < tp 8 ; ep 8 >
@@ -296,7 +297,8 @@ def test_the_capacity_does_not_follow_the_plan_s_rate_when_its_run_is_too_short_
     assert len(capacities) == 1 and 0.5 < capacities.pop() < 0.9
     assert not loads["0.9"]["overloaded"] and loads["0.9"]["queue_growth"]["grown"] == 0
     assert loads["0.5"]["carries_traffic"] and not loads["0.9"]["carries_traffic"]
-    assert loads["0.9"]["not_carried_because"].startswith("it keeps pace in this 200-request run, but its capacity, 0.794")
+    assert loads["0.9"]["not_carried_because"].startswith(
+        "it keeps pace in this 200-request run, but its capacity, 0.794")
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import PoolRole, RequirementKind
+from ..plan.workload import PoolRole
 from ..rules.serving import longest_over_kv
 from ..serve.kv_blocks import kv_capacity_tokens
 from ..serve.requests import length_limit, longest_request
@@ -201,7 +201,8 @@ def _memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBreakdown |
         return None
     workload = strategy.workload_for(plan.workload)
     return memory(plan.model, workload, plan.cluster, layout,
-                  activation_bytes_by_stage(plan.model, workload, plan.cluster, layout), limit_bytes=plan.memory_limit_bytes)
+                  activation_bytes_by_stage(plan.model, workload, plan.cluster, layout),
+                  limit_bytes=plan.memory_limit_bytes)
 
 
 def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown | None = None) -> Serving:

@@ -88,7 +88,8 @@ class UnderLoad:
         rate_text = "its arrivals" if rate is None else f"the {format_figure(rate)} requests/s arriving"
         if self.queue_grows is not None or self.capacity_requests_per_s is None:
             return f"the traffic ({format_figure(served)} requests/s served of {rate_text}, its queue growing)"
-        return f"the traffic (its capacity, {format_figure(self.capacity_requests_per_s)} requests/s, below {rate_text})"
+        cap = format_figure(self.capacity_requests_per_s)
+        return f"the traffic (its capacity, {cap} requests/s, below {rate_text})"
 
     @property
     def queue_grows(self) -> str | None:
