@@ -154,5 +154,8 @@ def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> st
     if not a.limited:
         return None
     full = over_ranks(a.cap, lay, a.full_length)
-    return (f"KV cache: holds {full:,} of the {a.cap:,} requests at full length ({a.context_tokens:,} tokens); in "
-            f"flight the engine runs ≈ {a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens)")
+    top = mem.stages[0]
+    under = (f", sized under the {top.top_bytes / 2 ** 30:,.2f} GiB a GPU the memory requirement allows"
+             if top.top_bytes < top.capacity_bytes else "")
+    return (f"KV cache{under}: holds {full:,} of the {a.cap:,} requests at full length ({a.context_tokens:,} tokens); "
+            f"in flight the engine runs ≈ {a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens)")
