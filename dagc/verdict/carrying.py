@@ -42,7 +42,7 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
             `Binding.cap`; None: either unknown).
 
     Example:
-        >>> not_carried_because(False, None, 10.0, 9.2, 1000)[:72]
+        >>> not_carried_because(False, None, 10.0, 9.2, 1000)[:73]
         'it keeps pace in this 1,000-request run, but its capacity, 9.2 requests/s'
     """
     if (behind := queue_behind(overloaded, growth, needs)) is not None:
