@@ -4,7 +4,7 @@ Public API (no logic here):
 
     load_plan(path) -> Plan                  read, parse and lower a .moe file
     load_plan_text(text) -> Plan
-    check(plan, strategy=None, *, search=True, jobs=1, budget_s=None) -> [StrategyResult]
+    check(plan, strategy=None, options=None, *, search=True, jobs=1, budget_s=None) -> [StrategyResult]
                                              what `dagc check` answers: the search run and each verdict
                                              judged optimal against it, the E7xx of the plan's chosen
                                              engine, the next steps; `search=False` as `--no-search`
@@ -17,8 +17,9 @@ Public API (no logic here):
 Both run `dagc.drive.drive.drive`, the driver of the commands themselves: the same plan gives the same
 verdicts, optimal evidence and next steps from Python as from the command. Before, they ran no search
 (the optimal verdict was not judged) and gave no next steps; `search=False` is that check, with its next
-steps. `check`'s former keywords (`optimality=`, `picks=`, `progress=`) still work: with a search's
-result passed as `optimality`, none is run.
+steps. `check`'s options are a `dagc.drive.drive.CheckOptions`, built once, or its fields as keywords
+(`search=`, `jobs=`, `budget_s=` and the former `optimality=`, `picks=`, `progress=`): with a search's
+result passed as `optimality`, none is run. `compile`'s keywords are the check's (`DriveKeywords`).
 
 Errors cross the API as `PlanError`, which carries located `Diagnostic`s.
 

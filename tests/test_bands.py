@@ -230,7 +230,7 @@ def _judged_small(monkeypatch, book: Ledger | None = None):
     if book is not None:
         monkeypatch.setattr(ledger_module, "ledger", lambda: book)
     plan = load_plan(str(ROOT / "tests" / "fixtures" / "small.moe"))
-    r = check(plan, optimality=search(plan, plan.objective, top=5, jobs=1))[0]
+    r = check(plan, optimality=search(plan, objective=plan.objective, top=5, jobs=1))[0]
     return evidence_json(r.optimality, r)     # report.json's, the note in words
 
 

@@ -312,7 +312,7 @@ def compiled_reports(tmp_path_factory) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"report": [], "search": [], "files": []}
     for name, text in _small_variants().items():
         plan = load_plan_text(text, name=f"{name}.moe")
-        found = search(plan, plan.objective, top=5, jobs=1)
+        found = search(plan, objective=plan.objective, top=5, jobs=1)
         directory = tmp_path_factory.mktemp(name) / "out"
         compile_results(plan, check(plan, optimality=found), directory, CompileOptions(dot_timeout_s=20))
         out["report"] += [json.loads(p.read_text()) for p in sorted(directory.rglob("report.json"))]

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 import pytest
 
 import dagc
-from dagc.drive.drive import DriveOptions, Stage, drive
+from dagc.drive.drive import CheckOptions, DriveOptions, Stage, drive
 from dagc.export.report import report_json
+from dagc.search.search import search
 from conftest import EXAMPLES, run_dagc
 
 # misses a requirement (next steps), a better strategy found by the search (optimal: no, with its figures)
@@ -102,3 +103,24 @@ def test_progress_follows_every_stage_and_a_bad_strategy_fails_before_the_search
     with pytest.raises(dagc.PlanError):
         drive(plan, DriveOptions(strategy="tp 4 ;; ep 8", progress=progress))
     assert seen == []
+
+
+def test_check_and_compile_take_their_options_or_the_former_keywords(tmp_path):
+    """`dagc.check(plan, strategy, CheckOptions(…))` is `dagc.check(plan, strategy, **fields)`, a search's result
+    passed as `optimality` among them; `dagc.compile`'s keywords are the check's (`DriveKeywords`); an unknown
+    keyword, or a search's result by position where the options go, is refused."""
+    plan = dagc.load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
+    by_options = _reports(dagc.check(plan, "tp 1 ; ep 4", CheckOptions(search=False)))
+    assert by_options == _reports(dagc.check(plan, "tp 1 ; ep 4", search=False))
+    found = search(plan, objective=plan.objective, top=5, front=False)
+    given = dagc.check(plan, "tp 1 ; ep 4", CheckOptions(optimality=found))
+    assert _reports(given) == _reports(dagc.check(plan, "tp 1 ; ep 4", optimality=found))
+    assert given[0].verdict.optimal is not None
+    with pytest.raises(TypeError):
+        dagc.check(plan, None, found)
+    with pytest.raises(TypeError):
+        dagc.check(plan, searches=False)
+    with pytest.raises(TypeError):
+        dagc.compile(plan, tmp_path / "out", searches=False)
+    written = dagc.compile(plan, tmp_path / "out", "tp 1 ; ep 4", search=False, jobs=1)
+    assert [w.directory for w in written] == [tmp_path / "out"]

@@ -30,6 +30,7 @@ from dagc.schedule.timer import Timer
 from dagc.search.score import evaluate
 from dagc.search.search import (
     MAX_SEARCH_CANDIDATES,
+    SearchOptions,
     candidates,
     count_candidates,
     cpu_count,
@@ -239,6 +240,22 @@ def test_dense_models_can_be_searched():
 def test_bad_search_arguments_are_refused(kwargs):
     with pytest.raises(ValueError):
         search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), **kwargs)
+
+
+def test_the_search_options_and_their_keywords_are_one_request():
+    """`search(plan, SearchOptions(…))` is `search(plan, **fields)`; keywords take the place of the options' own;
+    an objective by position (the second argument before the options) and an unknown keyword are refused."""
+    plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
+    by_options = search(plan, SearchOptions(objective="ttft", top=3, rescore=0, front=False))
+    by_keywords = search(plan, objective="ttft", top=3, rescore=0, front=False)
+    mixed = search(plan, SearchOptions(objective="throughput", top=3, rescore=0), objective="ttft", front=False)
+    texts = [c.text for c in by_options.ranked]
+    assert texts == [c.text for c in by_keywords.ranked] == [c.text for c in mixed.ranked]
+    assert by_options.objective == mixed.objective == "ttft" and not mixed.pareto_kept
+    with pytest.raises(TypeError, match="objective="):
+        search(plan, "ttft")
+    with pytest.raises(TypeError):
+        search(plan, tops=3)
 
 
 def test_jobs_are_clamped_to_the_cpus(monkeypatch):

@@ -74,6 +74,7 @@ CASES = {
     "inflight-dp-pp": (dict(model=QWEN, cluster=C.format(n=32), workload=INFLIGHT.format(chunk=20000),
                             strategy="strategy dp 2 < pp 2 < tp 8 ; ep 8 > >"),
                        "in flight, 2 servers of 2 stages: per-server shares, per-pipeline-batch limits, a large chunk"),
+    "sp": (dict(strategy="strategy tp 8 sp"), "sequence-parallel activations: no engine has a setting (E709)"),
     "fp8-memory-capped": (dict(model='model preset "qwen3-30b-a3b" { weights = fp8 }',
                                require="require { memory <= 80 % }", workload=INFLIGHT.format(chunk=4096),
                                strategy="strategy tp 1 ; ep 8"),
@@ -198,6 +199,7 @@ def test_partition_variable_only_when_the_engines_default_differs():
     ("pp-attention-dp-nodes", {"vllm": ["E704"], "trtllm": ["E721"]}),
     ("trtllm-ep-order", {"vllm": ["E702"], "trtllm": ["E726"]}),
     ("stages-straddle-nodes", {"vllm": ["E702", "E704"], "sglang": ["E713"], "trtllm": ["E721", "E726"]}),
+    ("sp", {"vllm": ["E709"], "sglang": ["E709"], "trtllm": ["E709"]}),
     ("tp8", {}),
     ("attention-dp-ep", {}),
 ])
@@ -217,8 +219,8 @@ def test_every_launch_code_is_triggered_here():
     for parts, _ in CASES.values():
         _, result = _result(parts)
         found |= {d.code for x in launch_result(result) for d in x.refusals}
-    assert found == {"E701", "E702", "E703", "E704", "E711", "E712", "E713", "E715", "E721", "E722", "E723", "E725",
-                     "E726"}
+    assert found == {"E701", "E702", "E703", "E704", "E709", "E711", "E712", "E713", "E715", "E721", "E722", "E723",
+                     "E725", "E726"}
 
 
 @pytest.mark.parametrize("name, engine", [("tp2-ep8", "trtllm"), ("ep4-etp2", "vllm"), ("expert-dp", "sglang"),
@@ -240,6 +242,9 @@ def test_nearest_changes_only_what_the_engine_cannot_say():
     assert nearest(plan, result.strategy, result.layout, TABLES["sglang"]).text == "tp 8 ; ep 8 with overlap none"
     plan, result = _result(CASES["ep4-etp2"][0])
     assert nearest(plan, result.strategy, result.layout, TABLES["vllm"]).text == "tp 8 ; ep 8"
+    plan, result = _result(CASES["sp"][0])
+    for engine in ("vllm", "sglang", "trtllm"):
+        assert nearest(plan, result.strategy, result.layout, TABLES[engine]).text == "tp 8", engine
 
 
 def test_model_path(tmp_path):

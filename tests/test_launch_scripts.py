@@ -14,6 +14,7 @@ from conftest import plan_text
 
 QWEN = 'model preset "qwen3-30b-a3b"'
 TWO_NODES = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
+BESIDE = '"$(dirname -- "$0")"/'
 
 
 def _printed(out: str) -> list[tuple[int, str]]:
@@ -59,7 +60,8 @@ def test_output_writes_one_script_a_command_in_order(capsys, write_plan, tmp_pat
         text = f.read_text()
         lines = text.splitlines()
         assert lines[0] == "#!/bin/sh" and lines[1].endswith("(dagc launch)") and f.name.endswith(f"-node{node}.sh")
-        assert _as_printed(text) == command                     # the very command printed for that node
+        # the very command printed for that node, its files named from the script's directory (where they are)
+        assert _as_printed(text).replace(BESIDE, f"{out_dir}/") == command
         assert f"  {out_dir}/{f.name}" in out
         assert os.stat(f).st_mode & 0o100                        # executable
         assert subprocess.run(["sh", "-n", str(f)], capture_output=True).returncode == 0   # POSIX sh parses it
@@ -68,6 +70,28 @@ def test_output_writes_one_script_a_command_in_order(capsys, write_plan, tmp_pat
     # run again: dagc's own scripts are replaced, nothing else appears
     assert main(["launch", str(path), "--engine", engine, "-o", str(out_dir)]) == 0
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(scripts)
+
+
+def test_trtllm_script_finds_its_yaml_when_moved_and_run_from_elsewhere(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 1 ; ep 8"))
+    out_dir = tmp_path / "lout"
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 0
+    script = out_dir / "trtllm-dep-1-node0.sh"
+    assert f"--extra_llm_api_options {BESIDE}trtllm-dep.yml " in script.read_text()
+    moved = tmp_path / "moved here"                 # a space: the script's own path must stay quoted
+    out_dir.rename(moved)
+    bin_dir = tmp_path / "bin"                      # a stand-in trtllm-serve: prints the YAML it was given, if found
+    bin_dir.mkdir()
+    fake = bin_dir / "trtllm-serve"
+    fake.write_text('#!/bin/sh\nwhile [ $# -gt 0 ]; do\n  if [ "$1" = --extra_llm_api_options ]; then '
+                    'test -f "$2" && echo "found $2"; fi\n  shift\ndone\n')
+    fake.chmod(0o755)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.run(["sh", str(moved / script.name)], capture_output=True, text=True, env=env, cwd=elsewhere)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"found {moved}/trtllm-dep.yml\n"
 
 
 def test_a_node_addr_a_script_reads_must_be_set(capsys, write_plan, tmp_path):

@@ -124,7 +124,8 @@ def search_plan(plan: Plan, top: int = 10, jobs: int = 1, budget_s: float | None
                 quiet: bool = False) -> SearchResult:
     with loading():
         from ..drive.drive import searched
-    return searched(plan, top, jobs, budget_s, progress=_bars(quiet))
+        from ..search.options import SearchOptions
+    return searched(plan, SearchOptions(top=top, jobs=jobs, budget_s=budget_s), _bars(quiet))
 
 
 def _with_objective(plan: Plan, args: Namespace) -> Plan:

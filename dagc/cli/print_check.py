@@ -171,16 +171,17 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
         console.print(f"critical path, {phase}: {length} = {parts}", markup=False)
     console.print(f"pipeline bubble ({'mixed steps' if inflight else 'prefill'}): {m.bubble_fraction * 100:.1f} % "
                   "of stage time", markup=False)
-    from ..serve.inflight import InflightRates, serving_json
+    from ..layout.mix import shares
+    from ..serve.inflight import InflightRates
     if inflight and lay is not None and isinstance(m.rates, InflightRates):
-        s = serving_json(running, lay)
+        s = shares(running, lay)          # report.json's `serving` (`dagc.serve.inflight.serving_json`)
         decode, mixed = (format_si(t, Dimension.TIME) for t in (m.rates.decode_step_s, m.rates.mixed_step_s))
-        console.print(f"in flight (chunk {s['chunk']:,}): decode step {decode}, mixed step {mixed} (+ "
-                      f"{s['chunk_prompt_tokens']:,} prompt tokens); steps with a chunk f "
-                      f"{s['mixed_step_share'] * 100:.1f} %, f_g "
-                      f"{s['mixed_step_share_group'] * 100:.1f} % (group of {s['attention_dp_group']}); TTFT "
-                      f"{count_text(s['first_token_steps'], 'mixed step')}; the chunk keeps up with the prompts of at "
-                      f"most {count_text(s['sustainable_batch'], 'request')} in flight; steady state, no queueing",
+        console.print(f"in flight (chunk {running.chunk_tokens:,}): decode step {decode}, mixed step {mixed} (+ "
+                      f"{s.chunk_prompt_tokens:,} prompt tokens); steps with a chunk f "
+                      f"{s.share * 100:.1f} %, f_g "
+                      f"{s.group_share * 100:.1f} % (group of {s.group}); TTFT "
+                      f"{count_text(s.first_token_steps, 'mixed step')}; the chunk keeps up with the prompts of at "
+                      f"most {count_text(s.sustainable_batch, 'request')} in flight; steady state, no queueing",
                       markup=False)
 
 

@@ -158,10 +158,11 @@ def _search_speculative(plan: Plan, top: int, jobs: int, budget_s: float | None,
                         ) -> SearchResult:
     """`--vary speculative`: the search at each count of drafted tokens, merged, with a progress bar."""
     with loading():
+        from ..search.options import SearchOptions
         from ..search.speculative import search_speculative
     progress = progress_bar("searching strategies and drafted tokens", quiet)
     try:
-        return search_speculative(plan, objective=plan.objective, top=top, jobs=jobs, progress=progress,
-                                  budget_s=budget_s)
+        options = SearchOptions(objective=plan.objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s)
+        return search_speculative(plan, options=options)
     finally:
         progress.close()

@@ -25,8 +25,8 @@ from ..plan.cluster import FusedMoe, KernelTimes
 from ..plan.model import DType
 from .cost_model import CostModel
 
-__all__ = ["compute_time_s", "engine_glue", "glued_kernels", "kernel_raw_s", "kernel_time_s", "kernel_seconds",
-           "kernels_sum_s", "op_time_scale", "priced_kernels"]
+__all__ = ["MEMORY_BOUND", "compute_time_s", "engine_glue", "glued_kernels", "kernel_raw_s", "kernel_time_s",
+           "kernel_seconds", "kernels_sum_s", "op_time_scale", "priced_kernels"]
 
 
 @overload
@@ -245,7 +245,7 @@ def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple
     if tpl.kind.is_comm or cm.profile is None:
         return ()
     scale = op_time_scale(tpl, cm)
-    return tuple(kernel_time_s(k, cm.profile, lower) * (scale / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND
+    return tuple(kernel_time_s(k, cm.profile, lower) * (scale / (cm.hbm_efficiency if k.cls in MEMORY_BOUND
                                                                  else cm.compute_efficiency))
                  for k in priced_kernels(tpl, cm.profile, cm.glue))
 
@@ -283,4 +283,4 @@ def kernels_sum_s(kernels: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...], 
 
 
 # Kernel classes that stream memory: `efficiency { hbm }` scales them, `compute` the others.
-_MEMORY_BOUND = frozenset({KernelClass.ATTN_DECODE, KernelClass.MLA_DECODE, KernelClass.MEMORY})
+MEMORY_BOUND = frozenset({KernelClass.ATTN_DECODE, KernelClass.MLA_DECODE, KernelClass.MEMORY})

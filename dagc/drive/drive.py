@@ -25,23 +25,24 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import overload
+from typing import TypedDict, Unpack, overload
 
 from ..lang.load import strategy_option
 from ..launch.engine_check import check as engine_check, engine_checked
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..schedule.timer import Timer
+from ..search.options import SearchOptions
 from ..search.result import Candidate, SearchResult
 from ..search.search import objective_picks, search
 from ..search.under_traffic import judge_under_traffic, judged_under_traffic
 from ..verdict.check import StrategyResult
 from ..verdict.next_steps import with_next_steps
 
-__all__ = ["CHECK_RESCORED", "DriveOptions", "Driven", "Progress", "ProgressFor", "Stage", "check", "drive", "judged",
-           "searched"]
+__all__ = ["CHECK_RESCORED", "CheckKeywords", "CheckOptions", "DriveKeywords", "DriveOptions", "Driven", "Progress",
+           "ProgressFor", "Stage", "check", "drive", "judged", "searched"]
 
 CHECK_RESCORED = 5   # the search's best candidates that check/compile re-score exactly before judging
 
@@ -98,12 +99,12 @@ class Driven:
     found: SearchResult | None
 
 
-def searched(plan: Plan, top: int = CHECK_RESCORED, jobs: int = 1, budget_s: float | None = None,
-             timer: Timer | None = None, front: bool = True, progress: ProgressFor | None = None) -> SearchResult:
-    """The search under the plan's objective, `top` candidates re-scored exactly (`dagc.search.search.search`)."""
+def searched(plan: Plan, options: SearchOptions | None = None, progress: ProgressFor | None = None) -> SearchResult:
+    """The search under the plan's objective as `options` ask (`dagc.search.search.search`; by default its best
+    `CHECK_RESCORED` re-scored exactly), its progress `progress`'s `Stage.SEARCH`."""
+    o = options if options is not None else SearchOptions(top=CHECK_RESCORED)
     with (progress or _no_progress)(Stage.SEARCH) as bar:
-        return search(plan, objective=plan.objective, top=top, jobs=jobs, progress=bar, budget_s=budget_s,
-                      timer=timer, front=front)
+        return search(plan, replace(o, objective=plan.objective, progress=bar))
 
 
 @overload
@@ -144,8 +145,8 @@ def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
     strategy = strategy_option(o.strategy, plan) if isinstance(o.strategy, str) else o.strategy
     timer = Timer(plan) if o.search else None      # the search's stage costs, kept for each objective's pick
     # the Pareto front only for compile's pareto.svg: a verdict needs the best alone
-    found = searched(plan, CHECK_RESCORED, o.jobs, o.budget_s, timer, front=o.picks, progress=progress) \
-        if o.search else None
+    found = searched(plan, SearchOptions(top=CHECK_RESCORED, jobs=o.jobs, budget_s=o.budget_s, timer=timer,
+                                         front=o.picks), progress) if o.search else None
     found = judged(plan, found, 1, progress)      # the verdict's best judged on every requirement, the load's too
     by_objective = None
     if o.picks and found is not None:
@@ -165,22 +166,60 @@ def _checked(plan: Plan, strategy: StrategyDecl | None, optimality: SearchResult
     return with_next_steps(results, judge=engine_checked)
 
 
-def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: SearchResult | None = None,
-          picks: dict[str, Candidate | None] | None = None, progress: Progress | None = None, *, search: bool = True,
-          jobs: int = 1, budget_s: float | None = None,
-          progress_for: ProgressFor | None = None) -> list[StrategyResult]:
+class DriveKeywords(TypedDict, total=False):
+    """The fields of `DriveOptions` that `dagc.compile` takes as keyword arguments (`search=False`, `jobs=4`)."""
+
+    search: bool
+    jobs: int
+    budget_s: float | None
+    progress: ProgressFor | None
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How `check` (the library's `dagc.check`) runs; the defaults are `dagc check`'s without options.
+
+    Attributes:
+        search: False checks without a search, as `dagc check --no-search` (none is run either when
+            `optimality` is given).
+        jobs, budget_s: the search's worker processes and time budget (`--jobs`, `--search-budget`).
+        optimality: a search's result to judge the optimal verdicts against, in place of a search of
+            this call's own (then none is run); `picks`: what each objective picks, joining its evidence.
+        progress: the load simulation's `progress(done, total)`, as before the search joined `check`.
+        progress_for: the progress of every stage (`DriveOptions.progress`), over `progress`.
+    """
+
+    search: bool = True
+    jobs: int = 1
+    budget_s: float | None = None
+    optimality: SearchResult | None = None
+    picks: dict[str, Candidate | None] | None = None
+    progress: Progress | None = None
+    progress_for: ProgressFor | None = None
+
+
+class CheckKeywords(TypedDict, total=False):
+    """`CheckOptions`' fields as keyword arguments (`dagc.check(plan, search=False)`)."""
+
+    search: bool
+    jobs: int
+    budget_s: float | None
+    optimality: SearchResult | None
+    picks: dict[str, Candidate | None] | None
+    progress: Progress | None
+    progress_for: ProgressFor | None
+
+
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, options: CheckOptions | None = None,
+          **keywords: Unpack[CheckKeywords]) -> list[StrategyResult]:
     """The library's `dagc.check`: the plan's strategies (or `strategy` alone, an expression such as
     `"tp 1 ; ep 4"`) checked as `dagc check` checks them — the search run and each verdict judged optimal
     against it, the E7xx of the plan's engine, the next steps of a strategy that misses a requirement.
 
     Args:
-        optimality: a search's result to judge the optimal verdicts against, in place of a search of
-            this call's own (then none is run); `picks`: what each objective picks, joining its evidence.
-        progress: the load simulation's `progress(done, total)`, as before the search joined `check`.
-        search: False checks without a search, as `dagc check --no-search` (none is run either when
-            `optimality` is given).
-        jobs, budget_s: the search's worker processes and time budget (`--jobs`, `--search-budget`).
-        progress_for: the progress of every stage (`DriveOptions.progress`), over `progress`.
+        options: how (`CheckOptions`: without a search, worker processes, a time budget, a search's result
+            in place of one's own, progress); its fields may be given as keyword arguments instead
+            (`search=False`, `jobs=4`, `optimality=found`), which take the place of those of `options`.
 
     Example:
         >>> import dagc
@@ -190,13 +229,18 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Se
 
     Raises:
         PlanError: when `strategy` text does not parse.
+        TypeError: `options` is no `CheckOptions`, or a keyword names no option.
     """
-    if optimality is not None or picks is not None or not search:
+    if options is not None and not isinstance(options, CheckOptions):
+        raise TypeError(f"check's options are a CheckOptions, not {type(options).__name__} "
+                        "(give a search's result as optimality=…)")
+    o = replace(options or CheckOptions(), **keywords)
+    if o.optimality is not None or o.picks is not None or not o.search:
         decl = strategy_option(strategy, plan) if isinstance(strategy, str) else strategy
-        return _checked(plan, decl, optimality, picks, progress)
+        return _checked(plan, decl, o.optimality, o.picks, o.progress)
+    progress_for, progress = o.progress_for, o.progress
     if progress_for is None and progress is not None:
         def progress_for(stage: Stage) -> AbstractContextManager[Progress | None]:
             return contextlib.nullcontext(progress if stage is Stage.LOAD else None)
-    return list(drive(plan, DriveOptions(strategy=strategy, jobs=jobs, budget_s=budget_s,
+    return list(drive(plan, DriveOptions(strategy=strategy, jobs=o.jobs, budget_s=o.budget_s,
                                          progress=progress_for)).results)
-

@@ -23,8 +23,9 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Unpack
 
-from ..drive.drive import Driven, DriveOptions, ProgressFor, Stage, drive
+from ..drive.drive import DriveKeywords, Driven, DriveOptions, ProgressFor, Stage, drive
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..serve.load import Load
@@ -201,22 +202,22 @@ def _stage(plan: Plan, results: list[StrategyResult], staging: Path, out: Path, 
 
 
 def compile(plan: Plan, out: Path | str, strategy: str | StrategyDecl | None = None,  # noqa: A001 (dagc.compile)
-            options: CompileOptions | None = None, *, search: bool = True, jobs: int = 1,
-            budget_s: float | None = None, progress: ProgressFor | None = None) -> list[Written]:
+            options: CompileOptions | None = None, **keywords: Unpack[DriveKeywords]) -> list[Written]:
     """Check the plan's strategies and write their outputs into `out`, as `dagc compile` does: the
     library's `compile`, `dagc.compile`. `strategy`, a strategy expression as `--strategy` takes it
-    (`"tp 1 ; ep 4"`, not a strategy's name), replaces the plan's strategies. The search runs (its
-    optimal verdicts, each objective's pick, pareto.svg) unless `search=False` (`--no-search`); `jobs`,
-    `budget_s`: its worker processes and time budget; `progress`: each stage's, as `dagc.drive.drive.drive`
-    takes it (`Stage.WRITE`: the files written).
+    (`"tp 1 ; ep 4"`, not a strategy's name), replaces the plan's strategies. The keyword arguments are
+    those of the check (`dagc.drive.drive.DriveKeywords`): the search runs (its optimal verdicts, each
+    objective's pick, pareto.svg) unless `search=False` (`--no-search`); `jobs`, `budget_s`: its worker
+    processes and time budget; `progress`: each stage's, as `dagc.drive.drive.drive` takes it (`Stage.WRITE`:
+    the files written).
 
     Raises:
         PlanError: when `strategy` text does not parse.
         OutputError: `out` is not a directory dagc may replace, or writing failed.
+        TypeError: a keyword names no option of the check.
     """
-    driven = drive(plan, DriveOptions(strategy=strategy, search=search, jobs=jobs, budget_s=budget_s, picks=True,
-                                      progress=progress))
-    return write_driven(driven, Path(out), options, progress)
+    driving = DriveOptions(strategy=strategy, picks=True, **keywords)
+    return write_driven(drive(plan, driving), Path(out), options, driving.progress)
 
 
 def write_driven(driven: Driven, out: Path, options: CompileOptions | None = None,

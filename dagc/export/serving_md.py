@@ -3,14 +3,15 @@ the notes under the critical path, the pictures and the trace.
 
 Input: a `StrategyResult` (its plan's workload, its layout and metrics dict). Output: markdown
 lines; none for a static workload, whose report is the one dagc always wrote. The figures come
-from `dagc.serve.inflight.serving_json` and the metrics dict, never derived here.
+from the in-flight shares (`dagc.layout.mix.shares`, what `dagc.serve.inflight.serving_json` writes into
+report.json) and the metrics, never derived here.
 """
 
 from __future__ import annotations
 
+from ..layout.mix import shares
 from ..plan.workload import PoolRole
 from ..serve.disagg import balancing_instances, instances_to_serve
-from ..serve.inflight import serving_json
 from ..units import Dimension, count_text, format_percent, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.pools import PooledCheck
@@ -80,27 +81,27 @@ def inflight_summary(r: StrategyResult) -> list[str]:
     w, lay = r.running            # in flight, the requests the engine reaches (W520)
     if not w.inflight or lay is None:
         return []
-    s = serving_json(w, lay)
+    s = shares(w, lay)
     admitted = "" if w.batch == r.plan.workload.batch else \
         f" (of the {r.plan.workload.batch:,} `batch` allows: the KV cache admits no more, W520)"
-    line = (f"- **Served in flight** (continuous batching with chunked prefill, `chunk = {s['chunk']:,}` tokens per "
-            f"step): the figures are the steady state with {count_text(w.batch, 'request')} in flight{admitted}, "
-            f"{s['requests_per_rank']:,} per attention-DP rank; {_pct(s['mixed_step_share'])} of a rank's steps carry "
-            f"a chunk of {s['chunk_prompt_tokens']:,} prompt tokens (f), {_pct(s['mixed_step_share_group'])} of the "
-            f"steps of a group of {s['attention_dp_group']} attention-DP "
-            f"rank{'s' if s['attention_dp_group'] != 1 else ''} that meet in every all-to-all (f_g)")
+    line = (f"- **Served in flight** (continuous batching with chunked prefill, `chunk = {w.chunk_tokens:,}` tokens "
+            f"per step): the figures are the steady state with {count_text(w.batch, 'request')} in flight{admitted}, "
+            f"{s.requests_per_rank:,} per attention-DP rank; {_pct(s.share)} of a rank's steps carry "
+            f"a chunk of {s.chunk_prompt_tokens:,} prompt tokens (f), {_pct(s.group_share)} of the "
+            f"steps of a group of {s.group} attention-DP "
+            f"rank{'s' if s.group != 1 else ''} that meet in every all-to-all (f_g)")
     met = r.metrics
     if met is not None:
         line += (f"; TPOT mixes the decode step ({_t(met.decode_step_s)}) and the mixed step "
                  f"({_t(met.mixed_step_s)}), TTFT is "
-                 f"{count_text(s['first_token_steps'], 'mixed step')}")
+                 f"{count_text(s.first_token_steps, 'mixed step')}")
     steady = ("; these are the steady state's, without queueing, preemption or prefix caching — the plan's traffic, "
               "simulated with them, is under \"Load\"" if r.plan.workload.traffic is not None else
               ". No queueing, preemption or prefix caching is modelled in the steady state (docs/cost-model.md, "
               "\"Serving in flight\"); a `rate` or `concurrency` in the workload simulates them (docs/load.md)")
-    most, are = count_text(s["sustainable_batch"], "request"), "is" if s["sustainable_batch"] == 1 else "are"
+    most, are = count_text(s.sustainable_batch, "request"), "is" if s.sustainable_batch == 1 else "are"
     line += (steady
-             + ("" if s["keeps_up"] else f"; the chunk cannot keep up with this batch (W513): at most {most} {are} "
+             + ("" if s.keeps_up else f"; the chunk cannot keep up with this batch (W513): at most {most} {are} "
                 "sustained") + ".")
     return [line]
 
@@ -117,11 +118,11 @@ def inflight_metric_rows(r: StrategyResult) -> list[list[str]]:
                 *[[f"{role} pool capacity", f"{cap:,.2f} requests/s", ""] for role, cap in f.capacity.items()]]
     if not w.inflight or met is None or lay is None:
         return []
-    s = serving_json(w, lay)
+    s = shares(w, lay)
     return [["decode step (every request in flight decodes)", _t(met.decode_step_s), ""],
-            [f"mixed step (+ a chunk of {s['chunk_prompt_tokens']:,} prompt tokens)", _t(met.mixed_step_s), ""],
-            ["steps with a chunk: f, f_g", f"{_pct(s['mixed_step_share'])}, {_pct(s['mixed_step_share_group'])}", ""],
-            ["largest batch the chunk keeps up with", count_text(s['sustainable_batch'], 'request'), ""]]
+            [f"mixed step (+ a chunk of {s.chunk_prompt_tokens:,} prompt tokens)", _t(met.mixed_step_s), ""],
+            ["steps with a chunk: f, f_g", f"{_pct(s.share)}, {_pct(s.group_share)}", ""],
+            ["largest batch the chunk keeps up with", count_text(s.sustainable_batch, 'request'), ""]]
 
 
 def inflight_execution(r: StrategyResult) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 from ..diagnostics import quote
 from ..layout.eplb import ExpertSplit, balance_figures, ep_nodes
 from ..plan.workload import PoolRole, Requirement
-from ..serve.price import basis_text, token_cost
-from ..serve.speculative import speculative_figures
+from ..serve.price import TokenCost, basis_text, token_cost
+from ..serve.speculative import SpeculativeFigures, speculative_figures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
 from ..verdict.check import StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
@@ -25,7 +25,7 @@ __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", 
            "step_verdict", "strategy_cost", "technique_lines"]
 
 
-def speculative_json(result: StrategyResult) -> dict[str, Any] | None:
+def speculative_json(result: StrategyResult) -> SpeculativeFigures | None:
     """report.json's `speculative`: of the strategy's DAG — a disaggregated strategy's decode instance's."""
     c = result.compiled
     if c is None or result.metrics is None:
@@ -67,7 +67,7 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
     return out
 
 
-def strategy_cost(result: StrategyResult) -> dict[str, Any] | None:
+def strategy_cost(result: StrategyResult) -> TokenCost | None:
     """report.json's `cost` of a strategy (None without metrics): `dagc.serve.price.token_cost` on its goodput
     under the plan's traffic where it was simulated, else on its steady state — what `dagc check`, report.md
     and report.json state, on the basis `dagc fleet` ranks by."""
@@ -75,7 +75,7 @@ def strategy_cost(result: StrategyResult) -> dict[str, Any] | None:
         return None
     w, load = result.plan.workload, result.load
     goodput = None if load is None else load.figures.goodput_requests_per_s
-    return token_cost(result.metrics.to_json(), result.plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
+    return token_cost(result.metrics, result.plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
                       goodput, result.gpus_used)
 
 
@@ -121,16 +121,16 @@ def _time4(seconds: float) -> str:
     return format_in_unit(seconds, unit)
 
 
-def cost_sentence(c: dict[str, Any], traffic: bool = False) -> str:
+def cost_sentence(c: TokenCost, traffic: bool = False) -> str:
     """The cost line of the reports (`strategy_cost` with a price), its basis said (`traffic`: the plan has
     traffic, `dagc.serve.price.basis_text`)."""
-    def money(key: str) -> str:
-        return "—" if c[key] is None else f"{c[key]:,.3f} $"
+    def money(value: float | None) -> str:
+        return "—" if value is None else f"{value:,.3f} $"
     return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic)}, "
-            f"{money('per_million_tokens')} per million tokens "
+            f"{money(c['per_million_tokens'])} per million tokens "
             f"(input and output); the whole cost over the output tokens alone, as serving benchmarks quote it, "
-            f"{money('per_million_output_tokens')} per million output tokens, and over the input tokens alone "
-            f"{money('per_million_input_tokens')} per million input tokens")
+            f"{money(c['per_million_output_tokens'])} per million output tokens, and over the input tokens alone "
+            f"{money(c['per_million_input_tokens'])} per million input tokens")
 
 
 def _eplb_sentence(f: dict[str, Any]) -> str:

@@ -26,7 +26,7 @@ from ..lang.load import parse_strategy
 from ..plan.plan import Plan
 from ..schedule.timer import shared_timer
 from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events
-from ..search.search import search
+from ..search.search import SearchOptions, search
 from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
 from ..serve.price import token_cost
@@ -56,7 +56,7 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
     `note` (why nothing was simulated, else None).
     """
     # the timer of every count of this GPU type in this process: each op priced once (`shared_timer`)
-    found = search(plan, objective=plan.objective, top=top, jobs=1, timer=shared_timer(plan))
+    found = search(plan, SearchOptions(objective=plan.objective, top=top, jobs=1, timer=shared_timer(plan)))
     if judged_under_traffic(plan):
         found = judge_under_traffic(plan, found, max(top, 1))
     found = exact_shown(plan, found, top)
@@ -82,7 +82,7 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
     pick, carry = _pick(plan, at, rate)
     c = pick.candidate
     w = plan.workload               # charged to its goodput at the rate, as `dagc check` charges a plan's traffic
-    cost = token_cost({}, plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
+    cost = token_cost(None, plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
                       pick.load.figures.goodput_requests_per_s, c.gpus)
     missed = c.load_missed or ((c.binding,) if c.binding and not c.meets_requirements else ())
     if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one

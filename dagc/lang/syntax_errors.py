@@ -88,7 +88,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
-            _hint_for_char(ch, exc.allowed or set())
+            _PRICE_HINT if _DOLLAR.search(src.text, 0, pos + 1) else _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), hint)
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
@@ -298,6 +298,12 @@ def _empty_value(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     return Diagnostic("E001", Severity.ERROR, f"`{name} =` has no value", src.span(empty.start("eq"), empty.end("eq")),
                       f"write its value after `=`, e.g. `{name} = {_EXAMPLES.get(name, '…')}`"
                       + (" (a release after `@`; `vllm` alone is its newest)" if name == "engine" else ""))
+
+
+# A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
+# it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
+_DOLLAR = re.compile(r"\$[ \t]*[^\s]?\Z")
+_PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 
 
 def _hint_for_at(text: str, pos: int) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..ir.ops import experts_inside_tp
 from ..layout.layout import Layout, resolve
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
@@ -82,6 +83,12 @@ class Degrees:
     @property
     def edp(self) -> int:
         return self.layout.edp
+
+    @property
+    def experts_inside_tp(self) -> bool:
+        """Whether the EP group is the attention TP group (`tp N ; ep N`, no attention DP, cp 1): dagc prices
+        its experts on the tokens every TP rank holds, combined by the TP all-reduce, with no all-to-all."""
+        return self.has_experts and experts_inside_tp(self.layout)
 
     @property
     def eplb(self) -> bool:

@@ -34,6 +34,7 @@ from ..source import Span
 from .checkpoint import Checkpoint, checkpoint, preset_with_dtypes, published_fp8, safe_path
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
 from .serving import Serving, serving
+from .sp import sp_refusal
 from .speculative import config_written, mtp_refusal
 
 __all__ = ["HF_IDS", "MODEL_FLAGS", "engine_checkpoint", "model_flags",
@@ -248,9 +249,13 @@ def bare_text(s: Strategy) -> str:
 
 
 def refusals_of(table: EngineTable, d: Degrees) -> list[Refusal]:
-    """What the engine of `table` cannot express of `d`: its table's refusals, E701 when a replica
-    would straddle nodes unevenly, and E706 when `method = mtp` meets a checkpoint without MTP weights."""
+    """What the engine of `table` cannot express of `d`: its table's refusals, E709 for `sp` (`dagc.launch.sp`),
+    E701 when a replica would straddle nodes unevenly, and E706 when `method = mtp` meets a checkpoint without
+    MTP weights."""
     found = list(table.refusals(d))
+    sp = sp_refusal(d, table.key, table.name)
+    if sp is not None:
+        found.append(Refusal("E709", sp, "sp"))
     mtp = mtp_refusal(d.speculative, d.mtp, table.key, table.name)
     if mtp is not None:
         found.append(Refusal("E706", mtp, "workload.speculative.method"))

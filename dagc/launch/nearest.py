@@ -65,10 +65,11 @@ def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[st
     split = None if "split" in refused else strategy.pp_split
     overlap = Overlap.NONE if "overlap" in refused else strategy.overlap
     redundant = None if "redundant" in refused else strategy.redundant     # EPLB the engine cannot run: off
+    sp = strategy.sp and "sp" not in refused
     for tp in _divisors(d.group):
         for cp in _divisors(d.group // tp):
             for expert in _experts(d):
-                even = aggregated(dp=d.dp, pp=d.pp, tp=tp, cp=cp, sp=strategy.sp and tp > 1,
+                even = aggregated(dp=d.dp, pp=d.pp, tp=tp, cp=cp, sp=sp and tp > 1,
                                   ep=expert[0] if expert else None, etp=expert[1] if expert else None)
                 yield with_options(with_split(even, split), strategy.microbatches, overlap, redundant)
 
@@ -76,7 +77,7 @@ def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[st
 def _distance(a: Degrees, b: Degrees) -> float:
     axes = ("tp", "cp", "adp", "ep", "etp", "edp")
     moved = sum(abs(math.log2(getattr(a, k) / getattr(b, k))) for k in axes)
-    return moved + (a.split != b.split) + (a.overlap != b.overlap) + (a.eplb != b.eplb)
+    return moved + (a.split != b.split) + (a.overlap != b.overlap) + (a.eplb != b.eplb) + (a.sp != b.sp)
 
 
 def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> list[Strategy]:

@@ -5,6 +5,8 @@ n-th command (from 1, zero-padded to the count) to run on node k. Each is a POSI
 then dagc's own header line (ending with `OWN_HEADER_END`, so that `dagc launch -o` may replace it and nothing
 else), a check that each `$NODE<k>_ADDR` it reads is set, the command's environment exported, and the command
 `exec`ed — the script is the process (a server, a Ray node, the router), as a service manager or `srun` expects.
+A file the launch writes beside the scripts (TensorRT-LLM's YAML) is named from the script's own directory,
+`"$(dirname -- "$0")"/NAME`, so the scripts and their files may move together to another directory or node.
 
 One script a command, not one a node: the commands are listed in the order they must start (vLLM's Ray head
 before its workers, before the server on the head node; a disaggregated deployment's servers before their
@@ -15,9 +17,11 @@ says what the others run.
 
 from __future__ import annotations
 
+import posixpath
 import re
+import shlex
 
-from .launch import OWN_HEADER_END, GeneratedFile, Launch, shown_commands, strategy_file_stem
+from .launch import OWN_HEADER_END, Command, GeneratedFile, Launch, shown_commands, strategy_file_stem
 
 __all__ = ["SHEBANG", "command_scripts"]
 
@@ -47,6 +51,7 @@ def command_scripts(x: Launch) -> list[GeneratedFile]:
     if not x.ok:
         return []
     commands, _ = shown_commands(x)
+    beside = frozenset(f.name for f in x.files)
     width = len(str(len(commands)))
     out = []
     for n, c in enumerate(commands, 1):
@@ -54,10 +59,22 @@ def command_scripts(x: Launch) -> list[GeneratedFile]:
         lines = [SHEBANG, f"# {x.version} · strategy `{_one_line(x.strategy)}` · command {n} of {len(commands)}, on "
                  f"node {c.node} {OWN_HEADER_END}",
                  *(f': "${{NODE{k}_ADDR:?set NODE{k}_ADDR to the address of node {k}}}"' for k in nodes),
-                 *(f"export {w}" for w in c.env_words), f"exec {c.argv_text}"]
+                 *(f"export {w}" for w in c.env_words), f"exec {_argv_text(c.argv, beside)}"]
         name = f"{x.engine}-{strategy_file_stem(x.strategy)}-{n:0{width}d}-node{c.node}.sh"
         out.append(GeneratedFile(name, "\n".join(lines) + "\n"))
     return out
+
+
+def _argv_text(argv: tuple[str, ...], beside: frozenset[str]) -> str:
+    """The command's words for the shell, each file of the launch (its path as dagc was told, `-o DIR/NAME`)
+    named from the script's directory instead, where it is written beside the script.
+
+    Example:
+        >>> _argv_text(("trtllm-serve", "m", "--config", "out dir/t.yml"), frozenset({"t.yml"}))
+        'trtllm-serve m --config "$(dirname -- "$0")"/t.yml'
+    """
+    return " ".join(f'"$(dirname -- "$0")"/{shlex.quote(posixpath.basename(a))}'
+                    if posixpath.basename(a) in beside else Command(0, 0, (a,)).argv_text for a in argv)
 
 
 def _one_line(text: str) -> str:

@@ -169,8 +169,11 @@ def refusals(d: Degrees) -> list[Refusal]:
 
 def _deepep(d: Degrees) -> bool:
     """Whether the experts take SGLang's DeepEP all-to-all: EP over the whole stage (DeepEP sets --ep-size to
-    --tp-size), and two-batch overlap or a stage over several nodes asks for an all-to-all."""
-    if not d.has_experts or d.ep != d.group or d.ep == 1:
+    --tp-size) with attention DP, whose ranks hold different tokens, and two-batch overlap or a stage over
+    several nodes asks for an all-to-all. Without attention DP (`tp N ; ep N`) every rank holds all the
+    stage's tokens: SGLang's default `--moe-a2a-backend none` runs the experts on them and sums their outputs
+    by the TP all-reduce, as dagc prices it (`Degrees.experts_inside_tp`), with no all-to-all."""
+    if not d.has_experts or d.ep != d.group or d.ep == 1 or d.experts_inside_tp:
         return False
     return d.overlap is Overlap.MICROBATCH or any(len(n) > 1 for n in dagc_stage_nodes(d))
 
@@ -182,6 +185,11 @@ def _overlap_refusals(d: Degrees) -> list[Refusal]:
         return [Refusal("E715", f"SGLang: --enable-two-batch-overlap has no overlap schedule for {d.model_arch} "
                         "(only for models whose forward SGLang splits in two: DeepSeek-V3, GLM-4.5, Qwen3-MoE, …)",
                         "overlap")]
+    if d.experts_inside_tp:
+        return [Refusal("E715", "SGLang: --enable-two-batch-overlap needs an expert all-to-all (--moe-a2a-backend "
+                        "deepep) or attention DP (arg_groups/validation_hook.py, check_two_batch_overlap); here the "
+                        f"experts run inside the tp {d.tp} group, which dagc prices without an all-to-all, and DeepEP "
+                        "would add one", "overlap")]
     if not _deepep(d) and d.adp == 1:
         return [Refusal("E715", "SGLang: --enable-two-batch-overlap needs an expert all-to-all (--moe-a2a-backend "
                         f"deepep, EP over the whole stage; here ep {d.ep} of {d.group} GPUs) or attention DP "
@@ -329,10 +337,12 @@ def _notes(s: Setup) -> list[str]:
         notes.append(f"the {d.dense_layers} dense layers: SGLang splits their FFN over all {d.group} GPUs of a stage "
                      f"(--moe-dense-tp-size takes only 1), dagc by tp {d.tp}; --enable-dense-mlp-attn-tp, which "
                      "would split them by the attention TP, is read by Kimi-K3's model file only (models/kimi_k3.py)")
-    if d.sp:
-        notes.append("sp: SGLang has no flag for sequence-parallel activations; with --attn-dp-size it "
-                     "gathers and scatters activations itself")
     notes += overlap_note(s, "SGLang", "--enable-two-batch-overlap")
+    if d.experts_inside_tp and d.ep > 1 and any(len(n) > 1 for n in dagc_stage_nodes(d)):
+        notes.append(f"--ep-size {d.ep} without --moe-a2a-backend: with no attention DP every rank holds all the "
+                     "stage's tokens, and SGLang's default backend (none) runs each rank's experts on them and sums "
+                     "their outputs by the TP all-reduce, as dagc prices it; --moe-a2a-backend deepep would add an "
+                     "all-to-all dagc does not price")
     if _deepep(d):
         why = "two-batch overlap" if d.overlap is Overlap.MICROBATCH else "a stage whose EP group spans nodes"
         notes.append(f"--moe-a2a-backend {A2A_BACKEND}: the experts' all-to-all over DeepEP (its kernels must be "

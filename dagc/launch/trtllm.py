@@ -334,8 +334,6 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
         notes.append("mpirun on the first node of a replica starts the ranks on all its nodes")
     if any(len(p.nodes) > MAX_LISTED_NODES for p in s.places):
         notes.append(f"{HOSTFILE}: one line per node of the replica, `ADDRESS slots={s.d.gpus_per_node}`")
-    if s.d.sp:
-        notes.append("sp: TensorRT-LLM has no flag for sequence-parallel activations")
     notes += _serving_notes(s.serving)
     notes += speculative_notes(s.d.speculative, s.d.mtp, "trtllm", draft_placeholder(s.model.text))
     notes += eplb.notes(s.d, "TensorRT-LLM", "moe_config.load_balancer in the YAML, TensorRT-LLM 1.2", EPLB_HOW, EPLB)

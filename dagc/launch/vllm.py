@@ -173,8 +173,12 @@ def _nodes_text(nodes: frozenset[int]) -> str:
 
 
 def _ep_spans_nodes(d: Degrees) -> bool:
-    """Whether a stage's EP group (the whole stage) spans nodes."""
-    return d.has_experts and d.ep > 1 and any(len(n) > 1 for n in dagc_stage_nodes(d))
+    """Whether a stage's EP group (the whole stage) spans nodes and takes an all-to-all: not when it is the TP
+    group (`tp N ; ep N`, no DP, no cp), whose experts vLLM runs on the tokens every rank holds and sums by
+    the TP all-reduce (its all-to-all kernels run only with DP or cp: `FusedMoEParallelConfig.
+    use_all2all_kernels`), as dagc prices them."""
+    return (d.has_experts and d.ep > 1 and not d.experts_inside_tp
+            and any(len(n) > 1 for n in dagc_stage_nodes(d)))
 
 
 def _flags(d: Degrees) -> list[str]:
@@ -321,9 +325,6 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
 def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     commands = [c for p in s.places for c in _replica(s, p)]
     notes: list[str] = []
-    if s.d.sp:
-        notes.append("sp: vLLM turns sequence parallelism on in its compilation config (--compilation-config, "
-                     "pass_config.enable_sequence_parallelism), not with a parallel flag; dagc does not set it")
     notes += overlap_note(s, "vLLM", "--enable-dbo")
     if s.d.overlap is Overlap.MICROBATCH or _ep_spans_nodes(s.d):
         why = "--enable-dbo runs only with a DeepEP or NIXL-EP all-to-all" if s.d.overlap is Overlap.MICROBATCH \

@@ -273,6 +273,23 @@ Fixed:
     strategy tp 1 ; ep 8                       # experts placed contiguously, as the engine runs them
 """
 
+E709 = """
+`sp` (sequence-parallel activations: each TP all-reduce a reduce-scatter and an all-gather, the
+norms and residuals between them sharded over the TP group) has no setting on any of the three
+engines among the flags checked against their parsers: vLLM 0.33 has no parallel flag for it (its
+sequence-parallelism compilation pass is a torch.compile fusion applied to the shapes it compiles,
+not checked as a setting), SGLang 0.5.23 none (`--attn-dp-size` is attention DP), TensorRT-LLM 1.2
+none. A command without it would run the all-reduces dagc did not price, so dagc refuses and names
+the nearest strategy the engine runs: the same without `sp`. The search leaves `sp` out on a plan
+whose engine is chosen (docs/search.md). `sp` with tp 1 shards nothing and is not refused.
+
+Bad:
+    cluster { … engine = sglang }
+    strategy tp 8 sp ; ep 8
+Fixed:
+    strategy tp 8 ; ep 8
+"""
+
 E714 = """
 SGLang (0.5.23) refuses speculative decoding with pipeline parallelism, except on a
 disaggregated prefill server or under its experimental SGLANG_ENABLE_PP_SPEC (EAGLE only, no
@@ -303,6 +320,8 @@ RULES = (
     pass_rule("E707", Severity.ERROR, "launch: the engine's EPLB needs ep above 1 and a model it balances", doc=E707,
               passes=_PASSES),
     pass_rule("E708", Severity.ERROR, "launch: the model path holds a control character", doc=E708, passes=_PASSES),
+    pass_rule("E709", Severity.ERROR, "launch: no engine sets `sp` (sequence-parallel activations)", doc=E709,
+              passes=_PASSES),
     pass_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
     pass_rule("E712", Severity.ERROR, "SGLang: its attention CP keeps the whole KV cache on each CP rank", doc=E712,
               passes=_PASSES),

@@ -111,17 +111,31 @@ def check_dag_size(ctx: RuleContext) -> Iterator[Diagnostic]:
     decode steps; in flight 4 ×, two decode and two mixed steps). Above the budget dagc reports
     everything else and leaves the metrics null.
 
+    The hint names the cause: too many micro-batches (it says how many fit), or, when one
+    micro-batch alone is over the budget, the model's layer count.
+
     Bad:
         workload { batch = 4096  prompt = 512  generate = 64  microbatches = 4096 }
     Fixed:
         workload { batch = 4096  prompt = 512  generate = 64  microbatches = 16 }
     """
     n = estimate_nodes(ctx.layout, ctx.plan.workload)
-    if n > NODE_BUDGET:
-        yield diag("W507", Severity.WARNING,
-                   f"the DAG would have about {n:,} nodes (budget {NODE_BUDGET:,}): metrics are not computed",
+    if n <= NODE_BUDGET:
+        return
+    message = f"the DAG would have about {n:,} nodes (budget {NODE_BUDGET:,}): metrics are not computed"
+    per_microbatch = n / ctx.layout.microbatches
+    if per_microbatch <= NODE_BUDGET:
+        most = int(NODE_BUDGET // per_microbatch)
+        yield diag("W507", Severity.WARNING, message,
                    ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("strategy"),
-                   "use fewer micro-batches")
+                   f"use fewer micro-batches: at most {most:,} (each adds about {per_microbatch:,.0f} nodes)")
+        return
+    layers = ctx.plan.model.layers      # one micro-batch is already too many nodes: the layer count is the cause
+    yield diag("W507", Severity.WARNING, message,
+               ctx.plan.span_of("model.layers") or ctx.strategy.span_of("strategy"),
+               f"even one micro-batch makes about {per_microbatch:,.0f} nodes: the model's {layers:,} layers are what "
+               f"exceed the budget (about {int(layers * NODE_BUDGET // per_microbatch):,} layers fit); check "
+               "`layers`")
 
 
 def check_work_budget(ctx: RuleContext) -> Iterator[Diagnostic]:

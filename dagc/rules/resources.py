@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Severity
+from ..ir.ops import experts_inside_tp
 from ..kernels.series import moe_a2a
 from ..layout.shards import fused_moe_shape
 from ..memory.admission import admission, over_ranks
@@ -13,6 +14,8 @@ from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
 from ..units import Dimension, count_text, format_bytes, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule
+from .kv_shards import kv_shard_hint
+from .weights_fit import e402_hint
 
 __all__ = ["RULES"]
 
@@ -66,6 +69,10 @@ def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:
     fewer requests than the cap is W520, not this. Statically the whole batch runs to full length
     together, so its KV cache must fit whole.
 
+    The hint spreads the weights (more pp or ep) only while the cluster's GPUs, less each one's
+    reserve, could hold them all; past that no strategy fits, and it says how many GPUs of the
+    kind the weights alone need and how many 8-bit weights would.
+
     Bad:
         model preset "deepseek-v3"   cluster { gpus = 8  gpu preset "h100-sxm" }
         strategy tp 8                                # 671 GB of weights on 8 × 80 GB
@@ -98,9 +105,7 @@ def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:
     else:
         message = (f"each rank of {_stages(over, ctx.layout.pp)} needs more than the GPU's {capacity}: up to {total} "
                    f"in stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1}{replicas}): {breakdown}")
-    yield diag("E402", Severity.ERROR, message, ctx.strategy.span_of("strategy"),
-               "spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per "
-               "replica (more dp) or use a larger GPU")
+    yield diag("E402", Severity.ERROR, message, ctx.strategy.span_of("strategy"), e402_hint(ctx.plan, worst))
 
 
 def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -115,7 +120,8 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     (`memory <= 70 GB`) the engine's memory share is its limit, as `dagc launch` sets it: the KV cache is what
     the limit leaves (`Plan.memory_limit`), and the message says so. The message says
     how many requests the KV cache holds at full length and how many run at their mean context; the
-    hint, the GPU memory that would run the whole cap, and what an 8-bit KV cache would run.
+    hint, the GPU memory that would run the whole cap, what an 8-bit KV cache would run, and what
+    shards this model's KV cache (`dagc.rules.kv_shards`: tp only up to its KV heads, never MLA's).
 
     Bad:
         model "qwen2.5-14b" { … }   cluster { gpus = 1  gpu "l40s" { memory = 48 GB … } }
@@ -150,7 +156,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
         lift += f"; an 8-bit KV cache (`model {{ kv_cache = fp8 }}`) would run ≈ {n8:,}"
     span = ctx.plan.span_of("workload.batch") or ctx.strategy.span_of("strategy")
     yield diag("W520", Severity.WARNING, message, span,
-               f"{lift}; more GPUs (tp or dp) shard the KV cache; a `batch` of {a.effective:,} states what runs")
+               f"{lift}; {kv_shard_hint(ctx.plan, lay)}; a `batch` of {a.effective:,} states what runs")
 
 
 def _stages(over: Sequence[StageMemory], pp: int) -> str:
@@ -249,7 +255,9 @@ def check_ep_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The EP all-to-all crosses nodes: dispatch and combine go over the network.
 
     Legal and usual for large EP (DeepSeek-V3 serves with EP across nodes); its cost is the
-    network bandwidth, which the cost model charges.
+    network bandwidth, which the cost model charges. An EP group that is the TP group (`tp 16 ; ep 16`)
+    has no all-to-all: every rank holds the group's tokens and the TP all-reduce sums the experts'
+    outputs (docs/cost-model.md); the note names that all-reduce, which crosses the network instead.
 
     Example:
         cluster { gpus = 32  gpus_per_node = 8 … }
@@ -258,10 +266,11 @@ def check_ep_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
     m, lay = ctx.plan.model, ctx.layout
     if m.has_experts and lay.ep > 1 and lay.group_crosses_nodes(lay.ep * lay.etp):
         size = lay.ep * lay.etp
-        yield diag("N603", Severity.NOTE,
-                   f"{_crossing(size, lay.gpus_per_node, 'EP group', f' of {size} GPUs')} all-to-all uses the "
-                   "inter-node network",
-                   ctx.strategy.span_of("ep"))
+        subject = _crossing(size, lay.gpus_per_node, 'EP group', f' of {size} GPUs')
+        what = ("all-to-all uses the inter-node network" if not experts_inside_tp(lay) else
+                f"experts run inside the tp {lay.tp} group without an all-to-all, and the TP all-reduce that sums "
+                "their outputs uses the inter-node network")
+        yield diag("N603", Severity.NOTE, f"{subject} {what}", ctx.strategy.span_of("ep"))
 
 
 def check_sp_without_tp(ctx: RuleContext) -> Iterator[Diagnostic]:

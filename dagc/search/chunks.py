@@ -13,13 +13,14 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..layout.layout import resolve
+from ..plan.plan import Plan
 from ..plan.workload import Overlap
 from .bar import BAR_LAG, Bar, BarKeeper
 from .bound import Pruner, Screen
-from .pool import WORKER, Workers, evaluate_in_workers
+from .pool import WORKER, WorkerInit, Workers, evaluate_in_workers
 from .result import Candidate, ParetoFront, TopK
 from .run import Run
 from .score import evaluate, evaluate_batch_max
@@ -91,12 +92,13 @@ class Tally:
         return self.bars[chunk - self.lag]
 
 
-def process_pool(**kw: Any) -> ProcessPoolExecutor:
+def process_pool(*, max_workers: int, initializer: WorkerInit, initargs: tuple[Plan, str, int | None]
+                 ) -> ProcessPoolExecutor:
     """The worker processes' pool of a search with `jobs` > 1: `concurrent.futures.process` (and
     multiprocessing, a fiftieth of a second) is imported here, by the searches that use workers,
     not by every `dagc check`."""
     from concurrent.futures import ProcessPoolExecutor
-    return ProcessPoolExecutor(**kw)
+    return ProcessPoolExecutor(max_workers=max_workers, initializer=initializer, initargs=initargs)
 
 
 def evaluate_all(run: Run, jobs: int, stream: Iterator[Item], tally: Tally, pruner: Pruner,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from ..plan.plan import Plan
 from ..schedule.timer import Timer as _Timer
@@ -40,7 +40,8 @@ if TYPE_CHECKING:                      # imported by the searches that start wor
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.process import BaseProcess
 
-__all__ = ["Workers", "cpu_count", "die_with_parent", "DEADLINE_GRACE_S", "WORKER_STOP_TIMEOUT_S"]
+__all__ = ["StartPool", "WorkerInit", "Workers", "cpu_count", "die_with_parent", "DEADLINE_GRACE_S",
+           "WORKER_STOP_TIMEOUT_S"]
 
 DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
 WORKER_STOP_TIMEOUT_S = 5.0     # how long the parent waits for each step of stopping its workers
@@ -198,6 +199,16 @@ def _stop_workers(pool: ProcessPoolExecutor, workers: list[BaseProcess], manager
             close()
 
 
+WorkerInit = Callable[[Plan, str, int | None], None]     # what each worker process runs first (`_init_worker`)
+
+
+class StartPool(Protocol):
+    """What starts a search's worker processes (`dagc.search.chunks.process_pool`, a `ProcessPoolExecutor`)."""
+
+    def __call__(self, *, max_workers: int, initializer: WorkerInit,
+                 initargs: tuple[Plan, str, int | None]) -> ProcessPoolExecutor: ...
+
+
 @dataclass(frozen=True)
 class Workers:
     """How chunks are evaluated in worker processes: `jobs` of them, started by `executor` (a
@@ -206,7 +217,7 @@ class Workers:
 
     jobs: int
     run: ChunkRunner
-    executor: Callable[..., ProcessPoolExecutor]
+    executor: StartPool
     in_flight: int | None = None
 
 

@@ -50,8 +50,8 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
-from typing import TypedDict
+from dataclasses import replace
+from typing import TypedDict, Unpack
 
 from ..plan.objective import OBJECTIVES, objective as named_objective
 from ..plan.plan import Plan
@@ -60,13 +60,13 @@ from ..verdict.optimal import OPTIMAL_TOLERANCE, judge_optimal
 from .bar import BAR_LAG, BAR_LAG_BATCH_MAX, BarKeeper
 from .bound import Pruner
 from .chunks import Tally, evaluate_all
+from .options import SearchKeywords, SearchOptions, with_keywords
 from .pool import (
     DEADLINE_GRACE_S as DEADLINE_GRACE_S,
     WORKER_STOP_TIMEOUT_S as WORKER_STOP_TIMEOUT_S,
     cpu_count,
 )
 from .pooled import pooled_search, searches_pools
-from .pooled_max import MAX_POOL_PROBES
 from .rescore import balanced_candidates, rescore_best
 from .result import (
     MAX_SEARCH_CANDIDATES,
@@ -85,7 +85,7 @@ from .space import Item, candidates, count_candidates, engine_left_out, space_it
 from .startable import marked_refusals
 from .under_traffic import BEST_LIMIT, JUDGE_LIMIT, judged_best, judged_under_traffic
 
-__all__ = ["Candidate", "SearchResult", "candidates", "count_candidates", "search",
+__all__ = ["Candidate", "SearchOptions", "SearchResult", "candidates", "count_candidates", "search",
            "objective_picks",
            "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
            "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count",
@@ -96,11 +96,7 @@ SPLIT_CANDIDATES = 10           # best pipelined candidates tried again with a c
 OPTIMAL_SEARCH_BUDGET_S = None  # check/compile search the whole space: no time budget changes a verdict
 
 
-def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
-           progress: Callable[[int, int], None] | None = None, rescore: int | None = None,
-           budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
-           clock: Callable[[], float] = time.monotonic, prune: bool = True, timer: _Timer | None = None,
-           front: bool = True, pools: bool = True, max_pool_probes: int = MAX_POOL_PROBES) -> SearchResult:
+def search(plan: Plan, options: SearchOptions | None = None, **keywords: Unpack[SearchKeywords]) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the best exactly (module docstring).
 
     Branch and bound (`dagc.search.bound`): the best max(`SPLIT_CANDIDATES`, `rescore`, `top`) (`exact_top`),
@@ -108,19 +104,13 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     a candidate that provably can enter none of them is not evaluated in full (`pruned`). In flight,
     disaggregated candidates are weighed after the aggregated ones (`dagc.search.pooled`, `pooled_max`).
 
-    Args:
-        rescore: the best re-scored by the full scheduler (default `top`: all that is printed). jobs: worker
-            processes (at most the CPUs; Ctrl-C stops them). progress: called with (done, total) candidates.
-        budget_s: stop when spent (checked before every candidate; the splits and re-scoring cut short:
-            `skipped`), on `clock` (for tests; with `jobs` > 1, `time.monotonic`, the workers' clock).
-        timer: a `dagc.schedule.timer.Timer` of `plan`, its stage costs kept between searches of one plan.
-        front: False keeps no Pareto front (`pareto_kept`): a verdict is answered sooner, the ranking the same.
-        pools: False weighs the aggregated candidates only. max_pool_probes: the decode instances' batches
-            probed in all, past which the rest are left out (`left_out`).
+    What to search and how: `options` (`dagc.search.options.SearchOptions`, which says what each does), or its
+    fields as keyword arguments (`search(plan, objective="ttft", top=5)`), in place of those of `options`.
 
     Raises:
         ValueError: an unknown objective, jobs < 1, top, rescore, max_candidates or max_pool_probes < 0, a
             negative or NaN budget, a `clock` other than `time.monotonic` with jobs > 1.
+        TypeError: `options` is no `SearchOptions` (name an objective: `objective=…`), or an unknown keyword.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -130,27 +120,30 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         >>> r.best.meets_requirements and r.best.gpus <= 8 and r.complete
         True
     """
-    rescore = top if rescore is None else rescore
-    _check_arguments(objective, jobs, _Counts(top, rescore, max_candidates, max_pool_probes), budget_s, clock)
+    o = with_keywords(options, keywords)
+    rescore = o.top if o.rescore is None else o.rescore
+    _check_arguments(replace(o, rescore=rescore))
+    top, prune, clock = o.top, o.prune, o.clock
     t0 = clock()
-    run = Run(plan, objective, _timer_for(plan, timer), None if budget_s is None else t0 + budget_s, clock)
+    run = Run(plan, o.objective, _timer_for(plan, o.timer), None if o.budget_s is None else t0 + o.budget_s, clock)
     space, (exact, walk) = count_candidates(plan), _exact_depth(plan, rescore, top)
-    tally = Tally(TopK(max(RANKED_KEEP, exact)), ParetoFront() if front else None, BarKeeper(exact if prune else 0),
-                  min(space, max_candidates), progress, BAR_LAG_BATCH_MAX if plan.workload.batch_max else BAR_LAG)
+    tally = Tally(TopK(max(RANKED_KEEP, exact)), ParetoFront() if o.front else None,
+                  BarKeeper(exact if prune else 0), min(space, o.max_candidates), o.progress,
+                  BAR_LAG_BATCH_MAX if plan.workload.batch_max else BAR_LAG)
     best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
-    stopped = _evaluate(run, tally, min(jobs, cpu_count()), best_first, space)
+    stopped = _evaluate(run, tally, min(o.jobs, cpu_count()), best_first, space)
     # disaggregated candidates beside the aggregated ones
-    pooled = pooled_search(run, tally, prune, exact if prune else RANKED_KEEP, max_pool_probes) \
-        if pools and searches_pools(plan) and stopped is None else None
+    pooled = pooled_search(run, tally, prune, exact if prune else RANKED_KEEP, o.max_pool_probes) \
+        if o.pools and searches_pools(plan) and stopped is None else None
     stopped = "budget" if pooled is not None and pooled.stopped else stopped
     extra, skipped = _add_splits(run, tally)
-    ranked, cut = rescore_best(plan, tally.best.ranked(), rescore, objective, run.deadline, clock)
+    ranked, cut = rescore_best(plan, tally.best.ranked(), rescore, o.objective, run.deadline, clock)
     skipped += [SKIPPED_RESCORE] if cut else []
     ranked = marked_refusals(plan, ranked, exact - walk + JUDGE_LIMIT)  # the default engine's: of those shown, judged
     refused = engine_left_out(plan)     # left out of the stream (E7xx: the engine cannot start them): rejected
-    return SearchResult(objective=objective, evaluated=tally.done + len(extra) + refused,
+    return SearchResult(objective=o.objective, evaluated=tally.done + len(extra) + refused,
                         legal=tally.legal + len(extra), seconds=clock() - t0, ranked=tuple(ranked),
-                        total=space + len(extra) + refused, stopped=stopped, limit=max_candidates,
+                        total=space + len(extra) + refused, stopped=stopped, limit=o.max_candidates,
                         **_front_fields(tally.front), best_first=best_first, skipped=tuple(skipped),
                         pruned=tally.pruned, splits=len(extra),
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)),
@@ -234,8 +227,8 @@ def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1
     picks: dict[str, Candidate | None] = {found.objective: found.best if found.complete else None}
     timer = _timer_for(plan, timer)                 # the stage costs do not depend on the objective: timed once
     for k, o in enumerate(others):
-        r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s, timer=timer,
-                   front=False)
+        r = search(plan, SearchOptions(objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s,
+                                       timer=timer, front=False))
         picks[o] = judged_best(plan, r) if r.complete else None      # on every requirement, the load's too
     return {o: picks[o] for o in OBJECTIVES}
 
@@ -245,25 +238,17 @@ def _timer_for(plan: Plan, timer: _Timer | None) -> _Timer:
     return timer if timer is not None and times_alike(timer.plan, plan) else _Timer(plan)
 
 
-@dataclass(frozen=True, slots=True)
-class _Counts:
-    """The search's whole numbers of at least 0, as given (`_check_arguments` checks them)."""
-
-    top: int
-    rescore: int
-    max_candidates: int
-    max_pool_probes: int
-
-
-def _check_arguments(objective: str, jobs: int, counts: _Counts, budget_s: float | None,
-                     clock: Callable[[], float]) -> None:
-    """Raise ValueError on the arguments `search` refuses (its docstring lists them)."""
-    named_objective(objective)       # ValueError: no objective has that name
-    given = [("jobs", jobs, 1), *((f.name, getattr(counts, f.name), 0) for f in fields(counts))]
+def _check_arguments(o: SearchOptions) -> None:
+    """Raise ValueError on the options `search` refuses (its docstring lists them)."""
+    named_objective(o.objective)       # ValueError: no objective has that name
+    given = [("jobs", o.jobs, 1), *((name, getattr(o, name), 0) for name in _COUNTS)]
     for name, value, least in given:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"{name} must be a whole number of at least {least}, not {value!r}")
-    if budget_s is not None and not budget_s >= 0:
-        raise ValueError(f"budget_s must be a number of seconds of at least 0, not {budget_s!r}")
-    if jobs > 1 and clock is not time.monotonic:
+    if o.budget_s is not None and not o.budget_s >= 0:
+        raise ValueError(f"budget_s must be a number of seconds of at least 0, not {o.budget_s!r}")
+    if o.jobs > 1 and o.clock is not time.monotonic:
         raise ValueError("with jobs > 1 the budget is measured by time.monotonic (the clock of the workers)")
+
+
+_COUNTS = ("top", "rescore", "max_candidates", "max_pool_probes")   # the whole numbers of at least 0, in this order

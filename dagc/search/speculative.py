@@ -9,45 +9,23 @@ passes, the tokens a step emits), as the batch does with `--vary batch`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypedDict
+from typing import Unpack
 
 from ..plan.plan import Plan
+from .options import SearchKeywords, SearchOptions, with_keywords
 from .result import PooledSummary, SearchResult, pareto_front, rank_key
 from .search import search
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ..schedule.timer import Timer
 
 __all__ = ["SPECULATIVE_TOKENS", "search_speculative"]
 
 SPECULATIVE_TOKENS = (1, 2, 3, 4, 5)      # tokens drafted per step that `--vary speculative` compares
 
 
-class SearchOptions(TypedDict, total=False):
-    """`dagc.search.search.search`'s keyword arguments, passed on to each count's search."""
-
-    objective: str
-    top: int
-    jobs: int
-    progress: Callable[[int, int], None] | None
-    rescore: int | None
-    budget_s: float | None
-    max_candidates: int
-    clock: Callable[[], float]
-    prune: bool
-    timer: Timer | None
-    front: bool
-    pools: bool
-    max_pool_probes: int
-
-
-def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS,
-                       **kwargs: Unpack[SearchOptions]) -> SearchResult:
-    """The search of `plan` with each count of `tokens` drafted per step, merged (module docstring).
+def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS, options: SearchOptions | None = None,
+                       **keywords: Unpack[SearchKeywords]) -> SearchResult:
+    """The search of `plan` with each count of `tokens` drafted per step, merged (module docstring): each search
+    as `options` and `keywords` ask (`dagc.search.search.search`).
 
     Raises:
         ValueError: the plan does not speculate, or states an `accept_length` (which holds for one
@@ -58,9 +36,10 @@ def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS,
         raise ValueError("--vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in the "
                          "workload (an accept_length holds for one count of drafted tokens)")
     found = []
+    o = with_keywords(options, keywords)
     for k in tokens:
         workload = plan.workload.model_copy(update={"speculative": spec.model_copy(update={"tokens": k})})
-        r = search(plan.model_copy(update={"workload": workload}), **kwargs)
+        r = search(plan.model_copy(update={"workload": workload}), o)
         found.append((k, r))
     ranked = sorted((replace(c, speculative_tokens=k) for k, r in found for c in r.ranked), key=rank_key)
     front = pareto_front(replace(c, speculative_tokens=k) for k, r in found for c in r.pareto)

@@ -39,15 +39,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..enums import FastEnum
+from ..ir.dag import Phase
+from ..schedule.schedule import PathBreakdown
 from .load_result import Load
 
-__all__ = ["BUSY", "FULL", "QUEUE_SHARE", "Binding", "Limit", "binding_json", "diagnose"]
+__all__ = ["BUSY", "FULL", "QUEUE_SHARE", "Binding", "Limit", "SteadyStep", "binding_json", "diagnose"]
 
 FULL = 0.9           # the cap or KV cache in use, while requests wait, that counts as binding
 BUSY = 0.9           # the prefill pool's busy share that counts as binding
@@ -127,34 +128,48 @@ def _mean(x: np.ndarray, w: np.ndarray) -> float | None:
     return float(np.dot(x, w) / total) if total > 0 else None
 
 
-def _step(missed: frozenset[str], metrics: Mapping[str, Any] | None, queued: bool = False
-          ) -> tuple[str | None, float | None, dict[str, Any] | None]:
+@dataclass(frozen=True)
+class SteadyStep:
+    """A step of the steady state as `diagnose` reads it: its time (None: its critical path's makespan stands
+    for it) and its critical path (None: it was not scheduled)."""
+
+    step_s: float | None
+    path: PathBreakdown | None
+
+
+def _path(steps: Mapping[Phase, SteadyStep], phase: Phase) -> PathBreakdown | None:
+    step = steps.get(phase)
+    return step.path if step is not None else None
+
+
+def _step(missed: frozenset[str], steps: Mapping[Phase, SteadyStep] | None, queued: bool = False
+          ) -> tuple[str | None, float | None, PathBreakdown | None]:
     """The step whose time a missed latency rests on — the mixed step for TTFT and ITL (a disaggregated
     strategy's prefill for TTFT, unless its requests `queued` for the decode pool: then its decode step, whose
     pace frees the slots they wait for), else the decode step — its time in the steady state (else its critical
     path's) and its path."""
-    paths = (metrics or {}).get("critical_path") or {}
-    which = "decode"
-    if missed & {"ttft", "itl"} and paths.get("mixed"):
-        which = "mixed"             # a token's longest gaps are the steps that run a prompt's chunk too
-    elif "ttft" in missed and paths.get("prefill") and not queued:
-        which = "prefill"
-    path = paths.get(which)
-    if not path or not path.get("makespan_s"):
+    steps = steps or {}
+    which = Phase.DECODE
+    if missed & {"ttft", "itl"} and _path(steps, Phase.MIXED) is not None:
+        which = Phase.MIXED         # a token's longest gaps are the steps that run a prompt's chunk too
+    elif "ttft" in missed and _path(steps, Phase.PREFILL) is not None and not queued:
+        which = Phase.PREFILL
+    path = _path(steps, which)
+    if path is None or not path.makespan_s:
         return None, None, None
-    step_s = (metrics or {}).get(f"{which}_step_s")
-    return which, float(step_s if step_s is not None else path["makespan_s"]), path
+    step_s = steps[which].step_s
+    return which.value, float(step_s if step_s is not None else path.makespan_s), path
 
 
-def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | None = None,
+def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, SteadyStep] | None = None,
              goodput_missed: float | None = None, behind: bool = False) -> Binding:
     """The limit binding `load` (module docstring).
 
     Args:
         load: the run.
         missed: the latencies ("ttft", "tpot", "itl", "e2e") of the percentile requirements it misses.
-        metrics: the steady state's (`decode_step_s`, `mixed_step_s`, and `critical_path` by step, each
-            with `makespan_s`, `compute_s`, `tp_comm_s`, `ep_comm_s`, `pp_comm_s`).
+        steps: the steady state's steps (`dagc.verdict.steady.binding_steps`): each step's time and critical
+            path (its makespan, compute and TP, EP and PP communication).
         goodput_missed: the target (requests/s) of a goodput requirement the run misses, if any: above the
             arrival rate it is `goodput_unreachable` (goodput never exceeds the served rate, which never exceeds
             the arrival rate; at the arrival rate it is met when every request is served within its targets).
@@ -191,13 +206,13 @@ def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | No
     prefill_util = (load.prefill_busy_s / (load.prefill_instances * (load.prefill_until - float(load.arrival.min())))
                     if load.prefill_busy_s is not None and load.prefill_instances
                     and load.prefill_until > float(load.arrival.min()) else None)
-    which, step_s, path = _step(missed, metrics, _waits_for_decode(load, prefill_util, admission_wait,
+    which, step_s, path = _step(missed, steps, _waits_for_decode(load, prefill_util, admission_wait,
                                                                    _mean(running, queued) is not None))
     compute_share = comm_share = None
-    if path:
-        comm = sum(float(path.get(k, 0.0)) for k in ("tp_comm_s", "ep_comm_s", "pp_comm_s"))
-        compute = float(path.get("compute_s", 0.0))
-        compute_share, comm_share = compute / path["makespan_s"], comm / path["makespan_s"]
+    if path is not None:
+        comm = sum(float(s) for s in (path.tp_comm_s, path.ep_comm_s, path.pp_comm_s))
+        compute = float(path.compute_s)
+        compute_share, comm_share = compute / path.makespan_s, comm / path.makespan_s
     b = Binding(Limit.NONE, load.cap, running_mean, _mean(running, queued), waiting_mean, growth, admission_wait,
                 _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, _little(load, running_mean), which,
                 step_s, compute_share, comm_share,
@@ -267,7 +282,7 @@ def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False)
     return Limit.STEP_COMMUNICATION if b.step_communication_share > b.step_compute_share else Limit.STEP_COMPUTE
 
 
-def binding_json(b: Binding) -> dict[str, Any]:
+def binding_json(b: Binding) -> dict[str, str | int | float | None]:
     """report.json's `load.binding` (docs/outputs.md)."""
     def num(x: float | None) -> float | None:
         return None if x is None or not math.isfinite(x) else float(x)

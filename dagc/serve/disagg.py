@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import overload
 
 import numpy as np
 
@@ -85,7 +85,16 @@ def kv_bytes_per_request(model: Model, workload: Workload, decode_tp: int) -> fl
     return kv_cache_bytes_per_request(model, workload.prompt, decode_tp) * decode_tp
 
 
-def transfer_link(cluster: Cluster, gpus: Any, prefill_gpus_per_instance: Any) -> Any:
+@overload
+def transfer_link(cluster: Cluster, gpus: int, prefill_gpus_per_instance: int) -> float: ...
+
+
+@overload
+def transfer_link(cluster: Cluster, gpus: np.ndarray, prefill_gpus_per_instance: int | np.ndarray) -> np.ndarray: ...
+
+
+def transfer_link(cluster: Cluster, gpus: int | np.ndarray, prefill_gpus_per_instance: int | np.ndarray
+                  ) -> float | np.ndarray:
     """The bytes/s a prefill instance sends KV at: over NVLink when both pools (`gpus` in all) fit one
     node's NVLink domain, else over the network, at the sending instance's GPUs' bandwidth. Scalars
     or numpy arrays alike (the search weighs many pairs at once)."""
@@ -95,7 +104,17 @@ def transfer_link(cluster: Cluster, gpus: Any, prefill_gpus_per_instance: Any) -
     return float(out) if np.ndim(out) == 0 else out
 
 
-def capacity(instances: Any, batch_per_instance: Any, seconds: Any, steps: int = 1) -> Any:
+@overload
+def capacity(instances: int, batch_per_instance: float, seconds: float, steps: int = 1) -> float: ...
+
+
+@overload
+def capacity(instances: int | np.ndarray, batch_per_instance: float | np.ndarray, seconds: float | np.ndarray,
+             steps: int = 1) -> float | np.ndarray: ...
+
+
+def capacity(instances: int | np.ndarray, batch_per_instance: float | np.ndarray, seconds: float | np.ndarray,
+             steps: int = 1) -> float | np.ndarray:
     """Requests/s a pool serves: `instances` × `batch_per_instance` requests every `steps` × `seconds`
     (a prefill instance: its batch per makespan; a decode instance: its requests per `generate`
     steps). Scalars or numpy arrays alike."""

@@ -14,14 +14,14 @@ object (`serving_json`), from the shares of `dagc.layout.mix`:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from ..layout.layout import Layout
 from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.workload import Workload
 from .rates import Rates, rate_metrics
 
-__all__ = ["InflightRates", "inflight_rates", "serving_json"]
+__all__ = ["InflightRates", "ServingJson", "inflight_rates", "serving_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,25 @@ def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Lay
                          decode_step_s=t_decode, mixed_step_s=t_mixed)
 
 
-def serving_json(workload: Workload, lay: Layout | None) -> dict[str, Any]:
+class ServingJson(TypedDict):
+    """report.json's `serving` of a strategy served statically or in flight (docs/outputs.md), in its key order;
+    a disaggregated strategy's is `dagc.export.report.pools_json`, with its binding pool and pools."""
+
+    mode: str
+    chunk: int | None
+    requests_per_rank: int | None
+    chunk_prompt_tokens: int | None
+    mixed_step_share: float | None
+    mixed_step_share_group: float | None
+    attention_dp_group: int | None
+    first_token_steps: int | None
+    sustainable_batch: int | None
+    keeps_up: bool | None
+    binding_pool: None
+    pools: None
+
+
+def serving_json(workload: Workload, lay: Layout | None) -> ServingJson:
     """report.json's `serving` object: the mode and, in flight, its shares (null where the mode has
     no such figure, or no layout was resolved)."""
     inflight = workload.inflight

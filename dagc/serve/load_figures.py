@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
 
 import numpy as np
 
@@ -91,11 +90,11 @@ class LoadFigures:
                 return self.e2e_s
         raise ValueError(f"{kind.value} is not a latency of the load")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """report.json's `load` of the run (docs/outputs.md)."""
-        out: dict[str, Any] = {}
+        out: dict[str, object] = {}
         for f in fields(self):
-            value = getattr(self, f.name)
+            value: object = getattr(self, f.name)
             if isinstance(value, Percentiles):
                 value = value.to_json()
             elif isinstance(value, QueueGrowth):

@@ -18,10 +18,9 @@ million input tokens, to the input alone), so those two do not add up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Protocol, TypedDict
 
-__all__ = ["BASES", "basis_text", "token_cost"]
+__all__ = ["BASES", "Throughputs", "TokenCost", "basis_text", "token_cost"]
 
 _MILLION_PER_HOUR = 1e6 / 3600.0      # a million tokens at one token/s take this many hours
 
@@ -29,8 +28,34 @@ _MILLION_PER_HOUR = 1e6 / 3600.0      # a million tokens at one token/s take thi
 BASES = ("goodput", "steady_state")
 
 
-def token_cost(metrics: Mapping[str, Any], price_per_gpu_hour: float | None, prompt: int, generate: int,
-               goodput_requests_per_s: float | None = None, gpus: int | None = None) -> dict[str, Any]:
+class Throughputs(Protocol):
+    """What `token_cost` reads of a steady state (`dagc.verdict.steady.SteadyMetrics`): its end-to-end throughput,
+    on every GPU and per GPU."""
+
+    @property
+    def throughput_tokens_per_s(self) -> float: ...
+
+    @property
+    def throughput_tokens_per_s_per_gpu(self) -> float: ...
+
+
+class TokenCost(TypedDict):
+    """report.json's `cost` (docs/outputs.md), in its key order."""
+
+    price_per_gpu_hour: float | None
+    gpu_hours_per_million_tokens: float | None
+    per_million_tokens: float | None
+    gpu_hours_per_million_output_tokens: float | None
+    per_million_output_tokens: float | None
+    gpu_hours_per_million_input_tokens: float | None
+    per_million_input_tokens: float | None
+    basis: str
+    tokens_per_s: float | None
+    goodput_requests_per_s: float | None
+
+
+def token_cost(metrics: Throughputs | None, price_per_gpu_hour: float | None, prompt: int, generate: int,
+               goodput_requests_per_s: float | None = None, gpus: int | None = None) -> TokenCost:
     """GPU-hours per million tokens (all, output, input) and, with a price, their money, charged to the tokens
     of the basis (module docstring): with `goodput_requests_per_s` (a plan's traffic simulated on `gpus`
     GPUs) its requests' `prompt` and `generate` tokens, else the steady state's end-to-end throughput per GPU
@@ -39,7 +64,8 @@ def token_cost(metrics: Mapping[str, Any], price_per_gpu_hour: float | None, pro
     without metrics) and `goodput_requests_per_s` (None on the steady state's basis).
 
     Example:
-        >>> m = {"throughput_tokens_per_s_per_gpu": 1000.0, "throughput_tokens_per_s": 8000.0}
+        >>> from types import SimpleNamespace
+        >>> m = SimpleNamespace(throughput_tokens_per_s_per_gpu=1000.0, throughput_tokens_per_s=8000.0)
         >>> c = token_cost(m, 2.0, 3000, 1000)       # 750 input and 250 output tokens/s per GPU
         >>> round(c["gpu_hours_per_million_tokens"], 4), round(c["per_million_output_tokens"], 4), c["basis"]
         (0.2778, 2.2222, 'steady_state')
@@ -54,19 +80,25 @@ def token_cost(metrics: Mapping[str, Any], price_per_gpu_hour: float | None, pro
     if goodput_requests_per_s is not None and gpus:
         basis, tokens, per = "goodput", goodput_requests_per_s * total, gpus
     else:
-        basis, tokens, per = "steady_state", metrics.get("throughput_tokens_per_s_per_gpu"), 1
-    shares = {"tokens": 1.0, "output_tokens": generate / total, "input_tokens": prompt / total}
-    out: dict[str, Any] = {"price_per_gpu_hour": price_per_gpu_hour}
-    for kind, share in shares.items():
-        h = per * _MILLION_PER_HOUR / (tokens * share) if tokens else None
-        out[f"gpu_hours_per_million_{kind}"] = h
-        out[f"per_million_{kind}"] = None if h is None or price_per_gpu_hour is None else h * price_per_gpu_hour
-    all_tokens = tokens if basis == "goodput" else metrics.get("throughput_tokens_per_s")
-    return out | {"basis": basis, "tokens_per_s": all_tokens,
-                  "goodput_requests_per_s": goodput_requests_per_s if basis == "goodput" else None}
+        basis, tokens, per = "steady_state", metrics.throughput_tokens_per_s_per_gpu if metrics is not None else None, 1
+
+    def hours(share: float) -> float | None:
+        return per * _MILLION_PER_HOUR / (tokens * share) if tokens else None
+
+    def money(h: float | None) -> float | None:
+        return None if h is None or price_per_gpu_hour is None else h * price_per_gpu_hour
+
+    every, output, prompt_only = hours(1.0), hours(generate / total), hours(prompt / total)
+    all_tokens = tokens if basis == "goodput" else metrics.throughput_tokens_per_s if metrics is not None else None
+    return {"price_per_gpu_hour": price_per_gpu_hour,
+            "gpu_hours_per_million_tokens": every, "per_million_tokens": money(every),
+            "gpu_hours_per_million_output_tokens": output, "per_million_output_tokens": money(output),
+            "gpu_hours_per_million_input_tokens": prompt_only, "per_million_input_tokens": money(prompt_only),
+            "basis": basis, "tokens_per_s": all_tokens,
+            "goodput_requests_per_s": goodput_requests_per_s if basis == "goodput" else None}
 
 
-def basis_text(cost: Mapping[str, Any], traffic: bool = False) -> str:
+def basis_text(cost: TokenCost, traffic: bool = False) -> str:
     """What a cost is charged to, in words (`traffic`: the plan has traffic, whose run was not simulated).
 
     Example:

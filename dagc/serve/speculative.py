@@ -9,17 +9,31 @@ layers, and their final norm and LM head), as the DAG runs them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from ..ir.dag import Dag, Phase, Vec
 from ..plan.model import Model
 from ..plan.workload import Workload
 
-__all__ = ["speculative_figures"]
+__all__ = ["SpeculativeFigures", "speculative_figures"]
+
+
+class SpeculativeFigures(TypedDict):
+    """report.json's `speculative` (docs/outputs.md), in its key order."""
+
+    method: str
+    tokens: int
+    acceptance: float | None
+    accept_length: float | None
+    tokens_per_step: float
+    verify_positions: int
+    step_s: float
+    draft_s: float
+    draft_share: float | None
 
 
 def speculative_figures(dag: Dag, node_s: Vec, model: Model, workload: Workload, tpot_s: float
-                        ) -> dict[str, Any] | None:
+                        ) -> SpeculativeFigures | None:
     """report.json's `speculative` (docs/outputs.md), or None without speculative decoding."""
     spec = workload.speculative
     if spec is None:

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any
+from collections.abc import Iterator
+from typing import cast
 
 from .step_prices import StepPrices
 
@@ -47,7 +48,7 @@ _N_RATIO = 2 ** 0.5
 _P_FIRST, _P_RATIO = 16, 2 ** 0.5
 _MEMO_LIMIT = 1 << 17
 # a cell's corners, flat: (a * b: float, requests: int, prompt tokens: int) of each corner in turn
-Corners = tuple[Any, ...]
+Corners = tuple[float | int, ...]
 # The captured sizes up to which a graphed mixed step's padding (to the next size) is a jump worth a grid point:
 # above, a few more padded tokens cost a weight-bound step little (0.74 % at worst, docs/load.md), and the knots of
 # every size beside every count of requests made most of a request log's exact prices. The largest size (the eager
@@ -195,7 +196,8 @@ class StepSurface:
         exact, step = self.exact, self.prices.step
         out = 0.0
         flat = iter(corners)          # (a * b, requests, tokens) of each corner in turn
-        for ab, nn, pp in zip(flat, flat, flat, strict=True):    # the sum `a * b * c * step` in their order, as ever
+        triples = cast("Iterator[tuple[float, int, int]]", zip(flat, flat, flat, strict=True))
+        for ab, nn, pp in triples:    # the sum `a * b * c * step` in their order, as ever
             if c0:
                 price = exact.get((nn, pp, l0))
                 out += ab * c0 * (price if price is not None else step(nn, pp, l0))

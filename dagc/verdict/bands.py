@@ -20,16 +20,18 @@ throughput's). Memory and GPU counts are not banded (the ledger holds no measure
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
+from ..serve.load_figures import Percentiles
 from .check import StrategyResult
 from .goodput_band import GoodputCurve, goodput_curve
 from .ledger import CONFIDENCE, Errors, calibrated_errors, e2e_errors, ledger, regime_of
+from .under_load import UnderLoad
 from .verdict import METRIC_OF, RequirementResult
 
 __all__ = ["Band", "Bands", "Odds", "arrivals_reason", "bands_of", "figure_key", "odds_class", "requirement_odds"]
@@ -48,6 +50,9 @@ def arrivals_reason(rate: float) -> str:
     """Why a served rate's or a goodput's band stops at the arrival rate."""
     return (f"at most the arrival rate, {rate:.4g} requests/s: no deployment serves, nor serves well, more requests "
             "than are sent")
+
+
+BandJson = dict[str, str | int | float | bool | None]     # report.json's `bands` of one figure
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,8 @@ class Band:
         """Whether the figure or its band reaches past the physical bound."""
         return self.bound is not None and max(self.value, self.high) > self.bound
 
-    def to_json(self) -> dict[str, Any]:
-        out = {"low": self.low, "high": self.high, "confidence": self.confidence, "regime": self.regime,
+    def to_json(self) -> BandJson:
+        out: BandJson = {"low": self.low, "high": self.high, "confidence": self.confidence, "regime": self.regime,
                "runs": self.runs, "note": self.note}
         if self.bound is not None:
             out |= {"bound": self.bound, "share_of_bound": self.value / self.bound, "past_bound": self.past_bound}
@@ -94,7 +99,7 @@ class Odds:
     klass: str | None                   # meets | uncertain | misses; None: no figure to judge
     band: Band | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, float | str | None]:
         return {"probability": self.probability, "class": self.klass}
 
 
@@ -106,7 +111,7 @@ class Bands:
     requirements: tuple[Odds, ...]
     confidence: float
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, BandJson]:
         return {k: b.to_json() for k, b in self.figures.items()}
 
 
@@ -168,15 +173,15 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
     for key, q in _METRICS.items():
         _add(out, key, metrics.get(key), errors[q], confidence,
              getattr(limit, key) if limit is not None and key in _BOUNDED else None)
-    load = result.load.to_json() if result.load is not None else None
+    load = result.load
     curve = _curve(result, errors, load)
     if load is not None:
         for name in _LOAD_LATENCIES:
             for stat in _LOAD_STATS:
-                _add(out, f"load.{name}.{stat}", (load.get(name) or {}).get(stat),
+                _add(out, f"load.{name}.{stat}", _stat(_latency(load, name), stat),
                      _errors_of(f"load.{name}.{stat}", errors, load), confidence)
-        for name in _LOAD_RATES:
-            _add(out, f"load.{name}", load.get(name), errors["throughput"], confidence)
+        for name, value in _load_rates(load).items():
+            _add(out, f"load.{name}", value, errors["throughput"], confidence)
         if curve is not None and "load.goodput_requests_per_s" in out:
             out["load.goodput_requests_per_s"] = _curve_band(curve, out["load.goodput_requests_per_s"].value,
                                                              confidence)
@@ -202,7 +207,7 @@ def requirement_odds(plan: Plan, disaggregated: bool, judged: Sequence[Requireme
     return tuple(_odds(r, errors, confidence, True) for r in judged)
 
 
-def _curve(result: StrategyResult, errors: dict[str, Errors], load: dict[str, Any] | None) -> GoodputCurve | None:
+def _curve(result: StrategyResult, errors: dict[str, Errors], load: UnderLoad | None) -> GoodputCurve | None:
     """The goodput curve of a run that keeps pace (`dagc.verdict.goodput_band`), the latencies' errors as the
     requirements on them take theirs (E2E's composed at the load's TTFT share of its mean E2E)."""
     if result.load is None or not result.valid:
@@ -234,7 +239,7 @@ def _quantity(key: str) -> str:
     return _METRICS[key]
 
 
-def _errors_of(key: str, errors: dict[str, Errors], load: dict[str, Any] | None) -> Errors:
+def _errors_of(key: str, errors: dict[str, Errors], load: UnderLoad | None) -> Errors:
     """The errors figure `key` takes its band from: its quantity's; a load's E2E at a statistic (`load.e2e_s.p99`)
     E2E's own or, with too few E2E runs, TTFT's and TPOT's composed at the load's TTFT share of its E2E at that
     statistic (`e2e_errors`)."""
@@ -242,20 +247,39 @@ def _errors_of(key: str, errors: dict[str, Errors], load: dict[str, Any] | None)
     if q != "e2e":
         return errors[q]
     stat = key.rsplit(".", 1)[-1]
-    ttft, e2e = ((load or {}).get(n) or {} for n in ("ttft_s", "e2e_s"))
-    share = ttft.get(stat) / e2e[stat] if ttft.get(stat) and e2e.get(stat) else None
+    ttft, e2e = (None, None) if load is None else (_stat(load.figures.ttft_s, stat), _stat(load.figures.e2e_s, stat))
+    share = ttft / e2e if ttft and e2e else None
     return e2e_errors(errors["e2e"], errors["ttft"], errors["tpot"], share)
 
 
-def _arrival_rate(load: dict[str, Any] | None) -> float | None:
+def _latency(load: UnderLoad, name: str) -> Percentiles:
+    """The load's latency of report.json's name (`ttft_s`, `tpot_s`, `itl_s`, `e2e_s`)."""
+    return load.figures.latency(RequirementKind(name.removesuffix("_s")))
+
+
+def _stat(latency: Percentiles, stat: str) -> float | None:
+    """A latency's statistic of report.json's name: `mean`, `p50`, `p90`, `p95`, `p99`."""
+    return latency.mean if stat == "mean" else latency.at(int(stat.removeprefix("p")))
+
+
+def _load_rates(load: UnderLoad) -> dict[str, float | None]:
+    """The load's rates that take the throughput's band, by report.json's name (`_LOAD_RATES`, in its order)."""
+    f = load.figures
+    rates = {"output_tokens_per_s": f.output_tokens_per_s, "served_requests_per_s": f.served_requests_per_s,
+             "goodput_requests_per_s": f.goodput_requests_per_s,
+             "capacity_requests_per_s": load.capacity_requests_per_s}
+    return {name: rates[name] for name in _LOAD_RATES}
+
+
+def _arrival_rate(load: UnderLoad | None) -> float | None:
     """The arrival rate of a run (report.json's `load.binding`: the traffic's rate, a log's mean), None for a
-    closed loop and without a load."""
-    rate = ((load or {}).get("binding") or {}).get("arrival_rate_requests_per_s")
-    return float(rate) if rate else None
+    closed loop, an unknown one and without a load."""
+    rate = load.binding.arrival_rate_requests_per_s if load is not None else None
+    return float(rate) if rate and math.isfinite(rate) else None
 
 
 def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, valid: bool,
-          rate: float | None = None, load: dict[str, Any] | None = None) -> Odds:
+          rate: float | None = None, load: UnderLoad | None = None) -> Odds:
     req = r.requirement
     if not valid:
         return Odds(None, "misses")               # what cannot be deployed meets nothing

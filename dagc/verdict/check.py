@@ -21,6 +21,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import PoolRole, Workload
 from ..rules import in_rule_order
+from ..schedule.schedule import PathBreakdown
 from ..serve.step_prices import StepPrices
 from .analyse import analyse
 from .batch_max import choose_batch
@@ -179,7 +180,7 @@ def _pool_steps(pooled: PooledCheck) -> Steady:
     """What `dagc.serve.binding` reads of a disaggregated strategy (`binding_steps`): the decode pool's step
     time (its TPOT) and critical path, the prefill pool's (its prefill) and critical path."""
     assert pooled.metrics is not None, "a disaggregated strategy with figures"
-    pools: dict[str, tuple[float, Mapping[str, object] | None]] = {}
+    pools: dict[Phase, tuple[float, PathBreakdown | None]] = {}
     for p in pooled.pools:
         m = p.analysis.metrics
         if not isinstance(m, InstanceMetrics):
@@ -187,7 +188,7 @@ def _pool_steps(pooled: PooledCheck) -> Steady:
         prefill = p.pool.role == PoolRole.PREFILL
         phase = Phase.PREFILL if prefill else Phase.DECODE
         path = (m.critical_path or {}).get(phase)
-        pools[phase.value] = (m.ttft_s if prefill else m.tpot_s, path.to_json() if path is not None else None)
+        pools[phase] = (m.ttft_s if prefill else m.tpot_s, path)
     return binding_steps(pooled.metrics, pools)
 
 

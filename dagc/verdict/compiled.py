@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -26,7 +26,17 @@ from ..serve.metrics import Metrics
 if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
     import networkx as nx
 
-__all__ = ["Compiled", "TimedNode"]
+__all__ = ["Compiled", "KernelJson", "TimedNode"]
+
+
+class KernelJson(TypedDict):
+    """A kernel of an op as dag.json holds it (docs/outputs.md): its seconds on the slowest rank, None without
+    a profile."""
+
+    name: str
+    kernel_class: str
+    launches: int
+    seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ class Compiled:
         return g
 
     @staticmethod
-    def _kernels_json(priced: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...]) -> list[dict[str, Any]]:
+    def _kernels_json(priced: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...]) -> list[KernelJson]:
         """The kernels a template is priced by with their seconds on its slowest rank (None without a profile)."""
         return [{"name": k.name, "kernel_class": k.cls.value, "launches": k.launches,
                  "seconds": float(seconds[j].max()) if seconds and seconds[j].size else None}

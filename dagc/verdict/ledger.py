@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -159,13 +159,22 @@ class Errors:
         return 0.0          # `==` on a figure with an error distribution: the measured value is never exactly it
 
 
+class RegimeEntry(TypedDict):
+    """One regime of ledger.json's `regimes`: its runs and figures, and the quantiles of its log ratios at the
+    ledger's `levels` (None: too few runs)."""
+
+    runs: int
+    figures: int
+    log_ratio: list[float] | None
+
+
 @dataclass(frozen=True)
 class Ledger:
     """The ledger as shipped: its regimes' errors (regimes with too few runs have counts and no quantiles)."""
 
     min_runs: int
     levels: tuple[float, ...]
-    regimes: dict[str, dict[str, Any]]
+    regimes: dict[str, RegimeEntry]
     source: str
 
     def errors(self, regime: Regime, quantity: str) -> Errors:
@@ -176,7 +185,8 @@ class Ledger:
         start = 0 if regime.traffic else 3
         for key in keys[start:]:
             entry = self.regimes.get(key)
-            if entry is not None and entry.get("log_ratio") is not None and entry["runs"] >= self.min_runs:
+            quantiles = entry.get("log_ratio") if entry is not None else None
+            if entry is not None and quantiles is not None and entry["runs"] >= self.min_runs:
                 note = None
                 if not regime.traffic:
                     note = "the plan has no traffic: the widest band of its quantity"
@@ -184,7 +194,7 @@ class Ledger:
                         note = "the plan has no traffic, and its quantity has too few runs: every quantity's"
                 elif skipped:
                     note = f"finer regimes have fewer than {self.min_runs} runs: " + ", ".join(skipped)
-                return Errors(key, int(entry["runs"]), self.levels, tuple(entry["log_ratio"]), note)
+                return Errors(key, int(entry["runs"]), self.levels, tuple(quantiles), note)
             runs = entry["runs"] if entry is not None else 0
             skipped.append(f"{key.removesuffix(' ' + keys[3])} ({runs})")
         raise ValueError(f"the ledger has no `{WIDEST}` regime with quantiles")

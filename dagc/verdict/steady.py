@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..ir.dag import Phase
 from ..plan.workload import RequirementKind
 from ..schedule.schedule import PathBreakdown
+from ..serve.binding import SteadyStep
 from ..serve.inflight import InflightRates
 from ..serve.metrics import Metrics
 from ..serve.rates import InstanceRates, Rates
@@ -146,26 +147,21 @@ class Steady:
     and its steps' times and critical paths as `dagc.serve.binding.diagnose` reads them (`binding_steps`)."""
 
     metrics: SteadyMetrics
-    steps: Mapping[str, object]
+    steps: Mapping[Phase, SteadyStep]
 
 
-def binding_steps(metrics: SteadyMetrics, pools: Mapping[str, tuple[float, Mapping[str, object] | None]] | None = None
+def binding_steps(metrics: SteadyMetrics, pools: Mapping[Phase, tuple[float, PathBreakdown | None]] | None = None
                   ) -> Steady:
     """The steady state with what `dagc.serve.binding.diagnose` reads of it: the decode and mixed steps' times
-    (in flight) and the critical path of each step, as report.json's `metrics.critical_path` holds them; of a
-    disaggregated strategy (`pools`: by step, "prefill" and "decode", the pool's step time and path), each
-    pool's step and path beside the deployment's."""
-    paths: dict[str, object] = {phase.value: path.to_json() for phase, path in (metrics.critical_path or {}).items()}
-    steps: dict[str, object] = {}
-    if metrics.decode_step_s is not None:
-        steps["decode_step_s"] = metrics.decode_step_s
-    if metrics.mixed_step_s is not None:
-        steps["mixed_step_s"] = metrics.mixed_step_s
+    (in flight) and the critical path of each step; of a disaggregated strategy (`pools`: by step, prefill and
+    decode, the pool's step time and path), each pool's step and path beside the deployment's."""
+    paths: dict[Phase, PathBreakdown] = dict(metrics.critical_path or {})
+    times: dict[Phase, float | None] = {Phase.DECODE: metrics.decode_step_s, Phase.MIXED: metrics.mixed_step_s}
     for step, (seconds, path) in (pools or {}).items():
         if path is not None:
             paths[step] = path
-        steps[f"{step}_step_s"] = seconds
-    return Steady(metrics, {**steps, "critical_path": paths})
+        times[step] = seconds
+    return Steady(metrics, {phase: SteadyStep(times.get(phase), paths.get(phase)) for phase in Phase})
 
 
 def figure_of(metrics: Rated, kind: RequirementKind, per_gpu: bool = False) -> Figure:

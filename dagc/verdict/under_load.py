@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -97,10 +97,10 @@ class UnderLoad:
         deployment short of the rate by its capacity alone keeps pace in its run, whose figures stand."""
         return queue_behind(self.figures.overloaded, self.figures.queue_growth, needs_of(self.binding))
 
-    def to_json(self, capacity: bool = True) -> dict[str, Any]:
+    def to_json(self, capacity: bool = True) -> dict[str, object]:
         """report.json's `load` (docs/outputs.md); without `capacity`, less its `capacity_*` keys (`dagc search
         --rate`'s rows)."""
-        out = {**self.figures.to_json(), "binding": binding_json(self.binding)}
+        out: dict[str, object] = {**self.figures.to_json(), "binding": binding_json(self.binding)}
         if capacity:
             out |= {"capacity_requests_per_s": self.capacity_requests_per_s, "capacity_judged": self.capacity_judged,
                     "capacity_work_events": self.capacity_work_events}

@@ -1,0 +1,54 @@
+"""What E402's hint can promise: whether any strategy on the cluster can hold the model's weights at all.
+
+Input: the plan's model and cluster, and the fullest stage's memory (its GPU capacity and reserve). Output: the
+hint's text. Spreading the weights (more pp or ep) helps only while the cluster's GPUs together hold them; past
+that, the hint says how many GPUs of the kind would (the weights alone, so "at least"), and what 8-bit weights
+would need.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..memory.memory import StageMemory
+from ..plan.params import bytes_per_param, params_by_category, weight_bytes
+from ..plan.plan import Plan
+from ..units import count_text, format_bytes
+
+__all__ = ["SPREAD_HINT", "e402_hint"]
+
+SPREAD_HINT = ("spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per replica "
+               "(more dp) or use a larger GPU")
+
+
+def e402_hint(plan: Plan, stage: StageMemory) -> str:
+    """E402's hint: `SPREAD_HINT` while the cluster's GPUs, less each one's reserve, could hold the model's
+    weights; otherwise the GPUs of this kind the weights alone need, and with 8-bit weights.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "deepseek-v3" { weights = bf16 } cluster { gpus = 8 gpu preset '
+        ...                    '"h100-sxm" } workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
+        >>> hint = e402_hint(p, check(p)[0].memory.stages[0])
+        >>> hint.split(" (")[0]
+        "the weights alone, 1,249.88 GiB, exceed what the cluster's 8 GPUs hold"
+        >>> "at least about 17 GPUs of this kind" in hint, "`weights = fp8`: 624.94 GiB, at least about 9 GPUs" in hint
+        (True, True)
+    """
+    usable = stage.capacity_bytes - stage.reserve_bytes
+    gpus, weights = plan.cluster.gpus, weight_bytes(plan.model)
+    if usable <= 0 or weights <= gpus * usable:
+        return SPREAD_HINT
+    hint = (f"the weights alone, {format_bytes(weights)}, exceed what the cluster's {count_text(gpus, 'GPU')} hold "
+            f"({format_bytes(gpus * usable)}: {format_bytes(stage.capacity_bytes)} each, less the reserve), whatever "
+            f"the strategy: they need at least about {math.ceil(weights / usable):,} GPUs of this kind, more with the "
+            "KV cache")
+    m = plan.model
+    eight = sum(n * min(bytes_per_param(m, k), 1.0) for k, n in params_by_category(m).items())
+    if eight < weights:
+        need = math.ceil(eight / usable)
+        fits = f", which these {gpus:,} hold" if need <= gpus else ""
+        hint += (f"; or 8-bit weights (`weights = fp8`: {format_bytes(eight)}, at least about "
+                 f"{count_text(need, 'GPU')}{fits})")
+    return hint + "; or a GPU with more memory"
