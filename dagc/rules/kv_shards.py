@@ -44,7 +44,8 @@ def _attention_dp(plan: Plan, lay: Layout) -> tuple[str, int] | None:
     alt = with_split(aggregated(dp=lay.dp, pp=lay.pp, tp=1, ep=g), split)
     alt_lay = resolve(m, plan.cluster, plan.workload, alt)
     mem = memory(m, plan.workload, plan.cluster, alt_lay,
-                 activation_bytes_by_stage(m, plan.workload, plan.cluster, alt_lay))
+                 activation_bytes_by_stage(m, plan.workload, plan.cluster, alt_lay),
+                 limit_bytes=plan.memory_limit_bytes)
     if not all(s.fits for s in mem.stages):
         return None
     return alt.text, admission(plan.workload, alt_lay, mem).effective
