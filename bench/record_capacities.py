@@ -19,21 +19,14 @@ import re
 import subprocess
 from pathlib import Path
 
+from bench_traffic import QWEN235  # noqa: E402  (bench/ is the script's own directory)
+
 from dagc.lang.load import load_plan_text
 from dagc.plan.plan import Plan
 from dagc.verdict.check import check
 
 ROOT = Path(__file__).resolve().parents[1]
 
-QWEN235 = """model preset "qwen3-235b-a22b"
-cluster { gpus = 16  gpus_per_node = 8  gpu preset "h200" }
-workload {
-  batch = 64  prompt = 2000  generate = 500  serving = inflight
-  rate = 10 requests/s  requests = 1000
-}
-require { ttft_p99 <= 2 s  tpot_p90 <= 60 ms }
-strategy tp = tp 8 ; ep 16
-"""
 
 
 def with_traffic(path: Path) -> Plan:

@@ -374,3 +374,29 @@ def test_under_an_overlap_the_schedule_has_the_last_word_above_a_pessimistic_est
             for b in (chosen.batch, chosen.batch + 1)}
     assert tpot[chosen.batch] <= 0.05 < tpot[chosen.batch + 1], (chosen.batch, tpot)
     assert chosen.batch >= 3 and "`tpot <= 50 ms`" in (chosen.batch_breaks or "")
+
+
+def test_the_search_gives_an_overlapped_strategy_the_largest_batch_check_gives_it():
+    """Qwen3-235B-A22B (fp8) on 8 H100s, `--vary batch`: under `overlap microbatch` the fast check puts 9 requests
+    past `tpot <= 40 ms` (its estimate 40.18 ms), where the schedule gives 34.17 ms; the search's row said 8 and
+    `dagc check --set workload.batch=max` 16 (17 breaks tpot). The search's exact figures are the check's: batch
+    16, TPOT 39.87 ms, 17 would break `tpot <= 40 ms`."""
+    from dagc.plan.workload import Overlap
+    from dagc.search.rescore import exact_figures
+    from dagc.search.score import evaluate
+    from dagc.verdict.check import check_strategy
+    plan = load_plan_text('model preset "qwen3-235b-a22b" { weights = fp8 } '
+                          'cluster { gpus = 8  gpu preset "h100-sxm"  engine = vllm } '
+                          "workload { batch = max  prompt = 3000  generate = 1000  serving = inflight } "
+                          "require { ttft <= 2 s  tpot <= 40 ms  memory <= 90 % } strategy tp 8")
+    text = "pp 4 < tp 2 sp ; ep 2 > with microbatches 4 overlap microbatch"
+    s, _ = flatten(parse_strategy(text))
+    assert s is not None
+    estimate = evaluate(plan, s, 4, Overlap.MICROBATCH, plan.objective, Timer(plan))
+    assert estimate is not None and estimate.batch == 8         # the fast check's answer
+    exact = exact_figures(plan, estimate, plan.objective)
+    checked = check_strategy(plan, parse_strategy(text))      # `dagc check --strategy TEXT`, batch = max
+    assert exact is not None and exact.text == text
+    assert exact.batch == checked.plan.workload.batch == 16
+    assert exact.metrics.tpot_s == pytest.approx(0.03987, abs=5e-6)
+    assert exact.binding == "tpot <= 40 ms" and checked.plan.workload.batch_breaks == "`tpot <= 40 ms`"

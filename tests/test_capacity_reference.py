@@ -13,12 +13,11 @@ its run shortened to 300 requests (the capacity's trials are 2,000 whatever the 
 
 from __future__ import annotations
 
-import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from dagc.lang.load import load_plan_text
 from dagc.serve.load_figures import load_figures
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
@@ -33,23 +32,11 @@ from dagc.verdict.under_load import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from record_capacities import with_traffic  # noqa: E402  (the traffic each example is given, one place)
+
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.moe") if "serving = inflight" in p.read_text())
-
-
-def _with_traffic(path: Path):
-    """The example's plan with traffic (module docstring)."""
-    text = path.read_text()
-    if "requests from" in text or re.search(r"rate = [0-9.]+ requests/s", text):
-        return load_plan_text(text, path.name, path.parent)
-    first = next(r for r in check(load_plan_text(text, path.name, path.parent)) if r.valid and r.metrics)
-    w = first.plan.workload
-    rate = first.metrics.throughput_tokens_per_s / (w.prompt + w.generate) / 2
-    text = re.sub(r"^( *serving = inflight)", rf"\1\n  rate = {rate:.6g} requests/s  requests = 300", text,
-                  count=1, flags=re.M)
-    lines = f"ttft_p99 <= {first.metrics.ttft_s * 2e3:.6g} ms  tpot_p90 <= {first.metrics.tpot_s * 2e3:.6g} ms"
-    text = re.sub(r"require \{", f"require {{\n  {lines}", text, count=1) if "require {" in text else \
-        text.replace("\nstrategy", f"\nrequire {{ {lines} }}\nstrategy", 1)
-    return load_plan_text(text, path.name, path.parent)
 
 
 def _reference(plan, run, steady: float, known: tuple[float, bool] | None) -> float | None:
@@ -95,7 +82,7 @@ def _reference(plan, run, steady: float, known: tuple[float, bool] | None) -> fl
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
-    plan = _with_traffic(path)
+    plan = with_traffic(path)
     judged = 0
     for r in check(plan):
         if r.load is None or not r.load.to_json().get("capacity_judged"):

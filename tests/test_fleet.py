@@ -85,6 +85,29 @@ def test_an_empty_sweep_is_located(tmp_path):
     assert fleet_error(tmp_path, "fleet { }") == [("E103", 6, 1)]
 
 
+def test_a_fleets_errors_are_said_with_its_rate_applied_not_behind_a_workload_without_one(tmp_path):
+    # `requests = 20` alone is read at the fleet's rate (no E104 of the workload), though the fleet has errors: each
+    # is said, at its place — the unknown preset with the name meant, the empty list, the value listed twice
+    head = HEAD.replace("rate = 4 requests/s  ", "")
+    fleet = """fleet {
+  gpu preset "h100" { price = 2.49 $/h }
+  gpu preset "a100-80g" { }
+  gpus = []
+  rate = 4 requests/s
+  engine = [vllm, vllm]
+}
+"""
+    path = write(tmp_path, head + fleet)
+    with pytest.raises(PlanError) as exc:
+        load_fleet(path)
+    found = [(d.code, d.span.line, d.span.column) for d in exc.value.diagnostics]
+    assert found == [("E101", 7, 14), ("E104", 9, 3), ("E104", 11, 19)]
+    assert "did you mean `h100-sxm`?" in (exc.value.diagnostics[0].hint or "")
+    # the plan's own errors beside the fleet's, each at its place
+    bad = head.replace("batch = 16", "batch = 0")
+    assert fleet_error(tmp_path, fleet, bad) == [("E104", 3, 20), ("E101", 7, 14), ("E104", 9, 3), ("E104", 11, 19)]
+
+
 def test_an_unknown_gpu_preset_in_a_fleet_is_not_told_to_write_the_gpu_out(tmp_path):
     # a fleet sweeps presets: the hint names them, and not the `gpu "x" { … }` form a cluster takes and a fleet refuses
     path = write(tmp_path, HEAD + 'fleet { gpu preset "h20O" }')
@@ -436,6 +459,36 @@ def test_runners_up_within_dagcs_error_of_the_best_are_named():
     assert rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost").to_json()["within_error_of_best"] == []
 
 
+def test_clusters_rank_by_what_renting_them_costs_a_token_every_gpu_charged():
+    """The `batch = max` fleet of Qwen3-235B-A22B at 6 requests/s: 8 H200s ($3.49/h) whose pick uses 4 of them at
+    $0.2585 per million tokens rent for $27.92/h; 8 H100s ($2.49/h) whose pick uses all 8 at $0.3689 rent for
+    $19.92/h. Renting the H200s costs 0.2585 × 8 / 4 = $0.517 a million tokens: the H100s ($0.3689) rank first, and
+    the H200s' figure on the GPUs its pick uses stays beside its rented one."""
+    from dagc.export.fleet_out import fleet_md
+    from dagc.fleet.rank import rented_cost
+    from dagc.lang.fleet import FleetGpu
+
+    def row(gpu: str, price: float, used: int, cost: float) -> dict:
+        return {"meets_requirements": True, "per_million_tokens": cost, "gpu_hours_per_million_tokens": cost / price,
+                "rent_per_hour": price * 8, "instances": 8 // used, "binding": None, "tokens_per_s": 15000.0,
+                "cluster": {"gpu": gpu, "gpus": 8, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
+                "pick": {"score": 1.0, "strategy": "tp 2 ; ep 1 etp 4", "gpus": used,
+                         "load": {"goodput_requests_per_s": 6.0, "ttft_s": {"p99": 0.2}, "tpot_s": {"p90": 0.03}}}}
+    points = [FleetPoint(k, g, p, (("gpus", "8"),), k, rate=6.0)
+              for k, (g, p) in enumerate((("h100-sxm", "2.49 $/h"), ("h200", "3.49 $/h")))]
+    fleet = Fleet((FleetGpu("h100-sxm", "2.49 $/h", 2.49, None), FleetGpu("h200", "3.49 $/h", 3.49, None)), (),
+                  6.0, None)
+    rows = [row("h100-sxm", 2.49, 8, 0.3689), row("h200", 3.49, 4, 0.2585)]
+    result = rank_fleet(fleet, list(zip(points, rows, strict=True)), "tokens-per-gpu")
+    assert [r["label"] for r in result.ranked] == ["h100-sxm, gpus 8", "h200, gpus 8"]
+    assert [round(rented_cost(r), 4) for r in result.ranked] == [0.3689, 0.517]
+    doc = result.to_json()
+    assert doc["ranked"][1]["rented_per_million_tokens"] == pytest.approx(0.517)
+    assert doc["ranked"][1]["per_million_tokens"] == 0.2585
+    md = fleet_md(doc, "fleet.moe")
+    assert "| $0.517 | $0.2585 | $27.92/h |" in md and "| $0.3689 | $0.3689 | $19.92/h |" in md
+
+
 def test_a_larger_cluster_holding_the_best_s_own_pick_is_not_called_within_dagc_s_error():
     """4, 8 and 16 H200s at 4 requests/s all pick `tp 4 ; ep 4` on 4 GPUs at $0.5438 per million tokens: the 8
     and 16 hold the same pick with 2 and 4 instances, not a pick dagc cannot tell from the best — they are named
@@ -455,8 +508,9 @@ def test_a_larger_cluster_holding_the_best_s_own_pick_is_not_called_within_dagc_
     assert [round(rented_cost(r), 3) for r in result.same_pick] == [1.088, 2.175]
     doc = result.to_json()
     assert doc["within_error_of_best"] == [] and len(doc["same_pick_as_best"]) == 2
-    # another GPU type's pick at a close cost is still within the error
-    other = {**row(8), "per_million_tokens": 0.6, "cluster": {**row(8)["cluster"], "gpu": "b200"}}
+    # another GPU type's pick at a close cost (its 8 GPUs all in use: $0.6 rented) is still within the error
+    other = {**row(8), "per_million_tokens": 0.6, "cluster": {**row(8)["cluster"], "gpu": "b200"},
+             "pick": {**row(8)["pick"], "gpus": 8}}
     mixed = rank_fleet(fleet, list(zip(points, [row(16), row(4), other], strict=True)), "cost", 1.54)
     assert [r["cluster"]["gpu"] for r in mixed.within_error] == ["b200"]
 
@@ -493,9 +547,15 @@ def test_a_pick_on_fewer_gpus_than_its_cluster_rents_says_what_all_of_them_cost(
     from dagc.fleet.rank import rented_text
     row = {"cluster": {"gpus": 16}, "pick": {"gpus": 12}, "per_million_tokens": 0.8319,
            "gpu_hours_per_million_tokens": 0.2}
-    # 0.8319 × 16 / 12 = 1.1092: what the traffic's tokens cost with the 4 idle GPUs paid for too
-    assert rented_text(row, "money") == "; $1.109 with all 16 GPUs it rents charged (4 idle at this traffic)"
-    assert rented_text(row, "gpu-hours") == "; 0.2667 GPU-h with all 16 GPUs it rents charged (4 idle at this traffic)"
+    # 0.8319 × 16 / 12 = 1.1092: what the traffic's tokens cost with the 4 idle GPUs paid for too — the figure the
+    # fleet ranks by, said first; the pick's GPUs' beside it
+    from dagc.fleet.rank import rented_cost
+    assert rented_cost(row) == pytest.approx(1.1092) and rented_cost(row, "gpu_hours_per_million_tokens") == \
+        pytest.approx(0.2 * 16 / 12)
+    assert rented_text(row, "money") == (" with all 16 GPUs it rents charged; $0.8319 on the 12 its pick uses (4 idle "
+                                         "at this traffic)")
+    assert rented_text(row, "gpu-hours") == (" with all 16 GPUs it rents charged; 0.2 GPU-h on the 12 its pick uses (4 "
+                                             "idle at this traffic)")
     assert rented_text({**row, "cluster": {"gpus": 12}}, "money") == ""
 
 
@@ -515,7 +575,7 @@ def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
         return {"meets_requirements": True, "per_million_tokens": cost, "gpu_hours_per_million_tokens": cost / 3,
                 "rent_per_hour": 3.5 * gpus, "instances": 1, "binding": None, "tokens_per_s": 1.0,
                 "cluster": {"gpu": gpu, "gpus": gpus, "gpus_per_node": 8, "engine": engine},
-                "pick": {"score": 5.0, "strategy": f"tp 8 ; ep 8 on {engine}", "gpus": 8,
+                "pick": {"score": 5.0, "strategy": f"tp 8 ; ep 8 on {engine}", "gpus": gpus,    # all in use
                          "load": {"goodput_requests_per_s": 6.0, "ttft_s": {"p99": 0.5}, "tpot_s": {"p90": 0.03}}}}
     clusters = [("h100-sxm", 16, "sglang@0.5.23", 0.5764), ("h200", 16, "sglang@0.5.23", 0.6732),
                 ("h200", 16, "vllm@0.33.0", 0.6732), ("b200", 8, "vllm@0.33.0", 0.6933),

@@ -40,7 +40,8 @@ _P = TypeVar("_P", bound="argparse.ArgumentParser")   # the CLI's parser class
 def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable[[str], int]) -> None:
     """`dagc fleet`'s arguments."""
     fl = sub.add_parser("fleet", help="which cluster to rent: every cluster of the plan's `fleet` searched at its "
-                        "traffic, ranked by cost per million tokens", epilog="example: dagc fleet plan.moe --jobs 2")
+                        "traffic, ranked by what renting it costs a million tokens (every GPU charged)",
+                        epilog="example: dagc fleet plan.moe --jobs 2")
     fl.add_argument("plan", help="the .moe plan file, with a `fleet { … }` statement")
     fl.add_argument("-o", "--output", metavar="DIR",
                     help="where fleet.json and fleet-results.jsonl are written (default out/<plan>)")
@@ -96,7 +97,10 @@ def cmd_fleet(args: Namespace) -> int:
     if best is not None and not best.get("mixes"):       # one traffic: the best pick's capacity at it, bisected
         from ..fleet.cluster import pick_capacity
         cluster_plan = next(pl for p, pl in items if p.cluster == best["index"])
-        best["capacity_requests_per_s"] = pick_capacity(cluster_plan, best["pick"]["strategy"])
+        pick = best["pick"]
+        replicas = pick.get("replicas", 1) > 1          # replicas of a search's strategy run their own batch
+        best["capacity_requests_per_s"] = pick_capacity(cluster_plan, pick["strategy"],
+                                                        pick["workload"].get("batch") if replicas else None)
     return _write_and_print(args, plan.name, result, files, err)
 
 

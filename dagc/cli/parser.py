@@ -315,7 +315,8 @@ def _add_search(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentPa
                     "per step (the plan's `speculative` block with its `acceptance`)")
     se.add_argument("--rate", type=_rate, default=None, metavar="R",
                     help="also simulate the best strategies under R requests/s (the plan's traffic, else 1,000 "
-                    "random arrivals) and rank them by goodput per GPU")
+                    "random arrivals) and rank them by goodput per GPU; one on fewer GPUs than the cluster that falls "
+                    "short again as the replicas the cluster holds")
     se.set_defaults(func=search_cmd.cmd_search)
     return se
 

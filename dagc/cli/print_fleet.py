@@ -22,22 +22,29 @@ from ..fleet.rank import (
     rate_text,
     rented_cost,
     rented_text,
+    replicas_words,
     search_command,
 )
 from ..units import count_text, format_figure
 from .tables import Col, print_fitted
 
-__all__ = ["cost_text", "print_fleet"]
+__all__ = ["cost_text", "print_fleet", "rented_cost_text"]
 
 _COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("engine", 2, "left"),
             Col("strategy", 0, "left", wrap=True, floor=12), Col("GPUs", 1), Col("instances", 3),
-            Col("goodput req/s", 2), Col("p99 TTFT", 3), Col("p90 TPOT", 3), Col("per Mtok", 0), Col("rent", 2),
-            Col("binds", 4, "left", wrap=True, floor=10))
+            Col("goodput req/s", 2), Col("p99 TTFT", 3), Col("p90 TPOT", 3), Col("per Mtok", 0),
+            Col("per Mtok on GPUs used", 3), Col("rent", 2), Col("binds", 4, "left", wrap=True, floor=10))
 
 
 def cost_text(row: dict[str, Any], by: str) -> str:
-    """A cluster's cost per million tokens: money (`$0.347`), else GPU-hours (`0.139 GPU-h`)."""
+    """A cluster's cost per million tokens on the GPUs its pick uses: money (`$0.347`), else GPU-hours
+    (`0.139 GPU-h`)."""
     return cost_figure(row.get("per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"), by)
+
+
+def rented_cost_text(row: dict[str, Any], by: str) -> str:
+    """A cluster's cost per million tokens with every GPU it rents charged (what the fleet ranks by)."""
+    return cost_figure(rented_cost(row, "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"), by)
 
 
 def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN") -> None:
@@ -48,18 +55,19 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         pick = r["pick"]
         rent = r.get("rent_per_hour")
         rows.append((str(k), cluster_text(r), r["cluster"]["engine"], pick["strategy"], str(pick["gpus"]),
-                     str(r["instances"]), *pick_load_cells(pick), cost_text(r, result.by),
-                     "—" if rent is None else f"${format_figure(rent)}/h", r.get("binding") or "—"))
+                     str(r["instances"]), *pick_load_cells(pick), rented_cost_text(r, result.by),
+                     cost_text(r, result.by), "—" if rent is None else f"${format_figure(rent)}/h",
+                     r.get("binding") or "—"))
     what = "money" if result.by == "money" else "GPU-hours (a GPU type has no price)"
-    out.print(f"{result.meeting_text} {rate_text(result.to_json())}, ranked by {what} per million tokens",
-              markup=False)
+    out.print(f"{result.meeting_text} {rate_text(result.to_json())}, ranked by {what} per million tokens with "
+              "every GPU the cluster rents charged", markup=False)
     if rows:
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", _COLUMNS, rows)
     best = result.best
     if best is not None:
         out.print(f"best: {cluster_text(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
-                  f"{count_text(best['pick']['gpus'], 'GPU')}, {cost_text(best, result.by)} per million tokens"
-                  f"{basis_words(best)}"
+                  f"{count_text(best['pick']['gpus'], 'GPU')}{replicas_words(best)}, "
+                  f"{rented_cost_text(best, result.by)} per million tokens{basis_words(best)}"
                   + rented_text(best, result.by)
                   + (f", capacity {format_figure(cap)} requests/s"
                      if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "

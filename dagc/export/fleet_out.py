@@ -17,6 +17,7 @@ from ..fleet.rank import (
     rate_text,
     rented_cost,
     rented_text,
+    replicas_words,
     search_command,
 )
 from ..units import Dimension, count_text, format_figure, format_si
@@ -32,7 +33,13 @@ W, H, L, R, T, B = 720, 440, 70, 170, 50, 50
 
 
 def _cost(row: dict[str, Any], by: str) -> float | None:
+    """The cost per million tokens on the GPUs the pick uses."""
     return row.get("per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens")
+
+
+def _rented(row: dict[str, Any], by: str) -> float | None:
+    """The cost per million tokens with every GPU the cluster rents charged: what the fleet ranks by."""
+    return rented_cost(row, "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens")
 
 
 def _cost_text(value: float | None, by: str) -> str:
@@ -54,7 +61,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     """fleet.md: which cluster to rent, the ranking, and the clusters that miss."""
     f = doc
     by = f["ranked_by"]
-    unit = "$ per million tokens" if by == "money" else "GPU-hours per million tokens (a GPU type has no price)"
+    unit = ("$ per million tokens" if by == "money" else "GPU-hours per million tokens (a GPU type has no price)") \
+        + " with every GPU the cluster rents charged"
     out = [f"# Fleet: {md_text(plan)}", "",
            f"{f['meeting']} of {f['clusters']} clusters meet every requirement {rate_text(f)} "
            f"(objective {f['objective']}), ranked by {unit}.", ""]
@@ -62,9 +70,10 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     if best is not None:
         c = best["cluster"]
         out += [f"**Rent {c['gpus']} x {md_text(c['gpu'])} served by {md_text(c['engine'])}**: "
-                f"{md_code(best['pick']['strategy'])} on {count_text(best['pick']['gpus'], 'GPU')} "
+                f"{md_code(best['pick']['strategy'])} on {count_text(best['pick']['gpus'], 'GPU')}"
+                f"{md_text(replicas_words(best))} "
                 f"({count_text(best['instances'], 'instance')} in the cluster), "
-                f"{_cost_text(_cost(best, by), by)} per million tokens{basis_words(best)}{rented_text(best, by)}; "
+                f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}{rented_text(best, by)}; "
                 f"what binds: {md_text(best['binding'] or '—')}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
@@ -82,7 +91,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         out += [f"![cost per million tokens vs p90 TPOT]({svg_name})", ""]
     if f["ranked"]:
         out += ["| # | cluster | engine | strategy | GPUs | instances | goodput req/s | p99 TTFT | p90 TPOT | "
-                "per Mtok | rent | binds |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "per Mtok | per Mtok on GPUs used | rent | binds |", "|---" * 13 + "|"]
         for k, r in enumerate(f["ranked"], 1):
             c, pick = r["cluster"], r["pick"]
             rent = r.get("rent_per_hour")
@@ -90,7 +99,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
             out.append(f"| {k} | {c['gpus']} x {md_text(c['gpu'])} | {md_text(c['engine'])} | "
                        f"{md_code(pick['strategy'], in_table=True)} | "
                        f"{pick['gpus']} | {r['instances']} | {goodput} | {ttft} | {tpot} | "
-                       f"{_cost_text(_cost(r, by), by)} | {'—' if rent is None else f'${format_figure(rent)}/h'} | "
+                       f"{_cost_text(_rented(r, by), by)} | {_cost_text(_cost(r, by), by)} | "
+                       f"{'—' if rent is None else f'${format_figure(rent)}/h'} | "
                        f"{md_text(r.get('binding') or '—')} |")
         out.append("")
     if f["not_meeting"]:
@@ -103,15 +113,16 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
 
 
 def fleet_svg(doc: dict[str, Any], title: str) -> str:
-    """fleet.svg: each cluster's pick at its p90 TPOT and cost per million tokens, a colour a GPU type;
+    """fleet.svg: each cluster's pick at its p90 TPOT and cost per million tokens (every GPU it rents charged, what
+    the fleet ranks by), a colour a GPU type;
     filled: meets every requirement, hollow: misses one."""
     by = doc["ranked_by"]
     rows = [r for r in (*doc["ranked"], *doc["not_meeting"])
-            if r.get("pick") and _cost(r, by) is not None and r["pick"]["load"]["tpot_s"]["p90"] is not None]
+            if r.get("pick") and _rented(r, by) is not None and r["pick"]["load"]["tpot_s"]["p90"] is not None]
     gpus = list(dict.fromkeys(r["cluster"]["gpu"] for r in (*doc["ranked"], *doc["not_meeting"])))
     colour = {g: _COLOURS[i % len(_COLOURS)] for i, g in enumerate(gpus)}
     xs = [r["pick"]["load"]["tpot_s"]["p90"] * 1e3 for r in rows] or [1.0]
-    ys = [_cost(r, by) or 0.0 for r in rows] or [1.0]
+    ys = [_rented(r, by) or 0.0 for r in rows] or [1.0]
     x1, y1 = max(xs) * 1.1, max(ys) * 1.1
 
     def sx(x: float) -> float:
@@ -120,7 +131,7 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
     def sy(y: float) -> float:
         return H - B - y / (y1 or 1) * (H - T - B)
 
-    ylabel = "$ per million tokens" if by == "money" else "GPU-hours per million tokens"
+    ylabel = ("$" if by == "money" else "GPU-hours") + " per million tokens, every GPU rented"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
            'font-family="Helvetica, DejaVu Sans, sans-serif">', FLEET_SIGNATURE,
            f'<rect width="{W}" height="{H}" fill="white"/>',
@@ -141,7 +152,7 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
     # clusters whose picks fall on one point: one mark, their counts joined
     at: dict[tuple[str, float, float, bool], list[dict[str, Any]]] = {}
     for r in rows:
-        x, y = sx(r["pick"]["load"]["tpot_s"]["p90"] * 1e3), sy(_cost(r, by) or 0.0)
+        x, y = sx(r["pick"]["load"]["tpot_s"]["p90"] * 1e3), sy(_rented(r, by) or 0.0)
         at.setdefault((r["cluster"]["gpu"], round(x, 1), round(y, 1), bool(r.get("meets_requirements"))), []).append(r)
     for (gpu, x, y, meets), same in at.items():
         fill = colour[gpu] if meets else "white"

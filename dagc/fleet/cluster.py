@@ -176,8 +176,9 @@ def _rent(plan: Plan) -> float | None:
     return None if price is None else price * plan.cluster.gpus
 
 
-def pick_capacity(plan: Plan, strategy: str) -> float | None:
-    """The capacity (requests/s) of a cluster's pick — its strategy's text on the cluster's plan — as
+def pick_capacity(plan: Plan, strategy: str, batch: int | None = None) -> float | None:
+    """The capacity (requests/s) of a cluster's pick — its strategy's text on the cluster's plan, with `batch`
+    when given (the replicas of a search's strategy: `Candidate.replicas`, as `--set workload.batch`) — as
     `dagc check --strategy` bisects it (`dagc.verdict.under_load.capacity`): the highest arrival rate at which
     its percentile requirements hold and its queue keeps pace; None when not judged (past the work budget) or
     when the text does not check."""
@@ -185,5 +186,8 @@ def pick_capacity(plan: Plan, strategy: str) -> float | None:
         decl = parse_strategy(strategy)
     except PlanError:
         return None
+    if batch is not None:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch,
+                                                                                    "batch_max": False})})
     r = check_strategy(plan, decl)
     return None if r.load is None else r.load.capacity_requests_per_s

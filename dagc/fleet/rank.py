@@ -2,13 +2,13 @@
 
 Input: the fleet, its points and each point's answer (`dagc.fleet.cluster.answer_cluster`, JSON data).
 Output: `FleetResult` — the clusters meeting every requirement (the load's percentiles included; with traffic
-mixes, under every mix) ranked by money per million tokens when every GPU type has a price, else by
-GPU-hours per million tokens; then by the objective's score (higher first, as `dagc search` ranks); then by
-the cluster's rent per hour (the smaller cluster that holds the same pick first); then by the sweep's
-order. The others follow in the sweep's order, each with what it misses. With mixes, a cluster's cost is
-the mean of its mixes' weighted by their weights (their shares of the tokens served), and its pick shown is
-the heaviest mix's; each mix's answer is in its row's `mixes`. report.json's `fleet` is
-`FleetResult.to_json()`.
+mixes, under every mix) ranked by what renting the cluster costs a million tokens — every GPU it rents charged,
+idle or not (`rented_cost`) — in money when every GPU type has a price, else in GPU-hours; then by the cost on
+the GPUs its pick uses; then by the objective's score (higher first, as `dagc search` ranks); then by the
+cluster's rent per hour (the smaller cluster that holds the same pick first); then by the sweep's order. The
+others follow in the sweep's order, each with what it misses. With mixes, a cluster's cost is the mean of its
+mixes' weighted by their weights (their shares of the tokens served), and its pick shown is the heaviest mix's;
+each mix's answer is in its row's `mixes`. report.json's `fleet` is `FleetResult.to_json()`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from ..lang.fleet_ir import Fleet, FleetPoint
 from ..units import format_figure
 
 __all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_text", "rank_fleet",
-           "rate_text", "rented_cost", "rented_text", "search_command"]
+           "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
+_RENTED = {k: f"rented_{k}" for k in _COSTS}       # each with every GPU the cluster rents charged (`rented_cost`)
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,12 @@ class FleetResult:
         ranked above them (the best's: `same_pick`), whose figures are that one's and which only rent more GPUs."""
         best, ratio = self.best, self.error_band_ratio
         figure = _COSTS[0] if self.by == "money" else _COSTS[1]
-        if best is None or ratio is None or not best.get(figure):
+        top = None if best is None else rented_cost(best, figure)
+        if ratio is None or not top:
             return ()
         # a cluster holding the pick of a cluster ranked above it (the best's: `same_pick`) is that pick on more GPUs
         keys = [_pick_key(r) for r in self.ranked]
-        return tuple(r for k, r in enumerate(self.ranked[1:], 1) if r[figure] / best[figure] <= ratio
+        return tuple(r for k, r in enumerate(self.ranked[1:], 1) if (rented_cost(r, figure) or 0.0) / top <= ratio
                      and (keys[k] is None or keys[k] not in keys[:k]))
 
     @property
@@ -117,10 +119,19 @@ def missed_text(row: dict[str, Any]) -> str:
 
 def rented_cost(row: dict[str, Any], figure: str = _COSTS[0]) -> float | None:
     """A cluster's cost per million tokens (`figure`: money, or GPU-hours) with every GPU it rents charged, at the
-    traffic's rate: its pick's cost × the cluster's GPUs over the pick's (the instances beyond those the rate
-    needs are paid for and idle)."""
+    traffic's rate — what the fleet ranks by: its pick's cost × the cluster's GPUs over the pick's (the GPUs
+    beyond those the rate needs are paid for and idle); with mixes, each mix's, weighted as their costs are.
+
+    Example:
+        >>> rented_cost({"cluster": {"gpus": 8}, "pick": {"gpus": 4}, "per_million_tokens": 0.2585})
+        0.517
+    """
+    if _RENTED[figure] in row:
+        rented: float | None = row[_RENTED[figure]]
+        return rented
     cost = row.get(figure)
-    return None if cost is None else cost * row["cluster"]["gpus"] / row["pick"]["gpus"]
+    gpus, used = (row.get("cluster") or {}).get("gpus"), (row.get("pick") or {}).get("gpus")
+    return cost if cost is None or not gpus or not used else cost * gpus / used
 
 
 def cost_figure(value: float | None, by: str) -> str:
@@ -176,14 +187,30 @@ def basis_words(row: dict[str, Any]) -> str:
     return "" if goodput is None else f" on its goodput of {format_figure(goodput)} requests/s"
 
 
+def replicas_words(row: dict[str, Any]) -> str:
+    """` (2 replicas, 128 requests in flight in all: --set workload.batch=128)` for a pick that is the replicas of a
+    search's strategy (`dagc.search.at_rate.replicas_of`: each with its own batch), else ''.
+
+    Example:
+        >>> replicas_words({"pick": {"replicas": 2, "workload": {"batch": 128}}})
+        ' (2 replicas, 128 requests in flight in all: --set workload.batch=128)'
+    """
+    pick = row.get("pick") or {}
+    k, batch = pick.get("replicas", 1), (pick.get("workload") or {}).get("batch")
+    if k <= 1 or batch is None:
+        return ""
+    return f" ({k} replicas, {batch:,} requests in flight in all: --set workload.batch={batch})"
+
+
 def rented_text(row: dict[str, Any], by: str) -> str:
-    """`; $1.109 with all 16 GPUs it rents charged (4 idle at this traffic)` for a cluster that rents more GPUs
-    than its pick uses (its cost per million tokens charges the pick's GPUs, docs/fleet.md), else ''."""
+    """` with all 16 GPUs it rents charged; $0.8319 on the 12 its pick uses (4 idle at this traffic)` for a cluster
+    that rents more GPUs than its pick uses (the fleet ranks by the first, docs/fleet.md), else ''."""
     gpus, used = row["cluster"]["gpus"], row["pick"]["gpus"]
-    cost = rented_cost(row, _COSTS[0] if by == "money" else _COSTS[1])
+    cost = row.get(_COSTS[0] if by == "money" else _COSTS[1])
     if gpus <= used or cost is None:
         return ""
-    return f"; {cost_figure(cost, by)} with all {gpus} GPUs it rents charged ({gpus - used} idle at this traffic)"
+    return (f" with all {gpus} GPUs it rents charged; {cost_figure(cost, by)} on the {used} its pick uses "
+            f"({gpus - used} idle at this traffic)")
 
 
 def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:
@@ -223,8 +250,9 @@ def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict[str, Any]]], o
     rows = [_row(members) for members in groups.values()]
     meeting = [r for r in rows if r.get("meets_requirements") and r.get(figure) is not None]
 
-    def key(r: dict[str, Any]) -> tuple[float, float, float, int]:
-        return (r[figure], -((r.get("pick") or {}).get("score") or 0.0), r.get("rent_per_hour") or 0.0, r["index"])
+    def key(r: dict[str, Any]) -> tuple[float, float, float, float, int]:
+        return (rented_cost(r, figure) or 0.0, r[figure], -((r.get("pick") or {}).get("score") or 0.0),
+                r.get("rent_per_hour") or 0.0, r["index"])
 
     meeting.sort(key=key)
     chosen = {r["index"] for r in meeting}
@@ -237,13 +265,17 @@ def _row(members: list[tuple[FleetPoint, dict[str, Any]]]) -> dict[str, Any]:
     p0 = members[0][0]
     head = {"index": p0.cluster, "label": p0.label, "options": list(p0.cluster_options)}
     if p0.mix is None:
-        return {**head, "options": list(p0.options), "rate_requests_per_s": p0.rate, **members[0][1]}
+        answer = members[0][1]
+        return {**head, "options": list(p0.options), "rate_requests_per_s": p0.rate, **answer,
+                **{_RENTED[k]: rented_cost(answer, k) for k in _COSTS}}
     mixes = [{"mix": p.mix, "weight": p.weight, "options": list(p.options), "rate_requests_per_s": p.rate, **a}
              for p, a in members]
     heaviest = max(mixes, key=lambda m: m["weight"])      # the first of the heaviest
     total = sum(m["weight"] for m in mixes)
     costs = {k: (sum(m["weight"] * m[k] for m in mixes) / total if all(m.get(k) is not None for m in mixes)
                  else None) for k in _COSTS}
+    costs.update({_RENTED[k]: (sum(m["weight"] * (rented_cost(m, k) or 0.0) for m in mixes) / total
+                               if costs[k] is not None else None) for k in _COSTS})
     missing = next((m for m in mixes if not m.get("meets_requirements")), None)
     why = missing or heaviest
     binding = why.get("binding") or why.get("failed") or why.get("note")

@@ -63,9 +63,18 @@ def read_fleet(tree: Tree[Token], src: SourceFile, plan: Plan | None = None) -> 
     Raises:
         PlanError: the fleet's diagnostics, located in the plan.
     """
+    fleet, diags = _read(tree, src, plan)
+    if diags:
+        raise PlanError(diags)
+    return fleet
+
+
+def _read(tree: Tree[Token], src: SourceFile, plan: Plan | None) -> tuple[Fleet | None, list[Diagnostic]]:
+    """The plan's `fleet` statement as far as it reads (its rate even beside errors elsewhere in it) and its
+    errors, by their place in the plan (`read_fleet`)."""
     found = [st for st in subtrees(tree.children) if st.data == "fleet"]
     if not found:
-        return None
+        return None, []
     out = Collector()
     for extra in found[1:]:
         at = node_span(src, extra.meta)
@@ -96,9 +105,8 @@ def read_fleet(tree: Tree[Token], src: SourceFile, plan: Plan | None = None) -> 
     rate = values.get("rate")
     fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span, tuple(mixes))
     _whole(out, src, fleet, plan)
-    if out.has_errors:
-        raise PlanError(sorted(out.diags, key=lambda d: d.span.start if d.span else -1))
-    return fleet
+    errors = sorted(out.diags, key=lambda d: d.span.start if d.span else -1) if out.has_errors else []
+    return fleet, errors
 
 
 def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None) -> None:
@@ -261,12 +269,14 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
     base_dir = Path(path).absolute().parent.resolve()
     src = read_source(path, roots=(base_dir, *allow_paths))
     tree = parse(src)
-    try:                  # the fleet's rate, the workload's where its traffic says none (`load_plan_with`)
-        sketch = read_fleet(tree, src)
-    except PlanError:     # said again below, after the plan's own diagnostics
-        sketch = None
+    # the fleet's rate, the workload's where its traffic says none (`load_plan_with`), whatever else is wrong in
+    # the fleet: its errors are said with the plan's, not hidden behind the E104 of a workload without a rate
+    sketch, fleet_errors = _read(tree, src, None)
     rate = sketch.rate_requests_per_s if sketch is not None else None
-    plan = load_plan_with(path, (), allow_paths=allow_paths, rate=rate)
+    try:
+        plan = load_plan_with(path, (), allow_paths=allow_paths, rate=rate)
+    except PlanError as exc:
+        raise PlanError(_merged(exc.diagnostics, fleet_errors)) from None
     fleet = read_fleet(tree, src, plan)
     if fleet is None:
         text = src.text.rstrip()
@@ -275,6 +285,12 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
                                     'add one, e.g. `fleet { gpu preset "h100-sxm" { price = 2.5 $/h }  '
                                     "gpus = [8, 16] }` (docs/fleet.md)")])
     return plan, fleet
+
+
+def _merged(plan_errors: Sequence[Diagnostic], fleet_errors: list[Diagnostic]) -> list[Diagnostic]:
+    """The plan's diagnostics and the fleet's, each once, by their place in the plan."""
+    out = list(plan_errors) + [d for d in fleet_errors if d not in plan_errors]
+    return sorted(out, key=lambda d: d.span.start if d.span else -1)
 
 
 def fleet_plans(path: str | Path, fleet: Fleet, *,

@@ -21,7 +21,7 @@ from typing import Any
 from .strategy import Pool, Strategy
 from .workload import Overlap, PoolRole
 
-__all__ = ["aggregated", "options_source", "pooled", "replicated", "scope_source", "strategy_source",
+__all__ = ["aggregated", "copies", "options_source", "pooled", "replicated", "scope_source", "strategy_source",
            "with_instances", "with_options", "with_split"]
 
 
@@ -103,6 +103,24 @@ def replicated(s: Strategy, k: int) -> Strategy:
     if s.pools or s.dp != 1:
         raise ValueError("only an aggregated strategy without dp is replicated by `dp k < … >`")
     return _made(**{**_fields(s), "dp": k})
+
+
+def copies(s: Strategy, k: int) -> Strategy:
+    """`k` copies of any strategy side by side: one without data parallelism as `dp k < s >` (`replicated`); one
+    of `dp d` as `dp k·d`; a disaggregated one with `k` times the instances in each pool. The name is dropped.
+
+    Example:
+        >>> strategy_source(copies(aggregated(tp=4), 2)), strategy_source(copies(aggregated(dp=2, tp=4), 2))
+        ('dp 2 < tp 4 >', 'dp 4 < tp 4 >')
+        >>> strategy_source(copies(pooled(aggregated(tp=4), 1, aggregated(tp=4), 2), 2))
+        'prefill 2 < tp 4 > decode 4 < tp 4 >'
+    """
+    if k < 1:
+        raise ValueError(f"copies: {k}, at least 1")
+    if s.pools:
+        pools = tuple(p.model_copy(update={"instances": p.instances * k}) for p in s.pools)
+        return _made(**{**_fields(s), "pools": pools})
+    return _made(**{**_fields(s), "dp": s.dp * k})
 
 
 def pooled(prefill: Strategy, n: int, decode: Strategy, m: int, microbatches: int | None = None,

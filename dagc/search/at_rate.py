@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..plan.plan import Plan
+from ..plan.printer import copies
 from ..plan.workload import Traffic
 from ..verdict.under_load import UnderLoad, load_events
 from .result import Candidate, SearchResult
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
 
 __all__ = ["RATE_CANDIDATES", "SHOWN_DEFAULT", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events",
-           "shown_percentiles"]
+           "replicas_of", "shown_percentiles"]
 
 RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (beside its Pareto front)
 # goodputs per GPU this close (relative) to the best of their group are one within the runs' noise: ranked by headroom
@@ -95,7 +96,8 @@ def rate_work_events(plan: Plan, found: SearchResult) -> int:
     candidate it simulates, a run of the traffic's requests; compared with `Plan.load_budget_events`
     before it starts."""
     requests = (plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)).requests
-    return load_events(plan, requests) * len(_pool(found))
+    pool = _pool(found)         # each candidate, and again as replicas where the cluster holds more than one copy
+    return load_events(plan, requests) * (len(pool) + sum(1 for c in pool if plan.cluster.gpus // c.gpus > 1))
 
 
 def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
@@ -114,10 +116,31 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
             skipped += 1
             continue
         ranked.append(_at_rate(r, c, found.objective))
+    # a strategy that falls short on the cluster's fewer GPUs, judged again as the replicas the cluster holds
+    more = [m for m in (replicas_of(trial, a.candidate) for a in ranked if _tier(a) != 0) if m is not None]
+    for done, c in enumerate(more, len(pool)):
+        if progress is not None:
+            progress(done, len(pool) + len(more))
+        r = check_candidate(trial, c)
+        if not isinstance(r, str) and r.load is not None:
+            ranked.append(_at_rate(r, c, found.objective))
     if progress is not None:
-        progress(len(pool), len(pool))
+        progress(len(pool) + len(more), len(pool) + len(more))
     return RankedAtRate(rate, traffic, _verified(trial, _ranked(ranked), found.objective), skipped,
                         shown_percentiles(plan))
+
+
+def replicas_of(plan: Plan, c: Candidate) -> Candidate | None:
+    """Candidate `c` as the replicas of it the cluster holds, `plan.cluster.gpus // c.gpus` of them
+    (`dagc.plan.printer.copies`: `dp k < … >`, or k times each pool's instances), each with `c`'s batch —
+    the plan's, or the search's varied one — so that theirs together is k times it (`--set workload.batch`), as an
+    engine added behind a load balancer brings its own cap; None when the cluster holds one copy only."""
+    k = plan.cluster.gpus // c.gpus
+    if k < 2 or c.replicas > 1:
+        return None
+    batch = c.batch if c.batch is not None else plan.workload.batch
+    return replace(c, strategy=copies(c.strategy, k), gpus=c.gpus * k, batch=batch * k, replicas=k,
+                   exact=False)
 
 
 def shown_percentiles(plan: Plan) -> tuple[int, int]:

@@ -18,8 +18,10 @@ from ..layout.stages import default_split
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.printer import with_split
-from ..schedule.timer import Timer as _Timer
+from ..plan.workload import Overlap
+from ..schedule.timer import Timer as _Timer, shared_timer
 from ..verdict.analyse import analyse
+from ..verdict.batch_max import choose_batch
 from ..verdict.steady import SteadyMetrics
 from .pooled import exact_pooled
 from .result import Candidate, rank_key
@@ -114,7 +116,14 @@ def exact_figures(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     """A candidate with the figures `check` gives its printed text (None: the full check rejects it)."""
     if c.strategy.disaggregated:
         return exact_pooled(plan.model_copy(update={"workload": workload_of(plan, c)}), c, objective)
-    r = analyse(plan, c.strategy, workload_of(plan, c))
+    workload, binding = workload_of(plan, c), c.binding
+    if c.batch is not None and plan.workload.batch_max and c.overlap is not Overlap.NONE:
+        # the fast check's batch is an estimate under an overlap: the largest batch as `check` chooses it, the
+        # schedule's (`choose_batch`), so that the row's batch is the one `--set workload.batch=max` gives
+        workload = choose_batch(plan, c.strategy, workload.model_copy(update={"batch": plan.workload.batch}),
+                                shared_timer(plan))
+        binding = binding_of((), workload)
+    r = analyse(plan, c.strategy, workload)
     if not r.valid or not isinstance(r.metrics, SteadyMetrics):
         return None
     assert r.memory is not None, "a scheduled strategy has its memory breakdown"
@@ -123,5 +132,5 @@ def exact_figures(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
                      metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
                      score=OBJECTIVES[objective].score_of(metrics, c.gpus),
                      memory_fraction=r.memory.worst.fraction, exact=True,
-                     binding=c.binding if c.batch is not None else binding_of(r.requirements, r.plan.workload),
-                     batch=c.batch, misses=misses(r.requirements))
+                     binding=binding if c.batch is not None else binding_of(r.requirements, r.plan.workload),
+                     batch=workload.batch if c.batch is not None else None, misses=misses(r.requirements))

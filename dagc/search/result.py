@@ -95,6 +95,10 @@ class Candidate:
     # judged by a check: the requirements not judged on the load that it misses, by name (`memory`), beside
     # `load_missed` (`dagc.search.under_traffic.judgement`)
     others_missed: tuple[str, ...] = ()
+    # `replicas` copies of a strategy of the search on the cluster's GPUs, each with the search's batch (`batch`
+    # is theirs together): how `dagc search --rate` judges a strategy with fewer GPUs than the cluster
+    # (`dagc.search.at_rate.replicas_of`)
+    replicas: int = 1
 
     @property
     def text(self) -> str:
@@ -120,7 +124,8 @@ class Candidate:
                 **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
                 **({"engine_refusals": list(self.engine_refusals)} if self.engine_refusals else {}),
                 **({"short_of_traffic": True} if self.short_of_traffic else {}),
-                **({"other_requirements_missed": list(self.others_missed)} if self.others_missed else {})}
+                **({"other_requirements_missed": list(self.others_missed)} if self.others_missed else {}),
+                **({"replicas": self.replicas} if self.replicas > 1 else {})}
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,16 +261,19 @@ def _judged(plan: Plan, c: Candidate) -> Judgement | str:
 
 def check_candidate(plan: Plan, c: Candidate, with_capacity: bool = False) -> StrategyResult | str:
     """`dagc check --strategy` of the candidate's text on `plan` (its traffic simulated, without the capacity
-    bisection unless `with_capacity`): REJECTED when check rejects it, UNPARSED when its text does not parse
-    back."""
+    bisection unless `with_capacity`; replicas, `Candidate.replicas`, at their batch): REJECTED when check
+    rejects it, UNPARSED when its text does not parse back."""
     try:
         decl = parse_strategy(c.text)
     except PlanError:
         return UNPARSED
     trial = plan
+    if c.replicas > 1 and c.batch is not None:     # replicas: each the batch it was searched with, theirs together
+        trial = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": c.batch,
+                                                                                    "batch_max": False})})
     spec = plan.workload.speculative
     if c.speculative_tokens is not None and spec is not None:        # `--vary speculative`: its own count
-        trial = plan.model_copy(update={"workload": plan.workload.model_copy(
+        trial = trial.model_copy(update={"workload": trial.workload.model_copy(
             update={"speculative": spec.model_copy(update={"tokens": c.speculative_tokens})})})
     r = check_strategy(trial, decl, with_capacity=with_capacity)
     if not r.valid or r.metrics is None:
