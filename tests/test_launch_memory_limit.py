@@ -106,3 +106,34 @@ def test_a_batch_whose_kv_cache_does_not_fit_under_the_limit_is_named():
     assert f"leaves {room / GIB:.2f} GiB, so the engine holds fewer requests' KV cache" in note
     _, _, x = _launch("require { memory <= 30 % }", "vllm")
     assert any("leaves none: the engine cannot start within it" in n for n in x.notes)
+
+
+def test_check_the_load_and_the_launch_size_the_kv_cache_under_the_same_limit():
+    """Mixtral 8x7B on 2 A100-80Gs, `tp 2`, a cap of 200 requests of 4,096 + 512 tokens, `memory <= 70 GB`:
+    the launch gives vLLM 0.764 of each GPU (65.19 GiB less the 4 GiB reserve), and what that leaves after the
+    weights and activations (43.91 GiB) is the KV cache `dagc check` prices, 17.29 GiB — not the whole GPU's
+    32.09 GiB, ≈ 120 requests in flight and 85.9 GB against the 70 GB the requirement allows, as before. The
+    load simulation's KV pool is the same; the steady state runs the requests it admits (W520 says under which
+    limit), and the memory requirement is met at its limit."""
+    from dagc.serve.kv_blocks import kv_capacity_tokens
+    plan = load_plan_text('model preset "mixtral-8x7b"\ncluster { gpus = 2  gpu preset "a100-80g" }\n'
+                          "workload { batch = 200  prompt = 4096  generate = 512  serving = inflight }\n"
+                          "require { ttft <= 3 s  tpot <= 60 ms  memory <= 70 GB }\nstrategy tp 2\n")
+    r = check(plan)[0]
+    (x,) = launch_result(r, ("vllm",))
+    share = _argv_value(x, "--gpu-memory-utilization")
+    assert share == math.floor((70e9 - 4 * GIB) / (80 * GIB) * 1000) / 1000 == 0.764
+    worst = r.memory.worst
+    kv_room = 70e9 - worst.weights_bytes - worst.activation_bytes - 4 * GIB
+    assert worst.kv_cache_bytes == pytest.approx(kv_room, rel=1e-9) and 17.2 < worst.kv_cache_bytes / GIB < 17.4
+    assert worst.total_bytes <= 70e9 and worst.total_bytes == pytest.approx(70e9, rel=1e-9)
+    memory_line = next(q for q in r.requirements if q.requirement.text == "memory <= 70 GB")
+    assert memory_line.met
+    # tokens: 17.29 GiB over 65,536 bytes a token (32 layers × 8 KV heads × 128 × 2 × 2 bytes, over tp 2)
+    tokens = kv_capacity_tokens(plan, r.strategy, r.layout)
+    assert tokens == int(kv_room / 65536) == 283_218
+    assert r.metrics.concurrency_effective == tokens // (4096 + 256) == 65
+    (w520,) = [d for d in r.diagnostics if d.code == "W520"]
+    assert w520.message.startswith("the KV cache the engine is given under `memory <= 70 GB` (its memory share, "
+                                   "65.19 GiB a GPU, as `dagc launch` sets it) holds 61 of the 200 requests")
+    assert "judged at 65 requests in flight" in w520.message

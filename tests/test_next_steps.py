@@ -116,3 +116,41 @@ def test_replicas_that_can_meet_a_memory_limit_are_still_offered():
     it: 4 replicas meet (63 %)."""
     [gpus] = [s for s in _memory_miss_steps("65 %", throughput=False) if s.kind == "gpus"]
     assert gpus.meets and gpus.change.startswith("8 GPUs: 4 replicas of the strategy"), gpus.change
+
+
+def test_a_step_whose_traffic_is_not_carried_says_so():
+    """Mixtral 8x7B on 2 A100-80Gs, `tp 2`, 4,096-token prompts at 5 requests/s: the run is overloaded (1.13
+    requests/s served) while the plan's requirements are all steady-state ones. 8-bit weights bring the TPOT
+    to 41.9 ms, every line met, and still do not carry the traffic: the step names that miss (the requests
+    it serves of the 5 arriving), not an empty list after "still misses"."""
+    from dagc.export.techniques import next_step_lines
+    from dagc.lang.load import load_plan_text
+    plan = load_plan_text('model preset "mixtral-8x7b"\ncluster { gpus = 2  gpu preset "a100-80g" }\n'
+                          "workload { batch = 32  prompt = 4096  generate = 512  serving = inflight "
+                          "rate = 5 requests/s }\nrequire { ttft <= 3 s  tpot <= 60 ms  memory <= 70 GB }\n"
+                          "strategy tp 2\n")
+    (r,) = with_next_steps([check_strategy(plan, plan.strategies[0], with_capacity=False)])
+    assert r.load is not None and r.load.figures.overloaded
+    fp8 = next(s for s in r.next_steps if s.options == ("--set model.weights=fp8",))
+    assert not fp8.meets and fp8.missed == () and fp8.misses == 1
+    assert fp8.short_of_traffic is not None and fp8.short_of_traffic.startswith("the traffic (")
+    assert fp8.short_of_traffic.endswith(" requests/s served of the 5 requests/s arriving, its queue growing)")
+    assert fp8.to_json()["short_of_traffic"] == fp8.short_of_traffic
+    line = next(x for x in next_step_lines(r) if x.startswith("8-bit weights (fp8)"))
+    assert "— still misses the traffic (" in line and "still misses  (" not in line
+
+
+def test_no_step_grows_the_gpus_past_a_gpus_requirement():
+    """`require { gpus <= 4 … }` with `strategy tp 8`: replicating it onto 16, 32 or 64 GPUs is never proposed
+    (it was: "64 GPUs: 8 replicas … still misses `gpus <= 4`"); the 8-bit step on the strategy's own 8 GPUs,
+    which meets the decode throughput, is."""
+    from dagc.lang.load import load_plan_text
+    plan = load_plan_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                          "workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }\n"
+                          "require { tpot <= 30 ms  gpus <= 4  decode_throughput >= 5000 tokens/s }\n"
+                          "objective = min-gpus\nstrategy tp 8\n")
+    (r,) = with_next_steps(check(plan))
+    assert r.verdict.meets_requirements is False and r.next_steps
+    assert all(s.figures["gpus"] <= 8 for s in r.next_steps)
+    assert all(s.kind != "gpus" for s in r.next_steps)
+    assert any(s.missed == ("gpus <= 4",) for s in r.next_steps)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..units import count_text, format_figure, format_percent
+from ..verdict.carrying import PAST_CAPACITY
 
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
@@ -24,11 +25,13 @@ def print_verdict(console: Console, r: StrategyResult) -> None:
     v = r.verdict
     console.print(f"verdict: correct: {WORD[v.correct]} · meets requirements: {WORD[v.meets_requirements]} · "
                   f"optimal: {WORD[v.optimal]}", markup=False)
-    # a figure that misses says why; a line whose figure holds but is not met for the traffic, or a verdict with
-    # no line that misses, needs the reason the traffic is not carried
+    # a figure that misses says why; a line whose figure holds but is not met for the traffic, a verdict with
+    # no line that misses, or a capacity below the rate (which no line's figure says) needs the reason the
+    # traffic is not carried
     said = any(q.met is False and q.unmet is None for q in r.requirements)
     held = any(q.met is False and q.unmet is not None for q in r.requirements)
-    if r.load is not None and (why := r.load.not_carried_because) and (held or not said):
+    if r.load is not None and (why := r.load.not_carried_because) and (
+            held or not said or why.startswith(PAST_CAPACITY)):
         console.print(f"  meets? no under its traffic: {why}", markup=False)
     from ..export.bands_words import odds_line
     if (odds := odds_line(r)) is not None:        # what the deployment is likely to do, within dagc's error

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..units import Dimension, count_text, format_figure, format_si
+from ..verdict.carrying import PAST_CAPACITY
 from ..verdict.under_load import CAPACITY_MIN_REQUESTS, CAPACITY_WORK_BUDGET
 from .binding_text import binding_text
 from .md_escape import md_text
@@ -123,8 +124,16 @@ def load_line(load: dict[str, Any] | None) -> str | None:
             f"{format_figure(load['goodput_requests_per_s'])} requests/s; {capacity_text(load)}"
             + (", the highest rate at which the percentile requirements hold" if _capped_by_requirements(load) else "")
             + ("; OVERLOADED (the queue keeps growing)" if load["overloaded"] else "")
-            + (f"; BEHIND, it does not carry its traffic: {why}"
+            + (f"; {_not_carried_word(why)}: {why}"
                if not load["overloaded"] and (why := load.get("not_carried_because")) else ""))
+
+
+def _not_carried_word(why: str) -> str:
+    """The Load line's word for a run that keeps up but does not carry its traffic: `BEHIND` when its queue grows
+    past a trial's pace (Little's law), `PAST ITS CAPACITY` when its capacity alone lies below the rate — its own
+    queue keeps pace, a longer run's does not or misses a percentile (docs/load.md, "Carrying the traffic")."""
+    return ("PAST ITS CAPACITY, it does not carry its traffic" if why.startswith(PAST_CAPACITY)
+            else "BEHIND, it does not carry its traffic")
 
 
 def _capped_by_requirements(load: dict[str, Any]) -> bool:

@@ -99,7 +99,9 @@ def step_load_figures(step: NextStep, requirements: Sequence[Requirement]) -> st
 
 def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
     """Whether a next step meets every requirement, or which it still misses, each set as `code` sets it."""
-    return "meets every requirement" if step.meets else "still misses " + ", ".join(code(m) for m in step.missed)
+    if step.meets:
+        return "meets every requirement"
+    return "still misses " + ", ".join([*(code(m) for m in step.missed), *filter(None, [step.short_of_traffic])])
 
 
 def step_figures(f: StepFigures, steady: bool = False) -> str:

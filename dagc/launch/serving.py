@@ -30,7 +30,7 @@ from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import PoolRole, RequirementKind
+from ..plan.workload import PoolRole
 from ..rules.serving import longest_over_kv
 from ..serve.kv_blocks import kv_capacity_tokens
 from ..serve.requests import length_limit, longest_request
@@ -145,7 +145,9 @@ class Serving:
                          f"`{self.limit_text}`: {format_bytes(self.top_bytes)} − weights and activations "
                          f"{format_bytes(self.kv_resident_bytes)} − reserve {format_bytes(self.reserve_bytes)} "
                          + (f"leaves {format_bytes(room)}, so the engine holds fewer requests' KV cache at once than "
-                            "dagc's figures assume" if room > 0 else "leaves none: the engine cannot start within it"))
+                            "the batch, as dagc's figures assume (W520: `dagc check` sizes the KV cache under the "
+                            "same limit and judges the requests it admits)"
+                            if room > 0 else "leaves none: the engine cannot start within it"))
         return notes
 
     @property
@@ -188,12 +190,9 @@ class Serving:
 
 
 def memory_limit(plan: Plan) -> tuple[float, str] | None:
-    """The most one GPU may hold under the plan's memory requirements (`memory <= 90 %`: 0.9 × capacity;
-    `memory <= 60 GB`), the lowest of them with the text of that one; None without an upper bound on memory."""
-    capacity = plan.cluster.gpu.memory_bytes
-    limits = [(r.target * capacity if r.memory_is_fraction else r.target, r.text) for r in plan.requirements
-              if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<")]
-    return min(limits, key=lambda x: x[0]) if limits else None
+    """The most one GPU may hold under the plan's memory requirements, with the text of the one that sets it
+    (`Plan.memory_limit`: the engine's memory share, which the check's KV cache is sized by too)."""
+    return plan.memory_limit
 
 
 def _memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBreakdown | None:
@@ -202,7 +201,8 @@ def _memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBreakdown |
         return None
     workload = strategy.workload_for(plan.workload)
     return memory(plan.model, workload, plan.cluster, layout,
-                  activation_bytes_by_stage(plan.model, workload, plan.cluster, layout))
+                  activation_bytes_by_stage(plan.model, workload, plan.cluster, layout),
+                  limit_bytes=plan.memory_limit_bytes)
 
 
 def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown | None = None) -> Serving:

@@ -62,7 +62,7 @@ def _kv_room(mem: MemoryBreakdown, held_tokens: int) -> tuple[int, float]:
     most, per_token = math.inf, 0.0
     for s in mem.stages:
         if s.kv_needed_bytes > 0:
-            free = s.capacity_bytes - s.weights_bytes - s.activation_bytes - s.reserve_bytes
+            free = s.top_bytes - s.weights_bytes - s.activation_bytes - s.reserve_bytes
             tokens = max(0.0, free) / (s.kv_needed_bytes / held_tokens)
             if tokens < most:
                 most, per_token = tokens, s.kv_needed_bytes / held_tokens
@@ -82,7 +82,7 @@ class Admission:
     context_tokens: int       # prompt + generate
     mean_context_tokens: float
     kv_bytes_per_token: float = 0.0   # one token's KV cache on the stage that binds `kv_tokens`
-    capacity_bytes: float = 0.0       # the GPU's memory
+    capacity_bytes: float = 0.0       # the GPU's memory, or the memory requirement's limit when lower
 
     @property
     def memory_to_lift_bytes(self) -> float:
@@ -111,7 +111,7 @@ def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> Admissio
     context = workload.prompt + workload.generate
     tokens, per_token = _kv_room(mem, cap_rank * context)
     full = tokens // context
-    gpu = mem.stages[0].capacity_bytes if mem.stages else 0.0
+    gpu = mem.stages[0].top_bytes if mem.stages else 0.0      # the GPU's memory, or what the requirement allows
     if not admits_by_kv(workload):
         return Admission(workload.batch, cap_rank, tokens, full, cap_rank, workload.batch, context,
                          float(context), per_token, gpu)
@@ -154,5 +154,8 @@ def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> st
     if not a.limited:
         return None
     full = over_ranks(a.cap, lay, a.full_length)
-    return (f"KV cache: holds {full:,} of the {a.cap:,} requests at full length ({a.context_tokens:,} tokens); in "
-            f"flight the engine runs ≈ {a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens)")
+    top = mem.stages[0]
+    under = (f", sized under the {top.top_bytes / 2 ** 30:,.2f} GiB a GPU the memory requirement allows"
+             if top.top_bytes < top.capacity_bytes else "")
+    return (f"KV cache{under}: holds {full:,} of the {a.cap:,} requests at full length ({a.context_tokens:,} tokens); "
+            f"in flight the engine runs ≈ {a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens)")

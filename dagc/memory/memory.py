@@ -58,6 +58,14 @@ class StageMemory:
     # the engine gives the KV cache what the rest leaves, at least one full-length request's, at most this
     # (`dagc.memory.admission`).
     kv_needed_bytes: float = 0.0
+    # The most the engine may hold of the GPU in flight: the plan's memory requirement's limit when lower than
+    # `capacity_bytes` (`Plan.memory_limit`, the memory share `dagc launch` sets); None: the GPU's capacity
+    limit_bytes: float | None = None
+
+    @property
+    def top_bytes(self) -> float:
+        """What the engine's KV cache is sized under: the GPU's capacity, or the memory requirement's limit."""
+        return self.capacity_bytes if self.limit_bytes is None else min(self.capacity_bytes, self.limit_bytes)
 
     @property
     def weights_bytes(self) -> float:
@@ -98,13 +106,15 @@ class MemoryBreakdown:
 
 
 def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
-           activations: dict[int, float] | None = None, resident: StageFigures | None = None) -> MemoryBreakdown:
+           activations: dict[int, float] | None = None, resident: StageFigures | None = None,
+           limit_bytes: float | None = None) -> MemoryBreakdown:
     """Per-stage memory of one rank, by SPEC 6.2/6.3.
 
     In flight (`dagc.memory.resident.admits_by_kv`) the KV cache is what the engine allocates: the memory
-    the weights, activations and reserve leave, at least one full-length request's (less is E402: the
-    engine cannot start), at most the batch's at full length (`StageMemory.kv_needed_bytes`); statically,
-    the batch's at full length.
+    the weights, activations and reserve leave of the GPU — of `limit_bytes` when that is lower, the plan's
+    memory requirement (`Plan.memory_limit`), which caps the engine's memory share as `dagc launch` sets it —,
+    at least one full-length request's (less is E402: the engine cannot start), at most the batch's at full
+    length (`StageMemory.kv_needed_bytes`); statically, the batch's at full length.
 
     `activations` (stage → bytes, from `activation_bytes_by_stage`) replaces the first
     estimate with the DAG's largest working set; `resident`, the layout's `resident_figures`
@@ -126,6 +136,7 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     """
     figures, kinds = resident if resident is not None else resident_figures(model, workload, layout)
     capacity = cluster.gpu.memory_bytes
+    top = capacity if limit_bytes is None else min(capacity, limit_bytes)
     estimates: dict[StageKind, float] = {}
     stages = []
     one = None
@@ -147,12 +158,12 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
         if one is not None:
             rest = fig["attention_bytes"] + fig["routed_expert_bytes"] + fig["shared_expert_bytes"] + \
                 fig["dense_ffn_bytes"] + fig["replicated_bytes"] + fig["embedding_bytes"] + fig["lm_head_bytes"]
-            kv = min(needed, max(one[key], capacity - rest - act - cluster.reserve_bytes))
-            while kv > one[key] and rest + kv + act + cluster.reserve_bytes > capacity:
+            kv = min(needed, max(one[key], top - rest - act - cluster.reserve_bytes))
+            while kv > one[key] and rest + kv + act + cluster.reserve_bytes > top:
                 kv = math.nextafter(kv, 0.0)         # the sum's rounding: the rank fits, as the engine's does
         stages.append(StageMemory(stage=s, layers=(a, b), **{**fig, "kv_cache_bytes": kv}, activation_bytes=act,
                                   capacity_bytes=capacity, reserve_bytes=cluster.reserve_bytes,
-                                  activations_counted=not over, kv_needed_bytes=needed))
+                                  activations_counted=not over, kv_needed_bytes=needed, limit_bytes=limit_bytes))
     return MemoryBreakdown(tuple(stages), layout)
 
 

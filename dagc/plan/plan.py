@@ -18,7 +18,7 @@ from .cluster import Cluster
 from .model import Model
 from .objective import DEFAULT_OBJECTIVE
 from .strategy import Strategy, StrategyDecl
-from .workload import Requirement, Workload
+from .workload import Requirement, RequirementKind, Workload
 
 __all__ = ["Plan", "LOAD_BUDGET_EVENTS", "overlap_span"]
 
@@ -48,6 +48,22 @@ class Plan(Frozen):
         """The requirements judged on the serving mode's steady state: all but those on the simulated load
         (`Requirement.on_load`, judged by `dagc.verdict.load`)."""
         return tuple(r for r in self.requirements if not r.on_load)
+
+    @property
+    def memory_limit(self) -> tuple[float, str] | None:
+        """The most one GPU may hold under the plan's memory requirements (`memory <= 90 %`: 0.9 × capacity;
+        `memory <= 60 GB`), the lowest of them with the text of that one; None without an upper bound on memory.
+        In flight it is the engine's memory share: its KV cache is what the limit leaves (`dagc.memory.memory`),
+        as `dagc launch` sets it (docs/load.md, "A memory requirement caps the KV cache")."""
+        capacity = self.cluster.gpu.memory_bytes
+        limits = [(r.target * capacity if r.memory_is_fraction else r.target, r.text) for r in self.requirements
+                  if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<")]
+        return min(limits, key=lambda x: x[0]) if limits else None
+
+    @property
+    def memory_limit_bytes(self) -> float | None:
+        """`memory_limit`'s bytes (None: no upper bound on memory)."""
+        return None if (limit := self.memory_limit) is None else limit[0]
 
     def span_of(self, key: str) -> Span | None:
         """Where a field was written, e.g. 'model.layers', 'cluster.gpus', 'workload'."""

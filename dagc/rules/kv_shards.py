@@ -17,8 +17,9 @@ from ..memory.memory import memory
 from ..plan.model import AttentionKind, Model
 from ..plan.plan import Plan
 from ..plan.printer import aggregated, with_split
+from ..units import format_bytes
 
-__all__ = ["kv_shard_hint", "tp_shards_kv"]
+__all__ = ["kv_shard_hint", "limit_words", "tp_shards_kv"]
 
 
 def tp_shards_kv(model: Model, tp: int) -> bool:
@@ -44,7 +45,8 @@ def _attention_dp(plan: Plan, lay: Layout) -> tuple[str, int] | None:
     alt = with_split(aggregated(dp=lay.dp, pp=lay.pp, tp=1, ep=g), split)
     alt_lay = resolve(m, plan.cluster, plan.workload, alt)
     mem = memory(m, plan.workload, plan.cluster, alt_lay,
-                 activation_bytes_by_stage(m, plan.workload, plan.cluster, alt_lay))
+                 activation_bytes_by_stage(m, plan.workload, plan.cluster, alt_lay),
+                 limit_bytes=plan.memory_limit_bytes)
     if not all(s.fits for s in mem.stages):
         return None
     return alt.text, admission(plan.workload, alt_lay, mem).effective
@@ -64,3 +66,15 @@ def kv_shard_hint(plan: Plan, lay: Layout) -> str:
         text, runs = alt
         hint += f"; `{text}` on these {lay.gpus_used:,} GPUs would run ≈ {runs:,}"
     return hint
+
+
+def limit_words(plan: Plan, lift_bytes: float, cap: int) -> tuple[str, str]:
+    """W520's words on the memory the KV cache is sized under: what follows "the KV cache" when the plan's memory
+    requirement caps the engine's share (`Plan.memory_limit`, as `dagc launch` sets it; "" otherwise), and the
+    hint's memory that would run all `cap` requests (`lift_bytes`: GPUs that large, and a limit that allows it)."""
+    limit = plan.memory_limit
+    if limit is None or limit[0] >= plan.cluster.gpu.memory_bytes:
+        return "", f"GPUs of {format_bytes(lift_bytes)} would run all {cap:,}"
+    return (f" the engine is given under `{limit[1]}` (its memory share, {format_bytes(limit[0])} a GPU, as "
+            f"`dagc launch` sets it)",
+            f"GPUs of {format_bytes(lift_bytes)} and a memory requirement allowing that much would run all {cap:,}")

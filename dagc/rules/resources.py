@@ -14,7 +14,7 @@ from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
 from ..units import Dimension, count_text, format_bytes, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule
-from .kv_shards import kv_shard_hint
+from .kv_shards import kv_shard_hint, limit_words
 from .weights_fit import e402_hint
 
 __all__ = ["RULES"]
@@ -116,10 +116,10 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     the memory the weights, activations and reserve leave holds fewer than a rank's share of the
     batch at their mean context (prompt + generate/2: a request's context grows over its life), the
     engine runs n = floor(KV tokens / mean context) per rank: dagc judges TTFT, TPOT and the
-    throughputs at that concurrency (report.json `metrics.concurrency_effective`). The message says
-    how many requests the KV cache holds at full length and how many run at their mean context; the
-    hint, the GPU memory that would run the whole cap, what an 8-bit KV cache would run, and what
-    shards this model's KV cache (`dagc.rules.kv_shards`: tp only up to its KV heads, never MLA's).
+    throughputs at that concurrency (report.json `metrics.concurrency_effective`); a memory requirement's limit,
+    when lower, is the memory (`limit_words`). The message says how many requests it holds at full length and
+    how many run at their mean context; the hint, the GPU memory that would run the whole cap, what an 8-bit KV
+    cache would run, and what shards this model's KV cache (`dagc.rules.kv_shards`: tp up to its KV heads).
 
     Bad:
         model "qwen2.5-14b" { … }   cluster { gpus = 1  gpu "l40s" { memory = 48 GB … } }
@@ -137,11 +137,11 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     ranks = lay.dp * lay.adp
     where = "" if ranks == 1 else f" (over {ranks:,} attention-DP ranks: {a.per_rank:,} each)"
     full = over_ranks(w.batch, lay, a.full_length)
-    message = (f"the KV cache holds {full:,} of the {a.cap:,} requests of `batch` at full length "
+    under, lift = limit_words(ctx.plan, a.memory_to_lift_bytes, a.cap)
+    message = (f"the KV cache{under} holds {full:,} of the {a.cap:,} requests of `batch` at full length "
                f"({a.context_tokens:,} tokens; {a.kv_tokens:,} tokens a rank); in flight the engine runs ≈ "
                f"{a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens){where}: TTFT, TPOT and "
                f"the throughputs are judged at {count_text(a.effective, 'request')} in flight")
-    lift = f"GPUs of {format_bytes(a.memory_to_lift_bytes)} would run all {a.cap:,}"
     kv = ctx.plan.model.kv_cache
     if kv.bytes > 1:
         n8 = over_ranks(w.batch, lay, a.per_rank_with(1 / kv.bytes))

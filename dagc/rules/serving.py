@@ -305,25 +305,32 @@ def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_token
         workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  requests from "trace.csv" }
         (trace.csv without it, or with it cut to what a rank holds)
     """
-    gpu = plan.cluster.gpu
     return diag("W519", Severity.WARNING,
                 f"request {request + 1:,} ({prompt:,} prompt + {output:,} output tokens) is more than a rank's KV "
-                f"cache holds: {kv_tokens:,} tokens, what the {gpu.name}'s {gpu.memory_bytes / 2 ** 30:,.0f} GiB "
-                f"leave; simulated in a cache raised to hold it (an engine refuses it)",
+                f"cache holds: {kv_tokens:,} tokens, what {_room(plan)} leave; simulated in a cache raised to hold "
+                f"it (an engine refuses it)",
                 plan.span_of("workload.requests") or plan.span_of("workload"),
                 "cut or drop the request, or give the KV cache more room: an 8-bit KV cache, more GPUs over the "
                 "attention (tp, cp), a smaller reserve")
 
 
+def _room(plan: Plan) -> str:
+    """The memory a rank's KV cache is sized under, in words: the GPU's, or what the plan's memory requirement
+    allows of it (`Plan.memory_limit`, the engine's memory share)."""
+    gpu, limit = plan.cluster.gpu, plan.memory_limit
+    if limit is not None and limit[0] < gpu.memory_bytes:
+        return (f"the {limit[0] / 2 ** 30:,.2f} GiB `{limit[1]}` allows of the {gpu.name}'s "
+                f"{gpu.memory_bytes / 2 ** 30:,.0f} GiB")
+    return f"the {gpu.name}'s {gpu.memory_bytes / 2 ** 30:,.0f} GiB"
+
+
 def longest_over_kv(plan: Plan, longest: int, kv_tokens: int) -> Diagnostic:
     """W519 as `dagc launch` says it: the longest request the plan's traffic sends (`longest`, the engine's
     length limit) is more than one attention-DP rank's KV cache holds (`kv_tokens`)."""
-    gpu = plan.cluster.gpu
     return diag("W519", Severity.WARNING,
                 f"the longest request ({longest:,} tokens, the engine's length limit: vLLM --max-model-len) is more "
-                f"than one rank's KV cache holds: {kv_tokens:,} tokens, what the {gpu.name}'s "
-                f"{gpu.memory_bytes / 2 ** 30:,.0f} GiB leave after the weights, activations and reserve; the engine "
-                "does not start with it",
+                f"than one rank's KV cache holds: {kv_tokens:,} tokens, what {_room(plan)} leave after the weights, "
+                "activations and reserve; the engine does not start with it",
                 plan.span_of("workload.requests") or plan.span_of("workload.prompt") or plan.span_of("workload"),
                 f"shorten the requests to at most {kv_tokens:,} tokens (prompt + generate), or give the KV cache more "
                 "room: an 8-bit KV cache, more GPUs over the attention (tp, cp), a smaller reserve")

@@ -217,9 +217,11 @@ def _hopeless(run: Run, workload: Workload, s: Strategy, fits: list[Instance], m
     # Its step runs the requests its KV cache admits (dagc.memory.admission). Without the activations (their
     # working sets cost a pass's shapes) the KV cache holds at least as much: when that admits every request
     # the step is the cap's (the activations could still take the room of a request: rare, not screened)
-    bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0))
+    bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0),
+                  limit_bytes=plan.memory_limit_bytes)
     if admission(workload, lay, bare).limited:
-        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
+                     limit_bytes=plan.memory_limit_bytes)
         if all(st.fits for st in mem.stages):
             step, step_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem))
     floor = op_floor(timer, step, step_lay)                   # a step's floor; the pair's TPOT is per token

@@ -44,7 +44,8 @@ def kv_capacity_tokens(plan: Plan, strategy: Strategy, lay: Layout) -> int:
         5640763
     """
     w = strategy.workload_for(plan.workload)
-    mem = memory(plan.model, w, plan.cluster, lay, activation_bytes_by_stage(plan.model, w, plan.cluster, lay))
+    mem = memory(plan.model, w, plan.cluster, lay, activation_bytes_by_stage(plan.model, w, plan.cluster, lay),
+                 limit_bytes=plan.memory_limit_bytes)
     return kv_tokens_per_rank(mem, max(1, lay.requests_per_rank) * (w.prompt + w.generate))
 
 

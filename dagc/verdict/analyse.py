@@ -99,7 +99,7 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     # More stages than layers is E303; there is no meaningful per-stage memory then.
     if layout.pp <= plan.model.layers and over_work_budget(layout) is None:
         activations = activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout) if structured else None
-        mem = memory(plan.model, plan.workload, plan.cluster, layout, activations)
+        mem = memory(plan.model, plan.workload, plan.cluster, layout, activations, limit_bytes=plan.memory_limit_bytes)
     adm = admission(plan.workload, layout, mem) if mem is not None and admits_by_kv(plan.workload) else None
     diags += run_rules(replace(ctx, memory=mem, admission=adm), Reads.MEMORY)
     running = None

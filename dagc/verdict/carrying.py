@@ -13,36 +13,55 @@ from ..serve.binding import Binding
 from ..serve.load_result import PACE_SHARE, QueueGrowth
 from ..units import format_figure
 
-__all__ = ["CAPACITY_TOLERANCE", "needs_of", "not_carried_because"]
+__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "needs_of", "not_carried_because", "queue_behind"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
+PAST_CAPACITY = "it keeps pace in this "    # how the reason of a deployment short of the rate by its capacity opens
 
 
 def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: float | None, most: float | None,
-                        percentile_missed: bool = False, needs: tuple[float, int] | None = None) -> str | None:
+                        requests: int | None = None, needs: tuple[float, int] | None = None) -> str | None:
     """Why a run's deployment cannot carry its traffic, None when it can: its queue
     grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`); or it grows by more
     than the pace the capacity is placed by (`QueueGrowth.behind`) while the requests in flight Little's law
     needs at the arrival rate are more than its cap allows by more than `CAPACITY_TOLERANCE` (`needs`): the most
     it serves, its cap over a request's time in flight, is below the arrival rate, as the run's own counts say;
-    or its capacity — when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE` while the
-    run itself meets its percentile requirements (the capacity's longer runs fall behind where this one did not;
-    docs/load.md, "Carrying the traffic"). A run that keeps up but misses a percentile (`percentile_missed`)
-    carries its traffic: its capacity is below the rate by that percentile, which is missed on its own figure,
-    and the requirements that hold stay met. A deployment that cannot carry its traffic meets none of its load
-    requirements.
+    or its capacity — when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE`, whatever
+    the run's own percentiles: the run keeps pace, but the capacity is the rate the deployment sustains over
+    runs at least as long as its trials, and above it they miss a percentile requirement or fall behind (the
+    reason then opens with `PAST_CAPACITY`; docs/load.md, "Carrying the traffic"). A deployment that cannot
+    carry its traffic does not meet its requirements; a run whose queue grows (`queue_behind`) meets none of
+    its load requirements, whose figures grow with its length.
 
     Args:
         overloaded: the run's queue grows past its arrivals' noise (`Load.overloaded`), by `growth`.
         rate: the run's arrival rate (`Binding.arrival_rate_requests_per_s`).
         most: its capacity (None: not judged).
+        requests: the run's requests, as its reason names them (None: not named).
         needs: the requests in flight Little's law needs and the cap on them (`Binding.little_concurrency`,
             `Binding.cap`; None: either unknown).
 
     Example:
-        >>> not_carried_because(False, None, 10.0, 9.2)[:64]
-        'its capacity, 9.2 requests/s (the highest arrival rate at which '
+        >>> not_carried_because(False, None, 10.0, 9.2, 1000)[:73]
+        'it keeps pace in this 1,000-request run, but its capacity, 9.2 requests/s'
     """
+    if (behind := queue_behind(overloaded, growth, needs)) is not None:
+        return behind
+    rate = None if rate is None or not math.isfinite(rate) else rate      # as report.json's binding holds it
+    cap = most
+    if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE):
+        run = "run" if requests is None else f"{requests:,}-request run"
+        return (f"{PAST_CAPACITY}{run}, but its capacity, {format_figure(cap)} requests/s (the highest arrival "
+                f"rate at which its percentile requirements hold and its queue keeps pace, over runs as long as "
+                f"the capacity's trials), is below the arrival rate of {format_figure(rate)} requests/s: at this "
+                f"rate a longer run misses a percentile requirement or falls behind")
+    return None
+
+
+def queue_behind(overloaded: bool, growth: QueueGrowth | None, needs: tuple[float, int] | None) -> str | None:
+    """Why a run's queue grows — past its arrivals' noise, or past a trial's pace with its cap short of Little's
+    law (`not_carried_because`) —, None when it keeps pace: its percentiles then grow with its length, and its
+    load requirements are not met whatever their figures (`dagc.verdict.under_load.judge_on_load`)."""
     if overloaded and growth is not None:
         ended = "were given their first token" if growth.first_token else "ended"
         where = "waiting to be served" if growth.first_token else "in the system"
@@ -57,12 +76,6 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
                 f"{growth.arrived:,} requests arriving over the run's second half, {growth.ended:,} {ended} in it, "
                 f"{growth.grown:,} more {where} — more than the {PACE_SHARE * 100:.0f} % of them a capacity's trial "
                 f"allows, within the {growth.allowance:.0f} this run's noise allows")
-    rate = None if rate is None or not math.isfinite(rate) else rate      # as report.json's binding holds it
-    cap = most
-    if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE) and not percentile_missed:
-        return (f"its capacity, {format_figure(cap)} requests/s (the highest arrival rate at which its percentile "
-                f"requirements hold and its queue does not grow), is below the arrival rate of "
-                f"{format_figure(rate)} requests/s")
     return None
 
 

@@ -70,11 +70,20 @@ class NextStep:
     # with traffic: each load requirement's figure in the step's run, by its name (`tpot_p90`), SI — what `meets`
     # judged it on (`figures` are the steady state's, every request of the batch in flight at once)
     load_figures: tuple[tuple[str, float | None], ...] = ()
+    # with traffic: that the step's deployment does not carry it, in words (`UnderLoad.shortfall`) — a miss no
+    # requirement's line may say (an overloaded run whose lines are all steady-state ones); None when it does
+    short_of_traffic: str | None = None
+
+    @property
+    def misses(self) -> int:
+        """What the step still misses: its requirements, and the traffic when it does not carry it."""
+        return len(self.missed) + (self.short_of_traffic is not None)
 
     def to_json(self) -> dict[str, object]:
         return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
                 "missed": list(self.missed), **self.figures,
-                **({"load_figures": dict(self.load_figures)} if self.load_figures else {})}
+                **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
+                **({"short_of_traffic": self.short_of_traffic} if self.short_of_traffic else {})}
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_start):
         return Refused(MEMORY)       # E402 whatever the activations: no need to compute them
     mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
-                 with_kv_cache(weights, kv_per_layer))
+                 with_kv_cache(weights, kv_per_layer), plan.memory_limit_bytes)
     if any(True for _ in run_rules(replace(ctx, memory=mem), Reads.MEMORY, errors_only=True)):
         return Refused(MEMORY)
     adm = admission(workload, lay, mem) if admits_by_kv(workload) else None

@@ -22,6 +22,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
   plan's batch caps the requests in flight over the deployment, so `dp 2` halves each replica's, as
   `dagc check` runs it and the words say), the cluster grown to hold them; the fewest that meets; not
   when no number tried meets a memory requirement missed (a replica's GPUs hold the same weights).
+  No change grows the GPUs past what a `gpus` requirement of the plan allows (`gpus_allowed`): the cap the user
+  wrote is not a figure to trade.
 
 Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated,
 without the capacity, which judges nothing the run does not) and, given `judge`, what `dagc check` adds —
@@ -48,6 +50,7 @@ from ..rules.requirements import broken_text
 from ..serve.binding import Binding, Limit
 from ..units import count_text
 from .check import NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
+from .step_sizes import gpus_allowed, rounded_down, rounded_up
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
@@ -63,9 +66,8 @@ MIN_CHUNK = 256         # the smallest chunk tried
 
 def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge | None = None) -> list[NextStep]:
     """The nearest changes that make `result`'s legal strategy meet its plan's requirements (none when it
-    meets them, is not legal, or has no requirement a change could reach: the `gpus` cap alone). `judge`
-    adds to each change's check what `dagc check` adds to the plan's (`dagc.launch.engine_check.engine_checked`:
-    the plan's engine's refusals), so that a change is judged as `dagc check` with its options judges it."""
+    meets them or is not legal). `judge` adds to each change's check what `dagc check` adds to the plan's
+    (`dagc.launch.engine_check.engine_checked`: the engine's refusals): judged as `dagc check` judges it."""
     if not result.valid or result.verdict.meets_requirements is not False \
             or _binding_figure(result, lambda b: b.goodput_unreachable) is not None:
         return []               # a goodput target above the arrival rate: no change meets it
@@ -113,7 +115,7 @@ def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -
     broken = tuple(dict.fromkeys(broken_text(d.code) for d in r.diagnostics if d.is_error))   # an invalid change's
     loads = tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load)
     return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures,
-                    loads)
+                    loads, None if r.load is None or r.load.carries_traffic else r.load.shortfall())
 
 
 def _meets(r: StrategyResult | None) -> bool:
@@ -170,7 +172,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         step = _step("precision", words, sets, r)
         if step.meets:
             return step
-        if r.valid and (tried is None or len(step.missed) < len(tried.missed)):
+        if r.valid and (tried is None or step.misses < tried.misses):
             tried = step                           # the closest so far: the fewest requirements missed
     return tried
 
@@ -209,8 +211,8 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
     own_cap = _with_traffic(result.plan)
     if _memory_stays_over(result, own_cap):
         return None             # no number of replicas meets: each GPU holds what it held
-    for k in (k for k in _REPLICAS if own_cap or batch >= k):      # each replica gets a request
-        gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)
+    for k in (k for k in _REPLICAS if (own_cap or batch >= k) and gpus_allowed(result.plan, lay.gpus_used * k)):
+        gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)         # each replica gets a request
         r, options = _grown(result, tries, gpus, replicated(own, k), batch * k if own_cap else None)
         if r is None:
             break
@@ -273,18 +275,6 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def _rounded(n: float, ranks: int) -> int:
-    """`n` requests rounded up to a whole multiple of max(8, `ranks`), so that every rank gets its share."""
-    unit = max(8, ranks)
-    return unit * max(1, math.ceil(n / unit))
-
-
-def _rounded_down(n: float, ranks: int) -> int:
-    """`n` requests rounded down to a whole multiple of max(8, `ranks`) (0 below one)."""
-    unit = max(8, ranks)
-    return unit * math.floor(n / unit)
-
-
 def _admitted_below(r: StrategyResult, batch: int) -> int | None:
     """The requests in flight the KV cache admits for a valid result of a `batch` cap, when fewer (W520)."""
     running = r.metrics.concurrency_effective if r.valid and r.metrics else None
@@ -303,7 +293,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
     if w.batch_max or lay is None or _limit(result) is not Limit.REQUESTS_IN_FLIGHT or not little:
         return None
     ranks = lay.dp * lay.adp
-    batch = _rounded(max(little, w.batch + 1), ranks)
+    batch = rounded_up(max(little, w.batch + 1), ranks)
     fp8 = False
     tried: NextStep | None = None
     admits: float = math.inf            # the requests the KV cache admits at a tried batch (W520), once past it
@@ -324,7 +314,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
                 fp8 = True                # the same batch, its weights halved: the KV cache gets more
                 continue
             admits = min(admits, running)
-            batch = _rounded_down(admits, ranks)
+            batch = rounded_down(admits, ranks)
             if batch <= w.batch:
                 break                                   # no larger batch the KV cache admits
             continue
@@ -339,7 +329,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if (decode_missed or over_memory) and not fp8 and result.plan.model.weights.bytes >= 2:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue
-        grown = _rounded(max(_binding_figure(r, lambda b: b.little_concurrency) or 0, batch * 5 / 4), ranks)
+        grown = rounded_up(max(_binding_figure(r, lambda b: b.little_concurrency) or 0, batch * 5 / 4), ranks)
         if _limit(r) is not Limit.REQUESTS_IN_FLIGHT or grown > admits:
             break                                       # the cap no longer binds, or past what the KV cache admits
         batch = grown
@@ -388,6 +378,8 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     others = sum(p.gpus for p in pooled.pools if p.pool.role != PoolRole.PREFILL)
     tried: NextStep | None = None
     for _ in range(PREFILL_TRIES):
+        if not gpus_allowed(result.plan, others + k * prefill.gpus_per_instance):
+            break
         gpus = max(result.plan.cluster.gpus, others + k * prefill.gpus_per_instance)
         r, options = _grown(result, tries, gpus, with_instances(own, PoolRole.PREFILL, k))
         if r is None:

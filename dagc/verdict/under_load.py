@@ -12,8 +12,9 @@ keeping pace alone; the plan's own run stands for the trials on its side.
 A capacity run simulates `CAPACITY_REQUESTS` requests drawn from the traffic's seed (of a request log,
 its first ones), whatever the traffic's own count, and a run of millions costs one long simulation and
 two dozen short ones. A deployment whose run is `overloaded` (its queue's growth past its arrivals' noise)
-or whose capacity is below the arrival rate does not carry its traffic (`not_carried_because`): it meets
-none of its requirements (`judge_on_load`, `dagc.verdict.verdict.verdict`).
+or whose capacity is below the arrival rate does not carry its traffic (`not_carried_because`): it does not
+meet its requirements (`dagc.verdict.verdict.verdict`); a run whose queue grows meets none of its load
+requirements, a run that keeps pace is judged on its own figures (`judge_on_load`).
 
 Both are bounded before they start (`load_events`) by the plan's work budget (`Plan.load_budget_events`,
 `LOAD_BUDGET_EVENTS` unless `--load-budget` changes it): a run past it is not simulated at all
@@ -40,7 +41,8 @@ from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
-from .carrying import CAPACITY_TOLERANCE, needs_of, not_carried_because
+from ..units import format_figure
+from .carrying import CAPACITY_TOLERANCE, needs_of, not_carried_because, queue_behind
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult, requirement_value
@@ -78,6 +80,22 @@ class UnderLoad:
     @property
     def carries_traffic(self) -> bool:
         return self.not_carried_because is None
+
+    def shortfall(self) -> str:
+        """That the deployment does not carry its traffic, in a few words (a next step's miss): the requests it
+        serves of those arriving while its queue grows, else its capacity below the rate."""
+        rate, served = self.binding.arrival_rate_requests_per_s, self.figures.served_requests_per_s
+        rate_text = "its arrivals" if rate is None else f"the {format_figure(rate)} requests/s arriving"
+        if self.queue_grows is not None or self.capacity_requests_per_s is None:
+            return f"the traffic ({format_figure(served)} requests/s served of {rate_text}, its queue growing)"
+        cap = format_figure(self.capacity_requests_per_s)
+        return f"the traffic (its capacity, {cap} requests/s, below {rate_text})"
+
+    @property
+    def queue_grows(self) -> str | None:
+        """Why the run's own queue grows (`dagc.verdict.carrying.queue_behind`), None when it keeps pace — a
+        deployment short of the rate by its capacity alone keeps pace in its run, whose figures stand."""
+        return queue_behind(self.figures.overloaded, self.figures.queue_growth, needs_of(self.binding))
 
     def to_json(self, capacity: bool = True) -> dict[str, object]:
         """report.json's `load` (docs/outputs.md); without `capacity`, less its `capacity_*` keys (`dagc search
@@ -146,7 +164,7 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     known = _run_stands_for(plan, figures, m)
     most = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) if judged else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
-                                 percentile_missed=bool(missed), needs=needs_of(binding))
+                                 figures.requests, needs_of(binding))
     if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
         binding = diagnose(main, missed, steps, goodput, behind=True)
     if progress is not None:
@@ -327,10 +345,11 @@ def judge_on_load(requirements: tuple[RequirementResult, ...],
     """The requirements with those judged on the load (`Requirement.on_load`) valued from the run's figures;
     the others as they were, judged on the steady state (report.json's `metrics`: the serving mode
     without queueing, docs/outputs.md "Requirements and the load"), a `ttft` or `tpot` line with the load's
-    mean of that latency beside it (`RequirementResult.load_value`). Of a deployment that cannot carry its
-    traffic (`not_carried_because`), each requirement judged on the load is not met: one whose figure
-    holds says why (`RequirementResult.unmet`)."""
-    unmet = None if load is None else load.not_carried_because
+    mean of that latency beside it (`RequirementResult.load_value`). Of a run whose queue grows
+    (`UnderLoad.queue_grows`), each requirement judged on the load is not met: one whose figure holds says why
+    (`RequirementResult.unmet`). A run that keeps pace is judged on its figures, also when the capacity lies
+    below the rate: the verdict then says the deployment does not carry its traffic (`not_carried_because`)."""
+    unmet = None if load is None else load.queue_grows
     figures = None if load is None else load.figures
     out = []
     for r in requirements:
