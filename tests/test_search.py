@@ -360,7 +360,8 @@ def test_the_fast_checks_shortcuts_change_nothing(name):
             errors += 1
             assert found == Refused(next(d.code for d in every if d.is_error))
             continue
-        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
+                     limit_bytes=plan.memory_limit_bytes)
         if any(d.code == "E402" for d in run_rules(replace(ctx, memory=mem), Reads.MEMORY)):
             memory_errors += 1
             assert found == Refused("E402")
