@@ -115,15 +115,17 @@ class Run(Protocol):
     def __call__(self, plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load: ...
 
 
-def strategy_run(strategy: Strategy, lay: Layout, prices: StepPrices) -> Run:
+def strategy_run(strategy: Strategy, lay: Layout, prices: StepPrices, kv_tokens: int | None = None) -> Run:
     """A run through one strategy (`dagc.serve.load.simulate`), each step priced once over every run and
     every check of the same strategy in this process, an identical run made once (`dagc.serve.shared`; a
-    watched run that stopped is none)."""
+    watched run that stopped is none). `kv_tokens`: a rank's KV cache in tokens, from the memory the check
+    sized (`dagc.serve.kv_blocks.kv_capacity_of`; None: sized by the simulation)."""
     prices = shared_prices(prices)
 
     def run(plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load:
         return shared_load(plan, strategy, lay,
-                           lambda: simulate(plan, strategy, lay, prices, progress=progress, watch=watch), watch)
+                           lambda: simulate(plan, strategy, lay, prices, progress=progress, kv_tokens=kv_tokens,
+                                            watch=watch), watch)
     return run
 
 
