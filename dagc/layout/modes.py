@@ -98,6 +98,10 @@ class ServingMode(Protocol):
     def step_tokens(self, workload: Workload, lay: Layout, longest: int) -> StepTokens:
         """The tokens one step of a rank carries; `longest`: the longest request the workload sends."""
 
+    def keeps_up(self, workload: Workload, lay: Layout) -> bool:
+        """Whether the steady state keeps up with its admissions (in flight: every prompt prefilled by the
+        chunk as fast as requests end, W513)."""
+
 
 def _static_throughputs(batch: int, workload: Workload, ttft_s: float, tpot_s: float) -> tuple[float, float]:
     """A batch prefilled in TTFT, then decoded a token per TPOT (SPEC 7)."""
@@ -134,6 +138,9 @@ class Static:
     def step_tokens(self, workload: Workload, lay: Layout, longest: int) -> StepTokens:
         requests = lay.requests_per_rank
         return StepTokens(max(requests * workload.prompt, requests), 0, 0)
+
+    def keeps_up(self, workload: Workload, lay: Layout) -> bool:
+        return True
 
 
 class InFlight:
@@ -173,6 +180,9 @@ class InFlight:
         mix = shares(workload, lay)
         return StepTokens(workload.chunk_tokens, mix.room, mix.chunk_prompt_tokens)
 
+    def keeps_up(self, workload: Workload, lay: Layout) -> bool:
+        return shares(workload, lay).keeps_up
+
 
 class PrefillPool:
     """A disaggregated strategy's prefill instance: its requests' static prefill alone (its TTFT)."""
@@ -202,6 +212,9 @@ class PrefillPool:
     def step_tokens(self, workload: Workload, lay: Layout, longest: int) -> StepTokens:
         requests = lay.requests_per_rank
         return StepTokens(max(requests * workload.prompt, requests), 0, 0)
+
+    def keeps_up(self, workload: Workload, lay: Layout) -> bool:
+        return True
 
 
 class DecodePool:
@@ -234,6 +247,9 @@ class DecodePool:
         """Decode steps only: the longest request whole, every request's token (and its drafted ones)."""
         spec = workload.speculative.tokens if workload.speculative is not None else 0
         return StepTokens(max(lay.requests_per_rank * (1 + spec), longest), 0, 0)
+
+    def keeps_up(self, workload: Workload, lay: Layout) -> bool:
+        return True
 
 
 STATIC: ServingMode = Static()

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..layout.layout import Layout
 from ..layout.mix import shares
+from ..layout.modes import mode_of
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Traffic, Workload
@@ -76,7 +77,7 @@ def simulate_sized(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPric
     assert traffic is not None, "simulate needs traffic"
     requests = requests_of(traffic, plan.workload)
     tick = _ticker(len(requests), progress)
-    if not plan.workload.inflight:
+    if not mode_of(plan.workload).continuous:          # whole batches (the mode's load scheduler)
         load = replace(static_load(plan, traffic, requests, prices, capacity, lay.dp * lay.adp, tick),
                        cap=plan.workload.batch, kv_tokens=capacity, frontend_s=plan.cluster.engine.terms.frontend_s,
                        static=True)
