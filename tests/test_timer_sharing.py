@@ -177,7 +177,7 @@ def test_the_attention_split_ops_figures_depend_on_their_peak_key_alone(name):
     for workload, lay, phase, req, shapes in stage_shapes(plan, 2, 500):
         for op in ATTENTION_SPLIT_OPS:
             key = (op, attention_split_peak_key(lay, workload, phase, req))
-            figures = timer._made(shapes, op)
+            figures = timer.core.op_figures(shapes, op)
             if key in first:
                 assert figures == first[key][0], (op, lay.strategy.text, first[key][1])
                 compared += 1
@@ -233,7 +233,7 @@ def test_the_timer_prices_an_op_once_per_key_of_what_it_reads():
     with templates_made() as made:
         for workload, lay in seen:
             passes(timer, workload, lay)
-    assert 0 < made[0] == len(timer.tables.made)
+    assert 0 < made[0] == len(timer.core.tables.made)
     fresh = Timer(plan)
     for workload, lay in seen[::7]:
         assert passes(timer, workload, lay) == passes(fresh, workload, lay), lay.strategy.text
@@ -279,7 +279,7 @@ def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_m
         acts = fresh.activations(workload, lay)
         for op in over:
             aside[op] += 1
-            peak = max(timer.working_set_floor(workload, lay, Phase.PREFILL, req, op)
+            peak = max(timer.floors.working_set_floor(workload, lay, Phase.PREFILL, req, op)
                        for req in lay.distinct_request_rows())
             assert peak <= max(acts.values()), (op, lay.strategy.text)
         rejected = fast_check(plan, lay.strategy, workload, fresh)
@@ -317,7 +317,7 @@ def test_an_ops_working_set_floor_bounds_its_templates(name):
 @pytest.mark.parametrize("name", PLANS + ["large prefill"])
 def test_an_ops_lower_template_bounds_its_time(name):
     """`OpShapes.lower_template` priced by `dagc.cost.cost.template_lower_s` (what the search's op floor
-    reads, `Timer.lower_times`) is at most the op's time as the schedule prices it, in both phases, for
+    reads, `Timer.floors.lower_times`) is at most the op's time as the schedule prices it, in both phases, for
     every op of a layer and the send: the routed experts and the ETP reduce at their EP group's mean
     rows, no routing statistics (the experts strictly below with more than one EP rank); a compute
     op's kernels at their lower seconds; a collective at its own time."""

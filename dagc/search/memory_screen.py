@@ -119,7 +119,7 @@ class MemoryScreen:
             phase = Phase.DECODE if workload.inflight else Phase.PREFILL
             hit = self._working[key] = working_set_exceeds(
                 self.plan.cluster, lay, op,
-                lambda req: self.timer.working_set_floor(workload, lay, phase, req, op),
+                lambda req: self.timer.floors.working_set_floor(workload, lay, phase, req, op),
                 self._totals_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
                 self._kv(lay.tp, lay.cp, kv_requests_judged(workload, lay.requests_per_rank)))
         return hit
