@@ -1,5 +1,5 @@
 """What the search's timer shares between candidates (`dagc.schedule.timer.Timer`) and what it sets aside
-early (`dagc.search.bound.Pruner.surely_illegal` and `overflows`) changes no figure: a timer that has priced every
+early (`MemoryScreen.surely_illegal` and `overflows`) changes no figure: a timer that has priced every
 other candidate first gives each candidate's passes exactly as a fresh timer does, the ops shared
 by attention split are the very templates the catalogue makes, and a candidate set aside is one the
 full check rejects."""
@@ -246,7 +246,7 @@ def test_a_candidate_set_aside_for_memory_is_one_the_check_rejects(name):
     pruner = Pruner(plan, "tokens-per-gpu", timer)
     aside = kept = 0
     for workload, lay in layouts(plan, 3):
-        if pruner.surely_illegal(workload, lay):
+        if pruner.memory.surely_illegal(workload, lay):
             assert isinstance(fast_check(plan, lay.strategy, workload, timer), Refused), lay.strategy.text
             aside += 1
         else:
@@ -261,7 +261,7 @@ LARGE_PREFILL = ('model preset "deepseek-v3"\ncluster { gpus = 256  gpus_per_nod
 
 @pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe", "10b-moe-1024-vs-64gpu.moe", "large prefill"])
 def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_memory(name):
-    """`Pruner.overflows`: the weights, KV cache and reserve with the prefill working set of the
+    """`MemoryScreen.overflows`: the weights, KV cache and reserve with the prefill working set of the
     attention or of the routed experts alone. The full check then rejects the candidate for memory,
     and the set-aside working set is at most the stage activations the check computes."""
     plan = plan_named(name)
@@ -270,9 +270,9 @@ def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_m
     aside = {Op.ATTENTION: 0, Op.EXPERT_FFN: 0}
     kept = 0
     for workload, lay in layouts(plan, 5, 600):
-        if pruner.surely_illegal(workload, lay):
+        if pruner.memory.surely_illegal(workload, lay):
             continue
-        over = [op for op in aside if pruner.overflows(workload, lay, op)]
+        over = [op for op in aside if pruner.memory.overflows(workload, lay, op)]
         if not over:
             kept += 1
             continue
