@@ -299,7 +299,7 @@ def test_the_window_screen_reads_an_older_bar_only_while_the_front_keeps_every_p
 
 @pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe"])
 def test_a_layout_sketch_reads_as_its_layout(name):
-    """`Pruner.sketch` stands for the candidate's layout in the timer's tables: every field it holds
+    """`CandidateBounds.sketch` stands for the candidate's layout in the timer's tables: every field it holds
     is the resolved layout's, and anything else it is asked is the resolved layout's."""
     plan = load_plan(EXAMPLES / name)
     pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
