@@ -103,20 +103,14 @@ class ServingMode(Protocol):
         chunk as fast as requests end, W513)."""
 
 
-def _static_throughputs(batch: int, workload: Workload, ttft_s: float, tpot_s: float) -> tuple[float, float]:
-    """A batch prefilled in TTFT, then decoded a token per TPOT (SPEC 7)."""
-    s, g = workload.prompt, workload.generate
-    return batch * s / ttft_s, batch * (s + g) / (ttft_s + g * tpot_s)
-
-
 class Static:
     """The batch prefilled together, then decoded together: a prefill and two decode steps."""
 
-    name = "static"
-    role = None
-    steps = ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1))
-    first = Phase.PREFILL
-    admits_by_kv = False
+    name: str = "static"
+    role: PoolRole | None = None
+    steps: tuple[tuple[Phase, int], ...] = ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1))
+    first: Phase = Phase.PREFILL
+    admits_by_kv: bool = False
     continuous = False
 
     def ttft(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
@@ -133,7 +127,9 @@ class Static:
     tpot_floor = tpot
 
     def throughputs(self, batch: int, workload: Workload, ttft_s: float, tpot_s: float) -> tuple[float, float]:
-        return _static_throughputs(batch, workload, ttft_s, tpot_s)
+        """A batch prefilled in TTFT, then decoded a token per TPOT (SPEC 7)."""
+        s, g = workload.prompt, workload.generate
+        return batch * s / ttft_s, batch * (s + g) / (ttft_s + g * tpot_s)
 
     def step_tokens(self, workload: Workload, lay: Layout, longest: int) -> StepTokens:
         requests = lay.requests_per_rank
@@ -184,72 +180,36 @@ class InFlight:
         return shares(workload, lay).keeps_up
 
 
-class PrefillPool:
-    """A disaggregated strategy's prefill instance: its requests' static prefill alone (its TTFT)."""
+class PrefillPool(Static):
+    """A disaggregated strategy's prefill instance: its requests' static prefill alone, its own figure the
+    TTFT (its static schedule's, as `Static`'s, otherwise)."""
 
     name = "prefill"
     role = PoolRole.PREFILL
     steps = ((Phase.PREFILL, 0),)
-    first = Phase.PREFILL
-    admits_by_kv = False
-    continuous = False
-
-    def ttft(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
-        return step(Phase.PREFILL)
-
-    def tpot(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
-        return step(Phase.DECODE)
 
     def figures(self, step: StepPrice, workload: Workload, lay: Layout) -> tuple[float, float]:
         return step(Phase.PREFILL), 0.0         # its TPOT is the decode pool's
 
-    ttft_floor = ttft
-    tpot_floor = tpot
 
-    def throughputs(self, batch: int, workload: Workload, ttft_s: float, tpot_s: float) -> tuple[float, float]:
-        return _static_throughputs(batch, workload, ttft_s, tpot_s)
-
-    def step_tokens(self, workload: Workload, lay: Layout, longest: int) -> StepTokens:
-        requests = lay.requests_per_rank
-        return StepTokens(max(requests * workload.prompt, requests), 0, 0)
-
-    def keeps_up(self, workload: Workload, lay: Layout) -> bool:
-        return True
-
-
-class DecodePool:
-    """A disaggregated strategy's decode instance: its decode steps alone (its TPOT), its requests' KV cache
-    arriving made from the prefill pool, admitted while KV blocks allow."""
+class DecodePool(Static):
+    """A disaggregated strategy's decode instance: its decode steps alone, its own figure the TPOT, its
+    requests' KV cache arriving made from the prefill pool and admitted while KV blocks allow (its static
+    schedule's, as `Static`'s, otherwise)."""
 
     name = "decode"
     role = PoolRole.DECODE
     steps = ((Phase.DECODE, 0), (Phase.DECODE, 1))
     first = Phase.DECODE
     admits_by_kv = True
-    continuous = False
-
-    def ttft(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
-        return step(Phase.PREFILL)
-
-    def tpot(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
-        return step(Phase.DECODE)
 
     def figures(self, step: StepPrice, workload: Workload, lay: Layout) -> tuple[float, float]:
         return 0.0, step(Phase.DECODE)          # its TTFT is the prefill pool's
-
-    ttft_floor = ttft
-    tpot_floor = tpot
-
-    def throughputs(self, batch: int, workload: Workload, ttft_s: float, tpot_s: float) -> tuple[float, float]:
-        return _static_throughputs(batch, workload, ttft_s, tpot_s)
 
     def step_tokens(self, workload: Workload, lay: Layout, longest: int) -> StepTokens:
         """Decode steps only: the longest request whole, every request's token (and its drafted ones)."""
         spec = workload.speculative.tokens if workload.speculative is not None else 0
         return StepTokens(max(lay.requests_per_rank * (1 + spec), longest), 0, 0)
-
-    def keeps_up(self, workload: Workload, lay: Layout) -> bool:
-        return True
 
 
 STATIC: ServingMode = Static()

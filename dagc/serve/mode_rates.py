@@ -35,12 +35,6 @@ def mode_rates(step: StepPrice, workload: Workload, lay: Layout, frontend_s: flo
     if mode.role is not None:
         return InstanceRates(ttft_s=ttft, tpot_s=per_token(tpot, workload))
     r = rate_metrics(ttft, tpot, workload, lay.gpus_used, frontend_s=frontend_s)
-    if Phase.MIXED not in priced:
+    if not any(phase is Phase.MIXED for phase, _ in mode.steps):
         return r
-    return InflightRates(ttft_s=r.ttft_s, ttft_server_s=r.ttft_server_s, tpot_s=r.tpot_s,
-                         prefill_tokens_per_s=r.prefill_tokens_per_s, decode_tokens_per_s=r.decode_tokens_per_s,
-                         throughput_tokens_per_s=r.throughput_tokens_per_s,
-                         prefill_tokens_per_s_per_gpu=r.prefill_tokens_per_s_per_gpu,
-                         decode_tokens_per_s_per_gpu=r.decode_tokens_per_s_per_gpu,
-                         throughput_tokens_per_s_per_gpu=r.throughput_tokens_per_s_per_gpu,
-                         decode_step_s=priced[Phase.DECODE], mixed_step_s=priced[Phase.MIXED])
+    return InflightRates.of(r, priced[Phase.DECODE], priced[Phase.MIXED])     # with the two step times
