@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +55,7 @@ import numpy.typing as npt
 from ..lang.calibration import TERM_BOUNDS
 from .select import COLLINEAR, MIN_RUNS, MOVES, PRIORITY, TERMS, choose
 from .sets import CLEARLY, walk
+from .stages import Stage, in_stages, stage_rows
 
 __all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT",
            "SETTLED", "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "fit_terms",
@@ -143,6 +144,7 @@ class JointFit:
     history: tuple[Mapping[str, float], ...]
     why_kept: Mapping[str, str] = field(default_factory=dict)   # `dagc.calibrate.select.Choice.why_kept`
     tried: tuple[tuple[tuple[str, ...], float], ...] = ()        # each candidate set and its least loss
+    stages: tuple[Stage, ...] = ()      # the fit in stages of runs too few for every term (`dagc.calibrate.stages`)
 
     @property
     def kept(self) -> tuple[str, ...]:
@@ -232,6 +234,16 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, range(len(TERMS)))
     choice = choose(jac0, rows, len(measured))
     origin = _Start(evaluate, measured, rows, start, x0, r0, jac0)
+    if len(choice.candidates) > 1:      # too few runs for every term at once: each on its quantity first
+        def descend(quantity: str | None, names: tuple[str, ...], base: _Descent) -> _Descent:
+            return _descend(replace(origin, rows=stage_rows(rows, quantity)), names, base)
+
+        def weighs(d: _Descent, quantity: str) -> float:
+            return loss(d.r, np.array([x for _, _, x in stage_rows(rows, quantity)]))
+        at = _Descent((), loss(r0, np.array([x for _, _, x in rows])), _to_v(start), x0, r0, jac0, (dict(start),))
+        fit, stages, why = in_stages(rows, len(measured), at, descend, weighs)
+        return JointFit(_to_terms(fit.v), start, fit.names, choice.moved, tuple(fit.x), rows, fit.r, fit.jac,
+                        fit.history, why, (), stages)
     # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure
     best, tried = walk(choice.candidates, lambda names, base: _descend(origin, names, base),
                        loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows])))
