@@ -132,7 +132,8 @@ def test_the_summary_says_why_a_term_was_kept():
     # fitted in stages, each term on its quantity: a term no stage's first set held waits
     assert _how("compute_time_scale", 1.0, 3, True, Kept("room", 3, ("frontend_s", "memory_time_scale"), True,
                                                          staged=True)) == (
-        "kept: 3 runs fit 2 terms: each quantity's figures fitted their first (`frontend_s` and `memory_time_scale`)")
+        "kept: 3 runs fit 2 terms a quantity, and no quantity's first terms held it (fitted: `frontend_s` and "
+        "`memory_time_scale`)")
     assert _how("step_s", 2.7e-3, 8, True, Kept("alike", 8, fitted)) == (
         "kept: these runs cannot tell it apart from the terms fitted")
 

@@ -122,7 +122,7 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
     if why == "room":
         room = f"kept: {count_text(runs, 'run')} fit {count_text(max(0, runs - 1), 'term')}"
         if staged:
-            return f"{room}: each quantity's figures fitted their first ({others or 'none'})"
+            return f"{room} a quantity, and no quantity's first terms held it (fitted: {others or 'none'})"
         return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else
                 f"{room}, and {others} explain them clearly better than the others")
     if why == "idle":
