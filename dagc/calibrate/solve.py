@@ -30,15 +30,12 @@ simulation would buy nothing). The fit is the evaluated point of least loss.
 Which terms are fitted (`dagc.calibrate.select`): a term is a candidate when its probe moves the fitted figures of
 at least `MIN_RUNS` runs by 0.5 % or more; a set of terms when the runs tell its terms apart (each term's slopes not
 reproduced by the others' but for less than `COLLINEAR`) and has at most one term fewer than the runs. When the runs
-have room for every candidate, the one set is all of them. When they have room for fewer (3 runs fit 2 of the 4
-terms), every set of that size told apart is fitted (`dagc.calibrate.sets`): the first in `PRIORITY` order is the
-fit unless another explains the runs clearly better (its loss at most `CLEARLY` of the first's: the least such), so
-that the runs, not the order alone, say which terms their errors are — 3 runs whose TTFT is 40 ms above dagc's in
-each fit a front end, not a compute multiplier at its bound —; then the sets of one term fewer within it are fitted,
-and one that explains the runs within the fit's resolution (an error of `SETTLED` in every fitted figure) is
-preferred to it, and so on. A set is fitted from the best fit of the sets within it tried (from the start when
-none is), and fitted again from one that explains the runs better than it, so that a fit of more terms never
-explains them worse than one of some of them (`_descend` from `base`). The others keep their start (the engine's
+have room for every candidate, the one set is all of them (`dagc.calibrate.sets.walk` fits it). When they have
+room for fewer (3 runs fit 2 of the 5 terms at once), the fit is in stages (`dagc.calibrate.stages`): each term
+first on the figures of the quantity that identifies it (TPOT: the decode step's; throughput: the compute
+multiplier; TTFT: the front end), the stage's terms those of the first candidate set on its figures, the earlier
+stages' held (`_descend` from `base`, its rows but the quantity's weighing nothing); then every term so fitted on
+all the figures, from there. The others keep their start (the engine's
 own). A fitted term that stopped at its bound says which run it leaves furthest off and, when a term the runs had
 no room for would take the rest, that term (`JointFit.at_bound`).
 """
