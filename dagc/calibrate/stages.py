@@ -18,11 +18,10 @@ The terms that move a stage's figures (each at least `MIN_RUNS` runs') give cand
 (`dagc.calibrate.select.choose`: in `PRIORITY` order, the sets of the most terms the runs have room for and tell
 apart first); the stage fits its own terms of the first set that holds any: with 3 runs the TPOT stage fits
 `memory_time_scale` (the first set is it and `compute_time_scale`, which the throughput stage fits), with 4 runs
-`step_request_s` too. So a term is fitted
-where it weighs the most — a front end is not taken for a slower prefill, nor a slower decode step for a prefill
-the run's throughput pays — and no term is set by a quantity that moves it only through another's. Then every
-term fitted is refined on every fitted figure together (the joint fit, from the stages' terms): a stage's term
-moves the other quantities too (a slower prefill slows the decode steps it shares), which the refinement weighs.
+`step_request_s` too. So a term is fitted where it weighs the most — a front end is not taken for a slower
+prefill, nor a slower decode step for a prefill the run's throughput pays. Then every term fitted is refined on
+every fitted figure together (the joint fit, from the stages' terms): a stage's term moves the other quantities
+too (a slower prefill slows the decode steps it shares), which the refinement weighs.
 A term no stage fitted keeps the engine's own value (`why_kept`: `few`, `room`, `alike` as in
 `dagc.calibrate.select.Choice`).
 """
