@@ -99,3 +99,13 @@ def test_the_pools_of_the_search_take_helix_in_the_decode_pool_only():
     assert any(s.cp == 2 for s in instance_strategies(plan, 8, PoolRole.DECODE))
     assert not any(s.cp > 1 for s in instance_strategies(plan, 8, PoolRole.PREFILL))
     assert not any(s.cp > 1 for s in instance_strategies(plan, 8))
+
+
+def test_helix_on_a_custom_gpu_is_launched_with_a_note_that_dagc_cannot_tell_its_architecture():
+    custom = ('gpu "my-gpu" { memory = 192 GB  flops = 2.2 PFLOPS  fp8_flops = 4.5 PFLOPS  hbm = 8 TB/s  '
+              'intra_node = 900 GB/s }')
+    (r,) = check(load_plan_text(_dsv3("b200", HELIX_DECODE).replace('gpu preset "b200"', custom)))
+    (x,) = launch_result(r, ("trtllm",))
+    assert x.ok and not [d for d in r.diagnostics if d.code == "E727"]
+    assert any(n.startswith("decode pool: cp 2: ") and n.endswith(
+        "; dagc does not know whether my-gpu is a Blackwell GPU, which Helix needs") for n in x.notes)
