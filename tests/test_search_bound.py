@@ -228,7 +228,7 @@ def test_what_the_window_screen_decides_is_what_the_screen_decides(name, front, 
     for n, item in enumerate(items):
         first, shape = n % 16 == 0 or item[:7] != shape, item[:7]
         strategy, mb, overlap = item_strategy(item), item[7], Overlap(item[8])
-        workload = fresh.workload(mb, overlap)
+        workload = fresh.bounds.workload(mb, overlap)
         lay = resolve(plan.model, plan.cluster, workload, strategy)
         screen = fresh.screen(workload, lay, bar, strategy.text, mb, overlap, first)
         step = screened[n]
