@@ -254,7 +254,8 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
                                            least)
     # the totals at the decode pools' capacity D (more prefill instances only add GPUs), per GPU at `least`
     totals = steady_metrics(pooled_rates(d, least, ttft, step_floor, w))
-    missed = 0
+    floor = traffic_floor(plan)             # short of the traffic even at the decode pools' capacity: a miss
+    missed = int(floor is not None and float(totals.decode_tokens_per_s) < floor)
     for r in plan.steady_requirements:
         if r.kind is RequirementKind.GPUS:
             missed += unreachable(r, float(least), lower=True)
