@@ -261,9 +261,9 @@ def check_latency_floor(ctx: RuleContext) -> Iterator[Diagnostic]:
     for req in ctx.plan.requirements:
         if req.kind in _LATENCIES and written_backwards(req):
             yield diag("W522", Severity.WARNING,
-                       f"`{req.text}` asks for a {metric_name(req)} of at least its target: a faster deployment "
+                       f"`{req.text}` asks for its {metric_name(req)} to be at least its target: a faster deployment "
                        "misses it", req.span or ctx.plan.span_of("require"),
-                       f"did you mean `{_meant(req)}`? A latency limit is an upper bound")
+                       f"did you mean `{_meant(req)}`? Latency targets are upper bounds")
 
 
 def check_throughput_ceiling(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -280,9 +280,9 @@ def check_throughput_ceiling(ctx: RuleContext) -> Iterator[Diagnostic]:
     for req in ctx.plan.requirements:
         if req.kind.is_floor and written_backwards(req):
             yield diag("W523", Severity.WARNING,
-                       f"`{req.text}` asks for a {metric_name(req)} of at most its target: a faster deployment "
+                       f"`{req.text}` asks for its {metric_name(req)} to be at most its target: a faster deployment "
                        "misses it", req.span or ctx.plan.span_of("require"),
-                       f"did you mean `{_meant(req)}`? A throughput target is a floor")
+                       f"did you mean `{_meant(req)}`? Throughput and goodput targets are floors")
 
 
 RULES = (
