@@ -1,9 +1,10 @@
 """The traffic's floor: a candidate whose steady state serves fewer decode tokens a second than the plan's traffic
 asks misses that, from the moment it is scored.
 
-Input: a `Plan` with an open-loop traffic (`rate = …`) and a search `Candidate` (or a column of decode rates).
-Output: the floor (`traffic_floor`) and the candidate counted one requirement short (`floored`: `misses` + 1,
-`short_of_traffic`, judged on its steady state).
+Input: a `Plan` with an open-loop traffic (`rate = …`) and a search `Candidate`. Output: the floor
+(`traffic_floor`) and the candidate counted one requirement short (`floored`: `misses` + 1, `short_of_traffic`,
+judged on its steady state). Every place a candidate is made counts it (`dagc.search.score`, `pooled`, `rescore`),
+and so do the columns of weighed pairs (`dagc.search.pairs`) and the bounds (`dagc.search.bar.surely_misses`).
 
 Why at scoring, not after: the search keeps and prunes by the rank key, requirements missed first
 (`dagc.search.result.rank_key`, `dagc.search.bar.BarKeeper`). Had the miss been counted only when the best are
