@@ -50,6 +50,10 @@ FAMILIES = [
     dict(model=QWEN, workload=SPEC.format(m="ngram"), strategy="strategy tp 8 ; ep 8"),
     dict(model=DSV3, cluster=H200.format(n=32), strategy="strategy tp 1 ; ep 32 with redundant 32"),
     dict(model='model preset "kimi-k2"', cluster=H200.format(n=32), strategy="strategy tp 1 ; ep 32"),
+    # Helix where TensorRT-LLM runs it: an MLA model's decode pool on Blackwell (its YAML's block sizes)
+    dict(model=DSV3, cluster='cluster { gpus = 16  gpus_per_node = 8  gpu preset "b200" }',
+         workload="workload { batch = 64  prompt = 8000  generate = 400  serving = inflight }",
+         strategy="strategy prefill 1 < tp 8 ; ep 8 > decode 1 < tp 4 cp 2 ; ep 8 >"),
 ]
 
 

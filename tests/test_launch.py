@@ -50,13 +50,13 @@ CASES = {
     "expert-dp": (dict(model=QWEN, strategy="strategy tp 8 ; ep 4"),
                   "experts replicated twice: vLLM E702, SGLang E711, TensorRT-LLM E723"),
     "cp": (dict(workload=LONG, strategy="strategy tp 2 cp 4 ; ep 8"),
-           "context parallelism: vLLM -pcp/-dcp, SGLang E712, TensorRT-LLM Helix"),
+           "context parallelism: vLLM -pcp/-dcp, SGLang E712, TensorRT-LLM E727 (Helix: MLA decode pools, Blackwell)"),
     "cp-overlap": (dict(workload=LONG, strategy="strategy tp 2 cp 4 ; ep 8 with overlap microbatch"),
                    "cp with overlap: vLLM E703 (V2 runner vs V1), SGLang E712 and E715 (Mixtral), TensorRT-LLM E725"),
     "cp-attention-dp": (dict(workload=LONG, strategy="strategy tp 1 cp 4 ; ep 8"),
                         "Helix CP beside attention DP: TensorRT-LLM E722"),
     "tbo-mixtral": (dict(strategy="strategy tp 8 ; ep 8 with overlap microbatch"),
-                    "SGLang has no two-batch overlap for Mixtral (E715)"),
+                    "SGLang has no two-batch overlap for Mixtral (E715); vLLM's DBO no all-to-all without DP (E710)"),
     "straddles-nodes": (dict(cluster=C.format(n=24), strategy="strategy dp 2 < pp 3 < tp 4 > >"),
                         "replicas of 12 GPUs on nodes of 8 (E701)"),
     "pp-attention-dp-nodes": (dict(model=QWEN, cluster=C.format(n=32), strategy="strategy pp 4 < tp 2 ; ep 8 >"),
@@ -194,7 +194,8 @@ def test_partition_variable_only_when_the_engines_default_differs():
         ("overlap", {"trtllm": ["E725"]}),
     ("ep4-etp2", {"vllm": ["E702"]}),
     ("expert-dp", {"vllm": ["E702"], "sglang": ["E711"], "trtllm": ["E723"]}),
-    ("cp", {"sglang": ["E712"]}),
+    ("cp", {"sglang": ["E712"], "trtllm": ["E727"]}),
+    ("tbo-mixtral", {"vllm": ["E710"], "sglang": ["E715"], "trtllm": ["E725"]}),
     ("straddles-nodes", {"vllm": ["E701"], "sglang": ["E701"], "trtllm": ["E701"]}),
     ("pp-attention-dp-nodes", {"vllm": ["E704"], "trtllm": ["E721"]}),
     ("trtllm-ep-order", {"vllm": ["E702"], "trtllm": ["E726"]}),
@@ -219,8 +220,8 @@ def test_every_launch_code_is_triggered_here():
     for parts, _ in CASES.values():
         _, result = _result(parts)
         found |= {d.code for x in launch_result(result) for d in x.refusals}
-    assert found == {"E701", "E702", "E703", "E704", "E709", "E711", "E712", "E713", "E715", "E721", "E722", "E723",
-                     "E725", "E726"}
+    assert found == {"E701", "E702", "E703", "E704", "E709", "E710", "E711", "E712", "E713", "E715", "E721", "E722",
+                     "E723", "E725", "E726", "E727"}
 
 
 @pytest.mark.parametrize("name, engine", [("tp2-ep8", "trtllm"), ("ep4-etp2", "vllm"), ("expert-dp", "sglang"),
@@ -402,8 +403,8 @@ def test_report_has_a_launch_section(tmp_path):
 
 
 def test_explain_every_launch_code(capsys):
-    for code in ("E701", "E702", "E703", "E704", "E708", "E711", "E712", "E713", "E715", "E721", "E722", "E723",
-                 "E725", "E726"):
+    for code in ("E701", "E702", "E703", "E704", "E708", "E710", "E711", "E712", "E713", "E715", "E721", "E722",
+                 "E723", "E725", "E726", "E727"):
         assert main(["explain", code]) == 0
         text = capsys.readouterr().out
         assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text

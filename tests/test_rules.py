@@ -180,7 +180,7 @@ FIXTURES = {
 
 LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E705", "E706", "E707", "E711", "E712", "E713", "E714", "E721",
                 "E722", "E723", "E724", "E725", "E726"}
-LAUNCH_CODES |= {"E708", "E709", "E715"}
+LAUNCH_CODES |= {"E708", "E709", "E710", "E715", "E727"}
 # E110: a measured run `dagc calibrate` cannot fit on; W542: a calibration that predicts a quantity of its runs worse
 # than the engine's own — emitted by that command only (tests/test_calibrate*.py)
 CALIBRATE_CODES = {"E110", "W542"}
@@ -319,6 +319,27 @@ def test_w501_hint_says_when_no_pipeline_degree_divides_the_layers():
     d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501")
     assert d.hint == ("no pipeline degree above 1 divides 61 layers evenly: balance the stages with an explicit "
                       "split `pp 4 [a, b, …]`, or accept the imbalance")
+
+
+def test_w501_hint_names_the_even_split_of_a_written_split():
+    """A split the plan writes gets the most even split over the same stages, not other degrees: gpt-oss-120b's
+    36 layers as `pp 2 [35, 1]` split 18 + 18 (36 / 2), which `pp 2` itself gives."""
+    text = ('model preset "gpt-oss-120b"\ncluster { gpus = 2  gpu preset "h100-sxm" }\n'
+            "workload { batch = 8  prompt = 1024  generate = 128 }\nstrategy pp 2 [35, 1] < tp 1 >\n")
+    d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501")
+    assert "[35, 1]" in d.message and "3400.0 %" in d.message       # 35 / 1 − 1
+    assert d.hint == "`pp 2 [18, 18]` splits the 36 layers evenly, 18 a stage (what `pp 2` without a split gives)"
+
+
+def test_w501_hint_names_the_most_even_split_of_a_prime_layer_count():
+    """DeepSeek-V3's 61 layers written as `pp 4 [20, 20, 20, 1]`: 61 = 4 × 15 + 1, so the first stage takes one
+    layer more, [16, 15, 15, 15] — not a request to write an explicit split, which the plan already did."""
+    text = ('model preset "deepseek-v3"\ncluster { gpus = 64  gpus_per_node = 8  gpu preset "h800" }\n'
+            "workload { batch = 64  prompt = 1024  generate = 128 }\nstrategy pp 4 [20, 20, 20, 1] < tp 1 ; ep 16 >\n")
+    d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501")
+    assert "1900.0 %" in d.message                                    # 20 / 1 − 1
+    assert d.hint == ("`pp 4 [16, 15, 15, 15]` is the most even split of 61 layers over 4 stages (what `pp 4` "
+                      "without a split gives)")
 
 
 def test_w505_counts_unused():

@@ -17,7 +17,7 @@ from ..ir.ops import experts_inside_tp
 from ..layout.layout import Layout, resolve
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Overlap, Speculative
+from ..plan.workload import Overlap, PoolRole, Speculative
 from .eplb import architecture
 from .speculative import mtp_weights
 
@@ -43,6 +43,9 @@ class Degrees:
     architecture: str | None = None          # with EPLB: the checkpoint's architecture (None: dagc does not know)
     expert_load: str | None = None           # the workload's measured expert loads: its file, as the plan names it
     model_arch: str | None = None            # the checkpoint's architecture, whatever the options (None: not known)
+    mla: bool = False                        # the model's attention is multi-head latent attention (MLA)
+    gpu: str = ""                            # the cluster's GPU, by its preset's name
+    role: PoolRole | None = None             # the pool a disaggregated strategy's server serves (None: no pool)
 
     @property
     def dp(self) -> int:
@@ -151,7 +154,8 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    overlap=workload.overlap, speculative=spec,
                    mtp=mtp_weights(plan) if spec is not None and spec.method == "mtp" else None,
                    architecture=architecture(plan) if layout.eplb else None,
-                   expert_load=load.file if load is not None else None, model_arch=architecture(plan))
+                   expert_load=load.file if load is not None else None, model_arch=architecture(plan),
+                   mla=model.mla is not None, gpu=plan.cluster.gpu.name, role=workload.role)
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

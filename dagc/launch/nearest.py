@@ -128,9 +128,11 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
     deployment with dagc's rules and figures; None when none of the first tries is valid."""
     options: list[list[Strategy | None]] = []
     for r in pooled.pools:
-        own = degrees(plan, r.pool.strategy, r.analysis.layout)
+        # the pool's role read by the refusals (TensorRT-LLM's Helix runs on a decode pool only), as `launch_pooled`
+        served = plan.model_copy(update={"workload": plan.workload.model_copy(update={"role": r.pool.role})})
+        own = degrees(served, r.pool.strategy, r.analysis.layout)
         options.append([None] if not refusals_of(table, own) else
-                       list(_ranked(plan, r.pool.strategy, r.analysis.layout, table)))
+                       list(_ranked(served, r.pool.strategy, r.analysis.layout, table)))
     for pair in list(itertools.product(*options))[:NEAREST_TRIES]:
         chosen = [c if c is not None else r.pool.strategy for c, r in zip(pair, pooled.pools, strict=True)]
         overlap = next((c.overlap for c in pair if c is not None and c.overlap is not None), strategy.overlap)

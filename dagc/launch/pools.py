@@ -142,7 +142,8 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     pool and located in it), or E705 (module docstring)."""
     gpn = plan.cluster.gpus_per_node
     # speculative decoding is not written for pools (a note says so): each pool's server is told its strategy only
-    pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), speculative=None, mtp=None))
+    pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), speculative=None, mtp=None,
+                              role=r.pool.role))
              for r in pooled.pools]
     gpus = sum(r.gpus for r in pooled.pools)
     base = Launch(table.key, table.name, f"{table.version}; disaggregated: {pd.version}", strategy.label, gpus, gpn,

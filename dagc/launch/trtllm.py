@@ -18,7 +18,7 @@ from __future__ import annotations
 import posixpath
 
 from ..layout.stages import default_split
-from ..plan.workload import Overlap
+from ..plan.workload import Overlap, PoolRole
 from ..units import count_text, format_bytes
 from . import eplb
 from .degrees import MAX_LISTED_NODES, Degrees, Placement
@@ -37,7 +37,15 @@ SERVING_VERSION = "TensorRT-LLM 1.2"
 HOSTFILE = "hosts.txt"      # mpirun's host list when a replica spans more nodes than a -H list shows
 TOKENS_PER_BLOCK = 32       # KvCacheConfig.tokens_per_block's default: the unit prompts are chunked in
 MLA_CHUNKED_PREFILL_MIN_SM = 90     # below it the engine turns chunked prefill off for MLA models
-GPU_SM = {"a100-80g": 80, "h100-sxm": 90, "h200": 90, "h800": 90, "h20": 90, "b200": 100}
+GPU_SM = {"a100-80g": 80, "h100-sxm": 90, "h200": 90, "h800": 90, "h20": 90, "b200": 100, "b300": 103,
+          "gb200": 100, "gb300": 103}
+# Helix context parallelism (`cp C`), as TensorRT-LLM's own page on it states (docs/source/features/helix.md at
+# 04c8822cc4): "a context parallelism technique for the decode/generation phase", "designed for generation servers
+# in a disaggregated (prefill/decode split) deployment"; it "currently supports models using Multi-head Latent
+# Attention (MLA) on Blackwell GPU architecture" (DeepSeek-V3); and the generation servers' YAML must set
+# `cp_config.tokens_per_block` and `kv_cache_config.tokens_per_block`, equal (both marked required).
+HELIX_DOC = "docs/source/features/helix.md"
+HELIX_MIN_SM = 100          # Blackwell
 
 # Every flag the commands write and every key of the extra options YAML, as TensorRT-LLM 1.x
 # spells them in its source (read, not run: the engine does not install without NVIDIA's package
@@ -58,7 +66,8 @@ GPU_SM = {"a100-80g": 80, "h100-sxm": 90, "h200": 90, "h800": 90, "h20": 90, "b2
 FLAGS = frozenset({"--tp_size", "--pp_size", "--cp_size", "--ep_size", "--extra_llm_api_options", "--host", "--port",
                    "--trust_remote_code"})
 YAML_KEYS = frozenset({
-    "enable_attention_dp", "pp_partition", "cp_config.cp_type", "kv_cache_config.dtype",
+    "enable_attention_dp", "pp_partition", "cp_config.cp_type", "cp_config.tokens_per_block", "kv_cache_config.dtype",
+    "kv_cache_config.tokens_per_block",
     # serving
     "max_seq_len", "max_batch_size", "max_num_tokens", "enable_chunked_prefill",
     "kv_cache_config.free_gpu_memory_fraction",
@@ -130,11 +139,34 @@ def _moe_order(d: Degrees) -> list[Refusal]:
                     "which dagc costs", "etp")]
 
 
+def helix_unmet(d: Degrees) -> list[str]:
+    """What of Helix's conditions (`HELIX_DOC`) a strategy with `cp` above 1 misses, in words: a decode pool's
+    server, an MLA model, a Blackwell GPU (a GPU dagc does not know the architecture of is not counted)."""
+    unmet = []
+    if d.role is not PoolRole.DECODE:
+        unmet.append("a prefill pool's server" if d.role is PoolRole.PREFILL else
+                     "a strategy of its own, not the decode pool of a disaggregated one")
+    if not d.mla:
+        unmet.append("a model without MLA attention")
+    sm = GPU_SM.get(d.gpu)
+    if sm is not None and sm < HELIX_MIN_SM:
+        unmet.append(f"{d.gpu}, an SM{sm} GPU, not Blackwell")
+    return unmet
+
+
+def _helix(d: Degrees) -> list[Refusal]:
+    if d.cp == 1 or not (unmet := helix_unmet(d)):
+        return []
+    return [Refusal("E727", f"TensorRT-LLM: Helix context parallelism (`cp {d.cp}`, --cp_size) runs on the "
+                    "generation servers of a disaggregated deployment, for models with multi-head latent attention "
+                    f"(MLA, DeepSeek-V3's) on Blackwell GPUs ({HELIX_DOC}); here {'; '.join(unmet)}", "cp")]
+
+
 def refusals(d: Degrees) -> list[Refusal]:
-    """What TensorRT-LLM cannot say: cp beside attention DP (E722), expert DP (E723), attention TP × DP
-    mixed (E721), micro-batch overlap (E725), EP groups on other nodes than dagc's (E726), EPLB with EP 1
-    or for an architecture its balancer does not list (E707)."""
-    out = []
+    """What TensorRT-LLM cannot say: Helix outside what it supports (E727), cp beside attention DP (E722),
+    expert DP (E723), attention TP × DP mixed (E721), micro-batch overlap (E725), EP groups on other nodes
+    than dagc's (E726), EPLB with EP 1 or for an architecture its balancer does not list (E707)."""
+    out = _helix(d)
     if d.cp > 1 and d.adp > 1:
         out.append(Refusal("E722", f"TensorRT-LLM: Helix context parallelism splits attention as TP × CP over the "
                            f"stage (--tp_size × --cp_size); `cp {d.cp}` beside attention DP {d.adp} has no setting",
@@ -292,8 +324,9 @@ def yaml_text(d: Degrees, label: str, serving: Serving | None = None, kv_dtype: 
     label = " ".join(label.split())          # one line: its end marks the file as dagc's (OWN_HEADER_END)
     own = default_split(d.layers, d.pp)
     parallel = "" if d.split == own else f"pp_partition: [{', '.join(map(str, d.split))}]\n"
-    if d.cp > 1:
-        parallel += "cp_config:\n  cp_type: HELIX\n"
+    if d.cp > 1:        # Helix: both block sizes required and equal (HELIX_DOC)
+        parallel += f"cp_config:\n  cp_type: HELIX\n  tokens_per_block: {TOKENS_PER_BLOCK}\n"
+        kv_dtype += f"  tokens_per_block: {TOKENS_PER_BLOCK}\n"
         attention = f"attention TP {d.tp} × Helix CP {d.cp}"
     return (f"# TensorRT-LLM 1.2 extra LLM API options for strategy `{label}` {OWN_HEADER_END}\n"
             f"# {attention}{moe}\n"
@@ -341,9 +374,12 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
         notes.append(f"layer split {list(s.d.split)} differs from TensorRT-LLM's default "
                      f"{list(default_split(s.d.layers, s.d.pp))}: set by pp_partition in the YAML (a prototype field)")
     if s.d.cp > 1:
+        gpu = f"; dagc does not know whether {s.d.gpu} is a Blackwell GPU, which Helix needs" \
+            if s.d.gpu not in GPU_SM else ""
         notes.append(f"cp {s.d.cp}: TensorRT-LLM's Helix context parallelism (cp_config cp_type HELIX, --cp_size), the "
-                     "one CP type its Mapping runs with MoE; the KV cache is split over the CP ranks. The engine "
-                     "checks at start whether the model's attention runs Helix")
+                     "one CP type its Mapping runs with MoE; the KV cache is split over the CP ranks in blocks of "
+                     f"{TOKENS_PER_BLOCK} tokens (cp_config.tokens_per_block and kv_cache_config.tokens_per_block, "
+                     f"equal, as {HELIX_DOC} requires){gpu}")
     text = (yaml_text(s.d, s.label, s.serving, s.checkpoint.yaml) + speculative_yaml(s.d, s.model.text)
             + eplb_yaml(s.d) + s.extra_yaml)
     return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, text)], notes

@@ -20,22 +20,26 @@ __all__ = ["DISAGG_KEYS", "PD", "PD_FLAGS", "PD_YAML_KEYS", "ROUTER_FLAGS", "dis
 # llmapi/disagg_utils.py `extract_disagg_cfg`: `hostname`, `port`, `context_servers` and
 # `generation_servers`, each with `num_instances` and `urls` ("host:port", as many as instances:
 # one per server) and the servers' LLM arguments (`tensor_parallel_size`, `pipeline_parallel_size`,
-# `moe_expert_parallel_size`, `enable_attention_dp`), which disagg_utils keeps beside each URL.
+# `moe_expert_parallel_size`, `enable_attention_dp`; `context_parallel_size` for a Helix pool, as the Helix test
+# of tests/integration/defs/accuracy/test_disaggregated_serving.py writes it), which disagg_utils keeps beside each
+# URL.
 PD_VERSION = "TensorRT-LLM 1.2 trtllm-serve disaggregated"
 CACHE_BACKEND = "NIXL"
 PD_FLAGS: frozenset[str] = frozenset()
 ROUTER_FLAGS = frozenset({"-c"})
 PD_YAML_KEYS = frozenset({"cache_transceiver_config.backend"})
 DISAGG_KEYS = frozenset({"hostname", "port", "context_servers", "generation_servers", "num_instances", "urls",
-                         "tensor_parallel_size", "pipeline_parallel_size", "moe_expert_parallel_size",
-                         "enable_attention_dp"})
+                         "tensor_parallel_size", "pipeline_parallel_size", "context_parallel_size",
+                         "moe_expert_parallel_size", "enable_attention_dp"})
 _SECTIONS = {"prefill": "context_servers", "decode": "generation_servers"}
 
 
 def _servers_yaml(role: str, servers: Sequence[PoolServer]) -> list[str]:
     d = servers[0].d
-    lines = [f"{_SECTIONS[role]}:", f"  num_instances: {len(servers)}", f"  tensor_parallel_size: {d.group}",
-             f"  pipeline_parallel_size: {d.pp}"]
+    # the servers' own --tp_size and --cp_size (world = tp × pp × cp): a Helix pool's stage of G GPUs is G / cp × cp
+    lines = [f"{_SECTIONS[role]}:", f"  num_instances: {len(servers)}",
+             f"  tensor_parallel_size: {d.group // d.cp}", f"  pipeline_parallel_size: {d.pp}",
+             *([f"  context_parallel_size: {d.cp}"] if d.cp > 1 else [])]
     if d.has_experts:
         lines.append(f"  moe_expert_parallel_size: {d.ep}")
     lines += [f"  enable_attention_dp: {'true' if d.adp > 1 else 'false'}", "  urls:"]

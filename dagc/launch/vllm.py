@@ -16,7 +16,6 @@ A version bump should only touch this table.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 from ..plan.workload import Overlap
 from ..units import count_text
@@ -24,9 +23,9 @@ from . import eplb
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
-from .pools import ROUTER_PORT, PdTable, PoolServer
 from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
+from .vllm_pd import PD, PD_ENV, PD_FLAGS, ROUTER_FLAGS
 
 __all__ = ["EPLB", "EPLB_KEYS", "FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "SPECULATIVE_KEYS", "TABLE",
            "capture_size", "default_split", "eplb_flags", "refusals", "serving_flags", "speculative_config",
@@ -136,13 +135,19 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
 
 
 def refusals(d: Degrees) -> list[Refusal]:
-    """What vLLM cannot say: cp with dual-batch overlap (E703); an expert split other than EP 1 or the stage (E702);
-    stages on other nodes than dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707)."""
+    """What vLLM cannot say: cp with dual-batch overlap (E703); dual-batch overlap without DP+EP, where it has no
+    all-to-all to overlap (E710); an expert split other than EP 1 or the stage (E702); stages on other nodes than
+    dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707)."""
     out = []
     if d.cp > 1 and d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E703", f"vLLM: context parallelism (`cp {d.cp}`, --prefill-context-parallel-size) runs "
                            "on its V2 model runner only, and dual-batch overlap (--enable-dbo) on its V1 runner only "
                            "(vllm/config/vllm.py)", "overlap"))
+    elif d.overlap is Overlap.MICROBATCH and not _dbo_overlaps(d):
+        out.append(Refusal("E710", "vLLM: dual-batch overlap (--enable-dbo) overlaps the MoE layers' all-to-all with "
+                           "the other micro-batch's compute, and only targets DP+EP deployments (docs/design/dbo.md: "
+                           f"its yield points are in the all-to-all's kernel); here {_no_all_to_all(d)}, so nothing "
+                           "would overlap", "overlap"))
     if d.has_experts and not _experts_expressible(d):
         extra = f" with expert DP {d.edp}" if d.edp > 1 else ""
         cp = f" × CP {d.cp}" if d.cp > 1 else ""
@@ -163,6 +168,22 @@ def refusals(d: Degrees) -> list[Refusal]:
     if balance is not None:
         out.append(Refusal("E707", balance, "redundant"))
     return out
+
+
+def _dbo_overlaps(d: Degrees) -> bool:
+    """Whether vLLM's dual-batch overlap has an all-to-all to overlap: experts over EP above 1 with attention DP
+    (`--data-parallel-size` D > 1 and `--enable-expert-parallel`), vLLM's DP+EP; without DP its MoE layers run
+    no all-to-all kernel (`FusedMoEParallelConfig.use_all2all_kernels`), whose yield points DBO switches at."""
+    return d.has_experts and d.ep > 1 and d.adp > 1
+
+
+def _no_all_to_all(d: Degrees) -> str:
+    if not d.has_experts:
+        return "the model has no experts"
+    if d.ep == 1:
+        return f"the experts are tensor-sharded over the stage's {d.group} GPUs (ep 1)"
+    return f"attention is tensor-parallel over the stage (no attention DP): the experts of `tp {d.tp} ; ep {d.ep}` " \
+        "run on the tokens every TP rank holds, summed by the TP all-reduce"
 
 
 def _nodes_text(nodes: frozenset[int]) -> str:
@@ -346,46 +367,3 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
 
 TABLE = EngineTable(key="vllm", name="vLLM", version=VERSION, split_env="VLLM_PP_LAYER_PARTITION",
                     default_split=default_split, refusals=refusals, commands=_commands)
-
-
-# Disaggregated serving (dagc.launch.pools), vLLM 0.33.0 with its NIXL connector and vllm-router:
-# `--kv-transfer-config` is `KVTransferConfig` (vllm/config/kv_transfer.py: `kv_connector`, the
-# connector's registered name, `NixlConnector` in distributed/kv_transfer/kv_connector/factory.py;
-# `kv_role` one of kv_producer, kv_consumer, kv_both, required with a connector). The connector's
-# handshake listener binds VLLM_NIXL_SIDE_CHANNEL_HOST (default localhost) on
-# VLLM_NIXL_SIDE_CHANNEL_PORT (default 5600) + the engine's data-parallel index
-# (vllm/envs.py; distributed/kv_transfer/kv_connector/v1/nixl/base_scheduler.py), and a decode
-# server connects to the host the prefill server names: each server is given its node's address,
-# and servers sharing a node ports apart by their first GPU. The router: vllm-router 0.1.17
-# (`vllm-router --vllm-pd-disaggregation --kv-connector nixl --prefill URL … --decode URL …`,
-# vllm_router/router_args.py).
-PD_VERSION = "vLLM 0.33.0 NixlConnector, vllm-router 0.1.17"
-KV_TRANSFER_CONFIG = '{"kv_connector":"NixlConnector","kv_role":"kv_both"}'
-NIXL_PORT = 5600
-PD_FLAGS = frozenset({"--kv-transfer-config"})
-PD_ENV = frozenset({"VLLM_NIXL_SIDE_CHANNEL_HOST", "VLLM_NIXL_SIDE_CHANNEL_PORT"})
-ROUTER_FLAGS = frozenset({"--vllm-pd-disaggregation", "--kv-connector", "--prefill", "--decode", "--host", "--port"})
-
-
-def _pd_env(server: PoolServer, node: int) -> tuple[tuple[str, str], ...]:
-    return (("VLLM_NIXL_SIDE_CHANNEL_HOST", f"$NODE{node}_ADDR"),
-            ("VLLM_NIXL_SIDE_CHANNEL_PORT", str(NIXL_PORT + server.placement.gpus[0])))
-
-
-def _router(prefill: Sequence[PoolServer], decode: Sequence[PoolServer], label: str, stem: str,
-            file_dir: str | None) -> tuple[Command, list[GeneratedFile]]:
-    argv = ["vllm-router", "--vllm-pd-disaggregation", "--kv-connector", "nixl"]
-    for s in prefill:
-        argv += ["--prefill", s.url]
-    for s in decode:
-        argv += ["--decode", s.url]
-    return Command(0, 0, (*argv, "--host", "0.0.0.0", "--port", str(ROUTER_PORT))), []
-
-
-PD = PdTable(version=PD_VERSION, http_port=lambda p: p.port, flags=lambda role, p: ("--kv-transfer-config",
-                                                                                     KV_TRANSFER_CONFIG),
-             env=_pd_env, router=_router, yaml=lambda role: "",
-             notes=("KV transfer: vLLM's NixlConnector with kv_role kv_both on both pools, as vLLM documents its "
-                    "NIXL disaggregated serving (the decode server pulls the KV cache from the prefill server over "
-                    "NIXL, UCX underneath; vllm-router pairs them); VLLM_NIXL_SIDE_CHANNEL_HOST is the node's "
-                    "address, since the listener binds it and the decode servers connect to it",))

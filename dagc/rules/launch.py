@@ -1,4 +1,4 @@
-"""What a serving engine cannot express (`dagc launch`): E701–E726 (E705: the pools of a disaggregated
+"""What a serving engine cannot express (`dagc launch`): E701–E727 (E705: the pools of a disaggregated
 strategy placed on the cluster's nodes; E706 and E714: the workload's speculative decoding; E707: the
 strategy's expert-parallel load balancing, `with redundant R`; E708: a model path no command can carry).
 Each was checked against the engine's release named in its text: vLLM 0.33.0 and SGLang 0.5.23 (their
@@ -157,6 +157,27 @@ Fixed:
     strategy tp 8 ; ep 8 with overlap none
 """
 
+E710 = """
+vLLM (0.33) runs `overlap microbatch` as dual-batch overlap (`--enable-dbo`), which splits a step's
+batch in two and switches between them at yield points inside the MoE layers' all-to-all kernel, so
+that one micro-batch computes while the other's tokens travel. vLLM's design notes (docs/design/dbo.md,
+"Dual Batch Overlap") say it "currently only targets DP+EP deployments": attention data-parallel over
+`--data-parallel-size` D > 1 engines with `--enable-expert-parallel`. Without attention DP, or without
+EP (experts tensor-sharded, a dense model), vLLM's MoE layers run no all-to-all
+(`FusedMoEParallelConfig.use_all2all_kernels`) and nothing overlaps: the command would start, run
+without the overlap dagc priced, and take more time per step than dagc's figures. SGLang's two-batch
+overlap is refused likewise (E715).
+
+Bad:
+    model preset "mixtral-8x7b"
+    cluster { … engine = vllm }
+    strategy tp 8 with microbatches 2 overlap microbatch      # no EP: no all-to-all
+    strategy tp 8 ; ep 8 with overlap microbatch              # EP inside the TP group, no DP
+Fixed:
+    strategy tp 8 with microbatches 2 overlap none
+    strategy tp 1 ; ep 8 with overlap microbatch              # DP 8 × EP 8: --enable-dbo
+"""
+
 E721 = """
 TensorRT-LLM (1.2): attention is either tensor-parallel over the whole `--tp_size` group
 (attention TP = T) or, with `enable_attention_dp: true` in the extra options YAML, data-parallel
@@ -180,6 +201,26 @@ Bad:
     strategy tp 1 cp 4 ; ep 8                # attention TP 1 × CP 4 × DP 2
 Fixed:
     strategy tp 2 cp 4 ; ep 8                # --tp_size 2 --cp_size 4 --ep_size 8, Helix
+"""
+
+E727 = """
+TensorRT-LLM (1.2) runs `cp C` as Helix context parallelism, and its own page on Helix
+(docs/source/features/helix.md) bounds where: "Helix is designed for generation servers in a
+disaggregated (prefill/decode split) deployment architecture", and it "currently supports models
+using Multi-head Latent Attention (MLA) on Blackwell GPU architecture" (DeepSeek-V3). So dagc
+launches `cp` on TensorRT-LLM only in the decode pool of a disaggregated strategy, for an MLA model
+(DeepSeek-V3, Kimi-K2), on a Blackwell GPU (b200, b300, gb200, gb300); a strategy of its own, a
+prefill pool, a model with other attention, or a Hopper or Ampere GPU preset is refused, and on a plan
+that chose TensorRT-LLM the search does not propose it. A custom GPU, whose architecture dagc cannot
+tell, is launched with a note saying so.
+
+Bad:
+    model preset "llama-4-maverick"
+    cluster { gpus = 16  gpu preset "h200"  engine = trtllm }
+    strategy tp 4 cp 2 ; ep 8
+Fixed:
+    strategy tp 8 ; ep 8
+    # DeepSeek-V3 on b200: prefill 1 < tp 8 ; ep 8 > decode 1 < tp 4 cp 2 ; ep 8 >
 """
 
 E723 = """
@@ -227,7 +268,7 @@ instance of a node or more on whole nodes, a smaller one inside one node (moved 
 rather than across). When that needs more GPUs than the cluster has (dagc's own E308 counts the
 GPUs alone), or a pool has more servers (instances × dp) than `dagc launch` writes (256), it
 refuses rather than print servers on GPUs that do not exist. Each pool's own strategy is checked
-against the engine as any strategy (E701–E726, named by its pool).
+against the engine as any strategy (E701–E727, named by its pool).
 
 Bad:
     cluster { gpus = 16  gpus_per_node = 8 … }
@@ -322,6 +363,8 @@ RULES = (
     pass_rule("E708", Severity.ERROR, "launch: the model path holds a control character", doc=E708, passes=_PASSES),
     pass_rule("E709", Severity.ERROR, "launch: no engine sets `sp` (sequence-parallel activations)", doc=E709,
               passes=_PASSES),
+    pass_rule("E710", Severity.ERROR, "vLLM: dual-batch overlap needs DP+EP (an expert all-to-all)", doc=E710,
+              passes=_PASSES),
     pass_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
     pass_rule("E712", Severity.ERROR, "SGLang: its attention CP keeps the whole KV cache on each CP rank", doc=E712,
               passes=_PASSES),
@@ -335,6 +378,8 @@ RULES = (
               passes=_PASSES),
     pass_rule("E722", Severity.ERROR, "TensorRT-LLM: Helix context parallelism, not beside attention DP", doc=E722,
               passes=_PASSES),
+    pass_rule("E727", Severity.ERROR, "TensorRT-LLM: Helix runs on a disaggregated decode pool, for MLA models, "
+              "on Blackwell", doc=E727, passes=_PASSES),
     pass_rule("E723", Severity.ERROR, "TensorRT-LLM: EP × MoE TP is the whole stage (--tp_size)", doc=E723,
               passes=_PASSES),
     pass_rule("E725", Severity.ERROR, "TensorRT-LLM: no micro-batch overlap", doc=E725, passes=_PASSES),

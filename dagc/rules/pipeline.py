@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from ..diagnostics import Diagnostic, Severity
 from ..ir.dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..ir.ops import experts_inside_tp
+from ..layout.stages import default_split
 from ..plan.plan import overlap_span
 from ..plan.workload import Overlap
 from .base import Reads, RuleContext, diag, make_rule
@@ -25,10 +26,19 @@ def _short_list(values: Sequence[int], limit: int = 8) -> str:
 def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
     """An uneven layer split: the slowest stage sets the pipeline's pace.
 
+    The stages are compared by their layer counts. The hint names what evens them: for a split the
+    plan writes, the most even split of the layers over the same stages (`pp 2 [35, 1]` of 36 layers:
+    `pp 2 [18, 18]`; `pp 4 [20, 20, 20, 1]` of 61: `pp 4 [16, 15, 15, 15]`, what `pp 4` without a
+    split gives); for dagc's own split, already the most even, the pipeline degrees that divide the
+    layers, or a split of your own that weighs the stages' time (dense and MoE layers, the embedding
+    and the LM head differ; `dagc search` tries such a split for its best pipelined candidates).
+
     Bad:
         strategy pp 4 < tp 2 >        # 30 layers: 8, 8, 7, 7
+        strategy pp 2 [35, 1] < tp 1 >
     Fixed:
         strategy pp 5 < tp 2 >        # 6 layers each, or accept the imbalance
+        strategy pp 2 [18, 18] < tp 1 >
     """
     counts = ctx.layout.layers_per_stage
     if not counts:
@@ -39,12 +49,30 @@ def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
                    f"uneven layer split {_short_list(counts)}: the largest stage has {(hi / lo - 1) * 100:.1f} % "
                    f"more layers than the smallest",
                    ctx.strategy.span_of("split") or ctx.strategy.span_of("pp"),
-                   _split_hint(sum(counts), len(counts)))
+                   _split_hint(tuple(counts)))
 
 
-def _split_hint(layers: int, pp: int) -> str:
-    """W501's hint: the pipeline degrees that divide the layers evenly (none but 1 for a prime count),
-    or an explicit split."""
+def _split_hint(counts: tuple[int, ...]) -> str:
+    """W501's hint for a split of `counts` layers a stage: a split the plan wrote that is not the most
+    even gets the most even one over the same stages; dagc's own (the most even already) the pipeline
+    degrees that divide the layers evenly (none but 1 for a prime count), or an explicit split.
+
+    Example:
+        >>> _split_hint((35, 1))
+        '`pp 2 [18, 18]` splits the 36 layers evenly, 18 a stage (what `pp 2` without a split gives)'
+        >>> _split_hint((20, 20, 20, 1))
+        '`pp 4 [16, 15, 15, 15]` is the most even split of 61 layers over 4 stages (what `pp 4` without a split gives)'
+        >>> _split_hint((11, 11, 10))
+        'pp 2 or pp 4 or pp 8 or pp 16 divides 32 layers evenly; or balance with an explicit split `pp 3 [a, b, …]`'
+    """
+    layers, pp = sum(counts), len(counts)
+    most_even = default_split(layers, pp)
+    if counts != most_even:
+        written = f"`pp {pp} {_short_list(most_even)}`" if pp <= 8 else f"dagc's split of `pp {pp}`"
+        alone = f"what `pp {pp}` without a split gives"
+        if layers % pp == 0:
+            return f"{written} splits the {layers} layers evenly, {layers // pp} a stage ({alone})"
+        return f"{written} is the most even split of {layers} layers over {pp} stages ({alone})"
     even = [d for d in range(2, 17) if layers % d == 0 and d != pp][:4]      # the degrees the search tries
     if not even:
         return (f"no pipeline degree above 1 divides {layers} layers evenly: balance the stages with an explicit "

@@ -89,10 +89,10 @@ def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCoun
                        ) -> list[Instance]:
     """Every legal prefill instance of the space."""
     w, out = plan.workload, list[Instance]()
-    for s in instance_strategies(plan, plan.cluster.gpus - 1):
+    for s in instance_strategies(plan, plan.cluster.gpus - 1, PoolRole.PREFILL):
         lay = resolve(plan.model, plan.cluster, w, s)
         batch = prefill_batch_of(w, lay.adp)
-        for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp), plan):
+        for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp), plan, PoolRole.PREFILL):
             if late():
                 counts.stopped = True
                 return out
@@ -124,7 +124,7 @@ def pooled_search(run: Run, tally: Tally, prune: bool = True, keep: int = 10,
         kept.take(c)
     bar_of = (lambda: _bar(tally)) if prune else (lambda: None)
     pair = _Pairing(run, tally, kept, counts)
-    strategies = instance_strategies(plan, plan.cluster.gpus - least)
+    strategies = instance_strategies(plan, plan.cluster.gpus - least, PoolRole.DECODE)
     if plan.workload.batch_max:
         decode_pools_at_max(run, strategies, prefills, counts, bar_of, pair, max_probes)
     else:
@@ -145,7 +145,7 @@ def _decode_pools(run: Run, alone: Plan, strategies: Iterable[Strategy], prefill
         for m in replica_counts(min(w.batch, (gpus - prefills.least) // g)):
             batch = -(-w.batch // m)
             lay = resolve(plan.model, plan.cluster, _role_workload(w, PoolRole.DECODE, batch, 1, Overlap.NONE), s)
-            for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp), plan):
+            for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp), plan, PoolRole.DECODE):
                 fits = [p for p in prefills.by_option.get((mb, overlap), ()) if p.gpus + m * g <= gpus]
                 if not fits:
                     continue

@@ -72,7 +72,7 @@ def decode_pools_at_max(run: Run, strategies: Iterable[Strategy], prefills: Pref
             continue
         resident = screen.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
         limit = BATCH_LIMIT // ms[-1]                 # M × b stays a batch a plan may write
-        for mb, overlap in variants(s, busiest_group_requests(w.batch, 1, lay.adp), plan):
+        for mb, overlap in variants(s, busiest_group_requests(w.batch, 1, lay.adp), plan, PoolRole.DECODE):
             fits = {m: f for m in ms if (f := [p for p in by_option.get((mb, overlap), ()) if p.gpus + m * g <= gpus])}
             if not fits:
                 continue

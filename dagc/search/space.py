@@ -24,7 +24,7 @@ from ..layout.split import busiest_group_requests
 from ..plan.plan import Plan
 from ..plan.printer import aggregated, with_split
 from ..plan.strategy import Strategy
-from ..plan.workload import Overlap
+from ..plan.workload import Overlap, PoolRole
 
 __all__ = ["candidates", "count_candidates", "engine_left_out", "strategy_text", "instance_strategies",
            "replica_counts", "variants", "CP_MIN_PROMPT", "PP_MAX", "ETP_VALUES"]
@@ -204,17 +204,19 @@ class _EngineRefusals:
 
     def __init__(self, plan: Plan):
         self.plan = plan
-        self._plans: dict[str, Plan] = {}
-        self._refused: dict[tuple[int, int, int, int, bool, int | None, int | None, str], bool] = {}
+        self._plans: dict[tuple[str, PoolRole | None], Plan] = {}
+        self._refused: dict[tuple[int, int, int, int, bool, int | None, int | None, str, PoolRole | None], bool] = {}
 
-    def refused(self, item: Item) -> bool:
-        key = (*item[:7], item[8])
+    def refused(self, item: Item, role: PoolRole | None = None) -> bool:
+        """Whether the engine refuses `item`, as a strategy of its own or (`role`) a pool's instance: TensorRT-LLM's
+        Helix (`cp`) runs in a decode pool only (E727)."""
+        key = (*item[:7], item[8], role)
         hit = self._refused.get(key)
         if hit is None:
-            plan = self._plans.get(item[8])
-            if plan is None:             # the overlap is the workload's: E703, E715 and E725 read it
-                workload = self.plan.workload.model_copy(update={"overlap": Overlap(item[8])})
-                plan = self._plans[item[8]] = self.plan.model_copy(update={"workload": workload})
+            plan = self._plans.get((item[8], role))
+            if plan is None:             # the overlap is the workload's: E703, E710, E715 and E725 read it
+                workload = self.plan.workload.model_copy(update={"overlap": Overlap(item[8]), "role": role})
+                plan = self._plans[item[8], role] = self.plan.model_copy(update={"workload": workload})
             strategy = item_strategy(item)
             workload = plan.workload.model_copy(update={"microbatches": item[7]})
             layout = resolve(plan.model, plan.cluster, workload, strategy)
@@ -289,11 +291,11 @@ def item_strategy(item: Item) -> Strategy:
     return aggregated(dp=dp, pp=pp, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
 
 
-def instance_strategies(plan: Plan, most_gpus: int) -> Iterator[Strategy]:
+def instance_strategies(plan: Plan, most_gpus: int, role: PoolRole | None = None) -> Iterator[Strategy]:
     """The strategies a pool's instance of a disaggregated candidate may run (`dagc.search.pooled`): those
     of the space without data parallelism (an instance's replicas are more instances) on at most
     `most_gpus` GPUs, fewest GPUs first, before micro-batches and overlap (`variants`); on an engine the
-    plan chose, those it can start (`space_items`)."""
+    plan chose, those it can start in the pool of `role` (`space_items`)."""
     space = _space(plan)
     engine = _engine_refusals(plan) if engine_judges(plan) else None
     for n, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
@@ -303,21 +305,22 @@ def instance_strategies(plan: Plan, most_gpus: int) -> Iterator[Strategy]:
             for tp, cp, sp, expert, _ in space.configs(g):
                 item = (1, pp, tp, cp, sp, expert[0] if expert else None, expert[1] if expert else None, 1,
                         Overlap.NONE.value)
-                if engine is None or not engine.refused(item):
+                if engine is None or not engine.refused(item, role):
                     yield item_strategy(item)
 
 
-def variants(strategy: Strategy, per_group: int, plan: Plan | None = None) -> Iterator[tuple[int, Overlap]]:
+def variants(strategy: Strategy, per_group: int, plan: Plan | None = None, role: PoolRole | None = None
+             ) -> Iterator[tuple[int, Overlap]]:
     """The micro-batches and overlap a strategy is searched with when its busiest attention-DP group
     holds `per_group` requests (the space's: pp and 2·pp micro-batches, or 1 and 2 without pp); with
-    `plan`, those its chosen engine can start (an overlap it has no option for, E703, E715, E725, is
-    left out as `space_items` leaves it out)."""
+    `plan`, those its chosen engine can start (in the pool of `role`: an overlap it has no option for,
+    E703, E710, E715, E725, is left out as `space_items` leaves it out)."""
     engine = _engine_refusals(plan) if plan is not None and engine_judges(plan) else None
     for mb in _mb_options(per_group, strategy.pp):
         for overlap in _overlaps(mb):
             item = (strategy.dp, strategy.pp, strategy.tp, strategy.cp, strategy.sp, strategy.ep, strategy.etp, mb,
                     overlap.value)
-            if engine is None or not engine.refused(item):
+            if engine is None or not engine.refused(item, role):
                 yield mb, overlap
 
 
