@@ -63,11 +63,27 @@ def test_a_fleet_rate_serves_a_workload_that_names_only_its_requests(tmp_path: P
     items = fleet_plans(path, fleet)
     assert [(p.rate, q.workload.traffic.rate, q.workload.traffic.requests) for p, q in items] == [
         (3.0, 3.0, 40), (3.0, 3.0, 40)]
-    # without the fleet's rate the plan still has none: E104 at `requests`, then nothing else to say
+    # without the fleet's rate the plan still has none: E104 at `requests`, and the fleet's own E103 (docs/fleet.md:
+    # no rate for the fleet is E103 at the fleet), which says where else the rate may go
     path.write_text(HEAD + 'fleet { gpu preset "h200"  gpus = [1, 2] }')
     with pytest.raises(PlanError) as exc:
         load_fleet(path)
-    assert [(d.code, d.span.line) for d in exc.value.diagnostics] == [("E104", 3)]
+    assert [(d.code, d.span.line, d.span.text) for d in exc.value.diagnostics] == [
+        ("E104", 3, "requests = 40"), ("E103", 6, "fleet")]
+
+
+def test_a_fleet_without_a_rate_says_its_other_errors_too(tmp_path: Path):
+    path = tmp_path / "fleet.moe"
+    path.write_text(HEAD.replace("  requests = 40", "") + 'fleet {\n  gpu preset "h200"  gpus = [1, 2]\n'
+                    "  engine = [vllm, sglng]\n}\n")
+    with pytest.raises(PlanError) as exc:
+        load_fleet(path)
+    said = [(d.code, d.span.line, d.span.text) for d in exc.value.diagnostics]
+    # the percentile requirements need traffic (E104 each), the fleet has no rate (E103), and `sglng` is no engine
+    # (E101): each said, none hidden behind another
+    assert said == [("E104", 4, "ttft_p99 <= 1 s"), ("E104", 4, "tpot_p90 <= 50 ms"), ("E103", 6, "fleet"),
+                    ("E101", 8, "sglng")]
+    assert "did you mean `sglang`" in exc.value.diagnostics[3].hint
 
 
 def test_search_rate_runs_a_plan_that_names_only_its_requests(tmp_path: Path, capsys):

@@ -8,6 +8,7 @@ the calibration's cross-validated residuals (`dagc.verdict.bands`).
 
 Modules, in the order data flows: `measured` (the run type), `run_fields` and `runs` (run files), `match` (a run
 against its plan), `figures` (dagc's figures of a run), `fit` (one term's robust fit, bench/fit_engine_terms.py's),
-`solve` (the five terms' joint fit), `calibrate` (the fit and the cross-validation), `manifest` (what the command
-reads).
+`select` (which terms the runs tell apart), `sets` and `stages` (a fit of all the candidates at once, or of runs
+too few for them in stages), `solve` (the five terms' fit), `calibrate` (the fit and the cross-validation),
+`manifest` (what the command reads).
 """

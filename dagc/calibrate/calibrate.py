@@ -116,14 +116,18 @@ class Calibrated:
             "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
                               "probe a term, slopes carried to each step and secant-updated), bounded: step_s 0-1 s, "
                               "frontend_s 0-60 s, the time scales 0.2-5, step_request_s 0-5 ms; on every run's TPOT "
-                              "and output tokens/s and the TTFT of the runs not sent all at once; a term the runs "
-                              "cannot tell apart keeps the engine's own value",
+                              "and output tokens/s and the TTFT of the runs not sent all at once; runs too few for "
+                              "every term at once fit each first on its quantity (TPOT: memory_time_scale, "
+                              "step_request_s, step_s; throughput: compute_time_scale; TTFT: frontend_s), then all "
+                              "together; a term the runs cannot tell apart keeps the engine's own value",
                     "cross_validation": "leave one run out" if self.cross_validates else
                     f"none: a fit without one of {count_text(len(self.jobs), 'run')} has too few to fit a term",
                     "start": dict(self.start),
                     "runs_moved": dict(self.fit.moved),
                     "kept": list(self.kept), "kept_because": dict(self.fit.why_kept),
                     "sets_tried": [{"terms": list(n), "loss": x} for n, x in self.fit.tried],
+                    "stages": [{"quantity": g.quantity, "terms": list(g.fitted), "loss_before": g.before,
+                                "loss_after": g.after} for g in self.fit.stages],
                     "at_bound": {t: {"side": b.side, "run": self.jobs[b.run].run.id, "figure": b.key,
                                      "likelier": b.likelier} for t, b in self.fit.at_bound().items()},
                     "evaluations": self.evaluations,

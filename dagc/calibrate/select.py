@@ -15,8 +15,9 @@ candidate sets are the largest sets told apart. When the runs have room for fewe
 fit 2 of the 5 terms, 4 runs 3), every set told apart of at most `room` terms is a candidate. The sets are listed in
 `PRIORITY` order (the multipliers first, which move every quantity, then the host time per request of a step, which
 runs of different loads tell apart, then the front end and the step's host time):
-the first of the largest size is the fit unless another explains the runs clearly better, by the fit's loss
-(`dagc.calibrate.sets.walk`, docs/calibrate.md "Identifiability").
+one set is fitted on every figure at once; of several, each stage of the fit in stages takes its own terms of the
+first set that holds any, from the sets `choose` gives on its quantity's figures (`dagc.calibrate.stages`,
+docs/calibrate.md "Identifiability").
 """
 
 from __future__ import annotations

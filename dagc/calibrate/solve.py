@@ -30,15 +30,12 @@ simulation would buy nothing). The fit is the evaluated point of least loss.
 Which terms are fitted (`dagc.calibrate.select`): a term is a candidate when its probe moves the fitted figures of
 at least `MIN_RUNS` runs by 0.5 % or more; a set of terms when the runs tell its terms apart (each term's slopes not
 reproduced by the others' but for less than `COLLINEAR`) and has at most one term fewer than the runs. When the runs
-have room for every candidate, the one set is all of them. When they have room for fewer (3 runs fit 2 of the 4
-terms), every set of that size told apart is fitted (`dagc.calibrate.sets`): the first in `PRIORITY` order is the
-fit unless another explains the runs clearly better (its loss at most `CLEARLY` of the first's: the least such), so
-that the runs, not the order alone, say which terms their errors are — 3 runs whose TTFT is 40 ms above dagc's in
-each fit a front end, not a compute multiplier at its bound —; then the sets of one term fewer within it are fitted,
-and one that explains the runs within the fit's resolution (an error of `SETTLED` in every fitted figure) is
-preferred to it, and so on. A set is fitted from the best fit of the sets within it tried (from the start when
-none is), and fitted again from one that explains the runs better than it, so that a fit of more terms never
-explains them worse than one of some of them (`_descend` from `base`). The others keep their start (the engine's
+have room for every candidate, the one set is all of them (`dagc.calibrate.sets.walk` fits it). When they have
+room for fewer (3 runs fit 2 of the 5 terms at once), the fit is in stages (`dagc.calibrate.stages`): each term
+first on the figures of the quantity that identifies it (TPOT: the decode step's; throughput: the compute
+multiplier; TTFT: the front end), the stage's terms those of the first candidate set on its figures, the earlier
+stages' held (`_descend` from `base`, its rows but the quantity's weighing nothing); then every term so fitted on
+all the figures, from there. The others keep their start (the engine's
 own). A fitted term that stopped at its bound says which run it leaves furthest off and, when a term the runs had
 no room for would take the rest, that term (`JointFit.at_bound`).
 """
@@ -47,7 +44,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +52,7 @@ import numpy.typing as npt
 from ..lang.calibration import TERM_BOUNDS
 from .select import COLLINEAR, MIN_RUNS, MOVES, PRIORITY, TERMS, choose
 from .sets import CLEARLY, walk
+from .stages import Stage, in_stages, stage_rows
 
 __all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT",
            "SETTLED", "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "fit_terms",
@@ -143,6 +141,7 @@ class JointFit:
     history: tuple[Mapping[str, float], ...]
     why_kept: Mapping[str, str] = field(default_factory=dict)   # `dagc.calibrate.select.Choice.why_kept`
     tried: tuple[tuple[tuple[str, ...], float], ...] = ()        # each candidate set and its least loss
+    stages: tuple[Stage, ...] = ()      # the fit in stages of runs too few for every term (`dagc.calibrate.stages`)
 
     @property
     def kept(self) -> tuple[str, ...]:
@@ -232,6 +231,16 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, range(len(TERMS)))
     choice = choose(jac0, rows, len(measured))
     origin = _Start(evaluate, measured, rows, start, x0, r0, jac0)
+    if len(choice.candidates) > 1:      # too few runs for every term at once: each on its quantity first
+        def descend(quantity: str | None, names: tuple[str, ...], base: _Descent) -> _Descent:
+            return _descend(replace(origin, rows=stage_rows(rows, quantity)), names, base)
+
+        def weighs(d: _Descent, quantity: str) -> float:
+            return loss(d.r, np.array([x for _, _, x in stage_rows(rows, quantity)]))
+        at = _Descent((), loss(r0, np.array([x for _, _, x in rows])), _to_v(start), x0, r0, jac0, (dict(start),))
+        fit, stages, why = in_stages(rows, len(measured), at, descend, weighs)
+        return JointFit(_to_terms(fit.v), start, fit.names, choice.moved, tuple(fit.x), rows, fit.r, fit.jac,
+                        fit.history, why, (), stages)
     # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure
     best, tried = walk(choice.candidates, lambda names, base: _descend(origin, names, base),
                        loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows])))

@@ -93,19 +93,21 @@ def _term(name: str, value: float) -> str:
 
 class Kept(NamedTuple):
     """Why a term was kept (`dagc.calibrate.select.Choice.why_kept`: `few`, `room`, `idle`, `alike`), of how many
-    runs, beside which terms fitted, and whether those were the first set in order (`JointFit.by_order`)."""
+    runs, beside which terms fitted, whether those were the first set in order (`JointFit.by_order`), and whether
+    they were fitted in stages, each on its quantity (`JointFit.stages`)."""
 
     why: str | None
     runs: int
     fitted: tuple[str, ...]
     by_order: bool = True
+    staged: bool = False
 
 
 def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None = None) -> str:
     """Why a term has its value: fitted on how many runs (and whether the fit stopped at a bound of the term,
     where the runs would have taken it further: W541 says more), or kept (the engine's own) and why (`context`;
     with `room`, whether the terms fitted were the first set in order or explained the runs clearly better)."""
-    why, runs, fitted, by_order = context or Kept(None, 0, ())
+    why, runs, fitted, by_order, staged = context or Kept(None, 0, ())
     from ..calibrate.solve import BOUNDS, MIN_RUNS
     said = f"{moved} run{'' if moved == 1 else 's'}"
     if not kept:
@@ -119,6 +121,8 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
     others = said_list(named)
     if why == "room":
         room = f"kept: {count_text(runs, 'run')} fit {count_text(max(0, runs - 1), 'term')}"
+        if staged:
+            return f"{room} a quantity, and no quantity's first terms held it (fitted: {others or 'none'})"
         return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else
                 f"{room}, and {others} explain them clearly better than the others")
     if why == "idle":
@@ -146,7 +150,7 @@ def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
               "errors at them")
     for name in TERMS:
         how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept,
-                   Kept(cal.fit.why_kept.get(name), len(jobs), cal.fit.fitted, cal.fit.by_order))
+                   Kept(cal.fit.why_kept.get(name), len(jobs), cal.fit.fitted, cal.fit.by_order, bool(cal.fit.stages)))
         print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; {how})")
     before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
     print("  median |error|   uncalibrated  calibrated  cross-validated")

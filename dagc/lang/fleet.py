@@ -119,12 +119,19 @@ def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None) -> 
     if plan is not None:
         _prices(out, list(fleet.gpus), plan)
         if not fleet.mixes and fleet_rate(fleet, plan) is None:
-            out.error("E103", "the fleet has no arrival rate to compare the clusters at", keyword,
-                      "write `rate = 12 requests/s` in the fleet or the workload")
+            out.diags.append(_no_rate(src, fleet))
     if fleet.size > MAX_FLEET_CLUSTERS:
         out.error("E002", f"the fleet's sweep has {fleet.size:,} searches (clusters x mixes); dagc fleet runs at "
                           f"most {MAX_FLEET_CLUSTERS:,}", keyword,
                   "sweep fewer GPU types or values, or split the fleet into several plans (docs/limits.md)")
+
+
+def _no_rate(src: SourceFile, fleet: Fleet) -> Diagnostic:
+    """E103 at the fleet's keyword: no rate to compare the clusters at, in the fleet, its mixes or the workload."""
+    assert fleet.span is not None
+    return Diagnostic("E103", Severity.ERROR, "the fleet has no arrival rate to compare the clusters at",
+                      src.span(fleet.span.start, fleet.span.start + 5),
+                      "write `rate = 12 requests/s` in the fleet or the workload")
 
 
 def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any], mixes: list[FleetMix]) -> None:
@@ -276,8 +283,14 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
     try:
         plan = load_plan_with(path, (), allow_paths=allow_paths, rate=rate)
     except PlanError as exc:
+        if sketch is not None and rate is None and not sketch.mixes:   # the workload has none either (its E104)
+            fleet_errors.append(_no_rate(src, sketch))
+        if sketch is not None:
+            fleet_errors += _value_errors(path, sketch, allow_paths)
         raise PlanError(_merged(exc.diagnostics, fleet_errors)) from None
-    fleet = read_fleet(tree, src, plan)
+    fleet, errors = _read(tree, src, plan)
+    if errors:      # with them, what a swept value would say (an unknown engine), not hidden behind the rest
+        raise PlanError(_merged(errors, _value_errors(path, fleet, allow_paths) if fleet is not None else []))
     if fleet is None:
         text = src.text.rstrip()
         end = src.span(max(0, len(text) - 1), max(1, len(text)))
@@ -285,6 +298,22 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
                                     'add one, e.g. `fleet { gpu preset "h100-sxm" { price = 2.5 $/h }  '
                                     "gpus = [8, 16] }` (docs/fleet.md)")])
     return plan, fleet
+
+
+def _value_errors(path: str | Path, fleet: Fleet, allow_paths: Sequence[Path]) -> list[Diagnostic]:
+    """The diagnostics each swept value of the fleet gets on its own (`--set cluster.engine=sglng`: E101), located
+    at the value; those of the plan itself are the plan's to say."""
+    spans = _value_spans(fleet)
+    found: list[Diagnostic] = []
+    for sweep in fleet.sweeps:
+        for value in sweep.values:
+            try:
+                load_plan_with(path, (f"cluster.{sweep.field}={value}",), allow_paths=allow_paths,
+                               rate=fleet.rate_requests_per_s)
+            except PlanError as exc:
+                found += [_relocated(d, spans) for d in exc.diagnostics
+                          if d.span is not None and d.span.source.path == SET_SOURCE]
+    return found
 
 
 def _merged(plan_errors: Sequence[Diagnostic], fleet_errors: list[Diagnostic]) -> list[Diagnostic]:

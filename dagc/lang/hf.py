@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from ..source import SourceFile, Span
 from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, WINDOW_FIELDS, Field
 from .parse import read_source
 
-__all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "context_length", "load_hf_config"]
+__all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "HfConfig", "context_length", "load_hf_config", "read_hf_config"]
 
 HF_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float8_e4m3fn": "fp8",
              "float8": "fp8", "int8": "int8", "int4": "int4"}
@@ -52,32 +52,75 @@ def _kind_of(value: object) -> str:
     return names.get(type(value), "not a number")
 
 
+@dataclass(frozen=True)
+class HfConfig:
+    """A config.json read: the model's fields (None when an error was found), the diagnostics, and where in the
+    file each field was read (`model.kv_heads`, `model.moe.top_k`: a plan's span keys), so that a check across
+    fields (heads against kv_heads) points into the file as a range check does."""
+
+    fields: dict[str, Any] | None
+    diags: list[Diagnostic]
+    spans: dict[str, Span] = field(default_factory=dict)
+
+
 def load_hf_config(path: Path, at: Span) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     """Read `path` and map its fields; `at` locates the `model from` statement.
 
     Returns:
         (fields, diagnostics): fields is None when an error was found.
     """
+    read = read_hf_config(path, at)
+    return read.fields, read.diags
+
+
+def read_hf_config(path: Path, at: Span) -> HfConfig:
+    """`load_hf_config` with where each field was read (`HfConfig.spans`)."""
     try:
         src = read_source(path, echo=False)
     except PlanError as exc:
         shown = quote(str(path))
-        return None, [Diagnostic("E002", Severity.ERROR, f"cannot import `{shown}`: {d.message}", at, d.hint)
-                      for d in exc.diagnostics]
+        return HfConfig(None, [Diagnostic("E002", Severity.ERROR, f"cannot import `{shown}`: {d.message}", at, d.hint)
+                               for d in exc.diagnostics])
     shown = quote(path.name)
-    hint = "a Hugging Face config.json is a JSON object"
+
+    def refused(what: str, where: Span) -> HfConfig:
+        return HfConfig(None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` {what}", where,
+                                          "a Hugging Face config.json is a JSON object")])
+
     try:
         cfg = json.loads(src.text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
-        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` is not valid JSON: {exc.msg}",
-                                 src.span(exc.pos), hint)]
+        return refused(f"is not valid JSON: {exc.msg}", src.span(exc.pos))
     except RecursionError:
-        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` nests too deeply", src.whole(), hint)]
+        return refused("nests too deeply", src.whole())
     except ValueError:  # pragma: no cover - json raises JSONDecodeError for everything we know of
-        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` cannot be read as JSON", src.whole(), hint)]
+        return refused("cannot be read as JSON", src.whole())
     if not isinstance(cfg, dict):
-        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` is not a JSON object", src.whole(), hint)]
+        return refused("is not a JSON object", src.whole())
     return _map(cfg, src, at)
+
+
+# Where a cross-field check of each model field points when the field came from the config: the plan's span key,
+# and the config keys it may have been read from (the first present).
+_FIELD_KEYS = {"model.layers": ("num_hidden_layers",), "model.hidden": ("hidden_size",),
+               "model.heads": ("num_attention_heads",), "model.kv_heads": ("num_key_value_heads",),
+               "model.head_dim": ("head_dim",), "model.vocab": ("vocab_size",), "model.mla": ("kv_lora_rank",),
+               "model.moe": _EXPERT_KEYS, "model.moe.experts": _EXPERT_KEYS,
+               "model.moe.top_k": ("num_experts_per_tok", "experts_per_token"),
+               "model.moe.ffn": ("moe_intermediate_size", "intermediate_size"), "model.moe.groups": ("n_group",),
+               "model.moe.dense_layers": ("first_k_dense_replace",), "model.moe.every": ("interleave_moe_layer_step",),
+               "model.window": ("layer_types", "attention_chunk_size", "sliding_window"),
+               "model.window.full_every": ("no_rope_layer_interval", "layer_types")}
+
+
+def _field_spans(cfg: dict[str, Any], src: SourceFile) -> dict[str, Span]:
+    """Where in the config each field of `_FIELD_KEYS` was read, for the fields the config states."""
+    spans = {}
+    for path, keys in _FIELD_KEYS.items():
+        key = next((k for k in keys if cfg.get(k) is not None), None)
+        if key is not None:
+            spans[path] = _key_span(src, key, src.whole())
+    return spans
 
 
 def _key_span(src: SourceFile, key: str, fallback: Span) -> Span:
@@ -129,7 +172,7 @@ class _Reader:
         return value
 
 
-def _map(cfg: dict[str, Any], src: SourceFile, at: Span) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
+def _map(cfg: dict[str, Any], src: SourceFile, at: Span) -> HfConfig:
     text = cfg.get("text_config")
     if isinstance(text, dict) and "num_hidden_layers" not in cfg:
         # a multimodal checkpoint (Llama 4): the language model's fields, its vision encoder not costed
@@ -143,8 +186,8 @@ def _map(cfg: dict[str, Any], src: SourceFile, at: Span) -> tuple[dict[str, Any]
     _map_window(r, out)
     _map_context(r, out)
     if any(d.is_error for d in r.diags):
-        return None, r.diags
-    return out, r.diags
+        return HfConfig(None, r.diags)
+    return HfConfig(out, r.diags, _field_spans(cfg, src))
 
 
 def _map_shape(r: _Reader, out: dict[str, Any]) -> int | None:

@@ -160,14 +160,14 @@ class Lowering(Transformer[Token, Any]):   # a statement lowers to its own type:
             return None
         return lower_model(self.out, name, base, block[0] if block else None, span)
 
-    def model_from(self, meta: Meta, children: list[Token]) -> Model | None:
-        (label,) = children
+    def model_from(self, meta: Meta, children: list[Any]) -> Model | None:
+        label, *block = children
         span = self._statement("model", meta)
         imported = imported_fields(self.out, self.roots, str(label)[1:-1], node_span(self.src, label))
         if imported is None:
             return None
         name, base = imported
-        return lower_model(self.out, name, base, None, span)
+        return lower_model(self.out, name, base, block[0] if block else None, span)
 
     def cluster(self, meta: Meta, children: list[tuple[Item, ...]]) -> Cluster | None:
         (block,) = children

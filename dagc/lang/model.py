@@ -19,7 +19,7 @@ from ..plan.presets import MODEL_PRESETS
 from ..source import Span
 from .blocks import BAD, Bad, Collector, Item, read_block
 from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, Inner, did_you_mean
-from .hf import load_hf_config
+from .hf import read_hf_config
 
 __all__ = ["ImportRoots", "build_model", "imported_fields", "lower_model", "model_from_preset", "preset_fields"]
 
@@ -80,10 +80,13 @@ def imported_fields(out: Collector, roots: ImportRoots, written: str,
     path = roots.resolve(out, written, name_span)
     if path is None:
         return None
-    fields, diags = load_hf_config(path, name_span)
-    out.diags.extend(diags)
-    if fields is None:
+    read = read_hf_config(path, name_span)
+    out.diags.extend(read.diags)
+    if read.fields is None:
         return None
+    for key, span in read.spans.items():       # a cross-field check points into the file (a block's own spans win)
+        out.spans.setdefault(key, span)
+    fields = read.fields
     # A config.json is named after its directory, as on the Hugging Face hub.
     return (path.stem if path.name != "config.json" else path.parent.name or "hf-model"), fields
 

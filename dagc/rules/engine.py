@@ -153,14 +153,15 @@ def calibration_worse(quantity: str, before: float, after: float, cross: float |
     in percent `before`, `after` the fit, and `cross`-validated — None when the runs are too few to cross-validate),
     at the run's `figure` the fit moved furthest off; `dagc.calibrate.worse` finds them."""
     terms = said_list([f"`{t}`" for t in fitted]) or "no term"
+    buy = "buys" if len(fitted) == 1 else "buy"
     quantity = {"tpot": "TPOT", "ttft": "TTFT", "e2e": "E2E"}.get(quantity, quantity)
     left = "" if cross is None else f", {cross:.1f} % cross-validated"
     return diag("W542", Severity.WARNING,
                 f"calibrated, {quantity} is further off its runs than uncalibrated: median |error| {before:.1f} % "
                 f"uncalibrated, {after:.1f} % calibrated{left}; {figure} moved furthest off",
                 span,
-                f"the fit's {terms} buy the other quantities with {quantity}: add runs of other traffic (other rates, "
-                f"clients or prompt lengths) and calibrate again, or leave the calibration out of a plan whose "
+                f"the fit's {terms} {buy} the other quantities with {quantity}: add runs of other traffic (other "
+                f"rates, clients or prompt lengths) and calibrate again, or leave the calibration out of a plan whose "
                 f"verdict rests on {quantity}")
 
 
