@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from dagc.lang.load import load_plan_text
+from dagc.serve.kv_blocks import kv_capacity_of
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict import under_load as ul
 from dagc.verdict.check import check
@@ -70,7 +71,8 @@ def main() -> None:
                 the_plan = plan.model_copy(update={"workload": r.plan.workload.model_copy(
                     update={"traffic": plan.workload.traffic})})
             else:
-                inner = ul.strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout))
+                inner = ul.strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout),
+                                         kv_capacity_of(r.memory, r.layout, r.plan.workload))
                 the_plan = r.plan.model_copy(update={"workload": r.plan.workload.model_copy(
                     update={"traffic": plan.workload.traffic})})
                 the_plan = the_plan.model_copy(update={"requirements": plan.requirements})

@@ -282,7 +282,7 @@ def test_batch_written_neither_as_a_number_nor_max(value):
 
 
 def test_the_resident_batch_is_where_weights_and_kv_cache_stop_fitting():
-    """`Pruner.resident_batch`, the bound's largest batch, is exact: at it the weights, KV cache and
+    """`MemoryScreen.resident_batch`, the bound's largest batch, is exact: at it the weights, KV cache and
     reserve fit on every stage (`dagc.memory.memory.memory`, what `check` judges E402 by first); one
     request more and they do not."""
     from dagc.layout.layout import resolve
@@ -302,7 +302,7 @@ def test_the_resident_batch_is_where_weights_and_kv_cache_stop_fitting():
     for text in ("tp 8", "tp 2 ; ep 8", "dp 2 < tp 4 >", "pp 2 < tp 4 >", "tp 1 ; ep 8", "dp 4 < tp 2 >"):
         strategy, _ = flatten(parse_strategy(text))
         _, lay = resident_fits(strategy, 1)
-        most = pruner.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
+        most = pruner.memory.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
         assert 0 < most < BATCH_LIMIT
         assert resident_fits(strategy, most)[0] and not resident_fits(strategy, most + 1)[0], text
         checked += 1

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from dagc.serve.kv_blocks import kv_capacity_of
 from dagc.serve.load_figures import load_figures
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
@@ -91,7 +92,8 @@ def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
         w = r.plan.workload
         steady = r.metrics.throughput_tokens_per_s / (w.prompt + w.generate)
         run = pools_run(r.pooled) if r.pooled is not None else \
-            strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout))
+            strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout),
+                         kv_capacity_of(r.memory, r.layout, r.plan.workload))
         known = _run_stands_for(r.plan, r.load.figures, capacity_requests(w.traffic))
         want = _reference(r.plan, run, steady, known)
         got = load["capacity_requests_per_s"]

@@ -15,6 +15,7 @@ from dagc.cli.main import main
 from dagc.export.report import report_json
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.search.under_traffic import judgement
+from dagc.serve.kv_blocks import kv_capacity_of
 from dagc.serve.load import simulate
 from dagc.serve.load_result import QUEUE_Z
 from dagc.serve.step_prices import StepPrices
@@ -85,7 +86,7 @@ def test_the_capacity_never_contradicts_the_run_beside_it(qwen235):
     """The plan's own run stands for every trial on its side of the bisection: a run that held puts the
     capacity at or above its rate, one that did not below it."""
     r, prices = qwen235
-    run = strategy_run(r.strategy, r.layout, prices)
+    run = strategy_run(r.strategy, r.layout, prices, kv_capacity_of(r.memory, r.layout, r.plan.workload))
     estimate = float(r.metrics.throughput_tokens_per_s) / 2500
     held = capacity(r.plan, run, estimate, known=(11.5, True))
     failed = capacity(r.plan, run, estimate, known=(9.5, False))

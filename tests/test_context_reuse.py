@@ -58,13 +58,13 @@ def _grid(plan, strategy, lay, thin: int) -> list[tuple[int, int, int]]:
 
 def _prices(plan, strategy, lay, points, reuse: bool, monkeypatch) -> tuple[list[float], list[Op]]:
     """Each point's step price from a fresh timer (and fresh shared ones: the eager mixed steps'), with or without
-    the reuse; and the ops the timer looked up (`_entry`, or `_attention_at` for an attention priced at its context
+    the reuse; and the ops the timer looked up (`entry`, or `attention_at` for an attention priced at its context
     alone) for the other prefixes' points of a chunk within every prefix (priced at its own tokens)."""
     monkeypatch.setattr(TimerCore, "reuse_context_free", reuse)
     monkeypatch.setattr(timer_module, "_TIMERS", OrderedDict())
     timer = Timer(plan)
     looked: list[Op] = []
-    made, at_context = timer._entry, timer._attention_at
+    made, at_context = timer.core.entry, timer.core.attention_at
 
     def spy(shapes, op):
         looked.append(op)
@@ -74,8 +74,8 @@ def _prices(plan, strategy, lay, points, reuse: bool, monkeypatch) -> tuple[list
         looked.append(Op.ATTENTION)
         return at_context(shapes, free)
 
-    timer._entry = spy  # type: ignore[method-assign]
-    timer._attention_at = spy_at_context  # type: ignore[method-assign]
+    timer.core.entry = spy  # type: ignore[method-assign]
+    timer.core.attention_at = spy_at_context  # type: ignore[method-assign]
     prices = StepPrices(plan, strategy, lay, timer)
     out = []
     first, least = points[0][2], min(ell for _, _, ell in points)
@@ -125,7 +125,7 @@ def _passes(plan, strategy, reuse: bool, monkeypatch) -> tuple[list, int]:
         w = plan.workload.model_copy(update={"prompt": ell})
         lay = resolve(plan.model, plan.cluster, w, strategy)
         for phase in (Phase.DECODE, Phase.MIXED):
-            for req in dict.fromkeys(timer.request_rows(lay)):
+            for req in dict.fromkeys(timer.core.request_rows(lay)):
                 out += [list(t.items()) for t in timer.stage_passes(w, lay, phase, req)]
     monkeypatch.setattr(timer_module, "_with_attention", made)
     return out, len(seen)

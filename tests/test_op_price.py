@@ -154,7 +154,7 @@ def test_a_calibrations_simulations_give_the_figures_of_fresh_ones(monkeypatch):
     # one DAG built, costed at each set of terms; the timers (a set of terms' own, and its eager mixed steps'
     # own, `StepPrices._eager_prices`) share two tables of op prices
     assert len(analyse._DAGS) == 1 and len(analyse._COMPILED) == len(sets)
-    assert len({id(t.tables) for t in timer_module._TIMERS.values()}) == 2
+    assert len({id(t.core.tables) for t in timer_module._TIMERS.values()}) == 2
     assert len(shared_module._LOADS.values) == len(TERMS)     # the front end's time alone: the same run
     for terms, figures in zip(sets, shared, strict=True):
         _forget(monkeypatch)

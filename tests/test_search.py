@@ -308,10 +308,10 @@ def test_a_partial_search_covers_the_strategies_with_the_best_bounds(objective):
 
     def head(strategy):  # the best its last variant (the most micro-batches) could do at its bounds
         item = [i for i in order if i[:7] == strategy][-1]
-        g, adp, _, aside = pruner.strategy_figures(strategy)
-        workload = pruner.workload_of(item[7], item[8])
+        g, adp, _, aside = pruner.bounds.strategy_figures(strategy)
+        workload = pruner.bounds.workload_of(item[7], item[8])
         mb = effective_microbatches(workload.microbatches_for(item[1]), plan.workload.batch, item[0], adp)
-        return (1,) if aside else (0, *pruner.stage_bounds(workload, g, item[1], item[0], adp, mb)[2].head)
+        return (1,) if aside else (0, *pruner.bounds.stage_bounds(workload, g, item[1], item[0], adp, mb)[2].head)
 
     seen = {i[:7] for i in order[:found.evaluated]}
     unseen = {i[:7] for i in order} - seen

@@ -196,13 +196,13 @@ def test_a_hopeless_strategy_has_no_variant_that_matters(front):
     hopeless = 0
     for variants in by_strategy.values():
         s, mb, ov = variants[0]
-        workload = pruner.workload(mb, ov)
+        workload = pruner.bounds.workload(mb, ov)
         lay = resolve(plan.model, plan.cluster, workload, s)
         if lay.pp > plan.model.layers or not pruner.hopeless(workload, lay, bar):
             continue
         hopeless += 1
         for s, mb, ov in variants:
-            workload = pruner.workload(mb, ov)
+            workload = pruner.bounds.workload(mb, ov)
             assert not pruner.matters(resolve(plan.model, plan.cluster, workload, s), workload, bar, s.text, mb, ov)
     assert hopeless > 10
 
@@ -299,19 +299,19 @@ def test_the_window_screen_reads_an_older_bar_only_while_the_front_keeps_every_p
 
 @pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe"])
 def test_a_layout_sketch_reads_as_its_layout(name):
-    """`Pruner.sketch` stands for the candidate's layout in the timer's tables: every field it holds
+    """`CandidateBounds.sketch` stands for the candidate's layout in the timer's tables: every field it holds
     is the resolved layout's, and anything else it is asked is the resolved layout's."""
     plan = load_plan(EXAMPLES / name)
     pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
     fields = LayoutSketch.__slots__[:-2] + ("gpus_used",)
     seen = 0
     for item in space_items(plan):
-        figures = pruner.strategy_figures(item[:7])
+        figures = pruner.bounds.strategy_figures(item[:7])
         if figures is None:
             continue
-        workload = pruner.workload_of(item[7], item[8])
+        workload = pruner.bounds.workload_of(item[7], item[8])
         lay = resolve(plan.model, plan.cluster, workload, item_strategy(item))
-        sketch = pruner.sketch(item, figures, pruner.item_microbatches(item, figures[1]))
+        sketch = pruner.bounds.sketch(item, figures, pruner.bounds.item_microbatches(item, figures[1]))
         assert {f: getattr(sketch, f) for f in fields} == {f: getattr(lay, f) for f in fields}, item
         for stage in range(lay.pp):                         # where its ranks sit, read by the op shapes
             assert sketch.node_offset(stage) == lay.node_offset(stage)

@@ -1,5 +1,5 @@
 """What the search's timer shares between candidates (`dagc.schedule.timer.Timer`) and what it sets aside
-early (`dagc.search.bound.Pruner.surely_illegal` and `overflows`) changes no figure: a timer that has priced every
+early (`MemoryScreen.surely_illegal` and `overflows`) changes no figure: a timer that has priced every
 other candidate first gives each candidate's passes exactly as a fresh timer does, the ops shared
 by attention split are the very templates the catalogue makes, and a candidate set aside is one the
 full check rejects."""
@@ -177,7 +177,7 @@ def test_the_attention_split_ops_figures_depend_on_their_peak_key_alone(name):
     for workload, lay, phase, req, shapes in stage_shapes(plan, 2, 500):
         for op in ATTENTION_SPLIT_OPS:
             key = (op, attention_split_peak_key(lay, workload, phase, req))
-            figures = timer._made(shapes, op)
+            figures = timer.core.op_figures(shapes, op)
             if key in first:
                 assert figures == first[key][0], (op, lay.strategy.text, first[key][1])
                 compared += 1
@@ -233,7 +233,7 @@ def test_the_timer_prices_an_op_once_per_key_of_what_it_reads():
     with templates_made() as made:
         for workload, lay in seen:
             passes(timer, workload, lay)
-    assert 0 < made[0] == len(timer.tables.made)
+    assert 0 < made[0] == len(timer.core.tables.made)
     fresh = Timer(plan)
     for workload, lay in seen[::7]:
         assert passes(timer, workload, lay) == passes(fresh, workload, lay), lay.strategy.text
@@ -246,7 +246,7 @@ def test_a_candidate_set_aside_for_memory_is_one_the_check_rejects(name):
     pruner = Pruner(plan, "tokens-per-gpu", timer)
     aside = kept = 0
     for workload, lay in layouts(plan, 3):
-        if pruner.surely_illegal(workload, lay):
+        if pruner.memory.surely_illegal(workload, lay):
             assert isinstance(fast_check(plan, lay.strategy, workload, timer), Refused), lay.strategy.text
             aside += 1
         else:
@@ -261,7 +261,7 @@ LARGE_PREFILL = ('model preset "deepseek-v3"\ncluster { gpus = 256  gpus_per_nod
 
 @pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe", "10b-moe-1024-vs-64gpu.moe", "large prefill"])
 def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_memory(name):
-    """`Pruner.overflows`: the weights, KV cache and reserve with the prefill working set of the
+    """`MemoryScreen.overflows`: the weights, KV cache and reserve with the prefill working set of the
     attention or of the routed experts alone. The full check then rejects the candidate for memory,
     and the set-aside working set is at most the stage activations the check computes."""
     plan = plan_named(name)
@@ -270,16 +270,16 @@ def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_m
     aside = {Op.ATTENTION: 0, Op.EXPERT_FFN: 0}
     kept = 0
     for workload, lay in layouts(plan, 5, 600):
-        if pruner.surely_illegal(workload, lay):
+        if pruner.memory.surely_illegal(workload, lay):
             continue
-        over = [op for op in aside if pruner.overflows(workload, lay, op)]
+        over = [op for op in aside if pruner.memory.overflows(workload, lay, op)]
         if not over:
             kept += 1
             continue
         acts = fresh.activations(workload, lay)
         for op in over:
             aside[op] += 1
-            peak = max(timer.working_set_floor(workload, lay, Phase.PREFILL, req, op)
+            peak = max(timer.floors.working_set_floor(workload, lay, Phase.PREFILL, req, op)
                        for req in lay.distinct_request_rows())
             assert peak <= max(acts.values()), (op, lay.strategy.text)
         rejected = fast_check(plan, lay.strategy, workload, fresh)
@@ -317,7 +317,7 @@ def test_an_ops_working_set_floor_bounds_its_templates(name):
 @pytest.mark.parametrize("name", PLANS + ["large prefill"])
 def test_an_ops_lower_template_bounds_its_time(name):
     """`OpShapes.lower_template` priced by `dagc.cost.cost.template_lower_s` (what the search's op floor
-    reads, `Timer.lower_times`) is at most the op's time as the schedule prices it, in both phases, for
+    reads, `Timer.floors.lower_times`) is at most the op's time as the schedule prices it, in both phases, for
     every op of a layer and the send: the routed experts and the ETP reduce at their EP group's mean
     rows, no routing statistics (the experts strictly below with more than one EP rank); a compute
     op's kernels at their lower seconds; a collective at its own time."""

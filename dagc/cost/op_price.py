@@ -131,7 +131,7 @@ def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ra
     (None: all compute, for a cost model of one scale) and whether it carries the step's host time: summed as
     floats, kernel by kernel, when every kernel is one float; else per rank (`dagc.cost.cost.template_time_s`).
     `op_price`'s, and that of an attention at a new context from its kernels that read none
-    (`dagc.schedule.timer_base.TimerCore._attention_at`)."""
+    (`dagc.schedule.timer_base.TimerCore.attention_at`)."""
     profile = cm.profile
     assert profile is not None
     hbm, compute = cm.hbm_efficiency, cm.compute_efficiency

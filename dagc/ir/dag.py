@@ -19,9 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ..enums import FastEnum
+from ..layout.modes import mode_of
 from ..plan.model import DType
 from ..plan.strategy import Axis
-from ..plan.workload import PoolRole, Workload
+from ..plan.workload import Phase, Workload
 
 if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
     import networkx as nx
@@ -52,16 +53,11 @@ class DagTooLarge(ValueError):
 
 
 def step_passes(workload: Workload) -> tuple[tuple[Phase, int], ...]:
-    """The passes the DAG of a workload holds, in order, as (phase, step): statically the prefill and
-    two decode steps; in flight two decode steps and two mixed steps (dagc.serve.inflight); a pool's
-    instance of a disaggregated strategy (`Workload.role`) the prefill alone or the decode steps alone."""
-    if workload.role == PoolRole.PREFILL:              # a prefill instance of a disaggregated strategy
-        return ((Phase.PREFILL, 0),)
-    if workload.role == PoolRole.DECODE:               # a decode instance: its requests' KV arrives made
-        return (Phase.DECODE, 0), (Phase.DECODE, 1)
-    if workload.inflight:
-        return (Phase.DECODE, 0), (Phase.DECODE, 1), (Phase.MIXED, 0), (Phase.MIXED, 1)
-    return (Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)
+    """The passes the DAG of a workload holds, in order, as (phase, step): its serving mode's steps
+    (`dagc.layout.modes`) — statically the prefill and two decode steps; in flight two decode steps and two
+    mixed steps (dagc.serve.inflight); a pool's instance of a disaggregated strategy (`Workload.role`) the
+    prefill alone or the decode steps alone."""
+    return mode_of(workload).steps
 
 
 def estimate_nodes(layout: Layout, workload: Workload | None = None) -> int:
@@ -144,12 +140,6 @@ def _category(kind: OpKind) -> Category:
 
 
 _CATEGORY = {kind: _category(kind) for kind in OpKind}     # a kind's, looked up (schedules ask it of every node)
-
-
-class Phase(FastEnum):
-    PREFILL = "prefill"
-    DECODE = "decode"
-    MIXED = "mixed"            # in flight: the decode tokens plus one prompt's chunk (dagc.serve.inflight)
 
 
 class KernelClass(FastEnum):

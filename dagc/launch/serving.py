@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic
 from ..ir.dag import over_work_budget
 from ..layout.layout import Layout
-from ..layout.mix import shares
+from ..layout.modes import mode_of
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
@@ -231,19 +231,14 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
     limit = memory_limit(plan)
     requests = layout.requests_per_rank
     spec = workload.speculative.tokens if workload.speculative is not None else 0
-    if workload.inflight:
-        mix = shares(workload, layout)
-        chunk, room, prompt_tokens = workload.chunk_tokens, mix.room, mix.chunk_prompt_tokens
-    elif workload.role == PoolRole.DECODE:     # decode steps only: the longest request whole, every request's token
-        chunk, room, prompt_tokens = max(requests * (1 + spec), longest_request(workload)), 0, 0
-    else:
-        chunk, room, prompt_tokens = max(requests * workload.prompt, requests), 0, 0
+    mode = mode_of(workload)
+    chunk, room, prompt_tokens = mode.step_tokens(workload, layout, longest_request(workload))
     return Serving(batch=layout.batch, servers=layout.dp, ranks=layout.adp, pp=layout.pp,
                    requests=requests, chunk=chunk,
                    capacity_bytes=plan.cluster.gpu.memory_bytes, reserve_bytes=plan.cluster.reserve_bytes,
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
-                   query_len=1 + spec, role=workload.role.value if workload.role is not None else "",
+                   query_len=1 + spec, role=mode.role.value if mode.role is not None else "",
                    inflight=workload.inflight, max_len=length_limit(workload, plan.model.context_length),
                    limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "",
                    kv_needed_bytes=fullest.kv_needed_bytes if fullest else None,

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from ..ir.ops import Op
 from ..layout.layout import Layout
+from ..layout.modes import mode_of
 from ..layout.shards import attention_params_per_rank, kv_bytes_per_token_layer, stage_layer_counts
 from ..layout.speculative import draft_layer
 from ..layout.stages import StageBounds
@@ -23,7 +24,7 @@ from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.params import embedding_params, ffn_params, router_params
-from ..plan.workload import PoolRole, Workload
+from ..plan.workload import Workload
 
 __all__ = ["admits_by_kv", "kv_requests_judged", "requests_per_rank", "kv_cache_bytes_per_token",
            "kv_cache_bytes_per_request",
@@ -35,8 +36,9 @@ __all__ = ["admits_by_kv", "kv_requests_judged", "requests_per_rank", "kv_cache_
 def admits_by_kv(workload: Workload) -> bool:
     """Whether the engine admits requests while KV blocks allow (in flight, or a decode instance of a
     disaggregated strategy) rather than running a whole batch together (static): `batch` is then a cap,
-    and the engine starts when one full-length request fits (`dagc.memory.admission`)."""
-    return workload.inflight or workload.role == PoolRole.DECODE
+    and the engine starts when one full-length request fits (`dagc.memory.admission`): the serving mode's
+    (`dagc.layout.modes`)."""
+    return mode_of(workload).admits_by_kv
 
 
 def kv_requests_judged(workload: Workload, requests_per_rank: int) -> int:

@@ -19,8 +19,8 @@ from ..source import Span
 from .base import Frozen
 from .model import DType
 
-__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "PoolRole", "RequestLog", "Serving", "Speculative", "Traffic",
-           "Workload",
+__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "Phase", "PoolRole", "RequestLog", "Serving", "Speculative",
+           "Traffic", "Workload",
            "RequirementKind", "Requirement", "PERCENTILES", "PERCENTILE_KINDS"]
 
 CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
@@ -36,6 +36,15 @@ class Serving(FastEnum):
 
     STATIC = "static"          # the batch prefilled together, then decoded together
     INFLIGHT = "inflight"      # continuous batching with chunked prefill (dagc.serve.inflight)
+
+
+class Phase(FastEnum):
+    """A kind of engine step (a pass of the DAG): what a serving mode's steps are made of
+    (`dagc.layout.modes`)."""
+
+    PREFILL = "prefill"
+    DECODE = "decode"
+    MIXED = "mixed"            # in flight: the decode tokens plus one prompt's chunk (dagc.serve.inflight)
 
 
 class PoolRole(StrEnum):

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 from ..layout.layout import Layout
 from ..layout.mix import shares_at
+from ..layout.modes import mode_of
 from ..layout.shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
 from ..layout.split import busiest_group_requests
 from ..layout.window import decode_context_mean, prefill_factor
@@ -147,7 +148,7 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     peak_w = _matmul_peak(model, cluster) * gpus
     peak_a = gpu.peak_flops(DType.FP8 if model.kv_cache.is_8bit_or_less else DType.BF16) * gpus
     hbm = gpu.hbm_bytes_per_s * gpus
-    b, s, g = workload.batch, workload.prompt, workload.generate
+    b, s = workload.batch, workload.prompt
     head = embedding_params(model)
     # Parameters of the layers a token passes (the final norm and LM head run once per request in prefill).
     body = active_params(model) - head - model.hidden
@@ -167,16 +168,14 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
 
     weights_bytes = weight_bytes(model)
     min_gpus = math.ceil(weights_bytes / gpu.memory_bytes)
-    if workload.inflight:
+    mode = mode_of(workload)
+    if mode.continuous:
         # Every step decodes every request in flight (a mixed step more), and a prompt takes at least
         # ceil(prompt / chunk) steps (dagc.serve.inflight).
-        decode = b / tpot
-        return Bounds(gpus=gpus, dp=dp, ttft_s=inflight_first_token_floor(workload) * tpot, tpot_s=tpot,
-                      prefill_tokens_per_s=decode * s / g, decode_tokens_per_s=decode,
-                      throughput_tokens_per_s=decode * (s + g) / g, min_gpus_for_weights=min_gpus,
-                      weights_bytes=weights_bytes, frontend_s=cluster.engine.terms.frontend_s)
-    return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft,
-                  decode_tokens_per_s=b / tpot, throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot),
+        ttft = inflight_first_token_floor(workload) * tpot
+    prefill, throughput = mode.throughputs(b, workload, ttft, tpot)     # the mode's rates at the bounds
+    return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=prefill,
+                  decode_tokens_per_s=b / tpot, throughput_tokens_per_s=throughput,
                   min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes,
                   frontend_s=cluster.engine.terms.frontend_s)
 

@@ -46,8 +46,12 @@ class _Pass:
     chunk: int | None = None
 
 
-class FloorTimes(TimerCore):
-    """Lower bounds of stage passes' times and working sets, from the core's op templates."""
+class FloorTimes:
+    """Lower bounds of stage passes' times and working sets, from the op templates of `core` (a timer's:
+    `Timer.floors`), whose tables they are remembered in."""
+
+    def __init__(self, core: TimerCore):
+        self.core, self.plan = core, core.plan
 
     def split_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests) -> StageTimes:
         """Lower bounds of a pass's compute parts (`pass_times`: per layer of each kind, alone and as a
@@ -59,12 +63,12 @@ class FloorTimes(TimerCore):
         split = attention_split_peak_key(lay, workload, phase, req)
 
         def make() -> StageTimes:
-            shapes = self._shapes(workload, lay, phase, req, 0)
-            out = op_parts(self.plan.model, lay, lambda op: self._split_op(shapes, op, split)[0]
+            shapes = self.core.shapes(workload, lay, phase, req, 0)
+            out = op_parts(self.plan.model, lay, lambda op: self.core.split_op(shapes, op, split)[0]
                          if op in ATTENTION_SPLIT_OPS else 0.0)
             return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
 
-        return self._remember(self.stage_times, ("split", split), make)
+        return self.core.remember(self.core.stage_times, ("split", split), make)
 
     def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests) -> list[StageCosts]:
         """Per stage, lower bounds of `pass_times`' parts that price each op of a layer and of the
@@ -85,7 +89,7 @@ class FloorTimes(TimerCore):
             return self._by_placement(lay, at)
 
         # and where the stages sit: `placements` reads no more of the layout than the shape and pp
-        return self._remember(self.stage_bounds, ("ops", shape, lay.pp), make)
+        return self.core.remember(self.core.stage_bounds, ("ops", shape, lay.pp), make)
 
     def chunk_split_times(self, workload: Workload, lay: Layout) -> StageTimes:
         """Lower bounds of a mixed pass's parts (`split_times`' keys) from its chunk alone: the ops of the
@@ -101,7 +105,7 @@ class FloorTimes(TimerCore):
         split = attention_split_peak_key(lay, workload, Phase.MIXED, req)[:-1] + (chunk,)
 
         def make() -> StageTimes:
-            shapes = split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
+            shapes = split_shapes(self.core.shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
             m = self.plan.model
             compute = op_parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in ATTENTION_SPLIT_OPS else 0.0)
             comm = op_parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in SPLIT_COLLECTIVES else 0.0)
@@ -110,7 +114,7 @@ class FloorTimes(TimerCore):
             return {**out, "pair_dense": 2 * max(compute["dense"], comm["dense"]),
                     "pair_moe": 2 * max(compute["moe"], comm["moe"])}
 
-        return self._remember(self.stage_times, ("chunk split", split), make)
+        return self.core.remember(self.core.stage_times, ("chunk split", split), make)
 
     def chunk_floor_times(self, workload: Workload, lay: Layout) -> list[StageCosts]:
         """Per stage, lower bounds of a mixed pass's parts (`op_floor_times`' keys) from its chunk alone:
@@ -125,7 +129,7 @@ class FloorTimes(TimerCore):
 
         def at(stage: int, where: tuple[int, bool, bool]) -> StageCosts:
             rest, send = self.lower_times(at_pass, stage, where, every=True)
-            shapes = self._shapes(workload, lay, Phase.MIXED, req, stage, chunk)
+            shapes = self.core.shapes(workload, lay, Phase.MIXED, req, stage, chunk)
             ends: Parts = {"dense": 0.0, "moe": 0.0, "embed": self._lower(shapes, Op.EMBED)[0],
                     "head": self._lower(shapes, Op.FINAL_NORM)[0] + self._lower(shapes, Op.LM_HEAD)[0]}
             return _stage_bounds(ends, rest, send)
@@ -133,14 +137,14 @@ class FloorTimes(TimerCore):
         def make() -> list[StageCosts]:
             return self._by_placement(lay, at)
 
-        return self._remember(self.stage_bounds, ("chunk ops", shape, lay.pp), make)
+        return self.core.remember(self.core.stage_bounds, ("chunk ops", shape, lay.pp), make)
 
     def _by_placement(self, lay: Layout, at: Callable[[int, tuple[int, bool, bool]], StageCosts]
                       ) -> list[StageCosts]:
         """`at(stage, where)` of every stage, made once for the stages that sit alike (`placements`)."""
         alike: dict[tuple[int, bool, bool], StageCosts] = {}
         out = []
-        for stage, where in enumerate(self.placements(lay)):
+        for stage, where in enumerate(self.core.placements(lay)):
             if where not in alike:
                 alike[where] = at(stage, where)
             out.append(alike[where])
@@ -150,7 +154,7 @@ class FloorTimes(TimerCore):
         """Lower bounds of `split_times` of a mixed pass of `req`: those of its decode pass and of its
         chunk alone (`chunk_split_times`), part by part the larger (`mixed_times`)."""
         split = attention_split_peak_key(lay, workload, Phase.MIXED, req)
-        return self._remember(self.stage_times, ("mixed split", split), lambda: mixed_times(
+        return self.core.remember(self.core.stage_times, ("mixed split", split), lambda: mixed_times(
             self.split_times(workload, lay, Phase.DECODE, req), self.chunk_split_times(workload, lay)))
 
     def mixed_floor_times(self, workload: Workload, lay: Layout, req: Requests) -> list[StageCosts]:
@@ -159,13 +163,13 @@ class FloorTimes(TimerCore):
         decode pass's are the decode step's and its chunk's shared by every candidate of its
         structure and chunk, so no op is made at the mixed pass's own shape."""
         shape = shape_key(workload, lay, Phase.MIXED, req)
-        return self._remember(self.stage_bounds, ("mixed ops", shape, lay.pp), lambda: [
+        return self.core.remember(self.core.stage_bounds, ("mixed ops", shape, lay.pp), lambda: [
             mixed_bounds(d, c) for d, c in zip(self.op_floor_times(workload, lay, Phase.DECODE, req),
                                               self.chunk_floor_times(workload, lay), strict=True)])
 
     def _no_requests(self, lay: Layout) -> Requests:
         """A micro-batch's row of requests (`request_rows`) with none: a mixed pass's chunk alone."""
-        return (0.0,) * len(self.request_rows(lay)[0])
+        return (0.0,) * len(self.core.request_rows(lay)[0])
 
     def lower_times(self, at: _Pass, stage: int, where: tuple[int, bool, bool], every: bool = False
                     ) -> tuple[dict[str, float], float]:
@@ -183,7 +187,7 @@ class FloorTimes(TimerCore):
 
         def shapes() -> OpShapes:                               # one for the layers and the send
             if not made:
-                made.append(self._shapes(at.workload, lay, at.phase, at.req, stage, at.chunk))
+                made.append(self.core.shapes(at.workload, lay, at.phase, at.req, stage, at.chunk))
             return made[0]
 
         def make() -> dict[str, float]:
@@ -207,20 +211,21 @@ class FloorTimes(TimerCore):
 
         # the layers read of where the stage sits its offset in its node, the send whether it crosses nodes
         offset, cross, last = where
-        rest = self._remember(self.lower_parts, (every, shape, offset), make)
+        rest = self.core.remember(self.core.lower_parts, (every, shape, offset), make)
         if last:
             return rest, 0.0
-        return rest, self._remember(self.lower_sends, (shape, cross), lambda: self._lower(shapes(), Op.SEND)[0])
+        return rest, self.core.remember(self.core.lower_sends, (shape, cross),
+                                        lambda: self._lower(shapes(), Op.SEND)[0])
 
     def _lower(self, shapes: OpShapes, op: Op) -> tuple[float, bool]:
         """`op`'s lower bound at `shapes` (its `OpShapes.lower_template` priced by
         `dagc.cost.cost.template_lower_s`) and whether it is a collective, once per key of what it reads."""
         def price() -> tuple[float, bool]:
             tpl = shapes.lower_template(op)
-            return template_lower_s(tpl, self.cm), tpl.kind.is_comm
+            return template_lower_s(tpl, self.core.cm), tpl.kind.is_comm
 
         w = shapes.w
-        return self._remember(self.lowers, (op, shapes.reads(op), w.prompt, w.generate, w.routing,
+        return self.core.remember(self.core.lowers, (op, shapes.reads(op), w.prompt, w.generate, w.routing,
                                           w.dispatch), price)
 
     def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, op: Op) -> float:
@@ -230,8 +235,8 @@ class FloorTimes(TimerCore):
         op of `ATTENTION_SPLIT_OPS` once per attention split)."""
         split = op in ATTENTION_SPLIT_OPS
         shape = attention_split_peak_key(lay, workload, phase, req) if split else shape_key(workload, lay, phase, req)
-        return self._remember(self.peaks, (op, shape),
-                              lambda: self._shapes(workload, lay, phase, req, 0).working_set_floor(op))
+        return self.core.remember(self.core.peaks, (op, shape),
+                              lambda: self.core.shapes(workload, lay, phase, req, 0).working_set_floor(op))
 
 
 def _stage_bounds(split: Parts, rest: dict[str, float], send: float) -> StageCosts:

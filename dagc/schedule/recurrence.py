@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from ..ir.dag import Phase
 from ..ir.op_shapes import phase_chunk
 from ..layout.layout import Layout
-from ..layout.mix import inflight_ttft_tpot, shares
+from ..layout.modes import StepPrice, inflight_floors, mode_of
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
 from ..rules.bounds import routed_experts_peak_s
@@ -32,7 +32,7 @@ __all__ = ["Recurrence", "fast_ttft", "fast_ttft_floor", "fast_tpot", "fast_tpot
 
 def _stage_compute(times: StageTimes, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
     """A stage's compute seconds for a unit (two micro-batches when `pair`) from its pass's times and
-    its `Timer.stage_kinds` entry."""
+    its `Timer.core.stage_kinds` entry."""
     n_dense, n_moe, first, last = kinds
     if pair:
         dense_t, moe_t = times["pair_dense"], times["pair_moe"]
@@ -79,18 +79,25 @@ def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Ti
 
 
 def ttft_split_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
-    """`split_floor` of the prefill; in flight, the first token's steps each at the mixed step's
-    (`inflight_floors`)."""
-    if workload.inflight:
-        decode = split_floor(timer, workload, lay, Phase.DECODE)
-        return inflight_floors(workload, lay, decode, _split_mixed_floor(timer, workload, lay))[0]
-    return split_floor(timer, workload, lay, Phase.PREFILL)
+    """The serving mode's TTFT floor (`dagc.layout.modes`) from `split_floor` of its steps: the prefill's;
+    in flight, the first token's steps each at the mixed step's (`inflight_floors`)."""
+    return mode_of(workload).ttft_floor(_split_step_floor(timer, workload, lay), workload, lay)
+
+
+def _split_step_floor(timer: Timer, workload: Workload, lay: Layout) -> StepPrice:
+    """`split_floor` of a step of each phase: the mixed step's from its decode pass and its chunk's
+    (`_split_mixed_floor`)."""
+    def step(phase: Phase) -> float:
+        if phase is Phase.MIXED:
+            return _split_mixed_floor(timer, workload, lay)
+        return split_floor(timer, workload, lay, phase)
+    return step
 
 
 def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """A lower bound of `fast_tpot_floor` that prices each op by itself (`Recurrence.tpot_op_floor`):
     the attention split's ops at their times, the others at lower bounds that need no routing
-    statistics and no kernel table (`Timer.lower_times`), no pass of the candidate's timed."""
+    statistics and no kernel table (`Timer.floors.lower_times`), no pass of the candidate's timed."""
     return Recurrence(plan, lay, workload, timer).tpot_op_floor()
 
 
@@ -99,12 +106,13 @@ class Recurrence:
 
     def __init__(self, plan: Plan, lay: Layout, workload: Workload, timer: Timer):
         self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
-        self.reqs = timer.request_rows(lay)             # per micro-batch, per attention-DP group
+        self.reqs = timer.core.request_rows(lay)             # per micro-batch, per attention-DP group
         self.pair = workload.overlap is Overlap.MICROBATCH
-        self.units, self.unit_counts = timer.units(lay, self.pair)
+        self.units, self.unit_counts = timer.core.units(lay, self.pair)
         self.stage_costs: dict[tuple[str, Requests, int], list[tuple[float, float]]] = {}
-        self.kinds = timer.stage_kinds(lay)
+        self.kinds = timer.core.stage_kinds(lay)
         self.known = timer.figures_of(lay, workload)      # its figures, once computed, for every later search
+        self.mode = mode_of(workload)                     # what its TTFT and TPOT are made of
 
     def costs(self, phase: Phase, req: Requests, n: int) -> list[tuple[float, float]]:
         """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""
@@ -142,38 +150,42 @@ class Recurrence:
         return ends
 
     def prefill(self) -> float:
-        """TTFT: the prefill makespan; in flight, ceil(prompt / c) mixed steps (`dagc.layout.mix`)."""
+        """TTFT, the serving mode's from its steps (`dagc.layout.modes`): the prefill makespan; in flight,
+        ceil(prompt / c) mixed steps (`dagc.layout.mix`)."""
         if "prefill" not in self.known:
-            if self.workload.inflight:
-                self.known["prefill"] = inflight_ttft_tpot(self.decode_step(), self.mixed_step(), self.workload,
-                                                           self.lay)[0]
-            else:
-                pp = self.lay.pp
-                self.known["prefill"] = max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp,
-                                                       lambda unit: 0.0).values())
+            self.known["prefill"] = self.mode.ttft(self.step, self.workload, self.lay)
         return self.known["prefill"]
 
+    def step(self, phase: Phase) -> float:
+        """One step of `phase`: the prefill's makespan, or the gap between two decode or two mixed steps."""
+        if phase is not Phase.PREFILL:
+            return self._two_steps(phase)
+        if "step prefill" not in self.known:
+            pp = self.lay.pp
+            self.known["step prefill"] = max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp,
+                                                        lambda unit: 0.0).values())
+        return self.known["step prefill"]
+
     def prefill_floor(self) -> float:
-        """A lower bound of `prefill` from the prefill stage costs alone, without the recurrence: every
-        unit crosses every stage and send, and the busiest stage runs every unit. In flight, the
-        first token's steps each at least the mixed step's floor (`inflight_floors`)."""
+        """A lower bound of `prefill` from the stage costs alone, without the recurrence (`step_floor`); in
+        flight, the first token's steps each at least the mixed step's floor (`inflight_floors`)."""
         if "prefill_floor" not in self.known:
-            if self.workload.inflight:
-                floor = inflight_floors(self.workload, self.lay, self._decode_floor(), self._mixed_floor())[0]
-            else:
-                floor = self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
-            self.known["prefill_floor"] = floor
+            self.known["prefill_floor"] = self.mode.ttft_floor(self.step_floor, self.workload, self.lay)
         return self.known["prefill_floor"]
 
     def tpot_floor(self) -> float:
         """A lower bound of `tpot` from the decode stage costs alone; in flight, its mixture with the
         mixed step's (`inflight_floors`)."""
         if "floor" not in self.known:
-            floor = self._decode_floor()
-            if self.workload.inflight:
-                floor = inflight_floors(self.workload, self.lay, floor, self._mixed_floor())[1]
-            self.known["floor"] = floor
+            self.known["floor"] = self.mode.tpot_floor(self.step_floor, self.workload, self.lay)
         return self.known["floor"]
+
+    def step_floor(self, phase: Phase) -> float:
+        """A lower bound of `step(phase)` from its stage costs alone: every unit crosses every stage and send,
+        and the busiest stage runs every unit (a mixed step: `mixed_floor`)."""
+        if phase is Phase.PREFILL:
+            return self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
+        return self._mixed_floor() if phase is Phase.MIXED else self._decode_floor()
 
     def _decode_floor(self) -> float:
         """A lower bound of the decode step from its stage costs alone."""
@@ -184,12 +196,12 @@ class Recurrence:
     def _mixed_floor(self) -> float:
         """A lower bound of the mixed step from the stage costs alone (`mixed_floor`)."""
         if "mixed_floor" not in self.known:
-            self.known["mixed_floor"] = mixed_floor(self.timer.mixed_units(self.lay, self.pair), self.lay.pp,
+            self.known["mixed_floor"] = mixed_floor(self.timer.core.mixed_units(self.lay, self.pair), self.lay.pp,
                                                     lambda phase, req, n: self.costs(phase, req, n))
         return self.known["mixed_floor"]
 
     def tpot_op_floor(self) -> float:
-        """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
+        """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.floors.op_floor_times`), at least
         `split_floor`'s, with no pass of the candidate's timed."""
         if "ops" not in self.known:
             self.known["ops"] = op_floor(self.timer, self.workload, self.lay)
@@ -200,13 +212,10 @@ class Recurrence:
         return _floor(self.unit_counts, self.lay.pp, row_of)
 
     def tpot(self) -> float:
-        """TPOT: the decode step; in flight, its mixture with the mixed step (`dagc.layout.mix`)."""
+        """TPOT, the serving mode's from its steps: the decode step; in flight, its mixture with the mixed
+        step (`dagc.layout.mix`)."""
         if "tpot" not in self.known:
-            if self.workload.inflight:
-                self.known["tpot"] = inflight_ttft_tpot(self.decode_step(), self.mixed_step(), self.workload,
-                                                        self.lay)[1]
-            else:
-                self.known["tpot"] = self.decode_step()
+            self.known["tpot"] = self.mode.tpot(self.step, self.workload, self.lay)
         return self.known["tpot"]
 
     def decode_step(self) -> float:
@@ -232,7 +241,7 @@ class Recurrence:
 def _row(passes: Sequence[StageCosts], kinds: tuple[tuple[int, int, bool, bool], ...], pair: bool, n: int
          ) -> list[tuple[float, float]]:
     """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes` and
-    `Timer.stage_kinds` (two micro-batches as a pair with `overlap = microbatch`)."""
+    `Timer.core.stage_kinds` (two micro-batches as a pair with `overlap = microbatch`)."""
     pair = pair and n == 2
     return [(_stage_compute(t, k, pair), t["send"] * n) for t, k in zip(passes, kinds, strict=True)]
 
@@ -241,7 +250,7 @@ def _floor(units: collections.Counter[UnitKind], pp: int, row_of: Callable[[Requ
            ) -> float:
     """max(the first unit crossing every stage and send, the busiest stage's units), from the
     rows `row_of(req, n)` gives of each kind of unit — (requests, micro-batches), counted in
-    `units` (`Timer.units`) from the first unit on."""
+    `units` (`Timer.core.units`) from the first unit on."""
     if len(units) == 1:                         # every unit alike (the usual case)
         [(key, count)] = units.items()
         row = row_of(*key)
@@ -260,7 +269,7 @@ def mixed_floor(units: tuple[UnitKind, collections.Counter[UnitKind]], pp: int, 
     rows `row_of` gives — (compute, send) of each stage, lower bounds of the passes' — without the
     recurrence: the first unit crosses every stage and send in turn, and the busiest stage runs every
     unit once (the first mixed, the others decoding). `units`: the first unit's (requests,
-    micro-batches) and how many of the others there are of each (`Timer.mixed_units`). A mixed
+    micro-batches) and how many of the others there are of each (`Timer.core.mixed_units`). A mixed
     pass does all a decode pass does, so the decode step's bound bounds it too: `inflight_floors`
     takes the larger."""
     first, rest = units
@@ -273,31 +282,23 @@ def mixed_floor(units: tuple[UnitKind, collections.Counter[UnitKind]], pp: int, 
     return max(crossing, busiest)
 
 
-def inflight_floors(workload: Workload, lay: Layout, decode_floor: float, mixed: float) -> tuple[float, float]:
-    """In flight, lower bounds of TTFT and TPOT from lower bounds of the decode and mixed steps:
-    TTFT's steps each at least the mixed step's, TPOT the steps' mixture (`dagc.layout.mix`)."""
-    mixed = max(mixed, decode_floor)
-    s = shares(workload, lay)
-    return s.first_token_steps * mixed, s.group_share * mixed + (1.0 - s.group_share) * decode_floor
-
-
 def _split_rows(timer: Timer, workload: Workload, lay: Layout) -> Rows:
     """The rows of `split_floor`: each stage's compute from its attention split's ops alone, no send. A
-    mixed pass's from its decode pass's and its chunk's (`Timer.mixed_split_times`), and its MoE
+    mixed pass's from its decode pass's and its chunk's (`Timer.floors.mixed_split_times`), and its MoE
     layers' routed experts at least at the GPUs' peak (`routed_experts_peak_s`: the chunk makes them
     a large share of the step, and they read no expert split)."""
     pair = workload.overlap is Overlap.MICROBATCH
-    kinds = timer.stage_kinds(lay)
+    kinds = timer.core.stage_kinds(lay)
 
     def row(phase: Phase, req: Requests, n: int) -> list[tuple[float, float]]:
         if phase is Phase.MIXED:
-            times = timer.mixed_split_times(workload, lay, req).copy()
+            times = timer.floors.mixed_split_times(workload, lay, req).copy()
             tokens = sum(req) + phase_chunk(workload, lay, Phase.MIXED)
             experts = routed_experts_peak_s(timer.plan.model, timer.plan.cluster, tokens, lay.group_size)
             times["moe"] += experts
             times["pair_moe"] += 2 * experts
         else:
-            times = timer.split_times(workload, lay, phase, req)
+            times = timer.floors.split_times(workload, lay, phase, req)
         both = pair and n == 2
         return [(_stage_compute(times, k, both), 0.0) for k in kinds]
 
@@ -305,45 +306,45 @@ def _split_rows(timer: Timer, workload: Workload, lay: Layout) -> Rows:
 
 
 def tpot_split_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
-    """`split_floor` of decode; in flight, its mixture with the mixed step's (`inflight_floors`)."""
-    decode = split_floor(timer, workload, lay, Phase.DECODE)
-    if not workload.inflight:
-        return decode
-    return inflight_floors(workload, lay, decode, _split_mixed_floor(timer, workload, lay))[1]
+    """The serving mode's TPOT floor from `split_floor` of its steps: decode's; in flight, its mixture with
+    the mixed step's (`inflight_floors`)."""
+    return mode_of(workload).tpot_floor(_split_step_floor(timer, workload, lay), workload, lay)
 
 
 def _split_mixed_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
     """`mixed_floor` of the attention split's rows (`_split_rows`)."""
     pair = workload.overlap is Overlap.MICROBATCH
-    return mixed_floor(timer.mixed_units(lay, pair), lay.pp, _split_rows(timer, workload, lay))
+    return mixed_floor(timer.core.mixed_units(lay, pair), lay.pp, _split_rows(timer, workload, lay))
 
 
 def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> float:
     """A lower bound of `Recurrence.tpot_floor` (decode) or `prefill_floor` (prefill) from the ops of
-    the attention split alone (`Timer.split_times`: no op of the expert domain made or priced, and
+    the attention split alone (`Timer.floors.split_times`: no op of the expert domain made or priced, and
     no send), no `Recurrence` made: the search's screen asks it of thousands of candidates, once each."""
     pair = workload.overlap is Overlap.MICROBATCH
     rows = _split_rows(timer, workload, lay)
-    return _floor(timer.units(lay, pair)[1], lay.pp, lambda req, n: rows(phase, req, n))
+    return _floor(timer.core.units(lay, pair)[1], lay.pp, lambda req, n: rows(phase, req, n))
 
 
 def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
     """`Recurrence.tpot_op_floor` of a candidate, no `Recurrence` made (see `split_floor`); in flight,
     its mixture with the mixed step's (`inflight_floors`), at least its attention split's floor."""
     pair = workload.overlap is Overlap.MICROBATCH
-    kinds = timer.stage_kinds(lay)
+    kinds = timer.core.stage_kinds(lay)
 
     def rows(phase: Phase, req: Requests, n: int) -> list[tuple[float, float]]:
-        passes = (timer.mixed_floor_times(workload, lay, req) if phase is Phase.MIXED
-                  else timer.op_floor_times(workload, lay, phase, req))
+        passes = (timer.floors.mixed_floor_times(workload, lay, req) if phase is Phase.MIXED
+                  else timer.floors.op_floor_times(workload, lay, phase, req))
         return _row(passes, kinds, pair, n)
 
-    counts = timer.units(lay, pair)[1]
-    decode = _floor(counts, lay.pp, lambda req, n: rows(Phase.DECODE, req, n))
-    if not workload.inflight:
-        return decode
-    # at least `_split_mixed_floor`: the op rows need not be part by part above the attention split's
-    # (`_split_rows` bounds the routed experts at the GPUs' peak, which an engine's fused glue can leave
-    # above the experts' own lower seconds), and the larger of two lower bounds is one
-    mixed = max(mixed_floor(timer.mixed_units(lay, pair), lay.pp, rows), _split_mixed_floor(timer, workload, lay))
-    return inflight_floors(workload, lay, decode, mixed)[1]
+    counts = timer.core.units(lay, pair)[1]
+
+    def step(phase: Phase) -> float:
+        if phase is not Phase.MIXED:
+            return _floor(counts, lay.pp, lambda req, n: rows(phase, req, n))
+        # at least `_split_mixed_floor`: the op rows need not be part by part above the attention split's
+        # (`_split_rows` bounds the routed experts at the GPUs' peak, which an engine's fused glue can leave
+        # above the experts' own lower seconds), and the larger of two lower bounds is one
+        return max(mixed_floor(timer.core.mixed_units(lay, pair), lay.pp, rows),
+                   _split_mixed_floor(timer, workload, lay))
+    return mode_of(workload).tpot_floor(step, workload, lay)

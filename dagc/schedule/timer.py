@@ -4,7 +4,7 @@ Input: a `Plan`, then a `Layout`, a workload, a phase, a micro-batch's requests 
 the durations of the stage's pass of that micro-batch (per layer of each kind, alone and as a pair of
 micro-batches; the embedding, the final norm and LM head; the send) and its activation peaks, from the
 op templates of `dagc.ir.ops` costed by `dagc.cost.cost`, cached between candidates (`Timer`); and lower
-bounds of them that time no pass of the candidate's (`Timer.split_times`, `op_floor_times`,
+bounds of them that time no pass of the candidate's (`Timer.floors.split_times`, `op_floor_times`,
 `working_set_floor`). A stage's pass of one micro-batch is the sum of its ops (one stream); with
 `overlap = microbatch` a pair of micro-batches is timed by scheduling one layer of both on a compute
 and a communication stream (an estimate). `dagc.schedule.recurrence` schedules the passes.
@@ -34,6 +34,7 @@ from .timer_base import (
     OpTables,
     PassTimes,
     Requests,
+    TimerCore,
     context_free_key,
     op_parts,
     pass_ops,
@@ -45,8 +46,16 @@ __all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "priced_
 KEEP_TIMERS = 8         # deployments whose timers `shared_timer` keeps (each table bounded by TIMER_CACHE_MAX)
 
 
-class Timer(FloorTimes):
-    """Per-op durations and activation peaks of one layout, cached by everything they depend on."""
+class Timer:
+    """Per-op durations and activation peaks of one layout, cached by everything they depend on: the stage
+    passes' times (`pass_times`) made of its `core`'s op templates (`TimerCore`: the caches and the layouts'
+    rows, units and stage kinds), and their lower bounds (`floors`, `FloorTimes`) made of the same.
+    `tables`: the op prices shared with other timers (`OpTables`; its own by default)."""
+
+    def __init__(self, plan: Plan, tables: OpTables | None = None):
+        self.plan = plan
+        self.core = TimerCore(plan, tables)
+        self.floors = FloorTimes(self.core)
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> PassTimes:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
@@ -58,29 +67,30 @@ class Timer(FloorTimes):
         dict returned is shared: read it, never change it.
         """
         return self._pass(workload, lay, phase, req, stage, shape_key(workload, lay, phase, req),
-                          self.placements(lay)[stage])
+                          self.core.placements(lay)[stage])
 
     def stage_passes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests) -> list[PassTimes]:
         """`pass_times` of every stage, in order."""
         shape = shape_key(workload, lay, phase, req)
         return [self._pass(workload, lay, phase, req, stage, shape, where)
-                for stage, where in enumerate(self.placements(lay))]
+                for stage, where in enumerate(self.core.placements(lay))]
 
     def _pass(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int, shape: Key,
               where: tuple[int, bool, bool]) -> PassTimes:
         whole_key = (shape, *where)
-        whole = self.passes.get(whole_key)
+        whole = self.core.passes.get(whole_key)
         if whole is not None:
             return whole
         offset, cross, last = where
-        body = self._remember(self.pass_bodies, (shape, offset),
+        body = self.core.remember(self.core.pass_bodies, (shape, offset),
                               lambda: self._body(workload, lay, phase, req, stage, shape, offset))
         # the send reads no context: the same at another prompt (`context_free_key`); nor, a collective, the engine's
         # priced terms: the same for every timer that shares `tables`
-        send_key = ("send", context_free_key(shape, cross)) if self.reuse_context_free else (shape, "send", cross)
-        send = self._remember(self.tables.sends, send_key, lambda: self._send(workload, lay, phase, req, stage))
+        send_key = ("send", context_free_key(shape, cross)) if self.core.reuse_context_free else (shape, "send", cross)
+        send = self.core.remember(self.core.tables.sends, send_key,
+                                  lambda: self._send(workload, lay, phase, req, stage))
         out: PassTimes = {**body, "send": 0.0 if last else send[0], "act": {**body["act"], "boundary": send[1]}}
-        return self._remember(self.passes, whole_key, lambda: out)
+        return self.core.remember(self.core.passes, whole_key, lambda: out)
 
     def figures_of(self, lay: Layout, workload: Workload) -> dict[str, float]:
         """The schedule's figures of one candidate (`Recurrence` fills it: TPOT, TTFT, the floors),
@@ -91,22 +101,22 @@ class Timer(FloorTimes):
         key = (lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.redundant, lay.eplb, lay.group_size,
                lay.stage_layers, lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing, w.dispatch,
                w.serving, w.chunk)
-        return self._remember(self.figures, key, dict)
+        return self.core.remember(self.core.figures, key, dict)
 
     def _draft(self, workload: Workload, lay: Layout, req: Requests, stage: int) -> float:
         """Speculative decoding's draft passes after a decode step (`dagc.layout.speculative`), as the DAG
         builder appends them to the last stage: each a layer of the draft's kind, the final norm and the
         LM head, on one position per request, in turn."""
         one = without_speculation(workload)
-        shapes = self._shapes(one, lay, Phase.DECODE, req, stage)
-        parts = op_parts(self.plan.model, lay, lambda op: self._made(shapes, op)[0])
+        shapes = self.core.shapes(one, lay, Phase.DECODE, req, stage)
+        parts = op_parts(self.plan.model, lay, lambda op: self.core.op_figures(shapes, op)[0])
         layer = parts["dense" if draft_layer_dense(self.plan.model, workload) else "moe"]
         return draft_passes(workload) * (layer + parts["head"])
 
     def _send(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> tuple[float, float]:
         """The send after a stage: its duration and activation peak (`_made`'s figures but whether it is
         a collective)."""
-        time_s, _, peak = self._made(self._shapes(workload, lay, phase, req, stage), Op.SEND)
+        time_s, _, peak = self.core.op_figures(self.core.shapes(workload, lay, phase, req, stage), Op.SEND)
         return time_s, peak
 
     def _body(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int, shape: Key,
@@ -118,16 +128,16 @@ class Timer(FloorTimes):
         m = self.plan.model
         free = context_free_key(shape, offset)
         # the same pass at another context: its figures from the ones remembered and its attention's
-        at_context = self.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
-        known = self.bodies.get(free) if at_context else None
+        at_context = self.core.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
+        known = self.core.bodies.get(free) if at_context else None
         if known is not None:
-            shapes = self._shapes(workload, lay, phase, req, stage)
+            shapes = self.core.shapes(workload, lay, phase, req, stage)
             split = attention_split_peak_key(lay, workload, phase, req)
-            return _with_attention(known, self._split_op(shapes, Op.ATTENTION, split))
+            return _with_attention(known, self.core.split_op(shapes, Op.ATTENTION, split))
 
-        entries, acts = self._remember(self.tables.bodies, (shape, offset), lambda: self._body_entries(
+        entries, acts = self.core.remember(self.core.tables.bodies, (shape, offset), lambda: self._body_entries(
             workload, lay, phase, req, stage, free))
-        cm, seconds = self.cm, self.op_seconds
+        cm, seconds = self.core.cm, self.core.op_seconds
         if len(seconds) >= TIMER_CACHE_MAX:
             seconds.clear()
         info: dict[Op, tuple[float, bool]] = {}
@@ -150,7 +160,7 @@ class Timer(FloorTimes):
         out: BodyTimes = {**parts, "pair_dense": pair(True), "pair_moe": pair(False), "act": dict(acts)}
         if at_context:
             layers = {dense: [(lop, *info[lop.op]) for lop in layer_ops(lay, m, dense)[0]] for dense in kinds}
-            self._remember(self.bodies, free, lambda: (layers, out))
+            self.core.remember(self.core.bodies, free, lambda: (layers, out))
         return out
 
     def _body_entries(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
@@ -160,11 +170,12 @@ class Timer(FloorTimes):
         pass at another prompt looks up its attention alone and takes the others' entries as remembered, so
         its figures are those of a pass whose every op is looked up."""
         m = self.plan.model
-        shapes = self._shapes(workload, lay, phase, req, stage)
+        shapes = self.core.shapes(workload, lay, phase, req, stage)
 
         # One template at a time, kept only as its price: a stage group of many ranks holds one op's vectors.
         known: dict[Op, Entry] = (
-            self._remember(self.tables.context_free, free, dict).copy() if self.reuse_context_free else {})
+            self.core.remember(self.core.tables.context_free, free, dict).copy()
+            if self.core.reuse_context_free else {})
         used: dict[Op, Entry] = {}
         new: dict[Op, Entry] = {}
         split = attention_split_peak_key(lay, workload, phase, req)
@@ -174,7 +185,8 @@ class Timer(FloorTimes):
             if hit is None:
                 hit = known.get(op)
                 if hit is None:
-                    hit = self._split_entry(shapes, op, split) if op in ATTENTION_SPLIT_OPS else self._entry(shapes, op)
+                    hit = (self.core.split_entry(shapes, op, split) if op in ATTENTION_SPLIT_OPS
+                           else self.core.entry(shapes, op))
                     if op is not Op.ATTENTION:
                         new[op] = hit
                 used[op] = hit
@@ -183,8 +195,8 @@ class Timer(FloorTimes):
         for op in pass_ops(m, lay):
             entry(op)
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else entry(op)[2])
-        if new and self.reuse_context_free:
-            self._remember(self.tables.context_free, free, dict).update(new)
+        if new and self.core.reuse_context_free:
+            self.core.remember(self.core.tables.context_free, free, dict).update(new)
         return used, {k: v for k, v in acts.items() if k != "boundary"}
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:

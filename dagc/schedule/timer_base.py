@@ -51,7 +51,7 @@ Requests = tuple[float, ...]
 UnitKind = tuple[Requests, int]
 # A kind of layer's ops in order, each with its seconds and whether a collective (`dagc.schedule.timer.Timer._body`)
 LayerTimes = list[tuple[LayerOp, float, bool]]
-# An attention's kernels that read no context, priced, and its working set (`TimerCore._attention_at`): the kernels
+# An attention's kernels that read no context, priced, and its working set (`TimerCore.attention_at`): the kernels
 # before the context's and their raw seconds, those after and theirs, the ranks' shape and the activation peak
 _AttentionFixed = tuple[tuple[Kernel, ...], list[float | np.ndarray], tuple[Kernel, ...], list[float | np.ndarray],
                         tuple[int, ...], float]
@@ -97,9 +97,9 @@ class OpTables:
     a set of terms), each template made and its kernels priced once, the terms applied on top by each timer."""
 
     def __init__(self) -> None:
-        self.made: dict[Key, Entry] = {}          # by what the op reads (`TimerCore._entry`)
+        self.made: dict[Key, Entry] = {}          # by what the op reads (`TimerCore.entry`)
         self.prices: dict[Key, OpPrice] = {}      # by `dagc.cost.cost.compute_cost_key` (`TimerCore._op_price`)
-        self.split: dict[Key, Entry] = {}         # `ATTENTION_SPLIT_OPS` by their key (`TimerCore._split_entry`)
+        self.split: dict[Key, Entry] = {}         # `ATTENTION_SPLIT_OPS` by their key (`TimerCore.split_entry`)
         # the entries of a pass's ops that read no context (all but `Op.ATTENTION`), by `context_free_key`:
         # the same pass at another prompt prices its attention alone (`dagc.schedule.timer.Timer`)
         self.context_free: dict[Key, dict[Op, Entry]] = {}
@@ -107,7 +107,7 @@ class OpTables:
         self.bodies: dict[Key, tuple[dict[Op, Entry], dict[str, float]]] = {}
         self.sends: dict[Key, tuple[float, float]] = {}    # a send's seconds and activation peak (`Timer._pass`)
         # an attention's kernels that read no context, priced, and its working set, by what it reads but the
-        # context (`TimerCore._attention_at`)
+        # context (`TimerCore.attention_at`)
         self.attention_fixed: dict[Key, _AttentionFixed] = {}
 
 
@@ -130,7 +130,7 @@ class TimerCore:
         self.lower_parts: dict[Key, dict[str, float]] = {}  # `FloorTimes.lower_times`' layers
         self.lower_sends: dict[Key, float] = {}             # … and its send
         self.figures: dict[Key, dict[str, float]] = {}                   # `figures_of`
-        # of layouts: `placements`, `request_rows`, `units`, `mixed_units`, `stage_kinds`, `_shapes`' rank dims
+        # of layouts: `placements`, `request_rows`, `units`, `mixed_units`, `stage_kinds`, `shapes`' rank dims
         self.placings: dict[Key, tuple[tuple[int, bool, bool], ...]] = {}
         self.rows: dict[Key, tuple[Requests, ...]] = {}
         self.unit_rows: dict[Key, tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]] = {}
@@ -138,12 +138,12 @@ class TimerCore:
         self.kinds: dict[Key, tuple[tuple[int, int, bool, bool], ...]] = {}
         self.dims: dict[Key, RankDims] = {}
         self.peaks: dict[Key, float] = {}          # `working_set_floor`
-        self.made: dict[Key, tuple[float, bool, float]] = {}     # `_made` by what the op reads
+        self.made: dict[Key, tuple[float, bool, float]] = {}     # `op_figures` by what the op reads
         self.lowers: dict[Key, tuple[float, bool]] = {}          # `_lower` by what the op reads
         self.op_seconds: dict[OpPrice, float] = {}    # each op price's seconds at this timer's terms (`Timer._body`)
         # the last pass's shapes, split key and split shapes
         self._split_last: tuple[OpShapes, Key, OpShapes] | None = None
-        # `_split_op`'s figures of a decode or mixed step's attention priced at its context alone (`_attention_at`)
+        # `split_op`'s figures of a decode or mixed step's attention priced at its context alone (`attention_at`)
         self.op_info: dict[Key, tuple[float, bool, float]] = {}
         # a decode or mixed pass's figures, and its layers' ops with theirs (by whether dense), by `context_free_key`:
         # the same pass at another context is summed again with its new attention alone (`dagc.schedule.timer.Timer`)
@@ -152,7 +152,7 @@ class TimerCore:
     reuse_context_free = True       # False: every pass looks each of its ops up (what tests compare the reuse with)
 
     @staticmethod
-    def _remember(table: dict[Key, _V], key: Key, make: Callable[[], _V]) -> _V:
+    def remember(table: dict[Key, _V], key: Key, make: Callable[[], _V]) -> _V:
         """`table[key]`, made by `make()` the first time; a table restarts at `TIMER_CACHE_MAX` entries."""
         hit = table.get(key)
         if hit is None:
@@ -164,12 +164,12 @@ class TimerCore:
     def placements(self, lay: Layout) -> tuple[tuple[int, bool, bool], ...]:
         """Per stage, what its costs read of where it sits: its group's offset in its node
         (`Layout.node_offset`), whether its send crosses nodes, whether it is the last."""
-        return self._remember(self.placings, (lay.group_size, lay.gpus_per_node, lay.pp), lambda: tuple(
+        return self.remember(self.placings, (lay.group_size, lay.gpus_per_node, lay.pp), lambda: tuple(
             (lay.node_offset(stage), lay.send_crosses_nodes(stage), stage == lay.pp - 1) for stage in range(lay.pp)))
 
     def request_rows(self, lay: Layout) -> tuple[Requests, ...]:
         """`Layout.requests()` as tuples, one per micro-batch (what the recurrence keys its passes by)."""
-        return self._remember(self.rows, (lay.batch, lay.dp, lay.adp, lay.microbatches),
+        return self.remember(self.rows, (lay.batch, lay.dp, lay.adp, lay.microbatches),
                               lambda: tuple(tuple(row) for row in lay.requests().tolist()))
 
     def units(self, lay: Layout, pair: bool) -> tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]:
@@ -180,7 +180,7 @@ class TimerCore:
             units = tuple(tuple(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w))
             return units, collections.Counter((reqs[unit[0]], len(unit)) for unit in units)
 
-        return self._remember(self.unit_rows, (lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
+        return self.remember(self.unit_rows, (lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
 
     def mixed_units(self, lay: Layout, pair: bool) -> tuple[UnitKind, collections.Counter[UnitKind]]:
         """In a mixed step, the first unit's (requests, micro-batches) — it carries the chunk — and how
@@ -191,11 +191,11 @@ class TimerCore:
             return ((reqs[units[0][0]], len(units[0])),
                     collections.Counter((reqs[unit[0]], len(unit)) for unit in units[1:]))
 
-        return self._remember(self.mixed_unit_rows, (lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
+        return self.remember(self.mixed_unit_rows, (lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
 
     def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
         """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
-        return self._remember(self.kinds, (lay.stage_layers,), lambda: tuple(
+        return self.remember(self.kinds, (lay.stage_layers,), lambda: tuple(
             (*stage_layer_counts(self.plan.model, a, b), stage == 0, stage == lay.pp - 1)
             for stage, (a, b) in enumerate(lay.stage_layers)))
 
@@ -206,36 +206,36 @@ class TimerCore:
         key = compute_cost_key(tpl, self.cm)
         if key is None:
             return op_price(tpl, self.cm)
-        price = self._remember(self.tables.prices, key, lambda: op_price(tpl, self.cm))
+        price = self.remember(self.tables.prices, key, lambda: op_price(tpl, self.cm))
         totals = (tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
         return price if price.totals == totals else price.with_totals(totals)
 
-    def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
+    def shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
                 chunk: int | None = None) -> OpShapes:
         m = self.plan.model
-        dims = self._remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
+        dims = self.remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
         return OpShapes(m, workload, lay, dims, StagePass(phase, np.array(req), stage, chunk),
                         self.plan.cluster.engine.terms)
 
-    def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
+    def op_figures(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         """An op's figures at `shapes` at this timer's engine terms: its slowest rank's seconds, whether it is
-        a collective and its activation peak (`_entry`); a decode or mixed step's attention priced at its context
-        alone where it can be (`_attention_at`)."""
+        a collective and its activation peak (`entry`); a decode or mixed step's attention priced at its context
+        alone where it can be (`attention_at`)."""
         key = _op_key(shapes, op)
-        if op is Op.ATTENTION and self._at_context(shapes):
-            return self._remember(self.made, key, lambda: self._attention_at(shapes, (key[1], *key[4:])))
-        return self._remember(self.made, key, lambda: self._priced(self._entry(shapes, op)))
+        if op is Op.ATTENTION and self.at_context(shapes):
+            return self.remember(self.made, key, lambda: self.attention_at(shapes, (key[1], *key[4:])))
+        return self.remember(self.made, key, lambda: self.priced(self.entry(shapes, op)))
 
-    def _at_context(self, shapes: OpShapes) -> bool:
-        """Whether an attention at `shapes` is priced at its context alone (`_attention_at`): a decode or mixed
+    def at_context(self, shapes: OpShapes) -> bool:
+        """Whether an attention at `shapes` is priced at its context alone (`attention_at`): a decode or mixed
         step's, with a profile and one scale for compute and memory (else its time reads its context's FLOPs and
         bytes, its share of compute)."""
         cm = self.cm
         return (self.reuse_context_free and shapes.phase is not Phase.PREFILL and cm.profile is not None
                 and cm.compute_time_scale == cm.memory_time_scale)
 
-    def _attention_at(self, shapes: OpShapes, free: Key) -> tuple[float, bool, float]:
-        """`_made` of a decode or mixed step's attention at its context (the prompt and generate; `_at_context`):
+    def attention_at(self, shapes: OpShapes, free: Key) -> tuple[float, bool, float]:
+        """`op_figures` of a decode or mixed step's attention at its context (the prompt and generate; `at_context`):
         its kernels but the context's (`dagc.ir.op_attention.attention_context_kernels`) and its working set read
         none, so they are made and priced once per `free` (what it reads but the context), for every timer that
         shares `tables` (neither reads the engine's priced terms), and a new context prices its context's kernels
@@ -247,7 +247,7 @@ class TimerCore:
         if fixed is None:
             before, after = (glued_kernels(ks, profile, cm.glue) for ks in attention_fixed_kernels(shapes))
             tpl = shapes.make(Op.ATTENTION)
-            fixed = self._remember(self.tables.attention_fixed, free, lambda: (
+            fixed = self.remember(self.tables.attention_fixed, free, lambda: (
                 before, [kernel_raw_s(k, profile) for k in before], after, [kernel_raw_s(k, profile) for k in after],
                 np.shape(tpl.flops), template_activation_peak(tpl)))
         before, raw_before, after, raw_after, ranks, peak = fixed
@@ -255,14 +255,14 @@ class TimerCore:
         raw = [*raw_before, *(kernel_raw_s(k, profile) for k in context), *raw_after]
         return kernels_price((*before, *context, *after), raw, ranks, cm).seconds(cm), False, peak
 
-    def _entry(self, shapes: OpShapes, op: Op) -> Entry:
+    def entry(self, shapes: OpShapes, op: Op) -> Entry:
         """An op's template at `shapes`, made, priced with the engine's terms open and let go (`Entry`). Once
         per key of what the template reads (`OpShapes.reads`: stage shapes of other degrees often give an op
         the same per-rank tokens, e.g. the expert domain's ops beside every attention split), for every timer
         that shares `tables`."""
-        return self._remember(self.tables.made, _op_key(shapes, op), lambda: self._make(shapes, op))
+        return self.remember(self.tables.made, _op_key(shapes, op), lambda: self._make(shapes, op))
 
-    def _priced(self, entry: Entry) -> tuple[float, bool, float]:
+    def priced(self, entry: Entry) -> tuple[float, bool, float]:
         """An op's figures at this timer's engine terms, from its `Entry`."""
         price, comm, peak = entry
         return price.seconds(self.cm), comm, peak
@@ -271,19 +271,19 @@ class TimerCore:
         tpl = shapes.make(op)
         return self._op_price(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
 
-    def _split_entry(self, shapes: OpShapes, op: Op, split: Key) -> Entry:
-        """`_entry` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
+    def split_entry(self, shapes: OpShapes, op: Op, split: Key) -> Entry:
+        """`entry` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
         largest per-rank ones (`attention_split_peak_key`)."""
-        return self._remember(self.tables.split, (op, split),
-                              lambda: self._entry(self._split_shapes_once(shapes, split), op))
+        return self.remember(self.tables.split, (op, split),
+                              lambda: self.entry(self._split_shapes_once(shapes, split), op))
 
-    def _split_op(self, shapes: OpShapes, op: Op, split: Key) -> tuple[float, bool, float]:
-        """`_split_entry`'s figures at this timer's engine terms; a decode or mixed step's attention priced at its
-        context alone where it can be (`_made`), once per attention split."""
-        if op is Op.ATTENTION and self._at_context(shapes):
-            return self._remember(self.op_info, (op, split),
-                                  lambda: self._made(self._split_shapes_once(shapes, split), op))
-        return self._priced(self._split_entry(shapes, op, split))
+    def split_op(self, shapes: OpShapes, op: Op, split: Key) -> tuple[float, bool, float]:
+        """`split_entry`'s figures at this timer's engine terms; a decode or mixed step's attention priced at its
+        context alone where it can be (`op_figures`), once per attention split."""
+        if op is Op.ATTENTION and self.at_context(shapes):
+            return self.remember(self.op_info, (op, split),
+                                  lambda: self.op_figures(self._split_shapes_once(shapes, split), op))
+        return self.priced(self.split_entry(shapes, op, split))
 
     def _split_shapes_once(self, shapes: OpShapes, split: Key) -> OpShapes:
         """`split_shapes` of a pass's shapes, made once for all the ops of its attention split that miss."""

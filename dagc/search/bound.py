@@ -15,10 +15,10 @@ pruned. Its best possible figures are
 - requirements: met, unless a TTFT, TPOT or throughput line is out of reach of those figures.
 
 Before any bound, a candidate whose weights, KV cache and reserve alone overflow a GPU is set aside
-(`Pruner.surely_illegal`): `check` rejects it with E402 whatever its activations, so the search
+(`MemoryScreen.surely_illegal`): `check` rejects it with E402 whatever its activations, so the search
 counts it as evaluated and not legal, as the full check would. After the bounds that time no
 stage pass of its own (`Pruner.screen`), so is one whose weights, KV cache and reserve with the prefill
-working set of its attention or routed experts alone overflow a GPU (`Pruner.overflows`): its
+working set of its attention or routed experts alone overflow a GPU (`MemoryScreen.overflows`): its
 activations are at least that. `Pruner.screen` runs every step in order.
 
 Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs and of its
@@ -71,6 +71,7 @@ from ..schedule.timer import Timer
 from ..verdict.fastcheck import FastCheck
 from .bar import Bar, could_matter, is_out_of_reach
 from .candidate_bounds import CandidateBounds
+from .memory_screen import MemoryScreen
 
 __all__ = ["Pruner", "Screen"]
 
@@ -87,11 +88,15 @@ class Screen(enum.Enum):
     PRUNED = "pruned"                               # its own bounds cannot reach the bar
 
 
-class Pruner(CandidateBounds):
-    """Decides, for the candidates of one plan and objective, which cannot change the result."""
+class Pruner:
+    """Decides, for the candidates of one plan and objective, which cannot change the result: from its
+    `memory` screen (`MemoryScreen`: what `check` surely rejects for memory) and its candidates' `bounds`
+    (`CandidateBounds`: their figures' bounds and the best they could do at them)."""
 
     def __init__(self, plan: Plan, objective: str, timer: Timer):
-        super().__init__(plan, objective, timer)
+        self.plan, self.timer = plan, timer
+        self.memory = MemoryScreen(plan, timer)
+        self.bounds = CandidateBounds(plan, objective, timer, self.memory)
         scored = OBJECTIVES[objective]
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = scored.reads_ttft or any(r.kind in _TTFT_METRICS for r in plan.steady_requirements)
@@ -113,7 +118,7 @@ class Pruner(CandidateBounds):
         bar's `k`-th best by more than the name that breaks ties, and no front is kept, or it misses
         a requirement, or a front point beats it. Each variant's own figures are no better, so
         `matters` would say no to every one."""
-        return bar.kth is not None and is_out_of_reach(self.physical(workload, lay.gpus_used, lay.dp)[1], bar)
+        return bar.kth is not None and is_out_of_reach(self.bounds.physical(workload, lay.gpus_used, lay.dp)[1], bar)
 
     def screen(self, workload: Workload, lay: Layout, bar: Bar, text: str, mb: int, overlap: Overlap,
                first: bool) -> Screen | None:
@@ -123,15 +128,15 @@ class Pruner(CandidateBounds):
         against the bar for all of them (`hopeless`)."""
         if lay.pp > self.plan.model.layers:
             return None                              # E303: `evaluate` says so
-        if self.surely_illegal(workload, lay):
+        if self.memory.surely_illegal(workload, lay):
             return Screen.ASIDE_ALL
         if first and self.hopeless(workload, lay, bar):
             return Screen.PRUNED_ALL
         reach = None if bar.kth is None else self._reach(lay, workload, bar, text, mb, overlap)
         if bar.kth is not None and reach is None:
             return Screen.PRUNED                     # its bounds that time no stage pass of its own
-        if self.working_sets and (self.overflows(workload, lay, Op.ATTENTION)
-                                  or self.overflows(workload, lay, Op.EXPERT_FFN)):
+        if self.working_sets and (self.memory.overflows(workload, lay, Op.ATTENTION)
+                                  or self.memory.overflows(workload, lay, Op.EXPERT_FFN)):
             return Screen.ASIDE                      # the attention's first: one per attention split
         if reach is not None and not self._matters(reach, lay, workload, bar, text, mb, overlap):
             return Screen.PRUNED
@@ -146,20 +151,20 @@ class Pruner(CandidateBounds):
         None when they rule the candidate out, else its TTFT and TPOT bounds so far and its schedule."""
         assert bar.kth is not None
         gpus = lay.gpus_used
-        first_ttft, tpot, best = self.first_bounds(workload, lay)
+        first_ttft, tpot, best = self.bounds.first_bounds(workload, lay)
         if not could_matter(best, bar):
             return None
         schedule = Recurrence(self.plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
         tpot_floors = self.floors_matter(bar)
-        if not (tpot_floors or self.ttft_first):
+        if not (tpot_floors or self.bounds.ttft_first):
             return first_ttft, tpot, schedule
-        ttft, split_tpot, best = self.split_bounds(workload, lay, tpot_floors)
+        ttft, split_tpot, best = self.bounds.split_bounds(workload, lay, tpot_floors)
         if not could_matter(best, bar):
             return None
         if not tpot_floors:
             return ttft, split_tpot, schedule
         ops = schedule.tpot_op_floor()
-        if ops > split_tpot and not could_matter(self._best(ttft, ops, workload, gpus), bar):
+        if ops > split_tpot and not could_matter(self.bounds.best(ttft, ops, workload, gpus), bar):
             return None
         return ttft, max(split_tpot, ops), schedule
 
@@ -182,9 +187,9 @@ class Pruner(CandidateBounds):
         ttft, tpot, schedule = reach
 
         def could(ttft: float, tpot: float) -> bool:
-            return could_matter(self._best(ttft, tpot, workload, gpus), bar)
+            return could_matter(self.bounds.best(ttft, tpot, workload, gpus), bar)
 
-        ttft_first = self.ttft_first
+        ttft_first = self.bounds.ttft_first
         if ttft_first:
             ttft = max(ttft, schedule.prefill_floor())
             if not could(ttft, tpot):
@@ -215,17 +220,17 @@ class Pruner(CandidateBounds):
         At any larger batch its TTFT and TPOT are at least `fc`'s (more requests only add work); its
         batch is at most what its weights, KV cache and reserve leave room for (`resident_batch`);
         every objective's score and throughput grow with the batch and fall as TTFT and TPOT grow:
-        so its best at batch b is `_best` of `fc`'s TTFT and TPOT with b requests, which only grows
+        so its best at batch b is `CandidateBounds.best` of `fc`'s TTFT and TPOT with b requests, which only grows
         with b."""
         if bar.kth is None:
             return lo
         lay = fc.layout
-        resident = self.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
+        resident = self.memory.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
         most = min(most, max(lo, resident))           # `lo` is served, so it fits: never below it
         ttft, tpot, gpus = fc.metrics.ttft_s, fc.metrics.tpot_s, lay.gpus_used
 
         def could(batch: int) -> bool:
-            return could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar)
+            return could_matter(self.bounds.best(ttft, tpot, self.plan.workload, gpus, batch), bar)
 
         if not could(most):
             return None

@@ -35,11 +35,12 @@ from .space import Item, ItemDegrees, item_strategy
 __all__ = ["CandidateBounds"]
 
 
-class CandidateBounds(MemoryScreen):
-    """The bounds of the figures of the candidates of one plan under one objective, remembered."""
+class CandidateBounds:
+    """The bounds of the figures of the candidates of one plan under one objective, remembered. `memory`: the
+    plan's memory screen, whose resident bytes bound the batch a layout's figures are for."""
 
-    def __init__(self, plan: Plan, objective: str, timer: Timer):
-        super().__init__(plan, timer)
+    def __init__(self, plan: Plan, objective: str, timer: Timer, memory: MemoryScreen):
+        self.plan, self.timer, self.memory = plan, timer, memory
         self.objective = objective
         self.ttft_first = not OBJECTIVES[objective].reads_tpot      # the score is TTFT alone: its bounds come first
         self._physical: dict[tuple[int, int], tuple[Bounds, BestAtBounds]] = {}
@@ -67,7 +68,7 @@ class CandidateBounds(MemoryScreen):
         hit = self._physical.get((gpus, dp))
         if hit is None:
             b = bounds(self.plan.model, workload, self.plan.cluster, gpus=gpus, dp=dp)
-            hit = self._physical[(gpus, dp)] = (b, self._best(b.ttft_s, b.tpot_s, workload, gpus))
+            hit = self._physical[(gpus, dp)] = (b, self.best(b.ttft_s, b.tpot_s, workload, gpus))
         return hit
 
     def first_bounds(self, workload: Workload, lay: Layout) -> tuple[float, float, BestAtBounds]:
@@ -91,10 +92,10 @@ class CandidateBounds(MemoryScreen):
             shape = StageShape(g, pp, requests, adp, dp)
             ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, shape)
             ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
-            hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, gpus))
+            hit = self._first[key] = (ttft, tpot, self.best(ttft, tpot, workload, gpus))
         return hit
 
-    def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> BestAtBounds:
+    def best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> BestAtBounds:
         """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
         do at best (with `batch` requests: at most that many, with `batch = max`)."""
         frontend_s = self.plan.cluster.engine.terms.frontend_s
@@ -118,7 +119,7 @@ class CandidateBounds(MemoryScreen):
                 ttft = max(ttft, ttft_split_floor(self.timer, workload, lay))
             if tpot_floors:
                 tpot = max(tpot, tpot_split_floor(self.timer, workload, lay))
-            hit = self._split[key] = (ttft, tpot, self._best(ttft, tpot, workload, lay.gpus_used))
+            hit = self._split[key] = (ttft, tpot, self.best(ttft, tpot, workload, lay.gpus_used))
         return hit
 
     def item_microbatches(self, item: Item, adp: int) -> int:
@@ -173,7 +174,7 @@ class CandidateBounds(MemoryScreen):
         as `_reach` bounds it."""
         workload = self.workload_of(item[7], item[8])
         lay = self.sketch(item, figures, microbatches)
-        return self._best(ttft, max(tpot, op_floor(self.timer, workload, lay)), workload, lay.gpus_used).row()
+        return self.best(ttft, max(tpot, op_floor(self.timer, workload, lay)), workload, lay.gpus_used).row()
 
     def strategy_figures(self, shape: ItemDegrees) -> tuple[int, int, StageBounds, bool] | None:
         """`_strategy_figures`, remembered (the window screen reads them: `dagc.search.screen.Columns`)."""
@@ -193,7 +194,7 @@ class CandidateBounds(MemoryScreen):
         ep, etp, g, adp = stage_group(tp, cp, ep, etp)
         stages = StageBounds.even(m.layers, pp)
         requests = kv_requests_judged(self.plan.workload, busiest_group_requests(self.plan.workload.batch, dp, adp))
-        return g, adp, stages, self.resident_exceeds(tp, cp, ep, etp, stages, requests)
+        return g, adp, stages, self.memory.resident_exceeds(tp, cp, ep, etp, stages, requests)
 
 
 # (tp, cp, sp), G, stages, dp, micro-batches, overlap, whether TPOT is bounded too
@@ -204,7 +205,7 @@ _FirstKey = tuple[int, int, int, int, int, int, str]     # G, pp, dp, attention-
 
 def _split_key(attention: _Attention, group_size: int, stage_layers: StageBounds, dp: int, microbatches: int,
                overlap: str, tpot_floors: bool) -> _SplitKey:
-    """What `Pruner.split_bounds` reads of a layout and workload (the batch and the rest are the plan's):
+    """What `CandidateBounds.split_bounds` reads of a layout and workload (the batch and the rest are the plan's):
     its attention split (tp, cp, sp), its stages, its units of micro-batches; not its expert domain. And
     whether it bounds TPOT too."""
     return attention, group_size, stage_layers, dp, microbatches, overlap, tpot_floors
@@ -213,5 +214,5 @@ def _split_key(attention: _Attention, group_size: int, stage_layers: StageBounds
 def _first_key(group_size: int, pp: int, dp: int, adp: int, microbatches: int, batch: int, overlap: str
                ) -> _FirstKey:
     """What the bounds of a candidate's GPUs and pipeline read of its layout and workload
-    (`Pruner.first_bounds`)."""
+    (`CandidateBounds.first_bounds`)."""
     return group_size, pp, dp, adp, microbatches, batch, overlap

@@ -193,7 +193,7 @@ def _evaluate_items(items: list[Item], deadline: float | None = None, bar: Bar |
             continue
         strategy = strategy or item_strategy(item)
         mb, overlap = item[7], Overlap(item[8])
-        workload = pruner.workload(mb, overlap)
+        workload = pruner.bounds.workload(mb, overlap)
         if lay is None or lay.microbatches_requested != workload.microbatches_for(strategy.pp):
             lay = resolve(plan.model, plan.cluster, workload, strategy)     # not of the overlap: shared
         step = pruner.screen(workload, lay, bar, strategy.text, mb, overlap, first)

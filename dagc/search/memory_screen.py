@@ -6,7 +6,7 @@ reserve alone overflow a GPU on some stage (`MemoryScreen.surely_illegal`: `chec
 E402 whatever its activations), whether they do with the prefill working set of its attention or its
 routed experts alone (`overflows`: its activations are at least that), and the largest batch
 whose resident bytes fit (`resident_batch`, for `batch = max`). Each remembered by what it reads.
-The branch and bound (`dagc.search.bound.Pruner`, a `MemoryScreen`) sets such candidates aside: the
+The branch and bound (`dagc.search.bound.Pruner`, through its `memory`) sets such candidates aside: the
 search counts them as evaluated and not legal, as the full check would.
 """
 
@@ -119,7 +119,7 @@ class MemoryScreen:
             phase = Phase.DECODE if workload.inflight else Phase.PREFILL
             hit = self._working[key] = working_set_exceeds(
                 self.plan.cluster, lay, op,
-                lambda req: self.timer.working_set_floor(workload, lay, phase, req, op),
+                lambda req: self.timer.floors.working_set_floor(workload, lay, phase, req, op),
                 self._totals_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
                 self._kv(lay.tp, lay.cp, kv_requests_judged(workload, lay.requests_per_rank)))
         return hit
@@ -130,5 +130,5 @@ _ResidentKey = tuple[int, int, int, int, StageBounds, int]     # tp, cp, ep, etp
 
 def _resident_key(tp: int, cp: int, ep: int, etp: int, stage_layers: StageBounds, requests_per_rank: int
                   ) -> _ResidentKey:
-    """What a layout's weights, KV cache and reserve read of it (`Pruner.surely_illegal`)."""
+    """What a layout's weights, KV cache and reserve read of it (`MemoryScreen.surely_illegal`)."""
     return tp, cp, ep, etp, stage_layers, requests_per_rank

@@ -90,7 +90,7 @@ def evaluate_batch_max(plan: Plan, strategy: Strategy, item: Item, objective: st
     still end with could matter (`Pruner.batch_needed`): its candidate (none when a rule rejects
     it) and whether it was pruned."""
     mb, overlap = item[7], Overlap(item[8])
-    chosen = fast_largest_batch_bounded(plan, strategy, pruner.workload(mb, overlap), timer,
+    chosen = fast_largest_batch_bounded(plan, strategy, pruner.bounds.workload(mb, overlap), timer,
                                         lambda fc, lo, most: pruner.batch_needed(fc, lo, most, bar, strategy.text,
                                                                                  mb, overlap))
     if chosen is None:

@@ -13,7 +13,7 @@ The items are held as columns (`Columns`: one row per item, numpy arrays). A fig
 candidates share — their strategy's stage group and resident bytes, the bounds of their GPUs and
 of their pipeline, their attention split's floors — is computed once per distinct key (the rows'
 key columns made distinct by `np.unique`, the figure by the `Pruner`'s own function) and gathered
-to the rows; each op's own lower bound is the candidate's (`Pruner.op_floor_row`). The bars are
+to the rows; each op's own lower bound is the candidate's (`CandidateBounds.op_floor_row`). The bars are
 tested on whole columns (`out_of_reach`), so a window of chunks costs a few dozen numpy calls
 and one Python step per candidate that reaches each op's own lower bound.
 
@@ -87,8 +87,8 @@ class Columns:
     """A sequence of search items as columns, with what the screen reads of each that needs no bar:
     the number of its strategy (its figures, set aside or not), the micro-batches it schedules, the
     bounds of its GPUs as a `BestAtBounds.row`, the numbers of its pipeline's bounds' and its attention
-    split's floors' keys (their rows made when first asked for: `Pruner.item_stage_best`,
-    `Pruner.split_row`)."""
+    split's floors' keys (their rows made when first asked for: `CandidateBounds.item_stage_best`,
+    `CandidateBounds.split_row`)."""
 
     def __init__(self, pruner: Pruner, items: Sequence[Item]):
         self.pruner, self.items = pruner, items
@@ -97,18 +97,18 @@ class Columns:
                          for dp, pp, tp, cp, sp, ep, etp, mb, overlap in items], dtype=np.int64).reshape(n, 9)
         dp, pp, tp, cp, sp, mb, pair = (cols[:, k] for k in (0, 1, 2, 3, 4, 7, 8))
         first, self.shape = _distinct(*(cols[:, k] for k in range(7)))
-        figures = [pruner.strategy_figures(items[i][:7]) for i in first.tolist()]
+        figures = [pruner.bounds.strategy_figures(items[i][:7]) for i in first.tolist()]
         # a strategy with more stages than layers (E303) has no figures: `Pruner.screen` says so
         self.known = np.array([f is not None for f in figures], dtype=bool)[self.shape]
         self.aside = np.array([f is not None and f[3] for f in figures], dtype=bool)[self.shape]
         g = np.array([f[0] if f else 1 for f in figures], dtype=np.int64)[self.shape]
         adp = np.array([f[1] if f else 1 for f in figures], dtype=np.int64)[self.shape]
         first, inverse = _distinct(mb, pair, pp, dp, adp)
-        self.microbatches = np.array([pruner.item_microbatches(items[i], int(adp[i])) for i in first.tolist()],
+        self.microbatches = np.array([pruner.bounds.item_microbatches(items[i], int(adp[i])) for i in first.tolist()],
                                      dtype=np.int64)[inverse]
         gpus = dp * pp * g
         first, inverse = _distinct(gpus, dp)
-        self.physical = np.array([pruner.physical_best(items[i], int(gpus[i])).row() for i in first.tolist()],
+        self.physical = np.array([pruner.bounds.physical_best(items[i], int(gpus[i])).row() for i in first.tolist()],
                                  dtype=np.float64).reshape(-1, _ROW)[inverse]
         self.stage_first, self.stage = _distinct(g, pp, dp, adp, self.microbatches, pair)
         self.split_first, self.split = _distinct(tp, cp, sp, g, pp, dp, self.microbatches, pair)
@@ -120,7 +120,7 @@ class Columns:
         """These items in the order that lets branch and bound prune soonest: each strategy's variants
         together, as given (they come in a row), the strategies by the best their variant with the
         most micro-batches (the least bubble) could do at the bounds of its GPUs and its pipeline
-        (`Pruner.stage_bounds`; rank key order: requirements surely missed, then score, then GPUs),
+        (`CandidateBounds.stage_bounds`; rank key order: requirements surely missed, then score, then GPUs),
         ties in the order given; strategies set aside for their resident bytes, and those with more
         stages than layers, last. Deterministic: the same items give the same order."""
         n = len(self.items)
@@ -149,23 +149,23 @@ class Columns:
         return out
 
     def _stage_rows(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        """The bounds of the GPUs and pipeline of these rows' candidates (`Pruner.item_stage_best`) as
+        """The bounds of the GPUs and pipeline of these rows' candidates (`CandidateBounds.item_stage_best`) as
         `BestAtBounds.row`s, each distinct key's computed the first time it is asked for."""
         def row(i: int) -> tuple[float, ...]:
-            return self.pruner.item_stage_best(self.items[i], int(self.g[i]), int(self.adp[i]),
+            return self.pruner.bounds.item_stage_best(self.items[i], int(self.g[i]), int(self.adp[i]),
                                                int(self.microbatches[i])).row()
 
         return _filled(self._stage_table, self.stage_first, self.stage[rows], row)
 
     def _split_rows(self, tpot_floors: bool, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        """The attention split's floors of these rows' candidates (`Pruner.split_row`: its `BestAtBounds.row`,
+        """The attention split's floors of these rows' candidates (`CandidateBounds.split_row`: its `BestAtBounds.row`,
         then its TTFT and TPOT bounds), each distinct key's computed the first time it is asked for."""
         table = self._split_table.get(tpot_floors)
         if table is None:
             table = self._split_table[tpot_floors] = np.full((len(self.split_first), _ROW + 2), np.nan)
 
         def row(i: int) -> tuple[float, ...]:
-            return self.pruner.split_row(self.items[i], self.figures[self.shape[i]], int(self.microbatches[i]),
+            return self.pruner.bounds.split_row(self.items[i], self.figures[self.shape[i]], int(self.microbatches[i]),
                                          tpot_floors)
 
         return _filled(table, self.split_first, self.split[rows], row)
@@ -205,7 +205,7 @@ class Columns:
                 pruned[open_] = out_of_reach(self._stage_rows(rows[open_]), bar)
             open_ &= ~pruned
             tpot_floors = pruner.floors_matter(bar)
-            if open_.any() and (tpot_floors or pruner.ttft_first):
+            if open_.any() and (tpot_floors or pruner.bounds.ttft_first):
                 live = rows[open_]
                 split = self._split_rows(tpot_floors, live)
                 out_split = out_of_reach(split[:, :_ROW], bar)
@@ -214,7 +214,7 @@ class Columns:
                     keep = ~out_split
                     live, split = live[keep], split[keep]
                     if len(live):
-                        ops = np.array([pruner.op_floor_row(self.items[i], self.figures[self.shape[i]],
+                        ops = np.array([pruner.bounds.op_floor_row(self.items[i], self.figures[self.shape[i]],
                                                             int(self.microbatches[i]), ttft, tpot)
                                         for i, ttft, tpot in zip(live.tolist(), split[:, _ROW].tolist(),
                                                                  split[:, _ROW + 1].tolist(), strict=True)],

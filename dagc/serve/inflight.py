@@ -31,6 +31,17 @@ class InflightRates(Rates[float]):
     decode_step_s: float           # a step of the decode tokens of every request in flight
     mixed_step_s: float            # the same plus a chunk of one prompt
 
+    @classmethod
+    def of(cls, r: Rates[float], decode_step_s: float, mixed_step_s: float) -> InflightRates:
+        """`r` with the two step times it comes from."""
+        return cls(ttft_s=r.ttft_s, ttft_server_s=r.ttft_server_s, tpot_s=r.tpot_s,
+                   prefill_tokens_per_s=r.prefill_tokens_per_s, decode_tokens_per_s=r.decode_tokens_per_s,
+                   throughput_tokens_per_s=r.throughput_tokens_per_s,
+                   prefill_tokens_per_s_per_gpu=r.prefill_tokens_per_s_per_gpu,
+                   decode_tokens_per_s_per_gpu=r.decode_tokens_per_s_per_gpu,
+                   throughput_tokens_per_s_per_gpu=r.throughput_tokens_per_s_per_gpu,
+                   decode_step_s=decode_step_s, mixed_step_s=mixed_step_s)
+
 
 def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Layout, frontend_s: float = 0.0
                    ) -> InflightRates:
@@ -38,14 +49,7 @@ def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Lay
     `dagc.serve.rates.rate_metrics`, which adds the engine's front-end time `frontend_s` to the client's
     TTFT), total and per GPU, with the two step times they come from: `decode_step_s`, `mixed_step_s`."""
     ttft, tpot = inflight_ttft_tpot(t_decode, t_mixed, workload, lay)
-    r = rate_metrics(ttft, tpot, workload, lay.gpus_used, frontend_s=frontend_s)
-    return InflightRates(ttft_s=r.ttft_s, ttft_server_s=r.ttft_server_s, tpot_s=r.tpot_s,
-                         prefill_tokens_per_s=r.prefill_tokens_per_s, decode_tokens_per_s=r.decode_tokens_per_s,
-                         throughput_tokens_per_s=r.throughput_tokens_per_s,
-                         prefill_tokens_per_s_per_gpu=r.prefill_tokens_per_s_per_gpu,
-                         decode_tokens_per_s_per_gpu=r.decode_tokens_per_s_per_gpu,
-                         throughput_tokens_per_s_per_gpu=r.throughput_tokens_per_s_per_gpu,
-                         decode_step_s=t_decode, mixed_step_s=t_mixed)
+    return InflightRates.of(rate_metrics(ttft, tpot, workload, lay.gpus_used, frontend_s=frontend_s), t_decode, t_mixed)
 
 
 class ServingJson(TypedDict):

@@ -17,11 +17,12 @@ from collections import OrderedDict
 from ..layout.layout import Layout
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.admission import kv_tokens_per_rank
-from ..memory.memory import memory
+from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
+from ..plan.workload import Workload
 
-__all__ = ["BLOCK_TOKENS", "RankKV", "kv_capacity_tokens"]
+__all__ = ["BLOCK_TOKENS", "RankKV", "kv_capacity_of", "kv_capacity_tokens"]
 
 BLOCK_TOKENS = 16
 
@@ -46,7 +47,14 @@ def kv_capacity_tokens(plan: Plan, strategy: Strategy, lay: Layout) -> int:
     w = strategy.workload_for(plan.workload)
     mem = memory(plan.model, w, plan.cluster, lay, activation_bytes_by_stage(plan.model, w, plan.cluster, lay),
                  limit_bytes=plan.memory_limit_bytes)
-    return kv_tokens_per_rank(mem, max(1, lay.requests_per_rank) * (w.prompt + w.generate))
+    return kv_capacity_of(mem, lay, w)
+
+
+def kv_capacity_of(mem: MemoryBreakdown, lay: Layout, workload: Workload) -> int:
+    """`kv_capacity_tokens` of the memory the check has already sized for `lay` at `workload` (`analyse`'s
+    `MemoryBreakdown`, with the activations of the DAG's ops): the memory is made once per layout and handed
+    on, not sized again for the load simulation."""
+    return kv_tokens_per_rank(mem, max(1, lay.requests_per_rank) * (workload.prompt + workload.generate))
 
 
 class RankKV:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..layout.layout import Layout
 from ..layout.mix import shares
+from ..layout.modes import mode_of
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Traffic, Workload
@@ -38,7 +39,7 @@ from .step_prices import StepPrices
 from .surrogate import surface_for
 from .watch import Watch
 
-__all__ = ["Load", "StepPrices", "Timeline", "percentiles", "sample_percentiles", "simulate"]
+__all__ = ["Load", "StepPrices", "Timeline", "percentiles", "sample_percentiles", "simulate", "simulate_sized"]
 
 
 def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | None = None,
@@ -64,13 +65,19 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
         >>> len(load.finish), load.overloaded, int(load.preemptions.sum())
         (200, False, 0)
     """
+    capacity = kv_capacity_tokens(plan, strategy, lay) if kv_tokens is None else kv_tokens
+    return simulate_sized(plan, strategy, lay, prices or StepPrices(plan, strategy, lay), capacity, progress, watch)
+
+
+def simulate_sized(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices, capacity: int,
+                   progress: Callable[[int, int], None] | None = None, watch: bool = False) -> Load:
+    """`simulate` of a strategy whose prices and KV cache are sized already: `capacity`, the tokens one
+    attention-DP rank's KV cache holds (`dagc.serve.kv_blocks.kv_capacity_of`, from the check's memory)."""
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate needs traffic"
-    prices = prices or StepPrices(plan, strategy, lay)
     requests = requests_of(traffic, plan.workload)
     tick = _ticker(len(requests), progress)
-    capacity = kv_capacity_tokens(plan, strategy, lay) if kv_tokens is None else kv_tokens
-    if not plan.workload.inflight:
+    if not mode_of(plan.workload).continuous:          # whole batches (the mode's load scheduler)
         load = replace(static_load(plan, traffic, requests, prices, capacity, lay.dp * lay.adp, tick),
                        cap=plan.workload.batch, kv_tokens=capacity, frontend_s=plan.cluster.engine.terms.frontend_s,
                        static=True)

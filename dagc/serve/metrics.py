@@ -1,9 +1,9 @@
 """Metrics of a scheduled DAG (SPEC 7): TTFT, TPOT, throughputs, bubble, time on the critical path.
 
-Input: a `Dag`, its `Schedule`, the workload and the layout. Output: `Metrics`, whose rates come
-from `dagc.serve.rates.rate_metrics` (statically: the prefill makespan and the decode step) or
-`dagc.serve.inflight.inflight_rates` (in flight: the decode and mixed steps), both shared with
-`dagc.serve.estimate`; a disaggregated pool's instance has its own figure alone (`InstanceRates`).
+Input: a `Dag`, its `Schedule`, the workload and the layout. Output: `Metrics`, whose rates are the
+serving mode's of the DAG's steps (`dagc.serve.mode_rates`: statically the prefill makespan and the decode
+step, in flight the decode and mixed steps), as `dagc.serve.estimate` makes them of the recurrence's; a
+disaggregated pool's instance has its own figure alone (`InstanceRates`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import numpy as np
 
 from ..ir.dag import Dag, OpKind, Phase
 from ..layout.layout import Layout
-from ..plan.workload import PoolRole, Workload
+from ..layout.modes import mode_of
+from ..plan.workload import Workload
 from ..schedule.schedule import PathBreakdown, Schedule
-from .inflight import inflight_rates
-from .rates import InstanceRates, Rates, per_token, rate_metrics
+from .mode_rates import mode_rates
+from .rates import InstanceRates, Rates
 
 __all__ = ["Metrics", "metrics", "step_gap"]
 
@@ -77,37 +78,21 @@ def step_gap(dag: Dag, finish: np.ndarray, phase: Phase, microbatches: int) -> f
 
 
 def metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout, frontend_s: float = 0.0) -> Metrics:
-    """TTFT (the prefill makespan), TPOT (the steady-state gap between a request's two decode
-    tokens, the slowest micro-batch's), the throughputs, the bubble and the critical paths. In
-    flight, TTFT and TPOT come from the decode and mixed steps' gaps (`dagc.serve.inflight`), and
-    the bubble is the mixed steps'. The TTFT is the client's: the server's (`ttft_server_s`) plus the
-    serving engine's front-end time `frontend_s` (`dagc.serve.rates.rate_metrics` adds it)."""
-    finish = sched.finish
-    if workload.role is not None:       # a pool's instance: its own figure alone (`dagc.verdict.pools`)
-        return _pool_metrics(dag, sched, workload, layout)
-    t_decode = step_gap(dag, finish, Phase.DECODE, layout.microbatches)
-    rates: Rates[float]
-    if workload.inflight:
-        rates = inflight_rates(t_decode, step_gap(dag, finish, Phase.MIXED, layout.microbatches), workload, layout,
-                               frontend_s)
-        first = Phase.MIXED
-    else:
-        rates = rate_metrics(sched.prefill_path.makespan_s, t_decode, workload, layout.gpus_used, frontend_s=frontend_s)
-        first = Phase.PREFILL
-    return Metrics(rates=rates,
-                   bubble_fraction=_bubble(dag, dag.indices(first), sched.start, finish, sched.paths[first].makespan_s),
+    """TTFT, TPOT, the throughputs, the bubble and the critical paths, as the workload's serving mode makes
+    them of its steps (`dagc.serve.mode_rates`): statically TTFT is the prefill makespan and TPOT the
+    steady-state gap between a request's two decode tokens (the slowest micro-batch's); in flight they come
+    from the decode and mixed steps' gaps (`dagc.serve.inflight`); a disaggregated pool's instance has its own
+    figure alone (`dagc.serve.disagg` makes the deployment's). The bubble is that of the pass the first token
+    is made of. The TTFT is the client's: the server's (`ttft_server_s`) plus the serving engine's front-end
+    time `frontend_s` (`dagc.serve.rates.rate_metrics` adds it; an instance's is the server's)."""
+    first = mode_of(workload).first
+
+    def step(phase: Phase) -> float:
+        if phase is Phase.PREFILL:
+            return sched.paths[Phase.PREFILL].makespan_s
+        return step_gap(dag, sched.finish, phase, layout.microbatches)
+
+    return Metrics(rates=mode_rates(step, workload, layout, frontend_s),
+                   bubble_fraction=_bubble(dag, dag.indices(first), sched.start, sched.finish,
+                                           sched.paths[first].makespan_s),
                    paths=dict(sched.paths))
-
-
-def _pool_metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout) -> Metrics:
-    """A disaggregated pool's instance: a prefill instance's TTFT is its prefill's makespan, a decode
-    instance's TPOT its decode step; the other figure and the throughputs are the deployment's
-    (`dagc.serve.disagg`), left at 0 here."""
-    if workload.role == PoolRole.PREFILL:
-        phase, ttft, tpot = Phase.PREFILL, sched.paths[Phase.PREFILL].makespan_s, 0.0
-    else:
-        phase, ttft = Phase.DECODE, 0.0
-        tpot = per_token(step_gap(dag, sched.finish, Phase.DECODE, layout.microbatches), workload)
-    return Metrics(rates=InstanceRates(ttft_s=ttft, tpot_s=tpot), paths=dict(sched.paths),
-                   bubble_fraction=_bubble(dag, dag.indices(phase), sched.start, sched.finish,
-                                           sched.paths[phase].makespan_s))

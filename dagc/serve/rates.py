@@ -2,12 +2,13 @@
 
 Input: TTFT and TPOT (measured, estimated, or lower bounds of them), a `Workload` and a GPU
 count. Output: `Rates` — `ttft_s`, `tpot_s`, the prefill, decode and end-to-end throughputs, each
-also per GPU (report.json's `metrics` holds them under the fields' names). Statically (SPEC 7) the
-batch is prefilled in TTFT, then decoded a token per TPOT. In flight (`dagc.serve.inflight`) every
-step decodes every request in flight while prompts are chunked in, so the rates follow from TPOT
-alone: decode tokens/s = batch / TPOT, prompt tokens/s = that × prompt / generate, end to end their
-sum. Either way lower bounds of TTFT and TPOT give upper bounds of every rate (the search's bounds
-read it so). A disaggregated pool's instance alone has only its own figure: `InstanceRates`.
+also per GPU (report.json's `metrics` holds them under the fields' names). The serving mode
+(`dagc.layout.modes`, `ServingMode.throughputs`) says how: statically (SPEC 7) the batch is prefilled in
+TTFT, then decoded a token per TPOT. In flight (`dagc.serve.inflight`) every step decodes every request in
+flight while prompts are chunked in, so the rates follow from TPOT alone: decode tokens/s = batch / TPOT,
+prompt tokens/s = that × prompt / generate, end to end their sum. Either way lower bounds of TTFT and
+TPOT give upper bounds of every rate (the search's bounds read it so). A disaggregated pool's instance
+alone has only its own figure: `InstanceRates`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ..layout.modes import mode_of
 from ..plan.workload import Workload
 
 __all__ = ["F", "InstanceRates", "Rates", "per_token", "rate_metrics"]
@@ -93,13 +95,10 @@ def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, ba
         >>> r.ttft_s, r.ttft_server_s, round(r.throughput_tokens_per_s, 6)   # 10 · 110 / (2 + 10 · 0.01)
         (2.01, 2.0, 523.809524)
     """
-    b, s, g = workload.batch if batch is None else batch, workload.prompt, workload.generate
+    b = workload.batch if batch is None else batch
     tpot_s = per_token(tpot_s, workload)
     decode = b / tpot_s
-    if workload.inflight:
-        prefill, throughput = decode * s / g, decode * (s + g) / g
-    else:
-        prefill, throughput = b * s / ttft_s, b * (s + g) / (ttft_s + g * tpot_s)
+    prefill, throughput = mode_of(workload).throughputs(b, workload, ttft_s, tpot_s)
     return Rates(ttft_s=ttft_s + frontend_s, ttft_server_s=ttft_s, tpot_s=tpot_s, prefill_tokens_per_s=prefill,
                  decode_tokens_per_s=decode, throughput_tokens_per_s=throughput,
                  prefill_tokens_per_s_per_gpu=prefill / gpus, decode_tokens_per_s_per_gpu=decode / gpus,

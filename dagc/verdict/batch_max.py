@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 from ..lang.fields import BATCH_LIMIT
 from ..layout.layout import Layout
-from ..layout.mix import shares
+from ..layout.modes import mode_of
 from ..memory.admission import Admission
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
@@ -126,7 +126,7 @@ def _broken(requirements: tuple[RequirementResult, ...]) -> str | None:
 
 def _unsustained(workload: Workload, lay: Layout) -> str | None:
     """In flight, what a batch breaks when the chunk cannot keep up with its admissions (W513)."""
-    return BROKEN_CHUNK if workload.inflight and not shares(workload, lay).keeps_up else None
+    return None if mode_of(workload).keeps_up(workload, lay) else BROKEN_CHUNK
 
 
 def _unadmitted(adm: Admission | None) -> str | None:

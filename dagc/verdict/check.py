@@ -22,6 +22,7 @@ from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import PoolRole, Workload
 from ..rules import in_rule_order
 from ..schedule.schedule import PathBreakdown
+from ..serve.kv_blocks import kv_capacity_of
 from ..serve.step_prices import StepPrices
 from .analyse import analyse
 from .batch_max import choose_batch
@@ -166,11 +167,11 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
     a = analyse(plan, strategy, workload, decl=decl)
     reqs, judged, load, found = a.requirements, a.verdict, None, a.diagnostics
     metrics = a.metrics if isinstance(a.metrics, SteadyMetrics) else None     # a deployment's (no pool's instance)
-    if a.plan.workload.traffic is not None and a.valid and metrics is not None:
-        lay = a.layout
+    if a.plan.workload.traffic is not None and a.valid and metrics is not None and a.memory is not None:
+        lay, kv_tokens = a.layout, kv_capacity_of(a.memory, a.layout, a.plan.workload)
         reqs, judged, load, found = _judged_on_load(
-            a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay)), binding_steps(metrics),
-            a.diagnostics, reqs, progress, with_capacity)
+            a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay), kv_tokens),
+            binding_steps(metrics), a.diagnostics, reqs, progress, with_capacity)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=found, requirements=reqs, verdict=judged,
                           metrics=metrics, compiled=a.compiled, load=load)

@@ -36,7 +36,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic
 from ..rules.serving import load_over_budget, request_over_kv
 from ..serve.binding import Binding, Limit, binding_json, diagnose
-from ..serve.load import Load, StepPrices, simulate
+from ..serve.load import Load, StepPrices, simulate_sized
 from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
 from ..serve.shared import shared_load, shared_prices
@@ -115,15 +115,16 @@ class Run(Protocol):
     def __call__(self, plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load: ...
 
 
-def strategy_run(strategy: Strategy, lay: Layout, prices: StepPrices) -> Run:
-    """A run through one strategy (`dagc.serve.load.simulate`), each step priced once over every run and
-    every check of the same strategy in this process, an identical run made once (`dagc.serve.shared`; a
-    watched run that stopped is none)."""
+def strategy_run(strategy: Strategy, lay: Layout, prices: StepPrices, kv_tokens: int) -> Run:
+    """A run through one strategy (`dagc.serve.load.simulate_sized`), each step priced once over every run
+    and every check of the same strategy in this process, an identical run made once (`dagc.serve.shared`; a
+    watched run that stopped is none). `kv_tokens`: a rank's KV cache in tokens, from the strategy's memory
+    as the check sized it (`dagc.serve.kv_blocks.kv_capacity_of`), the same for every run."""
     prices = shared_prices(prices)
 
     def run(plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load:
         return shared_load(plan, strategy, lay,
-                           lambda: simulate(plan, strategy, lay, prices, progress=progress, watch=watch), watch)
+                           lambda: simulate_sized(plan, strategy, lay, prices, kv_tokens, progress, watch), watch)
     return run
 
 
