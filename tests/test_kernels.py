@@ -317,6 +317,31 @@ def test_shapes_broadcast_and_scalars_stay_scalars():
     assert p.gemm_s(np.ones((2, 3)) * 64, 4096, np.array([4096, 8192, 2048])).shape == (2, 3)
 
 
+@pytest.mark.parametrize("name", ["h100-sxm", "h200"])
+def test_many_shapes_at_once_are_each_shapes_own_seconds(name):
+    """A look-up of many shapes at once gives each the very float (==) it gets alone, whichever measured
+    shapes each blends and whether past a table's measured batch: the kernel caches keep a shape's seconds
+    however it was first asked for (`dagc.cost.compute`)."""
+    p = builtin_profile(name)
+    rng = np.random.default_rng(11)
+    m, n, k = (rng.choice([1.0, 7.0, 64.0, 513.0, 4096.0, 70000.0], 12) for _ in range(3))
+    n, k = n * 8, k * 2
+    b, c = rng.integers(1, 600, 12).astype(float), rng.integers(1, 200_000, 12).astype(float)
+    h, kv = rng.choice([8.0, 32.0, 64.0], 12), rng.choice([1.0, 4.0, 8.0], 12)
+    calls = [
+        (p.gemm_s, (m, n, k)),
+        (p.grouped_gemm_s, (rng.integers(1, 64, 12).astype(float), m / 3, k, n)),
+        (p.attn_prefill_s, (b, c / 8, h, kv, np.full(12, 128.0))),
+        (p.attn_decode_s, (b, c, h, kv, np.full(12, 128.0), rng.choice([1.0, 2.0], 12))),
+        (p.mla_decode_s, (b, c, h)),
+        (p.memory_s, (m * n,)),
+    ]
+    for method, args in calls:
+        together = method(*args)
+        alone = [float(method(*(a[i] for a in args))) for i in range(12)]
+        assert together.tolist() == alone, method.__name__
+
+
 # ---------------------------------------------------------------- GPUs without their own profile
 
 

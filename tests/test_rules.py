@@ -151,6 +151,8 @@ FIXTURES = {
     "W521": (dict(workload=TRAFFIC.format(requests=20), require="require { ttft_p99 <= 2 s }"),
              dict(workload=TRAFFIC.format(requests=1000), require="require { ttft_p99 <= 2 s }")),
     "W522": (dict(require="require { ttft >= 1 s }"), dict(require="require { ttft <= 1 s }")),
+    "W523": (dict(require="require { throughput <= 1000 tokens/s }"),
+             dict(require="require { throughput >= 1000 tokens/s }")),
     "E109": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(gpu="h200")}),
              dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration()})),
     "W540": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(range={

@@ -89,16 +89,15 @@ def _few_ranks_time_s(k: Kernel, profile: KernelTimes, flat: np.ndarray, lower: 
     """`kernel_time_s` of a kernel on few ranks (`flat`: one row per coordinate): its active ranks' distinct
     shapes sorted as tuples — the order `np.unique` gives them, so the very vectors are looked up — and each
     rank's seconds from its shape's."""
-    columns = flat.T.tolist()
-    active = [all(x > 0 for x in shape) for shape in columns]
-    out = np.zeros(len(columns))
-    if not any(active):
+    active = (flat > 0).all(axis=0)
+    out = np.zeros(flat.shape[1])
+    if not active.any():
         return out
-    shapes = [tuple(shape) for shape, on in zip(columns, active, strict=True) if on]
+    shapes = list(map(tuple, flat[:, active].T.tolist()))
     distinct = tuple(sorted(set(shapes)))
     index = {shape: i for i, shape in enumerate(distinct)}
     t = _distinct_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, distinct, lower)
-    out[np.array(active)] = t[[index[shape] for shape in shapes]]
+    out[active] = t[[index[shape] for shape in shapes]]
     return out
 
 

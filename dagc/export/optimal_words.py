@@ -132,6 +132,11 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
             figure = objective_text(_objective(ev).name, _figures(ev.best_figures))
             return (f"within {ev.tolerance * 100:.0f} % of the best of {ev.evaluated:,} strategies by "
                     f"{ev.objective} (`{b.text}`: {figure})" + partial), False
+        case Why.ONLY_OWN_MEETS:
+            figure = objective_text(_objective(ev).name, _figures(ev.best_figures))
+            searched = count_text(ev.evaluated, "strategy", "strategies")
+            return (f"this strategy meets the requirements; the best by {ev.objective} of the {searched} searched, "
+                    f"`{b.text}` ({figure}), {meets_words(ev)}" + partial), False
         case Why.FURTHER:
             among = "dagc searched" if ev.complete else "of those evaluated"
             return (f"no strategy {among} meets every requirement, and `{b.text}`, the best by {ev.objective} of "

@@ -140,20 +140,22 @@ def _unique(values: Floats) -> Floats:
     return np.array(sorted(set(values.tolist())), dtype=np.float64)
 
 
-def _weights(table: Table, shape: Floats) -> Floats:
-    """(Q, S) blend weights: an exact shape alone, else the nearest ones by inverse squared log distance."""
+def _weights(table: Table, shape: Floats) -> tuple[Floats, Sequence[int]]:
+    """(Q, S) blend weights — (1, S) when every query has the same shape, which broadcasts — and the series
+    any query weighs: an exact shape alone, else the nearest ones by inverse squared log distance."""
     if len(shape) and bool((shape == shape[0]).all()):     # the usual query: one shape, many token counts
-        return np.broadcast_to(_weights_of(table, tuple(shape[0].tolist())), (len(shape), len(table.series)))
-    return _blend(table, shape)
+        return _weights_of(table, tuple(shape[0].tolist()))
+    w = _blend(table, shape)
+    return w, np.flatnonzero(w.any(axis=0)).tolist()
 
 
 @functools.lru_cache(maxsize=4096)
-def _weights_of(table: Table, shape: tuple[float, ...]) -> Floats:
+def _weights_of(table: Table, shape: tuple[float, ...]) -> tuple[Floats, tuple[int, ...]]:
     """`_weights` of one shape, (1, S), remembered: a model's ops ask the same few shapes again and
     again (read-only: it is shared)."""
     w = _blend(table, np.array([shape], dtype=np.float64).reshape(1, -1))
     w.setflags(write=False)
-    return w
+    return w, tuple(np.flatnonzero(w.any(axis=0)).tolist())
 
 
 def _blend(table: Table, shape: Floats) -> Floats:
@@ -189,16 +191,20 @@ def evaluate(table: Table, shape: Floats, outer: Floats, inner: Floats, roof: Ro
         at = roof(outer[:, None, None], inner[:, None, None]).reshape(len(outer), -1)[:, 0]
         bound: Floats = np.maximum(at / np.exp(table.max_log_eff), floor_s)
         return bound
-    w = _weights(table, shape)
+    w, weighed = _weights(table, shape)
     cand_o = np.concatenate([outer[:, None], np.minimum(table.outer_breaks[None, :], outer[:, None])], axis=1)
     cand_i = np.concatenate([inner[:, None], np.minimum(table.inner_breaks[None, :], inner[:, None])], axis=1)
-    big_o, big_i = np.broadcast_arrays(cand_o[:, :, None], cand_i[:, None, :])
+    # the candidates on their own axes, broadcast by each operation (Q, A, 1) against (Q, 1, B): the same
+    # operations on the same values as on the (Q, A, B) grid, without making it
+    big_o, big_i = cand_o[:, :, None], cand_i[:, None, :]
     with np.errstate(divide="ignore"):
         lo, li = np.log(np.maximum(big_o, 1e-300)), np.log(np.maximum(big_i, 1e-300))
-    log_eff = np.zeros(big_o.shape)
-    for s in np.flatnonzero(w.any(axis=0)):
-        log_eff += w[:, s, None, None] * table.series[s].log_eff(lo, li)
-    t = roof(big_o, big_i) / np.exp(log_eff)
+    if any(len(table.series[s].rows) > 1 for s in weighed):      # a series blended across outer tokens: the grid
+        lo, li = np.broadcast_arrays(lo, li)
+    log_eff: Floats | float = 0.0
+    for s in weighed:
+        log_eff = log_eff + w[:, s, None, None] * table.series[s].log_eff(lo, li)
+    t = roof(big_o, big_i) / np.exp(log_eff)      # (Q, A or 1, B): its largest is the grid's
     seconds: Floats = np.maximum(t.max(axis=(1, 2)), floor_s)
     return seconds
 

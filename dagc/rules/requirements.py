@@ -1,5 +1,6 @@
 """Requirements against the physical bounds of `dagc.rules.bounds`: W506 (one strategy) and N604 (the cluster);
-the batch `batch = max` chose to meet them (N605); a latency written as a floor (W522).
+the batch `batch = max` chose to meet them (N605); a latency written as a floor (W522), a throughput or goodput
+as a ceiling (W523).
 
 Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each
 claiming no more than its bound proves. W506 bounds the strategy it is attached to (its
@@ -21,7 +22,7 @@ from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
 __all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "broken_text",
-           "metric_name"]
+           "metric_name", "written_backwards"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -232,12 +233,25 @@ def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
 
 
 _LATENCIES = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.ITL, RequirementKind.E2E)
+_FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
+
+
+def written_backwards(req: Requirement) -> bool:
+    """Whether a requirement bounds its figure on the side no deployment wants: a latency from below (W522), a
+    throughput or goodput from above (W523) — almost always a comparator mistyped. No change to a deployment is a
+    step toward such a target (`dagc.verdict.next_steps` offers none while one is missed)."""
+    return (req.kind in _LATENCIES and req.op in (">=", ">")) or (req.kind.is_floor and req.op in ("<=", "<"))
+
+
+def _meant(req: Requirement) -> str:
+    """The requirement with its comparator turned round, as almost surely meant: `ttft >= 2 s` → `ttft <= 2 s`."""
+    return req.text.replace(req.op, _FLIPPED[req.op], 1)
 
 
 def check_latency_floor(ctx: RuleContext) -> Iterator[Diagnostic]:
     """A latency requirement written as a floor: `ttft_p99 >= 1 s` asks every answer to be at least that slow,
     which no deployment wants — almost always `<=` mistyped. dagc judges it as written (a fast deployment
-    misses it, and the next steps would look for slower ones) and warns.
+    misses it) and warns; while a strategy misses it, it gets no next steps (each would make it slower).
 
     Bad:
         require { ttft_p99 >= 1 s }
@@ -245,12 +259,30 @@ def check_latency_floor(ctx: RuleContext) -> Iterator[Diagnostic]:
         require { ttft_p99 <= 1 s }
     """
     for req in ctx.plan.requirements:
-        if req.kind in _LATENCIES and req.op in (">=", ">"):
-            upper = req.text.replace(req.op, "<=" if req.op == ">=" else "<", 1)
+        if req.kind in _LATENCIES and written_backwards(req):
             yield diag("W522", Severity.WARNING,
-                       f"`{req.text}` asks for a {metric_name(req)} of at least its target: a faster deployment "
+                       f"`{req.text}` asks for its {metric_name(req)} to be at least its target: a faster deployment "
                        "misses it", req.span or ctx.plan.span_of("require"),
-                       f"a latency limit is an upper bound: `{upper}`")
+                       f"did you mean `{_meant(req)}`? Latency targets are upper bounds")
+
+
+def check_throughput_ceiling(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A throughput or goodput requirement written as a ceiling: `throughput <= 1000 tokens/s` asks the deployment
+    to serve at most that much, which no deployment wants — almost always `>=` mistyped. dagc judges it as written
+    (a faster deployment misses it) and warns; while a strategy misses it, it gets no next steps (each would make
+    it slower).
+
+    Bad:
+        require { decode_throughput <= 2 tokens/ms/gpu }
+    Fixed:
+        require { decode_throughput >= 2 tokens/ms/gpu }
+    """
+    for req in ctx.plan.requirements:
+        if req.kind.is_floor and written_backwards(req):
+            yield diag("W523", Severity.WARNING,
+                       f"`{req.text}` asks for its {metric_name(req)} to be at most its target: a faster deployment "
+                       "misses it", req.span or ctx.plan.span_of("require"),
+                       f"did you mean `{_meant(req)}`? Throughput and goodput targets are floors")
 
 
 RULES = (
@@ -261,4 +293,6 @@ RULES = (
     make_rule("N605", Severity.NOTE, "the batch `batch = max` chose for the strategy", check_batch_max),
     make_rule("W522", Severity.WARNING, "a latency requirement written as a floor (`>=`)", check_latency_floor,
               plan_level=True),
+    make_rule("W523", Severity.WARNING, "a throughput or goodput requirement written as a ceiling (`<=`)",
+              check_throughput_ceiling, plan_level=True),
 )

@@ -26,6 +26,7 @@ from ..verdict.fastcheck import FastCheck
 from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
 from ..verdict.verdict import RequirementResult, requirement_value
 from .bar import BestAtBounds
+from .floor import traffic_floor
 from .result import BatchProbes, PooledSummary, score_key
 
 __all__ = ["Entry", "Instance", "Pair", "PairColumns", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of",
@@ -208,8 +209,12 @@ def _before(missed: npt.NDArray[np.int64], neg_score: npt.NDArray[np.float64], g
 def _misses(plan: Plan, metrics: PairColumns, gpus: npt.NDArray[np.int64],
             memory: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """The requirements each pair misses (memory judged on its fuller pool's share, or on bytes by
-    `Pair.requirements` for the pairs made)."""
+    `Pair.requirements` for the pairs made), and one more for a pair short of the plan's traffic, as its candidate
+    counts it (`dagc.search.floor`)."""
     out = np.zeros(len(gpus), dtype=np.int64)
+    floor = traffic_floor(plan)
+    if floor is not None:
+        out += np.asarray(metrics.decode_tokens_per_s, dtype=float) < floor
     for r in plan.steady_requirements:
         if r.kind is RequirementKind.GPUS:
             value = gpus.astype(float)
@@ -249,7 +254,8 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
                                            least)
     # the totals at the decode pools' capacity D (more prefill instances only add GPUs), per GPU at `least`
     totals = steady_metrics(pooled_rates(d, least, ttft, step_floor, w))
-    missed = 0
+    floor = traffic_floor(plan)             # short of the traffic even at the decode pools' capacity: a miss
+    missed = int(floor is not None and float(totals.decode_tokens_per_s) < floor)
     for r in plan.steady_requirements:
         if r.kind is RequirementKind.GPUS:
             missed += unreachable(r, float(least), lower=True)

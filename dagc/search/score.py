@@ -22,6 +22,7 @@ from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.verdict import RequirementResult
 from .bar import Bar
 from .bound import Pruner
+from .floor import floored, traffic_floor
 from .result import Candidate
 from .space import Item
 
@@ -63,10 +64,11 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
         return None
     gpus = fc.layout.gpus_used
     metrics = fc.deployment
-    return Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=metrics,
-                     meets_requirements=fc.meets_requirements, score=OBJECTIVES[objective].score_of(metrics, gpus),
-                     memory_fraction=fc.memory.worst.fraction, binding=binding_of(fc.requirements, workload),
-                     batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
+    c = Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=metrics,
+                  meets_requirements=fc.meets_requirements, score=OBJECTIVES[objective].score_of(metrics, gpus),
+                  memory_fraction=fc.memory.worst.fraction, binding=binding_of(fc.requirements, workload),
+                  batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
+    return floored(c, traffic_floor(plan))       # short of the plan's traffic: a miss the ranking reads
 
 
 def misses(requirements: Iterable[RequirementResult]) -> int:

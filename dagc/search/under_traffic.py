@@ -40,6 +40,7 @@ from ..plan.workload import Requirement
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import carries_traffic, load_events, not_simulated
+from .floor import ALL, STEADY, floored, traffic_floor
 from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
 
@@ -47,7 +48,6 @@ __all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "BEST_LIMIT", "Judgement", "check_can
            "judgement", "judged_best", "judged_under_traffic", "load_requirements",
            "steady_only_text", "traffic_floor", "unsimulated_text"]
 
-ALL, STEADY = "all", "steady-state"      # `Candidate.judged`
 JUDGE_LIMIT = 10          # candidates of one ranking simulated under the traffic at most (a second each, or so)
 SCORE_RTOL = 1e-9        # a judged candidate's exact score this close to the search's is the search's (a tie kept)
 BEST_LIMIT = 3            # × JUDGE_LIMIT: how far the walk goes on while its best is not judged (the best alone)
@@ -226,30 +226,10 @@ def _known(memo: dict[Key, Judgement | str], c: Candidate, objective: str | None
         return j.of(c, objective)
     if j == REJECTED:
         return None
-    if c.short_of_traffic:          # screened by an earlier ranking of the walk (its miss counted once)
+    if c.short_of_traffic:          # counted short when it was scored (`dagc.search.floor`): its miss counted once
         return c
-    if floor is not None and c.metrics.decode_tokens_per_s < floor:
-        return replace(c, judged=STEADY, meets_requirements=False, misses=c.misses + 1, short_of_traffic=True)
-    return replace(c, judged=STEADY, meets_requirements=c.misses == 0)
-
-
-def traffic_floor(plan: Plan) -> float | None:
-    """The decode tokens a second a deployment must serve to carry the plan's open-loop traffic: its rate × the
-    tokens each request generates. A deployment whose steady state — every request of its batch in flight, the
-    most it serves — gives fewer falls behind its arrivals, whatever the requirements: its queue keeps growing
-    (docs/load.md, "Carrying the traffic"). None for a closed loop or a request log (no rate to keep up with).
-
-    Example:
-        >>> from dagc.lang.load import load_plan_text
-        >>> traffic_floor(load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200" } '
-        ...     'workload { batch = 64 prompt = 2000 generate = 500 serving = inflight rate = 10 requests/s '
-        ...     'requests = 1000 } strategy tp 4'))
-        5000.0
-    """
-    traffic = plan.workload.traffic
-    if traffic is None or traffic.rate is None or traffic.concurrency is not None or traffic.log is not None:
-        return None
-    return traffic.rate * plan.workload.generate
+    short = floored(c, floor)
+    return short if short is not c else replace(c, judged=STEADY, meets_requirements=c.misses == 0)
 
 
 def _judged(plan: Plan, c: Candidate) -> Judgement | str:

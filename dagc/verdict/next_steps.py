@@ -25,12 +25,17 @@ requirement and the figures it gives. Tried, in this order, each only where it a
   No change grows the GPUs past what a `gpus` requirement of the plan allows (`gpus_allowed`): the cap the user
   wrote is not a figure to trade.
 
+None is tried while the strategy misses a requirement written on the wrong side of its figure (`ttft >= 2 s`,
+W522; `throughput <= …`, W523): every step would chase a slower deployment; the fix is the comparator.
+
 Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated,
 without the capacity, which judges nothing the run does not) and, given `judge`, what `dagc check` adds —
 the plan's engine's refusals (E7xx), so that no change the engine would not start is proposed as meeting.
 
 A change is listed when it meets the requirements, and the nearest of each kind only; when none meets,
-the best tried of each kind is listed with `meets` false, so that the user sees how close it came.
+the best tried of each kind is listed with `meets` false, so that the user sees how close it came — unless it
+changes nothing (`dagc.verdict.step_effect.moves`: every figure it would be judged and shown by the strategy's
+own), which is no step toward the target and is not listed.
 The library never prints: the reports and `dagc check` show them.
 """
 
@@ -46,10 +51,11 @@ from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import PoolRole, RequirementKind
-from ..rules.requirements import broken_text
+from ..rules.requirements import broken_text, written_backwards
 from ..serve.binding import Binding, Limit
 from ..units import count_text
 from .check import NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
+from .step_effect import moves
 from .step_sizes import gpus_allowed, rounded_down, rounded_up
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
@@ -69,8 +75,9 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge 
     meets them or is not legal). `judge` adds to each change's check what `dagc check` adds to the plan's
     (`dagc.launch.engine_check.engine_checked`: the engine's refusals): judged as `dagc check` judges it."""
     if not result.valid or result.verdict.meets_requirements is not False \
-            or _binding_figure(result, lambda b: b.goodput_unreachable) is not None:
-        return []               # a goodput target above the arrival rate: no change meets it
+            or _binding_figure(result, lambda b: b.goodput_unreachable) is not None \
+            or any(q.met is False and written_backwards(q.requirement) for q in result.requirements):
+        return []       # a goodput target above the arrival rate, a target on the wrong side (W522, W523): no step
     tries = _Tries(result.plan, result.decl, max_tries, judge)
     out: list[NextStep] = []
     kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
@@ -172,7 +179,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         step = _step("precision", words, sets, r)
         if step.meets:
             return step
-        if r.valid and (tried is None or step.misses < tried.misses):
+        if r.valid and moves(r, result) and (tried is None or step.misses < tried.misses):
             tried = step                           # the closest so far: the fewest requirements missed
     return tried
 
@@ -221,7 +228,7 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
         step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy{each}", options, r)
         if step.meets:
             return step
-        tried = step if r.valid else tried
+        tried = step if r.valid and moves(r, result) else tried
     return tried
 
 
@@ -324,7 +331,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         over_memory = not r.valid and any(d.code == "E402" for d in r.diagnostics)
         if not r.valid and not (over_memory and not fp8 and result.plan.model.weights.bytes >= 2):
             break                                       # a batch the rules refuse is never proposed
-        tried = step if r.valid else tried
+        tried = step if r.valid and moves(r, result) else tried
         decode_missed = any(q.met is False and q.requirement.kind.value in ("tpot", "itl") for q in r.requirements)
         if (decode_missed or over_memory) and not fp8 and result.plan.model.weights.bytes >= 2:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
@@ -357,7 +364,7 @@ def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
                      "a token's gaps", (f"--set workload.chunk={chunk}",), r)
         if step.meets:
             return step
-        tried = step
+        tried = step if moves(r, result) else tried
     return tried
 
 
@@ -387,6 +394,6 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
         step = _step("prefill", f"{k:,} prefill instances (from {n:,}): the prefill pool binds", options, r)
         if step.meets:
             return step
-        tried = step if r.valid else tried
+        tried = step if r.valid and moves(r, result) else tried
         k += 1
     return tried

@@ -59,6 +59,7 @@ class Why(Enum):
     FEWER_MISSES = "fewer-misses"            # (False) the best misses fewer requirements
     NONE_BETTER_SO_FAR = "none-better-so-far"    # (None) nothing better among those a partial search evaluated
     WITHIN_TOLERANCE = "within-tolerance"    # (True) within `tolerance` of the best
+    ONLY_OWN_MEETS = "only-own-meets"        # (True) the best misses a requirement this one meets; not within it
     FURTHER = "further"                      # (None) none meets every requirement; the better one is further
     BETTER = "better"                        # (False) the best scores better by `factor`
     BETTER_UNSIMULATED = "better-unsimulated"    # (None) a better one, judged on the steady state alone
@@ -273,10 +274,13 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
     own_misses = sum(1 for q in result.requirements if q.met is False)
     if 0 < best.misses < own_misses:
         return False, replace(evidence, why=Why.FEWER_MISSES)
-    if own >= best.score - tolerance * abs(best.score) or (best.meets_requirements is False and own_meets):
+    # a score is higher for the better: within `tolerance` of the best's is within it of the best's figure, for a
+    # negative score (a latency, GPUs, GPU time per token: the figure negated) as for a positive one
+    within = own >= best.score - tolerance * abs(best.score)
+    if within or (best.meets_requirements is False and own_meets):
         if not found.complete:
             return None, replace(evidence, why=Why.NONE_BETTER_SO_FAR)
-        return True, replace(evidence, why=Why.WITHIN_TOLERANCE)
+        return True, replace(evidence, why=Why.WITHIN_TOLERANCE if within else Why.ONLY_OWN_MEETS)
     further = _further(evidence.best_requirements, result) if best.meets_requirements is False and not own_meets \
         else ()
     if further:
