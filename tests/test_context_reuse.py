@@ -100,7 +100,8 @@ def test_prices_at_another_prefix_are_those_of_every_op_looked_up(name, monkeypa
         assert all(x > 0 for x in full)
         # at other prefixes the reuse looks up the attention alone; each op is looked up without it
         assert set(looked) == {Op.ATTENTION}, set(looked)
-        assert Op.SEND in looked_full or all(last for _, _, last in Timer(plan).placements(lay))   # none after the last
+        # none after the last
+        assert Op.SEND in looked_full or all(last for _, _, last in Timer(plan).core.placements(lay))
         assert set(looked_full) - {Op.ATTENTION}
 
 
