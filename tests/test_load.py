@@ -177,8 +177,10 @@ def test_each_request_has_its_own_lengths(patched_requests):
     load = simulate(plan, r.strategy, r.layout, prices)
     assert (load.prompt == made.prompt).all() and (load.output == made.output).all()
     half = plan.workload.generate // 2
+    ingest = plan.cluster.engine.terms.ingest_s
     for i in range(24):
-        assert load.ttft_server[i] == pytest.approx(prices.mixed(1, int(prompt[i]), int(prompt[i])), rel=0.03)
+        # its prompt's mixed step, after the front end's time to take it in (`ingest_s`, docs/load.md)
+        assert load.ttft_server[i] == pytest.approx(ingest + prices.mixed(1, int(prompt[i]), int(prompt[i])), rel=0.03)
         ell = int(prompt[i] + output[i] / 2) - half
         assert load.tpot[i] == pytest.approx(prices.decode(1, ell), rel=0.03), i
     mean_in_system, rate_times_e2e = load.little()
@@ -232,8 +234,9 @@ def test_a_cached_prefix_skips_its_prefill(patched_requests):
     r, prices = _exact(plan)
     load = simulate(plan, r.strategy, r.layout, prices)
     assert load.cached_tokens is not None and list(load.cached_tokens) == [0] + [2048] * (n - 1)
-    assert load.ttft_server[0] == pytest.approx(prices.mixed(1, 4000), rel=1e-9)
-    assert np.allclose(load.ttft_server[1:], prices.mixed(1, 4000 - 2048, 4000), rtol=0.03)
+    ingest = plan.cluster.engine.terms.ingest_s          # the front end's time to take a request in
+    assert load.ttft_server[0] == pytest.approx(ingest + prices.mixed(1, 4000), rel=1e-9)
+    assert np.allclose(load.ttft_server[1:], ingest + prices.mixed(1, 4000 - 2048, 4000), rtol=0.03)
     assert load_figures(plan, load).to_json()["cached_prompt_share"] == pytest.approx((n - 1) * 2048 / (n * 4000))
 
 

@@ -63,6 +63,8 @@ class EngineTerms(Frozen):
     #                                       kernels and around its collectives that dagc's kernels leave out)
     frontend_s: float = 0.0               # per request, before its first token reaches the client (HTTP,
     #                                       tokenisation, first streamed chunk): client TTFT = server TTFT + this
+    ingest_s: float = 0.0                 # per request, of the front end's one server (its event loop: HTTP, chat
+    #                                       template, tokenisation), first come first served: a burst queues there
     graph_sizes: tuple[int, ...] = ()     # decode batch sizes captured in CUDA graphs (padded up to the next);
     #                                       empty: every decode batch graph-captured at its own size
     graph_padding: bool = True            # a batch between captured sizes padded up to the next; False: run eagerly
@@ -81,9 +83,15 @@ class EngineTerms(Frozen):
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
         bounds are cached by cluster), and a dict is not hashable."""
-        return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.graph_sizes,
+        return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.ingest_s, self.graph_sizes,
                      self.graph_padding, self.mixed_graphs, tuple(sorted(self.glue.items())), self.compute_time_scale,
                      self.memory_time_scale, self.blackwell_memory_time_scale))
+
+    @property
+    def frontend_alone_s(self) -> float:
+        """What a request alone spends in the front end beyond the engine: its `frontend_s` and its own `ingest_s`
+        (no queue: the steady state's client TTFT adds it; the load simulation queues the `ingest_s`)."""
+        return self.frontend_s + self.ingest_s
 
     def unpriced(self) -> EngineTerms:
         """These terms with their `PRICE_TERMS` at the defaults: what an op's template and a DAG read of them.
@@ -167,6 +175,18 @@ TRTLLM_STEP_REQUEST_S = 0.0
 # 180–200 ms from 128 to 4,096 prompt tokens. Every such run is of a large MoE model: SGLang 0.3.0's dense Llama
 # runs measured 32–58 ms in all (docs/cost-model.md says what that leaves open). No published figure for
 # TensorRT-LLM: vLLM's measured 10 ms is its; its calibration half has no run that moves it.
+# Per request, of the front end's one server (the API server's event loop: HTTP, chat template, tokenisation),
+# first come first served in busy periods (`dagc.serve.sources.FrontEnd`): what a burst of requests queues on
+# before any reaches the engine. vLLM runs one API server process per data-parallel engine by default
+# (vllm/entrypoints/cli/serve.py: `api_server_count` defaults to `data_parallel_size`), SGLang one tokenizer
+# manager. Fitted on the calibration half's TTFT (`python bench/fit_ingest.py`): GPUStack's bursts of
+# 500-1,000 requests sent at once reach their first tokens together, 5-19 s in for 128-token prompts that an
+# engine prefills in 2 s (vLLM, 37 runs: median |error| of TTFT 54.4 % at none, 33.6 % at 4 ms, of throughput 39.4 %
+# → 31.2 %); SGLang, 23 runs: TTFT 24.8 % → 18.6 % at 1 ms, throughput 13.5 % → 13.6 %. TensorRT-LLM's stays 0: only two calibration runs' TTFT
+# (GPUStack's bursts through trtllm-serve) move it, fewer than the three a fitted term needs.
+VLLM_INGEST_S = 4e-3
+SGLANG_INGEST_S = 1e-3
+TRTLLM_INGEST_S = 0.0
 VLLM_FRONTEND_S = 20.02e-3
 SGLANG_FRONTEND_S = 201.03e-3
 TRTLLM_FRONTEND_S = 10e-3
@@ -207,12 +227,14 @@ ENGINE_GLUE: Mapping[EngineName, Mapping[str, int]] = {
 # `--enable-piecewise-cuda-graph`), TensorRT-LLM graphs generation-only batches: their mixed steps run eagerly.
 ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
     "vllm": EngineTerms(step_s=VLLM_STEP_S, step_request_s=VLLM_STEP_REQUEST_S, frontend_s=VLLM_FRONTEND_S,
+                        ingest_s=VLLM_INGEST_S,
                         graph_sizes=VLLM_GRAPH_SIZES, mixed_graphs=True, glue=ENGINE_GLUE["vllm"]),
     "sglang": EngineTerms(step_s=SGLANG_STEP_S, step_request_s=SGLANG_STEP_REQUEST_S, frontend_s=SGLANG_FRONTEND_S,
+                          ingest_s=SGLANG_INGEST_S,
                           graph_sizes=SGLANG_GRAPH_SIZES, glue=ENGINE_GLUE["sglang"],
                           blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE),
     "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, step_request_s=TRTLLM_STEP_REQUEST_S, layer_s=TRTLLM_LAYER_S,
-                          frontend_s=TRTLLM_FRONTEND_S,
+                          frontend_s=TRTLLM_FRONTEND_S, ingest_s=TRTLLM_INGEST_S,
                           graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, glue=ENGINE_GLUE["trtllm"]),
     "pytorch": EngineTerms(),
 }

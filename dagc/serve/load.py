@@ -33,7 +33,7 @@ from .load_result import Load, Timeline, percentiles, sample_percentiles
 from .replica import Observers, Replica
 from .requests import Requests, requests_of
 from .run import Run
-from .sources import ClosedLoop, OpenLoop
+from .sources import ClosedLoop, FrontEnd, OpenLoop
 from .static_load import static_load
 from .step_prices import StepPrices
 from .surrogate import surface_for
@@ -126,9 +126,10 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
         Replica(run, source, caps[r], blocks, surface, w, observers).run()
 
     warm = 0.0
+    ingest_s = plan.cluster.engine.terms.ingest_s       # one front end per replica (docs/load.md, "The front end")
     if requests.arrival is not None:
         for r in range(lay.dp):
-            replica(r, OpenLoop(list(range(r, n, lay.dp)), requests.arrival[r::lay.dp].tolist()))
+            replica(r, OpenLoop(list(range(r, n, lay.dp)), requests.arrival[r::lay.dp].tolist(), FrontEnd(ingest_s)))
     else:
         clients = traffic.concurrency or 1
         per_replica = max(1, -(-min(clients, w.batch) // lay.dp))
@@ -139,7 +140,7 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
         for r in range(lay.dp):
             mine = [c for c in range(r, clients, lay.dp) if c < n]
             if mine:
-                replica(r, ClosedLoop(mine, warm, clients, n, steps))
+                replica(r, ClosedLoop(mine, warm, clients, n, steps, FrontEnd(ingest_s)))
     return Load(traffic, run.arrive, run.first, run.finish, w.generate, np.frombuffer(run.itl, dtype=float),
                 np.frombuffer(run.weight, dtype=float), run.area, warm, merge_timelines(run.series),
                 prompt=requests.prompt, output=requests.output, preemptions=run.preemptions,

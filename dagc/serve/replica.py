@@ -106,7 +106,10 @@ class Replica(DecodeBlocks):
             elif not self.waiting:
                 if source.upcoming == math.inf:
                     raise RuntimeError("the requests' source ran dry before every request ended")
-                self.t = max(self.t, source.upcoming)
+                t = max(self.t, source.upcoming)
+                if source.unseen < t:           # requests the front end is taking in meanwhile
+                    self.run_.area += source.wait_before(self.t, t)
+                self.t = t
         self.run_.series.append(tuple(np.frombuffer(a, dtype=float) if len(a) else np.zeros(0) for a in self.tl))
 
     def _arrive(self) -> None:
@@ -196,7 +199,7 @@ class Replica(DecodeBlocks):
         dt = self.surface.time(n, p, ell if ell > 1.0 else 1.0)
         end = self.t + dt * k
         run, source = self.run_, self.source
-        run.area += (nin + len(self.waiting)) * dt * k + (source.wait_before(end) if source.upcoming < end else 0.0)
+        run.area += (nin + len(self.waiting)) * dt * k + (source.wait_before(self.t, end) if source.unseen < end else 0.0)
         if ndec:
             run.itl.append(dt)
             run.weight.append(ndec * k)
@@ -283,9 +286,9 @@ class Replica(DecodeBlocks):
         run = self.run_
         first = run.first[req.i]
         if first != first:                 # NaN: its first token is still to come
-            run.first[req.i] = self.t
+            first = run.first[req.i] = self.source.deliver(self.t)      # as its client has it
             if self.watch is not None:
-                self.watch.first(run.arrive[req.i], self.t)
+                self.watch.first(run.arrive[req.i], first)
         steps = req.steps_total - req.steps_done
         if steps <= 0:
             req.phase = ENDING
@@ -328,14 +331,15 @@ class Replica(DecodeBlocks):
     def _end(self, req: Req) -> None:
         self._release(req)
         run = self.run_
-        run.finish[req.i] = self.t
+        finish = run.finish[req.i] = self.source.deliver(self.t)         # as its client has it
+        run.area += finish - self.t                                       # in the system until then
         if self.watch is not None:
-            self.watch.end(req.i, run.arrive[req.i], run.first[req.i], self.t)
+            self.watch.end(req.i, run.arrive[req.i], run.first[req.i], finish)
         self.done += 1
         run.done += 1
         if self.progress is not None:
             self.progress(run.done)
-        self.source.ended(req.i, self.t)
+        self.source.ended(req.i, finish)
 
     def _preempt(self, r: int) -> None:
         """Rank `r` has no block for its next step: its most recently admitted request goes back to the

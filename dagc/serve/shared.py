@@ -100,10 +100,10 @@ def _prices_key(plan: Plan, strategy: Strategy, lay: Layout) -> Hashable:
 
 
 def _step_hardware(cluster: Cluster) -> Cluster:
-    """`hardware` but the engine's front-end time, which no step and no run reads but to add it to each client's
-    TTFT and latency (`Load.frontend_s`)."""
+    """`hardware` but the engine's front-end times, which no step reads: `frontend_s`, which no run reads but to
+    add it to each client's TTFT and latency (`Load.frontend_s`), and `ingest_s`, which a run's key holds apart."""
     c = hardware(cluster)
-    terms = c.engine.terms.model_copy(update={"frontend_s": 0.0})
+    terms = c.engine.terms.model_copy(update={"frontend_s": 0.0, "ingest_s": 0.0})
     return c.model_copy(update={"engine": c.engine.model_copy(update={"terms": terms})})
 
 
@@ -171,8 +171,8 @@ def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], L
     # a watched run's verdict reads the percentile requirements and every client's TTFT: the front end's time in it
     verdict = (plan.cluster.engine.terms.frontend_s, tuple((r.kind, r.op, r.target, r.percentile)
                                                            for r in plan.requirements if r.percentile is not None))
-    key = (plan.model, _step_hardware(plan.cluster), _workload(plan, strategy, lay), _strategy_key(strategy),
-           verdict if watched else None)
+    key = (plan.model, _step_hardware(plan.cluster), plan.cluster.engine.terms.ingest_s, _workload(plan, strategy, lay),
+           _strategy_key(strategy), verdict if watched else None)
     kept = _LOADS.get(key[:-1])
     if isinstance(kept, Load):
         frontend_s = plan.cluster.engine.terms.frontend_s

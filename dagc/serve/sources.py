@@ -1,48 +1,112 @@
 """Where a replica's requests come from in the load simulation (`dagc.serve.load`): an open loop's arrival
-times, or a closed loop's clients each sending its next request when its last one ends.
+times, or a closed loop's clients each sending its next request when its last one ends — through the
+engine's front end (`FrontEnd`), when it takes time of its own per request.
 
-Input: the requests' ids and (open loop) arrival times. Output: a source that holds its next arrival time
-(`upcoming`) and the engine step of its next request started in steps (`step_due`), and that the replica
-asks for the requests due by a time and the arrivals before a time (for Little's law), and tells of each end.
+Input: the requests' ids and (open loop) arrival times, the engine's `ingest_s`. Output: a source that holds
+its next arrival time at the engine (`upcoming`) and the engine step of its next request started in steps
+(`step_due`), and that the replica asks for the requests due by a time (with their clients' arrival times),
+the arrivals before a time (for Little's law) and when a token made at a time reaches its client
+(`deliver`), and tells of each end.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
+from collections import deque
 
-__all__ = ["ClosedLoop", "OpenLoop"]
+__all__ = ["ClosedLoop", "FrontEnd", "OpenLoop"]
+
+
+class FrontEnd:
+    """The engine's front end as one server (the API server's event loop: HTTP, chat template, tokenisation),
+    `ingest_s` of its time per request, first come first served, in busy periods: requests sent while it is
+    still taking in others join the period, and reach the engine together when it ends (the loop runs the
+    handlers queued before it hands their requests on); a token the engine makes during a period reaches its
+    client when the period ends — docs/load.md, "The front end". `ingest_s` = 0: no time, nothing held.
+
+    Example:
+        >>> f = FrontEnd(0.01)
+        >>> [f.take(0.0) for _ in range(3)], round(f.end(0), 3), round(f.deliver(0.005), 3), f.deliver(0.5)
+        ([0, 0, 0], 0.03, 0.03, 0.5)
+    """
+
+    __slots__ = ("arrived", "ends", "ingest_s", "period", "until")
+
+    def __init__(self, ingest_s: float) -> None:
+        self.ingest_s = ingest_s
+        self.until = -math.inf                   # when the front end has taken in every request it was sent
+        self.arrived: list[float] = []           # clients' sending times, in the order taken in (ascending)
+        self.period: list[int] = []              # … and the busy period each was taken in
+        self.ends: list[float] = []              # each busy period's end
+
+    def take(self, arrival: float) -> int:
+        """The busy period a request sent at `arrival` (no earlier than the last sent) is taken in."""
+        if arrival >= self.until:
+            self.ends.append(arrival)
+        self.until = self.ends[-1] = (arrival if arrival > self.until else self.until) + self.ingest_s
+        self.arrived.append(arrival)
+        self.period.append(len(self.ends) - 1)
+        return len(self.ends) - 1
+
+    def end(self, period: int) -> float:
+        """When busy period `period` ends: its requests reach the engine."""
+        return self.ends[period]
+
+    def deliver(self, t: float) -> float:
+        """When a token the engine makes at `t` reaches its client: at the end of a busy period it falls in."""
+        if t >= self.until:
+            return t
+        k = bisect.bisect_right(self.arrived, t)
+        if not k:
+            return t
+        e = self.ends[self.period[k - 1]]
+        return e if e > t else t
 
 
 class OpenLoop:
-    """Requests `ids` arriving at `times` (ascending)."""
+    """Requests `ids` arriving at `times` (ascending), through `front` (None: a front end taking no time)."""
 
-    def __init__(self, ids: list[int], times: list[float]) -> None:
+    def __init__(self, ids: list[int], times: list[float], front: FrontEnd | None = None) -> None:
+        self.front = front = front if front is not None else FrontEnd(0.0)
         self.ids, self.times, self.at = ids, times, 0
+        if front.ingest_s > 0.0:        # when each reaches the engine (ascending): its busy period's end
+            periods = [front.take(a) for a in times]
+            self.enters = [front.ends[p] for p in periods]
+        else:
+            self.enters = times
         self.total = len(ids)
-        self.upcoming = times[0] if times else math.inf     # the next arrival's time, inf when none is to come
+        self.upcoming = self.enters[0] if times else math.inf   # the next arrival's time at the engine, inf when none
+        self.unseen = times[0] if times else math.inf       # the earliest sending of those not at the engine yet
         self.step_due: float = math.inf                     # the step of the next request due by step (`due_at_step`)
 
     def due(self, now: float) -> list[tuple[float, int]]:
-        """(arrival, request) of those arrived by `now`, earliest first."""
-        at, times = self.at, self.times
-        if at >= self.total or times[at] > now:
+        """(client's arrival, request) of those at the engine by `now`, earliest first."""
+        at, enters = self.at, self.enters
+        if at >= self.total or enters[at] > now:
             return []
         stop = at + 1
-        while stop < self.total and times[stop] <= now:
+        while stop < self.total and enters[stop] <= now:
             stop += 1
         self.at = stop
-        self.upcoming = times[stop] if stop < self.total else math.inf
-        return list(zip(times[at:stop], self.ids[at:stop], strict=True))
+        self.upcoming = enters[stop] if stop < self.total else math.inf
+        self.unseen = self.times[stop] if stop < self.total else math.inf
+        return list(zip(self.times[at:stop], self.ids[at:stop], strict=True))
 
-    def wait_before(self, end: float) -> float:
-        """Σ (end − arrival) over the arrivals not yet due that come before `end`."""
+    def deliver(self, t: float) -> float:
+        """When a token made at `t` reaches its client (`FrontEnd.deliver`)."""
+        return self.front.deliver(t) if self.front.ingest_s > 0.0 else t
+
+    def wait_before(self, start: float, end: float) -> float:
+        """Σ over the requests sent before `end` and not yet at the engine of their time in the system between
+        `start` and `end`: end − max(sent, start)."""
         out, times = 0.0, self.times
         for j in range(self.at, self.total):
             a = times[j]
             if a >= end:
                 break
-            out += end - a
+            out += end - (a if a > start else start)
         return out
 
     def ended(self, i: int, t: float) -> None:
@@ -57,28 +121,66 @@ class OpenLoop:
 class ClosedLoop(OpenLoop):
     """Clients `mine` of `clients`, each sending requests c, c + clients, … one after the other: the
     first at c × ramp / clients — or, given `first_steps`, when the replica reaches engine step
-    `first_steps[c]` — each next one when the last ends."""
+    `first_steps[c]` — each next one when its client has the last one's last token; through `front`."""
 
     def __init__(self, mine: list[int], ramp: float, clients: int, n: int,
-                 first_steps: list[int] | None = None) -> None:
+                 first_steps: list[int] | None = None, front: FrontEnd | None = None) -> None:
+        self.front = front if front is not None else FrontEnd(0.0)
         self.clients, self.n = clients, n
         self.heap = [(c * ramp / clients, c) for c in mine] if first_steps is None else []
         heapq.heapify(self.heap)
+        self.sent: deque[tuple[int, float, int]] = deque()     # (busy period, sent, request) being taken in
         self.stepped = [] if first_steps is None else sorted(((first_steps[c], c) for c in mine), reverse=True)
         self.total = sum(len(range(c, n, clients)) for c in mine)
-        self.upcoming = self.heap[0][0] if self.heap else math.inf
+        self.upcoming = self.unseen = self.heap[0][0] if self.heap else math.inf
         self.step_due = self.stepped[-1][0] if self.stepped else math.inf
 
+    def _send(self, now: float) -> None:
+        """The requests clients have sent by `now`, and those sent while the front end is still busy taking
+        them in, into the front end (`sent`); `upcoming` updated."""
+        heap, sent, front = self.heap, self.sent, self.front
+        if front.ingest_s <= 0.0:
+            while heap and heap[0][0] <= now:
+                a, i = heapq.heappop(heap)      # (time, request): the client's request is its id
+                sent.append((0, a, i))
+        else:
+            while heap and (heap[0][0] <= now or heap[0][0] < front.until):
+                a, i = heapq.heappop(heap)
+                sent.append((front.take(a), a, i))
+        self._upcoming()
+
+    def _at_engine(self, entry: tuple[int, float, int]) -> float:
+        return self.front.ends[entry[0]] if self.front.ingest_s > 0.0 else entry[1]
+
+    def _upcoming(self) -> None:
+        nxt = unseen = self.heap[0][0] if self.heap else math.inf
+        if self.sent:
+            head = self.sent[0]
+            at = self._at_engine(head)
+            nxt = at if at < nxt else nxt
+            unseen = head[1] if head[1] < unseen else unseen
+        self.upcoming, self.unseen = nxt, unseen
+
     def due(self, now: float) -> list[tuple[float, int]]:
+        self._send(now)
+        sent = self.sent
         out = []
-        heap = self.heap
-        while heap and heap[0][0] <= now:
-            out.append(heapq.heappop(heap))       # (time, request): the client's request is its id
-        self.upcoming = heap[0][0] if heap else math.inf
+        while sent and self._at_engine(sent[0]) <= now:
+            _, a, i = sent.popleft()
+            out.append((a, i))
+        if out:
+            self._upcoming()
         return out
 
-    def wait_before(self, end: float) -> float:
-        return sum(end - a for a, _ in self.heap if a < end)
+    def deliver(self, t: float) -> float:
+        if self.front.ingest_s <= 0.0:
+            return t
+        self._send(t)
+        return self.front.deliver(t)
+
+    def wait_before(self, start: float, end: float) -> float:
+        return (sum(end - (a if a > start else start) for a, _ in self.heap if a < end)
+                + sum(end - (a if a > start else start) for _, a, _ in self.sent if a < end))
 
     def due_at_step(self, step: int, now: float) -> list[tuple[float, int]]:
         out = []
@@ -91,4 +193,7 @@ class ClosedLoop(OpenLoop):
     def ended(self, i: int, t: float) -> None:
         if i + self.clients < self.n:
             heapq.heappush(self.heap, (t, i + self.clients))
-            self.upcoming = self.heap[0][0]
+            if t < self.upcoming:
+                self.upcoming = t
+            if t < self.unseen:
+                self.unseen = t

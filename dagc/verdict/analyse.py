@@ -136,7 +136,7 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
         costs = cost(dag, plan.cluster)
         sched = schedule(dag, costs, plan.workload.overlap)
         parts = (dag, costs, sched,
-                 derive_metrics(dag, sched, plan.workload, layout, plan.cluster.engine.terms.frontend_s))
+                 derive_metrics(dag, sched, plan.workload, layout, plan.cluster.engine.terms.frontend_alone_s))
         _COMPILED[key] = parts
         while len(_COMPILED) > KEEP_COMPILED:
             _COMPILED.popitem(last=False)

@@ -188,7 +188,7 @@ def _figures(plan: Plan, prefill: tuple[PoolResult, InstanceMetrics], decode: tu
     pf = PoolFigures("prefill", p.pool.instances, p.gpus_per_instance, p.batch_per_instance, p_metrics.ttft_s)
     # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`), at most its share
     dc = PoolFigures("decode", d.pool.instances, d.gpus_per_instance, d.running_per_instance, d_metrics.tpot_s)
-    return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_s)
+    return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_alone_s)
 
 
 def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: SteadyMetrics | None
