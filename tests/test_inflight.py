@@ -79,7 +79,7 @@ def test_tpot_and_ttft_are_the_step_mixture_of_the_dag():
     assert r.metrics.ttft_server_s == pytest.approx(math.ceil(20000 / c) * t_mixed, rel=1e-12)
     assert math.ceil(20000 / c) == 3
     # the client's TTFT adds the engine's front end (vLLM's, the default engine)
-    assert r.metrics.ttft_s == r.metrics.ttft_server_s + p.cluster.engine.terms.frontend_s
+    assert r.metrics.ttft_s == r.metrics.ttft_server_s + p.cluster.engine.terms.frontend_alone_s
     assert r.metrics.decode_tokens_per_s == pytest.approx(64 / r.metrics.tpot_s, rel=1e-12)
     assert r.metrics.prefill_tokens_per_s == pytest.approx(64 / r.metrics.tpot_s * 20000 / 500, rel=1e-12)
     assert r.metrics.throughput_tokens_per_s_per_gpu == pytest.approx(

@@ -31,7 +31,7 @@ def _checked(*options: str) -> str:
 def test_engine_option_prices_for_that_engine(capsys):
     line = _figures_line(capsys, "--engine", "vllm")
     vllm = _checked("cluster.engine=vllm")
-    assert vllm.startswith("TTFT 66.59 ms, TPOT 15.08 ms")          # not trtllm's TPOT 14.6 ms
+    assert vllm.startswith("TTFT 70.59 ms, TPOT 15.08 ms")          # not trtllm's TPOT 14.6 ms
     assert line == ("dagc's figures for it, served by vllm 0.33.0 (--engine vllm, as `--set cluster.engine=vllm` "
                     f"prices the plan): {vllm}")
 

@@ -30,9 +30,9 @@ import numpy as np
 
 __all__ = ["COLLINEAR", "MIN_RUNS", "MOVES", "PRIORITY", "TERMS", "Choice", "apart", "choose", "moved_runs"]
 
-TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s", "ingest_s")
+TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")
 # the first set's order
-PRIORITY = ("compute_time_scale", "memory_time_scale", "step_request_s", "frontend_s", "ingest_s", "step_s")
+PRIORITY = ("compute_time_scale", "memory_time_scale", "step_request_s", "frontend_s", "step_s")
 MIN_RUNS = 3            # a term moved on fewer runs keeps its start: one run's error is not a term's
 COLLINEAR = 0.02        # a term whose slopes the others' reproduce but for this share is not told apart
 MOVES = 5e-3            # a figure a probe moves by less than this (ln: 0.5 %) is not moved by the term

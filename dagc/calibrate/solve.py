@@ -60,7 +60,7 @@ __all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY"
 
 BOUNDS = TERM_BOUNDS    # a calibration file's terms are read within them (`dagc.lang.calibration`)
 PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1,  # s, s, ln, ln,
-         "step_request_s": 20e-6, "ingest_s": 1e-3}                                                # s, s
+         "step_request_s": 20e-6}                                                                  # s
 LOG = frozenset({"compute_time_scale", "memory_time_scale"})  # fitted as their logarithm
 ROUNDS = 4              # evaluations after the probes, at most
 TOLERANCE = 5e-3        # in probe units: 5 µs of step_s, 0.1 ms of frontend_s, 0.05 % of a scale

@@ -12,7 +12,7 @@ The stages (`STAGES`, docs/calibrate.md "The fit"), in order:
 1. TPOT (TPOT, or ITL where a run measured no TPOT): a decode step's time — `memory_time_scale` (its weight and
    KV-cache reads), `step_request_s`, `step_s`;
 2. throughput (output tokens/s): `compute_time_scale`, the prefills' share of a run's time;
-3. TTFT: `frontend_s`, and `ingest_s` (the front end's queue, which a burst sent at once waits on).
+3. TTFT (of the runs not sent all at once): `frontend_s`.
 
 The terms that move a stage's figures (each at least `MIN_RUNS` runs') give candidate sets as the joint fit's do
 (`dagc.calibrate.select.choose`: in `PRIORITY` order, the sets of the most terms the runs have room for and tell
@@ -42,7 +42,7 @@ __all__ = ["STAGES", "Stage", "in_stages", "stage_rows", "stage_terms"]
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tpot", ("memory_time_scale", "step_request_s", "step_s")),
     ("throughput", ("compute_time_scale",)),
-    ("ttft", ("frontend_s", "ingest_s")),
+    ("ttft", ("frontend_s",)),
 )
 
 Rows = Sequence[tuple[int, str, float]]

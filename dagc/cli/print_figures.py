@@ -136,7 +136,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
         mode = "layer by layer, the last layer's share shown" if plan.workload.kv_transfer == "layerwise" \
             else "after the prefill"
         kv = format_si(pooled.kv_bytes_per_request, Dimension.SIZE)
-        fe = plan.cluster.engine.terms.frontend_s         # the client's TTFT adds the engine's front end
+        fe = plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {format_si(fe, Dimension.TIME)}" if fe else ""
         console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s - fe, Dimension.TIME)} + KV transfer "
                       f"{format_si(f.transfer_s, Dimension.TIME)} ({kv} a request, {mode}){front}; the "

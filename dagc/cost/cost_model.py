@@ -265,5 +265,8 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
                  "profile's time")
     where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
              f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
+    queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "
+             "queues" if t.ingest_s else "")
     return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
-            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add {where}")
+            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add{queue} "
+            f"{where}")

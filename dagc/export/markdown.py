@@ -271,7 +271,7 @@ def _metrics(r: StrategyResult) -> list[str]:
         return [name, metric_text(plan, kind, value), metric_text(plan, kind, value / g, per_gpu=True)]
 
     inflight = plan.workload.inflight
-    front = format_si(plan.cluster.engine.terms.frontend_s, Dimension.TIME)
+    front = format_si(plan.cluster.engine.terms.frontend_alone_s, Dimension.TIME)
     return lines + md_table(["metric", "value", "per GPU"], [
         [f"TTFT as a client measures it (the server's + the engine's front end, {front})",
          metric_text(plan, K.TTFT, met.ttft_s), ""],

@@ -108,6 +108,7 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict[str, Any]:
         "intra_node_latency_s": c.latency.intra_s, "inter_node_latency_s": c.latency.inter_s,
         "reserve_bytes": c.reserve_bytes,
         "engine": {"name": c.engine.name, "release": c.engine.release, "frontend_s": c.engine.terms.frontend_s,
+                   "ingest_s": c.engine.terms.ingest_s,  # the front end's per request, queued (docs/load.md)
                    "step_s": c.engine.terms.step_s,      # both the calibration's with `calibration from "FILE"`
                    "step_request_s": c.engine.terms.step_request_s, "layer_s": c.engine.terms.layer_s,
                    "compute_time_scale": c.engine.terms.compute_time_scale,     # 1 but a calibration's

@@ -155,7 +155,7 @@ def pooled_summary(r: StrategyResult) -> list[str]:
              f"{count_text(running, 'request')} in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
              "and decode\")."]
     if f is not None and pooled.kv_bytes_per_request is not None:
-        fe = r.plan.cluster.engine.terms.frontend_s       # the client's TTFT adds the engine's front end
+        fe = r.plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {_t(fe)}" if fe else ""
         lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer "
                                     f"{_t(f.transfer_s)} ({format_si(pooled.kv_bytes_per_request, Dimension.SIZE)} a "

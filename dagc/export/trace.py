@@ -183,7 +183,7 @@ def phase_spans(c: Compiled, phase: Phase) -> dict[int, tuple[float, float]]:
         ...                       'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
         >>> c = check(plan)[0].compiled
         >>> end = phase_spans(c, Phase.PREFILL)[0][1]
-        >>> end == c.metrics.rates.ttft_server_s, end + c.plan.cluster.engine.terms.frontend_s == c.metrics.ttft_s
+        >>> end == c.metrics.rates.ttft_server_s, end + c.plan.cluster.engine.terms.frontend_alone_s == c.metrics.ttft_s
         (True, True)
         >>> sorted(phase_spans(c, Phase.DECODE))
         [0, 1]

@@ -41,12 +41,10 @@ MAX_RESIDUAL = 10.0                          # |ln(dagc / measured)|: e^10 ≈ 2
 MAX_STEP_S = 1.0                             # host time per engine step; a second is no engine's
 MAX_STEP_REQUEST_S = 5e-3                    # host time per request of a step: 1,000 requests, 5 s a step
 MAX_FRONTEND_S = 60.0                        # per request before its first token
-MAX_INGEST_S = 1.0                           # per request of the front end's one server: 1 request/s at most
 MIN_TIME_SCALE, MAX_TIME_SCALE = 0.2, 5.0    # a kernel-time multiplier: 5× faster or slower than profiled at most
-TERM_NAMES = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s",   # its terms
-              "ingest_s")
+TERM_NAMES = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")   # its terms
 TERM_BOUNDS = {"step_s": (0.0, MAX_STEP_S), "frontend_s": (0.0, MAX_FRONTEND_S),       # each term's, closed
-               "step_request_s": (0.0, MAX_STEP_REQUEST_S), "ingest_s": (0.0, MAX_INGEST_S),
+               "step_request_s": (0.0, MAX_STEP_REQUEST_S),
                "compute_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE),
                "memory_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE)}
 _HINT = "make the file with `dagc calibrate` (docs/calibrate.md)"
@@ -64,8 +62,6 @@ class Terms(_Strict):
     memory_time_scale: float = Field(default=1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE)
     # host time per request of a step (a file written before it has none: the engine's own)
     step_request_s: float | None = Field(default=None, ge=0.0, le=MAX_STEP_REQUEST_S)
-    # the front end's time per request, queued (a file written before it has none: the engine's own)
-    ingest_s: float | None = Field(default=None, ge=0.0, le=MAX_INGEST_S)
 
 
 class CalibrationRun(_Strict):
@@ -164,7 +160,7 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                        instance_gpus=f.instance_gpus,
                        step_s=f.terms.step_s, frontend_s=f.terms.frontend_s,
                        compute_time_scale=f.terms.compute_time_scale, memory_time_scale=f.terms.memory_time_scale,
-                       step_request_s=f.terms.step_request_s, ingest_s=f.terms.ingest_s,
+                       step_request_s=f.terms.step_request_s,
                        runs=tuple(x.id for x in f.runs),
                        range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
                                              rate=r.rate),

@@ -62,7 +62,6 @@ class Calibration(Frozen):
     compute_time_scale: float = 1.0             # multipliers of a compute-bound and a memory-bound op's time
     memory_time_scale: float = 1.0              # (`EngineTerms`); 1 in a file written before them
     step_request_s: float | None = None         # host time per request of a step; None: the engine's own
-    ingest_s: float | None = None               # the front end's time per request, queued; None: the engine's own
     quantity_runs: Mapping[str, int] = {}       # quantity → the runs with a cross-validated figure of it
     # the fewest and most GPUs of the engine instance that served a run (a replica, a pool's instance); None: a
     # file written before them, whose `gpus` stands for them
@@ -72,5 +71,5 @@ class Calibration(Frozen):
         """By value (a frozen `Plan` holding it is hashed; a dict is not hashable)."""
         return hash((self.file, self.engine, self.release, self.gpu, self.model, self.step_s, self.frontend_s,
                      self.compute_time_scale, self.memory_time_scale,
-                     self.step_request_s, self.ingest_s, self.runs, tuple(sorted(self.residuals.items())),
+                     self.step_request_s, self.runs, tuple(sorted(self.residuals.items())),
                      tuple(sorted(self.quantity_runs.items())), self.instance_gpus))

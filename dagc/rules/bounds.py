@@ -177,7 +177,7 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=prefill,
                   decode_tokens_per_s=b / tpot, throughput_tokens_per_s=throughput,
                   min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes,
-                  frontend_s=cluster.engine.terms.frontend_s)
+                  frontend_s=cluster.engine.terms.frontend_alone_s)
 
 
 def inflight_first_token_floor(workload: Workload) -> int:

@@ -229,7 +229,7 @@ def check_frontend_decides(ctx: RuleContext) -> Iterator[Diagnostic]:
         calibration from "sglang-runs.json"                             # the front end your runs measured
     """
     plan, m = ctx.plan, ctx.metrics
-    frontend = plan.cluster.engine.terms.frontend_s
+    frontend = plan.cluster.engine.terms.frontend_alone_s
     if m is None or frontend <= 0 or plan.calibration is not None:
         return
     server, client = m.ttft_server_s, m.ttft_s
@@ -239,7 +239,7 @@ def check_frontend_decides(ctx: RuleContext) -> Iterator[Diagnostic]:
             yield diag("W531", Severity.WARNING,
                        f"{name}'s front end decides `{req.text}`: the steady state's TTFT is {format_si(server, t)} "
                        f"at the server and {format_si(client, t)} as a client sees it, the front end's "
-                       f"{format_si(frontend, t)} per request added (a constant fitted on the public corpus's runs, "
+                       f"{format_si(frontend, t)} per request added (constants fitted on the public corpus's runs, "
                        "docs/cost-model.md)",
                        req.span or plan.span_of("require"),
                        "measure your engine's front end: `dagc calibrate` fits it on your own benchmark runs "

@@ -96,7 +96,7 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     ignoring communication: TTFT ≥ max(prefill FLOPs / peak, weights read / HBM), TPOT ≥
     max(decode FLOPs / peak, bytes read per step / HBM); throughputs ≤ their inverses, per
     GPU over the strategy's GPUs. A `ttft` requirement judges the TTFT a client measures, so its
-    bound adds the serving engine's front end (`cluster { engine }`: 20.02 ms under vLLM) as the
+    bound adds the serving engine's front end (`cluster { engine }`: 24.02 ms under vLLM, a request alone) as the
     TTFT itself does. In flight the bounds are at the requests the engine runs at once: fewer than
     `batch` when the KV cache admits fewer (W520), as the figures are. The direction counts: a
     lower bound on a time rules out `ttft <= 1 ms`, never `tpot >= 150 us`; an upper bound on a

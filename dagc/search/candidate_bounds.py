@@ -98,7 +98,7 @@ class CandidateBounds:
     def best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> BestAtBounds:
         """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
         do at best (with `batch` requests: at most that many, with `batch = max`)."""
-        frontend_s = self.plan.cluster.engine.terms.frontend_s
+        frontend_s = self.plan.cluster.engine.terms.frontend_alone_s
         best = steady_metrics(rate_metrics(ttft, tpot, workload, gpus, batch, frontend_s))
         missed = surely_misses(self.plan, best, gpus)
         return BestAtBounds((missed, -score_key(OBJECTIVES[self.objective].score_of(best, gpus)), gpus), missed,

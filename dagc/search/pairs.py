@@ -176,7 +176,7 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
                                 w.kv_transfer == "layerwise")
     served = np.minimum(capacity(n, batch_p, t_p), capacity(m, d.batch, d.seconds, w.generate))
     metrics = PairColumns.of(pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,
-                                          c.engine.terms.frontend_s), np.asarray(transfer, dtype=float))
+                                          c.engine.terms.frontend_alone_s), np.asarray(transfer, dtype=float))
     # the scores as the ranking reads them (`score_key`): a pair tying the head by float noise is let in
     score = np.array([score_key(x) for x in np.asarray(OBJECTIVES[objective].score(metrics, gpus.astype(float)),
                                                         dtype=float).tolist()], dtype=float)
@@ -249,7 +249,8 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
     per_gpu = min(d * w.generate / (d * per_request + m * g), d * w.generate / least)
     ttft = min(p.seconds for p in prefills)
     served = per_gpu * least / w.generate                   # at `least` GPUs, the best per GPU
-    at_least = steady_metrics(pooled_rates(served, least, ttft, step_floor, w, plan.cluster.engine.terms.frontend_s))
+    front = plan.cluster.engine.terms.frontend_alone_s
+    at_least = steady_metrics(pooled_rates(served, least, ttft, step_floor, w, front))
     score = OBJECTIVES[objective].score_of(replace(at_least, throughput_tokens_per_s=d * (w.prompt + w.generate)),
                                            least)
     # the totals at the decode pools' capacity D (more prefill instances only add GPUs), per GPU at `least`

@@ -79,7 +79,8 @@ def simulate_sized(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPric
     tick = _ticker(len(requests), progress)
     if not mode_of(plan.workload).continuous:          # whole batches (the mode's load scheduler)
         load = replace(static_load(plan, traffic, requests, prices, capacity, lay.dp * lay.adp, tick),
-                       cap=plan.workload.batch, kv_tokens=capacity, frontend_s=plan.cluster.engine.terms.frontend_s,
+                       cap=plan.workload.batch, kv_tokens=capacity,
+                       frontend_s=plan.cluster.engine.terms.frontend_alone_s,      # no queue: a request's own
                        static=True)
     else:
         observers = Observers(tick, Watch(plan, requests.output) if watch else None)

@@ -373,4 +373,4 @@ class _Pools:
                     area=self.area, warm_until=warm, timeline=timeline, prompt=self.reqs.prompt,
                     output=self.reqs.output, cap=self.slots, prefill_busy_s=self.prefill_busy_s,
                     prefill_instances=len(self.queues), prefill_until=max(self.busy_until),
-                    frontend_s=self.plan.cluster.engine.terms.frontend_s)
+                    frontend_s=self.plan.cluster.engine.terms.frontend_alone_s)

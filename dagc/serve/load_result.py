@@ -118,7 +118,8 @@ class Load:
 
     @property
     def ttft_server(self) -> npt.NDArray[np.float64]:
-        """Each request's TTFT at the server: its first token out of the engine."""
+        """Each request's TTFT at the server: from its client's sending to its first token out of the front end —
+        the front end's queue (`EngineTerms.ingest_s`, docs/load.md "The front end") in it, `frontend_s` not."""
         return self.first_token - self.arrival
 
     @property

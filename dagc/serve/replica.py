@@ -199,7 +199,8 @@ class Replica(DecodeBlocks):
         dt = self.surface.time(n, p, ell if ell > 1.0 else 1.0)
         end = self.t + dt * k
         run, source = self.run_, self.source
-        run.area += (nin + len(self.waiting)) * dt * k + (source.wait_before(self.t, end) if source.unseen < end else 0.0)
+        run.area += (nin + len(self.waiting)) * dt * k + (
+            source.wait_before(self.t, end) if source.unseen < end else 0.0)
         if ndec:
             run.itl.append(dt)
             run.weight.append(ndec * k)
