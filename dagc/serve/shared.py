@@ -175,7 +175,8 @@ def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], L
            _strategy_key(strategy), verdict if watched else None)
     kept = _LOADS.get(key[:-1])
     if isinstance(kept, Load):
-        frontend_s = plan.cluster.engine.terms.frontend_s
+        terms = plan.cluster.engine.terms          # a run with no front-end queue adds a request's own `ingest_s`
+        frontend_s = terms.frontend_alone_s if kept.static or kept.prefill_instances else terms.frontend_s
         return kept if kept.frontend_s == frontend_s else replace(kept, frontend_s=frontend_s)
     if watched and _LOADS.get(key) is _MISSED:
         raise Missed
