@@ -50,8 +50,8 @@ class Observers:
     """What follows an in-flight run as it goes: `progress`, called with the requests ended so far, and `watch`,
     which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`); `timeline`, whether
     the run records its timeline (a capacity's trial, whose verdict reads its requests' figures alone, does not:
-    the fullest rank's share of KV blocks after each event is a loop over the ranks, a third of a trial of Kimi
-    K2's 64 attention-DP ranks)."""
+    the fullest rank's share of KV blocks after each event is a loop over the ranks, 64 of them on Kimi K2's
+    attention-DP ranks)."""
 
     progress: Callable[[int], None] | None = None
     watch: Watch | None = None
