@@ -106,3 +106,28 @@ def test_a_stopped_run_is_kept_as_its_verdict():
     whole = shared_load(trial, r.strategy, r.layout, lambda: run(False))
     assert made == [True, True, False] and len(whole.finish) == 600
     cache_clear()
+
+
+@pytest.mark.parametrize("strategy", ["strategy dep = tp 1 ; ep 4", "strategy dep = dp 2 < tp 1 ; ep 2 >"])
+def test_a_watched_run_records_no_timeline_and_serves_no_unwatched_one(strategy):
+    """A watched run (a capacity's trial) leaves its timeline out — its verdict reads its requests' figures alone
+    — on one replica or several; `dagc.serve.shared` keeps such a run for identical watched runs alone: an
+    unwatched one is made whole, with its timeline, and the same figures."""
+    plan = _plan("ttft_p99 <= 2 s", strategy)
+    (r,) = check(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})}))
+    made = []
+
+    def run(watch: bool):
+        made.append(watch)
+        return simulate(plan, r.strategy, r.layout, watch=watch)
+
+    cache_clear()
+    watched = shared_load(plan, r.strategy, r.layout, lambda: run(True), watched=True)
+    assert watched.timeline is None and len(watched.finish) == 600
+    assert shared_load(plan, r.strategy, r.layout, lambda: run(True), watched=True) is watched
+    whole = shared_load(plan, r.strategy, r.layout, lambda: run(False))
+    assert made == [True, False] and whole.timeline is not None and len(whole.timeline.t) > 600
+    assert load_figures(plan, watched) == load_figures(plan, whole)
+    # an unwatched run kept serves a watched one
+    assert shared_load(plan, r.strategy, r.layout, lambda: run(True), watched=True) is whole and len(made) == 2
+    cache_clear()

@@ -52,7 +52,9 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
         progress: called with (requests ended, requests) about 20 times over the run, the last at the end.
         kv_tokens: the tokens one attention-DP rank's KV cache holds (None: `kv_capacity_tokens`).
         watch: stop an in-flight run once it misses a percentile requirement whatever its remaining
-            requests do, raising `dagc.serve.watch.Missed` (`Watch`): for a caller that reads that verdict alone.
+            requests do, raising `dagc.serve.watch.Missed` (`Watch`): for a caller that reads that verdict alone
+            (a capacity's trial). A watched in-flight run records no timeline (`Load.timeline` None): its verdict
+            reads its requests' figures alone.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -83,7 +85,8 @@ def simulate_sized(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPric
                        frontend_s=plan.cluster.engine.terms.frontend_alone_s,      # no queue: a request's own
                        static=True)
     else:
-        observers = Observers(tick, Watch(plan, requests.output) if watch else None)
+        # a watched run is a capacity's trial: its verdict reads no timeline (`Observers.timeline`)
+        observers = Observers(tick, Watch(plan, requests.output) if watch else None, timeline=not watch)
         load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, observers),
                        cap=sum(sum(c) for c in _caps(lay)), kv_tokens=capacity,
                        frontend_s=plan.cluster.engine.terms.frontend_s)
@@ -143,7 +146,8 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
             if mine:
                 replica(r, ClosedLoop(mine, warm, clients, n, steps, FrontEnd(ingest_s)))
     return Load(traffic, run.arrive, run.first, run.finish, w.generate, np.frombuffer(run.itl, dtype=float),
-                np.frombuffer(run.weight, dtype=float), run.area, warm, merge_timelines(run.series),
+                np.frombuffer(run.weight, dtype=float), run.area, warm,
+                merge_timelines(run.series) if run.series else None,
                 prompt=requests.prompt, output=requests.output, preemptions=run.preemptions,
                 cached_tokens=run.cached)
 

@@ -48,10 +48,14 @@ B = BLOCK_TOKENS
 @dataclass(frozen=True, slots=True)
 class Observers:
     """What follows an in-flight run as it goes: `progress`, called with the requests ended so far, and `watch`,
-    which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`)."""
+    which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`); `timeline`, whether
+    the run records its timeline (a capacity's trial, whose verdict reads its requests' figures alone, does not:
+    the fullest rank's share of KV blocks after each event is a loop over the ranks, 64 of them on Kimi K2's
+    attention-DP ranks)."""
 
     progress: Callable[[int], None] | None = None
     watch: Watch | None = None
+    timeline: bool = True
 
 
 class Replica(DecodeBlocks):
@@ -86,6 +90,7 @@ class Replica(DecodeBlocks):
         self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
         self.progress = observers.progress
+        self.record = observers.timeline
         self.tl = (array("d"), array("d"), array("d"), array("d"))
 
     # --- the loop -------------------------------------------------------------------------------
@@ -110,7 +115,8 @@ class Replica(DecodeBlocks):
                 if source.unseen < t:           # requests the front end is taking in meanwhile
                     self.run_.area += source.wait_before(self.t, t)
                 self.t = t
-        self.run_.series.append(tuple(np.frombuffer(a, dtype=float) if len(a) else np.zeros(0) for a in self.tl))
+        if self.record:
+            self.run_.series.append(tuple(np.frombuffer(a, dtype=float) if len(a) else np.zeros(0) for a in self.tl))
 
     def _arrive(self) -> None:
         """The requests arrived by now join the queue (their wait inside the last step is in `area`)."""
@@ -204,7 +210,7 @@ class Replica(DecodeBlocks):
         if ndec:
             run.itl.append(dt)
             run.weight.append(ndec * k)
-        kv_used = self._grow(k)
+        kv_used = self._grow(k, self.record)
         self.t, self.step = end, self.step + k
         self.hold_admission = False
         for c in chunks:
@@ -219,6 +225,8 @@ class Replica(DecodeBlocks):
             if ending is not None and ending.epoch == epoch:
                 self._end(ending)
                 kv_used = -1.0
+        if not self.record:
+            return
         tl = self.tl
         tl[0].append(end)
         tl[1].append(self.nin)

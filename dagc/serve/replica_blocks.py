@@ -89,8 +89,9 @@ class DecodeBlocks:
             k = min(k, most)
         return k
 
-    def _grow(self, k: int) -> float:
-        """Each rank's decoding requests take their blocks for `k` steps: the fullest rank's share in use."""
+    def _grow(self, k: int, share: bool = True) -> float:
+        """Each rank's decoding requests take their blocks for `k` steps: the fullest rank's share in use
+        (0 without `share`: a run that records no timeline reads none)."""
         P = self.P
         rem, whole = k % P, k // P
         lo = (P - rem - self.step) % P
@@ -106,6 +107,8 @@ class DecodeBlocks:
                     kv.used += out
                     if kv.used > kv.total:
                         kv.take(0)                 # evicts cached blocks
+            if not share:
+                continue
             held = kv.used - kv.evictable
             if held > most:
                 most = held

@@ -164,7 +164,8 @@ def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], L
     """The run of `plan`'s traffic through `strategy` (laid out as `lay`) that `run` makes, made once for
     identical ones (module docstring): at another front-end time, the same run with the plan's. A `watched` run
     (`dagc.serve.load.simulate`) that stopped, raising `Missed`, is kept as that verdict: an identical watched
-    run raises it again, an unwatched one is made whole."""
+    run raises it again, an unwatched one is made whole; one that ran whole, without the timeline a watched run
+    leaves out, serves identical watched runs alone."""
     traffic = plan.workload.traffic
     if traffic is None or traffic.requests > LOAD_REQUESTS:
         return run()
@@ -178,12 +179,17 @@ def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], L
         terms = plan.cluster.engine.terms          # a run with no front-end queue adds a request's own `ingest_s`
         frontend_s = terms.frontend_alone_s if kept.static or kept.prefill_instances else terms.frontend_s
         return kept if kept.frontend_s == frontend_s else replace(kept, frontend_s=frontend_s)
-    if watched and _LOADS.get(key) is _MISSED:
-        raise Missed
+    if watched:
+        kept = _LOADS.get(key)
+        if kept is _MISSED:
+            raise Missed
+        if isinstance(kept, Load):
+            return kept
     try:
         load = run()
     except Missed:
         _LOADS.put(key, _MISSED)
         raise
-    _LOADS.put(key[:-1], load, traffic.requests)
+    # a watched run records no timeline (`dagc.serve.load.simulate`): kept for watched runs alone
+    _LOADS.put(key if watched else key[:-1], load, traffic.requests)
     return load
