@@ -15,7 +15,7 @@ from dagc.diagnostics import PlanError
 from dagc.export.report import report_json
 from dagc.fleet import run as fleet_run
 from dagc.fleet.cluster import answer_cluster, queues
-from dagc.fleet.rank import rank_fleet
+from dagc.fleet.rank import close_text, rank_fleet
 from dagc.fleet.run import run_fleet
 from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
 from dagc.lang.load import load_plan, parse_strategy
@@ -597,3 +597,14 @@ def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
     md = fleet_md(doc, "fleet.moe")
     assert f"the pick could change within the bands: {listed}." in md
     assert "$0.5764 per million tokens on its goodput of 6 requests/s" in md
+
+
+def test_clusters_within_dagcs_error_show_the_cost_the_table_ranks_by():
+    """A runner-up whose pick uses 6 of its 8 H200s costs $0.3878 per million tokens on those 6 and
+    $0.3878 × 8 / 6 = $0.5171 with all 8 it rents charged — the table's figure and the ranking's; the line of
+    clusters within dagc's error said $0.3878."""
+    row = {"cluster": {"gpu": "h200", "gpus": 8, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
+           "pick": {"gpus": 6}, "per_million_tokens": 0.3878, "gpu_hours_per_million_tokens": 0.3}
+    assert close_text([row], "money") == "8 x h200 on vllm@0.33.0 ($0.5171)"
+    assert close_text([row], "gpu-hours") == "8 x h200 on vllm@0.33.0 (0.4 GPU-h)"       # 0.3 × 8 / 6
+    assert close_text([{**row, "pick": {"gpus": 8}}], "money") == "8 x h200 on vllm@0.33.0 ($0.3878)"
