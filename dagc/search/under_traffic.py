@@ -16,11 +16,12 @@ load work budget (`Plan.load_budget_events`: none past it, as `dagc check` emits
 goes on for the best alone while the best is not judged, up to `BEST_LIMIT` times as many: when the best
 candidates all miss under the traffic (eight GPUs of a plan whose traffic needs sixteen), the one that rises
 to the top is simulated too, not named best on its steady state. Every candidate it did
-not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`). When the walk runs out
-with its best still not simulated, the ranking is by what is known: every candidate simulated first (those
-that meet, then by the requirements missed), then those judged on the steady state alone. The Pareto front is made
-again over the candidates as judged (`pareto_front`: the ranking's and the old front's), so that a point found
-to miss a load requirement leaves it and one it dominated may join it; its points not simulated say so too.
+not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`). When the walk for the
+best alone runs out with its best still not simulated, the ranking is by what is known: every candidate
+simulated first (those that meet, then by the requirements missed), then those judged on the steady state
+alone. The Pareto front is made again over the candidates as judged (`pareto_front`: the ranking's and the old
+front's), so that a point found to miss a load requirement leaves it and one it dominated may join it; its points not
+simulated say so too.
 The judgments (`Judgement`: whether a candidate meets each requirement, not its score) are kept for the last
 plan judged (`_Memo`) by what they depend on — the candidate's text, batch and drafted tokens — so the
 searches under each objective (`objective_picks`) share the simulations and score each candidate by their own
@@ -197,10 +198,10 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         ranked = _ranked(_known(seen, x, found.objective, floor) for x in ranked)      # each copy of its text too
     if progress is not None:
         progress(max(limit, spent), max(limit, spent))
-    if seen and ranked and ranked[0].judged != ALL:
-        # the walk ran out with its best not simulated, every one it simulated having sunk below it: rank by what
-        # is known — each candidate simulated above those judged on the steady state alone, whose claim to meet the
-        # load requirements nobody checked
+    if best_limit > limit and spent >= best_limit and ranked and ranked[0].judged != ALL:
+        # the walk went on for the best alone and ran out, each best it simulated sinking below the next: the
+        # steady state's claims do not hold for this plan, so rank by what is known — each candidate simulated
+        # above those judged on the steady state alone, whose claim to meet nobody checked
         ranked.sort(key=lambda c: (c.judged != ALL, rank_key(c)))
     kept = tuple(ranked)
     front = _front(seen, found, floor) if found.pareto_kept else found.pareto
