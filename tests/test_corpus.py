@@ -340,3 +340,15 @@ def test_a_family_of_sources_goes_to_one_half():
     assert sorted(split["calibration"] + split["held-out"]) == sorted(f.source.id for f in files)
     # the family counts its two runs: the half that took it gets no more of the group until the other catches up
     assert side["other-a"] == side["other-b"] != side["page-dense"]
+
+
+def test_trtllm_offline_schedulers_and_request_time_by_hand():
+    """bench/trtllm_offline.py: attention-DP ranks schedule their own requests, and a host time b per request
+    adds b · N · OSL / schedulers to a run: 3,000 requests of 1,024 tokens over 4 ranks at 10 µs is 7.68 s."""
+    import trtllm_offline as to
+    assert to.schedulers("strategy s = tp 1 ; ep 4\n") == 4
+    assert to.schedulers("strategy s = tp 8 ; ep 8\n") == 1          # attention tensor-parallel: one scheduler
+    assert to.schedulers("strategy s = tp 1\n") == 1
+    row = {"seconds": 100.0, "measured_seconds": 120.0, "requests": 3000, "generate": 1024, "schedulers": 4}
+    assert to.with_request_time(row, 0.0) == pytest.approx(120.0 / 100.0 - 1)          # +20 % as simulated
+    assert to.with_request_time(row, 10e-6) == pytest.approx(120.0 / 107.68 - 1)      # 3000·1024/4·10 µs = 7.68 s

@@ -112,7 +112,7 @@ def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> Admissio
     tokens, per_token = _kv_room(mem, cap_rank * context)
     full = tokens // context
     gpu = mem.stages[0].top_bytes if mem.stages else 0.0      # the GPU's memory, or what the requirement allows
-    if not admits_by_kv(workload):
+    if not mem.admits_by_kv:
         return Admission(workload.batch, cap_rank, tokens, full, cap_rank, workload.batch, context,
                          float(context), per_token, gpu)
     mean = mean_context(workload)
@@ -148,7 +148,7 @@ def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> st
     Example: "KV cache: holds 28 of the 128 requests at full length (2,500 tokens); in flight the engine
     runs ≈ 31 at their mean context (2,250 tokens)".
     """
-    if not admits_by_kv(workload) or not all(s.fits for s in mem.stages):
+    if not mem.admits_by_kv or not all(s.fits for s in mem.stages):
         return None
     a = admission(workload, lay, mem)
     if not a.limited:

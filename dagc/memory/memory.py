@@ -31,7 +31,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
 from .activations import activation_bytes
-from .resident import StageFigures, StageKind, admits_by_kv, kv_cache_bytes_per_layer, resident_figures, stage_kv_bytes
+from .resident import Resident, StageFigures, StageKind, resident_of
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "resident_over"]
 
@@ -89,6 +89,9 @@ class StageMemory:
 class MemoryBreakdown:
     stages: tuple[StageMemory, ...]
     layout: Layout
+    # the serving mode's (`dagc.layout.modes.ServingMode.admits_by_kv`), as `memory` sized the KV cache for it: the
+    # engine admits requests while KV blocks allow (`dagc.memory.admission` reads it here, not of the workload again)
+    admits_by_kv: bool = False
 
     @property
     def worst(self) -> StageMemory:
@@ -106,7 +109,7 @@ class MemoryBreakdown:
 
 
 def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
-           activations: dict[int, float] | None = None, resident: StageFigures | None = None,
+           activations: dict[int, float] | None = None, resident: Resident | None = None,
            limit_bytes: float | None = None) -> MemoryBreakdown:
     """Per-stage memory of one rank, by SPEC 6.2/6.3.
 
@@ -117,8 +120,8 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     length (`StageMemory.kv_needed_bytes`); statically, the batch's at full length.
 
     `activations` (stage → bytes, from `activation_bytes_by_stage`) replaces the first
-    estimate with the DAG's largest working set; `resident`, the layout's `resident_figures`
-    when the caller has made them already.
+    estimate with the DAG's largest working set; `resident`, the layout's `Resident`
+    (`dagc.memory.resident.resident_of`) when the caller has made it already.
 
     Example:
         >>> from dagc.lang.lower import model_from_preset
@@ -134,15 +137,13 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
         >>> round(memory(m, w, c, lay).worst.weights_bytes / 1e9, 2)
         11.68
     """
-    figures, kinds = resident if resident is not None else resident_figures(model, workload, layout)
+    held = resident if resident is not None else resident_of(model, workload, layout)
+    figures, kinds = held.figures
     capacity = cluster.gpu.memory_bytes
     top = capacity if limit_bytes is None else min(capacity, limit_bytes)
     estimates: dict[StageKind, float] = {}
     stages = []
-    one = None
-    if admits_by_kv(workload):        # one full-length request's KV cache is what the engine needs to start
-        per_layer = kv_cache_bytes_per_layer(model, workload, layout.tp, layout.cp, 1)
-        one = {key: stage_kv_bytes(key, per_layer) for key in figures}
+    one = held.one_request()      # in flight, one full-length request's KV cache: what the engine needs to start
     over = resident_over((figures, kinds), cluster, one)
     for s, ((a, b), key) in enumerate(zip(layout.stage_layers, kinds, strict=True)):
         if over:
@@ -164,7 +165,7 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
         stages.append(StageMemory(stage=s, layers=(a, b), **{**fig, "kv_cache_bytes": kv}, activation_bytes=act,
                                   capacity_bytes=capacity, reserve_bytes=cluster.reserve_bytes,
                                   activations_counted=not over, kv_needed_bytes=needed, limit_bytes=limit_bytes))
-    return MemoryBreakdown(tuple(stages), layout)
+    return MemoryBreakdown(tuple(stages), layout, admits_by_kv=one is not None)
 
 
 def resident_over(resident: StageFigures, cluster: Cluster, one: dict[StageKind, float] | None = None) -> bool:

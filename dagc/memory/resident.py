@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..ir.ops import Op
@@ -30,7 +31,8 @@ __all__ = ["admits_by_kv", "kv_requests_judged", "requests_per_rank", "kv_cache_
            "kv_cache_bytes_per_request",
            "resident_bytes_exceed", "weight_totals", "WeightTotals",
            "working_set_exceeds", "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer",
-           "with_kv_cache", "StageFigures", "StageKind", "KvPerLayer", "stage_kv_bytes"]
+           "with_kv_cache", "StageFigures", "StageKind", "KvPerLayer", "stage_kv_bytes", "Resident", "resident_of",
+           "KvShape"]
 
 
 def admits_by_kv(workload: Workload) -> bool:
@@ -200,16 +202,83 @@ def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_laye
     return figures, kinds
 
 
+class KvShape(NamedTuple):
+    """What a rank's KV cache per layer is made of, whatever its requests: one token's KV bytes in a layer as the
+    rank holds it (`dagc.layout.shards.kv_bytes_per_token_layer`), a request's context, a windowed layer's (None
+    without a window) and the context parallelism that splits them. Made once per layout (`resident_of`)."""
+
+    per_token: float
+    context: int
+    windowed_context: int | None
+    cp: int
+
+    @classmethod
+    def of(cls, model: Model, workload: Workload, tp: int, cp: int) -> KvShape:
+        context = workload.prompt + workload.generate
+        windowed = None if model.window is None else kv_tokens(model.window, context)
+        return cls(kv_bytes_per_token_layer(model, tp), context, windowed, cp)
+
+    def per_layer(self, requests_per_rank: int) -> KvPerLayer:
+        """`kv_cache_bytes_per_layer` of `requests_per_rank` requests."""
+        full = math.ceil(requests_per_rank * self.context / self.cp) * self.per_token
+        if self.windowed_context is None:
+            return KvPerLayer(full, full)
+        return KvPerLayer(full, math.ceil(requests_per_rank * self.windowed_context / self.cp) * self.per_token)
+
+
 def kv_cache_bytes_per_layer(model: Model, workload: Workload, tp: int, cp: int, requests_per_rank: int
                              ) -> KvPerLayer:
     """The KV cache one rank holds per layer: its requests' prompt and generated tokens (split by cp);
     a windowed layer's at most the window's tokens of each request (`dagc.layout.window.kv_tokens`)."""
-    per_token = kv_bytes_per_token_layer(model, tp)
-    context = workload.prompt + workload.generate
-    full = math.ceil(requests_per_rank * context / cp) * per_token
-    if model.window is None:
-        return KvPerLayer(full, full)
-    return KvPerLayer(full, math.ceil(requests_per_rank * kv_tokens(model.window, context) / cp) * per_token)
+    return KvShape.of(model, workload, tp, cp).per_layer(requests_per_rank)
+
+
+@dataclass(frozen=True)
+class Resident:
+    """What a layout's ranks hold besides activations, made once per layout (`resident_of`) and handed on: the
+    fast check's E402 screen, `dagc.memory.memory.memory` and the admission read it, none sizes it again.
+
+    `weights`: `resident_weight_figures`; `kv_per_layer`: the batch's full-length KV cache per layer
+    (`kv_cache_bytes_per_layer` of the busiest group's requests); `kv_start`: the KV cache that must fit for the
+    engine to start (of `kv_requests_judged`'s requests); `kv_one`: when the engine admits by KV blocks
+    (`admits_by_kv`), one full-length request's, else None."""
+
+    weights: StageFigures
+    kv_per_layer: KvPerLayer
+    kv_start: KvPerLayer
+    kv_one: KvPerLayer | None
+
+    @property
+    def figures(self) -> StageFigures:
+        """`resident_figures`: each kind's weight fields and its KV cache."""
+        return with_kv_cache(self.weights, self.kv_per_layer)
+
+    def exceeds(self, cluster: Cluster) -> bool:
+        """`resident_bytes_exceed` of the weights and the KV cache the engine needs to start: E402 whatever the
+        activations."""
+        return resident_bytes_exceed(cluster, weight_totals(self.weights), self.kv_start)
+
+    def one_request(self) -> dict[StageKind, float] | None:
+        """Each kind's KV cache of one full-length request, what an engine admitting by KV blocks needs to start;
+        None statically."""
+        if self.kv_one is None:
+            return None
+        return {key: stage_kv_bytes(key, self.kv_one) for key in self.weights[0]}
+
+
+def resident_of(model: Model, workload: Workload, layout: Layout) -> Resident:
+    """The layout's `Resident`: its weights and KV caches, each figure made once."""
+    weights = resident_weight_figures(model, layout.tp, layout.ep, layout.etp, layout.stage_layers,
+                                      draft_layer(model, workload), layout.redundant)
+    rpr, kv = layout.requests_per_rank, KvShape.of(model, workload, layout.tp, layout.cp)
+    kv_per_layer = kv.per_layer(rpr)
+    admits = mode_of(workload).admits_by_kv
+    judged = min(1, rpr) if admits else rpr
+    kv_start = kv_per_layer if judged == rpr else kv.per_layer(judged)
+    kv_one = None
+    if admits:
+        kv_one = kv_start if judged == 1 else kv.per_layer(1)
+    return Resident(weights, kv_per_layer, kv_start, kv_one)
 
 
 def with_kv_cache(weights: StageFigures, kv_per_layer: KvPerLayer) -> StageFigures:

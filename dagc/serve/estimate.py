@@ -25,4 +25,5 @@ def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> R
     from its decode and mixed steps; a pool's instance of a disaggregated strategy (`Workload.role`) prices
     its own figure alone, the other left at 0 — a prefill instance its prefill's makespan, a decode instance
     its decode step."""
-    return mode_rates(Recurrence(plan, lay, workload, timer).step, workload, lay, plan.cluster.engine.terms.frontend_s)
+    recurrence = Recurrence(plan, lay, workload, timer)
+    return mode_rates(recurrence.step, recurrence.mode, workload, lay, plan.cluster.engine.terms.frontend_s)

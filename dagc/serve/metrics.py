@@ -85,14 +85,15 @@ def metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout, front
     figure alone (`dagc.serve.disagg` makes the deployment's). The bubble is that of the pass the first token
     is made of. The TTFT is the client's: the server's (`ttft_server_s`) plus the serving engine's front-end
     time `frontend_s` (`dagc.serve.rates.rate_metrics` adds it; an instance's is the server's)."""
-    first = mode_of(workload).first
+    mode = mode_of(workload)
+    first = mode.first
 
     def step(phase: Phase) -> float:
         if phase is Phase.PREFILL:
             return sched.paths[Phase.PREFILL].makespan_s
         return step_gap(dag, sched.finish, phase, layout.microbatches)
 
-    return Metrics(rates=mode_rates(step, workload, layout, frontend_s),
+    return Metrics(rates=mode_rates(step, mode, workload, layout, frontend_s),
                    bubble_fraction=_bubble(dag, dag.indices(first), sched.start, sched.finish,
                                            sched.paths[first].makespan_s),
                    paths=dict(sched.paths))

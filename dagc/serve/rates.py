@@ -19,10 +19,10 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from ..layout.modes import mode_of
+from ..layout.modes import ServingMode, mode_of
 from ..plan.workload import Workload
 
-__all__ = ["F", "InstanceRates", "Rates", "per_token", "rate_metrics"]
+__all__ = ["F", "InstanceRates", "Rates", "per_token", "rate_metrics", "rates_in"]
 
 # a figure: one deployment's, or a numpy column of many (`dagc.serve.disagg.pooled_rates` weighs many pairs at once)
 F = TypeVar("F", float, npt.NDArray[np.float64])
@@ -95,10 +95,16 @@ def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, ba
         >>> r.ttft_s, r.ttft_server_s, round(r.throughput_tokens_per_s, 6)   # 10 · 110 / (2 + 10 · 0.01)
         (2.01, 2.0, 523.809524)
     """
+    return rates_in(mode_of(workload), ttft_s, tpot_s, workload, gpus, batch, frontend_s)
+
+
+def rates_in(mode: ServingMode, ttft_s: float, tpot_s: float, workload: Workload, gpus: int,
+             batch: int | None = None, frontend_s: float = 0.0) -> Rates[float]:
+    """`rate_metrics` in the serving mode `mode`, handed by a caller that has it (the workload's)."""
     b = workload.batch if batch is None else batch
     tpot_s = per_token(tpot_s, workload)
     decode = b / tpot_s
-    prefill, throughput = mode_of(workload).throughputs(b, workload, ttft_s, tpot_s)
+    prefill, throughput = mode.throughputs(b, workload, ttft_s, tpot_s)
     return Rates(ttft_s=ttft_s + frontend_s, ttft_server_s=ttft_s, tpot_s=tpot_s, prefill_tokens_per_s=prefill,
                  decode_tokens_per_s=decode, throughput_tokens_per_s=throughput,
                  prefill_tokens_per_s_per_gpu=prefill / gpus, decode_tokens_per_s_per_gpu=decode / gpus,

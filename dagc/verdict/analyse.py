@@ -28,7 +28,6 @@ from ..layout.layout import Layout, resolve, timing_key
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.admission import Admission, admission, admitted
 from ..memory.memory import MemoryBreakdown, memory
-from ..memory.resident import admits_by_kv
 from ..plan.cluster import hardware
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
@@ -100,7 +99,7 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     if layout.pp <= plan.model.layers and over_work_budget(layout) is None:
         activations = activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout) if structured else None
         mem = memory(plan.model, plan.workload, plan.cluster, layout, activations, limit_bytes=plan.memory_limit_bytes)
-    adm = admission(plan.workload, layout, mem) if mem is not None and admits_by_kv(plan.workload) else None
+    adm = admission(plan.workload, layout, mem) if mem is not None and mem.admits_by_kv else None
     diags += run_rules(replace(ctx, memory=mem, admission=adm), Reads.MEMORY)
     running = None
     if structured and mem is not None and estimate_nodes(layout, plan.workload) <= NODE_BUDGET:

@@ -18,18 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..layout.layout import Layout, resolve
-from ..layout.speculative import draft_layer
 from ..memory.admission import Admission, admission, admitted
 from ..memory.memory import MemoryBreakdown, memory
-from ..memory.resident import (
-    admits_by_kv,
-    kv_cache_bytes_per_layer,
-    kv_requests_judged,
-    resident_bytes_exceed,
-    resident_weight_figures,
-    weight_totals,
-    with_kv_cache,
-)
+from ..memory.resident import resident_of
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
@@ -84,19 +75,14 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     error = next((d.code for d in run_rules(ctx, Reads.LAYOUT, errors_only=True)), None)
     if error is not None:
         return Refused(error)
-    weights = resident_weight_figures(plan.model, lay.tp, lay.ep, lay.etp, lay.stage_layers,
-                                      draft_layer(plan.model, workload), lay.redundant)
-    kv_per_layer = kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, lay.requests_per_rank)
-    judged = kv_requests_judged(workload, lay.requests_per_rank)
-    kv_start = kv_per_layer if judged == lay.requests_per_rank else \
-        kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, judged)
-    if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_start):
+    resident = resident_of(plan.model, workload, lay)
+    if resident.exceeds(plan.cluster):
         return Refused(MEMORY)       # E402 whatever the activations: no need to compute them
-    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
-                 with_kv_cache(weights, kv_per_layer), plan.memory_limit_bytes)
+    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay), resident,
+                 plan.memory_limit_bytes)
     if any(True for _ in run_rules(replace(ctx, memory=mem), Reads.MEMORY, errors_only=True)):
         return Refused(MEMORY)
-    adm = admission(workload, lay, mem) if admits_by_kv(workload) else None
+    adm = admission(workload, lay, mem) if mem.admits_by_kv else None
     run, run_lay = admitted(plan, strategy, workload, lay, adm)
     rates = fast_metrics(plan, run_lay, run, timer)
     metrics = instance_metrics(rates, run.batch) if isinstance(rates, InstanceRates) else \

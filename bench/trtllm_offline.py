@@ -1,0 +1,126 @@
+"""TensorRT-LLM's offline (trtllm-bench) runs of the corpus, run by run: where dagc's throughput goes.
+
+Usage:
+    python bench/trtllm_offline.py                          # the calibration half's 1.2 tables
+    python bench/trtllm_offline.py --only trtllm-perf-overview-v1-2-moe --graphs
+    python bench/trtllm_offline.py --profiles DIR           # TensorRT-LLM's own kernel tables where DIR has them
+    python bench/trtllm_offline.py --request-us 2 5 10      # a host time per request, estimated
+
+For each run (bench/corpus/, `client = in-process`, every request at once) it prints dagc's throughput error
+and what makes it: the run's duration in dagc and the one its measured throughput implies, the requests in
+flight (all schedulers), the mean TTFT and TPOT of the load simulation and its decode step. Three questions
+about the error, each a flag, none of them a term of dagc's (docs/cost-model.md, "TensorRT-LLM's offline MoE
+throughput"):
+
+- `--graphs`: the runs' own CUDA graphs — the performance pages' llm_options.yml captures batch sizes 1 … 8192
+  with `enable_padding`, where `engine = trtllm` prices TensorRT-LLM's default (`TRTLLM_GRAPH_SIZES`, up to
+  128, no padding: a larger decode step runs eagerly);
+- `--profiles DIR`: the kernel times TensorRT-LLM measured itself — `DIR/<system>-trtllm.json` as
+  `dagc kernels import --system <system> --engine trtllm -o …` writes it (aiconfigurator-core's tables, the
+  extra `dagc[engines]`), for the runs on a GPU whose system is in `SYSTEMS`;
+- `--request-us`: a host time per request a step runs, b, priced after the fact: it adds b · N · OSL / S to a
+  run of N requests of OSL output tokens over S schedulers (attention-DP ranks; one without), whatever the
+  batch, as every output token is one request in one step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for p in (ROOT, ROOT / "bench"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
+
+from dagc.calibrate.figures import with_terms  # noqa: E402
+from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.verdict.check import check_strategy  # noqa: E402
+
+DEFAULT_SOURCES = ("trtllm-perf-overview-v1-2-moe", "trtllm-perf-overview-v1-2")
+# The CUDA graphs the performance pages' llm_options.yml captures (v1.0 and 1.2 editions): `enable_padding: true`.
+PAGE_GRAPHS = {"graph_sizes": (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192),
+               "graph_padding": True}
+SYSTEMS = {"b200": "b200_sxm", "h200": "h200_sxm", "h100-sxm": "h100_sxm"}   # dagc's GPU → aiconfigurator's
+
+
+def schedulers(plan_text: str) -> int:
+    """The engine processes that schedule requests: the attention-DP ranks of `tp 1 ; ep N`, else one."""
+    found = re.search(r"strategy\s+\w+\s*=\s*tp (\d+)(?: ; ep (\d+))?", plan_text)
+    if found is None:
+        return 1
+    tp, ep = int(found.group(1)), int(found.group(2) or 1)
+    return ep if tp == 1 and ep > 1 else 1
+
+
+def lowered(run: fc.Run, graphs: bool, profiles: Path | None):
+    """The run's plan as bench/fidelity_corpus.py lowers it; with the page's graphs, and TensorRT-LLM's own
+    kernel profile in `profiles` for its GPU."""
+    system = SYSTEMS.get(run.gpu)
+    if profiles is None or system is None or not (profiles / f"{system}-trtllm.json").exists():
+        return fc.lowered(run, None, PAGE_GRAPHS if graphs else None)
+    text = run.plan.replace("gpu preset", f'kernels from "{system}-trtllm.json"\n  gpu preset', 1)
+    plan = load_plan_text(fc.with_engine(text, run.engine, run.release), f"{run.id}.moe", base_dir=profiles)
+    cluster = plan.cluster.model_copy(update={"reserve_bytes": fc.engine_reserve(run, plan, run.engine)})
+    return with_terms(plan.model_copy(update={"cluster": cluster}), PAGE_GRAPHS if graphs else None)
+
+
+def one(args: tuple) -> dict:
+    """One run through dagc's load simulation: its throughput error and what makes it."""
+    run_id, graphs, profiles = args
+    _, run = fc.published(run_id)
+    plan = lowered(run, graphs, profiles)
+    r = check_strategy(plan, plan.strategies[0], with_capacity=False)
+    f, b = r.load.figures, r.load.binding
+    measured = run.measured["output_tokens_per_s"]
+    return {"run": run_id, "error": f.output_tokens_per_s / measured - 1, "seconds": f.duration_s,
+            "measured_seconds": f.duration_s * f.output_tokens_per_s / measured, "in_flight": b.running_mean,
+            "ttft_s": f.ttft_server_s.mean, "tpot_ms": f.tpot_s.mean * 1e3, "step_ms": b.step_s * 1e3,
+            "requests": len(r.load.load.arrival), "generate": plan.workload.generate,
+            "schedulers": schedulers(run.plan)}
+
+
+def with_request_time(row: dict, b: float) -> float:
+    """The run's throughput error with a host time of `b` seconds per request a step runs (module docstring)."""
+    seconds = row["seconds"] + b * row["requests"] * row["generate"] / row["schedulers"]
+    return row["measured_seconds"] / seconds - 1
+
+
+def summary(errors: list[float]) -> str:
+    size = [abs(e) for e in errors]
+    return (f"median |error| {statistics.median(size):.1%}, worst {max(size):.1%}, "
+            f"signed median {statistics.median(errors):+.1%} over {len(errors)} runs")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", default=list(DEFAULT_SOURCES), help="these source ids")
+    ap.add_argument("--graphs", action="store_true", help="the runs' own CUDA graphs (1 … 8192, padded)")
+    ap.add_argument("--profiles", type=Path, help="a directory of `<system>-trtllm.json` engine profiles")
+    ap.add_argument("--request-us", nargs="*", type=float, default=[], help="host µs per request, estimated")
+    ap.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    a = ap.parse_args(argv)
+    runs = [r.id for s in a.only for r in fc.source_runs(s)[1]
+            if r.client == "in-process" and "output_tokens_per_s" in r.measured
+            and (a.profiles is None or r.gpu in SYSTEMS)]
+    profiles = a.profiles.resolve() if a.profiles else None
+    with ProcessPoolExecutor(max(1, a.jobs)) as pool:
+        rows = list(pool.map(one, [(r, a.graphs, profiles) for r in runs]))
+    for row in rows:
+        print(f"{row['run'][:60]:60} {row['error']:+7.1%}  dagc {row['seconds']:8.1f} s, measured "
+              f"{row['measured_seconds']:8.1f} s; {row['in_flight']:6.0f} in flight over {row['schedulers']}; "
+              f"TTFT {row['ttft_s']:7.1f} s, TPOT {row['tpot_ms']:6.1f} ms, decode step {row['step_ms']:6.1f} ms")
+    print(summary([row["error"] for row in rows]))
+    for b in a.request_us:
+        print(f"with {b:g} µs per request: " + summary([with_request_time(row, b * 1e-6) for row in rows]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
