@@ -1,10 +1,9 @@
 """The capacity `dagc check` reports on every in-flight example is the documented bisection's, within its 1 %
 tolerance (`dagc.verdict.under_load.capacity`; docs/language.md, "Capacity"): a plain bisection written
 here — from the steady state's request rate, bracketed by doubling or halving, then halved down to
-`CAPACITY_TOLERANCE` of its upper end, the plan's own run standing for every trial on its side when it
-decides (`_run_stands_for`) — over the
-same seeded trial runs of `CAPACITY_REQUESTS` requests. A faster capacity (fewer or cheaper trials) must
-land within 1 % of it.
+`CAPACITY_TOLERANCE` of its upper end, no rate above the steady state's ceiling holding, the plan's own run
+standing for every trial on its side when it decides (`_run_stands_for`) — over the same seeded trial runs of
+`CAPACITY_REQUESTS` requests. A faster capacity (fewer or cheaper trials) must land within 1 % of it.
 
 Each example is given traffic as bench/bench_traffic.py gives it (its own when it has some, else half its
 first strategy's steady-state request rate and p99 TTFT, p90 TPOT requirements at twice the steady state's),
@@ -20,6 +19,7 @@ import pytest
 
 from dagc.serve.kv_blocks import kv_capacity_of
 from dagc.serve.load_figures import load_figures
+from dagc.serve.load_result import CEILING_MARGIN
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
 from dagc.verdict.under_load import (
@@ -45,9 +45,12 @@ def _reference(plan, run, steady: float, known: tuple[float, bool] | None) -> fl
     traffic = plan.workload.traffic
     m = capacity_requests(traffic)
     runs = 0
+    ceiling = steady * (1 + CEILING_MARGIN)      # the steady state's rate and the simulation's margin past it
 
     def ok(rate: float) -> bool:
         nonlocal runs
+        if rate > ceiling:             # the most it serves: none above it holds
+            return False
         if known is not None and (rate <= known[0] if known[1] else rate >= known[0]):
             return known[1]
         runs += 1
@@ -94,7 +97,7 @@ def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
         run = pools_run(r.pooled) if r.pooled is not None else \
             strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout),
                          kv_capacity_of(r.memory, r.layout, r.plan.workload))
-        known = _run_stands_for(r.plan, r.load.figures, capacity_requests(w.traffic))
+        known = _run_stands_for(r.plan, r.load.figures, capacity_requests(w.traffic), steady * (1 + CEILING_MARGIN))
         want = _reference(r.plan, run, steady, known)
         got = load["capacity_requests_per_s"]
         assert (got is None) == (want is None), (r.strategy.text, got, want)

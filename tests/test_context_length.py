@@ -105,12 +105,23 @@ def test_a_prompt_longer_than_the_context_is_e111_at_the_prompt():
     d = _e111(plan_text(workload="workload { batch = 8  prompt = 100000  generate = 500 }"))
     assert d.span.text == "100000"
     assert d.message == ("a request of 100,000 prompt + 500 output tokens (100,500) is longer than the context of "
-                         "model `mixtral-8x7b`: 32,768 tokens; an engine refuses it (vLLM does not start with "
-                         "--max-model-len 100500)")
+                         "model `mixtral-8x7b`: 32,768 tokens; an engine refuses it")      # the plain PyTorch run
     assert d.hint == ("shorten `prompt` and `generate` to at most 32,768 tokens together, or serve a model with a "
                       "longer context")
     assert load_plan_text(plan_text(workload="workload { batch = 1  prompt = 32268  generate = 500 }"))
     _e111(plan_text(workload="workload { batch = 1  prompt = 32268  generate = 501 }"))
+
+
+@pytest.mark.parametrize(("engine", "said"), [
+    ("vllm", "vLLM does not start with --max-model-len 42000"),
+    ("sglang", "SGLang does not start with --context-length 42000"),
+    ("trtllm", "TensorRT-LLM would need --max_seq_len 42000")])
+def test_e111_names_the_plans_engine_and_its_length_flag(engine, said):
+    """A request of 41,000 + 1,000 = 42,000 tokens on Mixtral 8x7B (32,768): the refusal is the plan's engine's, by
+    its own flag — an SGLang plan was told "vLLM does not start with --max-model-len 42000"."""
+    cluster = f'cluster {{ gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm"  engine = {engine} }}'
+    d = _e111(plan_text(cluster=cluster, workload="workload { batch = 8  prompt = 41000  generate = 1000 }"))
+    assert d.message.endswith(f"32,768 tokens; an engine refuses it ({said})")
 
 
 def test_a_context_written_in_the_model_is_checked_and_a_model_without_one_is_not():

@@ -15,7 +15,7 @@ from dagc.diagnostics import PlanError
 from dagc.export.report import report_json
 from dagc.fleet import run as fleet_run
 from dagc.fleet.cluster import answer_cluster, queues
-from dagc.fleet.rank import rank_fleet
+from dagc.fleet.rank import close_text, rank_fleet
 from dagc.fleet.run import run_fleet
 from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
 from dagc.lang.load import load_plan, parse_strategy
@@ -394,8 +394,12 @@ def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_it
     # carry the rate, though its run's percentiles hold …
     assert not row["meets_requirements"] and not row["load"]["carries_traffic"]
     assert not one["meets_requirements"]
-    assert one["binding"].startswith("does not carry 60 requests/s: it keeps pace in this 48-request run, but its "
-                                     "capacity, ")
+    # the run arrives faster than the deployment serves (its steady state's ceiling): counted by what it completed,
+    # its requests in flight by Little's law at 60 requests/s are more than its cap of 64 (it said "it keeps pace in
+    # this 48-request run, but its capacity, …", counting every request as served at the rate they arrived)
+    assert one["binding"].startswith("does not carry 60 requests/s: it needs ≈ ")
+    assert "requests in flight at this rate (Little's law: the arrival rate × a request's time in flight), more " \
+           "than its cap of 64" in one["binding"]
     # its capacity, bisected from a run that can queue (a capacity bisected beside the 48-request run takes that
     # run's verdict for every rate at or below 60/s, and would say 60)
     trial = items[0][1].model_copy(update={"workload": items[0][1].workload.model_copy(
@@ -597,3 +601,14 @@ def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
     md = fleet_md(doc, "fleet.moe")
     assert f"the pick could change within the bands: {listed}." in md
     assert "$0.5764 per million tokens on its goodput of 6 requests/s" in md
+
+
+def test_clusters_within_dagcs_error_show_the_cost_the_table_ranks_by():
+    """A runner-up whose pick uses 6 of its 8 H200s costs $0.3878 per million tokens on those 6 and
+    $0.3878 × 8 / 6 = $0.5171 with all 8 it rents charged — the table's figure and the ranking's; the line of
+    clusters within dagc's error said $0.3878."""
+    row = {"cluster": {"gpu": "h200", "gpus": 8, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
+           "pick": {"gpus": 6}, "per_million_tokens": 0.3878, "gpu_hours_per_million_tokens": 0.3}
+    assert close_text([row], "money") == "8 x h200 on vllm@0.33.0 ($0.5171)"
+    assert close_text([row], "gpu-hours") == "8 x h200 on vllm@0.33.0 (0.4 GPU-h)"       # 0.3 × 8 / 6
+    assert close_text([{**row, "pick": {"gpus": 8}}], "money") == "8 x h200 on vllm@0.33.0 ($0.3878)"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective, StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
+from ..search.under_traffic import steady_claim
 from ..units import Dimension, count_text, format_figure, format_si
 from ..verdict.bands import requirement_odds
 from ..verdict.ledger import CONFIDENCE
@@ -112,9 +113,9 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
     best_gpus = f"{b.gpus} GPU{'s' if b.gpus > 1 else ''}"
     match ev.why:
         case Why.BEST_IS_LEGAL:
-            return f"`{b.text}` is a legal strategy that {meets_words(ev)} on {best_gpus}" + partial, False
+            return f"`{b.text}` is a legal strategy that {meets_words(ev, result.plan)} on {best_gpus}" + partial, False
         case Why.ONLY_BEST_MEETS_UNSIMULATED:
-            return (f"`{b.text}` meets the steady-state requirements on {count_text(b.gpus, 'GPU')} and this "
+            return (f"`{b.text}` on {count_text(b.gpus, 'GPU')} {steady_claim(result.plan)} and this "
                     f"strategy does not meet every requirement, but dagc simulated {ev.simulated} of the search's "
                     "best under the plan's traffic, not this one (`dagc check --strategy` judges its load "
                     "requirements)" + partial), True
@@ -136,7 +137,7 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
             figure = objective_text(_objective(ev).name, _figures(ev.best_figures))
             searched = count_text(ev.evaluated, "strategy", "strategies")
             return (f"this strategy meets the requirements; the best by {ev.objective} of the {searched} searched, "
-                    f"`{b.text}` ({figure}), {meets_words(ev)}" + partial), False
+                    f"`{b.text}` ({figure}), {meets_words(ev, result.plan)}" + partial), False
         case Why.FURTHER:
             among = "dagc searched" if ev.complete else "of those evaluated"
             return (f"no strategy {among} meets every requirement, and `{b.text}`, the best by {ev.objective} of "
@@ -155,7 +156,7 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
     raise AssertionError(ev.why)
 
 
-def meets_words(ev: OptimalEvidence) -> str:
+def meets_words(ev: OptimalEvidence, plan: Plan | None = None) -> str:
     """Whether the search's best meets the requirements, in words that say what was judged: "meets the
     requirements", "misses the requirements (under the plan's traffic, `tpot_p90 <= 30 ms`)", or "meets the
     steady-state requirements (…)" for one not simulated under the traffic (`dagc.search.under_traffic`),
@@ -165,10 +166,11 @@ def meets_words(ev: OptimalEvidence) -> str:
     if not b.meets_requirements:
         missed = ", ".join(f"`{t}`" for t in b.load_missed)
         return "misses the requirements" + (f" (under the plan's traffic, {missed})" if missed else "")
+    claim = "meets the steady-state requirements" if plan is None else steady_claim(plan)
     if b.judged != "all" and ev.load_skipped:
-        return "meets the steady-state requirements (the load requirements are not judged: W518)"
+        return f"{claim} (the load requirements are not judged: W518)"
     if b.judged != "all":
-        return ("meets the steady-state requirements (the load requirements are judged by `dagc check --strategy`: "
+        return (f"{claim} (the load requirements are judged by `dagc check --strategy`: "
                 "dagc simulated only the search's first candidates under the plan's traffic)")
     return "meets the requirements"
 

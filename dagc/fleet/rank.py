@@ -160,16 +160,17 @@ def cluster_text(row: dict[str, Any]) -> str:
 
 def close_text(rows: Sequence[dict[str, Any]], by: str) -> str:
     """The clusters within dagc's error of the best, as the terminal and fleet.md list them: each its GPUs, its
-    engine — what tells two clusters of the same GPUs apart — and its cost, `; ` between them.
+    engine — what tells two clusters of the same GPUs apart — and its cost with every GPU it rents charged
+    (`rented_cost`: what the table shows and the fleet ranks by), `; ` between them.
 
     Example:
         >>> row = {"cluster": {"gpu": "b200", "gpus": 8, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
-        ...        "per_million_tokens": 0.6933}
+        ...        "pick": {"gpus": 6}, "per_million_tokens": 0.6933}
         >>> close_text([row, {**row, "cluster": {**row["cluster"], "engine": "sglang@0.5.23"}}], "money")
-        '8 x b200 on vllm@0.33.0 ($0.6933); 8 x b200 on sglang@0.5.23 ($0.6933)'
+        '8 x b200 on vllm@0.33.0 ($0.9244); 8 x b200 on sglang@0.5.23 ($0.9244)'
     """
     figure = _COSTS[0] if by == "money" else _COSTS[1]
-    return "; ".join(f"{cluster_text(r)} on {r['cluster']['engine']} ({cost_figure(r.get(figure), by)})"
+    return "; ".join(f"{cluster_text(r)} on {r['cluster']['engine']} ({cost_figure(rented_cost(r, figure), by)})"
                      for r in rows)
 
 

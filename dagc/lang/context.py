@@ -5,13 +5,15 @@ the plan writes its `prompt` and `requests from`. Output: one diagnostic when a 
 is longer than the model takes — its `prompt + generate`, or the longest of the requests a request log
 replays (prompt + output) — located at the value of the workload's `prompt`, or at the `requests from`
 line. An engine does not start with a length limit above the model's context (vLLM: "User-specified
-max_model_len … is greater than the derived max_model_len") and refuses a request longer than its limit,
-so no such plan can be served.
+max_model_len … is greater than the derived max_model_len"; SGLang the same of its `--context-length`) and
+refuses a request longer than its limit, so no such plan can be served. The message names the plan's engine
+and the flag that sets its limit (`ENGINE_LIMIT`).
 """
 
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Severity, quote
+from ..plan.engines import EngineName
 from ..plan.model import Model
 from ..plan.workload import Workload
 from ..source import Span
@@ -19,11 +21,19 @@ from ..source import Span
 __all__ = ["CONTEXT_CODE", "check_context"]
 
 CONTEXT_CODE = "E111"
+# how each engine refuses a request longer than the model's context, by the flag that sets its longest request
+# (dagc/data/engine_flags/): vLLM and SGLang do not start with a limit above the model's context; TensorRT-LLM's
+# is named as the setting the request would need. A plain PyTorch run has no such flag.
+ENGINE_LIMIT: dict[EngineName, str] = {
+    "vllm": "vLLM does not start with --max-model-len {}", "sglang": "SGLang does not start with --context-length {}",
+    "trtllm": "TensorRT-LLM would need --max_seq_len {}"}
 
 
-def check_context(model: Model, workload: Workload, prompt_at: Span | None, log_at: Span | None) -> list[Diagnostic]:
+def check_context(model: Model, workload: Workload, prompt_at: Span | None, log_at: Span | None,
+                  engine: EngineName = "vllm") -> list[Diagnostic]:
     """E111 when a request of `workload` is longer than `model.context_length` (module docstring): located at
-    `prompt_at` (the value of the workload's `prompt`), or at `log_at` (its `requests from` line) for a log's.
+    `prompt_at` (the value of the workload's `prompt`), or at `log_at` (its `requests from` line) for a log's;
+    the message names `engine`, the plan's, and its length flag (`ENGINE_LIMIT`).
 
     Example:
         >>> from dagc.lang.model import model_from_preset
@@ -59,8 +69,19 @@ def check_context(model: Model, workload: Workload, prompt_at: Span | None, log_
     return [Diagnostic(
         CONTEXT_CODE, Severity.ERROR,
         f"a request of {workload.prompt:,} prompt + {workload.generate:,} output tokens ({total:,}) is longer than "
-        f"the context of model `{name}`: {shown} tokens; an engine refuses it (vLLM does not start with "
-        f"--max-model-len {total})",
+        f"the context of model `{name}`: {shown} tokens; an engine refuses it{_refusal(engine, total)}",
         prompt_at,
         f"shorten `prompt` and `generate` to at most {shown} tokens together, or serve a model with a longer "
         "context")]
+
+
+def _refusal(engine: EngineName, total: int) -> str:
+    """` (SGLang does not start with --context-length 42000)`: how the plan's engine refuses a request of `total`
+    tokens, '' for an engine without a length flag.
+
+    Example:
+        >>> _refusal("sglang", 42000), _refusal("pytorch", 42000)
+        (' (SGLang does not start with --context-length 42000)', '')
+    """
+    said = ENGINE_LIMIT.get(engine)
+    return "" if said is None else f" ({said.format(total)})"

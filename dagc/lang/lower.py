@@ -314,7 +314,7 @@ def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
             return None
     at = lw.out.spans
     lw.out.diags += check_context(model, workload, lw.out.value_spans.get("workload.prompt") or at.get("workload"),
-                                  at.get("workload.requests.file") or at.get("workload"))
+                                  at.get("workload.requests.file") or at.get("workload"), cluster.engine.name)
     for req in first.get("require", ()):
         if req.on_load and workload.traffic is None:
             lw.out.error("E104", f"`{req.name}` is judged on a simulated load, but the workload sends no traffic",

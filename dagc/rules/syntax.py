@@ -184,7 +184,8 @@ A request longer than the model's context: the workload's `prompt + generate`, o
 from the model's config.json (vLLM: `max_position_embeddings`, scaled as `rope_scaling` says). No
 engine serves it: vLLM does not start with a `--max-model-len` above the model's ("User-specified
 max_model_len … is greater than the derived max_model_len"), SGLang refuses a `--context-length` above
-it, and each refuses a request longer than its limit. Located at the workload's `prompt`, or at the
+it, and each refuses a request longer than its limit (TensorRT-LLM's `--max_seq_len`). The message names the
+plan's engine and its flag (none for `engine = pytorch`). Located at the workload's `prompt`, or at the
 `requests from` line (the message names the log's line). A model whose context is not known (written
 out without `context_length`, or a config.json without `max_position_embeddings`) is not checked;
 the built-in models' contexts and their sources are in docs/language.md.

@@ -16,9 +16,12 @@ load work budget (`Plan.load_budget_events`: none past it, as `dagc check` emits
 goes on for the best alone while the best is not judged, up to `BEST_LIMIT` times as many: when the best
 candidates all miss under the traffic (eight GPUs of a plan whose traffic needs sixteen), the one that rises
 to the top is simulated too, not named best on its steady state. Every candidate it did
-not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`). The Pareto front is made
-again over the candidates as judged (`pareto_front`: the ranking's and the old front's), so that a point found
-to miss a load requirement leaves it and one it dominated may join it; its points not simulated say so too.
+not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`). When the walk for the
+best alone runs out with its best still not simulated, the ranking is by what is known: every candidate
+simulated first (those that meet, then by the requirements missed), then those judged on the steady state
+alone. The Pareto front is made again over the candidates as judged (`pareto_front`: the ranking's and the old
+front's), so that a point found to miss a load requirement leaves it and one it dominated may join it; its points not
+simulated say so too.
 The judgments (`Judgement`: whether a candidate meets each requirement, not its score) are kept for the last
 plan judged (`_Memo`) by what they depend on — the candidate's text, batch and drafted tokens — so the
 searches under each objective (`objective_picks`) share the simulations and score each candidate by their own
@@ -46,7 +49,7 @@ from .score import binding_of
 
 __all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "BEST_LIMIT", "Judgement", "check_candidate", "judge_under_traffic",
            "judgement", "judged_best", "judged_under_traffic", "load_requirements",
-           "steady_only_text", "traffic_floor", "unsimulated_text"]
+           "steady_claim", "steady_only_text", "traffic_floor", "unsimulated_text"]
 
 JUDGE_LIMIT = 10          # candidates of one ranking simulated under the traffic at most (a second each, or so)
 SCORE_RTOL = 1e-9        # a judged candidate's exact score this close to the search's is the search's (a tie kept)
@@ -77,14 +80,30 @@ def unsimulated_text(plan: Plan) -> str | None:
             f"past the load's work budget of {budget:,}")
 
 
+def steady_claim(plan: Plan) -> str:
+    """What a candidate not simulated under the traffic claims: to meet the plan's steady-state requirements — or,
+    when every requirement is judged on the load, nothing (saying it meets the steady-state ones would be vacuous).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> text = ('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } workload { batch = 8 '
+        ...         'prompt = 512 generate = 64 rate = 1 requests/s } require { ttft_p99 <= 2 s } strategy tp 8')
+        >>> steady_claim(load_plan_text(text))
+        'is not simulated under the traffic (the plan has no steady-state requirement to meet)'
+    """
+    if all(r.on_load for r in plan.requirements) and plan.requirements:
+        return "is not simulated under the traffic (the plan has no steady-state requirement to meet)"
+    return "meets the steady-state requirements"
+
+
 def steady_only_text(plan: Plan) -> str:
     """What a candidate that was not simulated under the traffic has been judged on, in words."""
     names = ", ".join(f"`{r.text}`" for r in load_requirements(plan))
     what = (f"the load requirements ({names}) are" if names else "whether it carries the plan's traffic is")
     if unsimulated_text(plan) is not None:       # check does not judge them either
-        return (f"meets the steady-state requirements; {what} not judged: the plan's traffic is past the load's "
+        return (f"{steady_claim(plan)}; {what} not judged: the plan's traffic is past the load's "
                 "work budget (W518), for `dagc check --strategy` too")
-    return f"meets the steady-state requirements; {what} judged by `dagc check --strategy`"
+    return f"{steady_claim(plan)}; {what} judged by `dagc check --strategy`"
 
 
 @dataclass(frozen=True)
@@ -179,6 +198,11 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         ranked = _ranked(_known(seen, x, found.objective, floor) for x in ranked)      # each copy of its text too
     if progress is not None:
         progress(max(limit, spent), max(limit, spent))
+    if best_limit > limit and spent >= best_limit and ranked and ranked[0].judged != ALL:
+        # the walk went on for the best alone and ran out, each best it simulated sinking below the next: the
+        # steady state's claims do not hold for this plan, so rank by what is known — each candidate simulated
+        # above those judged on the steady state alone, whose claim to meet nobody checked
+        ranked.sort(key=lambda c: (c.judged != ALL, rank_key(c)))
     kept = tuple(ranked)
     front = _front(seen, found, floor) if found.pareto_kept else found.pareto
     return replace(found, ranked=kept, pareto=front, exact_top=min(found.exact_top, len(kept)))

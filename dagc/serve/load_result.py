@@ -17,8 +17,8 @@ import numpy.typing as npt
 
 from ..plan.workload import PERCENTILES, Traffic
 
-__all__ = ["PACE_SHARE", "PERCENTILES", "QUEUE_Z", "RAMP_LIFETIMES", "Load", "QueueGrowth", "Timeline", "percentiles",
-           "sample_percentiles"]
+__all__ = ["CEILING_MARGIN", "PACE_SHARE", "PERCENTILES", "QUEUE_Z", "RAMP_LIFETIMES", "Load", "QueueGrowth",
+           "Timeline", "percentiles", "sample_percentiles"]
 
 # lifetimes after the first arrival before the queue's growth is counted: the requests in flight converge over
 # a few, each request's lifetime growing with the requests beside it (docs/load.md, "Overloaded")
@@ -29,6 +29,10 @@ QUEUE_Z = 2.5
 # the capacity's estimate of the rate a deployment keeps up with (`dagc.verdict.under_load.capacity`): a trial run
 # keeps pace while its queue grows by at most this share of its second half's arrivals (docs/load.md, "Overloaded")
 PACE_SHARE = 0.03
+# how far past its steady state's request rate (every request slot busy) a deployment's simulated runs may serve:
+# the load prices each step at its own count in flight and prefix, the steady state every step alike, and runs
+# were measured serving up to 8.6 % more (docs/load.md, "The steady state's ceiling"); past it, no run keeps pace
+CEILING_MARGIN = 0.10
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ class Load:
     kv_tokens: int | None = None              # the tokens one rank's KV cache holds (one pool; W519 past it)
     frontend_s: float = 0.0                   # the engine's per-request front-end time (`EngineTerms.frontend_s`)
     static: bool = False                      # served in static batches (`dagc.serve.static_load`)
+    # the most requests a second the deployment serves — its steady state's rate, every request slot busy, and
+    # `CEILING_MARGIN` (`dagc.verdict.under_load`) —: no run keeps pace with more (None: not known)
+    ceiling: float | None = None
 
     @property
     def ttft(self) -> npt.NDArray[np.float64]:
@@ -149,35 +156,37 @@ class Load:
 
     def served(self) -> tuple[np.ndarray, float]:
         """The requests an open loop that keeps pace (`keeps_pace`) serves — every one, at the rate they arrive
-        (`arrival_rate`) — over the time that rate takes to send them. A window of ends would count the run's ramp,
-        its requests in flight still growing towards their level (a run of 3,000 requests at 40 requests/s, each
-        lasting 37 s, never reaches it: its ends from the first to the last arrival read 26.8 requests/s served of
-        the 40 it keeps up with).
+        (`arrival_rate`, at most the `ceiling`: `keeps_pace`) — over the time that rate takes to send them. A
+        window of ends would count the run's ramp, its requests in flight still growing towards their level (a run
+        of 3,000 requests at 40 requests/s, each lasting 37 s, never reaches it: its ends from the first to the
+        last arrival read 26.8 requests/s served of the 40 it keeps up with).
 
-        Else the requests served while the deployment is loaded — those ending between the first end and the
+        A run arriving faster than the `ceiling` that is not `overloaded` — too short for its queue to show
+        (fewer requests than the cap on those in flight, each admitted at once) — serves every request over the
+        whole run. Else the requests served while the deployment is loaded — those ending between the first end and the
         last arrival (open loop) or the last start (closed loop), or, when the run is `overloaded`, the last
         first token (its queue is still served after the last arrival, until the last request waiting gets its
         first token) — and that window's length. When the window is empty (a run shorter than its requests'
-        lifetimes: its first end after its last arrival), every request: an open loop's over the span of their
-        ends, as long as that of their arrivals when the deployment keeps up (`_per_second` caps it at the
-        arrival rate); a closed loop's — one wave, every client's request started before the first ended, as
-        an offline burst sends them — over the whole run, as a benchmark client counts it (the span of the
-        ends alone would read a wave finishing together as a rate many times what the run served); over the
-        whole run too when they end together."""
+        lifetimes: its first end after its last arrival), every request over the whole run, as a benchmark client
+        counts it: the span of their ends alone reads a wave finishing together as a rate many times what the
+        run served — a closed loop's one wave (every client's request started before the first ended, as an
+        offline burst sends them), or an open loop's requests admitted together (2,000 Mixtral 8x7B requests at
+        500 requests/s onto 2,048 in flight, ending within 10 s of a run of 144 s, read 200.5 requests/s served
+        where the deployment serves 14.3 at most; it reads 13.9). `_per_second` bounds each by the `ceiling`."""
         rate = self.arrival_rate
         if rate is not None and self.keeps_pace:
             return np.ones(len(self.finish), dtype=bool), len(self.finish) / rate
+        if rate is not None and self.ceiling is not None and rate > self.ceiling and not self.overloaded:
+            # arriving faster than the deployment serves, yet no queue shown: a run too short to fill it, whose
+            # window of ends is its ramp (4.5 requests/s of the 2,000 at 29 requests/s above): the whole run
+            return np.ones(len(self.finish), dtype=bool), self.duration
         lo, hi = float(self.finish.min()), float(self.arrival.max())
         if self.overloaded:
             hi = max(hi, float(self.first_token.max()))
         inside = (self.finish > lo) & (self.finish <= hi)
         if hi > lo and inside.any():
             return inside, hi - lo
-        everyone = np.ones(len(self.finish), dtype=bool)
-        ends = float(self.finish.max()) - lo
-        if self.traffic.concurrency is not None or ends <= 0:
-            return everyone, self.duration
-        return everyone, ends
+        return np.ones(len(self.finish), dtype=bool), self.duration
 
     @property
     def arrival_rate(self) -> float | None:
@@ -191,14 +200,18 @@ class Load:
 
     def _per_second(self, inside: np.ndarray, seconds: float) -> float:
         """What one request of `served`'s window counts per second: 1 / its length, but never more requests a
-        second than arrive. A window shorter than the requests' lifetimes (a run of few requests, each admitted
-        at once) holds the first arrivals' ends bunched together, which would read as a rate above the traffic's:
-        an open loop's deployment serves at most what is sent."""
+        second than arrive, nor than the deployment serves — its steady state's rate (`ceiling`) or, when more,
+        the run's own requests over its duration (a simulated run may serve a few % past the steady state: 2,000
+        Qwen3-30B-A3B requests at 500 requests/s onto 8 in flight served 2.377 a second over their 841 s, its
+        steady state 2.253). A window shorter than the requests' lifetimes (a run of few requests, each admitted
+        at once) holds the first arrivals' ends bunched together, which would read as a rate above both."""
         count = int(np.count_nonzero(inside))
-        rate = self.arrival_rate
-        if rate is None or count == 0 or count / seconds <= rate:
+        done = None if self.ceiling is None or self.duration <= 0 else \
+            max(self.ceiling, len(self.finish) / self.duration)
+        most = min((r for r in (self.arrival_rate, done) if r is not None), default=None)
+        if most is None or count == 0 or count / seconds <= most:
             return 1.0 / seconds
-        return rate / count
+        return most / count
 
     @cached_property
     def keeps_pace(self) -> bool:
@@ -206,8 +219,14 @@ class Load:
         token (requests arrived, not yet served one) does not grow past `PACE_SHARE` of the arrivals over the run's
         second half (`_waiting_growth`). Its requests in flight may still be growing towards their level — a
         ramp, which the queue's growth in the system (`queue_growth.behind`) counts too (DeepSeek-V3 in two pools,
-        600 requests of 1,500 tokens at 1.5 requests/s: 12 more in the system of 299 arriving, none waiting)."""
-        if self.traffic.concurrency is not None or self.overloaded:
+        600 requests of 1,500 tokens at 1.5 requests/s: 12 more in the system of 299 arriving, none waiting).
+        Never at an arrival rate above the `ceiling`, the most the deployment serves: a run of fewer requests than
+        its cap on those in flight admits each at once, and its queue waiting for a first token stays level
+        however fast they arrive (2,000 Mixtral 8x7B requests at 29 requests/s onto 2,048 in flight, where the
+        deployment serves 14.3 at most)."""
+        rate = self.arrival_rate
+        if self.traffic.concurrency is not None or self.overloaded or (
+                rate is not None and self.ceiling is not None and rate > self.ceiling):
             return False
         waiting = self._waiting_growth(self.cap if self.cap is not None and self.static else 0)
         return waiting is None or not waiting.behind

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..serve.binding import Binding
-from ..serve.load_result import PACE_SHARE, QueueGrowth
+from ..serve.load_result import CEILING_MARGIN, PACE_SHARE, QueueGrowth
 from ..units import format_figure
 
 __all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "needs_of", "not_carried_because", "queue_behind"]
@@ -20,7 +20,8 @@ PAST_CAPACITY = "it keeps pace in this "    # how the reason of a deployment sho
 
 
 def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: float | None, most: float | None,
-                        requests: int | None = None, needs: tuple[float, int] | None = None) -> str | None:
+                        requests: int | None = None, needs: tuple[float, int] | None = None,
+                        ceiling: float | None = None) -> str | None:
     """Why a run's deployment cannot carry its traffic, None when it can: its queue
     grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`); or it grows by more
     than the pace the capacity is placed by (`QueueGrowth.behind`) while the requests in flight Little's law
@@ -29,7 +30,10 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
     or its capacity — when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE`, whatever
     the run's own percentiles: the run keeps pace, but the capacity is the rate the deployment sustains over
     runs at least as long as its trials, and above it they miss a percentile requirement or fall behind (the
-    reason then opens with `PAST_CAPACITY`; docs/load.md, "Carrying the traffic"). A deployment that cannot
+    reason then opens with `PAST_CAPACITY`; docs/load.md, "Carrying the traffic"); or, its capacity not
+    judged, the arrival rate lies above its `ceiling` — the most it serves: the steady state's rate and
+    `CEILING_MARGIN` — by more than
+    `CAPACITY_TOLERANCE` (a capacity, when judged, is never above it). A deployment that cannot
     carry its traffic does not meet its requirements; a run whose queue grows (`queue_behind`) meets none of
     its load requirements, whose figures grow with its length.
 
@@ -40,6 +44,7 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
         requests: the run's requests, as its reason names them (None: not named).
         needs: the requests in flight Little's law needs and the cap on them (`Binding.little_concurrency`,
             `Binding.cap`; None: either unknown).
+        ceiling: the most requests per second it serves (`Load.ceiling`; None: not known).
 
     Example:
         >>> not_carried_because(False, None, 10.0, 9.2, 1000)[:73]
@@ -49,8 +54,13 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
         return behind
     rate = None if rate is None or not math.isfinite(rate) else rate      # as report.json's binding holds it
     cap = most
+    run = "run" if requests is None else f"{requests:,}-request run"
+    if rate is not None and cap is None and ceiling is not None and ceiling < rate * (1 - CAPACITY_TOLERANCE):
+        margin = f"{CEILING_MARGIN * 100:.0f} %"
+        return (f"{PAST_CAPACITY}{run}, but the most it serves, {format_figure(ceiling)} requests/s (its steady "
+                f"state's rate, every request slot busy, and {margin} for the simulation), is below the arrival rate "
+                f"of {format_figure(rate)} requests/s: the run is too short to fill it, and a longer one falls behind")
     if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE):
-        run = "run" if requests is None else f"{requests:,}-request run"
         return (f"{PAST_CAPACITY}{run}, but its capacity, {format_figure(cap)} requests/s (the highest arrival "
                 f"rate at which its percentile requirements hold and its queue keeps pace, over runs as long as "
                 f"the capacity's trials), is below the arrival rate of {format_figure(rate)} requests/s: at this "

@@ -39,6 +39,7 @@ from ..serve.binding import Binding, Limit, binding_json, diagnose
 from ..serve.load import Load, StepPrices, simulate_sized
 from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
+from ..serve.load_result import CEILING_MARGIN
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
@@ -154,7 +155,10 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
         if progress is not None:
             progress(n + m * runs, span)
 
-    main = run(plan, None if progress is None else (lambda done, _: progress(done, span)))
+    steady_rate = _steady_rate(plan, metrics)
+    # the most it serves: no run keeps pace with more, and no capacity is above it
+    ceiling = None if steady_rate is None else steady_rate * (1 + CEILING_MARGIN)
+    main = replace(run(plan, None if progress is None else (lambda done, _: progress(done, span))), ceiling=ceiling)
     figures = load_figures(plan, main)
     missed, goodput = missed_latencies(plan, figures), _goodput_missed(plan, figures)
     binding = diagnose(main, missed, steps, goodput)
@@ -162,10 +166,10 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
     judged = with_capacity and m >= CAPACITY_MIN_REQUESTS and (budget is None or work <= budget)
-    known = _run_stands_for(plan, figures, m)
-    most = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) if judged else None
+    known = _run_stands_for(plan, figures, m, ceiling)
+    most = capacity(plan, run, steady_rate, each_run, known, ceiling) if judged else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
-                                 figures.requests, needs_of(binding))
+                                 figures.requests, needs_of(binding), ceiling)
     if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
         binding = diagnose(main, missed, steps, goodput, behind=True)
     if progress is not None:
@@ -247,10 +251,13 @@ def _goodput_missed(plan: Plan, out: LoadFigures) -> float | None:
     return max(missed, default=None)
 
 
-def _run_stands_for(plan: Plan, out: LoadFigures, trial_requests: int) -> tuple[float, bool] | None:
+def _run_stands_for(plan: Plan, out: LoadFigures, trial_requests: int,
+                    ceiling: float | None = None) -> tuple[float, bool] | None:
     """The plan's own run as the capacity's trial at its arrival rate (`capacity`'s `known`): (rate, False) when
     it misses a percentile requirement or is `overloaded` (its queue's growth past its noise: a test, which a
-    verdict may rest on); (rate, True) when it meets them, keeps pace as a trial must (`_holds`) and is as long
+    verdict may rest on), or arrives faster than the `ceiling` (the steady state's rate and `CEILING_MARGIN`: none keeps
+    pace with more, whatever a run too short to fill it shows); (rate, True) when it meets them, keeps pace as a
+    trial must (`_holds`) and is as long
     as a trial (`trial_requests`); None — the trials decide — otherwise: a run whose queue grows past that pace
     within its noise, or one shorter than a trial, whose last arrivals come before its deployment has filled
     (200 requests of DeepSeek-V3 at 0.9 requests/s, each in flight a minute, served every first token at once
@@ -258,7 +265,7 @@ def _run_stands_for(plan: Plan, out: LoadFigures, trial_requests: int) -> tuple[
     rate = out.rate_requests_per_s
     if rate is None:
         return None
-    if out.overloaded or missed_latencies(plan, out):
+    if out.overloaded or missed_latencies(plan, out) or ceiling is not None and rate > ceiling:
         return rate, False
     growth = out.queue_growth
     return None if out.requests < trial_requests or growth is not None and growth.behind else (rate, True)
@@ -286,12 +293,17 @@ def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
     return _holds(trial, out)
 
 
-def capacity(plan: Plan, run: Run, estimate: float | None,
-             each_run: Callable[[int], None] | None = None, known: tuple[float, bool] | None = None) -> float | None:
+def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[int], None] | None = None,
+             known: tuple[float, bool] | None = None, ceiling: float | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
     seed, meet the percentile requirements and keep pace (`_holds`); None when not even the
     lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
     brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`. `each_run(runs)` follows it.
+
+    No rate above the `ceiling` holds, and none is tried: the steady state's rate (every request slot busy) and
+    `CEILING_MARGIN` is the most the deployment serves, and a trial of fewer requests than its cap on those in
+    flight admits each at once, its queue level however fast they arrive (Mixtral 8x7B on 8 H100s, 2,048 in
+    flight, its steady state serving 14.28 requests/s, had a capacity of 29.68).
 
     `known` is the plan's own run: its arrival rate and whether it held. It stands for every trial on its
     side — a rate at or below one that held holds, one at or above one that did not does not — so that
@@ -306,8 +318,8 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
 
     def ok(rate: float) -> bool:
         nonlocal runs
-        if known is not None and (rate <= known[0] if known[1] else rate >= known[0]):
-            return known[1]                 # the plan's own run stands for it: no trial run spent
+        if (decided := _decided(rate, known, ceiling)) is not None:
+            return decided                  # no trial run spent
         runs += 1
         held = _trial_holds(plan, run, rate, m)
         if each_run is not None:
@@ -339,6 +351,16 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
         else:
             hi = mid
     return max(lo, known[0]) if known is not None and known[1] else lo
+
+
+def _decided(rate: float, known: tuple[float, bool] | None, ceiling: float | None) -> bool | None:
+    """Whether a capacity trial at `rate` holds, when that is known without running it (`capacity`): not above
+    the `ceiling`; as the plan's own run (`known`) on its side of it; None: the trial decides."""
+    if ceiling is not None and rate > ceiling:
+        return False
+    if known is not None and (rate <= known[0] if known[1] else rate >= known[0]):
+        return known[1]
+    return None
 
 
 def judge_on_load(requirements: tuple[RequirementResult, ...],
