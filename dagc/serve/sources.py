@@ -139,6 +139,8 @@ class ClosedLoop(OpenLoop):
         """The requests clients have sent by `now`, and those sent while the front end is still busy taking
         them in, into the front end (`sent`); `upcoming` updated."""
         heap, sent, front = self.heap, self.sent, self.front
+        if not heap or heap[0][0] > now and heap[0][0] >= front.until:
+            return
         if front.ingest_s <= 0.0:
             while heap and heap[0][0] <= now:
                 a, i = heapq.heappop(heap)      # (time, request): the client's request is its id
@@ -173,10 +175,11 @@ class ClosedLoop(OpenLoop):
         return out
 
     def deliver(self, t: float) -> float:
-        if self.front.ingest_s <= 0.0:
+        front = self.front
+        if front.ingest_s <= 0.0:
             return t
         self._send(t)
-        return self.front.deliver(t)
+        return t if t >= front.until else front.deliver(t)
 
     def wait_before(self, start: float, end: float) -> float:
         return (sum(end - (a if a > start else start) for a, _ in self.heap if a < end)
