@@ -150,8 +150,9 @@ def test_three_vllm_runs_fit_a_front_end_not_a_compute_multiplier_at_its_bound()
     assert all(g.after < g.before for g in cal.fit.stages)
     assert cal.fit.fitted == ("frontend_s", "memory_time_scale", "step_request_s")
     assert cal.terms["compute_time_scale"] == 1.0 and set(cal.fit.why_kept.values()) == {"room"}
-    # the front end 111 ms (vLLM's own: 20 ms), the memory-bound kernels 1.24 times the profile's
-    assert cal.terms["frontend_s"] == pytest.approx(0.1109, rel=0.01)
+    # the front end 108 ms (vLLM's own: 20 ms; its 4 ms a request on the front end's server kept beside it), the
+    # memory-bound kernels 1.24 times the profile's
+    assert cal.terms["frontend_s"] == pytest.approx(0.1081, rel=0.01)
     assert cal.terms["memory_time_scale"] == pytest.approx(1.239, rel=0.01)
     before, after = cal.errors("before"), cal.errors("after")
 

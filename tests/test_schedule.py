@@ -55,7 +55,7 @@ def check_schedule(r):
         assert set(sched.paths) == {Phase.PREFILL, Phase.DECODE}
         assert r.metrics.ttft_server_s == pytest.approx(max(sched.finish[i] for i in dag.indices(Phase.PREFILL)))
     # The schedule gives the server's TTFT; the client's adds the engine's front end once, per request.
-    frontend_s = r.plan.cluster.engine.terms.frontend_s
+    frontend_s = r.plan.cluster.engine.terms.frontend_alone_s      # a request alone: frontend_s and its own ingest_s
     assert r.metrics.ttft_s == pytest.approx(r.metrics.ttft_server_s + frontend_s, rel=1e-12)
 
 

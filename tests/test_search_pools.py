@@ -97,7 +97,8 @@ def pair_figures(plan, p, n, d, m) -> tuple:
     kv = kv_bytes_per_request(plan.model, w, d.tp)
     transfer = transfer_seconds(kv, p.batch, transfer_link(plan.cluster, gpus, p.gpus), plan.model.layers, False)
     f = disaggregated(PoolFigures("prefill", n, p.gpus, p.batch, p.seconds),
-                      PoolFigures("decode", m, d.gpus, d.batch, d.seconds), transfer, w)
+                      PoolFigures("decode", m, d.gpus, d.batch, d.seconds), transfer, w,
+                      plan.cluster.engine.terms.frontend_alone_s)     # the client's TTFT, as check's
     fuller = max((p, d), key=lambda i: i.memory_fraction)
     return p, n, d, m, gpus, steady_metrics(f.rates, kv_transfer_s=transfer), fuller
 

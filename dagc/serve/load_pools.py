@@ -129,8 +129,8 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
         >>> steady = pooled.figures.rates.ttft_server_s        # the steady state: a batch of 2
         >>> load.ttft_server.round(3).tolist(), round(steady, 3)  # the server's TTFT
         ([0.121, 0.121, 0.121, 0.121], 0.212)
-        >>> (load.ttft - load.ttft_server).round(5).tolist()      # the client's adds vLLM's front end
-        [0.02002, 0.02002, 0.02002, 0.02002]
+        >>> (load.ttft - load.ttft_server).round(5).tolist()      # the client's adds vLLM's front end, a request's own
+        [0.02402, 0.02402, 0.02402, 0.02402]
     """
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate_pools needs traffic"
