@@ -57,7 +57,7 @@ def _reference(plan, run, steady: float, known: tuple[float, bool] | None) -> fl
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
         out = load_figures(trial, run(trial, None))
-        return out is not None and _holds(trial, out)
+        return out is not None and _holds(out)
 
     lo, hi = 0.0, steady
     if ok(hi):
