@@ -131,9 +131,9 @@ class Timer:
         at_context = self.core.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
         known = self.core.bodies.get(free) if at_context else None
         if known is not None:
-            shapes = self.core.shapes(workload, lay, phase, req, stage)
             split = attention_split_peak_key(lay, workload, phase, req)
-            return _with_attention(known, self.core.split_op(shapes, Op.ATTENTION, split))
+            return _with_attention(known, self.core.split_attention(
+                phase, lambda: self.core.shapes(workload, lay, phase, req, stage), split))
 
         entries, acts = self.core.remember(self.core.tables.bodies, (shape, offset), lambda: self._body_entries(
             workload, lay, phase, req, stage, free))

@@ -109,6 +109,9 @@ class OpTables:
         # an attention's kernels that read no context, priced, and its working set, by what it reads but the
         # context (`TimerCore.attention_at`)
         self.attention_fixed: dict[Key, _AttentionFixed] = {}
+        # a decode or mixed step's attention priced at its context (`TimerCore.attention_at`), its terms open, and its
+        # working set: by what it reads (`op_figures`) and by its attention split (`split_op`)
+        self.at_context: dict[Key, tuple[OpPrice, float]] = {}
 
 
 class TimerCore:
@@ -223,24 +226,35 @@ class TimerCore:
         alone where it can be (`attention_at`)."""
         key = _op_key(shapes, op)
         if op is Op.ATTENTION and self.at_context(shapes):
-            return self.remember(self.made, key, lambda: self.attention_at(shapes, (key[1], *key[4:])))
+            return self.remember(self.made, key, lambda: self._at_terms(self.remember(
+                self.tables.at_context, key, lambda: self.attention_at(shapes, (key[1], *key[4:])))))
         return self.remember(self.made, key, lambda: self.priced(self.entry(shapes, op)))
+
+    def _at_terms(self, priced: tuple[OpPrice, float]) -> tuple[float, bool, float]:
+        """An attention's figures at this timer's engine terms from its price at its context (`attention_at`)."""
+        price, peak = priced
+        return price.seconds(self.cm), False, peak
 
     def at_context(self, shapes: OpShapes) -> bool:
         """Whether an attention at `shapes` is priced at its context alone (`attention_at`): a decode or mixed
         step's, with a profile and one scale for compute and memory (else its time reads its context's FLOPs and
         bytes, its share of compute)."""
+        return self.at_context_of(shapes.phase)
+
+    def at_context_of(self, phase: Phase) -> bool:
+        """`at_context` of a pass of `phase`."""
         cm = self.cm
-        return (self.reuse_context_free and shapes.phase is not Phase.PREFILL and cm.profile is not None
+        return (self.reuse_context_free and phase is not Phase.PREFILL and cm.profile is not None
                 and cm.compute_time_scale == cm.memory_time_scale)
 
-    def attention_at(self, shapes: OpShapes, free: Key) -> tuple[float, bool, float]:
-        """`op_figures` of a decode or mixed step's attention at its context (the prompt and generate; `at_context`):
-        its kernels but the context's (`dagc.ir.op_attention.attention_context_kernels`) and its working set read
-        none, so they are made and priced once per `free` (what it reads but the context), for every timer that
-        shares `tables` (neither reads the engine's priced terms), and a new context prices its context's kernels
-        alone, summed with the others' in the template's order (`dagc.cost.op_price.kernels_price`, as
-        `template_max_s` sums them)."""
+    def attention_at(self, shapes: OpShapes, free: Key) -> tuple[OpPrice, float]:
+        """A decode or mixed step's attention at its context (the prompt and generate; `at_context`), priced with the
+        engine's terms open, and its working set: its kernels but the context's
+        (`dagc.ir.op_attention.attention_context_kernels`) and its working set read none, so they are made and priced
+        once per `free` (what it reads but the context), for every timer that shares `tables` (neither reads the
+        engine's priced terms), and a new context prices its context's kernels alone, summed with the others' in the
+        template's order (`dagc.cost.op_price.kernels_price`, as `template_max_s` sums them). Made once for the
+        timers that share `tables` (`OpTables.at_context`), each applying its terms (`op_figures`, `split_op`)."""
         cm, profile = self.cm, self.cm.profile
         assert profile is not None
         fixed = self.tables.attention_fixed.get(free)
@@ -253,7 +267,7 @@ class TimerCore:
         before, raw_before, after, raw_after, ranks, peak = fixed
         context = glued_kernels(attention_context_kernels(shapes), profile, cm.glue)
         raw = [*raw_before, *(kernel_raw_s(k, profile) for k in context), *raw_after]
-        return kernels_price((*before, *context, *after), raw, ranks, cm).seconds(cm), False, peak
+        return kernels_price((*before, *context, *after), raw, ranks, cm), peak
 
     def entry(self, shapes: OpShapes, op: Op) -> Entry:
         """An op's template at `shapes`, made, priced with the engine's terms open and let go (`Entry`). Once
@@ -280,10 +294,23 @@ class TimerCore:
     def split_op(self, shapes: OpShapes, op: Op, split: Key) -> tuple[float, bool, float]:
         """`split_entry`'s figures at this timer's engine terms; a decode or mixed step's attention priced at its
         context alone where it can be (`op_figures`), once per attention split."""
-        if op is Op.ATTENTION and self.at_context(shapes):
-            return self.remember(self.op_info, (op, split),
-                                  lambda: self.op_figures(self._split_shapes_once(shapes, split), op))
+        if op is Op.ATTENTION:
+            return self.split_attention(shapes.phase, lambda: shapes, split)
         return self.priced(self.split_entry(shapes, op, split))
+
+    def split_attention(self, phase: Phase, shapes_of: Callable[[], OpShapes], split: Key) -> tuple[float, bool, float]:
+        """`split_op` of a pass's attention of `phase`, its shapes made (`shapes_of`) only when neither this timer nor
+        another that shares `tables` has priced its attention split at its context."""
+        if self.at_context_of(phase):
+            return self.remember(self.op_info, (Op.ATTENTION, split), lambda: self._at_terms(self.remember(
+                self.tables.at_context, ("split", split), lambda: self._split_attention(shapes_of(), split))))
+        return self.priced(self.split_entry(shapes_of(), Op.ATTENTION, split))
+
+    def _split_attention(self, shapes: OpShapes, split: Key) -> tuple[OpPrice, float]:
+        """`attention_at` of a pass's attention split (`split_op`)."""
+        split_at = self._split_shapes_once(shapes, split)
+        key = _op_key(split_at, Op.ATTENTION)
+        return self.remember(self.tables.at_context, key, lambda: self.attention_at(split_at, (key[1], *key[4:])))
 
     def _split_shapes_once(self, shapes: OpShapes, split: Key) -> OpShapes:
         """`split_shapes` of a pass's shapes, made once for all the ops of its attention split that miss."""
