@@ -124,6 +124,53 @@ def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = No
 
 
 @contextlib.contextmanager
+def one_computation_per_output():
+    """Inside the block, what `check` and `search` compute is computed once per plan and options and shared by
+    the commands run there: the check of `--format json` prints in text too, `search` (and `--rate`'s runs)
+    likewise. For tests that read what one computation prints both ways; that a computation gives the same
+    result twice is tests/test_search_pools.py's `test_the_search_is_deterministic` and tests/test_reproducible.py's.
+    Keyed on the plan's whole value (its repr) and every option but the progress bars, clock and timer."""
+    import dataclasses
+
+    import dagc.drive.drive as driving
+    import dagc.search.at_rate as at_rate
+    import dagc.search.shown as shown
+
+    memo: dict = {}
+
+    def once(name, real, key_of):
+        def shared(*args, **kwargs):
+            key = (name, key_of(*args, **kwargs))
+            if key not in memo:
+                memo[key] = real(*args, **kwargs)
+            return memo[key]
+        return shared
+
+    def drive_key(plan, options=None):
+        o = options or driving.DriveOptions()
+        return repr(plan), repr(o.strategy), o.search, o.jobs, o.budget_s, o.picks
+
+    def rate_key(plan, found, rate, progress=None):
+        return repr(plan), id(found), rate
+
+    def searched_key(plan, options=None, progress=None):
+        return repr(plan), None if options is None else tuple(
+            (f.name, getattr(options, f.name)) for f in dataclasses.fields(options)
+            if f.name not in ("progress", "clock", "timer"))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(driving, "drive", once("drive", driving.drive, drive_key))
+        mp.setattr(driving, "searched", once("searched", driving.searched, searched_key))
+        # the results above are the memo's own objects, so their id names them
+        mp.setattr(driving, "judged", once("judged", driving.judged,
+                                           lambda plan, found, need, progress=None: (repr(plan), id(found), need)))
+        mp.setattr(shown, "exact_shown", once("exact_shown", shown.exact_shown,
+                                              lambda plan, found, need: (repr(plan), id(found), need)))
+        mp.setattr(at_rate, "rank_at_rate", once("rank_at_rate", at_rate.rank_at_rate, rate_key))
+        yield
+
+
+@contextlib.contextmanager
 def templates_made():
     """Counts the op templates made (`OpShapes.make` calls) inside the block: `with templates_made() as made:
     …` and then `made[0]`."""

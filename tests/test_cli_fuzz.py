@@ -47,11 +47,51 @@ def snapshot(root: Path, skip: Path | None = None) -> dict[str, tuple]:
     return seen
 
 
-def run_limited(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+# Runs `python -m dagc ARGS` for each ARGS of a JSON list, one after the other in this one process (sys.argv
+# and `dagc.__main__.run`, its streams UTF-8 and piped as `run_dagc`'s), each under an alarm of CALL_TIMEOUT_S,
+# and prints each call's exit code, stdout and stderr, a traceback included, as one JSON line.
+_CALLS = """\
+import contextlib, io, json, signal, sys, traceback
+import dagc.__main__ as entry
+calls, limit_s = json.loads(sys.argv[1]), int(sys.argv[2])
+def alarm(signum, frame):
+    raise TimeoutError(f"took over {limit_s} s")
+signal.signal(signal.SIGALRM, alarm)
+done = []
+for args in calls:
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="") for _ in range(2))
+    sys.argv[:] = ["dagc", *args]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        signal.alarm(limit_s)
+        try:
+            code = entry.run()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            signal.alarm(0)
+    texts = []
+    for stream in (out, err):
+        stream.flush()
+        texts.append(stream.buffer.getvalue().decode("utf-8", errors="replace"))
+    done.append([code, *texts])
+print(json.dumps(done))
+"""
+
+
+def run_limited_all(calls: list[list[str]], cwd: Path) -> list[subprocess.CompletedProcess]:
+    """`python -m dagc ARGS` for each ARGS of `calls`, run in one spawned interpreter (one start-up and one
+    import of dagc for them all) with a memory limit, each call under its own alarm and the whole under a
+    timeout: the exit code, stdout and stderr of each."""
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-    return subprocess.run([sys.executable, "-m", "dagc", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=CALL_TIMEOUT_S, preexec_fn=limit)
+    proc = subprocess.run([sys.executable, "-c", _CALLS, json.dumps(calls), str(CALL_TIMEOUT_S)], cwd=cwd,
+                          capture_output=True, text=True, timeout=CALL_TIMEOUT_S * len(calls), preexec_fn=limit)
+    assert proc.returncode == 0 and proc.stdout, (proc.returncode, proc.stderr[-2000:])
+    return [subprocess.CompletedProcess(["dagc", *args], code, out, err)
+            for args, (code, out, err) in zip(calls, json.loads(proc.stdout.splitlines()[-1]), strict=True)]
 
 
 def assert_clean(proc: subprocess.CompletedProcess, expected: set[int]) -> None:
@@ -76,10 +116,9 @@ def test_special_files_as_plans(tmp_path, command):
     inputs = special_inputs(tmp_path)
     out = tmp_path / "out"
     before = snapshot(tmp_path)
-    for name, path in inputs.items():
-        args = [command, str(path)] + (["-o", str(out)] if command == "compile" else []) + \
-            (["--svg", str(out / "p.svg")] if command == "search" else [])
-        proc = run_limited(args, tmp_path)
+    calls = [[command, str(path)] + (["-o", str(out)] if command == "compile" else []) +
+             (["--svg", str(out / "p.svg")] if command == "search" else []) for path in inputs.values()]
+    for name, proc in zip(inputs, run_limited_all(calls, tmp_path), strict=True):
         assert_clean(proc, {4})
         assert "E002" in proc.stderr, (name, proc.stderr)
     assert snapshot(tmp_path) == before          # the device nodes are still devices, nothing was added
@@ -87,10 +126,12 @@ def test_special_files_as_plans(tmp_path, command):
 
 def test_special_files_through_model_from(tmp_path):
     inputs = special_inputs(tmp_path)
-    for name, path in inputs.items():
-        plan = tmp_path / "p.moe"
+    calls = []
+    for n, path in enumerate(inputs.values()):
+        plan = tmp_path / f"p{n}.moe"
         plan.write_text(plan_text(model=f'model from "{path.name}"'))
-        proc = run_limited(["check", str(plan), "--no-search"], tmp_path)
+        calls.append(["check", str(plan), "--no-search"])
+    for name, proc in zip(inputs, run_limited_all(calls, tmp_path), strict=True):
         assert_clean(proc, {4})
         assert "E002" in proc.stderr, (name, proc.stderr)
 
@@ -116,8 +157,8 @@ def test_non_regular_output_targets_are_refused(tmp_path):
     plan.write_text(plan_text(workload="workload { batch = 8  prompt = 128  generate = 8 }"))
     targets = non_regular_targets(tmp_path)
     before = snapshot(tmp_path)
-    for name, target in targets.items():
-        proc = run_limited(["search", str(plan), "--top", "1", "--svg", str(target)], tmp_path)
+    calls = [["search", str(plan), "--top", "1", "--svg", str(target)] for target in targets.values()]
+    for (name, target), proc in zip(targets.items(), run_limited_all(calls, tmp_path), strict=True):
         assert_clean(proc, {5})
         assert str(target.name) in proc.stderr, (name, proc.stderr)
     assert snapshot(tmp_path) == before
@@ -128,8 +169,9 @@ def test_non_regular_output_targets_are_refused(tmp_path):
     (foreign / "notes.txt").write_text("mine")
     (tmp_path / "linkdir").symlink_to(foreign)
     before = snapshot(tmp_path)
-    for target in (tmp_path / "linkdir", targets["fifo"], foreign):
-        proc = run_limited(["compile", str(plan), "--no-search", "-o", str(target)], tmp_path)
+    calls = [["compile", str(plan), "--no-search", "-o", str(target)]
+             for target in (tmp_path / "linkdir", targets["fifo"], foreign)]
+    for proc in run_limited_all(calls, tmp_path):
         assert_clean(proc, {5})
     assert snapshot(tmp_path) == before
 

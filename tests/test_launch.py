@@ -4,6 +4,7 @@ each engine's refusals (located, with the nearest strategy it can run), and the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import shlex
@@ -83,7 +84,14 @@ CASES = {
 
 
 def _result(parts: dict):
-    plan = load_plan_text(plan_text(**parts))
+    """The plan of `parts` and its check, once in this module for each plan text: the cases are read by
+    several tests (their golden launch, flags, split, refusals, nearest strategies), none of which changes them."""
+    return _checked(plan_text(**parts))
+
+
+@functools.cache
+def _checked(text: str):
+    plan = load_plan_text(text)
     result = check(plan)[0]
     assert result.valid, [render(d) for d in result.diagnostics if d.is_error]
     return plan, result

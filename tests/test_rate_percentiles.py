@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.search.at_rate import SHOWN_DEFAULT, shown_percentiles
+from conftest import one_computation_per_output, run_dagc
 
 TRIAL = Path(__file__).parent / "fixtures" / "trial13"
 
@@ -25,15 +24,17 @@ def test_percentiles_follow_the_plans_requirements():
 
 
 def test_search_at_rate_shows_tpot_p99_as_the_plan_requires(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "dagc", "search", str(TRIAL / "p2-qwen-log.moe"), "--rate", "8",
-                          "--top", "2", "--format", "json", "--svg", str(tmp_path / "p.svg")],
-                         capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""}, check=False)
+    # in this process (`run_dagc`: what `python -m dagc` gives, without an interpreter's start), no `dot` on PATH;
+    # the table and the JSON printed from one search and one set of runs
+    env = {"COLUMNS": "200", "PATH": ""}
+    with one_computation_per_output():
+        run = run_dagc("search", str(TRIAL / "p2-qwen-log.moe"), "--rate", "8", "--top", "2", "--format", "json",
+                       "--svg", str(tmp_path / "p.svg"), env=env)
+        text = run_dagc("search", str(TRIAL / "p2-qwen-log.moe"), "--rate", "8", "--top", "2",
+                        "--svg", str(tmp_path / "p.svg"), env=env).stdout
     assert run.returncode == 0, run.stderr
     at = json.loads(run.stdout)["at_rate"]
     assert at["shown_percentiles"] == {"ttft": 99, "tpot": 99}
-    text = subprocess.run([sys.executable, "-m", "dagc", "search", str(TRIAL / "p2-qwen-log.moe"), "--rate", "8",
-                           "--top", "2", "--svg", str(tmp_path / "p.svg")],
-                          capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""}, check=False).stdout
     table = text[text.index("best 2 at 8 requests/s"):]
     assert "TPOT p99" in table and "TPOT p90" not in table
     first = at["ranked"][0]["load"]["tpot_s"]

@@ -35,7 +35,7 @@ from dagc.plan.strategy import Strategy
 from dagc.plan.workload import Overlap
 from dagc.verdict.check import check_strategy
 from dagc.verdict.next_steps import next_steps
-from conftest import EXAMPLES
+from conftest import EXAMPLES, one_computation_per_output
 
 # ---------------------------------------------------------------- (1) the printer, as a property
 
@@ -278,40 +278,10 @@ def _assert_round_trips(h: Harvest, tmp: Path) -> None:
 
 @pytest.fixture(scope="module", autouse=True)
 def _one_computation_per_output():
-    """What `check` and `search` compute, computed once per plan and options in this module: the check of
-    `--format json` prints in text too, and `search --rate` ranks what `search` found. These tests read the
-    strategies each output prints, so the text and the JSON of one computation are what they need; that a
-    computation gives the same result twice is tests/test_search_pools.py's `test_the_search_is_deterministic`
-    and tests/test_reproducible.py's. Keyed on the plan's whole value (its repr) and every option but the
-    progress bar."""
-    import dagc.drive.drive as driving
-    import dagc.search.shown as shown
-
-    memo: dict = {}
-
-    def once(name, real, key_of):
-        def shared(*args, **kwargs):
-            key = (name, key_of(*args, **kwargs))
-            if key not in memo:
-                memo[key] = real(*args, **kwargs)
-            return memo[key]
-        return shared
-
-    def drive_key(plan, options=None):
-        o = options or driving.DriveOptions()
-        return repr(plan), repr(o.strategy), o.search, o.jobs, o.budget_s, o.picks
-
-    def searched_key(plan, top=driving.CHECK_RESCORED, jobs=1, budget_s=None, timer=None, front=True, progress=None):
-        return repr(plan), top, jobs, budget_s, front
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(driving, "drive", once("drive", driving.drive, drive_key))
-        mp.setattr(driving, "searched", once("searched", driving.searched, searched_key))
-        # the results above are the memo's own objects, so their id names them
-        mp.setattr(driving, "judged", once("judged", driving.judged,
-                                           lambda plan, found, need, progress=None: (repr(plan), id(found), need)))
-        mp.setattr(shown, "exact_shown", once("exact_shown", shown.exact_shown,
-                                              lambda plan, found, need: (repr(plan), id(found), need)))
+    """What `check` and `search` compute, computed once per plan and options in this module
+    (`one_computation_per_output`): these tests read the strategies each output prints, so the text and the
+    JSON of one computation are what they need, and `search --rate` ranks what `search` found."""
+    with one_computation_per_output():
         yield
 
 

@@ -4,6 +4,8 @@ strategy is 1.8 % on vLLM, 1.9 % on the plain reference, docs/load.md), across e
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,11 @@ strategy {strategy}
 BOUND = 0.03
 
 
+@functools.cache
 def _surface(strategy: str, engine: str = "vllm", batch: int = 64) -> tuple[StepSurface, StepPrices, int]:
+    """The plan's check, its step prices and surface, made once in this module for each strategy, engine and
+    batch and read by every test of it (the prices remember what they priced; a price is the same figure
+    asked first or again, and the surface built afresh from them is the last test's own)."""
     plan = load_plan_text(PLAN.format(strategy=strategy, engine=engine).replace("batch = 64", f"batch = {batch}"))
     r = check(plan)[0]
     w, lay = plan.workload, r.layout
