@@ -509,7 +509,9 @@ def test_balanced_splits_and_rescoring_stop_at_the_budget(monkeypatch):
     t0 = time.monotonic()
     found = search(plan, rescore=1, budget_s=2.0)
     took = time.monotonic() - t0
-    assert took < 4.0, f"{took:.1f} s"                             # all the splits and a re-scoring: 20 s
+    # all the splits and a re-scoring would take 20 s of sleeps alone; half of it tells the budget stopped them even
+    # on a shared machine (under load 15-20 the search's own work took this past 4 s)
+    assert took < 10.0, f"{took:.1f} s"
     assert found.complete and found.stopped is None                # every candidate of the space was evaluated
     assert found.skipped == (search_mod.SKIPPED_SPLITS, search_mod.SKIPPED_RESCORE) and found.rescore_cut
     assert not any(c.exact for c in found.ranked)
