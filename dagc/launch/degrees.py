@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..ir.ops import experts_inside_tp
 from ..layout.layout import Layout, resolve
+from ..plan.cluster import Vendor
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, PoolRole, Speculative
@@ -45,6 +46,7 @@ class Degrees:
     model_arch: str | None = None            # the checkpoint's architecture, whatever the options (None: not known)
     mla: bool = False                        # the model's attention is multi-head latent attention (MLA)
     gpu: str = ""                            # the cluster's GPU, by its preset's name
+    vendor: Vendor | None = None             # who makes the cluster's GPU (None: a custom GPU, not known)
     role: PoolRole | None = None             # the pool a disaggregated strategy's server serves (None: no pool)
 
     @property
@@ -155,7 +157,8 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    mtp=mtp_weights(plan) if spec is not None and spec.method == "mtp" else None,
                    architecture=architecture(plan) if layout.eplb else None,
                    expert_load=load.file if load is not None else None, model_arch=architecture(plan),
-                   mla=model.mla is not None, gpu=plan.cluster.gpu.name, role=workload.role)
+                   mla=model.mla is not None, gpu=plan.cluster.gpu.name, role=workload.role,
+                   vendor=plan.cluster.gpu.vendor)
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

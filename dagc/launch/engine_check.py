@@ -40,7 +40,7 @@ from .launch import Launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 
 __all__ = ["check", "default_engine_refuses", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses",
-           "figures_text", "refusal_hint"]
+           "engines_for_gpu", "figures_text", "refusal_hint"]
 
 
 def engine_judges(plan: Plan) -> bool:
@@ -114,6 +114,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     table = TABLES[launched.engine]
     assert result.strategy is not None
     codes = {d.code for d in launched.refusals}
+    if "E728" in codes:
+        return engines_for_gpu(result.plan), None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:
@@ -128,6 +130,25 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)
     return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}){meets}", near
+
+
+def engines_for_gpu(plan: Plan) -> str:
+    """E728's hint: the engines whose builds run on the plan's GPU, and how to choose one.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> engines_for_gpu(load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "mi300x" '
+        ...                                'engine = trtllm } workload { batch = 8 prompt = 512 generate = 64 } '
+        ...                                'strategy tp 8'))
+        'on mi300x (AMD) run vLLM and SGLang: `cluster { engine = vllm }`, or `dagc launch --engine vllm`'
+    """
+    gpu = plan.cluster.gpu
+    names = [t for t in TABLES.values() if gpu.vendor is None or gpu.vendor in t.runs_on]
+    maker = f" ({gpu.vendor.name})" if gpu.vendor is not None else ""
+    if not names:
+        return f"no engine dagc launches runs on {gpu.name}{maker}"
+    return (f"on {gpu.name}{maker} run{'' if len(names) > 1 else 's'} {' and '.join(t.name for t in names)}: "
+            f"`cluster {{ engine = {names[0].key} }}`, or `dagc launch --engine {names[0].key}`")
 
 
 def figures_text(metrics: SteadyMetrics) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import posixpath
 
 from ..layout.stages import default_split
+from ..plan.cluster import Vendor
 from ..plan.workload import Overlap, PoolRole
 from ..units import count_text, format_bytes
 from . import eplb
@@ -385,5 +386,8 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, text)], notes
 
 
+# NVIDIA's GPUs only: its support matrix (docs/source/reference/support-matrix.md) lists NVIDIA architectures alone,
+# and its kernels are CUDA's; vLLM and SGLang also ship ROCm builds for AMD's Instinct GPUs (E728).
 TABLE = EngineTable(key="trtllm", name="TensorRT-LLM", version=VERSION, split_env=None,
-                    default_split=default_split, refusals=refusals, commands=_commands)
+                    default_split=default_split, refusals=refusals, commands=_commands,
+                    runs_on=frozenset({Vendor.NVIDIA}))

@@ -1,20 +1,19 @@
-"""What a serving engine cannot express (`dagc launch`): E701–E727 (E705: the pools of a disaggregated
-strategy placed on the cluster's nodes; E706 and E714: the workload's speculative decoding; E707: the
-strategy's expert-parallel load balancing, `with redundant R`; E708: a model path no command can carry).
-Each was checked against the engine's release named in its text: vLLM 0.33.0 and SGLang 0.5.23 (their
-own parsers and source), TensorRT-LLM 1.2 (its source).
+"""What a serving engine cannot express (`dagc launch`): E701–E728 (E705: the pools of a disaggregated strategy
+placed on the cluster's nodes; E706 and E714: the workload's speculative decoding; E707: the strategy's EPLB,
+`with redundant R`; E708: a model path no command can carry; E728: an engine on a GPU it does not run on).
+Each was checked against the engine's release named in its text: vLLM 0.33.0 and SGLang 0.5.23 (their own
+parsers and source), TensorRT-LLM 1.2 (its source).
 
-`dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
-(dagc.launch.launch and its engine tables). When an engine has no way to say a strategy, the
-mapping refuses with one of these codes, located at the part of the strategy the engine
-cannot express, and names the nearest strategy the engine can run. The codes are emitted
-by `engine_refusal` below, which the launch mapping calls. A plan that chose its engine (`cluster {
-engine = vllm }`, or a kernel profile imported from that engine's tables) gets them from `check` and
-`compile` too, as errors of the strategy: the same diagnostics, from the same mapping
-(`dagc.launch.engine_check`, also the library's `dagc.check` and `dagc.compile`), the last with the hint
-`dagc launch` prints (the nearest strategy the engine can run), and the strategy search leaves out the
-candidates they refuse (`dagc.search.space.engine_left_out`), so it never ranks first what `check`
-rejects. A plan on the default engine or on `pytorch` gets them from `dagc launch` only.
+`dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM (dagc.launch.launch and
+its engine tables). When an engine has no way to say a strategy, the mapping refuses with one of these codes,
+located at the part of the strategy the engine cannot express, and names the nearest strategy the engine can
+run. The codes are emitted by `engine_refusal` below, which the launch mapping calls. A plan that chose its
+engine (`cluster { engine = vllm }`, or a kernel profile imported from that engine's tables) gets them from
+`check` and `compile` too, as errors of the strategy: the same diagnostics, from the same mapping
+(`dagc.launch.engine_check`, also the library's `dagc.check` and `dagc.compile`), the last with the hint `dagc
+launch` prints (the nearest strategy the engine can run), and the strategy search leaves out the candidates
+they refuse (`dagc.search.space.engine_left_out`), so it never ranks first what `check` rejects. A plan on the
+default engine or on `pytorch` gets them from `dagc launch` only.
 """
 
 from __future__ import annotations
@@ -268,7 +267,7 @@ instance of a node or more on whole nodes, a smaller one inside one node (moved 
 rather than across). When that needs more GPUs than the cluster has (dagc's own E308 counts the
 GPUs alone), or a pool has more servers (instances × dp) than `dagc launch` writes (256), it
 refuses rather than print servers on GPUs that do not exist. Each pool's own strategy is checked
-against the engine as any strategy (E701–E727, named by its pool).
+against the engine as any strategy (E701–E728, named by its pool).
 
 Bad:
     cluster { gpus = 16  gpus_per_node = 8 … }
@@ -344,6 +343,18 @@ Fixed:
     strategy tp 16 ; ep 16                   # no pipeline stages
 """
 
+E728 = """
+TensorRT-LLM (1.2) runs on NVIDIA GPUs only (its support matrix, docs/source/reference/support-matrix.md,
+lists NVIDIA architectures alone; its kernels are CUDA's); vLLM 0.33 and SGLang 0.5.23 also ship ROCm
+builds for AMD's Instinct GPUs (`mi300x`). A GPU preset records its maker; a custom GPU, whose maker
+dagc does not know, is not refused. The hint names the engines that run on the plan's GPU.
+
+Bad:
+    cluster { gpus = 8  gpu preset "mi300x"  engine = trtllm }
+Fixed:
+    cluster { gpus = 8  gpu preset "mi300x"  engine = vllm }     # or sglang; or trtllm on an NVIDIA GPU
+"""
+
 _PASSES = (engine_refusal,)
 
 RULES = (
@@ -385,4 +396,5 @@ RULES = (
     pass_rule("E725", Severity.ERROR, "TensorRT-LLM: no micro-batch overlap", doc=E725, passes=_PASSES),
     pass_rule("E726", Severity.ERROR, "TensorRT-LLM: EP groups are consecutive GPUs, dagc's etp apart", doc=E726,
               passes=_PASSES),
+    pass_rule("E728", Severity.ERROR, "TensorRT-LLM: runs on NVIDIA GPUs only", doc=E728, passes=_PASSES),
 )
