@@ -116,6 +116,10 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     codes = {d.code for d in launched.refusals}
     if "E728" in codes:
         return engines_for_gpu(result.plan), None
+    if "E729" in codes:
+        return ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
+                "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
+                "(its Marlin kernels)"), None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:

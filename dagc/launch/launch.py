@@ -227,7 +227,7 @@ class Launch:
 
 
 def field_span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
-    if key.startswith(("workload.", "cluster.")) or key == "model":     # the plan's parts, not the strategy
+    if key.startswith(("workload.", "cluster.", "model.")) or key == "model":     # the plan's parts, not the strategy
         return plan.span_of(key)
     return overlap_span(plan, strategy) if key == "overlap" else strategy.span_of(key)
 

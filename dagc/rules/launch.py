@@ -1,6 +1,7 @@
-"""What a serving engine cannot express (`dagc launch`): E701–E728 (E705: the pools of a disaggregated strategy
+"""What a serving engine cannot express (`dagc launch`): E701–E727 (E705: the pools of a disaggregated strategy
 placed on the cluster's nodes; E706 and E714: the workload's speculative decoding; E707: the strategy's EPLB,
-`with redundant R`; E708: a model path no command can carry; E728: an engine on a GPU it does not run on).
+`with redundant R`; E708: a model path no command can carry); E728 and E729, what the engine cannot run on the
+plan's GPU, are `dagc.rules.launch_gpu`'s.
 Each was checked against the engine's release named in its text: vLLM 0.33.0 and SGLang 0.5.23 (their own
 parsers and source), TensorRT-LLM 1.2 (its source).
 
@@ -267,7 +268,7 @@ instance of a node or more on whole nodes, a smaller one inside one node (moved 
 rather than across). When that needs more GPUs than the cluster has (dagc's own E308 counts the
 GPUs alone), or a pool has more servers (instances × dp) than `dagc launch` writes (256), it
 refuses rather than print servers on GPUs that do not exist. Each pool's own strategy is checked
-against the engine as any strategy (E701–E728, named by its pool).
+against the engine as any strategy (E701–E729, named by its pool).
 
 Bad:
     cluster { gpus = 16  gpus_per_node = 8 … }
@@ -343,18 +344,6 @@ Fixed:
     strategy tp 16 ; ep 16                   # no pipeline stages
 """
 
-E728 = """
-TensorRT-LLM (1.2) runs on NVIDIA GPUs only (its support matrix, docs/source/reference/support-matrix.md,
-lists NVIDIA architectures alone; its kernels are CUDA's); vLLM 0.33 and SGLang 0.5.23 also ship ROCm
-builds for AMD's Instinct GPUs (`mi300x`). A GPU preset records its maker; a custom GPU, whose maker
-dagc does not know, is not refused. The hint names the engines that run on the plan's GPU.
-
-Bad:
-    cluster { gpus = 8  gpu preset "mi300x"  engine = trtllm }
-Fixed:
-    cluster { gpus = 8  gpu preset "mi300x"  engine = vllm }     # or sglang; or trtllm on an NVIDIA GPU
-"""
-
 _PASSES = (engine_refusal,)
 
 RULES = (
@@ -396,5 +385,4 @@ RULES = (
     pass_rule("E725", Severity.ERROR, "TensorRT-LLM: no micro-batch overlap", doc=E725, passes=_PASSES),
     pass_rule("E726", Severity.ERROR, "TensorRT-LLM: EP groups are consecutive GPUs, dagc's etp apart", doc=E726,
               passes=_PASSES),
-    pass_rule("E728", Severity.ERROR, "TensorRT-LLM: runs on NVIDIA GPUs only", doc=E728, passes=_PASSES),
 )

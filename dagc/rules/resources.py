@@ -1,5 +1,5 @@
 """Rules about the GPUs a strategy uses: how many, their memory, which nodes its groups span and what
-their units compute: E401, E402, W502, W505, W508, W509, W516, W517, W520, N601–N603."""
+their units compute: E401, E402, W502, W505, W508, W516, W517, W520, N601–N603."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..layout.shards import fused_moe_shape
 from ..memory.admission import admission, over_ranks
 from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
-from ..units import Dimension, count_text, format_bytes, format_si, said_list
+from ..units import count_text, format_bytes, said_list
 from .base import Reads, RuleContext, diag, make_rule
 from .kv_shards import kv_shard_hint, limit_words
 from .weights_fit import e402_hint
@@ -285,34 +285,6 @@ def check_sp_without_tp(ctx: RuleContext) -> Iterator[Diagnostic]:
                    ctx.strategy.span_of("sp"), "remove `sp`, or use it beside tp > 1 (e.g. `tp 4 sp`)")
 
 
-def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
-    """8-bit weights (or KV cache) on a GPU without fp8 compute run at the 16-bit peak.
-
-    Memory counts the 8-bit bytes, but a GPU without fp8 tensor cores (A100, for instance)
-    dequantises the weights and runs its matmuls at the 16-bit peak; dagc's cost model does
-    the same, so the figures are right, and slower than the dtype suggests.
-
-    Bad:
-        model preset "deepseek-v3"                 # fp8 weights
-        cluster { gpus = 32  gpu preset "a100-80g" }
-    Fixed:
-        cluster { gpus = 32  gpu preset "h800" }
-    """
-    m, gpu = ctx.plan.model, ctx.plan.cluster.gpu
-    if gpu.flops_8bit:
-        return
-    parts = [f"{m.weights.value} weights"] if m.weights.is_8bit_or_less else []
-    if m.kv_cache.is_8bit_or_less:
-        parts.append(f"a {m.kv_cache.value} KV cache")
-    if not parts:
-        return
-    yield diag("W509", Severity.WARNING,
-               f"{' and '.join(parts)} on {gpu.name}, which has no fp8 compute: dagc prices them dequantised, "
-               f"with the matmuls at the 16-bit peak ({format_si(gpu.flops_16bit, Dimension.COMPUTE)})",
-               ctx.plan.span_of("model.weights" if m.weights.is_8bit_or_less else "model.kv_cache"),
-               "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
-
-
 def check_redundant_gains(ctx: RuleContext) -> Iterator[Diagnostic]:
     """EPLB (`with redundant R`) that can gain nothing: no loads are measured, or one EP rank holds
     every expert.
@@ -388,7 +360,6 @@ RULES = (
     make_rule("W502", Severity.WARNING, "TP group spans nodes", check_tp_nodes),
     make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused, reads=Reads.SCHEDULE),
     make_rule("W508", Severity.WARNING, "sp without tp does nothing", check_sp_without_tp),
-    make_rule("W509", Severity.WARNING, "8-bit weights on a GPU without fp8 compute", check_8bit_compute),
     make_rule("W516", Severity.WARNING, "EPLB and redundant expert slots that gain nothing", check_redundant_gains),
     make_rule("W517", Severity.WARNING, "the engine profile did not measure the fused MoE layer at this shape",
               check_engine_coverage),
