@@ -39,8 +39,8 @@ from .engines import TABLES, launch_result
 from .launch import Launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 
-__all__ = ["check", "default_engine_refuses", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses",
-           "engines_for_gpu", "figures_text", "refusal_hint"]
+__all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_checked", "engine_judges",
+           "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "refusal_hint"]
 
 
 def engine_judges(plan: Plan) -> bool:
@@ -70,6 +70,12 @@ def engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str,
                                                   degrees(plan, strategy, layout)))
 
 
+def default_engine_judges(plan: Plan) -> bool:
+    """Whether the plan names no engine and is priced as one with a launcher serves it (the default, vLLM): the
+    engine whose refusals `default_engine_refuses` gives."""
+    return not engine_chosen(plan) and plan.cluster.engine.name in TABLES
+
+
 def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str, ...]:
     """The codes the default engine's launcher (`DEFAULT_ENGINE`, vLLM) refuses `strategy` for, on a plan that names
     no engine (`engine_chosen` false): what neither `check` nor the search act on (the plan says nothing of how
@@ -86,7 +92,7 @@ def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tu
         >>> default_engine_refuses(p, s, resolve(p.model, p.cluster, p.workload, s))
         ('E702',)
     """
-    if engine_chosen(plan) or plan.cluster.engine.name not in TABLES:
+    if not default_engine_judges(plan):
         return ()
     return tuple(r.code for r in launch_refusals(plan, TABLES[plan.cluster.engine.name],
                                                   degrees(plan, strategy, layout)))
