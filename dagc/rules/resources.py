@@ -134,8 +134,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     a = ctx.admission or admission(w, lay, mem)          # made once by `dagc.verdict.analyse`
     if not a.limited:
         return
-    ranks = lay.dp * lay.adp
-    where = "" if ranks == 1 else f" (over {ranks:,} attention-DP ranks: {a.per_rank:,} each)"
+    where = _spread(lay.dp, lay.adp, a.per_rank)
     full = over_ranks(w.batch, lay, a.full_length)
     under, lift = limit_words(ctx.plan, a.memory_to_lift_bytes, a.cap)
     message = (f"the KV cache{under} holds {full:,} of the {a.cap:,} requests of `batch` at full length "
@@ -149,6 +148,22 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     span = ctx.plan.span_of("workload.batch") or ctx.strategy.span_of("strategy")
     yield diag("W520", Severity.WARNING, message, span,
                f"{lift}; {kv_shard_hint(ctx.plan, lay)}; a `batch` of {a.effective:,} states what runs")
+
+
+def _spread(dp: int, adp: int, per_rank: int) -> str:
+    """Where W520's requests run, in the words of the strategy: whole replicas (`dp`), attention-DP ranks, or both.
+
+    Example:
+        >>> _spread(2, 1, 97), _spread(1, 8, 12), _spread(1, 1, 5)
+        (' (over 2 replicas (dp 2): 97 each)', ' (over 8 attention-DP ranks: 12 each)', '')
+        >>> _spread(2, 8, 6)
+        ' (over 2 replicas (dp 2) × 8 attention-DP ranks = 16: 6 each)'
+    """
+    if dp == 1 and adp == 1:
+        return ""
+    replicas, ranks = f"{dp:,} replicas (dp {dp:,})", f"{adp:,} attention-DP ranks"
+    over = replicas if adp == 1 else ranks if dp == 1 else f"{replicas} × {ranks} = {dp * adp:,}"
+    return f" (over {over}: {per_rank:,} each)"
 
 
 def _stages(over: Sequence[StageMemory], pp: int) -> str:
