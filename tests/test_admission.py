@@ -193,3 +193,19 @@ def test_the_memory_table_says_what_the_engine_admits():
     assert words.replace(":", "\\:", 1) + " (W520)." in report_md(r)
     fixed = one(plan_text(batch=31))
     assert admission_words(fixed.plan.workload, fixed.layout, fixed.memory) is None
+
+
+def test_w520_names_replicas_attention_dp_ranks_or_both():
+    """kimi-b200.moe's `dp 2 < tp 8 ; ep 8 >` (attention DP 1) was said to run "over 2 attention-DP ranks": its
+    requests spread over whole replicas, which W520 now calls so; attention-DP ranks are named as such, and both
+    when a replica holds several."""
+    kimi = ('model preset "kimi-k2"\ncluster { gpus = 16  gpus_per_node = 8  gpu preset "b200"  engine = trtllm }\n'
+            "workload { batch = BATCH  prompt = 8000  generate = 1000  serving = inflight }\nstrategy STRATEGY\n")
+    found = {}
+    for strategy, batch in (("dp 2 < tp 8 ; ep 8 >", 256), ("tp 1 ; ep 16", 4096), ("dp 2 < tp 1 ; ep 8 >", 4096)):
+        text = kimi.replace("STRATEGY", strategy).replace("BATCH", str(batch))
+        (w,) = [d for d in one(text).diagnostics if d.code == "W520"]
+        found[strategy] = w.message[w.message.index(" (over"):w.message.index(" each)") + 6]
+    assert found == {"dp 2 < tp 8 ; ep 8 >": " (over 2 replicas (dp 2): 97 each)",
+                     "tp 1 ; ep 16": " (over 16 attention-DP ranks: 187 each)",
+                     "dp 2 < tp 1 ; ep 8 >": " (over 2 replicas (dp 2) × 8 attention-DP ranks = 16: 81 each)"}

@@ -180,7 +180,7 @@ FIXTURES = {
 
 LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E705", "E706", "E707", "E711", "E712", "E713", "E714", "E721",
                 "E722", "E723", "E724", "E725", "E726"}
-LAUNCH_CODES |= {"E708", "E709", "E710", "E715", "E727"}
+LAUNCH_CODES |= {"E708", "E709", "E710", "E715", "E727", "E728", "E729"}
 # E110: a measured run `dagc calibrate` cannot fit on; W542: a calibration that predicts a quantity of its runs worse
 # than the engine's own — emitted by that command only (tests/test_calibrate*.py)
 CALIBRATE_CODES = {"E110", "W542"}
@@ -340,6 +340,24 @@ def test_w501_hint_names_the_most_even_split_of_a_prime_layer_count():
     assert "1900.0 %" in d.message                                    # 20 / 1 − 1
     assert d.hint == ("`pp 4 [16, 15, 15, 15]` is the most even split of 61 layers over 4 stages (what `pp 4` "
                       "without a split gives)")
+
+
+def test_w501_hint_asks_for_no_split_when_the_written_one_is_already_the_most_even():
+    """The user's `pp 2 [31, 30]` of DeepSeek-V3's 61 layers (dsv3-h200-inflight.moe), and `[30, 31]`, as even as
+    any: still an imbalance (W501 names it), but no other split evens it, so the hint asks for none."""
+    text = ('model preset "deepseek-v3"\ncluster { gpus = 16  gpus_per_node = 8  gpu preset "h200" }\n'
+            "workload { batch = 128  prompt = 2000  generate = 500 }\nstrategy pp 2 [SPLIT] < tp 8 ; ep 8 >\n")
+    for split in ("31, 30", "30, 31"):
+        d = next(d for d in check(load_plan_text(text.replace("SPLIT", split)))[0].diagnostics if d.code == "W501")
+        assert d.message == f"uneven layer split [{split}]: the largest stage has 3.3 % more layers than the smallest"
+        assert d.hint == (f"[{split}] is already the most even split of 61 layers over 2 stages, and no pipeline "
+                          "degree above 1 divides 61 layers evenly: accept the imbalance (3.3 %)")
+        assert "explicit split" not in d.hint
+    # 32 layers written `pp 3 [11, 10, 11]`: as even as `pp 3` gives; the degrees that divide 32 are named
+    d = next(d for d in check(load_plan_text(plan_text(cluster=C24, strategy="strategy pp 3 [11, 10, 11] < tp 8 >"))
+                              )[0].diagnostics if d.code == "W501")
+    assert d.hint == ("[11, 10, 11] is already the most even split of 32 layers over 3 stages; pp 2 or pp 4 or pp 8 "
+                      "or pp 16 divides 32 layers evenly")
 
 
 def test_w505_counts_unused():

@@ -90,7 +90,7 @@ def preset_fields() -> dict[str, Any]:
     for g in GPU_PRESETS.values():
         profile = None if g.compute_efficiency is not None and g.name not in profile_names() \
             else nearest_profile(g).name
-        gpus[g.name] = {**g.model_dump(exclude={"name", "nvlink_domain"}), "gpus_per_node": _domain(g),
+        gpus[g.name] = {**g.model_dump(mode="json", exclude={"name", "nvlink_domain"}), "gpus_per_node": _domain(g),
                         "kernel_profile": profile, "kernel_profile_measured": g.name in profile_names()}
     profiles = {}
     for name in profile_names():

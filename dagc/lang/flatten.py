@@ -20,6 +20,7 @@ from ..source import Span
 from .domain_hint import separate_hint, stage_gpus
 from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
 from .hints import SPLIT_HINT, axis_word_hint, repeated_axis_hint, scope_hint, stage_domains_hint
+from .nesting_hint import nesting_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -283,9 +284,8 @@ class _Flattener:
             return
         a = outers[0]
         if len(axes) > 1:
-            rest = _texts(x for x in axes if x is not a)
             self.err("E201", f"`{_text(a)}` must enclose the in-stage axes in `< … >`, not sit beside them",
-                     _span(a), f"write `{_text(a)} < {rest} >`")
+                     _span(a), nesting_hint(axes, self.degrees, self.split))
             return
         self.outer(a, level)
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from ..ir.ops import experts_inside_tp
 from ..layout.layout import Layout, resolve
+from ..plan.cluster import Vendor
+from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, PoolRole, Speculative
@@ -45,6 +47,8 @@ class Degrees:
     model_arch: str | None = None            # the checkpoint's architecture, whatever the options (None: not known)
     mla: bool = False                        # the model's attention is multi-head latent attention (MLA)
     gpu: str = ""                            # the cluster's GPU, by its preset's name
+    vendor: Vendor | None = None             # who makes the cluster's GPU (None: a custom GPU, not known)
+    nvfp4: bool = False                      # some of the model's weights (all, or the experts') are nvfp4
     role: PoolRole | None = None             # the pool a disaggregated strategy's server serves (None: no pool)
 
     @property
@@ -155,7 +159,8 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    mtp=mtp_weights(plan) if spec is not None and spec.method == "mtp" else None,
                    architecture=architecture(plan) if layout.eplb else None,
                    expert_load=load.file if load is not None else None, model_arch=architecture(plan),
-                   mla=model.mla is not None, gpu=plan.cluster.gpu.name, role=workload.role)
+                   mla=model.mla is not None, gpu=plan.cluster.gpu.name, role=workload.role,
+                   vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights))
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

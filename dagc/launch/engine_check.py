@@ -39,8 +39,8 @@ from .engines import TABLES, launch_result
 from .launch import Launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 
-__all__ = ["check", "default_engine_refuses", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses",
-           "figures_text", "refusal_hint"]
+__all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_checked", "engine_judges",
+           "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "refusal_hint"]
 
 
 def engine_judges(plan: Plan) -> bool:
@@ -70,6 +70,12 @@ def engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str,
                                                   degrees(plan, strategy, layout)))
 
 
+def default_engine_judges(plan: Plan) -> bool:
+    """Whether the plan names no engine and is priced as one with a launcher serves it (the default, vLLM): the
+    engine whose refusals `default_engine_refuses` gives."""
+    return not engine_chosen(plan) and plan.cluster.engine.name in TABLES
+
+
 def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str, ...]:
     """The codes the default engine's launcher (`DEFAULT_ENGINE`, vLLM) refuses `strategy` for, on a plan that names
     no engine (`engine_chosen` false): what neither `check` nor the search act on (the plan says nothing of how
@@ -86,7 +92,7 @@ def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tu
         >>> default_engine_refuses(p, s, resolve(p.model, p.cluster, p.workload, s))
         ('E702',)
     """
-    if engine_chosen(plan) or plan.cluster.engine.name not in TABLES:
+    if not default_engine_judges(plan):
         return ()
     return tuple(r.code for r in launch_refusals(plan, TABLES[plan.cluster.engine.name],
                                                   degrees(plan, strategy, layout)))
@@ -114,6 +120,12 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     table = TABLES[launched.engine]
     assert result.strategy is not None
     codes = {d.code for d in launched.refusals}
+    if "E728" in codes:
+        return engines_for_gpu(result.plan), None
+    if "E729" in codes:
+        return ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
+                "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
+                "(its Marlin kernels)"), None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:
@@ -128,6 +140,25 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)
     return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}){meets}", near
+
+
+def engines_for_gpu(plan: Plan) -> str:
+    """E728's hint: the engines whose builds run on the plan's GPU, and how to choose one.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> engines_for_gpu(load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "mi300x" '
+        ...                                'engine = trtllm } workload { batch = 8 prompt = 512 generate = 64 } '
+        ...                                'strategy tp 8'))
+        'on mi300x (AMD) run vLLM and SGLang: `cluster { engine = vllm }`, or `dagc launch --engine vllm`'
+    """
+    gpu = plan.cluster.gpu
+    names = [t for t in TABLES.values() if gpu.vendor is None or gpu.vendor in t.runs_on]
+    maker = f" ({gpu.vendor.name})" if gpu.vendor is not None else ""
+    if not names:
+        return f"no engine dagc launches runs on {gpu.name}{maker}"
+    return (f"on {gpu.name}{maker} run{'' if len(names) > 1 else 's'} {' and '.join(t.name for t in names)}: "
+            f"`cluster {{ engine = {names[0].key} }}`, or `dagc launch --engine {names[0].key}`")
 
 
 def figures_text(metrics: SteadyMetrics) -> str:

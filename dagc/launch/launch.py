@@ -25,6 +25,7 @@ from ..diagnostics import Diagnostic, quote
 from ..lang.lower import model_from_preset
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
+from ..plan.cluster import Vendor
 from ..plan.plan import Plan, overlap_span
 from ..plan.printer import aggregated, options_source, with_split
 from ..plan.strategy import Strategy
@@ -191,6 +192,7 @@ class EngineTable:
     default_split: Callable[[int, int], tuple[int, ...]]
     refusals: Callable[[Degrees], list[Refusal]]
     commands: Callable[[Setup], tuple[list[Command], list[GeneratedFile], list[str]]]
+    runs_on: frozenset[Vendor] = frozenset(Vendor)   # the makers of the GPUs the engine's builds run on
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ class Launch:
 
 
 def field_span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
-    if key.startswith("workload.") or key == "model":     # the workload or the model, not the strategy
+    if key.startswith(("workload.", "cluster.", "model.")) or key == "model":     # the plan's parts, not the strategy
         return plan.span_of(key)
     return overlap_span(plan, strategy) if key == "overlap" else strategy.span_of(key)
 
@@ -249,9 +251,13 @@ def bare_text(s: Strategy) -> str:
 
 
 def refusals_of(table: EngineTable, d: Degrees) -> list[Refusal]:
-    """What the engine of `table` cannot express of `d`: its table's refusals, E709 for `sp` (`dagc.launch.sp`),
-    E701 when a replica would straddle nodes unevenly, and E706 when `method = mtp` meets a checkpoint without
-    MTP weights."""
+    """What the engine of `table` cannot express of `d`: E728 alone when the engine does not run on the GPU's
+    maker's GPUs; else its table's refusals, E709 for `sp` (`dagc.launch.sp`), E701 when a replica would straddle
+    nodes unevenly, and E706 when `method = mtp` meets a checkpoint without MTP weights."""
+    if d.vendor is not None and d.vendor not in table.runs_on:
+        makers = " and ".join(sorted(v.name for v in table.runs_on))
+        return [Refusal("E728", f"{table.name} runs on {makers} GPUs only; {d.gpu} is an {d.vendor.name} GPU",
+                        "cluster.gpu")]
     found = list(table.refusals(d))
     sp = sp_refusal(d, table.key, table.name)
     if sp is not None:

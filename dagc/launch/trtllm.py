@@ -18,7 +18,8 @@ from __future__ import annotations
 import posixpath
 
 from ..layout.stages import default_split
-from ..plan.workload import Overlap, PoolRole
+from ..plan.cluster import Vendor
+from ..plan.workload import Overlap
 from ..units import count_text, format_bytes
 from . import eplb
 from .degrees import MAX_LISTED_NODES, Degrees, Placement
@@ -26,6 +27,7 @@ from .eplb import EplbSupport
 from .launch import OWN_HEADER_END, Command, EngineTable, GeneratedFile, Refusal, Setup
 from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
+from .trtllm_gpu import GPU_SM, HELIX_DOC, helix_refusal, nvfp4_refusal
 from .trtllm_pd import DISAGG_KEYS, PD, PD_FLAGS, PD_YAML_KEYS, ROUTER_FLAGS, disagg_yaml
 
 __all__ = ["DECODING_TYPES", "DISAGG_KEYS", "EPLB", "FLAGS", "PD", "PD_FLAGS", "PD_YAML_KEYS", "ROUTER_FLAGS", "TABLE",
@@ -37,16 +39,6 @@ SERVING_VERSION = "TensorRT-LLM 1.2"
 HOSTFILE = "hosts.txt"      # mpirun's host list when a replica spans more nodes than a -H list shows
 TOKENS_PER_BLOCK = 32       # KvCacheConfig.tokens_per_block's default: the unit prompts are chunked in
 MLA_CHUNKED_PREFILL_MIN_SM = 90     # below it the engine turns chunked prefill off for MLA models
-GPU_SM = {"a100-80g": 80, "h100-sxm": 90, "h200": 90, "h800": 90, "h20": 90, "b200": 100, "b300": 103,
-          "gb200": 100, "gb300": 103}
-# Helix context parallelism (`cp C`), as TensorRT-LLM's own page on it states (docs/source/features/helix.md at
-# 04c8822cc4): "a context parallelism technique for the decode/generation phase", "designed for generation servers
-# in a disaggregated (prefill/decode split) deployment"; it "currently supports models using Multi-head Latent
-# Attention (MLA) on Blackwell GPU architecture" (DeepSeek-V3); and the generation servers' YAML must set
-# `cp_config.tokens_per_block` and `kv_cache_config.tokens_per_block`, equal (both marked required).
-HELIX_DOC = "docs/source/features/helix.md"
-HELIX_MIN_SM = 100          # Blackwell
-
 # Every flag the commands write and every key of the extra options YAML, as TensorRT-LLM 1.x
 # spells them in its source (read, not run: the engine does not install without NVIDIA's package
 # index; 2025–2026 snapshots of the repository, not the 1.2 tag itself):
@@ -139,34 +131,14 @@ def _moe_order(d: Degrees) -> list[Refusal]:
                     "which dagc costs", "etp")]
 
 
-def helix_unmet(d: Degrees) -> list[str]:
-    """What of Helix's conditions (`HELIX_DOC`) a strategy with `cp` above 1 misses, in words: a decode pool's
-    server, an MLA model, a Blackwell GPU (a GPU dagc does not know the architecture of is not counted)."""
-    unmet = []
-    if d.role is not PoolRole.DECODE:
-        unmet.append("a prefill pool's server" if d.role is PoolRole.PREFILL else
-                     "a strategy of its own, not the decode pool of a disaggregated one")
-    if not d.mla:
-        unmet.append("a model without MLA attention")
-    sm = GPU_SM.get(d.gpu)
-    if sm is not None and sm < HELIX_MIN_SM:
-        unmet.append(f"{d.gpu}, an SM{sm} GPU, not Blackwell")
-    return unmet
-
-
-def _helix(d: Degrees) -> list[Refusal]:
-    if d.cp == 1 or not (unmet := helix_unmet(d)):
-        return []
-    return [Refusal("E727", f"TensorRT-LLM: Helix context parallelism (`cp {d.cp}`, --cp_size) runs on the "
-                    "generation servers of a disaggregated deployment, for models with multi-head latent attention "
-                    f"(MLA, DeepSeek-V3's) on Blackwell GPUs ({HELIX_DOC}); here {'; '.join(unmet)}", "cp")]
-
-
 def refusals(d: Degrees) -> list[Refusal]:
     """What TensorRT-LLM cannot say: Helix outside what it supports (E727), cp beside attention DP (E722),
     expert DP (E723), attention TP × DP mixed (E721), micro-batch overlap (E725), EP groups on other nodes
-    than dagc's (E726), EPLB with EP 1 or for an architecture its balancer does not list (E707)."""
-    out = _helix(d)
+    than dagc's (E726), EPLB with EP 1 or for an architecture its balancer does not list (E707); NVFP4 weights
+    before Blackwell (E729) alone, as no strategy changes it."""
+    if nvfp4 := nvfp4_refusal(d):
+        return nvfp4
+    out = helix_refusal(d)
     if d.cp > 1 and d.adp > 1:
         out.append(Refusal("E722", f"TensorRT-LLM: Helix context parallelism splits attention as TP × CP over the "
                            f"stage (--tp_size × --cp_size); `cp {d.cp}` beside attention DP {d.adp} has no setting",
@@ -385,5 +357,8 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, text)], notes
 
 
+# NVIDIA's GPUs only: its support matrix (docs/source/reference/support-matrix.md) lists NVIDIA architectures alone,
+# and its kernels are CUDA's; vLLM and SGLang also ship ROCm builds for AMD's Instinct GPUs (E728).
 TABLE = EngineTable(key="trtllm", name="TensorRT-LLM", version=VERSION, split_env=None,
-                    default_split=default_split, refusals=refusals, commands=_commands)
+                    default_split=default_split, refusals=refusals, commands=_commands,
+                    runs_on=frozenset({Vendor.NVIDIA}))

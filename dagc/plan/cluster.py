@@ -8,6 +8,7 @@ Input: nothing (these are the types). Output: `Gpu`, `Cluster` with its `Efficie
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,8 +23,8 @@ from .model import DType
 # A kernel's seconds: a number's, or the array's of its shapes broadcast together (`KernelTimes`)
 Seconds = np.float64 | npt.NDArray[np.float64]
 
-__all__ = ["Gpu", "peak_flops", "hardware", "Efficiency", "Latency", "Cluster", "KernelTimes", "FusedMoe", "Seconds",
-           "DEFAULT_COMPUTE_EFFICIENCY",
+__all__ = ["Gpu", "Vendor", "peak_flops", "hardware", "Efficiency", "Latency", "Cluster", "KernelTimes", "FusedMoe",
+           "Seconds", "DEFAULT_COMPUTE_EFFICIENCY",
            "DEFAULT_HBM_EFFICIENCY", "DEFAULT_NETWORK_EFFICIENCY", "DEFAULT_INTRA_LATENCY_S", "DEFAULT_INTER_LATENCY_S",
            "DEFAULT_INTER_NODE_BYTES_PER_S", "DEFAULT_GPUS_PER_NODE", "DEFAULT_RESERVE_BYTES"]
 
@@ -43,8 +44,17 @@ class FusedMoe:
     ep: int
 
 
+class Vendor(enum.Enum):
+    """Who makes a GPU: which engines' builds run on it (TensorRT-LLM on NVIDIA's only; vLLM and SGLang
+    on NVIDIA's with CUDA and on AMD's with ROCm)."""
+
+    NVIDIA = "nvidia"
+    AMD = "amd"
+
+
 class Gpu(Frozen):
     name: str
+    vendor: Vendor | None = None       # None: a custom GPU, whose maker dagc does not know
     memory_bytes: float
     flops_16bit: float                 # dense bf16/fp16 peak, FLOP/s
     flops_8bit: float | None = None    # dense fp8 peak; None: no fp8 units (runs at the 16-bit peak)

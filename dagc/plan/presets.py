@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .cluster import Gpu
+from .cluster import Gpu, Vendor
 
 __all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS", "PUBLISHED_TOLERANCE",
            "PUBLISHED_ACTIVE"]
@@ -161,32 +161,36 @@ TBPS = 1e12
 
 GPU_PRESETS: dict[str, Gpu] = {
     g.name: g
+    # Makers as the datasheets name them (NVIDIA's H100/H200/H800/H20/A100/B200/B300/GB200/GB300, AMD's
+    # Instinct MI300X; sources in docs/decisions.md): TensorRT-LLM runs on NVIDIA's GPUs only (E728).
     for g in (
         Gpu(name="h100-sxm", memory_bytes=81_559 * MiB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
-            hbm_bytes_per_s=3.35 * TBPS, intra_node_bytes_per_s=450 * GB),
+            vendor=Vendor.NVIDIA, hbm_bytes_per_s=3.35 * TBPS, intra_node_bytes_per_s=450 * GB),
         Gpu(name="h200", memory_bytes=143_771 * MiB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
-            hbm_bytes_per_s=4.8 * TBPS, intra_node_bytes_per_s=450 * GB),
+            vendor=Vendor.NVIDIA, hbm_bytes_per_s=4.8 * TBPS, intra_node_bytes_per_s=450 * GB),
         Gpu(name="h800", memory_bytes=81_559 * MiB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
-            hbm_bytes_per_s=3.35 * TBPS, intra_node_bytes_per_s=200 * GB),
+            vendor=Vendor.NVIDIA, hbm_bytes_per_s=3.35 * TBPS, intra_node_bytes_per_s=200 * GB),
         Gpu(name="h20", memory_bytes=97_871 * MiB, flops_16bit=148 * TFLOPS, flops_8bit=296 * TFLOPS,
-            hbm_bytes_per_s=4.0 * TBPS, intra_node_bytes_per_s=450 * GB),
+            vendor=Vendor.NVIDIA, hbm_bytes_per_s=4.0 * TBPS, intra_node_bytes_per_s=450 * GB),
         Gpu(name="a100-80g", memory_bytes=81_920 * MiB, flops_16bit=312 * TFLOPS, flops_8bit=None,
-            hbm_bytes_per_s=2.0 * TBPS, intra_node_bytes_per_s=300 * GB),
+            vendor=Vendor.NVIDIA, hbm_bytes_per_s=2.0 * TBPS, intra_node_bytes_per_s=300 * GB),
         Gpu(name="b200", memory_bytes=183_359 * MiB, flops_16bit=2250 * TFLOPS, flops_8bit=4500 * TFLOPS,
-            flops_4bit=9000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB),
+            flops_4bit=9000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
+            vendor=Vendor.NVIDIA),
         # Blackwell Ultra in an 8-GPU HGX node; GB200 and GB300 per GPU of an NVL72 rack, whose 72 GPUs
         # are one NVLink domain (the rack's figures / 72). Sources: docs/decisions.md.
         Gpu(name="b300", memory_bytes=275_040 * MiB, flops_16bit=2250 * TFLOPS, flops_8bit=4500 * TFLOPS,
-            flops_4bit=13_500 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB),
+            flops_4bit=13_500 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
+            vendor=Vendor.NVIDIA),
         Gpu(name="gb200", memory_bytes=189_471 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
             flops_4bit=10_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
-            nvlink_domain=72),
+            vendor=Vendor.NVIDIA, nvlink_domain=72),
         Gpu(name="gb300", memory_bytes=284_208 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
             flops_4bit=15_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
-            nvlink_domain=72),
+            vendor=Vendor.NVIDIA, nvlink_domain=72),
         # MI300X: Infinity Fabric, 7 links of 64 GB/s per direction to the other GPUs.
         Gpu(name="mi300x", memory_bytes=196_608 * MiB, flops_16bit=1307 * TFLOPS, flops_8bit=2615 * TFLOPS,
-            hbm_bytes_per_s=5.3 * TBPS, intra_node_bytes_per_s=448 * GB),
+            vendor=Vendor.AMD, hbm_bytes_per_s=5.3 * TBPS, intra_node_bytes_per_s=448 * GB),
         # The environment of the seed reports: one number for every precision.
         Gpu(name="generic-400t", memory_bytes=64 * GB, flops_16bit=400 * TFLOPS, flops_8bit=None,
             hbm_bytes_per_s=1.8 * TBPS, intra_node_bytes_per_s=450 * GB,

@@ -14,14 +14,26 @@ from __future__ import annotations
 import inspect
 
 from ..diagnostics import Diagnostic, Severity
-from . import engine, hierarchy, launch, pipeline, requirements, resources, serving, structure, syntax
+from . import (
+    engine,
+    hierarchy,
+    launch,
+    launch_gpu,
+    pipeline,
+    precision,
+    requirements,
+    resources,
+    serving,
+    structure,
+    syntax,
+)
 from .base import Reads, Rule, RuleContext
 
 __all__ = ["RULES", "Reads", "Rule", "RuleContext", "explain", "in_rule_order", "rule", "run_rules"]
 
 RULES: tuple[Rule, ...] = tuple(sorted(
-    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + pipeline.RULES + requirements.RULES
-    + serving.RULES + launch.RULES + engine.RULES,
+    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + precision.RULES + pipeline.RULES
+    + requirements.RULES + serving.RULES + launch.RULES + launch_gpu.RULES + engine.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 _ORDER = {r.code: k for k, r in enumerate(RULES)}

@@ -1,7 +1,7 @@
 """Rules about the serving engine a plan names (`cluster { engine = … }`): W530, W531 (its front end deciding a
 TTFT requirement), and W540 and W541 on its calibration.
 
-The engine's own refusals — what its launcher cannot express (E701–E727) — are `dagc.rules.launch`'s,
+The engine's own refusals — what its launcher cannot express (E701–E729) — are `dagc.rules.launch`'s,
 emitted by the launch mapping (`dagc.launch`).
 """
 

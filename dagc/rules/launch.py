@@ -1,20 +1,20 @@
-"""What a serving engine cannot express (`dagc launch`): E701–E727 (E705: the pools of a disaggregated
-strategy placed on the cluster's nodes; E706 and E714: the workload's speculative decoding; E707: the
-strategy's expert-parallel load balancing, `with redundant R`; E708: a model path no command can carry).
-Each was checked against the engine's release named in its text: vLLM 0.33.0 and SGLang 0.5.23 (their
-own parsers and source), TensorRT-LLM 1.2 (its source).
+"""What a serving engine cannot express (`dagc launch`): E701–E727 (E705: the pools of a disaggregated strategy
+placed on the cluster's nodes; E706 and E714: the workload's speculative decoding; E707: the strategy's EPLB,
+`with redundant R`; E708: a model path no command can carry); E728 and E729, what the engine cannot run on the
+plan's GPU, are `dagc.rules.launch_gpu`'s.
+Each was checked against the engine's release named in its text: vLLM 0.33.0 and SGLang 0.5.23 (their own
+parsers and source), TensorRT-LLM 1.2 (its source).
 
-`dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
-(dagc.launch.launch and its engine tables). When an engine has no way to say a strategy, the
-mapping refuses with one of these codes, located at the part of the strategy the engine
-cannot express, and names the nearest strategy the engine can run. The codes are emitted
-by `engine_refusal` below, which the launch mapping calls. A plan that chose its engine (`cluster {
-engine = vllm }`, or a kernel profile imported from that engine's tables) gets them from `check` and
-`compile` too, as errors of the strategy: the same diagnostics, from the same mapping
-(`dagc.launch.engine_check`, also the library's `dagc.check` and `dagc.compile`), the last with the hint
-`dagc launch` prints (the nearest strategy the engine can run), and the strategy search leaves out the
-candidates they refuse (`dagc.search.space.engine_left_out`), so it never ranks first what `check`
-rejects. A plan on the default engine or on `pytorch` gets them from `dagc launch` only.
+`dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM (dagc.launch.launch and
+its engine tables). When an engine has no way to say a strategy, the mapping refuses with one of these codes,
+located at the part of the strategy the engine cannot express, and names the nearest strategy the engine can
+run. The codes are emitted by `engine_refusal` below, which the launch mapping calls. A plan that chose its
+engine (`cluster { engine = vllm }`, or a kernel profile imported from that engine's tables) gets them from
+`check` and `compile` too, as errors of the strategy: the same diagnostics, from the same mapping
+(`dagc.launch.engine_check`, also the library's `dagc.check` and `dagc.compile`), the last with the hint `dagc
+launch` prints (the nearest strategy the engine can run), and the strategy search leaves out the candidates
+they refuse (`dagc.search.space.engine_left_out`), so it never ranks first what `check` rejects. A plan on the
+default engine or on `pytorch` gets them from `dagc launch` only.
 """
 
 from __future__ import annotations
@@ -268,7 +268,7 @@ instance of a node or more on whole nodes, a smaller one inside one node (moved 
 rather than across). When that needs more GPUs than the cluster has (dagc's own E308 counts the
 GPUs alone), or a pool has more servers (instances × dp) than `dagc launch` writes (256), it
 refuses rather than print servers on GPUs that do not exist. Each pool's own strategy is checked
-against the engine as any strategy (E701–E727, named by its pool).
+against the engine as any strategy (E701–E729, named by its pool).
 
 Bad:
     cluster { gpus = 16  gpus_per_node = 8 … }

@@ -31,7 +31,9 @@ def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
     `pp 2 [18, 18]`; `pp 4 [20, 20, 20, 1]` of 61: `pp 4 [16, 15, 15, 15]`, what `pp 4` without a
     split gives); for dagc's own split, already the most even, the pipeline degrees that divide the
     layers, or a split of your own that weighs the stages' time (dense and MoE layers, the embedding
-    and the LM head differ; `dagc search` tries such a split for its best pipelined candidates).
+    and the LM head differ; `dagc search` tries such a split for its best pipelined candidates); for a
+    split the plan writes that is already as even as any (`pp 2 [31, 30]` of 61 layers), that it is, and
+    the degrees that divide the layers, if any.
 
     Bad:
         strategy pp 4 < tp 2 >        # 30 layers: 8, 8, 7, 7
@@ -49,13 +51,14 @@ def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
                    f"uneven layer split {_short_list(counts)}: the largest stage has {(hi / lo - 1) * 100:.1f} % "
                    f"more layers than the smallest",
                    ctx.strategy.span_of("split") or ctx.strategy.span_of("pp"),
-                   _split_hint(tuple(counts)))
+                   _split_hint(tuple(counts), written=ctx.strategy.pp_split is not None))
 
 
-def _split_hint(counts: tuple[int, ...]) -> str:
+def _split_hint(counts: tuple[int, ...], written: bool = False) -> str:
     """W501's hint for a split of `counts` layers a stage: a split the plan wrote that is not the most
     even gets the most even one over the same stages; dagc's own (the most even already) the pipeline
-    degrees that divide the layers evenly (none but 1 for a prime count), or an explicit split.
+    degrees that divide the layers evenly (none but 1 for a prime count), or an explicit split; a split the
+    plan wrote (`written`) that is as even as any is said to be, with those degrees, and asked for nothing more.
 
     Example:
         >>> _split_hint((35, 1))
@@ -64,16 +67,26 @@ def _split_hint(counts: tuple[int, ...]) -> str:
         '`pp 4 [16, 15, 15, 15]` is the most even split of 61 layers over 4 stages (what `pp 4` without a split gives)'
         >>> _split_hint((11, 11, 10))
         'pp 2 or pp 4 or pp 8 or pp 16 divides 32 layers evenly; or balance with an explicit split `pp 3 [a, b, …]`'
+        >>> print(_split_hint((30, 31), written=True))  # doctest: +NORMALIZE_WHITESPACE
+        [30, 31] is already the most even split of 61 layers over 2 stages, and no pipeline degree above 1
+        divides 61 layers evenly: accept the imbalance (3.3 %)
     """
     layers, pp = sum(counts), len(counts)
     most_even = default_split(layers, pp)
+    even = [d for d in range(2, 17) if layers % d == 0 and d != pp][:4]      # the degrees the search tries
+    if written and sorted(counts) == sorted(most_even):
+        already = f"{_short_list(counts)} is already the most even split of {layers} layers over {pp} stages"
+        if even:
+            return f"{already}; {' or '.join(f'pp {d}' for d in even)} divides {layers} layers evenly"
+        imbalance = (max(counts) / min(counts) - 1) * 100
+        return (f"{already}, and no pipeline degree above 1 divides {layers} layers evenly: accept the imbalance "
+                f"({imbalance:.1f} %)")
     if counts != most_even:
-        written = f"`pp {pp} {_short_list(most_even)}`" if pp <= 8 else f"dagc's split of `pp {pp}`"
+        said = f"`pp {pp} {_short_list(most_even)}`" if pp <= 8 else f"dagc's split of `pp {pp}`"
         alone = f"what `pp {pp}` without a split gives"
         if layers % pp == 0:
-            return f"{written} splits the {layers} layers evenly, {layers // pp} a stage ({alone})"
-        return f"{written} is the most even split of {layers} layers over {pp} stages ({alone})"
-    even = [d for d in range(2, 17) if layers % d == 0 and d != pp][:4]      # the degrees the search tries
+            return f"{said} splits the {layers} layers evenly, {layers // pp} a stage ({alone})"
+        return f"{said} is the most even split of {layers} layers over {pp} stages ({alone})"
     if not even:
         return (f"no pipeline degree above 1 divides {layers} layers evenly: balance the stages with an explicit "
                 f"split `pp {pp} [a, b, …]`, or accept the imbalance")

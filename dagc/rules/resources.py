@@ -1,5 +1,5 @@
 """Rules about the GPUs a strategy uses: how many, their memory, which nodes its groups span and what
-their units compute: E401, E402, W502, W505, W508, W509, W516, W517, W520, N601–N603."""
+their units compute: E401, E402, W502, W505, W508, W516, W517, W520, N601–N603."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..layout.shards import fused_moe_shape
 from ..memory.admission import admission, over_ranks
 from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
-from ..units import Dimension, count_text, format_bytes, format_si, said_list
+from ..units import count_text, format_bytes, said_list
 from .base import Reads, RuleContext, diag, make_rule
 from .kv_shards import kv_shard_hint, limit_words
 from .weights_fit import e402_hint
@@ -134,8 +134,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     a = ctx.admission or admission(w, lay, mem)          # made once by `dagc.verdict.analyse`
     if not a.limited:
         return
-    ranks = lay.dp * lay.adp
-    where = "" if ranks == 1 else f" (over {ranks:,} attention-DP ranks: {a.per_rank:,} each)"
+    where = _spread(lay.dp, lay.adp, a.per_rank)
     full = over_ranks(w.batch, lay, a.full_length)
     under, lift = limit_words(ctx.plan, a.memory_to_lift_bytes, a.cap)
     message = (f"the KV cache{under} holds {full:,} of the {a.cap:,} requests of `batch` at full length "
@@ -149,6 +148,22 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     span = ctx.plan.span_of("workload.batch") or ctx.strategy.span_of("strategy")
     yield diag("W520", Severity.WARNING, message, span,
                f"{lift}; {kv_shard_hint(ctx.plan, lay)}; a `batch` of {a.effective:,} states what runs")
+
+
+def _spread(dp: int, adp: int, per_rank: int) -> str:
+    """Where W520's requests run, in the words of the strategy: whole replicas (`dp`), attention-DP ranks, or both.
+
+    Example:
+        >>> _spread(2, 1, 97), _spread(1, 8, 12), _spread(1, 1, 5)
+        (' (over 2 replicas (dp 2): 97 each)', ' (over 8 attention-DP ranks: 12 each)', '')
+        >>> _spread(2, 8, 6)
+        ' (over 2 replicas (dp 2) × 8 attention-DP ranks = 16: 6 each)'
+    """
+    if dp == 1 and adp == 1:
+        return ""
+    replicas, ranks = f"{dp:,} replicas (dp {dp:,})", f"{adp:,} attention-DP ranks"
+    over = replicas if adp == 1 else ranks if dp == 1 else f"{replicas} × {ranks} = {dp * adp:,}"
+    return f" (over {over}: {per_rank:,} each)"
 
 
 def _stages(over: Sequence[StageMemory], pp: int) -> str:
@@ -285,34 +300,6 @@ def check_sp_without_tp(ctx: RuleContext) -> Iterator[Diagnostic]:
                    ctx.strategy.span_of("sp"), "remove `sp`, or use it beside tp > 1 (e.g. `tp 4 sp`)")
 
 
-def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
-    """8-bit weights (or KV cache) on a GPU without fp8 compute run at the 16-bit peak.
-
-    Memory counts the 8-bit bytes, but a GPU without fp8 tensor cores (A100, for instance)
-    dequantises the weights and runs its matmuls at the 16-bit peak; dagc's cost model does
-    the same, so the figures are right, and slower than the dtype suggests.
-
-    Bad:
-        model preset "deepseek-v3"                 # fp8 weights
-        cluster { gpus = 32  gpu preset "a100-80g" }
-    Fixed:
-        cluster { gpus = 32  gpu preset "h800" }
-    """
-    m, gpu = ctx.plan.model, ctx.plan.cluster.gpu
-    if gpu.flops_8bit:
-        return
-    parts = [f"{m.weights.value} weights"] if m.weights.is_8bit_or_less else []
-    if m.kv_cache.is_8bit_or_less:
-        parts.append(f"a {m.kv_cache.value} KV cache")
-    if not parts:
-        return
-    yield diag("W509", Severity.WARNING,
-               f"{' and '.join(parts)} on {gpu.name}, which has no fp8 compute: dagc prices them dequantised, "
-               f"with the matmuls at the 16-bit peak ({format_si(gpu.flops_16bit, Dimension.COMPUTE)})",
-               ctx.plan.span_of("model.weights" if m.weights.is_8bit_or_less else "model.kv_cache"),
-               "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
-
-
 def check_redundant_gains(ctx: RuleContext) -> Iterator[Diagnostic]:
     """EPLB (`with redundant R`) that can gain nothing: no loads are measured, or one EP rank holds
     every expert.
@@ -388,7 +375,6 @@ RULES = (
     make_rule("W502", Severity.WARNING, "TP group spans nodes", check_tp_nodes),
     make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused, reads=Reads.SCHEDULE),
     make_rule("W508", Severity.WARNING, "sp without tp does nothing", check_sp_without_tp),
-    make_rule("W509", Severity.WARNING, "8-bit weights on a GPU without fp8 compute", check_8bit_compute),
     make_rule("W516", Severity.WARNING, "EPLB and redundant expert slots that gain nothing", check_redundant_gains),
     make_rule("W517", Severity.WARNING, "the engine profile did not measure the fused MoE layer at this shape",
               check_engine_coverage),

@@ -124,6 +124,8 @@ class Columns:
         ties in the order given; strategies set aside for their resident bytes, and those with more
         stages than layers, last. Deterministic: the same items give the same order."""
         n = len(self.items)
+        if n == 0:              # every candidate left out (e.g. by an engine that does not run on the GPU: E728)
+            return self
         starts = np.flatnonzero(np.r_[True, self.shape[1:] != self.shape[:-1]])     # each strategy's run
         lengths = np.diff(np.r_[starts, n])
         last = starts + lengths - 1

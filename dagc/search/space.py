@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..launch.engine_check import engine_judges, engine_refuses
+from ..launch.engine_check import default_engine_judges, default_engine_refuses, engine_judges, engine_refuses
 from ..layout.layout import resolve
 from ..layout.shards import kv_heads_fit
 from ..layout.split import busiest_group_requests
@@ -200,10 +200,12 @@ ItemDegrees = tuple[int, int, int, int, bool, int | None, int | None]    # an it
 class _EngineRefusals:
     """Which search items the engine a plan chose cannot start (`dagc.launch.engine_check.engine_refuses`: the
     launch mapping's own refusals, E7xx), remembered by what they read of an item: its degrees and its
-    overlap (not its micro-batches)."""
+    overlap (not its micro-batches). With `default`, the default engine's on a plan that names none
+    (`default_engine_refuses`), which the pools of a disaggregated candidate are searched under (`_pool_engine`)."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, default: bool = False):
         self.plan = plan
+        self.refuses = default_engine_refuses if default else engine_refuses
         self._plans: dict[tuple[str, PoolRole | None], Plan] = {}
         self._refused: dict[tuple[int, int, int, int, bool, int | None, int | None, str, PoolRole | None], bool] = {}
 
@@ -220,23 +222,35 @@ class _EngineRefusals:
             strategy = item_strategy(item)
             workload = plan.workload.model_copy(update={"microbatches": item[7]})
             layout = resolve(plan.model, plan.cluster, workload, strategy)
-            hit = self._refused[key] = bool(engine_refuses(plan, strategy, layout))
+            hit = self._refused[key] = bool(self.refuses(plan, strategy, layout))
         return hit
 
 
-_REFUSALS: dict[int, _EngineRefusals] = {}      # by the plan's id, its object kept: a search asks three times
+# by the plan's id (its object kept) and whether the default engine's: a search asks three times
+_REFUSALS: dict[tuple[int, bool], _EngineRefusals] = {}
 _REFUSALS_MAX = 8
 
 
-def _engine_refusals(plan: Plan) -> _EngineRefusals:
+def _engine_refusals(plan: Plan, default: bool = False) -> _EngineRefusals:
     """The plan's `_EngineRefusals`, shared by `space_items`, `count_candidates` and `engine_left_out` (one search
     asks each once; `dagc.rules.bounds.bounds` remembers its figures the same way)."""
-    hit = _REFUSALS.get(id(plan))
+    hit = _REFUSALS.get((id(plan), default))
     if hit is None or hit.plan is not plan:
         if len(_REFUSALS) >= _REFUSALS_MAX:
             _REFUSALS.clear()
-        hit = _REFUSALS[id(plan)] = _EngineRefusals(plan)
+        hit = _REFUSALS[id(plan), default] = _EngineRefusals(plan, default)
     return hit
+
+
+def _pool_engine(plan: Plan) -> _EngineRefusals | None:
+    """The refusals a disaggregated candidate's pools are searched under: the engine the plan chose, else, on a plan
+    that names none, the default engine's (vLLM, which prices it). An aggregated candidate of such a plan is ranked
+    whatever that engine refuses, and its best is said to be unstartable with the best startable named
+    (`dagc.search.startable`); a pair's pools are not judged after the search, so without this the search's pick
+    could be a pair no engine launches (docs/search.md). None on `pytorch`, which has no launcher."""
+    if engine_judges(plan):
+        return _engine_refusals(plan)
+    return _engine_refusals(plan, default=True) if default_engine_judges(plan) else None
 
 
 def space_items(plan: Plan) -> Iterator[Item]:
@@ -295,9 +309,10 @@ def instance_strategies(plan: Plan, most_gpus: int, role: PoolRole | None = None
     """The strategies a pool's instance of a disaggregated candidate may run (`dagc.search.pooled`): those
     of the space without data parallelism (an instance's replicas are more instances) on at most
     `most_gpus` GPUs, fewest GPUs first, before micro-batches and overlap (`variants`); on an engine the
-    plan chose, those it can start in the pool of `role` (`space_items`)."""
+    plan chose (or the default engine, on a plan that names none: `_pool_engine`), those it can start in the pool
+    of `role` (`space_items`)."""
     space = _space(plan)
-    engine = _engine_refusals(plan) if engine_judges(plan) else None
+    engine = _pool_engine(plan)
     for n, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
         if n > most_gpus:
             return
@@ -313,9 +328,9 @@ def variants(strategy: Strategy, per_group: int, plan: Plan | None = None, role:
              ) -> Iterator[tuple[int, Overlap]]:
     """The micro-batches and overlap a strategy is searched with when its busiest attention-DP group
     holds `per_group` requests (the space's: pp and 2·pp micro-batches, or 1 and 2 without pp); with
-    `plan`, those its chosen engine can start (in the pool of `role`: an overlap it has no option for,
-    E703, E710, E715, E725, is left out as `space_items` leaves it out)."""
-    engine = _engine_refusals(plan) if plan is not None and engine_judges(plan) else None
+    `plan`, those its pools' engine (`_pool_engine`) can start (in the pool of `role`: an overlap it has no option
+    for, E703, E710, E715, E725, is left out as `space_items` leaves it out)."""
+    engine = _pool_engine(plan) if plan is not None else None
     for mb in _mb_options(per_group, strategy.pp):
         for overlap in _overlaps(mb):
             item = (strategy.dp, strategy.pp, strategy.tp, strategy.cp, strategy.sp, strategy.ep, strategy.etp, mb,

@@ -1,0 +1,73 @@
+"""The E201 hint for a scope that writes dp or pp beside other axes (`dp 2 tp 2 pp 2 ep 4`): the same axes
+nested as the hierarchy wants them, dp ⊃ pp ⊃ the stage's attention domain ; expert domain, in one step.
+
+Input: the axes of one scope as written (`AxisNode`s). Output: the hint's text. A hint that would not itself
+pass the structural rules (an axis repeated, unknown, with a scope of its own or a degree that is not a whole
+number) is the generic example instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..plan.strategy import Axis, AxisNode
+
+__all__ = ["NESTING_EXAMPLE", "nesting_hint"]
+
+NESTING_EXAMPLE = "write `dp N < pp M < tp T ; ep E > >`: dp outside pp outside the stage's domains"
+MAX_HINT_DEGREE = 2**20
+
+
+def _said(a: AxisNode) -> str:
+    if a.degree is None:
+        return a.name
+    split = f" [{', '.join(f'{x:g}' for x in a.split)}]" if a.split else ""
+    return f"{a.name} {a.degree:g}{split}"
+
+
+def _fits(a: AxisNode, axis: Axis | None) -> bool:
+    if axis is None or a.body is not None:
+        return False
+    if axis is Axis.SP:
+        return a.degree is None
+    d = a.degree
+    return d is not None and 1 <= d <= MAX_HINT_DEGREE and d == int(d) and (a.split is None or axis is Axis.PP)
+
+
+def nesting_hint(axes: Sequence[AxisNode], outer: Mapping[str, tuple[float, object]] | None = None,
+                 split: tuple[int, ...] | None = None) -> str:
+    """`axes` (one scope's) written as the hierarchy nests them, with the scopes around them (`outer`: the degrees
+    of dp and pp read so far, `split` pp's layer split), dp outermost: the whole strategy, to paste.
+
+    Example:
+        >>> from dagc.lang.load import parse_strategy
+        >>> nesting_hint([a for d in parse_strategy("dp 2 tp 2 pp 2 ep 4").scope for a in d])
+        'write `dp 2 < pp 2 < tp 2 ; ep 4 > >`'
+        >>> nesting_hint([a for d in parse_strategy("pp 2 tp 4 sp ; ep 8").scope for a in d])
+        'write `pp 2 < tp 4 sp ; ep 8 >`'
+        >>> nesting_hint([a for d in parse_strategy("pp 2 tp 4 ep 4").scope for a in d], {"dp": (2, None)})
+        'write `dp 2 < pp 2 < tp 4 ; ep 4 > >`'
+        >>> nesting_hint([a for d in parse_strategy("dp 2 tp 4 ep 4").scope for a in d], {"pp": (2, None)}, (3, 2))
+        'write `dp 2 < pp 2 [3, 2] < tp 4 ; ep 4 > >`'
+        >>> nesting_hint([a for d in parse_strategy("dp 2 tp 2 tp 4").scope for a in d]) == NESTING_EXAMPLE
+        True
+    """
+    by: dict[Axis, AxisNode] = {}
+    for a in axes:
+        axis = next((x for x in Axis if x.value == a.name), None)
+        if not _fits(a, axis) or axis in by:
+            return NESTING_EXAMPLE
+        assert axis is not None
+        by[axis] = a
+    around = {x: f"{x.value} {outer[x.value][0]:g}" for x in (Axis.DP, Axis.PP) if outer and x.value in outer}
+    if split is not None and Axis.PP in around:
+        around[Axis.PP] += f" [{', '.join(map(str, split))}]"
+    if any(x in by for x in around):            # dp or pp written twice: which one was meant is not said
+        return NESTING_EXAMPLE
+    outers = [around[x] if x in around else _said(by[x]) for x in (Axis.DP, Axis.PP) if x in around or x in by]
+    attention = " ".join(_said(by[x]) for x in Axis if x in by and x.is_attention)
+    expert = " ".join(_said(by[x]) for x in Axis if x in by and x.is_expert)
+    stage = " ; ".join(d for d in (attention, expert) if d)
+    if not stage:
+        return NESTING_EXAMPLE
+    return f"write `{''.join(f'{o} < ' for o in outers)}{stage}{' >' * len(outers)}`"

@@ -1,0 +1,49 @@
+"""What a serving engine cannot run on the plan's GPU (`dagc launch`, and `check` on a plan that chose the engine):
+E728, an engine on a GPU its builds do not run on; E729, TensorRT-LLM's NVFP4 weights before Blackwell. Emitted
+like the other E7xx codes by `dagc.rules.launch.engine_refusal`, from the engine tables (`dagc.launch.launch.
+refusals_of`, `dagc.launch.trtllm_gpu`); no strategy changes them, so their hint names what would run instead.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Severity
+from .base import pass_rule
+from .launch import engine_refusal
+
+__all__ = ["RULES"]
+
+E728 = """
+TensorRT-LLM (1.2) runs on NVIDIA GPUs only (its support matrix, docs/source/reference/support-matrix.md,
+lists NVIDIA architectures alone; its kernels are CUDA's); vLLM 0.33 and SGLang 0.5.23 also ship ROCm
+builds for AMD's Instinct GPUs (`mi300x`). A GPU preset records its maker; a custom GPU, whose maker
+dagc does not know, is not refused. The hint names the engines that run on the plan's GPU.
+
+Bad:
+    cluster { gpus = 8  gpu preset "mi300x"  engine = trtllm }
+Fixed:
+    cluster { gpus = 8  gpu preset "mi300x"  engine = vllm }     # or sglang; or trtllm on an NVIDIA GPU
+"""
+
+E729 = """
+TensorRT-LLM (1.2) loads NVFP4 weights on Blackwell GPUs only: the hardware support matrix of its
+quantization page (docs/source/features/quantization.md) marks NVFP4 and MXFP4 for Blackwell (sm100/103,
+sm120) and neither for Hopper, Ada or Ampere. dagc refuses `weights = nvfp4` (or `moe { weights = nvfp4 }`)
+on a Hopper or Ampere preset with TensorRT-LLM. MXFP4 is not refused: its gpt-oss deployment guide runs
+MXFP4 experts on H200 with BF16 activations (the TRITON MoE backend). Other engines and GPUs without fp4
+units run such weights weight-only, at the 16-bit peak, which W509 says. A custom GPU is not refused.
+
+Bad:
+    model preset "mixtral-8x7b" { weights = nvfp4 }
+    cluster { gpus = 8  gpu preset "h100-sxm"  engine = trtllm }
+Fixed:
+    model preset "mixtral-8x7b" { weights = fp8 }                  # Hopper's fp8 units
+    cluster { gpus = 8  gpu preset "b200"  engine = trtllm }       # or NVFP4 on Blackwell
+"""
+
+_PASSES = (engine_refusal,)
+
+RULES = (
+    pass_rule("E728", Severity.ERROR, "launch: the engine does not run on the GPU's maker's GPUs (TensorRT-LLM: "
+              "NVIDIA only)", doc=E728, passes=_PASSES),
+    pass_rule("E729", Severity.ERROR, "TensorRT-LLM: NVFP4 weights on Blackwell GPUs only", doc=E729, passes=_PASSES),
+)

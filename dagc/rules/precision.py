@@ -1,0 +1,70 @@
+"""Weights in a precision the GPU has no compute units for: W509.
+
+Input: a `RuleContext` (the plan's model dtypes and its GPU's peaks). Output: diagnostics. What the cost model
+does with such weights (`dagc.plan.cluster.peak_flops`: dequantised, at the 16-bit peak) is said here, where the
+figures would otherwise look faster than they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..diagnostics import Diagnostic, Severity
+from ..plan.model import DType
+from ..units import Dimension, format_si
+from .base import RuleContext, diag, make_rule
+
+__all__ = ["RULES", "check_8bit_compute"]
+
+
+def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """Low-precision weights (or KV cache) on a GPU without compute units for them run at the 16-bit peak.
+
+    Memory counts the narrow bytes, but a GPU without fp8 tensor cores (A100, for instance) dequantises
+    8-bit weights and runs its matmuls at the 16-bit peak, and a GPU without fp4 tensor cores (every GPU
+    before Blackwell: A100, H100, H200, MI300X) runs nvfp4 and mxfp4 weights weight-only, dequantised to
+    16 bits, at the 16-bit peak too (not at its fp8 peak); dagc's cost model does the same, so the figures
+    are right, and slower than the dtype suggests. Where the engine cannot load the format at all,
+    `dagc launch` refuses it (E729: TensorRT-LLM's NVFP4 on a GPU before Blackwell).
+
+    Bad:
+        model preset "deepseek-v3"                 # fp8 weights
+        cluster { gpus = 32  gpu preset "a100-80g" }
+        model preset "mixtral-8x7b" { weights = nvfp4 }
+        cluster { gpus = 8  gpu preset "h100-sxm" }
+    Fixed:
+        cluster { gpus = 32  gpu preset "h800" }
+        cluster { gpus = 8  gpu preset "b200" }    # fp4 tensor cores
+    """
+    m, gpu = ctx.plan.model, ctx.plan.cluster.gpu
+    weights = [(d, key) for d, key in ((m.weights, "model.weights"), (m.expert_weights, "model.moe.weights"))
+               if _without_units(d, gpu.flops_8bit, gpu.flops_4bit)]
+    if weights and weights[0][0] == weights[-1][0]:
+        weights = weights[:1]
+    parts = [f"{d.value} {'weights' if key == 'model.weights' else 'expert weights'}" for d, key in weights]
+    kv = m.kv_cache.is_8bit_or_less and not gpu.flops_8bit
+    if kv:
+        parts.append(f"a {m.kv_cache.value} KV cache")
+    if not parts:
+        return
+    fp4 = any(d.is_fp4 for d, _ in weights)
+    has = ("fp4 compute" if gpu.flops_8bit else "fp8 or fp4 compute") if fp4 else "fp8 compute"
+    how = "weight-only, dequantised to 16 bits," if fp4 else "dequantised,"
+    yield diag("W509", Severity.WARNING,
+               f"{' and '.join(parts)} on {gpu.name}, which has no {has}: dagc prices them {how} "
+               f"with the matmuls at the 16-bit peak ({format_si(gpu.flops_16bit, Dimension.COMPUTE)})",
+               ctx.plan.span_of(weights[0][1] if weights else "model.kv_cache"),
+               "expect 16-bit speed, or use a GPU with fp4 units (b200, b300, gb200, gb300)" if fp4 else
+               "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
+
+
+def _without_units(dtype: DType, flops_8bit: float | None, flops_4bit: float | None) -> bool:
+    """Whether a GPU with these peaks has no compute units for weights of `dtype` (SPEC 12: fp4 types run on fp4
+    units only, other types of 8 bits or less on fp8 units)."""
+    return not flops_4bit if dtype.is_fp4 else dtype.is_8bit_or_less and not flops_8bit
+
+
+RULES = (
+    make_rule("W509", Severity.WARNING, "8- or 4-bit weights on a GPU without compute units for them",
+              check_8bit_compute),
+)

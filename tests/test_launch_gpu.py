@@ -1,0 +1,114 @@
+"""What an engine cannot run on the plan's GPU (dagc.rules.launch_gpu, dagc.launch.trtllm_gpu), and the weights a
+GPU has no compute units for (W509, dagc.rules.precision).
+
+E728: TensorRT-LLM on AMD's MI300X, which `check` (a plan that chose the engine) and `launch` refuse with the same
+code, located at the GPU, with a hint naming the engines that do run there (vLLM and SGLang, both with ROCm builds).
+E729: TensorRT-LLM's NVFP4 weights before Blackwell. W509: fp4 weights on a GPU without fp4 units, priced at the
+16-bit peak (weight-only), as fp8 weights on an A100."""
+
+from __future__ import annotations
+
+from dagc.diagnostics import render
+from dagc.lang.load import load_plan_text
+from dagc.launch.engine_check import check
+from dagc.launch.engines import launch_result
+from dagc.plan.cluster import Vendor
+from dagc.plan.presets import GPU_PRESETS
+
+AMD_TRT = """model preset "mixtral-8x7b"
+cluster { gpus = 8  gpu preset "mi300x"  engine = trtllm }
+workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }
+strategy tp 8
+"""
+HINT = "on mi300x (AMD) run vLLM and SGLang: `cluster { engine = vllm }`, or `dagc launch --engine vllm`"
+
+
+def test_every_gpu_preset_names_its_maker():
+    assert GPU_PRESETS["mi300x"].vendor is Vendor.AMD
+    assert {g.vendor for n, g in GPU_PRESETS.items() if n not in ("mi300x", "generic-400t")} == {Vendor.NVIDIA}
+    assert GPU_PRESETS["generic-400t"].vendor is None       # the seed reports' GPU: no maker
+
+
+def test_trtllm_on_mi300x_is_refused_by_check_at_the_gpu_with_the_engines_that_run_there():
+    (r,) = check(load_plan_text(AMD_TRT, "amd-trt.moe"))
+    assert not r.verdict.correct
+    (e728,) = [d for d in r.diagnostics if d.code == "E728"]
+    assert [d.code for d in r.diagnostics if d.code.startswith("E")] == ["E728"]
+    assert e728.message == "TensorRT-LLM runs on NVIDIA GPUs only; mi300x is an AMD GPU"
+    assert e728.hint == HINT
+    text = render(e728)
+    assert text.startswith("amd-trt.moe:2:21: error[E728]: ")
+    assert '^^^^^^^^^^^^^^^^^^^' in text and "help: " + HINT in text
+
+
+def test_launch_refuses_trtllm_on_mi300x_and_writes_vllm_and_sglang():
+    plan = load_plan_text(AMD_TRT.replace("engine = trtllm", ""))
+    (r,) = check(plan)
+    assert r.verdict.correct
+    by = {x.engine: x for x in launch_result(r)}
+    assert [d.code for d in by["trtllm"].refusals] == ["E728"] and not by["trtllm"].commands
+    assert by["vllm"].ok and by["sglang"].ok
+
+
+def test_trtllm_on_nvidia_and_custom_gpus_is_not_refused():
+    for cluster in ('gpu preset "h200"', 'gpu "my-gpu" { memory = 192 GB  flops = 1300 TFLOPS  hbm = 5.3 TB/s }'):
+        (r,) = check(load_plan_text(AMD_TRT.replace('gpu preset "mi300x"', cluster)))
+        assert not [d for d in r.diagnostics if d.code == "E728"], cluster
+        assert r.verdict.correct, cluster
+
+
+def test_the_search_of_trtllm_on_mi300x_finds_nothing_and_says_so_without_failing():
+    from dagc.search.search import search
+    r = search(load_plan_text(AMD_TRT), top=3)
+    assert r.ranked == () and r.legal == 0 and r.total > 0
+
+
+NVFP4 = """model preset "mixtral-8x7b" { weights = nvfp4 }
+cluster { gpus = 8  gpu preset "h100-sxm"  engine = trtllm }
+workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }
+strategy tp 8
+"""
+W509_NVFP4 = ("nvfp4 weights on h100-sxm, which has no fp4 compute: dagc prices them weight-only, dequantised to 16 "
+              "bits, with the matmuls at the 16-bit peak (989.0 TFLOPS)")
+
+
+def _codes(r, prefix: str) -> list[str]:
+    return [d.code for d in r.diagnostics if d.code.startswith(prefix)]
+
+
+def test_nvfp4_on_h100_warns_w509_and_is_priced_at_the_16_bit_peak():
+    from dagc.plan.model import DType
+    (r,) = check(load_plan_text(NVFP4.replace("engine = trtllm", "engine = vllm"), "h100-nvfp4-vllm.moe"))
+    (w,) = [d for d in r.diagnostics if d.code == "W509"]
+    assert w.message == W509_NVFP4
+    assert w.hint == "expect 16-bit speed, or use a GPU with fp4 units (b200, b300, gb200, gb300)"
+    assert render(w).startswith("h100-nvfp4-vllm.moe:1:31: warning[W509]: ")
+    assert r.verdict.correct and not _codes(r, "E")        # vLLM runs NVFP4 weight-only on Hopper
+    gpu = r.plan.cluster.gpu
+    assert gpu.peak_flops(DType.NVFP4) == gpu.flops_16bit == 989e12 < gpu.peak_flops(DType.FP8)
+    by = {x.engine: x for x in launch_result(r)}
+    assert by["vllm"].ok and [d.code for d in by["trtllm"].refusals] == ["E729"]
+
+
+def test_mxfp4_experts_on_h100_warn_w509_and_fp4_on_blackwell_does_not():
+    gptoss = NVFP4.replace('"mixtral-8x7b" { weights = nvfp4 }', '"gpt-oss-120b"').replace("tp 8", "tp 1 ; ep 8")
+    (r,) = check(load_plan_text(gptoss))
+    (w,) = [d for d in r.diagnostics if d.code == "W509"]
+    assert w.message.startswith("mxfp4 expert weights on h100-sxm, which has no fp4 compute")
+    assert not _codes(r, "E") and r.verdict.correct         # TensorRT-LLM runs MXFP4 experts on Hopper (TRITON)
+    (b,) = check(load_plan_text(NVFP4.replace('"h100-sxm"', '"b200"')))
+    assert not [d for d in b.diagnostics if d.code in ("W509", "E729")] and b.verdict.correct
+
+
+def test_nvfp4_on_hopper_with_trtllm_is_refused_by_check_and_launch_alike():
+    (r,) = check(load_plan_text(NVFP4, "h100-nvfp4.moe"))
+    assert not r.verdict.correct and _codes(r, "E") == ["E729"]
+    (e,) = [d for d in r.diagnostics if d.code == "E729"]
+    assert e.message == ("TensorRT-LLM: NVFP4 weights run on Blackwell GPUs only (its hardware support matrix, "
+                         "docs/source/features/quantization.md); h100-sxm is an SM90 GPU")
+    assert render(e).startswith("h100-nvfp4.moe:1:31: error[E729]: ")
+    assert e.hint.startswith("no strategy changes the weights' format: use fp8 weights")
+    assert "W509" in _codes(r, "W")
+    (plain,) = check(load_plan_text(NVFP4.replace("engine = trtllm", "")))
+    (x,) = launch_result(plain, ("trtllm",))
+    assert [d.message for d in x.refusals] == [e.message] and not x.commands
