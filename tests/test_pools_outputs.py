@@ -107,6 +107,13 @@ def test_placement_draws_each_pools_gpus_where_they_sit(written):
     assert [by_gpu[g] for g in range(8)] == [("prefill", 0)] * 2 + [("prefill", 1)] * 2 + [("decode", 2)] * 4
     assert {by_gpu[g] for g in range(8, 16)} == {("idle", -1)}
     assert len(cells) == 16
+    # the grid draws the decode instance on its own GPUs, 4–7, and says whose the others are
+    grid = {e.get("id"): e for e in svg.iter() if (e.get("id") or "").startswith("gpu")}
+    assert [g for g in range(16) if grid[f"gpu{g}"].get("class") == "gpu"] == [4, 5, 6, 7]
+    words = {g: [t.text for t in grid[f"gpu{g}"].iter() if t.tag.endswith("text")][1] for g in range(16)}
+    assert [words[g] for g in range(4)] == ["prefill instance 0"] * 2 + ["prefill instance 1"] * 2
+    assert {words[g] for g in range(8, 16)} == {"idle"}
+    assert [t.text for t in grid["gpu4"].iter() if t.tag.endswith("text")][0] == "GPU 4"
 
 
 def test_the_report_says_which_pool_binds_and_what_to_change(written):

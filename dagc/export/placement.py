@@ -28,10 +28,9 @@ from ..layout.layout import Layout
 from ..layout.pools import instance_starts
 from ..memory.memory import MemoryBreakdown
 from ..plan.cluster import per_node_text
-from ..plan.workload import PoolRole
 from ..units import count_text
 from ..verdict.check import StrategyResult
-from .placement_grid import Grid, MemScale
+from .placement_grid import Cells, Grid, MemScale
 from .placement_style import (
     HEADING,
     LEGEND_LABEL_W,
@@ -153,7 +152,12 @@ def placement_svg(result: StrategyResult) -> str:
         legend, y = _memory_legend(mem, scale, MARGIN, y, inner)
         out += legend
     y += 8
-    out += grid.draw(r, lay, mem, scale, MARGIN, y)
+    owners = pool_owners(r) if r.pooled is not None else {}
+    offset = min((g for g, (role, *_) in owners.items() if role == "decode"), default=0)   # the instance drawn
+    if offset + lay.gpus_used > shown.ranks:        # past the GPUs drawn: the instance alone, from GPU 0
+        offset, owners = 0, {}
+    out += grid.draw(Cells.of(r, lay, mem, scale, offset, {g: (role, k) for g, (role, _, k) in owners.items()}),
+                     MARGIN, y)
     height = math.ceil(y + grid.height + MARGIN)
     return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" class="placement" width="{width}" '
                       f'height="{height}" viewBox="0 0 {width} {height}">',
@@ -172,10 +176,7 @@ def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[
     small cell per GPU (at most `MAX_GPUS`, then said), the grid below drawing one decode instance."""
     assert r.pooled is not None
     gpn, total = r.plan.cluster.gpus_per_node, r.plan.cluster.gpus
-    sizes = [(p.pool.role, p.gpus_per_instance) for p in r.pooled.pools for _ in range(p.pool.instances)]
-    owner: dict[int, tuple[PoolRole, int]] = {}
-    for k, ((role, n), start) in enumerate(zip(sizes, instance_starts([n for _, n in sizes], gpn), strict=True)):
-        owner.update({g: (role, k) for g in range(start, start + n)})
+    owner = pool_owners(r)
     shown = min(max(total, max(owner, default=0) + 1), MAX_GPUS)
     parts = [f"{p.pool.role}: {p.pool.instances} × {count_text(p.gpus_per_instance, 'GPU')} ({p.pool.strategy.text})"
              for p in r.pooled.pools]
@@ -191,15 +192,26 @@ def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[
     for node in range(nodes):
         nx, ny = x0 + (node % per_row) * node_w, y + (node // per_row) * (POOL_CELL + 6)
         for g in range(node * gpn, min(shown, (node + 1) * gpn)):
-            held: tuple[str | None, int] = owner.get(g, (None, -1))
-            extra = f' class="pool-cell" data-pool="{held[0] or "idle"}" data-instance="{held[1]}" data-gpu="{g}"'
-            out.append(rect(nx + (g % gpn) * POOL_CELL, ny, POOL_CELL - 1, POOL_CELL - 1, POOL_COLOURS[held[0]],
+            role, index = owner[g][:2] if g in owner else (None, -1)
+            extra = f' class="pool-cell" data-pool="{role or "idle"}" data-instance="{index}" data-gpu="{g}"'
+            out.append(rect(nx + (g % gpn) * POOL_CELL, ny, POOL_CELL - 1, POOL_CELL - 1, POOL_COLOURS[role],
                             None, extra))
     y += -(-nodes // per_row) * (POOL_CELL + 6)
     if shown < max(total, len(owner)):
         out.append(svg_text(x0, y + 10, f"GPUs 0–{shown - 1} of {max(total, len(owner))} shown"))
         y += LINE
     return out, y + 6
+
+
+def pool_owners(r: StrategyResult) -> dict[int, tuple[str, int, int]]:
+    """A disaggregated strategy's GPUs: each one's pool, its instance's index among all instances (prefill's first)
+    and within its pool, each instance where `dagc launch` puts it (`dagc.layout.pools.instance_starts`: prefill
+    pool first, whole nodes where they can)."""
+    assert r.pooled is not None
+    sizes = [(str(p.pool.role), k, p.gpus_per_instance) for p in r.pooled.pools for k in range(p.pool.instances)]
+    starts = instance_starts([n for _, _, n in sizes], r.plan.cluster.gpus_per_node)
+    return {g: (role, i, k) for i, ((role, k, n), start) in enumerate(zip(sizes, starts, strict=True))
+            for g in range(start, start + n)}
 
 
 # ------------------------------------------------------------------ legend

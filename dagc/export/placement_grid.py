@@ -8,7 +8,8 @@ Output: the grid's geometry (`Grid`) and its SVG elements; the bars' scale (`Mem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 
 MAX_COORDS = 4_000_000          # layouts larger than this are not expanded to per-rank coordinates
 IDLE_FILL = "#eeeeee"
+# another instance's GPUs in a disaggregated strategy's grid: its pool's colour, lightened
+POOL_FILLS = {"prefill": "#fdd0a2", "decode": "#c6dbef"}
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,7 @@ class Grid:
     def height(self) -> int:
         return -(-self.nodes // self.per_row) * (self.node_h + NODE_GAP) - NODE_GAP
 
-    def draw(self, r: StrategyResult, lay: Layout, mem: MemoryBreakdown | None, scale: MemScale,
-             x0: float, y0: float) -> list[str]:
-        cells = _Cells(r, lay, mem, scale, stage_colours(lay.pp))
+    def draw(self, cells: Cells, x0: float, y0: float) -> list[str]:
         out = []
         for node in range(self.nodes):
             nx = x0 + (node % self.per_row) * (self.node_w + NODE_GAP)
@@ -124,34 +125,51 @@ class Grid:
 
 
 @dataclass(frozen=True, slots=True)
-class _Cells:
+class Cells:
     """What every GPU's cell of one drawing is drawn from: the result, its layout and memory, the memory bar's
-    scale and the stages' colours."""
+    scale and the stages' colours; of a disaggregated strategy, the first GPU of the instance drawn (`offset`) and
+    the pool and instance of every GPU (`owners`), so that the instance sits where `dagc launch` puts it and the
+    other instances' GPUs say whose they are."""
 
     r: StrategyResult
     lay: Layout
     mem: MemoryBreakdown | None
     scale: MemScale
     colours: list[str]
+    offset: int = 0
+    owners: Mapping[int, tuple[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, r: StrategyResult, lay: Layout, mem: MemoryBreakdown | None, scale: MemScale, offset: int = 0,
+           owners: Mapping[int, tuple[str, int]] | None = None) -> Cells:
+        return cls(r, lay, mem, scale, stage_colours(lay.pp), offset, owners or {})
 
 
-def _gpu_cell(rank: int, x: float, y: float, cells: _Cells) -> str:
+def _other_cell(rank: int, x: float, y: float, cells: Cells) -> str:
+    """A GPU outside the layout drawn: idle, or (a disaggregated strategy) another instance's, not drawn."""
+    held = cells.owners.get(rank)
+    word, fill = ("idle", IDLE_FILL) if held is None else (f"{held[0]} instance {held[1]}", POOL_FILLS[held[0]])
+    note = [] if held is None else [svg_text(x + 6, y + 44, "(not drawn)", TextStyle(10, cls="idle"))]
+    cls = "gpu idle" if held is None else "gpu other-instance"
+    return "".join([f'<g id="gpu{rank}" class="{cls}">', rect(x, y, CELL_W, CELL_H, fill, "#bdbdbd", ' rx="4"'),
+                    svg_text(x + 6, y + 15, f"GPU {rank}", HEADING),
+                    svg_text(x + 6, y + 30, word, TextStyle(10, cls="idle"), fit=CELL_W - 12), *note, "</g>"])
+
+
+def _gpu_cell(gpu: int, x: float, y: float, cells: Cells) -> str:
     r, lay, mem, scale, colours = cells.r, cells.lay, cells.mem, cells.scale, cells.colours
     fit = CELL_W - 12
-    if rank >= lay.gpus_used or lay.gpus_used > MAX_COORDS:
-        return "".join([f'<g id="gpu{rank}" class="gpu idle">', rect(x, y, CELL_W, CELL_H, IDLE_FILL, "#bdbdbd",
-                                                                       ' rx="4"'),
-                        svg_text(x + 6, y + 15, f"GPU {rank}", HEADING),
-                        svg_text(x + 6, y + 30, "idle", TextStyle(10, cls="idle")),
-                        "</g>"])
+    rank = gpu - cells.offset             # the GPU's rank in the layout drawn
+    if not 0 <= rank < lay.gpus_used or lay.gpus_used > MAX_COORDS:
+        return _other_cell(gpu, x, y, cells)
     c = lay.coords
     stage, replica = int(c["stage"][rank]), int(c["replica"][rank])
     a, b = lay.stage_layers[stage]
     st = mem.stages[stage] if mem is not None else None
-    parts = [f'<g id="gpu{rank}" class="gpu" data-stage="{stage}">',
-             f"<title>{escape(_tooltip(rank, lay, stage, st))}</title>",
+    parts = [f'<g id="gpu{gpu}" class="gpu" data-stage="{stage}">',
+             f"<title>{escape(_tooltip(gpu, lay, stage, st))}</title>",
              rect(x, y, CELL_W, CELL_H, colours[stage], "#636363", ' rx="4"'),
-             svg_text(x + 6, y + 15, f"GPU {rank}", HEADING)]
+             svg_text(x + 6, y + 15, f"GPU {gpu}", HEADING)]
     if lay.dp > 1:
         parts.append(svg_text(x + CELL_W - 6, y + 15, f"dp {replica}", TextStyle(10, anchor="end")))
     parts.append(svg_text(x + 6, y + 29, (f"stage {stage}: {layers(a, b)}", f"stage {stage}: {short_layers(a, b)}"),

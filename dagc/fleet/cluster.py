@@ -29,12 +29,14 @@ from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_event
 from ..search.search import SearchOptions, search
 from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
+from ..serve.binding import Binding, Limit
 from ..serve.price import token_cost
-from ..units import count_text
+from ..units import count_text, format_figure
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
 
-__all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cluster_json", "failed_answer", "queues"]
+__all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cap_binds", "cluster_json", "failed_answer",
+           "queues"]
 
 SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc search`'s default `--top`
 QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); one of fewer is judged again
@@ -88,7 +90,8 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
     if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one
         missed = (carry.missed,)
     elif not pick.load.carries_traffic and pick.load.not_carried_because:     # its load lines held, the rate not
-        missed = (f"does not carry {rate:,.10g} requests/s: {pick.load.not_carried_because}",)
+        missed = (f"does not carry {rate:,.10g} requests/s: {pick.load.not_carried_because}"
+                  f"{cap_binds(pick.load.binding, rate)}",)
     out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick.to_json(),
                 "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
                 "instances": plan.cluster.gpus // c.gpus, "tokens_per_s": cost["tokens_per_s"],
@@ -158,6 +161,30 @@ def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:
         missed = [q.requirement.text for q in r.requirements if q.met is not True]
         return f"{head}: misses {', '.join(missed)}" if missed else head
     return None
+
+
+def cap_binds(b: Binding, rate: float) -> str:
+    """What a pick that does not carry the rate says of its cap on requests in flight when that is what binds it
+    (`Limit.REQUESTS_IN_FLIGHT`: every cluster is judged at the plan's batch, a cluster holding k copies of a
+    strategy at k times it): the cap, what Little's law needs, and what lifts it; else nothing.
+
+    Example:
+        >>> from dagc.serve.binding import Limit
+        >>> b = Binding(Limit.REQUESTS_IN_FLIGHT, 64, 63.7, 63.7, 32.5, 1.2, 5.0, 0.04, 0.04, 0.04, 0, 6.0, 80.2,
+        ...             None, None, None, None, None, None)
+        >>> for part in cap_binds(b, 6.0).split(", "):
+        ...     print(part)
+        ; bound by its cap of 64 requests in flight (the plan's batch)
+        where ≈ 80.2 are needed at 6 requests/s: a larger batch
+        or `batch = max`
+        lifts it
+    """
+    if b.limit is not Limit.REQUESTS_IN_FLIGHT or b.cap is None:
+        return ""
+    need = f", where ≈ {format_figure(b.little_concurrency)} are needed at {rate:,.10g} requests/s" \
+        if b.little_concurrency is not None else ""
+    return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}: a larger batch, or "
+            "`batch = max`, lifts it")
 
 
 def failed_answer(plan: Plan, reason: str) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class LoadFigures:
     mean_in_system: float
     arrival_rate_times_e2e: float
     overloaded: bool
+    keeps_pace: bool            # `Load.keeps_pace`: not overloaded, nor its queue waiting for a first token growing
     queue_growth: QueueGrowth | None
     preemptions: int
     cached_prompt_share: float
@@ -135,7 +136,7 @@ def load_figures(plan: Plan, load: Load) -> LoadFigures:
         duration_s=load.duration, served_requests_per_s=load.served_requests_per_s,
         output_tokens_per_s=load.served_output_tokens_per_s, goodput_requests_per_s=load.goodput(ok),
         mean_in_system=little_l, arrival_rate_times_e2e=little_r, overloaded=load.overloaded,
-        queue_growth=load.queue_growth,
+        keeps_pace=load.keeps_pace, queue_growth=load.queue_growth,
         preemptions=int(load.preemptions.sum()) if load.preemptions is not None else 0,
         cached_prompt_share=(float(load.cached_tokens.sum() / load.prompt.sum())
                              if load.cached_tokens is not None and load.prompt is not None and load.prompt.sum()
