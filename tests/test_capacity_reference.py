@@ -57,7 +57,7 @@ def _reference(plan, run, steady: float, known: tuple[float, bool] | None) -> fl
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
         out = load_figures(trial, run(trial, None))
-        return out is not None and _holds(trial, out)
+        return out is not None and _holds(out)
 
     lo, hi = 0.0, steady
     if ok(hi):
@@ -97,7 +97,7 @@ def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
         run = pools_run(r.pooled) if r.pooled is not None else \
             strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout),
                          kv_capacity_of(r.memory, r.layout, r.plan.workload))
-        known = _run_stands_for(r.plan, r.load.figures, capacity_requests(w.traffic), steady * (1 + CEILING_MARGIN))
+        known = _run_stands_for(r.load.figures, capacity_requests(w.traffic), steady * (1 + CEILING_MARGIN))
         want = _reference(r.plan, run, steady, known)
         got = load["capacity_requests_per_s"]
         assert (got is None) == (want is None), (r.strategy.text, got, want)

@@ -84,7 +84,7 @@ def test_capacity_brackets_the_requirements():
         traffic = r.plan.workload.traffic.at_rate(rate).model_copy(update={"requests": CAPACITY_REQUESTS})
         trial = r.plan.model_copy(update={"workload": r.plan.workload.model_copy(update={"traffic": traffic})})
         out = load_figures(trial, simulate(trial, r.strategy, r.layout, prices))
-        return _holds(trial, out)
+        return _holds(out)
 
     assert holds(cap)
     assert holds(cap * (1 - CAPACITY_TOLERANCE))

@@ -17,7 +17,6 @@ from dagc.serve.shared import cache_clear, shared_load
 from dagc.serve.step_prices import StepPrices
 from dagc.serve.watch import Missed, Watch
 from dagc.verdict.check import check
-from dagc.verdict.under_load import missed_latencies
 
 ROOT = Path(__file__).resolve().parents[1]
 INFLIGHT = (ROOT / "examples" / "qwen3-30b-a3b-inflight.moe").read_text()
@@ -67,9 +66,9 @@ def test_a_watched_run_stops_only_when_the_whole_run_misses(require):
             simulate(trial, r.strategy, r.layout, prices, watch=True)
         except Missed:
             stopped += 1
-            assert missed_latencies(trial, whole), (require, rate)
+            assert whole.misses.latencies, (require, rate)
         else:
-            assert not missed_latencies(trial, whole), (require, rate)
+            assert not whole.misses.latencies, (require, rate)
     assert 1 <= stopped < 5, require
 
 
@@ -79,7 +78,7 @@ def test_a_watched_run_that_holds_is_the_run():
     prices = StepPrices(r.plan, r.strategy, r.layout)
     watched = load_figures(plan, simulate(plan, r.strategy, r.layout, prices, watch=True))
     assert watched is not None and watched == load_figures(plan, simulate(plan, r.strategy, r.layout, prices))
-    assert not missed_latencies(plan, watched)
+    assert not watched.misses.latencies
 
 
 def test_a_stopped_run_is_kept_as_its_verdict():

@@ -37,7 +37,7 @@ from .split import (
 )
 from .stages import StageBounds
 
-__all__ = ["Layout", "resolve", "stage_group", "timing_key"]
+__all__ = ["Layout", "attention_ranks", "resolve", "stage_group", "timing_key"]
 
 
 @dataclass(frozen=True)
@@ -280,6 +280,12 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,
         batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )
+
+
+def attention_ranks(strategy: Strategy) -> int:
+    """The attention data-parallel ranks of the strategy's layout, read off its degrees: `Layout.dp` × `Layout.adp`
+    (`stage_group`), what a prefill instance fills a chunk on each of (`dagc.verdict.pools.prefill_batch_of`)."""
+    return strategy.dp * stage_group(strategy.tp, strategy.cp, strategy.ep, strategy.etp)[3]
 
 
 def timing_key(lay: Layout) -> tuple[Hashable, ...]:

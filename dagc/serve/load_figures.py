@@ -3,22 +3,24 @@
 Input: a `Plan` and its simulated `Load` (`dagc.serve.load.simulate`, `dagc.serve.load_pools.simulate_pools`).
 Output: `LoadFigures` — the traffic, the percentiles of TTFT, TPOT, ITL and end-to-end latency (`Percentiles`),
 the requests per second served, the goodput, Little's law's two sides, whether the queue keeps growing
-(`QueueGrowth`), the preemptions and the prompt share the prefix cache served. `LoadFigures.to_json` is
-report.json's `load` of them, in its key order (`dagc.verdict.under_load` adds the binding and the capacity).
+(`QueueGrowth`), the preemptions and the prompt share the prefix cache served — and, judged once here, what
+of the plan's requirements on the load the run misses (`LoadMisses`: what `dagc.verdict.under_load` reads to
+name the binding and to judge the capacity's trials). `LoadFigures.to_json` is report.json's `load` of the run's
+figures, in its key order (`dagc.verdict.under_load` adds the binding and the capacity).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
 from ..plan.plan import Plan
-from ..plan.workload import RequirementKind
+from ..plan.workload import Requirement, RequirementKind
 from .load_result import Load, QueueGrowth, percentiles
 
-__all__ = ["LoadFigures", "Percentiles", "good_requests", "load_figures"]
+__all__ = ["LoadFigures", "LoadMisses", "Percentiles", "good_requests", "load_figures"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,20 @@ class Percentiles:
 
 
 @dataclass(frozen=True)
+class LoadMisses:
+    """What of the plan's requirements on the load a run misses: the latencies (\"ttft\", \"tpot\", \"itl\", \"e2e\")
+    whose percentile requirements it misses, and the target (requests/s) of the goodput requirement (not per GPU,
+    at least a rate) it misses, the highest when several do (None: none)."""
+
+    latencies: frozenset[str] = frozenset()
+    goodput: float | None = None
+
+
+@dataclass(frozen=True)
 class LoadFigures:
     """A run's figures (module docstring); the client's latencies, and the server's beside TTFT and
-    end-to-end latency (without the engine's front end, `Load.ttft`)."""
+    end-to-end latency (without the engine's front end, `Load.ttft`); `misses`, what of the plan's requirements
+    it misses (no figure of report.json's: `to_json` leaves it out)."""
 
     requests: int
     rate_requests_per_s: float | None
@@ -77,6 +90,14 @@ class LoadFigures:
     queue_growth: QueueGrowth | None
     preemptions: int
     cached_prompt_share: float
+    misses: LoadMisses = field(default=LoadMisses())
+
+    def value_of(self, req: Requirement) -> float | None:
+        """The figure a requirement on the load (`Requirement.on_load`) is judged on: the goodput, or its
+        latency's percentile; None for one of neither."""
+        if req.kind is RequirementKind.GOODPUT:
+            return self.goodput_requests_per_s
+        return None if req.percentile is None else self.latency(req.kind).at(req.percentile)
 
     def latency(self, kind: RequirementKind) -> Percentiles:
         """The percentiles of the latency a percentile requirement of `kind` bounds (TTFT, TPOT, ITL, E2E)."""
@@ -95,6 +116,8 @@ class LoadFigures:
         """report.json's `load` of the run (docs/outputs.md)."""
         out: dict[str, object] = {}
         for f in fields(self):
+            if f.name == "misses":
+                continue
             value: object = getattr(self, f.name)
             if isinstance(value, Percentiles):
                 value = value.to_json()
@@ -120,10 +143,31 @@ def good_requests(plan: Plan, load: Load, scale: Mapping[RequirementKind, float]
 
 
 def load_figures(plan: Plan, load: Load) -> LoadFigures:
-    """The figures of a run of the plan's traffic (module docstring)."""
+    """The figures of a run of the plan's traffic, and what of its requirements the run misses (module docstring)."""
+    out = _figures(load, good_requests(plan, load))
+    return replace(out, misses=_misses(plan, out))
+
+
+def _misses(plan: Plan, out: LoadFigures) -> LoadMisses:
+    """What of the plan's requirements on the load the run of figures `out` misses (`LoadMisses`)."""
+    latencies, goodput = set(), []
+    for req in plan.requirements:
+        if req.percentile is None and req.kind is not RequirementKind.GOODPUT:
+            continue
+        value = out.value_of(req)
+        missed = value is None or not req.holds(value)
+        if req.percentile is not None and missed:
+            latencies.add(req.kind.value)
+        if req.kind is RequirementKind.GOODPUT and not req.per_gpu and req.op in (">=", ">", "==") \
+                and value is not None and missed:
+            goodput.append(req.target)
+    return LoadMisses(frozenset(latencies), max(goodput, default=None))
+
+
+def _figures(load: Load, ok: np.ndarray) -> LoadFigures:
+    """The run's figures, its good requests `ok` (`good_requests`)."""
     tr = load.traffic
     ttft, tpot = load.ttft, load.tpot
-    ok = good_requests(plan, load)
     little_l, little_r = load.little()
     return LoadFigures(
         requests=len(load.arrival), rate_requests_per_s=tr.rate,

@@ -37,7 +37,7 @@ from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Pool
 from ..plan.workload import PoolRole
-from .disagg import kv_bytes_per_request, transfer_link, transfer_seconds
+from .disagg import kv_bytes_per_request, transfer_seconds
 from .load_pools_decode import DecodeReplica
 from .load_pools_link import SharedLink
 from .load_result import Load, Timeline
@@ -74,10 +74,14 @@ class PoolRun(Protocol):
 
 
 class Pooled(Protocol):
-    """A checked disaggregated strategy (`dagc.verdict.pools.PooledCheck`): its prefill and decode pools."""
+    """A checked disaggregated strategy (`dagc.verdict.pools.PooledCheck`): its prefill and decode pools, and the
+    link a prefill instance sends KV over (`dagc.serve.disagg.transfer_link`; None when the check gave no figures)."""
 
     @property
     def pools(self) -> tuple[PoolRun, ...]: ...
+
+    @property
+    def link_bytes_per_s(self) -> float | None: ...
 
 
 class PoolPrices:
@@ -134,16 +138,16 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
     """
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate_pools needs traffic"
-    prefill, decode = _roles(pooled)
     prices = prices or PoolPrices(pooled)
-    return _Pools(plan, prefill, decode, prices, requests_of(traffic, plan.workload), progress).run()
+    return _Pools(plan, pooled, prices, requests_of(traffic, plan.workload), progress).run()
 
 
 class _Pools:
     """The two pools' state and the event loop (module docstring)."""
 
-    def __init__(self, plan: Plan, prefill: PoolRun, decode: PoolRun, prices: PoolPrices, reqs: Requests,
+    def __init__(self, plan: Plan, pooled: Pooled, prices: PoolPrices, reqs: Requests,
                  progress: Callable[[int, int], None] | None) -> None:
+        prefill, decode = _roles(pooled)
         w = plan.workload
         assert w.traffic is not None
         self.plan, self.w, self.traffic, self.reqs, self.progress = plan, w, w.traffic, reqs, progress
@@ -154,7 +158,7 @@ class _Pools:
         self.heap: list[tuple[float, int, int, int, int]] = []     # (time, order, kind, which, version)
         self.order = 0
         # prefill pool
-        lay_p, lay_d = prefill.analysis.layout, decode.analysis.layout
+        lay_d = decode.analysis.layout
         self.prefill_prices = prices.prefill
         self.prefill_batch = prefill.batch_per_instance
         self.prefill_cache: dict[tuple[int, int], float] = {}
@@ -167,9 +171,9 @@ class _Pools:
         self.starting = [False] * n_p
         self.s_per_token = self._prefill_s(self.prefill_batch, self.prefill_batch * w.prompt) / (
             self.prefill_batch * w.prompt)
-        # transfers: a link per prefill instance's sending side, as dagc's steady state prices it
-        gpus = n_p * lay_p.gpus_used + decode.pool.instances * lay_d.gpus_used
-        link_bytes_per_s = transfer_link(plan.cluster, gpus, lay_p.gpus_used)
+        # transfers: a link per prefill instance's sending side, the steady state's
+        link_bytes_per_s = pooled.link_bytes_per_s
+        assert link_bytes_per_s is not None, "simulate_pools needs a checked strategy with figures"
         layerwise = w.kv_transfer == "layerwise"
 
         def alone(prompt: int) -> float:

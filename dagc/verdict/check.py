@@ -153,8 +153,8 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         decode = pooled.decode
         a = decode.analysis if decode is not None else None
         reqs, judged, load, found = pooled.requirements, pooled.verdict, None, pooled.diagnostics
-        if pooled.plan.workload.traffic is not None and not has_errors(pooled.diagnostics) \
-                and pooled.metrics is not None and len(pooled.pools) == 2:
+        if (pooled.plan.workload.traffic is not None and pooled.valid and pooled.metrics is not None
+                and len(pooled.pools) == 2):
             reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), _pool_steps(pooled),
                                                         found, reqs, progress, with_capacity)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,

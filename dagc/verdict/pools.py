@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..diagnostics import Diagnostic, Severity, cap
-from ..layout.layout import resolve
+from ..diagnostics import Diagnostic, Severity, cap, has_errors
+from ..layout.layout import attention_ranks
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Serving, Workload
@@ -80,7 +80,12 @@ class PooledCheck:
     metrics: SteadyMetrics | None
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
-    kv_bytes_per_request: float | None = None
+    kv_bytes_per_request: float | None = None    # one request's KV, as it moves to a decode instance
+    link_bytes_per_s: float | None = None        # the link a prefill instance sends it over (`transfer_link`)
+
+    @property
+    def valid(self) -> bool:
+        return not has_errors(self.diagnostics)
 
     @property
     def decode(self) -> PoolResult | None:
@@ -117,8 +122,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
         plan, note = _batch_max(plan, decode)
         chosen.append(Diagnostic("N605", Severity.NOTE, note, plan.span_of("workload.batch")))
     w = plan.workload
-    lay_p = resolve(plan.model, plan.cluster, w, prefill.strategy)
-    batch_p = prefill_batch_of(w, lay_p.dp * lay_p.adp)
+    batch_p = prefill_batch_of(w, attention_ranks(prefill.strategy))
     batch_d = -(-w.batch // decode.instances)
     # a pool's instance is no deployment: the plan's requirements are judged on the deployment's figures below
     alone = plan.model_copy(update={"requirements": ()})
@@ -140,18 +144,19 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
         diags.append(Diagnostic("W505", Severity.WARNING, f"{plan.cluster.gpus - gpus:,} of {plan.cluster.gpus:,} "
                                 f"GPUs are unused (the pools use {gpus:,})", strategy.span_of("strategy"),
                                 "add instances to the binding pool, or use a smaller cluster"))
-    figures = metrics = kv = None
+    figures = metrics = kv = link = None
     prefill_metrics, decode_metrics = (_instance(r) for r in results)
     if prefill_metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
+        link = transfer_link(plan.cluster, gpus, results[0].gpus_per_instance)
         kv = kv_bytes_per_request(plan.model, w, results[1].analysis.layout.tp)
-        figures = _figures(plan, (results[0], prefill_metrics), (results[1], decode_metrics), kv)
+        figures = _figures(plan, (results[0], prefill_metrics), (results[1], decode_metrics), kv, link)
         metrics = steady_metrics(figures.rates, bubble_fraction=decode_metrics.bubble_fraction,
                                  critical_path=decode_metrics.critical_path, kv_transfer_s=figures.transfer_s,
                                  # the requests in decode over every decode instance: what their KV caches
                                  # admit at once
                                  concurrency_effective=decode_metrics.concurrency_effective * results[1].pool.instances)
     reqs = _requirements(plan, results, gpus, metrics)
-    return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv)
+    return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv, link)
 
 
 def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
@@ -178,12 +183,11 @@ def _instance(pool: PoolResult) -> InstanceMetrics | None:
 
 
 def _figures(plan: Plan, prefill: tuple[PoolResult, InstanceMetrics], decode: tuple[PoolResult, InstanceMetrics],
-             kv: float) -> Disaggregated:
-    """The deployment's figures from each pool and its instance's, its KV crossing the link
-    `dagc.serve.disagg.transfer_link` names."""
+             kv: float, link: float) -> Disaggregated:
+    """The deployment's figures from each pool and its instance's, its KV (`kv` bytes a request) crossing the
+    link of `link` bytes/s (`dagc.serve.disagg.transfer_link`)."""
     w = plan.workload
     (p, p_metrics), (d, d_metrics) = prefill, decode
-    link = transfer_link(plan.cluster, p.gpus + d.gpus, p.gpus_per_instance)
     transfer = transfer_seconds(kv, p.batch_per_instance, link, plan.model.layers, w.kv_transfer == "layerwise")
     pf = PoolFigures("prefill", p.pool.instances, p.gpus_per_instance, p.batch_per_instance, p_metrics.ttft_s)
     # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`), at most its share

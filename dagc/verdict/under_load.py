@@ -46,11 +46,11 @@ from ..units import format_figure
 from .carrying import CAPACITY_TOLERANCE, needs_of, not_carried_because, queue_behind
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
-from .verdict import RequirementResult, requirement_value
+from .verdict import RequirementResult
 
 __all__ = ["CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET",
            "UnderLoad", "capacity", "capacity_requests", "carries_traffic", "judge_on_load", "load_events",
-           "missed_latencies", "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run",
+           "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run",
            "under_load"]
 
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
@@ -160,13 +160,13 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     ceiling = None if steady_rate is None else steady_rate * (1 + CEILING_MARGIN)
     main = replace(run(plan, None if progress is None else (lambda done, _: progress(done, span))), ceiling=ceiling)
     figures = load_figures(plan, main)
-    missed, goodput = missed_latencies(plan, figures), _goodput_missed(plan, figures)
+    missed, goodput = figures.misses.latencies, figures.misses.goodput
     binding = diagnose(main, missed, steps, goodput)
     each_run(0)
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
     judged = with_capacity and m >= CAPACITY_MIN_REQUESTS and (budget is None or work <= budget)
-    known = _run_stands_for(plan, figures, m, ceiling)
+    known = _run_stands_for(figures, m, ceiling)
     most = capacity(plan, run, steady_rate, each_run, known, ceiling) if judged else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
                                  figures.requests, needs_of(binding), ceiling)
@@ -230,28 +230,7 @@ def _steady_rate(plan: Plan, metrics: SteadyMetrics) -> float | None:
     return float(metrics.throughput_tokens_per_s) / (w.prompt + w.generate)
 
 
-def missed_latencies(plan: Plan, out: LoadFigures) -> frozenset[str]:
-    """The latencies ("ttft", "tpot", "itl", "e2e") whose percentile requirements a run's `load` misses."""
-    missed = set()
-    for req in plan.requirements:
-        if req.percentile is None:
-            continue
-        value = requirement_value(req, None, None, None, load=out)
-        if value is None or not req.holds(value):
-            missed.add(req.kind.value)
-    return frozenset(missed)
-
-
-def _goodput_missed(plan: Plan, out: LoadFigures) -> float | None:
-    """The target (requests/s) of the goodput requirement (not per GPU, at least a rate) a run's `load`
-    misses, the highest when several do; None when none does."""
-    missed = [req.target for req in plan.requirements
-              if req.kind is RequirementKind.GOODPUT and not req.per_gpu and req.op in (">=", ">", "==")
-              and (value := requirement_value(req, None, None, None, load=out)) is not None and not req.holds(value)]
-    return max(missed, default=None)
-
-
-def _run_stands_for(plan: Plan, out: LoadFigures, trial_requests: int,
+def _run_stands_for(out: LoadFigures, trial_requests: int,
                     ceiling: float | None = None) -> tuple[float, bool] | None:
     """The plan's own run as the capacity's trial at its arrival rate (`capacity`'s `known`): (rate, False) when
     it misses a percentile requirement or is `overloaded` (its queue's growth past its noise: a test, which a
@@ -265,12 +244,12 @@ def _run_stands_for(plan: Plan, out: LoadFigures, trial_requests: int,
     rate = out.rate_requests_per_s
     if rate is None:
         return None
-    if out.overloaded or missed_latencies(plan, out) or ceiling is not None and rate > ceiling:
+    if out.overloaded or out.misses.latencies or ceiling is not None and rate > ceiling:
         return rate, False
     return None if out.requests < trial_requests or not out.keeps_pace else (rate, True)
 
 
-def _holds(plan: Plan, out: LoadFigures) -> bool:
+def _holds(out: LoadFigures) -> bool:
     """Whether a capacity trial meets the percentile requirements and keeps pace (`Load.keeps_pace`): not
     overloaded, and its queue waiting for a first token grows by at most `PACE_SHARE` of its arrivals — as the
     served rate counts a run that keeps pace. Its requests in the system may grow by more while none waits:
@@ -279,7 +258,7 @@ def _holds(plan: Plan, out: LoadFigures) -> bool:
     94 ms, ended 477 of the 499 arriving over the second half, and that count moved from 477 to 495 between 19 and
     30 requests/s with no trend: read as falling behind, it put the capacity at 21 requests/s beside a run that
     met every requirement at 30."""
-    return out.keeps_pace and not missed_latencies(plan, out)
+    return out.keeps_pace and not out.misses.latencies
 
 
 def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
@@ -293,7 +272,7 @@ def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
         out = load_figures(trial, run(trial, None, True))
     except Missed:
         return False
-    return _holds(trial, out)
+    return _holds(out)
 
 
 def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[int], None] | None = None,
@@ -382,7 +361,7 @@ def judge_on_load(requirements: tuple[RequirementResult, ...],
         if not r.requirement.on_load:
             out.append(replace(r, load_value=_load_mean(r, figures)))
             continue
-        value = requirement_value(r.requirement, None, None, None, load=figures)
+        value = None if figures is None else figures.value_of(r.requirement)
         held = value is not None and bool(r.requirement.holds(value))      # a figure that misses says why itself
         out.append(replace(r, value=value, unmet=unmet if held else None))
     return tuple(out)

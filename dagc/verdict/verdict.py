@@ -227,11 +227,7 @@ def requirement_value(req: Requirement, gpus: int | None, metrics: SteadyMetrics
     the simulated run's figures; None when that figure is not known (a pool's instance alone has no
     throughput: `InstanceMetrics`)."""
     if req.on_load:
-        if load is None:
-            return None
-        if req.kind is RequirementKind.GOODPUT:
-            return load.goodput_requests_per_s
-        return None if req.percentile is None else load.latency(req.kind).at(req.percentile)
+        return None if load is None else load.value_of(req)
     match req.kind:
         case RequirementKind.GPUS:
             return None if gpus is None else float(gpus)
