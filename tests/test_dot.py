@@ -19,6 +19,7 @@ from dagc.export.dot_graph import _text
 from dagc.export.render import Renderer, write_svg
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan
+from dagc.units import Dimension, format_si
 from dagc.verdict.check import check, load_plan_text
 from conftest import EXAMPLES, ROOT, needs_dot
 
@@ -219,3 +220,23 @@ def test_a_plan_name_is_drawn_as_typed_never_as_markup(renderer, tmp_path):
     assert write_svg(text, tmp_path / "dag.svg", renderers=(renderer,)).warning is None
     assert svg_texts(ET.parse(tmp_path / "dag.svg").getroot()).splitlines()[0].startswith(f"{name} · strategy ")
     assert graphviz.quoting.quote(_text("<b>x</b>")) == '"<b>x</b>"'      # never an HTML-like label
+
+
+def test_the_embedding_says_it_carries_the_steps_host_time():
+    """SGLang's 94 µs of host time per request rides on each step's embedding (docs/cost-model.md): the box read
+    "embed 6.133 ms" for a gather of 19 µs. It says "embed + host", the host time on its own line, and the legend
+    says what that is; an engine without host time keeps "embed"."""
+    text = ('model preset "qwen3-30b-a3b" cluster {{ gpus = 8  gpu preset "h200"  engine = {engine} }} '
+            "workload {{ batch = 64  prompt = 1000  generate = 200  serving = inflight }} strategy tp 1 ; ep 8")
+    c = check(load_plan_text(text.format(engine="sglang")))[0].compiled
+    dot = dag_dot(c, Detail.SUMMARY).text
+    [(nid, attrs)] = [(n, a) for n, a in NODE.findall(dot) if "embed" in classes(a)]
+    i = int(nid.removeprefix("n"))
+    host = c.costs.model.host_s(c.dag.template[i].requests)
+    # the mixed step drawn: attention DP 8, each engine process 8 decoding requests and the prompt of the chunk
+    assert host == pytest.approx(9 * 94e-6)
+    total = format_si(float(c.costs.node_s[i]), Dimension.TIME)
+    assert f'label="embed + host\\n{total}\\n(host {format_si(host, Dimension.TIME)})"' in attrs
+    assert "legend_host" in dot and "embed + host: the step's" in dot
+    bare = dag_dot(check(load_plan_text(text.format(engine="pytorch")))[0].compiled, Detail.SUMMARY).text
+    assert "legend_host" not in bare and 'label="embed\\n' in bare

@@ -8,10 +8,12 @@ here they are parsed and their parts checked.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -82,3 +84,25 @@ def test_the_readmes_python_runs(tmp_path, monkeypatch, capsys):
     assert [line.split()[:3] for line in printed] == [["ep", "True", "True"], ["tp", "True", "True"]]
     assert (tmp_path / "out" / "qwen3" / "report.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["examples", "out"]
+
+
+def test_the_readmes_seed_figures_are_what_dagc_prints():
+    """The README's seed-000 paragraph quotes `dagc check` and `dagc search` on its example: the strategy's
+    decode throughput per GPU, the best's, their ratio and its TTFT, and the candidates pruned; each figure as
+    dagc prints it now (they went stale at 97 and 486 tokens/s per GPU, 5.0×)."""
+    plan = "examples/10b-moe-pp16-ep16-256gpu.moe"
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "dagc", *args, plan], cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "200"}, timeout=300)
+        return done.stdout
+    checked, searched = run("check"), run("search")
+    gain = re.search(r"`tp 1 ; ep 8 with microbatches 1 overlap none` gives ([\d.]+)× the decode throughput per GPU "
+                     r"\(([\d.,]+) vs ([\d.,]+) tokens/s per GPU\) on 8 GPUs", checked)
+    ttft = re.search(r"the better one: 8 GPUs · TTFT ([\d.]+ s) ·", checked)
+    pruned = re.search(r"13,201 strategies examined: ([\d,]+) pruned by their bounds", searched)
+    assert gain and ttft and pruned, (checked, searched)
+    paragraph = " ".join(README.read_text().partition("On the seed-000 scenario")[2].partition("\n\n")[0].split())
+    assert f"`pp 16 < ep 16 >` on 256 GPUs decodes {gain[3]} tokens/s per GPU" in paragraph
+    assert (f"`tp 1 ; ep 8 with microbatches 1 overlap none` on **8 GPUs** decodes {gain[2]} tokens/s per GPU "
+            f"— {gain[1]}× — at a TTFT of {ttft[1]}") in paragraph
+    assert f"branch and bound shows {pruned[1]} of them cannot enter" in paragraph

@@ -200,3 +200,17 @@ def test_a_short_run_serves_no_more_than_its_steady_state(rate):
     assert 0 < out["capacity_requests_per_s"] <= steady * 1.1
     assert out["served_requests_per_s"] == pytest.approx(12.78 if rate == 500 else 13.37, abs=0.01)
     assert not r.verdict.meets_requirements and not r.load.carries_traffic
+
+
+def test_one_request_at_a_tiny_rate_is_served_at_that_rate():
+    """`rate = 0.000001 requests/s  requests = 1`: the one request lives 9.3 ms, and one request over that read
+    107.6 requests/s served, goodput as much — a million times what arrives. Sent at that rate, it is served at
+    it: 1 request over the 10⁶ s the rate takes to send it."""
+    r = check(load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8  gpu preset "h100-sxm" } workload { '
+                             "batch = 1  prompt = 1  generate = 1  serving = inflight  rate = 0.000001 requests/s  "
+                             "requests = 1 } require { ttft_p99 <= 1 s } strategy tp 8"))[0]
+    load, out = r.load.load, r.load.to_json()
+    assert len(load.arrival) == 1 and load.duration < 0.1 and load.arrival_rate == 1e-6
+    assert out["served_requests_per_s"] == pytest.approx(1e-6, rel=1e-12)
+    assert out["goodput_requests_per_s"] == pytest.approx(1e-6, rel=1e-12)
+    assert out["output_tokens_per_s"] == pytest.approx(1e-6, rel=1e-12)        # its one output token

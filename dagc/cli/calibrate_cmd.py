@@ -21,6 +21,8 @@ from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 from ..units import count_text, said_list
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..calibrate.calibrate import Calibrated, Job
 
 __all__ = ["add_parser"]
@@ -73,6 +75,32 @@ def _write(target: str, text: str) -> str | None:
             os.unlink(tmp)
         return exc.strerror or str(exc)
     return None
+
+
+def _plan_line(target: str, plan: str, manifest: bool, allowed: tuple[Path, ...]) -> str:
+    """The line that names the written file in a plan: its path from the plan's directory (a plan reads a
+    calibration relative to itself, docs/language.md "calibration") — with a manifest, from the manifest's, where
+    its plans' paths start. A file outside that directory and every `--allow-path` one the plan may not read
+    there (E109): say so, and where it may.
+
+    Example:
+        >>> _plan_line("sub/c7.json", "mix.moe", False, ())
+        'in the plan: calibration from "sub/c7.json"'
+    """
+    from pathlib import Path
+
+    from ..diagnostics import printable
+    base = Path(plan).absolute().parent.resolve()
+    written = Path(target).absolute().resolve()
+    rel = os.path.relpath(written, base).replace(os.sep, "/")
+    beside = "a plan in the manifest's directory" if manifest else "the plan"
+    if written.is_relative_to(base):
+        return f"in {beside}: calibration from \"{printable(rel)}\""
+    if any(written.is_relative_to(Path(a).absolute().resolve()) for a in allowed):
+        return f"in {beside}: calibration from \"{printable(rel)}\", read with the same --allow-path"
+    return (f"{beside} reads files only under its own directory ({printable(str(base))}) or an --allow-path one "
+            f"(docs/limits.md): write it there, or check the plan with --allow-path "
+            f"{printable(str(written.parent))} and calibration from \"{printable(rel)}\"")
 
 
 def _workers(jobs: int) -> int:
@@ -209,7 +237,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         err.print(f"error: cannot write {printable(target)}: {printable(why)}", markup=False)
         return EXIT_OUTPUT
     _summary(jobs, cal)
-    print(f"wrote {printable(target)}; in the plan: calibration from \"{printable(os.path.basename(target))}\"")
+    print(f"wrote {printable(target)}; {_plan_line(target, args.plan or args.inputs[0], args.plan is None, allowed)}")
     if warned := at_bound_warnings(jobs, cal.fit) + worse_warnings(cal):
         render_diags(err, warned)
     return EXIT_OK

@@ -69,9 +69,18 @@ def _limit_text(b: dict[str, Any]) -> str:
     split = ""
     if b.get("step") and b.get("step_compute_share") is not None:
         took = f" takes {format_si(b['step_s'], Dimension.TIME)}," if b.get("step_s") is not None else ""
+        if b.get("run_step_s") is not None:          # the run's own step, at its requests in flight
+            took = (f" takes {format_si(b['run_step_s'], Dimension.TIME)} on average in this run"
+                    f"{_steady(b.get('step_s'))},")
         split = (f" the {b['step']} step{took} its critical path "
                  f"{_pct(b['step_compute_share'])} compute and {_pct(b.get('step_communication_share'))} "
                  f"communication (TP, EP, PP);")
     return (f"Bound by the step time, its {part}:{split} "
             f"{format_figure(b['running_mean'])} in flight on average, a request waits "
             f"{format_si(b['admission_wait_s'], Dimension.TIME)} to be admitted.")
+
+
+def _steady(step_s: float | None) -> str:
+    """The steady state's step beside the run's: " (26.1 ms in the steady state, every request slot busy)"."""
+    return "" if step_s is None else (f" ({format_si(step_s, Dimension.TIME)} in the steady state, every request "
+                                      "slot busy)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from ..cost.cost import host_step_s
 from ..ir.dag import Category, Dag, OpKind
 from ..layout.layout import Layout
 from ..units import Dimension, format_si
@@ -38,10 +39,15 @@ def ops_by_stage(dag: Dag, ids: list[int]) -> dict[int, list[int]]:
 
 
 def _op_label(c: Compiled, i: int) -> str:
+    """An op's kind and time; the embedding's says it carries the engine's host time of the step
+    (`dagc.cost.cost.host_step_s`: its kernel alone is tens of µs, SGLang's 94 µs per request far more)."""
     dag = c.dag
     t = dag.template[i]
     kind = dag.kind[i]
     extra = f"\n{format_si(float(c.costs.node_s[i]), Dimension.TIME)}"
+    host = host_step_s(t, c.costs.model) if kind is OpKind.EMBED else 0.0
+    if host > 0:
+        return f"{kind.value} + host{extra}\n(host {format_si(host, Dimension.TIME)})"
     if kind.is_comm and t.group is not None and kind not in (OpKind.SEND, OpKind.RECV):
         extra += f" · {t.group.value} {t.group_size}"
     return kind.value + extra

@@ -189,6 +189,11 @@ class Writer:
             self.target.node("legend_collapsed", _attributes=_attrs(label="collapsed layers", shape="box3d",
                                                                     fillcolor="#f0f0f0", id="legend_collapsed"))
             self.target.edge("legend_crit", "legend_collapsed", _attributes=_attrs(style="invis"))
+            if self.c.costs.model.host_s(1) > 0:      # the engine's host time rides on each step's embedding
+                self.target.node("legend_host", _attributes=_attrs(
+                    label="embed + host: the step's\nengine host time, carried\nby its embedding", shape="box",
+                    fillcolor=KIND_COLOURS.get(OpKind.EMBED, "#f0f0f0"), id="legend_host"))
+                self.target.edge("legend_collapsed", "legend_host", _attributes=_attrs(style="invis"))
 
     def text(self) -> str:
         self.header()

@@ -108,7 +108,7 @@ def _unstartable(ev: OptimalEvidence, result: StrategyResult) -> str:
 def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> tuple[str, bool]:
     """The notes that weigh the search's best against this strategy, each followed by `partial` (what the search
     did not cover)."""
-    b = ev.best
+    b, price = ev.best, result.plan.cluster.price_per_gpu_hour
     assert b is not None, ev.why
     best_gpus = f"{b.gpus} GPU{'s' if b.gpus > 1 else ''}"
     match ev.why:
@@ -130,28 +130,28 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
             return (f"`{b.text}` misses fewer requirements on {best_gpus} ({b.misses} against "
                     f"{own_misses}: {_missed_text(result)} for this strategy)" + partial), False
         case Why.WITHIN_TOLERANCE:
-            figure = objective_text(_objective(ev).name, _figures(ev.best_figures))
+            figure = objective_text(_objective(ev).name, _figures(ev.best_figures), price)
             return (f"within {ev.tolerance * 100:.0f} % of the best of {ev.evaluated:,} strategies by "
                     f"{ev.objective} (`{b.text}`: {figure})" + partial), False
         case Why.ONLY_OWN_MEETS:
-            figure = objective_text(_objective(ev).name, _figures(ev.best_figures))
+            figure = objective_text(_objective(ev).name, _figures(ev.best_figures), price)
             searched = count_text(ev.evaluated, "strategy", "strategies")
             return (f"this strategy meets the requirements; the best by {ev.objective} of the {searched} searched, "
                     f"`{b.text}` ({figure}), {meets_words(ev, result.plan)}" + partial), False
         case Why.FURTHER:
             among = "dagc searched" if ev.complete else "of those evaluated"
             return (f"no strategy {among} meets every requirement, and `{b.text}`, the best by {ev.objective} of "
-                    f"those that miss the fewest, {gain(ev)} but is further than this strategy from "
+                    f"those that miss the fewest, {gain(ev, price)} but is further than this strategy from "
                     f"{', '.join(f'`{t}`' for t in ev.further)} ({_shortfalls(ev, result)})" + partial), True
         case Why.BETTER:
             where = "" if _objective(ev).kind is FigureKind.GPUS else f" on {best_gpus}"     # gain names the GPUs
             ratio, factor = ev.error_band_ratio, ev.factor
             close = within_error_text(factor, ratio) if ratio is not None and factor is not None and factor <= ratio \
                 else ""
-            return (f"`{b.text}` {gain(ev)}{where}{_batch_text(ev, result)}{close}{_misses_too(ev, result)}"
+            return (f"`{b.text}` {gain(ev, price)}{where}{_batch_text(ev, result)}{close}{_misses_too(ev, result)}"
                     f"{_doubts(ev, result)}" + partial), False
         case Why.BETTER_UNSIMULATED:
-            return (f"`{b.text}` {gain(ev)}, but {_unsimulated(ev)}"
+            return (f"`{b.text}` {gain(ev, price)}, but {_unsimulated(ev)}"
                     + _caveats(ev, "" if ev.complete else " (the search stopped early)")), True
     raise AssertionError(ev.why)
 
@@ -296,9 +296,18 @@ def _figures(figures: StrategyFigures | None) -> StrategyFigures:
     return figures
 
 
-def objective_text(objective: str, fig: StrategyFigures) -> str:
+def objective_text(objective: str, fig: StrategyFigures, price: float | None = None) -> str:
     """A strategy's figure under an objective (by its name), with its unit, of its figures
-    (`dagc.verdict.optimal.figures`): what `dagc.plan.objective.Objective` says the figure is."""
+    (`dagc.verdict.optimal.figures`): what `dagc.plan.objective.Objective` says the figure is. GPU time per token
+    is the steady state's (every request slot busy: the reports' Cost line charges the goodput under traffic),
+    with `price` (the plan's per GPU-hour) in $ per million tokens, as docs/language.md's `cost` promises.
+
+    Example:
+        >>> fig = {"gpus": 8, "throughput_tokens_per_s": 8000.0}
+        >>> objective_text("cost", fig), objective_text("cost", fig, price=2.0)
+        ('0.2778 GPU-hours per million tokens in the steady state', '0.5556 $ per million tokens (0.2778 GPU-hours) \
+in the steady state')
+    """
     o = OBJECTIVES[objective]
     value = o.figure(fig)
     match o.kind:
@@ -307,8 +316,14 @@ def objective_text(objective: str, fig: StrategyFigures) -> str:
         case FigureKind.GPUS:
             return f"{value} GPU{'s' if value > 1 else ''}"
         case FigureKind.GPU_TIME:
-            return f"{value * 1e6 / 3600:,.4g} {o.unit}"       # GPU-seconds per token → GPU-hours per million
+            hours = value * 1e6 / 3600       # GPU-seconds per token → GPU-hours per million
+            if price is not None:
+                return f"{hours * price:,.4g} $ per million tokens ({hours:,.4g} GPU-hours) {STEADY}"
+            return f"{hours:,.4g} {o.unit} {STEADY}"
     return f"{format_figure(value)} {o.unit}{o.unit_note}"
+
+
+STEADY = "in the steady state"      # GPU time per token's basis: every request slot busy, no queueing
 
 
 def times(ratio: float) -> str:
@@ -325,8 +340,9 @@ def times(ratio: float) -> str:
     return f"{ratio:.{digits}f}×"
 
 
-def gain(ev: OptimalEvidence) -> str:
-    """How much better the search's best is than the checked strategy, in the objective's own terms."""
+def gain(ev: OptimalEvidence, price: float | None = None) -> str:
+    """How much better the search's best is than the checked strategy, in the objective's own terms (GPU time
+    per token in $ with the plan's `price` per GPU-hour)."""
     b, o = _figures(ev.best_figures), _figures(ev.own_figures)
     objective = _objective(ev)
     theirs, mine = objective.figure(b), objective.figure(o)
@@ -339,8 +355,13 @@ def gain(ev: OptimalEvidence) -> str:
                     f"{format_figure(b['decode_tokens_per_s_per_gpu'])} vs "
                     f"{format_figure(o['decode_tokens_per_s_per_gpu'])} tokens/s per GPU")
         case FigureKind.GPU_TIME:
-            return (f"costs {times(mine / theirs)} less {objective.label} "
-                    f"({objective_text(objective.name, b)} vs {objective_text(objective.name, o)})")
+            hours = (theirs * 1e6 / 3600, mine * 1e6 / 3600)       # GPU-hours per million tokens
+            if price is not None:
+                return (f"costs {times(mine / theirs)} less per token {STEADY}, every request slot busy "
+                        f"({hours[0] * price:,.4g} vs {hours[1] * price:,.4g} $ per million tokens at "
+                        f"{price:,.2f} $/h; {hours[0]:,.4g} vs {hours[1]:,.4g} GPU-hours)")
+            return (f"costs {times(mine / theirs)} less {objective.label} {STEADY}, every request slot busy "
+                    f"({hours[0]:,.4g} vs {hours[1]:,.4g} {objective.unit})")
     return (f"gives {times(theirs / mine)} the {objective.label} ({format_figure(theirs)} vs "
             f"{format_figure(mine)} {objective.unit})")
 

@@ -63,7 +63,8 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
         out.append(("Expert load balance", _eplb_sentence(eplb)))
     cost = strategy_cost(result)
     if cost is not None and cost["price_per_gpu_hour"] is not None:
-        out.append(("Cost", cost_sentence(cost, result.plan.workload.traffic is not None)))
+        out.append(("Cost", cost_sentence(cost, result.plan.workload.traffic is not None)
+                    + _ranked_apart(cost, result.plan.objective)))
     return out
 
 
@@ -131,6 +132,15 @@ def cost_sentence(c: TokenCost, traffic: bool = False) -> str:
             f"(input and output); the whole cost over the output tokens alone, as serving benchmarks quote it, "
             f"{money(c['per_million_output_tokens'])} per million output tokens, and over the input tokens alone "
             f"{money(c['per_million_input_tokens'])} per million input tokens")
+
+
+def _ranked_apart(c: TokenCost, objective: str) -> str:
+    """Under `objective = cost`, a Cost line charged to the goodput says the optimal verdict's figure is another:
+    the steady state's, every request slot busy (`dagc.export.optimal_words.objective_text`)."""
+    if objective != "cost" or c["basis"] != "goodput":
+        return ""
+    return ("; the optimal verdict ranks by the steady state's cost instead (every request slot busy, no queueing), "
+            "the same for every traffic")
 
 
 def _eplb_sentence(f: dict[str, Any]) -> str:

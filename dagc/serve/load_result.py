@@ -190,11 +190,14 @@ class Load:
 
     @property
     def arrival_rate(self) -> float | None:
-        """The traffic's `rate`, else (a log at its own times) its arrivals' mean rate; None for a closed loop."""
-        if self.traffic.concurrency is not None or len(self.arrival) < 2:
+        """The traffic's `rate` (a single request's too: sent at that rate, it is what arrives), else (a log at its
+        own times) its arrivals' mean rate, None for fewer than two; None for a closed loop."""
+        if self.traffic.concurrency is not None:
             return None
         if self.traffic.rate is not None:
             return float(self.traffic.rate)
+        if len(self.arrival) < 2:
+            return None
         span = float(self.arrival.max() - self.arrival.min())
         return (len(self.arrival) - 1) / span if span > 0 else None
 

@@ -7,8 +7,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
 
 - when the load is bound by the cap on requests in flight (`dagc.serve.binding`): a larger batch — the
   concurrency Little's law needs, rounded up, then larger while the cap still binds (`LARGER_BATCH_TRIES`
-  at most), with 8-bit weights from the first that misses a decode latency (TPOT, ITL) or that the KV
-  cache does not admit (W520), and never past the requests the KV cache admits;
+  at most), with 8-bit weights from the first whose own TPOT or ITL misses (not one missed only as its queue
+  grows) or that the KV cache does not admit (W520), and never past the requests the KV cache admits;
 - when a disaggregated strategy's load is bound by its prefill pool: more prefill instances, from the
   share of the arrivals the pool served, one more at a time (`PREFILL_TRIES` at most), the cluster grown
   to hold them; a disaggregated strategy gets no other step;
@@ -290,8 +290,8 @@ def _admitted_below(r: StrategyResult, batch: int) -> int | None:
 
 def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """When the cap on requests in flight binds: the batch Little's law needs, rounded up, and while the
-    cap still binds, larger (the run's own need, at least 5/4 as many); once a tried batch misses a
-    decode latency (TPOT, ITL: a larger batch only lengthens its steps), with 8-bit weights from then
+    cap still binds, larger (the run's own need, at least 5/4 as many); once a tried batch's own figure misses
+    a decode latency (TPOT, ITL: a larger batch only lengthens its steps), with 8-bit weights from then
     on. Never past what the KV cache admits: in flight a larger batch is a cap the engine does not reach
     when its KV cache holds fewer (W520), so such a batch is tried with 8-bit weights, else brought down
     to what it admits, rounded down. The first that meets, else the last tried."""
@@ -332,7 +332,8 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if not r.valid and not (over_memory and not fp8 and result.plan.model.weights.bytes >= 2):
             break                                       # a batch the rules refuse is never proposed
         tried = step if r.valid and moves(r, result) else tried
-        decode_missed = any(q.met is False and q.requirement.kind.value in ("tpot", "itl") for q in r.requirements)
+        decode_missed = any(q.met is False and q.unmet is None and q.requirement.kind.value in ("tpot", "itl")
+                            for q in r.requirements)    # its own figure, not a queue that grows (`unmet`)
         if (decode_missed or over_memory) and not fp8 and result.plan.model.weights.bytes >= 2:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue

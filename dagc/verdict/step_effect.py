@@ -9,17 +9,26 @@ neither binds its load nor weighs in its step time halves the cache and nothing 
 very figures of the strategy would read as a step toward the target (docs/outputs.md, `next_steps`). A figure
 the step does not show and no missed requirement reads — the memory of a strategy that meets its memory
 requirement — is not weighed.
+
+Nor does a change that leaves the limit binding the strategy's load where it was, when that limit is the cap
+on requests in flight (`dagc.serve.binding.Limit.REQUESTS_IN_FLIGHT`) and the change misses the same
+requirements: its run is bound by the same cap, which serves the cap over a request's time in flight, and
+serves fewer than `CAP_LIFT` more requests a second — an 8-bit KV cache 2.8 % used, whose shorter attention
+reads serve 0.7 % more, is not what holds the load back, and "still misses" would read as a step toward the
+target; 8-bit weights that serve a third more under the same cap are.
 """
 
 from __future__ import annotations
 
 import math
 
+from ..serve.binding import Limit
 from .check import StrategyResult
 
-__all__ = ["NO_EFFECT_RTOL", "moves"]
+__all__ = ["CAP_LIFT", "NO_EFFECT_RTOL", "moves"]
 
 NO_EFFECT_RTOL = 1e-3    # figures this close (relative) are the same: finer than the 4 digits a step is shown to
+CAP_LIFT = 0.05          # under the same binding cap, a change serving less than this more (relative) lifts nothing
 
 
 def moves(step: StrategyResult, base: StrategyResult) -> bool:
@@ -46,11 +55,24 @@ def moves(step: StrategyResult, base: StrategyResult) -> bool:
               (base.metrics.decode_tokens_per_s_per_gpu, step.metrics.decode_tokens_per_s_per_gpu)]
     if (base.load is None) != (step.load is None):
         return True
+    if _same_cap_binds(step, base):
+        return False
     if base.load is not None and step.load is not None:
         if (base.load.queue_grows is None) != (step.load.queue_grows is None):
             return True
         pairs.append((base.load.figures.served_requests_per_s, step.load.figures.served_requests_per_s))
     return not all(_same(a, b) for a, b in pairs)
+
+
+def _same_cap_binds(step: StrategyResult, base: StrategyResult) -> bool:
+    """Both loads bound by the cap on requests in flight, at the same cap, the change's run serving less than
+    `CAP_LIFT` more requests a second: the change does not lift the limit."""
+    if base.load is None or step.load is None or base.load.binding is None or step.load.binding is None:
+        return False
+    a, b = base.load.binding, step.load.binding
+    served, theirs = base.load.figures.served_requests_per_s, step.load.figures.served_requests_per_s
+    return (a.limit is b.limit is Limit.REQUESTS_IN_FLIGHT and a.cap == b.cap
+            and served is not None and theirs is not None and theirs < served * (1 + CAP_LIFT))
 
 
 def _same(a: float | None, b: float | None) -> bool:
