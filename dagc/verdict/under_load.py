@@ -237,7 +237,7 @@ def _run_stands_for(out: LoadFigures, trial_requests: int,
     verdict may rest on), or arrives faster than the `ceiling` (the steady state's rate and `CEILING_MARGIN`: none
     keeps pace with more, whatever a run too short to fill it shows); (rate, True) when it meets them, keeps pace
     as a trial must (`_holds`) and is as long as a trial (`trial_requests`); None — the trials decide —
-    otherwise: a run whose queue waiting for a first token grows past that pace within its noise, or one shorter
+    otherwise: a run that grows past that pace (`_paced`) within its noise, or one shorter
     than a trial, whose last arrivals come before its deployment has filled (200 requests of DeepSeek-V3 at 0.9
     requests/s, each in flight a minute, served every first token at once and pinned a capacity of 0.9; the
     trials of 2,000 requests give 0.79 at any rate). None without a rate."""
@@ -246,19 +246,29 @@ def _run_stands_for(out: LoadFigures, trial_requests: int,
         return None
     if out.overloaded or out.misses.latencies or ceiling is not None and rate > ceiling:
         return rate, False
-    return None if out.requests < trial_requests or not out.keeps_pace else (rate, True)
+    return None if out.requests < trial_requests or not _paced(out) else (rate, True)
 
 
 def _holds(out: LoadFigures) -> bool:
-    """Whether a capacity trial meets the percentile requirements and keeps pace (`Load.keeps_pace`): not
-    overloaded, and its queue waiting for a first token grows by at most `PACE_SHARE` of its arrivals — as the
-    served rate counts a run that keeps pace. Its requests in the system may grow by more while none waits:
-    their count in flight settling, or a request log's own swings (its bursts, its long outputs), not a queue —
-    1,000 requests of a conversation log at 25 requests/s onto Qwen3-30B-A3B on 8 H100s, every first token within
-    94 ms, ended 477 of the 499 arriving over the second half, and that count moved from 477 to 495 between 19 and
-    30 requests/s with no trend: read as falling behind, it put the capacity at 21 requests/s beside a run that
-    met every requirement at 30."""
-    return out.keeps_pace and not out.misses.latencies
+    """Whether a capacity trial meets the percentile requirements and keeps the trials' pace (`_paced`)."""
+    return _paced(out) and not out.misses.latencies
+
+
+def _paced(out: LoadFigures) -> bool:
+    """Whether a run keeps the capacity's trials' pace. Of arrivals drawn from the traffic's seed: its requests in
+    the system grow by at most `PACE_SHARE` of its second half's arrivals (`QueueGrowth.behind`) — a deployment whose
+    requests in flight creep up, each step the longer for it, falls behind before any request waits (DeepSeek-V3
+    on 16 H200s with a cap of 128, a capacity of 3.465 requests/s). Of a request log, whose own swings — its bursts,
+    its long outputs — move that count with no queue behind it, not overloaded and its queue waiting for a first
+    token growing by at most that share (`Load.keeps_pace`, as the served rate counts a run): 1,000 requests of a
+    conversation log at 25 requests/s onto Qwen3-30B-A3B on 8 H100s, every first token within 94 ms, ended 477 of
+    the 499 arriving over the second half, that count moving between 477 and 495 from 19 to 30 requests/s with no
+    trend; read as falling behind, it put the capacity at 21 requests/s beside a run that met every requirement at
+    30 (now 38.74)."""
+    if out.log is not None:
+        return out.keeps_pace
+    growth = out.queue_growth
+    return not (growth is not None and growth.behind)
 
 
 def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
