@@ -70,6 +70,18 @@ def without_traffic(text: str) -> str:
     return re.sub(r"(ttft|tpot|e2e|itl)_p\d+ [<>=]+ [0-9.e+-]+ m?s|goodput [<>=]+ [^\n}]*", "", text)
 
 
+def write_pair(out: Path, name: str, text: str, apart: str) -> str | None:
+    """Write the plan `text` with traffic (`with_traffic`) to OUT/SLUG.moe and without it to OUT/SLUG-APART.moe, SLUG
+    made of `name`; None (nothing written) when the plan takes no traffic."""
+    loaded = with_traffic(text)
+    if loaded is None:
+        return None
+    slug = re.sub(r"\W+", "-", name)
+    (out / f"{slug}.moe").write_text(loaded)
+    (out / f"{slug}-{apart}.moe").write_text(without_traffic(loaded))
+    return slug
+
+
 def with_traffic(text: str) -> str | None:
     """The in-flight example with traffic: its own, else as bench/bench_capacity.py gives it one; None when it
     has no valid strategy to size it by."""
@@ -138,12 +150,9 @@ def main() -> None:
             for name, text in plans:
                 if args.plan not in name:
                     continue
-                loaded = with_traffic(text)
-                if loaded is None:
+                slug = write_pair(out, name, text, "steady")
+                if slug is None:
                     continue
-                slug = re.sub(r"\W+", "-", name)
-                (out / f"{slug}.moe").write_text(loaded)
-                (out / f"{slug}-steady.moe").write_text(without_traffic(loaded))
                 for trace in (ROOT / "examples" / "traces").glob("*"):    # beside the plans (E002 outside)
                     (out / "traces").mkdir(exist_ok=True)
                     shutil.copy(trace, out / "traces" / trace.name)

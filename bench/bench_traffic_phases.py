@@ -28,7 +28,6 @@ import contextlib
 import functools
 import io
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_traffic import QWEN235, ROOT, with_traffic, without_traffic
+from bench_traffic import QWEN235, ROOT, write_pair
 from machine import cpu, load_average
 
 PHASES = ("capacity", "search", "next")
@@ -141,12 +140,9 @@ def main() -> None:
         out = Path(tmp)
         shutil.copytree(ROOT / "examples" / "traces", out / "traces")     # beside the plans (E002 outside)
         for name, text in _plans(args.plan):
-            loaded = with_traffic(text)
-            if loaded is None:
+            slug = write_pair(out, name, text, "plain")
+            if slug is None:
                 continue
-            slug = re.sub(r"\W+", "-", name)
-            (out / f"{slug}.moe").write_text(loaded)
-            (out / f"{slug}-plain.moe").write_text(without_traffic(loaded))
             m, plain = _measure(out / f"{slug}.moe"), _measure(out / f"{slug}-plain.moe")
             rest = m["check"] - sum(m.get(p, 0.0) for p in PHASES)
             print(f"{name[:42]:42s} {m['check']:6.2f} {plain['check']:6.2f} {m.get('capacity', 0):8.2f} "
