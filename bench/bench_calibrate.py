@@ -10,7 +10,8 @@ Usage:
    1.3 times and memory-bound ones 0.8 times the profile's time, step_request_s = 100 µs) — Mixtral 8x7B on 8 H100s
    with vLLM at tp 8, tp 4 and tp 2, 100 requests each at rates of 0.5 to 12 requests/s, prompts of 512 to 8,192
    and outputs of 64 or 256 tokens — written as `vllm bench serve --save-result` writes them, listed in a manifest
-   and calibrated as `dagc calibrate MANIFEST --jobs 1`, then `--jobs 2`, each in a process of its own (reading
+   and calibrated as `dagc calibrate MANIFEST --jobs 1`, then `--jobs 2`, then as the command runs by default
+   (without `--jobs`: a process for every CPU this one may use), each in a process of its own (reading
    the files, lowering the plans with their overrides, the fit and the cross-validation, the file written). Prints
    the wall seconds, the CPU seconds of the command and its workers, and the terms recovered. Targets: at most
    10 s; every term within 2 %.
@@ -81,9 +82,10 @@ def _vllm_result(p: int, g: int, r: float, s: str = "tp 8") -> dict:
     return doc
 
 
-def timing(n: int = 50, workers: int = 1) -> float:
-    """Seconds `dagc calibrate MANIFEST --jobs WORKERS` takes on `n` runs, in a process of its own (no step price
-    or run of an earlier calibration in its memory; files and manifest written first, not timed)."""
+def timing(n: int = 50, workers: int | None = 1) -> float:
+    """Seconds `dagc calibrate MANIFEST --jobs WORKERS` (None: without `--jobs`, the command's default) takes on `n`
+    runs, in a process of its own (no step price or run of an earlier calibration in its memory; files and manifest
+    written first, not timed)."""
     combos = COMBOS[:n]
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -95,16 +97,18 @@ def timing(n: int = 50, workers: int = 1) -> float:
                            f'"workload.generate={g}", "workload.rate={r} requests/s"]\n')
         (d / "runs.toml").write_text('plan = "plan.moe"\n' + "\n".join(entries))
         command = [sys.executable, "-m", "dagc", "calibrate", str(d / "runs.toml"), "-o", str(d / "cal.json"),
-                   "--jobs", str(workers)]
+                   *(("--jobs", str(workers)) if workers is not None else ())]
         t0, c0 = time.perf_counter(), _cpu()
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
         took, cpu = time.perf_counter() - t0, _cpu() - c0
         if done.returncode != 0:
             raise SystemExit(f"dagc calibrate failed: {done.stderr[-2000:]}")
         doc = json.loads((d / "cal.json").read_text())
-    procs = f"{workers} process" + ("es" if workers > 1 else "")
-    print(f"timing: {len(combos)} runs calibrated in {took:.1f} s wall with {procs}, {cpu:.1f} s of CPU in all "
-          f"(`dagc calibrate --jobs {workers}` in a process of its own, its start included; "
+    how = (f"{workers} process" + ("es" if workers > 1 else "") if workers is not None
+           else f"the default processes (one a CPU: {len(os.sched_getaffinity(0))} here)")
+    flag = f" --jobs {workers}" if workers is not None else ""
+    print(f"timing: {len(combos)} runs calibrated in {took:.1f} s wall with {how}, {cpu:.1f} s of CPU in all "
+          f"(`dagc calibrate{flag}` in a process of its own, its start included; "
           f"{doc['fit']['evaluations']} sets of terms simulated; load average {os.getloadavg()[0]:.1f} after); "
           f"{recovered_text(doc['terms'])}", flush=True)
     return took
@@ -234,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
         timing()
         timing(workers=2)
+        timing(workers=None)
     if args.corpus or not args.timing:
         corpus(args.folds)
     return 0

@@ -203,8 +203,11 @@ class _Evaluator:
     """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
     processes when more than one (each run's simulation is independent of the others'): the runs of one
     deployment (the plan but its traffic: they share their op prices, DAGs and step prices, `dagc.schedule.timer
-    .shared_timer`) a task. The first set of terms gives each task to the first process free, which keeps it for
-    every later set: it holds the task's op templates, priced with the engine's terms open, and DAGs."""
+    .shared_timer`) a task — with several processes, in pieces of at most a (2 × processes)th of the runs, so that
+    three deployments on two processes do not leave one process a third of the work; each piece prices its
+    deployment's ops again, a few tens of milliseconds. The first set of terms gives each task to the first process
+    free, which keeps it for every later set: it holds the task's op templates, priced with the engine's terms open,
+    and DAGs."""
 
     def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
         self.jobs = jobs
@@ -214,6 +217,9 @@ class _Evaluator:
         for i, j in enumerate(jobs):
             groups.setdefault(deployment_key(j.plan), []).append(i)
         self.tasks = [tuple(g) for g in groups.values()]
+        if workers > 1:
+            size = max(1, math.ceil(len(jobs) / (2 * workers)))
+            self.tasks = [t[i:i + size] for t in self.tasks for i in range(0, len(t), size)]
         self.home: dict[tuple[int, ...], int] = {}      # task → the process that keeps it
         if workers > 1 and len(self.tasks) > 1:
             from concurrent.futures import ProcessPoolExecutor

@@ -53,8 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     p.add_argument("--strategy", metavar="EXPR", help="the strategy the runs measured (default: the plan's one)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the calibration file to write")
     p.add_argument("--force", action="store_true", help="replace FILE when it exists (a regular file only)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="simulate the runs in N processes (default 1; at most the CPUs this process may use)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="simulate the runs in N processes (default: one for every CPU this process may use; "
+                        "at most that many)")
     p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                    help="let `model from` read files under DIR too (default: only the plan's directory)")
     p.set_defaults(func=cmd_calibrate)
@@ -103,9 +104,11 @@ def _plan_line(target: str, plan: str, manifest: bool, allowed: tuple[Path, ...]
             f"{printable(str(written.parent))} and calibration from \"{printable(rel)}\"")
 
 
-def _workers(jobs: int) -> int:
+def _workers(jobs: int | None) -> int:
+    """Processes for the fit: `--jobs`, at most the CPUs this process may use; one for each of them when it is not
+    given (docs/calibrate.md, "Speed")."""
     from ..search.pool import cpu_count
-    return max(1, min(jobs, cpu_count()))
+    return max(1, cpu_count() if jobs is None else min(jobs, cpu_count()))
 
 
 def _pct(xs: list[float]) -> str:
@@ -202,7 +205,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..diagnostics import PlanError, printable
     from .printing import make_console, render_diags
     err = make_console(sys.stderr)
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         err.print("error: --jobs is a number of processes, at least 1", markup=False)
         return EXIT_USAGE
     if args.plan is None and len(args.inputs) != 1:
