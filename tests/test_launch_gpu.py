@@ -63,6 +63,35 @@ def test_the_search_of_trtllm_on_mi300x_finds_nothing_and_says_so_without_failin
     assert r.ranked == () and r.legal == 0 and r.total > 0
 
 
+def test_plan_refusals_are_check_s_own_and_only_those_no_strategy_changes():
+    from dagc.launch.engine_check import plan_refusals
+    plan = load_plan_text(AMD_TRT, "amd-trt.moe")
+    (e,) = plan_refusals(plan)
+    (r,) = check(plan)
+    (checked,) = [d for d in r.diagnostics if d.code == "E728"]
+    assert (e.code, e.message, e.hint, e.span) == (checked.code, checked.message, checked.hint, checked.span)
+    (nv,) = plan_refusals(load_plan_text(NVFP4, "h100-nvfp4.moe"))
+    assert nv.code == "E729" and render(nv).startswith("h100-nvfp4.moe:1:31: error[E729]: ")
+    # a strategy TensorRT-LLM refuses for its degrees (E721) is not the plan's: other strategies start
+    assert plan_refusals(load_plan_text(NVFP4.replace('"h100-sxm"', '"b200"').replace("tp 8", "tp 2 ; ep 8"))) == ()
+    assert plan_refusals(load_plan_text(AMD_TRT.replace("engine = trtllm", ""))) == ()     # no engine chosen
+    assert plan_refusals(load_plan_text(AMD_TRT.replace("engine = trtllm", "engine = vllm"))) == ()
+
+
+def test_dagc_search_says_the_plans_refusal_and_searches_nothing(tmp_path):
+    import subprocess
+    import sys
+    (tmp_path / "amd-trt.moe").write_text(AMD_TRT)
+    proc = subprocess.run([sys.executable, "-m", "dagc", "search", "amd-trt.moe", "--svg", str(tmp_path / "p.svg")],
+                          capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert proc.returncode == 3 and proc.stdout == ""
+    assert proc.stderr.startswith("amd-trt.moe:2:21: error[E728]: TensorRT-LLM runs on NVIDIA GPUs only")
+    assert "help: " + HINT in proc.stderr
+    assert proc.stderr.rstrip().endswith("error: amd-trt.moe: 1 error; the plan's engine starts none of its "
+                                         "strategies: nothing was searched")
+    assert not (tmp_path / "p.svg").exists()
+
+
 NVFP4 = """model preset "mixtral-8x7b" { weights = nvfp4 }
 cluster { gpus = 8  gpu preset "h100-sxm"  engine = trtllm }
 workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }

@@ -12,8 +12,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
-from .commands import is_quiet, judged, loading, progress_bar, read_plan, search_jobs, search_plan, volume_of
+from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
+from .commands import (
+    is_quiet,
+    judged,
+    loading,
+    progress_bar,
+    read_plan,
+    refused_input,
+    search_jobs,
+    search_plan,
+    volume_of,
+)
 
 if TYPE_CHECKING:
     from argparse import Namespace
@@ -45,6 +55,13 @@ def cmd_search(args: Namespace) -> int:
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
         return EXIT_INPUT
+    with loading():
+        from ..launch.engine_check import plan_refusals
+    if refused := plan_refusals(plan):     # every candidate would be left out for them: say why, not an empty table
+        render_diags(err, refused)
+        err.print(f"error: {refused_input(refused, args.plan)}; the plan's engine starts none of its strategies: "
+                  "nothing was searched", markup=False)
+        return EXIT_INVALID
     if args.vary == "batch" and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"batch": BATCH_LIMIT, "batch_max": True})})

@@ -25,9 +25,11 @@ from dataclasses import replace
 
 from ..diagnostics import Diagnostic, cap
 from ..lang.engine import engine_chosen
-from ..layout.layout import Layout
+from ..layout.layout import Layout, resolve
 from ..plan.plan import Plan
+from ..plan.printer import aggregated
 from ..plan.strategy import Strategy, StrategyDecl
+from ..rules.launch import engine_refusal
 from ..units import Dimension, format_figure, format_si
 from ..verdict.check import StrategyResult, check as check_plan
 from ..verdict.searched import Searched, SearchedCandidate
@@ -36,11 +38,17 @@ from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
 from .degrees import degrees
 from .engines import TABLES, launch_result
-from .launch import Launch, launch_refusals
+from .launch import Launch, field_span, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 
 __all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_checked", "engine_judges",
-           "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "refusal_hint"]
+           "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint"]
+
+# What the engine refuses of the plan whatever its strategy (`dagc.rules.launch_gpu`): its GPU, its weights' format
+PLAN_CODES = frozenset({"E728", "E729"})
+E729_HINT = ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
+             "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
+             "(its Marlin kernels)")
 
 
 def engine_judges(plan: Plan) -> bool:
@@ -123,9 +131,7 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     if "E728" in codes:
         return engines_for_gpu(result.plan), None
     if "E729" in codes:
-        return ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
-                "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
-                "(its Marlin kernels)"), None
+        return E729_HINT, None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:
@@ -140,6 +146,28 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)
     return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}){meets}", near
+
+
+def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
+    """What the engine the plan chose refuses whatever the strategy (`PLAN_CODES`: its GPU's maker, E728; NVFP4
+    weights before Blackwell, E729), located in the plan with the hint `check` gives; empty when it runs the plan's
+    GPU and weights, or the plan chose no engine (`engine_judges`). `dagc search` says these instead of an empty
+    ranking: every candidate of its space is left out for them.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "mi300x" '
+        ...                    'engine = trtllm } workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
+        >>> [d.code for d in plan_refusals(p)]
+        ['E728']
+    """
+    if not engine_judges(plan):
+        return ()
+    one = aggregated(tp=1)            # any strategy: these codes are the same for all
+    d = degrees(plan, one, resolve(plan.model, plan.cluster, plan.workload, one))
+    hints = {"E728": engines_for_gpu(plan), "E729": E729_HINT}
+    return tuple(engine_refusal(r.code, r.message, field_span(plan, one, r.at), hints[r.code])
+                 for r in launch_refusals(plan, TABLES[plan.cluster.engine.name], d) if r.code in PLAN_CODES)
 
 
 def engines_for_gpu(plan: Plan) -> str:
