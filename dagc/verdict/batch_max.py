@@ -35,7 +35,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, RequirementKind, Workload
 from ..rules.requirements import BROKEN_CHUNK, BROKEN_KV, broken_text
-from ..schedule.timer import Timer
+from ..schedule.timer import Timer, shared_timer
 from ..units import count_text
 from .analyse import analyse
 from .fastcheck import FastCheck, Refused, fast_check
@@ -211,7 +211,7 @@ def fast_largest_batch_bounded(plan: Plan, strategy: Strategy, workload: Workloa
 def choose_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer | None = None) -> Workload:
     """`workload` at the largest batch `strategy` serves, as `check` reports it: probed with the fast
     check, confirmed by `analyse` (and searched again with it below the fast answer if they differ)."""
-    found = _fast_search(plan, strategy, workload, timer or Timer(plan), BATCH_LIMIT)
+    found = _fast_search(plan, strategy, workload, timer or shared_timer(plan), BATCH_LIMIT)
     assert found is not None, "a search with no `needed` always ends with a batch"
     batch, why = found
 
