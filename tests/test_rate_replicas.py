@@ -75,3 +75,26 @@ def test_the_best_s_capacity_is_its_replicas_at_their_batch(plan_path):
     assert ref is not None and shared is not None
     assert pick_capacity(plan, REPLICAS, 32) == ref.capacity_requests_per_s
     assert pick_capacity(plan, REPLICAS) == shared.capacity_requests_per_s != ref.capacity_requests_per_s
+
+
+def test_the_rate_table_says_each_row_s_batch_when_replicas_carry_their_own(plan_path):
+    """A row of replicas ran at k times the batch it was searched at, which its text alone does not carry: the table
+    gains a `batch` column (a row of the plan's batch says the plan's), and says how to paste it."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "COLUMNS": "250"}
+    # the search judged under traffic at 30 requests/s keeps `tp 1` among the best it simulates at 16
+    proc = subprocess.run([sys.executable, "-m", "dagc", "search", plan_path.name, "--set",
+                           "workload.rate=30 requests/s", "--rate", "16", "--top", "40",
+                           "--svg", str(plan_path.parent / "p.svg")],
+                          capture_output=True, text=True, cwd=plan_path.parent, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    import re
+    table = proc.stdout[re.search(r"best \d+ at 16 requests/s", proc.stdout).start():]
+    header = next(line for line in table.splitlines() if "strategy" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")][:4] == ["#", "strategy", "batch", "GPUs"]
+    rows = [(cells[1], cells[2]) for line in table.splitlines() if line.startswith("│")
+            for cells in [[c.strip() for c in line.strip("│").split("│")]] if cells[0].isdigit()]
+    assert rows[0] == (REPLICAS, "32") and ("tp 2 with microbatches 1 overlap none", "16") in rows
+    assert "paste a row with `--set workload.batch=N`" in table

@@ -34,6 +34,7 @@ from .print_verdict import (
     print_evidence as _print_evidence,
     print_next_steps as _print_next_steps,
     print_verdict as _print_verdict,
+    traffic_reason,
 )
 
 # ---------------------------------------------------------------- dagc check
@@ -259,6 +260,8 @@ def print_overrides(out: Console, overrides: Sequence[str]) -> None:
 
 def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
     print_verdict_line(out, r)
+    if (why := traffic_reason(r)) is not None:     # a `no` that no requirement's line says: the traffic's reason
+        out.print(f"  {why}", markup=False)
     from ..export.bands_words import odds_line
     if (odds := odds_line(r)) is not None:        # which requirement, as `check` says it: the figures below are the
         out.print(f"  {odds}", markup=False)      # steady state's, not the load's percentile a requirement judged

@@ -50,13 +50,24 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
     rows = []
     ttft, tpot = ranked.percentiles
-    for k, a in enumerate(ranked.ranked[:top], 1):
+    shown = ranked.ranked[:top]
+    # a row of its own batch (the search's varied one, or replicas of a strategy each with the batch it ran): its text
+    # alone would read as another row's strategy at the plan's batch
+    batches = any(a.candidate.batch is not None for a in shown)
+    for k, a in enumerate(shown, 1):
         load, c = a.load.figures, a.candidate
-        rows.append((str(k), c.text, str(c.gpus), format_figure(a.goodput_per_gpu),
-                     format_figure(load.served_requests_per_s),
+        batch = c.batch if c.batch is not None else plan.workload.batch if plan is not None else None
+        rows.append((str(k), c.text, *((f"{batch:,}" if batch is not None else "—",) if batches else ()), str(c.gpus),
+                     format_figure(a.goodput_per_gpu), format_figure(load.served_requests_per_s),
                      _time(load.ttft_s.at(ttft)), _time(load.tpot_s.at(tpot)),
                      _overloaded(a), meets_text(c, names)))
-    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(rate_columns(ranked)), rows)
+    headers = rate_columns(ranked)
+    headers = (*headers[:2], "batch", *headers[2:]) if batches else headers
+    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(headers), rows)
+    if batches:
+        out.print("batch: the requests in flight a row ran with over all its replicas, which its strategy text "
+                  "does not carry (replicas of a strategy each keep the batch it ran alone): paste a row with "
+                  "`--set workload.batch=N`", markup=False)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
     if any(_overloaded(a) == "behind" for a in ranked.ranked[:top]):

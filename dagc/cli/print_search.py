@@ -54,7 +54,8 @@ def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None =
 # the requirements are never left out (a figure without its verdict misleads: a TTFT p99 past its target would
 # read as a pick); then the figures the objective ranks by, then the GPUs and whether the run kept up, then the rest.
 _COLS = {c.header: c for c in (
-    Col("#", 0), Col("strategy", 0, "left", wrap=True, floor=28), Col("batch (max)", 1), Col("drafted", 3),
+    Col("#", 0), Col("strategy", 0, "left", wrap=True, floor=28), Col("batch (max)", 1), Col("batch", 1),
+    Col("drafted", 3),
     Col("GPUs", 2), Col("memory used", 3), Col("TTFT", 1), Col("TPOT", 1), Col("decode (tokens/s/GPU)", 1),
     Col("meets requirements", 0, "left", wrap=True), Col("binding requirement", 4, "left", wrap=True),
     Col("goodput (requests/s/GPU)", 1), Col("served (requests/s)", 3),

@@ -16,7 +16,7 @@ from ..verdict.carrying import PAST_CAPACITY
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
 
-__all__ = ["WORD", "print_evidence", "print_next_steps", "print_verdict"]
+__all__ = ["WORD", "print_evidence", "print_next_steps", "print_verdict", "traffic_reason"]
 
 WORD = {True: "yes", False: "no", None: "not judged"}
 
@@ -25,14 +25,8 @@ def print_verdict(console: Console, r: StrategyResult) -> None:
     v = r.verdict
     console.print(f"verdict: correct: {WORD[v.correct]} · meets requirements: {WORD[v.meets_requirements]} · "
                   f"optimal: {WORD[v.optimal]}", markup=False)
-    # a figure that misses says why; a line whose figure holds but is not met for the traffic, a verdict with
-    # no line that misses, or a capacity below the rate (which no line's figure says) needs the reason the
-    # traffic is not carried
-    said = any(q.met is False and q.unmet is None for q in r.requirements)
-    held = any(q.met is False and q.unmet is not None for q in r.requirements)
-    if r.load is not None and (why := r.load.not_carried_because) and (
-            held or not said or why.startswith(PAST_CAPACITY)):
-        console.print(f"  meets? no under its traffic: {why}", markup=False)
+    if (why := traffic_reason(r)) is not None:
+        console.print(f"  {why}", markup=False)
     from ..export.bands_words import odds_line
     if (odds := odds_line(r)) is not None:        # what the deployment is likely to do, within dagc's error
         console.print(f"  {odds}", markup=False)
@@ -40,6 +34,19 @@ def print_verdict(console: Console, r: StrategyResult) -> None:
     console.print(f"  optimal? {optimal_note(r.optimality, r)}", markup=False)
     if r.optimality is not None:
         print_evidence(console, r)
+
+
+def traffic_reason(r: StrategyResult) -> str | None:
+    """`meets? no under its traffic: …`, the line under the verdict that says why the traffic is not carried, where
+    no requirement's line says it — a line whose figure holds but is not met for the traffic, a verdict with no line
+    that misses, or a capacity below the rate (which no line's figure says); None otherwise (`check` and `compile`
+    print it alike). A figure that misses says why itself."""
+    said = any(q.met is False and q.unmet is None for q in r.requirements)
+    held = any(q.met is False and q.unmet is not None for q in r.requirements)
+    if r.load is not None and (why := r.load.not_carried_because) and (
+            held or not said or why.startswith(PAST_CAPACITY)):
+        return f"meets? no under its traffic: {why}"
+    return None
 
 
 def print_evidence(console: Console, r: StrategyResult) -> None:
