@@ -16,12 +16,12 @@ from dagc.lang.load import load_plan_text
 from conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "calibrate"
-PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = vllm }}\n'
+PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = {engine} }}\n'
         "workload {{ batch = 256  prompt = {prompt}  generate = 128  serving = inflight  {traffic} }}\nstrategy tp 8\n")
 
 
-def plan(traffic: str = "rate = 4 requests/s  requests = 100", prompt: int = 512):
-    return load_plan_text(PLAN.format(traffic=traffic, prompt=prompt), "p.moe")
+def plan(traffic: str = "rate = 4 requests/s  requests = 100", prompt: int = 512, engine: str = "vllm"):
+    return load_plan_text(PLAN.format(traffic=traffic, prompt=prompt, engine=engine), "p.moe")
 
 
 def error(path) -> tuple:
@@ -137,7 +137,7 @@ def test_a_run_of_other_traffic_is_named_at_its_field():
     # the plan's line as a plan writes it (no thousands separator: `prompt = 1,024` does not parse)
     said = by_field['"total_input_tokens"'].message
     assert "mean input length is 512.0 tokens, the plan's `prompt = 1024` (more than" in said
-    assert "sends no traffic" in disagreements(r, load_plan_text(PLAN.format(traffic="", prompt=512)), "p")[0].message
+    assert "sends no traffic" in disagreements(r, load_plan_text(PLAN.format(traffic="", prompt=512, engine="vllm")), "p")[0].message
 
 
 @pytest.mark.parametrize("model_id, other", [
@@ -163,10 +163,23 @@ def test_a_run_of_another_model_is_named_at_its_model_id(tmp_path, model_id, oth
                              "is preset `mixtral-8x7b` (mistralai/Mixtral-8x7B-Instruct-v0.1)")
 
 
+def test_a_run_of_another_engine_than_the_plans_is_refused_at_its_backend():
+    rate, _ = read_runs(FIXTURES / "sglang.jsonl")
+    assert rate.backend == "sglang"
+    (d,) = disagreements(rate, plan(), "p.moe")             # the plan runs vLLM
+    assert d.code == "E110" and rate.src.text[d.span.start:d.span.end] == '"backend"'
+    assert d.message == ("run sglang.jsonl#1 is not of plan `p.moe`: its client measured the `sglang` backend "
+                         "(SGLang's server); the plan's engine is vllm")
+    assert d.hint.startswith("calibrate with the plan of the engine this run measured: `--set cluster.engine=sglang`")
+    assert disagreements(rate, plan(engine="sglang"), "p.moe") == []
+    (v,) = read_runs(FIXTURES / "vllm.json")
+    assert v.backend == "vllm" and disagreements(v, plan(engine="vllm"), "p.moe") == []
+
+
 def test_closed_loop_runs_against_the_plans_clients():
     _, burst = read_runs(FIXTURES / "sglang.jsonl")
-    assert disagreements(burst, plan("concurrency = 16  requests = 100"), "p.moe") == []
-    (d,) = disagreements(burst, plan("concurrency = 32  requests = 100"), "p.moe")
+    assert disagreements(burst, plan("concurrency = 16  requests = 100", engine="sglang"), "p.moe") == []
+    (d,) = disagreements(burst, plan("concurrency = 32  requests = 100", engine="sglang"), "p.moe")
     assert "kept 16 requests in flight, the plan 32 clients" in d.message
     assert '`--set "workload.concurrency=16"`' in d.hint                   # the same loop: a --set works
 
@@ -180,10 +193,10 @@ def test_a_loop_of_the_other_kind_is_told_the_set_that_replaces_the_plans(tmp_pa
     (r,) = read_runs(FIXTURES / "vllm.json")
     for run, traffic, setting in ((closed, "rate = 4 requests/s  requests = 100", "workload.concurrency=16"),
                                   (r, "concurrency = 8  requests = 100", "workload.rate=4 requests/s")):
-        (d,) = disagreements(run, plan(traffic), "p.moe")
+        (d,) = disagreements(run, plan(traffic, engine=run.tool), "p.moe")
         assert d.hint.startswith(f'give the plan the run\'s traffic: `--set "{setting}"`')
         path = tmp_path / "p.moe"
-        path.write_text(PLAN.format(traffic=traffic, prompt=512))
+        path.write_text(PLAN.format(traffic=traffic, prompt=512, engine=run.tool))
         assert disagreements(run, load_plan_with(path, [setting]), "p.moe") == []
 
 

@@ -83,3 +83,23 @@ def test_each_step_under_traffic_meets_as_check_says(tmp_path, capsys, monkeypat
         if s["kind"] == "gpus":
             assert "each with the plan's batch of 336 requests in flight (672 in all)" in s["change"]
             assert "--set workload.batch=672" in s["options"]
+
+
+def test_a_change_that_meets_on_its_run_is_judged_with_its_capacity_as_check_judges_it():
+    """A run that keeps pace past its capacity does not carry its traffic (docs/load.md): a change is tried as
+    `dagc check` judges it, its capacity bisected once its run meets every requirement, and not before (no capacity
+    makes a missing run meet)."""
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.next_steps import _Tries
+    text = ('model preset "qwen3-30b-a3b" cluster { gpus = 8 gpu preset "h200" engine = vllm@0.33.0 } '
+            "workload { batch = 32 prompt = 1000 generate = 200 serving = inflight rate = RATE requests/s "
+            "requests = 2000 } require { tpot <= 100 ms } strategy dp 2 < tp 4 >")
+    plan = load_plan_text(text.replace("RATE", "28"))
+    tries = _Tries(plan, plan.strategies[0], limit=2)
+    met = tries(load_plan_text(text.replace("RATE", "4")))
+    assert met is not None and met.verdict.meets_requirements and met.load is not None
+    assert met.load.capacity_judged and met.load.capacity_requests_per_s > 4
+    missed = tries(plan)                                    # overloaded at 28 requests/s: its run misses
+    assert missed is not None and not missed.verdict.meets_requirements
+    assert missed.load is not None and not missed.load.capacity_judged
+    assert tries(plan) is None                              # its two tries spent

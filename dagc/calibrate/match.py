@@ -48,6 +48,13 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured {other}, the plan's "
                                f"model is preset `{plan.model.name}` ({HF_IDS[plan.model.name]})", run.span("model"),
                                "calibrate with the plan of the model this run measured"))
+    engine = backend_engine(run.backend)
+    if engine is not None and engine != plan.cluster.engine.name and plan.cluster.engine.name != "pytorch":
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: its client measured the "
+                               f"`{quote(run.backend or '', 40)}` backend ({ENGINE_NAMES_SHOWN[engine]}'s server); the "
+                               f"plan's engine is {plan.cluster.engine.name}", run.span("backend"),
+                               f"calibrate with the plan of the engine this run measured: `--set cluster.engine="
+                               f"{engine}` (in a manifest, `set = [\"cluster.engine={engine}\"]`)"))
     tr = w.traffic
     if tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"
@@ -65,6 +72,23 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
                 f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
                 f"workload.{name}={round(ours)}")
     return out
+
+
+ENGINE_NAMES_SHOWN = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM"}
+# the `backend` names of vLLM's `bench serve` and SGLang's `bench_serving` (`--backend`) that name one engine's
+# server; the OpenAI-compatible ones (`openai`, `openai-chat`) and the others say nothing of the engine
+_BACKENDS = {"vllm": "vllm", "vllm-chat": "vllm", "sglang": "sglang", "sglang-native": "sglang",
+             "sglang-oai": "sglang", "sglang-oai-chat": "sglang", "trt": "trtllm", "tensorrt-llm": "trtllm"}
+
+
+def backend_engine(backend: str | None) -> str | None:
+    """The engine a run's `backend` names (`sglang-oai`: SGLang), None when it names none dagc knows.
+
+    Example:
+        >>> backend_engine("sglang-oai"), backend_engine("vllm"), backend_engine("openai-chat"), backend_engine(None)
+        ('sglang', 'vllm', None, None)
+    """
+    return None if backend is None else _BACKENDS.get(backend.strip().lower())
 
 
 def _name_parts(model_id: str) -> tuple[str, frozenset[str]]:

@@ -41,6 +41,7 @@ class MeasuredRun:
     measured: Mapping[str, float] = field(default_factory=dict)
     fields: Mapping[str, str] = field(default_factory=dict)     # measured key or traffic name → the file's field
     model: str | None = None             # the model the run names (vLLM's and SGLang's `model_id`), None: none
+    backend: str | None = None           # the server the client named (vLLM's and SGLang's `backend`), None: none
 
     def span(self, name: str) -> Span:
         """Where the field behind `name` (a measured key, `requests`, `rate`, `concurrency`, `prompt`,

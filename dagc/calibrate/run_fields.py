@@ -100,11 +100,12 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     concurrency = r.number(o, "max_concurrency", whole=True)
     r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency"}
     prompt, generate = _lengths(r, completed or requests)
-    model = o.get("model_id")
+    model, backend = o.get("model_id"), o.get("backend")
     r.fields |= {"model": "model_id"}
     return MeasuredRun(rid, path, tool, r.src, r.at, r.end, int(requests), rate, None if concurrency is None else
                        int(concurrency), prompt, generate, r.measured, r.fields,
-                       model if isinstance(model, str) and model.strip() else None)
+                       model if isinstance(model, str) and model.strip() else None,
+                       backend if isinstance(backend, str) and backend.strip() else None)
 
 
 def _rate(r: _Run, v: Any) -> float | None:

@@ -28,9 +28,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
 None is tried while the strategy misses a requirement written on the wrong side of its figure (`ttft >= 2 s`,
 W522; `throughput <= …`, W523): every step would chase a slower deployment; the fix is the comparator.
 
-Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated,
-without the capacity, which judges nothing the run does not) and, given `judge`, what `dagc check` adds —
-the plan's engine's refusals (E7xx), so that no change the engine would not start is proposed as meeting.
+Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated, the
+capacity once it meets on its run) and, given `judge`, the engine's refusals (E7xx) `dagc check` adds.
 
 A change is listed when it meets the requirements, and the nearest of each kind only; when none meets,
 the best tried of each kind is listed with `meets` false, so that the user sees how close it came — unless it
@@ -99,9 +98,8 @@ def with_next_steps(results: list[StrategyResult], judge: Judge | None = None) -
 
 
 class _Tries:
-    """Checks of changed plans, at most `limit` of them, each as `dagc check --strategy` checks it: its load
-    judged (not its capacity, which judges nothing the run does not: `dagc.verdict.under_load.capacity`),
-    and what `judge` adds (the engine's refusals)."""
+    """Checks of changed plans, at most `limit` of them, as `dagc check --strategy` checks each (module docstring):
+    a run that keeps pace past its capacity does not carry its traffic, so none is listed as meeting beside it."""
 
     def __init__(self, plan: Plan, decl: StrategyDecl, limit: int, judge: Judge | None = None):
         self.plan, self.decl, self.left, self.judge = plan, decl, limit, judge
@@ -110,8 +108,9 @@ class _Tries:
         if self.left <= 0:
             return None
         self.left -= 1
-        r = check_strategy(plan, decl or self.decl, with_capacity=False)
-        return self.judge(r) if self.judge is not None else r
+        judged, decl = self.judge or (lambda x: x), decl or self.decl
+        r = judged(check_strategy(plan, decl, with_capacity=False))
+        return judged(check_strategy(plan, decl)) if _meets(r) and r.load and not r.load.capacity_judged else r
 
 
 def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -> NextStep:
