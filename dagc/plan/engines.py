@@ -121,13 +121,10 @@ VLLM_GRAPH_SIZES = (1, 2, 4, *range(8, 256, 8), *range(256, 513, 16))
 # 512 on an 80–160 GB GPU at tp ≥ 4 (256 below tp 4) (python/sglang/srt/server_args.py,
 # `_generate_cuda_graph_batch_sizes`, `cuda_graph_max_bs`).
 SGLANG_GRAPH_SIZES = (1, 2, 4, 8, 12, *range(16, 257, 8), *range(272, 512, 16), 512)
-# TensorRT-LLM as `dagc launch` starts it (`cuda_graph_config: {enable_padding: true, max_batch_size: B}`, B the
-# requests of a rank's batch, docs/launch.md): `[1, 2, 4] + range(8, 129, 8)`, the powers of two from 256 below B
-# and B itself, a batch padded up to the next (tensorrt_llm/llmapi/llm_args.py, `CudaGraphConfig.
-# _generate_cuda_graph_batch_sizes`); the powers of two go on to 8,192 here, so that a batch above 128 pads to the
-# next of them where the engine captures B itself. Its default `CudaGraphConfig()` — `range(1, 32) + [32, 64,
-# 128]`, not padded, a batch of another size eager — priced a batch of 33 to 63 at twice 32's step.
-TRTLLM_GRAPH_SIZES = (1, 2, 4, *range(8, 129, 8), 256, 512, 1024, 2048, 4096, 8192)
+# TensorRT-LLM: `CudaGraphConfig()` captures `range(1, 32) + [32, 64, 128]` (max_batch_size 128) and does not
+# pad (`enable_padding = False`): a batch of another size runs without a graph
+# (tensorrt_llm/llmapi/llm_args.py, `CudaGraphConfig._generate_cuda_graph_batch_sizes`).
+TRTLLM_GRAPH_SIZES = (*range(1, 32), 32, 64, 128)
 
 # Host time per engine step that the GPU waits for (scheduling, input preparation, sampling, output
 # processing), fitted on the calibration half of the public corpus (bench/corpus/split.json, the runs of the
@@ -239,7 +236,7 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
                           blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE),
     "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, step_request_s=TRTLLM_STEP_REQUEST_S, layer_s=TRTLLM_LAYER_S,
                           frontend_s=TRTLLM_FRONTEND_S, ingest_s=TRTLLM_INGEST_S,
-                          graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=True, glue=ENGINE_GLUE["trtllm"]),
+                          graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, glue=ENGINE_GLUE["trtllm"]),
     "pytorch": EngineTerms(),
 }
 
