@@ -612,3 +612,46 @@ def test_clusters_within_dagcs_error_show_the_cost_the_table_ranks_by():
     assert close_text([row], "money") == "8 x h200 on vllm@0.33.0 ($0.5171)"
     assert close_text([row], "gpu-hours") == "8 x h200 on vllm@0.33.0 (0.4 GPU-h)"       # 0.3 × 8 / 6
     assert close_text([{**row, "pick": {"gpus": 8}}], "money") == "8 x h200 on vllm@0.33.0 ($0.3878)"
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("per_million_tokens", "x", "answer.per_million_tokens: Input should be a valid number"),
+    ("pick", [1, 2], "answer.pick: Input should be a JSON object"),
+    ("pick.gpus", 0, "answer.pick.gpus: Input should be greater than or equal to 1"),
+    ("pick.load.tpot_s", None, "answer.pick.load.tpot_s: Input should be a JSON object"),
+    ("meets_requirements", 1, "answer.meets_requirements: Input should be a valid boolean"),
+    ("cluster.gpus", "8", "answer.cluster.gpus: Input should be a valid integer"),
+    ("index", 3, "answer.index: Extra inputs are not permitted"),     # would overwrite the row's own index
+])
+def test_a_stored_answer_not_of_dagcs_shape_is_searched_again_with_a_note(small, tmp_path, capsys, monkeypatch,
+                                                                          field, value, said):
+    path, _, _, items, _ = small
+    out = tmp_path / "out"
+    assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    results = out / "fleet-results.jsonl"
+    lines = results.read_text().splitlines()
+    row = json.loads(lines[1])                   # the first cluster's answer, one field changed by hand
+    *parents, last = ["answer", *field.split(".")]
+    inner = row
+    for part in parents:
+        inner = inner[part]
+    inner[last] = value
+    results.write_text("\n".join([lines[0], json.dumps(row), *lines[2:]]) + "\n")
+    searched = []
+
+    def answer(plan, rate, top):
+        searched.append(plan.cluster.gpu.name)
+        return answer_cluster(plan, rate, top)
+
+    monkeypatch.setattr(fleet_run, "answer_cluster", answer)
+    assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0     # no traceback
+    captured = capsys.readouterr()
+    assert searched == [items[0][0].gpu]                  # that cluster searched again, the other resumed
+    got = json.loads(captured.out)
+    assert got == doc                # and its answer what it was
+    assert f"the stored answer of {items[0][0].label} is not of the shape dagc writes ({said}); that cluster " \
+           "is searched again" in " ".join(captured.err.split())
+    # the file holds the answer searched again, as first written
+    stored = [json.loads(line) for line in results.read_text().splitlines()[1:]]
+    assert [r["answer"] for r in stored if r["key"] == items[0][0].key] == [json.loads(lines[1])["answer"]]
