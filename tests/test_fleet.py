@@ -655,3 +655,34 @@ def test_a_stored_answer_not_of_dagcs_shape_is_searched_again_with_a_note(small,
     # the file holds the answer searched again, as first written
     stored = [json.loads(line) for line in results.read_text().splitlines()[1:]]
     assert [r["answer"] for r in stored if r["key"] == items[0][0].key] == [json.loads(lines[1])["answer"]]
+
+
+CALIBRATION = {"format": 1, "engine": "vllm", "release": "0.33.0", "gpu": "h100-sxm", "gpus": 1,
+               "model": "qwen3-30b-a3b", "terms": {"step_s": 0.004, "frontend_s": 0.02},
+               "runs": [{"id": "r0", "file": "r0.json", "tool": "vllm", "requests": 100, "prompt": 512, "generate": 64,
+                         "rate": 4, "measured": {"ttft_ms": 50}, "dagc": {"ttft_ms": 50},
+                         "cross_validated": {"ttft_ms": 50}}],
+               "range": {"prompt": [512, 512], "generate": [64, 64], "rate": [4, 4]}, "residuals": {"ttft": [0.0]}}
+
+
+def test_a_changed_file_the_plan_reads_is_searched_again_not_resumed(tmp_path, capsys, monkeypatch):
+    cal = tmp_path / "calx.json"
+    cal.write_text(json.dumps(CALIBRATION))
+    fleet = 'fleet { gpu preset "h100-sxm" { price = 2.49 $/h } }\n'
+    path = write(tmp_path, HEAD + 'calibration from "calx.json"\n' + fleet)
+    assert load_plan(path).files == (str(cal.resolve()),)          # the lowering records what it read
+    out = tmp_path / "out"
+    assert main(["fleet", str(path), "-o", str(out), "-q"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
+    assert main(["fleet", str(path), "-o", str(out), "-q"]) == 0     # the same file: resumed, not searched
+    # the plan's text is the same, its calibration's terms are not: another sweep
+    cal.write_text(json.dumps({**CALIBRATION, "terms": {"step_s": 0.04, "frontend_s": 0.02}}))
+    with pytest.raises(AssertionError, match="searched"):
+        main(["fleet", str(path), "-o", str(out), "-q"])
+
+
+def test_the_files_a_plan_reads_are_keyed_by_their_content():
+    from dagc.fleet.results_file import signature
+    assert signature("p", 10) != signature("p", 10, [("/d/log.csv", "0" * 64)])
+    assert signature("p", 10, [("/d/log.csv", "0" * 64)]) != signature("p", 10, [("/d/log.csv", "1" * 64)])

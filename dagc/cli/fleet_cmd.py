@@ -83,7 +83,8 @@ def cmd_fleet(args: Namespace) -> int:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
         return EXIT_INPUT
-    files = _fleet_files(args, plan.name, plan_text, {p.key for p, _ in items}, err)
+    read = dict.fromkeys(f for pl in (plan, *(pl for _, pl in items)) for f in pl.files)   # each file the plan reads
+    files = _fleet_files(args, plan.name, (plan_text, tuple(read)), {p.key for p, _ in items}, err)
     if isinstance(files, int):
         return files
     _say_rejected(files, {p.key: p for p, _ in items}, err)
@@ -127,14 +128,16 @@ def _say_rejected(files: _Files, points: dict[str, FleetPoint], err: Console) ->
                   "that cluster is searched again", markup=False)
 
 
-def _fleet_files(args: Namespace, name: str, plan_text: str, keys: set[str], err: Console) -> _Files | int:
-    """The output files, the results file started (with the answers of `keys` it holds, unless `--fresh`);
-    the exit code when they cannot be written."""
+def _fleet_files(args: Namespace, name: str, reads: tuple[str, tuple[str, ...]], keys: set[str],
+                 err: Console) -> _Files | int:
+    """The output files, the results file started (with the answers of `keys` it holds, unless `--fresh`, for the
+    sweep of `reads`: the plan's text and the files it reads, `dagc.fleet.results_file.signature`); the exit code
+    when they cannot be written."""
     with loading():
         from ..export.output_dir import default_output_dir, plot_dir
         from ..export.write import OutputError
         from ..fleet.cluster import SEARCH_TOP
-        from ..fleet.results_file import RESULTS_NAME, Resumed, read_results, signature, start_results
+        from ..fleet.results_file import RESULTS_NAME, Resumed, file_digests, read_results, signature, start_results
         from .printing import output_failed
     force = bool(args.force)
     out_dir = Path(args.output or "out")            # named by an error before the default is made
@@ -143,7 +146,7 @@ def _fleet_files(args: Namespace, name: str, plan_text: str, keys: set[str], err
         results = plot_dir(out_dir, RESULTS_NAME, force)
         report = plot_dir(out_dir, FLEET_JSON, force)
         pages = {page: plot_dir(out_dir, page, force) for page in ("fleet.md", "fleet.svg", "fleet.html")}
-        sig = signature(plan_text, SEARCH_TOP)
+        sig = signature(reads[0], SEARCH_TOP, file_digests(reads[1]))
         resumed = Resumed() if args.fresh else read_results(results, sig)
         known = {k: a for k, a in resumed.answers.items() if k in keys}
         start_results(results, sig, known)

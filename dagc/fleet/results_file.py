@@ -1,7 +1,9 @@
 """A fleet's results file: each cluster's answer saved as it arrives, so that an interrupted sweep resumes.
 
 Input: the file's path (`fleet-results.jsonl` in the output directory) and the sweep's signature — what the
-answers depend on: the plan's text and the search's `top` (`signature`). Output: the answers the
+answers depend on: the plan's text, the search's `top` and the content of every file the plan reads (`Plan.files`:
+its calibration, request log, routing file, imported kernel profile, `model from` config — each a SHA-256 of its
+bytes, `file_digests`), so a changed file is another sweep (`signature`). Output: the answers the
 file holds for that signature (`read_results`), by point key, each of the shape dagc writes
 (`dagc.fleet.stored.parse_answer`), with the keys of those that are not; `append_result` adds one. The file is JSON
 lines: a header `{"dagc_fleet_results": 1, "signature": …}`, then `{"key": …, "answer": …}` a cluster. A
@@ -14,27 +16,59 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..lang.parse import MAX_PLAN_BYTES
+from ..lang.request_log import MAX_LOG_BYTES
+from ..source import Unreadable, read_regular
 from .stored import AnswerShapeError, parse_answer
 
-__all__ = ["RESULTS_NAME", "Resumed", "append_result", "read_results", "signature", "start_results"]
+__all__ = ["MAX_DIGEST_BYTES", "RESULTS_NAME", "Resumed", "append_result", "file_digests", "read_results", "signature",
+           "start_results"]
 
 RESULTS_NAME = "fleet-results.jsonl"
 _FORMAT = 1
+# the most of a file the plan reads that is hashed: the largest a plan reads (a request log), and one byte more — a
+# file past it is refused by the plan's own reading before a sweep starts
+MAX_DIGEST_BYTES = max(MAX_LOG_BYTES, MAX_PLAN_BYTES) + 1
 
 
-def signature(plan_text: str, top: int) -> str:
-    """What a sweep's answers depend on, as a SHA-256: the plan's text (its fleet and rates included) and the
-    search's `top`.
+def file_digests(paths: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """Each file's path and the SHA-256 of its bytes (at most `MAX_DIGEST_BYTES`, read as a plan reads a file:
+    a regular file only, never blocking), each path once; `unreadable: …` for one that cannot be read now.
+
+    Example:
+        >>> file_digests(["/nonexistent/calibration.json"])
+        (('/nonexistent/calibration.json', 'unreadable: missing'),)
+    """
+    out: dict[str, str] = {}
+    for path in paths:
+        if path in out:
+            continue
+        try:
+            out[path] = hashlib.sha256(read_regular(path, MAX_DIGEST_BYTES)).hexdigest()
+        except Unreadable as exc:
+            out[path] = f"unreadable: {'missing' if exc.missing else exc.kind or exc.reason}"
+    return tuple(out.items())
+
+
+def signature(plan_text: str, top: int, files: Sequence[tuple[str, str]] = ()) -> str:
+    """What a sweep's answers depend on, as a SHA-256: the plan's text (its fleet and rates included), the
+    search's `top` and the files the plan reads with their content's digests (`file_digests`).
 
     Example:
         >>> signature("model preset \\"x\\"", 10) == signature("model preset \\"x\\"", 10)
         True
+        >>> signature("p", 10, [("calx.json", "ab")]) == signature("p", 10, [("calx.json", "cd")])
+        False
     """
-    return hashlib.sha256(json.dumps([plan_text, top]).encode()).hexdigest()
+    parts: list[Any] = [plan_text, top]
+    if files:                   # a plan that reads no file keeps the signature it had before files were keyed
+        parts.append([list(f) for f in files])
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
