@@ -12,6 +12,7 @@ import pytest
 
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
+from dagc.export.fleet_out import fleet_md
 from dagc.export.report import report_json
 from dagc.fleet import run as fleet_run
 from dagc.fleet.cluster import answer_cluster, queues
@@ -686,3 +687,56 @@ def test_the_files_a_plan_reads_are_keyed_by_their_content():
     from dagc.fleet.results_file import signature
     assert signature("p", 10) != signature("p", 10, [("/d/log.csv", "0" * 64)])
     assert signature("p", 10, [("/d/log.csv", "0" * 64)]) != signature("p", 10, [("/d/log.csv", "1" * 64)])
+
+
+def _mix_answer(gpus: int, strategy: str, used: int, tokens: int, tpot_s: float, meets: bool,
+                goodput: float = 2.0) -> dict:
+    """One mix's answer on `gpus` H100s at $2.49/h: its pick `strategy` on `used` GPUs serving `goodput` requests/s
+    of `tokens` tokens each."""
+    per_million = used * 2.49 / 3600 / (goodput * tokens) * 1e6
+    load = {"goodput_requests_per_s": goodput, "ttft_s": {"p99": 0.0919}, "tpot_s": {"p90": tpot_s}}
+    return {"cluster": {"gpu": "h100-sxm", "gpus": gpus, "gpus_per_node": 8, "engine": "vllm@0.33.0",
+                        "price_per_gpu_hour": 2.49},
+            "meets_requirements": meets, "pick": {"strategy": strategy, "gpus": used, "score": 1.0, "load": load},
+            "instances": gpus // used, "per_million_tokens": per_million,
+            "gpu_hours_per_million_tokens": per_million / 2.49, "rent_per_hour": 2.49 * gpus,
+            "binding": "tpot_p90 <= 20 ms"}
+
+
+def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the_mix_it_misses():
+    """gpt-oss-120b under a "chat" mix (weight 0.8, 1,000 + 500 tokens a request) and a "long" one (0.3, 8,000 +
+    500): on 2 H100s chat picks `tp 1` on 1 GPU and long `tp 2` on both; on 1 H100 long misses with a p90 TPOT of
+    34.09 ms where chat's is 18.21 ms. The best's line read `on 1 GPU … $0.1899 on the 1 its pick uses (1 idle)`, and
+    the miss quoted chat's 18.21 ms."""
+    from rich.console import Console
+
+    from dagc.cli.print_fleet import print_fleet
+    from dagc.lang.fleet import FleetGpu
+    fleet = Fleet((FleetGpu("h100-sxm", "2.49 $/h", 2.49, None),), (), 2.0, None)
+
+    def point(i, cluster, mix, weight):
+        return FleetPoint(i, "h100-sxm", "2.49 $/h", (("gpus", str(cluster + 1)),), cluster, mix, weight, rate=2.0)
+    answers = [(point(0, 0, "chat", 0.8), _mix_answer(1, "tp 1", 1, 1500, 0.01821, True)),
+               (point(1, 0, "long", 0.3), _mix_answer(1, "tp 1", 1, 8500, 0.03409, False, 0.144)),
+               (point(2, 1, "chat", 0.8), _mix_answer(2, "tp 1", 1, 1500, 0.01821, True)),
+               (point(3, 1, "long", 0.3), _mix_answer(2, "tp 2", 2, 8500, 0.01380, True))]
+    r = rank_fleet(fleet, answers, "tokens-per-gpu")
+    assert [x["index"] for x in r.ranked] == [1] and [x["index"] for x in r.missed] == [0]
+    # by hand: chat on 1 GPU, 2 requests/s x 1,500 tokens = 3,000 tokens/s: 2.49 $/h x 1e6 / (3600 x 3000)
+    # = $0.230556 a million tokens; long on 2 GPUs, 2 x 8,500 = 17,000 tokens/s: 2 x 2.49 x 1e6 / (3600 x 17000)
+    # = $0.0813725. On the GPUs each pick uses: (0.8 x 0.230556 + 0.3 x 0.0813725) / 1.1 = $0.189869; every GPU of
+    # the 2 charged, chat's pick leaving one idle: (0.8 x 0.230556 x 2/1 + 0.3 x 0.0813725 x 2/2) / 1.1 = $0.357546
+    best = r.ranked[0]
+    assert best["per_million_tokens"] == pytest.approx(0.189869, abs=1e-6)
+    assert best["rented_per_million_tokens"] == pytest.approx(0.357546, abs=1e-6)
+    console = Console(width=1000, record=True)
+    print_fleet(console, r, 10)
+    text = " ".join(console.export_text().split())
+    assert ('best: 2 x h100-sxm, vllm@0.33.0: tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long", '
+            "$0.3575 per million tokens on its goodput under each mix with all 2 GPUs it rents charged; $0.1899 on "
+            'the GPUs each mix\'s pick uses (mix "chat": 1, 1 idle at its traffic; mix "long": 2) (dagc search PLAN '
+            "--rate 2 --set 'cluster.gpu=h100-sxm'") in text and 'gives mix "chat"\'s pick)' in text
+    assert ('not meeting: h100-sxm, gpus 1: misses mix "long": tpot_p90 <= 20 ms — its best under mix "long", `tp 1` '
+            "on 1 GPU: p99 TTFT 91.9 ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s") in text
+    md = fleet_md(r.to_json(), "mix")
+    assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", $0.3575 per million tokens') in md
