@@ -740,3 +740,14 @@ def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the
             "on 1 GPU: p99 TTFT 91.9 ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s") in text
     md = fleet_md(r.to_json(), "mix")
     assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", $0.3575 per million tokens') in md
+
+
+def test_a_cluster_whose_engine_refuses_its_gpu_says_why():
+    """TensorRT-LLM on MI300X: every strategy is left out, and the row says E728's reason as `dagc search` does,
+    not `the search found none (dagc search says why)`."""
+    from dagc.lang.load import load_plan_text
+    plan = load_plan_text(HEAD.replace('gpu preset "h100-sxm"', 'gpu preset "mi300x"  engine = trtllm'))
+    answer = answer_cluster(plan, 4.0)
+    assert answer["pick"] is None and not answer["meets_requirements"]
+    assert answer["note"] == ("no legal strategy on 1 GPU: TensorRT-LLM runs on NVIDIA GPUs only; mi300x is an AMD "
+                              "GPU (E728)")
