@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -615,6 +616,15 @@ def test_clusters_within_dagcs_error_show_the_cost_the_table_ranks_by():
     assert close_text([{**row, "pick": {"gpus": 8}}], "money") == "8 x h200 on vllm@0.33.0 ($0.3878)"
 
 
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """The small fleet's plan, its points and an output directory of its finished sweep."""
+    d = tmp_path_factory.mktemp("finished")
+    path = write(d, SMALL)
+    assert main(["fleet", str(path), "-o", str(d / "out"), "--format", "json"]) == 0
+    return path, fleet_plans(path, load_fleet(path)[1]), d / "out"
+
+
 @pytest.mark.parametrize(("field", "value", "said"), [
     ("per_million_tokens", "x", "answer.per_million_tokens: Input should be a valid number"),
     ("pick", [1, 2], "answer.pick: Input should be a JSON object"),
@@ -624,12 +634,12 @@ def test_clusters_within_dagcs_error_show_the_cost_the_table_ranks_by():
     ("cluster.gpus", "8", "answer.cluster.gpus: Input should be a valid integer"),
     ("index", 3, "answer.index: Extra inputs are not permitted"),     # would overwrite the row's own index
 ])
-def test_a_stored_answer_not_of_dagcs_shape_is_searched_again_with_a_note(small, tmp_path, capsys, monkeypatch,
+def test_a_stored_answer_not_of_dagcs_shape_is_searched_again_with_a_note(finished, tmp_path, capsys, monkeypatch,
                                                                           field, value, said):
-    path, _, _, items, _ = small
+    path, items, done = finished
     out = tmp_path / "out"
-    assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    shutil.copytree(done, out)
+    doc = json.loads((out / "fleet.json").read_text())
     results = out / "fleet-results.jsonl"
     lines = results.read_text().splitlines()
     row = json.loads(lines[1])                   # the first cluster's answer, one field changed by hand
