@@ -633,6 +633,9 @@ def finished(tmp_path_factory):
     ("meets_requirements", 1, "answer.meets_requirements: Input should be a valid boolean"),
     ("cluster.gpus", "8", "answer.cluster.gpus: Input should be a valid integer"),
     ("index", 3, "answer.index: Extra inputs are not permitted"),     # would overwrite the row's own index
+    # a figure past 1e100 could make what the ranking computes infinite, which JSON cannot hold
+    ("per_million_tokens", 1e300, "answer.per_million_tokens: Input should be at most 1e+100"),
+    ("cluster.gpus", 2**30, "answer.cluster.gpus: Input should be at most 1,048,576"),
 ])
 def test_a_stored_answer_not_of_dagcs_shape_is_searched_again_with_a_note(finished, tmp_path, capsys, monkeypatch,
                                                                           field, value, said):

@@ -17,9 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = ["AnswerShapeError", "StoredAnswer", "StoredCluster", "StoredPick", "parse_answer"]
 
-_Count = Annotated[int, Field(ge=0)]
-_Positive = Annotated[int, Field(ge=1)]
-_Figure = Annotated[float, Field(ge=0.0)]
+# bounded so that what the ranking computes from them stays finite (a cost × the cluster's GPUs, a p90 in ms):
+# counts as a plan bounds them (docs/limits.md: GPUs 2²⁰, other counts 2⁴⁰), figures far past any dagc computes
+_MAX_FIGURE = 1e100
+_Count = Annotated[int, Field(ge=0, le=2**40)]
+_Positive = Annotated[int, Field(ge=1, le=2**40)]
+_Gpus = Annotated[int, Field(ge=1, le=2**20)]
+_Figure = Annotated[float, Field(ge=0.0, le=_MAX_FIGURE)]
 
 
 class _Strict(BaseModel):
@@ -28,8 +32,8 @@ class _Strict(BaseModel):
 
 
 class _Percentiles(_Strict):
-    p99: float | None = None
-    p90: float | None = None
+    p99: _Figure | None = None
+    p90: _Figure | None = None
 
 
 class _Load(_Strict):
@@ -46,11 +50,11 @@ class StoredPick(_Strict):
     """A cluster's pick: the at-rate row of `dagc search --rate` (`dagc.search.at_rate.AtRate.to_json`)."""
 
     strategy: str
-    gpus: _Positive
+    gpus: _Gpus
     workload: _PickWorkload
     load: _Load
-    score: float | None = None
-    replicas: _Positive = 1
+    score: Annotated[float, Field(ge=-_MAX_FIGURE, le=_MAX_FIGURE)] | None = None
+    replicas: _Gpus = 1
 
 
 class StoredCluster(_Strict):
@@ -58,8 +62,8 @@ class StoredCluster(_Strict):
 
     model_config = ConfigDict(extra="forbid")
     gpu: str
-    gpus: _Positive
-    gpus_per_node: _Positive
+    gpus: _Gpus
+    gpus_per_node: _Gpus
     engine: str
     price_per_gpu_hour: _Figure | None = None
 
@@ -116,4 +120,7 @@ def parse_answer(data: object) -> StoredAnswer:
         field = ".".join(str(part) for part in first["loc"])
         # pydantic names the model a nested object is read as (`instance of StoredPick`): the file holds JSON
         msg = "Input should be a JSON object" if first["type"] in ("model_type", "dict_type") else str(first["msg"])
+        if first["type"] == "less_than_equal":           # pydantic writes 1e100 out in full
+            le = first["ctx"]["le"]
+            msg = f"Input should be at most {le:,}" if isinstance(le, int) else f"Input should be at most {le:g}"
         raise AnswerShapeError(field, msg) from None
