@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
 
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
+from dagc.export.fleet_out import fleet_md
 from dagc.export.report import report_json
 from dagc.fleet import run as fleet_run
 from dagc.fleet.cluster import answer_cluster, queues
@@ -612,3 +614,153 @@ def test_clusters_within_dagcs_error_show_the_cost_the_table_ranks_by():
     assert close_text([row], "money") == "8 x h200 on vllm@0.33.0 ($0.5171)"
     assert close_text([row], "gpu-hours") == "8 x h200 on vllm@0.33.0 (0.4 GPU-h)"       # 0.3 × 8 / 6
     assert close_text([{**row, "pick": {"gpus": 8}}], "money") == "8 x h200 on vllm@0.33.0 ($0.3878)"
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """The small fleet's plan, its points and an output directory of its finished sweep."""
+    d = tmp_path_factory.mktemp("finished")
+    path = write(d, SMALL)
+    assert main(["fleet", str(path), "-o", str(d / "out"), "--format", "json"]) == 0
+    return path, fleet_plans(path, load_fleet(path)[1]), d / "out"
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("per_million_tokens", "x", "answer.per_million_tokens: Input should be a valid number"),
+    ("pick", [1, 2], "answer.pick: Input should be a JSON object"),
+    ("pick.gpus", 0, "answer.pick.gpus: Input should be greater than or equal to 1"),
+    ("pick.load.tpot_s", None, "answer.pick.load.tpot_s: Input should be a JSON object"),
+    ("meets_requirements", 1, "answer.meets_requirements: Input should be a valid boolean"),
+    ("cluster.gpus", "8", "answer.cluster.gpus: Input should be a valid integer"),
+    ("index", 3, "answer.index: Extra inputs are not permitted"),     # would overwrite the row's own index
+    # a figure past 1e100 could make what the ranking computes infinite, which JSON cannot hold
+    ("per_million_tokens", 1e300, "answer.per_million_tokens: Input should be at most 1e+100"),
+    ("cluster.gpus", 2**30, "answer.cluster.gpus: Input should be at most 1,048,576"),
+])
+def test_a_stored_answer_not_of_dagcs_shape_is_searched_again_with_a_note(finished, tmp_path, capsys, monkeypatch,
+                                                                          field, value, said):
+    path, items, done = finished
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    doc = json.loads((out / "fleet.json").read_text())
+    results = out / "fleet-results.jsonl"
+    lines = results.read_text().splitlines()
+    row = json.loads(lines[1])                   # the first cluster's answer, one field changed by hand
+    *parents, last = ["answer", *field.split(".")]
+    inner = row
+    for part in parents:
+        inner = inner[part]
+    inner[last] = value
+    results.write_text("\n".join([lines[0], json.dumps(row), *lines[2:]]) + "\n")
+    searched = []
+
+    def answer(plan, rate, top):
+        searched.append(plan.cluster.gpu.name)
+        return answer_cluster(plan, rate, top)
+
+    monkeypatch.setattr(fleet_run, "answer_cluster", answer)
+    assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0     # no traceback
+    captured = capsys.readouterr()
+    assert searched == [items[0][0].gpu]                  # that cluster searched again, the other resumed
+    got = json.loads(captured.out)
+    assert got == doc                # and its answer what it was
+    assert f"the stored answer of {items[0][0].label} is not of the shape dagc writes ({said}); that cluster " \
+           "is searched again" in " ".join(captured.err.split())
+    # the file holds the answer searched again, as first written
+    stored = [json.loads(line) for line in results.read_text().splitlines()[1:]]
+    assert [r["answer"] for r in stored if r["key"] == items[0][0].key] == [json.loads(lines[1])["answer"]]
+
+
+CALIBRATION = {"format": 1, "engine": "vllm", "release": "0.33.0", "gpu": "h100-sxm", "gpus": 1,
+               "model": "qwen3-30b-a3b", "terms": {"step_s": 0.004, "frontend_s": 0.02},
+               "runs": [{"id": "r0", "file": "r0.json", "tool": "vllm", "requests": 100, "prompt": 512, "generate": 64,
+                         "rate": 4, "measured": {"ttft_ms": 50}, "dagc": {"ttft_ms": 50},
+                         "cross_validated": {"ttft_ms": 50}}],
+               "range": {"prompt": [512, 512], "generate": [64, 64], "rate": [4, 4]}, "residuals": {"ttft": [0.0]}}
+
+
+def test_a_changed_file_the_plan_reads_is_searched_again_not_resumed(tmp_path, capsys, monkeypatch):
+    cal = tmp_path / "calx.json"
+    cal.write_text(json.dumps(CALIBRATION))
+    fleet = 'fleet { gpu preset "h100-sxm" { price = 2.49 $/h } }\n'
+    path = write(tmp_path, HEAD + 'calibration from "calx.json"\n' + fleet)
+    assert load_plan(path).files == (str(cal.resolve()),)          # the lowering records what it read
+    out = tmp_path / "out"
+    assert main(["fleet", str(path), "-o", str(out), "-q"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
+    assert main(["fleet", str(path), "-o", str(out), "-q"]) == 0     # the same file: resumed, not searched
+    # the plan's text is the same, its calibration's terms are not: another sweep
+    cal.write_text(json.dumps({**CALIBRATION, "terms": {"step_s": 0.04, "frontend_s": 0.02}}))
+    with pytest.raises(AssertionError, match="searched"):
+        main(["fleet", str(path), "-o", str(out), "-q"])
+
+
+def test_the_files_a_plan_reads_are_keyed_by_their_content():
+    from dagc.fleet.results_file import signature
+    assert signature("p", 10) != signature("p", 10, [("/d/log.csv", "0" * 64)])
+    assert signature("p", 10, [("/d/log.csv", "0" * 64)]) != signature("p", 10, [("/d/log.csv", "1" * 64)])
+
+
+def _mix_answer(gpus: int, strategy: str, used: int, tokens: int, tpot_s: float, meets: bool,
+                goodput: float = 2.0) -> dict:
+    """One mix's answer on `gpus` H100s at $2.49/h: its pick `strategy` on `used` GPUs serving `goodput` requests/s
+    of `tokens` tokens each."""
+    per_million = used * 2.49 / 3600 / (goodput * tokens) * 1e6
+    load = {"goodput_requests_per_s": goodput, "ttft_s": {"p99": 0.0919}, "tpot_s": {"p90": tpot_s}}
+    return {"cluster": {"gpu": "h100-sxm", "gpus": gpus, "gpus_per_node": 8, "engine": "vllm@0.33.0",
+                        "price_per_gpu_hour": 2.49},
+            "meets_requirements": meets, "pick": {"strategy": strategy, "gpus": used, "score": 1.0, "load": load},
+            "instances": gpus // used, "per_million_tokens": per_million,
+            "gpu_hours_per_million_tokens": per_million / 2.49, "rent_per_hour": 2.49 * gpus,
+            "binding": "tpot_p90 <= 20 ms"}
+
+
+def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the_mix_it_misses():
+    """gpt-oss-120b under a "chat" mix (weight 0.8, 1,000 + 500 tokens a request) and a "long" one (0.3, 8,000 +
+    500): on 2 H100s chat picks `tp 1` on 1 GPU and long `tp 2` on both; on 1 H100 long misses with a p90 TPOT of
+    34.09 ms where chat's is 18.21 ms. The best's line read `on 1 GPU … $0.1899 on the 1 its pick uses (1 idle)`, and
+    the miss quoted chat's 18.21 ms."""
+    from rich.console import Console
+
+    from dagc.cli.print_fleet import print_fleet
+    from dagc.lang.fleet import FleetGpu
+    fleet = Fleet((FleetGpu("h100-sxm", "2.49 $/h", 2.49, None),), (), 2.0, None)
+
+    def point(i, cluster, mix, weight):
+        return FleetPoint(i, "h100-sxm", "2.49 $/h", (("gpus", str(cluster + 1)),), cluster, mix, weight, rate=2.0)
+    answers = [(point(0, 0, "chat", 0.8), _mix_answer(1, "tp 1", 1, 1500, 0.01821, True)),
+               (point(1, 0, "long", 0.3), _mix_answer(1, "tp 1", 1, 8500, 0.03409, False, 0.144)),
+               (point(2, 1, "chat", 0.8), _mix_answer(2, "tp 1", 1, 1500, 0.01821, True)),
+               (point(3, 1, "long", 0.3), _mix_answer(2, "tp 2", 2, 8500, 0.01380, True))]
+    r = rank_fleet(fleet, answers, "tokens-per-gpu")
+    assert [x["index"] for x in r.ranked] == [1] and [x["index"] for x in r.missed] == [0]
+    # by hand: chat on 1 GPU, 2 requests/s x 1,500 tokens = 3,000 tokens/s: 2.49 $/h x 1e6 / (3600 x 3000)
+    # = $0.230556 a million tokens; long on 2 GPUs, 2 x 8,500 = 17,000 tokens/s: 2 x 2.49 x 1e6 / (3600 x 17000)
+    # = $0.0813725. On the GPUs each pick uses: (0.8 x 0.230556 + 0.3 x 0.0813725) / 1.1 = $0.189869; every GPU of
+    # the 2 charged, chat's pick leaving one idle: (0.8 x 0.230556 x 2/1 + 0.3 x 0.0813725 x 2/2) / 1.1 = $0.357546
+    best = r.ranked[0]
+    assert best["per_million_tokens"] == pytest.approx(0.189869, abs=1e-6)
+    assert best["rented_per_million_tokens"] == pytest.approx(0.357546, abs=1e-6)
+    console = Console(width=1000, record=True)
+    print_fleet(console, r, 10)
+    text = " ".join(console.export_text().split())
+    assert ('best: 2 x h100-sxm, vllm@0.33.0: tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long", '
+            "$0.3575 per million tokens on its goodput under each mix with all 2 GPUs it rents charged; $0.1899 on "
+            'the GPUs each mix\'s pick uses (mix "chat": 1, 1 idle at its traffic; mix "long": 2) (dagc search PLAN '
+            "--rate 2 --set 'cluster.gpu=h100-sxm'") in text and 'gives mix "chat"\'s pick)' in text
+    assert ('not meeting: h100-sxm, gpus 1: misses mix "long": tpot_p90 <= 20 ms — its best under mix "long", `tp 1` '
+            "on 1 GPU: p99 TTFT 91.9 ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s") in text
+    md = fleet_md(r.to_json(), "mix")
+    assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", $0.3575 per million tokens') in md
+
+
+def test_a_cluster_whose_engine_refuses_its_gpu_says_why():
+    """TensorRT-LLM on MI300X: every strategy is left out, and the row says E728's reason as `dagc search` does,
+    not `the search found none (dagc search says why)`."""
+    from dagc.lang.load import load_plan_text
+    plan = load_plan_text(HEAD.replace('gpu preset "h100-sxm"', 'gpu preset "mi300x"  engine = trtllm'))
+    answer = answer_cluster(plan, 4.0)
+    assert answer["pick"] is None and not answer["meets_requirements"]
+    assert answer["note"] == ("no legal strategy on 1 GPU: TensorRT-LLM runs on NVIDIA GPUs only; mi300x is an AMD "
+                              "GPU (E728)")

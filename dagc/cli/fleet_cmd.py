@@ -83,9 +83,11 @@ def cmd_fleet(args: Namespace) -> int:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
         return EXIT_INPUT
-    files = _fleet_files(args, plan.name, plan_text, {p.key for p, _ in items}, err)
+    read = dict.fromkeys(f for pl in (plan, *(pl for _, pl in items)) for f in pl.files)   # each file the plan reads
+    files = _fleet_files(args, plan.name, (plan_text, tuple(read)), {p.key for p, _ in items}, err)
     if isinstance(files, int):
         return files
+    _say_rejected(files, {p.key: p for p, _ in items}, err)
     if files.known and not is_quiet(args):
         err.print(f"note: {len(files.known):,} of {len(items):,} searches resumed from {files.results}",
                   markup=False)
@@ -114,16 +116,28 @@ class _Files:
     report: Path
     pages: dict[str, Path]
     known: dict[str, dict[str, Any]]
+    rejected: tuple[tuple[str, str], ...] = ()     # stored answers not of dagc's shape (`Resumed.rejected`)
 
 
-def _fleet_files(args: Namespace, name: str, plan_text: str, keys: set[str], err: Console) -> _Files | int:
-    """The output files, the results file started (with the answers of `keys` it holds, unless `--fresh`);
-    the exit code when they cannot be written."""
+def _say_rejected(files: _Files, points: dict[str, FleetPoint], err: Console) -> None:
+    """A note for each stored answer that is not of the shape dagc writes: its cluster is searched again."""
+    for key, why in files.rejected:
+        p = points[key]
+        name = p.label + (f', mix "{p.mix}"' if p.mix is not None else "")
+        err.print(f"note: {files.results}: the stored answer of {name} is not of the shape dagc writes ({why}); "
+                  "that cluster is searched again", markup=False)
+
+
+def _fleet_files(args: Namespace, name: str, reads: tuple[str, tuple[str, ...]], keys: set[str],
+                 err: Console) -> _Files | int:
+    """The output files, the results file started (with the answers of `keys` it holds, unless `--fresh`, for the
+    sweep of `reads`: the plan's text and the files it reads, `dagc.fleet.results_file.signature`); the exit code
+    when they cannot be written."""
     with loading():
         from ..export.output_dir import default_output_dir, plot_dir
         from ..export.write import OutputError
         from ..fleet.cluster import SEARCH_TOP
-        from ..fleet.results_file import RESULTS_NAME, read_results, signature, start_results
+        from ..fleet.results_file import RESULTS_NAME, Resumed, file_digests, read_results, signature, start_results
         from .printing import output_failed
     force = bool(args.force)
     out_dir = Path(args.output or "out")            # named by an error before the default is made
@@ -132,12 +146,13 @@ def _fleet_files(args: Namespace, name: str, plan_text: str, keys: set[str], err
         results = plot_dir(out_dir, RESULTS_NAME, force)
         report = plot_dir(out_dir, FLEET_JSON, force)
         pages = {page: plot_dir(out_dir, page, force) for page in ("fleet.md", "fleet.svg", "fleet.html")}
-        sig = signature(plan_text, SEARCH_TOP)
-        known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
+        sig = signature(reads[0], SEARCH_TOP, file_digests(reads[1]))
+        resumed = Resumed() if args.fresh else read_results(results, sig)
+        known = {k: a for k, a in resumed.answers.items() if k in keys}
         start_results(results, sig, known)
     except (OutputError, OSError) as exc:
         return output_failed(err, exc, out_dir)
-    return _Files(out_dir, results, report, pages, known)
+    return _Files(out_dir, results, report, pages, known, tuple((k, w) for k, w in resumed.rejected if k in keys))
 
 
 def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], files: _Files,

@@ -18,11 +18,12 @@ from ..fleet.rank import (
     close_text,
     cluster_text,
     cost_figure,
+    missed_pick,
     missed_text,
+    picks_text,
     rate_text,
     rented_cost,
     rented_text,
-    replicas_words,
     search_command,
 )
 from ..units import count_text, format_figure
@@ -47,6 +48,13 @@ def rented_cost_text(row: dict[str, Any], by: str) -> str:
     return cost_figure(rented_cost(row, "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"), by)
 
 
+def _whose(row: dict[str, Any]) -> str:
+    """Whose pick `dagc search` gives: the same — with mixes, the heaviest mix's (`search_command`)."""
+    if not row.get("mixes"):
+        return "the same"
+    return f'mix "{max(row["mixes"], key=lambda m: m["weight"])["mix"]}"\'s'
+
+
 def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN") -> None:
     """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring);
     `plan`: the plan's path as the user gave it, for the pasteable `dagc search` line."""
@@ -65,13 +73,12 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", _COLUMNS, rows)
     best = result.best
     if best is not None:
-        out.print(f"best: {cluster_text(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
-                  f"{count_text(best['pick']['gpus'], 'GPU')}{replicas_words(best)}, "
+        out.print(f"best: {cluster_text(best)}, {best['cluster']['engine']}: {picks_text(best)}, "
                   f"{rented_cost_text(best, result.by)} per million tokens{basis_words(best)}"
                   + rented_text(best, result.by)
                   + (f", capacity {format_figure(cap)} requests/s"
                      if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
-                  f"({search_command(best, shlex.quote(plan))} gives the same pick)", markup=False)
+                  f"({search_command(best, shlex.quote(plan))} gives {_whose(best)} pick)", markup=False)
         if same := result.same_pick:
             figure = "per_million_tokens" if result.by == "money" else "gpu_hours_per_million_tokens"
             out.print(f"  the same pick on more GPUs, {rate_text(result.to_json())} idle but for one instance: "
@@ -86,10 +93,10 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                       + " — the pick could change within the bands", markup=False)
     for r in result.missed:
         why = missed_text(r)
-        pick = r.get("pick")
+        pick, whose = missed_pick(r)           # with mixes, the pick of the mix it misses
         if pick is not None and not r.get("failed") and not r.get("note"):     # the figures it misses with
             goodput, ttft, tpot = pick_load_cells(pick)
-            why += (f" — its best, `{pick['strategy']}` on {count_text(pick['gpus'], 'GPU')}: p99 TTFT "
+            why += (f" — its best{whose}, `{pick['strategy']}` on {count_text(pick['gpus'], 'GPU')}: p99 TTFT "
                     f"{ttft}, p90 TPOT {tpot}, goodput {goodput} requests/s")
         out.print(f"  not meeting: {r['label']}: {why}", markup=False)
     if written is not None:

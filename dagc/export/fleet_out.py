@@ -14,6 +14,7 @@ from ..fleet.rank import (
     close_text,
     cost_figure,
     missed_text,
+    picks_text,
     rate_text,
     rented_cost,
     rented_text,
@@ -70,9 +71,10 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     if best is not None:
         c = best["cluster"]
         out += [f"**Rent {c['gpus']} x {md_text(c['gpu'])} served by {md_text(c['engine'])}**: "
-                f"{md_code(best['pick']['strategy'])} on {count_text(best['pick']['gpus'], 'GPU')}"
-                f"{md_text(replicas_words(best))} "
-                f"({count_text(best['instances'], 'instance')} in the cluster), "
+                f"{picks_text(best, md_code) if best.get('mixes') else md_code(best['pick']['strategy'])}"
+                + ("" if best.get("mixes") else f" on {count_text(best['pick']['gpus'], 'GPU')}"
+                   f"{md_text(replicas_words(best))} ({count_text(best['instances'], 'instance')} in the cluster)")
+                + ", "
                 f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}{rented_text(best, by)}; "
                 f"what binds: {md_text(best['binding'] or '—')}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]

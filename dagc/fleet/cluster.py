@@ -23,6 +23,7 @@ from typing import Any
 
 from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
+from ..launch.engine_check import plan_refusals
 from ..plan.plan import Plan
 from ..schedule.timer import shared_timer
 from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events
@@ -68,8 +69,7 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
            "rent_per_hour": _rent(plan), "binding": None, "note": None, "carry_check_requests": None,
            "carry_check_rejected": 0}
     if not found.ranked:
-        out["note"] = (f"no legal strategy on {count_text(plan.cluster.gpus, 'GPU')}: the search found none "
-                       "(dagc search says why)")
+        out["note"] = f"no legal strategy on {count_text(plan.cluster.gpus, 'GPU')}: " + _none_because(plan)
         return out
     events, budget = rate_work_events(plan, found), plan.load_budget_events
     if budget is not None and events > budget:
@@ -190,6 +190,16 @@ def cap_binds(b: Binding, rate: float) -> str:
 def failed_answer(plan: Plan, reason: str) -> dict[str, Any]:
     """The answer of a cluster whose search did not finish (a worker that died twice, or an error)."""
     return {"cluster": cluster_json(plan), "meets_requirements": False, "pick": None, "failed": reason}
+
+
+def _none_because(plan: Plan) -> str:
+    """Why the search found no strategy, when the engine refuses the plan whatever the strategy (E728: its GPU's
+    maker; E729: NVFP4 before Blackwell, `dagc.launch.engine_check.plan_refusals`) — as `dagc search` says it, not
+    its hint, which names the plan's `cluster`, not the fleet's list — else that `dagc search` says why."""
+    refused = plan_refusals(plan)
+    if not refused:
+        return "the search found none (dagc search says why)"
+    return "; ".join(f"{d.message} ({d.code})" for d in refused)
 
 
 def _engine(plan: Plan) -> str:

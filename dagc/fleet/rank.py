@@ -13,15 +13,15 @@ each mix's answer is in its row's `mixes`. report.json's `fleet` is `FleetResult
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..lang.fleet_ir import Fleet, FleetPoint
-from ..units import format_figure
+from ..units import count_text, format_figure
 
-__all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_text", "rank_fleet",
-           "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command"]
+__all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_pick", "missed_text",
+           "picks_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 _RENTED = {k: f"rented_{k}" for k in _COSTS}       # each with every GPU the cluster rents charged (`rented_cost`)
@@ -205,13 +205,63 @@ def replicas_words(row: dict[str, Any]) -> str:
 
 def rented_text(row: dict[str, Any], by: str) -> str:
     """` with all 16 GPUs it rents charged; $0.8319 on the 12 its pick uses (4 idle at this traffic)` for a cluster
-    that rents more GPUs than its pick uses (the fleet ranks by the first, docs/fleet.md), else ''."""
-    gpus, used = row["cluster"]["gpus"], row["pick"]["gpus"]
+    that rents more GPUs than its pick uses (the fleet ranks by the first, docs/fleet.md), else ''. With mixes, each
+    mix's pick uses its own GPUs, and the cost on them is the mixes' weighted mean: ` with all 2 GPUs it rents
+    charged; $0.1899 on the GPUs each mix's pick uses (mix "chat": 1, 1 idle at its traffic; mix "long": 2)` when a
+    mix's pick leaves any idle.
+
+    Example:
+        >>> chat = {"mix": "chat", "pick": {"gpus": 1}}
+        >>> row = {"cluster": {"gpus": 2}, "pick": {"gpus": 1}, "per_million_tokens": 0.19,
+        ...        "mixes": [chat, {"mix": "long", "pick": {"gpus": 2}}]}
+        >>> for part in rented_text(row, "money").split("; "):
+        ...     print(part)
+         with all 2 GPUs it rents charged
+        $0.19 on the GPUs each mix's pick uses (mix "chat": 1, 1 idle at its traffic
+        mix "long": 2)
+    """
+    gpus = row["cluster"]["gpus"]
     cost = row.get(_COSTS[0] if by == "money" else _COSTS[1])
-    if gpus <= used or cost is None:
+    used = [(m["mix"], (m.get("pick") or {}).get("gpus") or gpus) for m in row["mixes"]] if row.get("mixes") \
+        else [(None, row["pick"]["gpus"])]
+    if all(gpus <= n for _, n in used) or cost is None:
         return ""
-    return (f" with all {gpus} GPUs it rents charged; {cost_figure(cost, by)} on the {used} its pick uses "
-            f"({gpus - used} idle at this traffic)")
+    head = f" with all {gpus} GPUs it rents charged; {cost_figure(cost, by)}"
+    if used[0][0] is None:
+        n = used[0][1]
+        return f"{head} on the {n} its pick uses ({gpus - n} idle at this traffic)"
+    each = "; ".join(f'mix "{mix}": {n}' + (f", {gpus - n} idle at its traffic" if n < gpus else "") for mix, n in used)
+    return f"{head} on the GPUs each mix's pick uses ({each})"
+
+
+def picks_text(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
+    """`tp 4 ; ep 4 on 4 GPUs`: a cluster's pick on its GPUs (its replicas, `replicas_words`); with mixes, each mix's:
+    `tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long"` (`code` quotes a strategy: fleet.md's).
+
+    Example:
+        >>> row = {"pick": {"strategy": "tp 1", "gpus": 1}}
+        >>> picks_text(row), picks_text({**row, "mixes": [{**row, "mix": "chat"},
+        ...                                                {"mix": "long", "pick": {"strategy": "tp 2", "gpus": 2}}]})
+        ('tp 1 on 1 GPU', 'tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long"')
+    """
+    def one(r: dict[str, Any]) -> str:
+        pick = r.get("pick")
+        if pick is None:
+            return "no pick"
+        return f"{code(pick['strategy'])} on {count_text(pick['gpus'], 'GPU')}{replicas_words(r)}"
+
+    if not row.get("mixes"):
+        return one(row)
+    return ", ".join(f'{one(m)} under mix "{m["mix"]}"' for m in row["mixes"])
+
+
+def missed_pick(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The pick whose figures show why a cluster misses — with mixes, that of the first mix that misses, the one its
+    `binding` names, not the heaviest mix's — and ` under mix "long"` to say whose (else '')."""
+    missing = next((m for m in row.get("mixes") or () if not m.get("meets_requirements")), None)
+    if missing is None:
+        return row.get("pick"), ""
+    return missing.get("pick"), f' under mix "{missing["mix"]}"'
 
 
 def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:

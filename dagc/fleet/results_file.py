@@ -1,52 +1,112 @@
 """A fleet's results file: each cluster's answer saved as it arrives, so that an interrupted sweep resumes.
 
 Input: the file's path (`fleet-results.jsonl` in the output directory) and the sweep's signature — what the
-answers depend on: the plan's text and the search's `top` (`signature`). Output: the answers the
-file holds for that signature (`read_results`), by point key; `append_result` adds one. The file is JSON
+answers depend on: the plan's text, the search's `top` and the content of every file the plan reads (`Plan.files`:
+its calibration, request log, routing file, imported kernel profile, `model from` config — each a SHA-256 of its
+bytes, `file_digests`), so a changed file is another sweep (`signature`). Output: the answers the
+file holds for that signature (`read_results`), by point key, each of the shape dagc writes
+(`dagc.fleet.stored.parse_answer`), with the keys of those that are not; `append_result` adds one. The file is JSON
 lines: a header `{"dagc_fleet_results": 1, "signature": …}`, then `{"key": …, "answer": …}` a cluster. A
 file of another signature (the plan was changed) is not read and is started again; a line cut short by an
-interruption is skipped (its cluster runs again).
+interruption is skipped (its cluster runs again), and so is an answer that does not have the shape dagc writes
+(a line edited by hand, or written by another version): its cluster is searched again, and the caller says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS_NAME", "append_result", "read_results", "signature", "start_results"]
+from ..lang.parse import MAX_PLAN_BYTES
+from ..lang.request_log import MAX_LOG_BYTES
+from ..source import Unreadable, read_regular
+from .stored import AnswerShapeError, parse_answer
+
+__all__ = ["MAX_DIGEST_BYTES", "RESULTS_NAME", "Resumed", "append_result", "file_digests", "read_results", "signature",
+           "start_results"]
 
 RESULTS_NAME = "fleet-results.jsonl"
 _FORMAT = 1
+# the most of a file the plan reads that is hashed: the largest a plan reads (a request log), and one byte more — a
+# file past it is refused by the plan's own reading before a sweep starts
+MAX_DIGEST_BYTES = max(MAX_LOG_BYTES, MAX_PLAN_BYTES) + 1
 
 
-def signature(plan_text: str, top: int) -> str:
-    """What a sweep's answers depend on, as a SHA-256: the plan's text (its fleet and rates included) and the
-    search's `top`.
+def file_digests(paths: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """Each file's path and the SHA-256 of its bytes (at most `MAX_DIGEST_BYTES`, read as a plan reads a file:
+    a regular file only, never blocking), each path once; `unreadable: …` for one that cannot be read now.
+
+    Example:
+        >>> file_digests(["/nonexistent/calibration.json"])
+        (('/nonexistent/calibration.json', 'unreadable: missing'),)
+    """
+    out: dict[str, str] = {}
+    for path in paths:
+        if path in out:
+            continue
+        try:
+            out[path] = hashlib.sha256(read_regular(path, MAX_DIGEST_BYTES)).hexdigest()
+        except Unreadable as exc:
+            out[path] = f"unreadable: {'missing' if exc.missing else exc.kind or exc.reason}"
+    return tuple(out.items())
+
+
+def signature(plan_text: str, top: int, files: Sequence[tuple[str, str]] = ()) -> str:
+    """What a sweep's answers depend on, as a SHA-256: the plan's text (its fleet and rates included), the
+    search's `top` and the files the plan reads with their content's digests (`file_digests`).
 
     Example:
         >>> signature("model preset \\"x\\"", 10) == signature("model preset \\"x\\"", 10)
         True
+        >>> signature("p", 10, [("calx.json", "ab")]) == signature("p", 10, [("calx.json", "cd")])
+        False
     """
-    return hashlib.sha256(json.dumps([plan_text, top]).encode()).hexdigest()
+    parts: list[Any] = [plan_text, top]
+    if files:                   # a plan that reads no file keeps the signature it had before files were keyed
+        parts.append([list(f) for f in files])
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def read_results(path: Path, sig: str) -> dict[str, dict[str, Any]]:
-    """The answers in `path` for the sweep of signature `sig`, by point key; {} when the file is missing,
-    unreadable or of another sweep."""
+@dataclass(frozen=True)
+class Resumed:
+    """A results file's answers for one sweep, by point key (as they were written, each checked by
+    `parse_answer`), and the points whose stored answer is not of the shape dagc writes, with why (`key`, `why`):
+    those are searched again."""
+
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejected: tuple[tuple[str, str], ...] = ()
+
+
+def read_results(path: Path, sig: str) -> Resumed:
+    """The answers in `path` for the sweep of signature `sig`, by point key; none when the file is missing,
+    unreadable or of another sweep. An answer that is not of the shape dagc writes is left out and named in
+    `Resumed.rejected`; a later line of the same key stands for it."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return {}
+        return Resumed()
     if not lines or _json(lines[0]).get("signature") != sig:
-        return {}
+        return Resumed()
     out: dict[str, dict[str, Any]] = {}
+    rejected: dict[str, str] = {}
     for line in lines[1:]:
         row = _json(line)
-        if isinstance(row.get("key"), str) and isinstance(row.get("answer"), dict):
-            out[row["key"]] = row["answer"]
-    return out
+        key, answer = row.get("key"), row.get("answer")
+        if not isinstance(key, str) or answer is None:     # a line cut short, or an answer never given
+            continue
+        try:
+            parse_answer(answer)
+        except AnswerShapeError as exc:
+            rejected[key] = str(exc)
+            out.pop(key, None)
+            continue
+        out[key] = answer
+        rejected.pop(key, None)
+    return Resumed(out, tuple(rejected.items()))
 
 
 def start_results(path: Path, sig: str, known: dict[str, dict[str, Any]]) -> None:

@@ -329,7 +329,7 @@ def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
                 requirements=first.get("require", ()), strategies=strategies,
                 objective=first.get("objective") or DEFAULT_OBJECTIVE,
                 objective_from="the plan's `objective`" if first.get("objective") else "the default",
-                spans=dict(lw.out.spans))
+                spans=dict(lw.out.spans), files=tuple(str(f) for f in lw.roots.read))
 
 
 def lower(tree: Tree[Token], src: SourceFile, base_dir: Path | None = None, *,

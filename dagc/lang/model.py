@@ -9,7 +9,7 @@ together (E104), an unknown preset (E101), an import outside the allowed directo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,12 @@ _MLA_EXAMPLE = "mla { q_lora = 1536  kv_lora = 512  qk_nope = 128  qk_rope = 64 
 @dataclass(frozen=True)
 class ImportRoots:
     """Where `model from` may read: the plan's directory (None for a plan given as text) and
-    the directories allowed with `--allow-path`."""
+    the directories allowed with `--allow-path`; `read` records each file resolved for reading (`model from`,
+    `calibration from`, `requests from`, a routing file, imported kernels), as the plan's `Plan.files`."""
 
     base_dir: Path | None = None
     allow_paths: tuple[Path, ...] = ()
+    read: list[Path] = field(default_factory=list, compare=False, hash=False, repr=False)
 
     @classmethod
     def of(cls, base_dir: Path | None, allow_paths: Sequence[Path]) -> ImportRoots:
@@ -56,6 +58,8 @@ class ImportRoots:
                       "write the path of an existing file, relative to the plan or absolute")
             return None
         if any(resolved == root or resolved.is_relative_to(root) for root in roots):
+            if resolved not in self.read:
+                self.read.append(resolved)
             return resolved
         if self.base_dir is None:
             out.error("E002", f"cannot import `{shown}`: a plan given as text reads no files unless a directory "

@@ -42,6 +42,9 @@ class Plan(Frozen):
     # this keeps what they were fitted on and their cross-validated errors, which the bands take
     calibration: Calibration | None = None
     spans: dict[str, Span] = Field(default_factory=dict, exclude=True)
+    # the files the plan read (`model from`, `calibration from`, `requests from`, a routing file, imported kernels),
+    # resolved, each once in the order read: what its figures depend on beside its text (`dagc fleet`'s resume key)
+    files: tuple[str, ...] = Field(default=(), exclude=True)
 
     @property
     def steady_requirements(self) -> tuple[Requirement, ...]:
