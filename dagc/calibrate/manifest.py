@@ -33,6 +33,7 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
+from .manifest_sets import in_manifest
 from .runs import read_runs, read_text
 
 __all__ = ["MAX_MANIFEST_BYTES", "MAX_MANIFEST_RUNS", "jobs_of", "jobs_of_manifest", "plan_for"]
@@ -111,7 +112,10 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
         overrides = _strings(src, at, doc.get("set"), "set") + _strings(src, at, e.get("set"), f"run entry {k}: set")
         key = (plan, tuple(overrides), strategy)
         if key not in plans:
-            plans[key] = plan_for(base / plan, overrides, strategy, allow_paths)
+            try:
+                plans[key] = plan_for(base / plan, overrides, strategy, allow_paths)
+            except PlanError as exc:
+                raise PlanError(in_manifest(exc.diagnostics, src, at, k, overrides)) from None
         runs = read_runs(base / file, shown=str(Path(path).parent / file))
         if which is not None:
             if isinstance(which, bool) or not isinstance(which, int) or not 1 <= which <= len(runs):
