@@ -76,3 +76,28 @@ def test_a_plan_line_a_manifests_value_wrote_is_located_not_echoed():
     shown = render(out)
     assert out.span.source.path == "qwen.moe" and (out.span.line, out.span.column) == (1, 1)
     assert "99999" not in shown and out.message == "`…` requests do not fit"
+
+
+def test_a_run_listed_twice_in_a_manifest_is_refused_at_its_second_entry(qwen: Path):
+    entry = '[[run]]\nfile = "runs/vllm-rate4.json"\nset = ["workload.rate=4 requests/s"]\n'
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n' + entry + entry.replace('"runs/', '"./runs/') + entry)
+    d, shown = refused(qwen / "m.toml")
+    # was "3 runs" and terms fitted on one measurement
+    assert d.code == "E110" and (d.span.line, d.span.column) == (5, 1)
+    assert d.message.startswith("run entry 2: run vllm-rate4.json is entry 1's too (the same file and run)")
+    # the same file's other run (`run = 2` of a file of two) is another measurement
+    (qwen / "runs" / "two.jsonl").write_text(RUN + "\n" + RUN.replace('"date":"20261120-101500"', '"date":"x"') + "\n")
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n' + '[[run]]\nfile = "runs/two.jsonl"\nrun = 1\n'
+                                 '[[run]]\nfile = "runs/two.jsonl"\nrun = 2\n')
+    assert len(jobs_of_manifest(qwen / "m.toml")) == 2
+
+
+def test_a_run_file_given_twice_on_the_command_line_is_refused(qwen: Path, monkeypatch: pytest.MonkeyPatch):
+    from dagc.calibrate.manifest import jobs_of
+    monkeypatch.chdir(qwen)
+    with pytest.raises(PlanError) as exc:
+        jobs_of(["runs/vllm-rate4.json", "runs/vllm-rate4.json", "./runs/vllm-rate4.json"], "qwen.moe")
+    (d,) = exc.value.diagnostics
+    assert d.code == "E110" and d.span.source.path == "runs/vllm-rate4.json"
+    assert d.message.startswith("run vllm-rate4.json is given twice (run files 1 and 2 are one file)")
+    assert (d.span.line, d.span.column) == (1, RUN.index('"num_prompts"') + 1)
