@@ -213,3 +213,25 @@ def test_aiperf_wrong_shapes_and_genai_perf_config(tmp_path):
     (tmp_path / "g.json").write_text(json.dumps(genai))
     (r,) = read_runs(tmp_path / "g.json")
     assert (r.concurrency, r.requests, r.fields["concurrency"]) == (8, 100, "input_config.concurrency")
+
+
+def test_a_burst_is_told_the_closed_loop_that_starts_every_client_at_once(tmp_path):
+    """A run that sent every request at once (`request_rate` inf, no cap) against a plan at a rate: the hint's
+    closed loop starts its clients together (`ramp = 0 s`, as the corpus writes bursts), not over the default
+    ramp; the plan with the hint's `--set`s is the run's."""
+    from dagc.lang.overrides import load_plan_with
+
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | {"request_rate": "inf", "max_concurrency": None}
+    (tmp_path / "b.json").write_text(json.dumps(doc))
+    (burst,) = read_runs(tmp_path / "b.json")
+    traffic = "rate = 4 requests/s  requests = 100"
+    (d,) = disagreements(burst, plan(traffic), "p.moe")
+    assert d.message.endswith("the run sent all 100 requests at once, the plan 4 requests/s")
+    assert d.hint == ('give the plan the run\'s traffic: `--set "workload.concurrency=100" --set "workload.ramp=0 s"` '
+                      '(in a manifest, `set = ["workload.concurrency=100", "workload.ramp=0 s"]`), or calibrate with '
+                      "the plan this run measured")
+    path = tmp_path / "p.moe"
+    path.write_text(PLAN.format(traffic=traffic, prompt=512, engine="vllm"))
+    followed = load_plan_with(path, ["workload.concurrency=100", "workload.ramp=0 s"])
+    assert followed.workload.traffic.concurrency == 100 and followed.workload.traffic.ramp == 0.0
+    assert disagreements(burst, followed, "p.moe") == []
