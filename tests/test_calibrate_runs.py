@@ -88,7 +88,7 @@ def test_a_wrongly_shaped_field_is_named_at_its_line(tmp_path):
     doc = json.loads((FIXTURES / "vllm.json").read_text()) | {"mean_ttft_ms": "secret-value"}
     (tmp_path / "w.json").write_text(json.dumps(doc, indent=2))
     d, shown = error(tmp_path / "w.json")
-    assert d.message == "field `mean_ttft_ms` is not a positive number up to 1e+12"
+    assert d.message == "field `mean_ttft_ms` is not a positive number from 1e-06 up to 1e+12"
     assert (d.span.line, d.span.column) == (list(doc).index("mean_ttft_ms") + 2, 3)
     assert "secret-value" not in shown
 
@@ -235,3 +235,36 @@ def test_a_burst_is_told_the_closed_loop_that_starts_every_client_at_once(tmp_pa
     followed = load_plan_with(path, ["workload.concurrency=100", "workload.ramp=0 s"])
     assert followed.workload.traffic.concurrency == 100 and followed.workload.traffic.ramp == 0.0
     assert disagreements(burst, followed, "p.moe") == []
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"mean_tpot_ms": 1e-300, "median_tpot_ms": 1e-300, "p99_tpot_ms": 1e-300}, "mean_tpot_ms"),
+    ({"output_throughput": 1e-7}, "output_throughput"),
+    ({"mean_ttft_ms": 9e-7}, "mean_ttft_ms"),
+])
+def test_a_figure_too_small_to_be_measured_is_refused(tmp_path, change, field):
+    """A time or throughput below 1e-6 (ms, per second) is no measurement, as one above 1e12 is not: it was read,
+    and the calibration printed an error of 300 digits against it."""
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | change
+    (tmp_path / "t.json").write_text(json.dumps(doc, indent=2))
+    d, shown = error(tmp_path / "t.json")
+    assert d.message == f"field `{field}` is not a positive number from 1e-06 up to 1e+12"
+    assert (d.span.line, d.span.column) == (list(doc).index(field) + 2, 3)
+    assert not any(repr(v) in shown for v in change.values())
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | {"mean_tpot_ms": 1e-6}      # the bound itself is read
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    assert read_runs(tmp_path / "t.json")[0].measured["tpot_ms"] == 1e-6
+
+
+def test_a_converted_time_too_small_is_refused(tmp_path):
+    doc = json.loads((FIXTURES / "profile_export_aiperf.json").read_text())
+    doc["time_to_first_token"] = {"unit": "ns", "avg": 0.5, "p50": 91000000.0}      # 0.5 ns: 5e-7 ms
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    d, _ = error(tmp_path / "a.json")
+    assert d.message == "field `time_to_first_token.avg` is below 1e-06 ms once converted: not a measurement"
+    doc = json.loads((FIXTURES / "vllm.json").read_text())
+    del doc["mean_ttft_ms"]
+    doc |= {"ttfts": [0.0] * 99 + [1e-12]}
+    (tmp_path / "v.json").write_text(json.dumps(doc))
+    d, _ = error(tmp_path / "v.json")
+    assert d.message == "field `ttfts` is below 1e-06 ms once converted: not a measurement"

@@ -27,6 +27,10 @@ _AIPERF = {"time_to_first_token": "ttft", "inter_token_latency": "tpot", "reques
 _AIPERF_RATES = {"output_token_throughput": "output_tokens_per_s", "request_throughput": "requests_per_s"}
 _STATS = (("avg", ""), ("p50", "_median"), ("p99", "_p99"))
 MAX_FIGURE = 1e12           # ms or per second: past it, not a measurement
+# ms or per second: below it (a time under a nanosecond, one token or request in 11.6 days), not a measurement
+# either — a TPOT of 1e-300 ms would make dagc's error against it a figure of 300 digits
+MIN_FIGURE = 1e-6
+_RANGE = f"from {MIN_FIGURE:.0e} up to {MAX_FIGURE:.0e}"
 
 
 class _Run:
@@ -47,10 +51,15 @@ class _Run:
         if v is None:
             return None
         if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v <= MAX_FIGURE) or \
-                (whole and (not float(v).is_integer())):
-            raise self.fail(shown or name, "is not a positive " + ("whole number" if whole else "number")
-                            + (f" up to {MAX_FIGURE:.0e}" if not whole else ""))
+                (whole and (not float(v).is_integer())) or (not whole and v < MIN_FIGURE):
+            raise self.fail(shown or name, "is not a positive " + ("whole number" if whole else f"number {_RANGE}"))
         return float(v)
+
+    def at_least(self, v: float | None, name: str, unit: str) -> float | None:
+        """`v` (ms or per second, converted from the file's unit), refused below `MIN_FIGURE`."""
+        if v is not None and v < MIN_FIGURE:
+            raise self.fail(name, f"is below {MIN_FIGURE:.0e} {unit} once converted: not a measurement")
+        return v
 
     def figure(self, key: str, value: float | None, name: str) -> None:
         if value is not None:
@@ -129,7 +138,7 @@ def _arrays(r: _Run) -> None:
         flat = [x for row in v for x in (row if isinstance(row, list) else [row])] if isinstance(v, list) else None
         if not flat or any(isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x < 1e9 for x in flat):
             raise r.fail(name, "is not a list of times in seconds")
-        r.figure(key, sum(flat) / len(flat) * 1e3, name)
+        r.figure(key, r.at_least(sum(flat) / len(flat) * 1e3, name, "ms"), name)
 
 
 def _mean_of(r: _Run, name: str) -> float | None:
@@ -172,7 +181,8 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
             raise r.fail(f"{metric}.unit", "is not a unit of time dagc knows (ms, s, us, ns)")
         for stat_, suf in _STATS:
             v = r.number(m, f"{metric}.{stat_}")
-            r.figure(f"{stem}_ms{suf}", None if v is None else v * scale, f"{metric}.{stat_}")
+            r.figure(f"{stem}_ms{suf}", r.at_least(None if v is None else v * scale, f"{metric}.{stat_}", "ms"),
+                     f"{metric}.{stat_}")
     for metric, key in _AIPERF_RATES.items():
         m = o.get(metric)
         if isinstance(m, dict):
