@@ -16,8 +16,8 @@ workload { batch = 256  prompt = 1024  generate = 128  serving = inflight  rate 
 require { ttft_p99 <= 2 s  tpot_p90 <= 50 ms }
 strategy tp 2
 """
-RUN = ('{"date":"20261120-101500","endpoint_type":"openai","backend":"vllm","label":null,"model_id":"Qwen/Qwen3-30B-A3B",'
-       '"tokenizer_id":"Qwen/Qwen3-30B-A3B","num_prompts":200,"request_rate":4.0,"burstiness":1.0,'
+RUN = ('{"date":"20261120-101500","endpoint_type":"openai","backend":"vllm","label":null,'
+       '"model_id":"Qwen/Qwen3-30B-A3B","tokenizer_id":"Qwen/Qwen3-30B-A3B","num_prompts":200,"request_rate":4.0,"burstiness":1.0,'
        '"max_concurrency":null,"duration":51.28,"completed":200,"failed":0,"total_input_tokens":204800,'
        '"total_output_tokens":25600,"request_throughput":3.9,"request_goodput":null,"output_throughput":499.23,'
        '"total_token_throughput":4493.08,"mean_ttft_ms":100.0,"median_ttft_ms":100.01,"std_ttft_ms":8.2,'

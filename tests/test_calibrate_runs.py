@@ -69,7 +69,9 @@ def test_detailed_arrays_give_the_means_the_summary_leaves_out(tmp_path):
     doc = json.loads((FIXTURES / "vllm.json").read_text())
     for k in ("mean_ttft_ms", "mean_itl_ms", "total_input_tokens"):
         del doc[k]
-    doc |= {"input_lens": [500, 524], "output_lens": [128, 128], "ttfts": [0.05, 0.07], "itls": [[0.01, 0.02], [0.03]]}
+    # one entry per request (the run's 100): pairs of requests repeated
+    doc |= {"input_lens": [500, 524] * 50, "output_lens": [128, 128] * 50, "ttfts": [0.05, 0.07] * 50,
+            "itls": [[0.01, 0.02], [0.03]] * 50}
     (tmp_path / "d.json").write_text(json.dumps(doc))
     (r,) = read_runs(tmp_path / "d.json")
     assert r.prompt == 512.0 and r.measured["ttft_ms"] == pytest.approx(60.0)
@@ -268,3 +270,40 @@ def test_a_converted_time_too_small_is_refused(tmp_path):
     (tmp_path / "v.json").write_text(json.dumps(doc))
     d, _ = error(tmp_path / "v.json")
     assert d.message == "field `ttfts` is below 1e-06 ms once converted: not a measurement"
+
+
+def test_a_per_request_array_of_another_length_than_the_run_is_refused(tmp_path):
+    """`ttfts` of 10 requests in a run that completed 200, its summary TTFT removed: the TTFT was the 10's mean."""
+    doc = json.loads((FIXTURES / "vllm.json").read_text())
+    for k in ("mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms"):
+        del doc[k]
+    doc |= {"num_prompts": 200, "completed": 200, "total_input_tokens": 102400, "total_output_tokens": 25600,
+            "ttfts": [0.05] * 10}
+    (tmp_path / "d.json").write_text(json.dumps(doc, indent=2))
+    d, shown = error(tmp_path / "d.json")
+    assert d.message == "field `ttfts` does not hold one entry per request of the run (`completed`, `num_prompts`)"
+    assert (d.span.line, d.span.column) == (list(doc).index("ttfts") + 2, 3) and "0.05" not in shown
+    for n in (200, 199):        # vLLM writes one per request sent, failed ones too: `num_prompts` or `completed`
+        doc |= {"completed": 199, "ttfts": [0.05] * n}
+        (tmp_path / "d.json").write_text(json.dumps(doc))
+        assert read_runs(tmp_path / "d.json")[0].measured["ttft_ms"] == pytest.approx(50.0)
+
+
+def test_a_key_written_twice_is_refused_at_its_second(tmp_path):
+    """`mean_ttft_ms` twice was read silently, the second value taken (json.loads keeps the last)."""
+    text = (FIXTURES / "vllm.json").read_text()
+    twice = text.replace('"mean_ttft_ms": 61.2,', '"mean_ttft_ms": 61.2,\n  "mean_ttft_ms": 1.5,')
+    assert twice != text
+    (tmp_path / "t.json").write_text(twice)
+    d, shown = error(tmp_path / "t.json")
+    assert d.message == "this key is written twice in its object: which value is the run's cannot be told"
+    second = twice.index('"mean_ttft_ms"', twice.index('"mean_ttft_ms"') + 1)
+    assert (d.span.line, d.span.column) == (twice[:second].count("\n") + 1, 3) and "1.5" not in shown
+    # JSON lines: the second line's own; the same key in two objects (AIPerf's `avg` of each metric) is not twice
+    lines = (FIXTURES / "sglang.jsonl").read_text().splitlines()
+    lines[1] = lines[1].replace('"completed":', '"completed": 3, "completed":', 1)
+    assert '"completed": 3, "completed":' in lines[1]
+    (tmp_path / "s.jsonl").write_text("\n".join(lines) + "\n")
+    d, _ = error(tmp_path / "s.jsonl")
+    assert (d.span.line, d.span.column) == (2, lines[1].index('"completed":', lines[1].index('"completed": 3') + 5) + 1)
+    assert read_runs(FIXTURES / "profile_export_aiperf.json")[0].measured["tpot_ms"] == 11.1

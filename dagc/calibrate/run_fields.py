@@ -94,11 +94,11 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
             r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms"), f"{pre}_{name}_ms")
     for key, names in _THROUGHPUTS.items():
         r.figure(key, r.number(o, names[which]), names[which])
-    _arrays(r)
-    if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
-        raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
+    _arrays(r, {n for n in (completed, requests) if n is not None})
+    if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
+        raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
     if requests is None:
         requests, r.fields["requests"] = completed, "completed"
     else:
@@ -127,10 +127,19 @@ def _rate(r: _Run, v: Any) -> float | None:
     return float(v)
 
 
-def _arrays(r: _Run) -> None:
+_PER_REQUEST = ("ttfts", "itls", "input_lens", "output_lens")
+
+
+def _arrays(r: _Run, counts: set[float]) -> None:
     """The per-request arrays (`--save-detailed`, `--output-details`): the means they give where the summary
-    has none (`ttfts` and `itls` are in seconds)."""
+    has none (`ttfts` and `itls` are in seconds). Each holds one entry per request — vLLM's and SGLang's one per
+    request sent, failed ones too — so an array of another length than the run's `completed` or `num_prompts`
+    (`counts`) is not the run's: a mean of 10 of 200 requests is no measure of the 200."""
     o = r.obj
+    for name in _PER_REQUEST:
+        v = o.get(name)
+        if isinstance(v, list) and counts and len(v) not in counts:
+            raise r.fail(name, "does not hold one entry per request of the run (`completed`, `num_prompts`)")
     for key, name in (("ttft_ms", "ttfts"), ("itl_ms", "itls")):
         v = o.get(name)
         if v is None or key in r.measured:
