@@ -307,3 +307,39 @@ def test_a_key_written_twice_is_refused_at_its_second(tmp_path):
     d, _ = error(tmp_path / "s.jsonl")
     assert (d.span.line, d.span.column) == (2, lines[1].index('"completed":', lines[1].index('"completed": 3') + 5) + 1)
     assert read_runs(FIXTURES / "profile_export_aiperf.json")[0].measured["tpot_ms"] == 11.1
+
+
+@pytest.mark.parametrize("config, field, at", [
+    (["x"], "input_config", "input_config"),                               # not an object: at it
+    ({"endpoint": {"type": "chat"}}, "input_config.loadgen", "input_config"),   # no loadgen: named, at its object
+    ({"loadgen": {"request_count": 100}}, "input_config.loadgen.concurrency", "loadgen"),
+    ({"loadgen": 16}, "input_config.loadgen", "loadgen"),
+])
+def test_aiperfs_config_of_another_shape_is_refused_not_read_as_a_burst(tmp_path, config, field, at):
+    """`input_config: ["x"]` or no `loadgen` was read as "the run sent all 100 requests at once"."""
+    doc = json.loads((FIXTURES / "profile_export_aiperf.json").read_text()) | {"input_config": config}
+    text = json.dumps(doc, indent=2)
+    (tmp_path / "a.json").write_text(text)
+    d, _ = error(tmp_path / "a.json")
+    assert d.message.startswith(f"field `{field}` ")
+    assert d.message.endswith(("is not an object of the run's settings ({\"loadgen\": …, \"endpoint\": …})",
+                               "is not an object of the run's load ({\"concurrency\": …})",
+                               "how the run sent its requests (its `concurrency` or `request_rate`)"))
+    assert d.span.start == text.index(f'"{at}"')
+    del doc["input_config"]
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    assert error(tmp_path / "a.json")[0].message.startswith("field `input_config` is missing: how the run sent")
+
+
+def test_aiperfs_model_is_checked_against_the_plans(tmp_path):
+    """A Mixtral run's AIPerf export against a Qwen3 plan is E110 at its `model_names`, as vLLM's `model_id`."""
+    (r,) = read_runs(FIXTURES / "profile_export_aiperf.json")
+    assert r.model == "mistralai/Mixtral-8x7B-Instruct-v0.1"
+    qwen = load_plan_text(PLAN.replace("mixtral-8x7b", "qwen3-30b-a3b").replace("tp 8", "tp 2").replace(
+        "gpus = 8", "gpus = 2").format(traffic="concurrency = 16  requests = 100", prompt=512, engine="vllm"), "q.moe")
+    said = [d for d in disagreements(r, qwen, "q.moe") if "model" in d.message]
+    assert [d.message for d in said] == ["run profile_export_aiperf.json is not of plan `q.moe`: the run measured "
+                                         "`mistralai/Mixtral-8x7B-Instruct-v0.1`, the plan's model is preset "
+                                         "`qwen3-30b-a3b` (Qwen/Qwen3-30B-A3B)"]
+    assert r.src.text[said[0].span.start:said[0].span.end] == '"model_names"'
+    assert disagreements(r, plan("concurrency = 16  requests = 100"), "p.moe") == []

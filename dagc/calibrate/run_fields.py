@@ -199,8 +199,10 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
     if not any(k.startswith(("ttft", "tpot")) for k in r.measured):
         raise r.fail("time_to_first_token", "is missing, and so is inter_token_latency: the run measured no latency "
                      "dagc fits on")
-    load, where = _loadgen(o)
+    load, where = _loadgen(r)
     requests = _requests(r, load, where)
+    if "request_rate" not in load and "concurrency" not in load:
+        raise _no_traffic(r, where)
     rate = load.get("request_rate")
     rate = None if rate is None else _rate(r, rate)
     concurrency = r.number(load, f"{where}.concurrency", whole=True)
@@ -213,17 +215,53 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
             raise r.fail(name, "is missing: the run's mean lengths")
     assert prompt is not None and generate is not None
     return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
-                       None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields)
+                       None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields,
+                       _aiperf_model(r))
 
 
-def _loadgen(o: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """AIPerf's `input_config.loadgen`, else genai-perf's `input_config` (or nothing), and its dotted name."""
-    cfg = o.get("input_config")
-    cfg = cfg if isinstance(cfg, dict) else {}
-    loadgen = cfg.get("loadgen")
-    if isinstance(loadgen, dict):
-        return loadgen, "input_config.loadgen"
-    return cfg, "input_config"
+def _loadgen(r: _Run) -> tuple[dict[str, Any], str]:
+    """AIPerf's `input_config.loadgen`, else genai-perf's `input_config` (its traffic at the top: `concurrency`,
+    `request_rate`), and its dotted name; E110 at `input_config` (or its `loadgen`) when it is not an object, and
+    at the run when there is none (`{}`: the caller names what is missing, never guessing a burst)."""
+    cfg = r.obj.get("input_config", ...)
+    if cfg is ...:
+        return {}, "input_config"
+    if not isinstance(cfg, dict):
+        raise r.fail("input_config", "is not an object of the run's settings ({\"loadgen\": …, \"endpoint\": …})")
+    loadgen = cfg.get("loadgen", ...)
+    if loadgen is ... or (loadgen is None and ("concurrency" in cfg or "request_rate" in cfg)):
+        return cfg, "input_config"
+    if not isinstance(loadgen, dict):
+        raise r.fail("input_config.loadgen", "is not an object of the run's load ({\"concurrency\": …})")
+    return loadgen, "input_config.loadgen"
+
+
+def _no_traffic(r: _Run, where: str) -> PlanError:
+    """E110 naming the field that would say how the run sent its requests, located at the nearest that is there
+    (a run without it was read as every request sent at once: a guess)."""
+    cfg = r.obj.get("input_config")
+    missing, at = ((f"{where}.concurrency", where) if where == "input_config.loadgen" or
+                   (isinstance(cfg, dict) and "loadgen" in cfg) else
+                   ("input_config.loadgen", "input_config") if isinstance(cfg, dict) else ("input_config", ""))
+    also = " (and `request_rate`)" if missing.endswith("concurrency") else ""
+    span = locate(r.src, r.at, at, r.end) if at else r.src.span(r.at, r.at)
+    return run_error(r.src, span.start, f"field `{missing}` is missing{also}: how the run sent its requests (its "
+                     "`concurrency` or `request_rate`)")
+
+
+def _aiperf_model(r: _Run) -> str | None:
+    """The model the run served: AIPerf's `input_config.endpoint.model_names` (its first), genai-perf's
+    `input_config.model` (a name or a list of them); None when there is none."""
+    cfg = r.obj.get("input_config")
+    endpoint = cfg.get("endpoint") if isinstance(cfg, dict) else None
+    names, field = (endpoint.get("model_names"), "input_config.endpoint.model_names") \
+        if isinstance(endpoint, dict) and "model_names" in endpoint else \
+        (cfg.get("model") if isinstance(cfg, dict) else None, "input_config.model")
+    first = names[0] if isinstance(names, list) and names else names
+    if not isinstance(first, str) or not first.strip():
+        return None
+    r.fields["model"] = field
+    return first
 
 
 def _requests(r: _Run, load: dict[str, Any], where: str) -> float:
