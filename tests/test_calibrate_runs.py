@@ -139,7 +139,8 @@ def test_a_run_of_other_traffic_is_named_at_its_field():
     # the plan's line as a plan writes it (no thousands separator: `prompt = 1,024` does not parse)
     said = by_field['"total_input_tokens"'].message
     assert "mean input length is 512.0 tokens, the plan's `prompt = 1024` (more than" in said
-    assert "sends no traffic" in disagreements(r, load_plan_text(PLAN.format(traffic="", prompt=512, engine="vllm")), "p")[0].message
+    bare = load_plan_text(PLAN.format(traffic="", prompt=512, engine="vllm"))
+    assert "sends no traffic" in disagreements(r, bare, "p")[0].message
 
 
 @pytest.mark.parametrize("model_id, other", [

@@ -222,6 +222,16 @@ def test_a_plan_name_is_drawn_as_typed_never_as_markup(renderer, tmp_path):
     assert graphviz.quoting.quote(_text("<b>x</b>")) == '"<b>x</b>"'      # never an HTML-like label
 
 
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_a_character_entity_in_a_plan_name_is_drawn_as_typed(renderer, tmp_path):
+    """Graphviz reads `&amp;` and `&#65;` in a label as `&` and `A`: a name holding them is drawn as typed."""
+    name = "a&amp;b &#65; c&d"
+    plan = load_plan_text((ROOT / "tests" / "fixtures" / "small.moe").read_text(), name=f"{name}.moe")
+    text = dag_dot(check(plan)[0].compiled).text
+    assert write_svg(text, tmp_path / "dag.svg", renderers=(renderer,)).warning is None
+    assert svg_texts(ET.parse(tmp_path / "dag.svg").getroot()).splitlines()[0].startswith(f"{name} · strategy ")
+
+
 def test_the_embedding_says_it_carries_the_steps_host_time():
     """SGLang's 94 µs of host time per request rides on each step's embedding (docs/cost-model.md): the box read
     "embed 6.133 ms" for a gather of 19 µs. It says "embed + host", the host time on its own line, and the legend

@@ -177,3 +177,6 @@ def test_a_plan_naming_an_engine_profile_without_the_extra_is_told_how_to_instal
     (d,) = exc.value.diagnostics
     assert d.code == "E101" and "pip install 'dagc[engines]'" in d.message
     assert d.span.text == 'kernels = "trtllm:h200_sxm"'
+    # the name is well written: the hint does not repeat how to write it, but how to do without the extra
+    assert d.hint is not None and "ENGINE:SYSTEM" not in d.hint
+    assert d.hint.startswith("install the extra, or leave `kernels` out") and 'kernels from "FILE.json"' in d.hint

@@ -141,3 +141,19 @@ def test_nvfp4_on_hopper_with_trtllm_is_refused_by_check_and_launch_alike():
     (plain,) = check(load_plan_text(NVFP4.replace("engine = trtllm", "")))
     (x,) = launch_result(plain, ("trtllm",))
     assert [d.message for d in x.refusals] == [e.message] and not x.commands
+
+
+def test_an_amd_gpu_s_all_to_all_is_mori_not_deepep():
+    """DeepEP's kernels are CUDA's: where dagc writes an all-to-all backend (a stage's EP group over two nodes) an
+    MI300X gets AMD's MoRI, `mori_low_latency` in vLLM and `mori` in SGLang (both among the engines' choices), an
+    H100 DeepEP's."""
+    text = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 16  gpus_per_node = 8  gpu preset "GPU" }\n'
+            "workload { batch = 64  prompt = 2000  generate = 200  serving = inflight }\nstrategy tp 1 ; ep 16\n")
+    for gpu, vllm_backend, sglang_backend in (("mi300x", "mori_low_latency", "mori"),
+                                              ("h100-sxm", "deepep_low_latency", "deepep")):
+        (r,) = check(load_plan_text(text.replace("GPU", gpu)))
+        by = {x.engine: x for x in launch_result(r, ("vllm", "sglang"))}
+        vllm_argv, sglang_argv = by["vllm"].commands[-1].argv, by["sglang"].commands[0].argv
+        assert vllm_argv[vllm_argv.index("--all2all-backend") + 1] == vllm_backend, gpu
+        assert sglang_argv[sglang_argv.index("--moe-a2a-backend") + 1] == sglang_backend, gpu
+        assert ("MoRI" in " ".join(by["vllm"].notes)) is (gpu == "mi300x")

@@ -5,6 +5,7 @@ a file dagc did not write never replaced; nothing outside DIR; nothing written, 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -92,6 +93,34 @@ def test_trtllm_script_finds_its_yaml_when_moved_and_run_from_elsewhere(capsys, 
     run = subprocess.run(["sh", str(moved / script.name)], capture_output=True, text=True, env=env, cwd=elsewhere)
     assert run.returncode == 0, run.stderr
     assert run.stdout == f"found {moved}/trtllm-dep.yml\n"
+
+
+def test_trtllm_router_script_starts_on_its_yaml_with_the_nodes_addresses(capsys, write_plan, tmp_path):
+    """TensorRT-LLM's disaggregated router reads its servers' URLs from its YAML, which does not expand
+    `$NODE<k>_ADDR`: its script writes the file again with the addresses and starts the router on that copy."""
+    path = write_plan(plan_text(model=QWEN, cluster=TWO_NODES,
+                                workload="workload { batch = 64  prompt = 2000  generate = 200  serving = inflight "
+                                         "rate = 4 requests/s  requests = 200 }",
+                                strategy="strategy pd = prefill 2 < tp 4 > decode 1 < tp 1 ; ep 8 >"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "trtllm", "--strategy", "pd", "-o", str(out_dir)]) == 0
+    (router,) = [p for p in out_dir.glob("*.sh") if "exec trtllm-serve disaggregated" in p.read_text()]
+    assert "$NODE1_ADDR" in (out_dir / "trtllm-pd-disagg.yml").read_text()
+    bin_dir = tmp_path / "bin"                      # a stand-in trtllm-serve: prints the file it was given
+    bin_dir.mkdir()
+    fake = bin_dir / "trtllm-serve"
+    fake.write_text('#!/bin/sh\n[ "$1" = disaggregated ] && [ "$2" = -c ] && cat "$3"\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "NODE0_ADDR": "10.0.0.1",
+           "NODE1_ADDR": "node-b.example"}
+    run = subprocess.run(["sh", str(router)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    urls = [line.strip() for line in run.stdout.splitlines() if line.strip().startswith("- ")]
+    assert urls == ['- "10.0.0.1:8000"', '- "10.0.0.1:8001"', '- "node-b.example:8000"']
+    assert not re.search(r"\$NODE\d+_ADDR", run.stdout)
+    missing = subprocess.run(["sh", str(router)], capture_output=True, text=True, cwd=tmp_path,
+                             env={k: v for k, v in env.items() if k != "NODE1_ADDR"})
+    assert missing.returncode != 0 and "set NODE1_ADDR to the address of node 1" in missing.stderr
 
 
 def test_a_node_addr_a_script_reads_must_be_set(capsys, write_plan, tmp_path):

@@ -64,3 +64,12 @@ def test_every_flat_strategy_gets_a_hint_that_parses_and_passes_the_structural_r
         if m and axis != "sp":
             assert getattr(s, axis) == int(m.group(1)), (text, hint, axis)
     assert s.sp == (" sp" in f" {text}")
+
+
+def test_a_scope_closed_too_early_is_reopened_around_the_axes_beside_it():
+    """`pp 2 < tp 4 > ; ep 2`: the experts' domain written beside the pipeline's scope, not in it — the hint puts
+    it in, and pastes in one round."""
+    hint = _e201_hint("pp 2 < tp 4 > ; ep 2")
+    assert hint == "pp 2 < tp 4 ; ep 2 >"
+    _passes(hint)
+    assert _e201_hint("dp 2 < tp 4 > ; ep 2") == "dp 2 < tp 4 ; ep 2 >"

@@ -80,3 +80,10 @@ def test_one_unused_gpu_is_one(tmp_path):
     plan = tmp_path / "seven.moe"
     plan.write_text(HUGE_PROMPT.replace("gpus = 8", "gpus = 9").replace("prompt = 100000000", "prompt = 1000"))
     assert "1 of 9 GPUs is unused (the strategy uses 8)" in run_dagc("check", str(plan), "--no-search").stdout
+
+
+def test_thousands_of_unused_gpus_are_grouped(tmp_path):
+    plan = tmp_path / "wide.moe"
+    plan.write_text(HUGE_PROMPT.replace("gpus = 8", "gpus = 2048").replace("prompt = 100000000", "prompt = 1000"))
+    out = run_dagc("check", str(plan), "--no-search").stdout
+    assert "2,040 of 2,048 GPUs are unused (the strategy uses 8)" in out and "dp 256 would use 2,048" in out

@@ -42,11 +42,17 @@ EDGE_COLOURS = {Category.TP_COMM: "#e6550d", Category.EP_COMM: "#de2d26", Catego
 def _text(value: str | int | float) -> str:
     """An attribute value Graphviz reads literally: a number as Python prints it; text with its
     backslashes doubled (`graphviz.escape`: no `\\N`, `\\G`, `\\l` escapes), its line breaks as
-    DOT's `\\n`, and never an HTML-like label (`nohtml`: `<b>…</b>` stays text). The package's
-    quoting adds the quotes where needed and escapes `"`."""
+    DOT's `\\n`, its `&` written `&amp;` (Graphviz reads character entities in a label: a plan named
+    `a&amp;b` would be drawn `a&b`), and never an HTML-like label (`nohtml`: `<b>…</b>` stays text). The
+    package's quoting adds the quotes where needed and escapes `"`.
+
+    Example:
+        >>> str(_text("a&amp;b <i>"))
+        'a&amp;amp;b <i>'
+    """
     if isinstance(value, (int, float)):
         return str(value)
-    text: str = graphviz.nohtml(graphviz.escape(value).replace("\n", "\\n"))
+    text: str = graphviz.nohtml(graphviz.escape(value.replace("&", "&amp;")).replace("\n", "\\n"))
     return text
 
 

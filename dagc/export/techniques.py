@@ -56,8 +56,9 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
         share = f", the draft {spec['draft_share'] * 100:.1f} % of it" if spec["draft_share"] is not None else ""
         out.append(("Speculative decoding", f"{spec['method']} drafting {spec['tokens']} tokens ({given}): a decode "
                     f"step verifies {spec['verify_positions']} positions per request and emits "
-                    f"{spec['tokens_per_step']:.2f} tokens on average; the step takes "
-                    f"{format_si(spec['step_s'], Dimension.TIME)}{share}; TPOT is the step over the tokens it emits."))
+                    f"{spec['tokens_per_step']:.2f} tokens on average; a step takes "
+                    f"{format_si(spec['step_s'], Dimension.TIME)} on average (TPOT × the tokens it emits: in flight, "
+                    f"the decode and mixed steps together){share}; TPOT is the step over the tokens it emits."))
     eplb = eplb_json(result)
     if eplb is not None:
         out.append(("Expert load balance", _eplb_sentence(eplb)))

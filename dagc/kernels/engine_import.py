@@ -64,6 +64,10 @@ class EngineImportError(ValueError):
     """A system, engine or release that is not there (the message names what is), or a missing extra."""
 
 
+class MissingExtraError(EngineImportError):
+    """The optional extra that holds the engine tables is not installed: the name was not the fault."""
+
+
 def data_root() -> Path:
     """The tables' folder of the installed `aiconfigurator-core`, found without importing the package.
 
@@ -78,7 +82,7 @@ def data_root() -> Path:
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise EngineImportError("engine kernel tables need the optional extra: pip install 'dagc[engines]' "
+        raise MissingExtraError("engine kernel tables need the optional extra: pip install 'dagc[engines]' "
                                 "(it installs aiconfigurator-core)")
     return Path(next(iter(spec.submodule_search_locations))) / "systems" / "data"
 

@@ -115,16 +115,21 @@ def _engine_profile(out: Collector, name: str) -> KernelProfile | Bad:
     extra, converted as `dagc kernels import` converts them (docs/kernels.md)."""
     import json
 
-    from ..kernels.engine_import import EngineImportError, import_profile
+    from ..kernels.engine_import import EngineImportError, MissingExtraError, import_profile
     from ..kernels.kernels import parse_profile
     engine, _, rest = name.partition(":")
     system, _, release = rest.partition("@")
     try:
         doc = import_profile(system, engine, release or None)
     except EngineImportError as exc:
+        # the name is not at fault when the tables are not installed: say how to do without them, not how to write it
+        hint = ("install the extra, or leave `kernels` out and dagc prices the GPU on its built-in profile; a "
+                "profile made elsewhere by `dagc kernels import` is read with `kernels from \"FILE.json\"`"
+                if isinstance(exc, MissingExtraError) else
+                'write `kernels = "ENGINE:SYSTEM[@RELEASE]"`, e.g. `"trtllm:h200_sxm"`; `dagc kernels list` shows '
+                "what the installed tables hold")
         return out.error("E101", f"engine kernel profile `{quote(name)}`: {quote(str(exc), 300)}",
-                         out.spans["cluster.kernels"], 'write `kernels = "ENGINE:SYSTEM[@RELEASE]"`, e.g. '
-                         '`"trtllm:h200_sxm"`; `dagc kernels list` shows what the installed tables hold')
+                         out.spans["cluster.kernels"], hint)
     try:
         return parse_profile(json.dumps(doc), f"{engine}:{system}")
     except PlanError as exc:

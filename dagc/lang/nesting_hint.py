@@ -34,6 +34,20 @@ def _fits(a: AxisNode, axis: Axis | None) -> bool:
     return d is not None and 1 <= d <= MAX_HINT_DEGREE and d == int(d) and (a.split is None or axis is Axis.PP)
 
 
+def _opened(axes: Sequence[AxisNode]) -> list[AxisNode]:
+    """`axes` with a dp or pp that holds a scope of plain axes (`pp 2 < tp 4 > ; ep 2`) written beside them: the
+    axes of its scope among the others, so that the hint nests them all (an axis deeper still is left as it is,
+    and `_fits` refuses it)."""
+    out: list[AxisNode] = []
+    for a in axes:
+        inner = [b for domain in a.body for b in domain] if a.body is not None and a.name in ("dp", "pp") else None
+        if inner is None or any(b.body is not None for b in inner):
+            out.append(a)
+        else:
+            out += [a.model_copy(update={"body": None}), *inner]
+    return out
+
+
 def nesting_hint(axes: Sequence[AxisNode], outer: Mapping[str, tuple[float, object]] | None = None,
                  split: tuple[int, ...] | None = None) -> str:
     """`axes` (one scope's) written as the hierarchy nests them, with the scopes around them (`outer`: the degrees
@@ -51,9 +65,11 @@ def nesting_hint(axes: Sequence[AxisNode], outer: Mapping[str, tuple[float, obje
         'write `dp 2 < pp 2 [3, 2] < tp 4 ; ep 4 > >`'
         >>> nesting_hint([a for d in parse_strategy("dp 2 tp 2 tp 4").scope for a in d]) == NESTING_EXAMPLE
         True
+        >>> nesting_hint([a for d in parse_strategy("pp 2 < tp 4 > ; ep 2").scope for a in d])
+        'write `pp 2 < tp 4 ; ep 2 >`'
     """
     by: dict[Axis, AxisNode] = {}
-    for a in axes:
+    for a in _opened(axes):
         axis = next((x for x in Axis if x.value == a.name), None)
         if not _fits(a, axis) or axis in by:
             return NESTING_EXAMPLE

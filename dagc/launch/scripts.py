@@ -51,30 +51,58 @@ def command_scripts(x: Launch) -> list[GeneratedFile]:
     if not x.ok:
         return []
     commands, _ = shown_commands(x)
-    beside = frozenset(f.name for f in x.files)
+    beside = {f.name: f.text for f in x.files}
     width = len(str(len(commands)))
     out = []
     for n, c in enumerate(commands, 1):
-        nodes = sorted({int(k) for k in _NODE_ADDR.findall(c.text)})
+        # a file the command reads with `$NODE<k>_ADDR` in it (TensorRT-LLM's disaggregated router's URLs): the
+        # script writes it again with the addresses, and the command reads that copy
+        placed = {b: t for b in map(posixpath.basename, c.argv) if _NODE_ADDR.search(t := beside.get(b, ""))}
+        nodes = sorted({int(k) for text in (c.text, *placed.values()) for k in _NODE_ADDR.findall(text)})
         lines = [SHEBANG, f"# {x.version} · strategy `{_one_line(x.strategy)}` · command {n} of {len(commands)}, on "
                  f"node {c.node} {OWN_HEADER_END}",
                  *(f': "${{NODE{k}_ADDR:?set NODE{k}_ADDR to the address of node {k}}}"' for k in nodes),
-                 *(f"export {w}" for w in c.env_words), f"exec {_argv_text(c.argv, beside)}"]
+                 *(_resolved(name, text) for name, text in placed.items()),
+                 *(f"export {w}" for w in c.env_words), f"exec {_argv_text(c.argv, frozenset(beside), placed)}"]
         name = f"{x.engine}-{strategy_file_stem(x.strategy)}-{n:0{width}d}-node{c.node}.sh"
         out.append(GeneratedFile(name, "\n".join(lines) + "\n"))
     return out
 
 
-def _argv_text(argv: tuple[str, ...], beside: frozenset[str]) -> str:
+def _resolved_name(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.resolved.{ext}" if dot else f"{name}.resolved"
+
+
+def _resolved(name: str, text: str) -> str:
+    """The line that writes file `name` (beside the script) again as `_resolved_name`, each `$NODE<k>_ADDR` in it
+    the node's address from the environment (`sed`, in every POSIX shell's reach).
+
+    Example:
+        >>> print(_resolved("d.yml", 'urls: ["$NODE1_ADDR:8002"]'))
+        sed -e 's|\\$NODE1_ADDR|'"$NODE1_ADDR"'|g' "$(dirname -- "$0")"/d.yml > "$(dirname -- "$0")"/d.resolved.yml
+    """
+    nodes = sorted({int(k) for k in _NODE_ADDR.findall(text)})
+    edits = " ".join(f"-e 's|\\$NODE{k}_ADDR|'\"$NODE{k}_ADDR\"'|g'" for k in nodes)
+    here = '"$(dirname -- "$0")"/'
+    return f"sed {edits} {here}{shlex.quote(name)} > {here}{shlex.quote(_resolved_name(name))}"
+
+
+def _argv_text(argv: tuple[str, ...], beside: frozenset[str], placed: dict[str, str] | None = None) -> str:
     """The command's words for the shell, each file of the launch (its path as dagc was told, `-o DIR/NAME`)
-    named from the script's directory instead, where it is written beside the script.
+    named from the script's directory instead, where it is written beside the script (`placed`: read as the copy
+    `_resolved` writes).
 
     Example:
         >>> _argv_text(("trtllm-serve", "m", "--config", "out dir/t.yml"), frozenset({"t.yml"}))
         'trtllm-serve m --config "$(dirname -- "$0")"/t.yml'
     """
-    return " ".join(f'"$(dirname -- "$0")"/{shlex.quote(posixpath.basename(a))}'
-                    if posixpath.basename(a) in beside else Command(0, 0, (a,)).argv_text for a in argv)
+    def one(a: str) -> str:
+        base = posixpath.basename(a)
+        if base not in beside:
+            return Command(0, 0, (a,)).argv_text
+        return f'"$(dirname -- "$0")"/{shlex.quote(_resolved_name(base) if placed and base in placed else base)}'
+    return " ".join(one(a) for a in argv)
 
 
 def _one_line(text: str) -> str:

@@ -12,6 +12,7 @@ attention-DP ranks, some per rank. A version bump should only touch this table.
 
 from __future__ import annotations
 
+from ..plan.cluster import Vendor
 from ..plan.workload import Overlap
 from ..units import count_text, format_bytes
 from . import eplb
@@ -28,6 +29,7 @@ __all__ = ["ALGORITHMS", "EPLB", "FLAGS", "PD", "PD_FLAGS", "ROUTER_FLAGS", "TAB
 VERSION = "SGLang 0.5.23"
 SERVING_VERSION = VERSION
 A2A_BACKEND = "deepep"       # --moe-a2a-backend: SGLang sets --ep-size to --tp-size with it (arg_groups/overrides.py)
+A2A_BACKEND_AMD = "mori"     # on AMD GPUs: AMD's MoRI (DeepEP's kernels are CUDA's), a --moe-a2a-backend choice
 # Models with an overlap schedule for --enable-two-batch-overlap (their forward runs `model_forward_stages` of
 # python/sglang/srt/batch_overlap/two_batch_overlap.py: models/deepseek_v2.py, glm4_moe.py, qwen2_moe.py, whose
 # model Qwen3-MoE reuses); mixtral.py, gpt_oss.py and mllama4.py have none.
@@ -266,7 +268,7 @@ def _flags(d: Degrees) -> list[str]:
     if d.has_experts and d.ep > 1:
         flags += ["--ep-size", str(d.ep)]
     if _deepep(d):
-        flags += ["--moe-a2a-backend", A2A_BACKEND]
+        flags += ["--moe-a2a-backend", A2A_BACKEND_AMD if d.vendor is Vendor.AMD else A2A_BACKEND]
     if d.overlap is Overlap.MICROBATCH:
         flags.append("--enable-two-batch-overlap")
     if d.eplb:
@@ -345,8 +347,9 @@ def _notes(s: Setup) -> list[str]:
                      "all-to-all dagc does not price")
     if _deepep(d):
         why = "two-batch overlap" if d.overlap is Overlap.MICROBATCH else "a stage whose EP group spans nodes"
-        notes.append(f"--moe-a2a-backend {A2A_BACKEND}: the experts' all-to-all over DeepEP (its kernels must be "
-                     f"installed), for {why}")
+        lib = "AMD's MoRI" if d.vendor is Vendor.AMD else "DeepEP"
+        notes.append(f"--moe-a2a-backend {A2A_BACKEND_AMD if d.vendor is Vendor.AMD else A2A_BACKEND}: the experts' "
+                     f"all-to-all over {lib} (its kernels must be installed), for {why}")
     if d.overlap is Overlap.MICROBATCH and d.model_arch is None and d.has_experts:
         notes.append("--enable-two-batch-overlap: dagc cannot tell whether SGLang has an overlap schedule for this "
                      "model (DeepSeek-V3, GLM-4.5 and Qwen3-MoE have one; Mixtral, gpt-oss and Llama 4 none)")

@@ -50,8 +50,8 @@ def disagg_yaml(prefill: Sequence[PoolServer], decode: Sequence[PoolServer], lab
     """The YAML of `trtllm-serve disaggregated -c`: the router's address and both pools' servers."""
     label = " ".join(label.split())
     lines = [f"# TensorRT-LLM 1.2 disaggregated server for strategy `{label}` {OWN_HEADER_END}",
-             "# num_instances counts servers (a pool's instances × their dp); write the nodes' addresses for",
-             "# $NODE<k>_ADDR before starting it (e.g. envsubst)",
+             "# num_instances counts servers (a pool's instances × their dp); the router's script writes the",
+             "# nodes' addresses for $NODE<k>_ADDR into a copy it starts on (by hand: e.g. envsubst)",
              "hostname: 0.0.0.0", f"port: {ROUTER_PORT}", *_servers_yaml("prefill", prefill),
              *_servers_yaml("decode", decode)]
     return "".join(line + "\n" for line in lines)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 
+from ..plan.cluster import Vendor
 from ..plan.workload import Overlap
 from ..units import count_text
 from . import eplb
@@ -37,6 +38,14 @@ SERVING_VERSION = VERSION
 # the non-ROCm `supported_backends`); dagc writes the low-latency DeepEP kernels, which it also writes when
 # a stage's EP group spans nodes (the default allgather_reducescatter is no all-to-all).
 A2A_BACKEND = "deepep_low_latency"
+# on AMD's GPUs the all-to-all of AMD's MoRI library (DeepEP's kernels are CUDA's): `mori_low_latency`, beside
+# `mori_high_throughput` in vLLM's `--all2all-backend` choices (vllm/config/parallel.py)
+A2A_BACKEND_AMD = "mori_low_latency"
+
+
+def a2a_backend(d: Degrees) -> str:
+    """The `--all2all-backend` dagc writes for `d`'s GPU: MoRI's on an AMD GPU, else DeepEP's."""
+    return A2A_BACKEND_AMD if d.vendor is Vendor.AMD else A2A_BACKEND
 RAY_PACK = ("VLLM_RAY_DP_PACK_STRATEGY", "span")   # vllm/v1/engine/utils.py: a DP rank over several nodes
 RPC_PORT = 13345           # --data-parallel-rpc-port
 RAY_PORT = 6379
@@ -213,7 +222,7 @@ def _flags(d: Degrees) -> list[str]:
     if d.has_experts and d.ep > 1:
         flags.append("--enable-expert-parallel")
     if d.overlap is Overlap.MICROBATCH or _ep_spans_nodes(d):
-        flags += ["--all2all-backend", A2A_BACKEND]
+        flags += ["--all2all-backend", a2a_backend(d)]
     if d.overlap is Overlap.MICROBATCH:
         flags.append("--enable-dbo")
     return flags + eplb_flags(d)
@@ -350,8 +359,10 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     if s.d.overlap is Overlap.MICROBATCH or _ep_spans_nodes(s.d):
         why = "--enable-dbo runs only with a DeepEP or NIXL-EP all-to-all" if s.d.overlap is Overlap.MICROBATCH \
             else "a stage's EP group spans nodes"
-        notes.append(f"--all2all-backend {A2A_BACKEND}: {why} (vllm/config/vllm.py); it needs DeepEP's kernels "
-                     "installed; deepep_high_throughput suits a prefill-heavy service better")
+        notes.append(f"--all2all-backend {a2a_backend(s.d)}: {why} (vllm/config/vllm.py); " + (
+            "it needs AMD's MoRI installed; mori_high_throughput suits a prefill-heavy service better"
+            if s.d.vendor is Vendor.AMD else
+            "it needs DeepEP's kernels installed; deepep_high_throughput suits a prefill-heavy service better"))
     if s.d.cp > 1:
         notes.append(f"cp {s.d.cp}: --prefill-context-parallel-size splits each prompt over {s.d.cp} ranks and "
                      "--decode-context-parallel-size the KV cache over the same ranks, as dagc counts it; vLLM runs "

@@ -206,14 +206,15 @@ def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     used, avail = ctx.layout.gpus_used, ctx.plan.cluster.gpus
     if used < avail:
         if ctx.errors:
-            hint = f"a legal strategy of {avail} GPUs would use them all: `dagc search` ranks those that are"
+            hint = f"a legal strategy of {avail:,} GPUs would use them all: `dagc search` ranks those that are"
         elif avail // used > 1:
-            hint = f"dp {avail // used} would use {avail // used * used}"
+            hint = f"dp {avail // used:,} would use {avail // used * used:,}"
         else:
-            hint = f"a strategy of {avail} GPUs would use them all, or `gpus = {used}` rents only what this one uses"
+            hint = (f"a strategy of {avail:,} GPUs would use them all, or `gpus = {used}` rents only what this one "
+                    "uses")
         yield diag("W505", Severity.WARNING,
-                   f"{avail - used} of {avail} GPUs {'is' if avail - used == 1 else 'are'} unused "
-                   f"(the strategy uses {used})",
+                   f"{avail - used:,} of {avail:,} GPUs {'is' if avail - used == 1 else 'are'} unused "
+                   f"(the strategy uses {used:,})",
                    ctx.plan.span_of("cluster.gpus") or ctx.strategy.span_of("strategy"), hint)
 
 
