@@ -52,6 +52,13 @@ def test_a_json_manifests_set_value_is_located_in_it_unechoed(qwen: Path):
     assert (d.span.line, d.span.column) == (1, text.index('"workload.prompt') + 1) == (1, 94)
     assert d.message == "run entry 1: a `set` value: `prompt` takes a plain number, not `…`"
     assert "SECRET" not in shown and "--set:" not in shown and "workload.rate=4" not in shown
+    # an entry's `set` written before its `file`: its own string, not another entry's
+    entry = '{"set":["workload.prompt=SECRET_Q"],"file":"runs/vllm-rate4.json"}'
+    text = '{"plan":"qwen.moe","run":[' + entry.replace("SECRET_Q", "1024") + "," + entry + "]}"
+    (qwen / "man3.json").write_text(text)
+    d, shown = refused(qwen / "man3.json")
+    assert d.message.startswith("run entry 2: a `set` value: ") and "SECRET" not in shown
+    assert d.span.column == text.rindex('"workload.prompt=SECRET_Q"') + 1 + len("workload.prompt=") + 1
 
 
 def test_a_toml_manifests_set_value_is_located_at_the_column_it_goes_wrong(qwen: Path):

@@ -288,6 +288,11 @@ def test_a_per_request_array_of_another_length_than_the_run_is_refused(tmp_path)
         doc |= {"completed": 199, "ttfts": [0.05] * n}
         (tmp_path / "d.json").write_text(json.dumps(doc))
         assert read_runs(tmp_path / "d.json")[0].measured["ttft_ms"] == pytest.approx(50.0)
+    del doc["num_prompts"]
+    for n in (199, 201):        # without `num_prompts` (SGLang's), `completed` + `failed`
+        doc |= {"completed": 199, "failed": 2, "ttfts": [0.05] * n}
+        (tmp_path / "d.json").write_text(json.dumps(doc))
+        assert read_runs(tmp_path / "d.json")[0].measured["ttft_ms"] == pytest.approx(50.0)
 
 
 def test_a_key_written_twice_is_refused_at_its_second(tmp_path):

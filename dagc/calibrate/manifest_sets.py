@@ -36,13 +36,14 @@ def _decoded(literal: str) -> str | None:
 
 
 def _literal_at(src: SourceFile, option: str, after: int) -> tuple[int, bool]:
-    """Where the string of `option` starts in the manifest (the first at or after `after`, else the first), and
-    whether its text between the quotes is the option's as written (no escapes: columns map one to one)."""
+    """Where the string of `option` starts in the manifest (the first at or after `after`, the entry's start, else
+    the last before it: a top-level `set`, or a JSON entry's written before its `file`), and whether its text between
+    the quotes is the option's as written (no escapes: columns map one to one)."""
     found = [(m.start(), m.group()[1:-1] == option) for m in _STRING.finditer(src.text)
              if _decoded(m.group()) == option]
     if not found:
         return after, False
-    return next((f for f in found if f[0] >= after), found[0])
+    return next((f for f in found if f[0] >= after), found[-1])
 
 
 def _scrubbed(text: str | None, value: str) -> str | None:

@@ -96,7 +96,10 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
         r.figure(key, r.number(o, names[which]), names[which])
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
-    _arrays(r, {n for n in (completed, requests) if n is not None})
+    failed = o.get("failed")
+    sent = completed + failed if completed is not None and isinstance(failed, int) and not isinstance(failed, bool) \
+        else None
+    _arrays(r, {n for n in (completed, requests, sent) if n is not None})
     if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
         raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
     if requests is None:
@@ -133,8 +136,8 @@ _PER_REQUEST = ("ttfts", "itls", "input_lens", "output_lens")
 def _arrays(r: _Run, counts: set[float]) -> None:
     """The per-request arrays (`--save-detailed`, `--output-details`): the means they give where the summary
     has none (`ttfts` and `itls` are in seconds). Each holds one entry per request — vLLM's and SGLang's one per
-    request sent, failed ones too — so an array of another length than the run's `completed` or `num_prompts`
-    (`counts`) is not the run's: a mean of 10 of 200 requests is no measure of the 200."""
+    request sent, failed ones too — so an array of another length than the run's `completed`, `num_prompts` or
+    `completed` + `failed` (`counts`) is not the run's: a mean of 10 of 200 requests is no measure of the 200."""
     o = r.obj
     for name in _PER_REQUEST:
         v = o.get(name)

@@ -92,7 +92,10 @@ def _second_key(text: str, start: int) -> int:
             if stack:
                 stack.pop()
         elif stack and stack[-1] is not None and text[m.end():m.end() + 64].lstrip().startswith(":"):
-            key = json.loads(tok)
+            try:
+                key = json.loads(tok)
+            except ValueError:          # past where the decoder stopped: not the run's
+                return start
             if key in stack[-1]:
                 return m.start()
             stack[-1].add(key)
