@@ -108,3 +108,17 @@ def test_a_run_file_given_twice_on_the_command_line_is_refused(qwen: Path, monke
     assert d.code == "E110" and d.span.source.path == "runs/vllm-rate4.json"
     assert d.message.startswith("run vllm-rate4.json is given twice (run files 1 and 2 are one file)")
     assert (d.span.line, d.span.column) == (1, RUN.index('"num_prompts"') + 1)
+
+
+@pytest.mark.parametrize("option, said", [
+    ("SECRETX.y=1", "unknown statement `…` in --set"),
+    ("workload.SECRETF=3", "unknown field `…` in workload"),
+    ("workload.SECRETF=SECRET # x", "--set takes one value; `…` follows the value of `…`"),
+    ("model=SECRET_MODEL", "unknown model preset `…`"),
+    ("require.ttft=SECRET s", "--set takes one value; `…` follows the value of `require.ttft`"),
+])
+def test_a_name_the_manifest_writes_is_not_shown_but_a_plans_field_is(qwen: Path, option, said):
+    (qwen / "m.toml").write_text(f'plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\nset = ["{option}"]\n')
+    d, shown = refused(qwen / "m.toml")
+    assert d.message == f"run entry 1: a `set` value: {said}" and "SECRET" not in shown
+    assert d.span.line == 4 and d.span.source.path.endswith("m.toml")

@@ -15,7 +15,20 @@ import re
 from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic
+from ..lang.fields import (
+    CLUSTER_FIELDS,
+    EFFICIENCY_FIELDS,
+    GPU_FIELDS,
+    LATENCY_FIELDS,
+    MLA_FIELDS,
+    MODEL_FIELDS,
+    MOE_FIELDS,
+    SPECULATIVE_FIELDS,
+    WINDOW_FIELDS,
+    WORKLOAD_FIELDS,
+)
 from ..lang.overrides import SET_SOURCE
+from ..plan.workload import RequirementKind
 from ..source import SourceFile
 
 __all__ = ["in_manifest"]
@@ -46,15 +59,30 @@ def _literal_at(src: SourceFile, option: str, after: int) -> tuple[int, bool]:
     return next((f for f in found if f[0] >= after), found[-1])
 
 
-def _scrubbed(text: str | None, value: str) -> str | None:
-    """`text` with every quoted piece that is part of `value` (or holds it) said `…` instead."""
-    if text is None or not value:
+def _known(piece: str) -> bool:
+    """Whether `piece` is a plan's field path (`workload.prompt`, `ttft_p99`), dagc's words, not the manifest's."""
+    return all(part in _NAMES or re.sub(r"_p[0-9]+$", "", part) in _NAMES for part in piece.split("."))
+
+
+_NAMES = frozenset({"model", "cluster", "workload", "require", "objective", "gpu", "engine", "kernels", "reserve",
+                    "preset", "moe", "mla", "window", "efficiency", "latency", "speculative",
+                    *MODEL_FIELDS, *MOE_FIELDS, *MLA_FIELDS, *WINDOW_FIELDS, *CLUSTER_FIELDS, *GPU_FIELDS,
+                    *EFFICIENCY_FIELDS, *LATENCY_FIELDS, *WORKLOAD_FIELDS, *SPECULATIVE_FIELDS,
+                    *(k.value for k in RequirementKind)})
+
+
+def _scrubbed(text: str | None, option: str) -> str | None:
+    """`text` with every quoted piece of the option's text (or holding its value) said `…` instead, but a plan's
+    field path: a name the option writes that dagc does not know is the manifest's text too."""
+    value = option.split("=", 1)[1].strip() if "=" in option else option
+    if text is None or not option:
         return text
 
     def scrub(m: re.Match[str]) -> str:
         inner = m.group()[1:-1]
-        return f"{m.group()[0]}…{m.group()[0]}" if inner and (inner in value or value in inner) else m.group()
-    return _QUOTED.sub(scrub, text).replace(value, "…")
+        hidden = inner and (inner in option or bool(value) and value in inner) and not _known(inner)
+        return f"{m.group()[0]}…{m.group()[0]}" if hidden else m.group()
+    return _QUOTED.sub(scrub, text).replace(value, "…") if value else _QUOTED.sub(scrub, text)
 
 
 def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int, k: int,
@@ -66,20 +94,18 @@ def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int
         src = d.span.source if d.span is not None else None
         if d.span is not None and src is not None and src.path == SET_SOURCE and src.text in options:
             option = src.text
-            value = option.split("=", 1)[1].strip() if "=" in option else option
             at, exact = _literal_at(manifest, option, entry_at)
             start = at + 1 + d.span.start if exact else at
             end = at + 1 + d.span.end if exact else at + 1
-            message = _scrubbed(d.message, value) or ""
+            message = _scrubbed(d.message, option) or ""
             out.append(dataclasses.replace(d, message=f"run entry {k}: a `set` value: {message}",
-                                           span=manifest.span(start, end), hint=_scrubbed(d.hint, value)))
+                                           span=manifest.span(start, end), hint=_scrubbed(d.hint, option)))
         elif d.span is not None and src is not None and src.overrides and src.changed_line(d.span.line):
             # a plan line the manifest's values wrote into: located, not echoed
             quiet = dataclasses.replace(src, echo=False)
             message, hint = d.message, d.hint
             for option in options:
-                value = option.split("=", 1)[1].strip() if "=" in option else option
-                message, hint = _scrubbed(message, value) or "", _scrubbed(hint, value)
+                message, hint = _scrubbed(message, option) or "", _scrubbed(hint, option)
             out.append(dataclasses.replace(d, message=message, hint=hint, span=quiet.span(d.span.start, d.span.end)))
         else:
             out.append(d)
