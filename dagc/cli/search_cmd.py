@@ -55,12 +55,7 @@ def cmd_search(args: Namespace) -> int:
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
         return EXIT_INPUT
-    with loading():
-        from ..launch.engine_check import plan_refusals
-    if refused := plan_refusals(plan):     # every candidate would be left out for them: say why, not an empty table
-        render_diags(err, refused)
-        err.print(f"error: {refused_input(refused, args.plan)}; the plan's engine starts none of its strategies: "
-                  "nothing was searched", markup=False)
+    if _refused(plan, args.plan, err):
         return EXIT_INVALID
     if args.vary == "batch" and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
@@ -101,6 +96,20 @@ def cmd_search(args: Namespace) -> int:
     if at_rate is not None:
         print_at_rate(out, at_rate, args.top, plan, args.plan)
     return EXIT_OK
+
+
+def _refused(plan: Plan, path: str, err: Console) -> bool:
+    """Whether the plan's engine starts none of its strategies (E728, E729: `plan_refusals`), said on `err` —
+    every candidate would be left out for them: their reason, not an empty table."""
+    with loading():
+        from ..launch.engine_check import plan_refusals
+        from .printing import render_diags
+    refused = plan_refusals(plan)
+    if refused:
+        render_diags(err, refused)
+        err.print(f"error: {refused_input(refused, path)}; the plan's engine starts none of its strategies: "
+                  "nothing was searched", markup=False)
+    return bool(refused)
 
 
 def _search_varied(args: Namespace, plan: Plan, err: Console) -> SearchResult | int:

@@ -1,5 +1,6 @@
 """Rules about the serving engine a plan names (`cluster { engine = … }`): W530, W531 (its front end deciding a
-TTFT requirement), and W540 and W541 on its calibration.
+TTFT requirement), W532 (TensorRT-LLM's decode step priced without the graph `dagc launch` would capture), and W540
+and W541 on its calibration.
 
 The engine's own refusals — what its launcher cannot express (E701–E729) — are `dagc.rules.launch`'s,
 emitted by the launch mapping (`dagc.launch`).
@@ -11,9 +12,12 @@ import math
 from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Severity
+from ..ir.dag import Phase
+from ..ir.op_shapes import graph_size
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..lang.calibration import TERM_BOUNDS
+from ..lang.engine import engine_chosen
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..source import Span
@@ -246,11 +250,56 @@ def check_frontend_decides(ctx: RuleContext) -> Iterator[Diagnostic]:
                        "(`calibration from \"FILE\"`)")
 
 
+# The decode batches TensorRT-LLM captures as `dagc launch` starts it (`cuda_graph_config: {enable_padding: true,
+# max_batch_size: B}`): 1, 2, 4, 8–128 by 8, then powers of two (and B itself), a batch padded up to the next
+TRTLLM_LAUNCHED_SIZES = (1, 2, 4, *range(8, 129, 8), 256, 512, 1024, 2048, 4096, 8192)
+
+
+def check_trtllm_graphs(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """TensorRT-LLM's decode step is priced without the CUDA graph `dagc launch` would start it with.
+
+    dagc prices `engine = trtllm` with TensorRT-LLM's default CUDA graphs — 1 to 31, 32, 64 and 128 requests, not
+    padded — as the public runs it is checked against mostly ran (docs/cost-model.md, "The engine"): a decode step
+    of another size runs without a graph, each kernel at least its launch. `dagc launch` starts the engine with
+    padded graphs (`cuda_graph_config: {enable_padding: true}`), under which that step runs in the graph of the next
+    captured size, nearer the step of that size: the figures then are slower than the deployment `dagc launch`
+    writes. A batch whose busiest rank decodes 32, 64 or 128 requests is priced as launched.
+
+    Bad:
+        cluster { gpus = 4  gpu preset "b200"  engine = trtllm }
+        workload { batch = 40  prompt = 1024  generate = 1024  serving = inflight }     # strategy tp 4
+    Fixed:
+        workload { batch = 32  prompt = 1024  generate = 1024  serving = inflight }     # or 64
+    """
+    plan = ctx.plan
+    terms = plan.cluster.engine.terms
+    if plan.cluster.engine.name != "trtllm" or not engine_chosen(plan) or not terms.graph_sizes \
+            or terms.graph_padding:
+        return
+    w, lay = ctx.run_workload, ctx.run_layout
+    most = -(-lay.requests_per_rank // max(1, lay.microbatches)) * w.step_positions / lay.cp
+    _, eager = graph_size(most, Phase.DECODE, terms)
+    launched = next((s for s in TRTLLM_LAUNCHED_SIZES if s >= math.ceil(most - 1e-9)), None)
+    if not eager or launched is None:
+        return
+    yield diag("W532", Severity.WARNING,
+               f"TensorRT-LLM's default CUDA graphs (1–32, 64 and 128 tokens a step, not padded) hold no decode step "
+               f"of {most:g} tokens a rank: dagc prices it without a graph, as that default runs it, where `dagc "
+               f"launch` starts the engine with padded graphs (`cuda_graph_config: {{enable_padding: true}}`) and "
+               f"it runs in its graph of {launched} tokens",
+               plan.span_of("workload.batch") or plan.span_of("cluster.engine"),
+               "a batch whose busiest rank decodes 32, 64 or 128 tokens a step is priced as launched; the figures "
+               "here are slower than that deployment's by about a launch a kernel (docs/cost-model.md, \"The "
+               "engine\")")
+
+
 RULES = (
     make_rule("W530", Severity.WARNING, "the kernel profile was measured in another engine than the plan's",
               check_profile_engine, plan_level=True),
     make_rule("W531", Severity.WARNING, "the engine's front end alone decides a TTFT requirement",
               check_frontend_decides, reads=Reads.SCHEDULE),
+    make_rule("W532", Severity.WARNING, "TensorRT-LLM's decode step is priced without the graph dagc launch "
+              "would start it with", check_trtllm_graphs, reads=Reads.SCHEDULE),
     make_rule("W540", Severity.WARNING, "the plan is far outside the runs its calibration was fitted on",
               check_calibration_range),
     make_rule("W541", Severity.WARNING, "a term of the calibration stopped at its bound", check_calibration_bound,
