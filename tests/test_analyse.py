@@ -92,6 +92,7 @@ def test_the_rules_that_read_more_than_the_layout():
     assert reads == {"E402": Reads.MEMORY, "W520": Reads.MEMORY, "W504": Reads.SCHEDULE,
                      "W506": Reads.SCHEDULE, "W513": Reads.SCHEDULE,
                      "W531": Reads.SCHEDULE,     # at the requests in flight the figures are for
+                     "W532": Reads.SCHEDULE,     # the decode step at the requests in flight the figures are for
                      "W505": Reads.SCHEDULE}     # last: it suggests replicas of a strategy that passes the others
 
 
