@@ -69,7 +69,9 @@ def test_detailed_arrays_give_the_means_the_summary_leaves_out(tmp_path):
     doc = json.loads((FIXTURES / "vllm.json").read_text())
     for k in ("mean_ttft_ms", "mean_itl_ms", "total_input_tokens"):
         del doc[k]
-    doc |= {"input_lens": [500, 524], "output_lens": [128, 128], "ttfts": [0.05, 0.07], "itls": [[0.01, 0.02], [0.03]]}
+    # one entry per request (the run's 100): pairs of requests repeated
+    doc |= {"input_lens": [500, 524] * 50, "output_lens": [128, 128] * 50, "ttfts": [0.05, 0.07] * 50,
+            "itls": [[0.01, 0.02], [0.03]] * 50}
     (tmp_path / "d.json").write_text(json.dumps(doc))
     (r,) = read_runs(tmp_path / "d.json")
     assert r.prompt == 512.0 and r.measured["ttft_ms"] == pytest.approx(60.0)
@@ -88,7 +90,7 @@ def test_a_wrongly_shaped_field_is_named_at_its_line(tmp_path):
     doc = json.loads((FIXTURES / "vllm.json").read_text()) | {"mean_ttft_ms": "secret-value"}
     (tmp_path / "w.json").write_text(json.dumps(doc, indent=2))
     d, shown = error(tmp_path / "w.json")
-    assert d.message == "field `mean_ttft_ms` is not a positive number up to 1e+12"
+    assert d.message == "field `mean_ttft_ms` is not a positive number from 1e-06 up to 1e+12"
     assert (d.span.line, d.span.column) == (list(doc).index("mean_ttft_ms") + 2, 3)
     assert "secret-value" not in shown
 
@@ -214,3 +216,136 @@ def test_aiperf_wrong_shapes_and_genai_perf_config(tmp_path):
     (tmp_path / "g.json").write_text(json.dumps(genai))
     (r,) = read_runs(tmp_path / "g.json")
     assert (r.concurrency, r.requests, r.fields["concurrency"]) == (8, 100, "input_config.concurrency")
+
+
+def test_a_burst_is_told_the_closed_loop_that_starts_every_client_at_once(tmp_path):
+    """A run that sent every request at once (`request_rate` inf, no cap) against a plan at a rate: the hint's
+    closed loop starts its clients together (`ramp = 0 s`, as the corpus writes bursts), not over the default
+    ramp; the plan with the hint's `--set`s is the run's."""
+    from dagc.lang.overrides import load_plan_with
+
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | {"request_rate": "inf", "max_concurrency": None}
+    (tmp_path / "b.json").write_text(json.dumps(doc))
+    (burst,) = read_runs(tmp_path / "b.json")
+    traffic = "rate = 4 requests/s  requests = 100"
+    (d,) = disagreements(burst, plan(traffic), "p.moe")
+    assert d.message.endswith("the run sent all 100 requests at once, the plan 4 requests/s")
+    assert d.hint == ('give the plan the run\'s traffic: `--set "workload.concurrency=100" --set "workload.ramp=0 s"` '
+                      '(in a manifest, `set = ["workload.concurrency=100", "workload.ramp=0 s"]`), or calibrate with '
+                      "the plan this run measured")
+    path = tmp_path / "p.moe"
+    path.write_text(PLAN.format(traffic=traffic, prompt=512, engine="vllm"))
+    followed = load_plan_with(path, ["workload.concurrency=100", "workload.ramp=0 s"])
+    assert followed.workload.traffic.concurrency == 100 and followed.workload.traffic.ramp == 0.0
+    assert disagreements(burst, followed, "p.moe") == []
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"mean_tpot_ms": 1e-300, "median_tpot_ms": 1e-300, "p99_tpot_ms": 1e-300}, "mean_tpot_ms"),
+    ({"output_throughput": 1e-7}, "output_throughput"),
+    ({"mean_ttft_ms": 9e-7}, "mean_ttft_ms"),
+])
+def test_a_figure_too_small_to_be_measured_is_refused(tmp_path, change, field):
+    """A time or throughput below 1e-6 (ms, per second) is no measurement, as one above 1e12 is not: it was read,
+    and the calibration printed an error of 300 digits against it."""
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | change
+    (tmp_path / "t.json").write_text(json.dumps(doc, indent=2))
+    d, shown = error(tmp_path / "t.json")
+    assert d.message == f"field `{field}` is not a positive number from 1e-06 up to 1e+12"
+    assert (d.span.line, d.span.column) == (list(doc).index(field) + 2, 3)
+    assert not any(repr(v) in shown for v in change.values())
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | {"mean_tpot_ms": 1e-6}      # the bound itself is read
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    assert read_runs(tmp_path / "t.json")[0].measured["tpot_ms"] == 1e-6
+
+
+def test_a_converted_time_too_small_is_refused(tmp_path):
+    doc = json.loads((FIXTURES / "profile_export_aiperf.json").read_text())
+    doc["time_to_first_token"] = {"unit": "ns", "avg": 0.5, "p50": 91000000.0}      # 0.5 ns: 5e-7 ms
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    d, _ = error(tmp_path / "a.json")
+    assert d.message == "field `time_to_first_token.avg` is below 1e-06 ms once converted: not a measurement"
+    doc = json.loads((FIXTURES / "vllm.json").read_text())
+    del doc["mean_ttft_ms"]
+    doc |= {"ttfts": [0.0] * 99 + [1e-12]}
+    (tmp_path / "v.json").write_text(json.dumps(doc))
+    d, _ = error(tmp_path / "v.json")
+    assert d.message == "field `ttfts` is below 1e-06 ms once converted: not a measurement"
+
+
+def test_a_per_request_array_of_another_length_than_the_run_is_refused(tmp_path):
+    """`ttfts` of 10 requests in a run that completed 200, its summary TTFT removed: the TTFT was the 10's mean."""
+    doc = json.loads((FIXTURES / "vllm.json").read_text())
+    for k in ("mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms"):
+        del doc[k]
+    doc |= {"num_prompts": 200, "completed": 200, "total_input_tokens": 102400, "total_output_tokens": 25600,
+            "ttfts": [0.05] * 10}
+    (tmp_path / "d.json").write_text(json.dumps(doc, indent=2))
+    d, shown = error(tmp_path / "d.json")
+    assert d.message == "field `ttfts` does not hold one entry per request of the run (`completed`, `num_prompts`)"
+    assert (d.span.line, d.span.column) == (list(doc).index("ttfts") + 2, 3) and "0.05" not in shown
+    for n in (200, 199):        # vLLM writes one per request sent, failed ones too: `num_prompts` or `completed`
+        doc |= {"completed": 199, "ttfts": [0.05] * n}
+        (tmp_path / "d.json").write_text(json.dumps(doc))
+        assert read_runs(tmp_path / "d.json")[0].measured["ttft_ms"] == pytest.approx(50.0)
+    del doc["num_prompts"]
+    for n in (199, 201):        # without `num_prompts` (SGLang's), `completed` + `failed`
+        doc |= {"completed": 199, "failed": 2, "ttfts": [0.05] * n}
+        (tmp_path / "d.json").write_text(json.dumps(doc))
+        assert read_runs(tmp_path / "d.json")[0].measured["ttft_ms"] == pytest.approx(50.0)
+
+
+def test_a_key_written_twice_is_refused_at_its_second(tmp_path):
+    """`mean_ttft_ms` twice was read silently, the second value taken (json.loads keeps the last)."""
+    text = (FIXTURES / "vllm.json").read_text()
+    twice = text.replace('"mean_ttft_ms": 61.2,', '"mean_ttft_ms": 61.2,\n  "mean_ttft_ms": 1.5,')
+    assert twice != text
+    (tmp_path / "t.json").write_text(twice)
+    d, shown = error(tmp_path / "t.json")
+    assert d.message == "this key is written twice in its object: which value is the run's cannot be told"
+    second = twice.index('"mean_ttft_ms"', twice.index('"mean_ttft_ms"') + 1)
+    assert (d.span.line, d.span.column) == (twice[:second].count("\n") + 1, 3) and "1.5" not in shown
+    # JSON lines: the second line's own; the same key in two objects (AIPerf's `avg` of each metric) is not twice
+    lines = (FIXTURES / "sglang.jsonl").read_text().splitlines()
+    lines[1] = lines[1].replace('"completed":', '"completed": 3, "completed":', 1)
+    assert '"completed": 3, "completed":' in lines[1]
+    (tmp_path / "s.jsonl").write_text("\n".join(lines) + "\n")
+    d, _ = error(tmp_path / "s.jsonl")
+    assert (d.span.line, d.span.column) == (2, lines[1].index('"completed":', lines[1].index('"completed": 3') + 5) + 1)
+    assert read_runs(FIXTURES / "profile_export_aiperf.json")[0].measured["tpot_ms"] == 11.1
+
+
+@pytest.mark.parametrize("config, field, at", [
+    (["x"], "input_config", "input_config"),                               # not an object: at it
+    ({"endpoint": {"type": "chat"}}, "input_config.loadgen", "input_config"),   # no loadgen: named, at its object
+    ({"loadgen": {"request_count": 100}}, "input_config.loadgen.concurrency", "loadgen"),
+    ({"loadgen": 16}, "input_config.loadgen", "loadgen"),
+])
+def test_aiperfs_config_of_another_shape_is_refused_not_read_as_a_burst(tmp_path, config, field, at):
+    """`input_config: ["x"]` or no `loadgen` was read as "the run sent all 100 requests at once"."""
+    doc = json.loads((FIXTURES / "profile_export_aiperf.json").read_text()) | {"input_config": config}
+    text = json.dumps(doc, indent=2)
+    (tmp_path / "a.json").write_text(text)
+    d, _ = error(tmp_path / "a.json")
+    assert d.message.startswith(f"field `{field}` ")
+    assert d.message.endswith(("is not an object of the run's settings ({\"loadgen\": …, \"endpoint\": …})",
+                               "is not an object of the run's load ({\"concurrency\": …})",
+                               "how the run sent its requests (its `concurrency` or `request_rate`)"))
+    assert d.span.start == text.index(f'"{at}"')
+    del doc["input_config"]
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    assert error(tmp_path / "a.json")[0].message.startswith("field `input_config` is missing: how the run sent")
+
+
+def test_aiperfs_model_is_checked_against_the_plans(tmp_path):
+    """A Mixtral run's AIPerf export against a Qwen3 plan is E110 at its `model_names`, as vLLM's `model_id`."""
+    (r,) = read_runs(FIXTURES / "profile_export_aiperf.json")
+    assert r.model == "mistralai/Mixtral-8x7B-Instruct-v0.1"
+    qwen = load_plan_text(PLAN.replace("mixtral-8x7b", "qwen3-30b-a3b").replace("tp 8", "tp 2").replace(
+        "gpus = 8", "gpus = 2").format(traffic="concurrency = 16  requests = 100", prompt=512, engine="vllm"), "q.moe")
+    said = [d for d in disagreements(r, qwen, "q.moe") if "model" in d.message]
+    assert [d.message for d in said] == ["run profile_export_aiperf.json is not of plan `q.moe`: the run measured "
+                                         "`mistralai/Mixtral-8x7B-Instruct-v0.1`, the plan's model is preset "
+                                         "`qwen3-30b-a3b` (Qwen/Qwen3-30B-A3B)"]
+    assert r.src.text[said[0].span.start:said[0].span.end] == '"model_names"'
+    assert disagreements(r, plan("concurrency = 16  requests = 100"), "p.moe") == []

@@ -18,6 +18,7 @@ type, a run number the file does not have), the plans' own diagnostics, the run 
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
+from .manifest_sets import in_manifest
+from .measured import MeasuredRun
 from .runs import read_runs, read_text
 
 __all__ = ["MAX_MANIFEST_BYTES", "MAX_MANIFEST_RUNS", "jobs_of", "jobs_of_manifest", "plan_for"]
@@ -69,11 +72,31 @@ def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[st
             allow_paths: Sequence[Path] = ()) -> list[Job]:
     """Every run of every run file, each with the one plan (`dagc calibrate RUN... --plan PLAN`)."""
     p = plan_for(plan, overrides, strategy, allow_paths)
-    return [Job(r, p, _shown(plan, overrides)) for f in runs for r in read_runs(f)]
+    jobs: list[Job] = []
+    seen: dict[tuple[str, int], int] = {}
+    for n, f in enumerate(runs, 1):
+        for r in read_runs(f):
+            first = seen.setdefault(_measurement(f, r), n)
+            if first != n:
+                raise PlanError([run_refusal(f"run {quote(r.id)} is given twice (run files {first} and {n} are one "
+                                             "file): a run counted twice would fit terms on one measurement as if "
+                                             "on several", r.span("requests"), "give each run file once")])
+            jobs.append(Job(r, p, _shown(plan, overrides)))
+    return jobs
 
 
-def _bad(src: SourceFile, at: int, message: str) -> PlanError:
-    return PlanError([run_refusal(message, src.span(at, at), _FORM)])
+def _measurement(file: str | Path, run: MeasuredRun) -> tuple[str, int]:
+    """What tells one measurement from another: its file, links and `./` resolved, and where the run starts in it
+    (a run is listed twice when both are the same)."""
+    try:
+        resolved = os.path.realpath(file)
+    except (OSError, ValueError):
+        resolved = os.path.abspath(file)
+    return resolved, run.start
+
+
+def _bad(src: SourceFile, at: int, message: str, hint: str = _FORM) -> PlanError:
+    return PlanError([run_refusal(message, src.span(at, at), hint)])
 
 
 def _strings(src: SourceFile, at: int, v: Any, what: str) -> list[str]:
@@ -102,6 +125,7 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
     _known_keys(src, doc, entries)
     base = Path(path).absolute().parent
     plans: dict[tuple[str, tuple[str, ...], str | None], Plan] = {}
+    seen: dict[tuple[str, int], int] = {}
     jobs: list[Job] = []
     for k, e in enumerate(entries, 1):
         at = _entry_at(text, k)
@@ -111,12 +135,21 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
         overrides = _strings(src, at, doc.get("set"), "set") + _strings(src, at, e.get("set"), f"run entry {k}: set")
         key = (plan, tuple(overrides), strategy)
         if key not in plans:
-            plans[key] = plan_for(base / plan, overrides, strategy, allow_paths)
+            try:
+                plans[key] = plan_for(base / plan, overrides, strategy, allow_paths)
+            except PlanError as exc:
+                raise PlanError(in_manifest(exc.diagnostics, src, at, k, overrides)) from None
         runs = read_runs(base / file, shown=str(Path(path).parent / file))
         if which is not None:
             if isinstance(which, bool) or not isinstance(which, int) or not 1 <= which <= len(runs):
                 raise _bad(src, at, f"run entry {k}: `run` is not a run of `{quote(file)}` (it holds {len(runs)})")
             runs = [runs[which - 1]]
+        for r in runs:
+            first = seen.setdefault(_measurement(base / file, r), k)
+            if first != k:
+                raise _bad(src, at, f"run entry {k}: run {quote(r.id)} is entry {first}'s too (the same file and run): "
+                           "a run counted twice would fit terms on one measurement as if on several",
+                           "list each run once")
         jobs += [Job(r, plans[key], _shown(plan, overrides)) for r in runs]
     return jobs
 

@@ -18,11 +18,15 @@ from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
 
-__all__ = ["LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "disagreements", "queued_by_design"]
+__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "disagreements",
+           "queued_by_design"]
 
 LENGTH_TOLERANCE = 0.05      # a mean length within 5 % of the plan's `prompt` / `generate`
 RATE_TOLERANCE = 0.01        # the rate within 1 % of the plan's
 REQUESTS_TOLERANCE = 0.01    # the requests within 1 % (a run's `completed` may miss a failed request or two)
+# a run that sent every request at once is a closed loop of as many clients, all starting together: without it the
+# plan's clients' first requests spread over a request's life (docs/language.md, `ramp`)
+BURST_RAMP = "workload.ramp=0 s"
 
 
 def queued_by_design(run: MeasuredRun) -> bool:
@@ -38,8 +42,13 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
     w = plan.workload
 
     def say(name: str, message: str, setting: str) -> None:
-        # a run of the other loop too: a `--set` of its rate or clients replaces the plan's (`overrides.REPLACES`)
-        hint = (f"give the plan the run's traffic: `--set \"{setting}\"` (in a manifest, `set = [\"{setting}\"]`), "
+        # a run of the other loop too: a `--set` of its rate or clients replaces the plan's (`overrides.REPLACES`);
+        # a burst's clients all start at once (`BURST_RAMP`)
+        settings = (setting, BURST_RAMP) if setting.startswith("workload.concurrency=") and queued_by_design(run) \
+            else (setting,)
+        options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
+        listed = ", ".join(f'\"{x}\"' for x in settings)
+        hint = (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
                 "or calibrate with the plan this run measured")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name), hint))
 

@@ -27,6 +27,10 @@ _AIPERF = {"time_to_first_token": "ttft", "inter_token_latency": "tpot", "reques
 _AIPERF_RATES = {"output_token_throughput": "output_tokens_per_s", "request_throughput": "requests_per_s"}
 _STATS = (("avg", ""), ("p50", "_median"), ("p99", "_p99"))
 MAX_FIGURE = 1e12           # ms or per second: past it, not a measurement
+# ms or per second: below it (a time under a nanosecond, one token or request in 11.6 days), not a measurement
+# either — a TPOT of 1e-300 ms would make dagc's error against it a figure of 300 digits
+MIN_FIGURE = 1e-6
+_RANGE = f"from {MIN_FIGURE:.0e} up to {MAX_FIGURE:.0e}"
 
 
 class _Run:
@@ -47,10 +51,15 @@ class _Run:
         if v is None:
             return None
         if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v <= MAX_FIGURE) or \
-                (whole and (not float(v).is_integer())):
-            raise self.fail(shown or name, "is not a positive " + ("whole number" if whole else "number")
-                            + (f" up to {MAX_FIGURE:.0e}" if not whole else ""))
+                (whole and (not float(v).is_integer())) or (not whole and v < MIN_FIGURE):
+            raise self.fail(shown or name, "is not a positive " + ("whole number" if whole else f"number {_RANGE}"))
         return float(v)
+
+    def at_least(self, v: float | None, name: str, unit: str) -> float | None:
+        """`v` (ms or per second, converted from the file's unit), refused below `MIN_FIGURE`."""
+        if v is not None and v < MIN_FIGURE:
+            raise self.fail(name, f"is below {MIN_FIGURE:.0e} {unit} once converted: not a measurement")
+        return v
 
     def figure(self, key: str, value: float | None, name: str) -> None:
         if value is not None:
@@ -85,11 +94,14 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
             r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms"), f"{pre}_{name}_ms")
     for key, names in _THROUGHPUTS.items():
         r.figure(key, r.number(o, names[which]), names[which])
-    _arrays(r)
-    if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
-        raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
+    failed = o.get("failed")
+    sent = completed + failed if completed is not None and isinstance(failed, int) and not isinstance(failed, bool) \
+        else None
+    _arrays(r, {n for n in (completed, requests, sent) if n is not None})
+    if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
+        raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
     if requests is None:
         requests, r.fields["requests"] = completed, "completed"
     else:
@@ -118,10 +130,19 @@ def _rate(r: _Run, v: Any) -> float | None:
     return float(v)
 
 
-def _arrays(r: _Run) -> None:
+_PER_REQUEST = ("ttfts", "itls", "input_lens", "output_lens")
+
+
+def _arrays(r: _Run, counts: set[float]) -> None:
     """The per-request arrays (`--save-detailed`, `--output-details`): the means they give where the summary
-    has none (`ttfts` and `itls` are in seconds)."""
+    has none (`ttfts` and `itls` are in seconds). Each holds one entry per request — vLLM's and SGLang's one per
+    request sent, failed ones too — so an array of another length than the run's `completed`, `num_prompts` or
+    `completed` + `failed` (`counts`) is not the run's: a mean of 10 of 200 requests is no measure of the 200."""
     o = r.obj
+    for name in _PER_REQUEST:
+        v = o.get(name)
+        if isinstance(v, list) and counts and len(v) not in counts:
+            raise r.fail(name, "does not hold one entry per request of the run (`completed`, `num_prompts`)")
     for key, name in (("ttft_ms", "ttfts"), ("itl_ms", "itls")):
         v = o.get(name)
         if v is None or key in r.measured:
@@ -129,7 +150,7 @@ def _arrays(r: _Run) -> None:
         flat = [x for row in v for x in (row if isinstance(row, list) else [row])] if isinstance(v, list) else None
         if not flat or any(isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x < 1e9 for x in flat):
             raise r.fail(name, "is not a list of times in seconds")
-        r.figure(key, sum(flat) / len(flat) * 1e3, name)
+        r.figure(key, r.at_least(sum(flat) / len(flat) * 1e3, name, "ms"), name)
 
 
 def _mean_of(r: _Run, name: str) -> float | None:
@@ -172,7 +193,8 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
             raise r.fail(f"{metric}.unit", "is not a unit of time dagc knows (ms, s, us, ns)")
         for stat_, suf in _STATS:
             v = r.number(m, f"{metric}.{stat_}")
-            r.figure(f"{stem}_ms{suf}", None if v is None else v * scale, f"{metric}.{stat_}")
+            r.figure(f"{stem}_ms{suf}", r.at_least(None if v is None else v * scale, f"{metric}.{stat_}", "ms"),
+                     f"{metric}.{stat_}")
     for metric, key in _AIPERF_RATES.items():
         m = o.get(metric)
         if isinstance(m, dict):
@@ -180,8 +202,10 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
     if not any(k.startswith(("ttft", "tpot")) for k in r.measured):
         raise r.fail("time_to_first_token", "is missing, and so is inter_token_latency: the run measured no latency "
                      "dagc fits on")
-    load, where = _loadgen(o)
+    load, where = _loadgen(r)
     requests = _requests(r, load, where)
+    if "request_rate" not in load and "concurrency" not in load:
+        raise _no_traffic(r, where)
     rate = load.get("request_rate")
     rate = None if rate is None else _rate(r, rate)
     concurrency = r.number(load, f"{where}.concurrency", whole=True)
@@ -194,17 +218,53 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
             raise r.fail(name, "is missing: the run's mean lengths")
     assert prompt is not None and generate is not None
     return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
-                       None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields)
+                       None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields,
+                       _aiperf_model(r))
 
 
-def _loadgen(o: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """AIPerf's `input_config.loadgen`, else genai-perf's `input_config` (or nothing), and its dotted name."""
-    cfg = o.get("input_config")
-    cfg = cfg if isinstance(cfg, dict) else {}
-    loadgen = cfg.get("loadgen")
-    if isinstance(loadgen, dict):
-        return loadgen, "input_config.loadgen"
-    return cfg, "input_config"
+def _loadgen(r: _Run) -> tuple[dict[str, Any], str]:
+    """AIPerf's `input_config.loadgen`, else genai-perf's `input_config` (its traffic at the top: `concurrency`,
+    `request_rate`), and its dotted name; E110 at `input_config` (or its `loadgen`) when it is not an object, and
+    at the run when there is none (`{}`: the caller names what is missing, never guessing a burst)."""
+    cfg = r.obj.get("input_config", ...)
+    if cfg is ...:
+        return {}, "input_config"
+    if not isinstance(cfg, dict):
+        raise r.fail("input_config", "is not an object of the run's settings ({\"loadgen\": …, \"endpoint\": …})")
+    loadgen = cfg.get("loadgen", ...)
+    if loadgen is ... or (loadgen is None and ("concurrency" in cfg or "request_rate" in cfg)):
+        return cfg, "input_config"
+    if not isinstance(loadgen, dict):
+        raise r.fail("input_config.loadgen", "is not an object of the run's load ({\"concurrency\": …})")
+    return loadgen, "input_config.loadgen"
+
+
+def _no_traffic(r: _Run, where: str) -> PlanError:
+    """E110 naming the field that would say how the run sent its requests, located at the nearest that is there
+    (a run without it was read as every request sent at once: a guess)."""
+    cfg = r.obj.get("input_config")
+    missing, at = ((f"{where}.concurrency", where) if where == "input_config.loadgen" or
+                   (isinstance(cfg, dict) and "loadgen" in cfg) else
+                   ("input_config.loadgen", "input_config") if isinstance(cfg, dict) else ("input_config", ""))
+    also = " (and `request_rate`)" if missing.endswith("concurrency") else ""
+    span = locate(r.src, r.at, at, r.end) if at else r.src.span(r.at, r.at)
+    return run_error(r.src, span.start, f"field `{missing}` is missing{also}: how the run sent its requests (its "
+                     "`concurrency` or `request_rate`)")
+
+
+def _aiperf_model(r: _Run) -> str | None:
+    """The model the run served: AIPerf's `input_config.endpoint.model_names` (its first), genai-perf's
+    `input_config.model` (a name or a list of them); None when there is none."""
+    cfg = r.obj.get("input_config")
+    endpoint = cfg.get("endpoint") if isinstance(cfg, dict) else None
+    names, field = (endpoint.get("model_names"), "input_config.endpoint.model_names") \
+        if isinstance(endpoint, dict) and "model_names" in endpoint else \
+        (cfg.get("model") if isinstance(cfg, dict) else None, "input_config.model")
+    first = names[0] if isinstance(names, list) and names else names
+    if not isinstance(first, str) or not first.strip():
+        return None
+    r.fields["model"] = field
+    return first
 
 
 def _requests(r: _Run, load: dict[str, Any], where: str) -> float:

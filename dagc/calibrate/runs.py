@@ -25,10 +25,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..diagnostics import PlanError
 from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
 from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, MeasuredRun, run_error
 from .run_fields import run_of
@@ -61,12 +63,58 @@ def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int |
         raise run_error(src, len(prefix), f"the {what} is not valid UTF-8 text", "save it as UTF-8") from None
 
 
+class _Twice(Exception):     # noqa: N818 — not a ValueError: a JSON decoder's own errors are those
+    """A key written twice in one object: which of two values is the run's cannot be told."""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Twice
+    return out
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_constant, object_pairs_hook=_pairs)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]')
+
+
+def _second_key(text: str, start: int) -> int:
+    """Where the first key written twice in one object is written the second time, from `start` (else `start`)."""
+    stack: list[set[str] | None] = []
+    for m in _TOKEN.finditer(text, start):
+        tok = m.group()
+        if tok in "{[":
+            stack.append(set() if tok == "{" else None)
+        elif tok in "}]":
+            if stack:
+                stack.pop()
+        elif stack and stack[-1] is not None and text[m.end():m.end() + 64].lstrip().startswith(":"):
+            try:
+                key = json.loads(tok)
+            except ValueError:          # past where the decoder stopped: not the run's
+                return start
+            if key in stack[-1]:
+                return m.start()
+            stack[-1].add(key)
+    return start
+
+
+def _twice(src: SourceFile, at: int) -> PlanError:
+    return run_error(src, _second_key(src.text, at), "this key is written twice in its object: which value is the "
+                     "run's cannot be told", "write each field once")
+
+
 def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
     """(start, end, object) of each run: the whole text as one JSON value, else one JSON value per non-blank line."""
     text = src.text
     try:
-        yield 0, len(text), json.loads(text, parse_constant=_constant)
+        yield 0, len(text), _loads(text)
         return
+    except _Twice:
+        raise _twice(src, 0) from None
     except RecursionError:
         raise run_error(src, 0, "the run file nests deeper than any tool writes") from None
     except ValueError as whole:
@@ -80,7 +128,9 @@ def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
             if count > MAX_RUNS_PER_FILE:
                 raise run_error(src, at, f"the run file has more than {MAX_RUNS_PER_FILE:,} runs")
             try:
-                yield at, at + len(line), json.loads(line, parse_constant=_constant)
+                yield at, at + len(line), _loads(line)
+            except _Twice:
+                raise _twice(src, at) from None
             except RecursionError:
                 raise run_error(src, at, "a line nests deeper than any tool writes") from None
             except ValueError as exc:
@@ -91,9 +141,11 @@ def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
 def _first_line_parses(text: str) -> bool:
     line = next((x for x in text.split("\n") if x.strip()), "")
     try:
-        json.loads(line, parse_constant=_constant)
+        _loads(line)
     except (ValueError, RecursionError):
         return False
+    except _Twice:
+        return True
     return True
 
 

@@ -1,0 +1,112 @@
+"""A manifest's `set` overrides, when the plan refuses one: the diagnostic located in the manifest, never echoing it.
+
+Input: the diagnostics `dagc.lang.overrides.load_plan_with` gives for a plan read with a manifest's `set` values
+(located in the option's own text, `--set:1:17`, or on a plan line an option changed), the manifest's source and
+the run entry. Output: the same diagnostics located at the `set` value's string in the manifest (its line and
+column, the entry named), with every piece of the value taken out of the message and hint, and a plan line the
+values changed not echoed: the manifest is never echoed (docs/calibrate.md, "The manifest").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Sequence
+
+from ..diagnostics import Diagnostic
+from ..lang.fields import (
+    CLUSTER_FIELDS,
+    EFFICIENCY_FIELDS,
+    GPU_FIELDS,
+    LATENCY_FIELDS,
+    MLA_FIELDS,
+    MODEL_FIELDS,
+    MOE_FIELDS,
+    SPECULATIVE_FIELDS,
+    WINDOW_FIELDS,
+    WORKLOAD_FIELDS,
+)
+from ..lang.overrides import SET_SOURCE
+from ..plan.workload import RequirementKind
+from ..source import SourceFile
+
+__all__ = ["in_manifest"]
+
+# a string of TOML or JSON: basic ("…", escapes) or literal ('…'); a TOML multi-line string is not matched
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')
+_QUOTED = re.compile(r"`[^`]*`|\"[^\"]*\"")
+
+
+def _decoded(literal: str) -> str | None:
+    if literal.startswith("'"):
+        return literal[1:-1]
+    try:
+        v = json.loads(literal)
+    except ValueError:
+        return None
+    return v if isinstance(v, str) else None
+
+
+def _literal_at(src: SourceFile, option: str, after: int) -> tuple[int, bool]:
+    """Where the string of `option` starts in the manifest (the first at or after `after`, the entry's start, else
+    the last before it: a top-level `set`, or a JSON entry's written before its `file`), and whether its text between
+    the quotes is the option's as written (no escapes: columns map one to one)."""
+    found = [(m.start(), m.group()[1:-1] == option) for m in _STRING.finditer(src.text)
+             if _decoded(m.group()) == option]
+    if not found:
+        return after, False
+    return next((f for f in found if f[0] >= after), found[-1])
+
+
+def _known(piece: str) -> bool:
+    """Whether `piece` is a plan's field path (`workload.prompt`, `ttft_p99`), dagc's words, not the manifest's."""
+    return all(part in _NAMES or re.sub(r"_p[0-9]+$", "", part) in _NAMES for part in piece.split("."))
+
+
+_NAMES = frozenset({"model", "cluster", "workload", "require", "objective", "gpu", "engine", "kernels", "reserve",
+                    "preset", "moe", "mla", "window", "efficiency", "latency", "speculative",
+                    *MODEL_FIELDS, *MOE_FIELDS, *MLA_FIELDS, *WINDOW_FIELDS, *CLUSTER_FIELDS, *GPU_FIELDS,
+                    *EFFICIENCY_FIELDS, *LATENCY_FIELDS, *WORKLOAD_FIELDS, *SPECULATIVE_FIELDS,
+                    *(k.value for k in RequirementKind)})
+
+
+def _scrubbed(text: str | None, option: str) -> str | None:
+    """`text` with every quoted piece of the option's text (or holding its value) said `…` instead, but a plan's
+    field path: a name the option writes that dagc does not know is the manifest's text too."""
+    value = option.split("=", 1)[1].strip() if "=" in option else option
+    if text is None or not option:
+        return text
+
+    def scrub(m: re.Match[str]) -> str:
+        inner = m.group()[1:-1]
+        hidden = inner and (inner in option or bool(value) and value in inner) and not _known(inner)
+        return f"{m.group()[0]}…{m.group()[0]}" if hidden else m.group()
+    return _QUOTED.sub(scrub, text).replace(value, "…") if value else _QUOTED.sub(scrub, text)
+
+
+def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int, k: int,
+                options: Sequence[str]) -> list[Diagnostic]:
+    """`diags` of the plan of run entry `k` (at `entry_at`), read with the manifest's `set` values `options`,
+    located in the manifest where they are an option's, never echoing a value (module docstring)."""
+    out = []
+    for d in diags:
+        src = d.span.source if d.span is not None else None
+        if d.span is not None and src is not None and src.path == SET_SOURCE and src.text in options:
+            option = src.text
+            at, exact = _literal_at(manifest, option, entry_at)
+            start = at + 1 + d.span.start if exact else at
+            end = at + 1 + d.span.end if exact else at + 1
+            message = _scrubbed(d.message, option) or ""
+            out.append(dataclasses.replace(d, message=f"run entry {k}: a `set` value: {message}",
+                                           span=manifest.span(start, end), hint=_scrubbed(d.hint, option)))
+        elif d.span is not None and src is not None and src.overrides and src.changed_line(d.span.line):
+            # a plan line the manifest's values wrote into: located, not echoed
+            quiet = dataclasses.replace(src, echo=False)
+            message, hint = d.message, d.hint
+            for option in options:
+                message, hint = _scrubbed(message, option) or "", _scrubbed(hint, option)
+            out.append(dataclasses.replace(d, message=message, hint=hint, span=quiet.span(d.span.start, d.span.end)))
+        else:
+            out.append(d)
+    return out

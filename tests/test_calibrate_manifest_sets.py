@@ -1,0 +1,124 @@
+"""A manifest's `set` value the plan refuses is located in the manifest — its entry, the value's line and column —
+and never echoed, as the manifest never is (dagc.calibrate.manifest_sets; docs/calibrate.md, "The manifest")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dagc.calibrate.manifest import jobs_of_manifest
+from dagc.diagnostics import PlanError, render
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 2  gpu preset "h100-sxm"  engine = vllm }
+workload { batch = 256  prompt = 1024  generate = 128  serving = inflight  rate = 4 requests/s  requests = 200 }
+require { ttft_p99 <= 2 s  tpot_p90 <= 50 ms }
+strategy tp 2
+"""
+RUN = ('{"date":"20261120-101500","endpoint_type":"openai","backend":"vllm","label":null,'
+       '"model_id":"Qwen/Qwen3-30B-A3B","tokenizer_id":"Qwen/Qwen3-30B-A3B","num_prompts":200,"request_rate":4.0,"burstiness":1.0,'
+       '"max_concurrency":null,"duration":51.28,"completed":200,"failed":0,"total_input_tokens":204800,'
+       '"total_output_tokens":25600,"request_throughput":3.9,"request_goodput":null,"output_throughput":499.23,'
+       '"total_token_throughput":4493.08,"mean_ttft_ms":100.0,"median_ttft_ms":100.01,"std_ttft_ms":8.2,'
+       '"p99_ttft_ms":120.49,"mean_tpot_ms":11.25,"median_tpot_ms":11.23,"std_tpot_ms":0.83,"p99_tpot_ms":13.28,'
+       '"mean_itl_ms":11.25,"median_itl_ms":11.21,"std_itl_ms":1.4,"p99_itl_ms":14.73,"mean_e2el_ms":1528.8,'
+       '"median_e2el_ms":1525.36,"std_e2el_ms":104.97,"p99_e2el_ms":1767.81}')
+
+
+@pytest.fixture
+def qwen(tmp_path: Path) -> Path:
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "qwen.moe").write_text(PLAN)
+    (tmp_path / "runs" / "vllm-rate4.json").write_text(RUN + "\n")
+    return tmp_path
+
+
+def refused(path: Path):
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(path)
+    (d,) = exc.value.diagnostics
+    return d, render(d)
+
+
+def test_a_json_manifests_set_value_is_located_in_it_unechoed(qwen: Path):
+    text = ('{"plan":"qwen.moe","run":[{"file":"runs/vllm-rate4.json","set":["workload.rate=4 requests/s",'
+            '"workload.prompt=\\"SECRET_Q\\""]}]}')
+    (qwen / "man3.json").write_text(text)
+    d, shown = refused(qwen / "man3.json")
+    # was `--set:1:17: error[E102] … not "SECRET_Q"`, the option's text echoed under it
+    assert d.code == "E102" and d.span.source.path.endswith("man3.json")
+    # the value's string has escapes (`\"`): located at its opening quote, column 94 of line 1
+    assert (d.span.line, d.span.column) == (1, text.index('"workload.prompt') + 1) == (1, 94)
+    assert d.message == "run entry 1: a `set` value: `prompt` takes a plain number, not `…`"
+    assert "SECRET" not in shown and "--set:" not in shown and "workload.rate=4" not in shown
+    # an entry's `set` written before its `file`: its own string, not another entry's
+    entry = '{"set":["workload.prompt=SECRET_Q"],"file":"runs/vllm-rate4.json"}'
+    text = '{"plan":"qwen.moe","run":[' + entry.replace("SECRET_Q", "1024") + "," + entry + "]}"
+    (qwen / "man3.json").write_text(text)
+    d, shown = refused(qwen / "man3.json")
+    assert d.message.startswith("run entry 2: a `set` value: ") and "SECRET" not in shown
+    assert d.span.column == text.rindex('"workload.prompt=SECRET_Q"') + 1 + len("workload.prompt=") + 1
+
+
+def test_a_toml_manifests_set_value_is_located_at_the_column_it_goes_wrong(qwen: Path):
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\n'
+                                 'set = ["workload.rate=SECRET_SET requests/s"]\n')
+    d, shown = refused(qwen / "m.toml")
+    # `requests/s` follows the value: line 4, the string's quote at column 8, the option's column 26 → 8 + 26
+    assert d.code == "E001" and (d.span.line, d.span.column) == (4, 34)
+    assert d.message.startswith("run entry 1: a `set` value: --set takes one value; `…` follows")
+    assert "SECRET" not in shown and "requests/s" not in d.message
+
+
+def test_a_plan_line_a_manifests_value_wrote_is_located_not_echoed():
+    from dagc.calibrate.manifest_sets import in_manifest
+    from dagc.diagnostics import Diagnostic, Severity
+    from dagc.source import SourceFile
+    plan = SourceFile("qwen.moe", "workload { batch = 99999 }\n", overrides=("workload.batch=99999",),
+                      original="workload { batch = 256 }\n")
+    manifest = SourceFile("m.toml", 'set = ["workload.batch=99999"]\n', echo=False)
+    d = Diagnostic("E402", Severity.ERROR, "`99999` requests do not fit", plan.span(0, 8), None)
+    (out,) = in_manifest([d], manifest, 0, 1, ["workload.batch=99999"])
+    shown = render(out)
+    assert out.span.source.path == "qwen.moe" and (out.span.line, out.span.column) == (1, 1)
+    assert "99999" not in shown and out.message == "`…` requests do not fit"
+
+
+def test_a_run_listed_twice_in_a_manifest_is_refused_at_its_second_entry(qwen: Path):
+    entry = '[[run]]\nfile = "runs/vllm-rate4.json"\nset = ["workload.rate=4 requests/s"]\n'
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n' + entry + entry.replace('"runs/', '"./runs/') + entry)
+    d, shown = refused(qwen / "m.toml")
+    # was "3 runs" and terms fitted on one measurement
+    assert d.code == "E110" and (d.span.line, d.span.column) == (5, 1)
+    assert d.message.startswith("run entry 2: run vllm-rate4.json is entry 1's too (the same file and run)")
+    # the same file's other run (`run = 2` of a file of two) is another measurement
+    (qwen / "runs" / "two.jsonl").write_text(RUN + "\n" + RUN.replace('"date":"20261120-101500"', '"date":"x"') + "\n")
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n' + '[[run]]\nfile = "runs/two.jsonl"\nrun = 1\n'
+                                 '[[run]]\nfile = "runs/two.jsonl"\nrun = 2\n')
+    assert len(jobs_of_manifest(qwen / "m.toml")) == 2
+
+
+def test_a_run_file_given_twice_on_the_command_line_is_refused(qwen: Path, monkeypatch: pytest.MonkeyPatch):
+    from dagc.calibrate.manifest import jobs_of
+    monkeypatch.chdir(qwen)
+    with pytest.raises(PlanError) as exc:
+        jobs_of(["runs/vllm-rate4.json", "runs/vllm-rate4.json", "./runs/vllm-rate4.json"], "qwen.moe")
+    (d,) = exc.value.diagnostics
+    assert d.code == "E110" and d.span.source.path == "runs/vllm-rate4.json"
+    assert d.message.startswith("run vllm-rate4.json is given twice (run files 1 and 2 are one file)")
+    assert (d.span.line, d.span.column) == (1, RUN.index('"num_prompts"') + 1)
+
+
+@pytest.mark.parametrize("option, said", [
+    ("SECRETX.y=1", "unknown statement `…` in --set"),
+    ("workload.SECRETF=3", "unknown field `…` in workload"),
+    ("workload.SECRETF=SECRET # x", "--set takes one value; `…` follows the value of `…`"),
+    ("model=SECRET_MODEL", "unknown model preset `…`"),
+    ("require.ttft=SECRET s", "--set takes one value; `…` follows the value of `require.ttft`"),
+])
+def test_a_name_the_manifest_writes_is_not_shown_but_a_plans_field_is(qwen: Path, option, said):
+    (qwen / "m.toml").write_text(f'plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\nset = ["{option}"]\n')
+    d, shown = refused(qwen / "m.toml")
+    assert d.message == f"run entry 1: a `set` value: {said}" and "SECRET" not in shown
+    assert d.span.line == 4 and d.span.source.path.endswith("m.toml")
