@@ -99,6 +99,13 @@ def test_a_change_that_meets_on_its_run_is_judged_with_its_capacity_as_check_jud
     met = tries(load_plan_text(text.replace("RATE", "4")))
     assert met is not None and met.verdict.meets_requirements and met.load is not None
     assert met.load.capacity_judged and met.load.capacity_requests_per_s > 4
+    # a run shorter than a trial (300 requests) does not stand for one: one trial just under its rate says the
+    # capacity reaches it, and the bisection is not run (`AT_RATE`)
+    short = _Tries(plan, plan.strategies[0], limit=1)(load_plan_text(text.replace("RATE", "4").replace(
+        "requests = 2000", "requests = 300")))
+    assert short is not None and short.verdict.meets_requirements and short.load is not None
+    assert not short.load.capacity_judged and short.load.capacity_requests_per_s is None
+    assert short.load.carries_traffic
     missed = tries(plan)                                    # overloaded at 28 requests/s: its run misses
     assert missed is not None and not missed.verdict.meets_requirements
     assert missed.load is not None and not missed.load.capacity_judged

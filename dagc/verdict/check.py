@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.dag import Dag, Phase
@@ -136,10 +136,11 @@ class StrategyResult:
 
 
 def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = None,
-                   with_capacity: bool = True) -> StrategyResult:
+                   with_capacity: bool | Literal["at-rate"] = True) -> StrategyResult:
     """Flatten one strategy and `analyse` it (resolve, rules, memory, DAG, schedule, verdict); with
     traffic, simulate it under that load (`dagc.verdict.under_load`; `progress(done, total)` follows the
-    simulation) and judge the requirements on the load, and — `with_capacity` — find its capacity.
+    simulation) and judge the requirements on the load, and — `with_capacity` — find its capacity (`AT_RATE`: only
+    whether it reaches the plan's rate, `dagc.verdict.under_load`).
 
     A strategy that does not flatten (E201, E202, E204) gets its diagnostics and nothing else.
     """
@@ -195,7 +196,7 @@ def _pool_steps(pooled: PooledCheck) -> Steady:
 
 def _judged_on_load(plan: Plan, make_run: Callable[[], Run], steady: Steady,
                     diagnostics: tuple[Diagnostic, ...], requirements: tuple[RequirementResult, ...],
-                    progress: Progress | None, with_capacity: bool
+                    progress: Progress | None, with_capacity: bool | Literal["at-rate"]
                     ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad | None, tuple[Diagnostic, ...]]:
     """The plan's traffic simulated by the run `make_run` makes, the requirements judged again with the
     load's figures, the verdict on them and the diagnostics with the load's (W518). A run past the plan's

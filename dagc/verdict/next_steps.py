@@ -56,6 +56,7 @@ from ..units import count_text
 from .check import NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
 from .step_effect import moves
 from .step_sizes import gpus_allowed, rounded_down, rounded_up
+from .under_load import AT_RATE
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
@@ -110,7 +111,7 @@ class _Tries:
         self.left -= 1
         judged, decl = self.judge or (lambda x: x), decl or self.decl
         r = judged(check_strategy(plan, decl, with_capacity=False))
-        return judged(check_strategy(plan, decl)) if _meets(r) and r.load and not r.load.capacity_judged else r
+        return judged(check_strategy(plan, decl, with_capacity=AT_RATE)) if _meets(r) and r.load else r
 
 
 def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -> NextStep:

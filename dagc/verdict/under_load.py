@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -48,9 +48,9 @@ from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
 
-__all__ = ["CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET",
-           "UnderLoad", "capacity", "capacity_requests", "carries_traffic", "judge_on_load", "load_events",
-           "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run",
+__all__ = ["AT_RATE", "CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE",
+           "CAPACITY_WORK_BUDGET", "UnderLoad", "capacity", "capacity_requests", "carries_traffic", "judge_on_load",
+           "load_events", "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run",
            "under_load"]
 
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
@@ -59,6 +59,9 @@ CAPACITY_REQUESTS = 2_000     # requests per capacity run (a log's first ones, a
 # too short for their queue's growth to tell a rate kept up with from one that is not (docs/language.md)
 CAPACITY_MIN_REQUESTS = 100
 CAPACITY_WORK_BUDGET = LOAD_BUDGET_EVENTS   # the default budget of the capacity's runs, as of one run
+# `with_capacity`'s third way: whether the capacity reaches the plan's rate — one trial just under it, the bisection
+# only when it fails (a next step's judgement: `dagc.verdict.next_steps`), the capacity then not reported
+AT_RATE: Literal["at-rate"] = "at-rate"
 EVENTS_PER_REQUEST = 3        # events a request costs beyond its prompt's chunks (admission, decode stretch, end)
 
 Progress = Callable[[int, int], None]
@@ -140,7 +143,7 @@ def pools_run(pooled: PooledCheck) -> Run:
 
 
 def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None = None,
-               with_capacity: bool = True) -> UnderLoad:
+               with_capacity: bool | Literal["at-rate"] = True) -> UnderLoad:
     """Simulate the plan's traffic with `run` (`strategy_run`, `pools_run`), and bisect its capacity (module
     docstring; without `with_capacity`, `capacity_requests_per_s` is None). `progress(done, total)` follows
     the requests simulated, the capacity's runs included. `steady`: the steady state beside it (its rate is
@@ -167,7 +170,10 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     budget = plan.load_budget_events
     judged = with_capacity and m >= CAPACITY_MIN_REQUESTS and (budget is None or work <= budget)
     known = _run_stands_for(figures, m, ceiling)
-    most = capacity(plan, run, steady_rate, each_run, known, ceiling) if judged else None
+    rate = figures.rate_requests_per_s        # `AT_RATE`: a trial just under the rate that holds says enough
+    reached = judged and with_capacity == AT_RATE and known is None and not missed and rate is not None \
+        and _trial_holds(plan, run, rate * (1 - CAPACITY_TOLERANCE), m)
+    most = capacity(plan, run, steady_rate, each_run, known, ceiling) if judged and not reached else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
                                  figures.requests, needs_of(binding), ceiling)
     if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
@@ -176,7 +182,8 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
         progress(span, span)
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
-    return UnderLoad(main, figures, binding, most, judged, work, reason, (*_over_kv(plan, main), *over))
+    return UnderLoad(main, figures, binding, most, judged and not reached, work, reason,
+                     (*_over_kv(plan, main), *over))
 
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
