@@ -73,13 +73,12 @@ def _duration(under: UnderLoad, plan: Plan) -> float:
     requests/s from seed 0 span 56 s where 49.75 s are expected, which read 3.48 requests/s for a run that kept up
     with 4), and a fit of the engine's terms would take it for the engine's. What follows the last arrival — the
     last requests' own time — stays the run's."""
-    ld, dur = under.load, under.figures.duration_s
-    rate, n = ld.arrival_rate, len(ld.arrival)
-    if plan.workload.traffic is None or plan.workload.traffic.rate is None or rate is None or n < 2 \
-            or not under.figures.keeps_pace:
+    ld, dur, traffic = under.load, under.figures.duration_s, plan.workload.traffic
+    n = len(ld.arrival)
+    if traffic is None or traffic.rate is None or n < 2 or not under.figures.keeps_pace:
         return dur
     drawn = float(ld.arrival.max() - ld.arrival.min())
-    return max(dur - drawn + (n - 1) / rate, 1e-12)
+    return max(dur - drawn + (n - 1) / float(traffic.rate), 1e-12)
 
 
 def steady_figures(plan: Plan, metrics: SteadyMetrics, server: bool = False) -> dict[str, float]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ..diagnostics import Diagnostic, quote
 from ..launch.launch import HF_IDS
+from ..plan.engines import ENGINE_SAID
 from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
@@ -60,7 +61,7 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
     engine = backend_engine(run.backend)
     if engine is not None and engine != plan.cluster.engine.name and plan.cluster.engine.name != "pytorch":
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: its client measured the "
-                               f"`{quote(run.backend or '', 40)}` backend ({ENGINE_NAMES_SHOWN[engine]}'s server); the "
+                               f"`{quote(run.backend or '', 40)}` backend ({ENGINE_SAID[engine]}'s server); the "
                                f"plan's engine is {plan.cluster.engine.name}", run.span("backend"),
                                f"calibrate with the plan of the engine this run measured: `--set cluster.engine="
                                f"{engine}` (in a manifest, `set = [\"cluster.engine={engine}\"]`)"))
@@ -83,7 +84,6 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
     return out
 
 
-ENGINE_NAMES_SHOWN = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM"}
 # the `backend` names of vLLM's `bench serve` and SGLang's `bench_serving` (`--backend`) that name one engine's
 # server; the OpenAI-compatible ones (`openai`, `openai-chat`) and the others say nothing of the engine
 _BACKENDS = {"vllm": "vllm", "vllm-chat": "vllm", "sglang": "sglang", "sglang-native": "sglang",

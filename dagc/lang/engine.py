@@ -17,7 +17,16 @@ from typing import cast
 from ..diagnostics import quote
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
-from ..plan.engines import DEFAULT_ENGINE, ENGINE_NAMES, SERIES, Engine, EngineName, engine_of, known_release
+from ..plan.engines import (
+    DEFAULT_ENGINE,
+    ENGINE_NAMES,
+    ENGINE_SAID,
+    SERIES,
+    Engine,
+    EngineName,
+    engine_of,
+    known_release,
+)
 from ..plan.plan import Plan
 from ..source import Span
 from .blocks import Bad, Collector
@@ -28,9 +37,6 @@ __all__ = ["default_engine", "engine_chosen", "lower_engine", "profile_engine_of
 # A local version label as PEP 440 writes it after `+` (`+cu12`, `+rocm6.2`): a build of the public release
 # for one platform, whose figures are the release's (https://peps.python.org/pep-0440/#local-version-identifiers).
 _LOCAL = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
-
-_SAID = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "pytorch": "pytorch"}
-
 
 def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -> Engine | None | Bad:
     """The engine the cluster names (`written`: `name` or `name@release`, written at `span`), None when it
@@ -54,8 +60,8 @@ def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -
         return out.error("E101", f"`{engine}` has no releases: it is dagc's own reference", span,
                          f"write `engine = {engine}`")
     if not known_release(engine, release):
-        return out.error("E101", f"unknown release `{quote(release)}` of {_SAID[engine]}", span,
-                         f"the {_SAID[engine]} releases dagc knows: {series_said(engine)} "
+        return out.error("E101", f"unknown release `{quote(release)}` of {ENGINE_SAID[engine]}", span,
+                         f"the {ENGINE_SAID[engine]} releases dagc knows: {series_said(engine)} "
                          f"(e.g. `engine = {engine}@{engine_of(engine).release}`); `engine = {engine}` is the newest")
     return engine_of(engine, release)
 

@@ -20,7 +20,7 @@ from pydantic import model_validator
 from .base import Frozen
 
 __all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES", "Engine",
-           "EngineName", "EngineTerms", "engine_of", "known_release"]
+           "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release"]
 
 EngineName = Literal["vllm", "sglang", "trtllm", "pytorch"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("vllm", "sglang", "trtllm", "pytorch")
@@ -40,6 +40,10 @@ SERIES: Mapping[EngineName, tuple[str, ...]] = {
     "pytorch": (),
 }
 _RELEASE = re.compile(r"(\d+\.\d+)(?:\.\d+)*(?:[.\-]?(?:rc|post|dev)\d*)?")
+
+
+# each engine's name as its project writes it, for the words of diagnostics and reports
+ENGINE_SAID = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "pytorch": "pytorch"}
 
 
 def known_release(name: EngineName, release: str) -> bool:

@@ -18,6 +18,7 @@ from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..lang.calibration import TERM_BOUNDS
 from ..lang.engine import engine_chosen
+from ..plan.engines import ENGINE_SAID
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..source import Span
@@ -25,9 +26,6 @@ from ..units import Dimension, count_text, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
 __all__ = ["RULES", "calibration_range", "calibration_worse"]
-
-_SAID = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "pytorch": "pytorch"}
-
 
 def check_profile_engine(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The kernel times were measured in one engine and the plan serves with another.
@@ -51,10 +49,10 @@ def check_profile_engine(ctx: RuleContext) -> Iterator[Diagnostic]:
     measured = profile_engine(profile.provenance.source)
     if measured is None or measured == cluster.engine.name:
         return
-    engine = _SAID[cluster.engine.name]
+    engine, by = ENGINE_SAID[cluster.engine.name], ENGINE_SAID[measured]
     yield diag("W530", Severity.WARNING,
-               f"the kernel profile `{profile.name}` was measured in {_SAID[measured]}, but the plan "
-               f"serves with {engine}: its kernel times are {_SAID[measured]}'s, the rest of the figures {engine}'s",
+               f"the kernel profile `{profile.name}` was measured in {by}, but the plan "
+               f"serves with {engine}: its kernel times are {by}'s, the rest of the figures {engine}'s",
                ctx.plan.span_of("cluster.engine"),
                (f"import {engine}'s tables (`kernels = \"{cluster.engine.name}:SYSTEM\"`, `dagc kernels list` shows "
                 f"them), or write `engine = {measured}`") if cluster.engine.name != "pytorch" else
@@ -239,7 +237,7 @@ def check_frontend_decides(ctx: RuleContext) -> Iterator[Diagnostic]:
     server, client = m.ttft_server_s, m.ttft_s
     for req in plan.requirements:
         if req.kind is RequirementKind.TTFT and req.op in ("<=", "<") and req.holds(server) and not req.holds(client):
-            name, t = _SAID[plan.cluster.engine.name], Dimension.TIME
+            name, t = ENGINE_SAID[plan.cluster.engine.name], Dimension.TIME
             yield diag("W531", Severity.WARNING,
                        f"{name}'s front end decides `{req.text}`: the steady state's TTFT is {format_si(server, t)} "
                        f"at the server and {format_si(client, t)} as a client sees it, the front end's "
