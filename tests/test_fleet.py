@@ -702,6 +702,17 @@ def test_the_files_a_plan_reads_are_keyed_by_their_content():
     assert signature("p", 10, [("/d/log.csv", "0" * 64)]) != signature("p", 10, [("/d/log.csv", "1" * 64)])
 
 
+def test_answers_of_another_dagc_are_not_resumed(monkeypatch):
+    """dagc's version stays 0.1.0 between changes of its cost model: the sweep's signature holds the digest of its
+    installed code and data instead, which changes with any of its files."""
+    from dagc.fleet import results_file
+    digest = results_file.code_digest()
+    assert len(digest) == 64 and digest == results_file.code_digest()
+    before = results_file.signature("p", 10)
+    monkeypatch.setattr(results_file, "code_digest", lambda: "0" * 64)
+    assert results_file.signature("p", 10) != before
+
+
 def _mix_answer(gpus: int, strategy: str, used: int, tokens: int, tpot_s: float, meets: bool,
                 goodput: float = 2.0) -> dict:
     """One mix's answer on `gpus` H100s at $2.49/h: its pick `strategy` on `used` GPUs serving `goodput` requests/s
