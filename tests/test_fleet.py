@@ -783,6 +783,9 @@ def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the
             "on 1 GPU: p99 TTFT 91.9 ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s") in text
     md = fleet_md(r.to_json(), "mix")
     assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", $0.3575 per million tokens') in md
+    # the tables' strategy cell: the heaviest mix's pick (whose figures the row shows) and the other mix's
+    assert '│ tp 1 (mix "chat"; tp 2 under mix "long") │' in text
+    assert '| `tp 1` (mix "chat"; `tp 2` under mix "long") | 1 |' in md
 
 
 def test_a_cluster_whose_engine_refuses_its_gpu_says_why():
