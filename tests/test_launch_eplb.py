@@ -373,7 +373,9 @@ def test_the_gb200_pd_plans_strategy_launches_with_eplb_in_its_decode_pool(capsy
                  "--engine", "vllm"]) == 0
     out = capsys.readouterr().out
     servers = [line for line in out.splitlines() if " vllm serve " in line]
-    assert "error[E707]" not in out and [("--enable-eplb" in line) for line in servers] == [False, False, True]
+    # the rack's 4-GPU hosts: each prefill instance's server on its first host, the decode pool's 48 GPUs on 12
+    assert "error[E707]" not in out and [("--enable-eplb" in line) for line in servers] == [False, False] + [True] * 12
+    assert "64 GPUs in two pools (16 nodes of 4: the hosts of 1 NVLink domain of 72)" in out
     assert "--eplb-config '{\"num_redundant_experts\":32}'" in out
     assert main(["launch", plan, "--strategy", "pd"]) == 0
     assert "served by vllm 0.33.0 (dagc's default engine: the plan names none;" in capsys.readouterr().out

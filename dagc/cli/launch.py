@@ -223,8 +223,12 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
     assert lay is not None                      # launched: a valid strategy, laid out
     gpus = result.gpus_used or lay.gpus_used
     # the nodes, when the cluster has a node's GPUs (one L40S is no node of 8: `per_node_text`)
+    host = plan.cluster.gpus_per_host
     nodes = f" ({count_text(-(-gpus // lay.gpus_per_node), 'node')} of {lay.gpus_per_node})" \
         if per_node_text(plan.cluster) else ""
+    if per_node_text(plan.cluster) and host != lay.gpus_per_node:      # a node's NVLink domain over several hosts
+        nodes = (f" ({count_text(-(-gpus // host), 'node')} of {host}: the hosts of "
+                 f"{count_text(-(-gpus // lay.gpus_per_node), 'NVLink domain')} of {lay.gpus_per_node})")
     title = f"{result.decl.name} = {result.decl.text}" if result.decl.name else result.decl.text
     pools = " in two pools" if result.pooled is not None else ""
     _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(title)}` · {count_text(gpus, 'GPU')}{pools}"

@@ -50,6 +50,7 @@ class Degrees:
     vendor: Vendor | None = None             # who makes the cluster's GPU (None: a custom GPU, not known)
     nvfp4: bool = False                      # some of the model's weights (all, or the experts') are nvfp4
     role: PoolRole | None = None             # the pool a disaggregated strategy's server serves (None: no pool)
+    host_gpus: int | None = None             # GPUs of one host where a node's NVLink domain spans several (GB200)
 
     @property
     def dp(self) -> int:
@@ -120,7 +121,9 @@ class Degrees:
 
     @property
     def gpus_per_node(self) -> int:
-        return self.layout.gpus_per_node
+        """The GPUs of one machine the engine's processes start on: a node's, or its host's where a node's NVLink
+        domain spans several hosts (`dagc.plan.cluster.Cluster.gpus_per_host`: a GB200 NVL72 rack's trays of 4)."""
+        return self.host_gpus or self.layout.gpus_per_node
 
     @property
     def microbatches(self) -> int:
@@ -160,7 +163,8 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    architecture=architecture(plan) if layout.eplb else None,
                    expert_load=load.file if load is not None else None, model_arch=architecture(plan),
                    mla=model.mla is not None, gpu=plan.cluster.gpu.name, role=workload.role,
-                   vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights))
+                   vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights),
+                   host_gpus=plan.cluster.gpus_per_host if plan.cluster.gpus_per_host != layout.gpus_per_node else None)
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

@@ -140,7 +140,7 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     """The commands that start a disaggregated strategy's pools and router on the engine of `table`
     and `pd`, or why it cannot: a pool's strategy the engine cannot express (its E7xx, named by the
     pool and located in it), or E705 (module docstring)."""
-    gpn = plan.cluster.gpus_per_node
+    gpn = plan.cluster.gpus_per_host          # the machines the commands start on (a GB200 rack's trays of 4)
     # speculative decoding is not written for pools (a note says so): each pool's server is told its strategy only
     pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), speculative=None, mtp=None,
                               role=r.pool.role))

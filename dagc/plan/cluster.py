@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -66,6 +67,10 @@ class Gpu(Frozen):
     # GPUs in one NVLink domain, the cluster's `gpus_per_node` when the plan does not set it
     # (72 for an NVL72 rack); None: DEFAULT_GPUS_PER_NODE.
     nvlink_domain: int | None = None
+    # GPUs one host (a machine: its OS, its engine processes) holds where a node's NVLink domain spans several:
+    # 4 for a GB200 / GB300 NVL72 rack's compute tray (18 trays of 2 Grace CPUs and 4 GPUs); None: a node is one
+    # host. What `dagc launch` starts its commands on (`Cluster.gpus_per_host`); the cost model reads the domain.
+    host_gpus: int | None = None
 
     def peak_flops(self, dtype: DType) -> float:
         """Peak dense FLOP/s for matmuls whose weights are in `dtype`."""
@@ -211,6 +216,20 @@ class Cluster(Frozen):
     reserve_bytes: float = DEFAULT_RESERVE_BYTES
     price_per_gpu_hour: float | None = None    # `price = 2.5 $/h`: one GPU's rent per hour (cost per token)
     engine: Engine = Engine()                  # `engine = vllm`: the serving engine and its terms (dagc.plan.engines)
+
+    @property
+    def gpus_per_host(self) -> int:
+        """GPUs of one host (machine) of a node: the node's, unless its GPU's hosts are smaller than its NVLink domain
+        (`Gpu.host_gpus`: a GB200 NVL72 rack's node of 72 GPUs is 18 hosts of 4), where hosts tile the node.
+
+        Example:
+            >>> from dagc.plan.presets import GPU_PRESETS
+            >>> c = Cluster(gpus=72, gpus_per_node=72, gpu=GPU_PRESETS["gb200"], intra_node_bytes_per_s=900e9)
+            >>> c.gpus_per_host, c.model_copy(update={"gpu": GPU_PRESETS["h200"], "gpus_per_node": 8}).gpus_per_host
+            (4, 8)
+        """
+        host = self.gpu.host_gpus
+        return self.gpus_per_node if host is None else math.gcd(self.gpus_per_node, host)
 
 
 def per_node_text(cluster: Cluster) -> str:

@@ -184,10 +184,10 @@ GPU_PRESETS: dict[str, Gpu] = {
             vendor=Vendor.NVIDIA),
         Gpu(name="gb200", memory_bytes=189_471 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
             flops_4bit=10_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
-            vendor=Vendor.NVIDIA, nvlink_domain=72),
+            vendor=Vendor.NVIDIA, nvlink_domain=72, host_gpus=4),
         Gpu(name="gb300", memory_bytes=284_208 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
             flops_4bit=15_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
-            vendor=Vendor.NVIDIA, nvlink_domain=72),
+            vendor=Vendor.NVIDIA, nvlink_domain=72, host_gpus=4),
         # MI300X: Infinity Fabric, 7 links of 64 GB/s per direction to the other GPUs.
         Gpu(name="mi300x", memory_bytes=196_608 * MiB, flops_16bit=1307 * TFLOPS, flops_8bit=2615 * TFLOPS,
             vendor=Vendor.AMD, hbm_bytes_per_s=5.3 * TBPS, intra_node_bytes_per_s=448 * GB),
