@@ -42,3 +42,27 @@ def test_vllm_starts_one_command_on_each_of_16_hosts(capsys):
 ])
 def test_sglang_and_trtllm_span_the_16_hosts(capsys, engine, want):
     assert want in _launched(capsys, engine)
+
+
+DSV3_MTP = """model preset "deepseek-v3"
+cluster { gpus = 8  gpu preset "h200" }
+workload { batch = 64  prompt = 2000  generate = 500  serving = inflight
+  speculative { method = mtp  tokens = 1  acceptance = 0.8 } }
+require { ttft <= 2 s  tpot <= 50 ms }
+strategy tp 1 ; ep 8 with microbatches 2 overlap microbatch
+"""
+
+
+def test_a_launched_strategy_that_misses_the_requirements_says_so(tmp_path, capsys):
+    """Launched as asked (exit 0), its header says what `dagc check` says of it with the same engine: the
+    requirement it misses, as a nearest strategy's line says it."""
+    plan = tmp_path / "dsv3.moe"
+    plan.write_text(DSV3_MTP)
+    assert main(["launch", str(plan), "--engine", "vllm"]) == 0
+    out = capsys.readouterr().out
+    assert "it misses the plan's requirements: tpot <= 50 ms (dagc check says why" in out
+    assert main(["check", str(plan), "--set", "cluster.engine=vllm", "--no-search", "-q"]) == 1
+    capsys.readouterr()
+    plan.write_text(DSV3_MTP.replace("tpot <= 50 ms", "tpot <= 80 ms"))
+    assert main(["launch", str(plan), "--engine", "vllm"]) == 0
+    assert "misses the plan's requirements" not in capsys.readouterr().out

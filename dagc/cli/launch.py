@@ -239,6 +239,11 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
     _out(f"model: {printable(m.text)} ({printable(m.why)})")
     if result.metrics:
         _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}")
+        from ..launch.nearest import requirements_missed
+        meets, missed = requirements_missed(result)
+        if meets is False:          # launched as asked, but said: as `dagc check` says it, and as a nearest's line
+            _out("it misses the plan's requirements: " + "; ".join(printable(m) for m in missed)
+                 + " (dagc check says why and what would meet them; the commands start it as it is)")
     chosen = [d for d in result.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         _out(printable(chosen[0].message))

@@ -25,7 +25,7 @@ from ..verdict.steady import SteadyMetrics
 from .degrees import Degrees, degrees
 from .launch import EngineTable, refusals_of
 
-__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled"]
+__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "requirements_missed"]
 
 NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
 
@@ -110,11 +110,11 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             batch = result.layout.batch if plan.workload.batch_max and result.layout is not None else None
-            return Nearest(text, result.metrics, batch, *_requirements(result))
+            return Nearest(text, result.metrics, batch, *requirements_missed(result))
     return None
 
 
-def _requirements(result: StrategyResult) -> tuple[bool | None, tuple[str, ...]]:
+def requirements_missed(result: StrategyResult) -> tuple[bool | None, tuple[str, ...]]:
     """Whether a checked strategy meets the plan's requirements, and the ones it misses."""
     if not result.requirements:
         return None, ()
@@ -145,5 +145,5 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None,
-                           *_requirements(result))
+                           *requirements_missed(result))
     return None
