@@ -797,3 +797,17 @@ def test_a_cluster_whose_engine_refuses_its_gpu_says_why():
     assert answer["pick"] is None and not answer["meets_requirements"]
     assert answer["note"] == ("no legal strategy on 1 GPU: TensorRT-LLM runs on NVIDIA GPUs only; mi300x is an AMD "
                               "GPU (E728)")
+
+
+def test_clusters_of_one_gpu_count_told_apart_by_the_field_swept():
+    """A fleet sweeping `intra_node` on one GPU type: the rows' clusters name the value (they read alike before)."""
+    fleet = Fleet((), (), 4.0, None)
+
+    def point(i, value):
+        return FleetPoint(i, "h100-sxm", "2.49 $/h", (("intra_node", value),), i, None, 1.0, rate=4.0)
+    answers = [(point(0, "900 GB/s"), _mix_answer(1, "tp 1", 1, 1500, 0.02, True)),
+               (point(1, "1.8 TB/s"), _mix_answer(1, "tp 1", 1, 1500, 0.02, True))]
+    r = rank_fleet(fleet, answers, "tokens-per-gpu")
+    md = fleet_md(r.to_json(), "intra")
+    assert "| 1 x h100-sxm, intra\\_node 900 GB/s | vllm@0.33.0 |" in md
+    assert "| 1 x h100-sxm, intra\\_node 1.8 TB/s | vllm@0.33.0 |" in md

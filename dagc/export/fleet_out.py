@@ -12,6 +12,7 @@ from typing import Any
 from ..fleet.rank import (
     basis_words,
     close_text,
+    cluster_text,
     cost_figure,
     missed_text,
     picks_text,
@@ -71,7 +72,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     best = f["best"]
     if best is not None:
         c = best["cluster"]
-        out += [f"**Rent {c['gpus']} x {md_text(c['gpu'])} served by {md_text(c['engine'])}**: "
+        out += [f"**Rent {md_text(cluster_text(best))} served by {md_text(c['engine'])}**: "
                 f"{picks_text(best, md_code) if best.get('mixes') else md_code(best['pick']['strategy'])}"
                 + ("" if best.get("mixes") else f" on {count_text(best['pick']['gpus'], 'GPU')}"
                    f"{md_text(replicas_words(best))} ({count_text(best['instances'], 'instance')} in the cluster)")
@@ -99,7 +100,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
             c, pick = r["cluster"], r["pick"]
             rent = r.get("rent_per_hour")
             goodput, ttft, tpot = pick_load_cells(pick)
-            out.append(f"| {k} | {c['gpus']} x {md_text(c['gpu'])} | {md_text(c['engine'])} | "
+            out.append(f"| {k} | {md_text(cluster_text(r))} | {md_text(c['engine'])} | "
                        f"{strategy_cell(r, lambda t: md_code(t, in_table=True))} | "
                        f"{pick['gpus']} | {r['instances']} | {goodput} | {ttft} | {tpot} | "
                        f"{_cost_text(_rented(r, by), by)} | {_cost_text(_cost(r, by), by)} | "

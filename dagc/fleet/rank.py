@@ -149,14 +149,25 @@ def cost_figure(value: float | None, by: str) -> str:
 
 
 def cluster_text(row: dict[str, Any]) -> str:
-    """`16 x h200 (8 a node)`: a cluster's GPUs, and its node's where it spans more than one.
+    """`16 x h200 (8 a node)`: a cluster's GPUs, its node's where it spans more than one, and each other field the
+    fleet sweeps (`intra_node 1.8 TB/s`: what tells two clusters of the same GPUs apart; the engine has its column).
 
     Example:
         >>> cluster_text({"cluster": {"gpu": "h200", "gpus": 16, "gpus_per_node": 8}})
         '16 x h200 (8 a node)'
+        >>> cluster_text({"cluster": {"gpu": "h100-sxm", "gpus": 1, "gpus_per_node": 8},
+        ...               "options": ["cluster.gpu=h100-sxm", "cluster.intra_node=1.8 TB/s", "cluster.engine=vllm"]})
+        '1 x h100-sxm, intra_node 1.8 TB/s'
     """
     c = row["cluster"]
-    return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "")
+    swept = [o.removeprefix("cluster.").partition("=") for o in row.get("options") or ()]
+    others = "".join(f", {k} {v}" for k, _, v in swept if k not in _SHOWN_FIELDS)
+    return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "") \
+        + others
+
+
+# a swept cluster field a row shows elsewhere: its GPU and count, its price (the rent column), its engine (its column)
+_SHOWN_FIELDS = frozenset({"gpu", "gpus", "price", "engine"})
 
 
 def close_text(rows: Sequence[dict[str, Any]], by: str) -> str:
