@@ -122,3 +122,16 @@ def test_a_name_the_manifest_writes_is_not_shown_but_a_plans_field_is(qwen: Path
     d, shown = refused(qwen / "m.toml")
     assert d.message == f"run entry 1: a `set` value: {said}" and "SECRET" not in shown
     assert d.span.line == 4 and d.span.source.path.endswith("m.toml")
+
+
+def test_a_set_values_hint_is_written_as_the_manifest_writes_it(qwen: Path):
+    """The hints name a `set` list's element, `"workload.prompt=16"`, not a command line's `--set` option."""
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\n'
+                                 'set = ["workload.prompt=abc"]\n')
+    d, shown = refused(qwen / "m.toml")
+    assert d.code == "E102" and d.hint == 'for example `"workload.prompt=16"`' and "--set" not in shown
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\n'
+                                 'set = ["workload.prompt"]\n')
+    d, shown = refused(qwen / "m.toml")
+    assert d.code == "E001" and d.message == 'run entry 1: a `set` value: not of the form "FIELD=VALUE"'
+    assert '"workload.batch=256"' in d.hint and "--set" not in shown

@@ -349,3 +349,28 @@ def test_aiperfs_model_is_checked_against_the_plans(tmp_path):
                                          "`qwen3-30b-a3b` (Qwen/Qwen3-30B-A3B)"]
     assert r.src.text[said[0].span.start:said[0].span.end] == '"model_names"'
     assert disagreements(r, plan("concurrency = 16  requests = 100"), "p.moe") == []
+
+
+def test_sglang_arrays_with_failed_requests_and_no_failed_field(tmp_path):
+    """SGLang's `--output-details` writes one entry per request sent, failed ones too, with `errors` beside them and
+    no `failed` count (newer releases: `failures`): 3 requests sent, 2 completed — its arrays are the run's, and a
+    failed request's TTFT (0) and lengths are left out of the means."""
+    line = json.loads((FIXTURES / "sglang.jsonl").read_text().splitlines()[0])
+    for k in [k for k in line if k.split("_")[0] in ("mean", "median", "p99", "std") and "_tt" in k or "_itl" in k]:
+        del line[k]
+    line |= {"completed": 2, "ttfts": [0.05, 0.0, 0.07], "input_lens": [500, 600, 524], "output_lens": [128, 0, 128],
+             "itls": [[0.009, 0.009], [], [0.011]], "errors": ["", "Server disconnected", ""]}
+    path = tmp_path / "fail.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    (r,) = read_runs(path)
+    assert r.measured["ttft_ms"] == pytest.approx((50 + 70) / 2)
+    assert r.measured["itl_ms"] == pytest.approx((9 + 9 + 11) / 3)
+    # SGLang's newer count, `failures`, says the same without `errors`
+    del line["errors"]
+    path.write_text(json.dumps(line | {"failures": 1}) + "\n")
+    (r,) = read_runs(path)
+    assert r.measured["ttft_ms"] == pytest.approx((50 + 0 + 70) / 3)      # no `errors`: which one failed is unknown
+    # without either, 3 entries for 2 requests are not the run's
+    path.write_text(json.dumps(line) + "\n")
+    d, _ = error(path)
+    assert "ttfts" in d.message or "input_lens" in d.message

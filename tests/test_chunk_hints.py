@@ -78,3 +78,17 @@ def test_w513_says_no_legal_chunk_keeps_up_with_one_prompt_that_long():
     d = diagnostic("W513", batch=1, prompt=1_000_000_000)
     assert d is not None and chunks_named(d.hint) == [] and "is 0" not in d.hint, d.hint
     assert f"any `chunk` a plan may write (at most {CHUNK_LIMIT:,})" in d.hint and "shorten the prompt" in d.hint
+
+
+def test_e307_memory_table_counts_the_steps_tokens_not_every_prompt():
+    # Qwen3-30B-A3B on 8 H100s, tp 8, 256 requests in flight and `chunk = 256`: each step holds the 256 decode
+    # tokens alone (E307). The activations the memory table shows are those of that step, by hand: the LM head's
+    # logits and input, 256 × (2,048 + 151,936 / 8) values of 2 bytes — beside the qkv projection's
+    # 256 × (2,048 + (32/8 + 2·1) × 128) and the experts' 256 · 8 tokens × (2,048 + 2 · 768 / 8) — not the
+    # micro-batch's 256 whole prompts of 4,000 tokens (34 GiB before)
+    text = QWEN_4.replace("gpus = 4  gpu preset \"h200\"", "gpus = 8  gpu preset \"h100-sxm\"").replace(
+        "strategy tp 4", "strategy tp 8")
+    r = check(load_plan_text(text.format(batch=256, prompt=4000, chunk=256), name="chunk"))[0]
+    assert any(d.code == "E307" for d in r.diagnostics)
+    assert r.memory is not None
+    assert [s.activation_bytes for s in r.memory.stages] == [256 * (2048 + 151936 / 8) * 2]

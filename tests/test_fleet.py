@@ -696,10 +696,40 @@ def test_a_changed_file_the_plan_reads_is_searched_again_not_resumed(tmp_path, c
         main(["fleet", str(path), "-o", str(out), "-q"])
 
 
+def test_a_calibration_of_another_gpu_is_said_at_each_fleet_value_at_once(tmp_path, capsys):
+    """A calibration fitted on H100s in a fleet of H100s, H200s and B200s: E109 at the fleet's `h200` and `b200`
+    entries, both in one run (not at the calibration line, one GPU per run); the H100 clusters are not in error."""
+    (tmp_path / "calx.json").write_text(json.dumps(CALIBRATION))
+    fleet = ('fleet {\n  gpu preset "h100-sxm" { price = 2.5 $/h }\n  gpu preset "h200" { price = 3.5 $/h }\n'
+             '  gpus = [1, 2]\n  gpu preset "b200" { price = 5 $/h }\n}\n')
+    path = write(tmp_path, HEAD.replace('gpu preset "h100-sxm" }', 'gpu preset "h100-sxm"  engine = vllm }')
+                 + 'calibration from "calx.json"\n' + fleet)
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "-q"]) == 4     # the plan refused
+    err = capsys.readouterr().err
+    lines = path.read_text().splitlines()
+    h200 = next(i for i, x in enumerate(lines) if '"h200"' in x) + 1
+    b200 = next(i for i, x in enumerate(lines) if '"b200"' in x) + 1
+    assert err.count("error[E109]") == 2, err
+    assert f"fleet.moe:{h200}:3: error[E109]" in err and "its GPU is `h100-sxm`, the fleet's `h200`" in err
+    assert f"fleet.moe:{b200}:3: error[E109]" in err and "the fleet's `b200`" in err
+    assert "drop `h200` from the fleet" in err
+
+
 def test_the_files_a_plan_reads_are_keyed_by_their_content():
     from dagc.fleet.results_file import signature
     assert signature("p", 10) != signature("p", 10, [("/d/log.csv", "0" * 64)])
     assert signature("p", 10, [("/d/log.csv", "0" * 64)]) != signature("p", 10, [("/d/log.csv", "1" * 64)])
+
+
+def test_answers_of_another_dagc_are_not_resumed(monkeypatch):
+    """dagc's version stays 0.1.0 between changes of its cost model: the sweep's signature holds the digest of its
+    installed code and data instead, which changes with any of its files."""
+    from dagc.fleet import results_file
+    digest = results_file.code_digest()
+    assert len(digest) == 64 and digest == results_file.code_digest()
+    before = results_file.signature("p", 10)
+    monkeypatch.setattr(results_file, "code_digest", lambda: "0" * 64)
+    assert results_file.signature("p", 10) != before
 
 
 def _mix_answer(gpus: int, strategy: str, used: int, tokens: int, tpot_s: float, meets: bool,
@@ -753,6 +783,9 @@ def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the
             "on 1 GPU: p99 TTFT 91.9 ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s") in text
     md = fleet_md(r.to_json(), "mix")
     assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", $0.3575 per million tokens') in md
+    # the tables' strategy cell: the heaviest mix's pick (whose figures the row shows) and the other mix's
+    assert '│ tp 1 (mix "chat"; tp 2 under mix "long") │' in text
+    assert '| `tp 1` (mix "chat"; `tp 2` under mix "long") | 1 |' in md
 
 
 def test_a_cluster_whose_engine_refuses_its_gpu_says_why():

@@ -83,7 +83,14 @@ def test_speculation_shortens_tpot_served_statically_in_flight_and_in_a_decode_p
         (p_spec,) = check(load_plan_text(pooled.format(extra=f"{extra}\n  speculative {{ {spec} }}")))
         (p_plain,) = check(load_plan_text(pooled.format(extra=extra)))
         assert p_spec.pooled.figures.tpot_s < p_plain.pooled.figures.tpot_s
-        assert p_spec.metrics.ttft_s == p_plain.metrics.ttft_s
+        # the MTP layer's KV moves to the decode pool with the model's 48 layers' (vLLM keeps it in the same KV
+        # cache, SGLang hands its draft pool to the transfer): 1,000 prompt tokens × 2 KV × 4 heads × 128 × 2 bytes a
+        # layer, 49 layers against 48; its TTFT longer by that transfer alone
+        assert p_plain.pooled.kv_bytes_per_request == 48 * 1000 * 2 * 4 * 128 * 2
+        assert p_spec.pooled.kv_bytes_per_request == 49 * 1000 * 2 * 4 * 128 * 2
+        assert p_spec.metrics.kv_transfer_s == pytest.approx(p_plain.metrics.kv_transfer_s * 49 / 48, rel=1e-12)
+        assert p_spec.metrics.ttft_s - p_plain.metrics.ttft_s == pytest.approx(
+            p_spec.metrics.kv_transfer_s - p_plain.metrics.kv_transfer_s, rel=1e-9)
 
 
 @pytest.mark.parametrize("spec, code, at", [

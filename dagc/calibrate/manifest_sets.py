@@ -85,6 +85,27 @@ def _scrubbed(text: str | None, option: str) -> str | None:
     return _QUOTED.sub(scrub, text).replace(value, "…") if value else _QUOTED.sub(scrub, text)
 
 
+# `--set FIELD=VALUE` in a diagnostic's words (its value bare or in single quotes, as a shell takes it)
+_SET_OPTION = re.compile(r"--set (?P<field>[A-Za-z_][A-Za-z0-9_.]*)=(?:'(?P<quoted>[^']*)'|(?P<bare>[^\s`,;)]+))")
+
+
+def _as_manifest(text: str | None) -> str | None:
+    """A `--set` option's words as a manifest writes it: an element of its `set` list, `"workload.prompt=16"`.
+
+    Example:
+        >>> _as_manifest("for example `--set workload.prompt=16`")
+        'for example `"workload.prompt=16"`'
+        >>> _as_manifest("e.g. --set workload.batch=256 or --set require.ttft='2 s'")
+        'e.g. "workload.batch=256" or "require.ttft=2 s"'
+        >>> _as_manifest("--set takes FIELD=VALUE")
+        'not of the form "FIELD=VALUE"'
+    """
+    if text is None:
+        return None
+    text = text.replace("--set takes FIELD=VALUE", 'not of the form "FIELD=VALUE"')
+    return _SET_OPTION.sub(lambda m: f'"{m["field"]}={m["quoted"] if m["quoted"] is not None else m["bare"]}"', text)
+
+
 def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int, k: int,
                 options: Sequence[str]) -> list[Diagnostic]:
     """`diags` of the plan of run entry `k` (at `entry_at`), read with the manifest's `set` values `options`,
@@ -97,9 +118,10 @@ def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int
             at, exact = _literal_at(manifest, option, entry_at)
             start = at + 1 + d.span.start if exact else at
             end = at + 1 + d.span.end if exact else at + 1
-            message = _scrubbed(d.message, option) or ""
+            message = _as_manifest(_scrubbed(d.message, option)) or ""
             out.append(dataclasses.replace(d, message=f"run entry {k}: a `set` value: {message}",
-                                           span=manifest.span(start, end), hint=_scrubbed(d.hint, option)))
+                                           span=manifest.span(start, end),
+                                           hint=_as_manifest(_scrubbed(d.hint, option))))
         elif d.span is not None and src is not None and src.overrides and src.changed_line(d.span.line):
             # a plan line the manifest's values wrote into: located, not echoed
             quiet = dataclasses.replace(src, echo=False)

@@ -96,10 +96,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
         r.figure(key, r.number(o, names[which]), names[which])
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
-    failed = o.get("failed")
-    sent = completed + failed if completed is not None and isinstance(failed, int) and not isinstance(failed, bool) \
-        else None
-    _arrays(r, {n for n in (completed, requests, sent) if n is not None})
+    _arrays(r, {n for n in (completed, requests, _sent(o, completed)) if n is not None})
     if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
         raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
     if requests is None:
@@ -133,6 +130,35 @@ def _rate(r: _Run, v: Any) -> float | None:
 _PER_REQUEST = ("ttfts", "itls", "input_lens", "output_lens")
 
 
+def _sent(o: dict[str, Any], completed: float | None) -> float | None:
+    """The requests the run sent, failed ones too: `completed` + `failed` (vLLM), + `failures` (SGLang's newer
+    releases), else + the non-empty entries of `errors` (SGLang's `--output-details`, one per request sent).
+
+    Example:
+        >>> _sent({"failures": 3}, 197), _sent({"errors": ["", "", "timeout"]}, 2), _sent({}, 200)
+        (200, 3, None)
+    """
+    if completed is None:
+        return None
+    for name in ("failed", "failures"):
+        n = o.get(name)
+        if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+            return completed + n
+    errors = o.get("errors")
+    if isinstance(errors, list) and all(isinstance(e, str | None) for e in errors):
+        return completed + sum(1 for e in errors if e)
+    return None
+
+
+def _succeeded(o: dict[str, Any], n: int) -> list[bool] | None:
+    """Which of a run's `n` per-request entries succeeded, by its `errors` (one per request sent; empty: none), when
+    it holds one per entry: a failed request's TTFT and ITLs are not measures of the engine."""
+    errors = o.get("errors")
+    if isinstance(errors, list) and len(errors) == n and all(isinstance(e, str | None) for e in errors):
+        return [not e for e in errors]
+    return None
+
+
 def _arrays(r: _Run, counts: set[float]) -> None:
     """The per-request arrays (`--save-detailed`, `--output-details`): the means they give where the summary
     has none (`ttfts` and `itls` are in seconds). Each holds one entry per request — vLLM's and SGLang's one per
@@ -147,7 +173,9 @@ def _arrays(r: _Run, counts: set[float]) -> None:
         v = o.get(name)
         if v is None or key in r.measured:
             continue
-        flat = [x for row in v for x in (row if isinstance(row, list) else [row])] if isinstance(v, list) else None
+        ok = _succeeded(o, len(v)) if isinstance(v, list) else None
+        rows = [row for i, row in enumerate(v) if ok is None or ok[i]] if isinstance(v, list) else None
+        flat = [x for row in rows for x in (row if isinstance(row, list) else [row])] if rows is not None else None
         if not flat or any(isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x < 1e9 for x in flat):
             raise r.fail(name, "is not a list of times in seconds")
         r.figure(key, r.at_least(sum(flat) / len(flat) * 1e3, name, "ms"), name)
@@ -159,7 +187,9 @@ def _mean_of(r: _Run, name: str) -> float | None:
         return None
     if not isinstance(v, list) or not v or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in v):
         raise r.fail(name, "is not a list of token counts")
-    return sum(v) / len(v)
+    ok = _succeeded(r.obj, len(v))
+    kept: list[int] = [x for i, x in enumerate(v) if ok is None or ok[i]] or v
+    return sum(kept) / len(kept)
 
 
 def _lengths(r: _Run, completed: float | None) -> tuple[float, float]:

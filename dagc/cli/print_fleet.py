@@ -25,6 +25,7 @@ from ..fleet.rank import (
     rented_cost,
     rented_text,
     search_command,
+    strategy_cell,
 )
 from ..units import count_text, format_figure
 from .tables import Col, print_fitted
@@ -62,7 +63,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     for k, r in enumerate(result.ranked[:top], 1):
         pick = r["pick"]
         rent = r.get("rent_per_hour")
-        rows.append((str(k), cluster_text(r), r["cluster"]["engine"], pick["strategy"], str(pick["gpus"]),
+        rows.append((str(k), cluster_text(r), r["cluster"]["engine"], strategy_cell(r), str(pick["gpus"]),
                      str(r["instances"]), *pick_load_cells(pick), rented_cost_text(r, result.by),
                      cost_text(r, result.by), "—" if rent is None else f"${format_figure(rent)}/h",
                      r.get("binding") or "—"))

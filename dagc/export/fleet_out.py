@@ -20,6 +20,7 @@ from ..fleet.rank import (
     rented_text,
     replicas_words,
     search_command,
+    strategy_cell,
 )
 from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
@@ -99,7 +100,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
             rent = r.get("rent_per_hour")
             goodput, ttft, tpot = pick_load_cells(pick)
             out.append(f"| {k} | {c['gpus']} x {md_text(c['gpu'])} | {md_text(c['engine'])} | "
-                       f"{md_code(pick['strategy'], in_table=True)} | "
+                       f"{strategy_cell(r, lambda t: md_code(t, in_table=True))} | "
                        f"{pick['gpus']} | {r['instances']} | {goodput} | {ttft} | {tpot} | "
                        f"{_cost_text(_rented(r, by), by)} | {_cost_text(_cost(r, by), by)} | "
                        f"{'—' if rent is None else f'${format_figure(rent)}/h'} | "

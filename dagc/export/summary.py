@@ -313,12 +313,22 @@ def by_objective_md(r: StrategyResult) -> list[str]:
             continue
         size = f" {p.get('batch') or '—'} |" if batch else ""
         meets = _candidate_yes(p["meets_requirements"], p.get("judged"), p.get("load_requirements_missed"), skipped)
-        lines.append(f"  | {label} | `{p['strategy']}` | {p['gpus']} |{size} "
+        lines.append(f"  | {label} | `{p['strategy']}`{_running_fewer(p, plan.workload.batch)} | {p['gpus']} |{size} "
                      f"{metric_text(plan, K.TTFT, p['ttft_s'])} | {metric_text(plan, K.TPOT, p['tpot_s'])} | "
                      f"{metric_text(plan, K.DECODE_THROUGHPUT, p['decode_tokens_per_s_per_gpu'], per_gpu=True)} | "
                      f"{metric_text(plan, K.THROUGHPUT, p['throughput_tokens_per_s'])} | "
                      f"{meets} |")
     return lines + [""]
+
+
+def _running_fewer(pick: ObjectivePick, batch: int) -> str:
+    """A pick whose KV cache runs fewer requests at once than its batch (W520): how many, after its strategy — its
+    figures are those of that concurrency, not of the batch the plan asks for."""
+    cap = pick.get("batch") or batch
+    running = pick.get("concurrency_effective")
+    if running is None or running >= cap:
+        return ""
+    return f" (its KV cache runs {running:,} of its {cap:,} requests at once: W520)"
 
 
 def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:

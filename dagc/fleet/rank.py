@@ -21,7 +21,8 @@ from ..lang.fleet_ir import Fleet, FleetPoint
 from ..units import count_text, format_figure
 
 __all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_pick", "missed_text",
-           "picks_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command"]
+           "picks_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command",
+           "strategy_cell"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 _RENTED = {k: f"rented_{k}" for k in _COSTS}       # each with every GPU the cluster rents charged (`rented_cost`)
@@ -253,6 +254,28 @@ def picks_text(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
     if not row.get("mixes"):
         return one(row)
     return ", ".join(f'{one(m)} under mix "{m["mix"]}"' for m in row["mixes"])
+
+
+def strategy_cell(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
+    """A ranked row's strategy as its table shows it: its pick's (with mixes, the heaviest mix's, whose figures the
+    row's other cells are), and each other mix's that picks another strategy on the cluster (`code` quotes one).
+
+    Example:
+        >>> row = {"pick": {"strategy": "tp 1", "gpus": 1}, "mixes": [
+        ...     {"mix": "chat", "weight": 0.8, "pick": {"strategy": "tp 1"}},
+        ...     {"mix": "long", "weight": 0.2, "pick": {"strategy": "tp 2"}}]}
+        >>> strategy_cell(row), strategy_cell({"pick": {"strategy": "tp 1"}})
+        ('tp 1 (mix "chat"; tp 2 under mix "long")', 'tp 1')
+    """
+    shown = code(row["pick"]["strategy"])
+    mixes = row.get("mixes") or ()
+    heaviest = max(mixes, key=lambda m: m["weight"]) if mixes else None
+    others = [m for m in mixes if m is not heaviest and (m.get("pick") or {}).get("strategy") not in
+              (None, row["pick"]["strategy"])]
+    if heaviest is None or not others:
+        return shown
+    return (f'{shown} (mix "{heaviest["mix"]}"; '
+            + "; ".join(f'{code(m["pick"]["strategy"])} under mix "{m["mix"]}"' for m in others) + ")")
 
 
 def missed_pick(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:

@@ -1,10 +1,11 @@
 """A fleet's results file: each cluster's answer saved as it arrives, so that an interrupted sweep resumes.
 
 Input: the file's path (`fleet-results.jsonl` in the output directory) and the sweep's signature — what the
-answers depend on: the plan's text, the search's `top` and the content of every file the plan reads (`Plan.files`:
+answers depend on: the plan's text, the search's `top`, the content of every file the plan reads (`Plan.files`:
 its calibration, request log, routing file, imported kernel profile, `model from` config — each a SHA-256 of its
-bytes, `file_digests`), so a changed file is another sweep (`signature`). Output: the answers the
-file holds for that signature (`read_results`), by point key, each of the shape dagc writes
+bytes, `file_digests`), so a changed file is another sweep, and dagc's own code and data (`code_digest`: its
+version stays the same between changes of its cost model), so another dagc is another sweep (`signature`).
+Output: the answers the file holds for that signature (`read_results`), by point key, each of the shape dagc writes
 (`dagc.fleet.stored.parse_answer`), with the keys of those that are not; `append_result` adds one. The file is JSON
 lines: a header `{"dagc_fleet_results": 1, "signature": …}`, then `{"key": …, "answer": …}` a cluster. A
 file of another signature (the plan was changed) is not read and is started again; a line cut short by an
@@ -18,6 +19,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +58,23 @@ def file_digests(paths: Iterable[str]) -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
+@cache
+def code_digest() -> str:
+    """The SHA-256 of dagc's installed package — every module and data file, by path and bytes — that computed a
+    sweep's answers: an answer of another dagc (a change of its cost model, a release) is not resumed."""
+    root = resources.files("dagc")
+    h = hashlib.sha256()
+    for path in sorted(Path(str(root)).rglob("*")):
+        if path.is_file() and path.suffix != ".pyc" and "__pycache__" not in path.parts:
+            h.update(path.relative_to(Path(str(root))).as_posix().encode() + b"\0")
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
 def signature(plan_text: str, top: int, files: Sequence[tuple[str, str]] = ()) -> str:
     """What a sweep's answers depend on, as a SHA-256: the plan's text (its fleet and rates included), the
-    search's `top` and the files the plan reads with their content's digests (`file_digests`).
+    search's `top`, the files the plan reads with their content's digests (`file_digests`) and dagc's own code
+    (`code_digest`).
 
     Example:
         >>> signature("model preset \\"x\\"", 10) == signature("model preset \\"x\\"", 10)
@@ -65,9 +82,7 @@ def signature(plan_text: str, top: int, files: Sequence[tuple[str, str]] = ()) -
         >>> signature("p", 10, [("calx.json", "ab")]) == signature("p", 10, [("calx.json", "cd")])
         False
     """
-    parts: list[Any] = [plan_text, top]
-    if files:                   # a plan that reads no file keeps the signature it had before files were keyed
-        parts.append([list(f) for f in files])
+    parts: list[Any] = [plan_text, top, [list(f) for f in files], code_digest()]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 

@@ -36,12 +36,15 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
 
     Candidates: the qkv projection, a dense FFN, the routed experts (tokens that reach the
     rank: stage tokens·top_k/(ep·edp) times the routing imbalance) and the LM head (logits of
-    the last token of each request). With `sp`, the hidden states are sharded by tp.
+    the last token of each request). With `sp`, the hidden states are sharded by tp. In flight a
+    step holds its token budget (`chunk`), or its decode tokens where they fill it (E307), not
+    the micro-batch's whole prompts: the tokens are scaled down to that step's (`_step_share`).
     """
     h, tp = model.hidden, layout.tp
     mb = layout.microbatches
     reqs = requests_per_rank(workload, layout)
-    tokens = math.ceil(reqs / mb) * workload.prompt / layout.cp
+    share = _step_share(workload, math.ceil(reqs / mb))
+    tokens = math.ceil(reqs / mb) * workload.prompt * share / layout.cp
     hidden_share = h / tp if layout.sp else h
     gate = 2 if model.moe.gated else 1
     if model.attention is AttentionKind.MLA and model.mla is not None:
@@ -55,7 +58,7 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
     if n_dense:
         cands.append(tokens * (hidden_share + gate * model.moe.dense_ffn / tp))
     if n_moe > 0:
-        stage_tokens = layout.busiest_microbatch_requests * workload.prompt
+        stage_tokens = layout.busiest_microbatch_requests * workload.prompt * share
         moe = model.moe
         split = ExpertSplit(moe.experts, layout.ep, layout.redundant,
                             ep_nodes(layout.ep, layout.etp, layout.gpus_per_node), layout.eplb, moe.groups)
@@ -67,6 +70,21 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
     if last:
         cands.append(math.ceil(reqs / mb) * (h + model.vocab / tp))
     return max(cands) * ACTIVATION_BYTES
+
+
+def _step_share(workload: Workload, requests: int) -> float:
+    """The share of a micro-batch's prompt tokens (`requests` prompts on a rank) that one step holds: 1 for a
+    static batch's prefill; in flight its token budget's, or its decode tokens' where they fill the budget.
+
+    Example:
+        >>> w = Workload(batch=256, prompt=4000, generate=500, serving="inflight", chunk=256)
+        >>> _step_share(w, 256) * 256 * 4000         # the step's 256 decode tokens, not 1,024,000 prompt ones
+        256.0
+    """
+    whole = requests * workload.prompt
+    if not workload.inflight or whole <= 0:
+        return 1.0
+    return min(whole, max(workload.chunk_tokens, requests * workload.step_positions)) / whole
 
 
 Peaks = Callable[[Phase, tuple[float, ...], int], Mapping[str, float]]

@@ -18,6 +18,8 @@ from typing import overload
 
 import numpy as np
 
+from ..layout.shards import kv_bytes_per_token_layer
+from ..layout.speculative import draft_layer
 from ..memory.resident import kv_cache_bytes_per_request
 from ..plan.cluster import Cluster
 from ..plan.model import Model
@@ -25,7 +27,7 @@ from ..plan.workload import Workload
 from .rates import F, Rates
 
 __all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "balance_of", "capacity", "disaggregated",
-           "instances_to_serve", "kv_bytes_per_request",
+           "instances_to_serve", "kv_bytes_per_request", "transfer_layers",
            "pooled_rates", "transfer_link", "transfer_seconds"]
 
 BALANCE_MAX = 64          # the balancing N:M is given in whole instances, neither above this (`balance_of`)
@@ -80,9 +82,23 @@ def transfer_seconds(bytes_per_request: float, requests: float, bytes_per_s: flo
 
 def kv_bytes_per_request(model: Model, workload: Workload, decode_tp: int) -> float:
     """The bytes of one request's KV cache that move to a decode instance of tensor parallelism
-    `decode_tp`: its prompt's tokens over all layers, in the decode instance's layout (each of its tp
-    ranks receives its share: its KV heads, or MLA's latent whole) and the model's KV dtype."""
-    return kv_cache_bytes_per_request(model, workload.prompt, decode_tp) * decode_tp
+    `decode_tp`: its prompt's tokens over all layers — the speculative draft's layer too (MTP, EAGLE:
+    `dagc.layout.speculative.draft_layer`, whose KV the engines send with the model's: vLLM keeps it in the
+    same KV cache, SGLang hands its draft KV pool to the transfer) — in the decode instance's layout (each of
+    its tp ranks receives its share: its KV heads, or MLA's latent whole) and the model's KV dtype."""
+    draft = workload.prompt * kv_bytes_per_token_layer(model, decode_tp) if has_draft_layer(model, workload) else 0.0
+    return (kv_cache_bytes_per_request(model, workload.prompt, decode_tp) + draft) * decode_tp
+
+
+def has_draft_layer(model: Model, workload: Workload) -> bool:
+    """Whether speculative decoding runs a draft layer whose KV cache a request holds (MTP, EAGLE; not n-gram)."""
+    return draft_layer(model, workload) is not None
+
+
+def transfer_layers(model: Model, workload: Workload) -> int:
+    """The layers whose KV a request's transfer sends, one after another when layer-wise: the model's and
+    the draft's (`kv_bytes_per_request`)."""
+    return model.layers + has_draft_layer(model, workload)
 
 
 @overload

@@ -37,6 +37,7 @@ class ObjectivePick(StrategyFigures):
     judged: str
     load_requirements_missed: list[str]
     batch: int | None
+    concurrency_effective: int | None      # in flight, the requests its KV cache runs at once (W520), else None
 
 
 def figures(metrics: SteadyMetrics, gpus: int, memory_fraction: float | None) -> StrategyFigures:
@@ -166,7 +167,9 @@ def objective_picks_json(picks: Mapping[str, SearchedCandidate | None]) -> dict[
     return {o: None if c is None else {"strategy": c.text, "meets_requirements": c.meets_requirements,
                                        "judged": c.judged,
                                        "load_requirements_missed": list(c.load_missed),
-                                       "batch": c.batch, **figures(c.metrics, c.gpus, c.memory_fraction)}
+                                       "batch": c.batch,
+                                       "concurrency_effective": c.metrics.concurrency_effective,
+                                       **figures(c.metrics, c.gpus, c.memory_fraction)}
             for o, c in picks.items()}
 
 

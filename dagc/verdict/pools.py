@@ -26,6 +26,7 @@ from ..serve.disagg import (
     PoolFigures,
     disaggregated,
     kv_bytes_per_request,
+    transfer_layers,
     transfer_link,
     transfer_seconds,
 )
@@ -188,7 +189,8 @@ def _figures(plan: Plan, prefill: tuple[PoolResult, InstanceMetrics], decode: tu
     link of `link` bytes/s (`dagc.serve.disagg.transfer_link`)."""
     w = plan.workload
     (p, p_metrics), (d, d_metrics) = prefill, decode
-    transfer = transfer_seconds(kv, p.batch_per_instance, link, plan.model.layers, w.kv_transfer == "layerwise")
+    transfer = transfer_seconds(kv, p.batch_per_instance, link, transfer_layers(plan.model, w),
+                                w.kv_transfer == "layerwise")
     pf = PoolFigures("prefill", p.pool.instances, p.gpus_per_instance, p.batch_per_instance, p_metrics.ttft_s)
     # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`), at most its share
     dc = PoolFigures("decode", d.pool.instances, d.gpus_per_instance, d.running_per_instance, d_metrics.tpot_s)

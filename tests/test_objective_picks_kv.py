@@ -1,0 +1,40 @@
+"""report.md's "What each objective would pick" says when a pick's KV cache runs fewer requests at once than its
+batch (W520): its figures are those of that concurrency, and report.json's `by_objective` carries it
+(`concurrency_effective`) as `dagc check` of the pick states it."""
+
+from __future__ import annotations
+
+import json
+
+import dagc
+from dagc.export.summary import _running_fewer
+
+# Qwen3-235B-A22B on 8 H100s, 256 requests of 4,000 + 1,000 tokens in flight: no strategy's KV cache holds them all
+PLAN = """model preset "qwen3-235b-a22b"
+cluster { gpus = 8  gpu preset "h100-sxm" }
+workload { batch = 256  prompt = 4000  generate = 1000  serving = inflight }
+strategy tp 8
+"""
+
+
+def test_running_fewer_words():
+    pick = {"batch": None, "concurrency_effective": 186}
+    assert _running_fewer(pick, 256) == " (its KV cache runs 186 of its 256 requests at once: W520)"
+    assert _running_fewer({"batch": None, "concurrency_effective": 256}, 256) == ""
+    assert _running_fewer({"batch": 128, "concurrency_effective": 128}, 256) == ""    # `batch = max`: its own
+    assert _running_fewer({"batch": None, "concurrency_effective": None}, 256) == ""
+
+
+def test_each_kv_limited_pick_is_flagged_with_what_check_says_it_runs(tmp_path):
+    plan = dagc.load_plan_text(PLAN, name="kv")
+    dagc.compile(plan, tmp_path)
+    report = json.loads(next(tmp_path.rglob("report.json")).read_text())
+    md = next(tmp_path.rglob("report.md")).read_text()
+    picks = report["verdict"]["optimal_evidence"]["by_objective"]
+    assert picks
+    for pick in (p for p in picks.values() if p is not None):
+        running = pick["concurrency_effective"]
+        assert running is not None and 0 < running < 256
+        checked = dagc.check(plan, strategy=pick["strategy"], search=False)[0]
+        assert checked.metrics is not None and checked.metrics.concurrency_effective == running
+        assert f"`{pick['strategy']}` (its KV cache runs {running:,} of its 256 requests at once: W520)" in md
