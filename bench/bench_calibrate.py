@@ -5,6 +5,7 @@ Usage:
     python bench/bench_calibrate.py --timing        # 50 runs only
     python bench/bench_calibrate.py --corpus        # the corpus only
     python bench/bench_calibrate.py --corpus --folds   # … and each fold's runs, figure by figure
+    python bench/bench_calibrate.py --corpus --other-half   # calibrated on the other half of each group's runs
 
 1. Timing: 50 runs dagc makes itself with known terms (step_s = 3 ms, frontend_s = 40 ms, compute-bound ops
    1.3 times and memory-bound ones 0.8 times the profile's time, step_request_s = 100 µs) — Mixtral 8x7B on 8 H100s
@@ -24,7 +25,9 @@ Usage:
    bench/fit_engine_terms.py does). Target: the calibrated error at most half the uncalibrated. With `--folds`,
    each run of each fold (calibrated on, or tested) and its traffic, then each figure's error uncalibrated and
    calibrated (means and medians; p99s are in the medians above but not listed): where the calibration helps,
-   and where the runs' errors go two ways that no engine term follows.
+   and where the runs' errors go two ways that no engine term follows. With `--other-half`, calibrated on each
+   group's runs 2nd, 4th, … (and, of an odd count, the last: 3 runs at least) and tested on the others — the same
+   groups split the other way, to tell what the split itself moves the ratios by.
 """
 
 from __future__ import annotations
@@ -180,12 +183,22 @@ def _fold_lines(role: str, run: fc.Run, before: dict[str, float], after: dict[st
     return out
 
 
-def corpus(folds: bool = False) -> dict[str, tuple[float, float]]:
-    """quantity → (uncalibrated, calibrated) median |error| on the test halves, over every group."""
+def _halves(runs: list[fc.Run], other: bool) -> tuple[list[fc.Run], list[fc.Run]]:
+    """A group's runs calibrated on and tested on: 1st, 3rd, 5th… and the others; `other`: 2nd, 4th… and, of an
+    odd count, the last (that 5 runs give 3 to calibrate on), and the others."""
+    if not other:
+        return runs[0::2], runs[1::2]
+    odd = len(runs) % 2 == 1
+    return runs[1::2] + runs[-1:] * odd, runs[0:len(runs) - odd:2]
+
+
+def corpus(folds: bool = False, other: bool = False) -> dict[str, tuple[float, float]]:
+    """quantity → (uncalibrated, calibrated) median |error| on the test halves, over every group (`other`: the
+    groups split the other way, `_halves`)."""
     before: dict[str, list[float]] = defaultdict(list)
     after: dict[str, list[float]] = defaultdict(list)
     for key, runs in sorted(_groups().items()):
-        fit_runs, test_runs = runs[0::2], runs[1::2]
+        fit_runs, test_runs = _halves(runs, other)
         t0 = time.perf_counter()
         try:
             cal = fit_jobs([_job(r) for r in fit_runs])
@@ -233,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", action="store_true", help="the corpus comparison only")
     ap.add_argument("--folds", action="store_true", help="each fold's runs, figure by figure, uncalibrated and "
                     "calibrated")
+    ap.add_argument("--other-half", action="store_true", help="calibrate on each group's other half of runs "
+                    "(2nd, 4th, …), test on the rest")
     args = ap.parse_args(argv)
     if args.timing or not args.corpus:
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
@@ -240,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         timing(workers=2)
         timing(workers=None)
     if args.corpus or not args.timing:
-        corpus(args.folds)
+        corpus(args.folds, args.other_half)
     return 0
 
 
