@@ -29,6 +29,15 @@ def test_a_price_unit_dagc_cannot_lex_is_told_the_unit(written):
     assert plan.cluster.price_per_gpu_hour == pytest.approx(2.49)
 
 
+def test_a_dollar_that_follows_no_number_is_not_told_about_prices():
+    """`--strategy 'tp 4; $(id)'`: a `$` in a strategy (no number before it) is no price's unit."""
+    from dagc.lang.load import parse_strategy
+    with pytest.raises(PlanError) as exc:
+        parse_strategy("tp 4; $(id)")
+    (d,) = exc.value.diagnostics
+    assert d.code == "E001" and "price" not in (d.hint or "")
+
+
 def _checked(text: str):
     (r,) = check(load_plan_text(text))
     return r
