@@ -108,3 +108,9 @@ def test_gqa_kv_cache_below_its_kv_heads_still_shards_with_tp():
                            workload="workload { batch = 1024  prompt = 8000  generate = 1000  serving = inflight }",
                            strategy="strategy tp 4"))
     assert "more GPUs shard the KV cache (more tp, up to the model's KV heads; dp; cp)" in _w520(r).hint
+
+
+def test_a_preset_written_with_typographic_dashes_is_pointed_at_its_name():
+    """`qwen3‐30b‐a3b` pasted from a document (U+2010 hyphens): did you mean `qwen3-30b-a3b`? (was: every preset)"""
+    d = _error(plan_text(model='model preset "qwen3\u201030b\u2010a3b"'))
+    assert d.code == "E101" and d.hint == "did you mean `qwen3-30b-a3b`?"
