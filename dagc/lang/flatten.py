@@ -325,8 +325,10 @@ class _Flattener:
             return False
         d = a.degree
         if math.isfinite(d) and d > MAX_DEGREE or d == math.inf:
-            self.err("E204", f"`{a.name}` degree {d:g} is beyond any cluster (at most {MAX_DEGREE})", _span(a),
-                     f"e.g. `{a.name} 8`")
+            written = a.degree_span.text[:24] + ("…" if len(a.degree_span.text) > 24 else "") \
+                if a.degree_span is not None else f"{d:g}"
+            self.err("E204", f"`{a.name}` degree {written} is beyond any cluster (at most {MAX_DEGREE:,})",
+                     a.degree_span or a.span, f"e.g. `{a.name} 8`")
             return False
         if not math.isfinite(d) or d != int(d) or d < 1:
             self.err("E204", f"`{a.name} {a.degree:g}`: a degree is a whole number of at least 1", _span(a),
