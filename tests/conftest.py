@@ -259,7 +259,7 @@ SLOW_TESTS = frozenset(
 # counts as cheap and runs last.
 EXAMPLE_FILES = frozenset({
     "test_browser.py", "test_browser_phone.py", "test_capacity_search.py", "test_compile.py", "test_dag.py",
-    "test_diagnostics_truth.py", "test_engine_flags.py", "test_examples.py", "test_exports.py",
+    "test_diagnostics_truth.py", "test_dot.py", "test_engine_flags.py", "test_examples.py", "test_exports.py",
     "test_placement.py", "test_trace.py"})
 FILE_COSTS = {
     name: float(seconds) for seconds, name in (

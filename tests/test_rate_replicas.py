@@ -15,6 +15,7 @@ from dagc.lang.overrides import load_plan_with
 from dagc.search.at_rate import rank_at_rate
 from dagc.search.search import search
 from dagc.verdict.check import check_strategy
+from conftest import run_dagc
 
 # Qwen3-30B-A3B on 2 H100s at 16 requests/s: one H100 (`tp 1`) serves about 11 requests/s of this traffic
 PLAN = """model preset "qwen3-30b-a3b"
@@ -80,15 +81,10 @@ def test_the_best_s_capacity_is_its_replicas_at_their_batch(plan_path):
 def test_the_rate_table_says_each_row_s_batch_when_replicas_carry_their_own(plan_path):
     """A row of replicas ran at k times the batch it was searched at, which its text alone does not carry: the table
     gains a `batch` column (a row of the plan's batch says the plan's), and says how to paste it."""
-    import os
-    import subprocess
-    import sys
-    env = {**os.environ, "COLUMNS": "250"}
-    # the search judged under traffic at 30 requests/s keeps `tp 1` among the best it simulates at 16
-    proc = subprocess.run([sys.executable, "-m", "dagc", "search", plan_path.name, "--set",
-                           "workload.rate=30 requests/s", "--rate", "16", "--top", "40",
-                           "--svg", str(plan_path.parent / "p.svg")],
-                          capture_output=True, text=True, cwd=plan_path.parent, env=env, check=False)
+    # in this process (`run_dagc`: what `python -m dagc` in the plan's directory gives, without an interpreter's
+    # start); the search judged under traffic at 30 requests/s keeps `tp 1` among the best it simulates at 16
+    proc = run_dagc("search", plan_path.name, "--set", "workload.rate=30 requests/s", "--rate", "16", "--top", "40",
+                    "--svg", str(plan_path.parent / "p.svg"), cwd=plan_path.parent, env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr
     import re
     table = proc.stdout[re.search(r"best \d+ at 16 requests/s", proc.stdout).start():]

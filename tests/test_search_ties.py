@@ -65,11 +65,11 @@ def test_front_of_the_shown_search_holds_no_point_a_shown_row_dominates(tmp_path
     throughput lower by float noise) beside row #4 at the same throughput and TPOT, 251.9 ms and less memory (since
     vLLM refuses `sp`, E709, the row of least TTFT there is at 253.3 ms)."""
     import json
-    import subprocess
-    import sys
-    run = subprocess.run([sys.executable, "-m", "dagc", "search", str(TRIAL / "p2-qwen-log.moe"), "--top", "5",
-                          "--format", "json", "--svg", str(tmp_path / "p.svg")], capture_output=True, text=True,
-                         check=False)
+
+    from conftest import run_dagc
+    # in this process (`run_dagc`: what `python -m dagc` gives, without an interpreter's start)
+    run = run_dagc("search", str(TRIAL / "p2-qwen-log.moe"), "--top", "5", "--format", "json",
+                   "--svg", str(tmp_path / "p.svg"))
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     front, rows = doc["pareto"], [c for c in doc["candidates"] if c["meets_requirements"]]
