@@ -62,3 +62,37 @@ def test_the_conclusion_names_the_requirement_dagcs_error_leaves_uncertain(at_ni
 def _odds(r):
     from dagc.verdict.bands import bands_of
     return bands_of(r).requirements
+
+
+@pytest.mark.slow
+def test_a_fleets_pick_carries_and_says_the_same_odds(at_nine):
+    """`dagc fleet` answers each cluster by `dagc search --rate`'s route: its pick, meeting every requirement,
+    carries the row's odds across processes as JSON, and its `binds` cell and best sentence say them."""
+    from dagc.export.fleet_out import binds_text, pick_odds
+    from dagc.fleet.cluster import answer_cluster
+
+    plan, ranked = at_nine
+    row = answer_cluster(plan, 9.0)
+    assert row["meets_requirements"] and row["pick"]["strategy"] == ranked.ranked[0].candidate.text
+    assert row["pick"]["requirements"] == ranked.to_json(1)["ranked"][0]["requirements"]
+    assert pick_odds(row) == "within dagc's error, uncertain: `e2e_p90 <= 8 s` → uncertain (p ≈ 0.73)"
+    assert binds_text(row) == f"{row['binding']}; {pick_odds(row)}"
+
+
+def test_the_caveat_of_a_pick_from_its_json():
+    """From report.json's `requirements` (as a fleet's answers carry them): those uncertain or likely missed, each
+    as written with its odds; nothing for a pick whose every band meets, nor for one that misses."""
+    from dagc.export.bands_words import met_caveat_json
+    from dagc.export.fleet_out import binds_text
+
+    reqs = [{"name": "ttft_p99", "text": "ttft_p99 <= 1 s", "value": 0.07, "probability": 1.0, "class": "meets"},
+            {"name": "tpot_p90", "text": "tpot_p90 <= 30 ms", "value": 0.02934, "probability": 0.514,
+             "class": "uncertain"},
+            {"name": "memory", "text": "memory <= 90 %", "value": 0.2, "probability": None, "class": "meets"}]
+    assert met_caveat_json(reqs) == "within dagc's error, uncertain: `tpot_p90 <= 30 ms` → uncertain (p ≈ 0.51)"
+    assert met_caveat_json(reqs[:1]) is None
+    row = {"meets_requirements": True, "binding": "tpot_p90 <= 30 ms", "pick": {"requirements": reqs}}
+    assert binds_text(row) == ("tpot_p90 <= 30 ms; within dagc's error, uncertain: `tpot_p90 <= 30 ms` → uncertain "
+                               "(p ≈ 0.51)")
+    assert binds_text({**row, "meets_requirements": False}) == "tpot_p90 <= 30 ms"
+    assert binds_text({**row, "pick": {}}) == "tpot_p90 <= 30 ms"     # an answer written before picks had odds
