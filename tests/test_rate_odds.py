@@ -96,3 +96,22 @@ def test_the_caveat_of_a_pick_from_its_json():
                                "(p ≈ 0.51)")
     assert binds_text({**row, "meets_requirements": False}) == "tpot_p90 <= 30 ms"
     assert binds_text({**row, "pick": {}}) == "tpot_p90 <= 30 ms"     # an answer written before picks had odds
+
+
+def test_report_mds_summary_says_the_odds_its_bands_table_gives():
+    """report.md's Summary said "Meets the requirements: yes. All 5 are met" while its Error bands table, lower
+    down, said `e2e_p90 <= 8 s` uncertain: the Summary now says so, with the table's own words."""
+    from dagc.export.summary import summary_md
+
+    plan = load_plan_text(PLAN.replace("concurrency = 32", "rate = 9 requests/s"), "conc.moe")
+    r = check_strategy(plan, parse_strategy("tp 1 ; ep 1 etp 2"))
+    line = next(x for x in summary_md(r) if "Meets the requirements" in x)
+    assert line.startswith("- **Meets the requirements: yes.** All 5 are met; the closest to its limit (smallest "
+                           "margin) is `e2e_p90 <= 8 s` at 7.506 s (margin +6.2 %).")
+    assert line.endswith(" Within dagc's error, uncertain: `e2e_p90 <= 8 s` 7.506 s [6.253–8.376] → uncertain "
+                         "(p ≈ 0.73).")
+    # a plan whose every band meets its target: the Summary adds nothing
+    loose = check_strategy(load_plan_text(PLAN.replace("concurrency = 32", "rate = 9 requests/s")
+                                          .replace("e2e_p90 <= 8 s", "e2e_p90 <= 20 s"), "conc.moe"),
+                           parse_strategy("tp 1 ; ep 1 etp 2"))
+    assert not any("Within dagc's error" in x for x in summary_md(loose))
