@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from types import SimpleNamespace
 
+import pytest
 from rich.console import Console
 
 from dagc.cli.main import main
@@ -18,6 +20,7 @@ from dagc.plan.strategy import Overlap
 from dagc.plan.workload import Traffic
 from dagc.search.at_rate import AtRate, RankedAtRate
 from dagc.search.result import Candidate
+from conftest import EXAMPLES
 
 
 def candidate(text: str, gpus: int, meets: bool = True, missed: tuple[str, ...] = ()) -> Candidate:
@@ -222,3 +225,17 @@ def test_a_first_row_not_judged_with_its_capacity_is_not_said_to_keep_up():
     assert lines[1].startswith("  check it: dagc check --strategy 'tp 2 with microbatches 1 overlap none'")
     judged = dataclasses.replace(unjudged, capacity_judged=True)
     assert "keeps up with 0.8 requests/s" in rate_conclusion(ranked(0.8, *fell, judged), 4)[0]
+
+
+@pytest.mark.slow
+def test_fewer_replicas_that_carry_the_rate_are_found_before_the_most(capsys):
+    """Qwen3-30B-A3B on 4 H200s at 12 requests/s: one `tp 1` falls behind; 2 replicas carry the rate on 2 GPUs (5.82
+    requests/s per GPU, as `dagc fleet` finds on 2 H200s), where the 4 the cluster holds have 3 per GPU. Only the 4
+    were simulated before, and the conclusion was a 3-GPU disaggregated strategy at 4 per GPU."""
+    assert main(["search", str(EXAMPLES / "qwen3-30b-a3b-traffic.moe"), "--rate", "12", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    first = doc["at_rate"]["ranked"][0]
+    assert first["strategy"] == "dp 2 < tp 1 > with microbatches 1 overlap none" and first["gpus"] == 2
+    assert first["goodput_requests_per_s_per_gpu"] == pytest.approx(11.64 / 2, rel=0.01)
+    four = [r for r in doc["at_rate"]["ranked"] if r["strategy"].startswith("dp 4 < tp 1 >")]
+    assert all(r["goodput_requests_per_s_per_gpu"] < first["goodput_requests_per_s_per_gpu"] for r in four)

@@ -63,8 +63,12 @@ def test_spans_of_every_axis():
     ("sp 2", [("E204", 1, "sp 2", "`sp` is a flag on tp and takes no degree")]),
     ("tp [1]", [("E204", 4, "[1]", "only `pp` takes an explicit `[…]` layer split"),
                 ("E204", 1, "tp", "`tp` needs a degree")]),
-    (f"tp {2 * MAX_DEGREE}", [("E204", 1, f"tp {2 * MAX_DEGREE}",
-                               "`tp` degree 2.09715e+06 is beyond any cluster (at most 1048576)")]),
+    # at the degree, as written (it read `2.09715e+06`, under the whole axis)
+    (f"tp {2 * MAX_DEGREE}", [("E204", 4, f"{2 * MAX_DEGREE}",
+                               "`tp` degree 2097152 is beyond any cluster (at most 1,048,576)")]),
+    ("tp 99999999999999999999999999999", [("E204", 4, "99999999999999999999999999999",
+                                           "`tp` degree 999999999999999999999999… is beyond any cluster (at most "
+                                           "1,048,576)")]),
     ("tq 8", [("E101", 1, "tq", "unknown axis `tq`")]),
 ])
 def test_structural_errors(text, expected):

@@ -134,11 +134,19 @@ def test_bad_values_are_named_and_located_in_the_config(tmp_path):
 
 
 @pytest.mark.parametrize("value, words", [(1.5, "not a number with a fraction"), (True, "not true/false"),
-                                          ([8], "not a list"), (10**40, "out of range")])
+                                          ([8], "not a list"), (10**40, "out of range"),
+                                          (1e30, "out of range"), (1e300, "out of range")])
 def test_expert_count_kinds(tmp_path, value, words):
     ((code, message, where, _, text),) = errors(tmp_path, dict(MIXTRAL_8X7B, num_local_experts=value))
     assert (code, where, text) == ("E104", "config.json", '"num_local_experts"') and words in message
     assert message.startswith("`num_local_experts`")
+
+
+def test_a_whole_number_written_with_an_exponent_or_a_point_is_that_number(tmp_path):
+    """`"num_local_experts": 8.0` is 8 experts; `1e+30` is out of range (it read "not a number with a fraction")."""
+    fields, diags = imported(tmp_path, dict(MIXTRAL_8X7B, num_local_experts=8.0))
+    assert diags == [] and fields is not None
+    assert fields["moe"]["experts"] == 8 and type(fields["moe"]["experts"]) is int
 
 
 def test_unreadable_configs_are_e002(tmp_path):

@@ -29,6 +29,15 @@ def test_a_price_unit_dagc_cannot_lex_is_told_the_unit(written):
     assert plan.cluster.price_per_gpu_hour == pytest.approx(2.49)
 
 
+def test_a_dollar_that_follows_no_number_is_not_told_about_prices():
+    """`--strategy 'tp 4; $(id)'`: a `$` in a strategy (no number before it) is no price's unit."""
+    from dagc.lang.load import parse_strategy
+    with pytest.raises(PlanError) as exc:
+        parse_strategy("tp 4; $(id)")
+    (d,) = exc.value.diagnostics
+    assert d.code == "E001" and "price" not in (d.hint or "")
+
+
 def _checked(text: str):
     (r,) = check(load_plan_text(text))
     return r
@@ -99,3 +108,9 @@ def test_gqa_kv_cache_below_its_kv_heads_still_shards_with_tp():
                            workload="workload { batch = 1024  prompt = 8000  generate = 1000  serving = inflight }",
                            strategy="strategy tp 4"))
     assert "more GPUs shard the KV cache (more tp, up to the model's KV heads; dp; cp)" in _w520(r).hint
+
+
+def test_a_preset_written_with_typographic_dashes_is_pointed_at_its_name():
+    """`qwen3‐30b‐a3b` pasted from a document (U+2010 hyphens): did you mean `qwen3-30b-a3b`? (was: every preset)"""
+    d = _error(plan_text(model='model preset "qwen3\u201030b\u2010a3b"'))
+    assert d.code == "E101" and d.hint == "did you mean `qwen3-30b-a3b`?"

@@ -157,3 +157,16 @@ def test_an_amd_gpu_s_all_to_all_is_mori_not_deepep():
         assert vllm_argv[vllm_argv.index("--all2all-backend") + 1] == vllm_backend, gpu
         assert sglang_argv[sglang_argv.index("--moe-a2a-backend") + 1] == sglang_backend, gpu
         assert ("MoRI" in " ".join(by["vllm"].notes)) is (gpu == "mi300x")
+
+
+def test_launch_prints_no_figures_of_an_engine_the_gpu_refuses(tmp_path, capsys):
+    """`--engine trtllm` on MI300X: E728, and no "dagc's figures for it, served by trtllm" above it (they priced an
+    engine that cannot run there); `--engine vllm` on the same plan prints its figures."""
+    from dagc.cli.main import main
+    plan = tmp_path / "amd.moe"
+    plan.write_text(AMD_TRT)
+    assert main(["launch", str(plan), "--engine", "trtllm"]) == 3
+    out = capsys.readouterr().out
+    assert "error[E728]" in out and "dagc's figures for it" not in out
+    assert main(["launch", str(plan), "--engine", "vllm"]) == 0
+    assert "dagc's figures for it, served by vllm" in capsys.readouterr().out

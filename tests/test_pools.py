@@ -122,6 +122,13 @@ def test_pools_over_the_cluster_and_static_serving_are_errors():
     (static,) = check(load_plan_text(plan("prefill 1 < tp 2 > decode 1 < tp 4 ; ep 4 >",
                                           "batch = 64  prompt = 2000  generate = 200")))
     assert [d.code for d in static.diagnostics] == ["E309"] and static.metrics is None
+    # the terminal says no GPU count, as report.json's `gpus.used` (null), not "0 used", and no empty pools table
+    from rich.console import Console
+
+    from dagc.cli.print_figures import print_pools
+    console = Console(width=120, record=True)
+    print_pools(console, static)
+    assert console.export_text() == "GPUs: — of 16 available (two pools, not laid out: see the errors below)\n"
 
 
 def test_each_pools_diagnostics_are_named_by_its_pool():

@@ -175,10 +175,12 @@ def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
         print(f"  note: the plan's {files} is left out: the fit starts from, and compares with, "
               f"{first.cluster.engine.name}'s own terms")
     if not cal.fit.fitted:         # every term the engine's own (docs/calibrate.md, "Identifiability")
-        why = ("1 run fits none: a calibration fits one term fewer than its runs (3 runs fit 2)" if len(jobs) == 1
+        from ..calibrate.select import MIN_RUNS
+        why = (f"{count_text(len(jobs), 'run')} {'fits' if len(jobs) == 1 else 'fit'} none: a term is fitted from "
+               f"the figures of {MIN_RUNS} runs or more that it moves" if len(jobs) < MIN_RUNS
                else "these runs tell none apart")
         print(f"  no term fitted: {why}, docs/calibrate.md; the file holds the engine's own terms, with the runs' "
-              "errors at them")
+              "errors at them: a plan that reads it keeps the engine's figures, its bands from these runs' errors")
     for name in TERMS:
         how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept,
                    Kept(cal.fit.why_kept.get(name), len(jobs), cal.fit.fitted, cal.fit.by_order, bool(cal.fit.stages)))

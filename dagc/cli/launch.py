@@ -213,7 +213,13 @@ def _served_by(plan: Plan, asked: str | None) -> str:
             f"`--set cluster.engine={asked}`)")
 
 
-def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked: str | None = None) -> None:
+# an engine's refusal of the plan's GPU itself (TensorRT-LLM on an AMD GPU, its NVFP4 before Blackwell): no figure of
+# that engine on it is printed, since it cannot run there at all
+_GPU_REFUSALS = frozenset({"E728", "E729"})
+
+
+def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked: str | None = None,
+            gpu_refused: bool = False) -> None:
     from ..diagnostics import printable
     from ..launch.launch import model_path
     from ..plan.cluster import per_node_text
@@ -237,7 +243,7 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
         _out("overrides (--set, not in the plan): " + " · ".join(printable(o) for o in overrides))
     m = model_path(plan)
     _out(f"model: {printable(m.text)} ({printable(m.why)})")
-    if result.metrics:
+    if result.metrics and not gpu_refused:
         _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}")
         from ..launch.nearest import requirements_missed
         meets, missed = requirements_missed(result)
@@ -301,7 +307,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
         if xs is None:
             exit_code = max(exit_code, _refuse_invalid(args, result))
             continue
-        _header(plan, result, getattr(args, "overrides", None) or (), args.engine)
+        refused = bool(args.engine) and all(any(d.code in _GPU_REFUSALS for d in x.refusals) for x in xs)
+        _header(plan, result, getattr(args, "overrides", None) or (), args.engine, refused)
         for x in xs:
             _print_launch(args, plan, result, x)
         if not any(x.ok for x in xs):

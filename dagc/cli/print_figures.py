@@ -121,6 +121,10 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     pooled, plan = r.pooled, r.plan
     assert pooled is not None
     f = pooled.figures
+    if not pooled.pools:        # refused before its pools were laid out (E309: a static workload): no GPU counted
+        console.print(f"GPUs: — of {plan.cluster.gpus:,} available (two pools, not laid out: see the errors below)",
+                      markup=False)
+        return
     console.print(f"GPUs: {r.gpus_used or 0:,} used of {plan.cluster.gpus:,} available (two pools)", markup=False)
     rows = []
     for p in pooled.pools:

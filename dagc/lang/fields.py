@@ -84,8 +84,9 @@ def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str]
 
 
 def _spelling(name: str) -> str:
-    """`name` without case and separators: `Top-K`, `top_k` and `topk` are one spelling."""
-    return re.sub(r"[-_.\s]+", "", name.lower())
+    """`name` without case and separators: `Top-K`, `top_k` and `topk` are one spelling (and `qwen3‐30b`, whose
+    dash is a typographic one, U+2010–U+2015 or U+2212, as a word processor writes it)."""
+    return re.sub(r"[-_.\s\u2010-\u2015\u2212]+", "", name.lower())
 
 
 def _plain(name: str) -> str:

@@ -62,8 +62,7 @@ def flatten(decl: StrategyDecl, gpus: int | None = None) -> tuple[Strategy | Non
     spans: dict[str, Span | None] = {**{k: sp for k, (_, sp) in v.items()}, "strategy": decl.span, **option_spans}
     if f.split is not None:
         spans["split"] = f.split_span
-    ep = int(v["ep"][0]) if "ep" in v else None
-    etp = int(v["etp"][0]) if "etp" in v else None
+    ep, etp = (int(v[k][0]) if k in v else None for k in ("ep", "etp"))
     if (ep is None) != (etp is None):  # one expert axis written: the other is 1
         ep, etp = ep or 1, etp or 1
     return Strategy(
@@ -325,8 +324,9 @@ class _Flattener:
             return False
         d = a.degree
         if math.isfinite(d) and d > MAX_DEGREE or d == math.inf:
-            self.err("E204", f"`{a.name}` degree {d:g} is beyond any cluster (at most {MAX_DEGREE})", _span(a),
-                     f"e.g. `{a.name} 8`")
+            w = a.degree_span.text if a.degree_span is not None else f"{d:g}"         # as written, 24 digits shown
+            self.err("E204", f"`{a.name}` degree {w[:24] + '…' * (len(w) > 24)} is beyond any cluster (at most "
+                     f"{MAX_DEGREE:,})", a.degree_span or a.span, f"e.g. `{a.name} 8`")
             return False
         if not math.isfinite(d) or d != int(d) or d < 1:
             self.err("E204", f"`{a.name} {a.degree:g}`: a degree is a whole number of at least 1", _span(a),

@@ -158,6 +158,8 @@ class _Reader:
             return default
         value = cfg[key]
         span = _key_span(self.src, key, self.at)
+        if isinstance(value, float) and value.is_integer():       # `1e+30`, `48.0`: a whole number written so
+            value = int(value) if abs(value) < 10 ** MAX_JSON_INT_DIGITS else _HugeInt()
         if isinstance(value, _HugeInt) or (isinstance(value, int) and not isinstance(value, bool)
                                            and not field.lo <= value <= field.hi):
             self.diags.append(Diagnostic("E104", Severity.ERROR,

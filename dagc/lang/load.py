@@ -15,6 +15,7 @@ from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..source import SourceFile, Span
+from .fields import nearest
 from .flatten import OPTION_KEYWORD_HINT
 from .lower import lower, lower_strategy, strategy_input_errors
 from .parse import parse, read_source
@@ -101,7 +102,31 @@ def strategy_option(text: str, plan: Plan) -> StrategyDecl:
     named = next((s for s in plan.strategies if s.name is not None and s.name == text.strip()), None)
     if named is not None:
         return named
-    decl = parse_strategy(text)
-    if errors := strategy_input_errors([decl]):
-        raise PlanError(errors)
+    try:
+        decl = parse_strategy(text)
+        if errors := strategy_input_errors([decl]):
+            raise PlanError(errors)
+    except PlanError as exc:
+        raise PlanError([_named_hint(d, text, plan) for d in exc.diagnostics]) from None
     return decl
+
+
+def _named_hint(d: Diagnostic, text: str, plan: Plan) -> Diagnostic:
+    """The hint of an unknown axis at the start of `--strategy TEXT` that stands for one of the plan's strategy
+    names: `expertt` for `expert` (did you mean it?), or `expert with microbatches 2` (a name with options, which
+    `--strategy` does not take: the strategy's expression with them)."""
+    words = text.split()
+    at_start = bool(words) and d.span is not None and d.span.start == text.index(words[0])
+    if d.code != "E101" or not d.message.startswith("unknown axis") or not at_start:
+        return d
+    by_name = {s.name: s for s in plan.strategies if s.name is not None}
+    head = words[0]
+    if head in by_name:
+        rest = text.strip()[len(head):].strip()
+        return dataclasses.replace(d, hint=f"`{head}` is the plan's strategy `{by_name[head].text}`; --strategy "
+                                           f"takes a name alone, or an expression with options: "
+                                           f"`{by_name[head].text} {rest}`")
+    best = nearest(head, by_name)
+    if best is None:
+        return d
+    return dataclasses.replace(d, hint=f"did you mean the plan's strategy `{best}` (`{by_name[best].text}`)?")

@@ -302,7 +302,7 @@ def _empty_value(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
 
 # A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
-_DOLLAR = re.compile(r"\$[ \t]*[^\s]?\Z")
+_DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
 _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 
 

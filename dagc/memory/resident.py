@@ -28,7 +28,7 @@ from ..plan.params import embedding_params, ffn_params, router_params
 from ..plan.workload import Workload
 
 __all__ = ["admits_by_kv", "kv_requests_judged", "requests_per_rank", "kv_cache_bytes_per_token",
-           "kv_cache_bytes_per_request",
+           "kv_cache_bytes_per_request", "kv_layers_of",
            "resident_bytes_exceed", "weight_totals", "WeightTotals",
            "working_set_exceeds", "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer",
            "with_kv_cache", "StageFigures", "StageKind", "KvPerLayer", "stage_kv_bytes", "Resident", "resident_of",
@@ -61,13 +61,20 @@ def kv_cache_bytes_per_token(model: Model) -> float:
     return model.layers * kv_bytes_per_token_layer(model, 1)
 
 
-def kv_cache_bytes_per_request(model: Model, tokens: int, tp: int = 1) -> float:
+def kv_cache_bytes_per_request(model: Model, tokens: int, tp: int = 1, draft: bool = False) -> float:
     """The KV cache of one request of `tokens` tokens over the whole model, as a rank of tensor
     parallelism `tp` holds it (1: unsharded): every full-attention layer's `tokens`, a windowed layer's
-    at most the window's (`dagc.layout.window.kv_tokens`)."""
+    at most the window's (`dagc.layout.window.kv_tokens`); with `draft`, the speculative draft's layer's too."""
     windowed = model.windowed_layers_below(model.layers)
     per_layer = kv_bytes_per_token_layer(model, tp)
-    return ((model.layers - windowed) * tokens + windowed * kv_tokens(model.window, tokens)) * per_layer
+    return ((model.layers - windowed + draft) * tokens + windowed * kv_tokens(model.window, tokens)) * per_layer
+
+
+def kv_layers_of(model: Model, workload: Workload) -> tuple[int, bool]:
+    """The layers whose KV cache a request holds — the model's, and the speculative draft's when a method runs one
+    (MTP, EAGLE: `dagc.layout.speculative.draft_layer`) — and whether the draft's is among them."""
+    draft = draft_layer(model, workload) is not None
+    return model.layers + draft, draft
 
 
 def requests_per_rank(workload: Workload, layout: Layout) -> int:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
 
 __all__ = ["RATE_CANDIDATES", "SHOWN_DEFAULT", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events",
-           "replicas_of", "shown_percentiles"]
+           "replica_counts", "replicas_of", "shown_percentiles"]
 
 RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (beside its Pareto front)
 # goodputs per GPU this close (relative) to the best of their group are one within the runs' noise: ranked by headroom
@@ -106,7 +106,8 @@ def rate_work_events(plan: Plan, found: SearchResult) -> int:
     before it starts."""
     requests = (plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)).requests
     pool = _pool(found)         # each candidate, and again as replicas where the cluster holds more than one copy
-    return load_events(plan, requests) * (len(pool) + sum(1 for c in pool if plan.cluster.gpus // c.gpus > 1))
+    return load_events(plan, requests) * (len(pool) + sum(min(REPLICA_TRIES, plan.cluster.gpus // c.gpus - 1)
+                                                          for c in pool if plan.cluster.gpus // c.gpus > 1))
 
 
 def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
@@ -125,27 +126,55 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
             skipped += 1
             continue
         ranked.append(_at_rate(r, c, found.objective))
-    # a strategy that falls short on the cluster's fewer GPUs, judged again as the replicas the cluster holds
-    more = [m for m in (replicas_of(trial, a.candidate) for a in ranked if _tier(a) != 0) if m is not None]
-    for done, c in enumerate(more, len(pool)):
+    # a strategy that falls short on the cluster's fewer GPUs, judged again as replicas of it (`replica_counts`)
+    short = [a for a in ranked if _tier(a) != 0]
+    for done, a in enumerate(short, len(pool)):
         if progress is not None:
-            progress(done, len(pool) + len(more))
-        r = check_candidate(trial, c)
-        if not isinstance(r, str) and r.load is not None:
-            ranked.append(_at_rate(r, c, found.objective))
+            progress(done, len(pool) + len(short))
+        for k in replica_counts(trial, a, rate):
+            copies_of = replicas_of(trial, a.candidate, k)
+            r = check_candidate(trial, copies_of) if copies_of is not None else "one copy"
+            if copies_of is not None and not isinstance(r, str) and r.load is not None:
+                ranked.append(again := _at_rate(r, copies_of, found.objective))
+                if _tier(again) == 0:
+                    break           # the fewest replicas that carry the rate: the most goodput per GPU of them
     if progress is not None:
-        progress(len(pool) + len(more), len(pool) + len(more))
+        progress(len(pool) + len(short), len(pool) + len(short))
     return RankedAtRate(rate, traffic, _verified(trial, _ranked(ranked), found.objective), skipped,
                         shown_percentiles(plan))
 
 
-def replicas_of(plan: Plan, c: Candidate) -> Candidate | None:
-    """Candidate `c` as the replicas of it the cluster holds, `plan.cluster.gpus // c.gpus` of them
+REPLICA_TRIES = 3      # replica counts a strategy falling short on its own GPUs is simulated at, at most
+
+
+def replica_counts(plan: Plan, a: AtRate, rate: float) -> list[int]:
+    """The replica counts a candidate that falls short at `rate` on its own GPUs (`a`) is judged at, fewest first:
+    the fewest whose copies each serve what `a` served (`ceil(rate / served)`, at least 2) and the next, then the
+    most the cluster holds — `REPLICA_TRIES` at most. Fewer replicas carrying the rate have more goodput per GPU
+    (the cluster's other GPUs idle); the most is what the cluster can do. Empty: the cluster holds one copy only.
+
+    Example:
+        >>> from types import SimpleNamespace as N
+        >>> plan = N(cluster=N(gpus=8))
+        >>> one = N(candidate=N(gpus=1, replicas=1), load=N(figures=N(served_requests_per_s=5.0)))
+        >>> replica_counts(plan, one, 12.0), replica_counts(plan, one, 39.0), replica_counts(plan, one, 100.0)
+        ([3, 4, 8], [8], [8])
+    """
+    most = plan.cluster.gpus // a.candidate.gpus
+    if most < 2 or a.candidate.replicas > 1:
+        return []
+    served = a.load.figures.served_requests_per_s
+    fewest = min(most, max(2, math.ceil(rate / served - 1e-9))) if served > 0 else most
+    return sorted({*range(fewest, min(fewest + REPLICA_TRIES - 1, most)), most})
+
+
+def replicas_of(plan: Plan, c: Candidate, k: int | None = None) -> Candidate | None:
+    """Candidate `c` as `k` replicas of it — by default the most the cluster holds, `plan.cluster.gpus // c.gpus`
     (`dagc.plan.printer.copies`: `dp k < … >`, or k times each pool's instances), each with `c`'s batch —
     the plan's, or the search's varied one — so that theirs together is k times it (`--set workload.batch`), as an
     engine added behind a load balancer brings its own cap; None when the cluster holds one copy only."""
-    k = plan.cluster.gpus // c.gpus
-    if k < 2 or c.replicas > 1:
+    k = plan.cluster.gpus // c.gpus if k is None else k
+    if k < 2 or c.replicas > 1 or k * c.gpus > plan.cluster.gpus:
         return None
     batch = c.batch if c.batch is not None else plan.workload.batch
     return replace(c, strategy=copies(c.strategy, k), gpus=c.gpus * k, batch=batch * k, replicas=k,

@@ -18,9 +18,7 @@ from typing import overload
 
 import numpy as np
 
-from ..layout.shards import kv_bytes_per_token_layer
-from ..layout.speculative import draft_layer
-from ..memory.resident import kv_cache_bytes_per_request
+from ..memory.resident import kv_cache_bytes_per_request, kv_layers_of
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
@@ -83,22 +81,17 @@ def transfer_seconds(bytes_per_request: float, requests: float, bytes_per_s: flo
 def kv_bytes_per_request(model: Model, workload: Workload, decode_tp: int) -> float:
     """The bytes of one request's KV cache that move to a decode instance of tensor parallelism
     `decode_tp`: its prompt's tokens over all layers — the speculative draft's layer too (MTP, EAGLE:
-    `dagc.layout.speculative.draft_layer`, whose KV the engines send with the model's: vLLM keeps it in the
+    `dagc.memory.resident.kv_layers_of`, whose KV the engines send with the model's: vLLM keeps it in the
     same KV cache, SGLang hands its draft KV pool to the transfer) — in the decode instance's layout (each of
     its tp ranks receives its share: its KV heads, or MLA's latent whole) and the model's KV dtype."""
-    draft = workload.prompt * kv_bytes_per_token_layer(model, decode_tp) if has_draft_layer(model, workload) else 0.0
-    return (kv_cache_bytes_per_request(model, workload.prompt, decode_tp) + draft) * decode_tp
-
-
-def has_draft_layer(model: Model, workload: Workload) -> bool:
-    """Whether speculative decoding runs a draft layer whose KV cache a request holds (MTP, EAGLE; not n-gram)."""
-    return draft_layer(model, workload) is not None
+    _, draft = kv_layers_of(model, workload)
+    return kv_cache_bytes_per_request(model, workload.prompt, decode_tp, draft) * decode_tp
 
 
 def transfer_layers(model: Model, workload: Workload) -> int:
     """The layers whose KV a request's transfer sends, one after another when layer-wise: the model's and
     the draft's (`kv_bytes_per_request`)."""
-    return model.layers + has_draft_layer(model, workload)
+    return kv_layers_of(model, workload)[0]
 
 
 @overload

@@ -1,0 +1,51 @@
+"""The outputs the README and docs quote are dagc's: each excerpt's lines (or its table's cells) are found in what
+the command prints today, so that a change of the cost model that moves a quoted figure fails here until the
+page says the new one (a new user compared the README's seed-000 figures with dagc's and found them stale)."""
+
+from __future__ import annotations
+
+from conftest import ROOT, run_dagc
+
+
+def _block(page: str, command: str) -> list[str]:
+    """The lines of the fenced block of `page` that holds `command` (after its first line that has it, to the
+    fence), or of the block that follows that line when it stands before the block (a sentence naming the command)."""
+    lines = (ROOT / page).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if command in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("```"))
+    if not any(line.strip() for line in lines[start + 1:end]):
+        start, end = end, next(i for i in range(end + 1, len(lines)) if lines[i].startswith("```"))
+    return lines[start + 1:end]
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("│").split("│")]
+
+
+def _printed(*args: str, columns: int = 120) -> str:
+    proc = run_dagc(*args, env={"COLUMNS": str(columns)})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stdout
+
+
+def test_the_readmes_critical_path_excerpt_is_what_check_prints():
+    block = _block("README.md", "What a compile shows (`dagc check examples/10b-moe-pp16-ep16-256gpu.moe`")
+    quoted = [line for line in block if line.startswith(("critical path", "pipeline bubble"))]
+    out = _printed("check", "examples/10b-moe-pp16-ep16-256gpu.moe", "--no-search").splitlines()
+    assert len(quoted) == 3 and all(line in out for line in quoted), quoted
+
+
+def _table_rows_found(page: str, command: str, columns: int) -> None:
+    rows = [_cells(line) for line in _block(page, command) if line.startswith("│")]
+    out = _printed("check", "examples/qwen3-30b-a3b-traffic.moe", "--strategy", "tp 4", "--no-search",
+                   columns=columns)
+    printed = [_cells(line) for line in out.splitlines() if line.startswith("│")]
+    assert rows and all(row in printed for row in rows), (rows, printed)
+
+
+def test_the_bands_pages_table_is_what_check_prints():
+    _table_rows_found("docs/bands.md", '$ dagc check examples/qwen3-30b-a3b-traffic.moe --strategy "tp 4"', 120)
+
+
+def test_the_cli_pages_narrow_table_is_what_check_prints_at_80_columns():
+    _table_rows_found("docs/cli.md", "┏━━━━━━━━━━━━━━┳", 80)
