@@ -79,3 +79,40 @@ def test_probability_on_a_curve():
     assert c.probability(">=", 3.0) == pytest.approx(0.75)       # reached at level 0.25
     assert c.probability(">=", 4.0) == pytest.approx(0.5)
     assert (c.probability(">=", 2.0), c.probability(">=", 4.5)) == (1.0, 0.0)
+
+
+@pytest.fixture(scope="module")
+def slow_front_end():
+    """The log on SGLang, whose front end puts most TTFTs just past a p99 target of 200 ms: no rate meets it in
+    dagc's figures (no capacity), yet the TTFT band straddles the target."""
+    text = TRAFFIC.replace("  gpu preset \"h200\"\n", "  gpu preset \"h200\"\n  engine = sglang\n") \
+        .replace("ttft_p99 <= 1 s", "ttft_p99 <= 200 ms")
+    plan = load_plan_text(text, "traffic.moe", ROOT / "examples")
+    return check_strategy(plan, parse_strategy("tp 1 ; ep 4"))
+
+
+def test_a_goodput_without_a_capacity_takes_the_odds_of_the_latencies_it_counts(slow_front_end):
+    """Goodput counts the requests within every latency target: where the TTFTs may be within 200 ms (the p99's
+    band straddles it), so may the goodput be above its floor — its band is the curve at the latencies' errors,
+    the capacity the run is known to keep up with its own rate (issue 55)."""
+    r = slow_front_end
+    load = r.load.load
+    assert r.load.capacity_requests_per_s is None and load.keeps_pace
+    b = bands_of(r)
+    by_kind = {q.requirement.kind: o for q, o in zip(r.requirements, b.requirements, strict=True)}
+    ttft, goodput = by_kind[RequirementKind.TTFT], by_kind[RequirementKind.GOODPUT]
+    assert ttft.klass == "uncertain" and 0.2 < ttft.probability < 0.5
+    close = replace_capacity(r, load.arrival_rate)
+    expected = np.maximum.accumulate([_by_hand(close, x) for x in LEVELS])
+    curve = GoodputCurve(LEVELS, expected, "g", 1)
+    assert goodput.probability == pytest.approx(curve.probability(">=", 4.0), abs=1e-12)
+    # 4 requests/s of 4.62 needs 87 % of requests within 200 ms, fewer than the p99's 99 %: no less likely
+    assert goodput.klass != "misses" and goodput.probability >= ttft.probability
+    band = b.figures["load.goodput_requests_per_s"]       # report.json's `bands` carries what the text shows
+    assert (band.low, band.high) == pytest.approx(curve.band(0.8), rel=1e-12)
+    assert band.value == 0.0 and band.high > 4.0
+
+
+def replace_capacity(r, capacity: float):
+    from dataclasses import replace
+    return replace(r, load=replace(r.load, capacity_requests_per_s=capacity))

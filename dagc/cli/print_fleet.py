@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..export.fleet_out import pick_load_cells
+from ..export.fleet_out import binds_text, pick_load_cells, pick_odds
 from ..fleet.rank import (
     FleetResult,
     basis_words,
@@ -66,7 +66,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         rows.append((str(k), cluster_text(r), r["cluster"]["engine"], strategy_cell(r), str(pick["gpus"]),
                      str(r["instances"]), *pick_load_cells(pick), rented_cost_text(r, result.by),
                      cost_text(r, result.by), "—" if rent is None else f"${format_figure(rent)}/h",
-                     r.get("binding") or "—"))
+                     binds_text(r)))
     what = "money" if result.by == "money" else "GPU-hours (a GPU type has no price)"
     out.print(f"{result.meeting_text} {rate_text(result.to_json())}, ranked by {what} per million tokens with "
               "every GPU the cluster rents charged", markup=False)
@@ -79,7 +79,8 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                   + rented_text(best, result.by)
                   + (f", capacity {format_figure(cap)} requests/s"
                      if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
-                  f"({search_command(best, shlex.quote(plan))} gives {_whose(best)} pick)", markup=False)
+                  f"({search_command(best, shlex.quote(plan))} gives {_whose(best)} pick)"
+                  + (f"; {odds}" if (odds := pick_odds(best)) else ""), markup=False)
         if same := result.same_pick:
             figure = "per_million_tokens" if result.by == "money" else "gpu_hours_per_million_tokens"
             out.print(f"  the same pick on more GPUs, {rate_text(result.to_json())} idle but for one instance: "

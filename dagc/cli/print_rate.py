@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..diagnostics import printable
+from ..export.bands_words import met_caveat, p_text
 from ..units import Dimension, count_text, format_figure, format_si
 from .print_search import meets_text, table_columns
 from .tables import print_fitted
@@ -60,7 +61,7 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
         rows.append((str(k), c.text, *((f"{batch:,}" if batch is not None else "—",) if batches else ()), str(c.gpus),
                      format_figure(a.goodput_per_gpu), format_figure(load.served_requests_per_s),
                      _time(load.ttft_s.at(ttft)), _time(load.tpot_s.at(tpot)),
-                     _overloaded(a), meets_text(c, names)))
+                     _overloaded(a), meets_text(c, names) + _unsure(a, names)))
     headers = rate_columns(ranked)
     headers = (*headers[:2], "batch", *headers[2:]) if batches else headers
     print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(headers), rows)
@@ -75,6 +76,17 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
                   "rate though its run is too short to show it (the requests in flight it needs are more than its "
                   "cap, or its capacity is below the rate): `dagc check` says which", markup=False)
     print_rate_conclusion(out, ranked, plan, plan_path)
+
+
+def _unsure(a: AtRate, names: dict[str, str]) -> str:
+    """A `yes` cell's requirements that dagc's error leaves uncertain or likely missed, by name with their odds
+    (`, uncertain: e2e_p90 p ≈ 0.73`), as `dagc check` classes them; empty for none, and for a row that misses."""
+    if not a.candidate.meets_requirements:
+        return ""
+    said = [(o.klass, f"{names.get(q.requirement.text, q.requirement.name)} {p_text(o.probability)}")
+            for q, o in zip(a.requirements, a.odds, strict=True)
+            if o.klass in ("uncertain", "misses") and o.probability is not None]
+    return "".join(f", {k}: {t}" for k, t in said)
 
 
 def _overloaded(a: AtRate) -> str:
@@ -108,15 +120,19 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
         line = f"{check} --strategy '{a.candidate.text}'{at_batch} --set 'workload.rate={rate:g} requests/s'"
         behind = sum(1 for x in ranked.ranked if x.capacity_judged and not x.load.carries_traffic)
         if not a.capacity_judged and behind:       # the rows judged with their capacities fell short; not this one
+            caveat = met_caveat(a.requirements, a.odds)
             return [f"conclusion: `{a.candidate.text}` meets every requirement on its run at {at}, with a goodput "
-                    f"of {_figure(a.goodput_per_gpu)} requests/s per GPU on {count_text(a.candidate.gpus, 'GPU')}; its "
+                    f"of {_figure(a.goodput_per_gpu)} requests/s per GPU on {count_text(a.candidate.gpus, 'GPU')}"
+                    + (f" ({caveat})" if caveat else "") + "; its "
                     f"capacity was not judged: the {count_text(behind, 'strategy', 'strategies')} that met above it on "
                     f"{'their runs fall' if behind > 1 else 'its run falls'} short of the rate by "
                     f"{'their capacities' if behind > 1 else 'its capacity'}, as `dagc check` judges them",
                     f"  check it: {line}"]
+        caveat = met_caveat(a.requirements, a.odds)   # the odds `dagc check` gives the same figures
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
-                f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {line}"]
+                f"GPU{'' if a.candidate.gpus == 1 else 's'}" + (f"; {caveat}" if caveat else ""),
+                f"  check it: {line}"]
     served = max(ranked.ranked, key=lambda a: a.load.figures.served_requests_per_s)
     most = served.load.figures.served_requests_per_s
     if up:

@@ -15,8 +15,8 @@ from ..verdict.check import StrategyResult
 from ..verdict.ledger import WIDENED, ledger
 from ..verdict.verdict import RequirementResult, requirement_value_text
 
-__all__ = ["bands_source", "bound_warning", "odds_line", "odds_text", "p_shown", "p_text", "regimes_text",
-           "value_band_text"]
+__all__ = ["bands_source", "bound_warning", "met_caveat", "met_caveat_json", "odds_line", "odds_text",
+           "p_shown", "p_text", "regimes_text", "requirement_odds_text", "value_band_text"]
 
 
 def p_text(p: float) -> str:
@@ -142,9 +142,7 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
               if o.probability is not None and q.value is not None]
     if not judged:
         return None
-
-    def one(q: RequirementResult, o: Odds) -> str:
-        return f"`{q.requirement.text}` {value_band_text(q, o)} → {odds_text(o)}"
+    one = requirement_odds_text
 
     if unbanded := [q for q in result.requirements if figure_key(q.requirement) is None and q.met is False]:
         return ("meets? no, whatever dagc's error: " + "; ".join(f"`{q.requirement.text}` misses" for q in unbanded)
@@ -161,3 +159,43 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
                                          x[0].margin if x[0].margin is not None else float("inf")))
     return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "
             f"(the least sure: {one(*closest)})")
+
+
+def requirement_odds_text(q: RequirementResult, o: Odds) -> str:
+    """A requirement with its figure, band and odds, as the verdict's odds line tells it:
+    `` `e2e_p90 <= 8 s` 7.506 s [6.253–8.376] → uncertain (p ≈ 0.73)``."""
+    return f"`{q.requirement.text}` {value_band_text(q, o)} → {odds_text(o)}"
+
+
+def met_caveat(requirements: Iterable[RequirementResult], odds: Iterable[Odds]) -> str | None:
+    """What dagc's error leaves of "meets every requirement": the requirements whose band straddles their target
+    or misses it, each with its figure, band and odds as `dagc check`'s odds line gives them (`odds_line`), after
+    the words `within dagc's error`; None when every band meets its target. For a sentence that says a strategy
+    meets every requirement (`dagc search --rate`'s conclusion, report.md's Summary), so that it never drops
+    the odds the check of the same figures gives."""
+    said = [(q, o) for q, o in zip(requirements, odds, strict=True)
+            if o.klass in _UNSURE and o.probability is not None and q.value is not None]
+    return _caveat([(o.klass or "", requirement_odds_text(q, o)) for q, o in said])
+
+
+def met_caveat_json(requirements: Iterable[dict[str, object]]) -> str | None:
+    """`met_caveat` from the JSON of the requirements (`requirements[]` of report.json, each with its `text`, as
+    `dagc search --rate`'s rows and `dagc fleet`'s picks carry them across processes): each requirement as
+    written with its class and probability."""
+    said = []
+    for r in requirements:
+        klass, p = r.get("class"), r.get("probability")
+        if klass in _UNSURE and isinstance(p, (int, float)) and r.get("value") is not None:
+            said.append((str(klass), f"`{r.get('text') or r.get('name')}` → {klass} ({p_text(float(p))})"))
+    return _caveat(said)
+
+
+_UNSURE = ("uncertain", "misses")
+
+
+def _caveat(said: list[tuple[str, str]]) -> str | None:
+    """`within dagc's error, uncertain: …` (`likely not` when any band misses its target), None for none."""
+    if not said:
+        return None
+    head = "likely not" if any(k == "misses" for k, _ in said) else "uncertain"
+    return f"within dagc's error, {head}: " + "; ".join(t for _, t in said)

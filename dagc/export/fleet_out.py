@@ -25,10 +25,11 @@ from ..fleet.rank import (
 )
 from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
+from .bands_words import met_caveat_json
 from .md_escape import md_code, md_text
 from .pareto import escape
 
-__all__ = ["FLEET_SIGNATURE", "fleet_md", "fleet_svg", "pick_load_cells"]
+__all__ = ["FLEET_SIGNATURE", "binds_text", "fleet_md", "fleet_svg", "pick_load_cells", "pick_odds"]
 
 FLEET_SIGNATURE = "<!-- dagc fleet: cost per million tokens vs TPOT -->"
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -60,6 +61,23 @@ def pick_load_cells(pick: dict[str, Any]) -> tuple[str, str, str]:
     return format_figure(load["goodput_requests_per_s"]), _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"])
 
 
+def pick_odds(row: dict[str, Any]) -> str | None:
+    """What dagc's error leaves of a cluster's pick meeting every requirement: its requirements whose 80 % band
+    straddles or misses the target, with the odds `dagc check` gives them (`met_caveat_json` of the pick's
+    `requirements`, `dagc search --rate`'s row); None when every band meets, for a cluster that misses, and for an
+    answer written before its picks carried their odds."""
+    pick = row.get("pick")
+    if not row.get("meets_requirements") or not isinstance(pick, dict):
+        return None
+    return met_caveat_json(pick.get("requirements") or ())
+
+
+def binds_text(row: dict[str, Any]) -> str:
+    """A fleet row's `binds` cell: what binds its pick, and what dagc's error leaves uncertain of it (`pick_odds`)."""
+    odds = pick_odds(row)
+    return (row.get("binding") or "—") + (f"; {odds}" if odds else "")
+
+
 def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg") -> str:
     """fleet.md: which cluster to rent, the ranking, and the clusters that miss."""
     f = doc
@@ -78,7 +96,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                    f"{md_text(replicas_words(best))} ({count_text(best['instances'], 'instance')} in the cluster)")
                 + ", "
                 f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}{rented_text(best, by)}; "
-                f"what binds: {md_text(best['binding'] or '—')}.",
+                f"what binds: {md_text(best['binding'] or '—')}"
+                + (f"; {md_text(odds)}." if (odds := pick_odds(best)) else "."),
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
         if same:
@@ -105,7 +124,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                        f"{pick['gpus']} | {r['instances']} | {goodput} | {ttft} | {tpot} | "
                        f"{_cost_text(_rented(r, by), by)} | {_cost_text(_cost(r, by), by)} | "
                        f"{'—' if rent is None else f'${format_figure(rent)}/h'} | "
-                       f"{md_text(r.get('binding') or '—')} |")
+                       f"{md_text(binds_text(r))} |")
         out.append("")
     if f["not_meeting"]:
         out += ["## Not meeting every requirement", ""]

@@ -18,10 +18,12 @@ from ..plan.objective import StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_figure, format_in_unit, format_percent, format_si
+from ..verdict.bands import bands_of
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import ObjectivePick, OptimalEvidence
 from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
+from .bands_words import met_caveat
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .serving_md import inflight_summary
@@ -165,9 +167,12 @@ def _requirements_met(r: StrategyResult) -> str:
     binding = min(r.requirements, key=lambda q: q.margin if q.margin is not None else float("inf"))
     breaks = r.plan.workload.batch_breaks if r.plan.workload.batch_max else None
     limit = f" The batch (`batch = max`) is limited by {breaks} (N605)." if breaks else ""
+    # what dagc's error leaves of it, as the Requirements table and `dagc check`'s odds line give it (docs/bands.md)
+    odds = met_caveat(r.requirements, bands_of(r).requirements)
+    unsure = f" {odds[0].upper()}{odds[1:]}." if odds else ""
     return (head + f"yes.** All {len(r.requirements)} are met; the closest to its limit (smallest margin) is "
             f"`{binding.requirement.text}` at {requirement_value_text(binding.requirement, binding.value)} "
-            f"(margin {margin_text(binding)}).{limit}")
+            f"(margin {margin_text(binding)}).{unsure}{limit}")
 
 
 def optimal_note(r: StrategyResult) -> str:

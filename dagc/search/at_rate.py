@@ -27,7 +27,9 @@ from ..lang.traffic import REQUESTS_DEFAULT
 from ..plan.plan import Plan
 from ..plan.printer import copies
 from ..plan.workload import Traffic
+from ..verdict.bands import Odds, bands_of
 from ..verdict.under_load import UnderLoad, load_events
+from ..verdict.verdict import RequirementResult
 from .result import Candidate, SearchResult
 from .under_traffic import check_candidate, judgement
 
@@ -54,11 +56,18 @@ class AtRate:
     # the least margin of its load requirements in the run (0.1: 10 % better than the target; None: none has one)
     headroom: float | None = None
     capacity_judged: bool = False     # judged as `dagc check` judges it, its capacity bisected (`_verified`)
+    # its requirements judged at the rate and their odds within dagc's error, as `dagc check` gives them
+    # (`dagc.verdict.bands.bands_of` of the same check), in the plan's order
+    requirements: tuple[RequirementResult, ...] = ()
+    odds: tuple[Odds, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
                 "headroom": self.headroom, "capacity_judged": self.capacity_judged,
-                "load": self.load.to_json(capacity=False)}
+                "load": self.load.to_json(capacity=False),
+                # report.json's `requirements` of that check, each with the line as written
+                "requirements": [{**q.to_json(), **o.to_json(), "text": q.requirement.text}
+                                 for q, o in zip(self.requirements, self.odds, strict=True)]}
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,7 @@ def _at_rate(r: StrategyResult, c: Candidate, objective: str) -> AtRate:
     assert r.load is not None, "a candidate at a rate ran its traffic"
     margins = [q.margin for q in r.requirements if q.requirement.on_load and q.margin is not None]
     return AtRate(judgement(r, c).of(c, objective), r.load, r.load.figures.goodput_requests_per_s / c.gpus,
-                  min(margins, default=None))
+                  min(margins, default=None), requirements=r.requirements, odds=bands_of(r).requirements)
 
 
 def _verified(trial: Plan, ranked: tuple[AtRate, ...], objective: str) -> tuple[AtRate, ...]:

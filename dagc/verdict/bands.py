@@ -182,8 +182,8 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
                      _errors_of(f"load.{name}.{stat}", errors, load), confidence)
         for name, value in _load_rates(load).items():
             _add(out, f"load.{name}", value, errors["throughput"], confidence)
-        if curve is not None and "load.goodput_requests_per_s" in out:
-            out["load.goodput_requests_per_s"] = _curve_band(curve, out["load.goodput_requests_per_s"].value,
+        if curve is not None:         # a goodput of 0 too: its curve may reach past it (`goodput_band`)
+            out["load.goodput_requests_per_s"] = _curve_band(curve, load.figures.goodput_requests_per_s or 0.0,
                                                              confidence)
         rate = _arrival_rate(load)
         for name in _ARRIVALS_BOUND:
