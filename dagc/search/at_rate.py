@@ -133,8 +133,10 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
             progress(done, len(pool) + len(short))
         for k in replica_counts(trial, a, rate):
             copies_of = replicas_of(trial, a.candidate, k)
-            r = check_candidate(trial, copies_of) if copies_of is not None else "one copy"
-            if copies_of is not None and not isinstance(r, str) and r.load is not None:
+            if copies_of is None:       # more copies than the cluster holds: `replica_counts` gives none such
+                continue
+            r = check_candidate(trial, copies_of)
+            if not isinstance(r, str) and r.load is not None:
                 ranked.append(again := _at_rate(r, copies_of, found.objective))
                 if _tier(again) == 0:
                     break           # the fewest replicas that carry the rate: the most goodput per GPU of them
