@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..diagnostics import printable
-from ..export.bands_words import met_caveat, p_text
+from ..export.bands_words import UNSURE_CLASSES, met_caveat, p_text
 from ..units import Dimension, count_text, format_figure, format_si
 from .print_search import meets_text, table_columns
 from .tables import print_fitted
@@ -85,7 +85,7 @@ def _unsure(a: AtRate, names: dict[str, str]) -> str:
         return ""
     said = [(o.klass, f"{names.get(q.requirement.text, q.requirement.name)} {p_text(o.probability)}")
             for q, o in zip(a.requirements, a.odds, strict=True)
-            if o.klass in ("uncertain", "misses") and o.probability is not None]
+            if o.klass in UNSURE_CLASSES and o.probability is not None]
     return "".join(f", {k}: {t}" for k, t in said)
 
 

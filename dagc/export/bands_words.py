@@ -15,7 +15,7 @@ from ..verdict.check import StrategyResult
 from ..verdict.ledger import WIDENED, ledger
 from ..verdict.verdict import RequirementResult, requirement_value_text
 
-__all__ = ["bands_source", "bound_warning", "met_caveat", "met_caveat_json", "odds_line", "odds_text",
+__all__ = ["UNSURE_CLASSES", "bands_source", "bound_warning", "met_caveat", "met_caveat_json", "odds_line", "odds_text",
            "p_shown", "p_text", "regimes_text", "requirement_odds_text", "value_band_text"]
 
 
@@ -174,7 +174,7 @@ def met_caveat(requirements: Iterable[RequirementResult], odds: Iterable[Odds]) 
     meets every requirement (`dagc search --rate`'s conclusion, report.md's Summary), so that it never drops
     the odds the check of the same figures gives."""
     said = [(q, o) for q, o in zip(requirements, odds, strict=True)
-            if o.klass in _UNSURE and o.probability is not None and q.value is not None]
+            if o.klass in UNSURE_CLASSES and o.probability is not None and q.value is not None]
     return _caveat([(o.klass or "", requirement_odds_text(q, o)) for q, o in said])
 
 
@@ -185,12 +185,12 @@ def met_caveat_json(requirements: Iterable[dict[str, object]]) -> str | None:
     said = []
     for r in requirements:
         klass, p = r.get("class"), r.get("probability")
-        if klass in _UNSURE and isinstance(p, (int, float)) and r.get("value") is not None:
+        if klass in UNSURE_CLASSES and isinstance(p, (int, float)) and r.get("value") is not None:
             said.append((str(klass), f"`{r.get('text') or r.get('name')}` → {klass} ({p_text(float(p))})"))
     return _caveat(said)
 
 
-_UNSURE = ("uncertain", "misses")
+UNSURE_CLASSES = ("uncertain", "misses")     # the odds' classes that leave "meets" in doubt
 
 
 def _caveat(said: list[tuple[str, str]]) -> str | None:
