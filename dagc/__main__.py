@@ -9,8 +9,18 @@ except KeyboardInterrupt:       # a Ctrl-C in these first lines, before `run` gu
     raise SystemExit(130) from None
 
 
+def _interrupt_once(signum: int, frame: object) -> None:
+    """The CLI's Ctrl-C: the first raises KeyboardInterrupt, every later one is ignored from that
+    moment (the handler swaps itself out before raising). With Python's default handler a second
+    Ctrl-C landing in the lines that handle the first (before they ignore SIGINT) printed a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def run() -> int:
     try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:   # not SIG_IGN inherited from `nohup`
+            signal.signal(signal.SIGINT, _interrupt_once)
         # A Ctrl-C while the compiler's modules load is held until they have loaded: raised in the
         # middle of an import it can land in one of importlib's callbacks, where Python prints
         # "Exception ignored … Traceback" and carries on. Unblocked, it is raised here, in plain code.

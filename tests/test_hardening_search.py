@@ -405,13 +405,18 @@ STORM = """
 import multiprocessing, signal, sys, threading
 from dagc.lang.load import load_plan
 from dagc.search.search import search
+outcome = "finished"
 try:
-    search(load_plan(sys.argv[1]), jobs=2, prune=False)     # every candidate in full: long on any machine
-except KeyboardInterrupt:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)        # the caller's part: it is exiting
-    print("interrupted", len(multiprocessing.active_children()), threading.active_count(), flush=True)
-    sys.exit(130)
-print("finished", flush=True)
+    try:
+        search(load_plan(sys.argv[1]), jobs=2, prune=False)     # every candidate in full: long on any machine
+    except KeyboardInterrupt:                           # the search's one KeyboardInterrupt
+        outcome = "interrupted"
+        signal.signal(signal.SIGINT, signal.SIG_IGN)    # the caller's part: it is exiting
+except KeyboardInterrupt:   # a later Ctrl-C landing in the two lines above, once the search has raised
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the caller's window, not the search's
+    outcome = "interrupted"
+print(outcome, len(multiprocessing.active_children()), threading.active_count(), flush=True)
+sys.exit(130 if outcome == "interrupted" else 0)
 """
 
 
@@ -433,6 +438,29 @@ def test_ctrl_c_in_quick_succession_stops_the_search_and_all_its_workers(tmp_pat
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err, err
     assert out.strip() == "interrupted 0 1", out          # no child process, no thread but the main one
+
+
+@needs_workers
+@pytest.mark.parametrize("gap", [0.0, 0.002, 0.005, 0.03])
+def test_a_ctrl_c_storm_on_the_cli_says_interrupted_once(tmp_path, gap):
+    """Five Ctrl-Cs to the CLI's whole group in a row: exit 130, one line, no traceback, wherever the
+    later ones land — in the search, in its stopping, or in the lines that handle the first (with
+    Python's default handler a Ctrl-C there printed a traceback; the CLI's handler ignores every
+    Ctrl-C after the first from the moment it raises)."""
+    proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"),
+                            "--jobs", "2", "--vary", "batch", "--svg", str(tmp_path / "p.svg")])   # long on any machine
+    time.sleep(0.5)                 # the first Ctrl-C after the modules have loaded, the workers started
+    for _ in range(5):
+        if proc.poll() is not None:
+            break
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(gap)
+    out, err, survivors = _finish(proc, workers)
+    assert survivors == [], f"workers {survivors} survived"
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines() == ["dagc: interrupted"], err
+    assert not (tmp_path / "p.svg").exists()
 
 
 @needs_workers
