@@ -57,6 +57,31 @@ def test_malformed_pools_get_a_located_E205(text, message, column):
     assert message in diags[0].message and diags[0].span.column == column
 
 
+@pytest.mark.parametrize(("strategy", "cluster", "link"), [
+    # one node: NVLink 450 GB/s a GPU. An attention-DP decode instance (tp 1 ; ep 4) keeps a request on one
+    # rank, which receives it whole over its one link, whatever the 4 prefill ranks could send
+    ("prefill 1 < tp 4 > decode 1 < tp 1 ; ep 4 >", CLUSTER, 450e9 * 1),
+    # a tp 4 decode instance: its 4 ranks each receive their KV heads' share, from the 2 sending ranks
+    ("prefill 1 < tp 2 > decode 1 < tp 4 >", CLUSTER, 450e9 * 2),
+    # two nodes (the pools fill 16 GPUs): the network, 50 GB/s a GPU; 8 senders, one attention-DP receiver
+    ("prefill 1 < tp 8 > decode 1 < tp 1 ; ep 8 >", CLUSTER, 50e9 * 1),
+    # 8 senders, a pp 2 × tp 2 decode instance: its 2 ranks of each of its 2 stages receive their layers' share
+    ("prefill 1 < tp 8 > decode 1 < pp 2 < tp 2 > >", 'cluster { gpus = 12  gpus_per_node = 8  gpu preset "h100-sxm" }',
+     50e9 * 4),
+])
+def test_a_kv_transfer_is_bounded_by_the_ranks_holding_the_request_on_both_ends(strategy, cluster, link):
+    """A request's KV leaves from the prefill instance's ranks that hold it and lands on the decode instance's
+    ranks that will hold it; the fewer, at their GPUs' link, bound it — one decode rank under attention data
+    parallelism. TTFT carries a prefill batch's requests one after another over that path."""
+    (r,) = check(load_plan_text(plan(strategy, cluster=cluster)))
+    assert r.valid and r.pooled is not None, r.diagnostics
+    m, batch = load_plan_text(plan(strategy)).model, r.pooled.pools[0].batch_per_instance
+    tp_d = r.pooled.pools[1].analysis.layout.tp
+    kv = 2000 * m.layers * kv_bytes_per_token_layer(m, tp_d) * tp_d       # the prompt's KV in the decode layout
+    assert r.pooled.kv_bytes_per_request == kv and r.pooled.link_bytes_per_s == link
+    assert r.pooled.figures.transfer_s == pytest.approx(kv * batch / link, rel=1e-12)
+
+
 def test_a_pools_own_strategy_is_checked_as_any_strategy():
     _, diags = flatten(parse_strategy("prefill 1 < tp 2 ep 2 > decode 1 < tp 2 >"))
     assert [d.code for d in diags] == ["E202"]
@@ -79,7 +104,9 @@ def test_the_deployment_figures_by_hand():
     m = load_plan_text(text).model
     kv = 2000 * m.layers * kv_bytes_per_token_layer(m, 4) * 4          # the prompt's KV, in tp 4's layout
     assert r.pooled.kv_bytes_per_request == kv
-    link = 450e9 * 2                       # both pools inside one node of 8: NVLink, at the sending instance's GPUs
+    # both pools inside one node of 8: NVLink, at the fewer of the ranks holding a request's KV on either end:
+    # the prefill instance's 2 (tp 2) sending it, the decode instance's 4 (tp 4) receiving it
+    link = 450e9 * 2
     transfer = kv * 4 / link
     f = r.pooled.figures
     assert f.transfer_s == pytest.approx(transfer) and r.metrics.ttft_server_s == pytest.approx(t_p + transfer)

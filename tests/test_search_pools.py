@@ -95,7 +95,7 @@ def pair_figures(plan, p, n, d, m) -> tuple:
     w = plan.workload
     gpus = n * p.gpus + m * d.gpus
     kv = kv_bytes_per_request(plan.model, w, d.tp)
-    transfer = transfer_seconds(kv, p.batch, transfer_link(plan.cluster, gpus, p.gpus), plan.model.layers, False)
+    transfer = transfer_seconds(kv, p.batch, transfer_link(plan.cluster, gpus, p.kv_ranks, d.kv_ranks), plan.model.layers, False)
     f = disaggregated(PoolFigures("prefill", n, p.gpus, p.batch, p.seconds),
                       PoolFigures("decode", m, d.gpus, d.batch, d.seconds), transfer, w,
                       plan.cluster.engine.terms.frontend_alone_s)     # the client's TTFT, as check's
@@ -223,7 +223,7 @@ def test_the_search_is_deterministic():
 
 def test_prefill_instances_that_enough_others_beat_are_set_aside():
     def inst(text, seconds=1.0, gpus=1, fraction=0.5):
-        return pooled.Instance(Strategy(text=text), 1, pooled.Overlap.NONE, gpus, 4, seconds, fraction, 10.0, 1)
+        return pooled.Instance(Strategy(text=text), 1, pooled.Overlap.NONE, gpus, 4, seconds, fraction, 10.0, 1, 1)
 
     a, b, c = inst("tp 1"), inst("tp 1 ; ep 1"), inst("tp 2", seconds=2.0)
     assert pooled._undominated([a, b, c], False, 2) == [a, b]                  # c: beaten by two

@@ -139,11 +139,10 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     if f is not None and pooled.kv_bytes_per_request is not None:
         mode = "layer by layer, the last layer's share shown" if plan.workload.kv_transfer == "layerwise" \
             else "after the prefill"
-        kv = format_si(pooled.kv_bytes_per_request, Dimension.SIZE)
         fe = plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {format_si(fe, Dimension.TIME)}" if fe else ""
         console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s - fe, Dimension.TIME)} + KV transfer "
-                      f"{format_si(f.transfer_s, Dimension.TIME)} ({kv} a request, {mode}){front}; the "
+                      f"{format_si(f.transfer_s, Dimension.TIME)} ({pooled.kv_text}, {mode}){front}; the "
                       f"{f.binding_pool} pool binds: it serves "
                       f"{f.served_requests_per_s:,.2f} requests/s; "
                       f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}; steady state, no queueing",

@@ -158,8 +158,8 @@ def pooled_summary(r: StrategyResult) -> list[str]:
         fe = r.plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {_t(fe)}" if fe else ""
         lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer "
-                                    f"{_t(f.transfer_s)} ({format_si(pooled.kv_bytes_per_request, Dimension.SIZE)} a "
-                                    f"request){front}; the **{f.binding_pool} pool binds** "
+                                    f"{_t(f.transfer_s)} ({pooled.kv_text}){front}; "
+                                    f"the **{f.binding_pool} pool binds** "
                                     f"({f.served_requests_per_s:,.2f} requests/s); "
                                     f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}.")
     if f is not None:

@@ -20,7 +20,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, PoolRole, RequirementKind, Workload
 from ..rules.bounds import unreachable
-from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
+from ..serve.disagg import capacity, kv_bytes_per_request, kv_ranks, pooled_rates, transfer_link, transfer_seconds
 from ..serve.rates import Rates, per_token
 from ..verdict.fastcheck import FastCheck
 from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
@@ -50,6 +50,7 @@ class Instance:
     memory_fraction: float
     memory_bytes: float
     tp: int
+    kv_ranks: int       # the ranks that hold one request's KV (`dagc.serve.disagg.kv_ranks`): its transfer's end
 
 
 def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
@@ -62,7 +63,7 @@ def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
     batch = running if workload.role == PoolRole.DECODE and running is not None else workload.batch
     return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
                     workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, batch, seconds,
-                    worst.fraction, worst.total_bytes, fc.layout.tp)
+                    worst.fraction, worst.total_bytes, fc.layout.tp, kv_ranks(fc.layout))
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,8 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     t_p = np.array([p.seconds for p in prefills])[which]
     gpus = n * g_p + m * d.gpus
     kv = kv_bytes_per_request(plan.model, w, d.tp)
-    transfer = transfer_seconds(kv, batch_p, transfer_link(c, gpus, g_p), plan.model.layers,
+    kv_p = np.array([p.kv_ranks for p in prefills])[which]
+    transfer = transfer_seconds(kv, batch_p, transfer_link(c, gpus, kv_p, d.kv_ranks), plan.model.layers,
                                 w.kv_transfer == "layerwise")
     served = np.minimum(capacity(n, batch_p, t_p), capacity(m, d.batch, d.seconds, w.generate))
     metrics = PairColumns.of(pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,

@@ -18,6 +18,7 @@ from typing import overload
 
 import numpy as np
 
+from ..layout.layout import Layout
 from ..memory.resident import kv_cache_bytes_per_request, kv_layers_of
 from ..plan.cluster import Cluster
 from ..plan.model import Model
@@ -25,7 +26,7 @@ from ..plan.workload import Workload
 from .rates import F, Rates
 
 __all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "balance_of", "capacity", "disaggregated",
-           "instances_to_serve", "kv_bytes_per_request", "transfer_layers",
+           "instances_to_serve", "kv_bytes_per_request", "kv_ranks", "transfer_layers",
            "pooled_rates", "transfer_link", "transfer_seconds"]
 
 BALANCE_MAX = 64          # the balancing N:M is given in whole instances, neither above this (`balance_of`)
@@ -94,22 +95,51 @@ def transfer_layers(model: Model, workload: Workload) -> int:
     return kv_layers_of(model, workload)[0]
 
 
-@overload
-def transfer_link(cluster: Cluster, gpus: int, prefill_gpus_per_instance: int) -> float: ...
+def kv_ranks(lay: Layout) -> int:
+    """The ranks of an instance that hold one request's KV cache, so send (a prefill instance's) or receive (a
+    decode instance's) it: its attention group, tp × cp ranks of each of its pp stages. A request runs on one
+    data-parallel replica and one attention-DP rank: the instance's other ranks hold other requests.
+
+    Example:
+        >>> from dagc.verdict.check import load_plan_text
+        >>> from dagc.layout.layout import resolve
+        >>> from dagc.lang.flatten import flatten
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 16 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 128 generate = 8 } strategy pp 2 < tp 2 ; ep 8 >')
+        >>> kv_ranks(resolve(p.model, p.cluster, p.workload, flatten(p.strategies[0])[0]))  # tp 2 · 2 stages
+        4
+    """
+    return lay.tp * lay.cp * lay.pp
 
 
 @overload
-def transfer_link(cluster: Cluster, gpus: np.ndarray, prefill_gpus_per_instance: int | np.ndarray) -> np.ndarray: ...
+def transfer_link(cluster: Cluster, gpus: int, sending_ranks: int, receiving_ranks: int) -> float: ...
 
 
-def transfer_link(cluster: Cluster, gpus: int | np.ndarray, prefill_gpus_per_instance: int | np.ndarray
-                  ) -> float | np.ndarray:
-    """The bytes/s a prefill instance sends KV at: over NVLink when both pools (`gpus` in all) fit one
-    node's NVLink domain, else over the network, at the sending instance's GPUs' bandwidth. Scalars
-    or numpy arrays alike (the search weighs many pairs at once)."""
+@overload
+def transfer_link(cluster: Cluster, gpus: np.ndarray, sending_ranks: int | np.ndarray,
+                  receiving_ranks: int | np.ndarray) -> np.ndarray: ...
+
+
+def transfer_link(cluster: Cluster, gpus: int | np.ndarray, sending_ranks: int | np.ndarray,
+                  receiving_ranks: int | np.ndarray) -> float | np.ndarray:
+    """The bytes/s a request's KV moves at from a prefill instance to a decode instance: over NVLink when both
+    pools (`gpus` in all) fit one node's NVLink domain, else over the network, each GPU at its link's bandwidth,
+    bounded by both ends — the prefill instance's ranks that hold the request's KV send it (`sending_ranks`,
+    `kv_ranks`), the decode instance's that will hold it receive it (`receiving_ranks`): one rank under
+    attention data parallelism, its tp ranks (each its KV heads' share) under tensor parallelism. Scalars or
+    numpy arrays alike (the search weighs many pairs at once).
+
+    Example:
+        >>> from dagc.plan.cluster import Cluster
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> c = Cluster(gpus=16, gpu=GPU_PRESETS["h200"], intra_node_bytes_per_s=450e9, inter_node_bytes_per_s=50e9)
+        >>> transfer_link(c, 8, 4, 1), transfer_link(c, 16, 8, 1), transfer_link(c, 16, 2, 4)
+        (450000000000.0, 50000000000.0, 100000000000.0)
+    """
     one_domain = np.asarray(gpus) <= cluster.gpus_per_node
     per_gpu = np.where(one_domain, cluster.intra_node_bytes_per_s, cluster.inter_node_bytes_per_s)
-    out = per_gpu * prefill_gpus_per_instance
+    out = per_gpu * np.minimum(sending_ranks, receiving_ranks)
     return float(out) if np.ndim(out) == 0 else out
 
 

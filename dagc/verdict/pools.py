@@ -26,11 +26,12 @@ from ..serve.disagg import (
     PoolFigures,
     disaggregated,
     kv_bytes_per_request,
+    kv_ranks,
     transfer_layers,
     transfer_link,
     transfer_seconds,
 )
-from ..units import count_text
+from ..units import Dimension, count_text, format_si
 from .analyse import Analysis, analyse
 from .batch_max import choose_batch, decode_pool_plan
 from .steady import InstanceMetrics, SteadyMetrics, steady_metrics
@@ -82,11 +83,18 @@ class PooledCheck:
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
     kv_bytes_per_request: float | None = None    # one request's KV, as it moves to a decode instance
-    link_bytes_per_s: float | None = None        # the link a prefill instance sends it over (`transfer_link`)
+    link_bytes_per_s: float | None = None        # the bytes/s a request's KV moves at (`transfer_link`)
 
     @property
     def valid(self) -> bool:
         return not has_errors(self.diagnostics)
+
+    @property
+    def kv_text(self) -> str:
+        """What one KV transfer moves: a request's KV, or a prefill batch's requests', one after another."""
+        kv = format_si(self.kv_bytes_per_request or 0.0, Dimension.SIZE)
+        batch = self.pools[0].batch_per_instance if self.pools else 1
+        return f"{kv} a request" if batch == 1 else f"{batch:,} requests of {kv}, one after another"
 
     @property
     def decode(self) -> PoolResult | None:
@@ -148,7 +156,8 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     figures = metrics = kv = link = None
     prefill_metrics, decode_metrics = (_instance(r) for r in results)
     if prefill_metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
-        link = transfer_link(plan.cluster, gpus, results[0].gpus_per_instance)
+        link = transfer_link(plan.cluster, gpus, kv_ranks(results[0].analysis.layout),
+                             kv_ranks(results[1].analysis.layout))
         kv = kv_bytes_per_request(plan.model, w, results[1].analysis.layout.tp)
         figures = _figures(plan, (results[0], prefill_metrics), (results[1], decode_metrics), kv, link)
         metrics = steady_metrics(figures.rates, bubble_fraction=decode_metrics.bubble_fraction,
