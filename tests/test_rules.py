@@ -155,6 +155,10 @@ FIXTURES = {
     "W521": (dict(workload=TRAFFIC.format(requests=20), require="require { ttft_p99 <= 2 s }"),
              dict(workload=TRAFFIC.format(requests=1000), require="require { ttft_p99 <= 2 s }")),
     "W522": (dict(require="require { ttft >= 1 s }"), dict(require="require { ttft <= 1 s }")),
+    "W525": (dict(workload="workload { batch = 64  prompt = 2048  generate = 256\n"
+                           "  speculative { method = eagle  tokens = 4  acceptance = 0.95 } }"),
+             dict(workload="workload { batch = 64  prompt = 2048  generate = 256\n"
+                           "  speculative { method = eagle  tokens = 4  acceptance = 0.7 } }")),
     "W523": (dict(require="require { throughput <= 1000 tokens/s }"),
              dict(require="require { throughput >= 1000 tokens/s }")),
     "E109": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(gpu="h200")}),
