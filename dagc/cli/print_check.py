@@ -173,7 +173,7 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
     console.print(f"pipeline bubble ({'mixed steps' if inflight else 'prefill'}): {m.bubble_fraction * 100:.1f} % "
                   "of stage time", markup=False)
     from ..layout.mix import shares
-    from ..serve.inflight import InflightRates
+    from ..serve.inflight import InflightRates, eager_mixed_text
     if inflight and lay is not None and isinstance(m.rates, InflightRates):
         s = shares(running, lay)          # report.json's `serving` (`dagc.serve.inflight.serving_json`)
         decode, mixed = (format_si(t, Dimension.TIME) for t in (m.rates.decode_step_s, m.rates.mixed_step_s))
@@ -184,6 +184,8 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
                       f"{count_text(s.first_token_steps, 'mixed step')}; the chunk keeps up with the prompts of at "
                       f"most {count_text(s.sustainable_batch, 'request')} in flight; steady state, no queueing",
                       markup=False)
+        if (eager := eager_mixed_text(running, lay, plan.cluster)) is not None:
+            console.print(eager[0].upper() + eager[1:] + ".", markup=False)
 
 
 # ---------------------------------------------------------------- dagc compile

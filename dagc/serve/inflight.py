@@ -16,12 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypedDict
 
+from ..cost.cost_model import CostModel
+from ..ir.dag import Phase
+from ..ir.op_shapes import graph_size
 from ..layout.layout import Layout
 from ..layout.mix import inflight_ttft_tpot, shares
+from ..plan.cluster import Cluster
+from ..plan.engines import ENGINE_SAID
 from ..plan.workload import Workload
+from ..units import Dimension, format_si
 from .rates import Rates, rate_metrics
 
-__all__ = ["InflightRates", "ServingJson", "inflight_rates", "serving_json"]
+__all__ = ["InflightRates", "ServingJson", "eager_mixed_text", "inflight_rates", "serving_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +95,33 @@ def serving_json(workload: Workload, lay: Layout | None) -> ServingJson:
         "binding_pool": None,
         "pools": None,
     }
+
+
+def eager_mixed_text(workload: Workload, lay: Layout, cluster: Cluster) -> str | None:
+    """Why a mixed step may not shorten on a faster GPU: its engine runs it eagerly (`graph_size`: above its largest
+    CUDA graph, or an engine that graphs no mixed step), so each op takes at least its kernel launches at the kernel
+    profile's eager launch time, the host's (docs/cost-model.md, "The engine") — a GPU without a profile of its
+    own takes the borrowed profile's host. None when the step is graphed, or priced without a profile.
+
+    Example:
+        >>> from dagc.verdict.check import load_plan_text
+        >>> from dagc.layout.layout import resolve
+        >>> from dagc.lang.flatten import flatten
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "b200" engine = vllm } '
+        ...                    'workload { batch = 16 prompt = 2000 generate = 100 serving = inflight } strategy tp 8')
+        >>> eager_mixed_text(p.workload, resolve(p.model, p.cluster, p.workload, flatten(p.strategies[0])[0]),
+        ...                  p.cluster).split(":")[0]
+        "the mixed step runs eagerly (2,016 tokens a rank, above vLLM's largest CUDA graph, 512 tokens)"
+    """
+    s, terms = shares(workload, lay), cluster.engine.terms
+    tokens = s.requests_per_rank * workload.step_positions + s.chunk_prompt_tokens
+    profile = CostModel.from_cluster(cluster).profile
+    if profile is None or not graph_size(tokens / lay.cp, Phase.MIXED, terms)[1]:
+        return None
+    engine = ENGINE_SAID[cluster.engine.name]
+    why = f"above {engine}'s largest CUDA graph, {max(terms.graph_sizes):,} tokens" if terms.mixed_graphs else \
+        f"{engine} graphs no mixed step"
+    return (f"the mixed step runs eagerly ({tokens:,} tokens a rank, {why}): each op takes at least its kernel "
+            f"launches at the {profile.name.partition('@')[0]} profile's eager launch time, "
+            f"{format_si(profile.eager_floor_s, Dimension.TIME)} (its host's), which the GPU's peaks do not shorten "
+            "(docs/cost-model.md, \"The engine\")")
