@@ -95,7 +95,8 @@ def pair_figures(plan, p, n, d, m) -> tuple:
     w = plan.workload
     gpus = n * p.gpus + m * d.gpus
     kv = kv_bytes_per_request(plan.model, w, d.tp)
-    transfer = transfer_seconds(kv, p.batch, transfer_link(plan.cluster, gpus, p.kv_ranks, d.kv_ranks), plan.model.layers, False)
+    link = transfer_link(plan.cluster, gpus, p.kv_ranks, d.kv_ranks)
+    transfer = transfer_seconds(kv, p.batch, link, plan.model.layers, False)
     f = disaggregated(PoolFigures("prefill", n, p.gpus, p.batch, p.seconds),
                       PoolFigures("decode", m, d.gpus, d.batch, d.seconds), transfer, w,
                       plan.cluster.engine.terms.frontend_alone_s)     # the client's TTFT, as check's
