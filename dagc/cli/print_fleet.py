@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from ..export.fleet_out import binds_text, pick_load_cells, pick_odds
+from ..fleet.profiles import borrowed_note
 from ..fleet.rank import (
     FleetResult,
     basis_words,
@@ -72,6 +73,8 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
               "every GPU the cluster rents charged", markup=False)
     if rows:
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", _COLUMNS, rows)
+        if note := borrowed_note(result.ranked[:top]):
+            out.print(note, markup=False)
     best = result.best
     if best is not None:
         out.print(f"best: {cluster_text(best)}, {best['cluster']['engine']}: {picks_text(best)}, "

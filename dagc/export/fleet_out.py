@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..fleet.profiles import borrowed_note
 from ..fleet.rank import (
     basis_words,
     close_text,
@@ -126,6 +127,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                        f"{'—' if rent is None else f'${format_figure(rent)}/h'} | "
                        f"{md_text(binds_text(r))} |")
         out.append("")
+        if note := borrowed_note(f["ranked"]):
+            out += [md_text(note), ""]
     if f["not_meeting"]:
         out += ["## Not meeting every requirement", ""]
         for r in f["not_meeting"]:

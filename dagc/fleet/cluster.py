@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..cost.cost_model import cost_basis
 from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
 from ..launch.engine_check import plan_refusals
@@ -43,10 +44,12 @@ SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc se
 QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); one of fewer is judged again
 
 def cluster_json(plan: Plan) -> dict[str, Any]:
-    """The cluster in report.json's words: GPU type, count, GPUs a node, engine, price."""
+    """The cluster in report.json's words: GPU type, count, GPUs a node, engine, price, and the kernel profile its
+    times rest on (`dagc.cost.cost_model.cost_basis`: `h200@mi300x`, another GPU's at this one's peaks, when the GPU
+    has no profile of its own; None for the constant-efficiency roofline)."""
     c = plan.cluster
     return {"gpu": c.gpu.name, "gpus": c.gpus, "gpus_per_node": c.gpus_per_node, "engine": _engine(plan),
-            "price_per_gpu_hour": c.price_per_gpu_hour}
+            "price_per_gpu_hour": c.price_per_gpu_hour, "kernel_profile": cost_basis(c)["kernel_profile"]}
 
 
 def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..lang.fleet_ir import Fleet, FleetPoint
 from ..units import count_text, format_figure
+from .profiles import borrowed_profile
 
 __all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_pick", "missed_text",
            "picks_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command",
@@ -163,7 +164,8 @@ def cluster_text(row: dict[str, Any]) -> str:
     swept = [o.removeprefix("cluster.").partition("=") for o in row.get("options") or ()]
     others = "".join(f", {k} {v}" for k, _, v in swept if k not in _SHOWN_FIELDS)
     return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "") \
-        + others
+        + others + (f", {lent}'s profile" if (lent := borrowed_profile(row)) else "")
+
 
 
 # a swept cluster field a row shows elsewhere: its GPU and count, its price (the rent column), its engine (its column)

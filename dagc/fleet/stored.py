@@ -66,6 +66,7 @@ class StoredCluster(_Strict):
     gpus_per_node: _Gpus
     engine: str
     price_per_gpu_hour: _Figure | None = None
+    kernel_profile: Annotated[str, Field(max_length=200)] | None = None
 
 
 class StoredAnswer(_Strict):
