@@ -301,7 +301,7 @@ def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False)
     return Limit.STEP_COMMUNICATION if b.step_communication_share > b.step_compute_share else Limit.STEP_COMPUTE
 
 
-def binding_json(b: Binding) -> dict[str, str | int | float | None]:
+def binding_json(b: Binding) -> dict[str, str | int | float | list[str] | None]:
     """report.json's `load.binding` (docs/outputs.md)."""
     def num(x: float | None) -> float | None:
         return None if x is None or not math.isfinite(x) else float(x)
