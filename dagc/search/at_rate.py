@@ -253,7 +253,8 @@ def _by_margins(runs: list[AtRate], k: int = 0) -> list[AtRate]:
         [(0.302, 0.903), (0.303, 0.795)]
     """
     def margin(a: AtRate) -> float:
-        return a.margins[k] if k < len(a.margins) else -math.inf
+        ms = a.margins or ((a.headroom,) if a.headroom is not None else ())     # a run given its headroom alone
+        return ms[k] if k < len(ms) else -math.inf
 
     runs = sorted(runs, key=lambda a: -margin(a))
     out: list[AtRate] = []
