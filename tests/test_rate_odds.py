@@ -76,7 +76,9 @@ def test_a_fleets_pick_carries_and_says_the_same_odds(at_nine):
     assert row["meets_requirements"] and row["pick"]["strategy"] == ranked.ranked[0].candidate.text
     assert row["pick"]["requirements"] == ranked.to_json(1)["ranked"][0]["requirements"]
     assert pick_odds(row) == "within dagc's error, uncertain: `e2e_p90 <= 8 s` → uncertain (p ≈ 0.73)"
-    assert binds_text(row) == f"{row['binding']}; {pick_odds(row)}"
+    # the requirement that binds it, `e2e_p90 <= 8 s`, is the uncertain one: named once, with both facts
+    assert row["binding"] == "e2e_p90 <= 8 s"
+    assert binds_text(row) == "e2e_p90 <= 8 s → uncertain (p ≈ 0.73) within dagc's error"
 
 
 def test_the_caveat_of_a_pick_from_its_json():
@@ -92,8 +94,22 @@ def test_the_caveat_of_a_pick_from_its_json():
     assert met_caveat_json(reqs) == "within dagc's error, uncertain: `tpot_p90 <= 30 ms` → uncertain (p ≈ 0.51)"
     assert met_caveat_json(reqs[:1]) is None
     row = {"meets_requirements": True, "binding": "tpot_p90 <= 30 ms", "pick": {"requirements": reqs}}
-    assert binds_text(row) == ("tpot_p90 <= 30 ms; within dagc's error, uncertain: `tpot_p90 <= 30 ms` → uncertain "
-                               "(p ≈ 0.51)")
+    # the requirement that binds is the uncertain one: named once, with both facts
+    assert binds_text(row) == "tpot_p90 <= 30 ms → uncertain (p ≈ 0.51) within dagc's error"
+    # another binds: it, then the caveat
+    assert binds_text({**row, "binding": "ttft_p99 <= 1 s"}) == (
+        "ttft_p99 <= 1 s; within dagc's error, uncertain: `tpot_p90 <= 30 ms` → uncertain (p ≈ 0.51)")
+    # the binding one uncertain and another likely missed: the binding one once, then the other
+    more = [*reqs, {"name": "ttft_p50", "text": "ttft_p50 <= 50 ms", "value": 0.049, "probability": 0.08,
+                    "class": "misses"}]
+    assert binds_text({**row, "pick": {"requirements": more}}) == (
+        "tpot_p90 <= 30 ms → uncertain (p ≈ 0.51) within dagc's error; also likely not: `ttft_p50 <= 50 ms` → "
+        "misses (p ≈ 0.08)")
+    # with traffic mixes, the row's binding is its heaviest mix's, prefixed with the mix
+    mixed = {**row, "binding": 'mix "chat": tpot_p90 <= 30 ms',
+             "mixes": [{"mix": "chat", "weight": 0.8, "binding": "tpot_p90 <= 30 ms"},
+                       {"mix": "long", "weight": 0.2, "binding": "ttft_p99 <= 1 s"}]}
+    assert binds_text(mixed) == 'mix "chat": tpot_p90 <= 30 ms → uncertain (p ≈ 0.51) within dagc\'s error'
     assert binds_text({**row, "meets_requirements": False}) == "tpot_p90 <= 30 ms"
     assert binds_text({**row, "pick": {}}) == "tpot_p90 <= 30 ms"     # an answer written before picks had odds
 
