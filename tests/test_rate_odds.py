@@ -59,6 +59,33 @@ def test_the_conclusion_names_the_requirement_dagcs_error_leaves_uncertain(at_ni
     assert met_caveat(checked.requirements, [o for o in _odds(checked)]) in lines[0]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [120, 80])
+def test_the_tables_meets_cell_is_one_short_word_its_odds_told_under_it(at_nine, width):
+    """At 120 and 80 columns a row whose requirement dagc's error leaves uncertain read `yes, uncertain: e2e_p90
+    p ≈ 0.73`, wrapped over three or four lines of its column: the cell now reads `yes*`, one line, and the line
+    under the table gives each such row's requirements with the odds `dagc check` gives them."""
+    import io
+
+    from rich.console import Console
+
+    from dagc.cli.print_rate import print_at_rate
+    plan, ranked = at_nine
+    buf = io.StringIO()
+    print_at_rate(Console(file=buf, width=width, no_color=True, highlight=False, soft_wrap=True, emoji=False),
+                  ranked, 6, plan)
+    lines = buf.getvalue().split("\n")
+    rows = [line for line in lines if line.startswith("│")]
+    assert rows and all(len(line) <= width for line in rows)
+    cells = [line.strip("│").split("│")[-1].strip() for line in rows]     # `meets requirements`, the last column
+    starts = [line for line in rows if line.strip("│").split("│")[0].strip()]    # a row's first line has its #
+    assert [line.strip("│").split("│")[-1].strip() for line in starts[:3]] == ["yes*", "yes*", "yes*"]
+    assert all(c in ("", "yes", "yes*") for c in cells)                  # never wrapped onto a second line
+    legend = next(line for line in lines if line.startswith("yes*: "))
+    assert legend.endswith("with the odds `dagc check` gives: #1 e2e_p90 uncertain (p ≈ 0.73); #2 e2e_p90 uncertain "
+                           "(p ≈ 0.54); #3 e2e_p90 uncertain (p ≈ 0.51)")
+
+
 def _odds(r):
     from dagc.verdict.bands import bands_of
     return bands_of(r).requirements
