@@ -167,6 +167,10 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
            f'<text x="{L}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
            f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}; '
            'filled: meets every requirement, hollow: misses one; the label is its GPU count</text>']
+    if any(r.get("mixes") for r in rows):            # the table's row: the heaviest mix's figures, the mixes' costs averaged
+        out.append(f'<text x="{L}" y="{T - 2}" font-size="10">with mixes: the p90 TPOT of each cluster\'s pick under '
+                   'its heaviest mix, as the table gives it; the cost, the mixes\' averaged; the tooltip names each '
+                   'mix\'s pick</text>')
     for t in ticks(0.0, x1):
         out += [f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>',
                 f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>']
@@ -185,7 +189,7 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
         at.setdefault((r["cluster"]["gpu"], round(x, 1), round(y, 1), bool(r.get("meets_requirements"))), []).append(r)
     for (gpu, x, y, meets), same in at.items():
         fill = colour[gpu] if meets else "white"
-        names = "; ".join(f"{r['label']}: {r['pick']['strategy']}" for r in same)
+        names = "; ".join(f"{r['label']}: {strategy_cell(r)}" for r in same)
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" stroke="{colour[gpu]}" '
                    f'stroke-width="2"><title>{escape(names)}</title></circle>')
         counts = ", ".join(str(r["cluster"]["gpus"]) for r in same)
