@@ -57,8 +57,9 @@ def test_two_clusters_whose_heaviest_mix_picks_alike_are_not_the_same_pick(ranke
 
 def test_the_svg_says_whose_figures_its_points_are_and_names_each_mixs_pick(ranked):
     svg = fleet_svg(ranked.to_json(), "mixes")
+    text = svg.replace("&#x27;", "'").replace("&#39;", "'")
     assert ("with mixes: the p90 TPOT of each cluster's pick under its heaviest mix, as the table gives it; the cost, "
-            "the mixes' averaged; the tooltip names each mix's pick") in svg.replace("&#x27;", "'").replace("&#39;", "'")
+            "the mixes' averaged; the tooltip names each mix's pick") in text
     titles = svg.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
     assert 'tp 1 (mix "chat"; tp 2 under mix "long")' in titles
     assert 'tp 1 (mix "chat"; dp 2 < tp 1 > under mix "long")' in titles

@@ -167,7 +167,7 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
            f'<text x="{L}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
            f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}; '
            'filled: meets every requirement, hollow: misses one; the label is its GPU count</text>']
-    if any(r.get("mixes") for r in rows):            # the table's row: the heaviest mix's figures, the mixes' costs averaged
+    if any(r.get("mixes") for r in rows):       # as the table's row: the heaviest mix's figures, the costs averaged
         out.append(f'<text x="{L}" y="{T - 2}" font-size="10">with mixes: the p90 TPOT of each cluster\'s pick under '
                    'its heaviest mix, as the table gives it; the cost, the mixes\' averaged; the tooltip names each '
                    'mix\'s pick</text>')

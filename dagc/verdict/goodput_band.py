@@ -24,9 +24,10 @@ deployment would measure differs by two things, each with its errors from the le
   the run that keeps pace says the same, and no more: the arrival rate stands for the capacity, the lowest it can
   be. The curve is the same derivation; its capacity's term is the pessimistic end of what is known (the capacity
   lies between the rate and the steady state's request rate, `dagc.verdict.under_load`): it may understate the
-  goodput's low end, never claim a headroom the run did not show. Until 2026-11-27 such a goodput took the throughput band
-  around its figure, clamped at the rate: the latencies' errors, which decide which requests count, were left out,
-  and a goodput whose requests sat just inside a latency target read a band as narrow as a throughput's.
+  goodput's low end, never claim a headroom the run did not show. Until 2026-11-27 such a goodput took the
+  throughput band around its figure, clamped at the rate: the latencies' errors, which decide which requests
+  count, were left out, and a goodput whose requests sat just inside a latency target read a band as narrow as a
+  throughput's.
 
 goodput(ℓ) = rate × share(ℓ) × min(1, capacity(ℓ) / rate) grows with ℓ (every error at the same level of its
 own distribution: the errors taken together, the widest band they make). The central band at confidence c is
