@@ -294,7 +294,7 @@ def kernel_raw_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> float 
             return kernel_time_s(k, profile, lower)
     else:
         one = tuple(row[0] for row in rows)
-        if not all(x == v for row, v in zip(rows, one) for x in row):     # ranks apart (`_few_ranks_time_s`)
+        if not all(x == v for row, v in zip(rows, one, strict=True) for x in row):     # ranks apart
             return _few_rank_rows_s(k, profile, rows, lower)
     return _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
         if all(x > 0 for x in one) else 0.0
@@ -321,7 +321,7 @@ def _rank_rows(coords: tuple[Vec | float, ...]) -> list[list[float]] | None:
 def _few_rank_rows_s(k: Kernel, profile: KernelTimes, rows: list[list[float]], lower: bool) -> np.ndarray:
     """`_few_ranks_time_s` of a kernel whose coordinates are `rows` (`_rank_rows`): the same distinct shapes,
     sorted the same way, looked up as one (`_distinct_seconds`)."""
-    ranks = list(zip(*rows))
+    ranks = list(zip(*rows, strict=True))
     out = np.zeros(len(ranks))
     active = [i for i, shape in enumerate(ranks) if all(x > 0 for x in shape)]
     if not active:
