@@ -300,6 +300,8 @@ class Shapes:
         if isinstance(x, (int, float)):                   # a number (the usual case; np.float64 is a float)
             value = float(x)
         elif isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
+            if not x.flags.writeable:                     # read-only already (a vector made here): itself
+                return x
             view = x.view()
             view.flags.writeable = False
             return view
