@@ -17,15 +17,15 @@ deployment would measure differs by two things, each with its errors from the le
   none (not even a trickle of the traffic meets the percentile requirements in dagc's figures) says nothing of
   keeping up: the run itself shows the deployment keeping up with its arrival rate, and no more, so the rate
   stands for the capacity (the lowest it can be), and the goodput's odds are those of the latencies it counts.
+  Until 2026-11-27 a capacity of none took the throughput band around its figure: a goodput of 0 (every TTFT just
+  past a 200 ms p99 target) read `0 requests/s [0–0] → misses (p < 0.01)` while that p99's own band straddled the
+  target (`uncertain (p ≈ 0.36)`).
   So does a capacity judged below the arrival rate of a run that keeps pace: the capacity is the highest rate at
   which the percentile requirements hold and the queue keeps pace, and a run that keeps pace at its rate while
   missing a p99 target is bound by the target, not by keeping up — which is all this term asks. Until
   2026-11-27 such a capacity was read as the rate it keeps up with: Qwen3-235B-A22B on 8 H100s at 4 requests/s
   with `ttft_p99 <= 100 ms` missed (capacity 0.408 requests/s) read a goodput of `3.252 requests/s
   [0.0002946–0.4507] → misses (p < 0.01)` — a band ten times below its own figure.
-  Until 2026-11-27 a capacity of none took the throughput band around its figure: a goodput of 0 (every TTFT just
-  past a 200 ms p99 target) read `0 requests/s [0–0] → misses (p < 0.01)` while that p99's own band straddled the
-  target (`uncertain (p ≈ 0.36)`).
 - Without a judged capacity (`dagc search --rate`'s rows, next steps, a capacity past the load's work budget),
   the run that keeps pace says the same, and no more: the arrival rate stands for the capacity, the lowest it can
   be. The curve is the same derivation; its capacity's term is the pessimistic end of what is known (the capacity
