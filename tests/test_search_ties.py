@@ -24,7 +24,9 @@ def test_equal_scores_rank_lower_ttft_first_then_less_memory():
     assert len({score_key(c.score) for c in top}) == 1          # six candidates tied on the objective
     ttfts = [float(c.metrics.ttft_s) for c in top]
     assert ttfts == sorted(ttfts)
-    assert ttfts[0] < 0.4                          # was 1.644 s (`prefill 1 < tp 1 ; ep 4 etp 2 > …`), first by name
+    # was 1.644 s (`prefill 1 < tp 1 ; ep 4 etp 2 > …`), first by name; 0.4017 s since its KV moves at the decode
+    # instance's 2 receiving ranks' links (tp 2 with attention DP), not the prefill instance's 8: 11.7 ms, not 2.9
+    assert ttfts[0] < 0.41
     assert top[0].memory_fraction <= min(c.memory_fraction for c in top)
 
 
