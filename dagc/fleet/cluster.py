@@ -187,9 +187,11 @@ def cap_binds(b: Binding, rate: float) -> str:
     need = f", where ≈ {format_figure(b.little_concurrency)} are needed at {rate:,.10g} requests/s" \
         if b.little_concurrency is not None else ""
     if b.per_token_missed:
-        late = " and ".join(m.upper() for m in b.missed if m in ("tpot", "itl"))
+        late = [m.upper() for m in b.missed if m in ("tpot", "itl")]
         return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}, but a larger batch "
-                f"lengthens every step and its {late} already misses: more GPUs lift it")
+                f"lengthens every step and its {' and '.join(late)} already {'misses' if len(late) == 1 else 'miss'}"
+                ": a larger batch alone cannot meet it — more GPUs, a faster strategy, or faster steps (8-bit "
+                "weights) with it")
     return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}: a larger batch, or "
             "`batch = max`, lifts it")
 
