@@ -33,7 +33,7 @@ __all__ = ["FLEET_SIGNATURE", "binds_text", "fleet_md", "fleet_svg", "pick_load_
 
 FLEET_SIGNATURE = "<!-- dagc fleet: cost per million tokens vs TPOT -->"
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
-W, H, L, R, T, B = 720, 440, 70, 170, 50, 50
+W, H, L, R, T, B = 720, 460, 70, 170, 70, 50      # T: the title and up to three lines of legend above the plot
 
 
 def _cost(row: dict[str, Any], by: str) -> float | None:
@@ -165,12 +165,12 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
            'font-family="Helvetica, DejaVu Sans, sans-serif">', FLEET_SIGNATURE,
            f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{L}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
-           f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}; '
-           'filled: meets every requirement, hollow: misses one; the label is its GPU count</text>']
+           f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}</text>',
+           f'<text x="{L}" y="52" font-size="10">filled: meets every requirement, hollow: misses one; the label is '
+           'its GPU count</text>']
     if any(r.get("mixes") for r in rows):       # as the table's row: the heaviest mix's figures, the costs averaged
-        out.append(f'<text x="{L}" y="{T - 2}" font-size="10">with mixes: the p90 TPOT of each cluster\'s pick under '
-                   'its heaviest mix, as the table gives it; the cost, the mixes\' averaged; the tooltip names each '
-                   'mix\'s pick</text>')
+        out.append(f'<text x="{L}" y="{T - 6}" font-size="10">with mixes: each pick\'s p90 TPOT under its heaviest '
+                   'mix; costs averaged over the mixes; tooltips name each mix\'s pick</text>')
     for t in ticks(0.0, x1):
         out += [f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>',
                 f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>']
