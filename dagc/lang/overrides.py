@@ -37,6 +37,7 @@ from ..source import SourceFile, Span
 from ..units import lookup
 from .blocks import child_tree
 from .fields import TRAFFIC_FIELDS, did_you_mean
+from .fleet_rate import written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
@@ -168,9 +169,10 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
                    rate: float | None = None) -> Plan:
     """The plan at `path` with each `--set` option in `options` applied (none: `load_plan`'s).
 
-    `rate` is the arrival rate the command gives (`dagc search --rate`, a fleet's `rate`): where the workload
-    describes traffic (`requests = 400`) but says neither how fast it arrives nor how many clients send it,
-    and no option says either, the plan is read with `--set workload.rate=R requests/s` (`arrival_unsaid`).
+    `rate` is the arrival rate the command gives (`dagc search --rate`), else the `rate` of the plan's `fleet`
+    (`written_fleet_rate`): where the workload describes traffic (`requests = 400`) but says neither how fast it
+    arrives nor how many clients send it, and no option says either, the plan is read with `--set
+    workload.rate=R requests/s` (`arrival_unsaid`).
 
     Raises:
         PlanError: the plan's diagnostics, an override's located in its option.
@@ -178,6 +180,7 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
     base_dir = Path(path).absolute().parent.resolve()
     src = read_source(path, roots=(base_dir, *allow_paths))
     tree = parse(src)
+    rate = rate if rate is not None else written_fleet_rate(tree, src)     # a fleet's rate is its workload's
     if rate is not None and arrival_unsaid(tree, options):
         options = (*options, f"workload.rate={rate:g} requests/s")
     if not options:
