@@ -246,9 +246,10 @@ def rented_text(row: dict[str, Any], by: str) -> str:
     return f"{head} on the GPUs each mix's pick uses ({each})"
 
 
-def picks_text(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
+def picks_text(row: dict[str, Any], code: Callable[[str], str] = str, name: Callable[[str], str] = str) -> str:
     """`tp 4 ; ep 4 on 4 GPUs`: a cluster's pick on its GPUs (its replicas, `replicas_words`); with mixes, each mix's:
-    `tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long"` (`code` quotes a strategy: fleet.md's).
+    `tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long"` (`code` quotes a strategy and `name` writes a
+    mix's name: fleet.md's, which make them inert in Markdown).
 
     Example:
         >>> row = {"pick": {"strategy": "tp 1", "gpus": 1}}
@@ -264,12 +265,13 @@ def picks_text(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
 
     if not row.get("mixes"):
         return one(row)
-    return ", ".join(f'{one(m)} under mix "{m["mix"]}"' for m in row["mixes"])
+    return ", ".join(f'{one(m)} under mix "{name(m["mix"])}"' for m in row["mixes"])
 
 
-def strategy_cell(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
+def strategy_cell(row: dict[str, Any], code: Callable[[str], str] = str, name: Callable[[str], str] = str) -> str:
     """A ranked row's strategy as its table shows it: its pick's (with mixes, the heaviest mix's, whose figures the
-    row's other cells are), and each other mix's that picks another strategy on the cluster (`code` quotes one).
+    row's other cells are), and each other mix's that picks another strategy on the cluster (`code` quotes one,
+    `name` writes a mix's name).
 
     Example:
         >>> row = {"pick": {"strategy": "tp 1", "gpus": 1}, "mixes": [
@@ -285,8 +287,8 @@ def strategy_cell(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
               (None, row["pick"]["strategy"])]
     if heaviest is None or not others:
         return shown
-    return (f'{shown} (mix "{heaviest["mix"]}"; '
-            + "; ".join(f'{code(m["pick"]["strategy"])} under mix "{m["mix"]}"' for m in others) + ")")
+    return (f'{shown} (mix "{name(heaviest["mix"])}"; '
+            + "; ".join(f'{code(m["pick"]["strategy"])} under mix "{name(m["mix"])}"' for m in others) + ")")
 
 
 def missed_pick(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
