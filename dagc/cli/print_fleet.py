@@ -13,11 +13,13 @@ from rich.console import Console
 
 from ..export.fleet_out import binds_text, pick_load_cells, pick_odds
 from ..fleet.rank import (
+    SAME_PICK_WORDS,
     FleetResult,
     basis_words,
     close_text,
     cluster_text,
     cost_figure,
+    idle_instances,
     missed_pick,
     missed_text,
     picks_text,
@@ -83,8 +85,8 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         out.print(_best_line(result, best, plan), markup=False)
         if same := result.same_pick:
             figure = "per_million_tokens" if result.by == "money" else "gpu_hours_per_million_tokens"
-            out.print(f"  the same pick on more GPUs, {rate_text(result.to_json())} idle but for one instance: "
-                      + ", ".join(f"{cluster_text(r)} ({count_text(r['instances'], 'instance')}"
+            out.print(f"  the same pick on more GPUs, where {SAME_PICK_WORDS} {rate_text(result.to_json())}: "
+                      + ", ".join(f"{cluster_text(r)} ({idle_instances(r)}"
                                   + (f", ${format_figure(rent)}/h" if (rent := r.get('rent_per_hour')) else "")
                                   + f", {cost_text({figure: rented_cost(r, figure)}, result.by)} per million tokens "
                                   "with every GPU it rents charged)" for r in same), markup=False)

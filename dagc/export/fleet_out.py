@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..fleet.rank import (
+    SAME_PICK_WORDS,
     basis_words,
     close_text,
     cluster_text,
     cost_figure,
+    idle_instances,
     missed_text,
     picks_text,
     rate_text,
@@ -103,8 +105,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
-            out += ["The same pick on more GPUs, idle at this traffic but for one instance: "
-                    + ", ".join(f"{md_text(r['label'])} ({count_text(r['instances'], 'instance')}, "
+            out += [f"The same pick on more GPUs, where {SAME_PICK_WORDS}: "
+                    + ", ".join(f"{md_text(r['label'])} ({idle_instances(r)}, "
                                 f"{_cost_text(rented_cost(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:

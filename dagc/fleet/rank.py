@@ -20,9 +20,9 @@ from typing import Any
 from ..lang.fleet_ir import Fleet, FleetPoint
 from ..units import count_text, format_figure
 
-__all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_pick", "missed_text",
-           "picks_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command",
-           "strategy_cell"]
+__all__ = ["SAME_PICK_WORDS", "FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure",
+           "idle_instances", "missed_pick", "missed_text", "picks_text", "rank_fleet", "rate_text", "rented_cost",
+           "rented_text", "replicas_words", "search_command", "strategy_cell"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 _RENTED = {k: f"rented_{k}" for k in _COSTS}       # each with every GPU the cluster rents charged (`rented_cost`)
@@ -213,6 +213,21 @@ def replicas_words(row: dict[str, Any]) -> str:
     if k <= 1 or batch is None:
         return ""
     return f" ({k} replicas, {batch:,} requests in flight in all: --set workload.batch={batch})"
+
+
+# a larger cluster holding the best's own pick (`FleetResult.same_pick`), in words
+SAME_PICK_WORDS = "one instance of it carries the traffic and the others idle"
+
+
+def idle_instances(row: dict[str, Any]) -> str:
+    """`2 instances, 1 idle`: the instances of its pick a cluster holding the best's own pick rents, and how many of
+    them idle at the traffic — one instance carries it, as on the best's cluster (`FleetResult.same_pick`).
+
+    Example:
+        >>> idle_instances({"instances": 2}), idle_instances({"instances": 4})
+        ('2 instances, 1 idle', '4 instances, 3 idle')
+    """
+    return f"{count_text(row['instances'], 'instance')}, {row['instances'] - 1:,} idle"
 
 
 def rented_text(row: dict[str, Any], by: str) -> str:
