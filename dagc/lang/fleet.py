@@ -52,7 +52,7 @@ MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (do
 _SWEPT = {k: v for k, v in CLUSTER_BLOCK_FIELDS.items() if k not in ("price", "kernels")}
 _GPU_FIELDS = {"price": CLUSTER_BLOCK_FIELDS["price"]}
 _FLEET_VALUES = {"rate": WORKLOAD_FIELDS["rate"]}
-_MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9)}
+_MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9, above_zero=True)}
 
 
 def read_fleet(tree: Tree[Token], src: SourceFile, plan: Plan | None = None) -> Fleet | None:

@@ -36,6 +36,7 @@ from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from ..units import lookup
 from .blocks import child_tree
+from .digits import digits_hint
 from .fields import TRAFFIC_FIELDS, did_you_mean
 from .fleet_rate import written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
@@ -138,9 +139,9 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     end += len(value[end:]) - len(value[end:].lstrip())
     message = (f"--set takes one value; `{value[end:end + 20]}` follows the value of `{'.'.join(path)}`" if end
                else f"--set takes one value; `{value[:20]}` is not a value of `{'.'.join(path)}`")
-    hint = ("a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; "
-            "a comment, a newline, a brace, a quote or a second field is not part of a value: give each field "
-            "its own --set")
+    hint = digits_hint(value[end:]) or (
+        "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; a "
+        "comment, a newline, a brace, a quote or a second field is not part of a value: give each field its own --set")
     engine = value[:end].strip()
     newest = next((r for name, r in NEWEST.items() if name == engine), None)
     if path[-1] == "engine" and value[end:end + 1] == "@" and newest:   # `vllm@`: a release missing, not extra
