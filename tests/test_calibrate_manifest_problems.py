@@ -47,3 +47,28 @@ def test_every_independent_problem_of_a_manifest_is_said_in_one_run(tmp_path: Pa
     assert found[2][3].startswith("run entry 3: a `set` value: unknown unit")
     assert found[3][3] == "run entry 4: no key `stratgy` (did you mean `strategy`?)"
 
+
+def _set_refused(tmp_path: Path, option: str):
+    (tmp_path / "runs").mkdir(exist_ok=True)
+    (tmp_path / "qwen.moe").write_text(PLAN)
+    (tmp_path / "runs" / "rate4.json").write_text(RUN + "\n")
+    (tmp_path / "m.toml").write_text(f'plan = "qwen.moe"\n[[run]]\nfile = "runs/rate4.json"\nset = ["{option}"]\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path / "m.toml")
+    (d,) = exc.value.diagnostics
+    return d
+
+
+def test_an_unknown_unit_in_a_set_value_is_shown_as_written(tmp_path: Path):
+    """It read `unknown unit `…``, then `did you mean requests/s? (`…` is requests per second …)`: the one token
+    the user must change was hidden."""
+    d = _set_refused(tmp_path, "workload.rate=4 req/s")
+    assert (d.code, d.span.line, d.span.column) == ("E101", 4, 25)
+    assert d.message == "run entry 1: a `set` value: unknown unit `req/s`"
+    assert d.hint == 'did you mean `requests/s`? (`req/s` is requests per second: `"workload.rate=4 requests/s"`)'
+
+
+def test_only_a_unit_like_token_is_shown_never_more_of_the_value(tmp_path: Path):
+    # a token no unit is written like (too long to be one) stays the manifest's, said `…`
+    d = _set_refused(tmp_path, "workload.rate=4 SECRETSECRETSECRETSECRETSECRET")
+    assert d.code == "E101" and "SECRET" not in d.message + (d.hint or "") and "`…`" in d.message
