@@ -1,5 +1,5 @@
 """Digits other than ASCII's get the hint that says the number meant, in a `--set` as in a plan; a field whose
-floor only stands for "above 0" (a mix's weight, a price, a draft's acceptance) says so, not its tiny floor."""
+floor only stands for "above 0" (a mix's weight, a price) says so of 0 or less, not its tiny floor."""
 
 from __future__ import annotations
 
@@ -45,9 +45,14 @@ def test_a_mix_weight_of_zero_must_be_above_zero(tmp_path, weight):
     assert "1e-" not in (d.hint or "") and d.span.text == weight
 
 
-def test_a_price_or_an_acceptance_of_zero_must_be_above_zero():
+def test_a_price_of_zero_must_be_above_zero_and_one_below_the_floor_is_told_the_floor(tmp_path):
     [d] = _errors(lambda: load_plan_text(PLAN.replace('"h100-sxm" }', '"h100-sxm"  price = 0 $/h }')))
     assert d.message == "`price` = 0 $/h is out of range: it must be above 0"
-    [d] = _errors(lambda: load_plan_text(PLAN.replace(
-        "generate = 256", "generate = 256  speculative { method = ngram  tokens = 2  acceptance = 0 }")))
-    assert d.message == "`acceptance` = 0 is out of range: it must be above 0"
+    # above 0 but below the floor dagc reads (1e-9 $/h): the floor, which "above 0" would not be true of
+    [d] = _errors(lambda: load_plan_text(PLAN.replace('"h100-sxm" }', '"h100-sxm"  price = 1e-12 $/h }')))
+    assert "must be at least" in d.message
+    path = tmp_path / "f.moe"
+    path.write_text(PLAN.replace("generate = 256", "generate = 256  rate = 1 requests/s")
+                    + 'fleet { gpu preset "h100-sxm"\n  mix "a" { weight = 1e-12 } }\n')
+    [d] = _errors(lambda: load_fleet(path))
+    assert "must be at least" in d.message

@@ -374,7 +374,7 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named
     dim, short, lhs = field.dim, field.short, field.lhs
     if x < spec.lo:                          # a floor that stands for "above 0" is said so, not as its tiny value
         low = bound_text(spec.lo, dim, _NUM_RE.sub("", text, count=1).strip())     # in the unit written
-        bound = "above 0" if spec.above_zero else f"at least {low}"
+        bound = "above 0" if spec.above_zero and x <= 0 else f"at least {low}"
         return out.error("E104", f"`{short}` = {text} is out of range: it must be {bound}", span,
                          f"write `{lhs} {low}` or more" if dim is Dimension.COUNT else
                          f"write a value {bound.replace('at least', 'of at least')}, e.g. `{lhs} {dim.example}`")

@@ -148,7 +148,7 @@ class Field:
     lo: float = 1
     hi: float = MAX_COUNT
     choices: tuple[str, ...] = ()
-    above_zero: bool = False       # `lo` only stands for "above 0" (a share, a price): said so, not as its tiny value
+    above_zero: bool = False       # `lo` only stands for "above 0" (a share, a price): 0 or less is told so
 
 
 CHUNK_LIMIT = 2**20                # the largest token budget of one engine step a plan may write (docs/limits.md)
@@ -217,7 +217,7 @@ WORKLOAD_FIELDS = {
 TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp", "lengths", "length_cv", "prefix")
 SPECULATIVE_FIELDS = {
     "method": Field("choice", choices=("mtp", "eagle", "ngram")), "tokens": _int(1, 16),
-    "acceptance": Field("ratio", Dimension.RATIO, ACCEPTANCE_MIN, 1.0, above_zero=True),
+    "acceptance": Field("ratio", Dimension.RATIO, ACCEPTANCE_MIN, 1.0),
     "accept_length": Field("ratio", Dimension.RATIO, 1.0, 17.0),
 }
 REQUIREMENT_DIMENSIONS = {
