@@ -55,13 +55,18 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     # a row of its own batch (the search's varied one, or replicas of a strategy each with the batch it ran): its text
     # alone would read as another row's strategy at the plan's batch
     batches = any(a.candidate.batch is not None for a in shown)
+    unsure: list[str] = []          # the rows' odds, told under the table: a cell says only their class
     for k, a in enumerate(shown, 1):
         load, c = a.load.figures, a.candidate
         batch = c.batch if c.batch is not None else plan.workload.batch if plan is not None else None
+        said = _unsure(a, names)
+        if said:
+            unsure.append(f"#{k} " + ", ".join(f"{t} {'likely misses' if klass == 'misses' else klass} ({p})"
+                                               for klass, t, p in said))
         rows.append((str(k), c.text, *((f"{batch:,}" if batch is not None else "—",) if batches else ()), str(c.gpus),
                      format_figure(a.goodput_per_gpu), format_figure(load.served_requests_per_s),
                      _time(load.ttft_s.at(ttft)), _time(load.tpot_s.at(tpot)),
-                     _overloaded(a), meets_text(c, names) + _unsure(a, names)))
+                     _overloaded(a), meets_text(c, names) + ("*" if said else "")))
     headers = rate_columns(ranked)
     headers = (*headers[:2], "batch", *headers[2:]) if batches else headers
     print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(headers), rows)
@@ -71,6 +76,10 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
                   "`--set workload.batch=N`", markup=False)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
+    if unsure:
+        out.print("yes*: it meets every requirement in dagc's figures, but within dagc's error the 80 % band of a "
+                  "requirement straddles its target (uncertain) or misses it (likely misses), with the odds "
+                  "`dagc check` gives: " + "; ".join(unsure), markup=False)
     if any(_overloaded(a) == "behind" for a in ranked.ranked[:top]):
         out.print("overloaded: yes when the run's queue keeps growing past its noise; behind when it cannot carry the "
                   "rate though its run is too short to show it (the requests in flight it needs are more than its "
@@ -78,15 +87,14 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     print_rate_conclusion(out, ranked, plan, plan_path)
 
 
-def _unsure(a: AtRate, names: dict[str, str]) -> str:
-    """A `yes` cell's requirements that dagc's error leaves uncertain or likely missed, by name with their odds
-    (`, uncertain: e2e_p90 p ≈ 0.73`), as `dagc check` classes them; empty for none, and for a row that misses."""
+def _unsure(a: AtRate, names: dict[str, str]) -> list[tuple[str, str, str]]:
+    """A `yes` row's requirements that dagc's error leaves uncertain or likely missed, as `dagc check` classes them:
+    each one's class, name and probability (`uncertain`, `e2e_p90`, `p ≈ 0.73`); none for a row that misses."""
     if not a.candidate.meets_requirements:
-        return ""
-    said = [(o.klass, f"{names.get(q.requirement.text, q.requirement.name)} {p_text(o.probability)}")
+        return []
+    return [(str(o.klass), names.get(q.requirement.text, q.requirement.name), p_text(o.probability))
             for q, o in zip(a.requirements, a.odds, strict=True)
             if o.klass in UNSURE_CLASSES and o.probability is not None]
-    return "".join(f", {k}: {t}" for k, t in said)
 
 
 def _overloaded(a: AtRate) -> str:

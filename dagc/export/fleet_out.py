@@ -27,7 +27,7 @@ from ..fleet.rank import (
 )
 from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
-from .bands_words import met_caveat_json
+from .bands_words import binding_caveat_json, met_caveat_json
 from .md_escape import md_code, md_text
 from .pareto import escape
 
@@ -75,9 +75,16 @@ def pick_odds(row: dict[str, Any]) -> str | None:
 
 
 def binds_text(row: dict[str, Any]) -> str:
-    """A fleet row's `binds` cell: what binds its pick, and what dagc's error leaves uncertain of it (`pick_odds`)."""
-    odds = pick_odds(row)
-    return (row.get("binding") or "—") + (f"; {odds}" if odds else "")
+    """A fleet row's `binds` cell: what binds its pick, and what dagc's error leaves uncertain of it (`pick_odds`);
+    a binding requirement that is also uncertain named once, with both facts (`binding_caveat_json`)."""
+    binding = row.get("binding") or "—"
+    if pick_odds(row) is None:
+        return binding
+    mixes = row.get("mixes") or ()
+    # with mixes, the row's pick and binding are its heaviest mix's, the binding prefixed with `mix "chat": `
+    own = (max(mixes, key=lambda m: m["weight"]).get("binding") if mixes else row.get("binding")) or ""
+    head = binding[:-len(own)] if own and binding.endswith(own) else ""
+    return head + binding_caveat_json(own or binding, row["pick"].get("requirements") or ())
 
 
 def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg") -> str:
@@ -99,8 +106,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                 + ", "
                 f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}"
                 f"{md_text(rented_text(best, by))}; "
-                f"what binds: {md_text(best['binding'] or '—')}"
-                + (f"; {md_text(odds)}." if (odds := pick_odds(best)) else "."),
+                f"what binds: {md_text(binds_text(best))}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
         if same:
@@ -164,6 +170,10 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
            f'<text x="{L}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
            f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}; '
            'filled: meets every requirement, hollow: misses one; the label is its GPU count</text>']
+    if any(r.get("mixes") for r in rows):       # as the table's row: the heaviest mix's figures, the costs averaged
+        out.append(f'<text x="{L}" y="{T - 2}" font-size="10">with mixes: the p90 TPOT of each cluster\'s pick under '
+                   'its heaviest mix, as the table gives it; the cost, the mixes\' averaged; the tooltip names each '
+                   'mix\'s pick</text>')
     for t in ticks(0.0, x1):
         out += [f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>',
                 f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>']
@@ -182,7 +192,7 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
         at.setdefault((r["cluster"]["gpu"], round(x, 1), round(y, 1), bool(r.get("meets_requirements"))), []).append(r)
     for (gpu, x, y, meets), same in at.items():
         fill = colour[gpu] if meets else "white"
-        names = "; ".join(f"{r['label']}: {r['pick']['strategy']}" for r in same)
+        names = "; ".join(f"{r['label']}: {strategy_cell(r)}" for r in same)
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" stroke="{colour[gpu]}" '
                    f'stroke-width="2"><title>{escape(names)}</title></circle>')
         counts = ", ".join(str(r["cluster"]["gpus"]) for r in same)

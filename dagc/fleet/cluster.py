@@ -183,6 +183,10 @@ def cap_binds(b: Binding, rate: float) -> str:
         return ""
     need = f", where ≈ {format_figure(b.little_concurrency)} are needed at {rate:,.10g} requests/s" \
         if b.little_concurrency is not None else ""
+    if b.per_token_missed:
+        late = " and ".join(m.upper() for m in b.missed if m in ("tpot", "itl"))
+        return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}, but a larger batch "
+                f"lengthens every step and its {late} already misses: more GPUs lift it")
     return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}: a larger batch, or "
             "`batch = max`, lifts it")
 

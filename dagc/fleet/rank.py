@@ -99,12 +99,14 @@ class FleetResult:
 
 
 def _pick_key(row: dict[str, Any]) -> tuple[object, ...] | None:
-    """What makes two clusters' picks the same: GPU type, engine, strategy and cost (None: a row without them)."""
+    """What makes two clusters' picks the same: GPU type, engine, strategy — with mixes, each mix's, not the
+    heaviest's alone (the table's strategy cell names each) — and cost (None: a row without them)."""
     c, pick = row.get("cluster"), row.get("pick") or {}
     if c is None or "strategy" not in pick:
         return None
-    return c["gpu"], c["engine"], pick["strategy"], row.get("per_million_tokens"), \
-        row.get("gpu_hours_per_million_tokens")
+    strategies = tuple((m["mix"], (m.get("pick") or {}).get("strategy")) for m in row.get("mixes") or ()) \
+        or pick["strategy"]
+    return c["gpu"], c["engine"], strategies, row.get("per_million_tokens"), row.get("gpu_hours_per_million_tokens")
 
 
 def missed_text(row: dict[str, Any]) -> str:
