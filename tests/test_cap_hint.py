@@ -4,6 +4,8 @@ requests in flight lengthen every step, so the hint a new user followed (batch 6
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dagc.export.binding_text import binding_text
 from dagc.fleet.cluster import cap_binds
 from dagc.lang.load import load_plan_text
@@ -29,7 +31,10 @@ def test_a_missed_tpot_percentile_is_not_lifted_by_a_larger_batch():
     assert words is not None and "a larger batch lifts it" not in words
     assert "lengthens every step, and TPOT already misses its target" in words
     fleet = cap_binds(b, 10.0)
-    assert "`batch = max`" not in fleet and "its TPOT already misses: more GPUs lift it" in fleet
+    assert "`batch = max`" not in fleet and "its TPOT already misses: a larger batch alone cannot meet it" in fleet
+    both = replace(b, missed=("itl", "tpot", "ttft"))       # two per-token latencies: the verb agrees
+    assert "its ITL and TPOT already miss: " in cap_binds(both, 10.0)
+    assert "ITL and TPOT already miss their targets" in (binding_text(binding_json(both)) or "")
 
 
 def test_a_cap_that_binds_with_every_per_token_target_met_is_lifted_by_a_larger_batch():

@@ -58,8 +58,12 @@ def test_two_clusters_whose_heaviest_mix_picks_alike_are_not_the_same_pick(ranke
 def test_the_svg_says_whose_figures_its_points_are_and_names_each_mixs_pick(ranked):
     svg = fleet_svg(ranked.to_json(), "mixes")
     text = svg.replace("&#x27;", "'").replace("&#39;", "'")
-    assert ("with mixes: the p90 TPOT of each cluster's pick under its heaviest mix, as the table gives it; the cost, "
-            "the mixes' averaged; the tooltip names each mix's pick") in text
+    assert ("with mixes: each pick's p90 TPOT under its heaviest mix; costs averaged over the mixes; tooltips name "
+            "each mix's pick") in text
+    # every line of text above the plot fits the image: about 0.55 em a character, from the left margin
+    import re
+    for size, line in re.findall(r'<text x="70" y="\d+" font-size="(\d+)"[^>]*>([^<]*)</text>', text):
+        assert 70 + 0.55 * int(size) * len(line) <= 720, line
     titles = svg.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
     assert 'tp 1 (mix "chat"; tp 2 under mix "long")' in titles
     assert 'tp 1 (mix "chat"; dp 2 < tp 1 > under mix "long")' in titles

@@ -29,7 +29,7 @@ def test_a_memory_ceiling_above_the_gpu_is_located_with_its_hint_and_judged_as_w
     assert d.message == ("`memory <= 200 GB` is above the memory of one h200, 140.40 GiB (143,771 MiB): it bounds "
                          "nothing: every strategy that fits the GPU meets it")
     assert d.hint == ("memory requirements are per GPU: write a share of its memory (`memory <= 90 %`) or a size at "
-                      "most 140.40 GiB")
+                      "most 143,771 MiB, the GPU's own, rounded down")
     (_, mem) = r.requirements
     assert mem.met is True                         # judged as written
 
@@ -39,6 +39,8 @@ def test_a_memory_ceiling_above_the_gpu_is_located_with_its_hint_and_judged_as_w
     ("memory <= 140 GB", "h200", False),           # 140e9 bytes: below 143,771 MiB (150.76e9 bytes)
     ("memory <= 90 %", "h200", False),             # a share: a value above 100 % is refused as it is read
     ("memory <= 100 GB", "h100-sxm", True),        # an H100 holds 81,559 MiB (85.5e9 bytes)
+    ("memory <= 81559 MiB", "h100-sxm", False),    # the size the hint gives: not flagged again
+    ("memory <= 79.65 GiB", "h100-sxm", True),     # 81,561.6 MiB: the GiB figure, rounded, is above it
 ])
 def test_which_memory_requirements_are_above_the_gpu(req, gpu, flagged):
     _, found = _w524(req, gpu)

@@ -11,14 +11,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _defined(path: Path) -> set[str]:
-    """The names of the functions and classes `path` defines, at any depth, and their dotted module paths for a
-    module of dagc (a doctest's id: `load.py::dagc.serve.load.simulate`)."""
+    """The tests `path` defines as pytest names them: a test file's top-level `test_*` functions and its classes'
+    `Class::test_*` methods; a module of dagc's functions and classes at any depth, by their dotted module paths
+    too (a doctest's id: `load.py::dagc.serve.load.simulate`)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    if path.is_relative_to(ROOT / "dagc"):
-        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-        names |= {f"{module}.{n}" for n in names}
-    return names
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    if not path.is_relative_to(ROOT / "dagc"):
+        names = {n.name for n in tree.body if isinstance(n, functions) and n.name.startswith("test")}
+        return names | {f"{c.name}::{m.name}" for c in tree.body if isinstance(c, ast.ClassDef)
+                        for m in c.body if isinstance(m, functions) and m.name.startswith("test")}
+    names = {n.name for n in ast.walk(tree) if isinstance(n, (*functions, ast.ClassDef))}
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    return names | {f"{module}.{n}" for n in names}
 
 
 def test_every_name_in_the_slow_list_is_a_test_that_exists():

@@ -48,8 +48,8 @@ def _cap_lift(missed: Sequence[str]) -> str:
     if not per_token:
         return "a larger batch lifts it"
     return (f"a larger batch lifts the cap but lengthens every step, and {' and '.join(per_token)} already "
-            f"{'misses its target' if len(per_token) == 1 else 'miss their targets'}: more GPUs or a faster "
-            "strategy, not a larger batch")
+            f"{'misses its target' if len(per_token) == 1 else 'miss their targets'}: a larger batch alone cannot "
+            "meet it — more GPUs, a faster strategy, or faster steps (8-bit weights) with it")
 
 
 def _limit_text(b: dict[str, Any]) -> str:

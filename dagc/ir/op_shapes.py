@@ -300,9 +300,7 @@ class Shapes:
         if isinstance(x, (int, float)):                   # a number (the usual case; np.float64 is a float)
             value = float(x)
         elif isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
-            if not x.flags.writeable:                     # read-only already (a vector made here): itself
-                return x
-            view = x.view()
+            view = x if not x.flags.writeable else x.view()     # read-only already (a vector made here): itself
             view.flags.writeable = False
             return view
         elif np.ndim(x) == 0:

@@ -308,7 +308,7 @@ def check_memory_above_gpu(ctx: RuleContext) -> Iterator[Diagnostic]:
                    f"`{req.text}` is above the memory of one {gpu.name}, {format_gpu_memory(gpu.memory_bytes)}: "
                    f"{what}", req.span or ctx.plan.span_of("require"),
                    "memory requirements are per GPU: write a share of its memory (`memory <= 90 %`) or a size "
-                   f"at most {format_bytes(gpu.memory_bytes)}")
+                   f"at most {int(gpu.memory_bytes // 2**20):,} MiB, the GPU's own, rounded down")
 
 
 RULES = (

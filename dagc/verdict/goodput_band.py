@@ -20,9 +20,11 @@ deployment would measure differs by two things, each with its errors from the le
   Until 2026-11-27 a capacity of none took the throughput band around its figure: a goodput of 0 (every TTFT just
   past a 200 ms p99 target) read `0 requests/s [0–0] → misses (p < 0.01)` while that p99's own band straddled the
   target (`uncertain (p ≈ 0.36)`).
-  So does a capacity judged below the arrival rate of a run that keeps pace: the capacity is the highest rate at
-  which the percentile requirements hold and the queue keeps pace, and a run that keeps pace at its rate while
-  missing a p99 target is bound by the target, not by keeping up — which is all this term asks. Until
+  So does a capacity judged below the arrival rate of a run that keeps pace while it misses a percentile
+  requirement: the capacity is the highest rate at which the percentile requirements hold and the queue keeps
+  pace, and such a run is bound by its target, not by keeping up — which is all this term asks. A run meeting
+  every percentile whose capacity lies below its rate keeps pace only over its own length (the capacity's longer
+  trials fall behind): its capacity stands. Until
   2026-11-27 such a capacity was read as the rate it keeps up with: Qwen3-235B-A22B on 8 H100s at 4 requests/s
   with `ttft_p99 <= 100 ms` missed (capacity 0.408 requests/s) read a goodput of `3.252 requests/s
   [0.0002946–0.4507] → misses (p < 0.01)` — a band ten times below its own figure.
@@ -99,19 +101,27 @@ class GoodputCurve:
         return 1.0 - reached if op in (">=", ">") else reached if op in ("<=", "<") else 0.0
 
 
+def _keeps_up_with(under: UnderLoad, rate: float) -> float:
+    """The rate the capacity term reads (module docstring): the judged capacity; the arrival rate the run keeps
+    pace with when none was judged, when it was judged none, or when it lies below the rate while the run itself
+    misses a percentile requirement (the target binds it, not its pace). A run meeting every percentile whose
+    capacity lies below its rate falls behind over the capacity's longer trials: that capacity stands."""
+    cap = under.capacity_requests_per_s if under.capacity_judged else None
+    if cap is None or (cap < rate and under.binding.missed):
+        return rate
+    return cap
+
+
 def goodput_curve(plan: Plan, under: UnderLoad, errors_of: Callable[[RequirementKind], Errors],
                   throughput: Errors) -> GoodputCurve | None:
     """The goodput curve of a run that keeps pace (module docstring); None for one that does not, or without an
-    arrival rate (a closed loop's clients wait: its goodput is counted over its run). A capacity not judged,
-    judged to be none, or below the arrival rate: the arrival rate the run keeps up with stands for it."""
+    arrival rate (a closed loop's clients wait: its goodput is counted over its run); the capacity it reads,
+    `_keeps_up_with`."""
     load = under.load
     rate = load.arrival_rate
     if rate is None or not load.keeps_pace or not len(load.ttft):
         return None
-    # not judged, judged none, or judged below the rate (its percentile requirements, not its pace, bind it): the
-    # run keeps pace with its arrival rate, the lowest the rate it keeps up with can be
-    cap = max(rate, under.capacity_requests_per_s) if under.capacity_judged \
-        and under.capacity_requests_per_s is not None else rate
+    cap = _keeps_up_with(under, rate)
     kinds = [k for k in _LATENCIES if any(r.kind is k for r in plan.requirements)]
     errors = {k: errors_of(k) for k in kinds}
     out = []
