@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,8 @@ from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
+from .shards import RankShards, StageCounts, rank_shards, stage_counts
+from .speculative import draft_layer
 from .split import (
     busiest_group_requests,
     effective_microbatches,
@@ -60,6 +62,13 @@ class Layout:
     microbatches: int               # scheduled: at most the requests of one attention-DP group
     gpus_per_node: int
     gpus_available: int
+    # What the layout's ranks hold, worked out once here from the model and read by every later stage (functions of
+    # the model, the workload and the fields above, so no part of a layout's identity): the per-rank shares of a
+    # layer (`RankShards`), each stage's layers by kind (`StageCounts`; none when there are more stages than
+    # layers, E303) and speculative decoding's draft layer (`dagc.layout.speculative.draft_layer`).
+    shards: RankShards = field(compare=False, repr=False)
+    stage_counts: tuple[StageCounts, ...] = field(compare=False, repr=False)
+    draft: bool | None = field(compare=False, repr=False)
     microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
     batch: int = 0                      # requests of the workload, split by `requests`
     redundant: int = 0                  # `with redundant R`: extra expert slots per MoE layer
@@ -267,17 +276,20 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         (8, 4, 1, 16, ((0, 16), (16, 32)))
     """
     s = strategy
+    draft, shards = draft_layer(model, workload), rank_shards(model, s.tp)     # what its ranks hold of a layer
     ep, etp, g, adp = stage_group(s.tp, s.cp, s.ep, s.etp)
     split = s.pp_split
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
     bounds = StageBounds.explicit(split) if split is not None and explicit else StageBounds.even(model.layers, s.pp)
     requested = workload.microbatches_for(s.pp)
+    counts = stage_counts(model, bounds) if s.pp <= model.layers else ()
     return Layout(
         strategy=s, dp=s.dp, pp=s.pp, tp=s.tp, cp=s.cp, sp=s.sp, ep=ep, etp=etp,
         expert_domain_written=s.ep is not None or s.etp is not None, group_size=g, adp=adp, edp=max(1, g // (ep * etp)),
         stage_layers=bounds, split_is_explicit=explicit, experts=model.moe.experts,
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
-        gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,
+        gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, shards=shards,
+        stage_counts=counts, draft=draft, microbatches_requested=requested,
         batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )
 
@@ -291,6 +303,10 @@ def attention_ranks(strategy: Strategy) -> int:
 def timing_key(lay: Layout) -> tuple[Hashable, ...]:
     """What a layout's DAG and activations read of it: its strategy (by its JSON: a `Strategy` holds its options) and
     every field but its GPUs available (strategies checked on clusters of one GPU type at several counts share
-    them, `dagc.verdict.analyse.compile_dag`)."""
-    return (lay.strategy.model_dump_json(),
-            *(getattr(lay, f.name) for f in fields(lay) if f.name not in ("strategy", "gpus_available")))
+    them, `dagc.verdict.analyse.compile_dag`) and those worked out of the model and workload that the key holds
+    beside it (`_DERIVED`)."""
+    return (lay.strategy.model_dump_json(), *(getattr(lay, f.name) for f in fields(lay) if f.name not in _UNKEYED))
+
+
+_DERIVED = ("shards", "stage_counts", "draft")         # `Layout`'s fields worked out of the model and workload
+_UNKEYED = frozenset({"strategy", "gpus_available", *_DERIVED})

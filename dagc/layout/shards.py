@@ -12,6 +12,8 @@ are `dagc.layout.routing`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -21,7 +23,7 @@ from ..plan.model import AttentionKind, Model
 
 __all__ = ["ACTIVATION_BYTES", "fused_moe_shape", "kv_heads_per_rank", "kv_heads_fit", "attention_params_per_rank",
            "qkv_params_per_rank", "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts",
-           "stage_layer_counts"]
+           "stage_layer_counts", "RankShards", "rank_shards", "StageCounts", "stage_counts"]
 
 ACTIVATION_BYTES = 2.0   # activations kept in bf16 (2 bytes per value), by the DAG and by memory alike
 
@@ -136,3 +138,46 @@ def stage_layer_counts(model: Model, first: int, end: int) -> tuple[int, int]:
     """
     moe = model.moe_layers_below(end) - model.moe_layers_below(first)
     return end - first - moe, moe
+
+
+# A stage's layers by kind: (dense, MoE, windowed) — `stage_layer_counts` and the windowed ones among them.
+StageCounts = tuple[int, int, int]
+
+
+def stage_counts(model: Model, bounds: Sequence[tuple[int, int]]) -> tuple[StageCounts, ...]:
+    """Each stage's `StageCounts`, in order: what memory, the working sets and the timer read of a stage's layers.
+
+    Example:
+        >>> from dagc.lang.model import model_from_preset
+        >>> stage_counts(model_from_preset("mixtral-8x7b"), ((0, 16), (16, 32)))
+        ((0, 16, 0), (0, 16, 0))
+    """
+    return tuple((*stage_layer_counts(model, a, b), model.windowed_layers_below(b) - model.windowed_layers_below(a))
+                 for a, b in bounds)
+
+
+@dataclass(frozen=True)
+class RankShards:
+    """What one rank of a tensor-parallel split `tp` holds and reads of one layer — the formulas above at one
+    degree — made once per layout (`dagc.layout.layout.resolve`) and read by memory, the op shapes and the
+    timer, none of which works them out again."""
+
+    tp: int
+    attention_params: float          # `attention_params_per_rank`
+    qkv_params: float                # `qkv_params_per_rank`
+    kv_heads: int                    # `kv_heads_per_rank`
+    kv_bytes_per_token: float        # `kv_bytes_per_token_layer`
+    dims: tuple[int, int]            # `attention_dims`: (dk, dv)
+
+
+def rank_shards(model: Model, tp: int) -> RankShards:
+    """The `RankShards` of `model` split `tp` ways.
+
+    Example:
+        >>> from dagc.lang.model import model_from_preset
+        >>> r = rank_shards(model_from_preset("mixtral-8x7b"), 16)
+        >>> r.kv_heads, r.kv_bytes_per_token, r.dims
+        (1, 512.0, (128, 128))
+    """
+    return RankShards(tp, attention_params_per_rank(model, tp), qkv_params_per_rank(model, tp),
+                      kv_heads_per_rank(model, tp), kv_bytes_per_token_layer(model, tp), attention_dims(model))

@@ -25,7 +25,6 @@ from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import RankDims, phase_chunk
 from ..ir.ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
 from ..layout.layout import Layout
-from ..layout.shards import stage_layer_counts
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
 from ..plan.model import Model
@@ -199,8 +198,8 @@ class TimerCore:
     def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
         """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
         return self.remember(self.kinds, (lay.stage_layers,), lambda: tuple(
-            (*stage_layer_counts(self.plan.model, a, b), stage == 0, stage == lay.pp - 1)
-            for stage, (a, b) in enumerate(lay.stage_layers)))
+            (n_dense, n_moe, stage == 0, stage == lay.pp - 1)
+            for stage, (n_dense, n_moe, _) in enumerate(lay.stage_counts)))
 
     def _op_price(self, tpl: OpTemplate) -> OpPrice:
         """A template's price, its terms open (`OpPrice`); a compute template's kernels priced once per
