@@ -30,8 +30,7 @@ import numpy as np
 
 from ..enums import FastEnum
 from ..layout.layout import Layout
-from ..plan.model import AttentionKind, Model
-from ..plan.params import attention_params
+from ..plan.model import Model
 from ..plan.strategy import Axis
 from ..plan.workload import Workload
 from .dag import OpKind, OpTemplate, Phase
@@ -124,22 +123,9 @@ class Op(FastEnum):
 
 
 def rank_dims(m: Model, lay: Layout) -> RankDims:
-    """The per-rank dimensions of `m` under `lay`'s attention split (its ranks' share of a layer, `lay.shards`)."""
-    tp, h, shards = lay.tp, m.hidden, lay.shards
-    heads_r = m.heads / tp
-    dk, dv = shards.dims
-    o_full = m.heads * dv * h
-    qkv_r = shards.qkv_params
-    if m.attention is AttentionKind.MLA and m.mla is not None:
-        kv_out = heads_r * (m.mla.qk_nope + m.mla.v_head)
-    else:
-        kv_out = 2 * shards.kv_heads * dk
-    q_out, o_in = heads_r * dk, heads_r * dv
-    return RankDims(h=h, wb=m.weights.bytes, ewb=m.expert_weights.bytes, gate=3 if m.moe.gated else 2, tp=tp,
-                    cp=lay.cp, sp=lay.sp,
-                    heads_r=heads_r, dk=dk, dv=dv, q_out=q_out, kv_out=kv_out, o_in=o_in, qkv_params_r=qkv_r,
-                    qkv_params_full=attention_params(m) - o_full, o_params_r=o_full / tp, o_params_full=o_full,
-                    kvb_token=shards.kv_bytes_per_token)
+    """The per-rank dimensions of `m` under `lay`'s attention split: the layout's own (`Layout.dims`, made once
+    when it is resolved)."""
+    return lay.dims
 
 
 class OpShapes(Shapes):

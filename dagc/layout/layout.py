@@ -27,7 +27,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
-from .shards import RankShards, StageCounts, rank_shards, stage_counts
+from .shards import RankDims, RankShards, StageCounts, dims_of, rank_shards, stage_counts
 from .speculative import draft_layer
 from .split import (
     busiest_group_requests,
@@ -67,6 +67,7 @@ class Layout:
     # layer (`RankShards`), each stage's layers by kind (`StageCounts`; none when there are more stages than
     # layers, E303) and speculative decoding's draft layer (`dagc.layout.speculative.draft_layer`).
     shards: RankShards = field(compare=False, repr=False)
+    dims: RankDims = field(compare=False, repr=False)      # the op shapes' per-rank dimensions (`dims_of`)
     stage_counts: tuple[StageCounts, ...] = field(compare=False, repr=False)
     draft: bool | None = field(compare=False, repr=False)
     microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
@@ -289,7 +290,7 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         stage_layers=bounds, split_is_explicit=explicit, experts=model.moe.experts,
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, shards=shards,
-        stage_counts=counts, draft=draft, microbatches_requested=requested,
+        stage_counts=counts, draft=draft, dims=dims_of(model, shards, s.cp, s.sp), microbatches_requested=requested,
         batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )
 
@@ -308,5 +309,5 @@ def timing_key(lay: Layout) -> tuple[Hashable, ...]:
     return (lay.strategy.model_dump_json(), *(getattr(lay, f.name) for f in fields(lay) if f.name not in _UNKEYED))
 
 
-_DERIVED = ("shards", "stage_counts", "draft")         # `Layout`'s fields worked out of the model and workload
+_DERIVED = ("shards", "dims", "stage_counts", "draft")         # `Layout`'s fields worked out of the model and workload
 _UNKEYED = frozenset({"strategy", "gpus_available", *_DERIVED})

@@ -20,10 +20,11 @@ import numpy as np
 
 from ..plan.cluster import FusedMoe
 from ..plan.model import AttentionKind, Model
+from ..plan.params import attention_params
 
 __all__ = ["ACTIVATION_BYTES", "fused_moe_shape", "kv_heads_per_rank", "kv_heads_fit", "attention_params_per_rank",
            "qkv_params_per_rank", "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts",
-           "stage_layer_counts", "RankShards", "rank_shards", "StageCounts", "stage_counts"]
+           "stage_layer_counts", "RankShards", "rank_shards", "StageCounts", "stage_counts", "RankDims", "dims_of"]
 
 ACTIVATION_BYTES = 2.0   # activations kept in bf16 (2 bytes per value), by the DAG and by memory alike
 
@@ -181,3 +182,46 @@ def rank_shards(model: Model, tp: int) -> RankShards:
     """
     return RankShards(tp, attention_params_per_rank(model, tp), qkv_params_per_rank(model, tp),
                       kv_heads_per_rank(model, tp), kv_bytes_per_token_layer(model, tp), attention_dims(model))
+
+
+@dataclass(frozen=True)
+class RankDims:
+    """Model dimensions per rank, derived once per layout (`Layout.dims`, `dims_of`): what the op shapes read."""
+
+    h: int
+    wb: float
+    ewb: float              # bytes per expert weight (routed and shared experts)
+    gate: int
+    tp: int
+    cp: int
+    sp: bool
+    heads_r: float
+    dk: int
+    dv: int
+    q_out: float          # per token, per rank
+    kv_out: float
+    o_in: float
+    qkv_params_r: float
+    qkv_params_full: float
+    o_params_r: float
+    o_params_full: float
+    kvb_token: float      # KV cache bytes per token per layer on a rank
+
+
+def dims_of(model: Model, shards: RankShards, cp: int, sp: bool) -> RankDims:
+    """The `RankDims` of `model` on a rank whose share of a layer is `shards` (its tp), context parallel `cp` and
+    sequence parallel or not (`sp`)."""
+    tp, h, m = shards.tp, model.hidden, model
+    heads_r = m.heads / tp
+    dk, dv = shards.dims
+    o_full = m.heads * dv * h
+    if m.attention is AttentionKind.MLA and m.mla is not None:
+        kv_out = heads_r * (m.mla.qk_nope + m.mla.v_head)
+    else:
+        kv_out = 2 * shards.kv_heads * dk
+    q_out, o_in = heads_r * dk, heads_r * dv
+    return RankDims(h=h, wb=m.weights.bytes, ewb=m.expert_weights.bytes, gate=3 if m.moe.gated else 2, tp=tp,
+                    cp=cp, sp=sp, heads_r=heads_r, dk=dk, dv=dv, q_out=q_out, kv_out=kv_out, o_in=o_in,
+                    qkv_params_r=shards.qkv_params,
+                    qkv_params_full=attention_params(m) - o_full, o_params_r=o_full / tp, o_params_full=o_full,
+                    kvb_token=shards.kv_bytes_per_token)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Mapping
 import numpy as np
 
 from ..ir.dag import OpTemplate, Phase, StagePass, step_passes
-from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
+from ..ir.ops import Op, OpShapes, layer_ops
 from ..layout.eplb import ExpertSplit, ep_nodes
 from ..layout.layout import Layout, timing_key
 from ..layout.routing import busiest_rank_factor
@@ -178,7 +178,7 @@ _ACTIVATIONS: OrderedDict[Hashable, dict[int, float]] = OrderedDict()
 
 
 def _activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> dict[int, float]:
-    d = rank_dims(model, layout)
+    d = layout.dims
     cache: dict[tuple[Phase, tuple[float, ...]], dict[str, float]] = {}
 
     def peaks(phase: Phase, req: tuple[float, ...], stage: int) -> dict[str, float]:

@@ -23,8 +23,9 @@ from ..cost.op_price import OpPrice, kernels_price, op_price
 from ..ir.dag import Kernel, OpTemplate, Phase, StagePass
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import RankDims, phase_chunk
-from ..ir.ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
+from ..ir.ops import LayerOp, Op, OpShapes, layer_ops
 from ..layout.layout import Layout
+from ..layout.shards import dims_of, rank_shards, stage_layer_counts
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
 from ..plan.model import Model
@@ -198,8 +199,8 @@ class TimerCore:
     def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
         """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
         return self.remember(self.kinds, (lay.stage_layers,), lambda: tuple(
-            (n_dense, n_moe, stage == 0, stage == lay.pp - 1)
-            for stage, (n_dense, n_moe, _) in enumerate(lay.stage_counts)))
+            (*stage_layer_counts(self.plan.model, a, b), stage == 0, stage == lay.pp - 1)
+            for stage, (a, b) in enumerate(lay.stage_layers)))
 
     def _op_price(self, tpl: OpTemplate) -> OpPrice:
         """A template's price, its terms open (`OpPrice`); a compute template's kernels priced once per
@@ -215,7 +216,9 @@ class TimerCore:
     def shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
                 chunk: int | None = None) -> OpShapes:
         m = self.plan.model
-        dims = self.remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
+        # of the degrees alone, not `Layout.dims`: a search candidate's layout is a sketch until a table misses
+        dims = self.remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: dims_of(m, rank_shards(m, lay.tp), lay.cp,
+                                                                                  lay.sp))
         return OpShapes(m, workload, lay, dims, StagePass(phase, np.array(req), stage, chunk),
                         self.plan.cluster.engine.terms)
 
