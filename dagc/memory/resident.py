@@ -27,7 +27,7 @@ from ..plan.params import embedding_params, ffn_params, router_params
 from ..plan.workload import Workload
 
 __all__ = ["admits_by_kv", "kv_requests_judged", "requests_per_rank", "kv_cache_bytes_per_token",
-           "kv_cache_bytes_per_request", "kv_layers_of",
+           "kv_cache_bytes_per_request", "kv_layers_of", "request_kv_bytes",
            "resident_bytes_exceed", "weight_totals", "WeightTotals",
            "working_set_exceeds", "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer",
            "with_kv_cache", "StageFigures", "StageKind", "KvPerLayer", "stage_kv_bytes", "Resident", "resident_of",
@@ -64,9 +64,14 @@ def kv_cache_bytes_per_request(model: Model, tokens: int, tp: int = 1, draft: bo
     """The KV cache of one request of `tokens` tokens over the whole model, as a rank of tensor
     parallelism `tp` holds it (1: unsharded): every full-attention layer's `tokens`, a windowed layer's
     at most the window's (`dagc.layout.window.kv_tokens`); with `draft`, the speculative draft's layer's too."""
+    return request_kv_bytes(model, tokens, kv_bytes_per_token_layer(model, tp), draft)
+
+
+def request_kv_bytes(model: Model, tokens: int, per_token: float, draft: bool = False) -> float:
+    """`kv_cache_bytes_per_request` on a rank holding `per_token` KV bytes of one token in a layer (a layout's
+    `RankShards.kv_bytes_per_token`)."""
     windowed = model.windowed_layers_below(model.layers)
-    per_layer = kv_bytes_per_token_layer(model, tp)
-    return ((model.layers - windowed + draft) * tokens + windowed * kv_tokens(model.window, tokens)) * per_layer
+    return ((model.layers - windowed + draft) * tokens + windowed * kv_tokens(model.window, tokens)) * per_token
 
 
 def kv_layers_of(model: Model, workload: Workload) -> tuple[int, bool]:

@@ -24,8 +24,8 @@ from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_in
 from ..serve.disagg import (
     Disaggregated,
     PoolFigures,
+    decode_kv_bytes,
     disaggregated,
-    kv_bytes_per_request,
     transfer_layers,
     transfer_link,
     transfer_seconds,
@@ -149,7 +149,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     prefill_metrics, decode_metrics = (_instance(r) for r in results)
     if prefill_metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
         link = transfer_link(plan.cluster, gpus, results[0].gpus_per_instance)
-        kv = kv_bytes_per_request(plan.model, w, results[1].analysis.layout.tp)
+        kv = decode_kv_bytes(plan.model, w, results[1].analysis.layout)
         figures = _figures(plan, (results[0], prefill_metrics), (results[1], decode_metrics), kv, link)
         metrics = steady_metrics(figures.rates, bubble_fraction=decode_metrics.bubble_fraction,
                                  critical_path=decode_metrics.critical_path, kv_transfer_s=figures.transfer_s,
