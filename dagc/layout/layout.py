@@ -27,7 +27,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
-from .shards import RankDims, RankShards, StageCounts, dims_of, rank_shards, stage_counts
+from .shards import RankDims, RankShards, StageCounts, dims_of, rank_shards
 from .speculative import draft_layer
 from .split import (
     busiest_group_requests,
@@ -64,11 +64,11 @@ class Layout:
     gpus_available: int
     # What the layout's ranks hold, worked out once here from the model and read by every later stage (functions of
     # the model, the workload and the fields above, so no part of a layout's identity): the per-rank shares of a
-    # layer (`RankShards`), each stage's layers by kind (`StageCounts`; none when there are more stages than
-    # layers, E303) and speculative decoding's draft layer (`dagc.layout.speculative.draft_layer`).
+    # layer (`RankShards`), each stage's layers by kind (`StageCounts`, each worked out when read) and speculative
+    # decoding's draft layer (`dagc.layout.speculative.draft_layer`).
     shards: RankShards = field(compare=False, repr=False)
     dims: RankDims = field(compare=False, repr=False)      # the op shapes' per-rank dimensions (`dims_of`)
-    stage_counts: tuple[StageCounts, ...] = field(compare=False, repr=False)
+    stage_counts: StageCounts = field(compare=False, repr=False)
     draft: bool | None = field(compare=False, repr=False)
     microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
     batch: int = 0                      # requests of the workload, split by `requests`
@@ -283,14 +283,14 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
     bounds = StageBounds.explicit(split) if split is not None and explicit else StageBounds.even(model.layers, s.pp)
     requested = workload.microbatches_for(s.pp)
-    counts = stage_counts(model, bounds) if s.pp <= model.layers else ()
     return Layout(
         strategy=s, dp=s.dp, pp=s.pp, tp=s.tp, cp=s.cp, sp=s.sp, ep=ep, etp=etp,
         expert_domain_written=s.ep is not None or s.etp is not None, group_size=g, adp=adp, edp=max(1, g // (ep * etp)),
         stage_layers=bounds, split_is_explicit=explicit, experts=model.moe.experts,
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, shards=shards,
-        stage_counts=counts, draft=draft, dims=dims_of(model, shards, s.cp, s.sp), microbatches_requested=requested,
+        stage_counts=StageCounts(model, bounds), draft=draft,
+        dims=dims_of(model, shards, s.cp, s.sp), microbatches_requested=requested,
         batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )
 

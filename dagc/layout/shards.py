@@ -12,9 +12,9 @@ are `dagc.layout.routing`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from ..plan.params import attention_params
 
 __all__ = ["ACTIVATION_BYTES", "fused_moe_shape", "kv_heads_per_rank", "kv_heads_fit", "attention_params_per_rank",
            "qkv_params_per_rank", "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts",
-           "stage_layer_counts", "RankShards", "rank_shards", "StageCounts", "stage_counts", "RankDims", "dims_of"]
+           "stage_layer_counts", "RankShards", "rank_shards", "StageCount", "StageCounts", "RankDims", "dims_of"]
 
 ACTIVATION_BYTES = 2.0   # activations kept in bf16 (2 bytes per value), by the DAG and by memory alike
 
@@ -142,19 +142,57 @@ def stage_layer_counts(model: Model, first: int, end: int) -> tuple[int, int]:
 
 
 # A stage's layers by kind: (dense, MoE, windowed) — `stage_layer_counts` and the windowed ones among them.
-StageCounts = tuple[int, int, int]
+StageCount = tuple[int, int, int]
 
 
-def stage_counts(model: Model, bounds: Sequence[tuple[int, int]]) -> tuple[StageCounts, ...]:
-    """Each stage's `StageCounts`, in order: what memory, the working sets and the timer read of a stage's layers.
+class StageCounts(Sequence[StageCount]):
+    """Each stage's `StageCount`, in order: what memory, the working sets and the timer read of a stage's layers.
+    Read like a tuple of them and compared equal to one, but held in O(1) memory, as its stages' bounds are
+    (`dagc.layout.stages.StageBounds`): a stage's is worked out when it is read, so that a layout of 100,000
+    stages costs nothing until a stage is read (those past the work budget never are).
 
     Example:
         >>> from dagc.lang.model import model_from_preset
-        >>> stage_counts(model_from_preset("mixtral-8x7b"), ((0, 16), (16, 32)))
+        >>> StageCounts(model_from_preset("mixtral-8x7b"), ((0, 16), (16, 32)))
         ((0, 16, 0), (0, 16, 0))
     """
-    return tuple((*stage_layer_counts(model, a, b), model.windowed_layers_below(b) - model.windowed_layers_below(a))
-                 for a, b in bounds)
+
+    __slots__ = ("_model", "_bounds")
+
+    def __init__(self, model: Model, bounds: Sequence[tuple[int, int]]):
+        self._model, self._bounds = model, bounds
+
+    def _of(self, first: int, end: int) -> StageCount:
+        windowed = self._model.windowed_layers_below(end) - self._model.windowed_layers_below(first)
+        return (*stage_layer_counts(self._model, first, end), windowed)
+
+    def __len__(self) -> int:
+        return len(self._bounds)
+
+    @overload
+    def __getitem__(self, i: int) -> StageCount: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[StageCount, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> StageCount | tuple[StageCount, ...]:
+        if isinstance(i, slice):
+            return tuple(self._of(*self._bounds[j]) for j in range(*i.indices(len(self))))
+        return self._of(*self._bounds[i])
+
+    def __iter__(self) -> Iterator[StageCount]:
+        return (self._of(a, b) for a, b in self._bounds)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(other) == len(self) and all(tuple(o) == c for o, c in zip(other, self, strict=False))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self)) if len(self) <= 8 else f"StageCounts({len(self)} stages)"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from ..ir.ops import Op
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
-from ..layout.shards import RankShards, StageCounts, kv_bytes_per_token_layer
+from ..layout.shards import RankShards, StageCount, kv_bytes_per_token_layer
 from ..layout.speculative import draft_layer
 from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
@@ -166,11 +166,11 @@ def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageF
     return resident_of(model, workload, layout).figures
 
 
-def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[StageCounts], ep: int, etp: int,
+def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[StageCount], ep: int, etp: int,
                             draft: bool | None = None, redundant: int = 0) -> StageFigures:
     """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
     kind in order: what a layout's degrees and stages alone decide — its ranks' share of a layer (`shards`, of
-    its tp) and each stage's layers by kind (`counts`, `dagc.layout.shards.stage_counts`). `draft`: speculative
+    its tp) and each stage's layers by kind (`counts`, `dagc.layout.shards.StageCounts`). `draft`: speculative
     decoding's draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense True, MoE False; its
     weights, and its KV cache as a full-attention layer's), or None. `redundant`: extra expert slots per
     MoE layer (`with redundant R`), each a whole expert's weights."""

@@ -16,7 +16,7 @@ from ..ir.dag import Phase
 from ..ir.ops import Op
 from ..lang.fields import BATCH_LIMIT
 from ..layout.layout import Layout
-from ..layout.shards import rank_shards, stage_counts
+from ..layout.shards import StageCounts, rank_shards
 from ..layout.speculative import draft_layer
 from ..layout.split import busiest_group_requests
 from ..layout.stages import StageBounds
@@ -96,7 +96,7 @@ class MemoryScreen:
         if hit is None:
             model = self.plan.model
             hit = self._totals[key] = weight_totals(resident_weight_figures(
-                model, rank_shards(model, tp), stage_counts(model, stages), ep, etp,
+                model, rank_shards(model, tp), StageCounts(model, stages), ep, etp,
                 draft_layer(model, self.plan.workload)))
         return hit
 
