@@ -277,7 +277,7 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         (8, 4, 1, 16, ((0, 16), (16, 32)))
     """
     s = strategy
-    draft, shards = draft_layer(model, workload), rank_shards(model, s.tp)     # what its ranks hold of a layer
+    draft, (shards, dims) = draft_layer(model, workload), _ranks(model, s.tp, s.cp, s.sp)   # what its ranks hold
     ep, etp, g, adp = stage_group(s.tp, s.cp, s.ep, s.etp)
     split = s.pp_split
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
@@ -290,9 +290,28 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, shards=shards,
         stage_counts=StageCounts(model, bounds), draft=draft,
-        dims=dims_of(model, shards, s.cp, s.sp), microbatches_requested=requested,
+        dims=dims, microbatches_requested=requested,
         batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )
+
+
+def _ranks(model: Model, tp: int, cp: int, sp: bool) -> tuple[RankShards, RankDims]:
+    """`Layout.shards` and `Layout.dims`, made once per model and attention split: the search resolves thousands
+    of layouts of one model, and these are the same for each of its degrees. Remembered by the model's identity
+    (each entry holds its model, so that no other model takes its id while it is kept): hashing a model would
+    cost more than a resolve."""
+    key = (id(model), tp, cp, sp)
+    hit = _RANKS.get(key)
+    if hit is None or hit[0] is not model:
+        if len(_RANKS) >= _RANKS_KEPT:
+            _RANKS.clear()
+        shards = rank_shards(model, tp)
+        hit = _RANKS[key] = (model, shards, dims_of(model, shards, cp, sp))
+    return hit[1], hit[2]
+
+
+_RANKS_KEPT = 1024
+_RANKS: dict[tuple[int, int, int, bool], tuple[Model, RankShards, RankDims]] = {}
 
 
 def attention_ranks(strategy: Strategy) -> int:
