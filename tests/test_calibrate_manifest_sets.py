@@ -88,10 +88,13 @@ def test_a_plan_line_a_manifests_value_wrote_is_located_not_echoed():
 def test_a_run_listed_twice_in_a_manifest_is_refused_at_its_second_entry(qwen: Path):
     entry = '[[run]]\nfile = "runs/vllm-rate4.json"\nset = ["workload.rate=4 requests/s"]\n'
     (qwen / "m.toml").write_text('plan = "qwen.moe"\n' + entry + entry.replace('"runs/', '"./runs/') + entry)
-    d, shown = refused(qwen / "m.toml")
-    # was "3 runs" and terms fitted on one measurement
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(qwen / "m.toml")
+    # was "3 runs" and terms fitted on one measurement; both repeats are said in one run, each at its entry
+    d, third = exc.value.diagnostics
     assert d.code == "E110" and (d.span.line, d.span.column) == (5, 1)
     assert d.message.startswith("run entry 2: run vllm-rate4.json is entry 1's too (the same file and run)")
+    assert (third.span.line, third.span.column) == (8, 1) and third.message.startswith("run entry 3: run vllm-rate4")
     # the same file's other run (`run = 2` of a file of two) is another measurement
     (qwen / "runs" / "two.jsonl").write_text(RUN + "\n" + RUN.replace('"date":"20261120-101500"', '"date":"x"') + "\n")
     (qwen / "m.toml").write_text('plan = "qwen.moe"\n' + '[[run]]\nfile = "runs/two.jsonl"\nrun = 1\n'

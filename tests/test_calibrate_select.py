@@ -129,11 +129,12 @@ def test_the_summary_says_why_a_term_was_kept():
         "`compute_time_scale` and `memory_time_scale` first (no other set explains them clearly better)")
     assert _how("step_s", 2.7e-3, 4, True, Kept("idle", 4, fitted)) == (
         "kept: fitting it beside `frontend_s` and `memory_time_scale` explains the runs no better")
-    # fitted in stages, each term on its quantity: a term no stage's first set held waits
+    # fitted in stages, each term on its quantity: a term no stage's first set held waits, said so a user can
+    # read it (it read "kept: 3 runs fit 2 terms a quantity, and no quantity's first terms held it (fitted: …)")
     assert _how("compute_time_scale", 1.0, 3, True, Kept("room", 3, ("frontend_s", "memory_time_scale"), True,
                                                          staged=True)) == (
-        "kept: 3 runs fit 2 terms a quantity, and no quantity's first terms held it (fitted: `frontend_s` and "
-        "`memory_time_scale`)")
+        "kept (the engine's own value): the 3 runs were fitted one quantity at a time (TPOT, throughput, TTFT), up "
+        "to 2 terms each, and no quantity's fit took it; they took `frontend_s` and `memory_time_scale`")
     assert _how("step_s", 2.7e-3, 8, True, Kept("alike", 8, fitted)) == (
         "kept: these runs cannot tell it apart from the terms fitted")
 

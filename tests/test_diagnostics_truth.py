@@ -214,12 +214,12 @@ def test_every_registered_code_is_documented_and_n604_is_plan_level():
     # the codes that are the same for every strategy of a plan, shown once: N604 (the cluster's
     # bounds), W514 (`chunk` with static serving), W515 (a written window covering the context), W521 (a
     # percentile judged on too few simulated requests), W522 (a latency written as a floor), W523 (a throughput
-    # written as a ceiling) and W530 (a kernel
+    # written as a ceiling), W524 (a memory requirement above the GPU's memory) and W530 (a kernel
     # profile measured in another engine than the cluster's `engine`), W541 (a term of its calibration at a bound);
     # not W540 (a plan far outside the runs its calibration was fitted on), which compares each strategy's engine
     # instance with the runs'
     assert [r.code for r in RULES if r.plan_level] == ["N604", "W514", "W515", "W521", "W522", "W523",
-                                                              "W530", "W541"]
+                                                              "W524", "W530", "W541"]
     assert "W506" in {r.code for r in RULES} and "N604" in {r.code for r in RULES}
 
 

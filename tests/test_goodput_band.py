@@ -74,6 +74,30 @@ def test_a_capacity_close_to_the_rate_widens_the_band_below_it(checked):
     assert band.low < rate * 1.05 * math.exp(-thr.quantile(0.9)) + 1e-9 < rate
 
 
+def test_a_run_without_a_judged_capacity_takes_the_same_curve_at_its_arrival_rate(checked):
+    """`dagc search --rate`'s rows and next steps judge no capacity: the run keeping pace with its rate says the
+    capacity is at least that rate, and the goodput takes the one derivation with the rate for the capacity —
+    its latencies' errors included (until 2026-11-27 it took the throughput band around its figure, clamped at the
+    rate: [3.337–4.624] here, the latencies' errors left out)."""
+    from dataclasses import replace
+
+    r = checked
+    rate = r.load.load.arrival_rate
+    unjudged = replace(r, load=replace(r.load, capacity_requests_per_s=None, capacity_judged=False))
+    b = bands_of(unjudged)
+    band = b.figures["load.goodput_requests_per_s"]
+    assert band.regime == "goodput: its latencies' and capacity's errors"
+    expected = np.maximum.accumulate([_by_hand(replace_capacity(r, rate), x) for x in LEVELS])
+    curve = GoodputCurve(LEVELS, expected, band.regime, band.runs)
+    assert (band.low, band.high) == pytest.approx(curve.band(0.8), rel=1e-12)
+    odds = next(o for q, o in zip(r.requirements, b.requirements, strict=True)
+                if q.requirement.kind is RequirementKind.GOODPUT)
+    assert odds.probability == pytest.approx(curve.probability(">=", 4.0), abs=1e-12)
+    # the capacity's term at its pessimistic end: at or below the band of the bisected capacity, never above
+    judged = bands_of(r).figures["load.goodput_requests_per_s"]
+    assert band.low <= judged.low and band.high <= judged.high
+
+
 def test_probability_on_a_curve():
     c = GoodputCurve(np.array([0.0, 0.5, 1.0]), np.array([2.0, 4.0, 4.0]), "r", 9)
     assert c.probability(">=", 3.0) == pytest.approx(0.75)       # reached at level 0.25
@@ -116,3 +140,38 @@ def test_a_goodput_without_a_capacity_takes_the_odds_of_the_latencies_it_counts(
 def replace_capacity(r, capacity: float):
     from dataclasses import replace
     return replace(r, load=replace(r.load, capacity_requests_per_s=capacity))
+
+
+def test_a_capacity_below_the_rate_of_a_run_that_keeps_pace_is_read_as_the_rate(checked):
+    """A capacity bound by a percentile target (its p99 TTFT missed at the rate) while the run keeps pace: the
+    capacity term asks only whether the deployment keeps up, which its own run shows at the arrival rate — the
+    rate stands for it. A new user's Qwen3-235B-A22B on 8 H100s at 4 requests/s with `ttft_p99 <= 100 ms` (its
+    capacity 0.408 requests/s) read `3.252 requests/s [0.0002946–0.4507] → misses (p < 0.01)`."""
+    from dataclasses import replace
+
+    r = checked
+    rate = r.load.load.arrival_rate
+    low = replace_capacity(r, rate / 10)
+    missing = replace(low, load=replace(low.load, binding=replace(low.load.binding, missed=("ttft",))))
+    assert missing.load.load.keeps_pace and missing.load.capacity_judged
+    band = bands_of(missing).figures["load.goodput_requests_per_s"]
+    expected = np.maximum.accumulate([_by_hand(replace_capacity(r, rate), x) for x in LEVELS])
+    curve = GoodputCurve(LEVELS, expected, band.regime, band.runs)
+    assert (band.low, band.high) == pytest.approx(curve.band(0.8), rel=1e-12)
+    assert band.low <= band.value <= band.high          # the band holds the figure it bands
+    # the capacity term no longer caps the band at a tenth of the rate
+    assert band.high > rate / 10 * 1.5
+
+
+def test_a_capacity_below_the_rate_of_a_run_meeting_every_percentile_stands(checked):
+    """A run that meets every percentile but whose capacity lies below its rate keeps pace over its own length
+    only — the capacity's longer trials fall behind: the judged capacity caps the band, as computed by hand."""
+    r = checked
+    rate = r.load.load.arrival_rate
+    low = replace_capacity(r, rate / 10)
+    assert low.load.binding.missed == ()
+    band = bands_of(low).figures["load.goodput_requests_per_s"]
+    expected = np.maximum.accumulate([_by_hand(low, x) for x in LEVELS])
+    curve = GoodputCurve(LEVELS, expected, band.regime, band.runs)
+    assert (band.low, band.high) == pytest.approx(curve.band(0.8), rel=1e-12)
+    assert band.high < rate / 10 * 1.5

@@ -203,16 +203,32 @@ def test_every_speculative_flag_and_key_is_in_the_engines_checked_table():
             "speculative_config.max_draft_len", "speculative_config.speculative_model"} <= keys
 
 
-def test_pools_do_not_speculate_and_say_so():
-    from dagc.lang.load import load_plan
-    from conftest import EXAMPLES
-    plan = load_plan(EXAMPLES / "deepseek-v3-disaggregated.moe")
-    spec = plan.workload.model_copy(update={"speculative": __import__("dagc.plan.workload", fromlist=["x"])
-                                           .Speculative(method="mtp", tokens=1, acceptance=0.8)})
-    plan = plan.model_copy(update={"workload": spec})
-    for x in launch_result(check(plan)[0], ("vllm",)):
-        assert not any("--speculative-config" in c.argv for c in x.commands)
-        assert any("not written for pools either" in n for n in x.notes)
+def test_both_pools_speculate_as_dagcs_figures_assume_on_every_engine(capsys):
+    """DeepSeek-V3 with MTP (2 tokens, acceptance 0.7) disaggregated: dagc's TPOT is the decode pool's with the draft,
+    so every engine's prefill and decode servers are told to draft, alike; they were started without it, a note
+    saying so under a speculative TPOT."""
+    plan = load_plan_text(plan_text(
+        model='model preset "deepseek-v3" { weights = fp8 }',
+        cluster='cluster { gpus = 16  gpu preset "h200" }',
+        workload="workload { batch = 256  prompt = 3000  generate = 1000  serving = inflight "
+                 "speculative { method = mtp  tokens = 2  acceptance = 0.7 } }",
+        strategy="strategy prefill 1 < tp 8 > decode 1 < tp 1 ; ep 8 >"))
+    launches = {x.engine: x for x in launch_result(check(plan)[0], ENGINES)}
+    assert set(launches) == {"vllm", "sglang", "trtllm"}
+    for engine, x in launches.items():
+        assert not x.refusals, engine
+        assert not any("not written for pools" in n for n in x.notes)
+        assert any(n.startswith("speculative decoding on both pools' servers") for n in x.notes), engine
+    servers = {e: [c.argv for c in x.commands if c.argv[:1] != ("ray",)][:2] for e, x in launches.items()}
+    for argv in servers["vllm"]:
+        assert _value(list(argv), "--speculative-config") == '{"method":"mtp","num_speculative_tokens":2}'
+    for argv in servers["sglang"]:
+        assert [_value(list(argv), f) for f in ("--speculative-algorithm", "--speculative-num-steps",
+                                                "--speculative-num-draft-tokens")] == ["NEXTN", "2", "3"]
+    yamls = [f.text for f in launches["trtllm"].files if f.name.endswith(("-prefill.yml", "-decode.yml"))]
+    assert len(yamls) == 2
+    for text in yamls:
+        assert "speculative_config:\n  decoding_type: MTP\n  num_nextn_predict_layers: 2\n" in text
 
 
 def test_explain_the_speculative_codes(capsys):

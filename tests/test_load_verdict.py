@@ -139,7 +139,7 @@ def test_search_at_a_rate_ranks_by_goodput_per_gpu():
     first — but where goodputs lie within `GOODPUT_TIE` of one another (the runs' noise), the most headroom
     first; each figure is a run of that candidate at that rate."""
     from dagc.layout.layout import resolve
-    from dagc.search.at_rate import GOODPUT_TIE, RATE_CANDIDATES, rank_at_rate
+    from dagc.search.at_rate import GOODPUT_TIE, MARGIN_TIE, RATE_CANDIDATES, rank_at_rate
     from dagc.search.score import workload_of
     from dagc.search.search import search
 
@@ -156,9 +156,10 @@ def test_search_at_a_rate_ranks_by_goodput_per_gpu():
         rows = [a for a in ranked.ranked if tier(a) == t]
         for above, below in itertools.pairwise(rows):
             # a row above another has the higher goodput per GPU, or one within the noise of it and more headroom
+            # (or a headroom within the noise of it, `MARGIN_TIE`, and a next-least margin deciding)
             assert above.goodput_per_gpu >= below.goodput_per_gpu or (
                 above.goodput_per_gpu >= below.goodput_per_gpu * (1 - 2 * GOODPUT_TIE)
-                and (below.headroom is None or (above.headroom or 0) >= below.headroom)), (above, below)
+                and (below.headroom is None or (above.headroom or 0) >= below.headroom - MARGIN_TIE)), (above, below)
     assert ranked.ranked[0].goodput_per_gpu > 0
     simulated = {a.candidate.text for a in ranked.ranked}
     assert len(simulated) + ranked.skipped >= min(RATE_CANDIDATES, len(found.ranked))
@@ -168,6 +169,30 @@ def test_search_at_a_rate_ranks_by_goodput_per_gpu():
     trial = plan.model_copy(update={"workload": w})
     again = load_figures(trial, simulate(trial, c.strategy, resolve(plan.model, plan.cluster, w, c.strategy))).to_json()
     assert again is not None and again["goodput_requests_per_s"] / c.gpus == best.goodput_per_gpu
+
+
+def test_search_at_a_rate_breaks_a_headroom_tie_by_the_next_least_margin():
+    """Runs serving the same goodput whose least margins differ by the runs' noise (TPOT p90 27.88 against
+    27.91 ms under 40 ms: margins 0.303 and 0.302) are ranked by their next-least margin (TTFT p99 1.023 s
+    against 485.4 ms under 5 s: 0.795 and 0.903) — a new user's search recommended double the p99 TTFT for
+    0.03 ms of TPOT. A margin more than `MARGIN_TIE` apart still decides alone."""
+    from types import SimpleNamespace
+
+    from dagc.search.at_rate import MARGIN_TIE, AtRate, _ranked
+
+    def row(name: str, goodput: float, *margins: float) -> AtRate:
+        c = SimpleNamespace(text=name, meets_requirements=True)
+        up = SimpleNamespace(carries_traffic=True, figures=SimpleNamespace(ttft_s=SimpleNamespace(p99=1.0)))
+        m = tuple(sorted(margins))
+        return AtRate(c, up, goodput, m[0], m)      # type: ignore[arg-type]
+
+    one = row("slow first token", 0.25, 1 - 27.88 / 40, 1 - 1.023 / 5)
+    four = row("fast first token", 0.25, 1 - 27.91 / 40, 1 - 0.4854 / 5)
+    assert [a.candidate.text for a in _ranked([one, four])] == ["fast first token", "slow first token"]
+    wide = row("more TPOT margin", 0.25, 0.303 + 2 * MARGIN_TIE, 0.5)
+    assert [a.candidate.text for a in _ranked([four, wide])] == ["more TPOT margin", "fast first token"]
+    more = row("more goodput", 0.30, 0.1, 0.1)       # goodput past the noise decides before any margin
+    assert _ranked([four, more])[0].candidate.text == "more goodput"
 
 
 def test_progress_follows_every_strategy_to_its_end():

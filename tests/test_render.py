@@ -5,6 +5,7 @@ written but the SVG itself."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -129,9 +130,17 @@ def test_ctrl_c_stops_the_webassembly_graphviz_at_once(tmp_path, ctrl_c_raises):
     assert main == threading.get_ident()
     ctrl_c = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))
     t0 = time.perf_counter()
-    ctrl_c.start()
-    with pytest.raises(KeyboardInterrupt):
-        write_svg(SLOW_DOT, tmp_path / "dag.svg", timeout_s=60, renderers=(Renderer.WASM,))
+    # no garbage collection while Ctrl-C is due: raised inside a gc callback (hypothesis installs one), the
+    # KeyboardInterrupt would be swallowed as "Exception ignored" and the render would run on to its timeout
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        ctrl_c.start()
+        with pytest.raises(KeyboardInterrupt):
+            write_svg(SLOW_DOT, tmp_path / "dag.svg", timeout_s=60, renderers=(Renderer.WASM,))
+    finally:
+        if collecting:
+            gc.enable()
     assert time.perf_counter() - t0 < 10.0          # long before the 60 s timeout (slack for a busy CI)
     assert not os.listdir(tmp_path)
     assert render_dot("digraph { a -> b }", renderers=(Renderer.WASM,)).svg is not None   # the next render runs

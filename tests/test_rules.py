@@ -157,6 +157,7 @@ FIXTURES = {
     "W522": (dict(require="require { ttft >= 1 s }"), dict(require="require { ttft <= 1 s }")),
     "W523": (dict(require="require { throughput <= 1000 tokens/s }"),
              dict(require="require { throughput >= 1000 tokens/s }")),
+    "W524": (dict(require="require { memory <= 200 GB }"), dict(require="require { memory <= 60 GB }")),
     "E109": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(gpu="h200")}),
              dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration()})),
     "W540": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(range={

@@ -172,6 +172,24 @@ def test_the_search_varies_the_drafted_tokens_when_asked(tmp_path):
     assert run.returncode == 0, run.stderr
     best = json.loads(run.stdout)["candidates"][0]
     assert best["workload"]["speculative_tokens"] in SPECULATIVE_TOKENS
+    # at 80 columns the drafted tokens stay in the table (two rows of one strategy differ by them alone), and a
+    # line says how to check a row with them
+    run = run_dagc("search", str(path), "--vary", "speculative", "--svg", str(tmp_path / "p.svg"), cwd=tmp_path,
+                   env={"COLUMNS": "80"})
+    assert run.returncode == 0, run.stderr
+    head = next(line for line in run.stdout.splitlines() if "strategy" in line and "┃" in line)
+    assert "drafted" in head, run.stdout
+    assert "not shown at 80 columns" not in run.stdout or "`drafted`" not in run.stdout
+    assert "--set workload.speculative.tokens=N --strategy" in run.stdout
+    # at a rate too: the rate table keeps the column, and its `check it` line drafts the row's own tokens
+    run = run_dagc("search", str(path), "--vary", "speculative", "--rate", "2", "--top", "4", "--svg",
+                   str(tmp_path / "p.svg"), cwd=tmp_path, env={"COLUMNS": "80"})
+    assert run.returncode == 0, run.stderr
+    rate_table = run.stdout[run.stdout.index("at 2 requests/s"):]
+    head = next(line for line in rate_table.splitlines() if "strategy" in line and "┃" in line)
+    assert "drafted" in head, run.stdout
+    check_it = next(line for line in run.stdout.splitlines() if "check it:" in line)
+    assert "--set workload.speculative.tokens=" in check_it
 
 
 def test_in_flight_a_speculating_request_lives_generate_over_e_steps_and_runs_q_positions_each():

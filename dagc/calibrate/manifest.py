@@ -22,10 +22,11 @@ import os
 import re
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import PlanError, quote
+from ..diagnostics import Diagnostic, PlanError, quote
 from ..lang.fields import did_you_mean
 from ..lang.load import strategy_option
 from ..lang.overrides import load_plan_with
@@ -35,6 +36,7 @@ from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
 from .manifest_sets import in_manifest
+from .match import disagreements
 from .measured import MeasuredRun
 from .runs import read_runs, read_text
 
@@ -109,7 +111,13 @@ def _strings(src: SourceFile, at: int, v: Any, what: str) -> list[str]:
 
 def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list[Job]:
     """The jobs a manifest lists (runs and plans relative to the manifest's directory, and inside it or a
-    directory of `allow_paths`: a manifest from elsewhere never makes dagc read, nor echo, a file beyond them)."""
+    directory of `allow_paths`: a manifest from elsewhere never makes dagc read, nor echo, a file beyond them).
+
+    Raises:
+        PlanError: every problem of the manifest at once where they are independent: each entry's (an unknown key,
+            a path outside the directory, its plan's or its `set` values' diagnostics, a run listed twice) and each
+            run's disagreement with its plan (`dagc.calibrate.match`); an entry with a problem is not read further.
+    """
     src = read_text(path, "manifest", MAX_MANIFEST_BYTES)
     text = src.text
     try:
@@ -122,55 +130,83 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
         raise _bad(src, 0, "the manifest has no `[[run]]` entries (a run file is given with `--plan PLAN`)")
     if len(entries) > MAX_MANIFEST_RUNS:
         raise _bad(src, 0, f"the manifest lists more than {MAX_MANIFEST_RUNS:,} runs")
-    _known_keys(src, doc, entries)
-    base = Path(path).absolute().parent
-    plans: dict[tuple[str, tuple[str, ...], str | None], Plan] = {}
-    seen: dict[tuple[str, int], int] = {}
+    if top := _unknown_keys(src, doc, _TOP_KEYS, 0, "the manifest has"):     # every entry's defaults: said alone
+        raise PlanError(top)
+    reading = _Reading(src, doc, Path(path), tuple(allow_paths))
     jobs: list[Job] = []
     for k, e in enumerate(entries, 1):
-        at = _entry_at(text, k)
+        try:
+            jobs += reading.entry(k, e)
+        except PlanError as exc:
+            reading.errors += [d for d in exc.diagnostics if d not in reading.errors]
+    if reading.errors:
+        raise PlanError(reading.errors)
+    return jobs
+
+
+@dataclass
+class _Reading:
+    """A manifest being read: what its entries share (their plans, the runs already listed) and every problem found."""
+
+    src: SourceFile
+    doc: dict[str, Any]
+    path: Path
+    allow_paths: tuple[Path, ...]
+    plans: dict[tuple[str, tuple[str, ...], str | None], Plan | PlanError] = field(default_factory=dict)
+    seen: dict[tuple[str, int], int] = field(default_factory=dict)
+    errors: list[Diagnostic] = field(default_factory=list)
+
+    def entry(self, k: int, e: Any) -> list[Job]:
+        """The jobs of the k-th entry, each run checked against its plan. Raises PlanError: the entry's problems."""
+        src, doc, at = self.src, self.doc, _entry_at(self.src.text, k)
+        if unknown := _unknown_keys(src, e, _ENTRY_KEYS, at, f"run entry {k}:"):
+            raise PlanError(unknown)
+        base = self.path.absolute().parent
         file, plan = e.get("file"), e.get("plan", doc.get("plan"))
         strategy, which = e.get("strategy", doc.get("strategy")), e.get("run")
-        _check_entry(src, at, k, file, plan, strategy, (base, *allow_paths))
+        _check_entry(src, at, k, file, plan, strategy, (base, *self.allow_paths))
         overrides = _strings(src, at, doc.get("set"), "set") + _strings(src, at, e.get("set"), f"run entry {k}: set")
         key = (plan, tuple(overrides), strategy)
-        if key not in plans:
+        if key not in self.plans:
             try:
-                plans[key] = plan_for(base / plan, overrides, strategy, allow_paths)
+                self.plans[key] = plan_for(base / plan, overrides, strategy, self.allow_paths)
             except PlanError as exc:
-                raise PlanError(in_manifest(exc.diagnostics, src, at, k, overrides)) from None
-        runs = read_runs(base / file, shown=str(Path(path).parent / file))
+                self.plans[key] = PlanError(in_manifest(exc.diagnostics, src, at, k, overrides))
+        found = self.plans[key]
+        if isinstance(found, PlanError):
+            raise found
+        runs = read_runs(base / file, shown=str(self.path.parent / file))
         if which is not None:
             if isinstance(which, bool) or not isinstance(which, int) or not 1 <= which <= len(runs):
                 raise _bad(src, at, f"run entry {k}: `run` is not a run of `{quote(file)}` (it holds {len(runs)})")
             runs = [runs[which - 1]]
         for r in runs:
-            first = seen.setdefault(_measurement(base / file, r), k)
+            first = self.seen.setdefault(_measurement(base / file, r), k)
             if first != k:
                 raise _bad(src, at, f"run entry {k}: run {quote(r.id)} is entry {first}'s too (the same file and run): "
                            "a run counted twice would fit terms on one measurement as if on several",
                            "list each run once")
-        jobs += [Job(r, plans[key], _shown(plan, overrides)) for r in runs]
-    return jobs
+        jobs = [Job(r, found, _shown(plan, overrides)) for r in runs]
+        if wrong := [d for j in jobs for d in disagreements(j.run, j.plan, j.plan_shown)]:
+            raise PlanError(wrong)
+        return jobs
 
 
 _TOP_KEYS = ("plan", "set", "strategy", "run")
 _ENTRY_KEYS = ("file", "plan", "set", "strategy", "run")
 
 
-def _known_keys(src: SourceFile, doc: dict[str, Any], entries: list[dict[str, Any]]) -> None:
-    """E110 for a key the manifest does not read (a misspelt `stratgy` would otherwise be dropped unsaid)."""
-    for key in doc:
-        if key not in _TOP_KEYS:
-            raise _bad(src, max(0, src.text.find(str(key))), f"the manifest has no key `{quote(str(key))}` "
-                       f"({did_you_mean(str(key), _TOP_KEYS)})")
-    for k, e in enumerate(entries, 1):
-        for key in e:
-            if key not in _ENTRY_KEYS:
-                at = _entry_at(src.text, k)
-                found = src.text.find(str(key), at)
-                raise _bad(src, found if found >= 0 else at, f"run entry {k}: no key `{quote(str(key))}` "
-                           f"({did_you_mean(str(key), _ENTRY_KEYS)})")
+def _unknown_keys(src: SourceFile, table: dict[str, Any], known: tuple[str, ...], at: int,
+                  whose: str) -> list[Diagnostic]:
+    """E110 for each key of `table` (the manifest's top level, or a run entry starting at `at`) that the manifest
+    does not read: a misspelt `stratgy` would otherwise be dropped unsaid."""
+    out: list[Diagnostic] = []
+    for key in table:
+        if key not in known:
+            found = src.text.find(str(key), at)
+            out += _bad(src, found if found >= 0 else at, f"{whose} no key `{quote(str(key))}` "
+                        f"({did_you_mean(str(key), known)})").diagnostics
+    return out
 
 
 def _error_at(text: str, exc: BaseException) -> int:

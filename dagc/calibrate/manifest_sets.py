@@ -71,22 +71,37 @@ _NAMES = frozenset({"model", "cluster", "workload", "require", "objective", "gpu
                     *(k.value for k in RequirementKind)})
 
 
-def _scrubbed(text: str | None, option: str) -> str | None:
+# a unit as a plan writes one (`req/s`, `GB`, `%`): ASCII letters, digits, `%`, `$` and `/`, a short token
+_UNIT_TOKEN = re.compile(r"[A-Za-z%$][A-Za-z0-9%$/]{0,23}")
+
+
+def _unit_shown(d: Diagnostic) -> str:
+    """The unit an E101 `unknown unit` is about, as the option writes it — the one token of a value a message may
+    show, so that the user sees what was not understood — or '' (a token that is not unit-like stays hidden)."""
+    if d.code != "E101" or d.span is None or not d.message.startswith("unknown unit"):
+        return ""
+    token = d.span.text
+    return token if _UNIT_TOKEN.fullmatch(token) else ""
+
+
+def _scrubbed(text: str | None, option: str, shown: str = "") -> str | None:
     """`text` with every quoted piece of the option's text (or holding its value) said `…` instead, but a plan's
-    field path: a name the option writes that dagc does not know is the manifest's text too."""
+    field path and `shown` (an unknown unit: `_unit_shown`): a name the option writes that dagc does not know is the
+    manifest's text too."""
     value = option.split("=", 1)[1].strip() if "=" in option else option
     if text is None or not option:
         return text
 
     def scrub(m: re.Match[str]) -> str:
         inner = m.group()[1:-1]
-        hidden = inner and (inner in option or bool(value) and value in inner) and not _known(inner)
+        hidden = inner and inner != shown and (inner in option or bool(value) and value in inner) and not _known(inner)
         return f"{m.group()[0]}…{m.group()[0]}" if hidden else m.group()
     return _QUOTED.sub(scrub, text).replace(value, "…") if value else _QUOTED.sub(scrub, text)
 
 
 # `--set FIELD=VALUE` in a diagnostic's words (its value bare or in single quotes, as a shell takes it)
-_SET_OPTION = re.compile(r"--set (?P<field>[A-Za-z_][A-Za-z0-9_.]*)=(?:'(?P<quoted>[^']*)'|(?P<bare>[^\s`,;)]+))")
+_SET_OPTION = re.compile(r"--set (?P<field>[A-Za-z_][A-Za-z0-9_.]*)=(?:'(?P<quoted>[^']*)'|(?P<bare>[^\s`,;)]+))"
+                         r"|--set '(?P<whole_field>[A-Za-z_][A-Za-z0-9_.]*)=(?P<whole>[^']*)'")
 
 
 def _as_manifest(text: str | None) -> str | None:
@@ -97,13 +112,19 @@ def _as_manifest(text: str | None) -> str | None:
         'for example `"workload.prompt=16"`'
         >>> _as_manifest("e.g. --set workload.batch=256 or --set require.ttft='2 s'")
         'e.g. "workload.batch=256" or "require.ttft=2 s"'
+        >>> _as_manifest("(`req/s` is requests per second: `--set 'workload.rate=4 requests/s'`)")
+        '(`req/s` is requests per second: `"workload.rate=4 requests/s"`)'
         >>> _as_manifest("--set takes FIELD=VALUE")
         'not of the form "FIELD=VALUE"'
     """
     if text is None:
         return None
     text = text.replace("--set takes FIELD=VALUE", 'not of the form "FIELD=VALUE"')
-    return _SET_OPTION.sub(lambda m: f'"{m["field"]}={m["quoted"] if m["quoted"] is not None else m["bare"]}"', text)
+    def element(m: re.Match[str]) -> str:
+        if m["whole_field"] is not None:
+            return f'"{m["whole_field"]}={m["whole"]}"'
+        return f'"{m["field"]}={m["quoted"] if m["quoted"] is not None else m["bare"]}"'
+    return _SET_OPTION.sub(element, text)
 
 
 def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int, k: int,
@@ -118,10 +139,11 @@ def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int
             at, exact = _literal_at(manifest, option, entry_at)
             start = at + 1 + d.span.start if exact else at
             end = at + 1 + d.span.end if exact else at + 1
-            message = _as_manifest(_scrubbed(d.message, option)) or ""
+            unit = _unit_shown(d)
+            message = _as_manifest(_scrubbed(d.message, option, unit)) or ""
             out.append(dataclasses.replace(d, message=f"run entry {k}: a `set` value: {message}",
                                            span=manifest.span(start, end),
-                                           hint=_as_manifest(_scrubbed(d.hint, option))))
+                                           hint=_as_manifest(_scrubbed(d.hint, option, unit))))
         elif d.span is not None and src is not None and src.overrides and src.changed_line(d.span.line):
             # a plan line the manifest's values wrote into: located, not echoed
             quiet = dataclasses.replace(src, echo=False)

@@ -152,8 +152,10 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
     others = said_list(named)
     if why == "room":
         room = f"kept: {count_text(runs, 'run')} fit {count_text(max(0, runs - 1), 'term')}"
-        if staged:
-            return f"{room} a quantity, and no quantity's first terms held it (fitted: {others or 'none'})"
+        if staged:      # each quantity's stage fitted the first terms, in dagc's order, of those moving its figures
+            return (f"kept (the engine's own value): the {count_text(runs, 'run')} were fitted one quantity at a time "
+                    f"(TPOT, throughput, TTFT), up to {count_text(max(0, runs - 1), 'term')} each, and no quantity's "
+                    f"fit took it; they took {others or 'none'}")
         return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else
                 f"{room}, and {others} explain them clearly better than the others")
     if why == "idle":

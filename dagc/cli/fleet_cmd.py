@@ -209,8 +209,8 @@ def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Fi
     if args.format == "json":
         print(text)
     else:
-        print_fleet(make_console(), result, 1 if is_quiet(args) else args.top,
-                    f"{files.report}, fleet.md, fleet.html, fleet.svg", plan=args.plan)
+        print_fleet(make_console(), result, args.top, f"{files.report}, fleet.md, fleet.html, fleet.svg",
+                    plan=args.plan, quiet=is_quiet(args))
     if result.best is None:
         return EXIT_REQUIREMENTS
     return _launch(args, result.best) if args.launch else EXIT_OK

@@ -13,11 +13,13 @@ from rich.console import Console
 
 from ..export.fleet_out import binds_text, pick_load_cells, pick_odds
 from ..fleet.rank import (
+    SAME_PICK_WORDS,
     FleetResult,
     basis_words,
     close_text,
     cluster_text,
     cost_figure,
+    idle_instances,
     missed_pick,
     missed_text,
     picks_text,
@@ -56,9 +58,17 @@ def _whose(row: dict[str, Any]) -> str:
     return f'mix "{max(row["mixes"], key=lambda m: m["weight"])["mix"]}"\'s'
 
 
-def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN") -> None:
+def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN",
+                quiet: bool = False) -> None:
     """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring);
-    `plan`: the plan's path as the user gave it, for the pasteable `dagc search` line."""
+    `plan`: the plan's path as the user gave it, for the pasteable `dagc search` line. `quiet` (`-q`): the best's
+    line alone — the line of how many clusters meet, when none does."""
+    headline = (f"{result.meeting_text} {rate_text(result.to_json())}, ranked by "
+                f"{'money' if result.by == 'money' else 'GPU-hours (a GPU type has no price)'} per million tokens "
+                "with every GPU the cluster rents charged")
+    if quiet:
+        out.print(headline if result.best is None else _best_line(result, result.best, plan), markup=False)
+        return
     rows = []
     for k, r in enumerate(result.ranked[:top], 1):
         pick = r["pick"]
@@ -67,24 +77,16 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                      str(r["instances"]), *pick_load_cells(pick), rented_cost_text(r, result.by),
                      cost_text(r, result.by), "—" if rent is None else f"${format_figure(rent)}/h",
                      binds_text(r)))
-    what = "money" if result.by == "money" else "GPU-hours (a GPU type has no price)"
-    out.print(f"{result.meeting_text} {rate_text(result.to_json())}, ranked by {what} per million tokens with "
-              "every GPU the cluster rents charged", markup=False)
+    out.print(headline, markup=False)
     if rows:
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", _COLUMNS, rows)
     best = result.best
     if best is not None:
-        out.print(f"best: {cluster_text(best)}, {best['cluster']['engine']}: {picks_text(best)}, "
-                  f"{rented_cost_text(best, result.by)} per million tokens{basis_words(best)}"
-                  + rented_text(best, result.by)
-                  + (f", capacity {format_figure(cap)} requests/s"
-                     if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
-                  f"({search_command(best, shlex.quote(plan))} gives {_whose(best)} pick)"
-                  + (f"; {odds}" if (odds := pick_odds(best)) else ""), markup=False)
+        out.print(_best_line(result, best, plan), markup=False)
         if same := result.same_pick:
             figure = "per_million_tokens" if result.by == "money" else "gpu_hours_per_million_tokens"
-            out.print(f"  the same pick on more GPUs, {rate_text(result.to_json())} idle but for one instance: "
-                      + ", ".join(f"{cluster_text(r)} ({count_text(r['instances'], 'instance')}"
+            out.print(f"  the same pick on more GPUs, where {SAME_PICK_WORDS} {rate_text(result.to_json())}: "
+                      + ", ".join(f"{cluster_text(r)} ({idle_instances(r)}"
                                   + (f", ${format_figure(rent)}/h" if (rent := r.get('rent_per_hour')) else "")
                                   + f", {cost_text({figure: rented_cost(r, figure)}, result.by)} per million tokens "
                                   "with every GPU it rents charged)" for r in same), markup=False)
@@ -103,3 +105,15 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         out.print(f"  not meeting: {r['label']}: {why}", markup=False)
     if written is not None:
         out.print(f"wrote {written}", markup=False)
+
+
+def _best_line(result: FleetResult, best: dict[str, Any], plan: str) -> str:
+    """`best: 1 x h100-sxm, vllm@0.33.0: tp 1 on 1 GPU, $0.1899 per million tokens … (dagc search … gives the same
+    pick)`."""
+    return (f"best: {cluster_text(best)}, {best['cluster']['engine']}: {picks_text(best)}, "
+            f"{rented_cost_text(best, result.by)} per million tokens{basis_words(best)}"
+            + rented_text(best, result.by)
+            + (f", capacity {format_figure(cap)} requests/s"
+               if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
+            f"({search_command(best, shlex.quote(plan))} gives {_whose(best)} pick)"
+            + (f"; {odds}" if (odds := pick_odds(best)) else ""))

@@ -15,7 +15,7 @@ from rich.console import Console
 from ..diagnostics import printable
 from ..export.bands_words import UNSURE_CLASSES, met_caveat, p_text
 from ..units import Dimension, count_text, format_figure, format_si
-from .print_search import meets_text, table_columns
+from .print_search import DRAFTED_NOTE, meets_text, table_columns
 from .tables import print_fitted
 
 if TYPE_CHECKING:
@@ -55,22 +55,36 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     # a row of its own batch (the search's varied one, or replicas of a strategy each with the batch it ran): its text
     # alone would read as another row's strategy at the plan's batch
     batches = any(a.candidate.batch is not None for a in shown)
+    drafted = any(a.candidate.speculative_tokens is not None for a in shown)     # `--vary speculative`
+    unsure: list[str] = []          # the rows' odds, told under the table: a cell says only their class
     for k, a in enumerate(shown, 1):
         load, c = a.load.figures, a.candidate
         batch = c.batch if c.batch is not None else plan.workload.batch if plan is not None else None
-        rows.append((str(k), c.text, *((f"{batch:,}" if batch is not None else "—",) if batches else ()), str(c.gpus),
+        said = _unsure(a, names)
+        if said:
+            unsure.append(f"#{k} " + ", ".join(f"{t} {'likely misses' if klass == 'misses' else klass} ({p})"
+                                               for klass, t, p in said))
+        rows.append((str(k), c.text, *((f"{batch:,}" if batch is not None else "—",) if batches else ()),
+                     *((str(c.speculative_tokens) if c.speculative_tokens is not None else "—",) if drafted else ()),
+                     str(c.gpus),
                      format_figure(a.goodput_per_gpu), format_figure(load.served_requests_per_s),
                      _time(load.ttft_s.at(ttft)), _time(load.tpot_s.at(tpot)),
-                     _overloaded(a), meets_text(c, names) + _unsure(a, names)))
+                     _overloaded(a), meets_text(c, names) + ("*" if said else "")))
     headers = rate_columns(ranked)
-    headers = (*headers[:2], "batch", *headers[2:]) if batches else headers
+    headers = (*headers[:2], *(("batch",) if batches else ()), *(("drafted",) if drafted else ()), *headers[2:])
     print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(headers), rows)
     if batches:
         out.print("batch: the requests in flight a row ran with over all its replicas, which its strategy text "
                   "does not carry (replicas of a strategy each keep the batch it ran alone): paste a row with "
                   "`--set workload.batch=N`", markup=False)
+    if drafted:
+        out.print(DRAFTED_NOTE, markup=False)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
+    if unsure:
+        out.print("yes*: it meets every requirement in dagc's figures, but within dagc's error the 80 % band of a "
+                  "requirement straddles its target (uncertain) or misses it (likely misses), with the odds "
+                  "`dagc check` gives: " + "; ".join(unsure), markup=False)
     if any(_overloaded(a) == "behind" for a in ranked.ranked[:top]):
         out.print("overloaded: yes when the run's queue keeps growing past its noise; behind when it cannot carry the "
                   "rate though its run is too short to show it (the requests in flight it needs are more than its "
@@ -78,15 +92,14 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     print_rate_conclusion(out, ranked, plan, plan_path)
 
 
-def _unsure(a: AtRate, names: dict[str, str]) -> str:
-    """A `yes` cell's requirements that dagc's error leaves uncertain or likely missed, by name with their odds
-    (`, uncertain: e2e_p90 p ≈ 0.73`), as `dagc check` classes them; empty for none, and for a row that misses."""
+def _unsure(a: AtRate, names: dict[str, str]) -> list[tuple[str, str, str]]:
+    """A `yes` row's requirements that dagc's error leaves uncertain or likely missed, as `dagc check` classes them:
+    each one's class, name and probability (`uncertain`, `e2e_p90`, `p ≈ 0.73`); none for a row that misses."""
     if not a.candidate.meets_requirements:
-        return ""
-    said = [(o.klass, f"{names.get(q.requirement.text, q.requirement.name)} {p_text(o.probability)}")
+        return []
+    return [(str(o.klass), names.get(q.requirement.text, q.requirement.name), p_text(o.probability))
             for q, o in zip(a.requirements, a.odds, strict=True)
             if o.klass in UNSURE_CLASSES and o.probability is not None]
-    return "".join(f", {k}: {t}" for k, t in said)
 
 
 def _overloaded(a: AtRate) -> str:
@@ -117,6 +130,8 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     if good:
         a = good[0]
         at_batch = f" --set workload.batch={a.candidate.batch}" if a.candidate.batch is not None else ""
+        if a.candidate.speculative_tokens is not None:     # `--vary speculative`: the row's own drafted tokens
+            at_batch += f" --set workload.speculative.tokens={a.candidate.speculative_tokens}"
         line = f"{check} --strategy '{a.candidate.text}'{at_batch} --set 'workload.rate={rate:g} requests/s'"
         behind = sum(1 for x in ranked.ranked if x.capacity_judged and not x.load.carries_traffic)
         if not a.capacity_judged and behind:       # the rows judged with their capacities fell short; not this one

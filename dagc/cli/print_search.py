@@ -55,7 +55,7 @@ def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None =
 # read as a pick); then the figures the objective ranks by, then the GPUs and whether the run kept up, then the rest.
 _COLS = {c.header: c for c in (
     Col("#", 0), Col("strategy", 0, "left", wrap=True, floor=28), Col("batch (max)", 1), Col("batch", 1),
-    Col("drafted", 3),
+    Col("drafted", 0),           # `--vary speculative`: what tells two rows of one strategy apart
     Col("GPUs", 2), Col("memory used", 3), Col("TTFT", 1), Col("TPOT", 1), Col("decode (tokens/s/GPU)", 1),
     Col("meets requirements", 0, "left", wrap=True), Col("binding requirement", 4, "left", wrap=True),
     Col("goodput (requests/s/GPU)", 1), Col("served (requests/s)", 3),
@@ -136,6 +136,9 @@ def _steady_note(plan: Plan, found: SearchResult, shown: int | None = None) -> s
 BATCH_NOTE = ("batch (max): each row runs its own largest batch, which its strategy text alone does not carry: paste "
               "a row with `--set workload.batch=N` (N its batch), or into a plan that says `batch = max`; "
               "otherwise it runs the plan's batch")
+DRAFTED_NOTE = ("drafted: the tokens each row drafts per step (`--vary speculative`), which its strategy text alone "
+                "does not carry: check a row with `--set workload.speculative.tokens=N --strategy '…'` (N its "
+                "drafted tokens); otherwise it drafts the plan's")
 
 
 ESTIMATE_NOTE = ("≈: an estimate of the search's fast cost model, not re-scored by the full schedule (the search's "
@@ -217,6 +220,8 @@ def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candid
         out.print(ESTIMATE_NOTE, markup=False)
     if varied:
         out.print(BATCH_NOTE, markup=False)
+    if any(c.speculative_tokens is not None for c in best):
+        out.print(DRAFTED_NOTE, markup=False)
     if any(c.binding for c in best):
         out.print("binding requirement: " + ("what one more request would break (memory, or a requirement)"
                                              if varied else "the requirement with the least margin: of a candidate "

@@ -107,10 +107,33 @@ def _distinct_seconds(profile: KernelTimes, cls: KernelClass, dtype: DType, memo
     """Seconds of one kernel at each of a few ranks' `distinct` shapes (read-only): the load simulation's
     step prices ask for the same ones at every context."""
     k = Kernel("", cls, (), dtype, memory_op, launches)
-    rows = np.array(distinct, dtype=np.float64)
-    t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
+    if cls is KernelClass.FUSED_MOE:          # its first shape's dimensions stand for all of them (`_kernel_lookup`)
+        rows = np.array(distinct, dtype=np.float64)
+        t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
+        t.flags.writeable = False
+        return t
+    # each shape's seconds are its own however many are looked up with it (tests/test_kernels.py): a shape looked
+    # up beside others before (the decode ranks beside each chunk) is not looked up again
+    if len(_SHAPE_SECONDS) >= _SHAPE_SECONDS_MAX:
+        _SHAPE_SECONDS.clear()
+    base = (profile, cls, dtype, memory_op, launches, lower)
+    known = [_SHAPE_SECONDS.get((base, shape)) for shape in distinct]
+    missing = [shape for shape, x in zip(distinct, known, strict=True) if x is None]
+    if missing:
+        rows = np.array(missing, dtype=np.float64)
+        found = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower).tolist()
+        made = dict(zip(missing, found, strict=True))
+        for shape, x in made.items():
+            _SHAPE_SECONDS[base, shape] = x
+        known = [made[shape] if x is None else x for shape, x in zip(distinct, known, strict=True)]
+    t = np.array(known, dtype=np.float64)
     t.flags.writeable = False
     return t
+
+
+# The seconds of one kernel at one shape, looked up among a few ranks' distinct shapes (`_distinct_seconds`)
+_SHAPE_SECONDS: dict[tuple[object, ...], float] = {}
+_SHAPE_SECONDS_MAX = 1 << 16
 
 
 def _alike(coords: tuple[Vec | float, ...]) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
@@ -259,12 +282,56 @@ def op_time_scale(tpl: OpTemplate, cm: CostModel) -> float:
 
 def kernel_raw_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> float | np.ndarray:
     """A kernel's seconds from the profile before the plan's efficiencies and the engine's scale: one float
-    when every rank has the same shape (0.0 with nothing to do), else per rank (`kernel_time_s`)."""
-    one = _alike_values(k.shape)
-    if one is None:
-        return kernel_time_s(k, profile, lower)
+    when every rank has the same shape (0.0 with nothing to do), else per rank (`kernel_time_s`).
+
+    A shape whose every coordinate is a vector of float64 over the same ranks (the op templates' kernels,
+    `dagc.ir.op_shapes.Shapes.vec`) is read once as Python floats (`_rank_rows`): the same values, compared and
+    sorted as `_alike_values` and `_few_ranks_time_s` compare and sort them, so the same seconds."""
+    rows = _rank_rows(k.shape)
+    if rows is None:
+        one = _alike_values(k.shape)
+        if one is None:
+            return kernel_time_s(k, profile, lower)
+    else:
+        one = tuple(row[0] for row in rows)
+        if not all(x == v for row, v in zip(rows, one, strict=True) for x in row):     # ranks apart
+            return _few_rank_rows_s(k, profile, rows, lower)
     return _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
         if all(x > 0 for x in one) else 0.0
+
+
+def _rank_rows(coords: tuple[Vec | float, ...]) -> list[list[float]] | None:
+    """Each coordinate of a kernel shape as a list of its ranks' values, when every one is a 1-D float64 vector of
+    the same length, at most `_FEW_RANKS` and at least one; else None."""
+    rows = []
+    size = -1
+    for x in coords:
+        if type(x) is not np.ndarray or x.ndim != 1 or x.dtype != np.float64:
+            return None
+        if size != x.shape[0]:
+            if size >= 0:
+                return None
+            size = x.shape[0]
+            if not 0 < size <= _FEW_RANKS:
+                return None
+        rows.append(x.tolist())
+    return rows if rows else None
+
+
+def _few_rank_rows_s(k: Kernel, profile: KernelTimes, rows: list[list[float]], lower: bool) -> np.ndarray:
+    """`_few_ranks_time_s` of a kernel whose coordinates are `rows` (`_rank_rows`): the same distinct shapes,
+    sorted the same way, looked up as one (`_distinct_seconds`)."""
+    ranks = list(zip(*rows, strict=True))
+    out = np.zeros(len(ranks))
+    active = [i for i, shape in enumerate(ranks) if all(x > 0 for x in shape)]
+    if not active:
+        return out
+    shapes = [ranks[i] for i in active]
+    distinct = tuple(sorted(set(shapes)))
+    index = {shape: i for i, shape in enumerate(distinct)}
+    t = _distinct_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, distinct, lower)
+    out[active] = t[[index[shape] for shape in shapes]]
+    return out
 
 
 def kernels_sum_s(kernels: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...], ranks: tuple[int, ...],

@@ -15,8 +15,8 @@ from ..verdict.check import StrategyResult
 from ..verdict.ledger import WIDENED, ledger
 from ..verdict.verdict import RequirementResult, requirement_value_text
 
-__all__ = ["UNSURE_CLASSES", "bands_source", "bound_warning", "met_caveat", "met_caveat_json", "odds_line", "odds_text",
-           "p_shown", "p_text", "regimes_text", "requirement_odds_text", "value_band_text"]
+__all__ = ["UNSURE_CLASSES", "bands_source", "binding_caveat_json", "bound_warning", "met_caveat", "met_caveat_json",
+           "odds_line", "odds_text", "p_shown", "p_text", "regimes_text", "requirement_odds_text", "value_band_text"]
 
 
 def p_text(p: float) -> str:
@@ -182,12 +182,42 @@ def met_caveat_json(requirements: Iterable[dict[str, object]]) -> str | None:
     """`met_caveat` from the JSON of the requirements (`requirements[]` of report.json, each with its `text`, as
     `dagc search --rate`'s rows and `dagc fleet`'s picks carry them across processes): each requirement as
     written with its class and probability."""
+    return _caveat([(klass, f"`{text}` → {odds}") for klass, text, odds in _unsure_json(requirements)])
+
+
+def binding_caveat_json(binding: str, requirements: Iterable[dict[str, object]]) -> str:
+    """A requirement that binds (`binding`, as written) and `met_caveat_json` of the others, the binding one named
+    once with both facts when dagc's error leaves it in doubt too — `tpot_p90 <= 30 ms → uncertain (p ≈ 0.51)
+    within dagc's error`, then `; also uncertain: …` for the others — else `binding; within dagc's error, …`.
+
+    Example:
+        >>> reqs = [{"text": "tpot_p90 <= 30 ms", "value": 0.029, "probability": 0.514, "class": "uncertain"},
+        ...         {"text": "ttft_p99 <= 1 s", "value": 0.07, "probability": 1.0, "class": "meets"}]
+        >>> binding_caveat_json("tpot_p90 <= 30 ms", reqs)
+        "tpot_p90 <= 30 ms → uncertain (p ≈ 0.51) within dagc's error"
+        >>> binding_caveat_json("ttft_p99 <= 1 s", reqs)
+        "ttft_p99 <= 1 s; within dagc's error, uncertain: `tpot_p90 <= 30 ms` → uncertain (p ≈ 0.51)"
+    """
+    unsure = _unsure_json(requirements)
+    own = next((u for u in unsure if u[1] == binding), None)
+    if own is None:
+        caveat = _caveat([(klass, f"`{text}` → {odds}") for klass, text, odds in unsure])
+        return binding + (f"; {caveat}" if caveat else "")
+    rest = [(klass, f"`{text}` → {odds}") for klass, text, odds in unsure if text != binding]
+    also = ("likely not" if any(k == "misses" for k, _ in rest) else "uncertain") if rest else ""
+    return (f"{binding} → {own[2]} within dagc's error"
+            + (f"; also {also}: " + "; ".join(t for _, t in rest) if rest else ""))
+
+
+def _unsure_json(requirements: Iterable[dict[str, object]]) -> list[tuple[str, str, str]]:
+    """The requirements (JSON) whose odds leave "meets" in doubt: each one's class, text as written and odds
+    (`uncertain (p ≈ 0.51)`)."""
     said = []
     for r in requirements:
         klass, p = r.get("class"), r.get("probability")
         if klass in UNSURE_CLASSES and isinstance(p, (int, float)) and r.get("value") is not None:
-            said.append((str(klass), f"`{r.get('text') or r.get('name')}` → {klass} ({p_text(float(p))})"))
-    return _caveat(said)
+            said.append((str(klass), str(r.get("text") or r.get("name")), f"{klass} ({p_text(float(p))})"))
+    return said
 
 
 UNSURE_CLASSES = ("uncertain", "misses")     # the odds' classes that leave "meets" in doubt

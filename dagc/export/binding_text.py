@@ -7,6 +7,7 @@ limit with the figures that show it, None when nothing binds (or the load has no
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..units import Dimension, count_text, format_figure, format_percent, format_si
@@ -40,6 +41,17 @@ def binding_text(binding: dict[str, Any] | None) -> str | None:
     return said + unreachable
 
 
+def _cap_lift(missed: Sequence[str]) -> str:
+    """What lifts a cap on requests in flight: a larger batch, unless a TPOT or ITL percentile already misses
+    (more requests in flight lengthen every step: `dagc.serve.binding.Binding.per_token_missed`)."""
+    per_token = [m.upper() for m in missed if m in ("tpot", "itl")]
+    if not per_token:
+        return "a larger batch lifts it"
+    return (f"a larger batch lifts the cap but lengthens every step, and {' and '.join(per_token)} already "
+            f"{'misses its target' if len(per_token) == 1 else 'miss their targets'}: a larger batch alone cannot "
+            "meet it — more GPUs, a faster strategy, or faster steps (8-bit weights) with it")
+
+
 def _limit_text(b: dict[str, Any]) -> str:
     limit = b["limit"]
     if limit == "requests_in_flight":
@@ -55,7 +67,8 @@ def _limit_text(b: dict[str, Any]) -> str:
             little = f"; the closed loop keeps {format_figure(need)} requests in the system"
         return (f"Bound by the cap on requests in flight: {format_figure(b['running_mean_while_waiting'])} of "
                 f"{b['requests_cap']:,} in flight on average while {format_figure(b['waiting_mean'])} wait, the KV "
-                f"cache at most {_pct(b.get('kv_share_peak'))} used{little}; a larger batch lifts it.")
+                f"cache at most {_pct(b.get('kv_share_peak'))} used{little}; "
+                f"{_cap_lift(b.get('missed_latencies') or ())}.")
     if limit == "kv_blocks":
         return (f"Bound by the KV cache's blocks: {_pct(b.get('kv_share_while_waiting'))} in use while requests "
                 f"wait (peak {_pct(b.get('kv_share_peak'))}), {format_figure(b['running_mean'])} of "

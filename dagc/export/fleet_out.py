@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..fleet.rank import (
+    SAME_PICK_WORDS,
     basis_words,
     close_text,
     cluster_text,
     cost_figure,
+    idle_instances,
     missed_text,
     picks_text,
     rate_text,
@@ -25,7 +27,7 @@ from ..fleet.rank import (
 )
 from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
-from .bands_words import met_caveat_json
+from .bands_words import binding_caveat_json, met_caveat_json
 from .md_escape import md_code, md_text
 from .pareto import escape
 
@@ -33,7 +35,7 @@ __all__ = ["FLEET_SIGNATURE", "binds_text", "fleet_md", "fleet_svg", "pick_load_
 
 FLEET_SIGNATURE = "<!-- dagc fleet: cost per million tokens vs TPOT -->"
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
-W, H, L, R, T, B = 720, 440, 70, 170, 50, 50
+W, H, L, R, T, B = 720, 460, 70, 170, 70, 50      # T: the title and up to three lines of legend above the plot
 
 
 def _cost(row: dict[str, Any], by: str) -> float | None:
@@ -73,9 +75,16 @@ def pick_odds(row: dict[str, Any]) -> str | None:
 
 
 def binds_text(row: dict[str, Any]) -> str:
-    """A fleet row's `binds` cell: what binds its pick, and what dagc's error leaves uncertain of it (`pick_odds`)."""
-    odds = pick_odds(row)
-    return (row.get("binding") or "—") + (f"; {odds}" if odds else "")
+    """A fleet row's `binds` cell: what binds its pick, and what dagc's error leaves uncertain of it (`pick_odds`);
+    a binding requirement that is also uncertain named once, with both facts (`binding_caveat_json`)."""
+    binding = row.get("binding") or "—"
+    if pick_odds(row) is None:
+        return binding
+    mixes = row.get("mixes") or ()
+    # with mixes, the row's pick and binding are its heaviest mix's, the binding prefixed with `mix "chat": `
+    own = (max(mixes, key=lambda m: m["weight"]).get("binding") if mixes else row.get("binding")) or ""
+    head = binding[:-len(own)] if own and binding.endswith(own) else ""
+    return head + binding_caveat_json(own or binding, row["pick"].get("requirements") or ())
 
 
 def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg") -> str:
@@ -85,25 +94,25 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     unit = ("$ per million tokens" if by == "money" else "GPU-hours per million tokens (a GPU type has no price)") \
         + " with every GPU the cluster rents charged"
     out = [f"# Fleet: {md_text(plan)}", "",
-           f"{f['meeting']} of {f['clusters']} clusters meet every requirement {rate_text(f)} "
-           f"(objective {f['objective']}), ranked by {unit}.", ""]
+           f"{f['meeting']} of {f['clusters']} clusters meet every requirement {md_text(rate_text(f))} "
+           f"(objective {md_text(f['objective'])}), ranked by {unit}.", ""]
     best = f["best"]
     if best is not None:
         c = best["cluster"]
         out += [f"**Rent {md_text(cluster_text(best))} served by {md_text(c['engine'])}**: "
-                f"{picks_text(best, md_code) if best.get('mixes') else md_code(best['pick']['strategy'])}"
+                f"{picks_text(best, md_code, md_text) if best.get('mixes') else md_code(best['pick']['strategy'])}"
                 + ("" if best.get("mixes") else f" on {count_text(best['pick']['gpus'], 'GPU')}"
                    f"{md_text(replicas_words(best))} ({count_text(best['instances'], 'instance')} in the cluster)")
                 + ", "
-                f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}{rented_text(best, by)}; "
-                f"what binds: {md_text(best['binding'] or '—')}"
-                + (f"; {md_text(odds)}." if (odds := pick_odds(best)) else "."),
+                f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}"
+                f"{md_text(rented_text(best, by))}; "
+                f"what binds: {md_text(binds_text(best))}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
-            out += ["The same pick on more GPUs, idle at this traffic but for one instance: "
-                    + ", ".join(f"{md_text(r['label'])} ({count_text(r['instances'], 'instance')}, "
+            out += [f"The same pick on more GPUs, where {SAME_PICK_WORDS}: "
+                    + ", ".join(f"{md_text(r['label'])} ({idle_instances(r)}, "
                                 f"{_cost_text(rented_cost(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:
@@ -120,7 +129,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
             rent = r.get("rent_per_hour")
             goodput, ttft, tpot = pick_load_cells(pick)
             out.append(f"| {k} | {md_text(cluster_text(r))} | {md_text(c['engine'])} | "
-                       f"{strategy_cell(r, lambda t: md_code(t, in_table=True))} | "
+                       f"{strategy_cell(r, lambda t: md_code(t, in_table=True), md_text)} | "
                        f"{pick['gpus']} | {r['instances']} | {goodput} | {ttft} | {tpot} | "
                        f"{_cost_text(_rented(r, by), by)} | {_cost_text(_cost(r, by), by)} | "
                        f"{'—' if rent is None else f'${format_figure(rent)}/h'} | "
@@ -159,8 +168,12 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
            'font-family="Helvetica, DejaVu Sans, sans-serif">', FLEET_SIGNATURE,
            f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{L}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
-           f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}; '
-           'filled: meets every requirement, hollow: misses one; the label is its GPU count</text>']
+           f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}</text>',
+           f'<text x="{L}" y="52" font-size="10">filled: meets every requirement, hollow: misses one; the label is '
+           'its GPU count</text>']
+    if any(r.get("mixes") for r in rows):       # as the table's row: the heaviest mix's figures, the costs averaged
+        out.append(f'<text x="{L}" y="{T - 6}" font-size="10">with mixes: each pick\'s p90 TPOT under its heaviest '
+                   'mix; costs averaged over the mixes; tooltips name each mix\'s pick</text>')
     for t in ticks(0.0, x1):
         out += [f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>',
                 f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>']
@@ -179,7 +192,7 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
         at.setdefault((r["cluster"]["gpu"], round(x, 1), round(y, 1), bool(r.get("meets_requirements"))), []).append(r)
     for (gpu, x, y, meets), same in at.items():
         fill = colour[gpu] if meets else "white"
-        names = "; ".join(f"{r['label']}: {r['pick']['strategy']}" for r in same)
+        names = "; ".join(f"{r['label']}: {strategy_cell(r)}" for r in same)
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" stroke="{colour[gpu]}" '
                    f'stroke-width="2"><title>{escape(names)}</title></circle>')
         counts = ", ".join(str(r["cluster"]["gpus"]) for r in same)

@@ -25,6 +25,7 @@ from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
 from ..launch.engine_check import plan_refusals
 from ..plan.plan import Plan
+from ..plan.workload import Traffic
 from ..schedule.timer import shared_timer
 from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events
 from ..search.search import SearchOptions, search
@@ -112,12 +113,13 @@ class Carry:
     missed: str | None = None
 
 
-def queues(plan: Plan, batch: int | None = None) -> bool:
-    """Whether the traffic's run can tell a deployment that carries its rate from one that does not: more than
-    `QUEUE_BATCHES` batches of requests (`batch`: a candidate's own, else the workload's). With fewer, the
-    engine admits nearly every request as it arrives, no queue forms, and a deployment whose capacity is below
-    the arrival rate meets every percentile target (docs/fleet.md, "One cluster: its pick")."""
-    traffic = plan.workload.traffic
+def queues(plan: Plan, batch: int | None = None, traffic: Traffic | None = None) -> bool:
+    """Whether the traffic's run (`traffic`, else the workload's) can tell a deployment that carries its rate
+    from one that does not: more than `QUEUE_BATCHES` batches of requests (`batch`: a candidate's own, else the
+    workload's). With fewer, the engine admits nearly every request as it arrives, no queue forms, and a
+    deployment whose capacity is below the arrival rate meets every percentile target (docs/fleet.md, "One
+    cluster: its pick")."""
+    traffic = traffic or plan.workload.traffic
     return traffic is not None and traffic.requests > QUEUE_BATCHES * (batch or plan.workload.batch)
 
 
@@ -130,10 +132,11 @@ def _pick(plan: Plan, at: RankedAtRate, rate: float) -> tuple[AtRate, Carry]:
     for a in at.ranked:
         if not a.candidate.meets_requirements:
             continue
-        if queues(plan, a.candidate.batch):
+        # the traffic the ranking ran at the rate: the plan's, else `search --rate`'s default arrivals (a
+        # workload without traffic, its rate the fleet's)
+        traffic = at.traffic
+        if queues(plan, a.candidate.batch, traffic):
             return a, Carry(n, rejected)
-        traffic = plan.workload.traffic
-        assert traffic is not None, "a candidate judged at a rate ran the plan's traffic"
         n = capacity_requests(traffic)
         long = traffic.at_rate(rate).model_copy(update={"requests": n})
         r = check_candidate(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": long})}),
@@ -183,6 +186,12 @@ def cap_binds(b: Binding, rate: float) -> str:
         return ""
     need = f", where ≈ {format_figure(b.little_concurrency)} are needed at {rate:,.10g} requests/s" \
         if b.little_concurrency is not None else ""
+    if b.per_token_missed:
+        late = [m.upper() for m in b.missed if m in ("tpot", "itl")]
+        return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}, but a larger batch "
+                f"lengthens every step and its {' and '.join(late)} already {'misses' if len(late) == 1 else 'miss'}"
+                ": a larger batch alone cannot meet it — more GPUs, a faster strategy, or faster steps (8-bit "
+                "weights) with it")
     return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}: a larger batch, or "
             "`batch = max`, lifts it")
 

@@ -20,9 +20,9 @@ from typing import Any
 from ..lang.fleet_ir import Fleet, FleetPoint
 from ..units import count_text, format_figure
 
-__all__ = ["FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure", "missed_pick", "missed_text",
-           "picks_text", "rank_fleet", "rate_text", "rented_cost", "rented_text", "replicas_words", "search_command",
-           "strategy_cell"]
+__all__ = ["SAME_PICK_WORDS", "FleetResult", "basis_words", "close_text", "cluster_text", "cost_figure",
+           "idle_instances", "missed_pick", "missed_text", "picks_text", "rank_fleet", "rate_text", "rented_cost",
+           "rented_text", "replicas_words", "search_command", "strategy_cell"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 _RENTED = {k: f"rented_{k}" for k in _COSTS}       # each with every GPU the cluster rents charged (`rented_cost`)
@@ -99,12 +99,14 @@ class FleetResult:
 
 
 def _pick_key(row: dict[str, Any]) -> tuple[object, ...] | None:
-    """What makes two clusters' picks the same: GPU type, engine, strategy and cost (None: a row without them)."""
+    """What makes two clusters' picks the same: GPU type, engine, strategy — with mixes, each mix's, not the
+    heaviest's alone (the table's strategy cell names each) — and cost (None: a row without them)."""
     c, pick = row.get("cluster"), row.get("pick") or {}
     if c is None or "strategy" not in pick:
         return None
-    return c["gpu"], c["engine"], pick["strategy"], row.get("per_million_tokens"), \
-        row.get("gpu_hours_per_million_tokens")
+    strategies = tuple((m["mix"], (m.get("pick") or {}).get("strategy")) for m in row.get("mixes") or ()) \
+        or pick["strategy"]
+    return c["gpu"], c["engine"], strategies, row.get("per_million_tokens"), row.get("gpu_hours_per_million_tokens")
 
 
 def missed_text(row: dict[str, Any]) -> str:
@@ -215,6 +217,21 @@ def replicas_words(row: dict[str, Any]) -> str:
     return f" ({k} replicas, {batch:,} requests in flight in all: --set workload.batch={batch})"
 
 
+# a larger cluster holding the best's own pick (`FleetResult.same_pick`), in words
+SAME_PICK_WORDS = "one instance of it carries the traffic and the others idle"
+
+
+def idle_instances(row: dict[str, Any]) -> str:
+    """`2 instances, 1 idle`: the instances of its pick a cluster holding the best's own pick rents, and how many of
+    them idle at the traffic — one instance carries it, as on the best's cluster (`FleetResult.same_pick`).
+
+    Example:
+        >>> idle_instances({"instances": 2}), idle_instances({"instances": 4})
+        ('2 instances, 1 idle', '4 instances, 3 idle')
+    """
+    return f"{count_text(row['instances'], 'instance')}, {row['instances'] - 1:,} idle"
+
+
 def rented_text(row: dict[str, Any], by: str) -> str:
     """` with all 16 GPUs it rents charged; $0.8319 on the 12 its pick uses (4 idle at this traffic)` for a cluster
     that rents more GPUs than its pick uses (the fleet ranks by the first, docs/fleet.md), else ''. With mixes, each
@@ -246,9 +263,10 @@ def rented_text(row: dict[str, Any], by: str) -> str:
     return f"{head} on the GPUs each mix's pick uses ({each})"
 
 
-def picks_text(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
+def picks_text(row: dict[str, Any], code: Callable[[str], str] = str, name: Callable[[str], str] = str) -> str:
     """`tp 4 ; ep 4 on 4 GPUs`: a cluster's pick on its GPUs (its replicas, `replicas_words`); with mixes, each mix's:
-    `tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long"` (`code` quotes a strategy: fleet.md's).
+    `tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long"` (`code` quotes a strategy and `name` writes a
+    mix's name: fleet.md's, which make them inert in Markdown).
 
     Example:
         >>> row = {"pick": {"strategy": "tp 1", "gpus": 1}}
@@ -264,12 +282,13 @@ def picks_text(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
 
     if not row.get("mixes"):
         return one(row)
-    return ", ".join(f'{one(m)} under mix "{m["mix"]}"' for m in row["mixes"])
+    return ", ".join(f'{one(m)} under mix "{name(m["mix"])}"' for m in row["mixes"])
 
 
-def strategy_cell(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
+def strategy_cell(row: dict[str, Any], code: Callable[[str], str] = str, name: Callable[[str], str] = str) -> str:
     """A ranked row's strategy as its table shows it: its pick's (with mixes, the heaviest mix's, whose figures the
-    row's other cells are), and each other mix's that picks another strategy on the cluster (`code` quotes one).
+    row's other cells are), and each other mix's that picks another strategy on the cluster (`code` quotes one,
+    `name` writes a mix's name).
 
     Example:
         >>> row = {"pick": {"strategy": "tp 1", "gpus": 1}, "mixes": [
@@ -285,8 +304,8 @@ def strategy_cell(row: dict[str, Any], code: Callable[[str], str] = str) -> str:
               (None, row["pick"]["strategy"])]
     if heaviest is None or not others:
         return shown
-    return (f'{shown} (mix "{heaviest["mix"]}"; '
-            + "; ".join(f'{code(m["pick"]["strategy"])} under mix "{m["mix"]}"' for m in others) + ")")
+    return (f'{shown} (mix "{name(heaviest["mix"])}"; '
+            + "; ".join(f'{code(m["pick"]["strategy"])} under mix "{name(m["mix"])}"' for m in others) + ")")
 
 
 def missed_pick(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:

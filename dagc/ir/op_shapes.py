@@ -31,6 +31,7 @@ from ..plan.model import DType, Model
 from ..plan.strategy import Axis
 from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase, StagePass, Vec
+from .step_tokens import rank_tokens
 
 __all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "Projection", "RankDims", "Recipe", "Shapes", "Work",
            "chunk_prompt_tokens", "decode_context", "experts_inside_tp", "graph_size", "graphed_tokens", "phase_chunk"]
@@ -200,7 +201,7 @@ class Shapes:
         self.c = np.where(a_idx == 0, self.chunk / lay.cp, 0.0)   # … of them on each rank
         # tokens through linear ops, per rank (padded to the engine's CUDA graph), and whether launched eagerly
         self.engine = engine
-        self.t, self.eager = graphed_tokens(self.n_seq * per_seq / lay.cp + self.c, phase, engine)
+        self.t, self.eager = graphed_tokens(rank_tokens(self.n_seq, per_seq, lay.cp, self.c), phase, engine)
         # Each rank routes and dispatches its share of its attention group's tokens — unless the
         # expert group lies inside the TP group, which already holds every token (no all-to-all).
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
@@ -275,7 +276,7 @@ class Shapes:
         if isinstance(x, (int, float)):                   # a number (the usual case; np.float64 is a float)
             value = float(x)
         elif isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
-            view = x.view()
+            view = x if not x.flags.writeable else x.view()     # read-only already (a vector made here): itself
             view.flags.writeable = False
             return view
         elif np.ndim(x) == 0:

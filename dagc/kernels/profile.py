@@ -89,8 +89,8 @@ def _memoised(method: TimeMethod[P]) -> TimeMethod[P]:
 
 def _logs(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Shape coordinates in log space; a zero dimension (no work) is placed at 1."""
-    logs: npt.NDArray[np.float64] = np.log(np.maximum(np.nan_to_num(coords, nan=1.0), 1.0))
-    return logs
+    finite = coords if np.isfinite(coords).all() else np.nan_to_num(coords, nan=1.0)   # all finite: as they are
+    return np.log(np.maximum(finite, 1.0))
 
 
 def _shape_logs(lower: bool, *coords: Floats) -> Floats:

@@ -42,8 +42,7 @@ def node_span(src: SourceFile, node: Meta | Token) -> Span:
 
 
 def subtrees(children: Sequence[Branch[Token]]) -> list[Tree[Token]]:
-    """Children the grammar makes rules, never tokens: a plan's statements, a fleet's items, a strategy's
-    scope and options."""
+    """Children the grammar makes rules, never tokens: a plan's statements, a fleet's items, a strategy's options."""
     trees = [c for c in children if isinstance(c, Tree)]
     assert len(trees) == len(children), "the grammar makes these rules"
     return trees
@@ -373,11 +372,12 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
 
 def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named, span: Span) -> Bad:
     dim, short, lhs = field.dim, field.short, field.lhs
-    if x < spec.lo:
+    if x < spec.lo:                          # a floor that stands for "above 0" is said so, not as its tiny value
         low = bound_text(spec.lo, dim, _NUM_RE.sub("", text, count=1).strip())     # in the unit written
-        return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
+        bound = "above 0" if spec.above_zero and x <= 0 else f"at least {low}"
+        return out.error("E104", f"`{short}` = {text} is out of range: it must be {bound}", span,
                          f"write `{lhs} {low}` or more" if dim is Dimension.COUNT else
-                         f"write a value of at least {low}, e.g. `{lhs} {dim.example}`")
+                         f"write a value {bound.replace('at least', 'of at least')}, e.g. `{lhs} {dim.example}`")
     if dim is Dimension.COUNT:
         return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                          f"write `{lhs} {int(spec.hi):,}` or less".replace(",", "_"))

@@ -38,7 +38,7 @@ __all__ = ["CLUSTER_BLOCK_FIELDS", "lower_cluster"]
 # The cluster's fields: the shared schema plus the measured cost model's (SPEC 3.2).
 CLUSTER_BLOCK_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"), "engine": Field("name"),
                    "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18),
-                   "price": Field("quantity", Dimension.PRICE, 1e-9, 1e6)}
+                   "price": Field("quantity", Dimension.PRICE, 1e-9, 1e6, above_zero=True)}
 
 
 def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], span: Span) -> Cluster | None:

@@ -148,6 +148,7 @@ class Field:
     lo: float = 1
     hi: float = MAX_COUNT
     choices: tuple[str, ...] = ()
+    above_zero: bool = False       # `lo` only stands for "above 0" (a share, a price): 0 or less is told so
 
 
 CHUNK_LIMIT = 2**20                # the largest token budget of one engine step a plan may write (docs/limits.md)

@@ -24,16 +24,16 @@ from typing import Any
 
 from lark import Token, Tree
 
-from ..diagnostics import Diagnostic, PlanError, Severity, quote
+from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
 from ..units import Dimension
 from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value, subtrees
-from .calibration import CALIBRATION_CODE
 from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import WORKLOAD_FIELDS, Field, did_you_mean
+from .fleet_calibration import calibration_errors, miscalibrated_at_plan
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep
 from .hints import gpu_hint
 from .lower import Lowering
@@ -52,7 +52,7 @@ MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (do
 _SWEPT = {k: v for k, v in CLUSTER_BLOCK_FIELDS.items() if k not in ("price", "kernels")}
 _GPU_FIELDS = {"price": CLUSTER_BLOCK_FIELDS["price"]}
 _FLEET_VALUES = {"rate": WORKLOAD_FIELDS["rate"]}
-_MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9)}
+_MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9, above_zero=True)}
 
 
 def read_fleet(tree: Tree[Token], src: SourceFile, plan: Plan | None = None) -> Fleet | None:
@@ -335,12 +335,14 @@ def fleet_plans(path: str | Path, fleet: Fleet, *,
     spans = _value_spans(fleet)
     out: list[tuple[FleetPoint, Plan]] = []
     refused: list[Diagnostic] = []
+    miscalibrated = False
     for point in fleet.points():
         try:
             plan = load_plan_with(path, point.options, allow_paths=allow_paths, rate=fleet.rate_requests_per_s)
         except PlanError as exc:
-            found = [_relocated(_at_value(d, point.options, spans), spans) for d in exc.diagnostics]
+            found = [_relocated(d, spans) for d in exc.diagnostics if not miscalibrated_at_plan(d)]
             refused += [d for d in found if d not in refused]
+            miscalibrated = miscalibrated or len(found) < len(exc.diagnostics)
             continue
         # the mix's own rate, else the fleet's, else the workload's
         traffic_rate = plan.workload.traffic.rate if plan.workload.traffic is not None else None
@@ -350,25 +352,11 @@ def fleet_plans(path: str | Path, fleet: Fleet, *,
                                         spans.get(f"mix={point.mix}", fleet.span),
                                         "write `rate = 12 requests/s` in the mix, the fleet or the workload")])
         out.append((dataclasses.replace(point, rate=rate), plan))
+    if miscalibrated:
+        refused += [d for d in calibration_errors(path, fleet, spans, allow_paths) if d not in refused]
     if refused:
         raise PlanError(sorted(refused, key=lambda d: d.span.start if d.span else -1))
     return out
-
-
-def _at_value(d: Diagnostic, options: Sequence[str], spans: dict[str, Span]) -> Diagnostic:
-    """A point's E109 (its calibration fitted on another GPU or engine), said at the plan's `calibration from`, moved
-    to the fleet's value that names what the calibration was not fitted on (the value the message quotes): each
-    such value of the fleet is said once, all of them at once, rather than the calibration line once per run."""
-    if d.code != CALIBRATION_CODE or d.span is None or d.span.source.path == SET_SOURCE:
-        return d
-    for option in options:
-        value = option.partition("=")[2]
-        if option in spans and f"`{quote(value)}`" in d.message:
-            return dataclasses.replace(d, span=spans[option], message=d.message.replace("the plan's", "the fleet's", 1),
-                                       hint=f"a calibration holds one GPU's and engine's terms: drop `{quote(value)}` "
-                                            "from the fleet, or compare it in a fleet of a plan without `calibration "
-                                            "from` (or with one fitted on its runs)")
-    return d
 
 
 def _value_spans(fleet: Fleet) -> dict[str, Span]:

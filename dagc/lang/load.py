@@ -18,7 +18,8 @@ from ..source import SourceFile, Span
 from .fields import nearest
 from .flatten import OPTION_KEYWORD_HINT
 from .lower import lower, lower_strategy, strategy_input_errors
-from .parse import parse, read_source
+from .overrides import load_plan_with
+from .parse import parse
 
 __all__ = ["STRATEGY_SOURCE", "load_plan", "load_plan_text", "parse_strategy", "strategy_option"]
 
@@ -33,12 +34,13 @@ def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> Plan:
     `model from` reads files inside the plan's directory, or inside one of `allow_paths`
     (the CLI's `--allow-path DIR`), and nowhere else.
 
+    A workload that names its traffic without a rate, in a plan whose `fleet` writes one, is read at the
+    fleet's rate, as `dagc fleet` reads it (`dagc.lang.overrides.load_plan_with`, docs/fleet.md).
+
     Raises:
         PlanError: with located E0xx/E1xx diagnostics.
     """
-    base_dir = Path(path).absolute().parent.resolve()   # the directory of the plan as given, not of a link's target
-    src = read_source(path, roots=(base_dir, *allow_paths))
-    return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths)
+    return load_plan_with(path, (), allow_paths=allow_paths)
 
 
 def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = None, *,

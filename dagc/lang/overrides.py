@@ -36,7 +36,9 @@ from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from ..units import lookup
 from .blocks import child_tree
+from .digits import digits_hint
 from .fields import TRAFFIC_FIELDS, did_you_mean
+from .fleet_rate import written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
@@ -137,9 +139,9 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     end += len(value[end:]) - len(value[end:].lstrip())
     message = (f"--set takes one value; `{value[end:end + 20]}` follows the value of `{'.'.join(path)}`" if end
                else f"--set takes one value; `{value[:20]}` is not a value of `{'.'.join(path)}`")
-    hint = ("a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; "
-            "a comment, a newline, a brace, a quote or a second field is not part of a value: give each field "
-            "its own --set")
+    hint = digits_hint(value[end:]) or (
+        "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; a "
+        "comment, a newline, a brace, a quote or a second field is not part of a value: give each field its own --set")
     engine = value[:end].strip()
     newest = next((r for name, r in NEWEST.items() if name == engine), None)
     if path[-1] == "engine" and value[end:end + 1] == "@" and newest:   # `vllm@`: a release missing, not extra
@@ -168,9 +170,10 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
                    rate: float | None = None) -> Plan:
     """The plan at `path` with each `--set` option in `options` applied (none: `load_plan`'s).
 
-    `rate` is the arrival rate the command gives (`dagc search --rate`, a fleet's `rate`): where the workload
-    describes traffic (`requests = 400`) but says neither how fast it arrives nor how many clients send it,
-    and no option says either, the plan is read with `--set workload.rate=R requests/s` (`arrival_unsaid`).
+    `rate` is the arrival rate the command gives (`dagc search --rate`), else the `rate` of the plan's `fleet`
+    (`written_fleet_rate`): where the workload describes traffic (`requests = 400`) but says neither how fast it
+    arrives nor how many clients send it, and no option says either, the plan is read with `--set
+    workload.rate=R requests/s` (`arrival_unsaid`).
 
     Raises:
         PlanError: the plan's diagnostics, an override's located in its option.
@@ -178,6 +181,7 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
     base_dir = Path(path).absolute().parent.resolve()
     src = read_source(path, roots=(base_dir, *allow_paths))
     tree = parse(src)
+    rate = rate if rate is not None else written_fleet_rate(tree, src)     # a fleet's rate is its workload's
     if rate is not None and arrival_unsaid(tree, options):
         options = (*options, f"workload.rate={rate:g} requests/s")
     if not options:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterator
 
 from lark import Token
@@ -20,6 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile
 from ..units import lookup
+from .digits import digits_hint
 from .fields import STRATEGY_OPTIONS, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 
@@ -88,7 +88,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
-            _PRICE_HINT if _DOLLAR.search(src.text, 0, pos + 1) else _hint_for_char(ch, exc.allowed or set())
+            _PRICE_HINT if _DOLLAR.search(src.text, 0, pos + 1) else \
+            digits_hint(src.text[pos:]) or _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), hint)
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
@@ -319,10 +320,6 @@ def _hint_for_at(text: str, pos: int) -> str:
 
 
 def _hint_for_char(ch: str, allowed: set[str]) -> str:
-    if ch.isnumeric():
-        value = unicodedata.decimal(ch, None)
-        return "numbers are written with the ASCII digits 0–9" + (
-            f" (`{ch}` is {value}: write `{value}`)" if value is not None else "")
     if ch == "'":
         return 'strings use double quotes: "mixtral-8x7b"'
     if ch == ":":

@@ -46,10 +46,19 @@ from .launch import (
 )
 from .serving import Serving, serving
 
-__all__ = ["MAX_POOL_SERVERS", "ROUTER_PORT", "PdTable", "PoolServer", "launch_pooled", "pool_places"]
+__all__ = ["MAX_POOL_SERVERS", "ROUTER_PORT", "SPECULATIVE_POOLS", "PdTable", "PoolServer", "launch_pooled",
+           "pool_places"]
 
 MAX_POOL_SERVERS = 256     # servers of one pool whose commands `dagc launch` writes (the router lists each)
 ROUTER_PORT = 7000         # the router's port on node 0: below every server's ports (8000 …) on any engine
+# Why both pools' servers speculate alike: dagc's TPOT is the decode pool's with the draft's tokens, its prefill runs
+# the draft's layer too, and each engine wants the same settings on both: SGLang sends the draft's hidden states
+# from the prefill server to the decode server (sgl-project/sglang PR 7242), vLLM's NIXL handshake refuses prefill
+# and decode servers whose model-based drafts differ (vllm-project/vllm PR 49230), and TensorRT-LLM's disaggregated
+# configurations set `speculative_config` on its context and generation servers (NVIDIA/TensorRT-LLM PR 14391).
+SPECULATIVE_POOLS = ("speculative decoding on both pools' servers, with the same settings: the decode pool's drafts "
+                     "are what dagc's TPOT assumes, and the engine wants the prefill servers to draft alike (they "
+                     "hand the draft's state over with the KV cache)")
 
 
 @dataclass(frozen=True)
@@ -141,9 +150,10 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     and `pd`, or why it cannot: a pool's strategy the engine cannot express (its E7xx, named by the
     pool and located in it), or E705 (module docstring)."""
     gpn = plan.cluster.gpus_per_host          # the machines the commands start on (a GB200 rack's trays of 4)
-    # speculative decoding is not written for pools (a note says so): each pool's server is told its strategy only
-    pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), speculative=None, mtp=None,
-                              role=r.pool.role))
+    # each pool's servers speculate as the workload does: dagc's figures draft on both pools (the prefill pass runs
+    # the draft's layer too, the decode steps verify its tokens), and each engine wants the same speculative
+    # settings on the prefill and the decode servers (module docstring)
+    pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), role=r.pool.role))
              for r in pooled.pools]
     gpus = sum(r.gpus for r in pooled.pools)
     base = Launch(table.key, table.name, f"{table.version}; disaggregated: {pd.version}", strategy.label, gpus, gpn,
@@ -235,8 +245,7 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
              "each pool's serving flags (requests in flight, step tokens, memory share) are those of its instance "
              "as dagc analyses it by itself: a prefill instance prefills its batch of whole prompts at once, a "
              "decode instance runs the decode steps of its share of the batch",
-             *(["speculative decoding (the workload's `speculative` block) is not written for pools either: set it on "
-                "the servers as for a single strategy (docs/launch.md)"] if plan.workload.speculative else []),
+             *([SPECULATIVE_POOLS] if plan.workload.speculative else []),
              "`$NODE<k>_ADDR`: the address of node k (node k holds dagc's GPUs k·gpus_per_node …)"]
     return replace(base, commands=(*commands, router), files=tuple(files.values()), notes=tuple(notes),
                    pool_nodes=nodes)

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from ..diagnostics import Diagnostic, Severity
 from ..ir.dag import Phase
 from ..ir.op_shapes import graph_size
+from ..ir.step_tokens import decode_tokens_per_rank
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..lang.calibration import TERM_BOUNDS
@@ -274,8 +275,7 @@ def check_trtllm_graphs(ctx: RuleContext) -> Iterator[Diagnostic]:
     if plan.cluster.engine.name != "trtllm" or not engine_chosen(plan) or not terms.graph_sizes \
             or terms.graph_padding:
         return
-    w, lay = ctx.run_workload, ctx.run_layout
-    most = -(-lay.requests_per_rank // max(1, lay.microbatches)) * w.step_positions / lay.cp
+    most = decode_tokens_per_rank(ctx.run_workload, ctx.run_layout)      # the DAG's decode step's, at its busiest rank
     _, eager = graph_size(most, Phase.DECODE, terms)
     launched = next((s for s in TRTLLM_LAUNCHED_SIZES if s >= math.ceil(most - 1e-9)), None)
     if not eager or launched is None:

@@ -1,6 +1,6 @@
 """Requirements against the physical bounds of `dagc.rules.bounds`: W506 (one strategy) and N604 (the cluster);
 the batch `batch = max` chose to meet them (N605); a latency written as a floor (W522), a throughput or goodput
-as a ceiling (W523).
+as a ceiling (W523); a memory requirement above the GPU's memory (W524).
 
 Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each
 claiming no more than its bound proves. W506 bounds the strategy it is attached to (its
@@ -285,6 +285,32 @@ def check_throughput_ceiling(ctx: RuleContext) -> Iterator[Diagnostic]:
                        f"did you mean `{_meant(req)}`? Throughput and goodput targets are floors")
 
 
+def check_memory_above_gpu(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A memory requirement in bytes above the GPU's memory: `memory <= 200 GB` on an H200 (140.40 GiB) bounds
+    nothing — every strategy that fits the GPU at all meets it, and the engine's share of memory (`dagc launch`'s,
+    and the KV cache dagc sizes from it) stops at the GPU's memory — and `memory >= 200 GB` nothing can meet.
+    Almost always the size of a larger GPU, or a share meant (`memory <= 90 %`). dagc judges it as written and
+    warns.
+
+    Bad:
+        cluster { gpus = 8  gpu preset "h200" }
+        require { memory <= 200 GB }
+    Fixed:
+        require { memory <= 90 % }          # or a size the GPU holds: memory <= 120 GB
+    """
+    gpu = ctx.plan.cluster.gpu
+    for req in ctx.plan.requirements:
+        if req.kind is not RequirementKind.MEMORY or req.memory_is_fraction or req.target <= gpu.memory_bytes:
+            continue
+        what = ("it bounds nothing: every strategy that fits the GPU meets it" if req.op in ("<=", "<")
+                else "no strategy can meet it: a GPU holds no more than its memory")
+        yield diag("W524", Severity.WARNING,
+                   f"`{req.text}` is above the memory of one {gpu.name}, {format_gpu_memory(gpu.memory_bytes)}: "
+                   f"{what}", req.span or ctx.plan.span_of("require"),
+                   "memory requirements are per GPU: write a share of its memory (`memory <= 90 %`) or a size "
+                   f"at most {int(gpu.memory_bytes // 2**20):,} MiB, the GPU's own, rounded down")
+
+
 RULES = (
     make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound of the strategy", check_physical,
               reads=Reads.SCHEDULE),
@@ -295,4 +321,6 @@ RULES = (
               plan_level=True),
     make_rule("W523", Severity.WARNING, "a throughput or goodput requirement written as a ceiling (`<=`)",
               check_throughput_ceiling, plan_level=True),
+    make_rule("W524", Severity.WARNING, "a memory requirement above the GPU's memory", check_memory_above_gpu,
+              plan_level=True),
 )

@@ -103,6 +103,13 @@ class Binding:
     prefill_instances: int | None
     goodput_unreachable: float | None = None   # a goodput target (requests/s) missed above the arrival rate
     run_step_s: float | None = None       # the decode step as the run ran it, at its own requests in flight
+    missed: tuple[str, ...] = ()          # the latencies of the percentile requirements the run misses, sorted
+
+    @property
+    def per_token_missed(self) -> bool:
+        """Whether a TPOT or ITL percentile is missed: more requests in flight lengthen every step, so a larger
+        batch — which lifts the cap on requests in flight — cannot meet it."""
+        return "tpot" in self.missed or "itl" in self.missed
 
 
 def _window(load: Load) -> tuple[float, float]:
@@ -223,7 +230,7 @@ def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, SteadySte
     unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed > rate \
         else None
     return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable,
-                   run_step_s=_run_step(load) if which == Phase.DECODE.value else None)
+                   run_step_s=_run_step(load) if which == Phase.DECODE.value else None, missed=tuple(sorted(missed)))
 
 
 def _run_step(load: Load) -> float | None:
@@ -294,7 +301,7 @@ def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False)
     return Limit.STEP_COMMUNICATION if b.step_communication_share > b.step_compute_share else Limit.STEP_COMPUTE
 
 
-def binding_json(b: Binding) -> dict[str, str | int | float | None]:
+def binding_json(b: Binding) -> dict[str, str | int | float | list[str] | None]:
     """report.json's `load.binding` (docs/outputs.md)."""
     def num(x: float | None) -> float | None:
         return None if x is None or not math.isfinite(x) else float(x)
@@ -308,5 +315,6 @@ def binding_json(b: Binding) -> dict[str, str | int | float | None]:
             "step_compute_share": num(b.step_compute_share),
             "step_communication_share": num(b.step_communication_share),
             "prefill_utilisation": num(b.prefill_utilisation), "prefill_instances": b.prefill_instances,
-            "goodput_unreachable_requests_per_s": num(b.goodput_unreachable), "run_step_s": num(b.run_step_s)}
+            "goodput_unreachable_requests_per_s": num(b.goodput_unreachable), "run_step_s": num(b.run_step_s),
+            "missed_latencies": list(b.missed)}
 

@@ -14,8 +14,9 @@ regime's, TPOTs and ITLs the TPOT regime's, E2E the E2E regime's — where E2E h
 TTFT's and TPOT's composed at the load's TTFT share of its E2E (`dagc.verdict.ledger.e2e_errors`), never every
 quantity's pooled —, throughputs and the capacity the throughput regime's — the step times a load's
 percentiles and its capacity come from carry their errors into them —, and the goodput of a run that keeps
-pace the band its latencies' and its capacity's errors make (`dagc.verdict.goodput_band`; else the
-throughput's). Memory and GPU counts are not banded (the ledger holds no measured memory).
+pace the band its latencies' and its capacity's errors make (`dagc.verdict.goodput_band`, the arrival rate
+standing for a capacity not judged; a run that falls behind takes the throughput's). Memory and GPU counts are not
+banded (the ledger holds no measured memory).
 """
 
 from __future__ import annotations

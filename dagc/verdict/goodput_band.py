@@ -17,10 +17,25 @@ deployment would measure differs by two things, each with its errors from the le
   none (not even a trickle of the traffic meets the percentile requirements in dagc's figures) says nothing of
   keeping up: the run itself shows the deployment keeping up with its arrival rate, and no more, so the rate
   stands for the capacity (the lowest it can be), and the goodput's odds are those of the latencies it counts.
-  Without a judged capacity (`dagc search --rate`'s rows, next steps) nothing says how far the step times may
-  slow before it falls behind: the goodput then takes the throughput band, as before. Until 2026-11-27 a capacity
-  of none did the same: a goodput of 0 (every TTFT just past a 200 ms p99 target) read `0 requests/s [0–0] →
-  misses (p < 0.01)` while that p99's own band straddled the target (`uncertain (p ≈ 0.36)`).
+  Until 2026-11-27 a capacity of none took the throughput band around its figure: a goodput of 0 (every TTFT just
+  past a 200 ms p99 target) read `0 requests/s [0–0] → misses (p < 0.01)` while that p99's own band straddled the
+  target (`uncertain (p ≈ 0.36)`).
+  So does a capacity judged below the arrival rate of a run that keeps pace while it misses a percentile
+  requirement: the capacity is the highest rate at which the percentile requirements hold and the queue keeps
+  pace, and such a run is bound by its target, not by keeping up — which is all this term asks. A run meeting
+  every percentile whose capacity lies below its rate keeps pace only over its own length (the capacity's longer
+  trials fall behind): its capacity stands. Until
+  2026-11-27 such a capacity was read as the rate it keeps up with: Qwen3-235B-A22B on 8 H100s at 4 requests/s
+  with `ttft_p99 <= 100 ms` missed (capacity 0.408 requests/s) read a goodput of `3.252 requests/s
+  [0.0002946–0.4507] → misses (p < 0.01)` — a band ten times below its own figure.
+- Without a judged capacity (`dagc search --rate`'s rows, next steps, a capacity past the load's work budget),
+  the run that keeps pace says the same, and no more: the arrival rate stands for the capacity, the lowest it can
+  be. The curve is the same derivation; its capacity's term is the pessimistic end of what is known (the capacity
+  lies between the rate and the steady state's request rate, `dagc.verdict.under_load`): it may understate the
+  goodput's low end, never claim a headroom the run did not show. Until 2026-11-27 such a goodput took the
+  throughput band around its figure, clamped at the rate: the latencies' errors, which decide which requests
+  count, were left out, and a goodput whose requests sat just inside a latency target read a band as narrow as a
+  throughput's.
 
 goodput(ℓ) = rate × share(ℓ) × min(1, capacity(ℓ) / rate) grows with ℓ (every error at the same level of its
 own distribution: the errors taken together, the widest band they make). The central band at confidence c is
@@ -86,16 +101,27 @@ class GoodputCurve:
         return 1.0 - reached if op in (">=", ">") else reached if op in ("<=", "<") else 0.0
 
 
+def _keeps_up_with(under: UnderLoad, rate: float) -> float:
+    """The rate the capacity term reads (module docstring): the judged capacity; the arrival rate the run keeps
+    pace with when none was judged, when it was judged none, or when it lies below the rate while the run itself
+    misses a percentile requirement (the target binds it, not its pace). A run meeting every percentile whose
+    capacity lies below its rate falls behind over the capacity's longer trials: that capacity stands."""
+    cap = under.capacity_requests_per_s if under.capacity_judged else None
+    if cap is None or (cap < rate and under.binding.missed):
+        return rate
+    return cap
+
+
 def goodput_curve(plan: Plan, under: UnderLoad, errors_of: Callable[[RequirementKind], Errors],
                   throughput: Errors) -> GoodputCurve | None:
     """The goodput curve of a run that keeps pace (module docstring); None for one that does not, or without an
-    arrival rate (a closed loop's clients wait: its goodput is counted over its run), or without a judged capacity.
-    A capacity judged to be none: the arrival rate the run keeps up with stands for it."""
+    arrival rate (a closed loop's clients wait: its goodput is counted over its run); the capacity it reads,
+    `_keeps_up_with`."""
     load = under.load
     rate = load.arrival_rate
-    if rate is None or not under.capacity_judged or not load.keeps_pace or not len(load.ttft):
+    if rate is None or not load.keeps_pace or not len(load.ttft):
         return None
-    cap = under.capacity_requests_per_s if under.capacity_requests_per_s is not None else rate
+    cap = _keeps_up_with(under, rate)
     kinds = [k for k in _LATENCIES if any(r.kind is k for r in plan.requirements)]
     errors = {k: errors_of(k) for k in kinds}
     out = []

@@ -1,0 +1,74 @@
+"""A manifest's independent problems are said in one run, each at its place: a user whose manifest had four (a
+misspelt key, a run file outside its directory, a `set` value in an unknown unit, a run of another model) needed
+four runs of `dagc calibrate` to see them, one a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_calibrate_manifest_sets import PLAN, RUN
+
+from dagc.calibrate.manifest import jobs_of_manifest
+from dagc.diagnostics import PlanError
+
+MANIFEST = '''plan = "qwen.moe"
+[[run]]
+file = "runs/other-model.json"
+[[run]]
+file = "../elsewhere/run.json"
+[[run]]
+file = "runs/rate8.json"
+set = ["workload.rate=8 req/s"]
+[[run]]
+file = "runs/rate4.json"
+stratgy = "tp 2"
+'''
+
+
+def test_every_independent_problem_of_a_manifest_is_said_in_one_run(tmp_path: Path):
+    home = tmp_path / "m"
+    (home / "runs").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (home / "qwen.moe").write_text(PLAN)
+    (home / "runs" / "other-model.json").write_text(RUN.replace('"model_id":"Qwen/Qwen3-30B-A3B"',
+                                                                '"model_id":"Qwen/Qwen3-235B-A22B"') + "\n")
+    (home / "runs" / "rate8.json").write_text(RUN.replace('"request_rate":4.0', '"request_rate":8.0') + "\n")
+    (home / "runs" / "rate4.json").write_text(RUN + "\n")
+    (tmp_path / "elsewhere" / "run.json").write_text(RUN + "\n")
+    (home / "m.toml").write_text(MANIFEST)
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(home / "m.toml")
+    found = [(d.code, d.span.source.path.rpartition("/")[2], d.span.line, d.message) for d in exc.value.diagnostics]
+    assert [f[:3] for f in found] == [("E110", "other-model.json", 1), ("E110", "m.toml", 4), ("E101", "m.toml", 8),
+                                      ("E110", "m.toml", 11)]
+    assert "the run measured `Qwen/Qwen3-235B-A22B`" in found[0][3]
+    assert found[1][3].startswith("run entry 2: `file` names a file outside the manifest's directory")
+    assert found[2][3].startswith("run entry 3: a `set` value: unknown unit")
+    assert found[3][3] == "run entry 4: no key `stratgy` (did you mean `strategy`?)"
+
+
+def _set_refused(tmp_path: Path, option: str):
+    (tmp_path / "runs").mkdir(exist_ok=True)
+    (tmp_path / "qwen.moe").write_text(PLAN)
+    (tmp_path / "runs" / "rate4.json").write_text(RUN + "\n")
+    (tmp_path / "m.toml").write_text(f'plan = "qwen.moe"\n[[run]]\nfile = "runs/rate4.json"\nset = ["{option}"]\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path / "m.toml")
+    (d,) = exc.value.diagnostics
+    return d
+
+
+def test_an_unknown_unit_in_a_set_value_is_shown_as_written(tmp_path: Path):
+    """It read `unknown unit `…``, then `did you mean requests/s? (`…` is requests per second …)`: the one token
+    the user must change was hidden."""
+    d = _set_refused(tmp_path, "workload.rate=4 req/s")
+    assert (d.code, d.span.line, d.span.column) == ("E101", 4, 25)
+    assert d.message == "run entry 1: a `set` value: unknown unit `req/s`"
+    assert d.hint == 'did you mean `requests/s`? (`req/s` is requests per second: `"workload.rate=4 requests/s"`)'
+
+
+def test_only_a_unit_like_token_is_shown_never_more_of_the_value(tmp_path: Path):
+    # a token no unit is written like (too long to be one) stays the manifest's, said `…`
+    d = _set_refused(tmp_path, "workload.rate=4 SECRETSECRETSECRETSECRETSECRET")
+    assert d.code == "E101" and "SECRET" not in d.message + (d.hint or "") and "`…`" in d.message

@@ -1,0 +1,47 @@
+"""What lifts a cap on requests in flight: a larger batch, unless a TPOT or ITL percentile already misses — more
+requests in flight lengthen every step, so the hint a new user followed (batch 64 → 128 → 256, TPOT p90 34 → 42
+→ 43 ms against 30 ms) must not be given then."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dagc.export.binding_text import binding_text
+from dagc.fleet.cluster import cap_binds
+from dagc.lang.load import load_plan_text
+from dagc.serve.binding import Limit, binding_json
+from dagc.verdict.check import check
+
+BASE = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 1  gpu preset "h100-sxm" }\n'
+        'workload { batch = 128  prompt = 1000  generate = 300  serving = inflight  rate = 10 requests/s  '
+        'requests = 1000 }\n{require}strategy tp 1\n')
+
+
+def _binding(require: str):
+    (r,) = check(load_plan_text(BASE.replace("{require}", require)))
+    assert r.load is not None
+    return r.load.binding
+
+
+def test_a_missed_tpot_percentile_is_not_lifted_by_a_larger_batch():
+    b = _binding("require { ttft_p99 <= 1 s  tpot_p90 <= 30 ms }\n")
+    assert b.limit is Limit.REQUESTS_IN_FLIGHT
+    assert b.missed == ("tpot", "ttft") and b.per_token_missed
+    words = binding_text(binding_json(b))
+    assert words is not None and "a larger batch lifts it" not in words
+    assert "lengthens every step, and TPOT already misses its target" in words
+    fleet = cap_binds(b, 10.0)
+    assert "`batch = max`" not in fleet and "its TPOT already misses: a larger batch alone cannot meet it" in fleet
+    both = replace(b, missed=("itl", "tpot", "ttft"))       # two per-token latencies: the verb agrees
+    assert "its ITL and TPOT already miss: " in cap_binds(both, 10.0)
+    assert "ITL and TPOT already miss their targets" in (binding_text(binding_json(both)) or "")
+
+
+def test_a_cap_that_binds_with_every_per_token_target_met_is_lifted_by_a_larger_batch():
+    b = _binding("require { ttft_p99 <= 1 s  tpot_p90 <= 200 ms }\n")
+    assert b.limit is Limit.REQUESTS_IN_FLIGHT
+    assert b.missed == ("ttft",) and not b.per_token_missed
+    assert binding_json(b)["missed_latencies"] == ["ttft"]
+    words = binding_text(binding_json(b))
+    assert words is not None and words.endswith("a larger batch lifts it.")
+    assert cap_binds(b, 10.0).endswith("a larger batch, or `batch = max`, lifts it")
