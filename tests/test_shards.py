@@ -12,10 +12,12 @@ from dagc.cost import cost_model
 from dagc.ir import ops
 from dagc.lang.model import model_from_preset
 from dagc.layout import shards
-from dagc.memory import activations
+from dagc.layout.layout import resolve
 from dagc.plan.cluster import Cluster
 from dagc.plan.model import DType
 from dagc.plan.presets import GPU_PRESETS
+from dagc.plan.strategy import Strategy
+from dagc.plan.workload import Workload
 from dagc.rules import bounds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,9 +73,14 @@ def test_peak_flops_one_formula():
 
 
 def test_the_formulas_are_not_copied():
-    """memory, build, bounds and the rules read the shard formulas from dagc.layout.shards."""
-    assert activations.kv_heads_per_rank is shards.kv_heads_per_rank
-    assert ops.kv_bytes_per_token_layer is shards.kv_bytes_per_token_layer
+    """memory, build, bounds and the rules read the shard formulas from dagc.layout.shards: memory and the op
+    shapes through the layout's `RankShards`, made by them once when the layout is resolved."""
+    c = Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)
+    lay = resolve(MIXTRAL, c, Workload(batch=8, prompt=1024, generate=128), Strategy(text="tp 8", tp=8))
+    assert lay.shards == shards.RankShards(8, shards.attention_params_per_rank(MIXTRAL, 8),
+                                           shards.qkv_params_per_rank(MIXTRAL, 8), 1, 2 * 128 * 2.0, (128, 128))
+    assert lay.stage_counts == ((0, 32, 0),) and lay.draft is None
+    assert ops.rank_dims(MIXTRAL, lay).kvb_token == shards.kv_bytes_per_token_layer(MIXTRAL, 8) == 512.0
     assert bounds.expected_distinct_experts is shards.expected_distinct_experts
     copies = re.compile(r"def (kv_heads_per_rank|attention_params_per_rank|kv_bytes_per_token_layer|"
                         r"_?attention_dims|expected_distinct_experts)\b|\(1\.0 - \(1\.0 - |"

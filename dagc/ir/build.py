@@ -21,7 +21,7 @@ from ..plan.engines import EngineTerms
 from ..plan.model import Model
 from ..plan.workload import Workload
 from .dag import GROUP_BUDGET, NODE_BUDGET, At, Dag, DagTooLarge, Phase, StagePass, estimate_nodes, step_passes
-from .ops import Op, OpShapes, layer_ops, rank_dims
+from .ops import Op, OpShapes, layer_ops
 
 __all__ = ["build"]
 
@@ -71,7 +71,7 @@ class _Builder:
 
     def __init__(self, model: Model, workload: Workload, layout: Layout, engine: EngineTerms | None = None):
         self.model, self.workload, self.layout, self.engine = model, workload, layout, engine
-        self.dims = rank_dims(model, layout)
+        self.dims = layout.dims
         self.reqs = layout.requests()
         self.dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)
         # by (phase, requests, offset in the node, last stage), or ("draft", requests, offset)

@@ -24,7 +24,7 @@ from ..layout.eplb import ExpertSplit, ep_nodes
 from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..layout.routing import busiest_rank_factor
-from ..layout.shards import ACTIVATION_BYTES, expected_distinct_experts
+from ..layout.shards import ACTIVATION_BYTES, RankDims, expected_distinct_experts
 from ..layout.window import decode_context
 from ..plan.engines import EngineTerms
 from ..plan.model import DType, Model
@@ -78,30 +78,6 @@ def phase_chunk(workload: Workload, lay: Layout, phase: Phase) -> int:
     """The prompt tokens of the chunk a pass of `phase` carries: `chunk_prompt_tokens` in a mixed step,
     none otherwise (what the caches of shapes are keyed by beside the phase and the requests)."""
     return chunk_prompt_tokens(workload, lay) if phase is Phase.MIXED else 0
-
-
-@dataclass(frozen=True)
-class RankDims:
-    """Model dimensions per rank, derived once per layout."""
-
-    h: int
-    wb: float
-    ewb: float              # bytes per expert weight (routed and shared experts)
-    gate: int
-    tp: int
-    cp: int
-    sp: bool
-    heads_r: float
-    dk: int
-    dv: int
-    q_out: float          # per token, per rank
-    kv_out: float
-    o_in: float
-    qkv_params_r: float
-    qkv_params_full: float
-    o_params_r: float
-    o_params_full: float
-    kvb_token: float      # KV cache bytes per token per layer on a rank
 
 
 @dataclass(frozen=True, slots=True)

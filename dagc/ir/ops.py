@@ -30,9 +30,7 @@ import numpy as np
 
 from ..enums import FastEnum
 from ..layout.layout import Layout
-from ..layout.shards import attention_dims, kv_bytes_per_token_layer, kv_heads_per_rank, qkv_params_per_rank
-from ..plan.model import AttentionKind, Model
-from ..plan.params import attention_params
+from ..plan.model import Model
 from ..plan.strategy import Axis
 from ..plan.workload import Workload
 from .dag import OpKind, OpTemplate, Phase
@@ -125,22 +123,9 @@ class Op(FastEnum):
 
 
 def rank_dims(m: Model, lay: Layout) -> RankDims:
-    """The per-rank dimensions of `m` under `lay`'s attention split."""
-    tp, h = lay.tp, m.hidden
-    heads_r = m.heads / tp
-    dk, dv = attention_dims(m)
-    o_full = m.heads * dv * h
-    qkv_r = qkv_params_per_rank(m, tp)
-    if m.attention is AttentionKind.MLA and m.mla is not None:
-        kv_out = heads_r * (m.mla.qk_nope + m.mla.v_head)
-    else:
-        kv_out = 2 * kv_heads_per_rank(m, tp) * dk
-    q_out, o_in = heads_r * dk, heads_r * dv
-    return RankDims(h=h, wb=m.weights.bytes, ewb=m.expert_weights.bytes, gate=3 if m.moe.gated else 2, tp=tp,
-                    cp=lay.cp, sp=lay.sp,
-                    heads_r=heads_r, dk=dk, dv=dv, q_out=q_out, kv_out=kv_out, o_in=o_in, qkv_params_r=qkv_r,
-                    qkv_params_full=attention_params(m) - o_full, o_params_r=o_full / tp, o_params_full=o_full,
-                    kvb_token=kv_bytes_per_token_layer(m, tp))
+    """The per-rank dimensions of `m` under `lay`'s attention split: the layout's own (`Layout.dims`, made once
+    when it is resolved)."""
+    return lay.dims
 
 
 class OpShapes(Shapes):

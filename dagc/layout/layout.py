@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,8 @@ from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
+from .shards import RankDims, RankShards, StageCounts, dims_of, rank_shards
+from .speculative import draft_layer
 from .split import (
     busiest_group_requests,
     effective_microbatches,
@@ -60,6 +62,14 @@ class Layout:
     microbatches: int               # scheduled: at most the requests of one attention-DP group
     gpus_per_node: int
     gpus_available: int
+    # What the layout's ranks hold, worked out once here from the model and read by every later stage (functions of
+    # the model, the workload and the fields above, so no part of a layout's identity): the per-rank shares of a
+    # layer (`RankShards`), each stage's layers by kind (`StageCounts`, each worked out when read) and speculative
+    # decoding's draft layer (`dagc.layout.speculative.draft_layer`).
+    shards: RankShards = field(compare=False, repr=False)
+    dims: RankDims = field(compare=False, repr=False)      # the op shapes' per-rank dimensions (`dims_of`)
+    stage_counts: StageCounts = field(compare=False, repr=False)
+    draft: bool | None = field(compare=False, repr=False)
     microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
     batch: int = 0                      # requests of the workload, split by `requests`
     redundant: int = 0                  # `with redundant R`: extra expert slots per MoE layer
@@ -267,6 +277,7 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         (8, 4, 1, 16, ((0, 16), (16, 32)))
     """
     s = strategy
+    draft, (shards, dims) = draft_layer(model, workload), _ranks(model, s.tp, s.cp, s.sp)   # what its ranks hold
     ep, etp, g, adp = stage_group(s.tp, s.cp, s.ep, s.etp)
     split = s.pp_split
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
@@ -277,9 +288,30 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         expert_domain_written=s.ep is not None or s.etp is not None, group_size=g, adp=adp, edp=max(1, g // (ep * etp)),
         stage_layers=bounds, split_is_explicit=explicit, experts=model.moe.experts,
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
-        gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,
+        gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, shards=shards,
+        stage_counts=StageCounts(model, bounds), draft=draft,
+        dims=dims, microbatches_requested=requested,
         batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )
+
+
+def _ranks(model: Model, tp: int, cp: int, sp: bool) -> tuple[RankShards, RankDims]:
+    """`Layout.shards` and `Layout.dims`, made once per model and attention split: the search resolves thousands
+    of layouts of one model, and these are the same for each of its degrees. Remembered by the model's identity
+    (each entry holds its model, so that no other model takes its id while it is kept): hashing a model would
+    cost more than a resolve."""
+    key = (id(model), tp, cp, sp)
+    hit = _RANKS.get(key)
+    if hit is None or hit[0] is not model:
+        if len(_RANKS) >= _RANKS_KEPT:
+            _RANKS.clear()
+        shards = rank_shards(model, tp)
+        hit = _RANKS[key] = (model, shards, dims_of(model, shards, cp, sp))
+    return hit[1], hit[2]
+
+
+_RANKS_KEPT = 1024
+_RANKS: dict[tuple[int, int, int, bool], tuple[Model, RankShards, RankDims]] = {}
 
 
 def attention_ranks(strategy: Strategy) -> int:
@@ -291,6 +323,10 @@ def attention_ranks(strategy: Strategy) -> int:
 def timing_key(lay: Layout) -> tuple[Hashable, ...]:
     """What a layout's DAG and activations read of it: its strategy (by its JSON: a `Strategy` holds its options) and
     every field but its GPUs available (strategies checked on clusters of one GPU type at several counts share
-    them, `dagc.verdict.analyse.compile_dag`)."""
-    return (lay.strategy.model_dump_json(),
-            *(getattr(lay, f.name) for f in fields(lay) if f.name not in ("strategy", "gpus_available")))
+    them, `dagc.verdict.analyse.compile_dag`) and those worked out of the model and workload that the key holds
+    beside it (`_DERIVED`)."""
+    return (lay.strategy.model_dump_json(), *(getattr(lay, f.name) for f in fields(lay) if f.name not in _UNKEYED))
+
+
+_DERIVED = ("shards", "dims", "stage_counts", "draft")         # `Layout`'s fields worked out of the model and workload
+_UNKEYED = frozenset({"strategy", "gpus_available", *_DERIVED})

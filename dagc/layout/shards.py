@@ -12,16 +12,19 @@ are `dagc.layout.routing`.
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar, overload
 
 import numpy as np
 
 from ..plan.cluster import FusedMoe
 from ..plan.model import AttentionKind, Model
+from ..plan.params import attention_params
 
 __all__ = ["ACTIVATION_BYTES", "fused_moe_shape", "kv_heads_per_rank", "kv_heads_fit", "attention_params_per_rank",
            "qkv_params_per_rank", "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts",
-           "stage_layer_counts"]
+           "stage_layer_counts", "RankShards", "rank_shards", "StageCount", "StageCounts", "RankDims", "dims_of"]
 
 ACTIVATION_BYTES = 2.0   # activations kept in bf16 (2 bytes per value), by the DAG and by memory alike
 
@@ -136,3 +139,127 @@ def stage_layer_counts(model: Model, first: int, end: int) -> tuple[int, int]:
     """
     moe = model.moe_layers_below(end) - model.moe_layers_below(first)
     return end - first - moe, moe
+
+
+# A stage's layers by kind: (dense, MoE, windowed) — `stage_layer_counts` and the windowed ones among them.
+StageCount = tuple[int, int, int]
+
+
+class StageCounts(Sequence[StageCount]):
+    """Each stage's `StageCount`, in order: what memory, the working sets and the timer read of a stage's layers.
+    Read like a tuple of them and compared equal to one, but held in O(1) memory, as its stages' bounds are
+    (`dagc.layout.stages.StageBounds`): a stage's is worked out when it is read, so that a layout of 100,000
+    stages costs nothing until a stage is read (those past the work budget never are).
+
+    Example:
+        >>> from dagc.lang.model import model_from_preset
+        >>> StageCounts(model_from_preset("mixtral-8x7b"), ((0, 16), (16, 32)))
+        ((0, 16, 0), (0, 16, 0))
+    """
+
+    __slots__ = ("_model", "_bounds")
+
+    def __init__(self, model: Model, bounds: Sequence[tuple[int, int]]):
+        self._model, self._bounds = model, bounds
+
+    def _of(self, first: int, end: int) -> StageCount:
+        windowed = self._model.windowed_layers_below(end) - self._model.windowed_layers_below(first)
+        return (*stage_layer_counts(self._model, first, end), windowed)
+
+    def __len__(self) -> int:
+        return len(self._bounds)
+
+    @overload
+    def __getitem__(self, i: int) -> StageCount: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[StageCount, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> StageCount | tuple[StageCount, ...]:
+        if isinstance(i, slice):
+            return tuple(self._of(*self._bounds[j]) for j in range(*i.indices(len(self))))
+        return self._of(*self._bounds[i])
+
+    def __iter__(self) -> Iterator[StageCount]:
+        return (self._of(a, b) for a, b in self._bounds)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(other) == len(self) and all(tuple(o) == c for o, c in zip(other, self, strict=False))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self)) if len(self) <= 8 else f"StageCounts({len(self)} stages)"
+
+
+@dataclass(frozen=True)
+class RankShards:
+    """What one rank of a tensor-parallel split `tp` holds and reads of one layer — the formulas above at one
+    degree — made once per layout (`dagc.layout.layout.resolve`) and read by memory, the op shapes and the
+    timer, none of which works them out again."""
+
+    tp: int
+    attention_params: float          # `attention_params_per_rank`
+    qkv_params: float                # `qkv_params_per_rank`
+    kv_heads: int                    # `kv_heads_per_rank`
+    kv_bytes_per_token: float        # `kv_bytes_per_token_layer`
+    dims: tuple[int, int]            # `attention_dims`: (dk, dv)
+
+
+def rank_shards(model: Model, tp: int) -> RankShards:
+    """The `RankShards` of `model` split `tp` ways.
+
+    Example:
+        >>> from dagc.lang.model import model_from_preset
+        >>> r = rank_shards(model_from_preset("mixtral-8x7b"), 16)
+        >>> r.kv_heads, r.kv_bytes_per_token, r.dims
+        (1, 512.0, (128, 128))
+    """
+    return RankShards(tp, attention_params_per_rank(model, tp), qkv_params_per_rank(model, tp),
+                      kv_heads_per_rank(model, tp), kv_bytes_per_token_layer(model, tp), attention_dims(model))
+
+
+@dataclass(frozen=True)
+class RankDims:
+    """Model dimensions per rank, derived once per layout (`Layout.dims`, `dims_of`): what the op shapes read."""
+
+    h: int
+    wb: float
+    ewb: float              # bytes per expert weight (routed and shared experts)
+    gate: int
+    tp: int
+    cp: int
+    sp: bool
+    heads_r: float
+    dk: int
+    dv: int
+    q_out: float          # per token, per rank
+    kv_out: float
+    o_in: float
+    qkv_params_r: float
+    qkv_params_full: float
+    o_params_r: float
+    o_params_full: float
+    kvb_token: float      # KV cache bytes per token per layer on a rank
+
+
+def dims_of(model: Model, shards: RankShards, cp: int, sp: bool) -> RankDims:
+    """The `RankDims` of `model` on a rank whose share of a layer is `shards` (its tp), context parallel `cp` and
+    sequence parallel or not (`sp`)."""
+    tp, h, m = shards.tp, model.hidden, model
+    heads_r = m.heads / tp
+    dk, dv = shards.dims
+    o_full = m.heads * dv * h
+    if m.attention is AttentionKind.MLA and m.mla is not None:
+        kv_out = heads_r * (m.mla.qk_nope + m.mla.v_head)
+    else:
+        kv_out = 2 * shards.kv_heads * dk
+    q_out, o_in = heads_r * dk, heads_r * dv
+    return RankDims(h=h, wb=m.weights.bytes, ewb=m.expert_weights.bytes, gate=3 if m.moe.gated else 2, tp=tp,
+                    cp=cp, sp=sp, heads_r=heads_r, dk=dk, dv=dv, q_out=q_out, kv_out=kv_out, o_in=o_in,
+                    qkv_params_r=shards.qkv_params,
+                    qkv_params_full=attention_params(m) - o_full, o_params_r=o_full / tp, o_params_full=o_full,
+                    kvb_token=shards.kv_bytes_per_token)

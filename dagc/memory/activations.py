@@ -16,11 +16,11 @@ from collections.abc import Callable, Hashable, Mapping
 import numpy as np
 
 from ..ir.dag import OpTemplate, Phase, StagePass, step_passes
-from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
+from ..ir.ops import Op, OpShapes, layer_ops
 from ..layout.eplb import ExpertSplit, ep_nodes
 from ..layout.layout import Layout, timing_key
 from ..layout.routing import busiest_rank_factor
-from ..layout.shards import ACTIVATION_BYTES, kv_heads_per_rank, stage_layer_counts
+from ..layout.shards import ACTIVATION_BYTES
 from ..plan.cluster import Cluster
 from ..plan.model import AttentionKind, Model
 from ..plan.workload import Workload
@@ -30,9 +30,8 @@ __all__ = ["activation_bytes", "activation_bytes_by_stage", "stage_activation_by
            "template_activation_peak"]
 
 
-def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: tuple[int, int],
-                     first: bool, last: bool) -> float:
-    """Estimate: the largest inputs + outputs of one op for one prefill micro-batch on a rank.
+def activation_bytes(model: Model, workload: Workload, layout: Layout, stage: int) -> float:
+    """Estimate: the largest inputs + outputs of one op for one prefill micro-batch on a rank of `stage`.
 
     Candidates: the qkv projection, a dense FFN, the routed experts (tokens that reach the
     rank: stage tokens·top_k/(ep·edp) times the routing imbalance) and the LM head (logits of
@@ -51,10 +50,9 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
         mla = model.mla
         qkv_out = model.heads / tp * (2 * (mla.qk_nope + mla.qk_rope) + mla.v_head)
     else:
-        qkv_out = (model.heads / tp + 2 * kv_heads_per_rank(model, tp)) * model.head_dim
+        qkv_out = (model.heads / tp + 2 * layout.shards.kv_heads) * model.head_dim
     cands = [tokens * (hidden_share + qkv_out)]
-    a, b = layers
-    n_dense, n_moe = stage_layer_counts(model, a, b)
+    n_dense, n_moe, _ = layout.stage_counts[stage]
     if n_dense:
         cands.append(tokens * (hidden_share + gate * model.moe.dense_ffn / tp))
     if n_moe > 0:
@@ -67,7 +65,7 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
         cands.append(expert_tokens * (h + gate * model.moe.ffn / layout.etp))
         if model.moe.shared:
             cands.append(tokens * (hidden_share + gate * model.moe.shared * model.moe.shared_ffn_size / tp))
-    if last:
+    if stage == layout.pp - 1:
         cands.append(math.ceil(reqs / mb) * (h + model.vocab / tp))
     return max(cands) * ACTIVATION_BYTES
 
@@ -139,8 +137,7 @@ def stage_activation_bytes(model: Model, workload: Workload, layout: Layout, pea
     last = layout.pp - 1
     by_groups: dict[tuple[str, ...], float] = {}
     out: dict[int, float] = {}
-    for stage, (a, b) in enumerate(layout.stage_layers):
-        n_dense, n_moe = stage_layer_counts(model, a, b)
+    for stage, (n_dense, n_moe, _) in enumerate(layout.stage_counts):
         groups = tuple(g for g, present in (("dense", n_dense > 0), ("moe", n_moe > 0),
                                             ("embed", stage == 0), ("head", stage == last),
                                             ("boundary", layout.pp > 1)) if present)
@@ -181,7 +178,7 @@ _ACTIVATIONS: OrderedDict[Hashable, dict[int, float]] = OrderedDict()
 
 
 def _activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> dict[int, float]:
-    d = rank_dims(model, layout)
+    d = layout.dims
     cache: dict[tuple[Phase, tuple[float, ...]], dict[str, float]] = {}
 
     def peaks(phase: Phase, req: tuple[float, ...], stage: int) -> dict[str, float]:

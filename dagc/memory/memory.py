@@ -152,7 +152,7 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
             act = activations[s]
         else:
             if key not in estimates:
-                estimates[key] = activation_bytes(model, workload, layout, (a, b), key[2], key[3])
+                estimates[key] = activation_bytes(model, workload, layout, s)
             act = estimates[key]
         fig = figures[key]
         needed = kv = fig["kv_cache_bytes"]

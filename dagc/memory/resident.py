@@ -11,16 +11,15 @@ with one op's working set) overflow a GPU before any activation is computed
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..ir.ops import Op
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
-from ..layout.shards import attention_params_per_rank, kv_bytes_per_token_layer, stage_layer_counts
+from ..layout.shards import RankShards, StageCount, kv_bytes_per_token_layer
 from ..layout.speculative import draft_layer
-from ..layout.stages import StageBounds
 from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
 from ..plan.model import Model
@@ -28,7 +27,7 @@ from ..plan.params import embedding_params, ffn_params, router_params
 from ..plan.workload import Workload
 
 __all__ = ["admits_by_kv", "kv_requests_judged", "requests_per_rank", "kv_cache_bytes_per_token",
-           "kv_cache_bytes_per_request", "kv_layers_of",
+           "kv_cache_bytes_per_request", "kv_layers_of", "request_kv_bytes",
            "resident_bytes_exceed", "weight_totals", "WeightTotals",
            "working_set_exceeds", "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer",
            "with_kv_cache", "StageFigures", "StageKind", "KvPerLayer", "stage_kv_bytes", "Resident", "resident_of",
@@ -65,9 +64,14 @@ def kv_cache_bytes_per_request(model: Model, tokens: int, tp: int = 1, draft: bo
     """The KV cache of one request of `tokens` tokens over the whole model, as a rank of tensor
     parallelism `tp` holds it (1: unsharded): every full-attention layer's `tokens`, a windowed layer's
     at most the window's (`dagc.layout.window.kv_tokens`); with `draft`, the speculative draft's layer's too."""
+    return request_kv_bytes(model, tokens, kv_bytes_per_token_layer(model, tp), draft)
+
+
+def request_kv_bytes(model: Model, tokens: int, per_token: float, draft: bool = False) -> float:
+    """`kv_cache_bytes_per_request` on a rank holding `per_token` KV bytes of one token in a layer (a layout's
+    `RankShards.kv_bytes_per_token`)."""
     windowed = model.windowed_layers_below(model.layers)
-    per_layer = kv_bytes_per_token_layer(model, tp)
-    return ((model.layers - windowed + draft) * tokens + windowed * kv_tokens(model.window, tokens)) * per_layer
+    return ((model.layers - windowed + draft) * tokens + windowed * kv_tokens(model.window, tokens)) * per_token
 
 
 def kv_layers_of(model: Model, workload: Workload) -> tuple[int, bool]:
@@ -158,37 +162,34 @@ StageFigures = tuple[dict[StageKind, dict[str, float]], list[StageKind]]
 def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageFigures:
     """`StageMemory`'s weight and KV cache fields (what a rank holds besides activations) of each
     kind of stage (its layers, its dense layers, whether first, whether last: stages of one kind
-    hold the same amounts), and each stage's kind in order."""
-    weights = resident_weight_figures(model, layout.tp, layout.ep, layout.etp, layout.stage_layers,
-                                      draft_layer(model, workload), layout.redundant)
-    return with_kv_cache(weights, kv_cache_bytes_per_layer(model, workload, layout.tp, layout.cp,
-                                                           layout.requests_per_rank))
+    hold the same amounts), and each stage's kind in order: the layout's `Resident`'s."""
+    return resident_of(model, workload, layout).figures
 
 
-def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_layers: StageBounds,
+def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[StageCount], ep: int, etp: int,
                             draft: bool | None = None, redundant: int = 0) -> StageFigures:
     """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
-    kind in order: what a layout's degrees and stages alone decide. `draft`: speculative decoding's
-    draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense True, MoE False; its
+    kind in order: what a layout's degrees and stages alone decide — its ranks' share of a layer (`shards`, of
+    its tp) and each stage's layers by kind (`counts`, `dagc.layout.shards.StageCounts`). `draft`: speculative
+    decoding's draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense True, MoE False; its
     weights, and its KV cache as a full-attention layer's), or None. `redundant`: extra expert slots per
     MoE layer (`with redundant R`), each a whole expert's weights."""
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
-    h = model.hidden
-    attn_pr = attention_params_per_rank(model, tp)
+    h, tp = model.hidden, shards.tp
+    attn_pr = shards.attention_params
     expert_pr = ((model.moe.experts + redundant) // ep if ep else 0) * ffn_params(model, model.moe.ffn) / etp
     shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
     dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
     emb, router = embedding_params(model), router_params(model)
     figures: dict[StageKind, dict[str, float]] = {}
     kinds = []
-    last_stage = len(stage_layers) - 1
-    for s, (a, b) in enumerate(stage_layers):
-        n = b - a
-        n_dense, n_moe = stage_layer_counts(model, a, b)
+    last_stage = len(counts) - 1
+    for s, (n_dense, n_moe, windowed) in enumerate(counts):
+        n = n_dense + n_moe
         first, last = s == 0, s == last_stage
         if last and draft is not None:            # the draft layer: one more layer of its kind
             n, n_dense, n_moe = n + 1, n_dense + draft, n_moe + (not draft)
-        key = (n, n_dense, first, last, model.windowed_layers_below(b) - model.windowed_layers_below(a))
+        key = (n, n_dense, first, last, windowed)
         kinds.append(key)
         if key in figures:
             continue
@@ -220,10 +221,11 @@ class KvShape(NamedTuple):
     cp: int
 
     @classmethod
-    def of(cls, model: Model, workload: Workload, tp: int, cp: int) -> KvShape:
+    def of(cls, model: Model, workload: Workload, per_token: float, cp: int) -> KvShape:
+        """`per_token`: one token's KV bytes in a layer as the rank holds it (`RankShards.kv_bytes_per_token`)."""
         context = workload.prompt + workload.generate
         windowed = None if model.window is None else kv_tokens(model.window, context)
-        return cls(kv_bytes_per_token_layer(model, tp), context, windowed, cp)
+        return cls(per_token, context, windowed, cp)
 
     def per_layer(self, requests_per_rank: int) -> KvPerLayer:
         """`kv_cache_bytes_per_layer` of `requests_per_rank` requests."""
@@ -237,7 +239,7 @@ def kv_cache_bytes_per_layer(model: Model, workload: Workload, tp: int, cp: int,
                              ) -> KvPerLayer:
     """The KV cache one rank holds per layer: its requests' prompt and generated tokens (split by cp);
     a windowed layer's at most the window's tokens of each request (`dagc.layout.window.kv_tokens`)."""
-    return KvShape.of(model, workload, tp, cp).per_layer(requests_per_rank)
+    return KvShape.of(model, workload, kv_bytes_per_token_layer(model, tp), cp).per_layer(requests_per_rank)
 
 
 @dataclass(frozen=True)
@@ -275,9 +277,9 @@ class Resident:
 
 def resident_of(model: Model, workload: Workload, layout: Layout) -> Resident:
     """The layout's `Resident`: its weights and KV caches, each figure made once."""
-    weights = resident_weight_figures(model, layout.tp, layout.ep, layout.etp, layout.stage_layers,
-                                      draft_layer(model, workload), layout.redundant)
-    rpr, kv = layout.requests_per_rank, KvShape.of(model, workload, layout.tp, layout.cp)
+    weights = resident_weight_figures(model, layout.shards, layout.stage_counts, layout.ep, layout.etp,
+                                      layout.draft, layout.redundant)
+    rpr, kv = layout.requests_per_rank, KvShape.of(model, workload, layout.shards.kv_bytes_per_token, layout.cp)
     kv_per_layer = kv.per_layer(rpr)
     admits = mode_of(workload).admits_by_kv
     judged = min(1, rpr) if admits else rpr

@@ -23,9 +23,9 @@ from ..cost.op_price import OpPrice, kernels_price, op_price
 from ..ir.dag import Kernel, OpTemplate, Phase, StagePass
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import RankDims, phase_chunk
-from ..ir.ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
+from ..ir.ops import LayerOp, Op, OpShapes, layer_ops
 from ..layout.layout import Layout
-from ..layout.shards import stage_layer_counts
+from ..layout.shards import dims_of, rank_shards, stage_layer_counts
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
 from ..plan.model import Model
@@ -216,7 +216,9 @@ class TimerCore:
     def shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
                 chunk: int | None = None) -> OpShapes:
         m = self.plan.model
-        dims = self.remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
+        # of the degrees alone, not `Layout.dims`: a search candidate's layout is a sketch until a table misses
+        dims = self.remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: dims_of(m, rank_shards(m, lay.tp), lay.cp,
+                                                                                  lay.sp))
         return OpShapes(m, workload, lay, dims, StagePass(phase, np.array(req), stage, chunk),
                         self.plan.cluster.engine.terms)
 

@@ -16,6 +16,7 @@ from ..ir.dag import Phase
 from ..ir.ops import Op
 from ..lang.fields import BATCH_LIMIT
 from ..layout.layout import Layout
+from ..layout.shards import StageCounts, rank_shards
 from ..layout.speculative import draft_layer
 from ..layout.split import busiest_group_requests
 from ..layout.stages import StageBounds
@@ -93,8 +94,10 @@ class MemoryScreen:
         key = (tp, ep, etp, stages)
         hit = self._totals.get(key)
         if hit is None:
+            model = self.plan.model
             hit = self._totals[key] = weight_totals(resident_weight_figures(
-                self.plan.model, tp, ep, etp, stages, draft_layer(self.plan.model, self.plan.workload)))
+                model, rank_shards(model, tp), StageCounts(model, stages), ep, etp,
+                draft_layer(model, self.plan.workload)))
         return hit
 
     def _kv(self, tp: int, cp: int, requests_per_rank: int) -> KvPerLayer:

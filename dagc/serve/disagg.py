@@ -19,14 +19,14 @@ from typing import overload
 import numpy as np
 
 from ..layout.layout import Layout
-from ..memory.resident import kv_cache_bytes_per_request, kv_layers_of
+from ..memory.resident import kv_cache_bytes_per_request, kv_layers_of, request_kv_bytes
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
 from .rates import F, Rates
 
 __all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "balance_of", "capacity", "disaggregated",
-           "instances_to_serve", "kv_bytes_per_request", "kv_ranks", "transfer_layers",
+           "instances_to_serve", "kv_bytes_per_request", "decode_kv_bytes", "kv_ranks", "transfer_layers",
            "pooled_rates", "transfer_link", "transfer_seconds"]
 
 BALANCE_MAX = 64          # the balancing N:M is given in whole instances, neither above this (`balance_of`)
@@ -87,6 +87,13 @@ def kv_bytes_per_request(model: Model, workload: Workload, decode_tp: int) -> fl
     its tp ranks receives its share: its KV heads, or MLA's latent whole) and the model's KV dtype."""
     _, draft = kv_layers_of(model, workload)
     return kv_cache_bytes_per_request(model, workload.prompt, decode_tp, draft) * decode_tp
+
+
+def decode_kv_bytes(model: Model, workload: Workload, decode: Layout) -> float:
+    """`kv_bytes_per_request` to a decode instance whose layout is `decode`: read off what its ranks hold, as
+    the layout was resolved (`Layout.shards`, `Layout.draft`), not worked out again."""
+    return request_kv_bytes(model, workload.prompt, decode.shards.kv_bytes_per_token, decode.draft is not None) * \
+        decode.tp
 
 
 def transfer_layers(model: Model, workload: Workload) -> int:

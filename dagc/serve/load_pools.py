@@ -37,7 +37,7 @@ from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Pool
 from ..plan.workload import PoolRole
-from .disagg import kv_bytes_per_request, transfer_layers, transfer_seconds
+from .disagg import decode_kv_bytes, transfer_layers, transfer_seconds
 from .load_pools_decode import DecodeReplica
 from .load_pools_link import SharedLink
 from .load_result import Load, Timeline
@@ -178,7 +178,7 @@ class _Pools:
 
         def alone(prompt: int) -> float:
             """A request's transfer alone on its link: its KV as the steady state counts it, its visible part."""
-            kv = kv_bytes_per_request(plan.model, w.model_copy(update={"prompt": prompt}), lay_d.tp)
+            kv = decode_kv_bytes(plan.model, w.model_copy(update={"prompt": prompt}), lay_d)
             return transfer_seconds(kv, 1, link_bytes_per_s, transfer_layers(plan.model, w), layerwise)
         by_prompt = {p: alone(p) for p in {*self.prompt, w.prompt}}
         self.transfer_s = [by_prompt[p] for p in self.prompt]

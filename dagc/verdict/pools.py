@@ -24,8 +24,8 @@ from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_in
 from ..serve.disagg import (
     Disaggregated,
     PoolFigures,
+    decode_kv_bytes,
     disaggregated,
-    kv_bytes_per_request,
     kv_ranks,
     transfer_layers,
     transfer_link,
@@ -158,7 +158,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     if prefill_metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
         link = transfer_link(plan.cluster, gpus, kv_ranks(results[0].analysis.layout),
                              kv_ranks(results[1].analysis.layout))
-        kv = kv_bytes_per_request(plan.model, w, results[1].analysis.layout.tp)
+        kv = decode_kv_bytes(plan.model, w, results[1].analysis.layout)
         figures = _figures(plan, (results[0], prefill_metrics), (results[1], decode_metrics), kv, link)
         metrics = steady_metrics(figures.rates, bubble_fraction=decode_metrics.bubble_fraction,
                                  critical_path=decode_metrics.critical_path, kv_transfer_s=figures.transfer_s,
