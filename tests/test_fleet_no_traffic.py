@@ -32,3 +32,17 @@ def test_a_fleet_rate_over_a_workload_without_traffic_is_judged_not_crashed(tmp_
         assert answer["meets_requirements"] is True and answer["pick"] is not None
         # judged on 1,000 arrivals at the fleet's rate, a run long enough to queue: no second, longer run
         assert answer["carry_check_requests"] is None
+
+
+def test_the_search_command_a_fleet_prints_keeps_each_set_one_shell_word():
+    """Each `--set` of the `dagc search` line a fleet prints is one shell word, whatever its value holds (a fleet's
+    values are presets, engine names and numbers today; a quote would have closed the quoting)."""
+    import shlex
+
+    from dagc.fleet.rank import search_command
+
+    row = {"rate_requests_per_s": 4.0, "options": ["cluster.gpu=h100-sxm", "cluster.price=2.49 $/h", "x=it's; rm"]}
+    line = search_command(row, "p.moe")
+    assert line.startswith("dagc search p.moe --rate 4 --set 'cluster.gpu=h100-sxm' --set 'cluster.price=2.49 $/h'")
+    assert shlex.split(line)[5:] == ["--set", "cluster.gpu=h100-sxm", "--set", "cluster.price=2.49 $/h",
+                                     "--set", "x=it's; rm"]

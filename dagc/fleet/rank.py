@@ -13,6 +13,7 @@ each mix's answer is in its row's `mixes`. report.json's `fleet` is `FleetResult
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -323,7 +324,9 @@ def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:
     """The `dagc search` command that gives a cluster's pick (with mixes, its heaviest mix's), on `plan` (a shell
     word, quoted by the caller; `PLAN` where the plan's path is not known, as in report files)."""
     m = max(row["mixes"], key=lambda m: m["weight"]) if row.get("mixes") else row
-    return (f"dagc search {plan} --rate {m['rate_requests_per_s']:g} " + " ".join(f"--set '{o}'" for o in m["options"]))
+    # each --set a shell word, in single quotes as dagc's other commands print them (one holding a quote: shlex's)
+    return f"dagc search {plan} --rate {m['rate_requests_per_s']:g} " + " ".join(
+        "--set " + (shlex.quote(o) if "'" in o else f"'{o}'") for o in m["options"])
 
 
 def rate_text(doc: dict[str, Any]) -> str:
