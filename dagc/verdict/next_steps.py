@@ -8,7 +8,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
 - when the load is bound by the cap on requests in flight (`dagc.serve.binding`): a larger batch — the
   concurrency Little's law needs, rounded up, then larger while the cap still binds (`LARGER_BATCH_TRIES`
   at most), with 8-bit weights from the first whose own TPOT or ITL misses (not one missed only as its queue
-  grows) or that the KV cache does not admit (W520), and never past the requests the KV cache admits;
+  grows) or that the KV cache does not admit (W520) — from the first try when the strategy's own TPOT or ITL
+  already misses —, and never past the requests the KV cache admits;
 - when a disaggregated strategy's load is bound by its prefill pool: more prefill instances, from the
   share of the arrivals the pool served, one more at a time (`PREFILL_TRIES` at most), the cluster grown
   to hold them; a disaggregated strategy gets no other step;
@@ -292,16 +293,18 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """When the cap on requests in flight binds: the batch Little's law needs, rounded up, and while the
     cap still binds, larger (the run's own need, at least 5/4 as many); once a tried batch's own figure misses
     a decode latency (TPOT, ITL: a larger batch only lengthens its steps), with 8-bit weights from then
-    on. Never past what the KV cache admits: in flight a larger batch is a cap the engine does not reach
-    when its KV cache holds fewer (W520), so such a batch is tried with 8-bit weights, else brought down
-    to what it admits, rounded down. The first that meets, else the last tried."""
+    on — from the first try when the run's own figure already misses one. Never past what the KV cache
+    admits: in flight a larger batch is a cap the engine does not reach when its KV cache holds fewer (W520),
+    so such a batch is tried with 8-bit weights, else brought down to what it admits, rounded down. The first
+    that meets, else the last tried."""
     w, lay = result.plan.workload, result.layout
     little = _binding_figure(result, lambda b: b.little_concurrency)
     if w.batch_max or lay is None or _limit(result) is not Limit.REQUESTS_IN_FLIGHT or not little:
         return None
     ranks = lay.dp * lay.adp
     batch = rounded_up(max(little, w.batch + 1), ranks)
-    fp8 = False
+    halvable = result.plan.model.weights.bytes >= 2
+    fp8 = halvable and _decode_missed(result)           # a larger batch alone only lengthens a missed step
     tried: NextStep | None = None
     admits: float = math.inf            # the requests the KV cache admits at a tried batch (W520), once past it
     for _ in range(LARGER_BATCH_TRIES):
@@ -317,7 +320,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
             break
         running = _admitted_below(r, batch)
         if running is not None:                         # past what the KV cache admits (W520): runs `running`
-            if not fp8 and result.plan.model.weights.bytes >= 2:
+            if not fp8 and halvable:
                 fp8 = True                # the same batch, its weights halved: the KV cache gets more
                 continue
             admits = min(admits, running)
@@ -329,12 +332,10 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if step.meets:
             return step
         over_memory = not r.valid and any(d.code == "E402" for d in r.diagnostics)
-        if not r.valid and not (over_memory and not fp8 and result.plan.model.weights.bytes >= 2):
+        if not r.valid and not (over_memory and not fp8 and halvable):
             break                                       # a batch the rules refuse is never proposed
         tried = step if r.valid and moves(r, result) else tried
-        decode_missed = any(q.met is False and q.unmet is None and q.requirement.kind.value in ("tpot", "itl")
-                            for q in r.requirements)    # its own figure, not a queue that grows (`unmet`)
-        if (decode_missed or over_memory) and not fp8 and result.plan.model.weights.bytes >= 2:
+        if (_decode_missed(r) or over_memory) and not fp8 and halvable:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue
         grown = rounded_up(max(_binding_figure(r, lambda b: b.little_concurrency) or 0, batch * 5 / 4), ranks)
@@ -342,6 +343,12 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
             break                                       # the cap no longer binds, or past what the KV cache admits
         batch = grown
     return tried
+
+
+def _decode_missed(r: StrategyResult) -> bool:
+    """Whether `r`'s own TPOT or ITL misses its requirement — its figure, not a queue that grows (`unmet`)."""
+    return any(q.met is False and q.unmet is None and q.requirement.kind.value in ("tpot", "itl")
+               for q in r.requirements)
 
 
 def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
