@@ -163,7 +163,7 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
     """Every cluster's answer (those known, and the others searched, each saved to the results file as it
     arrives); the exit code when Ray is missing."""
     with loading():
-        from ..fleet.ray_run import RayMissing
+        from ..fleet.ray_run import RayMissing, RayUnreachable
         from ..fleet.results_file import append_result
         from ..fleet.run import run_fleet
     progress = progress_bar(f"searching {fleet.clusters:,} clusters"
@@ -178,7 +178,7 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
     try:
         return run_fleet(items, jobs=search_jobs(args, err), ray=args.ray, known=files.known, on_answer=save,
                          progress=progress)
-    except RayMissing as exc:
+    except (RayMissing, RayUnreachable) as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
