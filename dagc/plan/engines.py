@@ -179,9 +179,10 @@ TRTLLM_STEP_REQUEST_S = 0.0
 # conc-1 sweep of DeepSeek-R1 on SGLang (github.com/tenstorrent/tt-inference-server/issues/356) shows the same
 # 180–200 ms from 128 to 4,096 prompt tokens. Every such run is of a large MoE model: SGLang 0.3.0's dense Llama
 # runs measured 32–58 ms in all, SGLang 0.5.3's Qwen3-8B on one H100 at 4 clients 27.7–39.7 ms (GPUStack's latency
-# page; dagc 216–220 ms). With those three runs in the calibration half the front end's fit alone
-# gives 9.12 ms (vLLM's, with four vLLM 0.11.0 runs of the same page: 41.56 ms); neither is adopted before the
-# whole refit and its held-out figures (docs/cost-model.md, "Front end per request"). TensorRT-LLM's keeps vLLM's
+# page; dagc 216–220 ms). With those three runs in the calibration half `python bench/fit_engine_terms.py
+# --engine sglang` gives 9.121 ms (the step terms and Blackwell scale unchanged), and the front end's fit alone
+# gives vLLM's 41.56 ms with four vLLM 0.11.0 runs of the same page; neither is adopted yet (docs/cost-model.md,
+# "Front end per request"). TensorRT-LLM's keeps vLLM's
 # measured 10 ms: one calibration run moves it (GPUStack's Qwen3-8B on one H100 through `trtllm-serve` 1.2.0rc1 at
 # 4 clients: mean TTFT 51.6 ms, dagc 23.5 ms), fewer than the three a fitted term needs.
 # Per request, of the front end's one server (the API server's event loop: HTTP, chat template, tokenisation),
