@@ -175,13 +175,13 @@ class _Reading:
         key = (plan, tuple(overrides), strategy)
         if key not in self.plans:
             try:
-                self.plans[key] = plan_for(base / plan, overrides, strategy, self.allow_paths)
+                self.plans[key] = plan_for(self.path.parent / plan, overrides, strategy, self.allow_paths)
             except PlanError as exc:
                 self.plans[key] = PlanError(in_manifest(exc.diagnostics, src, at, k, overrides, strategy))
         found = self.plans[key]
         if isinstance(found, PlanError):
             raise found
-        runs = read_runs(base / file, shown=str(self.path.parent / file))
+        runs = read_runs(self.path.parent / file)      # named as the manifest is: relative when it is
         if which is not None:
             if isinstance(which, bool) or not isinstance(which, int) or not 1 <= which <= len(runs):
                 raise _bad(src, _key_at(src.text, at, "run"),
