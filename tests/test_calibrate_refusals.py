@@ -77,3 +77,18 @@ def test_the_plan_a_message_names_has_its_strategy(tmp_path: Path):
                     cwd=home)
     assert proc.returncode == 4
     assert "is not of plan `plan.moe --strategy tp 4`: the run sent 8 requests/s, the plan 4 requests/s" in proc.stderr
+
+
+def test_the_strategys_errors_and_the_runs_are_said_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Independent problems in one run of the command: the strategy's E302, a run file that is not JSON, and a run of
+    another rate."""
+    home = _home(tmp_path)
+    (home / "runs" / "rate8.json").write_text(RUN.replace('"request_rate":4.0', '"request_rate":8.0') + "\n")
+    (home / "runs" / "cut.json").write_text(RUN[:100])
+    monkeypatch.chdir(home)
+    with pytest.raises(PlanError) as exc:
+        jobs_of([f"runs/{n}" for n in ("rate8.json", "cut.json", "rate4.json")], "plan.moe", strategy="tp 3")
+    found = [(d.code, Path(d.span.source.path).name, d.message.split(":")[0]) for d in exc.value.diagnostics]
+    assert found == [("E302", "--strategy", "32 attention heads are not divisible by tp 3"),
+                     ("E110", "cut.json", "the run file is not valid JSON (truncated?)"),
+                     ("E110", "rate8.json", "run rate8.json is not of plan `plan.moe --strategy tp 3`")]

@@ -57,16 +57,22 @@ def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
         PlanError: the plan's diagnostics; E110 when it has several strategies and none is named; every error
             `dagc check` gives the strategy (`refusals`: E401, E302, …), located as `dagc check` locates them.
     """
+    plan = _chosen(path, overrides, strategy, allow_paths)
+    if refused := refusals(plan):           # what `dagc check` refuses is no deployment a run measured
+        raise PlanError(refused)
+    return plan
+
+
+def _chosen(path: str | Path, overrides: Sequence[str], strategy: str | None, allow_paths: Sequence[Path]) -> Plan:
+    """The plan with the overrides and its one strategy (`plan_for`), not yet checked."""
     plan = load_plan_with(path, overrides, allow_paths=allow_paths)
     if strategy is not None:
-        plan = plan.model_copy(update={"strategies": (strategy_option(strategy, plan),)})
-    elif len(plan.strategies) > 1:
+        return plan.model_copy(update={"strategies": (strategy_option(strategy, plan),)})
+    if len(plan.strategies) > 1:
         raise PlanError([run_refusal(f"the plan has {len(plan.strategies)} strategies: "
                                     "which one did the runs measure?", plan.strategies[1].span,
                                     "name it with --strategy, by its name or its expression "
                                     "(in a manifest, `strategy = \"…\"`)")])
-    if refused := refusals(plan):           # what `dagc check` refuses is no deployment a run measured
-        raise PlanError(refused)
     return plan
 
 
@@ -78,18 +84,33 @@ def _shown(plan: str | Path, overrides: Sequence[str], strategy: str | None = No
 
 def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[str] = (), strategy: str | None = None,
             allow_paths: Sequence[Path] = ()) -> list[Job]:
-    """Every run of every run file, each with the one plan (`dagc calibrate RUN... --plan PLAN`)."""
-    p = plan_for(plan, overrides, strategy, allow_paths)
+    """Every run of every run file, each with the one plan (`dagc calibrate RUN... --plan PLAN`).
+
+    Raises:
+        PlanError: the plan's diagnostics; else every problem at once — the strategy's errors (`refusals`), each run
+            file's E110, a run given twice, each run's disagreements with the plan (`dagc.calibrate.match`).
+    """
+    p = _chosen(plan, overrides, strategy, allow_paths)
+    problems = refusals(p)
     jobs: list[Job] = []
     seen: dict[tuple[str, int], int] = {}
     for n, f in enumerate(runs, 1):
-        for r in read_runs(f):
+        try:
+            found = read_runs(f)
+        except PlanError as exc:
+            problems += exc.diagnostics
+            continue
+        for r in found:
             first = seen.setdefault(_measurement(f, r), n)
             if first != n:
-                raise PlanError([run_refusal(f"run {quote(r.id)} is given twice (run files {first} and {n} are one "
-                                             "file): a run counted twice would fit terms on one measurement as if "
-                                             "on several", r.span("requests"), "give each run file once")])
+                problems.append(run_refusal(f"run {quote(r.id)} is given twice (run files {first} and {n} are one "
+                                            "file): a run counted twice would fit terms on one measurement as if "
+                                            "on several", r.span("requests"), "give each run file once"))
+                continue
             jobs.append(Job(r, p, _shown(plan, overrides, strategy)))
+    problems += [d for j in jobs for d in disagreements(j.run, j.plan, j.plan_shown)]
+    if problems:
+        raise PlanError(problems)
     return jobs
 
 
