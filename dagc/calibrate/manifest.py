@@ -192,7 +192,8 @@ class _Reading:
         file, plan = e.get("file"), e.get("plan", doc.get("plan"))
         strategy, which = e.get("strategy", doc.get("strategy")), e.get("run")
         _check_entry(src, at, k, file, plan, strategy, (base, *self.allow_paths))
-        overrides = _strings(src, at, doc.get("set"), "set") + _strings(src, at, e.get("set"), f"run entry {k}: set")
+        overrides = _strings(src, _key_at(src.text, 0, "set", entry=False), doc.get("set"), "set") + \
+            _strings(src, _key_at(src.text, at, "set"), e.get("set"), f"run entry {k}: set")
         key = (plan, tuple(overrides), strategy)
         if key not in self.plans:
             try:
@@ -211,9 +212,9 @@ class _Reading:
         for r in runs:
             first = self.seen.setdefault(_measurement(base / file, r), k)
             if first != k:
-                raise _bad(src, at, f"run entry {k}: run {quote(r.id)} is entry {first}'s too (the same file and run): "
-                           "a run counted twice would fit terms on one measurement as if on several",
-                           "list each run once")
+                raise _bad(src, _key_at(src.text, at, "file"), f"run entry {k}: run {quote(r.id)} is entry {first}'s "
+                           "too (the same file and run): a run counted twice would fit terms on one measurement as "
+                           "if on several", "list each run once")
         jobs = [Job(r, found, _shown(plan, overrides, strategy)) for r in runs]
         if wrong := [d for j in jobs for d in disagreements(j.run, j.plan, j.plan_shown)]:
             raise PlanError(wrong)
@@ -268,13 +269,14 @@ def _check_entry(src: SourceFile, at: int, k: int, file: Any, plan: Any, strateg
                        f"`{quote(v)}`", "check the path: it is relative to the manifest's directory")
 
 
-def _key_at(text: str, at: int, key: str) -> int:
+def _key_at(text: str, at: int, key: str, entry: bool = True) -> int:
     """Where the value of `key` is written in the run entry starting at `at` (TOML `key = …`, JSON `"key": …`), else
-    the top level's (an entry's default), else `at`."""
+    (or, not `entry`, only) the top level's — an entry's default —, else `at`."""
     pattern = re.compile(rf'(?<![\w"-])"?{re.escape(key)}"?\s*[=:]\s*')
     end = text.find("[[run]]", at + 1)
     first = text.find("[[run]]")
-    for lo, hi in ((at, end if end >= 0 else len(text)), (0, first if first >= 0 else 0)):
+    spans = ((at, end if end >= 0 else len(text)),) if entry else ()
+    for lo, hi in (*spans, (0, first if first >= 0 else 0)):
         m = pattern.search(text, lo, hi)
         if m is not None:
             return m.end()
