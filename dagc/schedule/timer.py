@@ -130,11 +130,11 @@ class Timer:
         # the same pass at another context: its figures from the ones remembered and its attention's
         at_context = self.core.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
         known = self.core.bodies.get(free) if at_context else None
-        split = attention_split_peak_key(lay, workload, phase, req)
+        # what its ops read of the layout, made once for the pass: its attention split's key, its layers' ops
+        split, layers = attention_split_peak_key(lay, workload, phase, req), model_layers(lay, m)
         if known is not None:
             return _with_attention(known, self.core.split_attention(
                 phase, lambda: self.core.shapes(workload, lay, phase, req, stage), split))
-        layers = model_layers(lay, m)
         entries, acts = self.core.remember(self.core.tables.bodies, (shape, offset), lambda: self._body_entries(
             workload, lay, phase, req, stage, (free, split), layers))
         cm, seconds = self.core.cm, self.core.op_seconds
@@ -188,9 +188,10 @@ class Timer:
 
         for op in pass_ops(layers):
             entry(op)
-        acts = shape_activation_peaks(shapes, layers, lambda op: 0.0 if op is Op.SEND else entry(op)[2])
         if new and self.core.reuse_context_free:
             self.core.remember(self.core.tables.context_free, free, dict).update(new)
+        # every op it places is entered above: its working sets are read off the entries
+        acts = shape_activation_peaks(shapes, layers, lambda op: 0.0 if op is Op.SEND else entry(op)[2])
         return used, {k: v for k, v in acts.items() if k != "boundary"}
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
