@@ -18,7 +18,7 @@ import numpy as np
 from ..ir.dag import OpTemplate, Phase, StagePass, step_passes
 from ..ir.ops import Layers, Op, OpShapes, model_layers
 from ..layout.eplb import ExpertSplit, ep_nodes
-from ..layout.layout import Layout, timing_key
+from ..layout.layout import Layout
 from ..layout.routing import busiest_rank_factor
 from ..layout.shards import ACTIVATION_BYTES
 from ..plan.cluster import Cluster
@@ -164,7 +164,7 @@ def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster
     nor the engine's priced terms (`EngineTerms.unpriced`): the last `KEEP_ACTIVATIONS` are kept, which a
     calibration's simulations of one run, one a set of terms, share.
     """
-    key = (model, workload.model_copy(update={"traffic": None}), cluster.engine.terms.unpriced(), *timing_key(layout))
+    key = (model, workload.model_copy(update={"traffic": None}), cluster.engine.terms.unpriced(), *layout.timing_key)
     kept = _ACTIVATIONS.get(key)
     if kept is None:
         kept = _ACTIVATIONS[key] = _activation_bytes_by_stage(model, workload, cluster, layout)
