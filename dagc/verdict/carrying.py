@@ -98,10 +98,10 @@ def needs_of(b: Binding) -> tuple[float, int] | None:
 def bracket_below(ok: Callable[[float], bool], hi: float, more: Callable[[], bool]) -> tuple[float, float] | None:
     """The capacity's bracket (`dagc.verdict.under_load.capacity`: a rate that holds, one that does not) below `hi`,
     which does not hold: halving until a rate holds, while `more()` says a run may be spent; None when none held.
-    Three quarters of `hi` is tried first — the bisection's first point of [hi / 2, hi], where most capacities lie
-    (0.67–0.89 of the steady state's rate on the in-flight examples): when it holds, the bracket is the one halving
-    then bisecting reaches, one trial fewer (that of hi / 2, which a rate that holds above it says holds); when not,
-    the trials and the bracket are halving's, with one trial more only when hi / 2 does not hold either."""
+    Three quarters of `hi` is tried first — the bisection's first point of [hi / 2, hi], above which most capacities
+    lie (9 of the 15 strategies docs/load.md measures, 3 more above hi / 2): when it holds, the bracket is the one
+    halving then bisecting reaches, one trial fewer (that of hi / 2, which a rate that holds above it says holds);
+    when not, the trials and the bracket are halving's, with one trial more only when hi / 2 does not hold either."""
     first = (hi / 2 + hi) / 2           # as the bisection computes its midpoint of [hi / 2, hi]
     if ok(first):
         return first, hi
