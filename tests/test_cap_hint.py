@@ -45,3 +45,24 @@ def test_a_cap_that_binds_with_every_per_token_target_met_is_lifted_by_a_larger_
     words = binding_text(binding_json(b))
     assert words is not None and words.endswith("a larger batch lifts it.")
     assert cap_binds(b, 10.0).endswith("a larger batch, or `batch = max`, lifts it")
+
+
+def test_a_larger_batch_for_a_run_whose_tpot_already_misses_is_tried_with_8_bit_weights_first():
+    """The larger batch's first try at 16-bit weights cannot meet a TPOT the run already misses (more requests
+    in flight only lengthen each step): it is tried with 8-bit weights from the first (it was tried without,
+    then again with them at the same batch)."""
+    from dagc.plan.model import DType
+    from dagc.verdict.next_steps import next_steps
+
+    (r,) = check(load_plan_text(BASE.replace("{require}", "require { ttft_p99 <= 1 s  tpot_p90 <= 30 ms }\n")))
+    assert r.plan.model.weights is DType.BF16 and r.load.binding.per_token_missed
+    tried: list[tuple[int, DType]] = []
+
+    def judge(x):
+        tried.append((x.plan.workload.batch, x.plan.model.weights))
+        return x
+
+    first = next_steps(r, judge=judge)[0]
+    assert first.kind == "batch" and first.meets
+    assert first.options == ("--set workload.batch=136", "--set model.weights=fp8")
+    assert tried[0] == (136, DType.FP8) and (136, DType.BF16) not in tried

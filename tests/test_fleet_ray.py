@@ -58,3 +58,42 @@ def test_ray_without_ray_says_how_to_install_it(tmp_path, capsys, monkeypatch):
     path = write(tmp_path, SMALL)
     assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "--ray"]) == 2
     assert "pip install 'dagc[ray]'" in capsys.readouterr().err
+
+
+def _closed_port() -> int:
+    """A local TCP port nothing listens on: one the system handed out and then closed."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(("address", "says"), [
+    ("not-an-address", "is not an address: write HOST:PORT"),
+    ("10.0.0.1:99999", "is not an address"),
+    ("ray://:10001", "is not an address"),
+])
+def test_an_address_that_is_none_is_refused_at_once(address, says):
+    with pytest.raises(ray_run.RayUnreachable, match=says):
+        ray_run.reach(address)
+
+
+def test_an_address_nothing_answers_at_is_said_in_time_not_retried_for_minutes():
+    import time
+    port = _closed_port()
+    t0 = time.monotonic()
+    with pytest.raises(ray_run.RayUnreachable, match=rf"the Ray cluster at '127\.0\.0\.1:{port}' cannot be reached"):
+        ray_run.reach(f"127.0.0.1:{port}", timeout_s=5)
+    assert time.monotonic() - t0 < 5                  # refused: said at once, not after the timeout
+    for address in ("", "auto", "local"):             # no port to try: left to Ray
+        ray_run.reach(address)
+
+
+@pytest.mark.skipif(not HAVE_RAY, reason="Ray is not installed (the optional extra: pip install 'dagc[ray]')")
+def test_fleet_on_a_ray_address_nothing_answers_at_exits_2_with_one_line(tmp_path, capsys):
+    path = write(tmp_path, SMALL)
+    port = _closed_port()
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "--ray", f"ray://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: the Ray cluster at 'ray://127.0.0.1:{port}' cannot be reached (" in err
+    assert "Traceback" not in err

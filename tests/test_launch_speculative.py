@@ -50,6 +50,16 @@ CASES = {
     "mtp-pp": (dict(model='model preset "deepseek-v3"', cluster=C16, strategy="strategy pp 2 < tp 8 ; ep 8 >",
                     workload=WORK.format(serving="", spec="method = mtp  tokens = 1  acceptance = 0.8")),
                "SGLang runs no speculative decoding with pipeline stages (E714)"),
+    "mtp-pp-prefill-pool": (dict(model='model preset "deepseek-v3"', cluster=C16,
+                                 strategy="strategy prefill 1 < pp 2 < tp 4 ; ep 4 > > decode 1 < tp 8 ; ep 8 >",
+                                 workload=WORK.format(serving="serving = inflight",
+                                                      spec="method = mtp  tokens = 1  acceptance = 0.8")),
+                            "SGLang's prefill server runs MTP (NEXTN, an EAGLE) with pipeline stages"),
+    "eagle-pp-prefill-pool": (dict(model='model preset "deepseek-v3"', cluster=C16,
+                                   strategy="strategy prefill 1 < pp 2 < tp 4 ; ep 4 > > decode 1 < tp 8 ; ep 8 >",
+                                   workload=WORK.format(serving="serving = inflight",
+                                                        spec="method = eagle  tokens = 1  acceptance = 0.8")),
+                              "… but not EAGLE-3 (E714)"),
 }
 
 
@@ -155,6 +165,18 @@ def test_sglang_refuses_ngram_with_attention_dp_and_speculation_with_stages():
     assert [d.code for d in by["sglang"].refusals] == ["E714"] and by["vllm"].ok
 
 
+def test_sglang_runs_mtp_with_pipeline_stages_on_a_prefill_server_only():
+    """SGLang 0.5.23's `check_pipeline_parallel_compat`: with pp > 1 the algorithm must be EAGLE (NEXTN, the MTP
+    layer, resolves to it) and the server a disaggregated prefill server; its decode server has no stages here."""
+    x = _launches("mtp-pp-prefill-pool")["sglang"]
+    assert x.ok, [render(d) for d in x.refusals]
+    prefill = next(c for c in x.commands if "--disaggregation-mode" in c.argv
+                   and c.argv[c.argv.index("--disaggregation-mode") + 1] == "prefill")
+    assert _value(prefill.argv, "--pp-size") == "2" and _value(prefill.argv, "--speculative-algorithm") == "NEXTN"
+    (refusal,) = _launches("eagle-pp-prefill-pool")["sglang"].refusals
+    assert refusal.code == "E714" and "EAGLE3 with pp 2 on a prefill pool's server" in refusal.message
+
+
 def test_nearest_for_sglang_ngram_drops_attention_dp():
     from dagc.launch.engines import TABLES
     from dagc.launch.nearest import nearest
@@ -179,12 +201,13 @@ def test_model_from_config_is_judged_by_its_mtp_layers(tmp_path):
 
 def test_every_speculative_flag_and_key_is_in_the_engines_checked_table():
     """Snapshot: the flags and keys each engine's speculative decoding writes, all in the tables checked
-    against the releases (vLLM 0.33.0, SGLang 0.5.23 parsers; TensorRT-LLM 1.2 llm_args.py)."""
+    against the releases (vLLM 0.33.0, SGLang 0.5.23 parsers; TensorRT-LLM 1.2 llm_args.py); the pools' cases'
+    servers and routers are tests/test_launch_pools.py's."""
     flags = {"vllm": vllm.FLAGS, "sglang": sglang.FLAGS, "trtllm": trtllm.FLAGS}
     seen: dict[str, set[str]] = {e: set() for e in ENGINES}
     keys: set[str] = set()
     json_keys: set[str] = set()
-    for name in CASES:
+    for name in (n for n in CASES if not n.endswith("-pool")):
         for x in _launches(name).values():
             for c in x.commands:
                 seen[x.engine] |= set(_engine_flags(x.engine, c))

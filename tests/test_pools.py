@@ -179,6 +179,9 @@ def test_the_command_line_reports_the_pools(tmp_path):
     assert s["mode"] == "disaggregated" and [p["role"] for p in s["pools"]] == ["prefill", "decode"]
     assert [p["instances"] for p in s["pools"]] == [2, 1] and report["gpus"]["used"] == 8
     assert s["binding_pool"] in ("prefill", "decode") and math.isfinite(s["served_requests_per_s"])
+    # the keys `serving` holds in every mode, null where a disaggregated strategy has no such figure
+    assert [s[k] for k in ("mixed_step_share", "mixed_step_share_group", "attention_dp_group",
+                           "sustainable_batch")] == [None] * 4
     assert "Disaggregated" in (out / "report.md").read_text()
     run = run_dagc("launch", str(path), cwd=tmp_path)
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr      # both pools and the router

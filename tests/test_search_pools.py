@@ -146,9 +146,12 @@ def test_pruning_pools_keeps_the_front_and_counts_what_it_pruned():
     assert pruned.disaggregated.decode_instances < full.disaggregated.decode_instances
 
 
-def test_the_search_figures_of_a_pair_are_the_checks():
-    """overlap none: the fast check's recurrence is exact, so a pair's figures are `check_pools`'."""
-    plan = load_plan_text(qwen())
+@pytest.mark.parametrize("extra", ["", "kv_transfer = layerwise\n  speculative { method = eagle  tokens = 2  "
+                                       "acceptance = 0.75 }"])
+def test_the_search_figures_of_a_pair_are_the_checks(extra):
+    """overlap none: the fast check's recurrence is exact, so a pair's figures are `check_pools`' — a layer-wise
+    transfer's visible share too, whose layers are the model's and the draft's (`transfer_layers`)."""
+    plan = load_plan_text(qwen(extra))
     pairs = [c for c in search(plan, rescore=0, top=40).ranked if c.strategy.disaggregated
              and c.overlap.value == "none"][:6]
     assert pairs

@@ -68,10 +68,11 @@ def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable
 
 def cmd_fleet(args: Namespace) -> int:
     with loading():
-        from ..diagnostics import PlanError
+        from ..diagnostics import PlanError, render
         from ..fleet.rank import rank_fleet
         from ..lang.fleet import fleet_plans, load_fleet
         from ..lang.parse import read_source
+        from ..rules.requirements import memory_above_gpu
         from ..verdict.ledger import band_ratio
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
@@ -83,6 +84,8 @@ def cmd_fleet(args: Namespace) -> int:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
         return EXIT_INPUT
+    # W524 of each GPU the fleet sweeps (its plans are the plan's on that cluster), once a GPU
+    render_diags(err, {render(d): d for _, pl in items for d in memory_above_gpu(pl)}.values())
     read = dict.fromkeys(f for pl in (plan, *(pl for _, pl in items)) for f in pl.files)   # each file the plan reads
     files = _fleet_files(args, plan.name, (plan_text, tuple(read)), {p.key for p, _ in items}, err)
     if isinstance(files, int):
@@ -160,7 +163,7 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
     """Every cluster's answer (those known, and the others searched, each saved to the results file as it
     arrives); the exit code when Ray is missing."""
     with loading():
-        from ..fleet.ray_run import RayMissing
+        from ..fleet.ray_run import RayMissing, RayUnreachable
         from ..fleet.results_file import append_result
         from ..fleet.run import run_fleet
     progress = progress_bar(f"searching {fleet.clusters:,} clusters"
@@ -175,7 +178,7 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
     try:
         return run_fleet(items, jobs=search_jobs(args, err), ray=args.ray, known=files.known, on_answer=save,
                          progress=progress)
-    except RayMissing as exc:
+    except (RayMissing, RayUnreachable) as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ that fails twice is answered with `failed`. Ray is the optional extra `dagc[ray]
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -21,13 +22,42 @@ from ..plan.plan import Plan
 from .cluster import answer_cluster, failed_answer
 from .lanes import Lanes
 
-__all__ = ["RAY_INSTALL", "RayMissing", "ray_answers"]
+__all__ = ["RAY_CONNECT_S", "RAY_INSTALL", "RayMissing", "RayUnreachable", "ray_answers", "reach"]
 
 RAY_INSTALL = "pip install 'dagc[ray]'"
+RAY_CONNECT_S = 10.0    # how long `--ray ADDRESS` waits for the cluster's port to answer before saying it does not
 
 
 class RayMissing(ImportError):
     """`--ray` without Ray installed."""
+
+
+class RayUnreachable(ConnectionError):
+    """`--ray ADDRESS` names no address, or one whose port does not answer within `RAY_CONNECT_S`."""
+
+
+def reach(address: str, timeout_s: float = RAY_CONNECT_S) -> None:
+    """Check that `--ray ADDRESS` answers before Ray is started on it: `ray.init` retries an address that does
+    not answer for minutes, printing only its own retries. `auto` and `local` (and no address) name no port, and
+    are left to Ray.
+
+    Raises:
+        RayUnreachable: `address` is not HOST:PORT (or ray://HOST:PORT), or nothing answers there in time.
+    """
+    if address in ("", "auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]")                         # an IPv6 address is written in brackets
+    if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise RayUnreachable(f"--ray {address!r} is not an address: write HOST:PORT (the head node's GCS port, "
+                             "6379 by default), ray://HOST:PORT for a Ray Client server, or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except (OSError, UnicodeError) as exc:           # refused, unresolvable, timed out; a host IDNA cannot encode
+        reason = f"no answer in {timeout_s:g} s" if isinstance(exc, TimeoutError) else \
+            (exc.strerror or str(exc) or type(exc).__name__) if isinstance(exc, OSError) else "not a host name"
+        raise RayUnreachable(f"the Ray cluster at {address!r} cannot be reached ({reason}): start it with "
+                             "`ray start --head`, or check the address") from None
 
 
 def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
@@ -36,6 +66,7 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
 
     Raises:
         RayMissing: Ray is not installed (`RAY_INSTALL` says how).
+        RayUnreachable: `address` is not one, or does not answer (`reach`).
     """
     try:
         import ray
@@ -43,6 +74,7 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
         raise RayMissing(f"--ray needs Ray: {RAY_INSTALL}") from None
     started = not ray.is_initialized()
     if started:
+        reach(address)
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)
     refs: dict[object, tuple[int, FleetPoint, Plan]] = {}        # Ray object ref → its lane and item
     try:

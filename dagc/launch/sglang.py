@@ -13,7 +13,7 @@ attention-DP ranks, some per rank. A version bump should only touch this table.
 from __future__ import annotations
 
 from ..plan.cluster import Vendor
-from ..plan.workload import Overlap
+from ..plan.workload import Overlap, PoolRole
 from ..units import count_text, format_bytes
 from . import eplb
 from .degrees import Degrees, Placement, dagc_stage_nodes
@@ -95,9 +95,11 @@ EPLB_START = ("EPLB: SGLang can start from measured loads instead: --init-expert
 # k + 1` (with topk 1 SGLang sets the draft tokens to steps + 1 itself: the verified positions, the
 # last token included). NGRAM: `--speculative-num-draft-tokens k + 1` (its tree's positions; default 12).
 # Refused by SGLang (E714): NGRAM with attention DP (`_handle_ngram`), any algorithm with pipeline
-# stages (`check_pipeline_parallel_compat`: only EAGLE, and only on a PD prefill server or with the
-# experimental SGLANG_ENABLE_PP_SPEC=1 and no attention DP). Without `--max-running-requests` SGLang
-# caps the requests at 48 when speculating; NGRAM turns `--enable-mixed-chunk` off.
+# stages (`check_pipeline_parallel_compat`: only EAGLE — NEXTN resolves to it, EAGLE3 does not — and only on a
+# PD prefill server, `--disaggregation-mode prefill`, or with the experimental SGLANG_ENABLE_PP_SPEC=1 and no
+# attention DP nor disaggregation): a prefill pool of pipeline stages drafting with the MTP layer is accepted.
+# Without `--max-running-requests` SGLang caps the requests at 48 when speculating; NGRAM turns
+# `--enable-mixed-chunk` off.
 ALGORITHMS = {"mtp": "NEXTN", "eagle": "EAGLE3", "ngram": "NGRAM"}
 SPEC_MAX_RUNNING = 48
 
@@ -204,10 +206,13 @@ def _speculative_refusals(d: Degrees) -> list[Refusal]:
     if spec is None:
         return []
     algorithm = ALGORITHMS[spec.method]
-    if d.pp > 1:
-        return [Refusal("E714", f"SGLang: speculative decoding ({algorithm}) with pipeline stages runs only on a "
-                        "disaggregated prefill server or under the experimental SGLANG_ENABLE_PP_SPEC (EAGLE only, no "
-                        f"attention DP); here pp {d.pp}", "pp")]
+    if d.pp > 1 and not (d.role is PoolRole.PREFILL and algorithm == "NEXTN"):
+        where = "a prefill pool's server" if d.role is PoolRole.PREFILL else "this server"
+        return [Refusal("E714", f"SGLang: speculative decoding with pipeline stages runs only on a disaggregated "
+                        "prefill server, and only as EAGLE (NEXTN, a checkpoint's MTP layer), or under the "
+                        "experimental SGLANG_ENABLE_PP_SPEC (no attention DP, no disaggregation); here "
+                        f"{algorithm} with pp {d.pp} on {where} (arg_groups/validation_hook.py, "
+                        "check_pipeline_parallel_compat)", "pp")]
     if spec.method == "ngram" and d.adp > 1:
         return [Refusal("E714", f"SGLang: NGRAM speculative decoding does not run with attention DP; here attention "
                         f"DP {d.adp}", "tp")]

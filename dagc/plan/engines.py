@@ -161,9 +161,10 @@ TRTLLM_LAYER_S = 70.7e-6
 # request (github.com/vllm-project/vllm/issues/6801); it grows with the batch (vllm-project/vllm/issues/18760).
 # Fitted jointly with the step's on the same runs' TPOT (`python bench/fit_engine_terms.py`: the runs at one
 # request in flight say `*_STEP_S`, those at hundreds this): vLLM 49.7 µs, SGLang 94.0 µs. TensorRT-LLM's stays 0:
-# of its 9 calibration runs with a TPOT only 2 run more than one request at once, too few to tell the term from
-# the step's (the fit keeps a term fewer than three runs say). Like the step's, the fitted values carry, beside
-# the host's work, what dagc leaves out of a large batch's step.
+# of its 10 calibration runs with a TPOT 3 run more than one request at once, and only GPUStack's 2 offline bursts
+# say the term: the script fits the bursts' 206.5 µs, which puts the third (GPUStack's Qwen3-8B at 4 clients) the
+# further off (TPOT +23.0 % → +32.4 %) — fewer than the three runs a fitted term needs say it. Like the step's,
+# the fitted values carry, beside the host's work, what dagc leaves out of a large batch's step.
 VLLM_STEP_REQUEST_S = 49.7e-6
 SGLANG_STEP_REQUEST_S = 94.0e-6
 TRTLLM_STEP_REQUEST_S = 0.0
@@ -177,8 +178,9 @@ TRTLLM_STEP_REQUEST_S = 0.0
 # server's prefill — a per-request constant, not queueing, which would grow with the concurrency; a public
 # conc-1 sweep of DeepSeek-R1 on SGLang (github.com/tenstorrent/tt-inference-server/issues/356) shows the same
 # 180–200 ms from 128 to 4,096 prompt tokens. Every such run is of a large MoE model: SGLang 0.3.0's dense Llama
-# runs measured 32–58 ms in all (docs/cost-model.md says what that leaves open). No published figure for
-# TensorRT-LLM: vLLM's measured 10 ms is its; its calibration half has no run that moves it.
+# runs measured 32–58 ms in all (docs/cost-model.md says what that leaves open). TensorRT-LLM's keeps vLLM's
+# measured 10 ms: one calibration run moves it (GPUStack's Qwen3-8B on one H100 through `trtllm-serve` 1.2.0rc1 at
+# 4 clients: mean TTFT 51.6 ms, dagc 23.5 ms), fewer than the three a fitted term needs.
 # Per request, of the front end's one server (the API server's event loop: HTTP, chat template, tokenisation),
 # first come first served in busy periods (`dagc.serve.sources.FrontEnd`): what a burst of requests queues on
 # before any reaches the engine. vLLM runs one API server process per data-parallel engine by default

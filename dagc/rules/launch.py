@@ -332,10 +332,12 @@ Fixed:
 """
 
 E714 = """
-SGLang (0.5.23) refuses speculative decoding with pipeline parallelism, except on a
-disaggregated prefill server or under its experimental SGLANG_ENABLE_PP_SPEC (EAGLE only, no
-attention DP) (arg_groups/validation_hook.py, `check_pipeline_parallel_compat`), and its NGRAM
-drafting with attention DP (arg_groups/speculative_hook.py, `_handle_ngram`).
+SGLang (0.5.23) refuses speculative decoding with pipeline parallelism, except as EAGLE on a
+disaggregated prefill server (NEXTN, a checkpoint's MTP layer, resolves to EAGLE; EAGLE3 does
+not) or under its experimental SGLANG_ENABLE_PP_SPEC (EAGLE only, no attention DP, no
+disaggregation) (arg_groups/validation_hook.py, `check_pipeline_parallel_compat`), and its NGRAM
+drafting with attention DP (arg_groups/speculative_hook.py, `_handle_ngram`). A prefill pool of
+pipeline stages drafting with `method = mtp` is accepted.
 
 Bad:
     workload { … speculative { method = mtp  tokens = 1  acceptance = 0.8 } }

@@ -16,13 +16,14 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
 from ..lang.fields import BATCH_LIMIT
+from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, format_bytes, format_gpu_memory, format_si, lookup
 from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
 __all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "broken_text",
-           "metric_name", "written_backwards"]
+           "memory_above_gpu", "metric_name", "written_backwards"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -290,7 +291,7 @@ def check_memory_above_gpu(ctx: RuleContext) -> Iterator[Diagnostic]:
     nothing — every strategy that fits the GPU at all meets it, and the engine's share of memory (`dagc launch`'s,
     and the KV cache dagc sizes from it) stops at the GPU's memory — and `memory >= 200 GB` nothing can meet.
     Almost always the size of a larger GPU, or a share meant (`memory <= 90 %`). dagc judges it as written and
-    warns.
+    warns; `dagc fleet` warns of each GPU it sweeps whose memory the requirement is above, once a GPU.
 
     Bad:
         cluster { gpus = 8  gpu preset "h200" }
@@ -298,15 +299,21 @@ def check_memory_above_gpu(ctx: RuleContext) -> Iterator[Diagnostic]:
     Fixed:
         require { memory <= 90 % }          # or a size the GPU holds: memory <= 120 GB
     """
-    gpu = ctx.plan.cluster.gpu
-    for req in ctx.plan.requirements:
+    return memory_above_gpu(ctx.plan)
+
+
+def memory_above_gpu(plan: Plan) -> Iterator[Diagnostic]:
+    """W524 of `plan` on its own cluster's GPU (`check_memory_above_gpu`): also what `dagc fleet` says of each GPU
+    it sweeps, whose plans are the plan's on another cluster."""
+    gpu = plan.cluster.gpu
+    for req in plan.requirements:
         if req.kind is not RequirementKind.MEMORY or req.memory_is_fraction or req.target <= gpu.memory_bytes:
             continue
         what = ("it bounds nothing: every strategy that fits the GPU meets it" if req.op in ("<=", "<")
                 else "no strategy can meet it: a GPU holds no more than its memory")
         yield diag("W524", Severity.WARNING,
                    f"`{req.text}` is above the memory of one {gpu.name}, {format_gpu_memory(gpu.memory_bytes)}: "
-                   f"{what}", req.span or ctx.plan.span_of("require"),
+                   f"{what}", req.span or plan.span_of("require"),
                    "memory requirements are per GPU: write a share of its memory (`memory <= 90 %`) or a size "
                    f"at most {int(gpu.memory_bytes // 2**20):,} MiB, the GPU's own, rounded down")
 

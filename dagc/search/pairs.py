@@ -20,7 +20,15 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, PoolRole, RequirementKind, Workload
 from ..rules.bounds import unreachable
-from ..serve.disagg import capacity, kv_bytes_per_request, kv_ranks, pooled_rates, transfer_link, transfer_seconds
+from ..serve.disagg import (
+    capacity,
+    kv_bytes_per_request,
+    kv_ranks,
+    pooled_rates,
+    transfer_layers,
+    transfer_link,
+    transfer_seconds,
+)
 from ..serve.rates import Rates, per_token
 from ..verdict.fastcheck import FastCheck
 from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
@@ -174,7 +182,8 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     gpus = n * g_p + m * d.gpus
     kv = kv_bytes_per_request(plan.model, w, d.tp)
     kv_p = np.array([p.kv_ranks for p in prefills])[which]
-    transfer = transfer_seconds(kv, batch_p, transfer_link(c, gpus, kv_p, d.kv_ranks), plan.model.layers,
+    transfer = transfer_seconds(kv, batch_p, transfer_link(c, gpus, kv_p, d.kv_ranks),
+                                transfer_layers(plan.model, w),
                                 w.kv_transfer == "layerwise")
     served = np.minimum(capacity(n, batch_p, t_p), capacity(m, d.batch, d.seconds, w.generate))
     metrics = PairColumns.of(pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,

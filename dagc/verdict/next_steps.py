@@ -8,7 +8,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
 - when the load is bound by the cap on requests in flight (`dagc.serve.binding`): a larger batch — the
   concurrency Little's law needs, rounded up, then larger while the cap still binds (`LARGER_BATCH_TRIES`
   at most), with 8-bit weights from the first whose own TPOT or ITL misses (not one missed only as its queue
-  grows) or that the KV cache does not admit (W520), and never past the requests the KV cache admits;
+  grows) or that the KV cache does not admit (W520) — from the first try when the strategy's own TPOT or ITL
+  already misses —, and never past the requests the KV cache admits;
 - when a disaggregated strategy's load is bound by its prefill pool: more prefill instances, from the
   share of the arrivals the pool served, one more at a time (`PREFILL_TRIES` at most), the cluster grown
   to hold them; a disaggregated strategy gets no other step;
@@ -28,14 +29,13 @@ requirement and the figures it gives. Tried, in this order, each only where it a
 None is tried while the strategy misses a requirement written on the wrong side of its figure (`ttft >= 2 s`,
 W522; `throughput <= …`, W523): every step would chase a slower deployment; the fix is the comparator.
 
-Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated, the
-capacity once it meets on its run) and, given `judge`, the engine's refusals (E7xx) `dagc check` adds.
+Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated, the capacity
+once it meets on its run) and, given `judge`, the engine's refusals (E7xx) `dagc check` adds.
 
-A change is listed when it meets the requirements, and the nearest of each kind only; when none meets,
-the best tried of each kind is listed with `meets` false, so that the user sees how close it came — unless it
-changes nothing (`dagc.verdict.step_effect.moves`: every figure it would be judged and shown by the strategy's
-own), which is no step toward the target and is not listed.
-The library never prints: the reports and `dagc check` show them.
+A change is listed when it meets the requirements, and the nearest of each kind only; when none meets, the best tried
+of each kind is listed with `meets` false, so that the user sees how close it came — unless it changes nothing
+(`dagc.verdict.step_effect.moves`: every figure it would be judged and shown by the strategy's own), which is no step
+toward the target and is not listed. The library never prints: the reports and `dagc check` show them.
 """
 
 from __future__ import annotations
@@ -51,10 +51,11 @@ from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import PoolRole, RequirementKind
 from ..rules.requirements import broken_text, written_backwards
-from ..serve.binding import Binding, Limit
+from ..serve.binding import Limit
 from ..units import count_text
 from .check import NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
 from .step_effect import moves
+from .step_reads import admitted_below, binding, binding_figure, decode_missed, limit
 from .step_sizes import gpus_allowed, rounded_down, rounded_up
 from .under_load import AT_RATE
 
@@ -75,7 +76,7 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge 
     meets them or is not legal). `judge` adds to each change's check what `dagc check` adds to the plan's
     (`dagc.launch.engine_check.engine_checked`: the engine's refusals): judged as `dagc check` judges it."""
     if not result.valid or result.verdict.meets_requirements is not False \
-            or _binding_figure(result, lambda b: b.goodput_unreachable) is not None \
+            or binding_figure(result, lambda b: b.goodput_unreachable) is not None \
             or any(q.met is False and written_backwards(q.requirement) for q in result.requirements):
         return []       # a goodput target above the arrival rate, a target on the wrong side (W522, W523): no step
     tries = _Tries(result.plan, result.decl, max_tries, judge)
@@ -83,7 +84,7 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge 
     kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
         (_more_prefill, _larger_batch, _batch, _precision) if result.pooled is not None else \
         (_larger_batch, _smaller_chunk, _batch, _precision, _replicas)
-    if _limit(result) is Limit.KV_BLOCKS:      # an 8-bit KV cache first (binding_text says so)
+    if limit(result) is Limit.KV_BLOCKS:      # an 8-bit KV cache first (binding_text says so)
         kinds = (_precision, *(k for k in kinds if k is not _precision))
     for kind in kinds:
         found = kind(result, tries)
@@ -168,7 +169,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         options.append(("8-bit weights and KV cache (fp8)", {"weights": DType.FP8, "kv_cache": DType.FP8}))
     if gpu.flops_4bit and not m.weights.is_fp4:
         options.append(("fp4 weights (nvfp4)", {"weights": DType.NVFP4}))
-    if _limit(result) is Limit.KV_BLOCKS:      # the KV cache's blocks bind: its 8-bit cache first
+    if limit(result) is Limit.KV_BLOCKS:      # the KV cache's blocks bind: its 8-bit cache first
         options.sort(key=lambda o: "weights" in o[1])
     tried: NextStep | None = None
     for words, update in options:
@@ -260,48 +261,22 @@ def _shares(r: StrategyResult, batch: int) -> str:
     return f", each with {share} of the batch's {count_text(batch, 'request')} in flight"
 
 
-def _binding(r: StrategyResult | None) -> Binding | None:
-    """The limit binding a checked strategy's load (`dagc.serve.binding.diagnose`), None without a load."""
-    return r.load.binding if r is not None and r.load is not None else None
-
-
-def _limit(r: StrategyResult | None) -> Limit | None:
-    b = _binding(r)
-    return None if b is None else b.limit
-
-
-def _binding_figure(r: StrategyResult | None, figure: Callable[[Binding], float | None]) -> float | None:
-    """A figure of the limit binding a checked strategy's load, as report.json's `load.binding` holds it (None
-    when not finite), None without a load."""
-    b = _binding(r)
-    return None if b is None else _finite(figure(b))
-
-
-def _finite(x: float | None) -> float | None:
-    """`x` as report.json's binding holds it: None when it is not finite."""
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
-def _admitted_below(r: StrategyResult, batch: int) -> int | None:
-    """The requests in flight the KV cache admits for a valid result of a `batch` cap, when fewer (W520)."""
-    running = r.metrics.concurrency_effective if r.valid and r.metrics else None
-    return running if running is not None and running < batch else None
-
-
 def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """When the cap on requests in flight binds: the batch Little's law needs, rounded up, and while the
     cap still binds, larger (the run's own need, at least 5/4 as many); once a tried batch's own figure misses
     a decode latency (TPOT, ITL: a larger batch only lengthens its steps), with 8-bit weights from then
-    on. Never past what the KV cache admits: in flight a larger batch is a cap the engine does not reach
-    when its KV cache holds fewer (W520), so such a batch is tried with 8-bit weights, else brought down
-    to what it admits, rounded down. The first that meets, else the last tried."""
+    on — from the first try when the run's own figure already misses one. Never past what the KV cache
+    admits: in flight a larger batch is a cap the engine does not reach when its KV cache holds fewer (W520),
+    so such a batch is tried with 8-bit weights, else brought down to what it admits, rounded down. The first
+    that meets, else the last tried."""
     w, lay = result.plan.workload, result.layout
-    little = _binding_figure(result, lambda b: b.little_concurrency)
-    if w.batch_max or lay is None or _limit(result) is not Limit.REQUESTS_IN_FLIGHT or not little:
+    little = binding_figure(result, lambda b: b.little_concurrency)
+    if w.batch_max or lay is None or limit(result) is not Limit.REQUESTS_IN_FLIGHT or not little:
         return None
     ranks = lay.dp * lay.adp
     batch = rounded_up(max(little, w.batch + 1), ranks)
-    fp8 = False
+    halvable = result.plan.model.weights.bytes >= 2
+    fp8 = halvable and decode_missed(result)           # a larger batch alone only lengthens a missed step
     tried: NextStep | None = None
     admits: float = math.inf            # the requests the KV cache admits at a tried batch (W520), once past it
     for _ in range(LARGER_BATCH_TRIES):
@@ -315,9 +290,9 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         r = tries(plan)
         if r is None:
             break
-        running = _admitted_below(r, batch)
+        running = admitted_below(r, batch)
         if running is not None:                         # past what the KV cache admits (W520): runs `running`
-            if not fp8 and result.plan.model.weights.bytes >= 2:
+            if not fp8 and halvable:
                 fp8 = True                # the same batch, its weights halved: the KV cache gets more
                 continue
             admits = min(admits, running)
@@ -329,16 +304,14 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if step.meets:
             return step
         over_memory = not r.valid and any(d.code == "E402" for d in r.diagnostics)
-        if not r.valid and not (over_memory and not fp8 and result.plan.model.weights.bytes >= 2):
+        if not r.valid and not (over_memory and not fp8 and halvable):
             break                                       # a batch the rules refuse is never proposed
         tried = step if r.valid and moves(r, result) else tried
-        decode_missed = any(q.met is False and q.unmet is None and q.requirement.kind.value in ("tpot", "itl")
-                            for q in r.requirements)    # its own figure, not a queue that grows (`unmet`)
-        if (decode_missed or over_memory) and not fp8 and result.plan.model.weights.bytes >= 2:
+        if (decode_missed(r) or over_memory) and not fp8 and halvable:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue
-        grown = rounded_up(max(_binding_figure(r, lambda b: b.little_concurrency) or 0, batch * 5 / 4), ranks)
-        if _limit(r) is not Limit.REQUESTS_IN_FLIGHT or grown > admits:
+        grown = rounded_up(max(binding_figure(r, lambda b: b.little_concurrency) or 0, batch * 5 / 4), ranks)
+        if limit(r) is not Limit.REQUESTS_IN_FLIGHT or grown > admits:
             break                                       # the cap no longer binds, or past what the KV cache admits
         batch = grown
     return tried
@@ -350,7 +323,7 @@ def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
     the last tried."""
     w = result.plan.workload
     itl_missed = any(q.met is False and q.requirement.kind.value == "itl" for q in result.requirements)
-    b = _binding(result)
+    b = binding(result)
     if not w.inflight or not itl_missed or b is None or b.step != "mixed":
         return None
     chunk, tried = w.chunk_tokens, None
@@ -374,14 +347,14 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     share the pool served (the instances × the arrival rate over the served rate, rounded up), then one
     more at a time — the cluster grown to hold them. The first that meets, else the last tried."""
     own, pooled = result.strategy, result.pooled
-    if own is None or pooled is None or _limit(result) is not Limit.PREFILL_POOL:
+    if own is None or pooled is None or limit(result) is not Limit.PREFILL_POOL:
         return None
     prefill = next((p for p in pooled.pools if p.pool.role == PoolRole.PREFILL), None)
     if prefill is None:
         return None
     n = prefill.pool.instances
     served = result.load.figures.served_requests_per_s if result.load is not None else None
-    rate = _binding_figure(result, lambda b: b.arrival_rate_requests_per_s)
+    rate = binding_figure(result, lambda b: b.arrival_rate_requests_per_s)
     k = max(n + 1, math.ceil(n * rate / served)) if rate and served else n + 1
     others = sum(p.gpus for p in pooled.pools if p.pool.role != PoolRole.PREFILL)
     tried: NextStep | None = None
