@@ -17,7 +17,10 @@ shares, CPU time moves far less than wall time. Best of `--repeat` (3). Printed:
 - `dagc search PLAN --rate R -q` over `dagc search PLAN -q` on every in-flight example, its traffic taken away
   and R its rate as above (a request log's mean rate); target: at most 3×;
 - `dagc check -q` of DeepSeek-V3 on 2,048 H800s (bench/bench_check.py's plan, its optimal verdict's search
-  included) over that of the default example, Mixtral 8x7B on one node (a small plain check); target: at most 1.8×;
+  included) over that of the default example, Mixtral 8x7B on one node (a small plain check); target: at most 1.8×.
+  The small check is mostly start-up (imports: about 0.5 of its 0.75 CPU s with bytecode caches, 0.75 of 1.0 s
+  without), so the ratio moves with them: measured 2026-11-27 at load 16-18, 1.64-1.96x with caches written
+  (one `PYTHONPYCACHEPREFIX` per checkout, warmed) and about 1.5-1.6x under `PYTHONDONTWRITEBYTECODE=1`; say which;
 - `dagc search PLAN --top 2000 -q` over `--top 20 -q` on DeepSeek-V3 over 32 H200 in flight; target: at
   most 1.2×.
 """

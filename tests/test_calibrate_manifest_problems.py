@@ -40,7 +40,7 @@ def test_every_independent_problem_of_a_manifest_is_said_in_one_run(tmp_path: Pa
     with pytest.raises(PlanError) as exc:
         jobs_of_manifest(home / "m.toml")
     found = [(d.code, d.span.source.path.rpartition("/")[2], d.span.line, d.message) for d in exc.value.diagnostics]
-    assert [f[:3] for f in found] == [("E110", "other-model.json", 1), ("E110", "m.toml", 4), ("E101", "m.toml", 8),
+    assert [f[:3] for f in found] == [("E110", "other-model.json", 1), ("E110", "m.toml", 5), ("E101", "m.toml", 8),
                                       ("E110", "m.toml", 11)]
     assert "the run measured `Qwen/Qwen3-235B-A22B`" in found[0][3]
     assert found[1][3].startswith("run entry 2: `file` names a file outside the manifest's directory")

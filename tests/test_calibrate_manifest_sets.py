@@ -92,9 +92,9 @@ def test_a_run_listed_twice_in_a_manifest_is_refused_at_its_second_entry(qwen: P
         jobs_of_manifest(qwen / "m.toml")
     # was "3 runs" and terms fitted on one measurement; both repeats are said in one run, each at its entry
     d, third = exc.value.diagnostics
-    assert d.code == "E110" and (d.span.line, d.span.column) == (5, 1)
+    assert d.code == "E110" and (d.span.line, d.span.column) == (6, 8)      # its `file`
     assert d.message.startswith("run entry 2: run vllm-rate4.json is entry 1's too (the same file and run)")
-    assert (third.span.line, third.span.column) == (8, 1) and third.message.startswith("run entry 3: run vllm-rate4")
+    assert (third.span.line, third.span.column) == (9, 8) and third.message.startswith("run entry 3: run vllm-rate4")
     # the same file's other run (`run = 2` of a file of two) is another measurement
     (qwen / "runs" / "two.jsonl").write_text(RUN + "\n" + RUN.replace('"date":"20261120-101500"', '"date":"x"') + "\n")
     (qwen / "m.toml").write_text('plan = "qwen.moe"\n' + '[[run]]\nfile = "runs/two.jsonl"\nrun = 1\n'
@@ -107,9 +107,10 @@ def test_a_run_file_given_twice_on_the_command_line_is_refused(qwen: Path, monke
     monkeypatch.chdir(qwen)
     with pytest.raises(PlanError) as exc:
         jobs_of(["runs/vllm-rate4.json", "runs/vllm-rate4.json", "./runs/vllm-rate4.json"], "qwen.moe")
-    (d,) = exc.value.diagnostics
+    d, third = exc.value.diagnostics           # both repeats, in one run (as a manifest's)
     assert d.code == "E110" and d.span.source.path == "runs/vllm-rate4.json"
     assert d.message.startswith("run vllm-rate4.json is given twice (run files 1 and 2 are one file)")
+    assert third.message.startswith("run vllm-rate4.json is given twice (run files 1 and 3 are one file)")
     assert (d.span.line, d.span.column) == (1, RUN.index('"num_prompts"') + 1)
 
 

@@ -285,7 +285,7 @@ def test_a_per_request_array_of_another_length_than_the_run_is_refused(tmp_path)
     assert d.message == "field `ttfts` does not hold one entry per request of the run (`completed`, `num_prompts`)"
     assert (d.span.line, d.span.column) == (list(doc).index("ttfts") + 2, 3) and "0.05" not in shown
     for n in (200, 199):        # vLLM writes one per request sent, failed ones too: `num_prompts` or `completed`
-        doc |= {"completed": 199, "ttfts": [0.05] * n}
+        doc |= {"completed": 199, "failed": 1, "ttfts": [0.05] * n}
         (tmp_path / "d.json").write_text(json.dumps(doc))
         assert read_runs(tmp_path / "d.json")[0].measured["ttft_ms"] == pytest.approx(50.0)
     del doc["num_prompts"]
@@ -353,23 +353,25 @@ def test_aiperfs_model_is_checked_against_the_plans(tmp_path):
 
 def test_sglang_arrays_with_failed_requests_and_no_failed_field(tmp_path):
     """SGLang's `--output-details` writes one entry per request sent, failed ones too, with `errors` beside them and
-    no `failed` count (newer releases: `failures`): 3 requests sent, 2 completed — its arrays are the run's, and a
-    failed request's TTFT (0) and lengths are left out of the means."""
+    no `failed` count (newer releases: `failures`): 200 requests sent, 199 completed — its arrays are the run's, and
+    a failed request's TTFT (0) and lengths are left out of the means."""
     line = json.loads((FIXTURES / "sglang.jsonl").read_text().splitlines()[0])
     for k in [k for k in line if k.split("_")[0] in ("mean", "median", "p99", "std") and "_tt" in k or "_itl" in k]:
         del line[k]
-    line |= {"completed": 2, "ttfts": [0.05, 0.0, 0.07], "input_lens": [500, 600, 524], "output_lens": [128, 0, 128],
-             "itls": [[0.009, 0.009], [], [0.011]], "errors": ["", "Server disconnected", ""]}
+    line |= {"completed": 199, "ttfts": [0.05] * 99 + [0.0] + [0.07] * 100,
+             "input_lens": [500] * 99 + [600] + [524] * 100, "output_lens": [128] * 99 + [0] + [128] * 100,
+             "itls": [[0.009, 0.009]] * 99 + [[]] + [[0.011]] * 100,
+             "errors": [""] * 99 + ["Server disconnected"] + [""] * 100}
     path = tmp_path / "fail.jsonl"
     path.write_text(json.dumps(line) + "\n")
     (r,) = read_runs(path)
-    assert r.measured["ttft_ms"] == pytest.approx((50 + 70) / 2)
-    assert r.measured["itl_ms"] == pytest.approx((9 + 9 + 11) / 3)
+    assert r.measured["ttft_ms"] == pytest.approx((99 * 50 + 100 * 70) / 199)
+    assert r.measured["itl_ms"] == pytest.approx((99 * 2 * 9 + 100 * 11) / 298)
     # SGLang's newer count, `failures`, says the same without `errors`
     del line["errors"]
     path.write_text(json.dumps(line | {"failures": 1}) + "\n")
     (r,) = read_runs(path)
-    assert r.measured["ttft_ms"] == pytest.approx((50 + 0 + 70) / 3)      # no `errors`: which one failed is unknown
+    assert r.measured["ttft_ms"] == pytest.approx((99 * 50 + 0 + 100 * 70) / 200)   # which one failed is unknown
     # without either, 3 entries for 2 requests are not the run's
     path.write_text(json.dumps(line) + "\n")
     d, _ = error(path)

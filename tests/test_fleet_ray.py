@@ -72,6 +72,7 @@ def _closed_port() -> int:
     ("not-an-address", "is not an address: write HOST:PORT"),
     ("10.0.0.1:99999", "is not an address"),
     ("ray://:10001", "is not an address"),
+    ("localhost:" + "9" * 5000, "is not an address"),      # past Python's integer-length limit: no traceback
 ])
 def test_an_address_that_is_none_is_refused_at_once(address, says):
     with pytest.raises(ray_run.RayUnreachable, match=says):
@@ -85,8 +86,33 @@ def test_an_address_nothing_answers_at_is_said_in_time_not_retried_for_minutes()
     with pytest.raises(ray_run.RayUnreachable, match=rf"the Ray cluster at '127\.0\.0\.1:{port}' cannot be reached"):
         ray_run.reach(f"127.0.0.1:{port}", timeout_s=5)
     assert time.monotonic() - t0 < 5                  # refused: said at once, not after the timeout
-    for address in ("", "auto", "local"):             # no port to try: left to Ray
+    for address in ("auto", "local", "anyscale://prod"):     # no port to try, or a Ray Client plugin's: Ray's
         ray_run.reach(address)
+
+
+def test_no_address_is_the_environments_ray_address(monkeypatch):
+    """`ray.init()` without an address connects to `RAY_ADDRESS`: that one is checked as a written one is."""
+    port = _closed_port()
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    with pytest.raises(ray_run.RayUnreachable, match=rf"'127\.0\.0\.1:{port}' cannot be reached"):
+        ray_run.reach("")
+    monkeypatch.delenv("RAY_ADDRESS")
+    ray_run.reach("")                                 # a local Ray started for the run: nothing to reach
+
+
+def test_fleet_on_an_unreachable_address_never_starts_ray(tmp_path, capsys, monkeypatch):
+    """With or without Ray installed: a stand-in `ray` whose `init` would hang as Ray's retries do."""
+    import types
+
+    def init(**_):
+        raise AssertionError("ray.init was called on an address nothing answers at")
+    stand_in = types.SimpleNamespace(is_initialized=lambda: False, init=init)
+    monkeypatch.setitem(sys.modules, "ray", stand_in)
+    path = write(tmp_path, SMALL)
+    port = _closed_port()
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "--ray", f"127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"error: the Ray cluster at '127.0.0.1:{port}' cannot be reached (" in err
 
 
 @pytest.mark.skipif(not HAVE_RAY, reason="Ray is not installed (the optional extra: pip install 'dagc[ray]')")

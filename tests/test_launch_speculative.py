@@ -260,3 +260,23 @@ def test_explain_the_speculative_codes(capsys):
         assert main(["explain", code]) == 0
         text = capsys.readouterr().out
         assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text
+
+
+def test_sglang_refuses_mtp_with_stages_for_a_checkpoint_it_makes_multi_layer_eagle(tmp_path):
+    """SGLang makes EAGLE multi-layer for MiMoV2 checkpoints (`_mimo_v2_overrides`), which its
+    `check_pipeline_parallel_compat` refuses with pipeline stages even on a prefill server."""
+    from hf_configs import DEEPSEEK_V3
+    (tmp_path / "config.json").write_text(json.dumps({**DEEPSEEK_V3, "architectures": ["MiMoV2FlashForCausalLM"],
+                                                      "num_nextn_predict_layers": 1}))
+    strategy = "strategy prefill 1 < pp 2 < tp 8 ; ep 8 > > decode 1 < tp 16 ; ep 16 >"
+    path = tmp_path / "plan.moe"
+    path.write_text(plan_text(model='model from "config.json"', cluster=C16.replace("16", "32", 1), strategy=strategy,
+                              workload=WORK.format(serving="serving = inflight",
+                                                   spec="method = mtp  tokens = 1  acceptance = 0.8")))
+    from dagc.lang.load import load_plan
+    result = check(load_plan(path))[0]
+    assert result.valid, [render(d) for d in result.diagnostics if d.is_error]
+    (refusal,) = {x.engine: x for x in launch_result(result)}["sglang"].refusals
+    assert refusal.code == "E714"
+    assert ("NEXTN, multi-layer EAGLE for MiMoV2FlashForCausalLM, with pp 2 on a prefill pool's server"
+            in refusal.message)

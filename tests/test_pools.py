@@ -13,6 +13,7 @@ from dagc.export.optimal_words import evidence_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.layout.shards import kv_bytes_per_token_layer
+from dagc.serve.inflight import serving_json
 from dagc.verdict.check import check
 from conftest import run_dagc
 
@@ -180,8 +181,9 @@ def test_the_command_line_reports_the_pools(tmp_path):
     assert [p["instances"] for p in s["pools"]] == [2, 1] and report["gpus"]["used"] == 8
     assert s["binding_pool"] in ("prefill", "decode") and math.isfinite(s["served_requests_per_s"])
     # the keys `serving` holds in every mode, null where a disaggregated strategy has no such figure
-    assert [s[k] for k in ("mixed_step_share", "mixed_step_share_group", "attention_dp_group",
-                           "sustainable_batch")] == [None] * 4
+    static = serving_json(load_plan_text(plan("tp 8")).workload, None)       # the keys of the other modes
+    assert set(static) - {"binding_pool", "pools"} <= set(s)
+    assert [s[k] for k in static if k not in ("mode", "chunk", "binding_pool", "pools")] == [None] * 8
     assert "Disaggregated" in (out / "report.md").read_text()
     run = run_dagc("launch", str(path), cwd=tmp_path)
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr      # both pools and the router

@@ -5,15 +5,18 @@ its successor runs in the quick subset unnoticed (three such lines were found on
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@functools.cache
 def _defined(path: Path) -> set[str]:
     """The tests `path` defines as pytest names them: a test file's top-level `test_*` functions and its classes'
     `Class::test_*` methods; a module of dagc's functions and classes at any depth, by their dotted module paths
-    too (a doctest's id: `load.py::dagc.serve.load.simulate`)."""
+    too (a doctest's id: `load.py::dagc.serve.load.simulate`). Read once per file, however many of its tests the
+    list names."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     functions = (ast.FunctionDef, ast.AsyncFunctionDef)
     if not path.is_relative_to(ROOT / "dagc"):

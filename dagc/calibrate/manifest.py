@@ -38,6 +38,7 @@ from .calibrate import Job
 from .manifest_sets import in_manifest
 from .match import disagreements
 from .measured import MeasuredRun
+from .refused import refusals
 from .runs import read_runs, read_text
 
 __all__ = ["MAX_MANIFEST_BYTES", "MAX_MANIFEST_RUNS", "jobs_of", "jobs_of_manifest", "plan_for"]
@@ -53,8 +54,17 @@ def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
     """The plan a run measured: its file with the overrides, its one strategy (or `strategy`).
 
     Raises:
-        PlanError: the plan's diagnostics; E110 when it has several strategies and none is named.
+        PlanError: the plan's diagnostics; E110 when it has several strategies and none is named; every error
+            `dagc check` gives the strategy (`refusals`: E401, E302, …), located as `dagc check` locates them.
     """
+    plan = _chosen(path, overrides, strategy, allow_paths)
+    if refused := refusals(plan):           # what `dagc check` refuses is no deployment a run measured
+        raise PlanError(refused)
+    return plan
+
+
+def _chosen(path: str | Path, overrides: Sequence[str], strategy: str | None, allow_paths: Sequence[Path]) -> Plan:
+    """The plan with the overrides and its one strategy (`plan_for`), not yet checked."""
     plan = load_plan_with(path, overrides, allow_paths=allow_paths)
     if strategy is not None:
         return plan.model_copy(update={"strategies": (strategy_option(strategy, plan),)})
@@ -66,24 +76,41 @@ def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
     return plan
 
 
-def _shown(plan: str | Path, overrides: Sequence[str]) -> str:
-    return str(plan) + "".join(f" --set {o}" for o in overrides)
+def _shown(plan: str | Path, overrides: Sequence[str], strategy: str | None = None) -> str:
+    """The plan a run measured, as messages name it: its file, `--set`s and `--strategy`."""
+    return str(plan) + "".join(f" --set {o}" for o in overrides) + ("" if strategy is None else
+                                                                      f" --strategy {strategy}")
 
 
 def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[str] = (), strategy: str | None = None,
             allow_paths: Sequence[Path] = ()) -> list[Job]:
-    """Every run of every run file, each with the one plan (`dagc calibrate RUN... --plan PLAN`)."""
-    p = plan_for(plan, overrides, strategy, allow_paths)
+    """Every run of every run file, each with the one plan (`dagc calibrate RUN... --plan PLAN`).
+
+    Raises:
+        PlanError: the plan's diagnostics; else every problem at once — the strategy's errors (`refusals`), each run
+            file's E110, a run given twice, each run's disagreements with the plan (`dagc.calibrate.match`).
+    """
+    p = _chosen(plan, overrides, strategy, allow_paths)
+    problems = refusals(p)
     jobs: list[Job] = []
     seen: dict[tuple[str, int], int] = {}
     for n, f in enumerate(runs, 1):
-        for r in read_runs(f):
+        try:
+            found = read_runs(f)
+        except PlanError as exc:
+            problems += exc.diagnostics
+            continue
+        for r in found:
             first = seen.setdefault(_measurement(f, r), n)
             if first != n:
-                raise PlanError([run_refusal(f"run {quote(r.id)} is given twice (run files {first} and {n} are one "
-                                             "file): a run counted twice would fit terms on one measurement as if "
-                                             "on several", r.span("requests"), "give each run file once")])
-            jobs.append(Job(r, p, _shown(plan, overrides)))
+                problems.append(run_refusal(f"run {quote(r.id)} is given twice (run files {first} and {n} are one "
+                                            "file): a run counted twice would fit terms on one measurement as if "
+                                            "on several", r.span("requests"), "give each run file once"))
+                continue
+            jobs.append(Job(r, p, _shown(plan, overrides, strategy)))
+    problems += [d for j in jobs for d in disagreements(j.run, j.plan, j.plan_shown)]
+    if problems:
+        raise PlanError(problems)
     return jobs
 
 
@@ -165,28 +192,30 @@ class _Reading:
         file, plan = e.get("file"), e.get("plan", doc.get("plan"))
         strategy, which = e.get("strategy", doc.get("strategy")), e.get("run")
         _check_entry(src, at, k, file, plan, strategy, (base, *self.allow_paths))
-        overrides = _strings(src, at, doc.get("set"), "set") + _strings(src, at, e.get("set"), f"run entry {k}: set")
+        overrides = _strings(src, _key_at(src.text, 0, "set", entry=False), doc.get("set"), "set") + \
+            _strings(src, _key_at(src.text, at, "set"), e.get("set"), f"run entry {k}: set")
         key = (plan, tuple(overrides), strategy)
         if key not in self.plans:
             try:
-                self.plans[key] = plan_for(base / plan, overrides, strategy, self.allow_paths)
+                self.plans[key] = plan_for(self.path.parent / plan, overrides, strategy, self.allow_paths)
             except PlanError as exc:
-                self.plans[key] = PlanError(in_manifest(exc.diagnostics, src, at, k, overrides))
+                self.plans[key] = PlanError(in_manifest(exc.diagnostics, src, at, k, overrides, strategy))
         found = self.plans[key]
         if isinstance(found, PlanError):
             raise found
-        runs = read_runs(base / file, shown=str(self.path.parent / file))
+        runs = read_runs(self.path.parent / file)      # named as the manifest is: relative when it is
         if which is not None:
             if isinstance(which, bool) or not isinstance(which, int) or not 1 <= which <= len(runs):
-                raise _bad(src, at, f"run entry {k}: `run` is not a run of `{quote(file)}` (it holds {len(runs)})")
+                raise _bad(src, _key_at(src.text, at, "run"),
+                           f"run entry {k}: `run` is not a run of `{quote(file)}` (it holds {len(runs)})")
             runs = [runs[which - 1]]
         for r in runs:
             first = self.seen.setdefault(_measurement(base / file, r), k)
             if first != k:
-                raise _bad(src, at, f"run entry {k}: run {quote(r.id)} is entry {first}'s too (the same file and run): "
-                           "a run counted twice would fit terms on one measurement as if on several",
-                           "list each run once")
-        jobs = [Job(r, found, _shown(plan, overrides)) for r in runs]
+                raise _bad(src, _key_at(src.text, at, "file"), f"run entry {k}: run {quote(r.id)} is entry {first}'s "
+                           "too (the same file and run): a run counted twice would fit terms on one measurement as "
+                           "if on several", "list each run once")
+        jobs = [Job(r, found, _shown(plan, overrides, strategy)) for r in runs]
         if wrong := [d for j in jobs for d in disagreements(j.run, j.plan, j.plan_shown)]:
             raise PlanError(wrong)
         return jobs
@@ -224,16 +253,34 @@ def _error_at(text: str, exc: BaseException) -> int:
 
 
 def _check_entry(src: SourceFile, at: int, k: int, file: Any, plan: Any, strategy: Any, roots: Sequence[Path]) -> None:
-    """E110 for an entry without its paths, with a strategy that is no text, or naming a file outside `roots`."""
+    """E110 for an entry without its paths, with a strategy that is no text, or naming a file outside `roots` or
+    none at all — each at its key's value in the manifest (the entry's own, else the top level's default)."""
     for name, v in (("file", file), ("plan", plan)):
         if not isinstance(v, str) or not v:
-            raise _bad(src, at, f"run entry {k}: `{name}` is missing or not a path")
+            raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` is missing or not a path")
     if strategy is not None and not isinstance(strategy, str):
-        raise _bad(src, at, f"run entry {k}: `strategy` is not a strategy expression")
+        raise _bad(src, _key_at(src.text, at, "strategy"), f"run entry {k}: `strategy` is not a strategy expression")
     for name, v in (("plan", plan), ("file", file)):
         if not _inside(roots[0] / v, roots):
-            raise _bad(src, at, f"run entry {k}: `{name}` names a file outside the manifest's directory, "
-                                f"`{quote(v)}` (allow its directory with `--allow-path DIR`)")
+            raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names a file outside the "
+                       f"manifest's directory, `{quote(v)}` (allow its directory with `--allow-path DIR`)")
+        if not os.path.lexists(roots[0] / v):
+            raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names a file that does not exist, "
+                       f"`{quote(v)}`", "check the path: it is relative to the manifest's directory")
+
+
+def _key_at(text: str, at: int, key: str, entry: bool = True) -> int:
+    """Where the value of `key` is written in the run entry starting at `at` (TOML `key = …`, JSON `"key": …`), else
+    (or, not `entry`, only) the top level's — an entry's default —, else `at`."""
+    pattern = re.compile(rf'(?<![\w"-])"?{re.escape(key)}"?\s*[=:]\s*')
+    end = text.find("[[run]]", at + 1)
+    first = text.find("[[run]]")
+    spans = ((at, end if end >= 0 else len(text)),) if entry else ()
+    for lo, hi in (*spans, (0, first if first >= 0 else 0)):
+        m = pattern.search(text, lo, hi)
+        if m is not None:
+            return m.end()
+    return at
 
 
 def _inside(path: Path, roots: Sequence[Path]) -> bool:

@@ -27,6 +27,7 @@ from ..lang.fields import (
     WINDOW_FIELDS,
     WORKLOAD_FIELDS,
 )
+from ..lang.load import STRATEGY_SOURCE
 from ..lang.overrides import SET_SOURCE
 from ..plan.workload import RequirementKind
 from ..source import SourceFile
@@ -128,13 +129,19 @@ def _as_manifest(text: str | None) -> str | None:
 
 
 def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int, k: int,
-                options: Sequence[str]) -> list[Diagnostic]:
-    """`diags` of the plan of run entry `k` (at `entry_at`), read with the manifest's `set` values `options`,
-    located in the manifest where they are an option's, never echoing a value (module docstring)."""
+                options: Sequence[str], strategy: str | None = None) -> list[Diagnostic]:
+    """`diags` of the plan of run entry `k` (at `entry_at`), read with the manifest's `set` values `options` and its
+    `strategy`, located in the manifest where they are an option's or the strategy's (its string: the strategy's
+    own E302, E401, … as `dagc check --strategy` gives them), never echoing a value (module docstring)."""
     out = []
     for d in diags:
         src = d.span.source if d.span is not None else None
-        if d.span is not None and src is not None and src.path == SET_SOURCE and src.text in options:
+        if d.span is not None and src is not None and src.path == STRATEGY_SOURCE and src.text == strategy:
+            at, exact = _literal_at(manifest, strategy, entry_at)
+            start, end = (at + 1 + d.span.start, at + 1 + d.span.end) if exact else (at, at + 1)
+            out.append(dataclasses.replace(d, message=f"run entry {k}: its `strategy`: {d.message}",
+                                           span=manifest.span(start, end)))
+        elif d.span is not None and src is not None and src.path == SET_SOURCE and src.text in options:
             option = src.text
             at, exact = _literal_at(manifest, option, entry_at)
             start = at + 1 + d.span.start if exact else at

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from ..diagnostics import Diagnostic, quote
 from ..launch.launch import HF_IDS
 from ..plan.engines import ENGINE_SAID
+from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
 
-__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "disagreements",
-           "queued_by_design"]
+__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "checkpoint_precision",
+           "disagreements", "queued_by_design"]
 
 LENGTH_TOLERANCE = 0.05      # a mean length within 5 % of the plan's `prompt` / `generate`
 RATE_TOLERANCE = 0.01        # the rate within 1 % of the plan's
@@ -58,6 +59,8 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured {other}, the plan's "
                                f"model is preset `{plan.model.name}` ({HF_IDS[plan.model.name]})", run.span("model"),
                                "calibrate with the plan of the model this run measured"))
+    if other is None and (wrong := _precision(run, plan, shown)) is not None:
+        out.append(wrong)
     engine = backend_engine(run.backend)
     if engine is not None and engine != plan.cluster.engine.name and plan.cluster.engine.name != "pytorch":
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: its client measured the "
@@ -125,6 +128,56 @@ def _other_model(model_id: str | None, plan: Plan) -> str | None:
         return None
     if family != ours or (sizes and our_sizes and not sizes & our_sizes):
         return f"`{quote(model_id, 80)}`"
+    return None
+
+
+def _precision(run: MeasuredRun, plan: Plan, shown: str) -> Diagnostic | None:
+    """E110 at the run's model when its checkpoint is of another precision than the plan's weights."""
+    found = checkpoint_precision(run.model, plan)
+    if found is None:
+        return None
+    marker, dtypes = found
+    written = " or ".join(f"`weights = {d.value}`" for d in dtypes)
+    sets = " or ".join(f"`--set model.weights={d.value}`" for d in dtypes)
+    return run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured "
+                       f"`{quote(run.model or '', 80)}`, a checkpoint of {' or '.join(d.value for d in dtypes)} "
+                       f"weights (`{marker}`); the plan's model has `weights = {plan.model.weights.value}`",
+                       run.span("model"), f"give the plan the checkpoint's precision: {written} in its model "
+                       f"({sets}; in a manifest, `set = [\"model.weights={dtypes[0].value}\"]`)")
+
+
+# the precision markers Hugging Face checkpoint names carry that say one thing (`Qwen3-30B-A3B-FP8`,
+# `DeepSeek-R1-FP4` (NVIDIA's: NVFP4), `Qwen3-32B-AWQ` (4-bit), `Qwen3-30B-A3B-GPTQ-Int4`); a name part of its own,
+# split at `-`, `_` and `.`. Others (`W8A8`: int8 or fp8; `bnb-4bit`) are not judged.
+_PRECISIONS = {"fp8": (DType.FP8,), "nvfp4": (DType.NVFP4,), "fp4": (DType.NVFP4,), "mxfp4": (DType.MXFP4,),
+               "awq": (DType.INT4,), "int4": (DType.INT4,), "int8": (DType.INT8,),
+               "gptq": (DType.INT4, DType.INT8)}
+
+
+def checkpoint_precision(model_id: str | None, plan: Plan) -> tuple[str, tuple[DType, ...]] | None:
+    """The precision marker of the run's checkpoint and its dtypes, when the run is of the plan's model (its
+    family, `_other_model`) and neither the plan's weights nor its experts' are one of them; None otherwise — a
+    name without a marker says nothing (vLLM's `--quantization fp8` serves a bf16 checkpoint's name).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "qwen3-30b-a3b"\\ncluster { gpus = 1  gpu preset "h100-sxm" }\\n'
+        ...                    'workload { batch = 8  prompt = 512  generate = 64 }\\nstrategy tp 1\\n')
+        >>> checkpoint_precision("Qwen/Qwen3-30B-A3B-FP8", p), checkpoint_precision("Qwen/Qwen3-30B-A3B", p)
+        (('FP8', (<DType.FP8: 'fp8'>,)), None)
+    """
+    if model_id is None or plan.model.name not in HF_IDS:
+        return None
+    family, ours = _name_parts(model_id)[0], _name_parts(HF_IDS[plan.model.name])[0]
+    if not family or family not in _FAMILIES or family != ours:
+        return None
+    base = model_id.strip().rstrip("/").rsplit("/", 1)[-1]
+    for part in re.split(r"[-_.]", base):
+        dtypes = _PRECISIONS.get(part.lower())
+        if dtypes is not None:
+            if plan.model.weights in dtypes or plan.model.expert_weights in dtypes:
+                return None
+            return part, dtypes
     return None
 
 

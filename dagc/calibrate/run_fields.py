@@ -12,6 +12,7 @@ from typing import Any
 
 from ..diagnostics import PlanError
 from ..source import SourceFile
+from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
 
 __all__ = ["run_of"]
@@ -96,6 +97,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
         r.figure(key, r.number(o, names[which]), names[which])
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
+    _counts(r, completed, requests)
     _arrays(r, {n for n in (completed, requests, _sent(o, completed)) if n is not None})
     if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
         raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
@@ -106,6 +108,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     if requests is None:
         raise r.fail("num_prompts" if tool == "vllm" else "completed", "is missing: how many requests the run sent")
     rate = _rate(r, o.get("request_rate", ...))
+    _burstiness(r, rate)
     concurrency = r.number(o, "max_concurrency", whole=True)
     r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency"}
     prompt, generate = _lengths(r, completed or requests)
@@ -125,6 +128,53 @@ def _rate(r: _Run, v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
         raise r.fail("request_rate", "is not a rate in requests/s (a positive number, or \"inf\")")
     return float(v)
+
+
+def _burstiness(r: _Run, rate: float | None) -> None:
+    """vLLM's `burstiness` (`--burstiness`: gamma-distributed gaps of that shape, 1 Poisson): E110 at it when the
+    rate is finite and it is not 1 — dagc's arrivals are Poisson or uniform (docs/language.md, `arrival`), and a
+    run of burstier or smoother arrivals queues otherwise than any plan dagc simulates."""
+    v = r.obj.get("burstiness")
+    if v is None or rate is None:       # every request at once: the gaps are none, whatever their shape
+        return
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
+        raise r.fail("burstiness", "is not a positive number (the shape of the gamma-distributed gaps; 1: Poisson)")
+    if v != 1:
+        raise r.fail("burstiness", "is not 1: the run's arrivals had gamma-distributed gaps, not Poisson ones; "
+                     "dagc's arrivals are Poisson or uniform (`arrival = poisson | uniform`), and another shape "
+                     "queues otherwise", "calibrate on runs sent with `--burstiness 1` (Poisson arrivals, vLLM's "
+                     "default)")
+
+
+# more failed requests than this share of those sent is no run of the plan's (a request or two timing out is)
+MAX_FAILED = REQUESTS_TOLERANCE
+
+
+def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
+    """E110 at a run summary that cannot be a run's: a `duration` that is not positive, `completed` + `failed`
+    (SGLang's `failures`) other than `num_prompts`, or more failed requests (else non-empty `errors`) than
+    `MAX_FAILED` of those sent — the
+    summary's figures are then the completed requests' on a server that ran the others too, where dagc's every
+    request completes."""
+    o = r.obj
+    r.number(o, "duration")             # seconds; dagc's figures keep their own
+    name = "failed" if "failed" in o else "failures"
+    failed = o.get(name)
+    if failed is not None and (isinstance(failed, bool) or not isinstance(failed, int) or failed < 0):
+        raise r.fail(name, "is not a count of requests (a whole number, 0 or more)")
+    if completed is not None and requests is not None and \
+            (completed + failed != requests if failed is not None else completed > requests):
+        raise r.fail("completed", f"{'and `' + name + '` do' if failed is not None else 'does'} not add up to "
+                     "`num_prompts`: the requests the run sent are not told")
+    if failed is None:                   # SGLang's `--output-details`: the non-empty entries of `errors`
+        sent_ = _sent(o, completed)
+        failed, name = (None, name) if sent_ is None or completed is None else (int(sent_ - completed), "errors")
+    sent = requests if requests is not None else None if completed is None else completed + (failed or 0)
+    if failed and sent and failed > MAX_FAILED * sent:
+        raise r.fail(name, f"is more than {MAX_FAILED:.0%} of the requests the run sent: its figures are "
+                     "the completed ones', on a server that ran or refused the others too, which dagc does not "
+                     "simulate".replace("%", " %"), "calibrate on runs whose requests completed (a failure is often a "
+                     "timeout or a prompt past the context: the server's log says)")
 
 
 _PER_REQUEST = ("ttfts", "itls", "input_lens", "output_lens")

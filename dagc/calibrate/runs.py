@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,9 +119,7 @@ def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
     except RecursionError:
         raise run_error(src, 0, "the run file nests deeper than any tool writes") from None
     except ValueError as whole:
-        if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
-            if not _first_line_parses(text):        # one JSON value, broken: not JSON lines
-                raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)") from None
+        _lines_or_refused(src, whole)
     at, count = 0, 0
     for line in text.split("\n"):
         if line.strip():
@@ -134,8 +133,30 @@ def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
             except RecursionError:
                 raise run_error(src, at, "a line nests deeper than any tool writes") from None
             except ValueError as exc:
-                raise run_error(src, at + _offset(exc), "this line is not valid JSON (truncated?)") from None
+                raise _too_long(src, exc, at) or run_error(src, at + _offset(exc), "this line is not valid JSON "
+                                                           "(truncated?)") from None
         at += len(line) + 1
+
+
+def _lines_or_refused(src: SourceFile, whole: ValueError) -> None:
+    """Whether a text that is not one JSON value may be JSON lines; else E110 at where it goes wrong: a number
+    too long to read, or one JSON value, broken."""
+    if (long := _too_long(src, whole, 0)) is not None:
+        raise long
+    if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
+        if not _first_line_parses(src.text):
+            raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)")
+
+
+def _too_long(src: SourceFile, exc: ValueError, start: int) -> PlanError | None:
+    """E110 at a whole number longer than Python converts (`sys.get_int_max_str_digits`, 4,300 digits), the valid
+    JSON the decoder refuses with a ValueError of its own; None for another error."""
+    limit = sys.get_int_max_str_digits()
+    if isinstance(exc, json.JSONDecodeError) or not limit or "integer string conversion" not in str(exc):
+        return None
+    found = re.compile(rf"\d{{{limit + 1},}}").search(src.text, start)
+    return run_error(src, found.start() if found else start, f"this number is longer than {limit:,} digits, more "
+                     "than dagc reads: no tool writes one", "is this the right file?")
 
 
 def _first_line_parses(text: str) -> bool:

@@ -3,8 +3,9 @@ on the user's own benchmark runs (`dagc.calibrate`, docs/calibrate.md), written 
 `calibration from "FILE"`.
 
 Exit codes: 0 written; 2 usage error (several positional arguments without --plan); 4 a run file, the manifest or
-a plan that cannot be read, or a run that is not of its plan (E110, located in the run file); 5 FILE not written
-(it exists and is not replaced without --force, or cannot be written).
+a plan that cannot be read, a strategy `dagc check` refuses (its own E401, E302, …, at `--strategy` or the
+manifest's `strategy`), or a run that is not of its plan (E110, located in the run file); 5 FILE not written (it
+exists and is not replaced without --force, or cannot be written).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ that fails twice is answered with `failed`. Ray is the optional extra `dagc[ray]
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -38,17 +39,20 @@ class RayUnreachable(ConnectionError):
 
 def reach(address: str, timeout_s: float = RAY_CONNECT_S) -> None:
     """Check that `--ray ADDRESS` answers before Ray is started on it: `ray.init` retries an address that does
-    not answer for minutes, printing only its own retries. `auto` and `local` (and no address) name no port, and
-    are left to Ray.
+    not answer for minutes, printing only its own retries. No address is the environment's `RAY_ADDRESS`, as for
+    `ray.init`. `auto` and `local` (and none) name no port, and an address of another scheme than `ray://` is a
+    Ray Client plugin's (`anyscale://…`): those are left to Ray. The connection waits `timeout_s` for each address
+    the host resolves to; resolving the name is the system's.
 
     Raises:
         RayUnreachable: `address` is not HOST:PORT (or ray://HOST:PORT), or nothing answers there in time.
     """
-    if address in ("", "auto", "local"):
+    address = address or os.environ.get("RAY_ADDRESS", "")
+    if address in ("", "auto", "local") or ("://" in address and not address.startswith("ray://")):
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
     host = host.strip("[]")                         # an IPv6 address is written in brackets
-    if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not port.isascii() or not port.isdigit() or len(port) > 5 or not 0 < int(port) < 65536:
         raise RayUnreachable(f"--ray {address!r} is not an address: write HOST:PORT (the head node's GCS port, "
                              "6379 by default), ray://HOST:PORT for a Ray Client server, or auto")
     try:

@@ -90,8 +90,8 @@ from .op_shapes import (
 )
 
 __all__ = ["Op", "ATTENTION_SPLIT_OPS", "attention_split_key", "attention_split_peak_key",
-           "Peak", "Recipe", "RECIPES", "RankDims", "rank_dims", "OpShapes", "LayerOp", "layer_ops",
-           "decode_context", "REFERENCE", "ALIGN_ROWS", "dispatch_dtype", "experts_inside_tp"]
+           "Peak", "Recipe", "RECIPES", "RankDims", "rank_dims", "OpShapes", "LayerOp", "Layers", "layer_ops",
+           "model_layers", "decode_context", "REFERENCE", "ALIGN_ROWS", "dispatch_dtype", "experts_inside_tp"]
 
 
 class Op(FastEnum):
@@ -247,6 +247,16 @@ def layer_ops(lay: Layout, m: Model, dense: bool) -> tuple[tuple[LayerOp, ...], 
     whether the model has shared experts)."""
     return _layer_ops(dense, lay.sp and lay.tp > 1, lay.tp > 1, lay.cp > 1,
                       lay.ep > 1 and not experts_inside_tp(lay), lay.etp > 1, bool(m.moe.shared))
+
+
+# A model's layers on a layout: each kind of layer it has (dense: True, MoE: False, in that order) and that
+# layer's ops in order (`layer_ops`), made once for a pass and handed to what sums, lists or bounds its ops
+Layers = dict[bool, tuple[LayerOp, ...]]
+
+
+def model_layers(lay: Layout, m: Model) -> Layers:
+    """`layer_ops` of every kind of layer the model has (`Model.layer_kinds`), dense first."""
+    return {dense: layer_ops(lay, m, dense)[0] for dense in m.layer_kinds}
 
 
 @functools.lru_cache(maxsize=256)

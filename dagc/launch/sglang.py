@@ -94,13 +94,16 @@ EPLB_START = ("EPLB: SGLang can start from measured loads instead: --init-expert
 # EAGLE-family steps: `--speculative-num-steps k --speculative-eagle-topk 1 --speculative-num-draft-tokens
 # k + 1` (with topk 1 SGLang sets the draft tokens to steps + 1 itself: the verified positions, the
 # last token included). NGRAM: `--speculative-num-draft-tokens k + 1` (its tree's positions; default 12).
-# Refused by SGLang (E714): NGRAM with attention DP (`_handle_ngram`), any algorithm with pipeline
-# stages (`check_pipeline_parallel_compat`: only EAGLE — NEXTN resolves to it, EAGLE3 does not — and only on a
-# PD prefill server, `--disaggregation-mode prefill`, or with the experimental SGLANG_ENABLE_PP_SPEC=1 and no
-# attention DP nor disaggregation): a prefill pool of pipeline stages drafting with the MTP layer is accepted.
-# Without `--max-running-requests` SGLang caps the requests at 48 when speculating; NGRAM turns
-# `--enable-mixed-chunk` off.
+# Refused by SGLang (E714): NGRAM with attention DP (`_handle_ngram`), any algorithm with pipeline stages
+# (`check_pipeline_parallel_compat`: only single-layer EAGLE — NEXTN resolves to it, EAGLE3 does not — and
+# only on a PD prefill server, `--disaggregation-mode prefill`, or with the experimental
+# SGLANG_ENABLE_PP_SPEC=1 and no attention DP nor disaggregation): a prefill pool of pipeline stages drafting
+# with the MTP layer is accepted. Without `--max-running-requests` SGLang caps the requests at 48 when
+# speculating; NGRAM turns `--enable-mixed-chunk` off.
 ALGORITHMS = {"mtp": "NEXTN", "eagle": "EAGLE3", "ngram": "NGRAM"}
+# EAGLE made multi-layer for these checkpoints (arg_groups/overrides.py `_mimo_v2_overrides`), which pipeline
+# stages refuse even on a prefill server (`check_pipeline_parallel_compat`: `not enable_multi_layer_eagle`)
+MULTI_LAYER_EAGLE_MODELS = frozenset({"MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM"})
 SPEC_MAX_RUNNING = 48
 
 
@@ -206,12 +209,14 @@ def _speculative_refusals(d: Degrees) -> list[Refusal]:
     if spec is None:
         return []
     algorithm = ALGORITHMS[spec.method]
-    if d.pp > 1 and not (d.role is PoolRole.PREFILL and algorithm == "NEXTN"):
+    multi_layer = d.model_arch in MULTI_LAYER_EAGLE_MODELS
+    if d.pp > 1 and not (d.role is PoolRole.PREFILL and algorithm == "NEXTN" and not multi_layer):
         where = "a prefill pool's server" if d.role is PoolRole.PREFILL else "this server"
-        return [Refusal("E714", f"SGLang: speculative decoding with pipeline stages runs only on a disaggregated "
-                        "prefill server, and only as EAGLE (NEXTN, a checkpoint's MTP layer), or under the "
-                        "experimental SGLANG_ENABLE_PP_SPEC (no attention DP, no disaggregation); here "
-                        f"{algorithm} with pp {d.pp} on {where} (arg_groups/validation_hook.py, "
+        what = f"{algorithm}, multi-layer EAGLE for {d.model_arch}," if multi_layer else algorithm
+        return [Refusal("E714", "SGLang: speculative decoding with pipeline stages runs only on a disaggregated "
+                        "prefill server, and only as single-layer EAGLE (NEXTN, a checkpoint's MTP layer), or under "
+                        "the experimental SGLANG_ENABLE_PP_SPEC (no attention DP, no disaggregation); here "
+                        f"{what} with pp {d.pp} on {where} (arg_groups/validation_hook.py, "
                         "check_pipeline_parallel_compat)", "pp")]
     if spec.method == "ngram" and d.adp > 1:
         return [Refusal("E714", f"SGLang: NGRAM speculative decoding does not run with attention DP; here attention "

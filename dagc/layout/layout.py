@@ -39,7 +39,7 @@ from .split import (
 )
 from .stages import StageBounds
 
-__all__ = ["Layout", "attention_ranks", "resolve", "stage_group", "timing_key"]
+__all__ = ["Layout", "attention_ranks", "resolve", "stage_group"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,16 @@ class Layout:
     # The work split. A request belongs to one attention-DP group for its whole life: the batch is
     # split over replicas, each replica's requests over its attention-DP groups, and then each
     # group's requests over the micro-batches (as even as possible, the first parts one more).
+
+    @functools.cached_property
+    def timing_key(self) -> tuple[Hashable, ...]:
+        """What a layout's DAG and activations read of it, worked out once (`dagc.memory.activations` and
+        `dagc.verdict.analyse.compile_dag` key what they keep by it): its strategy (by its JSON: a `Strategy` holds its
+        options) and every field but its GPUs available (strategies checked on clusters of one GPU type at several
+        counts share them) and those worked out of the model and workload that the key holds beside it
+        (`_DERIVED`)."""
+        return (self.strategy.model_dump_json(),
+                *(getattr(self, f.name) for f in fields(self) if f.name not in _UNKEYED))
 
     @property
     def replica_requests(self) -> tuple[int, ...]:
@@ -318,14 +328,6 @@ def attention_ranks(strategy: Strategy) -> int:
     """The attention data-parallel ranks of the strategy's layout, read off its degrees: `Layout.dp` × `Layout.adp`
     (`stage_group`), what a prefill instance fills a chunk on each of (`dagc.verdict.pools.prefill_batch_of`)."""
     return strategy.dp * stage_group(strategy.tp, strategy.cp, strategy.ep, strategy.etp)[3]
-
-
-def timing_key(lay: Layout) -> tuple[Hashable, ...]:
-    """What a layout's DAG and activations read of it: its strategy (by its JSON: a `Strategy` holds its options) and
-    every field but its GPUs available (strategies checked on clusters of one GPU type at several counts share
-    them, `dagc.verdict.analyse.compile_dag`) and those worked out of the model and workload that the key holds
-    beside it (`_DERIVED`)."""
-    return (lay.strategy.model_dump_json(), *(getattr(lay, f.name) for f in fields(lay) if f.name not in _UNKEYED))
 
 
 _DERIVED = ("shards", "dims", "stage_counts", "draft")         # `Layout`'s fields worked out of the model and workload

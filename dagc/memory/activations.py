@@ -16,9 +16,9 @@ from collections.abc import Callable, Hashable, Mapping
 import numpy as np
 
 from ..ir.dag import OpTemplate, Phase, StagePass, step_passes
-from ..ir.ops import Op, OpShapes, layer_ops
+from ..ir.ops import Layers, Op, OpShapes, model_layers
 from ..layout.eplb import ExpertSplit, ep_nodes
-from ..layout.layout import Layout, timing_key
+from ..layout.layout import Layout
 from ..layout.routing import busiest_rank_factor
 from ..layout.shards import ACTIVATION_BYTES
 from ..plan.cluster import Cluster
@@ -94,14 +94,15 @@ def template_activation_peak(template: OpTemplate) -> float:
     return float(np.max(act)) if np.size(act) else 0.0
 
 
-def shape_activation_peaks(shapes: OpShapes, model: Model, peak: Callable[[Op], float] | None = None
+def shape_activation_peaks(shapes: OpShapes, layers: Layers, peak: Callable[[Op], float] | None = None
                            ) -> dict[str, float]:
     """The largest per-rank `act_bytes` of the ops of one `dagc.ir.ops.OpShapes` (a phase, a
     micro-batch's requests, a stage placement), by where the DAG places them: `embed` (first
     stage), `dense` / `moe` (a layer of each kind), `head` (final norm and LM head, last stage),
     `boundary` (the send of a stage and the recv of the next: the same transfer).
 
-    `peak(op)` gives the peak of the shape's template of `op` (the search's timer passes its
+    `layers` are the ops of each kind of layer the model has (`dagc.ir.ops.model_layers`, made once for
+    the layout). `peak(op)` gives the peak of the shape's template of `op` (the search's timer passes its
     own, which times the op too); by default templates are made one at a time and not kept,
     so a large stage group holds one op's per-rank vectors at a time.
     """
@@ -112,7 +113,7 @@ def shape_activation_peaks(shapes: OpShapes, model: Model, peak: Callable[[Op], 
 
     out = {"embed": peak(Op.EMBED), "head": max(peak(Op.FINAL_NORM), peak(Op.LM_HEAD)), "boundary": peak(Op.SEND)}
     for dense in (True, False):           # a kind of layer the model does not have holds nothing
-        ops, _ = layer_ops(shapes.lay, model, dense) if dense in model.layer_kinds else ([], None)
+        ops = layers.get(dense, ())
         out["dense" if dense else "moe"] = max((peak(op) for op in dict.fromkeys(lop.op for lop in ops)), default=0.0)
     return out
 
@@ -163,7 +164,7 @@ def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster
     nor the engine's priced terms (`EngineTerms.unpriced`): the last `KEEP_ACTIVATIONS` are kept, which a
     calibration's simulations of one run, one a set of terms, share.
     """
-    key = (model, workload.model_copy(update={"traffic": None}), cluster.engine.terms.unpriced(), *timing_key(layout))
+    key = (model, workload.model_copy(update={"traffic": None}), cluster.engine.terms.unpriced(), *layout.timing_key)
     kept = _ACTIVATIONS.get(key)
     if kept is None:
         kept = _ACTIVATIONS[key] = _activation_bytes_by_stage(model, workload, cluster, layout)
@@ -178,7 +179,7 @@ _ACTIVATIONS: OrderedDict[Hashable, dict[int, float]] = OrderedDict()
 
 
 def _activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> dict[int, float]:
-    d = layout.dims
+    d, layers = layout.dims, model_layers(layout, model)
     cache: dict[tuple[Phase, tuple[float, ...]], dict[str, float]] = {}
 
     def peaks(phase: Phase, req: tuple[float, ...], stage: int) -> dict[str, float]:
@@ -187,7 +188,7 @@ def _activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluste
         if key not in cache:
             shapes = OpShapes(model, workload, layout, d, StagePass(phase, np.array(req), stage),
                               engine=cluster.engine.terms)
-            cache[key] = shape_activation_peaks(shapes, model)
+            cache[key] = shape_activation_peaks(shapes, layers)
         return cache[key]
 
     return stage_activation_bytes(model, workload, layout, peaks)

@@ -332,12 +332,13 @@ Fixed:
 """
 
 E714 = """
-SGLang (0.5.23) refuses speculative decoding with pipeline parallelism, except as EAGLE on a
-disaggregated prefill server (NEXTN, a checkpoint's MTP layer, resolves to EAGLE; EAGLE3 does
-not) or under its experimental SGLANG_ENABLE_PP_SPEC (EAGLE only, no attention DP, no
-disaggregation) (arg_groups/validation_hook.py, `check_pipeline_parallel_compat`), and its NGRAM
-drafting with attention DP (arg_groups/speculative_hook.py, `_handle_ngram`). A prefill pool of
-pipeline stages drafting with `method = mtp` is accepted.
+SGLang (0.5.23) refuses speculative decoding with pipeline parallelism, except as single-layer
+EAGLE on a disaggregated prefill server (NEXTN, a checkpoint's MTP layer, resolves to EAGLE;
+EAGLE3 does not, nor MiMoV2's, which SGLang makes multi-layer) or under its experimental
+SGLANG_ENABLE_PP_SPEC (EAGLE only, no attention DP, no disaggregation)
+(arg_groups/validation_hook.py, `check_pipeline_parallel_compat`), and its NGRAM drafting with
+attention DP (arg_groups/speculative_hook.py, `_handle_ngram`). A prefill pool of pipeline
+stages drafting with `method = mtp` is accepted.
 
 Bad:
     workload { … speculative { method = mtp  tokens = 1  acceptance = 0.8 } }
@@ -372,8 +373,8 @@ RULES = (
               passes=_PASSES),
     pass_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,
               passes=_PASSES),
-    pass_rule("E714", Severity.ERROR, "SGLang: no speculative decoding with pipeline stages, nor NGRAM with "
-              "attention DP", doc=E714, passes=_PASSES),
+    pass_rule("E714", Severity.ERROR, "SGLang: no speculative decoding with pipeline stages but MTP on a prefill "
+              "server, nor NGRAM with attention DP", doc=E714, passes=_PASSES),
     pass_rule("E715", Severity.ERROR, "SGLang: two-batch overlap needs the model's overlap schedule and an expert "
               "all-to-all or attention DP", doc=E715, passes=_PASSES),
     pass_rule("E721", Severity.ERROR, "TensorRT-LLM: attention is all TP or all DP over the stage", doc=E721,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..cost.cost import template_lower_s
 from ..ir.dag import Phase
 from ..ir.op_shapes import phase_chunk
-from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops
+from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops, model_layers
 from ..layout.layout import Layout
 from ..plan.model import Model
 from ..plan.workload import Workload
@@ -64,8 +64,8 @@ class FloorTimes:
 
         def make() -> StageTimes:
             shapes = self.core.shapes(workload, lay, phase, req, 0)
-            out = op_parts(self.plan.model, lay, lambda op: self.core.split_op(shapes, op, split)[0]
-                         if op in ATTENTION_SPLIT_OPS else 0.0)
+            out = op_parts(model_layers(lay, self.plan.model), lambda op: self.core.split_op(shapes, op, split)[0]
+                           if op in ATTENTION_SPLIT_OPS else 0.0)
             return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
 
         return self.core.remember(self.core.stage_times, ("split", split), make)
@@ -106,9 +106,9 @@ class FloorTimes:
 
         def make() -> StageTimes:
             shapes = split_shapes(self.core.shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
-            m = self.plan.model
-            compute = op_parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in ATTENTION_SPLIT_OPS else 0.0)
-            comm = op_parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in SPLIT_COLLECTIVES else 0.0)
+            layers = model_layers(lay, self.plan.model)
+            compute = op_parts(layers, lambda op: self._lower(shapes, op)[0] if op in ATTENTION_SPLIT_OPS else 0.0)
+            comm = op_parts(layers, lambda op: self._lower(shapes, op)[0] if op in SPLIT_COLLECTIVES else 0.0)
             out: Parts = {"dense": compute["dense"] + comm["dense"], "moe": compute["moe"] + comm["moe"],
                           "embed": compute["embed"] + comm["embed"], "head": compute["head"] + comm["head"]}
             return {**out, "pair_dense": 2 * max(compute["dense"], comm["dense"]),

@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from weakref import WeakValueDictionary
 
 from ..ir.dag import Phase
-from ..ir.ops import ATTENTION_SPLIT_OPS, Op, attention_split_peak_key, layer_ops
+from ..ir.ops import ATTENTION_SPLIT_OPS, Layers, Op, attention_split_peak_key, model_layers
 from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
@@ -103,13 +103,13 @@ class Timer:
                w.serving, w.chunk)
         return self.core.remember(self.core.figures, key, dict)
 
-    def _draft(self, workload: Workload, lay: Layout, req: Requests, stage: int) -> float:
+    def _draft(self, workload: Workload, lay: Layout, req: Requests, stage: int, layers: Layers) -> float:
         """Speculative decoding's draft passes after a decode step (`dagc.layout.speculative`), as the DAG
         builder appends them to the last stage: each a layer of the draft's kind, the final norm and the
         LM head, on one position per request, in turn."""
         one = without_speculation(workload)
         shapes = self.core.shapes(one, lay, Phase.DECODE, req, stage)
-        parts = op_parts(self.plan.model, lay, lambda op: self.core.op_figures(shapes, op)[0])
+        parts = op_parts(layers, lambda op: self.core.op_figures(shapes, op)[0])
         layer = parts["dense" if draft_layer_dense(self.plan.model, workload) else "moe"]
         return draft_passes(workload) * (layer + parts["head"])
 
@@ -130,13 +130,13 @@ class Timer:
         # the same pass at another context: its figures from the ones remembered and its attention's
         at_context = self.core.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
         known = self.core.bodies.get(free) if at_context else None
+        # what its ops read of the layout, made once for the pass: its attention split's key, its layers' ops
+        split, layers = attention_split_peak_key(lay, workload, phase, req), model_layers(lay, m)
         if known is not None:
-            split = attention_split_peak_key(lay, workload, phase, req)
             return _with_attention(known, self.core.split_attention(
                 phase, lambda: self.core.shapes(workload, lay, phase, req, stage), split))
-
         entries, acts = self.core.remember(self.core.tables.bodies, (shape, offset), lambda: self._body_entries(
-            workload, lay, phase, req, stage, free))
+            workload, lay, phase, req, stage, (free, split), layers))
         cm, seconds = self.core.cm, self.core.op_seconds
         if len(seconds) >= TIMER_CACHE_MAX:
             seconds.clear()
@@ -146,30 +146,25 @@ class Timer:
             if s is None:
                 s = seconds[price] = price.seconds(cm)
             info[op] = (s, comm)
-        parts = op_parts(m, lay, lambda op: info[op][0])
+        parts = op_parts(layers, lambda op: info[op][0])
         if phase is not Phase.PREFILL and draft_passes(workload):
-            parts["head"] += self._draft(workload, lay, req, stage)
-        kinds = m.layer_kinds
-
-        def pair(dense: bool) -> float:       # two micro-batches through a layer
-            if dense not in kinds:
-                return 0.0
-            ops, _ = layer_ops(lay, m, dense)
-            return _pair_layer_time([(lop, *info[lop.op]) for lop in ops])
-
-        out: BodyTimes = {**parts, "pair_dense": pair(True), "pair_moe": pair(False), "act": dict(acts)}
+            parts["head"] += self._draft(workload, lay, req, stage, layers)
+        timed = {dense: [(lop, *info[lop.op]) for lop in ops] for dense, ops in layers.items()}
+        # two micro-batches through a layer of each kind
+        pair = {dense: _pair_layer_time(ops) for dense, ops in timed.items()}
+        out: BodyTimes = {**parts, "pair_dense": pair.get(True, 0.0), "pair_moe": pair.get(False, 0.0),
+                          "act": dict(acts)}
         if at_context:
-            layers = {dense: [(lop, *info[lop.op]) for lop in layer_ops(lay, m, dense)[0]] for dense in kinds}
-            self.core.remember(self.core.bodies, free, lambda: (layers, out))
+            self.core.remember(self.core.bodies, free, lambda: (timed, out))
         return out
 
     def _body_entries(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
-                      free: Key) -> tuple[dict[Op, Entry], dict[str, float]]:
+                      keys: tuple[Key, Key], layers: Layers) -> tuple[dict[Op, Entry], dict[str, float]]:
         """The entries of a pass's ops (`pass_ops`) and its activation peaks but the send's ("boundary",
         added by `_pass`). Its ops but the attention read no context (`context_free_key` `free`): the same
         pass at another prompt looks up its attention alone and takes the others' entries as remembered, so
         its figures are those of a pass whose every op is looked up."""
-        m = self.plan.model
+        free, split = keys
         shapes = self.core.shapes(workload, lay, phase, req, stage)
 
         # One template at a time, kept only as its price: a stage group of many ranks holds one op's vectors.
@@ -178,7 +173,6 @@ class Timer:
             if self.core.reuse_context_free else {})
         used: dict[Op, Entry] = {}
         new: dict[Op, Entry] = {}
-        split = attention_split_peak_key(lay, workload, phase, req)
 
         def entry(op: Op) -> Entry:
             hit = used.get(op)
@@ -192,11 +186,12 @@ class Timer:
                 used[op] = hit
             return hit
 
-        for op in pass_ops(m, lay):
+        for op in pass_ops(layers):
             entry(op)
-        acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else entry(op)[2])
         if new and self.core.reuse_context_free:
             self.core.remember(self.core.tables.context_free, free, dict).update(new)
+        # every op it places is entered above: its working sets are read off the entries
+        acts = shape_activation_peaks(shapes, layers, lambda op: 0.0 if op is Op.SEND else entry(op)[2])
         return used, {k: v for k, v in acts.items() if k != "boundary"}
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:

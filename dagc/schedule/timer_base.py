@@ -23,12 +23,11 @@ from ..cost.op_price import OpPrice, kernels_price, op_price
 from ..ir.dag import Kernel, OpTemplate, Phase, StagePass
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import RankDims, phase_chunk
-from ..ir.ops import LayerOp, Op, OpShapes, layer_ops
+from ..ir.ops import LayerOp, Layers, Op, OpShapes
 from ..layout.layout import Layout
 from ..layout.shards import dims_of, rank_shards, stage_layer_counts
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
-from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 
@@ -372,21 +371,18 @@ def context_free_key(shape: Key, where: int | bool) -> Key:
     return (shape[:11], shape[13:], where)
 
 
-def pass_ops(m: Model, lay: Layout) -> list[Op]:
+def pass_ops(layers: Layers) -> list[Op]:
     """The ops whose figures a pass's parts read (`op_parts`), in its order."""
-    kinds = m.layer_kinds
-    return [*(lop.op for dense in (True, False) if dense in kinds for lop in layer_ops(lay, m, dense)[0]),
-            Op.EMBED, Op.FINAL_NORM, Op.LM_HEAD]
+    return [*(lop.op for ops in layers.values() for lop in ops), Op.EMBED, Op.FINAL_NORM, Op.LM_HEAD]
 
 
-def op_parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> Parts:
+def op_parts(layers: Layers, value: Callable[[Op], float]) -> Parts:
     """A pass's parts from a figure of each op, `value(op)`: per layer of each kind (`dense`, `moe`:
-    its ops in turn; none for a kind the model does not have), the embedding (`embed`), the final
+    its ops in turn, `layers`; none for a kind the model does not have), the embedding (`embed`), the final
     norm and LM head (`head`)."""
-    kinds = m.layer_kinds
-
     def layer(dense: bool) -> float:
-        return sum(value(lop.op) for lop in layer_ops(lay, m, dense)[0]) if dense in kinds else 0.0
+        ops = layers.get(dense)
+        return sum(value(lop.op) for lop in ops) if ops is not None else 0.0
 
     return {"dense": layer(True), "moe": layer(False), "embed": value(Op.EMBED),
             "head": value(Op.FINAL_NORM) + value(Op.LM_HEAD)}

@@ -48,6 +48,7 @@ class CandidateBounds:
         self._split: dict[_SplitKey, tuple[float, float, BestAtBounds]] = {}
         self._workloads: dict[tuple[int, str], Workload] = {}
         self._strategies: dict[ItemDegrees, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
+        self._judged: dict[tuple[int, int], int] = {}     # `kv_requests_judged` by replicas and attention-DP groups
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
         """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
@@ -193,7 +194,10 @@ class CandidateBounds:
             return None
         ep, etp, g, adp = stage_group(tp, cp, ep, etp)
         stages = StageBounds.even(m.layers, pp)
-        requests = kv_requests_judged(self.plan.workload, busiest_group_requests(self.plan.workload.batch, dp, adp))
+        requests = self._judged.get((dp, adp))
+        if requests is None:       # thousands of strategies, a few dozen replica and attention-DP counts
+            requests = self._judged[(dp, adp)] = kv_requests_judged(
+                self.plan.workload, busiest_group_requests(self.plan.workload.batch, dp, adp))
         return g, adp, stages, self.memory.resident_exceeds(tp, cp, ep, etp, stages, requests)
 
 

@@ -288,15 +288,20 @@ def _all_items(plan: Plan) -> Iterator[Item]:
     """Every candidate of the space, whatever the engine (`space_items`)."""
     batch = plan.workload.batch
     space = _space(plan)
+    # each layout's (micro-batches, overlap) pairs by its attention-DP groups: made once, not once per stage group
+    tails: dict[tuple[int, int, int], tuple[tuple[int, str], ...]] = {}
     for _, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
         if pp > max(1, busiest_group_requests(batch, dp, 1)):
             continue                 # pp (and 2·pp) micro-batches would exceed the requests
         for tp, cp, sp, expert, a in space.configs(g):
-            per_group = busiest_group_requests(batch, dp, g // a)
-            for mb in _mb_options(per_group, pp):
-                for overlap in _overlaps(mb):
-                    yield (dp, pp, tp, cp, sp, expert[0] if expert else None, expert[1] if expert else None,
-                           mb, overlap.value)
+            tail = tails.get((dp, pp, g // a))
+            if tail is None:
+                per_group = busiest_group_requests(batch, dp, g // a)
+                tail = tails[(dp, pp, g // a)] = tuple((mb, overlap.value) for mb in _mb_options(per_group, pp)
+                                                       for overlap in _overlaps(mb))
+            ep, etp = expert if expert else (None, None)
+            for mb, overlap in tail:
+                yield dp, pp, tp, cp, sp, ep, etp, mb, overlap
 
 
 def item_strategy(item: Item) -> Strategy:

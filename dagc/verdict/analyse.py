@@ -24,7 +24,7 @@ from ..cost.cost import Costs, cost
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.build import build
 from ..ir.dag import NODE_BUDGET, Dag, estimate_nodes, over_work_budget
-from ..layout.layout import Layout, resolve, timing_key
+from ..layout.layout import Layout, resolve
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.admission import Admission, admission, admitted
 from ..memory.memory import MemoryBreakdown, memory
@@ -126,7 +126,7 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
     this process, so that one strategy checked on clusters of one GPU type at several counts (`dagc fleet`), or
     under several traffics (`dagc calibrate`'s runs), is compiled once. The DAG alone reads neither the traffic
     nor the engine's `PRICE_TERMS` (`_built`)."""
-    layout_key = timing_key(layout)
+    layout_key = layout.timing_key
     steady = plan.workload.model_copy(update={"traffic": None})
     key = (plan.model, hardware(plan.cluster), steady, *layout_key)
     parts = _COMPILED.get(key)
@@ -148,7 +148,7 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
 def _built(plan: Plan, layout: Layout, key: tuple[Hashable, ...]) -> Dag:
     """The strategy's DAG, built once for plans that differ only in their traffic and the engine's `PRICE_TERMS`
     (`EngineTerms.unpriced`), which no op template reads (`key`: the model, those terms, the workload but its
-    traffic and the layout's `timing_key`): a calibration's simulations of a run, one a set of terms, cost and
+    traffic and the layout's `Layout.timing_key`): a calibration's simulations of a run, one a set of terms, cost and
     schedule one DAG. The last `KEEP_COMPILED` are kept."""
     dag = _DAGS.get(key)
     if dag is None:

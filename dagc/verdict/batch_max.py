@@ -117,22 +117,20 @@ def bounded_largest_batch(served: Served, limit: int = BATCH_LIMIT, need: Need |
             hi, why = probe, broken
 
 
-def _broken(requirements: tuple[RequirementResult, ...]) -> str | None:
+def _breaks(adm: Admission | None, workload: Workload, lay: Layout,
+            requirements: tuple[RequirementResult, ...]) -> str | None:
+    """What a batch breaks, None when it is served (module docstring), the first of: in flight, the KV cache
+    admitting fewer of its requests at once (W520: the engine would run fewer, so a larger `batch` serves no more,
+    `dagc.memory.admission`); in flight, the chunk not keeping up with its admissions (W513); a requirement that
+    more requests can only make harder, missed."""
+    if adm is not None and adm.limited:
+        return BROKEN_KV
+    if not mode_of(workload).keeps_up(workload, lay):
+        return BROKEN_CHUNK
     for r in requirements:
         if r.met is False and r.requirement.kind in _UPPER_LIMITED and r.requirement.op in ("<=", "<"):
             return f"`{r.requirement.text}`"
     return None
-
-
-def _unsustained(workload: Workload, lay: Layout) -> str | None:
-    """In flight, what a batch breaks when the chunk cannot keep up with its admissions (W513)."""
-    return None if mode_of(workload).keeps_up(workload, lay) else BROKEN_CHUNK
-
-
-def _unadmitted(adm: Admission | None) -> str | None:
-    """In flight, what a batch breaks when the KV cache admits fewer of its requests at once (W520): the
-    engine would run fewer, so a larger `batch` serves no more (`dagc.memory.admission`)."""
-    return BROKEN_KV if adm is not None and adm.limited else None
 
 
 def _chosen(workload: Workload, batch: int, why: str | None, limit: int) -> Workload:
@@ -163,7 +161,7 @@ def _probed(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer, li
         fc = fast_check(plan, strategy, probe, timer)
         if isinstance(fc, Refused):
             return broken_text(fc.code)
-        why = _unadmitted(fc.admission) or _unsustained(probe, fc.layout) or _broken(fc.requirements)
+        why = _breaks(fc.admission, probe, fc.layout, fc.requirements)
         if why is None:
             checks[b] = fc
         return why
@@ -220,7 +218,7 @@ def choose_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Time
         error = next((d.code for d in a.diagnostics if d.is_error), None)
         if error is not None:
             return broken_text(error)
-        return _unadmitted(a.admission) or _unsustained(a.plan.workload, a.layout) or _broken(a.requirements)
+        return _breaks(a.admission, a.plan.workload, a.layout, a.requirements)
 
     if batch > 0:
         broken = served(batch)

@@ -8,12 +8,13 @@ flight and the cap) and its capacity. Output: the reason in words, None when the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from ..serve.binding import Binding
 from ..serve.load_result import CEILING_MARGIN, PACE_SHARE, QueueGrowth
 from ..units import format_figure
 
-__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "needs_of", "not_carried_because", "queue_behind"]
+__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "bracket_below", "needs_of", "not_carried_because", "queue_behind"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 PAST_CAPACITY = "it keeps pace in this "    # how the reason of a deployment short of the rate by its capacity opens
@@ -92,3 +93,20 @@ def queue_behind(overloaded: bool, growth: QueueGrowth | None, needs: tuple[floa
 def needs_of(b: Binding) -> tuple[float, int] | None:
     """The requests in flight Little's law needs at the arrival rate and the cap on them, when both are known."""
     return None if b.little_concurrency is None or not b.cap else (b.little_concurrency, b.cap)
+
+
+def bracket_below(ok: Callable[[float], bool], hi: float, more: Callable[[], bool]) -> tuple[float, float] | None:
+    """The capacity's bracket (`dagc.verdict.under_load.capacity`: a rate that holds, one that does not) below `hi`,
+    which does not hold: halving until a rate holds, while `more()` says a run may be spent; None when none held.
+    Three quarters of `hi` is tried first — the bisection's first point of [hi / 2, hi], above which most capacities
+    lie (9 of the 15 strategies docs/load.md measures, 3 more above hi / 2): when it holds, the bracket is the one
+    halving then bisecting reaches, one trial fewer (that of hi / 2, which a rate that holds above it says holds);
+    when not, the trials and the bracket are halving's, with one trial more only when hi / 2 does not hold either."""
+    first = (hi / 2 + hi) / 2           # as the bisection computes its midpoint of [hi / 2, hi]
+    if ok(first):
+        return first, hi
+    while more():
+        if ok(hi / 2):
+            return hi / 2, min(hi, first)
+        hi /= 2
+    return None

@@ -43,7 +43,7 @@ from ..serve.load_result import CEILING_MARGIN
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
-from .carrying import CAPACITY_TOLERANCE, needs_of, not_carried_because, queue_behind
+from .carrying import CAPACITY_TOLERANCE, bracket_below, needs_of, not_carried_because, queue_behind
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
@@ -295,7 +295,8 @@ def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[i
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
     seed, meet the percentile requirements and keep pace (`_holds`); None when not even the
     lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
-    brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`. `each_run(runs)` follows it.
+    brackets by doubling or halving (`dagc.verdict.carrying.bracket_below`), then bisects to `CAPACITY_TOLERANCE`.
+    `each_run(runs)` follows it.
 
     No rate above the `ceiling` holds, and none is tried: the steady state's rate (every request slot busy) and
     `CEILING_MARGIN` is the most the deployment serves, and a trial of fewer requests than its cap on those in
@@ -334,13 +335,10 @@ def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[i
         else:
             return lo
     else:
-        while runs < CAPACITY_STEPS // 2:
-            if ok(hi / 2):
-                lo = hi / 2
-                break
-            hi /= 2
-        else:
+        bracket = bracket_below(ok, hi, lambda: runs < CAPACITY_STEPS // 2)
+        if bracket is None:
             return None
+        lo, hi = bracket
     while runs < CAPACITY_STEPS and hi - lo > CAPACITY_TOLERANCE * hi:
         mid = (lo + hi) / 2
         if ok(mid):
