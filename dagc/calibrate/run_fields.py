@@ -153,9 +153,8 @@ MAX_FAILED = REQUESTS_TOLERANCE
 def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
     """E110 at a run summary that cannot be a run's: a `duration` that is not positive, `completed` + `failed`
     (SGLang's `failures`) other than `num_prompts`, or more failed requests (else non-empty `errors`) than
-    `MAX_FAILED` of those sent — the
-    summary's figures are then the completed requests' on a server that ran the others too, where dagc's every
-    request completes."""
+    `MAX_FAILED` of those sent — the summary's figures are then the completed requests' on a server that ran the
+    others too, where dagc's every request completes."""
     o = r.obj
     r.number(o, "duration")             # seconds; dagc's figures keep their own
     name = "failed" if "failed" in o else "failures"
@@ -169,11 +168,13 @@ def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
     if failed is None:                   # SGLang's `--output-details`: the non-empty entries of `errors`
         sent_ = _sent(o, completed)
         failed, name = (None, name) if sent_ is None or completed is None else (int(sent_ - completed), "errors")
-    sent = requests if requests is not None else None if completed is None else completed + (failed or 0)
+    sent: float | None = requests
+    if sent is None and completed is not None:
+        sent = completed + (failed or 0)
     if failed and sent and failed > MAX_FAILED * sent:
-        raise r.fail(name, f"is more than {MAX_FAILED:.0%} of the requests the run sent: its figures are "
+        raise r.fail(name, f"is more than {MAX_FAILED * 100:g} % of the requests the run sent: its figures are "
                      "the completed ones', on a server that ran or refused the others too, which dagc does not "
-                     "simulate".replace("%", " %"), "calibrate on runs whose requests completed (a failure is often a "
+                     "simulate", "calibrate on runs whose requests completed (a failure is often a "
                      "timeout or a prompt past the context: the server's log says)")
 
 
