@@ -13,7 +13,6 @@ constant efficiencies and without a profile (`generic-400t`) keeps the roofline
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping
 from typing import overload
@@ -257,7 +256,8 @@ def engine_glue(k: Kernel, glue: Mapping[str, int]) -> Kernel | None:
         return k
     if n == 0:
         return None
-    return dataclasses.replace(k, shape=(k.shape[0] * k.one_pass,), memory_op="copy", launches=n, one_pass=1.0)
+    # `dataclasses.replace`'s kernel, made directly (a step's templates glue thousands of kernels)
+    return Kernel(k.name, k.cls, (k.shape[0] * k.one_pass,), k.dtype, "copy", n, k.eager, 1.0)
 
 
 def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple[np.ndarray, ...]:
@@ -294,7 +294,9 @@ def kernel_raw_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> float 
             return kernel_time_s(k, profile, lower)
     else:
         one = tuple(row[0] for row in rows)
-        if not all(x == v for row, v in zip(rows, one, strict=True) for x in row):     # ranks apart
+        # every rank alike: each row holds its first value alone (`count` compares as `==` does, but that a value is
+        # itself, which for a NaN `==` denies: one is never alike)
+        if not all(row.count(v) == len(row) and v == v for row, v in zip(rows, one, strict=True)):  # ranks apart
             return _few_rank_rows_s(k, profile, rows, lower)
     return _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
         if all(x > 0 for x in one) else 0.0
@@ -322,16 +324,14 @@ def _few_rank_rows_s(k: Kernel, profile: KernelTimes, rows: list[list[float]], l
     """`_few_ranks_time_s` of a kernel whose coordinates are `rows` (`_rank_rows`): the same distinct shapes,
     sorted the same way, looked up as one (`_distinct_seconds`)."""
     ranks = list(zip(*rows, strict=True))
-    out = np.zeros(len(ranks))
-    active = [i for i, shape in enumerate(ranks) if all(x > 0 for x in shape)]
-    if not active:
-        return out
-    shapes = [ranks[i] for i in active]
-    distinct = tuple(sorted(set(shapes)))
-    index = {shape: i for i, shape in enumerate(distinct)}
-    t = _distinct_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, distinct, lower)
-    out[active] = t[[index[shape] for shape in shapes]]
-    return out
+    # whether a rank launches anything, asked once per distinct shape (the ranks repeat a few)
+    shapes = {shape: all(x > 0 for x in shape) for shape in set(ranks)}
+    distinct = tuple(sorted(shape for shape, active in shapes.items() if active))
+    if not distinct:
+        return np.zeros(len(ranks))
+    t = _distinct_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, distinct, lower).tolist()
+    seconds = dict(zip(distinct, t, strict=True))
+    return np.array([seconds.get(shape, 0.0) for shape in ranks], dtype=np.float64)
 
 
 def kernels_sum_s(kernels: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...], ranks: tuple[int, ...],

@@ -112,6 +112,8 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple[Hashable, ...] | N
 
 
 def _array_key(x: Vec | float) -> tuple[tuple[int, ...], bytes]:
+    if type(x) is np.ndarray and x.dtype == np.float64:       # a template's vector as it is (`np.asarray`'s own)
+        return x.shape, x.tobytes()
     a = np.asarray(x, dtype=np.float64)
     return a.shape, a.tobytes()
 

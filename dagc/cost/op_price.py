@@ -14,6 +14,7 @@ The templates of timers whose plans differ only in those terms — a calibration
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -137,15 +138,17 @@ def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ra
     hbm, compute = cm.hbm_efficiency, cm.compute_efficiency
     effs = tuple(hbm if k.cls in MEMORY_BOUND else compute for k in kernels)
     launches = tuple(k.launches if k.eager else 0 for k in kernels)
-    size = int(np.prod(ranks))
+    size = math.prod(ranks)
     if size and all(isinstance(u, float) for u in raw):
         alike = tuple((cast(float, u), eff, n) for u, eff, n in zip(raw, effs, launches, strict=True))
         return OpPrice(alike=alike, totals=totals, embed=embed, eager_floor_s=profile.eager_floor_s)
     arrays = [np.asarray(u, dtype=np.float64) for u in raw]
     shape = np.broadcast_shapes(ranks, *(a.shape for a in arrays))
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if not arrays:
         rows = np.zeros((0, min(size, 1)))
+    elif all(a.shape == shape for a in arrays):      # nothing to broadcast (a mixed step's ranks, each kernel's)
+        rows = np.array(arrays, dtype=np.float64).reshape(len(arrays), size)
     else:
         rows = np.array([np.broadcast_to(a, shape) for a in arrays], dtype=np.float64).reshape(len(arrays), size)
         if size > _FEW_RANKS:       # its distinct ranks, in any order: `seconds` takes the slowest
