@@ -270,13 +270,18 @@ def _with_attention(known: tuple[dict[bool, LayerTimes], BodyTimes], attention: 
 def _pair_layer_time(ops: LayerTimes) -> float:
     """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
     free = [0.0, 0.0]                               # the compute and the communication stream
-    fin: list[tuple[float, float]] = []             # per op, the end of each micro-batch's
+    fin0: list[float] = []                          # per op, the end of the first micro-batch's
+    fin1: list[float] = []                          # … and of the second's
     for lop, d, comm in ops:
-        ends = []
-        for mb in (0, 1):
-            ready = max((fin[p][mb] for p in lop.preds if p >= 0), default=0.0)
-            end = max(ready, free[comm]) + d
-            free[comm] = end
-            ends.append(end)
-        fin.append((ends[0], ends[1]))
-    return max(max(e) for e in fin)
+        preds = lop.preds
+        if len(preds) == 1 and preds[0] >= 0:       # the op before it alone (the usual case)
+            ready0, ready1 = fin0[preds[0]], fin1[preds[0]]
+        else:
+            ready0 = max((fin0[p] for p in preds if p >= 0), default=0.0)
+            ready1 = max((fin1[p] for p in preds if p >= 0), default=0.0)
+        end = max(ready0, free[comm]) + d
+        fin0.append(end)
+        end = max(ready1, end) + d                  # the second after the first on the same stream
+        free[comm] = end
+        fin1.append(end)
+    return max(max(a, b) for a, b in zip(fin0, fin1, strict=True))
