@@ -296,8 +296,9 @@ def kernel_raw_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> float 
         one = tuple(row[0] for row in rows)
         # every rank alike: each row holds its first value alone (`count` compares as `==` does, but that a value is
         # itself, which for a NaN `==` denies: one is never alike)
-        if not all(row.count(v) == len(row) and v == v for row, v in zip(rows, one, strict=True)):  # ranks apart
-            return _few_rank_rows_s(k, profile, rows, lower)
+        for row, v in zip(rows, one, strict=True):
+            if row.count(v) != len(row) or v != v:                  # ranks apart
+                return _few_rank_rows_s(k, profile, rows, lower)
     return _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
         if all(x > 0 for x in one) else 0.0
 

@@ -130,11 +130,13 @@ class Timer:
         # the same pass at another context: its figures from the ones remembered and its attention's
         at_context = self.core.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
         known = self.core.bodies.get(free) if at_context else None
-        # what its ops read of the layout, made once for the pass: its attention split's key, its layers' ops
-        split, layers = attention_split_peak_key(lay, workload, phase, req), model_layers(lay, m)
+        # what its ops read of the layout, made once for the pass: its attention split's key (and below, when its ops
+        # are looked up, its layers' ops)
+        split = attention_split_peak_key(lay, workload, phase, req)
         if known is not None:
             return _with_attention(known, self.core.split_attention(
                 phase, lambda: self.core.shapes(workload, lay, phase, req, stage), split))
+        layers = model_layers(lay, m)
         entries, acts = self.core.remember(self.core.tables.bodies, (shape, offset), lambda: self._body_entries(
             workload, lay, phase, req, stage, (free, split), layers))
         cm, seconds = self.core.cm, self.core.op_seconds
