@@ -229,6 +229,7 @@ def cmd_compile(args: Namespace) -> int:
     with loading():
         from ..export.compile import CompileOptions, write_driven
         from ..export.dot import Detail
+        from ..export.home import refuse_an_input
         from ..export.output_dir import check_output_dir, default_output_dir
         from ..export.write import OutputError
         from .print_check import print_compile
@@ -240,6 +241,7 @@ def cmd_compile(args: Namespace) -> int:
         return refused
     if args.output:
         try:                         # refused before the work, not after it (checked again when written)
+            refuse_an_input(Path(args.output), [args.plan])
             check_output_dir(Path(args.output), force)
         except OutputError as exc:
             return output_failed(err, exc, args.output)
