@@ -268,4 +268,3 @@ AXIS_WORDS = {"data": "dp", "ddp": "dp", "pipeline": "pp", "tensor": "tp", "cont
 AXES_SAID = "dp (data), pp (pipeline), tp (tensor), cp (context), sp (sequence), ep (expert), etp (expert tensor)"
 SUBBLOCKS = {"model": ("moe", "mla", "window"), "cluster": ("efficiency", "latency"), "workload": ("speculative",),
              "gpu": ()}
-
