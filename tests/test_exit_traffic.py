@@ -28,3 +28,17 @@ def test_traffic_carried_without_requirements_exits_0(tmp_path):
     report = json.loads(r.stdout)
     assert report["requirements"] == [] and report["verdict"]["meets_requirements"] is True
     assert r.returncode == 0, r.stderr
+
+
+def test_a_figure_that_holds_in_a_run_that_falls_behind_says_why_it_is_not_met():
+    """`tpot_p90 <= 1 s` at 22 ms in a run whose queue keeps growing: not met, and its `met` cell says why (not a bare
+    NO beside a positive margin), in the terminal's table and report.md's."""
+    from dagc.lang.load import load_plan_text, parse_strategy
+    from dagc.verdict.check import check_strategy
+    from dagc.verdict.verdict import met_text
+    plan = load_plan_text(PLAN.replace("RATE", "50").replace("strategy", "require { tpot_p90 <= 1 s }\nstrategy"))
+    r = check_strategy(plan, parse_strategy("tp 1"), with_capacity=False)
+    (q,) = r.requirements
+    assert q.value is not None and q.value < 1.0 and q.margin is not None and q.margin > 0
+    assert q.met is False and q.unmet is not None
+    assert met_text(q, r.verdict.correct, "NO") == "NO: its queue grows"
