@@ -43,15 +43,7 @@ from ..serve.load_result import CEILING_MARGIN
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
-from .carrying import (
-    CAPACITY_TOLERANCE,
-    Trials,
-    bracket_below,
-    needs_of,
-    not_carried_because,
-    queue_behind,
-    speculated,
-)
+from .carrying import CAPACITY_TOLERANCE, Trials, bracket_below, needs_of, not_carried_because, queue_behind, speculated
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
@@ -301,10 +293,11 @@ def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
 def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[int], None] | None = None,
              known: tuple[float, bool] | None = None, ceiling: float | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
-    seed, meet the percentile requirements and keep pace (`_holds`); None when not even the
-    lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
-    brackets by doubling or halving (`dagc.verdict.carrying.bracket_below`), then bisects to `CAPACITY_TOLERANCE`.
-    `each_run(runs)` follows it.
+    seed, meet the percentile requirements and keep pace (`_holds`); None when not even the lowest rate tried does (or
+    there is no estimate to start from). Starts from the steady state's rate, brackets by doubling or halving
+    (`dagc.verdict.carrying.bracket_below`), then bisects to `CAPACITY_TOLERANCE` — the trial at 7/8 of that rate run
+    first, and none whose verdict those run imply (`Trials`): the same bracket in fewer trials (docs/load.md).
+    `each_run(trials run)` follows it.
 
     No rate above the `ceiling` holds, and none is tried: the steady state's rate (every request slot busy) and
     `CEILING_MARGIN` is the most the deployment serves, and a trial of fewer requests than its cap on those in
