@@ -70,8 +70,9 @@ def kv_cache_bytes_per_request(model: Model, tokens: int, tp: int = 1, draft: bo
 def request_kv_bytes(model: Model, tokens: int, per_token: float, draft: bool = False) -> float:
     """`kv_cache_bytes_per_request` on a rank holding `per_token` KV bytes of one token in a layer (a layout's
     `RankShards.kv_bytes_per_token`)."""
+    in_window = kv_tokens(model.window, tokens)          # what a windowed layer holds of them
     windowed = model.windowed_layers_below(model.layers)
-    return ((model.layers - windowed + draft) * tokens + windowed * kv_tokens(model.window, tokens)) * per_token
+    return ((model.layers - windowed + draft) * tokens + windowed * in_window) * per_token
 
 
 def kv_layers_of(model: Model, workload: Workload) -> tuple[int, bool]:

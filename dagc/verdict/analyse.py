@@ -100,9 +100,11 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
         activations = activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout) if structured else None
         mem = memory(plan.model, plan.workload, plan.cluster, layout, activations, limit_bytes=plan.memory_limit_bytes)
     adm = admission(plan.workload, layout, mem) if mem is not None and mem.admits_by_kv else None
+    # the DAG is built for a sound structure with memory, within the node budget
+    buildable = structured and mem is not None and estimate_nodes(layout, plan.workload) <= NODE_BUDGET
     diags += run_rules(replace(ctx, memory=mem, admission=adm), Reads.MEMORY)
     running = None
-    if structured and mem is not None and estimate_nodes(layout, plan.workload) <= NODE_BUDGET:
+    if buildable and mem is not None:
         # in flight the steady state runs at the concurrency the engine reaches (`dagc.memory.admission`)
         running = admitted(plan, strategy, plan.workload, layout, adm)
         run, run_layout = running

@@ -202,14 +202,14 @@ def _judged_on_load(plan: Plan, make_run: Callable[[], Run], steady: Steady,
     load's figures, the verdict on them and the diagnostics with the load's (W518). A run past the plan's
     work budget is not made: no load, its requirements not judged (`not_simulated`)."""
     skipped = not_simulated(plan)
-    if skipped is not None:
-        diags = tuple(in_rule_order([*diagnostics, skipped]))
-        reqs = judge_on_load(requirements, None)
-        return reqs, verdict(list(diags), reqs), None, diags
-    load = under_load(plan, make_run(), steady, progress, with_capacity)
-    diags = tuple(in_rule_order([*diagnostics, *load.diagnostics])) if load.diagnostics else diagnostics
-    reqs = judge_on_load(requirements, load)
-    return reqs, verdict(list(diags), reqs, carried=carries_traffic(load)), load, diags
+    if skipped is None:
+        load = under_load(plan, make_run(), steady, progress, with_capacity)
+        diags = tuple(in_rule_order([*diagnostics, *load.diagnostics])) if load.diagnostics else diagnostics
+        reqs = judge_on_load(requirements, load)
+        return reqs, verdict(list(diags), reqs, carried=carries_traffic(load)), load, diags
+    diags = tuple(in_rule_order([*diagnostics, skipped]))
+    reqs = judge_on_load(requirements, None)
+    return reqs, verdict(list(diags), reqs), None, diags
 
 
 def _share(progress: Progress | None, i: int, n: int) -> Progress | None:
