@@ -221,13 +221,17 @@ class Pruner:
         batch is at most what its weights, KV cache and reserve leave room for (`resident_batch`);
         every objective's score and throughput grow with the batch and fall as TTFT and TPOT grow:
         so its best at batch b is `CandidateBounds.best` of `fc`'s TTFT and TPOT with b requests, which only grows
-        with b."""
+        with b. `best` takes what the other bounds give it, the server's TTFT and a decode step's time, and adds
+        the engine's front end and divides by the tokens a step emits as `fc`'s figures did: handed `fc`'s
+        client TTFT, it counted the front end twice, and pruned a candidate whose TTFT at `lo` was within the
+        front end of a TTFT limit (docs/search.md, "Branch and bound")."""
         if bar.kth is None:
             return lo
         lay = fc.layout
         resident = self.memory.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
         most = min(most, max(lo, resident))           # `lo` is served, so it fits: never below it
-        ttft, tpot, gpus = fc.metrics.ttft_s, fc.metrics.tpot_s, lay.gpus_used
+        m, gpus = fc.deployment, lay.gpus_used
+        ttft, tpot = m.ttft_server_s, m.tpot_s * self.plan.workload.tokens_per_step
 
         def could(batch: int) -> bool:
             return could_matter(self.bounds.best(ttft, tpot, self.plan.workload, gpus, batch), bar)
