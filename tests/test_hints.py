@@ -246,3 +246,26 @@ def test_every_e204_has_a_hint_whose_fix_flattens(strategy, where, fixed):
     (d,) = flatten(parse_strategy(strategy))[1]
     assert (d.code, d.span.text) == ("E204", where) and d.hint
     assert flatten(parse_strategy(fixed))[1] == []
+
+
+@pytest.mark.parametrize(("last", "word", "meant"), [("requre { ttft <= 2 s }", "requre", "require"),
+                                                      ("worklaod { batch = 4 }", "worklaod", "workload"),
+                                                      ("clustre { gpus = 8 }", "clustre", "cluster")])
+def test_a_misspelt_block_after_a_strategy_is_named_where_it_stands(last, word, meant):
+    """A block keyword misspelt on the line after `strategy …` is read into the strategy's expression until its `{`:
+    E001 names the word at its own place and the keyword meant, as it does at the top of the file."""
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            f"workload {{ batch = 64  prompt = 2048  generate = 256 }}\nstrategy tp 8\n{last}\n")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    d = exc.value.diagnostics[0]
+    assert (d.code, d.message, d.hint) == ("E001", f"unexpected `{word}`", f"did you mean `{meant}`?")
+    assert (d.span.line, d.span.column, d.span.end - d.span.start) == (5, 1, len(word))
+
+
+def test_a_strategy_name_before_a_brace_is_no_slip():
+    """`strategy tp 8 {`: no keyword misspelt, the `{` itself is what is wrong (the hint about blocks)."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                       "workload { batch = 64  prompt = 2048  generate = 256 }\nstrategy tp 8 {\n")
+    assert exc.value.diagnostics[0].hint.startswith("`{ … }` opens the blocks")

@@ -67,14 +67,16 @@ def search_jobs(args: Namespace, err: Console) -> int:
 def _exit_code(results: list[StrategyResult]) -> int:
     """4 when a strategy could not be read (E0xx, E1xx: a misspelt axis or option is an input error
     wherever it is found); 3 when a strategy is invalid; 1 when a requirement is not met or could
-    not be judged."""
+    not be judged, or a deployment does not carry its traffic (its verdict's "meets requirements: no",
+    requirements or none)."""
     with loading():
         from .printing import is_input_error
     if any(is_input_error(d) for r in results for d in r.diagnostics):
         return EXIT_INPUT
     if any(not r.valid for r in results):
         return EXIT_INVALID
-    if any(r.verdict.meets_requirements is not True and r.requirements for r in results):
+    if any(r.verdict.meets_requirements is False or r.verdict.meets_requirements is None and r.requirements
+           for r in results):
         return EXIT_REQUIREMENTS
     return EXIT_OK
 
@@ -229,6 +231,7 @@ def cmd_compile(args: Namespace) -> int:
     with loading():
         from ..export.compile import CompileOptions, write_driven
         from ..export.dot import Detail
+        from ..export.home import refuse_an_input
         from ..export.output_dir import check_output_dir, default_output_dir
         from ..export.write import OutputError
         from .print_check import print_compile
@@ -240,6 +243,7 @@ def cmd_compile(args: Namespace) -> int:
         return refused
     if args.output:
         try:                         # refused before the work, not after it (checked again when written)
+            refuse_an_input(Path(args.output), [args.plan])
             check_output_dir(Path(args.output), force)
         except OutputError as exc:
             return output_failed(err, exc, args.output)

@@ -32,6 +32,7 @@ from ..serve.load import Load
 from ..verdict.check import StrategyResult
 from .compare_load import compare_cdf_svg
 from .comparison_md import comparison_md
+from .home import refuse_an_input
 from .html import report_html
 from .load_series import load_run
 from .output_dir import (
@@ -142,6 +143,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         if progress:
             progress(min(done, total), total)
 
+    refuse_an_input(out, _inputs(plan))
     _refuse_early(results, out, opts, names)
     with output_lock(out):
         staging: Path | None = None
@@ -162,6 +164,12 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
                 with contextlib.suppress(FileNotFoundError):
                     shutil.rmtree(staging)
     return written
+
+
+def _inputs(plan: Plan) -> list[str]:
+    """The files the plan was read from and that it reads (`Plan.files`): what `out` must not hold."""
+    own = {span.source.path for span in plan.spans.values() if span.source.echo}
+    return [*(p for p in sorted(own) if os.path.isfile(p)), *plan.files]
 
 
 def _refuse_early(results: list[StrategyResult], out: Path, opts: CompileOptions, names: list[str]) -> None:

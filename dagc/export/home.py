@@ -1,15 +1,17 @@
-"""This user's home directory, which `dagc compile` never replaces (`dagc.export.output_dir`): a
-directory replaced whole would take ~/.ssh and the rest with it, `--force` or not."""
+"""Directories `dagc compile` never replaces (`dagc.export.output_dir`), `--force` or not: this user's home
+directory, whose ~/.ssh and the rest a directory replaced whole would take with it, and any directory holding a
+file the run reads (the plan, its request log, its model's config), which it would delete as it writes."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from .write import OutputError
 
-__all__ = ["holds_a_home", "refuse_a_home"]
+__all__ = ["holds_a_home", "refuse_a_home", "refuse_an_input"]
 
 
 def _homes() -> set[str]:
@@ -38,3 +40,24 @@ def refuse_a_home(out: Path) -> None:
         raise OutputError(out, "a home directory, or one that holds one, is never an output directory, not even "
                                "with --force (dagc replaces its output directory whole); give a new directory, "
                                f"e.g. -o {out / 'dagc-out'}")
+
+
+def refuse_an_input(out: Path, inputs: Iterable[str | Path]) -> None:
+    """Raise OutputError when `out` holds one of `inputs` (the plan, the files it reads), whatever `--force`
+    says: replaced whole, the directory would take the plan with it.
+
+    Example:
+        >>> refuse_an_input(Path("/tmp/x/out"), ["/tmp/x/plan.moe"])       # beside it: fine
+        >>> try:
+        ...     refuse_an_input(Path("/tmp/x"), ["/tmp/x/plan.moe"])
+        ... except OutputError as exc:
+        ...     print(str(exc)[:48])
+        cannot write /tmp/x: it holds plan.moe, which th
+    """
+    real = os.path.realpath(out).rstrip("/") + "/"
+    for f in inputs:
+        held = os.path.realpath(f)
+        if held.startswith(real):
+            raise OutputError(out, f"it holds {held[len(real):]}, which this run reads; dagc replaces its output "
+                                   "directory whole, so the directory of an input is never one, not even with "
+                                   f"--force; give another, e.g. -o {out / 'dagc-out'}")

@@ -22,6 +22,7 @@ from ..units import lookup
 from .digits import digits_hint
 from .fields import STRATEGY_OPTIONS, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
+from .keyword_slips import misspelt_keyword, short as _short
 
 __all__ = ["scope_marks", "syntax_diagnostic"]
 
@@ -95,12 +96,9 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         tok: Token = exc.token
         start = tok.start_pos if tok.start_pos is not None else 0
         end = tok.end_pos if tok.end_pos is not None else start + 1
-        glued = _glued_keyword(src.text, start)
-        if glued is not None and tok.type == "NAME":     # `presett`: the lexer read `preset`, then `t`
-            word = src.text[glued:end]
-            return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(word)}`", src.span(glued, end),
-                              f"did you mean `{src.text[glued:start]}`?")
         block = enclosing_block(src.text, start)
+        if (slip := misspelt_keyword(src, tok, block)) is not None:
+            return slip
         accepts = set(exc.accepts or exc.expected) - ({"GPU"} if block not in (None, "cluster") else set())
         expected = _expected_words(accepts)
         hint = _separated_number(src.text, start) or \
@@ -203,15 +201,6 @@ def enclosing_block(text: str, pos: int) -> str | None:
     return head.group(1) if head else None
 
 
-def _glued_keyword(text: str, start: int) -> int | None:
-    """Where the word that a token at `start` continues begins, when the token is glued to the word
-    before it (a keyword the lexer matched as a prefix of a longer, misspelt word); else None."""
-    begin = start
-    while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in "_-"):
-        begin -= 1
-    return begin if begin < start and text[begin].isalpha() else None
-
-
 def _extra_word(src: SourceFile, exc: UnexpectedEOF | UnexpectedToken) -> Diagnostic | None:
     """E001 at a word that follows a value it does not belong to — a field's (`batch = max max`) or
     an execution option's (`with overlap microbatch none`) — which the parser took for the next
@@ -272,11 +261,6 @@ _FIELD_VALUE = (r'(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*'
 _TRAILING_WORD = re.compile(_FIELD_VALUE + r'(?P<extra>[A-Za-z_][\w.-]*)(?:\s|#[^\n]*)*\Z')
 # … and a field's value right before the token the parser stumbled on, on its line.
 _VALUE_BEFORE = re.compile(_FIELD_VALUE + r'\Z')
-
-
-def _short(text: str) -> str:
-    text = text.replace("\n", " ")
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # A field's `=` with nothing after it on its line (a comment aside), right before the token the parser stumbled on.

@@ -204,9 +204,11 @@ class Verdict:
 def met_text(q: RequirementResult, correct: bool | None, no: str = "no", yes: str = "yes") -> str:
     """A requirements table's `met` cell: `yes`, `no` or — (no figure); for a strategy with errors `no`
     whatever its figures (as if it could run), as its verdict says: what cannot be deployed meets
-    nothing."""
+    nothing; `no: its queue grows` for a figure that holds in a run that falls behind (`unmet`)."""
     if correct is False:
         return f"{no}: it has errors"
+    if q.unmet is not None:
+        return f"{no}: its queue grows"
     return {True: yes, False: no, None: "—"}[q.met]
 
 

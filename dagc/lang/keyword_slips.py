@@ -1,0 +1,64 @@
+"""Keywords misspelt where the parser reads them as something else, for E001's "did you mean": a keyword the lexer
+matched as the prefix of a longer word (`presett`), and a block's keyword after a strategy, which the parser takes
+into the strategy's expression up to its `{` (`strategy tp 8` then `requre { … }`)."""
+
+from __future__ import annotations
+
+import re
+
+from lark import Token
+
+from ..diagnostics import Diagnostic, Severity
+from ..source import SourceFile
+from .fields import nearest
+
+__all__ = ["BLOCK_WORDS", "glued_keyword", "misspelt_block", "misspelt_keyword", "short"]
+
+
+BLOCK_WORDS = ("model", "cluster", "workload", "require", "fleet")      # the statements that open `{ … }`
+_WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\Z")
+
+
+def misspelt_block(text: str, brace: int) -> tuple[int, str] | None:
+    """(where it starts, the keyword) of a misspelt block keyword right before the `{` at `brace` — a word the parser
+    took into the statement above it (`strategy tp 8` then `requre { … }`); None when the word is no such slip.
+
+    Example:
+        >>> misspelt_block("strategy tp 8\\nrequre { ttft <= 2 s }", 21), misspelt_block("strategy tp 8 {", 14)
+        ((14, 'require'), None)
+    """
+    m = _WORD_BEFORE.search(text, 0, brace)
+    near = nearest(m.group(1), BLOCK_WORDS) if m is not None else None
+    return None if m is None or near is None or near == m.group(1) else (m.start(1), near)
+
+
+def glued_keyword(text: str, start: int) -> int | None:
+    """Where the word that a token at `start` continues begins, when the token is glued to the word
+    before it (a keyword the lexer matched as a prefix of a longer, misspelt word); else None."""
+    begin = start
+    while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in "_-"):
+        begin -= 1
+    return begin if begin < start and text[begin].isalpha() else None
+
+
+def short(text: str) -> str:
+    """`text` on one line, cut to 40 characters."""
+    text = text.replace("\n", " ")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def misspelt_keyword(src: SourceFile, tok: Token, block: str | None) -> Diagnostic | None:
+    """E001 at a misspelt keyword the parser read as something else: `presett` (the lexer read `preset`, then
+    `t`), or a block's keyword after a strategy, read into its expression up to its `{` (`requre {`)."""
+    start = tok.start_pos if tok.start_pos is not None else 0
+    glued = glued_keyword(src.text, start)
+    if glued is not None and tok.type == "NAME":
+        end = tok.end_pos if tok.end_pos is not None else start + 1
+        return Diagnostic("E001", Severity.ERROR, f"unexpected `{short(src.text[glued:end])}`", src.span(glued, end),
+                          f"did you mean `{src.text[glued:start]}`?")
+    slip = misspelt_block(src.text, start) if tok.type == "LBRACE" and block is None else None
+    if slip is None:
+        return None
+    word = src.text[slip[0]:start].rstrip()
+    return Diagnostic("E001", Severity.ERROR, f"unexpected `{word}`", src.span(slip[0], slip[0] + len(word)),
+                      f"did you mean `{slip[1]}`?")
