@@ -55,6 +55,8 @@ def refuse_an_input(out: Path, inputs: Iterable[str | Path]) -> None:
         cannot write /tmp/x: it holds plan.moe, which th
     """
     real = os.path.realpath(out).rstrip("/") + "/"
+    if real == "/" or holds_a_home(out):       # refused in their own words (`check_output_dir`), force or not
+        return
     for f in inputs:
         held = os.path.realpath(f)
         if held.startswith(real):

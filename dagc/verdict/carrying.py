@@ -14,7 +14,8 @@ from ..serve.binding import Binding
 from ..serve.load_result import CEILING_MARGIN, PACE_SHARE, QueueGrowth
 from ..units import format_figure
 
-__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "bracket_below", "needs_of", "not_carried_because", "queue_behind"]
+__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "Trials", "bracket_below", "implied", "needs_of",
+           "not_carried_because", "queue_behind", "speculated"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 PAST_CAPACITY = "it keeps pace in this "    # how the reason of a deployment short of the rate by its capacity opens
@@ -110,3 +111,47 @@ def bracket_below(ok: Callable[[float], bool], hi: float, more: Callable[[], boo
             return hi / 2, min(hi, first)
         hi /= 2
     return None
+
+
+def speculated(estimate: float) -> float:
+    """The rate `dagc.verdict.under_load.capacity` tries first: the bisection's midpoint of the bracket [3/4, 1] of the
+    `estimate`, computed as `bracket_below` and the bisection compute it (the very rate: the trial they would run)."""
+    first = (estimate / 2 + estimate) / 2
+    return (first + estimate) / 2
+
+
+def implied(rate: float, tried: dict[float, bool]) -> bool | None:
+    """Whether a capacity trial at `rate` holds, as the trials already run say (`tried`: rate → held): at or below
+    a rate that held, it holds; at or above one that did not, it does not (as the plan's own run decides those on
+    its side, `dagc.verdict.under_load.capacity`); None when they do not say, or say both (trials on either side of
+    each other's verdict, the seeds' noise: the trial decides).
+
+    Example:
+        >>> implied(5.0, {6.0: True, 7.0: False}), implied(7.5, {6.0: True, 7.0: False}), implied(6.5, {6.0: True})
+        (True, False, None)
+    """
+    held = any(rate <= r for r, h in tried.items() if h)
+    failed = any(rate >= r for r, h in tried.items() if not h)
+    return None if held == failed else held
+
+
+class Trials:
+    """A capacity's trials (`dagc.verdict.under_load.capacity`): a rate's verdict as the trials already run imply it
+    (`implied`), else `hold(rate)` run — its verdict kept and `each_run(trials run)` told."""
+
+    def __init__(self, hold: Callable[[float], bool], each_run: Callable[[int], None] | None = None) -> None:
+        self.hold, self.each_run = hold, each_run
+        self.tried: dict[float, bool] = {}
+
+    @property
+    def runs(self) -> int:
+        """The trials run."""
+        return len(self.tried)
+
+    def __call__(self, rate: float) -> bool:
+        if (held := implied(rate, self.tried)) is not None:
+            return held
+        held = self.tried[rate] = self.hold(rate)
+        if self.each_run is not None:
+            self.each_run(self.runs)
+        return held

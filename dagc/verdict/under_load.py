@@ -43,7 +43,7 @@ from ..serve.load_result import CEILING_MARGIN
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
-from .carrying import CAPACITY_TOLERANCE, bracket_below, needs_of, not_carried_because, queue_behind
+from .carrying import CAPACITY_TOLERANCE, Trials, bracket_below, needs_of, not_carried_because, queue_behind, speculated
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
@@ -293,10 +293,11 @@ def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
 def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[int], None] | None = None,
              known: tuple[float, bool] | None = None, ceiling: float | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
-    seed, meet the percentile requirements and keep pace (`_holds`); None when not even the
-    lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
-    brackets by doubling or halving (`dagc.verdict.carrying.bracket_below`), then bisects to `CAPACITY_TOLERANCE`.
-    `each_run(runs)` follows it.
+    seed, meet the percentile requirements and keep pace (`_holds`); None when not even the lowest rate tried does (or
+    there is no estimate to start from). Starts from the steady state's rate, brackets by doubling or halving
+    (`dagc.verdict.carrying.bracket_below`), then bisects to `CAPACITY_TOLERANCE` — the trial at 7/8 of that rate run
+    first, and none whose verdict those run imply (`Trials`): the same bracket in fewer trials (docs/load.md).
+    `each_run(trials run)` follows it.
 
     No rate above the `ceiling` holds, and none is tried: the steady state's rate (every request slot busy) and
     `CEILING_MARGIN` is the most the deployment serves, and a trial of fewer requests than its cap on those in
@@ -311,23 +312,26 @@ def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[i
     traffic = plan.workload.traffic
     if traffic is None or not estimate or estimate <= 0:
         return None
-    runs = 0
+    runs = 0                  # the bisection's trials as it counts them (some implied by others: `Trials`)
     m = capacity_requests(traffic)
+    trial = Trials(lambda rate: _trial_holds(plan, run, rate, m), each_run)
 
     def ok(rate: float) -> bool:
         nonlocal runs
         if (decided := _decided(rate, known, ceiling)) is not None:
             return decided                  # no trial run spent
         runs += 1
-        held = _trial_holds(plan, run, rate, m)
-        if each_run is not None:
-            each_run(runs)
-        return held
+        return trial(rate)
+
+    def more(steps: int) -> bool:           # at most `steps` trials, as the bisection counts them and as run
+        return max(runs, trial.runs) < steps
 
     lo, hi = 0.0, estimate
+    if _decided(ahead := speculated(estimate), known, ceiling) is None:
+        trial(ahead)                        # decides the trial at `estimate` or at three quarters of it
     if ok(hi):
         lo = hi
-        while runs < CAPACITY_STEPS // 2:
+        while more(CAPACITY_STEPS // 2):
             hi = lo * 2
             if not ok(hi):
                 break
@@ -335,11 +339,11 @@ def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[i
         else:
             return lo
     else:
-        bracket = bracket_below(ok, hi, lambda: runs < CAPACITY_STEPS // 2)
+        bracket = bracket_below(ok, hi, lambda: more(CAPACITY_STEPS // 2))
         if bracket is None:
             return None
         lo, hi = bracket
-    while runs < CAPACITY_STEPS and hi - lo > CAPACITY_TOLERANCE * hi:
+    while more(CAPACITY_STEPS) and hi - lo > CAPACITY_TOLERANCE * hi:
         mid = (lo + hi) / 2
         if ok(mid):
             lo = mid
