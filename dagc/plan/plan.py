@@ -20,11 +20,15 @@ from .objective import DEFAULT_OBJECTIVE
 from .strategy import Strategy, StrategyDecl
 from .workload import Requirement, RequirementKind, Workload
 
-__all__ = ["Plan", "LOAD_BUDGET_EVENTS", "overlap_span"]
+__all__ = ["Plan", "LOAD_BUDGET_EVENTS", "STRICT_MEMORY_STEP", "overlap_span"]
 
 # The engine events one simulation of the traffic may take (`dagc.verdict.under_load.load_events`): about a
 # minute and well under 2 GB; past it the load is not simulated (W518). `--load-budget` changes it.
 LOAD_BUDGET_EVENTS = 3_000_000
+# What a strict memory limit (`memory < 90 %`) takes off the engine's share, as a fraction of the GPU's memory: one
+# step of the share `dagc launch` writes (3 decimals: vLLM --gpu-memory-utilization 0.899), so that a KV cache sized
+# to fill the share stays strictly under the limit (`Plan.memory_limit`).
+STRICT_MEMORY_STEP = 0.001
 
 
 class Plan(Frozen):
@@ -55,12 +59,25 @@ class Plan(Frozen):
     @property
     def memory_limit(self) -> tuple[float, str] | None:
         """The most one GPU may hold under the plan's memory requirements (`memory <= 90 %`: 0.9 × capacity;
-        `memory <= 60 GB`), the lowest of them with the text of that one; None without an upper bound on memory.
-        In flight it is the engine's memory share: its KV cache is what the limit leaves (`dagc.memory.memory`),
-        as `dagc launch` sets it (docs/load.md, "A memory requirement caps the KV cache")."""
+        `memory <= 60 GB`; `memory == 90 %` too, which the KV cache then fills), the lowest of them with the text
+        of that one; None without an upper bound on memory. A strict `memory < 90 %` allows one step of the engine's
+        memory share less (`STRICT_MEMORY_STEP` of the GPU's memory, the 0.001 `dagc launch` writes it in), so
+        that a KV cache sized to fill it stays under the limit. In flight it is the engine's memory share: its KV
+        cache is what the limit leaves (`dagc.memory.memory`), as `dagc launch` sets it (docs/load.md, "A memory
+        requirement caps the KV cache").
+
+        Example:
+            >>> from dagc.lang.load import load_plan_text
+            >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h200" } '
+            ...                    'workload { batch = 8 prompt = 128 generate = 8 } require { memory < 90 % } '
+            ...                    'strategy tp 8')
+            >>> round(p.memory_limit[0] / p.cluster.gpu.memory_bytes, 6), p.memory_limit[1]
+            (0.899, 'memory < 90 %')
+        """
         capacity = self.cluster.gpu.memory_bytes
-        limits = [(r.target * capacity if r.memory_is_fraction else r.target, r.text) for r in self.requirements
-                  if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<")]
+        limits = [((r.target * capacity if r.memory_is_fraction else r.target)
+                   - (STRICT_MEMORY_STEP * capacity if r.op == "<" else 0.0), r.text) for r in self.requirements
+                  if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<", "==")]
         return min(limits, key=lambda x: x[0]) if limits else None
 
     @property

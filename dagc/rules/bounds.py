@@ -13,6 +13,13 @@ to hit; in decode also the KV cache. Times are lower bounds (a `<=` target below
 unreachable, a `>=` one never is), throughputs upper bounds (a `>=` target above one is
 unreachable, a `<=` one never is).
 
+With speculative decoding (`workload { speculative }`) a decode step runs k + 1 positions per request
+through the layers (the LM head one), and the draft passes (`dagc.layout.speculative`: a layer and the LM
+head each, on one position per request); `tpot_s` bounds that step, as `dagc.serve.rates.rate_metrics`
+takes a step's time, and the TPOT itself is the step over the tokens it emits per request
+(`Bounds.tpot_per_token_s`, `Workload.tokens_per_step`: the count dagc's TPOT divides the step by, so the
+bound stays one of dagc's own figure), the decode throughput the batch times them over the step.
+
 `bounds(…, gpus=layout.gpus_used, dp=layout.dp)` bounds one strategy; `bounds(…,
 gpus=cluster.gpus, dp=1)` bounds every strategy the cluster can run: more GPUs only lower
 the times, and more replicas only read the weights more often (E·(1−(1−k/E)^T) is
@@ -43,6 +50,7 @@ from ..layout.layout import Layout
 from ..layout.mix import shares_at
 from ..layout.modes import mode_of
 from ..layout.shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
+from ..layout.speculative import draft_layer_dense, draft_passes
 from ..layout.split import busiest_group_requests
 from ..layout.window import decode_context_mean, prefill_factor
 from ..plan.cluster import Cluster
@@ -53,9 +61,10 @@ from ..plan.params import (
     dense_layer_params,
     embedding_params,
     ffn_params,
+    moe_layer_active_params,
     weight_bytes,
 )
-from ..plan.workload import Overlap, Requirement, RequirementKind, Serving, Workload
+from ..plan.workload import Overlap, PoolRole, Requirement, RequirementKind, Serving, Speculative, Workload
 
 __all__ = ["Bounds", "StageShape", "bounds", "inflight_first_token_floor", "pipeline_bounds", "routed_experts_peak_s",
            "stage_pipeline_bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
@@ -64,6 +73,9 @@ __all__ = ["Bounds", "StageShape", "bounds", "inflight_first_token_floor", "pipe
 
 @dataclass(frozen=True)
 class Bounds:
+    """The bounds of `bounds`: `tpot_s` a decode step's (`tpot_per_token_s` the TPOT's), the throughputs
+    per token emitted."""
+
     gpus: int
     dp: int
     ttft_s: float
@@ -74,6 +86,13 @@ class Bounds:
     min_gpus_for_weights: int
     weights_bytes: float = 0.0          # every weight of the model once: what `min_gpus_for_weights` holds
     frontend_s: float = 0.0             # the engine's per-request front end, which a client's TTFT adds to `ttft_s`
+    tokens_per_step: float = 1.0        # tokens a decode step emits per request (`Workload.tokens_per_step`)
+
+    @property
+    def tpot_per_token_s(self) -> float:
+        """The bound of TPOT itself: `tpot_s` is a decode step's (as `dagc.serve.rates.rate_metrics` takes a
+        step's time), and with speculative decoding a step emits `tokens_per_step` tokens per request."""
+        return self.tpot_s / self.tokens_per_step
 
 
 def attention_core_flops_per_layer(model: Model, seq: int) -> float:
@@ -126,7 +145,7 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
     """
     gpus, dp = max(1, gpus), max(1, dp)
     key: _BoundsKey = (id(model), id(cluster), workload.batch, workload.prompt, workload.generate, workload.serving,
-           workload.chunk, gpus, dp)
+           workload.chunk, gpus, dp, workload.role, workload.speculative)
     hit = _BOUNDS.get(key)
     if hit is not None and hit[0] is model and hit[1] is cluster:     # what it reads, unchanged objects
         return hit[2]
@@ -138,8 +157,8 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
 
 
 _BOUNDS_MAX = 4096
-# (model id, cluster id, batch, prompt, generate, serving, chunk, gpus, dp)
-_BoundsKey = tuple[int, int, int, int, int, Serving, int | None, int, int]
+# (model id, cluster id, batch, prompt, generate, serving, chunk, gpus, dp, pool role, speculative decoding)
+_BoundsKey = tuple[int, int, int, int, int, Serving, int | None, int, int, PoolRole | None, Speculative | None]
 _BOUNDS: dict[_BoundsKey, tuple[Model, Cluster, Bounds]] = {}    # `bounds` by what it reads: the search asks often
 
 
@@ -160,11 +179,13 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     ttft = max(prefill_matmul / peak_w + prefill_attention / peak_a, prefill_bytes / hbm)
 
     context = decode_context_mean(model, workload)         # as dagc.ir.op_attention's decode
-    decode_matmul = 2 * (body + head + model.hidden) * b
-    decode_attention = model.layers * b * 2 * context * model.heads * (dk + dv)
+    q, emitted = workload.step_positions, workload.tokens_per_step   # speculative decoding verifies k + 1
+    draft_flops, draft_bytes = _draft_work(model, b, dp, workload)
+    decode_matmul = 2 * (body * q + head + model.hidden) * b + draft_flops     # the LM head on one position
+    decode_attention = model.layers * b * q * 2 * context * model.heads * (dk + dv)
     kv = b * context * model.layers * kv_bytes_per_token_layer(model, 1)
-    decode_bytes = dp * _weights_read_bytes(model, b / dp) + kv
-    tpot = max(decode_matmul / peak_w + decode_attention / peak_a, decode_bytes / hbm)
+    decode_bytes = dp * _weights_read_bytes(model, b * q / dp) + kv + draft_bytes
+    tpot = max(decode_matmul / peak_w + decode_attention / peak_a, decode_bytes / hbm)     # a decode step's
 
     weights_bytes = weight_bytes(model)
     min_gpus = math.ceil(weights_bytes / gpu.memory_bytes)
@@ -173,11 +194,34 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
         # Every step decodes every request in flight (a mixed step more), and a prompt takes at least
         # ceil(prompt / chunk) steps (dagc.serve.inflight).
         ttft = inflight_first_token_floor(workload) * tpot
-    prefill, throughput = mode.throughputs(b, workload, ttft, tpot)     # the mode's rates at the bounds
+    per_token = tpot / emitted
+    prefill, throughput = mode.throughputs(b, workload, ttft, per_token)     # the mode's rates at the bounds
     return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=prefill,
-                  decode_tokens_per_s=b / tpot, throughput_tokens_per_s=throughput,
+                  decode_tokens_per_s=b / per_token, throughput_tokens_per_s=throughput,
                   min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes,
-                  frontend_s=cluster.engine.terms.frontend_alone_s)
+                  frontend_s=cluster.engine.terms.frontend_alone_s, tokens_per_step=emitted)
+
+
+def _draft_work(model: Model, batch: int, dp: int, workload: Workload) -> tuple[float, float]:
+    """The FLOPs and weight bytes (at least) of a decode step's draft passes (`dagc.layout.speculative`), for
+    `batch` requests over `dp` replicas: each pass a layer of the draft's kind and the LM head on one position per
+    request; each replica reads the layer's attention, its dense FFN or its shared experts and the routed experts
+    its requests are expected to hit, and the LM head, at the narrower of the weights' and the experts' dtypes.
+    Its norms, its KV cache and an MTP module's own projection are left out."""
+    passes = draft_passes(workload)
+    if not passes:
+        return 0.0, 0.0
+    e, attention, head = model.moe, attention_params(model), embedding_params(model)
+    ffn: float
+    read: float
+    if draft_layer_dense(model, workload):
+        ffn = read = dense_layer_params(model)
+    else:
+        ffn = moe_layer_active_params(model)
+        read = (expected_distinct_experts(e.experts, e.top_k, batch / dp) * ffn_params(model, e.ffn)
+                + e.shared * ffn_params(model, e.shared_ffn_size))
+    narrow = min(model.weights.bytes, model.expert_weights.bytes)
+    return passes * 2 * (attention + ffn + head) * batch, passes * dp * (attention + read + head) * narrow
 
 
 def inflight_first_token_floor(workload: Workload) -> int:
@@ -315,7 +359,7 @@ def requirement_bound(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
         case RequirementKind.TTFT:
             return b.ttft_s + b.frontend_s, True
         case RequirementKind.TPOT:
-            return b.tpot_s, True
+            return b.tpot_per_token_s, True
         case RequirementKind.GPUS:
             return float(b.min_gpus_for_weights), True
         case RequirementKind.PREFILL_THROUGHPUT:

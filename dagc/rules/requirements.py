@@ -96,7 +96,11 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     weights' dtype for matmuls, the KV cache's for attention) and peak HBM bandwidth,
     ignoring communication: TTFT ≥ max(prefill FLOPs / peak, weights read / HBM), TPOT ≥
     max(decode FLOPs / peak, bytes read per step / HBM); throughputs ≤ their inverses, per
-    GPU over the strategy's GPUs. A `ttft` requirement judges the TTFT a client measures, so its
+    GPU over the strategy's GPUs. With speculative decoding a decode step verifies the drafted tokens and the
+    next for each request and runs the draft passes (their FLOPs and bytes counted), and emits the tokens the
+    plan says it does (`speculative.tokens_per_step`, the count dagc's own TPOT divides the step by): TPOT is
+    bounded by the step's bound over them, the decode throughput by the batch times them over it. A `ttft`
+    requirement judges the TTFT a client measures, so its
     bound adds the serving engine's front end (`cluster { engine }`: 24.02 ms under vLLM, a request alone) as the
     TTFT itself does. In flight the bounds are at the requests the engine runs at once: fewer than
     `batch` when the KV cache admits fewer (W520), as the figures are. The direction counts: a
