@@ -94,7 +94,8 @@ def test_a_capacity_above_the_estimate_spends_the_first_trial(monkeypatch):
 
 
 @pytest.mark.parametrize("share", [0.0004, 0.013, 0.3, 0.49, 0.5, 0.51, 0.62, 0.7499, 0.75, 0.76, 0.8, 0.874, 0.875,
-                                   0.88, 0.93, 0.999, 1.0, 1.2, 1.9, 3.7])
+                                   0.88, 0.93, 0.999, 1.0, 1.2, 1.9, 3.7, 1000.0,
+                                   1e6])
 def test_the_capacity_is_the_bisections_before_in_no_more_trials(monkeypatch, share):
     tried = _threshold(monkeypatch, 8.0 * share)
     want, runs = _before(8.0 * share, 8.0)

@@ -35,7 +35,8 @@ examples:
   dagc schema > dag.schema.json
 
 exit codes:
-  0 valid and requirements met   1 a requirement not met or not judged   2 usage error
+  0 valid, requirements met, traffic carried   1 a requirement not met or not judged, or the traffic
+  not carried   2 usage error
   3 plan invalid (rule errors)   4 input or syntax error   5 outputs not written
   130 interrupted
 """

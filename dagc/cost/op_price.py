@@ -151,7 +151,7 @@ def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ra
         rows = np.array(arrays, dtype=np.float64).reshape(len(arrays), size)
     else:
         rows = np.array([np.broadcast_to(a, shape) for a in arrays], dtype=np.float64).reshape(len(arrays), size)
-        if size > _FEW_RANKS:       # its distinct ranks, in any order: `seconds` takes the slowest
-            rows = np.array(list(dict.fromkeys(map(tuple, rows.T.tolist()))), dtype=np.float64).T
+    if arrays and size > _FEW_RANKS:       # its distinct ranks, in any order: `seconds` takes the slowest
+        rows = np.array(list(dict.fromkeys(map(tuple, rows.T.tolist()))), dtype=np.float64).T
     return OpPrice(ranks=rows, effs=effs, launches=launches, totals=totals, embed=embed,
                    eager_floor_s=profile.eager_floor_s)

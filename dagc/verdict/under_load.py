@@ -323,8 +323,8 @@ def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[i
         runs += 1
         return trial(rate)
 
-    def more(steps: int) -> bool:           # at most `steps` trials, as the bisection counts them and as run
-        return max(runs, trial.runs) < steps
+    def more(steps: int) -> bool:           # at most `steps` trials as the bisection counts them (one more run at most)
+        return runs < steps
 
     lo, hi = 0.0, estimate
     if _decided(ahead := speculated(estimate), known, ceiling) is None:
