@@ -30,8 +30,13 @@ def holds_a_home(out: Path) -> bool:
         >>> holds_a_home(Path(os.path.expanduser("~"))), holds_a_home(Path(os.path.expanduser("~")) / "dagc-out")
         (True, False)
     """
-    real = os.path.realpath(out)
-    return any(h == real or h.startswith(real.rstrip("/") + "/") for h in _homes())
+    inside = _inside(out)
+    return any(h + "/" == inside or h.startswith(inside) for h in _homes())
+
+
+def _inside(out: Path) -> str:
+    """The real path of `out` with one `/` after it: the prefix of every path it holds."""
+    return os.path.realpath(out).rstrip("/") + "/"
 
 
 def refuse_a_home(out: Path) -> None:
@@ -54,7 +59,7 @@ def refuse_an_input(out: Path, inputs: Iterable[str | Path]) -> None:
         ...     print(str(exc)[:48])
         cannot write /tmp/x: it holds plan.moe, which th
     """
-    real = os.path.realpath(out).rstrip("/") + "/"
+    real = _inside(out)
     if real == "/" or holds_a_home(out):       # refused in their own words (`check_output_dir`), force or not
         return
     for f in inputs:
