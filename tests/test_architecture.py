@@ -12,6 +12,7 @@ over 60 lines or with more than 7 parameters, but those of a list that only shri
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import shutil
 import subprocess
@@ -83,7 +84,10 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
     return {m if m in known else f"{m}.__init__" for m in out if m in known or f"{m}.__init__" in known}
 
 
+@functools.cache
 def import_graph() -> nx.DiGraph:
+    """dagc's modules and the imports between them, built once per test process, when a test first reads it (not
+    while pytest collects the file in every process)."""
     modules = _modules()
     graph = nx.DiGraph()
     graph.add_nodes_from(modules)
@@ -92,9 +96,6 @@ def import_graph() -> nx.DiGraph:
             if target != name:
                 graph.add_edge(name, target)
     return graph
-
-
-GRAPH = import_graph()
 
 
 # `lint-imports`, run by this interpreter: import-linter is in the `test` extra, like pytest itself.
@@ -210,20 +211,23 @@ def test_the_graph_sees_the_imports_inside_functions(tmp_path):
                       "def f():\n    from .check import check\n    import dagc.search\n"
                       "if False:\n    from . import rules\n")
     assert imports_of("late", module, {"check", "search", "rules.__init__"}) == {"check", "search", "rules.__init__"}
-    assert GRAPH.has_edge("verdict.check", "verdict.analyse") and GRAPH.has_edge("rules.hierarchy", "lang.flatten")
-    assert GRAPH.has_edge("rules.__init__", "rules.hierarchy") and GRAPH.has_edge("export.render", "export.write")
+    graph = import_graph()
+    assert graph.has_edge("verdict.check", "verdict.analyse") and graph.has_edge("rules.hierarchy", "lang.flatten")
+    assert graph.has_edge("rules.__init__", "rules.hierarchy") and graph.has_edge("export.render", "export.write")
 
 
 def test_no_import_cycle_between_modules():
     """The contract orders the stages; inside a stage, modules import each other one way too."""
-    assert nx.is_directed_acyclic_graph(GRAPH), list(nx.simple_cycles(GRAPH))
+    graph = import_graph()
+    assert nx.is_directed_acyclic_graph(graph), list(nx.simple_cycles(graph))
 
 
 def test_check_and_search_do_not_import_each_other():
     """The optimal verdict compares a check's result with a search's (`verdict.optimal.judge_optimal`): the
     search is handed to `check`, never imported by it."""
-    assert not any(src.startswith("verdict.") and dst.startswith("search.") for src, dst in GRAPH.edges)
-    assert GRAPH.has_edge("search.rescore", "verdict.analyse") and GRAPH.has_edge("verdict.check", "verdict.analyse")
+    graph = import_graph()
+    assert not any(src.startswith("verdict.") and dst.startswith("search.") for src, dst in graph.edges)
+    assert graph.has_edge("search.rescore", "verdict.analyse") and graph.has_edge("verdict.check", "verdict.analyse")
 
 
 def test_dagc_check_is_the_function_whatever_was_imported():

@@ -3,14 +3,11 @@ that says which number was meant, in a plan and on the command line, never read 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from dagc.diagnostics import PlanError
 from dagc.lang.load import load_plan_text
-from conftest import plan_text
+from conftest import plan_text, run_dagc
 
 
 @pytest.mark.parametrize("digit", ["٨", "८", "８"])
@@ -26,6 +23,5 @@ def test_a_plan_digit_of_another_script_is_e001_with_its_value(digit, key, where
 
 def test_the_command_line_refuses_them_too(tmp_path):
     (tmp_path / "p.moe").write_text(plan_text())
-    r = subprocess.run([sys.executable, "-m", "dagc", "check", "p.moe", "--jobs", "٣"], capture_output=True,
-                       text=True, cwd=tmp_path, timeout=120)
+    r = run_dagc("check", "p.moe", "--jobs", "٣", cwd=tmp_path)      # in this process, as `python -m dagc` gives it
     assert r.returncode == 2 and "is not a whole number" in r.stderr and "Traceback" not in r.stderr

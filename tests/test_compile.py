@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import jsonschema
 import networkx as nx
@@ -16,7 +14,7 @@ from dagc.export.compile import compile_results
 from dagc.export.dag_json import dag_json, dag_schema
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, plan_text, run_dagc
+from conftest import EXAMPLES, plan_text, run_dagc
 
 EXAMPLE_PLANS = sorted(EXAMPLES.glob("*.moe"))
 
@@ -66,9 +64,7 @@ def test_single_and_named_strategy_dirs(tmp_path):
 def test_default_output_dir(tmp_path):
     plan = tmp_path / "myplan.moe"
     plan.write_text(plan_text())
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(plan)], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120, env=env)
+    proc = run_dagc("compile", str(plan), cwd=tmp_path)      # in this process, as `python -m dagc` run there
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "out" / "myplan" / "report.json").exists()

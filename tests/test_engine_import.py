@@ -128,9 +128,10 @@ def test_presets_lists_the_engine_profiles_dagc_can_import(tmp_path, monkeypatch
 
 
 def run(*args: str, cwd: Path):
-    import subprocess
-    import sys
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    """`dagc ARGS` in `cwd`, run in this process (`run_dagc`: the exit code and streams `python -m dagc` gives)."""
+    from conftest import run_dagc
+
+    return run_dagc(*args, cwd=cwd)
 
 
 def test_the_cli_without_the_extra_says_how_to_install_it(tmp_path):

@@ -79,11 +79,10 @@ def test_plan_refusals_are_check_s_own_and_only_those_no_strategy_changes():
 
 
 def test_dagc_search_says_the_plans_refusal_and_searches_nothing(tmp_path):
-    import subprocess
-    import sys
+    from conftest import run_dagc
+
     (tmp_path / "amd-trt.moe").write_text(AMD_TRT)
-    proc = subprocess.run([sys.executable, "-m", "dagc", "search", "amd-trt.moe", "--svg", str(tmp_path / "p.svg")],
-                          capture_output=True, text=True, cwd=tmp_path, check=False)
+    proc = run_dagc("search", "amd-trt.moe", "--svg", str(tmp_path / "p.svg"), cwd=tmp_path)     # in this process
     assert proc.returncode == 3 and proc.stdout == ""
     assert proc.stderr.startswith("amd-trt.moe:2:21: error[E728]: TensorRT-LLM runs on NVIDIA GPUs only")
     assert "help: " + HINT in proc.stderr

@@ -8,16 +8,14 @@ here they are parsed and their parts checked.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_dagc
 
 README = ROOT / "README.md"
 CI = ROOT / ".ci" / "run"
@@ -92,9 +90,7 @@ def test_the_readmes_seed_figures_are_what_dagc_prints():
     dagc prints it now (they went stale at 97 and 486 tokens/s per GPU, 5.0×)."""
     plan = "examples/10b-moe-pp16-ep16-256gpu.moe"
     def run(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "dagc", *args, plan], cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "COLUMNS": "200"}, timeout=300)
-        return done.stdout
+        return run_dagc(*args, plan, env={"COLUMNS": "200"}).stdout       # in this process, as `python -m dagc`
     checked, searched = run("check"), run("search")
     gain = re.search(r"`tp 1 ; ep 8 with microbatches 1 overlap none` gives ([\d.]+)× the decode throughput per GPU "
                      r"\(([\d.,]+) vs ([\d.,]+) tokens/s per GPU\) on 8 GPUs", checked)
