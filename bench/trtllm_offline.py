@@ -5,6 +5,7 @@ Usage:
     python bench/trtllm_offline.py --only trtllm-perf-overview-v1-2-moe --graphs
     python bench/trtllm_offline.py --profiles DIR           # TensorRT-LLM's own kernel tables where DIR has them
     python bench/trtllm_offline.py --request-us 2 5 10      # a host time per request, estimated
+    python bench/trtllm_offline.py --floor                  # every source's runs against physics only, no simulation
 
 For each run (bench/corpus/, `client = in-process`, every request at once) it prints dagc's throughput error
 and what makes it: the run's duration in dagc and the one its measured throughput implies, the requests in
@@ -28,7 +29,8 @@ the decode step the measured throughput allows at most at the plan's batch — b
 request emits at most one token a step without speculation and no step runs more than `batch` requests — and
 the least time a decode step can take, its rank reading the weights it must once at the GPU's datasheet HBM
 bandwidth (`weights_floor_s`). A run whose allowed step is below that floor (marked `!`) cannot have run at its
-plan's batch: its engine ran more requests at once than the plan says.
+plan's batch: its engine ran more requests at once than the plan says. `--floor` prints that check alone, for
+every source's in-process runs unless `--only` names some, without simulating any (`floor_rows`).
 """
 
 from __future__ import annotations
@@ -150,14 +152,38 @@ def summary(errors: list[float]) -> str:
             f"signed median {statistics.median(errors):+.1%} over {len(errors)} runs")
 
 
+def floor_rows(sources: list[str]) -> list[dict]:
+    """Every in-process run of `sources` with an output throughput that `weights_floor_s` applies to: its allowed
+    step and its floor, lowered only (bench/corpus/README.md, "Runs physics rules out")."""
+    rows = []
+    for s in sources:
+        for run in fc.source_runs(s)[1]:
+            if run.client != "in-process" or "output_tokens_per_s" not in run.measured:
+                continue
+            plan = fc.lowered(run)
+            if (floor := weights_floor_s(plan)) is not None:
+                rows.append({"run": run.id, "allowed_ms": implied_s(plan, run.measured["output_tokens_per_s"]) * 1e3,
+                             "floor_ms": floor * 1e3, "speculative": plan.workload.speculative is not None})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", nargs="*", default=list(DEFAULT_SOURCES), help="these source ids")
+    ap.add_argument("--only", nargs="*", help="these source ids (default: the 1.2 tables; with --floor, every one)")
     ap.add_argument("--graphs", action="store_true", help="the runs' own CUDA graphs (1 … 8192, padded)")
     ap.add_argument("--profiles", type=Path, help="a directory of `<system>-trtllm.json` engine profiles")
     ap.add_argument("--request-us", nargs="*", type=float, default=[], help="host µs per request, estimated")
     ap.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    ap.add_argument("--floor", action="store_true", help="only each run's allowed step against its floor")
     a = ap.parse_args(argv)
+    if a.floor:
+        rows = floor_rows(a.only or [f.source.id for f in fc.load_corpus()])
+        for row in rows:
+            print(f"{row['run'][:64]:64} allowed {row['allowed_ms']:7.2f} ms, floor {row['floor_ms']:6.2f} ms"
+                  f"{' !' if below(row) else ''}")
+        print(f"{sum(map(below, rows))} of {len(rows)} runs below their floor")
+        return 0
+    a.only = a.only or list(DEFAULT_SOURCES)
     runs = [r.id for s in a.only for r in fc.source_runs(s)[1]
             if r.client == "in-process" and "output_tokens_per_s" in r.measured
             and (a.profiles is None or r.gpu in SYSTEMS)]
