@@ -14,10 +14,11 @@ import pytest
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
 from dagc.export.fleet_out import fleet_md
+from dagc.export.fleet_words import CLOSE_WORDS, close_text
 from dagc.export.report import report_json
 from dagc.fleet import run as fleet_run
 from dagc.fleet.cluster import answer_cluster, queues
-from dagc.fleet.rank import close_text, rank_fleet
+from dagc.fleet.rank import rank_fleet
 from dagc.fleet.run import run_fleet
 from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
 from dagc.lang.load import load_plan, parse_strategy
@@ -542,7 +543,7 @@ def test_a_runner_up_s_own_pick_on_more_gpus_is_not_named_twice_within_the_error
 def test_a_cluster_that_does_not_carry_the_rate_says_so_in_one_sentence():
     """A miss reads `misses ttft_p99 <= 2 s` for a requirement, but a pick that does not carry the rate says that
     sentence as it stands (not `misses does not carry …`); a failure or a note is said as it is."""
-    from dagc.fleet.rank import missed_text
+    from dagc.export.fleet_words import missed_text
     assert missed_text({"binding": "ttft_p99 <= 2 s"}) == "misses ttft_p99 <= 2 s"
     carry = "does not carry 10 requests/s: it needs ≈ 66 requests in flight at this rate"
     assert missed_text({"binding": carry}) == carry
@@ -551,7 +552,7 @@ def test_a_cluster_that_does_not_carry_the_rate_says_so_in_one_sentence():
 
 
 def test_a_pick_on_fewer_gpus_than_its_cluster_rents_says_what_all_of_them_cost():
-    from dagc.fleet.rank import rented_text
+    from dagc.export.fleet_words import rented_text
     row = {"cluster": {"gpus": 16}, "pick": {"gpus": 12}, "per_million_tokens": 0.8319,
            "gpu_hours_per_million_tokens": 0.2}
     # 0.8319 × 16 / 12 = 1.1092: what the traffic's tokens cost with the 4 idle GPUs paid for too — the figure the
@@ -596,7 +597,7 @@ def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
     buf = io.StringIO()
     print_fleet(Console(file=buf, width=1000), result, 10)
     said = buf.getvalue()
-    assert f"within dagc's error of the best (a cost's 80 % band spans 1.54×, docs/bands.md): {listed} — " in said
+    assert f"within dagc's error of the best ({CLOSE_WORDS}): {listed} — " in said
     assert "on its goodput of 6 requests/s" in said.split("best: ")[1].splitlines()[0]
     doc = result.to_json()
     assert doc["within_error_of_best_index"] == [1, 2, 3, 4] and len(doc["within_error_of_best"]) == 4
