@@ -78,6 +78,20 @@ def test_an_ellipsis_continues_the_step_of_the_two_values_before_it(tmp_path):
     assert fleet_error(tmp_path, 'fleet { gpu preset "h200"  gpus = [8, ..., 64] }') == [("E104", 6, 39)]
 
 
+def test_an_ellipsis_listing_more_values_than_a_fleet_searches_is_e002_not_a_wrong_step(tmp_path):
+    # it read "`1, 2, ..., 1003` does not reach 1003 in steps of 1" (E104), where the list is too long (E002)
+    for values, count in (("1, 2, ..., 1003", "1,003"), ("2, 4, ..., 100000", "50,000"),
+                          ("1, 8, 16, ..., 8008", "1,002")):
+        text = HEAD + f'fleet {{ gpu preset "h200"  gpus = [{values}] }}'
+        with pytest.raises(PlanError) as e:
+            load_fleet(write(tmp_path, text))
+        (d,) = e.value.diagnostics
+        assert (d.code, d.span.line, d.span.column) == ("E002", 6, text.splitlines()[5].index("...") + 1)
+        assert f"lists {count} values of the fleet's `gpus`" in d.message
+    _, fleet = load_fleet(write(tmp_path, HEAD + 'fleet { gpu preset "h200"  gpus = [1, 2, ..., 1000] }'))
+    assert len(fleet.sweeps[0].values) == 1000
+
+
 def test_the_fleets_rate_wins_over_the_workloads(tmp_path):
     plan, fleet = load_fleet(write(tmp_path, HEAD + 'fleet { gpu preset "h200"  rate = 7 requests/s }'))
     assert fleet_rate(fleet, plan) == 7.0 and not fleet.priced
@@ -812,3 +826,11 @@ def test_clusters_of_one_gpu_count_told_apart_by_the_field_swept():
     md = fleet_md(r.to_json(), "intra")
     assert "| 1 x h100-sxm, intra\\_node 900 GB/s | vllm@0.33.0 |" in md
     assert "| 1 x h100-sxm, intra\\_node 1.8 TB/s | vllm@0.33.0 |" in md
+
+
+def test_a_value_listed_twice_does_not_hide_the_other_values_errors(tmp_path):
+    # `vllm` twice hid the E101 of `sglng`; the first of two mixes named "a" with an error hid that they share a name
+    text = 'fleet { gpu preset "h200"  engine = [vllm, sglng, vllm] }'
+    assert fleet_error(tmp_path, text) == [("E101", 6, text.index("sglng") + 1), ("E104", 6, text.rindex("vllm") + 1)]
+    text = 'fleet { gpu preset "h200"  mix "a" { weight = -1 }  mix "a" { weight = 0.5 } }'
+    assert fleet_error(tmp_path, text) == [("E104", 6, text.index("-1") + 1), ("E104", 6, text.rindex('"a"') + 1)]
