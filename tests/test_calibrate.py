@@ -200,6 +200,10 @@ def _e109(d, text: str) -> str:
     (lambda doc: doc | {"terms": {"step_s": -1.0, "frontend_s": 0.01}}, "terms.step_s: Input should be greater"),
     (lambda doc: doc | {"residuals": {"tpot": [99.0]}}, "residuals: Value error, tpot: a residual is a finite"),
     (lambda doc: {k: v for k, v in doc.items() if k != "format"}, 'is not a dagc calibration (it has no "format")'),
+    # a number written as a string was read as the number
+    (lambda doc: doc | {"terms": doc["terms"] | {"frontend_s": "0.04"}}, "terms.frontend_s: Input should be a valid "
+                                                                        "number"),
+    (lambda doc: doc | {"gpus": "8"}, "gpus: Input should be a valid integer"),
 ])
 def test_e109_names_the_field_or_what_differs(synthetic, tmp_path, edit, said):
     d, _ = synthetic
