@@ -59,6 +59,10 @@ class DecodeBlocks:
     ndec: list[int]               # each rank's decoding requests
     inflight: list[int]
     block_phases: list[list[int]]
+    # a run that records no timeline, on several ranks, takes each rank's decode blocks only when the rank is next
+    # read or changed (`_sync`), rather than every rank's at every event: `since[r]`, the step it is up to date at
+    lazy: bool = False
+    since: list[int]
 
     def _preempt(self, r: int) -> None:
         raise NotImplementedError
@@ -66,6 +70,9 @@ class DecodeBlocks:
     def _kv_steps(self, k: int) -> int:
         """The most of the next `k` decode steps every rank has blocks for; 0 after preempting a request
         of a rank that has none for the next."""
+        if self.lazy:
+            for r in range(self.g):
+                self._sync(r)
         P, S = self.P, self.step
         for r, (n, kv) in enumerate(zip(self.ndec, self.kv, strict=True)):
             if not n:
@@ -91,7 +98,10 @@ class DecodeBlocks:
 
     def _grow(self, k: int, share: bool = True) -> float:
         """Each rank's decoding requests take their blocks for `k` steps: the fullest rank's share in use
-        (0 without `share`: a run that records no timeline reads none)."""
+        (0 without `share`: a run that records no timeline reads none). A `lazy` replica takes them later, rank by
+        rank, when one is next read or changed (`_sync`)."""
+        if self.lazy:
+            return 0.0
         P = self.P
         rem, whole = k % P, k // P
         lo = (P - rem - self.step) % P
@@ -113,6 +123,35 @@ class DecodeBlocks:
             if held > most:
                 most = held
         return most / self.kv[0].total
+
+    def _sync(self, r: int) -> None:
+        """Rank `r`'s decoding requests take the blocks of the steps since it was last brought up to date (a `lazy`
+        replica): the blocks over steps [S, S + k) are the count of each request's block steps in them, so taken
+        at once they are the sum of those `_grow` takes step stretch by stretch, and its pool, read or changed
+        only after this, is the same (an eviction too: the fewest least recently used cached blocks that bring
+        the pool within its blocks, in either case)."""
+        S = self.since[r]
+        k = self.step - S
+        if not k:
+            return
+        self.since[r] = self.step
+        n = self.ndec[r]
+        if not n:
+            return
+        P = self.P
+        rem, whole = k % P, k // P
+        lo = (P - rem - S) % P
+        cnt = self.block_phases[r]
+        out = n * whole
+        if rem == 1:
+            out += cnt[lo]
+        elif rem:
+            out += sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
+        if out:
+            kv = self.kv[r]
+            kv.used += out
+            if kv.used > kv.total:
+                kv.take(0)
 
     def _kv_share(self) -> float:
         return max(kv.used - kv.evictable for kv in self.kv) / self.kv[0].total
