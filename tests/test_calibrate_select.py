@@ -87,6 +87,29 @@ def test_few_runs_fit_each_term_on_its_quantity_first():
     assert all(fit.terms[k] == pytest.approx(v, rel=0.02) for k, v in scales.items())
 
 
+def test_a_multiplier_a_stage_takes_to_its_bound_keeps_the_engines_own_value():
+    """The linear engine's 3 runs made with a front end of 50 ms and a memory multiplier of 1.3, their throughput 20
+    times below the engine's (an admission queue it does not model): the throughput stage would take the compute
+    multiplier to its bound, 5× (TPOT 4·5 + … ms is still not 20 times its own), which no engine's kernels are. It
+    is dropped from that stage and keeps its value, 1 — not 5 for the refinement to trade the runs' TPOT against —
+    and the TPOT and TTFT stages fit theirs."""
+    figures = _linear_runs([4.0, 8.0, 2.0], [6.0, 3.0, 10.0], [30.0, 80.0, 20.0])
+    truth = {**START, "frontend_s": 50e-3, "memory_time_scale": 1.3}
+    measured = [{**m, "output_tokens_per_s": m["output_tokens_per_s"] / 20} for m in figures(truth)]
+    fit = fit_terms(figures, measured, [True] * 3, START)
+    assert [(g.quantity, g.fitted) for g in fit.stages] == [("tpot", ("memory_time_scale",)), (
+        "ttft", ("frontend_s",))]
+    assert fit.fitted == ("frontend_s", "memory_time_scale") and fit.terms["compute_time_scale"] == 1.0
+    assert fit.why_kept == {"step_s": "room", "compute_time_scale": "bound", "step_request_s": "few"}
+    assert not fit.at_bound() and fit.terms["frontend_s"] == pytest.approx(50e-3, rel=0.02)
+    # the refinement weighs the throughput, 20 times off, beside TPOT: the memory multiplier goes above the runs'
+    # 1.3 (1.58), never to its bound
+    assert 1.3 <= fit.terms["memory_time_scale"] < 2.0
+    from dagc.cli.calibrate_cmd import Kept, _how
+    assert _how("compute_time_scale", 1.0, 3, True, Kept("bound", 3, fit.fitted, staged=True)).startswith(
+        "kept (the engine's own value): fitted on its quantity's figures alone it went to a bound of its range")
+
+
 def test_a_term_at_its_bound_names_the_run_it_leaves_furthest_off():
     figures = _linear_runs([4.0, 8.0, 2.0, 6.0, 3.0], [6.0, 3.0, 10.0, 2.0, 7.0], [30.0, 80.0, 20.0, 60.0, 50.0])
     measured = [{k: v * 20 if k != "output_tokens_per_s" else v / 20 for k, v in m.items()} for m in figures(START)]

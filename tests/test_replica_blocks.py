@@ -36,6 +36,8 @@ def _arrays(load) -> dict[str, np.ndarray]:
     for f in dataclasses.fields(load):
         value = getattr(load, f.name)
         if f.name == "timeline":
+            if value is None:                     # a run that records none
+                continue
             out |= {f"timeline.{g.name}": np.asarray(getattr(value, g.name)) for g in dataclasses.fields(value)}
         elif f.name != "traffic":
             out[f.name] = np.asarray(value if value is not None else np.nan)
@@ -98,3 +100,31 @@ def test_the_pool_evicts_its_least_recently_used_blocks_as_many_as_it_needs():
     assert list(kv.cache) == [3, 4] and (kv.used, kv.evictable) == (97, 8)
     kv.take(50)                                   # more than the cache holds: all of it goes
     assert not kv.cache and (kv.used, kv.evictable) == (139, 0)
+
+
+@pytest.mark.parametrize("traffic,kv_tokens", [
+    ("rate = 6 requests/s  requests = 600  lengths = lognormal  prefix = 1500 tokens", None),
+    ("rate = 6 requests/s  requests = 400  lengths = lognormal  prefix = 1500 tokens", 12_000),   # evicts, preempts
+    ("rate = 20 requests/s  requests = 400", 8_000),                                           # short of blocks
+])
+def test_a_replica_taking_its_ranks_blocks_late_runs_as_one_taking_them_every_event(monkeypatch, traffic, kv_tokens):
+    """A run that records no timeline (a capacity's trial) on several attention-DP ranks takes a rank's decode
+    blocks only when the rank is next read or changed (`DecodeBlocks._sync`): every figure the same, bit for bit,
+    as the run that takes every rank's at every event — with the prefix cache evicting and requests preempted."""
+    plan, r = _checked(PLAN.format(strategy="tp 1 ; ep 8", traffic=traffic, extra=""))
+    lazy: list[bool] = []
+    real = replica_module.Replica.run
+
+    def run(self) -> None:
+        lazy.append(self.lazy)
+        real(self)
+    monkeypatch.setattr(replica_module.Replica, "run", run)
+    late = _arrays(simulate(plan, r.strategy, r.layout, kv_tokens=kv_tokens, watch=True))   # no percentile watched
+    eager = _arrays(simulate(plan, r.strategy, r.layout, kv_tokens=kv_tokens))
+    assert lazy == [True, False], "the unrecorded run on 8 ranks takes its blocks late, the recorded one does not"
+    if kv_tokens is not None:
+        assert late["preemptions"].sum() > 0, "a cache this small preempts"
+    assert not any(name.startswith("timeline") for name in late)
+    for name, value in late.items():
+        nan = value.dtype.kind == "f"
+        assert value.shape == eager[name].shape and np.array_equal(value, eager[name], equal_nan=nan), name

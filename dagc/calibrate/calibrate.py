@@ -119,7 +119,8 @@ class Calibrated:
                               "and output tokens/s and the TTFT of the runs not sent all at once; runs too few for "
                               "every term at once fit each first on its quantity (TPOT: memory_time_scale, "
                               "step_request_s, step_s; throughput: compute_time_scale; TTFT: frontend_s), then all "
-                              "together; a term the runs cannot tell apart keeps the engine's own value",
+                              "together, a multiplier a stage takes to its bound left out; a term the runs cannot "
+                              "tell apart keeps the engine's own value",
                     "cross_validation": "leave one run out" if self.cross_validates else
                     f"none: a fit without one of {count_text(len(self.jobs), 'run')} has too few to fit a term",
                     "start": dict(self.start),

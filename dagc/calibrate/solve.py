@@ -139,7 +139,7 @@ class JointFit:
     r: np.ndarray
     jac: np.ndarray
     history: tuple[Mapping[str, float], ...]
-    why_kept: Mapping[str, str] = field(default_factory=dict)   # `dagc.calibrate.select.Choice.why_kept`
+    why_kept: Mapping[str, str] = field(default_factory=dict)   # `select.Choice.why_kept`; `bound`: `stages`
     tried: tuple[tuple[tuple[str, ...], float], ...] = ()        # each candidate set and its least loss
     stages: tuple[Stage, ...] = ()      # the fit in stages of runs too few for every term (`dagc.calibrate.stages`)
 
@@ -238,7 +238,7 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
         def weighs(d: _Descent, quantity: str) -> float:
             return loss(d.r, np.array([x for _, _, x in stage_rows(rows, quantity)]))
         at = _Descent((), loss(r0, np.array([x for _, _, x in rows])), _to_v(start), x0, r0, jac0, (dict(start),))
-        fit, stages, why = in_stages(rows, len(measured), at, descend, weighs)
+        fit, stages, why = in_stages(rows, len(measured), at, descend, weighs, lambda d: _to_terms(d.v))
         return JointFit(_to_terms(fit.v), start, fit.names, choice.moved, tuple(fit.x), rows, fit.r, fit.jac,
                         fit.history, why, (), stages)
     # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure

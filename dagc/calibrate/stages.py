@@ -22,28 +22,38 @@ apart first); the stage fits its own terms of the first set that holds any: with
 prefill, nor a slower decode step for a prefill the run's throughput pays. Then every term fitted is refined on
 every fitted figure together (the joint fit, from the stages' terms): a stage's term moves the other quantities
 too (a slower prefill slows the decode steps it shares), which the refinement weighs.
+A multiplier a stage takes to one of its bounds (0.2× or 5×: `TERM_BOUNDS`) is not that quantity's explanation — no
+engine's kernels are five times the profile's; its figures are off for what dagc does not model (W541 says the same of
+a fit's term at its bound) — so the stage drops it and fits its other terms again (`stage_fit`): the term keeps the
+engine's own value (`why_kept` `bound`), not the bound the refinement would start from and trade the other quantities
+against. A host time at 0 s is a value engines have, and is kept as fitted.
 A term no stage fitted keeps the engine's own value (`why_kept`: `few`, `room`, `alike` as in
-`dagc.calibrate.select.Choice`).
+`dagc.calibrate.select.Choice`, or `bound`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import numpy as np
 
+from ..lang.calibration import TERM_BOUNDS
 from ..plan.calibration import quantity_of
 from .select import MIN_RUNS, TERMS, choose, moved_runs
 
-__all__ = ["STAGES", "Stage", "in_stages", "stage_rows", "stage_terms"]
+__all__ = ["PINNED", "STAGES", "Stage", "in_stages", "pinned", "stage_fit", "stage_rows", "stage_terms"]
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tpot", ("memory_time_scale", "step_request_s", "step_s")),
     ("throughput", ("compute_time_scale",)),
     ("ttft", ("frontend_s",)),
 )
+
+# the terms a stage drops when it takes them to a bound (`pinned`): the kernel-time multipliers
+PINNED = frozenset({"compute_time_scale", "memory_time_scale"})
 
 Rows = Sequence[tuple[int, str, float]]
 
@@ -100,23 +110,58 @@ def stage_terms(jac: np.ndarray, rows: Rows, runs: int, block: Sequence[str]) ->
     return ()
 
 
-def in_stages(rows: Rows, runs: int, start: F, descend: Callable[[str | None, tuple[str, ...], F], F],
-              stage_loss: Callable[[F, str], float]) -> tuple[F, tuple[Stage, ...], dict[str, str]]:
-    """The fit in stages from `start` (module doc), each stage's outcome, and why each term not fitted is kept."""
+def pinned(terms: Mapping[str, float], names: Sequence[str]) -> tuple[str, ...]:
+    """The multipliers of `names` (`PINNED`) at one of their bounds in `terms`.
+
+    Example:
+        >>> pinned({"compute_time_scale": 5.0, "memory_time_scale": 1.3, "step_s": 0.0},
+        ...        ("compute_time_scale", "memory_time_scale", "step_s"))
+        ('compute_time_scale',)
+    """
+    return tuple(t for t in names if t in PINNED and any(math.isclose(terms[t], b, rel_tol=1e-6, abs_tol=1e-12)
+                                                         for b in TERM_BOUNDS[t]))
+
+
+Descend = Callable[[str | None, tuple[str, ...], F], F]
+
+
+def stage_fit(quantity: str, names: tuple[str, ...], fit: F, descend: Descend[F],
+              terms_of: Callable[[F], Mapping[str, float]]) -> tuple[F | None, tuple[str, ...], tuple[str, ...]]:
+    """A stage's fit of `names` from `fit` on its quantity's figures, a multiplier it takes to a bound dropped and
+    the others fitted again (module doc): the fit (None: every term dropped), its terms and the dropped ones."""
+    dropped: tuple[str, ...] = ()
+    while names:
+        trial = descend(quantity, names, fit)
+        if not (hit := pinned(terms_of(trial), names)):
+            return trial, names, dropped
+        dropped += hit
+        names = tuple(t for t in names if t not in hit)
+    return None, (), dropped
+
+
+def in_stages(rows: Rows, runs: int, start: F, descend: Descend[F], stage_loss: Callable[[F, str], float],
+              terms_of: Callable[[F], Mapping[str, float]]) -> tuple[F, tuple[Stage, ...], dict[str, str]]:
+    """The fit in stages from `start` (module doc; `terms_of`: a fit's terms), each stage's outcome, and why each
+    term not fitted is kept."""
     fit = start
     stages: list[Stage] = []
     fitted: list[str] = []
+    bound: list[str] = []
     for quantity, block in STAGES:
         own = stage_rows(rows, quantity)
         names = stage_terms(fit.jac, own, runs, [t for t in block if t not in fitted])
         if not names:
             continue
         before = stage_loss(fit, quantity)
-        fit = descend(quantity, names, fit)
+        found, names, dropped = stage_fit(quantity, names, fit, descend, terms_of)
+        bound += dropped
+        if found is None:
+            continue
+        fit = found
         stages.append(Stage(quantity, names, before, stage_loss(fit, quantity)))
         fitted += names
     if fitted:
         fit = descend(None, tuple(t for t in TERMS if t in fitted), fit)
     moved = moved_runs(start.jac, rows)
-    why = {t: "few" if moved[t] < MIN_RUNS else "room" for t in TERMS if t not in fitted}
+    why = {t: "bound" if t in bound else "few" if moved[t] < MIN_RUNS else "room" for t in TERMS if t not in fitted}
     return fit, tuple(stages), why

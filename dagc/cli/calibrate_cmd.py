@@ -124,9 +124,9 @@ def _term(name: str, value: float) -> str:
 
 
 class Kept(NamedTuple):
-    """Why a term was kept (`dagc.calibrate.select.Choice.why_kept`: `few`, `room`, `idle`, `alike`), of how many
-    runs, beside which terms fitted, whether those were the first set in order (`JointFit.by_order`), and whether
-    they were fitted in stages, each on its quantity (`JointFit.stages`)."""
+    """Why a term was kept (`dagc.calibrate.select.Choice.why_kept`: `few`, `room`, `idle`, `alike`; `bound` from
+    `dagc.calibrate.stages`), of how many runs, beside which terms fitted, whether those were the first set in order
+    (`JointFit.by_order`), and whether they were fitted in stages, each on its quantity (`JointFit.stages`)."""
 
     why: str | None
     runs: int
@@ -159,6 +159,9 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
                     f"fit took it; they took {others or 'none'}")
         return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else
                 f"{room}, and {others} explain them clearly better than the others")
+    if why == "bound":     # a stage took it to a bound (`dagc.calibrate.stages.stage_fit`)
+        return ("kept (the engine's own value): fitted on its quantity's figures alone it went to a bound of its "
+                "range, which no engine's kernels are: those figures are off for something else dagc does not model")
     if why == "idle":
         return f"kept: fitting it beside {others} explains the runs no better" if others else \
             "kept: fitting it explains the runs no better"

@@ -149,7 +149,8 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
         return out.error(CALIBRATION_CODE, f"calibration `{shown}` has a format this dagc does not read (it reads "
                          f"format {CALIBRATION_FORMAT})", at, "calibrate again with this dagc")
     try:
-        f = CalibrationFile.model_validate(raw)
+        # strict, as JSON: a number written as a string ("frontend_s": "0.04") is no number
+        f = CalibrationFile.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
         err = exc.errors(include_url=False, include_input=False)[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""

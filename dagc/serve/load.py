@@ -145,11 +145,12 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
             mine = [c for c in range(r, clients, lay.dp) if c < n]
             if mine:
                 replica(r, ClosedLoop(mine, warm, clients, n, steps, FrontEnd(ingest_s)))
-    return Load(traffic, run.arrive, run.first, run.finish, w.generate, np.frombuffer(run.itl, dtype=float),
+    arrive, first, finish, preemptions, cached = run.arrays()
+    return Load(traffic, arrive, first, finish, w.generate, np.frombuffer(run.itl, dtype=float),
                 np.frombuffer(run.weight, dtype=float), run.area, warm,
                 merge_timelines(run.series) if run.series else None,
-                prompt=requests.prompt, output=requests.output, preemptions=run.preemptions,
-                cached_tokens=run.cached)
+                prompt=requests.prompt, output=requests.output, preemptions=preemptions,
+                cached_tokens=cached)
 
 
 def merge_timelines(series: list[tuple[np.ndarray, ...]]) -> Timeline:

@@ -91,6 +91,8 @@ class Replica(DecodeBlocks):
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
         self.progress = observers.progress
         self.record = observers.timeline
+        self.lazy = not self.record and self.g > 1            # `DecodeBlocks._sync`
+        self.since = [0] * self.g
         self.tl = (array("d"), array("d"), array("d"), array("d"))
 
     # --- the loop -------------------------------------------------------------------------------
@@ -138,6 +140,9 @@ class Replica(DecodeBlocks):
                 r = min(open_, key=inflight.__getitem__)
                 plan = self._fit(req, r)
                 if plan is None:
+                    if self.lazy:
+                        for x in open_:
+                            self._sync(x)
                     r = max(open_, key=lambda x: kv[x].free)
                     plan = self._fit(req, r)
             if plan is None:
@@ -159,6 +164,8 @@ class Replica(DecodeBlocks):
     def _fit(self, req: Req, r: int) -> tuple[int, int] | None:
         """(cached hashed blocks, blocks to take) when rank `r` has room for `req`'s prompt, else None (an
         empty rank always has: it holds at least the longest request)."""
+        if self.lazy:
+            self._sync(r)
         kv = self.kv[r]
         j = idle = 0
         if req.ids:
@@ -282,6 +289,8 @@ class Replica(DecodeBlocks):
     def _prefilled(self, req: Req) -> None:
         """Its prompt is in: it caches its prompt's hashed blocks, emits its first token, and decodes."""
         r, kv, ht = req.r, self.kv[req.r], self.hash_tokens
+        if self.lazy:
+            self._sync(r)
         self.prefill[r].popleft()
         self.nprefill -= 1
         if req.ids:
@@ -316,6 +325,8 @@ class Replica(DecodeBlocks):
     def _release(self, req: Req) -> None:
         """Free `req`'s blocks and take it off its rank."""
         r, kv = req.r, self.kv[req.r]
+        if self.lazy:
+            self._sync(r)
         if req.phase is DECODING:
             kv.give(self._blocks_now(req))
             self.block_phases[r][req.block_phase] -= 1

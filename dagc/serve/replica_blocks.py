@@ -59,6 +59,10 @@ class DecodeBlocks:
     ndec: list[int]               # each rank's decoding requests
     inflight: list[int]
     block_phases: list[list[int]]
+    # a run that records no timeline, on several ranks, takes each rank's decode blocks only when the rank is next
+    # read or changed (`_sync`), rather than every rank's at every event: `since[r]`, the step it is up to date at
+    lazy: bool = False
+    since: list[int]
 
     def _preempt(self, r: int) -> None:
         raise NotImplementedError
@@ -66,6 +70,9 @@ class DecodeBlocks:
     def _kv_steps(self, k: int) -> int:
         """The most of the next `k` decode steps every rank has blocks for; 0 after preempting a request
         of a rank that has none for the next."""
+        if self.lazy:
+            for r in range(self.g):
+                self._sync(r)
         P, S = self.P, self.step
         for r, (n, kv) in enumerate(zip(self.ndec, self.kv, strict=True)):
             if not n:
@@ -91,18 +98,18 @@ class DecodeBlocks:
 
     def _grow(self, k: int, share: bool = True) -> float:
         """Each rank's decoding requests take their blocks for `k` steps: the fullest rank's share in use
-        (0 without `share`: a run that records no timeline reads none)."""
+        (0 without `share`: a run that records no timeline reads none). A `lazy` replica takes them later, rank by
+        rank, when one is next read or changed (`_sync`)."""
+        if self.lazy:
+            return 0.0
         P = self.P
         rem, whole = k % P, k // P
         lo = (P - rem - self.step) % P
         most = 0
         for kv, n, cnt in zip(self.kv, self.ndec, self.block_phases, strict=True):
             if n:
-                out = n * whole
-                if rem == 1:
-                    out += cnt[lo]
-                elif rem:
-                    out += sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
+                # one step a time mostly (`rem` 1): its phase's count read in place, a longer stretch by `_window`
+                out = n * whole + (cnt[lo] if rem == 1 else _window(cnt, lo, rem, P) if rem else 0)
                 if out:
                     kv.used += out
                     if kv.used > kv.total:
@@ -114,6 +121,30 @@ class DecodeBlocks:
                 most = held
         return most / self.kv[0].total
 
+    def _sync(self, r: int) -> None:
+        """Rank `r`'s decoding requests take the blocks of the steps since it was last brought up to date (a `lazy`
+        replica): the blocks over steps [S, S + k) are the count of each request's block steps in them, so taken
+        at once they are the sum of those `_grow` takes step stretch by stretch, and its pool, read or changed
+        only after this, is the same (an eviction too: the fewest least recently used cached blocks that bring
+        the pool within its blocks, in either case)."""
+        S = self.since[r]
+        k = self.step - S
+        if not k:
+            return
+        self.since[r] = self.step
+        n = self.ndec[r]
+        if not n:
+            return
+        P = self.P
+        rem, whole = k % P, k // P
+        lo = (P - rem - S) % P
+        out = n * whole + (_window(self.block_phases[r], lo, rem, P) if rem else 0)
+        if out:
+            kv = self.kv[r]
+            kv.used += out
+            if kv.used > kv.total:
+                kv.take(0)
+
     def _kv_share(self) -> float:
         return max(kv.used - kv.evictable for kv in self.kv) / self.kv[0].total
 
@@ -124,3 +155,15 @@ class DecodeBlocks:
 
     def _phase0(self, u0: int) -> int:
         return min(self.P - 1, int(((u0 - 1) % B) / self.E))     # the block's tokens so far, in steps
+
+
+def _window(cnt: list[int], lo: int, rem: int, P: int) -> int:
+    """The block steps a rank's decoding requests take over `rem` steps (0 < rem < P) from phase `lo`: the counts of
+    phases lo … lo + rem − 1, taken round the P phases.
+
+    Example:
+        >>> _window([1, 0, 2, 3], 1, 2, 4), _window([1, 0, 2, 3], 3, 2, 4), _window([1, 0, 2, 3], 2, 1, 4)
+        (2, 4, 2)
+    """
+    return sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
+

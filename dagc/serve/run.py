@@ -9,6 +9,7 @@ and `Req`, whose `phase` is a `RequestPhase`.
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -35,14 +36,16 @@ PREFILLING, DECODING, ENDING = RequestPhase.PREFILLING, RequestPhase.DECODING, R
 
 @dataclass
 class Run:
-    """What every replica of a run fills (per request, in id order; per step)."""
+    """What every replica of a run fills (per request, in id order; per step). The per-request figures are Python
+    lists, read and written one request at a time in the replica's hot loop (a numpy array's element is a boxed
+    scalar each time, and its arithmetic slower); `arrays` gives them as the `Load` holds them."""
 
     requests: Requests
-    arrive: np.ndarray
-    first: np.ndarray
-    finish: np.ndarray
-    preemptions: np.ndarray
-    cached: np.ndarray
+    arrive: list[float]
+    first: list[float]               # NaN until its first token
+    finish: list[float]
+    preemptions: list[int]
+    cached: list[int]
     itl: array[float] = field(default_factory=lambda: array("d"))
     weight: array[float] = field(default_factory=lambda: array("d"))
     area: float = 0.0
@@ -59,10 +62,17 @@ class Run:
         n = len(requests)
         ids, offsets = requests.hash_ids, requests.hash_offsets
         hashed = ids is not None and offsets is not None
-        return cls(requests, np.zeros(n), np.full(n, np.nan), np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int64),
+        return cls(requests, [0.0] * n, [math.nan] * n, [0.0] * n, [0] * n, [0] * n,
                    prompt=requests.prompt.astype(np.int64).tolist(), output=requests.output.astype(np.int64).tolist(),
                    hash_ids=ids.tolist() if ids is not None and hashed else [],
                    hash_offsets=offsets.tolist() if offsets is not None and hashed else [])
+
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """arrive, first, finish (float64), preemptions (int32) and cached (int64) as arrays."""
+        return (np.array(self.arrive, dtype=np.float64), np.array(self.first, dtype=np.float64),
+                np.array(self.finish, dtype=np.float64), np.array(self.preemptions, dtype=np.int32),
+                np.array(self.cached, dtype=np.int64))
 
 
 class Req:

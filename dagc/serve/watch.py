@@ -34,7 +34,7 @@ class Watch:
 
     def __init__(self, plan: Plan, output: np.ndarray) -> None:
         self.frontend_s = plan.cluster.engine.terms.frontend_s
-        self.output = output
+        self.output = [int(x) for x in output.tolist()]     # read one request at a time (`end`)
         # per kind: [target, strict (`<`), requests past the target still allowed before the percentile is]
         self.limits: dict[RequirementKind, list[list[float]]] = {}
         for req in plan.requirements:
@@ -72,7 +72,7 @@ class Watch:
         if not self.ends:
             return
         tpot = self.limits.get(RequirementKind.TPOT)
-        out = int(self.output[i])
+        out = self.output[i]
         if tpot is not None and out > 1:
             self._count(tpot, (finish - first) / max(1, out - 1))
         e2e = self.limits.get(RequirementKind.E2E)
