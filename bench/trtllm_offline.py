@@ -5,6 +5,7 @@ Usage:
     python bench/trtllm_offline.py --only trtllm-perf-overview-v1-2-moe --graphs
     python bench/trtllm_offline.py --profiles DIR           # TensorRT-LLM's own kernel tables where DIR has them
     python bench/trtllm_offline.py --request-us 2 5 10      # a host time per request, estimated
+    python bench/trtllm_offline.py --floor                  # every source's runs against physics only, no simulation
 
 For each run (bench/corpus/, `client = in-process`, every request at once) it prints dagc's throughput error
 and what makes it: the run's duration in dagc and the one its measured throughput implies, the requests in
@@ -21,6 +22,15 @@ throughput"):
 - `--request-us`: a host time per request a step runs, b, priced after the fact: it adds b · N · OSL / S to a
   run of N requests of OSL output tokens over S schedulers (attention-DP ranks; one without), whatever the
   batch, as every output token is one request in one step.
+
+Every row also sets the measured figure against physics, whatever dagc's kernels say (`implied_s`,
+`weights_floor_s`):
+the decode step the measured throughput allows at most at the plan's batch — batch / output tokens/s, as a
+request emits at most one token a step without speculation and no step runs more than `batch` requests — and
+the least time a decode step can take, its rank reading the weights it must once at the GPU's datasheet HBM
+bandwidth (`weights_floor_s`). A run whose allowed step is below that floor (marked `!`) cannot have run at its
+plan's batch: its engine ran more requests at once than the plan says. `--floor` prints that check alone, for
+every source's in-process runs unless `--only` names some, without simulating any (`floor_rows`).
 """
 
 from __future__ import annotations
@@ -41,6 +51,8 @@ import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
 from dagc.calibrate.figures import with_terms  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.layout.shards import expected_distinct_experts, kv_bytes_per_token_layer  # noqa: E402
+from dagc.plan.params import bytes_per_param, params_by_category  # noqa: E402
 from dagc.verdict.check import check_strategy  # noqa: E402
 
 DEFAULT_SOURCES = ("trtllm-perf-overview-v1-2-moe", "trtllm-perf-overview-v1-2")
@@ -57,6 +69,40 @@ def schedulers(plan_text: str) -> int:
         return 1
     tp, ep = int(found.group(1)), int(found.group(2) or 1)
     return ep if tp == 1 and ep > 1 else 1
+
+
+def weights_floor_s(plan) -> float | None:
+    """The least time of one decode step at the plan's batch, for a plan on one GPU (`tp 1`) or on N attention-DP
+    ranks with the experts over them (`tp 1 ; ep N`, N the cluster's GPUs; any other: None). A rank reads every
+    weight it holds once — attention, shared experts, dense FFNs, norms, routers and the LM head whole, the
+    embedding not at all (a lookup) — and of its E / ep routed experts those the step's tokens hit,
+    E / ep · (1 − (1 − k/E)^T) (T: the plan's batch, every rank's requests entering the EP group); and, a model
+    without windowed layers, its requests' KV cache (batch / ep of them) at the mean context prompt + generate / 2;
+    all at the GPU's datasheet HBM bandwidth."""
+    gpus = plan.cluster.gpus
+    if plan.strategies[0].text.strip() != ("tp 1" if gpus == 1 else f"tp 1 ; ep {gpus}"):
+        return None
+    m, w, ep = plan.model, plan.workload, gpus
+    params = params_by_category(m)
+    whole = sum(n * bytes_per_param(m, k) for k, n in params.items() if k not in ("embedding", "routed_experts"))
+    tokens = batch_of(plan)
+    hit = expected_distinct_experts(m.moe.experts, m.moe.top_k, tokens) / m.moe.experts if m.moe.experts else 0.0
+    routed = params["routed_experts"] * bytes_per_param(m, "routed_experts") / ep * hit
+    kv = 0.0 if m.window is not None else (
+        tokens / ep * (w.prompt + w.generate / 2) * m.layers * kv_bytes_per_token_layer(m, 1))
+    return (whole + routed + kv) / plan.cluster.gpu.hbm_bytes_per_s
+
+
+def batch_of(plan) -> int:
+    """The most requests the plan's engine runs at once: its batch, or its requests when fewer."""
+    w = plan.workload
+    return min(w.batch, w.traffic.requests if w.traffic is not None else w.batch)
+
+
+def implied_s(plan, measured_tokens_per_s: float) -> float:
+    """The longest mean decode step the measured output throughput allows at the plan's batch (no speculation):
+    batch / tokens per s — no step runs more than `batch` requests, each emitting one token."""
+    return batch_of(plan) / measured_tokens_per_s
 
 
 def lowered(run: fc.Run, graphs: bool, profiles: Path | None):
@@ -79,7 +125,10 @@ def one(args: tuple) -> dict:
     r = check_strategy(plan, plan.strategies[0], with_capacity=False)
     f, b = r.load.figures, r.load.binding
     measured = run.measured["output_tokens_per_s"]
-    return {"run": run_id, "error": f.output_tokens_per_s / measured - 1, "seconds": f.duration_s,
+    floor = weights_floor_s(plan)
+    return {"floor_ms": floor * 1e3 if floor is not None else float("nan"),
+            "allowed_ms": implied_s(plan, measured) * 1e3, "speculative": plan.workload.speculative is not None,
+            "run": run_id, "error": f.output_tokens_per_s / measured - 1, "seconds": f.duration_s,
             "measured_seconds": f.duration_s * f.output_tokens_per_s / measured, "in_flight": b.running_mean,
             "ttft_s": f.ttft_server_s.mean, "tpot_ms": f.tpot_s.mean * 1e3, "step_ms": b.step_s * 1e3,
             "requests": len(r.load.load.arrival), "generate": plan.workload.generate,
@@ -92,20 +141,49 @@ def with_request_time(row: dict, b: float) -> float:
     return row["measured_seconds"] / seconds - 1
 
 
+def below(row: dict) -> bool:
+    """Whether the measured throughput allows a decode step shorter than the weights floor (no speculation)."""
+    return row["allowed_ms"] < row["floor_ms"] and not row["speculative"]
+
+
 def summary(errors: list[float]) -> str:
     size = [abs(e) for e in errors]
     return (f"median |error| {statistics.median(size):.1%}, worst {max(size):.1%}, "
             f"signed median {statistics.median(errors):+.1%} over {len(errors)} runs")
 
 
+def floor_rows(sources: list[str]) -> list[dict]:
+    """Every in-process run of `sources` with an output throughput that `weights_floor_s` applies to: its allowed
+    step and its floor, lowered only (bench/corpus/README.md, "Runs physics rules out")."""
+    rows = []
+    for s in sources:
+        for run in fc.source_runs(s)[1]:
+            if run.client != "in-process" or "output_tokens_per_s" not in run.measured:
+                continue
+            plan = fc.lowered(run)
+            if (floor := weights_floor_s(plan)) is not None:
+                rows.append({"run": run.id, "allowed_ms": implied_s(plan, run.measured["output_tokens_per_s"]) * 1e3,
+                             "floor_ms": floor * 1e3, "speculative": plan.workload.speculative is not None})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", nargs="*", default=list(DEFAULT_SOURCES), help="these source ids")
+    ap.add_argument("--only", nargs="*", help="these source ids (default: the 1.2 tables; with --floor, every one)")
     ap.add_argument("--graphs", action="store_true", help="the runs' own CUDA graphs (1 … 8192, padded)")
     ap.add_argument("--profiles", type=Path, help="a directory of `<system>-trtllm.json` engine profiles")
     ap.add_argument("--request-us", nargs="*", type=float, default=[], help="host µs per request, estimated")
     ap.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    ap.add_argument("--floor", action="store_true", help="only each run's allowed step against its floor")
     a = ap.parse_args(argv)
+    if a.floor:
+        rows = floor_rows(a.only or [f.source.id for f in fc.load_corpus()])
+        for row in rows:
+            print(f"{row['run'][:64]:64} allowed {row['allowed_ms']:7.2f} ms, floor {row['floor_ms']:6.2f} ms"
+                  f"{' !' if below(row) else ''}")
+        print(f"{sum(map(below, rows))} of {len(rows)} runs below their floor")
+        return 0
+    a.only = a.only or list(DEFAULT_SOURCES)
     runs = [r.id for s in a.only for r in fc.source_runs(s)[1]
             if r.client == "in-process" and "output_tokens_per_s" in r.measured
             and (a.profiles is None or r.gpu in SYSTEMS)]
@@ -115,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['run'][:60]:60} {row['error']:+7.1%}  dagc {row['seconds']:8.1f} s, measured "
               f"{row['measured_seconds']:8.1f} s; {row['in_flight']:6.0f} in flight over {row['schedulers']}; "
-              f"TTFT {row['ttft_s']:7.1f} s, TPOT {row['tpot_ms']:6.1f} ms, decode step {row['step_ms']:6.1f} ms")
+              f"TTFT {row['ttft_s']:7.1f} s, TPOT {row['tpot_ms']:6.1f} ms, decode step {row['step_ms']:6.1f} ms; "
+              f"allowed {row['allowed_ms']:6.1f} ms, floor {row['floor_ms']:5.1f} ms{' !' if below(row) else ''}")
     print(summary([row["error"] for row in rows]))
     for b in a.request_us:
         print(f"with {b:g} µs per request: " + summary([with_request_time(row, b * 1e-6) for row in rows]))

@@ -160,6 +160,32 @@ def test_w540_when_the_plan_is_far_outside_the_runs(synthetic):
     assert w.span.text == '"cal.json"'
 
 
+def test_w540_when_the_plan_is_a_closed_loop_and_the_runs_open_ones(synthetic):
+    # the runs arrived at 1–16 requests/s: 32 clients in a closed loop are a traffic kind they never had (no W540)
+    d, _ = synthetic
+    text = PLAN.format(p=512, g=128, r=4, s="tp 8").replace("rate = 4 requests/s", "concurrency = 32")
+    closed = load_plan_text(text + 'calibration from "cal.json"\n', base_dir=d)
+    (w,) = [x for x in check(closed)[0].diagnostics if x.code == "W540"]
+    assert w.message.endswith("fitted on: a closed loop of 32 clients (runs: open loops at 1–16 requests/s)")
+    from dagc.plan.workload import Traffic
+    from dagc.rules.engine import _other_loop
+    assert _other_loop(Traffic(requests=100, rate=1000.0), None, (4.0, 32.0)) == \
+        ["an open loop at 1,000 requests/s (runs: closed loops of 4–32 clients)"]
+    assert _other_loop(Traffic(requests=100, rate=8.0), (1.0, 16.0), (4.0, 32.0)) == []
+
+
+def test_w542_says_cross_validated_when_only_the_cross_validated_error_is_worse():
+    from dagc.rules.engine import calibration_worse
+    from dagc.source import SourceFile
+
+    src = SourceFile("rate12.json", '{"total_token_throughput": 1}')
+    better = calibration_worse("e2e", 31.1, 29.6, 45.3, "`r.json`'s `x`", src.span(1, 2), ["step_s"])
+    assert better.message.startswith("cross-validated, E2E is further off its runs than uncalibrated: median "
+                                     "|error| 31.1 % uncalibrated, 29.6 % calibrated, 45.3 % cross-validated")
+    worse = calibration_worse("e2e", 31.1, 33.0, 45.3, "`r.json`'s `x`", src.span(1, 2), ["step_s"])
+    assert worse.message.startswith("calibrated, E2E is further off")
+
+
 def _e109(d, text: str) -> str:
     with pytest.raises(PlanError) as exc:
         load_plan_text(text + 'calibration from "cal.json"\n', base_dir=d)

@@ -352,3 +352,35 @@ def test_trtllm_offline_schedulers_and_request_time_by_hand():
     row = {"seconds": 100.0, "measured_seconds": 120.0, "requests": 3000, "generate": 1024, "schedulers": 4}
     assert to.with_request_time(row, 0.0) == pytest.approx(120.0 / 100.0 - 1)          # +20 % as simulated
     assert to.with_request_time(row, 10e-6) == pytest.approx(120.0 / 107.68 - 1)      # 3000·1024/4·10 µs = 7.68 s
+
+
+def test_trtllm_offline_weights_floor_and_allowed_step_by_hand():
+    """bench/trtllm_offline.py: the least decode step of `tp 1 ; ep 2` Mixtral 8x7B on 2 H100s at a batch of 8 — a
+    rank reads attention, norms, routers and LM head whole (bf16), its 4 of 8 experts as far as 8 tokens of
+    top-2 hit them (1 − 0.75⁸ of them), and 4 requests' KV at a mean context of 150 tokens, at 3.35 TB/s —, and
+    the longest step 800 output tokens/s allow at that batch: 8 / 800 = 10 ms. A plan on other ranks has none."""
+    import trtllm_offline as to
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 2  gpu preset "h100-sxm" }\n'
+            "workload { batch = 8  prompt = 100  generate = 100  serving = inflight  chunk = 512 }\n"
+            "strategy s = tp 1 ; ep 2\n")
+    plan = load_plan_text(text, "floor.moe")
+    attention = 32 * (2 * 4096 * 32 * 128 + 2 * 4096 * 8 * 128)
+    norms_routers = 32 * 2 * 4096 + 4096 + 32 * 4096 * 8
+    lm_head = 32000 * 4096
+    whole = 2 * (attention + norms_routers + lm_head)
+    routed = 2 * 32 * 8 * 3 * 4096 * 14336 / 2 * (1 - 0.75**8)
+    kv = 8 / 2 * 150 * 32 * (2 * 8 * 128 * 2)
+    assert to.weights_floor_s(plan) == pytest.approx((whole + routed + kv) / 3.35e12)
+    assert to.implied_s(plan, 800.0) == pytest.approx(0.010)
+    other = load_plan_text(text.replace("tp 1 ; ep 2", "tp 2"), "floor-tp2.moe")
+    assert to.weights_floor_s(other) is None
+
+
+def test_the_runs_physics_rules_out_are_the_four_the_readme_names(corpus):
+    """bench/corpus/README.md, "Runs physics rules out": of every in-process run the floor applies to, only
+    DeepSeek-R1-0528 at 1,024 / 8,192 on 4 B200, B300, GB200 and GB300 (1.2 edition) allow a decode step below it."""
+    import trtllm_offline as to
+    rows = to.floor_rows([f.source.id for f in corpus])
+    assert len(rows) == 195
+    assert sorted(r["run"] for r in rows if to.below(r)) == [
+        f"deepseek-r1-0528-{gpu}-dep4-fp4-1024-8192-offline-v1.2" for gpu in ("b200", "b300", "gb200", "gb300")]

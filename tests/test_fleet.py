@@ -14,10 +14,11 @@ import pytest
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
 from dagc.export.fleet_out import fleet_md
+from dagc.export.fleet_words import CLOSE_WORDS, close_text
 from dagc.export.report import report_json
 from dagc.fleet import run as fleet_run
 from dagc.fleet.cluster import answer_cluster, queues
-from dagc.fleet.rank import close_text, rank_fleet
+from dagc.fleet.rank import rank_fleet
 from dagc.fleet.run import run_fleet
 from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
 from dagc.lang.load import load_plan, parse_strategy
@@ -75,6 +76,20 @@ def test_an_ellipsis_continues_the_step_of_the_two_values_before_it(tmp_path):
     assert fleet.sweeps[0].values == ("4", "8", "16", "24", "32", "40", "64")     # 16 - 8: steps of 8
     assert fleet_error(tmp_path, 'fleet { gpu preset "h200"  gpus = [8, 16, ..., 60] }') == [("E104", 6, 43)]
     assert fleet_error(tmp_path, 'fleet { gpu preset "h200"  gpus = [8, ..., 64] }') == [("E104", 6, 39)]
+
+
+def test_an_ellipsis_listing_more_values_than_a_fleet_searches_is_e002_not_a_wrong_step(tmp_path):
+    # it read "`1, 2, ..., 1003` does not reach 1003 in steps of 1" (E104), where the list is too long (E002)
+    for values, count in (("1, 2, ..., 1003", "1,003"), ("2, 4, ..., 100000", "50,000"),
+                          ("1, 8, 16, ..., 8008", "1,002")):
+        text = HEAD + f'fleet {{ gpu preset "h200"  gpus = [{values}] }}'
+        with pytest.raises(PlanError) as e:
+            load_fleet(write(tmp_path, text))
+        (d,) = e.value.diagnostics
+        assert (d.code, d.span.line, d.span.column) == ("E002", 6, text.splitlines()[5].index("...") + 1)
+        assert f"lists {count} values of the fleet's `gpus`" in d.message
+    _, fleet = load_fleet(write(tmp_path, HEAD + 'fleet { gpu preset "h200"  gpus = [1, 2, ..., 1000] }'))
+    assert len(fleet.sweeps[0].values) == 1000
 
 
 def test_the_fleets_rate_wins_over_the_workloads(tmp_path):
@@ -542,7 +557,7 @@ def test_a_runner_up_s_own_pick_on_more_gpus_is_not_named_twice_within_the_error
 def test_a_cluster_that_does_not_carry_the_rate_says_so_in_one_sentence():
     """A miss reads `misses ttft_p99 <= 2 s` for a requirement, but a pick that does not carry the rate says that
     sentence as it stands (not `misses does not carry …`); a failure or a note is said as it is."""
-    from dagc.fleet.rank import missed_text
+    from dagc.export.fleet_words import missed_text
     assert missed_text({"binding": "ttft_p99 <= 2 s"}) == "misses ttft_p99 <= 2 s"
     carry = "does not carry 10 requests/s: it needs ≈ 66 requests in flight at this rate"
     assert missed_text({"binding": carry}) == carry
@@ -551,7 +566,7 @@ def test_a_cluster_that_does_not_carry_the_rate_says_so_in_one_sentence():
 
 
 def test_a_pick_on_fewer_gpus_than_its_cluster_rents_says_what_all_of_them_cost():
-    from dagc.fleet.rank import rented_text
+    from dagc.export.fleet_words import rented_text
     row = {"cluster": {"gpus": 16}, "pick": {"gpus": 12}, "per_million_tokens": 0.8319,
            "gpu_hours_per_million_tokens": 0.2}
     # 0.8319 × 16 / 12 = 1.1092: what the traffic's tokens cost with the 4 idle GPUs paid for too — the figure the
@@ -596,7 +611,7 @@ def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
     buf = io.StringIO()
     print_fleet(Console(file=buf, width=1000), result, 10)
     said = buf.getvalue()
-    assert f"within dagc's error of the best (a cost's 80 % band spans 1.54×, docs/bands.md): {listed} — " in said
+    assert f"within dagc's error of the best ({CLOSE_WORDS}): {listed} — " in said
     assert "on its goodput of 6 requests/s" in said.split("best: ")[1].splitlines()[0]
     doc = result.to_json()
     assert doc["within_error_of_best_index"] == [1, 2, 3, 4] and len(doc["within_error_of_best"]) == 4
@@ -811,3 +826,11 @@ def test_clusters_of_one_gpu_count_told_apart_by_the_field_swept():
     md = fleet_md(r.to_json(), "intra")
     assert "| 1 x h100-sxm, intra\\_node 900 GB/s | vllm@0.33.0 |" in md
     assert "| 1 x h100-sxm, intra\\_node 1.8 TB/s | vllm@0.33.0 |" in md
+
+
+def test_a_value_listed_twice_does_not_hide_the_other_values_errors(tmp_path):
+    # `vllm` twice hid the E101 of `sglng`; the first of two mixes named "a" with an error hid that they share a name
+    text = 'fleet { gpu preset "h200"  engine = [vllm, sglng, vllm] }'
+    assert fleet_error(tmp_path, text) == [("E101", 6, text.index("sglng") + 1), ("E104", 6, text.rindex("vllm") + 1)]
+    text = 'fleet { gpu preset "h200"  mix "a" { weight = -1 }  mix "a" { weight = 0.5 } }'
+    assert fleet_error(tmp_path, text) == [("E104", 6, text.index("-1") + 1), ("E104", 6, text.rindex('"a"') + 1)]

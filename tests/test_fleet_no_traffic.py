@@ -39,7 +39,7 @@ def test_the_search_command_a_fleet_prints_keeps_each_set_one_shell_word():
     values are presets, engine names and numbers today; a quote would have closed the quoting)."""
     import shlex
 
-    from dagc.fleet.rank import search_command
+    from dagc.export.fleet_words import search_command
 
     row = {"rate_requests_per_s": 4.0, "options": ["cluster.gpu=h100-sxm", "cluster.price=2.49 $/h", "x=it's; rm"]}
     line = search_command(row, "p.moe")

@@ -47,6 +47,7 @@ MAX_MANIFEST_RUNS = 10_000
 MAX_MANIFEST_BYTES = MAX_PLAN_BYTES         # 1 MiB, as a plan
 _FORM = ('a manifest is `[[run]]` tables of `file`, `plan`, `set` (a list of "FIELD=VALUE"), `strategy` and `run` '
          "(docs/calibrate.md)")
+_RUN_FILE = "a run file is given with `--plan PLAN`: `dagc calibrate RUN… --plan PLAN -o FILE`"
 
 
 def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
@@ -147,14 +148,18 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
     """
     src = read_text(path, "manifest", MAX_MANIFEST_BYTES)
     text = src.text
+    as_json = text.lstrip().startswith("{")
     try:
-        doc = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
+        found = json.loads(text) if as_json else _json_list(text) or tomllib.loads(text)
     except (ValueError, RecursionError) as exc:
         why = f"the manifest is not valid TOML or JSON: {quote(str(exc), 120)}"
-        raise _bad(src, _error_at(text, exc), why) from None
-    entries = doc.get("run") if isinstance(doc, dict) else None
-    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
-        raise _bad(src, 0, "the manifest has no `[[run]]` entries (a run file is given with `--plan PLAN`)")
+        # JSON values one a line are a run file (SGLang's bench_serving writes them), given with `--plan`
+        raise _bad(src, _error_at(text, exc), why, _RUN_FILE if as_json else _FORM) from None
+    entries = found.get("run") if isinstance(found, dict) else None
+    if not isinstance(found, dict) or not isinstance(entries, list) or not entries \
+            or not all(isinstance(e, dict) for e in entries):
+        raise _bad(src, 0, "the manifest has no `[[run]]` entries", f"{_RUN_FILE}; {_FORM}")
+    doc: dict[str, Any] = found
     if len(entries) > MAX_MANIFEST_RUNS:
         raise _bad(src, 0, f"the manifest lists more than {MAX_MANIFEST_RUNS:,} runs")
     if top := _unknown_keys(src, doc, _TOP_KEYS, 0, "the manifest has"):     # every entry's defaults: said alone
@@ -169,6 +174,17 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
     if reading.errors:
         raise PlanError(reading.errors)
     return jobs
+
+
+def _json_list(text: str) -> list[Any] | None:
+    """A JSON array (a manifest of the wrong shape, said as one without entries), else None: TOML's `[[run]]`."""
+    if not text.lstrip().startswith("["):
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, list) else None
 
 
 @dataclass
@@ -205,7 +221,10 @@ class _Reading:
             raise found
         runs = read_runs(self.path.parent / file)      # named as the manifest is: relative when it is
         if which is not None:
-            if isinstance(which, bool) or not isinstance(which, int) or not 1 <= which <= len(runs):
+            if isinstance(which, bool) or not isinstance(which, int):
+                raise _bad(src, _key_at(src.text, at, "run"), f"run entry {k}: `run` is not a whole number",
+                           f"`run = 2`: the second run of `{quote(file)}` (it holds {len(runs)}), counted from 1")
+            if not 1 <= which <= len(runs):
                 raise _bad(src, _key_at(src.text, at, "run"),
                            f"run entry {k}: `run` is not a run of `{quote(file)}` (it holds {len(runs)})")
             runs = [runs[which - 1]]
@@ -267,6 +286,9 @@ def _check_entry(src: SourceFile, at: int, k: int, file: Any, plan: Any, strateg
         if not os.path.lexists(roots[0] / v):
             raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names a file that does not exist, "
                        f"`{quote(v)}`", "check the path: it is relative to the manifest's directory")
+        if not os.path.isfile(roots[0] / v):        # a directory, a device, a FIFO: said here, at the entry
+            raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names no regular file, "
+                       f"`{quote(v)}`", f"give the path of a {'plan' if name == 'plan' else 'run file'}")
 
 
 def _key_at(text: str, at: int, key: str, entry: bool = True) -> int:

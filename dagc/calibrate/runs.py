@@ -27,13 +27,14 @@ import math
 import os
 import re
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..diagnostics import PlanError
 from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
-from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, MeasuredRun, run_error
+from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, RUN_HINT, MeasuredRun, run_error
 from .run_fields import run_of
 
 __all__ = ["read_runs", "read_text"]
@@ -145,7 +146,20 @@ def _lines_or_refused(src: SourceFile, whole: ValueError) -> None:
         raise long
     if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
         if not _first_line_parses(src.text):
-            raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)")
+            raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)",
+                            MANIFEST_HINT if _manifest_like(src.text) else RUN_HINT)
+
+
+# a manifest given where a run file is (`dagc calibrate runs.toml --plan PLAN`)
+MANIFEST_HINT = "this is a manifest (`[[run]]` tables): give it without `--plan`, `dagc calibrate MANIFEST -o FILE`"
+
+
+def _manifest_like(text: str) -> bool:
+    """Whether `text` is TOML with `[[run]]` tables, as a manifest is (docs/calibrate.md)."""
+    try:
+        return isinstance(tomllib.loads(text).get("run"), list)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _too_long(src: SourceFile, exc: ValueError, start: int) -> PlanError | None:

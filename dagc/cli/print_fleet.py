@@ -12,24 +12,23 @@ from typing import Any
 from rich.console import Console
 
 from ..export.fleet_out import binds_text, pick_load_cells, pick_odds
-from ..fleet.profiles import borrowed_note
-from ..fleet.rank import (
+from ..export.fleet_words import (
+    CLOSE_WORDS,
     SAME_PICK_WORDS,
-    FleetResult,
     basis_words,
     close_text,
     cluster_text,
     cost_figure,
     idle_instances,
-    missed_pick,
     missed_text,
     picks_text,
     rate_text,
-    rented_cost,
     rented_text,
     search_command,
     strategy_cell,
 )
+from ..fleet.profiles import borrowed_note
+from ..fleet.rank import FleetResult, missed_pick, rented_cost
 from ..units import count_text, format_figure
 from .tables import Col, print_fitted
 
@@ -94,8 +93,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                                   + f", {cost_text({figure: rented_cost(r, figure)}, result.by)} per million tokens "
                                   "with every GPU it rents charged)" for r in same), markup=False)
         if close := result.within_error:
-            ratio = result.error_band_ratio or 1.0
-            out.print(f"  within dagc's error of the best (a cost's 80 % band spans {ratio:.3g}×, docs/bands.md): "
+            out.print(f"  within dagc's error of the best ({CLOSE_WORDS}): "
                       + close_text(close, result.by)
                       + " — the pick could change within the bands", markup=False)
     for r in result.missed:

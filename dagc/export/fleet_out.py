@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..fleet.profiles import borrowed_note
-from ..fleet.rank import (
+from ..fleet.rank import rented_cost
+from ..units import Dimension, count_text, format_figure, format_si
+from .axes import ticks
+from .bands_words import binding_caveat_json, met_caveat_json
+from .fleet_words import (
+    CLOSE_WORDS,
     SAME_PICK_WORDS,
     basis_words,
     close_text,
@@ -20,15 +25,11 @@ from ..fleet.rank import (
     missed_text,
     picks_text,
     rate_text,
-    rented_cost,
     rented_text,
     replicas_words,
     search_command,
     strategy_cell,
 )
-from ..units import Dimension, count_text, format_figure, format_si
-from .axes import ticks
-from .bands_words import binding_caveat_json, met_caveat_json
 from .md_escape import md_code, md_text
 from .pareto import escape
 
@@ -117,8 +118,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                                 f"{_cost_text(rented_cost(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:
-            out += [f"Within dagc's error of the best (a cost's 80 % band spans {f['error_band_ratio']:.3g}×, "
-                    "docs/bands.md), the pick could change within the bands: "
+            out += [f"Within dagc's error of the best ({CLOSE_WORDS}), the pick could change within the bands: "
                     + md_text(close_text(close, by)) + ".", ""]
     if svg_name:
         out += [f"![cost per million tokens vs p90 TPOT]({svg_name})", ""]

@@ -248,8 +248,8 @@ def report_json(result: StrategyResult) -> dict[str, Any]:
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
         "bands": banded.to_json(),
-        "requirements": [{**r.to_json(), **o.to_json()} for r, o in zip(result.requirements, banded.requirements,
-                                                                          strict=True)],
+        "requirements": [{**r.to_json(result.valid), **o.to_json()}
+                         for r, o in zip(result.requirements, banded.requirements, strict=True)],
         "diagnostics": [d.to_json() for d in result.diagnostics],
         "verdict": {**result.verdict.to_json(), "optimal_evidence": evidence_json(result.optimality, result)},
         "layout": _layout_json(result),

@@ -100,7 +100,7 @@ def _read(tree: Tree[Token], src: SourceFile, plan: Plan | None) -> tuple[Fleet 
             elif gpu is not None:
                 gpus.append(gpu)
         elif item.data == "fleet_mix":
-            _mix(out, src, item, children, mixes)
+            _mix(out, src, item, children, mixes, seen)
         elif _first(out, src, children[0], seen):
             _field(out, src, item, children, sweeps, values)
     rate = values.get("rate")
@@ -135,14 +135,18 @@ def _no_rate(src: SourceFile, fleet: Fleet) -> Diagnostic:
                       "write `rate = 12 requests/s` in the fleet or the workload")
 
 
-def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any], mixes: list[FleetMix]) -> None:
+def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any], mixes: list[FleetMix],
+         seen: dict[str, Span]) -> None:
     """`mix "chat" { weight = 0.7  rate = 10 requests/s  prompt = 1024 }`: a traffic mix, its workload fields
-    checked as the workload's (none: the workload as written)."""
+    checked as the workload's (none: the workload as written); `seen` holds each name met (`mix "chat"`: also a mix
+    whose fields have errors, that a second of its name is said too)."""
     label, block = children
     name, at = str(label)[1:-1], node_span(src, item.meta)
-    if any(m.name == name for m in mixes):
-        out.error("E104", f'two mixes are named "{name}"', node_span(src, label), "give each its own name")
+    if (first := seen.get(f'mix "{name}"')) is not None:
+        out.error("E104", f'two mixes are named "{name}"', node_span(src, label),
+                  f"give each its own name (the first is at line {first.line})")
         return
+    seen[f'mix "{name}"'] = at
     before = len(out.diags)
     values, _ = read_block(out, block, "fleet.mix", _MIX_FIELDS)
     if len(out.diags) > before:
@@ -211,10 +215,10 @@ def _sweep(out: Collector, src: SourceFile, span: Span, name: str, elements: Seq
         return None
     texts = tuple(t for t, _ in written)
     for i, (t, at) in enumerate(written):
-        if t in texts[:i]:
+        if t in texts[:i]:      # said, and the sweep kept with each value once: its values' own errors said too
             out.error("E104", f"`{t}` is listed twice in the fleet's `{name}`", at, "keep one")
-            return None
-    return FleetSweep(name, texts, tuple(at for _, at in written))
+    once = [(t, at) for i, (t, at) in enumerate(written) if t not in texts[:i]]
+    return FleetSweep(name, tuple(t for t, _ in once), tuple(at for _, at in once))
 
 
 def _expanded(out: Collector, src: SourceFile, name: str, elements: Sequence[Value | Token]
@@ -235,10 +239,15 @@ def _expanded(out: Collector, src: SourceFile, name: str, elements: Sequence[Val
             return None
         first, second, last = numbers
         step = second - first
-        if step <= 0 or last <= second or (last - second) % step or (last - second) // step > MAX_FLEET_CLUSTERS:
+        if step <= 0 or last <= second or (last - second) % step:
             out.error("E104", f"`{first}, {second}, ..., {last}` does not reach {last} in steps of {step}", at,
                       f"the last value is the second plus a whole number of steps: `{first}, {second}, ..., "
                       f"{second + step * max(1, (last - second) // max(step, 1))}`")
+            return None
+        if (count := len(written) + (last - second) // step) > MAX_FLEET_CLUSTERS:     # not expanded: a bound
+            out.error("E002", f"`{first}, {second}, ..., {last}` lists {count:,} values of the fleet's `{name}`; dagc "
+                              f"fleet runs at most {MAX_FLEET_CLUSTERS:,} searches", at,
+                      "sweep fewer values (a larger step), or split the fleet into several plans (docs/limits.md)")
             return None
         written += [(str(n), at) for n in range(second + step, last, step)]
     return written

@@ -21,7 +21,7 @@ from ..lang.calibration import TERM_BOUNDS
 from ..lang.engine import engine_chosen
 from ..plan.engines import ENGINE_SAID
 from ..plan.plan import Plan
-from ..plan.workload import RequirementKind
+from ..plan.workload import RequirementKind, Traffic
 from ..source import Span
 from ..units import Dimension, count_text, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
@@ -84,7 +84,8 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
     front-end time and kernel-time multipliers on the runs it was given: their prompt and output lengths, their
     rate or clients, and the GPUs of the engine instance that served them (one data-parallel replica, or one
     instance of a disaggregated pool: what the host times and kernel shapes the terms stand for depend on). A plan
-    more than twice past those ranges, or whose strategy runs an engine instance on another number of GPUs, runs
+    more than twice past those ranges, an open loop (`rate`) on runs of closed loops only (`concurrency`) or the
+    reverse, or a strategy that runs an engine instance on another number of GPUs, runs
     the engine in a regime the fit never saw — other batches, other step shapes — where the fitted terms, and the
     bands their residuals give, may not hold. More replicas of the calibrated instance (`dp 4 < tp 8 >` on runs
     of `tp 8`) are not outside. Calibrate on runs that cover the plan, or read the figures as extrapolated.
@@ -120,6 +121,7 @@ def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnos
         ("concurrency", tr.concurrency if tr is not None else None, r.concurrency))
     far = [f"{name} {_num(value)} (runs {_num(span[0])}–{_num(span[1])})" for name, value, span in written
            if value is not None and span is not None and _outside(float(value), span)]
+    far += _other_loop(tr, r.rate, r.concurrency)
     low, high = cal.instance_gpus or (cal.gpus, cal.gpus)
     runs = f"{low:,}" if low == high else f"{low:,}–{high:,}"
     far += [f"{role + ' ' if role else ''}engine instance{'s' if role else ''} of {count_text(gpus, 'GPU')} "
@@ -132,6 +134,21 @@ def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnos
                 plan.span_of("calibration.file"),
                 "calibrate on runs that cover this traffic and engine instance (`dagc calibrate`), or read its "
                 "figures and bands as extrapolated")
+
+
+def _other_loop(traffic: Traffic | None, rates: tuple[float, float] | None,
+                concurrencies: tuple[float, float] | None) -> list[str]:
+    """An open loop on a calibration of closed loops only, or a closed loop on one of open loops only: a traffic
+    kind its runs never had (queues as arrivals make them, or none), as `calibration_range` words it."""
+    if traffic is None:
+        return []
+    if traffic.rate is not None and rates is None and concurrencies is not None:
+        return [f"an open loop at {_num(traffic.rate)} requests/s (runs: closed loops of "
+                f"{_num(concurrencies[0])}–{_num(concurrencies[1])} clients)"]
+    if traffic.concurrency is not None and concurrencies is None and rates is not None:
+        return [f"a closed loop of {_num(traffic.concurrency)} clients (runs: open loops at "
+                f"{_num(rates[0])}–{_num(rates[1])} requests/s)"]
+    return []
 
 
 W542 = """
@@ -159,8 +176,10 @@ def calibration_worse(quantity: str, before: float, after: float, cross: float |
     buy = "buys" if len(fitted) == 1 else "buy"
     quantity = {"tpot": "TPOT", "ttft": "TTFT", "e2e": "E2E"}.get(quantity, quantity)
     left = "" if cross is None else f", {cross:.1f} % cross-validated"
+    # which is further off: the calibrated terms on the runs they were fitted on, or only those fitted without each run
+    which = "calibrated" if after > before or cross is None else "cross-validated"
     return diag("W542", Severity.WARNING,
-                f"calibrated, {quantity} is further off its runs than uncalibrated: median |error| {before:.1f} % "
+                f"{which}, {quantity} is further off its runs than uncalibrated: median |error| {before:.1f} % "
                 f"uncalibrated, {after:.1f} % calibrated{left}; {figure} moved furthest off",
                 span,
                 f"the fit's {terms} {buy} the other quantities with {quantity}: add runs of other traffic (other "

@@ -64,11 +64,15 @@ class AtRate:
     # (`dagc.verdict.bands.bands_of` of the same check), in the plan's order
     requirements: tuple[RequirementResult, ...] = ()
     odds: tuple[Odds, ...] = ()
+    # its goodput's band within dagc's error (report.json's `bands["load.goodput_requests_per_s"]` of the same
+    # check: low, high), None when the check gives none
+    goodput_band: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, object]:
+        band = None if self.goodput_band is None else {"low": self.goodput_band[0], "high": self.goodput_band[1]}
         return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
                 "headroom": self.headroom, "capacity_judged": self.capacity_judged,
-                "load": self.load.to_json(capacity=False),
+                "load": self.load.to_json(capacity=False), "goodput_band": band,
                 # report.json's `requirements` of that check, each with the line as written
                 "requirements": [{**q.to_json(), **o.to_json(), "text": q.requirement.text}
                                  for q, o in zip(self.requirements, self.odds, strict=True)]}
@@ -200,9 +204,11 @@ def _at_rate(r: StrategyResult, c: Candidate, objective: str) -> AtRate:
     """Candidate `c` as its check `r` at the rate judged it, with its goodput per GPU and headroom."""
     assert r.load is not None, "a candidate at a rate ran its traffic"
     margins = sorted(q.margin for q in r.requirements if q.requirement.on_load and q.margin is not None)
+    banded = bands_of(r)
+    goodput = banded.figures.get("load.goodput_requests_per_s")
     return AtRate(judgement(r, c).of(c, objective), r.load, r.load.figures.goodput_requests_per_s / c.gpus,
                   margins[0] if margins else None, tuple(margins), requirements=r.requirements,
-                  odds=bands_of(r).requirements)
+                  odds=banded.requirements, goodput_band=None if goodput is None else (goodput.low, goodput.high))
 
 
 def _verified(trial: Plan, ranked: tuple[AtRate, ...], objective: str) -> tuple[AtRate, ...]:

@@ -190,6 +190,7 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
         for name in _ARRIVALS_BOUND:
             if (key := f"load.{name}") in out and rate is not None:
                 out[key] = out[key].at_most(rate, arrivals_reason(rate))
+        _served_as_sent(out, load, rate)
     rate = _arrival_rate(load)
     odds = tuple(_odds(r, errors, confidence, result.valid, rate, load) if curve is None
                  or r.requirement.kind is not RequirementKind.GOODPUT else _curve_odds(r, curve, confidence, out)
@@ -270,6 +271,32 @@ def _load_rates(load: UnderLoad) -> dict[str, float | None]:
              "goodput_requests_per_s": f.goodput_requests_per_s,
              "capacity_requests_per_s": load.capacity_requests_per_s}
     return {name: rates[name] for name in _LOAD_RATES}
+
+
+def _served_as_sent(out: dict[str, Band], load: UnderLoad, rate: float | None) -> None:
+    """The served rate's and output tokens/s' bands of an open-loop run: what is sent bounds them — the output
+    tokens/s at most the arrivals' (its figure × the arrival rate over the served rate) — and a run that keeps
+    pace serves what arrives, so they fall short of it only as far as the capacity's band reaches below the
+    arrival rate (each its figure × the capacity's low end over the rate, the figure itself when none does): not
+    the throughput's band of dagc's errors, which a run bound by its arrivals does not have."""
+    served = load.figures.served_requests_per_s
+    if rate is None or not served:
+        return
+    sent = _SENT_REASON.format(rate=f"{rate:.4g}")
+    if (tokens := out.get("load.output_tokens_per_s")) is not None:
+        out["load.output_tokens_per_s"] = tokens.at_most(tokens.value * rate / served, sent)
+    capacity = out.get("load.capacity_requests_per_s")
+    if load.queue_grows is not None or capacity is None:
+        return
+    share = min(1.0, capacity.low / rate)
+    for key in ("load.served_requests_per_s", "load.output_tokens_per_s"):
+        if (b := out.get(key)) is not None:
+            out[key] = replace(b, low=b.value * share, high=b.value, clamped=sent)
+
+
+# why a band of an open-loop run stops at what is sent (`_served_as_sent`)
+_SENT_REASON = ("the requests sent, {rate} requests/s: a run serves no more than arrives, and one that keeps pace "
+                "serves what arrives unless its capacity falls below the rate")
 
 
 def _arrival_rate(load: UnderLoad | None) -> float | None:

@@ -117,6 +117,10 @@ def near_text(plan: Plan, kind: RequirementKind, value: float | None, shown: str
     return shown
 
 
+# why a requirement of a strategy with errors is not met, whatever its figure (`met_text`, `to_json`)
+ERRORS_UNMET = "it has errors"
+
+
 @dataclass(frozen=True)
 class RequirementResult:
     requirement: Requirement
@@ -184,11 +188,14 @@ class RequirementResult:
         '0.0967 tokens/ms/gpu'."""
         return requirement_value_text(self.requirement, self.value)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, correct: bool = True) -> dict[str, object]:
+        """report.json's entry; for a strategy with errors (`correct` false) `met` false whatever the figure, as
+        `met_text` and the verdict say: what cannot be deployed meets nothing (`not_met_because` says so)."""
         r = self.requirement
+        met, because = (self.met, self.unmet) if correct else (False, ERRORS_UNMET)
         return {"name": r.name, "op": r.op, "target": r.target,
-                "value": self.value, "met": self.met, "judged_on": self.judged_on, "load_value": self.load_value,
-                "not_met_because": self.unmet}
+                "value": self.value, "met": met, "judged_on": self.judged_on, "load_value": self.load_value,
+                "not_met_because": because}
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,7 @@ def met_text(q: RequirementResult, correct: bool | None, no: str = "no", yes: st
     whatever its figures (as if it could run), as its verdict says: what cannot be deployed meets
     nothing; `no: its queue grows` for a figure that holds in a run that falls behind (`unmet`)."""
     if correct is False:
-        return f"{no}: it has errors"
+        return f"{no}: {ERRORS_UNMET}"
     if q.unmet is not None:
         return f"{no}: its queue grows"
     return {True: yes, False: no, None: "—"}[q.met]
