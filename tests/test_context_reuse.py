@@ -101,7 +101,7 @@ def test_prices_at_another_prefix_are_those_of_every_op_looked_up(name, monkeypa
         # at other prefixes the reuse looks up the attention alone; each op is looked up without it
         assert set(looked) == {Op.ATTENTION}, set(looked)
         # none after the last
-        assert Op.SEND in looked_full or all(last for _, _, last in Timer(plan).core.placements(lay))
+        assert Op.SEND in looked_full or all(last for _, _, last in lay.placements)
         assert set(looked_full) - {Op.ATTENTION}
 
 
@@ -126,7 +126,7 @@ def _passes(plan, strategy, reuse: bool, monkeypatch) -> tuple[list, int]:
         w = plan.workload.model_copy(update={"prompt": ell})
         lay = resolve(plan.model, plan.cluster, w, strategy)
         for phase in (Phase.DECODE, Phase.MIXED):
-            for req in dict.fromkeys(timer.core.request_rows(lay)):
+            for req in dict.fromkeys(lay.request_rows):
                 out += [list(t.items()) for t in timer.stage_passes(w, lay, phase, req)]
     monkeypatch.setattr(timer_module, "_with_attention", made)
     return out, len(seen)

@@ -104,3 +104,37 @@ def test_node_crossing():
     assert not lay.blocks_cross_nodes(0, 8, 3) and lay.blocks_cross_nodes(0, 16, 3)
     lay = layout_of("tp 4 ; ep 16", model='model preset "qwen3-30b-a3b"', cluster=CLUSTER_64)
     assert lay.group_crosses_nodes(16) and not lay.group_crosses_nodes(4)
+
+
+CLUSTER_12 = 'cluster { gpus = 48  gpus_per_node = 12  gpu preset "h100-sxm" }'
+
+
+@pytest.mark.parametrize("strategy, cluster, batch", [
+    ("pp 4 < tp 2 ; ep 8 >", CLUSTER_64, 64),
+    ("dp 2 < pp 3 < tp 8 > >", CLUSTER_12, 45),
+    ("pp 6 < tp 4 ; ep 8 >", CLUSTER_12, 7),
+])
+def test_a_layout_carries_where_its_stages_sit_and_its_request_rows(strategy, cluster, batch):
+    """What the search's timer reads of a layout is the layout's own: each stage's node offset, whether its send
+    crosses nodes and whether it is the last (`Layout.placements`); replica 0's requests per micro-batch as tuples
+    (`Layout.request_rows`)."""
+    lay = layout_of(strategy, cluster=cluster, workload=f"workload {{ batch = {batch}  prompt = 512  generate = 64 }}")
+    assert lay.placements == tuple((lay.node_offset(s), lay.send_crosses_nodes(s), s == lay.pp - 1)
+                                   for s in range(lay.pp))
+    assert lay.request_rows == tuple(tuple(row) for row in lay.requests().tolist())
+
+
+def test_a_sketch_answers_placements_and_request_rows_without_its_layout():
+    """A search candidate's sketch answers both from its degrees, its layout never made, and as the layout would."""
+    from dagc.layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
+
+    lay = layout_of("dp 2 < pp 3 < tp 8 > >", cluster=CLUSTER_12,
+                    workload="workload { batch = 45  prompt = 512  generate = 64 }")
+
+    def unmade():
+        raise AssertionError("the sketch resolved its layout")
+
+    sketch = LayoutSketch(LayoutDegrees(lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp),
+                          StageGroup(lay.group_size, lay.adp, lay.stage_layers), lay.microbatches, lay.batch,
+                          lay.gpus_per_node, unmade)
+    assert (sketch.placements, sketch.request_rows) == (lay.placements, lay.request_rows)

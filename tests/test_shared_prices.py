@@ -10,6 +10,7 @@ import functools
 import pytest
 
 from dagc.lang.load import load_plan_text
+from dagc.plan.cluster import hardware
 from dagc.serve.shared import cache_clear, shared_prices
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
@@ -75,3 +76,21 @@ def test_a_replicated_check_is_the_same_after_its_strategy_alone():
     assert fresh is not None and after is not None
     assert after.to_json() == fresh.to_json()
     assert after.to_json()["capacity_requests_per_s"] is not None
+
+
+def test_a_strategys_deployment_is_read_once_for_both_keys(monkeypatch):
+    """`shared_prices` reads what the steps of a strategy read of its plan (the cluster's hardware, the workload
+    it runs) once, and keys both its prices and its replicas' steps by that one value."""
+    import dagc.serve.shared as shared
+
+    r = _checked("dp 2 < tp 2 >", 4, 64)
+    cache_clear()                   # its prices made anew: both keys read
+    calls = []
+
+    def counted(cluster):
+        calls.append(cluster)
+        return hardware(cluster)
+
+    monkeypatch.setattr(shared, "hardware", counted)
+    shared_prices(StepPrices(r.plan, r.strategy, r.layout))
+    assert len(calls) == 1

@@ -246,14 +246,16 @@ def _mean_of(r: _Run, name: str) -> float | None:
 def _lengths(r: _Run, completed: float | None) -> tuple[float, float]:
     out = []
     for stem, arr in (("input", "input_lens"), ("output", "output_lens")):
-        mean = _mean_of(r, arr)
-        name = arr
-        if mean is None:
-            name = f"total_{stem}_tokens"
-            total = r.number(r.obj, name)
-            if total is None or completed is None:
-                raise r.fail(name, f"is missing (and `{arr}`): the run's mean {stem} length")
+        # the summary's total over the completed requests first, as the tool counts them; the array where it has
+        # none (an array holds failed requests too, their output 0, where no `errors` says which: docs/calibrate.md)
+        name, listed = f"total_{stem}_tokens", _mean_of(r, arr)      # the array read (and checked) all the same
+        total = r.number(r.obj, name)
+        if total is not None and completed:
             mean = total / completed
+        elif listed is not None:
+            mean, name = listed, arr
+        else:
+            raise r.fail(name, f"is missing (and `{arr}`): the run's mean {stem} length")
         if mean <= 0:
             raise r.fail(name, f"gives no {stem} tokens")
         r.fields["prompt" if stem == "input" else "generate"] = name

@@ -36,6 +36,7 @@ from .split import (
     microbatch_requests,
     replica_rows,
     request_matrix,
+    request_rows,
 )
 from .stages import StageBounds
 
@@ -102,6 +103,12 @@ class Layout:
         """Requests of a replica per (micro-batch, attention-DP group), as float64 (the DAG's
         shapes); replica 0, the busiest, is the one the DAG builds."""
         return request_matrix(self.group_requests(replica), self.microbatches)
+
+    @property
+    def request_rows(self) -> tuple[tuple[float, ...], ...]:
+        """`requests()` of replica 0 as tuples, one per micro-batch (what the search's timer and recurrence key a
+        pass by), made once per split (`dagc.layout.split.request_rows`)."""
+        return request_rows(self.batch, self.dp, self.adp, self.microbatches)
 
     def microbatch_requests(self, replica: int = 0) -> tuple[int, ...]:
         """Requests of each micro-batch of a replica, all its attention-DP groups together: the row
@@ -218,25 +225,47 @@ class Layout:
 
     def send_crosses_nodes(self, stage: int) -> bool:
         """Whether a stage's ranks send to the next stage's (rank + group size) across a node boundary."""
-        # rank r sends to r + g: some pair straddles a node boundary iff a multiple of gpn lies in
-        # (first, first + 2g − 1], first being the stage's first rank
-        g, gpn = self.group_size, self.gpus_per_node
-        first = stage * g
-        return (first + 2 * g - 1) // gpn > first // gpn
+        return _send_crosses_nodes(stage, self.group_size, self.gpus_per_node)
 
     def node_offset(self, stage: int) -> int:
         """Where a stage's group starts in its node, as far as it can change a node crossing inside the
         stage: 0 when every stage's groups sit alike (the group divides the node, or the node the group)."""
-        gpn, g = self.gpus_per_node, self.group_size
-        if gpn % g == 0 or g % gpn == 0:
-            return 0
-        return (stage * g) % gpn
+        return _node_offset(stage, self.group_size, self.gpus_per_node)
+
+    @property
+    def placements(self) -> tuple[tuple[int, bool, bool], ...]:
+        """Per stage, what its costs read of where it sits: its group's offset in its node (`node_offset`), whether
+        its send crosses nodes (`send_crosses_nodes`), whether it is the last; made once per stage group, node and
+        count of stages (the search's timer reads them of every candidate)."""
+        return _placements(self.group_size, self.gpus_per_node, self.pp)
 
     def stage_of_layer(self, layer: int) -> int:
         for s, (a, b) in enumerate(self.stage_layers):
             if a <= layer < b:
                 return s
         raise ValueError(f"layer {layer} is on no stage")
+
+
+def _send_crosses_nodes(stage: int, g: int, gpn: int) -> bool:
+    """`Layout.send_crosses_nodes` of a stage group of `g` GPUs on nodes of `gpn`."""
+    # rank r sends to r + g: some pair straddles a node boundary iff a multiple of gpn lies in
+    # (first, first + 2g − 1], first being the stage's first rank
+    first = stage * g
+    return (first + 2 * g - 1) // gpn > first // gpn
+
+
+def _node_offset(stage: int, g: int, gpn: int) -> int:
+    """`Layout.node_offset` of a stage group of `g` GPUs on nodes of `gpn`."""
+    if gpn % g == 0 or g % gpn == 0:
+        return 0
+    return (stage * g) % gpn
+
+
+@functools.lru_cache(maxsize=4096)
+def _placements(g: int, gpn: int, pp: int) -> tuple[tuple[int, bool, bool], ...]:
+    """`Layout.placements` of `pp` stage groups of `g` GPUs on nodes of `gpn`."""
+    return tuple((_node_offset(stage, g, gpn), _send_crosses_nodes(stage, g, gpn), stage == pp - 1)
+                 for stage in range(pp))
 
 
 @functools.lru_cache(maxsize=4096)

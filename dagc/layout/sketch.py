@@ -42,11 +42,11 @@ class StageGroup:
 
 class LayoutSketch:
     """A layout as the search's timer reads it (`dagc.schedule.timer.Timer`: the keys of its tables, and the
-    op shapes its floors make, `dagc.ir.op_shapes.Shapes`, read only these fields and where ranks sit
-    in their nodes), made from a search candidate's degrees; the `Layout` itself (`make`, e.g.
-    `resolve`) is made on the first read of anything else — the requests of a table that misses —
-    and answers every read after that (`layout`). The fields must be those `resolve` gives
-    (`tests/test_search_bound.py` compares them)."""
+    op shapes its floors make, `dagc.ir.op_shapes.Shapes`, read only these fields, where ranks sit
+    in their nodes and the requests of each micro-batch), made from a search candidate's degrees; the
+    `Layout` itself (`make`, e.g. `resolve`) is made on the first read of anything else and answers every
+    read after that (`layout`). The fields must be those `resolve` gives (`tests/test_search_bound.py`
+    compares them)."""
 
     __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "group_size", "adp", "stage_layers", "microbatches",
                  "batch", "gpus_per_node", "_make", "_layout")
@@ -66,12 +66,14 @@ class LayoutSketch:
 
     redundant, eplb = 0, False     # the search's candidates place experts contiguously, no redundant slots
 
-    # the busiest attention-DP rank's requests (in flight: its share of a step, `dagc.layout.mix`) and
-    # where ranks sit in their nodes read only these fields: the layout's own
+    # the busiest attention-DP rank's requests (in flight: its share of a step, `dagc.layout.mix`), each
+    # micro-batch's requests and where ranks sit in their nodes read only these fields: the layout's own
     requests_per_rank = Layout.requests_per_rank
+    request_rows = Layout.request_rows
     blocks_cross_nodes = Layout.blocks_cross_nodes
     send_crosses_nodes = Layout.send_crosses_nodes
     node_offset = Layout.node_offset
+    placements = Layout.placements
 
     def layout(self) -> Layout:
         """The layout itself, made once."""

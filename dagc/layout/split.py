@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["even_split", "request_matrix", "distinct_rows", "busiest_group_requests", "microbatch_requests",
-           "effective_microbatches"]
+__all__ = ["even_split", "request_matrix", "request_rows", "distinct_rows", "busiest_group_requests",
+           "microbatch_requests", "effective_microbatches"]
 
 
 def even_split(n: int, parts: int) -> tuple[int, ...]:
@@ -41,6 +41,19 @@ def request_matrix(groups: Sequence[int], microbatches: int) -> npt.NDArray[np.f
     """
     cols = [even_split(n, microbatches) for n in groups]
     return np.array(cols, dtype=np.float64).reshape(len(groups), microbatches).T
+
+
+@functools.lru_cache(maxsize=4096)
+def request_rows(batch: int, dp: int, adp: int, microbatches: int) -> tuple[tuple[float, ...], ...]:
+    """`request_matrix` of the first replica of `batch` requests over `dp` replicas of `adp` groups, a tuple per
+    micro-batch (`dagc.layout.layout.Layout.request_rows`; the search asks of the same again and again).
+
+    Example:
+        >>> request_rows(10, 1, 2, 4)
+        ((2.0, 2.0), (1.0, 1.0), (1.0, 1.0), (1.0, 1.0))
+    """
+    groups = even_split(even_split(batch, dp)[0], adp)
+    return tuple(tuple(row) for row in request_matrix(groups, microbatches).tolist())
 
 
 def distinct_rows(groups: Sequence[int], microbatches: int) -> list[tuple[float, ...]]:

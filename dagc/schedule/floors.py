@@ -88,7 +88,7 @@ class FloorTimes:
 
             return self._by_placement(lay, at)
 
-        # and where the stages sit: `placements` reads no more of the layout than the shape and pp
+        # and where the stages sit: `Layout.placements` reads no more of the layout than the shape and pp
         return self.core.remember(self.core.stage_bounds, ("ops", shape, lay.pp), make)
 
     def chunk_split_times(self, workload: Workload, lay: Layout) -> StageTimes:
@@ -141,10 +141,10 @@ class FloorTimes:
 
     def _by_placement(self, lay: Layout, at: Callable[[int, tuple[int, bool, bool]], StageCosts]
                       ) -> list[StageCosts]:
-        """`at(stage, where)` of every stage, made once for the stages that sit alike (`placements`)."""
+        """`at(stage, where)` of every stage, made once for the stages that sit alike (`Layout.placements`)."""
         alike: dict[tuple[int, bool, bool], StageCosts] = {}
         out = []
-        for stage, where in enumerate(self.core.placements(lay)):
+        for stage, where in enumerate(lay.placements):
             if where not in alike:
                 alike[where] = at(stage, where)
             out.append(alike[where])
@@ -168,8 +168,8 @@ class FloorTimes:
                                               self.chunk_floor_times(workload, lay), strict=True)])
 
     def _no_requests(self, lay: Layout) -> Requests:
-        """A micro-batch's row of requests (`request_rows`) with none: a mixed pass's chunk alone."""
-        return (0.0,) * len(self.core.request_rows(lay)[0])
+        """A micro-batch's row of requests (`Layout.request_rows`) with none: a mixed pass's chunk alone."""
+        return (0.0,) * len(lay.request_rows[0])
 
     def lower_times(self, at: _Pass, stage: int, where: tuple[int, bool, bool], every: bool = False
                     ) -> tuple[dict[str, float], float]:

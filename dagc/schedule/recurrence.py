@@ -106,7 +106,7 @@ class Recurrence:
 
     def __init__(self, plan: Plan, lay: Layout, workload: Workload, timer: Timer):
         self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
-        self.reqs = timer.core.request_rows(lay)             # per micro-batch, per attention-DP group
+        self.reqs = lay.request_rows             # per micro-batch, per attention-DP group
         self.pair = workload.overlap is Overlap.MICROBATCH
         self.units, self.unit_counts = timer.core.units(lay, self.pair)
         self.stage_costs: dict[tuple[str, Requests, int], list[tuple[float, float]]] = {}

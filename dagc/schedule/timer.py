@@ -67,13 +67,13 @@ class Timer:
         dict returned is shared: read it, never change it.
         """
         return self._pass(workload, lay, phase, req, stage, shape_key(workload, lay, phase, req),
-                          self.core.placements(lay)[stage])
+                          lay.placements[stage])
 
     def stage_passes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests) -> list[PassTimes]:
         """`pass_times` of every stage, in order."""
         shape = shape_key(workload, lay, phase, req)
         return [self._pass(workload, lay, phase, req, stage, shape, where)
-                for stage, where in enumerate(self.core.placements(lay))]
+                for stage, where in enumerate(lay.placements)]
 
     def _pass(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int, shape: Key,
               where: tuple[int, bool, bool]) -> PassTimes:
@@ -130,13 +130,11 @@ class Timer:
         # the same pass at another context: its figures from the ones remembered and its attention's
         at_context = self.core.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
         known = self.core.bodies.get(free) if at_context else None
-        # what its ops read of the layout, made once for the pass: its attention split's key (and below, when its ops
-        # are looked up, its layers' ops)
-        split = attention_split_peak_key(lay, workload, phase, req)
+        # what its ops read of the layout, made once for the pass: its attention split's key and its layers' ops
+        split, layers = attention_split_peak_key(lay, workload, phase, req), model_layers(lay, m)
         if known is not None:
             return _with_attention(known, self.core.split_attention(
                 phase, lambda: self.core.shapes(workload, lay, phase, req, stage), split))
-        layers = model_layers(lay, m)
         entries, acts = self.core.remember(self.core.tables.bodies, (shape, offset), lambda: self._body_entries(
             workload, lay, phase, req, stage, (free, split), layers))
         cm, seconds = self.core.cm, self.core.op_seconds

@@ -43,7 +43,7 @@ TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); t
 Entry = tuple[OpPrice, bool, float]
 # What a table is keyed by: what its figure reads (`shape_key`, `attention_split_peak_key`, …)
 Key = tuple[Hashable, ...]
-# A micro-batch's requests, per attention-DP group (`TimerCore.request_rows`)
+# A micro-batch's requests, per attention-DP group (`Layout.request_rows`)
 Requests = tuple[float, ...]
 # A kind of unit of micro-batches the static schedule runs together: its first micro-batch's requests and how
 # many micro-batches it holds (`TimerCore.units`)
@@ -132,9 +132,8 @@ class TimerCore:
         self.lower_parts: dict[Key, dict[str, float]] = {}  # `FloorTimes.lower_times`' layers
         self.lower_sends: dict[Key, float] = {}             # … and its send
         self.figures: dict[Key, dict[str, float]] = {}                   # `figures_of`
-        # of layouts: `placements`, `request_rows`, `units`, `mixed_units`, `stage_kinds`, `shapes`' rank dims
-        self.placings: dict[Key, tuple[tuple[int, bool, bool], ...]] = {}
-        self.rows: dict[Key, tuple[Requests, ...]] = {}
+        # of layouts (beside what a layout carries: `Layout.placements`, `Layout.request_rows`): `units`,
+        # `mixed_units`, `stage_kinds`, `shapes`' rank dims
         self.unit_rows: dict[Key, tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]] = {}
         self.mixed_unit_rows: dict[Key, tuple[UnitKind, collections.Counter[UnitKind]]] = {}
         self.kinds: dict[Key, tuple[tuple[int, int, bool, bool], ...]] = {}
@@ -163,22 +162,11 @@ class TimerCore:
             hit = table[key] = make()
         return hit
 
-    def placements(self, lay: Layout) -> tuple[tuple[int, bool, bool], ...]:
-        """Per stage, what its costs read of where it sits: its group's offset in its node
-        (`Layout.node_offset`), whether its send crosses nodes, whether it is the last."""
-        return self.remember(self.placings, (lay.group_size, lay.gpus_per_node, lay.pp), lambda: tuple(
-            (lay.node_offset(stage), lay.send_crosses_nodes(stage), stage == lay.pp - 1) for stage in range(lay.pp)))
-
-    def request_rows(self, lay: Layout) -> tuple[Requests, ...]:
-        """`Layout.requests()` as tuples, one per micro-batch (what the recurrence keys its passes by)."""
-        return self.remember(self.rows, (lay.batch, lay.dp, lay.adp, lay.microbatches),
-                              lambda: tuple(tuple(row) for row in lay.requests().tolist()))
-
     def units(self, lay: Layout, pair: bool) -> tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]:
         """The units of micro-batches the static schedule runs together (pairs with `overlap =
         microbatch`), and how many units of each (requests, micro-batches) there are."""
         def make() -> tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]:
-            reqs, w = self.request_rows(lay), 2 if pair else 1
+            reqs, w = lay.request_rows, 2 if pair else 1
             units = tuple(tuple(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w))
             return units, collections.Counter((reqs[unit[0]], len(unit)) for unit in units)
 
@@ -188,7 +176,7 @@ class TimerCore:
         """In a mixed step, the first unit's (requests, micro-batches) — it carries the chunk — and how
         many units of each (requests, micro-batches) decode beside it (`units`)."""
         def make() -> tuple[UnitKind, collections.Counter[UnitKind]]:
-            reqs = self.request_rows(lay)
+            reqs = lay.request_rows
             units = self.units(lay, pair)[0]
             return ((reqs[units[0][0]], len(units[0])),
                     collections.Counter((reqs[unit[0]], len(unit)) for unit in units[1:]))

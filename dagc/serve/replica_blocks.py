@@ -108,11 +108,8 @@ class DecodeBlocks:
         most = 0
         for kv, n, cnt in zip(self.kv, self.ndec, self.block_phases, strict=True):
             if n:
-                out = n * whole
-                if rem == 1:
-                    out += cnt[lo]
-                elif rem:
-                    out += sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
+                # one step a time mostly (`rem` 1): its phase's count read in place, a longer stretch by `_window`
+                out = n * whole + (cnt[lo] if rem == 1 else _window(cnt, lo, rem, P) if rem else 0)
                 if out:
                     kv.used += out
                     if kv.used > kv.total:
@@ -141,12 +138,7 @@ class DecodeBlocks:
         P = self.P
         rem, whole = k % P, k // P
         lo = (P - rem - S) % P
-        cnt = self.block_phases[r]
-        out = n * whole
-        if rem == 1:
-            out += cnt[lo]
-        elif rem:
-            out += sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
+        out = n * whole + (_window(self.block_phases[r], lo, rem, P) if rem else 0)
         if out:
             kv = self.kv[r]
             kv.used += out
@@ -163,3 +155,15 @@ class DecodeBlocks:
 
     def _phase0(self, u0: int) -> int:
         return min(self.P - 1, int(((u0 - 1) % B) / self.E))     # the block's tokens so far, in steps
+
+
+def _window(cnt: list[int], lo: int, rem: int, P: int) -> int:
+    """The block steps a rank's decoding requests take over `rem` steps (0 < rem < P) from phase `lo`: the counts of
+    phases lo … lo + rem − 1, taken round the P phases.
+
+    Example:
+        >>> _window([1, 0, 2, 3], 1, 2, 4), _window([1, 0, 2, 3], 3, 2, 4), _window([1, 0, 2, 3], 2, 1, 4)
+        (2, 4, 2)
+    """
+    return sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
+

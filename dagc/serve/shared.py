@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..layout.layout import Layout
 from ..plan.cluster import Cluster, hardware
@@ -84,36 +84,49 @@ def cache_clear() -> None:
     _LOADS.clear()
 
 
-def _workload(plan: Plan, strategy: Strategy, lay: Layout) -> Workload:
-    """The workload the strategy runs (`Strategy.workload_for`), its micro-batches as requested of the layout
-    (`with microbatches 1` and the default of one a stage run the same steps)."""
+@dataclass(frozen=True)
+class _Deployment:
+    """What the steps and runs of a strategy read of its plan beside the model, made once for the keys they are
+    kept by (`_deployment`): the cluster's hardware but the engine's front-end times (`hardware`: no step reads
+    `frontend_s`, which no run reads but to add it to each client's TTFT and latency, `Load.frontend_s`, nor
+    `ingest_s`, which a run's key holds apart), the workload the strategy runs (`Strategy.workload_for`), its
+    micro-batches as requested of the layout (`with microbatches 1` and the default of one a stage run the same
+    steps), and the strategy by its degrees (its name, text and execution options apart: the workload holds
+    those; and where the plan's text says it apart)."""
+
+    hardware: Cluster
+    workload: Workload
+    strategy: str
+
+    @property
+    def steps(self) -> Workload:
+        """The workload but its batch and traffic: each step names its own requests."""
+        return self.workload.model_copy(
+            update={"traffic": None, "batch": 0, "batch_max": False, "batch_note": None, "batch_breaks": None})
+
+
+def _deployment(plan: Plan, strategy: Strategy, lay: Layout) -> _Deployment:
+    """The `_Deployment` of a strategy of `plan` laid out as `lay`."""
+    key = _strategy_key(strategy)
+    c = hardware(plan.cluster)
     w = strategy.workload_for(plan.workload)
-    return w.model_copy(update={"microbatches": lay.microbatches_requested or lay.microbatches})
+    terms = c.engine.terms.model_copy(update={"frontend_s": 0.0, "ingest_s": 0.0})
+    return _Deployment(c.model_copy(update={"engine": c.engine.model_copy(update={"terms": terms})}),
+                       w.model_copy(update={"microbatches": lay.microbatches_requested or lay.microbatches}), key)
 
 
-def _prices_key(plan: Plan, strategy: Strategy, lay: Layout) -> Hashable:
+def _prices_key(plan: Plan, d: _Deployment) -> Hashable:
     """What a strategy's step prices depend on: the model, the cluster, the workload the strategy runs but
     its batch and traffic (each step names its own requests), the strategy's degrees."""
-    w = _workload(plan, strategy, lay).model_copy(
-        update={"traffic": None, "batch": 0, "batch_max": False, "batch_note": None, "batch_breaks": None})
-    return plan.model, _step_hardware(plan.cluster), w, _strategy_key(strategy)
-
-
-def _step_hardware(cluster: Cluster) -> Cluster:
-    """`hardware` but the engine's front-end times, which no step reads: `frontend_s`, which no run reads but to
-    add it to each client's TTFT and latency (`Load.frontend_s`), and `ingest_s`, which a run's key holds apart."""
-    c = hardware(cluster)
-    terms = c.engine.terms.model_copy(update={"frontend_s": 0.0, "ingest_s": 0.0})
-    return c.model_copy(update={"engine": c.engine.model_copy(update={"terms": terms})})
+    return plan.model, d.hardware, d.steps, d.strategy
 
 
 def _strategy_key(strategy: Strategy) -> str:
-    """A strategy by its degrees (its name, text and execution options apart: the workload it runs,
-    `Strategy.workload_for`, holds those; and where the plan's text says it apart)."""
+    """A strategy by its degrees (`_Deployment.strategy`)."""
     return strategy.model_dump_json(exclude={"name", "text", "microbatches", "overlap"})
 
 
-def _replica_key(plan: Plan, strategy: Strategy, lay: Layout) -> Hashable | None:
+def _replica_key(plan: Plan, strategy: Strategy, lay: Layout, d: _Deployment) -> Hashable | None:
     """What one replica's step prices depend on (`_prices_key` with the strategy's data-parallel replicas left
     out, and the replica's attention-DP ranks and GPUs kept), None when the strategy's degrees do not say its
     replicas apart (its `dp` is not the layout's replicas) or a replica sits in its nodes otherwise than the
@@ -124,10 +137,8 @@ def _replica_key(plan: Plan, strategy: Strategy, lay: Layout) -> Hashable | None
     span = lay.pp * lay.group_size             # a replica's GPUs, one after the other
     if strategy.dp != lay.dp or strategy.pools or (span % lay.gpus_per_node and lay.gpus_per_node % span):
         return None
-    w = _workload(plan, strategy, lay).model_copy(
-        update={"traffic": None, "batch": 0, "batch_max": False, "batch_note": None, "batch_breaks": None})
     one = strategy.model_copy(update={"dp": 1})
-    return plan.model, _step_hardware(plan.cluster), w, _strategy_key(one), lay.adp, lay.group_size, lay.pp
+    return plan.model, d.hardware, d.steps, _strategy_key(one), lay.adp, lay.group_size, lay.pp
 
 
 def shared_prices(prices: StepPrices) -> StepPrices:
@@ -145,11 +156,12 @@ def shared_prices(prices: StepPrices) -> StepPrices:
         >>> shared_prices(StepPrices(smaller, r.strategy, r.layout)) is first     # another batch: the same steps
         True
     """
-    key = _prices_key(prices.plan, prices.strategy, prices.lay)
+    d = _deployment(prices.plan, prices.strategy, prices.lay)
+    key = _prices_key(prices.plan, d)
     kept = _PRICES.get(key)
     if isinstance(kept, StepPrices):
         return kept
-    replica = _replica_key(prices.plan, prices.strategy, prices.lay)
+    replica = _replica_key(prices.plan, prices.strategy, prices.lay, d)
     if replica is not None:                 # the steps of its replicas' kind, priced once (`_replica_key`)
         steps = _REPLICAS.get(replica)
         if isinstance(steps, dict):
@@ -172,8 +184,9 @@ def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], L
     # a watched run's verdict reads the percentile requirements and every client's TTFT: the front end's time in it
     verdict = (plan.cluster.engine.terms.frontend_s, tuple((r.kind, r.op, r.target, r.percentile)
                                                            for r in plan.requirements if r.percentile is not None))
-    key = (plan.model, _step_hardware(plan.cluster), plan.cluster.engine.terms.ingest_s, _workload(plan, strategy, lay),
-           _strategy_key(strategy), verdict if watched else None)
+    d = _deployment(plan, strategy, lay)
+    key = (plan.model, d.hardware, plan.cluster.engine.terms.ingest_s, d.workload, d.strategy,
+           verdict if watched else None)
     kept = _LOADS.get(key[:-1])
     if isinstance(kept, Load):
         terms = plan.cluster.engine.terms          # a run with no front-end queue adds a request's own `ingest_s`
