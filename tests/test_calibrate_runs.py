@@ -140,7 +140,11 @@ def test_a_run_of_other_traffic_is_named_at_its_field():
     said = by_field['"total_input_tokens"'].message
     assert "mean input length is 512.0 tokens, the plan's `prompt = 1024` (more than" in said
     bare = load_plan_text(PLAN.format(traffic="", prompt=512, engine="vllm"))
-    assert "sends no traffic" in disagreements(r, bare, "p")[0].message
+    assert [d.message for d in disagreements(r, bare, "p")][0].endswith("sends no traffic, the run sent 100 requests")
+    # a plan without traffic and of other lengths: both said at once (the lengths were said only once traffic was)
+    bare = load_plan_text(PLAN.format(traffic="", prompt=4000, engine="vllm"))
+    said = [d.message for d in disagreements(r, bare, "p")]
+    assert len(said) == 2 and "sends no traffic" in said[0] and "the plan's `prompt = 4000`" in said[1]
 
 
 @pytest.mark.parametrize("model_id, other", [
