@@ -73,9 +73,7 @@ def cmd_search(args: Namespace) -> int:
     if svg_path is None:
         return EXIT_OUTPUT
     print_search_warnings(err, found, plan)
-    # the rows of `--rate` printed: `--top`, or with `--quiet` in text its conclusion alone (the first row)
-    shown = 1 if is_quiet(args) and args.format == "text" else max(args.top, 1)
-    at_rate = _at_rate(plan, found, args.rate, shown, err, is_quiet(args)) if args.rate is not None else None
+    at_rate = _at_rate(plan, found, args.rate, _rate_rows(args), err, is_quiet(args)) if args.rate is not None else None
     if args.format == "json":
         from ..export.search_json import search_json
         doc = search_json(found, args.top)
@@ -162,6 +160,11 @@ def _write_pareto(args: Namespace, plan: Plan, found: SearchResult, err: Console
         output_failed(err, exc, svg_path, "cannot write")
         return None
     return svg_path
+
+
+def _rate_rows(args: Namespace) -> int:
+    """The rows of `--rate` printed: `--top`, or with `--quiet` in text its conclusion alone (the first row)."""
+    return 1 if is_quiet(args) and args.format == "text" else max(args.top, 1)
 
 
 def _at_rate(plan: Plan, found: SearchResult, rate: float, shown: int, err: Console, quiet: bool
