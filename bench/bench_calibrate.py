@@ -24,8 +24,10 @@ Usage:
    median |error| over the figures. A plan without traffic is a steady state whose TTFT is fitted on (as
    bench/fit_engine_terms.py does). Target: the calibrated error at most half the uncalibrated. With `--folds`,
    each run of each fold (calibrated on, or tested) and its traffic, then each figure's error uncalibrated and
-   calibrated (means and medians; p99s are in the medians above but not listed): where the calibration helps,
-   and where the runs' errors go two ways that no engine term follows. With `--other-half`, calibrated on each
+   calibrated (means and medians; p99s are in the medians above but not listed), and the requests it decoded at
+   once (Little's law: output tokens/s × mean TPOT; measured, dagc's uncalibrated and calibrated): where the
+   calibration helps, where the runs' errors go two ways that no engine term follows, and where the engine held
+   fewer requests in flight than dagc's (its KV cache, its cap on sequences), which no term moves. With `--other-half`, calibrated on each
    group's runs 2nd, 4th, … (and, of an odd count, the last: 3 runs at least) and tested on the others — the same
    groups split the other way, to tell what the split itself moves the ratios by.
 """
@@ -180,7 +182,21 @@ def _fold_lines(role: str, run: fc.Run, before: dict[str, float], after: dict[st
         if k in before and k in after and not k.endswith("_p99"):
             out.append(f"      {k:20} measured {m:11.2f}  uncalibrated {before[k]:11.2f} "
                        f"({(before[k] - m) / m:+7.1%})  calibrated {after[k]:11.2f} ({(after[k] - m) / m:+7.1%})")
+    got = [_decoding(f) for f in (run.measured, before, after)]
+    if None not in got:
+        m, b, a = got
+        out.append(f"      {'decoding at once':20} measured {m:11.1f}  uncalibrated {b:11.1f} ({(b - m) / m:+7.1%})  "
+                   f"calibrated {a:11.1f} ({(a - m) / m:+7.1%})")
     return out
+
+
+def _decoding(figures: dict[str, float]) -> float | None:
+    """The requests a run decoded at once on average, by Little's law: output tokens/s × the mean time per output
+    token (a request emits one token a TPOT while it decodes) — what tells a run whose engine held fewer requests
+    in flight than dagc's (its KV cache, its cap on sequences) from one whose steps are slower. None without both."""
+    if "output_tokens_per_s" not in figures or "tpot_ms" not in figures:
+        return None
+    return figures["output_tokens_per_s"] * figures["tpot_ms"] / 1e3
 
 
 def _halves(runs: list[fc.Run], other: bool) -> tuple[list[fc.Run], list[fc.Run]]:
