@@ -107,6 +107,24 @@ def _is_dagc_tree(d: Path, depth: int = 0) -> bool:
     return True
 
 
+def _first_not_dagc(out: Path) -> str | None:
+    """The first entry of `out` (by name) that is not a name dagc writes (`_is_dagc_tree`), None if none."""
+    with os.scandir(out) as it:
+        found = sorted(it, key=lambda e: e.name)
+    for e in found:
+        if e.is_dir(follow_symlinks=False):
+            if not _is_dagc_tree(Path(e.path), 1):
+                return e.name + "/"
+        elif e.name != MARKER and (e.is_symlink() or not _is_dagc_tree_entry(e)):
+            return e.name
+    return None
+
+
+def _is_dagc_tree_entry(e: os.DirEntry[str]) -> bool:
+    m = _OLD_TEMP_FILE.fullmatch(e.name)
+    return e.is_file(follow_symlinks=False) and (e.name in OUTPUT_FILES or bool(m and m.group("name") in OUTPUT_FILES))
+
+
 def _is_empty_dir(d: Path) -> bool:
     with os.scandir(d) as entries:
         return next(iter(entries), None) is None
@@ -114,10 +132,12 @@ def _is_empty_dir(d: Path) -> bool:
 
 def read_manifest(out: Path) -> frozenset[str] | None:
     """What the marker of `out` says dagc wrote there (paths relative to `out`, directories ending
-    in `/`); None when there is no marker, or one of a dagc without manifests (which trusted it).
+    in `/`); None when there is no marker; `{"*"}` for the marker of a dagc without manifests (its exact
+    text), whose directory holds only names dagc writes.
 
     Raises:
-        OutputError: the marker is not a regular file, or cannot be read.
+        OutputError: the marker is not a regular file, cannot be read, or does not begin as dagc writes it
+        (empty, another text), or lists an entry outside the directory.
     """
     path = out / MARKER
     st = lstat_or_none(path)
@@ -129,9 +149,12 @@ def read_manifest(out: Path) -> frozenset[str] | None:
         text = path.read_bytes().decode("utf-8", errors="surrogateescape")
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
-    if MANIFEST_HEAD not in text:
-        return frozenset({"*"})                       # an older dagc's marker: the whole directory was its own
-    listed = frozenset(text.split(MANIFEST_HEAD, 1)[1].splitlines())
+    if text == MARKER_TEXT:
+        return frozenset({"*"})        # an older dagc's marker, without a manifest: its files are judged by name
+    if not text.startswith(MARKER_TEXT + MANIFEST_HEAD):    # empty, another text: not dagc's, whatever it lists
+        raise OutputError(out, f"its {MARKER} is not dagc's marker (it does not begin as dagc writes it); give a "
+                               "new or empty directory")
+    listed = frozenset(text.removeprefix(MARKER_TEXT + MANIFEST_HEAD).splitlines())
     bad = next((rel for rel in sorted(listed) if not _plain_entry(rel)), None)
     if bad is not None:         # `..`, `/etc`, `a/../..`: an entry swap_in would remove outside `out`
         raise OutputError(out, f"its {MARKER} lists an entry that is not a plain name inside it, so it is not "
@@ -165,9 +188,10 @@ def _entries(d: Path, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, o
 
 
 def _foreign(out: Path, manifest: frozenset[str]) -> str | None:
-    """The first entry of `out` that the manifest does not list (links never count as dagc's)."""
+    """The first entry of `out` that the manifest does not list (links never count as dagc's); an older dagc's
+    marker (`*`) vouches only for names dagc writes (`_is_dagc_tree`)."""
     if "*" in manifest:
-        return None
+        return _first_not_dagc(out)
     staged = sibling(out, "tmp-")          # a killed run's staging inside a mount point (`staging_parent`)
     for rel, e in _entries(out):
         if rel.startswith(staged) and "/" not in rel.rstrip("/") and _ours(out / rel.rstrip("/")):
