@@ -56,3 +56,15 @@ def test_a_fold_line_shows_decoding_beside_the_figures(bench, monkeypatch):
     assert "measured         5.0" in lines[-1]
     assert "uncalibrated        10.0 (+100.0%)" in lines[-1]
     assert "calibrated         2.5 ( -50.0%)" in lines[-1]
+
+
+def test_a_kv_share_leaves_that_share_of_the_cache(bench):
+    # `--kv`: gpt-oss-120b on one H100 held about a fourth of dagc's requests at once; its plan with a KV cache of
+    # 0.25 keeps a fourth of the memory beside the weights and activations that its reserve left the cache
+    _, runs = bench.fc.source_runs("gpustack-perf-lab-gpt-oss-120b-h100")
+    plan = bench.fc.lowered(next(r for r in runs if r.id == "gpt-oss-120b-h100-vllm-tp1-random-2k"))
+    free = bench._free_bytes(plan)
+    scaled = bench._kv_scaled(plan, 0.25)
+    assert free - plan.cluster.reserve_bytes > 1e9
+    assert free - scaled.cluster.reserve_bytes == pytest.approx(0.25 * (free - plan.cluster.reserve_bytes))
+    assert bench._kv_scaled(plan, 1.0).cluster.reserve_bytes == pytest.approx(plan.cluster.reserve_bytes)
