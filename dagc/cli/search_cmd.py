@@ -99,7 +99,7 @@ def cmd_search(args: Namespace) -> int:
 
 
 def _refused(plan: Plan, path: str, err: Console) -> bool:
-    """Whether the plan's engine starts none of its strategies (E728, E729: `plan_refusals`), said on `err` —
+    """Whether the plan's engine starts none of its strategies (E706, E728, E729: `plan_refusals`), said on `err` —
     every candidate would be left out for them: their reason, not an empty table."""
     with loading():
         from ..launch.engine_check import plan_refusals
