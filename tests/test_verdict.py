@@ -204,7 +204,7 @@ def test_partial_search_that_found_nothing_is_none(plain):
 
 def test_complete_search_that_found_nothing_is_none(plain):
     # an illegal strategy: nothing on the cluster is legal, as far as the search looked
-    optimal, ev = judge_in_words(SimpleNamespace(valid=False), _found(None, evaluated=300, total=300))
+    optimal, ev = judge_in_words(SimpleNamespace(valid=False, diagnostics=()), _found(None, evaluated=300, total=300))
     assert optimal is None
     assert ev["note"] == "no legal strategy was found on this cluster (all 300 candidates evaluated)"
     # a legal one never reads "no legal strategy" beside its correct: yes
