@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..diagnostics import quote
+from ..diagnostics import code
 from ..layout.eplb import ExpertSplit, balance_figures, ep_nodes
 from ..plan.workload import PoolRole, Requirement
 from ..serve.price import TokenCost
@@ -130,7 +130,7 @@ def _eplb_sentence(f: dict[str, Any]) -> str:
     if f["file"] is None:
         return (f"experts placed {placed}; no measured loads (`routing from`) say which experts are hot, so no rank "
                 "carries less: the slots cost memory and weight reads and save nothing under the routing assumed.")
-    where = f"measured loads of {f['layers']} MoE layers from `{quote(f['file']).replace('`', chr(39))}`"
+    where = f"measured loads of {f['layers']} MoE layers from {code(f['file'])}"
     if f["busiest_factor"] is None:
         return f"{where}; experts placed {placed}: they do not split over ep {f['ep']} (see the errors)."
     base = f["busiest_factor_contiguous"]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from ..diagnostics import Diagnostic, quote
+from ..diagnostics import Diagnostic, code, quote
 from ..lang.lower import model_from_preset
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
@@ -110,7 +110,7 @@ def model_path(plan: Plan) -> ModelPath:
             return ModelPath(HF_IDS[name], f"the Hugging Face id of preset `{name}`{dtypes}")
         return ModelPath(_placeholder_for(name), f"preset `{name}` with fields overridden: replace the path "
                          "with the checkpoint of that model", placeholder=True)
-    return ModelPath(_placeholder_for(name), f"model `{quote(name)}` has no known checkpoint: replace the path with "
+    return ModelPath(_placeholder_for(name), f"model {code(name)} has no known checkpoint: replace the path with "
                      "its Hugging Face id or local directory", placeholder=True)
 
 
