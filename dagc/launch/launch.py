@@ -77,6 +77,7 @@ class ModelPath:
     text: str
     why: str
     placeholder: bool = False
+    local: bool = False          # a directory on disk (`model from` config.json), relative to where dagc runs
 
 
 def _placeholder_for(name: str) -> str:
@@ -99,7 +100,7 @@ def model_path(plan: Plan) -> ModelPath:
     if written is not None and span is not None:
         directory = PurePath(span.source.path).parent / PurePath(written).parent
         return ModelPath(safe_path(str(directory)), "the directory of the plan's config.json, which must hold the "
-                         "weights too")
+                         "weights too", local=True)
     if name in HF_IDS:
         if plan.model == model_from_preset(name) or preset_with_dtypes(plan):
             dtypes = "" if plan.model == model_from_preset(name) else \
