@@ -583,6 +583,14 @@ def test_w541_names_the_run_a_term_at_its_bound_leaves_furthest_off(synthetic):
     assert w.span.text == f'"{run.fields.get(at.key, at.key)}"' and w.span.text.startswith(('"mean_', '"median_'))
     assert w.hint.startswith("likelier than such an engine: a run that differs from its plan")
     assert not at_bound_warnings(cal.jobs, cal.fit)
+    # how far off, as the summary's errors are: |dagc − measured| / measured, not the fit's log residual
+    m, x = run.measured[at.key], pinned.at[at.run][at.key]
+    assert f"is still {abs(x / m - 1):,.0%} from dagc's there".replace("%", " %") in w.message, w.message
+    # a run 70.4 times dagc's figure (a user's TPOT of 0.1 ms against dagc's 7.04): 6,940 %, not ln 70.4 = 425 %
+    figures = list(pinned.at)
+    figures[at.run] = {**figures[at.run], at.key: 70.4 * m}
+    (far,) = at_bound_warnings(cal.jobs, dataclasses.replace(pinned, at=type(pinned.at)(figures)))
+    assert "is still 6,940 % from dagc's there" in far.message, far.message
 
 
 def test_w542_hint_is_whole_and_lists_its_terms_as_a_sentence():

@@ -86,3 +86,19 @@ def test_sglangs_errors_count_the_failed_requests_without_a_count(tmp_path: Path
     assert d.message.startswith("field `errors` is more than 1 % of the requests the run sent")
     line = (tmp_path / "s.jsonl").read_text()
     assert (d.span.line, d.span.column) == (1, line.index('"errors"') + 1)
+
+
+def test_a_run_served_faster_than_its_rate_sent_is_refused_at_its_throughput(tmp_path: Path):
+    """200 Poisson arrivals at 4 requests/s span 50 s ± 3.5 s: a summary of 200 served at 5 a second (more than 3
+    standard deviations past the rate, 4 × (1 + 3 / √200) = 4.85) is not of the traffic its fields say."""
+    d, text = _refused(tmp_path, request_throughput=5.0)
+    _field_at(d, text, "request_throughput")
+    assert d.message.startswith("field `request_throughput` is more requests a second than `request_rate` sent them")
+    assert "5.0" not in render(d) and "4.85" not in render(d)          # the file's figures are never echoed
+    (tmp_path / "ok.json").write_text(json.dumps(json.loads(RUN) | {"request_throughput": 4.8}))
+    (run,) = read_runs(tmp_path / "ok.json")                           # within the arrivals' noise: read
+    assert run.measured["requests_per_s"] == 4.8
+    few = json.loads(RUN) | {"num_prompts": 20, "completed": 20, "request_throughput": 9.0}
+    (tmp_path / "few.json").write_text(json.dumps(few))
+    (run,) = read_runs(tmp_path / "few.json")                          # too few requests to judge
+    assert run.requests == 20

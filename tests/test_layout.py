@@ -134,7 +134,7 @@ def test_a_sketch_answers_placements_and_request_rows_without_its_layout():
     def unmade():
         raise AssertionError("the sketch resolved its layout")
 
-    sketch = LayoutSketch(LayoutDegrees(lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp),
-                          StageGroup(lay.group_size, lay.adp, lay.stage_layers), lay.microbatches, lay.batch,
-                          lay.gpus_per_node, unmade)
+    sketch = LayoutSketch(LayoutDegrees(lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp), lay.dims,
+                          StageGroup(lay.group_size, lay.adp, lay.stage_layers, lay.stage_counts), lay.microbatches,
+                          lay.batch, lay.gpus_per_node, unmade)
     assert (sketch.placements, sketch.request_rows) == (lay.placements, lay.request_rows)

@@ -282,6 +282,10 @@ def test_no_traffic_is_a_usage_error(tmp_path, capsys):
     plan.write_text(_plan_text("").replace("  \n", "\n"))
     code, _, err = _dagc(capsys, "compile", str(plan), "-o", str(tmp_path / "out"), "--requests-out", "r.jsonl")
     assert code == 2 and "no traffic" in err and not (tmp_path / "out").exists()
+    # `check` refuses it before the work too: no verdict printed first (docs/outputs.md "exits 2 before writing
+    # anything"; until 2026-11-28 the whole check ran and printed, then the error)
+    code, out, err = _dagc(capsys, "check", str(plan), "--no-search", "--requests-out", "r.jsonl")
+    assert code == 2 and "no traffic" in err and out == ""
 
 
 def test_a_log_of_one_request_is_worded_in_the_singular():

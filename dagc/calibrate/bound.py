@@ -12,7 +12,6 @@ GPU count, quantisation or engine setting — or a cost of the engine dagc does 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -45,8 +44,10 @@ def at_bound_warnings(jobs: Sequence[Job], fit: JointFit) -> list[Diagnostic]:
     for name, b in fit.at_bound().items():
         job = jobs[b.run]
         m, x = job.run.measured.get(b.key), fit.at[b.run].get(b.key)
+        # dagc's figure off the measured one as the summary's errors are, |dagc − measured| / measured (until
+        # 2026-11-28 the fit's log residual: 7.04 ms against 0.1 ms read "425 %" beside the summary's 6,940 %)
         off = (f"; run `{quote(job.run.id)}`'s `{quote(job.run.fields.get(b.key, b.key))}` is still "
-               f"{abs(math.log(x / m)):.0%} from dagc's there".replace("%", " %")
+               f"{abs(x / m - 1):,.0%} from dagc's there".replace("%", " %")
                if m and x else "")
         runs = len(jobs)
         if b.likelier is not None:

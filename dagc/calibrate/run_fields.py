@@ -109,6 +109,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
         raise r.fail("num_prompts" if tool == "vllm" else "completed", "is missing: how many requests the run sent")
     rate = _rate(r, o.get("request_rate", ...))
     _burstiness(r, rate)
+    _faster_than_sent(r, rate, requests)
     concurrency = r.number(o, "max_concurrency", whole=True)
     r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency"}
     prompt, generate = _lengths(r, completed or requests)
@@ -128,6 +129,27 @@ def _rate(r: _Run, v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
         raise r.fail("request_rate", "is not a rate in requests/s (a positive number, or \"inf\")")
     return float(v)
+
+
+# Standard deviations past the rate a Poisson run's served rate may read before dagc holds it impossible: N arrivals
+# at R requests/s span N/R seconds ± √N/R, and the run's duration adds its last request's latency on top
+POISSON_Z = 3.0
+
+
+def _faster_than_sent(r: _Run, rate: float | None, requests: float) -> None:
+    """E110 at the served rate of an open loop that served its requests faster than its `request_rate` sent them,
+    past `POISSON_Z` standard deviations of the arrivals' span (30 requests or more): the summary's figures are not
+    of the traffic its fields say."""
+    served = r.measured.get("requests_per_s")
+    if rate is None or served is None or requests < 30:
+        return
+    most = rate * (1 + POISSON_Z / math.sqrt(requests))
+    if served > most:
+        raise r.fail(r.fields["requests_per_s"], "is more requests a second than `request_rate` sent them: the "
+                     "run's Poisson arrivals span its requests over the rate, and no run of them serves faster by "
+                     f"more than {POISSON_Z:g} standard deviations of that span", "the summary is of another run, or "
+                     "of another rate: check `request_rate`, `num_prompts` and `duration` against the command that "
+                     "ran it")
 
 
 def _burstiness(r: _Run, rate: float | None) -> None:

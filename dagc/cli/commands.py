@@ -160,17 +160,21 @@ def read_plan(args: Namespace) -> Plan:
                                           allow_paths=allowed_paths(args), rate=getattr(args, "rate", None)), args)
 
 
-def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | None:
+def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | None:
     """The plan read with its overrides, then driven (`dagc.drive.drive.drive`): the driven check, or None
-    (after the diagnostics) when the plan or `--strategy` cannot be read; with `picks`, the report's "what each
+    (after the diagnostics) when the plan or `--strategy` cannot be read, or the exit code of a `--requests-out`
+    the plan cannot give (no traffic: before the work, not after it); with `picks`, the report's "what each
     objective would pick" too."""
     with loading():
         from ..diagnostics import PlanError
         from ..drive.drive import DriveOptions, drive
         from ..lang.load import strategy_option
         from .printing import render_diags
+        from .requests_cmd import requests_refused
     try:
         plan = read_plan(args)
+        if (refused := requests_refused(args, err, plan)) is not None:
+            return refused
         # read before the search, which a bad --strategy would otherwise wait for
         strategy = strategy_option(args.strategy, plan) if args.strategy is not None else None
         options = DriveOptions(strategy=strategy, search=not getattr(args, "no_search", True),
@@ -214,8 +218,8 @@ def cmd_check(args: Namespace) -> int:
     if (refused := requests_refused(args, err)) is not None:      # a bad --requests-out name, before the work
         return refused
     driven = _load(args, err)
-    if driven is None:
-        return EXIT_INPUT
+    if driven is None or isinstance(driven, int):
+        return EXIT_INPUT if driven is None else driven
     plan, results = driven.plan, list(driven.results)
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
@@ -248,11 +252,9 @@ def cmd_compile(args: Namespace) -> int:
         except OutputError as exc:
             return output_failed(err, exc, args.output)
     driven = _load(args, err, picks=True)
-    if driven is None:
-        return EXIT_INPUT
+    if driven is None or isinstance(driven, int):
+        return EXIT_INPUT if driven is None else driven
     plan, results = driven.plan, list(driven.results)
-    if (refused := requests_refused(args, err, plan)) is not None:
-        return refused
     try:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
     except OutputError as exc:

@@ -28,17 +28,24 @@ def _pct(x: float) -> str:
     return format_percent(x)
 
 
+# A binding decode pool: its instances share the deployment's batch (each ceil(batch / M)), so more of them
+# shorten the step rather than add one instance's capacity each — no count of them follows from the ratio
+DECODE_BINDS = ("more decode instances would split the same requests among them (each holding fewer, stepping "
+                "faster), not add one instance's capacity each: the next steps and `dagc search` price them")
+
+
 def balance_text(balance: tuple[int, int], prefill: int, decode: int, binding: str) -> str:
-    """How many instances would balance the pools, in the plan's own terms: the ratio as one instance of the
-    smaller side to so many of the other (never rounded to a whole number it is not), and the whole instances the
-    binding pool needs beside the other's count as it stands (`prefill`, `decode`:
-    `dagc.serve.disagg.balancing_instances`), with the fraction they round up, then the whole-number ratio
-    (`dagc.serve.disagg.balance_of`).
+    """How many instances would balance the pools, in the plan's own terms, when the prefill pool binds (each
+    prefill instance adds its own capacity): the ratio as one instance of the smaller side to so many of the
+    other (never rounded to a whole number it is not), and the whole prefill instances needed beside the decode
+    pool's count as it stands (`prefill`, `decode`: `dagc.serve.disagg.balancing_instances`), with the fraction
+    they round up, then the whole-number ratio (`dagc.serve.disagg.balance_of`). When the decode pool binds,
+    `DECODE_BINDS`: its instances share one batch, so their count is no ratio of capacities (until 2026-11-28 it
+    was said as one: "needs 4 instances" where 4 served 11.06 requests/s, not 4 × 6.27).
 
     Example:
-        >>> balance_text((15, 43), 2, 1, "decode")
-        'the pools balance at 1 prefill instance to 2.9 decode instances (15:43): beside its 2 prefill instances, \
-the decode pool needs 6 instances (5.7, rounded up to whole instances)'
+        >>> balance_text((15, 43), 2, 1, "decode") == DECODE_BINDS
+        True
         >>> balance_text((5, 1), 1, 1, "prefill")
         'the pools balance at 5 prefill instances to 1 decode instance (5:1): beside its 1 decode instance, the \
 prefill pool needs 5 instances'
@@ -46,6 +53,8 @@ prefill pool needs 5 instances'
         'the pools balance at 1.02 prefill instances to 1 decode instance (50:49): beside its 1 decode instance, the \
 prefill pool needs 2 instances (1.02, rounded up to whole instances)'
     """
+    if binding == "decode":
+        return DECODE_BINDS
     n, d = balance
     ratio = f"1 prefill instance to {_instances(d / n, 'decode')}" if d >= n else \
         f"{_instances(n / d, 'prefill')} to 1 decode instance"
@@ -160,8 +169,9 @@ def pooled_summary(r: StrategyResult) -> list[str]:
         lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer "
                                     f"{_t(f.transfer_s)} ({pooled.kv_text}){front}; "
                                     f"the **{f.binding_pool} pool binds** "
-                                    f"({f.served_requests_per_s:,.2f} requests/s); "
-                                    f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}.")
+                                    f"({f.served_requests_per_s:,.2f} requests/s)"
+                                    + (f"; {balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}."
+                                       if f.binding_pool == "prefill" else "."))
     if f is not None:
         lines.append(_to_change(r))
     lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | capacity | memory use |",

@@ -40,7 +40,7 @@ from .split import (
 )
 from .stages import StageBounds
 
-__all__ = ["Layout", "attention_ranks", "resolve", "stage_group"]
+__all__ = ["Layout", "attention_ranks", "rank_figures", "resolve", "stage_group"]
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         (8, 4, 1, 16, ((0, 16), (16, 32)))
     """
     s = strategy
-    draft, (shards, dims) = draft_layer(model, workload), _ranks(model, s.tp, s.cp, s.sp)   # what its ranks hold
+    draft, (shards, dims) = draft_layer(model, workload), rank_figures(model, s.tp, s.cp, s.sp)   # what its ranks hold
     ep, etp, g, adp = stage_group(s.tp, s.cp, s.ep, s.etp)
     split = s.pp_split
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
@@ -334,9 +334,10 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
     )
 
 
-def _ranks(model: Model, tp: int, cp: int, sp: bool) -> tuple[RankShards, RankDims]:
+def rank_figures(model: Model, tp: int, cp: int, sp: bool) -> tuple[RankShards, RankDims]:
     """`Layout.shards` and `Layout.dims`, made once per model and attention split: the search resolves thousands
-    of layouts of one model, and these are the same for each of its degrees. Remembered by the model's identity
+    of layouts of one model, and these are the same for each of its degrees (its candidates' sketches read them
+    too, `dagc.layout.sketch.LayoutSketch`). Remembered by the model's identity
     (each entry holds its model, so that no other model takes its id while it is kept): hashing a model would
     cost more than a resolve."""
     key = (id(model), tp, cp, sp)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .layout import Layout
+from .shards import RankDims, StageCounts
 from .stages import StageBounds
 
 __all__ = ["LayoutDegrees", "LayoutSketch", "StageGroup"]
@@ -33,11 +34,13 @@ class LayoutDegrees:
 
 @dataclass(frozen=True, slots=True)
 class StageGroup:
-    """A layout's stage group: its GPUs (`group_size`), its attention-DP groups and its stages' layers."""
+    """A layout's stage group: its GPUs (`group_size`), its attention-DP groups, its stages' layers and those
+    layers by kind (`Layout.stage_counts`)."""
 
     group_size: int
     adp: int
     stage_layers: StageBounds
+    stage_counts: StageCounts
 
 
 class LayoutSketch:
@@ -48,14 +51,17 @@ class LayoutSketch:
     read after that (`layout`). The fields must be those `resolve` gives (`tests/test_search_bound.py`
     compares them)."""
 
-    __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "group_size", "adp", "stage_layers", "microbatches",
+    __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "dims", "group_size", "adp", "stage_layers", "stage_counts",
+                 "microbatches",
                  "batch", "gpus_per_node", "_make", "_layout")
 
-    def __init__(self, degrees: LayoutDegrees, group: StageGroup, microbatches: int, batch: int, gpus_per_node: int,
-                 make: Callable[[], Layout]):
+    def __init__(self, degrees: LayoutDegrees, dims: RankDims, group: StageGroup, microbatches: int, batch: int,
+                 gpus_per_node: int, make: Callable[[], Layout]):
         d = degrees
         self.dp, self.pp, self.tp, self.cp, self.sp, self.ep, self.etp = d.dp, d.pp, d.tp, d.cp, d.sp, d.ep, d.etp
+        self.dims = dims            # the op shapes' per-rank dimensions at its degrees (`Layout.dims`)
         self.group_size, self.adp, self.stage_layers = group.group_size, group.adp, group.stage_layers
+        self.stage_counts = group.stage_counts
         self.microbatches, self.batch, self.gpus_per_node = microbatches, batch, gpus_per_node
         self._make = make
         self._layout: Layout | None = None

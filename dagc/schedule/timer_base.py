@@ -22,10 +22,9 @@ from ..cost.cost_model import CostModel
 from ..cost.op_price import OpPrice, kernels_price, op_price
 from ..ir.dag import Kernel, OpTemplate, Phase, StagePass
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
-from ..ir.op_shapes import RankDims, phase_chunk
+from ..ir.op_shapes import phase_chunk
 from ..ir.ops import LayerOp, Layers, Op, OpShapes
 from ..layout.layout import Layout
-from ..layout.shards import dims_of, rank_shards, stage_layer_counts
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
 from ..plan.plan import Plan
@@ -133,11 +132,10 @@ class TimerCore:
         self.lower_sends: dict[Key, float] = {}             # … and its send
         self.figures: dict[Key, dict[str, float]] = {}                   # `figures_of`
         # of layouts (beside what a layout carries: `Layout.placements`, `Layout.request_rows`): `units`,
-        # `mixed_units`, `stage_kinds`, `shapes`' rank dims
+        # `mixed_units`, `stage_kinds`
         self.unit_rows: dict[Key, tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]] = {}
         self.mixed_unit_rows: dict[Key, tuple[UnitKind, collections.Counter[UnitKind]]] = {}
         self.kinds: dict[Key, tuple[tuple[int, int, bool, bool], ...]] = {}
-        self.dims: dict[Key, RankDims] = {}
         self.peaks: dict[Key, float] = {}          # `working_set_floor`
         self.made: dict[Key, tuple[float, bool, float]] = {}     # `op_figures` by what the op reads
         self.lowers: dict[Key, tuple[float, bool]] = {}          # `_lower` by what the op reads
@@ -186,8 +184,7 @@ class TimerCore:
     def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
         """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
         return self.remember(self.kinds, (lay.stage_layers,), lambda: tuple(
-            (*stage_layer_counts(self.plan.model, a, b), stage == 0, stage == lay.pp - 1)
-            for stage, (a, b) in enumerate(lay.stage_layers)))
+            (dense, moe, stage == 0, stage == lay.pp - 1) for stage, (dense, moe, _) in enumerate(lay.stage_counts)))
 
     def _op_price(self, tpl: OpTemplate) -> OpPrice:
         """A template's price, its terms open (`OpPrice`); a compute template's kernels priced once per
@@ -202,11 +199,8 @@ class TimerCore:
 
     def shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
                 chunk: int | None = None) -> OpShapes:
-        m = self.plan.model
-        # of the degrees alone, not `Layout.dims`: a search candidate's layout is a sketch until a table misses
-        dims = self.remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: dims_of(m, rank_shards(m, lay.tp), lay.cp,
-                                                                                  lay.sp))
-        return OpShapes(m, workload, lay, dims, StagePass(phase, np.array(req), stage, chunk),
+        # the layout's own per-rank dimensions (a search candidate's sketch holds them too, made of its degrees)
+        return OpShapes(self.plan.model, workload, lay, lay.dims, StagePass(phase, np.array(req), stage, chunk),
                         self.plan.cluster.engine.terms)
 
     def op_figures(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
@@ -330,9 +324,9 @@ def split_shapes(shapes: OpShapes, split: Key) -> OpShapes:
     if shapes.phase is not Phase.MIXED or split[5] is not None or lay.adp == 2:
         return shapes
     d, attention = lay.requests_per_rank, lay.tp * lay.cp
-    two = LayoutSketch(LayoutDegrees(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp),
-                       StageGroup(2 * attention, 2, lay.stage_layers), lay.microbatches, 2 * d, lay.gpus_per_node,
-                       _no_layout)
+    two = LayoutSketch(LayoutDegrees(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp), lay.dims,
+                       StageGroup(2 * attention, 2, lay.stage_layers, lay.stage_counts), lay.microbatches, 2 * d,
+                       lay.gpus_per_node, _no_layout)
     at = StagePass(Phase.MIXED, np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage, shapes.chunk)
     return OpShapes(shapes.m, shapes.w, cast(Layout, two), shapes.d, at, engine=shapes.engine)
 

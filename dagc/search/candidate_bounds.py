@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from ..layout.layout import Layout, resolve, stage_group
+from ..layout.layout import Layout, rank_figures, resolve, stage_group
+from ..layout.shards import StageCounts
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..layout.split import busiest_group_requests, effective_microbatches, microbatch_requests
 from ..layout.stages import StageBounds
@@ -160,8 +161,10 @@ class CandidateBounds:
         dp, pp, tp, cp, sp, ep, etp = item[:7]
         ep, etp, _, _ = stage_group(tp, cp, ep, etp)
         g, adp, stages, _ = figures
-        return cast(Layout, LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), StageGroup(g, adp, stages),
-                                         microbatches, self.plan.workload.batch, self.plan.cluster.gpus_per_node,
+        group = StageGroup(g, adp, stages, StageCounts(self.plan.model, stages))
+        _, dims = rank_figures(self.plan.model, tp, cp, sp)
+        return cast(Layout, LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), dims, group, microbatches,
+                                         self.plan.workload.batch, self.plan.cluster.gpus_per_node,
                                          lambda: self.layout_of(item)))
 
     def layout_of(self, item: Item) -> Layout:
