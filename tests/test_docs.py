@@ -104,7 +104,10 @@ def _usage(name: str, p: argparse.ArgumentParser) -> str:
             words.append(a.metavar or a.dest.upper())
             continue
         arg = _argument(a)
-        words.append(f"[{a.option_strings[-1]}{' ' + arg if arg else ''}]")
+        if arg and a.nargs == "?":            # the value itself optional: `--ray [ADDRESS]`
+            arg = f"[{arg}]"
+        option = f"{a.option_strings[-1]}{' ' + arg if arg else ''}"
+        words.append(option if a.required else f"[{option}]")       # a required option without brackets
     return " ".join(words)
 
 
@@ -115,7 +118,8 @@ def _options_table(p: argparse.ArgumentParser) -> list[str]:
             continue
         names = ", ".join(f"`{s}`" for s in a.option_strings) or f"`{a.metavar or a.dest.upper()}`"
         arg = _cell(_argument(a)) if a.option_strings else ""
-        rows.append(f"| {names} | {f'`{arg}`' if arg else ''} | {_default(a)} | {_cell(a.help or '')} |")
+        need = " (required)" if a.required and a.option_strings else ""
+        rows.append(f"| {names} | {f'`{arg}`' if arg else ''} | {_default(a)} | {_cell(a.help or '')}{need} |")
     return rows
 
 

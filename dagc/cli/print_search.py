@@ -191,18 +191,20 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
     names = {r.text: r.name for r in plan.requirements}     # a load requirement missed, by its name (`ttft_p99`)
     loads = load_headers(plan, best)
 
+    extra = _objective_column(found.objective, plan)      # throughput and cost: the figure they rank by
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              shown(K.MEMORY, c.memory_fraction, format_percent(c.memory_fraction)),   # as `memory <= 80 %` reads it
              _est(c) + shown(K.TTFT, c.metrics.ttft_s, format_si(c.metrics.ttft_s, Dimension.TIME, ttft)),
              _est(c) + shown(K.TPOT, c.metrics.tpot_s, format_si(c.metrics.tpot_s, Dimension.TIME, tpot)),
-             _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu), *_load_cells(c, loads),
+             _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu),
+             *((_est(c) + _objective_cell(found.objective, c, plan),) if extra else ()), *_load_cells(c, loads),
              meets_text(c, names), c.binding or "—") for k, c in enumerate(best, 1)]
     columns = (SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
-               + SEARCH_COLUMNS[2:7] + tuple(loads) + SEARCH_COLUMNS[7:])
+               + SEARCH_COLUMNS[2:7] + ((extra,) if extra else ()) + tuple(loads) + SEARCH_COLUMNS[7:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
-    print_fitted(out, f"best {len(best)}", table_columns(columns, [ranked_by.column]), rows)
+    print_fitted(out, f"best {len(best)}", table_columns(columns, [extra or ranked_by.column]), rows)
     from ..verdict.ledger import within_error_of_best
     # among the candidates judged as #1 is (those that meet the requirements come first): a prefix of the ranking
     ratio, close = within_error_of_best(plan, found.objective, [c.score for c in best if c.meets_requirements
@@ -210,6 +212,29 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
     if close:       # their figures' bands overlap the best's (docs/bands.md)
         out.print(f"indistinguishable within dagc's error from #1 (its 80 % band spans {ratio:.3g}×): "
                   + ", ".join(f"#{i + 1}" for i in close) + " — the pick could change within the bands", markup=False)
+
+
+def _objective_column(objective: str, plan: Plan) -> str:
+    """The header of the column an objective ranks by that the table has no other column for ('' for the others):
+    end-to-end throughput, or the cost per million tokens — in $ with the plan's `price`, else in GPU-hours
+    (until 2026-11-28 `--objective cost` ranked by a figure no column showed)."""
+    match objective:
+        case "throughput":
+            return "throughput (tokens/s)"
+        case "cost":
+            return "$ per M tokens" if plan.cluster.price_per_gpu_hour is not None else "GPU-hours per M tokens"
+    return ""
+
+
+def _objective_cell(objective: str, c: Candidate, plan: Plan) -> str:
+    """A row's figure in `_objective_column`: the objective's own figure of its steady state (`Objective.figure`,
+    GPU-seconds per token made GPU-hours, or $, per million tokens)."""
+    from ..verdict.optimal import figures
+    value = OBJECTIVES[objective].figure(figures(c.metrics, c.gpus, c.memory_fraction))
+    if objective != "cost":
+        return format_figure(value)
+    price = plan.cluster.price_per_gpu_hour
+    return f"{value * 1e6 / 3600 * (price if price is not None else 1.0):,.4g}"
 
 
 def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:
