@@ -29,6 +29,7 @@ __all__ = [
     "PlanError",
     "Severity",
     "cap",
+    "code",
     "has_errors",
     "printable",
     "quote",
@@ -76,6 +77,25 @@ def quote(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
     if len(text) <= limit and text.isprintable():
         return text
     return _cut(printable(" ".join(text.split()) if "\n" in text else text), limit)
+
+
+def code(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    """User text (`quote`d) as a CommonMark code span in a message: fenced by one backtick more than its
+    longest run of backticks, padded with a space when it starts or ends with one, so a name holding
+    backticks cannot end its span early in report.md (`dagc.export.md_escape.md_prose` keeps such spans).
+
+    Example:
+        >>> code("tiny"), code("a`b"), code("`x")
+        ('`tiny`', '``a`b``', '`` `x ``')
+    """
+    text = quote(text, limit)
+    run = longest = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,22 @@ def test_w504_names_bubble_fraction():
     assert "60 %" in d.message   # (4-1)/(2+4-1)
 
 
+def test_w504_hint_says_where_the_micro_batches_came_from():
+    """A trial's W504 said "16 micro-batches are asked for" of a plan that never wrote `microbatches`: the count
+    was the default, one per pipeline stage, and the hint now says so."""
+    def w504(microbatches: str):
+        text = plan_text(cluster=C16, strategy="strategy pp 4 < tp 4 >",
+                         workload=f"workload {{ batch = 2  prompt = 2048  generate = 256 {microbatches} }}")
+        return next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W504")
+
+    default = w504("")
+    assert default.hint.startswith("the plan sets no `microbatches`, so the default of one per stage asks for 4, "
+                                   "but the requests fill only 2 (W510): raise the batch to ")
+    assert "are asked for" not in default.hint
+    written = w504("microbatches = 4")
+    assert written.hint.startswith("4 micro-batches are asked for, but the requests fill only 2 (W510)")
+
+
 def test_w501_names_imbalance():
     text = plan_text(cluster=C24, strategy="strategy pp 3 < tp 8 >")
     d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501")

@@ -38,13 +38,16 @@ def _written_by_dagc(path: Path) -> bool:
     return first.startswith("# ") and first.rstrip("\n").endswith(OWN_HEADER_END)
 
 
-def files_of(launches: Sequence[Launch]) -> list[GeneratedFile]:
-    """What `write_files` writes of `launches`: the files each one's commands read, then its scripts."""
-    return [f for x in launches for f in (*x.files, *command_scripts(x))]
+def files_of(launches: Sequence[Launch], here: str | None = None) -> list[GeneratedFile]:
+    """What `write_files` writes of `launches`: the files each one's commands read, then its scripts (a model
+    directory in them joined to `here`, `dagc.launch.scripts.command_scripts`)."""
+    return [f for x in launches for f in (*x.files, *command_scripts(x, here))]
 
 
-def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
-    """Write the files of `launches` (`files_of`) into `out_dir` (created if absent); the paths written.
+def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = None) -> list[Path]:
+    """Write the files of `launches` (`files_of`) into `out_dir` (created if absent); the paths written. A model
+    directory relative to where dagc runs (`model from` config.json) is written absolute in the scripts, joined to
+    `here` (the working directory when None), so that a script run from anywhere loads the same directory.
 
     Every target is checked first, so either all are written or none (short of a failure of the
     disk itself): a target must be absent, or a regular file that `dagc launch` wrote (its first
@@ -57,7 +60,7 @@ def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     existing_directory(out_dir)
     texts: dict[str, str] = {}
-    for f in files_of(launches):
+    for f in files_of(launches, str((here if here is not None else Path.cwd()).absolute())):
         if texts.setdefault(f.name, f.text) != f.text:
             raise OutputError(out_dir / f.name, "two strategies would write different files under this name; "
                               "give them distinct names")

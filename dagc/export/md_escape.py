@@ -21,7 +21,8 @@ VERDICT_WORDS = {True: "**yes**", False: "**no**", None: "not judged"}     # a v
 _PUNCT = re.compile(r"([\\`*_\[\]<>|~&:])")
 _TICKS = re.compile(r"`+")
 _PROSE_PUNCT = re.compile(r"([\\`*_\[\]<>|~&])")
-_SPAN = re.compile(r"(?<!`)(`[^`]+`)(?!`)")      # a one-backtick code span, as CommonMark pairs them
+# a code span as CommonMark pairs them: a run of backticks, closed by the next run of the same length
+_SPAN = re.compile(r"(?<!`)((`+)(?!`).*?(?<!`)\2(?!`))")
 
 
 def md_text(text: str) -> str:
@@ -37,15 +38,18 @@ def md_text(text: str) -> str:
 
 def md_prose(text: str) -> str:
     """dagc's own sentence (a diagnostic's message or hint) that quotes input in code spans: its
-    one-backtick spans kept, everything around them escaped as `md_text` does (a colon kept: the
+    spans kept (of one backtick, or a longer fence around input holding backticks, `dagc.diagnostics.code`),
+    everything around them escaped as `md_text` does (a colon kept: the
     sentences use them), so quoted input cannot end its span and start a link.
 
     Example:
         >>> print(md_prose("model `tiny` has no checkpoint: see [x](http://e) `a"))
         model `tiny` has no checkpoint: see \\[x\\](http://e) \\`a
+        >>> print(md_prose("model ``a`<b>`c`` has none, `d` <e>"))
+        model ``a`<b>`c`` has none, `d` \\<e\\>
     """
-    parts = _SPAN.split(printable(str(text)))
-    return "".join(p if i % 2 else _PROSE_PUNCT.sub(r"\\\1", p) for i, p in enumerate(parts))
+    parts = _SPAN.split(printable(str(text)))        # text, span, its fence, text, …
+    return "".join(_PROSE_PUNCT.sub(r"\\\1", p) if i % 3 == 0 else p for i, p in enumerate(parts) if i % 3 != 2)
 
 
 def md_code(text: str, in_table: bool = False) -> str:

@@ -57,14 +57,16 @@ CARRIED_OVER = ("pareto.svg",)          # written by `dagc search` into the same
 
 def safe_dir_name(name: str, fallback: str) -> str:
     """A name that is one harmless path component: letters, digits, `_`, `-` and inner dots,
-    never `.`, `..` or hidden, at most MAX_DIR_NAME characters.
+    never `.`, `..` or hidden, never starting with `-` (a shell script's `cd out/--help` or `ls -- …` aside,
+    a command reads such a name as a flag: leading `-` become `_`), at most MAX_DIR_NAME characters.
 
     Example:
-        >>> safe_dir_name("..", "plan"), safe_dir_name("my plan/v2", "plan")
-        ('plan', 'my_plan_v2')
+        >>> safe_dir_name("..", "plan"), safe_dir_name("my plan/v2", "plan"), safe_dir_name("--help", "plan")
+        ('plan', 'my_plan_v2', '__help')
     """
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(".")[:MAX_DIR_NAME].rstrip(".")
-    return name or fallback
+    dashes = len(name) - len(name.lstrip("-"))
+    return "_" * dashes + name[dashes:] or fallback
 
 
 def default_output_dir(plan_name: str, root: Path = Path("out")) -> Path:

@@ -45,13 +45,13 @@ def check_requests_name(name: str | None, taken: Iterable[str] = ()) -> None:
         Traceback (most recent call last):
         ...
         dagc.export.write.OutputError: cannot write ../x.jsonl: --requests-out takes a file name (letters, \
-digits, `_`, `-`, inner dots), which dagc writes in its output directory; not a path
+digits, `_`, `-`, inner dots; not starting with `-`), which dagc writes in its output directory; not a path
     """
     if name is None:
         return
     if not name or safe_dir_name(name, "") != name:
-        raise OutputError(name, "--requests-out takes a file name (letters, digits, `_`, `-`, inner dots), which "
-                                "dagc writes in its output directory; not a path")
+        raise OutputError(name, "--requests-out takes a file name (letters, digits, `_`, `-`, inner dots; not "
+                                "starting with `-`), which dagc writes in its output directory; not a path")
     clash = {n.casefold() for n in (*OUTPUT_FILES, *taken)}
     if name.casefold() in clash:
         raise OutputError(name, "dagc writes a file or directory of that name in its output directory; choose "

@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..diagnostics import quote
+from ..diagnostics import code
 from ..layout.eplb import ExpertSplit, balance_figures, ep_nodes
 from ..plan.workload import PoolRole, Requirement
-from ..serve.price import TokenCost, basis_text, token_cost
+from ..serve.price import TokenCost
 from ..serve.speculative import SpeculativeFigures, speculative_figures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
 from ..verdict.check import StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
 from ..verdict.verdict import requirement_value_text
+from .cost_words import cost_sentence, strategy_cost
 
 __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_load_figures",
            "step_verdict", "strategy_cost", "technique_lines"]
@@ -69,18 +70,6 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
     return out
 
 
-def strategy_cost(result: StrategyResult) -> TokenCost | None:
-    """report.json's `cost` of a strategy (None without metrics): `dagc.serve.price.token_cost` on its goodput
-    under the plan's traffic where it was simulated, else on its steady state — what `dagc check`, report.md
-    and report.json state, on the basis `dagc fleet` ranks by."""
-    if not result.metrics:
-        return None
-    w, load = result.plan.workload, result.load
-    goodput = None if load is None else load.figures.goodput_requests_per_s
-    return token_cost(result.metrics, result.plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
-                      goodput, result.gpus_used)
-
-
 def next_step_lines(result: StrategyResult) -> list[str]:
     """One line per next step of a strategy that misses its requirements (`StrategyResult.next_steps`): the
     change, the options that make it, and what it gives, each tried by the compiler."""
@@ -123,18 +112,6 @@ def _time4(seconds: float) -> str:
     return format_in_unit(seconds, unit)
 
 
-def cost_sentence(c: TokenCost, traffic: bool = False) -> str:
-    """The cost line of the reports (`strategy_cost` with a price), its basis said (`traffic`: the plan has
-    traffic, `dagc.serve.price.basis_text`)."""
-    def money(value: float | None) -> str:
-        return "—" if value is None else f"{value:,.3f} $"
-    return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic)}, "
-            f"{money(c['per_million_tokens'])} per million tokens "
-            f"(input and output); the whole cost over the output tokens alone, as serving benchmarks quote it, "
-            f"{money(c['per_million_output_tokens'])} per million output tokens, and over the input tokens alone "
-            f"{money(c['per_million_input_tokens'])} per million input tokens")
-
-
 def _ranked_apart(c: TokenCost, objective: str) -> str:
     """Under `objective = cost`, a Cost line charged to the goodput says the optimal verdict's figure is another:
     the steady state's, every request slot busy (`dagc.export.optimal_words.objective_text`)."""
@@ -153,7 +130,7 @@ def _eplb_sentence(f: dict[str, Any]) -> str:
     if f["file"] is None:
         return (f"experts placed {placed}; no measured loads (`routing from`) say which experts are hot, so no rank "
                 "carries less: the slots cost memory and weight reads and save nothing under the routing assumed.")
-    where = f"measured loads of {f['layers']} MoE layers from `{quote(f['file']).replace('`', chr(39))}`"
+    where = f"measured loads of {f['layers']} MoE layers from {code(f['file'])}"
     if f["busiest_factor"] is None:
         return f"{where}; experts placed {placed}: they do not split over ep {f['ep']} (see the errors)."
     base = f["busiest_factor_contiguous"]

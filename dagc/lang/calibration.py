@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
-from ..diagnostics import PlanError, quote
+from ..diagnostics import PlanError, code, quote
 from ..plan.base import Frozen
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration, quantity_of
 from ..plan.cluster import Cluster
@@ -207,9 +207,9 @@ the calibration's (a file's without `step_request_s`: the engine's own);
         ("engine", cal.engine, eng.name), ("release series", _series(cal.release), _series(eng.release)),
         ("GPU", cal.gpu, cluster.gpu.name), ("model", cal.model, model.name)) if theirs != ours]
     if found:
-        said = "; ".join(f"its {what} is `{quote(str(theirs))}`, the plan's `{quote(str(ours))}`"
+        said = "; ".join(f"its {what} is {code(str(theirs))}, the plan's {code(str(ours))}"
                          for what, theirs, ours in found)
-        return out.error(CALIBRATION_CODE, f"calibration `{quote(cal.file)}` was fitted on another deployment: {said}",
+        return out.error(CALIBRATION_CODE, f"calibration {code(cal.file)} was fitted on another deployment: {said}",
                          at, "calibrate on runs of this plan's engine, GPU and model (`dagc calibrate`), or name "
                          "the calibration's in the plan")
     # the calibration's `step_s` is all the deployment's time beyond its kernels a step (`per_step_terms`): no

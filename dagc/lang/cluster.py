@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import PlanError, quote
+from ..diagnostics import PlanError, code, quote
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
 from ..plan.cluster import DEFAULT_RESERVE_BYTES, Cluster, Efficiency, Gpu, Latency
 from ..plan.engines import Engine
@@ -128,7 +128,7 @@ def _engine_profile(out: Collector, name: str) -> KernelProfile | Bad:
                 if isinstance(exc, MissingExtraError) else
                 'write `kernels = "ENGINE:SYSTEM[@RELEASE]"`, e.g. `"trtllm:h200_sxm"`; `dagc kernels list` shows '
                 "what the installed tables hold")
-        return out.error("E101", f"engine kernel profile `{quote(name)}`: {quote(str(exc), 300)}",
+        return out.error("E101", f"engine kernel profile {code(name)}: {quote(str(exc), 300)}",
                          out.spans["cluster.kernels"], hint)
     try:
         return parse_profile(json.dumps(doc), f"{engine}:{system}")

@@ -12,7 +12,7 @@ and the flag that sets its limit (`ENGINE_LIMIT`).
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, Severity, quote
+from ..diagnostics import Diagnostic, Severity, code, quote
 from ..plan.engines import EngineName
 from ..plan.model import Model
 from ..plan.workload import Workload
@@ -57,8 +57,8 @@ def check_context(model: Model, workload: Workload, prompt_at: Span | None, log_
         others = f" (and {more:,} other request{'s' if more > 1 else ''} of the log)" if more else ""
         return [Diagnostic(
             CONTEXT_CODE, Severity.ERROR,
-            f"the request on line {i + log.first_line:,} of `{quote(log.file)}` ({int(log.prompt[i]):,} prompt + "
-            f"{int(log.output[i]):,} output tokens) is longer than the context of model `{name}`: {shown} tokens"
+            f"the request on line {i + log.first_line:,} of {code(log.file)} ({int(log.prompt[i]):,} prompt + "
+            f"{int(log.output[i]):,} output tokens) is longer than the context of model {code(name)}: {shown} tokens"
             f"{others}; an engine refuses it",
             log_at,
             f"drop or cut the log's requests longer than {shown} tokens, replay fewer of them (`requests = N`), "
@@ -69,7 +69,7 @@ def check_context(model: Model, workload: Workload, prompt_at: Span | None, log_
     return [Diagnostic(
         CONTEXT_CODE, Severity.ERROR,
         f"a request of {workload.prompt:,} prompt + {workload.generate:,} output tokens ({total:,}) is longer than "
-        f"the context of model `{name}`: {shown} tokens; an engine refuses it{_refusal(engine, total)}",
+        f"the context of model {code(name)}: {shown} tokens; an engine refuses it{_refusal(engine, total)}",
         prompt_at,
         f"shorten `prompt` and `generate` to at most {shown} tokens together, or serve a model with a longer "
         "context")]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import cast
 
-from ..diagnostics import quote
+from ..diagnostics import code
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..plan.engines import (
@@ -48,7 +48,7 @@ def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -
     if name not in ENGINE_NAMES:
         best = nearest(name, ENGINE_NAMES, {"tensorrt-llm": "trtllm", "tensorrt": "trtllm", "trt-llm": "trtllm",
                                              "torch": "pytorch"})
-        return out.error("E101", f"unknown engine `{quote(name)}`", span,
+        return out.error("E101", f"unknown engine {code(name)}", span,
                          (f"did you mean `{best}`? " if best else "") + f"the engines dagc knows: {known}")
     engine: EngineName = name          # narrowed: one of ENGINE_NAMES
     if not at:
@@ -60,7 +60,7 @@ def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -
         return out.error("E101", f"`{engine}` has no releases: it is dagc's own reference", span,
                          f"write `engine = {engine}`")
     if not known_release(engine, release):
-        return out.error("E101", f"unknown release `{quote(release)}` of {ENGINE_SAID[engine]}", span,
+        return out.error("E101", f"unknown release {code(release)} of {ENGINE_SAID[engine]}", span,
                          f"the {ENGINE_SAID[engine]} releases dagc knows: {series_said(engine)} "
                          f"(e.g. `engine = {engine}@{engine_of(engine).release}`); `engine = {engine}` is the newest")
     return engine_of(engine, release)

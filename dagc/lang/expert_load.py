@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 
-from ..diagnostics import Diagnostic, PlanError, Severity, quote
+from ..diagnostics import Diagnostic, PlanError, Severity, code, quote
 from ..plan.model import Model
 from ..plan.workload import ExpertLoad
 from ..source import Span
@@ -43,7 +43,7 @@ def read_expert_load(out: Collector, roots: ImportRoots, item: Item) -> ExpertLo
         src = read_source(path, echo=False)
     except PlanError as exc:
         for d in exc.diagnostics:
-            out.error(EXPERT_LOAD_CODE, f"cannot read expert loads `{quote(path.name)}`: {d.message}", at, d.hint)
+            out.error(EXPERT_LOAD_CODE, f"cannot read expert loads {code(path.name)}: {d.message}", at, d.hint)
         return BAD
     shown = quote(path.name)
     try:
@@ -71,7 +71,7 @@ def check_expert_load(model: Model, load: ExpertLoad, at: Span) -> list[Diagnost
     """E106 when the loads do not fit the model: one list per MoE layer, one count per routed expert."""
     shown = quote(load.file)
     if not model.has_experts:
-        return [_error(f"`{shown}` gives expert loads, but model `{quote(model.name)}` has no routed experts", at,
+        return [_error(f"`{shown}` gives expert loads, but model {code(model.name)} has no routed experts", at,
                        "remove `routing from`: a dense model routes nothing")]
     if len(load.layers) != model.moe_layer_count:
         n = len(load.layers)

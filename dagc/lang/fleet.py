@@ -24,7 +24,7 @@ from typing import Any
 
 from lark import Token, Tree
 
-from ..diagnostics import Diagnostic, PlanError, Severity
+from ..diagnostics import Diagnostic, PlanError, Severity, code
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
@@ -188,7 +188,7 @@ def _gpu(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any]
     label: Token = children[0]
     name, label_span = str(label)[1:-1], node_span(src, label)
     if name not in GPU_PRESETS:
-        out.error("E101", f"unknown GPU preset `{name}`", label_span, gpu_hint(name, GPU_PRESETS, describe=False))
+        out.error("E101", f"unknown GPU preset {code(name)}", label_span, gpu_hint(name, GPU_PRESETS, describe=False))
         return None
     block: tuple[Item, ...] = children[1] if len(children) > 1 else ()
     values, _ = read_block(out, block, "fleet.gpu", _GPU_FIELDS)
@@ -266,7 +266,7 @@ def _prices(out: Collector, gpus: list[FleetGpu], plan: Plan) -> None:
         why = (f"the plan's objective is `{plan.objective}`" if OBJECTIVES[plan.objective].priced else
                "the cluster's `price` is its own GPU's" if plan.cluster.price_per_gpu_hour is not None else None)
         if why is not None:
-            out.error("E103", f"the fleet's GPU type `{g.name}` has no price ({why})", g.span,
+            out.error("E103", f"the fleet's GPU type {code(g.name)} has no price ({why})", g.span,
                       f'write it: `gpu preset "{g.name}" {{ price = 2.5 $/h }}` (one GPU\'s rent per hour)')
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import quote
+from ..diagnostics import code, quote
 from ..plan.model import AttentionKind, DType, Mla, Model, Moe, Window
 from ..plan.presets import MODEL_PRESETS
 from ..source import Span
@@ -73,7 +73,7 @@ class ImportRoots:
 def preset_fields(out: Collector, name: str, name_span: Span) -> dict[str, Any] | None:
     """The fields of a built-in model (a copy: the block written after it overrides them)."""
     if name not in MODEL_PRESETS:
-        out.error("E101", f"unknown model preset `{name}`", name_span, did_you_mean(name, MODEL_PRESETS))
+        out.error("E101", f"unknown model preset {code(name)}", name_span, did_you_mean(name, MODEL_PRESETS))
         return None
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in MODEL_PRESETS[name].items()}
 

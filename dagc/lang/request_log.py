@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..diagnostics import quote
+from ..diagnostics import code
 from ..plan.workload import RequestLog
 from ..source import Unreadable, read_regular
 from .azure_log import azure_log
@@ -74,9 +74,9 @@ def read_request_log(out: Collector, roots: ImportRoots, item: Item, limit: int 
         return parse_request_log(_read_bounded(path), path.name, limit)
     except LogError as exc:
         where = f" line {exc.line:,}" if exc.line is not None else ""
-        return out.error(REQUEST_LOG_CODE, f"request log `{quote(path.name)}`{where}: {exc.message}", at, exc.hint)
+        return out.error(REQUEST_LOG_CODE, f"request log {code(path.name)}{where}: {exc.message}", at, exc.hint)
     except MemoryError:        # within the caps a log fits in a few times its bytes; a machine with less says so
-        return out.error(REQUEST_LOG_CODE, f"request log `{quote(path.name)}`: it does not fit in this machine's "
+        return out.error(REQUEST_LOG_CODE, f"request log {code(path.name)}: it does not fit in this machine's "
                          "memory", at, "write `requests = N` to replay its first N requests, or cut the log")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import quote
+from ..diagnostics import code
 from ..plan.workload import RequestLog, Traffic
 from ..source import Span
 from .blocks import BAD, Bad, Collector, Item
@@ -145,7 +145,7 @@ def _blocks_problem(prefix: int, blocks: float) -> tuple[str, str, str] | None:
 def _log_problem(values: dict[str, Any], log: RequestLog, requests: int) -> tuple[str, str, str] | None:
     """(field, message, hint) when the plan asks the log for what it does not have."""
     if requests > log.requests:
-        return ("requests", f"`requests` = {requests:,}, but the request log `{quote(log.file)}` has {log.requests:,}",
+        return ("requests", f"`requests` = {requests:,}, but the request log {code(log.file)} has {log.requests:,}",
                 f"write `requests = {log.requests}` or fewer, or remove `requests` to replay the whole log")
     if values.get("rate") is not None and requests > 1 and log.arrival[requests - 1] <= 0:
         return ("rate", f"the log's first {requests:,} requests all arrive at once: `rate` cannot scale their times",
@@ -156,7 +156,7 @@ def _log_problem(values: dict[str, Any], log: RequestLog, requests: int) -> tupl
         shortest = int(prompt.argmin())
         if prefix >= prompt[shortest]:
             return ("prefix", f"`prefix` = {prefix:,} tokens is not shorter than the prompt of the request on line "
-                    f"{shortest + log.first_line:,} of `{quote(log.file)}`",
+                    f"{shortest + log.first_line:,} of {code(log.file)}",
                     "the prefix is the leading part of each prompt that every request shares: write fewer tokens "
                     "than the log's shortest prompt")
         block = prefix_block_tokens(prefix)

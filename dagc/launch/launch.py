@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from ..diagnostics import Diagnostic, quote
+from ..diagnostics import Diagnostic, code, quote
 from ..lang.lower import model_from_preset
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
@@ -77,6 +77,7 @@ class ModelPath:
     text: str
     why: str
     placeholder: bool = False
+    local: bool = False          # a directory on disk (`model from` config.json), relative to where dagc runs
 
 
 def _placeholder_for(name: str) -> str:
@@ -99,7 +100,7 @@ def model_path(plan: Plan) -> ModelPath:
     if written is not None and span is not None:
         directory = PurePath(span.source.path).parent / PurePath(written).parent
         return ModelPath(safe_path(str(directory)), "the directory of the plan's config.json, which must hold the "
-                         "weights too")
+                         "weights too", local=True)
     if name in HF_IDS:
         if plan.model == model_from_preset(name) or preset_with_dtypes(plan):
             dtypes = "" if plan.model == model_from_preset(name) else \
@@ -110,7 +111,7 @@ def model_path(plan: Plan) -> ModelPath:
             return ModelPath(HF_IDS[name], f"the Hugging Face id of preset `{name}`{dtypes}")
         return ModelPath(_placeholder_for(name), f"preset `{name}` with fields overridden: replace the path "
                          "with the checkpoint of that model", placeholder=True)
-    return ModelPath(_placeholder_for(name), f"model `{quote(name)}` has no known checkpoint: replace the path with "
+    return ModelPath(_placeholder_for(name), f"model {code(name)} has no known checkpoint: replace the path with "
                      "its Hugging Face id or local directory", placeholder=True)
 
 

@@ -29,9 +29,11 @@ SHEBANG = "#!/bin/sh"
 _NODE_ADDR = re.compile(r"\$NODE(\d+)_ADDR")
 
 
-def command_scripts(x: Launch) -> list[GeneratedFile]:
+def command_scripts(x: Launch, here: str | None = None) -> list[GeneratedFile]:
     """The scripts of `x`'s listed commands (none when it cannot run), named after the engine and the strategy
-    (`dagc.launch.launch.strategy_file_stem`).
+    (`dagc.launch.launch.strategy_file_stem`). A model directory relative to where dagc runs (`model from`
+    config.json) is written absolute, joined to `here` (that directory; None: left as written), so that the
+    script names it from any directory it is run in.
 
     Example:
         >>> from dagc.launch.launch import Command, ModelPath
@@ -58,15 +60,32 @@ def command_scripts(x: Launch) -> list[GeneratedFile]:
         # a file the command reads with `$NODE<k>_ADDR` in it (TensorRT-LLM's disaggregated router's URLs): the
         # script writes it again with the addresses, and the command reads that copy
         placed = {b: t for b in map(posixpath.basename, c.argv) if _NODE_ADDR.search(t := beside.get(b, ""))}
+        argv = _absolute(c.argv, x, here)
         nodes = sorted({int(k) for text in (c.text, *placed.values()) for k in _NODE_ADDR.findall(text)})
         lines = [SHEBANG, f"# {x.version} · strategy `{_one_line(x.strategy)}` · command {n} of {len(commands)}, on "
                  f"node {c.node} {OWN_HEADER_END}",
                  *(f': "${{NODE{k}_ADDR:?set NODE{k}_ADDR to the address of node {k}}}"' for k in nodes),
                  *(_resolved(name, text) for name, text in placed.items()),
-                 *(f"export {w}" for w in c.env_words), f"exec {_argv_text(c.argv, frozenset(beside), placed)}"]
+                 *(f"export {w}" for w in c.env_words), f"exec {_argv_text(argv, frozenset(beside), placed)}"]
         name = f"{x.engine}-{strategy_file_stem(x.strategy)}-{n:0{width}d}-node{c.node}.sh"
         out.append(GeneratedFile(name, "\n".join(lines) + "\n"))
     return out
+
+
+def _absolute(argv: tuple[str, ...], x: Launch, here: str | None) -> tuple[str, ...]:
+    """`argv` with `x`'s model directory, where it is relative, joined to `here` (normalised: `.` is `here`).
+
+    Example:
+        >>> from dagc.launch.launch import ModelPath
+        >>> x = Launch("vllm", "vLLM", "vLLM 0.33.0", "tp 8", 8, 8, 1, ModelPath(".", "", local=True))
+        >>> _absolute(("vllm", "serve", "."), x, "/home/u/m")
+        ('vllm', 'serve', '/home/u/m')
+    """
+    model = x.model.text
+    if here is None or not x.model.local or posixpath.isabs(model):
+        return argv
+    whole = posixpath.normpath(posixpath.join(here, model))
+    return tuple(whole if a == model else a for a in argv)
 
 
 def _resolved_name(name: str) -> str:

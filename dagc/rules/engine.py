@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, code
 from ..ir.dag import Phase
 from ..ir.op_shapes import graph_size
 from ..ir.step_tokens import decode_tokens_per_rank
@@ -130,7 +130,7 @@ def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnos
     if not far:
         return None
     return diag("W540", Severity.WARNING,
-                f"the plan is far outside the runs calibration `{cal.file}` was fitted on: " + "; ".join(far),
+                f"the plan is far outside the runs calibration {code(cal.file)} was fitted on: " + "; ".join(far),
                 plan.span_of("calibration.file"),
                 "calibrate on runs that cover this traffic and engine instance (`dagc calibrate`), or read its "
                 "figures and bands as extrapolated")
@@ -224,8 +224,8 @@ def check_calibration_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
         if (side := term_at_bound(name, value)) is not None:
             shown = f"{value * 1e3:g} ms" if name.endswith("_s") else f"{value:g}×"
             yield diag("W541", Severity.WARNING,
-                       f"calibration `{cal.file}` fitted `{name}` to its {side} bound, {shown}: the runs would take "
-                       "it further, so it, and the figures that rest on it, are not what the runs determined",
+                       f"calibration {code(cal.file)} fitted `{name}` to its {side} bound, {shown}: the runs would "
+                       "take it further, so it, and the figures that rest on it, are not what the runs determined",
                        ctx.plan.span_of("calibration.file"),
                        "likelier than such an engine: a term the runs had no room for, or runs that differ from "
                        "the plan (`dagc calibrate` names which, at the run); calibrate again with a run more, or "

@@ -121,7 +121,8 @@ def check_bubble(ctx: RuleContext) -> Iterator[Diagnostic]:
 
     With a schedule, the message also gives the measured idle share of the prefill. When more
     micro-batches were asked for than the requests can fill (W510), the hint is to raise the batch,
-    not the micro-batches.
+    not the micro-batches, and says where the count came from: the plan's `microbatches`, or the
+    default of one per stage when the plan sets none.
 
     Bad:
         workload { microbatches = 1 … }   strategy pp 4 < tp 2 >
@@ -136,8 +137,11 @@ def check_bubble(ctx: RuleContext) -> Iterator[Diagnostic]:
         if ctx.metrics is not None:
             measured = f" (scheduled: {ctx.metrics.bubble_fraction * 100:.0f} % of stage time idle in prefill)"
         asked = ctx.plan.workload.microbatches_for(pp)
+        # where the count came from: the plan's `microbatches`, or the default of one per stage
+        source = (f"{asked} micro-batches are asked for" if ctx.plan.workload.microbatches is not None else
+                  f"the plan sets no `microbatches`, so the default of one per stage asks for {asked}")
         hint = (f"use at least {pp} micro-batches" if asked < pp else
-                f"{asked} micro-batches are asked for, but the requests fill only {m} (W510): raise the batch to "
+                f"{source}, but the requests fill only {m} (W510): raise the batch to "
                 f"{pp * lay.dp * lay.adp:,} or more to fill {pp}")
         yield diag("W504", Severity.WARNING,
                    f"{m} micro-batch{'' if m == 1 else 'es'} for {pp} stages: about {bubble * 100:.0f} % of the "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, code
 from ..ir.ops import experts_inside_tp
 from ..kernels.series import moe_a2a
 from ..layout.shards import fused_moe_shape
@@ -364,9 +364,10 @@ def check_engine_coverage(ctx: RuleContext) -> Iterator[Diagnostic]:
             f"it measured no {dtype.value} layer of {experts} experts of hidden {hidden} and ffn {ffn} at any split: "
             "import a profile of another engine or release (`dagc kernels list`)")
     yield diag("W517", Severity.WARNING,
-               f"the kernel profile `{prof.name}` measured its engine's fused MoE layer, but not at this strategy's "
-               f"shape ({dtype.value} experts, hidden {hidden}, ffn {ffn}, top-{top_k} of {experts}, ep {lay.ep} "
-               f"etp {lay.etp}): dagc prices these experts by its own unfused kernels, which the engine does not run",
+               f"the kernel profile {code(prof.name)} measured its engine's fused MoE layer, but not at this "
+               f"strategy's shape ({dtype.value} experts, hidden {hidden}, ffn {ffn}, top-{top_k} of {experts}, "
+               f"ep {lay.ep} etp {lay.etp}): dagc prices these experts by its own unfused kernels, which the engine "
+               "does not run",
                ctx.strategy.span_of("strategy"), hint)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, code
 from ..layout.shards import kv_heads_fit
 from ..plan.model import Model
 from .base import RuleContext, diag, largest_divisor, make_rule
@@ -146,10 +146,11 @@ def check_experts_exist(ctx: RuleContext) -> Iterator[Diagnostic]:
         strategy tp 8
     """
     if not ctx.plan.model.has_experts and ctx.layout.expert_domain_written:
-        yield diag("E304", Severity.ERROR, f"model `{ctx.plan.model.name}` has no routed experts to place with ep/etp",
+        yield diag("E304", Severity.ERROR,
+                   f"model {code(ctx.plan.model.name)} has no routed experts to place with ep/etp",
                    ctx.strategy.span_of("ep") or ctx.strategy.span_of("etp"), "remove the expert domain; use tp")
     elif not ctx.plan.model.has_experts and ctx.layout.eplb:
-        yield diag("E304", Severity.ERROR, f"model `{ctx.plan.model.name}` has no routed experts to replicate in "
+        yield diag("E304", Severity.ERROR, f"model {code(ctx.plan.model.name)} has no routed experts to replicate in "
                    "redundant slots", ctx.strategy.span_of("redundant"), "remove `redundant` from the options")
 
 

@@ -1,0 +1,90 @@
+"""What a strategy's tokens cost, as report.json's `cost`, `dagc check`'s and report.md's Cost line state it: on
+the GPUs the strategy uses, and with every GPU the cluster rents charged, as `dagc fleet` ranks clusters.
+
+Input: a `StrategyResult`. Output: `strategy_cost` — report.json's `cost`, `dagc.serve.price.token_cost`'s
+figures on the GPUs the strategy uses and the same figures with every rented GPU charged (`rented_…`) — and
+`cost_sentence`, the Cost line. A plan whose strategy leaves GPUs of its cluster idle (W505) pays for them all the
+same: the line leads with what the rented cluster costs a million tokens and gives the figure on the GPUs used
+beside it, as the fleet's line does (docs/outputs.md, `cost`).
+"""
+
+from __future__ import annotations
+
+from ..serve.price import TokenCost, basis_text, token_cost
+from ..verdict.check import StrategyResult
+
+__all__ = ["StrategyCost", "cost_sentence", "strategy_cost"]
+
+class StrategyCost(TokenCost):
+    """report.json's `cost` (docs/outputs.md): `TokenCost`'s figures, on the GPUs the strategy uses, then the
+    GPUs used and rented, the cluster's rent per hour and the figures with every rented GPU charged."""
+
+    gpus_used: int | None
+    gpus_rented: int
+    rent_per_hour: float | None
+    rented_gpu_hours_per_million_tokens: float | None
+    rented_per_million_tokens: float | None
+    rented_gpu_hours_per_million_output_tokens: float | None
+    rented_per_million_output_tokens: float | None
+    rented_gpu_hours_per_million_input_tokens: float | None
+    rented_per_million_input_tokens: float | None
+
+
+def strategy_cost(result: StrategyResult) -> StrategyCost | None:
+    """report.json's `cost` of a strategy (None without metrics): `dagc.serve.price.token_cost` on its goodput
+    under the plan's traffic where it was simulated, else on its steady state — what `dagc check`, report.md
+    and report.json state, on the basis `dagc fleet` prices a pick on — and the same figures with every GPU the
+    cluster rents charged (`rented_…`: × the cluster's GPUs / the strategy's, as `dagc fleet` ranks by)."""
+    if not result.metrics:
+        return None
+    w, load, cluster = result.plan.workload, result.load, result.plan.cluster
+    goodput = None if load is None else load.figures.goodput_requests_per_s
+    used = result.gpus_used
+    cost = token_cost(result.metrics, cluster.price_per_gpu_hour, w.prompt, w.generate, goodput, used)
+    scale = max(cluster.gpus, used) / used if used else 1.0
+
+    def rent(figure: float | None) -> float | None:
+        return None if figure is None else figure * scale
+    price = cluster.price_per_gpu_hour
+    return StrategyCost(
+        **cost, gpus_used=used, gpus_rented=cluster.gpus, rent_per_hour=None if price is None else price * cluster.gpus,
+        rented_gpu_hours_per_million_tokens=rent(cost["gpu_hours_per_million_tokens"]),
+        rented_per_million_tokens=rent(cost["per_million_tokens"]),
+        rented_gpu_hours_per_million_output_tokens=rent(cost["gpu_hours_per_million_output_tokens"]),
+        rented_per_million_output_tokens=rent(cost["per_million_output_tokens"]),
+        rented_gpu_hours_per_million_input_tokens=rent(cost["gpu_hours_per_million_input_tokens"]),
+        rented_per_million_input_tokens=rent(cost["per_million_input_tokens"]))
+
+
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.3f} $"
+
+
+def cost_sentence(c: StrategyCost, traffic: bool = False) -> str:
+    """The cost line of the reports (`strategy_cost` with a price), its basis said (`traffic`: the plan has
+    traffic, `dagc.serve.price.basis_text`); where the strategy leaves GPUs of the cluster idle, every rented GPU
+    charged, the cost on the GPUs it uses beside it.
+
+    Example:
+        >>> c = {"price_per_gpu_hour": 2.0, "basis": "steady_state", "tokens_per_s": 10000.0, "gpus_used": 2,
+        ...      "gpus_rented": 8, "per_million_tokens": 0.1, "per_million_output_tokens": 0.2,
+        ...      "per_million_input_tokens": 0.2, "rented_per_million_tokens": 0.4,
+        ...      "rented_per_million_output_tokens": 0.8, "rented_per_million_input_tokens": 0.8}
+        >>> cost_sentence(c).split("; ")[1]
+        'the plan sends no traffic), 0.400 $ per million tokens (input and output) with all 8 GPUs the cluster rents \
+charged, 0.100 $ on the 2 the strategy uses (6 idle)'
+
+    """
+    used, rented = c["gpus_used"], c["gpus_rented"]
+    every, output, prompt = c["per_million_tokens"], c["per_million_output_tokens"], c["per_million_input_tokens"]
+    charged = tail = ""
+    if used is not None and rented > used:       # W505: the idle GPUs are rented all the same
+        every, output, prompt = (c["rented_per_million_tokens"], c["rented_per_million_output_tokens"],
+                                 c["rented_per_million_input_tokens"])
+        charged = (f" with all {rented:,} GPUs the cluster rents charged, {_money(c['per_million_tokens'])} on the "
+                   f"{used:,} the strategy uses ({rented - used:,} idle)")
+        tail = ", every rented GPU charged"
+    return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic)}, {_money(every)} per million "
+            f"tokens (input and output){charged}; the whole cost over the output tokens alone, as serving benchmarks "
+            f"quote it, {_money(output)} per million output tokens, and over the input tokens alone {_money(prompt)} "
+            f"per million input tokens{tail}")
