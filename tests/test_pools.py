@@ -43,8 +43,8 @@ def test_pools_flatten_into_two_strategies_with_the_options_of_both():
     ("decode 1 < tp 8 > prefill 1 < tp 2 >", "the prefill pool comes first", 1),
     ("prefill 1 < tp 2 > prefill 2 < tp 2 > decode 1 < tp 2 >", "written twice", 20),
     ("prefill 1 < tp 2 > decode < tp 2 >", "whole number of instances", 20),
-    ("prefill 0 < tp 2 > decode 1 < tp 2 >", "whole number of instances", 1),
-    ("prefill 1.5 < tp 2 > decode 1 < tp 2 >", "whole number of instances", 1),
+    ("prefill 0 < tp 2 > decode 1 < tp 2 >", "whole number of instances", 9),       # at the count
+    ("prefill 1.5 < tp 2 > decode 1 < tp 2 >", "whole number of instances", 9),
     ("prefill 1 decode 1 < tp 2 >", "needs the strategy of its instances", 1),
     ("tp 2 prefill 1 < tp 2 > decode 1 < tp 2 >", "beside the pools", 1),
     ("prefill 1 < tp 2 > ; decode 1 < tp 2 >", "side by side", 1),

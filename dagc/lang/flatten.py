@@ -129,8 +129,8 @@ def _pool(a: AxisNode, options: StrategyOptions, diags: list[Diagnostic]) -> Poo
     either is missing or wrong; the scope's own diagnostics as any strategy's)."""
     role, n = a.name, a.degree
     if n is None or not math.isfinite(n) or n != int(n) or not 1 <= n <= MAX_DEGREE:
-        _pool_error(diags, f"the {role} pool needs a whole number of instances from 1 to {MAX_DEGREE:,}", _span(a),
-                    f"write e.g. `{role} 2 < tp 8 >`")
+        _pool_error(diags, f"the {role} pool needs a whole number of instances from 1 to {MAX_DEGREE:,}",
+                    a.degree_span or _span(a), f"write e.g. `{role} 2 < tp 8 >`")      # at the count, when written
     if a.split is not None:
         _pool_error(diags, "a pool takes no `[…]` layer split", a.split_span,
                     f"split the layers inside it: `{role} 1 < pp 2 [31, 30] < tp 4 > >`")
