@@ -24,10 +24,15 @@ Usage:
    median |error| over the figures. A plan without traffic is a steady state whose TTFT is fitted on (as
    bench/fit_engine_terms.py does). Target: the calibrated error at most half the uncalibrated. With `--folds`,
    each run of each fold (calibrated on, or tested) and its traffic, then each figure's error uncalibrated and
-   calibrated (means and medians; p99s are in the medians above but not listed): where the calibration helps,
-   and where the runs' errors go two ways that no engine term follows. With `--other-half`, calibrated on each
-   group's runs 2nd, 4th, … (and, of an odd count, the last: 3 runs at least) and tested on the others — the same
-   groups split the other way, to tell what the split itself moves the ratios by.
+   calibrated (means and medians; p99s are in the medians above but not listed), and the requests it decoded at
+   once (Little's law: output tokens/s × mean TPOT; measured, dagc's uncalibrated and calibrated): where the
+   calibration helps, where the runs' errors go two ways that no engine term follows, and where the engine held
+   fewer requests in flight than dagc's (its KV cache, its cap on sequences), which no term moves. With
+   `--other-half`, calibrated on each group's runs 2nd, 4th, … (and, of an odd count, the last: 3 runs at least)
+   and tested on the others — the same groups split the other way, to tell what the split itself moves the ratios
+   by. With `--kv SHARE`, a what-if: each group's calibrated plans with a KV cache the share of dagc's that the
+   engine held on the calibration runs' offline bursts (the median of the requests decoded at once, measured over
+   dagc's), when it is below SHARE; the uncalibrated figures stay the shipped plans' (docs/calibrate.md).
 """
 
 from __future__ import annotations
@@ -132,9 +137,9 @@ def recovered_text(terms) -> str:
             f"(true 100 µs): at most {miss:.2%} off")
 
 
-def _job(run: fc.Run) -> Job:
-    """A corpus run as a calibration job: its plan lowered with its engine, its traffic the plan's own."""
-    plan = fc.lowered(run)
+def _job(run: fc.Run, plan=None) -> Job:
+    """A corpus run as a calibration job: its plan lowered with its engine (or `plan`), its traffic the plan's own."""
+    plan = plan if plan is not None else fc.lowered(run)
     tr, w = plan.workload.traffic, plan.workload
     src = SourceFile(f"{run.id}.json", "", echo=False)
     m = MeasuredRun(run.id, run.id, "corpus", src, 0, 0, tr.requests if tr else w.batch,
@@ -180,7 +185,21 @@ def _fold_lines(role: str, run: fc.Run, before: dict[str, float], after: dict[st
         if k in before and k in after and not k.endswith("_p99"):
             out.append(f"      {k:20} measured {m:11.2f}  uncalibrated {before[k]:11.2f} "
                        f"({(before[k] - m) / m:+7.1%})  calibrated {after[k]:11.2f} ({(after[k] - m) / m:+7.1%})")
+    got = [_decoding(f) for f in (run.measured, before, after)]
+    if None not in got:
+        m, b, a = got
+        out.append(f"      {'decoding at once':20} measured {m:11.1f}  uncalibrated {b:11.1f} ({(b - m) / m:+7.1%})  "
+                   f"calibrated {a:11.1f} ({(a - m) / m:+7.1%})")
     return out
+
+
+def _decoding(figures: dict[str, float]) -> float | None:
+    """The requests a run decoded at once on average, by Little's law: output tokens/s × the mean time per output
+    token (a request emits one token a TPOT while it decodes) — what tells a run whose engine held fewer requests
+    in flight than dagc's (its KV cache, its cap on sequences) from one whose steps are slower. None without both."""
+    if "output_tokens_per_s" not in figures or "tpot_ms" not in figures:
+        return None
+    return figures["output_tokens_per_s"] * figures["tpot_ms"] / 1e3
 
 
 def _halves(runs: list[fc.Run], other: bool) -> tuple[list[fc.Run], list[fc.Run]]:
@@ -192,16 +211,62 @@ def _halves(runs: list[fc.Run], other: bool) -> tuple[list[fc.Run], list[fc.Run]
     return runs[1::2] + runs[-1:] * odd, runs[0:len(runs) - odd:2]
 
 
-def corpus(folds: bool = False, other: bool = False) -> dict[str, tuple[float, float]]:
+def _free_bytes(plan) -> float:
+    """A GPU's memory less its weights and activations (the worst rank's): the KV cache and the reserve."""
+    from dagc.layout.layout import resolve
+    from dagc.memory.activations import activation_bytes_by_stage
+    from dagc.memory.memory import memory
+    c, strategy = plan.cluster, fc.flatten_first(plan)
+    w = strategy.workload_for(plan.workload)
+    lay = resolve(plan.model, c, w, strategy)
+    worst = memory(plan.model, w, c, lay, activation_bytes_by_stage(plan.model, w, c, lay)).worst
+    return c.gpu.memory_bytes - worst.weights_bytes - worst.activation_bytes
+
+
+def _kv_share(runs: list[fc.Run]) -> tuple[float, int]:
+    """The share of dagc's KV cache the engine held (`--kv`): the median, over the offline bursts among `runs`
+    (every request sent at once: the runs that fill the cache), of the requests decoded at once measured over
+    dagc's (`_decoding`), and how many bursts; 1 without one."""
+    shares = []
+    for r in runs:
+        plan = fc.lowered(r)
+        tr = plan.workload.traffic
+        if tr is None or tr.concurrency is None or tr.concurrency < tr.requests:
+            continue
+        figs, why = dagc_figures(plan)
+        m, d = _decoding(r.measured), _decoding(figs) if why is None else None
+        if m and d:
+            shares.append(m / d)
+    return (statistics.median(shares), len(shares)) if shares else (1.0, 0)
+
+
+def _kv_scaled(plan, share: float):
+    """The plan with its KV cache `share` of dagc's: its reserve grown by the rest (`cluster.reserve_bytes`)."""
+    grow = (1 - share) * (_free_bytes(plan) - plan.cluster.reserve_bytes)
+    return plan.model_copy(update={"cluster": plan.cluster.model_copy(
+        update={"reserve_bytes": plan.cluster.reserve_bytes + grow})})
+
+
+def corpus(folds: bool = False, other: bool = False, kv: float | None = None) -> dict[str, tuple[float, float]]:
     """quantity → (uncalibrated, calibrated) median |error| on the test halves, over every group (`other`: the
-    groups split the other way, `_halves`)."""
+    groups split the other way, `_halves`). `kv`: a what-if — the calibrated plans' KV cache the share of dagc's
+    the engine held on the calibration runs (`_kv_share`) when it is below `kv`; the uncalibrated figures stay
+    the shipped plans'."""
     before: dict[str, list[float]] = defaultdict(list)
     after: dict[str, list[float]] = defaultdict(list)
     for key, runs in sorted(_groups().items()):
         fit_runs, test_runs = _halves(runs, other)
         t0 = time.perf_counter()
+        share, bursts = _kv_share(fit_runs) if kv is not None else (1.0, 0)
+        scaled = share < kv if kv is not None else False
+
+        def mine(r: fc.Run, share: float = share, scaled: bool = scaled):
+            return _kv_scaled(fc.lowered(r), share) if scaled else fc.lowered(r)
+        if kv is not None:
+            print(f"  {key[0]} ({key[1]} {key[2] or ''}): the engine held {share:.2f} of dagc's requests at once "
+                  f"over {bursts} bursts: " + ("its KV cache scaled" if scaled else "left"), flush=True)
         try:
-            cal = fit_jobs([_job(r) for r in fit_runs])
+            cal = fit_jobs([_job(r, mine(r)) for r in fit_runs])
         except Exception as exc:  # noqa: BLE001  (a group dagc refuses is reported, not fitted)
             print(f"  {key[0]} {key[1]}: not calibrated: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
             continue
@@ -213,7 +278,7 @@ def corpus(folds: bool = False, other: bool = False) -> dict[str, tuple[float, f
             # calibrated as a plan naming the calibration is (`calibrated_cluster`): the fitted step_s holds the
             # engine's time per layer (`per_step_terms`), which it replaces
             for terms, into, g in ((None, before, g_before), (cal.terms, after, g_after)):
-                figs, why = dagc_figures(plan if terms is None else per_step_terms(plan), terms)
+                figs, why = dagc_figures(plan if terms is None else per_step_terms(mine(r)), terms)
                 got.append(figs if why is None else {})
                 for k, m in r.measured.items():
                     if why is None and k in figs and r in test_runs:
@@ -248,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
                     "calibrated")
     ap.add_argument("--other-half", action="store_true", help="calibrate on each group's other half of runs "
                     "(2nd, 4th, …), test on the rest")
+    ap.add_argument("--kv", type=float, metavar="SHARE", help="what if a calibration scaled the KV cache to the "
+                    "requests the engine held at once on its offline bursts, when below SHARE of dagc's (0.8)")
     args = ap.parse_args(argv)
     if args.timing or not args.corpus:
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
@@ -255,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         timing(workers=2)
         timing(workers=None)
     if args.corpus or not args.timing:
-        corpus(args.folds, args.other_half)
+        corpus(args.folds, args.other_half, args.kv)
     return 0
 
 

@@ -150,8 +150,8 @@ def one_computation_per_output():
         o = options or driving.DriveOptions()
         return repr(plan), repr(o.strategy), o.search, o.jobs, o.budget_s, o.picks
 
-    def rate_key(plan, found, rate, progress=None):
-        return repr(plan), id(found), rate
+    def rate_key(plan, found, rate, progress=None, shown=None):
+        return repr(plan), id(found), rate, shown
 
     def searched_key(plan, options=None, progress=None):
         return repr(plan), None if options is None else tuple(

@@ -163,9 +163,12 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
     for key, path in m.paths.items():
         phase = key.value if key.value == "prefill" else f"{key.value} (2 steps)"
         total = path.makespan_s or 1.0
-        parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({_share(v / total)})" for name, v in (
-            ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
-            ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s)) if v > 0)
+        host = (f", of which the engine's host time {format_si(path.host_s, Dimension.TIME)}"
+                if path.host_s > 0 else "")
+        parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({_share(v / total)}{host if k == 0 else ''})"
+                           for k, (name, v) in enumerate((
+                               ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
+                               ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s))) if v > 0)
         length = format_si(path.makespan_s, Dimension.TIME)
         if phase == "prefill":                  # the prefill's path is the TTFT
             length = near_text(plan, RequirementKind.TTFT, path.makespan_s, length)

@@ -47,7 +47,10 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
               "within every latency requirement, per GPU), those within 1 % of one another (the runs' noise) by "
               "their headroom, the least margin of their load requirements"
               + (f"; {ranked.skipped:,} not simulated (`dagc check` rejects them at this workload)"
-                 if ranked.skipped else ""), markup=False)
+                 if ranked.skipped else "")
+              + (f"; {ranked.beyond:,} more, on more GPUs, not simulated: a strategy serves at most the rate, so its "
+                 "goodput per GPU is at most the rate over its GPUs, short of the rows shown"
+                 if ranked.beyond else ""), markup=False)
     names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
     rows = []
     ttft, tpot = ranked.percentiles

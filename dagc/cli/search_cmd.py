@@ -73,7 +73,7 @@ def cmd_search(args: Namespace) -> int:
     if svg_path is None:
         return EXIT_OUTPUT
     print_search_warnings(err, found, plan)
-    at_rate = _at_rate(plan, found, args.rate, is_quiet(args), err) if args.rate is not None else None
+    at_rate = _at_rate(plan, found, args.rate, _rate_rows(args), err, is_quiet(args)) if args.rate is not None else None
     if args.format == "json":
         from ..export.search_json import search_json
         doc = search_json(found, args.top)
@@ -99,7 +99,7 @@ def cmd_search(args: Namespace) -> int:
 
 
 def _refused(plan: Plan, path: str, err: Console) -> bool:
-    """Whether the plan's engine starts none of its strategies (E728, E729: `plan_refusals`), said on `err` —
+    """Whether the plan's engine starts none of its strategies (E706, E728, E729: `plan_refusals`), said on `err` —
     every candidate would be left out for them: their reason, not an empty table."""
     with loading():
         from ..launch.engine_check import plan_refusals
@@ -162,9 +162,16 @@ def _write_pareto(args: Namespace, plan: Plan, found: SearchResult, err: Console
     return svg_path
 
 
-def _at_rate(plan: Plan, found: SearchResult, rate: float, quiet: bool, err: Console) -> RankedAtRate | None:
-    """`--rate R`: the search's best simulated at R requests/s, with a progress bar; None (with a warning)
-    when their runs would pass the plan's load work budget (`--load-budget`)."""
+def _rate_rows(args: Namespace) -> int:
+    """The rows of `--rate` printed: `--top`, or with `--quiet` in text its conclusion alone (the first row)."""
+    return 1 if is_quiet(args) and args.format == "text" else max(args.top, 1)
+
+
+def _at_rate(plan: Plan, found: SearchResult, rate: float, shown: int, err: Console, quiet: bool
+             ) -> RankedAtRate | None:
+    """`--rate R`: the search's best simulated at R requests/s, those that cannot reach the `shown` rows printed
+    left out (`rank_at_rate`), with a progress bar; None (with a warning) when their runs would pass the plan's
+    load work budget (`--load-budget`)."""
     with loading():
         from ..search.at_rate import rank_at_rate, rate_work_events
     events, budget = rate_work_events(plan, found), plan.load_budget_events
@@ -175,7 +182,7 @@ def _at_rate(plan: Plan, found: SearchResult, rate: float, quiet: bool, err: Con
         return None
     progress = progress_bar(f"simulating the best strategies at {rate:g} requests/s", quiet)
     try:
-        return rank_at_rate(plan, found, rate, progress=progress)
+        return rank_at_rate(plan, found, rate, progress=progress, shown=shown)
     finally:
         progress.close()
 

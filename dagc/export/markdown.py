@@ -292,13 +292,18 @@ def _critical_path(met: dict[str, Any]) -> list[str]:
     rows = []
     for phase, p in met["critical_path"].items():
         total = p["makespan_s"] or 1.0
+        host = p.get("host_s") or 0.0
         rows.append([phase, format_si(p["makespan_s"], Dimension.TIME)] + [
-            f"{format_si(p[k], Dimension.TIME)} ({p[k] / total * 100:.0f} %)"
+            f"{format_si(p[k], Dimension.TIME)} ({p[k] / total * 100:.0f} %"
+            + (f"; host {format_si(host, Dimension.TIME)}" if k == "compute_s" and host > 0 else "") + ")"
             for k in COST_NAMES])
     inflight = "mixed" in met["critical_path"]
     note = ("The decode row covers two consecutive steps; TPOT is the gap between them." if not inflight
             else "Each row covers two consecutive steps of its kind (the mixed steps carry a prompt's chunk in "
                  "micro-batch 0); a step is the gap between them.")
+    if any(p.get("host_s") for p in met["critical_path"].values()):
+        note += (" Compute includes the engine's host time (`host`: scheduling, inputs and sampling of each step, "
+                 "per request and per layer; docs/cost-model.md, \"The engine\").")
     return ["## Critical path", ""] + md_table(["phase", "makespan", *COST_NAMES.values()], rows) + [note, ""]
 
 

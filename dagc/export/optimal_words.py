@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..launch.engine_check import PLAN_CODES
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective, StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
@@ -64,7 +65,8 @@ def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
             return (f"this strategy is legal, but none of the search's {ev.total:,} candidates is (it lies outside "
                     "the strategies the search tries, docs/search.md): there is nothing to compare it with"), True
         case Why.NONE_LEGAL:
-            return f"no legal strategy was found on this cluster (all {ev.total:,} candidates evaluated)", False
+            return (f"no legal strategy was found on this cluster (all {ev.total:,} candidates evaluated)"
+                    f"{_plan_refused(result)}"), False
         case Why.STOPPED_BEFORE_LEGAL:
             return f"{stopped} before finding a legal strategy", True
         case Why.NONE_BETTER_SO_FAR:
@@ -82,6 +84,13 @@ def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
                     f"{_missed_text(result)}, and the best that meets every requirement is among the others "
                     "(`dagc search --rate R` judges its first rows with their capacities)"), True
     return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
+
+
+def _plan_refused(result: StrategyResult) -> str:
+    """Why no candidate is legal when the plan's engine refuses the plan whatever the strategy (E706, E728, E729:
+    `dagc.launch.engine_check.plan_refusals`), from the codes among `result`'s diagnostics; '' otherwise."""
+    codes = sorted({d.code for d in result.diagnostics} & PLAN_CODES)
+    return f": the plan's engine starts none of them ({', '.join(codes)})" if codes else ""
 
 
 def _unstartable(ev: OptimalEvidence, result: StrategyResult) -> str:

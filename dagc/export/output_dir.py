@@ -35,24 +35,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .home import refuse_a_home
+from .output_marker import (
+    MANIFEST_HEAD,
+    MARKER,
+    MARKER_TEXT,
+    OLD_TEMP_FILE,
+    OUTPUT_FILES,
+    entries,
+    first_not_dagc,
+    is_dagc_tree,
+    read_manifest,
+)
 from .write import BESIDE, OutputError, check_beside, existing_directory, file_kind, lstat_or_none, write_text_atomic
 
 __all__ = ["check_output_dir", "default_output_dir", "safe_dir_name", "write_manifest", "plot_dir", "MARKER",
-           "OUTPUT_FILES", "MAX_DIR_NAME", "staging_parent"]
+           "MARKER_TEXT", "MANIFEST_HEAD", "OUTPUT_FILES", "MAX_DIR_NAME", "read_manifest", "staging_parent"]
 
-MARKER = ".dagc-output"     # in every output directory dagc creates
 MAX_DIR_NAME = 64           # characters of a strategy's directory name (then cut, and made unique)
-# Everything dagc writes into an output directory; a directory holding only these (and the
-# temporary names of older versions) is dagc's even without the marker.
-OUTPUT_FILES = frozenset({"report.json", "report.md", "report.html", "dag.json", "dag.dot", "dag.svg",
-                          "placement.svg", "trace.json", "trace.json.gz", "pareto.svg", "load_cdf.svg",
-                          "load_timeline.svg", "compare_cdf.svg", MARKER})
-MARKER_TEXT = "dagc output directory: `dagc compile` replaces it whole.\n"
-MANIFEST_HEAD = "files dagc wrote here (anything else makes dagc refuse to replace it, short of --force):\n"
-MAX_MANIFEST_BYTES = 16 << 20     # a marker larger than this is not dagc's
 CARRIED_OVER = ("pareto.svg",)          # written by `dagc search` into the same directory: kept
-_OLD_TEMP_FILE = re.compile(r"\.(?P<name>[^/]+)\.[A-Za-z0-9_]{8}(?:\.tmp)?")
-_OLD_TEMP_DIR = re.compile(r"tmp[A-Za-z0-9_]{8}")
 
 
 def safe_dir_name(name: str, fallback: str) -> str:
@@ -86,90 +86,18 @@ def default_output_dir(plan_name: str, root: Path = Path("out")) -> Path:
     return out
 
 
-def _is_dagc_tree(d: Path, depth: int = 0) -> bool:
-    """Only names dagc writes (a strategy directory level below the top, temporaries of older
-    versions), no links: a directory dagc wrote before it had the marker."""
-    with os.scandir(d) as entries:
-        for e in entries:
-            if e.is_symlink():
-                return False
-            if e.is_file(follow_symlinks=False):
-                m = _OLD_TEMP_FILE.fullmatch(e.name)
-                if e.name not in OUTPUT_FILES and not (m and m.group("name") in OUTPUT_FILES):
-                    return False
-            elif e.is_dir(follow_symlinks=False):
-                if depth >= 2 or (depth == 1 and not _OLD_TEMP_DIR.fullmatch(e.name)):
-                    return False
-                if not _is_dagc_tree(Path(e.path), depth + 1):
-                    return False
-            else:
-                return False
-    return True
-
-
 def _is_empty_dir(d: Path) -> bool:
     with os.scandir(d) as entries:
         return next(iter(entries), None) is None
 
 
-def read_manifest(out: Path) -> frozenset[str] | None:
-    """What the marker of `out` says dagc wrote there (paths relative to `out`, directories ending
-    in `/`); None when there is no marker, or one of a dagc without manifests (which trusted it).
-
-    Raises:
-        OutputError: the marker is not a regular file, or cannot be read.
-    """
-    path = out / MARKER
-    st = lstat_or_none(path)
-    if st is None:
-        return None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_MANIFEST_BYTES:
-        raise OutputError(out, f"its {MARKER} is not dagc's marker; give a new or empty directory")
-    try:
-        text = path.read_bytes().decode("utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise OutputError(path, exc.strerror or str(exc)) from exc
-    if MANIFEST_HEAD not in text:
-        return frozenset({"*"})                       # an older dagc's marker: the whole directory was its own
-    listed = frozenset(text.split(MANIFEST_HEAD, 1)[1].splitlines())
-    bad = next((rel for rel in sorted(listed) if not _plain_entry(rel)), None)
-    if bad is not None:         # `..`, `/etc`, `a/../..`: an entry swap_in would remove outside `out`
-        raise OutputError(out, f"its {MARKER} lists an entry that is not a plain name inside it, so it is not "
-                               "dagc's marker; give a new or empty directory")
-    return listed
-
-
-def _plain_entry(rel: str) -> bool:
-    """An entry `write_manifest` writes: 1 to 3 names joined by `/` (a directory's with a `/` after), none of
-    them empty, `.` or `..`, and no NUL: a path that stays inside the directory it is listed in.
-
-    Example:
-        >>> [_plain_entry(r) for r in ("report.md", "strategy-1/", "a/b/c", "..", "../x", "/etc", "a//b", "")]
-        [True, True, True, False, False, False, False, False]
-    """
-    parts = (rel[:-1] if rel.endswith("/") else rel).split("/")
-    return 0 < len(parts) <= 3 and all(p not in ("", ".", "..") and "\x00" not in p for p in parts)
-
-
-def _entries(d: Path, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    with os.scandir(d) as it:
-        found = sorted(it, key=lambda e: e.name)
-    for e in found:
-        rel = prefix + e.name
-        if e.is_dir(follow_symlinks=False):
-            yield rel + "/", e
-            if depth < 2:
-                yield from _entries(Path(e.path), rel + "/", depth + 1)
-        else:
-            yield rel, e
-
-
 def _foreign(out: Path, manifest: frozenset[str]) -> str | None:
-    """The first entry of `out` that the manifest does not list (links never count as dagc's)."""
+    """The first entry of `out` that the manifest does not list (links never count as dagc's); an older dagc's
+    marker (`*`) vouches only for names dagc writes (`_is_dagc_tree`)."""
     if "*" in manifest:
-        return None
+        return first_not_dagc(out)
     staged = sibling(out, "tmp-")          # a killed run's staging inside a mount point (`staging_parent`)
-    for rel, e in _entries(out):
+    for rel, e in entries(out):
         if rel.startswith(staged) and "/" not in rel.rstrip("/") and _ours(out / rel.rstrip("/")):
             continue
         if rel != MARKER and (rel not in manifest or e.is_symlink()):
@@ -183,7 +111,7 @@ def _hidden_foreign(out: Path) -> str | None:
     ours = (sibling(out, "tmp-"), sibling(out, "old-"))
     with os.scandir(out) as entries:
         for name in sorted(e.name for e in entries):
-            m = _OLD_TEMP_FILE.fullmatch(name)
+            m = OLD_TEMP_FILE.fullmatch(name)
             if (name.startswith(".") and name != MARKER and not name.startswith(ours)
                     and not (m and m.group("name") in OUTPUT_FILES)):
                 return name
@@ -218,7 +146,7 @@ def check_output_dir(out: Path, force: bool = False) -> None:
                 return
             raise OutputError(out, f"it holds `{extra}`, which dagc did not write (dagc replaces its output "
                                    f"directory whole); move it away, or {_not_forced(out, hidden)}")
-        older = _is_dagc_tree(out)
+        older = is_dagc_tree(out)
     except OSError as exc:
         raise OutputError(out, exc.strerror or str(exc)) from exc
     hint = " (its files are named like dagc's, but it has no marker)" if older else ""
@@ -228,7 +156,7 @@ def check_output_dir(out: Path, force: bool = False) -> None:
 
 def write_manifest(staging: Path) -> None:
     """Write the marker of a filled staging directory: every entry in it, listed."""
-    listed = [rel for rel, _ in _entries(staging) if rel != MARKER]
+    listed = [rel for rel, _ in entries(staging) if rel != MARKER]
     write_text_atomic(staging / MARKER, MARKER_TEXT + MANIFEST_HEAD + "".join(f"{r}\n" for r in listed))
 
 

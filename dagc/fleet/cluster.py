@@ -206,8 +206,9 @@ def failed_answer(plan: Plan, reason: str) -> dict[str, Any]:
 
 def _none_because(plan: Plan) -> str:
     """Why the search found no strategy, when the engine refuses the plan whatever the strategy (E728: its GPU's
-    maker; E729: NVFP4 before Blackwell, `dagc.launch.engine_check.plan_refusals`) — as `dagc search` says it, not
-    its hint, which names the plan's `cluster`, not the fleet's list — else that `dagc search` says why."""
+    maker; E729: NVFP4 before Blackwell; E706: MTP drafting without MTP weights;
+    `dagc.launch.engine_check.plan_refusals`) — as `dagc search` says it, not its hint, which names the plan's
+    `cluster`, not the fleet's list — else that `dagc search` says why."""
     refused = plan_refusals(plan)
     if not refused:
         return "the search found none (dagc search says why)"

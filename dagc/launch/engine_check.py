@@ -44,11 +44,15 @@ from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 __all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_checked", "engine_judges",
            "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint"]
 
-# What the engine refuses of the plan whatever its strategy (`dagc.rules.launch_gpu`): its GPU, its weights' format
-PLAN_CODES = frozenset({"E728", "E729"})
+# What the engine refuses of the plan whatever its strategy: its GPU, its weights' format (`dagc.rules.launch_gpu`),
+# MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`)
+PLAN_CODES = frozenset({"E706", "E728", "E729"})
 E729_HINT = ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
              "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
              "(its Marlin kernels)")
+E706_HINT = ("no strategy changes the checkpoint: draft with `method = eagle` (a draft model trained for this one) or "
+             "`method = ngram`, leave out `speculative { … }`, or serve a model whose checkpoint ships MTP layers "
+             "(DeepSeek-V3, GLM-4.5)")
 
 
 def engine_judges(plan: Plan) -> bool:
@@ -132,6 +136,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
         return engines_for_gpu(result.plan), None
     if "E729" in codes:
         return E729_HINT, None
+    if "E706" in codes:
+        return E706_HINT, None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:
@@ -150,8 +156,9 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
 
 def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
     """What the engine the plan chose refuses whatever the strategy (`PLAN_CODES`: its GPU's maker, E728; NVFP4
-    weights before Blackwell, E729), located in the plan with the hint `check` gives; empty when it runs the plan's
-    GPU and weights, or the plan chose no engine (`engine_judges`). `dagc search` says these instead of an empty
+    weights before Blackwell, E729; MTP drafting from a checkpoint without MTP weights, E706), located in the plan
+    with the hint `check` gives; empty when it runs the plan's GPU and weights, or the plan chose no engine
+    (`engine_judges`). `dagc search` says these instead of an empty
     ranking: every candidate of its space is left out for them.
 
     Example:
@@ -165,7 +172,7 @@ def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
         return ()
     one = aggregated(tp=1)            # any strategy: these codes are the same for all
     d = degrees(plan, one, resolve(plan.model, plan.cluster, plan.workload, one))
-    hints = {"E728": engines_for_gpu(plan), "E729": E729_HINT}
+    hints = {"E706": E706_HINT, "E728": engines_for_gpu(plan), "E729": E729_HINT}
     return tuple(engine_refusal(r.code, r.message, field_span(plan, one, r.at), hints[r.code])
                  for r in launch_refusals(plan, TABLES[plan.cluster.engine.name], d) if r.code in PLAN_CODES)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..cost.cost import Costs
+from ..cost.cost import Costs, host_step_s
 from ..ir.dag import Category, Dag, OpKind, Phase
 from ..plan.workload import Overlap
 
@@ -43,11 +43,14 @@ class PathBreakdown:
     pp_comm_s: float
     waiting_s: float
     nodes: tuple[int, ...] = field(repr=False, default=())
+    # of `compute_s`, the engine's host time its compute ops carry (`dagc.cost.cost.host_step_s`: a step's
+    # scheduling and per-request work on its embedding, the time per layer on each QKV projection)
+    host_s: float = 0.0
 
     def to_json(self) -> dict[str, float]:
-        return {"makespan_s": self.makespan_s, "compute_s": self.compute_s, "tp_comm_s": self.tp_comm_s,
-                "ep_comm_s": self.ep_comm_s, "pp_comm_s": self.pp_comm_s, "waiting_s": self.waiting_s,
-                "ops": len(self.nodes)}
+        return {"makespan_s": self.makespan_s, "compute_s": self.compute_s, "host_s": self.host_s,
+                "tp_comm_s": self.tp_comm_s, "ep_comm_s": self.ep_comm_s, "pp_comm_s": self.pp_comm_s,
+                "waiting_s": self.waiting_s, "ops": len(self.nodes)}
 
 
 def _stream_offsets(overlap: Overlap) -> dict[OpKind, int]:
@@ -160,7 +163,10 @@ def _order(dag: Dag, idx: list[int], w: int) -> list[int]:
     return ordered
 
 
-def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, binding: list[int]) -> PathBreakdown:
+def _path(dag: Dag, idx: list[int], out: _Timeline, host: list[float]) -> PathBreakdown:
+    """The critical path of the phase of nodes `idx` on `out`, by category (`host`: each template's host seconds,
+    aligned with `dag.templates`, within its compute)."""
+    start, finish, binding = out.start, out.finish, out.binding
     began, ended = start.tolist(), finish.tolist()      # the same floats, read as Python's
     members = np.asarray(idx, dtype=np.int64)
     ends = finish[members]
@@ -168,17 +174,19 @@ def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, bindi
     makespan = ended[last]
     parts = {c: 0.0 for c in Category}
     nodes = []
+    host_s = 0.0
     i = last
     while i >= 0:
         nodes.append(i)
         parts[dag.kind[i].category] += ended[i] - began[i]
+        host_s += host[dag.template_index[i]]
         b = binding[i]
         gap = began[i] - (ended[b] if b >= 0 else 0.0)
         parts[Category.WAITING] += max(0.0, gap)
         i = b
     return PathBreakdown(makespan_s=makespan, compute_s=parts[Category.COMPUTE], tp_comm_s=parts[Category.TP_COMM],
                          ep_comm_s=parts[Category.EP_COMM], pp_comm_s=parts[Category.PP_COMM],
-                         waiting_s=parts[Category.WAITING], nodes=tuple(reversed(nodes)))
+                         waiting_s=parts[Category.WAITING], nodes=tuple(reversed(nodes)), host_s=host_s)
 
 
 def schedule(dag: Dag, costs: Costs, overlap: Overlap) -> Schedule:
@@ -189,10 +197,11 @@ def schedule(dag: Dag, costs: Costs, overlap: Overlap) -> Schedule:
     start, finish, binding, stream_prev = out.start, out.finish, out.binding, out.stream_prev
     critical = np.zeros(n, dtype=bool)
     paths: dict[Phase, PathBreakdown] = {}
+    host = [0.0 if t.kind.is_comm else host_step_s(t, costs.model) for t in dag.templates]
     for phase in dict.fromkeys(dag.phase):          # the phases present, in the DAG's order
         idx = dag.indices(phase)
         _schedule_phase(dag, costs.node_s, idx, overlap, out)
-        paths[phase] = path = _path(dag, idx, start, finish, binding)
+        paths[phase] = path = _path(dag, idx, out, host)
         critical[list(path.nodes)] = True
     start.flags.writeable = finish.flags.writeable = critical.flags.writeable = False
     return Schedule(start=start, finish=finish, binding=tuple(binding), stream_prev=tuple(stream_prev),

@@ -89,11 +89,12 @@ class RankedAtRate:
     ranked: tuple[AtRate, ...]
     skipped: int = 0
     percentiles: tuple[int, int] = SHOWN_DEFAULT      # the TTFT and TPOT percentiles shown (`shown_percentiles`)
+    beyond: int = 0     # candidates not simulated: their goodput per GPU cannot reach the rows shown (`_out_of_reach`)
 
     def to_json(self, top: int) -> dict[str, object]:
         return {"shown_percentiles": {"ttft": self.percentiles[0], "tpot": self.percentiles[1]},
                 "rate_requests_per_s": self.rate, "requests": self.traffic.requests, "seed": self.traffic.seed,
-                "simulated": len(self.ranked), "not_simulated": self.skipped,
+                "simulated": len(self.ranked), "not_simulated": self.skipped, "beyond_shown": self.beyond,
                 "ranked": [a.to_json() for a in self.ranked[:top]]}
 
 
@@ -119,39 +120,97 @@ def rate_work_events(plan: Plan, found: SearchResult) -> int:
 
 
 def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
-                 progress: Callable[[int, int], None] | None = None) -> RankedAtRate:
-    """The search's best candidates ranked by goodput per GPU at `rate` requests/s (module docstring)."""
+                 progress: Callable[[int, int], None] | None = None, shown: int | None = None) -> RankedAtRate:
+    """The search's best candidates ranked by goodput per GPU at `rate` requests/s (module docstring). With
+    `shown`, the rows a reader is shown (`dagc search --rate`'s `--top`), a candidate whose goodput per GPU
+    cannot reach them is not simulated (`_out_of_reach`): the first `shown` rows are those of ranking every
+    candidate, and `RankedAtRate.beyond` counts the candidates left out; None simulates every one."""
     base = plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)
     traffic = base.at_rate(rate)
     trial = plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": traffic})})
-    pool = _pool(found)
-    ranked, skipped = [], 0
-    for done, c in enumerate(pool):
-        if progress is not None:
-            progress(done, len(pool))
-        r = check_candidate(trial, c)           # as `dagc check --strategy TEXT --set workload.rate=R` judges it
-        if isinstance(r, str) or r.load is None:
-            skipped += 1
-            continue
-        ranked.append(_at_rate(r, c, found.objective))
-    # a strategy that falls short on the cluster's fewer GPUs, judged again as replicas of it (`replica_counts`)
-    short = [a for a in ranked if _tier(a) != 0]
-    for done, a in enumerate(short, len(pool)):
-        if progress is not None:
-            progress(done, len(pool) + len(short))
-        for k in replica_counts(trial, a, rate):
-            copies_of = replicas_of(trial, a.candidate, k)
-            if copies_of is None:       # more copies than the cluster holds: `replica_counts` gives none such
-                continue
-            r = check_candidate(trial, copies_of)
-            if not isinstance(r, str) and r.load is not None:
-                ranked.append(again := _at_rate(r, copies_of, found.objective))
-                if _tier(again) == 0:
-                    break           # the fewest replicas that carry the rate: the most goodput per GPU of them
+    runs = _Runs(trial, found.objective, rate, shown)
+    beyond = runs.simulate(_pool(found), progress)
+    ranked = _verified(trial, runs.ranking(), found.objective)
+    if runs.left and not _out_of_reach(ranked, runs.left, rate, shown):
+        return rank_at_rate(plan, found, rate, progress)   # a verified row fell short: every candidate simulated
     if progress is not None:
-        progress(len(pool) + len(short), len(pool) + len(short))
-    return RankedAtRate(rate, traffic, _verified(trial, _ranked(ranked), found.objective), skipped,
-                        shown_percentiles(plan))
+        progress(1, 1)
+    return RankedAtRate(rate, traffic, ranked, runs.skipped, shown_percentiles(plan), beyond=beyond)
+
+
+class _Runs:
+    """The runs of `rank_at_rate`: each candidate checked at the rate and, when it falls short on its own GPUs,
+    as replicas of it (`replica_counts`), each remembered at its place among them all (the pool's order, then
+    the replicas in their candidates' order: ties keep it); with `shown`, the candidates fewest GPUs first and
+    those whose goodput per GPU cannot reach the rows shown (`_out_of_reach`) left in `left`."""
+
+    def __init__(self, trial: Plan, objective: str, rate: float, shown: int | None) -> None:
+        self.trial, self.objective, self.rate, self.shown = trial, objective, rate, shown
+        self.runs: list[tuple[tuple[int, int, int], AtRate]] = []
+        self.left: list[Candidate] = []
+        self.skipped = 0
+
+    def ranking(self) -> tuple[AtRate, ...]:
+        return _ranked([a for _, a in sorted(self.runs, key=lambda run: run[0])])
+
+    def simulate(self, pool: list[Candidate], progress: Callable[[int, int], None] | None) -> int:
+        """Each of `pool` run at the rate, then the replicas of those falling short; how many of `pool` were left
+        out of reach."""
+        order = sorted(range(len(pool)), key=lambda i: pool[i].gpus) if self.shown is not None else range(len(pool))
+        short: list[tuple[int, AtRate]] = []
+        for done, i in enumerate(order):
+            if progress is not None:
+                progress(done, len(pool))
+            if self._beyond(pool[i]):
+                self._replicas(short)           # their rows may raise the reach; the rest, fewer GPUs none, cannot
+                short = []
+                if self._beyond(pool[i]):
+                    self.left += [pool[j] for j in order[done:]]
+                    return len(pool) - done
+            r = check_candidate(self.trial, pool[i])   # as `dagc check --strategy TEXT --set workload.rate=R` does
+            if isinstance(r, str) or r.load is None:
+                self.skipped += 1
+                continue
+            self.runs.append(((0, i, 0), a := _at_rate(r, pool[i], self.objective)))
+            if _tier(a) != 0:
+                short.append((i, a))
+        self._replicas(short)
+        return 0
+
+    def _replicas(self, short: list[tuple[int, AtRate]]) -> None:
+        """The runs of `short`, which fall short on their GPUs, judged again as replicas (`replica_counts`), up to
+        the fewest that carry the rate."""
+        for i, a in short:
+            for k in replica_counts(self.trial, a, self.rate):
+                copies_of = replicas_of(self.trial, a.candidate, k)
+                if copies_of is None:       # more copies than the cluster holds: `replica_counts` gives none such
+                    continue
+                if self._beyond(copies_of):
+                    self.left.append(copies_of)
+                    break               # more replicas, more GPUs: as far out of reach
+                r = check_candidate(self.trial, copies_of)
+                if not isinstance(r, str) and r.load is not None:
+                    self.runs.append(((1, i, k), again := _at_rate(r, copies_of, self.objective)))
+                    if _tier(again) == 0:
+                        break       # the fewest replicas that carry the rate: the most goodput per GPU of them
+
+    def _beyond(self, c: Candidate) -> bool:
+        return self.shown is not None and _out_of_reach(self.ranking(), [c], self.rate, self.shown)
+
+
+def _out_of_reach(ranked: tuple[AtRate, ...], left: list[Candidate], rate: float, shown: int | None) -> bool:
+    """Whether no candidate of `left` can enter the first `shown` rows of `ranked`, nor be verified before them
+    (`_verified`): a candidate serves at most the rate, so its goodput per GPU is at most `rate / GPUs`, and the
+    first `shown` rows meeting every requirement and keeping up each have a goodput per GPU more than that
+    bound by the runs' noise twice over (`GOODPUT_TIE`: a run within it of a row may be ranked by margins
+    before it; a row verified before them lies within it of their first)."""
+    if shown is None or not left:
+        return False
+    firsts = [a for a in ranked if _tier(a) == 0][:shown]
+    if len(firsts) < shown:
+        return False
+    reach = max(rate / c.gpus for c in left)
+    return min(a.goodput_per_gpu for a in firsts) * (1 - GOODPUT_TIE) ** 2 > reach
 
 
 REPLICA_TRIES = 3      # replica counts a strategy falling short on its own GPUs is simulated at, at most

@@ -1,0 +1,70 @@
+"""bench/bench_calibrate.py's readout of the requests a run decoded at once (Little's law), which its `--folds`
+lines print beside each figure: what tells an engine that held fewer requests in flight than dagc's from one whose
+steps are slower (docs/calibrate.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_calibrate", BENCH / "bench_calibrate.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_decoding_is_output_tokens_per_s_times_tpot(bench):
+    # gpt-oss-120b on one H100, vLLM 0.10.2, 500 prompts of 2,000 tokens at once (bench/corpus): 675.11 tokens/s
+    # at a mean TPOT of 41.35 ms is about 28 requests decoding at once
+    assert bench._decoding({"output_tokens_per_s": 675.11, "tpot_ms": 41.35}) == pytest.approx(27.916, abs=1e-3)
+
+
+@pytest.mark.parametrize("figures", [{"output_tokens_per_s": 675.11}, {"tpot_ms": 41.35},
+                                     {"output_tokens_per_s": 675.11, "itl_ms": 30.0}])
+def test_decoding_needs_throughput_and_mean_tpot(bench, figures):
+    assert bench._decoding(figures) is None
+
+
+def test_a_fold_line_shows_decoding_beside_the_figures(bench, monkeypatch):
+    class Run:
+        id = "r"
+        measured = {"output_tokens_per_s": 100.0, "tpot_ms": 50.0}
+
+    class Workload:
+        prompt, generate, batch, traffic = 2000, 100, 8, None
+
+    class Plan:
+        workload = Workload()
+
+    monkeypatch.setattr(bench.fc, "lowered", lambda run: Plan())
+    lines = bench._fold_lines("test", Run(), {"output_tokens_per_s": 200.0, "tpot_ms": 50.0},
+                              {"output_tokens_per_s": 100.0, "tpot_ms": 25.0})
+    assert "decoding at once" in lines[-1]
+    assert "measured         5.0" in lines[-1]
+    assert "uncalibrated        10.0 (+100.0%)" in lines[-1]
+    assert "calibrated         2.5 ( -50.0%)" in lines[-1]
+
+
+def test_a_kv_share_leaves_that_share_of_the_cache(bench):
+    # `--kv`: gpt-oss-120b on one H100 held about a fourth of dagc's requests at once; its plan with a KV cache of
+    # 0.25 keeps a fourth of the memory beside the weights and activations that its reserve left the cache
+    _, runs = bench.fc.source_runs("gpustack-perf-lab-gpt-oss-120b-h100")
+    plan = bench.fc.lowered(next(r for r in runs if r.id == "gpt-oss-120b-h100-vllm-tp1-random-2k"))
+    free = bench._free_bytes(plan)
+    scaled = bench._kv_scaled(plan, 0.25)
+    assert free - plan.cluster.reserve_bytes > 1e9
+    assert free - scaled.cluster.reserve_bytes == pytest.approx(0.25 * (free - plan.cluster.reserve_bytes))
+    assert bench._kv_scaled(plan, 1.0).cluster.reserve_bytes == pytest.approx(plan.cluster.reserve_bytes)

@@ -1,0 +1,52 @@
+"""`dagc search --rate R` simulates only the candidates that can reach the rows it prints
+(`dagc.search.at_rate.rank_at_rate` with `shown`): a strategy serves at most R, so its goodput per GPU is at most R
+over its GPUs. The rows printed are those of simulating every candidate; `beyond` counts the ones left out."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace as N
+
+import pytest
+
+from dagc.lang.load import load_plan
+from dagc.search.at_rate import GOODPUT_TIE, _out_of_reach, rank_at_rate
+from dagc.search.search import search
+from conftest import EXAMPLES
+
+
+def _row(goodput: float, up: bool = True, meets: bool = True) -> N:
+    return N(goodput_per_gpu=goodput, load=N(carries_traffic=up), candidate=N(meets_requirements=meets))
+
+
+def test_a_candidate_is_out_of_reach_only_below_every_shown_row_by_the_noise_twice():
+    rate = 4.0
+    two, four = N(gpus=2), N(gpus=4)           # at most 2.0 and 1.0 requests/s per GPU
+    rows = (_row(1.9), _row(1.5), _row(1.2))
+    assert _out_of_reach(rows, [four], rate, 1) and _out_of_reach(rows, [four], rate, 3)
+    assert not _out_of_reach(rows, [two], rate, 1)          # it could serve 2.0 per GPU: more than 1.9
+    assert not _out_of_reach(rows, [four], rate, 4)         # three rows meet: a fourth could be the 4-GPU one
+    assert not _out_of_reach(rows, [four, two], rate, 1)    # the closest of those left decides
+    assert not _out_of_reach(rows, [four], rate, None) and not _out_of_reach(rows, [], rate, 1)
+    edge = 1.0 / (1 - GOODPUT_TIE) ** 2
+    assert not _out_of_reach((_row(edge),), [four], rate, 1)            # within the noise twice: not cut
+    assert _out_of_reach((_row(edge * 1.001),), [four], rate, 1)
+    # rows that keep up but miss a requirement, or fall behind, do not count: a candidate could rank above them
+    assert not _out_of_reach((_row(1.9, meets=False), _row(1.8, up=False)), [four], rate, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "rate", "cut"), [("deepseek-v3-disaggregated", 6.52, {1: 27, 10: 11}),
+                                                   ("gpt-oss-120b-1xh100", 0.7122, {1: 17, 10: 0})])
+def test_the_rows_shown_are_those_of_simulating_every_candidate(name, rate, cut):
+    plan = load_plan(str(EXAMPLES / f"{name}.moe"))
+    found = search(plan, top=10)
+    every = rank_at_rate(plan, found, rate)
+    assert every.beyond == 0
+    for shown, beyond in cut.items():
+        lazy = rank_at_rate(plan, found, rate, shown=shown)
+        assert lazy.beyond == beyond
+        assert len(lazy.ranked) < len(every.ranked) or beyond == 0
+        rows = [json.dumps(a.to_json(), sort_keys=True) for a in lazy.ranked[:shown]]
+        assert rows == [json.dumps(a.to_json(), sort_keys=True) for a in every.ranked[:shown]]
+        assert lazy.to_json(shown)["beyond_shown"] == beyond
