@@ -60,6 +60,7 @@ import fidelity_corpus  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_disagg  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_engines  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_inflight  # noqa: E402, I001  (bench/, on the path above)
+import fidelity_regimes  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_speculative  # noqa: E402, I001  (bench/, on the path above)
 
 from dagc.verdict.steady import SteadyMetrics  # noqa: E402
@@ -601,9 +602,10 @@ def render_markdown(summaries: Sequence[ClassSummary], cases: Sequence[E2ECase],
                                                     for c in fidelity_speculative.CASES])
     lines += fidelity_engines.markdown_section(json.loads(fidelity_engines.RESULTS.read_text()))
     reference = fidelity_corpus.RESULTS_PYTORCH
-    lines += fidelity_corpus.markdown_section(corpus, fidelity_corpus.load_corpus(), half,
-                                              json.loads(reference.read_text(encoding="utf-8"))
+    files = fidelity_corpus.load_corpus()
+    lines += fidelity_corpus.markdown_section(corpus, files, half, json.loads(reference.read_text(encoding="utf-8"))
                                               if reference.exists() else None)
+    lines += fidelity_regimes.markdown_section(corpus, {r.id: r for f in files for r in f.runs}, half)
     lines.append(LIMITS)
     return "\n".join(lines)
 

@@ -4,6 +4,7 @@ with their residuals.
 Usage:
     python bench/fit_engine_terms.py                  # every engine with calibration runs
     python bench/fit_engine_terms.py --engine sglang  # one engine
+    python bench/fit_engine_terms.py --engine trtllm --hopper   # its Hopper expert scale alone (`fit_hopper`)
 
 Reads bench/corpus/split.json and only the runs of its `calibration` sources (`calibration_jobs`
 refuses a held-out run), and of those only the releases of the generation the terms describe
@@ -186,6 +187,59 @@ def fit_blackwell(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
     return value, residuals(value)
 
 
+# `hopper_expert_time_scale` scales the routed experts' grouped GEMMs on a Hopper GPU: what a burst of an MoE model
+# serves (output tokens/s) moves with it. Fitted by bisection over HOPPER_RANGE to the scale at which the median
+# signed error of those figures is 0: a median, not Σ |x − m| / m, because a few runs sit further off than any
+# scale of the experts explains (GPUStack's gpt-oss-120b through TensorRT-LLM on one H100, +509 % unscaled: its MXFP4
+# experts run another kernel on Hopper) and the sum would follow them.
+HOPPER_MOVES = ("output_tokens_per_s",)
+HOPPER_RANGE = (1.0, 4.0)
+HOPPER_STEPS = 9                    # the bracket halves 9 times: 3 / 512 ≈ 0.006 wide
+
+
+def hopper_jobs(jobs: Sequence[tuple]) -> list[tuple]:
+    """The jobs whose plan runs an MoE model on a Hopper GPU priced by a built-in profile (`dagc.cost.cost_model.
+    hopper_expert_scale`'s condition): the runs `hopper_expert_time_scale` moves."""
+    from dagc.cost.cost_model import hopper_expert_scale
+    probe = {"hopper_expert_time_scale": 2.0}
+    out = []
+    for sid, r in jobs:
+        plan = fc.lowered(r, None, probe)
+        if hopper_expert_scale(plan.cluster) == 2.0 and plan.model.moe is not None and plan.model.moe.experts > 0:
+            out.append((sid, r))
+    return out
+
+
+def fit_hopper(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
+               half: dict[str, str]) -> tuple[float, list[tuple]]:
+    """The engine's `hopper_expert_time_scale` (the other terms as in `terms`) at which the median signed error of
+    the jobs' HOPPER_MOVES figures is 0, by bisection over HOPPER_RANGE (the figures fall as the scale grows), and
+    its residuals; fewer than MIN_RUNS runs with such a figure: 1 kept. Held-out jobs: HeldOutError."""
+    for sid, r in jobs:
+        if half.get(sid) != "calibration":
+            raise HeldOutError(f"{sid}: run {r.id} is not in the calibration half: the fit never reads it")
+    jobs = [(sid, r) for sid, r in jobs if any(k in r.measured for k in HOPPER_MOVES)]
+    if len(jobs) < MIN_RUNS:
+        return 1.0, []
+
+    def residuals(scale: float) -> list[tuple]:
+        rows = fc.run_all([(sid, r, engine, {**terms, "hopper_expert_time_scale": scale}) for sid, r in jobs],
+                          progress=False)
+        return [(r.id, k, row["errors"][k]) for (_, r), row in zip(jobs, rows, strict=True)
+                for k in HOPPER_MOVES if k in row["errors"]]
+
+    lo, hi = HOPPER_RANGE
+    for _ in range(HOPPER_STEPS):
+        mid = (lo + hi) / 2
+        if statistics.median(e for *_, e in residuals(mid)) > 0:
+            lo = mid            # still faster than measured: the experts take longer
+        else:
+            hi = mid
+    value = round((lo + hi) / 2, 2)
+    print(f"  {engine} hopper_expert_time_scale: {value:.2f} over {len(jobs)} runs", file=sys.stderr, flush=True)
+    return value, residuals(value)
+
+
 def golden(cost, lo: float, hi: float, steps: int) -> float:
     """The middle of the bracket [lo, hi] after `steps` golden-section steps on `cost` (unimodal there).
 
@@ -273,6 +327,8 @@ def fit_older(files: Sequence[fc.CorpusFile], half: dict[str, str], engine: str)
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", choices=("vllm", "sglang", "trtllm"), help="fit this engine only")
+    ap.add_argument("--hopper", action="store_true",
+                    help="fit the Hopper expert scale alone, the other terms the engine's, and stop")
     ap.add_argument("--older", action="store_true",
                     help="fit the step term on the calibration runs of releases before each engine's generation, "
                          "and stop")
@@ -282,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no {fc.SPLIT.relative_to(ROOT)}: the split is fixed before any fit", file=sys.stderr)
         return 2
     files = fc.load_corpus()
+    if args.hopper:
+        return _fit_hopper_alone(files, half, [args.engine] if args.engine else ["vllm", "sglang", "trtllm"])
     if args.older:
         for engine in [args.engine] if args.engine else ["vllm", "sglang", "trtllm"]:
             value, residuals = fit_older(files, half, engine)
@@ -327,6 +385,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{engine}: EngineTerms({step}={terms[step]:.7f}, step_request_s={terms['step_request_s']:.7f}, "
               f"frontend_s={terms['frontend_s']:.6f}, "
               f"blackwell_memory_time_scale={terms['blackwell_memory_time_scale']:.3f})")
+    return 0
+
+
+def _fit_hopper_alone(files: Sequence[fc.CorpusFile], half: dict[str, str], engines: Sequence[str]) -> int:
+    """`--hopper`: each engine's `hopper_expert_time_scale` on its calibration runs of MoE models on Hopper."""
+    for engine in engines:
+        on_hopper = hopper_jobs(calibration_jobs(files, half, engine))
+        value, residuals = fit_hopper(on_hopper, engine, {}, half)
+        errs = [e for *_, e in residuals]
+        print(f"{engine} hopper_expert_time_scale = {value:.2f} over {len(on_hopper)} runs: " + (
+            f"median |error| {statistics.median(abs(e) for e in errs) * 100:.1f} %, bias "
+            f"{statistics.median(errs) * 100:+.1f} %" if errs else f"fewer than {MIN_RUNS} runs: kept"), flush=True)
+        for run, k, e in residuals:
+            print(f"    {run:60} {k:20} {e * 100:+6.1f} %")
     return 0
 
 

@@ -464,6 +464,11 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
             rows.append((f"memory-bound time on a Blackwell GPU, `{name}`", f"{terms.blackwell_memory_time_scale:g}×",
                          f"`dagc.plan.engines.{upper}_BLACKWELL_MEMORY_TIME_SCALE`",
                          f"`engine = {name}` on b200, b300, gb200, gb300"))
+        if terms.hopper_expert_time_scale != 1.0:
+            rows.append((f"routed experts' grouped GEMM time on a Hopper GPU, `{name}`",
+                         f"{terms.hopper_expert_time_scale:g}×",
+                         f"`dagc.plan.engines.{upper}_HOPPER_EXPERT_TIME_SCALE`",
+                         f"`engine = {name}` (from 1.0) on h100-*, h200, h800"))
         rows += [
             (f"CUDA-graph decode sizes, `{name}`",
              f"{len(sizes)} from {sizes[0]} to {sizes[-1]}" + (", padded" if terms.graph_padding else ", not padded")

@@ -25,7 +25,7 @@ from ..plan.model import DType
 from .cost_model import CostModel
 
 __all__ = ["MEMORY_BOUND", "compute_time_s", "engine_glue", "glued_kernels", "kernel_raw_s", "kernel_time_s",
-           "kernel_seconds", "kernels_sum_s", "op_time_scale", "priced_kernels"]
+           "kernel_efficiency", "kernel_seconds", "kernels_sum_s", "op_time_scale", "priced_kernels"]
 
 
 @overload
@@ -267,9 +267,27 @@ def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple
     if tpl.kind.is_comm or cm.profile is None:
         return ()
     scale = op_time_scale(tpl, cm)
-    return tuple(kernel_time_s(k, cm.profile, lower) * (scale / (cm.hbm_efficiency if k.cls in MEMORY_BOUND
-                                                                 else cm.compute_efficiency))
+    return tuple(kernel_time_s(k, cm.profile, lower) * (scale / kernel_efficiency(k.cls, cm))
                  for k in priced_kernels(tpl, cm.profile, cm.glue))
+
+
+def kernel_efficiency(cls: KernelClass, cm: CostModel) -> float:
+    """The efficiency a kernel of class `cls` is priced at (its time over it): the plan's HBM efficiency for a
+    memory-bound kernel, its compute efficiency else — a routed expert's grouped GEMM's over the engine's
+    `CostModel.expert_time_scale` (`dagc.cost.cost_model.hopper_expert_scale`).
+
+    Example:
+        >>> import dataclasses
+        >>> from dagc.plan.cluster import Cluster
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h200"], intra_node_bytes_per_s=900e9))
+        >>> cm = dataclasses.replace(cm, expert_time_scale=2.0)
+        >>> kernel_efficiency(KernelClass.GROUPED_GEMM, cm), kernel_efficiency(KernelClass.GEMM, cm)
+        (0.5, 1.0)
+    """
+    if cls in MEMORY_BOUND:
+        return cm.hbm_efficiency
+    return cm.compute_efficiency / cm.expert_time_scale if cls is KernelClass.GROUPED_GEMM else cm.compute_efficiency
 
 
 def op_time_scale(tpl: OpTemplate, cm: CostModel) -> float:

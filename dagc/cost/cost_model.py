@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ir.dag import OpKind
-from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile, profile_names
+from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, nearest_profile, profile_names
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..units import Dimension, format_si, said_list
 
 __all__ = ["LAYER_OP", "CostModel", "blackwell_scale", "calibrated_by", "cost_basis", "cost_basis_text",
-           "engine_text"]
+           "engine_text", "hopper_expert_scale"]
 
 # The op that carries the engine's time per layer (`EngineTerms.layer_s`): each layer's pass runs one QKV projection
 LAYER_OP = OpKind.QKV_PROJ
@@ -44,6 +44,29 @@ def blackwell_scale(c: Cluster) -> float:
     """
     own = c.kernels is None and c.gpu.flops_4bit is not None and c.gpu.name not in profile_names()
     return c.engine.terms.blackwell_memory_time_scale if own else 1.0
+
+
+def hopper_expert_scale(c: Cluster) -> float:
+    """The engine's multiplier of the routed experts' grouped GEMMs' time on the cluster's GPU: its
+    `hopper_expert_time_scale` on a Hopper GPU (8-bit units and no 4-bit ones, priced by the built-in H100 or H200
+    profile) without an imported profile, else 1 — a profile imported with `kernels` was measured in its engine.
+
+    Example:
+        >>> from dagc.plan.engines import engine_of
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> h200 = Cluster(gpus=8, gpu=GPU_PRESETS["h200"], intra_node_bytes_per_s=900e9, engine=engine_of("trtllm"))
+        >>> hopper_expert_scale(h200) == h200.engine.terms.hopper_expert_time_scale
+        True
+        >>> hopper_expert_scale(h200.model_copy(update={"gpu": GPU_PRESETS["b200"]}))
+        1.0
+    """
+    gpu, k = c.gpu, c.kernels
+    builtin = k is None or (k.name in profile_names() and k is builtin_profile(k.name))
+    hopper = gpu.flops_8bit is not None and gpu.flops_4bit is None and nearest_profile(gpu).name in _HOPPER_PROFILES
+    return c.engine.terms.hopper_expert_time_scale if builtin and hopper else 1.0
+
+
+_HOPPER_PROFILES = ("h100-sxm", "h200")
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,9 @@ class CostModel:
     # a calibration's), blended by how bound the op is (`time_scale`)
     compute_time_scale: float = 1.0
     memory_time_scale: float = 1.0
+    # the engine's multiplier of a routed-expert grouped GEMM's time on this GPU (`hopper_expert_scale`): it divides
+    # those kernels' compute efficiency, so an op's price carries it as it carries the plan's efficiencies
+    expert_time_scale: float = 1.0
 
     @classmethod
     def from_cluster(cls, c: Cluster) -> CostModel:
@@ -99,7 +125,8 @@ class CostModel:
                    step_s=c.engine.terms.step_s, step_request_s=c.engine.terms.step_request_s,
                    layer_s=c.engine.terms.layer_s,
                    compute_time_scale=c.engine.terms.compute_time_scale,
-                   memory_time_scale=c.engine.terms.memory_time_scale * blackwell_scale(c))
+                   memory_time_scale=c.engine.terms.memory_time_scale * blackwell_scale(c),
+                   expert_time_scale=hopper_expert_scale(c))
 
     def time_scale(self, flops: float, hbm_bytes: float, dtype: DType) -> float:
         """The multiplier of a compute op's time (its FLOPs and HBM bytes, its peak's dtype) in this engine:
@@ -262,6 +289,9 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
                  f"{t.memory_time_scale:.3g}× where memory-bound")
     if blackwell_scale(cluster) != 1.0:
         host += (f", on this Blackwell GPU its memory-bound kernels {blackwell_scale(cluster):.3g}× the scaled H200 "
+                 "profile's time")
+    if hopper_expert_scale(cluster) != 1.0:
+        host += (f", on this Hopper GPU its routed experts' grouped GEMMs {hopper_expert_scale(cluster):.3g}× the "
                  "profile's time")
     where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
              f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")

@@ -23,7 +23,7 @@ import numpy as np
 from ..ir.dag import Kernel, OpKind, OpTemplate
 from ..plan.model import DType
 from .comm import comm_time_s
-from .compute import MEMORY_BOUND, compute_time_s, kernel_raw_s, priced_kernels
+from .compute import compute_time_s, kernel_efficiency, kernel_raw_s, priced_kernels
 from .cost_model import LAYER_OP, CostModel
 
 __all__ = ["OpPrice", "kernels_price", "op_price"]
@@ -135,8 +135,7 @@ def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ra
     (`dagc.schedule.timer_base.TimerCore.attention_at`)."""
     profile = cm.profile
     assert profile is not None
-    hbm, compute = cm.hbm_efficiency, cm.compute_efficiency
-    effs = tuple(hbm if k.cls in MEMORY_BOUND else compute for k in kernels)
+    effs = tuple(kernel_efficiency(k.cls, cm) for k in kernels)
     launches = tuple(k.launches if k.eager else 0 for k in kernels)
     size = math.prod(ranks)
     if size and all(isinstance(u, float) for u in raw):

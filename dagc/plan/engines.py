@@ -20,7 +20,7 @@ from pydantic import model_validator
 from .base import Frozen
 
 __all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES", "Engine",
-           "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release"]
+           "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release", "terms_of"]
 
 EngineName = Literal["vllm", "sglang", "trtllm", "pytorch"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("vllm", "sglang", "trtllm", "pytorch")
@@ -83,13 +83,17 @@ class EngineTerms(Frozen):
     # on a Blackwell GPU (one with fp4 units: b200, b300, gb200, gb300), whose kernel profile is the H200's at the
     # Blackwell peaks (docs/kernels.md): how far the engine's own Blackwell kernels fall short of that scaling.
     blackwell_memory_time_scale: float = 1.0
+    # Multiplier of the routed experts' grouped GEMMs' time on a Hopper GPU (8-bit units, no 4-bit ones: h100-*,
+    # h200, h800) priced by a built-in profile: how far the engine's own Hopper MoE kernels fall short of the
+    # profile's grouped GEMMs (bf16-measured, at the 8-bit peak for 8-bit experts).
+    hopper_expert_time_scale: float = 1.0
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
         bounds are cached by cluster), and a dict is not hashable."""
         return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.ingest_s, self.graph_sizes,
                      self.graph_padding, self.mixed_graphs, tuple(sorted(self.glue.items())), self.compute_time_scale,
-                     self.memory_time_scale, self.blackwell_memory_time_scale))
+                     self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale))
 
     @property
     def frontend_alone_s(self) -> float:
@@ -211,6 +215,16 @@ TRTLLM_FRONTEND_S = 10e-3
 # to say and stay as scaled. TensorRT-LLM's B200 runs of the calibration half fit 1.001 (within 10 % as scaled),
 # and no vLLM run on a Blackwell GPU is in it: theirs stay 1.
 SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
+# TensorRT-LLM's routed experts on a Hopper GPU, against the built-in profile's grouped GEMMs (measured in bf16 with
+# PyTorch; an 8-bit expert at the 8-bit peak): fitted on the calibration half's TensorRT-LLM runs of MoE models on
+# H100 and H200 (`python bench/fit_engine_terms.py --engine trtllm`: the 1.2 performance overview's H200 rows of
+# DeepSeek-R1, gpt-oss-120b, gpt-oss-20b and Qwen3-235B-A22B, GPUStack's bursts of DeepSeek-R1 and gpt-oss-120b,
+# the DeepSeek-R1 H200 blog run; 18 runs): the scale at which the median signed error of their output throughput
+# is 0. The same engine's MoE runs on Blackwell (its own TRTLLM-Gen and CUTLASS SM100 kernels) and its dense runs on
+# Hopper sit within a few % of dagc unscaled, its Hopper MoE runs 29 % above (median): the PyTorch backend's
+# Hopper fused MoE (CUTLASS SM90 grouped GEMM) takes about twice the profile's time. Releases before 1.0 (the
+# TensorRT engine's MoE plugin) have no calibration run of an MoE model on Hopper: they keep 1 (`terms_of`).
+TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.16
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
 # launches per step, 0 when fused into a neighbouring kernel (docs/kernels.md, "Glue", names the engines' code).
@@ -246,9 +260,33 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
                           blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE),
     "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, step_request_s=TRTLLM_STEP_REQUEST_S, layer_s=TRTLLM_LAYER_S,
                           frontend_s=TRTLLM_FRONTEND_S, ingest_s=TRTLLM_INGEST_S,
-                          graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, glue=ENGINE_GLUE["trtllm"]),
+                          graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, glue=ENGINE_GLUE["trtllm"],
+                          hopper_expert_time_scale=TRTLLM_HOPPER_EXPERT_TIME_SCALE),
     "pytorch": EngineTerms(),
 }
+
+
+# The releases before which a term has no calibration run of its own: the term keeps its default there. TensorRT-LLM's
+# Hopper expert scale is fitted on its PyTorch backend (the default from 1.0); before, the TensorRT engine's MoE plugin.
+_FITTED_FROM: Mapping[EngineName, Mapping[str, tuple[int, int]]] = {"trtllm": {"hopper_expert_time_scale": (1, 0)}}
+
+
+def terms_of(name: EngineName, release: str | None) -> EngineTerms:
+    """The terms of engine `name` at `release` (None: its newest): `ENGINE_TERMS`, with each term fitted on a later
+    generation than `release`'s at its default (`_FITTED_FROM`).
+
+    Example:
+        >>> terms_of("trtllm", "0.17.0").hopper_expert_time_scale, terms_of("trtllm", "1.0").hopper_expert_time_scale
+        (1.0, 2.16)
+    """
+    terms = ENGINE_TERMS.get(name, EngineTerms())
+    found = _RELEASE.fullmatch(release) if release is not None else None
+    if found is None:
+        return terms
+    series = tuple(int(x) for x in found.group(1).split("."))
+    older = {t: type(terms).model_fields[t].default for t, since in _FITTED_FROM.get(name, {}).items()
+             if series < since}
+    return terms.model_copy(update=older) if older else terms
 
 
 class Engine(Frozen):
@@ -265,7 +303,7 @@ class Engine(Frozen):
         if isinstance(data, dict):
             name = data.get("name", DEFAULT_ENGINE)
             if "terms" not in data:
-                data = {**data, "terms": ENGINE_TERMS.get(name, EngineTerms())}
+                data = {**data, "terms": terms_of(name, data.get("release"))}
             if data.get("release") is None and name in NEWEST:
                 data = {**data, "release": NEWEST[name]}
         return data
