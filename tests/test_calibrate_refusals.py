@@ -92,3 +92,13 @@ def test_the_strategys_errors_and_the_runs_are_said_together(tmp_path: Path, mon
     assert found == [("E302", "--strategy", "32 attention heads are not divisible by tp 3"),
                      ("E110", "cut.json", "the run file is not valid JSON (truncated?)"),
                      ("E110", "rate8.json", "run rate8.json is not of plan `plan.moe --strategy tp 3`")]
+
+
+def test_a_name_with_backticks_keeps_its_code_span_whole(tmp_path: Path):
+    """A path holding backticks is quoted in a span fenced by one backtick more (`dagc.diagnostics.code`), so
+    report.md and the terminal show it whole, not as a span that ends inside it."""
+    home = _home(tmp_path, 'plan = "plan.moe"\n[[run]]\nfile = "runs/rate4.json"\nplan = "mi`ss.moe"\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(home / "m.toml")
+    (d,) = exc.value.diagnostics
+    assert d.message == "run entry 1: `plan` names a file that does not exist, ``mi`ss.moe``"

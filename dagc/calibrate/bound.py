@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..diagnostics import Diagnostic, Severity, quote
+from ..diagnostics import Diagnostic, Severity, code
 
 if TYPE_CHECKING:
     from .calibrate import Job
@@ -46,7 +46,7 @@ def at_bound_warnings(jobs: Sequence[Job], fit: JointFit) -> list[Diagnostic]:
         m, x = job.run.measured.get(b.key), fit.at[b.run].get(b.key)
         # dagc's figure off the measured one as the summary's errors are, |dagc − measured| / measured (until
         # 2026-11-28 the fit's log residual: 7.04 ms against 0.1 ms read "425 %" beside the summary's 6,940 %)
-        off = (f"; run `{quote(job.run.id)}`'s `{quote(job.run.fields.get(b.key, b.key))}` is still "
+        off = (f"; run {code(job.run.id)}'s {code(job.run.fields.get(b.key, b.key))} is still "
                f"{abs(x / m - 1):,.0%} from dagc's there".replace("%", " %")
                if m and x else "")
         runs = len(jobs)

@@ -23,7 +23,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..diagnostics import PlanError, quote
+from ..diagnostics import PlanError, code, quote
 from ..lang.calibration import MAX_RESIDUAL, per_step_terms, uncalibrated_cluster
 from ..lang.flatten import flatten
 from ..layout.layout import resolve
@@ -170,7 +170,7 @@ def _same_deployment(jobs: Sequence[Job]) -> None:
     first = key(jobs[0].plan)
     for j in jobs[1:]:
         if key(j.plan) != first:
-            raise _fail(j, f"run {quote(j.run.id)}'s plan `{quote(j.plan_shown)}` is of another deployment than "
+            raise _fail(j, f"run {quote(j.run.id)}'s plan {code(j.plan_shown)} is of another deployment than "
                         f"run {quote(jobs[0].run.id)}'s: engine, release, GPU, model "
                         f"{' / '.join(str(x) for x in key(j.plan))} against {' / '.join(str(x) for x in first)}",
                         "a calibration is of one engine release, GPU and model: calibrate each apart")
@@ -265,7 +265,7 @@ class _Evaluator:
             out: list[Mapping[str, float]] = []
             for j, (figs, why) in zip(self.jobs, self._found(terms), strict=True):
                 if why is not None:
-                    raise _fail(j, f"dagc gives no figures for run {quote(j.run.id)}'s plan `{quote(j.plan_shown)}`: "
+                    raise _fail(j, f"dagc gives no figures for run {quote(j.run.id)}'s plan {code(j.plan_shown)}: "
                                 f"{quote(why, 200)}", "check the plan with `dagc check` first")
                 out.append(figs)
             self.seen[key] = out

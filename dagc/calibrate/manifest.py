@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, PlanError, quote
+from ..diagnostics import Diagnostic, PlanError, code, quote
 from ..lang.fields import did_you_mean
 from ..lang.load import strategy_option
 from ..lang.overrides import load_plan_with
@@ -223,10 +223,10 @@ class _Reading:
         if which is not None:
             if isinstance(which, bool) or not isinstance(which, int):
                 raise _bad(src, _key_at(src.text, at, "run"), f"run entry {k}: `run` is not a whole number",
-                           f"`run = 2`: the second run of `{quote(file)}` (it holds {len(runs)}), counted from 1")
+                           f"`run = 2`: the second run of {code(file)} (it holds {len(runs)}), counted from 1")
             if not 1 <= which <= len(runs):
                 raise _bad(src, _key_at(src.text, at, "run"),
-                           f"run entry {k}: `run` is not a run of `{quote(file)}` (it holds {len(runs)})")
+                           f"run entry {k}: `run` is not a run of {code(file)} (it holds {len(runs)})")
             runs = [runs[which - 1]]
         for r in runs:
             first = self.seen.setdefault(_measurement(base / file, r), k)
@@ -252,7 +252,7 @@ def _unknown_keys(src: SourceFile, table: dict[str, Any], known: tuple[str, ...]
     for key in table:
         if key not in known:
             found = src.text.find(str(key), at)
-            out += _bad(src, found if found >= 0 else at, f"{whose} no key `{quote(str(key))}` "
+            out += _bad(src, found if found >= 0 else at, f"{whose} no key {code(str(key))} "
                         f"({did_you_mean(str(key), known)})").diagnostics
     return out
 
@@ -282,13 +282,13 @@ def _check_entry(src: SourceFile, at: int, k: int, file: Any, plan: Any, strateg
     for name, v in (("plan", plan), ("file", file)):
         if not _inside(roots[0] / v, roots):
             raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names a file outside the "
-                       f"manifest's directory, `{quote(v)}` (allow its directory with `--allow-path DIR`)")
+                       f"manifest's directory, {code(v)} (allow its directory with `--allow-path DIR`)")
         if not os.path.lexists(roots[0] / v):
             raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names a file that does not exist, "
-                       f"`{quote(v)}`", "check the path: it is relative to the manifest's directory")
+                       f"{code(v)}", "check the path: it is relative to the manifest's directory")
         if not os.path.isfile(roots[0] / v):        # a directory, a device, a FIFO: said here, at the entry
             raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names no regular file, "
-                       f"`{quote(v)}`", f"give the path of a {'plan' if name == 'plan' else 'run file'}")
+                       f"{code(v)}", f"give the path of a {'plan' if name == 'plan' else 'run file'}")
 
 
 def _key_at(text: str, at: int, key: str, entry: bool = True) -> int:

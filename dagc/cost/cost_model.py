@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..diagnostics import code
 from ..ir.dag import OpKind
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, nearest_profile, profile_names
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
@@ -218,7 +219,7 @@ def cost_basis_text(cluster: Cluster) -> str:
     m = b.get("measured_on")
     where = f", measured on {m['gpu']} with {m['software']} ({m['date']})" if m else ""
     borrowed = f"; {b['note']}" if "note" in b else ""
-    return f"Times: kernel profile `{b['kernel_profile']}`{where}{borrowed}."
+    return f"Times: kernel profile {code(str(b['kernel_profile']))}{where}{borrowed}."
 
 
 def calibrated_by(plan: Plan) -> tuple[str, int, tuple[str, ...]] | None:

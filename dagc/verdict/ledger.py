@@ -24,6 +24,7 @@ from typing import TypedDict
 
 import numpy as np
 
+from ..diagnostics import code
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Serving
@@ -227,8 +228,8 @@ def calibrated_errors(plan: Plan, quantity: str, ledger_errors: Errors) -> Error
     runs = cal.quantity_runs.get(quantity, 0) if cal.quantity_runs else (len(cal.runs) if xs else 0)
     least = ledger().min_runs
     if runs < least or not xs:
-        said = (f"calibration `{cal.file}` has {runs} run{'' if runs == 1 else 's'} with a {quantity} figure, fewer "
-                f"than {least}: the ledger's band" + (f", {WIDENED}" if xs else ""))
+        said = (f"calibration {code(cal.file)} has {runs} run{'' if runs == 1 else 's'} with a {quantity} figure, "
+                f"fewer than {least}: the ledger's band" + (f", {WIDENED}" if xs else ""))
         return widened(ledger_errors, xs, f"{said}; {ledger_errors.note}" if ledger_errors.note else said)
     q = np.quantile(np.asarray(xs, dtype=float), ledger_errors.levels, method="weibull")
     return Errors(f"calibration={cal.file} quantity={quantity}", runs, ledger_errors.levels,
