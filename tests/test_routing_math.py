@@ -253,7 +253,7 @@ def test_distinct_nodes_edges():
 
 
 def test_the_shipped_large_t_table_is_what_the_model_computes():
-    """`dagc.layout.routing.ROUTING_TABLE`: every row is `large_t_coefficients` recomputed (to the rounding of
+    """`dagc.layout.routing_data.ROUTING_TABLE`: every row is `large_t_coefficients` recomputed (to the rounding of
     the FFTs, should another machine's differ in a last bit), it covers every EP size of the
     built-in models' routings, and a routing that is not in it is computed."""
     table = routing._routing_table()

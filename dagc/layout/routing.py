@@ -5,21 +5,21 @@ node). Output: the expected load of the busiest EP rank when tokens pick their t
 random (`expected_max_load`, `max_load_factor`, and `busiest_rank_factor`, which also reads a
 written imbalance), and the expected distinct EP ranks and nodes a token is sent to
 (`expected_distinct_ranks`, `expected_distinct_nodes`). The large-T coefficients of the built-in
-models' routings are read from `dagc/data/routing_large_t.json` (`ROUTING_TABLE`).
+models' routings are read from `dagc/data/routing_large_t.json` (`routing_data.ROUTING_TABLE`), and so
+are the exact model's values up to T_switch (`dagc/data/routing_exact.json`, `routing_data.EXACT_TABLE`).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import math
-from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
 
 from ..plan.workload import ExpertLoad
 from .eplb import ExpertSplit, measured_factor
+from .routing_data import exact_table_value, routing_table as _routing_table
 from .shards import Tokens
 
 __all__ = ["busiest_rank_factor", "expected_max_load", "max_load_factor", "expected_distinct_ranks",
@@ -117,7 +117,15 @@ def _log_weights(tokens: int, top_k: int, experts: int, ep: int,
 
 @functools.lru_cache(maxsize=4096)
 def _max_load_exact(tokens: int, top_k: int, experts: int, ep: int) -> float:
-    """E[max load] of the conditioned model for an integer token count ≥ 1 (see the notes above)."""
+    """`max_load_exact`, read from `EXACT_TABLE` when it holds it (the built-in models' routings, every
+    token count up to T_switch), else computed."""
+    kept = exact_table_value(tokens, top_k, experts, ep)
+    return kept if kept is not None else max_load_exact(tokens, top_k, experts, ep)
+
+
+def max_load_exact(tokens: int, top_k: int, experts: int, ep: int) -> float:
+    """E[max load] of the conditioned model for an integer token count ≥ 1 (see the notes above),
+    computed: a few milliseconds near T_switch."""
     mean = tokens * top_k / ep
     if _balanced(top_k, experts, ep):
         return mean
@@ -204,7 +212,7 @@ def _switch_tokens(top_k: int) -> int:
 def _large_t_coefficients(top_k: int, experts: int, ep: int) -> tuple[int, float, float]:
     """(T_switch, A, B): for T ≥ T_switch the factor is 1 + A/√T + B/T, equal to the exact model at
     T_switch, with A ≥ 0 and B ≥ 0 (so the load is non-decreasing and the factor non-increasing).
-    Read from `ROUTING_TABLE` when it holds them (the built-in models' routings), else computed."""
+    Read from `routing_data.ROUTING_TABLE` when it holds them (the built-in models' routings), else computed."""
     kept = _routing_table().get((top_k, experts, ep))
     return kept if kept is not None else large_t_coefficients(top_k, experts, ep)
 
@@ -217,25 +225,11 @@ def large_t_coefficients(top_k: int, experts: int, ep: int) -> tuple[int, float,
     _, z2 = _normal_max_moments(ep)
     # s·γ of the per-rank binomial is 1 − 2q; a negative skew term (k > E/2) is < 1e-4 there: dropped.
     b = max(0.0, (1.0 - 2.0 * q) * (z2 - 1.0) * ep / (6.0 * top_k))
-    excess = _max_load_exact(switch, top_k, experts, ep) / (switch * top_k / ep) - 1.0
+    excess = max_load_exact(switch, top_k, experts, ep) / (switch * top_k / ep) - 1.0
     a = (excess - b / switch) * math.sqrt(switch)
     if a < 0.0:
         a, b = 0.0, excess * switch
     return switch, a, b
-
-
-# The (T_switch, A, B) of the routings of the built-in models and the examples, for every EP size: the
-# one costly figure of the routing statistics (the exact model at T_switch, ~20 ms per EP size of
-# DeepSeek-V3), computed once by bench/make_routing_table.py and checked against
-# `large_t_coefficients` by tests/test_routing_math.py. Floats as `float.hex`: the very bits.
-ROUTING_TABLE = "routing_large_t.json"
-
-
-@functools.lru_cache(maxsize=1)
-def _routing_table() -> dict[tuple[int, int, int], tuple[int, float, float]]:
-    text = resources.files("dagc").joinpath("data", ROUTING_TABLE).read_text(encoding="utf-8")
-    return {(r["top_k"], r["experts"], r["ep"]): (r["switch"], float.fromhex(r["a"]), float.fromhex(r["b"]))
-            for r in json.loads(text)["rows"]}
 
 
 def _max_load_scalar(tokens: float, top_k: int, experts: int, ep: int) -> float:
