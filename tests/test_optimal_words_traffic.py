@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace as N
 
-from dagc.export.optimal_words import _misses_too, _missed_text
+from dagc.export.optimal_words import _missed_text, _misses_too
 
 
 def _result(carries: bool, requirements: tuple = ()) -> N:
