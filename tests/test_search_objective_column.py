@@ -39,6 +39,10 @@ def test_cost_column_is_each_rows_gpu_time_per_million_tokens(price, header, sca
     for row, c in zip(rows, _json("--objective", "cost", *extra), strict=True):
         by_hand = c["gpus"] / c["metrics"]["throughput_tokens_per_s"] * 1e6 / 3600 * scale
         assert row[col] == f"{by_hand:,.4g}"
+        # JSON carries the same figure (its steady state's, report.json's `cost` keys)
+        assert c["cost"]["basis"] == "steady_state"
+        assert c["cost"]["gpu_hours_per_million_tokens"] * scale == pytest.approx(by_hand, rel=1e-9)
+        assert (c["cost"]["per_million_tokens"] is None) is (price is None)
     assert [float(r[col]) for r in rows] == sorted(float(r[col]) for r in rows)     # ranked by it, least first
 
 

@@ -227,14 +227,15 @@ def _objective_column(objective: str, plan: Plan) -> str:
 
 
 def _objective_cell(objective: str, c: Candidate, plan: Plan) -> str:
-    """A row's figure in `_objective_column`: the objective's own figure of its steady state (`Objective.figure`,
-    GPU-seconds per token made GPU-hours, or $, per million tokens)."""
-    from ..verdict.optimal import figures
-    value = OBJECTIVES[objective].figure(figures(c.metrics, c.gpus, c.memory_fraction))
+    """A row's figure in `_objective_column`: its steady state's end-to-end throughput, or its cost per million
+    tokens on the steady state (`dagc.serve.price.token_cost`, as `--format json`'s `cost` and report.json's)."""
     if objective != "cost":
-        return format_figure(value)
-    price = plan.cluster.price_per_gpu_hour
-    return f"{value * 1e6 / 3600 * (price if price is not None else 1.0):,.4g}"
+        return format_figure(c.metrics.throughput_tokens_per_s)
+    from ..serve.price import token_cost
+    cost = token_cost(c.metrics, plan.cluster.price_per_gpu_hour, plan.workload.prompt, plan.workload.generate)
+    money, hours = cost["per_million_tokens"], cost["gpu_hours_per_million_tokens"]
+    value = money if money is not None else hours
+    return "—" if value is None else f"{value:,.4g}"
 
 
 def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:

@@ -76,7 +76,7 @@ def cmd_search(args: Namespace) -> int:
     at_rate = _at_rate(plan, found, args.rate, _rate_rows(args), err, is_quiet(args)) if args.rate is not None else None
     if args.format == "json":
         from ..export.search_json import search_json
-        doc = search_json(found, args.top)
+        doc = search_json(found, args.top, plan)
         if at_rate is not None:
             doc["at_rate"] = at_rate.to_json(args.top)
         print(json.dumps(doc, indent=2, allow_nan=False))

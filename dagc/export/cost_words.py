@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..serve.price import TokenCost, basis_text, token_cost
 from ..verdict.check import StrategyResult
 
-__all__ = ["StrategyCost", "cost_sentence", "strategy_cost"]
+__all__ = ["StrategyCost", "cost_sentence", "strategy_cost", "sustained_goodput"]
 
 class StrategyCost(TokenCost):
     """report.json's `cost` (docs/outputs.md): `TokenCost`'s figures, on the GPUs the strategy uses, then the
@@ -38,7 +38,7 @@ def strategy_cost(result: StrategyResult) -> StrategyCost | None:
     if not result.metrics:
         return None
     w, load, cluster = result.plan.workload, result.load, result.plan.cluster
-    goodput = None if load is None else load.figures.goodput_requests_per_s
+    goodput = None if load is None else sustained_goodput(result)
     used = result.gpus_used
     cost = token_cost(result.metrics, cluster.price_per_gpu_hour, w.prompt, w.generate, goodput, used)
     scale = max(cluster.gpus, used) / used if used else 1.0
@@ -54,6 +54,24 @@ def strategy_cost(result: StrategyResult) -> StrategyCost | None:
         rented_per_million_output_tokens=rent(cost["per_million_output_tokens"]),
         rented_gpu_hours_per_million_input_tokens=rent(cost["gpu_hours_per_million_input_tokens"]),
         rented_per_million_input_tokens=rent(cost["per_million_input_tokens"]))
+
+
+def sustained_goodput(result: StrategyResult) -> float | None:
+    """The goodput a strategy is charged on (requests/s): its run's under the plan's traffic, but for a deployment
+    that does not carry its traffic at most what it sustains — its capacity where judged, else its steady state's
+    request rate. A run past its capacity serves a burst above it before its queue shows (Kimi K2's `tp 1 ; ep 64`
+    at 60 requests/s "served" 30.34 against a capacity of 13.91), and charging that made an overloaded deployment
+    cheaper the further it was pushed (until 2026-11-28: 0.791 $ per million tokens at 60 requests/s, 2.00 $ at 12)."""
+    load, m, w = result.load, result.metrics, result.plan.workload
+    if load is None:
+        return None
+    goodput = load.figures.goodput_requests_per_s
+    if load.carries_traffic:
+        return goodput
+    if load.capacity_requests_per_s is not None:
+        return min(goodput, load.capacity_requests_per_s)
+    steady = m.throughput_tokens_per_s / (w.prompt + w.generate) if m is not None else None
+    return goodput if steady is None else min(goodput, steady)
 
 
 def _money(value: float | None) -> str:

@@ -232,8 +232,9 @@ def _misses_too(ev: OptimalEvidence, result: StrategyResult) -> str:
         return ""
     which = "a requirement" if b.misses == 1 else f"{b.misses} requirements"
     among = "dagc searched" if ev.complete else "of those evaluated"
+    short = _shortfalls(ev, result)
     return (f"; it misses {which} too, as this strategy misses {_missed_text(result)}: "
-            f"no strategy {among} meets them all ({_shortfalls(ev, result)})")
+            f"no strategy {among} meets them all" + (f" ({short})" if short else ""))
 
 
 def _doubts(ev: OptimalEvidence, result: StrategyResult) -> str:
@@ -296,7 +297,12 @@ def _limited(breaks: str | None, plan: Plan) -> str:
 
 
 def _missed_text(result: StrategyResult) -> str:
-    return ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is False)
+    """The requirements `result` misses, as written; when it misses none but does not carry its traffic (the
+    verdict's "no"), that — never an empty list (a user read "as this strategy misses : …")."""
+    missed = ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is False)
+    if missed or result.load is None or result.load.carries_traffic:
+        return missed
+    return "the plan's traffic (it does not carry it)"
 
 
 def _figures(figures: StrategyFigures | None) -> StrategyFigures:

@@ -7,7 +7,9 @@ Input: a `dagc.search.result.SearchResult`. Output: its JSON document — the ca
 
 from __future__ import annotations
 
-from ..search.result import PooledSummary, SearchResult
+from ..plan.plan import Plan
+from ..search.result import Candidate, PooledSummary, SearchResult
+from ..serve.price import token_cost
 
 __all__ = ["pooled_json", "search_json"]
 
@@ -23,10 +25,18 @@ def pooled_json(d: PooledSummary) -> dict[str, int | bool]:
     return out
 
 
-def search_json(found: SearchResult, top: int | None = None) -> dict[str, object]:
-    """The search's JSON document, with its best `top` candidates (`SearchResult.shown`)."""
+def search_json(found: SearchResult, top: int | None = None, plan: Plan | None = None) -> dict[str, object]:
+    """The search's JSON document, with its best `top` candidates (`SearchResult.shown`), each with its `cost` on
+    its steady state (`dagc.serve.price.token_cost` at the plan's price: the figure `--objective cost` ranks by
+    and its table shows) when `plan` is given."""
+    def candidate(c: Candidate) -> dict[str, object]:
+        if plan is None:
+            return c.to_json()
+        w = plan.workload
+        return {**c.to_json(), "cost": token_cost(c.metrics, plan.cluster.price_per_gpu_hour, w.prompt, w.generate)}
+
     return {"objective": found.objective, "evaluated": found.evaluated, "legal": found.legal,
-            "seconds": found.seconds, "candidates": [c.to_json() for c in found.shown(top)],
+            "seconds": found.seconds, "candidates": [candidate(c) for c in found.shown(top)],
             "pareto": [c.to_json() for c in found.pareto] if found.pareto_kept else None,
             "total": found.total, "complete": found.complete,
             "stopped": None if found.complete else found.stopped, "skipped": list(found.skipped),

@@ -345,15 +345,15 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
     """The number scaled by its unit, and whether the unit ends in `/gpu`; `span` is the token's."""
     dim, short, lhs = field.dim, field.short, field.lhs
     if not unit_text:
-        if dim is Dimension.TIME:           # the number kept: as seconds below 1 (`0.06` is 60 ms), else as
-            seconds = f"`{lhs} {text} s`" + (f" ({format_si(num, dim)})" if 0 < num < 1 else "")  # ms or s, the user's
-            return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
-                             f"write it with a unit: {seconds}" if num < 1 else
-                             f"write it with a unit: `{lhs} {text} ms`, or {seconds}")
-        if dim not in (Dimension.COUNT, Dimension.RATIO):      # the user's number, in the dimension's usual unit
-            return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
-                             f"write it with a unit, e.g. `{lhs} {text} {dim.example.split(' ', 1)[1]}`")
-        return num, False
+        if dim in (Dimension.COUNT, Dimension.RATIO):
+            return num, False
+        seconds = f"`{lhs} {text} s`" + (f" ({format_si(num, dim)})" if 0 < num < 1 and dim is Dimension.TIME else "")
+        hint = (f"write a positive quantity with its unit, e.g. `{lhs} {dim.example}`" if num < 0 else  # not E104
+                # a time: the number kept, as seconds below 1 (`0.06` is 60 ms), else as ms or s, the user's
+                (f"write it with a unit: {seconds}" if num < 1 else f"write it with a unit: `{lhs} {text} ms`, or "
+                 f"{seconds}") if dim is Dimension.TIME else     # else the user's number in the dimension's unit
+                f"write it with a unit, e.g. `{lhs} {text} {dim.example.split(' ', 1)[1]}`")
+        return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span, hint)
     unit_span = span.source.span(span.end - len(unit_text), span.end)
     unit: Unit | None = lookup(unit_text)
     if unit is None:               # the unit of the same meaning, the factor said aloud, or the units it takes

@@ -1,0 +1,24 @@
+"""A deployment that does not carry its traffic is charged on at most what it sustains (`sustained_goodput`): its
+capacity where judged, else its steady state's request rate — not the burst a run past its capacity serves before its
+queue shows, which made an overloaded deployment cheaper the further it was pushed (a user's trial: Kimi K2's
+`tp 1 ; ep 64` at 0.791 $ per million tokens at 60 requests/s, against 2.00 $ at 12 within its capacity)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace as N
+
+from dagc.export.cost_words import sustained_goodput
+
+
+def _result(goodput: float, carries: bool, capacity: float | None, throughput: float = 12_000.0) -> N:
+    load = N(figures=N(goodput_requests_per_s=goodput), carries_traffic=carries, capacity_requests_per_s=capacity)
+    return N(load=load, metrics=N(throughput_tokens_per_s=throughput),
+             plan=N(workload=N(prompt=1000, generate=200)))
+
+
+def test_an_overloaded_run_is_charged_at_most_its_capacity_else_its_steady_rate():
+    assert sustained_goodput(_result(30.34, False, 13.91)) == 13.91
+    assert sustained_goodput(_result(30.34, False, None)) == 12_000.0 / 1200          # the steady state's 10 a second
+    assert sustained_goodput(_result(8.0, False, 13.91)) == 8.0        # serving less than it could: that
+    assert sustained_goodput(_result(30.34, True, 13.91)) == 30.34     # carrying its traffic: what it serves
+    assert sustained_goodput(N(load=None, metrics=None, plan=N(workload=None))) is None
