@@ -225,3 +225,25 @@ def test_the_cap_binding_under_littles_mean_says_it_binds_when_arrivals_bunch():
     assert "— under the cap on average: it binds when arrivals bunch" in text
     more = binding_text({**b, "little_concurrency": 273.7, "requests_cap": 64})
     assert more is not None and "≈ 273.7 in flight" in more and "arrivals bunch" not in more
+
+
+def test_the_steps_host_share_is_the_engines_host_time_on_its_critical_path():
+    """The binding's `step_host_share`: of the binding step's critical path, the engine's host time (vLLM's per-step,
+    per-request and per-layer terms, `PathBreakdown.host_s`), which its compute share includes; said under the Load
+    line. The plain reference (pytorch) has none."""
+    from dagc.export.binding_text import binding_text
+    from dagc.ir.dag import Phase
+    from dagc.units import format_percent
+    plan = load_plan_text(QWEN8.format(net="").replace("engine = pytorch", "engine = vllm")
+                          + "workload { batch = 64 prompt = 1000 generate = 200 serving = inflight rate = 0.5 "
+                          "requests/s requests = 100 } require { tpot_p90 <= 1 ms } strategy tp 8")
+    r, b = _binding(plan)
+    assert b["limit"] == "step_compute" and b["step"] == "decode"
+    path = r.metrics.critical_path[Phase.DECODE]
+    assert b["step_host_share"] == pytest.approx(path.host_s / path.makespan_s, rel=1e-12)
+    assert 0 < b["step_host_share"] < b["step_compute_share"]
+    share = f"{format_percent(b['step_host_share'])} the engine's host time"
+    assert f"compute (of which {share})" in binding_text(r.load.to_json()["binding"])
+    _, plain = _binding(_plan("batch = 64 prompt = 1000 generate = 200 serving = inflight rate = 0.5 requests/s "
+                              "requests = 100", "tpot_p90 <= 1 ms", "tp 8"))
+    assert plain["step_host_share"] == 0

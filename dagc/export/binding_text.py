@@ -85,8 +85,10 @@ def _limit_text(b: dict[str, Any]) -> str:
         if b.get("run_step_s") is not None:          # the run's own step, at its requests in flight
             took = (f" takes {format_si(b['run_step_s'], Dimension.TIME)} on average in this run"
                     f"{_steady(b.get('step_s'))},")
+        host = b.get("step_host_share")
+        of = f" (of which {_pct(host)} the engine's host time)" if host else ""
         split = (f" the {b['step']} step{took} its critical path "
-                 f"{_pct(b['step_compute_share'])} compute and {_pct(b.get('step_communication_share'))} "
+                 f"{_pct(b['step_compute_share'])} compute{of} and {_pct(b.get('step_communication_share'))} "
                  f"communication (TP, EP, PP);")
     return (f"Bound by the step time, its {part}:{split} "
             f"{format_figure(b['running_mean'])} in flight on average, a request waits "

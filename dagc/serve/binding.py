@@ -104,6 +104,7 @@ class Binding:
     goodput_unreachable: float | None = None   # a goodput target (requests/s) missed above the arrival rate
     run_step_s: float | None = None       # the decode step as the run ran it, at its own requests in flight
     missed: tuple[str, ...] = ()          # the latencies of the percentile requirements the run misses, sorted
+    step_host_share: float | None = None  # of its critical path, the engine's host time (within its compute)
 
     @property
     def per_token_missed(self) -> bool:
@@ -218,11 +219,7 @@ def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, SteadySte
                     and load.prefill_until > float(load.arrival.min()) else None)
     which, step_s, path = _step(missed, steps, _waits_for_decode(load, prefill_util, admission_wait,
                                                                    _mean(running, queued) is not None))
-    compute_share = comm_share = None
-    if path is not None:
-        comm = sum(float(s) for s in (path.tp_comm_s, path.ep_comm_s, path.pp_comm_s))
-        compute = float(path.compute_s)
-        compute_share, comm_share = compute / path.makespan_s, comm / path.makespan_s
+    compute_share, comm_share, host_share = _shares(path)
     b = Binding(Limit.NONE, load.cap, running_mean, _mean(running, queued), waiting_mean, growth, admission_wait,
                 _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, _little(load, running_mean), which,
                 step_s, compute_share, comm_share,
@@ -230,7 +227,17 @@ def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, SteadySte
     unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed > rate \
         else None
     return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable,
-                   run_step_s=_run_step(load) if which == Phase.DECODE.value else None, missed=tuple(sorted(missed)))
+                   run_step_s=_run_step(load) if which == Phase.DECODE.value else None, missed=tuple(sorted(missed)),
+                   step_host_share=host_share)
+
+
+def _shares(path: PathBreakdown | None) -> tuple[float | None, float | None, float | None]:
+    """Of a step's critical path: its compute, its communication (TP, EP, PP) and, within its compute, the
+    engine's host time, as shares of its makespan (None without a path)."""
+    if path is None:
+        return None, None, None
+    comm = sum(float(s) for s in (path.tp_comm_s, path.ep_comm_s, path.pp_comm_s))
+    return float(path.compute_s) / path.makespan_s, comm / path.makespan_s, path.host_s / path.makespan_s
 
 
 def _run_step(load: Load) -> float | None:
@@ -312,7 +319,7 @@ def binding_json(b: Binding) -> dict[str, str | int | float | list[str] | None]:
             "kv_share_peak": num(b.kv_share_peak), "kv_share_while_waiting": num(b.kv_share_waiting),
             "preemptions": b.preemptions, "arrival_rate_requests_per_s": num(b.arrival_rate_requests_per_s),
             "little_concurrency": num(b.little_concurrency), "step": b.step, "step_s": num(b.step_s),
-            "step_compute_share": num(b.step_compute_share),
+            "step_compute_share": num(b.step_compute_share), "step_host_share": num(b.step_host_share),
             "step_communication_share": num(b.step_communication_share),
             "prefill_utilisation": num(b.prefill_utilisation), "prefill_instances": b.prefill_instances,
             "goodput_unreachable_requests_per_s": num(b.goodput_unreachable), "run_step_s": num(b.run_step_s),
