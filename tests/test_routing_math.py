@@ -7,10 +7,8 @@ monotonicity the cost model relies on (hypothesis).
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -269,12 +267,8 @@ def test_the_shipped_large_t_table_is_what_the_model_computes():
 
 def test_the_table_is_the_one_the_generator_writes():
     """bench/make_routing_table.py would write the table that is shipped (no routing missed, none stale)."""
-    path = Path(__file__).resolve().parent.parent / "bench" / "make_routing_table.py"
-    spec = importlib.util.spec_from_file_location("make_routing_table", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rows = {(r["top_k"], r["experts"], r["ep"]): r for r in module.rows()}
+    from test_routing_exact import generator  # bench/make_routing_table.py, loaded as a module
+    rows = {(r["top_k"], r["experts"], r["ep"]): r for r in generator().rows()}
     table = routing._routing_table()
     assert set(rows) == set(table)
     for key, r in rows.items():
