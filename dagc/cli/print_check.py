@@ -180,7 +180,8 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
     if inflight and lay is not None and isinstance(m.rates, InflightRates):
         s = shares(running, lay)          # report.json's `serving` (`dagc.serve.inflight.serving_json`)
         decode, mixed = (format_si(t, Dimension.TIME) for t in (m.rates.decode_step_s, m.rates.mixed_step_s))
-        console.print(f"in flight (chunk {running.chunk_tokens:,}): decode step {decode}, mixed step {mixed} (+ "
+        whole = "" if running.chunked_prefill else ", whole prompts: chunked prefill off"
+        console.print(f"in flight (chunk {running.chunk_tokens:,}{whole}): decode step {decode}, mixed step {mixed} (+ "
                       f"{s.chunk_prompt_tokens:,} prompt tokens); steps with a chunk f "
                       f"{s.share * 100:.1f} %, f_g "
                       f"{s.group_share * 100:.1f} % (group of {s.group}); TTFT "

@@ -177,7 +177,8 @@ def pools_json(result: StrategyResult) -> dict[str, Any]:
                                  "stages": [_stage_json(s) for s in mem.stages]} if mem is not None else None})
     # the keys `serving` holds in every mode, null where a disaggregated strategy has no such figure (each pool's
     # instance serves one phase: no mixed step, no one attention-DP group or sustainable batch of the whole)
-    return {"mode": "disaggregated", "chunk": w.chunk_tokens, "requests_per_rank": None, "chunk_prompt_tokens": None,
+    return {"mode": "disaggregated", "chunk": w.chunk_tokens, "chunked_prefill": None, "requests_per_rank": None,
+            "chunk_prompt_tokens": None,
             "mixed_step_share": None, "mixed_step_share_group": None, "attention_dp_group": None,
             "first_token_steps": None, "sustainable_batch": None, "keeps_up": None,
             "prefill_batch": pooled.pools[0].batch_per_instance

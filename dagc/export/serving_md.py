@@ -93,7 +93,8 @@ def inflight_summary(r: StrategyResult) -> list[str]:
     s = shares(w, lay)
     admitted = "" if w.batch == r.plan.workload.batch else \
         f" (of the {r.plan.workload.batch:,} `batch` allows: the KV cache admits no more, W520)"
-    line = (f"- **Served in flight** (continuous batching with chunked prefill, `chunk = {w.chunk_tokens:,}` tokens "
+    how = "chunked prefill" if w.chunked_prefill else "whole prompts, chunked prefill off"
+    line = (f"- **Served in flight** (continuous batching with {how}, `chunk = {w.chunk_tokens:,}` tokens "
             f"per step): the figures are the steady state with {count_text(w.batch, 'request')} in flight{admitted}, "
             f"{s.requests_per_rank:,} per attention-DP rank; {_pct(s.share)} of a rank's steps carry "
             f"a chunk of {s.chunk_prompt_tokens:,} prompt tokens (f), {_pct(s.group_share)} of the "

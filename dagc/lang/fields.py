@@ -205,7 +205,7 @@ WORKLOAD_FIELDS = {
     "overlap": Field("choice", choices=("none", "microbatch")),
     "dispatch": Field("choice", choices=("bf16", "fp8")),
     "serving": Field("choice", choices=("static", "inflight")),
-    "chunk": _int(1, CHUNK_LIMIT),
+    "chunk": _int(1, CHUNK_LIMIT), "chunked_prefill": Field("choice", choices=("on", "off")),
     "prefill_batch": _int(1, BATCH_LIMIT), "kv_transfer": Field("choice", choices=("after", "layerwise")),
     # traffic, simulated by `dagc.serve.load` (`dagc.lang.traffic.read_traffic` checks how they combine)
     "rate": Field("quantity", Dimension.RATE, RATE_MIN, RATE_LIMIT), "requests": _int(1, REQUESTS_LIMIT),

@@ -194,6 +194,7 @@ class Lowering(Transformer[Token, Any]):   # a statement lowers to its own type:
                         overlap=Overlap(values.get("overlap", "none")),
                         dispatch=DType(values["dispatch"]) if "dispatch" in values else None,
                         serving=Serving(values.get("serving", "static")), chunk=values.get("chunk"),
+                        chunked_prefill=values.get("chunked_prefill", "on") == "on",
                         prefill_batch=values.get("prefill_batch"), kv_transfer=values.get("kv_transfer", "after"),
                         speculative=speculative, expert_load=load if isinstance(load, ExpertLoad) else None,
                         traffic=traffic if isinstance(traffic, Traffic) else None)

@@ -11,8 +11,11 @@ more than a prompt (several prompts a step). A share `f = min(1, need / c)` of a
 a chunk; when `need` exceeds the room the chunk cannot keep up (W513). The `g` attention-DP ranks of
 one expert-parallel group meet in every layer's all-to-all, so their step is a mixed one when any of
 them carries a chunk: `f_g = 1 − (1 − f)^g`. A prompt takes ceil(prompt / min(room, prompt)) mixed
-steps. `dagc.schedule.recurrence` and `dagc.serve.inflight` turn the shares and the two steps' times
-into TTFT and TPOT.
+steps. With chunked prefill off (`chunked_prefill = off`, as TensorRT-LLM runs by default) a step takes
+whole prompts only: it carries at most the whole prompts its room holds (`carry`, none when the room is
+less than a prompt: E307), a mixed step as many whole prompts as `need` asks (at least one), and a
+prompt's first token comes after one mixed step. `dagc.schedule.recurrence` and `dagc.serve.inflight`
+turn the shares and the two steps' times into TTFT and TPOT.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class Shares:
     first_token_steps: int        # ceil(prompt / min(room, prompt)): mixed steps until a request's first token
     sustainable_batch: int        # the largest batch whose demand is at most 1
     least_chunk: int = 0          # d·q + ceil(need): the least chunk whose room keeps up (demand at most 1)
+    carry: int = 0                # the most prompt tokens a step carries: the room, or its whole prompts
+    whole_prompts: bool = False   # chunked prefill off: a step takes whole prompts only
 
     @property
     def keeps_up(self) -> bool:
@@ -74,7 +79,7 @@ def shares_at(workload: Workload, requests_per_rank: int, adp: int, dp: int) -> 
     """`shares` of a layout with `dp` replicas of `adp` attention-DP groups whose busiest rank serves
     `requests_per_rank` requests: all `shares` reads of one (the search's bounds have no layout)."""
     steps = Steps(workload.chunk_tokens, workload.prompt, workload.generate, workload.tokens_per_step,
-                  workload.step_positions)
+                  workload.step_positions, not workload.chunked_prefill)
     return _shares(steps, requests_per_rank, adp, dp * adp)
 
 
@@ -88,6 +93,7 @@ class Steps:
     generate: int
     emitted: float = 1.0
     positions: int = 1
+    whole: bool = False           # chunked prefill off: whole prompts only
 
 
 @functools.lru_cache(maxsize=4096)
@@ -97,17 +103,40 @@ def _shares(steps: Steps, d: int, g: int, ranks: int) -> Shares:
     emitted, positions = steps.emitted, steps.positions
     room = max(0, chunk - d * positions)
     need = d * prompt * emitted / generate
-    # A mixed step carries a chunk of one prompt: all the room when the prompt is longer, else the whole
-    # prompt — or, when the requests need more than one prompt a step, what they need (several prompts).
-    c = min(room, max(prompt, math.ceil(need)))
+    if steps.whole:
+        # Whole prompts only: as many as `need` asks, at least one, at most those the room holds.
+        carry, asked = room // prompt * prompt, prompt * max(1, math.ceil(need / prompt))
+        c, first, least = min(carry, asked), (1 if carry else 0), d * positions + asked
+    else:
+        # A mixed step carries a chunk of one prompt: all the room when the prompt is longer, else the whole
+        # prompt — or, when the requests need more than one prompt a step, what they need (several prompts).
+        carry, c, least = room, min(room, max(prompt, math.ceil(need))), d * positions + math.ceil(need)
+        first = math.ceil(prompt / min(room, prompt)) if room > 0 else 0
     f = min(1.0, need / c) if c > 0 else 1.0
-    # need ≤ room  ⇔  d·prompt·E / generate ≤ chunk − d·q  ⇔  d ≤ chunk · generate / (q · generate + E · prompt)
-    per_rank = (chunk * generate // (positions * generate + prompt) if emitted == 1.0 else
-                math.floor(chunk * generate / (positions * generate + emitted * prompt)))
     return Shares(requests_per_rank=d, room=room, chunk_prompt_tokens=c,
-                  demand=need / room if room > 0 else math.inf, share=f, group=g, group_share=1.0 - (1.0 - f) ** g,
-                  first_token_steps=math.ceil(prompt / min(room, prompt)) if room > 0 else 0,
-                  sustainable_batch=per_rank * ranks, least_chunk=d * positions + math.ceil(need))
+                  demand=need / carry if carry > 0 else math.inf, share=f, group=g, group_share=1.0 - (1.0 - f) ** g,
+                  first_token_steps=first, sustainable_batch=_sustainable(steps) * ranks, least_chunk=least,
+                  carry=carry, whole_prompts=steps.whole)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sustainable(steps: Steps) -> int:
+    """The most requests in flight on a rank whose prompts the steps keep up with (demand at most 1)."""
+    chunk, prompt, generate, emitted, positions = (steps.chunk, steps.prompt, steps.generate, steps.emitted,
+                                                   steps.positions)
+    if not steps.whole:
+        # need ≤ room ⇔ d·prompt·E / generate ≤ chunk − d·q ⇔ d ≤ chunk · generate / (q · generate + E · prompt)
+        return (chunk * generate // (positions * generate + prompt) if emitted == 1.0 else
+                math.floor(chunk * generate / (positions * generate + emitted * prompt)))
+    # need ≤ carry: need grows with d and the whole prompts the room holds shrink, so the largest d is bisected
+    low, high = 0, chunk // positions
+    while low < high:
+        d = (low + high + 1) // 2
+        if d * prompt * emitted <= (chunk - d * positions) // prompt * prompt * generate:
+            low = d
+        else:
+            high = d - 1
+    return low
 
 
 def inflight_ttft_tpot(t_decode: float, t_mixed: float, workload: Workload, lay: Layout) -> tuple[float, float]:

@@ -171,6 +171,9 @@ class Workload(Frozen):
     batch_breaks: str | None = None      # once chosen: what one more request would break (a requirement, memory)
     serving: Serving = Serving.STATIC
     chunk: int | None = None             # in flight: most tokens one engine step runs; None: CHUNK_DEFAULT
+    # in flight: whether a prompt may be split over steps (`chunked_prefill = on`, the default) or each step
+    # takes whole prompts only, as an engine with chunked prefill off schedules them (`dagc.layout.mix`)
+    chunked_prefill: bool = Field(default=True, exclude=True)    # reported under `serving`
     # Disaggregated (`dagc.verdict.pools`; reported in `serving.pools`, not here): the requests a prefill
     # instance prefills at once (None: as many as fill a chunk) and when their KV moves ("after" the
     # prefill, or "layerwise" with it).

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from ..diagnostics import Diagnostic, Severity
 from ..lang.fields import CHUNK_LIMIT
 from ..layout.layout import Layout
-from ..layout.mix import shares
+from ..layout.mix import Shares, shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import CHUNK_DEFAULT, Workload
@@ -33,7 +33,9 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
     attention-DP rank, and fills the rest of its token budget with prompt tokens (chunked
     prefill). When `chunk` is at most the requests in flight on a rank, no prompt token fits:
     no request is ever admitted, and the figures would be meaningless. Raise `chunk` above the
-    requests per rank (batch over dp × attention DP), or spread the batch over more ranks.
+    requests per rank (batch over dp × attention DP), or spread the batch over more ranks. With
+    chunked prefill off (`chunked_prefill = off`) a step takes whole prompts only, so the budget
+    must hold a whole prompt beside the decode tokens (an engine refuses a prompt longer than it).
 
     Bad:
         workload { batch = 256  prompt = 4000  generate = 500  serving = inflight  chunk = 256 }
@@ -46,12 +48,23 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
     if not w.inflight:
         return
     d, q = lay.requests_per_rank, w.step_positions
-    if w.chunk_tokens <= d * q:
+    whole = not w.chunked_prefill
+    if w.chunk_tokens <= d * q or (whole and w.chunk_tokens - d * q < w.prompt):
         per = f", {q} positions each with speculative decoding" if q > 1 else ""
+        what = f"a whole prompt of {w.prompt:,} tokens (`chunked_prefill = off`)" if whole else "a prompt"
         yield diag("E307", Severity.ERROR,
-                   f"`chunk = {w.chunk_tokens}` leaves no room for a prompt: each step of an attention-DP rank "
+                   f"`chunk = {w.chunk_tokens}` leaves no room for {what}: each step of an attention-DP rank "
                    f"already runs {d * q:,} decode tokens (its {count_text(d, 'request')} in flight{per})",
-                   ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"), _room_hint(w, lay))
+                   ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"),
+                   _whole_hint(w, lay) if whole else _room_hint(w, lay))
+
+
+def _whole_hint(w: Workload, lay: Layout) -> str:
+    """E307's hint with chunked prefill off: the least `chunk` with room for a whole prompt, d·q + prompt, or chunked
+    prefill on."""
+    least = lay.requests_per_rank * w.step_positions + w.prompt
+    write = f"write `chunk = {least}` or more (its decode tokens and one prompt), or " if least <= CHUNK_LIMIT else ""
+    return f"{write}`chunked_prefill = on`, which splits a prompt over the steps' room"
 
 
 def _room_hint(w: Workload, lay: Layout) -> str:
@@ -111,15 +124,19 @@ def check_chunk_keeps_up(ctx: RuleContext) -> Iterator[Diagnostic]:
     if not w.inflight or w.chunk_tokens <= lay.requests_per_rank * w.step_positions:      # E307's
         return
     s = shares(w, lay)
-    if s.keeps_up:
+    if s.keeps_up or s.carry == 0:                                                          # E307's
         return
     d = s.requests_per_rank
     yield diag("W513", Severity.WARNING,
                f"the chunk cannot keep up with admissions: {count_text(d, 'request')} in flight per attention-DP "
-               f"rank need{'s' if d == 1 else ''} {s.demand * s.room:,.0f} prompt tokens per step, a step has "
-               f"room for {s.room:,} (`chunk` less the decode tokens); prompts queue and TTFT grows",
+               f"rank need{'s' if d == 1 else ''} {s.demand * s.carry:,.0f} prompt tokens per step, a step has "
+               f"room for {s.carry:,} (`chunk` less the decode tokens{_whole(s)}); prompts queue and TTFT grows",
                ctx.plan.span_of("workload.batch") or ctx.plan.span_of("workload.serving"),
                _batch_a_chunk_keeps_up(w, lay) + (", or raise `chunk`" if s.sustainable_batch > 0 else ""))
+
+
+def _whole(s: Shares) -> str:
+    return ", in whole prompts: chunked prefill is off" if s.whole_prompts else ""
 
 
 def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -127,8 +144,8 @@ def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
 
     `chunk` is the token budget of one engine step when serving in flight (continuous batching
     with chunked prefill). With `serving = static` (the default) the batch is prefilled whole,
-    then decoded, and no figure reads `chunk`. Write `serving = inflight` to serve in flight, or
-    remove `chunk`.
+    then decoded, and no figure reads `chunk` (nor `chunked_prefill`). Write `serving = inflight`
+    to serve in flight, or remove it.
 
     Bad:
         workload { batch = 64  prompt = 4000  generate = 500  chunk = 8192 }
@@ -136,10 +153,14 @@ def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
         workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  chunk = 8192 }
     """
     w = ctx.plan.workload
-    if w.inflight or w.chunk is None:
+    if w.inflight:
         return
-    yield diag("W514", Severity.WARNING, "`chunk` does nothing when serving statically: the batch is prefilled whole",
-               ctx.plan.span_of("workload.chunk"), "write `serving = inflight` to serve in flight, or remove `chunk`")
+    written = {"chunk": w.chunk is not None, "chunked_prefill": not w.chunked_prefill}
+    for name, value in written.items():
+        span = ctx.plan.span_of(f"workload.{name}")
+        if value or span is not None:
+            yield diag("W514", Severity.WARNING, f"`{name}` does nothing when serving statically: the batch is "
+                       "prefilled whole", span, f"write `serving = inflight` to serve in flight, or remove `{name}`")
 
 
 # the simulated requests a percentile needs, in units of 1 / (1 − p): p99 on 1,000 requests is its 10 largest
@@ -340,7 +361,7 @@ RULES = (
     make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
     make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up,
               reads=Reads.SCHEDULE),
-    make_rule("W514", Severity.WARNING, "chunk with static serving does nothing", check_chunk_static,
+    make_rule("W514", Severity.WARNING, "chunk or chunked_prefill with static serving does nothing", check_chunk_static,
               plan_level=True),
     make_rule("W515", Severity.WARNING, "the attention window covers the whole context", check_window_covers_context,
               plan_level=True),

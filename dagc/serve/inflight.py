@@ -64,6 +64,7 @@ class ServingJson(TypedDict):
 
     mode: str
     chunk: int | None
+    chunked_prefill: bool | None
     requests_per_rank: int | None
     chunk_prompt_tokens: int | None
     mixed_step_share: float | None
@@ -84,6 +85,7 @@ def serving_json(workload: Workload, lay: Layout | None) -> ServingJson:
     return {
         "mode": workload.serving.value,
         "chunk": workload.chunk_tokens if inflight else None,
+        "chunked_prefill": workload.chunked_prefill if inflight else None,
         "requests_per_rank": s.requests_per_rank if s else None,
         "chunk_prompt_tokens": s.chunk_prompt_tokens if s else None,
         "mixed_step_share": s.share if s else None,

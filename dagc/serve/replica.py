@@ -11,7 +11,9 @@ rank with the fewest in flight (else the one with the most free blocks), while i
 share of the batch and has free blocks for the request's prompt beyond the longest chain of its prompt's
 hashed blocks cached there; no request is admitted in a step that preempted one (as vLLM). A step fills
 each rank's token budget (`chunk`) after its decode tokens with prompt tokens, first come first served
-(the last prompt chunked); it costs what the surrogate says for the replica's requests in flight, the
+(the last prompt chunked; with chunked prefill off, whole prompts while they fit, as TensorRT-LLM's
+scheduler takes them — a prompt longer than the whole budget runs alone once nothing else is in the
+rank's step); it costs what the surrogate says for the replica's requests in flight, the
 largest rank's prompt tokens, and the prefix the decode requests attend to (their mean context less
 half the workload's `generate`; a prompt's own length when none decodes). A request ending its prompt
 emits its first token and caches its prompt's hashed blocks; each decode step grows its KV by a token, a
@@ -70,6 +72,7 @@ class Replica(DecodeBlocks):
         self.watch = watch if watch is not None and watch.watching else None
         self.g = len(caps)
         self.chunk, self.q, self.half = workload.chunk_tokens, workload.step_positions, workload.generate // 2
+        self.whole = not workload.chunked_prefill
         self.E = emitted = workload.tokens_per_step
         self.P = max(1, round(B / emitted))                   # decode steps per block
         self.hash_tokens = run.requests.block_tokens
@@ -242,7 +245,8 @@ class Replica(DecodeBlocks):
 
     def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int]:
         """Each rank's prompt tokens this step, first come first served in the room its budget leaves
-        after its decode tokens (the last prompt chunked), and the most of any rank."""
+        after its decode tokens (the last prompt chunked, or with chunked prefill off whole prompts only), and
+        the most of any rank."""
         chunks: list[list[tuple[Req, int]]] = []
         p = 0
         for queue, ndec in zip(self.prefill, self.ndec, strict=True):
@@ -252,6 +256,10 @@ class Replica(DecodeBlocks):
             size = 0
             mine = []
             for req in queue:
+                if self.whole and req.left > room - size:
+                    if size or ndec:         # it waits for a step with room for all of it
+                        break
+                    room = req.left          # longer than the whole budget: alone in its rank's step
                 take = min(room - size, req.left)
                 mine.append((req, take))
                 size += take

@@ -48,8 +48,14 @@ class StepPrices:
         """How many steps the recurrence priced (the surrogate's cost), the eager mixed steps' too (`_eager_prices`)."""
         return self.priced + (self._eager.priced if self._eager is not None else 0)
 
-    def _at(self, n: int, chunk: int | None = None, ell: int | None = None) -> tuple[Workload, Layout]:
+    def _at(self, n: int, chunk: int | None = None, ell: int | None = None,
+            planned: bool = False) -> tuple[Workload, Layout]:
+        """The workload and layout of `n` requests in flight, at `chunk` and `ell`: a step to price takes its
+        prompt tokens as they come (chunked prefill on: a step of `p` tokens is what it costs, whole prompts
+        or not), the steady state (`planned`) as the plan's engine schedules them."""
         update: dict[str, int | bool] = {"batch": n * self.dp, "batch_max": False}
+        if not planned:
+            update["chunked_prefill"] = True
         if chunk is not None:
             update["chunk"] = chunk
         if ell is not None:
@@ -128,9 +134,9 @@ class StepPrices:
 
     def steady(self, n: int) -> tuple[float, float]:
         """dagc's in-flight steady state at `n` requests in flight on the replica: TTFT and TPOT."""
-        w, lay = self._at(n)
+        w, lay = self._at(n, planned=True)
         return inflight_ttft_tpot(self.decode(n), self.mixed_steady(n), w, lay)
 
     def mixed_steady(self, n: int) -> float:
-        w, lay = self._at(n)
+        w, lay = self._at(n, planned=True)
         return self.mixed(n, shares(w, lay).chunk_prompt_tokens)
