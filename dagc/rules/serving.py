@@ -155,10 +155,11 @@ def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
     w = ctx.plan.workload
     if w.inflight:
         return
-    written = {"chunk": w.chunk is not None, "chunked_prefill": not w.chunked_prefill}
+    written = {"chunk": w.chunk is not None,
+               "chunked_prefill": not w.chunked_prefill or "workload.chunked_prefill" in ctx.plan.spans}
     for name, value in written.items():
         span = ctx.plan.span_of(f"workload.{name}")
-        if value or span is not None:
+        if value:
             yield diag("W514", Severity.WARNING, f"`{name}` does nothing when serving statically: the batch is "
                        "prefilled whole", span, f"write `serving = inflight` to serve in flight, or remove `{name}`")
 
