@@ -1,0 +1,107 @@
+"""`chunked_prefill = off`: in flight, each step takes whole prompts only (`dagc.layout.mix`, `dagc.serve.replica`).
+
+The steady state's shares computed by hand; E307 when `chunk` holds no whole prompt beside the decode tokens,
+with the least `chunk` that does; W514 on a static plan; report.json's `serving.chunked_prefill`; and the
+simulated load, whose every step carries whole prompts (a prompt longer than the whole budget alone), where
+the same plan with chunked prefill splits them.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from dagc.lang.load import load_plan_text
+from dagc.layout.mix import shares
+from dagc.plan.workload import Workload
+from dagc.serve import replica as replica_module
+from dagc.serve.inflight import serving_json
+from dagc.serve.load import simulate
+from dagc.verdict.check import check
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster {{ gpus = 1  gpu preset "h200" }}
+workload {{
+  batch = {batch}  prompt = 4000  generate = 500  serving = {serving}  chunk = {chunk}  {extra}
+}}
+strategy tp 1
+"""
+
+
+def _shares(chunk: int, whole: bool, d: int = 64):
+    w = Workload(batch=d, prompt=4000, generate=500, serving="inflight", chunk=chunk, chunked_prefill=not whole)
+    return shares(w, SimpleNamespace(requests_per_rank=d, adp=1, dp=1))
+
+
+def test_whole_prompts_shares_by_hand():
+    s = _shares(10_000, whole=True)
+    # room 10,000 − 64 = 9,936 holds two whole prompts of 4,000; the 64 requests need 64 · 4,000 / 500 = 512
+    # prompt tokens a step, so a mixed step carries one whole prompt, on 512 / 4,000 of the steps
+    assert (s.room, s.carry, s.chunk_prompt_tokens, s.first_token_steps) == (9_936, 8_000, 4_000, 1)
+    assert s.share == pytest.approx(512 / 4_000) and s.demand == pytest.approx(512 / 8_000)
+    # keeps up while d · 4,000 / 500 ≤ floor((10,000 − d) / 4,000) · 4,000: d = 1,000 (two prompts of room),
+    # 1,001 not; chunked, d ≤ 10,000 · 500 / (500 + 4,000) = 1,111
+    assert s.sustainable_batch == 1_000 and _shares(10_000, whole=False).sustainable_batch == 1_111
+    assert s.least_chunk == 64 + 4_000 and s.whole_prompts
+
+
+def test_whole_prompts_carry_what_the_requests_need_in_whole_prompts():
+    s = _shares(20_000, whole=True, d=900)
+    # 900 requests need 7,200 prompt tokens a step: two whole prompts (8,000), of the four the room holds
+    assert (s.carry, s.chunk_prompt_tokens) == (16_000, 8_000)
+    assert s.share == pytest.approx(7_200 / 8_000)
+    chunked = _shares(20_000, whole=False, d=900)
+    assert (chunked.carry, chunked.chunk_prompt_tokens) == (19_100, 7_200)
+
+
+def test_a_chunk_without_room_for_a_whole_prompt_is_E307_naming_the_least_chunk():
+    plan = load_plan_text(PLAN.format(batch=64, serving="inflight", chunk=4_000, extra="chunked_prefill = off"))
+    (r,) = check(plan)
+    (e,) = [d for d in r.diagnostics if d.code == "E307"]
+    assert "no room for a whole prompt of 4,000 tokens" in e.message
+    assert "`chunk = 4064`" in e.hint and "`chunked_prefill = on`" in e.hint
+    on = load_plan_text(PLAN.format(batch=64, serving="inflight", chunk=4_000, extra=""))
+    assert not [d for d in check(on)[0].diagnostics if d.code == "E307"], "chunked, 3,936 tokens of room is room"
+
+
+def test_chunked_prefill_on_a_static_plan_is_W514():
+    plan = load_plan_text(PLAN.format(batch=8, serving="static", chunk=8_192, extra="chunked_prefill = off"))
+    found = [d.message for d in check(plan)[0].diagnostics if d.code == "W514"]
+    assert any(m.startswith("`chunked_prefill` does nothing") for m in found)
+    assert any(m.startswith("`chunk` does nothing") for m in found)
+
+
+def test_report_says_whether_prompts_are_chunked():
+    for extra, value in (("chunked_prefill = off", False), ("", True)):
+        plan = load_plan_text(PLAN.format(batch=16, serving="inflight", chunk=8_192, extra=extra))
+        (r,) = check(plan)
+        assert serving_json(plan.workload, r.layout)["chunked_prefill"] is value
+
+
+def _steps_taken(monkeypatch, extra: str) -> list[list[tuple[int, int]]]:
+    """Every step's prompt tokens of the simulated load: (the request's prompt, the tokens it took)."""
+    taken: list[list[tuple[int, int]]] = []
+    real = replica_module.Replica._chunks
+
+    def chunks(self):
+        out = real(self)
+        taken.append([(req.left, take) for c in out[0] for req, take in c])
+        return out
+    monkeypatch.setattr(replica_module.Replica, "_chunks", chunks)
+    text = PLAN.format(batch=24, serving="inflight", chunk=6_000,
+                       extra=f"{extra}  rate = 8 requests/s  requests = 300  lengths = lognormal  seed = 3")
+    plan = load_plan_text(text)
+    (r,) = check(plan)
+    simulate(plan, r.strategy, r.layout)
+    return [s for s in taken if s]
+
+
+def test_the_simulated_steps_take_whole_prompts(monkeypatch):
+    whole = _steps_taken(monkeypatch, "chunked_prefill = off")
+    assert whole and all(left == take for step in whole for left, take in step), "every prompt taken whole"
+    # some drawn prompt is longer than the whole budget: it ran alone in its step
+    alone = [step for step in whole if any(take > 6_000 for _, take in step)]
+    assert alone and all(len(step) == 1 for step in alone)
+    split = _steps_taken(monkeypatch, "")
+    assert any(take < left for step in split for left, take in step), "chunked, some prompt is split"
