@@ -217,12 +217,13 @@ def _hopeless(run: Run, workload: Workload, s: Strategy, fits: list[Instance], m
     step, step_lay = workload, lay
     # Its step runs the requests its KV cache admits (dagc.memory.admission). Without the activations (their
     # working sets cost a pass's shapes) the KV cache holds at least as much: when that admits every request
-    # the step is the cap's (the activations could still take the room of a request: rare, not screened)
-    bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0),
-                  limit_bytes=plan.memory_limit_bytes)
+    # the step is the cap's (the activations could still take the room of a request: rare, not screened).
+    # Sized as the instance is evaluated — on the plan without its requirements (`pooled_search`'s `alone`,
+    # as `dagc check` sizes a pool): under a `memory <= 90 %` line's limit the KV cache would admit fewer
+    # requests than the instance runs, and the bound would fall below the pair's own figures
+    bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0), limit_bytes=None)
     if admission(workload, lay, bare).limited:
-        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
-                     limit_bytes=plan.memory_limit_bytes)
+        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay), limit_bytes=None)
         if all(st.fits for st in mem.stages):
             step, step_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem))
     floor = op_floor(timer, step, step_lay)                   # a step's floor; the pair's TPOT is per token
