@@ -27,7 +27,7 @@ from ..plan.workload import RequirementKind
 from ..rules.bounds import unreachable
 from ..verdict.steady import SteadyMetrics, figure_of
 from ..verdict.verdict import METRIC_OF, RequirementResult
-from .floor import traffic_floor
+from .floor import traffic_floor, traffic_misses
 from .result import RANK_HEAD, Candidate, RankKey, front_key, rank_key
 
 __all__ = ["BAR_LAG", "BAR_LAG_BATCH_MAX", "Bar", "BarKeeper", "surely_misses"]
@@ -76,9 +76,10 @@ def surely_misses(plan: Plan, metrics: SteadyMetrics, gpus: int) -> int:
     """How many requirements are surely missed: a GPU count out of range (exact), or a TTFT, TPOT or
     throughput line out of reach of `metrics` (TTFT and TPOT lower bounds, throughputs upper
     bounds); and the plan's traffic, when even those decode tokens a second fall short of it (a candidate
-    counts that miss: `dagc.search.floor`). A lower bound of the requirements the candidate misses."""
+    counts that as every load requirement missed, at least one: `dagc.search.floor.traffic_misses`). A lower
+    bound of the requirements the candidate misses."""
     floor = traffic_floor(plan)
-    missed = int(floor is not None and float(metrics.decode_tokens_per_s) < floor)
+    missed = traffic_misses(plan) if floor is not None and float(metrics.decode_tokens_per_s) < floor else 0
     for req in plan.steady_requirements:
         if req.kind is RequirementKind.GPUS:
             missed += RequirementResult(req, float(gpus)).met is False

@@ -34,7 +34,7 @@ from ..verdict.fastcheck import FastCheck
 from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
 from ..verdict.verdict import RequirementResult, requirement_value
 from .bar import BestAtBounds
-from .floor import traffic_floor
+from .floor import traffic_floor, traffic_misses
 from .result import BatchProbes, PooledSummary, score_key
 
 __all__ = ["Entry", "Instance", "Pair", "PairColumns", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of",
@@ -220,12 +220,12 @@ def _before(missed: npt.NDArray[np.int64], neg_score: npt.NDArray[np.float64], g
 def _misses(plan: Plan, metrics: PairColumns, gpus: npt.NDArray[np.int64],
             memory: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """The requirements each pair misses (memory judged on its fuller pool's share, or on bytes by
-    `Pair.requirements` for the pairs made), and one more for a pair short of the plan's traffic, as its candidate
-    counts it (`dagc.search.floor`)."""
+    `Pair.requirements` for the pairs made), and for a pair short of the plan's traffic every load requirement (at
+    least one), as its candidate counts it (`dagc.search.floor.traffic_misses`)."""
     out = np.zeros(len(gpus), dtype=np.int64)
     floor = traffic_floor(plan)
     if floor is not None:
-        out += np.asarray(metrics.decode_tokens_per_s, dtype=float) < floor
+        out += (np.asarray(metrics.decode_tokens_per_s, dtype=float) < floor) * traffic_misses(plan)
     for r in plan.steady_requirements:
         if r.kind is RequirementKind.GPUS:
             value = gpus.astype(float)
@@ -266,8 +266,8 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
                                            least)
     # the totals at the decode pools' capacity D (more prefill instances only add GPUs), per GPU at `least`
     totals = steady_metrics(pooled_rates(d, least, ttft, step_floor, w))
-    floor = traffic_floor(plan)             # short of the traffic even at the decode pools' capacity: a miss
-    missed = int(floor is not None and float(totals.decode_tokens_per_s) < floor)
+    floor = traffic_floor(plan)             # short of the traffic even at the decode pools' capacity: its misses
+    missed = traffic_misses(plan) if floor is not None and float(totals.decode_tokens_per_s) < floor else 0
     for r in plan.steady_requirements:
         if r.kind is RequirementKind.GPUS:
             missed += unreachable(r, float(least), lower=True)

@@ -46,7 +46,7 @@ from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
-from .floor import floored, traffic_floor
+from .floor import floored_for
 from .pairs import Entry, Instance, Pair, PooledCounts, Prefills, best_at_bounds, instance_of, weigh
 from .pooled_max import MAX_POOL_PROBES, decode_pools_at_max
 from .result import Candidate
@@ -255,12 +255,12 @@ def _candidate(plan: Plan, objective: str, pair: Pair, at: Workload | None = Non
                         pools=(Pool(role=PoolRole.PREFILL, instances=n, strategy=p.strategy),
                                Pool(role=PoolRole.DECODE, instances=m, strategy=d.strategy)))
     reqs = pair.requirements(plan)
-    return floored(Candidate(strategy=strategy, microbatches=d.mb, overlap=d.overlap, gpus=pair.gpus,
-                             metrics=pair.metrics, meets_requirements=all(r.met for r in reqs),
-                             score=OBJECTIVES[objective].score_of(pair.metrics, pair.gpus),
-                             memory_fraction=max(p.memory_fraction, d.memory_fraction),
-                             binding=binding_of(reqs, at or plan.workload), misses=misses(reqs),
-                             batch=None if at is None else at.batch), traffic_floor(plan))
+    return floored_for(Candidate(strategy=strategy, microbatches=d.mb, overlap=d.overlap, gpus=pair.gpus,
+                                 metrics=pair.metrics, meets_requirements=all(r.met for r in reqs),
+                                 score=OBJECTIVES[objective].score_of(pair.metrics, pair.gpus),
+                                 memory_fraction=max(p.memory_fraction, d.memory_fraction),
+                                 binding=binding_of(reqs, at or plan.workload), misses=misses(reqs),
+                                 batch=None if at is None else at.batch), plan)
 
 
 def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
@@ -275,10 +275,10 @@ def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
         return None
     metrics = checked.metrics.like(c.metrics)
     fractions = [p.analysis.memory.worst.fraction for p in checked.pools if p.analysis.memory is not None]
-    return floored(Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
-                             metrics=metrics, meets_requirements=checked.verdict.meets_requirements is not False,
-                             score=OBJECTIVES[objective].score_of(metrics, c.gpus),
-                             memory_fraction=max(fractions, default=math.nan), exact=True,
-                             binding=c.binding if c.batch is not None else binding_of(checked.requirements,
-                                                                                         plan.workload),
-                             batch=c.batch, misses=misses(checked.requirements)), traffic_floor(plan))
+    return floored_for(Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
+                                 metrics=metrics, meets_requirements=checked.verdict.meets_requirements is not False,
+                                 score=OBJECTIVES[objective].score_of(metrics, c.gpus),
+                                 memory_fraction=max(fractions, default=math.nan), exact=True,
+                                 binding=c.binding if c.batch is not None else binding_of(checked.requirements,
+                                                                                             plan.workload),
+                                 batch=c.batch, misses=misses(checked.requirements)), plan)

@@ -23,7 +23,7 @@ from ..schedule.timer import Timer as _Timer, shared_timer
 from ..verdict.analyse import analyse
 from ..verdict.batch_max import choose_batch
 from ..verdict.steady import SteadyMetrics
-from .floor import floored, traffic_floor
+from .floor import floored_for
 from .pooled import exact_pooled
 from .result import Candidate, rank_key
 from .run import Run
@@ -129,10 +129,11 @@ def exact_figures(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
         return None
     assert r.memory is not None, "a scheduled strategy has its memory breakdown"
     metrics = r.metrics.like(c.metrics)
-    return floored(Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
-                             metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
-                             score=OBJECTIVES[objective].score_of(metrics, c.gpus),
-                             memory_fraction=r.memory.worst.fraction, exact=True,
-                             binding=binding if c.batch is not None else binding_of(r.requirements, r.plan.workload),
-                             batch=workload.batch if c.batch is not None else None, misses=misses(r.requirements)),
-                   traffic_floor(plan))
+    return floored_for(Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
+                                 metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
+                                 score=OBJECTIVES[objective].score_of(metrics, c.gpus),
+                                 memory_fraction=r.memory.worst.fraction, exact=True,
+                                 binding=binding if c.batch is not None else binding_of(r.requirements,
+                                                                                         r.plan.workload),
+                                 batch=workload.batch if c.batch is not None else None,
+                                 misses=misses(r.requirements)), plan)

@@ -22,7 +22,7 @@ from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.verdict import RequirementResult
 from .bar import Bar
 from .bound import Pruner
-from .floor import floored, traffic_floor
+from .floor import floored_for
 from .result import Candidate
 from .space import Item
 
@@ -68,7 +68,7 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
                   meets_requirements=fc.meets_requirements, score=OBJECTIVES[objective].score_of(metrics, gpus),
                   memory_fraction=fc.memory.worst.fraction, binding=binding_of(fc.requirements, workload),
                   batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
-    return floored(c, traffic_floor(plan))       # short of the plan's traffic: a miss the ranking reads
+    return floored_for(c, plan)       # short of the plan's traffic: misses the ranking reads
 
 
 def misses(requirements: Iterable[RequirementResult]) -> int:

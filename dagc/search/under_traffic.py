@@ -40,10 +40,11 @@ from ..lang.load import parse_strategy
 from ..plan.objective import objective as objective_of
 from ..plan.plan import Plan
 from ..plan.workload import Requirement
+from ..verdict.carrying import requirements_missed
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import carries_traffic, load_events, not_simulated
-from .floor import ALL, STEADY, floored, traffic_floor
+from .floor import ALL, STEADY, floored, traffic_floor, traffic_misses
 from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
 
@@ -56,6 +57,7 @@ SCORE_RTOL = 1e-9        # a judged candidate's exact score this close to the se
 BEST_LIMIT = 3            # × JUDGE_LIMIT: how far the walk goes on while its best is not judged (the best alone)
 
 Key = tuple[str, int | None, int | None]
+Floor = tuple[float | None, int]     # the traffic's floor (`traffic_floor`) and what short of it misses
 
 
 def judged_under_traffic(plan: Plan) -> bool:
@@ -172,7 +174,7 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
     budget, events = plan.load_budget_events, load_events(plan, traffic.requests)
     if budget is not None:          # the candidates' runs together within one run's work budget (W518)
         limit = min(limit, budget // max(events, 1))
-    memo, floor = _MEMO.of(plan), traffic_floor(plan)
+    memo, floor = _MEMO.of(plan), (traffic_floor(plan), traffic_misses(plan))
     # the judgments of the candidates this walk visits, from `memo` when an earlier walk of the plan simulated
     # them (each visit counts against the limits all the same): what the walk concludes is what it would in a
     # process of its own, whatever was judged before it
@@ -220,7 +222,7 @@ def _best_limit(limit: int, budget: int | None, events: int) -> int:
     return max(limit, min(most, budget // max(events, 1))) if budget is not None else most
 
 
-def _front(memo: dict[Key, Judgement | str], found: SearchResult, floor: float | None) -> tuple[Candidate, ...]:
+def _front(memo: dict[Key, Judgement | str], found: SearchResult, floor: Floor) -> tuple[Candidate, ...]:
     """The Pareto front made again over the ranking's candidates and the old front's, each as judged (a point
     simulated and found missing leaves it; one it dominated may join)."""
     pool = {front_key(c): c for c in (_known(memo, x, found.objective, floor) for x in (*found.ranked, *found.pareto))
@@ -239,12 +241,13 @@ def judged_best(plan: Plan, found: SearchResult) -> Candidate | None:
 
 
 def _known(memo: dict[Key, Judgement | str], c: Candidate, objective: str | None = None,
-           floor: float | None = None) -> Candidate | None:
+           floor: Floor = (None, 1)) -> Candidate | None:
     """The candidate as judged under the traffic when it was (its own score kept), else as the search judged
     it: on the steady state alone — it meets the requirements when it misses none of the steady state's (the
     search's fast check cannot value a load requirement, which it does not count as missed) and serves the
-    traffic's `floor` of decode tokens a second (`traffic_floor`): one whose steady state serves fewer cannot
-    carry the traffic, and counts that as one requirement missed more (`short_of_traffic`), not simulated."""
+    traffic's `floor` of decode tokens a second (`traffic_floor`, and what falling short of it misses:
+    `traffic_misses`): one whose steady state serves fewer cannot carry the traffic, and counts every load
+    requirement missed, at least one (`short_of_traffic`), not simulated."""
     j = memo.get(_key(c))
     if isinstance(j, Judgement):
         return j.of(c, objective)
@@ -252,7 +255,7 @@ def _known(memo: dict[Key, Judgement | str], c: Candidate, objective: str | None
         return None
     if c.short_of_traffic:          # counted short when it was scored (`dagc.search.floor`): its miss counted once
         return c
-    short = floored(c, floor)
+    short = floored(c, *floor)
     return short if short is not c else replace(c, judged=STEADY, meets_requirements=c.misses == 0)
 
 
@@ -287,14 +290,14 @@ def check_candidate(plan: Plan, c: Candidate, with_capacity: bool = False) -> St
 
 def judgement(r: StrategyResult, c: Candidate) -> Judgement:
     """The verdict of candidate `c`'s check, which judged every requirement and whether it carries the traffic
-    (one that does not counts a miss more when no requirement says it), with the check's figures when it
-    ran `c`'s batch (a `batch = max` check chooses its own)."""
+    (one that does not counts every load requirement missed, at least one: `requirements_missed`), with the
+    check's figures when it ran `c`'s batch (a `batch = max` check chooses its own)."""
     missed = tuple(q.requirement.text for q in r.requirements if q.requirement.on_load and q.met is not True)
     same = c.batch is None or r.plan.workload.batch == c.batch
-    misses = sum(1 for q in r.requirements if q.met is not True)
-    # a deployment that cannot carry its traffic misses that, whatever its requirements (`carries_traffic`)
-    behind = carries_traffic(r.load) is False and not any(q.met is False for q in r.requirements)
-    return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed, misses=misses + behind,
+    # a deployment that cannot carry its traffic misses every load requirement, at least one, whatever its run's
+    # own percentiles — as a candidate short of the traffic's floor counts it unsimulated (`traffic_misses`)
+    misses = requirements_missed(r.requirements, carries_traffic(r.load))
+    return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed, misses=misses,
                      binding=binding_of(r.requirements, r.plan.workload),
                      load_figures=tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load),
                      others_missed=tuple(q.requirement.name for q in r.requirements

@@ -8,17 +8,43 @@ flight and the cap) and its capacity. Output: the reason in words, None when the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ..serve.binding import Binding
 from ..serve.load_result import CEILING_MARGIN, PACE_SHARE, QueueGrowth
 from ..units import format_figure
+from .verdict import RequirementResult
 
 __all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "Trials", "bracket_below", "implied", "needs_of",
-           "not_carried_because", "queue_behind", "speculated"]
+           "not_carried_because", "queue_behind", "requirements_missed", "speculated"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 PAST_CAPACITY = "it keeps pace in this "    # how the reason of a deployment short of the rate by its capacity opens
+
+
+def requirements_missed(requirements: Iterable[RequirementResult], carries: bool | None) -> int:
+    """How many requirements a strategy judged under its traffic misses, as the search ranks by them and the optimal
+    verdict compares them: each line not met; and, when it does not carry its traffic (`carries` false), every line
+    judged on the load — its queue keeps growing, and its percentiles with it, whatever its run's own figures — and
+    at least one, beside the steady state's lines it misses (docs/load.md, "Carrying the traffic"): what a
+    candidate short of the traffic counts unsimulated (`dagc.search.floor.traffic_misses`).
+
+    Example:
+        >>> from dagc.plan.workload import Requirement, RequirementKind
+        >>> def line(kind, target, met, percentile=None):
+        ...     req = Requirement(text=f"{kind.value} <= {target}", kind=kind, op="<=", target=target,
+        ...                       percentile=percentile)
+        ...     return RequirementResult(req, target * (0.5 if met else 2))
+        >>> lines = [line(RequirementKind.TTFT, 3.0, True, 99), line(RequirementKind.TPOT, 0.06, False, 90),
+        ...          line(RequirementKind.MEMORY, 0.9, True)]
+        >>> requirements_missed(lines, True), requirements_missed(lines, False), requirements_missed(lines[2:], False)
+        (1, 2, 1)
+    """
+    lines = tuple(requirements)
+    if carries is False:
+        steady = sum(1 for q in lines if not q.requirement.on_load and q.met is not True)
+        return steady + max(1, sum(1 for q in lines if q.requirement.on_load))
+    return sum(1 for q in lines if q.met is not True)
 
 
 def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: float | None, most: float | None,

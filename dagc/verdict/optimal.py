@@ -17,6 +17,7 @@ from enum import Enum
 
 from ..plan.objective import OBJECTIVES, StrategyFigures
 from ..plan.printer import options_source, scope_source
+from .carrying import requirements_missed
 from .ledger import band_ratio
 from .searched import Checked, Searched, SearchedCandidate
 from .steady import SteadyMetrics
@@ -274,7 +275,9 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
         if best.judged != "all":
             return None, replace(evidence, why=Why.ONLY_BEST_MEETS_UNSIMULATED)
         return False, replace(evidence, why=Why.ONLY_BEST_MEETS)
-    own_misses = sum(1 for q in result.requirements if q.met is False)
+    # counted as the search counts its candidates': one that does not carry its traffic misses every load line
+    own_misses = requirements_missed((q for q in result.requirements if q.met is not None),
+                                     None if result.load is None else result.load.carries_traffic)
     if 0 < best.misses < own_misses:
         return False, replace(evidence, why=Why.FEWER_MISSES)
     # a score is higher for the better: within `tolerance` of the best's is within it of the best's figure, for a

@@ -18,7 +18,14 @@ from ..plan.workload import Overlap
 from .steady import SteadyMetrics
 from .verdict import RequirementResult, Verdict
 
-__all__ = ["Checked", "Searched", "SearchedCandidate"]
+__all__ = ["Carrying", "Checked", "Searched", "SearchedCandidate"]
+
+
+class Carrying(Protocol):
+    """A checked strategy's simulated load (`dagc.verdict.under_load.UnderLoad`), as far as the verdict reads it."""
+
+    @property
+    def carries_traffic(self) -> bool: ...
 
 
 class SearchedCandidate(Protocol):
@@ -114,3 +121,5 @@ class Checked(Protocol):
     def valid(self) -> bool: ...
     @property
     def gpus_used(self) -> int | None: ...
+    @property
+    def load(self) -> Carrying | None: ...
