@@ -88,7 +88,8 @@ def test_the_bounds_count_the_floor_so_pruning_keeps_the_exhaustive_best(small):
     assert best is not None
     assert surely_misses(plan, best.metrics, best.gpus) == 0
     slower = replace(best.metrics, decode_tokens_per_s=3999.0)
-    assert surely_misses(plan, slower, best.gpus) == 1          # 3,999 < 4,000 tokens/s: surely short
+    # 3,999 < 4,000 tokens/s: surely short, so it misses both load lines (`ttft_p90`, `tpot_p90`: traffic_misses)
+    assert surely_misses(plan, slower, best.gpus) == 2
     assert found.pruned > 0
     whole = search(plan, objective="min-gpus", top=5, front=False, prune=False)
     assert whole.best is not None and (whole.best.text, whole.best.score) == (best.text, best.score)

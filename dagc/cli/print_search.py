@@ -122,9 +122,8 @@ def _steady_note(plan: Plan, found: SearchResult, shown: int | None = None) -> s
     if unsimulated_text(plan) is not None:
         return f"yes (steady state): {steady_only_text(plan)}"
     places = [k for k, c in enumerate(found.ranked, 1) if c.judged != STEADY and c.load_missed]
-    steady = next((k for k, c in enumerate(found.ranked, 1) if c.judged == STEADY), None)
     where = ("ranked above those not simulated, the walk having run out (dagc ranks by what is known)"
-             if places and steady is not None and places[0] < steady else
+             if found.known_first else
              "ranked below" if shown is None or not places or places[0] <= shown else
              f"ranked below the {shown} rows shown (`--top {places[0]}` shows the first)")
     said = (f"; of those it simulated, {len(places)} missed a load requirement: {where}, `no:` with what they miss"

@@ -191,6 +191,8 @@ class SearchResult:
                                                   # weighed
     left_out: str | None = None                   # what a complete search still left out of its space, in words
                                                   # (`PooledCounts.left_out_text`): the optimal verdict says it
+    known_first: bool = False                     # the walk under the traffic ran out with its best not simulated:
+                                                  # what is known ranks first (`dagc.search.under_traffic.known_key`)
 
     @property
     def complete(self) -> bool:

@@ -19,8 +19,8 @@ from dataclasses import replace
 
 from ..plan.plan import Plan
 from .rescore import exact_figures
-from .result import SKIPPED_RESCORE, Candidate, SearchResult, front_key, pareto_front, rank_key
-from .under_traffic import STEADY, judged_under_traffic
+from .result import SKIPPED_RESCORE, Candidate, SearchResult, front_key, pareto_front
+from .under_traffic import STEADY, judged_under_traffic, ranking_key
 
 __all__ = ["FRONT_EXACT", "exact_shown"]
 
@@ -45,7 +45,7 @@ def exact_shown(plan: Plan, found: SearchResult, need: int) -> SearchResult:
         for c in todo:
             exact(c)
         ranked = sorted((x for x in (exact(c) if _key(c) in done else c for c in ranked) if x is not None),
-                        key=rank_key)
+                        key=ranking_key(found))   # as the walk under the traffic ranked them
     front = found.pareto
     if found.pareto_kept and front:
         by_tpot = sorted(front, key=lambda c: c.metrics.tpot_s)

@@ -45,11 +45,11 @@ from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import carries_traffic, load_events, not_simulated
 from .floor import ALL, STEADY, floored, traffic_floor, traffic_misses
-from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
+from .result import Candidate, RankKey, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
 
 __all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "BEST_LIMIT", "Judgement", "check_candidate", "judge_under_traffic",
-           "judgement", "judged_best", "judged_under_traffic", "load_requirements",
+           "judgement", "judged_best", "judged_under_traffic", "known_key", "load_requirements", "ranking_key",
            "steady_claim", "steady_only_text", "traffic_floor", "unsimulated_text"]
 
 JUDGE_LIMIT = 10          # candidates of one ranking simulated under the traffic at most (a second each, or so)
@@ -202,12 +202,27 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         progress(max(limit, spent), max(limit, spent))
     if best_limit > limit and spent >= best_limit and ranked and ranked[0].judged != ALL:
         # the walk went on for the best alone and ran out, each best it simulated sinking below the next: the
-        # steady state's claims do not hold for this plan, so rank by what is known — each candidate simulated
-        # above those judged on the steady state alone, whose claim to meet nobody checked
-        ranked.sort(key=lambda c: (c.judged != ALL, rank_key(c)))
+        # steady state's claims do not hold for this plan, so rank by what is known — each candidate simulated, and
+        # each short of the traffic (known to miss every load line: `traffic_misses`), above those judged on the
+        # steady state alone, whose claim nobody checked
+        ranked.sort(key=known_key)
+        found = replace(found, known_first=True)
     kept = tuple(ranked)
     front = _front(seen, found, floor) if found.pareto_kept else found.pareto
     return replace(found, ranked=kept, pareto=front, exact_top=min(found.exact_top, len(kept)))
+
+
+def known_key(c: Candidate) -> tuple[bool, RankKey]:
+    """The rank key of a walk that ran out with its best not simulated (`SearchResult.known_first`): what is known
+    first — each candidate simulated, and each short of the traffic (known to miss every load line:
+    `traffic_misses`) —, then those judged on the steady state alone, each part by `rank_key`."""
+    return c.judged != ALL and not c.short_of_traffic, rank_key(c)
+
+
+def ranking_key(found: SearchResult) -> Callable[[Candidate], tuple[bool, RankKey] | RankKey]:
+    """The key `found` is ranked by, for whatever ranks it again (`dagc.search.shown`): `known_key` when its walk
+    ran out (`SearchResult.known_first`), else `rank_key`."""
+    return known_key if found.known_first else rank_key
 
 
 def _best_limit(limit: int, budget: int | None, events: int) -> int:
