@@ -229,7 +229,7 @@ SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 # Hopper sit within a few % of dagc unscaled, its Hopper MoE runs 29 % above (median): the PyTorch backend's
 # Hopper fused MoE (CUTLASS SM90 grouped GEMM) takes about twice the profile's time. Releases before 1.0 (the
 # TensorRT engine's MoE plugin) have no calibration run of an MoE model on Hopper: they keep 1 (`terms_of`).
-TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.16
+TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.22
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
 # launches per step, 0 when fused into a neighbouring kernel (docs/kernels.md, "Glue", names the engines' code).
@@ -282,7 +282,7 @@ def terms_of(name: EngineName, release: str | None) -> EngineTerms:
 
     Example:
         >>> terms_of("trtllm", "0.17.0").hopper_expert_time_scale, terms_of("trtllm", "1.0").hopper_expert_time_scale
-        (1.0, 2.16)
+        (1.0, 2.22)
     """
     terms = ENGINE_TERMS.get(name, EngineTerms())
     found = _RELEASE.fullmatch(release) if release is not None else None
