@@ -58,6 +58,16 @@ RAY_PORT = 6379
 # (`gpu_memory_utilization`: the share of the GPU's total memory this instance may use),
 # vllm/config/compilation.py and vllm/config/vllm.py (`max_cudagraph_capture_size`, the capture
 # grid). `--cuda-graph-sizes` is gone from 0.33 (deprecated in 0.11.1).
+# Chunked prefill off (`chunked_prefill = off`): `--disable-chunked-prefill`, the other spelling of
+# `--enable-chunked-prefill` in 0.33's parser (dest `enable_chunked_prefill`; there is no
+# `--no-enable-chunked-prefill`: dagc/data/engine_flags/vllm-0.33.0.json). Its scheduler then schedules the
+# running requests' tokens first and the waiting prompts whole, first come first served, stopping at the
+# first that does not fit the step's budget (vllm/v1/core/sched/scheduler.py `Scheduler.schedule`: "If
+# chunked_prefill is disabled, we can stop the scheduling here"), as dagc's whole-prompt steps do; and its
+# config refuses a budget below the length limit (vllm/config/scheduler.py
+# `SchedulerConfig.verify_max_model_len`: "max_num_batched_tokens (…) is smaller than max_model_len (…)"),
+# since a preempted request is recomputed, prompt and output, in one step: E730.
+WHOLE_PROMPTS_CODE = "E730"
 FLAGS = frozenset({
     "--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
     "--enable-dbo", "--data-parallel-size-local", "--data-parallel-address", "--data-parallel-rpc-port",
@@ -66,7 +76,7 @@ FLAGS = frozenset({
     "--quantization", "--kv-cache-dtype", "--trust-remote-code",
     # serving
     "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens", "--enable-chunked-prefill",
-    "--gpu-memory-utilization",
+    "--disable-chunked-prefill", "--gpu-memory-utilization",
     "--max-cudagraph-capture-size",
     # speculative decoding
     "--speculative-config",
@@ -146,7 +156,8 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
 def refusals(d: Degrees) -> list[Refusal]:
     """What vLLM cannot say: cp with dual-batch overlap (E703); dual-batch overlap without DP+EP, where it has no
     all-to-all to overlap (E710); an expert split other than EP 1 or the stage (E702); stages on other nodes than
-    dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707)."""
+    dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707); with chunked prefill off, a step's
+    budget (`chunk`) below the longest request (E730)."""
     out = []
     if d.cp > 1 and d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E703", f"vLLM: context parallelism (`cp {d.cp}`, --prefill-context-parallel-size) runs "
@@ -176,7 +187,22 @@ def refusals(d: Degrees) -> list[Refusal]:
                            "parallel.py: \"enable_expert_parallel must be True to use EPLB\")")
     if balance is not None:
         out.append(Refusal("E707", balance, "redundant"))
-    return out
+    return out + _whole_prompts_refusal(d)
+
+
+def _whole_prompts_refusal(d: Degrees) -> list[Refusal]:
+    """E730: with chunked prefill off vLLM wants a step's budget (`--max-num-batched-tokens`, dagc's `chunk`) of at
+    least the length limit (`--max-model-len`, the longest request), which no strategy changes."""
+    if d.whole_prompts is None:
+        return []
+    chunk, limit = d.whole_prompts
+    if chunk >= limit:
+        return []
+    return [Refusal(WHOLE_PROMPTS_CODE, f"vLLM: with chunked prefill off (--disable-chunked-prefill) a step's budget, "
+                    f"--max-num-batched-tokens, must be at least --max-model-len (vllm/config/scheduler.py, "
+                    f"SchedulerConfig.verify_max_model_len: a preempted request is recomputed whole in one step); "
+                    f"here `chunk = {chunk}` is less than the longest request, {limit:,} tokens, and a larger budget "
+                    "would let a step carry more prompts than dagc's figures do", "workload.chunked_prefill")]
 
 
 def _dbo_overlaps(d: Degrees) -> bool:
@@ -261,15 +287,16 @@ def serving_flags(v: Serving | None) -> list[str]:
     """The serving flags of one data-parallel engine. vLLM counts per DP engine, which is one
     attention-DP rank: its longest sequence (`--max-model-len`, the traffic's longest request), its requests
     (`--max-num-seqs`, all its pipeline batches together), its step's tokens (`--max-num-batched-
-    tokens`: in flight dagc's `chunk`, decode tokens included, chunked prefill on; static, the prefill
-    of all its prompts at once), the share of each GPU's total memory it may use
-    (`--gpu-memory-utilization` = (capacity − reserve) / capacity; the plan's memory limit in place of the
-    capacity when it requires less, `Serving.top_bytes`) and its CUDA graphs."""
+    tokens`: in flight dagc's `chunk`, decode tokens included, chunked prefill on — or off,
+    `--disable-chunked-prefill`, with `chunked_prefill = off`; static, the prefill of all its prompts at
+    once), the share of each GPU's total memory it may use (`--gpu-memory-utilization` = (capacity −
+    reserve) / capacity; the plan's memory limit in place of the capacity when it requires less,
+    `Serving.top_bytes`) and its CUDA graphs."""
     if v is None:
         return []
     length = ["--max-model-len", str(v.max_len)] if v.max_len else []
-    return [*length, "--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk),
-            *(["--enable-chunked-prefill"] if v.inflight else []),
+    chunked = (["--disable-chunked-prefill"] if v.whole_prompts else ["--enable-chunked-prefill"]) if v.inflight else []
+    return [*length, "--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk), *chunked,
             "--gpu-memory-utilization", fraction_text(v.usable_fraction),
             "--max-cudagraph-capture-size", str(capture_size(v.requests * v.query_len, v.chunk))]
 
@@ -312,7 +339,10 @@ def _serving_notes(v: Serving | None) -> list[str]:
     size = capture_size(v.requests * v.query_len, v.chunk)
     graphs = count_text(size, "request") if v.query_len == 1 else \
         f"{count_text(size, 'token')} ({count_text(v.requests, 'request')} × {v.query_len} verified positions)"
-    steps = "decode tokens included (chunked prefill)" if v.inflight else v.static_steps
+    steps = v.static_steps if not v.inflight else "decode tokens included (chunked prefill)" if not v.whole_prompts \
+        else ("decode tokens included, and whole prompts only (--disable-chunked-prefill: vLLM schedules the running "
+              "requests first, then the waiting prompts whole, first come first served, and stops at the first that "
+              "does not fit the step, as dagc does; vllm/v1/core/sched/scheduler.py)")
     return [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {engine} runs up to "
             f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens, in steps of at "
             f"most {v.chunk:,} tokens, {steps}; CUDA graphs up to {graphs} cover its decode steps",
