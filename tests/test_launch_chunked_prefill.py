@@ -9,6 +9,7 @@ tests/test_engine_flags.py (its FAMILIES hold a plan with chunked prefill off).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -17,7 +18,10 @@ from dagc.diagnostics import render
 from dagc.lang.load import load_plan_text
 from dagc.launch.engine_check import PLAN_CODES, check as engine_check, plan_refusals
 from dagc.launch.engines import launch_result
+from dagc.launch.serving import Serving, longest_prompt
 from dagc.launch.sglang import WHOLE_PROMPTS_NOTE
+from dagc.launch.trtllm import _serving_notes as trtllm_serving_notes
+from dagc.plan.workload import Traffic, Workload
 from dagc.verdict.check import check
 from conftest import plan_text
 
@@ -121,11 +125,20 @@ def test_E730_is_the_plans_not_the_strategys_and_check_says_it_on_a_plan_naming_
 
 
 def test_trtllm_notes_a_drawn_prompt_longer_than_its_step():
-    x = _launches(chunk=6000, extra="chunked_prefill = off  rate = 2 requests/s  requests = 200  lengths = lognormal")
-    notes = " ".join(x["trtllm"].notes)
-    assert "is longer than max_num_tokens 6,000" in notes and "should not exceed max_num_tokens" in notes
-    # and none of the chunked-prefill notes, which describe chunks
-    assert "whole KV blocks" not in notes
+    # the longest prompt of the traffic (drawn here), which TensorRT-LLM refuses past max_num_tokens with chunking off
+    drawn = Workload(batch=64, prompt=2000, generate=500, serving="inflight", chunk=6000, chunked_prefill=False,
+                     traffic=Traffic(requests=200, rate=2.0, lengths="lognormal"))
+    longest = longest_prompt(drawn)
+    assert longest > 6000 and longest_prompt(drawn.model_copy(update={"traffic": None})) == 2000
+    v = Serving(batch=64, servers=1, ranks=1, pp=1, requests=64, chunk=6000, capacity_bytes=80e9, reserve_bytes=4e9,
+                activation_bytes=1e9, resident_bytes=21e9, room=5936, prompt_tokens=5936, chunked_prefill=False,
+                longest_prompt=longest, max_len=longest + 500)
+    notes = " ".join(trtllm_serving_notes(v))
+    assert f"longest prompt, {longest:,} tokens, is longer than max_num_tokens 6,000" in notes
+    assert "should not exceed max_num_tokens" in notes
+    assert "whole KV blocks" not in notes                     # a note of chunked prefill's (5,936 is no multiple of 32)
+    chunked = " ".join(trtllm_serving_notes(dataclasses.replace(v, chunked_prefill=True)))
+    assert "whole KV blocks" in chunked and "max_num_tokens 6,000" not in chunked
 
 
 def test_a_pool_plan_is_unchanged():
