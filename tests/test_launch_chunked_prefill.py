@@ -16,10 +16,10 @@ import pytest
 
 from dagc.diagnostics import render
 from dagc.lang.load import load_plan_text
+from dagc.launch.chunked import SGLANG_NOTE as WHOLE_PROMPTS_NOTE
 from dagc.launch.engine_check import PLAN_CODES, check as engine_check, plan_refusals
 from dagc.launch.engines import launch_result
 from dagc.launch.serving import Serving, longest_prompt
-from dagc.launch.sglang import WHOLE_PROMPTS_NOTE
 from dagc.launch.trtllm import _serving_notes as trtllm_serving_notes
 from dagc.plan.workload import Traffic, Workload
 from dagc.verdict.check import check

@@ -47,7 +47,7 @@ __all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_c
 
 # What the engine refuses of the plan whatever its strategy: its GPU, its weights' format (`dagc.rules.launch_gpu`),
 # MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`), vLLM's step budget
-# with chunked prefill off below the longest request (`dagc.launch.vllm`, E730)
+# with chunked prefill off below the longest request (`dagc.launch.chunked`, E730)
 PLAN_CODES = frozenset({"E706", "E728", "E729", "E730"})
 E729_HINT = ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
              "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "

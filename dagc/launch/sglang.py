@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..plan.cluster import Vendor
 from ..plan.workload import Overlap, PoolRole
 from ..units import count_text, format_bytes
-from . import eplb
+from . import chunked, eplb
 from .degrees import Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
@@ -36,23 +36,6 @@ A2A_BACKEND_AMD = "mori"     # on AMD GPUs: AMD's MoRI (DeepEP's kernels are CUD
 NO_TBO_MODELS = frozenset({"MixtralForCausalLM", "GptOssForCausalLM", "Llama4ForConditionalGeneration"})
 DIST_PORT = 5000          # --dist-init-addr HOST:PORT
 MAX_PREFILL_TOKENS = 16384   # SGLang's default --max-prefill-tokens (python/sglang/srt/arg_groups/fields/schedule.py)
-# Chunked prefill off (`chunked_prefill = off`): `--chunked-prefill-size -1` ("Setting this to -1 means disabling
-# chunked prefill", arg_groups/fields/schedule.py; the scheduler reads any size ≤ 0 as none, managers/scheduler.py,
-# and -1 stays -1 when divided by the attention-DP ranks, arg_groups/parallel_hook.py). A prefill batch then takes
-# whole prompts, first come first served until one does not fit (managers/schedule_policy.py `PrefillAdder`),
-# within `--max-prefill-tokens` (per rank; a lone prompt longer than it still runs, "the real bound will be the
-# maximum of this value and the model's maximum context length"). But `--enable-mixed-chunk` mixes only a chunked
-# prefill into the decode batch (the scheduler's `is_mixed_chunk` needs a chunked-prefill size), so without it
-# SGLang runs prefill batches apart from the decode batches, which wait: not dagc's step of decode tokens and whole
-# prompts together. Said in a note (`WHOLE_PROMPTS_NOTE`), not silently.
-NO_CHUNKED_PREFILL = -1
-WHOLE_PROMPTS_NOTE = (
-    "chunked prefill off: SGLang 0.5.23 mixes prompts into the decode step only when it chunks them (the scheduler's "
-    "is_mixed_chunk needs a --chunked-prefill-size; managers/scheduler.py), so with --chunked-prefill-size -1 it runs "
-    "each prefill batch of whole prompts (at most --max-prefill-tokens, the chunk) as a step of its own while the "
-    "running requests' decoding waits, where dagc's in-flight figures run the decode tokens and whole prompts in one "
-    "step: expect longer gaps between a request's tokens while prompts arrive (TPOT, its p99 most) than dagc's "
-    "figures; `chunked_prefill = on` (--enable-mixed-chunk) runs the step dagc prices")
 
 # Every flag the commands write, each found in SGLang 0.5.23's own parser (built CPU-only:
 # python/sglang/srt/server_args.py `ServerArgs.add_cli_args`, its fields in
@@ -319,7 +302,7 @@ def serving_flags(v: Serving | None) -> list[str]:
     length = ["--context-length", str(v.max_len)] if v.max_len else []
     flags = [*length, "--max-running-requests", str(v.requests * v.ranks)]
     if v.whole_prompts:        # chunked prefill off: whole prompts, a prefill batch of at most `chunk` tokens
-        flags += ["--chunked-prefill-size", str(NO_CHUNKED_PREFILL), "--max-prefill-tokens", str(v.chunk)]
+        flags += ["--chunked-prefill-size", str(chunked.SGLANG_NO_CHUNKING), "--max-prefill-tokens", str(v.chunk)]
     else:
         flags += ["--chunked-prefill-size", str(v.chunk * v.ranks), *(["--enable-mixed-chunk"] if v.inflight else [])]
         if v.chunk > MAX_PREFILL_TOKENS:
@@ -345,7 +328,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
              f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens{batches}, in "
              f"steps of at most {v.chunk:,} tokens, {steps}{divided}"]
     if v.whole_prompts:
-        notes.append(WHOLE_PROMPTS_NOTE)
+        notes.append(chunked.SGLANG_NOTE)
     if v.static_fraction is None:
         notes.append("--mem-fraction-static: dagc has no per-GPU memory figures for this strategy; SGLang's default "
                      "applies")

@@ -20,7 +20,7 @@ import json
 from ..plan.cluster import Vendor
 from ..plan.workload import Overlap
 from ..units import count_text
-from . import eplb
+from . import chunked, eplb
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
@@ -58,16 +58,7 @@ RAY_PORT = 6379
 # (`gpu_memory_utilization`: the share of the GPU's total memory this instance may use),
 # vllm/config/compilation.py and vllm/config/vllm.py (`max_cudagraph_capture_size`, the capture
 # grid). `--cuda-graph-sizes` is gone from 0.33 (deprecated in 0.11.1).
-# Chunked prefill off (`chunked_prefill = off`): `--disable-chunked-prefill`, the other spelling of
-# `--enable-chunked-prefill` in 0.33's parser (dest `enable_chunked_prefill`; there is no
-# `--no-enable-chunked-prefill`: dagc/data/engine_flags/vllm-0.33.0.json). Its scheduler then schedules the
-# running requests' tokens first and the waiting prompts whole, first come first served, stopping at the
-# first that does not fit the step's budget (vllm/v1/core/sched/scheduler.py `Scheduler.schedule`: "If
-# chunked_prefill is disabled, we can stop the scheduling here"), as dagc's whole-prompt steps do; and its
-# config refuses a budget below the length limit (vllm/config/scheduler.py
-# `SchedulerConfig.verify_max_model_len`: "max_num_batched_tokens (…) is smaller than max_model_len (…)"),
-# since a preempted request is recomputed, prompt and output, in one step: E730.
-WHOLE_PROMPTS_CODE = "E730"
+# Chunked prefill off: `--disable-chunked-prefill` (`dagc.launch.chunked`, which says why, and E730).
 FLAGS = frozenset({
     "--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
     "--enable-dbo", "--data-parallel-size-local", "--data-parallel-address", "--data-parallel-rpc-port",
@@ -187,22 +178,7 @@ def refusals(d: Degrees) -> list[Refusal]:
                            "parallel.py: \"enable_expert_parallel must be True to use EPLB\")")
     if balance is not None:
         out.append(Refusal("E707", balance, "redundant"))
-    return out + _whole_prompts_refusal(d)
-
-
-def _whole_prompts_refusal(d: Degrees) -> list[Refusal]:
-    """E730: with chunked prefill off vLLM wants a step's budget (`--max-num-batched-tokens`, dagc's `chunk`) of at
-    least the length limit (`--max-model-len`, the longest request), which no strategy changes."""
-    if d.whole_prompts is None:
-        return []
-    chunk, limit = d.whole_prompts
-    if chunk >= limit:
-        return []
-    return [Refusal(WHOLE_PROMPTS_CODE, f"vLLM: with chunked prefill off (--disable-chunked-prefill) a step's budget, "
-                    f"--max-num-batched-tokens, must be at least --max-model-len (vllm/config/scheduler.py, "
-                    f"SchedulerConfig.verify_max_model_len: a preempted request is recomputed whole in one step); "
-                    f"here `chunk = {chunk}` is less than the longest request, {limit:,} tokens, and a larger budget "
-                    "would let a step carry more prompts than dagc's figures do", "workload.chunked_prefill")]
+    return out + chunked.vllm_refusal(d)
 
 
 def _dbo_overlaps(d: Degrees) -> bool:
