@@ -175,6 +175,11 @@ FIXTURES = {
     # it, and larger than a rank's KV cache (Mixtral's context, 32,768 tokens, would refuse it first: E111)
     "W519": (dict(model=DENSE, workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",30000000,")}),
              dict(model=DENSE, workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
+    # the lognormal draws of 200 requests of a 4,000-token mean send some prompts past 8,192 tokens
+    "W526": (dict(workload="workload { batch = 64  prompt = 4000  generate = 256  serving = inflight  chunk = 8192  "
+                           "chunked_prefill = off  rate = 4 requests/s  requests = 200  lengths = lognormal }"),
+             dict(workload="workload { batch = 64  prompt = 4000  generate = 256  serving = inflight  chunk = 8192  "
+                           "rate = 4 requests/s  requests = 200  lengths = lognormal }")),
     "W520": (dict(workload=INFLIGHT.format(batch=256, prompt=30000, generate=2000, chunk=8192)),
              dict(workload=INFLIGHT.format(batch=16, prompt=30000, generate=2000, chunk=8192))),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
