@@ -98,7 +98,7 @@ def test_a_static_plan_writes_no_chunked_prefill_setting():
 
 
 def test_vllm_refuses_a_budget_below_the_longest_request_E730():
-    # chunk 2,100 holds the 32 decode tokens and one whole prompt (E307's least, 2,032) but not the longest
+    # chunk 2,100 holds the 31 others' decode tokens and one whole prompt (E307's least, 2,031) but not the longest
     # request, 2,500 tokens, which vLLM's scheduler config wants with chunked prefill off
     x = _launches(chunk=2100)
     assert not x["vllm"].ok and [d.code for d in x["vllm"].refusals] == ["E730"]

@@ -167,7 +167,7 @@ def serving_yaml(v: Serving | None, kv_dtype: str = "") -> str:
     (`max_seq_len`), its scheduled batch (`max_batch_size`: ceil(requests / pp), the engine keeping
     pp batches in flight), its step's tokens (`max_num_tokens`, decode tokens included) with chunked
     prefill on (`enable_chunked_prefill: true`) or, with `chunked_prefill = off`, explicitly off (whole
-    prompts only; E307 makes `chunk` hold the decode tokens and a whole prompt), the KV cache's share of
+    prompts only; E307 makes `chunk` hold the others' decode tokens and a whole prompt), the KV cache's share of
     the memory the weights and activations leave (`kv_cache_config.free_gpu_memory_fraction` = (free −
     reserve) / free), CUDA graphs for the batch.
 
@@ -275,7 +275,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
         notes.append(f"the traffic's longest prompt, {v.longest_prompt:,} tokens, is longer than max_num_tokens "
                      f"{v.chunk:,}: with chunked prefill off TensorRT-LLM refuses such a request (tensorrt_llm/"
                      "llmapi/llm.py, _check_arguments: \"should not exceed max_num_tokens\"), where dagc's simulated "
-                     "load runs it alone in a step")
+                     "load runs it alone in a step (W526)")
     chunking = v.inflight and not v.whole_prompts
     if chunking and v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:   # dagc fills a step's room
         notes.append(f"TensorRT-LLM cuts prompts into chunks of whole KV blocks ({TOKENS_PER_BLOCK} tokens by "
