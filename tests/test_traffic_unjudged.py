@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_dagc
-
 from dagc.lang.load import load_plan_text
 from dagc.verdict.check import TRAFFIC_NOT_SIMULATED, check
 from dagc.verdict.under_load import load_events, not_simulated
+from conftest import run_dagc
 
 # the new user's plan: no `require`, ten million requests at 4 requests/s
 PLAN = """model preset "qwen3-30b-a3b"
