@@ -18,6 +18,7 @@ from dagc.plan.workload import Workload
 from dagc.serve import replica as replica_module
 from dagc.serve.inflight import serving_json
 from dagc.serve.load import simulate
+from dagc.serve.requests import request_lengths
 from dagc.verdict.check import check
 
 PLAN = """model preset "qwen3-30b-a3b"
@@ -36,14 +37,16 @@ def _shares(chunk: int, whole: bool, d: int = 64):
 
 def test_whole_prompts_shares_by_hand():
     s = _shares(10_000, whole=True)
-    # room 10,000 − 64 = 9,936 holds two whole prompts of 4,000; the 64 requests need 64 · 4,000 / 500 = 512
+    # room 10,000 − 64 = 9,936 (10,000 − 63 beside the others) holds two whole prompts of 4,000; the 64 requests
+    # need 64 · 4,000 / 500 = 512
     # prompt tokens a step, so a mixed step carries one whole prompt, on 512 / 4,000 of the steps
     assert (s.room, s.carry, s.chunk_prompt_tokens, s.first_token_steps) == (9_936, 8_000, 4_000, 1)
     assert s.share == pytest.approx(512 / 4_000) and s.demand == pytest.approx(512 / 8_000)
-    # keeps up while d · 4,000 / 500 ≤ floor((10,000 − d) / 4,000) · 4,000: d = 1,000 (two prompts of room),
+    # keeps up while d · 4,000 / 500 ≤ floor((10,000 − (d − 1)) / 4,000) · 4,000 (the request whose prompt runs
+    # decodes no token yet): d = 1,000 (two prompts of room),
     # 1,001 not; chunked, d ≤ 10,000 · 500 / (500 + 4,000) = 1,111
     assert s.sustainable_batch == 1_000 and _shares(10_000, whole=False).sustainable_batch == 1_111
-    assert s.least_chunk == 64 + 4_000 and s.whole_prompts
+    assert s.least_chunk == 63 + 4_000 and s.whole_prompts
 
 
 def test_whole_prompts_carry_what_the_requests_need_in_whole_prompts():
@@ -60,7 +63,7 @@ def test_a_chunk_without_room_for_a_whole_prompt_is_E307_naming_the_least_chunk(
     (r,) = check(plan)
     (e,) = [d for d in r.diagnostics if d.code == "E307"]
     assert "no room for a whole prompt of 4,000 tokens" in e.message
-    assert "`chunk = 4064`" in e.hint and "`chunked_prefill = on`" in e.hint
+    assert "`chunk = 4063`" in e.hint and "`chunked_prefill = on`" in e.hint
     on = load_plan_text(PLAN.format(batch=64, serving="inflight", chunk=4_000, extra=""))
     assert not [d for d in check(on)[0].diagnostics if d.code == "E307"], "chunked, 3,936 tokens of room is room"
 
@@ -105,3 +108,49 @@ def test_the_simulated_steps_take_whole_prompts(monkeypatch):
     assert alone and all(len(step) == 1 for step in alone)
     split = _steps_taken(monkeypatch, "")
     assert any(take < left for step in split for left, take in step), "chunked, some prompt is split"
+
+
+NO_EVICT = """model preset "qwen3-30b-a3b"
+cluster {{ gpus = 1  gpu preset "h200"  engine = {engine} }}
+workload {{
+  batch = 64  prompt = 2000  generate = 1000  serving = inflight  chunk = 8192
+  concurrency = 64  requests = 200  ramp = 0 s
+}}
+strategy tp 1
+"""
+
+
+@pytest.mark.parametrize("engine,preempts", [("vllm", True), ("trtllm", False)])
+def test_an_engine_that_never_preempts_admits_at_full_length(monkeypatch, engine, preempts):
+    # a KV cache of 64,000 tokens per rank: 21 requests at their full 3,000 tokens, 25 at their mean 2,500
+    plan = load_plan_text(NO_EVICT.format(engine=engine))
+    (r,) = check(plan)
+    most: list[int] = []
+    real = replica_module.Replica._place
+
+    def place(self, req, rank, j, need):
+        real(self, req, rank, j, need)
+        most.append(self.inflight[rank])
+    monkeypatch.setattr(replica_module.Replica, "_place", place)
+    load = simulate(plan, r.strategy, r.layout, kv_tokens=64_000)
+    assert (int(load.preemptions.sum()) > 0) is preempts
+    if not preempts:          # TensorRT-LLM's GUARANTEED_NO_EVICT: 64,000 tokens are 4,000 blocks of 16, a
+        # request at full length 3,000 / 16 = 188 blocks (187.5 rounded up): 21 of them (3,948 blocks), not 22
+        assert max(most) == 21
+    else:
+        assert max(most) > 21
+
+
+def test_prompts_longer_than_the_whole_budget_are_W526():
+    def text(extra: str) -> str:
+        return PLAN.format(batch=24, serving="inflight", chunk=6_000,
+                           extra=f"{extra}  rate = 8 requests/s  requests = 300  lengths = lognormal  seed = 3")
+    plan = load_plan_text(text("chunked_prefill = off"))
+    (off,) = check(plan)
+    prompt, _ = request_lengths(plan.workload.traffic, plan.workload)     # the lengths the simulation draws
+    (w,) = [d for d in off.diagnostics if d.code == "W526"]
+    count, longest = w.message.split(" ")[0], int(w.hint.split("`chunk = ")[1].split("`")[0])
+    assert int(count) == int((prompt > 6_000).sum()) >= 1 and longest == int(prompt.max()) > 6_000
+    assert f"(the longest {longest:,} tokens)" in w.message
+    (on,) = check(load_plan_text(text("")))
+    assert not [d for d in on.diagnostics if d.code == "W526"], "chunked, a long prompt is split over steps"

@@ -175,6 +175,11 @@ FIXTURES = {
     # it, and larger than a rank's KV cache (Mixtral's context, 32,768 tokens, would refuse it first: E111)
     "W519": (dict(model=DENSE, workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",30000000,")}),
              dict(model=DENSE, workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
+    # the lognormal draws of 200 requests of a 4,000-token mean send some prompts past 8,192 tokens
+    "W526": (dict(workload="workload { batch = 64  prompt = 4000  generate = 256  serving = inflight  chunk = 8192  "
+                           "chunked_prefill = off  rate = 4 requests/s  requests = 200  lengths = lognormal }"),
+             dict(workload="workload { batch = 64  prompt = 4000  generate = 256  serving = inflight  chunk = 8192  "
+                           "rate = 4 requests/s  requests = 200  lengths = lognormal }")),
     "W520": (dict(workload=INFLIGHT.format(batch=256, prompt=30000, generate=2000, chunk=8192)),
              dict(workload=INFLIGHT.format(batch=16, prompt=30000, generate=2000, chunk=8192))),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
@@ -189,7 +194,7 @@ FIXTURES = {
 
 LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E705", "E706", "E707", "E711", "E712", "E713", "E714", "E721",
                 "E722", "E723", "E724", "E725", "E726"}
-LAUNCH_CODES |= {"E708", "E709", "E710", "E715", "E727", "E728", "E729"}
+LAUNCH_CODES |= {"E708", "E709", "E710", "E715", "E727", "E728", "E729", "E730"}
 # E110: a measured run `dagc calibrate` cannot fit on; W542: a calibration that predicts a quantity of its runs worse
 # than the engine's own — emitted by that command only (tests/test_calibrate*.py)
 CALIBRATE_CODES = {"E110", "W542"}

@@ -242,7 +242,8 @@ def _memory(r: StrategyResult) -> list[str]:
         f"{format_bytes(worst.capacity_bytes)}.",
         ""]
     lines += md_table(["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
-    words = admission_words(r.plan.workload, r.layout, mem) if r.pooled is None and r.layout is not None else None
+    words = admission_words(r.plan.workload, r.layout, mem, r.plan.cluster.engine.terms.no_evict) \
+        if r.pooled is None and r.layout is not None else None
     if words:
         lines += [md_text(words) + " (W520).", ""]
     lines += ["Weights of one GPU of each stage, by category:", ""]

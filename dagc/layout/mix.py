@@ -104,9 +104,11 @@ def _shares(steps: Steps, d: int, g: int, ranks: int) -> Shares:
     room = max(0, chunk - d * positions)
     need = d * prompt * emitted / generate
     if steps.whole:
-        # Whole prompts only: as many as `need` asks, at least one, at most those the room holds.
-        carry, asked = room // prompt * prompt, prompt * max(1, math.ceil(need / prompt))
-        c, first, least = min(carry, asked), (1 if carry else 0), d * positions + asked
+        # Whole prompts only: as many as `need` asks, at least one, at most those the room holds — beside the others'
+        # decode tokens: the request whose prompt runs is one of the d (an engine counts it in its cap on requests)
+        carry = max(0, chunk - max(0, d - 1) * positions) // prompt * prompt
+        asked = prompt * max(1, math.ceil(need / prompt))
+        c, first, least = min(carry, asked), (1 if carry else 0), max(0, d - 1) * positions + asked
     else:
         # A mixed step carries a chunk of one prompt: all the room when the prompt is longer, else the whole
         # prompt — or, when the requests need more than one prompt a step, what they need (several prompts).
@@ -129,10 +131,10 @@ def _sustainable(steps: Steps) -> int:
         return (chunk * generate // (positions * generate + prompt) if emitted == 1.0 else
                 math.floor(chunk * generate / (positions * generate + emitted * prompt)))
     # need ≤ carry: need grows with d and the whole prompts the room holds shrink, so the largest d is bisected
-    low, high = 0, chunk // positions
+    low, high = 0, chunk // positions + 1
     while low < high:
         d = (low + high + 1) // 2
-        if d * prompt * emitted <= (chunk - d * positions) // prompt * prompt * generate:
+        if d * prompt * emitted <= max(0, chunk - (d - 1) * positions) // prompt * prompt * generate:
             low = d
         else:
             high = d - 1

@@ -83,6 +83,14 @@ class Admission:
     mean_context_tokens: float
     kv_bytes_per_token: float = 0.0   # one token's KV cache on the stage that binds `kv_tokens`
     capacity_bytes: float = 0.0       # the GPU's memory, or the memory requirement's limit when lower
+    reserves_full: bool = False       # the engine admits a request only while it holds it at full length (no_evict)
+
+    @property
+    def running_words(self) -> str:
+        """How the running requests are counted, in words: at their mean context, or at full length."""
+        if self.reserves_full:
+            return "at their full length (the engine reserves it: it never preempts)"
+        return f"at their mean context ({self.mean_context_tokens:,.0f} tokens)"
 
     @property
     def memory_to_lift_bytes(self) -> float:
@@ -102,8 +110,10 @@ class Admission:
         return self.effective < self.cap
 
 
-def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> Admission:
-    """The engine's admission of `workload` on `lay` with the memory `mem` (module docstring).
+def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown, reserves_full: bool = False) -> Admission:
+    """The engine's admission of `workload` on `lay` with the memory `mem` (module docstring); with `reserves_full`
+    (an engine that never preempts, `EngineTerms.no_evict`: TensorRT-LLM) a request is admitted only while the
+    KV cache holds it at full length, so a rank runs floor(KV tokens / (prompt + generate)).
 
     Statically every request of the batch is admitted (its KV cache is sized for it, E402 otherwise).
     """
@@ -115,10 +125,10 @@ def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> Admissio
     if not mem.admits_by_kv:
         return Admission(workload.batch, cap_rank, tokens, full, cap_rank, workload.batch, context,
                          float(context), per_token, gpu)
-    mean = mean_context(workload)
+    mean = float(context) if reserves_full else mean_context(workload)
     per_rank = max(1, min(cap_rank, math.floor(tokens / mean)))
     return Admission(workload.batch, cap_rank, tokens, full, per_rank, over_ranks(workload.batch, lay, per_rank),
-                     context, mean, per_token, gpu)
+                     context, mean, per_token, gpu, reserves_full)
 
 
 def over_ranks(batch: int, lay: Layout, per_rank: int) -> int:
@@ -141,7 +151,7 @@ def admitted(plan: Plan, strategy: Strategy, workload: Workload, lay: Layout, ad
     return run, resolve(plan.model, plan.cluster, run, strategy)
 
 
-def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> str | None:
+def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown, reserves_full: bool = False) -> str | None:
     """What the engine admits, in words under a memory table, when the KV cache holds fewer requests than the
     cap (None otherwise, and statically).
 
@@ -150,7 +160,7 @@ def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> st
     """
     if not mem.admits_by_kv or not all(s.fits for s in mem.stages):
         return None
-    a = admission(workload, lay, mem)
+    a = admission(workload, lay, mem, reserves_full)
     if not a.limited:
         return None
     full = over_ranks(a.cap, lay, a.full_length)
@@ -158,4 +168,4 @@ def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> st
     under = (f", sized under the {top.top_bytes / 2 ** 30:,.2f} GiB a GPU the memory requirement allows"
              if top.top_bytes < top.capacity_bytes else "")
     return (f"KV cache{under}: holds {full:,} of the {a.cap:,} requests at full length ({a.context_tokens:,} tokens); "
-            f"in flight the engine runs ≈ {a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens)")
+            f"in flight the engine runs ≈ {a.effective:,} {a.running_words}")

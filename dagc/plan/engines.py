@@ -87,13 +87,18 @@ class EngineTerms(Frozen):
     # h200, h800) priced by a built-in profile: how far the engine's own Hopper MoE kernels fall short of the
     # profile's grouped GEMMs (bf16-measured, at the 8-bit peak for 8-bit experts).
     hopper_expert_time_scale: float = 1.0
+    # Admission that never preempts: a request is admitted only while the KV cache holds it at its full length
+    # beside every running request at theirs (TensorRT-LLM's default capacity scheduler, GUARANTEED_NO_EVICT);
+    # False: admitted while its prompt's blocks are free, the latest preempted when blocks run out (vLLM, SGLang).
+    no_evict: bool = False
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
         bounds are cached by cluster), and a dict is not hashable."""
         return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.ingest_s, self.graph_sizes,
                      self.graph_padding, self.mixed_graphs, tuple(sorted(self.glue.items())), self.compute_time_scale,
-                     self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale))
+                     self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale,
+                     self.no_evict))
 
     @property
     def frontend_alone_s(self) -> float:
@@ -224,7 +229,7 @@ SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 # Hopper sit within a few % of dagc unscaled, its Hopper MoE runs 29 % above (median): the PyTorch backend's
 # Hopper fused MoE (CUTLASS SM90 grouped GEMM) takes about twice the profile's time. Releases before 1.0 (the
 # TensorRT engine's MoE plugin) have no calibration run of an MoE model on Hopper: they keep 1 (`terms_of`).
-TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.16
+TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.22
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
 # launches per step, 0 when fused into a neighbouring kernel (docs/kernels.md, "Glue", names the engines' code).
@@ -261,7 +266,7 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
     "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, step_request_s=TRTLLM_STEP_REQUEST_S, layer_s=TRTLLM_LAYER_S,
                           frontend_s=TRTLLM_FRONTEND_S, ingest_s=TRTLLM_INGEST_S,
                           graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, glue=ENGINE_GLUE["trtllm"],
-                          hopper_expert_time_scale=TRTLLM_HOPPER_EXPERT_TIME_SCALE),
+                          hopper_expert_time_scale=TRTLLM_HOPPER_EXPERT_TIME_SCALE, no_evict=True),
     "pytorch": EngineTerms(),
 }
 
@@ -277,7 +282,7 @@ def terms_of(name: EngineName, release: str | None) -> EngineTerms:
 
     Example:
         >>> terms_of("trtllm", "0.17.0").hopper_expert_time_scale, terms_of("trtllm", "1.0").hopper_expert_time_scale
-        (1.0, 2.16)
+        (1.0, 2.22)
     """
     terms = ENGINE_TERMS.get(name, EngineTerms())
     found = _RELEASE.fullmatch(release) if release is not None else None

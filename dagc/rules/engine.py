@@ -1,4 +1,5 @@
-"""Rules about the serving engine a plan names (`cluster { engine = … }`): W530, W531 (its front end deciding a
+"""Rules about the serving engine a plan names (`cluster { engine = … }`) and how it schedules: W526 (whole
+prompts longer than a step's budget), W530, W531 (its front end deciding a
 TTFT requirement), W532 (TensorRT-LLM's decode step priced without the graph `dagc launch` would capture), and W540
 and W541 on its calibration.
 
@@ -26,7 +27,7 @@ from ..source import Span
 from ..units import Dimension, count_text, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
-__all__ = ["RULES", "calibration_range", "calibration_worse"]
+__all__ = ["RULES", "calibration_range", "calibration_worse", "prompts_over_chunk"]
 
 def check_profile_engine(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The kernel times were measured in one engine and the plan serves with another.
@@ -310,7 +311,38 @@ def check_trtllm_graphs(ctx: RuleContext) -> Iterator[Diagnostic]:
                "engine\")")
 
 
+def prompts_over_chunk(plan: Plan, count: int, total: int, longest: int) -> Diagnostic:
+    """With chunked prefill off, the traffic sends prompts longer than a step's whole token budget.
+
+    With `chunked_prefill = off` a step takes whole prompts only, and `chunk` (TensorRT-LLM's
+    `max_num_tokens`, vLLM's `--max-num-batched-tokens`) bounds the prompt tokens of a step: an engine
+    refuses a prompt longer than it (TensorRT-LLM: "the sum of prompt length … should not exceed
+    max_num_tokens"; vLLM does not start with a budget below its length limit). Drawn lengths (`lengths`
+    other than `fixed`) or a request log can send such prompts. dagc still simulates them: each runs alone
+    in its rank's step once no request decodes there, so it and every prompt behind it wait for the rank
+    to drain — the percentiles, the capacity and the goodput then carry waits a deployment that refuses
+    those requests would not have. Raise `chunk` to the longest prompt, or turn chunked prefill on.
+
+    Bad:
+        workload { batch = 64  prompt = 2000  generate = 400  serving = inflight  chunk = 8192
+                   chunked_prefill = off  rate = 6 requests/s  requests = 1000  lengths = lognormal }
+    Fixed:
+        workload { batch = 64  prompt = 2000  generate = 400  serving = inflight  chunk = 8192
+                   rate = 6 requests/s  requests = 1000  lengths = lognormal }
+    """
+    chunk = plan.workload.chunk_tokens
+    return diag("W526", Severity.WARNING,
+                f"{count_text(count, 'request')} of the {total:,} simulated send{'s' if count == 1 else ''} a prompt "
+                f"longer than `chunk = {chunk}` (the longest {longest:,} tokens) with chunked prefill off: an engine "
+                "refuses such a prompt; dagc runs each alone in its rank's step once no request decodes there, and "
+                "the prompts behind it wait",
+                plan.span_of("workload.chunked_prefill") or plan.span_of("workload"),
+                f"write `chunk = {longest}` or more, shorten the prompts the traffic sends, or `chunked_prefill = on`")
+
+
 RULES = (
+    pass_rule("W526", Severity.WARNING, "with chunked prefill off, the traffic sends prompts longer than chunk",
+              doc=prompts_over_chunk.__doc__, passes=(prompts_over_chunk,)),
     make_rule("W530", Severity.WARNING, "the kernel profile was measured in another engine than the plan's",
               check_profile_engine, plan_level=True),
     make_rule("W531", Severity.WARNING, "the engine's front end alone decides a TTFT requirement",

@@ -131,7 +131,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     mem, w, lay = ctx.memory, ctx.plan.workload, ctx.layout
     if mem is None or not admits_by_kv(w) or not all(s.fits for s in mem.stages):
         return
-    a = ctx.admission or admission(w, lay, mem)          # made once by `dagc.verdict.analyse`
+    a = ctx.admission or admission(w, lay, mem, ctx.plan.cluster.engine.terms.no_evict)   # made by `analyse`
     if not a.limited:
         return
     where = _spread(lay.dp, lay.adp, a.per_rank)
@@ -139,7 +139,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     under, lift = limit_words(ctx.plan, a.memory_to_lift_bytes, a.cap)
     message = (f"the KV cache{under} holds {full:,} of the {a.cap:,} requests of `batch` at full length "
                f"({a.context_tokens:,} tokens; {a.kv_tokens:,} tokens a rank); in flight the engine runs ≈ "
-               f"{a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens){where}: TTFT, TPOT and "
+               f"{a.effective:,} {a.running_words}{where}: TTFT, TPOT and "
                f"the throughputs are judged at {count_text(a.effective, 'request')} in flight")
     kv = ctx.plan.model.kv_cache
     if kv.bytes > 1:

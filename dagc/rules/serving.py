@@ -35,7 +35,8 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
     no request is ever admitted, and the figures would be meaningless. Raise `chunk` above the
     requests per rank (batch over dp × attention DP), or spread the batch over more ranks. With
     chunked prefill off (`chunked_prefill = off`) a step takes whole prompts only, so the budget
-    must hold a whole prompt beside the decode tokens (an engine refuses a prompt longer than it).
+    must hold a whole prompt beside the decode tokens of the rank's other requests (an engine
+    refuses a prompt longer than it; its cap on requests counts the one whose prompt runs).
 
     Bad:
         workload { batch = 256  prompt = 4000  generate = 500  serving = inflight  chunk = 256 }
@@ -49,21 +50,23 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
         return
     d, q = lay.requests_per_rank, w.step_positions
     whole = not w.chunked_prefill
-    if w.chunk_tokens <= d * q or (whole and w.chunk_tokens - d * q < w.prompt):
+    if w.chunk_tokens <= d * q if not whole else w.chunk_tokens - (d - 1) * q < w.prompt:
         per = f", {q} positions each with speculative decoding" if q > 1 else ""
         what = f"a whole prompt of {w.prompt:,} tokens (`chunked_prefill = off`)" if whole else "a prompt"
+        others = count_text(d - 1, "other request") if whole else count_text(d, "request")
         yield diag("E307", Severity.ERROR,
                    f"`chunk = {w.chunk_tokens}` leaves no room for {what}: each step of an attention-DP rank "
-                   f"already runs {d * q:,} decode tokens (its {count_text(d, 'request')} in flight{per})",
+                   f"already runs {(d - whole) * q:,} decode tokens (its {others} in flight{per})",
                    ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"),
                    _whole_hint(w, lay) if whole else _room_hint(w, lay))
 
 
 def _whole_hint(w: Workload, lay: Layout) -> str:
-    """E307's hint with chunked prefill off: the least `chunk` with room for a whole prompt, d·q + prompt, or chunked
-    prefill on."""
-    least = lay.requests_per_rank * w.step_positions + w.prompt
-    write = f"write `chunk = {least}` or more (its decode tokens and one prompt), or " if least <= CHUNK_LIMIT else ""
+    """E307's hint with chunked prefill off: the least `chunk` with room for a whole prompt, (d − 1)·q + prompt,
+    or chunked prefill on."""
+    least = (lay.requests_per_rank - 1) * w.step_positions + w.prompt
+    write = f"write `chunk = {least}` or more (the others' decode tokens and one prompt), or " if least <= CHUNK_LIMIT \
+        else ""
     return f"{write}`chunked_prefill = on`, which splits a prompt over the steps' room"
 
 

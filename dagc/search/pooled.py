@@ -220,11 +220,12 @@ def _hopeless(run: Run, workload: Workload, s: Strategy, fits: list[Instance], m
     # the step is the cap's (the activations could still take the room of a request: rare, not screened)
     bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0),
                   limit_bytes=plan.memory_limit_bytes)
-    if admission(workload, lay, bare).limited:
+    full = plan.cluster.engine.terms.no_evict              # an engine that admits at full length
+    if admission(workload, lay, bare, full).limited:
         mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
                      limit_bytes=plan.memory_limit_bytes)
         if all(st.fits for st in mem.stages):
-            step, step_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem))
+            step, step_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem, full))
     floor = op_floor(timer, step, step_lay)                   # a step's floor; the pair's TPOT is per token
     return is_out_of_reach(best_at_bounds(plan, run.objective, fits, m, lay.gpus_used, step.batch, floor), bar)
 

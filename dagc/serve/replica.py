@@ -19,7 +19,9 @@ half the workload's `generate`; a prompt's own length when none decodes). A requ
 emits its first token and caches its prompt's hashed blocks; each decode step grows its KV by a token, a
 block every 16. When a rank has no block for that, its most recently admitted request is preempted
 (vLLM V1's recompute): its blocks are freed, it goes back to the head of the queue, and later prefills
-its prompt and the tokens it had generated again. Stretches of decode steps with nothing to admit, no
+its prompt and the tokens it had generated again — except on an engine that never preempts (TensorRT-LLM's
+GUARANTEED_NO_EVICT), which admits a request only while its rank holds it and every request there at full
+length. Stretches of decode steps with nothing to admit, no
 end and enough blocks run as one event.
 """
 
@@ -88,6 +90,9 @@ class Replica(DecodeBlocks):
         self.ndec_all = 0
         self.prefill: list[deque[Req]] = [deque() for _ in caps]
         self.admitted: list[dict[int, None]] = [{} for _ in caps]     # rank → its requests in admission order
+        terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`_promisable`)
+        self.no_evict = bool(terms is not None and terms.no_evict)
+        self.promised, self.promise = [0] * self.g, {}
         self.live: dict[int, Req] = {}
         self.ends: list[tuple[int, int, int]] = []            # (step it ends after, request, epoch)
         self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
@@ -176,6 +181,8 @@ class Replica(DecodeBlocks):
         need = -(-(req.tokens - j * self.hash_tokens) // B)
         if need > kv.free - idle * kv.entry_blocks and self.inflight[r]:
             return None
+        if self.no_evict and self.inflight[r] and not self._promisable(req, r, j):
+            return None
         return j, need
 
     def _place(self, req: Req, r: int, j: int, need: int) -> None:
@@ -183,6 +190,8 @@ class Replica(DecodeBlocks):
         if j:
             kv.hold(req.ids[:j])
         kv.take(need)
+        if self.no_evict:
+            self._promise_full(req, r, j)
         req.r, req.nheld, req.own_blocks, req.phase = r, j, need, PREFILLING
         req.cached = j * self.hash_tokens
         req.left = req.tokens - req.cached
@@ -353,6 +362,8 @@ class Replica(DecodeBlocks):
         self.inflight[r] -= 1
         self.nin -= 1
         del self.admitted[r][req.i]
+        if self.no_evict:
+            self.promised[r] -= self.promise.pop(req.i)
         del self.live[req.i]
         req.epoch += 1
 

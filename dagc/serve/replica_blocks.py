@@ -20,7 +20,7 @@ import numpy as np
 
 from .kv_blocks import BLOCK_TOKENS, RankKV
 from .requests import Requests
-from .run import Req
+from .run import Req, Run
 
 __all__ = ["DecodeBlocks", "roomy"]
 
@@ -63,6 +63,27 @@ class DecodeBlocks:
     # read or changed (`_sync`), rather than every rank's at every event: `since[r]`, the step it is up to date at
     lazy: bool = False
     since: list[int]
+    run_: Run
+    hash_tokens: int
+    # an engine that never preempts: each rank's blocks promised to its requests at their full length, and each's
+    no_evict: bool
+    promised: list[int]
+    promise: dict[int, int]
+
+    def _promisable(self, req: Req, r: int, j: int) -> bool:
+        """Whether rank `r` holds `req` at its full length (its prompt beside `j` cached hashed blocks, and its
+        output) beside every request admitted there at theirs and the hashed blocks they hold: how TensorRT-LLM's
+        capacity scheduler admits by default (GUARANTEED_NO_EVICT), so that no request is ever preempted."""
+        kv = self.kv[r]
+        return self.promised[r] + self._full(req, j) <= kv.total - len(kv.held) * kv.entry_blocks
+
+    def _promise_full(self, req: Req, r: int, j: int) -> None:
+        self.promise[req.i] = full = self._full(req, j)
+        self.promised[r] += full
+
+    def _full(self, req: Req, j: int) -> int:
+        """The blocks of its own `req` holds at its full length, beside `j` cached hashed blocks."""
+        return -(-(req.tokens + int(self.run_.output[req.i]) - j * self.hash_tokens) // B)
 
     def _preempt(self, r: int) -> None:
         raise NotImplementedError

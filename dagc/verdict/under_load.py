@@ -27,14 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
-import numpy as np
-
 from ..diagnostics import Diagnostic
 from ..layout.layout import Layout
 from ..plan.plan import LOAD_BUDGET_EVENTS, Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic
-from ..rules.serving import load_over_budget, request_over_kv
+from ..rules.serving import load_over_budget
 from ..serve.binding import Binding, Limit, binding_json, diagnose
 from ..serve.load import Load, StepPrices, simulate_sized
 from ..serve.load_figures import LoadFigures, load_figures
@@ -44,6 +42,7 @@ from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
 from .carrying import CAPACITY_TOLERANCE, Trials, bracket_below, needs_of, not_carried_because, queue_behind, speculated
+from .load_warnings import over_chunk, over_kv
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
@@ -183,24 +182,12 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, figures, binding, most, judged and not reached, work, reason,
-                     (*_over_kv(plan, main), *over))
+                     (*over_kv(plan, main), *over_chunk(plan, main), *over))
 
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
     """Whether a strategy's simulated load carries its traffic (`not_carried_because`); None without a load."""
     return None if load is None else load.carries_traffic
-
-
-def _over_kv(plan: Plan, load: Load) -> tuple[Diagnostic, ...]:
-    """W519 for the largest request whose prompt and output are more than a rank's KV cache holds."""
-    if load.kv_tokens is None or not len(load.arrival):
-        return ()
-    prompt = load.prompt if load.prompt is not None else np.full(len(load.arrival), plan.workload.prompt)
-    context = np.asarray(prompt) + load.output_tokens
-    i = int(np.argmax(context))
-    if int(context[i]) <= load.kv_tokens:
-        return ()
-    return (request_over_kv(plan, i, int(prompt[i]), int(load.output_tokens[i]), load.kv_tokens),)
 
 
 def not_simulated(plan: Plan) -> Diagnostic | None:
