@@ -415,7 +415,7 @@ def test_report_has_a_launch_section(tmp_path):
 
 def test_explain_every_launch_code(capsys):
     for code in ("E701", "E702", "E703", "E704", "E708", "E710", "E711", "E712", "E713", "E715", "E721", "E722",
-                 "E723", "E725", "E726", "E727"):
+                 "E723", "E725", "E726", "E727", "E730"):
         assert main(["explain", code]) == 0
         text = capsys.readouterr().out
         assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text
