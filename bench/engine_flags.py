@@ -84,6 +84,8 @@ def _vllm_checks() -> list[dict]:
              "source": "vllm/config/vllm.py (VllmConfig.__post_init__: microbatching's supported_backends)"},
             {"flag": "--enable-eplb", "requires": {"--enable-expert-parallel": True},
              "source": "vllm/config/parallel.py (ParallelConfig._validate_parallel_config)"},
+            {"flag": "--disable-chunked-prefill", "requires": "--max-num-batched-tokens at least --max-model-len",
+             "source": "vllm/config/scheduler.py (SchedulerConfig.verify_max_model_len)"},
             {"flag": "--decode-context-parallel-size", "rule": "with --prefill-context-parallel-size C > 1, "
              "DCP is 1, C or TP × C", "source": "vllm/config/parallel.py (_validate_parallel_config)"},
             {"env": "VLLM_RAY_DP_PACK_STRATEGY", "choices": ["fill", "span", "strict"],
@@ -165,6 +167,9 @@ def _engine_checks(engine: str, ns) -> None:
             allowed = _vllm_checks()[0]["requires"]["--all2all-backend"]
             if ns.all2all_backend not in allowed:
                 raise ValueError(f"--enable-dbo with --all2all-backend {ns.all2all_backend} (vLLM wants {allowed})")
+        if ns.enable_chunked_prefill is False and (ns.max_num_batched_tokens or 0) < (ns.max_model_len or 0):
+            raise ValueError(f"--disable-chunked-prefill with --max-num-batched-tokens {ns.max_num_batched_tokens} "
+                             f"below --max-model-len {ns.max_model_len} (SchedulerConfig.verify_max_model_len)")
         from vllm.config.parallel import ParallelConfig
         ParallelConfig(tensor_parallel_size=ns.tensor_parallel_size, pipeline_parallel_size=ns.pipeline_parallel_size,
                        data_parallel_size=ns.data_parallel_size,

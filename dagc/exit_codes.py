@@ -3,6 +3,7 @@ the README, `dagc --help` and docs/limits.md list them. No imports: the CLI star
 
 EXIT_OK = 0             # valid, every requirement met (or none given) and the traffic carried
 EXIT_REQUIREMENTS = 1   # valid, but a requirement is not met or could not be judged, or the traffic not carried
+#                         or not simulated (W518: whether it is carried not known), requirements or none
 EXIT_USAGE = 2          # bad command-line arguments
 EXIT_INVALID = 3        # the plan is invalid (a rule error), or no engine can launch it
 EXIT_INPUT = 4          # input or syntax error (unreadable or refused file, E0xx, E1xx)

@@ -27,6 +27,8 @@ C = 'cluster {{ gpus = {n}  gpus_per_node = 8  gpu preset "h100-sxm" }}'
 H200 = 'cluster {{ gpus = {n}  gpus_per_node = 8  gpu preset "h200" }}'
 LONG = "workload { batch = 64  prompt = 8192  generate = 256 }"
 INFLIGHT = "workload { batch = 250  prompt = 2000  generate = 500  serving = inflight  chunk = 4096 }"
+WHOLE = ("workload { batch = 250  prompt = 2000  generate = 500  serving = inflight  chunk = 4096  "
+         "chunked_prefill = off }")
 SPEC = ("workload {{ batch = 64  prompt = 1024  generate = 128 "
         "speculative {{ method = {m}  tokens = 2  acceptance = 0.7 }} }}")
 
@@ -44,6 +46,9 @@ FAMILIES = [
     dict(workload=LONG, strategy="strategy tp 2 cp 4 ; ep 8"),
     dict(model=QWEN, strategy="strategy tp 1 ; ep 8 with overlap microbatch"),
     dict(model=QWEN, workload=INFLIGHT, strategy="strategy tp 1 ; ep 8"),
+    # chunked prefill off: vLLM --disable-chunked-prefill, SGLang --chunked-prefill-size -1, TensorRT-LLM's YAML false
+    dict(model=QWEN, workload=WHOLE, strategy="strategy tp 1 ; ep 8"),
+    dict(model=QWEN, cluster=C.format(n=16), workload=WHOLE, strategy="strategy pp 2 < tp 8 ; ep 8 >"),
     dict(model='model preset "qwen3-30b-a3b" { weights = fp8  kv_cache = fp8 }', strategy="strategy tp 1 ; ep 8"),
     dict(model=DSV3, cluster=H200.format(n=16), workload=SPEC.format(m="mtp"), strategy="strategy tp 1 ; ep 16"),
     dict(model=QWEN, workload=SPEC.format(m="eagle"), strategy="strategy tp 1 ; ep 8"),
@@ -107,7 +112,7 @@ def _parse(engine: str, words: list[str]) -> dict[str, str | None]:
                 float(value)
             if spec["choices"]:
                 assert value in spec["choices"], f"{engine}: {w} {value} not among {spec['choices']}"
-        out[spec["dest"]] = value
+        out[spec["dest"]] = value if spec["takes_value"] else w     # a switch: the spelling written
     return out
 
 
@@ -115,6 +120,10 @@ def _checks(engine: str, flags: dict[str, str | None]) -> None:
     if engine == "vllm" and "enable_dbo" in flags:
         dbo = next(c for c in snapshot("vllm")["checks"] if c.get("flag") == "--enable-dbo")
         assert flags.get("all2all_backend") in dbo["requires"]["--all2all-backend"]
+    if engine == "vllm" and flags.get("enable_chunked_prefill") == "--disable-chunked-prefill":
+        rule = next(c for c in snapshot("vllm")["checks"] if c.get("flag") == "--disable-chunked-prefill")
+        assert rule["requires"] == "--max-num-batched-tokens at least --max-model-len"
+        assert int(flags["max_num_batched_tokens"] or 0) >= int(flags["max_model_len"] or 0), flags
     if engine == "sglang" and "enable_two_batch_overlap" in flags:
         assert flags.get("moe_a2a_backend", "none") != "none" or int(flags.get("attn_dp_size") or 1) > 1
     if engine in ("sglang", "trtllm"):

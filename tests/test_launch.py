@@ -75,6 +75,9 @@ CASES = {
     "inflight-dp-pp": (dict(model=QWEN, cluster=C.format(n=32), workload=INFLIGHT.format(chunk=20000),
                             strategy="strategy dp 2 < pp 2 < tp 8 ; ep 8 > >"),
                        "in flight, 2 servers of 2 stages: per-server shares, per-pipeline-batch limits, a large chunk"),
+    "inflight-whole-prompts": (dict(model=QWEN, strategy="strategy tp 1 ; ep 8",
+                                    workload=INFLIGHT.format(chunk=4096).replace("}", "chunked_prefill = off }")),
+                               "in flight with chunked prefill off: each engine told to take whole prompts only"),
     "sp": (dict(strategy="strategy tp 8 sp"), "sequence-parallel activations: no engine has a setting (E709)"),
     "fp8-memory-capped": (dict(model='model preset "qwen3-30b-a3b" { weights = fp8 }',
                                require="require { memory <= 80 % }", workload=INFLIGHT.format(chunk=4096),
@@ -412,7 +415,7 @@ def test_report_has_a_launch_section(tmp_path):
 
 def test_explain_every_launch_code(capsys):
     for code in ("E701", "E702", "E703", "E704", "E708", "E710", "E711", "E712", "E713", "E715", "E721", "E722",
-                 "E723", "E725", "E726", "E727"):
+                 "E723", "E725", "E726", "E727", "E730"):
         assert main(["explain", code]) == 0
         text = capsys.readouterr().out
         assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text

@@ -183,7 +183,8 @@ def test_the_command_line_reports_the_pools(tmp_path):
     # the keys `serving` holds in every mode, null where a disaggregated strategy has no such figure
     static = serving_json(load_plan_text(plan("tp 8")).workload, None)       # the keys of the other modes
     assert set(static) - {"binding_pool", "pools"} <= set(s)
-    assert [s[k] for k in static if k not in ("mode", "chunk", "binding_pool", "pools")] == [None] * 8
+    # the in-flight keys (chunked_prefill among them) are null
+    assert [s[k] for k in static if k not in ("mode", "chunk", "binding_pool", "pools")] == [None] * 9
     assert "Disaggregated" in (out / "report.md").read_text()
     run = run_dagc("launch", str(path), cwd=tmp_path)
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr      # both pools and the router

@@ -14,8 +14,9 @@ from ..diagnostics import PlanError
 from ..source import SourceFile
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
+from .run_counts import requests_sent, succeeded
 
-__all__ = ["run_of"]
+__all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
 
 # dagc's key → the field of vLLM's and of SGLang's result (mean, median, p99 of each latency, throughputs)
 _LATENCIES = {"ttft": ("ttft", "ttft"), "tpot": ("tpot", "tpot"), "itl": ("itl", "itl"),
@@ -32,6 +33,27 @@ MAX_FIGURE = 1e12           # ms or per second: past it, not a measurement
 # either — a TPOT of 1e-300 ms would make dagc's error against it a figure of 300 digits
 MIN_FIGURE = 1e-6
 _RANGE = f"from {MIN_FIGURE:.0e} up to {MAX_FIGURE:.0e}"
+MAX_SECONDS = MAX_FIGURE / 1e3      # a per-request time in seconds (`ttfts`, `itls`): `MAX_FIGURE` ms once converted
+# a value past `MAX_FIGURE`: said too large, with the bound (a count, a time or a rate alike: no tool measures one)
+TOO_LARGE_HINT = "no benchmark run measures a figure that large: is this the run file (and the field) you meant?"
+
+
+def too_large(unit: str = "", converted: bool = False) -> str:
+    """The words of a value past `MAX_FIGURE` (in `unit`, once `converted` from the file's): too large, and the bound.
+
+    Example:
+        >>> too_large()
+        "is too large: past 1e+12, the most dagc reads of a run's figure (docs/limits.md)"
+        >>> too_large("ms", converted=True)
+        "is too large: past 1e+12 ms once converted, the most dagc reads of a run's figure (docs/limits.md)"
+    """
+    at = f"{MAX_FIGURE:.0e}" + (f" {unit}" if unit else "") + (" once converted" if converted else "")
+    return f"is too large: past {at}, the most dagc reads of a run's figure (docs/limits.md)"
+
+
+def _number(x: Any) -> bool:
+    """Whether a JSON value is a number (not a bool)."""
+    return not isinstance(x, bool) and isinstance(x, int | float)
 
 
 class _Run:
@@ -47,19 +69,23 @@ class _Run:
         return run_error(self.src, span.start, f"field `{quote_field(name)}` {problem}", hint)
 
     def number(self, obj: dict[str, Any], name: str, shown: str | None = None, *, whole: bool = False) -> float | None:
-        """A positive finite number (None when absent or null)."""
+        """A positive finite number (None when absent or null); one past `MAX_FIGURE` is said too large."""
         v = obj.get(name.split(".")[-1])
         if v is None:
             return None
+        if not isinstance(v, bool) and isinstance(v, int | float) and v > MAX_FIGURE and v != math.inf:
+            raise self.fail(shown or name, too_large(), TOO_LARGE_HINT)
         if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v <= MAX_FIGURE) or \
                 (whole and (not float(v).is_integer())) or (not whole and v < MIN_FIGURE):
             raise self.fail(shown or name, "is not a positive " + ("whole number" if whole else f"number {_RANGE}"))
         return float(v)
 
     def at_least(self, v: float | None, name: str, unit: str) -> float | None:
-        """`v` (ms or per second, converted from the file's unit), refused below `MIN_FIGURE`."""
+        """`v` (ms or per second, converted from the file's unit), refused below `MIN_FIGURE` and past `MAX_FIGURE`."""
         if v is not None and v < MIN_FIGURE:
             raise self.fail(name, f"is below {MIN_FIGURE:.0e} {unit} once converted: not a measurement")
+        if v is not None and v > MAX_FIGURE:
+            raise self.fail(name, too_large(unit, converted=True), TOO_LARGE_HINT)
         return v
 
     def figure(self, key: str, value: float | None, name: str) -> None:
@@ -98,7 +124,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
     _counts(r, completed, requests)
-    _arrays(r, {n for n in (completed, requests, _sent(o, completed)) if n is not None})
+    _arrays(r, {n for n in (completed, requests, requests_sent(o, completed)) if n is not None})
     if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
         raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
     if requests is None:
@@ -188,7 +214,7 @@ def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
         raise r.fail("completed", f"{'and `' + name + '` do' if failed is not None else 'does'} not add up to "
                      "`num_prompts`: the requests the run sent are not told")
     if failed is None:                   # SGLang's `--output-details`: the non-empty entries of `errors`
-        sent_ = _sent(o, completed)
+        sent_ = requests_sent(o, completed)
         failed, name = (None, name) if sent_ is None or completed is None else (int(sent_ - completed), "errors")
     sent: float | None = requests
     if sent is None and completed is not None:
@@ -201,35 +227,6 @@ def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
 
 
 _PER_REQUEST = ("ttfts", "itls", "input_lens", "output_lens")
-
-
-def _sent(o: dict[str, Any], completed: float | None) -> float | None:
-    """The requests the run sent, failed ones too: `completed` + `failed` (vLLM), + `failures` (SGLang's newer
-    releases), else + the non-empty entries of `errors` (SGLang's `--output-details`, one per request sent).
-
-    Example:
-        >>> _sent({"failures": 3}, 197), _sent({"errors": ["", "", "timeout"]}, 2), _sent({}, 200)
-        (200, 3, None)
-    """
-    if completed is None:
-        return None
-    for name in ("failed", "failures"):
-        n = o.get(name)
-        if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
-            return completed + n
-    errors = o.get("errors")
-    if isinstance(errors, list) and all(isinstance(e, str | None) for e in errors):
-        return completed + sum(1 for e in errors if e)
-    return None
-
-
-def _succeeded(o: dict[str, Any], n: int) -> list[bool] | None:
-    """Which of a run's `n` per-request entries succeeded, by its `errors` (one per request sent; empty: none), when
-    it holds one per entry: a failed request's TTFT and ITLs are not measures of the engine."""
-    errors = o.get("errors")
-    if isinstance(errors, list) and len(errors) == n and all(isinstance(e, str | None) for e in errors):
-        return [not e for e in errors]
-    return None
 
 
 def _arrays(r: _Run, counts: set[float]) -> None:
@@ -246,10 +243,12 @@ def _arrays(r: _Run, counts: set[float]) -> None:
         v = o.get(name)
         if v is None or key in r.measured:
             continue
-        ok = _succeeded(o, len(v)) if isinstance(v, list) else None
+        ok = succeeded(o, len(v)) if isinstance(v, list) else None
         rows = [row for i, row in enumerate(v) if ok is None or ok[i]] if isinstance(v, list) else None
         flat = [x for row in rows for x in (row if isinstance(row, list) else [row])] if rows is not None else None
-        if not flat or any(isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x < 1e9 for x in flat):
+        if flat and any(_number(x) and MAX_SECONDS < x < math.inf for x in flat):
+            raise r.fail(name, f"holds a time that {too_large('ms', converted=True)}", TOO_LARGE_HINT)
+        if not flat or any(not _number(x) or not 0 <= x <= MAX_SECONDS for x in flat):
             raise r.fail(name, "is not a list of times in seconds")
         r.figure(key, r.at_least(sum(flat) / len(flat) * 1e3, name, "ms"), name)
 
@@ -260,7 +259,9 @@ def _mean_of(r: _Run, name: str) -> float | None:
         return None
     if not isinstance(v, list) or not v or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in v):
         raise r.fail(name, "is not a list of token counts")
-    ok = _succeeded(r.obj, len(v))
+    if any(x > MAX_FIGURE for x in v):
+        raise r.fail(name, f"holds a token count that {too_large()}", TOO_LARGE_HINT)
+    ok = succeeded(r.obj, len(v))
     kept: list[int] = [x for i, x in enumerate(v) if ok is None or ok[i]] or v
     return sum(kept) / len(kept)
 

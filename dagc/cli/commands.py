@@ -67,16 +67,15 @@ def search_jobs(args: Namespace, err: Console) -> int:
 def _exit_code(results: list[StrategyResult]) -> int:
     """4 when a strategy could not be read (E0xx, E1xx: a misspelt axis or option is an input error
     wherever it is found); 3 when a strategy is invalid; 1 when a requirement is not met or could
-    not be judged, or a deployment does not carry its traffic (its verdict's "meets requirements: no",
-    requirements or none)."""
+    not be judged, or a deployment does not carry its traffic or its traffic was not simulated (its verdict's
+    "meets requirements: no" or "not judged", requirements or none)."""
     with loading():
         from .printing import is_input_error
     if any(is_input_error(d) for r in results for d in r.diagnostics):
         return EXIT_INPUT
     if any(not r.valid for r in results):
         return EXIT_INVALID
-    if any(r.verdict.meets_requirements is False or r.verdict.meets_requirements is None and r.requirements
-           for r in results):
+    if any(r.verdict.meets_requirements is not True for r in results):
         return EXIT_REQUIREMENTS
     return EXIT_OK
 

@@ -36,7 +36,7 @@ examples:
 
 exit codes:
   0 valid, requirements met, traffic carried   1 a requirement not met or not judged, or the traffic
-  not carried   2 usage error
+  not carried or not simulated (W518)   2 usage error
   3 plan invalid (rule errors)   4 input or syntax error   5 outputs not written
   130 interrupted
 """

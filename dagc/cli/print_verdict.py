@@ -40,7 +40,11 @@ def traffic_reason(r: StrategyResult) -> str | None:
     """`meets? no under its traffic: …`, the line under the verdict that says why the traffic is not carried, where
     no requirement's line says it — a line whose figure holds but is not met for the traffic, a verdict with no line
     that misses, or a capacity below the rate (which no line's figure says); None otherwise (`check` and `compile`
-    print it alike). A figure that misses says why itself."""
+    print it alike). A figure that misses says why itself. `meets? not judged: …` when the traffic was not
+    simulated (`StrategyResult.traffic_unjudged`: W518, say) and nothing is missed: whether it is carried is not
+    known."""
+    if r.verdict.meets_requirements is None and (unjudged := r.traffic_unjudged) is not None:
+        return f"meets? not judged: {unjudged}"
     said = any(q.met is False and q.unmet is None for q in r.requirements)
     held = any(q.met is False and q.unmet is not None for q in r.requirements)
     if r.load is not None and (why := r.load.not_carried_because) and (

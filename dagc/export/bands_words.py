@@ -133,7 +133,8 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
     misses, else those uncertain, else the least sure of those it meets (the least likely to hold; of those as
     likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a strategy
     with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
-    traffic (`dagc.verdict.under_load.not_carried_because`). A requirement without a band (memory, GPUs) that
+    traffic (`dagc.verdict.under_load.not_carried_because`) or whose traffic was not simulated (W518:
+    `StrategyResult.traffic_unjudged`). A requirement without a band (memory, GPUs) that
     is missed is missed whatever the error: the line says so before any odds."""
     if not result.valid or not result.requirements:
         return None
@@ -151,8 +152,8 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
         return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
     if unsure := [x for x in judged if x[1].klass == "uncertain"]:
         return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
-    if result.load is not None and not result.load.carries_traffic:
-        return None                               # every band meets, but the traffic is not carried: no "yes"
+    if result.load is not None and not result.load.carries_traffic or result.traffic_unjudged is not None:
+        return None         # every band meets, but the traffic is not carried, or not simulated (W518): no "yes"
     # the least likely to hold, and of those as likely as they are told (each `p > 0.99`, say) the smallest
     # margin, as report.md names it
     closest = min(judged, key=lambda x: (p_shown(x[1].probability or 0.0),

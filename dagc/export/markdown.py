@@ -131,6 +131,7 @@ def _verdicts(r: StrategyResult) -> list[str]:
     carried = r.load.not_carried_because if r.load is not None and v.correct else None
     req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
               f"the deployment cannot carry its traffic: {md_prose(carried)}" if carried else
+              md_prose(unjudged) if v.meets_requirements is None and (unjudged := r.traffic_unjudged) else
               "no requirements given" if not r.requirements else
               "all met" if v.meets_requirements else
               "; ".join(f"`{q.requirement.text}` is {requirement_value_text(q.requirement, q.value)}"

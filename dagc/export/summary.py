@@ -155,6 +155,11 @@ def _requirements(r: StrategyResult, cited: set[int]) -> list[str]:
 
 def _requirements_met(r: StrategyResult) -> str:
     head = "**Meets the requirements: "
+    # the traffic not simulated (W518, say): whether it is carried is not known, as report.json (`meets_requirements:
+    # null`) and the command line say — requirements or none
+    unjudged = f" But {md_prose(u)}." if r.verdict.meets_requirements is None and (u := r.traffic_unjudged) else ""
+    if not r.requirements and unjudged:
+        return head + f"not judged.** The plan states no requirements (`require {{ … }}`).{unjudged}"
     if not r.requirements:
         # as report.json (`meets_requirements: true`) and the command line say: nothing stated, nothing missed
         return head + "yes.** The plan states no requirements (`require { … }`), so there is none to miss."
@@ -163,7 +168,9 @@ def _requirements_met(r: StrategyResult) -> str:
     unknown = [q for q in r.requirements if q.met is None]
     if unknown:
         names = ", ".join(f"`{q.requirement.text}`" for q in unknown)
-        return head + f"not judged.** {names} could not be computed."
+        return head + f"not judged.** {names} could not be computed.{unjudged}"
+    if unjudged:
+        return head + f"not judged.** All {len(r.requirements)} are met on the steady state.{unjudged}"
     binding = min(r.requirements, key=lambda q: q.margin if q.margin is not None else float("inf"))
     breaks = r.plan.workload.batch_breaks if r.plan.workload.batch_max else None
     limit = f" The batch (`batch = max`) is limited by {breaks} (N605)." if breaks else ""

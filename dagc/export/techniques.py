@@ -17,7 +17,7 @@ from ..plan.workload import PoolRole, Requirement
 from ..serve.price import TokenCost
 from ..serve.speculative import SpeculativeFigures, speculative_figures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
-from ..verdict.check import StepFigures, StrategyResult
+from ..verdict.check import TRAFFIC_NOT_SIMULATED, StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
 from ..verdict.verdict import requirement_value_text
 from .cost_words import cost_sentence, strategy_cost
@@ -89,10 +89,15 @@ def step_load_figures(step: NextStep, requirements: Sequence[Requirement]) -> st
 
 
 def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
-    """Whether a next step meets every requirement, or which it still misses, each set as `code` sets it."""
+    """Whether a next step meets every requirement, or which it still misses, each set as `code` sets it, and what
+    could not be judged (`NextStep.not_judged`: its traffic not simulated, W518, say)."""
     if step.meets:
         return "meets every requirement"
-    return "still misses " + ", ".join([*(code(m) for m in step.missed), *filter(None, [step.short_of_traffic])])
+    missed = [*(code(m) for m in step.missed), *filter(None, [step.short_of_traffic])]
+    unjudged = "not judged: " + ", ".join(t if t == TRAFFIC_NOT_SIMULATED else code(t) for t in step.not_judged)
+    if not missed:
+        return unjudged if step.not_judged else "still misses"
+    return "still misses " + ", ".join(missed) + (f"; {unjudged}" if step.not_judged else "")
 
 
 def step_figures(f: StepFigures, steady: bool = False) -> str:

@@ -20,6 +20,7 @@ from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, PoolRole, Speculative
+from ..serve.requests import length_limit
 from .eplb import architecture
 from .speculative import mtp_weights
 
@@ -51,6 +52,9 @@ class Degrees:
     nvfp4: bool = False                      # some of the model's weights (all, or the experts') are nvfp4
     role: PoolRole | None = None             # the pool a disaggregated strategy's server serves (None: no pool)
     host_gpus: int | None = None             # GPUs of one host where a node's NVLink domain spans several (GB200)
+    # in flight with chunked prefill off (`chunked_prefill = off`): a step's token budget (`chunk`) and the length
+    # limit the engine is told (the longest request, `dagc.serve.requests.length_limit`); None: chunked prefill on
+    whole_prompts: tuple[int, int] | None = None
 
     @property
     def dp(self) -> int:
@@ -164,7 +168,9 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    expert_load=load.file if load is not None else None, model_arch=architecture(plan),
                    mla=model.mla is not None, gpu=plan.cluster.gpu.name, role=workload.role,
                    vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights),
-                   host_gpus=plan.cluster.gpus_per_host if plan.cluster.gpus_per_host != layout.gpus_per_node else None)
+                   host_gpus=plan.cluster.gpus_per_host if plan.cluster.gpus_per_host != layout.gpus_per_node else None,
+                   whole_prompts=(workload.chunk_tokens, length_limit(workload, model.context_length))
+                   if workload.inflight and not workload.chunked_prefill and workload.role is None else None)
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

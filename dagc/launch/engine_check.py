@@ -30,6 +30,7 @@ from ..plan.plan import Plan
 from ..plan.printer import aggregated
 from ..plan.strategy import Strategy, StrategyDecl
 from ..rules.launch import engine_refusal
+from ..serve.requests import length_limit
 from ..units import Dimension, format_figure, format_si
 from ..verdict.check import StrategyResult, check as check_plan
 from ..verdict.searched import Searched, SearchedCandidate
@@ -45,8 +46,9 @@ __all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_c
            "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint"]
 
 # What the engine refuses of the plan whatever its strategy: its GPU, its weights' format (`dagc.rules.launch_gpu`),
-# MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`)
-PLAN_CODES = frozenset({"E706", "E728", "E729"})
+# MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`), vLLM's step budget
+# with chunked prefill off below the longest request (`dagc.launch.chunked`, E730)
+PLAN_CODES = frozenset({"E706", "E728", "E729", "E730"})
 E729_HINT = ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
              "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
              "(its Marlin kernels)")
@@ -138,6 +140,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
         return E729_HINT, None
     if "E706" in codes:
         return E706_HINT, None
+    if "E730" in codes:
+        return whole_prompts_hint(result.plan), None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:
@@ -172,9 +176,27 @@ def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
         return ()
     one = aggregated(tp=1)            # any strategy: these codes are the same for all
     d = degrees(plan, one, resolve(plan.model, plan.cluster, plan.workload, one))
-    hints = {"E706": E706_HINT, "E728": engines_for_gpu(plan), "E729": E729_HINT}
+    hints = {"E706": E706_HINT, "E728": engines_for_gpu(plan), "E729": E729_HINT, "E730": whole_prompts_hint(plan)}
     return tuple(engine_refusal(r.code, r.message, field_span(plan, one, r.at), hints[r.code])
                  for r in launch_refusals(plan, TABLES[plan.cluster.engine.name], d) if r.code in PLAN_CODES)
+
+
+def whole_prompts_hint(plan: Plan) -> str:
+    """E730's hint: the least `chunk` vLLM takes with chunked prefill off (the length limit it is told, the longest
+    request), or chunked prefill on.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> hint = whole_prompts_hint(load_plan_text(
+        ...     'model preset "qwen3-30b-a3b" cluster { gpus = 8 gpu preset "h100-sxm" engine = vllm } '
+        ...     'workload { batch = 64 prompt = 4000 generate = 500 serving = inflight chunk = 4096 '
+        ...     'chunked_prefill = off } strategy tp 8'))
+        >>> hint.split(" or more")[0]
+        'no strategy changes it: write `chunk = 4500`'
+    """
+    least = length_limit(plan.workload, plan.model.context_length)
+    return (f"no strategy changes it: write `chunk = {least}` or more (the longest request, --max-model-len), or "
+            "`chunked_prefill = on`; TensorRT-LLM has no such rule (`dagc launch --engine trtllm`)")
 
 
 def engines_for_gpu(plan: Plan) -> str:

@@ -13,8 +13,10 @@ accepts every request dagc's load simulation served, never above the model's con
 
 dagc's in-flight model (`dagc.schedule.mix`): each attention-DP rank serves `requests` requests
 for their whole life; every step runs their decode tokens and fills the rest of `chunk` tokens with
-a prompt's chunk. Its memory model (`dagc.memory.memory`): a GPU holds weights + KV cache +
-activations + the runtime's reserve (`cluster.reserve_bytes`) within its capacity.
+a prompt's chunk — or, with chunked prefill off (`chunked_prefill = off`), with whole prompts only
+(`Serving.whole_prompts`; docs/launch.md, "Chunked prefill off", says how each engine is told). Its
+memory model (`dagc.memory.memory`): a GPU holds weights + KV cache + activations + the runtime's
+reserve (`cluster.reserve_bytes`) within its capacity.
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import PoolRole
+from ..plan.workload import PoolRole, Workload
 from ..rules.serving import longest_over_kv
 from ..serve.kv_blocks import kv_capacity_tokens
-from ..serve.requests import length_limit, longest_request
+from ..serve.requests import length_limit, longest_request, request_lengths
 from ..units import format_bytes
 
-__all__ = ["Serving", "fraction_text", "longest_fits", "memory_limit", "serving"]
+__all__ = ["Serving", "fraction_text", "longest_fits", "longest_prompt", "memory_limit", "serving"]
 
 
 def _floor3(x: float) -> float:
@@ -74,6 +76,8 @@ class Serving:
     prompt_tokens: int = 0       # the prompt tokens dagc's mixed step carries (`dagc.layout.mix`); = room: a full step
     query_len: int = 1           # tokens one request runs in a decode step: 1, or k + 1 when k tokens are drafted
     inflight: bool = True        # False: a static plan (whole prompts prefilled in one step, then decode)
+    chunked_prefill: bool = True  # in flight: False when each step takes whole prompts only (`chunked_prefill = off`)
+    longest_prompt: int = 0      # the longest prompt the traffic sends (0: not known)
     max_len: int = 0             # prompt + output of the longest request the traffic sends, at most the model's
                                  # context (0: not known)
     limit_bytes: float | None = None  # the most one GPU may hold under the plan's `memory <= …`; None: no such limit
@@ -81,6 +85,12 @@ class Serving:
     kv_needed_bytes: float | None = None  # the KV cache dagc priced for the batch at full length, on the stage that
     kv_resident_bytes: float = 0.0        # needs most with it; and that stage's weights + activations
     role: str = ""               # a disaggregated pool's instance: "prefill" or "decode" (its workload's role)
+
+    @property
+    def whole_prompts(self) -> bool:
+        """In flight with chunked prefill off (`chunked_prefill = off`): each step runs the decode tokens and
+        whole prompts only, as many as fit in `chunk` beside them (`dagc.layout.mix`)."""
+        return self.inflight and not self.chunked_prefill
 
     @property
     def step_requests(self) -> int:
@@ -189,6 +199,23 @@ class Serving:
         return f"{limit}capacity {format_bytes(self.capacity_bytes)}, dagc's reserve {format_bytes(self.reserve_bytes)}"
 
 
+def longest_prompt(workload: Workload) -> int:
+    """The longest prompt the workload's traffic sends (`request_lengths`: a log's, the longest drawn), else
+    `prompt`. With chunked prefill off an engine takes a prompt whole in one step, and TensorRT-LLM refuses one
+    longer than its step (`max_num_tokens`).
+
+    Example:
+        >>> from dagc.plan.workload import Traffic, Workload
+        >>> w = Workload(batch=8, prompt=2000, generate=100)
+        >>> longest_prompt(w), longest_prompt(w.model_copy(update={"traffic": Traffic(requests=100, rate=2.0)}))
+        (2000, 2000)
+    """
+    if workload.traffic is None:
+        return workload.prompt
+    prompt, _ = request_lengths(workload.traffic, workload)
+    return int(prompt.max()) if len(prompt) else workload.prompt
+
+
 def memory_limit(plan: Plan) -> tuple[float, str] | None:
     """The most one GPU may hold under the plan's memory requirements, with the text of the one that sets it
     (`Plan.memory_limit`: the engine's memory share, which the check's KV cache is sized by too)."""
@@ -239,7 +266,9 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
                    query_len=1 + spec, role=mode.role.value if mode.role is not None else "",
-                   inflight=workload.inflight, max_len=length_limit(workload, plan.model.context_length),
+                   inflight=workload.inflight, chunked_prefill=workload.chunked_prefill,
+                   longest_prompt=longest_prompt(workload) if workload.inflight and not workload.chunked_prefill else 0,
+                   max_len=length_limit(workload, plan.model.context_length),
                    limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "",
                    kv_needed_bytes=fullest.kv_needed_bytes if fullest else None,
                    kv_resident_bytes=fullest.weights_bytes + fullest.activation_bytes if fullest else 0.0)

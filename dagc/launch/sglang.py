@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..plan.cluster import Vendor
 from ..plan.workload import Overlap, PoolRole
 from ..units import count_text, format_bytes
-from . import eplb
+from . import chunked, eplb
 from .degrees import Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
@@ -294,14 +294,19 @@ def serving_flags(v: Serving | None) -> list[str]:
     `--max-prefill-tokens` (per rank) only when the chunk is above its default, 16,384;
     `--pp-max-micro-batch-size` (per rank) with pipeline stages, whose batches SGLang caps at
     requests // P otherwise. `--mem-fraction-static` = (capacity − reserve − activations) /
-    capacity; the decode CUDA graphs cover a rank's step."""
+    capacity; the decode CUDA graphs cover a rank's step. With `chunked_prefill = off`:
+    `--chunked-prefill-size -1` (no chunked prefill, and then no mixed steps) and `--max-prefill-tokens`
+    the chunk, which bounds a prefill batch of whole prompts (`_serving_notes` says what differs)."""
     if v is None:
         return []
     length = ["--context-length", str(v.max_len)] if v.max_len else []
-    flags = [*length, "--max-running-requests", str(v.requests * v.ranks), "--chunked-prefill-size",
-             str(v.chunk * v.ranks), *(["--enable-mixed-chunk"] if v.inflight else [])]
-    if v.chunk > MAX_PREFILL_TOKENS:
-        flags += ["--max-prefill-tokens", str(v.chunk)]
+    flags = [*length, "--max-running-requests", str(v.requests * v.ranks)]
+    if v.whole_prompts:        # chunked prefill off: whole prompts, a prefill batch of at most `chunk` tokens
+        flags += ["--chunked-prefill-size", str(chunked.SGLANG_NO_CHUNKING), "--max-prefill-tokens", str(v.chunk)]
+    else:
+        flags += ["--chunked-prefill-size", str(v.chunk * v.ranks), *(["--enable-mixed-chunk"] if v.inflight else [])]
+        if v.chunk > MAX_PREFILL_TOKENS:
+            flags += ["--max-prefill-tokens", str(v.chunk)]
     if v.pp > 1:
         flags += ["--pp-max-micro-batch-size", str(v.step_requests)]
     if v.static_fraction is not None:
@@ -313,13 +318,17 @@ def _serving_notes(v: Serving | None) -> list[str]:
     if v is None:
         return []
     batches = f", in {v.pp} pipeline batches of at most {v.step_requests:,}" if v.pp > 1 else ""
-    divided = "" if v.ranks == 1 else (f"; --max-running-requests and --chunked-prefill-size are written for all "
-                                        f"{v.ranks:,} ranks ({v.ranks:,} × the rank's), since SGLang divides them "
-                                        "by the attention-DP ranks")
-    steps = "decode tokens included (--enable-mixed-chunk)" if v.inflight else v.static_steps
+    both, it = ("--max-running-requests is", "it") if v.whole_prompts else \
+        ("--max-running-requests and --chunked-prefill-size are", "them")
+    divided = "" if v.ranks == 1 else (f"; {both} written for all {v.ranks:,} ranks ({v.ranks:,} × the rank's), since "
+                                        f"SGLang divides {it} by the attention-DP ranks")
+    steps = v.static_steps if not v.inflight else "decode tokens included (--enable-mixed-chunk)" \
+        if not v.whole_prompts else "whole prompts only (--chunked-prefill-size -1, --max-prefill-tokens)"
     notes = [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {v.unit_text} runs up to "
              f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens{batches}, in "
              f"steps of at most {v.chunk:,} tokens, {steps}{divided}"]
+    if v.whole_prompts:
+        notes.append(chunked.SGLANG_NOTE)
     if v.static_fraction is None:
         notes.append("--mem-fraction-static: dagc has no per-GPU memory figures for this strategy; SGLang's default "
                      "applies")

@@ -45,7 +45,9 @@ MLA_CHUNKED_PREFILL_MIN_SM = 90     # below it the engine turns chunked prefill 
 # tensorrt_llm/commands/serve.py (`trtllm-serve` options: `--tp_size`, `--pp_size`, `--ep_size`,
 # `--port`, `--extra_llm_api_options`, alias `--config`) and tensorrt_llm/llmapi/llm_args.py (the
 # YAML's model, which forbids unknown keys: `enable_attention_dp`, `max_batch_size`,
-# `max_num_tokens`, `enable_chunked_prefill`, `kv_cache_config.free_gpu_memory_fraction`,
+# `max_num_tokens`, `enable_chunked_prefill` (False by default: `chunked_prefill = off` writes it false, explicitly;
+# with it off tensorrt_llm/llmapi/llm.py `_check_arguments` refuses a request whose prompt exceeds
+# `max_num_tokens`), `kv_cache_config.free_gpu_memory_fraction`,
 # `cuda_graph_config.max_batch_size` and `.enable_padding`). Their meaning: `max_batch_size` is
 # the requests of one scheduled batch of one attention-DP rank, which keeps pp_size of them in
 # flight (`get_max_num_sequences` = pp_size × max_batch_size; with attention DP, tp_size × that
@@ -163,9 +165,11 @@ def refusals(d: Degrees) -> list[Refusal]:
 def serving_yaml(v: Serving | None, kv_dtype: str = "") -> str:
     """The serving settings of the extra options YAML, per attention-DP rank: its longest sequence
     (`max_seq_len`), its scheduled batch (`max_batch_size`: ceil(requests / pp), the engine keeping
-    pp batches in flight), its step's tokens with chunked prefill on (`max_num_tokens`, decode tokens
-    included), the KV cache's share of the memory the weights and activations leave
-    (`kv_cache_config.free_gpu_memory_fraction` = (free − reserve) / free), CUDA graphs for the batch.
+    pp batches in flight), its step's tokens (`max_num_tokens`, decode tokens included) with chunked
+    prefill on (`enable_chunked_prefill: true`) or, with `chunked_prefill = off`, explicitly off (whole
+    prompts only; E307 makes `chunk` hold the others' decode tokens and a whole prompt), the KV cache's share of
+    the memory the weights and activations leave (`kv_cache_config.free_gpu_memory_fraction` = (free −
+    reserve) / free), CUDA graphs for the batch.
 
     Example:
         >>> from dagc.launch.serving import Serving
@@ -184,8 +188,8 @@ def serving_yaml(v: Serving | None, kv_dtype: str = "") -> str:
     """
     if v is None:
         return "kv_cache_config:\n" + kv_dtype if kv_dtype else ""
-    lines = [f"max_seq_len: {v.max_len}", f"max_batch_size: {v.step_requests}", f"max_num_tokens: {v.chunk}",
-             *(["enable_chunked_prefill: true"] if v.inflight else [])]
+    chunked = [f"enable_chunked_prefill: {'false' if v.whole_prompts else 'true'}"] if v.inflight else []
+    lines = [f"max_seq_len: {v.max_len}", f"max_batch_size: {v.step_requests}", f"max_num_tokens: {v.chunk}", *chunked]
     if v.free_fraction is not None or kv_dtype:
         lines.append("kv_cache_config:")
     if v.free_fraction is not None:
@@ -249,8 +253,11 @@ def _serving_notes(v: Serving | None) -> list[str]:
     if v is None:
         return []
     batches = f", in {v.pp} pipeline batches of at most {v.step_requests:,} (max_batch_size)" if v.pp > 1 else ""
-    steps = "decode tokens included (max_num_tokens, enable_chunked_prefill)" if v.inflight else \
-        f"{v.static_steps} (max_num_tokens)"
+    steps = f"{v.static_steps} (max_num_tokens)" if not v.inflight else \
+        "decode tokens included (max_num_tokens, enable_chunked_prefill)" if not v.whole_prompts else \
+        ("decode tokens included, and whole prompts only (max_num_tokens, enable_chunked_prefill: false, "
+         "TensorRT-LLM's own default: its micro-batch scheduler takes the waiting prompts whole, first come first "
+         "served, and stops at the first that does not fit the step)")
     notes = [f"{v.mode_text} (serving settings of {SERVING_VERSION}, in the YAML): {v.unit_text} runs up to "
              f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens "
              f"(max_seq_len){batches}, in steps of at most {v.chunk:,} tokens, {steps}"]
@@ -264,12 +271,18 @@ def _serving_notes(v: Serving | None) -> list[str]:
                      f"capacity − weights − activations = {format_bytes(v.capacity_bytes - (v.resident_bytes or 0.0))}"
                      f" on the fullest stage, {v.capacity_text}")
         notes += v.limit_notes
-    if v.inflight and v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:   # dagc fills a step's room
+    if v.whole_prompts and v.longest_prompt > v.chunk:
+        notes.append(f"the traffic's longest prompt, {v.longest_prompt:,} tokens, is longer than max_num_tokens "
+                     f"{v.chunk:,}: with chunked prefill off TensorRT-LLM refuses such a request (tensorrt_llm/"
+                     "llmapi/llm.py, _check_arguments: \"should not exceed max_num_tokens\"), where dagc's simulated "
+                     "load runs it alone in a step (W526)")
+    chunking = v.inflight and not v.whole_prompts
+    if chunking and v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:   # dagc fills a step's room
         notes.append(f"TensorRT-LLM cuts prompts into chunks of whole KV blocks ({TOKENS_PER_BLOCK} tokens by "
                      f"default): a full step holds {v.room // TOKENS_PER_BLOCK * TOKENS_PER_BLOCK:,} prompt tokens "
                      f"where dagc counts {v.room:,}")
     sm = GPU_SM.get(v.gpu)
-    if v.inflight and v.mla and sm is not None and sm < MLA_CHUNKED_PREFILL_MIN_SM:
+    if chunking and v.mla and sm is not None and sm < MLA_CHUNKED_PREFILL_MIN_SM:
         notes.append(f"TensorRT-LLM turns chunked prefill off for MLA models below SM{MLA_CHUNKED_PREFILL_MIN_SM} "
                      f"({v.gpu} is SM{sm}): it would prefill whole prompts, which dagc's in-flight figures do not "
                      "describe")

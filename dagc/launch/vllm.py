@@ -20,7 +20,7 @@ import json
 from ..plan.cluster import Vendor
 from ..plan.workload import Overlap
 from ..units import count_text
-from . import eplb
+from . import chunked, eplb
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
@@ -58,6 +58,7 @@ RAY_PORT = 6379
 # (`gpu_memory_utilization`: the share of the GPU's total memory this instance may use),
 # vllm/config/compilation.py and vllm/config/vllm.py (`max_cudagraph_capture_size`, the capture
 # grid). `--cuda-graph-sizes` is gone from 0.33 (deprecated in 0.11.1).
+# Chunked prefill off: `--disable-chunked-prefill` (`dagc.launch.chunked`, which says why, and E730).
 FLAGS = frozenset({
     "--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
     "--enable-dbo", "--data-parallel-size-local", "--data-parallel-address", "--data-parallel-rpc-port",
@@ -66,7 +67,7 @@ FLAGS = frozenset({
     "--quantization", "--kv-cache-dtype", "--trust-remote-code",
     # serving
     "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens", "--enable-chunked-prefill",
-    "--gpu-memory-utilization",
+    "--disable-chunked-prefill", "--gpu-memory-utilization",
     "--max-cudagraph-capture-size",
     # speculative decoding
     "--speculative-config",
@@ -146,7 +147,8 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
 def refusals(d: Degrees) -> list[Refusal]:
     """What vLLM cannot say: cp with dual-batch overlap (E703); dual-batch overlap without DP+EP, where it has no
     all-to-all to overlap (E710); an expert split other than EP 1 or the stage (E702); stages on other nodes than
-    dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707)."""
+    dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707); with chunked prefill off, a step's
+    budget (`chunk`) below the longest request (E730)."""
     out = []
     if d.cp > 1 and d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E703", f"vLLM: context parallelism (`cp {d.cp}`, --prefill-context-parallel-size) runs "
@@ -176,7 +178,7 @@ def refusals(d: Degrees) -> list[Refusal]:
                            "parallel.py: \"enable_expert_parallel must be True to use EPLB\")")
     if balance is not None:
         out.append(Refusal("E707", balance, "redundant"))
-    return out
+    return out + chunked.vllm_refusal(d)
 
 
 def _dbo_overlaps(d: Degrees) -> bool:
@@ -261,15 +263,16 @@ def serving_flags(v: Serving | None) -> list[str]:
     """The serving flags of one data-parallel engine. vLLM counts per DP engine, which is one
     attention-DP rank: its longest sequence (`--max-model-len`, the traffic's longest request), its requests
     (`--max-num-seqs`, all its pipeline batches together), its step's tokens (`--max-num-batched-
-    tokens`: in flight dagc's `chunk`, decode tokens included, chunked prefill on; static, the prefill
-    of all its prompts at once), the share of each GPU's total memory it may use
-    (`--gpu-memory-utilization` = (capacity − reserve) / capacity; the plan's memory limit in place of the
-    capacity when it requires less, `Serving.top_bytes`) and its CUDA graphs."""
+    tokens`: in flight dagc's `chunk`, decode tokens included, chunked prefill on — or off,
+    `--disable-chunked-prefill`, with `chunked_prefill = off`; static, the prefill of all its prompts at
+    once), the share of each GPU's total memory it may use (`--gpu-memory-utilization` = (capacity −
+    reserve) / capacity; the plan's memory limit in place of the capacity when it requires less,
+    `Serving.top_bytes`) and its CUDA graphs."""
     if v is None:
         return []
     length = ["--max-model-len", str(v.max_len)] if v.max_len else []
-    return [*length, "--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk),
-            *(["--enable-chunked-prefill"] if v.inflight else []),
+    chunked = (["--disable-chunked-prefill"] if v.whole_prompts else ["--enable-chunked-prefill"]) if v.inflight else []
+    return [*length, "--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk), *chunked,
             "--gpu-memory-utilization", fraction_text(v.usable_fraction),
             "--max-cudagraph-capture-size", str(capture_size(v.requests * v.query_len, v.chunk))]
 
@@ -312,7 +315,10 @@ def _serving_notes(v: Serving | None) -> list[str]:
     size = capture_size(v.requests * v.query_len, v.chunk)
     graphs = count_text(size, "request") if v.query_len == 1 else \
         f"{count_text(size, 'token')} ({count_text(v.requests, 'request')} × {v.query_len} verified positions)"
-    steps = "decode tokens included (chunked prefill)" if v.inflight else v.static_steps
+    steps = v.static_steps if not v.inflight else "decode tokens included (chunked prefill)" if not v.whole_prompts \
+        else ("decode tokens included, and whole prompts only (--disable-chunked-prefill: vLLM schedules the running "
+              "requests first, then the waiting prompts whole, first come first served, and stops at the first that "
+              "does not fit the step, as dagc does; vllm/v1/core/sched/scheduler.py)")
     return [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {engine} runs up to "
             f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens, in steps of at "
             f"most {v.chunk:,} tokens, {steps}; CUDA graphs up to {graphs} cover its decode steps",

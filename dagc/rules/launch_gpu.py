@@ -1,5 +1,6 @@
 """What a serving engine cannot run on the plan's GPU (`dagc launch`, and `check` on a plan that chose the engine):
-E728, an engine on a GPU its builds do not run on; E729, TensorRT-LLM's NVFP4 weights before Blackwell. Emitted
+E728, an engine on a GPU its builds do not run on; E729, TensorRT-LLM's NVFP4 weights before Blackwell; and E730,
+vLLM with chunked prefill off below its length limit, which no strategy changes either. Emitted
 like the other E7xx codes by `dagc.rules.launch.engine_refusal`, from the engine tables (`dagc.launch.launch.
 refusals_of`, `dagc.launch.trtllm_gpu`); no strategy changes them, so their hint names what would run instead.
 """
@@ -40,10 +41,29 @@ Fixed:
     cluster { gpus = 8  gpu preset "b200"  engine = trtllm }       # or NVFP4 on Blackwell
 """
 
+E730 = """
+vLLM (0.33) with chunked prefill off (`--disable-chunked-prefill`, dagc's `chunked_prefill = off`) does not
+start unless a step's token budget, `--max-num-batched-tokens` (dagc's `chunk`), is at least its length
+limit, `--max-model-len` (the longest request the plan sends, prompt and output): a preempted request is
+recomputed whole in one step (vllm/config/scheduler.py, `SchedulerConfig.verify_max_model_len`). dagc
+refuses to raise the budget behind the plan's back — a larger one lets a step carry more prompts than the
+figures dagc gave — so `dagc launch` refuses the plan, and `dagc check` says so on a plan that names
+`engine = vllm`. Write a `chunk` of at least the longest request, or turn chunked prefill on.
+
+Bad:
+    cluster { gpus = 1  gpu preset "h100-sxm"  engine = vllm }
+    workload { batch = 32  prompt = 2000  generate = 500  serving = inflight  chunk = 2100  chunked_prefill = off }
+Fixed:
+    cluster { gpus = 1  gpu preset "h100-sxm"  engine = vllm }
+    workload { batch = 32  prompt = 2000  generate = 500  serving = inflight  chunk = 2500  chunked_prefill = off }
+"""
+
 _PASSES = (engine_refusal,)
 
 RULES = (
     pass_rule("E728", Severity.ERROR, "launch: the engine does not run on the GPU's maker's GPUs (TensorRT-LLM: "
               "NVIDIA only)", doc=E728, passes=_PASSES),
     pass_rule("E729", Severity.ERROR, "TensorRT-LLM: NVFP4 weights on Blackwell GPUs only", doc=E729, passes=_PASSES),
+    pass_rule("E730", Severity.ERROR, "vLLM: with chunked prefill off, chunk holds the longest request", doc=E730,
+              passes=_PASSES),
 )

@@ -287,7 +287,9 @@ def load_over_budget(plan: Plan, events: int, budget: int, requests: int, capaci
     takes at most — each request's prompt in chunks of `chunk` tokens, and three more — and past
     the load's work budget (3,000,000 events by default: about a minute and well under 2 GB on
     one core) it does not run it: the requirements judged on the load (`ttft_p99`, `goodput`, …)
-    are then not judged, and report.json's `load` is null. The capacity (the highest arrival rate
+    are then not judged, nor is whether the deployment carries its traffic — so the verdict's
+    "meets requirements" is "not judged" (null) and `dagc check` exits 1, even for a plan without a
+    `require` block — and report.json's `load` is null. The capacity (the highest arrival rate
     the percentile requirements hold at) is bisected over two dozen shorter runs, bounded the same
     way: past the budget it alone is not judged. Simulate fewer requests (ten thousand give tight
     percentiles), or lift the budget on purpose with `--load-budget EVENTS` or `--load-budget none`
@@ -301,7 +303,8 @@ def load_over_budget(plan: Plan, events: int, budget: int, requests: int, capaci
     what = ("the capacity was not judged: its runs" if capacity else
             f"the load was not simulated: {requests:,} requests")
     return diag("W518", Severity.WARNING, f"{what} would take about {events:,} engine events, past the load's work "
-                f"budget of {budget:,}" + ("" if capacity else "; the requirements on the load are not judged"),
+                f"budget of {budget:,}" + ("" if capacity else
+                "; the requirements on the load, and whether the deployment carries its traffic, are not judged"),
                 plan.span_of("workload.requests"),
                 "simulate fewer requests, or lift the budget with `--load-budget EVENTS` or `--load-budget none` "
                 "(about 20 µs an event)")

@@ -166,8 +166,9 @@ E110 = """
 A measured run `dagc calibrate` cannot fit on: a run file missing, not a regular file, larger than 256 MiB,
 not UTF-8 JSON (or JSON lines), or without the fields of the tool that wrote it (vLLM's `mean_ttft_ms`,
 `request_rate`, `num_prompts`, …; SGLang's `completed`; AIPerf's `time_to_first_token`, `request_count`), a
-field that is not a positive number; or a run that is not of its plan — another number of requests, another
-rate or number of clients, mean prompt or output lengths more than 5 % from the plan's `prompt` and
+field that is not a positive number, or one too large — past 10¹², the most dagc reads of a run's count, time or
+throughput (docs/limits.md), which the message names; or a run that is not of its plan — another number of
+requests, another rate or number of clients, mean prompt or output lengths more than 5 % from the plan's `prompt` and
 `generate`, or a `model_id` that names another model than the plan's preset (another family, or the same
 family at other sizes: `Qwen/Qwen3-30B-A3B` for `qwen3-235b-a22b`; a local path or an unknown name is not
 judged). Each is located at the run file's field (line and column) and names the plan's value; the file's

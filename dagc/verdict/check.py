@@ -45,8 +45,12 @@ from .under_load import (
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
-__all__ = ["NextStep", "StepFigures", "StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text",
-           "parse_strategy"]
+__all__ = ["TRAFFIC_NOT_SIMULATED", "NextStep", "StepFigures", "StrategyResult", "check", "check_strategy", "load_plan",
+           "load_plan_text", "parse_strategy"]
+
+
+# a next step's `not_judged` entry for its traffic, not simulated (`StrategyResult.traffic_unjudged`)
+TRAFFIC_NOT_SIMULATED = "the traffic (not simulated)"
 
 
 class StepFigures(TypedDict):
@@ -74,6 +78,9 @@ class NextStep:
     # with traffic: that the step's deployment does not carry it, in words (`UnderLoad.shortfall`) — a miss no
     # requirement's line may say (an overloaded run whose lines are all steady-state ones); None when it does
     short_of_traffic: str | None = None
+    # what `meets` could not judge: the requirements without a figure, as written, and `TRAFFIC_NOT_SIMULATED`
+    # when the step's traffic was not simulated (`StrategyResult.traffic_unjudged`: W518, say)
+    not_judged: tuple[str, ...] = ()
 
     @property
     def misses(self) -> int:
@@ -84,7 +91,8 @@ class NextStep:
         return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
                 "missed": list(self.missed), **self.figures,
                 **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
-                **({"short_of_traffic": self.short_of_traffic} if self.short_of_traffic else {})}
+                **({"short_of_traffic": self.short_of_traffic} if self.short_of_traffic else {}),
+                **({"not_judged": list(self.not_judged)} if self.not_judged else {})}
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,20 @@ class StrategyResult:
         return self.decl.name or self.decl.text
 
     @property
+    def traffic_unjudged(self) -> str | None:
+        """Why the plan's traffic was not simulated through this correct strategy — so whether the deployment
+        carries it is not known, and its verdict does not say it meets the requirements (`_traffic_unknown`) —,
+        in words; None when it was simulated, when the plan has no traffic and for a strategy with errors."""
+        if self.plan.workload.traffic is None or self.load is not None or not self.valid:
+            return None
+        codes = {d.code for d in self.diagnostics}
+        why = ("its run is past the load's work budget (W518)" if "W518" in codes else
+               f"the strategy's steady-state figures, which price its steps, were not computed ({code})"
+               if (code := next((c for c in ("W507", "W511") if c in codes), None)) else
+               "the strategy has no figures to run it with")
+        return f"the plan's traffic was not simulated: {why}, so whether the deployment carries it is not known"
+
+    @property
     def running(self) -> tuple[Workload, Layout | None]:
         """The workload and layout the steady-state figures are for: those the DAG was scheduled at — in
         flight, `batch` the requests the engine reaches (`metrics.concurrency_effective`: fewer than the
@@ -160,7 +182,8 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
                                                         found, reqs, progress, with_capacity)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=found,
-                              requirements=reqs, verdict=judged, metrics=pooled.metrics,
+                              requirements=reqs, verdict=_traffic_unknown(pooled.plan, judged, load),
+                              metrics=pooled.metrics,
                               compiled=a.compiled if a else None, pooled=pooled, load=load)
     workload = None
     if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
@@ -174,8 +197,18 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
             a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay), kv_tokens),
             binding_steps(metrics), a.diagnostics, reqs, progress, with_capacity)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
-                          diagnostics=found, requirements=reqs, verdict=judged,
+                          diagnostics=found, requirements=reqs, verdict=_traffic_unknown(a.plan, judged, load),
                           metrics=metrics, compiled=a.compiled, load=load)
+
+
+def _traffic_unknown(plan: Plan, judged: Verdict, load: UnderLoad | None) -> Verdict:
+    """`judged`, but not judged ("meets requirements: not judged", exit 1) rather than met when the plan has traffic
+    and it was not simulated (`StrategyResult.traffic_unjudged`: past the load's work budget, W518; no figures to
+    run it with, W507, W511), requirements or none: meeting them promises the traffic carried, which nothing
+    judged (docs/limits.md, "Exit codes"). A requirement that is not met, or errors, still make it "no"."""
+    if plan.workload.traffic is None or load is not None or judged.meets_requirements is not True:
+        return judged
+    return replace(judged, meets_requirements=None)
 
 
 def _pool_steps(pooled: PooledCheck) -> Steady:

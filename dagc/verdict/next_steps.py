@@ -53,7 +53,7 @@ from ..plan.workload import PoolRole, RequirementKind
 from ..rules.requirements import broken_text, written_backwards
 from ..serve.binding import Limit
 from ..units import count_text
-from .check import NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
+from .check import TRAFFIC_NOT_SIMULATED, NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
 from .step_effect import moves
 from .step_reads import admitted_below, binding, binding_figure, decode_missed, limit
 from .step_sizes import gpus_allowed, rounded_down, rounded_up
@@ -122,8 +122,10 @@ def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -
     missed = tuple(q.requirement.text for q in r.requirements if q.met is False)
     broken = tuple(dict.fromkeys(broken_text(d.code) for d in r.diagnostics if d.is_error))   # an invalid change's
     loads = tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load)
+    unjudged = (*(q.requirement.text for q in r.requirements if q.met is None and r.valid),
+                *((TRAFFIC_NOT_SIMULATED,) if r.traffic_unjudged else ()))
     return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures,
-                    loads, None if r.load is None or r.load.carries_traffic else r.load.shortfall())
+                    loads, None if r.load is None or r.load.carries_traffic else r.load.shortfall(), unjudged)
 
 
 def _meets(r: StrategyResult | None) -> bool:
