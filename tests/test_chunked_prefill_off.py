@@ -188,3 +188,13 @@ def test_W526_says_what_each_engine_does_with_a_longer_prompt():
         plan = load_plan_text(text.replace('gpu preset "h200"', f'gpu preset "h200"  engine = {engine}'))
         (w,) = [d for d in check(plan)[0].diagnostics if d.code == "W526"]
         assert says in w.message
+
+
+def test_a_load_held_back_by_the_reservation_is_bound_by_the_kv_cache():
+    # TensorRT-LLM's cache is reserved, not used, and it never preempts: the share it reports is the reserved one
+    text = NO_EVICT.format(engine="trtllm").replace("batch = 64  prompt = 2000  generate = 1000",
+                                                   "batch = 512  prompt = 4000  generate = 1000").replace(
+        "concurrency = 64  requests = 200  ramp = 0 s", "rate = 8 requests/s  requests = 300")
+    (r,) = check(load_plan_text(text))
+    assert r.load is not None and r.load.binding.limit.value == "kv_blocks"
+    assert r.load.binding.preemptions == 0 and r.load.binding.kv_share_waiting >= 0.9
