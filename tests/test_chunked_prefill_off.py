@@ -8,10 +8,12 @@ the same plan with chunked prefill splits them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from dagc.export.serving_md import inflight_execution
 from dagc.lang.load import load_plan_text
 from dagc.layout.mix import shares
 from dagc.plan.workload import Workload
@@ -154,3 +156,45 @@ def test_prompts_longer_than_the_whole_budget_are_W526():
     assert f"(the longest {longest:,} tokens)" in w.message
     (on,) = check(load_plan_text(text("")))
     assert not [d for d in on.diagnostics if d.code == "W526"], "chunked, a long prompt is split over steps"
+
+
+def test_a_disaggregated_strategy_is_not_told_of_chunked_prefill(tmp_path):
+    # its pools mix no step: no E730 on vLLM (the pools' budgets are their own), no W514 per pool, no W526
+    text = (Path(__file__).parent.parent / "examples" / "deepseek-v3-disaggregated.moe").read_text()
+    text = text.replace('gpu preset "h200"', 'gpu preset "h200"  engine = vllm').replace(
+        "serving = inflight", "serving = inflight  chunked_prefill = off  chunk = 4096")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("strategy aggregated"))
+    (r,) = check(load_plan_text(text))
+    assert r.pooled is not None and r.valid, [d.message for d in r.diagnostics if d.code.startswith("E")]
+    assert not {d.code for d in r.diagnostics} & {"E730", "W514", "W526"}
+
+
+def test_report_md_says_whole_prompts_and_full_length_admission():
+    # 512 requests of 5,000 tokens at full length are more than one H200's KV cache holds: W520's case
+    plan = load_plan_text(NO_EVICT.format(engine="trtllm").replace("batch = 64  prompt = 2000  generate = 1000",
+                                                                   "batch = 512  prompt = 4000  generate = 1000")
+                          .replace("chunk = 8192", "chunk = 8192  chunked_prefill = off"))
+    (r,) = check(plan)
+    words = inflight_execution(r)
+    assert "then whole prompts while they fit: chunked prefill off" in words
+    assert "at their full length (the engine never preempts)" in words
+
+
+def test_W526_says_what_each_engine_does_with_a_longer_prompt():
+    text = PLAN.format(batch=24, serving="inflight", chunk=6_000, extra="chunked_prefill = off  rate = 8 requests/s  "
+                       "requests = 300  lengths = lognormal  seed = 3")
+    for engine, says in (("trtllm", "TensorRT-LLM refuses such a prompt"),
+                         ("sglang", "SGLang runs such a prompt alone")):
+        plan = load_plan_text(text.replace('gpu preset "h200"', f'gpu preset "h200"  engine = {engine}'))
+        (w,) = [d for d in check(plan)[0].diagnostics if d.code == "W526"]
+        assert says in w.message
+
+
+def test_a_load_held_back_by_the_reservation_is_bound_by_the_kv_cache():
+    # TensorRT-LLM's cache is reserved, not used, and it never preempts: the share it reports is the reserved one
+    text = NO_EVICT.format(engine="trtllm").replace("batch = 64  prompt = 2000  generate = 1000",
+                                                   "batch = 512  prompt = 4000  generate = 1000").replace(
+        "concurrency = 64  requests = 200  ramp = 0 s", "rate = 8 requests/s  requests = 300")
+    (r,) = check(load_plan_text(text))
+    assert r.load is not None and r.load.binding.limit.value == "kv_blocks"
+    assert r.load.binding.preemptions == 0 and r.load.binding.kv_share_waiting >= 0.9

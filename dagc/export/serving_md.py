@@ -146,10 +146,13 @@ def inflight_execution(r: StrategyResult) -> str:
     if not w.inflight:
         return ""
     run = r.running[0].batch
+    at = "at their full length (the engine never preempts)" if r.plan.cluster.engine.terms.no_evict else \
+        "at their mean context"
     held = "the KV cache holds every request at full context" if run == w.batch else \
-        (f"the KV cache admits {run:,} of them at their mean context, so the engine runs {run:,} at once (W520)")
+        (f"the KV cache admits {run:,} of them {at}, so the engine runs {run:,} at once (W520)")
+    prompts = "a chunk of one prompt" if w.chunked_prefill else "whole prompts while they fit: chunked prefill off"
     return (f" Served in flight: `batch` requests at once at most, each engine step at most {w.chunk_tokens:,} tokens "
-            f"(its decode tokens, then a chunk of one prompt); {held}.")
+            f"(its decode tokens, then {prompts}); {held}.")
 
 
 def pooled_summary(r: StrategyResult) -> list[str]:

@@ -153,7 +153,8 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     # each pool's servers speculate as the workload does: dagc's figures draft on both pools (the prefill pass runs
     # the draft's layer too, the decode steps verify its tokens), and each engine wants the same speculative
     # settings on the prefill and the decode servers (module docstring)
-    pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), role=r.pool.role))
+    # a pool's instance runs no mixed step: the plan's chunked prefill setting is not its (no E730)
+    pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), role=r.pool.role, whole_prompts=None))
              for r in pooled.pools]
     gpus = sum(r.gpus for r in pooled.pools)
     base = Launch(table.key, table.name, f"{table.version}; disaggregated: {pd.version}", strategy.label, gpus, gpn,

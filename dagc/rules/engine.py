@@ -311,6 +311,12 @@ def check_trtllm_graphs(ctx: RuleContext) -> Iterator[Diagnostic]:
                "engine\")")
 
 
+# What the engine does with a prompt longer than a step's whole budget with chunked prefill off (W526).
+_LONGER = {"trtllm": "TensorRT-LLM refuses such a prompt (longer than max_num_tokens)",
+           "sglang": "SGLang runs such a prompt alone (--max-prefill-tokens lets a lone longer prompt through)",
+           "vllm": "vLLM does not start with a budget below its length limit (E730)"}
+
+
 def prompts_over_chunk(plan: Plan, count: int, total: int, longest: int) -> Diagnostic:
     """With chunked prefill off, the traffic sends prompts longer than a step's whole token budget.
 
@@ -333,9 +339,9 @@ def prompts_over_chunk(plan: Plan, count: int, total: int, longest: int) -> Diag
     chunk = plan.workload.chunk_tokens
     return diag("W526", Severity.WARNING,
                 f"{count_text(count, 'request')} of the {total:,} simulated send{'s' if count == 1 else ''} a prompt "
-                f"longer than `chunk = {chunk}` (the longest {longest:,} tokens) with chunked prefill off: an engine "
-                "refuses such a prompt; dagc runs each alone in its rank's step once no request decodes there, and "
-                "the prompts behind it wait",
+                f"longer than `chunk = {chunk}` (the longest {longest:,} tokens) with chunked prefill off: "
+                f"{_LONGER.get(plan.cluster.engine.name, _LONGER['trtllm'])}; dagc runs each alone in its rank's step "
+                "once no request decodes there, and the prompts behind it wait",
                 plan.span_of("workload.chunked_prefill") or plan.span_of("workload"),
                 f"write `chunk = {longest}` or more, shorten the prompts the traffic sends, or `chunked_prefill = on`")
 

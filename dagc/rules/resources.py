@@ -115,7 +115,9 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     TensorRT-LLM `max_batch_size`); the engine admits a request while KV blocks for it are free. When
     the memory the weights, activations and reserve leave holds fewer than a rank's share of the
     batch at their mean context (prompt + generate/2: a request's context grows over its life), the
-    engine runs n = floor(KV tokens / mean context) per rank: dagc judges TTFT, TPOT and the
+    engine runs n = floor(KV tokens / mean context) per rank — on an engine that never preempts
+    (TensorRT-LLM's GUARANTEED_NO_EVICT), which reserves each request's full length, n = floor(KV
+    tokens / (prompt + generate)) —: dagc judges TTFT, TPOT and the
     throughputs at that concurrency (report.json `metrics.concurrency_effective`); a memory requirement's limit,
     when lower, is the memory (`limit_words`). The message says how many requests it holds at full length and
     how many run at their mean context; the hint, the GPU memory that would run the whole cap, what an 8-bit KV

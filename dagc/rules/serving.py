@@ -156,7 +156,7 @@ def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
         workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  chunk = 8192 }
     """
     w = ctx.plan.workload
-    if w.inflight:
+    if w.inflight or w.role is not None:       # a pool's instance: the plan serves in flight
         return
     written = {"chunk": w.chunk is not None,
                "chunked_prefill": not w.chunked_prefill or "workload.chunked_prefill" in ctx.plan.spans}

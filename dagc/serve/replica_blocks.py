@@ -140,7 +140,7 @@ class DecodeBlocks:
             held = kv.used - kv.evictable
             if held > most:
                 most = held
-        return most / self.kv[0].total
+        return self._promised_share() if self.no_evict else most / self.kv[0].total
 
     def _sync(self, r: int) -> None:
         """Rank `r`'s decoding requests take the blocks of the steps since it was last brought up to date (a `lazy`
@@ -167,7 +167,15 @@ class DecodeBlocks:
                 kv.take(0)
 
     def _kv_share(self) -> float:
+        """The fullest rank's share of its KV cache in use — on an engine that never preempts, promised to its
+        requests at their full length, which is what holds its admission back."""
+        if self.no_evict:
+            return self._promised_share()
         return max(kv.used - kv.evictable for kv in self.kv) / self.kv[0].total
+
+    def _promised_share(self) -> float:
+        return max(p + len(kv.held) * kv.entry_blocks for p, kv in zip(self.promised, self.kv, strict=True)) \
+            / self.kv[0].total
 
     def _blocks_now(self, req: Req) -> int:
         """A decoding request's own blocks at this step."""

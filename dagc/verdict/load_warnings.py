@@ -30,8 +30,8 @@ def over_kv(plan: Plan, load: Load) -> tuple[Diagnostic, ...]:
 def over_chunk(plan: Plan, load: Load) -> tuple[Diagnostic, ...]:
     """W526 when, with chunked prefill off, the simulated requests hold prompts longer than a step's budget."""
     w = plan.workload
-    if w.chunked_prefill or not w.inflight or load.prompt is None or not len(load.prompt):
-        return ()
+    if w.chunked_prefill or not w.inflight or load.prefill_instances or load.prompt is None or not len(load.prompt):
+        return ()                  # a disaggregated strategy's pools mix no step: their prompts are prefilled apart
     prompt = np.asarray(load.prompt)
     count = int((prompt > w.chunk_tokens).sum())
     return (prompts_over_chunk(plan, count, len(prompt), int(prompt.max())),) if count else ()

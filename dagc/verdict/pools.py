@@ -114,7 +114,7 @@ def role_workload(w: Workload, role: str, batch: int, **update: object) -> Workl
     prefill alone (one token generated), a decode instance its decode steps alone — and `update`
     (the search sets micro-batches and overlap)."""
     fields: dict[str, object] = {"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
-                              "role": role, **update}
+                              "role": role, "chunked_prefill": True, **update}     # no step mixes: nothing to chunk
     if role == PoolRole.PREFILL:
         fields["generate"] = 1
     return w.model_copy(update=fields)
@@ -174,7 +174,8 @@ def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
     its instance serves (`dagc.verdict.batch_max`: it fits in memory and meets `tpot` and `memory`;
     TTFT and the throughputs are the deployment's, not one instance's) — and the note that says so."""
     probe = decode_pool_plan(plan)
-    w = plan.workload.model_copy(update={"serving": Serving.STATIC, "chunk": None, "role": PoolRole.DECODE})
+    w = plan.workload.model_copy(update={"serving": Serving.STATIC, "chunk": None, "role": PoolRole.DECODE,
+                                         "chunked_prefill": True})
     one = choose_batch(probe, decode.strategy, w)
     total, m = one.batch * decode.instances, decode.instances
     why = one.batch_breaks
