@@ -18,8 +18,9 @@ from ..diagnostics import Diagnostic, Severity, cap, has_errors
 from ..layout.layout import attention_ranks
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
-from ..plan.workload import PoolRole, Serving, Workload
+from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
 from ..rules.engine import calibration_range
+from ..rules.requirements import memory_above_gpu
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
@@ -37,7 +38,11 @@ from .batch_max import choose_batch, decode_pool_plan
 from .steady import InstanceMetrics, SteadyMetrics, steady_metrics
 from .verdict import RequirementResult, Verdict, requirement_value, verdict
 
-__all__ = ["PoolResult", "PooledCheck", "check_pools", "prefill_batch_of", "role_workload"]
+__all__ = ["PoolResult", "PooledCheck", "check_pools", "memory_caps", "prefill_batch_of", "role_workload"]
+
+# What a pool's instance says that is the deployment's to say, once (`check_pools`): the GPUs it leaves unused, and a
+# memory requirement above the GPU's memory
+_DEPLOYMENT_CODES = frozenset({"W505", "W524"})
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,13 @@ def prefill_batch_of(workload: Workload, ranks: int) -> int:
     return max(1, workload.chunk_tokens // workload.prompt) * ranks
 
 
+def memory_caps(plan: Plan) -> tuple[Requirement, ...]:
+    """The plan's requirements that cap a GPU's memory (`memory <= 90 %`, `memory < 120 GB`, `memory == 90 %`):
+    what a pool's instance keeps of them, so that its engine's memory share, and the KV cache it sizes, are the
+    plan's (`Plan.memory_limit`), as an aggregated strategy's are and as `dagc launch` starts the pool."""
+    return tuple(r for r in plan.requirements if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<", "=="))
+
+
 def role_workload(w: Workload, role: str, batch: int, **update: object) -> Workload:
     """What one pool's instance runs: `batch` requests statically in its `role` — a prefill instance its
     prefill alone (one token generated), a decode instance its decode steps alone — and `update`
@@ -133,14 +145,16 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     w = plan.workload
     batch_p = prefill_batch_of(w, attention_ranks(prefill.strategy))
     batch_d = -(-w.batch // decode.instances)
-    # a pool's instance is no deployment: the plan's requirements are judged on the deployment's figures below
-    alone = plan.model_copy(update={"requirements": ()})
+    # a pool's instance is no deployment: the plan's requirements are judged on the deployment's figures below;
+    # it keeps those that cap the engine's memory share, which sizes its KV cache as an aggregated strategy's
+    alone = plan.model_copy(update={"requirements": memory_caps(plan)})
     results = []
     for pool, batch in ((prefill, batch_p), (decode, batch_d)):
         results.append(PoolResult(pool, batch, analyse(alone, pool.strategy, role_workload(w, pool.role, batch))))
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
     diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
-                      for d in r.analysis.diagnostics if d.code != "W505"]
+                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES]
+    diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
     # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
     if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
         diags.append(far)
