@@ -153,7 +153,7 @@ def test_report_md_names_the_clients_ttft_and_the_servers():
     assert load["ttft_s"]["p50"] == load["ttft_server_s"]["p50"] + constant
 
 
-def test_w506_bounds_the_clients_ttft_with_the_engines_front_end():
+def test_w506_bounds_the_clients_ttft_by_physics_without_the_engines_front_end():
     from dagc.rules.bounds import bounds
 
     base = ('model preset "mixtral-8x7b"\ncluster { gpus = 8 gpu preset "h100-sxm" engine = vllm }\n'
@@ -161,13 +161,17 @@ def test_w506_bounds_the_clients_ttft_with_the_engines_front_end():
     plan = load_plan_text(base.replace("REQUIRE", ""))
     server = bounds(plan.model, plan.workload, plan.cluster, gpus=8).ttft_s     # 427.0 ms at 100 % efficiency
     front = plan.cluster.engine.terms.frontend_alone_s                          # 20.02 ms + 4 ms on its server
-    # a target between the server's bound and the client's (the server's + the front end) is out of reach
+    # a target between the server's bound and the server's + the front end is not ruled out by physics: the front
+    # end is a constant fitted on published runs, not a bound (it was quoted as one: 451.0 ms)
     target_ms = (server + front / 2) * 1e3
     [r] = dagc.check(load_plan_text(base.replace("REQUIRE", f"require {{ ttft <= {target_ms:.3f} ms }}")))
+    assert not [d for d in r.diagnostics if d.code in ("W506", "N604")]
+    assert r.metrics.ttft_s >= server + front                     # the client's TTFT still adds it
+    # below the server's bound: W506 quotes the roofline alone, 427.0 ms
+    [r] = dagc.check(load_plan_text(base.replace("REQUIRE", "require { ttft <= 400 ms }")))
     [w506] = [d for d in r.diagnostics if d.code == "W506"]
     [quoted] = re.findall(r"it is at least ([\d.]+) ms", w506.message)
-    assert float(quoted) == pytest.approx((server + front) * 1e3, abs=0.05)
-    assert r.metrics.ttft_s >= server + front
+    assert float(quoted) == pytest.approx(server * 1e3, abs=0.05) == 427.0
 
 
 def test_a_ttft_line_under_closed_loop_traffic_says_it_is_the_steady_states_and_shows_the_loads():

@@ -85,7 +85,6 @@ class Bounds:
     throughput_tokens_per_s: float
     min_gpus_for_weights: int
     weights_bytes: float = 0.0          # every weight of the model once: what `min_gpus_for_weights` holds
-    frontend_s: float = 0.0             # the engine's per-request front end, which a client's TTFT adds to `ttft_s`
     tokens_per_step: float = 1.0        # tokens a decode step emits per request (`Workload.tokens_per_step`)
 
     @property
@@ -198,8 +197,7 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     prefill, throughput = mode.throughputs(b, workload, ttft, per_token)     # the mode's rates at the bounds
     return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=prefill,
                   decode_tokens_per_s=b / per_token, throughput_tokens_per_s=throughput,
-                  min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes,
-                  frontend_s=cluster.engine.terms.frontend_alone_s, tokens_per_step=emitted)
+                  min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes, tokens_per_step=emitted)
 
 
 def _draft_work(model: Model, batch: int, dp: int, workload: Workload) -> tuple[float, float]:
@@ -352,12 +350,13 @@ def _microbatch_bounds(model: Model, workload: Workload, cluster: Cluster, gpus:
 def requirement_bound(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
     """The bound on a requirement's metric and whether it is a lower bound (times, GPUs) or an
     upper one (throughputs); None for a metric without a bound (memory). A `ttft` requirement judges the
-    client's TTFT, so its bound is the server's (`ttft_s`) plus the engine's front end, as
-    `dagc.serve.rates.rate_metrics` makes the TTFT it judges."""
+    client's TTFT — the server's plus the engine's front end (`dagc.serve.rates.rate_metrics`) — and its
+    bound is the server's (`ttft_s`), which bounds the client's too: the front end is a constant fitted on
+    published runs (`dagc.plan.engines`), not physics, and a bound holds whatever an engine's measures."""
     per = b.gpus if req.per_gpu else 1
     match req.kind:
         case RequirementKind.TTFT:
-            return b.ttft_s + b.frontend_s, True
+            return b.ttft_s, True
         case RequirementKind.TPOT:
             return b.tpot_per_token_s, True
         case RequirementKind.GPUS:

@@ -99,10 +99,12 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     GPU over the strategy's GPUs. With speculative decoding a decode step verifies the drafted tokens and the
     next for each request and runs the draft passes (their FLOPs and bytes counted), and emits the tokens the
     plan says it does (`speculative.tokens_per_step`, the count dagc's own TPOT divides the step by): TPOT is
-    bounded by the step's bound over them, the decode throughput by the batch times them over it. A `ttft`
-    requirement judges the TTFT a client measures, so its
-    bound adds the serving engine's front end (`cluster { engine }`: 24.02 ms under vLLM, a request alone) as the
-    TTFT itself does. In flight the bounds are at the requests the engine runs at once: fewer than
+    bounded by the step's bound over them, the decode throughput by the batch times them over it. The bounds are
+    physics alone: no term of the engine's fitted on published runs (its host time per step, its front end) is in
+    them. A `ttft` requirement judges the TTFT a client measures, the server's plus the engine's front end
+    (`cluster { engine }`: 24.02 ms under vLLM, 202 ms under SGLang, a request alone); its bound is the server's,
+    which bounds the client's too. A `ttft` line that the server's TTFT meets and the front end's time makes
+    miss is W531's. In flight the bounds are at the requests the engine runs at once: fewer than
     `batch` when the KV cache admits fewer (W520), as the figures are. The direction counts: a
     lower bound on a time rules out `ttft <= 1 ms`, never `tpot >= 150 us`; an upper bound on a
     throughput rules out `>=` targets above it, never `<=` ones. Throughput bounds are quoted in the requirement's unit.
