@@ -70,7 +70,9 @@ class NextStep:
     change: str                    # in words: "a batch of 48 (from 64)"
     options: tuple[str, ...]       # what makes it on the command line
     meets: bool                    # every requirement met
-    missed: tuple[str, ...]        # the requirements it still misses, as written
+    # the requirements it still misses on their figures, as written: not a load line whose figure is within its
+    # target, NO only because the step's deployment does not carry its traffic (`short_of_traffic` says that miss)
+    missed: tuple[str, ...]
     figures: StepFigures
     # with traffic: each load requirement's figure in the step's run, by its name (`tpot_p90`), SI — what `meets`
     # judged it on (`figures` are the steady state's, every request of the batch in flight at once)
