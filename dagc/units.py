@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
-           "format_figure", "format_in_unit", "format_percent", "count_text", "said_list", "bound_text"]
+           "format_figure", "format_in_unit", "format_params", "format_percent", "count_text", "said_list",
+           "bound_text"]
 
 
 class Dimension(enum.Enum):
@@ -232,6 +233,26 @@ def format_in_unit(value: float, unit: Unit) -> str:
         '10.38 %'
     """
     return f"{format_figure(value / unit.factor)} {unit.name}"
+
+
+_PARAM_UNITS = ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def format_params(n: float) -> str:
+    """A parameter count to one decimal, in the largest unit (B, M, K) of which it is at least 1.0 once rounded:
+    the one rule of the terminal's header, `dagc presets` and report.md, so that a small model's count keeps its
+    figures (43.2 M, not 0.0 B).
+
+    Example:
+        >>> format_params(671.03e9), format_params(43.2e6), format_params(0.12e9), format_params(960e6)
+        ('671.0 B', '43.2 M', '120.0 M', '960.0 M')
+        >>> format_params(999.96e6), format_params(950.0), format_params(1_026e9)
+        ('1.0 B', '950', '1026.0 B')
+    """
+    for factor, unit in _PARAM_UNITS:
+        if n >= factor * 0.99995:          # 999.96 M is 1.0 B, not 1000.0 M
+            return f"{n / factor:.1f} {unit}"
+    return f"{n:.0f}"
 
 
 def format_percent(fraction: float) -> str:

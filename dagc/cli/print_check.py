@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..diagnostics import Diagnostic, Severity
-from ..units import Dimension, count_text, format_si
+from ..units import Dimension, count_text, format_params, format_si
 from .print_figures import print_memory_table, print_metrics_table, print_pools, tokens_per_s
 from .print_requirements import print_requirements
 from .printing import is_input_error, render_diags, shown
@@ -45,8 +45,8 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
     from ..plan.cluster import per_node_text
     from ..plan.params import active_params, total_params
     m, per_node = plan.model, per_node_text(plan.cluster)
-    out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
-              f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}"
+    out.print(f"plan {path} · model {m.name} ({format_params(total_params(m))} params, "
+              f"{format_params(active_params(m))} active, {m.weights.value}"
               f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus} × "
               f"{plan.cluster.gpu.name}{f' ({per_node})' if per_node else ''} · batch {plan.workload.batch_text} "
               f"× ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens", markup=False)

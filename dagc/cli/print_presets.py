@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from ..units import Dimension, format_gpu_memory, format_si
+from ..units import Dimension, format_gpu_memory, format_params, format_si
 from .builtin_text import Rows
 from .tables import Col, print_fitted
 
@@ -56,7 +56,7 @@ def preset_rows() -> tuple[Rows, Rows, Rows]:
         m = model_from_preset(name)
         heads = f"{m.heads} (MLA)" if m.attention.value == "mla" else f"{m.heads}/{m.kv_heads}"
         models.append((name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
-                       str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B",
+                       str(m.moe.ffn), format_params(total_params(m)), format_params(active_params(m)),
                        f"{m.context_length:,}" if m.context_length else "—"))
     gpus = [(g.name, format_gpu_memory(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
              format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",

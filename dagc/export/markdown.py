@@ -16,7 +16,7 @@ from ..memory.admission import admission_words
 from ..plan.cluster import per_node_text
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
-from ..units import Dimension, count_text, format_bytes, format_percent, format_si
+from ..units import Dimension, count_text, format_bytes, format_params, format_percent, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.verdict import RequirementResult, met_text
 from .assumptions_md import assumptions_md
@@ -65,11 +65,8 @@ def _gap_row(n: int, columns: int) -> list[str]:
     return [gap_text(n)] + [""] * (columns - 1)
 
 def _count(n: float) -> str:
-    """Parameters: 46.7 B, 12.3 M, 950 K."""
-    for factor, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= factor:
-            return f"{n / factor:.1f} {unit}"
-    return f"{n:.0f}"
+    """Parameters: 46.7 B, 12.3 M, 950.0 K (`dagc.units.format_params`)."""
+    return format_params(n)
 
 
 def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
