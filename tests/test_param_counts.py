@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_dagc
 from dagc.lang.load import load_plan_text
 from dagc.plan.params import active_params, total_params
 from dagc.units import format_params
+from conftest import run_dagc
 
 # 4 layers of hidden 1,024, GQA 16/4 heads of 64, 8 experts of ffn 1,024 (top 2), a vocabulary of 8,000
 PLAN = """model "small" {
