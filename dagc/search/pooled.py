@@ -43,7 +43,7 @@ from ..plan.workload import Overlap, PoolRole, RequirementKind, Workload
 from ..schedule.recurrence import op_floor
 from ..schedule.timer import Timer
 from ..verdict.fastcheck import Refused, fast_check
-from ..verdict.pools import check_pools, prefill_batch_of, role_workload
+from ..verdict.pools import check_pools, memory_caps, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
 from .floor import floored_for
@@ -110,7 +110,8 @@ def pooled_search(run: Run, tally: Tally, prune: bool = True, keep: int = 10,
     batch, at most `max_probes` batches probed in all (`dagc.search.pooled_max`)."""
     plan = run.plan
     t0, counts = run.clock(), PooledCounts(batch_max=plan.workload.batch_max, max_probes=max_probes)
-    alone = plan.model_copy(update={"requirements": ()})       # an instance is no deployment
+    # an instance is no deployment: it keeps the memory limits alone, which size its KV cache (`check_pools`)
+    alone = plan.model_copy(update={"requirements": memory_caps(plan)})
     found = _prefill_instances(plan, alone, run.timer, counts, run.late)
     if not found or counts.stopped:
         counts.seconds = run.clock() - t0
@@ -218,13 +219,14 @@ def _hopeless(run: Run, workload: Workload, s: Strategy, fits: list[Instance], m
     # Its step runs the requests its KV cache admits (dagc.memory.admission). Without the activations (their
     # working sets cost a pass's shapes) the KV cache holds at least as much: when that admits every request
     # the step is the cap's (the activations could still take the room of a request: rare, not screened).
-    # Sized as the instance is evaluated — on the plan without its requirements (`pooled_search`'s `alone`,
-    # as `dagc check` sizes a pool): under a `memory <= 90 %` line's limit the KV cache would admit fewer
-    # requests than the instance runs, and the bound would fall below the pair's own figures
-    bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0), limit_bytes=None)
+    # Sized as the instance is evaluated — under the plan's memory limit (`pooled_search`'s `alone`, as `dagc
+    # check` sizes a pool): sized otherwise, the KV cache would admit other requests than the instance runs, and
+    # the bound would miss the pair's own figures
+    limit = plan.memory_limit_bytes
+    bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0), limit_bytes=limit)
     full = plan.cluster.engine.terms.no_evict              # an engine that admits at full length
     if admission(workload, lay, bare, full).limited:
-        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay), limit_bytes=None)
+        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay), limit_bytes=limit)
         if all(st.fits for st in mem.stages):
             step, step_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem, full))
     floor = op_floor(timer, step, step_lay)                   # a step's floor; the pair's TPOT is per token
