@@ -6,11 +6,12 @@ K and V, so every PCP rank holds the whole KV cache, and only DCP shards it (`Pa
 TP × C with PCP C; DCP C spans the PCP axis, vllm/distributed/parallel_state.py). For a model without MLA (GQA,
 MQA) `ModelConfig.verify_with_parallel_config` (vllm/config/model.py) refuses any DCP above 1 unless
 `--tensor-parallel-size` is above the model's KV heads, the DCP size at most TP // KV heads, and the query heads
-per KV head divide by it — vllm-project/vllm PR 49777 made these ValueErrors; vllm-project/vllm#51429 and PR 55030 (not
-merged when 0.33 was released) would count the PCP axis too. So where those fail, no DCP size that vLLM accepts
-holds the KV cache as dagc prices it: DCP 1 keeps it whole on each cp rank (C times dagc's), TP × C is above TP
-// KV heads too. dagc refuses (E731) rather than write a command vLLM rejects, or one it runs with another
-memory; MLA models (DeepSeek-V3, Kimi-K2) are not checked there and launch as before.
+per KV head divide by it — vllm-project/vllm PR 49777 made these ValueErrors; vllm-project/vllm#51429 and PR
+55030 (still open in the copy read: re-check when the release moves) would count the PCP axis too. So where those
+fail, no DCP size that vLLM accepts holds the KV cache as dagc prices it: DCP 1 keeps it whole on each cp rank
+(C times dagc's), TP × C is above TP // KV heads too. dagc refuses (E731) rather than write a command vLLM
+rejects, or one it runs with another memory; MLA models (DeepSeek-V3, Kimi-K2) are not checked there and launch
+as before.
 """
 
 from __future__ import annotations
