@@ -19,8 +19,9 @@ from pydantic import model_validator
 
 from .base import Frozen
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES", "Engine",
-           "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release", "terms_of"]
+__all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES",
+           "TRTLLM_XQA_FROM", "Engine", "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release",
+           "terms_of"]
 
 EngineName = Literal["vllm", "sglang", "trtllm", "pytorch"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("vllm", "sglang", "trtllm", "pytorch")
@@ -286,8 +287,9 @@ _FITTED_FROM: Mapping[EngineName, Mapping[str, tuple[int, int]]] = {"trtllm": {"
 # opt-in (`TRTLLM_ENABLE_XQA=1`), FP16 and a contiguous KV cache only; 0.8.0 added BF16 and the paged KV cache to it
 # and enabled it by default ("Add bfloat16 and paged kv cache support for optimized generation MQA/GQA kernels", the
 # release notes; docs/source/blogs/XQA-kernel.md: "will be included in the v0.8 releases").
+TRTLLM_XQA_FROM = (0, 8)
 _BEFORE: Mapping[EngineName, Mapping[str, tuple[tuple[int, int], Any]]] = {
-    "trtllm": {"kv_read_per_query_head": ((0, 8), True)}}
+    "trtllm": {"kv_read_per_query_head": (TRTLLM_XQA_FROM, True)}}
 
 
 def terms_of(name: EngineName, release: str | None) -> EngineTerms:
