@@ -51,7 +51,10 @@ CASES = {
     "expert-dp": (dict(model=QWEN, strategy="strategy tp 8 ; ep 4"),
                   "experts replicated twice: vLLM E702, SGLang E711, TensorRT-LLM E723"),
     "cp": (dict(workload=LONG, strategy="strategy tp 2 cp 4 ; ep 8"),
-           "context parallelism: vLLM -pcp/-dcp, SGLang E712, TensorRT-LLM E727 (Helix: MLA decode pools, Blackwell)"),
+           "context parallelism: vLLM E731 (DCP 4 with TP 2 on Mixtral's 8 KV heads), SGLang E712, TensorRT-LLM E727 "
+           "(Helix: MLA decode pools, Blackwell)"),
+    "cp-vllm": (dict(model=QWEN, cluster=C.format(n=16), workload=LONG, strategy="strategy tp 8 cp 2 ; ep 16"),
+                "context parallelism vLLM takes: -pcp 2 -dcp 2 with TP 8 above Qwen3's 4 KV heads, 2 ≤ 8 // 4"),
     "cp-overlap": (dict(workload=LONG, strategy="strategy tp 2 cp 4 ; ep 8 with overlap microbatch"),
                    "cp with overlap: vLLM E703 (V2 runner vs V1), SGLang E712 and E715 (Mixtral), TensorRT-LLM E725"),
     "cp-attention-dp": (dict(workload=LONG, strategy="strategy tp 1 cp 4 ; ep 8"),
@@ -205,7 +208,8 @@ def test_partition_variable_only_when_the_engines_default_differs():
         ("overlap", {"trtllm": ["E725"]}),
     ("ep4-etp2", {"vllm": ["E702"]}),
     ("expert-dp", {"vllm": ["E702"], "sglang": ["E711"], "trtllm": ["E723"]}),
-    ("cp", {"sglang": ["E712"], "trtllm": ["E727"]}),
+    ("cp", {"vllm": ["E731"], "sglang": ["E712"], "trtllm": ["E727"]}),
+    ("cp-vllm", {"sglang": ["E712"], "trtllm": ["E727"]}),
     ("tbo-mixtral", {"vllm": ["E710"], "sglang": ["E715"], "trtllm": ["E725"]}),
     ("straddles-nodes", {"vllm": ["E701"], "sglang": ["E701"], "trtllm": ["E701"]}),
     ("pp-attention-dp-nodes", {"vllm": ["E704"], "trtllm": ["E721"]}),
@@ -232,7 +236,7 @@ def test_every_launch_code_is_triggered_here():
         _, result = _result(parts)
         found |= {d.code for x in launch_result(result) for d in x.refusals}
     assert found == {"E701", "E702", "E703", "E704", "E709", "E710", "E711", "E712", "E713", "E715", "E721", "E722",
-                     "E723", "E725", "E726", "E727"}
+                     "E723", "E725", "E726", "E727", "E731"}
 
 
 @pytest.mark.parametrize("name, engine", [("tp2-ep8", "trtllm"), ("ep4-etp2", "vllm"), ("expert-dp", "sglang"),
@@ -415,7 +419,7 @@ def test_report_has_a_launch_section(tmp_path):
 
 def test_explain_every_launch_code(capsys):
     for code in ("E701", "E702", "E703", "E704", "E708", "E710", "E711", "E712", "E713", "E715", "E721", "E722",
-                 "E723", "E725", "E726", "E727", "E730"):
+                 "E723", "E725", "E726", "E727", "E730", "E731"):
         assert main(["explain", code]) == 0
         text = capsys.readouterr().out
         assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text

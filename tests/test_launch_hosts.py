@@ -66,3 +66,39 @@ def test_a_launched_strategy_that_misses_the_requirements_says_so(tmp_path, caps
     plan.write_text(DSV3_MTP.replace("tpot <= 50 ms", "tpot <= 80 ms"))
     assert main(["launch", str(plan), "--engine", "vllm"]) == 0
     assert "misses the plan's requirements" not in capsys.readouterr().out
+
+
+def test_a_strategy_no_engine_asked_can_start_says_so_before_its_figures(tmp_path, capsys):
+    """The trial's: `--engine trtllm --strategy attn_dp` printed "dagc's figures for it, served by trtllm…" and
+    "it misses the plan's requirements… (the commands start it as it is)" above E721, which says TensorRT-LLM cannot
+    start it at all. Now the refusal comes first, and the figures are named for what they are."""
+    plan = tmp_path / "dsv3.moe"
+    plan.write_text(DSV3_MTP.replace("strategy tp 1 ; ep 8 with microbatches 2 overlap microbatch",
+                                     "strategy attn_dp = tp 2 ; ep 8").replace("tpot <= 50 ms", "tpot <= 20 ms"))
+    assert main(["launch", str(plan), "--engine", "trtllm", "--strategy", "attn_dp"]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "not launchable: TensorRT-LLM (E721) cannot start it; no command is written for it"
+    assert lines[3].startswith("dagc's figures for it as dagc lays it out, to compare with each nearest strategy "
+                               "below (no server runs it), served by trtllm 1.2.0")
+    assert lines[3].endswith("; it would also miss the plan's requirements: tpot <= 20 ms")
+    assert not any("the commands start it as it is" in line or line.startswith("it misses") for line in lines)
+    assert next(i for i, line in enumerate(lines) if "error[E721]" in line) > 3
+    # launched where it can start (vLLM): the figures and the missed requirement as before
+    assert main(["launch", str(plan), "--engine", "vllm", "--strategy", "attn_dp"]) == 0
+    out = capsys.readouterr().out
+    assert "not launchable" not in out and "\ndagc's figures for it, served by vllm" in out
+
+
+def test_sglangs_E711_names_its_flag_in_full():
+    """`--tp` is no SGLang flag (an argparse abbreviation at best): E711 says `--tp-size`."""
+    from dagc.lang.load import load_plan_text
+    from dagc.launch.engines import launch_result
+    from dagc.rules import explain
+    from dagc.verdict.check import check
+    from conftest import plan_text
+
+    (r,) = check(load_plan_text(plan_text(model='model preset "qwen3-30b-a3b"', strategy="strategy tp 8 ; ep 4")))
+    (x,) = launch_result(r, ("sglang",))
+    assert x.refusals[0].message.startswith("SGLang: the MoE layers span all --tp-size 8 GPUs of a stage")
+    doc = explain("E711")
+    assert doc is not None and "--tp " not in doc and "(--tp)" not in doc and "--tp-size 8 --ep-size 8" in doc

@@ -1,11 +1,13 @@
 """A script `dagc launch -o DIR` writes names a `model from` config.json's directory by its absolute path,
 resolved from where dagc ran: a trial ran `dagc launch a.moe --engine vllm -o DIR` from the directory holding
 config.json and got `exec vllm serve .` in the script, which names another directory once the script runs
-elsewhere. The printed commands keep the path as the plan wrote it (docs/launch.md, "Model")."""
+elsewhere. The printed commands name it absolutely too (until 2026-11-28 they kept it relative, where `hf/Qwen3-30B-A3B`
+reads as a Hugging Face repository id from any other directory; docs/launch.md, "Model path")."""
 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 
 import pytest
@@ -45,8 +47,8 @@ def test_the_script_names_the_model_directory_absolutely(here, capsys, engine, f
     for s in servers:
         words = _exec_words(s.read_text())
         assert words[words.index(flag) + 1] == str(here)
-    # the printed command keeps what the plan wrote, relative to where dagc runs
-    assert f" {flag} . " in printed or f" {flag} .\n" in printed
+    # the printed command names it absolutely too, quoted for the shell (the directory is `it's $HOME`)
+    assert f" {flag} {shlex.quote(str(here))} " in printed and f"model: {here} (" in printed
 
 
 def test_a_script_run_from_elsewhere_loads_the_same_directory(here, tmp_path, monkeypatch):
@@ -55,3 +57,22 @@ def test_a_script_run_from_elsewhere_loads_the_same_directory(here, tmp_path, mo
     monkeypatch.chdir(tmp_path)
     words = _exec_words(script.read_text())
     assert words[0] == "vllm" and (tmp_path / words[words.index("serve") + 1] / "config.json").is_file()
+
+
+def test_a_directory_beside_the_plan_is_printed_absolute_never_as_a_repository_id(tmp_path, monkeypatch, capsys):
+    """The trial's: `model from "Qwen3-30B-A3B/config.json"` in hf/q30.moe, run from hf's parent, printed
+    `vllm serve hf/Qwen3-30B-A3B`, which vLLM reads as a Hugging Face repository id from any other directory."""
+    from hf_configs import QWEN3_30B_A3B
+
+    (tmp_path / "hf" / "Qwen3-30B-A3B").mkdir(parents=True)
+    (tmp_path / "hf" / "Qwen3-30B-A3B" / "config.json").write_text(json.dumps(QWEN3_30B_A3B))
+    (tmp_path / "hf" / "q30.moe").write_text(plan_text(model='model from "Qwen3-30B-A3B/config.json"'))
+    monkeypatch.chdir(tmp_path)
+    assert main(["launch", "hf/q30.moe", "--engine", "vllm"]) == 0
+    out = capsys.readouterr().out
+    (serve,) = [line for line in out.splitlines() if line.startswith("  vllm serve ")]
+    assert serve.split()[2] == str(tmp_path / "hf" / "Qwen3-30B-A3B")
+    # the library's own path (report.md's) is `./`-prefixed: no parser reads it as an `owner/name` id
+    from dagc.lang.load import load_plan
+    from dagc.launch.launch import model_path
+    assert model_path(load_plan("hf/q30.moe")).text == "./hf/Qwen3-30B-A3B"

@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from dagc.cli.main import main
+from dagc.export.output_marker import MANIFEST_HEAD, MARKER, MARKER_TEXT
 from conftest import plan_text
 
 QWEN = 'model preset "qwen3-30b-a3b"'
@@ -53,7 +54,7 @@ def test_output_writes_one_script_a_command_in_order(capsys, write_plan, tmp_pat
     out_dir = tmp_path / "launch"
     assert main(["launch", str(path), "--engine", engine, "-o", str(out_dir)]) == 0
     out = capsys.readouterr().out
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(scripts)
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([*scripts, MARKER])       # the manifest beside them
     printed = _printed(out)
     files = sorted(p for p in out_dir.iterdir() if p.suffix == ".sh")
     assert len(files) == len(printed)
@@ -70,7 +71,8 @@ def test_output_writes_one_script_a_command_in_order(capsys, write_plan, tmp_pat
             assert ': "${NODE0_ADDR:?set NODE0_ADDR to the address of node 0}"' in lines
     # run again: dagc's own scripts are replaced, nothing else appears
     assert main(["launch", str(path), "--engine", engine, "-o", str(out_dir)]) == 0
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(scripts)
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([*scripts, MARKER])
+    assert (out_dir / MARKER).read_text() == MARKER_TEXT + MANIFEST_HEAD + "".join(f"{n}\n" for n in sorted(scripts))
 
 
 def test_trtllm_script_finds_its_yaml_when_moved_and_run_from_elsewhere(capsys, write_plan, tmp_path):
@@ -150,7 +152,7 @@ def test_a_strategy_name_never_leads_a_script_out_of_the_directory(capsys, write
     out_dir = tmp_path / "a" / "launch"
     assert main(["launch", str(path), "--engine", "sglang", "--strategy", "dp 2 < tp 2 ; ep 4 >",
                  "-o", str(out_dir)]) == 0
-    assert sorted(p.name for p in out_dir.iterdir()) == ["sglang-dp-2-tp-2-ep-4-1-node0.sh",
+    assert sorted(p.name for p in out_dir.iterdir()) == [MARKER, "sglang-dp-2-tp-2-ep-4-1-node0.sh",
                                                          "sglang-dp-2-tp-2-ep-4-2-node0.sh"]
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["launch"]
 
@@ -162,3 +164,85 @@ def test_nothing_launchable_writes_nothing_and_says_so(capsys, write_plan, tmp_p
     err = capsys.readouterr().err
     assert f"note: nothing written into {out_dir}: no strategy can be launched" in err
     assert not out_dir.exists()
+
+
+# ------------------------------------------------------------------ what an earlier launch into DIR left
+
+SG16 = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
+TWO = ["sglang-dep-1-node0.sh", "sglang-dep-2-node1.sh"]
+
+
+def _two_then_one(write_plan, tmp_path, capsys) -> tuple[object, str]:
+    """`dep` on two nodes (two SGLang scripts), then on one (`--set cluster.gpus=8`): the second launch's stderr."""
+    path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == [MARKER, *TWO]
+    assert "command 2 of 2" in (out_dir / TWO[1]).read_text()
+    capsys.readouterr()
+    assert main(["launch", str(path), "--engine", "sglang", "--set", "cluster.gpus=8", "--strategy",
+                 "dep = tp 1 ; ep 8", "-o", str(out_dir)]) == 0
+    return out_dir, capsys.readouterr().err
+
+
+def test_a_launch_removes_the_scripts_an_earlier_launch_wrote_that_it_does_not(write_plan, tmp_path, capsys):
+    """The trial's: a second launch for one node left `…-node1.sh` ("command 2 of 2", another server) silently."""
+    out_dir, err = _two_then_one(write_plan, tmp_path, capsys)
+    assert sorted(p.name for p in out_dir.iterdir()) == [MARKER, TWO[0]]
+    assert "command 1 of 1" in (out_dir / TWO[0]).read_text()
+    assert f"note: removed {out_dir / TWO[1]}: an earlier dagc launch wrote it into this directory" in err
+    assert (out_dir / MARKER).read_text() == MARKER_TEXT + MANIFEST_HEAD + TWO[0] + "\n"
+
+
+def test_a_listed_file_the_user_replaced_or_a_link_is_never_removed_nor_followed(write_plan, tmp_path, capsys):
+    path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 0
+    mine = out_dir / TWO[1]
+    mine.write_text("#!/bin/sh\n# my own node 1\nexec true\n")         # listed, but no longer dagc's
+    target = tmp_path / "elsewhere.sh"                                   # a link dagc must not follow
+    target.write_text("#!/bin/sh\n# x (dagc launch)\nexec true\n")
+    (out_dir / "sglang-old-1-node0.sh").symlink_to(target)
+    (out_dir / MARKER).write_text((out_dir / MARKER).read_text() + "sglang-old-1-node0.sh\n")
+    capsys.readouterr()
+    assert main(["launch", str(path), "--engine", "sglang", "--set", "cluster.gpus=8", "--strategy",
+                 "dep = tp 1 ; ep 8", "-o", str(out_dir)]) == 0
+    assert mine.read_text() == "#!/bin/sh\n# my own node 1\nexec true\n"
+    assert (out_dir / "sglang-old-1-node0.sh").is_symlink() and target.read_text().endswith("exec true\n")
+    assert "removed" not in capsys.readouterr().err
+    # neither is listed any more: not dagc's now
+    assert (out_dir / MARKER).read_text() == MARKER_TEXT + MANIFEST_HEAD + TWO[0] + "\n"
+
+
+def test_an_unlisted_launch_file_of_an_older_dagc_is_named_and_kept(write_plan, tmp_path, capsys):
+    """A directory an older dagc launch wrote has no manifest: its scripts are named, not removed."""
+    path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 0
+    (out_dir / MARKER).unlink()
+    capsys.readouterr()
+    assert main(["launch", str(path), "--engine", "sglang", "--set", "cluster.gpus=8", "--strategy",
+                 "dep = tp 1 ; ep 8", "-o", str(out_dir)]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in out_dir.iterdir()) == [MARKER, *TWO]
+    assert f"warning: {out_dir / TWO[1]} is named and headed as a dagc launch file but no .dagc-output lists it" in err
+
+
+def test_a_compile_directory_keeps_its_report_and_lists_the_scripts_too(write_plan, tmp_path, capsys):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 2 ; ep 8"))
+    out_dir = tmp_path / "c"
+    out_dir.mkdir()
+    (out_dir / "report.md").write_text("# report\n")
+    (out_dir / MARKER).write_text(MARKER_TEXT + MANIFEST_HEAD + "report.md\n")
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 0
+    assert (out_dir / "report.md").read_text() == "# report\n"
+    assert (out_dir / MARKER).read_text() == MARKER_TEXT + MANIFEST_HEAD + "report.md\nsglang-dep-1-node0.sh\n"
+
+
+def test_a_marker_that_is_not_dagcs_is_refused_before_anything_is_written(write_plan, tmp_path, capsys):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 2 ; ep 8"))
+    out_dir = tmp_path / "launch"
+    out_dir.mkdir()
+    (out_dir / MARKER).write_text("my notes\n")
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 5
+    assert sorted(p.name for p in out_dir.iterdir()) == [MARKER]

@@ -280,3 +280,37 @@ def test_sglang_refuses_mtp_with_stages_for_a_checkpoint_it_makes_multi_layer_ea
     assert refusal.code == "E714"
     assert ("NEXTN, multi-layer EAGLE for MiMoV2FlashForCausalLM, with pp 2 on a prefill pool's server"
             in refusal.message)
+
+
+DSV3_SPEC = """model preset "deepseek-v3"
+cluster { gpus = 16  gpu preset "h200"  engine = sglang }
+workload { batch = 64  prompt = 2000  generate = 500  serving = inflight
+  speculative { method = SPEC } }
+strategy dep16 = tp 1 ; ep 16 with redundant 32
+"""
+
+
+def test_sglang_speculating_in_flight_is_not_told_enable_mixed_chunk_which_it_turns_off(tmp_path, capsys):
+    """SGLang 0.5.23's `_handle_eagle_family` (NEXTN resolves to EAGLE; EAGLE3) and `_handle_ngram` set
+    enable_mixed_chunk False: dagc no longer writes the flag, and its note says SGLang runs the batches apart."""
+    plan = tmp_path / "dsv3.moe"
+    for spec, algorithm in (("mtp  tokens = 3  accept_length = 2.4", "NEXTN"),
+                            ("eagle  tokens = 3  accept_length = 2.4", "EAGLE3")):
+        plan.write_text(DSV3_SPEC.replace("SPEC", spec))
+        assert main(["launch", str(plan)]) == 0
+        out = capsys.readouterr().out
+        servers = [line for line in out.splitlines() if "sglang.launch_server" in line]
+        assert len(servers) == 2 and all("--chunked-prefill-size 131072 --mem-fraction-static" in s for s in servers)
+        assert "--enable-mixed-chunk" not in " ".join(servers) and "decode tokens included (--enable-mixed-chunk)" \
+            not in out
+        assert f"note: {algorithm}: SGLang turns --enable-mixed-chunk off with speculative decoding" in out
+        assert "prefill and decode batches apart, not the mixed steps dagc's in-flight figures describe" in out
+    # NGRAM (no attention DP: tp 16 ; ep 16) likewise
+    plan.write_text(DSV3_SPEC.replace("SPEC", "ngram  tokens = 3  accept_length = 1.5").replace("tp 1 ;", "tp 16 ;"))
+    assert main(["launch", str(plan)]) == 0
+    out = capsys.readouterr().out
+    assert "--enable-mixed-chunk" not in "".join(line for line in out.splitlines() if "launch_server" in line)
+    # without speculative decoding the step is dagc's, and the flag is written
+    plan.write_text(DSV3_SPEC.replace("\n  speculative { method = SPEC }", ""))
+    assert main(["launch", str(plan)]) == 0
+    assert "--chunked-prefill-size 131072 --enable-mixed-chunk" in capsys.readouterr().out

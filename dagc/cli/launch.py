@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
 
 if TYPE_CHECKING:
+    from ..export.launch_dir import Leftovers
     from ..launch.launch import Launch
     from ..plan.plan import Plan
     from ..verdict.check import StrategyResult
@@ -62,7 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     p.add_argument("-o", "--output", metavar="DIR",
                    help="write into DIR one shell script a command (`<engine>-<strategy>-<n>-node<k>.sh`, in the "
                    "order they start) and the files the commands read (TensorRT-LLM's extra options YAML), "
-                   "replacing only files dagc launch wrote; without it the files are printed")
+                   "replacing only files dagc launch wrote and removing those an earlier launch wrote there that "
+                   "this one does not (its .dagc-output lists them); without it the files are printed")
     p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                    help="let `model from` read files under DIR too (default: only the plan's directory)")
     p.set_defaults(func=cmd_launch)
@@ -218,8 +220,26 @@ def _served_by(plan: Plan, asked: str | None) -> str:
 _GPU_REFUSALS = frozenset({"E728", "E729"})
 
 
+def _refused_text(xs: Sequence[Launch]) -> str:
+    """Which engines refuse a strategy none of `xs` can start, with their codes: the header's first word on it.
+
+    Example:
+        >>> from dagc.diagnostics import Diagnostic, Severity
+        >>> from dagc.launch.launch import Launch, ModelPath
+        >>> e = Diagnostic("E721", Severity.ERROR, "m", None)
+        >>> _refused_text([Launch("trtllm", "TensorRT-LLM", "1.2", "s", 8, 8, 1, ModelPath("m", ""), refusals=(e,))])
+        'TensorRT-LLM (E721) cannot start it'
+    """
+    said = [f"{x.name} ({', '.join(dict.fromkeys(d.code for d in x.refusals))})" for x in xs]
+    names = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " nor " + said[-1]
+    return f"{names} cannot start it" if len(said) == 1 else f"neither {names} can start it"
+
+
 def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked: str | None = None,
-            gpu_refused: bool = False) -> None:
+            gpu_refused: bool = False, refused_by: Sequence[Launch] = ()) -> None:
+    import posixpath
+    from pathlib import Path
+
     from ..diagnostics import printable
     from ..launch.launch import model_path
     from ..plan.cluster import per_node_text
@@ -242,11 +262,19 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
     if overrides:                               # as `dagc check` says them: a what-if, not the plan
         _out("overrides (--set, not in the plan): " + " · ".join(printable(o) for o in overrides))
     m = model_path(plan)
-    _out(f"model: {printable(m.text)} ({printable(m.why)})")
-    if result.metrics and not gpu_refused:
+    where = posixpath.normpath(posixpath.join(str(Path.cwd()), m.text)) if m.local else m.text   # as the commands
+    _out(f"model: {printable(where)} ({printable(m.why)})")
+    from ..launch.nearest import requirements_missed
+    meets, missed = requirements_missed(result)
+    if refused_by:                  # no engine asked starts it: said first, its figures no deployment's
+        _out(f"not launchable: {_refused_text(refused_by)}; no command is written for it")
+    if result.metrics and not gpu_refused and refused_by:
+        also = "" if meets is not False else \
+            "; it would also miss the plan's requirements: " + "; ".join(printable(m) for m in missed)
+        _out(f"dagc's figures for it as dagc lays it out, to compare with each nearest strategy below (no server "
+             f"runs it), {_served_by(plan, asked)}: {_figures(result.metrics)}{also}")
+    elif result.metrics and not gpu_refused:
         _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}")
-        from ..launch.nearest import requirements_missed
-        meets, missed = requirements_missed(result)
         if meets is False:          # launched as asked, but said: as `dagc check` says it, and as a nearest's line
             _out("it misses the plan's requirements: " + "; ".join(printable(m) for m in missed)
                  + " (dagc check says why and what would meet them; the commands start it as it is)")
@@ -281,6 +309,18 @@ def _profile_engines(plan: Plan) -> tuple[str, ...]:
     return (engine,)
 
 
+def _say_leftovers(left: Leftovers) -> None:
+    """Name the files of an earlier launch into -o DIR that this one removed, or kept (`dagc.export.launch_dir`)."""
+    from ..diagnostics import printable
+
+    for p in left.removed:
+        print(f"note: removed {printable(str(p))}: an earlier dagc launch wrote it into this directory (its "
+              ".dagc-output lists it) and this launch does not", file=sys.stderr)
+    for p in left.kept:
+        print(f"warning: {printable(str(p))} is named and headed as a dagc launch file but no .dagc-output lists "
+              "it (an older dagc's, or a copy): kept; remove it if it belongs to another deployment", file=sys.stderr)
+
+
 def cmd_launch(args: argparse.Namespace) -> int:
     """Print the launch commands of each strategy of the plan (or --strategy) on the engine(s)."""
     from pathlib import Path
@@ -288,27 +328,32 @@ def cmd_launch(args: argparse.Namespace) -> int:
     from ..export.launch import write_files
     from ..export.write import OutputError
     from ..launch.engines import launch_result
+    from ..launch.scripts import absolute_model
 
     loaded, code = _load(args)
     if loaded is None:
         return code
     plan, results = loaded
     engines = (args.engine,) if args.engine else _profile_engines(plan)
-    launches = [launch_result(r, engines, file_dir=args.output) if r.valid else None for r in results]
-    written = []
+    here = str(Path.cwd().absolute())      # a `model from` directory is printed and written absolute
+    launches = [[absolute_model(x, here) for x in launch_result(r, engines, file_dir=args.output)] if r.valid
+                else None for r in results]
+    written: list[Path] = []
     if args.output:                  # every file checked, then all written, before anything is printed
         try:
-            written = write_files([x for xs in launches if xs for x in xs], Path(args.output))
+            written, left = write_files([x for xs in launches if xs for x in xs], Path(args.output))
         except OutputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_OUTPUT
+        _say_leftovers(left)
     exit_code = EXIT_OK
     for result, xs in zip(results, launches, strict=True):
         if xs is None:
             exit_code = max(exit_code, _refuse_invalid(args, result))
             continue
         refused = bool(args.engine) and all(any(d.code in _GPU_REFUSALS for d in x.refusals) for x in xs)
-        _header(plan, result, getattr(args, "overrides", None) or (), args.engine, refused)
+        _header(plan, result, getattr(args, "overrides", None) or (), args.engine, refused,
+                () if any(x.ok for x in xs) else xs)
         for x in xs:
             _print_launch(args, plan, result, x)
         if not any(x.ok for x in xs):

@@ -9,7 +9,9 @@ an engine can run is not searched here (that checks other strategies): `dagc lau
 listed command (`dagc.launch.scripts`). It never replaces a file dagc did not write: every target is
 checked before any is written, and a target must be absent or a regular file whose first line (after
 a script's `#!` line) ends with dagc's own `(dagc launch)`; each file is written atomically
-(`dagc.export.write`), a script executable by whoever may read it.
+(`dagc.export.write`), a script executable by whoever may read it. The directory's `.dagc-output` manifest (the
+one `dagc compile` keeps) lists what dagc wrote there, so that the files of an earlier launch this one does not
+write again are removed (`dagc.export.launch_dir`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from ..launch.engines import launch_result
 from ..launch.launch import OWN_HEADER_END, GeneratedFile, Launch, shown_commands
 from ..launch.scripts import SHEBANG, command_scripts
 from ..verdict.check import StrategyResult
+from .launch_dir import Leftovers, tidy
 from .md_escape import md_code, md_prose
+from .output_marker import read_manifest
 from .write import OutputError, check_target, existing_directory, write_text_atomic
 
 __all__ = ["files_of", "launch_md", "write_files"]
@@ -44,8 +48,10 @@ def files_of(launches: Sequence[Launch], here: str | None = None) -> list[Genera
     return [f for x in launches for f in (*x.files, *command_scripts(x, here))]
 
 
-def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = None) -> list[Path]:
-    """Write the files of `launches` (`files_of`) into `out_dir` (created if absent); the paths written. A model
+def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = None) -> tuple[list[Path], Leftovers]:
+    """Write the files of `launches` (`files_of`) into `out_dir` (created if absent); the paths written, and what an
+    earlier launch into `out_dir` left that this one does not write (`dagc.export.launch_dir.tidy`: removed when
+    the directory's manifest lists it, named otherwise; the manifest then lists what this launch wrote). A model
     directory relative to where dagc runs (`model from` config.json) is written absolute in the scripts, joined to
     `here` (the working directory when None), so that a script run from anywhere loads the same directory.
 
@@ -70,7 +76,11 @@ def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = N
         if path.exists() and not _written_by_dagc(path):
             raise OutputError(path, f"the file exists and dagc did not write it (its first line does not end with "
                               f"`{OWN_HEADER_END}`); move it away or choose another -o DIR")
-    return [write_text_atomic(out_dir / name, text, executable=name.endswith(".sh")) for name, text in texts.items()]
+    if not texts:                     # nothing launches: nothing written, nothing removed, DIR not made
+        return [], Leftovers()
+    read_manifest(out_dir)            # a marker that is not dagc's: refused before anything is written
+    written = [write_text_atomic(out_dir / name, text, executable=name.endswith(".sh")) for name, text in texts.items()]
+    return written, tidy(out_dir, texts, _written_by_dagc)
 
 
 def _engine_md(x: Launch) -> list[str]:

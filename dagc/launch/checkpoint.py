@@ -122,15 +122,14 @@ def _placeholder(model_id: str, dtype: DType) -> str:
         "-" + dtype.value.upper()
 
 
-_ADDRESS_LIKE = re.compile(r"\$|^-")
-
-
 def safe_path(path: str) -> str:
-    """A relative path the engine's parser cannot take for a flag, nor the shell for a node address:
-    `-dir` → `./-dir`, `$NODE0_ADDR/m` → `./$NODE0_ADDR/m` (the commands quote it, so `$` stays literal).
+    """A relative path no engine, parser or shell can misread: `./` before it unless it starts with `.` (`.`,
+    `./m`, `../m`) — so that `hf/Qwen3-30B-A3B`, a directory, is not read as a Hugging Face repository id (vLLM
+    and SGLang load `owner/name` from the Hub when no such directory is where they run), `-dir` not as a flag, and
+    `$NODE0_ADDR/m` not as a node address (the commands quote it, so `$` stays literal).
 
     Example:
-        >>> safe_path("-weights"), safe_path("models/m"), safe_path("/abs/-x")
-        ('./-weights', 'models/m', '/abs/-x')
+        >>> safe_path("-weights"), safe_path("models/m"), safe_path("/abs/-x"), safe_path("."), safe_path("../m")
+        ('./-weights', './models/m', '/abs/-x', '.', '../m')
     """
-    return "./" + path if _ADDRESS_LIKE.search(path[:1]) else path
+    return path if path.startswith(("/", ".")) else "./" + path

@@ -47,6 +47,8 @@ class Degrees:
     expert_load: str | None = None           # the workload's measured expert loads: its file, as the plan names it
     model_arch: str | None = None            # the checkpoint's architecture, whatever the options (None: not known)
     mla: bool = False                        # the model's attention is multi-head latent attention (MLA)
+    heads: int = 0                           # the model's attention (query) heads
+    kv_heads: int = 0                        # the model's KV heads (GQA's groups; MLA's latent counts as 1 in engines)
     gpu: str = ""                            # the cluster's GPU, by its preset's name
     vendor: Vendor | None = None             # who makes the cluster's GPU (None: a custom GPU, not known)
     nvfp4: bool = False                      # some of the model's weights (all, or the experts') are nvfp4
@@ -166,7 +168,8 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    mtp=mtp_weights(plan) if spec is not None and spec.method == "mtp" else None,
                    architecture=architecture(plan) if layout.eplb else None,
                    expert_load=load.file if load is not None else None, model_arch=architecture(plan),
-                   mla=model.mla is not None, gpu=plan.cluster.gpu.name, role=workload.role,
+                   mla=model.mla is not None, heads=model.heads, kv_heads=model.kv_heads,
+                   gpu=plan.cluster.gpu.name, role=workload.role,
                    vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights),
                    host_gpus=plan.cluster.gpus_per_host if plan.cluster.gpus_per_host != layout.gpus_per_node else None,
                    whole_prompts=(workload.chunk_tokens, length_limit(workload, model.context_length))

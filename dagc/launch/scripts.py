@@ -17,13 +17,14 @@ says what the others run.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 import shlex
 
 from .launch import OWN_HEADER_END, Command, GeneratedFile, Launch, shown_commands, strategy_file_stem
 
-__all__ = ["SHEBANG", "command_scripts"]
+__all__ = ["SHEBANG", "absolute_model", "command_scripts"]
 
 SHEBANG = "#!/bin/sh"
 _NODE_ADDR = re.compile(r"\$NODE(\d+)_ADDR")
@@ -70,6 +71,27 @@ def command_scripts(x: Launch, here: str | None = None) -> list[GeneratedFile]:
         name = f"{x.engine}-{strategy_file_stem(x.strategy)}-{n:0{width}d}-node{c.node}.sh"
         out.append(GeneratedFile(name, "\n".join(lines) + "\n"))
     return out
+
+
+def absolute_model(x: Launch, here: str) -> Launch:
+    """`x` with its model directory, where it is relative to where dagc runs (`model from` config.json), joined to
+    `here` (that directory) in its commands and its model path: what `dagc launch` prints and writes, so that the
+    command names the same directory from wherever it is pasted (`hf/Qwen3-30B-A3B`, relative, would be read as a
+    Hugging Face repository id there).
+
+    Example:
+        >>> from dagc.launch.launch import ModelPath
+        >>> x = Launch("vllm", "vLLM", "vLLM 0.33.0", "tp 8", 8, 8, 1, ModelPath("./hf/q", "", local=True),
+        ...            commands=(Command(0, 0, ("vllm", "serve", "./hf/q", "--port", "8000")),))
+        >>> y = absolute_model(x, "/home/u")
+        >>> y.model.text, y.commands[0].argv[2]
+        ('/home/u/hf/q', '/home/u/hf/q')
+    """
+    if not x.model.local or posixpath.isabs(x.model.text):
+        return x
+    whole = posixpath.normpath(posixpath.join(here, x.model.text))
+    commands = tuple(dataclasses.replace(c, argv=_absolute(c.argv, x, here)) for c in x.commands)
+    return dataclasses.replace(x, model=dataclasses.replace(x.model, text=whole), commands=commands)
 
 
 def _absolute(argv: tuple[str, ...], x: Launch, here: str | None) -> tuple[str, ...]:

@@ -99,12 +99,16 @@ EPLB_START = ("EPLB: SGLang can start from measured loads instead: --init-expert
 # only on a PD prefill server, `--disaggregation-mode prefill`, or with the experimental
 # SGLANG_ENABLE_PP_SPEC=1 and no attention DP nor disaggregation): a prefill pool of pipeline stages drafting
 # with the MTP layer is accepted. Without `--max-running-requests` SGLang caps the requests at 48 when
-# speculating; NGRAM turns `--enable-mixed-chunk` off.
+# speculating; every algorithm dagc writes turns `--enable-mixed-chunk` off (`_handle_eagle_family` for NEXTN,
+# which resolves to EAGLE, and EAGLE3; `_handle_ngram`), so dagc does not write it with speculative decoding.
 ALGORITHMS = {"mtp": "NEXTN", "eagle": "EAGLE3", "ngram": "NGRAM"}
 # EAGLE made multi-layer for these checkpoints (arg_groups/overrides.py `_mimo_v2_overrides`), which pipeline
 # stages refuse even on a prefill server (`check_pipeline_parallel_compat`: `not enable_multi_layer_eagle`)
 MULTI_LAYER_EAGLE_MODELS = frozenset({"MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM"})
 SPEC_MAX_RUNNING = 48
+# where SGLang turns mixed chunks off for each algorithm dagc writes
+_HANDLER = {"mtp": "_handle_eagle_family: NEXTN resolves to EAGLE", "eagle": "_handle_eagle_family",
+            "ngram": "_handle_ngram"}
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -120,7 +124,7 @@ def default_split(layers: int, pp: int) -> tuple[int, ...]:
 
 def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...] | None:
     """The nodes (relative to the replica's first) of each stage's GPUs as SGLang places them with
-    `--nnodes K --pp-size P --tp N`: node r holds the pp ranks of block r // (K/P) and the tp ranks
+    `--nnodes K --pp-size P --tp-size N`: node r holds the pp ranks of block r // (K/P) and the tp ranks
     of block r mod (K/P) (`nnodes_per_tp_group = max(K // P, 1)`, `pp_size_per_node = max(P // K,
     1)`); None when the stages do not divide the nodes that way (SGLang would leave ranks unplaced).
 
@@ -158,7 +162,7 @@ def refusals(d: Degrees) -> list[Refusal]:
                            f"workers, --enable-kv-cache-sharding), where dagc's `cp {d.cp}` holds 1/{d.cp} of it on "
                            "each", "cp"))
     if d.has_experts and d.edp > 1:
-        out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp {d.group} GPUs of a stage (EP × MoE TP "
+        out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp-size {d.group} GPUs of a stage (EP × MoE TP "
                            f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
                            f"{d.edp} times", "ep"))
     out += _speculative_refusals(d) + _overlap_refusals(d)
@@ -258,9 +262,10 @@ def _speculative_notes(s: Setup) -> list[str]:
         out.append("--speculative-num-draft-tokens: the positions SGLang's n-gram tree verifies per request (the last "
                    f"token and {spec.tokens} drafted); its breadth (--speculative-ngram-max-bfs-breadth, 10) is "
                    "SGLang's default")
-        if s.serving is not None:
-            out.append("NGRAM: SGLang turns --enable-mixed-chunk off, so it runs prompt chunks and decode steps "
-                       "apart, not the mixed steps dagc's in-flight figures describe")
+    if s.serving is not None and s.serving.inflight and not s.serving.whole_prompts:
+        out.append(f"{ALGORITHMS[spec.method]}: SGLang turns --enable-mixed-chunk off with speculative decoding "
+                   f"({_HANDLER[spec.method]}, arg_groups/speculative_hook.py), so dagc does not write it: SGLang runs "
+                   "prefill and decode batches apart, not the mixed steps dagc's in-flight figures describe")
     if s.serving is None:
         out.append(f"SGLang caps the requests in flight at {SPEC_MAX_RUNNING} when speculating unless "
                    "--max-running-requests is given (an in-flight plan writes it)")
@@ -286,7 +291,7 @@ def _flags(d: Degrees) -> list[str]:
     return flags
 
 
-def serving_flags(v: Serving | None) -> list[str]:
+def serving_flags(v: Serving | None, speculative: bool = False) -> list[str]:
     """The serving flags of one server: its longest sequence (`--context-length`). SGLang divides
     `--max-running-requests` and `--chunked-prefill-size` by the attention-DP ranks, so they are
     written for all D ranks of the server (D × each rank's); with `--enable-mixed-chunk` a step
@@ -296,7 +301,8 @@ def serving_flags(v: Serving | None) -> list[str]:
     requests // P otherwise. `--mem-fraction-static` = (capacity − reserve − activations) /
     capacity; the decode CUDA graphs cover a rank's step. With `chunked_prefill = off`:
     `--chunked-prefill-size -1` (no chunked prefill, and then no mixed steps) and `--max-prefill-tokens`
-    the chunk, which bounds a prefill batch of whole prompts (`_serving_notes` says what differs)."""
+    the chunk, which bounds a prefill batch of whole prompts (`_serving_notes` says what differs). With
+    `speculative` decoding no `--enable-mixed-chunk`: SGLang turns it off for every algorithm dagc writes."""
     if v is None:
         return []
     length = ["--context-length", str(v.max_len)] if v.max_len else []
@@ -304,7 +310,8 @@ def serving_flags(v: Serving | None) -> list[str]:
     if v.whole_prompts:        # chunked prefill off: whole prompts, a prefill batch of at most `chunk` tokens
         flags += ["--chunked-prefill-size", str(chunked.SGLANG_NO_CHUNKING), "--max-prefill-tokens", str(v.chunk)]
     else:
-        flags += ["--chunked-prefill-size", str(v.chunk * v.ranks), *(["--enable-mixed-chunk"] if v.inflight else [])]
+        mixed = v.inflight and not speculative
+        flags += ["--chunked-prefill-size", str(v.chunk * v.ranks), *(["--enable-mixed-chunk"] if mixed else [])]
         if v.chunk > MAX_PREFILL_TOKENS:
             flags += ["--max-prefill-tokens", str(v.chunk)]
     if v.pp > 1:
@@ -314,7 +321,7 @@ def serving_flags(v: Serving | None) -> list[str]:
     return flags + ["--cuda-graph-max-bs-decode", str(v.step_requests)]
 
 
-def _serving_notes(v: Serving | None) -> list[str]:
+def _serving_notes(v: Serving | None, speculative: bool = False) -> list[str]:
     if v is None:
         return []
     batches = f", in {v.pp} pipeline batches of at most {v.step_requests:,}" if v.pp > 1 else ""
@@ -322,8 +329,10 @@ def _serving_notes(v: Serving | None) -> list[str]:
         ("--max-running-requests and --chunked-prefill-size are", "them")
     divided = "" if v.ranks == 1 else (f"; {both} written for all {v.ranks:,} ranks ({v.ranks:,} × the rank's), since "
                                         f"SGLang divides {it} by the attention-DP ranks")
-    steps = v.static_steps if not v.inflight else "decode tokens included (--enable-mixed-chunk)" \
-        if not v.whole_prompts else "whole prompts only (--chunked-prefill-size -1, --max-prefill-tokens)"
+    steps = v.static_steps if not v.inflight else "whole prompts only (--chunked-prefill-size -1, " \
+        "--max-prefill-tokens)" if v.whole_prompts else "prompt chunks and decode steps in batches apart (no " \
+        "--enable-mixed-chunk: speculative decoding)" if speculative else \
+        "decode tokens included (--enable-mixed-chunk)"
     notes = [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {v.unit_text} runs up to "
              f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens{batches}, in "
              f"steps of at most {v.chunk:,} tokens, {steps}{divided}"]
@@ -343,7 +352,8 @@ def _serving_notes(v: Serving | None) -> list[str]:
 def _replica(s: Setup, p: Placement) -> list[Command]:
     env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
     base = ["python", "-m", "sglang.launch_server", "--model-path", s.model.text, *_flags(s.d),
-            *serving_flags(s.serving), *speculative_flags(s.d, s.model.text), *s.extra_flags]
+            *serving_flags(s.serving, s.d.speculative is not None), *speculative_flags(s.d, s.model.text),
+            *s.extra_flags]
     port = ["--host", "0.0.0.0", "--port", str(http_port(p))]
     if len(p.nodes) == 1:
         return [Command(p.head, p.replica, tuple(base + port), env)]
@@ -381,7 +391,7 @@ def _notes(s: Setup) -> list[str]:
 
 def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     return ([c for p in s.places for c in _replica(s, p)], [],
-            _notes(s) + _serving_notes(s.serving) + _speculative_notes(s))
+            _notes(s) + _serving_notes(s.serving, s.d.speculative is not None) + _speculative_notes(s))
 
 
 TABLE = EngineTable(key="sglang", name="SGLang", version=VERSION, split_env="SGLANG_PP_LAYER_PARTITION",

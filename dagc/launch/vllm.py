@@ -26,6 +26,7 @@ from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
 from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
+from .vllm_cp import dcp_refusal
 from .vllm_pd import PD, PD_ENV, PD_FLAGS, ROUTER_FLAGS
 
 __all__ = ["EPLB", "EPLB_KEYS", "FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "SPECULATIVE_KEYS", "TABLE",
@@ -148,7 +149,7 @@ def refusals(d: Degrees) -> list[Refusal]:
     """What vLLM cannot say: cp with dual-batch overlap (E703); dual-batch overlap without DP+EP, where it has no
     all-to-all to overlap (E710); an expert split other than EP 1 or the stage (E702); stages on other nodes than
     dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707); with chunked prefill off, a step's
-    budget (`chunk`) below the longest request (E730)."""
+    budget (`chunk`) below the longest request (E730); `cp` whose KV sharding (DCP) it refuses (E731, `vllm_cp`)."""
     out = []
     if d.cp > 1 and d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E703", f"vLLM: context parallelism (`cp {d.cp}`, --prefill-context-parallel-size) runs "
@@ -178,7 +179,7 @@ def refusals(d: Degrees) -> list[Refusal]:
                            "parallel.py: \"enable_expert_parallel must be True to use EPLB\")")
     if balance is not None:
         out.append(Refusal("E707", balance, "redundant"))
-    return out + chunked.vllm_refusal(d)
+    return out + dcp_refusal(d) + chunked.vllm_refusal(d)
 
 
 def _dbo_overlaps(d: Degrees) -> bool:

@@ -18,6 +18,7 @@ from . import (
     engine,
     hierarchy,
     launch,
+    launch_cp,
     launch_gpu,
     pipeline,
     precision,
@@ -34,7 +35,8 @@ __all__ = ["RULES", "Reads", "Rule", "RuleContext", "explain", "in_rule_order", 
 
 RULES: tuple[Rule, ...] = tuple(sorted(
     syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + precision.RULES + pipeline.RULES
-    + requirements.RULES + serving.RULES + speculative.RULES + launch.RULES + launch_gpu.RULES + engine.RULES,
+    + requirements.RULES + serving.RULES + speculative.RULES + launch.RULES + launch_gpu.RULES + launch_cp.RULES
+    + engine.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 _ORDER = {r.code: k for k, r in enumerate(RULES)}

@@ -104,7 +104,7 @@ Fixed:
 """
 
 E711 = """
-SGLang (0.5.23): `--tp-size N` is the number of GPUs of one stage and `--ep E` sets the MoE tensor
+SGLang (0.5.23): `--tp-size N` is the number of GPUs of one stage and `--ep-size E` sets the MoE tensor
 parallelism to N / E: the routed experts always span all N GPUs. Experts replicated over part
 of the stage (dagc's expert data parallelism, ep × etp smaller than the stage group) cannot be
 said.
@@ -112,8 +112,8 @@ said.
 Bad:
     strategy tp 8 ; ep 4                     # ep 4 on 8 GPUs: each expert on two GPUs, whole
 Fixed:
-    strategy tp 8 ; ep 8                     # --tp 8 --ep 8
-    strategy tp 8 ; ep 4 etp 2               # --tp 8 --ep 4: MoE TP 2
+    strategy tp 8 ; ep 8                     # --tp-size 8 --ep-size 8
+    strategy tp 8 ; ep 4 etp 2               # --tp-size 8 --ep-size 4: MoE TP 2
 """
 
 E712 = """
@@ -368,7 +368,7 @@ RULES = (
               passes=_PASSES),
     pass_rule("E710", Severity.ERROR, "vLLM: dual-batch overlap needs DP+EP (an expert all-to-all)", doc=E710,
               passes=_PASSES),
-    pass_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
+    pass_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp-size)", doc=E711, passes=_PASSES),
     pass_rule("E712", Severity.ERROR, "SGLang: its attention CP keeps the whole KV cache on each CP rank", doc=E712,
               passes=_PASSES),
     pass_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,

@@ -1,0 +1,75 @@
+"""What `dagc launch -o DIR` wrote into DIR earlier: the `.dagc-output` manifest `dagc compile` keeps
+(`dagc.export.output_marker`), read and written again by each launch, and the files of an earlier launch that this
+one does not write again — removed, so that DIR never holds a script of another deployment beside the new ones.
+
+Input: DIR and the names this launch writes. Output: the files removed, the ones named but kept, and the manifest
+rewritten. A file is removed only when the manifest lists it (dagc wrote it there) and it still is a regular file
+whose header line is `dagc launch`'s (not replaced since by one of the user's, not a link: links are never followed
+nor removed). A file that looks like an earlier launch's but that no manifest lists (written by a dagc before the
+manifest, or copied there) is named in a note and kept. What compile wrote (report.md, …) is not a launch's file:
+kept, and listed still. An older compile's marker without a manifest (its exact text) is left as it is, and then
+nothing is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .output_marker import MANIFEST_HEAD, MARKER, MARKER_TEXT, read_manifest
+from .write import OutputError, lstat_or_none, write_text_atomic
+
+__all__ = ["Leftovers", "LAUNCH_FILE", "tidy"]
+
+# the names `dagc launch` gives its files: `<engine>-<strategy>[-<n>-node<k>].sh`, TensorRT-LLM's `.yml`
+LAUNCH_FILE = re.compile(r"(vllm|sglang|trtllm)-[A-Za-z0-9_.-]+\.(sh|yml)")
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What an earlier launch into the directory left that this one does not write."""
+
+    removed: tuple[Path, ...] = ()      # listed by the manifest, still dagc launch's: removed
+    kept: tuple[Path, ...] = ()         # dagc launch's header, but no manifest lists them: named, kept
+
+
+def _regular(path: Path) -> bool:
+    st = lstat_or_none(path)
+    return st is not None and stat.S_ISREG(st.st_mode)
+
+
+def tidy(out: Path, written: Iterable[str], ours: Callable[[Path], bool]) -> Leftovers:
+    """After this launch wrote the files `written` into `out`: remove the files of an earlier launch the manifest
+    lists and this one does not write (`ours`: whether a file's header line is dagc launch's), name the ones that
+    look like a launch's but that no manifest lists, and write the manifest: what it listed and still stands, and
+    `written`.
+
+    Raises:
+        OutputError: the marker is not dagc's (`read_manifest`), or a file cannot be removed or written.
+    """
+    manifest = read_manifest(out)
+    new = set(written)
+    if manifest is not None and "*" in manifest:       # an older compile's marker, without a manifest: left alone
+        return Leftovers()
+    listed = set(manifest or ())
+    removed = []
+    for name in sorted(listed - new):
+        path = out / name
+        if "/" in name or not LAUNCH_FILE.fullmatch(name):
+            continue                                    # what compile wrote: its own to replace
+        if _regular(path) and ours(path):
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                raise OutputError(path, exc.strerror or str(exc)) from exc
+            removed.append(path)
+        listed.discard(name)                            # removed, gone, or no longer dagc's: not listed
+    with os.scandir(out) as it:
+        strays = sorted(e.name for e in it if LAUNCH_FILE.fullmatch(e.name) and e.name not in listed | new)
+    kept = tuple(out / name for name in strays if _regular(out / name) and ours(out / name))
+    write_text_atomic(out / MARKER, MARKER_TEXT + MANIFEST_HEAD + "".join(f"{r}\n" for r in sorted(listed | new)))
+    return Leftovers(tuple(removed), kept)
