@@ -135,6 +135,18 @@ class DecodeBlocks:
         P = self.P
         rem, whole = k % P, k // P
         lo = (P - rem - self.step) % P
+        if self.g == 1:                     # one rank (no attention DP): no loop
+            kv, n = self.kv[0], self.ndec[0]
+            if n:
+                cnt = self.block_phases[0]
+                out = n * whole + (cnt[lo] if rem == 1 else 0 if not rem else sum(cnt[lo:lo + rem]) if lo + rem <= P
+                                   else sum(cnt[lo:]) + sum(cnt[:lo + rem - P]))
+                if out:
+                    kv.used += out
+                    if kv.used > kv.total:
+                        kv.take(0)
+            held = kv.used - kv.evictable if share else 0
+            return self._promised_share() if self.no_evict else (held if held > 0 else 0) / kv.total
         hi, wraps = lo + rem, lo + rem > P
         most = 0
         for kv, n, cnt in zip(self.kv, self.ndec, self.block_phases, strict=True):
