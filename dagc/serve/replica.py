@@ -79,7 +79,7 @@ class Replica(DecodeBlocks):
         self.hash_tokens = run.requests.block_tokens
         self.kv = [RankKV(kv_blocks, self.hash_tokens) for _ in caps]
         self.inflight = [0] * self.g
-        self.nin = 0                                          # Σ inflight
+        self.nin = self.priced = 0                  # Σ inflight; the requests a step is priced at (`_reprice`)
         self.open = self.g                                    # ranks with fewer in flight than their cap
         self.nprefill = 0                                     # requests prefilling over the ranks
         self.ndec = [0] * self.g
@@ -198,6 +198,7 @@ class Replica(DecodeBlocks):
             self.run_.cached[req.i] = req.cached
         self.inflight[r] += 1
         self.nin += 1
+        self._reprice()
         if self.inflight[r] == self.caps[r]:
             self.open -= 1
         self.admitted[r][req.i] = None
@@ -214,8 +215,7 @@ class Replica(DecodeBlocks):
             k = self._kv_steps(k)
             if k == 0:
                 return
-        g, nin, ndec = self.g, self.nin, self.ndec_all
-        n = max(nin, g * (max(self.inflight) - 1) + 1) if g > 1 else nin
+        nin, ndec, n = self.nin, self.ndec_all, self.priced
         if ndec:
             ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
         else:
@@ -293,10 +293,9 @@ class Replica(DecodeBlocks):
                 k = min(k, max(1, int(min(source.step_due - self.step, k))))
             a = source.upcoming
             if a < math.inf:
-                g, nin, ndec = self.g, self.nin, self.ndec_all
-                n = max(nin, g * (max(self.inflight) - 1) + 1) if g > 1 else nin
+                ndec = self.ndec_all
                 ell = (self.ctx_base + ndec * self.E * self.step) / (ndec if ndec > 1 else 1) - self.half
-                dt = self.surface.time(n, 0, ell if ell > 1.0 else 1.0)
+                dt = self.surface.time(self.priced, 0, ell if ell > 1.0 else 1.0)
                 k = min(k, math.ceil((a - self.t) / dt))
         return k if k > 1 else 1
 
@@ -360,6 +359,7 @@ class Replica(DecodeBlocks):
             self.open += 1
         self.inflight[r] -= 1
         self.nin -= 1
+        self._reprice()
         del self.admitted[r][req.i]
         if self.no_evict:
             self.promised[r] -= self.promise.pop(req.i)

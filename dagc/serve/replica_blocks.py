@@ -58,6 +58,8 @@ class DecodeBlocks:
     kv: list[RankKV]
     ndec: list[int]               # each rank's decoding requests
     inflight: list[int]
+    nin: int                      # Σ inflight
+    priced: int
     block_phases: list[list[int]]
     # a run that records no timeline, on several ranks, takes each rank's decode blocks only when the rank is next
     # read or changed (`_sync`), rather than every rank's at every event: `since[r]`, the step it is up to date at
@@ -87,6 +89,13 @@ class DecodeBlocks:
 
     def _preempt(self, r: int) -> None:
         raise NotImplementedError
+
+    def _reprice(self) -> None:
+        """The requests a step is priced at (`priced`), set when a rank's requests in flight change rather than at
+        every step: those in flight, and on several ranks at least the fullest rank's less one on every rank and one
+        more, as the surrogate prices the busiest rank's step (the ranks step together)."""
+        g = self.g
+        self.priced = max(self.nin, g * (max(self.inflight) - 1) + 1) if g > 1 else self.nin
 
     def _kv_steps(self, k: int) -> int:
         """The most of the next `k` decode steps every rank has blocks for; 0 after preempting a request
@@ -126,20 +135,31 @@ class DecodeBlocks:
         P = self.P
         rem, whole = k % P, k // P
         lo = (P - rem - self.step) % P
+        if self.g == 1:                     # one rank (no attention DP): no loop
+            kv, n = self.kv[0], self.ndec[0]
+            if n:
+                cnt = self.block_phases[0]
+                out = n * whole + (cnt[lo] if rem == 1 else 0 if not rem else sum(cnt[lo:lo + rem]) if lo + rem <= P
+                                   else sum(cnt[lo:]) + sum(cnt[:lo + rem - P]))
+                if out:
+                    kv.used += out
+                    if kv.used > kv.total:
+                        kv.take(0)
+            held = kv.used - kv.evictable if share else 0
+            return self._promised_share() if self.no_evict else (held if held > 0 else 0) / kv.total
+        hi, wraps = lo + rem, lo + rem > P
         most = 0
         for kv, n, cnt in zip(self.kv, self.ndec, self.block_phases, strict=True):
             if n:
-                # one step a time mostly (`rem` 1): its phase's count read in place, a longer stretch by `_window`
-                out = n * whole + (cnt[lo] if rem == 1 else _window(cnt, lo, rem, P) if rem else 0)
+                # one step a time mostly (`rem` 1): its phase's count read in place, a longer stretch summed (`_window`)
+                out = n * whole + (cnt[lo] if rem == 1 else 0 if not rem else sum(cnt[lo:hi]) if not wraps
+                                   else sum(cnt[lo:]) + sum(cnt[:hi - P]))
                 if out:
                     kv.used += out
                     if kv.used > kv.total:
                         kv.take(0)                 # evicts cached blocks
-            if not share:
-                continue
-            held = kv.used - kv.evictable
-            if held > most:
-                most = held
+            if share and kv.used - kv.evictable > most:
+                most = kv.used - kv.evictable
         return self._promised_share() if self.no_evict else most / self.kv[0].total
 
     def _sync(self, r: int) -> None:
@@ -171,7 +191,7 @@ class DecodeBlocks:
         requests at their full length, which is what holds its admission back."""
         if self.no_evict:
             return self._promised_share()
-        return max(kv.used - kv.evictable for kv in self.kv) / self.kv[0].total
+        return max([kv.used - kv.evictable for kv in self.kv]) / self.kv[0].total
 
     def _promised_share(self) -> float:
         return max(p + len(kv.held) * kv.entry_blocks for p, kv in zip(self.promised, self.kv, strict=True)) \
