@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import io
 import os
 import shutil
@@ -38,6 +39,22 @@ def _columns_unset(monkeypatch):
     """No `COLUMNS` but a test's own: dagc's piped output takes its width from it (docs/cli.md), and
     pytest-xdist's workers set COLUMNS=80, so a test would read tables at another width under `-n`."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+def cache_by_arguments(function):
+    """`functools.cache` keyed on the arguments as bound, defaults applied: `f(x)`, `f(x, "default")` and
+    `f(x, y="default")` are one call and share one result (functools.cache keys on how a call is written, so
+    each of those would compute it again)."""
+    signature = inspect.signature(function)
+    once = functools.cache(function)
+
+    @functools.wraps(function)
+    def shared(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return once(*bound.args, **bound.kwargs)
+    shared.cache_clear = once.cache_clear       # type: ignore[attr-defined]
+    return shared
 
 
 @functools.cache
@@ -124,19 +141,21 @@ def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = No
 
 
 @contextlib.contextmanager
-def one_computation_per_output():
+def one_computation_per_output(memo: dict | None = None):
     """Inside the block, what `check` and `search` compute is computed once per plan and options and shared by
     the commands run there: the check of `--format json` prints in text too, `search` (and `--rate`'s runs)
     likewise. For tests that read what one computation prints both ways; that a computation gives the same
     result twice is tests/test_search_pools.py's `test_the_search_is_deterministic` and tests/test_reproducible.py's.
-    Keyed on the plan's whole value (its repr) and every option but the progress bars, clock and timer."""
+    Keyed on the plan's whole value (its repr) and every option but the progress bars, clock and timer. A `memo`
+    (a dict the caller keeps) carries what was computed from one block to the next: tests that each enter the
+    block for one command share what the others computed, and no other test of the module sees it."""
     import dataclasses
 
     import dagc.drive.drive as driving
     import dagc.search.at_rate as at_rate
     import dagc.search.shown as shown
 
-    memo: dict = {}
+    memo = {} if memo is None else memo
 
     def once(name, real, key_of):
         def shared(*args, **kwargs):
