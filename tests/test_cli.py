@@ -178,12 +178,14 @@ def test_presets():
 
 
 def test_check_runs_the_search_for_the_optimal_verdict():
-    proc = dagc("check", "examples/mixtral-8x7b-1node.moe", search=True)
+    with one_computation_per_output():             # one check with its search, printed as text and as JSON
+        proc = dagc("check", "examples/mixtral-8x7b-1node.moe", search=True)
+        printed = dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json", search=True)
     assert proc.returncode == 0
     assert "optimal: no" in proc.stdout
     better = re.search(r"optimal\? `([^`]+)` gives [0-9.]+× the decode throughput", proc.stdout)
     assert better
-    data = json.loads(dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json", search=True).stdout)
+    data = json.loads(printed.stdout)
     assert data[0]["verdict"]["optimal"] is False
     assert data[0]["verdict"]["optimal_evidence"]["best_strategy"] == better.group(1)
 
@@ -353,8 +355,9 @@ def test_the_better_strategys_figures_stand_beside_this_ones():
 
     plan = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
     loaded = load_plan(plan)
-    text = dagc("check", plan, search=True)
-    report = json.loads(dagc("check", plan, "--format", "json", search=True).stdout)[0]
+    with one_computation_per_output():             # one check with its search, printed as text and as JSON
+        text = dagc("check", plan, search=True)
+        report = json.loads(dagc("check", plan, "--format", "json", search=True).stdout)[0]
     ev = report["verdict"]["optimal_evidence"]
     assert report["verdict"]["optimal"] is False
     lines = text.stdout.splitlines()
