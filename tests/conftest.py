@@ -42,9 +42,8 @@ def _columns_unset(monkeypatch):
 
 
 def cache_by_arguments(function):
-    """`functools.cache` keyed on the arguments as bound, defaults applied: `f(x)`, `f(x, "default")` and
-    `f(x, y="default")` are one call and share one result (functools.cache keys on how a call is written, so
-    each of those would compute it again)."""
+    """`functools.cache` keyed on the arguments bound with their defaults: `f(x)`, `f(x, "default")` and `f(x,
+    y="default")` share one result (functools.cache keys on how a call is written: each would compute it again)."""
     signature = inspect.signature(function)
     once = functools.cache(function)
 
@@ -65,6 +64,23 @@ def checked_example(name: str) -> tuple:
     from dagc.verdict.check import check
 
     return tuple(check(load_plan(EXAMPLES / name)))
+
+
+@functools.cache
+def checked_with_traffic(name: str) -> tuple:
+    """`(plan, check(plan))` of bench/record_capacities.py's `plan_named(name)` (an in-flight example with its
+    traffic, or the 16-GPU Qwen3-235B-A22B plan at 10 requests/s), computed once per test process: the capacity's
+    tests against the plain bisection (tests/test_capacity_reference.py) and against the recorded figures
+    (tests/test_capacity_recorded.py) read the same checks, and run in one process (`work_group`)."""
+    import sys
+
+    from dagc.verdict.check import check
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))
+    from record_capacities import plan_named
+
+    plan = plan_named(name)
+    return plan, tuple(check(plan))
 
 
 @pytest.fixture(scope="session")
@@ -286,10 +302,16 @@ FILE_COSTS = {
         if line.strip() and not line.startswith("#"))}
 
 
+CAPACITY_FILES = frozenset({"test_capacity_recorded.py", "test_capacity_reference.py"})   # `checked_with_traffic`
+
+
 def work_group(nodeid: str) -> str:
-    """The group of tests one process runs together: the examples' shared files, or the test's own file."""
+    """The group of tests one process runs together: the examples' shared files, the capacity's, or the test's
+    own file."""
     file = nodeid.partition("::")[0].rsplit("/", 1)[-1]
-    return "examples" if file in EXAMPLE_FILES else nodeid.partition("::")[0]
+    if file in EXAMPLE_FILES:
+        return "examples"
+    return "capacities" if file in CAPACITY_FILES else nodeid.partition("::")[0]
 
 
 def pytest_xdist_make_scheduler(config, log):
