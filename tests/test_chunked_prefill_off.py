@@ -125,6 +125,33 @@ def test_the_simulated_steps_take_whole_prompts(traffic_runs):
     assert any(take < left for step in split for left, take in step), "chunked, some prompt is split"
 
 
+def test_a_prompt_longer_than_any_step_runs_when_it_heads_its_queue(monkeypatch):
+    # a drawn prompt longer than the whole budget (6,000) never fits beside decode tokens: it is its step's only
+    # prompt as soon as it heads its rank's queue, beside the rank's decode tokens (SGLang's prefill batch of it
+    # alone), not once the rank has drained — which held every prompt behind it for the rank's longest request
+    seen: list[tuple[int, int]] = []            # per such step: the rank's decode requests, the prompts it took
+    real = replica_module.Replica._chunks
+
+    def chunks(self):
+        heads = [q[0] if q else None for q in self.prefill]
+        out = real(self)
+        ranks = [r for r, q in enumerate(self.prefill) if q]      # `_chunks` lists the ranks with a queue, in order
+        for r, mine in zip(ranks, out[0], strict=True):
+            head = heads[r]
+            if head is not None and head.left > self.chunk:
+                assert mine and mine[0][0] is head and mine[0][1] == head.left, "it heads its queue: it runs whole"
+                seen.append((self.ndec[r], len(mine)))
+        return out
+    monkeypatch.setattr(replica_module.Replica, "_chunks", chunks)
+    text = PLAN.format(batch=24, serving="inflight", chunk=6_000, extra="chunked_prefill = off  rate = 8 requests/s  "
+                       "requests = 300  lengths = lognormal  seed = 3")
+    plan = load_plan_text(text)
+    (r,) = check(plan)
+    simulate(plan, r.strategy, r.layout)
+    assert seen and all(n == 1 for _, n in seen), "a step's only prompt"
+    assert any(ndec > 0 for ndec, _ in seen), "beside decode tokens: the rank did not drain first"
+
+
 NO_EVICT = """model preset "qwen3-30b-a3b"
 cluster {{ gpus = 1  gpu preset "h200"  engine = {engine} }}
 workload {{

@@ -469,6 +469,11 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
                          f"{terms.hopper_expert_time_scale:g}×",
                          f"`dagc.plan.engines.{upper}_HOPPER_EXPERT_TIME_SCALE`",
                          f"`engine = {name}` (from 1.0) on h100-*, h200, h800"))
+        if name == "trtllm":
+            before = ".".join(map(str, engines.TRTLLM_XQA_FROM))
+            rows.append((f"decode attention reads each KV head's cache once per query head of its group, `{name}`",
+                         f"before {before}", "`dagc.plan.engines.TRTLLM_XQA_FROM`",
+                         f"`engine = {name}@0.5` to `@0.7`"))
         rows += [
             (f"CUDA-graph decode sizes, `{name}`",
              f"{len(sizes)} from {sizes[0]} to {sizes[-1]}" + (", padded" if terms.graph_padding else ", not padded")

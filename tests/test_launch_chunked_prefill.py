@@ -149,3 +149,34 @@ def test_a_pool_plan_is_unchanged():
     for a, b in zip(launch_result(check(off)[0]), launch_result(check(on)[0]), strict=True):
         assert [c.argv for c in a.commands] == [c.argv for c in b.commands]
         assert [f.text for f in a.files] == [f.text for f in b.files]
+
+
+PD_PLAN = """model preset "qwen3-30b-a3b"
+cluster {{ engine = trtllm  gpus = 4  gpu preset "h100-sxm" }}
+workload {{ batch = 64  prompt = 2000  generate = 300  serving = inflight
+  rate = 4 requests/s  requests = 400  {lengths} }}
+strategy pd = prefill 1 < tp 2 > decode 1 < tp 2 >
+"""
+
+
+def _prefill_yaml(lengths: str) -> tuple[str, str]:
+    plan = load_plan_text(PD_PLAN.format(lengths=lengths))
+    (launched,) = launch_result(check(plan)[0], ("trtllm",))
+    (yml,) = [f.text for f in launched.files if f.name.endswith("-prefill.yml")]
+    return yml, " ".join(launched.notes)
+
+
+def test_a_trtllm_prefill_pool_splits_a_drawn_prompt_longer_than_its_step():
+    # the prefill instance prefills its batch of 4 prompts of 2,000 tokens in one step: max_num_tokens 8,000
+    plan = load_plan_text(PD_PLAN.format(lengths="lengths = lognormal  length_cv = 1.2"))
+    longest = longest_prompt(plan.workload)
+    assert longest > 8000
+    yml, notes = _prefill_yaml("lengths = lognormal  length_cv = 1.2")
+    assert "max_num_tokens: 8000\nenable_chunked_prefill: true\n" in yml
+    assert f"longest prompt, {longest:,} tokens, is longer than the prefill server's max_num_tokens 8,000" in notes
+
+
+def test_a_trtllm_prefill_pool_of_fixed_prompts_keeps_the_engines_default():
+    yml, notes = _prefill_yaml("")
+    assert "max_num_tokens: 8000\n" in yml and "enable_chunked_prefill" not in yml
+    assert "longer than the prefill server's" not in notes

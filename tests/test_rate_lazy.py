@@ -10,7 +10,7 @@ from types import SimpleNamespace as N
 import pytest
 
 from dagc.lang.load import load_plan
-from dagc.search.at_rate import GOODPUT_TIE, _out_of_reach, rank_at_rate
+from dagc.search.at_rate import GOODPUT_TIE, _out_of_reach, _pool, _tier, rank_at_rate
 from dagc.search.search import search
 from conftest import EXAMPLES
 
@@ -50,3 +50,33 @@ def test_the_rows_shown_are_those_of_simulating_every_candidate(name, rate, cut)
         rows = [json.dumps(a.to_json(), sort_keys=True) for a in lazy.ranked[:shown]]
         assert rows == [json.dumps(a.to_json(), sort_keys=True) for a in every.ranked[:shown]]
         assert lazy.to_json(shown)["beyond_shown"] == beyond
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "rate", "gpus"), [("llama-4-maverick-8xh200", 0.741224, 8),
+                                                    ("qwen3-30b-a3b-inflight", 3.73278, 2)])
+def test_goodputs_that_tie_at_the_rate_are_ranked_by_p99_ttft_and_every_tied_candidate_is_simulated(
+        name, rate, gpus):
+    """bench/bench_traffic.py's two slowest `search --rate` cases (issue 57; R half the first strategy's steady
+    rate, `--only rate`): every candidate on as many GPUs as the first that keeps up serves the whole rate, so
+    their goodputs per GPU tie at R / GPUs — 0.741224 / 8 = 0.092653 and 3.73278 / 2 = 1.86639 requests/s — and
+    the bound a candidate serves at most R cannot leave one of them out (`_out_of_reach`): the p99 TTFT of its
+    whole run orders them. Only candidates on more GPUs are left out (qwen3-30b-a3b-inflight's on 3 and 4 GPUs,
+    whose bound R / 3 = 1.24 is below the first row by more than the noise), and the rows shown are those of
+    simulating every candidate."""
+    plan = load_plan(str(EXAMPLES / f"{name}.moe"))
+    found = search(plan, top=10)
+    every = rank_at_rate(plan, found, rate)
+    first = every.ranked[0]
+    assert first.candidate.gpus == gpus and _tier(first) == 0
+    assert first.goodput_per_gpu == pytest.approx(rate / gpus, rel=1e-12)
+    tied = [a for a in every.ranked if _tier(a) == 0 and a.goodput_per_gpu == first.goodput_per_gpu]
+    assert len(tied) >= 8 and all(a.candidate.gpus == gpus for a in tied)
+    p99 = [a.load.figures.ttft_s.p99 for a in tied]
+    assert p99 == sorted(p99) and p99[0] < p99[-1]
+    more = sum(1 for c in _pool(found) if c.gpus > gpus)
+    for shown in (1, 10):
+        lazy = rank_at_rate(plan, found, rate, shown=shown)
+        assert lazy.beyond == more
+        rows = [json.dumps(a.to_json(), sort_keys=True) for a in lazy.ranked[:shown]]
+        assert rows == [json.dumps(a.to_json(), sort_keys=True) for a in every.ranked[:shown]]

@@ -294,6 +294,8 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
     if hopper_expert_scale(cluster) != 1.0:
         host += (f", on this Hopper GPU its routed experts' grouped GEMMs {hopper_expert_scale(cluster):.3g}× the "
                  "profile's time")
+    if t.kv_read_per_query_head:
+        host += ", its decode attention reading each KV head's cache once per query head of its group"
     where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
              f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
     queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "

@@ -25,7 +25,7 @@ __all__ = ["attention", "attention_context_kernels", "attention_fixed_kernels", 
            "dense_ffn", "embed", "final_norm", "lm_head", "norm", "o_proj", "qkv", "send",
            "tp_gather", "tp_reduce", "attention_reads", "cp_gather_reads", "dense_ffn_reads", "embed_reads",
            "final_norm_reads", "lm_head_reads", "norm_reads", "o_proj_reads", "qkv_reads", "send_reads",
-           "tp_gather_reads", "tp_reduce_reads"]
+           "tp_gather_reads", "tp_reduce_reads", "kv_reads"]
 
 
 def embed(s: Shapes, r: Recipe) -> OpTemplate:
@@ -79,7 +79,7 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         flops = 2 * s.n_seq * q * ctx * d.heads_r * (d.dk + d.dv) / d.cp
         total = 2 * s.R * q * ctx * m.heads * (d.dk + d.dv)
         act = s.n_seq * q * (d.q_out + d.o_in) * AB
-        hbm = act + s.n_seq * ctx / d.cp * d.kvb_token        # reads the KV cache
+        hbm = act + s.n_seq * ctx / d.cp * d.kvb_token * kv_reads(s)   # reads the KV cache
         out = s.n_seq * q * d.o_in * AB
     if s.phase is Phase.MIXED:
         # The chunk's tokens attend to their prompt's prefix and to each other. Over a prompt's chunks
@@ -167,7 +167,23 @@ def _decode_kernel(s: Shapes, ctx: float, q: int = 1) -> Kernel:
         return s.kernel("mla_decode", KernelClass.MLA_DECODE, (s.n_seq, s.vec(ctx), s.vec(d.heads_r * q),
                                                                s.vec(m.mla.kv_lora), s.vec(m.mla.qk_rope), kvb))
     return s.kernel("decode_attention", KernelClass.ATTN_DECODE,
-                    (s.n_seq, s.vec(ctx), s.vec(d.heads_r * q), s.vec(_kv_heads_attn(s)), s.vec(d.dk), kvb))
+                    (s.n_seq, s.vec(ctx), s.vec(d.heads_r * q), s.vec(_kv_heads_attn(s) * kv_reads(s)), s.vec(d.dk),
+                     kvb))
+
+
+def kv_reads(s: Shapes) -> float:
+    """How many times a decode step's attention reads each KV head's cache on a rank: once — a kernel that runs a
+    KV head's group of query heads together (FlashAttention, FlashInfer, TensorRT-LLM's XQA) —, or once per query
+    head of its group where the engine runs grouped-query decode as multi-head attention, one thread block per query
+    head each reading its group's KV head (`EngineTerms.kv_read_per_query_head`: TensorRT-LLM's masked multi-head
+    attention kernel before 0.8; docs/cost-model.md, "The engine"). MLA's latent cache is read once.
+
+    Example: Llama 2 70B (64 query heads, 8 KV heads) at tp 2 reads each of a rank's 4 KV heads 32 / 4 = 8 times.
+    """
+    m, d = s.m, s.d
+    if s.engine is None or not s.engine.kv_read_per_query_head or m.attention is AttentionKind.MLA:
+        return 1.0
+    return d.heads_r / kv_heads_per_rank(m, d.tp)
 
 
 def o_proj(s: Shapes, r: Recipe) -> OpTemplate:

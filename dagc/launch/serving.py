@@ -93,6 +93,13 @@ class Serving:
         return self.inflight and not self.chunked_prefill
 
     @property
+    def splits_long_prompts(self) -> bool:
+        """A disaggregated prefill instance whose traffic sends a prompt longer than its step (`chunk`, a prefill of
+        its batch's prompts): an engine that takes prompts whole (TensorRT-LLM's default) would refuse it, so its
+        launch turns chunked prefill on, which splits such a prompt over steps (`dagc.launch.trtllm`)."""
+        return self.role == PoolRole.PREFILL.value and self.longest_prompt > self.chunk
+
+    @property
     def step_requests(self) -> int:
         """Requests of one of the `pp` batches an engine keeps in flight: ceil(requests / pp)."""
         return -(-self.requests // self.pp)
@@ -267,7 +274,8 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
                    query_len=1 + spec, role=mode.role.value if mode.role is not None else "",
                    inflight=workload.inflight, chunked_prefill=workload.chunked_prefill,
-                   longest_prompt=longest_prompt(workload) if workload.inflight and not workload.chunked_prefill else 0,
+                   longest_prompt=longest_prompt(workload) if (workload.inflight and not workload.chunked_prefill)
+                   or mode.role == PoolRole.PREFILL else 0,
                    max_len=length_limit(workload, plan.model.context_length),
                    limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "",
                    kv_needed_bytes=fullest.kv_needed_bytes if fullest else None,

@@ -188,7 +188,8 @@ def serving_yaml(v: Serving | None, kv_dtype: str = "") -> str:
     """
     if v is None:
         return "kv_cache_config:\n" + kv_dtype if kv_dtype else ""
-    chunked = [f"enable_chunked_prefill: {'false' if v.whole_prompts else 'true'}"] if v.inflight else []
+    chunked = [f"enable_chunked_prefill: {'false' if v.whole_prompts else 'true'}"] \
+        if v.inflight or v.splits_long_prompts else []
     lines = [f"max_seq_len: {v.max_len}", f"max_batch_size: {v.step_requests}", f"max_num_tokens: {v.chunk}", *chunked]
     if v.free_fraction is not None or kv_dtype:
         lines.append("kv_cache_config:")
@@ -276,6 +277,12 @@ def _serving_notes(v: Serving | None) -> list[str]:
                      f"{v.chunk:,}: with chunked prefill off TensorRT-LLM refuses such a request (tensorrt_llm/"
                      "llmapi/llm.py, _check_arguments: \"should not exceed max_num_tokens\"), where dagc's simulated "
                      "load runs it alone in a step (W526)")
+    if v.splits_long_prompts:
+        notes.append(f"the traffic's longest prompt, {v.longest_prompt:,} tokens, is longer than the prefill server's "
+                     f"max_num_tokens {v.chunk:,}: enable_chunked_prefill: true, so that TensorRT-LLM splits it over "
+                     "steps — with its default (false) it refuses such a request (tensorrt_llm/llmapi/llm.py, "
+                     "_check_arguments: \"should not exceed max_num_tokens\"); dagc's figures price each prompt's "
+                     "prefill whole")
     chunking = v.inflight and not v.whole_prompts
     if chunking and v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:   # dagc fills a step's room
         notes.append(f"TensorRT-LLM cuts prompts into chunks of whole KV blocks ({TOKENS_PER_BLOCK} tokens by "

@@ -19,8 +19,9 @@ from pydantic import model_validator
 
 from .base import Frozen
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES", "Engine",
-           "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release", "terms_of"]
+__all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES",
+           "TRTLLM_XQA_FROM", "Engine", "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release",
+           "terms_of"]
 
 EngineName = Literal["vllm", "sglang", "trtllm", "pytorch"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("vllm", "sglang", "trtllm", "pytorch")
@@ -91,6 +92,11 @@ class EngineTerms(Frozen):
     # beside every running request at theirs (TensorRT-LLM's default capacity scheduler, GUARANTEED_NO_EVICT);
     # False: admitted while its prompt's blocks are free, the latest preempted when blocks run out (vLLM, SGLang).
     no_evict: bool = False
+    # Grouped-query decode attention run as multi-head attention: one thread block per query head, each reading its
+    # group's KV head, so a step reads each KV head's cache once per query head of its group (heads / kv_heads
+    # times) instead of once (TensorRT-LLM's masked multi-head attention kernel before its XQA kernel, 0.8;
+    # `dagc.ir.op_attention.kv_reads`). False: once (FlashAttention, FlashInfer, XQA).
+    kv_read_per_query_head: bool = False
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
@@ -98,7 +104,7 @@ class EngineTerms(Frozen):
         return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.ingest_s, self.graph_sizes,
                      self.graph_padding, self.mixed_graphs, tuple(sorted(self.glue.items())), self.compute_time_scale,
                      self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale,
-                     self.no_evict))
+                     self.no_evict, self.kv_read_per_query_head))
 
     @property
     def frontend_alone_s(self) -> float:
@@ -274,15 +280,28 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
 # The releases before which a term has no calibration run of its own: the term keeps its default there. TensorRT-LLM's
 # Hopper expert scale is fitted on its PyTorch backend (the default from 1.0); before, the TensorRT engine's MoE plugin.
 _FITTED_FROM: Mapping[EngineName, Mapping[str, tuple[int, int]]] = {"trtllm": {"hopper_expert_time_scale": (1, 0)}}
+# The terms that hold only before a release, with their value there (their default from that release on). TensorRT-LLM
+# 0.5-0.7 ran every generation step's attention in its masked multi-head attention kernel, one thread block per query
+# head (`dim3 grid{num_heads, batch_size}`, each block reading KV head `hi / (num_heads / num_kv_heads)`:
+# cpp/tensorrt_llm/kernels/decoderMaskedMultiheadAttention/ in release/0.5.0 and release/v0.7.1); 0.7's XQA kernel was
+# opt-in (`TRTLLM_ENABLE_XQA=1`), FP16 and a contiguous KV cache only; 0.8.0 added BF16 and the paged KV cache to it
+# and enabled it by default ("Add bfloat16 and paged kv cache support for optimized generation MQA/GQA kernels", the
+# release notes; docs/source/blogs/XQA-kernel.md: "will be included in the v0.8 releases").
+TRTLLM_XQA_FROM = (0, 8)
+_BEFORE: Mapping[EngineName, Mapping[str, tuple[tuple[int, int], Any]]] = {
+    "trtllm": {"kv_read_per_query_head": (TRTLLM_XQA_FROM, True)}}
 
 
 def terms_of(name: EngineName, release: str | None) -> EngineTerms:
     """The terms of engine `name` at `release` (None: its newest): `ENGINE_TERMS`, with each term fitted on a later
-    generation than `release`'s at its default (`_FITTED_FROM`).
+    generation than `release`'s at its default (`_FITTED_FROM`) and each term of an earlier one at its value there
+    (`_BEFORE`).
 
     Example:
         >>> terms_of("trtllm", "0.17.0").hopper_expert_time_scale, terms_of("trtllm", "1.0").hopper_expert_time_scale
         (1.0, 2.22)
+        >>> terms_of("trtllm", "0.7.1").kv_read_per_query_head, terms_of("trtllm", "0.8.0").kv_read_per_query_head
+        (True, False)
     """
     terms = ENGINE_TERMS.get(name, EngineTerms())
     found = _RELEASE.fullmatch(release) if release is not None else None
@@ -291,6 +310,7 @@ def terms_of(name: EngineName, release: str | None) -> EngineTerms:
     series = tuple(int(x) for x in found.group(1).split("."))
     older = {t: type(terms).model_fields[t].default for t, since in _FITTED_FROM.get(name, {}).items()
              if series < since}
+    older |= {t: value for t, (until, value) in _BEFORE.get(name, {}).items() if series < until}
     return terms.model_copy(update=older) if older else terms
 
 

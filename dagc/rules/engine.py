@@ -324,10 +324,11 @@ def prompts_over_chunk(plan: Plan, count: int, total: int, longest: int) -> Diag
     `max_num_tokens`, vLLM's `--max-num-batched-tokens`) bounds the prompt tokens of a step: an engine
     refuses a prompt longer than it (TensorRT-LLM: "the sum of prompt length … should not exceed
     max_num_tokens"; vLLM does not start with a budget below its length limit). Drawn lengths (`lengths`
-    other than `fixed`) or a request log can send such prompts. dagc still simulates them: each runs alone
-    in its rank's step once no request decodes there, so it and every prompt behind it wait for the rank
-    to drain — the percentiles, the capacity and the goodput then carry waits a deployment that refuses
-    those requests would not have. Raise `chunk` to the longest prompt, or turn chunked prefill on.
+    other than `fixed`) or a request log can send such prompts. dagc still simulates them: once such a
+    prompt heads its rank's queue it is a step's only prompt, whole, beside the rank's decode tokens (as
+    SGLang runs it alone in a prefill batch between decode batches) — a step longer than the budget, and
+    requests a deployment that refuses them would not serve. Raise `chunk` to the longest prompt, or turn
+    chunked prefill on.
 
     Bad:
         workload { batch = 64  prompt = 2000  generate = 400  serving = inflight  chunk = 8192
@@ -340,8 +341,8 @@ def prompts_over_chunk(plan: Plan, count: int, total: int, longest: int) -> Diag
     return diag("W526", Severity.WARNING,
                 f"{count_text(count, 'request')} of the {total:,} simulated send{'s' if count == 1 else ''} a prompt "
                 f"longer than `chunk = {chunk}` (the longest {longest:,} tokens) with chunked prefill off: "
-                f"{_LONGER.get(plan.cluster.engine.name, _LONGER['trtllm'])}; dagc runs each alone in its rank's step "
-                "once no request decodes there, and the prompts behind it wait",
+                f"{_LONGER.get(plan.cluster.engine.name, _LONGER['trtllm'])}; dagc runs each whole as a step's only "
+                "prompt, beside the rank's decode tokens",
                 plan.span_of("workload.chunked_prefill") or plan.span_of("workload"),
                 f"write `chunk = {longest}` or more, shorten the prompts the traffic sends, or `chunked_prefill = on`")
 

@@ -6,23 +6,22 @@ ids (`dagc.serve.requests.Requests`), each attention-DP rank's most requests in 
 shared `Run`, filled with every request's arrival, first token, end, preemptions and cached prompt
 tokens, each step's gap and tokens, and the replica's timeline.
 
-Its attention-DP ranks step together. Waiting requests are admitted first come first served, each to the
-rank with the fewest in flight (else the one with the most free blocks), while it holds fewer than its
-share of the batch and has free blocks for the request's prompt beyond the longest chain of its prompt's
-hashed blocks cached there; no request is admitted in a step that preempted one (as vLLM). A step fills
-each rank's token budget (`chunk`) after its decode tokens with prompt tokens, first come first served
-(the last prompt chunked; with chunked prefill off, whole prompts while they fit, as TensorRT-LLM's
-scheduler takes them — a prompt longer than the whole budget runs alone once nothing else is in the
-rank's step); it costs what the surrogate says for the replica's requests in flight, the
-largest rank's prompt tokens, and the prefix the decode requests attend to (their mean context less
-half the workload's `generate`; a prompt's own length when none decodes). A request ending its prompt
-emits its first token and caches its prompt's hashed blocks; each decode step grows its KV by a token, a
-block every 16. When a rank has no block for that, its most recently admitted request is preempted
-(vLLM V1's recompute): its blocks are freed, it goes back to the head of the queue, and later prefills
-its prompt and the tokens it had generated again — except on an engine that never preempts (TensorRT-LLM's
-GUARANTEED_NO_EVICT), which admits a request only while its rank holds it and every request there at full
-length. Stretches of decode steps with nothing to admit, no
-end and enough blocks run as one event.
+Its attention-DP ranks step together. Waiting requests are admitted first come first served, each to the rank
+with the fewest in flight (else the one with the most free blocks), while it holds fewer than its share of the
+batch and has free blocks for the request's prompt beyond the longest chain of its prompt's hashed blocks cached
+there; no request is admitted in a step that preempted one (as vLLM). A step fills each rank's token budget
+(`chunk`) after its decode tokens with prompt tokens, first come first served (the last prompt chunked; with
+chunked prefill off, whole prompts while they fit, as TensorRT-LLM's scheduler takes them — a prompt longer than
+the whole budget, which no step could hold, takes a step's prompt tokens alone once it heads its rank's queue,
+beside the rank's decode tokens); it costs what the surrogate says for the replica's requests in flight, the
+largest rank's prompt tokens, and the prefix the decode requests attend to (their mean context less half the
+workload's `generate`; a prompt's own length when none decodes). A request ending its prompt emits its first
+token and caches its prompt's hashed blocks; each decode step grows its KV by a token, a block every 16. When a
+rank has no block for that, its most recently admitted request is preempted (vLLM V1's recompute): its blocks
+are freed, it goes back to the head of the queue, and later prefills its prompt and the tokens it had generated
+again — except on an engine that never preempts (TensorRT-LLM's GUARANTEED_NO_EVICT), which admits a request
+only while its rank holds it and every request there at full length. Stretches of decode steps with nothing to
+admit, no end and enough blocks run as one event.
 """
 
 from __future__ import annotations
@@ -266,9 +265,9 @@ class Replica(DecodeBlocks):
             mine = []
             for req in queue:
                 if self.whole and req.left > room - size:
-                    if size or ndec:         # it waits for a step with room for all of it
+                    if size or (ndec and req.left <= self.chunk):   # it waits for a step with room for all of it
                         break
-                    room = req.left          # longer than the whole budget: alone in its rank's step
+                    room = req.left          # longer than any step's budget: its own step, beside the decodes
                 take = min(room - size, req.left)
                 mine.append((req, take))
                 size += take

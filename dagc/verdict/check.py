@@ -158,11 +158,14 @@ class StrategyResult:
 
 
 def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = None,
-                   with_capacity: bool | Literal["at-rate"] = True) -> StrategyResult:
-    """Flatten one strategy and `analyse` it (resolve, rules, memory, DAG, schedule, verdict); with
-    traffic, simulate it under that load (`dagc.verdict.under_load`; `progress(done, total)` follows the
-    simulation) and judge the requirements on the load, and — `with_capacity` — find its capacity (`AT_RATE`: only
-    whether it reaches the plan's rate, `dagc.verdict.under_load`).
+                   with_capacity: bool | Literal["at-rate"] = True,
+                   engine: Callable[[StrategyResult], StrategyResult] | None = None) -> StrategyResult:
+    """Flatten one strategy and `analyse` it (resolve, rules, memory, DAG, schedule, verdict); `engine` adds what
+    the plan's engine refuses of it (`check`); with traffic, simulate a strategy still correct under that load
+    (`dagc.verdict.under_load`; `progress(done, total)` follows the simulation) and judge the requirements on the
+    load, and — `with_capacity` — find its capacity (`AT_RATE`: only whether it reaches the plan's rate,
+    `dagc.verdict.under_load`). A strategy with errors, the engine's among them, is not simulated: its `load` is
+    None, as report.json's is (docs/outputs.md).
 
     A strategy that does not flatten (E201, E202, E204) gets its diagnostics and nothing else.
     """
@@ -171,34 +174,49 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         reqs = judge_requirements(plan, None, None, None)
         return StrategyResult(plan=plan, decl=decl, strategy=None, layout=None, memory=None,
                               diagnostics=tuple(cap(diags)), requirements=reqs, verdict=verdict(diags, reqs))
+    result = _checked_steady(plan, decl, strategy)
+    if engine is not None:
+        result = engine(result)
+    if result.plan.workload.traffic is None or not result.valid or result.metrics is None:
+        return result
+    if result.pooled is not None:
+        pooled = result.pooled
+        if len(pooled.pools) != 2:
+            return result
+        reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), _pool_steps(pooled),
+                                                    result.diagnostics, result.requirements, progress, with_capacity)
+    else:
+        if result.memory is None or result.layout is None:
+            return result
+        lay, kv_tokens, ready = result.layout, kv_capacity_of(result.memory, result.layout, result.plan.workload), \
+            result.plan
+        reqs, judged, load, found = _judged_on_load(
+            ready, lambda: strategy_run(strategy, lay, StepPrices(ready, strategy, lay), kv_tokens),
+            binding_steps(result.metrics), result.diagnostics, result.requirements, progress, with_capacity)
+    return replace(result, diagnostics=found, requirements=reqs, verdict=_traffic_unknown(result.plan, judged, load),
+                   load=load)
+
+
+def _checked_steady(plan: Plan, decl: StrategyDecl, strategy: Strategy) -> StrategyResult:
+    """A flattened strategy checked without its traffic: its pools (`check_pools`) or its `analyse`, the verdict
+    on the steady state's figures (its traffic's, not simulated yet, `_traffic_unknown`)."""
     if strategy.disaggregated:
         pooled = check_pools(plan, strategy)
         decode = pooled.decode
         a = decode.analysis if decode is not None else None
-        reqs, judged, load, found = pooled.requirements, pooled.verdict, None, pooled.diagnostics
-        if (pooled.plan.workload.traffic is not None and pooled.valid and pooled.metrics is not None
-                and len(pooled.pools) == 2):
-            reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), _pool_steps(pooled),
-                                                        found, reqs, progress, with_capacity)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
-                              memory=a.memory if a else None, diagnostics=found,
-                              requirements=reqs, verdict=_traffic_unknown(pooled.plan, judged, load),
-                              metrics=pooled.metrics,
-                              compiled=a.compiled if a else None, pooled=pooled, load=load)
+                              memory=a.memory if a else None, diagnostics=pooled.diagnostics,
+                              requirements=pooled.requirements,
+                              verdict=_traffic_unknown(pooled.plan, pooled.verdict, None),
+                              metrics=pooled.metrics, compiled=a.compiled if a else None, pooled=pooled)
     workload = None
     if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
         workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))
     a = analyse(plan, strategy, workload, decl=decl)
-    reqs, judged, load, found = a.requirements, a.verdict, None, a.diagnostics
     metrics = a.metrics if isinstance(a.metrics, SteadyMetrics) else None     # a deployment's (no pool's instance)
-    if a.plan.workload.traffic is not None and a.valid and metrics is not None and a.memory is not None:
-        lay, kv_tokens = a.layout, kv_capacity_of(a.memory, a.layout, a.plan.workload)
-        reqs, judged, load, found = _judged_on_load(
-            a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay), kv_tokens),
-            binding_steps(metrics), a.diagnostics, reqs, progress, with_capacity)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
-                          diagnostics=found, requirements=reqs, verdict=_traffic_unknown(a.plan, judged, load),
-                          metrics=metrics, compiled=a.compiled, load=load)
+                          diagnostics=a.diagnostics, requirements=a.requirements,
+                          verdict=_traffic_unknown(a.plan, a.verdict, None), metrics=metrics, compiled=a.compiled)
 
 
 def _traffic_unknown(plan: Plan, judged: Verdict, load: UnderLoad | None) -> Verdict:
@@ -275,9 +293,7 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Se
     if isinstance(strategy, str):
         strategy = strategy_option(strategy, plan)
     decls = (strategy,) if strategy is not None else plan.strategies
-    results = [check_strategy(plan, d, _share(progress, i, len(decls))) for i, d in enumerate(decls)]
-    if engine is not None:
-        results = [engine(r) for r in results]
+    results = [check_strategy(plan, d, _share(progress, i, len(decls)), engine=engine) for i, d in enumerate(decls)]
     if optimality is not None:
         judged = []
         for r in results:

@@ -110,9 +110,9 @@ class _Tries:
         if self.left <= 0:
             return None
         self.left -= 1
-        judged, decl = self.judge or (lambda x: x), decl or self.decl
-        r = judged(check_strategy(plan, decl, with_capacity=False))
-        return judged(check_strategy(plan, decl, with_capacity=AT_RATE)) if _meets(r) and r.load else r
+        decl = decl or self.decl
+        r = check_strategy(plan, decl, with_capacity=False, engine=self.judge)
+        return check_strategy(plan, decl, with_capacity=AT_RATE, engine=self.judge) if _meets(r) and r.load else r
 
 
 def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -> NextStep:
