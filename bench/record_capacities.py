@@ -17,13 +17,14 @@ import argparse
 import json
 import re
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from bench_traffic import QWEN235  # noqa: E402  (bench/ is the script's own directory)
 
 from dagc.lang.load import load_plan_text
 from dagc.plan.plan import Plan
-from dagc.verdict.check import check
+from dagc.verdict.check import StrategyResult, check
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,7 +62,12 @@ def plan_named(name: str) -> Plan:
 
 def capacities(plan: Plan) -> dict[str, float | None]:
     """Each strategy's capacity (requests/s; None where not judged or not found), by the strategy's text."""
-    return {r.strategy.text: (r.load.capacity_requests_per_s if r.load is not None else None) for r in check(plan)}
+    return capacities_of(check(plan))
+
+
+def capacities_of(results: Iterable[StrategyResult]) -> dict[str, float | None]:
+    """`capacities` of a plan's check already made."""
+    return {r.strategy.text: (r.load.capacity_requests_per_s if r.load is not None else None) for r in results}
 
 
 def main() -> None:

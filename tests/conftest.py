@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import io
 import os
 import shutil
@@ -40,6 +41,21 @@ def _columns_unset(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
 
 
+def cache_by_arguments(function):
+    """`functools.cache` keyed on the arguments bound with their defaults: `f(x)`, `f(x, "default")` and `f(x,
+    y="default")` share one result (functools.cache keys on how a call is written: each would compute it again)."""
+    signature = inspect.signature(function)
+    once = functools.cache(function)
+
+    @functools.wraps(function)
+    def shared(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return once(*bound.args, **bound.kwargs)
+    shared.cache_clear = once.cache_clear       # type: ignore[attr-defined]
+    return shared
+
+
 @functools.cache
 def checked_example(name: str) -> tuple:
     """`check(load_plan(EXAMPLES / name))` of an example plan, computed once per process (each
@@ -48,6 +64,23 @@ def checked_example(name: str) -> tuple:
     from dagc.verdict.check import check
 
     return tuple(check(load_plan(EXAMPLES / name)))
+
+
+@functools.cache
+def checked_with_traffic(name: str) -> tuple:
+    """`(plan, check(plan))` of bench/record_capacities.py's `plan_named(name)` (an in-flight example with its
+    traffic, or the 16-GPU Qwen3-235B-A22B plan at 10 requests/s), computed once per test process: the capacity's
+    tests against the plain bisection (tests/test_capacity_reference.py) and against the recorded figures
+    (tests/test_capacity_recorded.py) read the same checks, and run in one process (`work_group`)."""
+    import sys
+
+    from dagc.verdict.check import check
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))
+    from record_capacities import plan_named
+
+    plan = plan_named(name)
+    return plan, tuple(check(plan))
 
 
 @pytest.fixture(scope="session")
@@ -124,19 +157,21 @@ def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = No
 
 
 @contextlib.contextmanager
-def one_computation_per_output():
+def one_computation_per_output(memo: dict | None = None):
     """Inside the block, what `check` and `search` compute is computed once per plan and options and shared by
     the commands run there: the check of `--format json` prints in text too, `search` (and `--rate`'s runs)
     likewise. For tests that read what one computation prints both ways; that a computation gives the same
     result twice is tests/test_search_pools.py's `test_the_search_is_deterministic` and tests/test_reproducible.py's.
-    Keyed on the plan's whole value (its repr) and every option but the progress bars, clock and timer."""
+    Keyed on the plan's whole value (its repr) and every option but the progress bars, clock and timer. A `memo`
+    (a dict the caller keeps) carries what was computed from one block to the next: tests that each enter the
+    block for one command share what the others computed, and no other test of the module sees it."""
     import dataclasses
 
     import dagc.drive.drive as driving
     import dagc.search.at_rate as at_rate
     import dagc.search.shown as shown
 
-    memo: dict = {}
+    memo = {} if memo is None else memo
 
     def once(name, real, key_of):
         def shared(*args, **kwargs):
@@ -267,10 +302,16 @@ FILE_COSTS = {
         if line.strip() and not line.startswith("#"))}
 
 
+CAPACITY_FILES = frozenset({"test_capacity_recorded.py", "test_capacity_reference.py"})   # `checked_with_traffic`
+
+
 def work_group(nodeid: str) -> str:
-    """The group of tests one process runs together: the examples' shared files, or the test's own file."""
+    """The group of tests one process runs together: the examples' shared files, the capacity's, or the test's
+    own file."""
     file = nodeid.partition("::")[0].rsplit("/", 1)[-1]
-    return "examples" if file in EXAMPLE_FILES else nodeid.partition("::")[0]
+    if file in EXAMPLE_FILES:
+        return "examples"
+    return "capacities" if file in CAPACITY_FILES else nodeid.partition("::")[0]
 
 
 def pytest_xdist_make_scheduler(config, log):

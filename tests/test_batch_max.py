@@ -21,7 +21,7 @@ from dagc.units import Dimension, format_si
 from dagc.verdict.analyse import analyse
 from dagc.verdict.batch_max import BATCH_LIMIT, bounded_largest_batch, choose_batch, fast_largest_batch, largest_batch
 from dagc.verdict.check import check
-from conftest import run_dagc
+from conftest import cache_by_arguments, run_dagc
 from plans import plan_texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +58,14 @@ def test_largest_batch_finds_the_boundary_of_any_monotone_predicate(boundary, li
     assert len(probes) <= 2 * limit.bit_length() + 2                 # doubling, then bisection
 
 
+@cache_by_arguments
+def _checked(text: str) -> tuple:
+    """`(plan, check(plan))` of `load_plan_text(with_max(text))`, once in this module: the tests that only read
+    the check of the same plan (its chosen batches, what one more request breaks) share it."""
+    plan = load_plan_text(with_max(text))
+    return plan, tuple(check(plan))
+
+
 def _served_exactly(plan, strategy, workload) -> tuple[bool, object]:
     a = analyse(plan, strategy, workload)
     ok = a.valid and all(r.met is not False for r in a.requirements
@@ -70,8 +78,8 @@ def _served_exactly(plan, strategy, workload) -> tuple[bool, object]:
                                   QWEN.replace("memory <= 80 %", "")])       # bound by the GPU's memory itself
 def test_check_chooses_the_boundary_exactly(text):
     """At the batch chosen the strategy fits and meets its limits; one more request breaks the one named."""
-    plan = load_plan_text(with_max(text))
-    for r in check(plan):
+    plan, results = _checked(text)
+    for r in results:
         assert r.valid
         batch = r.plan.workload.batch
         assert batch > 1 and batch != BATCH_LIMIT           # a boundary found, not the search's limit
@@ -316,7 +324,7 @@ def test_check_and_search_say_each_strategys_batch_and_what_limits_it(tmp_path):
     plan.write_text(with_max(QWEN))
     checked = run_dagc("check", str(plan), "--no-search")
     lines = checked.stdout.splitlines()
-    for r in check(load_plan_text(with_max(QWEN))):
+    for r in _checked(QWEN)[1]:
         # the strategy's section leads with its verdicts and requirements; its GPUs line follows them
         rule = next(i for i, line in enumerate(lines) if f"strategy {r.label} = " in line)
         at = next(i for i, line in enumerate(lines) if line.startswith("GPUs: ") and i > rule)
@@ -350,9 +358,8 @@ def test_the_clusters_bound_is_the_same_whatever_batch_a_strategy_chose():
 def test_the_comparison_report_says_what_limits_each_batch(tmp_path):
     """compile's side-by-side report gives each strategy's batch with what one more request would break."""
     from dagc.export.compile import CompileOptions, compile_results
-    plan = load_plan_text(with_max(QWEN))
-    results = check(plan)
-    compile_results(plan, results, tmp_path / "out", CompileOptions())
+    plan, results = _checked(QWEN)
+    compile_results(plan, list(results), tmp_path / "out", CompileOptions())
     report = (tmp_path / "out" / "report.md").read_text()
     row = next(line for line in report.splitlines() if line.startswith("| batch (batch = max) |"))
     cells = [c.strip() for c in row.strip("|").split("|")][1:]

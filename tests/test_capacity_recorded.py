@@ -19,7 +19,9 @@ from dagc.verdict.under_load import CAPACITY_TOLERANCE
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from record_capacities import capacities, names, plan_named  # noqa: E402
+from record_capacities import capacities_of, names  # noqa: E402
+
+from conftest import checked_with_traffic  # noqa: E402
 
 RECORDED = json.loads((ROOT / "tests" / "data" / "capacity_recorded.json").read_text())["capacities"]
 
@@ -32,7 +34,7 @@ def test_every_plan_recorded_is_a_plan_measured():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RECORDED))
 def test_capacity_is_the_recorded_ones_within_its_tolerance(name):
-    got, want = capacities(plan_named(name)), RECORDED[name]
+    got, want = capacities_of(checked_with_traffic(name)[1]), RECORDED[name]     # `capacities(plan_named(name))`
     assert sorted(got) == sorted(want)
     for text, recorded in want.items():
         assert (got[text] is None) == (recorded is None), (text, got[text], recorded)

@@ -21,7 +21,6 @@ from dagc.serve.kv_blocks import kv_capacity_of
 from dagc.serve.load_figures import load_figures
 from dagc.serve.load_result import CEILING_MARGIN
 from dagc.serve.step_prices import StepPrices
-from dagc.verdict.check import check
 from dagc.verdict.under_load import (
     CAPACITY_STEPS,
     CAPACITY_TOLERANCE,
@@ -35,7 +34,7 @@ from dagc.verdict.under_load import (
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from record_capacities import with_traffic  # noqa: E402  (the traffic each example is given, one place)
+from conftest import checked_with_traffic  # noqa: E402
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.moe") if "serving = inflight" in p.read_text())
 
@@ -86,9 +85,10 @@ def _reference(plan, run, steady: float, known: tuple[float, bool] | None) -> fl
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
-    plan = with_traffic(path)
     judged = 0
-    for r in check(plan):
+    # `check(with_traffic(path))` (bench/record_capacities.py: the traffic each example is given, one place), the
+    # checks tests/test_capacity_recorded.py reads too
+    for r in checked_with_traffic(path.stem)[1]:
         if r.load is None or not r.load.to_json().get("capacity_judged"):
             continue
         load = r.load.to_json()

@@ -84,31 +84,44 @@ def test_report_says_whether_prompts_are_chunked():
         assert serving_json(plan.workload, r.layout)["chunked_prefill"] is value
 
 
-def _steps_taken(monkeypatch, extra: str) -> list[list[tuple[int, int]]]:
-    """Every step's prompt tokens of the simulated load: (the request's prompt, the tokens it took)."""
-    taken: list[list[tuple[int, int]]] = []
-    real = replica_module.Replica._chunks
-
-    def chunks(self):
-        out = real(self)
-        taken.append([(req.left, take) for c in out[0] for req, take in c])
-        return out
-    monkeypatch.setattr(replica_module.Replica, "_chunks", chunks)
-    text = PLAN.format(batch=24, serving="inflight", chunk=6_000,
+def _traffic_text(extra: str) -> str:
+    """The plan with traffic whose drawn prompts are partly longer than its whole budget of 6,000 tokens."""
+    return PLAN.format(batch=24, serving="inflight", chunk=6_000,
                        extra=f"{extra}  rate = 8 requests/s  requests = 300  lengths = lognormal  seed = 3")
-    plan = load_plan_text(text)
-    (r,) = check(plan)
-    simulate(plan, r.strategy, r.layout)
-    return [s for s in taken if s]
 
 
-def test_the_simulated_steps_take_whole_prompts(monkeypatch):
-    whole = _steps_taken(monkeypatch, "chunked_prefill = off")
+@pytest.fixture(scope="module")
+def traffic_runs():
+    """For chunked prefill off (`"chunked_prefill = off"`) and on (`""`): the plan, its `check` (capacity and all)
+    and every step's prompt tokens of the load it simulated (the check's runs and one `simulate`), each a list of
+    (the request's prompt, the tokens it took). Checked once in this module and read by the tests of the steps
+    taken and of W526 (each check under traffic runs a dozen simulations)."""
+    runs = {}
+    with pytest.MonkeyPatch.context() as mp:
+        for extra in ("chunked_prefill = off", ""):
+            taken: list[list[tuple[int, int]]] = []
+            real = replica_module.Replica._chunks
+
+            def chunks(self, real=real, taken=taken):
+                out = real(self)
+                taken.append([(req.left, take) for c in out[0] for req, take in c])
+                return out
+            mp.setattr(replica_module.Replica, "_chunks", chunks)
+            plan = load_plan_text(_traffic_text(extra))
+            (r,) = check(plan)
+            simulate(plan, r.strategy, r.layout)
+            mp.undo()
+            runs[extra] = SimpleNamespace(plan=plan, checked=r, steps=[s for s in taken if s])
+    return runs
+
+
+def test_the_simulated_steps_take_whole_prompts(traffic_runs):
+    whole = traffic_runs["chunked_prefill = off"].steps
     assert whole and all(left == take for step in whole for left, take in step), "every prompt taken whole"
     # some drawn prompt is longer than the whole budget: it ran alone in its step
     alone = [step for step in whole if any(take > 6_000 for _, take in step)]
     assert alone and all(len(step) == 1 for step in alone)
-    split = _steps_taken(monkeypatch, "")
+    split = traffic_runs[""].steps
     assert any(take < left for step in split for left, take in step), "chunked, some prompt is split"
 
 
@@ -170,18 +183,14 @@ def test_an_engine_that_never_preempts_admits_at_full_length(monkeypatch, engine
         assert max(most) > 21
 
 
-def test_prompts_longer_than_the_whole_budget_are_W526():
-    def text(extra: str) -> str:
-        return PLAN.format(batch=24, serving="inflight", chunk=6_000,
-                           extra=f"{extra}  rate = 8 requests/s  requests = 300  lengths = lognormal  seed = 3")
-    plan = load_plan_text(text("chunked_prefill = off"))
-    (off,) = check(plan)
+def test_prompts_longer_than_the_whole_budget_are_W526(traffic_runs):
+    plan, off = traffic_runs["chunked_prefill = off"].plan, traffic_runs["chunked_prefill = off"].checked
     prompt, _ = request_lengths(plan.workload.traffic, plan.workload)     # the lengths the simulation draws
     (w,) = [d for d in off.diagnostics if d.code == "W526"]
     count, longest = w.message.split(" ")[0], int(w.hint.split("`chunk = ")[1].split("`")[0])
     assert int(count) == int((prompt > 6_000).sum()) >= 1 and longest == int(prompt.max()) > 6_000
     assert f"(the longest {longest:,} tokens)" in w.message
-    (on,) = check(load_plan_text(text("")))
+    on = traffic_runs[""].checked
     assert not [d for d in on.diagnostics if d.code == "W526"], "chunked, a long prompt is split over steps"
 
 
@@ -208,8 +217,7 @@ def test_report_md_says_whole_prompts_and_full_length_admission():
 
 
 def test_W526_says_what_each_engine_does_with_a_longer_prompt():
-    text = PLAN.format(batch=24, serving="inflight", chunk=6_000, extra="chunked_prefill = off  rate = 8 requests/s  "
-                       "requests = 300  lengths = lognormal  seed = 3")
+    text = _traffic_text("chunked_prefill = off")
     for engine, says in (("trtllm", "TensorRT-LLM refuses such a prompt"),
                          ("sglang", "SGLang runs such a prompt alone")):
         plan = load_plan_text(text.replace('gpu preset "h200"', f'gpu preset "h200"  engine = {engine}'))

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, plan_text, run_dagc
+from conftest import EXAMPLES, ROOT, one_computation_per_output, plan_text, run_dagc
 
 EXAMPLE_PLANS = sorted(EXAMPLES.glob("*.moe"))
 MISTAKES = sorted((EXAMPLES / "mistakes").glob("*.moe"))
@@ -44,9 +44,15 @@ def test_no_command_and_bad_args_are_usage_errors():
     assert dagc("check", "x.moe", "--format", "yaml").returncode == 2
 
 
+# What `dagc check EXAMPLE --no-search` computes, kept for the module (`one_computation_per_output`): the text and
+# the JSON of one check, each read by its own test below; no other test of this module reads it.
+_EXAMPLE_CHECKS: dict = {}
+
+
 @pytest.mark.parametrize("path", EXAMPLE_PLANS, ids=lambda p: p.name)
 def test_every_example_is_valid(path):
-    proc = dagc("check", str(path.relative_to(ROOT)))
+    with one_computation_per_output(_EXAMPLE_CHECKS):
+        proc = dagc("check", str(path.relative_to(ROOT)))
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert "verdict: correct: yes" in proc.stdout
@@ -56,7 +62,8 @@ def test_every_example_is_valid(path):
 
 @pytest.mark.parametrize("path", EXAMPLE_PLANS, ids=lambda p: p.name)
 def test_example_json_report(path):
-    proc = dagc("check", str(path), "--format", "json")
+    with one_computation_per_output(_EXAMPLE_CHECKS):       # the check the text of the test above printed
+        proc = dagc("check", str(path.relative_to(ROOT)), "--format", "json")
     data = json.loads(proc.stdout)
     reports = data if isinstance(data, list) else [data]
     for r in reports:
@@ -171,12 +178,14 @@ def test_presets():
 
 
 def test_check_runs_the_search_for_the_optimal_verdict():
-    proc = dagc("check", "examples/mixtral-8x7b-1node.moe", search=True)
+    with one_computation_per_output():             # one check with its search, printed as text and as JSON
+        proc = dagc("check", "examples/mixtral-8x7b-1node.moe", search=True)
+        printed = dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json", search=True)
     assert proc.returncode == 0
     assert "optimal: no" in proc.stdout
     better = re.search(r"optimal\? `([^`]+)` gives [0-9.]+× the decode throughput", proc.stdout)
     assert better
-    data = json.loads(dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json", search=True).stdout)
+    data = json.loads(printed.stdout)
     assert data[0]["verdict"]["optimal"] is False
     assert data[0]["verdict"]["optimal_evidence"]["best_strategy"] == better.group(1)
 
@@ -346,8 +355,9 @@ def test_the_better_strategys_figures_stand_beside_this_ones():
 
     plan = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
     loaded = load_plan(plan)
-    text = dagc("check", plan, search=True)
-    report = json.loads(dagc("check", plan, "--format", "json", search=True).stdout)[0]
+    with one_computation_per_output():             # one check with its search, printed as text and as JSON
+        text = dagc("check", plan, search=True)
+        report = json.loads(dagc("check", plan, "--format", "json", search=True).stdout)[0]
     ev = report["verdict"]["optimal_evidence"]
     assert report["verdict"]["optimal"] is False
     lines = text.stdout.splitlines()

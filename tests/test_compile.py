@@ -14,7 +14,7 @@ from dagc.export.compile import compile_results
 from dagc.export.dag_json import dag_json, dag_schema
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
-from conftest import EXAMPLES, plan_text, run_dagc
+from conftest import EXAMPLES, checked_example, plan_text, run_dagc
 
 EXAMPLE_PLANS = sorted(EXAMPLES.glob("*.moe"))
 
@@ -51,13 +51,16 @@ def test_compile_every_example(compiled_example, path):
         assert data["version"] == 1
 
 
-def test_single_and_named_strategy_dirs(tmp_path):
-    assert dagc("compile", "examples/10b-moe-pp16-ep16-256gpu.moe", "-o", str(tmp_path / "a")).returncode in (0, 1)
-    assert (tmp_path / "a" / "report.json").exists() and (tmp_path / "a" / "dag.json").exists()
-    assert dagc("compile", "examples/mixtral-8x7b-1node.moe", "-o", str(tmp_path / "b")).returncode == 0
-    assert {p.name for p in (tmp_path / "b").iterdir()} == {"tensor", "expert", "report.md", "report.html",
-                                                             ".dagc-output"}
-    comparison = (tmp_path / "b" / "report.md").read_text()
+def test_single_and_named_strategy_dirs(compiled_example):
+    """`dagc compile PLAN -o DIR --no-search` (`compiled_example`'s, shared with the tests of every example): one
+    strategy writes into DIR, several each into a directory of its name, with the comparison beside them."""
+    a, proc = compiled_example(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe")
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    assert (a / "report.json").exists() and (a / "dag.json").exists()
+    b, proc = compiled_example(EXAMPLES / "mixtral-8x7b-1node.moe")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert {p.name for p in b.iterdir()} == {"tensor", "expert", "report.md", "report.html", ".dagc-output"}
+    comparison = (b / "report.md").read_text()
     assert "[`tensor`](tensor/report.md)" in comparison and "| TTFT |" in comparison
 
 
@@ -104,7 +107,7 @@ def test_resource_errors_keep_metrics(tmp_path):
 
 def test_writes_are_atomic(tmp_path, monkeypatch):
     plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
-    results = check(plan)
+    results = list(checked_example("30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"))       # `check(plan)`, shared
     out = tmp_path / "out"
     compile_results(plan, results, out)
     before = {p: p.read_bytes() for p in out.rglob("*.json")}

@@ -23,7 +23,7 @@ from dagc.rules import RULES, rule
 from dagc.rules.bounds import bounds, requirement_bound, unreachable
 from dagc.units import lookup
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, checked_example, plan_text, run_dagc
+from conftest import EXAMPLES, ROOT, checked_example, one_computation_per_output, plan_text, run_dagc
 from plans import plan_texts
 
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True,
@@ -250,8 +250,9 @@ def test_check_shows_the_plan_note_once_and_human_metric_names(tmp_path):
 
 def test_search_table_keeps_each_strategy_whole(tmp_path):
     plan = ROOT / "tests" / "fixtures" / "small.moe"
-    text = dagc("search", str(plan), "--top", "8", "--svg", str(tmp_path / "p.svg"))
-    data = dagc("search", str(plan), "--top", "8", "--svg", str(tmp_path / "p.svg"), "--format", "json")
+    with one_computation_per_output():             # one search, printed as text and as JSON
+        text = dagc("search", str(plan), "--top", "8", "--svg", str(tmp_path / "p.svg"))
+        data = dagc("search", str(plan), "--top", "8", "--svg", str(tmp_path / "p.svg"), "--format", "json")
     assert text.returncode == 0 and data.returncode == 0, text.stderr + data.stderr
     lines = text.stdout.splitlines()
     for c in json.loads(data.stdout)["candidates"]:

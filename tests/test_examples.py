@@ -134,9 +134,10 @@ def test_mistake_is_located_on_the_command_line(path):
     assert f"{path.relative_to(ROOT)}:" in text and "error[E402]" in text and "KV cache" in text
 
 
-def test_one_example_compiles_to_every_output(tmp_path):
-    path = EXAMPLES / "10b-moe-1024-vs-64gpu.moe"
-    proc = run_dagc("compile", str(path), "-o", str(tmp_path), "--no-search")
+def test_one_example_compiles_to_every_output(compiled_example):
+    """`dagc compile PLAN -o DIR --no-search` (`compiled_example`'s, shared with tests/test_compile.py's of every
+    example) writes each strategy's every output."""
+    tmp_path, proc = compiled_example(EXAMPLES / "10b-moe-1024-vs-64gpu.moe")
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
     for name in ("original", "capped"):
         out = tmp_path / name

@@ -20,6 +20,7 @@ from dagc.search.search import objective_picks, search
 from dagc.search.under_traffic import ALL, BEST_LIMIT, JUDGE_LIMIT, STEADY, judge_under_traffic, traffic_floor
 from dagc.verdict.check import check_strategy
 from dagc.verdict.optimal import judge_optimal
+from conftest import one_computation_per_output
 
 # tests/test_meets_load.py's plan: on 2 H200s at 14 requests/s the 1-GPU `tp 1` is the steady state's best and
 # misses `tpot_p90 <= 30 ms` under the traffic; the 2-GPU strategies meet every line. The steady state's front
@@ -155,11 +156,12 @@ def test_a_front_point_not_simulated_is_labelled(capsys, over_budget, tmp_path):
     """Nothing simulated (W518): every point of the front says, in its own row, that it was judged on the
     steady state alone."""
     svg = str(tmp_path / "p.svg")
-    code, out, _ = _run(capsys, "search", str(over_budget), "--top", "1", "--svg", svg, "--format", "json")
-    assert code == 0
-    doc = json.loads(out)
-    assert doc["pareto"] and all(p["judged"] == STEADY and p["meets_requirements"] for p in doc["pareto"])
-    code, out, _ = _run(capsys, "search", str(over_budget), "--top", "1", "--svg", svg)
+    with one_computation_per_output():             # one search, printed as JSON and as text
+        code, out, _ = _run(capsys, "search", str(over_budget), "--top", "1", "--svg", svg, "--format", "json")
+        assert code == 0
+        doc = json.loads(out)
+        assert doc["pareto"] and all(p["judged"] == STEADY and p["meets_requirements"] for p in doc["pareto"])
+        code, out, _ = _run(capsys, "search", str(over_budget), "--top", "1", "--svg", svg)
     title, table = out.split("Pareto front", 1)[1].split("\n", 1)
     assert "`yes (steady state)`: a point not simulated under the plan's traffic" in title
     rows = [[c.strip() for c in line.strip("│").split("│")] for line in table.splitlines() if line.startswith("│")]

@@ -229,8 +229,8 @@ def test_codes_unique_documented_and_complete():
 
 
 @pytest.mark.parametrize("code", sorted(FIXTURES))
-def test_rule_triggers(tmp_path, code):
-    assert code in codes(tmp_path, FIXTURES[code][0])
+def test_rule_triggers(bad_plan_diagnostics, code):
+    assert code in {d.code for d in bad_plan_diagnostics(code)}
 
 
 @pytest.mark.parametrize("code", sorted(FIXTURES))
@@ -252,11 +252,25 @@ def diagnostics_of(tmp_path, parts) -> list:
         return list(exc.diagnostics)
 
 
+@pytest.fixture(scope="module")
+def bad_plan_diagnostics(tmp_path_factory):
+    """Every diagnostic dagc gives a rule's bad plan (`FIXTURES[code][0]`, its check's or its `PlanError`'s), the plan
+    written in a directory of its own and checked once in this module: read by the test that the rule triggers
+    and by the test that each error and warning is located with a hint (some bad plans simulate their traffic)."""
+    done: dict[str, list] = {}
+
+    def diagnostics(code: str) -> list:
+        if code not in done:
+            done[code] = diagnostics_of(tmp_path_factory.mktemp(code), FIXTURES[code][0])
+        return done[code]
+    return diagnostics
+
+
 @pytest.mark.parametrize("code", sorted(FIXTURES))
-def test_every_error_and_warning_of_a_bad_plan_has_a_span_and_a_hint(tmp_path, code):
+def test_every_error_and_warning_of_a_bad_plan_has_a_span_and_a_hint(bad_plan_diagnostics, code):
     """Whatever a bad plan triggers — its own rule and any other — each error and warning is located and says what
     to do (`= help:`); E204 of `tp 8 ; ep 8 ; ep 2` and W505 of a cluster a strategy does not fill by a whole dp."""
-    for d in diagnostics_of(tmp_path, FIXTURES[code][0]):
+    for d in bad_plan_diagnostics(code):
         if d.severity.value != "note":
             assert d.span is not None and d.hint, (d.code, d.message)
 

@@ -4,7 +4,6 @@ and the bounds it prunes with are true bounds of the figures the search ranks by
 from __future__ import annotations
 
 import collections
-import functools
 from pathlib import Path
 
 import pytest
@@ -34,6 +33,7 @@ from dagc.search.result import rank_key
 from dagc.search.screen import Columns
 from dagc.search.search import SPLIT_CANDIDATES, search
 from dagc.search.space import candidates, count_candidates, item_strategy, space_items
+from conftest import cache_by_arguments
 from plans import plan_texts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -56,14 +56,15 @@ def assert_same_result(plan, objective="tokens-per-gpu", rescore=None):
     return pruned, whole
 
 
-@functools.cache
+@cache_by_arguments
 def example_result(name: str, objective: str = "tokens-per-gpu"):
     """`assert_same_result` of an example plan, searched both ways once in this module and read by each
-    test that compares the two on it."""
+    test that compares the two on it (`example_result(name)` and `example_result(name, "tokens-per-gpu")` are
+    one search)."""
     return assert_same_result(load_plan(EXAMPLES / name), objective=objective)
 
 
-@functools.cache
+@cache_by_arguments
 def unrescored(name: str, objective: str = "tokens-per-gpu", front: bool = True):
     """`search(load_plan(EXAMPLES / name), objective=objective, rescore=0, front=front)`, once in this module
     for the tests that only read it (the window screen's, the hopeless strategies'); each test that changes

@@ -14,6 +14,7 @@ from dagc.cli.main import main
 from dagc.diagnostics import PlanError
 from dagc.lang.load import load_plan
 from dagc.lang.overrides import load_plan_with
+from conftest import one_computation_per_output
 
 PLAN = """model preset "qwen3-30b-a3b"
 cluster { gpus = 2  gpu preset "h200" }
@@ -65,21 +66,22 @@ def test_the_check_line_search_rate_prints_for_a_closed_loop_runs_as_printed(cap
     monkeypatch.chdir(tmp_path)
     _plan(tmp_path, CLOSED)
     monkeypatch.setenv("COLUMNS", "200")
-    assert main(["search", "plan.moe", "--rate", "2", "--top", "3", "--svg", "p.svg"]) == 0
-    out = capsys.readouterr().out
-    assert "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it" in out
-    (line,) = [x for x in out.splitlines() if x.startswith("  check it: ")]
-    words = shlex.split(line.removeprefix("  check it: "))
-    assert words[:3] == ["dagc", "check", "plan.moe"] and words[-2:] == ["--set", "workload.rate=2 requests/s"]
-    assert main(words[1:]) == 0                                       # as printed: no E104, every requirement met
-    printed = capsys.readouterr()
-    assert "E104" not in printed.out + printed.err and "meets requirements: yes" in printed.out
-    # the load it judges is the one the search ran at 2 requests/s
-    assert main(["search", "plan.moe", "--rate", "2", "--top", "3", "--svg", "p.svg", "--format", "json"]) == 0
-    row = next(r for r in json.loads(capsys.readouterr().out)["at_rate"]["ranked"]
-               if r["strategy"] == words[words.index("--strategy") + 1])
-    assert main([*words[1:], "--format", "json"]) == 0
-    load = json.loads(capsys.readouterr().out)["load"]
+    with one_computation_per_output():     # the search and the check each computed once, printed as text and JSON
+        assert main(["search", "plan.moe", "--rate", "2", "--top", "3", "--svg", "p.svg"]) == 0
+        out = capsys.readouterr().out
+        assert "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it" in out
+        (line,) = [x for x in out.splitlines() if x.startswith("  check it: ")]
+        words = shlex.split(line.removeprefix("  check it: "))
+        assert words[:3] == ["dagc", "check", "plan.moe"] and words[-2:] == ["--set", "workload.rate=2 requests/s"]
+        assert main(words[1:]) == 0                                   # as printed: no E104, every requirement met
+        printed = capsys.readouterr()
+        assert "E104" not in printed.out + printed.err and "meets requirements: yes" in printed.out
+        # the load it judges is the one the search ran at 2 requests/s
+        assert main(["search", "plan.moe", "--rate", "2", "--top", "3", "--svg", "p.svg", "--format", "json"]) == 0
+        row = next(r for r in json.loads(capsys.readouterr().out)["at_rate"]["ranked"]
+                   if r["strategy"] == words[words.index("--strategy") + 1])
+        assert main([*words[1:], "--format", "json"]) == 0
+        load = json.loads(capsys.readouterr().out)["load"]
     assert (load["rate_requests_per_s"], load["concurrency"], load["arrival"]) == (2.0, None, "poisson")
     assert load["ttft_s"] == row["load"]["ttft_s"] and load["tpot_s"] == row["load"]["tpot_s"]
 

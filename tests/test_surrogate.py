@@ -4,8 +4,6 @@ strategy is 1.8 % on vLLM, 1.9 % on the plain reference, docs/load.md), across e
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 
@@ -14,6 +12,7 @@ from dagc.layout.mix import shares
 from dagc.serve.step_prices import StepPrices
 from dagc.serve.surrogate import StepSurface, surface_for
 from dagc.verdict.check import check
+from conftest import cache_by_arguments
 
 PLAN = """model preset "qwen3-30b-a3b"
 cluster {{ gpus = 8  gpu preset "h200"  engine = {engine} }}
@@ -23,11 +22,12 @@ strategy {strategy}
 BOUND = 0.03
 
 
-@functools.cache
+@cache_by_arguments
 def _surface(strategy: str, engine: str = "vllm", batch: int = 64) -> tuple[StepSurface, StepPrices, int]:
     """The plan's check, its step prices and surface, made once in this module for each strategy, engine and
-    batch and read by every test of it (the prices remember what they priced; a price is the same figure
-    asked first or again, and the surface built afresh from them is the last test's own)."""
+    batch (`_surface("tp 8")` and `_surface("tp 8", "vllm")` are one) and read by every test of it (the prices
+    remember what they priced; a price is the same figure asked first or again, and the surface built afresh
+    from them is the last test's own)."""
     plan = load_plan_text(PLAN.format(strategy=strategy, engine=engine).replace("batch = 64", f"batch = {batch}"))
     r = check(plan)[0]
     w, lay = plan.workload, r.layout

@@ -12,7 +12,7 @@ import json
 from dagc.lang.load import load_plan_text
 from dagc.verdict.check import TRAFFIC_NOT_SIMULATED, check
 from dagc.verdict.under_load import load_events, not_simulated
-from conftest import run_dagc
+from conftest import one_computation_per_output, run_dagc
 
 # the new user's plan: no `require`, ten million requests at 4 requests/s
 PLAN = """model preset "qwen3-30b-a3b"
@@ -50,17 +50,18 @@ def test_the_budget_decides_before_any_run():
 
 def test_no_requirement_and_the_traffic_not_simulated_is_not_judged_and_exits_1(tmp_path):
     (tmp_path / "plan.moe").write_text(plan())
-    r = run_dagc("check", "plan.moe", "--no-search", "--format", "json", cwd=tmp_path)
+    with one_computation_per_output():             # one check, printed as JSON, as text and quietly
+        r = run_dagc("check", "plan.moe", "--no-search", "--format", "json", cwd=tmp_path)
+        text = run_dagc("check", "plan.moe", "--no-search", cwd=tmp_path)
+        quiet = run_dagc("check", "plan.moe", "--no-search", "-q", cwd=tmp_path)
     report = json.loads(r.stdout)
     assert report["requirements"] == [] and report["load"] is None
     assert "W518" in {d["code"] for d in report["diagnostics"]}
     assert report["verdict"]["correct"] is True and report["verdict"]["meets_requirements"] is None
     assert r.returncode == 1, r.stderr
-    text = run_dagc("check", "plan.moe", "--no-search", cwd=tmp_path)
     assert "verdict: correct: yes · meets requirements: not judged · optimal: not judged" in text.stdout
     assert UNJUDGED in " ".join(text.stdout.split())        # the terminal's width may wrap it
     assert text.returncode == 1
-    quiet = run_dagc("check", "plan.moe", "--no-search", "-q", cwd=tmp_path)
     assert quiet.stdout == "strategy tp 4: correct yes · meets requirements not judged · optimal not judged\n"
     assert quiet.returncode == 1
 
