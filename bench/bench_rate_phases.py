@@ -29,10 +29,8 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import functools
 import io
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -40,40 +38,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_traffic import MEAN_RATES, ROOT, with_traffic, without_traffic
+from bench_traffic import rate_plans
+from bench_traffic_phases import timed
 from machine import cpu, load_average
 
 PHASES = ("runs", "verify")
-
-
-def _timed(owner: Any, name: str, label: str, seconds: collections.Counter[str], calls: collections.Counter[str],
-           active: list[str]) -> None:
-    """Wrap `owner.name` to add its outermost calls' CPU seconds to `label`, and to each phase active around
-    them (`label/phase`); a phase's own label (`PHASES`) is pushed on `active` while it runs."""
-    made = getattr(owner, name)
-    depth = [0]
-
-    @functools.wraps(made)
-    def wrapper(*args: Any, **kw: Any) -> Any:
-        if depth[0]:
-            return made(*args, **kw)
-        depth[0] += 1
-        if label in PHASES:
-            active.append(label)
-        start = time.process_time()
-        try:
-            return made(*args, **kw)
-        finally:
-            spent = time.process_time() - start
-            depth[0] -= 1
-            if label in PHASES:
-                active.pop()
-            seconds[label] += spent
-            calls[label] += 1
-            for phase in {*active} - {label}:
-                seconds[f"{label}/{phase}"] += spent
-
-    setattr(owner, name, wrapper)
 
 
 def one(path: str, rate: str | None) -> dict[str, float]:
@@ -88,12 +57,12 @@ def one(path: str, rate: str | None) -> dict[str, float]:
     seconds: collections.Counter[str] = collections.Counter()
     calls: collections.Counter[str] = collections.Counter()
     active: list[str] = []
-    _timed(drive, "searched", "search", seconds, calls, active)
-    _timed(at_rate, "check_candidate", "runs", seconds, calls, active)
-    _timed(at_rate, "_verified", "verify", seconds, calls, active)
-    _timed(check, "analyse", "analyse", seconds, calls, active)
-    _timed(step_prices.StepPrices, "step", "prices", seconds, calls, active)
-    _timed(replica.Replica, "run", "sims", seconds, calls, active)
+    timed(drive, "searched", "search", seconds, calls, active, PHASES)
+    timed(at_rate, "check_candidate", "runs", seconds, calls, active, PHASES)
+    timed(at_rate, "_verified", "verify", seconds, calls, active, PHASES)
+    timed(check, "analyse", "analyse", seconds, calls, active, PHASES)
+    timed(step_prices.StepPrices, "step", "prices", seconds, calls, active, PHASES)
+    timed(replica.Replica, "run", "sims", seconds, calls, active, PHASES)
     ranked: list[Any] = []
     made = at_rate.rank_at_rate
 
@@ -121,23 +90,6 @@ def _measure(path: Path, rate: str | None) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _plans(only: str) -> list[tuple[str, str, float]]:
-    """bench/bench_traffic.py's plans of `--only rate`: each in-flight example without its traffic, and its rate."""
-    out = []
-    for p in sorted((ROOT / "examples").glob("*.moe")):
-        text = p.read_text()
-        if "serving = inflight" not in text or only not in p.stem:
-            continue
-        loaded = with_traffic(text)
-        if loaded is None:
-            continue
-        rate = re.search(r"rate = ([0-9.e+-]+) requests/s", loaded)
-        r = float(rate.group(1)) if rate else MEAN_RATES.get(p.stem)
-        if r is not None:
-            out.append((p.stem, without_traffic(loaded), r))
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plan", default="", help="only the plans whose name holds this")
@@ -151,7 +103,7 @@ def main() -> None:
           f"{'analyse':>7s} {'prices':>6s} {'sim':>6s} · {'tied':>4s} {'beyond':>6s}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        for name, text, r in _plans(args.plan):
+        for name, text, r in rate_plans(args.plan):
             (out / f"{name}.moe").write_text(text)
             m, plain = _measure(out / f"{name}.moe", f"{r:.6g}"), _measure(out / f"{name}.moe", None)
             print(f"{name[:30]:30s} {m['total']:6.2f} {plain['total']:6.2f} {m.get('search', 0):6.2f} "

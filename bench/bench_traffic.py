@@ -116,23 +116,30 @@ def cpu_seconds(argv: list[str], repeat: int, cwd: Path) -> float:
     return best
 
 
-def search_rates(args, out: Path) -> None:
-    """`dagc search PLAN --rate R -q` over `dagc search PLAN -q` on every in-flight example (module docstring)."""
+def rate_plans(only: str = "") -> list[tuple[str, str, float]]:
+    """`--only rate`'s plans: each in-flight example whose name holds `only`, without its traffic, and its rate."""
+    out = []
     for p in sorted((ROOT / "examples").glob("*.moe")):
         text = p.read_text()
-        if "serving = inflight" not in text or args.plan not in p.stem:
+        if "serving = inflight" not in text or only not in p.stem:
             continue
         loaded = with_traffic(text)
         if loaded is None:
             continue
         rate = re.search(r"rate = ([0-9.e+-]+) requests/s", loaded)
         r = float(rate.group(1)) if rate else MEAN_RATES.get(p.stem)
-        if r is None:
-            continue
-        (out / f"{p.stem}.moe").write_text(without_traffic(loaded))
-        plain = cpu_seconds(["search", f"{p.stem}.moe", "-q"], args.repeat, out)
-        at = cpu_seconds(["search", f"{p.stem}.moe", "--rate", f"{r:.6g}", "-q"], args.repeat, out)
-        print(f"search {p.stem:43s} --rate {r:<8.4g} {at:7.2f} s · without {plain:6.2f} s · {at / plain:5.2f}x "
+        if r is not None:
+            out.append((p.stem, without_traffic(loaded), r))
+    return out
+
+
+def search_rates(args, out: Path) -> None:
+    """`dagc search PLAN --rate R -q` over `dagc search PLAN -q` on every in-flight example (module docstring)."""
+    for stem, plan, r in rate_plans(args.plan):
+        (out / f"{stem}.moe").write_text(plan)
+        plain = cpu_seconds(["search", f"{stem}.moe", "-q"], args.repeat, out)
+        at = cpu_seconds(["search", f"{stem}.moe", "--rate", f"{r:.6g}", "-q"], args.repeat, out)
+        print(f"search {stem:43s} --rate {r:<8.4g} {at:7.2f} s · without {plain:6.2f} s · {at / plain:5.2f}x "
               "(target ≤ 3x)", flush=True)
 
 

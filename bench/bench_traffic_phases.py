@@ -43,10 +43,10 @@ from machine import cpu, load_average
 PHASES = ("capacity", "search", "next")
 
 
-def _timed(owner: Any, name: str, label: str, seconds: collections.Counter[str], calls: collections.Counter[str],
-           active: list[str]) -> None:
+def timed(owner: Any, name: str, label: str, seconds: collections.Counter[str], calls: collections.Counter[str],
+          active: list[str], phases: tuple[str, ...] = PHASES) -> None:
     """Wrap `owner.name` to add its outermost calls' CPU seconds to `label`, and to each phase active around
-    them (`label/phase`); a phase's own label is pushed on `active` while it runs."""
+    them (`label/phase`); a phase's own label (one of `phases`) is pushed on `active` while it runs."""
     made = getattr(owner, name)
     depth = [0]
 
@@ -55,7 +55,7 @@ def _timed(owner: Any, name: str, label: str, seconds: collections.Counter[str],
         if depth[0]:
             return made(*args, **kw)
         depth[0] += 1
-        if label in PHASES:
+        if label in phases:
             active.append(label)
         start = time.process_time()
         try:
@@ -63,7 +63,7 @@ def _timed(owner: Any, name: str, label: str, seconds: collections.Counter[str],
         finally:
             spent = time.process_time() - start
             depth[0] -= 1
-            if label in PHASES:
+            if label in phases:
                 active.pop()
             seconds[label] += spent
             calls[label] += 1
@@ -85,11 +85,11 @@ def one(path: str) -> dict[str, float]:
     seconds: collections.Counter[str] = collections.Counter()
     calls: collections.Counter[str] = collections.Counter()
     active: list[str] = []
-    _timed(under_load, "capacity", "capacity", seconds, calls, active)
-    _timed(drive, "judge_under_traffic", "search", seconds, calls, active)
-    _timed(drive, "with_next_steps", "next", seconds, calls, active)
-    _timed(step_prices.StepPrices, "step", "prices", seconds, calls, active)
-    _timed(replica.Replica, "run", "runs", seconds, calls, active)
+    timed(under_load, "capacity", "capacity", seconds, calls, active)
+    timed(drive, "judge_under_traffic", "search", seconds, calls, active)
+    timed(drive, "with_next_steps", "next", seconds, calls, active)
+    timed(step_prices.StepPrices, "step", "prices", seconds, calls, active)
+    timed(replica.Replica, "run", "runs", seconds, calls, active)
     exact: Callable[..., float] = routing._max_load_exact.__wrapped__          # type: ignore[attr-defined]
     routing_s = [0.0]
 
