@@ -246,3 +246,28 @@ def test_a_marker_that_is_not_dagcs_is_refused_before_anything_is_written(write_
     (out_dir / MARKER).write_text("my notes\n")
     assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 5
     assert sorted(p.name for p in out_dir.iterdir()) == [MARKER]
+
+
+def test_a_compile_into_a_launch_directory_keeps_the_launch_files_as_they_stand(write_plan, tmp_path, capsys):
+    """A second trial's: `dagc compile -o DIR` after `dagc launch -o DIR` removed every launch file, the user's
+    replacements and edits among them — they are the launch's to tidy, never a compile's."""
+    path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 0
+    edited = (out_dir / TWO[0]).read_text() + "# my edit\n"
+    (out_dir / TWO[0]).write_text(edited)
+    (out_dir / TWO[1]).write_text("#!/bin/sh\n# my own node 1\nexec true\n")
+    (out_dir / TWO[1]).chmod(0o755)
+    capsys.readouterr()
+    assert main(["compile", str(path), "-o", str(out_dir), "-q"]) == 0
+    assert (out_dir / TWO[0]).read_text() == edited
+    assert (out_dir / TWO[1]).read_text() == "#!/bin/sh\n# my own node 1\nexec true\n"
+    assert (out_dir / TWO[1]).stat().st_mode & 0o777 == 0o755
+    assert (out_dir / "dep" / "report.md").is_file()
+    listed = (out_dir / MARKER).read_text().splitlines()
+    assert TWO[0] in listed and TWO[1] in listed and "dep/report.md" in listed
+    # and a launch after it still tidies them: the second node's script, no longer dagc's, is kept
+    assert main(["launch", str(path), "--engine", "sglang", "--set", "cluster.gpus=8", "--strategy",
+                 "dep = tp 1 ; ep 8", "-o", str(out_dir)]) == 0
+    assert (out_dir / TWO[1]).read_text() == "#!/bin/sh\n# my own node 1\nexec true\n"
+    assert (out_dir / "dep" / "report.md").is_file()

@@ -39,6 +39,7 @@ from .output_dir import (
     MARKER,
     MARKER_TEXT,
     OUTPUT_FILES,
+    carry_launch_files,
     carry_over,
     check_output_dir,
     clean_stale,
@@ -154,6 +155,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
             written = _stage(plan, results, staging, out, opts, names, tick)
             if opts.pareto_svg is None:
                 carry_over(out, staging)
+            carry_launch_files(out, staging)
             write_manifest(staging)
             os.chmod(staging, dir_mode())
             swap_in(staging, out)

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .home import refuse_a_home
+from .launch_dir import LAUNCH_FILE
 from .output_marker import (
     MANIFEST_HEAD,
     MARKER,
@@ -320,6 +321,21 @@ def swap_in(staging: Path, out: Path) -> None:
         os.rename(old, out)
         raise
     os.rename(old, staging)
+
+
+def carry_launch_files(out: Path, staging: Path) -> None:
+    """Keep in the new set what `dagc launch -o` wrote into `out`, as it stands: the regular files the manifest lists
+    under a launch file's name (`dagc.export.launch_dir.LAUNCH_FILE`), the user's edits and replacements with them —
+    they are `dagc launch`'s to replace or remove (`dagc.export.launch_dir.tidy`), never a compile's; links are not
+    carried (nor listed, so a compile's manifest check refuses them as any file it did not write)."""
+    try:
+        listed = read_manifest(out) or frozenset()
+    except OutputError:     # a marker that is not dagc's: carry nothing it lists
+        return
+    for name in sorted(n for n in listed if LAUNCH_FILE.fullmatch(n)):
+        st = lstat_or_none(out / name)
+        if st is not None and stat.S_ISREG(st.st_mode) and lstat_or_none(staging / name) is None:
+            shutil.copy2(out / name, staging / name, follow_symlinks=False)
 
 
 def carry_over(out: Path, staging: Path) -> None:
