@@ -187,7 +187,8 @@ def test_prompts_longer_than_the_whole_budget_are_W526(traffic_runs):
     plan, off = traffic_runs["chunked_prefill = off"].plan, traffic_runs["chunked_prefill = off"].checked
     prompt, _ = request_lengths(plan.workload.traffic, plan.workload)     # the lengths the simulation draws
     (w,) = [d for d in off.diagnostics if d.code == "W526"]
-    count, longest = w.message.split(" ")[0], int(w.hint.split("`chunk = ")[1].split("`")[0])
+    count = w.message.split(" ")[0]
+    longest = int(w.hint.split("a `chunk` of at least ")[1].split(" tokens")[0].replace(",", ""))
     assert int(count) == int((prompt > 6_000).sum()) >= 1 and longest == int(prompt.max()) > 6_000
     assert f"(the longest {longest:,} tokens)" in w.message
     on = traffic_runs[""].checked

@@ -344,7 +344,9 @@ def prompts_over_chunk(plan: Plan, count: int, total: int, longest: int) -> Diag
                 f"{_LONGER.get(plan.cluster.engine.name, _LONGER['trtllm'])}; dagc runs each whole as a step's only "
                 "prompt, beside the rank's decode tokens",
                 plan.span_of("workload.chunked_prefill") or plan.span_of("workload"),
-                f"write `chunk = {longest}` or more, shorten the prompts the traffic sends, or `chunked_prefill = on`")
+                f"write a `chunk` of at least {longest:,} tokens and the decode tokens of the rank's other requests "
+                "beside them (a budget of the longest prompt alone holds it only while its rank decodes nothing, "
+                "and every prompt behind it waits), shorten the prompts the traffic sends, or `chunked_prefill = on`")
 
 
 RULES = (
