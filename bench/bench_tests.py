@@ -1,6 +1,6 @@
 """The test suite's time: wall and CPU seconds of one `pytest` run, the whole suite or its quick subset.
 
-Run: python bench/bench_tests.py [--quick] [-n N] [--durations K] [--write-costs] [PYTEST_ARGS …]
+Run: python bench/bench_tests.py [--quick] [-n N] [--durations K] [--cpu-durations K] [--write-costs] [PYTEST_ARGS …]
 
 It runs `python -m pytest` (the README's command, pytest-xdist's `-n` processes, 2 unless told)
 with `-m "not slow"` under --quick, and prints the wall time, the CPU seconds of pytest and every
@@ -9,8 +9,12 @@ average before and after, and the wall time those CPU seconds make on N idle cor
 figure to compare on a machine others share. pytest's own output (its `--durations` list) is
 printed first.
 
---write-costs (a whole run) rewrites tests/file_costs.txt: each file's CPU seconds, its tests'
-`--durations=0` summed and scaled to the run's CPU seconds, which tests/conftest.py reads to start the most
+--cpu-durations K lists the K tests that took the most CPU seconds (tests/cpu_times.py: user + system of the
+test's process and what it spawned, its setup, call and teardown), the list to read on a machine others share,
+where `--durations`' wall times are CPU seconds stretched by the load.
+
+--write-costs (a whole run) rewrites tests/file_costs.txt: each file's CPU seconds, its tests' CPU seconds
+(`--cpu-durations=0`) summed and scaled to the run's CPU seconds, which tests/conftest.py reads to start the most
 expensive groups of tests first.
 """
 
@@ -36,16 +40,16 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-DURATION = re.compile(r"^([0-9.]+)s (?:setup|call|teardown) +([^:\s]+)::")
+DURATION = re.compile(r"^ *([0-9.]+) cpu ([^:\s]+)::")          # tests/cpu_times.py's lines
 COSTS_HEADER = """\
-# CPU seconds of each file's tests in a whole run (their --durations=0, scaled to the run's CPU
+# CPU seconds of each file's tests in a whole run (their --cpu-durations=0, scaled to the run's CPU
 # seconds), most first: tests/conftest.py starts the most expensive groups of tests first.
 # Written by `python bench/bench_tests.py --write-costs` ({machine}; load average {load}).
 """
 
 
 def write_costs(output: str, cpu_s: float, machine: str) -> Path:
-    """tests/file_costs.txt from pytest's `--durations=0` output and the run's CPU seconds."""
+    """tests/file_costs.txt from pytest's `--cpu-durations=0` output and the run's CPU seconds."""
     by_file: collections.Counter[str] = collections.Counter()
     for line in output.splitlines():
         if m := DURATION.match(line):
@@ -62,11 +66,14 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help='the quick subset, -m "not slow"')
     ap.add_argument("-n", dest="processes", default="2", help="pytest-xdist processes (default 2; 0 for one)")
     ap.add_argument("--durations", type=int, default=20, help="the K slowest tests pytest lists (default 20)")
+    ap.add_argument("--cpu-durations", type=int, default=None,
+                    help="the K tests that took the most CPU seconds (tests/cpu_times.py; 0 for all)")
     ap.add_argument("--write-costs", action="store_true",
-                    help="rewrite tests/file_costs.txt from this run's --durations=0 (a whole run)")
+                    help="rewrite tests/file_costs.txt from this run's --cpu-durations=0 (a whole run)")
     args, rest = ap.parse_known_args()
-    durations = 0 if args.write_costs else args.durations
-    argv = [sys.executable, "-m", "pytest", "-n", args.processes, f"--durations={durations}", *rest]
+    cpu_durations = 0 if args.write_costs else args.cpu_durations
+    argv = [sys.executable, "-m", "pytest", "-n", args.processes, f"--durations={args.durations}",
+            *([] if cpu_durations is None else [f"--cpu-durations={cpu_durations}"]), *rest]
     if args.quick:
         argv += ["-m", "not slow"]
     before_load, before_cpu, t0 = load_average(), children_cpu_s(), time.perf_counter()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import cpu_times
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -350,6 +352,8 @@ def pytest_configure(config):
     from dagc.cli.main import GC_THRESHOLD
 
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    if not config.pluginmanager.is_registered(cpu_times):
+        config.pluginmanager.register(cpu_times, "cpu_times")     # each test's CPU seconds, `--cpu-durations`
 
 
 def pytest_runtest_setup(item):
@@ -360,6 +364,7 @@ def pytest_runtest_setup(item):
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite tests/golden/* from the current output (review the diff like code)")
+    cpu_times.add_option(parser)          # `--cpu-durations=N`, tests/cpu_times.py's hooks
 
 
 @pytest.fixture
