@@ -130,7 +130,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     for p in pooled.pools:
         m, mem = p.analysis.metrics, p.analysis.memory
         time = (f"prefill {format_si(m.ttft_s, Dimension.TIME)}" if p.pool.role == PoolRole.PREFILL and m
-                else f"step {format_si(m.tpot_s, Dimension.TIME)}" if m else "—")
+                else f"TPOT {format_si(m.tpot_s, Dimension.TIME)}" if m else "—")   # a step's tokens: not the step
         cap = f"{f.capacity[p.pool.role]:,.2f} requests/s" if f is not None else "—"
         use = format_percent(mem.worst.fraction) if mem is not None else "—"
         rows.append((p.pool.role, f"{p.pool.instances:,}", p.pool.strategy.text,
