@@ -84,7 +84,7 @@ def _limit_text(b: dict[str, Any]) -> str:
         took = f" takes {format_si(b['step_s'], Dimension.TIME)}," if b.get("step_s") is not None else ""
         if b.get("run_step_s") is not None:          # the run's own step, at its requests in flight
             took = (f" takes {format_si(b['run_step_s'], Dimension.TIME)} on average in this run"
-                    f"{_steady(b.get('step_s'))},")
+                    f"{_steady(b)},")
         host = b.get("step_host_share")
         of = f" (of which {_pct(host)} the engine's host time)" if host else ""
         split = (f" the {b['step']} step{took} its critical path "
@@ -95,7 +95,14 @@ def _limit_text(b: dict[str, Any]) -> str:
             f"{format_si(b['admission_wait_s'], Dimension.TIME)} to be admitted.")
 
 
-def _steady(step_s: float | None) -> str:
-    """The steady state's step beside the run's: " (26.1 ms in the steady state, every request slot busy)"."""
-    return "" if step_s is None else (f" ({format_si(step_s, Dimension.TIME)} in the steady state, every request "
-                                      "slot busy)")
+def _steady(b: dict[str, Any]) -> str:
+    """The steady state's steps beside the run's, averaged as the run's are (`steady_mean_step_s`: in flight, the
+    steps that carry a prompt chunk among them): " (26.1 ms in the steady state, every request slot busy)"."""
+    step_s, mean_s = b.get("step_s"), b.get("steady_mean_step_s")
+    if mean_s is None:
+        return "" if step_s is None else (f" ({format_si(step_s, Dimension.TIME)} in the steady state, every "
+                                          "request slot busy)")
+    chunks = ""
+    if step_s is not None and abs(mean_s - step_s) > 0.005 * step_s:    # steps that carry a prompt chunk: longer
+        chunks = f"; {format_si(step_s, Dimension.TIME)} for a step without a prompt chunk"
+    return f" ({format_si(mean_s, Dimension.TIME)} in the steady state, every request slot busy{chunks})"
