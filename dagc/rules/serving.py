@@ -20,7 +20,7 @@ from ..layout.mix import Shares, shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import CHUNK_DEFAULT, Workload
-from ..units import count_text
+from ..units import count_text, format_bytes
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
 __all__ = ["RULES"]
@@ -347,9 +347,8 @@ def _room(plan: Plan) -> str:
     allows of it (`Plan.memory_limit`, the engine's memory share)."""
     gpu, limit = plan.cluster.gpu, plan.memory_limit
     if limit is not None and limit[0] < gpu.memory_bytes:
-        return (f"the {limit[0] / 2 ** 30:,.2f} GiB `{limit[1]}` allows of the {gpu.name}'s "
-                f"{gpu.memory_bytes / 2 ** 30:,.0f} GiB")
-    return f"the {gpu.name}'s {gpu.memory_bytes / 2 ** 30:,.0f} GiB"
+        return f"the {format_bytes(limit[0])} `{limit[1]}` allows of the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"
+    return f"the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"      # as E402 and the memory table say it
 
 
 def longest_over_kv(plan: Plan, longest: int, kv_tokens: int) -> Diagnostic:
