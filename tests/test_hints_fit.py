@@ -25,7 +25,8 @@ def test_smaller_weights_are_advised_only_where_they_exist():
     assert fp8 is not None and fp8.endswith("a larger batch alone cannot meet it — more GPUs or a faster strategy "
                                             "with it.") and "8-bit" not in fp8
     bf16 = binding_text(CAP, "8-bit weights")
-    assert bf16 is not None and bf16.endswith("— more GPUs, a faster strategy, or faster steps (8-bit weights) with it.")
+    assert bf16 is not None and bf16.endswith(
+        "— more GPUs, a faster strategy, or faster steps (8-bit weights) with it.")
 
 
 def test_a_rank_whose_weights_alone_overflow_is_told_to_spread_them_not_its_kv_cache():

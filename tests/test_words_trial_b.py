@@ -20,7 +20,8 @@ def test_w519_says_the_gpus_memory_as_e402_does():
 
 
 def _caption(batch: int, strategy: str) -> str:
-    text = QWEN + f"workload {{ batch = {batch}  prompt = 2000  generate = 200  serving = inflight }}\nstrategy {strategy}\n"
+    text = (QWEN + f"workload {{ batch = {batch}  prompt = 2000  generate = 200  serving = inflight }}\n"
+            f"strategy {strategy}\n")
     (r,) = check(load_plan_text(text))
     return steady_caption(r)
 
