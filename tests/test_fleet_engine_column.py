@@ -23,6 +23,9 @@ def test_the_engine_stays_when_the_rows_differ_by_it():
     assert [cols[k].header for k in kept][:4] == ["#", "cluster", "engine", "strategy"]
     engine = widths[kept.index(2)]
     assert engine >= len("sglang@0.5.23")               # 13 characters: whole, never cut
+    # the strategy stays whole, to be pasted as it stands: its 45 characters on one line; the cluster wraps instead
+    assert widths[kept.index(3)] == len(STRATEGY.format(8, 16)) == 45
+    assert widths[kept.index(1)] < len("16 x b200 (8 a node), h200's profile")
     # the table fits its 120 columns: a border and two spaces a column, and the cells
     assert sum(widths) + 3 * len(kept) + 1 <= 120
 

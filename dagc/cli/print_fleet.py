@@ -44,10 +44,12 @@ _COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("en
 
 def fleet_columns(rows: Sequence[Sequence[str]]) -> tuple[Col, ...]:
     """The ranking's columns for `rows`: with more than one engine among them the engine is as important as the
-    cluster (never left out — the strategy wraps first), else rows that differ only by engine would read the same."""
+    cluster (never left out, the cluster's cell wrapping first so that the strategy stays whole), else rows that
+    differ only by engine would read the same."""
     if len({row[2] for row in rows}) <= 1:
         return _COLUMNS
-    return tuple(replace(c, rank=0) if c.header == "engine" else c for c in _COLUMNS)
+    return tuple(replace(c, rank=0) if c.header == "engine" else replace(c, whole=False) if c.header == "cluster"
+                 else c for c in _COLUMNS)
 
 
 def cost_text(row: dict[str, Any], by: str) -> str:

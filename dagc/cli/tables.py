@@ -44,6 +44,8 @@ class Col:
         wrap: whether its cells may wrap between words (text); a figure's never do.
         floor: the narrowest a wrapping column is made before less important columns are left out
             (a strategy stays readable: a few words a line, not one).
+        whole: for a wrapping column of rank 0, whether it is kept whole (to be pasted as it stands) while the
+            columns of rank 1 fit beside it; False: it wraps first (a cluster's words beside a strategy).
     """
 
     header: str
@@ -51,6 +53,7 @@ class Col:
     justify: Literal["left", "right"] = "right"
     wrap: bool = False
     floor: int = 0
+    whole: bool = True
 
 
 def _longest_word(text: str) -> int:
@@ -85,7 +88,7 @@ def fit_widths(width: int, cols: Sequence[Col], rows: Sequence[Sequence[str]]) -
         widest.append(most)
     # a column of rank 0 that wraps (a strategy) is kept whole, to be pasted as it stands, when every column of
     # rank 1 fits beside it; else it wraps between its words, down to its floor
-    whole = [widest[k] if cols[k].rank == 0 and cols[k].wrap else least[k] for k in range(len(cols))]
+    whole = [widest[k] if cols[k].rank == 0 and cols[k].wrap and cols[k].whole else least[k] for k in range(len(cols))]
     kept = _kept(width, cols, whole)
     narrowest = whole
     if any(cols[k].rank <= 1 and k not in kept for k in range(len(cols))):
