@@ -194,6 +194,21 @@ def test_a_launch_removes_the_scripts_an_earlier_launch_wrote_that_it_does_not(w
     assert (out_dir / MARKER).read_text() == MARKER_TEXT + MANIFEST_HEAD + TWO[0] + "\n"
 
 
+def test_a_launch_on_another_engine_keeps_the_first_engines_scripts(write_plan, tmp_path, capsys):
+    """`--engine sglang` then `--engine vllm` into one DIR: the SGLang scripts stay (and stay listed) beside vLLM's;
+    until 2026-11-28 the second launch removed them as an earlier deployment's."""
+    path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 0
+    assert main(["launch", str(path), "--engine", "vllm", "-o", str(out_dir)]) == 0
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert [n for n in names if n.startswith("sglang-")] == TWO
+    vllm = [n for n in names if n.startswith("vllm-")]
+    assert vllm and "removed" not in capsys.readouterr().err
+    listed = (out_dir / MARKER).read_text().removeprefix(MARKER_TEXT + MANIFEST_HEAD).split()
+    assert listed == sorted([*TWO, *vllm])
+
+
 def test_a_listed_file_the_user_replaced_or_a_link_is_never_removed_nor_followed(write_plan, tmp_path, capsys):
     path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
     out_dir = tmp_path / "launch"

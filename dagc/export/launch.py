@@ -80,7 +80,7 @@ def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = N
         return [], Leftovers()
     read_manifest(out_dir)            # a marker that is not dagc's: refused before anything is written
     written = [write_text_atomic(out_dir / name, text, executable=name.endswith(".sh")) for name, text in texts.items()]
-    return written, tidy(out_dir, texts, _written_by_dagc)
+    return written, tidy(out_dir, texts, _written_by_dagc, {x.engine for x in launches})
 
 
 def _engine_md(x: Launch) -> list[str]:
