@@ -169,6 +169,18 @@ def _terms_text(terms) -> str:
             f"×{terms['compute_time_scale']:.3f}, memory ×{terms['memory_time_scale']:.3f}")
 
 
+def _chosen_text(cal) -> str:
+    """The cross-validation's choice (`dagc.calibrate.crossval`): the terms it took, how far, its loss against the
+    fit's and the engine's own terms'."""
+    cv = cal.cv
+    if cv is None or not cv.tried:
+        return "no choice"
+    fit = cv.tried[0]
+    return (f"chosen by cross-validation: {', '.join(cv.names) or 'no term'}"
+            f"{f' ×{cv.share:g}' if cv.names and cv.share != 1 else ''} (cross-validated loss {cv.loss:.4f}; the fit "
+            f"of {', '.join(fit.names) or 'no term'} {fit.loss:.4f}, the engine's own terms {cv.uncalibrated:.4f})")
+
+
 def _median_abs(errs: list[float]) -> float:
     return statistics.median(abs(e) for e in errs) if errs else float("nan")
 
@@ -295,6 +307,7 @@ def corpus(folds: bool = False, other: bool = False, kv: float | None = None) ->
               f"{first.strategies[0].text}; {', '.join(r.id for r in fit_runs)}): calibrated on {len(fit_runs)}, "
               "tested "
               f"on {len(test_runs)}: {_terms_text(cal.terms)}{' (kept: ' + ', '.join(kept) + ')' if kept else ''}; "
+              f"{_chosen_text(cal)}; "
               f"median |error| {shown} [{time.perf_counter() - t0:.0f} s]", flush=True)
         if lines:
             print("\n".join(lines), flush=True)
