@@ -84,8 +84,9 @@ class Calibrated:
 
     @property
     def cross_validates(self) -> bool:
-        """Whether the fit had terms to validate and a fold left out leaves the `CV_MIN_RUNS` runs a refit needs
-        (2 runs fit none without one of them: their cross-validated errors are their calibrated ones)."""
+        """Whether the fit had terms to validate and a fold left out leaves the `CV_MIN_RUNS` runs a refit needs: a
+        calibration of 3 runs predicts each left-out run at the fitted terms, and its cross-validated errors are its
+        calibrated ones (`dagc.calibrate.crossval`)."""
         if self.cv is None or not self.cv.tried or not self.cv.tried[0].names:
             return False
         weighed = {i for i, _, x in self.fit.rows if x > 0}

@@ -19,19 +19,21 @@ keeps the more terms and the larger share (the fit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .select import MIN_RUNS
 from .sets import CLEARLY
 from .solve import TERMS, JointFit, _bounds_v, _solve_within, _to_terms, _to_v, loss
 
-__all__ = ["CV_MIN_RUNS", "MAX_FOLDS", "SHARES", "Candidate", "CvChoice", "choose_by_cv", "folds"]
+__all__ = ["CV_MIN_RUNS", "MARGIN", "MAX_FOLDS", "SHARES", "Candidate", "CvChoice", "choose_by_cv", "folds"]
 
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)    # how far a candidate moves its terms from the engine's own to their fit
 MAX_FOLDS = 10          # up to this many runs, each its own fold; more runs are split into this many folds
-CV_MIN_RUNS = 2         # a left-out fit refits its terms on at least this many runs (else predicts at the fit)
+MARGIN = CLEARLY        # another candidate replaces the fit when its loss is at most this share of the fit's
+CV_MIN_RUNS = MIN_RUNS  # a left-out fit refits its terms on this many runs at least, as a fit does (3)
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,9 @@ class CvChoice:
     tried: tuple[Candidate, ...]
 
     @property
-    def loss(self) -> float:
-        return next(c.loss for c in self.tried if (c.names, c.share) == (self.names, self.share))
+    def loss(self) -> float | None:
+        """The chosen candidate's cross-validated loss (None: nothing was cross-validated)."""
+        return next((c.loss for c in self.tried if (c.names, c.share) == (self.names, self.share)), None)
 
 
 def folds(runs: int) -> list[list[int]]:
@@ -96,17 +99,16 @@ def predicted(fit: JointFit, names: Sequence[str]) -> np.ndarray:
     for fold in folds(1 + int(runs.max(initial=-1))):
         left = np.isin(runs, fold)
         keep = ~left
-        if len(weighed - set(fold)) < CV_MIN_RUNS:
-            keep = np.ones(len(runs), dtype=bool)        # too few runs left to refit: predicted at the full fit
-        dv = _moves(fit, names, keep)
+        if len(weighed - set(fold)) < CV_MIN_RUNS:      # too few runs left to fit again: as fitted on all
+            keep = np.ones(len(runs), dtype=bool)
+        dv = np.zeros(len(TERMS)) if keep.all() and tuple(names) == fit.fitted else _moves(fit, names, keep)
         out[left] = fit.r[left] + fit.jac[left] @ dv
     return out
 
 
-def choose_by_cv(fit: JointFit, r0: np.ndarray) -> CvChoice:
-    """The candidate of least cross-validated loss (module doc)."""
+def _scorer(fit: JointFit, r0: np.ndarray, tried: list[Candidate]) -> Callable[[tuple[str, ...], float], float]:
+    """A candidate's cross-validated loss, each candidate's residuals predicted once, every one scored in `tried`."""
     w = np.array([x for _, _, x in fit.rows])
-    tried: list[Candidate] = []
     seen: dict[tuple[str, ...], np.ndarray] = {}
 
     def score(names: tuple[str, ...], share: float = 1.0) -> float:
@@ -115,29 +117,43 @@ def choose_by_cv(fit: JointFit, r0: np.ndarray) -> CvChoice:
         got = loss((1 - share) * r0 + share * seen[names], w)
         tried.append(Candidate(names, share, got))
         return got
+    return score
 
-    full = score(fit.fitted)
-    names, best = fit.fitted, full
+
+def _least(fit: JointFit, score: Callable[[tuple[str, ...], float], float]) -> tuple[tuple[str, ...], float, float]:
+    """The candidate of least loss and its loss: the fit's terms dropped one at a time while that lowers the loss,
+    then the share of least loss, then the engine's own terms when lower still."""
+    names, best = fit.fitted, score(fit.fitted, 1.0)
     while names:
-        drops = [(score(tuple(t for t in names if t != d)), tuple(t for t in names if t != d)) for d in names]
-        low, fewer = min(drops, key=lambda x: x[0])
+        low, fewer = min(((score(c, 1.0), c) for c in (tuple(t for t in names if t != d) for d in names)),
+                         key=lambda x: x[0])
         if low >= best:
             break
         names, best = fewer, low
     share = 1.0
-    for s in sorted(SHARES[:-1], reverse=True) if names else ():
+    for s in sorted(SHARES, reverse=True)[1:-1] if names else ():
         if (got := score(names, s)) < best:
             share, best = s, got
-    if best > min(best, score(())):
-        names, share, best = (), 1.0, tried[-1].loss
-    if share == 0.0:
-        names, share = (), 1.0
-    if best > CLEARLY * full:           # not clearly better than the fit out of sample: the fit
+    if names and (own := score((), 1.0)) < best:
+        return (), 1.0, own
+    return names, share, best
+
+
+def choose_by_cv(fit: JointFit, r0: np.ndarray) -> CvChoice:
+    """The candidate chosen by cross-validation (module doc); `r0`: each row's residual at the engine's own terms."""
+    w = np.array([x for _, _, x in fit.rows])
+    weighed = {i for i, _, x in fit.rows if x > 0}
+    if not fit.fitted or not any(len(weighed - set(f)) >= CV_MIN_RUNS for f in folds(1 + max(weighed, default=-1))):
+        # nothing fitted, or no fold leaves runs enough to fit again: the fit, its residuals the calibrated ones
+        return CvChoice(fit.fitted, 1.0, dict(fit.terms), predicted(fit, fit.fitted), loss(r0, w), ())
+    tried: list[Candidate] = []
+    score = _scorer(fit, r0, tried)
+    names, share, best = _least(fit, score)
+    if best > MARGIN * tried[0].loss:        # not clearly better than the fit out of sample: the fit
         names, share = fit.fitted, 1.0
-    residuals = (1 - share) * r0 + share * (seen[names] if names else r0)
-    v, v0 = _to_v(fit.terms), _to_v(fit.start)
+    residuals = (1 - share) * r0 + share * (predicted(fit, names) if names else r0)
     if names == fit.fitted and share == 1.0:
         return CvChoice(names, share, dict(fit.terms), residuals, loss(r0, w), tuple(tried))
-    full = v + _moves(fit, names, np.ones(len(fit.rows), dtype=bool)) if names else v0
-    terms = _to_terms(v0 + share * (full - v0))
-    return CvChoice(names, share, terms, residuals, loss(r0, w), tuple(tried))
+    v, v0 = _to_v(fit.terms), _to_v(fit.start)
+    moved = v + _moves(fit, names, np.ones(len(fit.rows), dtype=bool)) if names else v0
+    return CvChoice(names, share, _to_terms(v0 + share * (moved - v0)), residuals, loss(r0, w), tuple(tried))
