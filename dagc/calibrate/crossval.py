@@ -26,7 +26,7 @@ import numpy as np
 
 from .select import MIN_RUNS
 from .sets import CLEARLY
-from .solve import TERMS, JointFit, _bounds_v, _solve_within, _to_terms, _to_v, loss
+from .solve import TERMS, JointFit, bounds_v, loss, solve_within, to_terms, to_v
 
 __all__ = ["CV_MIN_RUNS", "MARGIN", "MAX_FOLDS", "SHARES", "Candidate", "CvChoice", "choose_by_cv", "folds"]
 
@@ -77,17 +77,17 @@ def folds(runs: int) -> list[list[int]]:
 def _moves(fit: JointFit, names: Sequence[str], keep: np.ndarray) -> np.ndarray:
     """The move from the fit's terms (probe units) of a fit of `names` on the rows `keep`, the fit's other terms
     back at the engine's own (the linearisation at the fit)."""
-    v, v0 = _to_v(fit.terms), _to_v(fit.start)
+    v, v0 = to_v(fit.terms), to_v(fit.start)
     dv = np.zeros(len(TERMS))
     for t in fit.fitted:
         if t not in names:
             dv[TERMS.index(t)] = v0[TERMS.index(t)] - v[TERMS.index(t)]
     cols = [TERMS.index(t) for t in names]
     if cols and keep.any():
-        lo, hi = _bounds_v()
+        lo, hi = bounds_v()
         w = np.array([x for _, _, x in fit.rows])[keep]
         fixed = fit.r[keep] + fit.jac[keep] @ dv
-        dv[cols] = _solve_within(fixed, fit.jac[keep][:, cols], w, v[cols], lo[cols], hi[cols])
+        dv[cols] = solve_within(fixed, fit.jac[keep][:, cols], w, v[cols], lo[cols], hi[cols])
     return dv
 
 
@@ -154,6 +154,6 @@ def choose_by_cv(fit: JointFit, r0: np.ndarray) -> CvChoice:
     residuals = (1 - share) * r0 + share * (predicted(fit, names) if names else r0)
     if names == fit.fitted and share == 1.0:
         return CvChoice(names, share, dict(fit.terms), residuals, loss(r0, w), tuple(tried))
-    v, v0 = _to_v(fit.terms), _to_v(fit.start)
+    v, v0 = to_v(fit.terms), to_v(fit.start)
     moved = v + _moves(fit, names, np.ones(len(fit.rows), dtype=bool)) if names else v0
-    return CvChoice(names, share, _to_terms(v0 + share * (moved - v0)), residuals, loss(r0, w), tuple(tried))
+    return CvChoice(names, share, to_terms(v0 + share * (moved - v0)), residuals, loss(r0, w), tuple(tried))
