@@ -10,9 +10,12 @@ The terms — `step_s`, `frontend_s` and the kernel-time multipliers `compute_ti
 `memory_time_scale` — are fitted together, robustly and within bounds, on every run's TPOT and output tokens/s and
 the TTFT of the runs whose client does not send every request at once (`match.queued_by_design`: there TTFT is the
 queue's); a term the runs cannot tell apart keeps the engine's own value (`dagc.calibrate.solve`). The
-cross-validation leaves one run out at a time: its figures are predicted with the terms the other runs give
-(`JointFit.left_out`), from the fit's linearisation, and their log-ratios ln(dagc / measured), by the error
-ledger's quantity, are the calibration's residuals, which a plan's bands take (`dagc.verdict.bands`).
+cross-validation leaves one run out at a time (more than 10 runs: 10 folds): its figures are predicted with the
+terms the other runs give (`dagc.calibrate.crossval.predicted`), from the fit's linearisation, and their log-ratios
+ln(dagc / measured), by the error ledger's quantity, are the calibration's residuals, which a plan's bands take
+(`dagc.verdict.bands`).
+The terms taken are the cross-validation's choice among the fit, fewer of its terms, a share of the way and the
+engine's own (`dagc.calibrate.crossval`): the fit unless another predicts the runs left out clearly better.
 """
 
 from __future__ import annotations

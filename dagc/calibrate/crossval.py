@@ -9,12 +9,13 @@ cross-validated loss.
 The choice (docs/calibrate.md, "Chosen by cross-validation"): each run is left out in turn (`folds`: one run a
 fold up to `MAX_FOLDS` runs, else `MAX_FOLDS` folds of every `MAX_FOLDS`th run), the candidate's terms are fitted
 on the other runs' rows of the fit's linearisation — the terms a candidate drops held at the engine's own — and the
-left-out run's fitted figures are predicted there. A candidate's loss is the fit's loss (Σ w · Huber) of those
+left-out run's figures are predicted there. A candidate's loss is the fit's loss (Σ w · Huber) of those
 predictions. The engine's own terms are a candidate too, their residuals exact (simulated, fitted on nothing). A
 candidate that moves the terms a `share` of the way predicts the run at (1 − share) · r0 + share · its own
 prediction (exact at either end). The terms are dropped greedily, the one whose dropping lowers the loss the most
-first, while one does; then the share of least loss among `SHARES`. The candidate of least loss is taken; a tie
-keeps the more terms and the larger share (the fit).
+first, while one does; then the share of least loss among `SHARES`; then the engine's own terms when lower still.
+That candidate replaces the fit only when its loss is at most `MARGIN` times the fit's; else the fit stands (ties
+too). A calibration whose folds leave fewer than `CV_MIN_RUNS` runs to fit on takes the fit, not cross-validated.
 """
 
 from __future__ import annotations
