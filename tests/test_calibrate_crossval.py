@@ -103,3 +103,25 @@ def test_the_file_records_the_choice_and_the_summary_says_a_term_it_dropped():
     assert cal.cross_validates and max(abs(e) for e in cal.errors("cross_validated")["ttft"]) < 0.02
     assert _how("memory_time_scale", 1.0, 4, True, Kept("cv", 4, ())).startswith(
         "kept (the engine's own value): the fit with it predicted the runs left out clearly worse")
+
+
+def test_the_terms_the_choice_drops_are_kept_and_its_terms_simulated():
+    """The noise of the first test: the calibration takes the engine's own terms — simulated there once more (a
+    TPOT of 10 ms a run, measured 10 / e^r0 ms: residuals r0 again) — and says each fitted term kept by `cv`."""
+    from dagc.calibrate.calibrate import _taken
+    r0 = [0.01, 0.01, 0.01, 0.0]
+    fit = _linear_fit(r0, NAMES, SLOPES)
+    cv = choose_by_cv(fit, np.array(r0))
+    asked = []
+
+    def evaluate(terms):
+        asked.append(dict(terms))
+        return [{"tpot_ms": 10.0}] * 4
+    measured = [{"tpot_ms": 10.0 / float(np.exp(r))} for r in r0]
+    taken = _taken(fit, cv, evaluate, measured)
+    assert asked == [OWN] and taken.terms == OWN and taken.fitted == ()
+    assert taken.why_kept == {t: "cv" for t in NAMES} and taken.r == pytest.approx(r0)
+    # the fit taken whole is the fit itself: nothing simulated again
+    real = _linear_fit([0.01, 0.02, 0.03, 0.04], ("step_s",), np.array([[0.5], [1.0], [1.5], [2.0]]))
+    assert _taken(real, choose_by_cv(real, np.array([0.01, 0.02, 0.03, 0.04])), evaluate, measured) is real
+    assert len(asked) == 1
