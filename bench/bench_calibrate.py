@@ -177,7 +177,7 @@ def _chosen_text(cal) -> str:
     fit's and the engine's own terms'."""
     cv = cal.cv
     if cv is None or not cv.tried:
-        return "no choice"
+        return "the fit, not cross-validated (a fold would leave fewer than 3 runs to fit on)"
     fit = cv.tried[0]
     return (f"chosen by cross-validation: {', '.join(cv.names) or 'no term'}"
             f"{f' ×{cv.share:g}' if cv.names and cv.share != 1 else ''} (cross-validated loss {cv.loss:.4f}; the fit "
