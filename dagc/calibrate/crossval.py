@@ -97,7 +97,7 @@ def predicted(fit: JointFit, names: Sequence[str]) -> np.ndarray:
     runs = np.array([i for i, _, _ in fit.rows], dtype=int)
     out = np.array(fit.r, dtype=float)
     weighed = {i for i, _, x in fit.rows if x > 0}
-    for fold in folds(1 + int(runs.max(initial=-1))):
+    for fold in folds(len(fit.at)):
         left = np.isin(runs, fold)
         keep = ~left
         if len(weighed - set(fold)) < CV_MIN_RUNS:      # too few runs left to fit again: as fitted on all
@@ -144,7 +144,7 @@ def choose_by_cv(fit: JointFit, r0: np.ndarray) -> CvChoice:
     """The candidate chosen by cross-validation (module doc); `r0`: each row's residual at the engine's own terms."""
     w = np.array([x for _, _, x in fit.rows])
     weighed = {i for i, _, x in fit.rows if x > 0}
-    if not fit.fitted or not any(len(weighed - set(f)) >= CV_MIN_RUNS for f in folds(1 + max(weighed, default=-1))):
+    if not fit.fitted or not any(len(weighed - set(f)) >= CV_MIN_RUNS for f in folds(len(fit.at))):
         # nothing fitted, or no fold leaves runs enough to fit again: the fit, its residuals the calibrated ones
         return CvChoice(fit.fitted, 1.0, dict(fit.terms), predicted(fit, fit.fitted), loss(r0, w), ())
     tried: list[Candidate] = []
