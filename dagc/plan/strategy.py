@@ -7,7 +7,6 @@ rules have run, `dagc.lang.flatten`).
 
 from __future__ import annotations
 
-
 from pydantic import Field
 
 from ..enums import FastEnum
