@@ -24,11 +24,12 @@ import math
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..diagnostics import PlanError, code, quote
+from ..jsontypes import JSON, JSONObject
 from ..lang.calibration import MAX_RESIDUAL, per_step_terms, uncalibrated_cluster
 from ..lang.flatten import flatten
 from ..layout.layout import resolve
@@ -95,7 +96,7 @@ class Calibrated:
         weighed = {i for i, _, x in self.fit.rows if x > 0}
         return any(len(weighed - set(f)) >= CV_MIN_RUNS for f in folds(len(self.jobs)))
 
-    def chosen(self) -> dict[str, Any]:
+    def chosen(self) -> JSONObject:
         """The file's `fit.chosen`: the terms the cross-validation took, how far, and each candidate's loss."""
         cv = self.cv
         if cv is None:
@@ -113,17 +114,17 @@ class Calibrated:
                     out.setdefault(quantity_of(k), []).append((figs[k] - m) / m)
         return out
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> JSONObject:
         """The calibration file (format 1, docs/calibrate.md)."""
         first = self.jobs[0].plan
         runs = [j.run for j in self.jobs]
 
-        def span(values: list[float]) -> list[float] | None:
+        def span(values: list[float]) -> list[JSON] | None:
             return [min(values), max(values)] if values else None
 
         engines = [g for j in self.jobs for g in instance_gpus(j.plan)]
 
-        def median_abs(which: str) -> dict[str, float]:
+        def median_abs(which: str) -> JSON:
             return {q: statistics.median(abs(e) for e in es) for q, es in self.errors(which).items()}
 
         return {
@@ -132,7 +133,7 @@ class Calibrated:
             "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus,
             "instance_gpus": [min(engines), max(engines)] if engines else None,
             "model": first.model.name,
-            "terms": self.terms,
+            "terms": dict[str, JSON](self.terms),
             "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
                               "probe a term, slopes carried to each step and secant-updated), bounded: step_s 0-1 s, "
                               "frontend_s 0-60 s, the time scales 0.2-5, step_request_s 0-5 ms; on every run's TPOT "
@@ -145,7 +146,7 @@ class Calibrated:
                                          f"{MAX_FOLDS} folds") if self.cross_validates else
                     f"none: a fit without one of {count_text(len(self.jobs), 'run')} has too few to fit a term",
                     "chosen": self.chosen(),
-                    "start": dict(self.start),
+                    "start": dict[str, JSON](self.start),
                     "runs_moved": dict(self.fit.moved),
                     "kept": list(self.kept), "kept_because": dict(self.fit.why_kept),
                     "sets_tried": [{"terms": list(n), "loss": x} for n, x in self.fit.tried],
