@@ -39,6 +39,7 @@ from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
 from .degrees import degrees
 from .engines import TABLES, launch_result
+from .kv_start import CODE as KV_CODE, kv_start_hint
 from .launch import Launch, field_span, launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 
@@ -178,6 +179,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
         return E706_HINT, None
     if "E730" in codes:
         return whole_prompts_hint(result.plan), None
+    if KV_CODE in codes and result.layout is not None:
+        return kv_start_hint(result.plan, result.strategy, result.memory, result.layout), None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:

@@ -20,6 +20,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
 from ..rules.engine import calibration_range
+from ..rules.pipeline import decode_pool_split
 from ..rules.requirements import memory_above_gpu
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
@@ -152,8 +153,13 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     for pool, batch in ((prefill, batch_p), (decode, batch_d)):
         results.append(PoolResult(pool, batch, analyse(alone, pool.strategy, role_workload(w, pool.role, batch))))
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
+    # a decode instance's W503 is on its share of the batch: the deployment's split over its instances says it
+    split = decode_pool_split(plan, results[1].analysis.layout, decode.instances)
     diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
-                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES]
+                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES
+                      and not (d.code == "W503" and r.pool.role == PoolRole.DECODE and decode.instances > 1)]
+    if split is not None:
+        diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
     # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
     if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:

@@ -174,7 +174,7 @@ class RequirementResult:
         m = self.margin
         if m is None:
             return ""
-        if m == 0:
+        if abs(m) <= 1e-9:          # the target itself, to the tolerance `Requirement.holds` judges it by
             return "0 %"
         if abs(m) < 0.0005:
             return f"{'+' if m > 0 else '-'}<0.1 %"
