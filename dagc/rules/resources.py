@@ -73,6 +73,9 @@ def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:
     reserve, could hold them all; past that no strategy fits, and it says how many GPUs of the
     kind the weights alone need and how many 8-bit weights would.
 
+    On a plan that chose its engine, what that engine refuses of the strategy's degrees (E7xx) is
+    said beside this error, not after it is fixed: the engine reads the degrees, not the memory.
+
     Bad:
         model preset "deepseek-v3"   cluster { gpus = 8  gpu preset "h100-sxm" }
         strategy tp 8                                # 671 GB of weights on 8 × 80 GB
