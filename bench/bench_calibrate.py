@@ -22,7 +22,10 @@ Usage:
    calibrated on the first half (`dagc.calibrate.calibrate.fit_jobs`: the corpus's plans are its runs' own) and
    its error on the test half reported, uncalibrated (the shipped terms) against calibrated, per quantity: the
    median |error| over the figures. A plan without traffic is a steady state whose TTFT is fitted on (as
-   bench/fit_engine_terms.py does). Target: the calibrated error at most half the uncalibrated. With `--folds`,
+   bench/fit_engine_terms.py does). Each group's line says which terms the calibration's cross-validation took,
+   how far, and its loss on the runs left out against the fit's and the engine's own terms'
+   (`dagc.calibrate.crossval`: the choice `dagc calibrate` makes, in the same function). Target: the calibrated
+   error at most half the uncalibrated. With `--folds`,
    each run of each fold (calibrated on, or tested) and its traffic, then each figure's error uncalibrated and
    calibrated (means and medians; p99s are in the medians above but not listed), and the requests it decoded at
    once (Little's law: output tokens/s × mean TPOT; measured, dagc's uncalibrated and calibrated): where the
@@ -169,6 +172,18 @@ def _terms_text(terms) -> str:
             f"×{terms['compute_time_scale']:.3f}, memory ×{terms['memory_time_scale']:.3f}")
 
 
+def _chosen_text(cal) -> str:
+    """The cross-validation's choice (`dagc.calibrate.crossval`): the terms it took, how far, its loss against the
+    fit's and the engine's own terms'."""
+    cv = cal.cv
+    if cv is None or not cv.tried:
+        return "the fit, not cross-validated (a fold would leave fewer than 3 runs to fit on)"
+    fit = cv.tried[0]
+    return (f"chosen by cross-validation: {', '.join(cv.names) or 'no term'}"
+            f"{f' ×{cv.share:g}' if cv.names and cv.share != 1 else ''} (cross-validated loss {cv.loss:.4f}; the fit "
+            f"of {', '.join(fit.names) or 'no term'} {fit.loss:.4f}, the engine's own terms {cv.uncalibrated:.4f})")
+
+
 def _median_abs(errs: list[float]) -> float:
     return statistics.median(abs(e) for e in errs) if errs else float("nan")
 
@@ -295,6 +310,7 @@ def corpus(folds: bool = False, other: bool = False, kv: float | None = None) ->
               f"{first.strategies[0].text}; {', '.join(r.id for r in fit_runs)}): calibrated on {len(fit_runs)}, "
               "tested "
               f"on {len(test_runs)}: {_terms_text(cal.terms)}{' (kept: ' + ', '.join(kept) + ')' if kept else ''}; "
+              f"{_chosen_text(cal)}; "
               f"median |error| {shown} [{time.perf_counter() - t0:.0f} s]", flush=True)
         if lines:
             print("\n".join(lines), flush=True)

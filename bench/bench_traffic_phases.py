@@ -15,7 +15,12 @@ Each check runs in a fresh process (`--one FILE`, so that nothing dagc memoises 
   check without traffic does);
 - across them: `prices`, the exact step prices (`StepPrices.step`, outermost calls; of them `routing`, the
   exact routing statistics of new token counts, `dagc.layout.routing._max_load_exact`) and `sim`, the load
-  simulations besides the prices (`Replica.run` less the prices it asked for); `n`, the prices made.
+  simulations besides the prices (`Replica.run` less the prices it asked for); `n`, the prices made;
+- the ratios, each process's start-up (its imports) counted on both sides as bench/bench_traffic.py counts them:
+  `ratio`, the check with traffic over the one without; `-cap-next`, what it would be were the capacity's trials
+  and the next steps' re-checks free (the most that bracketing the capacity, fewer trials and sharing the
+  re-checks' work can bring); `own`, were the search's candidates judged under the traffic free too: the plan's
+  own strategies and their runs, which the report prints, and all a check without traffic does.
 
 What it counts is what the check does: its figures are not changed.
 """
@@ -105,10 +110,20 @@ def one(path: str) -> dict[str, float]:
     imported = time.process_time()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         main(["check", path, "-q"])
-    out = {"check": time.process_time() - imported, "imports": imported - start, "routing": routing_s[0],
+    # `startup`: the process's CPU seconds before the check (the interpreter, its imports and this bench's own)
+    out = {"check": time.process_time() - imported, "imports": imported - start, "startup": imported,
+           "routing": routing_s[0],
            "n": calls["prices"], **seconds}
     out["sim"] = out.get("runs", 0.0) - out.get("prices", 0.0)
     return out
+
+
+def _ratios(m: dict[str, float], plain: dict[str, float]) -> Callable[[float], float]:
+    """The ratio of `seconds` of the check with traffic (`m`), its process's start-up added, over the whole check
+    without it (`plain`), as bench/bench_traffic.py counts a process (its start-up here holds this bench's imports
+    too, a little more than `dagc check`'s own: the ratios a little lower than bench/bench_traffic.py's)."""
+    whole = plain["check"] + plain["startup"]
+    return lambda seconds: (seconds + m["startup"]) / whole
 
 
 def _measure(path: Path) -> dict[str, float]:
@@ -135,7 +150,7 @@ def main() -> None:
         return
     print(f"{cpu()}; load average {load_average()}; CPU seconds of `dagc check -q`, imports apart")
     print(f"{'plan':42s} {'check':>6s} {'plain':>6s} {'capacity':>8s} {'search':>6s} {'next':>6s} {'rest':>6s} · "
-          f"{'prices':>6s} {'(n)':>5s} {'routing':>7s} {'sim':>6s}")
+          f"{'prices':>6s} {'(n)':>5s} {'routing':>7s} {'sim':>6s} · {'ratio':>5s} {'-cap-next':>9s} {'own':>5s}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         shutil.copytree(ROOT / "examples" / "traces", out / "traces")     # beside the plans (E002 outside)
@@ -145,9 +160,11 @@ def main() -> None:
                 continue
             m, plain = _measure(out / f"{slug}.moe"), _measure(out / f"{slug}-plain.moe")
             rest = m["check"] - sum(m.get(p, 0.0) for p in PHASES)
+            ratio = _ratios(m, plain)
             print(f"{name[:42]:42s} {m['check']:6.2f} {plain['check']:6.2f} {m.get('capacity', 0):8.2f} "
                   f"{m.get('search', 0):6.2f} {m.get('next', 0):6.2f} {rest:6.2f} · {m.get('prices', 0):6.2f} "
-                  f"{int(m['n']):5d} {m['routing']:7.2f} {m['sim']:6.2f}", flush=True)
+                  f"{int(m['n']):5d} {m['routing']:7.2f} {m['sim']:6.2f} · {ratio(m['check']):4.2f}x "
+                  f"{ratio(rest + m.get('search', 0)):8.2f}x {ratio(rest):4.2f}x", flush=True)
 
 
 if __name__ == "__main__":

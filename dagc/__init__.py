@@ -46,8 +46,6 @@ __all__ = ["RULES", "Diagnostic", "PlanError", "Severity", "StrategyResult", "__
            "explain", "load_plan", "load_plan_text", "parse_strategy", "render", "report_json"]
 
 if TYPE_CHECKING:
-    from typing import Any
-
     __version__: str
     from .diagnostics import Diagnostic, PlanError, Severity, render
     from .drive.drive import check
@@ -66,7 +64,7 @@ def _version() -> str:
         return "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "__version__":
         globals()[name] = value = _version()
         return value

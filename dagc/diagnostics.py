@@ -15,9 +15,12 @@ import enum
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .source import Span, display_width
+
+if TYPE_CHECKING:
+    from .jsontypes import JSONObject
 
 __all__ = [
     "MAX_DIAGNOSTICS",
@@ -120,7 +123,7 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """The report.json form: {code, severity, message, file, line, column, hint}.
 
         `file` is the file the location is in: the plan, or a config.json it imports.

@@ -33,7 +33,7 @@ MAX_PARAMETERS = 7              # positional-only, positional, keyword-only, *ar
 OVER_LINES: dict[str, int] = {}
 OVER_PARAMETERS: dict[str, int] = {}
 # The modules that are no stage: the package's faces and what every stage reads.
-TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes"}
+TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes", "jsontypes"}
 
 
 def _contract() -> dict:
@@ -203,6 +203,81 @@ def test_no_private_name_is_imported_across_modules():
                             if a.name.startswith("_") and not a.name.startswith("__")
                             and f"{_resolve(name, node)}.{a.name}" not in known]
     assert not private, f"make these names public in their module, or move their user: {private}"
+
+
+# The JSON boundary (docs/architecture.md, "The JSON boundary"): the only code where `Any` may stand, as what
+# `json.loads`, `tomllib` and the writers of report.json take and give. A module here holds it whole; a
+# `module.function` its function (nested ones included).
+JSON_BOUNDARY = {
+    "export",                               # results → report.json, dag.json, trace.json, search and fleet JSON
+    "kernels.engine_import",                # an engine's measured tables (parquet rows) → a kernel profile's JSON
+    "fleet.results_file._json", "fleet.results_file.read_results", "fleet.results_file.Resumed",
+    "fleet.results_file.start_results", "fleet.results_file.append_result",    # the fleet's results file
+    "calibrate.runs._loads", "calibrate.runs._pairs", "calibrate.runs._objects",  # a run file's JSON lines
+    "calibrate.manifest._json_list",        # a manifest's JSON list
+}
+# The modules that still hold `Any` outside the boundary, each with its count when it was listed. The list only
+# shrinks: a module that types its values leaves it, and no module joins it or grows past its count.
+ANY_LEFT: dict[str, int] = {
+    # the plan's field values by name (docs/architecture.md, "The JSON boundary": one `FieldValue`, a TypedDict a block)
+    "lang.blocks": 5, "lang.calibration": 1, "lang.cluster": 6, "lang.hf": 9, "lang.model": 9, "lang.traffic": 5,
+    # the fleet's answers as their JSON (to carry: `fleet.stored.StoredAnswer`)
+    "fleet.cluster": 3, "fleet.profiles": 2, "fleet.rank": 17, "fleet.ray_run": 1, "fleet.run": 6,
+    "cli.fleet_cmd": 4, "cli.print_fleet": 4,
+    "cli.parser": 2, "cli.printing": 1,          # argparse's and rich's own options, passed on
+    "calibrate.manifest": 6,                     # a manifest entry's fields, narrowed by `_check_entry` as read
+}
+
+
+def _any_uses(tree: ast.Module, prefix: str) -> list[str]:
+    """Where `Any` (or `typing.Any`) is named under `tree`: the qualified name of the innermost function or class
+    around each use (`prefix` alone at module level), once per use; quoted annotations are read too."""
+    uses: list[str] = []
+    todo: list[tuple[ast.AST, str]] = [(tree, prefix)]
+    while todo:
+        node, at = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                todo.append((child, f"{at}.{child.name}"))
+                continue
+            if isinstance(child, ast.Name) and child.id == "Any" or isinstance(child, ast.Attribute) \
+                    and child.attr == "Any":
+                uses.append(at)
+            elif isinstance(child, ast.Constant) and isinstance(child.value, str) and "Any" in child.value:
+                try:
+                    quoted = ast.parse(child.value, mode="eval")
+                except SyntaxError:
+                    quoted = None                # prose: a docstring, a message
+                if quoted is not None:
+                    uses += _any_uses(ast.Module(body=[ast.Expr(quoted.body)], type_ignores=[]), at)
+            todo.append((child, at))
+    return uses
+
+
+def _at_the_boundary(where: str) -> bool:
+    return any(where == b or where.startswith(f"{b}.") for b in JSON_BOUNDARY)
+
+
+def test_the_any_uses_are_found_where_they_stand():
+    tree = ast.parse("from typing import Any\nX: Any = 1\n'''Any prose.'''\n"
+                     "def f(a: 'dict[str, Any]') -> typing.Any:\n    def g() -> list[Any]: ...\n"
+                     "class C:\n    def m(self) -> object: ...\n")
+    assert sorted(_any_uses(tree, "mod")) == ["mod", "mod.f", "mod.f", "mod.f.g"]
+    assert _at_the_boundary("export.report.report_json") and not _at_the_boundary("exports.x")
+
+
+def test_any_stands_only_at_the_json_boundary_but_in_the_modules_listed():
+    """`Any` is kept for what crosses the JSON boundary; inside, values have types: TypedDicts, dataclasses,
+    `object` narrowed where it is read, and `dagc.jsontypes.JSON` for a document being read or built."""
+    left: dict[str, int] = {}
+    for name, path in _modules().items():
+        for where in _any_uses(ast.parse(path.read_text(), str(path)), name.removesuffix(".__init__")):
+            if not _at_the_boundary(where):
+                left[name] = left.get(name, 0) + 1
+    grown = {name: n for name, n in left.items() if n > ANY_LEFT.get(name, 0)}
+    assert not grown, f"type these values (`Any` outside the JSON boundary, or more than listed): {grown}"
+    done = sorted(name for name, n in ANY_LEFT.items() if left.get(name, 0) < n)
+    assert not done, f"fewer `Any` now: lower or remove their counts in ANY_LEFT: {done}"
 
 
 def test_the_graph_sees_the_imports_inside_functions(tmp_path):

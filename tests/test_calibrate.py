@@ -505,7 +505,7 @@ def test_the_time_scales_multiply_each_compute_op_by_how_bound_it_is():
 
 
 def test_slopes_carried_to_a_step_are_the_slopes_there_where_figures_are_sums_of_times():
-    from dagc.calibrate.solve import PROBE, TERMS, _carried, _to_terms, _to_v
+    from dagc.calibrate.solve import PROBE, TERMS, _carried, to_terms, to_v
     figures = _linear_runs([4.0, 8.0, 2.0], [6.0, 3.0, 10.0], [30.0, 80.0, 20.0])
     rows = tuple((i, k, 1.0) for i in range(3) for k in ("tpot_ms", "ttft_ms", "output_tokens_per_s"))
 
@@ -515,13 +515,13 @@ def test_slopes_carried_to_a_step_are_the_slopes_there_where_figures_are_sums_of
             up, down = v.copy(), v.copy()
             up[j] += 1e-6
             down[j] -= 1e-6
-            hi, lo = figures(_to_terms(up)), figures(_to_terms(down))
+            hi, lo = figures(to_terms(up)), figures(to_terms(down))
             out.append([math.log(hi[i][k] / lo[i][k]) / 2e-6 for i, k, _ in rows])
         return np.array(out).T
 
     truth = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8,
              "step_request_s": 0.0}
-    v0, v1 = _to_v(START), _to_v(truth)
+    v0, v1 = to_v(START), to_v(truth)
     carried = _carried(slopes(v0), rows, figures(START), figures(truth), v1 - v0)
     assert carried == pytest.approx(slopes(v1), rel=1e-6, abs=1e-9)
     assert PROBE["step_s"] == 1e-3 and carried[0, 0] == pytest.approx(1.0 / figures(truth)[0]["tpot_ms"], rel=1e-6)

@@ -120,9 +120,12 @@ def weights_by_replication(r) -> float:
     dense = ffn_params(m, m.moe.dense_ffn) * copies_tp
     moe_layers, dense_layers = m.moe_layer_count, m.dense_layer_count
     draft = draft_layer(m, r.plan.workload)          # speculative decoding's draft layer, on the last stage
-    if draft is not None:
-        moe_layers, dense_layers = moe_layers + (not draft), dense_layers + draft
-    total = (moe_layers + dense_layers) * per_layer + moe_layers * router + dense_layers * dense
+    draft_dense = 0.0                                # a dense draft layer: its own FFN (an EAGLE draft's)
+    if draft is not None and not draft.dense:
+        moe_layers += 1
+    elif draft is not None:
+        draft_dense = per_layer + ffn_params(m, draft.ffn) * copies_tp
+    total = (moe_layers + dense_layers) * per_layer + moe_layers * router + dense_layers * dense + draft_dense
     total += embedding_params(m) * copies_tp * (1 if (m.tied and lay.pp == 1) else 2) + h * g
     return (total * wb + moe_layers * experts * eb) * lay.dp
 

@@ -60,7 +60,10 @@ def test_weights_the_cluster_could_hold_keep_the_spreading_hint():
     r = _checked(plan_text(model='model preset "deepseek-v3"', cluster='cluster { gpus = 16  gpu preset "h100-sxm" }',
                            strategy="strategy tp 8"))
     (d,) = [d for d in r.diagnostics if d.code == "E402"]
-    assert d.hint.startswith("spread the weights (more pp or ep)")
+    # the weights alone (78.96 GiB) exceed one GPU less its reserve (75.65 GiB) but not the cluster's: spread them
+    assert d.hint.startswith("a rank's weights alone, 78.96 GiB, exceed the GPU's 79.65 GiB less its reserve of 4.00 "
+                             "GiB: spread them over more GPUs a replica (more tp, pp or ep")
+    assert "whatever the strategy" not in d.hint
 
 
 def test_a_dag_too_large_for_its_layer_count_names_the_layers():

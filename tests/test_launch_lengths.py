@@ -87,11 +87,16 @@ def _log_plan(tmp_path, longest_prompt: int, context: int | None = 1_048_576) ->
 def test_launch_warns_when_the_longest_request_is_more_than_a_ranks_kv_cache(tmp_path, capsys):
     """The log's 900,109-token request is the engine's length limit, but one H100 holds 407,785 tokens of
     gpt-oss-120b's KV cache beside its 60.69 GiB of weights (the figure the load simulation admits by): the launch
-    warns (W519), located at the workload, naming both figures and what would lift it; vLLM would not start."""
+    warns (W519), located at the workload, naming both figures and what would lift it; SGLang starts with its
+    longest request cut to the pool, vLLM does not start (E732: exit 3, no command)."""
     plan = _log_plan(tmp_path, 900_000)
-    assert main(["launch", plan, "--engine", "vllm"]) == 0
+    assert main(["launch", plan, "--engine", "vllm"]) == 3
     out = capsys.readouterr().out
-    assert "--max-model-len 900109" in out
+    assert "error[E732]: vLLM does not start: one rank's KV cache holds 407,785 tokens" in out
+    assert "--max-model-len 900,109" in out and "vllm serve" not in out
+    assert main(["launch", plan, "--engine", "sglang"]) == 0
+    out = capsys.readouterr().out
+    assert "--context-length 900109" in out
     (line,) = [x for x in out.splitlines() if "warning[W519]" in x]
     assert line.startswith(f"{plan}:3:1: warning[W519]: the longest request (900,109 tokens")
     assert "one rank's KV cache holds: 407,785 tokens" in line

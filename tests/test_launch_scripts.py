@@ -194,6 +194,21 @@ def test_a_launch_removes_the_scripts_an_earlier_launch_wrote_that_it_does_not(w
     assert (out_dir / MARKER).read_text() == MARKER_TEXT + MANIFEST_HEAD + TWO[0] + "\n"
 
 
+def test_a_launch_on_another_engine_keeps_the_first_engines_scripts(write_plan, tmp_path, capsys):
+    """`--engine sglang` then `--engine vllm` into one DIR: the SGLang scripts stay (and stay listed) beside vLLM's;
+    until 2026-11-28 the second launch removed them as an earlier deployment's."""
+    path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 0
+    assert main(["launch", str(path), "--engine", "vllm", "-o", str(out_dir)]) == 0
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert [n for n in names if n.startswith("sglang-")] == TWO
+    vllm = [n for n in names if n.startswith("vllm-")]
+    assert vllm and "removed" not in capsys.readouterr().err
+    listed = (out_dir / MARKER).read_text().removeprefix(MARKER_TEXT + MANIFEST_HEAD).split()
+    assert listed == sorted([*TWO, *vllm])
+
+
 def test_a_listed_file_the_user_replaced_or_a_link_is_never_removed_nor_followed(write_plan, tmp_path, capsys):
     path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
     out_dir = tmp_path / "launch"
@@ -248,6 +263,26 @@ def test_a_marker_that_is_not_dagcs_is_refused_before_anything_is_written(write_
     assert sorted(p.name for p in out_dir.iterdir()) == [MARKER]
 
 
+def test_a_launch_file_edited_under_dagcs_header_is_neither_replaced_nor_removed(write_plan, tmp_path, capsys):
+    """Every launch file ends with the SHA-256 of the lines above it; one edited since keeps dagc's header but not
+    its digest: a later launch that would write it refuses (exit 5), and one that no longer writes it keeps it."""
+    import hashlib
+    path = write_plan(plan_text(model=QWEN, cluster=SG16, strategy="strategy dep = tp 1 ; ep 16"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 0
+    text = (out_dir / TWO[1]).read_text()
+    body, last = text[: text.rstrip("\n").rfind("\n") + 1], text.rstrip("\n").rsplit("\n", 1)[1]
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    assert last == "# dagc launch wrote this file; sha256 of the lines above: " + digest
+    (out_dir / TWO[1]).write_text(body.replace("exec ", "NCCL_DEBUG=INFO exec ") + last + "\n")
+    capsys.readouterr()
+    assert main(["launch", str(path), "--engine", "sglang", "--set", "cluster.gpus=8", "--strategy",
+                 "dep = tp 1 ; ep 8", "-o", str(out_dir)]) == 0
+    err = capsys.readouterr().err
+    assert "NCCL_DEBUG=INFO exec " in (out_dir / TWO[1]).read_text() and "removed" not in err
+    assert TWO[1] not in (out_dir / MARKER).read_text().splitlines()      # the user's now: off the manifest
+
+
 def test_a_compile_into_a_launch_directory_keeps_the_launch_files_as_they_stand(write_plan, tmp_path, capsys):
     """A second trial's: `dagc compile -o DIR` after `dagc launch -o DIR` removed every launch file, the user's
     replacements and edits among them — they are the launch's to tidy, never a compile's."""
@@ -266,8 +301,15 @@ def test_a_compile_into_a_launch_directory_keeps_the_launch_files_as_they_stand(
     assert (out_dir / "dep" / "report.md").is_file()
     listed = (out_dir / MARKER).read_text().splitlines()
     assert TWO[0] in listed and TWO[1] in listed and "dep/report.md" in listed
-    # and a launch after it still tidies them: the second node's script, no longer dagc's, is kept
-    assert main(["launch", str(path), "--engine", "sglang", "--set", "cluster.gpus=8", "--strategy",
-                 "dep = tp 1 ; ep 8", "-o", str(out_dir)]) == 0
+    # a launch after it replaces neither: the first node's script, edited under dagc's header, is the user's now
+    # (its digest line no longer matches: until 2026-11-28 it was overwritten), and the launch refuses (exit 5)
+    again = ["launch", str(path), "--engine", "sglang", "--set", "cluster.gpus=8", "--strategy", "dep = tp 1 ; ep 8",
+             "-o", str(out_dir)]
+    assert main(again) == 5
+    assert f"cannot write {out_dir / TWO[0]}: the file exists and dagc did not write it, or it was changed since" \
+        in capsys.readouterr().err
+    assert (out_dir / TWO[0]).read_text() == edited
+    (out_dir / TWO[0]).unlink()                     # moved away: the launch then writes it, and still tidies
+    assert main(again) == 0
     assert (out_dir / TWO[1]).read_text() == "#!/bin/sh\n# my own node 1\nexec true\n"
     assert (out_dir / "dep" / "report.md").is_file()

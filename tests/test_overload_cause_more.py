@@ -126,7 +126,8 @@ def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
     assert r.load is not None and r.load.load.kv_tokens < 3_000_008
     w = [d for d in r.diagnostics if d.code == "W519"]
     assert len(w) == 1 and w[0].message.startswith("request 2 (3,000,000 prompt + 8 output tokens)")
-    assert "80 GiB" in w[0].message and f"{r.load.load.kv_tokens:,} tokens" in w[0].message
+    # the H100 SXM's memory as E402 and the memory table say it: 85,520,809,984 bytes / 2^30 = 79.65 GiB
+    assert "the h100-sxm's 79.65 GiB" in w[0].message and f"{r.load.load.kv_tokens:,} tokens" in w[0].message
     # a log whose requests fit says nothing
     (tmp_path / "log.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
                                       "2023-11-16 18:17:03.9799600,1000,10\n")

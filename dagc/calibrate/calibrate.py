@@ -10,9 +10,12 @@ The terms — `step_s`, `frontend_s` and the kernel-time multipliers `compute_ti
 `memory_time_scale` — are fitted together, robustly and within bounds, on every run's TPOT and output tokens/s and
 the TTFT of the runs whose client does not send every request at once (`match.queued_by_design`: there TTFT is the
 queue's); a term the runs cannot tell apart keeps the engine's own value (`dagc.calibrate.solve`). The
-cross-validation leaves one run out at a time: its figures are predicted with the terms the other runs give
-(`JointFit.left_out`), from the fit's linearisation, and their log-ratios ln(dagc / measured), by the error
-ledger's quantity, are the calibration's residuals, which a plan's bands take (`dagc.verdict.bands`).
+cross-validation leaves one run out at a time (more than 10 runs: 10 folds): its figures are predicted with the
+terms the other runs give (`dagc.calibrate.crossval.predicted`), from the fit's linearisation, and their log-ratios
+ln(dagc / measured), by the error ledger's quantity, are the calibration's residuals, which a plan's bands take
+(`dagc.verdict.bands`).
+The terms taken are the cross-validation's choice among the fit, fewer of its terms, a share of the way and the
+engine's own (`dagc.calibrate.crossval`): the fit unless another predicts the runs left out clearly better.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ import math
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..diagnostics import PlanError, code, quote
+from ..jsontypes import JSON, JSONObject
 from ..lang.calibration import MAX_RESIDUAL, per_step_terms, uncalibrated_cluster
 from ..lang.flatten import flatten
 from ..layout.layout import resolve
@@ -32,6 +38,7 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..schedule.timer import deployment_key
 from ..units import count_text
+from .crossval import CV_MIN_RUNS, MAX_FOLDS, CvChoice, choose_by_cv, folds
 from .figures import dagc_figures, quantity_of
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
@@ -68,6 +75,7 @@ class Calibrated:
     cross_validated: tuple[Mapping[str, float], ...]
     evaluations: int = 0
     residuals: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    cv: CvChoice | None = None          # the cross-validation's choice of terms (`dagc.calibrate.crossval`)
 
     @property
     def terms(self) -> dict[str, float]:
@@ -80,9 +88,22 @@ class Calibrated:
 
     @property
     def cross_validates(self) -> bool:
-        """Whether leaving a run out leaves enough runs to fit a term again (`JointFit.refits`): a calibration of 3
-        runs predicts each left-out run at the fitted terms, and its cross-validated errors are its calibrated ones."""
-        return bool(self.fit.fitted) and any(self.fit.refits(i) for i in range(len(self.jobs)))
+        """Whether the fit had terms to validate and a fold left out leaves the `CV_MIN_RUNS` runs a refit needs: a
+        calibration of 3 runs predicts each left-out run at the fitted terms, and its cross-validated errors are its
+        calibrated ones (`dagc.calibrate.crossval`)."""
+        if self.cv is None or not self.cv.tried or not self.cv.tried[0].names:
+            return False
+        weighed = {i for i, _, x in self.fit.rows if x > 0}
+        return any(len(weighed - set(f)) >= CV_MIN_RUNS for f in folds(len(self.jobs)))
+
+    def chosen(self) -> JSONObject:
+        """The file's `fit.chosen`: the terms the cross-validation took, how far, and each candidate's loss."""
+        cv = self.cv
+        if cv is None:
+            return {}
+        return {"terms": list(cv.names), "share": cv.share, "loss": cv.loss, "loss_uncalibrated": cv.uncalibrated,
+                "folds": len(folds(len(self.jobs))),
+                "candidates": [{"terms": list(c.names), "share": c.share, "loss": c.loss} for c in cv.tried]}
 
     def errors(self, which: str) -> dict[str, list[float]]:
         """quantity → the relative errors (dagc − measured) / measured of `before`, `after` or `cross_validated`."""
@@ -93,17 +114,17 @@ class Calibrated:
                     out.setdefault(quantity_of(k), []).append((figs[k] - m) / m)
         return out
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> JSONObject:
         """The calibration file (format 1, docs/calibrate.md)."""
         first = self.jobs[0].plan
         runs = [j.run for j in self.jobs]
 
-        def span(values: list[float]) -> list[float] | None:
+        def span(values: list[float]) -> list[JSON] | None:
             return [min(values), max(values)] if values else None
 
         engines = [g for j in self.jobs for g in instance_gpus(j.plan)]
 
-        def median_abs(which: str) -> dict[str, float]:
+        def median_abs(which: str) -> JSON:
             return {q: statistics.median(abs(e) for e in es) for q, es in self.errors(which).items()}
 
         return {
@@ -112,7 +133,7 @@ class Calibrated:
             "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus,
             "instance_gpus": [min(engines), max(engines)] if engines else None,
             "model": first.model.name,
-            "terms": self.terms,
+            "terms": dict[str, JSON](self.terms),
             "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
                               "probe a term, slopes carried to each step and secant-updated), bounded: step_s 0-1 s, "
                               "frontend_s 0-60 s, the time scales 0.2-5, step_request_s 0-5 ms; on every run's TPOT "
@@ -121,9 +142,11 @@ class Calibrated:
                               "step_request_s, step_s; throughput: compute_time_scale; TTFT: frontend_s), then all "
                               "together, a multiplier a stage takes to its bound left out; a term the runs cannot "
                               "tell apart keeps the engine's own value",
-                    "cross_validation": "leave one run out" if self.cross_validates else
+                    "cross_validation": ("leave one run out" if len(self.jobs) <= MAX_FOLDS else
+                                         f"{MAX_FOLDS} folds") if self.cross_validates else
                     f"none: a fit without one of {count_text(len(self.jobs), 'run')} has too few to fit a term",
-                    "start": dict(self.start),
+                    "chosen": self.chosen(),
+                    "start": dict[str, JSON](self.start),
                     "runs_moved": dict(self.fit.moved),
                     "kept": list(self.kept), "kept_because": dict(self.fit.why_kept),
                     "sets_tried": [{"terms": list(n), "loss": x} for n, x in self.fit.tried],
@@ -321,7 +344,14 @@ def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
     measured = [j.run.measured for j in jobs]
     before = evaluate(start)
     fit = fit_terms(evaluate, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=before)
-    cross = [fit.left_out(i) for i in range(len(jobs))]
+    cv = choose_by_cv(fit, np.array([math.log(before[i][k] / measured[i][k]) for i, k, _ in fit.rows]))
+    fit = _taken(fit, cv, evaluate, measured)
+    cross = []
+    for i, figs in enumerate(fit.at):      # each run's figures as the choice's fit without its fold predicts them
+        out = dict(figs)
+        out.update({k: measured[i][k] * math.exp(float(r)) for (n, k, _), r in zip(fit.rows, cv.residuals,
+                                                                               strict=True) if n == i})
+        cross.append(out)
     residuals: dict[str, list[float]] = {q: [] for q in CALIBRATION_QUANTITIES}
     for j, c in zip(jobs, cross, strict=True):
         for k, m in j.run.measured.items():
@@ -329,4 +359,15 @@ def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
                 r = math.log(max(c[k], 1e-9 * m) / m)
                 residuals[quantity_of(k)].append(round(max(-MAX_RESIDUAL, min(MAX_RESIDUAL, r)), 6))
     return Calibrated(tuple(jobs), fit, start, tuple(before), fit.at, tuple(cross),
-                      len(evaluate.seen), {q: tuple(v) for q, v in residuals.items() if v})
+                      len(evaluate.seen), {q: tuple(v) for q, v in residuals.items() if v}, cv)
+
+
+def _taken(fit: JointFit, cv: CvChoice, evaluate: _Evaluator, measured: Sequence[Mapping[str, float]]) -> JointFit:
+    """The fit as the cross-validation takes it (`dagc.calibrate.crossval`): the same when it takes every fitted
+    term all the way, else its terms simulated, the terms it dropped kept (`why_kept` `cv`)."""
+    if (cv.names, cv.share) == (fit.fitted, 1.0):
+        return fit
+    at = tuple(evaluate(cv.terms))
+    r = np.array([math.log(max(at[i][k], 1e-12) / measured[i][k]) for i, k, _ in fit.rows])
+    why = {**fit.why_kept, **{t: "cv" for t in fit.fitted if t not in cv.names}}
+    return replace(fit, terms=cv.terms, fitted=cv.names, at=at, r=r, why_kept=why)

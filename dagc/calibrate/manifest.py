@@ -21,7 +21,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,7 @@ def _bad(src: SourceFile, at: int, message: str, hint: str = _FORM) -> PlanError
     return PlanError([run_refusal(message, src.span(at, at), hint)])
 
 
-def _strings(src: SourceFile, at: int, v: Any, what: str) -> list[str]:
+def _strings(src: SourceFile, at: int, v: object, what: str) -> list[str]:
     if v is None:
         return []
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
@@ -244,7 +244,7 @@ _TOP_KEYS = ("plan", "set", "strategy", "run")
 _ENTRY_KEYS = ("file", "plan", "set", "strategy", "run")
 
 
-def _unknown_keys(src: SourceFile, table: dict[str, Any], known: tuple[str, ...], at: int,
+def _unknown_keys(src: SourceFile, table: Mapping[str, object], known: tuple[str, ...], at: int,
                   whose: str) -> list[Diagnostic]:
     """E110 for each key of `table` (the manifest's top level, or a run entry starting at `at`) that the manifest
     does not read: a misspelt `stratgy` would otherwise be dropped unsaid."""

@@ -6,12 +6,12 @@ Input: a parsed JSON object of a run file. Output: counts and flags; nothing rai
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 __all__ = ["requests_sent", "succeeded"]
 
 
-def requests_sent(o: dict[str, Any], completed: float | None) -> float | None:
+def requests_sent(o: Mapping[str, object], completed: float | None) -> float | None:
     """The requests the run sent, failed ones too: `completed` + `failed` (vLLM), + `failures` (SGLang's newer
     releases), else + the non-empty entries of `errors` (SGLang's `--output-details`, one per request sent).
 
@@ -33,7 +33,7 @@ def requests_sent(o: dict[str, Any], completed: float | None) -> float | None:
     return None
 
 
-def succeeded(o: dict[str, Any], n: int) -> list[bool] | None:
+def succeeded(o: Mapping[str, object], n: int) -> list[bool] | None:
     """Which of a run's `n` per-request entries succeeded, by its `errors` (one per request sent; empty: none), when
     it holds one per entry: a failed request's TTFT and ITLs are not measures of the engine."""
     errors = o.get("errors")

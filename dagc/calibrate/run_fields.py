@@ -8,7 +8,8 @@ python/sglang/bench_serving.py `result`, AIPerf's profile export); docs/calibrat
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TypeGuard
 
 from ..diagnostics import PlanError
 from ..source import SourceFile
@@ -51,7 +52,7 @@ def too_large(unit: str = "", converted: bool = False) -> str:
     return f"is too large: past {at}, the most dagc reads of a run's figure (docs/limits.md)"
 
 
-def _number(x: Any) -> bool:
+def _number(x: object) -> TypeGuard[int | float]:
     """Whether a JSON value is a number (not a bool)."""
     return not isinstance(x, bool) and isinstance(x, int | float)
 
@@ -59,7 +60,7 @@ def _number(x: Any) -> bool:
 class _Run:
     """The object being read, with where it starts, and what was found so far."""
 
-    def __init__(self, src: SourceFile, at: int, end: int, obj: dict[str, Any]) -> None:
+    def __init__(self, src: SourceFile, at: int, end: int, obj: Mapping[str, object]) -> None:
         self.src, self.at, self.end, self.obj = src, at, end, obj
         self.measured: dict[str, float] = {}
         self.fields: dict[str, str] = {}
@@ -68,7 +69,8 @@ class _Run:
         span = locate(self.src, self.at, name, self.end)
         return run_error(self.src, span.start, f"field `{quote_field(name)}` {problem}", hint)
 
-    def number(self, obj: dict[str, Any], name: str, shown: str | None = None, *, whole: bool = False) -> float | None:
+    def number(self, obj: Mapping[str, object], name: str, shown: str | None = None, *,
+               whole: bool = False) -> float | None:
         """A positive finite number (None when absent or null); one past `MAX_FIGURE` is said too large."""
         v = obj.get(name.split(".")[-1])
         if v is None:
@@ -99,7 +101,7 @@ def quote_field(name: str) -> str:
     return quote(name, 80)
 
 
-def run_of(src: SourceFile, at: int, end: int, obj: Any, rid: str, path: str) -> MeasuredRun:
+def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str) -> MeasuredRun:
     """The run of `obj`, the JSON object at [at, end) of `src` (E110 when it is not one a tool writes)."""
     if not isinstance(obj, dict):
         raise run_error(src, at, "a run is a JSON object of the tool's fields; this is not one")
@@ -147,7 +149,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
                        backend if isinstance(backend, str) and backend.strip() else None)
 
 
-def _rate(r: _Run, v: Any) -> float | None:
+def _rate(r: _Run, v: object) -> float | None:
     if v is ...:
         raise r.fail("request_rate", "is missing: the rate the client sent at (\"inf\": all at once)")
     if v in ("inf", "Infinity") or (isinstance(v, float) and math.isinf(v) and v > 0):
@@ -328,7 +330,7 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
                        _aiperf_model(r))
 
 
-def _loadgen(r: _Run) -> tuple[dict[str, Any], str]:
+def _loadgen(r: _Run) -> tuple[Mapping[str, object], str]:
     """AIPerf's `input_config.loadgen`, else genai-perf's `input_config` (its traffic at the top: `concurrency`,
     `request_rate`), and its dotted name; E110 at `input_config` (or its `loadgen`) when it is not an object, and
     at the run when there is none (`{}`: the caller names what is missing, never guessing a burst)."""
@@ -373,7 +375,7 @@ def _aiperf_model(r: _Run) -> str | None:
     return first
 
 
-def _requests(r: _Run, load: dict[str, Any], where: str) -> float:
+def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
     requests = _metric_avg(r, "request_count", whole=True)
     r.fields["requests"] = "request_count.avg"
     if requests is None:

@@ -55,8 +55,8 @@ from .sets import CLEARLY, walk
 from .stages import Stage, in_stages, stage_rows
 
 __all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT",
-           "SETTLED", "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "fit_terms",
-           "fitted_figures"]
+           "SETTLED", "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "bounds_v",
+           "fit_terms", "fitted_figures", "loss", "solve_within", "to_terms", "to_v"]
 
 BOUNDS = TERM_BOUNDS    # a calibration file's terms are read within them (`dagc.lang.calibration`)
 PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1,  # s, s, ln, ln,
@@ -95,17 +95,17 @@ def fitted_figures(measured: Figures, ttft: bool) -> list[tuple[str, float]]:
     return out
 
 
-def _to_v(terms: Mapping[str, float]) -> np.ndarray:
+def to_v(terms: Mapping[str, float]) -> np.ndarray:
     return np.array([(math.log(terms[t]) if t in LOG else terms[t]) / PROBE[t] for t in TERMS])
 
 
-def _to_terms(v: np.ndarray) -> dict[str, float]:
+def to_terms(v: np.ndarray) -> dict[str, float]:
     """The terms at coordinates `v`, each within its `BOUNDS` (exp(ln 5) is not always 5)."""
     out = {t: (math.exp(x * PROBE[t]) if t in LOG else x * PROBE[t]) for t, x in zip(TERMS, v, strict=True)}
     return {t: float(min(BOUNDS[t][1], max(BOUNDS[t][0], x))) for t, x in out.items()}
 
 
-def _bounds_v() -> tuple[np.ndarray, np.ndarray]:
+def bounds_v() -> tuple[np.ndarray, np.ndarray]:
     lo = [(math.log(BOUNDS[t][0]) if t in LOG else BOUNDS[t][0]) / PROBE[t] for t in TERMS]
     hi = [(math.log(BOUNDS[t][1]) if t in LOG else BOUNDS[t][1]) / PROBE[t] for t in TERMS]
     return np.array(lo), np.array(hi)
@@ -163,8 +163,8 @@ class JointFit:
         room for (`why_kept` `room`) whose slopes, added to the fitted terms', halve the loss (`TAKES`)."""
         out: dict[str, AtBound] = {}
         w = np.array([x for _, _, x in self.rows])
-        v = _to_v(self.terms)
-        lo, hi = _bounds_v()
+        v = to_v(self.terms)
+        lo, hi = bounds_v()
         for t in self.fitted:
             side = next((s for s, b in zip(("lower", "upper"), BOUNDS[t], strict=True)
                          if math.isclose(self.terms[t], b, rel_tol=1e-6, abs_tol=1e-12)), None)
@@ -177,7 +177,7 @@ class JointFit:
             now = loss(self.r, w)
             for u in (u for u in TERMS if self.why_kept.get(u) == "room"):
                 cols = [TERMS.index(x) for x in (*self.fitted, u)]
-                dv = _solve_within(self.r, self.jac[:, cols], w, v[cols], lo[cols], hi[cols])
+                dv = solve_within(self.r, self.jac[:, cols], w, v[cols], lo[cols], hi[cols])
                 if loss(self.r + self.jac[:, cols] @ dv, w) <= TAKES * now:
                     likelier = u
                     break
@@ -195,13 +195,13 @@ class JointFit:
         the others as at the fit)."""
         keep = np.array([i != run for i, _, _ in self.rows], dtype=bool)
         cols = [TERMS.index(t) for t in self.fitted]
-        v0 = _to_v(self.terms)
+        v0 = to_v(self.terms)
         dv = np.zeros(len(TERMS))
         if cols and keep.any():
             if self.refits(run):
                 w = np.array([x for _, _, x in self.rows])[keep]
-                lo, hi = _bounds_v()
-                dv[cols] = _solve_within(self.r[keep], self.jac[keep][:, cols], w, v0[cols], lo[cols], hi[cols])
+                lo, hi = bounds_v()
+                dv[cols] = solve_within(self.r[keep], self.jac[keep][:, cols], w, v0[cols], lo[cols], hi[cols])
         out = dict(self.at[run])
         slopes = self._slopes_of(run)
         for k, g in slopes.items():
@@ -228,7 +228,7 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     rows = tuple((i, k, weights[i].get(k, 0.0)) for i, m in enumerate(measured) for k in m
                  if k in x0[i] and m[k] > 0 and x0[i][k] > 0)
     r0 = _residuals(x0, measured, rows)
-    jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, range(len(TERMS)))
+    jac0 = _slopes(evaluate, measured, rows, to_v(start), x0, range(len(TERMS)))
     choice = choose(jac0, rows, len(measured))
     origin = _Start(evaluate, measured, rows, start, x0, r0, jac0)
     if len(choice.candidates) > 1:      # too few runs for every term at once: each on its quantity first
@@ -237,14 +237,14 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
 
         def weighs(d: _Descent, quantity: str) -> float:
             return loss(d.r, np.array([x for _, _, x in stage_rows(rows, quantity)]))
-        at = _Descent((), loss(r0, np.array([x for _, _, x in rows])), _to_v(start), x0, r0, jac0, (dict(start),))
-        fit, stages, why = in_stages(rows, len(measured), at, descend, weighs, lambda d: _to_terms(d.v))
-        return JointFit(_to_terms(fit.v), start, fit.names, choice.moved, tuple(fit.x), rows, fit.r, fit.jac,
+        at = _Descent((), loss(r0, np.array([x for _, _, x in rows])), to_v(start), x0, r0, jac0, (dict(start),))
+        fit, stages, why = in_stages(rows, len(measured), at, descend, weighs, lambda d: to_terms(d.v))
+        return JointFit(to_terms(fit.v), start, fit.names, choice.moved, tuple(fit.x), rows, fit.r, fit.jac,
                         fit.history, why, (), stages)
     # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure
     best, tried = walk(choice.candidates, lambda names, base: _descend(origin, names, base),
                        loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows])))
-    return JointFit(_to_terms(best.v), start, best.names, choice.moved, tuple(best.x), rows, best.r, best.jac,
+    return JointFit(to_terms(best.v), start, best.names, choice.moved, tuple(best.x), rows, best.r, best.jac,
                     best.history, choice.why_kept(best.names),
                     tuple((d.names, d.loss) for d in tried) if len(tried) > 1 else ())
 
@@ -284,27 +284,27 @@ def _descend(at: _Start, names: tuple[str, ...], base: _Descent | None = None) -
     cols = [TERMS.index(t) for t in names]
     if base is None:
         history: list[Mapping[str, float]] = [dict(at.terms)]
-        v, x, r, jac = _to_v(at.terms), at.x, at.r, at.jac
+        v, x, r, jac = to_v(at.terms), at.x, at.r, at.jac
     else:
         history, v, x, r, jac = list(base.history), base.v, base.x, base.r, base.jac
     w = np.array([x_ for _, _, x_ in rows])
-    lo, hi = _bounds_v()
+    lo, hi = bounds_v()
     best = (loss(r, w), v, x, r, jac)
     floor = loss(np.full(len(w), SETTLED), w)     # what an error of SETTLED in every fitted figure weighs
     for n in range(ROUNDS if cols else 0):
         dv = np.zeros(len(TERMS))
-        dv[cols] = _solve_within(r, jac[:, cols], w, v[cols], lo[cols], hi[cols])
+        dv[cols] = solve_within(r, jac[:, cols], w, v[cols], lo[cols], hi[cols])
         now, foreseen = loss(r, w), loss(r + jac @ dv, w)
         if np.max(np.abs(dv)) <= TOLERANCE or now - foreseen <= min(SETTLED_SHARE * now, floor):
             break           # no term moves, or the linearisation foresees too little gain to simulate the step
         v_new = v + dv
-        x_new = list(evaluate(_to_terms(v_new)))
+        x_new = list(evaluate(to_terms(v_new)))
         r_new = _residuals(x_new, measured, rows)
         jac = _carried(jac, rows, x, x_new, dv)
         if float(dv @ dv) >= SECANT ** 2:         # Broyden's update, from a step no shorter than a probe
             jac = jac + np.outer((r_new - r) - jac @ dv, dv) / float(dv @ dv)
         v, x, r = v_new, x_new, r_new
-        history.append(_to_terms(v))
+        history.append(to_terms(v))
         if n == 0 and loss(r, w) > FORESIGHT * foreseen + floor:
             # the first step left more than FORESIGHT times the loss the start's slopes foresaw: they are far
             # from the fit's, probed again there
@@ -339,9 +339,9 @@ def _slopes(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tupl
             continue
         v = v0.copy()
         v[j] += 1.0
-        if v[j] > _bounds_v()[1][j]:
+        if v[j] > bounds_v()[1][j]:
             v[j] -= 2.0
-        out[:, j] = (_residuals(list(evaluate(_to_terms(v))), measured, rows) - r0) / (v[j] - v0[j])
+        out[:, j] = (_residuals(list(evaluate(to_terms(v))), measured, rows) - r0) / (v[j] - v0[j])
     return out
 
 
@@ -358,7 +358,7 @@ def _carried(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], x: Sequenc
     return carried
 
 
-def _solve_within(r: np.ndarray, jac: np.ndarray, w: np.ndarray, v: np.ndarray, lo: np.ndarray,
+def solve_within(r: np.ndarray, jac: np.ndarray, w: np.ndarray, v: np.ndarray, lo: np.ndarray,
                 hi: np.ndarray) -> np.ndarray:
     """The move of the fitted terms from `v`, each within its bounds [lo, hi] (`_huber_bounded`)."""
     return _huber_bounded(r, jac, w, lo - v, hi - v)

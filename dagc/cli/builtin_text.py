@@ -14,7 +14,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..jsontypes import JSONObject
 
 __all__ = ["EXPLAIN_FILE", "MAX_DATA_BYTES", "PRESETS_FILE", "Rows", "explain_texts", "preset_fields", "preset_tables"]
 
@@ -55,7 +58,7 @@ def preset_tables() -> tuple[Rows, Rows, Rows]:
     return rows("models"), rows("gpus"), rows("profiles")
 
 
-def preset_fields() -> dict[str, Any]:
+def preset_fields() -> JSONObject:
     """Every preset's fields: what `dagc presets --format json` prints (`dagc.cli.print_presets.preset_fields`)."""
-    fields: dict[str, Any] = json.loads(_read(PRESETS_FILE))["fields"]
+    fields: JSONObject = json.loads(_read(PRESETS_FILE))["fields"]
     return fields

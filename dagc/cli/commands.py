@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
 
@@ -324,7 +324,16 @@ def cmd_presets(args: Namespace) -> int:
     return EXIT_OK
 
 
-def _engine_profiles() -> dict[str, Any]:
+class EngineProfiles(TypedDict):
+    """What the optional extra `dagc[engines]` offers (`_engine_profiles`)."""
+
+    package: str | None
+    systems: dict[str, dict[str, list[str]]]
+    gpus: dict[str, str]
+    without_preset: list[str]
+
+
+def _engine_profiles() -> EngineProfiles:
     """What the optional extra `dagc[engines]` offers: its package version (None when not installed),
     system → engine → releases (oldest first) of the systems dagc can import, the GPU preset of each, and
     the systems it cannot (no GPU preset)."""

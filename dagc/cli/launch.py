@@ -106,13 +106,15 @@ def _engine_option(args: argparse.Namespace, plan: Plan) -> bool:
     return bool(args.engine) and not named and plan.cluster.engine.name != args.engine
 
 
-def _refuse_invalid(args: argparse.Namespace, result: StrategyResult) -> int:
-    """Print why dagc will not launch an invalid strategy; its exit code."""
+def _refuse_invalid(args: argparse.Namespace, result: StrategyResult, engines: Sequence[str]) -> int:
+    """Print why dagc will not launch an invalid strategy — its errors, and what the engines asked refuse of its
+    degrees beside them (`refusals_on`) —; its exit code."""
     from ..diagnostics import printable, render_all
+    from ..launch.engine_check import refusals_on
     from .printing import is_input_error
 
     errors = [d for d in result.diagnostics if d.is_error]
-    print(render_all(errors), file=sys.stderr)
+    print(render_all([*errors, *refusals_on(result, engines)]), file=sys.stderr)
     print(f"error: {printable(args.plan)}: dagc finds strategy `{printable(result.label)}` invalid; nothing to "
           "launch", file=sys.stderr)
     return EXIT_INPUT if any(is_input_error(d) for d in errors) else EXIT_INVALID
@@ -349,7 +351,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
     exit_code = EXIT_OK
     for result, xs in zip(results, launches, strict=True):
         if xs is None:
-            exit_code = max(exit_code, _refuse_invalid(args, result))
+            exit_code = max(exit_code, _refuse_invalid(args, result, engines))
             continue
         refused = bool(args.engine) and all(any(d.code in _GPU_REFUSALS for d in x.refusals) for x in xs)
         _header(plan, result, getattr(args, "overrides", None) or (), args.engine, refused,

@@ -129,7 +129,7 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+                 values: str | Sequence[object] | None, option_string: str | None = None) -> None:
         from .. import __version__
         print(f"dagc {__version__}")
         parser.exit()
@@ -303,8 +303,13 @@ def _add_search(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentPa
     se.add_argument("--format", choices=("text", "json"), default="text")
     se.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                     help=JOBS_HELP)
-    se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot, its directory made with its parents "
-                    "when missing (default out/<plan>/pareto.svg)")
+    where = se.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="DIR",
+                       help="output directory for the Pareto plot (DIR/pareto.svg), made with its parents when missing "
+                       "and kept as compile keeps its own: a dagc output directory, its marker listing the plot "
+                       "(default out/<plan>)")
+    where.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot, its directory made with its "
+                       "parents when missing (default out/<plan>/pareto.svg)")
     se.add_argument("--search-budget", type=_seconds, default=None, metavar="S",
                     help="stop after S seconds (the candidates are visited best bound first; with --vary batch fewest "
                     "GPUs first, under ttft, tpot and throughput most) (default: evaluate every candidate)")

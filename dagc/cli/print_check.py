@@ -87,7 +87,7 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
 
     Plan-level diagnostics are left to `print_plan_diagnostics`; input errors (E0xx, E1xx) go
     to `err` when it is given, as those found while loading the plan do."""
-    from ..export.binding_text import binding_text
+    from ..export.binding_text import binding_text, faster_weights
     from ..export.load_md import load_line
     from ..export.report import load_of
     from ..rules import rule
@@ -99,7 +99,7 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
     _print_next_steps(console, r)
     if (line := load_line(load_of(r))) is not None:
         console.print(shown(line))
-        if (bound := binding_text((load_of(r) or {}).get("binding"))) is not None:
+        if (bound := binding_text((load_of(r) or {}).get("binding"), faster_weights(r.plan))) is not None:
             console.print(shown(f"  {bound}"))
     _print_evidence_of_figures(console, r)
     own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]

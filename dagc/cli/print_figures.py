@@ -102,12 +102,22 @@ def print_metrics_table(console: Console, r: StrategyResult) -> None:
         print_fitted(console, "metrics", cols, rows)
         return
     # beside a simulated load the steady state's figures read as the traffic's: say which is which
-    print_fitted(console, "metrics", cols, rows, caption=shown(STEADY_CAPTION), caption_justify="left")
+    print_fitted(console, "metrics", cols, rows, caption=shown(steady_caption(r)), caption_justify="left")
 
 
-# The metrics table's caption when the plan has traffic (its figures are the steady state's, not the traffic's)
-STEADY_CAPTION = ("the steady state, every request slot busy (the plan's batch in each instance); under the plan's "
-                  "traffic, the Load line's percentiles")
+def steady_caption(r: StrategyResult) -> str:
+    """The metrics table's caption when the plan has traffic (its figures are the steady state's, not the traffic's):
+    the batch and how it splits — over a strategy's dp replicas, or a disaggregated strategy's decode instances
+    (each ⌈batch / M⌉, `dagc.verdict.pools`) — "up to" when the split is uneven."""
+    batch = r.plan.workload.batch
+    decode = r.pooled.decode if r.pooled is not None else None
+    parts, what = (decode.pool.instances, "decode instance") if decode is not None else \
+        (r.layout.dp if r.layout is not None else 1, "replica")
+    each = -(-batch // parts)
+    split = ("" if decode is None else f" in its {what}") if parts == 1 else \
+        f", {'' if batch % parts == 0 else 'up to '}{each:,} in each of its {count_text(parts, what)}"
+    return (f"the steady state, every request slot busy (the plan's batch of {count_text(batch, 'request')}{split}); "
+            "under the plan's traffic, the Load line's percentiles")
 
 
 POOL_COLUMNS = (Col("pool", 0, "left"), Col("instances", 2), Col("strategy of each", 0, "left", wrap=True, floor=20),
@@ -130,7 +140,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     for p in pooled.pools:
         m, mem = p.analysis.metrics, p.analysis.memory
         time = (f"prefill {format_si(m.ttft_s, Dimension.TIME)}" if p.pool.role == PoolRole.PREFILL and m
-                else f"step {format_si(m.tpot_s, Dimension.TIME)}" if m else "—")
+                else f"TPOT {format_si(m.tpot_s, Dimension.TIME)}" if m else "—")   # a step's tokens: not the step
         cap = f"{f.capacity[p.pool.role]:,.2f} requests/s" if f is not None else "—"
         use = format_percent(mem.worst.fraction) if mem is not None else "—"
         rows.append((p.pool.role, f"{p.pool.instances:,}", p.pool.strategy.text,

@@ -7,6 +7,8 @@ Input: a `FleetResult` (`dagc.fleet.rank`) and a rich console. Output: text and 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -32,12 +34,22 @@ from ..fleet.rank import FleetResult, missed_pick, rented_cost
 from ..units import count_text, format_figure
 from .tables import Col, print_fitted
 
-__all__ = ["cost_text", "print_fleet", "rented_cost_text"]
+__all__ = ["cost_text", "fleet_columns", "print_fleet", "rented_cost_text"]
 
 _COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("engine", 2, "left"),
             Col("strategy", 0, "left", wrap=True, floor=12), Col("GPUs", 1), Col("instances", 3),
             Col("goodput req/s", 2), Col("p99 TTFT", 3), Col("p90 TPOT", 3), Col("per Mtok", 0),
             Col("per Mtok on GPUs used", 3), Col("rent", 2), Col("binds", 4, "left", wrap=True, floor=10))
+
+
+def fleet_columns(rows: Sequence[Sequence[str]]) -> tuple[Col, ...]:
+    """The ranking's columns for `rows`: with more than one engine among them the engine is as important as the
+    cluster (never left out, the cluster's cell wrapping first so that the strategy stays whole), else rows that
+    differ only by engine would read the same."""
+    if len({row[2] for row in rows}) <= 1:
+        return _COLUMNS
+    return tuple(replace(c, rank=0) if c.header == "engine" else replace(c, whole=False) if c.header == "cluster"
+                 else c for c in _COLUMNS)
 
 
 def cost_text(row: dict[str, Any], by: str) -> str:
@@ -79,7 +91,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                      binds_text(r)))
     out.print(headline, markup=False)
     if rows:
-        print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", _COLUMNS, rows)
+        print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", fleet_columns(rows), rows)
         if note := borrowed_note(result.ranked[:top]):
             out.print(note, markup=False)
     best = result.best

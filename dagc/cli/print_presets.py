@@ -8,7 +8,7 @@ fields (what `dagc presets --format json` prints); the data file is generated fr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -17,6 +17,7 @@ from .builtin_text import Rows
 from .tables import Col, print_fitted
 
 if TYPE_CHECKING:
+    from ..jsontypes import JSON, JSONObject
     from ..plan.cluster import Gpu
 
 # Each table's columns and their importance (`dagc.cli.tables.Col.rank`): a preset's name is what a plan
@@ -72,7 +73,7 @@ def preset_rows() -> tuple[Rows, Rows, Rows]:
     return tuple(models), tuple(gpus), tuple(profiles)
 
 
-def preset_fields() -> dict[str, Any]:
+def preset_fields() -> JSONObject:
     """Every built-in preset with its fields, what `dagc presets --format json` prints: each model's
     fields in the plan language's names (as `model preset "…"` reads them) with its parameter counts,
     each GPU's figures in SI units with its NVLink domain (the cluster's default `gpus_per_node`) and
@@ -81,18 +82,19 @@ def preset_fields() -> dict[str, Any]:
     from ..lang.model import model_from_preset
     from ..plan.params import active_params, total_params
     from ..plan.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_PARAMS
-    models = {}
+    models: JSONObject = {}
     for name, fields in MODEL_PRESETS.items():
         m = model_from_preset(name)
-        models[name] = {"fields": fields, "params_total": total_params(m), "params_active": active_params(m),
+        written: JSON = {k: dict(v) if isinstance(v, dict) else v for k, v in fields.items()}
+        models[name] = {"fields": written, "params_total": total_params(m), "params_active": active_params(m),
                         "params_published": PUBLISHED_PARAMS.get(name)}
-    gpus = {}
+    gpus: JSONObject = {}
     for g in GPU_PRESETS.values():
         profile = None if g.compute_efficiency is not None and g.name not in profile_names() \
             else nearest_profile(g).name
         gpus[g.name] = {**g.model_dump(mode="json", exclude={"name", "nvlink_domain"}), "gpus_per_node": _domain(g),
                         "kernel_profile": profile, "kernel_profile_measured": g.name in profile_names()}
-    profiles = {}
+    profiles: JSONObject = {}
     for name in profile_names():
         v = builtin_profile(name).provenance
         profiles[name] = {"measured_on": v.gpu, "software": v.software, "date": v.date,

@@ -38,7 +38,7 @@ def shown(text: str) -> str:
 class _Console(Console):
     """A rich console that passes every string it prints through `shown`."""
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:    # rich's own arguments, passed on
+    def print(self, *objects: object, **kwargs: Any) -> None:    # rich's own options, passed on
         super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
     def on_broken_pipe(self) -> None:
@@ -47,8 +47,8 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-def add_shown_row(table: Table, *cells: str, **kwargs: Any) -> None:   # rich's `add_row` options, passed on
-    table.add_row(*(shown(c) for c in cells), **kwargs)
+def add_shown_row(table: Table, *cells: str, style: str | None = None) -> None:
+    table.add_row(*(shown(c) for c in cells), style=style)
 
 
 # The width of output piped to a file or another program, when `COLUMNS` does not say one.

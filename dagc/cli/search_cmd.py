@@ -153,8 +153,10 @@ def _write_pareto(args: Namespace, plan: Plan, found: SearchResult, err: Console
     try:
         if svg_path is not None:    # replaces only a pareto.svg dagc drew, short of --force
             check_own(svg_path, PARETO_SIGNATURE, force)
-        else:                       # out/<plan>: a dagc output directory, its manifest lists the plot
-            svg_path = plot_dir(default_output_dir(plan.name), "pareto.svg", force)
+        else:                       # -o DIR or out/<plan>: a dagc output directory, its manifest lists the plot
+            out = Path(args.output) if args.output else default_output_dir(plan.name)
+            svg_path = out / "pareto.svg"           # named by an error before the directory is made ready
+            svg_path = plot_dir(out, "pareto.svg", force)
         write_text_atomic(svg_path, plan_pareto_svg(plan, found, own))
     except (OutputError, OSError) as exc:
         output_failed(err, exc, svg_path, "cannot write")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -24,6 +24,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .printing import add_shown_row
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 __all__ = ["Col", "dropped_note", "fit_table", "fit_widths", "print_fitted"]
 
@@ -44,6 +47,8 @@ class Col:
         wrap: whether its cells may wrap between words (text); a figure's never do.
         floor: the narrowest a wrapping column is made before less important columns are left out
             (a strategy stays readable: a few words a line, not one).
+        whole: for a wrapping column of rank 0, whether it is kept whole (to be pasted as it stands) while the
+            columns of rank 1 fit beside it; False: it wraps first (a cluster's words beside a strategy).
     """
 
     header: str
@@ -51,6 +56,7 @@ class Col:
     justify: Literal["left", "right"] = "right"
     wrap: bool = False
     floor: int = 0
+    whole: bool = True
 
 
 def _longest_word(text: str) -> int:
@@ -85,7 +91,7 @@ def fit_widths(width: int, cols: Sequence[Col], rows: Sequence[Sequence[str]]) -
         widest.append(most)
     # a column of rank 0 that wraps (a strategy) is kept whole, to be pasted as it stands, when every column of
     # rank 1 fits beside it; else it wraps between its words, down to its floor
-    whole = [widest[k] if cols[k].rank == 0 and cols[k].wrap else least[k] for k in range(len(cols))]
+    whole = [widest[k] if cols[k].rank == 0 and cols[k].wrap and cols[k].whole else least[k] for k in range(len(cols))]
     kept = _kept(width, cols, whole)
     narrowest = whole
     if any(cols[k].rank <= 1 and k not in kept for k in range(len(cols))):
@@ -116,14 +122,15 @@ def _kept(width: int, cols: Sequence[Col], narrowest: Sequence[int]) -> list[int
 
 
 def fit_table(width: int, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]],
-              styles: Sequence[str | None] = (), **kwargs: Any) -> tuple[Table, list[str]]:
+              styles: Sequence[str | None] = (), caption: str | None = None,
+              caption_justify: JustifyMethod = "center") -> tuple[Table, list[str]]:
     """A table of `rows` fitted to `width` characters, and the headers of the columns left out.
 
     Every cell passes through `dagc.cli.printing.shown`; `styles` are the rows' styles (none when shorter),
-    `kwargs` go to rich's `Table` (a caption).
+    `caption` and its `caption_justify` go to rich's `Table`.
     """
     kept, widths = fit_widths(width, cols, rows)
-    t = Table(title=title, title_justify="left", **kwargs)
+    t = Table(title=title, title_justify="left", caption=caption, caption_justify=caption_justify)
     for k, w in zip(kept, widths, strict=True):
         col = cols[k]
         # a figure's column is as wide as its widest cell and a header's longest word: nothing is cut, and
@@ -144,9 +151,10 @@ def dropped_note(width: int, dropped: Sequence[str]) -> str | None:
 
 
 def print_fitted(out: Console, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]],
-                 styles: Sequence[str | None] = (), **kwargs: Any) -> None:
+                 styles: Sequence[str | None] = (), caption: str | None = None,
+                 caption_justify: JustifyMethod = "center") -> None:
     """`fit_table` at the console's width, printed, with a line under it naming the columns left out."""
-    t, dropped = fit_table(out.width, title, cols, rows, styles, **kwargs)
+    t, dropped = fit_table(out.width, title, cols, rows, styles, caption, caption_justify)
     out.print(t)
     note = dropped_note(out.width, dropped)
     if note:

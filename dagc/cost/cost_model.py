@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Required, TypedDict
 
 from ..diagnostics import code
 from ..ir.dag import OpKind
@@ -21,8 +21,8 @@ from ..plan.model import DType
 from ..plan.plan import Plan
 from ..units import Dimension, format_si, said_list
 
-__all__ = ["LAYER_OP", "CostModel", "blackwell_scale", "calibrated_by", "cost_basis", "cost_basis_text",
-           "engine_text", "hopper_expert_scale"]
+__all__ = ["LAYER_OP", "CostBasis", "CostModel", "MeasuredOn", "blackwell_scale", "calibrated_by", "cost_basis",
+           "cost_basis_text", "engine_text", "hopper_expert_scale"]
 
 # The op that carries the engine's time per layer (`EngineTerms.layer_s`): each layer's pass runs one QKV projection
 LAYER_OP = OpKind.QKV_PROJ
@@ -180,7 +180,31 @@ class CostModel:
         return self.intra_node_bytes_per_s * self.network_efficiency, self.intra_latency_s
 
 
-def cost_basis(cluster: Cluster) -> dict[str, Any]:
+class MeasuredOn(TypedDict):
+    """Where a kernel profile was measured: report.json's `cost_model.measured_on`."""
+
+    gpu: str
+    software: str
+    date: str
+
+
+class CostBasis(TypedDict, total=False):
+    """report.json's `cost_model` (docs/outputs.md): the kernel profile, or the roofline's constant efficiencies."""
+
+    kernel_profile: Required[str | None]
+    model: Required[str]
+    compute_efficiency: float
+    hbm_efficiency: float
+    network_efficiency: float
+    kernel_floor_s: float
+    eager_launch_s: float
+    compute_scale: float
+    hbm_scale: float
+    measured_on: MeasuredOn
+    note: str
+
+
+def cost_basis(cluster: Cluster) -> CostBasis:
     """What a plan's time estimates rest on, for reports: the kernel profile (name and provenance)
     or the constant-efficiency roofline, and the efficiency scales.
 
@@ -197,7 +221,7 @@ def cost_basis(cluster: Cluster) -> dict[str, Any]:
         return {"kernel_profile": None, "model": "roofline with constant efficiencies",
                 "compute_efficiency": cm.compute_efficiency, "hbm_efficiency": cm.hbm_efficiency,
                 "network_efficiency": cm.network_efficiency}
-    out: dict[str, Any] = {"kernel_profile": p.name, "model": "measured kernel profile (docs/cost-model.md)",
+    out: CostBasis = {"kernel_profile": p.name, "model": "measured kernel profile (docs/cost-model.md)",
                  "kernel_floor_s": p.floor_s, "eager_launch_s": p.eager_floor_s,
                  "compute_scale": cm.compute_efficiency, "hbm_scale": cm.hbm_efficiency,
                  "network_efficiency": cm.network_efficiency}

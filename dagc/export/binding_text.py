@@ -10,17 +10,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..plan.plan import Plan
 from ..units import Dimension, count_text, format_figure, format_percent, format_si
 
-__all__ = ["binding_text"]
+__all__ = ["binding_text", "faster_weights"]
 
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else format_percent(x)
 
 
-def binding_text(binding: dict[str, Any] | None) -> str | None:
-    """The limit binding a load and its figures (docs/load.md, "What binds"), None when nothing binds.
+def faster_weights(plan: Plan) -> str | None:
+    """The weights that would make the plan's steps faster, as `dagc.verdict.next_steps` tries them: 8-bit weights
+    for 16-bit ones, fp4 weights on a GPU with fp4 units; None when the weights are already as small as its GPU
+    computes (DeepSeek-V3's fp8 on an H200)."""
+    m = plan.model
+    if m.weights.bytes >= 2:
+        return "8-bit weights"
+    if plan.cluster.gpu.flops_4bit and not m.weights.is_fp4:
+        return "fp4 weights"
+    return None
+
+
+def binding_text(binding: dict[str, Any] | None, faster: str | None = None) -> str | None:
+    """The limit binding a load and its figures (docs/load.md, "What binds"), None when nothing binds; `faster`
+    the weights that would make its steps faster (`faster_weights`), None when none would.
 
     Example:
         >>> binding_text({"limit": "prefill_pool", "prefill_instances": 2, "prefill_utilisation": 0.99,
@@ -37,22 +51,25 @@ def binding_text(binding: dict[str, Any] | None) -> str | None:
         f"goodput target of {format_figure(goodput)} requests/s is unreachable at this traffic.")
     if b.get("limit") in (None, "none"):
         return unreachable or None
-    said = _limit_text(b)
+    said = _limit_text(b, faster)
     return said + unreachable
 
 
-def _cap_lift(missed: Sequence[str]) -> str:
+def _cap_lift(missed: Sequence[str], faster: str | None) -> str:
     """What lifts a cap on requests in flight: a larger batch, unless a TPOT or ITL percentile already misses
-    (more requests in flight lengthen every step: `dagc.serve.binding.Binding.per_token_missed`)."""
+    (more requests in flight lengthen every step: `dagc.serve.binding.Binding.per_token_missed`); then more GPUs,
+    a faster strategy and, when smaller weights would, faster steps (`faster`)."""
     per_token = [m.upper() for m in missed if m in ("tpot", "itl")]
     if not per_token:
         return "a larger batch lifts it"
+    steps = f"more GPUs, a faster strategy, or faster steps ({faster})" if faster else \
+        "more GPUs or a faster strategy"
     return (f"a larger batch lifts the cap but lengthens every step, and {' and '.join(per_token)} already "
             f"{'misses its target' if len(per_token) == 1 else 'miss their targets'}: a larger batch alone cannot "
-            "meet it — more GPUs, a faster strategy, or faster steps (8-bit weights) with it")
+            f"meet it — {steps} with it")
 
 
-def _limit_text(b: dict[str, Any]) -> str:
+def _limit_text(b: dict[str, Any], faster: str | None) -> str:
     limit = b["limit"]
     if limit == "requests_in_flight":
         need = b.get("little_concurrency")
@@ -68,7 +85,7 @@ def _limit_text(b: dict[str, Any]) -> str:
         return (f"Bound by the cap on requests in flight: {format_figure(b['running_mean_while_waiting'])} of "
                 f"{b['requests_cap']:,} in flight on average while {format_figure(b['waiting_mean'])} wait, the KV "
                 f"cache at most {_pct(b.get('kv_share_peak'))} used{little}; "
-                f"{_cap_lift(b.get('missed_latencies') or ())}.")
+                f"{_cap_lift(b.get('missed_latencies') or (), faster)}.")
     if limit == "kv_blocks":
         return (f"Bound by the KV cache's blocks: {_pct(b.get('kv_share_while_waiting'))} in use while requests "
                 f"wait (peak {_pct(b.get('kv_share_peak'))}), {format_figure(b['running_mean'])} of "
@@ -84,7 +101,7 @@ def _limit_text(b: dict[str, Any]) -> str:
         took = f" takes {format_si(b['step_s'], Dimension.TIME)}," if b.get("step_s") is not None else ""
         if b.get("run_step_s") is not None:          # the run's own step, at its requests in flight
             took = (f" takes {format_si(b['run_step_s'], Dimension.TIME)} on average in this run"
-                    f"{_steady(b.get('step_s'))},")
+                    f"{_steady(b)},")
         host = b.get("step_host_share")
         of = f" (of which {_pct(host)} the engine's host time)" if host else ""
         split = (f" the {b['step']} step{took} its critical path "
@@ -95,7 +112,14 @@ def _limit_text(b: dict[str, Any]) -> str:
             f"{format_si(b['admission_wait_s'], Dimension.TIME)} to be admitted.")
 
 
-def _steady(step_s: float | None) -> str:
-    """The steady state's step beside the run's: " (26.1 ms in the steady state, every request slot busy)"."""
-    return "" if step_s is None else (f" ({format_si(step_s, Dimension.TIME)} in the steady state, every request "
-                                      "slot busy)")
+def _steady(b: dict[str, Any]) -> str:
+    """The steady state's steps beside the run's, averaged as the run's are (`steady_mean_step_s`: in flight, the
+    steps that carry a prompt chunk among them): " (26.1 ms in the steady state, every request slot busy)"."""
+    step_s, mean_s = b.get("step_s"), b.get("steady_mean_step_s")
+    if mean_s is None:
+        return "" if step_s is None else (f" ({format_si(step_s, Dimension.TIME)} in the steady state, every "
+                                          "request slot busy)")
+    chunks = ""
+    if step_s is not None and abs(mean_s - step_s) > 0.005 * step_s:    # steps that carry a prompt chunk: longer
+        chunks = f"; {format_si(step_s, Dimension.TIME)} for a step without a prompt chunk"
+    return f" ({format_si(mean_s, Dimension.TIME)} in the steady state, every request slot busy{chunks})"

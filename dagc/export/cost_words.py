@@ -95,6 +95,10 @@ charged, 0.100 $ on the 2 the strategy uses (6 idle)'
     """
     used, rented = c["gpus_used"], c["gpus_rented"]
     every, output, prompt = c["per_million_tokens"], c["per_million_output_tokens"], c["per_million_input_tokens"]
+    if every is None and c["basis"] == "goodput":     # a goodput of 0: no token to charge the GPUs' time to
+        return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic)}: no cost per token — no "
+                "request is served within every target, so the GPUs' time buys no token counted; meet the latency "
+                "targets first (the requirements above say which miss)")
     charged = tail = ""
     if used is not None and rented > used:       # W505: the idle GPUs are rented all the same
         every, output, prompt = (c["rented_per_million_tokens"], c["rented_per_million_output_tokens"],

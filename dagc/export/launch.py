@@ -8,7 +8,8 @@ an engine can run is not searched here (that checks other strategies): `dagc lau
 `write_files` writes, for every launch that can run, the files its commands read and one script a
 listed command (`dagc.launch.scripts`). It never replaces a file dagc did not write: every target is
 checked before any is written, and a target must be absent or a regular file whose first line (after
-a script's `#!` line) ends with dagc's own `(dagc launch)`; each file is written atomically
+a script's `#!` line) ends with dagc's own `(dagc launch)` and whose last line is the SHA-256 of the lines above it
+(`with_digest`: a file edited since is the user's); each file is written atomically
 (`dagc.export.write`), a script executable by whoever may read it. The directory's `.dagc-output` manifest (the
 one `dagc compile` keeps) lists what dagc wrote there, so that the files of an earlier launch this one does not
 write again are removed (`dagc.export.launch_dir`).
@@ -16,6 +17,7 @@ write again are removed (`dagc.export.launch_dir`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,18 +30,44 @@ from .md_escape import md_code, md_prose
 from .output_marker import read_manifest
 from .write import OutputError, check_target, existing_directory, write_text_atomic
 
-__all__ = ["files_of", "launch_md", "write_files"]
+__all__ = ["DIGEST_PREFIX", "files_of", "launch_md", "with_digest", "write_files"]
+
+
+# the last line of every file `write_files` writes: the SHA-256 of everything above it, so that a file edited since
+# (its header kept) is the user's, neither replaced nor removed
+DIGEST_PREFIX = "# dagc launch wrote this file; sha256 of the lines above: "
+MAX_LAUNCH_FILE_BYTES = 1 << 20      # a launch file is a few kB: one larger is not dagc's, and is not read whole
+
+
+def with_digest(text: str) -> str:
+    r"""`text` with its digest line (`DIGEST_PREFIX`) after it.
+
+    Example:
+        >>> with_digest("#!/bin/sh\nexec true\n").splitlines()[-1][-17:]
+        '075df0e903232a7ff'
+    """
+    body = text if text.endswith("\n") else text + "\n"
+    return f"{body}{DIGEST_PREFIX}{hashlib.sha256(body.encode()).hexdigest()}\n"
 
 
 def _written_by_dagc(path: Path) -> bool:
+    """Whether `path` is a file `dagc launch` wrote and no one changed since: its header line (after a script's
+    `#!` line) ends with `(dagc launch)`, and its last line is the digest of the lines above it — or, a file of
+    a dagc before digests, it has none."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            first = f.readline(4096)
-            if first.rstrip("\n") == SHEBANG:        # a script: its header is the second line
-                first = f.readline(4096)
+        with open(path, "rb") as f:
+            data = f.read(MAX_LAUNCH_FILE_BYTES + 1)
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
-    return first.startswith("# ") and first.rstrip("\n").endswith(OWN_HEADER_END)
+    if len(data) > MAX_LAUNCH_FILE_BYTES:
+        return False
+    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    first = lines[1] if len(lines) > 1 and lines[0].rstrip("\n") == SHEBANG else (lines[0] if lines else "")
+    if not (first.startswith("# ") and first.rstrip("\n").endswith(OWN_HEADER_END)):
+        return False
+    if not lines[-1].startswith(DIGEST_PREFIX):
+        return not any(line.startswith(DIGEST_PREFIX) for line in lines)      # an older dagc's file
+    return with_digest("".join(lines[:-1])) == "".join(lines)
 
 
 def files_of(launches: Sequence[Launch], here: str | None = None) -> list[GeneratedFile]:
@@ -74,13 +102,15 @@ def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = N
         path = out_dir / name
         check_target(path)
         if path.exists() and not _written_by_dagc(path):
-            raise OutputError(path, f"the file exists and dagc did not write it (its first line does not end with "
-                              f"`{OWN_HEADER_END}`); move it away or choose another -o DIR")
+            raise OutputError(path, f"the file exists and dagc did not write it, or it was changed since (its first "
+                              f"line does not end with `{OWN_HEADER_END}`, or its last does not match the lines above "
+                              "it); move it away or choose another -o DIR")
     if not texts:                     # nothing launches: nothing written, nothing removed, DIR not made
         return [], Leftovers()
     read_manifest(out_dir)            # a marker that is not dagc's: refused before anything is written
-    written = [write_text_atomic(out_dir / name, text, executable=name.endswith(".sh")) for name, text in texts.items()]
-    return written, tidy(out_dir, texts, _written_by_dagc)
+    written = [write_text_atomic(out_dir / name, with_digest(text), executable=name.endswith(".sh"))
+               for name, text in texts.items()]
+    return written, tidy(out_dir, texts, _written_by_dagc, {x.engine for x in launches})
 
 
 def _engine_md(x: Launch) -> list[str]:

@@ -1,6 +1,7 @@
 """What `dagc launch -o DIR` wrote into DIR earlier: the `.dagc-output` manifest `dagc compile` keeps
 (`dagc.export.output_marker`), read and written again by each launch, and the files of an earlier launch that this
-one does not write again — removed, so that DIR never holds a script of another deployment beside the new ones.
+one does not write again, for the engines it launches on — removed, so that DIR never holds a script of another
+deployment on an engine beside the new ones (another engine's launch stays: `--engine vllm` after `--engine sglang`).
 
 Input: DIR and the names this launch writes. Output: the files removed, the ones named but kept, and the manifest
 rewritten. A file is removed only when the manifest lists it (dagc wrote it there) and it still is a regular file
@@ -42,11 +43,12 @@ def _regular(path: Path) -> bool:
     return st is not None and stat.S_ISREG(st.st_mode)
 
 
-def tidy(out: Path, written: Iterable[str], ours: Callable[[Path], bool]) -> Leftovers:
-    """After this launch wrote the files `written` into `out`: remove the files of an earlier launch the manifest
-    lists and this one does not write (`ours`: whether a file's header line is dagc launch's), name the ones that
-    look like a launch's but that no manifest lists, and write the manifest: what it listed and still stands, and
-    `written`.
+def tidy(out: Path, written: Iterable[str], ours: Callable[[Path], bool], engines: Iterable[str] = ()) -> Leftovers:
+    """After this launch wrote the files `written` into `out` for `engines`: remove the files of an earlier launch
+    of those engines that the manifest lists and this one does not write (`ours`: whether a file's header line is
+    dagc launch's) — another engine's stay, as a launch with `--engine sglang` beside one with `--engine vllm` —,
+    name the ones that look like a launch's but that no manifest lists, and write the manifest: what it listed and
+    still stands, and `written`.
 
     Raises:
         OutputError: the marker is not dagc's (`read_manifest`), or a file cannot be removed or written.
@@ -55,12 +57,13 @@ def tidy(out: Path, written: Iterable[str], ours: Callable[[Path], bool]) -> Lef
     new = set(written)
     if manifest is not None and "*" in manifest:       # an older compile's marker, without a manifest: left alone
         return Leftovers()
-    listed = set(manifest or ())
+    listed, launched = set(manifest or ()), set(engines)
     removed = []
     for name in sorted(listed - new):
         path = out / name
-        if "/" in name or not LAUNCH_FILE.fullmatch(name):
-            continue                                    # what compile wrote: its own to replace
+        match = LAUNCH_FILE.fullmatch(name)
+        if "/" in name or match is None or match.group(1) not in launched:
+            continue                                    # what compile wrote, or another engine's launch: kept
         if _regular(path) and ours(path):
             try:
                 os.unlink(path)

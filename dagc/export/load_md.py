@@ -72,8 +72,9 @@ def _t(x: float | None) -> str:
     return format_si(x, Dimension.TIME)
 
 
-def load_md(load: dict[str, Any] | None) -> list[str]:
-    """report.md's `Load` section: the traffic, what was served, and the percentiles of each latency."""
+def load_md(load: dict[str, Any] | None, faster: str | None = None) -> list[str]:
+    """report.md's `Load` section: the traffic, what was served, and the percentiles of each latency; `faster` the
+    weights that would make the steps faster (`dagc.export.binding_text.faster_weights`)."""
     if load is None:
         return []
     over = (" **The deployment is overloaded: the queue keeps growing**, so these percentiles grow with the "
@@ -85,7 +86,7 @@ def load_md(load: dict[str, Any] | None) -> list[str]:
              f"{format_figure(load['goodput_requests_per_s'])} requests/s within the latency requirements; "
              f"{capacity_text(load)} (the highest arrival rate at which the percentile requirements hold and "
              f"the queue does not keep growing).{over}"
-             + (f" {bound}" if (bound := binding_text(load.get("binding"))) is not None else ""), "",
+             + (f" {bound}" if (bound := binding_text(load.get("binding"), faster)) is not None else ""), "",
              "TTFT and end to end as a benchmark client measures them (from arrival, queueing and the engine's "
              "front end included), and at the server (without the front end); TPOT and ITL are the same at both.", "",
              "| | mean | p50 | p90 | p95 | p99 |", "|---|---|---|---|---|---|"]

@@ -21,6 +21,7 @@ from ..verdict.check import StrategyResult
 from ..verdict.verdict import RequirementResult, met_text
 from .assumptions_md import assumptions_md
 from .bands_md import bands_md
+from .binding_text import faster_weights
 from .comparison_md import comparison_md as comparison_md
 from .glossary import GLOSSARY
 from .load_md import load_md, load_pictures_md
@@ -84,7 +85,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += ["With `--set` what-ifs in place of the plan's own values: "
                   + ", ".join(md_code(o) for o in plan.overrides) + ".", ""]
     lines += summary_md(r)
-    lines += load_md(load_of(r)) + load_pictures_md(load_of(r), links or {})
+    lines += load_md(load_of(r), faster_weights(r.plan)) + load_pictures_md(load_of(r), links or {})
     lines += assumptions_md(r)
     lines += _verdicts(r)
     if r.requirements:

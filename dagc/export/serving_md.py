@@ -183,7 +183,7 @@ def pooled_summary(r: StrategyResult) -> list[str]:
     for p in pooled.pools:
         m, mem = p.analysis.metrics, p.analysis.memory
         prefill = p.pool.role == PoolRole.PREFILL
-        time = (f"prefill {_t(m.ttft_s)}" if prefill else f"step {_t(m.tpot_s)}") if m is not None else "—"
+        time = (f"prefill {_t(m.ttft_s)}" if prefill else f"TPOT {_t(m.tpot_s)}") if m is not None else "—"
         cap = f"{f.capacity[p.pool.role]:,.2f} req/s" if f is not None else "—"
         use = _pct(mem.worst.fraction) if mem is not None else "—"
         lines.append(f"| {p.pool.role} | {p.pool.instances:,} | `{p.pool.strategy.text}` | {p.pool.instances:,} × "

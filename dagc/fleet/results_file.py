@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..lang.parse import MAX_PLAN_BYTES
 from ..lang.request_log import MAX_LOG_BYTES
 from ..source import Unreadable, read_regular
+
+if TYPE_CHECKING:
+    from ..jsontypes import JSON
 from .stored import AnswerShapeError, parse_answer
 
 __all__ = ["MAX_DIGEST_BYTES", "RESULTS_NAME", "Resumed", "append_result", "file_digests", "read_results", "signature",
@@ -82,7 +85,7 @@ def signature(plan_text: str, top: int, files: Sequence[tuple[str, str]] = ()) -
         >>> signature("p", 10, [("calx.json", "ab")]) == signature("p", 10, [("calx.json", "cd")])
         False
     """
-    parts: list[Any] = [plan_text, top, [list(f) for f in files], code_digest()]
+    parts: JSON = [plan_text, top, [list(f) for f in files], code_digest()]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 

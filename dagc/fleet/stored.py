@@ -11,7 +11,7 @@ user, in fleet.json.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -117,7 +117,7 @@ def parse_answer(data: object) -> StoredAnswer:
     try:
         return StoredAnswer.model_validate(data)
     except ValidationError as exc:
-        first: dict[str, Any] = dict(exc.errors()[0])
+        first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         # pydantic names the model a nested object is read as (`instance of StoredPick`): the file holds JSON
         msg = "Input should be a JSON object" if first["type"] in ("model_type", "dict_type") else str(first["msg"])

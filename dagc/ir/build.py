@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from ..layout.layout import Layout
-from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
+from ..layout.speculative import draft_layer_dense, draft_model, draft_passes, without_speculation
 from ..plan.engines import EngineTerms
 from ..plan.model import Model
 from ..plan.workload import Workload
@@ -125,11 +125,12 @@ class _Builder:
             return head
         lay, dag, stage, j = self.layout, self.dag, on.stage, on.mb
         key = ("draft", tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node)
+        drafted = draft_model(self.model, self.workload)        # EAGLE's dense layer: its own FFN
         if key not in self.shapes:
-            self.shapes[key] = OpShapes(self.model, without_speculation(self.workload), lay, self.dims,
+            self.shapes[key] = OpShapes(drafted, without_speculation(self.workload), lay, self.dims,
                                         StagePass(Phase.DECODE, self.reqs[j], stage), engine=self.engine)
         s = self.shapes[key]
-        ops, outputs = layer_ops(lay, self.model, draft_layer_dense(self.model, self.workload))
+        ops, outputs = layer_ops(lay, drafted, draft_layer_dense(self.model, self.workload))
         for p in range(passes):
             layer, at = self.model.layers + p, self.model.layers + 1 + p   # after the step's LM head (layers + 0.2)
             ids: list[int] = []

@@ -234,7 +234,7 @@ def dense_ffn(s: Shapes, r: Recipe) -> OpTemplate:
 
 
 def dense_ffn_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.d.tp
+    return s.t_key, s.T, s.d.tp, s.m.moe.dense_ffn        # the FFN: the model's, or an EAGLE draft's own
 
 def final_norm(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from lark import Token, Tree
 
@@ -101,7 +101,7 @@ def _read(tree: Tree[Token], src: SourceFile, plan: Plan | None) -> tuple[Fleet 
                 gpus.append(gpu)
         elif item.data == "fleet_mix":
             _mix(out, src, item, children, mixes, seen)
-        elif _first(out, src, children[0], seen):
+        elif _first(out, src, cast(Token, children[0]), seen):
             _field(out, src, item, children, sweeps, values)
     rate = values.get("rate")
     fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span, tuple(mixes))
@@ -135,12 +135,13 @@ def _no_rate(src: SourceFile, fleet: Fleet) -> Diagnostic:
                       "write `rate = 12 requests/s` in the fleet or the workload")
 
 
-def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any], mixes: list[FleetMix],
+def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[object], mixes: list[FleetMix],
          seen: dict[str, Span]) -> None:
     """`mix "chat" { weight = 0.7  rate = 10 requests/s  prompt = 1024 }`: a traffic mix, its workload fields
     checked as the workload's (none: the workload as written); `seen` holds each name met (`mix "chat"`: also a mix
     whose fields have errors, that a second of its name is said too)."""
     label, block = children
+    assert isinstance(label, Token) and isinstance(block, tuple), "the grammar's `mix STRING block`"
     name, at = str(label)[1:-1], node_span(src, item.meta)
     if (first := seen.get(f'mix "{name}"')) is not None:
         out.error("E104", f'two mixes are named "{name}"', node_span(src, label),
@@ -167,30 +168,33 @@ def _first(out: Collector, src: SourceFile, name: Token, seen: dict[str, Span]) 
     return True
 
 
-def _field(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any], sweeps: list[FleetSweep],
+def _field(out: Collector, src: SourceFile, item: Tree[Token], children: list[object], sweeps: list[FleetSweep],
            values: dict[str, object]) -> None:
     """A `name = value` or `name = [values]` of the fleet: the rate, or a swept field of the cluster."""
-    name = str(children[0])
+    token, name = children[0], str(children[0])
+    assert isinstance(token, Token) and all(isinstance(c, Value | Token) for c in children[1:]), "NAME = value(s)"
     if item.data == "fleet_value" and name in _FLEET_VALUES:
-        got = read_value(out, children[1], _FLEET_VALUES[name], f"fleet.{name}")
+        got = read_value(out, cast(Value, children[1]), _FLEET_VALUES[name], f"fleet.{name}")
         if got is not BAD:
             values[name] = got
     elif name in _SWEPT:
-        sweep = _sweep(out, src, node_span(src, item.meta), name, children[1:], item.data == "fleet_list")
+        sweep = _sweep(out, src, node_span(src, item.meta), name, cast("list[Value | Token]", children[1:]),
+                       item.data == "fleet_list")
         if sweep is not None:
             sweeps.append(sweep)
     else:
-        out.error("E101", f"unknown field `{name}` in the fleet", node_span(src, children[0]),
+        out.error("E101", f"unknown field `{name}` in the fleet", node_span(src, token),
                   did_you_mean(name, [*_SWEPT, *_FLEET_VALUES, "gpu"]))
 
 
-def _gpu(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any]) -> FleetGpu | None:
-    label: Token = children[0]
+def _gpu(out: Collector, src: SourceFile, item: Tree[Token], children: list[object]) -> FleetGpu | None:
+    label = children[0]
+    assert isinstance(label, Token), "the grammar's `gpu STRING block?`"
     name, label_span = str(label)[1:-1], node_span(src, label)
     if name not in GPU_PRESETS:
         out.error("E101", f"unknown GPU preset {code(name)}", label_span, gpu_hint(name, GPU_PRESETS, describe=False))
         return None
-    block: tuple[Item, ...] = children[1] if len(children) > 1 else ()
+    block = cast("tuple[Item, ...]", children[1]) if len(children) > 1 else ()
     values, _ = read_block(out, block, "fleet.gpu", _GPU_FIELDS)
     price = values.get("price")
     if price is BAD:

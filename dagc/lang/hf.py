@@ -113,7 +113,7 @@ _FIELD_KEYS = {"model.layers": ("num_hidden_layers",), "model.hidden": ("hidden_
                "model.window.full_every": ("no_rope_layer_interval", "layer_types")}
 
 
-def _field_spans(cfg: dict[str, Any], src: SourceFile) -> dict[str, Span]:
+def _field_spans(cfg: dict[str, object], src: SourceFile) -> dict[str, Span]:
     """Where in the config each field of `_FIELD_KEYS` was read, for the fields the config states."""
     spans = {}
     for path, keys in _FIELD_KEYS.items():
@@ -136,7 +136,7 @@ class _Reader:
     """Reads the config's integers, each against the range of the plan field it becomes,
     collecting a diagnostic per missing or bad key."""
 
-    def __init__(self, cfg: dict[str, Any], src: SourceFile, at: Span):
+    def __init__(self, cfg: dict[str, object], src: SourceFile, at: Span):
         self.cfg, self.src, self.at = cfg, src, at
         self.diags: list[Diagnostic] = []
         self.name = quote(Path(src.path).name)
@@ -174,7 +174,7 @@ class _Reader:
         return value
 
 
-def _map(cfg: dict[str, Any], src: SourceFile, at: Span) -> HfConfig:
+def _map(cfg: dict[str, object], src: SourceFile, at: Span) -> HfConfig:
     text = cfg.get("text_config")
     if isinstance(text, dict) and "num_hidden_layers" not in cfg:
         # a multimodal checkpoint (Llama 4): the language model's fields, its vision encoder not costed

@@ -7,6 +7,7 @@ Input: a `.moe` file, plan text, or a strategy expression. Output: the immutable
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..source import SourceFile, Span
+from ..units import said_list
 from .fields import nearest
 from .flatten import OPTION_KEYWORD_HINT
 from .lower import lower, lower_strategy, strategy_input_errors
@@ -129,6 +131,12 @@ def _named_hint(d: Diagnostic, text: str, plan: Plan) -> Diagnostic:
                                            f"takes a name alone, or an expression with options: "
                                            f"`{by_name[head].text} {rest}`")
     best = nearest(head, by_name)
-    if best is None:
+    if best is not None:
+        return dataclasses.replace(d, hint=f"did you mean the plan's strategy `{best}` (`{by_name[best].text}`)?")
+    # not the same name written another way: the names most like it, by difflib's ratio (at least 0.6)
+    close = difflib.get_close_matches(head, list(by_name), n=3)
+    if not close:
         return d
-    return dataclasses.replace(d, hint=f"did you mean the plan's strategy `{best}` (`{by_name[best].text}`)?")
+    names = said_list([f"`{n}` (`{by_name[n].text}`)" for n in close], "or")
+    return dataclasses.replace(d, hint=f"the plan's strategies nearest `{head}`: {names}"
+                                       + (f"; {d.hint}" if d.hint else ""))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
@@ -83,7 +83,7 @@ _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus 
 
 
 @v_args(meta=True)
-class Lowering(Transformer[Token, Any]):   # a statement lowers to its own type: a Model, a Cluster, …
+class Lowering(Transformer[Token, object]):   # a statement lowers to its own type: a Model, a Cluster, …
     """One method per alias of the grammar; `out` collects what the statements find."""
 
     def __init__(self, src: SourceFile, roots: ImportRoots) -> None:
@@ -111,12 +111,14 @@ class Lowering(Transformer[Token, Any]):   # a statement lowers to its own type:
     def block(self, meta: Meta, items: list[Item]) -> tuple[Item, ...]:
         return tuple(items)
 
-    def assign(self, meta: Meta, children: list[Any]) -> Item:
+    def assign(self, meta: Meta, children: list[Token | Value]) -> Item:
         name, value = children
+        assert isinstance(name, Token) and isinstance(value, Value), "the grammar's `assign: NAME \"=\" value`"
         return Item(ItemKind.ASSIGN, str(name), node_span(self.src, meta), node_span(self.src, name), value=value)
 
-    def subblock(self, meta: Meta, children: list[Any]) -> Item:
+    def subblock(self, meta: Meta, children: list[Token | tuple[Item, ...]]) -> Item:
         name, block = children
+        assert isinstance(name, Token) and isinstance(block, tuple), "the grammar's `subblock: NAME block`"
         return Item(ItemKind.SUBBLOCK, str(name), node_span(self.src, meta), node_span(self.src, name), block=block)
 
     def assign_from(self, meta: Meta, children: list[Token]) -> Item:
@@ -130,44 +132,46 @@ class Lowering(Transformer[Token, Any]):   # a statement lowers to its own type:
         return Item(ItemKind.GPU_PRESET, "gpu", span, span, label=str(label)[1:-1],
                     label_span=node_span(self.src, label))
 
-    def gpu_custom(self, meta: Meta, children: list[Any]) -> Item:
+    def gpu_custom(self, meta: Meta, children: list[Token | tuple[Item, ...]]) -> Item:
         label, block = children
+        assert isinstance(label, Token) and isinstance(block, tuple), "the grammar's `gpu_custom: STRING block`"
         span = node_span(self.src, meta)
         return Item(ItemKind.GPU_CUSTOM, "gpu", span, span, block=block, label=str(label)[1:-1],
                     label_span=node_span(self.src, label))
 
-    def requirement(self, meta: Meta, children: list[Any]) -> WrittenRequirement:
+    def requirement(self, meta: Meta, children: list[Token | Value]) -> WrittenRequirement:
         name, op, value = children
+        assert isinstance(name, Token) and isinstance(op, Token) and isinstance(value, Value), "NAME OP value"
         return WrittenRequirement(name, op, value, node_span(self.src, meta), node_span(self.src, name))
 
     # ---------------------------------------------------------------- statements: meaning and diagnostics
-    def model_full(self, meta: Meta, children: list[Any]) -> Model | None:
-        label, *block = children
+    def model_full(self, meta: Meta, children: list[Token | tuple[Item, ...]]) -> Model | None:
+        label, block = _labelled(children)
         span = self._statement("model", meta)
         name = str(label)[1:-1]
-        if not block:
+        if block is None:
             self.out.error("E103", f'model "{name}" has no fields', span,
                            'write them in a block, e.g. `model "m" { layers = 16 … }`, or use `model preset`')
             return None
-        return lower_model(self.out, name, {}, block[0], span)
+        return lower_model(self.out, name, {}, block, span)
 
-    def model_preset(self, meta: Meta, children: list[Any]) -> Model | None:
-        label, *block = children
+    def model_preset(self, meta: Meta, children: list[Token | tuple[Item, ...]]) -> Model | None:
+        label, block = _labelled(children)
         span = self._statement("model", meta)
         name = str(label)[1:-1]
         base = preset_fields(self.out, name, node_span(self.src, label))
         if base is None:
             return None
-        return lower_model(self.out, name, base, block[0] if block else None, span)
+        return lower_model(self.out, name, base, block, span)
 
-    def model_from(self, meta: Meta, children: list[Any]) -> Model | None:
-        label, *block = children
+    def model_from(self, meta: Meta, children: list[Token | tuple[Item, ...]]) -> Model | None:
+        label, block = _labelled(children)
         span = self._statement("model", meta)
         imported = imported_fields(self.out, self.roots, str(label)[1:-1], node_span(self.src, label))
         if imported is None:
             return None
         name, base = imported
-        return lower_model(self.out, name, base, block[0] if block else None, span)
+        return lower_model(self.out, name, base, block, span)
 
     def cluster(self, meta: Meta, children: list[tuple[Item, ...]]) -> Cluster | None:
         (block,) = children
@@ -226,15 +230,23 @@ class Lowering(Transformer[Token, Any]):   # a statement lowers to its own type:
         scope, *options = children
         return _decl(self.src, None, scope, node_span(self.src, meta), options)
 
-    def named_strategy(self, meta: Meta, children: list[Any]) -> StrategyDecl:
+    def named_strategy(self, meta: Meta, children: list[Token | Tree[Token]]) -> StrategyDecl:
         name, scope, *options = children
-        return _decl(self.src, str(name), scope, node_span(self.src, meta), options)
+        assert isinstance(scope, Tree) and all(isinstance(o, Tree) for o in options), "NAME \"=\" scope options*"
+        return _decl(self.src, str(name), scope, node_span(self.src, meta), cast("list[Tree[Token]]", options))
 
     # ---------------------------------------------------------------- helpers
     def _statement(self, key: str, meta: Meta) -> Span:
         span = node_span(self.src, meta)
         self.out.spans[key] = span
         return span
+
+
+def _labelled(children: list[Token | tuple[Item, ...]]) -> tuple[Token, tuple[Item, ...] | None]:
+    """A `model "…" { … }` statement's label and its block (None: none written): the grammar's `STRING block?`."""
+    label, *block = children
+    assert isinstance(label, Token) and all(isinstance(b, tuple) for b in block)
+    return label, cast("tuple[Item, ...]", block[0]) if block else None
 
 
 def _decl(src: SourceFile, name: str | None, scope: Tree[Token], span: Span, options: list[Tree[Token]] | None = None
@@ -251,8 +263,6 @@ def _decl(src: SourceFile, name: str | None, scope: Tree[Token], span: Span, opt
         text += " with " + " ".join(f"{k} {v}" for k, v, _ in opts)
     return StrategyDecl(name=name, text=text, scope=scope_axes(scope, src), options=tuple(opts), span=span)
 
-
-# -------------------------------------------------------------------- the driver
 
 
 def _statements(tree: Tree[Token]) -> dict[str, list[Tree[Token]]]:
@@ -285,7 +295,7 @@ def _lower_strategies(lw: Lowering, written: list[Tree[Token]]) -> tuple[Strateg
         lw.out.error("E002", f"the plan has {len(written):,} strategies; dagc checks at most {MAX_STRATEGIES} per plan",
                      lw.src.span(beyond.start, beyond.start + len("strategy")),
                      "split the plan into several files, or let `dagc search` explore strategies")
-    strategies = tuple(lw.transform(st) for st in written[:MAX_STRATEGIES])
+    strategies = cast("tuple[StrategyDecl, ...]", tuple(lw.transform(st) for st in written[:MAX_STRATEGIES]))
     names: set[str] = set()
     for s in strategies:
         if s.name is None:
@@ -299,10 +309,14 @@ def _lower_strategies(lw: Lowering, written: list[Tree[Token]]) -> tuple[Strateg
 def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
     by_kind = _statements(tree)
     _check_statements(lw.out, lw.src, by_kind)
-    first = {kind: lw.transform(by_kind[kind][0])
+    first = {kind: lw.transform(by_kind[kind][0])      # in this order: their diagnostics are said in it
              for kind in ("model", "cluster", "workload", "require", "objective", "calibration") if kind in by_kind}
     strategies = _lower_strategies(lw, by_kind.get("strategy", []))
     model, cluster, workload = first.get("model"), first.get("cluster"), first.get("workload")
+    require, objective, calibration = first.get("require", ()), first.get("objective"), first.get("calibration")
+    assert isinstance(model, Model | None) and isinstance(cluster, Cluster | None) and isinstance(
+        workload, Workload | None) and isinstance(objective, str | None) and isinstance(calibration, Calibration | None)
+    require = cast("tuple[Requirement, ...]", require)
     # a strategy's own misspellings (an unknown axis or option, a bad option value) are input errors like a
     # misspelt field: said now, with the plan's others, and nothing is checked (not a verdict of a strategy
     # that does not read); `check` finds its E2xx, rules on its structure, once the plan loads
@@ -316,20 +330,18 @@ def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
     at = lw.out.spans
     lw.out.diags += check_context(model, workload, lw.out.value_spans.get("workload.prompt") or at.get("workload"),
                                   at.get("workload.requests.file") or at.get("workload"), cluster.engine.name)
-    for req in first.get("require", ()):
+    for req in require:
         if req.on_load and workload.traffic is None:
             lw.out.error("E104", f"`{req.name}` is judged on a simulated load, but the workload sends no traffic",
                          req.span, "add `rate = 12 requests/s` (open loop), `concurrency = 64` (closed loop) or "
                                    "`requests from \"trace.csv\"` to the workload")
-    calibration = first.get("calibration")
     if calibration is not None:
         cluster = calibrated_cluster(lw.out, calibration, model, cluster, lw.out.spans["calibration.file"])
     if lw.out.has_errors or not isinstance(cluster, Cluster):
         return None
     return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload, calibration=calibration,
-                requirements=first.get("require", ()), strategies=strategies,
-                objective=first.get("objective") or DEFAULT_OBJECTIVE,
-                objective_from="the plan's `objective`" if first.get("objective") else "the default",
+                requirements=require, strategies=strategies, objective=objective or DEFAULT_OBJECTIVE,
+                objective_from="the plan's `objective`" if objective else "the default",
                 spans=dict(lw.out.spans), files=tuple(str(f) for f in lw.roots.read))
 
 

@@ -18,7 +18,7 @@ import itertools
 import json
 import re
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,9 @@ from .log_fields import (
     in_range,
     make_log,
 )
+
+if TYPE_CHECKING:
+    from ..jsontypes import JSON, JSONObject
 
 __all__ = ["CHUNK_LINES", "mooncake_log"]
 
@@ -91,7 +94,7 @@ def _chunk(lines: list[str], first: int) -> _Columns:
         if not r.keys() <= set(MOONCAKE_KEYS):     # the field is not named: the file may not be a log at all
             raise LogError(i + first, "a field is no field of a Mooncake log",
                            "a Mooncake log's fields are " + ", ".join(f'"{k}"' for k in MOONCAKE_KEYS))
-    stamps = _floats(_column(records, "timestamp", (int, float), first))
+    stamps = _floats(cast("list[float]", _column(records, "timestamp", (int, float), first)))
     prompt, output = _int_column(records, "input_length", first), _int_column(records, "output_length", first)
     hash_ids, counts = _hash_ids(records, first)
     return stamps, prompt, output, hash_ids, counts
@@ -133,10 +136,10 @@ def _plain(lines: list[str]) -> _Columns | None:
         return None
 
 
-def _json_lines(lines: list[str], first: int) -> list[dict[str, Any]]:
+def _json_lines(lines: list[str], first: int) -> list[JSONObject]:
     """Each line's JSON object: all at once (one `json.loads`), else line by line to find the one at fault."""
     try:
-        records: list[dict[str, Any]] = json.loads("[" + ",".join(lines) + "]")
+        records: list[JSONObject] = json.loads("[" + ",".join(lines) + "]")
         if len(records) == len(lines) and all(type(r) is dict for r in records):
             return records
     except (ValueError, RecursionError):
@@ -152,7 +155,8 @@ def _json_lines(lines: list[str], first: int) -> list[dict[str, Any]]:
     raise LogError(None, "the log is not JSON lines", f"a {MOONCAKE_HINT}")   # pragma: no cover - a line above fails
 
 
-def _column(records: list[dict[str, Any]], key: str, types: tuple[type, ...], first: int) -> list[Any]:
+def _column(records: list[JSONObject], key: str, types: tuple[type, ...], first: int) -> list[JSON]:
+    """Each line's `key`, of one of `types` (else LogError)."""
     values = [r.get(key) for r in records]
     for i, v in enumerate(values):
         if type(v) not in types:
@@ -168,21 +172,22 @@ def _floats(values: list[float]) -> npt.NDArray[np.float64]:
         return np.array([v if type(v) is float or abs(v) < 2**1000 else np.inf for v in values], dtype=np.float64)
 
 
-def _int_column(records: list[dict[str, Any]], key: str, first: int) -> npt.NDArray[np.int64]:
-    values = _column(records, key, (int,), first)
+def _int_column(records: list[JSONObject], key: str, first: int) -> npt.NDArray[np.int64]:
+    values = cast("list[int]", _column(records, key, (int,), first))
     try:
         return np.array(values, dtype=np.int64)
     except OverflowError:
         return np.array([max(-1, min(v, MAX_LOG_TOKENS + 1)) for v in values], dtype=np.int64)
 
 
-def _hash_ids(records: list[dict[str, Any]], first: int) -> tuple[np.ndarray, np.ndarray]:
+def _hash_ids(records: list[JSONObject], first: int) -> tuple[np.ndarray, np.ndarray]:
     """Each line's hash ids, checked one by one: (flat ids, counts per line)."""
-    ids_lists = [r.get("hash_ids", []) for r in records]
-    for i, ids in enumerate(ids_lists):
+    written = [r.get("hash_ids", []) for r in records]
+    for i, ids in enumerate(written):
         if type(ids) is not list:
             raise LogError(i + first, "`hash_ids` is not a list", 'write "hash_ids": [0, 1, 2], one id per 512-token '
                            "block")
+    ids_lists = cast("list[list[JSON]]", written)
     counts = np.fromiter(map(len, ids_lists), dtype=np.int64, count=len(ids_lists))
     flat = list(itertools.chain.from_iterable(ids_lists))
     if not all(type(x) is int and 0 <= x < 2**63 for x in flat):

@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import lark
 from lark import Lark, Token, Tree
@@ -39,7 +38,7 @@ _TOKEN_RE = re.compile(r"#[^\n]*|\"[^\"\n]*\"|[A-Za-z0-9_.%/+\-]+|\S")
 # built (bench/make_parser.py writes them), headed by what they were built from — the grammar's
 # SHA-256 and Lark's version, one line each — and are used only when both are this process's.
 PARSER_PATH = Path(__file__).parent.parent / "data" / "plan_parser.pickle"
-_PARSER_OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True,
+_PARSER_OPTIONS: dict[str, object] = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True,
                          "maybe_placeholders": False, "start": ["start", "scope", "named_scope"]}
 
 

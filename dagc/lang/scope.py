@@ -9,7 +9,7 @@ Transformers with one method per rule of the scope grammar; neither reports anyt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
@@ -32,6 +32,16 @@ class _Split:
 @dataclass(frozen=True)
 class _Body:
     domains: Domains
+
+
+class _Written(TypedDict, total=False):
+    """An axis's parts as written: `AxisNode`'s fields of these names."""
+
+    degree: float
+    degree_span: Span
+    split: tuple[float, ...]
+    split_span: Span
+    body: Domains
 
 
 @v_args(meta=True)
@@ -58,16 +68,17 @@ class _ScopeAxes(Transformer[Token, Domains]):
     def axis(self, meta: Meta, children: list[Token | _Split | _Body]) -> AxisNode:
         name, *parts = children
         assert isinstance(name, Token)          # the grammar's `axis: NAME …`
-        written: dict[str, Any] = {}
+        written: _Written = {}
         for part in parts:
             match part:
                 case Token():
                     # Degrees are judged by the flatten pass (E204), so keep even absurd values.
-                    written.update(degree=float(str(part).replace("_", "")), degree_span=node_span(self.src, part))
+                    written.update({"degree": float(str(part).replace("_", "")),
+                                    "degree_span": node_span(self.src, part)})
                 case _Split(layers=layers, span=span):
-                    written.update(split=layers, split_span=span)
+                    written.update({"split": layers, "split_span": span})
                 case _Body(domains=domains):
-                    written.update(body=domains)
+                    written.update({"body": domains})
         return AxisNode(name=str(name), span=node_span(self.src, name), **written)
 
 

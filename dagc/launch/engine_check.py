@@ -20,7 +20,7 @@ every engine's command.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic, cap
@@ -39,16 +39,21 @@ from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
 from .degrees import degrees
 from .engines import TABLES, launch_result
-from .launch import Launch, field_span, launch_refusals
+from .kv_start import CODE as KV_CODE, kv_start_hint
+from .launch import Launch, field_span, launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 
 __all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_checked", "engine_judges",
-           "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint"]
+           "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint",
+           "refusals_on"]
 
 # What the engine refuses of the plan whatever its strategy: its GPU, its weights' format (`dagc.rules.launch_gpu`),
 # MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`), vLLM's step budget
 # with chunked prefill off below the longest request (`dagc.launch.chunked`, E730)
 PLAN_CODES = frozenset({"E706", "E728", "E729", "E730"})
+# dagc's errors of a strategy whose degrees an engine could not be told (its domains do not divide the stage group):
+# no engine refusal is said beside them (`refusals_on`)
+UNFORMED = frozenset({"E203"})
 E729_HINT = ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
              "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
              "(its Marlin kernels)")
@@ -113,18 +118,50 @@ def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tu
 
 
 def engine_refusals(result: StrategyResult) -> tuple[Diagnostic, ...]:
-    """The E7xx diagnostics of launching a valid strategy on the engine its plan chose (`engine_judges`);
-    none on `pytorch`, on the default engine, for a strategy already invalid, and for a strategy the
-    engine can start."""
-    if not result.valid or not engine_judges(result.plan):
+    """The E7xx diagnostics of launching a strategy on the engine its plan chose (`engine_judges`), beside
+    dagc's own errors when it has any (`refusals_on`); none on `pytorch`, on the default engine, and for a
+    strategy the engine can start."""
+    if not engine_judges(result.plan):
         return ()
-    engine = result.plan.cluster.engine.name
+    return refusals_on(result, (result.plan.cluster.engine.name,))
+
+
+def refusals_on(result: StrategyResult, engines: Sequence[str]) -> tuple[Diagnostic, ...]:
+    """The E7xx diagnostics of launching `result`'s strategy on each of `engines` (`TABLES`' keys), the last of
+    each engine's with the hint `refusal_hint` gives. The engines' refusals read the strategy's degrees only
+    (`dagc.launch.degrees`), never its memory or dagc's rules: a strategy dagc finds invalid (E402, an E2xx
+    rule) gets them too, beside its own errors, so that fixing one does not uncover the other. None for a
+    strategy that did not resolve, for one whose domains do not divide its stage group (`UNFORMED`: no degrees
+    to tell an engine), and for a disaggregated strategy dagc finds invalid (its pools are not all laid out).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "mixtral-8x22b" cluster { gpus = 4 gpu preset "a100-80g" } '
+        ...                    'workload { batch = 32 prompt = 4096 generate = 512 } strategy tp 4 ; ep 2 etp 2')
+        >>> r = check(p)[0]
+        >>> [d.code for d in r.diagnostics if d.is_error], [d.code for d in refusals_on(r, ("vllm",))]
+        (['E402'], ['E702'])
+    """
     found: list[Diagnostic] = []
-    for launched in launch_result(result, (engine,)):
+    for launched in _refused_launches(result, engines):
         if launched.refusals:
             hint, _ = refusal_hint(result, launched)
             found += [*launched.refusals[:-1], replace(launched.refusals[-1], hint=hint)]
     return tuple(found)
+
+
+def _refused_launches(result: StrategyResult, engines: Sequence[str]) -> list[Launch]:
+    """The launch of a valid strategy on each engine (`launch_result`); of an invalid one, on each engine that
+    refuses its degrees, the launch that says so (`launch` returns its refusals before it reads the memory)."""
+    if result.valid:
+        return launch_result(result, engines)
+    plan, strategy, layout = result.plan, result.strategy, result.layout
+    if strategy is None or layout is None or result.pooled is not None or \
+            any(d.code in UNFORMED for d in result.diagnostics):
+        return []
+    d = degrees(plan, strategy, layout)
+    return [launch(plan, strategy, layout, TABLES[e]) for e in engines if launch_refusals(plan, TABLES[e], d)]
 
 
 def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest | None]:
@@ -142,6 +179,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
         return E706_HINT, None
     if "E730" in codes:
         return whole_prompts_hint(result.plan), None
+    if KV_CODE in codes and result.layout is not None:
+        return kv_start_hint(result.plan, result.strategy, result.memory, result.layout), None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:

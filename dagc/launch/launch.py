@@ -34,7 +34,8 @@ from ..rules.launch import engine_refusal
 from ..source import Span
 from .checkpoint import Checkpoint, checkpoint, preset_with_dtypes, published_fp8, safe_path
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
-from .serving import Serving, serving
+from .kv_start import kv_start_refusal
+from .serving import Serving, serving, strategy_memory
 from .sp import sp_refusal
 from .speculative import config_written, mtp_refusal
 
@@ -303,6 +304,11 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
         return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp,
                       model, refusals=diags,
                       refused_at=tuple(r.at for r in refused))
+    mem = mem if mem is not None else strategy_memory(plan, strategy, layout)
+    short = kv_start_refusal(plan, strategy, layout, table.key, mem)    # the engine would not start (E732)
+    if short is not None:
+        return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,
+                      refusals=(short,), refused_at=("workload",))
     places = placements(d, MAX_LISTED_REPLICAS)
     assert places is not None         # refusals_of says E701 otherwise
     ckpt = engine_checkpoint(plan, table.key, model)
@@ -374,10 +380,8 @@ def overlap_note(s: Setup, engine: str, flag: str) -> list[str]:
 
 
 def _address_note(commands: Sequence[Command]) -> list[str]:
-    notes = []
-    if any("$NODE" in c.text for c in commands):
-        notes.append("`$NODE<k>_ADDR`: the address of node k (node k holds dagc's ranks k·gpus_per_node …)")
-    return notes
+    return (["`$NODE<k>_ADDR`: the address of node k (node k holds dagc's ranks k·gpus_per_node …)"]
+            if any("$NODE" in c.text for c in commands) else [])
 
 
 def shown_commands(result: Launch, limit: int = MAX_LISTED_REPLICAS) -> tuple[list[Command], str | None]:

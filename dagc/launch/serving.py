@@ -38,7 +38,7 @@ from ..serve.kv_blocks import kv_capacity_tokens
 from ..serve.requests import length_limit, longest_request, request_lengths
 from ..units import format_bytes
 
-__all__ = ["Serving", "fraction_text", "longest_fits", "longest_prompt", "memory_limit", "serving"]
+__all__ = ["Serving", "fraction_text", "longest_fits", "longest_prompt", "memory_limit", "serving", "strategy_memory"]
 
 
 def _floor3(x: float) -> float:
@@ -229,7 +229,7 @@ def memory_limit(plan: Plan) -> tuple[float, str] | None:
     return plan.memory_limit
 
 
-def _memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBreakdown | None:
+def strategy_memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBreakdown | None:
     """The strategy's memory as `dagc.verdict.analyse` makes it (None where it makes none)."""
     if layout.pp > plan.model.layers or over_work_budget(layout) is not None:
         return None
@@ -257,7 +257,7 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
     """
     workload = strategy.workload_for(plan.workload)
     if mem is None:
-        mem = _memory(plan, strategy, layout)
+        mem = strategy_memory(plan, strategy, layout)
     stages = mem.stages if mem is not None else ()
     activations = max((s.activation_bytes for s in stages), default=None)
     resident = max((s.weights_bytes + s.activation_bytes for s in stages), default=None)

@@ -27,9 +27,12 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..plan.workload import ExpertLoad
+
+if TYPE_CHECKING:
+    from ..jsontypes import JSON
 
 __all__ = ["ExpertSplit", "Placement", "balance_figures", "busiest_factor", "contiguous_factor", "ep_nodes",
            "hierarchical", "measured_factor", "pack", "place", "replicas", "replicate"]
@@ -222,7 +225,7 @@ def measured_factor(load: ExpertLoad, ep: int, redundant: int, nodes: int, eplb:
     return sum(factors) / len(factors) if factors else 1.0
 
 
-def balance_figures(load: ExpertLoad | None, split: ExpertSplit) -> dict[str, Any] | None:
+def balance_figures(load: ExpertLoad | None, split: ExpertSplit) -> dict[str, JSON] | None:
     """report.json's `eplb` (docs/outputs.md), None when there are neither measured loads nor EPLB: the
     measured loads' busiest EP rank over the mean as placed (by EPLB with the strategy's redundant slots,
     or contiguously), its worst layer, and the contiguous placement's (None when the experts alone do not
@@ -239,7 +242,7 @@ def balance_figures(load: ExpertLoad | None, split: ExpertSplit) -> dict[str, An
     if load is None and not eplb:
         return None
     legal = ep >= 1 and (experts + redundant) % ep == 0
-    out: dict[str, Any] = {"file": load.file if load else None, "layers": len(load.layers) if load else None,
+    out: dict[str, JSON] = {"file": load.file if load else None, "layers": len(load.layers) if load else None,
                  "experts": experts, "ep": ep, "eplb": eplb, "redundant": redundant,
                  "slots_per_gpu": (experts + redundant) // ep if legal else None, "ep_nodes": nodes,
                  "hierarchical": eplb and hierarchical(experts, ep, redundant, nodes, groups),

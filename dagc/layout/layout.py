@@ -28,7 +28,7 @@ from ..plan.model import Model
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
 from .shards import RankDims, RankShards, StageCounts, dims_of, rank_shards
-from .speculative import draft_layer
+from .speculative import DraftLayer, draft_layer
 from .split import (
     busiest_group_requests,
     effective_microbatches,
@@ -70,7 +70,7 @@ class Layout:
     shards: RankShards = field(compare=False, repr=False)
     dims: RankDims = field(compare=False, repr=False)      # the op shapes' per-rank dimensions (`dims_of`)
     stage_counts: StageCounts = field(compare=False, repr=False)
-    draft: bool | None = field(compare=False, repr=False)
+    draft: DraftLayer | None = field(compare=False, repr=False)
     microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
     batch: int = 0                      # requests of the workload, split by `requests`
     redundant: int = 0                  # `with redundant R`: extra expert slots per MoE layer

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from .layout import Layout
 from .shards import RankDims, StageCounts
@@ -87,8 +86,8 @@ class LayoutSketch:
             self._layout = self._make()
         return self._layout
 
-    def __getattr__(self, name: str) -> Any:
-        """Any other field or method of the layout's."""
+    def __getattr__(self, name: str) -> object:
+        """Every other field or method of the layout's."""
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.layout(), name)

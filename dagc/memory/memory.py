@@ -97,6 +97,15 @@ class MemoryBreakdown:
     def worst(self) -> StageMemory:
         return max(self.stages, key=lambda s: s.total_bytes)
 
+    @property
+    def held_bytes(self) -> float:
+        """What the engine holds of its fullest GPU: in flight its whole memory share (`StageMemory.top_bytes`, the
+        GPU's or the memory requirement's limit), which it allocates when it starts and its KV cache pool fills
+        (vLLM's `--gpu-memory-utilization`, SGLang's `--mem-fraction-static`), or what the rank needs when that is
+        more; statically what the rank holds (`total_bytes`). What a `memory == X` requirement is judged on."""
+        worst = self.worst
+        return max(worst.total_bytes, worst.top_bytes) if self.admits_by_kv else worst.total_bytes
+
     def worst_rank(self) -> int:
         """The lowest rank of the stage that holds the most."""
         return self.layout.stage_ranks(0, self.worst.stage).start

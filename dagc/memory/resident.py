@@ -19,7 +19,7 @@ from ..ir.ops import Op
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
 from ..layout.shards import RankShards, StageCount, kv_bytes_per_token_layer
-from ..layout.speculative import draft_layer
+from ..layout.speculative import DraftLayer, draft_layer
 from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
 from ..plan.model import Model
@@ -168,12 +168,12 @@ def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageF
 
 
 def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[StageCount], ep: int, etp: int,
-                            draft: bool | None = None, redundant: int = 0) -> StageFigures:
+                            draft: DraftLayer | None = None, redundant: int = 0) -> StageFigures:
     """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
     kind in order: what a layout's degrees and stages alone decide — its ranks' share of a layer (`shards`, of
     its tp) and each stage's layers by kind (`counts`, `dagc.layout.shards.StageCounts`). `draft`: speculative
-    decoding's draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense True, MoE False; its
-    weights, and its KV cache as a full-attention layer's), or None. `redundant`: extra expert slots per
+    decoding's draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense with its own FFN, or MoE;
+    its weights, and its KV cache as a full-attention layer's), or None. `redundant`: extra expert slots per
     MoE layer (`with redundant R`), each a whole expert's weights."""
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h, tp = model.hidden, shards.tp
@@ -188,8 +188,10 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
     for s, (n_dense, n_moe, windowed) in enumerate(counts):
         n = n_dense + n_moe
         first, last = s == 0, s == last_stage
-        if last and draft is not None:            # the draft layer: one more layer of its kind
-            n, n_dense, n_moe = n + 1, n_dense + draft, n_moe + (not draft)
+        draft_pr = 0.0
+        if last and draft is not None:            # the draft layer: one more layer of its kind, a dense one its own FFN
+            n, n_dense, n_moe = n + 1, n_dense + draft.dense, n_moe + (not draft.dense)
+            draft_pr = ffn_params(model, draft.ffn) / tp - dense_pr if draft.dense else 0.0
         key = (n, n_dense, first, last, windowed)
         kinds.append(key)
         if key in figures:
@@ -203,7 +205,7 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
             attention_bytes=n * attn_pr * wbytes,
             routed_expert_bytes=n_moe * expert_pr * ebytes,
             shared_expert_bytes=n_moe * shared_pr * ebytes,
-            dense_ffn_bytes=n_dense * dense_pr * wbytes,
+            dense_ffn_bytes=(n_dense * dense_pr + draft_pr) * wbytes,
             replicated_bytes=replicated * wbytes,
             embedding_bytes=embed * wbytes,
             lm_head_bytes=head * wbytes,

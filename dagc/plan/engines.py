@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import model_validator
 
@@ -288,7 +288,7 @@ _FITTED_FROM: Mapping[EngineName, Mapping[str, tuple[int, int]]] = {"trtllm": {"
 # and enabled it by default ("Add bfloat16 and paged kv cache support for optimized generation MQA/GQA kernels", the
 # release notes; docs/source/blogs/XQA-kernel.md: "will be included in the v0.8 releases").
 TRTLLM_XQA_FROM = (0, 8)
-_BEFORE: Mapping[EngineName, Mapping[str, tuple[tuple[int, int], Any]]] = {
+_BEFORE: Mapping[EngineName, Mapping[str, tuple[tuple[int, int], bool | float]]] = {
     "trtllm": {"kv_read_per_query_head": (TRTLLM_XQA_FROM, True)}}
 
 
@@ -321,7 +321,7 @@ class Engine(Frozen):
 
     @model_validator(mode="before")
     @classmethod
-    def _engines_terms(cls, data: Any) -> Any:
+    def _engines_terms(cls, data: object) -> object:
         """An engine made without terms gets its own (`ENGINE_TERMS`), without a release its newest (`NEWEST`):
         `Engine()` is `engine_of(DEFAULT_ENGINE)`; `model_copy(update={"terms": …})` replaces the terms (a fit
         of the calibration corpus)."""

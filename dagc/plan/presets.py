@@ -9,19 +9,24 @@ built-in kernel profile of each GPU preset that has one (dagc.kernels.kernels).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeAlias
 
 from .cluster import Gpu, Vendor
 
 __all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS", "PUBLISHED_TOLERANCE",
-           "PUBLISHED_ACTIVE"]
+           "PUBLISHED_ACTIVE", "PresetField"]
 
-_GPT_OSS_120B: dict[str, Any] = dict(
+# A preset's field: a number, a name or a flag, or a sub-block's (`moe`, `mla`, `window`) fields of those.
+PresetField: TypeAlias = "int | str | bool | dict[str, int | str | bool]"
+
+_GPT_OSS_120B_MOE: dict[str, int | str | bool] = dict(experts=128, top_k=4, ffn=2880, shared=0, shared_ffn=0,
+                                                      dense_layers=0, dense_ffn=0, gated=True, weights="mxfp4")
+
+_GPT_OSS_120B: dict[str, PresetField] = dict(
     context_length=131_072,
     layers=36, hidden=2880, heads=64, kv_heads=8, head_dim=64, vocab=201088, tied=False,
     weights="bf16", kv_cache="bf16", attention="gqa",
-    moe=dict(experts=128, top_k=4, ffn=2880, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True,
-             weights="mxfp4"),
+    moe=_GPT_OSS_120B_MOE,
     window=dict(size=128, kind="sliding", full_every=2),
 )
 
@@ -30,7 +35,7 @@ _GPT_OSS_120B: dict[str, Any] = dict(
 # is what an engine derives from the model's config.json (`dagc.lang.hf.context_length`: its
 # `max_position_embeddings`, scaled as `rope_scaling` says); docs/language.md, "Context lengths of the
 # built-in models", names each source.
-MODEL_PRESETS: dict[str, dict[str, Any]] = {
+MODEL_PRESETS: dict[str, dict[str, PresetField]] = {
     "mixtral-8x7b": dict(
         context_length=32_768,
         layers=32, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000, tied=False,
@@ -68,7 +73,7 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     # qk-norm weights are not modelled (under 0.04 % of any of these totals).
     "gpt-oss-120b": _GPT_OSS_120B,
     # gpt-oss-20b: 24 layers of 32 experts; its config.json differs from gpt-oss-120b's in nothing else
-    "gpt-oss-20b": {**_GPT_OSS_120B, "layers": 24, "moe": {**_GPT_OSS_120B["moe"], "experts": 32}},
+    "gpt-oss-20b": {**_GPT_OSS_120B, "layers": 24, "moe": {**_GPT_OSS_120B_MOE, "experts": 32}},
     "kimi-k2": dict(
         context_length=131_072,
         layers=61, hidden=7168, heads=64, kv_heads=64, head_dim=128, vocab=163840, tied=False,

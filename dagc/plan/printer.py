@@ -16,7 +16,7 @@ R`, each only when set. It is a fixed point of the parser's canonical text (`dag
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict, Unpack
 
 from .strategy import Pool, Strategy
 from .workload import Overlap, PoolRole
@@ -71,7 +71,30 @@ def strategy_source(s: Strategy, named: bool = False) -> str:
     return f"{s.name} = {text}" if named and s.name else text
 
 
-def _made(**fields: Any) -> Strategy:
+class StrategyFields(TypedDict, total=False):
+    """What a strategy is, without its name, text and spans: `Strategy`'s fields of these names."""
+
+    dp: int
+    pp: int
+    pp_split: tuple[int, ...] | None
+    tp: int
+    cp: int
+    sp: bool
+    ep: int | None
+    etp: int | None
+    microbatches: int | None
+    overlap: Overlap | None
+    redundant: int | None
+    pools: tuple[Pool, ...]
+
+
+class _Options(TypedDict, total=False):
+    microbatches: int | None
+    overlap: Overlap | None
+    redundant: int | None
+
+
+def _made(**fields: Unpack[StrategyFields]) -> Strategy:
     """A strategy from its fields, its `text` the printed scope (as the search's strategies carry it)."""
     draft = Strategy(text="", **fields)
     return draft.model_copy(update={"text": scope_source(draft)})
@@ -102,7 +125,7 @@ def replicated(s: Strategy, k: int) -> Strategy:
     """
     if s.pools or s.dp != 1:
         raise ValueError("only an aggregated strategy without dp is replicated by `dp k < … >`")
-    return _made(**{**_fields(s), "dp": k})
+    return _with(s, dp=k)
 
 
 def copies(s: Strategy, k: int) -> Strategy:
@@ -119,8 +142,8 @@ def copies(s: Strategy, k: int) -> Strategy:
         raise ValueError(f"copies: {k}, at least 1")
     if s.pools:
         pools = tuple(p.model_copy(update={"instances": p.instances * k}) for p in s.pools)
-        return _made(**{**_fields(s), "pools": pools})
-    return _made(**{**_fields(s), "dp": s.dp * k})
+        return _with(s, pools=pools)
+    return _with(s, dp=s.dp * k)
 
 
 def pooled(prefill: Strategy, n: int, decode: Strategy, m: int, microbatches: int | None = None,
@@ -133,8 +156,8 @@ def pooled(prefill: Strategy, n: int, decode: Strategy, m: int, microbatches: in
         >>> strategy_source(pooled(aggregated(tp=8), 3, aggregated(tp=8, ep=8), 1, overlap=Overlap.NONE))
         'prefill 3 < tp 8 > decode 1 < tp 8 ; ep 8 > with overlap none'
     """
-    options = {"microbatches": microbatches, "overlap": overlap, "redundant": redundant}
-    pools = tuple(Pool(role=role, instances=count, strategy=_made(**{**_fields(inner), **options}))
+    options: _Options = {"microbatches": microbatches, "overlap": overlap, "redundant": redundant}
+    pools = tuple(Pool(role=role, instances=count, strategy=_with(inner, **options))
                   for role, count, inner in ((PoolRole.PREFILL, n, prefill), (PoolRole.DECODE, m, decode)))
     return _made(pools=pools, **options).with_pooled_eplb()
 
@@ -142,27 +165,38 @@ def pooled(prefill: Strategy, n: int, decode: Strategy, m: int, microbatches: in
 def with_instances(s: Strategy, role: str, count: int) -> Strategy:
     """A disaggregated strategy with `count` instances in its `role` pool, all else kept."""
     pools = tuple(p.model_copy(update={"instances": count}) if p.role == role else p for p in s.pools)
-    return _made(**{**_fields(s), "pools": pools})
+    return _with(s, pools=pools)
 
 
 def with_options(s: Strategy, microbatches: int | None = None, overlap: Overlap | None = None,
                  redundant: int | None = None) -> Strategy:
     """`s` with these execution options (each None keeps the strategy's own), for its pools too."""
-    given = (("microbatches", microbatches), ("overlap", overlap), ("redundant", redundant))
-    update: dict[str, Any] = {k: v for k, v in given if v is not None}
+    update: _Options = {}
+    if microbatches is not None:
+        update["microbatches"] = microbatches
+    if overlap is not None:
+        update["overlap"] = overlap
+    if redundant is not None:
+        update["redundant"] = redundant
     if s.pools:
         pools = tuple(p.model_copy(update={"strategy": p.strategy.model_copy(update=update)}) for p in s.pools)
-        update["pools"] = pools
-        return _made(**{**_fields(s), **update}).with_pooled_eplb()
-    return _made(**{**_fields(s), **update})
+        return _with(s, **update, pools=pools).with_pooled_eplb()
+    return _with(s, **update)
 
 
 def with_split(s: Strategy, split: tuple[int, ...] | None) -> Strategy:
     """An aggregated strategy with this explicit layer split of its `pp` stages (None: the default)."""
-    return _made(**{**_fields(s), "pp_split": split})
+    return _with(s, pp_split=split)
 
 
-def _fields(s: Strategy) -> dict[str, Any]:
+def _with(s: Strategy, **changes: Unpack[StrategyFields]) -> Strategy:
+    """`s` with these fields changed, its text printed anew."""
+    fields = _fields(s)
+    fields.update(changes)
+    return _made(**fields)
+
+
+def _fields(s: Strategy) -> StrategyFields:
     """What a strategy is, without its name, text and spans."""
-    return {k: getattr(s, k) for k in ("dp", "pp", "pp_split", "tp", "cp", "sp", "ep", "etp", "microbatches",
-                                        "overlap", "redundant", "pools")}
+    return StrategyFields(dp=s.dp, pp=s.pp, pp_split=s.pp_split, tp=s.tp, cp=s.cp, sp=s.sp, ep=s.ep, etp=s.etp,
+                          microbatches=s.microbatches, overlap=s.overlap, redundant=s.redundant, pools=s.pools)

@@ -7,8 +7,6 @@ rules have run, `dagc.lang.flatten`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from ..enums import FastEnum
@@ -105,7 +103,7 @@ class Strategy(Frozen):
 
     def workload_for(self, w: Workload) -> Workload:
         """The workload this strategy runs: `w` with the strategy's own execution options."""
-        update: dict[str, Any] = {}
+        update: dict[str, object] = {}
         if self.microbatches is not None:
             update["microbatches"] = self.microbatches
         if self.overlap is not None:

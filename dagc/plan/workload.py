@@ -276,20 +276,24 @@ class Requirement(Frozen):
     def holds(self, value: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]: ...
 
     def holds(self, value: float | npt.NDArray[np.float64]) -> bool | npt.NDArray[np.bool_]:
-        """Whether `value` meets the requirement: a float, or a numpy array judged elementwise. `==` holds
-        within a relative 1e-9 (as `math.isclose`: of the larger magnitude).
+        """Whether `value` meets the requirement: a float, or a numpy array judged elementwise. `==`, and the
+        equality of `<=` and `>=`, hold within a relative 1e-9 of the target (a KV cache sized to fill
+        `memory <= 47 %` comes to 0.4700000000000001 of the GPU in floating point: it meets it).
 
         Example:
             >>> import numpy as np
             >>> r = Requirement(kind=RequirementKind.GPUS, op="==", target=8.0, text="gpus == 8")
             >>> r.holds(8.0), r.holds(8.0 + 1e-12), r.holds(np.array([8.0, 9.0])).tolist()
             (True, True, [True, False])
+            >>> m = Requirement(kind=RequirementKind.MEMORY, op="<=", target=0.47, text="memory <= 47 %")
+            >>> m.holds(0.4700000000000001), m.holds(0.4700001)
+            (True, False)
         """
         match self.op:
             case "<=":
-                return value <= self.target
+                return value <= self.target + 1e-9 * abs(self.target)
             case ">=":
-                return value >= self.target
+                return value >= self.target - 1e-9 * abs(self.target)
             case "<":
                 return value < self.target
             case ">":

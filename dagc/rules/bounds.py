@@ -50,7 +50,7 @@ from ..layout.layout import Layout
 from ..layout.mix import shares_at
 from ..layout.modes import mode_of
 from ..layout.shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
-from ..layout.speculative import draft_layer_dense, draft_passes
+from ..layout.speculative import draft_layer_dense, draft_model, draft_passes
 from ..layout.split import busiest_group_requests
 from ..layout.window import decode_context_mean, prefill_factor
 from ..plan.cluster import Cluster
@@ -213,7 +213,7 @@ def _draft_work(model: Model, batch: int, dp: int, workload: Workload) -> tuple[
     ffn: float
     read: float
     if draft_layer_dense(model, workload):
-        ffn = read = dense_layer_params(model)
+        ffn = read = dense_layer_params(draft_model(model, workload))       # an EAGLE draft's: its own FFN
     else:
         ffn = moe_layer_active_params(model)
         read = (expected_distinct_experts(e.experts, e.top_k, batch / dp) * ffn_params(model, e.ffn)

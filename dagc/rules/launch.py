@@ -10,7 +10,8 @@ its engine tables). When an engine has no way to say a strategy, the mapping ref
 located at the part of the strategy the engine cannot express, and names the nearest strategy the engine can
 run. The codes are emitted by `engine_refusal` below, which the launch mapping calls. A plan that chose its
 engine (`cluster { engine = vllm }`, or a kernel profile imported from that engine's tables) gets them from
-`check` and `compile` too, as errors of the strategy: the same diagnostics, from the same mapping
+`check` and `compile` too, as errors of the strategy — beside dagc's own errors of it (E402, E3xx: the engines
+read its degrees only, so fixing one does not uncover the other) —: the same diagnostics, from the same mapping
 (`dagc.launch.engine_check`, also the library's `dagc.check` and `dagc.compile`), the last with the hint `dagc
 launch` prints (the nearest strategy the engine can run), and the strategy search leaves out the candidates
 they refuse (`dagc.search.space.engine_left_out`), so it never ranks first what `check` rejects. A plan on the

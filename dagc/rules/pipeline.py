@@ -9,8 +9,9 @@ from collections.abc import Iterator, Sequence
 from ..diagnostics import Diagnostic, Severity
 from ..ir.dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..ir.ops import experts_inside_tp
+from ..layout.layout import Layout
 from ..layout.stages import default_split
-from ..plan.plan import overlap_span
+from ..plan.plan import Plan, overlap_span
 from ..plan.workload import Overlap
 from .base import Reads, RuleContext, diag, make_rule
 
@@ -100,12 +101,18 @@ def check_batch_split(ctx: RuleContext) -> Iterator[Diagnostic]:
     Not raised for a batch that `batch = max` chose: that batch is the largest the strategy
     serves, and its note (N605) says how it splits and which smaller batch would split evenly.
     Nor when the attention domain does not divide the stage group (E203): there is no attention
-    DP to divide by.
+    DP to divide by. With disaggregated pools, the deployment's batch is shared by the decode
+    instances, each running ⌈batch / instances⌉ (`decode_pool_split`): it should divide by the
+    instances × each instance's parts, and the warning says what runs when it does not.
 
     Bad:
         workload { batch = 100 … }   strategy dp 8 < tp 1 >
     Fixed:
         workload { batch = 128 … }
+    Bad (pools):
+        workload { batch = 1024 … }   strategy prefill 1 < tp 8 ; ep 8 > decode 3 < tp 1 ; ep 8 >
+    Fixed:
+        workload { batch = 1032 … }   (a multiple of 3 instances × 8 attention-DP ranks = 24)
     """
     lay = ctx.layout
     parts = lay.work_parts
@@ -114,6 +121,32 @@ def check_batch_split(ctx: RuleContext) -> Iterator[Diagnostic]:
                    f"batch {ctx.plan.workload.batch} does not divide into dp {lay.dp} × attention DP {lay.adp} "
                    f"× {lay.microbatches} micro-batches = {parts} equal parts",
                    ctx.plan.span_of("workload.batch"), f"use a batch that is a multiple of {parts}")
+
+
+def decode_pool_split(plan: Plan, lay: Layout, instances: int) -> Diagnostic | None:
+    """W503 for a decode pool of `instances` instances of layout `lay` (each analysed on its share,
+    ⌈batch / instances⌉): the plan's batch should divide by instances × the instance's parts. None
+    when it does, for one instance (its own W503 says it), for `batch = max` or without attention DP.
+
+    Example (`lay` the decode instance's: attention DP 8, its share 342):
+        `batch 1,024 does not divide into 3 decode instances × dp 1 × attention DP 8 × 1 micro-batches
+        = 24 equal parts: each instance runs ⌈1,024 / 3⌉ = 342 requests (43 on its busiest part), 3 × 342
+        = 1,026 in all, which the figures count` — help `use a batch that is a multiple of 24: 1,008 or 1,032`
+    """
+    w, parts = plan.workload, lay.work_parts
+    need = instances * parts
+    if instances == 1 or w.batch_max or not lay.attention_divides or w.batch % need == 0:
+        return None
+    each = -(-w.batch // instances)
+    busiest = f" ({-(-each // parts):,} on its busiest part)" if each % parts else ""
+    below, above = w.batch // need * need, (w.batch // need + 1) * need
+    multiples = f"{below:,} or {above:,}" if below else f"{above:,}"
+    return diag("W503", Severity.WARNING,
+                f"batch {w.batch:,} does not divide into {instances:,} decode instances × dp {lay.dp} × attention "
+                f"DP {lay.adp} × {lay.microbatches} micro-batches = {need:,} equal parts: each instance runs "
+                f"⌈{w.batch:,} / {instances:,}⌉ = {each:,} requests{busiest}, {instances:,} × {each:,} = "
+                f"{instances * each:,} in all, which the figures count",
+                plan.span_of("workload.batch"), f"use a batch that is a multiple of {need:,}: {multiples}")
 
 
 def check_bubble(ctx: RuleContext) -> Iterator[Diagnostic]:

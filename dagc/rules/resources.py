@@ -73,6 +73,9 @@ def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:
     reserve, could hold them all; past that no strategy fits, and it says how many GPUs of the
     kind the weights alone need and how many 8-bit weights would.
 
+    On a plan that chose its engine, what that engine refuses of the strategy's degrees (E7xx) is
+    said beside this error, not after it is fixed: the engine reads the degrees, not the memory.
+
     Bad:
         model preset "deepseek-v3"   cluster { gpus = 8  gpu preset "h100-sxm" }
         strategy tp 8                                # 671 GB of weights on 8 × 80 GB
@@ -143,6 +146,9 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
                f"({a.context_tokens:,} tokens; {a.kv_tokens:,} tokens a rank); in flight the engine runs ≈ "
                f"{a.effective:,} {a.running_words}{where}: TTFT, TPOT and "
                f"the throughputs are judged at {count_text(a.effective, 'request')} in flight")
+    if full == 0:           # not one at full length: an engine given this share may not start (E732)
+        message += ("; with none at full length vLLM does not start (E732 in `dagc launch`): these are the figures "
+                    "of a cache that held one")
     kv = ctx.plan.model.kv_cache
     if kv.bytes > 1:
         n8 = over_ranks(w.batch, lay, a.per_rank_with(1 / kv.bytes))

@@ -20,7 +20,7 @@ from ..layout.mix import Shares, shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import CHUNK_DEFAULT, Workload
-from ..units import count_text
+from ..units import count_text, format_bytes
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
 __all__ = ["RULES"]
@@ -322,9 +322,10 @@ def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_token
     attention (`tp`, `cp`), a smaller runtime reserve.
 
     `dagc launch` says it too (`longest_over_kv`), of the longest request the plan's traffic sends (prompt
-    + generate without traffic), which it sets the engine's length limit to (vLLM `--max-model-len`): an
-    engine that cannot hold one request of that length in a rank's KV cache does not start (vLLM stops
-    with "larger than the available KV cache memory"), whatever the serving mode.
+    + generate without traffic), which it sets the engine's length limit to (vLLM `--max-model-len`): vLLM
+    does not start when a rank's KV cache cannot hold one request of that length ("larger than the
+    available KV cache memory"), whatever the serving mode — E732, its refusal —, and SGLang starts with
+    its longest request cut to its KV pool and refuses the longer ones.
 
     Bad:
         workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  requests from "trace.csv" }
@@ -347,9 +348,8 @@ def _room(plan: Plan) -> str:
     allows of it (`Plan.memory_limit`, the engine's memory share)."""
     gpu, limit = plan.cluster.gpu, plan.memory_limit
     if limit is not None and limit[0] < gpu.memory_bytes:
-        return (f"the {limit[0] / 2 ** 30:,.2f} GiB `{limit[1]}` allows of the {gpu.name}'s "
-                f"{gpu.memory_bytes / 2 ** 30:,.0f} GiB")
-    return f"the {gpu.name}'s {gpu.memory_bytes / 2 ** 30:,.0f} GiB"
+        return f"the {format_bytes(limit[0])} `{limit[1]}` allows of the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"
+    return f"the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"      # as E402 and the memory table say it
 
 
 def longest_over_kv(plan: Plan, longest: int, kv_tokens: int) -> Diagnostic:
@@ -358,7 +358,8 @@ def longest_over_kv(plan: Plan, longest: int, kv_tokens: int) -> Diagnostic:
     return diag("W519", Severity.WARNING,
                 f"the longest request ({longest:,} tokens, the engine's length limit: vLLM --max-model-len) is more "
                 f"than one rank's KV cache holds: {kv_tokens:,} tokens, what {_room(plan)} leave after the weights, "
-                "activations and reserve; the engine does not start with it",
+                "activations and reserve: vLLM does not start with it (E732), SGLang starts and refuses the longer "
+                "requests (its longest is one less than its KV pool)",
                 plan.span_of("workload.requests") or plan.span_of("workload.prompt") or plan.span_of("workload"),
                 f"shorten the requests to at most {kv_tokens:,} tokens (prompt + generate), or give the KV cache more "
                 "room: an 8-bit KV cache, more GPUs over the attention (tp, cp), a smaller reserve")

@@ -1,7 +1,8 @@
 """What E402's hint can promise: whether any strategy on the cluster can hold the model's weights at all.
 
 Input: the plan's model and cluster, and the fullest stage's memory (its GPU capacity and reserve). Output: the
-hint's text. Spreading the weights (more pp or ep) helps only while the cluster's GPUs together hold them; past
+hint's text. Spreading the weights (more pp or ep) helps only while the cluster's GPUs together hold them;
+sharding the KV cache or serving fewer requests a replica only while a rank's weights alone fit its GPU; past
 that, the hint says how many GPUs of the kind would (the weights alone, so "at least"), and what 8-bit weights
 would need.
 """
@@ -39,7 +40,7 @@ def e402_hint(plan: Plan, stage: StageMemory) -> str:
     usable = stage.capacity_bytes - stage.reserve_bytes
     gpus, weights = plan.cluster.gpus, weight_bytes(plan.model)
     if usable <= 0 or weights <= gpus * usable:
-        return SPREAD_HINT
+        return SPREAD_HINT if stage.weights_bytes <= usable else _rank_weights_hint(stage)
     hint = (f"the weights alone, {format_bytes(weights)}, exceed what the cluster's {count_text(gpus, 'GPU')} hold "
             f"({format_bytes(gpus * usable)}: {format_bytes(stage.capacity_bytes)} each, less the reserve), whatever "
             f"the strategy: they need at least about {math.ceil(weights / usable):,} GPUs of this kind, more with the "
@@ -52,3 +53,16 @@ def e402_hint(plan: Plan, stage: StageMemory) -> str:
         hint += (f"; or 8-bit weights (`weights = fp8`: {format_bytes(eight)}, at least about "
                  f"{count_text(need, 'GPU')}{fits})")
     return hint + "; or a GPU with more memory"
+
+
+def _rank_weights_hint(stage: StageMemory) -> str:
+    """A rank whose weights alone exceed its GPU less the reserve: sharding the KV cache or serving fewer requests
+    frees nothing that matters; only more GPUs a replica, or a larger GPU, hold them.
+
+    Example (Qwen3-235B-A22B, bf16, `dp 2 < tp 4 >` on 8 H100s):
+        "a rank's weights alone, 109.54 GiB, exceed the GPU's 79.65 GiB less its reserve of 4.00 GiB: spread
+        them over more GPUs a replica (more tp, pp or ep; fewer dp replicas on these GPUs) or use a larger GPU"
+    """
+    return (f"a rank's weights alone, {format_bytes(stage.weights_bytes)}, exceed the GPU's "
+            f"{format_bytes(stage.capacity_bytes)} less its reserve of {format_bytes(stage.reserve_bytes)}: spread "
+            "them over more GPUs a replica (more tp, pp or ep; fewer dp replicas on these GPUs) or use a larger GPU")

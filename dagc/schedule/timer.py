@@ -17,9 +17,9 @@ from collections.abc import Hashable
 from weakref import WeakValueDictionary
 
 from ..ir.dag import Phase
-from ..ir.ops import ATTENTION_SPLIT_OPS, Layers, Op, attention_split_peak_key, model_layers
+from ..ir.ops import ATTENTION_SPLIT_OPS, Layers, Op, attention_split_peak_key, layer_ops, model_layers
 from ..layout.layout import Layout
-from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
+from ..layout.speculative import draft_layer_dense, draft_model, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
 from ..plan.cluster import hardware
 from ..plan.plan import Plan
@@ -103,15 +103,15 @@ class Timer:
                w.serving, w.chunk)
         return self.core.remember(self.core.figures, key, dict)
 
-    def _draft(self, workload: Workload, lay: Layout, req: Requests, stage: int, layers: Layers) -> float:
+    def _draft(self, workload: Workload, lay: Layout, req: Requests, stage: int) -> float:
         """Speculative decoding's draft passes after a decode step (`dagc.layout.speculative`), as the DAG
-        builder appends them to the last stage: each a layer of the draft's kind, the final norm and the
-        LM head, on one position per request, in turn."""
-        one = without_speculation(workload)
-        shapes = self.core.shapes(one, lay, Phase.DECODE, req, stage)
-        parts = op_parts(layers, lambda op: self.core.op_figures(shapes, op)[0])
-        layer = parts["dense" if draft_layer_dense(self.plan.model, workload) else "moe"]
-        return draft_passes(workload) * (layer + parts["head"])
+        builder appends them to the last stage: each a layer of the draft's kind (an EAGLE draft's dense layer
+        with its own FFN, `draft_model`), the final norm and the LM head, on one position per request, in turn."""
+        one, dense = without_speculation(workload), draft_layer_dense(self.plan.model, workload)
+        drafted = draft_model(self.plan.model, workload)
+        shapes = self.core.shapes(one, lay, Phase.DECODE, req, stage, model=drafted)
+        parts = op_parts({dense: layer_ops(lay, drafted, dense)[0]}, lambda op: self.core.op_figures(shapes, op)[0])
+        return draft_passes(workload) * (parts["dense" if dense else "moe"] + parts["head"])
 
     def _send(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> tuple[float, float]:
         """The send after a stage: its duration and activation peak (`_made`'s figures but whether it is
@@ -148,7 +148,7 @@ class Timer:
             info[op] = (s, comm)
         parts = op_parts(layers, lambda op: info[op][0])
         if phase is not Phase.PREFILL and draft_passes(workload):
-            parts["head"] += self._draft(workload, lay, req, stage, layers)
+            parts["head"] += self._draft(workload, lay, req, stage)
         timed = {dense: [(lop, *info[lop.op]) for lop in ops] for dense, ops in layers.items()}
         # two micro-batches through a layer of each kind
         pair = {dense: _pair_layer_time(ops) for dense, ops in timed.items()}

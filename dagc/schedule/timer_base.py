@@ -27,6 +27,7 @@ from ..ir.ops import LayerOp, Layers, Op, OpShapes
 from ..layout.layout import Layout
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
+from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 
@@ -198,10 +199,11 @@ class TimerCore:
         return price if price.totals == totals else price.with_totals(totals)
 
     def shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
-                chunk: int | None = None) -> OpShapes:
-        # the layout's own per-rank dimensions (a search candidate's sketch holds them too, made of its degrees)
-        return OpShapes(self.plan.model, workload, lay, lay.dims, StagePass(phase, np.array(req), stage, chunk),
-                        self.plan.cluster.engine.terms)
+               chunk: int | None = None, model: Model | None = None) -> OpShapes:
+        # the layout's own per-rank dimensions (a search candidate's sketch holds them too, made of its degrees);
+        # `model`: another model's ops on them (an EAGLE draft's dense layer, `dagc.layout.speculative.draft_model`)
+        return OpShapes(model or self.plan.model, workload, lay, lay.dims,
+                        StagePass(phase, np.array(req), stage, chunk), self.plan.cluster.engine.terms)
 
     def op_figures(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         """An op's figures at `shapes` at this timer's engine terms: its slowest rank's seconds, whether it is

@@ -29,7 +29,8 @@ The limit, in this order (docs/load.md):
   (the queue test above) with the prefill pool not busy; else the decode step) — named by the larger part of
   its critical path: compute, or communication (TP, EP and PP together). The decode step's time is given
   both ways: the steady state's (`step_s`, every request slot busy) and the run's own (`run_step_s`, its
-  steps' mean at the requests it had in flight), which the words quote.
+  steps' mean at the requests it had in flight), which the words quote beside the steady state's steps
+  averaged as the run's are (`steady_mean_step_s`: in flight, those that carry a prompt chunk included).
 
 A disaggregated strategy's requests in flight are those admitted to its decode pool (its decode slots in
 use): what its cap counts, not the requests in prefill or in transfer. A goodput target missed above the arrival
@@ -103,6 +104,7 @@ class Binding:
     prefill_instances: int | None
     goodput_unreachable: float | None = None   # a goodput target (requests/s) missed above the arrival rate
     run_step_s: float | None = None       # the decode step as the run ran it, at its own requests in flight
+    steady_mean_step_s: float | None = None   # beside it, the steady state's steps averaged as the run's are
     missed: tuple[str, ...] = ()          # the latencies of the percentile requirements the run misses, sorted
     step_host_share: float | None = None  # of its critical path, the engine's host time (within its compute)
 
@@ -146,6 +148,8 @@ class SteadyStep:
 
     step_s: float | None
     path: PathBreakdown | None
+    mean_s: float | None = None     # the decode steps' mean as a run averages them: in flight with the steps that
+                                    # carry a prompt chunk (the TPOT × the tokens a step emits)
 
 
 def _path(steps: Mapping[Phase, SteadyStep], phase: Phase) -> PathBreakdown | None:
@@ -228,7 +232,8 @@ def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, SteadySte
         else None
     return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable,
                    run_step_s=_run_step(load) if which == Phase.DECODE.value else None, missed=tuple(sorted(missed)),
-                   step_host_share=host_share)
+                   step_host_share=host_share,
+                   steady_mean_step_s=(steps or {})[Phase.DECODE].mean_s if which == Phase.DECODE.value else None)
 
 
 def _shares(path: PathBreakdown | None) -> tuple[float | None, float | None, float | None]:
@@ -323,5 +328,6 @@ def binding_json(b: Binding) -> dict[str, str | int | float | list[str] | None]:
             "step_communication_share": num(b.step_communication_share),
             "prefill_utilisation": num(b.prefill_utilisation), "prefill_instances": b.prefill_instances,
             "goodput_unreachable_requests_per_s": num(b.goodput_unreachable), "run_step_s": num(b.run_step_s),
+            "steady_mean_step_s": num(b.steady_mean_step_s),
             "missed_latencies": list(b.missed)}
 

@@ -192,9 +192,10 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
             return result
         lay, kv_tokens, ready = result.layout, kv_capacity_of(result.memory, result.layout, result.plan.workload), \
             result.plan
+        steps = binding_steps(result.metrics, tokens_per_step=ready.workload.tokens_per_step)
         reqs, judged, load, found = _judged_on_load(
             ready, lambda: strategy_run(strategy, lay, StepPrices(ready, strategy, lay), kv_tokens),
-            binding_steps(result.metrics), result.diagnostics, result.requirements, progress, with_capacity)
+            steps, result.diagnostics, result.requirements, progress, with_capacity)
     return replace(result, diagnostics=found, requirements=reqs, verdict=_traffic_unknown(result.plan, judged, load),
                    load=load)
 
@@ -244,7 +245,7 @@ def _pool_steps(pooled: PooledCheck) -> Steady:
         phase = Phase.PREFILL if prefill else Phase.DECODE
         path = (m.critical_path or {}).get(phase)
         pools[phase] = (m.ttft_s if prefill else m.tpot_s, path)
-    return binding_steps(pooled.metrics, pools)
+    return binding_steps(pooled.metrics, pools, pooled.plan.workload.tokens_per_step)
 
 
 def _judged_on_load(plan: Plan, make_run: Callable[[], Run], steady: Steady,

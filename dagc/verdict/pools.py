@@ -20,6 +20,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
 from ..rules.engine import calibration_range
+from ..rules.pipeline import decode_pool_split
 from ..rules.requirements import memory_above_gpu
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
@@ -36,7 +37,7 @@ from ..units import Dimension, count_text, format_si
 from .analyse import Analysis, analyse
 from .batch_max import choose_batch, decode_pool_plan
 from .steady import InstanceMetrics, SteadyMetrics, steady_metrics
-from .verdict import RequirementResult, Verdict, requirement_value, verdict
+from .verdict import RequirementResult, Verdict, memory_figures, requirement_value, verdict
 
 __all__ = ["PoolResult", "PooledCheck", "check_pools", "memory_caps", "prefill_batch_of", "role_workload"]
 
@@ -152,8 +153,13 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     for pool, batch in ((prefill, batch_p), (decode, batch_d)):
         results.append(PoolResult(pool, batch, analyse(alone, pool.strategy, role_workload(w, pool.role, batch))))
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
+    # a decode instance's W503 is on its share of the batch: the deployment's split over its instances says it
+    split = decode_pool_split(plan, results[1].analysis.layout, decode.instances)
     diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
-                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES]
+                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES
+                      and not (d.code == "W503" and r.pool.role == PoolRole.DECODE and decode.instances > 1)]
+    if split is not None:
+        diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
     # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
     if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
@@ -225,8 +231,7 @@ def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: Ste
                   ) -> tuple[RequirementResult, ...]:
     """The plan's requirements on the deployment: its figures, both pools' GPUs, and the fuller pool's
     memory."""
-    worsts = [r.analysis.memory.worst for r in results if r.analysis.memory is not None]
-    worst = max(worsts, key=lambda s: s.fraction) if len(worsts) == len(results) and worsts else None
-    return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, worst.fraction if worst else None,
-                                                          worst.total_bytes if worst else None))
+    mems = [r.analysis.memory for r in results if r.analysis.memory is not None]
+    fuller = max(mems, key=lambda m: m.worst.fraction) if len(mems) == len(results) and mems else None
+    return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, *memory_figures(req, fuller)))
                  for req in plan.requirements)

@@ -150,18 +150,21 @@ class Steady:
     steps: Mapping[Phase, SteadyStep]
 
 
-def binding_steps(metrics: SteadyMetrics, pools: Mapping[Phase, tuple[float, PathBreakdown | None]] | None = None
-                  ) -> Steady:
+def binding_steps(metrics: SteadyMetrics, pools: Mapping[Phase, tuple[float, PathBreakdown | None]] | None = None,
+                  tokens_per_step: float = 1.0) -> Steady:
     """The steady state with what `dagc.serve.binding.diagnose` reads of it: the decode and mixed steps' times
     (in flight) and the critical path of each step; of a disaggregated strategy (`pools`: by step, prefill and
-    decode, the pool's step time and path), each pool's step and path beside the deployment's."""
+    decode, the pool's step time and path), each pool's step and path beside the deployment's; and the decode
+    steps' mean as a run averages them, the TPOT × the `tokens_per_step` a step emits (in flight, the steps that
+    carry a prompt chunk among them)."""
     paths: dict[Phase, PathBreakdown] = dict(metrics.critical_path or {})
     times: dict[Phase, float | None] = {Phase.DECODE: metrics.decode_step_s, Phase.MIXED: metrics.mixed_step_s}
     for step, (seconds, path) in (pools or {}).items():
         if path is not None:
             paths[step] = path
         times[step] = seconds
-    return Steady(metrics, {phase: SteadyStep(times.get(phase), paths.get(phase)) for phase in Phase})
+    mean = {Phase.DECODE: metrics.tpot_s * tokens_per_step}
+    return Steady(metrics, {phase: SteadyStep(times.get(phase), paths.get(phase), mean.get(phase)) for phase in Phase})
 
 
 def figure_of(metrics: Rated, kind: RequirementKind, per_gpu: bool = False) -> Figure:

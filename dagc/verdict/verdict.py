@@ -32,8 +32,8 @@ from .steady import InstanceMetrics, SteadyMetrics, figure_of
 if TYPE_CHECKING:
     from ..serve.load_figures import LoadFigures
 
-__all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
-           "verdict", "met_text", "METRIC_OF", "near_text", "requirement_value"]
+__all__ = ["RequirementResult", "Verdict", "judge_requirements", "memory_figures", "requirement_unit",
+           "requirement_value_text", "verdict", "met_text", "METRIC_OF", "near_text", "requirement_value"]
 
 # report.json metric key behind each requirement (throughputs in tokens/s; /gpu divides).
 METRIC_OF = {
@@ -174,7 +174,7 @@ class RequirementResult:
         m = self.margin
         if m is None:
             return ""
-        if m == 0:
+        if abs(m) <= 1e-9:          # the target itself, to the tolerance `Requirement.holds` judges it by
             return "0 %"
         if abs(m) < 0.0005:
             return f"{'+' if m > 0 else '-'}<0.1 %"
@@ -222,10 +222,20 @@ def met_text(q: RequirementResult, correct: bool | None, no: str = "no", yes: st
 def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdown | None,
                        metrics: SteadyMetrics | InstanceMetrics | None) -> tuple[RequirementResult, ...]:
     gpus = layout.gpus_used if layout is not None else None
-    worst = memory.worst if memory is not None else None
-    return tuple(RequirementResult(req, requirement_value(
-        req, gpus, metrics, worst.fraction if worst else None, worst.total_bytes if worst else None))
-        for req in plan.requirements)
+    return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, *memory_figures(req, memory)))
+                 for req in plan.requirements)
+
+
+def memory_figures(req: Requirement, memory: MemoryBreakdown | None) -> tuple[float | None, float | None]:
+    """The memory figure `req` is judged on, as a share of the GPU and in bytes: what the fullest rank holds —
+    for `memory == X` in flight, what the engine holds (`MemoryBreakdown.held_bytes`: its whole share, which the
+    KV cache fills, met when that is the limit). A `<=` or `<` limit is the engine's share too (`Plan.memory_limit`)
+    and is judged on what the rank needs of it: within the share, the same verdict as on the share itself."""
+    if memory is None:
+        return None, None
+    worst = memory.worst
+    held = memory.held_bytes if req.kind is RequirementKind.MEMORY and req.op == "==" else worst.total_bytes
+    return held / worst.capacity_bytes, held
 
 
 def requirement_value(req: Requirement, gpus: int | None, metrics: SteadyMetrics | InstanceMetrics | None,

@@ -1,0 +1,109 @@
+"""Whether the engine starts with the KV cache its memory share leaves (E732).
+
+`dagc launch` tells the engine the longest request the plan's traffic sends as its length limit (vLLM
+`--max-model-len`, `dagc.serve.requests.length_limit`) and a memory share: the GPU's, or what the plan's
+`memory <= …` allows (`Plan.memory_limit`). What that share leaves after the weights, the activations and the
+runtime's reserve is one rank's KV cache (`dagc.serve.kv_blocks.kv_capacity_of`). The engines differ on a cache
+too small for the limit:
+
+- vLLM does not start: `_check_enough_kv_cache_memory` (vllm/v1/core/kv_cache_utils.py) raises "To serve at
+  least one request with the model's max seq len (N), (X GiB KV cache is needed, which is larger than the
+  available KV cache memory (Y GiB)", and "No available memory for the cache blocks" when none is left.
+- SGLang starts with its longest request cut to the pool: `max_req_len = min(context_len - 1, pool - 1)` and
+  `max_req_input_len = max_req_len - 5` (python/sglang/srt/managers/scheduler.py), asserting both above 0
+  ("Memory pool size is too small"): it does not start with a pool under `SGLANG_LEAST_POOL` tokens, and
+  refuses the longer requests otherwise (W519, as `dagc launch` says it).
+- TensorRT-LLM is not checked here: W519 says it.
+
+A strategy its engine would not start is refused, as any other E7xx: `dagc launch` writes no command for it,
+and `dagc check` says it of a plan that names the engine (`dagc.launch.engine_check`). The hint gives the
+memory requirement that would hold one request of the limit.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..diagnostics import Diagnostic
+from ..layout.layout import Layout
+from ..memory.memory import MemoryBreakdown
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..rules.launch import engine_refusal
+from ..serve.kv_blocks import kv_capacity_of
+from ..serve.requests import length_limit
+from ..units import format_bytes
+
+__all__ = ["CODE", "SGLANG_LEAST_POOL", "kv_start_hint", "kv_start_refusal"]
+
+CODE = "E732"
+SGLANG_LEAST_POOL = 7        # max_req_input_len = (pool - 1) - 5 > 0
+
+
+def kv_start_refusal(plan: Plan, strategy: Strategy, layout: Layout, engine: str,
+                     mem: MemoryBreakdown | None) -> Diagnostic | None:
+    """E732 when `engine` does not start with one rank's KV cache under the plan's memory share (module
+    docstring); None when it starts, for TensorRT-LLM, and without a memory breakdown (no figures).
+
+    Example (Qwen3-30B-A3B's 56.9 GiB of weights on one H200 under `memory <= 45 %`: 63.2 GiB):
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 1 gpu preset "h200" } '
+        ...     'workload { batch = 8 prompt = 40000 generate = 500 serving = inflight } '
+        ...     'require { memory <= 45 % } strategy tp 1')
+        >>> r = check(p)[0]
+        >>> kv_start_refusal(p, r.strategy, r.layout, "vllm", r.memory).code
+        'E732'
+        >>> kv_start_refusal(p, r.strategy, r.layout, "sglang", r.memory) is None     # it starts, cut short
+        True
+    """
+    if mem is None or engine not in ("vllm", "sglang"):
+        return None
+    longest = length_limit(strategy.workload_for(plan.workload), plan.model.context_length)
+    kv = kv_capacity_of(mem, layout, strategy.workload_for(plan.workload))
+    if engine == "vllm" and longest > kv:
+        said = ("\"No available memory for the cache blocks\"" if kv == 0 else
+                f"\"To serve at least one request with the model's max seq len ({longest}) … larger than the "
+                "available KV cache memory\"")
+        return _refusal(plan, f"vLLM does not start: one rank's KV cache holds {kv:,} tokens under {_room(plan)}, "
+                       f"less than one request of --max-model-len {longest:,}, the longest the plan sends; it stops "
+                       f"with {said} (vllm/v1/core/kv_cache_utils.py)")
+    if engine == "sglang" and kv < SGLANG_LEAST_POOL:
+        return _refusal(plan, f"SGLang does not start: one rank's KV pool holds {kv:,} tokens under {_room(plan)}; "
+                       "its scheduler asserts \"Memory pool size is too small\" below "
+                       f"{SGLANG_LEAST_POOL} (python/sglang/srt/managers/scheduler.py)")
+    return None
+
+
+def kv_start_hint(plan: Plan, strategy: Strategy, mem: MemoryBreakdown | None, layout: Layout) -> str:
+    """What gives the KV cache room for one request of the length limit: the memory one GPU then needs, as a
+    memory requirement when the plan has one, else against the GPU's; an 8-bit KV cache; more GPUs over the
+    attention; shorter requests."""
+    w = strategy.workload_for(plan.workload)
+    longest = length_limit(w, plan.model.context_length)
+    kv = kv_capacity_of(mem, layout, w) if mem is not None else 0
+    need = max((s.weights_bytes + s.activation_bytes + s.reserve_bytes
+                + longest * s.kv_needed_bytes / (max(1, layout.requests_per_rank) * (w.prompt + w.generate))
+                for s in (mem.stages if mem is not None else ()) if s.kv_needed_bytes > 0), default=0.0)
+    capacity = plan.cluster.gpu.memory_bytes
+    room = (f"a memory requirement of at least `memory <= {math.ceil(1000 * need / capacity) / 10:.1f} %` "
+            f"({format_bytes(need)} a GPU: weights, activations, reserve and one request's KV cache)"
+            if need <= capacity else f"a GPU of more than {format_bytes(need)}")
+    shorter = f"; or requests of at most {kv:,} tokens (prompt + generate)" if kv else ""
+    return (f"give one request of {longest:,} tokens room: {room}; an 8-bit KV cache (`model {{ kv_cache = fp8 }}`); "
+            f"more GPUs over the attention (tp, cp){shorter}")
+
+
+def _room(plan: Plan) -> str:
+    limit = plan.memory_limit
+    gpu = plan.cluster.gpu
+    if limit is not None and limit[0] < gpu.memory_bytes:
+        return f"`{limit[1]}` ({format_bytes(limit[0])} of the {gpu.name}'s {format_bytes(gpu.memory_bytes)})"
+    return f"the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"
+
+
+def _refusal(plan: Plan, message: str) -> Diagnostic:
+    """E732 at what sets the cache's room: the memory requirement when the plan has one, else the lengths."""
+    limit = plan.memory_limit
+    at = next((r.span for r in plan.requirements if limit is not None and r.text == limit[1]), None)
+    return engine_refusal(CODE, message, at or plan.span_of("workload.prompt") or plan.span_of("workload"))

@@ -1,0 +1,35 @@
+"""`dagc fleet`'s ranking keeps the engine column when its rows differ by engine (`fleet_columns`): at 120
+columns a trial's table (DeepSeek-V3 on H200, B200 and H100 under vLLM and SGLang) left it out, so rows 1 and 2
+read the same cluster and cost with no word of which engine each was."""
+
+from __future__ import annotations
+
+from dagc.cli.print_fleet import fleet_columns
+from dagc.cli.tables import fit_widths
+
+STRATEGY = "tp {} ; ep {} with microbatches 1 overlap none"
+ROWS = [(str(k), cluster, engine, STRATEGY.format(tp, ep), gpus, "1", "3", "1.2 s", "40 ms", cost, cost, rent, "none")
+        for k, (cluster, engine, tp, ep, gpus, cost, rent) in enumerate([
+            ("8 x h200", "sglang@0.5.23", 4, 8, "8", "$1.034", "$27.92/h"),
+            ("8 x h200", "vllm@0.33.0", 8, 8, "8", "$1.034", "$27.92/h"),
+            ("16 x h100-sxm (8 a node)", "sglang@0.5.23", 8, 16, "16", "$1.476", "$39.84/h"),
+            ("16 x h100-sxm (8 a node)", "vllm@0.33.0", 8, 16, "16", "$1.476", "$39.84/h"),
+            ("16 x b200 (8 a node), h200's profile", "sglang@0.5.23", 1, 4, "4", "$3.55", "$95.84/h")], 1)]
+
+
+def test_the_engine_stays_when_the_rows_differ_by_it():
+    cols = fleet_columns(ROWS)
+    kept, widths = fit_widths(120, cols, ROWS)
+    assert [cols[k].header for k in kept][:4] == ["#", "cluster", "engine", "strategy"]
+    engine = widths[kept.index(2)]
+    assert engine >= len("sglang@0.5.23")               # 13 characters: whole, never cut
+    # the strategy stays whole, to be pasted as it stands: its 45 characters on one line; the cluster wraps instead
+    assert widths[kept.index(3)] == len(STRATEGY.format(8, 16)) == 45
+    assert widths[kept.index(1)] < len("16 x b200 (8 a node), h200's profile")
+    # the table fits its 120 columns: a border and two spaces a column, and the cells
+    assert sum(widths) + 3 * len(kept) + 1 <= 120
+
+
+def test_one_engine_keeps_the_usual_priorities():
+    same = [row[:2] + ("sglang@0.5.23",) + row[3:] for row in ROWS]
+    assert [c.rank for c in fleet_columns(same) if c.header == "engine"] == [2]

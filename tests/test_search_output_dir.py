@@ -1,0 +1,57 @@
+"""`dagc search -o DIR`: the Pareto plot into DIR with compile's output-directory safety (the `.dagc-output`
+marker and its manifest, docs/security.md): nothing written outside DIR, no non-regular file replaced."""
+
+from __future__ import annotations
+
+import os
+
+from conftest import run_dagc
+
+PLAN = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 1  gpu preset "h200" }\n'
+        "workload { batch = 8  prompt = 512  generate = 64 }\nstrategy tp 1\n")
+
+
+def _plan(tmp_path):
+    path = tmp_path / "p.moe"
+    path.write_text(PLAN)
+    return path
+
+
+def test_search_writes_its_plot_into_dir_with_a_marker_listing_it(tmp_path):
+    path = _plan(tmp_path)
+    run = run_dagc("search", str(path), "-o", "res", "-q", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert sorted(os.listdir(tmp_path / "res")) == [".dagc-output", "pareto.svg"]
+    assert (tmp_path / "res" / ".dagc-output").read_text().splitlines()[-1] == "pareto.svg"
+    assert (tmp_path / "res" / "pareto.svg").read_text().startswith("<")
+    assert not (tmp_path / "out").exists()                         # not the default out/<plan> as well
+    # compile's directory takes it in beside its own files, and search's plot beside compile's
+    assert run_dagc("compile", str(path), "-o", "res", "-q", cwd=tmp_path).returncode == 0
+    assert run_dagc("search", str(path), "-o", "res", "-q", cwd=tmp_path).returncode == 0
+    assert {"pareto.svg", "report.md"} <= set(os.listdir(tmp_path / "res"))
+
+
+def test_search_refuses_a_directory_it_did_not_write_and_a_link_in_its_place(tmp_path):
+    path = _plan(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    run = run_dagc("search", str(path), "-o", "mine", "-q", cwd=tmp_path)
+    assert run.returncode == 5 and "not a dagc output directory" in run.stderr
+    assert os.listdir(tmp_path / "mine") == ["notes.txt"]
+    # a marked directory whose pareto.svg is a link: never replaced, even with --force; its target untouched
+    (tmp_path / "target.txt").write_text("target")
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "pareto.svg").symlink_to(tmp_path / "target.txt")
+    run = run_dagc("search", str(path), "-o", "linked", "-q", "--force", cwd=tmp_path)
+    assert run.returncode == 5 and "symbolic link" in run.stderr
+    assert (tmp_path / "target.txt").read_text() == "target" and (tmp_path / "linked" / "pareto.svg").is_symlink()
+    # a link as DIR itself is refused
+    os.symlink(tmp_path / "mine", tmp_path / "alias")
+    run = run_dagc("search", str(path), "-o", "alias", "-q", cwd=tmp_path)
+    assert run.returncode == 5 and os.listdir(tmp_path / "mine") == ["notes.txt"]
+
+
+def test_output_dir_and_svg_are_one_or_the_other(tmp_path):
+    run = run_dagc("search", str(_plan(tmp_path)), "-o", "res", "--svg", "a.svg", cwd=tmp_path)
+    assert run.returncode == 2 and "not allowed with" in run.stderr
+    assert not (tmp_path / "res").exists() and not (tmp_path / "a.svg").exists()
