@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ..plan.objective import OBJECTIVES
+from ..plan.objective import OBJECTIVES, FigureKind
 from ..plan.workload import PERCENTILES
 from ..search.under_traffic import (
     BEST_LIMIT,
@@ -214,21 +214,18 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
 
 
 def _objective_column(objective: str, plan: Plan) -> str:
-    """The header of the column an objective ranks by that the table has no other column for ('' for the others):
-    end-to-end throughput, or the cost per million tokens — in $ with the plan's `price`, else in GPU-hours
-    (until 2026-11-28 `--objective cost` ranked by a figure no column showed)."""
-    match objective:
-        case "throughput":
-            return "throughput (tokens/s)"
-        case "cost":
-            return "$ per M tokens" if plan.cluster.price_per_gpu_hour is not None else "GPU-hours per M tokens"
-    return ""
+    """The header of the column an objective ranks by that the table has no other column for ('' for the others,
+    `Objective.own_column`): end-to-end throughput, or the cost per million tokens — in $ with the plan's `price`,
+    else in GPU-hours (until 2026-11-28 `--objective cost` ranked by a figure no column showed)."""
+    o = OBJECTIVES[objective]
+    return o.own_column_priced if o.own_column_priced and plan.cluster.price_per_gpu_hour is not None \
+        else o.own_column
 
 
 def _objective_cell(objective: str, c: Candidate, plan: Plan) -> str:
     """A row's figure in `_objective_column`: its steady state's end-to-end throughput, or its cost per million
     tokens on the steady state (`dagc.serve.price.token_cost`, as `--format json`'s `cost` and report.json's)."""
-    if objective != "cost":
+    if OBJECTIVES[objective].kind is not FigureKind.GPU_TIME:
         return format_figure(c.metrics.throughput_tokens_per_s)
     from ..serve.price import token_cost
     cost = token_cost(c.metrics, plan.cluster.price_per_gpu_hour, plan.workload.prompt, plan.workload.generate)

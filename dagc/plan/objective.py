@@ -100,6 +100,8 @@ class Objective:
     column: str = ""                            # the `dagc search` column it ranks by ("": one the table lacks)
     digits: int = 1                             # the digits that column is shown to, to tell the rows apart
     priced: bool = False                        # with `price`, its figure is money: a fleet's GPU types need theirs
+    own_column: str = ""                        # the column `dagc search` adds for its figure ("": `column` shows it)
+    own_column_priced: str = ""                 # … with the plan's `price` (its figure in money)
 
     def score_of(self, metrics: Rated, gpus: float) -> float:
         """`score` of one deployment's figures on `gpus` GPUs."""
@@ -136,13 +138,14 @@ _ALL = (
     Objective("throughput", "the most end-to-end tokens/s (all GPUs together)",
               score=lambda m, gpus: m.throughput_tokens_per_s, figure=lambda f: f["throughput_tokens_per_s"],
               kind=FigureKind.RATE, label="end-to-end throughput", unit="tokens/s", unit_note=" end to end",
-              reads_ttft=True, most_gpus_first=True, quantity="throughput"),
+              reads_ttft=True, most_gpus_first=True, quantity="throughput", own_column="throughput (tokens/s)"),
     # GPU-seconds per token, negated: the price per GPU-hour scales it, never reorders (arrays too)
     Objective("cost", "the least GPU time per token, input and output (with `price`, the fewest $ per million "
               "tokens)", score=lambda m, gpus: -gpus / m.throughput_tokens_per_s,
               figure=lambda f: f["gpus"] / f["throughput_tokens_per_s"], kind=FigureKind.GPU_TIME,
               label="GPU time per token", unit="GPU-hours per million tokens", reads_ttft=True,
-              quantity="throughput", priced=True),
+              quantity="throughput", priced=True, own_column="GPU-hours per M tokens",
+              own_column_priced="$ per M tokens"),
 )
 
 OBJECTIVES: dict[str, Objective] = {o.name: o for o in _ALL}     # in the order the docs and reports list them
