@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import code
-from ..layout.eplb import ExpertSplit, balance_figures, ep_nodes
-from ..plan.workload import PoolRole, Requirement
+from ..jsontypes import JSON
+from ..plan.workload import Requirement
 from ..serve.price import TokenCost
-from ..serve.speculative import SpeculativeFigures, speculative_figures
+from ..serve.speculative import SpeculativeFigures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
 from ..verdict.check import TRAFFIC_NOT_SIMULATED, StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
@@ -27,23 +27,15 @@ __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", 
 
 
 def speculative_json(result: StrategyResult) -> SpeculativeFigures | None:
-    """report.json's `speculative`: of the strategy's DAG — a disaggregated strategy's decode instance's."""
-    c = result.compiled
-    if c is None or result.metrics is None:
-        return None
-    return speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, result.metrics.tpot_s)
+    """report.json's `speculative`: of the strategy's DAG — a disaggregated strategy's decode instance's —, as
+    the check made it (`dagc.verdict.techniques`)."""
+    return result.techniques.speculative
 
 
-def eplb_json(result: StrategyResult) -> dict[str, Any] | None:
-    """report.json's `eplb`: of the strategy's layout — a disaggregated strategy's decode instance's."""
-    lay = result.layout if result.pooled is None else next(
-        (p.analysis.layout for p in result.pooled.pools if p.pool.role == PoolRole.DECODE), None)
-    if lay is None or not result.plan.model.has_experts:
-        return None
-    moe = result.plan.model.moe
-    split = ExpertSplit(moe.experts, lay.ep, lay.redundant, ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb,
-                        moe.groups)
-    return balance_figures(result.plan.workload.expert_load, split)
+def eplb_json(result: StrategyResult) -> dict[str, JSON] | None:
+    """report.json's `eplb`: of the strategy's layout — a disaggregated strategy's decode instance's —, as the
+    check made it (`dagc.verdict.techniques`)."""
+    return result.techniques.eplb
 
 
 def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:

@@ -31,6 +31,7 @@ from .optimal import OptimalEvidence, judge_optimal
 from .pools import PooledCheck, check_pools
 from .searched import Searched, SearchedCandidate
 from .steady import InstanceMetrics, Steady, SteadyMetrics, binding_steps
+from .techniques import Techniques, techniques_of
 from .under_load import (
     Progress,
     Run,
@@ -115,6 +116,8 @@ class StrategyResult:
     next_steps: tuple[NextStep, ...] = field(default=(), repr=False)
     # the workload's traffic simulated through the strategy (`dagc.verdict.under_load`), None without traffic
     load: UnderLoad | None = field(default=None, repr=False)
+    # what its speculative decoding and expert load balancing give (`dagc.verdict.techniques`), made once here
+    techniques: Techniques = field(default=Techniques(), repr=False)
 
     @property
     def dag(self) -> Dag | None:
@@ -207,11 +210,14 @@ def _checked_steady(plan: Plan, decl: StrategyDecl, strategy: Strategy) -> Strat
         pooled = check_pools(plan, strategy)
         decode = pooled.decode
         a = decode.analysis if decode is not None else None
+        decode_layout = next((p.analysis.layout for p in pooled.pools if p.pool.role == PoolRole.DECODE), None)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=pooled.diagnostics,
                               requirements=pooled.requirements,
                               verdict=_traffic_unknown(pooled.plan, pooled.verdict, None),
-                              metrics=pooled.metrics, compiled=a.compiled if a else None, pooled=pooled)
+                              metrics=pooled.metrics, compiled=a.compiled if a else None, pooled=pooled,
+                              techniques=techniques_of(pooled.plan, decode_layout, a.compiled if a else None,
+                                                       pooled.metrics))
     workload = None
     if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
         workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))
@@ -219,7 +225,8 @@ def _checked_steady(plan: Plan, decl: StrategyDecl, strategy: Strategy) -> Strat
     metrics = a.metrics if isinstance(a.metrics, SteadyMetrics) else None     # a deployment's (no pool's instance)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=a.diagnostics, requirements=a.requirements,
-                          verdict=_traffic_unknown(a.plan, a.verdict, None), metrics=metrics, compiled=a.compiled)
+                          verdict=_traffic_unknown(a.plan, a.verdict, None), metrics=metrics, compiled=a.compiled,
+                          techniques=techniques_of(a.plan, a.layout, a.compiled, metrics))
 
 
 def _traffic_unknown(plan: Plan, judged: Verdict, load: UnderLoad | None) -> Verdict:

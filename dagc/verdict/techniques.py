@@ -1,0 +1,58 @@
+"""What a strategy's techniques give (SPEC 12), computed once when the strategy is checked and carried on its
+result (`StrategyResult.techniques`): speculative decoding's figures (`dagc.serve.speculative`) of its DAG — a
+disaggregated strategy's decode instance's — and expert load balancing's (`dagc.layout.eplb.balance_figures`) of
+its layout — the decode instance's likewise. report.json's `speculative` and `eplb` are these; report.md and the
+terminal put them into words (`dagc.export.techniques`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..jsontypes import JSON
+from ..layout.eplb import ExpertSplit, balance_figures, ep_nodes
+from ..layout.layout import Layout
+from ..plan.plan import Plan
+from ..serve.speculative import SpeculativeFigures, speculative_figures
+from .compiled import Compiled
+from .steady import SteadyMetrics
+
+__all__ = ["Techniques", "techniques_of"]
+
+
+@dataclass(frozen=True)
+class Techniques:
+    """report.json's `speculative` and `eplb` (docs/outputs.md): None where the plan uses neither."""
+
+    speculative: SpeculativeFigures | None = None
+    eplb: dict[str, JSON] | None = None
+
+
+def techniques_of(plan: Plan, layout: Layout | None, compiled: Compiled | None,
+                  metrics: SteadyMetrics | None) -> Techniques:
+    """The techniques' figures of a strategy checked on `plan` with the `layout`, DAG (`compiled`) and steady
+    figures (`metrics`) of the instance that decodes: speculative decoding's need a DAG and a TPOT, expert load
+    balancing's a layout of a model with experts.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 8 gpu preset "h200" } '
+        ...     'workload { batch = 8 prompt = 512 generate = 64 speculative { method = ngram tokens = 2 '
+        ...     'acceptance = 0.5 } } strategy tp 1 ; ep 8')
+        >>> t = check(p)[0].techniques
+        >>> t.speculative["tokens"], t.eplb is None
+        (2, True)
+    """
+    spec = None
+    if compiled is not None and metrics is not None:
+        spec = speculative_figures(compiled.dag, compiled.costs.node_s, compiled.plan.model, compiled.plan.workload,
+                                   metrics.tpot_s)
+    eplb = None
+    if layout is not None and plan.model.has_experts:
+        moe = plan.model.moe
+        split = ExpertSplit(moe.experts, layout.ep, layout.redundant, ep_nodes(layout.ep, layout.etp,
+                                                                                layout.gpus_per_node),
+                            layout.eplb, moe.groups)
+        eplb = balance_figures(plan.workload.expert_load, split)
+    return Techniques(spec, eplb)
