@@ -92,7 +92,9 @@ def test_launch_warns_when_the_longest_request_is_more_than_a_ranks_kv_cache(tmp
     plan = _log_plan(tmp_path, 900_000)
     assert main(["launch", plan, "--engine", "vllm"]) == 3
     out = capsys.readouterr().out
-    assert "error[E732]: vLLM does not start: one rank's KV cache holds 407,785 tokens" in out
+    # under the flag as written (--gpu-memory-utilization 0.949, rounded down to 0.001): 1,711 tokens fewer
+    assert "error[E732]: vLLM does not start: one rank's KV cache holds 406,074 tokens under " \
+        "--gpu-memory-utilization 0.949" in out
     assert "--max-model-len 900,109" in out and "vllm serve" not in out
     assert main(["launch", plan, "--engine", "sglang"]) == 0
     out = capsys.readouterr().out

@@ -39,7 +39,7 @@ from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
 from .degrees import degrees
 from .engines import TABLES, launch_result
-from .kv_start import CODE as KV_CODE, kv_start_hint
+from .kv_start import CODE as KV_CODE, kv_start_hint, kv_start_refusal
 from .launch import Launch, field_span, launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 
@@ -179,8 +179,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
         return E706_HINT, None
     if "E730" in codes:
         return whole_prompts_hint(result.plan), None
-    if KV_CODE in codes and result.layout is not None:
-        return kv_start_hint(result.plan, result.strategy, result.memory, result.layout), None
+    if KV_CODE in codes:
+        return _kv_hint(result, launched.engine), None
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
     else:
@@ -195,6 +195,17 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)
     return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}){meets}", near
+
+
+def _kv_hint(result: StrategyResult, engine: str) -> str:
+    """E732's hint (`kv_start_hint`) of the strategy, or of the first pool of a disaggregated one that the engine
+    does not start."""
+    if result.pooled is None:
+        assert result.strategy is not None and result.layout is not None
+        return kv_start_hint(result.plan, result.strategy, result.memory, result.layout, engine)
+    a = next(p.analysis for p in result.pooled.pools
+             if kv_start_refusal(p.analysis.plan, p.analysis.strategy, p.analysis.layout, engine, p.analysis.memory))
+    return kv_start_hint(a.plan, a.strategy, a.memory, a.layout, engine)
 
 
 def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:

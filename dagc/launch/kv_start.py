@@ -13,7 +13,10 @@ too small for the limit:
   `max_req_input_len = max_req_len - 5` (python/sglang/srt/managers/scheduler.py), asserting both above 0
   ("Memory pool size is too small"): it does not start with a pool under `SGLANG_LEAST_POOL` tokens, and
   refuses the longer requests otherwise (W519, as `dagc launch` says it).
-- TensorRT-LLM is not checked here: W519 says it.
+- TensorRT-LLM is refused only when its KV cache gets nothing (free_gpu_memory_fraction 0.000): W519 says the rest.
+
+Each share is judged as the flag is written, rounded down to 0.001 of the GPU (`engine_kv_tokens`), and the hint's
+memory requirement is the least whose rounded flag holds one request (`_least_limit`).
 
 A strategy its engine would not start is refused, as any other E7xx: `dagc launch` writes no command for it,
 and `dagc check` says it of a plan that names the engine (`dagc.launch.engine_check`). The hint gives the
@@ -29,12 +32,13 @@ from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
+from ..plan.workload import Workload
 from ..rules.launch import engine_refusal
-from ..serve.kv_blocks import kv_capacity_of
 from ..serve.requests import length_limit
 from ..units import format_bytes
+from .serving import Serving, fraction_text, serving
 
-__all__ = ["CODE", "SGLANG_LEAST_POOL", "kv_start_hint", "kv_start_refusal"]
+__all__ = ["CODE", "SGLANG_LEAST_POOL", "engine_kv_tokens", "kv_start_hint", "kv_start_refusal"]
 
 CODE = "E732"
 SGLANG_LEAST_POOL = 7        # max_req_input_len = (pool - 1) - 5 > 0
@@ -42,8 +46,9 @@ SGLANG_LEAST_POOL = 7        # max_req_input_len = (pool - 1) - 5 > 0
 
 def kv_start_refusal(plan: Plan, strategy: Strategy, layout: Layout, engine: str,
                      mem: MemoryBreakdown | None) -> Diagnostic | None:
-    """E732 when `engine` does not start with one rank's KV cache under the plan's memory share (module
-    docstring); None when it starts, for TensorRT-LLM, and without a memory breakdown (no figures).
+    """E732 when `engine` does not start with one rank's KV cache under the memory share `dagc launch` writes it
+    (module docstring; `engine_kv_tokens`: the flag as written, rounded down to 0.001); None when it starts, and
+    without a memory breakdown (no figures).
 
     Example (Qwen3-30B-A3B's 56.9 GiB of weights on one H200 under `memory <= 45 %`: 63.2 GiB):
         >>> from dagc.lang.load import load_plan_text
@@ -57,48 +62,98 @@ def kv_start_refusal(plan: Plan, strategy: Strategy, layout: Layout, engine: str
         >>> kv_start_refusal(p, r.strategy, r.layout, "sglang", r.memory) is None     # it starts, cut short
         True
     """
-    if mem is None or engine not in ("vllm", "sglang"):
+    if mem is None or engine not in ("vllm", "sglang", "trtllm"):
         return None
     longest = length_limit(strategy.workload_for(plan.workload), plan.model.context_length)
-    kv = kv_capacity_of(mem, layout, strategy.workload_for(plan.workload))
+    v = serving(plan, strategy, layout, mem)
+    kv = engine_kv_tokens(v, mem, layout, strategy.workload_for(plan.workload), engine)
     if engine == "vllm" and longest > kv:
         said = ("\"No available memory for the cache blocks\"" if kv == 0 else
                 f"\"To serve at least one request with the model's max seq len ({longest}) … larger than the "
                 "available KV cache memory\"")
-        return _refusal(plan, f"vLLM does not start: one rank's KV cache holds {kv:,} tokens under {_room(plan)}, "
-                       f"less than one request of --max-model-len {longest:,}, the longest the plan sends; it stops "
-                       f"with {said} (vllm/v1/core/kv_cache_utils.py)")
+        return _refusal(plan, f"vLLM does not start: one rank's KV cache holds {kv:,} tokens under "
+                        f"--gpu-memory-utilization {fraction_text(v.usable_fraction)} (from {_room(plan)}), less "
+                        f"than one request of --max-model-len {longest:,}, the longest the plan sends; it stops with "
+                        f"{said} (vllm/v1/core/kv_cache_utils.py)")
     if engine == "sglang" and kv < SGLANG_LEAST_POOL:
-        return _refusal(plan, f"SGLang does not start: one rank's KV pool holds {kv:,} tokens under {_room(plan)}; "
-                       "its scheduler asserts \"Memory pool size is too small\" below "
-                       f"{SGLANG_LEAST_POOL} (python/sglang/srt/managers/scheduler.py)")
+        return _refusal(plan, f"SGLang does not start: one rank's KV pool holds {kv:,} tokens under "
+                        f"--mem-fraction-static {fraction_text(v.static_fraction or 0.0)} (from {_room(plan)}); its "
+                        f"scheduler asserts \"Memory pool size is too small\" below {SGLANG_LEAST_POOL} "
+                        "(python/sglang/srt/managers/scheduler.py)")
+    if engine == "trtllm" and kv == 0:
+        return _refusal(plan, f"TensorRT-LLM gets no KV cache: free_gpu_memory_fraction "
+                        f"{fraction_text(v.free_fraction or 0.0)} of what the weights and activations leave under "
+                        f"{_room(plan)}: no request can run")
     return None
 
 
-def kv_start_hint(plan: Plan, strategy: Strategy, mem: MemoryBreakdown | None, layout: Layout) -> str:
-    """What gives the KV cache room for one request of the length limit: the memory one GPU then needs, as a
-    memory requirement when the plan has one, else against the GPU's; an 8-bit KV cache; more GPUs over the
-    attention; shorter requests."""
+def engine_kv_tokens(v: Serving, mem: MemoryBreakdown, layout: Layout, workload: Workload, engine: str) -> int:
+    """The tokens one rank's KV cache holds under the memory share the launch writes for `engine` (`v`: the flags'
+    figures, each rounded down to 0.001 as written): vLLM's --gpu-memory-utilization holds the weights, the
+    activations and the KV cache; SGLang's --mem-fraction-static the weights and the KV pool; TensorRT-LLM's
+    free_gpu_memory_fraction is the KV cache's share of what the weights and activations leave. The least over
+    the stages, each at its own KV bytes a token."""
+    cap, held = v.capacity_bytes, max(1, layout.requests_per_rank) * (workload.prompt + workload.generate)
+    most = math.inf
+    for s in mem.stages:
+        if s.kv_needed_bytes <= 0:
+            continue
+        if engine == "vllm":
+            room = v.usable_fraction * cap - s.weights_bytes - s.activation_bytes
+        elif engine == "sglang":
+            room = (v.static_fraction or 0.0) * cap - s.weights_bytes
+        else:
+            room = (v.free_fraction or 0.0) * (cap - (v.resident_bytes or 0.0))
+        most = min(most, max(0.0, room) / (s.kv_needed_bytes / held))
+    return int(most) if most < math.inf else 1 << 40
+
+
+def kv_start_hint(plan: Plan, strategy: Strategy, mem: MemoryBreakdown | None, layout: Layout,
+                  engine: str = "vllm") -> str:
+    """What gives the KV cache room for one request of the length limit under `engine`'s share as written: the
+    least memory requirement whose rounded flag holds it (`_least_limit`), else a larger GPU; an 8-bit KV
+    cache; more GPUs over the attention; shorter requests."""
     w = strategy.workload_for(plan.workload)
     longest = length_limit(w, plan.model.context_length)
-    kv = kv_capacity_of(mem, layout, w) if mem is not None else 0
-    need = max((s.weights_bytes + s.activation_bytes + s.reserve_bytes
-                + longest * s.kv_needed_bytes / (max(1, layout.requests_per_rank) * (w.prompt + w.generate))
-                for s in (mem.stages if mem is not None else ()) if s.kv_needed_bytes > 0), default=0.0)
+    kv = 0 if mem is None else engine_kv_tokens(serving(plan, strategy, layout, mem), mem, layout, w, engine)
+    need = _least_limit(plan, mem, layout, w, longest, engine)
     capacity = plan.cluster.gpu.memory_bytes
     room = (f"a memory requirement of at least `memory <= {math.ceil(1000 * need / capacity) / 10:.1f} %` "
-            f"({format_bytes(need)} a GPU: weights, activations, reserve and one request's KV cache)"
-            if need <= capacity else f"a GPU of more than {format_bytes(need)}")
+            f"({format_bytes(need)} a GPU, the share the engine's flag then gives holding weights, activations, "
+            "reserve and one request's KV cache)" if need <= capacity else f"a GPU of more than {format_bytes(need)}")
     shorter = f"; or requests of at most {kv:,} tokens (prompt + generate)" if kv else ""
     return (f"give one request of {longest:,} tokens room: {room}; an 8-bit KV cache (`model {{ kv_cache = fp8 }}`); "
             f"more GPUs over the attention (tp, cp){shorter}")
+
+
+def _least_limit(plan: Plan, mem: MemoryBreakdown | None, layout: Layout, w: Workload, longest: int,
+                 engine: str) -> float:
+    """The least memory a GPU may hold under which `engine`'s share, rounded down to 0.001 of the GPU as the
+    launch writes it, holds one request of `longest` tokens on every stage."""
+    cap, reserve = plan.cluster.gpu.memory_bytes, plan.cluster.reserve_bytes
+    stages = [s for s in (mem.stages if mem is not None else ()) if s.kv_needed_bytes > 0]
+    if not stages:
+        return 0.0
+    held = max(1, layout.requests_per_rank) * (w.prompt + w.generate)
+    act = max(s.activation_bytes for s in stages)
+    resident = max(s.weights_bytes + s.activation_bytes for s in stages)
+    need = max(longest * s.kv_needed_bytes / held + (s.weights_bytes + s.activation_bytes if engine != "sglang"
+                                                     else s.weights_bytes) for s in stages)
+    if engine == "trtllm":          # its share is of what the weights and activations leave
+        free = max(cap - resident, 1.0)
+        return resident + reserve + _ceil3((need - resident) / free) * free
+    return _ceil3(need / cap) * cap + reserve + (act if engine == "sglang" else 0.0)
+
+
+def _ceil3(x: float) -> float:
+    return math.ceil(round(x * 1000, 6)) / 1000
 
 
 def _room(plan: Plan) -> str:
     limit = plan.memory_limit
     gpu = plan.cluster.gpu
     if limit is not None and limit[0] < gpu.memory_bytes:
-        return f"`{limit[1]}` ({format_bytes(limit[0])} of the {gpu.name}'s {format_bytes(gpu.memory_bytes)})"
+        return f"`{limit[1]}`: {format_bytes(limit[0])} of the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"
     return f"the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"
 
 

@@ -28,6 +28,7 @@ from ..rules.launch import engine_refusal
 from ..serve.requests import length_limit
 from ..verdict.pools import PooledCheck, PoolResult
 from .degrees import BASE_PORT, Degrees, Placement, degrees, placements
+from .kv_start import kv_start_refusal
 from .launch import (
     Command,
     EngineTable,
@@ -169,6 +170,12 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
             span = field_span(plan, strategy if r.at == "redundant" else pool.strategy, r.at)
             diags.append(engine_refusal(r.code, f"{pool.role} pool: {r.message}", span))
             at.append(f"{pool.role}:{r.at}")
+    for pr in pooled.pools:             # an instance whose KV cache its memory share leaves short does not start
+        a = pr.analysis
+        short = kv_start_refusal(a.plan, a.strategy, a.layout, table.key, a.memory)
+        if short is not None:
+            diags.append(replace(short, message=f"{pr.pool.role} pool: {short.message}"))
+            at.append(f"{pr.pool.role}:workload")
     if diags:
         return replace(base, refusals=tuple(diags), refused_at=tuple(at))
     for pool, d in pools:

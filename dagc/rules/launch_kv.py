@@ -19,8 +19,10 @@ start when that cache cannot hold one request of the limit ("To serve at least o
 model's max seq len … larger than the available KV cache memory", or "No available memory for the
 cache blocks": vllm/v1/core/kv_cache_utils.py). SGLang starts with its longest request cut to its
 KV pool (`max_req_len`, python/sglang/srt/managers/scheduler.py) and refuses longer ones (W519), and
-does not start with a pool under 7 tokens ("Memory pool size is too small"). TensorRT-LLM is not
-checked. The hint gives the memory requirement that holds one request of the limit.
+does not start with a pool under 7 tokens ("Memory pool size is too small"). TensorRT-LLM is refused
+when its KV cache gets nothing. Each share is judged as its flag is written (rounded down to 0.001 of
+the GPU); a disaggregated strategy's pools each on its own instance. The hint gives the least memory
+requirement whose flag holds one request of the limit.
 
 Bad:
     model preset "qwen3-30b-a3b"                   # 56.9 GiB of weights
@@ -29,7 +31,7 @@ Bad:
     require { memory <= 40 % }                     # 56.2 GiB: no room for a KV cache
     strategy tp 1
 Fixed:
-    require { memory <= 47 % }                     # 66 GiB: one request of 40,500 tokens fits
+    require { memory <= 47 % }                     # 66 GiB: one request of 40,500 tokens fits (46.5 % at least)
 """
 
 RULES = (

@@ -361,8 +361,9 @@ def longest_over_kv(plan: Plan, longest: int, kv_tokens: int) -> Diagnostic:
                 "activations and reserve: vLLM does not start with it (E732), SGLang starts and refuses the longer "
                 "requests (its longest is one less than its KV pool)",
                 plan.span_of("workload.requests") or plan.span_of("workload.prompt") or plan.span_of("workload"),
-                f"shorten the requests to at most {kv_tokens:,} tokens (prompt + generate), or give the KV cache more "
-                "room: an 8-bit KV cache, more GPUs over the attention (tp, cp), a smaller reserve")
+                (f"shorten the requests to at most {kv_tokens:,} tokens (prompt + generate), or give the KV cache more "
+                 "room: " if kv_tokens else "give the KV cache room: ")
+                + "an 8-bit KV cache, more GPUs over the attention (tp, cp), a smaller reserve")
 
 
 RULES = (
