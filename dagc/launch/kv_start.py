@@ -45,10 +45,10 @@ SGLANG_LEAST_POOL = 7        # max_req_input_len = (pool - 1) - 5 > 0
 
 
 def kv_start_refusal(plan: Plan, strategy: Strategy, layout: Layout, engine: str,
-                     mem: MemoryBreakdown | None) -> Diagnostic | None:
+                     mem: MemoryBreakdown | None, v: Serving | None = None) -> Diagnostic | None:
     """E732 when `engine` does not start with one rank's KV cache under the memory share `dagc launch` writes it
-    (module docstring; `engine_kv_tokens`: the flag as written, rounded down to 0.001); None when it starts, and
-    without a memory breakdown (no figures).
+    (module docstring; `engine_kv_tokens`: the flag as written, rounded down to 0.001; `v`, the launch's serving
+    figures when it has made them); None when it starts, and without a memory breakdown (no figures).
 
     Example (Qwen3-30B-A3B's 56.9 GiB of weights on one H200 under `memory <= 45 %`: 63.2 GiB):
         >>> from dagc.lang.load import load_plan_text
@@ -65,7 +65,7 @@ def kv_start_refusal(plan: Plan, strategy: Strategy, layout: Layout, engine: str
     if mem is None or engine not in ("vllm", "sglang", "trtllm"):
         return None
     longest = length_limit(strategy.workload_for(plan.workload), plan.model.context_length)
-    v = serving(plan, strategy, layout, mem)
+    v = v if v is not None else serving(plan, strategy, layout, mem)
     kv = engine_kv_tokens(v, mem, layout, strategy.workload_for(plan.workload), engine)
     if engine == "vllm" and longest > kv:
         said = ("\"No available memory for the cache blocks\"" if kv == 0 else

@@ -302,10 +302,10 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     if refused:
         diags = tuple(engine_refusal(r.code, r.message, field_span(plan, strategy, r.at)) for r in refused)
         return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp,
-                      model, refusals=diags,
-                      refused_at=tuple(r.at for r in refused))
+                      model, refusals=diags, refused_at=tuple(r.at for r in refused))
     mem = mem if mem is not None else strategy_memory(plan, strategy, layout)
-    short = kv_start_refusal(plan, strategy, layout, table.key, mem)    # the engine would not start (E732)
+    served = serving(plan, strategy, layout, mem)
+    short = kv_start_refusal(plan, strategy, layout, table.key, mem, served)    # it would not start (E732)
     if short is not None:
         return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,
                       refusals=(short,), refused_at=("workload",))
@@ -315,7 +315,7 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     if ckpt.path is not None:
         model = ModelPath(ckpt.path, model.why, placeholder=True)
     setup = Setup(d, model, tuple(places), engine_split(table, d), strategy.label, bare_text(strategy),
-                  strategy_file_stem(strategy), file_dir, serving(plan, strategy, layout, mem),
+                  strategy_file_stem(strategy), file_dir, served,
                   extra_flags=(*ckpt.flags, *model_flags(plan, table.key)), checkpoint=ckpt)
     commands, files, notes = table.commands(setup)
     notes = [*notes, *ckpt.notes, *_common_notes(d, setup), *_address_note(commands)]
