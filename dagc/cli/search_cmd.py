@@ -102,13 +102,15 @@ def _refused(plan: Plan, path: str, err: Console) -> bool:
     """Whether the plan's engine starts none of its strategies (E706, E728, E729: `plan_refusals`), said on `err` —
     every candidate would be left out for them: their reason, not an empty table."""
     with loading():
+        from ..lang.engine import engine_chosen
         from ..launch.engine_check import plan_refusals
         from .printing import render_diags
     refused = plan_refusals(plan)
     if refused:
         render_diags(err, refused)
-        err.print(f"error: {refused_input(refused, path)}; the plan's engine starts none of its strategies: "
-                  "nothing was searched", markup=False)
+        who = "the plan's engine starts none" if engine_chosen(plan) else "no engine dagc launches starts any"
+        err.print(f"error: {refused_input(refused, path)}; {who} of its strategies: nothing was searched",
+                  markup=False)
     return bool(refused)
 
 

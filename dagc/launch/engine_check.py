@@ -42,9 +42,10 @@ from .engines import TABLES, launch_result
 from .kv_start import CODE as KV_CODE, kv_start_hint, kv_start_refusal
 from .launch import Launch, field_span, launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
+from .speculative import mtp_refusal, mtp_weights
 
-__all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_checked", "engine_judges",
-           "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint",
+__all__ = ["check", "checkpoint_refusals", "default_engine_judges", "default_engine_refuses", "engine_checked",
+           "engine_judges", "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint",
            "refusals_on"]
 
 # What the engine refuses of the plan whatever its strategy: its GPU, its weights' format (`dagc.rules.launch_gpu`),
@@ -122,7 +123,7 @@ def engine_refusals(result: StrategyResult) -> tuple[Diagnostic, ...]:
     dagc's own errors when it has any (`refusals_on`); none on `pytorch`, on the default engine, and for a
     strategy the engine can start."""
     if not engine_judges(result.plan):
-        return ()
+        return checkpoint_refusals(result.plan)
     return refusals_on(result, (result.plan.cluster.engine.name,))
 
 
@@ -223,12 +224,36 @@ def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
         ['E728']
     """
     if not engine_judges(plan):
-        return ()
+        return checkpoint_refusals(plan)
     one = aggregated(tp=1)            # any strategy: these codes are the same for all
     d = degrees(plan, one, resolve(plan.model, plan.cluster, plan.workload, one))
     hints = {"E706": E706_HINT, "E728": engines_for_gpu(plan), "E729": E729_HINT, "E730": whole_prompts_hint(plan)}
     return tuple(engine_refusal(r.code, r.message, field_span(plan, one, r.at), hints[r.code])
                  for r in launch_refusals(plan, TABLES[plan.cluster.engine.name], d) if r.code in PLAN_CODES)
+
+
+def checkpoint_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
+    """E706 on a plan that chose no engine with a launcher (it names none, or `pytorch`): MTP drafting from a
+    checkpoint without MTP weights is a fact of the checkpoint, which every engine refuses alike
+    (`dagc.launch.speculative.lacks_mtp`, the predicate each engine's launch asks too), located at `method` with
+    the hint `check` gives on a named engine. Empty otherwise: a chosen engine says it itself (`plan_refusals`).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 speculative { method = mtp '
+        ...                    'tokens = 1 acceptance = 0.7 } } strategy tp 8')
+        >>> [(d.code, d.hint == E706_HINT) for d in checkpoint_refusals(p)]
+        [('E706', True)]
+    """
+    spec = plan.workload.speculative
+    if engine_judges(plan) or spec is None or spec.method != "mtp":
+        return ()
+    message = mtp_refusal(spec, mtp_weights(plan), None, plan.model.name)
+    if message is None:
+        return ()
+    return (engine_refusal("E706", message, field_span(plan, aggregated(tp=1), "workload.speculative.method"),
+                           E706_HINT),)
 
 
 def whole_prompts_hint(plan: Plan) -> str:
@@ -317,4 +342,4 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Se
         PlanError: when `strategy` text does not parse.
     """
     return check_plan(plan, strategy, optimality, picks, progress,
-                      engine=engine_checked if engine_judges(plan) else None)
+                      engine=engine_checked if engine_judges(plan) or checkpoint_refusals(plan) else None)

@@ -21,7 +21,8 @@ from ..plan.plan import Plan
 from ..plan.presets import MODEL_PRESETS
 from ..plan.workload import Speculative
 
-__all__ = ["MTP_PRESETS", "MTP_RULES", "config_written", "draft_placeholder", "mtp_refusal", "mtp_weights", "notes"]
+__all__ = ["MTP_EVERY_ENGINE", "MTP_PRESETS", "MTP_RULES", "config_written", "draft_placeholder", "lacks_mtp",
+           "mtp_refusal", "mtp_weights", "notes"]
 
 # Presets whose published checkpoint ships an MTP module (`num_nextn_predict_layers: 1` in its
 # config.json): DeepSeek-V3 and GLM-4.5. The other presets' checkpoints have none (Kimi-K2's
@@ -34,6 +35,10 @@ MTP_RULES = {
     "sglang": "SGLang 0.5.23's NEXTN drafts with the target checkpoint's MTP layer: arg_groups/speculative_hook.py",
     "trtllm": "TensorRT-LLM 1.2's MTP runs the checkpoint's MTP modules: llmapi/llm_args.py MTPDecodingConfig",
 }
+
+# E706 on a plan that names no engine: every engine's rule at once
+MTP_EVERY_ENGINE = ("every engine dagc launches drafts from the target checkpoint's MTP layers: vLLM 0.33's `mtp`, "
+                    "SGLang 0.5.23's NEXTN, TensorRT-LLM 1.2's MTP")
 
 
 def config_written(plan: Plan) -> str | None:
@@ -78,12 +83,26 @@ def mtp_weights(plan: Plan) -> bool | None:
     return False if name in MODEL_PRESETS else None
 
 
-def mtp_refusal(spec: Speculative | None, mtp: bool | None, engine: str, name: str) -> str | None:
-    """E706's message when `method = mtp` and the checkpoint has no MTP weights, else None."""
-    if spec is None or spec.method != "mtp" or mtp is not False:
+def lacks_mtp(spec: Speculative | None, mtp: bool | None) -> bool:
+    """Whether the workload drafts with `method = mtp` from a checkpoint known to ship no MTP weights (`mtp`, as
+    `mtp_weights` gives it): E706's one predicate, a fact of the checkpoint whatever the engine."""
+    return spec is not None and spec.method == "mtp" and mtp is False
+
+
+def mtp_refusal(spec: Speculative | None, mtp: bool | None, engine: str | None, name: str) -> str | None:
+    """E706's message when `method = mtp` and the checkpoint has no MTP weights (`lacks_mtp`), else None: on the
+    engine `engine` (its key, `name` its name), or with `engine` None on a plan that names no engine, every one's.
+
+    Example:
+        >>> from dagc.plan.workload import Speculative
+        >>> mtp_refusal(Speculative(method="mtp", tokens=1, acceptance=0.7), False, None, "gpt-oss-120b")[:59]
+        'gpt-oss-120b: `method = mtp` drafts with the model's own MTP'
+    """
+    if not lacks_mtp(spec, mtp):
         return None
+    rules = MTP_RULES[engine] if engine is not None else MTP_EVERY_ENGINE
     return (f"{name}: `method = mtp` drafts with the model's own MTP module, which its checkpoint does not ship "
-            f"({MTP_RULES[engine]}); write `method = eagle` (a draft trained for the model) or `method = ngram`")
+            f"({rules}); write `method = eagle` (a draft trained for the model) or `method = ngram`")
 
 
 def draft_placeholder(model_text: str) -> str:

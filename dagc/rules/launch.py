@@ -286,7 +286,9 @@ the target checkpoint, vllm/config/speculative.py), SGLang 0.5.23's `NEXTN` (arg
 speculative_hook.py), TensorRT-LLM 1.2's `decoding_type: MTP` (llmapi/llm_args.py). DeepSeek-V3
 and GLM-4.5 ship one MTP layer (`num_nextn_predict_layers: 1` in their config.json); Mixtral,
 Qwen3, gpt-oss, Llama 4 and Kimi-K2 ship none, so the engine has nothing to draft with.
-A `model from "config.json"` is judged by its `num_nextn_predict_layers`.
+A `model from "config.json"` is judged by its `num_nextn_predict_layers`. Lacking MTP layers is
+a fact of the checkpoint, not of an engine: `check` and `dagc search` refuse it whatever the
+engine, on a plan that names none (or `pytorch`) as on one that names vLLM.
 
 Bad:
     model preset "mixtral-8x7b"

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..launch.engine_check import default_engine_judges, default_engine_refuses, engine_judges, engine_refuses
+from ..launch.engine_check import (
+    checkpoint_refusals,
+    default_engine_judges,
+    default_engine_refuses,
+    engine_judges,
+    engine_refuses,
+)
 from ..layout.layout import resolve
 from ..layout.shards import kv_heads_fit
 from ..layout.split import busiest_group_requests
@@ -258,6 +264,8 @@ def space_items(plan: Plan) -> Iterator[Item]:
     engine the plan chose (`dagc.launch.engine_check.engine_judges`), those it can start: `check` rejects the
     others with that engine's E7xx, so the search leaves them out (`engine_left_out` counts them)."""
     items = _all_items(plan)
+    if checkpoint_refusals(plan):      # E706 on a plan that names no engine: every engine refuses every candidate
+        return iter(())
     if not engine_judges(plan):
         return items
     engine = _engine_refusals(plan)
@@ -278,6 +286,8 @@ def engine_left_out(plan: Plan) -> int:
         >>> engine_left_out(p) > 0, engine_left_out(load_plan_text(text.replace("ENGINE", "")))
         (True, 0)
     """
+    if checkpoint_refusals(plan):
+        return sum(1 for _ in _all_items(plan))
     if not engine_judges(plan):
         return 0
     engine = _engine_refusals(plan)
