@@ -45,8 +45,8 @@ from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
 from .speculative import mtp_refusal, mtp_weights
 
 __all__ = ["check", "checkpoint_refusals", "default_engine_judges", "default_engine_refuses", "engine_checked",
-           "engine_judges", "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint",
-           "refusals_on"]
+           "engine_judges", "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals",
+           "refusal_hint", "refusals_on"]
 
 # What the engine refuses of the plan whatever its strategy: its GPU, its weights' format (`dagc.rules.launch_gpu`),
 # MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`), vLLM's step budget
