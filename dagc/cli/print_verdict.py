@@ -42,13 +42,19 @@ def traffic_reason(r: StrategyResult) -> str | None:
     that misses, or a capacity below the rate (which no line's figure says); None otherwise (`check` and `compile`
     print it alike). A figure that misses says why itself. `meets? not judged: …` when the traffic was not
     simulated (`StrategyResult.traffic_unjudged`: W518, say) and nothing is missed: whether it is carried is not
-    known."""
+    known. When the run itself misses a requirement and its capacity is below the rate too, the miss leads
+    (`meets? no: this run misses …`), then the capacity: the run's own miss needs no longer run to show."""
     if r.verdict.meets_requirements is None and (unjudged := r.traffic_unjudged) is not None:
         return f"meets? not judged: {unjudged}"
     said = any(q.met is False and q.unmet is None for q in r.requirements)
     held = any(q.met is False and q.unmet is not None for q in r.requirements)
     if r.load is not None and (why := r.load.not_carried_because) and (
             held or not said or why.startswith(PAST_CAPACITY)):
+        if said and why.startswith(PAST_CAPACITY):
+            from ..verdict.verdict import requirement_value_text
+            missed = ", ".join(f"`{q.requirement.text}` ({requirement_value_text(q.requirement, q.value)})"
+                               for q in r.requirements if q.met is False and q.unmet is None)
+            return f"meets? no: this run misses {missed}; its capacity is short of the traffic too: {why}"
         return f"meets? no under its traffic: {why}"
     return None
 
