@@ -58,3 +58,26 @@ def test_cli_check_and_search_without_an_engine(tmp_path):
     assert proc.returncode == 3 and proc.stdout == ""
     assert proc.stderr.rstrip().endswith("error: p.moe: 1 error; no engine dagc launches starts any of its "
                                          "strategies: nothing was searched")
+
+
+DSV3_SP = """model preset "deepseek-v3"
+cluster { gpus = 16  gpu preset "h200"  gpus_per_node = 8  inter_node = 50 GB/s ENGINE }
+workload { batch = 128  prompt = 2000  generate = 400  serving = inflight }
+strategy tp 8 sp ; ep 16
+strategy tp 8 ; ep 16
+"""
+
+
+def test_w533_when_no_engine_starts_the_strategy_on_a_plan_that_names_none():
+    sp, plain = check(load_plan_text(DSV3_SP.replace("ENGINE", ""), "p.moe"))
+    (w,) = [d for d in sp.diagnostics if d.code == "W533"]
+    assert not w.is_error and sp.verdict.correct       # a warning: the plan chose no engine to refuse it
+    assert render(w).startswith("p.moe:4:15: warning[W533]: no engine dagc launches starts this strategy (vLLM "
+                                "E709; SGLang E709; TensorRT-LLM E721, E709: `dagc launch`)")
+    assert w.hint.startswith("the nearest strategy vLLM can run: `tp 8 ; ep 16` (")
+    assert not [d for d in plain.diagnostics if d.code == "W533"]
+    # a named engine says its own refusal, as an error; pytorch, which has no launcher, says nothing
+    (named, _) = check(load_plan_text(DSV3_SP.replace("ENGINE", "engine = sglang")))
+    assert [d.code for d in named.diagnostics if d.code in ("W533", "E709")] == ["E709"]
+    (ref, _) = check(load_plan_text(DSV3_SP.replace("ENGINE", "engine = pytorch")))
+    assert not [d for d in ref.diagnostics if d.code in ("W533", "E709")]

@@ -91,9 +91,8 @@ def _plan_refused(result: StrategyResult) -> str:
     """Why no candidate is legal when the plan's engine refuses the plan whatever the strategy (E706, E728, E729:
     `dagc.launch.engine_check.plan_refusals`), from the codes among `result`'s diagnostics; '' otherwise."""
     codes = sorted({d.code for d in result.diagnostics} & PLAN_CODES)
-    who = "the plan's engine starts none of them" if engine_chosen(result.plan) else \
-        "no engine dagc launches starts any of them"       # E706 on a plan that names no engine
-    return f": {who} ({', '.join(codes)})" if codes else ""
+    who = "the plan's engine starts none" if engine_chosen(result.plan) else "no engine dagc launches starts any"
+    return f": {who} of them ({', '.join(codes)})" if codes else ""
 
 
 def _unstartable(ev: OptimalEvidence, result: StrategyResult) -> str:

@@ -24,12 +24,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic, cap
-from ..lang.engine import engine_chosen
 from ..layout.layout import Layout, resolve
 from ..plan.plan import Plan
 from ..plan.printer import aggregated
 from ..plan.strategy import Strategy, StrategyDecl
 from ..rules.launch import engine_refusal
+from ..rules.launch_none import unstartable
 from ..serve.requests import length_limit
 from ..units import Dimension, format_figure, format_si
 from ..verdict.check import StrategyResult, check as check_plan
@@ -37,16 +37,17 @@ from ..verdict.searched import Searched, SearchedCandidate
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
+from .any_engine import E706_HINT, checkpoint_refusals, default_engine_judges, engine_judges, every_engine_refuses
 from .degrees import degrees
 from .engines import TABLES, launch_result
 from .kv_start import CODE as KV_CODE, kv_start_hint, kv_start_refusal
 from .launch import Launch, field_span, launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
-from .speculative import mtp_refusal, mtp_weights
 
-__all__ = ["check", "checkpoint_refusals", "default_engine_judges", "default_engine_refuses", "engine_checked",
-           "engine_judges", "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals",
-           "refusal_hint", "refusals_on"]
+__all__ = ["E706_HINT", "check", "checkpoint_refusals", "default_engine_judges", "default_engine_refuses",
+           "engine_checked", "engine_judges", "engine_refusals", "engine_refuses", "engines_for_gpu",
+           "every_engine_refuses", "figures_text", "plan_refusals", "refusal_hint", "refusals_on",
+           "unstartable_warnings"]
 
 # What the engine refuses of the plan whatever its strategy: its GPU, its weights' format (`dagc.rules.launch_gpu`),
 # MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`), vLLM's step budget
@@ -58,16 +59,6 @@ UNFORMED = frozenset({"E203"})
 E729_HINT = ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
              "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
              "(its Marlin kernels)")
-E706_HINT = ("no strategy changes the checkpoint: draft with `method = eagle` (a draft model trained for this one) or "
-             "`method = ngram`, leave out `speculative { … }`, or serve a model whose checkpoint ships MTP layers "
-             "(DeepSeek-V3, GLM-4.5)")
-
-
-def engine_judges(plan: Plan) -> bool:
-    """Whether the plan's engine refuses strategies in `check` and in the search: an engine the plan
-    chose (`engine_chosen`) that has a launcher (not `pytorch`)."""
-    return plan.cluster.engine.name in TABLES and engine_chosen(plan)
-
 
 def engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str, ...]:
     """The codes of what the plan's engine refuses `strategy` (resolved into `layout`, the overlap the
@@ -88,12 +79,6 @@ def engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str,
         return ()
     return tuple(r.code for r in launch_refusals(plan, TABLES[plan.cluster.engine.name],
                                                   degrees(plan, strategy, layout)))
-
-
-def default_engine_judges(plan: Plan) -> bool:
-    """Whether the plan names no engine and is priced as one with a launcher serves it (the default, vLLM): the
-    engine whose refusals `default_engine_refuses` gives."""
-    return not engine_chosen(plan) and plan.cluster.engine.name in TABLES
 
 
 def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str, ...]:
@@ -118,12 +103,34 @@ def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tu
                                                   degrees(plan, strategy, layout)))
 
 
+def unstartable_warnings(result: StrategyResult) -> tuple[Diagnostic, ...]:
+    """W533 on a plan that names no engine, for a strategy every engine dagc launches refuses
+    (`every_engine_refuses`): located where the default engine's first refusal is, with each engine's codes and,
+    as hint, the nearest strategy the default engine runs (`refusal_hint`). None for a disaggregated strategy
+    (its pools are searched under the default engine's rules) and for one that did not resolve (`UNFORMED`)."""
+    plan, strategy, layout = result.plan, result.strategy, result.layout
+    if strategy is None or layout is None or result.pooled is not None or \
+            any(d.code in UNFORMED for d in result.diagnostics) or not every_engine_refuses(plan, strategy, layout):
+        return ()
+    d = degrees(plan, strategy, layout)
+    said = "; ".join(f"{t.name} {', '.join(dict.fromkeys(r.code for r in launch_refusals(plan, t, d)))}"
+                     for t in TABLES.values())
+    default = TABLES[plan.cluster.engine.name]
+    launched = _refused_launches(result, (default.key,))
+    first = launch_refusals(plan, default, d)[0]
+    hint = refusal_hint(result, launched[0])[0] if launched and launched[0].refusals else None
+    return (unstartable(f"no engine dagc launches starts this strategy ({said}: `dagc launch`); the plan names no "
+                        f"engine, so dagc prices it as {default.name} serves it, which refuses it",
+                        field_span(plan, strategy, first.at), hint),)
+
+
 def engine_refusals(result: StrategyResult) -> tuple[Diagnostic, ...]:
     """The E7xx diagnostics of launching a strategy on the engine its plan chose (`engine_judges`), beside
-    dagc's own errors when it has any (`refusals_on`); none on `pytorch`, on the default engine, and for a
-    strategy the engine can start."""
+    dagc's own errors when it has any (`refusals_on`); none on `pytorch` and for a strategy the engine can
+    start. On a plan that chose none: E706 when its checkpoint has no MTP layers (`checkpoint_refusals`), else
+    W533 when no engine starts the strategy (`unstartable_warnings`)."""
     if not engine_judges(result.plan):
-        return checkpoint_refusals(result.plan)
+        return checkpoint_refusals(result.plan) or unstartable_warnings(result)
     return refusals_on(result, (result.plan.cluster.engine.name,))
 
 
@@ -232,30 +239,6 @@ def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
                  for r in launch_refusals(plan, TABLES[plan.cluster.engine.name], d) if r.code in PLAN_CODES)
 
 
-def checkpoint_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
-    """E706 on a plan that chose no engine with a launcher (it names none, or `pytorch`): MTP drafting from a
-    checkpoint without MTP weights is a fact of the checkpoint, which every engine refuses alike
-    (`dagc.launch.speculative.lacks_mtp`, the predicate each engine's launch asks too), located at `method` with
-    the hint `check` gives on a named engine. Empty otherwise: a chosen engine says it itself (`plan_refusals`).
-
-    Example:
-        >>> from dagc.lang.load import load_plan_text
-        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
-        ...                    'workload { batch = 8 prompt = 512 generate = 64 speculative { method = mtp '
-        ...                    'tokens = 1 acceptance = 0.7 } } strategy tp 8')
-        >>> [(d.code, d.hint == E706_HINT) for d in checkpoint_refusals(p)]
-        [('E706', True)]
-    """
-    spec = plan.workload.speculative
-    if engine_judges(plan) or spec is None or spec.method != "mtp":
-        return ()
-    message = mtp_refusal(spec, mtp_weights(plan), None, plan.model.name)
-    if message is None:
-        return ()
-    return (engine_refusal("E706", message, field_span(plan, aggregated(tp=1), "workload.speculative.method"),
-                           E706_HINT),)
-
-
 def whole_prompts_hint(plan: Plan) -> str:
     """E730's hint: the least `chunk` vLLM takes with chunked prefill off (the length limit it is told, the longest
     request), or chunked prefill on.
@@ -317,6 +300,8 @@ def engine_checked(result: StrategyResult) -> StrategyResult:
     if not found:
         return result
     diags = tuple(cap([*result.diagnostics, *found]))
+    if not any(d.is_error for d in found):     # W533 alone: the strategy's verdict and next steps stand
+        return replace(result, diagnostics=diags)
     return replace(result, diagnostics=diags, next_steps=(),
                    verdict=verdict(list(diags), result.requirements, result.verdict.optimal,
                                    carries_traffic(result.load)))
@@ -341,5 +326,5 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Se
     Raises:
         PlanError: when `strategy` text does not parse.
     """
-    return check_plan(plan, strategy, optimality, picks, progress,
-                      engine=engine_checked if engine_judges(plan) or checkpoint_refusals(plan) else None)
+    judged = engine_judges(plan) or default_engine_judges(plan) or checkpoint_refusals(plan)
+    return check_plan(plan, strategy, optimality, picks, progress, engine=engine_checked if judged else None)

@@ -95,8 +95,8 @@ def mtp_refusal(spec: Speculative | None, mtp: bool | None, engine: str | None, 
 
     Example:
         >>> from dagc.plan.workload import Speculative
-        >>> mtp_refusal(Speculative(method="mtp", tokens=1, acceptance=0.7), False, None, "gpt-oss-120b")[:59]
-        'gpt-oss-120b: `method = mtp` drafts with the model's own MTP'
+        >>> mtp_refusal(Speculative(method="mtp", tokens=1, acceptance=0.7), False, None, "gpt-oss-120b")[:44]
+        'gpt-oss-120b: `method = mtp` drafts with the'
     """
     if not lacks_mtp(spec, mtp):
         return None
