@@ -98,6 +98,9 @@ def print_metrics_table(console: Console, r: StrategyResult) -> None:
             rows.append((name, tokens_per_s(v), tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—"))
     cols = (Col("metric", 0, "left", wrap=True, floor=20), Col("value", 0),
             Col(f"per GPU (of {gpus})" if gpus else "per GPU", 1))
+    if (few := r.figures_requests_text) is not None:      # E402: one request's figures, not the deployment's
+        print_fitted(console, "metrics", cols, rows, caption=shown(few), caption_justify="left")
+        return
     if r.load is None:
         print_fitted(console, "metrics", cols, rows)
         return

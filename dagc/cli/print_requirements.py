@@ -51,7 +51,9 @@ def _cells(r: StrategyResult, narrow: set[str]) -> list[list[str]]:
             text = value_band_text(q, o)
             figure, _, band = text.partition(" [")
             value = lines("value [band]", text, figure, f"[{band}") if band else text
-        chance = odds_text(o)
+            if (few := r.figures_requests) is not None:       # E402: one request's figure, not the deployment's
+                value += f"\n(at {few:,} request{'s' if few > 1 else ''})"
+        chance = odds_text(o, r.valid)
         klass, _, p = chance.partition(" (")
         said = q.requirement.text
         name, op, target = said.split(" ", 2) if said.count(" ") >= 2 else (said, "", "")

@@ -62,7 +62,7 @@ def bands_md(r: StrategyResult) -> list[str]:
     if r.requirements:
         lines += ["| requirement | dagc [band] | odds |", "|---|---|---|"]
         lines += [f"| {md_code(q.requirement.text, in_table=True)} | "
-                  f"{value_band_text(q, o) if q.value is not None else 'not computed'} | {odds_text(o)} |"
+                  f"{value_band_text(q, o) if q.value is not None else 'not computed'} | {odds_text(o, r.valid)} |"
                   for q, o in zip(r.requirements, banded.requirements, strict=True)]
         lines += [""]
     if banded.figures:

@@ -40,9 +40,21 @@ def p_shown(p: float) -> float:
     return 1.0 if p >= 0.995 else 0.0 if p <= 0.005 else round(p, 2)
 
 
-def odds_text(odds: Odds) -> str:
+NOT_JUDGED = "not judged (errors)"     # the odds shown for a strategy with errors: its figures are not its deployment's
+
+
+def odds_text(odds: Odds, valid: bool = True) -> str:
     """A requirement's class and probability: `meets (p ≈ 0.93)`; a figure not banded (memory, GPUs) its
-    class alone; no figure `—`."""
+    class alone; no figure `—`; of a strategy with errors (`valid` false), `NOT_JUDGED` — report.json's `class`
+    says `misses` (what cannot be deployed meets nothing), but a figure well inside its target read "misses"
+    beside it, as if the figure missed.
+
+    Example:
+        >>> odds_text(Odds(None, "misses"), valid=False)
+        'not judged (errors)'
+    """
+    if not valid:
+        return NOT_JUDGED
     if odds.klass is None:
         return "—"
     return odds.klass if odds.probability is None else f"{odds.klass} ({p_text(odds.probability)})"

@@ -266,6 +266,8 @@ def _metrics(r: StrategyResult) -> list[str]:
     K = RequirementKind
     lines += ["From the schedule of the DAG, on the [assumptions](#assumptions) above; a figure the plan has a "
               "requirement on is in that requirement's unit.", ""]
+    if (few := r.figures_requests_text) is not None:      # E402: one request's figures, not the deployment's
+        lines += [f"**{few[0].upper()}{few[1:]}.**", ""]
 
     def throughput(name: str, kind: RequirementKind, value: float) -> list[str]:
         return [name, metric_text(plan, kind, value), metric_text(plan, kind, value / g, per_gpu=True)]

@@ -240,6 +240,7 @@ def report_json(result: StrategyResult) -> dict[str, Any]:
             "model": memory_totals(result),
         },
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
+        "metrics_at_requests": result.figures_requests,
         "serving": pools_json(result) if result.pooled is not None else serving_json(*result.running),
         "speculative": speculative_json(result),
         "eplb": eplb_json(result),

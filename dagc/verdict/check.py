@@ -128,6 +128,29 @@ class StrategyResult:
         return not has_errors(self.diagnostics)
 
     @property
+    def figures_requests(self) -> int | None:
+        """The requests in flight a strategy with errors was priced at, when fewer than the plan's batch: E402's
+        strategy holds none of the batch's KV cache beside its weights, so dagc schedules one request
+        (`metrics.concurrency_effective`) and its figures are that one request's, not the deployment's — what the
+        terminal, report.md and report.json (`metrics_at_requests`) label them as. None for a valid strategy (W520
+        says its own), a disaggregated one, and figures at the plan's batch."""
+        m = self.metrics
+        if self.valid or m is None or self.pooled is not None or m.concurrency_effective is None:
+            return None
+        return m.concurrency_effective if m.concurrency_effective < self.plan.workload.batch else None
+
+    @property
+    def figures_requests_text(self) -> str | None:
+        """`figures_requests` in words, as the terminal's metrics table and report.md's Metrics say it."""
+        few = self.figures_requests
+        if few is None:
+            return None
+        whose = "one request's" if few == 1 else f"{few:,} requests'"
+        return (f"{whose} figures, not the deployment's: the strategy has errors, so dagc priced {few:,} "
+                f"request{'s' if few > 1 else ''} in flight, not the plan's batch of {self.plan.workload.batch:,}; "
+                "no requirement is judged on them")
+
+    @property
     def gpus_used(self) -> int | None:
         """The GPUs the strategy uses: its layout's, or a disaggregated strategy's pools' together."""
         if self.pooled is not None:
