@@ -82,6 +82,17 @@ def _instances(k: float, role: str) -> str:
     return f"{_ratio(k)} {role} instance{'' if k == 1 else 's'}"
 
 
+def rank_word(adp: int, dp: int) -> str:
+    """Where one share of the requests in flight runs: a replica when the strategy's replicas have no attention
+    DP (`dp 2 < tp 8 >`: 64 of 128 per replica, each served by one TP group), else an attention-DP rank.
+
+    Example:
+        >>> rank_word(8, 1), rank_word(1, 2), rank_word(1, 1)
+        ('per attention-DP rank', 'per replica', 'per attention-DP rank')
+    """
+    return "per replica" if adp == 1 and dp > 1 else "per attention-DP rank"
+
+
 def inflight_summary(r: StrategyResult) -> list[str]:
     """The summary's line on the mode: what the figures mean (steady state, no queueing) and the
     shares they rest on."""
@@ -96,7 +107,7 @@ def inflight_summary(r: StrategyResult) -> list[str]:
     how = "chunked prefill" if w.chunked_prefill else "whole prompts, chunked prefill off"
     line = (f"- **Served in flight** (continuous batching with {how}, `chunk = {w.chunk_tokens:,}` tokens "
             f"per step): the figures are the steady state with {count_text(w.batch, 'request')} in flight{admitted}, "
-            f"{s.requests_per_rank:,} per attention-DP rank; {_pct(s.share)} of a rank's steps carry "
+            f"{s.requests_per_rank:,} {rank_word(lay.adp, lay.dp)}; {_pct(s.share)} of a rank's steps carry "
             f"a chunk of {s.chunk_prompt_tokens:,} prompt tokens (f), {_pct(s.group_share)} of the "
             f"steps of a group of {s.group} attention-DP "
             f"rank{'s' if s.group != 1 else ''} that meet in every all-to-all (f_g)")

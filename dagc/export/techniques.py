@@ -16,7 +16,7 @@ from ..jsontypes import JSON
 from ..plan.workload import Requirement
 from ..serve.price import TokenCost
 from ..serve.speculative import SpeculativeFigures
-from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
+from ..units import Dimension, count_text, format_figure, format_in_unit, format_si, lookup
 from ..verdict.check import TRAFFIC_NOT_SIMULATED, StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
 from ..verdict.verdict import requirement_value_text
@@ -47,8 +47,9 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
         given = (f"acceptance {spec['acceptance']:g}" if spec["acceptance"] is not None
                  else f"accept length {spec['accept_length']:g}")
         share = f", the draft {spec['draft_share'] * 100:.1f} % of it" if spec["draft_share"] is not None else ""
-        out.append(("Speculative decoding", f"{spec['method']} drafting {spec['tokens']} tokens ({given}): a decode "
-                    f"step verifies {spec['verify_positions']} positions per request and emits "
+        drafted = count_text(spec["tokens"], "token")
+        out.append(("Speculative decoding", f"{spec['method']} drafting {drafted} ({given}): a decode step "
+                    f"verifies {spec['verify_positions']} positions per request and emits "
                     f"{spec['tokens_per_step']:.2f} tokens on average; a step takes "
                     f"{format_si(spec['step_s'], Dimension.TIME)} on average (TPOT × the tokens it emits: in flight, "
                     f"the decode and mixed steps together){share}; TPOT is the step over the tokens it emits."))

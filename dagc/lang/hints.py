@@ -107,6 +107,8 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
         'no built-in GPU is that one: `a100-80g` is an A100 with 80 GiB (the SXM module); describe it as \
 `gpu "a100-40gb" { memory = …  flops = …  hbm = … }`'
     """
+    if (meant := nearest(re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", name), presets)) not in (None, nearest(name, presets)):
+        return f"did you mean `{meant}`? (the digit 0 written as the letter O)"     # `h20O`, `H1OO`
     written = GpuName.parse(name)
     same_model = {key: GpuName.of_preset(gpu) for key, gpu in presets.items()
                   if written.model is not None and GpuName.of_preset(gpu).model == written.model}
