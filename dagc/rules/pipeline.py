@@ -34,7 +34,8 @@ def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
     layers, or a split of your own that weighs the stages' time (dense and MoE layers, the embedding
     and the LM head differ; `dagc search` tries such a split for its best pipelined candidates); for a
     split the plan writes that is already as even as any (`pp 2 [31, 30]` of 61 layers), that it is, and
-    the degrees that divide the layers, if any.
+    the degrees that divide the layers, if any. A written split that is not one (E303: wrong sum, wrong count,
+    an empty stage) gets no W501: the default split dagc lays out in its place is not the plan's.
 
     Bad:
         strategy pp 4 < tp 2 >        # 30 layers: 8, 8, 7, 7
@@ -43,9 +44,10 @@ def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
         strategy pp 5 < tp 2 >        # 6 layers each, or accept the imbalance
         strategy pp 2 [18, 18] < tp 1 >
     """
-    counts = ctx.layout.layers_per_stage
-    if not counts:
-        return
+    counts, split = ctx.layout.layers_per_stage, ctx.strategy.pp_split
+    if not counts or (split is not None and (len(split) != ctx.strategy.pp or sum(split) != ctx.plan.model.layers
+                                             or min(split) < 1)):
+        return       # a written split that is not one (E303 says how to fix it): not the default split's balance
     lo, hi = min(counts), max(counts)
     if lo > 0 and hi != lo:
         yield diag("W501", Severity.WARNING,

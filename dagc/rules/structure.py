@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..diagnostics import Diagnostic, Severity, code
 from ..layout.shards import kv_heads_fit
+from ..layout.stages import default_split
 from ..plan.model import Model
+from ..units import count_text
 from .base import RuleContext, diag, largest_divisor, make_rule
 
 __all__ = ["RULES"]
@@ -109,6 +111,11 @@ def check_tp_heads(ctx: RuleContext) -> Iterator[Diagnostic]:
 def check_pp(ctx: RuleContext) -> Iterator[Diagnostic]:
     """pp must not exceed the layers; an explicit split must sum to them with no empty stage.
 
+    The hints suggest only what passes the other rules: the most stages that both the layers allow and the
+    cluster's GPUs hold beside the strategy's replicas and stage group (E401), and for a split that sums wrong,
+    the layers to add or take and the most even split (W501 then says nothing of the default split dagc lays
+    out in its place).
+
     Bad:
         strategy pp 4 [8, 8, 8, 6] < tp 2 >     # 32 layers, the split sums to 30
         strategy pp 64                          # 32 layers
@@ -118,7 +125,7 @@ def check_pp(ctx: RuleContext) -> Iterator[Diagnostic]:
     m, s = ctx.plan.model, ctx.strategy
     if s.pp > m.layers:
         yield diag("E303", Severity.ERROR, f"pp {s.pp} is more stages than the {m.layers} layers",
-                   s.span_of("pp"), f"use pp {m.layers} at most")
+                   s.span_of("pp"), _fewer_stages(ctx))
     split = s.pp_split
     if split is None:
         return
@@ -130,8 +137,32 @@ def check_pp(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield diag("E303", Severity.ERROR, "the split has an empty stage (every stage needs at least one layer)",
                    span, "give every stage at least one layer, or use fewer stages")
     elif sum(split) != m.layers:
+        short, even = m.layers - sum(split), ", ".join(map(str, default_split(m.layers, s.pp)))
         yield diag("E303", Severity.ERROR, f"the split sums to {sum(split)} layers; the model has {m.layers}",
-                   span, f"adjust the counts by {m.layers - sum(split):+d} layers")
+                   span, f"{'add' if short > 0 else 'take'} {count_text(abs(short), 'layer')} "
+                   f"{'to' if short > 0 else 'from'} the counts: `[{even}]` is the most even split of {m.layers} "
+                   f"layers over {s.pp} stages")
+
+
+def _fewer_stages(ctx: RuleContext) -> str:
+    """E303's hint for more stages than layers: the most stages that both the layers allow and the cluster's GPUs
+    hold beside the strategy's replicas and stage group (E401), so that the hint passes both.
+
+    Example:
+        >>> from types import SimpleNamespace as N
+        >>> ctx = N(plan=N(model=N(layers=48), cluster=N(gpus=8)), layout=N(dp=1, group_size=1))
+        >>> _fewer_stages(ctx)
+        'use pp 8 at most: the 8 GPUs hold 8 stages of 1 GPU (the model has 48 layers)'
+    """
+    layers, gpus, lay = ctx.plan.model.layers, ctx.plan.cluster.gpus, ctx.layout
+    held = gpus // (lay.dp * lay.group_size)
+    if held >= layers:
+        return f"use pp {layers} at most"
+    if held < 1:
+        return "use fewer stages, and a smaller stage group or fewer replicas: the strategy does not fit the GPUs"
+    return (f"use pp {held} at most: the {gpus:,} GPUs hold {held:,} stage{'s' if held > 1 else ''} of "
+            f"{count_text(lay.group_size, 'GPU')}{f' in each of {lay.dp} replicas' if lay.dp > 1 else ''} "
+            f"(the model has {layers} layers)")
 
 
 def check_experts_exist(ctx: RuleContext) -> Iterator[Diagnostic]:
