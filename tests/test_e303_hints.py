@@ -42,3 +42,12 @@ def test_more_stages_than_layers_suggests_what_the_gpus_hold():
     assert not {"E303", "E401"} & {d.code for d in _diags(QWEN, "pp 8")}
     (e,) = [d for d in _diags(QWEN.replace("gpus = 8 ", "gpus = 64 "), "pp 64") if d.code == "E303"]
     assert e.hint == "use pp 48 at most"
+
+
+def test_the_memory_table_says_whose_split_it_shows(tmp_path):
+    from conftest import run_dagc
+
+    (tmp_path / "p.moe").write_text(DSV3.replace("STRATEGY", "pp 2 [30, 30] < tp 8 >"))
+    out = run_dagc("check", "p.moe", "--no-search", cwd=tmp_path).stdout
+    assert ("per-rank memory by stage (GPU h200, 140.40 GiB (143,771 MiB); dagc's split [31, 30], the written "
+            "[30, 30] being none (E303))") in out

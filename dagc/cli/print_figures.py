@@ -55,8 +55,12 @@ def print_memory_table(console: Console, r: StrategyResult) -> None:
                      format_bytes(s.total_bytes),
                      near_text(r.plan, RequirementKind.MEMORY, s.fraction, format_percent(s.fraction))))
         styles.append("red" if not s.fits and console.is_terminal else None)
+    written = r.strategy.pp_split if r.strategy is not None else None
+    laid = tuple(lay.layers_per_stage)
+    instead = f"; dagc's split {list(laid)}, the written {list(written)} being none (E303)" \
+        if written is not None and tuple(written) != laid else ""
     print_fitted(console, shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
-                                f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)})"),
+                                f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)}{instead})"),
                  MEMORY_COLUMNS, rows, styles, caption=shown(words) if words else None, caption_justify="left")
 
 
