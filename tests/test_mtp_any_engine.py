@@ -53,7 +53,7 @@ def test_cli_check_and_search_without_an_engine(tmp_path):
     assert proc.returncode != 0
     assert "p.moe:4:17: error[E706]: " in proc.stdout and "help: " + E706_HINT in proc.stdout
     assert "verdict: correct: no" in proc.stdout
-    assert ("candidates evaluated): no engine dagc launches starts any of them (E706)") in proc.stdout
+    assert ("candidates evaluated): no engine dagc starts any of them (E706)") in proc.stdout
     proc = run_dagc("search", "p.moe", cwd=tmp_path)
     assert proc.returncode == 3 and proc.stdout == ""
     assert proc.stderr.rstrip().endswith("error: p.moe: 1 error; no engine dagc launches starts any of its "

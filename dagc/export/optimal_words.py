@@ -91,7 +91,7 @@ def _plan_refused(result: StrategyResult) -> str:
     """Why no candidate is legal when the plan's engine refuses the plan whatever the strategy (E706, E728, E729:
     `dagc.launch.engine_check.plan_refusals`), from the codes among `result`'s diagnostics; '' otherwise."""
     codes = sorted({d.code for d in result.diagnostics} & PLAN_CODES)
-    who = "the plan's engine starts none" if engine_chosen(result.plan) else "no engine dagc launches starts any"
+    who = "the plan's engine starts none" if codes and engine_chosen(result.plan) else "no engine dagc starts any"
     return f": {who} of them ({', '.join(codes)})" if codes else ""
 
 

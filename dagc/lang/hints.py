@@ -107,8 +107,9 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
         'no built-in GPU is that one: `a100-80g` is an A100 with 80 GiB (the SXM module); describe it as \
 `gpu "a100-40gb" { memory = …  flops = …  hbm = … }`'
     """
+    fleet_only = "; a fleet sweeps built-in GPUs only"      # a fleet's GPU types are presets
     if (meant := nearest(re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", name), presets)) not in (None, nearest(name, presets)):
-        return f"did you mean `{meant}`? (the digit 0 written as the letter O)"     # `h20O`, `H1OO`
+        return f"did you mean `{meant}`? (the digit 0 written as the letter O){'' if describe else fleet_only}"
     written = GpuName.parse(name)
     same_model = {key: GpuName.of_preset(gpu) for key, gpu in presets.items()
                   if written.model is not None and GpuName.of_preset(gpu).model == written.model}
@@ -117,8 +118,7 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
             and (written.memory_gb is None or _same_memory(written.memory_gb, presets[key].memory_bytes))]
     if len(same) == 1:
         return f"did you mean `{same[0]}`? ({_form_words(same_model[same[0]].form)})"
-    custom = (f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`' if describe else
-              "a fleet sweeps built-in GPUs only")
+    custom = f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`' if describe else fleet_only[2:]
     if same_model:
         others = ", ".join(f"`{key}` is {_a(p.model)} with {presets[key].memory_bytes / 2**30:.0f} GiB "
                            f"({_form_words(p.form)})" for key, p in same_model.items())
