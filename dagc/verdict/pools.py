@@ -21,7 +21,7 @@ from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
 from ..rules.engine import calibration_range
 from ..rules.pipeline import decode_pool_split
-from ..rules.requirements import memory_above_gpu
+from ..rules.requirements import memory_above_gpu, memory_below_reserve
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
@@ -42,8 +42,8 @@ from .verdict import RequirementResult, Verdict, memory_figures, requirement_val
 __all__ = ["PoolResult", "PooledCheck", "check_pools", "memory_caps", "prefill_batch_of", "role_workload"]
 
 # What a pool's instance says that is the deployment's to say, once (`check_pools`): the GPUs it leaves unused, and a
-# memory requirement above the GPU's memory
-_DEPLOYMENT_CODES = frozenset({"W505", "W524"})
+# memory requirement above the GPU's memory or below its reserve
+_DEPLOYMENT_CODES = frozenset({"W505", "W524", "W527"})
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
+    diags += memory_below_reserve(plan)
     # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
     if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
         diags.append(far)
