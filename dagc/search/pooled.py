@@ -47,6 +47,7 @@ from ..verdict.pools import check_pools, memory_caps, prefill_batch_of, role_wor
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
 from .floor import floored_for
+from .kv_screen import kv_refused
 from .pairs import Entry, Instance, Pair, PooledCounts, Prefills, best_at_bounds, instance_of, weigh
 from .pooled_max import MAX_POOL_PROBES, decode_pools_at_max
 from .result import Candidate
@@ -80,9 +81,10 @@ def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap
 
 
 def _instance(plan: Plan, s: Strategy, workload: Workload, timer: Timer) -> Instance | None:
-    """One instance's figures from the fast check, or None when a rule rejects it."""
+    """One instance's figures from the fast check, or None when a rule rejects it or the engine the plan chose would
+    not start it for want of KV cache (E732, `dagc.search.kv_screen`: `dagc launch` and `check` judge each pool)."""
     fc = fast_check(plan, s, workload, timer)
-    return None if isinstance(fc, Refused) else instance_of(fc, s, workload)
+    return None if isinstance(fc, Refused) or kv_refused(plan, s, workload, fc) else instance_of(fc, s, workload)
 
 
 def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCounts, late: Callable[[], bool]
