@@ -20,7 +20,7 @@ from ..plan.workload import Overlap, Workload
 from ..schedule.timer import Timer as _Timer
 from ..verdict.batch_max import fast_largest_batch, fast_largest_batch_bounded
 from ..verdict.fastcheck import Refused, fast_check
-from ..verdict.verdict import RequirementResult
+from ..verdict.verdict import MemoryFigures, RequirementResult
 from .bar import Bar
 from .bound import Pruner
 from .floor import floored_for
@@ -71,6 +71,7 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
     c = Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=metrics,
                   meets_requirements=fc.meets_requirements, score=OBJECTIVES[objective].score_of(metrics, gpus),
                   memory_fraction=fc.memory.worst.fraction, binding=binding_of(fc.requirements, workload),
+                  memory_figures=MemoryFigures.of(fc.memory),
                   batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
     return floored_for(c, plan)       # short of the plan's traffic: misses the ranking reads
 

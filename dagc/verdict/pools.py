@@ -37,7 +37,7 @@ from ..units import Dimension, count_text, format_si
 from .analyse import Analysis, analyse
 from .batch_max import choose_batch, decode_pool_plan
 from .steady import InstanceMetrics, SteadyMetrics, steady_metrics
-from .verdict import RequirementResult, Verdict, memory_figures, requirement_value, verdict
+from .verdict import MemoryFigures, RequirementResult, Verdict, fuller, requirement_value, verdict
 
 __all__ = ["PoolResult", "PooledCheck", "check_pools", "memory_caps", "prefill_batch_of", "role_workload"]
 
@@ -232,7 +232,8 @@ def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: Ste
                   ) -> tuple[RequirementResult, ...]:
     """The plan's requirements on the deployment: its figures, both pools' GPUs, and the fuller pool's
     memory."""
-    mems = [r.analysis.memory for r in results if r.analysis.memory is not None]
-    fuller = max(mems, key=lambda m: m.worst.fraction) if len(mems) == len(results) and mems else None
-    return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, *memory_figures(req, fuller)))
+    mems = [MemoryFigures.of(r.analysis.memory) for r in results if r.analysis.memory is not None]
+    full = fuller(mems) if len(mems) == len(results) else None
+    return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, *(full.judged(req) if full else
+                                                                                (None, None))))
                  for req in plan.requirements)
