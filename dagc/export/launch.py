@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..launch.engines import launch_result
+from ..launch.file_names import STEM_HASH, STEM_MAX
 from ..launch.launch import OWN_HEADER_END, GeneratedFile, Launch, shown_commands
 from ..launch.scripts import SHEBANG, command_scripts
 from ..verdict.check import StrategyResult
@@ -111,10 +112,12 @@ def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = N
     out_dir = Path(out_dir)
     existing_directory(out_dir)
     texts: dict[str, str] = {}
-    for f in files_of(launches, str((here if here is not None else Path.cwd()).absolute())):
-        if texts.setdefault(f.name, f.text) != f.text:
-            raise OutputError(out_dir / f.name, "two strategies would write different files under this name; "
-                              "give them distinct names")
+    owners: dict[str, str] = {}
+    for x in launches:
+        for f in files_of([x], str((here if here is not None else Path.cwd()).absolute())):
+            if texts.setdefault(f.name, f.text) != f.text:
+                raise OutputError(out_dir / f.name, _clash(owners[f.name], x.strategy))
+            owners.setdefault(f.name, x.strategy)
     for name, text in texts.items():
         path = out_dir / name
         check_target(path)
@@ -129,6 +132,15 @@ def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = N
     written = [write_text_atomic(out_dir / name, with_digest(text), executable=name.endswith(".sh"))
                for name, text in texts.items()]
     return written, tidy(out_dir, texts, launch_file_kind, {x.engine for x in launches})
+
+
+def _clash(first: str, second: str) -> str:
+    """Why two strategies' launches cannot both be written: the name of a file of each is the same."""
+    return (f"strategies `{first}` and `{second}` would both write a different file under this name: a launch file's "
+            "name keeps of a strategy's name (or text) only its letters, digits, `_` and `-` (anything else becomes "
+            f"`-`; a name over {STEM_MAX} characters is cut and ends with {STEM_HASH} hex digits of a hash of the "
+            "whole name), and there the two read the same; rename one so that they differ in those characters, or "
+            "launch them one at a time into different directories (`--strategy NAME -o DIR`)")
 
 
 def _engine_md(x: Launch) -> list[str]:
