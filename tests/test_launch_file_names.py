@@ -47,6 +47,6 @@ def test_two_strategies_whose_names_read_the_same_in_a_file_name_are_both_named(
         write_files(launches, tmp_path)
     text = str(e.value)
     assert "sglang-tp-2-ep-8-1-node0.sh" in text
-    assert "strategies `tp 2 ; ep 8` and `tp-2-ep-8` would both write a different file under this name" in text
+    assert "strategies `tp 2 ; ep 8` and `tp-2-ep-8` would write different files under this name" in text
     assert "rename one so that they differ in those characters" in text
     assert list(tmp_path.iterdir()) == []

@@ -136,7 +136,7 @@ def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = N
 
 def _clash(first: str, second: str) -> str:
     """Why two strategies' launches cannot both be written: the name of a file of each is the same."""
-    return (f"strategies `{first}` and `{second}` would both write a different file under this name: a launch file's "
+    return (f"strategies `{first}` and `{second}` would write different files under this name: a launch file's "
             "name keeps of a strategy's name (or text) only its letters, digits, `_` and `-` (anything else becomes "
             f"`-`; a name over {STEM_MAX} characters is cut and ends with {STEM_HASH} hex digits of a hash of the "
             "whole name), and there the two read the same; rename one so that they differ in those characters, or "
