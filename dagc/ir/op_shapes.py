@@ -269,7 +269,7 @@ class Shapes:
         return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=w.tokens, flops=w.flops, hbm_bytes=w.hbm,
                           comm_bytes=self.zero, act_bytes=w.act, tokens_total=float(w.tokens_total),
                           flops_total=float(w.flops_total), hbm_bytes_total=float(w.hbm.sum()), comm_bytes_total=0.0,
-                          out_bytes_total=float(np.sum(w.out)), peak_dtype=self.peak_dtype(r.peak), kernels=kernels,
+                          out_bytes_total=float(w.out.sum() if isinstance(w.out, np.ndarray) else w.out), peak_dtype=self.peak_dtype(r.peak), kernels=kernels,
                           requests=requests)
 
     # ----------------------------------------------------------- kernels

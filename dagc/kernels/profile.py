@@ -13,7 +13,7 @@ import enum
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Concatenate, ParamSpec
 
 import numpy as np
@@ -49,8 +49,12 @@ _MEMO_MAX = 1 << 16                # answers a profile remembers (the search ask
 _MEMO_MAX_ELEMENTS = 4096          # larger array arguments are computed afresh
 
 def _flat(*xs: ArrayLike) -> tuple[tuple[int, ...], list[Floats]]:
-    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in xs))
-    return arrays[0].shape, [a.reshape(-1) for a in arrays]
+    arrays: Sequence[Floats] = [np.asarray(x, dtype=np.float64) for x in xs]
+    shape = arrays[0].shape
+    if any(a.shape != shape for a in arrays):   # of one shape (the usual query) they are as `broadcast_arrays` gives
+        arrays = np.broadcast_arrays(*arrays)
+        shape = arrays[0].shape
+    return shape, [a.reshape(-1) for a in arrays]
 
 
 def _key(arg: object) -> Hashable:
@@ -96,7 +100,8 @@ def _logs(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 def _shape_logs(lower: bool, *coords: Floats) -> Floats:
     """`_logs` of the shape coordinates, one row per query; an empty array for a `lower` query, whose
     roofline reads no measured shape."""
-    return np.empty((0, 0)) if lower else _logs(np.stack(coords, axis=1))
+    # `np.stack(coords, axis=1)`, the same array (C-ordered) made with less of numpy's overhead: a query is a row or two
+    return np.empty((0, 0)) if lower else _logs(np.array(coords, dtype=np.float64).T.copy())
 
 
 def _out(shape: tuple[int, ...], t: Floats) -> Seconds:
