@@ -266,11 +266,11 @@ class Shapes:
 
     def compute(self, r: Recipe, w: Work, kernels: tuple[Kernel, ...], requests: float = 0.0) -> OpTemplate:
         """A compute op's template; `requests`: the embedding's (`OpTemplate.requests`)."""
+        out = float(w.out.sum() if isinstance(w.out, np.ndarray) else w.out)
         return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=w.tokens, flops=w.flops, hbm_bytes=w.hbm,
                           comm_bytes=self.zero, act_bytes=w.act, tokens_total=float(w.tokens_total),
                           flops_total=float(w.flops_total), hbm_bytes_total=float(w.hbm.sum()), comm_bytes_total=0.0,
-                          out_bytes_total=float(w.out.sum() if isinstance(w.out, np.ndarray) else w.out), peak_dtype=self.peak_dtype(r.peak), kernels=kernels,
-                          requests=requests)
+                          out_bytes_total=out, peak_dtype=self.peak_dtype(r.peak), kernels=kernels, requests=requests)
 
     # ----------------------------------------------------------- kernels
     def vec(self, x: Figure) -> Vec:
