@@ -1,7 +1,8 @@
 """Field schemas of the plan language and name suggestions (used by `dagc.lang.lower`).
 
-Input: nothing (tables). Output: `Field` specs per block — kind, dimension, range —
-and `nearest`, the "did you mean" helper behind every E101.
+Input: nothing (tables). Output: `Field` specs per block — kind, dimension, range —, `FieldValue`, the
+types a field's value is read as, and `nearest`, the "did you mean" helper behind every E101 (`elsewhere`: the
+block a field written in the wrong one belongs to).
 """
 
 from __future__ import annotations
