@@ -30,6 +30,17 @@ def test_the_engine_stays_when_the_rows_differ_by_it():
     assert sum(widths) + 3 * len(kept) + 1 <= 120
 
 
-def test_one_engine_keeps_the_usual_priorities():
-    same = [row[:2] + ("sglang@0.5.23",) + row[3:] for row in ROWS]
-    assert [c.rank for c in fleet_columns(same) if c.header == "engine"] == [2]
+def test_one_engine_is_the_first_column_left_out():
+    # every row the same engine (the best's line names it): at 80 columns it was kept before the strategy's words
+    # were given room, and `tp 4 ; ep 4 with microbatches 1 overlap none` took four lines of 15 characters
+    same = [("1", "4 x h100-sxm", "trtllm@1.2.0", STRATEGY.format(4, 4), "4", "1", "4", "72.31 ms", "21.68 ms",
+             "$0.5404", "$0.5404", "$9.96/h", "ttft_p99 <= 2 s")]
+    cols = fleet_columns(same)
+    assert [c.rank for c in cols if c.header == "engine"] == [4]
+    kept, widths = fit_widths(80, cols, same)
+    headers = [cols[k].header for k in kept]
+    assert headers == ["#", "cluster", "strategy", "GPUs", "goodput req/s", "per Mtok", "rent"]
+    # the room the engine's 12 characters and their border held goes to the strategy: 15 → 20 characters, three
+    # lines ("tp 4 ; ep 4 with", "microbatches 1", "overlap none")
+    assert widths[headers.index("strategy")] == 20
+    assert sum(widths) + 3 * len(kept) + 1 == 80

@@ -45,9 +45,10 @@ _COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("en
 def fleet_columns(rows: Sequence[Sequence[str]]) -> tuple[Col, ...]:
     """The ranking's columns for `rows`: with more than one engine among them the engine is as important as the
     cluster (never left out, the cluster's cell wrapping first so that the strategy stays whole), else rows that
-    differ only by engine would read the same."""
+    differ only by engine would read the same; with one, the least important (the first left out: every row says
+    the same, and the best's line names it), so that a narrow terminal keeps the strategy on fewer lines."""
     if len({row[2] for row in rows}) <= 1:
-        return _COLUMNS
+        return tuple(replace(c, rank=4) if c.header == "engine" else c for c in _COLUMNS)
     return tuple(replace(c, rank=0) if c.header == "engine" else replace(c, whole=False) if c.header == "cluster"
                  else c for c in _COLUMNS)
 

@@ -62,7 +62,8 @@ def hopper_expert_scale(c: Cluster) -> float:
         1.0
     """
     gpu, k = c.gpu, c.kernels
-    builtin = k is None or (k.name in profile_names() and k is builtin_profile(k.name))
+    # equal by digest: a worker process's copy (the plan pickled) is the built-in profile too
+    builtin = k is None or (k.name in profile_names() and k == builtin_profile(k.name))
     hopper = gpu.flops_8bit is not None and gpu.flops_4bit is None and nearest_profile(gpu).name in _HOPPER_PROFILES
     return c.engine.terms.hopper_expert_time_scale if builtin and hopper else 1.0
 

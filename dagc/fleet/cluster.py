@@ -28,7 +28,7 @@ from ..launch.engine_check import plan_refusals
 from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..schedule.timer import shared_timer
-from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events
+from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events, with_capacity
 from ..search.search import SearchOptions, search
 from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
@@ -132,14 +132,23 @@ def _pick(plan: Plan, at: RankedAtRate, rate: float) -> tuple[AtRate, Carry]:
     requirement on it is judged again as the capacity judges a rate (`dagc.verdict.under_load.capacity`):
     `capacity_requests` requests arriving at `rate`, meeting every requirement without overloading it."""
     rejected, first_missed, n = 0, None, None
+    # the traffic the ranking ran at the rate: the plan's, else `search --rate`'s default arrivals (a workload
+    # without traffic, its rate the fleet's)
+    traffic = at.traffic
     for a in at.ranked:
-        if not a.candidate.meets_requirements:
+        if not a.candidate.meets_requirements or not a.load.carries_traffic:
             continue
-        # the traffic the ranking ran at the rate: the plan's, else `search --rate`'s default arrivals (a
-        # workload without traffic, its rate the fleet's)
-        traffic = at.traffic
         if queues(plan, a.candidate.batch, traffic):
-            return a, Carry(n, rejected)
+            # a run that keeps pace may still lie above its capacity, which `dagc check` judges: the ranking
+            # judged its first few so (`dagc.search.at_rate._verified`), not necessarily this one
+            judged = with_capacity(plan.model_copy(update={"workload": plan.workload.model_copy(
+                update={"traffic": traffic})}), a, plan.objective)
+            why = _short_of(judged, rate)
+            if why is None and judged is not None:
+                return judged, Carry(n, rejected)
+            rejected += 1
+            first_missed = first_missed or (judged or a, why or "")
+            continue
         n = capacity_requests(traffic)
         long = traffic.at_rate(rate).model_copy(update={"requests": n})
         r = check_candidate(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": long})}),
@@ -152,6 +161,21 @@ def _pick(plan: Plan, at: RankedAtRate, rate: float) -> tuple[AtRate, Carry]:
     if first_missed is not None:
         return first_missed[0], Carry(n, rejected, first_missed[1])
     return at.ranked[0], Carry()
+
+
+def _short_of(judged: AtRate | None, rate: float) -> str | None:
+    """Why a run judged with its capacity (`with_capacity`) does not carry `rate` and meet every requirement, as
+    `dagc check` says it; None when it does."""
+    head = f"does not carry {rate:,.10g} requests/s"
+    if judged is None:
+        return f"{head}: not simulated"
+    if not judged.load.carries_traffic:
+        because = f": {judged.load.not_carried_because}" if judged.load.not_carried_because else ""
+        return f"{head}{because}{cap_binds(judged.load.binding, rate)}"
+    if not judged.candidate.meets_requirements:
+        missed = [q.requirement.text for q in judged.requirements if q.met is not True]
+        return f"misses {', '.join(missed)}" if missed else "misses a requirement"
+    return None
 
 
 def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:

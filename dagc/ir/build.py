@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from ..layout.layout import Layout
+from ..layout.layout import Layout, rank_figures
 from ..layout.speculative import draft_layer_dense, draft_model, draft_passes, without_speculation
 from ..plan.engines import EngineTerms
 from ..plan.model import Model
@@ -125,9 +125,10 @@ class _Builder:
             return head
         lay, dag, stage, j = self.layout, self.dag, on.stage, on.mb
         key = ("draft", tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node)
-        drafted = draft_model(self.model, self.workload)        # EAGLE's dense layer: its own FFN
+        drafted = draft_model(self.model, self.workload)        # EAGLE's: its own FFN, attention and LM head
         if key not in self.shapes:
-            self.shapes[key] = OpShapes(drafted, without_speculation(self.workload), lay, self.dims,
+            dims = self.dims if drafted is self.model else rank_figures(drafted, lay.tp, lay.cp, lay.sp)[1]
+            self.shapes[key] = OpShapes(drafted, without_speculation(self.workload), lay, dims,
                                         StagePass(Phase.DECODE, self.reqs[j], stage), engine=self.engine)
         s = self.shapes[key]
         ops, outputs = layer_ops(lay, drafted, draft_layer_dense(self.model, self.workload))

@@ -59,7 +59,7 @@ def qkv(s: Shapes, r: Recipe) -> OpTemplate:
 
 
 def qkv_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.d.tp
+    return s.t_key, s.T, s.d.tp, s.m.heads, s.m.kv_heads, s.m.attention       # the model's, or an EAGLE draft's
 
 def attention(s: Shapes, r: Recipe) -> OpTemplate:
     """A layer's attention; with windowed layers (`model.window`), the model's mean over its full and
@@ -124,7 +124,7 @@ def attention_fixed_kernels(s: Shapes) -> tuple[tuple[Kernel, ...], tuple[Kernel
 
 
 def attention_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.seq_key, s.T, s.R, s.d.tp, s.d.cp
+    return s.t_key, s.seq_key, s.T, s.R, s.d.tp, s.d.cp, s.m.heads, s.m.kv_heads, s.m.attention
 
 def _rope_kernels(s: Shapes) -> tuple[Kernel, ...]:
     """Rotary embedding of q and k, unfused (REFERENCE): per element 9 bf16 reads and writes, 13
@@ -194,7 +194,7 @@ def o_proj(s: Shapes, r: Recipe) -> OpTemplate:
 
 
 def o_proj_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.d.tp
+    return s.t_key, s.T, s.d.tp, s.m.heads, s.m.attention
 
 def tp_reduce(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
@@ -257,7 +257,7 @@ def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
 
 
 def lm_head_reads(s: Shapes) -> Hashable:
-    return s.seq_key, s.R, s.d.tp, s.d.cp
+    return s.seq_key, s.R, s.d.tp, s.d.cp, s.m.vocab            # the model's vocabulary, or an EAGLE draft's
 
 def send(s: Shapes, r: Recipe) -> OpTemplate:
     t = s.t / s.d.tp if s.d.sp else s.t

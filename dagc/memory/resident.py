@@ -19,7 +19,7 @@ from ..ir.ops import Op
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
 from ..layout.shards import RankShards, StageCount, kv_bytes_per_token_layer
-from ..layout.speculative import DraftLayer, draft_layer
+from ..layout.speculative import DraftLayer, draft_layer, eagle_params_per_rank
 from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
 from ..plan.model import Model
@@ -173,7 +173,8 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
     kind in order: what a layout's degrees and stages alone decide — its ranks' share of a layer (`shards`, of
     its tp) and each stage's layers by kind (`counts`, `dagc.layout.shards.StageCounts`). `draft`: speculative
     decoding's draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense with its own FFN, or MoE;
-    its weights, and its KV cache as a full-attention layer's), or None. `redundant`: extra expert slots per
+    an EAGLE draft's own attention, LM head and fc, `eagle_params_per_rank`; its weights, and its KV cache as a
+    full-attention layer of the model's), or None. `redundant`: extra expert slots per
     MoE layer (`with redundant R`), each a whole expert's weights."""
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h, tp = model.hidden, shards.tp
@@ -188,10 +189,13 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
     for s, (n_dense, n_moe, windowed) in enumerate(counts):
         n = n_dense + n_moe
         first, last = s == 0, s == last_stage
-        draft_pr = 0.0
+        draft_pr = draft_attention = draft_head = draft_fc = 0.0
         if last and draft is not None:            # the draft layer: one more layer of its kind, a dense one its own FFN
             n, n_dense, n_moe = n + 1, n_dense + draft.dense, n_moe + (not draft.dense)
             draft_pr = ffn_params(model, draft.ffn) / tp - dense_pr if draft.dense else 0.0
+            if draft.eagle is not None:           # an EAGLE draft's own attention (for the model's), LM head and fc
+                attention, draft_head, draft_fc = eagle_params_per_rank(model, draft.eagle, tp)
+                draft_attention = attention - attn_pr
         key = (n, n_dense, first, last, windowed)
         kinds.append(key)
         if key in figures:
@@ -200,15 +204,15 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
         head = 0.0
         if last and not (model.tied and first):
             head = emb / tp
-        replicated = n * 2 * h + n_moe * router + (h if last else 0)
+        replicated = n * 2 * h + n_moe * router + (h if last else 0) + draft_fc
         figures[key] = dict(
-            attention_bytes=n * attn_pr * wbytes,
+            attention_bytes=(n * attn_pr + draft_attention) * wbytes,
             routed_expert_bytes=n_moe * expert_pr * ebytes,
             shared_expert_bytes=n_moe * shared_pr * ebytes,
             dense_ffn_bytes=(n_dense * dense_pr + draft_pr) * wbytes,
             replicated_bytes=replicated * wbytes,
             embedding_bytes=embed * wbytes,
-            lm_head_bytes=head * wbytes,
+            lm_head_bytes=(head + draft_head) * wbytes,
         )
     return figures, kinds
 

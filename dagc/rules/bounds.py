@@ -209,11 +209,12 @@ def _draft_work(model: Model, batch: int, dp: int, workload: Workload) -> tuple[
     passes = draft_passes(workload)
     if not passes:
         return 0.0, 0.0
-    e, attention, head = model.moe, attention_params(model), embedding_params(model)
+    drafted = draft_model(model, workload)     # an EAGLE draft's own attention, FFN and LM head; MTP's the model's
+    e, attention, head = model.moe, attention_params(drafted), embedding_params(drafted)
     ffn: float
     read: float
     if draft_layer_dense(model, workload):
-        ffn = read = dense_layer_params(draft_model(model, workload))       # an EAGLE draft's: its own FFN
+        ffn = read = dense_layer_params(drafted)
     else:
         ffn = moe_layer_active_params(model)
         read = (expected_distinct_experts(e.experts, e.top_k, batch / dp) * ffn_params(model, e.ffn)

@@ -105,8 +105,9 @@ class Timer:
 
     def _draft(self, workload: Workload, lay: Layout, req: Requests, stage: int) -> float:
         """Speculative decoding's draft passes after a decode step (`dagc.layout.speculative`), as the DAG
-        builder appends them to the last stage: each a layer of the draft's kind (an EAGLE draft's dense layer
-        with its own FFN, `draft_model`), the final norm and the LM head, on one position per request, in turn."""
+        builder appends them to the last stage: each a layer of the draft's kind (an EAGLE draft's dense layer with
+        its own FFN and attention, on its own per-rank dimensions, `draft_model`), the final norm and the LM head
+        (an EAGLE draft's own), on one position per request, in turn."""
         one, dense = without_speculation(workload), draft_layer_dense(self.plan.model, workload)
         drafted = draft_model(self.plan.model, workload)
         shapes = self.core.shapes(one, lay, Phase.DECODE, req, stage, model=drafted)

@@ -24,7 +24,7 @@ from ..ir.dag import Kernel, OpTemplate, Phase, StagePass
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import phase_chunk
 from ..ir.ops import LayerOp, Layers, Op, OpShapes
-from ..layout.layout import Layout
+from ..layout.layout import Layout, rank_figures
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
 from ..plan.model import Model
@@ -201,8 +201,10 @@ class TimerCore:
     def shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
                chunk: int | None = None, model: Model | None = None) -> OpShapes:
         # the layout's own per-rank dimensions (a search candidate's sketch holds them too, made of its degrees);
-        # `model`: another model's ops on them (an EAGLE draft's dense layer, `dagc.layout.speculative.draft_model`)
-        return OpShapes(model or self.plan.model, workload, lay, lay.dims,
+        # `model`: another model's ops (an EAGLE draft's layer and LM head, `dagc.layout.speculative.draft_model`),
+        # on its own per-rank dimensions at the layout's degrees
+        dims = lay.dims if model is None or model is self.plan.model else rank_figures(model, lay.tp, lay.cp, lay.sp)[1]
+        return OpShapes(model or self.plan.model, workload, lay, dims,
                         StagePass(phase, np.array(req), stage, chunk), self.plan.cluster.engine.terms)
 
     def op_figures(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:

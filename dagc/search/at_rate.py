@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
 
 __all__ = ["RATE_CANDIDATES", "SHOWN_DEFAULT", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events",
-           "replica_counts", "replicas_of", "shown_percentiles"]
+           "replica_counts", "replicas_of", "shown_percentiles", "with_capacity"]
 
 RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (beside its Pareto front)
 # goodputs per GPU this close (relative) to the best of their group are one within the runs' noise: ranked by headroom
@@ -270,6 +270,18 @@ def _at_rate(r: StrategyResult, c: Candidate, objective: str) -> AtRate:
                   odds=banded.requirements, goodput_band=None if goodput is None else (goodput.low, goodput.high))
 
 
+def with_capacity(trial: Plan, a: AtRate, objective: str) -> AtRate | None:
+    """Run `a` judged again as `dagc check` judges it on `trial` (the plan at the rate), its capacity bisected:
+    a run that keeps up but whose capacity lies below the rate does not carry it (`_tier` 2); `a` itself when
+    already so judged, None when the check rejects it or runs no load."""
+    if a.capacity_judged:
+        return a
+    r = check_candidate(trial, a.candidate, with_capacity=True)
+    if isinstance(r, str) or r.load is None:
+        return None
+    return replace(_at_rate(r, a.candidate, objective), capacity_judged=True)
+
+
 def _verified(trial: Plan, ranked: tuple[AtRate, ...], objective: str) -> tuple[AtRate, ...]:
     """The ranking with its first that meets every requirement and keeps up judged as `dagc check` judges it —
     its capacity bisected, which a run that keeps up but lies above its capacity does not carry — and, while
@@ -281,10 +293,9 @@ def _verified(trial: Plan, ranked: tuple[AtRate, ...], objective: str) -> tuple[
         if first is None:
             break
         done.add(first.candidate.text)
-        r = check_candidate(trial, first.candidate, with_capacity=True)
-        if isinstance(r, str) or r.load is None:
+        again = with_capacity(trial, first, objective)
+        if again is None:
             break
-        again = replace(_at_rate(r, first.candidate, objective), capacity_judged=True)
         ranked = _ranked([again if a is first else a for a in ranked])
         if _tier(again) == 0:
             break

@@ -1,0 +1,53 @@
+"""A fleet's pick carries the rate as `dagc check` judges it — its capacity included — and the same whether the
+clusters run in this process or in worker processes (plans cross to them pickled)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from dagc.cost.cost_model import hopper_expert_scale
+from dagc.fleet.cluster import answer_cluster
+from dagc.lang.load import load_plan_text, parse_strategy
+from dagc.verdict.check import check_strategy
+
+# Qwen3-30B-A3B on 2 H100s under TensorRT-LLM at 4 requests/s: its best strategies keep pace in a 200-request
+# run, but their capacities, bisected as `dagc check` bisects them, lie between 3.3 and 3.5 requests/s
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 2  gpu preset "h100-sxm"  engine = trtllm  price = 2.49 $/h }
+workload { batch = 32  prompt = 1024  generate = 256  serving = inflight  rate = 4 requests/s  requests = 200 }
+require { ttft_p99 <= 2 s  tpot_p90 <= 50 ms }
+strategy tp 1 ; ep 2
+"""
+
+
+def test_a_pick_below_its_capacity_does_not_meet_the_rate(tmp_path: Path) -> None:
+    plan = load_plan_text(PLAN, str(tmp_path / "plan.moe"))
+    answer = answer_cluster(plan, 4.0)
+    pick = answer["pick"]
+    # no strategy of the 2 GPUs carries it: the fleet says so of its pick, judged with its capacity as check does
+    assert answer["meets_requirements"] is False
+    assert pick["capacity_judged"] is True and pick["load"]["carries_traffic"] is False
+    assert answer["binding"].startswith("does not carry 4 requests/s: it keeps pace in this 200-request run, "
+                                        "but its capacity, 3.")
+    checked = check_strategy(plan, parse_strategy(pick["strategy"]))
+    assert checked.load is not None and checked.load.capacity_requests_per_s is not None
+    assert checked.load.capacity_requests_per_s < 4.0 and checked.verdict.meets_requirements is False
+    # the strategy `dagc fleet` used to pick (met every requirement in its 200-request run) lies below the rate
+    first = check_strategy(plan, parse_strategy("tp 1 ; ep 2"))
+    assert first.load is not None and first.load.capacity_requests_per_s is not None
+    assert first.load.capacity_requests_per_s < 4.0 and first.verdict.meets_requirements is False
+
+
+def test_a_pickled_plan_is_priced_as_the_plan(tmp_path: Path) -> None:
+    # a worker process (`--jobs`, `dagc fleet`'s lanes, Ray) gets the plan pickled: its built-in kernel profile is
+    # then a copy, which must still count as the built-in one (TensorRT-LLM's Hopper expert-GEMM scale, 2.22×)
+    plan = load_plan_text(PLAN, str(tmp_path / "plan.moe"))
+    copy = pickle.loads(pickle.dumps(plan))
+    assert copy.cluster.kernels is not plan.cluster.kernels
+    assert hopper_expert_scale(copy.cluster) == hopper_expert_scale(plan.cluster) \
+        == plan.cluster.engine.terms.hopper_expert_time_scale > 1
+    decl = parse_strategy("tp 2 ; ep 2")
+    ours, theirs = check_strategy(plan, decl), check_strategy(copy, decl)
+    assert ours.metrics is not None and theirs.metrics is not None
+    assert theirs.metrics.tpot_s == ours.metrics.tpot_s
