@@ -78,3 +78,40 @@ def test_search_still_leaves_out_what_the_engine_refuses(plan_file):
         from dagc.layout.layout import resolve
         lay = resolve(plan.model, plan.cluster, plan.workload, c.strategy)
         assert engine_refuses(plan, c.strategy, lay) == ()
+
+
+POOLED = """model preset "mixtral-8x22b"
+cluster { gpus = 8 gpu preset "a100-80g" engine = vllm }
+workload { batch = 32 prompt = 4096 generate = 512 serving = inflight }
+strategy other = prefill 1 < tp 4 ; ep 2 etp 2 > decode 1 < tp 2 >
+strategy same = prefill 1 < tp 2 ; ep 2 > decode 1 < tp 4 ; ep 2 etp 2 >
+"""
+
+
+def test_a_pool_over_memory_and_a_pool_the_engine_refuses_are_said_together():
+    # Mixtral 8x22B's 140.6 B bf16 parameters over tp 2: 130.98 GiB of weights a rank, over an A100's 80 GiB: E402 on
+    # that pool. vLLM's EP over a 4-GPU pool is 4 or 1, not ep 2 × etp 2: E702 at that pool's `ep 2`, whichever
+    # pool is over memory (the other one, then the same one's partner).
+    assert 2 * 2 == 4 and 2 != 4
+    line_other = "strategy other = prefill 1 < tp 4 ; ep 2 etp 2 > decode 1 < tp 2 >"
+    line_same = "strategy same = prefill 1 < tp 2 ; ep 2 > decode 1 < tp 4 ; ep 2 etp 2 >"
+    other, same = check(load_plan_text(POOLED))
+    found = [(d.code, d.span.column if d.span else None, d.message.split(":")[0])
+             for d in other.diagnostics if d.is_error]
+    # E402 points at the pool (`decode 1`), E702 at the degree the engine cannot say
+    assert found == [("E402", line_other.index("decode 1") + 1, "decode pool"),
+                     ("E702", line_other.index("ep 2") + 1, "prefill pool")]
+    found = [(d.code, d.span.column if d.span else None, d.message.split(":")[0])
+             for d in same.diagnostics if d.is_error]
+    assert found == [("E402", line_same.index("prefill 1") + 1, "prefill pool"),
+                     ("E702", line_same.index("ep 2 etp") + 1, "decode pool")]
+    assert not other.verdict.correct and not same.verdict.correct
+
+
+def test_launch_says_a_pools_refusal_beside_the_other_pools_memory(tmp_path, capsys):
+    path = tmp_path / "pd.moe"
+    path.write_text(POOLED)
+    assert main(["launch", str(path), "--strategy", "other", "--engine", "vllm"]) == 3
+    err = capsys.readouterr().err
+    assert err.index("error[E402]: decode pool") < err.index("error[E702]: prefill pool") < \
+        err.index("nothing to launch")

@@ -597,7 +597,13 @@ def test_output_replaces_its_own_files_and_leaves_others(capsys, write_plan, tmp
     assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 0
     (out_dir / "notes.txt").write_text("mine")
     own = (out_dir / "trtllm-dep.yml").read_text()
-    (out_dir / "trtllm-dep.yml").write_text(own.splitlines()[0] + "\nenable_attention_dp: false\n")
+    mine = own.splitlines()[0] + "\nenable_attention_dp: false\n"
+    (out_dir / "trtllm-dep.yml").write_text(mine)
+    # dagc's header without its digest line, and not what dagc writes: the user's, refused (until 2026-11-28 it was
+    # taken for an older dagc's file and replaced; docs/launch.md)
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 5
+    assert (out_dir / "trtllm-dep.yml").read_text() == mine
+    (out_dir / "trtllm-dep.yml").write_text(own[: own.rstrip("\n").rfind("\n") + 1])   # as a dagc before digests
     assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 0    # dagc's: replaced
     assert (out_dir / "trtllm-dep.yml").read_text() == own and (out_dir / "notes.txt").read_text() == "mine"
     assert not [p for p in out_dir.iterdir() if p.name.endswith(".tmp")]

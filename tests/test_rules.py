@@ -162,6 +162,7 @@ FIXTURES = {
     "W523": (dict(require="require { throughput <= 1000 tokens/s }"),
              dict(require="require { throughput >= 1000 tokens/s }")),
     "W524": (dict(require="require { memory <= 200 GB }"), dict(require="require { memory <= 60 GB }")),
+    "W527": (dict(require="require { memory <= 3 GB }"), dict(require="require { memory <= 90 %  }")),
     "E109": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(gpu="h200")}),
              dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration()})),
     "W540": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(range={

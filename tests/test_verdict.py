@@ -124,7 +124,8 @@ def _found(best, complete=True, evaluated=40, total=40):
 def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2, misses=None):
     metrics = SimpleNamespace(decode_tokens_per_s=score * gpus, ttft_s=1.0, tpot_s=0.01, throughput_tokens_per_s=1.0)
     return SimpleNamespace(text=text, score=score, gpus=gpus, microbatches=microbatches, overlap=Overlap.NONE,
-                           meets_requirements=meets, metrics=metrics, memory_fraction=0.5, batch=None,
+                           meets_requirements=meets, metrics=metrics, memory_fraction=0.5, memory_figures=None,
+                           batch=None,
                            misses=(0 if meets else 1) if misses is None else misses, binding=None, judged="all",
                            load_missed=(), exact=True, speculative_tokens=None, engine_refusals=(),
                            load_figures=(), strategy=SimpleNamespace(pools=()))

@@ -318,6 +318,10 @@ def _say_leftovers(left: Leftovers) -> None:
     for p in left.removed:
         print(f"note: removed {printable(str(p))}: an earlier dagc launch wrote it into this directory (its "
               ".dagc-output lists it) and this launch does not", file=sys.stderr)
+    for p in left.edited:
+        print(f"note: kept {printable(str(p))}: an earlier dagc launch wrote it into this directory and this launch "
+              "does not, but it was changed since (its last line is not the digest of the lines above it, or it has "
+              "none): yours now, off the .dagc-output; remove it if it belongs to another deployment", file=sys.stderr)
     for p in left.kept:
         print(f"warning: {printable(str(p))} is named and headed as a dagc launch file but no .dagc-output lists "
               "it (an older dagc's, or a copy): kept; remove it if it belongs to another deployment", file=sys.stderr)

@@ -22,15 +22,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..launch.engines import launch_result
+from ..launch.file_names import STEM_HASH, STEM_MAX
 from ..launch.launch import OWN_HEADER_END, GeneratedFile, Launch, shown_commands
 from ..launch.scripts import SHEBANG, command_scripts
 from ..verdict.check import StrategyResult
-from .launch_dir import Leftovers, tidy
+from .launch_dir import FileKind, Leftovers, tidy
 from .md_escape import md_code, md_prose
 from .output_marker import read_manifest
 from .write import OutputError, check_target, existing_directory, write_text_atomic
 
-__all__ = ["DIGEST_PREFIX", "files_of", "launch_md", "with_digest", "write_files"]
+__all__ = ["DIGEST_PREFIX", "files_of", "launch_file_kind", "launch_md", "with_digest", "write_files"]
 
 
 # the last line of every file `write_files` writes: the SHA-256 of everything above it, so that a file edited since
@@ -46,28 +47,45 @@ def with_digest(text: str) -> str:
         >>> with_digest("#!/bin/sh\nexec true\n").splitlines()[-1][-17:]
         '075df0e903232a7ff'
     """
-    body = text if text.endswith("\n") else text + "\n"
+    body = _body(text)
     return f"{body}{DIGEST_PREFIX}{hashlib.sha256(body.encode()).hexdigest()}\n"
 
 
-def _written_by_dagc(path: Path) -> bool:
-    """Whether `path` is a file `dagc launch` wrote and no one changed since: its header line (after a script's
-    `#!` line) ends with `(dagc launch)`, and its last line is the digest of the lines above it — or, a file of
-    a dagc before digests, it has none."""
+def _written_by_dagc(path: Path, text: str | None = None) -> bool:
+    """Whether `path` is a file `dagc launch` wrote and no one changed since (`launch_file_kind` "ours"). A file
+    without a digest line ("older") is the user's (one deleted it, or wrote the file), but one byte for byte what this
+    launch writes under its name (`text`) bar the digest line: a dagc before digests wrote it, and nothing is lost
+    in replacing it. Without `text` (a file this launch does not write, which `tidy` would remove) it is kept."""
+    kind = launch_file_kind(path)
+    if kind == "older":
+        return text is not None and path.read_bytes() == _body(text).encode()
+    return kind == "ours"
+
+
+def launch_file_kind(path: Path) -> FileKind:
+    """What `path` is (`dagc.export.launch_dir.FileKind`): "ours" when its header line (after a script's `#!` line)
+    ends with `(dagc launch)` and its last line is the digest of the lines above it; "older" headed so but with no
+    digest line (a dagc before digests wrote it, or the user deleted the line); "edited" headed so with a digest
+    line that is not its last or does not match; "other" anything else (larger than a launch file is, too)."""
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_LAUNCH_FILE_BYTES + 1)
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
     if len(data) > MAX_LAUNCH_FILE_BYTES:
-        return False
+        return "other"
     lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
     first = lines[1] if len(lines) > 1 and lines[0].rstrip("\n") == SHEBANG else (lines[0] if lines else "")
     if not (first.startswith("# ") and first.rstrip("\n").endswith(OWN_HEADER_END)):
-        return False
-    if not lines[-1].startswith(DIGEST_PREFIX):
-        return not any(line.startswith(DIGEST_PREFIX) for line in lines)      # an older dagc's file
-    return with_digest("".join(lines[:-1])) == "".join(lines)
+        return "other"
+    if not any(line.startswith(DIGEST_PREFIX) for line in lines):
+        return "older"
+    return "ours" if with_digest("".join(lines[:-1])) == "".join(lines) else "edited"
+
+
+def _body(text: str) -> str:
+    """What a file's digest line follows (`with_digest`): `text`, ending with a newline."""
+    return text if text.endswith("\n") else text + "\n"
 
 
 def files_of(launches: Sequence[Launch], here: str | None = None) -> list[GeneratedFile]:
@@ -94,23 +112,35 @@ def write_files(launches: Sequence[Launch], out_dir: Path, here: Path | None = N
     out_dir = Path(out_dir)
     existing_directory(out_dir)
     texts: dict[str, str] = {}
-    for f in files_of(launches, str((here if here is not None else Path.cwd()).absolute())):
-        if texts.setdefault(f.name, f.text) != f.text:
-            raise OutputError(out_dir / f.name, "two strategies would write different files under this name; "
-                              "give them distinct names")
-    for name in texts:
+    owners: dict[str, str] = {}
+    for x in launches:
+        for f in files_of([x], str((here if here is not None else Path.cwd()).absolute())):
+            if texts.setdefault(f.name, f.text) != f.text:
+                raise OutputError(out_dir / f.name, _clash(owners[f.name], x.strategy))
+            owners.setdefault(f.name, x.strategy)
+    for name, text in texts.items():
         path = out_dir / name
         check_target(path)
-        if path.exists() and not _written_by_dagc(path):
+        if path.exists() and not _written_by_dagc(path, text):
             raise OutputError(path, f"the file exists and dagc did not write it, or it was changed since (its first "
-                              f"line does not end with `{OWN_HEADER_END}`, or its last does not match the lines above "
-                              "it); move it away or choose another -o DIR")
+                              f"line does not end with `{OWN_HEADER_END}`, or its last, `{DIGEST_PREFIX.strip()} …`, "
+                              "is missing or does not match the lines above it); move it away or choose another "
+                              "-o DIR")
     if not texts:                     # nothing launches: nothing written, nothing removed, DIR not made
         return [], Leftovers()
     read_manifest(out_dir)            # a marker that is not dagc's: refused before anything is written
     written = [write_text_atomic(out_dir / name, with_digest(text), executable=name.endswith(".sh"))
                for name, text in texts.items()]
-    return written, tidy(out_dir, texts, _written_by_dagc, {x.engine for x in launches})
+    return written, tidy(out_dir, texts, launch_file_kind, {x.engine for x in launches})
+
+
+def _clash(first: str, second: str) -> str:
+    """Why two strategies' launches cannot both be written: the name of a file of each is the same."""
+    return (f"strategies `{first}` and `{second}` would write different files under this name: a launch file's "
+            "name keeps of a strategy's name (or text) only its letters, digits, `_` and `-` (anything else becomes "
+            f"`-`; a name over {STEM_MAX} characters is cut and ends with {STEM_HASH} hex digits of a hash of the "
+            "whole name), and there the two read the same; rename one so that they differ in those characters, or "
+            "launch them one at a time into different directories (`--strategy NAME -o DIR`)")
 
 
 def _engine_md(x: Launch) -> list[str]:

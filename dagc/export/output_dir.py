@@ -15,7 +15,9 @@ not be links (`default_output_dir`).
 The marker is also the manifest: it lists every file and directory dagc wrote into `<out>`
 (`write_manifest`). A directory holding anything the manifest does not list (a file the user put
 there, a link) is refused, and so is one without a marker that only looks like dagc's output
-(names like report.md): both are replaced only with `force` (`--force`). Leftovers beside it
+(names like report.md): both are replaced only with `force` (`--force`). A launch file
+(`output_marker.is_launch_file`: `dagc launch`'s or the user's, never a compile's to write) is no reason to
+refuse: it is carried as it stands (`carry_launch_files`). Leftovers beside it
 (`.<out>.dagc-tmp-*`, `-old-*`) are touched only when they are real directories of this user that
 dagc marked: a link or a stranger's directory under that name is left alone.
 """
@@ -35,7 +37,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .home import refuse_a_home
-from .launch_dir import LAUNCH_FILE
 from .output_marker import (
     MANIFEST_HEAD,
     MARKER,
@@ -45,6 +46,7 @@ from .output_marker import (
     entries,
     first_not_dagc,
     is_dagc_tree,
+    is_launch_file,
     read_manifest,
 )
 from .write import BESIDE, OutputError, check_beside, existing_directory, file_kind, lstat_or_none, write_text_atomic
@@ -95,13 +97,16 @@ def _is_empty_dir(d: Path) -> bool:
 
 
 def _foreign(out: Path, manifest: frozenset[str]) -> str | None:
-    """The first entry of `out` that the manifest does not list (links never count as dagc's); an older dagc's
-    marker (`*`) vouches only for names dagc writes (`_is_dagc_tree`)."""
+    """The first entry of `out` that the manifest does not list (links never count as dagc's), but a launch file
+    (`is_launch_file`: `dagc launch`'s, carried as it stands, listed or not, edited or not); an older dagc's marker
+    (`*`) vouches only for names dagc writes (`_is_dagc_tree`)."""
     if "*" in manifest:
         return first_not_dagc(out)
     staged = sibling(out, "tmp-")          # a killed run's staging inside a mount point (`staging_parent`)
     for rel, e in entries(out):
         if rel.startswith(staged) and "/" not in rel.rstrip("/") and _ours(out / rel.rstrip("/")):
+            continue
+        if is_launch_file(rel, e):
             continue
         if rel != MARKER and (rel not in manifest or e.is_symlink()):
             return rel
@@ -324,17 +329,21 @@ def swap_in(staging: Path, out: Path) -> None:
 
 
 def carry_launch_files(out: Path, staging: Path) -> None:
-    """Keep in the new set what `dagc launch -o` wrote into `out`, as it stands: the regular files the manifest lists
-    under a launch file's name (`dagc.export.launch_dir.LAUNCH_FILE`), the user's edits and replacements with them —
-    they are `dagc launch`'s to replace or remove (`dagc.export.launch_dir.tidy`), never a compile's; links are not
-    carried (nor listed, so a compile's manifest check refuses them as any file it did not write)."""
+    """Keep in the new set what `dagc launch -o` wrote into `out`, as it stands: the regular files at its top under a
+    launch file's name (`dagc.export.output_marker.LAUNCH_FILE`), the user's edits and replacements with them, listed
+    by the manifest or not (a launch takes an edited file off it: the user's now) — they are `dagc launch`'s to
+    replace or remove (`dagc.export.launch_dir.tidy`) or the user's, never a compile's, which writes no such name;
+    links are not carried (a compile's manifest check refuses them as any file it did not write)."""
     try:
-        listed = read_manifest(out) or frozenset()
-    except OutputError:     # a marker that is not dagc's: carry nothing it lists
+        read_manifest(out)
+    except OutputError:     # a marker that is not dagc's (forced past it): carry nothing
         return
-    for name in sorted(n for n in listed if LAUNCH_FILE.fullmatch(n)):
-        st = lstat_or_none(out / name)
-        if st is not None and stat.S_ISREG(st.st_mode) and lstat_or_none(staging / name) is None:
+    if not existing_directory(out):
+        return
+    with os.scandir(out) as it:
+        found = sorted(e.name for e in it if is_launch_file(e.name, e))
+    for name in found:
+        if lstat_or_none(staging / name) is None:
             shutil.copy2(out / name, staging / name, follow_symlinks=False)
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .write import OutputError, lstat_or_none
 
-__all__ = ["MANIFEST_HEAD", "MARKER", "MARKER_TEXT", "OLD_TEMP_FILE", "OUTPUT_FILES", "entries", "first_not_dagc",
-           "is_dagc_tree", "read_manifest"]
+__all__ = ["LAUNCH_FILE", "MANIFEST_HEAD", "MARKER", "MARKER_TEXT", "OLD_TEMP_FILE", "OUTPUT_FILES", "entries",
+           "first_not_dagc", "is_dagc_tree", "is_launch_file", "read_manifest"]
 
 MARKER = ".dagc-output"     # in every output directory dagc creates
 # Everything dagc writes into an output directory; a directory holding only these (and the
@@ -24,6 +24,10 @@ MARKER = ".dagc-output"     # in every output directory dagc creates
 OUTPUT_FILES = frozenset({"report.json", "report.md", "report.html", "dag.json", "dag.dot", "dag.svg",
                           "placement.svg", "trace.json", "trace.json.gz", "pareto.svg", "load_cdf.svg",
                           "load_timeline.svg", "compare_cdf.svg", MARKER})
+# the names `dagc launch -o DIR` gives its files: `<engine>-<strategy>[-<n>-node<k>].sh`, TensorRT-LLM's `.yml`. A
+# regular file of such a name at the top of DIR is the launch's, whatever it holds now (the user's edits with it):
+# `dagc compile` and `dagc search`, which never write one, carry it as it stands and never refuse DIR for it
+LAUNCH_FILE = re.compile(r"(vllm|sglang|trtllm)-[A-Za-z0-9_.-]+\.(sh|yml)")
 MARKER_TEXT = "dagc output directory: `dagc compile` replaces it whole.\n"
 MANIFEST_HEAD = "files dagc wrote here (anything else makes dagc refuse to replace it, short of --force):\n"
 MAX_MANIFEST_BYTES = 16 << 20     # a marker larger than this is not dagc's
@@ -53,16 +57,23 @@ def is_dagc_tree(d: Path, depth: int = 0) -> bool:
 
 
 def first_not_dagc(out: Path) -> str | None:
-    """The first entry of `out` (by name) that is not a name dagc writes (`_is_dagc_tree`), None if none."""
+    """The first entry of `out` (by name) that is not a name dagc writes (`_is_dagc_tree`) nor a launch file
+    (`is_launch_file`), None if none."""
     with os.scandir(out) as it:
         found = sorted(it, key=lambda e: e.name)
     for e in found:
         if e.is_dir(follow_symlinks=False):
             if not is_dagc_tree(Path(e.path), 1):
                 return e.name + "/"
-        elif e.name != MARKER and (e.is_symlink() or not _is_dagc_tree_entry(e)):
+        elif e.name != MARKER and not is_launch_file(e.name, e) and (e.is_symlink() or not _is_dagc_tree_entry(e)):
             return e.name
     return None
+
+
+def is_launch_file(rel: str, e: os.DirEntry[str]) -> bool:
+    """Whether the entry `rel` of an output directory is a launch file (`LAUNCH_FILE`): a regular file, not a link,
+    at its top, of a launch file's name."""
+    return "/" not in rel and LAUNCH_FILE.fullmatch(rel) is not None and e.is_file(follow_symlinks=False)
 
 
 def _is_dagc_tree_entry(e: os.DirEntry[str]) -> bool:

@@ -4,8 +4,9 @@ Input: the lines as written (`WrittenRequirement`, from the parse tree) and the 
 diagnostics. Output: the `Requirement`s, SI targets, or located diagnostics: an unknown name (E101, with
 the nearest; for a percentile, the ones dagc reports), a latency judged only on the simulated load
 written without its percentile (E101), the same name and operator twice (E104), a value in the wrong
-dimension (E102). Whether the workload sends the traffic a load requirement needs is checked once the
-plan is whole (`dagc.lang.lower`).
+dimension (E102), a memory requirement of 0 or less (E104: a GPU holding nothing runs nothing; one that
+leaves nothing beyond the runtime's reserve is W527, judged on the cluster). Whether the workload sends the
+traffic a load requirement needs is checked once the plan is whole (`dagc.lang.lower`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from ..units import Dimension
 from .blocks import BAD, Collector, Value, read_value, unit_dimension
 from .fields import LOAD_ONLY, REQUIREMENT_DIMENSIONS, REQUIREMENT_NAMES, Field, did_you_mean, requirement_name
 
-__all__ = ["WrittenRequirement", "lower_requirements"]
+__all__ = ["MEMORY_FLOOR", "WrittenRequirement", "lower_requirements"]
+
+MEMORY_FLOOR = 1e-9        # the least share of a GPU a memory requirement may write (`memory <= 0 %` is E104)
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ def _requirement(out: Collector, kind: RequirementKind, req: WrittenRequirement,
     memory_is_fraction = not (kind is RequirementKind.MEMORY and unit_dimension(req.value) is Dimension.SIZE)
     dim = REQUIREMENT_DIMENSIONS[kind]
     spec = Field("quantity", dim if memory_is_fraction else Dimension.SIZE, 0.0, 1e30)
-    if kind is RequirementKind.MEMORY and memory_is_fraction:
-        spec = Field("ratio", dim, 0.0, 1.0)
+    if kind is RequirementKind.MEMORY:      # a GPU holding nothing runs nothing: a memory bound of 0 or less is E104
+        spec = Field("ratio", dim, MEMORY_FLOOR, 1.0, above_zero=True) if memory_is_fraction else \
+            Field("quantity", Dimension.SIZE, 1.0, 1e30, above_zero=True)
     v = read_value(out, req.value, spec, f"require.{req.name}", str(req.op))
     if v is BAD:
         return None

@@ -42,6 +42,7 @@ from .engines import TABLES, launch_result
 from .kv_start import CODE as KV_CODE, kv_start_hint, kv_start_refusal
 from .launch import Launch, field_span, launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
+from .pools import pooled_refusals
 
 __all__ = ["check", "default_engine_judges", "default_engine_refuses", "engine_checked", "engine_judges",
            "engine_refusals", "engine_refuses", "engines_for_gpu", "figures_text", "plan_refusals", "refusal_hint",
@@ -130,9 +131,10 @@ def refusals_on(result: StrategyResult, engines: Sequence[str]) -> tuple[Diagnos
     """The E7xx diagnostics of launching `result`'s strategy on each of `engines` (`TABLES`' keys), the last of
     each engine's with the hint `refusal_hint` gives. The engines' refusals read the strategy's degrees only
     (`dagc.launch.degrees`), never its memory or dagc's rules: a strategy dagc finds invalid (E402, an E2xx
-    rule) gets them too, beside its own errors, so that fixing one does not uncover the other. None for a
-    strategy that did not resolve, for one whose domains do not divide its stage group (`UNFORMED`: no degrees
-    to tell an engine), and for a disaggregated strategy dagc finds invalid (its pools are not all laid out).
+    rule) gets them too, beside its own errors, so that fixing one does not uncover the other — a disaggregated
+    strategy's too, each pool's named by its pool (`dagc.launch.pools.pooled_refusals`). None for a strategy
+    that did not resolve, for one whose domains do not divide its stage group (`UNFORMED`: no degrees to tell an
+    engine), and for a disaggregated strategy whose pools were not both laid out.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -157,11 +159,23 @@ def _refused_launches(result: StrategyResult, engines: Sequence[str]) -> list[La
     if result.valid:
         return launch_result(result, engines)
     plan, strategy, layout = result.plan, result.strategy, result.layout
-    if strategy is None or layout is None or result.pooled is not None or \
-            any(d.code in UNFORMED for d in result.diagnostics):
+    if strategy is None or layout is None or any(d.code in UNFORMED for d in result.diagnostics):
         return []
+    if result.pooled is not None:
+        return _refused_pooled(result, engines)
     d = degrees(plan, strategy, layout)
     return [launch(plan, strategy, layout, TABLES[e]) for e in engines if launch_refusals(plan, TABLES[e], d)]
+
+
+def _refused_pooled(result: StrategyResult, engines: Sequence[str]) -> list[Launch]:
+    """Of an invalid disaggregated strategy, each engine's refusals of its pools' degrees (`pooled_refusals`), when
+    both pools were laid out (`dagc.verdict.pools`) with degrees an engine can be told (no `UNFORMED` error)."""
+    pooled, strategy = result.pooled, result.strategy
+    assert pooled is not None and strategy is not None
+    if len(pooled.pools) != 2 or any(d.code in UNFORMED for p in pooled.pools for d in p.analysis.diagnostics):
+        return []
+    refused = [pooled_refusals(result.plan, strategy, pooled, TABLES[e]) for e in engines]
+    return [x for x in refused if x.refusals]
 
 
 def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest | None]:

@@ -36,9 +36,10 @@ from ..plan.workload import Workload
 from ..rules.launch import engine_refusal
 from ..serve.requests import length_limit
 from ..units import format_bytes
-from .serving import Serving, fraction_text, serving
+from .serving import Serving, fraction_text, memory_shares, serving
 
-__all__ = ["CODE", "SGLANG_LEAST_POOL", "engine_kv_tokens", "kv_start_hint", "kv_start_refusal"]
+__all__ = ["CODE", "SGLANG_LEAST_POOL", "engine_kv_tokens", "kv_short", "kv_start_hint", "kv_start_refusal",
+           "kv_starts_short"]
 
 CODE = "E732"
 SGLANG_LEAST_POOL = 7        # max_req_input_len = (pool - 1) - 5 > 0
@@ -67,7 +68,9 @@ def kv_start_refusal(plan: Plan, strategy: Strategy, layout: Layout, engine: str
     longest = length_limit(strategy.workload_for(plan.workload), plan.model.context_length)
     v = v if v is not None else serving(plan, strategy, layout, mem)
     kv = engine_kv_tokens(v, mem, layout, strategy.workload_for(plan.workload), engine)
-    if engine == "vllm" and longest > kv:
+    if not kv_short(engine, longest, kv):
+        return None
+    if engine == "vllm":
         said = ("\"No available memory for the cache blocks\"" if kv == 0 else
                 f"\"To serve at least one request with the model's max seq len ({longest}) … larger than the "
                 "available KV cache memory\"")
@@ -75,16 +78,31 @@ def kv_start_refusal(plan: Plan, strategy: Strategy, layout: Layout, engine: str
                         f"--gpu-memory-utilization {fraction_text(v.usable_fraction)} (from {_room(plan)}), less "
                         f"than one request of --max-model-len {longest:,}, the longest the plan sends; it stops with "
                         f"{said} (vllm/v1/core/kv_cache_utils.py)")
-    if engine == "sglang" and kv < SGLANG_LEAST_POOL:
+    if engine == "sglang":
         return _refusal(plan, f"SGLang does not start: one rank's KV pool holds {kv:,} tokens under "
                         f"--mem-fraction-static {fraction_text(v.static_fraction or 0.0)} (from {_room(plan)}); its "
                         f"scheduler asserts \"Memory pool size is too small\" below {SGLANG_LEAST_POOL} "
                         "(python/sglang/srt/managers/scheduler.py)")
-    if engine == "trtllm" and kv == 0:
-        return _refusal(plan, f"TensorRT-LLM gets no KV cache: free_gpu_memory_fraction "
-                        f"{fraction_text(v.free_fraction or 0.0)} of what the weights and activations leave under "
-                        f"{_room(plan)}: no request can run")
-    return None
+    return _refusal(plan, f"TensorRT-LLM gets no KV cache: free_gpu_memory_fraction "
+                    f"{fraction_text(v.free_fraction or 0.0)} of what the weights and activations leave under "
+                    f"{_room(plan)}: no request can run")
+
+
+def kv_short(engine: str, longest: int, kv: int) -> bool:
+    """Whether `engine` does not start with `kv` tokens of KV cache a rank under a length limit of `longest`
+    (module docstring): vLLM below one request of the limit, SGLang below `SGLANG_LEAST_POOL`, TensorRT-LLM with
+    none; never another engine."""
+    return (engine == "vllm" and longest > kv) or (engine == "sglang" and kv < SGLANG_LEAST_POOL) or \
+        (engine == "trtllm" and kv == 0)
+
+
+def kv_starts_short(plan: Plan, layout: Layout, workload: Workload, mem: MemoryBreakdown, longest: int) -> bool:
+    """Whether the engine the plan serves with (`plan.cluster.engine`) does not start a strategy laid out in `layout`
+    running `workload` with memory `mem` under the length limit `longest` (`length_limit`): `kv_start_refusal`'s
+    judgement without its words, and without drawing the traffic's lengths again — the strategy search asks it of
+    every candidate (`dagc.search.kv_screen`), whose length limit is the same."""
+    engine = plan.cluster.engine.name
+    return kv_short(engine, longest, engine_kv_tokens(memory_shares(plan, mem), mem, layout, workload, engine))
 
 
 def engine_kv_tokens(v: Serving, mem: MemoryBreakdown, layout: Layout, workload: Workload, engine: str) -> int:

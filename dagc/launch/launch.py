@@ -34,6 +34,7 @@ from ..rules.launch import engine_refusal
 from ..source import Span
 from .checkpoint import Checkpoint, checkpoint, preset_with_dtypes, published_fp8, safe_path
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
+from .file_names import STEM_HASH, STEM_MAX, strategy_file_stem
 from .kv_start import kv_start_refusal
 from .serving import Serving, serving, strategy_memory
 from .sp import sp_refusal
@@ -42,7 +43,8 @@ from .speculative import config_written, mtp_refusal
 __all__ = ["HF_IDS", "MODEL_FLAGS", "engine_checkpoint", "model_flags",
            "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "EngineTable", "GeneratedFile", "Launch",
            "ModelPath", "Refusal", "Setup", "launch", "launch_refusals", "model_path", "overlap_note", "refusals_of",
-           "shown_commands", "bare_text", "engine_split", "field_span", "path_refusal", "strategy_file_stem"]
+           "shown_commands", "bare_text", "engine_split", "field_span", "path_refusal", "strategy_file_stem",
+           "STEM_MAX", "STEM_HASH"]
 
 MAX_LISTED_REPLICAS = 8     # replicas whose commands are listed (a plan may have a million); the rest repeat them
 OWN_HEADER_END = "(dagc launch)"   # how the first line of every file `dagc launch` writes ends
@@ -238,13 +240,6 @@ def engine_split(table: EngineTable, d: Degrees) -> tuple[tuple[str, str], ...]:
     if d.pp == 1 or table.split_env is None or d.split == table.default_split(d.layers, d.pp):
         return ()
     return ((table.split_env, ",".join(map(str, d.split))),)
-
-
-def strategy_file_stem(strategy: Strategy | str) -> str:
-    # the strategy's name, else its text (its `label`; `tp 1 ; ep 8` → `tp-1-ep-8`): distinct strategies, distinct
-    # files, each a plain name (no `/`, no leading `.`)
-    label = strategy if isinstance(strategy, str) else strategy.label
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", label).strip("-")[:60] or "strategy"
 
 
 def bare_text(s: Strategy) -> str:

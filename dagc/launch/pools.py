@@ -48,7 +48,7 @@ from .launch import (
 from .serving import Serving, serving
 
 __all__ = ["MAX_POOL_SERVERS", "ROUTER_PORT", "SPECULATIVE_POOLS", "PdTable", "PoolServer", "launch_pooled",
-           "pool_places"]
+           "pool_places", "pooled_refusals"]
 
 MAX_POOL_SERVERS = 256     # servers of one pool whose commands `dagc launch` writes (the router lists each)
 ROUTER_PORT = 7000         # the router's port on node 0: below every server's ports (8000 …) on any engine
@@ -145,21 +145,24 @@ def _e705(base: Launch, strategy: Strategy, message: str) -> Launch:
     return replace(base, refusals=(diag,), refused_at=("strategy",))
 
 
-def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: EngineTable, pd: PdTable,
-                  file_dir: str | None = None) -> Launch:
-    """The commands that start a disaggregated strategy's pools and router on the engine of `table`
-    and `pd`, or why it cannot: a pool's strategy the engine cannot express (its E7xx, named by the
-    pool and located in it), or E705 (module docstring)."""
-    gpn = plan.cluster.gpus_per_host          # the machines the commands start on (a GB200 rack's trays of 4)
-    # each pool's servers speculate as the workload does: dagc's figures draft on both pools (the prefill pass runs
-    # the draft's layer too, the decode steps verify its tokens), and each engine wants the same speculative
-    # settings on the prefill and the decode servers (module docstring)
-    # a pool's instance runs no mixed step: the plan's chunked prefill setting is not its (no E730)
-    pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), role=r.pool.role, whole_prompts=None))
-             for r in pooled.pools]
+def _pool_degrees(plan: Plan, pooled: PooledCheck) -> list[tuple[Pool, Degrees]]:
+    """Each pool and the degrees its servers are started with: its own strategy's, in its role; a pool's instance
+    runs no mixed step, so the plan's chunked prefill setting is not its (no E730)."""
+    return [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), role=r.pool.role, whole_prompts=None))
+            for r in pooled.pools]
+
+
+def pooled_refusals(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: EngineTable,
+                    pd_version: str = "") -> Launch:
+    """What the engine of `table` refuses of a disaggregated strategy's degrees — a model path no command carries
+    (E708), each pool's strategy it cannot express (its E7xx, named by the pool and located in it) — as a `Launch`
+    with no commands. These read the pools' degrees only, never their memory: `dagc check` says them beside dagc's
+    own errors of a pool (E402), as of an aggregated strategy (`dagc.launch.engine_check.refusals_on`)."""
+    pools = _pool_degrees(plan, pooled)
     gpus = sum(r.gpus for r in pooled.pools)
-    base = Launch(table.key, table.name, f"{table.version}; disaggregated: {pd.version}", strategy.label, gpus, gpn,
-                  len(pools), model_path(plan))
+    version = f"{table.version}; disaggregated: {pd_version}" if pd_version else table.version
+    base = Launch(table.key, table.name, version, strategy.label, gpus, plan.cluster.gpus_per_host, len(pools),
+                  model_path(plan))
     diags, at = [], []
     for r in path_refusal(base.model):
         diags.append(engine_refusal(r.code, r.message, field_span(plan, strategy, r.at)))
@@ -170,6 +173,21 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
             span = field_span(plan, strategy if r.at == "redundant" else pool.strategy, r.at)
             diags.append(engine_refusal(r.code, f"{pool.role} pool: {r.message}", span))
             at.append(f"{pool.role}:{r.at}")
+    return replace(base, refusals=tuple(diags), refused_at=tuple(at))
+
+
+def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: EngineTable, pd: PdTable,
+                  file_dir: str | None = None) -> Launch:
+    """The commands that start a disaggregated strategy's pools and router on the engine of `table`
+    and `pd`, or why it cannot: a pool's strategy the engine cannot express (its E7xx, named by the
+    pool and located in it), or E705 (module docstring)."""
+    gpn = plan.cluster.gpus_per_host          # the machines the commands start on (a GB200 rack's trays of 4)
+    # each pool's servers speculate as the workload does: dagc's figures draft on both pools (the prefill pass runs
+    # the draft's layer too, the decode steps verify its tokens), and each engine wants the same speculative
+    # settings on the prefill and the decode servers (module docstring)
+    pools = _pool_degrees(plan, pooled)
+    base = pooled_refusals(plan, strategy, pooled, table, pd.version)
+    diags, at = list(base.refusals), list(base.refused_at)
     for pr in pooled.pools:             # an instance whose KV cache its memory share leaves short does not start
         a = pr.analysis
         short = kv_start_refusal(a.plan, a.strategy, a.layout, table.key, a.memory)

@@ -38,7 +38,8 @@ from ..serve.kv_blocks import kv_capacity_tokens
 from ..serve.requests import length_limit, longest_request, request_lengths
 from ..units import format_bytes
 
-__all__ = ["Serving", "fraction_text", "longest_fits", "longest_prompt", "memory_limit", "serving", "strategy_memory"]
+__all__ = ["Serving", "fraction_text", "longest_fits", "longest_prompt", "memory_limit", "memory_shares", "serving",
+           "strategy_memory"]
 
 
 def _floor3(x: float) -> float:
@@ -239,6 +240,25 @@ def strategy_memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBre
                   limit_bytes=plan.memory_limit_bytes)
 
 
+def _resident(mem: MemoryBreakdown | None) -> tuple[float | None, float | None]:
+    """The largest activation working set of any stage, and the largest weights + activations (None: no figures)."""
+    stages = mem.stages if mem is not None else ()
+    return (max((s.activation_bytes for s in stages), default=None),
+            max((s.weights_bytes + s.activation_bytes for s in stages), default=None))
+
+
+def memory_shares(plan: Plan, mem: MemoryBreakdown) -> Serving:
+    """The figures of `serving` that an engine's memory share is derived from — the GPU's capacity, dagc's reserve,
+    the plan's memory limit, the stages' activations and weights — and no other: what the engine's KV cache is sized
+    by (`dagc.launch.kv_start.engine_kv_tokens`), without the traffic's lengths that `serving` draws (the search
+    asks it of every candidate: `dagc.search.kv_screen`)."""
+    activations, resident = _resident(mem)
+    limit = memory_limit(plan)
+    return Serving(batch=0, servers=1, ranks=1, pp=1, requests=0, chunk=0, capacity_bytes=plan.cluster.gpu.memory_bytes,
+                   reserve_bytes=plan.cluster.reserve_bytes, activation_bytes=activations, resident_bytes=resident,
+                   limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "")
+
+
 def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown | None = None) -> Serving:
     """The serving figures of a strategy: in flight (`serving = inflight`), each step the rank's decode
     tokens and a prompt's chunk; static, each step a prefill of the rank's whole prompts (`chunk` =
@@ -259,8 +279,7 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
     if mem is None:
         mem = strategy_memory(plan, strategy, layout)
     stages = mem.stages if mem is not None else ()
-    activations = max((s.activation_bytes for s in stages), default=None)
-    resident = max((s.weights_bytes + s.activation_bytes for s in stages), default=None)
+    activations, resident = _resident(mem)
     fullest = max(stages, key=lambda s: s.weights_bytes + s.activation_bytes + s.kv_needed_bytes, default=None)
     limit = memory_limit(plan)
     requests = layout.requests_per_rank

@@ -74,11 +74,18 @@ class Plan(Frozen):
             >>> round(p.memory_limit[0] / p.cluster.gpu.memory_bytes, 6), p.memory_limit[1]
             (0.899, 'memory < 90 %')
         """
-        capacity = self.cluster.gpu.memory_bytes
-        limits = [((r.target * capacity if r.memory_is_fraction else r.target)
-                   - (STRICT_MEMORY_STEP * capacity if r.op == "<" else 0.0), r.text) for r in self.requirements
-                  if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<", "==")]
+        limits = [(limit, r.text) for limit, r in self.memory_bounds]
         return min(limits, key=lambda x: x[0]) if limits else None
+
+    @property
+    def memory_bounds(self) -> tuple[tuple[float, Requirement], ...]:
+        """Each memory requirement that caps what one GPU may hold (`<=`, `<`, `==`), with the bytes it allows
+        (`memory_limit` takes the least): its share of the GPU's memory or its size, less one step of the engine's
+        share for a strict `<`, never below 0 (`memory < 0.05 %` allows nothing, not a negative size)."""
+        capacity = self.cluster.gpu.memory_bytes
+        return tuple((max(0.0, (r.target * capacity if r.memory_is_fraction else r.target)
+                          - (STRICT_MEMORY_STEP * capacity if r.op == "<" else 0.0)), r) for r in self.requirements
+                     if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<", "=="))
 
     @property
     def memory_limit_bytes(self) -> float | None:

@@ -1,6 +1,7 @@
 """Requirements against the physical bounds of `dagc.rules.bounds`: W506 (one strategy) and N604 (the cluster);
 the batch `batch = max` chose to meet them (N605); a latency written as a floor (W522), a throughput or goodput
-as a ceiling (W523); a memory requirement above the GPU's memory (W524).
+as a ceiling (W523); a memory requirement above the GPU's memory (W524), or that leaves nothing beyond the
+runtime's reserve (W527).
 
 Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each
 claiming no more than its bound proves. W506 bounds the strategy it is attached to (its
@@ -16,14 +17,15 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
 from ..lang.fields import BATCH_LIMIT
+from ..plan.params import weight_bytes
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
-from ..units import Dimension, format_bytes, format_gpu_memory, format_si, lookup
+from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si, lookup
 from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
 __all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "broken_text",
-           "memory_above_gpu", "metric_name", "written_backwards"]
+           "memory_above_gpu", "memory_below_reserve", "metric_name", "written_backwards"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -324,6 +326,47 @@ def memory_above_gpu(plan: Plan) -> Iterator[Diagnostic]:
                    f"at most {int(gpu.memory_bytes // 2**20):,} MiB, the GPU's own, rounded down")
 
 
+def check_memory_below_reserve(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A memory requirement that leaves nothing beyond the runtime's reserve. Every GPU keeps the reserve
+    (`cluster { reserve = … }`, 4 GiB unless set: the CUDA context, NCCL buffers, allocator slack) outside the
+    weights, the KV cache and the activations, whatever the strategy, and an engine's memory share is what the
+    limit leaves beyond it (vLLM's --gpu-memory-utilization, SGLang's --mem-fraction-static, as `dagc launch` writes
+    them): under `memory <= 3 GB` on an H100 no strategy meets the requirement and no engine starts, its share being
+    nothing. Almost always a share of the GPU meant (`memory <= 90 %`) or a size in the wrong unit. The hint gives
+    the least limit that holds the reserve and the model's weights spread over every GPU of the cluster, before any
+    KV cache. (A memory requirement of 0 or less is E104, where the plan is read.)
+
+    Bad:
+        cluster { gpus = 8  gpu preset "h100-sxm" }
+        require { memory <= 3 GB }          # the 4 GiB reserve alone is more
+    Fixed:
+        require { memory <= 90 % }
+    """
+    return memory_below_reserve(ctx.plan)
+
+
+def memory_below_reserve(plan: Plan) -> Iterator[Diagnostic]:
+    """W527 of `plan` (`check_memory_below_reserve`): a disaggregated strategy's deployment says it once."""
+    gpu, reserve, gpus = plan.cluster.gpu, plan.cluster.reserve_bytes, plan.cluster.gpus
+    for limit, req in plan.memory_bounds:
+        if limit > reserve:
+            continue
+        least = reserve + weight_bytes(plan.model) / gpus
+        share = math.ceil(1000 * least / gpu.memory_bytes) / 10
+        written = (f"`memory <= {share:.1f} %` (" if share <= 100 else "a GPU of more than ") + \
+            f"{format_bytes(least)}{')' if share <= 100 else ''}"
+        yield diag("W527", Severity.WARNING,
+                   f"`{req.text}` leaves the engine no memory: it allows {format_bytes(limit)} of the {gpu.name}'s "
+                   f"{format_bytes(gpu.memory_bytes)}, and "
+                   f"every GPU keeps dagc's reserve of {format_bytes(reserve)} for the runtime beside the weights, KV "
+                   "cache and activations; no strategy meets it, and an engine's memory share (what the limit "
+                   "leaves beyond the reserve) is nothing", req.span or plan.span_of("require"),
+                   "a memory requirement bounds all a GPU holds, the reserve with it: the least that holds the "
+                   f"reserve and the model's weights spread over all {count_text(gpus, 'GPU')}, before any KV "
+                   f"cache, is {written}; write a share of the GPU (`memory <= 90 %`), or a smaller reserve "
+                   "(`cluster { reserve = … }`)")
+
+
 RULES = (
     make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound of the strategy", check_physical,
               reads=Reads.SCHEDULE),
@@ -336,4 +379,6 @@ RULES = (
               check_throughput_ceiling, plan_level=True),
     make_rule("W524", Severity.WARNING, "a memory requirement above the GPU's memory", check_memory_above_gpu,
               plan_level=True),
+    make_rule("W527", Severity.WARNING, "a memory requirement that leaves nothing beyond the runtime's reserve",
+              check_memory_below_reserve, plan_level=True),
 )

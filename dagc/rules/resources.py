@@ -75,6 +75,8 @@ def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:
 
     On a plan that chose its engine, what that engine refuses of the strategy's degrees (E7xx) is
     said beside this error, not after it is fixed: the engine reads the degrees, not the memory.
+    A disaggregated strategy's pools alike: a pool over memory and a pool (the same or the other)
+    whose strategy the engine cannot express are both said, each named by its pool.
 
     Bad:
         model preset "deepseek-v3"   cluster { gpus = 8  gpu preset "h100-sxm" }

@@ -32,7 +32,7 @@ from ..serve.disagg import (
 from ..serve.rates import Rates, per_token
 from ..verdict.fastcheck import FastCheck
 from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
-from ..verdict.verdict import RequirementResult, requirement_value
+from ..verdict.verdict import MemoryFigures, RequirementResult, fuller, requirement_value
 from .bar import BestAtBounds
 from .floor import traffic_floor, traffic_misses
 from .result import BatchProbes, PooledSummary, score_key
@@ -59,6 +59,7 @@ class Instance:
     memory_bytes: float
     tp: int
     kv_ranks: int       # the ranks that hold one request's KV (`dagc.serve.disagg.kv_ranks`): its transfer's end
+    memory: MemoryFigures | None = None    # its fullest GPU's, as a memory requirement is judged on it
 
 
 def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
@@ -71,7 +72,7 @@ def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
     batch = running if workload.role == PoolRole.DECODE and running is not None else workload.batch
     return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
                     workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, batch, seconds,
-                    worst.fraction, worst.total_bytes, fc.layout.tp, kv_ranks(fc.layout))
+                    worst.fraction, worst.total_bytes, fc.layout.tp, kv_ranks(fc.layout), MemoryFigures.of(fc.memory))
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,19 @@ class Pair:
     gpus: int
     metrics: SteadyMetrics
 
+    @property
+    def memory(self) -> MemoryFigures | None:
+        """The fuller pool's memory (`dagc.verdict.verdict.fuller`), which the deployment's memory requirements are
+        judged on, as `dagc.verdict.pools` judges them."""
+        return fuller(i.memory for i in (self.prefill, self.decode) if i.memory is not None)
+
     def requirements(self, plan: Plan) -> tuple[RequirementResult, ...]:
-        """The plan's requirements judged on the deployment, as `dagc.verdict.pools` judges them."""
-        fuller = max((self.prefill, self.decode), key=lambda i: i.memory_fraction)
-        return tuple(RequirementResult(r, requirement_value(r, self.gpus, self.metrics, fuller.memory_fraction,
-                                                            fuller.memory_bytes)) for r in plan.steady_requirements)
+        """The plan's requirements judged on the deployment, as `dagc.verdict.pools` judges them: memory on the fuller
+        pool's, `memory == X` on the engine's share (`MemoryFigures.judged`)."""
+        full = self.memory
+        return tuple(RequirementResult(r, requirement_value(r, self.gpus, self.metrics,
+                                                            *(full.judged(r) if full is not None else (None, None))))
+                     for r in plan.steady_requirements)
 
 
 @dataclass(frozen=True)
@@ -191,8 +200,7 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     # the scores as the ranking reads them (`score_key`): a pair tying the head by float noise is let in
     score = np.array([score_key(x) for x in np.asarray(OBJECTIVES[objective].score(metrics, gpus.astype(float)),
                                                         dtype=float).tolist()], dtype=float)
-    mem = np.maximum(np.array([p.memory_fraction for p in prefills])[which], d.memory_fraction)
-    missed = _misses(plan, metrics, gpus, mem)
+    missed = _misses(plan, metrics, gpus, _memory_columns(prefills, which, d))
     if head is None:                                    # this pool's best `keep` by the rank key but the names
         order = np.lexsort((gpus, -score, missed))
         last = order[min(keep, len(order)) - 1]
@@ -217,11 +225,26 @@ def _before(missed: npt.NDArray[np.int64], neg_score: npt.NDArray[np.float64], g
     return before
 
 
+def _memory_columns(prefills: list[Instance], which: npt.NDArray[np.int64], d: Instance
+                    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each pair's fuller pool's memory as a share of the GPU (`Pair.memory`: the prefill instance's when it needs
+    at least the decode instance's share, as `fuller` takes the first of equals): what its rank needs, and what the
+    engine holds (`memory == X` is judged on that, `MemoryFigures.judged`)."""
+    figures = [p.memory for p in prefills]
+    assert d.memory is not None and all(f is not None for f in figures), "instances from their fast checks"
+    need = np.array([f.fraction for f in figures if f is not None])[which]
+    held = np.array([f.held_bytes / f.capacity_bytes for f in figures if f is not None])[which]
+    prefill_fuller = need >= d.memory.fraction
+    return (np.where(prefill_fuller, need, d.memory.fraction),
+            np.where(prefill_fuller, held, d.memory.held_bytes / d.memory.capacity_bytes))
+
+
 def _misses(plan: Plan, metrics: PairColumns, gpus: npt.NDArray[np.int64],
-            memory: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    """The requirements each pair misses (memory judged on its fuller pool's share, or on bytes by
-    `Pair.requirements` for the pairs made), and for a pair short of the plan's traffic every load requirement (at
-    least one), as its candidate counts it (`dagc.search.floor.traffic_misses`)."""
+            memory: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]) -> npt.NDArray[np.int64]:
+    """The requirements each pair misses (memory judged on its fuller pool's share — what its rank needs, what the
+    engine holds for `memory == X` (`_memory_columns`) — or on bytes by `Pair.requirements` for the pairs made),
+    and for a pair short of the plan's traffic every load requirement (at least one), as its candidate counts it
+    (`dagc.search.floor.traffic_misses`)."""
     out = np.zeros(len(gpus), dtype=np.int64)
     floor = traffic_floor(plan)
     if floor is not None:
@@ -232,7 +255,7 @@ def _misses(plan: Plan, metrics: PairColumns, gpus: npt.NDArray[np.int64],
         elif r.kind is RequirementKind.MEMORY:
             if not r.memory_is_fraction:
                 continue
-            value = memory
+            value = memory[1] if r.op == "==" else memory[0]
         else:
             value = np.asarray(figure_of(metrics, r.kind), dtype=float) / (gpus if r.per_gpu else 1)
         out += ~_holds(r.op, value, r.target)

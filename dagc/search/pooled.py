@@ -44,9 +44,11 @@ from ..schedule.recurrence import op_floor
 from ..schedule.timer import Timer
 from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.pools import check_pools, memory_caps, prefill_batch_of, role_workload
+from ..verdict.verdict import MemoryFigures, fuller
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
 from .floor import floored_for
+from .kv_screen import kv_refused
 from .pairs import Entry, Instance, Pair, PooledCounts, Prefills, best_at_bounds, instance_of, weigh
 from .pooled_max import MAX_POOL_PROBES, decode_pools_at_max
 from .result import Candidate
@@ -80,9 +82,10 @@ def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap
 
 
 def _instance(plan: Plan, s: Strategy, workload: Workload, timer: Timer) -> Instance | None:
-    """One instance's figures from the fast check, or None when a rule rejects it."""
+    """One instance's figures from the fast check, or None when a rule rejects it or the engine the plan chose would
+    not start it for want of KV cache (E732, `dagc.search.kv_screen`: `dagc launch` and `check` judge each pool)."""
     fc = fast_check(plan, s, workload, timer)
-    return None if isinstance(fc, Refused) else instance_of(fc, s, workload)
+    return None if isinstance(fc, Refused) or kv_refused(plan, s, workload, fc) else instance_of(fc, s, workload)
 
 
 def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCounts, late: Callable[[], bool]
@@ -118,7 +121,7 @@ def pooled_search(run: Run, tally: Tally, prune: bool = True, keep: int = 10,
         return counts
     least = min(p.gpus for p in found)
     prefills = Prefills({}, least)
-    for p in _undominated(found, any(r.kind is RequirementKind.MEMORY for r in plan.requirements), keep):
+    for p in _undominated(found, _memory_read(plan), keep):
         prefills.by_option.setdefault((p.mb, p.overlap), []).append(p)
     kept = BarKeeper(keep)             # the best `keep` rank keys so far: a pair after them is not made
     for c in tally.best.ranked():
@@ -187,7 +190,14 @@ class _Pairing:
             kept.take(c)
 
 
-def _undominated(prefills: list[Instance], memory: bool, keep: int) -> list[Instance]:
+def _memory_read(plan: Plan) -> str:
+    """What of a pair's memory the plan's requirements read: "" nothing, "need" what its rank needs (`memory <= X`),
+    "held" that and what the engine holds too (`memory == X`, judged on the engine's share)."""
+    ops = {r.op for r in plan.requirements if r.kind is RequirementKind.MEMORY}
+    return "held" if "==" in ops else "need" if ops else ""
+
+
+def _undominated(prefills: list[Instance], memory: str, keep: int) -> list[Instance]:
     """The prefill instances that fewer than `keep` others of the same GPUs, micro-batches and overlap
     beat (`_beats`): a pair with one that `keep` others beat ranks after the `keep` pairs those make
     with the same decode pool and N, so it can enter neither the best `keep` nor the front."""
@@ -198,13 +208,17 @@ def _undominated(prefills: list[Instance], memory: bool, keep: int) -> list[Inst
             if sum(_beats(q, p, memory) for q in groups[(p.gpus, p.mb, p.overlap)]) < keep]
 
 
-def _beats(q: Instance, p: Instance, memory: bool) -> bool:
+def _beats(q: Instance, p: Instance, memory: str) -> bool:
     """Whether every pair prefill instance `q` makes ranks before the same pair with `p` (the same GPUs,
     micro-batches and overlap): a pair's rank reads of its prefill instance its makespan and its
-    requests per makespan — and its memory when a requirement reads memory (`memory`) — and then
-    its name. `q` no slower, serving no fewer requests per second (and no fuller) and first by name."""
+    requests per makespan — and its memory when a requirement reads memory (`memory`, `_memory_read`) — and then
+    its name. `q` no slower, serving no fewer requests per second (and no fuller, holding what `p` holds where
+    `memory == X` reads that: a share nearer X is not worse, one further is) and first by name."""
+    held = memory != "held" or (q.memory is not None and p.memory is not None
+                                and q.memory.held_bytes == p.memory.held_bytes)
     return (q.seconds <= p.seconds and q.batch * p.seconds >= p.batch * q.seconds
-            and (not memory or (q.memory_fraction <= p.memory_fraction and q.memory_bytes <= p.memory_bytes))
+            and (not memory or (q.memory_fraction <= p.memory_fraction and q.memory_bytes <= p.memory_bytes
+                                and held))
             and f"{q.strategy.text} >" < f"{p.strategy.text} >")         # as inside `pooled_text`
 
 
@@ -262,6 +276,7 @@ def _candidate(plan: Plan, objective: str, pair: Pair, at: Workload | None = Non
                                  metrics=pair.metrics, meets_requirements=all(r.met for r in reqs),
                                  score=OBJECTIVES[objective].score_of(pair.metrics, pair.gpus),
                                  memory_fraction=max(p.memory_fraction, d.memory_fraction),
+                                 memory_figures=pair.memory,
                                  binding=binding_of(reqs, at or plan.workload), misses=misses(reqs),
                                  batch=None if at is None else at.batch), plan)
 
@@ -278,10 +293,11 @@ def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
         return None
     metrics = checked.metrics.like(c.metrics)
     fractions = [p.analysis.memory.worst.fraction for p in checked.pools if p.analysis.memory is not None]
+    full = fuller(MemoryFigures.of(p.analysis.memory) for p in checked.pools if p.analysis.memory is not None)
     return floored_for(Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                                  metrics=metrics, meets_requirements=checked.verdict.meets_requirements is not False,
                                  score=OBJECTIVES[objective].score_of(metrics, c.gpus),
-                                 memory_fraction=max(fractions, default=math.nan), exact=True,
+                                 memory_fraction=max(fractions, default=math.nan), exact=True, memory_figures=full,
                                  binding=c.binding if c.batch is not None else binding_of(checked.requirements,
                                                                                              plan.workload),
                                  batch=c.batch, misses=misses(checked.requirements)), plan)

@@ -41,6 +41,7 @@ from ..verdict.batch_max import BATCH_LIMIT, decode_pool_plan, probed_largest_ba
 from ..verdict.fastcheck import FastCheck
 from ..verdict.pools import role_workload
 from .bar import Bar, is_out_of_reach
+from .kv_screen import kv_refused
 from .memory_screen import MemoryScreen
 from .pairs import Instance, PooledCounts, Prefills, best_at_bounds, best_at_tpot, instance_of
 from .run import Run
@@ -94,8 +95,9 @@ def decode_pools_at_max(run: Run, strategies: Iterable[Strategy], prefills: Pref
                 counts.pruned += 1
                 continue
             counts.decode += 1
-            if fc is None or fc.layout.microbatches_dropped:
-                continue             # not even one request is served; or a micro-batch carries none (W510)
+            if fc is None or fc.layout.microbatches_dropped or kv_refused(judged, s, chosen, fc):
+                continue             # not even one request is served; a micro-batch carries none (W510); or the
+                                     # engine the plan chose would not start it (E732)
             d = instance_of(fc, s, chosen)
             for m, f in fits.items():
                 weigh(d, m, f, w.model_copy(update={"batch": m * chosen.batch, "batch_note": None,

@@ -23,6 +23,7 @@ from ..schedule.timer import Timer as _Timer, shared_timer
 from ..verdict.analyse import analyse
 from ..verdict.batch_max import choose_batch
 from ..verdict.steady import SteadyMetrics
+from ..verdict.verdict import MemoryFigures
 from .floor import floored_for
 from .pooled import exact_pooled
 from .result import Candidate, rank_key
@@ -133,6 +134,7 @@ def exact_figures(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
                                  metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
                                  score=OBJECTIVES[objective].score_of(metrics, c.gpus),
                                  memory_fraction=r.memory.worst.fraction, exact=True,
+                                 memory_figures=MemoryFigures.of(r.memory),
                                  binding=binding if c.batch is not None else binding_of(r.requirements,
                                                                                          r.plan.workload),
                                  batch=workload.batch if c.batch is not None else None,

@@ -15,6 +15,7 @@ from ..plan.printer import options_source, scope_source
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..verdict.steady import SteadyMetrics
+from ..verdict.verdict import MemoryFigures
 
 __all__ = ["BatchProbes", "Candidate", "PooledSummary", "SearchResult", "option_text", "pareto_front", "search_order",
            "MAX_SEARCH_CANDIDATES", "PARETO_MAX", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
@@ -99,6 +100,9 @@ class Candidate:
     # is theirs together): how `dagc search --rate` judges a strategy with fewer GPUs than the cluster
     # (`dagc.search.at_rate.replicas_of`)
     replicas: int = 1
+    # its fullest GPU's memory as a memory requirement is judged on it (`dagc.verdict.verdict.MemoryFigures`: `memory
+    # == X` in flight on the engine's share, as `check` judges it); of a disaggregated candidate, its fuller pool's
+    memory_figures: MemoryFigures | None = None
 
     @property
     def text(self) -> str:

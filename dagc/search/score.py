@@ -2,7 +2,8 @@
 
 Input: a `Plan`, a strategy, its micro-batches and overlap, an objective and the plan's
 `dagc.schedule.timer.Timer`. Output: the `Candidate` (its metrics, score, memory, what binds it),
-or None when a rule rejects it (`dagc.verdict.fastcheck`: the same rules and memory as `check`).
+or None when a rule rejects it (`dagc.verdict.fastcheck`: the same rules and memory as `check`), or the engine the
+plan chose would not start it for want of KV cache (E732, `dagc.search.kv_screen`).
 With `batch = max` the candidate runs the largest batch it serves (`dagc.verdict.batch_max`, probed
 with the same fast check); in the search its probing stops as soon as no batch it can still end
 with could matter (`evaluate_batch_max`, `dagc.search.bound.Pruner.batch_needed`).
@@ -19,10 +20,11 @@ from ..plan.workload import Overlap, Workload
 from ..schedule.timer import Timer as _Timer
 from ..verdict.batch_max import fast_largest_batch, fast_largest_batch_bounded
 from ..verdict.fastcheck import Refused, fast_check
-from ..verdict.verdict import RequirementResult
+from ..verdict.verdict import MemoryFigures, RequirementResult
 from .bar import Bar
 from .bound import Pruner
 from .floor import floored_for
+from .kv_screen import kv_refused
 from .result import Candidate
 from .space import Item
 
@@ -62,11 +64,14 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
         # at the batch it serves, micro-batches beyond its requests would carry none (W510): it runs fewer, the
         # candidate with fewer micro-batches where the space has it, so this one is not proposed
         return None
+    if kv_refused(plan, strategy, workload, fc):
+        return None                   # the plan's engine would not start it (E732), as `check` says
     gpus = fc.layout.gpus_used
     metrics = fc.deployment
     c = Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=metrics,
                   meets_requirements=fc.meets_requirements, score=OBJECTIVES[objective].score_of(metrics, gpus),
                   memory_fraction=fc.memory.worst.fraction, binding=binding_of(fc.requirements, workload),
+                  memory_figures=MemoryFigures.of(fc.memory),
                   batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
     return floored_for(c, plan)       # short of the plan's traffic: misses the ranking reads
 

@@ -44,6 +44,7 @@ from ..verdict.carrying import requirements_missed
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import carries_traffic, load_events, not_simulated
+from ..verdict.verdict import MemoryFigures, fuller
 from .floor import ALL, STEADY, floored, traffic_floor, traffic_misses
 from .result import Candidate, RankKey, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
@@ -121,20 +122,21 @@ class Judgement:
     others_missed: tuple[str, ...] = ()      # the requirements not judged on the load that it misses, by name
     # the check's exact figures (report.json's `metrics`) and memory used, when it ran the candidate's batch
     metrics: SteadyMetrics | None = None
-    memory_fraction: float | None = None
+    memory: MemoryFigures | None = None      # its fullest GPU's (`_memory`)
 
     def of(self, c: Candidate, objective: str | None = None) -> Candidate:
         """`c` with this judgement; with `objective`, with the check's exact figures too, scored under it."""
         c = replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
                     misses=self.misses, binding=self.binding, load_figures=self.load_figures, short_of_traffic=False,
                     others_missed=self.others_missed)
-        if objective is None or self.metrics is None or self.memory_fraction is None:
+        if objective is None or self.metrics is None or self.memory is None:
             return c
         metrics = self.metrics.like(c.metrics)
         score = objective_of(objective).score_of(metrics, c.gpus)
         # the check's figures and the search's may differ in their last bits: a tie stays the search's tie
         score = c.score if math.isclose(score, c.score, rel_tol=SCORE_RTOL) else score
-        return replace(c, metrics=metrics, memory_fraction=self.memory_fraction, exact=True, score=score)
+        return replace(c, metrics=metrics, memory_fraction=self.memory.fraction, memory_figures=self.memory, exact=True,
+                       score=score)
 
 
 REJECTED, UNPARSED = "rejected", "unparsed"      # a candidate `check` rejects; one whose text does not parse back
@@ -318,12 +320,12 @@ def judgement(r: StrategyResult, c: Candidate) -> Judgement:
                      others_missed=tuple(q.requirement.name for q in r.requirements
                                          if not q.requirement.on_load and q.met is not True),
                      metrics=r.metrics if same and r.metrics is not None and r.metrics.has_all_of(c.metrics) else None,
-                     memory_fraction=_memory(r) if same else None)
+                     memory=_memory(r) if same else None)
 
 
-def _memory(r: StrategyResult) -> float | None:
-    """The largest fraction of a GPU's memory the checked strategy uses (of either pool's, disaggregated)."""
+def _memory(r: StrategyResult) -> MemoryFigures | None:
+    """The memory of the checked strategy's fullest GPU, as its memory requirements are judged on it (of its fuller
+    pool, disaggregated)."""
     if r.pooled is not None:
-        return max((p.analysis.memory.worst.fraction for p in r.pooled.pools if p.analysis.memory is not None),
-                   default=None)
-    return r.memory.worst.fraction if r.memory is not None else None
+        return fuller(MemoryFigures.of(p.analysis.memory) for p in r.pooled.pools if p.analysis.memory is not None)
+    return MemoryFigures.of(r.memory) if r.memory is not None else None

@@ -17,6 +17,7 @@ from enum import Enum
 
 from ..plan.objective import OBJECTIVES, StrategyFigures
 from ..plan.printer import options_source, scope_source
+from ..plan.workload import Requirement
 from .carrying import requirements_missed
 from .ledger import band_ratio
 from .searched import Checked, Searched, SearchedCandidate
@@ -326,5 +327,12 @@ def _best_requirements(best: SearchedCandidate, result: Checked) -> tuple[Requir
     the figure of its run under the plan's traffic (`load_figures`, None when it was not simulated)."""
     load = dict(best.load_figures)
     return tuple(RequirementResult(q, load.get(q.name) if q.on_load else
-                                   requirement_value(q, best.gpus, best.metrics, best.memory_fraction))
+                                   requirement_value(q, best.gpus, best.metrics, *_memory_judged(best, q)))
                  for q in (own.requirement for own in result.requirements))
+
+
+def _memory_judged(best: SearchedCandidate, q: Requirement) -> tuple[float | None, float | None]:
+    """The memory figures requirement `q` is judged on of the search's candidate `best`, as `check` judges them
+    (`MemoryFigures.judged`: `memory == X` in flight on the engine's share); its memory share alone when it carries
+    no figures."""
+    return (best.memory_fraction, None) if best.memory_figures is None else best.memory_figures.judged(q)

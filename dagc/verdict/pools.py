@@ -21,7 +21,7 @@ from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
 from ..rules.engine import calibration_range
 from ..rules.pipeline import decode_pool_split
-from ..rules.requirements import memory_above_gpu
+from ..rules.requirements import memory_above_gpu, memory_below_reserve
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
@@ -37,13 +37,13 @@ from ..units import Dimension, count_text, format_si
 from .analyse import Analysis, analyse
 from .batch_max import choose_batch, decode_pool_plan
 from .steady import InstanceMetrics, SteadyMetrics, steady_metrics
-from .verdict import RequirementResult, Verdict, memory_figures, requirement_value, verdict
+from .verdict import MemoryFigures, RequirementResult, Verdict, fuller, requirement_value, verdict
 
 __all__ = ["PoolResult", "PooledCheck", "check_pools", "memory_caps", "prefill_batch_of", "role_workload"]
 
 # What a pool's instance says that is the deployment's to say, once (`check_pools`): the GPUs it leaves unused, and a
-# memory requirement above the GPU's memory
-_DEPLOYMENT_CODES = frozenset({"W505", "W524"})
+# memory requirement above the GPU's memory or below its reserve
+_DEPLOYMENT_CODES = frozenset({"W505", "W524", "W527"})
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
+    diags += memory_below_reserve(plan)
     # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
     if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
         diags.append(far)
@@ -231,7 +232,8 @@ def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: Ste
                   ) -> tuple[RequirementResult, ...]:
     """The plan's requirements on the deployment: its figures, both pools' GPUs, and the fuller pool's
     memory."""
-    mems = [r.analysis.memory for r in results if r.analysis.memory is not None]
-    fuller = max(mems, key=lambda m: m.worst.fraction) if len(mems) == len(results) and mems else None
-    return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, *memory_figures(req, fuller)))
+    mems = [MemoryFigures.of(r.analysis.memory) for r in results if r.analysis.memory is not None]
+    full = fuller(mems) if len(mems) == len(results) else None
+    return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, *(full.judged(req) if full else
+                                                                                (None, None))))
                  for req in plan.requirements)

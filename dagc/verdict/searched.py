@@ -16,7 +16,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from .steady import SteadyMetrics
-from .verdict import RequirementResult, Verdict
+from .verdict import MemoryFigures, RequirementResult, Verdict
 
 __all__ = ["Carrying", "Checked", "Searched", "SearchedCandidate"]
 
@@ -61,6 +61,8 @@ class SearchedCandidate(Protocol):
     def metrics(self) -> SteadyMetrics: ...
     @property
     def memory_fraction(self) -> float: ...
+    @property
+    def memory_figures(self) -> MemoryFigures | None: ...
     @property
     def engine_refusals(self) -> tuple[str, ...]: ...
     @property

@@ -8,6 +8,7 @@ strategy is optimal is judged against the search, by `dagc.verdict.optimal`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,8 +33,9 @@ from .steady import InstanceMetrics, SteadyMetrics, figure_of
 if TYPE_CHECKING:
     from ..serve.load_figures import LoadFigures
 
-__all__ = ["RequirementResult", "Verdict", "judge_requirements", "memory_figures", "requirement_unit",
-           "requirement_value_text", "verdict", "met_text", "METRIC_OF", "near_text", "requirement_value"]
+__all__ = ["MemoryFigures", "RequirementResult", "Verdict", "fuller", "judge_requirements", "memory_figures",
+           "requirement_unit", "requirement_value_text", "verdict", "met_text", "METRIC_OF", "near_text",
+           "requirement_value"]
 
 # report.json metric key behind each requirement (throughputs in tokens/s; /gpu divides).
 METRIC_OF = {
@@ -226,6 +228,40 @@ def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdow
                  for req in plan.requirements)
 
 
+@dataclass(frozen=True)
+class MemoryFigures:
+    """What a memory requirement is judged on, of a strategy's fullest GPU (`memory_figures`): what the rank needs
+    (`need_bytes`, the memory table's `use`), what the engine holds (`held_bytes`: `MemoryBreakdown.held_bytes`, in
+    flight its whole memory share) and the GPU's capacity. Carried by the search's candidates, so that the search
+    and the optimal verdict judge `memory == X` as `check` does (`dagc.search.result.Candidate.memory_figures`)."""
+
+    need_bytes: float
+    held_bytes: float
+    capacity_bytes: float
+
+    @staticmethod
+    def of(memory: MemoryBreakdown) -> MemoryFigures:
+        worst = memory.worst
+        return MemoryFigures(worst.total_bytes, memory.held_bytes, worst.capacity_bytes)
+
+    @property
+    def fraction(self) -> float:
+        """What the rank needs, as a share of the GPU (`MemoryBreakdown.worst.fraction`)."""
+        return self.need_bytes / self.capacity_bytes
+
+    def judged(self, req: Requirement) -> tuple[float, float]:
+        """The figure `req` is judged on, as a share of the GPU and in bytes: for `memory == X` what the engine
+        holds, else what the rank needs (`memory_figures`)."""
+        held = self.held_bytes if req.kind is RequirementKind.MEMORY and req.op == "==" else self.need_bytes
+        return held / self.capacity_bytes, held
+
+
+def fuller(figures: Iterable[MemoryFigures]) -> MemoryFigures | None:
+    """Of a disaggregated strategy's pools, the fuller's (the larger share its rank needs, the first on a tie): the
+    pool whose memory the deployment's memory requirements are judged on (`dagc.verdict.pools`); None of none."""
+    return max(figures, key=lambda f: f.fraction, default=None)
+
+
 def memory_figures(req: Requirement, memory: MemoryBreakdown | None) -> tuple[float | None, float | None]:
     """The memory figure `req` is judged on, as a share of the GPU and in bytes: what the fullest rank holds —
     for `memory == X` in flight, what the engine holds (`MemoryBreakdown.held_bytes`: its whole share, which the
@@ -233,9 +269,7 @@ def memory_figures(req: Requirement, memory: MemoryBreakdown | None) -> tuple[fl
     and is judged on what the rank needs of it: within the share, the same verdict as on the share itself."""
     if memory is None:
         return None, None
-    worst = memory.worst
-    held = memory.held_bytes if req.kind is RequirementKind.MEMORY and req.op == "==" else worst.total_bytes
-    return held / worst.capacity_bytes, held
+    return MemoryFigures.of(memory).judged(req)
 
 
 def requirement_value(req: Requirement, gpus: int | None, metrics: SteadyMetrics | InstanceMetrics | None,
