@@ -40,7 +40,7 @@ for p in (ROOT, ROOT / "bench"):
 import fidelity_corpus as fc  # noqa: E402
 
 from dagc.lang.flatten import flatten  # noqa: E402
-from dagc.verdict.ledger import LEDGER_FILE, Regime, regime_keys, regime_of  # noqa: E402
+from dagc.verdict.ledger import LEDGER_FILE, WIDEST, Regime, regime_keys, regime_of  # noqa: E402
 
 __all__ = ["LEDGER", "LEVELS", "MIN_RUNS", "Observation", "ledger_doc", "observations", "quantity_of"]
 
@@ -96,13 +96,32 @@ def observations(results: Path = fc.RESULTS, half: str = HALF) -> list[Observati
     return out
 
 
+def _quantities_alike(by_quantity: dict[str, list[float]]) -> np.ndarray:
+    """The widest regime's errors (`all`, the last fallback of a figure of any quantity): each quantity's
+    empirical quantile function read at n evenly spaced levels — n the most figures any quantity has — and
+    pooled, so that each quantity weighs alike: pooled figure by figure, the throughputs (161 of the held-out
+    half's 221 figures) made it a throughput's band, which a latency with too few runs of its own then took
+    (docs/bands.md, 2026-11-28).
+
+    Example:
+        >>> [round(float(x), 3) for x in _quantities_alike({"ttft": [0.0, 0.4], "tpot": [0.1, 0.2, 0.3]})]
+        [0.1, 0.2, 0.3, 0.0, 0.2, 0.4]
+    """
+    n = max(len(v) for v in by_quantity.values())
+    at = np.linspace(0.0, 1.0, n)
+    return np.concatenate([np.interp(at, np.linspace(0.0, 1.0, len(v)), np.sort(v)) for _, v in
+                           sorted(by_quantity.items())])
+
+
 def ledger_doc(obs: Iterable[Observation], min_runs: int = MIN_RUNS, levels: Sequence[float] = LEVELS,
                source: str = "bench/corpus_results.json, held-out half") -> dict:
     """The ledger of these observations: every regime of every figure's chain with its runs and figures,
     and the quantiles of its log-ratios when it has `min_runs` runs or more."""
     ratios: dict[str, list[float]] = defaultdict(list)
     runs: dict[str, set[str]] = defaultdict(set)
+    by_quantity: dict[str, list[float]] = defaultdict(list)
     for o in obs:
+        by_quantity[o.quantity].append(o.log_ratio)
         for key in regime_keys(o.regime, o.quantity):
             ratios[key].append(o.log_ratio)
             runs[key].add(o.run)
@@ -110,6 +129,8 @@ def ledger_doc(obs: Iterable[Observation], min_runs: int = MIN_RUNS, levels: Seq
     for key in sorted(ratios):
         r = np.asarray(ratios[key])
         enough = len(runs[key]) >= min_runs
+        if key == WIDEST:          # every quantity's errors, each quantity weighing alike (`_quantities_alike`)
+            r = _quantities_alike(by_quantity)
         q = np.quantile(r, levels, method="weibull") if enough else None
         regimes[key] = {"runs": len(runs[key]), "figures": int(r.size),
                         "log_ratio": [round(float(x), 6) for x in q] if q is not None else None}

@@ -219,8 +219,6 @@ JSON_BOUNDARY = {
 # The modules that still hold `Any` outside the boundary, each with its count when it was listed. The list only
 # shrinks: a module that types its values leaves it, and no module joins it or grows past its count.
 ANY_LEFT: dict[str, int] = {
-    # the plan's field values by name (docs/architecture.md, "The JSON boundary": one `FieldValue`, a TypedDict a block)
-    "lang.blocks": 5, "lang.calibration": 1, "lang.cluster": 6, "lang.hf": 9, "lang.model": 9, "lang.traffic": 5,
     # the fleet's answers as their JSON (to carry: `fleet.stored.StoredAnswer`)
     "fleet.cluster": 3, "fleet.profiles": 2, "fleet.rank": 17, "fleet.ray_run": 1, "fleet.run": 6,
     "cli.fleet_cmd": 4, "cli.print_fleet": 4,

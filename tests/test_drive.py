@@ -14,7 +14,7 @@ import dagc
 from dagc.drive.drive import CheckOptions, DriveOptions, Stage, drive
 from dagc.export.report import report_json
 from dagc.search.search import search
-from conftest import EXAMPLES, run_dagc
+from conftest import EXAMPLES, one_computation_per_output, run_dagc
 
 # misses a requirement (next steps), a better strategy found by the search (optimal: no, with its figures)
 PLAN = EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe"
@@ -58,10 +58,13 @@ def test_the_library_check_without_a_search_is_no_search():
 def test_the_library_compile_writes_the_commands_files(tmp_path):
     """`dagc.compile(plan, out)` writes the files `dagc compile -o out` writes, with the same contents (each
     objective's pick and pareto.svg among them)."""
-    # the library's traces are plain JSON unless `CompileOptions(gzip=True)` (docs/outputs.md)
-    proc = _command("compile", str(PLAN), "-o", str(tmp_path / "command"), "--trace-format", "json")
-    assert proc.returncode == 1, proc.stderr
-    written = dagc.compile(dagc.load_plan(PLAN), tmp_path / "library")
+    # the library's traces are plain JSON unless `CompileOptions(gzip=True)` (docs/outputs.md). What the two write
+    # is compared, so the search and the judging they run are run once (`one_computation_per_output`): that they give
+    # the same figures twice is tests/test_reproducible.py's
+    with one_computation_per_output():
+        proc = _command("compile", str(PLAN), "-o", str(tmp_path / "command"), "--trace-format", "json")
+        assert proc.returncode == 1, proc.stderr
+        written = dagc.compile(dagc.load_plan(PLAN), tmp_path / "library")
     assert {w.directory.name for w in written} >= {"library"}
 
     def files(root):

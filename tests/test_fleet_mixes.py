@@ -67,3 +67,25 @@ def test_the_svg_says_whose_figures_its_points_are_and_names_each_mixs_pick(rank
     titles = svg.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
     assert 'tp 1 (mix "chat"; tp 2 under mix "long")' in titles
     assert 'tp 1 (mix "chat"; dp 2 < tp 1 > under mix "long")' in titles
+
+
+def test_the_terminal_says_each_mix_is_judged_alone(ranked):
+    """Mixes are scenarios, each judged with the whole cluster to itself: a trial read a pick at 91 % of its
+    capacity under one mix and 62 % under the other as a cluster serving both (153 %). The terminal says what
+    they are under its heading; a fleet without mixes does not."""
+    import dataclasses
+    import io
+
+    from rich.console import Console
+
+    from dagc.cli.print_fleet import MIXES_ALONE, print_fleet
+
+    def printed(mixes: tuple[str, ...]) -> str:
+        out = io.StringIO()
+        print_fleet(Console(file=out, width=200), dataclasses.replace(ranked, mixes=mixes), top=5)
+        return out.getvalue()
+
+    heading, rest = printed(("chat", "long")).split("\n", 1)
+    assert "meet every requirement" in heading and " ".join(rest.split()).startswith(MIXES_ALONE)
+    assert "each mix is judged alone, with the whole cluster to itself" in MIXES_ALONE
+    assert "judged alone" not in printed(())

@@ -59,16 +59,17 @@ def test_malformed_pools_get_a_located_E205(text, message, column):
 
 
 @pytest.mark.parametrize(("strategy", "cluster", "link"), [
-    # one node: NVLink 450 GB/s a GPU. An attention-DP decode instance (tp 1 ; ep 4) keeps a request on one
-    # rank, which receives it whole over its one link, whatever the 4 prefill ranks could send
-    ("prefill 1 < tp 4 > decode 1 < tp 1 ; ep 4 >", CLUSTER, 450e9 * 1),
+    # one node: NVLink 450 GB/s a GPU, at the network efficiency of every transfer between GPUs (0.8). An
+    # attention-DP decode instance (tp 1 ; ep 4) keeps a request on one rank, which receives it whole over its one
+    # link, whatever the 4 prefill ranks could send
+    ("prefill 1 < tp 4 > decode 1 < tp 1 ; ep 4 >", CLUSTER, 450e9 * 0.8 * 1),
     # a tp 4 decode instance: its 4 ranks each receive their KV heads' share, from the 2 sending ranks
-    ("prefill 1 < tp 2 > decode 1 < tp 4 >", CLUSTER, 450e9 * 2),
+    ("prefill 1 < tp 2 > decode 1 < tp 4 >", CLUSTER, 450e9 * 0.8 * 2),
     # two nodes (the pools fill 16 GPUs): the network, 50 GB/s a GPU; 8 senders, one attention-DP receiver
-    ("prefill 1 < tp 8 > decode 1 < tp 1 ; ep 8 >", CLUSTER, 50e9 * 1),
+    ("prefill 1 < tp 8 > decode 1 < tp 1 ; ep 8 >", CLUSTER, 50e9 * 0.8 * 1),
     # 8 senders, a pp 2 × tp 2 decode instance: its 2 ranks of each of its 2 stages receive their layers' share
     ("prefill 1 < tp 8 > decode 1 < pp 2 < tp 2 > >", 'cluster { gpus = 12  gpus_per_node = 8  gpu preset "h100-sxm" }',
-     50e9 * 4),
+     50e9 * 0.8 * 4),
 ])
 def test_a_kv_transfer_is_bounded_by_the_ranks_holding_the_request_on_both_ends(strategy, cluster, link):
     """A request's KV leaves from the prefill instance's ranks that hold it and lands on the decode instance's
@@ -107,7 +108,7 @@ def test_the_deployment_figures_by_hand():
     assert r.pooled.kv_bytes_per_request == kv
     # both pools inside one node of 8: NVLink, at the fewer of the ranks holding a request's KV on either end:
     # the prefill instance's 2 (tp 2) sending it, the decode instance's 4 (tp 4) receiving it
-    link = 450e9 * 2
+    link = 450e9 * 0.8 * 2                 # 2 ranks' NVLink at the network efficiency (0.8)
     transfer = kv * 4 / link
     f = r.pooled.figures
     assert f.transfer_s == pytest.approx(transfer) and r.metrics.ttft_server_s == pytest.approx(t_p + transfer)
@@ -139,7 +140,7 @@ def test_layerwise_transfer_shows_only_the_last_layers_share():
 def test_pools_across_nodes_move_kv_over_the_network():
     r = check(load_plan_text(plan("prefill 1 < tp 8 > decode 1 < tp 8 ; ep 8 >")))[0]
     kv = r.pooled.kv_bytes_per_request
-    assert r.pooled.figures.transfer_s == pytest.approx(kv * r.pooled.pools[0].batch_per_instance / (50e9 * 8))
+    assert r.pooled.figures.transfer_s == pytest.approx(kv * r.pooled.pools[0].batch_per_instance / (50e9 * 0.8 * 8))
 
 
 def test_pools_over_the_cluster_and_static_serving_are_errors():

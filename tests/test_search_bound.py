@@ -115,7 +115,11 @@ def test_requirements_that_no_bound_can_meet_still_leave_the_same_answer():
         assert pruned.pruned > 0
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+# 5 generated plans a run (10 until 2026-11-28: 14.6 of the suite's CPU s), new ones on each run. The pruned search
+# is compared with the exhaustive one on fixed plans too: three examples (test_pruned_search_equals_the_exhaustive_one),
+# every objective (test_every_objective_prunes_to_the_same_answer), requirements no bound can meet (three), and
+# in flight (tests/test_inflight.py's test_pruned_in_flight_search_is_the_exhaustive_one, three).
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(plan_texts())
 def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
     plan = load_plan_text(text)

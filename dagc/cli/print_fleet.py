@@ -34,7 +34,12 @@ from ..fleet.rank import FleetResult, missed_pick, rented_cost
 from ..units import count_text, format_figure
 from .tables import Col, print_fitted
 
-__all__ = ["cost_text", "fleet_columns", "print_fleet", "rented_cost_text"]
+__all__ = ["MIXES_ALONE", "cost_text", "fleet_columns", "print_fleet", "rented_cost_text"]
+
+# What a fleet's mixes are (docs/fleet.md, "The ranking"): scenarios, each judged alone on the whole cluster
+MIXES_ALONE = ("each mix is judged alone, with the whole cluster to itself (a traffic scenario, its cost weighted "
+               "by its share of the tokens): mixes that arrive together are one traffic — give it as a request log "
+               "or a length distribution (docs/fleet.md)")
 
 _COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("engine", 2, "left"),
             Col("strategy", 0, "left", wrap=True, floor=12), Col("GPUs", 1), Col("instances", 3),
@@ -91,6 +96,8 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                      cost_text(r, result.by), "—" if rent is None else f"${format_figure(rent)}/h",
                      binds_text(r)))
     out.print(headline, markup=False)
+    if result.mixes:
+        out.print(MIXES_ALONE, markup=False)
     if rows:
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", fleet_columns(rows), rows)
         if note := borrowed_note(result.ranked[:top]):

@@ -14,6 +14,7 @@ constant efficiencies and without a profile (`generic-400t`) keeps the roofline
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping
 from typing import overload
 
@@ -344,13 +345,12 @@ def _few_rank_rows_s(k: Kernel, profile: KernelTimes, rows: list[list[float]], l
     sorted the same way, looked up as one (`_distinct_seconds`)."""
     ranks = list(zip(*rows, strict=True))
     # whether a rank launches anything, asked once per distinct shape (the ranks repeat a few)
-    shapes = {shape: all(x > 0 for x in shape) for shape in set(ranks)}
-    distinct = tuple(sorted(shape for shape, active in shapes.items() if active))
+    distinct = tuple(sorted(shape for shape in set(ranks) if all(x > 0 for x in shape)))
     if not distinct:
         return np.zeros(len(ranks))
     t = _distinct_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, distinct, lower).tolist()
     seconds = dict(zip(distinct, t, strict=True))
-    return np.array([seconds.get(shape, 0.0) for shape in ranks], dtype=np.float64)
+    return np.array(list(map(seconds.get, ranks, itertools.repeat(0.0, len(ranks)))), dtype=np.float64)
 
 
 def kernels_sum_s(kernels: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...], ranks: tuple[int, ...],

@@ -15,7 +15,7 @@ The templates of timers whose plans differ only in those terms — a calibration
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
@@ -57,6 +57,12 @@ class OpPrice:
         """This price for a template of other totals (the same kernels: `compute_cost_key`)."""
         return OpPrice(self.fixed_s, self.alike, self.ranks, self.effs, self.launches, self.roofline, totals,
                        self.embed, self.eager_floor_s, self.requests, self.layer)
+
+    def carrying(self, requests: float, layer: bool) -> OpPrice:
+        """This price carrying the host time of `requests` (an embedding's) and whether the engine's time per
+        layer (`dataclasses.replace`'s, made directly: a step's templates are priced by the thousand)."""
+        return OpPrice(self.fixed_s, self.alike, self.ranks, self.effs, self.launches, self.roofline, self.totals,
+                       self.embed, self.eager_floor_s, requests, layer)
 
     def seconds(self, cm: CostModel) -> float:
         """The template's slowest rank's seconds under `cm` (`template_max_s`, the same float).
@@ -121,8 +127,8 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
     price = kernels_price(kernels, [kernel_raw_s(k, profile, lower) for k in kernels], np.shape(tpl.flops), cm,
                           totals, embed)
     if tpl.kind is LAYER_OP:
-        return replace(price, layer=True)
-    return replace(price, requests=tpl.requests) if tpl.requests else price
+        return price.carrying(price.requests, True)
+    return price.carrying(tpl.requests, price.layer) if tpl.requests else price
 
 
 def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ranks: tuple[int, ...], cm: CostModel,

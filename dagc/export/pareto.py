@@ -91,8 +91,10 @@ def pareto_svg(found: SearchResult, title: str, own: list[tuple[str, float, floa
     head, shift = _header(title, [
         f'{found.counts_text()} (objective {found.objective})'
         f'{"; each at the largest batch it serves (batch = max)" if at_max else ""}.',
-        f"Each legal one is a dot: dark grey meets every requirement, light grey misses one{_diamonds(pts + front)}; "
-        f"blue squares: the plan's strategies (hollow: with errors){_unplotted(unplotted)}; dashed: requirements.",
+        f"Each legal one is a dot: dark grey meets every requirement, light grey misses one"
+        f"{_unjudged(pts + front)}{_diamonds(pts + front)}; "
+        f"blue squares: the plan's strategies (hollow: with errors){_unplotted(unplotted)}; "
+        f"dashed: {_dashed(requirements)}.",
         "Red: the Pareto front of those that meet them (more decode tokens/s per GPU, less TPOT; TTFT enters "
         "through the requirements), numbered as named below.", *_whiskers_caption(errors, front)])
     height += shift
@@ -102,8 +104,7 @@ def pareto_svg(found: SearchResult, title: str, own: list[tuple[str, float, floa
            f'<g transform="translate(0 {shift})">']     # the plot, below however many lines the heading took
     out += _axes((x0, x1), (y0, y1), sx, sy)
     for x, y, c in pts:
-        colour = "#969696" if c.meets_requirements else "#d9d9d9"
-        out.append(_point("candidate", c, sx(x), sy(y), 2.5, colour, ""))
+        out.append(_point("candidate", c, sx(x), sy(y), 2.5, _colour(c), ""))
     out += _whiskers(front, bars, sx, sy)
     out += _front_marks(front, sx, sy)
     out += _requirement_lines(requirements, sx, sy, (x0, x1), (y0, y1))
@@ -165,6 +166,32 @@ def _header(title: str, captions: list[str]) -> tuple[list[str], int]:
         y += 13
         out.append(f'<text x="{L}" y="{y}" font-size="10">{escape(line)}</text>')
     return out, y - 66
+
+
+def _colour(c: Candidate) -> str:
+    """A candidate's dot: dark grey meeting every requirement, mid grey meeting the steady-state ones but not
+    simulated under the plan's traffic (`Candidate.judged`: its load's percentiles not known), light grey missing
+    one."""
+    if not c.meets_requirements:
+        return "#d9d9d9"
+    return "#969696" if c.judged == "all" else "#c6c6c6"
+
+
+def _unjudged(points: list[_Point]) -> str:
+    """The heading's words for candidates meeting the steady-state requirements whose load was not simulated
+    ('' when none is drawn)."""
+    if not any(c.meets_requirements and c.judged != "all" for _, _, c in points):
+        return ""
+    return (", mid grey meets the steady-state requirements but was not simulated under the traffic "
+            "(its percentiles not judged)")
+
+
+def _dashed(requirements: tuple[Requirement, ...]) -> str:
+    """The heading's words for the dashed lines: the steady state's requirements; a load percentile's is judged
+    on simulated runs, whose percentiles these axes (the steady state's) do not show."""
+    if any(r.on_load for r in requirements):
+        return "the steady-state requirements (a load percentile, judged on simulated runs, has no line here)"
+    return "requirements"
 
 
 def _diamonds(points: list[_Point]) -> str:
@@ -296,6 +323,8 @@ def _requirement_lines(requirements: tuple[Requirement, ...], sx: Scale, sy: Sca
     out = []
     for r in requirements:
         kind = getattr(r.kind, "value", "")
+        if r.on_load:                   # a percentile of simulated runs (`tpot_p90`): not the steady TPOT's axis
+            continue
         if kind == "tpot" and xr[0] <= r.target * 1e3 <= xr[1]:
             x = sx(r.target * 1e3)
             out.append(f'<line class="requirement" x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{H - B}" '

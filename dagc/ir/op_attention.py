@@ -30,9 +30,8 @@ __all__ = ["attention", "attention_context_kernels", "attention_fixed_kernels", 
 
 def embed(s: Shapes, r: Recipe) -> OpTemplate:
     d, t = s.d, s.t
-    tpl = s.compute(r, Work(t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB),
-                    (s.memory_pass("gather", 2 * t * d.h * AB, "copy"),))
-    return replace(tpl, requests=s.host_requests)
+    return s.compute(r, Work(t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB),
+                     (s.memory_pass("gather", 2 * t * d.h * AB, "copy"),), s.host_requests)
 
 
 

@@ -13,7 +13,7 @@ import enum
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Concatenate, ParamSpec
 
 import numpy as np
@@ -49,7 +49,8 @@ _MEMO_MAX = 1 << 16                # answers a profile remembers (the search ask
 _MEMO_MAX_ELEMENTS = 4096          # larger array arguments are computed afresh
 
 def _flat(*xs: ArrayLike) -> tuple[tuple[int, ...], list[Floats]]:
-    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in xs))
+    arrays: Sequence[Floats] = [np.asarray(x, dtype=np.float64) for x in xs]   # alike (the usual query): as they are
+    arrays = arrays if all(a.shape == arrays[0].shape for a in arrays) else np.broadcast_arrays(*arrays)
     return arrays[0].shape, [a.reshape(-1) for a in arrays]
 
 
@@ -94,9 +95,9 @@ def _logs(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _shape_logs(lower: bool, *coords: Floats) -> Floats:
-    """`_logs` of the shape coordinates, one row per query; an empty array for a `lower` query, whose
-    roofline reads no measured shape."""
-    return np.empty((0, 0)) if lower else _logs(np.stack(coords, axis=1))
+    """`_logs` of the shape coordinates, one row per query (`np.stack(coords, axis=1)`'s array, made with less of
+    numpy's overhead); an empty array for a `lower` query, whose roofline reads no measured shape."""
+    return np.empty((0, 0)) if lower else _logs(np.array(coords, dtype=np.float64).T.copy())
 
 
 def _out(shape: tuple[int, ...], t: Floats) -> Seconds:
@@ -389,8 +390,7 @@ def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
     digest = hashlib.sha256(f"{profile._digest}|{peaks}".encode()).hexdigest()
     name = profile.name if same_chip else f"{profile.name}@{gpu.name}"
     # a fused layer and an all-reduce measured belong to their chip; how the engine runs its glue stays on any
-    measured = Measured(profile._tables, profile._fused if same_chip else None,
-                        profile._all_reduce if same_chip else None)
+    measured = Measured(profile._tables, *((profile._fused, profile._all_reduce) if same_chip else (None, None)))
     return KernelProfile(name, profile.provenance, Floors(profile.floor_s, profile.eager_floor_s), peaks, measured,
                          digest, profile.glue)
 

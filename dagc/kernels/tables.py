@@ -143,7 +143,7 @@ def _unique(values: Floats) -> Floats:
 def _weights(table: Table, shape: Floats) -> tuple[Floats, Sequence[int]]:
     """(Q, S) blend weights — (1, S) when every query has the same shape, which broadcasts — and the series
     any query weighs: an exact shape alone, else the nearest ones by inverse squared log distance."""
-    if len(shape) and bool((shape == shape[0]).all()):     # the usual query: one shape, many token counts
+    if len(shape) == 1 or (len(shape) and bool((shape == shape[0]).all())):   # the usual query: one shape
         return _weights_of(table, tuple(shape[0].tolist()))
     w = _blend(table, shape)
     return w, np.flatnonzero(w.any(axis=0)).tolist()
@@ -197,8 +197,8 @@ def evaluate(table: Table, shape: Floats, outer: Floats, inner: Floats, roof: Ro
     # the candidates on their own axes, broadcast by each operation (Q, A, 1) against (Q, 1, B): the same
     # operations on the same values as on the (Q, A, B) grid, without making it
     big_o, big_i = cand_o[:, :, None], cand_i[:, None, :]
-    with np.errstate(divide="ignore"):
-        lo, li = np.log(np.maximum(big_o, 1e-300)), np.log(np.maximum(big_i, 1e-300))
+    # at least 1e-300 each: no logarithm of zero to warn of (numpy's `errstate` costs a query more than its logs)
+    lo, li = np.log(np.maximum(big_o, 1e-300)), np.log(np.maximum(big_i, 1e-300))
     if any(len(table.series[s].rows) > 1 for s in weighed):      # a series blended across outer tokens: the grid
         lo, li = np.broadcast_arrays(lo, li)
     log_eff: Floats | float = 0.0

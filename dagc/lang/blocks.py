@@ -2,7 +2,7 @@
 
 Input: the items of a block as the `dagc.lang.lower` Transformer builds them (`Item`, `Value`:
 syntax, not yet meaning) and the block's field schema (`dagc.lang.fields`). Output: the values
-in SI units, keyed by field name, with every problem recorded as a diagnostic in a
+(`FieldValue`s, in SI units) keyed by field name, with every problem recorded as a diagnostic in a
 `Collector`: unknown names (E101), wrong dimensions (E102), bad values and duplicates (E104).
 A value that failed is `BAD`, so that the caller can stop without a second message.
 """
@@ -14,7 +14,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from lark import Token, Tree
 from lark.tree import Branch, Meta
@@ -22,7 +21,7 @@ from lark.tree import Branch, Meta
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, format_si, lookup
-from .fields import CLUSTER_FIELDS, MODEL_FIELDS, PLAIN, WORKLOAD_FIELDS, Field, Inner, Named, did_you_mean, nearest
+from .fields import PLAIN, Field, FieldValue, Inner, Named, did_you_mean, elsewhere, nearest
 from .hints import NOT_A_NUMBER, not_a_number, unit_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
@@ -124,8 +123,8 @@ class Item:
 
 
 def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict[str, Field],
-               inner: Inner = PLAIN) -> tuple[dict[str, Any], dict[str, Item]]:
-    """Read a `{ … }` block: values by field, and the sub-block items by name.
+               inner: Inner = PLAIN) -> tuple[dict[str, FieldValue | Bad], dict[str, Item]]:
+    """Read a `{ … }` block: values by field (`dagc.lang.block_fields` types them), and the sub-block items by name.
 
     `where` names the block in messages and in the recorded spans (`cluster.efficiency`).
     A `gpu` entry is returned as the sub-block "gpu" where `inner.gpu` allows one (the cluster), else it is E101.
@@ -134,7 +133,7 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
     `inner.file_and_value` may be written both ways at once (`requests from "log.csv"  requests = 100`).
     """
     subblocks, files, file_and_value = inner.subblocks, inner.files, inner.file_and_value
-    values: dict[str, Any] = {}
+    values: dict[str, FieldValue | Bad] = {}
     subs: dict[str, Item] = {}
     seen: dict[tuple[str, bool], Item] = {}
     for item in items:
@@ -175,7 +174,7 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
 
 
 def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], subblocks: tuple[str, ...],
-            values: dict[str, Any]) -> None:
+            values: dict[str, FieldValue | Bad]) -> None:
     if item.name not in fields:
         if item.name in subblocks:
             out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span,
@@ -185,7 +184,7 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
             if (guess := nearest(item.name, known)) is not None:
                 out.guessed.add(f"{where}.{guess}")
             out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
-                      _elsewhere(item.name, where) if nearest(item.name, known) is None and _elsewhere(item.name, where)
+                      elsewhere(item.name, where) if nearest(item.name, known) is None and elsewhere(item.name, where)
                       else did_you_mean(item.name, known))
         return
     assert item.value is not None, "the grammar gives every assignment a value"
@@ -194,18 +193,7 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
     values[item.name] = read_value(out, item.value, fields[item.name], f"{where}.{item.name}")
 
 
-# The fields of each block by the block's name, to say where a field written in another block goes.
-_BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "engine", "kernels", "reserve"),
-                 "workload": tuple(WORKLOAD_FIELDS)}
-
-
-def _elsewhere(name: str, where: str) -> str | None:
-    """`engine = vllm` in `workload { }`: the block it is a field of, when that is another one."""
-    home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)
-    return f"`{name}` is a field of `{home} {{ … }}`: move the line there" if home else None
-
-
-def read_value(out: Collector, value: Value, spec: Field, label: str, op: str = "=") -> Any:
+def read_value(out: Collector, value: Value, spec: Field, label: str, op: str = "=") -> FieldValue | Bad:
     """The value of one field in SI units (a `(value, per_gpu)` pair for a throughput), or BAD.
 
     `label` is the field's dotted name; messages use its last part, and their examples `op` after it
@@ -310,7 +298,7 @@ def _number(out: Collector, text: str, span: Span) -> float | Bad:
     return x
 
 
-def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -> Any:
+def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -> float | tuple[float, bool] | Bad:
     dim = spec.dimension
     assert dim is not None, "every numeric field has a dimension"
     if value.kind is not ValueKind.QUANTITY:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Mapping
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -100,7 +100,7 @@ class CalibrationFile(_Strict):
     instance_gpus: tuple[int, int] | None = None    # a file written before them has none: `gpus` stands for them
     model: str = Field(min_length=1, max_length=200)
     terms: Terms
-    fit: dict[str, Any] = {}
+    fit: dict[str, object] = {}      # the fit's account, as `dagc calibrate` writes it: only `kept` is read (`_kept`)
     runs: tuple[CalibrationRun, ...] = Field(min_length=1, max_length=10_000)
     range: Range
     residuals: dict[str, tuple[float, ...]]
@@ -167,9 +167,16 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                                              rate=r.rate),
                        residuals=dict(f.residuals),
                        quantity_runs=_quantity_runs(f.runs),
-                       kept=tuple(k for k in f.fit.get("kept") or () if k in TERM_NAMES)
+                       kept=_kept(f.fit)
                        # a file written before the scales or step_request_s: the start's
                        + tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"]))
+
+
+def _kept(fit: Mapping[str, object]) -> tuple[str, ...]:
+    """The terms the fit kept at their start: the names of TERM_NAMES its `kept` lists (a list, as `dagc calibrate`
+    writes it; an object by its keys, a string by its letters: none), in its order."""
+    kept = fit.get("kept")
+    return tuple(k for k in kept if k in TERM_NAMES) if isinstance(kept, list | dict | str) else ()
 
 
 def _quantity_runs(runs: tuple[CalibrationRun, ...]) -> dict[str, int]:

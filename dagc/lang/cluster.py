@@ -9,7 +9,7 @@ reasons (E101, E103, E104, E105).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from ..diagnostics import PlanError, code, quote
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
@@ -17,16 +17,26 @@ from ..plan.cluster import DEFAULT_RESERVE_BYTES, Cluster, Efficiency, Gpu, Late
 from ..plan.engines import Engine
 from ..plan.presets import GPU_KERNEL_PROFILES, GPU_PRESETS
 from ..source import Span
-from ..units import Dimension
+from .block_fields import (
+    ClusterFields,
+    EfficiencyFields,
+    GpuFields,
+    LatencyFields,
+    cluster_fields,
+    efficiency_fields,
+    gpu_fields,
+    latency_fields,
+)
 from .blocks import BAD, Bad, Collector, Item, ItemKind, read_block
 from .engine import default_engine, lower_engine
 from .fields import (
-    CLUSTER_FIELDS,
+    CLUSTER_BLOCK_FIELDS,
     EFFICIENCY_FIELDS,
     GPU_FIELDS,
     LATENCY_FIELDS,
     SUBBLOCKS,
     Field,
+    FieldValue,
     Inner,
 )
 from .hints import gpu_hint
@@ -35,26 +45,21 @@ from .model import ImportRoots
 __all__ = ["CLUSTER_BLOCK_FIELDS", "lower_cluster"]
 
 
-# The cluster's fields: the shared schema plus the measured cost model's (SPEC 3.2).
-CLUSTER_BLOCK_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"), "engine": Field("name"),
-                   "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18),
-                   "price": Field("quantity", Dimension.PRICE, 1e-9, 1e6, above_zero=True)}
-
-
 def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], span: Span) -> Cluster | None:
     """The cluster written in `block` (the statement at `span`), or None when `out` holds why not."""
     values, subs = read_block(out, block, "cluster", CLUSTER_BLOCK_FIELDS,
                               Inner(SUBBLOCKS["cluster"], files=("kernels",), gpu=True))
+    fields = cluster_fields(values)          # those that read: `values` says which did not, and which are written
     gpu = None
     if "gpu" not in subs:
         out.error("E103", "the cluster has no `gpu`", span,
                   'add `gpu preset "h100-sxm"` or a custom `gpu "name" { … }`')
     else:
         gpu = _gpu(out, subs["gpu"])
-    kernels = _kernels(out, roots, values, subs)
-    engine = lower_engine(out, values.get("engine"), next((i.value.span for i in block if i.name == "engine"
+    kernels = _kernels(out, roots, fields, subs)
+    engine = lower_engine(out, fields.get("engine"), next((i.value.span for i in block if i.name == "engine"
                                                            and i.value is not None), None))
-    if gpu is not None and isinstance(values.get("reserve"), float) and values["reserve"] >= gpu.memory_bytes:
+    if gpu is not None and "reserve" in fields and fields["reserve"] >= gpu.memory_bytes:
         out.error("E104", "`reserve` is at least the GPU's whole memory", out.spans["cluster.reserve"],
                   "the reserve is what the runtime keeps per GPU, a few GiB (default 4 GiB)")
     eff = _subblock(out, subs, "efficiency", EFFICIENCY_FIELDS)
@@ -69,17 +74,19 @@ def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], s
         kernels = builtin_profile(GPU_KERNEL_PROFILES[gpu.name])
     profile = for_gpu(kernels, gpu) if isinstance(kernels, KernelProfile) else None
     engine = engine if isinstance(engine, Engine) else default_engine(profile)
-    return _cluster(values, gpu, eff, lat).model_copy(update={"kernels": profile, "engine": engine})
+    cluster = _cluster(fields, gpu, _efficiency(efficiency_fields(eff)), _latency(latency_fields(lat)))
+    return cluster.model_copy(update={"kernels": profile, "engine": engine})
 
 
-def _subblock(out: Collector, subs: dict[str, Item], name: str, fields: dict[str, Field]) -> dict[str, Any]:
+def _subblock(out: Collector, subs: dict[str, Item], name: str,
+              fields: dict[str, Field]) -> dict[str, FieldValue | Bad]:
     if name not in subs:
         return {}
     values, _ = read_block(out, subs[name].block, f"cluster.{name}", fields)
     return values
 
 
-def _kernels(out: Collector, roots: ImportRoots, values: dict[str, Any],
+def _kernels(out: Collector, roots: ImportRoots, values: ClusterFields,
              subs: dict[str, Item]) -> KernelProfile | None | Bad:
     """The profile the cluster names (`kernels = "h200"` or `kernels from "file.json"`), None
     when it names none, BAD when it names one that cannot be used (already reported)."""
@@ -95,8 +102,8 @@ def _kernels(out: Collector, roots: ImportRoots, values: dict[str, Any],
             out.diags.extend(exc.diagnostics)
             return BAD
     name = values.get("kernels")
-    if name is None or name is BAD:
-        return name
+    if name is None:                 # none written, or one that did not read (said, and the cluster is not built)
+        return None
     if ":" in name:
         return _engine_profile(out, name)
     if name not in profile_names():
@@ -145,9 +152,10 @@ def _gpu(out: Collector, item: Item) -> Gpu | None:
                       gpu_hint(item.label, GPU_PRESETS))
             return None
         return GPU_PRESETS[item.label]
-    values, _ = read_block(out, item.block, "gpu", GPU_FIELDS)
-    if any(v is BAD for v in values.values()):
+    read, _ = read_block(out, item.block, "gpu", GPU_FIELDS)
+    if any(v is BAD for v in read.values()):
         return None
+    values = gpu_fields(read)
     missing = [k for k in ("memory", "flops", "hbm") if k not in values]
     if missing:
         said = [k for k in missing if f"gpu.{k}" not in out.guessed]     # a typo of it says so already
@@ -173,11 +181,12 @@ PLAUSIBLE = {"memory": (1e6, 100e12, "1 MB", "100 TB"), "flops": (1e12, 100e15, 
 INTENSITY = (1.0, 20_000.0)      # bf16 FLOPs per HBM byte: a V100 ~140, an H100 ~300, a B200 ~280
 
 
-def _implausible(out: Collector, values: dict[str, Any], item: Item) -> bool:
+def _implausible(out: Collector, values: GpuFields, item: Item) -> bool:
     """E107 for a custom GPU's figure no accelerator has, or a compute-to-bandwidth ratio none has."""
     bad = False
+    figures: Mapping[str, object] = values          # by the name PLAUSIBLE gives: every GPU field is a float
     for key, (lo, hi, low_text, high_text) in PLAUSIBLE.items():
-        if key in values and not lo <= values[key] <= hi:
+        if isinstance(x := figures.get(key), float) and not lo <= x <= hi:
             out.error("E107", f'gpu "{quote(item.label)}": `{key}` is outside what any accelerator has '
                       f"({low_text} to {high_text})", out.spans.get(f"gpu.{key}", item.span),
                       "check the unit (GB vs GiB, TB/s vs GB/s, TFLOPS vs PFLOPS) against the datasheet")
@@ -191,19 +200,27 @@ def _implausible(out: Collector, values: dict[str, Any], item: Item) -> bool:
     return bad
 
 
-def _cluster(values: dict[str, Any], gpu: Gpu, eff: dict[str, Any], lat: dict[str, Any]) -> Cluster:
+def _efficiency(eff: EfficiencyFields) -> Efficiency:
+    return Efficiency(compute=eff.get("compute"), hbm=eff.get("hbm"), network=eff.get("network", Efficiency().network))
+
+
+def _latency(lat: LatencyFields) -> Latency:
+    return Latency(intra_s=lat.get("intra", Latency().intra_s), inter_s=lat.get("inter", Latency().inter_s))
+
+
+def _cluster(values: ClusterFields, gpu: Gpu, efficiency: Efficiency, latency: Latency) -> Cluster:
     """The cluster from checked values: efficiencies default to the GPU preset's, then dagc's; the
     node (the NVLink domain) to the GPU preset's domain (72 GPUs of an NVL72 rack), then dagc's."""
-    efficiency = Efficiency(compute=eff.get("compute"), hbm=eff.get("hbm"),
-                            network=eff.get("network", Efficiency().network))
-    latency = Latency(intra_s=lat.get("intra", Latency().intra_s), inter_s=lat.get("inter", Latency().inter_s))
-    extra = {k: values[k] for k in ("gpus_per_node",) if k in values}
-    if "gpus_per_node" not in extra and gpu.nvlink_domain is not None:
-        extra["gpus_per_node"] = gpu.nvlink_domain
+    fields: dict[str, object] = {"gpus": values["gpus"], "gpu": gpu,
+                                 "intra_node_bytes_per_s": values.get("intra_node", gpu.intra_node_bytes_per_s),
+                                 "efficiency": efficiency, "latency": latency}
+    if "gpus_per_node" in values:               # else the model's own default: the field is left unset
+        fields["gpus_per_node"] = values["gpus_per_node"]
+    elif gpu.nvlink_domain is not None:
+        fields["gpus_per_node"] = gpu.nvlink_domain
     if "inter_node" in values:
-        extra["inter_node_bytes_per_s"] = values["inter_node"]
-    extra["reserve_bytes"] = float(values.get("reserve", DEFAULT_RESERVE_BYTES))
+        fields["inter_node_bytes_per_s"] = values["inter_node"]
+    fields["reserve_bytes"] = float(values.get("reserve", DEFAULT_RESERVE_BYTES))
     if "price" in values:
-        extra["price_per_gpu_hour"] = float(values["price"])
-    return Cluster(gpus=values["gpus"], gpu=gpu, intra_node_bytes_per_s=values.get("intra_node",
-                   gpu.intra_node_bytes_per_s), efficiency=efficiency, latency=latency, **extra)
+        fields["price_per_gpu_hour"] = float(values["price"])
+    return Cluster.model_validate(fields)

@@ -1,7 +1,8 @@
 """Field schemas of the plan language and name suggestions (used by `dagc.lang.lower`).
 
-Input: nothing (tables). Output: `Field` specs per block — kind, dimension, range —
-and `nearest`, the "did you mean" helper behind every E101.
+Input: nothing (tables). Output: `Field` specs per block — kind, dimension, range —, `FieldValue`, the
+types a field's value is read as, and `nearest`, the "did you mean" helper behind every E101 (`elsewhere`: the
+block a field written in the wrong one belongs to).
 """
 
 from __future__ import annotations
@@ -9,17 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TypeAlias, TypedDict
 
 from ..plan.model import DType
 from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementKind
 from ..units import Dimension
 
-__all__ = ["Field", "PLAIN", "Inner", "Named", "nearest",
-           "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
+__all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest",
+           "did_you_mean", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
-           "CLUSTER_FIELDS",
-           "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS",
+           "CLUSTER_FIELDS", "CLUSTER_BLOCK_FIELDS",
+           "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS", "MIX_FIELDS",
            "REQUIREMENT_DIMENSIONS", "LOAD_ONLY", "LENGTHS", "LENGTH_CV_LIMIT", "REQUIREMENT_NAMES", "requirement_name",
            "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "StrategyOptions", "AXIS_WORDS", "AXES_SAID"]
 
@@ -151,6 +152,13 @@ class Field:
     above_zero: bool = False       # `lo` only stands for "above 0" (a share, a price): 0 or less is told so
 
 
+# What a field's value is read as (`dagc.lang.blocks.read_value`), by its `Field`'s kind: a flag (`bool`), a
+# name (`choice`, `name`; `batch = max`), a count (`int`, `tokens`, `batch`, a quantity of `Dimension.COUNT`),
+# any other quantity in SI units (`quantity`, `ratio`), a throughput with whether it is per GPU, and `routing`'s
+# imbalance (None: `random`). `dagc.lang.block_fields` says which by field, a `TypedDict` a block.
+FieldValue: TypeAlias = bool | int | float | str | tuple[float, bool] | None
+
+
 CHUNK_LIMIT = 2**20                # the largest token budget of one engine step a plan may write (docs/limits.md)
 BATCH_LIMIT = 2**40                # the largest batch a plan may write, and where `batch = max` stops looking
 REQUESTS_LIMIT = 10_000_000        # the most requests a load simulation runs (docs/limits.md)
@@ -189,6 +197,10 @@ CLUSTER_FIELDS = {
     "intra_node": Field("quantity", Dimension.BANDWIDTH, 1e3, 1e18),
     "inter_node": Field("quantity", Dimension.BANDWIDTH, 1e3, 1e18),
 }
+# The cluster block's fields: the shared schema plus the measured cost model's (SPEC 3.2).
+CLUSTER_BLOCK_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"), "engine": Field("name"),
+                        "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18),
+                        "price": Field("quantity", Dimension.PRICE, 1e-9, 1e6, above_zero=True)}
 GPU_FIELDS = {
     "memory": Field("quantity", Dimension.SIZE, 1e6, 1e18),
     "flops": Field("quantity", Dimension.COMPUTE, 1e9, 1e21),
@@ -214,6 +226,19 @@ WORKLOAD_FIELDS = {
     "lengths": Field("choice", choices=LENGTHS), "length_cv": Field("ratio", Dimension.RATIO, 0.0, LENGTH_CV_LIMIT),
     "prefix": Field("tokens", Dimension.COUNT, 0, 2**32),
 }
+# The fields of each block by the block's name, to say where a field written in another block goes.
+_BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "engine", "kernels", "reserve"),
+                 "workload": tuple(WORKLOAD_FIELDS)}
+
+
+def elsewhere(name: str, where: str) -> str | None:
+    """`engine = vllm` in `workload { }`: the block it is a field of, when that is another one."""
+    home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)
+    return f"`{name}` is a field of `{home} {{ … }}`: move the line there" if home else None
+
+
+# A fleet's traffic mix (`mix "chat" { weight = 0.7  rate = 10 requests/s }`): the workload's fields and its weight.
+MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9, above_zero=True)}
 TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp", "lengths", "length_cv", "prefix")
 SPECULATIVE_FIELDS = {
     "method": Field("choice", choices=("mtp", "eagle", "ngram")), "tokens": _int(1, 16),

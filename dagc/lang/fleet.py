@@ -29,10 +29,10 @@ from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
-from ..units import Dimension
+from .block_fields import cluster_fields, mix_fields
 from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value, subtrees
 from .cluster import CLUSTER_BLOCK_FIELDS
-from .fields import WORKLOAD_FIELDS, Field, did_you_mean
+from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_calibration import calibration_errors, miscalibrated_at_plan
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep
 from .hints import gpu_hint
@@ -52,7 +52,6 @@ MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (do
 _SWEPT = {k: v for k, v in CLUSTER_BLOCK_FIELDS.items() if k not in ("price", "kernels")}
 _GPU_FIELDS = {"price": CLUSTER_BLOCK_FIELDS["price"]}
 _FLEET_VALUES = {"rate": WORKLOAD_FIELDS["rate"]}
-_MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9, above_zero=True)}
 
 
 def read_fleet(tree: Tree[Token], src: SourceFile, plan: Plan | None = None) -> Fleet | None:
@@ -149,12 +148,12 @@ def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[obje
         return
     seen[f'mix "{name}"'] = at
     before = len(out.diags)
-    values, _ = read_block(out, block, "fleet.mix", _MIX_FIELDS)
+    values, _ = read_block(out, block, "fleet.mix", MIX_FIELDS)
     if len(out.diags) > before:
         return
     settings = tuple((i.name, i.value.span.text, i.value.span) for i in block
                      if i.name != "weight" and i.name in values and i.value is not None)
-    mixes.append(FleetMix(name, values.get("weight", 1.0), settings, at))
+    mixes.append(FleetMix(name, mix_fields(values).get("weight", 1.0), settings, at))
 
 
 def _first(out: Collector, src: SourceFile, name: Token, seen: dict[str, Span]) -> bool:
@@ -196,9 +195,9 @@ def _gpu(out: Collector, src: SourceFile, item: Tree[Token], children: list[obje
         return None
     block = cast("tuple[Item, ...]", children[1]) if len(children) > 1 else ()
     values, _ = read_block(out, block, "fleet.gpu", _GPU_FIELDS)
-    price = values.get("price")
-    if price is BAD:
+    if values.get("price") is BAD:
         return None
+    price = cluster_fields(values).get("price")         # a GPU type's price: the cluster's field
     text = next((i.value.span.text for i in block if i.name == "price" and i.value is not None), None)
     return FleetGpu(name, text, price, node_span(src, item.meta))
 

@@ -16,10 +16,10 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from ..diagnostics import Diagnostic, PlanError, Severity, quote
 from ..source import SourceFile, Span
+from .block_fields import MlaFields, ModelFields, MoeFields, WindowFields
 from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, WINDOW_FIELDS, Field
 from .parse import read_source
 
@@ -58,12 +58,12 @@ class HfConfig:
     file each field was read (`model.kv_heads`, `model.moe.top_k`: a plan's span keys), so that a check across
     fields (heads against kv_heads) points into the file as a range check does."""
 
-    fields: dict[str, Any] | None
+    fields: ModelFields | None
     diags: list[Diagnostic]
     spans: dict[str, Span] = field(default_factory=dict)
 
 
-def load_hf_config(path: Path, at: Span) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
+def load_hf_config(path: Path, at: Span) -> tuple[ModelFields | None, list[Diagnostic]]:
     """Read `path` and map its fields; `at` locates the `model from` statement.
 
     Returns:
@@ -145,12 +145,18 @@ class _Reader:
         """A diagnostic pointing at `key` in the config (or at the `model from` statement)."""
         self.diags.append(Diagnostic(code, Severity.ERROR, message, _key_span(self.src, key, self.at), hint))
 
-    def need(self, key: str, field: Field) -> int | None:
+    def need(self, key: str, field: Field) -> int:
+        """The whole number at `key`, which the config must state: 0 after a diagnostic (no fields are kept)."""
         if self.cfg.get(key) is None:
             self.diags.append(Diagnostic("E103", Severity.ERROR, f"`{self.name}` has no `{key}`", self.at,
                                          f"add `{key}` to the config, or write the model out in full"))
-            return None
-        return self.integer(key, field)
+            return 0
+        return self.count(key, field, 0)
+
+    def count(self, key: str, field: Field, default: int) -> int:
+        """`integer` with a whole number for `default`: that, too, after a diagnostic (no fields are kept)."""
+        value = self.integer(key, field, default)
+        return default if value is None else value
 
     def integer(self, key: str, field: Field, default: int | None = None) -> int | None:
         cfg = self.cfg
@@ -180,11 +186,11 @@ def _map(cfg: dict[str, object], src: SourceFile, at: Span) -> HfConfig:
         # a multimodal checkpoint (Llama 4): the language model's fields, its vision encoder not costed
         cfg = {**{k: v for k, v in cfg.items() if k in ("quantization_config", "torch_dtype")}, **text}
     r = _Reader(cfg, src, at)
-    out: dict[str, Any] = {}
+    out: ModelFields = {}
     head_dim = _map_shape(r, out)
-    _map_dtype(r, out)
+    mxfp4_experts = _map_dtype(r, out)
     _map_attention(r, out, head_dim)
-    _map_experts(r, out)
+    _map_experts(r, out, mxfp4_experts)
     _map_window(r, out)
     _map_context(r, out)
     if any(d.is_error for d in r.diags):
@@ -192,13 +198,13 @@ def _map(cfg: dict[str, object], src: SourceFile, at: Span) -> HfConfig:
     return HfConfig(out, r.diags, _field_spans(cfg, src))
 
 
-def _map_shape(r: _Reader, out: dict[str, Any]) -> int | None:
+def _map_shape(r: _Reader, out: ModelFields) -> int | None:
     """Layers, widths, heads, vocabulary and tied embeddings; returns the config's head_dim."""
     out["layers"] = r.need("num_hidden_layers", MODEL_FIELDS["layers"])
     out["hidden"] = r.need("hidden_size", MODEL_FIELDS["hidden"])
     out["heads"] = r.need("num_attention_heads", MODEL_FIELDS["heads"])
     out["vocab"] = r.need("vocab_size", MODEL_FIELDS["vocab"])
-    out["kv_heads"] = r.integer("num_key_value_heads", MODEL_FIELDS["kv_heads"], out["heads"])
+    out["kv_heads"] = r.count("num_key_value_heads", MODEL_FIELDS["kv_heads"], out["heads"])
     head_dim = r.integer("head_dim", MODEL_FIELDS["head_dim"])
     if head_dim is None and out["hidden"] and out["heads"]:
         head_dim = out["hidden"] // out["heads"] or None
@@ -211,8 +217,9 @@ def _map_shape(r: _Reader, out: dict[str, Any]) -> int | None:
     return head_dim
 
 
-def _map_dtype(r: _Reader, out: dict[str, Any]) -> None:
-    """The weights' dtype (fp8 when the config is quantised so) and the KV cache's."""
+def _map_dtype(r: _Reader, out: ModelFields) -> bool:
+    """The weights' dtype (fp8 when the config is quantised so) and the KV cache's; whether the experts' weights
+    are mxfp4 (gpt-oss: the experts only)."""
     cfg = r.cfg
     dtype = cfg.get("torch_dtype", cfg.get("dtype", "bfloat16"))
     quant = cfg.get("quantization_config")
@@ -221,42 +228,45 @@ def _map_dtype(r: _Reader, out: dict[str, Any]) -> None:
         r.error("E101", "`quantization_config` names a quantization dagc cannot map", "quantization_config",
                 f"dagc maps quant_method {', '.join(_QUANT_METHODS)}; write the model's dtypes out "
                 "(`weights = …`, `moe { weights = … }`) or import the unquantised config")
+    mxfp4_experts = isinstance(method, str) and method.lower() == "mxfp4"
     if isinstance(method, str) and method.lower() == "fp8":
         out["weights"] = "fp8"
-    elif isinstance(method, str) and method.lower() == "mxfp4":     # gpt-oss: the experts only
-        out["expert_weights"] = "mxfp4"
+    elif mxfp4_experts:
         out["weights"] = HF_DTYPES.get(dtype, "bf16") if isinstance(dtype, str) else "bf16"
     elif isinstance(dtype, str) and dtype in HF_DTYPES:
         out["weights"] = HF_DTYPES[dtype]
     else:
         key = "torch_dtype" if "torch_dtype" in cfg else "dtype"
         r.error("E101", f"`{key}` is not a dtype dagc knows", key, "one of: " + ", ".join(HF_DTYPES))
-    out["kv_cache"] = "bf16" if out.get("weights") in ("fp8", "int8", "int4", None) else out.get("weights")
+    weights = out.get("weights")
+    out["kv_cache"] = "bf16" if weights is None or weights in ("fp8", "int8", "int4") else weights
+    return mxfp4_experts
 
 
-def _map_attention(r: _Reader, out: dict[str, Any], head_dim: int | None) -> None:
+def _map_attention(r: _Reader, out: ModelFields, head_dim: int | None) -> None:
     if r.cfg.get("kv_lora_rank") is not None:
         out["attention"] = "mla"
         # MLA has no head_dim; v_head stands in
         out["head_dim"] = r.integer("v_head_dim", MLA_FIELDS["v_head"], head_dim)
-        out["mla"] = dict(q_lora=r.integer("q_lora_rank", MLA_FIELDS["q_lora"], 0) or 0,
-                          kv_lora=r.integer("kv_lora_rank", MLA_FIELDS["kv_lora"]),
-                          qk_nope=r.need("qk_nope_head_dim", MLA_FIELDS["qk_nope"]),
-                          qk_rope=r.need("qk_rope_head_dim", MLA_FIELDS["qk_rope"]),
-                          v_head=r.need("v_head_dim", MLA_FIELDS["v_head"]))
+        out["mla"] = MlaFields(q_lora=r.count("q_lora_rank", MLA_FIELDS["q_lora"], 0),
+                               kv_lora=r.need("kv_lora_rank", MLA_FIELDS["kv_lora"]),
+                               qk_nope=r.need("qk_nope_head_dim", MLA_FIELDS["qk_nope"]),
+                               qk_rope=r.need("qk_rope_head_dim", MLA_FIELDS["qk_rope"]),
+                               v_head=r.need("v_head_dim", MLA_FIELDS["v_head"]))
     else:
         out["attention"] = "gqa"
 
 
-def _map_experts(r: _Reader, out: dict[str, Any]) -> None:
-    """The moe block: a dense model's ffn, or the routed and shared experts and the activation."""
+def _map_experts(r: _Reader, out: ModelFields, mxfp4_experts: bool) -> None:
+    """The moe block: a dense model's ffn, or the routed and shared experts (their weights mxfp4 as
+    `mxfp4_experts` says) and the activation."""
     cfg = r.cfg
     expert_key = next((k for k in _EXPERT_KEYS if cfg.get(k)), None)
     if expert_key is None:
-        out["moe"] = dict(experts=0, dense_layers=out["layers"] or 0,
-                          dense_ffn=r.need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
+        out["moe"] = MoeFields(experts=0, dense_layers=out["layers"],
+                               dense_ffn=r.need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
         return
-    experts = r.integer(expert_key, MOE_FIELDS["experts"])
+    experts = r.need(expert_key, MOE_FIELDS["experts"])         # stated: `expert_key` is one the config gives
     top_k = r.need("num_experts_per_tok" if "num_experts_per_tok" in cfg or "experts_per_token" not in cfg
                    else "experts_per_token", _at_least_one(MOE_FIELDS["top_k"]))
     if "moe_intermediate_size" in cfg:
@@ -276,23 +286,23 @@ def _map_experts(r: _Reader, out: dict[str, Any]) -> None:
         shared, shared_ffn = 1, ffn
     if every > 1:
         dense_ffn = r.need("intermediate_size_mlp", MOE_FIELDS["dense_ffn"])
-    out["moe"] = dict(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,
-                      dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
+    out["moe"] = moe = MoeFields(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,
+                                 dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
     if every > 1:
-        out["moe"]["every"] = every
+        moe["every"] = every
     groups = r.integer("n_group", MOE_FIELDS["groups"], 1) or 1          # DeepSeek's group-limited routing
     if groups > 1:
-        out["moe"]["groups"] = groups
-    if out.pop("expert_weights", None):
-        out["moe"]["weights"] = "mxfp4"
+        moe["groups"] = groups
+    if mxfp4_experts:
+        moe["weights"] = "mxfp4"
     act = cfg.get("hidden_act", "silu")
     if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh"):
         r.error("E101", "`hidden_act` names an activation dagc cannot map", "hidden_act",
                 "dagc models SwiGLU (silu) or a plain MLP")
-    out["moe"]["gated"] = act in ("silu", "swiglu")
+    moe["gated"] = act in ("silu", "swiglu")
 
 
-def _map_window(r: _Reader, out: dict[str, Any]) -> None:
+def _map_window(r: _Reader, out: ModelFields) -> None:
     """Windowed attention: gpt-oss's `layer_types` with `sliding_window`, Llama 4's `attention_chunk_size`
     with its global layers every `no_rope_layer_interval`, or a `sliding_window` on every layer (unless
     `use_sliding_window` is false, as Qwen's configs say). A pattern `window { full_every }` cannot
@@ -307,18 +317,18 @@ def _map_window(r: _Reader, out: dict[str, Any]) -> None:
                     "layer_types", "dagc states one full-attention layer in every k (`window { full_every = k }`); "
                     "write the model's window out")
             return
-        out["window"] = dict(size=r.need("sliding_window", _at_least_one(WINDOW_FIELDS["size"])), kind="sliding",
-                             full_every=every)
-    elif cfg.get("attention_chunk_size") is not None:
-        out["window"] = dict(size=r.integer("attention_chunk_size", _at_least_one(WINDOW_FIELDS["size"])),
-                             kind="chunked",
-                             full_every=r.integer("no_rope_layer_interval", WINDOW_FIELDS["full_every"], 4) or 0)
+        out["window"] = WindowFields(size=r.need("sliding_window", _at_least_one(WINDOW_FIELDS["size"])),
+                                     kind="sliding", full_every=every)
+    elif cfg.get("attention_chunk_size") is not None:      # stated, as `sliding_window` below: `need` reads it
+        out["window"] = WindowFields(size=r.need("attention_chunk_size", _at_least_one(WINDOW_FIELDS["size"])),
+                                     kind="chunked", full_every=r.integer("no_rope_layer_interval",
+                                                                          WINDOW_FIELDS["full_every"], 4) or 0)
     elif cfg.get("sliding_window") is not None and cfg.get("use_sliding_window", True) is not False:
-        out["window"] = dict(size=r.integer("sliding_window", _at_least_one(WINDOW_FIELDS["size"])), kind="sliding",
-                             full_every=0)
+        out["window"] = WindowFields(size=r.need("sliding_window", _at_least_one(WINDOW_FIELDS["size"])),
+                                     kind="sliding", full_every=0)
 
 
-def _map_context(r: _Reader, out: dict[str, Any]) -> None:
+def _map_context(r: _Reader, out: ModelFields) -> None:
     """The context length (`max_position_embeddings`, scaled by `rope_scaling` as `context_length` says);
     none when the config does not state it."""
     positions = r.integer("max_position_embeddings", MODEL_FIELDS["context_length"])

@@ -31,15 +31,9 @@ from ..plan.model import DType, Model
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
-from ..plan.workload import (
-    ExpertLoad,
-    Overlap,
-    Requirement,
-    Serving,
-    Traffic,
-    Workload,
-)
+from ..plan.workload import ExpertLoad, Overlap, Requirement, Serving, Traffic, Workload
 from ..source import SourceFile, Span
+from .block_fields import workload_fields
 from .blocks import (
     BAD,
     Collector,
@@ -191,15 +185,15 @@ class Lowering(Transformer[Token, object]):   # a statement lowers to its own ty
         traffic = read_traffic(self.out, self.roots, values, subs.get("requests"), span)
         if self.out.has_errors or any(v is BAD for v in values.values()):
             return None
-        batch_max = values["batch"] == "max"
-        return Workload(batch=BATCH_LIMIT if batch_max else values["batch"], batch_max=batch_max,
-                        prompt=values["prompt"], generate=values["generate"],
-                        microbatches=values.get("microbatches"), routing_imbalance=values.get("routing"),
-                        overlap=Overlap(values.get("overlap", "none")),
-                        dispatch=DType(values["dispatch"]) if "dispatch" in values else None,
-                        serving=Serving(values.get("serving", "static")), chunk=values.get("chunk"),
-                        chunked_prefill=values.get("chunked_prefill", "on") == "on",
-                        prefill_batch=values.get("prefill_batch"), kv_transfer=values.get("kv_transfer", "after"),
+        f = workload_fields(values)          # a count, or `max`: BATCH_LIMIT until each strategy's is chosen
+        return Workload(batch=f["batch"] if isinstance(f["batch"], int) else BATCH_LIMIT, batch_max=f["batch"] == "max",
+                        prompt=f["prompt"], generate=f["generate"],
+                        microbatches=f.get("microbatches"), routing_imbalance=f.get("routing"),
+                        overlap=Overlap(f.get("overlap", "none")),
+                        dispatch=DType(f["dispatch"]) if "dispatch" in f else None,
+                        serving=Serving(f.get("serving", "static")), chunk=f.get("chunk"),
+                        chunked_prefill=f.get("chunked_prefill", "on") == "on",
+                        prefill_batch=f.get("prefill_batch"), kv_transfer=f.get("kv_transfer", "after"),
                         speculative=speculative, expert_load=load if isinstance(load, ExpertLoad) else None,
                         traffic=traffic if isinstance(traffic, Traffic) else None)
 

@@ -8,15 +8,23 @@ together (E104), an unknown preset (E101), an import outside the allowed directo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 from ..diagnostics import code, quote
 from ..plan.model import AttentionKind, DType, Mla, Model, Moe, Window
 from ..plan.presets import MODEL_PRESETS
 from ..source import Span
+from .block_fields import (
+    ModelFields,
+    mla_fields,
+    model_fields,
+    moe_fields,
+    preset_model_fields,
+    window_fields,
+)
 from .blocks import BAD, Bad, Collector, Item, read_block
 from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, Inner, did_you_mean
 from .hf import read_hf_config
@@ -70,16 +78,16 @@ class ImportRoots:
         return None
 
 
-def preset_fields(out: Collector, name: str, name_span: Span) -> dict[str, Any] | None:
+def preset_fields(out: Collector, name: str, name_span: Span) -> ModelFields | None:
     """The fields of a built-in model (a copy: the block written after it overrides them)."""
     if name not in MODEL_PRESETS:
         out.error("E101", f"unknown model preset {code(name)}", name_span, did_you_mean(name, MODEL_PRESETS))
         return None
-    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in MODEL_PRESETS[name].items()}
+    return preset_model_fields(MODEL_PRESETS[name])
 
 
 def imported_fields(out: Collector, roots: ImportRoots, written: str,
-                    name_span: Span) -> tuple[str, dict[str, Any]] | None:
+                    name_span: Span) -> tuple[str, ModelFields] | None:
     """The model's name and fields from a Hugging Face config.json (`model from "…"`)."""
     path = roots.resolve(out, written, name_span)
     if path is None:
@@ -95,23 +103,28 @@ def imported_fields(out: Collector, roots: ImportRoots, written: str,
     return (path.stem if path.name != "config.json" else path.parent.name or "hf-model"), fields
 
 
-def lower_model(out: Collector, name: str, base: dict[str, Any], block: tuple[Item, ...] | None,
+def lower_model(out: Collector, name: str, base: ModelFields, block: tuple[Item, ...] | None,
                 span: Span) -> Model | None:
     """The model from `base` with the fields of the written block (if any) on top."""
     values, subs = read_block(out, block, "model", MODEL_FIELDS, Inner(SUBBLOCKS["model"])) if block else ({}, {})
     if any(v is BAD for v in values.values()):
         return None
-    merged = {**base, **values}
+    merged: ModelFields = {**base, **model_fields(values)}
     for sub, fields in (("moe", MOE_FIELDS), ("mla", MLA_FIELDS), ("window", WINDOW_FIELDS)):
         if sub in subs:
             sv, _ = read_block(out, subs[sub].block, f"model.{sub}", fields)
             if any(v is BAD for v in sv.values()):
                 return None
-            merged[sub] = {**(base.get(sub) or {}), **sv}
+            if sub == "moe":
+                merged["moe"] = {**(base.get("moe") or {}), **moe_fields(sv)}
+            elif sub == "mla":
+                merged["mla"] = {**(base.get("mla") or {}), **mla_fields(sv)}
+            else:
+                merged["window"] = {**(base.get("window") or {}), **window_fields(sv)}
     return build_model(out, name, merged, span)
 
 
-def build_model(out: Collector, name: str, f: dict[str, Any], span: Span | None) -> Model | None:
+def build_model(out: Collector, name: str, f: ModelFields, span: Span | None) -> Model | None:
     """A `Model` from merged fields; `span` is None for a built-in preset, which has no source."""
     missing = [key for key in ("layers", "hidden", "heads", "vocab") if f.get(key) is None]
     for key in missing:
@@ -144,7 +157,7 @@ def build_model(out: Collector, name: str, f: dict[str, Any], span: Span | None)
                  context_length=f.get("context_length"))
 
 
-def _window(out: Collector, f: dict[str, Any], span: Span | None) -> Window | None:
+def _window(out: Collector, f: ModelFields, span: Span | None) -> Window | None:
     """The windowed attention (`window { size = …  kind = …  full_every = … }`), or None."""
     w = f.get("window")
     if not w:
@@ -172,7 +185,7 @@ def _check_kv_heads(out: Collector, attention: AttentionKind, heads: int, kv: in
                   "each KV head serves a whole group of query heads")
 
 
-def _mla(out: Collector, attention: AttentionKind, f: dict[str, Any], span: Span | None) -> Mla | Bad | None:
+def _mla(out: Collector, attention: AttentionKind, f: ModelFields, span: Span | None) -> Mla | Bad | None:
     """The MLA dimensions (None for GQA), or BAD when the model cannot be built."""
     where = out.spans.get("model.mla", span)
     if attention is not AttentionKind.MLA:
@@ -187,10 +200,10 @@ def _mla(out: Collector, attention: AttentionKind, f: dict[str, Any], span: Span
     missing += ["qk_rope"] if f["mla"].get("qk_rope") is None else []       # 0: no rotary part
     if missing:
         return out.error("E103", f"the mla block has no `{missing[0]}`", where, f"a full block: `{_MLA_EXAMPLE}`")
-    return Mla(**{k: v for k, v in f["mla"].items() if v is not None})
+    return Mla.model_validate({k: v for k, v in f["mla"].items() if v is not None})
 
 
-def _moe(out: Collector, f: dict[str, Any], span: Span | None) -> Moe | None:
+def _moe(out: Collector, f: ModelFields, span: Span | None) -> Moe | None:
     """The feed-forward part: a `moe { … }` block, or the dense sugar `ffn = …`."""
     moe_f = f.get("moe")
     if moe_f is None:
@@ -199,11 +212,11 @@ def _moe(out: Collector, f: dict[str, Any], span: Span | None) -> Moe | None:
                       "add `moe { experts = 8  top_k = 2  ffn = 14336 }`, or `ffn = …` for a dense model")
             return None
         return Moe(experts=0, dense_layers=f["layers"], dense_ffn=f["ffn"], gated=f.get("gated", True))
-    moe_f = {k: v for k, v in moe_f.items() if v is not None}
-    moe = Moe(**moe_f)
+    written = {k: v for k, v in moe_f.items() if v is not None}     # a config.json's null: unstated
+    moe = Moe.model_validate(written)
     where = out.spans.get("model.moe", span)
     if moe.experts > 0:
-        _check_experts(out, moe, moe_f, f["layers"], where)
+        _check_experts(out, moe, written, f["layers"], where)
     elif not moe.dense_ffn:
         out.error("E103", "a model with experts = 0 needs `dense_ffn`", where,
                   "add `dense_ffn = …` (the FFN's intermediate size) to the moe block")
@@ -212,7 +225,7 @@ def _moe(out: Collector, f: dict[str, Any], span: Span | None) -> Moe | None:
     return moe
 
 
-def _check_experts(out: Collector, moe: Moe, written: dict[str, Any], layers: int, where: Span | None) -> None:
+def _check_experts(out: Collector, moe: Moe, written: Mapping[str, object], layers: int, where: Span | None) -> None:
     def at(key: str) -> Span | None:
         return out.spans.get(f"model.moe.{key}", where)
 
@@ -249,14 +262,14 @@ def _divisor_near(n: int, k: int) -> int:
     return min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: (abs(d - k), d), default=1)
 
 
-def model_from_preset(name: str, **overrides: Any) -> Model:
-    """A built-in model as a `Model` (overrides replace top-level fields).
+def model_from_preset(name: str, **overrides: Unpack[ModelFields]) -> Model:
+    """A built-in model as a `Model` (overrides replace top-level fields, a sub-block's all of it).
 
     Example:
         >>> model_from_preset("qwen3-30b-a3b").moe.experts
         128
     """
-    fields = {**MODEL_PRESETS[name], **overrides}
+    fields: ModelFields = {**preset_model_fields(MODEL_PRESETS[name]), **overrides}
     out = Collector()
     model = build_model(out, name, fields, None)
     if model is None:  # pragma: no cover - presets are valid by construction

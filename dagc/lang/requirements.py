@@ -19,7 +19,7 @@ from lark import Token
 from ..plan.workload import PERCENTILE_KINDS, Requirement, RequirementKind
 from ..source import Span
 from ..units import Dimension
-from .blocks import BAD, Collector, Value, read_value, unit_dimension
+from .blocks import Bad, Collector, Value, read_value, unit_dimension
 from .fields import LOAD_ONLY, REQUIREMENT_DIMENSIONS, REQUIREMENT_NAMES, Field, did_you_mean, requirement_name
 
 __all__ = ["MEMORY_FLOOR", "WrittenRequirement", "lower_requirements"]
@@ -89,9 +89,10 @@ def _requirement(out: Collector, kind: RequirementKind, req: WrittenRequirement,
         spec = Field("ratio", dim, MEMORY_FLOOR, 1.0, above_zero=True) if memory_is_fraction else \
             Field("quantity", Dimension.SIZE, 1.0, 1e30, above_zero=True)
     v = read_value(out, req.value, spec, f"require.{req.name}", str(req.op))
-    if v is BAD:
+    if isinstance(v, Bad):
         return None
     target, per_gpu = v if isinstance(v, tuple) else (v, False)
+    assert isinstance(target, int | float), "a quantity reads as a number"     # `reads_as` of its spec
     text = " ".join(" ".join(str(t).split()) for t in (req.name, req.op, *req.value.tokens))
     return Requirement(kind=kind, op=str(req.op), target=float(target), per_gpu=per_gpu,
                        memory_is_fraction=memory_is_fraction, percentile=percentile, text=text, span=req.span)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..plan.workload import Speculative
 from ..source import Span
+from .block_fields import speculative_fields
 from .blocks import BAD, Collector, Item, read_block
 from .fields import SPECULATIVE_FIELDS
 
@@ -13,9 +14,10 @@ __all__ = ["lower_speculative"]
 
 def lower_speculative(out: Collector, block: tuple[Item, ...], span: Span) -> Speculative | None:
     """`speculative { method = mtp|eagle|ngram  tokens = k  acceptance = a | accept_length = L }`."""
-    values, _ = read_block(out, block, "workload.speculative", SPECULATIVE_FIELDS)
-    if any(v is BAD for v in values.values()):
+    read, _ = read_block(out, block, "workload.speculative", SPECULATIVE_FIELDS)
+    if any(v is BAD for v in read.values()):
         return None
+    values = speculative_fields(read)
     where = out.spans.get("workload.speculative", span)
     for key in ("method", "tokens"):
         if key not in values:

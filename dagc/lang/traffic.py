@@ -9,13 +9,14 @@ diagnostics: E104 at the field when fields do not go together, E108 for a log th
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from ..diagnostics import code
 from ..plan.workload import RequestLog, Traffic
 from ..source import Span
+from .block_fields import TrafficFields, traffic_fields
 from .blocks import BAD, Bad, Collector, Item
-from .fields import TRAFFIC_FIELDS
+from .fields import TRAFFIC_FIELDS, FieldValue
 from .model import ImportRoots
 from .request_log import read_request_log
 
@@ -43,14 +44,15 @@ def prefix_block_tokens(prefix: int) -> int:
     return max(1, prefix // max(1, blocks))
 
 
-def read_traffic(out: Collector, roots: ImportRoots, values: dict[str, Any], log_item: Item | None,
+def read_traffic(out: Collector, roots: ImportRoots, read: Mapping[str, FieldValue | Bad], log_item: Item | None,
                  span: Span) -> Traffic | None | Bad:
     """The workload's traffic, None without any traffic field, or BAD after diagnostics (module docstring)."""
-    given = [k for k in TRAFFIC_FIELDS if k in values]
+    given = [k for k in TRAFFIC_FIELDS if k in read]
     if not given and log_item is None:
         return None
-    if any(values[k] is BAD for k in given):
+    if any(read[k] is BAD for k in given):
         return BAD
+    values = traffic_fields(read)           # the prompt left out when it did not read: no prefix is checked on it
     log = read_request_log(out, roots, log_item, values.get("requests")) if log_item is not None else None
     if isinstance(log, Bad):
         return BAD
@@ -65,15 +67,14 @@ def read_traffic(out: Collector, roots: ImportRoots, values: dict[str, Any], log
     problem = _log_problem(values, log, requests) if log is not None else _prefix_problem(values, requests)
     if problem is not None:
         return bad(*problem)
-    rate = values.get("rate")
-    return Traffic(requests=requests, rate=rate[0] if isinstance(rate, tuple) else rate,
+    return Traffic(requests=requests, rate=values.get("rate"),
                    arrival=values.get("arrival", "poisson"), seed=values.get("seed", 0),
                    concurrency=values.get("concurrency"), ramp=values.get("ramp"), log=log,
                    lengths=values.get("lengths", "fixed"), length_cv=values.get("length_cv"),
                    prefix=values.get("prefix", 0))
 
 
-def _loop_problem(values: dict[str, Any], given: list[str], log: RequestLog | None) -> tuple[str, str, str] | None:
+def _loop_problem(values: TrafficFields, given: list[str], log: RequestLog | None) -> tuple[str, str, str] | None:
     """(field, message, hint) when the way requests arrive is said twice, or not at all."""
     rate, concurrency = values.get("rate"), values.get("concurrency")
     if rate is not None and concurrency is not None:
@@ -99,7 +100,7 @@ def _loop_problem(values: dict[str, Any], given: list[str], log: RequestLog | No
     return None
 
 
-def _length_problem(values: dict[str, Any], log: RequestLog | None) -> tuple[str, str, str] | None:
+def _length_problem(values: TrafficFields, log: RequestLog | None) -> tuple[str, str, str] | None:
     """(field, message, hint) when `lengths` and `length_cv` do not go together, or with a log."""
     lengths = values.get("lengths", "fixed")
     if log is not None:
@@ -122,7 +123,7 @@ def _length_problem(values: dict[str, Any], log: RequestLog | None) -> tuple[str
     return None
 
 
-def _prefix_problem(values: dict[str, Any], requests: int) -> tuple[str, str, str] | None:
+def _prefix_problem(values: TrafficFields, requests: int) -> tuple[str, str, str] | None:
     """(field, message, hint) when the shared prefix is not shorter than the prompt, or makes too many ids."""
     prefix, prompt = values.get("prefix", 0), values.get("prompt")
     if not prefix or not isinstance(prompt, int):
@@ -142,7 +143,7 @@ def _blocks_problem(prefix: int, blocks: float) -> tuple[str, str, str] | None:
             "simulate fewer requests, or a longer prefix (its blocks are up to 512 tokens)")
 
 
-def _log_problem(values: dict[str, Any], log: RequestLog, requests: int) -> tuple[str, str, str] | None:
+def _log_problem(values: TrafficFields, log: RequestLog, requests: int) -> tuple[str, str, str] | None:
     """(field, message, hint) when the plan asks the log for what it does not have."""
     if requests > log.requests:
         return ("requests", f"`requests` = {requests:,}, but the request log {code(log.file)} has {log.requests:,}",

@@ -131,7 +131,8 @@ def transfer_link(cluster: Cluster, gpus: np.ndarray, sending_ranks: int | np.nd
 def transfer_link(cluster: Cluster, gpus: int | np.ndarray, sending_ranks: int | np.ndarray,
                   receiving_ranks: int | np.ndarray) -> float | np.ndarray:
     """The bytes/s a request's KV moves at from a prefill instance to a decode instance: over NVLink when both
-    pools (`gpus` in all) fit one node's NVLink domain, else over the network, each GPU at its link's bandwidth,
+    pools (`gpus` in all) fit one node's NVLink domain, else over the network, each GPU at its link's bandwidth
+    times the network efficiency (`Efficiency.network`, 0.8 by default, as every collective's),
     bounded by both ends — the prefill instance's ranks that hold the request's KV send it (`sending_ranks`,
     `kv_ranks`), the decode instance's that will hold it receive it (`receiving_ranks`): one rank under
     attention data parallelism, its tp ranks (each its KV heads' share) under tensor parallelism. Scalars or
@@ -142,11 +143,12 @@ def transfer_link(cluster: Cluster, gpus: int | np.ndarray, sending_ranks: int |
         >>> from dagc.plan.presets import GPU_PRESETS
         >>> c = Cluster(gpus=16, gpu=GPU_PRESETS["h200"], intra_node_bytes_per_s=450e9, inter_node_bytes_per_s=50e9)
         >>> transfer_link(c, 8, 4, 1), transfer_link(c, 16, 8, 1), transfer_link(c, 16, 2, 4)
-        (450000000000.0, 50000000000.0, 100000000000.0)
+        (360000000000.0, 40000000000.0, 80000000000.0)
     """
     one_domain = np.asarray(gpus) <= cluster.gpus_per_node
     per_gpu = np.where(one_domain, cluster.intra_node_bytes_per_s, cluster.inter_node_bytes_per_s)
-    out = per_gpu * np.minimum(sending_ranks, receiving_ranks)
+    # at the network efficiency every transfer between GPUs gets (`efficiency { network }`, the collectives' too)
+    out = per_gpu * cluster.efficiency.network * np.minimum(sending_ranks, receiving_ranks)
     return float(out) if np.ndim(out) == 0 else out
 
 

@@ -229,7 +229,7 @@ class Replica(DecodeBlocks):
         if ndec:
             run.itl.append(dt)
             run.weight.append(ndec * k)
-        kv_used = self._grow(k, self.record)
+        kv_used = 0.0 if self.lazy else self._grow(k, self.record)      # a lazy replica's ranks grow when next read
         self.t, self.step = end, self.step + k
         self.hold_admission = False
         for c in chunks:

@@ -39,7 +39,7 @@ WIDENED = "widened to the calibration's errors"     # a band's note: the ledger'
 LEDGER_MAX_BYTES = 1_000_000          # the shipped ledger is a few KB; a larger file is not read
 CONFIDENCE = 0.8                      # the share of the error distribution a band covers, by default
 QUANTITIES = ("ttft", "tpot", "throughput", "e2e")
-WIDEST = "all"                        # every quantity's runs pooled: the last fallback
+WIDEST = "all"                        # every quantity's runs pooled, each weighing alike: the last fallback
 
 # GPU families: the architecture a GPU preset belongs to (a GPU dagc has no family for is its own).
 _FAMILIES = {"a100-80g": "ampere", "a100-40g": "ampere", "h100-sxm": "hopper", "h100-pcie": "hopper",
