@@ -132,7 +132,7 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
         >>> load = simulate_pools(pooled.plan, pooled)       # each request alone: a prefill of one, its transfer
         >>> steady = pooled.figures.rates.ttft_server_s        # the steady state: a batch of 2
         >>> load.ttft_server.round(3).tolist(), round(steady, 3)  # the server's TTFT
-        ([0.126, 0.126, 0.126, 0.126], 0.22)
+        ([0.127, 0.127, 0.127, 0.127], 0.223)
         >>> (load.ttft - load.ttft_server).round(5).tolist()      # the client's adds vLLM's front end, a request's own
         [0.02402, 0.02402, 0.02402, 0.02402]
     """
