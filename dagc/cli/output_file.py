@@ -19,9 +19,9 @@ def output_refused(target: str, force: bool) -> str | None:
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> (d / "x.json").write_text("{}")
         2
-        >>> output_refused(str(d / "x.json"), False).split(": ", 1)[1]
+        >>> output_refused(str(d / "x.json"), False).split(": ", 2)[2]
         'it exists; pass --force to replace it'
-        >>> output_refused(str(d / "x.json"), True) is None, output_refused(str(d), True).split(": ", 1)[1]
+        >>> output_refused(str(d / "x.json"), True) is None, output_refused(str(d), True).split(": ", 2)[2]
         (True, 'it exists and is not a regular file (a directory, a link or a device): dagc replaces none')
     """
     if not os.path.lexists(target):
