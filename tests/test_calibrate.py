@@ -255,7 +255,9 @@ def test_the_command(synthetic, tmp_path):
     assert "  memory_time_scale = " in proc.stdout and "× (was 1.000×; fitted on " in proc.stdout
     assert json.loads((tmp_path / "cal.json").read_text())["format"] == 1
     again = dagc("calibrate", "runs.toml", "-o", str(tmp_path / "cal.json"), cwd=d)
-    assert again.returncode == 5 and "--force" in again.stderr
+    assert again.returncode == 5 and "cal.json: it exists; pass --force to replace it" in again.stderr
+    folder = dagc("calibrate", "runs.toml", "-o", str(tmp_path), "--force", cwd=d)
+    assert folder.returncode == 5 and "it exists and is not a regular file" in folder.stderr
     assert dagc("calibrate", "run0.json", "run1.json", "-o", "x.json", cwd=d).returncode == 2
     proc = dagc("calibrate", "run1.json", "run2.json", "--plan", "plan.moe", "-o", str(tmp_path / "x.json"), cwd=d)
     assert proc.returncode == 4 and "run2.json:1:" in proc.stderr and '"workload.rate=8 requests/s"' in proc.stderr

@@ -380,3 +380,27 @@ def test_sglang_arrays_with_failed_requests_and_no_failed_field(tmp_path):
     path.write_text(json.dumps(line) + "\n")
     d, _ = error(path)
     assert "ttfts" in d.message or "input_lens" in d.message
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"ttfts": "SECRET-ARRAY"}, "field `ttfts` is not a list of one entry per request"),
+    ({"output_lens": {"n": 1}}, "field `output_lens` is not a list of one entry per request"),
+    ({"mean_tpot_ms": None}, "field `mean_tpot_ms` is null: the tool writes this figure as a number"),
+    ({"output_throughput": None}, "field `output_throughput` is null: the tool writes this figure as a number"),
+])
+def test_a_per_request_array_not_a_list_or_a_null_figure_is_refused(tmp_path, change, message):
+    """A `ttfts` that is not a list was skipped when the summary had a mean TTFT, and a null mean TPOT read as a run
+    that measured none: both are files no tool writes, E110 at the field."""
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | change
+    (tmp_path / "n.json").write_text(json.dumps(doc, indent=2))
+    d, shown = error(tmp_path / "n.json")
+    (field,) = change
+    assert d.message == message
+    assert (d.span.line, d.span.column) == (list(doc).index(field) + 2, 3) and "SECRET" not in shown
+    doc["max_concurrency"] = None            # vLLM's own null: no cap on the clients, read as none
+    assert read_runs_ok(tmp_path, {k: v for k, v in doc.items() if k != field})
+
+
+def read_runs_ok(tmp_path, doc) -> bool:
+    (tmp_path / "ok.json").write_text(json.dumps(doc))
+    return read_runs(tmp_path / "ok.json")[0].concurrency is None

@@ -90,6 +90,8 @@ def test_a_name_merely_near_another_is_not_suggested(word, choices):
     ("h100", "did you mean `h100-sxm`? (the SXM module)"),
     ("gb200-nvl72", "did you mean `gb200`? (the NVL72 rack's GPU)"),
     ("b200-180gb", "did you mean `b200`? (the SXM module)"),
+    ("h100sxm", "did you mean `h100-sxm`?"),                 # a separator left out: not parsed, but spelled so
+    ("H100_SXM", "did you mean `h100-sxm`? (the SXM module)"),
 ])
 def test_a_gpu_is_suggested_only_when_it_is_the_same_gpu(written, hint):
     assert gpu_hint(written, GPU_PRESETS) == hint

@@ -307,3 +307,16 @@ def test_what_to_change_does_not_repeat_a_not_judged_verdict():
     # the search's best is named, and said not to be judged as this strategy is (not "no better is known")
     assert ("- **What to change:** none better is confirmed: the search's best, `x`, is not judged as this one is "
             "(the optimal verdict above says why).") in summary
+
+
+def test_memory_of_a_model_with_fp4_experts_and_a_window_says_so():
+    """gpt-oss-120b: bf16 but for its mxfp4 experts (the weights are not its parameters × 2 bytes, 217.6 GiB), and
+    18 of its 36 layers keep at most 128 tokens: a request of 2,000 + 400 tokens holds (18 · 2,400 + 18 · 128)
+    tokens-layers · (K and V) · 8 KV heads · 64 · 2 bytes = 93,192,192 B = 88.87 MiB, not 72 KiB × 2,400."""
+    r = check(load_plan_text('model preset "gpt-oss-120b"\ncluster { gpus = 1  gpu preset "h100-sxm" }\n'
+                             "workload { batch = 1  prompt = 2000  generate = 400 }\nstrategy tp 1\n"))[0]
+    assert report_json(r)["memory"]["model"]["kv_cache"]["bytes_per_request"] == (18 * 2400 + 18 * 128) * 2 * 8 * 64 * 2
+    md = report_md(r)
+    assert "**gpt-oss-120b** has 116.8 B parameters (bf16, the experts mxfp4) = **60.69 GiB** of weights" in md
+    assert ("**72.0 KiB per token** of context over all 36 layers (18 of them keep at most 128 tokens of it), "
+            "**88.9 MiB per request** of 2,400 tokens") in md

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import TypeGuard
 
-from ..diagnostics import PlanError
+from ..diagnostics import PlanError, quote
 from ..source import SourceFile
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
@@ -30,8 +30,8 @@ _AIPERF = {"time_to_first_token": "ttft", "inter_token_latency": "tpot", "reques
 _AIPERF_RATES = {"output_token_throughput": "output_tokens_per_s", "request_throughput": "requests_per_s"}
 _STATS = (("avg", ""), ("p50", "_median"), ("p99", "_p99"))
 MAX_FIGURE = 1e12           # ms or per second: past it, not a measurement
-# ms or per second: below it (a time under a nanosecond, one token or request in 11.6 days), not a measurement
-# either — a TPOT of 1e-300 ms would make dagc's error against it a figure of 300 digits
+# ms or per second: below it (under a nanosecond, one token in 11.6 days) not a measurement either (a TPOT of 1e-300 ms
+# would make dagc's error against it a figure of 300 digits)
 MIN_FIGURE = 1e-6
 _RANGE = f"from {MIN_FIGURE:.0e} up to {MAX_FIGURE:.0e}"
 MAX_SECONDS = MAX_FIGURE / 1e3      # a per-request time in seconds (`ttfts`, `itls`): `MAX_FIGURE` ms once converted
@@ -67,12 +67,15 @@ class _Run:
 
     def fail(self, name: str, problem: str, hint: str | None = RUN_HINT) -> PlanError:
         span = locate(self.src, self.at, name, self.end)
-        return run_error(self.src, span.start, f"field `{quote_field(name)}` {problem}", hint)
+        return run_error(self.src, span.start, f"field `{quote(name, 80)}` {problem}", hint)
 
     def number(self, obj: Mapping[str, object], name: str, shown: str | None = None, *,
-               whole: bool = False) -> float | None:
-        """A positive finite number (None when absent or null); one past `MAX_FIGURE` is said too large."""
+               whole: bool = False, figure: bool = False) -> float | None:
+        """A positive finite number, None when absent or null (a null `figure` is refused: vLLM and SGLang write every
+        figure they print as a number); one past `MAX_FIGURE` is said too large."""
         v = obj.get(name.split(".")[-1])
+        if v is None and figure and name in obj:
+            raise self.fail(shown or name, "is null: the tool writes this figure as a number")
         if v is None:
             return None
         if not isinstance(v, bool) and isinstance(v, int | float) and v > MAX_FIGURE and v != math.inf:
@@ -96,11 +99,6 @@ class _Run:
             self.fields[key] = name
 
 
-def quote_field(name: str) -> str:
-    from ..diagnostics import quote
-    return quote(name, 80)
-
-
 def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str) -> MeasuredRun:
     """The run of `obj`, the JSON object at [at, end) of `src` (E110 when it is not one a tool writes)."""
     if not isinstance(obj, dict):
@@ -120,9 +118,9 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     for stem, names in _LATENCIES.items():
         name = names[which]
         for pre, suf in (("mean", ""), ("median", "_median"), ("p99", "_p99")):
-            r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms"), f"{pre}_{name}_ms")
+            r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms", figure=True), f"{pre}_{name}_ms")
     for key, names in _THROUGHPUTS.items():
-        r.figure(key, r.number(o, names[which]), names[which])
+        r.figure(key, r.number(o, names[which], figure=True), names[which])
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
     _counts(r, completed, requests)
@@ -239,6 +237,8 @@ def _arrays(r: _Run, counts: set[float]) -> None:
     o = r.obj
     for name in _PER_REQUEST:
         v = o.get(name)
+        if v is not None and not isinstance(v, list):
+            raise r.fail(name, "is not a list of one entry per request")
         if isinstance(v, list) and counts and len(v) not in counts:
             raise r.fail(name, "does not hold one entry per request of the run (`completed`, `num_prompts`)")
     for key, name in (("ttft_ms", "ttfts"), ("itl_ms", "itls")):

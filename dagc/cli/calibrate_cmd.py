@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 from ..units import count_text, said_list
+from .output_file import output_refused
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -233,8 +234,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                   markup=False)
         return EXIT_USAGE
     target = args.output
-    if os.path.lexists(target) and not (args.force and os.path.isfile(target) and not os.path.islink(target)):
-        err.print(f"error: {printable(target)} exists; dagc replaces only a regular file, with --force", markup=False)
+    if (refused := output_refused(target, args.force)) is not None:
+        err.print(refused, markup=False)
         return EXIT_OUTPUT
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):

@@ -16,6 +16,7 @@ import tempfile
 from typing import TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT
+from .output_file import output_refused
 
 __all__ = ["add_parser"]
 
@@ -65,8 +66,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from ..kernels.engine_import import EngineImportError, import_profile
     target = args.output
-    if os.path.lexists(target) and not (args.force and os.path.isfile(target) and not os.path.islink(target)):
-        print(f"error: {target} exists; dagc replaces only a regular file, with --force", file=sys.stderr)
+    if (refused := output_refused(target, args.force)) is not None:
+        print(refused, file=sys.stderr)
         return EXIT_OUTPUT
     try:
         doc = import_profile(args.system, args.engine, args.release)

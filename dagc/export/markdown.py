@@ -187,10 +187,12 @@ def _memory_totals(r: StrategyResult) -> list[str]:
         return []
     m, w, wt, kv = r.plan.model, r.plan.workload, t["weights"], t["kv_cache"]
     n = t["ranks"]
+    each = f"× {t['bytes_per_param']:g} byte{'' if t['bytes_per_param'] == 1 else 's'} ({m.weights.value})"
+    if m.expert_weights != m.weights:           # the experts in their own dtype: the table gives each category's
+        each = f"({m.weights.value}, the experts {m.expert_weights.value})"
     lines = ["## Memory of the model", "",
-             f"**{md_text(m.name)}** has {_count(wt['params'])} parameters × {t['bytes_per_param']:g} "
-             f"byte{'' if t['bytes_per_param'] == 1 else 's'} "
-             f"({m.weights.value}) = **{format_bytes(wt['bytes'])}** of weights. Over its {count_text(n, 'GPU')} "
+             f"**{md_text(m.name)}** has {_count(wt['params'])} parameters {each} = **{format_bytes(wt['bytes'])}** "
+             f"of weights. Over its {count_text(n, 'GPU')} "
              "the strategy "
              f"holds {format_bytes(wt['all_ranks_bytes'])} of weights ({_copies(wt['copies'])} the model); "
              f"each GPU holds only its share ([per rank](#memory-per-rank)).", ""]
@@ -201,8 +203,10 @@ def _memory_totals(r: StrategyResult) -> list[str]:
     over = f"held over {'all ' if n > 1 else ''}{count_text(n, 'GPU')}"
     lines += md_table(["weights", "parameters", "bytes", over, "copies"], rows)
     ctx = w.prompt + w.generate
+    windowed = m.windowed_layers_below(m.layers) if m.window is not None else 0
+    kept = f" ({windowed} of them keep at most {m.window.size:,} tokens of it)" if m.window and windowed else ""
     lines += [f"KV cache ({m.kv_cache.value}): **{format_si(kv['bytes_per_token'], Dimension.SIZE)} per token** of "
-              f"context over all {m.layers} layers, **{format_bytes(kv['bytes_per_request'])} per request** of "
+              f"context over all {m.layers} layers{kept}, **{format_bytes(kv['bytes_per_request'])} per request** of "
               f"{ctx:,} tokens, {format_bytes(kv['batch_bytes'])} for the batch of {w.batch:,}; held over all GPUs: "
               f"{format_bytes(kv['all_ranks_bytes'])} ({_copies(kv['copies'])}).", ""]
     return lines

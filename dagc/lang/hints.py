@@ -1,5 +1,5 @@
-"""Hints that keep the user's meaning: the GPU preset a name stands for, what a unit dagc does not
-read means, a count written with a multiplier (`2k`).
+"""Hints that keep the user's meaning: the GPU preset a name stands for, what a unit dagc does not read means, a
+count written with a multiplier (`2k`).
 
 Input: the word the user wrote (and the field it was written for). Output: a hint's text. A hint
 names a value only when it means what the user wrote — the same GPU (family, form and memory),
@@ -37,9 +37,8 @@ NOT_A_NUMBER = re.compile(r"[+-]?(?:nan|inf(?:inity)?)(?![A-Za-z0-9_])", re.IGNO
 
 
 def not_a_number(word: str, example: str) -> tuple[str, str] | None:
-    """The message and hint for `word` written as a value when it is `nan` or `inf` (`NOT_A_NUMBER`): it is not
-    a number, whatever its unit; `example` is the field written right (`` `rate = 12 requests/s` ``). None for
-    any other word.
+    """The message and hint for `word` written as a value when it is `nan` or `inf` (`NOT_A_NUMBER`): not a number,
+    whatever its unit; `example` is the field written right (`` `rate = 12 requests/s` ``). None for another word.
 
     Example:
         >>> not_a_number("NaN", "`rate = 12 requests/s`")
@@ -95,9 +94,8 @@ def _same_memory(memory_gb: float, memory_bytes: float) -> bool:
 
 
 def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) -> str:
-    """The hint for a GPU preset dagc does not know: the preset that is the same GPU, else why the
-    preset of the same model is another GPU, else the presets; with `describe`, how to write it out (where a
-    GPU may be written out: a cluster, not a fleet, which sweeps presets).
+    """The hint for a GPU preset dagc does not know: the preset that is the same GPU, else why the preset of the
+    same model is another GPU, else the presets; with `describe`, how to write it out (a cluster's, not a fleet's).
 
     Example:
         >>> from dagc.plan.presets import GPU_PRESETS
@@ -107,7 +105,7 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
         'no built-in GPU is that one: `a100-80g` is an A100 with 80 GiB (the SXM module); describe it as \
 `gpu "a100-40gb" { memory = …  flops = …  hbm = … }`'
     """
-    fleet_only = "; a fleet sweeps built-in GPUs only"      # a fleet's GPU types are presets
+    fleet_only = "; a fleet sweeps built-in GPUs only"
     if (meant := nearest(re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", name), presets)) not in (None, nearest(name, presets)):
         return f"did you mean `{meant}`? (the digit 0 written as the letter O){'' if describe else fleet_only}"
     written = GpuName.parse(name)
@@ -118,6 +116,8 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
             and (written.memory_gb is None or _same_memory(written.memory_gb, presets[key].memory_bytes))]
     if len(same) == 1:
         return f"did you mean `{same[0]}`? ({_form_words(same_model[same[0]].form)})"
+    if not same_model and (near := [k for k in presets if re.sub(r"[-_.\s]+", "", name.lower()) == k.replace("-", "")]):
+        return f"did you mean `{near[0]}`?{'' if describe else fleet_only}"
     custom = f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`' if describe else fleet_only[2:]
     if same_model:
         others = ", ".join(f"`{key}` is {_a(p.model)} with {presets[key].memory_bytes / 2**30:.0f} GiB "

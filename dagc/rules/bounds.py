@@ -191,8 +191,11 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     mode = mode_of(workload)
     if mode.continuous:
         # Every step decodes every request in flight (a mixed step more), and a prompt takes at least
-        # ceil(prompt / chunk) steps (dagc.serve.inflight).
-        ttft = inflight_first_token_floor(workload) * tpot
+        # ceil(prompt / chunk) steps (dagc.serve.inflight) — and its own prefill on its replica's GPUs, however
+        # the chunks split it.
+        own = max((prefill_matmul / peak_w + prefill_attention / peak_a) * dp / b,
+                  _weights_read_bytes(model, s) / hbm * dp)
+        ttft = max(own, inflight_first_token_floor(workload) * tpot)
     per_token = tpot / emitted
     prefill, throughput = mode.throughputs(b, workload, ttft, per_token)     # the mode's rates at the bounds
     return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=prefill,

@@ -21,6 +21,7 @@ from ..plan.params import weight_bytes
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si, lookup
+from .alone import bounded_requirements, one_request_alone
 from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
@@ -83,9 +84,19 @@ def _cluster_bounds(ctx: RuleContext, req: Requirement) -> Bounds:
     so that the note is the same whatever batch a strategy chose."""
     p = ctx.plan
     w = p.workload
-    if w.batch_max:
+    if req.percentile is not None:            # a percentile of the load: at one request alone (`one_request_alone`)
+        w = one_request_alone(w)
+    elif w.batch_max:
         w = w.model_copy(update={"batch": 1 if req.kind in _GROW_WITH_BATCH else BATCH_LIMIT})
     return bounds(p.model, w, p.cluster, gpus=p.cluster.gpus, dp=1)
+
+
+def _alone(req: Requirement) -> str:
+    return " for one request alone" if req.percentile else ""
+
+
+def _any_load(req: Requirement) -> str:
+    return ": every request's is at least that, whatever the load" if req.percentile else ""
 
 
 _GROW_WITH_BATCH = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.GPUS)   # their bounds: lower ones
@@ -106,8 +117,9 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     them. A `ttft` requirement judges the TTFT a client measures, the server's plus the engine's front end
     (`cluster { engine }`: 24.02 ms under vLLM, 202 ms under SGLang, a request alone); its bound is the server's,
     which bounds the client's too. A `ttft` line that the server's TTFT meets and the front end's time makes
-    miss is W531's. In flight the bounds are at the requests the engine runs at once: fewer than
-    `batch` when the KV cache admits fewer (W520), as the figures are. The direction counts: a
+    miss is W531's. A percentile of TTFT or TPOT on the load (`tpot_p90`) is bounded at one request alone, the
+    shortest the traffic sends (`dagc.rules.alone`). In flight the bounds are at the requests the engine runs
+    at once: fewer than `batch` when the KV cache admits fewer (W520), as the figures are. The direction counts: a
     lower bound on a time rules out `ttft <= 1 ms`, never `tpot >= 150 us`; an upper bound on a
     throughput rules out `>=` targets above it, never `<=` ones. Throughput bounds are quoted in the requirement's unit.
 
@@ -127,11 +139,13 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     plan, lay = ctx.plan, ctx.layout
     # at the requests in flight the figures are for: in flight, those the KV cache admits (W520)
     mine = bounds(plan.model, ctx.run_workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
-    for req in plan.steady_requirements:
+    for req in bounded_requirements(plan):
         if req.kind is RequirementKind.GPUS:
             continue
         whole = _cluster_bounds(ctx, req)
-        found = _ruled_out(req, mine)
+        own = mine if req.percentile is None else \
+            bounds(plan.model, one_request_alone(ctx.run_workload), plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
+        found = _ruled_out(req, own)
         if found is None:
             continue
         best, lower = found
@@ -145,7 +159,7 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield diag("W506", Severity.WARNING,
                    f"`{req.text}` is beyond the physical bound of strategy `{ctx.strategy.label}` "
                    f"({_gpus(lay.gpus_used)}, dp {lay.dp}) on its {metric_name(req)}: for this strategy, even at "
-                   f"100 % efficiency, it is {side} {bound_text(best, req)}",
+                   f"100 % efficiency{_alone(req)}, it is {side} {bound_text(best, req)}{_any_load(req)}",
                    req.span, hint)
 
 
@@ -166,7 +180,7 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
         require { decode_throughput >= 1 tokens/ms/gpu }       # or a larger batch, or a faster GPU
     """
     plan = ctx.plan
-    for req in plan.steady_requirements:
+    for req in bounded_requirements(plan):
         whole = _cluster_bounds(ctx, req)
         found = _ruled_out(req, whole)
         if found is None:
@@ -180,8 +194,9 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
         else:
             batch = ", at any batch," if plan.workload.batch_max else ""
             message = (f"`{req.text}` cannot be met by any strategy on this cluster: even at 100 % efficiency "
-                       f"on all {_gpus(plan.cluster.gpus)} in one replica{batch} the {metric_name(req)} is "
-                       f"{'at least' if lower else 'at most'} {bound_text(value, req)}")
+                       f"on all {_gpus(plan.cluster.gpus)} in one replica{batch}{_alone(req)} the "
+                       f"{metric_name(req)} is {'at least' if lower else 'at most'} {bound_text(value, req)}"
+                       f"{_any_load(req)}")
         yield diag("N604", Severity.NOTE, message, req.span,
                    "relax the requirement, or change the cluster (GPU type or count) or the workload")
 

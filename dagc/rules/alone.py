@@ -1,0 +1,47 @@
+"""The requirements the physical bounds judge (W506, N604), and the workload a percentile's bound is taken at.
+
+A percentile of TTFT or TPOT on the simulated load (`ttft_p99`, `tpot_p90`) is bounded as the steady state's
+figure is, but at one request alone: each request's TTFT and TPOT is at least what it would be with the GPUs to
+itself, so when even that is past the target, no percentile of any load can meet it. The request is the
+shortest the traffic sends: its `prompt` less the shared `prefix` and its `generate` when the lengths are fixed,
+else one token of each (lengths drawn or replayed from a log may be as short as that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..plan.plan import Plan
+from ..plan.workload import Requirement, RequirementKind, Workload
+
+__all__ = ["ALONE_KINDS", "bounded_requirements", "one_request_alone"]
+
+ALONE_KINDS = (RequirementKind.TTFT, RequirementKind.TPOT)
+
+
+def bounded_requirements(plan: Plan) -> Iterator[Requirement]:
+    """The steady state's requirements, and each percentile of TTFT or TPOT (bounded at one request alone)."""
+    for req in plan.requirements:
+        if not req.on_load or (req.percentile is not None and req.kind in ALONE_KINDS):
+            yield req
+
+
+def one_request_alone(workload: Workload) -> Workload:
+    """`workload` as one request alone, the shortest its traffic sends (module docstring).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...     'workload { batch = 64 prompt = 2048 generate = 256 serving = inflight rate = 2 requests/s '
+        ...     'requests = 100 prefix = 48 } strategy tp 8')
+        >>> w = one_request_alone(p.workload)
+        >>> w.batch, w.prompt, w.generate
+        (1, 2000, 256)
+    """
+    tr = workload.traffic
+    if tr is None or (tr.log is None and tr.lengths == "fixed"):
+        prompt = max(1, workload.prompt - (tr.prefix if tr is not None else 0))
+        generate = workload.generate
+    else:
+        prompt = generate = 1
+    return workload.model_copy(update={"batch": 1, "batch_max": False, "prompt": prompt, "generate": generate})
