@@ -9,6 +9,7 @@ import io
 import os
 import shutil
 import stat
+import statistics
 import subprocess
 import sys
 from collections import Counter
@@ -301,8 +302,8 @@ SLOW_TESTS = frozenset(
 # not once per process; the files that read the examples' shared checks, compiles and traces
 # (`checked_example`, `compiled_example`, `written_trace`) run together in one process for the same reason.
 # The groups start the most expensive first (tests/file_costs.txt, CPU seconds measured by
-# `bench/bench_tests.py --write-costs`), so that the processes end together; a file not listed there
-# counts as cheap and runs last.
+# `bench/bench_tests.py --write-costs`), so that the processes end together; a file not listed there (a new
+# one) counts as the median listed file, not as free: a heavy new file started last would end alone.
 EXAMPLE_FILES = frozenset({
     "test_browser.py", "test_browser_phone.py", "test_capacity_search.py", "test_compile.py", "test_dag.py",
     "test_diagnostics_truth.py", "test_dot.py", "test_engine_flags.py", "test_examples.py", "test_exports.py",
@@ -311,6 +312,7 @@ FILE_COSTS = {
     name: float(seconds) for seconds, name in (
         line.split() for line in (ROOT / "tests" / "file_costs.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#"))}
+UNLISTED_COST = statistics.median(FILE_COSTS.values())
 
 
 CAPACITY_FILES = frozenset({"test_capacity_recorded.py", "test_capacity_reference.py"})   # `checked_with_traffic`
@@ -346,7 +348,7 @@ def pytest_collection_modifyitems(config, items):
     files: dict[str, set[str]] = {}
     for item in items:
         files.setdefault(work_group(item.nodeid), set()).add(item.nodeid.partition("::")[0])
-    cost = {group: sum(FILE_COSTS.get(f, 0.0) for f in fs) for group, fs in files.items()}
+    cost = {group: sum(FILE_COSTS.get(f, UNLISTED_COST) for f in fs) for group, fs in files.items()}
     items.sort(key=lambda item: -cost[work_group(item.nodeid)])     # stable: a group keeps its order
 
 
