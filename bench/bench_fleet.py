@@ -30,6 +30,7 @@ for extra in (ROOT, ROOT / "bench"):
 
 from machine import cpu, load_average  # noqa: E402
 
+from dagc.export.fleet_json import answer_json  # noqa: E402
 from dagc.fleet.rank import rank_fleet  # noqa: E402
 from dagc.fleet.run import run_fleet  # noqa: E402
 from dagc.lang.fleet import fleet_plans, load_fleet  # noqa: E402
@@ -98,7 +99,8 @@ def main() -> int:
             answers = run_fleet(items, jobs=how.get("jobs", 1))
         wall, cpu_s = time.perf_counter() - t0, _cpu_s() - cpu0
         if first is None and args.answers:
-            Path(args.answers).write_text(json.dumps([[p.key, a] for p, a in answers], indent=1, sort_keys=True))
+            Path(args.answers).write_text(json.dumps([[p.key, answer_json(a)] for p, a in answers], indent=1,
+                                                   sort_keys=True))
         first = first or (wall, answers)
         best = rank_fleet(fleet, answers, plan.objective).best
         rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
@@ -106,7 +108,8 @@ def main() -> int:
                                          f"largest process so far {rss / 1024:,.0f} MB)")
         print(f"{name:18} {wall:8.1f} s{spent}  {60 * len(items) / wall:6.2f} clusters/min  speed-up "
               f"{first[0] / wall:4.2f}x  same answers: {answers == first[1]}  best: "
-              f"{best['label'] + ', ' + best['pick']['strategy'] if best else 'none meets'}", flush=True)
+              f"{best.label + ', ' + best.answer.pick.strategy if best and best.answer.pick else 'none meets'}",
+              flush=True)
     return 0
 
 

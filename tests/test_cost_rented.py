@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fleet_answers import row_of
 
 from dagc.cli.main import main
 from dagc.export.report import report_json
@@ -44,7 +45,7 @@ def test_report_json_gives_the_rented_cost_beside_the_cost_on_the_gpus_used(idle
         assert cost[f"rented_{key}"] == pytest.approx(cost[key] * 4)
     # the basis the fleet ranks by, computed by the fleet's own rule
     row = {"cluster": {"gpus": 8}, "pick": {"gpus": 2}, "per_million_tokens": cost["per_million_tokens"]}
-    assert cost["rented_per_million_tokens"] == pytest.approx(rented_cost(row))
+    assert cost["rented_per_million_tokens"] == pytest.approx(rented_cost(row_of(row)))
 
 
 def test_check_and_report_md_lead_with_the_rented_cost_and_say_the_gpus_used(idle):

@@ -10,9 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fleet_answers import ranked, row_of, stored
 
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
+from dagc.export.fleet_json import answer_json, fleet_json, row_json
 from dagc.export.fleet_out import fleet_md
 from dagc.export.fleet_words import CLOSE_WORDS, close_text
 from dagc.export.report import report_json
@@ -194,14 +196,14 @@ def test_a_clusters_mixes_meet_together_and_cost_their_weighted_mean():
                (point(1, 0, "rag", 1.0), _answer(True, None, 0.30, 1.0, 0.0)),
                (point(2, 1, "chat", 3.0), _answer(True, None, 0.05, 5.0, 0.0)),
                (point(3, 1, "rag", 1.0), {**_answer(False, None, 0.01, 1.0, 0.0), "binding": "ttft_p99 <= 1 s"})]
-    r = rank_fleet(fleet, answers, "tokens-per-gpu")
+    r = ranked(fleet, answers, "tokens-per-gpu")
     assert r.by == "gpu-hours" and len(r.ranked) == 1 and len(r.missed) == 1
-    best = r.ranked[0]
+    best = row_json(r.ranked[0])
     # (3 x 0.10 + 1 x 0.30) / 4 GPU-hours a million tokens; the pick shown is the heaviest mix's
     assert best["gpu_hours_per_million_tokens"] == pytest.approx(0.15) and best["pick"] == {"score": 5.0}
     assert [m["mix"] for m in best["mixes"]] == ["chat", "rag"]
-    assert r.missed[0]["binding"] == 'mix "rag": ttft_p99 <= 1 s'
-    assert r.to_json()["mixes"] == [] and r.to_json()["rate_requests_per_s"] == 2.0
+    assert r.missed[0].answer.binding == 'mix "rag": ttft_p99 <= 1 s'
+    assert fleet_json(r)["mixes"] == [] and fleet_json(r)["rate_requests_per_s"] == 2.0
 
 
 
@@ -216,10 +218,10 @@ def test_clusters_meeting_every_requirement_rank_by_money_then_score_then_rent()
                _answer(False, 0.05, 0.1, 99.0, 96.0), _answer(True, 0.20, 0.1, 10.0, 192.0)]
     from dagc.lang.fleet import FleetGpu
     fleet = Fleet((FleetGpu("h200", "3 $/h", 3.0, None),), (), 4.0, None)
-    r = rank_fleet(fleet, list(zip(points, answers, strict=True)), "tokens-per-gpu")
+    r = ranked(fleet, list(zip(points, answers, strict=True)), "tokens-per-gpu")
     # 16 and 64 GPUs cost the same per token: the smaller rent first; 8 GPUs after; 32 misses
-    assert [x["index"] for x in r.ranked] == [1, 3, 0] and [x["index"] for x in r.missed] == [2]
-    assert r.to_json()["best"]["options"] == ["cluster.gpu=h200", "cluster.price=3 $/h", "cluster.gpus=16"]
+    assert [x.index for x in r.ranked] == [1, 3, 0] and [x.index for x in r.missed] == [2]
+    assert fleet_json(r)["best"]["options"] == ["cluster.gpu=h200", "cluster.price=3 $/h", "cluster.gpus=16"]
 
 
 # ------------------------------------------------------------------ correct by construction
@@ -250,9 +252,9 @@ def test_the_best_is_the_cheapest_of_dagc_search_rate_run_on_each_cluster(small,
         if best is None or per_million < best[0]:
             best = (per_million, point.label, row["strategy"])
     result = rank_fleet(fleet, answers, plan.objective)
-    assert result.best is not None
-    assert (result.best["label"], result.best["pick"]["strategy"]) == best[1:]
-    assert result.best["per_million_tokens"] == pytest.approx(best[0], rel=1e-12)
+    assert result.best is not None and result.best.answer.pick is not None
+    assert (result.best.label, result.best.answer.pick.strategy) == best[1:]
+    assert result.best.answer.per_million_tokens == pytest.approx(best[0], rel=1e-12)
 
 
 def test_worker_processes_give_the_same_answers(small):
@@ -264,9 +266,9 @@ def test_worker_processes_give_the_same_answers(small):
 
 
 def _fake(plan, rate, top):
-    return {"cluster": {"gpu": plan.cluster.gpu.name}, "meets_requirements": True, "pick": {"score": 1.0},
-            "per_million_tokens": plan.cluster.price_per_gpu_hour, "gpu_hours_per_million_tokens": 1.0,
-            "rent_per_hour": 1.0}
+    return stored({"cluster": {"gpu": plan.cluster.gpu.name}, "meets_requirements": True, "pick": {"score": 1.0},
+                   "per_million_tokens": plan.cluster.price_per_gpu_hour, "gpu_hours_per_million_tokens": 1.0,
+                   "rent_per_hour": 1.0})
 
 
 def _dies_on_h200(plan, rate, top):
@@ -289,8 +291,8 @@ def test_a_worker_that_dies_twice_is_reported_and_the_rest_answered(small, monke
     _, _, _, items, _ = small
     monkeypatch.setattr(fleet_run, "answer_cluster", _dies_on_h200)
     got = dict((p.gpu, a) for p, a in run_fleet(items, jobs=2))
-    assert got["h100-sxm"]["per_million_tokens"] == 2.5
-    assert "died twice" in got["h200"]["failed"] and got["h200"]["meets_requirements"] is False
+    assert got["h100-sxm"].per_million_tokens == 2.5
+    assert "died twice" in (got["h200"].failed or "") and got["h200"].meets_requirements is False
 
 
 def test_a_worker_that_dies_once_is_retried(small, monkeypatch, tmp_path):
@@ -298,7 +300,7 @@ def test_a_worker_that_dies_once_is_retried(small, monkeypatch, tmp_path):
     monkeypatch.setenv("DAGC_TEST_MARKER", str(tmp_path))
     monkeypatch.setattr(fleet_run, "answer_cluster", _dies_once)
     got = dict((p.gpu, a) for p, a in run_fleet(items, jobs=2))
-    assert got["h200"]["per_million_tokens"] == 3.5 and "failed" not in got["h200"]
+    assert got["h200"].per_million_tokens == 3.5 and "failed" not in got["h200"].model_fields_set
 
 
 def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, capsys, monkeypatch):
@@ -309,7 +311,7 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     assert doc == json.loads((out / "fleet.json").read_text())
     best = dict(doc["fleet"]["best"])
     capacity = best.pop("capacity_requests_per_s")          # the best pick's capacity, bisected as check does
-    assert best == rank_fleet(fleet, answers, plan.objective).to_json()["best"]
+    assert best == fleet_json(rank_fleet(fleet, answers, plan.objective))["best"]
     point_plan = next(pl for p, pl in items if p.cluster == best["index"])
     own = check_strategy(point_plan, parse_strategy(best["pick"]["strategy"]))
     assert capacity == own.load.to_json()["capacity_requests_per_s"] and capacity >= 4.0     # it carries 4 requests/s
@@ -367,8 +369,8 @@ def test_bad_input_exits_4_with_a_located_diagnostic(tmp_path, capsys):
 def test_the_answer_of_one_cluster_is_what_the_search_at_the_rate_gives(small):
     _, _, _, items, answers = small
     point, plan = items[0]
-    again = json.loads(json.dumps(answer_cluster(plan, 4.0)))
-    assert again == answers[0][1] and again["instances"] == 1 // again["pick"]["gpus"]
+    again = answer_cluster(plan, 4.0)
+    assert again == answers[0][1] and again.pick is not None and again.instances == 1 // again.pick.gpus
 
 
 def test_a_cluster_too_small_for_the_model_is_listed_as_missing_and_exits_1(tmp_path, capsys):
@@ -402,7 +404,7 @@ def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_it
     plan, fleet = load_fleet(path)
     items = fleet_plans(path, fleet)
     answers = run_fleet(items)
-    one, four = (a for _, a in answers)
+    one, four = (answer_json(a) for _, a in answers)
     row = one["pick"]
     assert row["strategy"].startswith("tp 1 ") and not row["load"]["overloaded"]
     # on the short run alone it was the cheapest: the ranking's old rule recommended it
@@ -425,7 +427,8 @@ def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_it
     assert 20 < capacity < 60
     # … so four H100s are recommended, their pick one that carries 60 requests/s
     result = rank_fleet(fleet, answers, plan.objective)
-    assert result.best["label"] == "h100-sxm, gpus 4" and [r["label"] for r in result.ranked] == ["h100-sxm, gpus 4"]
+    assert result.best is not None and result.best.label == "h100-sxm, gpus 4"
+    assert [r.label for r in result.ranked] == ["h100-sxm, gpus 4"]
     assert four["meets_requirements"] and four["carry_check_requests"] == 2000
     best = parse_strategy(four["pick"]["strategy"])
     trial4 = items[1][1].model_copy(update={"workload": trial.workload})
@@ -435,7 +438,7 @@ def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_it
 def test_a_run_of_more_than_two_batches_is_judged_as_it_is(small):
     # the small fleet's 20 requests for a batch of 16 are judged again; a run of 33 would not be
     _, _, _, items, answers = small
-    assert all(a["carry_check_requests"] == 2000 for _, a in answers)
+    assert all(a.carry_check_requests == 2000 for _, a in answers)
     _, plan = items[0]
     longer = plan.model_copy(update={"workload": plan.workload.model_copy(
         update={"traffic": plan.workload.traffic.model_copy(update={"requests": 33})})})
@@ -473,12 +476,12 @@ def test_runners_up_within_dagcs_error_of_the_best_are_named():
              "rent_per_hour": 20.0, "pick": {"score": 5.0}} for x in (0.12, 0.20, 0.10)]
     points = [FleetPoint(k, g, None, (), k, rate=4.0) for k, g in enumerate(("h100-sxm", "h200", "b200"))]
     fleet = Fleet((), (), 4.0, None)          # no GPU type read: no price, GPU-hours rank (the same order)
-    result = rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost", 1.5)
-    assert [r["label"] for r in result.ranked] == ["b200", "h100-sxm", "h200"]
-    assert [r["label"] for r in result.within_error] == ["h100-sxm"]
-    doc = result.to_json()
+    result = ranked(fleet, list(zip(points, rows, strict=True)), "cost", 1.5)
+    assert [r.label for r in result.ranked] == ["b200", "h100-sxm", "h200"]
+    assert [r.label for r in result.within_error] == ["h100-sxm"]
+    doc = fleet_json(result)
     assert doc["error_band_ratio"] == 1.5 and doc["within_error_of_best"] == ["h100-sxm"]
-    assert rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost").to_json()["within_error_of_best"] == []
+    assert fleet_json(ranked(fleet, list(zip(points, rows, strict=True)), "cost"))["within_error_of_best"] == []
 
 
 def test_clusters_rank_by_what_renting_them_costs_a_token_every_gpu_charged():
@@ -501,10 +504,10 @@ def test_clusters_rank_by_what_renting_them_costs_a_token_every_gpu_charged():
     fleet = Fleet((FleetGpu("h100-sxm", "2.49 $/h", 2.49, None), FleetGpu("h200", "3.49 $/h", 3.49, None)), (),
                   6.0, None)
     rows = [row("h100-sxm", 2.49, 8, 0.3689), row("h200", 3.49, 4, 0.2585)]
-    result = rank_fleet(fleet, list(zip(points, rows, strict=True)), "tokens-per-gpu")
-    assert [r["label"] for r in result.ranked] == ["h100-sxm, gpus 8", "h200, gpus 8"]
+    result = ranked(fleet, list(zip(points, rows, strict=True)), "tokens-per-gpu")
+    assert [r.label for r in result.ranked] == ["h100-sxm, gpus 8", "h200, gpus 8"]
     assert [round(rented_cost(r), 4) for r in result.ranked] == [0.3689, 0.517]
-    doc = result.to_json()
+    doc = fleet_json(result)
     assert doc["ranked"][1]["rented_per_million_tokens"] == pytest.approx(0.517)
     assert doc["ranked"][1]["per_million_tokens"] == 0.2585
     md = fleet_md(doc, "fleet.moe")
@@ -524,17 +527,17 @@ def test_a_larger_cluster_holding_the_best_s_own_pick_is_not_called_within_dagc_
     from dagc.lang.fleet import FleetGpu
     points = [FleetPoint(k, "h200", "3.5 $/h", (("gpus", str(n)),), k, rate=4.0) for k, n in enumerate((16, 4, 8))]
     fleet = Fleet((FleetGpu("h200", "3.5 $/h", 3.5, None),), (), 4.0, None)
-    result = rank_fleet(fleet, list(zip(points, [row(16), row(4), row(8)], strict=True)), "cost", 1.54)
-    assert [r["cluster"]["gpus"] for r in result.ranked] == [4, 8, 16]
-    assert result.within_error == () and [r["cluster"]["gpus"] for r in result.same_pick] == [8, 16]
+    result = ranked(fleet, list(zip(points, [row(16), row(4), row(8)], strict=True)), "cost", 1.54)
+    assert [r.answer.cluster.gpus for r in result.ranked] == [4, 8, 16]
+    assert result.within_error == () and [r.answer.cluster.gpus for r in result.same_pick] == [8, 16]
     assert [round(rented_cost(r), 3) for r in result.same_pick] == [1.088, 2.175]
-    doc = result.to_json()
+    doc = fleet_json(result)
     assert doc["within_error_of_best"] == [] and len(doc["same_pick_as_best"]) == 2
     # another GPU type's pick at a close cost (its 8 GPUs all in use: $0.6 rented) is still within the error
     other = {**row(8), "per_million_tokens": 0.6, "cluster": {**row(8)["cluster"], "gpu": "b200"},
              "pick": {**row(8)["pick"], "gpus": 8}}
-    mixed = rank_fleet(fleet, list(zip(points, [row(16), row(4), other], strict=True)), "cost", 1.54)
-    assert [r["cluster"]["gpu"] for r in mixed.within_error] == ["b200"]
+    mixed = ranked(fleet, list(zip(points, [row(16), row(4), other], strict=True)), "cost", 1.54)
+    assert [r.answer.cluster.gpu for r in mixed.within_error] == ["b200"]
 
 
 def test_a_runner_up_s_own_pick_on_more_gpus_is_not_named_twice_within_the_error():
@@ -550,8 +553,8 @@ def test_a_runner_up_s_own_pick_on_more_gpus_is_not_named_twice_within_the_error
               for k, (g, n) in enumerate((("h200", 4), ("h100-sxm", 4), ("h100-sxm", 8)))]
     fleet = Fleet((FleetGpu("h200", "2.5 $/h", 2.5, None), FleetGpu("h100-sxm", "2.5 $/h", 2.5, None)), (), 10.0, None)
     rows = [row("h200", 4, 0.10), row("h100-sxm", 4, 0.117), row("h100-sxm", 8, 0.117)]
-    result = rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost", 1.54)
-    assert [(r["cluster"]["gpu"], r["cluster"]["gpus"]) for r in result.within_error] == [("h100-sxm", 4)]
+    result = ranked(fleet, list(zip(points, rows, strict=True)), "cost", 1.54)
+    assert [(r.answer.cluster.gpu, r.answer.cluster.gpus) for r in result.within_error] == [("h100-sxm", 4)]
 
 
 def test_a_cluster_that_does_not_carry_the_rate_says_so_in_one_sentence():
@@ -572,8 +575,8 @@ def test_a_pick_on_fewer_gpus_than_its_cluster_rents_says_what_all_of_them_cost(
     # 0.8319 × 16 / 12 = 1.1092: what the traffic's tokens cost with the 4 idle GPUs paid for too — the figure the
     # fleet ranks by, said first; the pick's GPUs' beside it
     from dagc.fleet.rank import rented_cost
-    assert rented_cost(row) == pytest.approx(1.1092) and rented_cost(row, "gpu_hours_per_million_tokens") == \
-        pytest.approx(0.2 * 16 / 12)
+    assert rented_cost(row_of(row)) == pytest.approx(1.1092) and \
+        rented_cost(row_of(row), "gpu_hours_per_million_tokens") == pytest.approx(0.2 * 16 / 12)
     assert rented_text(row, "money") == (" with all 16 GPUs it rents charged; $0.8319 on the 12 its pick uses (4 idle "
                                          "at this traffic)")
     assert rented_text(row, "gpu-hours") == (" with all 16 GPUs it rents charged; 0.2 GPU-h on the 12 its pick uses (4 "
@@ -605,7 +608,7 @@ def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
     points = [FleetPoint(k, g, "3.5 $/h", (("gpus", str(n)), ("engine", e.split("@")[0])), k, rate=6.0)
               for k, (g, n, e, _) in enumerate(clusters)]
     fleet = Fleet(tuple(FleetGpu(g, "3.5 $/h", 3.5, None) for g in ("h100-sxm", "h200", "b200")), (), 6.0, None)
-    result = rank_fleet(fleet, [(p, row(*c)) for p, c in zip(points, clusters, strict=True)], "cost", 1.54)
+    result = ranked(fleet, [(p, row(*c)) for p, c in zip(points, clusters, strict=True)], "cost", 1.54)
     listed = ("16 x h200 (8 a node) on sglang@0.5.23 ($0.6732); 16 x h200 (8 a node) on vllm@0.33.0 ($0.6732); "
               "8 x b200 on vllm@0.33.0 ($0.6933); 8 x b200 on sglang@0.5.23 ($0.6933)")
     buf = io.StringIO()
@@ -613,7 +616,7 @@ def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
     said = buf.getvalue()
     assert f"within dagc's error of the best ({CLOSE_WORDS}): {listed} — " in said
     assert "on its goodput of 6 requests/s" in said.split("best: ")[1].splitlines()[0]
-    doc = result.to_json()
+    doc = fleet_json(result)
     assert doc["within_error_of_best_index"] == [1, 2, 3, 4] and len(doc["within_error_of_best"]) == 4
     md = fleet_md(doc, "fleet.moe")
     assert f"the pick could change within the bands: {listed}." in md
@@ -626,9 +629,9 @@ def test_clusters_within_dagcs_error_show_the_cost_the_table_ranks_by():
     clusters within dagc's error said $0.3878."""
     row = {"cluster": {"gpu": "h200", "gpus": 8, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
            "pick": {"gpus": 6}, "per_million_tokens": 0.3878, "gpu_hours_per_million_tokens": 0.3}
-    assert close_text([row], "money") == "8 x h200 on vllm@0.33.0 ($0.5171)"
-    assert close_text([row], "gpu-hours") == "8 x h200 on vllm@0.33.0 (0.4 GPU-h)"       # 0.3 × 8 / 6
-    assert close_text([{**row, "pick": {"gpus": 8}}], "money") == "8 x h200 on vllm@0.33.0 ($0.3878)"
+    assert close_text([row_json(row_of(row))], "money") == "8 x h200 on vllm@0.33.0 ($0.5171)"
+    assert close_text([row_json(row_of(row))], "gpu-hours") == "8 x h200 on vllm@0.33.0 (0.4 GPU-h)"   # 0.3 × 8 / 6
+    assert close_text([row_json(row_of({**row, "pick": {"gpus": 8}}))], "money") == "8 x h200 on vllm@0.33.0 ($0.3878)"
 
 
 @pytest.fixture(scope="module")
@@ -778,13 +781,13 @@ def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the
                (point(1, 0, "long", 0.3), _mix_answer(1, "tp 1", 1, 8500, 0.03409, False, 0.144)),
                (point(2, 1, "chat", 0.8), _mix_answer(2, "tp 1", 1, 1500, 0.01821, True)),
                (point(3, 1, "long", 0.3), _mix_answer(2, "tp 2", 2, 8500, 0.01380, True))]
-    r = rank_fleet(fleet, answers, "tokens-per-gpu")
-    assert [x["index"] for x in r.ranked] == [1] and [x["index"] for x in r.missed] == [0]
+    r = ranked(fleet, answers, "tokens-per-gpu")
+    assert [x.index for x in r.ranked] == [1] and [x.index for x in r.missed] == [0]
     # by hand: chat on 1 GPU, 2 requests/s x 1,500 tokens = 3,000 tokens/s: 2.49 $/h x 1e6 / (3600 x 3000)
     # = $0.230556 a million tokens; long on 2 GPUs, 2 x 8,500 = 17,000 tokens/s: 2 x 2.49 x 1e6 / (3600 x 17000)
     # = $0.0813725. On the GPUs each pick uses: (0.8 x 0.230556 + 0.3 x 0.0813725) / 1.1 = $0.189869; every GPU of
     # the 2 charged, chat's pick leaving one idle: (0.8 x 0.230556 x 2/1 + 0.3 x 0.0813725 x 2/2) / 1.1 = $0.357546
-    best = r.ranked[0]
+    best = row_json(r.ranked[0])
     assert best["per_million_tokens"] == pytest.approx(0.189869, abs=1e-6)
     assert best["rented_per_million_tokens"] == pytest.approx(0.357546, abs=1e-6)
     console = Console(width=1000, record=True)
@@ -796,7 +799,7 @@ def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the
             "--rate 2 --set 'cluster.gpu=h100-sxm'") in text and 'gives mix "chat"\'s pick)' in text
     assert ('not meeting: h100-sxm, gpus 1: misses mix "long": tpot_p90 <= 20 ms — its best under mix "long", `tp 1` '
             "on 1 GPU: p99 TTFT 91.9 ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s") in text
-    md = fleet_md(r.to_json(), "mix")
+    md = fleet_md(fleet_json(r), "mix")
     assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", $0.3575 per million tokens') in md
     # the tables' strategy cell: the heaviest mix's pick (whose figures the row shows) and the other mix's
     assert '│ tp 1 (mix "chat"; tp 2 under mix "long") │' in text
@@ -809,8 +812,8 @@ def test_a_cluster_whose_engine_refuses_its_gpu_says_why():
     from dagc.lang.load import load_plan_text
     plan = load_plan_text(HEAD.replace('gpu preset "h100-sxm"', 'gpu preset "mi300x"  engine = trtllm'))
     answer = answer_cluster(plan, 4.0)
-    assert answer["pick"] is None and not answer["meets_requirements"]
-    assert answer["note"] == ("no legal strategy on 1 GPU: TensorRT-LLM runs on NVIDIA GPUs only; mi300x is an AMD "
+    assert answer.pick is None and not answer.meets_requirements
+    assert answer.note == ("no legal strategy on 1 GPU: TensorRT-LLM runs on NVIDIA GPUs only; mi300x is an AMD "
                               "GPU (E728)")
 
 
@@ -822,8 +825,8 @@ def test_clusters_of_one_gpu_count_told_apart_by_the_field_swept():
         return FleetPoint(i, "h100-sxm", "2.49 $/h", (("intra_node", value),), i, None, 1.0, rate=4.0)
     answers = [(point(0, "900 GB/s"), _mix_answer(1, "tp 1", 1, 1500, 0.02, True)),
                (point(1, "1.8 TB/s"), _mix_answer(1, "tp 1", 1, 1500, 0.02, True))]
-    r = rank_fleet(fleet, answers, "tokens-per-gpu")
-    md = fleet_md(r.to_json(), "intra")
+    r = ranked(fleet, answers, "tokens-per-gpu")
+    md = fleet_md(fleet_json(r), "intra")
     assert "| 1 x h100-sxm, intra\\_node 900 GB/s | vllm@0.33.0 |" in md
     assert "| 1 x h100-sxm, intra\\_node 1.8 TB/s | vllm@0.33.0 |" in md
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 
+from fleet_answers import ranked
 from markdown_it import MarkdownIt
 
+from dagc.export.fleet_json import fleet_json
 from dagc.export.fleet_out import fleet_md
 from dagc.export.md_escape import md_text
-from dagc.fleet.rank import rank_fleet
 from dagc.lang.fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint
 
 # each would be live markup written raw: a tag, a link, emphasis, an entity, a table cell's border
@@ -47,7 +48,7 @@ def _doc() -> dict:
         (point(4, 2, "1", chat, 0.7), _answer(1, "tp 1 <b>", 1, True, "tpot_p90 <= 50 ms", **named)),
         (point(5, 2, "1", rag, 0.3), _answer(1, "tp 1 <b>", 1, False, "ttft_p99 <= 1 s", **named)),
     ]
-    return rank_fleet(fleet, answers, "tokens-per-gpu", error_band_ratio=3.0).to_json()
+    return fleet_json(ranked(fleet, answers, "tokens-per-gpu", error_band_ratio=3.0))
 
 
 def test_every_name_in_fleet_md_is_text_not_markup():

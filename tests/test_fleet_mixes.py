@@ -5,9 +5,10 @@ picks the same strategy, and the picture says whose figures its points are and n
 from __future__ import annotations
 
 import pytest
+from fleet_answers import ranked as rank_made_up
 
+from dagc.export.fleet_json import fleet_json, row_json
 from dagc.export.fleet_out import fleet_svg
-from dagc.fleet.rank import rank_fleet
 from dagc.lang.fleet import Fleet, FleetGpu, FleetPoint
 
 
@@ -37,26 +38,26 @@ def ranked():
                (point(1, 0, 2, "long", 0.2), _answer(2, "tp 2", 2, 8500)),
                (point(2, 1, 4, "chat", 0.8), _answer(4, "tp 1", 1, 1500)),
                (point(3, 1, 4, "long", 0.2), _answer(4, "dp 2 < tp 1 >", 2, 8500))]
-    return rank_fleet(fleet, answers, "tokens-per-gpu", error_band_ratio=2.5)
+    return rank_made_up(fleet, answers, "tokens-per-gpu", error_band_ratio=2.5)
 
 
 def test_two_clusters_whose_heaviest_mix_picks_alike_are_not_the_same_pick(ranked):
     """The heaviest mix's strategies and the costs agree, the "long" mix's strategies do not: 4 H100s is another
     pick, not the best's on more GPUs — it is within dagc's error of the best (cost ratio 2, within 2.5), as the
     table's strategy cells, `tp 1 (mix "chat"; tp 2 under mix "long")` and `… dp 2 < tp 1 > under mix "long"`, say."""
-    best, other = ranked.ranked
+    best, other = (row_json(r) for r in ranked.ranked)
     assert [best["cluster"]["gpus"], other["cluster"]["gpus"]] == [2, 4]
     assert best["per_million_tokens"] == pytest.approx(other["per_million_tokens"], rel=1e-12)
     # by hand, every GPU rented charged: chat 0.8 x c1 x 2/1 and long 0.2 x c2 x 2/2 on 2 H100s, twice on 4
     assert other["rented_per_million_tokens"] == pytest.approx(2 * best["rented_per_million_tokens"], rel=1e-12)
     assert ranked.same_pick == ()
-    assert [r["index"] for r in ranked.within_error] == [1]
-    doc = ranked.to_json()
+    assert [r.index for r in ranked.within_error] == [1]
+    doc = fleet_json(ranked)
     assert doc["within_error_of_best_index"] == [1] and doc["same_pick_as_best_index"] == []
 
 
 def test_the_svg_says_whose_figures_its_points_are_and_names_each_mixs_pick(ranked):
-    svg = fleet_svg(ranked.to_json(), "mixes")
+    svg = fleet_svg(fleet_json(ranked), "mixes")
     text = svg.replace("&#x27;", "'").replace("&#39;", "'")
     assert ("with mixes: each pick's p90 TPOT under its heaviest mix; costs averaged over the mixes; tooltips name "
             "each mix's pick") in text

@@ -4,12 +4,13 @@ profile on its Times line; a GPU with its own profile is not."""
 
 from __future__ import annotations
 
+from fleet_answers import ranked
 from rich.console import Console
 
 from dagc.cli.print_fleet import print_fleet
+from dagc.export.fleet_json import fleet_json
 from dagc.export.fleet_out import fleet_md
 from dagc.fleet.cluster import cluster_json
-from dagc.fleet.rank import rank_fleet
 from dagc.lang.fleet import Fleet, FleetGpu, FleetPoint
 from dagc.lang.load import load_plan_text
 
@@ -40,7 +41,7 @@ def test_a_borrowed_profile_is_marked_in_the_table_and_said_under_it():
                 _answer("mi300x", "h200@mi300x", 2.10)),
                (FleetPoint(1, "h200", "3.49 $/h", (("gpus", "2"),), 1, None, 1.0, rate=2.0),
                 _answer("h200", "h200", 3.49))]
-    r = rank_fleet(fleet, answers, "tokens-per-gpu")
+    r = ranked(fleet, answers, "tokens-per-gpu")
     console = Console(width=1000, record=True)
     print_fleet(console, r, 10)
     text = " ".join(console.export_text().split())
@@ -48,7 +49,7 @@ def test_a_borrowed_profile_is_marked_in_the_table_and_said_under_it():
     assert ("h200's profile: mi300x has no kernel profile of its own: its times are the h200's measured "
             "efficiencies at its peaks, with the engines' terms fitted on NVIDIA runs — an assumption, not a "
             "measurement") in text
-    md = fleet_md(r.to_json(), "fleet")
+    md = fleet_md(fleet_json(r), "fleet")
     row = next(line for line in md.splitlines() if line.startswith("| 1 |"))
     assert row.startswith("| 1 | 2 x mi300x, h200's profile | vllm@0.33.0 |")
     assert "mi300x has no kernel profile of its own" in md

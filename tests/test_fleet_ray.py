@@ -15,6 +15,7 @@ from test_fleet import SMALL, write
 from dagc.cli.main import main
 from dagc.fleet import ray_run
 from dagc.fleet.run import run_fleet
+from dagc.fleet.stored import parse_answer
 from dagc.lang.fleet import fleet_plans, load_fleet
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
@@ -26,7 +27,8 @@ def _dies(plan, rate, top):
     if plan.cluster.gpu.name == "h200" or not marker.exists():
         marker.write_text("died")
         os._exit(9)
-    return {"cluster": {"gpu": plan.cluster.gpu.name}, "meets_requirements": True, "pick": {"score": 1.0}}
+    return parse_answer({"cluster": {"gpu": plan.cluster.gpu.name, "gpus": 1, "gpus_per_node": 8, "engine": "vllm"},
+                         "meets_requirements": True, "searched": 7})
 
 
 @pytest.mark.skipif(not HAVE_RAY, reason="Ray is not installed (the optional extra: pip install 'dagc[ray]')")
@@ -49,8 +51,8 @@ def test_ray_tasks_give_the_answers_of_this_process_and_retry_a_dead_worker_once
         ray.shutdown()
     assert got == here
     assert seen == [0, 1, 2]            # streamed back one cluster at a time
-    assert dying["h100-sxm"]["pick"] == {"score": 1.0}                     # died once, run again
-    assert "failed twice" in dying["h200"]["failed"] and not dying["h200"]["meets_requirements"]
+    assert dying["h100-sxm"].searched == 7                     # died once, run again: the made-up answer
+    assert "failed twice" in (dying["h200"].failed or "") and not dying["h200"].meets_requirements
 
 
 def test_ray_without_ray_says_how_to_install_it(tmp_path, capsys, monkeypatch):

@@ -3,11 +3,12 @@ others idle — not `idle but for one instance: 4 x mi300x (2 instances, …)`, 
 
 from __future__ import annotations
 
+from fleet_answers import ranked
 from rich.console import Console
 
 from dagc.cli.print_fleet import print_fleet
+from dagc.export.fleet_json import fleet_json
 from dagc.export.fleet_out import fleet_md
-from dagc.fleet.rank import rank_fleet
 from dagc.lang.fleet_ir import Fleet, FleetGpu, FleetPoint
 
 
@@ -25,8 +26,8 @@ def _row(gpus: int) -> dict:
 def test_the_same_pick_on_more_gpus_says_one_instance_carries_the_traffic_and_how_many_idle():
     points = [FleetPoint(k, "mi300x", "2.10 $/h", (("gpus", str(n)),), k, rate=10.0) for k, n in enumerate((2, 4))]
     fleet = Fleet((FleetGpu("mi300x", "2.10 $/h", 2.10, None),), (), 10.0, None)
-    result = rank_fleet(fleet, list(zip(points, [_row(2), _row(4)], strict=True)), "tokens-per-gpu")
-    assert [r["cluster"]["gpus"] for r in result.same_pick] == [4]
+    result = ranked(fleet, list(zip(points, [_row(2), _row(4)], strict=True)), "tokens-per-gpu")
+    assert [r.answer.cluster.gpus for r in result.same_pick] == [4]
     console = Console(width=1000, record=True)
     print_fleet(console, result, 10)
     text = " ".join(console.export_text().split())
@@ -36,6 +37,6 @@ def test_the_same_pick_on_more_gpus_says_one_instance_carries_the_traffic_and_ho
             "requests/s: 4 x mi300x (2 instances, 1 idle, $8.4/h, $0.1795 per million tokens with every GPU it "
             "rents charged)") in text
     assert "but for one instance" not in text
-    md = fleet_md(result.to_json(), "fleet")
+    md = fleet_md(fleet_json(result), "fleet")
     assert ("The same pick on more GPUs, where one instance of it carries the traffic and the others idle: mi300x, "
             "gpus 4 (2 instances, 1 idle, $0.1795 per million tokens with every GPU it rents charged).") in md

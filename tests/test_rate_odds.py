@@ -95,11 +95,12 @@ def _odds(r):
 def test_a_fleets_pick_carries_and_says_the_same_odds(at_nine):
     """`dagc fleet` answers each cluster by `dagc search --rate`'s route: its pick, meeting every requirement,
     carries the row's odds across processes as JSON, and its `binds` cell and best sentence say them."""
+    from dagc.export.fleet_json import answer_json
     from dagc.export.fleet_out import binds_text, pick_odds
     from dagc.fleet.cluster import answer_cluster
 
     plan, ranked = at_nine
-    row = answer_cluster(plan, 9.0)
+    row = answer_json(answer_cluster(plan, 9.0))
     assert row["meets_requirements"] and row["pick"]["strategy"] == ranked.ranked[0].candidate.text
     assert row["pick"]["requirements"] == ranked.to_json(1)["ranked"][0]["requirements"]
     assert pick_odds(row) == "within dagc's error, uncertain: `e2e_p90 <= 8 s` → uncertain (p ≈ 0.73)"

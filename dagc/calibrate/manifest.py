@@ -159,7 +159,7 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
     if not isinstance(found, dict) or not isinstance(entries, list) or not entries \
             or not all(isinstance(e, dict) for e in entries):
         raise _bad(src, 0, "the manifest has no `[[run]]` entries", f"{_RUN_FILE}; {_FORM}")
-    doc: dict[str, Any] = found
+    doc: dict[str, object] = found
     if len(entries) > MAX_MANIFEST_RUNS:
         raise _bad(src, 0, f"the manifest lists more than {MAX_MANIFEST_RUNS:,} runs")
     if top := _unknown_keys(src, doc, _TOP_KEYS, 0, "the manifest has"):     # every entry's defaults: said alone
@@ -192,22 +192,22 @@ class _Reading:
     """A manifest being read: what its entries share (their plans, the runs already listed) and every problem found."""
 
     src: SourceFile
-    doc: dict[str, Any]
+    doc: dict[str, object]
     path: Path
     allow_paths: tuple[Path, ...]
     plans: dict[tuple[str, tuple[str, ...], str | None], Plan | PlanError] = field(default_factory=dict)
     seen: dict[tuple[str, int], int] = field(default_factory=dict)
     errors: list[Diagnostic] = field(default_factory=list)
 
-    def entry(self, k: int, e: Any) -> list[Job]:
+    def entry(self, k: int, e: dict[str, object]) -> list[Job]:
         """The jobs of the k-th entry, each run checked against its plan. Raises PlanError: the entry's problems."""
         src, doc, at = self.src, self.doc, _entry_at(self.src.text, k)
         if unknown := _unknown_keys(src, e, _ENTRY_KEYS, at, f"run entry {k}:"):
             raise PlanError(unknown)
         base = self.path.absolute().parent
-        file, plan = e.get("file"), e.get("plan", doc.get("plan"))
-        strategy, which = e.get("strategy", doc.get("strategy")), e.get("run")
-        _check_entry(src, at, k, file, plan, strategy, (base, *self.allow_paths))
+        which = e.get("run")
+        file, plan, strategy = _check_entry(src, at, k, e.get("file"), e.get("plan", doc.get("plan")),
+                                            e.get("strategy", doc.get("strategy")), (base, *self.allow_paths))
         overrides = _strings(src, _key_at(src.text, 0, "set", entry=False), doc.get("set"), "set") + \
             _strings(src, _key_at(src.text, at, "set"), e.get("set"), f"run entry {k}: set")
         key = (plan, tuple(overrides), strategy)
@@ -271,12 +271,19 @@ def _error_at(text: str, exc: BaseException) -> int:
     return sum(len(x) + 1 for x in lines[:line - 1]) + min(max(col - 1, 0), len(lines[line - 1]))
 
 
-def _check_entry(src: SourceFile, at: int, k: int, file: Any, plan: Any, strategy: Any, roots: Sequence[Path]) -> None:
-    """E110 for an entry without its paths, with a strategy that is no text, or naming a file outside `roots` or
-    none at all — each at its key's value in the manifest (the entry's own, else the top level's default)."""
-    for name, v in (("file", file), ("plan", plan)):
-        if not isinstance(v, str) or not v:
-            raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` is missing or not a path")
+def _path(src: SourceFile, at: int, k: int, name: str, v: object) -> str:
+    """An entry's `file` or `plan` (`name`), a path; E110 when it is missing or not one."""
+    if not isinstance(v, str) or not v:
+        raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` is missing or not a path")
+    return v
+
+
+def _check_entry(src: SourceFile, at: int, k: int, file: object, plan: object, strategy: object,
+                 roots: Sequence[Path]) -> tuple[str, str, str | None]:
+    """An entry's run file, plan and strategy, as read; E110 for an entry without its paths, with a strategy that is
+    no text, or naming a file outside `roots` or none at all — each at its key's value in the manifest (the entry's
+    own, else the top level's default)."""
+    file, plan = _path(src, at, k, "file", file), _path(src, at, k, "plan", plan)
     if strategy is not None and not isinstance(strategy, str):
         raise _bad(src, _key_at(src.text, at, "strategy"), f"run entry {k}: `strategy` is not a strategy expression")
     for name, v in (("plan", plan), ("file", file)):
@@ -289,6 +296,7 @@ def _check_entry(src: SourceFile, at: int, k: int, file: Any, plan: Any, strateg
         if not os.path.isfile(roots[0] / v):        # a directory, a device, a FIFO: said here, at the entry
             raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names no regular file, "
                        f"{code(v)}", f"give the path of a {'plan' if name == 'plan' else 'run file'}")
+    return file, plan, strategy
 
 
 def _key_at(text: str, at: int, key: str, entry: bool = True) -> int:

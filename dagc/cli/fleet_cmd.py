@@ -14,7 +14,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
 from .commands import allowed_paths, is_quiet, loading, progress_bar, search_jobs
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ..fleet.rank import FleetResult
+    from ..fleet.rank import FleetResult, FleetRow
+    from ..fleet.stored import StoredAnswer
+    from ..jsontypes import JSONObject
     from ..lang.fleet_ir import Fleet, FleetPoint
     from ..plan.plan import Plan
 
@@ -99,13 +101,13 @@ def cmd_fleet(args: Namespace) -> int:
         return answers
     result = rank_fleet(fleet, answers, plan.objective, band_ratio(plan, "cost"))
     best = result.best
-    if best is not None and not best.get("mixes"):       # one traffic: the best pick's capacity at it, bisected
+    pick = None if best is None else best.answer.pick
+    if best is not None and pick is not None and not best.mixes:  # one traffic: the best pick's capacity, bisected
         from ..fleet.cluster import pick_capacity
-        cluster_plan = next(pl for p, pl in items if p.cluster == best["index"])
-        pick = best["pick"]
-        replicas = pick.get("replicas", 1) > 1          # replicas of a search's strategy run their own batch
-        best["capacity_requests_per_s"] = pick_capacity(cluster_plan, pick["strategy"],
-                                                        pick["workload"].get("batch") if replicas else None)
+        cluster_plan = next(pl for p, pl in items if p.cluster == best.index)
+        replicas = pick.replicas > 1          # replicas of a search's strategy run their own batch
+        result = result.with_best_capacity(pick_capacity(cluster_plan, pick.strategy,
+                                                         pick.workload.batch if replicas else None))
     return _write_and_print(args, plan.name, result, files, err)
 
 
@@ -118,7 +120,7 @@ class _Files:
     results: Path
     report: Path
     pages: dict[str, Path]
-    known: dict[str, dict[str, Any]]
+    known: dict[str, StoredAnswer]
     rejected: tuple[tuple[str, str], ...] = ()     # stored answers not of dagc's shape (`Resumed.rejected`)
 
 
@@ -137,6 +139,7 @@ def _fleet_files(args: Namespace, name: str, reads: tuple[str, tuple[str, ...]],
     sweep of `reads`: the plan's text and the files it reads, `dagc.fleet.results_file.signature`); the exit code
     when they cannot be written."""
     with loading():
+        from ..export.fleet_json import answer_json
         from ..export.output_dir import default_output_dir, plot_dir
         from ..export.write import OutputError
         from ..fleet.cluster import SEARCH_TOP
@@ -152,17 +155,18 @@ def _fleet_files(args: Namespace, name: str, reads: tuple[str, tuple[str, ...]],
         sig = signature(reads[0], SEARCH_TOP, file_digests(reads[1]))
         resumed = Resumed() if args.fresh else read_results(results, sig)
         known = {k: a for k, a in resumed.answers.items() if k in keys}
-        start_results(results, sig, known)
+        start_results(results, sig, {k: answer_json(a) for k, a in known.items()})
     except (OutputError, OSError) as exc:
         return output_failed(err, exc, out_dir)
     return _Files(out_dir, results, report, pages, known, tuple((k, w) for k, w in resumed.rejected if k in keys))
 
 
 def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], files: _Files,
-         err: Console) -> list[tuple[FleetPoint, dict[str, Any]]] | int:
+         err: Console) -> list[tuple[FleetPoint, StoredAnswer]] | int:
     """Every cluster's answer (those known, and the others searched, each saved to the results file as it
     arrives); the exit code when Ray is missing."""
     with loading():
+        from ..export.fleet_json import answer_json
         from ..fleet.ray_run import RayMissing, RayUnreachable
         from ..fleet.results_file import append_result
         from ..fleet.run import run_fleet
@@ -170,9 +174,9 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
                             + (f" under {len(fleet.mixes)} mixes" if fleet.mixes else ""), is_quiet(args))
     saved = len(files.known)
 
-    def save(point: FleetPoint, answer: dict[str, Any]) -> None:
+    def save(point: FleetPoint, answer: StoredAnswer) -> None:
         nonlocal saved
-        append_result(files.results, point.key, answer)
+        append_result(files.results, point.key, answer_json(answer))
         saved += 1
 
     try:
@@ -193,16 +197,18 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
 def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Files, err: Console) -> int:
     """Write fleet.json and the pages, then print the table (or the JSON); the exit code."""
     with loading():
+        from ..export.fleet_json import fleet_json
         from ..export.fleet_out import fleet_md, fleet_svg
         from ..export.html import report_html
         from ..export.write import OutputError, write_text_atomic
         from .print_fleet import print_fleet
         from .printing import make_console, output_failed
-    doc = {"plan": args.plan, "fleet": result.to_json()}
+    fleet = fleet_json(result)
+    doc: JSONObject = {"plan": args.plan, "fleet": fleet}
     text = json.dumps(doc, indent=2, allow_nan=False)
     try:
-        md = fleet_md(doc["fleet"], name) + "\n"
-        svg = fleet_svg(doc["fleet"], f"{name}: cost per million tokens vs p90 TPOT, by GPU type")
+        md = fleet_md(fleet, name) + "\n"
+        svg = fleet_svg(fleet, f"{name}: cost per million tokens vs p90 TPOT, by GPU type")
         write_text_atomic(files.report, text + "\n")
         write_text_atomic(files.pages["fleet.md"], md)
         write_text_atomic(files.pages["fleet.svg"], svg)
@@ -219,14 +225,15 @@ def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Fi
     return _launch(args, result.best) if args.launch else EXIT_OK
 
 
-def _launch(args: Namespace, best: dict[str, Any]) -> int:
+def _launch(args: Namespace, best: FleetRow) -> int:
     """`--launch`: `dagc launch` of the best cluster's pick, on its engine, its plan read with its `--set` options."""
     import argparse
 
     from .launch import cmd_launch
     sys.stdout.flush()
-    engine = best["cluster"]["engine"].partition("@")[0]
-    heaviest = max(best["mixes"], key=lambda m: m["weight"]) if best.get("mixes") else best
+    engine = best.answer.cluster.engine.partition("@")[0]
+    options = best.heaviest.options if best.heaviest is not None else best.options
     return cmd_launch(argparse.Namespace(
-        plan=args.plan, engine=engine if engine != "pytorch" else None, strategy=best["pick"]["strategy"],
-        output=None, allow_path=args.allow_path, overrides=tuple(heaviest["options"])))
+        plan=args.plan, engine=engine if engine != "pytorch" else None,
+        strategy=None if best.answer.pick is None else best.answer.pick.strategy,
+        output=None, allow_path=args.allow_path, overrides=tuple(options)))

@@ -12,7 +12,7 @@ import difflib
 import math
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any, NoReturn, TypeVar, overload
+from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, search_cmd
@@ -156,14 +156,32 @@ def _add_set_and_volume(p: argparse.ArgumentParser) -> None:
 
 _N = TypeVar("_N")
 
+class ParserOptions(TypedDict, total=False):
+    """argparse's `ArgumentParser` options dagc gives (as typeshed types them): what `_Parser` passes on."""
+
+    prog: str | None
+    usage: str | None
+    description: str | None
+    epilog: str | None
+    parents: Sequence[argparse.ArgumentParser]
+    formatter_class: type[argparse.HelpFormatter]
+    prefix_chars: str
+    fromfile_prefix_chars: str | None
+    argument_default: object
+    conflict_handler: str
+    add_help: bool
+    allow_abbrev: bool
+    exit_on_error: bool
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, for dagc and each of its commands: an option is written whole (`--strateg` is not
     `--strategy`: a prefix read as an option would change meaning when another option begins the same way), and a
     command or value not among the choices gets the nearest choice (`dagc chek`: did you mean `check`?)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:     # argparse's own, passed on
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)
+    def __init__(self, **options: Unpack[ParserOptions]) -> None:
+        options.setdefault("allow_abbrev", False)
+        super().__init__(**options)
 
     def _check_value(self, action: argparse.Action, value: object) -> None:
         try:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from rich.console import Console
 
+from ..export.fleet_json import fleet_json, row_json
 from ..export.fleet_out import binds_text, pick_load_cells, pick_odds
 from ..export.fleet_words import (
     CLOSE_WORDS,
@@ -30,7 +30,7 @@ from ..export.fleet_words import (
     strategy_cell,
 )
 from ..fleet.profiles import borrowed_note
-from ..fleet.rank import FleetResult, missed_pick, rented_cost
+from ..fleet.rank import COSTS, FleetResult, FleetRow, missed_pick, rented_cost
 from ..units import count_text, format_figure
 from .tables import Col, print_fitted
 
@@ -58,22 +58,50 @@ def fleet_columns(rows: Sequence[Sequence[str]]) -> tuple[Col, ...]:
                  else c for c in _COLUMNS)
 
 
-def cost_text(row: dict[str, Any], by: str) -> str:
+def _figure(by: str) -> str:
+    return COSTS[0] if by == "money" else COSTS[1]
+
+
+def cost_text(row: FleetRow, by: str) -> str:
     """A cluster's cost per million tokens on the GPUs its pick uses: money (`$0.347`), else GPU-hours
     (`0.139 GPU-h`)."""
-    return cost_figure(row.get("per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"), by)
+    return cost_figure(row.cost(_figure(by)), by)
 
 
-def rented_cost_text(row: dict[str, Any], by: str) -> str:
+def rented_cost_text(row: FleetRow, by: str) -> str:
     """A cluster's cost per million tokens with every GPU it rents charged (what the fleet ranks by)."""
-    return cost_figure(rented_cost(row, "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"), by)
+    return cost_figure(rented_cost(row, _figure(by)), by)
 
 
-def _whose(row: dict[str, Any]) -> str:
+def _whose(row: FleetRow) -> str:
     """Whose pick `dagc search` gives: the same — with mixes, the heaviest mix's (`search_command`)."""
-    if not row.get("mixes"):
+    if row.heaviest is None:
         return "the same"
-    return f'mix "{max(row["mixes"], key=lambda m: m["weight"])["mix"]}"\'s'
+    return f'mix "{row.heaviest.mix}"\'s'
+
+
+def _table_rows(result: FleetResult, top: int) -> list[tuple[str, ...]]:
+    """The table's rows: the ranking's first `top` clusters."""
+    rows: list[tuple[str, ...]] = []
+    for k, r in enumerate(result.ranked[:top], 1):
+        pick, j = r.answer.pick, row_json(r)
+        assert pick is not None, "a cluster meeting every requirement has a pick"
+        rent = r.answer.rent_per_hour
+        rows.append((str(k), cluster_text(j), r.answer.cluster.engine, strategy_cell(j), str(pick.gpus),
+                     str(r.answer.instances), *pick_load_cells(pick.written), rented_cost_text(r, result.by),
+                     cost_text(r, result.by), "—" if rent is None else f"${format_figure(rent)}/h", binds_text(j)))
+    return rows
+
+
+def _missed_line(r: FleetRow) -> str:
+    """`  not meeting: LABEL: why`, with the figures its pick misses with."""
+    why = missed_text(row_json(r))
+    pick, whose = missed_pick(r)           # with mixes, the pick of the mix it misses
+    if pick is not None and not r.answer.failed and not r.answer.note:     # the figures it misses with
+        goodput, ttft, tpot = pick_load_cells(pick.written)
+        why += (f" — its best{whose}, `{pick.strategy}` on {count_text(pick.gpus, 'GPU')}: p99 TTFT "
+                f"{ttft}, p90 TPOT {tpot}, goodput {goodput} requests/s")
+    return f"  not meeting: {r.label}: {why}"
 
 
 def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN",
@@ -81,60 +109,48 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring);
     `plan`: the plan's path as the user gave it, for the pasteable `dagc search` line. `quiet` (`-q`): the best's
     line alone — the line of how many clusters meet, when none does."""
-    headline = (f"{result.meeting_text} {rate_text(result.to_json())}, ranked by "
+    rate = rate_text(fleet_json(result))
+    headline = (f"{result.meeting_text} {rate}, ranked by "
                 f"{'money' if result.by == 'money' else 'GPU-hours (a GPU type has no price)'} per million tokens "
                 "with every GPU the cluster rents charged")
     if quiet:
         out.print(headline if result.best is None else _best_line(result, result.best, plan), markup=False)
         return
-    rows = []
-    for k, r in enumerate(result.ranked[:top], 1):
-        pick = r["pick"]
-        rent = r.get("rent_per_hour")
-        rows.append((str(k), cluster_text(r), r["cluster"]["engine"], strategy_cell(r), str(pick["gpus"]),
-                     str(r["instances"]), *pick_load_cells(pick), rented_cost_text(r, result.by),
-                     cost_text(r, result.by), "—" if rent is None else f"${format_figure(rent)}/h",
-                     binds_text(r)))
+    rows = _table_rows(result, top)
     out.print(headline, markup=False)
     if result.mixes:
         out.print(MIXES_ALONE, markup=False)
     if rows:
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", fleet_columns(rows), rows)
-        if note := borrowed_note(result.ranked[:top]):
+        if note := borrowed_note((r.answer.cluster.gpu, r.answer.cluster.kernel_profile) for r in result.ranked[:top]):
             out.print(note, markup=False)
     best = result.best
     if best is not None:
         out.print(_best_line(result, best, plan), markup=False)
         if same := result.same_pick:
-            figure = "per_million_tokens" if result.by == "money" else "gpu_hours_per_million_tokens"
-            out.print(f"  the same pick on more GPUs, where {SAME_PICK_WORDS} {rate_text(result.to_json())}: "
-                      + ", ".join(f"{cluster_text(r)} ({idle_instances(r)}"
-                                  + (f", ${format_figure(rent)}/h" if (rent := r.get('rent_per_hour')) else "")
-                                  + f", {cost_text({figure: rented_cost(r, figure)}, result.by)} per million tokens "
+            out.print(f"  the same pick on more GPUs, where {SAME_PICK_WORDS} {rate}: "
+                      + ", ".join(f"{cluster_text(row_json(r))} ({idle_instances(row_json(r))}"
+                                  + (f", ${format_figure(rent)}/h" if (rent := r.answer.rent_per_hour) else "")
+                                  + f", {rented_cost_text(r, result.by)} per million tokens "
                                   "with every GPU it rents charged)" for r in same), markup=False)
         if close := result.within_error:
             out.print(f"  within dagc's error of the best ({CLOSE_WORDS}): "
-                      + close_text(close, result.by)
+                      + close_text([row_json(r) for r in close], result.by)
                       + " — the pick could change within the bands", markup=False)
     for r in result.missed:
-        why = missed_text(r)
-        pick, whose = missed_pick(r)           # with mixes, the pick of the mix it misses
-        if pick is not None and not r.get("failed") and not r.get("note"):     # the figures it misses with
-            goodput, ttft, tpot = pick_load_cells(pick)
-            why += (f" — its best{whose}, `{pick['strategy']}` on {count_text(pick['gpus'], 'GPU')}: p99 TTFT "
-                    f"{ttft}, p90 TPOT {tpot}, goodput {goodput} requests/s")
-        out.print(f"  not meeting: {r['label']}: {why}", markup=False)
+        out.print(_missed_line(r), markup=False)
     if written is not None:
         out.print(f"wrote {written}", markup=False)
 
 
-def _best_line(result: FleetResult, best: dict[str, Any], plan: str) -> str:
+def _best_line(result: FleetResult, best: FleetRow, plan: str) -> str:
     """`best: 1 x h100-sxm, vllm@0.33.0: tp 1 on 1 GPU, $0.1899 per million tokens … (dagc search … gives the same
     pick)`."""
-    return (f"best: {cluster_text(best)}, {best['cluster']['engine']}: {picks_text(best)}, "
-            f"{rented_cost_text(best, result.by)} per million tokens{basis_words(best)}"
-            + rented_text(best, result.by)
+    j = row_json(best)
+    return (f"best: {cluster_text(j)}, {best.answer.cluster.engine}: {picks_text(j)}, "
+            f"{rented_cost_text(best, result.by)} per million tokens{basis_words(j)}"
+            + rented_text(j, result.by)
             + (f", capacity {format_figure(cap)} requests/s"
-               if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
-            f"({search_command(best, shlex.quote(plan))} gives {_whose(best)} pick)"
-            + (f"; {odds}" if (odds := pick_odds(best)) else ""))
+               if (cap := best.capacity_requests_per_s) is not None else "") + " "
+            f"({search_command(j, shlex.quote(plan))} gives {_whose(best)} pick)"
+            + (f"; {odds}" if (odds := pick_odds(j)) else ""))

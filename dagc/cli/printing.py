@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO, TypedDict, Unpack
 
 from rich.console import Console
 from rich.table import Table
@@ -24,7 +24,9 @@ from ..diagnostics import Diagnostic, printable, render
 # The compiler's modules are imported where they are used: `dagc presets` prints with this module
 # without loading them (numpy, networkx, pydantic, lark).
 if TYPE_CHECKING:
+    from rich.console import JustifyMethod, OverflowMethod
     from rich.progress import Progress, TaskID
+    from rich.style import Style
 
     from ..verdict.check import StrategyResult
 
@@ -35,11 +37,30 @@ def shown(text: str) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
+class PrintOptions(TypedDict, total=False):
+    """rich's `Console.print` options, as rich types them: what `_Console.print` passes on."""
+
+    sep: str
+    end: str
+    style: str | Style | None
+    justify: JustifyMethod | None
+    overflow: OverflowMethod | None
+    no_wrap: bool | None
+    emoji: bool | None
+    markup: bool | None
+    highlight: bool | None
+    width: int | None
+    height: int | None
+    crop: bool
+    soft_wrap: bool | None
+    new_line_start: bool
+
+
 class _Console(Console):
     """A rich console that passes every string it prints through `shown`."""
 
-    def print(self, *objects: object, **kwargs: Any) -> None:    # rich's own options, passed on
-        super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
+    def print(self, *objects: object, **options: Unpack[PrintOptions]) -> None:
+        super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **options)
 
     def on_broken_pipe(self) -> None:
         """A reader gone early (`| head`): the CLI's own handler ends quietly with the command's exit

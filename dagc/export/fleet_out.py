@@ -1,7 +1,7 @@
 """`dagc fleet`'s pages: fleet.md (the ranking in words and a table) and fleet.svg (cost per million tokens
 against p90 TPOT, a colour a GPU type).
 
-Input: report.json's `fleet` (`dagc.fleet.rank.FleetResult.to_json`) — the pages read the figures it holds,
+Input: report.json's `fleet` (`dagc.export.fleet_json.fleet_json`) — the pages read the figures it holds,
 they compute none. Output: the markdown and the SVG text.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..fleet.profiles import borrowed_note
-from ..fleet.rank import rented_cost
 from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
 from .bands_words import binding_caveat_json, met_caveat_json
@@ -25,6 +24,7 @@ from .fleet_words import (
     missed_text,
     picks_text,
     rate_text,
+    rented_figure,
     rented_text,
     replicas_words,
     search_command,
@@ -47,7 +47,7 @@ def _cost(row: dict[str, Any], by: str) -> float | None:
 
 def _rented(row: dict[str, Any], by: str) -> float | None:
     """The cost per million tokens with every GPU the cluster rents charged: what the fleet ranks by."""
-    return rented_cost(row, "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens")
+    return rented_figure(row, "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens")
 
 
 def _cost_text(value: float | None, by: str) -> str:
@@ -115,7 +115,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
             out += [f"The same pick on more GPUs, where {SAME_PICK_WORDS}: "
                     + ", ".join(f"{md_text(r['label'])} ({idle_instances(r)}, "
-                                f"{_cost_text(rented_cost(r, figure), by)} per million tokens with every GPU it "
+                                f"{_cost_text(rented_figure(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:
             out += [f"Within dagc's error of the best ({CLOSE_WORDS}), the pick could change within the bands: "
@@ -136,7 +136,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                        f"{'—' if rent is None else f'${format_figure(rent)}/h'} | "
                        f"{md_text(binds_text(r))} |")
         out.append("")
-        if note := borrowed_note(f["ranked"]):
+        if note := borrowed_note((r["cluster"]["gpu"], r["cluster"].get("kernel_profile")) for r in f["ranked"]):
             out += [md_text(note), ""]
     if f["not_meeting"]:
         out += ["## Not meeting every requirement", ""]

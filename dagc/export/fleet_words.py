@@ -1,7 +1,8 @@
 """The fleet's answers in words: a cluster, its pick, its cost, why it misses, the clusters within dagc's error of
 the best — as the terminal (`dagc.cli.print_fleet`) and fleet.md (`dagc.export.fleet_out`) say them.
 
-Input: the rows of `dagc.fleet.rank.FleetResult` (report.json's `fleet`, JSON data). Output: strings.
+Input: the rows of `dagc.fleet.rank.FleetResult` (report.json's `fleet`, JSON data: `dagc.export.fleet_json`).
+Output: strings.
 """
 
 from __future__ import annotations
@@ -11,12 +12,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..fleet.profiles import borrowed_profile
-from ..fleet.rank import COSTS, rented_cost
+from ..fleet.rank import COSTS
 from ..units import count_text, format_figure
 
 __all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "basis_words", "close_text", "cluster_text", "cost_figure",
-           "idle_instances", "missed_text", "picks_text", "rate_text", "rented_text", "replicas_words",
-           "search_command", "strategy_cell"]
+           "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure", "rented_text",
+           "replicas_words", "search_command", "strategy_cell"]
+
+
+def rented_figure(row: dict[str, Any], figure: str) -> float | None:
+    """A row's cost per million tokens (`figure`: money, or GPU-hours) with every GPU its cluster rents charged,
+    as the ranking computed it (`dagc.fleet.rank.rented_cost`, report.json's `rented_…`)."""
+    value: float | None = row[f"rented_{figure}"]
+    return value
 
 
 def missed_text(row: dict[str, Any]) -> str:
@@ -58,7 +66,7 @@ def cluster_text(row: dict[str, Any]) -> str:
     swept = [o.removeprefix("cluster.").partition("=") for o in row.get("options") or ()]
     others = "".join(f", {k} {v}" for k, _, v in swept if k not in _SHOWN_FIELDS)
     return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "") \
-        + others + (f", {lent}'s profile" if (lent := borrowed_profile(row)) else "")
+        + others + (f", {lent}'s profile" if (lent := borrowed_profile(c.get("kernel_profile"))) else "")
 
 
 # a swept cluster field a row shows elsewhere: its GPU and count, its price (the rent column), its engine (its column)
@@ -76,12 +84,12 @@ def close_text(rows: Sequence[dict[str, Any]], by: str) -> str:
 
     Example:
         >>> row = {"cluster": {"gpu": "b200", "gpus": 8, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
-        ...        "pick": {"gpus": 6}, "per_million_tokens": 0.6933}
+        ...        "pick": {"gpus": 6}, "per_million_tokens": 0.6933, "rented_per_million_tokens": 0.9244}
         >>> close_text([row, {**row, "cluster": {**row["cluster"], "engine": "sglang@0.5.23"}}], "money")
         '8 x b200 on vllm@0.33.0 ($0.9244); 8 x b200 on sglang@0.5.23 ($0.9244)'
     """
     figure = COSTS[0] if by == "money" else COSTS[1]
-    return "; ".join(f"{cluster_text(r)} on {r['cluster']['engine']} ({cost_figure(rented_cost(r, figure), by)})"
+    return "; ".join(f"{cluster_text(r)} on {r['cluster']['engine']} ({cost_figure(rented_figure(r, figure), by)})"
                      for r in rows)
 
 

@@ -2,7 +2,7 @@
 
 Input: the cluster's `Plan` (the fleet's plan read with the point's `--set` options), the arrival rate and
 how many of the search's rows are shown (`top`, as `dagc search --top`). Output: the cluster's answer as
-plain JSON data (`answer_cluster`), the same whichever process or machine computes it: the search
+a `StoredAnswer` (`answer_cluster`), the same whichever process or machine computes it: the search
 (`dagc.search.search.search`), the best judged under the plan's traffic (`judge_under_traffic`), the shown
 rows re-scored exactly (`exact_shown`) and the best simulated at the rate, ranked by goodput per GPU
 (`dagc.search.at_rate.rank_at_rate`) — `dagc search --rate`'s route, not another. The cluster's pick is the
@@ -18,8 +18,9 @@ each able to take as much traffic again; their rent is `rent_per_hour`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..cost.cost_model import cost_basis
 from ..diagnostics import PlanError
@@ -37,6 +38,10 @@ from ..serve.price import token_cost
 from ..units import count_text, format_figure
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
+from .stored import StoredAnswer, parse_answer
+
+if TYPE_CHECKING:
+    from ..jsontypes import JSON, JSONObject
 
 __all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cap_binds", "cluster_json", "failed_answer",
            "queues"]
@@ -44,7 +49,7 @@ __all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cap_binds"
 SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc search`'s default `--top`
 QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); one of fewer is judged again
 
-def cluster_json(plan: Plan) -> dict[str, Any]:
+def cluster_json(plan: Plan) -> JSONObject:
     """The cluster in report.json's words: GPU type, count, GPUs a node, engine, price, and the kernel profile its
     times rest on (`dagc.cost.cost_model.cost_basis`: `h200@mi300x`, another GPU's at this one's peaks, when the GPU
     has no profile of its own; None for the constant-efficiency roofline)."""
@@ -53,10 +58,11 @@ def cluster_json(plan: Plan) -> dict[str, Any]:
             "price_per_gpu_hour": c.price_per_gpu_hour, "kernel_profile": cost_basis(c)["kernel_profile"]}
 
 
-def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, Any]:
-    """The cluster's search at `rate` requests/s and its pick (module docstring), as JSON data.
+def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> StoredAnswer:
+    """The cluster's search at `rate` requests/s and its pick (module docstring), as a results file gives it
+    back (`_stored`).
 
-    Keys: `cluster`, `searched` (candidates evaluated), `simulated`, `meets_requirements`, `pick` (the
+    Fields: `cluster`, `searched` (candidates evaluated), `simulated`, `meets_requirements`, `pick` (the
     at-rate row: strategy, GPUs, metrics, load, goodput per GPU; None when none was simulated), `instances`,
     `tokens_per_s`, `gpu_hours_per_million_tokens`, `per_million_tokens` (None without a price),
     `rent_per_hour`, `binding` (the pick's requirement with the least margin, or the first it misses) and
@@ -67,24 +73,24 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
     if judged_under_traffic(plan):
         found = judge_under_traffic(plan, found, max(top, 1))
     found = exact_shown(plan, found, top)
-    out = {"cluster": cluster_json(plan), "searched": found.evaluated, "simulated": 0,
+    out: JSONObject = {"cluster": cluster_json(plan), "searched": found.evaluated, "simulated": 0,
            "meets_requirements": False, "pick": None, "instances": None, "tokens_per_s": None,
            "gpu_hours_per_million_tokens": None, "per_million_tokens": None,
            "rent_per_hour": _rent(plan), "binding": None, "note": None, "carry_check_requests": None,
            "carry_check_rejected": 0}
     if not found.ranked:
         out["note"] = f"no legal strategy on {count_text(plan.cluster.gpus, 'GPU')}: " + _none_because(plan)
-        return out
+        return _stored(out)
     events, budget = rate_work_events(plan, found), plan.load_budget_events
     if budget is not None and events > budget:
         out["note"] = (f"not simulated: the best strategies' runs would take about {events:,} engine events, past "
                        f"the load's work budget of {budget:,} (W518)")
-        return out
+        return _stored(out)
     at = rank_at_rate(plan, found, rate)
     out["simulated"] = len(at.ranked)
     if not at.ranked:
         out["note"] = "no strategy could be simulated at the rate"
-        return out
+        return _stored(out)
     pick, carry = _pick(plan, at, rate)
     c = pick.candidate
     w = plan.workload               # charged to its goodput at the rate, as `dagc check` charges a plan's traffic
@@ -96,13 +102,21 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
     elif not pick.load.carries_traffic and pick.load.not_carried_because:     # its load lines held, the rate not
         missed = (f"does not carry {rate:,.10g} requests/s: {pick.load.not_carried_because}"
                   f"{cap_binds(pick.load.binding, rate)}",)
-    out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick.to_json(),
+    pick_json: JSON = json.loads(json.dumps(pick.to_json(), allow_nan=False))
+    out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick_json,
                 "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
                 "instances": plan.cluster.gpus // c.gpus, "tokens_per_s": cost["tokens_per_s"],
                 "gpu_hours_per_million_tokens": cost["gpu_hours_per_million_tokens"],
                 "per_million_tokens": cost["per_million_tokens"],
                 "binding": missed[0] if missed else c.binding})
-    return out
+    return _stored(out)
+
+
+def _stored(answer: JSONObject) -> StoredAnswer:
+    """An answer's JSON data as a results file gives it back (`dagc.fleet.results_file`): passed through JSON —
+    tuples as lists, no NaN — and read as a resumed answer is read (`parse_answer`), so that a sweep's answers and
+    ranking are the same fresh and resumed, in this process, in a worker and on Ray."""
+    return parse_answer(json.loads(json.dumps(answer, allow_nan=False)))
 
 
 @dataclass(frozen=True)
@@ -223,9 +237,9 @@ def cap_binds(b: Binding, rate: float) -> str:
             "`batch = max`, lifts it")
 
 
-def failed_answer(plan: Plan, reason: str) -> dict[str, Any]:
+def failed_answer(plan: Plan, reason: str) -> StoredAnswer:
     """The answer of a cluster whose search did not finish (a worker that died twice, or an error)."""
-    return {"cluster": cluster_json(plan), "meets_requirements": False, "pick": None, "failed": reason}
+    return _stored({"cluster": cluster_json(plan), "meets_requirements": False, "pick": None, "failed": reason})
 
 
 def _none_because(plan: Plan) -> str:

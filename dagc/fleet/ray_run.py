@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from typing import Any
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from .cluster import answer_cluster, failed_answer
 from .lanes import Lanes
+from .stored import StoredAnswer
 
 __all__ = ["RAY_CONNECT_S", "RAY_INSTALL", "RayMissing", "RayUnreachable", "ray_answers", "reach"]
 
@@ -65,7 +65,7 @@ def reach(address: str, timeout_s: float = RAY_CONNECT_S) -> None:
 
 
 def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
-                take: Callable[[FleetPoint, dict[str, Any]], None]) -> None:
+                take: Callable[[FleetPoint, StoredAnswer], None]) -> None:
     """Answer `todo` on Ray (module docstring); a Ray this call started is shut down when it ends.
 
     Raises:
@@ -82,13 +82,15 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)
     refs: dict[object, tuple[int, FleetPoint, Plan]] = {}        # Ray object ref → its lane and item
     try:
-        task = ray.remote(max_retries=1, retry_exceptions=True)(answer_cluster)
+        search: Callable[[Plan, float, int], StoredAnswer] = answer_cluster     # looked up now: tests replace it
+        task = ray.remote(max_retries=1, retry_exceptions=True)(search)
         n = max(1, min(len(todo), int(ray.cluster_resources().get("CPU", 1))))
         lanes: Lanes[FleetPoint] = Lanes(todo, n)
 
         def feed(lane: int) -> None:
             item = lanes.next(lane)
             if item is not None:
+                assert item[0].rate is not None, "fleet_plans gives every point its rate"
                 refs[task.remote(item[1], item[0].rate, top)] = (lane, *item)
 
         for lane in range(n):

@@ -6,7 +6,8 @@ its calibration, request log, routing file, imported kernel profile, `model from
 bytes, `file_digests`), so a changed file is another sweep, and dagc's own code and data (`code_digest`: its
 version stays the same between changes of its cost model), so another dagc is another sweep (`signature`).
 Output: the answers the file holds for that signature (`read_results`), by point key, each of the shape dagc writes
-(`dagc.fleet.stored.parse_answer`), with the keys of those that are not; `append_result` adds one. The file is JSON
+(`dagc.fleet.stored.parse_answer`), with the keys of those that are not; `append_result` adds one, as JSON data
+(`dagc.export.fleet_json.answer_json`). The file is JSON
 lines: a header `{"dagc_fleet_results": 1, "signature": …}`, then `{"key": …, "answer": …}` a cluster. A
 file of another signature (the plan was changed) is not read and is started again; a line cut short by an
 interruption is skipped (its cluster runs again), and so is an answer that does not have the shape dagc writes
@@ -29,8 +30,8 @@ from ..lang.request_log import MAX_LOG_BYTES
 from ..source import Unreadable, read_regular
 
 if TYPE_CHECKING:
-    from ..jsontypes import JSON
-from .stored import AnswerShapeError, parse_answer
+    from ..jsontypes import JSON, JSONObject
+from .stored import AnswerShapeError, StoredAnswer, parse_answer
 
 __all__ = ["MAX_DIGEST_BYTES", "RESULTS_NAME", "Resumed", "append_result", "file_digests", "read_results", "signature",
            "start_results"]
@@ -91,11 +92,10 @@ def signature(plan_text: str, top: int, files: Sequence[tuple[str, str]] = ()) -
 
 @dataclass(frozen=True)
 class Resumed:
-    """A results file's answers for one sweep, by point key (as they were written, each checked by
-    `parse_answer`), and the points whose stored answer is not of the shape dagc writes, with why (`key`, `why`):
-    those are searched again."""
+    """A results file's answers for one sweep, by point key (each read by `parse_answer`), and the points whose
+    stored answer is not of the shape dagc writes, with why (`key`, `why`): those are searched again."""
 
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    answers: dict[str, StoredAnswer] = field(default_factory=dict)
     rejected: tuple[tuple[str, str], ...] = ()
 
 
@@ -109,7 +109,7 @@ def read_results(path: Path, sig: str) -> Resumed:
         return Resumed()
     if not lines or _json(lines[0]).get("signature") != sig:
         return Resumed()
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, StoredAnswer] = {}
     rejected: dict[str, str] = {}
     for line in lines[1:]:
         row = _json(line)
@@ -117,25 +117,24 @@ def read_results(path: Path, sig: str) -> Resumed:
         if not isinstance(key, str) or answer is None:     # a line cut short, or an answer never given
             continue
         try:
-            parse_answer(answer)
+            out[key] = parse_answer(answer)
         except AnswerShapeError as exc:
             rejected[key] = str(exc)
             out.pop(key, None)
             continue
-        out[key] = answer
         rejected.pop(key, None)
     return Resumed(out, tuple(rejected.items()))
 
 
-def start_results(path: Path, sig: str, known: dict[str, dict[str, Any]]) -> None:
-    """Write `path` anew: the header and the answers already `known` (those of this sweep)."""
+def start_results(path: Path, sig: str, known: dict[str, JSONObject]) -> None:
+    """Write `path` anew: the header and the answers already `known` (those of this sweep), as JSON data."""
     lines = [json.dumps({"dagc_fleet_results": _FORMAT, "signature": sig})]
     lines += [json.dumps({"key": k, "answer": a}, allow_nan=False) for k, a in known.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def append_result(path: Path, key: str, answer: dict[str, Any]) -> None:
-    """Add one cluster's answer, flushed: what an interruption after it keeps."""
+def append_result(path: Path, key: str, answer: JSONObject) -> None:
+    """Add one cluster's answer (JSON data), flushed: what an interruption after it keeps."""
     with path.open("a", encoding="utf-8") as f:
         f.write(json.dumps({"key": key, "answer": answer}, allow_nan=False) + "\n")
         f.flush()

@@ -4,7 +4,7 @@ Input: the sweep's points with their plans and rates (`dagc.lang.fleet.fleet_pla
 already known (a results file's, `dagc.fleet.results_file`) and where to run. Output: every point's answer
 (`dagc.fleet.cluster.answer_cluster`) in the sweep's order, whichever way they ran: each is computed from
 its own plan alone (what a process keeps between clusters — timings, runs, DAGs — is keyed by all it
-depends on: `dagc.fleet.lanes`), and passed through JSON, so the answers —
+depends on: `dagc.fleet.lanes`), and read back as a results file gives it (`StoredAnswer`), so the answers —
 and the ranking made from them — are identical in-process, with `jobs` and on Ray.
 
 `on_answer(point, answer)` is called as each answer arrives (to save it: an interrupted sweep resumes from
@@ -17,30 +17,29 @@ workers and raises KeyboardInterrupt.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from ..search.pool import die_with_parent
 from .cluster import SEARCH_TOP, answer_cluster, failed_answer
 from .lanes import Lanes
+from .stored import StoredAnswer
 
 __all__ = ["Answer", "run_fleet"]
 
-Answer = Callable[[FleetPoint, dict[str, Any]], None]
+Answer = Callable[[FleetPoint, StoredAnswer], None]
 Item = tuple[FleetPoint, Plan]
 
 
 def run_fleet(items: Sequence[Item], top: int = SEARCH_TOP, *, jobs: int = 1,
-              ray: str | None = None, known: dict[str, dict[str, Any]] | None = None, on_answer: Answer | None = None,
-              progress: Callable[[int, int], None] | None = None) -> list[tuple[FleetPoint, dict[str, Any]]]:
+              ray: str | None = None, known: dict[str, StoredAnswer] | None = None, on_answer: Answer | None = None,
+              progress: Callable[[int, int], None] | None = None) -> list[tuple[FleetPoint, StoredAnswer]]:
     """Every point's answer, in the sweep's order (module docstring). `known`: answers by point key
     (`FleetPoint.key`), not run again. `ray`: run on Ray — "" a local Ray (or the one this process has
     already started), else the address of a cluster (`dagc.fleet.ray_run`)."""
@@ -50,9 +49,8 @@ def run_fleet(items: Sequence[Item], top: int = SEARCH_TOP, *, jobs: int = 1,
     if progress is not None:
         progress(done, total)
 
-    def take(point: FleetPoint, answer: dict[str, Any]) -> None:
+    def take(point: FleetPoint, answer: StoredAnswer) -> None:
         nonlocal done
-        answer = json.loads(json.dumps(answer, allow_nan=False))     # as a results file gives it back
         known[point.key] = answer
         if on_answer is not None:
             on_answer(point, answer)
@@ -104,7 +102,7 @@ def _lanes(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
     n = min(jobs, len(todo))
     lanes: Lanes[FleetPoint] = Lanes(todo, n)
     pools = [_pool(1) for _ in range(n)]
-    running: dict[Future[dict[str, Any]], tuple[int, Item]] = {}
+    running: dict[Future[StoredAnswer], tuple[int, Item]] = {}
     failed: list[Item] = []
 
     def feed(lane: int) -> None:
@@ -144,7 +142,7 @@ def _round(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
     pool = _pool(min(jobs, len(todo)))
     failed: list[Item] = []
     try:
-        futures: dict[Future[dict[str, Any]], Item] = {pool.submit(answer_cluster, plan, _rate(p), top): (p, plan)
+        futures: dict[Future[StoredAnswer], Item] = {pool.submit(answer_cluster, plan, _rate(p), top): (p, plan)
                                                        for p, plan in todo}
         pending = set(futures)
         while pending:

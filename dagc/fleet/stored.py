@@ -5,17 +5,34 @@ Input: one answer of `fleet-results.jsonl` (JSON data, `dagc.fleet.cluster.answe
 Output: `StoredAnswer`, the answer parsed — every field the ranking, the terminal, fleet.md, fleet.svg and the best's
 capacity read from it checked for its type (a number where a number is read, finite, not negative where a cost or a
 count is) — or `AnswerShapeError` naming the first field that is not as dagc writes it (`parse_answer`). The pick's
-other figures (its metrics, the load's other percentiles) are kept as they were written: read by nothing but the
-user, in fleet.json.
+other figures (its metrics, the load's other percentiles) are kept as they were written (`StoredPick.written`):
+read by nothing but the user, in fleet.json. A fresh answer is this type too, built where it is computed
+(`dagc.fleet.cluster.answer_cluster`); only `dagc.export.fleet_json` turns one back into JSON.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
-__all__ = ["AnswerShapeError", "StoredAnswer", "StoredCluster", "StoredPick", "parse_answer"]
+from ..jsontypes import JSONObject
+
+__all__ = ["ANSWER_KEYS", "AnswerShapeError", "StoredAnswer", "StoredCluster", "StoredPick", "parse_answer"]
+
+# an answer's keys in the order dagc writes them (`answer_cluster`; a failed one's, `failed_answer`, are a few of
+# them in the same order)
+ANSWER_KEYS = ("cluster", "searched", "simulated", "meets_requirements", "pick", "instances", "tokens_per_s",
+               "gpu_hours_per_million_tokens", "per_million_tokens", "rent_per_hour", "binding", "note",
+               "carry_check_requests", "carry_check_rejected", "failed")
 
 # bounded so that what the ranking computes from them stays finite (a cost × the cluster's GPUs, a p90 in ms):
 # counts as a plan bounds them (docs/limits.md: GPUs 2²⁰, other counts 2⁴⁰), figures far past any dagc computes
@@ -46,8 +63,14 @@ class _PickWorkload(_Strict):
     batch: _Positive | None = None
 
 
+class _Band(_Strict):
+    low: float
+    high: float
+
+
 class StoredPick(_Strict):
-    """A cluster's pick: the at-rate row of `dagc search --rate` (`dagc.search.at_rate.AtRate.to_json`)."""
+    """A cluster's pick: the at-rate row of `dagc search --rate` (`dagc.search.at_rate.AtRate.to_json`): the
+    figures the fleet reads, typed, and the row as it was written (`written`), for fleet.json."""
 
     strategy: str
     gpus: _Gpus
@@ -55,6 +78,21 @@ class StoredPick(_Strict):
     load: _Load
     score: Annotated[float, Field(ge=-_MAX_FIGURE, le=_MAX_FIGURE)] | None = None
     replicas: _Gpus = 1
+    goodput_band: _Band | None = None
+    _written: JSONObject = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_written(cls, data: object, handler: ModelWrapValidatorHandler[StoredPick]) -> StoredPick:
+        pick = handler(data)
+        if isinstance(data, dict):
+            pick._written = data
+        return pick
+
+    @property
+    def written(self) -> JSONObject:
+        """The pick as it was written: every figure of the at-rate row, in its order."""
+        return self._written
 
 
 class StoredCluster(_Strict):
