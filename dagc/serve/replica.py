@@ -209,7 +209,7 @@ class Replica(DecodeBlocks):
     # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
 
     def _advance(self) -> None:
-        chunks, p = self._chunks() if self.nprefill else ((), 0)
+        chunks, p, total = self._chunks() if self.nprefill else ((), 0, 0)
         k = 1 if p else self._decode_stretch()
         if self.ndec_all and not self.roomy:
             k = self._kv_steps(k)
@@ -220,7 +220,7 @@ class Replica(DecodeBlocks):
             ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
         else:
             ell = max(req.tokens for c in chunks for req, _ in c)
-        dt = self.surface.time(n, p, ell if ell > 1.0 else 1.0)
+        dt = self.surface.spread(n, p, total, ell if ell > 1.0 else 1.0)
         end = self.t + dt * k
         run, source = self.run_, self.source
         run.area += (nin + len(self.waiting)) * dt * k + (
@@ -251,12 +251,12 @@ class Replica(DecodeBlocks):
         tl[2].append(len(self.waiting))
         tl[3].append(kv_used if kv_used >= 0 else self._kv_share())
 
-    def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int]:
+    def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int, int]:
         """Each rank's prompt tokens this step, first come first served in the room its budget leaves
-        after its decode tokens (the last prompt chunked, or with chunked prefill off whole prompts only), and
-        the most of any rank."""
+        after its decode tokens (the last prompt chunked, or with chunked prefill off whole prompts only), the
+        most of any rank and of all ranks together."""
         chunks: list[list[tuple[Req, int]]] = []
-        p = 0
+        p = total = 0
         for queue, ndec in zip(self.prefill, self.ndec, strict=True):
             if not queue:
                 continue
@@ -275,7 +275,8 @@ class Replica(DecodeBlocks):
                     break
             chunks.append(mine)
             p = max(p, size)
-        return chunks, p
+            total += size
+        return chunks, p, total
 
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""
