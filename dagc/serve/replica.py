@@ -15,7 +15,8 @@ chunked prefill off, whole prompts while they fit, as TensorRT-LLM's scheduler t
 the whole budget, which no step could hold, takes a step's prompt tokens alone once it heads its rank's queue,
 beside the rank's decode tokens); it costs what the surrogate says for the replica's requests in flight, the
 largest rank's prompt tokens, and the prefix the decode requests attend to (their mean context less half the
-workload's `generate`; a prompt's own length when none decodes). A request ending its prompt emits its first
+workload's `generate`; a prompt's own length when none decodes) — with what the other ranks' prompt tokens add to
+the experts they share (`StepSurface.spread`). A request ending its prompt emits its first
 token and caches its prompt's hashed blocks; each decode step grows its KV by a token, a block every 16. When a
 rank has no block for that, its most recently admitted request is preempted (vLLM V1's recompute): its blocks
 are freed, it goes back to the head of the queue, and later prefills its prompt and the tokens it had generated

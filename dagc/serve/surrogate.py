@@ -14,6 +14,9 @@ surrounding grid points, each priced the first time a step needs it:
   geometric point within 2^⅛ of one of those three left out);
 - prefix: the workload's prompt × 2^(j/2) for any whole j (the attention's work is linear in it).
 
+A step whose other attention-DP ranks carry prompt tokens too (`spread`) reads a second surface on the same grid,
+of the prices with the chunk on every rank (`StepPrices.every_rank`), in proportion to the other ranks' tokens.
+
 Under an engine's CUDA graphs (`EngineTerms.graph_sizes`, `dagc.ir.op_shapes.graphed_tokens`) the step is
 a step function of its tokens: a decode step is padded to the next captured size (or, without padding, runs
 eagerly between sizes) and eagerly above the largest; a mixed step runs eagerly, or (vLLM) is padded the same
