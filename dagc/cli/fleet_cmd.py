@@ -100,12 +100,10 @@ def cmd_fleet(args: Namespace) -> int:
     result = rank_fleet(fleet, answers, plan.objective, band_ratio(plan, "cost"))
     best = result.best
     if best is not None and not best.get("mixes"):       # one traffic: the best pick's capacity at it, bisected
-        from ..fleet.cluster import pick_capacity
+        from ..fleet.cluster import judged_batch, pick_capacity
         cluster_plan = next(pl for p, pl in items if p.cluster == best["index"])
-        pick = best["pick"]
-        replicas = pick.get("replicas", 1) > 1          # replicas of a search's strategy run their own batch
-        best["capacity_requests_per_s"] = pick_capacity(cluster_plan, pick["strategy"],
-                                                        pick["workload"].get("batch") if replicas else None)
+        pick = best["pick"]                             # replicas of a search's strategy run their own batch
+        best["capacity_requests_per_s"] = pick_capacity(cluster_plan, pick["strategy"], judged_batch(pick))
     return _write_and_print(args, plan.name, result, files, err)
 
 
