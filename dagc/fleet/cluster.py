@@ -250,7 +250,7 @@ def _rent(plan: Plan) -> float | None:
     return None if price is None else price * plan.cluster.gpus
 
 
-def judged_batch(pick: dict[str, Any]) -> int | None:
+def judged_batch(pick: dict[str, object]) -> int | None:
     """The batch a cluster's pick (its answer's `pick` row) was judged at beside its strategy's text: the batch of
     its replicas together when it is k copies of a search's strategy (`dagc.search.at_rate.replicas_of`, k times
     the batch each was searched at, as `--set workload.batch`), else None — the plan's own. Its capacity is the
@@ -261,9 +261,10 @@ def judged_batch(pick: dict[str, Any]) -> int | None:
         >>> judged_batch({"replicas": 2, "workload": {"batch": 128}}), judged_batch({"workload": {"batch": 64}})
         (128, None)
     """
-    if pick.get("replicas", 1) <= 1:
+    replicas, workload = pick.get("replicas", 1), pick.get("workload")
+    if not isinstance(replicas, int) or replicas <= 1 or not isinstance(workload, dict):
         return None
-    batch = (pick.get("workload") or {}).get("batch")
+    batch = workload.get("batch")
     return batch if isinstance(batch, int) else None
 
 
