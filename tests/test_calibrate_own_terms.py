@@ -41,7 +41,7 @@ def test_a_plans_calibration_is_left_out_of_the_fit(capsys, tmp_path):
     bare.write_text((CAL / "plan.moe").read_text().replace('calibration from "cal.json"\n', ""))
     bare_said, bare_doc = _calibrate(capsys, bare, tmp_path / "bare.json")
     assert bare_doc["fit"]["median_abs_error"] == doc["fit"]["median_abs_error"]
-    assert round(doc["fit"]["median_abs_error"]["uncalibrated"]["tpot"], 3) == 0.334        # it read 3.2 %
+    assert round(doc["fit"]["median_abs_error"]["uncalibrated"]["tpot"], 3) == 0.335        # it read 3.2 %
     assert "left out" not in bare_said and bare_said.splitlines()[2:-1] == lines[3:-1]
 
 

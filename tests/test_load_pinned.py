@@ -3,6 +3,12 @@ of 8 attention-DP ranks that step together) gives these percentiles, step counts
 recorded before the simulation's hot paths were made faster (`bench/bench_load.py`). A change to the scheduler that
 moves any of them is a change of the model, not of its speed, and says so here.
 
+Recorded again on 2026-11-28, a change of the model: a step in which several of the 8 ranks prefill is priced with
+every rank's prompt tokens through the experts they share (`StepSurface.spread`), no longer as the busiest rank's
+alone. The open loop's p99 TTFT 132.2 → 133.5 ms (10 fewer steps: 2,664 → 2,654), the closed loop's 134.3 → 137.7 ms,
+the preempting run's p50 TTFT 1.86 → 2.27 s and its preemptions 197 → 220 (its prefills, its recomputed ones among
+them, take longer where ranks prefill together, so more requests hold blocks at once).
+
 The three runs: an open loop at 4 requests/s, a closed loop of 64 clients, and lognormal lengths sharing a prefix
 on a KV cache of 12,000 tokens a rank (the prefix cache evicting, requests preempted).
 """
@@ -30,17 +36,17 @@ strategy tp 1 ; ep 8
 # the fullest rank's KV share, its peak and mean over the events; the last end (s); ∫ requests in the system dt
 RUNS = [
     ("rate = 4 requests/s  requests = 1000", None,
-     (0.08481236205867522, 0.13219372510306973, 0.009306200752529683, 0.010889848530851004, 5.543484116565702,
-      0.056293952852150254), (2664, 499000, 2665, 0, 0),
-     (0.015746939058652144, 0.00922466174045817, 259.1330590514633, 4656.878440171886)),
+     (0.08499325040669466, 0.1334869430746982, 0.009305084970478633, 0.010807286832477673, 5.49326905508659,
+      0.056306686911331616), (2654, 499000, 2655, 0, 0),
+     (0.01570069254159296, 0.009209532278098422, 259.13118239937336, 4654.677413853848)),
     ("concurrency = 64  requests = 1000", None,
-     (0.08582149274177049, 0.1343260571825814, 0.014521598355975718, 0.014529873309669839, 7.33212633741675,
-      0.05716994813040562), (2513, 499000, 2514, 0, 0),
-     (0.025007804099753738, 0.023817452966450554, 118.95827954034289, 7172.245123717077)),
+     (0.08582522514925135, 0.1377427294925558, 0.014543777274409132, 0.014544670054097632, 7.343201797227931,
+      0.057195099469439674), (2513, 499000, 2514, 0, 0),
+     (0.025007804099753738, 0.023817452966450554, 119.1317831771844, 7182.92517870515)),
     ("rate = 6 requests/s  requests = 600  lengths = lognormal  prefix = 1500 tokens", 12_000,
-     (1.8623709793668202, 8.461235162214997, 0.009214824958149547, 0.01208628316132167, 16.934201007510403,
-      0.05475313794882777), (1235, 299400, 1236, 197, 888000),
-     (1.0093333333333334, 0.9576548004314995, 121.15461739174098, 4270.722159870858)),
+     (2.2666353780872526, 9.70366553443885, 0.009328686665648397, 0.01153875840492827, 17.58349482382614,
+      0.05530607792076156), (1268, 299400, 1269, 220, 888000),
+     (1.0106666666666666, 0.9584071447333858, 122.52509879585018, 4622.645986636672)),
 ]
 
 

@@ -103,11 +103,10 @@ def cmd_fleet(args: Namespace) -> int:
     best = result.best
     pick = None if best is None else best.answer.pick
     if best is not None and pick is not None and not best.mixes:  # one traffic: the best pick's capacity, bisected
-        from ..fleet.cluster import pick_capacity
+        from ..fleet.cluster import judged_batch, pick_capacity
         cluster_plan = next(pl for p, pl in items if p.cluster == best.index)
-        replicas = pick.replicas > 1          # replicas of a search's strategy run their own batch
-        result = result.with_best_capacity(pick_capacity(cluster_plan, pick.strategy,
-                                                         pick.workload.batch if replicas else None))
+        # replicas of a search's strategy run their own batch together (`judged_batch`)
+        result = result.with_best_capacity(pick_capacity(cluster_plan, pick.strategy, judged_batch(pick.written)))
     return _write_and_print(args, plan.name, result, files, err)
 
 

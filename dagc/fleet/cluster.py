@@ -19,6 +19,7 @@ each able to take as much traffic again; their rent is `rent_per_hour`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from ..jsontypes import JSON, JSONObject
 
 __all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cap_binds", "cluster_json", "failed_answer",
-           "queues"]
+           "judged_batch", "queues"]
 
 SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc search`'s default `--top`
 QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); one of fewer is judged again
@@ -264,12 +265,30 @@ def _rent(plan: Plan) -> float | None:
     return None if price is None else price * plan.cluster.gpus
 
 
+def judged_batch(pick: Mapping[str, object]) -> int | None:
+    """The batch a cluster's pick (its answer's `pick` row) was judged at beside its strategy's text: the batch of
+    its replicas together when it is k copies of a search's strategy (`dagc.search.at_rate.replicas_of`, k times
+    the batch each was searched at, as `--set workload.batch`), else None — the plan's own. Its capacity is the
+    capacity at this batch (`pick_capacity`): the same text at the plan's batch is another deployment, each of its
+    instances holding 1/k of the requests in flight.
+
+    Example:
+        >>> judged_batch({"replicas": 2, "workload": {"batch": 128}}), judged_batch({"workload": {"batch": 64}})
+        (128, None)
+    """
+    replicas, workload = pick.get("replicas", 1), pick.get("workload")
+    if not isinstance(replicas, int) or replicas <= 1 or not isinstance(workload, dict):
+        return None
+    batch = workload.get("batch")
+    return batch if isinstance(batch, int) else None
+
+
 def pick_capacity(plan: Plan, strategy: str, batch: int | None = None) -> float | None:
     """The capacity (requests/s) of a cluster's pick — its strategy's text on the cluster's plan, with `batch`
-    when given (the replicas of a search's strategy: `Candidate.replicas`, as `--set workload.batch`) — as
-    `dagc check --strategy` bisects it (`dagc.verdict.under_load.capacity`): the highest arrival rate at which
-    its percentile requirements hold and its queue keeps pace; None when not judged (past the work budget) or
-    when the text does not check."""
+    when given (the replicas of a search's strategy: `Candidate.replicas`, as `--set workload.batch`, which
+    `judged_batch` reads from the pick) — as `dagc check --strategy` bisects it (`dagc.verdict.under_load.capacity`):
+    the highest arrival rate at which its percentile requirements hold and its queue keeps pace; None when not
+    judged (past the work budget) or when the text does not check."""
     try:
         decl = parse_strategy(strategy)
     except PlanError:

@@ -86,7 +86,7 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         # prefills of the whole prompt: costed as those.
         c = s.c
         flops = flops + c * w.prompt * d.heads_r * (d.dk + d.dv) * share
-        total += s.chunk * w.prompt * m.heads * (d.dk + d.dv) * share
+        total += s.chunk * s.chunk_groups * w.prompt * m.heads * (d.dk + d.dv) * share
         chunk_act = c * (d.q_out + d.kv_out + d.o_in) * AB
         act = act + chunk_act
         hbm = hbm + chunk_act + 2 * c * d.kvb_token           # writes the chunk's KV, reads its prefix's

@@ -198,14 +198,16 @@ class Shapes:
         # decode: one position per request, or with speculative decoding the drafted ones and the next
         per_seq = w.prompt if phase is Phase.PREFILL else w.step_positions
         self.chunk = phase_chunk(w, lay, phase) if chunk is None else chunk   # a mixed step's chunk's prompt tokens
-        self.c = np.where(a_idx == 0, self.chunk / lay.cp, 0.0)   # … of them on each rank
+        # … of them on each rank: the first attention group's, or the first `Workload.chunk_ranks` groups'
+        self.chunk_groups = min(max(1, w.chunk_ranks), int(a_idx[-1]) + 1)
+        self.c = np.where(a_idx < self.chunk_groups, self.chunk / lay.cp, 0.0)
         # tokens through linear ops, per rank (padded to the engine's CUDA graph), and whether launched eagerly
         self.engine = engine
         self.t, self.eager = graphed_tokens(rank_tokens(self.n_seq, per_seq, lay.cp, self.c), phase, engine)
         # Each rank routes and dispatches its share of its attention group's tokens — unless the
         # expert group lies inside the TP group, which already holds every token (no all-to-all).
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
-        self.T = float(req.sum() * per_seq + self.chunk)          # distinct tokens of the stage
+        self.T = float(req.sum() * per_seq + self.chunk * self.chunk_groups)     # distinct tokens of the stage
         self.R = float(req.sum())                                 # requests of the micro-batch
         # the most requests one engine process schedules in the step (one attention group's, a mixed step's prompt
         # among them): what the engine's host time per request counts (`EngineTerms.step_request_s`, carried by

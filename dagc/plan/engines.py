@@ -235,7 +235,9 @@ SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 # Hopper sit within a few % of dagc unscaled, its Hopper MoE runs 29 % above (median): the PyTorch backend's
 # Hopper fused MoE (CUTLASS SM90 grouped GEMM) takes about twice the profile's time. Releases before 1.0 (the
 # TensorRT engine's MoE plugin) have no calibration run of an MoE model on Hopper: they keep 1 (`terms_of`).
-TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.22
+# Refitted on 2026-11-28 (2.22 → 2.05, the same 18 runs) when the load simulation came to price a step in which
+# several attention-DP ranks prefill with every rank's prompt tokens through the experts (`StepSurface.spread`).
+TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.05
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
 # launches per step, 0 when fused into a neighbouring kernel (docs/kernels.md, "Glue", names the engines' code).
@@ -299,7 +301,7 @@ def terms_of(name: EngineName, release: str | None) -> EngineTerms:
 
     Example:
         >>> terms_of("trtllm", "0.17.0").hopper_expert_time_scale, terms_of("trtllm", "1.0").hopper_expert_time_scale
-        (1.0, 2.22)
+        (1.0, 2.05)
         >>> terms_of("trtllm", "0.7.1").kv_read_per_query_head, terms_of("trtllm", "0.8.0").kv_read_per_query_head
         (True, False)
     """

@@ -182,6 +182,10 @@ class Workload(Frozen):
     # A pool's instance of a disaggregated strategy: "prefill" runs the static prefill alone, "decode" the
     # decode steps alone (`dagc.ir.dag.step_passes`); None: the whole workload.
     role: PoolRole | None = Field(default=None, exclude=True)
+    # In flight, a mixed step priced by the load simulation (`dagc.serve.step_prices.StepPrices.every_rank`): on how
+    # many attention-DP groups of a stage the chunk's prompt tokens sit, from the first (1: the busiest alone, as the
+    # steady state's mixed step has them; `dagc.ir.op_shapes`). The experts of an EP group spanning them see them all.
+    chunk_ranks: int = Field(default=1, exclude=True)
     speculative: Speculative | None = Field(default=None, exclude=True)   # reported under `speculative`
     expert_load: ExpertLoad | None = Field(default=None, exclude=True)    # reported under `eplb`
     traffic: Traffic | None = Field(default=None, exclude=True)           # simulated, reported under `load`

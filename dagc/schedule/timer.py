@@ -96,11 +96,12 @@ class Timer:
         """The schedule's figures of one candidate (`Recurrence` fills it: TPOT, TTFT, the floors),
         kept between searches of this plan (`dagc.search.search.objective_picks` runs one per objective).
         Keyed by what they depend on beside the plan: the layout's degrees (the expert domain's as
-        scheduled) and stages, the micro-batches scheduled and the workload's fields."""
+        scheduled) and stages, the micro-batches scheduled and the workload's fields (a mixed step's chunk ranks,
+        `Workload.chunk_ranks`, among them)."""
         w = workload
         key = (lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.redundant, lay.eplb, lay.group_size,
                lay.stage_layers, lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing, w.dispatch,
-               w.serving, w.chunk)
+               w.serving, w.chunk, w.chunk_ranks)
         return self.core.remember(self.core.figures, key, dict)
 
     def _draft(self, workload: Workload, lay: Layout, req: Requests, stage: int) -> float:

@@ -344,7 +344,7 @@ def shape_key(workload: Workload, lay: Layout, phase: Phase, req: Requests) -> K
     # the phase by its value: a str hashes once, an enum member in Python on every look-up
     return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.redundant, lay.eplb, lay.group_size,
             lay.gpus_per_node, workload.prompt, workload.generate, workload.routing, phase_chunk(workload, lay, phase),
-            workload.speculative)
+            workload.speculative, workload.chunk_ranks if phase is Phase.MIXED else 1)
 
 
 def context_free_key(shape: Key, where: int | bool) -> Key:

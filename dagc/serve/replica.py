@@ -15,7 +15,8 @@ chunked prefill off, whole prompts while they fit, as TensorRT-LLM's scheduler t
 the whole budget, which no step could hold, takes a step's prompt tokens alone once it heads its rank's queue,
 beside the rank's decode tokens); it costs what the surrogate says for the replica's requests in flight, the
 largest rank's prompt tokens, and the prefix the decode requests attend to (their mean context less half the
-workload's `generate`; a prompt's own length when none decodes). A request ending its prompt emits its first
+workload's `generate`; a prompt's own length when none decodes) — with what the other ranks' prompt tokens add to
+the experts they share (`StepSurface.spread`). A request ending its prompt emits its first
 token and caches its prompt's hashed blocks; each decode step grows its KV by a token, a block every 16. When a
 rank has no block for that, its most recently admitted request is preempted (vLLM V1's recompute): its blocks
 are freed, it goes back to the head of the queue, and later prefills its prompt and the tokens it had generated
@@ -209,7 +210,7 @@ class Replica(DecodeBlocks):
     # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
 
     def _advance(self) -> None:
-        chunks, p = self._chunks() if self.nprefill else ((), 0)
+        chunks, p, total = self._chunks() if self.nprefill else ((), 0, 0)
         k = 1 if p else self._decode_stretch()
         if self.ndec_all and not self.roomy:
             k = self._kv_steps(k)
@@ -220,7 +221,7 @@ class Replica(DecodeBlocks):
             ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
         else:
             ell = max(req.tokens for c in chunks for req, _ in c)
-        dt = self.surface.time(n, p, ell if ell > 1.0 else 1.0)
+        dt = self.surface.spread(n, p, total, ell if ell > 1.0 else 1.0)
         end = self.t + dt * k
         run, source = self.run_, self.source
         run.area += (nin + len(self.waiting)) * dt * k + (
@@ -251,12 +252,12 @@ class Replica(DecodeBlocks):
         tl[2].append(len(self.waiting))
         tl[3].append(kv_used if kv_used >= 0 else self._kv_share())
 
-    def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int]:
+    def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int, int]:
         """Each rank's prompt tokens this step, first come first served in the room its budget leaves
-        after its decode tokens (the last prompt chunked, or with chunked prefill off whole prompts only), and
-        the most of any rank."""
+        after its decode tokens (the last prompt chunked, or with chunked prefill off whole prompts only), the
+        most of any rank and of all ranks together."""
         chunks: list[list[tuple[Req, int]]] = []
-        p = 0
+        p = total = 0
         for queue, ndec in zip(self.prefill, self.ndec, strict=True):
             if not queue:
                 continue
@@ -275,7 +276,8 @@ class Replica(DecodeBlocks):
                     break
             chunks.append(mine)
             p = max(p, size)
-        return chunks, p
+            total += size
+        return chunks, p, total
 
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""

@@ -36,6 +36,7 @@ class StepPrices:
         self.timer = timer or shared_timer(plan)
         self.terms = plan.cluster.engine.terms
         self._eager: StepPrices | None = None   # the same with every mixed step eager (`mixed`)
+        self._every: StepPrices | None = None   # the same with every attention-DP rank's chunk (`every_rank`)
         self.cache: dict[tuple[int, int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
         self.priced = 0                     # how many steps the recurrence priced here (`exact_evaluations`)
@@ -119,6 +120,15 @@ class StepPrices:
             plan = self.plan.model_copy(update={"cluster": c.model_copy(update={"engine": engine})})
             self._eager = StepPrices(plan, self.strategy, self.lay)
         return self._eager
+
+    def every_rank(self) -> StepPrices:
+        """These prices with a mixed step's chunk on every attention-DP rank of the replica, not on its busiest
+        alone (`Workload.chunk_ranks`): the step in which each rank prefills `p` prompt tokens, whose experts —
+        an EP group spanning the ranks — run them all. Its decode steps are these prices' own."""
+        if self._every is None:
+            w = self.plan.workload.model_copy(update={"chunk_ranks": self.adp})
+            self._every = StepPrices(self.plan.model_copy(update={"workload": w}), self.strategy, self.lay, self.timer)
+        return self._every
 
     def step(self, n: int, p: int, ell: int | None = None) -> float:
         """The decode step (`p` = 0) or the mixed step."""

@@ -14,6 +14,9 @@ surrounding grid points, each priced the first time a step needs it:
   geometric point within 2^⅛ of one of those three left out);
 - prefix: the workload's prompt × 2^(j/2) for any whole j (the attention's work is linear in it).
 
+A step whose other attention-DP ranks carry prompt tokens too (`spread`) reads a second surface on the same grid,
+of the prices with the chunk on every rank (`StepPrices.every_rank`), in proportion to the other ranks' tokens.
+
 Under an engine's CUDA graphs (`EngineTerms.graph_sizes`, `dagc.ir.op_shapes.graphed_tokens`) the step is
 a step function of its tokens: a decode step is padded to the next captured size (or, without padding, runs
 eagerly between sizes) and eagerly above the largest; a mixed step runs eagerly, or (vLLM) is padded the same
@@ -112,6 +115,8 @@ class StepSurface:
         self.ells: dict[int, tuple[int, int, float]] = {}                             # `_ell_bracket`
         # the prices made (`StepPrices.cache`), else `step`
         self.exact: dict[tuple[int, int, int], float] = getattr(prices, "cache", {})
+        self._args = (most_requests, adp, chunk, prompt, steady_chunk)
+        self._every: StepSurface | None = None          # `every_rank`
 
     def _around(self) -> tuple[int, ...]:
         """The offsets from the last count a captured size holds that bound its graph's price: that count and
@@ -207,6 +212,35 @@ class StepSurface:
         memo[e] = out
         self.memoised += 1
         return out
+
+    def spread(self, n: int, p: int, total: int, ell: float) -> float:
+        """`time` of a step whose attention-DP ranks carry `total` prompt tokens, `p` of them on the busiest: the
+        step of the busiest rank's chunk alone, and what the other ranks' chunks add to the experts they share (an
+        EP group spanning the ranks runs every rank's tokens), in proportion to their tokens — between the step
+        of `p` on one rank (`time`) and the step of `p` on each (`every_rank`), exact at both.
+
+        Example:
+            >>> class Linear:      # 10 ms and 1 µs a prompt token on one rank; 4 µs with every one of 4 ranks' chunk
+            ...     plan = terms = None
+            ...     def __init__(self, per_token=1e-6): self.per_token, self.surfaces = per_token, {}
+            ...     def step(self, n, p, ell): return 0.01 + self.per_token * p
+            ...     def every_rank(self): return Linear(4e-6)
+            >>> s = StepSurface(Linear(), most_requests=64, adp=4, chunk=8192, prompt=4096, steady_chunk=4096)
+            >>> [round(s.spread(64, 4096, total, 4096) * 1e3, 3) for total in (4096, 3 * 4096, 4 * 4096)]
+            [14.096, 22.288, 26.384]
+        """
+        one = self.time(n, p, ell)
+        if total <= p or self.adp <= 1:
+            return one
+        every = self.every_rank().time(n, p, ell)
+        return one + (every - one) * min(1.0, (total - p) / ((self.adp - 1) * p))
+
+    def every_rank(self) -> StepSurface:
+        """The surface of these prices' `every_rank`, on the same grid."""
+        if self._every is None:
+            every = getattr(self.prices, "every_rank", None)
+            self._every = self if every is None else surface_for(every(), *self._args)
+        return self._every
 
     def _corners(self, n: int, p: int) -> Corners:
         """The grid's corners around (`n`, `p`) in requests and prompt tokens, each the product of its two
