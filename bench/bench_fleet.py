@@ -30,7 +30,7 @@ for extra in (ROOT, ROOT / "bench"):
 
 from machine import cpu, load_average  # noqa: E402
 
-from dagc.export.fleet_json import answer_json  # noqa: E402
+from dagc.export.fleet_json import FLEET_ASK, answer_json  # noqa: E402
 from dagc.fleet.rank import rank_fleet  # noqa: E402
 from dagc.fleet.run import run_fleet  # noqa: E402
 from dagc.lang.fleet import fleet_plans, load_fleet  # noqa: E402
@@ -92,11 +92,11 @@ def main() -> int:
             import ray
             ray.init(num_cpus=how["ray"], include_dashboard=False, log_to_driver=False)
             try:
-                answers = run_fleet(items, ray="")
+                answers = run_fleet(items, FLEET_ASK, ray="")
             finally:
                 ray.shutdown()
         else:
-            answers = run_fleet(items, jobs=how.get("jobs", 1))
+            answers = run_fleet(items, FLEET_ASK, jobs=how.get("jobs", 1))
         wall, cpu_s = time.perf_counter() - t0, _cpu_s() - cpu0
         if first is None and args.answers:
             Path(args.answers).write_text(json.dumps([[p.key, answer_json(a)] for p, a in answers], indent=1,

@@ -23,6 +23,7 @@ import time
 
 from machine import cpu, load_average
 
+from dagc.export.result_json import load_figures_json
 from dagc.lang.load import load_plan_text
 from dagc.serve.load import simulate
 from dagc.serve.load_figures import load_figures
@@ -65,7 +66,7 @@ def main() -> None:
             start, cpu_start = time.perf_counter(), time.process_time()
             load = simulate(plan, r.strategy, r.layout, prices)
             wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
-            out = load_figures(plan, load).to_json()
+            out = load_figures_json(load_figures(plan, load))
             assert out is not None
             line = (f"{strategy:>12} · {traffic:<42} {wall:7.3f} s {args.requests / wall:>9,.0f} requests/s "
                     f"· CPU {cpu_s:6.3f} s {args.requests / cpu_s:>9,.0f}/s ({prices.exact_evaluations} exact steps)")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from machine import cpu, load_average
 
+from dagc.export.result_json import load_figures_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
 from dagc.serve.load_figures import load_figures
@@ -67,7 +68,7 @@ def main() -> None:
             start = time.perf_counter()
             simulate_pools(pooled.plan, pooled, prices=prices)
             made.append(time.perf_counter() - start)
-        out = load_figures(pooled.plan, load).to_json()
+        out = load_figures_json(load_figures(pooled.plan, load))
         assert out is not None
         best = min(walls)
         print(f"{traffic:<44} best {best:6.3f} s, median {statistics.median(walls):6.3f} s "

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from dagc.export.result_json import load_json  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.serve.load import simulate  # noqa: E402
 from dagc.serve.step_prices import StepPrices  # noqa: E402
@@ -71,7 +72,7 @@ def measure(name: str, seeds: int, requests: int) -> None:
         g = [run(rate, 16_000, s).queue_growth for s in (100, 101)]
         return sum(x.grown for x in g) > 0.02 * sum(x.arrived for x in g)
 
-    c0 = r.load.to_json()["capacity_requests_per_s"]
+    c0 = load_json(r.load)["capacity_requests_per_s"]
     lo, hi = 0.5 * c0, 2.0 * c0
     while hi - lo > 0.005 * hi:
         mid = (lo + hi) / 2

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from dagc.export.report import report_json
+from dagc.export.result_json import metrics_json
 from dagc.lang.load import load_plan_text
 from dagc.memory.admission import admission, admission_words
 from dagc.serve.kv_blocks import kv_capacity_tokens
@@ -83,7 +84,7 @@ def test_the_steady_state_is_priced_at_the_concurrency_the_engine_reaches():
     assert capped.metrics.concurrency_effective == fixed.metrics.concurrency_effective == 31
     assert not any(d.code == "W520" for d in fixed.diagnostics)
     for key in ("ttft_s", "tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s"):
-        assert capped.metrics.to_json()[key] == fixed.metrics.to_json()[key], key
+        assert metrics_json(capped.metrics)[key] == metrics_json(fixed.metrics)[key], key
     # decode tokens/s is the requests running over TPOT: 31, not 128
     assert capped.metrics.decode_tokens_per_s == 31 / capped.metrics.tpot_s
 

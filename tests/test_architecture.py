@@ -5,8 +5,9 @@ The order is the `import-linter` layers contract in pyproject.toml (`[tool.impor
 here with the linter itself so CI fails when an import breaks it. The linter sees every import,
 inside functions and under `if TYPE_CHECKING:` alike. What it does not check is checked here with
 `ast`: no import cycle between any two modules (inside a stage too), no module over 400 lines, only
-a handful of modules outside the stages, and every stage package in the contract; and no function
-over 60 lines or with more than 7 parameters, but those of a list that only shrinks.
+a handful of modules outside the stages, and every stage package in the contract; no function
+over 60 lines or with more than 7 parameters, but those of a list that only shrinks; and no `to_json` or
+`as_json` outside `dagc.export`, but the public API's `Diagnostic.to_json`.
 """
 
 from __future__ import annotations
@@ -270,6 +271,19 @@ def test_any_stands_only_at_the_json_boundary_but_in_the_modules_listed():
     assert not grown, f"type these values (`Any` outside the JSON boundary, or more than listed): {grown}"
     done = sorted(name for name, n in ANY_LEFT.items() if left.get(name, 0) < n)
     assert not done, f"fewer `Any` now: lower or remove their counts in ANY_LEFT: {done}"
+
+
+# Results become JSON in `dagc.export` alone (docs/architecture.md, "The JSON boundary"): no function or method named
+# `to_json` or `as_json` anywhere else, but these, by qualified name. `dagc.Diagnostic` is the public API's, and the
+# bottom layer, which `dagc.export` sits above: its JSON form is its own.
+JSON_ELSEWHERE = {"diagnostics.Diagnostic.to_json"}
+
+
+def test_results_become_json_in_export_alone():
+    found = {name for name in _all_function_sizes()
+             if name.rsplit(".", 1)[-1] in ("to_json", "as_json") and not name.startswith("export.")}
+    assert not found - JSON_ELSEWHERE, f"move these into dagc/export/ as functions: {sorted(found - JSON_ELSEWHERE)}"
+    assert found == JSON_ELSEWHERE, f"gone: remove them from JSON_ELSEWHERE: {sorted(JSON_ELSEWHERE - found)}"
 
 
 def test_the_graph_sees_the_imports_inside_functions(tmp_path):

@@ -24,6 +24,7 @@ from dagc.export.bands_words import odds_text, value_band_text  # noqa: E402
 from dagc.verdict.bands import bands_of  # noqa: E402
 from dagc.verdict.check import check  # noqa: E402
 from dagc.verdict.ledger import Ledger, Regime, ledger, regime_of  # noqa: E402
+from dagc.export.result_json import band_json, load_json
 
 LEVELS = (0.0, 0.1, 0.5, 0.9, 1.0)
 # TPOT: dagc has been 20 % low to 10 % high (log-ratio −0.2 … 0.1 at the 10th and 90th percentiles);
@@ -259,7 +260,7 @@ def test_a_band_past_the_physical_bound_is_a_warning():
     ok = Band(100.0, 80.0, 110.0, 0.8, "quantity=throughput", 9, bound=200.0)
     near = Band(190.0, 150.0, 210.0, 0.8, "quantity=throughput", 9, bound=200.0)
     assert not ok.past_bound and near.past_bound
-    assert near.to_json()["share_of_bound"] == pytest.approx(0.95) and near.to_json()["past_bound"] is True
+    assert band_json(near)["share_of_bound"] == pytest.approx(0.95) and band_json(near)["past_bound"] is True
     assert bound_warning(Bands({"a": ok}, (), 0.8)) is None
     warning = bound_warning(Bands({"a": ok, "decode_tokens_per_s": near}, (), 0.8))
     assert "decode_tokens_per_s (95 % of its bound, band to 105 %)" in warning and "a (" not in warning
@@ -287,7 +288,7 @@ def test_load_percentiles_and_capacity_take_their_regime_s_band(monkeypatch):
         "all": {"runs": 20, "figures": 30, "log_ratio": [-2.0, -1.0, 0.0, 1.0, 2.0]}})
     monkeypatch.setattr(bands_module, "ledger", lambda: book)
     result = check(load_plan_text(text, name="small-traffic.moe"))[0]
-    load = result.load.to_json()
+    load = load_json(result.load)
     b = bands_of(result)
     p99 = b.figures["load.ttft_s.p99"]
     assert p99.regime == fine and p99.note is None
@@ -381,7 +382,7 @@ def test_an_e2e_with_too_few_e2e_runs_is_banded_by_ttft_and_tpot_composed(monkey
                "all": {"runs": 20, "figures": 30, "log_ratio": [-2.0, -1.0, 0.0, 1.0, 2.0]}}
     monkeypatch.setattr(bands_module, "ledger", lambda: Ledger(min_runs=4, levels=LEVELS, source="t", regimes=regimes))
     result = check(load_plan_text(text, name="small-traffic.moe"))[0]
-    load = result.load.to_json()
+    load = load_json(result.load)
     b = bands_of(result)
     band = b.figures["load.e2e_s.p90"]
     assert band.regime == "composed: quantity=ttft + quantity=tpot" and "E2E has too few runs" in band.note

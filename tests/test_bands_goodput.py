@@ -9,6 +9,7 @@ import pytest
 
 from dagc.export.bands_md import bands_md
 from dagc.export.bands_words import regimes_text
+from dagc.export.result_json import band_json, load_json
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.verdict.bands import bands_of
 from dagc.verdict.check import check_strategy
@@ -31,15 +32,15 @@ def met():
 
 
 def test_the_goodput_band_stops_at_the_arrival_rate(met):
-    rate = met.load.to_json()["binding"]["arrival_rate_requests_per_s"]
-    goodput = met.load.to_json()["goodput_requests_per_s"]
+    rate = load_json(met.load)["binding"]["arrival_rate_requests_per_s"]
+    goodput = load_json(met.load)["goodput_requests_per_s"]
     # it keeps pace, every request within its targets: served and goodput are the log's own mean rate
     assert 4.5 < rate < 4.7 and goodput == pytest.approx(rate)
     banded = bands_of(met)
     band = banded.figures["load.served_requests_per_s"]
     assert band.low < band.value <= band.high == pytest.approx(rate)       # the ledger's band reached 5.15
     assert band.clamped is not None and "at most the arrival rate, 4.624 requests/s" in band.clamped
-    assert band.to_json()["clamped"] == band.clamped
+    assert band_json(band)["clamped"] == band.clamped
     # the goodput, its capacity not judged (`with_capacity=False`): the curve of its latencies' and capacity's
     # errors, the arrival rate standing for the capacity (`dagc.verdict.goodput_band`), which never passes the rate
     band = banded.figures["load.goodput_requests_per_s"]

@@ -11,6 +11,7 @@ import math
 import pytest
 
 from dagc.export.optimal_words import evidence_json
+from dagc.export.result_json import metrics_json
 from dagc.lang.load import load_plan_text
 from dagc.search.result import rank_key
 from dagc.search.search import search
@@ -69,7 +70,7 @@ def test_the_text_pasted_at_its_batch_checks_to_the_same_figures(found):
     assert at_batch.verdict.correct and at_batch.pooled is not None
     assert at_batch.gpus_used == best.gpus
     for key in FIGURES:
-        assert math.isclose(at_batch.metrics.to_json()[key], best.metrics.to_json()[key], rel_tol=1e-12), key
+        assert math.isclose(metrics_json(at_batch.metrics)[key], metrics_json(best.metrics)[key], rel_tol=1e-12), key
     # with `batch = max` in the plan, check chooses the same batch for it (N605)
     at_max = check(plan_with("max", best.text))[0]
     assert at_max.plan.workload.batch == best.batch
@@ -86,7 +87,7 @@ def test_the_command_line_pastes_it_with_set_batch(found, tmp_path):
     report = json.loads(out.stdout)
     assert report["workload"]["batch"] == best.batch and report["valid"]
     for key in FIGURES:
-        assert math.isclose(report["metrics"][key], best.metrics.to_json()[key], rel_tol=1e-12), key
+        assert math.isclose(report["metrics"][key], metrics_json(best.metrics)[key], rel_tol=1e-12), key
 
 
 def test_pruning_changes_nothing(found):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from dagc.export.binding_text import binding_text
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text
 from dagc.layout.mix import shares
 from dagc.units import Dimension, format_si
@@ -19,7 +20,7 @@ def test_the_decode_step_is_the_runs_at_its_concurrency():
                           "rate = 0.5 requests/s requests = 100 } require { tpot_p90 <= 1 ms } strategy tp 8")
     r = check(plan)[0]
     assert r.load is not None
-    b = r.load.to_json()["binding"]
+    b = load_json(r.load)["binding"]
     assert b["limit"] == "step_compute" and b["step"] == "decode"
     assert b["running_mean"] < 10                  # a request every 2 s: a few in flight, not 256
     load = r.load.load
@@ -48,6 +49,6 @@ def test_the_steady_steps_beside_the_runs_count_the_tokens_a_speculative_step_em
                           "speculative { method = eagle  tokens = 2  acceptance = 0.6 } } "
                           "require { tpot_p90 <= 1 ms } strategy tp 8")
     r = check(plan)[0]
-    b = r.load.to_json()["binding"]
+    b = load_json(r.load)["binding"]
     assert b["step"] == "decode"
     assert b["steady_mean_step_s"] == pytest.approx(r.metrics.tpot_s * 1.96, rel=1e-9)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dagc.export.binding_text import binding_text
+from dagc.export.result_json import binding_json
 from dagc.fleet.cluster import cap_binds
 from dagc.lang.load import load_plan_text
-from dagc.serve.binding import Limit, binding_json
+from dagc.serve.binding import Limit
 from dagc.verdict.check import check
 
 BASE = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 1  gpu preset "h100-sxm" }\n'

@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan
 from dagc.verdict.check import check
 from conftest import ROOT
@@ -46,7 +47,7 @@ def test_a_run_that_keeps_pace_at_its_rate_is_not_past_its_capacity(tmp_path):
     assert f.keeps_pace and not f.overloaded
     assert r.load.capacity_requests_per_s >= 30.0                # the run stands for the trials at its rate
     assert r.load.carries_traffic and r.verdict.meets_requirements
-    assert r.load.to_json()["keeps_pace"] is True
+    assert load_json(r.load)["keeps_pace"] is True
 
 
 @pytest.mark.slow

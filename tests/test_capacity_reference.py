@@ -34,6 +34,7 @@ from dagc.verdict.under_load import (
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from dagc.export.result_json import load_json  # noqa: E402
 from conftest import checked_with_traffic  # noqa: E402
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.moe") if "serving = inflight" in p.read_text())
@@ -89,9 +90,9 @@ def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
     # `check(with_traffic(path))` (bench/record_capacities.py: the traffic each example is given, one place), the
     # checks tests/test_capacity_recorded.py reads too
     for r in checked_with_traffic(path.stem)[1]:
-        if r.load is None or not r.load.to_json().get("capacity_judged"):
+        if r.load is None or not load_json(r.load).get("capacity_judged"):
             continue
-        load = r.load.to_json()
+        load = load_json(r.load)
         w = r.plan.workload
         steady = r.metrics.throughput_tokens_per_s / (w.prompt + w.generate)
         run = pools_run(r.pooled) if r.pooled is not None else \

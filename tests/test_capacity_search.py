@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text
 from dagc.search.result import Candidate
 from dagc.search.under_traffic import check_candidate
@@ -22,7 +23,7 @@ def test_the_traffic_example_keeps_its_capacities():
     """Each strategy's capacity is the bisection's (within 1 %: the figures the search rests on are shared,
     not changed)."""
     results = checked_example("qwen3-30b-a3b-traffic.moe")         # the check, shared with other tests
-    caps = {r.label: r.load.to_json()["capacity_requests_per_s"] for r in results}
+    caps = {r.label: load_json(r.load)["capacity_requests_per_s"] for r in results}
     assert set(caps) == set(BISECTED)
     for label, cap in caps.items():
         assert cap == pytest.approx(BISECTED[label], rel=0.01), label

@@ -13,6 +13,7 @@ import pytest
 
 from dagc.cli.main import main
 from dagc.export.report import report_json
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.search.under_traffic import judgement
 from dagc.serve.kv_blocks import kv_capacity_of
@@ -197,7 +198,7 @@ def test_a_run_that_keeps_up_and_misses_a_percentile_is_past_its_capacity_and_me
                           "workload { batch = 32 prompt = 1000 generate = 200 rate = 0.5 requests/s requests = 1000 } "
                           "require { ttft_p99 <= 1 s  tpot_p90 <= 30 ms } strategy tp 1 ; ep 4")
     r = check_strategy(plan, plan.strategies[0])
-    load = r.load.to_json()
+    load = load_json(r.load)
     assert not load["overloaded"] and load["capacity_requests_per_s"] < 0.05
     assert not load["carries_traffic"] and load["not_carried_because"].startswith(
         "it keeps pace in this 1,000-request run, but its capacity, 0.0")
@@ -231,7 +232,7 @@ def test_one_rule_for_two_strategies_past_their_capacity():
     from dagc.export.load_md import load_line
     plan = load_plan_text(DSV3_16)
     for r, cap, tpot_met in zip(check(plan), (3.92, 3.951), (False, True), strict=True):
-        load = r.load.to_json()
+        load = load_json(r.load)
         assert not load["overloaded"] and load["capacity_requests_per_s"] == pytest.approx(cap, abs=0.001)
         assert load["binding"]["admission_wait_s"] == 0
         assert not load["carries_traffic"] and load["not_carried_because"].startswith(
@@ -283,7 +284,7 @@ def test_a_deployment_short_of_its_rate_by_its_cap_is_not_said_to_carry_it():
     from types import SimpleNamespace
     j = judgement(r, SimpleNamespace(batch=None, metrics=r.metrics))
     assert j.misses == 3 and len(j.load_missed) == 2 and j.others_missed == ("ttft",)
-    load = r.load.to_json()
+    load = load_json(r.load)
     assert not load["overloaded"] and load["served_requests_per_s"] < 3.7
     assert load["binding"]["little_concurrency"] > 128 * 1.05
     assert not load["carries_traffic"] and load["not_carried_because"].startswith("it needs ≈ 140 requests in flight")
@@ -304,7 +305,7 @@ def test_the_capacity_does_not_follow_the_plan_s_rate_when_its_run_is_too_short_
     loads = {}
     for rate in ("0.5", "0.9", "1.0"):
         plan = load_plan_text(text.replace("RATE", rate))
-        loads[rate] = check_strategy(plan, plan.strategies[0]).load.to_json()
+        loads[rate] = load_json(check_strategy(plan, plan.strategies[0]).load)
     capacities = {load["capacity_requests_per_s"] for load in loads.values()}
     assert len(capacities) == 1 and 0.5 < capacities.pop() < 0.9
     assert not loads["0.9"]["overloaded"] and loads["0.9"]["queue_growth"]["grown"] == 0
@@ -324,11 +325,11 @@ def test_the_capacity_lies_between_long_runs_that_keep_up_and_that_fall_behind()
             "workload { batch = 64  prompt = 8000  generate = 1000  serving = inflight  rate = 0.9 requests/s "
             "requests = 200  seed = 1 } strategy tp 8")
     plan = load_plan_text(text)
-    cap = check_strategy(plan, plan.strategies[0]).load.to_json()["capacity_requests_per_s"]
+    cap = load_json(check_strategy(plan, plan.strategies[0]).load)["capacity_requests_per_s"]
     runs = {}
     for rate in ("0.85", "0.95"):
         long = load_plan_text(text.replace("rate = 0.9", f"rate = {rate}").replace("requests = 200", "requests = 6000"))
-        runs[rate] = check_strategy(long, long.strategies[0]).load.to_json()
+        runs[rate] = load_json(check_strategy(long, long.strategies[0]).load)
     assert runs["0.85"]["keeps_pace"] and not runs["0.85"]["overloaded"]
     assert runs["0.85"]["queue_growth"]["grown"] <= 0 < runs["0.85"]["queue_growth"]["arrived"]
     assert runs["0.95"]["overloaded"] and not runs["0.95"]["keeps_pace"]

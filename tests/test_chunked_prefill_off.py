@@ -13,12 +13,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from dagc.export.result_json import serving_json
 from dagc.export.serving_md import inflight_execution
 from dagc.lang.load import load_plan_text
 from dagc.layout.mix import shares
 from dagc.plan.workload import Workload
 from dagc.serve import replica as replica_module
-from dagc.serve.inflight import serving_json
 from dagc.serve.load import simulate
 from dagc.serve.requests import request_lengths
 from dagc.verdict.check import check

@@ -24,7 +24,7 @@ from dagc.cli.print_search import (
     SEARCH_COLUMNS,
     print_search,
 )
-from dagc.export.search_json import search_json
+from dagc.export.search_json import ranked_at_rate_json, search_json
 
 WIDTHS = (80, 100, 120)
 
@@ -141,7 +141,7 @@ def test_search_tables_keep_every_figure_whole_at_every_width(searched, width):
         print_at_rate(out, ranked, 5, plan)
         drawn.append(tables(buf.getvalue(), {h for h, c in COLS.items() if c.wrap}))
     (best, front, rate), wide = drawn
-    doc, at = search_json(found, 5), ranked.to_json(5)
+    doc, at = search_json(found, 5), ranked_at_rate_json(ranked, 5)
     check_shape(best, width, SEARCH_COLUMNS, wide[0])
     check_shape(front, width, PARETO_COLUMNS + ("meets requirements",), wide[1])
     check_shape(rate, width, RATE_COLUMNS, wide[2])

@@ -12,6 +12,7 @@ import pytest
 
 from dagc.cli.main import main
 from dagc.export.report import report_json
+from dagc.export.result_json import load_json
 from dagc.export.summary import summary_md
 from dagc.lang.load import load_plan, strategy_option
 from dagc.verdict.check import check, load_plan_text
@@ -30,7 +31,7 @@ def dsv3():
 
 def test_a_plan_with_traffic_is_charged_for_its_goodput(dsv3):
     cost = report_json(dsv3)["cost"]
-    load = dsv3.load.to_json()
+    load = load_json(dsv3.load)
     assert load["goodput_requests_per_s"] == 2.0 and round(load["capacity_requests_per_s"], 3) == 3.196
     assert dsv3.metrics.throughput_tokens_per_s / 2500 > load["capacity_requests_per_s"]   # the steady state: 3.9
     assert cost["basis"] == "goodput" and cost["goodput_requests_per_s"] == 2.0 and cost["tokens_per_s"] == 5000.0

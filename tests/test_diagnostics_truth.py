@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from dagc.diagnostics import PlanError
+from dagc.export.result_json import metrics_json
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import RequirementKind
 from dagc.rules import RULES, rule
@@ -63,7 +64,7 @@ def diags(r, code):
 
 
 def metric_value(r, req) -> float:
-    v = r.metrics.to_json()[METRIC[req.kind]]
+    v = metrics_json(r.metrics)[METRIC[req.kind]]
     return v / r.layout.gpus_used if req.per_gpu else v
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import dagc
 from dagc.export.optimal_words import evidence_json
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text
 
 # Qwen3-30B-A3B on 4 H100s under TensorRT-LLM, ranked by TTFT: unfiltered, the search's best was
@@ -142,7 +143,7 @@ def test_report_md_names_the_clients_ttft_and_the_servers():
     assert f"| {client} | {ms(m.ttft_s)} |" in md
     assert f"| TTFT at the server (mixed steps to a first token) | {ms(m.ttft_server_s)} |" in md
     # the load's percentiles say which are the client's: TTFT and end to end with the front end, and the server's
-    load = r.load.to_json()
+    load = load_json(r.load)
     section = "\n".join(load_md(load))
     assert "as a benchmark client measures them" in section
     for key, name in (("ttft_s", "TTFT (client)"), ("ttft_server_s", "TTFT (server)"),
@@ -185,7 +186,7 @@ def test_a_ttft_line_under_closed_loop_traffic_says_it_is_the_steady_states_and_
     text = plan_text(batch=128, extra="concurrency = 128  requests = 200").replace(
         "strategy tp 1", "require { ttft <= 2 s  ttft_p50 <= 2 s }\nstrategy tp 1")
     [r] = dagc.check(load_plan_text(text))
-    load, steady = r.load.to_json(), r.metrics.ttft_s
+    load, steady = load_json(r.load), r.metrics.ttft_s
     assert steady < 2 < load["ttft_s"]["mean"]
     ttft, p50 = report_json(r)["requirements"]
     assert (ttft["judged_on"], ttft["value"], ttft["met"]) == ("steady-state", steady, True)

@@ -11,6 +11,7 @@ from importlib import resources
 import pytest
 
 from dagc.diagnostics import PlanError
+from dagc.export.result_json import load_json, metrics_json
 from dagc.lang.lower import lower
 from dagc.lang.overrides import load_plan_with
 from dagc.lang.parse import parse
@@ -179,7 +180,7 @@ def test_the_client_ttft_is_the_servers_plus_the_front_end(more):
     assert front.metrics.ttft_s == pytest.approx(server + 0.02, abs=1e-15)
     # TPOT and the throughputs are the server's: the front end runs beside the GPUs
     for key in ("tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s", "prefill_tokens_per_s"):
-        assert front.metrics.to_json()[key] == base.metrics.to_json()[key], key
+        assert metrics_json(front.metrics)[key] == metrics_json(base.metrics)[key], key
 
 
 def test_a_ttft_requirement_judges_the_client_figure():
@@ -203,7 +204,7 @@ def test_a_loads_client_ttft_and_latency_add_the_front_end_to_each_request():
     plan = load_plan_text(SMALL.format(more="serving = inflight  rate = 4 requests/s  requests = 40"))
     [base] = check(plan)
     [front] = check(_with_frontend(plan, 0.02))
-    b, f = base.load.to_json(), front.load.to_json()
+    b, f = load_json(base.load), load_json(front.load)
     for key in ("mean", "p50", "p99"):
         assert f["ttft_server_s"][key] == b["ttft_s"][key] == b["ttft_server_s"][key]
         assert f["e2e_server_s"][key] == b["e2e_s"][key]

@@ -15,6 +15,7 @@ import pytest
 
 from dagc.cli.main import main
 from dagc.export.placement import placement_svg
+from dagc.export.result_json import metrics_json
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan
 from dagc.launch.engines import launch_result
@@ -104,7 +105,7 @@ def test_published_shapes_check_valid_with_finite_figures(tmp_path, name, gpus, 
     r = _result(tmp_path, gpus, node, gpu, ep, redundant, measured=measured)
     assert r.valid and r.dag is not None
     for key in ("ttft_s", "tpot_s"):
-        assert math.isfinite(r.metrics.to_json()[key]) and 0 < r.metrics.to_json()[key] < 60
+        assert math.isfinite(metrics_json(r.metrics)[key]) and 0 < metrics_json(r.metrics)[key] < 60
     worst = r.memory.worst
     assert math.isfinite(worst.activation_bytes) and worst.activation_bytes > 0
     # the slots by hand: slots a GPU × one expert's fp8 bytes × 58 MoE layers

@@ -10,6 +10,7 @@ import os
 import pytest
 
 from dagc.export.report import report_json
+from dagc.export.result_json import metrics_json
 from dagc.lang.load import PlanError, load_plan
 from dagc.layout.eplb import ExpertSplit, contiguous_factor, measured_factor, place
 from dagc.layout.routing import busiest_rank_factor
@@ -70,7 +71,7 @@ def test_measured_contiguous_loads_cost_as_the_imbalance_they_measure(tmp_path):
     (measured,) = results(tmp_path)
     (written,) = results(tmp_path, routing=f"routing = imbalance {41 / 11.75!r}")
     for key in ("ttft_s", "tpot_s"):
-        assert measured.metrics.to_json()[key] == pytest.approx(written.metrics.to_json()[key], rel=1e-12)
+        assert metrics_json(measured.metrics)[key] == pytest.approx(metrics_json(written.metrics)[key], rel=1e-12)
     assert measured.memory.worst.activation_bytes == pytest.approx(written.memory.worst.activation_bytes)
 
 

@@ -14,10 +14,11 @@ from fleet_answers import ranked, row_of, stored
 
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
-from dagc.export.fleet_json import answer_json, fleet_json, row_json
+from dagc.export.fleet_json import FLEET_ASK, answer_json, fleet_json, row_json
 from dagc.export.fleet_out import fleet_md
 from dagc.export.fleet_words import CLOSE_WORDS, close_text
 from dagc.export.report import report_json
+from dagc.export.result_json import load_json
 from dagc.fleet import run as fleet_run
 from dagc.fleet.cluster import answer_cluster, judged_batch, pick_capacity, queues
 from dagc.fleet.rank import rank_fleet
@@ -233,7 +234,7 @@ def small(tmp_path_factory):
     path = write(tmp_path_factory.mktemp("fleet"), SMALL)
     plan, fleet = load_fleet(path)
     items = fleet_plans(path, fleet)
-    return path, plan, fleet, items, run_fleet(items)
+    return path, plan, fleet, items, run_fleet(items, FLEET_ASK)
 
 
 def test_the_best_is_the_cheapest_of_dagc_search_rate_run_on_each_cluster(small, capsys):
@@ -259,7 +260,7 @@ def test_the_best_is_the_cheapest_of_dagc_search_rate_run_on_each_cluster(small,
 
 def test_worker_processes_give_the_same_answers(small):
     path, plan, fleet, items, answers = small
-    assert run_fleet(items, jobs=2) == answers
+    assert run_fleet(items, FLEET_ASK, jobs=2) == answers
 
 
 # ------------------------------------------------------------------ workers that die, resuming
@@ -290,7 +291,7 @@ def _dies_once(plan, rate, top):
 def test_a_worker_that_dies_twice_is_reported_and_the_rest_answered(small, monkeypatch):
     _, _, _, items, _ = small
     monkeypatch.setattr(fleet_run, "answer_cluster", _dies_on_h200)
-    got = dict((p.gpu, a) for p, a in run_fleet(items, jobs=2))
+    got = dict((p.gpu, a) for p, a in run_fleet(items, FLEET_ASK, jobs=2))
     assert got["h100-sxm"].per_million_tokens == 2.5
     assert "died twice" in (got["h200"].failed or "") and got["h200"].meets_requirements is False
 
@@ -299,7 +300,7 @@ def test_a_worker_that_dies_once_is_retried(small, monkeypatch, tmp_path):
     _, _, _, items, _ = small
     monkeypatch.setenv("DAGC_TEST_MARKER", str(tmp_path))
     monkeypatch.setattr(fleet_run, "answer_cluster", _dies_once)
-    got = dict((p.gpu, a) for p, a in run_fleet(items, jobs=2))
+    got = dict((p.gpu, a) for p, a in run_fleet(items, FLEET_ASK, jobs=2))
     assert got["h200"].per_million_tokens == 3.5 and "failed" not in got["h200"].model_fields_set
 
 
@@ -314,7 +315,7 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     assert best == fleet_json(rank_fleet(fleet, answers, plan.objective))["best"]
     point_plan = next(pl for p, pl in items if p.cluster == best["index"])
     own = check_strategy(point_plan, parse_strategy(best["pick"]["strategy"]))
-    assert capacity == own.load.to_json()["capacity_requests_per_s"] and capacity >= 4.0     # it carries 4 requests/s
+    assert capacity == load_json(own.load)["capacity_requests_per_s"] and capacity >= 4.0     # it carries 4 requests/s
     # check prices the pick as the fleet does: on its goodput at the rate, not on the steady state
     cost = report_json(own)["cost"]
     assert cost["basis"] == "goodput"
@@ -369,7 +370,7 @@ def test_bad_input_exits_4_with_a_located_diagnostic(tmp_path, capsys):
 def test_the_answer_of_one_cluster_is_what_the_search_at_the_rate_gives(small):
     _, _, _, items, answers = small
     point, plan = items[0]
-    again = answer_cluster(plan, 4.0)
+    again = answer_cluster(plan, 4.0, FLEET_ASK)
     assert again == answers[0][1] and again.pick is not None and again.instances == 1 // again.pick.gpus
 
 
@@ -403,7 +404,7 @@ def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_it
     path = write(tmp_path, FEW)
     plan, fleet = load_fleet(path)
     items = fleet_plans(path, fleet)
-    answers = run_fleet(items)
+    answers = run_fleet(items, FLEET_ASK)
     one, four = (answer_json(a) for _, a in answers)
     row = one["pick"]
     assert row["strategy"].startswith("tp 1 ") and not row["load"]["overloaded"]
@@ -423,7 +424,7 @@ def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_it
     # run's verdict for every rate at or below 60/s, and would say 60)
     trial = items[0][1].model_copy(update={"workload": items[0][1].workload.model_copy(
         update={"traffic": items[0][1].workload.traffic.at_rate(60.0).model_copy(update={"requests": 2000})})})
-    capacity = check_strategy(trial, parse_strategy(row["strategy"])).load.to_json()["capacity_requests_per_s"]
+    capacity = load_json(check_strategy(trial, parse_strategy(row["strategy"])).load)["capacity_requests_per_s"]
     assert 20 < capacity < 60
     # … so four H100s are recommended, their pick one that carries 60 requests/s
     result = rank_fleet(fleet, answers, plan.objective)
@@ -813,7 +814,7 @@ def test_a_cluster_whose_engine_refuses_its_gpu_says_why():
     not `the search found none (dagc search says why)`."""
     from dagc.lang.load import load_plan_text
     plan = load_plan_text(HEAD.replace('gpu preset "h100-sxm"', 'gpu preset "mi300x"  engine = trtllm'))
-    answer = answer_cluster(plan, 4.0)
+    answer = answer_cluster(plan, 4.0, FLEET_ASK)
     assert answer.pick is None and not answer.meets_requirements
     assert answer.note == ("no legal strategy on 1 GPU: TensorRT-LLM runs on NVIDIA GPUs only; mi300x is an AMD "
                               "GPU (E728)")

@@ -7,7 +7,7 @@ import pickle
 from pathlib import Path
 
 from dagc.cost.cost_model import hopper_expert_scale
-from dagc.export.fleet_json import answer_json
+from dagc.export.fleet_json import FLEET_ASK, answer_json
 from dagc.fleet.cluster import answer_cluster
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.verdict.check import check_strategy
@@ -24,7 +24,7 @@ strategy tp 1 ; ep 2
 
 def test_a_pick_below_its_capacity_does_not_meet_the_rate(tmp_path: Path) -> None:
     plan = load_plan_text(PLAN, str(tmp_path / "plan.moe"))
-    answer = answer_json(answer_cluster(plan, 4.0))
+    answer = answer_json(answer_cluster(plan, 4.0, FLEET_ASK))
     pick = answer["pick"]
     # the strategy `dagc fleet` used to pick (it met every requirement in its 200-request run) lies below the
     # rate, as `dagc check` bisects its capacity: the fleet passes it over

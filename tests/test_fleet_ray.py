@@ -13,6 +13,7 @@ import pytest
 from test_fleet import SMALL, write
 
 from dagc.cli.main import main
+from dagc.export.fleet_json import FLEET_ASK
 from dagc.fleet import ray_run
 from dagc.fleet.run import run_fleet
 from dagc.fleet.stored import parse_answer
@@ -37,16 +38,16 @@ def test_ray_tasks_give_the_answers_of_this_process_and_retry_a_dead_worker_once
     path = write(tmp_path, SMALL)
     _, fleet = load_fleet(path)
     items = fleet_plans(path, fleet)
-    here = run_fleet(items)
+    here = run_fleet(items, FLEET_ASK)
     monkeypatch.setenv("DAGC_TEST_MARKER", str(tmp_path))     # before Ray starts: its workers inherit it,
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (str(Path(__file__).parent),  # and import _dies
                                                                   os.environ.get("PYTHONPATH")))))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         seen: list[int] = []
-        got = run_fleet(items, ray="", progress=lambda done, total: seen.append(done))
+        got = run_fleet(items, FLEET_ASK, ray="", progress=lambda done, total: seen.append(done))
         monkeypatch.setattr(ray_run, "answer_cluster", _dies)
-        dying = {p.gpu: a for p, a in run_fleet(items, ray="")}
+        dying = {p.gpu: a for p, a in run_fleet(items, FLEET_ASK, ray="")}
     finally:
         ray.shutdown()
     assert got == here

@@ -11,6 +11,7 @@ import pytest
 
 from dagc import load_plan_text
 from dagc.export.compile import compile as compile_plan
+from dagc.export.result_json import metrics_json
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.flatten import flatten
 from dagc.launch.engine_check import check  # the check alone, without a search (as `dagc.check(plan, search=False)`)
@@ -242,7 +243,7 @@ def test_pruned_in_flight_search_is_the_exhaustive_one(objective, require, batch
     # the best aggregated one is scored on the in-flight figures (a disaggregated one on its pools':
     # tests/test_search_pools.py)
     best = next(c for c in whole.ranked if not c.strategy.disaggregated)
-    assert set(best.metrics.to_json()) >= {"decode_step_s", "mixed_step_s"}
+    assert set(metrics_json(best.metrics)) >= {"decode_step_s", "mixed_step_s"}
     # and the best's figures are what `check` gives it
     r = check(p, strategy=best.text)[0] if batch != "max" else None
     if r is not None:

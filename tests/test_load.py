@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from dagc.export.report import report_json
+from dagc.export.result_json import load_figures_json
 from dagc.lang.load import PlanError, load_plan_text
 from dagc.serve import load as load_module, shared
 from dagc.serve.load import simulate
@@ -67,11 +68,11 @@ def test_littles_law(closed_loop):
 def test_a_seed_gives_the_same_run():
     plan = _plan("rate = 4 requests/s  requests = 600  seed = 7")
     r = check(plan, "tp 4")[0]
-    first = load_figures(plan, simulate(plan, r.strategy, r.layout)).to_json()
-    again = load_figures(plan, simulate(plan, r.strategy, r.layout)).to_json()
+    first = load_figures_json(load_figures(plan, simulate(plan, r.strategy, r.layout)))
+    again = load_figures_json(load_figures(plan, simulate(plan, r.strategy, r.layout)))
     assert first == again
     other = _plan("rate = 4 requests/s  requests = 600  seed = 8")
-    assert load_figures(other, simulate(other, r.strategy, r.layout)).to_json()["ttft_s"] != first["ttft_s"]
+    assert load_figures_json(load_figures(other, simulate(other, r.strategy, r.layout)))["ttft_s"] != first["ttft_s"]
 
 
 def test_at_a_low_rate_ttft_is_the_steady_state_of_one_request():
@@ -237,7 +238,8 @@ def test_a_cached_prefix_skips_its_prefill(patched_requests):
     ingest = plan.cluster.engine.terms.ingest_s          # the front end's time to take a request in
     assert load.ttft_server[0] == pytest.approx(ingest + prices.mixed(1, 4000), rel=1e-9)
     assert np.allclose(load.ttft_server[1:], ingest + prices.mixed(1, 4000 - 2048, 4000), rtol=0.03)
-    assert load_figures(plan, load).to_json()["cached_prompt_share"] == pytest.approx((n - 1) * 2048 / (n * 4000))
+    assert load_figures_json(load_figures(plan, load))["cached_prompt_share"] == \
+        pytest.approx((n - 1) * 2048 / (n * 4000))
 
 
 def test_the_timeline_counts_the_requests_in_the_system(closed_loop):
@@ -299,7 +301,7 @@ def test_every_inflight_example_matches_its_steady_state(path):
     for r in check(steady):
         if r.strategy is None or r.layout is None or r.strategy.pools:
             continue
-        load = load_figures(plan, simulate(plan, r.strategy, r.layout)).to_json()
+        load = load_figures_json(load_figures(plan, simulate(plan, r.strategy, r.layout)))
         tpot_error = load["tpot_s"]["mean"] / r.metrics.tpot_s - 1
         throughput_error = load["output_tokens_per_s"] / r.metrics.decode_tokens_per_s - 1
         assert abs(tpot_error) < 0.05 and abs(throughput_error) < 0.05, (r.decl.name, tpot_error, throughput_error)

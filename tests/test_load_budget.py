@@ -15,6 +15,7 @@ import pytest
 from dagc.cli.main import main
 from dagc.exit_codes import EXIT_OUTPUT, EXIT_REQUIREMENTS
 from dagc.export.requests_out import requests_bytes_at_least, write_requests
+from dagc.export.result_json import load_json, verdict_json
 from dagc.export.write import OutputError
 from dagc.lang.load import load_plan_text
 from dagc.plan.plan import LOAD_BUDGET_EVENTS
@@ -50,7 +51,7 @@ def test_ten_million_requests_answer_in_seconds_with_the_load_not_judged(request
     assert on_load and all(q.value is None and q.met is None for q in on_load)
     assert [q.met for q in r.requirements if not q.requirement.on_load] == [True]
     assert r.verdict.meets_requirements is None
-    assert json.loads(json.dumps(r.verdict.to_json()))["meets_requirements"] is None
+    assert json.loads(json.dumps(verdict_json(r.verdict)))["meets_requirements"] is None
 
 
 def test_a_small_plan_is_skipped_past_a_tiny_budget_and_runs_with_the_opt_in():
@@ -62,7 +63,7 @@ def test_a_small_plan_is_skipped_past_a_tiny_budget_and_runs_with_the_opt_in():
     assert tiny.load is None and "W518" in codes(tiny) and tiny.verdict.meets_requirements is None
     (lifted,) = check(plan.model_copy(update={"load_budget_events": None}))
     assert lifted.load is not None and "W518" not in codes(lifted)
-    assert lifted.load.to_json()["capacity_judged"] is True
+    assert load_json(lifted.load)["capacity_judged"] is True
     assert [q.value for q in lifted.requirements] == [q.value for q in default.requirements]
 
 
@@ -70,7 +71,7 @@ def test_a_capacity_past_the_budget_is_w518_and_the_run_still_judged():
     plan = load_plan_text(traffic_plan("100"))
     budget = load_events(plan, 100) + 1                 # the run fits, the capacity's 24 runs of 2,000 do not
     (r,) = check(plan.model_copy(update={"load_budget_events": budget}))
-    assert r.load is not None and r.load.to_json()["capacity_judged"] is False
+    assert r.load is not None and load_json(r.load)["capacity_judged"] is False
     (w518,) = [d for d in r.diagnostics if d.code == "W518"]
     assert "capacity" in w518.message
     assert all(q.met is not None for q in r.requirements)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pytest
 
+from dagc.export.result_json import load_figures_json
 from dagc.lang.load import load_plan_text
 from dagc.serve.load import simulate
 from dagc.serve.load_figures import load_figures
@@ -56,7 +57,7 @@ def test_an_expert_parallel_run_gives_its_recorded_figures(traffic, kv_tokens, l
     r = check(plan)[0]
     assert r.strategy is not None and r.layout is not None and r.layout.adp == 8
     load = simulate(plan, r.strategy, r.layout, kv_tokens=kv_tokens)
-    f = load_figures(plan, load).to_json()
+    f = load_figures_json(load_figures(plan, load))
     tl = load.timeline
     assert tl is not None and load.preemptions is not None and load.cached_tokens is not None
     got = (f["ttft_s"]["p50"], f["ttft_s"]["p99"], f["tpot_s"]["p50"], f["tpot_s"]["p99"], f["e2e_s"]["p99"],

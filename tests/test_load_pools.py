@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dagc.export.result_json import load_figures_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
 from dagc.serve.load_figures import load_figures
@@ -61,7 +62,7 @@ def test_closed_loop_matches_the_steady_state(clients):
     pooled, load = _run(f"concurrency = {clients}  requests = {clients * 16}",
                         **{"batch = 256": f"batch = {clients}"})
     steady = pooled.metrics
-    report = load_figures(pooled.plan, load).to_json()
+    report = load_figures_json(load_figures(pooled.plan, load))
     assert report["tpot_s"]["mean"] == pytest.approx(steady.tpot_s, rel=0.05)
     assert report["output_tokens_per_s"] == pytest.approx(steady.decode_tokens_per_s, rel=0.05)
     assert not report["overloaded"]
@@ -78,14 +79,14 @@ def test_littles_law():
 
 def test_a_seed_gives_the_same_run():
     pooled = _pooled("rate = 8 requests/s  requests = 800  seed = 7")
-    first = load_figures(pooled.plan, simulate_pools(pooled.plan, pooled)).to_json()
-    again = load_figures(pooled.plan, simulate_pools(pooled.plan, pooled)).to_json()
+    first = load_figures_json(load_figures(pooled.plan, simulate_pools(pooled.plan, pooled)))
+    again = load_figures_json(load_figures(pooled.plan, simulate_pools(pooled.plan, pooled)))
     assert first == again
     other = _pooled("rate = 8 requests/s  requests = 800  seed = 8")
-    assert load_figures(other.plan, simulate_pools(other.plan, other)).to_json()["ttft_s"] != first["ttft_s"]
+    assert load_figures_json(load_figures(other.plan, simulate_pools(other.plan, other)))["ttft_s"] != first["ttft_s"]
     prices = PoolPrices(pooled)         # priced once, kept over runs: the same run
-    assert load_figures(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices)).to_json() == first
-    assert load_figures(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices)).to_json() == first
+    assert load_figures_json(load_figures(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices))) == first
+    assert load_figures_json(load_figures(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices))) == first
 
 
 def test_transfers_sharing_a_link_take_longer():

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from dagc.export.report import report_json
+from dagc.export.result_json import load_figures_json, load_json
 from dagc.lang.load import PlanError, load_plan_text
 from dagc.serve.load import simulate
 from dagc.serve.load_figures import load_figures
@@ -63,7 +64,7 @@ def test_each_load_requirement_is_the_loads_own_figure(judged):
 def test_the_same_run_judged_again_gives_the_same_figures(judged):
     """The load in report.json is the run of the verdict: simulating again from the seed gives it."""
     plan, r, rep = judged
-    again = load_figures(r.plan, simulate(r.plan, r.strategy, r.layout)).to_json()
+    again = load_figures_json(load_figures(r.plan, simulate(r.plan, r.strategy, r.layout)))
     assert again is not None
     assert again["ttft_s"] == rep["load"]["ttft_s"] and again["goodput_requests_per_s"] == \
         rep["load"]["goodput_requests_per_s"]
@@ -167,7 +168,8 @@ def test_search_at_a_rate_ranks_by_goodput_per_gpu():
     c = best.candidate
     w = workload_of(plan, c).model_copy(update={"traffic": ranked.traffic})
     trial = plan.model_copy(update={"workload": w})
-    again = load_figures(trial, simulate(trial, c.strategy, resolve(plan.model, plan.cluster, w, c.strategy))).to_json()
+    lay = resolve(plan.model, plan.cluster, w, c.strategy)
+    again = load_figures_json(load_figures(trial, simulate(trial, c.strategy, lay)))
     assert again is not None and again["goodput_requests_per_s"] / c.gpus == best.goodput_per_gpu
 
 
@@ -216,7 +218,7 @@ def test_goodput_is_the_served_requests_within_every_target():
     loose = plan.model_copy(update={"requirements": ()})
     (r,) = check(loose)
     run = r.load.load
-    out = r.load.to_json()
+    out = load_json(r.load)
     assert out["goodput_requests_per_s"] == out["served_requests_per_s"]
     inside, seconds = run.served()
     target = float(np.median(run.ttft[inside]))
@@ -225,8 +227,8 @@ def test_goodput_is_the_served_requests_within_every_target():
     # the plan's steady-state `ttft <= 1 s` and `tpot <= 50 ms` are per-request targets too
     ok = (run.ttft <= target * (1 + 1e-12)) & (run.ttft <= 1.0) & (run.tpot <= 0.05)
     by_hand = int(np.count_nonzero(inside & ok)) / seconds
-    assert t.load.to_json()["goodput_requests_per_s"] == pytest.approx(by_hand, rel=1e-9)
-    assert t.load.to_json()["goodput_requests_per_s"] < out["served_requests_per_s"]
+    assert load_json(t.load)["goodput_requests_per_s"] == pytest.approx(by_hand, rel=1e-9)
+    assert load_json(t.load)["goodput_requests_per_s"] < out["served_requests_per_s"]
 
 
 def test_next_steps_judge_the_load_without_bisecting_a_capacity():
@@ -237,11 +239,11 @@ def test_next_steps_judge_the_load_without_bisecting_a_capacity():
     plan = _plan("rate = 3 requests/s  requests = 300", "ttft_p99 <= 2 s")
     full = check_strategy(plan, plan.strategies[0])
     light = check_strategy(plan, plan.strategies[0], with_capacity=False)
-    assert full.load.to_json()["capacity_requests_per_s"] is not None
-    assert light.load.to_json()["capacity_requests_per_s"] is None
+    assert load_json(full.load)["capacity_requests_per_s"] is not None
+    assert load_json(light.load)["capacity_requests_per_s"] is None
     capacity = {"capacity_requests_per_s", "capacity_judged", "capacity_work_events"}
-    assert full.load.to_json()["capacity_judged"] and not light.load.to_json()["capacity_judged"]
-    assert full.load.to_json()["capacity_work_events"] > 0 == light.load.to_json()["capacity_work_events"]
-    assert {k: v for k, v in light.load.to_json().items() if k not in capacity} == \
-        {k: v for k, v in full.load.to_json().items() if k not in capacity}
+    assert load_json(full.load)["capacity_judged"] and not load_json(light.load)["capacity_judged"]
+    assert load_json(full.load)["capacity_work_events"] > 0 == load_json(light.load)["capacity_work_events"]
+    assert {k: v for k, v in load_json(light.load).items() if k not in capacity} == \
+        {k: v for k, v in load_json(full.load).items() if k not in capacity}
     assert light.verdict == full.verdict and light.requirements == full.requirements

@@ -12,6 +12,8 @@ import pytest
 
 from dagc.cli.main import main
 from dagc.export.optimal_words import evidence_json
+from dagc.export.result_json import load_json
+from dagc.export.search_json import candidate_json
 from dagc.lang.load import load_plan, parse_strategy
 from dagc.search.search import search
 from dagc.search.under_traffic import ALL, BEST_LIMIT, JUDGE_LIMIT, STEADY, judge_under_traffic, traffic_floor
@@ -73,7 +75,7 @@ def test_the_steady_state_best_misses_a_load_percentile(plan_path, steady):
     r = check_strategy(plan, parse_strategy(best.text), with_capacity=False)
     assert r.verdict.meets_requirements is False
     assert [q.requirement.text for q in r.requirements if q.met is False] == [TPOT]
-    assert r.load.to_json()["tpot_s"]["p90"] > 0.030
+    assert load_json(r.load)["tpot_s"]["p90"] > 0.030
 
 
 def test_rejudged_the_best_misses_it_and_says_which(plan_path, steady):
@@ -83,7 +85,7 @@ def test_rejudged_the_best_misses_it_and_says_which(plan_path, steady):
     assert all(c.gpus == 2 for c in judged.ranked[:3])
     fallen = next(c for c in judged.ranked if c.text == steady.best.text)
     assert (fallen.meets_requirements, fallen.judged, fallen.load_missed, fallen.misses) == (False, ALL, (TPOT,), 1)
-    assert fallen.to_json()["load_requirements_missed"] == [TPOT]
+    assert candidate_json(fallen)["load_requirements_missed"] == [TPOT]
     # beyond what was judged: the steady state alone, and said so
     assert any(c.judged == STEADY for c in judged.ranked[3:])
 

@@ -8,6 +8,7 @@ import shlex
 import pytest
 
 from dagc.export.report import report_json
+from dagc.export.result_json import next_step_json
 from dagc.lang.load import parse_strategy
 from dagc.lang.overrides import load_plan_with
 from dagc.verdict.check import check, check_strategy
@@ -135,7 +136,7 @@ def test_a_step_whose_traffic_is_not_carried_says_so():
     assert not fp8.meets and fp8.missed == () and fp8.misses == 1
     assert fp8.short_of_traffic is not None and fp8.short_of_traffic.startswith("the traffic (")
     assert fp8.short_of_traffic.endswith(" requests/s served of the 5 requests/s arriving, its queue growing)")
-    assert fp8.to_json()["short_of_traffic"] == fp8.short_of_traffic
+    assert next_step_json(fp8)["short_of_traffic"] == fp8.short_of_traffic
     line = next(x for x in next_step_lines(r) if x.startswith("8-bit weights (fp8)"))
     assert "— still misses the traffic (" in line and "still misses  (" not in line
 

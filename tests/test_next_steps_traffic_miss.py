@@ -5,6 +5,7 @@ traffic (…) (under the traffic: ttft_p99 590.6 ms …)", 590.6 ms inside 3 s."
 
 from __future__ import annotations
 
+from dagc.export.result_json import next_step_json
 from dagc.export.techniques import next_step_lines
 from dagc.lang.load import load_plan_text
 from dagc.verdict.check import check_strategy
@@ -28,7 +29,7 @@ def test_a_step_short_of_the_traffic_lists_no_line_its_figure_meets():
     assert fp8.missed == () and fp8.misses == 1           # … so it misses the traffic alone (was `ttft_p99 <= 1000 s`)
     assert fp8.short_of_traffic is not None and fp8.short_of_traffic.endswith(
         " requests/s served of the 5 requests/s arriving, its queue growing)")
-    assert fp8.to_json()["missed"] == []
+    assert next_step_json(fp8)["missed"] == []
     line = next(x for x in next_step_lines(r) if x.startswith("8-bit weights (fp8)"))
     assert "— still misses the traffic (" in line and "`ttft_p99 <= 1000 s`" not in line
     # a requirement a step misses on its own figure is still named beside the traffic

@@ -4,6 +4,7 @@ that leaves the cap on requests in flight binding offered as a step."""
 
 from __future__ import annotations
 
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text
 from dagc.plan.model import DType
 from dagc.serve.binding import Limit
@@ -25,7 +26,7 @@ def _at_batch(plan, batch: int):
 def test_a_larger_batch_alone_is_offered_when_it_meets():
     plan = load_plan_text(FLEET_B200)
     r = check(plan)[0]
-    assert r.load is not None and r.load.to_json()["binding"]["limit"] == "requests_in_flight"
+    assert r.load is not None and load_json(r.load)["binding"]["limit"] == "requests_in_flight"
     # at 80 the queue still grows, so tpot_p90 is not met — yet its own figure holds: no reason for fp8
     at80 = _at_batch(plan, 80)
     tpot = next(q for q in at80.requirements if q.requirement.text == "tpot_p90 <= 50 ms")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text
 from dagc.serve.binding import Limit, diagnose
 from dagc.serve.load import simulate
@@ -23,7 +24,7 @@ def _plan(workload: str, require: str, strategy: str, net: str = ""):
 def _binding(plan):
     r = check(plan)[0]
     assert r.load is not None
-    return r, r.load.to_json()["binding"]
+    return r, load_json(r.load)["binding"]
 
 
 def test_cap_binds_with_littles_concurrency_and_a_larger_batch_meets():
@@ -32,13 +33,13 @@ def test_cap_binds_with_littles_concurrency_and_a_larger_batch_meets():
     plan = _plan("batch = 8 prompt = 1000 generate = 200 serving = inflight rate = 18 requests/s requests = 300",
                  "ttft_p99 <= 1 s", "tp 8")
     r, b = _binding(plan)
-    assert r.load.to_json()["overloaded"]
+    assert load_json(r.load)["overloaded"]
     assert b["limit"] == "requests_in_flight" and b["requests_cap"] == 8
     assert b["running_mean_while_waiting"] == pytest.approx(8, abs=0.5)     # flat at the cap
     assert b["kv_share_peak"] < 0.05 and b["preemptions"] == 0             # the KV cache is nearly empty
     assert b["waiting_mean"] > 50 and b["queue_growth_requests_per_s"] > 5
     # Little's law: the arrival rate × a request's mean time in flight (the mean in flight / served rate)
-    served = r.load.to_json()["served_requests_per_s"]
+    served = load_json(r.load)["served_requests_per_s"]
     assert b["little_concurrency"] == pytest.approx(18 * b["running_mean"] / served, rel=1e-9)
     assert 30 < b["little_concurrency"] < 60
     steps = next_steps(r)
@@ -50,7 +51,7 @@ def test_cap_binds_with_littles_concurrency_and_a_larger_batch_meets():
     again = check_strategy(plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch})}),
                            plan.strategies[0])
     assert again.verdict.meets_requirements is True and again.load.capacity_requests_per_s > 18
-    assert again.load.to_json()["binding"]["limit"] == "none"
+    assert load_json(again.load)["binding"]["limit"] == "none"
 
 
 def test_kv_blocks_bind_with_preemptions():
@@ -125,7 +126,7 @@ def test_qwen3_235b_at_10_requests_per_s_names_the_cap_and_a_batch_that_meets():
     tried batch alone misses TPOT) meets everything."""
     plan = load_plan_text(QWEN235)
     r, b = _binding(plan)
-    assert r.load.to_json()["overloaded"] and r.verdict.meets_requirements is False
+    assert load_json(r.load)["overloaded"] and r.verdict.meets_requirements is False
     assert b["limit"] == "requests_in_flight" and b["requests_cap"] == 128
     assert b["running_mean_while_waiting"] > 127 and b["kv_share_peak"] < 0.1
     assert 190 < b["little_concurrency"] < 215
@@ -148,7 +149,7 @@ def test_capacity_past_its_work_budget_is_not_judged_quickly():
     start = time.perf_counter()
     r = check(plan)[0]
     assert time.perf_counter() - start < 30
-    load = r.load.to_json()
+    load = load_json(r.load)
     assert load["capacity_judged"] is False and load["capacity_requests_per_s"] is None
     assert load["capacity_work_events"] == 2000 * (1563 + 3) * 24 > CAPACITY_WORK_BUDGET
     assert load["ttft_s"]["p99"] is not None and r.requirements[0].met is True      # the run itself is judged
@@ -203,14 +204,14 @@ def test_a_capacity_below_the_rate_of_a_run_that_kept_up_says_the_requirements_s
             "workload { batch = 64 prompt = 2048 generate = 256 serving = static rate = 2 requests/s requests = 1000 } "
             "require { ttft_p99 <= 2 s } strategy tp 8")
     r = check(load_plan_text(base))[0]
-    load = r.load.to_json()
+    load = load_json(r.load)
     assert not load["overloaded"] and load["ttft_s"]["p99"] > 2.0
     # it keeps pace: it serves what arrives, 2 requests/s (`Load.served`), above its capacity
     assert load["capacity_requests_per_s"] < load["served_requests_per_s"] == pytest.approx(2.0)
     # and, the capacity below the rate, that the deployment is past it (docs/load.md, "Carrying the traffic")
     assert ", the highest rate at which the percentile requirements hold; PAST ITS CAPACITY, it does not carry its " \
            "traffic: it keeps pace in this 1,000-request run" in load_line(load)
-    swamped = check(load_plan_text(base.replace("rate = 2 requests/s", "rate = 40 requests/s")))[0].load.to_json()
+    swamped = load_json(check(load_plan_text(base.replace("rate = 2 requests/s", "rate = 40 requests/s")))[0].load)
     assert swamped["overloaded"] and "percentile requirements hold" not in load_line(swamped)
 
 
@@ -243,7 +244,7 @@ def test_the_steps_host_share_is_the_engines_host_time_on_its_critical_path():
     assert b["step_host_share"] == pytest.approx(path.host_s / path.makespan_s, rel=1e-12)
     assert 0 < b["step_host_share"] < b["step_compute_share"]
     share = f"{format_percent(b['step_host_share'])} the engine's host time"
-    assert f"compute (of which {share})" in binding_text(r.load.to_json()["binding"])
+    assert f"compute (of which {share})" in binding_text(load_json(r.load)["binding"])
     _, plain = _binding(_plan("batch = 64 prompt = 1000 generate = 200 serving = inflight rate = 0.5 requests/s "
                               "requests = 100", "tpot_p90 <= 1 ms", "tp 8"))
     assert plain["step_host_share"] == 0

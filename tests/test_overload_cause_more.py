@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from dagc.export.binding_text import binding_text
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check, check_strategy
 from dagc.verdict.next_steps import next_steps
@@ -21,7 +22,7 @@ def _pooled(workload: str, require: str):
                           f"workload {{ {workload} }} require {{ {require} }} strategy {POOLS}")
     r = check(plan)[0]
     assert r.pooled is not None and r.load is not None
-    return plan, r, r.load.to_json()["binding"]
+    return plan, r, load_json(r.load)["binding"]
 
 
 def test_a_pooled_strategy_s_decode_step_is_its_decode_pool_s():
@@ -77,7 +78,7 @@ def test_kv_blocks_bind_and_the_8_bit_kv_cache_is_tried_first(tmp_path):
         'workload { batch = 64 prompt = 2000 generate = 200 serving = inflight requests from "log.csv" }\n'
         "require { ttft_p99 <= 1 s }\nstrategy tp 2\n")
     r = check(load_plan(tmp_path / "p.moe"))[0]
-    b = r.load.to_json()["binding"]
+    b = load_json(r.load)["binding"]
     assert b["limit"] == "kv_blocks" and b["preemptions"] > 0
     assert "an 8-bit KV cache or more GPUs may lift it" in binding_text(b)
     steps = next_steps(r)
@@ -93,7 +94,7 @@ def test_a_goodput_target_above_the_arrival_rate_is_said_unreachable():
                           "rate = 4 requests/s requests = 300 } require { goodput >= 4.5 requests/s } strategy tp 2")
     r = check(plan)[0]
     assert r.verdict.meets_requirements is False
-    b = r.load.to_json()["binding"]
+    b = load_json(r.load)["binding"]
     assert b["goodput_unreachable_requests_per_s"] == pytest.approx(4.5)
     text = binding_text(b)
     assert text is not None and "arrival rate of 4 requests/s" in text and "unreachable" in text
@@ -105,9 +106,9 @@ def test_a_goodput_target_above_the_arrival_rate_is_said_unreachable():
                                                                for q in plan.requirements)})
     # at the arrival rate: no latency target, every request good, the deployment keeping pace — met
     met = check(at(4.0))[0]
-    assert met.load.to_json()["goodput_requests_per_s"] == pytest.approx(4.0) and met.verdict.meets_requirements
+    assert load_json(met.load)["goodput_requests_per_s"] == pytest.approx(4.0) and met.verdict.meets_requirements
     # a target below the arrival rate is not said unreachable
-    assert check(at(3.0))[0].load.to_json()["binding"]["goodput_unreachable_requests_per_s"] is None
+    assert load_json(check(at(3.0))[0].load)["binding"]["goodput_unreachable_requests_per_s"] is None
 
 
 def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
@@ -141,7 +142,7 @@ def test_a_missed_itl_names_the_mixed_step_and_a_smaller_chunk_meets():
                           "workload { batch = 32 prompt = 4000 generate = 200 serving = inflight chunk = 8192 "
                           "rate = 2 requests/s requests = 200 } require { itl_p99 <= 60 ms } strategy tp 2")
     r = check(plan)[0]
-    b = r.load.to_json()["binding"]
+    b = load_json(r.load)["binding"]
     assert r.requirements[0].met is False
     assert b["limit"] == "step_compute" and b["step"] == "mixed"
     assert b["step_s"] == pytest.approx(r.metrics.mixed_step_s) and b["step_s"] > 0.06 > r.metrics.decode_step_s
@@ -160,6 +161,6 @@ def test_a_pooled_strategy_whose_requests_wait_for_decode_slots_rests_its_ttft_o
                       "requests = 600", "ttft_p99 <= 100 ms")
     assert b["prefill_utilisation"] < 0.9 and b["limit"] == "step_compute"
     assert b["little_concurrency"] < 0.9 * 64          # the cap is reached in bursts only
-    assert b["admission_wait_s"] >= 0.25 * r.load.to_json()["ttft_s"]["mean"]
+    assert b["admission_wait_s"] >= 0.25 * load_json(r.load)["ttft_s"]["mean"]
     assert b["step"] == "decode"
     assert b["step_s"] == pytest.approx(r.pooled.pools[1].analysis.metrics.tpot_s)

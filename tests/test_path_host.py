@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from dagc.export.result_json import path_json
 from dagc.lang.load import load_plan_text
 from dagc.plan.engines import ENGINE_TERMS
 from dagc.verdict.check import check
@@ -34,7 +35,7 @@ def test_a_decode_paths_host_time_is_the_engines_per_step_request_and_layer_term
     assert per_step > 0
     assert decode.host_s == pytest.approx(2 * per_step, rel=1e-9)
     assert 0 < decode.host_s < decode.compute_s <= decode.makespan_s
-    assert decode.to_json()["host_s"] == decode.host_s
+    assert path_json(decode)["host_s"] == decode.host_s
     # the prefill's one pass: its embedding and 32 QKV projections
     assert _paths(engine)["prefill"].host_s == pytest.approx(per_step, rel=1e-9)
 

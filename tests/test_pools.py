@@ -10,10 +10,10 @@ import math
 import pytest
 
 from dagc.export.optimal_words import evidence_json
+from dagc.export.result_json import serving_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.layout.shards import kv_bytes_per_token_layer
-from dagc.serve.inflight import serving_json
 from dagc.verdict.check import check
 from conftest import run_dagc
 

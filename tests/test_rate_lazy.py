@@ -9,6 +9,7 @@ from types import SimpleNamespace as N
 
 import pytest
 
+from dagc.export.search_json import at_rate_json, ranked_at_rate_json
 from dagc.lang.load import load_plan
 from dagc.search.at_rate import GOODPUT_TIE, _out_of_reach, _pool, _tier, rank_at_rate
 from dagc.search.search import search
@@ -47,9 +48,9 @@ def test_the_rows_shown_are_those_of_simulating_every_candidate(name, rate, cut)
         lazy = rank_at_rate(plan, found, rate, shown=shown)
         assert lazy.beyond == beyond
         assert len(lazy.ranked) < len(every.ranked) or beyond == 0
-        rows = [json.dumps(a.to_json(), sort_keys=True) for a in lazy.ranked[:shown]]
-        assert rows == [json.dumps(a.to_json(), sort_keys=True) for a in every.ranked[:shown]]
-        assert lazy.to_json(shown)["beyond_shown"] == beyond
+        rows = [json.dumps(at_rate_json(a), sort_keys=True) for a in lazy.ranked[:shown]]
+        assert rows == [json.dumps(at_rate_json(a), sort_keys=True) for a in every.ranked[:shown]]
+        assert ranked_at_rate_json(lazy, shown)["beyond_shown"] == beyond
 
 
 @pytest.mark.slow
@@ -78,5 +79,5 @@ def test_goodputs_that_tie_at_the_rate_are_ranked_by_p99_ttft_and_every_tied_can
     for shown in (1, 10):
         lazy = rank_at_rate(plan, found, rate, shown=shown)
         assert lazy.beyond == more
-        rows = [json.dumps(a.to_json(), sort_keys=True) for a in lazy.ranked[:shown]]
-        assert rows == [json.dumps(a.to_json(), sort_keys=True) for a in every.ranked[:shown]]
+        rows = [json.dumps(at_rate_json(a), sort_keys=True) for a in lazy.ranked[:shown]]
+        assert rows == [json.dumps(at_rate_json(a), sort_keys=True) for a in every.ranked[:shown]]

@@ -10,6 +10,7 @@ from dagc.cli.commands import judged, search_plan
 from dagc.cli.print_rate import rate_conclusion
 from dagc.export.bands_words import met_caveat
 from dagc.export.report import report_json
+from dagc.export.search_json import ranked_at_rate_json
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.search.at_rate import rank_at_rate
 from dagc.search.shown import exact_shown
@@ -50,7 +51,7 @@ def test_the_conclusion_names_the_requirement_dagcs_error_leaves_uncertain(at_ni
     text = first.candidate.text
     checked = check_strategy(rated, parse_strategy(text.split(" with ")[0]))
     report = report_json(checked)
-    row = ranked.to_json(10)["ranked"][0]
+    row = ranked_at_rate_json(ranked, 10)["ranked"][0]
     assert [(r["name"], r["probability"], r["class"]) for r in row["requirements"]] == \
         [(r["name"], r["probability"], r["class"]) for r in report["requirements"]]
     e2e = next(r for r in row["requirements"] if r["name"] == "e2e_p90")
@@ -95,14 +96,14 @@ def _odds(r):
 def test_a_fleets_pick_carries_and_says_the_same_odds(at_nine):
     """`dagc fleet` answers each cluster by `dagc search --rate`'s route: its pick, meeting every requirement,
     carries the row's odds across processes as JSON, and its `binds` cell and best sentence say them."""
-    from dagc.export.fleet_json import answer_json
+    from dagc.export.fleet_json import FLEET_ASK, answer_json
     from dagc.export.fleet_out import binds_text, pick_odds
     from dagc.fleet.cluster import answer_cluster
 
     plan, ranked = at_nine
-    row = answer_json(answer_cluster(plan, 9.0))
+    row = answer_json(answer_cluster(plan, 9.0, FLEET_ASK))
     assert row["meets_requirements"] and row["pick"]["strategy"] == ranked.ranked[0].candidate.text
-    assert row["pick"]["requirements"] == ranked.to_json(1)["ranked"][0]["requirements"]
+    assert row["pick"]["requirements"] == ranked_at_rate_json(ranked, 1)["ranked"][0]["requirements"]
     assert pick_odds(row) == "within dagc's error, uncertain: `e2e_p90 <= 8 s` → uncertain (p ≈ 0.73)"
     # the requirement that binds it, `e2e_p90 <= 8 s`, is the uncertain one: named once, with both facts
     assert row["binding"] == "e2e_p90 <= 8 s"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dagc.export.fleet_json import answer_json
+from dagc.export.fleet_json import FLEET_ASK, answer_json
 from dagc.fleet.cluster import answer_cluster
 from dagc.lang.load import parse_strategy
 from dagc.lang.overrides import load_plan_with
@@ -58,7 +58,7 @@ def test_the_fleet_prices_the_cluster_on_its_replicas(plan_path):
     # the search judged under traffic at 30 requests/s keeps `tp 1` among the best it simulates at 16 (at 16 it
     # ranks 2-GPU strategies first and `tp 1` falls out of them)
     plan = load_plan_with(plan_path, ("workload.rate=30 requests/s",))
-    answer = answer_json(answer_cluster(plan, 16.0))
+    answer = answer_json(answer_cluster(plan, 16.0, FLEET_ASK))
     assert answer["meets_requirements"] and answer["pick"]["strategy"] == REPLICAS
     assert answer["pick"]["replicas"] == 2 and answer["pick"]["workload"]["batch"] == 32
     assert answer["instances"] == 1

@@ -13,6 +13,7 @@ from dagc.export.html import heading_id, report_html
 from dagc.export.markdown import comparison_md, report_md
 from dagc.export.optimal_words import evidence_json, times
 from dagc.export.report import report_json
+from dagc.export.result_json import metrics_json
 from dagc.export.summary import COST_NAMES, dominant_costs, metric_text, requirement_value_text
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import RequirementKind
@@ -106,11 +107,11 @@ def test_dominant_cost_sentence_matches_the_critical_path():
     r = checked()[0]
     summary = report_md(r).split("## Assumptions")[0]
     for phase in ("prefill", "decode"):
-        p = r.metrics.to_json()["critical_path"][phase]
+        p = metrics_json(r.metrics)["critical_path"][phase]
         key = max(COST_NAMES, key=lambda k: p[k])
         share = p[key] / p["makespan_s"]
         assert f"{COST_NAMES[key]} is **{share * 100:.0f} % of {phase}**" in summary
-        assert dominant_costs(r.metrics.to_json())[phase][0] == (key, share)
+        assert dominant_costs(metrics_json(r.metrics))[phase][0] == (key, share)
     cp = {"makespan_s": 1.0, "compute_s": 0.2, "tp_comm_s": 0.0, "ep_comm_s": 0.77, "pp_comm_s": 0.03,
           "waiting_s": 0.0}
     assert dominant_costs({"critical_path": {"prefill": cp}})["prefill"][0] == ("ep_comm_s", 0.77)

@@ -10,6 +10,7 @@ import pytest
 
 from dagc.diagnostics import PlanError
 from dagc.export.optimal_words import evidence_json
+from dagc.export.result_json import metrics_json
 from dagc.export.search_json import search_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
@@ -80,7 +81,7 @@ def test_every_strategy_the_search_prints_evaluates_to_its_figures():
         r = check(plan, strategy=c.text)[0]           # pasted verbatim
         assert r.valid
         for key in ("ttft_s", "tpot_s", "decode_tokens_per_s"):
-            assert r.metrics.to_json()[key] == pytest.approx(c.metrics.to_json()[key], rel=1e-9), (c.text, key)
+            assert metrics_json(r.metrics)[key] == pytest.approx(metrics_json(c.metrics)[key], rel=1e-9), (c.text, key)
     # and as a plan line
     line = load_plan_text(MIXTRAL.replace("strategy tp 8", f"strategy best = {found.best.text}"))
     assert check(line)[0].metrics.tpot_s == pytest.approx(found.best.metrics.tpot_s, rel=1e-9)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 import dagc.search.chunks as chunks_mod
-from dagc.export.search_json import search_json
+from dagc.export.search_json import candidate_json, search_json
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.layout.layout import resolve
 from dagc.layout.sketch import LayoutSketch
@@ -90,7 +90,8 @@ def test_a_search_without_a_front_ranks_the_same_and_prunes_more(name):
     assert k == with_front.exact_top
     assert [figures(c) for c in alone.ranked[:k]] == [figures(c) for c in whole.ranked[:k]]
     assert alone.pareto == () and not alone.pareto_kept and search_json(alone)["pareto"] is None
-    assert with_front.pareto_kept and search_json(with_front)["pareto"] == [c.to_json() for c in with_front.pareto]
+    assert with_front.pareto_kept
+    assert search_json(with_front)["pareto"] == [candidate_json(c) for c in with_front.pareto]
     assert alone.pruned >= with_front.pruned and alone.evaluated == whole.evaluated
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from dagc.cli.main import main
 from dagc.cli.print_search import print_search
+from dagc.export.result_json import load_json, metrics_json
 from dagc.lang.load import load_plan, parse_strategy
 from dagc.search.result import SKIPPED_RESCORE
 from dagc.search.search import search
@@ -79,7 +80,7 @@ def test_every_printed_row_and_point_has_the_figures_check_gives_it(capsys, tmp_
     for c in shown:
         r = _checked(plan, c["strategy"])
         assert c["exact"] is True, c["strategy"]
-        assert {k: c["metrics"][k] for k in FIGURES} == {k: r.metrics.to_json()[k] for k in FIGURES}, c["strategy"]
+        assert {k: c["metrics"][k] for k in FIGURES} == {k: metrics_json(r.metrics)[k] for k in FIGURES}, c["strategy"]
     capsys.readouterr()
     main(["search", str(path), "--top", "3", "--svg", str(tmp_path / "p.svg")])
     assert "≈" not in capsys.readouterr().out
@@ -93,7 +94,7 @@ def test_vary_batch_on_a_closed_loop_prints_the_figures_of_each_batch(capsys, tm
     for c in [*doc["candidates"], *doc["pareto"]]:
         r = _checked(plan, c["strategy"], c["workload"]["batch"])
         assert c["exact"] is True
-        assert {k: c["metrics"][k] for k in FIGURES} == {k: r.metrics.to_json()[k] for k in FIGURES}, c["strategy"]
+        assert {k: c["metrics"][k] for k in FIGURES} == {k: metrics_json(r.metrics)[k] for k in FIGURES}, c["strategy"]
 
 
 def test_rows_not_rescored_say_they_are_estimates(tmp_path):
@@ -130,7 +131,7 @@ def test_search_rate_rows_are_judged_on_their_own_run(capsys, tmp_path, rate):
         assert row["meets_requirements"] == (r.verdict.meets_requirements is True), row["strategy"]
         missed = [q.requirement.text for q in r.requirements if q.requirement.on_load and q.met is not True]
         assert row["load_requirements_missed"] == missed
-        assert row["load"]["ttft_s"] == r.load.to_json()["ttft_s"]
+        assert row["load"]["ttft_s"] == load_json(r.load)["ttft_s"]
         said.append(row["meets_requirements"])
     assert set(said) == {True, False}               # the rate splits the rows: some meet, some miss
     # one of each, as the command line checks it

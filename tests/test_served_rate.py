@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text
 from dagc.verdict.check import check
 
@@ -21,7 +22,7 @@ def test_a_run_that_keeps_pace_serves_what_arrives():
     Its tokens and goodput in proportion: the mean output of a request, and the share of its requests within every
     target, at 8 a second."""
     r = check(load_plan_text(PLAN.format(traffic="rate = 8 requests/s  requests = 200")))[0]
-    load, out = r.load.load, r.load.to_json()
+    load, out = r.load.load, load_json(r.load)
     assert r.metrics.throughput_tokens_per_s / 4500 == pytest.approx(8.42, abs=0.01)
     assert not load.overloaded and not load.queue_growth.behind and load.arrival_rate == 8.0 and load.keeps_pace
     window = (load.finish > load.finish.min()) & (load.finish <= load.arrival.max())
@@ -41,7 +42,7 @@ def test_a_run_faster_than_its_steady_state_serves_what_it_completes():
     2026-11-28, when a step in which both attention-DP ranks prefill came to be priced with both ranks' prompt
     tokens through the experts (`StepSurface.spread`)."""
     r = check(load_plan_text(PLAN.format(traffic="rate = 10 requests/s  requests = 200")))[0]
-    load, out = r.load.load, r.load.to_json()
+    load, out = r.load.load, load_json(r.load)
     assert load.ceiling == pytest.approx(r.metrics.throughput_tokens_per_s / 4500 * 1.1)
     assert not load.overloaded and not load.queue_growth.behind and not load.keeps_pace
     assert out["served_requests_per_s"] == pytest.approx(200 / load.duration)
@@ -67,7 +68,7 @@ def test_a_closed_loop_and_a_run_that_falls_behind_are_counted_over_their_ends()
     closed = check(load_plan_text(PLAN.format(traffic="concurrency = 16  requests = 64")))[0].load
     inside, seconds = closed.load.served()
     assert closed.load.arrival_rate is None
-    assert closed.to_json()["served_requests_per_s"] == pytest.approx(np.count_nonzero(inside) / seconds)
+    assert load_json(closed)["served_requests_per_s"] == pytest.approx(np.count_nonzero(inside) / seconds)
     text = PLAN.format(traffic="rate = 40 requests/s  requests = 2000")
     text = text.replace('"qwen3-235b-a22b" cluster { gpus = 8 gpu preset "b200"',
                         '"qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200"')
@@ -90,8 +91,8 @@ def test_an_offline_burst_serves_its_requests_over_the_run():
     assert inside.all() and seconds == pytest.approx(load.duration)
     ends = float(load.finish.max() - load.finish.min())
     assert ends < load.duration / 2                         # the ends bunch: their span is not the run's
-    assert burst.to_json()["served_requests_per_s"] == pytest.approx(64 / load.duration)
-    assert burst.to_json()["served_requests_per_s"] < 64 / ends / 2
+    assert load_json(burst)["served_requests_per_s"] == pytest.approx(64 / load.duration)
+    assert load_json(burst)["served_requests_per_s"] < 64 / ends / 2
 
 
 def test_requests_in_flight_still_growing_are_a_ramp_not_a_queue():
@@ -194,7 +195,7 @@ def test_a_short_run_serves_no_more_than_its_steady_state(rate):
     level, yet it arrives twice as fast as the deployment serves (it said "meets requirements: yes", 29 served;
     now 13.37). The capacity is at most 15.71, and neither meets its requirements."""
     r = check(load_plan_text(MIXTRAL.format(rate=rate)))[0]
-    load, out = r.load.load, r.load.to_json()
+    load, out = r.load.load, load_json(r.load)
     steady = r.metrics.throughput_tokens_per_s / 1512
     assert steady == pytest.approx(14.28, abs=0.01)
     assert out["served_requests_per_s"] == pytest.approx(2000 / load.duration)
@@ -211,7 +212,7 @@ def test_one_request_at_a_tiny_rate_is_served_at_that_rate():
     r = check(load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8  gpu preset "h100-sxm" } workload { '
                              "batch = 1  prompt = 1  generate = 1  serving = inflight  rate = 0.000001 requests/s  "
                              "requests = 1 } require { ttft_p99 <= 1 s } strategy tp 8"))[0]
-    load, out = r.load.load, r.load.to_json()
+    load, out = r.load.load, load_json(r.load)
     assert len(load.arrival) == 1 and load.duration < 0.1 and load.arrival_rate == 1e-6
     assert out["served_requests_per_s"] == pytest.approx(1e-6, rel=1e-12)
     assert out["goodput_requests_per_s"] == pytest.approx(1e-6, rel=1e-12)

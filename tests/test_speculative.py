@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from dagc.export.search_json import candidate_json
 from dagc.ir.dag import Phase
 from dagc.lang.load import PlanError, load_plan_text
 from dagc.plan.workload import Speculative
@@ -160,7 +161,7 @@ def test_the_search_varies_the_drafted_tokens_when_asked(tmp_path):
             "speculative": p.workload.speculative.model_copy(update={"tokens": k})})}), rescore=0)
         ours = [c for c in found.ranked if c.speculative_tokens == k][0]
         assert (ours.text, ours.score) == (alone.best.text, alone.best.score)
-    assert found.ranked[0].to_json()["workload"]["speculative_tokens"] in SPECULATIVE_TOKENS
+    assert candidate_json(found.ranked[0])["workload"]["speculative_tokens"] in SPECULATIVE_TOKENS
     assert found.evaluated == found.total and found.complete
     path = tmp_path / "p.moe"
     path.write_text(text.replace("acceptance = 0.7", "accept_length = 2"))

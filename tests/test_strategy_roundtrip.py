@@ -27,6 +27,7 @@ from hypothesis import given, settings, strategies as st
 
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
+from dagc.export.result_json import metrics_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.lang.overrides import load_plan_with
@@ -266,8 +267,8 @@ def _assert_round_trips(h: Harvest, tmp: Path) -> None:
             continue
         said = p.figures or {}
         for k in FIGURES:
-            if said.get(k) is not None and not math.isclose(said[k], r.metrics.to_json()[k], rel_tol=p.rel_tol):
-                wrong.append(f"{p.source}: `{p.text}` {k} said {said[k]!r}, checked {r.metrics.to_json()[k]!r}")
+            if said.get(k) is not None and not math.isclose(said[k], metrics_json(r.metrics)[k], rel_tol=p.rel_tol):
+                wrong.append(f"{p.source}: `{p.text}` {k} said {said[k]!r}, checked {metrics_json(r.metrics)[k]!r}")
         if said.get("gpus") is not None and said["gpus"] != r.gpus_used:
             wrong.append(f"{p.source}: `{p.text}` said {said['gpus']} GPUs, checked {r.gpus_used}")
         if p.memory_fraction is not None and not math.isclose(p.memory_fraction, _memory_fraction(r) or 0.0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from dagc.export.result_json import next_step_json
 from dagc.lang.load import load_plan_text
 from dagc.verdict.check import TRAFFIC_NOT_SIMULATED, check
 from dagc.verdict.under_load import load_events, not_simulated
@@ -111,7 +112,7 @@ def test_steady_lines_met_are_not_judged_and_one_missed_is_no():
     assert [q.met for q in missed.requirements] == [False] and missed.verdict.meets_requirements is False
     assert missed.next_steps and not any(s.meets for s in missed.next_steps)
     assert all(s.not_judged == (TRAFFIC_NOT_SIMULATED,) for s in missed.next_steps)
-    assert all(s.to_json()["not_judged"] == [TRAFFIC_NOT_SIMULATED] for s in missed.next_steps)
+    assert all(next_step_json(s)["not_judged"] == [TRAFFIC_NOT_SIMULATED] for s in missed.next_steps)
     from dagc.export.techniques import step_verdict
     words = {step_verdict(s, lambda m: f"`{m}`") for s in missed.next_steps}
     assert words <= {"not judged: the traffic (not simulated)",

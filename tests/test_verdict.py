@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from dagc.export.optimal_words import evidence_json
+from dagc.export.result_json import requirement_json
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import Overlap
 from dagc.units import Dimension, format_figure, format_si
@@ -56,7 +57,7 @@ def test_per_gpu_requirement_is_divided_by_gpus_used(result):
     assert decode.value == pytest.approx(result.metrics.decode_tokens_per_s / 2)
     assert decode.value == pytest.approx(result.metrics.decode_tokens_per_s_per_gpu)
     assert decode.met is True
-    assert decode.to_json()["name"] == "decode_throughput_per_gpu"
+    assert requirement_json(decode)["name"] == "decode_throughput_per_gpu"
     assert decode.value_text().endswith(" " + decode.requirement.text.split()[-1])     # the requirement's own unit
 
 

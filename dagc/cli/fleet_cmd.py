@@ -165,7 +165,7 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
     """Every cluster's answer (those known, and the others searched, each saved to the results file as it
     arrives); the exit code when Ray is missing."""
     with loading():
-        from ..export.fleet_json import answer_json
+        from ..export.fleet_json import FLEET_ASK, answer_json
         from ..fleet.ray_run import RayMissing, RayUnreachable
         from ..fleet.results_file import append_result
         from ..fleet.run import run_fleet
@@ -179,8 +179,8 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
         saved += 1
 
     try:
-        return run_fleet(items, jobs=search_jobs(args, err), ray=args.ray, known=files.known, on_answer=save,
-                         progress=progress)
+        return run_fleet(items, FLEET_ASK, jobs=search_jobs(args, err), ray=args.ray, known=files.known,
+                         on_answer=save, progress=progress)
     except (RayMissing, RayUnreachable) as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE

@@ -75,10 +75,10 @@ def cmd_search(args: Namespace) -> int:
     print_search_warnings(err, found, plan)
     at_rate = _at_rate(plan, found, args.rate, _rate_rows(args), err, is_quiet(args)) if args.rate is not None else None
     if args.format == "json":
-        from ..export.search_json import search_json
+        from ..export.search_json import ranked_at_rate_json, search_json
         doc = search_json(found, args.top, plan)
         if at_rate is not None:
-            doc["at_rate"] = at_rate.to_json(args.top)
+            doc["at_rate"] = ranked_at_rate_json(at_rate, args.top)
         print(json.dumps(doc, indent=2, allow_nan=False))
         return EXIT_OK
     out = make_console()

@@ -1,5 +1,8 @@
 """The fleet's answers as JSON: a cluster's answer as the results file holds it, and report.json's `fleet`.
 
+What a fleet asks each cluster, `FLEET_ASK`: its pick written as `dagc search --rate`'s row
+(`dagc.export.search_json.at_rate_json`), which the fleet carries to its workers and Ray.
+
 Input: a `dagc.fleet.stored.StoredAnswer` (`answer_json`), or the fleet's ranking, `dagc.fleet.rank.FleetResult`
 (`fleet_json`, with `row_json` for one of its rows). Output: JSON data — fleet.json's `fleet`, which the pages
 (`dagc.export.fleet_out`) and the words (`dagc.export.fleet_words`) read. An answer's keys are those it was
@@ -11,15 +14,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..fleet.cluster import Ask
 from ..fleet.rank import COSTS, FleetResult, FleetRow, MixAnswer
 from ..fleet.stored import ANSWER_KEYS, StoredAnswer
+from .search_json import at_rate_json
 
 if TYPE_CHECKING:
     from ..jsontypes import JSON, JSONObject
 
-__all__ = ["answer_json", "fleet_json", "row_json"]
+__all__ = ["FLEET_ASK", "answer_json", "fleet_json", "row_json"]
 
 _RENTED = tuple(f"rented_{k}" for k in COSTS)       # each with every GPU the cluster rents charged (`rented_cost`)
+
+FLEET_ASK = Ask(pick_json=at_rate_json)     # `dagc fleet`'s question to each cluster: `dagc search --rate`'s row
 
 
 def _field(answer: StoredAnswer, key: str) -> JSON:

@@ -27,6 +27,7 @@ from .glossary import GLOSSARY
 from .load_md import load_md, load_pictures_md
 from .md_escape import VERDICT_WORDS, md_code, md_fence, md_prose, md_table, md_text
 from .report import load_of, memory_totals
+from .result_json import metrics_json
 from .serving_md import inflight_metric_rows
 from .summary import (
     COST_NAMES,
@@ -105,7 +106,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += _memory(r)
     lines += _metrics(r)
     if r.metrics is not None:
-        lines += _critical_path(r.metrics.to_json())
+        lines += _critical_path(metrics_json(r.metrics))
     lines += _pictures(links or {}, plan.workload.inflight)
     # the engines' commands: imported by a report, not by every `dagc check`
     from .launch import launch_md

@@ -21,6 +21,7 @@ from ..verdict.bands import requirement_odds
 from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
+from .result_json import evidence_of
 
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
@@ -28,8 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["NOT_SEARCHED", "evidence_json", "gain", "meets_words", "objective_text", "optimal_means", "optimal_note",
            "times", "within_error_text"]
 
-# the optimal verdict of a check without a search (`dagc.verdict.check.check` judges it only against one)
-NOT_SEARCHED = "not judged: no strategy search was run (--no-search)"
+NOT_SEARCHED = "not judged: no strategy search was run (--no-search)"     # a check without a search's optimal verdict
 NOT_JUDGED = "not judged: "
 
 
@@ -42,7 +42,7 @@ def optimal_means(objective: str, source: str, name: str) -> str:
 
 def evidence_json(evidence: OptimalEvidence | None, result: StrategyResult) -> dict[str, Any] | None:
     """report.json's `verdict.optimal_evidence` of `result`: the evidence with its note (None without a search)."""
-    return None if evidence is None else evidence.to_json(optimal_note(evidence, result))
+    return None if evidence is None else evidence_of(evidence, optimal_note(evidence, result))
 
 
 def optimal_note(evidence: OptimalEvidence | None, result: StrategyResult, judged_prefix: bool = True) -> str:

@@ -17,10 +17,19 @@ from ..memory.memory import StageMemory
 from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_token
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
-from ..serve.inflight import serving_json
 from ..verdict.bands import bands_of
 from ..verdict.check import StrategyResult
 from .optimal_words import evidence_json
+from .result_json import (
+    bands_json,
+    load_json,
+    metrics_json,
+    next_step_json,
+    odds_json,
+    requirement_json,
+    serving_json,
+    verdict_json,
+)
 from .techniques import eplb_json, speculative_json, strategy_cost
 
 __all__ = ["load_of", "metrics_of", "pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals",
@@ -192,13 +201,13 @@ def pools_json(result: StrategyResult) -> dict[str, Any]:
 def load_of(result: StrategyResult) -> dict[str, Any] | None:
     """report.json's `load`: the workload's traffic simulated through the strategy and its capacity
     (`dagc.verdict.under_load`), None without traffic or for a strategy that was not simulated."""
-    return result.load.to_json() if result.load is not None else None
+    return load_json(result.load) if result.load is not None else None
 
 
 def metrics_of(result: StrategyResult) -> dict[str, Any]:
     """report.json's `metrics` but the keys every report has (`METRIC_KEYS`): the steady state's figures that
     were computed ({} when none were)."""
-    return result.metrics.to_json() if result.metrics is not None else {}
+    return metrics_json(result.metrics) if result.metrics is not None else {}
 
 
 def report_json(result: StrategyResult) -> dict[str, Any]:
@@ -246,13 +255,13 @@ def report_json(result: StrategyResult) -> dict[str, Any]:
         "eplb": eplb_json(result),
         "load": load_of(result),
         "cost": strategy_cost(result),
-        "next_steps": [s.to_json() for s in result.next_steps],
+        "next_steps": [next_step_json(s) for s in result.next_steps],
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
-        "bands": banded.to_json(),
-        "requirements": [{**r.to_json(result.valid), **o.to_json()}
+        "bands": bands_json(banded),
+        "requirements": [{**requirement_json(r, result.valid), **odds_json(o)}
                          for r, o in zip(result.requirements, banded.requirements, strict=True)],
         "diagnostics": [d.to_json() for d in result.diagnostics],
-        "verdict": {**result.verdict.to_json(), "optimal_evidence": evidence_json(result.optimality, result)},
+        "verdict": {**verdict_json(result.verdict), "optimal_evidence": evidence_json(result.optimality, result)},
         "layout": _layout_json(result),
     }

@@ -1,17 +1,58 @@
-"""`dagc search --format json`: a `SearchResult` as JSON (docs/outputs.md).
+"""`dagc search --format json`: a `SearchResult` as JSON (docs/outputs.md), and `dagc search --rate`'s rows.
 
-Input: a `dagc.search.result.SearchResult`. Output: its JSON document — the candidates shown (each
-`Candidate.to_json`), the Pareto front, the counts, and what weighing disaggregated candidates did
-(`pooled_json` of its `PooledSummary`). The only place a search's result becomes a dict.
+Input: a `dagc.search.result.SearchResult`, or a `dagc.search.at_rate.RankedAtRate`. Output: its JSON document —
+the candidates shown (each `candidate_json`), the Pareto front, the counts, and what weighing disaggregated
+candidates did (`pooled_json` of its `PooledSummary`); the at-rate ranking (`ranked_at_rate_json`, each row
+`at_rate_json`: a fleet's pick is one). The only place a search's result becomes a dict.
 """
 
 from __future__ import annotations
 
 from ..plan.plan import Plan
+from ..search.at_rate import AtRate, RankedAtRate
 from ..search.result import Candidate, PooledSummary, SearchResult
 from ..serve.price import token_cost
+from .result_json import load_json, metrics_json, odds_json, requirement_json
 
-__all__ = ["pooled_json", "search_json"]
+__all__ = ["at_rate_json", "candidate_json", "pooled_json", "ranked_at_rate_json", "search_json"]
+
+
+def candidate_json(c: Candidate) -> dict[str, object]:
+    """A search's row: the strategy, its GPUs and workload, its figures (`metrics_json`) and how it was judged."""
+    return {"strategy": c.text, "gpus": c.gpus,
+            "workload": {"microbatches": c.microbatches, "overlap": c.overlap.value,
+                         **({"batch": c.batch} if c.batch is not None else {}),
+                         **({"speculative_tokens": c.speculative_tokens}
+                            if c.speculative_tokens is not None else {})},
+            "metrics": metrics_json(c.metrics), "meets_requirements": c.meets_requirements,
+            "requirements_missed": c.misses, "score": c.score,
+            "memory_headroom": 1.0 - c.memory_fraction, "binding_requirement": c.binding,
+            "exact": c.exact, "judged": c.judged, "load_requirements_missed": list(c.load_missed),
+            **({"load_figures": dict(c.load_figures)} if c.load_figures else {}),
+            **({"engine_refusals": list(c.engine_refusals)} if c.engine_refusals else {}),
+            **({"short_of_traffic": True} if c.short_of_traffic else {}),
+            **({"other_requirements_missed": list(c.others_missed)} if c.others_missed else {}),
+            **({"replicas": c.replicas} if c.replicas > 1 else {})}
+
+
+def at_rate_json(a: AtRate) -> dict[str, object]:
+    """A row of `dagc search --rate` (and a fleet's pick): the candidate's row, its goodput per GPU, its run without
+    the capacity (`load_json`), its goodput's band and its requirements at the rate with their odds."""
+    band = None if a.goodput_band is None else {"low": a.goodput_band[0], "high": a.goodput_band[1]}
+    return {**candidate_json(a.candidate), "goodput_requests_per_s_per_gpu": a.goodput_per_gpu,
+            "headroom": a.headroom, "capacity_judged": a.capacity_judged,
+            "load": load_json(a.load, capacity=False), "goodput_band": band,
+            # report.json's `requirements` of that check, each with the line as written
+            "requirements": [{**requirement_json(q), **odds_json(o), "text": q.requirement.text}
+                             for q, o in zip(a.requirements, a.odds, strict=True)]}
+
+
+def ranked_at_rate_json(r: RankedAtRate, top: int) -> dict[str, object]:
+    """`dagc search --rate --format json`'s `at_rate`: the run's traffic and counts, and its first `top` rows."""
+    return {"shown_percentiles": {"ttft": r.percentiles[0], "tpot": r.percentiles[1]},
+            "rate_requests_per_s": r.rate, "requests": r.traffic.requests, "seed": r.traffic.seed,
+            "simulated": len(r.ranked), "not_simulated": r.skipped, "beyond_shown": r.beyond,
+            "ranked": [at_rate_json(a) for a in r.ranked[:top]]}
 
 
 def pooled_json(d: PooledSummary) -> dict[str, int | bool]:
@@ -31,13 +72,14 @@ def search_json(found: SearchResult, top: int | None = None, plan: Plan | None =
     and its table shows) when `plan` is given."""
     def candidate(c: Candidate) -> dict[str, object]:
         if plan is None:
-            return c.to_json()
+            return candidate_json(c)
         w = plan.workload
-        return {**c.to_json(), "cost": token_cost(c.metrics, plan.cluster.price_per_gpu_hour, w.prompt, w.generate)}
+        return {**candidate_json(c),
+                "cost": token_cost(c.metrics, plan.cluster.price_per_gpu_hour, w.prompt, w.generate)}
 
     return {"objective": found.objective, "evaluated": found.evaluated, "legal": found.legal,
             "seconds": found.seconds, "candidates": [candidate(c) for c in found.shown(top)],
-            "pareto": [c.to_json() for c in found.pareto] if found.pareto_kept else None,
+            "pareto": [candidate_json(c) for c in found.pareto] if found.pareto_kept else None,
             "total": found.total, "complete": found.complete,
             "stopped": None if found.complete else found.stopped, "skipped": list(found.skipped),
             "pruned": found.pruned, "rejected": found.rejected,

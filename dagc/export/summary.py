@@ -26,6 +26,7 @@ from ..verdict.verdict import RequirementResult, requirement_unit, requirement_v
 from .bands_words import met_caveat
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
+from .result_json import metrics_json
 from .serving_md import inflight_summary
 from .techniques import step_figures, step_load_figures, step_verdict, technique_lines
 
@@ -198,7 +199,7 @@ def _time(r: StrategyResult) -> list[str]:
     met = r.metrics
     if met is None:
         return ["- **Where the time goes:** not computed (the strategy is not sound enough to build its DAG)."]
-    dom = dominant_costs(met.to_json())
+    dom = dominant_costs(metrics_json(met))
     out = []
     for phase, label, figure in (("prefill", "prefill", f"TTFT {format_si(met.ttft_s, Dimension.TIME)}"),
                                  ("decode", "decode", f"TPOT {format_si(met.tpot_s, Dimension.TIME)}"),

@@ -1,7 +1,9 @@
 """One cluster of a fleet: what `dagc search PLAN --rate R` runs on it, and its pick.
 
 Input: the cluster's `Plan` (the fleet's plan read with the point's `--set` options), the arrival rate and
-how many of the search's rows are shown (`top`, as `dagc search --top`). Output: the cluster's answer as
+what the cluster is asked (`Ask`): how many of the search's rows are shown (`top`, as `dagc search --top`) and
+how its pick is written as JSON (`pick_json`, `dagc.export.search_json.at_rate_json`: the fleet carries the
+exporter it is given, and writes no result as JSON of its own). Output: the cluster's answer as
 a `StoredAnswer` (`answer_cluster`), the same whichever process or machine computes it: the search
 (`dagc.search.search.search`), the best judged under the plan's traffic (`judge_under_traffic`), the shown
 rows re-scored exactly (`exact_shown`) and the best simulated at the rate, ranked by goodput per GPU
@@ -19,7 +21,7 @@ each able to take as much traffic again; their rent is `rent_per_hour`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,11 +46,22 @@ from .stored import StoredAnswer, parse_answer
 if TYPE_CHECKING:
     from ..jsontypes import JSON, JSONObject
 
-__all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cap_binds", "cluster_json", "failed_answer",
-           "judged_batch", "queues"]
+__all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Ask", "Carry", "answer_cluster", "cap_binds", "cluster_json",
+           "failed_answer", "judged_batch", "queues"]
 
 SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc search`'s default `--top`
 QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); one of fewer is judged again
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What each cluster of a sweep is asked (`answer_cluster`): its pick written as JSON by `pick_json` — the row of
+    `dagc search --rate`, `dagc.export.search_json.at_rate_json`, handed down by the command so that results become
+    JSON in `dagc.export` alone, and carried to worker processes and Ray with the plan — and its search's rows shown
+    and re-scored exactly (`top`, as `dagc search --top`)."""
+
+    pick_json: Callable[[AtRate], Mapping[str, object]]
+    top: int = SEARCH_TOP
 
 def cluster_json(plan: Plan) -> JSONObject:
     """The cluster in report.json's words: GPU type, count, GPUs a node, engine, price, and the kernel profile its
@@ -59,9 +72,9 @@ def cluster_json(plan: Plan) -> JSONObject:
             "price_per_gpu_hour": c.price_per_gpu_hour, "kernel_profile": cost_basis(c)["kernel_profile"]}
 
 
-def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> StoredAnswer:
+def answer_cluster(plan: Plan, rate: float, ask: Ask) -> StoredAnswer:
     """The cluster's search at `rate` requests/s and its pick (module docstring), as a results file gives it
-    back (`_stored`).
+    back (`_stored`): the pick as `ask.pick_json` writes it, its search's `ask.top` rows re-scored.
 
     Fields: `cluster`, `searched` (candidates evaluated), `simulated`, `meets_requirements`, `pick` (the
     at-rate row: strategy, GPUs, metrics, load, goodput per GPU; None when none was simulated), `instances`,
@@ -70,6 +83,7 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> StoredAnsw
     `note` (why nothing was simulated, else None).
     """
     # the timer of every count of this GPU type in this process: each op priced once (`shared_timer`)
+    top = ask.top
     found = search(plan, SearchOptions(objective=plan.objective, top=top, jobs=1, timer=shared_timer(plan)))
     if judged_under_traffic(plan):
         found = judge_under_traffic(plan, found, max(top, 1))
@@ -103,7 +117,7 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> StoredAnsw
     elif not pick.load.carries_traffic and pick.load.not_carried_because:     # its load lines held, the rate not
         missed = (f"does not carry {rate:,.10g} requests/s: {pick.load.not_carried_because}"
                   f"{cap_binds(pick.load.binding, rate)}",)
-    pick_json: JSON = json.loads(json.dumps(pick.to_json(), allow_nan=False))
+    pick_json: JSON = json.loads(json.dumps(ask.pick_json(pick), allow_nan=False))
     out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick_json,
                 "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
                 "instances": plan.cluster.gpus // c.gpus, "tokens_per_s": cost["tokens_per_s"],

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
-from .cluster import answer_cluster, failed_answer
+from .cluster import Ask, answer_cluster, failed_answer
 from .lanes import Lanes
 from .stored import StoredAnswer
 
@@ -64,7 +64,7 @@ def reach(address: str, timeout_s: float = RAY_CONNECT_S) -> None:
                              "`ray start --head`, or check the address") from None
 
 
-def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
+def ray_answers(todo: list[tuple[FleetPoint, Plan]], ask: Ask, address: str,
                 take: Callable[[FleetPoint, StoredAnswer], None]) -> None:
     """Answer `todo` on Ray (module docstring); a Ray this call started is shut down when it ends.
 
@@ -82,7 +82,7 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)
     refs: dict[object, tuple[int, FleetPoint, Plan]] = {}        # Ray object ref → its lane and item
     try:
-        search: Callable[[Plan, float, int], StoredAnswer] = answer_cluster     # looked up now: tests replace it
+        search: Callable[[Plan, float, Ask], StoredAnswer] = answer_cluster     # looked up now: tests replace it
         task = ray.remote(max_retries=1, retry_exceptions=True)(search)
         n = max(1, min(len(todo), int(ray.cluster_resources().get("CPU", 1))))
         lanes: Lanes[FleetPoint] = Lanes(todo, n)
@@ -91,7 +91,7 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
             item = lanes.next(lane)
             if item is not None:
                 assert item[0].rate is not None, "fleet_plans gives every point its rate"
-                refs[task.remote(item[1], item[0].rate, top)] = (lane, *item)
+                refs[task.remote(item[1], item[0].rate, ask)] = (lane, *item)
 
         for lane in range(n):
             feed(lane)

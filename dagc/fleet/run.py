@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from ..search.pool import die_with_parent
-from .cluster import SEARCH_TOP, answer_cluster, failed_answer
+from .cluster import Ask, answer_cluster, failed_answer
 from .lanes import Lanes
 from .stored import StoredAnswer
 
@@ -37,7 +37,7 @@ Answer = Callable[[FleetPoint, StoredAnswer], None]
 Item = tuple[FleetPoint, Plan]
 
 
-def run_fleet(items: Sequence[Item], top: int = SEARCH_TOP, *, jobs: int = 1,
+def run_fleet(items: Sequence[Item], ask: Ask, *, jobs: int = 1,
               ray: str | None = None, known: dict[str, StoredAnswer] | None = None, on_answer: Answer | None = None,
               progress: Callable[[int, int], None] | None = None) -> list[tuple[FleetPoint, StoredAnswer]]:
     """Every point's answer, in the sweep's order (module docstring). `known`: answers by point key
@@ -60,12 +60,12 @@ def run_fleet(items: Sequence[Item], top: int = SEARCH_TOP, *, jobs: int = 1,
 
     if ray is not None:
         from .ray_run import ray_answers
-        ray_answers(todo, top, ray, take)
+        ray_answers(todo, ask, ray, take)
     elif jobs > 1 and len(todo) > 1:
-        _in_processes(todo, top, jobs, take)
+        _in_processes(todo, ask, jobs, take)
     else:
         for point, plan in todo:
-            take(point, answer_cluster(plan, _rate(point), top))
+            take(point, answer_cluster(plan, _rate(point), ask))
     return [(p, known[p.key]) for p, _ in items]
 
 
@@ -86,16 +86,16 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
                                initializer=_init_worker, initargs=(os.getpid(),))
 
 
-def _in_processes(todo: list[Item], top: int, jobs: int, take: Answer) -> None:
+def _in_processes(todo: list[Item], ask: Ask, jobs: int, take: Answer) -> None:
     """`jobs` worker processes, one task a cluster, the clusters of one deployment on one worker (`Lanes`);
     what a dead worker left is run again, each alone."""
-    again = _lanes(todo, top, jobs, take)
+    again = _lanes(todo, ask, jobs, take)
     for point, plan in again:
-        if _round([(point, plan)], top, 1, take):
+        if _round([(point, plan)], ask, 1, take):
             take(point, failed_answer(plan, "its worker process died twice (killed, or out of memory)"))
 
 
-def _lanes(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
+def _lanes(todo: list[Item], ask: Ask, jobs: int, take: Answer) -> list[Item]:
     """Run `todo` on `jobs` lanes, each a pool of one worker process fed its next cluster as it answers one
     (`dagc.fleet.lanes.Lanes`); the items whose worker died (or that raised), to run again. A lane whose worker
     died gets a new pool; the others go on."""
@@ -108,7 +108,7 @@ def _lanes(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
     def feed(lane: int) -> None:
         item = lanes.next(lane)
         if item is not None:
-            running[pools[lane].submit(answer_cluster, item[1], _rate(item[0]), top)] = (lane, item)
+            running[pools[lane].submit(answer_cluster, item[1], _rate(item[0]), ask)] = (lane, item)
 
     try:
         for lane in range(n):
@@ -137,12 +137,12 @@ def _lanes(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
     return sorted(failed, key=lambda it: it[0].index)
 
 
-def _round(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
+def _round(todo: list[Item], ask: Ask, jobs: int, take: Answer) -> list[Item]:
     """Run `todo` in one pool; the items whose worker died (or that raised), to run again."""
     pool = _pool(min(jobs, len(todo)))
     failed: list[Item] = []
     try:
-        futures: dict[Future[StoredAnswer], Item] = {pool.submit(answer_cluster, plan, _rate(p), top): (p, plan)
+        futures: dict[Future[StoredAnswer], Item] = {pool.submit(answer_cluster, plan, _rate(p), ask): (p, plan)
                                                        for p, plan in todo}
         pending = set(futures)
         while pending:

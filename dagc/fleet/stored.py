@@ -69,7 +69,7 @@ class _Band(_Strict):
 
 
 class StoredPick(_Strict):
-    """A cluster's pick: the at-rate row of `dagc search --rate` (`dagc.search.at_rate.AtRate.to_json`): the
+    """A cluster's pick: the at-rate row of `dagc search --rate` (`dagc.export.search_json.at_rate_json`): the
     figures the fleet reads, typed, and the row as it was written (`written`), for fleet.json."""
 
     strategy: str

@@ -47,11 +47,6 @@ class PathBreakdown:
     # scheduling and per-request work on its embedding, the time per layer on each QKV projection)
     host_s: float = 0.0
 
-    def to_json(self) -> dict[str, float]:
-        return {"makespan_s": self.makespan_s, "compute_s": self.compute_s, "host_s": self.host_s,
-                "tp_comm_s": self.tp_comm_s, "ep_comm_s": self.ep_comm_s, "pp_comm_s": self.pp_comm_s,
-                "waiting_s": self.waiting_s, "ops": len(self.nodes)}
-
 
 def _stream_offsets(overlap: Overlap) -> dict[OpKind, int]:
     """Stream of each op kind within a stage (stage s owns streams 3s, 3s+1, 3s+2)."""

@@ -68,15 +68,6 @@ class AtRate:
     # check: low, high), None when the check gives none
     goodput_band: tuple[float, float] | None = None
 
-    def to_json(self) -> dict[str, object]:
-        band = None if self.goodput_band is None else {"low": self.goodput_band[0], "high": self.goodput_band[1]}
-        return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
-                "headroom": self.headroom, "capacity_judged": self.capacity_judged,
-                "load": self.load.to_json(capacity=False), "goodput_band": band,
-                # report.json's `requirements` of that check, each with the line as written
-                "requirements": [{**q.to_json(), **o.to_json(), "text": q.requirement.text}
-                                 for q, o in zip(self.requirements, self.odds, strict=True)]}
-
 
 @dataclass(frozen=True)
 class RankedAtRate:
@@ -90,12 +81,6 @@ class RankedAtRate:
     skipped: int = 0
     percentiles: tuple[int, int] = SHOWN_DEFAULT      # the TTFT and TPOT percentiles shown (`shown_percentiles`)
     beyond: int = 0     # candidates not simulated: their goodput per GPU cannot reach the rows shown (`_out_of_reach`)
-
-    def to_json(self, top: int) -> dict[str, object]:
-        return {"shown_percentiles": {"ttft": self.percentiles[0], "tpot": self.percentiles[1]},
-                "rate_requests_per_s": self.rate, "requests": self.traffic.requests, "seed": self.traffic.seed,
-                "simulated": len(self.ranked), "not_simulated": self.skipped, "beyond_shown": self.beyond,
-                "ranked": [a.to_json() for a in self.ranked[:top]]}
 
 
 def _pool(found: SearchResult) -> list[Candidate]:

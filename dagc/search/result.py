@@ -115,22 +115,6 @@ class Candidate:
         `dagc.verdict.optimal`)."""
         return replace(self, judged="all", meets_requirements=True)
 
-    def to_json(self) -> dict[str, object]:
-        return {"strategy": self.text, "gpus": self.gpus,
-                "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value,
-                             **({"batch": self.batch} if self.batch is not None else {}),
-                             **({"speculative_tokens": self.speculative_tokens}
-                                if self.speculative_tokens is not None else {})},
-                "metrics": self.metrics.to_json(), "meets_requirements": self.meets_requirements,
-                "requirements_missed": self.misses, "score": self.score,
-                "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
-                "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed),
-                **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
-                **({"engine_refusals": list(self.engine_refusals)} if self.engine_refusals else {}),
-                **({"short_of_traffic": True} if self.short_of_traffic else {}),
-                **({"other_requirements_missed": list(self.others_missed)} if self.others_missed else {}),
-                **({"replicas": self.replicas} if self.replicas > 1 else {})}
-
 
 @dataclass(frozen=True, slots=True)
 class BatchProbes:

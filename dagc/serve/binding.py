@@ -3,8 +3,8 @@
 Input: a simulated `Load` (`dagc.serve.load`, `dagc.serve.load_pools`), the latencies whose percentile
 requirements it misses, and the steady state's step times and their critical paths
 (`dagc.verdict.steady.Steady`).
-Output: `Binding` — one `Limit` and the figures that show it; `binding_json` is report.json's
-`load.binding` (docs/outputs.md).
+Output: `Binding` — one `Limit` and the figures that show it; `dagc.export.result_json.binding_json` writes
+it as report.json's `load.binding` (docs/outputs.md).
 
 The figures are read off the run while the deployment is loaded (`Load.served`'s window, from the first
 end to the last arrival, or an overloaded run's last first token): the requests in flight (admitted, not
@@ -39,7 +39,6 @@ rate is `goodput_unreachable`: goodput never exceeds the served rate, nor that t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -51,7 +50,7 @@ from ..ir.dag import Phase
 from ..schedule.schedule import PathBreakdown
 from .load_result import Load
 
-__all__ = ["BUSY", "FULL", "QUEUE_SHARE", "Binding", "Limit", "SteadyStep", "binding_json", "diagnose"]
+__all__ = ["BUSY", "FULL", "QUEUE_SHARE", "Binding", "Limit", "SteadyStep", "diagnose"]
 
 FULL = 0.9           # the cap or KV cache in use, while requests wait, that counts as binding
 BUSY = 0.9           # the prefill pool's busy share that counts as binding
@@ -311,23 +310,4 @@ def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False)
     if b.step_compute_share is None or b.step_communication_share is None:
         return Limit.STEP_COMPUTE
     return Limit.STEP_COMMUNICATION if b.step_communication_share > b.step_compute_share else Limit.STEP_COMPUTE
-
-
-def binding_json(b: Binding) -> dict[str, str | int | float | list[str] | None]:
-    """report.json's `load.binding` (docs/outputs.md)."""
-    def num(x: float | None) -> float | None:
-        return None if x is None or not math.isfinite(x) else float(x)
-    return {"limit": b.limit.value, "requests_cap": b.cap, "running_mean": num(b.running_mean),
-            "running_mean_while_waiting": num(b.running_mean_waiting), "waiting_mean": num(b.waiting_mean),
-            "queue_growth_requests_per_s": num(b.queue_growth_requests_per_s),
-            "admission_wait_s": num(b.admission_wait_s), "kv_share_mean": num(b.kv_share_mean),
-            "kv_share_peak": num(b.kv_share_peak), "kv_share_while_waiting": num(b.kv_share_waiting),
-            "preemptions": b.preemptions, "arrival_rate_requests_per_s": num(b.arrival_rate_requests_per_s),
-            "little_concurrency": num(b.little_concurrency), "step": b.step, "step_s": num(b.step_s),
-            "step_compute_share": num(b.step_compute_share), "step_host_share": num(b.step_host_share),
-            "step_communication_share": num(b.step_communication_share),
-            "prefill_utilisation": num(b.prefill_utilisation), "prefill_instances": b.prefill_instances,
-            "goodput_unreachable_requests_per_s": num(b.goodput_unreachable), "run_step_s": num(b.run_step_s),
-            "steady_mean_step_s": num(b.steady_mean_step_s),
-            "missed_latencies": list(b.missed)}
 

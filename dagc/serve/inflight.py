@@ -3,8 +3,8 @@
 Input: a `Workload` with `serving = inflight`, a `Layout`, and the times of the two steps the DAG
 (or the search's recurrence) prices — the decode step (the decode tokens of every request in
 flight) and the mixed step (the same plus a chunk of one prompt). Output: `InflightRates`
-(`inflight_rates`: the `dagc.serve.rates.Rates` and the two step times) and the report's `serving`
-object (`serving_json`), from the shares of `dagc.layout.mix`:
+(`inflight_rates`: the `dagc.serve.rates.Rates` and the two step times), from the shares of
+`dagc.layout.mix` (report.json's `serving` object is `dagc.export.result_json.serving_json`):
 
     TPOT = f_g · t_mixed + (1 − f_g) · t_decode
     TTFT = ceil(prompt / c) · t_mixed              (no queueing: that needs an arrival rate)
@@ -14,7 +14,6 @@ object (`serving_json`), from the shares of `dagc.layout.mix`:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypedDict
 
 from ..cost.cost_model import CostModel
 from ..ir.dag import Phase
@@ -27,7 +26,7 @@ from ..plan.workload import Workload
 from ..units import Dimension, format_si
 from .rates import Rates, rate_metrics
 
-__all__ = ["InflightRates", "ServingJson", "eager_mixed_text", "inflight_rates", "serving_json"]
+__all__ = ["InflightRates", "eager_mixed_text", "inflight_rates"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,47 +55,6 @@ def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Lay
     TTFT), total and per GPU, with the two step times they come from: `decode_step_s`, `mixed_step_s`."""
     ttft, tpot = inflight_ttft_tpot(t_decode, t_mixed, workload, lay)
     return InflightRates.of(rate_metrics(ttft, tpot, workload, lay.gpus_used, frontend_s=frontend_s), t_decode, t_mixed)
-
-
-class ServingJson(TypedDict):
-    """report.json's `serving` of a strategy served statically or in flight (docs/outputs.md), in its key order;
-    a disaggregated strategy's is `dagc.export.report.pools_json`, with its binding pool and pools."""
-
-    mode: str
-    chunk: int | None
-    chunked_prefill: bool | None
-    requests_per_rank: int | None
-    chunk_prompt_tokens: int | None
-    mixed_step_share: float | None
-    mixed_step_share_group: float | None
-    attention_dp_group: int | None
-    first_token_steps: int | None
-    sustainable_batch: int | None
-    keeps_up: bool | None
-    binding_pool: None
-    pools: None
-
-
-def serving_json(workload: Workload, lay: Layout | None) -> ServingJson:
-    """report.json's `serving` object: the mode and, in flight, its shares (null where the mode has
-    no such figure, or no layout was resolved)."""
-    inflight = workload.inflight
-    s = shares(workload, lay) if inflight and lay is not None else None
-    return {
-        "mode": workload.serving.value,
-        "chunk": workload.chunk_tokens if inflight else None,
-        "chunked_prefill": workload.chunked_prefill if inflight else None,
-        "requests_per_rank": s.requests_per_rank if s else None,
-        "chunk_prompt_tokens": s.chunk_prompt_tokens if s else None,
-        "mixed_step_share": s.share if s else None,
-        "mixed_step_share_group": s.group_share if s else None,
-        "attention_dp_group": s.group if s else None,
-        "first_token_steps": s.first_token_steps if s else None,
-        "sustainable_batch": s.sustainable_batch if s else None,
-        "keeps_up": s.keeps_up if s else None,
-        "binding_pool": None,
-        "pools": None,
-    }
 
 
 def eager_mixed_text(workload: Workload, lay: Layout, cluster: Cluster) -> str | None:

@@ -5,14 +5,14 @@ Output: `LoadFigures` — the traffic, the percentiles of TTFT, TPOT, ITL and en
 the requests per second served, the goodput, Little's law's two sides, whether the queue keeps growing
 (`QueueGrowth`), the preemptions and the prompt share the prefix cache served — and, judged once here, what
 of the plan's requirements on the load the run misses (`LoadMisses`: what `dagc.verdict.under_load` reads to
-name the binding and to judge the capacity's trials). `LoadFigures.to_json` is report.json's `load` of the run's
-figures, in its key order (`dagc.verdict.under_load` adds the binding and the capacity).
+name the binding and to judge the capacity's trials). `dagc.export.result_json.load_figures_json` writes
+report.json's `load` of the run's figures, in its key order (`load_json` adds the binding and the capacity).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -47,9 +47,6 @@ class Percentiles:
                 return self.p99
         raise ValueError(f"no p{percentile} is reported")
 
-    def to_json(self) -> dict[str, float | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
 
 @dataclass(frozen=True)
 class LoadMisses:
@@ -65,7 +62,7 @@ class LoadMisses:
 class LoadFigures:
     """A run's figures (module docstring); the client's latencies, and the server's beside TTFT and
     end-to-end latency (without the engine's front end, `Load.ttft`); `misses`, what of the plan's requirements
-    it misses (no figure of report.json's: `to_json` leaves it out)."""
+    it misses (no figure of report.json's: `load_figures_json` leaves it out)."""
 
     requests: int
     rate_requests_per_s: float | None
@@ -111,21 +108,6 @@ class LoadFigures:
             case RequirementKind.E2E:
                 return self.e2e_s
         raise ValueError(f"{kind.value} is not a latency of the load")
-
-    def to_json(self) -> dict[str, object]:
-        """report.json's `load` of the run (docs/outputs.md)."""
-        out: dict[str, object] = {}
-        for f in fields(self):
-            if f.name == "misses":
-                continue
-            value: object = getattr(self, f.name)
-            if isinstance(value, Percentiles):
-                value = value.to_json()
-            elif isinstance(value, QueueGrowth):
-                value = {"arrived": value.arrived, "ended": value.ended, "grown": value.grown,
-                         "allowance": value.allowance, "behind": value.behind, "first_token": value.first_token}
-            out[f.name] = value
-        return out
 
 
 def good_requests(plan: Plan, load: Load, scale: Mapping[RequirementKind, float] | None = None) -> np.ndarray:

@@ -75,15 +75,6 @@ class Band:
         """Whether the figure or its band reaches past the physical bound."""
         return self.bound is not None and max(self.value, self.high) > self.bound
 
-    def to_json(self) -> BandJson:
-        out: BandJson = {"low": self.low, "high": self.high, "confidence": self.confidence, "regime": self.regime,
-               "runs": self.runs, "note": self.note}
-        if self.bound is not None:
-            out |= {"bound": self.bound, "share_of_bound": self.value / self.bound, "past_bound": self.past_bound}
-        if self.clamped is not None:
-            out["clamped"] = self.clamped
-        return out
-
     def at_most(self, ceiling: float | None, reason: str) -> Band:
         """The band with its high end at most `ceiling` (never below the figure itself: a run's own arrivals
         may come a little faster than its rate), saying why; itself when it does not reach past it."""
@@ -100,9 +91,6 @@ class Odds:
     klass: str | None                   # meets | uncertain | misses; None: no figure to judge
     band: Band | None = None
 
-    def to_json(self) -> dict[str, float | str | None]:
-        return {"probability": self.probability, "class": self.klass}
-
 
 @dataclass(frozen=True)
 class Bands:
@@ -111,9 +99,6 @@ class Bands:
     figures: dict[str, Band]
     requirements: tuple[Odds, ...]
     confidence: float
-
-    def to_json(self) -> dict[str, BandJson]:
-        return {k: b.to_json() for k, b in self.figures.items()}
 
 
 def odds_class(p: float, confidence: float = CONFIDENCE) -> str:
@@ -164,15 +149,15 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
     errors = {q: calibrated_errors(result.plan, q, book.errors(regime, q))
               for q in ("ttft", "tpot", "throughput", "e2e")}
     out: dict[str, Band] = {}
-    # the bands are keyed by report.json's names (`figure_key`): the figures are read by them
-    metrics = result.metrics.to_json() if result.metrics is not None else {}
+    # the bands are keyed by report.json's names (`figure_key`), the steady state's fields' names
+    metrics = result.metrics
     limit = None
     if result.layout is not None and result.pooled is None and result.metrics is not None:
         running = result.metrics.concurrency_effective
         w = result.plan.workload.model_copy(update={"batch": int(running or result.plan.workload.batch)})
         limit = bounds(result.plan.model, w, result.plan.cluster, result.layout.gpus_used, result.layout.dp)
     for key, q in _METRICS.items():
-        _add(out, key, metrics.get(key), errors[q], confidence,
+        _add(out, key, None if metrics is None else getattr(metrics, key), errors[q], confidence,
              getattr(limit, key) if limit is not None and key in _BOUNDED else None)
     load = result.load
     curve = _curve(result, errors, load)

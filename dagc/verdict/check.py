@@ -90,13 +90,6 @@ class NextStep:
         """What the step still misses: its requirements, and the traffic when it does not carry it."""
         return len(self.missed) + (self.short_of_traffic is not None)
 
-    def to_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
-                "missed": list(self.missed), **self.figures,
-                **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
-                **({"short_of_traffic": self.short_of_traffic} if self.short_of_traffic else {}),
-                **({"not_judged": list(self.not_judged)} if self.not_judged else {})}
-
 
 @dataclass(frozen=True)
 class StrategyResult:

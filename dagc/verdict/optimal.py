@@ -133,35 +133,6 @@ class OptimalEvidence:
     startable_figures: StrategyFigures | None = None
     startable_is_this: bool = False
 
-    def to_json(self, note: str) -> dict[str, object]:
-        """report.json's `optimal_evidence`, with `note`, the evidence in words (`dagc.export.optimal_words`)."""
-        b = self.best
-        if b is None:
-            out: dict[str, object] = {"note": note, "evaluated": self.evaluated, "total": self.total,
-                                   "complete": self.complete}
-        else:
-            out = {"objective": self.objective, "best_strategy": b.text, "best_score": b.score, "best_gpus": b.gpus,
-                   "best_microbatches": b.microbatches, "best_overlap": b.overlap, "best_batch": b.batch,
-                   "best_batch_breaks": b.batch_breaks, "best_meets_requirements": b.meets_requirements,
-                   "best_judged": b.judged, "best_load_requirements_missed": list(b.load_missed),
-                   "own_score": self.own_score, "tolerance": self.tolerance, "evaluated": self.evaluated,
-                   "total": self.total, "complete": self.complete}
-            if self.best_figures is not None:
-                out |= {"best_figures": self.best_figures, "own_figures": self.own_figures}
-            if self.factor is not None:
-                out |= {"factor": self.factor, "error_band_ratio": self.error_band_ratio,
-                        "within_error": self.within_error}
-            if self.best_refused:
-                st = self.startable
-                out |= {"best_engine_refusals": list(self.best_refused),
-                        "best_startable": None if st is None else {"strategy": st.text, "batch": st.batch,
-                                                                    "meets_requirements": st.meets_requirements,
-                                                                    "figures": self.startable_figures}}
-            out["note"] = note
-        if self.by_objective is not None:
-            out["by_objective"] = self.by_objective
-        return out
-
 
 def objective_picks_json(picks: Mapping[str, SearchedCandidate | None]) -> dict[str, ObjectivePick | None]:
     """What each objective's search picks (`dagc.search.search.objective_picks`), as report.json states it:

@@ -6,8 +6,8 @@ and `dagc.serve.estimate.fast_metrics`; in flight `dagc.serve.inflight.InflightR
 `dagc.serve.rates.InstanceRates`),
 and what the stages after it add — the schedule's bubble and critical paths (`dagc.serve.metrics.Metrics`),
 the requests the engine runs at once, the KV transfer of a disaggregated deployment. Output: frozen objects
-whose figures are read as attributes; `SteadyMetrics.to_json` is report.json's `metrics` (and a search
-candidate's), the only place they become a dict again. A figure that the route which made them does not
+whose figures are read as attributes; `dagc.export.result_json.metrics_json` writes report.json's `metrics`
+(and a search candidate's), the only place they become a dict again. A figure that the route which made them does not
 have is None, and left out of the JSON: the search's estimate has no schedule (no bubble, no critical path),
 only the in-flight mode has the decode and mixed steps, only a disaggregated deployment a KV transfer.
 """
@@ -70,19 +70,6 @@ class SteadyMetrics:
     def has_all_of(self, shape: SteadyMetrics) -> bool:
         """Whether every figure `shape` has, these have too."""
         return all(getattr(self, f.name) is not None for f in fields(self) if getattr(shape, f.name) is not None)
-
-    def to_json(self) -> dict[str, object]:
-        """report.json's `metrics` (and a search candidate's): the figures these have, in field order."""
-        out: dict[str, object] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                continue
-            if f.name == "critical_path":
-                value = {phase.value: path.to_json() for phase, path in self.critical_path.items()} \
-                    if self.critical_path is not None else None
-            out[f.name] = value
-        return out
 
 
 _T = TypeVar("_T")

@@ -33,7 +33,7 @@ from ..plan.plan import LOAD_BUDGET_EVENTS, Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic
 from ..rules.serving import load_over_budget
-from ..serve.binding import Binding, Limit, binding_json, diagnose
+from ..serve.binding import Binding, Limit, diagnose
 from ..serve.load import Load, StepPrices, simulate_sized
 from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
@@ -99,15 +99,6 @@ class UnderLoad:
         """Why the run's own queue grows (`dagc.verdict.carrying.queue_behind`), None when it keeps pace — a
         deployment short of the rate by its capacity alone keeps pace in its run, whose figures stand."""
         return queue_behind(self.figures.overloaded, self.figures.queue_growth, needs_of(self.binding))
-
-    def to_json(self, capacity: bool = True) -> dict[str, object]:
-        """report.json's `load` (docs/outputs.md); without `capacity`, less its `capacity_*` keys (`dagc search
-        --rate`'s rows)."""
-        out: dict[str, object] = {**self.figures.to_json(), "binding": binding_json(self.binding)}
-        if capacity:
-            out |= {"capacity_requests_per_s": self.capacity_requests_per_s, "capacity_judged": self.capacity_judged,
-                    "capacity_work_events": self.capacity_work_events}
-        return out | {"carries_traffic": self.carries_traffic, "not_carried_because": self.not_carried_because}
 
 
 class Run(Protocol):

@@ -119,7 +119,8 @@ def near_text(plan: Plan, kind: RequirementKind, value: float | None, shown: str
     return shown
 
 
-# why a requirement of a strategy with errors is not met, whatever its figure (`met_text`, `to_json`)
+# why a requirement of a strategy with errors is not met, whatever its figure (`met_text`; report.json's entry,
+# `dagc.export.result_json.requirement_json`)
 ERRORS_UNMET = "it has errors"
 
 
@@ -190,24 +191,12 @@ class RequirementResult:
         '0.0967 tokens/ms/gpu'."""
         return requirement_value_text(self.requirement, self.value)
 
-    def to_json(self, correct: bool = True) -> dict[str, object]:
-        """report.json's entry; for a strategy with errors (`correct` false) `met` false whatever the figure, as
-        `met_text` and the verdict say: what cannot be deployed meets nothing (`not_met_because` says so)."""
-        r = self.requirement
-        met, because = (self.met, self.unmet) if correct else (False, ERRORS_UNMET)
-        return {"name": r.name, "op": r.op, "target": r.target,
-                "value": self.value, "met": met, "judged_on": self.judged_on, "load_value": self.load_value,
-                "not_met_because": because}
-
 
 @dataclass(frozen=True)
 class Verdict:
     correct: bool
     meets_requirements: bool | None
     optimal: bool | None = None
-
-    def to_json(self) -> dict[str, bool | None]:
-        return {"correct": self.correct, "meets_requirements": self.meets_requirements, "optimal": self.optimal}
 
 
 def met_text(q: RequirementResult, correct: bool | None, no: str = "no", yes: str = "yes") -> str:
