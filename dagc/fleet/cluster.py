@@ -63,6 +63,7 @@ class Ask:
     pick_json: Callable[[AtRate], Mapping[str, object]]
     top: int = SEARCH_TOP
 
+
 def cluster_json(plan: Plan) -> JSONObject:
     """The cluster in report.json's words: GPU type, count, GPUs a node, engine, price, and the kernel profile its
     times rest on (`dagc.cost.cost_model.cost_basis`: `h200@mi300x`, another GPU's at this one's peaks, when the GPU
