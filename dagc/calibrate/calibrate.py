@@ -226,9 +226,10 @@ def _figures_in_worker(args: tuple[tuple[int, ...], dict[str, float]]) -> _Found
 class _Evaluator:
     """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
     processes when more than one (each run's simulation is independent of the others'): the runs of one
-    deployment (the plan but its traffic: they share their op prices, DAGs and step prices, `dagc.schedule.timer
-    .shared_timer`) a task — with several processes, in pieces of at most a (2 × processes)th of the runs, so that
-    three deployments on two processes do not leave one process a third of the work; each piece prices its
+    deployment (the plan but its traffic, batch, micro-batches and overlap: they share their op prices, DAGs and
+    step prices, `dagc.schedule.timer.shared_timer`) a task — with several processes, in pieces of at most a
+    (2 × processes)th of the runs, so that three deployments on two processes do not leave one process a third of
+    the work; each piece prices its
     deployment's ops again, a few tens of milliseconds. The first set of terms gives each task to the first process
     free, which keeps it for every later set: it holds the task's op templates, priced with the engine's terms open,
     and DAGs."""
