@@ -23,7 +23,7 @@ Usage:
    its error on the test half reported, uncalibrated (the shipped terms) against calibrated, per quantity: the
    median |error| over the figures. A plan without traffic is a steady state whose TTFT is fitted on (as
    bench/fit_engine_terms.py does). Each group's line says which terms the calibration's cross-validation took,
-   how far, and its loss on the runs left out against the fit's and the engine's own terms'
+   how far, and its median ratio and loss on the runs left out against the fit's and the engine's own terms'
    (`dagc.calibrate.crossval`: the choice `dagc calibrate` makes, in the same function). Target: the calibrated
    error at most half the uncalibrated. With `--folds`,
    each run of each fold (calibrated on, or tested) and its traffic, then each figure's error uncalibrated and
