@@ -240,6 +240,21 @@ def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
     assert d.hint is not None and d.hint.startswith(hint), d.hint
 
 
+@pytest.mark.parametrize("written, meant", [("requirements", "require"), ("requirement", "require"),
+                                             ("strategies", "strategy")])
+def test_a_keyword_written_as_the_reports_speak_is_named(written, meant):
+    """`requirements { … }` (as the reports and the SPEC say it) is `require`: the hint names the keyword,
+    not the docs alone."""
+    from dagc.diagnostics import PlanError
+    from dagc.lang.load import load_plan_text
+    from conftest import plan_text
+    text = plan_text(require="require { tpot <= 50 ms }", strategy="strategy a = tp 8")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text.replace(f"{meant} ", f"{written} ", 1))
+    (d,) = exc.value.diagnostics
+    assert d.code == "E001" and d.hint == f"did you mean `{meant}`?", d.hint
+
+
 @pytest.mark.parametrize("line, hint", [
     ("tpot <= 40", "write it with a unit: `tpot <= 40 ms`, or `tpot <= 40 s`"),
     ("tpot <= 40 GB", "for example `tpot <= 50 ms`"),

@@ -455,9 +455,21 @@ def test_e302_heads_hint_names_the_nearest_tp_below_and_above_that_also_fit_the_
     # tp 7: 6 divides 48 but not 8, so 4 below
     (d,) = [d for d in _diags("strategy tp 7") if d.code == "E302"]
     assert d.hint == "use tp 4 or tp 8"
-    # tp 100: nothing above
+    # tp 100: nothing above, and below it the most the 16 GPUs hold (tp 24 and 48 fit the heads, not the cluster)
     (d,) = [d for d in _diags("strategy tp 100") if d.code == "E302"]
-    assert d.hint == "use tp 48"
+    assert d.hint == "use tp 16"
+
+
+def test_e302_names_no_tp_the_cluster_cannot_hold():
+    """The hint suggests no tp that E401 then refuses: on 8 GPUs tp 12's neighbour above (16) is left out, and on
+    16 with two replicas too."""
+    c8 = 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm" }'
+    (d,) = [d for d in _diags("strategy tp 12", cluster=c8) if d.code == "E302"]
+    assert d.hint == "use tp 8 (1 KV head per rank)"
+    (d,) = [d for d in _diags("strategy dp 2 < tp 5 >") if d.code == "E302"]
+    assert d.hint == "use tp 4 or tp 8"
+    (d,) = [d for d in _diags("strategy dp 2 < tp 12 >") if d.code == "E302"]
+    assert d.hint == "use tp 8 (1 KV head per rank)"
 
 
 def test_n601_counts_the_ranks_holding_each_kv_head():

@@ -352,12 +352,18 @@ def _separated_number(text: str, at: int) -> str | None:
     return f"dagc reads a number without separators: `{line.replace(m.group(), m.group().replace(',', ''), 1)}`"
 
 
+# Words a user writes for a keyword, from the way the SPEC and the reports speak (`requirements`, `strategies`):
+# each read as the keyword it stands for when that keyword may stand there.
+_KEYWORD_WORDS = {"requirements": "require", "requirement": "require", "requires": "require",
+                  "strategies": "strategy"}
+
+
 def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:
     """`before`: the character before the token, spaces aside."""
     if str(tok) == "=" and before in ("<", ">"):          # `< =`: a comparison split by a space
         return f"did you mean `{before}=`? a comparison is written without a space"
     keywords = _keywords(expected)
-    near = nearest(str(tok), keywords) if tok.type == "NAME" and keywords else None
+    near = nearest(str(tok), keywords, _KEYWORD_WORDS) if tok.type == "NAME" and keywords else None
     if near is not None and near != str(tok).lower():
         return f"did you mean `{near}`?"                 # a misspelt keyword, e.g. `presset`, `workloda`
     if "STRING" in expected and tok.type == "NAME":

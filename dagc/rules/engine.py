@@ -168,13 +168,19 @@ Example:
 """
 
 
+_BEFORE_FIRST_TOKEN = ("frontend_s", "ingest_s")
+
+
 def calibration_worse(quantity: str, before: float, after: float, cross: float | None, figure: str, span: Span,
                       fitted: Sequence[str]) -> Diagnostic:
     """W542: the calibrated terms predict `quantity` of the runs worse than the engine's own (the median |error|
     in percent `before`, `after` the fit, and `cross`-validated — None when the runs are too few to cross-validate),
     at the run's `figure` the fit moved furthest off; `dagc.calibrate.worse` finds them."""
-    terms = said_list([f"`{t}`" for t in fitted]) or "no term"
-    buy = "buys" if len(fitted) == 1 else "buy"
+    # the fitted terms that enter the quantity: a front end's time (`frontend_s`, `ingest_s`) comes before the first
+    # token and is in no TPOT
+    moving = [t for t in fitted if quantity != "tpot" or t not in _BEFORE_FIRST_TOKEN]
+    terms = said_list([f"`{t}`" for t in moving]) or "no term"
+    buy = "buys" if len(moving) == 1 else "buy"
     quantity = {"tpot": "TPOT", "ttft": "TTFT", "e2e": "E2E"}.get(quantity, quantity)
     left = "" if cross is None else f", {cross:.1f} % cross-validated"
     # which is further off: the calibrated terms on the runs they were fitted on, or only those fitted without each run

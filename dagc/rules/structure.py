@@ -76,6 +76,14 @@ def _kv_layout(kv: int, tp: int) -> str:
     return f"each KV head on {tp // kv} ranks"
 
 
+def _held(ctx: RuleContext, tp: int, etp: int) -> bool:
+    """Whether the strategy with these degrees, the rest as written, uses at most the cluster's GPUs (E401): a hint
+    suggests no degree E401 then refuses."""
+    lay = ctx.layout
+    ep = lay.ep if lay.expert_domain_written else 1
+    return lay.dp * lay.pp * max(tp * lay.cp, ep * etp) <= ctx.plan.cluster.gpus
+
+
 def check_tp_heads(ctx: RuleContext) -> Iterator[Diagnostic]:
     """Attention heads, and KV heads, must split evenly over tp.
 
@@ -83,7 +91,8 @@ def check_tp_heads(ctx: RuleContext) -> Iterator[Diagnostic]:
     heads of grouped-query attention must split evenly too: tp divides them (each rank holds
     kv/tp of them) or they divide tp (each KV head is held by tp/kv ranks). Otherwise ranks would
     hold different numbers of KV heads, which serving engines refuse (vLLM asserts one of the
-    two). The hint names the nearest tp below and above that satisfy both.
+    two). The hint names the nearest tp below and above that satisfy both and that the cluster's GPUs
+    hold (no tp that E401 then refuses).
 
     Bad:
         strategy tp 3                  # 32 heads
@@ -92,8 +101,9 @@ def check_tp_heads(ctx: RuleContext) -> Iterator[Diagnostic]:
         strategy tp 4
         strategy tp 8                  # or tp 16: each KV head on 2 ranks
     """
-    m, tp = ctx.plan.model, ctx.layout.tp
-    fits = _tp_values(m)
+    m, tp, lay = ctx.plan.model, ctx.layout.tp, ctx.layout
+    # the tp values the cluster holds, the rest of the strategy as written (E401 refuses the others)
+    fits = [t for t in _tp_values(m) if _held(ctx, t, lay.etp if lay.expert_domain_written else t)]
     near = [t for t in (max((t for t in fits if t < tp), default=None), min((t for t in fits if t > tp),
                                                                             default=None)) if t is not None]
     if m.heads % tp:
@@ -197,27 +207,20 @@ def check_ffn_split(ctx: RuleContext) -> Iterator[Diagnostic]:
         strategy ep 8 etp 2
     """
     m, lay, s = ctx.plan.model, ctx.layout, ctx.strategy
-    gpus = ctx.plan.cluster.gpus
-
-    def fits(tp: int, etp: int) -> bool:
-        """Whether the strategy with these degrees would use at most the cluster's GPUs."""
-        ep = lay.ep if lay.expert_domain_written else 1
-        return lay.dp * lay.pp * max(tp * lay.cp, ep * etp) <= gpus
-
     if m.has_experts and m.moe.ffn % lay.etp:
         if lay.expert_domain_written:
             yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by etp {lay.etp}",
                        s.span_of("etp"), _ffn_hint("etp", lay.etp, m.moe.ffn, range(1, 2 * lay.etp + 1),
-                                                   lambda d: fits(lay.tp, d)))
+                                                   lambda d: _held(ctx, lay.tp, d)))
         else:
             yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by tp {lay.etp}",
-                       s.span_of("tp"), _ffn_hint("tp", lay.etp, m.moe.ffn, _tp_values(m), lambda d: fits(d, d)))
+                       s.span_of("tp"), _ffn_hint("tp", lay.etp, m.moe.ffn, _tp_values(m), lambda d: _held(ctx, d, d)))
     for label, size, present in (("dense ffn", m.moe.dense_ffn, m.dense_layer_count > 0),
                                  ("shared expert ffn", m.moe.shared_ffn_size, m.has_experts and m.moe.shared > 0)):
         if present and size % lay.tp:
             yield diag("E305", Severity.ERROR, f"{label} {size} is not divisible by tp {lay.tp}",
                        s.span_of("tp"), _ffn_hint("tp", lay.tp, size, _tp_values(m),
-                                                  lambda d: fits(d, lay.etp if lay.expert_domain_written else d)))
+                                                  lambda d: _held(ctx, d, lay.etp if lay.expert_domain_written else d)))
 
 
 def _ffn_hint(key: str, degree: int, size: int, values: Iterable[int], fits: Callable[[int], bool]) -> str:
