@@ -23,7 +23,7 @@ Usage:
    its error on the test half reported, uncalibrated (the shipped terms) against calibrated, per quantity: the
    median |error| over the figures. A plan without traffic is a steady state whose TTFT is fitted on (as
    bench/fit_engine_terms.py does). Each group's line says which terms the calibration's cross-validation took,
-   how far, and its loss on the runs left out against the fit's and the engine's own terms'
+   how far, and its median ratio and loss on the runs left out against the fit's and the engine's own terms'
    (`dagc.calibrate.crossval`: the choice `dagc calibrate` makes, in the same function). Target: the calibrated
    error at most half the uncalibrated. With `--folds`,
    each run of each fold (calibrated on, or tested) and its traffic, then each figure's error uncalibrated and
@@ -173,15 +173,16 @@ def _terms_text(terms) -> str:
 
 
 def _chosen_text(cal) -> str:
-    """The cross-validation's choice (`dagc.calibrate.crossval`): the terms it took, how far, its loss against the
-    fit's and the engine's own terms'."""
+    """The cross-validation's choice (`dagc.calibrate.crossval`): the terms it took, how far, its median ratio to
+    the engine's own terms' loss on the runs left out, against the fit's, and the losses."""
     cv = cal.cv
     if cv is None or not cv.tried:
         return "the fit, not cross-validated (a fold would leave fewer than 3 runs to fit on)"
     fit = cv.tried[0]
     return (f"chosen by cross-validation: {', '.join(cv.names) or 'no term'}"
-            f"{f' ×{cv.share:g}' if cv.names and cv.share != 1 else ''} (cross-validated loss {cv.loss:.4f}; the fit "
-            f"of {', '.join(fit.names) or 'no term'} {fit.loss:.4f}, the engine's own terms {cv.uncalibrated:.4f})")
+            f"{f' ×{cv.share:g}' if cv.names and cv.share != 1 else ''} (median ratio {cv.ratio:.3g}, cross-validated "
+            f"loss {cv.loss:.4f}; the fit of {', '.join(fit.names) or 'no term'} {fit.ratio:.3g}, {fit.loss:.4f}; the "
+            f"engine's own terms {cv.uncalibrated:.4f})")
 
 
 def _median_abs(errs: list[float]) -> float:

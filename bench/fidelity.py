@@ -580,6 +580,11 @@ LIMITS = """## Known limits: what the calibration does not cover
   gpt-oss-20b +49.8 % against +25.7 %): a Grace host's slower host loop is a candidate (PyTorch's CPU
   time per module about 2.7× an x86 DGX's on GB200, NVIDIA/TransformerEngine issue #2053), not
   measured here, so no term.
+  Read against TensorRT-LLM 1.0's own source ([cost-model.md](cost-model.md), "The held-out v1.0 MoE table against
+  TensorRT-LLM 1.0's own source"): the plans' batch, token budget, chunking and memory share are the engine's; the
+  page does not state how its "TP8" split the experts (its MoE options file, as printed, is refused by 1.0's LLM API);
+  and the engine's EP exchange on these ranks is an all-gather and a reduce-scatter, where dagc prices an all-to-all —
+  a sixth of the 5,000 / 500 runs' error, not yet in dagc.
 """
 
 

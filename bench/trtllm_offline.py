@@ -6,12 +6,14 @@ Usage:
     python bench/trtllm_offline.py --profiles DIR           # TensorRT-LLM's own kernel tables where DIR has them
     python bench/trtllm_offline.py --request-us 2 5 10      # a host time per request, estimated
     python bench/trtllm_offline.py --floor                  # every source's runs against physics only, no simulation
+    python bench/trtllm_offline.py --only trtllm-perf-overview-v1-0-moe --strategy "tp 1 ; ep 8" "tp 1 ; etp 8"
+    python bench/trtllm_offline.py --gather                 # the EP exchange as an all-gather and a reduce-scatter
 
 For each run (bench/corpus/, `client = in-process`, every request at once) it prints dagc's throughput error
 and what makes it: the run's duration in dagc and the one its measured throughput implies, the requests in
-flight (all schedulers), the mean TTFT and TPOT of the load simulation and its decode step. Three questions
+flight (all schedulers), the mean TTFT and TPOT of the load simulation and its decode step. Five questions
 about the error, each a flag, none of them a term of dagc's (docs/cost-model.md, "TensorRT-LLM's offline MoE
-throughput"):
+throughput" and "The held-out v1.0 MoE table against TensorRT-LLM 1.0's own source"):
 
 - `--graphs`: the runs' own CUDA graphs — the performance pages' llm_options.yml captures batch sizes 1 … 8192
   with `enable_padding`, where `engine = trtllm` prices TensorRT-LLM's default (`TRTLLM_GRAPH_SIZES`, up to
@@ -21,7 +23,14 @@ throughput"):
   extra `dagc[engines]`), for the runs on a GPU whose system is in `SYSTEMS`;
 - `--request-us`: a host time per request a step runs, b, priced after the fact: it adds b · N · OSL / S to a
   run of N requests of OSL output tokens over S schedulers (attention-DP ranks; one without), whatever the
-  batch, as every output token is one request in one step.
+  batch, as every output token is one request in one step;
+- `--strategy FROM TO`: another reading of the runs' parallelism, each plan's strategy `FROM` written `TO` (the v1.0
+  page's "TP8" as attention DP with the experts tensor-sharded, `--strategy "tp 1 ; ep 8" "tp 1 ; etp 8"`: what
+  TensorRT-LLM's mapping makes of a run without `--ep`);
+- `--gather`: the EP exchange as TensorRT-LLM's CUTLASS MoE runs it on attention-DP ranks outside a multi-node NVLink
+  domain — every rank's tokens all-gathered to every EP rank and the outputs reduce-scattered — where dagc sends a
+  token only to the ranks its top-k experts are on (`gather_ratio`: the volume's growth); each worker process
+  prices it by `gather`, which replaces the distinct ranks `dagc.ir.op_moe` reads for that process alone.
 
 Every row also sets the measured figure against physics, whatever dagc's kernels say (`implied_s`,
 `weights_floor_s`):
@@ -49,8 +58,10 @@ for p in (ROOT, ROOT / "bench"):
 
 import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
+import dagc.ir.op_moe as op_moe  # noqa: E402
 from dagc.calibrate.figures import with_terms  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.layout.routing import expected_distinct_ranks  # noqa: E402
 from dagc.layout.shards import expected_distinct_experts, kv_bytes_per_token_layer  # noqa: E402
 from dagc.plan.params import bytes_per_param, params_by_category  # noqa: E402
 from dagc.verdict.check import check_strategy  # noqa: E402
@@ -63,12 +74,14 @@ SYSTEMS = {"b200": "b200_sxm", "h200": "h200_sxm", "h100-sxm": "h100_sxm"}   # d
 
 
 def schedulers(plan_text: str) -> int:
-    """The engine processes that schedule requests: the attention-DP ranks of `tp 1 ; ep N`, else one."""
-    found = re.search(r"strategy\s+\w+\s*=\s*tp (\d+)(?: ; ep (\d+))?", plan_text)
+    """The engine processes that schedule requests: the attention-DP ranks (`tp 1 ; ep N`, `tp 1 ; etp N`: N), else
+    one."""
+    found = re.search(r"strategy\s+\w+\s*=\s*tp (\d+)(.*)", plan_text)
     if found is None:
         return 1
-    tp, ep = int(found.group(1)), int(found.group(2) or 1)
-    return ep if tp == 1 and ep > 1 else 1
+    degree = {axis: int(n) for axis, n in re.findall(r"\b(ep|etp) (\d+)", found.group(2))}
+    tp = int(found.group(1))
+    return max(1, max(tp, degree.get("ep", 1) * degree.get("etp", 1)) // tp)
 
 
 def weights_floor_s(plan) -> float | None:
@@ -105,6 +118,29 @@ def implied_s(plan, measured_tokens_per_s: float) -> float:
     return batch_of(plan) / measured_tokens_per_s
 
 
+def reading(plan_text: str, old: str | None, new: str | None) -> str:
+    """The plan with its strategy `old` written `new` (`--strategy`); as it is when `old` is None or absent."""
+    if old is None or new is None:
+        return plan_text
+    return re.sub(rf"(strategy\s+\w+\s*=\s*){re.escape(old)}[ \t]*$", rf"\g<1>{new}", plan_text, flags=re.M)
+
+
+def gather_ratio(top_k: int, experts: int, ep: int) -> float:
+    """How much more an EP exchange sends when every token goes to every EP rank (an all-gather, `--gather`) than
+    when it goes to the ranks its top-k experts are on (dagc's all-to-all): ep / expected distinct ranks."""
+    return ep / expected_distinct_ranks(top_k, experts, ep)
+
+
+def _every_rank(top_k: int, experts: int, ep: int) -> float:
+    """`--gather`'s distinct ranks a token reaches: all of the EP group's."""
+    return float(ep)
+
+
+def gather(on: bool) -> None:
+    """A worker's EP exchange: all-gather and reduce-scatter when `on` (`--gather`), else dagc's all-to-all."""
+    op_moe.expected_distinct_ranks = _every_rank if on else expected_distinct_ranks
+
+
 def lowered(run: fc.Run, graphs: bool, profiles: Path | None):
     """The run's plan as bench/fidelity_corpus.py lowers it; with the page's graphs, and TensorRT-LLM's own
     kernel profile in `profiles` for its GPU."""
@@ -119,8 +155,9 @@ def lowered(run: fc.Run, graphs: bool, profiles: Path | None):
 
 def one(args: tuple) -> dict:
     """One run through dagc's load simulation: its throughput error and what makes it."""
-    run_id, graphs, profiles = args
+    run_id, graphs, profiles, old, new = args
     _, run = fc.published(run_id)
+    run = run.model_copy(update={"plan": reading(run.plan, old, new)})
     plan = lowered(run, graphs, profiles)
     r = check_strategy(plan, plan.strategies[0], with_capacity=False)
     f, b = r.load.figures, r.load.binding
@@ -175,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--request-us", nargs="*", type=float, default=[], help="host µs per request, estimated")
     ap.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
     ap.add_argument("--floor", action="store_true", help="only each run's allowed step against its floor")
+    ap.add_argument("--strategy", nargs=2, metavar=("FROM", "TO"), help="each plan's strategy FROM written TO")
+    ap.add_argument("--gather", action="store_true", help="EP exchange by all-gather and reduce-scatter")
     a = ap.parse_args(argv)
     if a.floor:
         rows = floor_rows(a.only or [f.source.id for f in fc.load_corpus()])
@@ -188,8 +227,9 @@ def main(argv: list[str] | None = None) -> int:
             if r.client == "in-process" and "output_tokens_per_s" in r.measured
             and (a.profiles is None or r.gpu in SYSTEMS)]
     profiles = a.profiles.resolve() if a.profiles else None
-    with ProcessPoolExecutor(max(1, a.jobs)) as pool:
-        rows = list(pool.map(one, [(r, a.graphs, profiles) for r in runs]))
+    old, new = a.strategy or (None, None)
+    with ProcessPoolExecutor(max(1, a.jobs), initializer=gather, initargs=(a.gather,)) as pool:
+        rows = list(pool.map(one, [(r, a.graphs, profiles, old, new) for r in runs]))
     for row in rows:
         print(f"{row['run'][:60]:60} {row['error']:+7.1%}  dagc {row['seconds']:8.1f} s, measured "
               f"{row['measured_seconds']:8.1f} s; {row['in_flight']:6.0f} in flight over {row['schedulers']}; "

@@ -89,20 +89,27 @@ def test_folds():
 
 def test_the_file_records_the_choice_and_the_summary_says_a_term_it_dropped():
     """Four runs dagc made with a front end 40 ms above vLLM's and a memory multiplier of 1.3
-    (tests/test_calibrate_select.py): the fit predicts each run left out within 2 %, the engine's own terms 40 ms
-    of TTFT off — the choice takes the fit, all the way, and the file says so; its residuals are the choice's."""
+    (tests/test_calibrate_select.py): the fit — those two terms and vLLM's host time per request, which the runs
+    were made with — predicts each run left out within 2 %, the engine's own terms 40 ms of TTFT off. The choice
+    takes the two terms the runs were made with, all the way: the host time per request fitted too (48.6 µs for
+    vLLM's 49.7) predicts the runs left out no better, and keeps the engine's own value. The file says so, and its
+    residuals are the choice's."""
     from test_calibrate_select import _jobs
 
     from dagc.calibrate.calibrate import calibrate
     from dagc.cli.calibrate_cmd import Kept, _how
     cal = calibrate(_jobs([2.0, 4.0, 8.0, 16.0]))
     chosen = cal.document()["fit"]["chosen"]
-    assert chosen["terms"] == list(cal.fit.fitted) and chosen["share"] == 1.0 and chosen["folds"] == 4
+    assert chosen["terms"] == ["frontend_s", "memory_time_scale"] == list(cal.fit.fitted) and chosen["share"] == 1.0
+    assert chosen["folds"] == 4 and chosen["margin"] == 0.8 and chosen["median_ratio"] < 0.01
     assert chosen["loss"] < 0.5 * chosen["loss_uncalibrated"]
-    assert chosen["candidates"][0] == {"terms": list(cal.fit.fitted), "share": 1.0, "loss": chosen["loss"]}
+    assert chosen["candidates"][0]["terms"] == ["frontend_s", "memory_time_scale", "step_request_s"]
+    assert chosen["candidates"][-1] == {"terms": [], "share": 1.0, "loss": chosen["loss_uncalibrated"],
+                                        "median_ratio": 1.0}
+    assert cal.fit.why_kept["step_request_s"] == "cv"
     assert cal.cross_validates and max(abs(e) for e in cal.errors("cross_validated")["ttft"]) < 0.02
-    assert _how("memory_time_scale", 1.0, 4, True, Kept("cv", 4, ())).startswith(
-        "kept (the engine's own value): the fit with it predicted the runs left out clearly worse")
+    assert _how("step_request_s", 1.0, 4, True, Kept("cv", 4, ())).startswith(
+        "kept (the engine's own value): the terms without it predicted the runs left out best")
 
 
 def test_the_terms_the_choice_drops_are_kept_and_its_terms_simulated():
@@ -125,3 +132,54 @@ def test_the_terms_the_choice_drops_are_kept_and_its_terms_simulated():
     real = _linear_fit([0.01, 0.02, 0.03, 0.04], ("step_s",), np.array([[0.5], [1.0], [1.5], [2.0]]))
     assert _taken(real, choose_by_cv(real, np.array([0.01, 0.02, 0.03, 0.04])), evaluate, measured) is real
     assert len(asked) == 1
+
+
+def test_a_term_fitted_on_one_runs_error_is_not_taken():
+    """One run of four 2 % slow, the others exact, r0 = (0.02, 0, 0, 0), and a step's time moving each run's TPOT
+    by 1 per ms: the fit takes step_s 0.005 ms down (x = −mean(r0)), which leaves the three exact runs 0.5 % off. Out
+    of sample: without run 0 the others say x = 0 and run 0 is predicted at 0.02; without any other run, x =
+    −0.02 / 3 and that run is predicted at −0.00667 — worse than the engine's own 0. The fit's cross-validated loss
+    ½ (0.02² + 3 · 0.00667²) = 0.00026667 is above the engine's own terms' ½ · 0.02² = 0.0002, and so is every share
+    of the way (run 0 stays at 0.02, the others at −0.00667 · share). The fit used to stand unless another candidate
+    predicted the runs left out twice as well; now the engine's own terms are kept: no left-out run is worse."""
+    r0 = [0.02, 0.0, 0.0, 0.0]
+    fit = _linear_fit(r0, ("step_s",), np.ones((4, 1)))
+    assert fit.terms["step_s"] == pytest.approx(2e-3 - 0.005e-3)
+    cv = choose_by_cv(fit, np.array(r0))
+    assert cv.tried[0].names == ("step_s",) and cv.tried[0].loss == pytest.approx(0.00026667, rel=1e-4)
+    assert cv.uncalibrated == pytest.approx(0.0002)
+    assert cv.names == () and cv.terms == pytest.approx(OWN) and cv.residuals == pytest.approx(r0)
+
+
+def test_the_choice_keeps_the_term_the_runs_left_out_need_and_drops_the_one_they_do_not():
+    """A step's time moves every run's TPOT by 1 per ms, the memory multiplier by (1, −1, 1, −1) per 10 %; the runs
+    are 2 % slow (a step's time) and run 0 1 % more (noise): r0 = (0.03, 0.02, 0.02, 0.02), whose losses at the
+    engine's own terms are ½ r0² = (0.00045, 0.0002, 0.0002, 0.0002). The fit of both: step_s x = −mean(r0) =
+    −0.0225, memory y = −Σ m·r0 / 4 = −0.0025 (the columns are orthogonal). Each run left out, by hand:
+
+    - both terms: run 0 from runs 1-3 (exact at x = −0.02, y = 0): 0.01; run 1 from 0, 2, 3 (x + y = −0.025,
+      x − y = −0.02): 0; run 2 from 0, 1, 3 (x + y = −0.03): −0.01; run 3: 0 — loss ½ (0.01² + 0.01²) = 0.0001,
+      ratios to the engine's own (0.111, 0, 0.25, 0), median 0.0556;
+    - step_s alone: run 0 at 0.03 − 0.02 = 0.01, the others at 0.02 − 0.07 / 3 = −0.00333 — loss ½ (0.0001 + 3 ·
+      0.00333²) = 0.00006667, ratios (0.111, 0.0278, 0.0278, 0.0278), median 0.0278; ¾ of the way: run 0 at
+      0.015, the others at 0.02 − 0.0175 = 0.0025, ratios (0.25, 0.015625 three times), median 0.015625, the least;
+    - the memory multiplier alone predicts every run further off than the engine's own terms (run 0 at 0.0367,
+      the others 0.03, 0.0233, 0.03): ratios above 1 at every share.
+
+    step_s is taken ¾ of the way (2 ms − ¾ · 0.0225 ms = 1.983125 ms), the memory multiplier kept: the typical run
+    left out is predicted 64 times better than without a calibration. The fit of both used to stand (the step alone
+    did not halve its loss of 0.0001)."""
+    r0 = [0.03, 0.02, 0.02, 0.02]
+    fit = _linear_fit(r0, ("step_s", "memory_time_scale"), np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 1.0],
+                                                                    [1.0, -1.0]]))
+    cv = choose_by_cv(fit, np.array(r0))
+    assert (cv.names, cv.share) == (("step_s",), 0.75)
+    got = {(c.names, c.share): (c.loss, c.ratio) for c in cv.tried}
+    assert got[(("step_s", "memory_time_scale"), 1.0)] == pytest.approx((0.0001, 0.05556), rel=1e-3)
+    assert got[(("step_s",), 1.0)] == pytest.approx((0.00006667, 0.02778), rel=1e-3)
+    assert got[(("step_s",), 0.75)][1] == pytest.approx(0.015625)
+    assert all(got[(("memory_time_scale",), s)][1] > 1 for s in (0.25, 0.5, 0.75, 1.0))
+    assert got[((), 1.0)] == (pytest.approx(0.00105), 1.0) and cv.uncalibrated == pytest.approx(0.00105)
+    assert cv.ratio == pytest.approx(0.015625)
+    assert cv.terms["step_s"] == pytest.approx(1.983125e-3) and cv.terms["memory_time_scale"] == 1.0
+    assert cv.residuals == pytest.approx([0.015, 0.0025, 0.0025, 0.0025])

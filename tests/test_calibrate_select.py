@@ -49,12 +49,16 @@ def test_few_runs_recover_a_front_end_and_a_memory_multiplier_within_two_percent
     # the engine's own host time per request, fitted too: 1 µs of it moves a TPOT of ~10 ms by at most the ~20
     # requests of a step, 0.2 %; the runs tell it within 3 % (4 runs: 48.6 µs for 49.7 µs)
     assert cal.terms["step_request_s"] == pytest.approx(VLLM_STEP_REQUEST_S, rel=0.03)
-    assert cal.fit.fitted == ("frontend_s", "memory_time_scale", "step_request_s") and not cal.fit.at_bound()
+    # 3 runs are not cross-validated (a fold leaves 2): the fit is taken. Of 4, each left out is predicted as well
+    # without the host time per request as with it: the cross-validation keeps the engine's own, the runs' value
+    dropped = ("step_request_s",) if len(rates) > 3 else ()
+    assert cal.fit.fitted == tuple(t for t in ("frontend_s", "memory_time_scale", "step_request_s")
+                                   if t not in dropped) and not cal.fit.at_bound()
     # runs at a few requests/s keep up: their throughput is the arrivals', no term moves it, no stage of it
     assert [(g.quantity, g.fitted) for g in cal.fit.stages] == [
         ("tpot", ("memory_time_scale", "step_request_s")), ("ttft", ("frontend_s",))]
     assert all(g.after < 0.01 * g.before for g in cal.fit.stages)
-    assert cal.fit.why_kept == {"step_s": "room", "compute_time_scale": "room"}
+    assert cal.fit.why_kept == {"step_s": "room", "compute_time_scale": "room", **{t: "cv" for t in dropped}}
     before, after = cal.errors("before"), cal.errors("after")
     assert max(abs(e) for e in after["ttft"]) < 0.02 < min(abs(e) for e in before["ttft"])
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -352,6 +353,29 @@ def test_trtllm_offline_schedulers_and_request_time_by_hand():
     row = {"seconds": 100.0, "measured_seconds": 120.0, "requests": 3000, "generate": 1024, "schedulers": 4}
     assert to.with_request_time(row, 0.0) == pytest.approx(120.0 / 100.0 - 1)          # +20 % as simulated
     assert to.with_request_time(row, 10e-6) == pytest.approx(120.0 / 107.68 - 1)      # 3000·1024/4·10 µs = 7.68 s
+
+
+def test_trtllm_offline_readings_and_all_gather_by_hand():
+    """bench/trtllm_offline.py: `--strategy` writes a plan's strategy another way (attention DP with the experts
+    tensor-sharded: 8 schedulers still), and `--gather` sends each token to all 8 EP ranks where Qwen3-235B-A22B's
+    top-8 of 128 experts, 16 a rank, reach 8 · (1 − C(112, 8) / C(128, 8)) = 5.34 of them: 1.50 times the volume."""
+    import trtllm_offline as to
+    text = 'model preset "qwen3-235b-a22b"\nstrategy s = tp 1 ; ep 8\n'
+    written = to.reading(text, "tp 1 ; ep 8", "tp 1 ; etp 8")
+    assert written == 'model preset "qwen3-235b-a22b"\nstrategy s = tp 1 ; etp 8\n'
+    assert to.reading(text, "tp 8", "tp 4") == text and to.reading(text, None, None) == text
+    assert to.schedulers("strategy s = tp 1 ; etp 8\n") == 8
+    assert to.schedulers("strategy s = tp 2 ; ep 8\n") == 4
+    reached = 8 * (1 - math.comb(112, 8) / math.comb(128, 8))
+    assert reached == pytest.approx(5.339, abs=1e-3)
+    assert to.gather_ratio(8, 128, 8) == pytest.approx(8 / reached)
+    import dagc.ir.op_moe as op_moe
+    try:
+        to.gather(True)
+        assert op_moe.expected_distinct_ranks(8, 128, 8) == 8.0
+    finally:
+        to.gather(False)
+    assert op_moe.expected_distinct_ranks(8, 128, 8) == pytest.approx(reached)
 
 
 def test_trtllm_offline_weights_floor_and_allowed_step_by_hand():

@@ -14,8 +14,9 @@ cross-validation leaves one run out at a time (more than 10 runs: 10 folds): its
 terms the other runs give (`dagc.calibrate.crossval.predicted`), from the fit's linearisation, and their log-ratios
 ln(dagc / measured), by the error ledger's quantity, are the calibration's residuals, which a plan's bands take
 (`dagc.verdict.bands`).
-The terms taken are the cross-validation's choice among the fit, fewer of its terms, a share of the way and the
-engine's own (`dagc.calibrate.crossval`): the fit unless another predicts the runs left out clearly better.
+The terms taken are the cross-validation's choice among every subset of the fitted terms, a share of the way, and
+the engine's own (`dagc.calibrate.crossval`): a calibrated term only where it predicts the typical run left out
+clearly better than the engine's own terms do.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..schedule.timer import deployment_key
 from ..units import count_text
-from .crossval import CV_MIN_RUNS, MAX_FOLDS, CvChoice, choose_by_cv, folds
+from .crossval import CV_MIN_RUNS, MARGIN, MAX_FOLDS, CvChoice, choose_by_cv, folds
 from .figures import dagc_figures, quantity_of
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
@@ -101,9 +102,12 @@ class Calibrated:
         cv = self.cv
         if cv is None:
             return {}
+        def ratio(x: float) -> float | None:        # a run the engine's own terms predict exactly: JSON's null
+            return x if math.isfinite(x) else None
         return {"terms": list(cv.names), "share": cv.share, "loss": cv.loss, "loss_uncalibrated": cv.uncalibrated,
-                "folds": len(folds(len(self.jobs))),
-                "candidates": [{"terms": list(c.names), "share": c.share, "loss": c.loss} for c in cv.tried]}
+                "median_ratio": ratio(cv.ratio), "margin": MARGIN, "folds": len(folds(len(self.jobs))),
+                "candidates": [{"terms": list(c.names), "share": c.share, "loss": c.loss,
+                                "median_ratio": ratio(c.ratio)} for c in cv.tried]}
 
     def errors(self, which: str) -> dict[str, list[float]]:
         """quantity → the relative errors (dagc − measured) / measured of `before`, `after` or `cross_validated`."""
@@ -226,9 +230,10 @@ def _figures_in_worker(args: tuple[tuple[int, ...], dict[str, float]]) -> _Found
 class _Evaluator:
     """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
     processes when more than one (each run's simulation is independent of the others'): the runs of one
-    deployment (the plan but its traffic: they share their op prices, DAGs and step prices, `dagc.schedule.timer
-    .shared_timer`) a task — with several processes, in pieces of at most a (2 × processes)th of the runs, so that
-    three deployments on two processes do not leave one process a third of the work; each piece prices its
+    deployment (the plan but its traffic, batch, micro-batches and overlap: they share their op prices, DAGs and
+    step prices, `dagc.schedule.timer.shared_timer`) a task — with several processes, in pieces of at most a
+    (2 × processes)th of the runs, so that three deployments on two processes do not leave one process a third of
+    the work; each piece prices its
     deployment's ops again, a few tens of milliseconds. The first set of terms gives each task to the first process
     free, which keeps it for every later set: it holds the task's op templates, priced with the engine's terms open,
     and DAGs."""

@@ -56,7 +56,7 @@ from .stages import Stage, in_stages, stage_rows
 
 __all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT",
            "SETTLED", "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "bounds_v",
-           "fit_terms", "fitted_figures", "loss", "solve_within", "to_terms", "to_v"]
+           "fit_terms", "fitted_figures", "huber", "loss", "solve_within", "to_terms", "to_v"]
 
 BOUNDS = TERM_BOUNDS    # a calibration file's terms are read within them (`dagc.lang.calibration`)
 PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1,  # s, s, ln, ln,
@@ -322,8 +322,14 @@ def loss(r: np.ndarray, w: np.ndarray) -> float:
         >>> round(loss(np.array([0.01, -1.0]), np.ones(2)), 6)      # 0.01² / 2 + 0.05 · (1 − 0.05 / 2)
         0.0488
     """
+    return float(np.sum(w * huber(r)))
+
+
+def huber(r: np.ndarray) -> np.ndarray:
+    """Huber(r) of each residual, unweighted: the terms of `loss`."""
     a = np.abs(r)
-    return float(np.sum(w * np.where(a <= HUBER, a * a / 2, HUBER * (a - HUBER / 2))))
+    out: np.ndarray = np.where(a <= HUBER, a * a / 2, HUBER * (a - HUBER / 2))
+    return out
 
 
 def _slopes(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tuple[int, str, float]],

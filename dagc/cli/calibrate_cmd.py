@@ -149,8 +149,8 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
                    if math.isclose(value, b, rel_tol=1e-6, abs_tol=1e-12)), "")
         return f"fitted on {said}{at}"
     if why == "cv":     # fitted, then not taken (`dagc.calibrate.crossval`)
-        return ("kept (the engine's own value): the fit with it predicted the runs left out clearly worse than "
-                "without it (cross-validation)")
+        return ("kept (the engine's own value): the terms without it predicted the runs left out best "
+                "(cross-validation)")
     if moved < MIN_RUNS:
         return f"kept: it moves the figures of {said}, fewer than {MIN_RUNS}"
     named = [f"`{t}`" for t in fitted]
@@ -198,8 +198,10 @@ def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
     if (cv := cal.cv) is not None and cv.tried and (cv.names, cv.share) != (cv.tried[0].names, 1.0):
         taken = ", ".join(f"`{t}`" for t in cv.names) or "no term: the engine's own terms"
         share = f", {cv.share:g} of the way from the engine's own" if cv.names and cv.share != 1 else ""
-        print(f"  chosen by cross-validation: {taken}{share} (its loss on the runs left out {cv.loss:.4g}, the fit's "
-              f"{cv.tried[0].loss:.4g}; docs/calibrate.md)")
+        fit = cv.tried[0].ratio
+        print(f"  chosen by cross-validation: {taken}{share} (on the median run left out {cv.ratio:.2g} of the "
+              f"engine's own terms' loss, the fit {f'{fit:.2g}' if math.isfinite(fit) else 'worse'}; "
+              "docs/calibrate.md)")
     before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
     print("  median |error|   uncalibrated  calibrated  cross-validated")
     for q in ("tpot", "ttft", "e2e", "throughput"):

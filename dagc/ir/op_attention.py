@@ -245,7 +245,7 @@ def final_norm(s: Shapes, r: Recipe) -> OpTemplate:
 
 
 def final_norm_reads(s: Shapes) -> Hashable:
-    return s.seq_key, s.R, s.d.cp
+    return s.rows_key, s.R, s.d.cp
 
 def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
@@ -256,7 +256,7 @@ def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
 
 
 def lm_head_reads(s: Shapes) -> Hashable:
-    return s.seq_key, s.R, s.d.tp, s.d.cp, s.m.vocab            # the model's vocabulary, or an EAGLE draft's
+    return s.rows_key, s.R, s.d.tp, s.d.cp, s.m.vocab            # the model's vocabulary, or an EAGLE draft's
 
 def send(s: Shapes, r: Recipe) -> OpTemplate:
     t = s.t / s.d.tp if s.d.sp else s.t

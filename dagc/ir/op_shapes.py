@@ -239,6 +239,13 @@ class Shapes:
         tokens of the linear ops beside them (padded to a CUDA graph) and whether eager."""
         return self.phase.value, self.n_seq.tobytes(), self.chunk, self.t.tobytes(), self.eager
 
+    @functools.cached_property
+    def rows_key(self) -> tuple[str, bytes, bool]:
+        """`n_seq` with the phase and whether eager: what an op on one row per request reads (the final norm and the
+        LM head, `dagc.ir.op_attention`), not a mixed step's chunk nor the tokens of the linear ops beside them, so
+        that the steps of `n` requests and any chunk that run alike (graphed, or eager) share them."""
+        return self.phase.value, self.n_seq.tobytes(), self.eager
+
     def placement_key(self, size: int, span: int | None = None) -> tuple[bool, int]:
         """What a collective of `size` ranks (blocks of `span`) reads of where the stage sits."""
         return self.crosses(size, span), self.nodes(size, span)

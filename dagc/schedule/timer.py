@@ -23,7 +23,7 @@ from ..layout.speculative import draft_layer_dense, draft_model, draft_passes, w
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
 from ..plan.cluster import hardware
 from ..plan.plan import Plan
-from ..plan.workload import Workload
+from ..plan.workload import Overlap, Workload
 from .floors import FloorTimes
 from .timer_base import (
     TIMER_CACHE_MAX,
@@ -204,11 +204,19 @@ class Timer:
         return stage_activation_bytes(self.plan.model, workload, lay, act)
 
 
+# The workload's fields that a timer's figures read only through a layout or the keys that hold them (the
+# requests of the layout's micro-batches, `Timer.figures_of`), as the search times its candidates of every batch,
+# micro-batches and overlap on one timer: set aside by `deployment_key`, so that a check's strategies, its
+# search's candidates and its next steps (another batch, `dagc.verdict.next_steps`) price each pass once
+_PER_CANDIDATE: dict[str, object] = {"traffic": None, "batch": 0, "batch_max": False, "batch_note": None,
+                                     "batch_breaks": None, "microbatches": None, "overlap": Overlap.NONE}
+
+
 def deployment_key(plan: Plan) -> Hashable:
     """What a timer's figures depend on of its plan: the model, the cluster's hardware (`hardware`: not its
-    count of GPUs nor its price) and the workload but its traffic (each figure is keyed by the shapes it
-    reads, `dagc.schedule.timer_base`)."""
-    return plan.model, hardware(plan.cluster), plan.workload.model_copy(update={"traffic": None})
+    count of GPUs nor its price) and the workload but its traffic, batch, micro-batches and overlap (each
+    figure is keyed by the shapes it reads, `dagc.schedule.timer_base`, and the layout's requests)."""
+    return plan.model, hardware(plan.cluster), plan.workload.model_copy(update=_PER_CANDIDATE)
 
 
 def times_alike(a: Plan, b: Plan) -> bool:

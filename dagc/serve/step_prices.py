@@ -39,6 +39,7 @@ class StepPrices:
         self._every: StepPrices | None = None   # the same with every attention-DP rank's chunk (`every_rank`)
         self.cache: dict[tuple[int, int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
+        self._layouts: dict[int, Layout] = {}      # `_layout`
         self.priced = 0                     # how many steps the recurrence priced here (`exact_evaluations`)
         # `dagc.serve.surrogate.surface_for`'s StepSurfaces by their arguments (held, not read, here: the surrogate
         # reads the prices)
@@ -62,7 +63,16 @@ class StepPrices:
         if ell is not None:
             update["prompt"] = ell
         w = self.plan.workload.model_copy(update=update)
-        return w, resolve(self.plan.model, self.plan.cluster, w, self.strategy)
+        return w, self._layout(n, w)
+
+    def _layout(self, n: int, w: Workload) -> Layout:
+        """The layout of `n` requests in flight on the replica, resolved once per `n`: a layout reads of its
+        workload the batch (`n` × dp), the micro-batches and the draft, not the chunk nor the prompt a step is
+        priced at."""
+        lay = self._layouts.get(n)
+        if lay is None:
+            lay = self._layouts[n] = resolve(self.plan.model, self.plan.cluster, w, self.strategy)
+        return lay
 
     def decode(self, n: int, ell: int | None = None) -> float:
         """The decode step with `n` requests in flight on the replica."""
