@@ -252,10 +252,10 @@ def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
                      offset + seconds_to_ns(sched.finish[i]), dag.kind[i].value, CATEGORY_CAT[cat], args)
 
 
-def _op_ns(c: Compiled, i: int, local: int, at_ns: int) -> tuple[int, int]:
-    """One op's start and end on a rank (local index in its stage group), in ns of the timeline that
-    starts at `at_ns`."""
-    offset = at_ns + phase_offsets(c)[c.dag.phase[i]]
+def _op_ns(c: Compiled, i: int, local: int, offsets: dict[Phase, int]) -> tuple[int, int]:
+    """One op's start and end on a rank (local index in its stage group), in ns of the trace: `offsets`, where
+    each phase's timeline starts (`phase_offsets` from the instance's start, reckoned once per rank)."""
+    offset = offsets[c.dag.phase[i]]
     start_s = float(c.schedule.start[i])
     return (offset + seconds_to_ns(start_s),
             offset + seconds_to_ns(start_s + float(c.costs.rank_s(c.dag, i)[local])))
@@ -271,9 +271,10 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
     # in flight, the prompt tokens of a mixed step's chunk on this rank (its first attention-DP group's)
     chunk = (chunk_prompt_tokens(c.plan.workload, c.layout) / c.layout.cp
              if c.plan.workload.inflight and int(coords["adp"][rank]) == 0 else 0)
+    offsets = {phase: at.at_ns + ns for phase, ns in phase_offsets(c).items()}
     for i in ops:
         t = dag.template[i]
-        start_ns, end_ns = _op_ns(c, i, local, at.at_ns)
+        start_ns, end_ns = _op_ns(c, i, local, offsets)
         cat = dag.kind[i].category
         args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": dag.phase[i].value,
                                    "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
@@ -306,8 +307,9 @@ def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Pl
     stage, local = int(coords["stage"][rank]), int(coords["local"][rank])
     # (phase, step, mb, layer or op) → [start, end, act bytes]
     units: dict[tuple[Phase, int, int, int], list[int]] = {}
+    offsets = {phase: at.at_ns + ns for phase, ns in phase_offsets(c).items()}
     for i in ops:
-        start_ns, end_ns = _op_ns(c, i, local, at.at_ns)
+        start_ns, end_ns = _op_ns(c, i, local, offsets)
         key = (dag.phase[i], dag.step[i], dag.mb[i], dag.layer[i] if dag.layer[i] >= 0 else -1 - i)
         act = int(dag.template[i].act_bytes[local]) if dag.kind[i].category is Category.COMPUTE else 0
         u = units.setdefault(key, [start_ns, end_ns, 0])

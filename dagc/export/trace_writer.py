@@ -86,8 +86,13 @@ def seconds_to_ns(seconds: float) -> int:
     return max(0, int(round(seconds * 1e9)))
 
 
+# One encoder for every value written: `json.dumps` with options other than its defaults builds a new encoder
+# each call, which took a third of `_dumps`' time on a large trace (half a million values).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _dumps(obj: Any) -> str:       # `obj`: a JSON value
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode(obj)
 
 
 
