@@ -218,30 +218,6 @@ def one_computation_per_output(memo: dict | None = None):
 
 
 @contextlib.contextmanager
-def one_run_per_candidate():
-    """Inside the block, each candidate's check at a rate in `rank_at_rate` (`check_candidate` of
-    `dagc.search.under_traffic`: its traffic simulated, its capacity bisected when asked) is computed once per
-    plan, candidate and bisection, and shared by the rankings run there: `rank_at_rate` with `shown` simulates a
-    subset of the candidates that ranking every one simulated, so the tests comparing the two read the same runs.
-    Keyed on the plan's and the candidate's whole values (their reprs); that a seeded run gives the same figures
-    twice is tests/test_load.py's `test_a_seed_gives_the_same_run`."""
-    import dagc.search.at_rate as at_rate
-
-    memo: dict = {}
-    real = at_rate.check_candidate
-
-    def shared(plan, c, with_capacity=False):
-        key = repr(plan), repr(c), with_capacity
-        if key not in memo:
-            memo[key] = real(plan, c, with_capacity=with_capacity)
-        return memo[key]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(at_rate, "check_candidate", shared)
-        yield
-
-
-@contextlib.contextmanager
 def templates_made():
     """Counts the op templates made (`OpShapes.make` calls) inside the block: `with templates_made() as made:
     …` and then `made[0]`."""

@@ -13,16 +13,7 @@ from dagc.export.search_json import at_rate_json, ranked_at_rate_json
 from dagc.lang.load import load_plan
 from dagc.search.at_rate import GOODPUT_TIE, _out_of_reach, _pool, _tier, rank_at_rate
 from dagc.search.search import search
-from conftest import EXAMPLES, one_run_per_candidate
-
-
-@pytest.fixture(autouse=True)
-def _one_run_per_candidate():
-    """Each candidate's run at the rate computed once in a test (`one_run_per_candidate`): ranking with `shown`
-    simulates a subset of what ranking every candidate simulated (the same plan, rate and candidates), so its rows
-    are compared with those very runs (the file alone: 40.5 CPU s before, 38.2 with them shared)."""
-    with one_run_per_candidate():
-        yield
+from conftest import EXAMPLES
 
 
 def _row(goodput: float, up: bool = True, meets: bool = True) -> N:
