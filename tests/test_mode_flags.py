@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import tokenize
-from pathlib import Path
 
 from conftest import ROOT
 
