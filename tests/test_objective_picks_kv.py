@@ -8,6 +8,8 @@ import json
 
 import dagc
 from dagc.export.summary import _running_fewer
+from dagc.plan.objective import StrategyFigures
+from dagc.verdict.optimal import ObjectivePick
 
 # Qwen3-235B-A22B on 8 H100s, 256 requests of 4,000 + 1,000 tokens in flight: no strategy's KV cache holds them all
 PLAN = """model preset "qwen3-235b-a22b"
@@ -17,12 +19,18 @@ strategy tp 8
 """
 
 
+def _pick(batch: int | None, running: int | None) -> ObjectivePick:
+    figures: StrategyFigures = {"gpus": 8, "ttft_s": 0.5, "tpot_s": 0.05, "decode_tokens_per_s_per_gpu": 100.0,
+                                "throughput_tokens_per_s": 800.0, "memory_fraction": 0.9}
+    return ObjectivePick(strategy="tp 8", meets_requirements=True, judged="all", load_missed=(), batch=batch,
+                         concurrency_effective=running, figures=figures)
+
+
 def test_running_fewer_words():
-    pick = {"batch": None, "concurrency_effective": 186}
-    assert _running_fewer(pick, 256) == " (its KV cache runs 186 of its 256 requests at once: W520)"
-    assert _running_fewer({"batch": None, "concurrency_effective": 256}, 256) == ""
-    assert _running_fewer({"batch": 128, "concurrency_effective": 128}, 256) == ""    # `batch = max`: its own
-    assert _running_fewer({"batch": None, "concurrency_effective": None}, 256) == ""
+    assert _running_fewer(_pick(None, 186), 256) == " (its KV cache runs 186 of its 256 requests at once: W520)"
+    assert _running_fewer(_pick(None, 256), 256) == ""
+    assert _running_fewer(_pick(128, 128), 256) == ""    # `batch = max`: its own
+    assert _running_fewer(_pick(None, None), 256) == ""
 
 
 def test_each_kv_limited_pick_is_flagged_with_what_check_says_it_runs(tmp_path):

@@ -145,7 +145,8 @@ def test_plan_a_every_objectives_pick_meets_the_requirements(plan_a):
     ev = r.optimality
     assert ev is not None and ev.by_objective is not None and set(ev.by_objective) == set(OBJECTIVES)
     for name, pick in ev.by_objective.items():
-        assert pick is not None and pick["meets_requirements"], name
+        assert pick is not None and pick.meets_requirements, name
     assert d.found is not None and d.found.best is not None
-    assert ev.by_objective["min-gpus"]["strategy"] == d.found.best.text
-    assert ev.by_objective["min-gpus"]["gpus"] == 16
+    min_gpus = ev.by_objective["min-gpus"]
+    assert min_gpus is not None and min_gpus.strategy == d.found.best.text
+    assert min_gpus.figures["gpus"] == 16

@@ -14,7 +14,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..ir.dag import DAG_VERSION, OpKind
-from ..verdict.compiled import Compiled
+from ..verdict.compiled import Compiled, PricedKernel
 
 __all__ = ["dag_json", "DagJson", "dag_schema", "pooled_dag_json"]
 
@@ -101,8 +101,21 @@ class DagJson(_Strict):
 
 def dag_json(c: Compiled) -> dict[str, Any]:
     """The dag.json object of a compiled strategy: its DAG with times."""
-    data = nx.node_link_data(c.to_networkx(), edges="edges")
-    return {"version": DAG_VERSION, **data}
+    return {"version": DAG_VERSION, **_link_data(c)}
+
+
+def _link_data(c: Compiled) -> dict[str, Any]:
+    """`networkx.node_link_data` of the compiled strategy's graph, each node's priced kernels as dag.json holds
+    them (their seconds on the group's slowest rank)."""
+    data: dict[str, Any] = nx.node_link_data(c.to_networkx(), edges="edges")
+    data["nodes"] = [{**n, "kernels": [_kernel_json(p) for p in n["kernels"]]} for n in data["nodes"]]
+    return data
+
+
+def _kernel_json(p: PricedKernel) -> dict[str, Any]:
+    k, seconds = p.kernel, p.seconds
+    return {"name": k.name, "kernel_class": k.cls.value, "launches": k.launches,
+            "seconds": float(seconds.max()) if seconds is not None and seconds.size else None}
 
 
 def pooled_dag_json(pools: list[tuple[str, int, str, Compiled]]) -> dict[str, Any]:
@@ -112,7 +125,7 @@ def pooled_dag_json(pools: list[tuple[str, int, str, Compiled]]) -> dict[str, An
     out: dict[str, Any] = {"version": DAG_VERSION, "nodes": [], "edges": []}
     graphs = []
     for role, instances, text, c in pools:
-        data = nx.node_link_data(c.to_networkx(), edges="edges")
+        data = _link_data(c)
         first = len(out["nodes"])
         out["nodes"] += [{**n, "id": n["id"] + first, "pool": role} for n in data["nodes"]]
         out["edges"] += [{**e, "source": e["source"] + first, "target": e["target"] + first} for e in data["edges"]]

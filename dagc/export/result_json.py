@@ -25,7 +25,7 @@ from ..serve.load_figures import LoadFigures, Percentiles
 from ..serve.load_result import QueueGrowth
 from ..verdict.bands import Band, BandJson, Bands, Odds
 from ..verdict.check import NextStep
-from ..verdict.optimal import OptimalEvidence
+from ..verdict.optimal import ObjectivePick, OptimalEvidence
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import UnderLoad
 from ..verdict.verdict import ERRORS_UNMET, RequirementResult, Verdict
@@ -83,8 +83,15 @@ def evidence_of(e: OptimalEvidence, note: str) -> dict[str, object]:
                                                                 "figures": e.startable_figures}}
         out["note"] = note
     if e.by_objective is not None:
-        out["by_objective"] = e.by_objective
+        out["by_objective"] = {o: None if p is None else objective_pick_json(p) for o, p in e.by_objective.items()}
     return out
+
+
+def objective_pick_json(p: ObjectivePick) -> dict[str, object]:
+    """One objective's pick in report.json's `by_objective`: its strategy, requirements and figures, flat."""
+    return {"strategy": p.strategy, "meets_requirements": p.meets_requirements, "judged": p.judged,
+            "load_requirements_missed": list(p.load_missed), "batch": p.batch,
+            "concurrency_effective": p.concurrency_effective, **p.figures}
 
 
 def band_json(b: Band) -> BandJson:

@@ -308,7 +308,7 @@ def by_objective_md(r: StrategyResult) -> list[str]:
     picks: dict[str, ObjectivePick | None] = (ev.by_objective if ev is not None else None) or {}
     if not picks:
         return []
-    texts = {p["strategy"] for p in picks.values() if p is not None}
+    texts = {p.strategy for p in picks.values() if p is not None}
     if len(texts) == 1 and all(p is not None for p in picks.values()):
         return [f"- **Every objective picks the same strategy** ({', '.join(picks)}): `{texts.pop()}`."]
     plan, K, skipped = r.plan, RequirementKind, _load_skipped(r)
@@ -324,12 +324,13 @@ def by_objective_md(r: StrategyResult) -> list[str]:
             lines.append(f"  | {label} | — (no legal strategy, or its search was cut short) |"
                          + " |" * (7 if batch else 6))
             continue
-        size = f" {p.get('batch') or '—'} |" if batch else ""
-        meets = _candidate_yes(p["meets_requirements"], p.get("judged"), p.get("load_requirements_missed"), skipped)
-        lines.append(f"  | {label} | `{p['strategy']}`{_running_fewer(p, plan.workload.batch)} | {p['gpus']} |{size} "
-                     f"{metric_text(plan, K.TTFT, p['ttft_s'])} | {metric_text(plan, K.TPOT, p['tpot_s'])} | "
-                     f"{metric_text(plan, K.DECODE_THROUGHPUT, p['decode_tokens_per_s_per_gpu'], per_gpu=True)} | "
-                     f"{metric_text(plan, K.THROUGHPUT, p['throughput_tokens_per_s'])} | "
+        size = f" {p.batch or '—'} |" if batch else ""
+        meets = _candidate_yes(p.meets_requirements, p.judged, list(p.load_missed), skipped)
+        f = p.figures
+        lines.append(f"  | {label} | `{p.strategy}`{_running_fewer(p, plan.workload.batch)} | {f['gpus']} |{size} "
+                     f"{metric_text(plan, K.TTFT, f['ttft_s'])} | {metric_text(plan, K.TPOT, f['tpot_s'])} | "
+                     f"{metric_text(plan, K.DECODE_THROUGHPUT, f['decode_tokens_per_s_per_gpu'], per_gpu=True)} | "
+                     f"{metric_text(plan, K.THROUGHPUT, f['throughput_tokens_per_s'])} | "
                      f"{meets} |")
     return lines + [""]
 
@@ -337,8 +338,8 @@ def by_objective_md(r: StrategyResult) -> list[str]:
 def _running_fewer(pick: ObjectivePick, batch: int) -> str:
     """A pick whose KV cache runs fewer requests at once than its batch (W520): how many, after its strategy — its
     figures are those of that concurrency, not of the batch the plan asks for."""
-    cap = pick.get("batch") or batch
-    running = pick.get("concurrency_effective")
+    cap = pick.batch or batch
+    running = pick.concurrency_effective
     if running is None or running >= cap:
         return ""
     return f" (its KV cache runs {running:,} of its {cap:,} requests at once: W520)"

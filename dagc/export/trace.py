@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from ..cost.compute import priced_kernels
 from ..ir.dag import Category, Dag, OpKind, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
@@ -122,9 +121,7 @@ def add_instance(tw: TraceWriter, c: Compiled, ranks: list[int], representative:
     dag, lay = c.dag, c.layout
     tw.process(at.schedule_pid, f"{at.label}schedule · phases and critical path", at.pid0 - 1)
     _phase_slices(tw, c, at)
-    glue = c.costs.model.glue
-    kernels = [[(k.name, sec) for k, sec in zip(priced_kernels(t, c.costs.model.profile, glue), ks, strict=False)]
-               for t, ks in zip(c.dag.templates, c.costs.per_kernel, strict=True)]
+    kernels = [[(p.kernel.name, p.seconds) for p in priced if p.seconds is not None] for priced in c.priced_kernels()]
     _critical_slices(tw, c, at, kernels)
     coords = lay.coords
     for rank in ranks:

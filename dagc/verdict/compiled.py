@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,17 +26,15 @@ from ..serve.metrics import Metrics
 if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
     import networkx as nx
 
-__all__ = ["Compiled", "KernelJson", "TimedNode"]
+__all__ = ["Compiled", "PricedKernel", "TimedNode"]
 
 
-class KernelJson(TypedDict):
-    """A kernel of an op as dag.json holds it (docs/outputs.md): its seconds on the slowest rank, None without
-    a profile."""
+@dataclass(frozen=True, eq=False)
+class PricedKernel:
+    """A kernel an op launches with its seconds on each rank of its template (None without a profile)."""
 
-    name: str
-    kernel_class: str
-    launches: int
-    seconds: float | None
+    kernel: Kernel
+    seconds: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -77,9 +75,7 @@ class Compiled:
         stream-order edges."""
         g = self.dag.to_networkx()
         s = self.schedule
-        profile = self.costs.model.profile          # the one the costs were priced with (nearest GPU too)
-        kernels = [self._kernels_json(priced_kernels(t, profile, self.costs.model.glue), ks)
-                   for t, ks in zip(self.dag.templates, self.costs.per_kernel, strict=True)]
+        kernels = self.priced_kernels()
         for i in range(len(self.dag)):
             g.nodes[i].update(duration=float(s.finish[i] - s.start[i]), start=float(s.start[i]),
                               finish=float(s.finish[i]), on_critical_path=bool(s.critical[i]),
@@ -89,12 +85,12 @@ class Compiled:
                 g.add_edge(p, i, kind="stream", bytes=0.0)
         return g
 
-    @staticmethod
-    def _kernels_json(priced: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...]) -> list[KernelJson]:
-        """The kernels a template is priced by with their seconds on its slowest rank (None without a profile)."""
-        return [{"name": k.name, "kernel_class": k.cls.value, "launches": k.launches,
-                 "seconds": float(seconds[j].max()) if seconds and seconds[j].size else None}
-                for j, k in enumerate(priced)]
+    def priced_kernels(self) -> list[tuple[PricedKernel, ...]]:
+        """Per template, the kernels it is priced by (with the profile and glue its costs were priced with, the
+        nearest GPU's too), each with its seconds per rank."""
+        profile, glue = self.costs.model.profile, self.costs.model.glue
+        return [tuple(PricedKernel(k, ks[j] if ks else None) for j, k in enumerate(priced_kernels(t, profile, glue)))
+                for t, ks in zip(self.dag.templates, self.costs.per_kernel, strict=True)]
 
     def expand_ranks(self, max_ops: int = 1_000_000) -> Iterator[tuple[int, int, float, float]]:
         """Per-rank expansion: (node id, global rank, start, finish) for every rank of every node.

@@ -26,20 +26,23 @@ from .under_load import not_simulated
 from .verdict import RequirementResult, requirement_value
 
 __all__ = ["BestCandidate", "ObjectivePick", "OptimalEvidence", "Why", "figures", "judge_optimal",
-           "objective_picks_json", "OPTIMAL_TOLERANCE"]
+           "picked", "OPTIMAL_TOLERANCE"]
 
 OPTIMAL_TOLERANCE = 0.05   # within 5 % of the best is optimal
 
 
-class ObjectivePick(StrategyFigures):
-    """What one objective's search picks, as report.json's `by_objective` states it (`objective_picks_json`)."""
+@dataclass(frozen=True)
+class ObjectivePick:
+    """What one objective's search picks (report.json's `by_objective`): its best candidate's text, whether it
+    meets the requirements and how they were judged, and its figures."""
 
     strategy: str
     meets_requirements: bool
     judged: str
-    load_requirements_missed: list[str]
+    load_missed: tuple[str, ...]   # simulated under the traffic: the load requirements it misses, as written
     batch: int | None
     concurrency_effective: int | None      # in flight, the requests its KV cache runs at once (W520), else None
+    figures: StrategyFigures
 
 
 def figures(metrics: SteadyMetrics, gpus: int, memory_fraction: float | None) -> StrategyFigures:
@@ -134,16 +137,12 @@ class OptimalEvidence:
     startable_is_this: bool = False
 
 
-def objective_picks_json(picks: Mapping[str, SearchedCandidate | None]) -> dict[str, ObjectivePick | None]:
-    """What each objective's search picks (`dagc.search.search.objective_picks`), as report.json states it:
-    per objective its best candidate's text, whether it meets the requirements, and its figures."""
-    return {o: None if c is None else {"strategy": c.text, "meets_requirements": c.meets_requirements,
-                                       "judged": c.judged,
-                                       "load_requirements_missed": list(c.load_missed),
-                                       "batch": c.batch,
-                                       "concurrency_effective": c.metrics.concurrency_effective,
-                                       **figures(c.metrics, c.gpus, c.memory_fraction)}
-            for o, c in picks.items()}
+def picked(c: SearchedCandidate) -> ObjectivePick:
+    """One objective's pick (`dagc.search.search.objective_picks`) as the evidence carries it."""
+    return ObjectivePick(strategy=c.text, meets_requirements=c.meets_requirements, judged=c.judged,
+                         load_missed=c.load_missed, batch=c.batch,
+                         concurrency_effective=c.metrics.concurrency_effective,
+                         figures=figures(c.metrics, c.gpus, c.memory_fraction))
 
 
 def judge_optimal(result: Checked, found: Searched, tolerance: float = OPTIMAL_TOLERANCE,
@@ -163,7 +162,7 @@ def judge_optimal(result: Checked, found: Searched, tolerance: float = OPTIMAL_T
     """
     optimal, evidence = _judge_optimal(result, found, tolerance)
     if picks is not None:
-        evidence = replace(evidence, by_objective=objective_picks_json(picks))
+        evidence = replace(evidence, by_objective={o: None if c is None else picked(c) for o, c in picks.items()})
     return optimal, evidence
 
 
