@@ -828,7 +828,7 @@ def test_static_plans_launch_with_their_own_serving_flags(written):
     assert _render(launch_result(said)) == _render(launch_result(plain))
     from dagc.launch.serving import serving
     v = serving(said.plan, said.strategy, said.layout)
-    assert not v.inflight and v.max_len == 2304 and v.requests == 8 and v.chunk == 8 * 2048
+    assert v.mode.name == "static" and v.max_len == 2304 and v.requests == 8 and v.chunk == 8 * 2048
     vllm_argv = launch_result(said, ("vllm",))[0].commands[0].argv
     assert _flag(vllm_argv, "--max-model-len") == 2304 and _flag(vllm_argv, "--max-num-seqs") == 8
     assert _flag(vllm_argv, "--max-num-batched-tokens") == 16384 and "--enable-chunked-prefill" not in vllm_argv

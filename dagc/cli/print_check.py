@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..diagnostics import Diagnostic, Severity
+from ..layout.modes import mode_of
 from ..units import Dimension, count_text, format_params, format_si
 from .print_figures import print_memory_table, print_metrics_table, print_pools, tokens_per_s
 from .print_requirements import print_requirements
@@ -163,7 +164,7 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
     state of `running` on `lay`, the workload and layout the engine reaches (`StrategyResult.running`, W520)."""
     from ..plan.workload import RequirementKind
     from ..verdict.verdict import near_text
-    inflight = plan.workload.inflight
+    inflight = mode_of(plan.workload).continuous
     for key, path in m.paths.items():
         phase = key.value if key.value == "prefill" else f"{key.value} (2 steps)"
         total = path.makespan_s or 1.0

@@ -21,6 +21,7 @@ import graphviz
 from ..diagnostics import printable
 from ..ir.dag import Category, Dag, OpKind
 from ..ir.op_shapes import chunk_prompt_tokens
+from ..layout.modes import mode_of
 from ..plan.workload import PoolRole
 from ..units import Dimension, count_text, format_si
 from ..verdict.compiled import Compiled
@@ -164,7 +165,7 @@ class Writer:
                 + ("prefill" if role == PoolRole.PREFILL else "first decode step") if role is not None else
                 "in flight: mixed step (decode tokens + a prompt's chunk of "
                 f"{chunk_prompt_tokens(c.plan.workload, lay):,} tokens in attention-DP group 0)"
-                if c.plan.workload.inflight else "prefill")
+                if mode_of(c.plan.workload).continuous else "prefill")
         sub = f"{what}, micro-batch 0 of {lay.microbatches}; detail: {self.level}"
         if self.note:
             sub += f" ({self.note})"

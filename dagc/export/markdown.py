@@ -12,6 +12,7 @@ from typing import Any
 
 from ..diagnostics import render_all
 from ..layout.layout import Layout
+from ..layout.modes import mode_of
 from ..memory.admission import admission_words
 from ..plan.cluster import per_node_text
 from ..plan.params import active_params, total_params
@@ -107,7 +108,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += _metrics(r)
     if r.metrics is not None:
         lines += _critical_path(metrics_json(r.metrics))
-    lines += _pictures(links or {}, plan.workload.inflight)
+    lines += _pictures(links or {}, mode_of(plan.workload).continuous)
     # the engines' commands: imported by a report, not by every `dagc check`
     from .launch import launch_md
     lines += launch_md(r)
@@ -277,7 +278,7 @@ def _metrics(r: StrategyResult) -> list[str]:
     def throughput(name: str, kind: RequirementKind, value: float) -> list[str]:
         return [name, metric_text(plan, kind, value), metric_text(plan, kind, value / g, per_gpu=True)]
 
-    inflight = plan.workload.inflight
+    inflight = mode_of(plan.workload).continuous
     front = format_si(plan.cluster.engine.terms.frontend_alone_s, Dimension.TIME)
     return lines + md_table(["metric", "value", "per GPU"], [
         [f"TTFT as a client measures it (the server's + the engine's front end, {front})",

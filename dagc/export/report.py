@@ -13,6 +13,7 @@ from typing import Any
 from ..cost.cost_model import cost_basis
 from ..ir.op_moe import dispatch_dtype
 from ..layout.layout import Layout
+from ..layout.modes import mode_of
 from ..memory.memory import StageMemory
 from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_token
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
@@ -166,7 +167,7 @@ def _workload_json(plan: Plan, lay: Layout | None) -> dict[str, Any]:
     return {"batch": w.batch if chosen else None, "batch_max": w.batch_max,
             "batch_breaks": w.batch_breaks if w.batch_max else None, "prompt": w.prompt, "generate": w.generate,
             "microbatches": lay.microbatches if lay else w.microbatches, "overlap": w.overlap.value,
-            "serving": w.serving.value, "chunk": w.chunk_tokens if w.inflight else None}
+            "serving": w.serving.value, "chunk": w.chunk_tokens if mode_of(w).continuous else None}
 
 
 def pools_json(result: StrategyResult) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import TypedDict
 
 from ..layout.layout import Layout
 from ..layout.mix import shares
+from ..layout.modes import mode_of
 from ..plan.workload import Workload
 from ..schedule.schedule import PathBreakdown
 from ..serve.binding import Binding
@@ -212,7 +213,7 @@ class ServingJson(TypedDict):
 def serving_json(workload: Workload, lay: Layout | None) -> ServingJson:
     """report.json's `serving` object: the mode and, in flight, its shares (`dagc.layout.mix.shares`; null where
     the mode has no such figure, or no layout was resolved)."""
-    inflight = workload.inflight
+    inflight = mode_of(workload).continuous
     s = shares(workload, lay) if inflight and lay is not None else None
     return {
         "mode": workload.serving.value,

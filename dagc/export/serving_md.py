@@ -10,6 +10,7 @@ report.json) and the metrics, never derived here.
 from __future__ import annotations
 
 from ..layout.mix import shares
+from ..layout.modes import mode_of
 from ..plan.workload import PoolRole
 from ..serve.disagg import balancing_instances, instances_to_serve
 from ..units import Dimension, count_text, format_percent, format_si
@@ -99,7 +100,7 @@ def inflight_summary(r: StrategyResult) -> list[str]:
     if r.pooled is not None:
         return pooled_summary(r)
     w, lay = r.running            # in flight, the requests the engine reaches (W520)
-    if not w.inflight or lay is None:
+    if not mode_of(w).continuous or lay is None:
         return []
     s = shares(w, lay)
     admitted = "" if w.batch == r.plan.workload.batch else \
@@ -137,7 +138,7 @@ def inflight_metric_rows(r: StrategyResult) -> list[list[str]]:
             return []
         return [["KV transfer (visible part)", _t(f.transfer_s), ""],
                 *[[f"{role} pool capacity", f"{cap:,.2f} requests/s", ""] for role, cap in f.capacity.items()]]
-    if not w.inflight or met is None or lay is None:
+    if not mode_of(w).continuous or met is None or lay is None:
         return []
     s = shares(w, lay)
     return [["decode step (every request in flight decodes)", _t(met.decode_step_s), ""],
@@ -154,7 +155,7 @@ def inflight_execution(r: StrategyResult) -> str:
         return (" Disaggregated: prefill instances prefill `prefill_batch` requests at a time, statically; each "
                 f"request's KV cache moves to a decode instance {when}; decode instances decode their share of the "
                 "batch, the KV cache of each at full context.")
-    if not w.inflight:
+    if not mode_of(w).continuous:
         return ""
     run = r.running[0].batch
     at = "at their full length (the engine never preempts)" if r.plan.cluster.engine.terms.no_evict else \

@@ -28,6 +28,7 @@ import numpy as np
 from ..ir.dag import Category, Dag, OpKind, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
+from ..layout.modes import mode_of
 from ..plan.workload import PoolRole
 from ..serve.inflight import InflightRates
 from ..serve.load import Load
@@ -153,7 +154,8 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
                 "gpus_used": lay.gpus_used, "pipeline_stages": lay.pp, "dp_replicas": lay.dp,
                 "time_unit": "us, from integer ns",
                 "timeline": ("decode (two steps) from 0, mixed (two steps, a prompt's chunk in micro-batch 0: its ops "
-                             "are named `… (chunk)`) from the end of decode") if c.plan.workload.inflight else
+                             "are named `… (chunk)`) from the end of decode")
+                            if mode_of(c.plan.workload).continuous else
                             "prefill from 0, decode (two steps) from the end of prefill",
                 "tracks": "schedule: phases (prefill, decode steps) and critical path (the critical ops in "
                           "order); then one process per GPU: compute and comm streams, HBM counter",
@@ -267,7 +269,7 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
     tracks = {cat: Track(pid, cls) for cat, cls in CATEGORY_CLASS.items()}
     # in flight, the prompt tokens of a mixed step's chunk on this rank (its first attention-DP group's)
     chunk = (chunk_prompt_tokens(c.plan.workload, c.layout) / c.layout.cp
-             if c.plan.workload.inflight and int(coords["adp"][rank]) == 0 else 0)
+             if mode_of(c.plan.workload).continuous and int(coords["adp"][rank]) == 0 else 0)
     for i in ops:
         t = dag.template[i]
         start_ns, end_ns = _op_ns(c, i, local, at.at_ns)

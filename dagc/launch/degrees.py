@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..ir.ops import experts_inside_tp
 from ..layout.layout import Layout, resolve
+from ..layout.modes import mode_of
 from ..plan.cluster import Vendor
 from ..plan.model import DType
 from ..plan.plan import Plan
@@ -173,7 +174,7 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights),
                    host_gpus=plan.cluster.gpus_per_host if plan.cluster.gpus_per_host != layout.gpus_per_node else None,
                    whole_prompts=(workload.chunk_tokens, length_limit(workload, model.context_length))
-                   if workload.inflight and not workload.chunked_prefill and workload.role is None else None)
+                   if mode_of(workload).whole_prompts(workload.chunked_prefill) else None)
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic
 from ..ir.dag import over_work_budget
 from ..layout.layout import Layout
-from ..layout.modes import mode_of
+from ..layout.modes import IN_FLIGHT, ServingMode, mode_of
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
@@ -57,6 +57,12 @@ def fraction_text(x: float) -> str:
     return f"{_floor3(x):.3f}"
 
 
+# How each serving mode's server serves, for the notes (`Serving.mode_text`), and what a static step of it runs
+_MODE_TEXT = {"static": "static", "inflight": "in flight", "prefill": "prefill only", "decode": "decode steps only"}
+_STATIC_STEPS = {"decode": "a decode token of each request, their KV caches arriving from the prefill pool (the budget "
+                           "takes in the longest request whole)"}
+
+
 @dataclass(frozen=True)
 class Serving:
     """The in-flight figures an engine's serving flags are derived from."""
@@ -76,7 +82,7 @@ class Serving:
     room: int = 0                # chunk − requests: the most prompt tokens a step has room for
     prompt_tokens: int = 0       # the prompt tokens dagc's mixed step carries (`dagc.layout.mix`); = room: a full step
     query_len: int = 1           # tokens one request runs in a decode step: 1, or k + 1 when k tokens are drafted
-    inflight: bool = True        # False: a static plan (whole prompts prefilled in one step, then decode)
+    mode: ServingMode = IN_FLIGHT  # how the server serves (`dagc.layout.modes`): a pool's instance by its role
     chunked_prefill: bool = True  # in flight: False when each step takes whole prompts only (`chunked_prefill = off`)
     longest_prompt: int = 0      # the longest prompt the traffic sends (0: not known)
     max_len: int = 0             # prompt + output of the longest request the traffic sends, at most the model's
@@ -85,20 +91,19 @@ class Serving:
     limit_text: str = ""         # that requirement as the plan writes it
     kv_needed_bytes: float | None = None  # the KV cache dagc priced for the batch at full length, on the stage that
     kv_resident_bytes: float = 0.0        # needs most with it; and that stage's weights + activations
-    role: str = ""               # a disaggregated pool's instance: "prefill" or "decode" (its workload's role)
 
     @property
     def whole_prompts(self) -> bool:
         """In flight with chunked prefill off (`chunked_prefill = off`): each step runs the decode tokens and
         whole prompts only, as many as fit in `chunk` beside them (`dagc.layout.mix`)."""
-        return self.inflight and not self.chunked_prefill
+        return self.mode.whole_prompts(self.chunked_prefill)
 
     @property
     def splits_long_prompts(self) -> bool:
         """A disaggregated prefill instance whose traffic sends a prompt longer than its step (`chunk`, a prefill of
         its batch's prompts): an engine that takes prompts whole (TensorRT-LLM's default) would refuse it, so its
         launch turns chunked prefill on, which splits such a prompt over steps (`dagc.launch.trtllm`)."""
-        return self.role == PoolRole.PREFILL.value and self.longest_prompt > self.chunk
+        return self.mode.role is PoolRole.PREFILL and self.longest_prompt > self.chunk
 
     @property
     def step_requests(self) -> int:
@@ -172,21 +177,14 @@ class Serving:
     def static_steps(self) -> str:
         """What a static step runs, for the notes: a prefill of all the prompts; a decode pool's instance only
         decodes, its requests' KV caches arriving made."""
-        if self.role == PoolRole.DECODE:
-            return ("a decode token of each request, their KV caches arriving from the prefill pool (the budget takes "
-                    "in the longest request whole)")
-        return "a prefill of all its prompts at once"
+        return _STATIC_STEPS.get(self.mode.name, "a prefill of all its prompts at once")
 
     @property
     def mode_text(self) -> str:
         """How the server serves, for the notes: in flight or static as the plan's `serving` says; a pool's
         server what its role runs, whatever the plan's `serving` (a prefill pool prefills whole prompts and
         hands their KV caches on, a decode pool runs decode steps only)."""
-        if self.role == PoolRole.PREFILL:
-            return "prefill only"
-        if self.role == PoolRole.DECODE:
-            return "decode steps only"
-        return "in flight" if self.inflight else "static"
+        return _MODE_TEXT[self.mode.name]
 
     @property
     def unit_text(self) -> str:
@@ -291,10 +289,9 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    capacity_bytes=plan.cluster.gpu.memory_bytes, reserve_bytes=plan.cluster.reserve_bytes,
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
-                   query_len=1 + spec, role=mode.role.value if mode.role is not None else "",
-                   inflight=workload.inflight, chunked_prefill=workload.chunked_prefill,
-                   longest_prompt=longest_prompt(workload) if (workload.inflight and not workload.chunked_prefill)
-                   or mode.role == PoolRole.PREFILL else 0,
+                   query_len=1 + spec, mode=mode, chunked_prefill=workload.chunked_prefill,
+                   longest_prompt=longest_prompt(workload) if mode.whole_prompts(workload.chunked_prefill)
+                   or mode.role is PoolRole.PREFILL else 0,
                    max_len=length_limit(workload, plan.model.context_length),
                    limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "",
                    kv_needed_bytes=fullest.kv_needed_bytes if fullest else None,

@@ -262,7 +262,7 @@ def _speculative_notes(s: Setup) -> list[str]:
         out.append("--speculative-num-draft-tokens: the positions SGLang's n-gram tree verifies per request (the last "
                    f"token and {spec.tokens} drafted); its breadth (--speculative-ngram-max-bfs-breadth, 10) is "
                    "SGLang's default")
-    if s.serving is not None and s.serving.inflight and not s.serving.whole_prompts:
+    if s.serving is not None and s.serving.mode.continuous and not s.serving.whole_prompts:
         out.append(f"{ALGORITHMS[spec.method]}: SGLang turns --enable-mixed-chunk off with speculative decoding "
                    f"({_HANDLER[spec.method]}, arg_groups/speculative_hook.py), so dagc does not write it: SGLang runs "
                    "prefill and decode batches apart, not the mixed steps dagc's in-flight figures describe")
@@ -310,7 +310,7 @@ def serving_flags(v: Serving | None, speculative: bool = False) -> list[str]:
     if v.whole_prompts:        # chunked prefill off: whole prompts, a prefill batch of at most `chunk` tokens
         flags += ["--chunked-prefill-size", str(chunked.SGLANG_NO_CHUNKING), "--max-prefill-tokens", str(v.chunk)]
     else:
-        mixed = v.inflight and not speculative
+        mixed = v.mode.continuous and not speculative
         flags += ["--chunked-prefill-size", str(v.chunk * v.ranks), *(["--enable-mixed-chunk"] if mixed else [])]
         if v.chunk > MAX_PREFILL_TOKENS:
             flags += ["--max-prefill-tokens", str(v.chunk)]
@@ -329,7 +329,7 @@ def _serving_notes(v: Serving | None, speculative: bool = False) -> list[str]:
         ("--max-running-requests and --chunked-prefill-size are", "them")
     divided = "" if v.ranks == 1 else (f"; {both} written for all {v.ranks:,} ranks ({v.ranks:,} × the rank's), since "
                                         f"SGLang divides {it} by the attention-DP ranks")
-    steps = v.static_steps if not v.inflight else "whole prompts only (--chunked-prefill-size -1, " \
+    steps = v.static_steps if not v.mode.continuous else "whole prompts only (--chunked-prefill-size -1, " \
         "--max-prefill-tokens)" if v.whole_prompts else "prompt chunks and decode steps in batches apart (no " \
         "--enable-mixed-chunk: speculative decoding)" if speculative else \
         "decode tokens included (--enable-mixed-chunk)"

@@ -189,7 +189,7 @@ def serving_yaml(v: Serving | None, kv_dtype: str = "") -> str:
     if v is None:
         return "kv_cache_config:\n" + kv_dtype if kv_dtype else ""
     chunked = [f"enable_chunked_prefill: {'false' if v.whole_prompts else 'true'}"] \
-        if v.inflight or v.splits_long_prompts else []
+        if v.mode.continuous or v.splits_long_prompts else []
     lines = [f"max_seq_len: {v.max_len}", f"max_batch_size: {v.step_requests}", f"max_num_tokens: {v.chunk}", *chunked]
     if v.free_fraction is not None or kv_dtype:
         lines.append("kv_cache_config:")
@@ -254,7 +254,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
     if v is None:
         return []
     batches = f", in {v.pp} pipeline batches of at most {v.step_requests:,} (max_batch_size)" if v.pp > 1 else ""
-    steps = f"{v.static_steps} (max_num_tokens)" if not v.inflight else \
+    steps = f"{v.static_steps} (max_num_tokens)" if not v.mode.continuous else \
         "decode tokens included (max_num_tokens, enable_chunked_prefill)" if not v.whole_prompts else \
         ("decode tokens included, and whole prompts only (max_num_tokens, enable_chunked_prefill: false, "
          "TensorRT-LLM's own default: its micro-batch scheduler takes the waiting prompts whole, first come first "
@@ -283,7 +283,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
                      "steps — with its default (false) it refuses such a request (tensorrt_llm/llmapi/llm.py, "
                      "_check_arguments: \"should not exceed max_num_tokens\"); dagc's figures price each prompt's "
                      "prefill whole")
-    chunking = v.inflight and not v.whole_prompts
+    chunking = v.mode.continuous and not v.whole_prompts
     if chunking and v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:   # dagc fills a step's room
         notes.append(f"TensorRT-LLM cuts prompts into chunks of whole KV blocks ({TOKENS_PER_BLOCK} tokens by "
                      f"default): a full step holds {v.room // TOKENS_PER_BLOCK * TOKENS_PER_BLOCK:,} prompt tokens "

@@ -272,7 +272,8 @@ def serving_flags(v: Serving | None) -> list[str]:
     if v is None:
         return []
     length = ["--max-model-len", str(v.max_len)] if v.max_len else []
-    chunked = (["--disable-chunked-prefill"] if v.whole_prompts else ["--enable-chunked-prefill"]) if v.inflight else []
+    chunked = (["--disable-chunked-prefill"] if v.whole_prompts else ["--enable-chunked-prefill"]) \
+        if v.mode.continuous else []
     return [*length, "--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk), *chunked,
             "--gpu-memory-utilization", fraction_text(v.usable_fraction),
             "--max-cudagraph-capture-size", str(capture_size(v.requests * v.query_len, v.chunk))]
@@ -316,7 +317,8 @@ def _serving_notes(v: Serving | None) -> list[str]:
     size = capture_size(v.requests * v.query_len, v.chunk)
     graphs = count_text(size, "request") if v.query_len == 1 else \
         f"{count_text(size, 'token')} ({count_text(v.requests, 'request')} × {v.query_len} verified positions)"
-    steps = v.static_steps if not v.inflight else "decode tokens included (chunked prefill)" if not v.whole_prompts \
+    steps = v.static_steps if not v.mode.continuous else \
+        "decode tokens included (chunked prefill)" if not v.whole_prompts \
         else ("decode tokens included, and whole prompts only (--disable-chunked-prefill: vLLM schedules the running "
               "requests first, then the waiting prompts whole, first come first served, and stops at the first that "
               "does not fit the step, as dagc does; vllm/v1/core/sched/scheduler.py)")

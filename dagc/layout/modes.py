@@ -14,7 +14,9 @@ What a stage needs to know of the mode it asks of this object, not of the worklo
 - its memory: whether the engine admits requests while KV blocks allow, `batch` then a cap (`admits_by_kv`,
   `dagc.memory.admission`);
 - its load scheduler: requests joining and leaving a running batch step by step (`continuous`,
-  `dagc.serve.replica`), or whole batches (`dagc.serve.static_load`);
+  `dagc.serve.replica`), or whole batches (`dagc.serve.static_load`) — and so whether the chunk budget shapes its
+  steps (the chunk's rules, figures and engine flags read `continuous`);
+- whether a step takes whole prompts only (`whole_prompts`: in flight with chunked prefill off);
 - its launch role and the tokens an engine step carries (`role`, `step_tokens`, `dagc.launch.serving`).
 
 A mode's TTFT and TPOT are the server's, per step: `dagc.serve.rates` adds the engine's front end to the TTFT
@@ -74,6 +76,10 @@ class ServingMode(Protocol):
     def continuous(self) -> bool:
         """Whether requests join and leave the running batch step by step under load."""
 
+    def whole_prompts(self, chunked_prefill: bool) -> bool:
+        """Whether a step takes whole prompts only, as many as fit its budget beside the decode tokens, given the
+        plan's `chunked_prefill` (in flight with it off); a static batch and a pool's instance chunk nothing."""
+
     def ttft(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
         """The server's TTFT from the prices of the mode's steps (a pool's instance: its static schedule's
         prefill)."""
@@ -112,6 +118,10 @@ class Static:
     first: Phase = Phase.PREFILL
     admits_by_kv: bool = False
     continuous = False
+    __slots__ = ()          # stateless: one shared instance per mode, nothing set on it
+
+    def whole_prompts(self, chunked_prefill: bool) -> bool:
+        return False
 
     def ttft(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
         return step(Phase.PREFILL)
@@ -149,6 +159,10 @@ class InFlight:
     first = Phase.MIXED
     admits_by_kv = True
     continuous = True
+    __slots__ = ()
+
+    def whole_prompts(self, chunked_prefill: bool) -> bool:
+        return not chunked_prefill
 
     def ttft(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
         return inflight_ttft_tpot(step(Phase.DECODE), step(Phase.MIXED), workload, lay)[0]
@@ -186,6 +200,7 @@ class PrefillPool(Static):
 
     name = "prefill"
     role = PoolRole.PREFILL
+    __slots__ = ()
     steps = ((Phase.PREFILL, 0),)
 
     def figures(self, step: StepPrice, workload: Workload, lay: Layout) -> tuple[float, float]:
@@ -199,6 +214,7 @@ class DecodePool(Static):
 
     name = "decode"
     role = PoolRole.DECODE
+    __slots__ = ()
     steps = ((Phase.DECODE, 0), (Phase.DECODE, 1))
     first = Phase.DECODE
     admits_by_kv = True

@@ -19,6 +19,7 @@ from ..ir.dag import OpTemplate, Phase, StagePass, step_passes
 from ..ir.ops import Layers, Op, OpShapes, model_layers
 from ..layout.eplb import ExpertSplit, ep_nodes
 from ..layout.layout import Layout
+from ..layout.modes import mode_of
 from ..layout.routing import busiest_rank_factor
 from ..layout.shards import ACTIVATION_BYTES
 from ..plan.cluster import Cluster
@@ -80,7 +81,7 @@ def _step_share(workload: Workload, requests: int) -> float:
         256.0
     """
     whole = requests * workload.prompt
-    if not workload.inflight or whole <= 0:
+    if not mode_of(workload).continuous or whole <= 0:
         return 1.0
     return min(whole, max(workload.chunk_tokens, requests * workload.step_positions)) / whole
 

@@ -271,7 +271,7 @@ def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, sh
         crossing = sum(b[i] for b in first)
         busiest = sum(count * per[r][i] for r, count in sizes.items()) / max(1, pp)
         out.append(max(crossing, busiest))
-    if workload.inflight:
+    if mode_of(workload).continuous:
         tpots = [per[r][1] for r in requests]
         return _inflight_pipeline_bounds(model, workload, cluster, shape, tpots, out[1])
     return out[0], out[1]

@@ -20,6 +20,7 @@ from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..lang.calibration import TERM_BOUNDS
 from ..lang.engine import engine_chosen
+from ..layout.modes import mode_of
 from ..plan.engines import ENGINE_SAID
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind, Traffic
@@ -101,7 +102,7 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
     lay = ctx.layout
     # a pool's instance (its workload the pool's role's: a prefill instance generates 1 token) is judged by the
     # disaggregated strategy, on the plan's own workload (`dagc.verdict.pools`)
-    if ctx.plan.calibration is None or ctx.plan.workload.role is not None or lay is None:
+    if ctx.plan.calibration is None or mode_of(ctx.plan.workload).role is not None or lay is None:
         return
     far = calibration_range(ctx.plan, (("", lay.gpus_used // max(1, lay.dp)),))
     if far is not None:

@@ -17,6 +17,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..lang.fields import CHUNK_LIMIT
 from ..layout.layout import Layout
 from ..layout.mix import Shares, shares
+from ..layout.modes import mode_of
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import CHUNK_DEFAULT, Workload
@@ -46,7 +47,7 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
         strategy tp 8
     """
     w, lay = ctx.plan.workload, ctx.layout
-    if not w.inflight:
+    if not mode_of(w).continuous:
         return
     d, q = lay.requests_per_rank, w.step_positions
     whole = not w.chunked_prefill
@@ -124,7 +125,7 @@ def check_chunk_keeps_up(ctx: RuleContext) -> Iterator[Diagnostic]:
         strategy tp 8
     """
     w, lay = ctx.run_workload, ctx.run_layout      # the requests in flight the engine reaches (W520)
-    if not w.inflight or w.chunk_tokens <= lay.requests_per_rank * w.step_positions:      # E307's
+    if not mode_of(w).continuous or w.chunk_tokens <= lay.requests_per_rank * w.step_positions:      # E307's
         return
     s = shares(w, lay)
     if s.keeps_up or s.carry == 0:                                                          # E307's
@@ -156,7 +157,8 @@ def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
         workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  chunk = 8192 }
     """
     w = ctx.plan.workload
-    if w.inflight or w.role is not None:       # a pool's instance: the plan serves in flight
+    mode = mode_of(w)
+    if mode.continuous or mode.role is not None:       # a pool's instance: the plan serves in flight
         return
     written = {"chunk": w.chunk is not None,
                "chunked_prefill": not w.chunked_prefill or "workload.chunked_prefill" in ctx.plan.spans}
@@ -251,7 +253,7 @@ def pools_need_inflight(plan: Plan, strategy: Strategy) -> Diagnostic | None:
         workload { batch = 256  prompt = 4000  generate = 500  serving = inflight }
         strategy prefill 2 < tp 8 > decode 1 < dp 4 < tp 2 ; ep 8 > >
     """
-    if not strategy.disaggregated or plan.workload.inflight:
+    if not strategy.disaggregated or mode_of(plan.workload).continuous:
         return None
     return diag("E309", Severity.ERROR, "a disaggregated strategy serves requests in flight, but the workload is "
                 "`serving = static`", strategy.span_of("strategy"),

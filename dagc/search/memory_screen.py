@@ -16,6 +16,7 @@ from ..ir.dag import Phase
 from ..ir.ops import Op
 from ..lang.fields import BATCH_LIMIT
 from ..layout.layout import Layout
+from ..layout.modes import mode_of
 from ..layout.shards import StageCounts, rank_shards
 from ..layout.speculative import draft_layer
 from ..layout.split import busiest_group_requests
@@ -121,7 +122,7 @@ class MemoryScreen:
         hit = self._working.get(key)
         if hit is None:
             # in flight the DAG has no prefill: its decode steps' working sets are a floor of its largest
-            phase = Phase.DECODE if workload.inflight else Phase.PREFILL
+            phase = Phase.DECODE if mode_of(workload).continuous else Phase.PREFILL
             hit = self._working[key] = working_set_exceeds(
                 self.plan.cluster, lay, op,
                 lambda req: self.timer.floors.working_set_floor(workload, lay, phase, req, op),

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..layout.layout import resolve
+from ..layout.modes import mode_of
 from ..layout.split import busiest_group_requests
 from ..memory.admission import admission, admitted
 from ..memory.memory import memory
@@ -62,7 +63,7 @@ __all__ = ["PooledCounts", "exact_pooled", "pooled_search", "pooled_text", "sear
 def searches_pools(plan: Plan) -> bool:
     """Whether the search weighs disaggregated candidates: served in flight, at the plan's batch or, with
     `batch = max` (`--vary batch`), each decode instance at its own largest (`dagc.search.pooled_max`)."""
-    return plan.workload.inflight and plan.cluster.gpus >= 2
+    return mode_of(plan.workload).continuous and plan.cluster.gpus >= 2
 
 
 def pooled_text(prefill: Strategy, n: int, decode: Strategy, m: int) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..ir.dag import Phase
 from ..layout.layout import resolve
+from ..layout.modes import mode_of
 from ..layout.stages import default_split
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
@@ -39,7 +39,7 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
     workload = workload_of(plan, cand)
     lay = resolve(plan.model, plan.cluster, workload, s)
     req = tuple(lay.requests()[0])
-    phase = Phase.MIXED if workload.inflight else Phase.PREFILL      # the pass TTFT is made of
+    phase = mode_of(workload).first      # the pass TTFT is made of
     t = timer.pass_times(workload, lay, phase, req, 0)
     t_last = timer.pass_times(workload, lay, phase, req, lay.pp - 1)
     m = plan.model

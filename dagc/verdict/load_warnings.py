@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..diagnostics import Diagnostic
+from ..layout.modes import mode_of
 from ..plan.plan import Plan
 from ..rules.engine import prompts_over_chunk
 from ..rules.serving import request_over_kv
@@ -30,7 +31,8 @@ def over_kv(plan: Plan, load: Load) -> tuple[Diagnostic, ...]:
 def over_chunk(plan: Plan, load: Load) -> tuple[Diagnostic, ...]:
     """W526 when, with chunked prefill off, the simulated requests hold prompts longer than a step's budget."""
     w = plan.workload
-    if w.chunked_prefill or not w.inflight or load.prefill_instances or load.prompt is None or not len(load.prompt):
+    if not mode_of(w).whole_prompts(w.chunked_prefill) or load.prefill_instances or load.prompt is None or \
+            not len(load.prompt):
         return ()                  # a disaggregated strategy's pools mix no step: their prompts are prefilled apart
     prompt = np.asarray(load.prompt)
     count = int((prompt > w.chunk_tokens).sum())

@@ -45,6 +45,7 @@ import math
 import shlex
 from collections.abc import Callable
 
+from ..layout.modes import mode_of
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
@@ -329,7 +330,7 @@ def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
     w = result.plan.workload
     itl_missed = any(q.met is False and q.requirement.kind.value == "itl" for q in result.requirements)
     b = binding(result)
-    if not w.inflight or not itl_missed or b is None or b.step != "mixed":
+    if not mode_of(w).continuous or not itl_missed or b is None or b.step != "mixed":
         return None
     chunk, tried = w.chunk_tokens, None
     for _ in range(CHUNK_TRIES):

@@ -29,6 +29,7 @@ from typing import Literal, Protocol
 
 from ..diagnostics import Diagnostic
 from ..layout.layout import Layout
+from ..layout.modes import mode_of
 from ..plan.plan import LOAD_BUDGET_EVENTS, Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic
@@ -198,7 +199,7 @@ def load_events(plan: Plan, requests: int) -> int:
     a request at 4,000-token prompts and `chunk = 8192`, 313 at 20,000 tokens and `chunk = 64`; an event
     takes 13–32 µs on one core."""
     w = plan.workload
-    chunks = -(-w.prompt // w.chunk_tokens) if w.inflight else 0
+    chunks = -(-w.prompt // w.chunk_tokens) if mode_of(w).continuous else 0
     return requests * (chunks + EVENTS_PER_REQUEST)
 
 
