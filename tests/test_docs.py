@@ -435,6 +435,7 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
     rows += [(f"kernel launches of `{step}` (reference implementation)", f"{n}", "`dagc.ir.op_shapes.REFERENCE`", "—")
              for step, n in REFERENCE.items()]
     rows += engine_constants()
+    rows += expert_padding_constants()
     rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.model.DType.bytes`",
               "`weights`, `kv_cache`, `dispatch`") for d in DType]
     return rows
@@ -483,6 +484,32 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
              "`dagc.plan.engines.ENGINE_GLUE`", f"`engine = {name}`"),
         ]
     return rows
+
+
+def expert_padding_constants() -> list[tuple[str, str, str, str]]:
+    """How vLLM pads mxfp4 routed experts to its MoE kernels' tiles (docs/cost-model.md, "MXFP4 experts as vLLM
+    holds them"), where `dagc.plan.expert_padding` names them."""
+    from dagc.plan import expert_padding as p
+    where = "`dagc.plan.expert_padding.{}`".format
+    hopper = "h100-*, h200, h800, h20"
+    return [
+        ("mxfp4 experts' intermediate size on a rank padded to a multiple of, vLLM's Marlin",
+         f"{p.VLLM_MARLIN_FFN_ALIGN}", where("VLLM_MARLIN_FFN_ALIGN"),
+         f"`engine = vllm` on a100-80g; on {hopper} before 0.11.1"),
+        ("mxfp4 experts' hidden size padded to a multiple of, vLLM's Marlin", f"{p.VLLM_MARLIN_HIDDEN_ALIGN}",
+         where("VLLM_MARLIN_HIDDEN_ALIGN"), f"`engine = vllm` on a100-80g; on {hopper} before 0.11.1"),
+        ("mxfp4 experts' intermediate size on a rank padded to a multiple of, vLLM's Triton kernels",
+         f"{p.VLLM_TRITON_FFN_ALIGN}", where("VLLM_TRITON_FFN_ALIGN"), f"`engine = vllm` on {hopper}"),
+        ("mxfp4 experts' block scales held, vLLM's Triton kernels", f"{p.VLLM_TRITON_SCALE_COPIES} copies",
+         where("VLLM_TRITON_SCALE_COPIES"), f"`engine = vllm` on {hopper}"),
+        ("vLLM's first release running mxfp4 experts in the Triton kernels on Hopper",
+         ".".join(map(str, p.VLLM_TRITON_FROM)), where("VLLM_TRITON_FROM"), "`engine = vllm@…`"),
+        ("mxfp4 experts' intermediate size on a rank padded to a multiple of, vLLM's TensorRT-LLM-Gen MoE",
+         f"{p.VLLM_TRTLLM_FFN_ALIGN}", where("VLLM_TRTLLM_FFN_ALIGN"), "`engine = vllm` on b200, b300, gb200, gb300"),
+        ("mxfp4 experts' hidden size padded to a multiple of, vLLM's TensorRT-LLM-Gen MoE",
+         f"{p.VLLM_TRTLLM_HIDDEN_ALIGN}", where("VLLM_TRTLLM_HIDDEN_ALIGN"),
+         "`engine = vllm` on b200, b300, gb200, gb300"),
+    ]
 
 
 def cost_constants_markdown() -> str:

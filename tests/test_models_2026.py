@@ -204,7 +204,10 @@ def test_gpt_oss_120b_memory_by_hand(strategy, tp, ep, etp):
     (r,) = check(load_plan_text(text))
     st = r.memory.stages[0]
     assert st.attention_bytes == layers * (2 * h * heads * hd // tp + 2 * h * (kv // tp) * hd) * 2
-    assert st.routed_expert_bytes == pytest.approx(layers * (e // ep) * 3 * h * ffn / etp * MXFP4, rel=1e-12)
+    # vLLM (the plan's engine by default) runs them on an H100 in OpenAI's Triton kernels, which pad each rank's
+    # ffn (2,880 here, etp 1) to a multiple of 64 (nothing) and keep the block scales twice: 1/32 byte more a weight
+    held = MXFP4 + 1 / 32
+    assert st.routed_expert_bytes == pytest.approx(layers * (e // ep) * 3 * h * ffn / etp * held, rel=1e-12)
     assert st.replicated_bytes == (layers * 2 * h + layers * h * e + h) * 2          # norms, routers, final norm
     assert st.embedding_bytes == st.lm_head_bytes == v * h // tp * 2
     per_token = 2 * (kv // tp) * hd * 2                                             # k and v of its heads, bf16

@@ -100,10 +100,10 @@ def expert_ffn_lower(s: Shapes, r: Recipe) -> OpTemplate:
 def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTemplate:
     """The routed experts' template with `e` assignments and `hit` experts hit per rank."""
     m, lay, d = s.m, s.lay, s.d
-    per = ffn_params(m, m.moe.ffn) / lay.etp
+    per, held = lay.held.params, lay.held     # an expert's parameters on the rank, as its engine pads them
     act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
     assignments = s.T * m.moe.top_k
-    tpl = s.compute(r, Work(e, 2 * per * e, hit * per * d.ewb + act, act, assignments,
+    tpl = s.compute(r, Work(e, 2 * per * e, hit * per * held.read_bytes_per_param + act, act, assignments,
                             2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB), _expert_kernels(s, e, hit))
     # As an engine runs it: one fused MoE layer, measured by the tokens entering the EP group routed evenly —
     # a rank taking e rows sees what e · ep / top_k such tokens give it (engine profiles price this instead);
@@ -121,7 +121,7 @@ def expert_ffn_reads(s: Shapes) -> Hashable:
     """What `expert_ffn` reads: its rows and routing, and the all-to-all its fused MoE kernel runs
     behind (DeepEP over a wide EP group across attention-DP ranks, `moe_a2a`)."""
     lay = s.lay
-    return s.u_key, s.T, lay.ep, lay.etp, lay.redundant, lay.eplb, moe_a2a(lay.ep, lay.etp, lay.adp)
+    return s.u_key, s.T, lay.ep, lay.etp, lay.redundant, lay.eplb, moe_a2a(lay.ep, lay.etp, lay.adp), lay.held
 
 def expert_ffn_act_floor(s: Shapes) -> float:
     """A lower bound of the largest per-rank working set of `expert_ffn` (its `act_bytes`: the rows
@@ -143,9 +143,11 @@ def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, 
     m, d = s.m, s.d
     k = m.moe.top_k
     ffn_r = m.moe.ffn / s.lay.etp
+    # the GEMMs run at the expert's dimensions as its engine holds them (vLLM pads mxfp4 experts' to its tiles)
+    h_gemm, ffn_gemm = s.lay.held.hidden, s.lay.held.ffn
     arriving = e / k                                      # distinct tokens behind the rows, about
     tpe = np.divide(e, hit, out=np.zeros_like(e), where=hit > 0)
-    up_n = (d.gate - 1) * ffn_r
+    up_n = (d.gate - 1) * ffn_gemm
     grouped = KernelClass.GROUPED_GEMM
     rows_padded = e + (m.moe.experts + s.lay.redundant) / s.lay.ep * (ALIGN_ROWS - 1)
     return (
@@ -153,9 +155,9 @@ def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, 
         s.memory_pass("routing_index", 40 * e, "copy", REFERENCE["routing_index"], one_pass=0.2),
         s.memory_pass("zero_fill", AB * d.h * (rows_padded + arriving), "copy", REFERENCE["zero_fill"]),
         s.memory_pass("permute", AB * d.h * (arriving + 2 * e), "permute"),
-        s.kernel("gate_up" if d.gate == 3 else "up", grouped, (hit, tpe, s.vec(d.h), s.vec(up_n)), m.expert_weights),
+        s.kernel("gate_up" if d.gate == 3 else "up", grouped, (hit, tpe, s.vec(h_gemm), s.vec(up_n)), m.expert_weights),
         s.memory_pass("activation", (6 if d.gate == 3 else 4) * e * ffn_r, "silu_mul"),
-        s.kernel("down", grouped, (hit, tpe, s.vec(ffn_r), s.vec(d.h)), m.expert_weights),
+        s.kernel("down", grouped, (hit, tpe, s.vec(ffn_gemm), s.vec(h_gemm)), m.expert_weights),
         s.memory_pass("combine_weights", 4 * AB * d.h * e, "copy", REFERENCE["combine_weights"]),
         # a fused sum (vLLM's `moe_sum`) reads each row once and writes each token once: half the bytes
         s.memory_pass("unpermute", AB * d.h * (2 * e + 2 * arriving), "unpermute", one_pass=0.5),

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..plan.cluster import Cluster
+from ..plan.expert_padding import HeldExperts, held_experts
 from ..plan.model import Model
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
@@ -71,6 +72,9 @@ class Layout:
     dims: RankDims = field(compare=False, repr=False)      # the op shapes' per-rank dimensions (`dims_of`)
     stage_counts: StageCounts = field(compare=False, repr=False)
     draft: DraftLayer | None = field(compare=False, repr=False)
+    # one routed expert on a rank as the cluster's engine holds it on its GPU (vLLM pads mxfp4 experts:
+    # `dagc.plan.expert_padding`), read by memory and the experts' op shapes
+    held: HeldExperts = field(compare=False, repr=False)
     microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
     batch: int = 0                      # requests of the workload, split by `requests`
     redundant: int = 0                  # `with redundant R`: extra expert slots per MoE layer
@@ -329,7 +333,7 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, shards=shards,
         stage_counts=StageCounts(model, bounds), draft=draft,
-        dims=dims, microbatches_requested=requested,
+        held=held_experts(model, cluster.gpu, cluster.engine, etp), dims=dims, microbatches_requested=requested,
         batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )
 
@@ -360,5 +364,7 @@ def attention_ranks(strategy: Strategy) -> int:
     return strategy.dp * stage_group(strategy.tp, strategy.cp, strategy.ep, strategy.etp)[3]
 
 
-_DERIVED = ("shards", "dims", "stage_counts", "draft")         # `Layout`'s fields worked out of the model and workload
+# `Layout`'s fields worked out of the model and workload (and `held` of the cluster's GPU and engine, which a key
+# holding the cluster's `hardware` holds)
+_DERIVED = ("shards", "dims", "stage_counts", "draft", "held")
 _UNKEYED = frozenset({"strategy", "gpus_available", *_DERIVED})

@@ -22,6 +22,7 @@ from ..layout.shards import RankShards, StageCount, kv_bytes_per_token_layer
 from ..layout.speculative import DraftLayer, draft_layer, eagle_params_per_rank
 from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
+from ..plan.expert_padding import HeldExperts
 from ..plan.model import Model
 from ..plan.params import embedding_params, ffn_params, router_params
 from ..plan.workload import Workload
@@ -167,11 +168,13 @@ def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageF
     return resident_of(model, workload, layout).figures
 
 
-def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[StageCount], ep: int, etp: int,
-                            draft: DraftLayer | None = None, redundant: int = 0) -> StageFigures:
+def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[StageCount], ep: int,
+                            held: HeldExperts, draft: DraftLayer | None = None, redundant: int = 0) -> StageFigures:
     """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
     kind in order: what a layout's degrees and stages alone decide — its ranks' share of a layer (`shards`, of
-    its tp) and each stage's layers by kind (`counts`, `dagc.layout.shards.StageCounts`). `draft`: speculative
+    its tp), each stage's layers by kind (`counts`, `dagc.layout.shards.StageCounts`) and one routed expert on a
+    rank of its etp as the engine holds it (`held`, `dagc.plan.expert_padding.held_experts`: vLLM pads mxfp4
+    experts and may keep a second copy of their block scales). `draft`: speculative
     decoding's draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense with its own FFN, or MoE;
     an EAGLE draft's own attention, LM head and fc, `eagle_params_per_rank`; its weights, and its KV cache as a
     full-attention layer of the model's), or None. `redundant`: extra expert slots per
@@ -179,7 +182,7 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h, tp = model.hidden, shards.tp
     attn_pr = shards.attention_params
-    expert_pr = ((model.moe.experts + redundant) // ep if ep else 0) * ffn_params(model, model.moe.ffn) / etp
+    expert_pr = ((model.moe.experts + redundant) // ep if ep else 0) * held.params
     shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
     dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
     emb, router = embedding_params(model), router_params(model)
@@ -207,7 +210,7 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
         replicated = n * 2 * h + n_moe * router + (h if last else 0) + draft_fc
         figures[key] = dict(
             attention_bytes=(n * attn_pr + draft_attention) * wbytes,
-            routed_expert_bytes=n_moe * expert_pr * ebytes,
+            routed_expert_bytes=n_moe * expert_pr * held.resident_bytes_per_param,
             shared_expert_bytes=n_moe * shared_pr * ebytes,
             dense_ffn_bytes=(n_dense * dense_pr + draft_pr) * wbytes,
             replicated_bytes=replicated * wbytes,
@@ -284,7 +287,7 @@ class Resident:
 
 def resident_of(model: Model, workload: Workload, layout: Layout) -> Resident:
     """The layout's `Resident`: its weights and KV caches, each figure made once."""
-    weights = resident_weight_figures(model, layout.shards, layout.stage_counts, layout.ep, layout.etp,
+    weights = resident_weight_figures(model, layout.shards, layout.stage_counts, layout.ep, layout.held,
                                       layout.draft, layout.redundant)
     rpr, kv = layout.requests_per_rank, KvShape.of(model, workload, layout.shards.kv_bytes_per_token, layout.cp)
     kv_per_layer = kv.per_layer(rpr)

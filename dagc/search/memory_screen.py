@@ -32,6 +32,7 @@ from ..memory.resident import (
     weight_totals,
     working_set_exceeds,
 )
+from ..plan.expert_padding import held_experts
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 from ..schedule.timer import Timer
@@ -96,9 +97,10 @@ class MemoryScreen:
         hit = self._totals.get(key)
         if hit is None:
             model = self.plan.model
+            cluster = self.plan.cluster
             hit = self._totals[key] = weight_totals(resident_weight_figures(
-                model, rank_shards(model, tp), StageCounts(model, stages), ep, etp,
-                draft_layer(model, self.plan.workload)))
+                model, rank_shards(model, tp), StageCounts(model, stages), ep,
+                held_experts(model, cluster.gpu, cluster.engine, etp), draft_layer(model, self.plan.workload)))
         return hit
 
     def _kv(self, tp: int, cp: int, requests_per_rank: int) -> KvPerLayer:
