@@ -255,6 +255,21 @@ def test_a_keyword_written_as_the_reports_speak_is_named(written, meant):
     assert d.code == "E001" and d.hint == f"did you mean `{meant}`?", d.hint
 
 
+@pytest.mark.parametrize("line, block", [("engine = vllm", "cluster"), ("gpus = 8", "cluster"),
+                                         ("batch = 64", "workload"), ("layers = 32", "model")])
+def test_a_blocks_field_at_the_top_level_is_sent_to_its_block(line, block):
+    """`engine = vllm` written between the blocks: E001 at the field, its hint the block it belongs in."""
+    from dagc.diagnostics import PlanError
+    from dagc.lang.load import load_plan_text
+    from conftest import plan_text
+    text = plan_text(strategy="strategy tp 8")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text.replace("strategy tp 8", f"{line}\nstrategy tp 8", 1))
+    (d,) = exc.value.diagnostics
+    name = line.split()[0]
+    assert d.code == "E001" and d.hint == f"`{name}` is a field of `{block} {{ … }}`: move the line there", d.hint
+
+
 @pytest.mark.parametrize("line, hint", [
     ("tpot <= 40", "write it with a unit: `tpot <= 40 ms`, or `tpot <= 40 s`"),
     ("tpot <= 40 GB", "for example `tpot <= 50 ms`"),

@@ -20,7 +20,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile
 from ..units import lookup
 from .digits import digits_hint
-from .fields import STRATEGY_OPTIONS, nearest
+from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, short as _short
 
@@ -366,6 +366,8 @@ def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:
     near = nearest(str(tok), keywords, _KEYWORD_WORDS) if tok.type == "NAME" and keywords else None
     if near is not None and near != str(tok).lower():
         return f"did you mean `{near}`?"                 # a misspelt keyword, e.g. `presset`, `workloda`
+    if tok.type == "NAME" and "cluster" in keywords and (home := elsewhere(str(tok), "")) is not None:
+        return home                                     # a block's field at the top level, e.g. `engine = vllm`
     if "STRING" in expected and tok.type == "NAME":
         return f'quote it: "{tok}"'
     if "EQUAL" in expected and tok.type in ("QUANTITY", "NAME", "STRING"):
