@@ -114,8 +114,11 @@ def weights_by_replication(r) -> float:
         kv_copies = kv_heads_per_rank(m, tp) * tp / m.kv_heads
         attn = q_o * copies_tp + 2 * h * m.kv_heads * m.head_dim * kv_copies * copies_tp
     per_layer = attn + 2 * h * g
-    experts = m.moe.experts * ffn_params(m, m.moe.ffn) * lay.edp + m.moe.shared * ffn_params(
-        m, m.moe.shared_ffn_size) * copies_tp                  # in the experts' own dtype
+    # the routed experts as the engine holds them (`Layout.held`: vLLM pads mxfp4 experts to its kernel's tiles and
+    # may keep their block scales twice; tests/test_expert_padding.py works those figures out by hand), in bytes of
+    # the experts' own dtype: an expert's share on each of its etp ranks, times the ranks
+    routed = m.moe.experts * lay.held.params * lay.etp * lay.edp * lay.held.resident_bytes_per_param / eb
+    experts = routed + m.moe.shared * ffn_params(m, m.moe.shared_ffn_size) * copies_tp
     router = h * m.moe.experts * g
     dense = ffn_params(m, m.moe.dense_ffn) * copies_tp
     moe_layers, dense_layers = m.moe_layer_count, m.dense_layer_count

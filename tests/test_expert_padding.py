@@ -121,3 +121,21 @@ def test_other_engines_and_dtypes_hold_the_checkpoints_dimensions(engine, dtype)
     per = MXFP4 if dtype == "mxfp4" else 2.0
     assert _routed_expert_bytes(plan) == pytest.approx(LAYERS * EXPERTS * 3 * 2880 * 2880 * per, rel=1e-12)
     assert _gemm_shapes(plan) == [(2880, 2 * 2880), (2880, 2880)]
+
+
+@pytest.mark.parametrize("engine, words", [
+    ("vllm@0.10.2", "The engine (vllm, its marlin MoE kernel) holds each routed expert on a GPU as 3,072 × 2,944 "
+                    "from 2,880 × 2,880 (docs/cost-model.md"),
+    ("vllm@0.11.1", "The engine (vllm, its triton MoE kernel) holds each routed expert on a GPU as 2,880 × 2,880, "
+                    "its block scales kept twice (docs/cost-model.md"),
+    ("sglang", None)])
+def test_report_md_says_how_the_engine_holds_the_experts(engine, words):
+    """report.md's memory section says why the weights held exceed the checkpoint's: the padded expert's
+    (hidden × intermediate) as the Marlin example above works out, or the Triton path's second copy of scales."""
+    from dagc.export.markdown import report_md
+    from dagc.verdict.check import check
+    md = report_md(check(_plan(engine))[0])
+    if words is None:
+        assert "MoE kernel) holds each routed expert" not in md
+    else:
+        assert words in md

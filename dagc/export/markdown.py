@@ -15,6 +15,8 @@ from ..layout.layout import Layout
 from ..layout.modes import mode_of
 from ..memory.admission import admission_words
 from ..plan.cluster import per_node_text
+from ..plan.expert_padding import mxfp4_backend
+from ..plan.model import DType
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_params, format_percent, format_si
@@ -183,6 +185,20 @@ def _copies(x: float | None) -> str:
     return "—" if x is None else f"{x:,.2f}×"
 
 
+def _padded(r: StrategyResult) -> str:
+    """How the engine holds the routed experts, when not as the checkpoint has them (`dagc.plan.expert_padding`)."""
+    lay, m, c = r.layout, r.plan.model, r.plan.cluster
+    backend = mxfp4_backend(c.gpu, c.engine) if m.expert_weights is DType.MXFP4 else None
+    if lay is None or backend is None:
+        return ""
+    held, ffn = lay.held, m.moe.ffn / lay.etp
+    shape = f"{held.hidden:,} × {held.ffn:,.0f}" + (f" from {m.hidden:,} × {ffn:,.0f}"
+                                                    if (held.hidden, held.ffn) != (m.hidden, ffn) else "")
+    scales = ", its block scales kept twice" if held.resident_bytes_per_param > held.read_bytes_per_param else ""
+    return (f" The engine ({md_text(c.engine.name)}, its {backend.value} MoE kernel) holds each routed expert on a GPU "
+            f"as {shape}{scales} (docs/cost-model.md, \"MXFP4 experts as vLLM holds them\").")
+
+
 def _memory_totals(r: StrategyResult) -> list[str]:
     t = memory_totals(r)
     if t is None:
@@ -197,7 +213,7 @@ def _memory_totals(r: StrategyResult) -> list[str]:
              f"of weights. Over its {count_text(n, 'GPU')} "
              "the strategy "
              f"holds {format_bytes(wt['all_ranks_bytes'])} of weights ({_copies(wt['copies'])} the model); "
-             f"each GPU holds only its share ([per rank](#memory-per-rank)).", ""]
+             f"each GPU holds only its share ([per rank](#memory-per-rank)).{_padded(r)}", ""]
     rows = [[_CATEGORY_NAMES[c["category"]], _count(c["params"]), format_bytes(c["bytes"]),
              format_bytes(c["all_ranks_bytes"]), _copies(c["copies"])] for c in t["categories"]]
     rows.append(["**all weights**", _count(wt["params"]), format_bytes(wt["bytes"]),
