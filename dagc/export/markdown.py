@@ -15,8 +15,6 @@ from ..layout.layout import Layout
 from ..layout.modes import mode_of
 from ..memory.admission import admission_words
 from ..plan.cluster import per_node_text
-from ..plan.expert_padding import mxfp4_backend
-from ..plan.model import DType
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_params, format_percent, format_si
@@ -188,10 +186,9 @@ def _copies(x: float | None) -> str:
 def _padded(r: StrategyResult) -> str:
     """How the engine holds the routed experts, when not as the checkpoint has them (`dagc.plan.expert_padding`)."""
     lay, m, c = r.layout, r.plan.model, r.plan.cluster
-    backend = mxfp4_backend(c.gpu, c.engine) if m.expert_weights is DType.MXFP4 else None
-    if lay is None or backend is None:
+    if lay is None or lay.held.backend is None:
         return ""
-    held, ffn = lay.held, m.moe.ffn / lay.etp
+    held, ffn, backend = lay.held, m.moe.ffn / lay.etp, lay.held.backend
     shape = f"{held.hidden:,} × {held.ffn:,.0f}" + (f" from {m.hidden:,} × {ffn:,.0f}"
                                                     if (held.hidden, held.ffn) != (m.hidden, ffn) else "")
     scales = ", its block scales kept twice" if held.resident_bytes_per_param > held.read_bytes_per_param else ""

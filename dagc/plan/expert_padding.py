@@ -56,13 +56,15 @@ class HeldExperts:
 
     `hidden`: the expert's hidden size in its GEMMs; `ffn`: its intermediate size on the rank; `params`: its
     parameters on the rank (padding included); `resident_bytes_per_param`: the bytes the rank holds per parameter
-    (weights, block scales and any copy of them); `read_bytes_per_param`: what a GEMM reads per parameter."""
+    (weights, block scales and any copy of them); `read_bytes_per_param`: what a GEMM reads per parameter; `backend`:
+    the kernel whose tiles it is padded to."""
 
     hidden: int
     ffn: float
     params: float
     resident_bytes_per_param: float
     read_bytes_per_param: float
+    backend: Mxfp4Backend | None = None     # vLLM's mxfp4 MoE kernel that decides it (`mxfp4_backend`); None: as stored
 
 
 def mxfp4_backend(gpu: Gpu, engine: Engine) -> Mxfp4Backend | None:
@@ -132,4 +134,4 @@ def held_experts(model: Model, gpu: Gpu, engine: Engine, etp: int) -> HeldExpert
             hidden = _round_up(hidden, VLLM_TRTLLM_HIDDEN_ALIGN)
     gate = 3 if model.moe.gated else 2
     resident = ebytes + (copies - 1) / MXFP4_BLOCK
-    return HeldExperts(hidden, ffn, float(gate * hidden * ffn), resident, ebytes)
+    return HeldExperts(hidden, ffn, float(gate * hidden * ffn), resident, ebytes, backend)
