@@ -7,6 +7,7 @@ resolved for it."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from dagc.layout.mix import shares
 from dagc.plan.workload import Overlap
 from dagc.schedule.recurrence import Recurrence
 from dagc.schedule.timer import Timer, deployment_key, shared_timer
+from dagc.schedule.timer_base import TimerCore
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
 from conftest import templates_made
@@ -119,3 +121,35 @@ def test_a_replicas_layout_is_resolved_once_per_requests_in_flight():
     assert list(prices._layouts) == [5]
     assert prices._layouts[5].batch == 5 and prices._layouts[5].request_rows == resolve(
         plan.model, plan.cluster, plan.workload.model_copy(update={"batch": 5}), r.strategy).request_rows
+
+
+def test_a_step_on_the_same_graph_at_another_count_of_tokens_prices_its_ops_without_their_templates():
+    """Qwen3-30B-A3B on tp 4, 8 requests in a mixed step with a chunk of 100 or of 101 prompt tokens: both padded to
+    vLLM's graph of 112 tokens a rank, so every op but the attention runs the same kernels on the same rows and
+    differs only in its totals (108 or 109 distinct tokens). The second step's embedding, norm, projections, router
+    and experts are priced from the first's, no template made: the figures of templates made afresh, their totals
+    (which blend a calibrated engine's compute and memory scales) those of 109 tokens."""
+    r = check(load_plan_text(PLAN))[0]
+    plan, lay = r.plan, r.layout
+    d = rank_dims(plan.model, lay)
+    at = [OpShapes(plan.model, plan.workload.model_copy(update={"chunk": 8 + c}), lay, d,
+                   StagePass(Phase.MIXED, np.array([8.0]), 0), plan.cluster.engine.terms) for c in (100, 101)]
+    assert at[0].t.tolist() == at[1].t.tolist() == [112.0] * 4 and (at[0].T, at[1].T) == (108.0, 109.0)
+    ops = (Op.EMBED, Op.NORM, Op.QKV, Op.O_PROJ, Op.ROUTER, Op.EXPERT_FFN, Op.FINAL_NORM, Op.LM_HEAD)
+    core = TimerCore(plan)
+    for op in ops:
+        core.entry(at[0], op)
+    with templates_made() as made:
+        priced = {op: core.entry(at[1], op) for op in ops}
+    assert made[0] == 0
+    fresh = TimerCore(plan)
+    calibrated = dataclasses.replace(core.cm, compute_time_scale=2.0, memory_time_scale=0.5)
+    for op in ops:
+        (price, comm, peak), (made_price, made_comm, made_peak) = priced[op], fresh.entry(at[1], op)
+        assert (price.totals, comm, peak) == (made_price.totals, made_comm, made_peak), op
+        assert price.seconds(core.cm) == made_price.seconds(core.cm), op
+        assert price.seconds(calibrated) == made_price.seconds(calibrated), op
+    # 2 FLOPs a weight a token: the QKV projection's 2,048 × (32 + 2 × 4) × 128 weights on 109 tokens, the experts'
+    # 3 × 2,048 × 768 weights on 8 assignments a token
+    assert priced[Op.QKV][0].totals[0] == 2 * 2048 * 40 * 128 * 109 == 2_285_895_680
+    assert priced[Op.EXPERT_FFN][0].totals[0] == 2 * 3 * 2048 * 768 * 8 * 109 == 8_229_224_448

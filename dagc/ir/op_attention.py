@@ -25,40 +25,59 @@ __all__ = ["attention", "attention_context_kernels", "attention_fixed_kernels", 
            "dense_ffn", "embed", "final_norm", "lm_head", "norm", "o_proj", "qkv", "send",
            "tp_gather", "tp_reduce", "attention_reads", "cp_gather_reads", "dense_ffn_reads", "embed_reads",
            "final_norm_reads", "lm_head_reads", "norm_reads", "o_proj_reads", "qkv_reads", "send_reads",
-           "tp_gather_reads", "tp_reduce_reads", "kv_reads"]
+           "tp_gather_reads", "tp_reduce_reads", "kv_reads", "dense_ffn_distinct", "embed_distinct",
+           "final_norm_distinct", "lm_head_distinct", "norm_distinct", "o_proj_distinct", "qkv_distinct"]
 
 
 def embed(s: Shapes, r: Recipe) -> OpTemplate:
     d, t = s.d, s.t
-    return s.compute(r, Work(t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB),
+    count, per = embed_distinct(s)
+    return s.compute(r, Work(t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, count, per * count, t * d.h * AB),
                      (s.memory_pass("gather", 2 * t * d.h * AB, "copy"),), s.host_requests)
 
 
 
 def embed_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.host_requests
+    return s.t_key, s.host_requests
+
+
+def embed_distinct(s: Shapes) -> tuple[float, float]:
+    return s.T, 0.0             # a look-up: no FLOPs
 
 def norm(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     t = s.t / d.tp if d.sp else s.t
     act = 2 * t * d.h * AB
-    return s.compute(r, Work(t, 2 * d.h * t, act + d.h * d.wb, act, s.T, 2 * d.h * s.T, act / 2),
+    count, per = norm_distinct(s)
+    return s.compute(r, Work(t, 2 * d.h * t, act + d.h * d.wb, act, count, per * count, act / 2),
                      (s.memory_pass("rms_norm", 2 * t * d.h * AB, "rms_norm"),))
 
 
 
 def norm_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.d.tp if s.d.sp else 1
+    return s.t_key, s.d.tp if s.d.sp else 1
+
+
+def norm_distinct(s: Shapes) -> tuple[float, float]:
+    return s.T, 2 * s.d.h
 
 def qkv(s: Shapes, r: Recipe) -> OpTemplate:
+    return s.matmul(r, _qkv_projection(s), s.t, s.T)
+
+
+def _qkv_projection(s: Shapes) -> Projection:
     d = s.d
     # MLA's several projections are costed as one GEMM of the same weights (N = params / hidden).
-    return s.matmul(r, Projection(d.qkv_params_r, d.qkv_params_full, d.h, d.q_out + d.kv_out), s.t, s.T)
+    return Projection(d.qkv_params_r, d.qkv_params_full, d.h, d.q_out + d.kv_out)
 
 
 
 def qkv_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.d.tp, s.m.heads, s.m.kv_heads, s.m.attention       # the model's, or an EAGLE draft's
+    return s.t_key, s.d.tp, s.m.heads, s.m.kv_heads, s.m.attention       # the model's, or an EAGLE draft's
+
+
+def qkv_distinct(s: Shapes) -> tuple[float, float]:
+    return s.T, _qkv_projection(s).flops_per_row
 
 def attention(s: Shapes, r: Recipe) -> OpTemplate:
     """A layer's attention; with windowed layers (`model.window`), the model's mean over its full and
@@ -188,12 +207,21 @@ def kv_reads(s: Shapes) -> float:
 def o_proj(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     kernels = (s.gemm("o_proj", s.t, d.h, d.o_in), s.residual_add(s.t))
-    return s.matmul(r, Projection(d.o_params_r, d.o_params_full, d.o_in, d.h), s.t, s.T, kernels)
+    return s.matmul(r, _o_projection(s), s.t, s.T, kernels)
+
+
+def _o_projection(s: Shapes) -> Projection:
+    d = s.d
+    return Projection(d.o_params_r, d.o_params_full, d.o_in, d.h)
 
 
 
 def o_proj_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.d.tp, s.m.heads, s.m.attention
+    return s.t_key, s.d.tp, s.m.heads, s.m.attention
+
+
+def o_proj_distinct(s: Shapes) -> tuple[float, float]:
+    return s.T, _o_projection(s).flops_per_row
 
 def tp_reduce(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
@@ -224,39 +252,60 @@ def cp_gather_reads(s: Shapes) -> Hashable:
     return s.t_key, s.d.tp, s.d.cp, s.placement_key(s.d.cp, s.d.tp * s.d.cp)
 
 def dense_ffn(s: Shapes, r: Recipe) -> OpTemplate:
+    p, ffn_r = _dense_ffn_projection(s)
+    return s.matmul(r, p, s.t, s.T, (*s.ffn_kernels(s.t, ffn_r), s.residual_add(s.t)))
+
+
+def _dense_ffn_projection(s: Shapes) -> tuple[Projection, float]:
+    """The dense FFN's weights and its intermediate columns per rank."""
     m, d = s.m, s.d
     full = ffn_params(m, m.moe.dense_ffn)
     ffn_r = m.moe.dense_ffn / d.tp
-    return s.matmul(r, Projection(full / d.tp, full, d.h, d.gate * ffn_r), s.t, s.T,
-                    (*s.ffn_kernels(s.t, ffn_r), s.residual_add(s.t)))
+    return Projection(full / d.tp, full, d.h, d.gate * ffn_r), ffn_r
 
 
 
 def dense_ffn_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.d.tp, s.m.moe.dense_ffn        # the FFN: the model's, or an EAGLE draft's own
+    return s.t_key, s.d.tp, s.m.moe.dense_ffn        # the FFN: the model's, or an EAGLE draft's own
+
+
+def dense_ffn_distinct(s: Shapes) -> tuple[float, float]:
+    return s.T, _dense_ffn_projection(s)[0].flops_per_row
 
 def final_norm(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     n = s.n_seq / d.cp
     act = 2 * n * d.h * AB
-    return s.compute(r, Work(n, 2 * d.h * n, act + d.h * d.wb, act, s.R, 2 * d.h * s.R, act / 2),
+    count, per = final_norm_distinct(s)
+    return s.compute(r, Work(n, 2 * d.h * n, act + d.h * d.wb, act, count, per * count, act / 2),
                      (s.memory_pass("rms_norm", 2 * n * d.h * AB, "rms_norm"),))
 
 
 
 def final_norm_reads(s: Shapes) -> Hashable:
-    return s.rows_key, s.R, s.d.cp
+    return s.rows_key, s.d.cp
+
+
+def final_norm_distinct(s: Shapes) -> tuple[float, float]:
+    return s.R, 2 * s.d.h
 
 def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
+    return s.matmul(r, _lm_head_projection(s), s.n_seq / s.d.cp, s.R)
+
+
+def _lm_head_projection(s: Shapes) -> Projection:
     m, d = s.m, s.d
-    n = s.n_seq / d.cp
     full = m.vocab * d.h
-    return s.matmul(r, Projection(full / d.tp, full, d.h, m.vocab / d.tp), n, s.R)
+    return Projection(full / d.tp, full, d.h, m.vocab / d.tp)
 
 
 
 def lm_head_reads(s: Shapes) -> Hashable:
-    return s.rows_key, s.R, s.d.tp, s.d.cp, s.m.vocab            # the model's vocabulary, or an EAGLE draft's
+    return s.rows_key, s.d.tp, s.d.cp, s.m.vocab            # the model's vocabulary, or an EAGLE draft's
+
+
+def lm_head_distinct(s: Shapes) -> tuple[float, float]:
+    return s.R, _lm_head_projection(s).flops_per_row
 
 def send(s: Shapes, r: Recipe) -> OpTemplate:
     t = s.t / s.d.tp if s.d.sp else s.t

@@ -26,22 +26,31 @@ from .op_shapes import AB, ALIGN_ROWS, REFERENCE, Projection, Recipe, Shapes, Wo
 
 __all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "etp_reduce_lower", "expert_ffn", "expert_ffn_lower",
            "router", "shared_expert", "a2a_reads", "etp_reduce_reads", "expert_ffn_reads", "router_reads",
-           "shared_expert_reads"]
+           "shared_expert_reads", "expert_ffn_distinct", "router_distinct", "shared_expert_distinct"]
 
 
 def router(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
-    p = d.h * m.moe.experts
+    p = _router_params(s)
     act = s.u * (d.h + m.moe.experts) * AB
     kernels = (s.gemm("router_gemm", s.u, m.moe.experts, d.h, DType.BF16),
                s.memory_pass("softmax_topk", 4 * s.u * m.moe.experts, "router_topk"))
-    return s.compute(r, Work(s.u, 2 * p * s.u, p * d.wb + act, act, s.T, 2 * p * s.T, s.u * m.moe.experts * AB),
+    count, per = router_distinct(s)
+    return s.compute(r, Work(s.u, 2 * p * s.u, p * d.wb + act, act, count, per * count, s.u * m.moe.experts * AB),
                      kernels)
 
 
 
 def router_reads(s: Shapes) -> Hashable:
-    return s.u_key, s.T
+    return s.u_key
+
+
+def router_distinct(s: Shapes) -> tuple[float, float]:
+    return s.T, 2 * _router_params(s)
+
+
+def _router_params(s: Shapes) -> float:
+    return s.d.h * s.m.moe.experts
 
 def dispatch_dtype(m: Model, w: Workload) -> DType:
     """The EP dispatch payload's dtype: as written, else fp8 for 8-bit weights, else bf16."""
@@ -102,9 +111,9 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
     m, lay, d = s.m, s.lay, s.d
     per, held = lay.held.params, lay.held     # an expert's parameters on the rank, as its engine pads them
     act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
-    assignments = s.T * m.moe.top_k
+    assignments, per_assignment = expert_ffn_distinct(s)
     tpl = s.compute(r, Work(e, 2 * per * e, hit * per * held.read_bytes_per_param + act, act, assignments,
-                            2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB), _expert_kernels(s, e, hit))
+                            per_assignment * assignments, e * d.h * AB), _expert_kernels(s, e, hit))
     # As an engine runs it: one fused MoE layer, measured by the tokens entering the EP group routed evenly —
     # a rank taking e rows sees what e · ep / top_k such tokens give it (engine profiles price this instead);
     # a wide EP group across attention-DP ranks runs DeepEP's kernels where the profile measured them.
@@ -121,7 +130,13 @@ def expert_ffn_reads(s: Shapes) -> Hashable:
     """What `expert_ffn` reads: its rows and routing, and the all-to-all its fused MoE kernel runs
     behind (DeepEP over a wide EP group across attention-DP ranks, `moe_a2a`)."""
     lay = s.lay
-    return s.u_key, s.T, lay.ep, lay.etp, lay.redundant, lay.eplb, moe_a2a(lay.ep, lay.etp, lay.adp), lay.held
+    return s.u_key, lay.ep, lay.etp, lay.redundant, lay.eplb, moe_a2a(lay.ep, lay.etp, lay.adp), lay.held
+
+
+def expert_ffn_distinct(s: Shapes) -> tuple[float, float]:
+    """The routed experts' token-expert assignments over the ranks, and the FLOPs of each."""
+    m = s.m
+    return s.T * m.moe.top_k, 2 * ffn_params(m, m.moe.ffn)
 
 def expert_ffn_act_floor(s: Shapes) -> float:
     """A lower bound of the largest per-rank working set of `expert_ffn` (its `act_bytes`: the rows
@@ -185,12 +200,21 @@ def etp_reduce_reads(s: Shapes) -> Hashable:
     return s.u_key, s.lay.ep, s.lay.etp, s.placement_key(s.lay.etp)
 
 def shared_expert(s: Shapes, r: Recipe) -> OpTemplate:
+    p, ffn_r = _shared_projection(s)
+    return s.matmul(r, p, s.t, s.T, s.ffn_kernels(s.t, ffn_r, s.m.expert_weights), wb=s.d.ewb)
+
+
+def _shared_projection(s: Shapes) -> tuple[Projection, float]:
+    """The shared experts' weights and their intermediate columns per rank."""
     m, d = s.m, s.d
     full = m.moe.shared * ffn_params(m, m.moe.shared_ffn_size)
     ffn_r = m.moe.shared * m.moe.shared_ffn_size / d.tp
-    return s.matmul(r, Projection(full / d.tp, full, d.h, d.gate * ffn_r), s.t, s.T,
-                    s.ffn_kernels(s.t, ffn_r, m.expert_weights), wb=d.ewb)
+    return Projection(full / d.tp, full, d.h, d.gate * ffn_r), ffn_r
 
 
 def shared_expert_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T, s.d.tp
+    return s.t_key, s.d.tp
+
+
+def shared_expert_distinct(s: Shapes) -> tuple[float, float]:
+    return s.T, _shared_projection(s)[0].flops_per_row

@@ -103,6 +103,11 @@ class Projection:
     in_w: float
     out_w: float
 
+    @property
+    def flops_per_row(self) -> float:
+        """The FLOPs of one distinct row through the whole projection (its `flops_total` a row)."""
+        return 2 * self.params_full
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -115,6 +120,9 @@ class Recipe:
     peak: Peak
     figures: Callable[[Shapes, Recipe], OpTemplate]
     reads: Callable[[Shapes], Hashable]
+    # A template whose totals alone read a count over the ranks (distinct tokens, requests or assignments): that
+    # count and the FLOPs of each (`tokens_total`, and `flops_total` their product), which `reads` leaves out
+    distinct: Callable[[Shapes], tuple[float, float]] | None = None
 
 
 def graphed_tokens(t: np.ndarray, phase: Phase, engine: EngineTerms | None) -> tuple[np.ndarray, bool]:
@@ -347,7 +355,7 @@ class Shapes:
             kernels = (self.gemm(r.kind.value, tokens, p.params_r / p.in_w, p.in_w),)
         weights = p.params_r * (self.d.wb if wb is None else wb)
         return self.compute(r, Work(tokens, 2 * p.params_r * tokens, weights + act, act, distinct,
-                                    2 * p.params_full * distinct, tokens * p.out_w * AB), kernels)
+                                    p.flops_per_row * distinct, tokens * p.out_w * AB), kernels)
 
     @functools.cached_property
     def expert_origin(self) -> np.ndarray:

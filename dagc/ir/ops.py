@@ -40,18 +40,25 @@ from .op_attention import (
     cp_gather,
     cp_gather_reads,
     dense_ffn,
+    dense_ffn_distinct,
     dense_ffn_reads,
     embed,
+    embed_distinct,
     embed_reads,
     final_norm,
+    final_norm_distinct,
     final_norm_reads,
     lm_head,
+    lm_head_distinct,
     lm_head_reads,
     norm,
+    norm_distinct,
     norm_reads,
     o_proj,
+    o_proj_distinct,
     o_proj_reads,
     qkv,
+    qkv_distinct,
     qkv_reads,
     send,
     send_reads,
@@ -70,11 +77,14 @@ from .op_moe import (
     etp_reduce_reads,
     expert_ffn,
     expert_ffn_act_floor,
+    expert_ffn_distinct,
     expert_ffn_lower,
     expert_ffn_reads,
     router,
+    router_distinct,
     router_reads,
     shared_expert,
+    shared_expert_distinct,
     shared_expert_reads,
 )
 from .op_shapes import (
@@ -141,9 +151,10 @@ class OpShapes(Shapes):
         return self._cache.get(op) or recipe.figures(self, recipe)
 
     def reads(self, op: Op) -> Hashable:
-        """What `op`'s template reads of these shapes beside the model and workload (`Recipe.reads`):
-        shapes with equal keys make equal templates."""
-        return RECIPES[op].reads(self)
+        """What `op`'s template reads of these shapes beside the model and workload (`Recipe.reads`, and the count
+        its totals read, `Recipe.distinct`): shapes with equal keys make equal templates."""
+        recipe = RECIPES[op]
+        return recipe.reads(self) if recipe.distinct is None else (recipe.reads(self), recipe.distinct(self)[0])
 
     def lower_template(self, op: Op) -> OpTemplate:
         """A template of `op` whose time under `dagc.cost.cost.template_lower_s` bounds from below that of
@@ -178,23 +189,23 @@ LOWER_TEMPLATES: dict[Op, Callable[[Shapes, Recipe], OpTemplate]] = {Op.EXPERT_F
 
 _C, _W, _E, _KV = None, Peak.WEIGHTS, Peak.EXPERTS, Peak.KV_CACHE
 RECIPES: dict[Op, Recipe] = {
-    Op.EMBED: Recipe(OpKind.EMBED, _C, _W, embed, embed_reads),
-    Op.NORM: Recipe(OpKind.NORM, _C, _W, norm, norm_reads),
+    Op.EMBED: Recipe(OpKind.EMBED, _C, _W, embed, embed_reads, embed_distinct),
+    Op.NORM: Recipe(OpKind.NORM, _C, _W, norm, norm_reads, norm_distinct),
     Op.TP_GATHER: Recipe(OpKind.ALL_GATHER, Axis.TP, Peak.NONE, tp_gather, tp_gather_reads),
-    Op.QKV: Recipe(OpKind.QKV_PROJ, _C, _W, qkv, qkv_reads),
+    Op.QKV: Recipe(OpKind.QKV_PROJ, _C, _W, qkv, qkv_reads, qkv_distinct),
     Op.CP_GATHER: Recipe(OpKind.ALL_GATHER, Axis.CP, Peak.NONE, cp_gather, cp_gather_reads),
     Op.ATTENTION: Recipe(OpKind.ATTENTION, _C, _KV, attention, attention_reads),
-    Op.O_PROJ: Recipe(OpKind.O_PROJ, _C, _W, o_proj, o_proj_reads),
+    Op.O_PROJ: Recipe(OpKind.O_PROJ, _C, _W, o_proj, o_proj_reads, o_proj_distinct),
     Op.TP_REDUCE: Recipe(OpKind.ALL_REDUCE, Axis.TP, Peak.NONE, tp_reduce, tp_reduce_reads),   # reduce-scatter with sp
-    Op.ROUTER: Recipe(OpKind.ROUTER, _C, _W, router, router_reads),
+    Op.ROUTER: Recipe(OpKind.ROUTER, _C, _W, router, router_reads, router_distinct),
     Op.DISPATCH: Recipe(OpKind.ALL_TO_ALL_DISPATCH, Axis.EP, Peak.NONE, dispatch, a2a_reads),
-    Op.SHARED_EXPERT: Recipe(OpKind.SHARED_EXPERT, _C, _E, shared_expert, shared_expert_reads),
-    Op.EXPERT_FFN: Recipe(OpKind.EXPERT_FFN, _C, _E, expert_ffn, expert_ffn_reads),
+    Op.SHARED_EXPERT: Recipe(OpKind.SHARED_EXPERT, _C, _E, shared_expert, shared_expert_reads, shared_expert_distinct),
+    Op.EXPERT_FFN: Recipe(OpKind.EXPERT_FFN, _C, _E, expert_ffn, expert_ffn_reads, expert_ffn_distinct),
     Op.ETP_REDUCE: Recipe(OpKind.ALL_REDUCE, Axis.ETP, Peak.NONE, etp_reduce, etp_reduce_reads),
     Op.COMBINE: Recipe(OpKind.ALL_TO_ALL_COMBINE, Axis.EP, Peak.NONE, combine, a2a_reads),
-    Op.DENSE_FFN: Recipe(OpKind.DENSE_FFN, _C, _W, dense_ffn, dense_ffn_reads),
-    Op.FINAL_NORM: Recipe(OpKind.NORM, _C, _W, final_norm, final_norm_reads),
-    Op.LM_HEAD: Recipe(OpKind.LM_HEAD, _C, _W, lm_head, lm_head_reads),
+    Op.DENSE_FFN: Recipe(OpKind.DENSE_FFN, _C, _W, dense_ffn, dense_ffn_reads, dense_ffn_distinct),
+    Op.FINAL_NORM: Recipe(OpKind.NORM, _C, _W, final_norm, final_norm_reads, final_norm_distinct),
+    Op.LM_HEAD: Recipe(OpKind.LM_HEAD, _C, _W, lm_head, lm_head_reads, lm_head_distinct),
     Op.SEND: Recipe(OpKind.SEND, Axis.PP, Peak.NONE, send, send_reads),
     Op.RECV: Recipe(OpKind.RECV, Axis.PP, Peak.NONE, _same_as(Op.SEND), send_reads),
 }

@@ -23,7 +23,7 @@ from ..cost.op_price import OpPrice, kernels_price, op_price
 from ..ir.dag import Kernel, OpTemplate, Phase, StagePass
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import phase_chunk
-from ..ir.ops import LayerOp, Layers, Op, OpShapes
+from ..ir.ops import RECIPES, LayerOp, Layers, Op, OpShapes
 from ..layout.layout import Layout, rank_figures
 from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
@@ -97,6 +97,9 @@ class OpTables:
 
     def __init__(self) -> None:
         self.made: dict[Key, Entry] = {}          # by what the op reads (`TimerCore.entry`)
+        # … and by what it reads but the count its totals alone read (`Recipe.distinct`): another count's is the same
+        # price of other totals, found without making its template (`TimerCore._made`)
+        self.alike: dict[Key, Entry] = {}
         self.prices: dict[Key, OpPrice] = {}      # by `dagc.cost.cost.compute_cost_key` (`TimerCore._op_price`)
         self.split: dict[Key, Entry] = {}         # `ATTENTION_SPLIT_OPS` by their key (`TimerCore.split_entry`)
         # the entries of a pass's ops that read no context (all but `Op.ATTENTION`), by `context_free_key`:
@@ -261,12 +264,31 @@ class TimerCore:
         per key of what the template reads (`OpShapes.reads`: stage shapes of other degrees often give an op
         the same per-rank tokens, e.g. the expert domain's ops beside every attention split), for every timer
         that shares `tables`."""
-        return self.remember(self.tables.made, _op_key(shapes, op), lambda: self._make(shapes, op))
+        key = _op_key(shapes, op)
+        return self.remember(self.tables.made, key, lambda: self._made(shapes, op, key))
 
     def priced(self, entry: Entry) -> tuple[float, bool, float]:
         """An op's figures at this timer's engine terms, from its `Entry`."""
         price, comm, peak = entry
         return price.seconds(self.cm), comm, peak
+
+    def _made(self, shapes: OpShapes, op: Op, key: Key) -> Entry:
+        """`entry`'s figures under `key` (`_op_key`): of an op whose totals alone read a count (`Recipe.distinct`),
+        those of the template at another count, its totals at this one (`OpPrice.with_totals`, as `_op_price` makes
+        them: the kernels and the working set read no count); else its template made and priced (`_make`)."""
+        distinct = RECIPES[op].distinct
+        if distinct is None:
+            return self._make(shapes, op)
+        alike_key = (op, cast(tuple[Hashable, float], key[1])[0], *key[2:])
+        known = self.tables.alike.get(alike_key)
+        if known is None:
+            made = self._make(shapes, op)
+            return self.remember(self.tables.alike, alike_key, lambda: made)
+        price, comm, peak = known
+        assert price.totals is not None         # a compute op's
+        count, per = distinct(shapes)
+        totals = (float(per * count), price.totals[1], price.totals[2])
+        return price if price.totals == totals else price.with_totals(totals), comm, peak
 
     def _make(self, shapes: OpShapes, op: Op) -> Entry:
         tpl = shapes.make(op)
