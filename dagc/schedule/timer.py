@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from weakref import WeakValueDictionary
 
 from ..ir.dag import Phase
-from ..ir.ops import ATTENTION_SPLIT_OPS, Layers, Op, attention_split_peak_key, layer_ops, model_layers
+from ..ir.ops import ATTENTION_SPLIT_OPS, Layers, Op, OpShapes, attention_split_peak_key, layer_ops, model_layers
 from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_model, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
@@ -56,6 +56,8 @@ class Timer:
         self.plan = plan
         self.core = TimerCore(plan, tables)
         self.floors = FloorTimes(self.core)
+        # the last pass's shapes by its workload and layout (frozen: by identity), phase, requests and stage (`_shapes`)
+        self._last: tuple[Workload, Layout, Phase, Requests, int, OpShapes] | None = None
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> PassTimes:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
@@ -118,7 +120,7 @@ class Timer:
     def _send(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> tuple[float, float]:
         """The send after a stage: its duration and activation peak (`_made`'s figures but whether it is
         a collective)."""
-        time_s, _, peak = self.core.op_figures(self.core.shapes(workload, lay, phase, req, stage), Op.SEND)
+        time_s, _, peak = self.core.op_figures(self._shapes(workload, lay, phase, req, stage), Op.SEND)
         return time_s, peak
 
     def _body(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int, shape: Key,
@@ -136,7 +138,7 @@ class Timer:
         split, layers = attention_split_peak_key(lay, workload, phase, req), model_layers(lay, m)
         if known is not None:
             return _with_attention(known, self.core.split_attention(
-                phase, lambda: self.core.shapes(workload, lay, phase, req, stage), split))
+                phase, lambda: self._shapes(workload, lay, phase, req, stage), split))
         entries, acts = self.core.remember(self.core.tables.bodies, (shape, offset), lambda: self._body_entries(
             workload, lay, phase, req, stage, (free, split), layers))
         cm, seconds = self.core.cm, self.core.op_seconds
@@ -167,7 +169,7 @@ class Timer:
         pass at another prompt looks up its attention alone and takes the others' entries as remembered, so
         its figures are those of a pass whose every op is looked up."""
         free, split = keys
-        shapes = self.core.shapes(workload, lay, phase, req, stage)
+        shapes = self._shapes(workload, lay, phase, req, stage)
 
         # One template at a time, kept only as its price: a stage group of many ranks holds one op's vectors.
         known: dict[Op, Entry] = (
@@ -195,6 +197,17 @@ class Timer:
         # every op it places is entered above: its working sets are read off the entries
         acts = shape_activation_peaks(shapes, layers, lambda op: 0.0 if op is Op.SEND else entry(op)[2])
         return used, {k: v for k, v in acts.items() if k != "boundary"}
+
+    def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> OpShapes:
+        """`TimerCore.shapes` of a pass, made once for the pass's body and its send (a pass timed first times both),
+        or its attention at another context: the last pass's kept."""
+        last = self._last
+        if last is not None and last[0] is workload and last[1] is lay and last[2] is phase and last[3] == req \
+                and last[4] == stage:
+            return last[5]
+        shapes = self.core.shapes(workload, lay, phase, req, stage)
+        self._last = (workload, lay, phase, req, stage, shapes)
+        return shapes
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
         """The DAG's activation working set per stage (`dagc.memory.activations.stage_activation_bytes`)."""
