@@ -86,7 +86,7 @@ class Replica:
         terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
         self.no_evict = bool(terms is not None and terms.no_evict)
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
-                                            self.inflight, self.no_evict, self.lazy, self._preempt)
+                                            self.inflight, self.no_evict, self.lazy)
         self.kv, self.ndec = blocks.kv, blocks.ndec           # the blocks' own lists, read here
         self.roomy = roomy(run.requests, caps, kv_blocks, blocks.P, emitted)     # no rank can run short
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
@@ -218,7 +218,8 @@ class Replica:
         k = 1 if p else self._decode_stretch()
         if self.ndec_all and not self.roomy:
             k = self.blocks.kv_steps(k, self.step)
-            if k == 0:
+            if k == 0:                                        # a rank has no block for the next step
+                self._preempt(self.blocks.short)
                 return
         nin, ndec, n = self.nin, self.ndec_all, self.priced
         if ndec:

@@ -16,8 +16,6 @@ short and `DecodeBlocks.kv_steps` has nothing to check.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from .kv_blocks import BLOCK_TOKENS, RankKV
@@ -53,18 +51,20 @@ def roomy(requests: Requests, caps: list[int], blocks: int, steps_per_block: int
 class DecodeBlocks:
     """The KV blocks of a `dagc.serve.replica.Replica`'s decoding requests (module docstring), held by the replica:
     each rank's pool (`kv`), its decoding requests (`ndec`) by their block phase (`block_phases`), and on an
-    engine that never preempts the blocks promised to each request. The replica's step is handed to each call; a
-    rank with no block for the next step is handed to `preempt`, the replica's."""
+    engine that never preempts the blocks promised to each request. The replica's step is handed to each call;
+    it holds no reference back to the replica (which preempts a request of the rank `kv_steps` finds `short`),
+    so a replica's run is freed as soon as it ends."""
 
     __slots__ = ("E", "P", "block_phases", "g", "hash_tokens", "inflight", "kv", "lazy", "ndec", "no_evict",
-                 "output", "preempt", "promise", "promised", "since")
+                 "output", "promise", "promised", "short", "since")
 
-    def __init__(self, run: Run, kv: list[RankKV], emitted: float, inflight: list[int], no_evict: bool, lazy: bool,
-                 preempt: Callable[[int], None]) -> None:
+    def __init__(self, run: Run, kv: list[RankKV], emitted: float, inflight: list[int], no_evict: bool,
+                 lazy: bool) -> None:
         """`kv`, each rank's pool; `inflight`, the replica's requests in flight on each rank (read, not changed:
         a rank's only request goes on); `lazy`, whether a rank's blocks are taken only when it is next read
         or changed (`sync`)."""
-        self.g, self.kv, self.inflight, self.preempt = len(kv), kv, inflight, preempt
+        self.g, self.kv, self.inflight = len(kv), kv, inflight
+        self.short = -1                                       # the rank `kv_steps` found with no block for a step
         self.E = emitted                                      # tokens a decode step emits per request
         self.P = max(1, round(B / emitted))                   # decode steps per block
         self.output, self.hash_tokens = run.output, run.requests.block_tokens
@@ -109,8 +109,8 @@ class DecodeBlocks:
         self.ndec[r] -= 1
 
     def kv_steps(self, k: int, step: int) -> int:
-        """The most of the next `k` decode steps from `step` every rank has blocks for; 0 after preempting a
-        request of a rank that has none for the next."""
+        """The most of the next `k` decode steps from `step` every rank has blocks for; 0 when a rank has none
+        for the next (`short`: one of its requests is to be preempted)."""
         if self.lazy:
             for r in range(self.g):
                 self.sync(r, step)
@@ -132,7 +132,7 @@ class DecodeBlocks:
             if most == 0:
                 if self.inflight[r] == 1:      # alone it goes on (a rank holds at least the longest request)
                     continue
-                self.preempt(r)
+                self.short = r
                 return 0
             k = min(k, most)
         return k
