@@ -6,7 +6,7 @@ before, `search(…, pools=False)`) and with the pools (`dagc.search.pooled_max`
     python bench/bench_batch_max_pools.py [--repeat 3] [--plan PLAN ...]
 
 Default plan: DeepSeek-V3 over 32 H200s (4 nodes) at 4,000/500 tokens in flight, `batch = max`,
-TTFT ≤ 1 s and TPOT ≤ 50 ms (issue 52). Prints, per plan: seconds without and with the pools, their
+TTFT ≤ 1 s and TPOT ≤ 50 ms. Prints, per plan: seconds without and with the pools, their
 ratio, the best candidate of each and what the disaggregated part did.
 """
 

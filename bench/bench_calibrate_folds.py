@@ -13,12 +13,21 @@ cross-validation). Every run is tested once, by a calibration that never saw it.
 the median |error| per quantity uncalibrated (the shipped terms) and calibrated, and their ratio. Target: the
 calibrated error at most half the uncalibrated. `--jobs N` fits N folds at once, each in a process of its own (the
 figures do not depend on N).
+
+`--bounds` prints instead, per deployment and pooled, two bounds on what a calibration of its runs can reach
+(docs/calibrate.md, "What the folds can reach"): the error left when each figure is corrected by the median of the
+deployment's other runs' log-ratios dagc / measured on that figure (`shift_bound`: a free multiplier of every
+figure, fitted leave one out — what a calibration reaches if the deployment's error is one constant factor a
+figure), and the error of the fit of the five terms on every run of the deployment, tested on those same runs
+(`in_sample`: the fit before the cross-validated choice, the test runs seen — what the terms can express at all).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -33,9 +42,12 @@ for p in (ROOT, ROOT / "bench"):
 import bench_calibrate as bc  # noqa: E402
 import fidelity_corpus as fc  # noqa: E402
 
+from dagc.calibrate import calibrate as cc  # noqa: E402
 from dagc.calibrate.calibrate import fit_jobs  # noqa: E402
 from dagc.calibrate.crossval import folds  # noqa: E402
 from dagc.calibrate.figures import dagc_figures, quantity_of  # noqa: E402
+from dagc.calibrate.match import queued_by_design  # noqa: E402
+from dagc.calibrate.solve import TERMS, fit_terms  # noqa: E402
 from dagc.lang.calibration import per_step_terms  # noqa: E402
 
 QUANTITIES = ("tpot", "ttft", "e2e", "throughput")
@@ -67,6 +79,74 @@ def fold(key: tuple, test: list[int]) -> tuple[tuple, list[int], Errors, Errors,
     return key, test, dict(before), dict(after), bc._terms_text(cal.terms)
 
 
+def shift_bound(ratios: list[dict[str, float]]) -> Errors:
+    """The relative errors left, by quantity, when each run's figure (its ratio dagc / measured in `ratios`, one dict
+    a run of one deployment) is divided by the geometric median of the other runs' ratios on that figure — the
+    median of their logarithms (a figure no other run measured is left as it is).
+
+    Example:
+        >>> e = shift_bound([{"tpot_ms": 1.2}, {"tpot_ms": 1.2}, {"tpot_ms": 0.8}])
+        >>> [round(x, 4) for x in e["tpot"]]        # 1.2 / √(1.2 · 0.8) − 1, twice; 0.8 / 1.2 − 1
+        [0.2247, 0.2247, -0.3333]
+    """
+    out: Errors = defaultdict(list)
+    for i, run in enumerate(ratios):
+        for k, x in run.items():
+            others = [math.log(r[k]) for j, r in enumerate(ratios) if j != i and k in r]
+            out[quantity_of(k)].append(x * math.exp(-statistics.median(others) if others else 0.0) - 1)
+    return dict(out)
+
+
+def in_sample(runs: list[fc.Run]) -> Errors:
+    """The deployment's runs' errors by quantity at the fit of the five terms on all of them (the fit `dagc
+    calibrate` makes before its cross-validated choice: `dagc.calibrate.solve.fit_terms`)."""
+    jobs = [cc.per_step(cc.own_terms(bc._job(r))) for r in runs]
+    evaluate = cc._Evaluator(jobs, 1)
+    try:
+        own = jobs[0].plan.cluster.engine.terms
+        start = {t: float(getattr(own, t)) for t in TERMS}
+        measured = [j.run.measured for j in jobs]
+        before = evaluate(start)
+        fit = fit_terms(evaluate, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=before)
+    finally:
+        evaluate.close()
+    out: Errors = defaultdict(list)
+    for m, x in zip(measured, fit.at, strict=True):
+        for k, v in m.items():
+            if k in x:
+                out[quantity_of(k)].append(x[k] / v - 1)
+    return dict(out)
+
+
+def bounds(groups: dict[tuple, list[fc.Run]]) -> None:
+    """`--bounds`: per deployment and pooled, the uncalibrated error against `shift_bound`'s and `in_sample`'s."""
+    pooled: tuple[Errors, Errors, Errors] = (defaultdict(list), defaultdict(list), defaultdict(list))
+    for key, runs in groups.items():
+        ratios = []
+        for r in runs:
+            figs, why = dagc_figures(fc.lowered(r))
+            ratios.append({k: figs[k] / m for k, m in r.measured.items() if why is None and k in figs})
+        before: Errors = defaultdict(list)
+        for r in ratios:
+            for k, x in r.items():
+                before[quantity_of(k)].append(x - 1)
+        fitted, shifted = in_sample(runs), shift_bound(ratios)
+        first = fc.lowered(runs[0])
+        print(f"  {key[0]} ({key[1]} {key[2] or ''} {first.cluster.gpus}×{first.cluster.gpu.name} "
+              f"{first.strategies[0].text}; {len(runs)} runs): median |error| uncalibrated → each figure "
+              f"shifted by the others' median → the fit on every run: " + "; ".join(
+                  f"{q} {bc._median_abs(before[q]) * 100:.1f} % → {bc._median_abs(shifted[q]) * 100:.1f} % → "
+                  f"{bc._median_abs(fitted[q]) * 100:.1f} %" for q in QUANTITIES if before.get(q)), flush=True)
+        for into, errs in zip(pooled, (before, shifted, fitted), strict=True):
+            for q, e in errs.items():
+                into[q].extend(e)
+    for q in QUANTITIES:
+        b, s, f = (bc._median_abs(p[q]) for p in pooled)
+        if pooled[0][q]:
+            print(f"corpus: {q:10} figures {len(pooled[0][q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
+                  f"shifted {s * 100:5.1f} % ({s / b:.2f}×), the fit on every run {f * 100:5.1f} % ({f / b:.2f}×)")
+
+
 def _shown(before: Errors, after: Errors) -> str:
     return "; ".join(f"{q} {bc._median_abs(before[q]) * 100:.1f} % → {bc._median_abs(after[q]) * 100:.1f} %"
                      for q in QUANTITIES if before.get(q))
@@ -76,8 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=1, help="folds fitted at once, each in a process (default 1)")
     ap.add_argument("--only", nargs="+", metavar="SOURCE_ID", help="the deployments of these sources only")
+    ap.add_argument("--bounds", action="store_true", help="what a calibration can reach at best (module doc)")
     args = ap.parse_args(argv)
     groups = {k: v for k, v in sorted(bc._groups().items()) if not args.only or k[0] in args.only}
+    if args.bounds:
+        bounds(groups)
+        return 0
     tasks = [(key, test) for key, runs in groups.items() for test in folds(len(runs))]
     print(f"{len(groups)} deployments, {len(tasks)} folds; load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)

@@ -11,7 +11,7 @@ prices, exact evaluations of the cost model for the surrogate's grid points, ins
 per second of wall, then the same per CPU second of the process (user + system: what a core shared with
 other work still measures), then the same run again with the prices already made; the exact
 evaluations; the process's peak resident memory at the end. Targets: at least 15,000 requests/s on
-every strategy (issue 57); 1,000,000 (`--requests 1000000`) in at most 120 s under 1 GB.
+every strategy; 1,000,000 (`--requests 1000000`) in at most 120 s under 1 GB.
 """
 
 from __future__ import annotations

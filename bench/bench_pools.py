@@ -3,8 +3,8 @@ them (`dagc.search.search.search(…, pools=False)`), best wall time of `--repea
 
     python bench/bench_pools.py [--repeat 5] [--plan PLAN ...]
 
-Default plans: examples/deepseek-v3-disaggregated.moe (DeepSeek-V3 on 64 H200s, the figure issue 33's
-bar is set on: at most 3× the aggregated search) and the in-flight ladder of bench/bench_check.py.
+Default plans: examples/deepseek-v3-disaggregated.moe (DeepSeek-V3 on 64 H200s, the figure whose
+search is held to at most 3× the aggregated one) and the in-flight ladder of bench/bench_check.py.
 Prints, per plan and for the front search (`dagc search`) and the check's (`front=False`): seconds
 without and with the pools, their ratio, and what the disaggregated part evaluated.
 """

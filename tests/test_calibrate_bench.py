@@ -68,3 +68,30 @@ def test_a_kv_share_leaves_that_share_of_the_cache(bench):
     assert free - plan.cluster.reserve_bytes > 1e9
     assert free - scaled.cluster.reserve_bytes == pytest.approx(0.25 * (free - plan.cluster.reserve_bytes))
     assert bench._kv_scaled(plan, 1.0).cluster.reserve_bytes == pytest.approx(plan.cluster.reserve_bytes)
+
+
+@pytest.fixture(scope="module")
+def folds_bench():
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_calibrate_folds", BENCH / "bench_calibrate_folds.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_the_shift_bound_corrects_each_figure_by_the_other_runs_median(folds_bench):
+    """`bench_calibrate_folds.py --bounds`: each run's figure divided by the geometric median of the deployment's
+    other runs' ratios dagc / measured on it. Three runs whose TPOT dagc puts 20 % above, 20 % above and 20 % below
+    the measured: runs 0 and 1 are corrected by √(1.2 · 0.8) = 0.9798 (the median of two logarithms is their mean),
+    1.2 / 0.9798 − 1 = +22.47 %; run 2 by 1.2, 0.8 / 1.2 − 1 = −33.33 %: a deployment whose runs err two ways keeps
+    its error (median |error| 20 % → 22.47 %), one whose runs err alike loses it (three runs 20 % above: 0 %). A
+    figure one run alone measured (its TTFT, 10 % below) has no other run to correct it and stays at −10 %."""
+    e = folds_bench.shift_bound([{"tpot_ms": 1.2, "ttft_ms": 0.9}, {"tpot_ms": 1.2}, {"tpot_ms": 0.8}])
+    assert e["tpot"] == pytest.approx([0.2247, 0.2247, -1 / 3], abs=1e-4)
+    assert e["ttft"] == pytest.approx([-0.1])
+    alike = folds_bench.shift_bound([{"output_tokens_per_s": 1.2}] * 3)
+    assert alike["throughput"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)

@@ -2,10 +2,11 @@
 
 A flag test is a read of the workload's `inflight`, a strategy's or a search result's `disaggregated`, a
 check's `pooled is (not) None`, a workload's or launch value's `role is (not) None`, or `role == "prefill"`
-(or "decode") anywhere in `dagc/` but the modes' own module. What a stage reads of a mode object
-(`mode_of(workload).continuous`, `mode.role`) is no flag test. Where `inflight` names a rank's count of
-requests in flight (the load simulation's replicas) it is no mode either. The count only falls: a site
-moved onto the mode object lowers `FLAG_TESTS`; docs/architecture.md (Serving modes) says why the rest stay.
+(or "decode", or `PoolRole.PREFILL`, `PoolRole.DECODE`) anywhere in `dagc/` but the modes' own module. What a
+stage reads of a mode object (`mode_of(workload).continuous`, `mode.role`) is no flag test. Where `inflight`
+names a rank's count of requests in flight (the load simulation's replicas) it is no mode either. The count
+only falls: a site moved onto the mode object lowers `FLAG_TESTS`; docs/architecture.md (Serving modes) says
+why the rest stay.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ PACKAGE = ROOT / "dagc"
 MODES = "dagc/layout/modes.py"
 # `inflight` there is a list: the requests each rank of a replica has in flight, not the serving mode
 COUNTERS = {"dagc/serve/replica.py", "dagc/serve/replica_blocks.py", "dagc/serve/load_pools.py"}
-FLAG_TESTS = 56
+FLAG_TESTS = 59
 _SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
 
 
@@ -40,6 +41,9 @@ def flag_tests(source: str) -> list[tuple[int, str]]:
         elif t.type == tokenize.STRING and t.string.strip("\"'") in ("prefill", "decode") and \
                 before[-1:] in (["=="], ["!="]) and before[0] == "role":
             kind = "role =="
+        elif t.type == tokenize.NAME and t.string == "PoolRole" and before[-1:] in (["=="], ["!="]) and \
+                before[0] == "role":
+            kind = "role == PoolRole"
         if kind:
             out.append((t.start[0], kind))
     return out
@@ -66,9 +70,11 @@ y = mode.role is None or workload.role is None           # one: the mode's own r
 v = mode_of(w).role is not None                          # none
 z = "a" if role == "decode" else "b"                     # one
 u = mode_of(w).continuous                                # none
+t = p.pool.role == PoolRole.PREFILL or role != PoolRole.DECODE      # two
+s = roles[PoolRole.PREFILL] if p.pool is decode else None           # none: a key, and no role compared
 '''
     assert flag_tests(source) == [(5, "inflight"), (5, "disaggregated"), (7, "pooled is"), (8, "role is"),
-                                  (10, "role ==")]
+                                  (10, "role =="), (12, "role == PoolRole"), (12, "role == PoolRole")]
 
 
 def test_the_serving_mode_is_asked_of_its_object_not_tested_as_flags():

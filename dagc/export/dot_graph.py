@@ -22,7 +22,6 @@ from ..diagnostics import printable
 from ..ir.dag import Category, Dag, OpKind
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.modes import mode_of
-from ..plan.workload import PoolRole
 from ..units import Dimension, count_text, format_si
 from ..verdict.compiled import Compiled
 
@@ -38,6 +37,8 @@ KIND_COLOURS = {
     OpKind.SEND: "#dadaeb", OpKind.RECV: "#dadaeb",
 }
 EDGE_COLOURS = {Category.TP_COMM: "#e6550d", Category.EP_COMM: "#de2d26", Category.PP_COMM: "#756bb1"}
+# The step a pool's instance's drawing shows, by its mode's name
+_POOL_STEP = {"prefill": "prefill", "decode": "first decode step"}
 
 
 def _text(value: str | int | float) -> str:
@@ -157,15 +158,15 @@ class Writer:
         c, lay = self.c, self.lay
         figures = [f"TTFT {format_si(c.metrics.ttft_s, Dimension.TIME)}",
                    f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}"]
-        role = c.plan.workload.role            # a pool's instance has its own figure alone
-        shown = figures if role is None else figures[:1] if role == PoolRole.PREFILL else figures[1:]
+        mode = mode_of(c.plan.workload)        # a pool's instance has its own figure alone
+        shown = [f for f, own in zip(figures, mode.owns, strict=True) if own]
         title = " · ".join([f"{printable(c.plan.name)} · strategy {c.strategy.text}", count_text(lay.gpus_used, "GPU"),
                             *shown])
-        what = (f"one {role} instance of a disaggregated strategy: its "
-                + ("prefill" if role == PoolRole.PREFILL else "first decode step") if role is not None else
+        what = (f"one {mode.role} instance of a disaggregated strategy: its " + _POOL_STEP[mode.name]
+                if mode.role is not None else
                 "in flight: mixed step (decode tokens + a prompt's chunk of "
                 f"{chunk_prompt_tokens(c.plan.workload, lay):,} tokens in attention-DP group 0)"
-                if mode_of(c.plan.workload).continuous else "prefill")
+                if mode.continuous else "prefill")
         sub = f"{what}, micro-batch 0 of {lay.microbatches}; detail: {self.level}"
         if self.note:
             sub += f" ({self.note})"

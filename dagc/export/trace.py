@@ -29,7 +29,6 @@ from ..ir.dag import Category, Dag, OpKind, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
-from ..plan.workload import PoolRole
 from ..serve.inflight import InflightRates
 from ..serve.load import Load
 from ..verdict.compiled import Compiled
@@ -140,8 +139,13 @@ def add_instance(tw: TraceWriter, c: Compiled, ranks: list[int], representative:
         _rank_flows(tw, c, rank, ops, set(ranks), at)
 
 
+# What a pool's instance's trace shows from 0, by its mode's name
+_POOL_TIMELINE = {"prefill": "its prefill from 0",
+                  "decode": "its decode (two steps) from 0, the KV of its requests already transferred"}
+
+
 def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str | None) -> dict[str, Any]:
-    lay, stage = c.layout, c.layout.coords["stage"]
+    lay, stage, mode = c.layout, c.layout.coords["stage"], mode_of(c.plan.workload)
     by_stage: dict[str, list[int]] = {}
     for rank in ranks:
         by_stage.setdefault(str(int(stage[rank])), []).append(rank)
@@ -155,17 +159,16 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
                 "time_unit": "us, from integer ns",
                 "timeline": ("decode (two steps) from 0, mixed (two steps, a prompt's chunk in micro-batch 0: its ops "
                              "are named `… (chunk)`) from the end of decode")
-                            if mode_of(c.plan.workload).continuous else
+                            if mode.continuous else
                             "prefill from 0, decode (two steps) from the end of prefill",
                 "tracks": "schedule: phases (prefill, decode steps) and critical path (the critical ops in "
                           "order); then one process per GPU: compute and comm streams, HBM counter",
                 "ttft_s": c.metrics.ttft_s, "tpot_s": c.metrics.tpot_s}
-    role = c.plan.workload.role
-    if role is not None:              # one instance of a pool of a disaggregated strategy (`dagc.verdict.pools`)
-        metadata.update({"pool": role, "timeline": f"one {role} instance of a disaggregated strategy: " + (
-            "its prefill from 0" if role == PoolRole.PREFILL else
-            "its decode (two steps) from 0, the KV of its requests already transferred"),
-            "ttft_s" if role == PoolRole.DECODE else "tpot_s": None})
+    if mode.role is not None:         # one instance of a pool of a disaggregated strategy (`dagc.verdict.pools`)
+        metadata.update({"pool": mode.role, "timeline": f"one {mode.role} instance of a disaggregated strategy: "
+                         + _POOL_TIMELINE[mode.name],
+                         # the figure that is not its own is the other pool's
+                         **{key: None for key, own in zip(("ttft_s", "tpot_s"), mode.owns, strict=True) if not own}})
     if warning:
         metadata["warning"] = warning
     return metadata

@@ -17,7 +17,11 @@ What a stage needs to know of the mode it asks of this object, not of the worklo
   `dagc.serve.replica`), or whole batches (`dagc.serve.static_load`) — and so whether the chunk budget shapes its
   steps (the chunk's rules, figures and engine flags read `continuous`);
 - whether a step takes whole prompts only (`whole_prompts`: in flight with chunked prefill off);
-- its launch role and the tokens an engine step carries (`role`, `step_tokens`, `dagc.launch.serving`).
+- its launch role and the tokens an engine step carries (`role`, `step_tokens`, `dagc.launch.serving`);
+- which of TTFT and TPOT are its own (`owns`, `own_figure`): a pool's instance sets one, the other is the other
+  pool's — the figure the search weighs an instance by (`dagc.search.pairs`), the step a pool binds on
+  (`dagc.verdict.check`), the figures a trace or a drawing of an instance shows; and whether its steps decode
+  (`decodes`: a prefill pool's instance generates its requests' first token alone, `dagc.verdict.pools`).
 
 A mode's TTFT and TPOT are the server's, per step: `dagc.serve.rates` adds the engine's front end to the TTFT
 and divides the TPOT by the tokens a decode step emits.
@@ -33,7 +37,7 @@ from .layout import Layout
 from .mix import inflight_ttft_tpot, shares
 
 __all__ = ["DECODE_POOL", "IN_FLIGHT", "PREFILL_POOL", "STATIC", "ServingMode", "StepPrice", "StepTokens",
-           "inflight_floors", "mode_of"]
+           "inflight_floors", "mode_of", "pool_mode"]
 
 # The price of one step of a phase (seconds): a DAG's step gap, the recurrence's step, or a lower bound of it.
 StepPrice = Callable[[Phase], float]
@@ -75,6 +79,20 @@ class ServingMode(Protocol):
     @property
     def continuous(self) -> bool:
         """Whether requests join and leave the running batch step by step under load."""
+
+    @property
+    def decodes(self) -> bool:
+        """Whether the mode's steps decode: a prefill pool's instance makes its requests' first token alone (one
+        token generated), every other mode decodes its requests' tokens."""
+
+    @property
+    def owns(self) -> tuple[bool, bool]:
+        """Which of (TTFT, TPOT) are the mode's own figures: a whole deployment's both; a pool's instance its
+        own alone (the prefill pool's TTFT, the decode pool's TPOT), the other the other pool's."""
+
+    def own_figure(self, ttft_s: float, tpot_s: float) -> float:
+        """The figure of `ttft_s` and `tpot_s` the mode's instance is weighed by: a pool's instance its own (the
+        prefill pool's TTFT, the decode pool's TPOT), a whole deployment its TPOT."""
 
     def whole_prompts(self, chunked_prefill: bool) -> bool:
         """Whether a step takes whole prompts only, as many as fit its budget beside the decode tokens, given the
@@ -118,10 +136,15 @@ class Static:
     first: Phase = Phase.PREFILL
     admits_by_kv: bool = False
     continuous = False
+    decodes = True
+    owns = (True, True)
     __slots__ = ()          # stateless: one shared instance per mode, nothing set on it
 
     def whole_prompts(self, chunked_prefill: bool) -> bool:
         return False
+
+    def own_figure(self, ttft_s: float, tpot_s: float) -> float:
+        return tpot_s
 
     def ttft(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
         return step(Phase.PREFILL)
@@ -159,10 +182,15 @@ class InFlight:
     first = Phase.MIXED
     admits_by_kv = True
     continuous = True
+    decodes = True
+    owns = (True, True)
     __slots__ = ()
 
     def whole_prompts(self, chunked_prefill: bool) -> bool:
         return not chunked_prefill
+
+    def own_figure(self, ttft_s: float, tpot_s: float) -> float:
+        return tpot_s
 
     def ttft(self, step: StepPrice, workload: Workload, lay: Layout) -> float:
         return inflight_ttft_tpot(step(Phase.DECODE), step(Phase.MIXED), workload, lay)[0]
@@ -202,6 +230,11 @@ class PrefillPool(Static):
     role = PoolRole.PREFILL
     __slots__ = ()
     steps = ((Phase.PREFILL, 0),)
+    decodes = False
+    owns = (True, False)
+
+    def own_figure(self, ttft_s: float, tpot_s: float) -> float:
+        return ttft_s
 
     def figures(self, step: StepPrice, workload: Workload, lay: Layout) -> tuple[float, float]:
         return step(Phase.PREFILL), 0.0         # its TPOT is the decode pool's
@@ -218,6 +251,7 @@ class DecodePool(Static):
     steps = ((Phase.DECODE, 0), (Phase.DECODE, 1))
     first = Phase.DECODE
     admits_by_kv = True
+    owns = (False, True)
 
     def figures(self, step: StepPrice, workload: Workload, lay: Layout) -> tuple[float, float]:
         return 0.0, step(Phase.DECODE)          # its TTFT is the prefill pool's
@@ -243,8 +277,13 @@ def mode_of(workload: Workload) -> ServingMode:
         (<Phase.MIXED: 'mixed'>, 1)
     """
     if workload.role is not None:
-        return PREFILL_POOL if workload.role == PoolRole.PREFILL else DECODE_POOL
+        return pool_mode(workload.role)
     return IN_FLIGHT if workload.inflight else STATIC
+
+
+def pool_mode(role: PoolRole) -> ServingMode:
+    """The serving mode of a disaggregated strategy's pool's instance, by the pool's `role`."""
+    return PREFILL_POOL if role == PoolRole.PREFILL else DECODE_POOL
 
 
 def inflight_floors(workload: Workload, lay: Layout, decode_floor: float, mixed: float) -> tuple[float, float]:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from ..layout.modes import mode_of
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Overlap, PoolRole, RequirementKind, Workload
+from ..plan.workload import Overlap, RequirementKind, Workload
 from ..rules.bounds import unreachable
 from ..serve.disagg import (
     capacity,
@@ -64,12 +65,13 @@ class Instance:
 
 def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
     """One pool's instance from its fast check (`dagc.verdict.fastcheck`) of `s` running `workload`: a
-    prefill instance's seconds are its makespan (TTFT), a decode instance's its TPOT."""
-    seconds = fc.metrics.ttft_s if workload.role == PoolRole.PREFILL else fc.metrics.tpot_s
+    prefill instance's seconds are its makespan (TTFT), a decode instance's its TPOT (its mode's own figure)."""
+    mode = mode_of(workload)
+    seconds = mode.own_figure(fc.metrics.ttft_s, fc.metrics.tpot_s)
     worst = fc.memory.worst
     # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`)
     running = fc.metrics.concurrency_effective
-    batch = running if workload.role == PoolRole.DECODE and running is not None else workload.batch
+    batch = running if mode.admits_by_kv and running is not None else workload.batch
     return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
                     workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, batch, seconds,
                     worst.fraction, worst.total_bytes, fc.layout.tp, kv_ranks(fc.layout), MemoryFigures.of(fc.memory))

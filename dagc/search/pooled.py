@@ -77,7 +77,7 @@ def pooled_text(prefill: Strategy, n: int, decode: Strategy, m: int) -> str:
     return scope_source(pooled(prefill, n, decode, m))
 
 
-def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap) -> Workload:
+def _role_workload(w: Workload, role: PoolRole, batch: int, mb: int, overlap: Overlap) -> Workload:
     """What one pool's instance runs with `mb` micro-batches and `overlap` (`dagc.verdict.pools.role_workload`)."""
     return role_workload(w, role, batch, microbatches=mb, overlap=overlap)
 

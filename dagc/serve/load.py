@@ -33,7 +33,7 @@ from .load_result import Load, Timeline, percentiles, sample_percentiles
 from .replica import Observers, Replica
 from .requests import Requests, requests_of
 from .run import Run
-from .sources import ClosedLoop, FrontEnd, OpenLoop
+from .sources import ClosedLoop, FrontEnd, OpenLoop, Source
 from .static_load import static_load
 from .step_prices import StepPrices
 from .surrogate import surface_for
@@ -126,7 +126,7 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
     longest = int(((requests.prompt + requests.output) // BLOCK_TOKENS).max()) + 1 if n else 1
     blocks = max(kv_tokens // BLOCK_TOKENS, longest)       # a rank holds at least the longest request
 
-    def replica(r: int, source: OpenLoop) -> None:
+    def replica(r: int, source: Source) -> None:
         Replica(run, source, caps[r], blocks, surface, w, observers).run()
 
     warm = 0.0

@@ -40,7 +40,7 @@ from ..plan.workload import Workload
 from .kv_blocks import BLOCK_TOKENS, RankKV
 from .replica_blocks import DecodeBlocks, roomy
 from .run import DECODING, ENDING, PREFILLING, Req, Run
-from .sources import OpenLoop
+from .sources import Source
 from .surrogate import StepSurface
 from .watch import Watch
 
@@ -62,10 +62,10 @@ class Observers:
     timeline: bool = True
 
 
-class Replica(DecodeBlocks):
-    """One data-parallel replica (module docstring)."""
+class Replica:
+    """One data-parallel replica (module docstring); its decoding requests' KV blocks are its `blocks`."""
 
-    def __init__(self, run: Run, source: OpenLoop, caps: list[int], kv_blocks: int, surface: StepSurface,
+    def __init__(self, run: Run, source: Source, caps: list[int], kv_blocks: int, surface: StepSurface,
                  workload: Workload, observers: Observers) -> None:
         """`workload`'s chunk, positions a decode step, tokens a step (`emitted`) and output length are the
         replica's."""
@@ -76,31 +76,28 @@ class Replica(DecodeBlocks):
         self.chunk, self.q, self.half = workload.chunk_tokens, workload.step_positions, workload.generate // 2
         self.whole = not workload.chunked_prefill
         self.E = emitted = workload.tokens_per_step
-        self.P = max(1, round(B / emitted))                   # decode steps per block
         self.hash_tokens = run.requests.block_tokens
-        self.kv = [RankKV(kv_blocks, self.hash_tokens) for _ in caps]
         self.inflight = [0] * self.g
         self.nin = self.priced = 0                  # Σ inflight; the requests a step is priced at (`_reprice`)
         self.open = self.g                                    # ranks with fewer in flight than their cap
         self.nprefill = 0                                     # requests prefilling over the ranks
-        self.ndec = [0] * self.g
-        self.block_phases = [[0] * self.P for _ in caps]
-        self.roomy = roomy(run.requests, caps, kv_blocks, self.P, emitted)     # no rank can run short
+        self.record = observers.timeline
+        self.lazy = not self.record and self.g > 1            # `DecodeBlocks.sync`
+        terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
+        self.no_evict = bool(terms is not None and terms.no_evict)
+        self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
+                                            self.inflight, self.no_evict, self.lazy)
+        self.kv, self.ndec = blocks.kv, blocks.ndec           # the blocks' own lists, read here
+        self.roomy = roomy(run.requests, caps, kv_blocks, blocks.P, emitted)     # no rank can run short
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
         self.prefill: list[deque[Req]] = [deque() for _ in caps]
         self.admitted: list[dict[int, None]] = [{} for _ in caps]     # rank → its requests in admission order
-        terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`_promisable`)
-        self.no_evict = bool(terms is not None and terms.no_evict)
-        self.promised, self.promise = [0] * self.g, {}
         self.live: dict[int, Req] = {}
         self.ends: list[tuple[int, int, int]] = []            # (step it ends after, request, epoch)
         self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
         self.progress = observers.progress
-        self.record = observers.timeline
-        self.lazy = not self.record and self.g > 1            # `DecodeBlocks._sync`
-        self.since = [0] * self.g
         self.tl = (array("d"), array("d"), array("d"), array("d"))
 
     # --- the loop -------------------------------------------------------------------------------
@@ -150,7 +147,7 @@ class Replica(DecodeBlocks):
                 if plan is None:
                     if self.lazy:
                         for x in open_:
-                            self._sync(x)
+                            self.blocks.sync(x, self.step)
                     r = max(open_, key=lambda x: kv[x].free)
                     plan = self._fit(req, r)
             if plan is None:
@@ -173,7 +170,7 @@ class Replica(DecodeBlocks):
         """(cached hashed blocks, blocks to take) when rank `r` has room for `req`'s prompt, else None (an
         empty rank always has: it holds at least the longest request)."""
         if self.lazy:
-            self._sync(r)
+            self.blocks.sync(r, self.step)
         kv = self.kv[r]
         j = idle = 0
         if req.ids:
@@ -181,7 +178,7 @@ class Replica(DecodeBlocks):
         need = -(-(req.tokens - j * self.hash_tokens) // B)
         if need > kv.free - idle * kv.entry_blocks and self.inflight[r]:
             return None
-        if self.no_evict and self.inflight[r] and not self._promisable(req, r, j):
+        if self.no_evict and self.inflight[r] and not self.blocks.promisable(req, r, j):
             return None
         return j, need
 
@@ -191,7 +188,7 @@ class Replica(DecodeBlocks):
             kv.hold(req.ids[:j])
         kv.take(need)
         if self.no_evict:
-            self._promise_full(req, r, j)
+            self.blocks.promise_full(req, r, j)
         req.r, req.nheld, req.own_blocks, req.phase = r, j, need, PREFILLING
         req.cached = j * self.hash_tokens
         req.left = req.tokens - req.cached
@@ -207,14 +204,22 @@ class Replica(DecodeBlocks):
         self.prefill[r].append(req)
         self.nprefill += 1
 
+    def _reprice(self) -> None:
+        """The requests a step is priced at (`priced`), set when a rank's requests in flight change rather than at
+        every step: those in flight, and on several ranks at least the fullest rank's less one on every rank and one
+        more, as the surrogate prices the busiest rank's step (the ranks step together)."""
+        g = self.g
+        self.priced = max(self.nin, g * (max(self.inflight) - 1) + 1) if g > 1 else self.nin
+
     # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
 
     def _advance(self) -> None:
         chunks, p, total = self._chunks() if self.nprefill else ((), 0, 0)
         k = 1 if p else self._decode_stretch()
         if self.ndec_all and not self.roomy:
-            k = self._kv_steps(k)
-            if k == 0:
+            k = self.blocks.kv_steps(k, self.step)
+            if k == 0:                                        # a rank has no block for the next step
+                self._preempt(self.blocks.short)
                 return
         nin, ndec, n = self.nin, self.ndec_all, self.priced
         if ndec:
@@ -229,7 +234,7 @@ class Replica(DecodeBlocks):
         if ndec:
             run.itl.append(dt)
             run.weight.append(ndec * k)
-        kv_used = 0.0 if self.lazy else self._grow(k, self.record)      # a lazy replica's ranks grow when next read
+        kv_used = 0.0 if self.lazy else self.blocks.grow(k, self.step, self.record)   # a lazy replica's: when next read
         self.t, self.step = end, self.step + k
         self.hold_admission = False
         for c in chunks:
@@ -250,7 +255,7 @@ class Replica(DecodeBlocks):
         tl[0].append(end)
         tl[1].append(self.nin)
         tl[2].append(len(self.waiting))
-        tl[3].append(kv_used if kv_used >= 0 else self._kv_share())
+        tl[3].append(kv_used if kv_used >= 0 else self.blocks.kv_share())
 
     def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int, int]:
         """Each rank's prompt tokens this step, first come first served in the room its budget leaves
@@ -307,7 +312,7 @@ class Replica(DecodeBlocks):
         """Its prompt is in: it caches its prompt's hashed blocks, emits its first token, and decodes."""
         r, kv, ht = req.r, self.kv[req.r], self.hash_tokens
         if self.lazy:
-            self._sync(r)
+            self.blocks.sync(r, self.step)
         self.prefill[r].popleft()
         self.nprefill -= 1
         if req.ids:
@@ -330,11 +335,7 @@ class Replica(DecodeBlocks):
             self._end(req)
             return
         req.phase, req.start = DECODING, self.step
-        P = self.P
-        psi = (self._phase0(req.tokens - req.cached) - req.start) % P
-        req.block_phase = psi
-        self.block_phases[r][psi] += 1
-        self.ndec[r] += 1
+        self.blocks.decoding(req, r, req.tokens - req.cached)
         self.ndec_all += 1
         self.ctx_base += req.tokens - req.start * self.E
         heapq.heappush(self.ends, (self.step + steps, req.i, req.epoch))
@@ -343,11 +344,9 @@ class Replica(DecodeBlocks):
         """Free `req`'s blocks and take it off its rank."""
         r, kv = req.r, self.kv[req.r]
         if self.lazy:
-            self._sync(r)
+            self.blocks.sync(r, self.step)
         if req.phase is DECODING:
-            kv.give(self._blocks_now(req))
-            self.block_phases[r][req.block_phase] -= 1
-            self.ndec[r] -= 1
+            self.blocks.stop_decoding(req, r, self.step)
             self.ndec_all -= 1
             self.ctx_base -= req.tokens - req.start * self.E
         else:
@@ -364,7 +363,7 @@ class Replica(DecodeBlocks):
         self._reprice()
         del self.admitted[r][req.i]
         if self.no_evict:
-            self.promised[r] -= self.promise.pop(req.i)
+            self.blocks.unpromise(req, r)
         del self.live[req.i]
         req.epoch += 1
 

@@ -11,7 +11,7 @@ A decoding request takes a block every P steps (P = 16 / its tokens a step) at i
 step S are n·(k // P) and one for each request whose phase comes round within the remaining k % P steps.
 
 `roomy`: where every rank holds its cap of the run's largest requests at their longest, no rank ever runs
-short and `DecodeBlocks._kv_steps` has nothing to check.
+short and `DecodeBlocks.kv_steps` has nothing to check.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ B = BLOCK_TOKENS
 
 def roomy(requests: Requests, caps: list[int], blocks: int, steps_per_block: int, emitted: float) -> bool:
     """Whether each rank's `blocks` hold its cap of requests, each as many blocks as any request can hold:
-    then `DecodeBlocks._kv_steps` never finds a rank short, and never preempts.
+    then `DecodeBlocks.kv_steps` never finds a rank short, and never preempts.
 
     A request holds its own blocks and its prompt's cached hashed blocks (each ⌈hash tokens / 16⌉ blocks,
     at most (prompt − 1) // hash tokens of them); a decoding one, admitted `s` decode steps ago, ⌈its
     own prompt tokens / 16⌉ + (its first block's steps + s) // P own blocks, the first block's steps under
-    P. `_kv_steps` asks for k // P + 1 more blocks for each, k no more than the decode steps left to the
+    P. `kv_steps` asks for k // P + 1 more blocks for each, k no more than the decode steps left to the
     first of them to end, so the blocks a rank holds and asks for are at most, over its requests,
     ⌈prompt / 16⌉ + its hashed blocks + ⌈its decode steps / P⌉ + 2: never preempted, a request's tokens
     are its prompt's."""
@@ -49,61 +49,72 @@ def roomy(requests: Requests, caps: list[int], blocks: int, steps_per_block: int
 
 
 class DecodeBlocks:
-    """The decode steps' blocks of a `dagc.serve.replica.Replica` (module docstring)."""
+    """The KV blocks of a `dagc.serve.replica.Replica`'s decoding requests (module docstring), held by the replica:
+    each rank's pool (`kv`), its decoding requests (`ndec`) by their block phase (`block_phases`), and on an
+    engine that never preempts the blocks promised to each request. The replica's step is handed to each call;
+    it holds no reference back to the replica (which preempts a request of the rank `kv_steps` finds `short`),
+    so a replica's run is freed as soon as it ends."""
 
-    g: int
-    P: int                        # decode steps per block
-    E: float                      # tokens a decode step emits per request
-    step: int
-    kv: list[RankKV]
-    ndec: list[int]               # each rank's decoding requests
-    inflight: list[int]
-    nin: int                      # Σ inflight
-    priced: int
-    block_phases: list[list[int]]
-    # a run that records no timeline, on several ranks, takes each rank's decode blocks only when the rank is next
-    # read or changed (`_sync`), rather than every rank's at every event: `since[r]`, the step it is up to date at
-    lazy: bool = False
-    since: list[int]
-    run_: Run
-    hash_tokens: int
-    # an engine that never preempts: each rank's blocks promised to its requests at their full length, and each's
-    no_evict: bool
-    promised: list[int]
-    promise: dict[int, int]
+    __slots__ = ("E", "P", "block_phases", "g", "hash_tokens", "inflight", "kv", "lazy", "ndec", "no_evict",
+                 "output", "promise", "promised", "short", "since")
 
-    def _promisable(self, req: Req, r: int, j: int) -> bool:
+    def __init__(self, run: Run, kv: list[RankKV], emitted: float, inflight: list[int], no_evict: bool,
+                 lazy: bool) -> None:
+        """`kv`, each rank's pool; `inflight`, the replica's requests in flight on each rank (read, not changed:
+        a rank's only request goes on); `lazy`, whether a rank's blocks are taken only when it is next read
+        or changed (`sync`)."""
+        self.g, self.kv, self.inflight = len(kv), kv, inflight
+        self.short = -1                                       # the rank `kv_steps` found with no block for a step
+        self.E = emitted                                      # tokens a decode step emits per request
+        self.P = max(1, round(B / emitted))                   # decode steps per block
+        self.output, self.hash_tokens = run.output, run.requests.block_tokens
+        self.ndec = [0] * self.g                              # each rank's decoding requests
+        self.block_phases = [[0] * self.P for _ in kv]
+        # a run that records no timeline, on several ranks, takes each rank's decode blocks only when the rank is
+        # next read or changed (`sync`), rather than every rank's at every event: `since[r]`, the step it is up to
+        # date at
+        self.lazy, self.since = lazy, [0] * self.g
+        # an engine that never preempts: each rank's blocks promised to its requests at their full length, and each's
+        self.no_evict, self.promised, self.promise = no_evict, [0] * self.g, dict[int, int]()
+
+    def promisable(self, req: Req, r: int, j: int) -> bool:
         """Whether rank `r` holds `req` at its full length (its prompt beside `j` cached hashed blocks, and its
         output) beside every request admitted there at theirs and the hashed blocks they hold: how TensorRT-LLM's
         capacity scheduler admits by default (GUARANTEED_NO_EVICT), so that no request is ever preempted."""
         kv = self.kv[r]
         return self.promised[r] + self._full(req, j) <= kv.total - len(kv.held) * kv.entry_blocks
 
-    def _promise_full(self, req: Req, r: int, j: int) -> None:
+    def promise_full(self, req: Req, r: int, j: int) -> None:
         self.promise[req.i] = full = self._full(req, j)
         self.promised[r] += full
 
+    def unpromise(self, req: Req, r: int) -> None:
+        self.promised[r] -= self.promise.pop(req.i)
+
     def _full(self, req: Req, j: int) -> int:
         """The blocks of its own `req` holds at its full length, beside `j` cached hashed blocks."""
-        return -(-(req.tokens + int(self.run_.output[req.i]) - j * self.hash_tokens) // B)
+        return -(-(req.tokens + int(self.output[req.i]) - j * self.hash_tokens) // B)
 
-    def _preempt(self, r: int) -> None:
-        raise NotImplementedError
+    def decoding(self, req: Req, r: int, u0: int) -> None:
+        """`req`, of `u0` own prompt tokens, decodes on rank `r` from its `start` step: its block phase counted."""
+        P = self.P
+        req.block_phase = psi = (self.phase0(u0) - req.start) % P
+        self.block_phases[r][psi] += 1
+        self.ndec[r] += 1
 
-    def _reprice(self) -> None:
-        """The requests a step is priced at (`priced`), set when a rank's requests in flight change rather than at
-        every step: those in flight, and on several ranks at least the fullest rank's less one on every rank and one
-        more, as the surrogate prices the busiest rank's step (the ranks step together)."""
-        g = self.g
-        self.priced = max(self.nin, g * (max(self.inflight) - 1) + 1) if g > 1 else self.nin
+    def stop_decoding(self, req: Req, r: int, step: int) -> None:
+        """`req`, decoding on rank `r`, leaves it at `step`: its blocks given back, its block phase uncounted."""
+        self.kv[r].give(self.blocks_now(req, step))
+        self.block_phases[r][req.block_phase] -= 1
+        self.ndec[r] -= 1
 
-    def _kv_steps(self, k: int) -> int:
-        """The most of the next `k` decode steps every rank has blocks for; 0 after preempting a request
-        of a rank that has none for the next."""
+    def kv_steps(self, k: int, step: int) -> int:
+        """The most of the next `k` decode steps from `step` every rank has blocks for; 0 when a rank has none
+        for the next (`short`: one of its requests is to be preempted)."""
         if self.lazy:
             for r in range(self.g):
-                self._sync(r)
-        P, S = self.P, self.step
+                self.sync(r, step)
+        P, S = self.P, step
         for r, (n, kv) in enumerate(zip(self.ndec, self.kv, strict=True)):
             if not n:
                 continue
@@ -121,20 +132,20 @@ class DecodeBlocks:
             if most == 0:
                 if self.inflight[r] == 1:      # alone it goes on (a rank holds at least the longest request)
                     continue
-                self._preempt(r)
+                self.short = r
                 return 0
             k = min(k, most)
         return k
 
-    def _grow(self, k: int, share: bool = True) -> float:
-        """Each rank's decoding requests take their blocks for `k` steps: the fullest rank's share in use
-        (0 without `share`: a run that records no timeline reads none). A `lazy` replica takes them later, rank by
-        rank, when one is next read or changed (`_sync`)."""
+    def grow(self, k: int, step: int, share: bool = True) -> float:
+        """Each rank's decoding requests take their blocks for `k` steps from `step`: the fullest rank's share in
+        use (0 without `share`: a run that records no timeline reads none). A `lazy` replica takes them later,
+        rank by rank, when one is next read or changed (`sync`)."""
         if self.lazy:
             return 0.0
         P = self.P
         rem, whole = k % P, k // P
-        lo = (P - rem - self.step) % P
+        lo = (P - rem - step) % P
         if self.g == 1:                     # one rank (no attention DP): no loop
             kv, n = self.kv[0], self.ndec[0]
             if n:
@@ -162,17 +173,17 @@ class DecodeBlocks:
                 most = kv.used - kv.evictable
         return self._promised_share() if self.no_evict else most / self.kv[0].total
 
-    def _sync(self, r: int) -> None:
+    def sync(self, r: int, step: int) -> None:
         """Rank `r`'s decoding requests take the blocks of the steps since it was last brought up to date (a `lazy`
-        replica): the blocks over steps [S, S + k) are the count of each request's block steps in them, so taken
-        at once they are the sum of those `_grow` takes step stretch by stretch, and its pool, read or changed
-        only after this, is the same (an eviction too: the fewest least recently used cached blocks that bring
-        the pool within its blocks, in either case)."""
+        replica) until `step`: the blocks over steps [S, S + k) are the count of each request's block steps in
+        them, so taken at once they are the sum of those `grow` takes step stretch by stretch, and its pool, read
+        or changed only after this, is the same (an eviction too: the fewest least recently used cached blocks
+        that bring the pool within its blocks, in either case)."""
         S = self.since[r]
-        k = self.step - S
+        k = step - S
         if not k:
             return
-        self.since[r] = self.step
+        self.since[r] = step
         n = self.ndec[r]
         if not n:
             return
@@ -186,7 +197,7 @@ class DecodeBlocks:
             if kv.used > kv.total:
                 kv.take(0)
 
-    def _kv_share(self) -> float:
+    def kv_share(self) -> float:
         """The fullest rank's share of its KV cache in use — on an engine that never preempts, promised to its
         requests at their full length, which is what holds its admission back."""
         if self.no_evict:
@@ -197,12 +208,12 @@ class DecodeBlocks:
         return max(p + len(kv.held) * kv.entry_blocks for p, kv in zip(self.promised, self.kv, strict=True)) \
             / self.kv[0].total
 
-    def _blocks_now(self, req: Req) -> int:
-        """A decoding request's own blocks at this step."""
+    def blocks_now(self, req: Req, step: int) -> int:
+        """A decoding request's own blocks at `step`."""
         u0 = req.tokens - req.cached
-        return (u0 - 1) // B + 1 + (self._phase0(u0) + self.step - req.start) // self.P
+        return (u0 - 1) // B + 1 + (self.phase0(u0) + step - req.start) // self.P
 
-    def _phase0(self, u0: int) -> int:
+    def phase0(self, u0: int) -> int:
         return min(self.P - 1, int(((u0 - 1) % B) / self.E))     # the block's tokens so far, in steps
 
 

@@ -80,7 +80,7 @@ class Req:
     `tokens` of context it holds once prefilled (its prompt, and after a preemption the tokens it had
     generated), `cached` of them found in the prefix cache (`nheld` hashed blocks of `ids`), `left` still
     to prefill; its `phase`; the KV blocks of its own it holds while prefilling (`own_blocks`; while
-    decoding they grow with its steps, `Replica._blocks_now`) and, while decoding, the step of each block's
+    decoding they grow with its steps, `DecodeBlocks.blocks_now`) and, while decoding, the step of each block's
     cycle at which it takes its next block (`block_phase`); the step it started decoding at, its decode
     steps in all and done before its last preemption; `epoch`, which a preemption moves on so that its old
     end is ignored."""

@@ -2,7 +2,8 @@
 times, or a closed loop's clients each sending its next request when its last one ends — through the
 engine's front end (`FrontEnd`), when it takes time of its own per request.
 
-Input: the requests' ids and (open loop) arrival times, the engine's `ingest_s`. Output: a source that holds
+Input: the requests' ids and (open loop) arrival times, the engine's `ingest_s`. Output: a `Source` (an
+`OpenLoop` or a `ClosedLoop`, two of its kind, neither built on the other) that holds
 its next arrival time at the engine (`upcoming`) and the engine step of its next request started in steps
 (`step_due`), and that the replica asks for the requests due by a time (with their clients' arrival times),
 the arrivals before a time (for Little's law) and when a token made at a time reaches its client
@@ -15,8 +16,34 @@ import bisect
 import heapq
 import math
 from collections import deque
+from typing import Protocol
 
-__all__ = ["ClosedLoop", "FrontEnd", "OpenLoop"]
+__all__ = ["ClosedLoop", "FrontEnd", "OpenLoop", "Source"]
+
+
+class Source(Protocol):
+    """What a replica reads of where its requests come from (module docstring)."""
+
+    total: int              # the requests it sends
+    upcoming: float         # its next arrival's time at the engine, inf when none
+    unseen: float           # the earliest sending of those not at the engine yet
+    step_due: float         # the engine step of its next request due by step, inf when none
+
+    def due(self, now: float) -> list[tuple[float, int]]:
+        """(client's arrival, request) of those at the engine by `now`, earliest first."""
+
+    def due_at_step(self, step: int, now: float) -> list[tuple[float, int]]:
+        """(arrival, request) of those due by engine step `step` (they arrive `now`)."""
+
+    def deliver(self, t: float) -> float:
+        """When a token made at `t` reaches its client (`FrontEnd.deliver`)."""
+
+    def wait_before(self, start: float, end: float) -> float:
+        """Σ over the requests sent before `end` and not yet at the engine of their time in the system between
+        `start` and `end`: end − max(sent, start)."""
+
+    def ended(self, i: int, t: float) -> None:
+        """Request `i` ended at `t`, as its client has it."""
 
 
 class FrontEnd:
@@ -118,7 +145,7 @@ class OpenLoop:
         return []
 
 
-class ClosedLoop(OpenLoop):
+class ClosedLoop:
     """Clients `mine` of `clients`, each sending requests c, c + clients, … one after the other: the
     first at c × ramp / clients — or, given `first_steps`, when the replica reaches engine step
     `first_steps[c]` — each next one when its client has the last one's last token; through `front`."""

@@ -16,10 +16,11 @@ from ..ir.dag import Dag, Phase
 from ..lang.flatten import flatten
 from ..lang.load import load_plan, load_plan_text, parse_strategy, strategy_option
 from ..layout.layout import Layout
+from ..layout.modes import pool_mode
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
-from ..plan.workload import PoolRole, Workload
+from ..plan.workload import Workload
 from ..rules import in_rule_order
 from ..schedule.schedule import PathBreakdown
 from ..serve.kv_blocks import kv_capacity_of
@@ -226,13 +227,12 @@ def _checked_steady(plan: Plan, decl: StrategyDecl, strategy: Strategy) -> Strat
         pooled = check_pools(plan, strategy)
         decode = pooled.decode
         a = decode.analysis if decode is not None else None
-        decode_layout = next((p.analysis.layout for p in pooled.pools if p.pool.role == PoolRole.DECODE), None)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=pooled.diagnostics,
                               requirements=pooled.requirements,
                               verdict=_traffic_unknown(pooled.plan, pooled.verdict, None),
                               metrics=pooled.metrics, compiled=a.compiled if a else None, pooled=pooled,
-                              techniques=techniques_of(pooled.plan, decode_layout, a.compiled if a else None,
+                              techniques=techniques_of(pooled.plan, a.layout if a else None, a.compiled if a else None,
                                                        pooled.metrics))
     workload = None
     if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
@@ -264,10 +264,9 @@ def _pool_steps(pooled: PooledCheck) -> Steady:
         m = p.analysis.metrics
         if not isinstance(m, InstanceMetrics):
             continue
-        prefill = p.pool.role == PoolRole.PREFILL
-        phase = Phase.PREFILL if prefill else Phase.DECODE
-        path = (m.critical_path or {}).get(phase)
-        pools[phase] = (m.ttft_s if prefill else m.tpot_s, path)
+        mode = pool_mode(p.pool.role)        # its step: the pass its first token is made of, its own figure
+        path = (m.critical_path or {}).get(mode.first)
+        pools[mode.first] = (mode.own_figure(m.ttft_s, m.tpot_s), path)
     return binding_steps(pooled.metrics, pools, pooled.plan.workload.tokens_per_step)
 
 

@@ -355,14 +355,14 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     own, pooled = result.strategy, result.pooled
     if own is None or pooled is None or limit(result) is not Limit.PREFILL_POOL:
         return None
-    prefill = next((p for p in pooled.pools if p.pool.role == PoolRole.PREFILL), None)
+    prefill = pooled.prefill
     if prefill is None:
         return None
     n = prefill.pool.instances
     served = result.load.figures.served_requests_per_s if result.load is not None else None
     rate = binding_figure(result, lambda b: b.arrival_rate_requests_per_s)
     k = max(n + 1, math.ceil(n * rate / served)) if rate and served else n + 1
-    others = sum(p.gpus for p in pooled.pools if p.pool.role != PoolRole.PREFILL)
+    others = sum(p.gpus for p in pooled.pools if p is not prefill)
     tried: NextStep | None = None
     for _ in range(PREFILL_TRIES):
         if not gpus_allowed(result.plan, others + k * prefill.gpus_per_instance):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from ..diagnostics import Diagnostic, Severity, cap, has_errors
 from ..layout.layout import attention_ranks
+from ..layout.modes import pool_mode
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
@@ -67,7 +68,7 @@ class PoolResult:
         """The requests one instance runs at once: a decode instance those its KV cache admits
         (`dagc.memory.admission`, W520), at most its share of the batch; a prefill instance its batch."""
         m = self.analysis.metrics
-        if self.pool.role == PoolRole.DECODE and isinstance(m, InstanceMetrics) and m.concurrency_effective:
+        if pool_mode(self.pool.role).admits_by_kv and isinstance(m, InstanceMetrics) and m.concurrency_effective:
             return min(self.batch_per_instance, m.concurrency_effective)
         return self.batch_per_instance
 
@@ -103,8 +104,16 @@ class PooledCheck:
         return f"{kv} a request" if batch == 1 else f"{batch:,} requests of {kv}, one after another"
 
     @property
+    def prefill(self) -> PoolResult | None:
+        return self.pool(PoolRole.PREFILL)
+
+    @property
     def decode(self) -> PoolResult | None:
-        return next((p for p in self.pools if p.pool.role == PoolRole.DECODE), None)
+        return self.pool(PoolRole.DECODE)
+
+    def pool(self, role: PoolRole) -> PoolResult | None:
+        """The pool of `role`, None when refused before its pools were laid out (E309)."""
+        return next((p for p in self.pools if p.pool.role == role), None)
 
 
 def prefill_batch_of(workload: Workload, ranks: int) -> int:
@@ -122,13 +131,13 @@ def memory_caps(plan: Plan) -> tuple[Requirement, ...]:
     return tuple(r for r in plan.requirements if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<", "=="))
 
 
-def role_workload(w: Workload, role: str, batch: int, **update: object) -> Workload:
+def role_workload(w: Workload, role: PoolRole, batch: int, **update: object) -> Workload:
     """What one pool's instance runs: `batch` requests statically in its `role` — a prefill instance its
-    prefill alone (one token generated), a decode instance its decode steps alone — and `update`
-    (the search sets micro-batches and overlap)."""
+    prefill alone (one token generated: its mode decodes nothing), a decode instance its decode steps alone — and
+    `update` (the search sets micro-batches and overlap)."""
     fields: dict[str, object] = {"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
                               "role": role, "chunked_prefill": True, **update}     # no step mixes: nothing to chunk
-    if role == PoolRole.PREFILL:
+    if not pool_mode(role).decodes:
         fields["generate"] = 1
     return w.model_copy(update=fields)
 
@@ -157,7 +166,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     split = decode_pool_split(plan, results[1].analysis.layout, decode.instances)
     diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
                       for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES
-                      and not (d.code == "W503" and r.pool.role == PoolRole.DECODE and decode.instances > 1)]
+                      and not (d.code == "W503" and r.pool is decode and decode.instances > 1)]
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
