@@ -70,6 +70,8 @@ class Replica:
         """`workload`'s chunk, positions a decode step, tokens a step (`emitted`) and output length are the
         replica's."""
         self.run_, self.source, self.caps, self.surface = run, source, caps, surface
+        self.step_time = surface.time      # `surface.spread` of a step whose prompt tokens are all on its busiest rank
+        self.one_rank = surface.adp <= 1
         watch = observers.watch
         self.watch = watch if watch is not None and watch.watching else None
         self.g = len(caps)
@@ -226,7 +228,8 @@ class Replica:
             ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
         else:
             ell = max(req.tokens for c in chunks for req, _ in c)
-        dt = self.surface.spread(n, p, total, ell if ell > 1.0 else 1.0)
+        ell = ell if ell > 1.0 else 1.0
+        dt = self.step_time(n, p, ell) if total <= p or self.one_rank else self.surface.spread(n, p, total, ell)
         end = self.t + dt * k
         run, source = self.run_, self.source
         run.area += (nin + len(self.waiting)) * dt * k + (
@@ -302,7 +305,7 @@ class Replica:
             if a < math.inf:
                 ndec = self.ndec_all
                 ell = (self.ctx_base + ndec * self.E * self.step) / (ndec if ndec > 1 else 1) - self.half
-                dt = self.surface.time(self.priced, 0, ell if ell > 1.0 else 1.0)
+                dt = self.step_time(self.priced, 0, ell if ell > 1.0 else 1.0)
                 k = min(k, math.ceil((a - self.t) / dt))
         return k if k > 1 else 1
 
