@@ -55,7 +55,8 @@ class Observers:
     which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`); `timeline`, whether
     the run records its timeline (a capacity's trial, whose verdict reads its requests' figures alone, does not:
     the fullest rank's share of KV blocks after each event is a loop over the ranks, 64 of them on Kimi K2's
-    attention-DP ranks)."""
+    attention-DP ranks; without it each rank's decode blocks are taken only when it is next read or changed,
+    `DecodeBlocks.sync`, one rank or many)."""
 
     progress: Callable[[int], None] | None = None
     watch: Watch | None = None
@@ -84,7 +85,7 @@ class Replica:
         self.open = self.g                                    # ranks with fewer in flight than their cap
         self.nprefill = 0                                     # requests prefilling over the ranks
         self.record = observers.timeline
-        self.lazy = not self.record and self.g > 1            # `DecodeBlocks.sync`
+        self.lazy = not self.record                           # `DecodeBlocks.sync`
         terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
         self.no_evict = bool(terms is not None and terms.no_evict)
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
