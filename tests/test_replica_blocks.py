@@ -107,11 +107,13 @@ def test_the_pool_evicts_its_least_recently_used_blocks_as_many_as_it_needs():
     ("rate = 6 requests/s  requests = 400  lengths = lognormal  prefix = 1500 tokens", 12_000),   # evicts, preempts
     ("rate = 20 requests/s  requests = 400", 8_000),                                           # short of blocks
 ])
-def test_a_replica_taking_its_ranks_blocks_late_runs_as_one_taking_them_every_event(monkeypatch, traffic, kv_tokens):
-    """A run that records no timeline (a capacity's trial) on several attention-DP ranks takes a rank's decode
-    blocks only when the rank is next read or changed (`DecodeBlocks._sync`): every figure the same, bit for bit,
-    as the run that takes every rank's at every event — with the prefix cache evicting and requests preempted."""
-    plan, r = _checked(PLAN.format(strategy="tp 1 ; ep 8", traffic=traffic, extra=""))
+@pytest.mark.parametrize("strategy", ["tp 1 ; ep 8", "tp 8"])
+def test_a_replica_taking_its_ranks_blocks_late_runs_as_one_taking_them_every_event(monkeypatch, traffic, kv_tokens,
+                                                                                    strategy):
+    """A run that records no timeline (a capacity's trial), on 8 attention-DP ranks as on one, takes a rank's
+    decode blocks only when the rank is next read or changed (`DecodeBlocks.sync`): every figure the same, bit for
+    bit, as the run that takes every rank's at every event — with the prefix cache evicting and requests preempted."""
+    plan, r = _checked(PLAN.format(strategy=strategy, traffic=traffic, extra=""))
     lazy: list[bool] = []
     real = replica_module.Replica.run
 
@@ -121,7 +123,7 @@ def test_a_replica_taking_its_ranks_blocks_late_runs_as_one_taking_them_every_ev
     monkeypatch.setattr(replica_module.Replica, "run", run)
     late = _arrays(simulate(plan, r.strategy, r.layout, kv_tokens=kv_tokens, watch=True))   # no percentile watched
     eager = _arrays(simulate(plan, r.strategy, r.layout, kv_tokens=kv_tokens))
-    assert lazy == [True, False], "the unrecorded run on 8 ranks takes its blocks late, the recorded one does not"
+    assert lazy == [True, False], "the unrecorded run takes its blocks late, the recorded one does not"
     if kv_tokens is not None:
         assert late["preemptions"].sum() > 0, "a cache this small preempts"
     assert not any(name.startswith("timeline") for name in late)

@@ -55,7 +55,8 @@ class Observers:
     which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`); `timeline`, whether
     the run records its timeline (a capacity's trial, whose verdict reads its requests' figures alone, does not:
     the fullest rank's share of KV blocks after each event is a loop over the ranks, 64 of them on Kimi K2's
-    attention-DP ranks)."""
+    attention-DP ranks; without it each rank's decode blocks are taken only when it is next read or changed,
+    `DecodeBlocks.sync`, one rank or many)."""
 
     progress: Callable[[int], None] | None = None
     watch: Watch | None = None
@@ -70,6 +71,8 @@ class Replica:
         """`workload`'s chunk, positions a decode step, tokens a step (`emitted`) and output length are the
         replica's."""
         self.run_, self.source, self.caps, self.surface = run, source, caps, surface
+        self.step_time = surface.time      # `surface.spread` of a step whose prompt tokens are all on its busiest rank
+        self.one_rank = surface.adp <= 1
         watch = observers.watch
         self.watch = watch if watch is not None and watch.watching else None
         self.g = len(caps)
@@ -82,7 +85,7 @@ class Replica:
         self.open = self.g                                    # ranks with fewer in flight than their cap
         self.nprefill = 0                                     # requests prefilling over the ranks
         self.record = observers.timeline
-        self.lazy = not self.record and self.g > 1            # `DecodeBlocks.sync`
+        self.lazy = not self.record                           # `DecodeBlocks.sync`
         terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
         self.no_evict = bool(terms is not None and terms.no_evict)
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
@@ -226,7 +229,8 @@ class Replica:
             ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
         else:
             ell = max(req.tokens for c in chunks for req, _ in c)
-        dt = self.surface.spread(n, p, total, ell if ell > 1.0 else 1.0)
+        ell = ell if ell > 1.0 else 1.0
+        dt = self.step_time(n, p, ell) if total <= p or self.one_rank else self.surface.spread(n, p, total, ell)
         end = self.t + dt * k
         run, source = self.run_, self.source
         run.area += (nin + len(self.waiting)) * dt * k + (
@@ -302,7 +306,7 @@ class Replica:
             if a < math.inf:
                 ndec = self.ndec_all
                 ell = (self.ctx_base + ndec * self.E * self.step) / (ndec if ndec > 1 else 1) - self.half
-                dt = self.surface.time(self.priced, 0, ell if ell > 1.0 else 1.0)
+                dt = self.step_time(self.priced, 0, ell if ell > 1.0 else 1.0)
                 k = min(k, math.ceil((a - self.t) / dt))
         return k if k > 1 else 1
 

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterator
-from typing import cast
 
 from .step_prices import StepPrices
 
@@ -50,8 +48,10 @@ __all__ = ["StepSurface", "surface_for"]
 _N_RATIO = 2 ** 0.5
 _P_FIRST, _P_RATIO = 16, 2 ** 0.5
 _MEMO_LIMIT = 1 << 17
-# a cell's corners, flat: (a * b: float, requests: int, prompt tokens: int) of each corner in turn
-Corners = tuple[float | int, ...]
+# a cell's corners: the product of their weights, each in turn, and their (requests, prompt tokens), flat
+Corners = tuple[tuple[float, ...], tuple[int, ...]]
+# a cell: its corners, its steps made by whole prefix, and its corners' exact prices by prefix, each in turn
+Cell = tuple[tuple[float, ...], tuple[int, ...], dict[int, float], dict[int, tuple[float, ...]]]
 # The captured sizes up to which a graphed mixed step's padding (to the next size) is a jump worth a grid point:
 # above, a few more padded tokens cost a weight-bound step little (0.74 % at worst, docs/load.md), and the knots of
 # every size beside every count of requests made most of a request log's exact prices. The largest size (the eager
@@ -107,10 +107,10 @@ class StepSurface:
         self.p_grid = sorted({0, *near, *marks, *((1,) if self.sizes else ())})
         self.p_grids: dict[int, list[int]] = {}
         self.prompt = max(1, prompt)
-        # per (requests, prompt tokens), keyed n << 32 | p: its corners (`_corners`) and its steps made, by whole
-        # prefix. An int key and flat corners: a run makes thousands of cells, and each tuple or list kept is one
-        # more object for the garbage collector to count and to scan
-        self.cells: dict[int, tuple[Corners, dict[int, float]]] = {}
+        # per (requests, prompt tokens), keyed n << 32 | p: its corners (`_corners`), its steps made by whole prefix
+        # and its corners' prices by grid prefix (`Cell`). An int key and flat corners: a run makes thousands of
+        # cells, and each tuple or list kept is one more object for the garbage collector to count and to scan
+        self.cells: dict[int, Cell] = {}
         self.memoised = 0                                                             # steps held in `cells`
         self.ells: dict[int, tuple[int, int, float]] = {}                             # `_ell_bracket`
         # the prices made (`StepPrices.cache`), else `step`
@@ -181,14 +181,15 @@ class StepSurface:
         The corners of (`n`, `p`) and their weights are found once (`_corners`), and the prefix's bracket once
         per whole prefix (`_ells`): a run asks for the same requests and tokens at ever other prefixes. Each step
         made is kept under its (`n`, `p`) by its whole prefix (`cells`: one look-up finds the corners and the
-        steps made, in dicts small enough to stay in the caches)."""
+        steps made, in dicts small enough to stay in the caches), and its corners' prices by the grid's prefix:
+        the whole prefixes between two of the grid's read the same ones."""
         cell = self.cells.get(n << 32 | p)
         if cell is None:
             if len(self.cells) > _MEMO_LIMIT or self.memoised > _MEMO_LIMIT:
                 self.cells.clear()
                 self.memoised = 0
-            cell = self.cells[n << 32 | p] = (self._corners(n, p), {})
-        corners, memo = cell
+            cell = self.cells[n << 32 | p] = (*self._corners(n, p), {}, {})
+        weights, points, memo, at = cell
         e = round(ell)
         out = memo.get(e)
         if out is not None:
@@ -197,21 +198,38 @@ class StepSurface:
         if ells is None:
             ells = self.ells[e] = self._ell_bracket(e)
         l0, l1, wl = ells
-        c0, c1 = 1.0 - wl, wl
-        exact, step = self.exact, self.prices.step
+        c0, c1 = 1.0 - wl, wl        # c0 > 0: the weight wl of the upper prefix is below 1
+        at0 = at.get(l0)
+        at1 = at.get(l1) if c1 else at0
+        if at0 is None or at1 is None:
+            at0, at1 = self._prices(points, at, l0, l1 if c1 else l0)
         out = 0.0
-        flat = iter(corners)          # (a * b, requests, tokens) of each corner in turn
-        triples = cast("Iterator[tuple[float, int, int]]", zip(flat, flat, flat, strict=True))
-        for ab, nn, pp in triples:    # the sum `a * b * c * step` in their order, as ever
-            if c0:
-                price = exact.get((nn, pp, l0))
-                out += ab * c0 * (price if price is not None else step(nn, pp, l0))
-            if c1:
-                price = exact.get((nn, pp, l1))
-                out += ab * c1 * (price if price is not None else step(nn, pp, l1))
+        if c1:                        # the sum `a * b * c * step` in their order, as ever
+            for ab, p0, p1 in zip(weights, at0, at1, strict=True):
+                out += ab * c0 * p0
+                out += ab * c1 * p1
+        else:
+            for ab, p0 in zip(weights, at0, strict=True):
+                out += ab * c0 * p0
         memo[e] = out
         self.memoised += 1
         return out
+
+    def _prices(self, points: tuple[int, ...], at: dict[int, tuple[float, ...]], l0: int,
+                l1: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """The corners' (`points`) exact prices at prefixes `l0` and `l1`, those not in `at` made and kept there,
+        corner by corner, `l0`'s before `l1`'s (as `time` read them, so that the prices are made in the same order)."""
+        exact, step = self.exact, self.prices.step
+        ls = [x for x in dict.fromkeys((l0, l1)) if x not in at]
+        rows: list[list[float]] = [[] for _ in ls]
+        flat = iter(points)
+        for nn, pp in zip(flat, flat, strict=True):
+            for x, row in zip(ls, rows, strict=True):
+                price = exact.get((nn, pp, x))
+                row.append(price if price is not None else step(nn, pp, x))
+        for x, row in zip(ls, rows, strict=True):
+            at[x] = tuple(row)
+        return at[l0], at[l1]
 
     def spread(self, n: int, p: int, total: int, ell: float) -> float:
         """`time` of a step whose attention-DP ranks carry `total` prompt tokens, `p` of them on the busiest: the
@@ -243,14 +261,15 @@ class StepSurface:
         return self._every
 
     def _corners(self, n: int, p: int) -> Corners:
-        """The grid's corners around (`n`, `p`) in requests and prompt tokens, each the product of its two
-        weights, its requests and its tokens, one after the other in the order `time` sums them (module
+        """The grid's corners around (`n`, `p`) in requests and prompt tokens: each the product of its two
+        weights, and each its requests and its tokens, one after the other in the order `time` sums them (module
         docstring)."""
         n0, n1, wn = self._bracket(self.n_grid if self.sizes and not p else self.n_eager, n)
         d = -(-n // self.adp)
         if p and self.mixed_graphs and p + round((d - -(-n1 // self.adp)) * self.q * self.cp) < 1:
             n0, n1, wn = n, n, 0.0       # the upper corner holds all the tokens in requests: priced at n itself
-        out: list[float | int] = []
+        weights: list[float] = []
+        points: list[int] = []
         for nn, a in ((n0, 1.0 - wn), (n1, wn)):
             if a == 0.0:
                 continue
@@ -262,8 +281,9 @@ class StepSurface:
             p0, p1, wp = self._bracket(self._p_grid(dn) if pn else self.p_grid, pn)
             for pp, b in ((p0, 1.0 - wp), (p1, wp)):
                 if b != 0.0:
-                    out += (a * b, nn, pp)
-        return tuple(out)
+                    weights.append(a * b)
+                    points += (nn, pp)
+        return tuple(weights), tuple(points)
 
 
 def surface_for(prices: StepPrices, most_requests: int, adp: int, chunk: int, prompt: int,
