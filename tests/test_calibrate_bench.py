@@ -6,24 +6,31 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-@pytest.fixture(scope="module")
-def bench():
+def _bench_module(name: str) -> Iterator[ModuleType]:
+    """bench/NAME.py loaded as a module, with bench/ on the path while it is used."""
     sys.path.insert(0, str(BENCH))
     try:
-        spec = importlib.util.spec_from_file_location("bench_calibrate", BENCH / "bench_calibrate.py")
+        spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         yield module
     finally:
         sys.path.remove(str(BENCH))
+
+
+@pytest.fixture(scope="module")
+def bench():
+    yield from _bench_module("bench_calibrate")
 
 
 def test_decoding_is_output_tokens_per_s_times_tpot(bench):
@@ -72,15 +79,7 @@ def test_a_kv_share_leaves_that_share_of_the_cache(bench):
 
 @pytest.fixture(scope="module")
 def folds_bench():
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_calibrate_folds", BENCH / "bench_calibrate_folds.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(BENCH))
+    yield from _bench_module("bench_calibrate_folds")
 
 
 def test_the_shift_bound_corrects_each_figure_by_the_other_runs_median(folds_bench):
