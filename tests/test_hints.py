@@ -271,3 +271,15 @@ def test_a_strategy_name_before_a_brace_is_no_slip():
         load_plan_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
                        "workload { batch = 64  prompt = 2048  generate = 256 }\nstrategy tp 8 {\n")
     assert exc.value.diagnostics[0].hint.startswith("`{ … }` opens the blocks")
+
+
+def test_pools_written_with_braces_are_shown_their_angle_brackets():
+    """`prefill 2 { tp 2 } decode 3 { tp 2 }`, as a new user wrote the pools of a disaggregated strategy: the hint
+    shows how a strategy's scopes and pools are written, not only where braces belong."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text('model preset "qwen3-30b-a3b"\ncluster { gpus = 8  gpu preset "h200" }\n'
+                       "workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }\n"
+                       "strategy pd = prefill 2 { tp 2 } decode 3 { tp 2 }\n")
+    d = exc.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.column) == ("E001", 4, 25)
+    assert "`prefill 2 < tp 2 > decode 3 < tp 2 >`" in d.hint

@@ -381,5 +381,6 @@ def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:
     if tok.type == "SEMICOLON":
         return "a `;` has axes on both sides, the attention axes then the expert axes (`tp 4 ; ep 8`): remove this one"
     if tok.type == "LBRACE":
-        return "`{ … }` opens the blocks `model`, `cluster`, `workload` and `require`; a strategy is axes and degrees"
+        return ("`{ … }` opens the blocks `model`, `cluster`, `workload` and `require`; a strategy is axes and "
+                "degrees, scoped with `< >`: `pp 2 < tp 4 >`, pools as `prefill 2 < tp 2 > decode 3 < tp 2 >`")
     return "docs/language.md describes what may stand here"
