@@ -33,9 +33,10 @@ Usage:
    fewer requests in flight than dagc's (its KV cache, its cap on sequences), which no term moves. With
    `--other-half`, calibrated on each group's runs 2nd, 4th, … (and, of an odd count, the last: 3 runs at least)
    and tested on the others — the same groups split the other way, to tell what the split itself moves the ratios
-   by. With `--kv SHARE`, a what-if: each group's calibrated plans with a KV cache the share of dagc's that the
-   engine held on the calibration runs' offline bursts (the median of the requests decoded at once, measured over
-   dagc's), when it is below SHARE; the uncalibrated figures stay the shipped plans' (docs/calibrate.md).
+   by. Each group's line says the KV cache's share the calibration took (`dagc.calibrate.kv_share`: the median, over
+   its calibration runs' offline bursts, of the requests decoded at once measured over dagc's, taken below 0.8 from
+   2 bursts or more). With `--kv SHARE`, a what-if: the share taken below SHARE instead (0: never, the fit before
+   it; 1: whenever the engine held fewer); the uncalibrated figures stay the shipped plans' (docs/calibrate.md).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ for p in (ROOT, ROOT / "bench"):
 
 import fidelity_corpus as fc  # noqa: E402
 
+from dagc.calibrate import kv_share  # noqa: E402
 from dagc.calibrate.calibrate import Job, fit_jobs  # noqa: E402
 from dagc.calibrate.figures import dagc_figures, quantity_of  # noqa: E402
 from dagc.calibrate.measured import MeasuredRun  # noqa: E402
@@ -172,6 +174,12 @@ def _terms_text(terms) -> str:
             f"×{terms['compute_time_scale']:.3f}, memory ×{terms['memory_time_scale']:.3f}")
 
 
+def _kv_text(kv) -> str:
+    """The KV cache's share the calibration took (`dagc.calibrate.kv_share`), or why it took none."""
+    said = f"the engine held {kv.median:.2f} of dagc's requests at once over {kv.bursts} bursts"
+    return f"{said}: its KV cache scaled" if kv.taken else f"{said}: left" if kv.bursts else "no burst: left"
+
+
 def _chosen_text(cal) -> str:
     """The cross-validation's choice (`dagc.calibrate.crossval`): the terms it took, how far, its median ratio to
     the engine's own terms' loss on the runs left out, against the fit's, and the losses."""
@@ -210,12 +218,10 @@ def _fold_lines(role: str, run: fc.Run, before: dict[str, float], after: dict[st
 
 
 def _decoding(figures: dict[str, float]) -> float | None:
-    """The requests a run decoded at once on average, by Little's law: output tokens/s × the mean time per output
-    token (a request emits one token a TPOT while it decodes) — what tells a run whose engine held fewer requests
-    in flight than dagc's (its KV cache, its cap on sequences) from one whose steps are slower. None without both."""
-    if "output_tokens_per_s" not in figures or "tpot_ms" not in figures:
-        return None
-    return figures["output_tokens_per_s"] * figures["tpot_ms"] / 1e3
+    """The requests a run decoded at once on average, by Little's law (`dagc.calibrate.kv_share.decoding`): what
+    tells a run whose engine held fewer requests in flight than dagc's (its KV cache, its cap on sequences) from one
+    whose steps are slower. None without both."""
+    return kv_share.decoding(figures)
 
 
 def _halves(runs: list[fc.Run], other: bool) -> tuple[list[fc.Run], list[fc.Run]]:
@@ -239,25 +245,9 @@ def _free_bytes(plan) -> float:
     return c.gpu.memory_bytes - worst.weights_bytes - worst.activation_bytes
 
 
-def _kv_share(runs: list[fc.Run]) -> tuple[float, int]:
-    """The share of dagc's KV cache the engine held (`--kv`): the median, over the offline bursts among `runs`
-    (every request sent at once: the runs that fill the cache), of the requests decoded at once measured over
-    dagc's (`_decoding`), and how many bursts; 1 without one."""
-    shares = []
-    for r in runs:
-        plan = fc.lowered(r)
-        tr = plan.workload.traffic
-        if tr is None or tr.concurrency is None or tr.concurrency < tr.requests:
-            continue
-        figs, why = dagc_figures(plan)
-        m, d = _decoding(r.measured), _decoding(figs) if why is None else None
-        if m and d:
-            shares.append(m / d)
-    return (statistics.median(shares), len(shares)) if shares else (1.0, 0)
-
-
 def _kv_scaled(plan, share: float):
-    """The plan with its KV cache `share` of dagc's: its reserve grown by the rest (`cluster.reserve_bytes`)."""
+    """The plan with its KV cache `share` of dagc's as the what-if before the term measured it: its reserve grown by
+    the rest (`cluster.reserve_bytes`) — what `kv_cache_share` gives the KV cache (tests/test_calibrate_bench.py)."""
     grow = (1 - share) * (_free_bytes(plan) - plan.cluster.reserve_bytes)
     return plan.model_copy(update={"cluster": plan.cluster.model_copy(
         update={"reserve_bytes": plan.cluster.reserve_bytes + grow})})
@@ -265,24 +255,17 @@ def _kv_scaled(plan, share: float):
 
 def corpus(folds: bool = False, other: bool = False, kv: float | None = None) -> dict[str, tuple[float, float]]:
     """quantity → (uncalibrated, calibrated) median |error| on the test halves, over every group (`other`: the
-    groups split the other way, `_halves`). `kv`: a what-if — the calibrated plans' KV cache the share of dagc's
-    the engine held on the calibration runs (`_kv_share`) when it is below `kv`; the uncalibrated figures stay
-    the shipped plans'."""
+    groups split the other way, `_halves`). `kv`: a what-if — the KV cache's share taken below `kv` in place of
+    `dagc.calibrate.kv_share.TAKEN_BELOW`; the uncalibrated figures stay the shipped plans'."""
     before: dict[str, list[float]] = defaultdict(list)
     after: dict[str, list[float]] = defaultdict(list)
+    if kv is not None:
+        kv_share.TAKEN_BELOW = kv
     for key, runs in sorted(_groups().items()):
         fit_runs, test_runs = _halves(runs, other)
         t0 = time.perf_counter()
-        share, bursts = _kv_share(fit_runs) if kv is not None else (1.0, 0)
-        scaled = share < kv if kv is not None else False
-
-        def mine(r: fc.Run, share: float = share, scaled: bool = scaled):
-            return _kv_scaled(fc.lowered(r), share) if scaled else fc.lowered(r)
-        if kv is not None:
-            print(f"  {key[0]} ({key[1]} {key[2] or ''}): the engine held {share:.2f} of dagc's requests at once "
-                  f"over {bursts} bursts: " + ("its KV cache scaled" if scaled else "left"), flush=True)
         try:
-            cal = fit_jobs([_job(r, mine(r)) for r in fit_runs])
+            cal = fit_jobs([_job(r) for r in fit_runs])
         except Exception as exc:  # noqa: BLE001  (a group dagc refuses is reported, not fitted)
             print(f"  {key[0]} {key[1]}: not calibrated: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
             continue
@@ -294,7 +277,7 @@ def corpus(folds: bool = False, other: bool = False, kv: float | None = None) ->
             # calibrated as a plan naming the calibration is (`calibrated_cluster`): the fitted step_s holds the
             # engine's time per layer (`per_step_terms`), which it replaces
             for terms, into, g in ((None, before, g_before), (cal.terms, after, g_after)):
-                figs, why = dagc_figures(plan if terms is None else per_step_terms(mine(r)), terms)
+                figs, why = dagc_figures(plan if terms is None else per_step_terms(plan), terms)
                 got.append(figs if why is None else {})
                 for k, m in r.measured.items():
                     if why is None and k in figs and r in test_runs:
@@ -311,6 +294,7 @@ def corpus(folds: bool = False, other: bool = False, kv: float | None = None) ->
               f"{first.strategies[0].text}; {', '.join(r.id for r in fit_runs)}): calibrated on {len(fit_runs)}, "
               "tested "
               f"on {len(test_runs)}: {_terms_text(cal.terms)}{' (kept: ' + ', '.join(kept) + ')' if kept else ''}; "
+              f"{_kv_text(cal.kv)}; "
               f"{_chosen_text(cal)}; "
               f"median |error| {shown} [{time.perf_counter() - t0:.0f} s]", flush=True)
         if lines:
@@ -330,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                     "calibrated")
     ap.add_argument("--other-half", action="store_true", help="calibrate on each group's other half of runs "
                     "(2nd, 4th, …), test on the rest")
-    ap.add_argument("--kv", type=float, metavar="SHARE", help="what if a calibration scaled the KV cache to the "
-                    "requests the engine held at once on its offline bursts, when below SHARE of dagc's (0.8)")
+    ap.add_argument("--kv", type=float, metavar="SHARE", help="what if a calibration took the KV cache's share "
+                    "when below SHARE (the library's 0.8; 0: never, the fit before it; 1: whenever below dagc's)")
     args = ap.parse_args(argv)
     if args.timing or not args.corpus:
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)

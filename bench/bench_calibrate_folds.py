@@ -76,7 +76,7 @@ def fold(key: tuple, test: list[int]) -> tuple[tuple, list[int], Errors, Errors,
         for into, terms in ((before, None), (after, cal.terms)):
             for q, errs in _errors(runs[i], terms).items():
                 into[q].extend(errs)
-    return key, test, dict(before), dict(after), bc._terms_text(cal.terms)
+    return key, test, dict(before), dict(after), f"{bc._terms_text(cal.terms)}; {bc._kv_text(cal.kv)}"
 
 
 def shift_bound(ratios: list[dict[str, float]]) -> Errors:

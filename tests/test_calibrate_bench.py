@@ -77,6 +77,29 @@ def test_a_kv_share_leaves_that_share_of_the_cache(bench):
     assert bench._kv_scaled(plan, 1.0).cluster.reserve_bytes == pytest.approx(plan.cluster.reserve_bytes)
 
 
+def test_the_kv_cache_share_gives_the_kv_cache_the_what_if_measured(bench):
+    # `kv_cache_share` 0.25 gives gpt-oss-120b on one H100 the KV cache the what-if of docs/calibrate.md measured
+    # (its reserve grown by three fourths of what it left the cache): a fourth of the tokens, in one place for the
+    # steady state and the load simulation (`dagc.serve.kv_blocks.kv_capacity_of`)
+    from dagc.calibrate.figures import with_terms
+    from dagc.layout.layout import resolve
+    from dagc.memory.activations import activation_bytes_by_stage
+    from dagc.memory.memory import memory
+    from dagc.serve.kv_blocks import kv_capacity_of
+
+    def tokens(p) -> int:
+        c, strategy = p.cluster, bench.fc.flatten_first(p)
+        w = strategy.workload_for(p.workload)
+        lay = resolve(p.model, c, w, strategy)
+        return kv_capacity_of(memory(p.model, w, c, lay, activation_bytes_by_stage(p.model, w, c, lay)), lay, w)
+    _, runs = bench.fc.source_runs("gpustack-perf-lab-gpt-oss-120b-h100")
+    plan = bench.fc.lowered(next(r for r in runs if r.id == "gpt-oss-120b-h100-vllm-tp1-random-2k"))
+    own, share = tokens(plan), tokens(with_terms(plan, {"kv_cache_share": 0.25}))
+    assert own > 100_000
+    assert share == pytest.approx(tokens(bench._kv_scaled(plan, 0.25)), abs=1)
+    assert share == pytest.approx(0.25 * own, abs=1)
+
+
 @pytest.fixture(scope="module")
 def folds_bench():
     yield from _bench_module("bench_calibrate_folds")

@@ -14,6 +14,9 @@ cross-validation leaves one run out at a time (more than 10 runs: 10 folds): its
 terms the other runs give (`dagc.calibrate.crossval.predicted`), from the fit's linearisation, and their log-ratios
 ln(dagc / measured), by the error ledger's quantity, are the calibration's residuals, which a plan's bands take
 (`dagc.verdict.bands`).
+Before them, the KV cache's share (`dagc.calibrate.kv_share`): where the runs' offline bursts decoded clearly fewer
+requests at once than dagc's, the engine's KV cache held that share of dagc's, and the terms are fitted (and chosen
+against the engine's own) on the plans with it; the file's `terms` carry it as `kv_cache_share`.
 The terms taken are the cross-validation's choice among every subset of the fitted terms, a share of the way, and
 the engine's own (`dagc.calibrate.crossval`): a calibrated term only where it predicts the typical run left out
 clearly better than the engine's own terms do.
@@ -31,7 +34,7 @@ import numpy as np
 
 from ..diagnostics import PlanError, code, quote
 from ..jsontypes import JSON, JSONObject
-from ..lang.calibration import MAX_RESIDUAL, per_step_terms, uncalibrated_cluster
+from ..lang.calibration import KV_SHARE_TERM, MAX_RESIDUAL, per_step_terms, uncalibrated_cluster
 from ..lang.flatten import flatten
 from ..layout.layout import resolve
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
@@ -41,9 +44,10 @@ from ..schedule.timer import deployment_key
 from ..units import count_text
 from .crossval import CV_MIN_RUNS, MARGIN, MAX_FOLDS, CvChoice, choose_by_cv, folds
 from .figures import dagc_figures, quantity_of
+from .kv_share import KvShare, kv_share
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
-from .solve import TERMS, JointFit, fit_terms
+from .solve import TERMS, Evaluate, JointFit, fit_terms
 
 if TYPE_CHECKING:    # processes are started only for a calibration that asks for more than one
     from concurrent.futures import ProcessPoolExecutor
@@ -77,10 +81,12 @@ class Calibrated:
     evaluations: int = 0
     residuals: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     cv: CvChoice | None = None          # the cross-validation's choice of terms (`dagc.calibrate.crossval`)
+    kv: KvShare = KvShare(1.0, 0, False)    # the KV cache the engine held, fitted first (`dagc.calibrate.kv_share`)
 
     @property
     def terms(self) -> dict[str, float]:
-        return dict(self.fit.terms)
+        """The fitted terms and the KV cache's share (`kv_cache_share`, 1 when not taken)."""
+        return dict(self.fit.terms) | {KV_SHARE_TERM: self.kv.share}
 
     @property
     def kept(self) -> tuple[str, ...]:
@@ -145,11 +151,13 @@ class Calibrated:
                               "every term at once fit each first on its quantity (TPOT: memory_time_scale, "
                               "step_request_s, step_s; throughput: compute_time_scale; TTFT: frontend_s), then all "
                               "together, a multiplier a stage takes to its bound left out; a term the runs cannot "
-                              "tell apart keeps the engine's own value",
+                              "tell apart keeps the engine's own value; before them, the KV cache's share "
+                              "(kv_cache_share)",
                     "cross_validation": ("leave one run out" if len(self.jobs) <= MAX_FOLDS else
                                          f"{MAX_FOLDS} folds") if self.cross_validates else
                     f"none: a fit without one of {count_text(len(self.jobs), 'run')} has too few to fit a term",
                     "chosen": self.chosen(),
+                    KV_SHARE_TERM: self.kv.document(),
                     "start": dict[str, JSON](self.start),
                     "runs_moved": dict(self.fit.moved),
                     "kept": list(self.kept), "kept_because": dict(self.fit.why_kept),
@@ -288,7 +296,7 @@ class _Evaluator:
         return [found[i] for i in range(len(self.jobs))]
 
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
-        key = tuple(round(terms[t], 12) for t in TERMS)
+        key = tuple(round(terms[t], 12) for t in TERMS) + (round(terms.get(KV_SHARE_TERM, 1.0), 12),)
         if key not in self.seen:
             out: list[Mapping[str, float]] = []
             for j, (figs, why) in zip(self.jobs, self._found(terms), strict=True):
@@ -348,9 +356,14 @@ def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
     start = {t: float(getattr(own, t)) for t in TERMS}
     measured = [j.run.measured for j in jobs]
     before = evaluate(start)
-    fit = fit_terms(evaluate, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=before)
-    cv = choose_by_cv(fit, np.array([math.log(before[i][k] / measured[i][k]) for i, k, _ in fit.rows]))
-    fit = _taken(fit, cv, evaluate, measured)
+    # the KV cache's share first, on its own (`dagc.calibrate.kv_share`); the terms are fitted, and chosen against
+    # the engine's own, on the plans with it
+    kv = kv_share([j.run for j in jobs], before)
+    at: Evaluate = evaluate if not kv.taken else lambda terms: evaluate({**terms, KV_SHARE_TERM: kv.share})
+    base = at(start) if kv.taken else before
+    fit = fit_terms(at, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=base)
+    cv = choose_by_cv(fit, np.array([math.log(base[i][k] / measured[i][k]) for i, k, _ in fit.rows]))
+    fit = _taken(fit, cv, at, measured)
     cross = []
     for i, figs in enumerate(fit.at):      # each run's figures as the choice's fit without its fold predicts them
         out = dict(figs)
@@ -364,10 +377,10 @@ def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
                 r = math.log(max(c[k], 1e-9 * m) / m)
                 residuals[quantity_of(k)].append(round(max(-MAX_RESIDUAL, min(MAX_RESIDUAL, r)), 6))
     return Calibrated(tuple(jobs), fit, start, tuple(before), fit.at, tuple(cross),
-                      len(evaluate.seen), {q: tuple(v) for q, v in residuals.items() if v}, cv)
+                      len(evaluate.seen), {q: tuple(v) for q, v in residuals.items() if v}, cv, kv)
 
 
-def _taken(fit: JointFit, cv: CvChoice, evaluate: _Evaluator, measured: Sequence[Mapping[str, float]]) -> JointFit:
+def _taken(fit: JointFit, cv: CvChoice, evaluate: Evaluate, measured: Sequence[Mapping[str, float]]) -> JointFit:
     """The fit as the cross-validation takes it (`dagc.calibrate.crossval`): the same when it takes every fitted
     term all the way, else its terms simulated, the terms it dropped kept (`why_kept` `cv`)."""
     if (cv.names, cv.share) == (fit.fitted, 1.0):

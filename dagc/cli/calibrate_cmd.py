@@ -172,6 +172,21 @@ def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None =
     return "kept: these runs cannot tell it apart from the terms fitted"
 
 
+def _kv_text(cal: Calibrated) -> str:
+    """The KV cache's share and how it got its value (`dagc.calibrate.kv_share`), after `kv_cache_share = `."""
+    from ..calibrate.kv_share import AGREE, MIN_BURSTS, TAKEN_BELOW
+    kv = cal.kv
+    held = (f"the engine decoded {kv.median:.3g} of dagc's requests at once, the median of "
+            f"{count_text(kv.bursts, 'offline burst')}")
+    if kv.taken:
+        return (f"{kv.share:.3g} (was 1; {held}: in flight its KV cache holds that share of what the weights, "
+                "activations and reserve leave, and the terms above were fitted with it)")
+    if kv.bursts < MIN_BURSTS:
+        return f"1 (kept: {held}; a share is fitted from {MIN_BURSTS} bursts or more)"
+    return (f"1 (kept: {held}; {kv.below} of them below {TAKEN_BELOW:g}, where {AGREE.numerator} in "
+            f"{AGREE.denominator} must be)")
+
+
 def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
     """What the calibration fitted, how each term got its value, and its errors before and after."""
     from ..calibrate.solve import TERMS
@@ -195,6 +210,8 @@ def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
         how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept,
                    Kept(cal.fit.why_kept.get(name), len(jobs), cal.fit.fitted, cal.fit.by_order, bool(cal.fit.stages)))
         print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; {how})")
+    if cal.kv.bursts:
+        print(f"  kv_cache_share = {_kv_text(cal)}")
     if (cv := cal.cv) is not None and cv.tried and (cv.names, cv.share) != (cv.tried[0].names, 1.0):
         taken = ", ".join(f"`{t}`" for t in cv.names) or "no term: the engine's own terms"
         share = f", {cv.share:g} of the way from the engine's own" if cv.names and cv.share != 1 else ""

@@ -321,6 +321,9 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
                  "profile's time")
     if t.kv_read_per_query_head:
         host += ", its decode attention reading each KV head's cache once per query head of its group"
+    if t.kv_cache_share != 1.0:     # a calibration's (`dagc.memory.memory.kv_room`)
+        host += (f", in flight its KV cache {t.kv_cache_share:.3g} of what the weights, activations and reserve "
+                 "leave (`kv_cache_share`)")
     where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
              f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
     queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "

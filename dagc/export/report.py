@@ -123,6 +123,7 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict[str, Any]:
                    "step_request_s": c.engine.terms.step_request_s, "layer_s": c.engine.terms.layer_s,
                    "compute_time_scale": c.engine.terms.compute_time_scale,     # 1 but a calibration's
                    "memory_time_scale": c.engine.terms.memory_time_scale,
+                   "kv_cache_share": c.engine.terms.kv_cache_share,        # 1 but a calibration's
                    "calibration": plan.calibration.file if plan.calibration is not None else None},
         "routing": "measured" if w.expert_load else "random" if w.routing_imbalance is None else "imbalance",
         "routing_imbalance": w.routing_imbalance,

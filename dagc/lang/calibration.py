@@ -31,9 +31,9 @@ from .blocks import BAD, Bad, Collector
 from .model import ImportRoots
 from .parse import MAX_PLAN_BYTES, read_source
 
-__all__ = ["CALIBRATION_CODE", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE", "MIN_TIME_SCALE",
-           "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "per_step_terms",
-           "read_calibration", "uncalibrated_cluster"]
+__all__ = ["CALIBRATION_CODE", "KV_SHARE_TERM", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE",
+           "MIN_TIME_SCALE", "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster",
+           "per_step_terms", "read_calibration", "uncalibrated_cluster"]
 
 CALIBRATION_CODE = "E109"
 MAX_CALIBRATION_BYTES = MAX_PLAN_BYTES      # 1 MiB: a calibration of 1,000 runs is about 0.5 MB
@@ -43,6 +43,7 @@ MAX_STEP_REQUEST_S = 5e-3                    # host time per request of a step: 
 MAX_FRONTEND_S = 60.0                        # per request before its first token
 MIN_TIME_SCALE, MAX_TIME_SCALE = 0.2, 5.0    # a kernel-time multiplier: 5× faster or slower than profiled at most
 TERM_NAMES = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")   # its terms
+KV_SHARE_TERM = "kv_cache_share"              # not fitted with them: before them, from the offline bursts
 TERM_BOUNDS = {"step_s": (0.0, MAX_STEP_S), "frontend_s": (0.0, MAX_FRONTEND_S),       # each term's, closed
                "step_request_s": (0.0, MAX_STEP_REQUEST_S),
                "compute_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE),
@@ -62,6 +63,8 @@ class Terms(_Strict):
     memory_time_scale: float = Field(default=1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE)
     # host time per request of a step (a file written before it has none: the engine's own)
     step_request_s: float | None = Field(default=None, ge=0.0, le=MAX_STEP_REQUEST_S)
+    # the share of what the rest leaves that the engine's KV cache held (a file written before it has none: 1)
+    kv_cache_share: float = Field(default=1.0, gt=0.0, le=1.0)
 
 
 class CalibrationRun(_Strict):
@@ -161,7 +164,7 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                        instance_gpus=f.instance_gpus,
                        step_s=f.terms.step_s, frontend_s=f.terms.frontend_s,
                        compute_time_scale=f.terms.compute_time_scale, memory_time_scale=f.terms.memory_time_scale,
-                       step_request_s=f.terms.step_request_s,
+                       step_request_s=f.terms.step_request_s, kv_cache_share=f.terms.kv_cache_share,
                        runs=tuple(x.id for x in f.runs),
                        range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
                                              rate=r.rate),
@@ -206,8 +209,9 @@ def _series(release: str | None) -> str | None:
 
 
 def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: Cluster, at: Span) -> Cluster | Bad:
-    """The cluster with its engine's terms (`step_s`, `frontend_s`, the kernel-time multipliers, `step_request_s`)
-the calibration's (a file's without `step_request_s`: the engine's own);
+    """The cluster with its engine's terms (`step_s`, `frontend_s`, the kernel-time multipliers, `step_request_s`,
+    `kv_cache_share`) the calibration's (a file's without `step_request_s`: the engine's own; without
+    `kv_cache_share`: 1, the KV cache all the memory leaves);
     E109 when the calibration was fitted on another engine, release series, GPU or model than the plan's."""
     eng = cluster.engine
     found = [(what, theirs, ours) for what, theirs, ours in (
@@ -222,7 +226,7 @@ the calibration's (a file's without `step_request_s`: the engine's own);
     # the calibration's `step_s` is all the deployment's time beyond its kernels a step (`per_step_terms`): no
     # time per layer beside it
     terms = eng.terms.model_copy(update={t: getattr(cal, t) for t in TERM_NAMES if getattr(cal, t) is not None}
-                                 | {"layer_s": 0.0})
+                                 | {"layer_s": 0.0, KV_SHARE_TERM: cal.kv_cache_share})
     return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})
 
 
@@ -231,7 +235,7 @@ def uncalibrated_cluster(cluster: Cluster) -> Cluster:
     calibration's: what `dagc calibrate` fits from and compares with when the plan names a calibration."""
     eng = cluster.engine
     own = ENGINE_TERMS.get(eng.name, EngineTerms())
-    terms = eng.terms.model_copy(update={t: getattr(own, t) for t in (*TERM_NAMES, "layer_s")})
+    terms = eng.terms.model_copy(update={t: getattr(own, t) for t in (*TERM_NAMES, "layer_s", KV_SHARE_TERM)})
     return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})
 
 

@@ -35,7 +35,7 @@ from .memory import MemoryBreakdown
 from .resident import admits_by_kv
 
 __all__ = ["Admission", "admission", "admission_words", "admits_by_kv", "admitted", "kv_tokens_per_rank",
-           "mean_context", "over_ranks"]
+           "mean_context", "over_ranks", "share_words"]
 
 
 def mean_context(workload: Workload) -> float:
@@ -55,15 +55,14 @@ def kv_tokens_per_rank(mem: MemoryBreakdown, held_tokens: int) -> int:
 def _kv_room(mem: MemoryBreakdown, held_tokens: int) -> tuple[int, float]:
     """`kv_tokens_per_rank`, and the KV bytes of one token on the stage that binds it (0: no KV cache)."""
     """The tokens of requests' context (prompt and generated) one attention-DP rank's KV cache can hold:
-    on every stage, the memory left after the weights, the activations and the runtime's reserve over the
-    KV bytes one token costs there (`StageMemory.kv_needed_bytes`, the KV cache of the plan's batch at full
-    length, over the `held_tokens` it holds); the least over the stages (2⁴⁰ when no stage holds a KV
-    cache)."""
+    on every stage, the memory left after the weights, the activations and the runtime's reserve (a calibration's
+    share of it, `StageMemory.kv_room_bytes`) over the KV bytes one token costs there
+    (`StageMemory.kv_needed_bytes`, the KV cache of the plan's batch at full length, over the `held_tokens` it
+    holds); the least over the stages (2⁴⁰ when no stage holds a KV cache)."""
     most, per_token = math.inf, 0.0
     for s in mem.stages:
         if s.kv_needed_bytes > 0:
-            free = s.top_bytes - s.weights_bytes - s.activation_bytes - s.reserve_bytes
-            tokens = max(0.0, free) / (s.kv_needed_bytes / held_tokens)
+            tokens = s.kv_room_bytes / (s.kv_needed_bytes / held_tokens)
             if tokens < most:
                 most, per_token = tokens, s.kv_needed_bytes / held_tokens
     return (int(most), per_token) if most < math.inf else (1 << 40, 0.0)
@@ -84,6 +83,7 @@ class Admission:
     kv_bytes_per_token: float = 0.0   # one token's KV cache on the stage that binds `kv_tokens`
     capacity_bytes: float = 0.0       # the GPU's memory, or the memory requirement's limit when lower
     reserves_full: bool = False       # the engine admits a request only while it holds it at full length (no_evict)
+    kv_share: float = 1.0             # of what the rest leaves, the share the KV cache holds (a calibration's)
 
     @property
     def running_words(self) -> str:
@@ -95,9 +95,9 @@ class Admission:
     @property
     def memory_to_lift_bytes(self) -> float:
         """The GPU memory at which one rank's KV cache holds its whole share of the cap at the mean context
-        (every other figure unchanged)."""
+        (every other figure unchanged; of the memory added, the KV cache holds its `kv_share`)."""
         short = max(0.0, self.cap_per_rank * self.mean_context_tokens - self.kv_tokens)
-        return self.capacity_bytes + math.ceil(short) * self.kv_bytes_per_token
+        return self.capacity_bytes + math.ceil(short) * self.kv_bytes_per_token / self.kv_share
 
     def per_rank_with(self, scale: float) -> int:
         """Requests one rank runs when one token's KV cache takes `scale` of its bytes (an 8-bit cache of a
@@ -128,7 +128,7 @@ def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown, reserves_fu
     mean = float(context) if reserves_full else mean_context(workload)
     per_rank = max(1, min(cap_rank, math.floor(tokens / mean)))
     return Admission(workload.batch, cap_rank, tokens, full, per_rank, over_ranks(workload.batch, lay, per_rank),
-                     context, mean, per_token, gpu, reserves_full)
+                     context, mean, per_token, gpu, reserves_full, mem.stages[0].kv_share if mem.stages else 1.0)
 
 
 def over_ranks(batch: int, lay: Layout, per_rank: int) -> int:
@@ -166,6 +166,16 @@ def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown, reser
     full = over_ranks(a.cap, lay, a.full_length)
     top = mem.stages[0]
     under = (f", sized under the {top.top_bytes / 2 ** 30:,.2f} GiB a GPU the memory requirement allows"
-             if top.top_bytes < top.capacity_bytes else "")
+             if top.top_bytes < top.capacity_bytes else "") + share_words(a.kv_share)
     return (f"KV cache{under}: holds {full:,} of the {a.cap:,} requests at full length ({a.context_tokens:,} tokens); "
             f"in flight the engine runs ≈ {a.effective:,} {a.running_words}")
+
+
+def share_words(share: float) -> str:
+    """A calibration's KV cache share in words, after "KV cache" (W520, the memory table's note); "" at 1.
+
+    Example:
+        >>> share_words(0.26), share_words(1.0)
+        (", the calibration's 26 % of what the rest leaves (`kv_cache_share`)", '')
+    """
+    return "" if share == 1.0 else f", the calibration's {share * 100:.3g} % of what the rest leaves (`kv_cache_share`)"

@@ -33,7 +33,20 @@ from ..plan.workload import Workload
 from .activations import activation_bytes
 from .resident import Resident, StageFigures, StageKind, resident_of
 
-__all__ = ["StageMemory", "MemoryBreakdown", "memory", "resident_over"]
+__all__ = ["StageMemory", "MemoryBreakdown", "kv_room", "memory", "resident_over"]
+
+
+def kv_room(free_bytes: float, share: float) -> float:
+    """The KV cache the engine gives itself in flight of the `free_bytes` a rank's weights, activations and reserve
+    leave: its `EngineTerms.kv_cache_share` of them (1 but a calibration's, docs/calibrate.md, "The KV cache the
+    engine held"). The one place the share applies: the KV cache `memory` sizes, and the tokens the steady state
+    admits by and the load simulation's blocks (`dagc.memory.admission.kv_tokens_per_rank`), all read it.
+
+    Example:
+        >>> kv_room(60e9, 1.0), kv_room(60e9, 0.25), kv_room(-1e9, 0.5)
+        (60000000000.0, 15000000000.0, 0.0)
+    """
+    return share * max(0.0, free_bytes)
 
 
 @dataclass(frozen=True)
@@ -61,11 +74,20 @@ class StageMemory:
     # The most the engine may hold of the GPU in flight: the plan's memory requirement's limit when lower than
     # `capacity_bytes` (`Plan.memory_limit`, the memory share `dagc launch` sets); None: the GPU's capacity
     limit_bytes: float | None = None
+    # the share of what the rest leaves that the engine's KV cache holds in flight (`kv_room`)
+    kv_share: float = 1.0
 
     @property
     def top_bytes(self) -> float:
         """What the engine's KV cache is sized under: the GPU's capacity, or the memory requirement's limit."""
         return self.capacity_bytes if self.limit_bytes is None else min(self.capacity_bytes, self.limit_bytes)
+
+    @property
+    def kv_room_bytes(self) -> float:
+        """The KV cache the engine gives itself in flight (`kv_room`): its share of what the weights, the activations
+        and the reserve leave under `top_bytes` — more than `kv_cache_bytes` when the cache has room beyond the
+        batch at full length."""
+        return kv_room(self.top_bytes - self.weights_bytes - self.activation_bytes - self.reserve_bytes, self.kv_share)
 
     @property
     def weights_bytes(self) -> float:
@@ -122,11 +144,11 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
            limit_bytes: float | None = None) -> MemoryBreakdown:
     """Per-stage memory of one rank, by SPEC 6.2/6.3.
 
-    In flight (`dagc.memory.resident.admits_by_kv`) the KV cache is what the engine allocates: the memory
-    the weights, activations and reserve leave of the GPU — of `limit_bytes` when that is lower, the plan's
-    memory requirement (`Plan.memory_limit`), which caps the engine's memory share as `dagc launch` sets it —,
-    at least one full-length request's (less is E402: the engine cannot start), at most the batch's at full
-    length (`StageMemory.kv_needed_bytes`); statically, the batch's at full length.
+    In flight (`dagc.memory.resident.admits_by_kv`) the KV cache is what the engine allocates: the memory the
+    weights, activations and reserve leave of the GPU — of `limit_bytes` when that is lower, the plan's memory
+    requirement (`Plan.memory_limit`), which caps the engine's memory share as `dagc launch` sets it —, or a
+    calibration's share of it (`kv_room`), at least one full-length request's (less is E402: the engine cannot
+    start), at most the batch's at full length (`StageMemory.kv_needed_bytes`); statically, the batch's.
 
     `activations` (stage → bytes, from `activation_bytes_by_stage`) replaces the first
     estimate with the DAG's largest working set; `resident`, the layout's `Resident`
@@ -153,6 +175,7 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     estimates: dict[StageKind, float] = {}
     stages = []
     one = held.one_request()      # in flight, one full-length request's KV cache: what the engine needs to start
+    share = cluster.engine.terms.kv_cache_share
     over = resident_over((figures, kinds), cluster, one)
     for s, ((a, b), key) in enumerate(zip(layout.stage_layers, kinds, strict=True)):
         if over:
@@ -168,12 +191,13 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
         if one is not None:
             rest = fig["attention_bytes"] + fig["routed_expert_bytes"] + fig["shared_expert_bytes"] + \
                 fig["dense_ffn_bytes"] + fig["replicated_bytes"] + fig["embedding_bytes"] + fig["lm_head_bytes"]
-            kv = min(needed, max(one[key], top - rest - act - cluster.reserve_bytes))
+            kv = min(needed, max(one[key], kv_room(top - rest - act - cluster.reserve_bytes, share)))
             while kv > one[key] and rest + kv + act + cluster.reserve_bytes > top:
                 kv = math.nextafter(kv, 0.0)         # the sum's rounding: the rank fits, as the engine's does
         stages.append(StageMemory(stage=s, layers=(a, b), **{**fig, "kv_cache_bytes": kv}, activation_bytes=act,
                                   capacity_bytes=capacity, reserve_bytes=cluster.reserve_bytes,
-                                  activations_counted=not over, kv_needed_bytes=needed, limit_bytes=limit_bytes))
+                                  activations_counted=not over, kv_needed_bytes=needed, limit_bytes=limit_bytes,
+                                  kv_share=share))
     return MemoryBreakdown(tuple(stages), layout, admits_by_kv=one is not None)
 
 

@@ -3,10 +3,10 @@ user's own benchmark runs, with their cross-validated errors.
 
 Input: nothing (these are the types; `dagc.lang.calibration` reads the file, `dagc.calibrate` writes it).
 Output: `Calibration` — which engine, release, GPU and model it was fitted on, the fitted `step_s`,
-`frontend_s`, `compute_time_scale` and `memory_time_scale`, the runs' ids, the range of traffic they covered
-(`CalibratedRange`) and, per ledger quantity (ttft, tpot, throughput, e2e), the log-ratios ln(dagc / measured)
-of each run's figures predicted by a fit that left that run out (`residuals`) and how many runs they are of
-(`quantity_runs`).
+`frontend_s`, `compute_time_scale`, `memory_time_scale` and the KV cache's share, the runs' ids, the range of
+traffic they covered (`CalibratedRange`) and, per ledger quantity (ttft, tpot, throughput, e2e), the log-ratios
+ln(dagc / measured) of each run's figures predicted by a fit that left that run out (`residuals`) and how many
+runs they are of (`quantity_runs`).
 """
 
 from __future__ import annotations
@@ -66,10 +66,13 @@ class Calibration(Frozen):
     # the fewest and most GPUs of the engine instance that served a run (a replica, a pool's instance); None: a
     # file written before them, whose `gpus` stands for them
     instance_gpus: tuple[int, int] | None = None
+    # the share of what the weights, activations and reserve leave that the engine's KV cache held in flight
+    # (`EngineTerms.kv_cache_share`); 1 in a file written before it, or when the runs' bursts did not say less
+    kv_cache_share: float = 1.0
 
     def __hash__(self) -> int:
         """By value (a frozen `Plan` holding it is hashed; a dict is not hashable)."""
         return hash((self.file, self.engine, self.release, self.gpu, self.model, self.step_s, self.frontend_s,
                      self.compute_time_scale, self.memory_time_scale,
                      self.step_request_s, self.runs, tuple(sorted(self.residuals.items())),
-                     tuple(sorted(self.quantity_runs.items())), self.instance_gpus))
+                     tuple(sorted(self.quantity_runs.items())), self.instance_gpus, self.kv_cache_share))

@@ -97,6 +97,10 @@ class EngineTerms(Frozen):
     # times) instead of once (TensorRT-LLM's masked multi-head attention kernel before its XQA kernel, 0.8;
     # `dagc.ir.op_attention.kv_reads`). False: once (FlashAttention, FlashInfer, XQA).
     kv_read_per_query_head: bool = False
+    # The share of the memory the weights, activations and reserve leave that the engine's KV cache holds in flight
+    # (`dagc.memory.memory.kv_room`): 1 but a calibration's, fitted from the requests the engine decoded at once in
+    # its offline bursts (`dagc.calibrate.kv_share`, docs/calibrate.md, "The KV cache the engine held").
+    kv_cache_share: float = 1.0
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
@@ -104,7 +108,7 @@ class EngineTerms(Frozen):
         return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.ingest_s, self.graph_sizes,
                      self.graph_padding, self.mixed_graphs, tuple(sorted(self.glue.items())), self.compute_time_scale,
                      self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale,
-                     self.no_evict, self.kv_read_per_query_head))
+                     self.no_evict, self.kv_read_per_query_head, self.kv_cache_share))
 
     @property
     def frontend_alone_s(self) -> float:

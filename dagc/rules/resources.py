@@ -9,7 +9,7 @@ from ..diagnostics import Diagnostic, Severity, code
 from ..ir.ops import experts_inside_tp
 from ..kernels.series import moe_a2a
 from ..layout.shards import fused_moe_shape
-from ..memory.admission import admission, over_ranks
+from ..memory.admission import admission, over_ranks, share_words
 from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
 from ..units import count_text, format_bytes, said_list
@@ -124,9 +124,11 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     (TensorRT-LLM's GUARANTEED_NO_EVICT), which reserves each request's full length, n = floor(KV
     tokens / (prompt + generate)) —: dagc judges TTFT, TPOT and the
     throughputs at that concurrency (report.json `metrics.concurrency_effective`); a memory requirement's limit,
-    when lower, is the memory (`limit_words`). The message says how many requests it holds at full length and
-    how many run at their mean context; the hint, the GPU memory that would run the whole cap, what an 8-bit KV
-    cache would run, and what shards this model's KV cache (`dagc.rules.kv_shards`: tp up to its KV heads).
+    when lower, is the memory (`limit_words`), and a calibration's `kv_cache_share` gives the KV cache that share of
+    what the rest leaves (`dagc.memory.memory.kv_room`; the message says so). The message says how many requests
+    it holds at full length and how many run at their mean context; the hint, the GPU memory that would run the
+    whole cap, what an 8-bit KV cache would run, and what shards this model's KV cache (`dagc.rules.kv_shards`: tp
+    up to its KV heads).
 
     Bad:
         model "qwen2.5-14b" { … }   cluster { gpus = 1  gpu "l40s" { memory = 48 GB … } }
@@ -144,6 +146,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     where = _spread(lay.dp, lay.adp, a.per_rank)
     full = over_ranks(w.batch, lay, a.full_length)
     under, lift = limit_words(ctx.plan, a.memory_to_lift_bytes, a.cap)
+    under += share_words(a.kv_share) + ("," if a.kv_share != 1.0 else "")
     message = (f"the KV cache{under} holds {full:,} of the {a.cap:,} requests of `batch` at full length "
                f"({a.context_tokens:,} tokens; {a.kv_tokens:,} tokens a rank); in flight the engine runs ≈ "
                f"{a.effective:,} {a.running_words}{where}: TTFT, TPOT and "
