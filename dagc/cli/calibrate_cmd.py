@@ -43,8 +43,8 @@ _P = TypeVar("_P", bound=argparse.ArgumentParser)   # the CLI's parser class
 def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     """Add `dagc calibrate` to the CLI's subparsers."""
     p = subparsers.add_parser("calibrate",
-                              help="fit the engine's step and front-end time and kernel-time multipliers on your own "
-                              "benchmark runs",
+                              help="fit the engine's step and front-end time, kernel-time multipliers and KV cache "
+                              "share on your own benchmark runs",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="RUN",
                    help="run files (vLLM --save-result JSON, SGLang bench_serving JSON lines, AIPerf / genai-perf "
