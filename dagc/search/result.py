@@ -264,7 +264,7 @@ class SearchResult:
     @property
     def rejected(self) -> int:
         """Candidates examined that were neither pruned nor legal: a rule (memory among them) rejects
-        them, or they were set aside for memory."""
+        them, or they were set aside for memory; `rejected_by` counts them by rule."""
         return self.evaluated - self.pruned - self.legal
 
 
