@@ -179,7 +179,7 @@ class DecodeBlocks:
         """`grow` of one step on several ranks, whose requests at phase `lo` take a block each: a rank that decodes
         nothing counts none there (its phases' counts are its decoding requests)."""
         most = 0
-        for kv, cnt in zip(self.kv, self.block_phases):
+        for kv, cnt in zip(self.kv, self.block_phases, strict=True):
             out = cnt[lo]
             if out:
                 used = kv.used = kv.used + out
