@@ -129,6 +129,10 @@ def test_check_and_compile_say_it_under_the_optimal_verdict(plan_file, tmp_path)
     assert "- **E402** (a rank's memory exceeds the GPU's memory): 18 — e.g. `" in md
     assert "- **E307** (in flight, chunk leaves no room for a prompt): 16 — e.g. `" in md
     assert "Help: write `chunk = 9` or more" in md
+    # no objective has a pick: nothing to disagree on, and no table of empty rows
+    assert "The objectives disagree" not in md and "| — (no legal strategy" not in md
+    assert ("- **No objective picks a strategy** (tokens-per-gpu, min-gpus, ttft, tpot, throughput, cost): the search "
+            "found no legal one, or was cut short ([Verdicts](#verdicts) says which).") in md
     out = run_dagc("check", str(plan_file)).stdout
     assert ("  optimal? no legal strategy was found on this cluster (all 34 candidates evaluated): rejected by E402 "
             "(a rank's memory exceeds the GPU's memory) 18, E307") in out
