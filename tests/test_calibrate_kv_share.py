@@ -157,3 +157,22 @@ def test_a_calibration_on_bursts_that_decoded_fewer_requests_at_once_fits_the_sh
     # one burst is too few: the share is not taken
     one = calibrate(jobs[:1])
     assert one.kv.bursts == 1 < MIN_BURSTS and not one.kv.taken and one.terms["kv_cache_share"] == 1.0
+
+
+def test_the_command_says_the_share_and_why_it_has_its_value():
+    from dagc.calibrate.kv_share import KvShare
+    from dagc.cli.calibrate_cmd import _kv_text
+
+    class Cal:
+        def __init__(self, kv: KvShare) -> None:
+            self.kv = kv
+    assert _kv_text(Cal(KvShare(0.5569, 6, True, 5))) == (
+        "0.557 (was 1; the engine decoded 0.557 of dagc's requests at once, the median of 6 offline bursts: in flight "
+        "its KV cache holds that share of what the weights, activations and reserve leave, and the terms above were "
+        "fitted with it)")
+    assert _kv_text(Cal(KvShare(0.7, 1, False, 1))) == (
+        "1 (kept: the engine decoded 0.7 of dagc's requests at once, the median of 1 offline burst; a share is "
+        "fitted from 2 bursts or more)")
+    assert _kv_text(Cal(KvShare(1.478, 6, False, 3))) == (
+        "1 (kept: the engine decoded 1.48 of dagc's requests at once, the median of 6 offline bursts; 3 of them "
+        "below 0.8, where 2 in 3 must be)")

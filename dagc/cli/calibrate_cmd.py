@@ -204,8 +204,10 @@ def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
         why = (f"{count_text(len(jobs), 'run')} {'fits' if len(jobs) == 1 else 'fit'} none: a term is fitted from "
                f"the figures of {MIN_RUNS} runs or more that it moves" if len(jobs) < MIN_RUNS
                else "these runs tell none apart")
-        print(f"  no term fitted: {why}, docs/calibrate.md; the file holds the engine's own terms, with the runs' "
-              "errors at them: a plan that reads it keeps the engine's figures, its bands from these runs' errors")
+        own = ("the engine's own terms and the KV cache's share below, with the runs' errors at them: a plan that "
+               "reads it keeps the engine's step and kernel times" if cal.kv.taken else "the engine's own terms, with "
+               "the runs' errors at them: a plan that reads it keeps the engine's figures")
+        print(f"  no term fitted: {why}, docs/calibrate.md; the file holds {own}, its bands from these runs' errors")
     for name in TERMS:
         how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept,
                    Kept(cal.fit.why_kept.get(name), len(jobs), cal.fit.fitted, cal.fit.by_order, bool(cal.fit.stages)))

@@ -124,11 +124,10 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     (TensorRT-LLM's GUARANTEED_NO_EVICT), which reserves each request's full length, n = floor(KV
     tokens / (prompt + generate)) —: dagc judges TTFT, TPOT and the
     throughputs at that concurrency (report.json `metrics.concurrency_effective`); a memory requirement's limit,
-    when lower, is the memory (`limit_words`), and a calibration's `kv_cache_share` gives the KV cache that share of
-    what the rest leaves (`dagc.memory.memory.kv_room`; the message says so). The message says how many requests
-    it holds at full length and how many run at their mean context; the hint, the GPU memory that would run the
-    whole cap, what an 8-bit KV cache would run, and what shards this model's KV cache (`dagc.rules.kv_shards`: tp
-    up to its KV heads).
+    when lower, is the memory (`limit_words`), and a calibration's `kv_cache_share` that share of what the rest
+    leaves (`dagc.memory.memory.kv_room`). The message says how many requests it holds at full length and
+    how many run at their mean context; the hint, the GPU memory that would run the whole cap, what an 8-bit KV
+    cache would run, and what shards this model's KV cache (`dagc.rules.kv_shards`: tp up to its KV heads).
 
     Bad:
         model "qwen2.5-14b" { … }   cluster { gpus = 1  gpu "l40s" { memory = 48 GB … } }
