@@ -2,8 +2,8 @@
 `TP=1 + EP=16`. The parser stops at the `=`'s number, the `,` or the `+`, where its own hint can only say
 what a strategy is in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis
 by its name in any case, its degree after a space, `=` or `:`, the axes apart by spaces, `,`, `+`, `*`,
-`&` or `;` — the statement names its axes and degrees, and the hint writes them as dagc reads them:
-`tp 8 ; ep 16`, dp and pp enclosing the stage in `< >`."""
+`&`, `|`, `/`, `×`, a dash or `;` — the statement names its axes and degrees, and the hint writes them as
+dagc reads them: `tp 8 ; ep 16`, dp and pp enclosing the stage in `< >`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ __all__ = ["strategy_hint", "strategy_rewrite"]
 
 _AXIS_ORDER = ("dp", "pp", "tp", "cp", "sp", "ep", "etp")   # the canonical order, outer to inner, attention first
 _PAIR = re.compile(r"(?<![A-Za-z0-9_])(?P<axis>[A-Za-z]+)(?:[ \t]*[=:]?[ \t]*(?P<degree>[0-9]+))?(?![A-Za-z0-9_])")
-_SEPARATORS = re.compile(r"[\s,;+*&]*")
+_SEPARATORS = re.compile(r"[\s,;+*&|/×—–]*")
 _NAMED = re.compile(r"[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)[ \t]*=[ \t]*")     # `fast = …`: a strategy's name
 _STATEMENT = re.compile(r"^[ \t]*(?P<kw>model|cluster|workload|require|strategy|objective|fleet|calibration)\b",
                         re.MULTILINE)

@@ -24,6 +24,7 @@ from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, short as _short
 from .strategy_slips import strategy_hint as _strategy_hint
+from .typography import typography_hint
 
 __all__ = ["scope_marks", "syntax_diagnostic"]
 
@@ -91,7 +92,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
             _PRICE_HINT if _DOLLAR.search(src.text, 0, pos + 1) else \
-            digits_hint(src.text[pos:]) or _hint_for_char(ch, exc.allowed or set())
+            digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), _strategy_hint(src, pos, hint))
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
