@@ -471,6 +471,12 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
                          f"`dagc.plan.engines.{upper}_HOPPER_EXPERT_TIME_SCALE`",
                          f"`engine = {name}` (from 1.0) on h100-*, h200, h800"))
         if name == "trtllm":
+            until = ".".join(map(str, engines.TRTLLM_TRITON_UNTIL))
+            rows.append((f"front end per request before {until}, behind Triton Inference Server's BLS model, `{name}` "
+                         "(GenAI-Perf's tutorial, GPT-2 on TensorRT-LLM 0.8.0 at one streaming client: \"Time to first "
+                         "token (ns) │  13,266,974\" less \"Inter token latency (ns) │   2,069,766\")",
+                         _si(engines.TRTLLM_TRITON_FRONTEND_S, "s"), "`dagc.plan.engines.TRTLLM_TRITON_FRONTEND_S`",
+                         f"`engine = {name}@0.5` to `@0.21`"))
             before = ".".join(map(str, engines.TRTLLM_XQA_FROM))
             rows.append((f"decode attention reads each KV head's cache once per query head of its group, `{name}`",
                          f"before {before}", "`dagc.plan.engines.TRTLLM_XQA_FROM`",

@@ -507,7 +507,7 @@ def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
     monkeypatch.setattr(search_mod, "cpu_count", lambda: 2)      # two workers, even on a one-CPU runner
     plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
     assert count_candidates(plan) > 2 * chunks_mod.CHUNK            # so that --jobs uses worker processes
-    _slow(monkeypatch, "evaluate", SLOW_CANDIDATE_S, chunks_mod)
+    _slow(monkeypatch, "assess", SLOW_CANDIDATE_S, chunks_mod)      # each candidate's evaluation (or its rule)
     _slow(monkeypatch, "analyse", 2.0, rescore_mod)   # the exact re-scoring
     t0 = time.monotonic()
     found = search(plan, budget_s=1.0, jobs=jobs)

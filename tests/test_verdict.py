@@ -117,7 +117,7 @@ def test_an_invalid_strategy_meets_nothing():
 def _found(best, complete=True, evaluated=40, total=40):
     """A search's result as `dagc.verdict.searched.Searched` reads it: its best alone in its ranking."""
     return SimpleNamespace(complete=complete, evaluated=evaluated, total=total, best=best,
-                           ranked=(best,) if best is not None else (), left_out=None, rescore_cut=False,
+                           ranked=(best,) if best is not None else (), left_out=None, rescore_cut=False, rejected_by=(),
                            objective="tokens-per-gpu", order="fewest GPUs first",
                            stop_reason=lambda: "" if complete else "at its cap of 10 candidates")
 

@@ -96,6 +96,9 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: s
     of what (with `--rate`, the plan's own workload, before the conclusion at that rate)."""
     if not found.ranked:
         out.print(f"{label}: none — no legal strategy on this cluster", markup=False)
+        if found.rejected_by:
+            from ..search.rejections import legal_line
+            out.print(legal_line(found.rejected_by, found.legal, found.evaluated, found.complete), markup=False)
         return
     c = found.ranked[0]
     at = f" · batch {c.batch:,} (paste with `--set workload.batch={c.batch}`)" if c.batch is not None else ""
@@ -159,6 +162,10 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     out.print(f"{found.counts_text()}; in "
               f"{found.seconds:.2f} s ({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective "
               f"{found.objective}, subject to the plan's requirements", markup=False)
+    if not found.ranked and found.rejected_by:      # no table to show: why none is legal, and what to change
+        _print_rejections(out, found)
+        out.print(f"wrote {svg_path}", markup=False)
+        return
     best = found.ranked[:top]
     _print_best(out, found, best, plan)
     front = sorted(found.pareto, key=lambda c: c.metrics.tpot_s)[:20]
@@ -170,6 +177,16 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
         out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
                   "table above)", markup=False)
     out.print(f"wrote {svg_path}", markup=False)
+
+
+def _print_rejections(out: Console, found: SearchResult) -> None:
+    """A search without a legal strategy: how many each rule rejected, most first, and each rule's first candidate
+    with its message and hint (`dagc.search.reasons`)."""
+    from ..search.rejections import example_lines, legal_line
+    rows = found.rejected_by
+    out.print(legal_line(rows, found.legal, found.evaluated, found.complete), markup=False)
+    for line in example_lines(rows):
+        out.print(line, markup=False)
 
 
 def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], plan: Plan) -> None:

@@ -61,8 +61,13 @@ def traffic_reason(r: StrategyResult) -> str | None:
 
 def print_evidence(console: Console, r: StrategyResult) -> None:
     """The better strategy's figures beside this one's, under the optimal verdict's note: what the
-    better one costs in the figures the objective does not read (a TTFT 20× longer, say)."""
+    better one costs in the figures the objective does not read (a TTFT 20× longer, say); without a legal strategy,
+    each rule's first candidate with the rule's message and hint (`dagc.search.reasons`)."""
     ev = r.optimality
+    if ev is not None and ev.rejected_by:
+        from ..search.rejections import example_lines
+        for line in example_lines(ev.rejected_by, "    "):
+            console.print(line, markup=False)
     best, own = (ev.best_figures, ev.own_figures) if ev is not None else (None, None)
     if best is None or own is None or r.verdict.optimal is not False:      # optimal: no better one to show
         return

@@ -66,9 +66,10 @@ def cmd_search(args: Namespace) -> int:
     # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
     found = judged(plan, found, 1 if is_quiet(args) else max(args.top, 1), is_quiet(args))
     with loading():
+        from ..search.reasons import with_reasons
         from ..search.shown import exact_shown
-    # and every row and Pareto point printed carries the figures `check --strategy` gives it
-    found = exact_shown(plan, found, 1 if is_quiet(args) else args.top)
+    # every row and Pareto point printed carries the figures `check --strategy` gives it (none: why, `with_reasons`)
+    found = with_reasons(plan, exact_shown(plan, found, 1 if is_quiet(args) else args.top))
     svg_path = _write_pareto(args, plan, found, err)
     if svg_path is None:
         return EXIT_OUTPUT

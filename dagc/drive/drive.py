@@ -35,6 +35,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..schedule.timer import Timer
 from ..search.options import SearchOptions
+from ..search.reasons import with_reasons
 from ..search.result import Candidate, SearchResult
 from ..search.search import objective_picks, search
 from ..search.under_traffic import judge_under_traffic, judged_under_traffic
@@ -148,6 +149,7 @@ def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
     found = searched(plan, SearchOptions(top=CHECK_RESCORED, jobs=o.jobs, budget_s=o.budget_s, timer=timer,
                                          front=o.picks), progress) if o.search else None
     found = judged(plan, found, 1, progress)      # the verdict's best judged on every requirement, the load's too
+    found = with_reasons(plan, found) if found is not None else None      # none legal: each rule's first, checked
     by_objective = None
     if o.picks and found is not None:
         with progress(Stage.PICKS) as bar:

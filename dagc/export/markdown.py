@@ -17,6 +17,7 @@ from ..memory.admission import admission_words
 from ..plan.cluster import per_node_text
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
+from ..search.rejections import own_rows, rule_title
 from ..units import Dimension, count_text, format_bytes, format_params, format_percent, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.verdict import RequirementResult, met_text
@@ -142,7 +143,22 @@ def _verdicts(r: StrategyResult) -> list[str]:
         ["Does it meet the requirements?", VERDICT_WORDS[v.meets_requirements], req_ev],
         ["Is it optimal on this cluster?", VERDICT_WORDS[v.optimal],
          optimal_note(r)],
-    ])
+    ]) + _rejections(r)
+
+
+def _rejections(r: StrategyResult) -> list[str]:
+    """When the search found no legal strategy: each rule that rejected candidates, with its first candidate and
+    the rule's message and hint for it (`verdict.optimal_evidence.rejected_by`), what to change."""
+    rows = own_rows(r.optimality.rejected_by) if r.optimality is not None else []
+    if not rows:
+        return []
+    lines = ["", "No strategy the search tried is legal; the rules that rejected them, most first, each with the first "
+             "it rejected (`dagc check --strategy` of it says the same):", ""]
+    for x in rows:
+        said = (f": {md_prose(x.message)}" if x.message else "") + (f" Help: {md_prose(x.hint)}" if x.hint else "")
+        lines.append(f"- **{x.code}** ({md_prose(rule_title(x.code))}): {x.candidates:,} — e.g. "
+                     f"{md_code(x.example)}{said}")
+    return lines + [""]
 
 
 def _placement(r: StrategyResult, lay: Layout) -> list[str]:

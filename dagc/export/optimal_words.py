@@ -1,9 +1,9 @@
 """The optimal verdict in words: its evidence (`dagc.verdict.optimal.OptimalEvidence`, data) as the note
 report.json, report.md and `dagc check` give it, the one place those sentences are made.
 
-Input: a strategy's result and its evidence. Output: text — the note (`optimal_note`), report.json's
-`optimal_evidence` with it (`evidence_json`), what an optimal verdict means (`optimal_means`), a figure
-under an objective (`objective_text`) and how much better the search's best is (`gain`).
+Input: a strategy's result and its evidence. Output: text — the note (`optimal_note`; none legal: the rules that
+rejected them), report.json's `optimal_evidence` with it (`evidence_json`), what an optimal verdict means
+(`optimal_means`), a figure under an objective (`objective_text`) and how much better the search's best is (`gain`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ..launch.engine_check import PLAN_CODES
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective, StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
+from ..search.rejections import rejections_summary
 from ..search.under_traffic import steady_claim
 from ..units import Dimension, count_text, format_figure, format_si
 from ..verdict.bands import requirement_odds
@@ -60,16 +61,16 @@ def optimal_note(evidence: OptimalEvidence | None, result: StrategyResult, judge
 def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
     """The note, less its "not judged: ", and whether it is one."""
     after = f"the search stopped after {ev.evaluated:,} of {ev.total:,} candidates"
-    stopped = f"{after} ({ev.order}, {ev.stop_reason})"
+    stopped, by = f"{after} ({ev.order}, {ev.stop_reason})", rejections_summary(ev.rejected_by)
     match ev.why:
         case Why.OUTSIDE_SPACE:
             return (f"this strategy is legal, but none of the search's {ev.total:,} candidates is (it lies outside "
                     "the strategies the search tries, docs/search.md): there is nothing to compare it with"), True
         case Why.NONE_LEGAL:
             return (f"no legal strategy was found on this cluster (all {ev.total:,} candidates evaluated)"
-                    f"{_plan_refused(result)}"), False
+                    f"{_plan_refused(result) or (': rejected by ' + by if by else '')}"), False
         case Why.STOPPED_BEFORE_LEGAL:
-            return f"{stopped} before finding a legal strategy", True
+            return f"{stopped} before finding a legal strategy{': rejected by ' + by if by else ''}", True
         case Why.NONE_BETTER_SO_FAR:
             assert ev.best is not None
             return (f"no better strategy among the {ev.evaluated:,} evaluated (the best of them `{ev.best.text}`), "
@@ -117,8 +118,7 @@ def _unstartable(ev: OptimalEvidence, result: StrategyResult) -> str:
 
 
 def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> tuple[str, bool]:
-    """The notes that weigh the search's best against this strategy, each followed by `partial` (what the search
-    did not cover)."""
+    """The notes that weigh the search's best against this strategy, each followed by `partial` (what it left out)."""
     b, price = ev.best, result.plan.cluster.price_per_gpu_hour
     assert b is not None, ev.why
     best_gpus = f"{b.gpus} GPU{'s' if b.gpus > 1 else ''}"

@@ -21,19 +21,21 @@ from ..layout.mix import shares
 from ..layout.modes import mode_of
 from ..plan.workload import Workload
 from ..schedule.schedule import PathBreakdown
+from ..search.rejections import rule_title
 from ..serve.binding import Binding
 from ..serve.load_figures import LoadFigures, Percentiles
 from ..serve.load_result import QueueGrowth
 from ..verdict.bands import Band, BandJson, Bands, Odds
 from ..verdict.check import NextStep
 from ..verdict.optimal import ObjectivePick, OptimalEvidence
+from ..verdict.searched import Rejection
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import UnderLoad
 from ..verdict.verdict import ERRORS_UNMET, RequirementResult, Verdict
 
 __all__ = ["ServingJson", "band_json", "bands_json", "binding_json", "evidence_of", "load_figures_json", "load_json",
-           "metrics_json", "next_step_json", "odds_json", "path_json", "percentiles_json", "requirement_json",
-           "serving_json", "verdict_json"]
+           "metrics_json", "next_step_json", "odds_json", "path_json", "percentiles_json", "rejection_json",
+           "requirement_json", "serving_json", "verdict_json"]
 
 
 def verdict_json(v: Verdict) -> dict[str, bool | None]:
@@ -64,7 +66,8 @@ def evidence_of(e: OptimalEvidence, note: str) -> dict[str, object]:
     """report.json's `optimal_evidence`, with `note`, the evidence in words (`dagc.export.optimal_words`)."""
     b = e.best
     if b is None:
-        out: dict[str, object] = {"note": note, "evaluated": e.evaluated, "total": e.total, "complete": e.complete}
+        out: dict[str, object] = {"note": note, "evaluated": e.evaluated, "total": e.total, "complete": e.complete,
+                                  "rejected_by": [rejection_json(r) for r in e.rejected_by]}
     else:
         out = {"objective": e.objective, "best_strategy": b.text, "best_score": b.score, "best_gpus": b.gpus,
                "best_microbatches": b.microbatches, "best_overlap": b.overlap, "best_batch": b.batch,
@@ -86,6 +89,14 @@ def evidence_of(e: OptimalEvidence, note: str) -> dict[str, object]:
     if e.by_objective is not None:
         out["by_objective"] = {o: None if p is None else objective_pick_json(p) for o, p in e.by_objective.items()}
     return out
+
+
+def rejection_json(r: Rejection) -> dict[str, object]:
+    """One rule's share of a search's rejected candidates (`verdict.optimal_evidence.rejected_by[]`, and `dagc search
+    --format json`'s `rejected_by[]`): its code and title, how many it rejected, its first and, once checked, the
+    rule's message and hint for that one."""
+    return {"code": r.code, "title": rule_title(r.code), "candidates": r.candidates, "example": r.example,
+            "message": r.message, "hint": r.hint}
 
 
 def objective_pick_json(p: ObjectivePick) -> dict[str, object]:

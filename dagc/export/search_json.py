@@ -12,7 +12,7 @@ from ..plan.plan import Plan
 from ..search.at_rate import AtRate, RankedAtRate
 from ..search.result import Candidate, PooledSummary, SearchResult
 from ..serve.price import token_cost
-from .result_json import load_json, metrics_json, odds_json, requirement_json
+from .result_json import load_json, metrics_json, odds_json, rejection_json, requirement_json
 
 __all__ = ["at_rate_json", "candidate_json", "pooled_json", "ranked_at_rate_json", "search_json"]
 
@@ -83,4 +83,5 @@ def search_json(found: SearchResult, top: int | None = None, plan: Plan | None =
             "total": found.total, "complete": found.complete,
             "stopped": None if found.complete else found.stopped, "skipped": list(found.skipped),
             "pruned": found.pruned, "rejected": found.rejected,
+            "rejected_by": [rejection_json(r) for r in found.rejected_by],
             "disaggregated": pooled_json(found.disaggregated) if found.disaggregated is not None else None}

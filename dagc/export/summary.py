@@ -309,6 +309,9 @@ def by_objective_md(r: StrategyResult) -> list[str]:
     if not picks:
         return []
     texts = {p.strategy for p in picks.values() if p is not None}
+    if not texts:               # nothing to disagree on: no objective has a pick
+        return [f"- **No objective picks a strategy** ({', '.join(picks)}): the search found no legal one, or was "
+                "cut short ([Verdicts](#verdicts) says which)."]
     if len(texts) == 1 and all(p is not None for p in picks.values()):
         return [f"- **Every objective picks the same strategy** ({', '.join(picks)}): `{texts.pop()}`."]
     plan, K, skipped = r.plan, RequirementKind, _load_skipped(r)

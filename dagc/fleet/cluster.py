@@ -33,7 +33,8 @@ from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..schedule.timer import shared_timer
 from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events, with_capacity
-from ..search.search import SearchOptions, search
+from ..search.rejections import legal_line
+from ..search.search import SearchOptions, SearchResult, search
 from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
 from ..serve.binding import Binding, Limit
@@ -95,7 +96,7 @@ def answer_cluster(plan: Plan, rate: float, ask: Ask) -> StoredAnswer:
            "rent_per_hour": _rent(plan), "binding": None, "note": None, "carry_check_requests": None,
            "carry_check_rejected": 0}
     if not found.ranked:
-        out["note"] = f"no legal strategy on {count_text(plan.cluster.gpus, 'GPU')}: " + _none_because(plan)
+        out["note"] = f"no legal strategy on {count_text(plan.cluster.gpus, 'GPU')}: " + _none_because(plan, found)
         return _stored(out)
     events, budget = rate_work_events(plan, found), plan.load_budget_events
     if budget is not None and events > budget:
@@ -258,15 +259,19 @@ def failed_answer(plan: Plan, reason: str) -> StoredAnswer:
     return _stored({"cluster": cluster_json(plan), "meets_requirements": False, "pick": None, "failed": reason})
 
 
-def _none_because(plan: Plan) -> str:
+def _none_because(plan: Plan, found: SearchResult) -> str:
     """Why the search found no strategy, when the engine refuses the plan whatever the strategy (E728: its GPU's
     maker; E729: NVFP4 before Blackwell; E706: MTP drafting without MTP weights;
     `dagc.launch.engine_check.plan_refusals`) — as `dagc search` says it, not its hint, which names the plan's
-    `cluster`, not the fleet's list — else that `dagc search` says why."""
+    `cluster`, not the fleet's list — else the rules that rejected its candidates, most first, and how many each
+    (`dagc.search.rejections`; `dagc search` gives each one's first candidate and hint)."""
     refused = plan_refusals(plan)
-    if not refused:
+    if refused:
+        return "; ".join(f"{d.message} ({d.code})" for d in refused)
+    if not found.rejected_by:
         return "the search found none (dagc search says why)"
-    return "; ".join(f"{d.message} ({d.code})" for d in refused)
+    return (f"{legal_line(found.rejected_by, found.legal, found.evaluated, found.complete)} (`dagc search` gives an "
+            "example of each, with its hint)")
 
 
 def _engine(plan: Plan) -> str:

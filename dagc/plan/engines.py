@@ -198,8 +198,9 @@ TRTLLM_STEP_REQUEST_S = 0.0
 # --engine sglang` gives 9.121 ms (the step terms and Blackwell scale unchanged), and the front end's fit alone
 # gives vLLM's 41.56 ms with four vLLM 0.11.0 runs of the same page; neither is adopted yet (docs/cost-model.md,
 # "Front end per request"). TensorRT-LLM's keeps vLLM's
-# measured 10 ms: one calibration run moves it (GPUStack's Qwen3-8B on one H100 through `trtllm-serve` 1.2.0rc1 at
-# 4 clients: mean TTFT 51.6 ms, dagc 23.5 ms), fewer than the three a fitted term needs.
+# measured 10 ms from 1.0 (before it, Triton's below): one calibration run moves it (GPUStack's Qwen3-8B on one
+# H100 through `trtllm-serve` 1.2.0rc1 at 4 clients: mean TTFT 51.6 ms, dagc 23.5 ms), fewer than the three a fitted
+# term needs.
 # Per request, of the front end's one server (the API server's event loop: HTTP, chat template, tokenisation),
 # first come first served in busy periods (`dagc.serve.sources.FrontEnd`): what a burst of requests queues on
 # before any reaches the engine. vLLM runs one API server process per data-parallel engine by default
@@ -216,6 +217,17 @@ TRTLLM_INGEST_S = 0.0
 VLLM_FRONTEND_S = 20.02e-3
 SGLANG_FRONTEND_S = 201.03e-3
 TRTLLM_FRONTEND_S = 10e-3
+# TensorRT-LLM before 1.0, served behind Triton Inference Server (the tensorrtllm_backend's BLS model: the request
+# over gRPC, its tokenisation in the `preprocessing` Python model, each streamed token's detokenisation in
+# `postprocessing`): GenAI-Perf's tutorial (triton-inference-server/client, src/c++/perf_analyzer/genai-perf/docs/
+# tutorial.md, 2024-04) serves GPT-2 built by Triton CLI 0.0.6 with TensorRT-LLM 0.8.0 (Triton CLI's model
+# repository: `tensorrt_llm_bls` renamed `gpt2`) to one streaming client with 199-token prompts: mean TTFT 13.27 ms,
+# inter-token latency 2.07 ms. A 12-layer, 124M-parameter model's prefill of 199 tokens is a launch-bound step like
+# its decode steps, so the front end is the TTFT less one inter-token gap. Not a corpus run (the GPU is not named).
+TRTLLM_TRITON_TTFT_S = 13.266974e-3
+TRTLLM_TRITON_ITL_S = 2.069766e-3
+TRTLLM_TRITON_FRONTEND_S = TRTLLM_TRITON_TTFT_S - TRTLLM_TRITON_ITL_S
+TRTLLM_TRITON_UNTIL = (1, 0)       # from 1.0 dagc prices `trtllm-serve` on the PyTorch backend (its default there)
 # SGLang's memory-bound ops on a Blackwell GPU, against the H200 profile at its peaks: fitted on the calibration
 # half's SGLang runs on B200 (`python bench/fit_engine_terms.py`: InferenceX's DeepSeek-R1 FP4 sweep at concurrency
 # 4-32, github.com/SemiAnalysisAI/InferenceX/issues/870, and a sweep of four models at concurrency 1,
@@ -288,10 +300,12 @@ _FITTED_FROM: Mapping[EngineName, Mapping[str, tuple[int, int]]] = {"trtllm": {"
 # cpp/tensorrt_llm/kernels/decoderMaskedMultiheadAttention/ in release/0.5.0 and release/v0.7.1); 0.7's XQA kernel was
 # opt-in (`TRTLLM_ENABLE_XQA=1`), FP16 and a contiguous KV cache only; 0.8.0 added BF16 and the paged KV cache to it
 # and enabled it by default ("Add bfloat16 and paged kv cache support for optimized generation MQA/GQA kernels", the
-# release notes; docs/source/blogs/XQA-kernel.md: "will be included in the v0.8 releases").
+# release notes; docs/source/blogs/XQA-kernel.md: "will be included in the v0.8 releases"). Its front end before 1.0 is
+# Triton's (`TRTLLM_TRITON_FRONTEND_S`).
 TRTLLM_XQA_FROM = (0, 8)
 _BEFORE: Mapping[EngineName, Mapping[str, tuple[tuple[int, int], bool | float]]] = {
-    "trtllm": {"kv_read_per_query_head": (TRTLLM_XQA_FROM, True)}}
+    "trtllm": {"kv_read_per_query_head": (TRTLLM_XQA_FROM, True),
+               "frontend_s": (TRTLLM_TRITON_UNTIL, TRTLLM_TRITON_FRONTEND_S)}}
 
 
 def terms_of(name: EngineName, release: str | None) -> EngineTerms:
@@ -304,6 +318,8 @@ def terms_of(name: EngineName, release: str | None) -> EngineTerms:
         (1.0, 2.05)
         >>> terms_of("trtllm", "0.7.1").kv_read_per_query_head, terms_of("trtllm", "0.8.0").kv_read_per_query_head
         (True, False)
+        >>> round(terms_of("trtllm", "0.14.0").frontend_s * 1e3, 2), terms_of("trtllm", "1.0").frontend_s * 1e3
+        (11.2, 10.0)
     """
     terms = ENGINE_TERMS.get(name, EngineTerms())
     found = _RELEASE.fullmatch(release) if release is not None else None

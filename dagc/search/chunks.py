@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING
 from ..layout.layout import resolve
 from ..plan.plan import Plan
 from ..plan.workload import Overlap
+from ..verdict.fastcheck import MEMORY
 from .bar import BAR_LAG, Bar, BarKeeper
 from .bound import Pruner, Screen
-from .pool import WORKER, WorkerInit, Workers, evaluate_in_workers
+from .pool import WORKER, ChunkResult, WorkerInit, Workers, evaluate_in_workers
+from .rejections import Rejections
 from .result import Candidate, ParetoFront, TopK
 from .run import Run
-from .score import evaluate, evaluate_batch_max
+from .score import assess, evaluate_batch_max
 from .screen import Columns
 from .space import Item, item_strategy
 
@@ -51,10 +53,13 @@ class Tally:
     done: int = 0
     pruned: int = 0
     chunks: int = 0                                 # chunks taken
+    rejected: Rejections = field(default_factory=Rejections)    # the rules that rejected the others, by code
     bars: dict[int, Bar] = field(default_factory=dict)   # the bar after chunk i, kept `lag` chunks
 
-    def take(self, found: list[Candidate], n: int, pruned: int = 0) -> None:
-        """The legal candidates `found` among `n` evaluated, `pruned` of which were pruned."""
+    def take(self, found: list[Candidate], n: int, pruned: int = 0, rejected: Rejections | None = None) -> None:
+        """The legal candidates `found` among `n` evaluated, `pruned` of which were pruned and the others
+        `rejected` by the rules of their codes."""
+        assert rejected is None or n == len(found) + pruned + rejected.total, "each is legal, pruned or rejected"
         for c in found:
             self.best.add(c)
             self.keeper.take(c)
@@ -63,6 +68,8 @@ class Tally:
         self.legal += len(found)
         self.done += n
         self.pruned += pruned
+        if rejected is not None:
+            self.rejected.merge(rejected)
         last = self.bars.get(self.chunks - 1)
         self.bars[self.chunks] = last if last is not None and not found else \
             self.keeper.bar(None if self.front is None else [c for _, c in self.front.points])   # none found: the same
@@ -129,10 +136,10 @@ def evaluate_all(run: Run, jobs: int, stream: Iterator[Item], tally: Tally, prun
         screened = columns.screen(bounds) if columns is not None else None
         first = bounds[0][0]
         for (i, items), (lo, hi, _) in zip(window, bounds, strict=True):
-            found, n, pruned = _evaluate_items(items, deadline, tally.bar_for(i), run, pruner,
+            found, n, pruned, rejected = _evaluate_items(items, deadline, tally.bar_for(i), run, pruner,
                                                None if screened is None else screened[lo - first:hi - first])
             if n:
-                tally.take(found, n, pruned)
+                tally.take(found, n, pruned, rejected)
             if n < len(items):
                 return "budget"
     return None
@@ -150,10 +157,10 @@ def _chunks(stream: Iterator[Item]) -> Iterator[list[Item]]:
 
 
 def _evaluate_items(items: list[Item], deadline: float | None = None, bar: Bar | None = None, run: Run | None = None,
-                    pruner: Pruner | None = None,
-                    screened: list[Screen | None] | None = None) -> tuple[list[Candidate], int, int]:
+                    pruner: Pruner | None = None, screened: list[Screen | None] | None = None) -> ChunkResult:
     """The legal candidates of a chunk, how many of its items were evaluated (all, or those started
-    before the `clock` deadline) and how many of those the `bar` pruned (`dagc.search.bound`).
+    before the `clock` deadline), how many of those the `bar` pruned (`dagc.search.bound`) and the others'
+    rules (`Rejections`: each evaluated item is legal, pruned or rejected).
     `screened`: what the screen of the chunk's window (`dagc.search.screen.Columns.screen`) decided
     of each item; by default the chunk is screened alone. `run`: the search's plan, objective, stage costs
     and clock; in a worker (None), the plan of `_init_worker` and `time.monotonic`."""
@@ -166,42 +173,64 @@ def _evaluate_items(items: list[Item], deadline: float | None = None, bar: Bar |
     batch_max = plan.workload.batch_max
     if screened is None and not batch_max:
         screened = Columns(pruner, items).screen([(0, len(items), bar)])
-    out: list[Candidate] = []
-    pruned = 0
+    out = _Chunk()
     strategy, shape, whole, lay = None, None, None, None
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
-            return out, n, pruned
+            return out.result(n)
         degrees = item[:7]
         first = degrees != shape         # the micro-batch and overlap variants of a strategy come in a row
         if first:
             strategy, shape, whole, lay = None, degrees, None, None
         elif whole is not None:          # decided with its first variant: the same splits, requests, GPUs
-            pruned += whole is Screen.PRUNED_ALL
+            out.screened(whole, item)
             continue
         if batch_max:
             strategy = strategy or item_strategy(item)
-            found, was_pruned = evaluate_batch_max(plan, strategy, item, objective, timer, pruner, bar)
-            pruned += was_pruned
-            out.extend(found)
+            out.scored(evaluate_batch_max(plan, strategy, item, objective, timer, pruner, bar), item)
             continue
         assert screened is not None
         step = screened[n]
-        if step is not None:
-            pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
-            whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
-            continue
-        strategy = strategy or item_strategy(item)
-        mb, overlap = item[7], Overlap(item[8])
-        workload = pruner.bounds.workload(mb, overlap)
-        if lay is None or lay.microbatches_requested != workload.microbatches_for(strategy.pp):
-            lay = resolve(plan.model, plan.cluster, workload, strategy)     # not of the overlap: shared
-        step = pruner.screen(workload, lay, bar, strategy.text, mb, overlap, first)
-        if step is not None:
-            pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
-            whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
-            continue
-        c = evaluate(plan, strategy, mb, overlap, objective, timer)
-        if c is not None:
-            out.append(c)
-    return out, len(items), pruned
+        if step is None:
+            strategy = strategy or item_strategy(item)
+            mb, overlap = item[7], Overlap(item[8])
+            workload = pruner.bounds.workload(mb, overlap)
+            if lay is None or lay.microbatches_requested != workload.microbatches_for(strategy.pp):
+                lay = resolve(plan.model, plan.cluster, workload, strategy)     # not of the overlap: shared
+            step = pruner.screen(workload, lay, bar, strategy.text, mb, overlap, first)
+            if step is None:
+                out.scored(assess(plan, strategy, mb, overlap, objective, timer), item)
+                continue
+        out.screened(step, item)
+        whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
+    return out.result(len(items))
+
+
+class _Chunk:
+    """What `_evaluate_items` found of a chunk's items so far: the legal candidates, how many were pruned, and
+    the rules that rejected the others."""
+
+    def __init__(self) -> None:
+        self.found: list[Candidate] = []
+        self.pruned = 0
+        self.rejected = Rejections()
+
+    def screened(self, step: Screen, item: Item) -> None:
+        """An item the screen decided (`dagc.search.bound.Screen`): pruned, or set aside for memory (E402)."""
+        if step in (Screen.PRUNED, Screen.PRUNED_ALL):
+            self.pruned += 1
+        else:
+            self.rejected.add(MEMORY, item)
+
+    def scored(self, c: Candidate | str | None, item: Item) -> None:
+        """An item evaluated (`dagc.search.score`): legal, rejected by the rule of that code, or (None) pruned."""
+        if c is None:
+            self.pruned += 1
+        elif isinstance(c, str):
+            self.rejected.add(c, item)
+        else:
+            self.found.append(c)
+
+    def result(self, n: int) -> ChunkResult:
+        """The chunk's result when `n` of its items were evaluated."""
+        return self.found, n, self.pruned, self.rejected

@@ -33,6 +33,7 @@ from ..plan.plan import Plan
 from ..schedule.timer import Timer as _Timer
 from .bar import Bar
 from .bound import Pruner
+from .rejections import Rejections
 from .result import Candidate
 from .space import Item
 
@@ -118,8 +119,9 @@ def cpu_count() -> int:
 
 
 # What a worker runs on a chunk: (items, deadline, bar) → (the legal candidates, how many items were
-# evaluated, how many of those the bar pruned).
-ChunkResult = tuple[list[Candidate], int, int]
+# evaluated, how many of those the bar pruned, the rules that rejected the others: a count and an item per code).
+ChunkResult = tuple[list[Candidate], int, int, Rejections]
+TakeChunk = Callable[[list[Candidate], int, int, Rejections], None]    # what takes a chunk's result, in order
 ChunkRunner = Callable[[list[Item], float | None, Bar], ChunkResult]
 
 
@@ -255,7 +257,7 @@ class _Started:
 
 
 def evaluate_in_workers(plan: Plan, objective: str, spec: Workers, chunks: Iterator[tuple[list[Item], Bar]],
-                         deadline: float | None, take: Callable[[list[Candidate], int, int], None]) -> str | None:
+                         deadline: float | None, take: TakeChunk) -> str | None:
     """Evaluate the chunks (each with the bar it is evaluated against) in the worker processes of `spec`,
     taking their results in order: a chunk is asked of `chunks` only once the one `spec.in_flight` before it
     is taken. Returns "budget" when the deadline stopped it. However it ends (also by Ctrl-C, however
@@ -284,7 +286,7 @@ def evaluate_in_workers(plan: Plan, objective: str, spec: Workers, chunks: Itera
 
 
 def _take_in_order(started: _Started, spec: Workers, chunks: Iterator[tuple[list[Item], Bar]],
-                   deadline: float | None, take: Callable[[list[Candidate], int, int], None]) -> str | None:
+                   deadline: float | None, take: TakeChunk) -> str | None:
     """Hand out the chunks to the started pool, a bounded number in flight, and `take` their results in
     order; "budget" when the deadline stopped it, else None."""
     pending: deque[tuple[Future[ChunkResult], int]] = deque()
@@ -294,11 +296,11 @@ def _take_in_order(started: _Started, spec: Workers, chunks: Iterator[tuple[list
         fut, n = pending[0]
         wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_S
         try:
-            found, k, pruned = fut.result(wait)
+            found, k, pruned, rejected = fut.result(wait)
         except TimeoutError:
             return "budget"                     # its last candidate overran: what it did is lost
         pending.popleft()
-        take(found, k, pruned)
+        take(found, k, pruned, rejected)
         if k < n or (deadline is not None and time.monotonic() >= deadline):
             return "budget"
         nxt = next(chunks, None)

@@ -17,8 +17,8 @@ from ..plan.workload import Overlap
 from ..verdict.steady import SteadyMetrics
 from ..verdict.verdict import MemoryFigures
 
-__all__ = ["BatchProbes", "Candidate", "PooledSummary", "SearchResult", "option_text", "pareto_front", "search_order",
-           "MAX_SEARCH_CANDIDATES", "PARETO_MAX", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
+__all__ = ["BatchProbes", "Candidate", "PooledSummary", "RejectedBy", "SearchResult", "option_text", "pareto_front",
+           "search_order", "text_of", "MAX_SEARCH_CANDIDATES", "PARETO_MAX", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, the first generated (~1 min on one core)
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
@@ -47,11 +47,11 @@ def option_text(strategy: str, microbatches: int, overlap: Overlap) -> str:
     return strategy + options_source(microbatches, overlap)
 
 
-_TEXTS: dict[tuple[int, int, Overlap], tuple[Strategy, str]] = {}   # `_text`, by the strategy object's id
+_TEXTS: dict[tuple[int, int, Overlap], tuple[Strategy, str]] = {}   # `text_of`, by the strategy object's id
 _TEXTS_MAX = 100_000
 
 
-def _text(strategy: Strategy, microbatches: int, overlap: Overlap) -> str:
+def text_of(strategy: Strategy, microbatches: int, overlap: Overlap) -> str:
     """`Candidate.text`, printed once per strategy object and options (a strategy is immutable; the search's
     ranking and its judging under traffic ask a candidate's text many times, through copies that share its
     strategy)."""
@@ -108,7 +108,7 @@ class Candidate:
     def text(self) -> str:
         """The strategy with its execution options: what `--strategy` and a plan line accept back and
         evaluate to the same figures (SPEC 3.5)."""
-        return _text(self.strategy, self.microbatches, self.overlap)
+        return text_of(self.strategy, self.microbatches, self.overlap)
 
     def judged_meeting(self) -> Candidate:
         """This candidate judged on all the requirements, meeting them (the check of the same strategy said so:
@@ -154,6 +154,21 @@ class PooledSummary:
                                   sum(b.max_probes for b in probes)) if probes else None)
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedBy:
+    """One rule's share of the candidates a search rejected (`dagc.search.rejections`): its `code`, how many
+    `candidates` it rejected first (each is counted once, under the first error its check finds), the first of
+    them the search met (`example`, text `--strategy` accepts) and, once that example is checked
+    (`dagc.search.reasons.with_reasons`), the rule's `message` and `hint` for it (None before, or when the check of
+    the example does not give that code)."""
+
+    code: str
+    candidates: int
+    example: str
+    message: str | None = None
+    hint: str | None = None
+
+
 @dataclass(frozen=True)
 class SearchResult:
     objective: str
@@ -181,6 +196,7 @@ class SearchResult:
                                                   # (`PooledCounts.left_out_text`): the optimal verdict says it
     known_first: bool = False                     # the walk under the traffic ran out with its best not simulated:
                                                   # what is known ranks first (`dagc.search.under_traffic.known_key`)
+    rejected_by: tuple[RejectedBy, ...] = ()      # the `rejected`, by the rule that rejects each, most first
 
     @property
     def complete(self) -> bool:
@@ -248,7 +264,7 @@ class SearchResult:
     @property
     def rejected(self) -> int:
         """Candidates examined that were neither pruned nor legal: a rule (memory among them) rejects
-        them, or they were set aside for memory."""
+        them, or they were set aside for memory; `rejected_by` counts them by rule."""
         return self.evaluated - self.pruned - self.legal
 
 

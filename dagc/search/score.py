@@ -2,8 +2,9 @@
 
 Input: a `Plan`, a strategy, its micro-batches and overlap, an objective and the plan's
 `dagc.schedule.timer.Timer`. Output: the `Candidate` (its metrics, score, memory, what binds it),
-or None when a rule rejects it (`dagc.verdict.fastcheck`: the same rules and memory as `check`), or the engine the
-plan chose would not start it for want of KV cache (E732, `dagc.search.kv_screen`).
+or — None from `evaluate`, the code of the rule from `assess` — none when a rule rejects it
+(`dagc.verdict.fastcheck`: the same rules and memory as `check`), or the engine the plan chose would not start it
+for want of KV cache (E732, `dagc.search.kv_screen`).
 With `batch = max` the candidate runs the largest batch it serves (`dagc.verdict.batch_max`, probed
 with the same fast check); in the search its probing stops as soon as no batch it can still end
 with could matter (`evaluate_batch_max`, `dagc.search.bound.Pruner.batch_needed`).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..launch.kv_start import CODE as KV_CODE
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
@@ -28,7 +30,9 @@ from .kv_screen import kv_refused
 from .result import Candidate
 from .space import Item
 
-__all__ = ["evaluate"]
+__all__ = ["assess", "evaluate", "EMPTY_MICROBATCHES"]
+
+EMPTY_MICROBATCHES = "W510"     # a `batch = max` candidate whose largest batch leaves micro-batches empty
 
 
 def binding_of(requirements: Iterable[RequirementResult], workload: Workload) -> str | None:
@@ -47,6 +51,13 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
     """Score one candidate, or None when a rule rejects it (`dagc.verdict.fastcheck`: the same rules and
     memory as `check`). With `batch = max` the candidate runs the largest batch it serves
     (`dagc.verdict.batch_max`, probed with the same fast check)."""
+    c = assess(plan, strategy, mb, overlap, objective, timer)
+    return c if isinstance(c, Candidate) else None
+
+
+def assess(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objective: str,
+           timer: _Timer | None = None) -> Candidate | str:
+    """`evaluate`'s candidate, or the code of the rule that rejects it (`_scored`)."""
     timer = timer or _Timer(plan)
     workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
     if workload.batch_max:
@@ -55,17 +66,20 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
 
 
 def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objective: str, timer: _Timer
-            ) -> Candidate | None:
+            ) -> Candidate | str:
     """`evaluate`'s candidate with `mb` micro-batches once its workload (those, its overlap, its batch)
-    is chosen; None when a rule rejects it, or when its largest batch (`batch = max`) leaves some of its
-    micro-batches without a request (W510)."""
+    is chosen; else the code of what rejects it: the first error of its fast check, W510 when its largest batch
+    (`batch = max`) leaves some of its micro-batches without a request, E732 when the plan's engine would not
+    start it."""
     fc = fast_check(plan, strategy, workload, timer)
-    if isinstance(fc, Refused) or (workload.batch_max and fc.layout.microbatches_dropped):
+    if isinstance(fc, Refused):
+        return fc.code
+    if workload.batch_max and fc.layout.microbatches_dropped:
         # at the batch it serves, micro-batches beyond its requests would carry none (W510): it runs fewer, the
         # candidate with fewer micro-batches where the space has it, so this one is not proposed
-        return None
+        return EMPTY_MICROBATCHES
     if kv_refused(plan, strategy, workload, fc):
-        return None                   # the plan's engine would not start it (E732), as `check` says
+        return KV_CODE                # the plan's engine would not start it (E732), as `check` says
     gpus = fc.layout.gpus_used
     metrics = fc.deployment
     c = Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=metrics,
@@ -90,15 +104,14 @@ def workload_of(plan: Plan, c: Candidate) -> Workload:
 
 
 def evaluate_batch_max(plan: Plan, strategy: Strategy, item: Item, objective: str, timer: _Timer,
-                        pruner: Pruner, bar: Bar) -> tuple[list[Candidate], bool]:
+                        pruner: Pruner, bar: Bar) -> Candidate | str | None:
     """A `batch = max` candidate's search of its largest batch, stopped as soon as no batch it can
-    still end with could matter (`Pruner.batch_needed`): its candidate (none when a rule rejects
-    it) and whether it was pruned."""
+    still end with could matter (`Pruner.batch_needed`): its candidate, the code of the rule that rejects
+    it (`_scored`), or None when it was pruned."""
     mb, overlap = item[7], Overlap(item[8])
     chosen = fast_largest_batch_bounded(plan, strategy, pruner.bounds.workload(mb, overlap), timer,
                                         lambda fc, lo, most: pruner.batch_needed(fc, lo, most, bar, strategy.text,
                                                                                  mb, overlap))
     if chosen is None:
-        return [], True
-    c = _scored(plan, strategy, mb, chosen, objective, timer)
-    return ([] if c is None else [c]), False
+        return None
+    return _scored(plan, strategy, mb, chosen, objective, timer)

@@ -81,7 +81,7 @@ from .result import (
 )
 from .run import Run
 from .screen import Columns
-from .space import Item, candidates, count_candidates, engine_left_out, space_items, strategy_text
+from .space import Item, candidates, count_candidates, engine_refused, space_items, strategy_text
 from .startable import marked_refusals
 from .under_traffic import BEST_LIMIT, JUDGE_LIMIT, judged_best, judged_under_traffic
 
@@ -140,7 +140,8 @@ def search(plan: Plan, options: SearchOptions | None = None, **keywords: Unpack[
     ranked, cut = rescore_best(plan, tally.best.ranked(), rescore, o.objective, run.deadline, clock)
     skipped += [SKIPPED_RESCORE] if cut else []
     ranked = marked_refusals(plan, ranked, exact - walk + JUDGE_LIMIT)  # the default engine's: of those shown, judged
-    refused = engine_left_out(plan)     # left out of the stream (E7xx: the engine cannot start them): rejected
+    rejected = tally.rejected           # and those left out of the stream (E7xx: the engine cannot start them)
+    refused = rejected.add_all(engine_refused(plan))
     return SearchResult(objective=o.objective, evaluated=tally.done + len(extra) + refused,
                         legal=tally.legal + len(extra), seconds=clock() - t0, ranked=tuple(ranked),
                         total=space + len(extra) + refused, stopped=stopped, limit=o.max_candidates,
@@ -148,7 +149,8 @@ def search(plan: Plan, options: SearchOptions | None = None, **keywords: Unpack[
                         pruned=tally.pruned, splits=len(extra),
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)),
                         disaggregated=pooled.summary() if pooled is not None else None,
-                        left_out=pooled.left_out_text() if pooled is not None else None)
+                        left_out=pooled.left_out_text() if pooled is not None else None,
+                        rejected_by=rejected.by_code())
 
 
 def _exact_depth(plan: Plan, rescore: int, top: int) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..launch.engine_check import (
+    PLAN_CODES,
     checkpoint_refusals,
     default_engine_judges,
     default_engine_refuses,
@@ -32,8 +33,8 @@ from ..plan.printer import aggregated, with_split
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, PoolRole
 
-__all__ = ["candidates", "count_candidates", "engine_left_out", "strategy_text", "instance_strategies",
-           "replica_counts", "variants", "CP_MIN_PROMPT", "PP_MAX", "ETP_VALUES"]
+__all__ = ["candidates", "count_candidates", "engine_left_out", "engine_refused", "strategy_text",
+           "instance_strategies", "replica_counts", "variants", "CP_MIN_PROMPT", "PP_MAX", "ETP_VALUES"]
 
 
 def _divisors_upto(n: int, limit: int) -> list[int]:
@@ -213,11 +214,12 @@ class _EngineRefusals:
         self.plan = plan
         self.refuses = default_engine_refuses if default else engine_refuses
         self._plans: dict[tuple[str, PoolRole | None], Plan] = {}
-        self._refused: dict[tuple[int, int, int, int, bool, int | None, int | None, str, PoolRole | None], bool] = {}
+        self._refused: dict[tuple[int, int, int, int, bool, int | None, int | None, str, PoolRole | None],
+                            tuple[str, ...]] = {}       # the codes, by what they read of an item
 
-    def refused(self, item: Item, role: PoolRole | None = None) -> bool:
-        """Whether the engine refuses `item`, as a strategy of its own or (`role`) a pool's instance: TensorRT-LLM's
-        Helix (`cp`) runs in a decode pool only (E727)."""
+    def refused(self, item: Item, role: PoolRole | None = None) -> tuple[str, ...]:
+        """The codes the engine refuses `item` for, in the launch mapping's order (empty: it starts it), as a strategy
+        of its own or (`role`) a pool's instance: TensorRT-LLM's Helix (`cp`) runs in a decode pool only (E727)."""
         key = (*item[:7], item[8], role)
         hit = self._refused.get(key)
         if hit is None:
@@ -228,7 +230,7 @@ class _EngineRefusals:
             strategy = item_strategy(item)
             workload = plan.workload.model_copy(update={"microbatches": item[7]})
             layout = resolve(plan.model, plan.cluster, workload, strategy)
-            hit = self._refused[key] = bool(self.refuses(plan, strategy, layout))
+            hit = self._refused[key] = tuple(self.refuses(plan, strategy, layout))
         return hit
 
 
@@ -273,8 +275,8 @@ def space_items(plan: Plan) -> Iterator[Item]:
 
 
 def engine_left_out(plan: Plan) -> int:
-    """The candidates of the space the engine the plan chose cannot start (E7xx, as `dagc launch` and
-    `check` say), which `space_items` leaves out; 0 on an engine the plan did not choose, and on `pytorch`.
+    """The candidates of the space the engine the plan chose cannot start (E7xx, as `dagc launch` and `check` say),
+    which `space_items` leaves out (`engine_refused`); 0 on an engine the plan did not choose, and on `pytorch`.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -286,12 +288,18 @@ def engine_left_out(plan: Plan) -> int:
         >>> engine_left_out(p) > 0, engine_left_out(load_plan_text(text.replace("ENGINE", "")))
         (True, 0)
     """
-    if checkpoint_refusals(plan):
-        return sum(1 for _ in _all_items(plan))
-    if not engine_judges(plan):
-        return 0
-    engine = _engine_refusals(plan)
-    return sum(1 for item in _all_items(plan) if engine.refused(item))
+    return sum(1 for _ in engine_refused(plan))
+
+
+def engine_refused(plan: Plan) -> Iterator[tuple[str, Item]]:
+    """What `space_items` leaves out, in order, each with the engine's first refusal (E706: `checkpoint_refusals`)."""
+    checkpoint = tuple(d.code for d in checkpoint_refusals(plan))
+    if not checkpoint and not engine_judges(plan):
+        return
+    for item in _all_items(plan):
+        codes = checkpoint or _engine_refusals(plan).refused(item)
+        if codes:         # the engine's refusal of the plan whatever the strategy (E706, E728, …) first: its cause
+            yield next((c for c in codes if c in PLAN_CODES), codes[0]), item
 
 
 def _all_items(plan: Plan) -> Iterator[Item]:

@@ -14,6 +14,7 @@ from typing import Unpack
 
 from ..plan.plan import Plan
 from .options import SearchKeywords, SearchOptions, with_keywords
+from .rejections import summed
 from .result import PooledSummary, SearchResult, pareto_front, rank_key
 from .search import search
 
@@ -52,7 +53,8 @@ def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS,
                         skipped=tuple(dict.fromkeys(s for _, r in found for s in r.skipped)),
                         pruned=sum(r.pruned for _, r in found), splits=sum(r.splits for _, r in found),
                         exact_top=min(r.exact_top for _, r in found), pareto_kept=first.pareto_kept,
-                        best_first=first.best_first, disaggregated=_pooled([r.disaggregated for _, r in found]))
+                        best_first=first.best_first, disaggregated=_pooled([r.disaggregated for _, r in found]),
+                        rejected_by=summed(r.rejected_by for _, r in found))
 
 
 def _pooled(summaries: list[PooledSummary | None]) -> PooledSummary | None:

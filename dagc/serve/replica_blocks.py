@@ -158,6 +158,8 @@ class DecodeBlocks:
                         kv.take(0)
             held = kv.used - kv.evictable if share else 0
             return self._promised_share() if self.no_evict else (held if held > 0 else 0) / kv.total
+        if rem == 1 and not whole:          # one step (a mixed step's, mostly): each rank's count at its phase
+            return self._grow_one(lo, share)
         hi, wraps = lo + rem, lo + rem > P
         most = 0
         for kv, n, cnt in zip(self.kv, self.ndec, self.block_phases, strict=True):
@@ -171,6 +173,22 @@ class DecodeBlocks:
                         kv.take(0)                 # evicts cached blocks
             if share and kv.used - kv.evictable > most:
                 most = kv.used - kv.evictable
+        return self._promised_share() if self.no_evict else most / self.kv[0].total
+
+    def _grow_one(self, lo: int, share: bool) -> float:
+        """`grow` of one step on several ranks, whose requests at phase `lo` take a block each: a rank that decodes
+        nothing counts none there (its phases' counts are its decoding requests)."""
+        most = 0
+        for kv, cnt in zip(self.kv, self.block_phases, strict=True):
+            out = cnt[lo]
+            if out:
+                used = kv.used = kv.used + out
+                if used > kv.total:
+                    kv.take(0)
+            if share:
+                held = kv.used - kv.evictable
+                if held > most:
+                    most = held
         return self._promised_share() if self.no_evict else most / self.kv[0].total
 
     def sync(self, r: int, step: int) -> None:

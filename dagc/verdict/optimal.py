@@ -20,7 +20,7 @@ from ..plan.printer import options_source, scope_source
 from ..plan.workload import Requirement
 from .carrying import requirements_missed
 from .ledger import band_ratio
-from .searched import Checked, Searched, SearchedCandidate
+from .searched import Checked, Rejection, Searched, SearchedCandidate
 from .steady import SteadyMetrics
 from .under_load import not_simulated
 from .verdict import RequirementResult, requirement_value
@@ -135,6 +135,8 @@ class OptimalEvidence:
     startable: BestCandidate | None = None
     startable_figures: StrategyFigures | None = None
     startable_is_this: bool = False
+    # the search ranked no candidate: the rules that rejected them, most candidates first (`Searched.rejected_by`)
+    rejected_by: tuple[Rejection, ...] = ()
 
 
 def picked(c: SearchedCandidate) -> ObjectivePick:
@@ -223,6 +225,7 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
                               order=found.order, stop_reason=found.stop_reason(), left_out=found.left_out)
     best = ranked[0] if ranked else None
     if best is None:
+        covered = replace(covered, rejected_by=found.rejected_by)
         if found.complete and result.valid:
             # this strategy is legal, yet none of the search's: it lies outside the space the search tries
             return None, replace(covered, why=Why.OUTSIDE_SPACE)

@@ -18,7 +18,7 @@ from ..plan.workload import Overlap
 from .steady import SteadyMetrics
 from .verdict import MemoryFigures, RequirementResult, Verdict
 
-__all__ = ["Carrying", "Checked", "Searched", "SearchedCandidate"]
+__all__ = ["Carrying", "Checked", "Rejection", "Searched", "SearchedCandidate"]
 
 
 class Carrying(Protocol):
@@ -75,6 +75,21 @@ class SearchedCandidate(Protocol):
         ...
 
 
+class Rejection(Protocol):
+    """One rule's share of the candidates a search rejected (`dagc.search.result.RejectedBy`)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def candidates(self) -> int: ...
+    @property
+    def example(self) -> str: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def hint(self) -> str | None: ...
+
+
 class Searched(Protocol):
     """A search's result: its ranking, its objective and what it covered."""
 
@@ -96,6 +111,8 @@ class Searched(Protocol):
     def ranked(self) -> tuple[SearchedCandidate, ...]: ...
     @property
     def best(self) -> SearchedCandidate | None: ...
+    @property
+    def rejected_by(self) -> tuple[Rejection, ...]: ...
 
     def stop_reason(self) -> str: ...
 
