@@ -181,6 +181,11 @@ FIXTURES = {
                            "chunked_prefill = off  rate = 4 requests/s  requests = 200  lengths = lognormal }"),
              dict(workload="workload { batch = 64  prompt = 4000  generate = 256  serving = inflight  chunk = 8192  "
                            "rate = 4 requests/s  requests = 200  lengths = lognormal }")),
+    # a named engine's traffic served statically: simulated as batches the engine does not run
+    "W534": (dict(cluster=H100_ON.format(engine="sglang"),
+                  workload="workload { batch = 16  prompt = 512  generate = 64  rate = 2 requests/s  requests = 100 }"),
+             dict(cluster=H100_ON.format(engine="sglang"), workload="workload { batch = 16  prompt = 512  "
+                  "generate = 64  serving = inflight  rate = 2 requests/s  requests = 100 }")),
     "W520": (dict(workload=INFLIGHT.format(batch=256, prompt=30000, generate=2000, chunk=8192)),
              dict(workload=INFLIGHT.format(batch=16, prompt=30000, generate=2000, chunk=8192))),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -289,7 +290,10 @@ def cmd_explain(args: Namespace) -> int:
     # code loads no rule.
     from .builtin_text import explain_texts
     texts = explain_texts()
-    text = texts.get(args.code.upper())
+    # the code as dagc prints it in a diagnostic, copied whole: `error[E202]:`, `[W520]`, `E202 `
+    m = re.search(r"(?<![A-Z0-9])[EWN][0-9]{3}(?![0-9])", args.code.upper())
+    code = m.group(0) if m else args.code.upper()
+    text = texts.get(code)
     if text is None:
         from ..diagnostics import printable
         print(f"error: unknown code `{printable(args.code)[:40]}`; known codes: {', '.join(texts)}",

@@ -287,6 +287,8 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
         out.print(f"  TTFT {near_text(r.plan, K.TTFT, ttft, format_si(ttft, Dimension.TIME))} · TPOT "
                   f"{near_text(r.plan, K.TPOT, tpot, format_si(tpot, Dimension.TIME))} · decode "
                   f"{tokens_per_s(r.metrics.decode_tokens_per_s_per_gpu, '/GPU')}", markup=False)
+        if (few := r.figures_requests_text) is not None:     # a strategy with errors: not the deployment's figures
+            out.print(f"  {few}", markup=False)
     chosen = [d for d in r.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         out.print(f"  {chosen[0].message}", markup=False)

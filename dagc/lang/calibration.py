@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 
 from pydantic import Field, ValidationError, field_validator
@@ -145,9 +146,11 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
     try:
         raw = json.loads(src.text, parse_constant=_no_constant)
     except (ValueError, RecursionError):
-        return out.error(CALIBRATION_CODE, f"calibration `{shown}` is not valid JSON", at, _HINT)
+        return out.error(CALIBRATION_CODE, f"calibration `{shown}` is not valid JSON", at,
+                         _not_yet_fitted(src.text, shown))
     if not isinstance(raw, dict) or "format" not in raw:
-        return out.error(CALIBRATION_CODE, f"`{shown}` is not a dagc calibration (it has no \"format\")", at, _HINT)
+        return out.error(CALIBRATION_CODE, f"`{shown}` is not a dagc calibration (it has no \"format\")", at,
+                         _not_yet_fitted(src.text, shown))
     if raw["format"] != CALIBRATION_FORMAT:
         return out.error(CALIBRATION_CODE, f"calibration `{shown}` has a format this dagc does not read (it reads "
                          f"format {CALIBRATION_FORMAT})", at, "calibrate again with this dagc")
@@ -173,6 +176,25 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                        kept=_kept(f.fit)
                        # a file written before the scales or step_request_s: the start's
                        + tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"]))
+
+
+# a key every benchmark run file of a tool `dagc calibrate` reads has (vLLM's and SGLang's summaries, AIPerf's and
+# genai-perf's metrics; docs/calibrate.md, "What it reads"), and the table a manifest of runs opens
+_RUN_KEYS = ('"mean_ttft_ms"', '"time_to_first_token"')
+_MANIFEST = re.compile(r"^[ \t]*\[\[run\]\]", re.MULTILINE)
+
+
+def _not_yet_fitted(text: str, shown: str) -> str:
+    """E109's hint for a file that is no calibration: the `dagc calibrate` command that fits one on it when it is
+    what that command reads — a benchmark run (a key of its summary) or a manifest of runs (`[[run]]`)."""
+    if _MANIFEST.search(text):
+        return (f"`{shown}` is a manifest of runs: fit a calibration on them with `dagc calibrate {shown} -o cal.json`"
+                ' and name that file, `calibration from "cal.json"` (docs/calibrate.md)')
+    if any(key in text for key in _RUN_KEYS):
+        return (f"`{shown}` is a benchmark run: fit a calibration on it with `dagc calibrate {shown} --plan PLAN -o "
+                'cal.json` (3 runs or more of other traffics fit its terms) and name that file, `calibration from '
+                '"cal.json"` (docs/calibrate.md)')
+    return _HINT
 
 
 def _kept(fit: Mapping[str, object]) -> tuple[str, ...]:

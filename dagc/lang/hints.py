@@ -166,8 +166,8 @@ def axis_word_hint(name: str, span: Span, axes: list[str]) -> str | None:
     """The hint for an unknown axis word that is a degree written wrongly: glued to its axis
     (`tp8`), or a multiplier glued to the degree before it (`tp 2k`, read as `tp 2` and an axis
     `k`). None for any other word."""
-    if (joined := re.fullmatch(r"([a-z]+)(\d+)", name)) and joined.group(1) in axes:
-        return f"write `{joined.group(1)} {joined.group(2)}`: an axis and its degree are two words"
+    if (joined := re.fullmatch(r"([a-z]+)(\d+)", name, re.IGNORECASE)) and joined.group(1).lower() in axes:
+        return f"write `{joined.group(1).lower()} {joined.group(2)}`: an axis and its degree are two words"
     before = re.search(r"([a-z]+)[ \t]+(\d[\d_]*(?:\.\d+)?)$", span.source.text[:span.start])
     return count_multiplier_hint(before.group(2), name, before.group(1)) if before else None
 

@@ -67,10 +67,17 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
 
 
 def _percentile_hint(name: str) -> str | None:
-    """`ttft_99`, `TTFT-P99`, `p99_ttft`, `ttft99`: the percentile written another way (`ttft_p99`)."""
+    """`ttft_99`, `TTFT-P99`, `p99_ttft`, `ttft99`, and the names of `vllm bench serve`'s results (`median_ttft_ms`,
+    `p99_e2el_ms`): the percentile written another way (`ttft_p99`, `ttft_p50`, `e2e_p99`); a mean, which dagc
+    does not judge (`mean_tpot_ms`): the percentiles it does."""
     kinds = "|".join(sorted(PERCENTILE_KINDS, key=len, reverse=True))
-    m = (re.fullmatch(rf"(?P<k>{kinds})[-_ ]?p?(?P<n>\d+)", name, re.I)
-         or re.fullmatch(rf"p?(?P<n>\d+)[-_ ]?(?P<k>{kinds})", name, re.I))
+    name = re.sub(r"[-_ ]?ms$", "", name.lower()).replace("e2el", "e2e").replace("median", "p50")
+    if mean := re.fullmatch(rf"(?:mean|avg)[-_ ]?(?P<k>{kinds})|(?P<k2>{kinds})[-_ ]?(?:mean|avg)", name):
+        kind = mean.group("k") or mean.group("k2")
+        steady = f", or the steady state's `{kind}`" if kind in ("ttft", "tpot") else ""
+        return f"dagc judges percentiles of the load, not a mean: `{kind}_p50` (the median) … `{kind}_p99`{steady}"
+    m = (re.fullmatch(rf"(?P<k>{kinds})[-_ ]?p?(?P<n>\d+)", name)
+         or re.fullmatch(rf"p?(?P<n>\d+)[-_ ]?(?P<k>{kinds})", name))
     if m is None:
         return None
     kind, n = m.group("k").lower(), m.group("n")

@@ -23,6 +23,8 @@ from .digits import digits_hint
 from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, short as _short
+from .strategy_slips import strategy_hint as _strategy_hint
+from .typography import typography_hint
 
 __all__ = ["scope_marks", "syntax_diagnostic"]
 
@@ -90,8 +92,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
             _PRICE_HINT if _DOLLAR.search(src.text, 0, pos + 1) else \
-            digits_hint(src.text[pos:]) or _hint_for_char(ch, exc.allowed or set())
-        return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), hint)
+            digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or _hint_for_char(ch, exc.allowed or set())
+        return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), _strategy_hint(src, pos, hint))
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
         start = tok.start_pos if tok.start_pos is not None else 0
@@ -104,6 +106,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         hint = _separated_number(src.text, start) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
              _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
+        hint = _strategy_hint(src, start, hint)
         opened = _unclosed_block(src.text, end)
         if opened is not None:
             hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "

@@ -130,7 +130,7 @@ def kv_start_hint(plan: Plan, strategy: Strategy, mem: MemoryBreakdown | None, l
                   engine: str = "vllm") -> str:
     """What gives the KV cache room for one request of the length limit under `engine`'s share as written: the
     least memory requirement whose rounded flag holds it (`_least_limit`), else a larger GPU; an 8-bit KV
-    cache; more GPUs over the attention; shorter requests."""
+    cache when it would hold one (a 16-bit cache with some room); more GPUs over the attention; shorter requests."""
     w = strategy.workload_for(plan.workload)
     longest = length_limit(w, plan.model.context_length)
     kv = 0 if mem is None else engine_kv_tokens(serving(plan, strategy, layout, mem), mem, layout, w, engine)
@@ -140,8 +140,11 @@ def kv_start_hint(plan: Plan, strategy: Strategy, mem: MemoryBreakdown | None, l
             f"({format_bytes(need)} a GPU, the share the engine's flag then gives holding weights, activations, "
             "reserve and one request's KV cache)" if need <= capacity else f"a GPU of more than {format_bytes(need)}")
     shorter = f"; or requests of at most {kv:,} tokens (prompt + generate)" if kv else ""
-    return (f"give one request of {longest:,} tokens room: {room}; an 8-bit KV cache (`model {{ kv_cache = fp8 }}`); "
-            f"more GPUs over the attention (tp, cp){shorter}")
+    # an 8-bit cache holds bytes-a-value × the tokens: only when that starts the engine (not with no room at all,
+    # nor a cache already 8-bit)
+    kv8 = plan.model.kv_cache.bytes > 1 and not kv_short(engine, longest, int(kv * plan.model.kv_cache.bytes))
+    fp8 = "; an 8-bit KV cache (`model { kv_cache = fp8 }`)" if kv8 else ""
+    return f"give one request of {longest:,} tokens room: {room}{fp8}; more GPUs over the attention (tp, cp){shorter}"
 
 
 def _least_limit(plan: Plan, mem: MemoryBreakdown | None, layout: Layout, w: Workload, longest: int,

@@ -154,8 +154,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
         message += ("; with none at full length vLLM does not start (E732 in `dagc launch`): these are the figures "
                     "of a cache that held one")
     kv = ctx.plan.model.kv_cache
-    if kv.bytes > 1:
-        n8 = over_ranks(w.batch, lay, a.per_rank_with(1 / kv.bytes))
+    if kv.bytes > 1 and (n8 := over_ranks(w.batch, lay, a.per_rank_with(1 / kv.bytes))) > a.effective:
         lift += f"; an 8-bit KV cache (`model {{ kv_cache = fp8 }}`) would run ≈ {n8:,}"
     span = ctx.plan.span_of("workload.batch") or ctx.strategy.span_of("strategy")
     yield diag("W520", Severity.WARNING, message, span,

@@ -1,0 +1,107 @@
+"""A strategy written the way other tools write parallel degrees, for E001's hint: `tp=8`, `tp 8, ep 16`,
+`TP=1 + EP=16`. The parser stops at the `=`'s number, the `,` or the `+`, where its own hint can only say
+what a strategy is in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis
+by its name in any case, its degree after a space, `=` or `:`, the axes apart by spaces, `,`, `+`, `*`,
+`&`, `|`, `/`, `×`, a dash or `;` — the statement names its axes and degrees, and the hint writes them as
+dagc reads them: `tp 8 ; ep 16`, dp and pp enclosing the stage in `< >`."""
+
+from __future__ import annotations
+
+import re
+
+from ..source import SourceFile
+
+__all__ = ["strategy_hint", "strategy_rewrite"]
+
+_AXIS_ORDER = ("dp", "pp", "tp", "cp", "sp", "ep", "etp")   # the canonical order, outer to inner, attention first
+_PAIR = re.compile(r"(?<![A-Za-z0-9_])(?P<axis>[A-Za-z]+)(?:[ \t]*[=:]?[ \t]*(?P<degree>[0-9]+))?(?![A-Za-z0-9_])")
+_SEPARATORS = re.compile(r"[\s,;+*&|/×—–]*")
+_NAMED = re.compile(r"[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)[ \t]*=[ \t]*")     # `fast = …`: a strategy's name
+_STATEMENT = re.compile(r"^[ \t]*(?P<kw>model|cluster|workload|require|strategy|objective|fleet|calibration)\b",
+                        re.MULTILINE)
+
+
+# the hints that say what may stand somewhere in general, which a strategy in another tool's spelling gets in place
+_GENERAL = {"docs/language.md describes what may stand here",
+            "remove it; docs/language.md describes what may stand here",
+            "a strategy axis is a name followed by its degree, e.g. `tp 4`", "fields are written `name = value`"}
+
+
+def strategy_hint(src: SourceFile, at: int, hint: str) -> str:
+    """E001's `hint` at `at`, or, when it is a general one and the strategy there is written as other tools write
+    degrees (`tp=8`, `tp 8, ep 16`), dagc's text of that strategy; a specific hint (`;;`'s) is kept."""
+    rewrite = strategy_rewrite(src, at) if hint in _GENERAL else None
+    return hint if rewrite is None else (f"did you mean `{rewrite}`? each axis then its degree, a space apart; the "
+                                         "attention axes and the expert axes apart by `;`; dp and pp around them in "
+                                         "`< >`")
+
+
+def strategy_rewrite(src: SourceFile, at: int) -> str | None:
+    """The strategy the statement holding position `at` means, in dagc's own text, when its expression —
+    up to a `with` — is axes and degrees apart by the separators other tools use; None when `at` is not in a
+    strategy, or the expression holds anything else (a scope `<`, a split `[`, an unknown word, an axis twice).
+
+    Example:
+        >>> from dagc.source import SourceFile
+        >>> src = SourceFile("p.moe", "strategy tp=1, ep=16 with overlap none")
+        >>> strategy_rewrite(src, 12), strategy_rewrite(SourceFile("--strategy", "fast = dp 2, TP 4"), 11)
+        ('tp 1 ; ep 16 with overlap none', 'fast = dp 2 < tp 4 >')
+    """
+    bounds = _expression(src, at)
+    if bounds is None:
+        return None
+    name, text = bounds[2], src.text[bounds[0]:bounds[1]].split("#", 1)[0]
+    expression, with_, options = text.partition(" with ")
+    degrees = _read(expression)
+    if degrees is None:
+        return None
+    stage = " ; ".join(d for d in (_domain(degrees, ("tp", "cp", "sp")), _domain(degrees, ("ep", "etp"))) if d)
+    if not stage:
+        return None
+    for outer in ("pp", "dp"):
+        if outer in degrees:
+            stage = f"{outer} {degrees[outer]} < {stage} >"
+    if stage == " ".join(expression.split()):
+        return None                             # read as written: the parser stopped at something else
+    return name + stage + (f" with {options.strip()}" if with_ and options.strip() else "")
+
+
+def _expression(src: SourceFile, at: int) -> tuple[int, int, str] | None:
+    """Where the strategy expression holding `at` begins and ends — after `strategy` and its name (a name that
+    is no axis, `fast =`), up to the next statement; the whole text of a `--strategy` — and the name as dagc
+    prints it (`fast = `, or ""). None outside a strategy."""
+    if src.path == "--strategy":
+        start, end = 0, len(src.text)
+    else:
+        statements = list(_STATEMENT.finditer(src.text))
+        here = [m for m in statements if m.start() <= at]
+        if not here or here[-1]["kw"] != "strategy":
+            return None
+        after = [m.start() for m in statements if m.start() > at]
+        start, end = here[-1].end(), after[0] if after else len(src.text)
+    named = _NAMED.match(src.text, start, end)
+    if named is not None and named["name"].lower() not in _AXIS_ORDER:
+        return named.end(), end, f"{named['name']} = "
+    return start, end, ""
+
+
+def _read(expression: str) -> dict[str, str] | None:
+    """Each axis's degree (`sp` a flag, ""), when the expression is nothing but axes, their degrees and
+    separators, each axis once and written with something another tool would write; else None."""
+    degrees: dict[str, str] = {}
+    last = 0
+    for m in _PAIR.finditer(expression):
+        axis = m["axis"].lower()
+        between = expression[last:m.start()]
+        if _SEPARATORS.fullmatch(between) is None or axis in degrees or axis not in _AXIS_ORDER \
+                or (m["degree"] is None) != (axis == "sp"):
+            return None
+        degrees[axis] = m["degree"] or ""
+        last = m.end()
+    if not degrees or _SEPARATORS.fullmatch(expression[last:]) is None:
+        return None
+    return degrees
+
+
+def _domain(degrees: dict[str, str], axes: tuple[str, ...]) -> str:
+    return " ".join(f"{a} {degrees[a]}".rstrip() for a in axes if a in degrees)

@@ -1,0 +1,38 @@
+"""Characters an editor or a web page puts where a plan has plain ones: typographic quotes (`“mixtral-8x7b”`, which
+a word processor or a chat window makes of `"`), and spaces that are no plain space (a no-break space pasted from a
+page). Each stops the lexer; E001's hint says which plain character to write, where "remove it" or "names are
+quoted" (said to a name that is quoted, typographically) would not mend it."""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["typography_hint"]
+
+_DOUBLE = "“”„‟«»〝〞＂"
+_SINGLE = "‘’‚‛"
+
+
+def typography_hint(text: str, pos: int) -> str | None:
+    """The hint for the character at `pos` of `text` when it is a typographic quote or a space other than ASCII's;
+    None for any other character.
+
+    Example:
+        >>> typography_hint('model preset “mixtral-8x7b”', 13)[:61]
+        'write straight double quotes, `"mixtral-8x7b"`: a typographic'
+        >>> typography_hint("strategy tp\\u00a08", 11)
+        'U+00A0 (NO-BREAK SPACE) is no plain space: write a space (U+0020) or a tab'
+        >>> typography_hint("tp 8", 2) is None
+        True
+    """
+    ch = text[pos] if pos < len(text) else ""
+    if ch and ch in _DOUBLE + _SINGLE:
+        line = text[pos + 1:].split("\n", 1)[0]
+        closing = next((i for i, c in enumerate(line) if c in _DOUBLE + _SINGLE + '"'), None)
+        written = f'`"{line[:closing]}"`' if closing is not None and 0 < closing <= 80 else 'a `"` on each side'
+        return (f"write straight double quotes, {written}: a typographic quote (`{ch}`), as an editor or a web page "
+                "writes it, is no quote to dagc")
+    if ch and ch != " " and (unicodedata.category(ch) == "Zs" or ch in "\u200b\u2060\ufeff"):
+        return (f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a space')}) is no plain space: write a space (U+0020) or "
+                "a tab")
+    return None

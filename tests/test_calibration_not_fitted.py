@@ -1,0 +1,64 @@
+"""`calibration from` naming what `dagc calibrate` reads — a benchmark run, a manifest of runs — instead of what it
+writes: E109 at the path, whose hint is the command that fits a calibration on that file (docs/calibrate.md); any
+other file keeps the hint to make one, and none is echoed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dagc.diagnostics import PlanError
+from dagc.lang.load import load_plan_text
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 1  gpu preset "h100-sxm"  engine = vllm }
+workload { batch = 64  prompt = 512  generate = 128  serving = inflight  rate = 4 requests/s  requests = 200 }
+calibration from "rate4.json"
+strategy tp 1
+"""
+
+# the fields of `vllm bench serve --save-result` (vllm/benchmarks/serve.py), as docs/calibrate.md lists them
+VLLM_RUN = {"backend": "vllm", "model_id": "Qwen/Qwen3-30B-A3B", "num_prompts": 200, "request_rate": 4.0,
+            "burstiness": 1.0, "max_concurrency": None, "duration": 52.5, "completed": 200,
+            "total_input_tokens": 102400, "total_output_tokens": 25600, "request_throughput": 3.81,
+            "output_throughput": 487.6, "total_token_throughput": 2438.1, "mean_ttft_ms": 90.0, "median_ttft_ms": 85.5,
+            "p99_ttft_ms": 144.0, "mean_tpot_ms": 20.5, "median_tpot_ms": 20.1, "p99_tpot_ms": 26.7,
+            "mean_itl_ms": 20.5, "median_itl_ms": 18.5, "p99_itl_ms": 51.3}
+
+
+def _e109(directory: Path):
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN, base_dir=directory)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E109" and d.span is not None and d.span.text == '"rate4.json"'
+    return d
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps(VLLM_RUN, indent=2),                                      # one run, as vLLM writes it
+    "\n".join(json.dumps(VLLM_RUN | {"request_rate": r}) for r in (2, 4)),   # runs appended, a line each: no JSON
+    json.dumps({"time_to_first_token": {"unit": "ms", "avg": 90.0}}),    # AIPerf's metrics
+])
+def test_a_benchmark_run_named_as_the_calibration_is_told_how_to_fit_one(tmp_path, text):
+    (tmp_path / "rate4.json").write_text(text)
+    d = _e109(tmp_path)
+    assert d.hint == ("`rate4.json` is a benchmark run: fit a calibration on it with `dagc calibrate rate4.json --plan "
+                      'PLAN -o cal.json` (3 runs or more of other traffics fit its terms) and name that file, '
+                      '`calibration from "cal.json"` (docs/calibrate.md)')
+    assert "Qwen" not in d.message and "90" not in d.message and "90" not in d.hint   # never echoed
+
+
+def test_a_manifest_named_as_the_calibration_is_told_how_to_fit_one(tmp_path):
+    (tmp_path / "rate4.json").write_text('plan = "p.moe"\n[[run]]\nfile = "rate2.json"\n')
+    d = _e109(tmp_path)
+    assert d.message == "calibration `rate4.json` is not valid JSON"
+    assert d.hint is not None and d.hint.startswith("`rate4.json` is a manifest of runs: fit a calibration on them "
+                                                    "with `dagc calibrate rate4.json -o cal.json`")
+
+
+@pytest.mark.parametrize("text", ['{"step_s": 0.001}', '{"step_s": ', "[]"])
+def test_another_file_keeps_the_hint_to_make_one(tmp_path, text):
+    (tmp_path / "rate4.json").write_text(text)
+    assert _e109(tmp_path).hint == "make the file with `dagc calibrate` (docs/calibrate.md)"

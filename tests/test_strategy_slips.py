@@ -1,0 +1,75 @@
+"""A strategy written as other tools write parallel degrees (`tp=8`, `tp 8, ep 16`, `TP8`) gets a hint that
+writes it as dagc reads it (dagc.lang.strategy_slips), in a plan and in `--strategy`; what it cannot read
+leniently keeps the parser's own hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.diagnostics import PlanError
+from dagc.lang.load import load_plan_text, parse_strategy
+from conftest import run_dagc
+
+PLAN = """model preset "mixtral-8x7b"
+cluster { gpus = 8  gpu preset "h100-sxm" }
+workload { batch = 8  prompt = 512  generate = 64 }
+"""
+
+
+def _only(exc: pytest.ExceptionInfo[PlanError]):
+    (d,) = exc.value.diagnostics
+    return d
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("tp 8, ep 16", "tp 8 ; ep 16"),               # a comma, which the parser stopped at ("what may stand here")
+    ("tp 8 + ep 16", "tp 8 ; ep 16"),              # a plus, whose hint said "remove it": `tp 8 ep 16` is E202
+    ("tp=1, ep=16", "tp 1 ; ep 16"),               # read as a strategy named `tp`
+    ("TP=8", "tp 8"),
+    ("tp: 8", "tp 8"),
+    ("dp 2, tp 4, ep 8", "dp 2 < tp 4 ; ep 8 >"),
+    ("pp=2 tp=4 ep=8", "pp 2 < tp 4 ; ep 8 >"),
+    ("tp8, ep8", "tp 8 ; ep 8"),
+    ("fast = tp 4, ep 8 with overlap none", "fast = tp 4 ; ep 8 with overlap none"),
+])
+def test_a_strategy_in_another_tools_spelling_is_written_as_dagc_reads_it(written, meant):
+    with pytest.raises(PlanError) as exc:
+        parse_strategy(written)
+    d = _only(exc)
+    assert d.code == "E001" and d.span.source.path == "--strategy"
+    assert d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis then its degree")
+    parse_strategy(meant)                          # the hint's text is a strategy dagc reads
+
+
+def test_in_a_plan_the_hint_keeps_the_strategys_name_and_stops_at_the_next_statement():
+    text = PLAN + "strategy wide = TP 1 + EP 8   # as the launcher wrote it\nobjective = ttft\n"
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    d = _only(exc)
+    assert (d.span.line, d.span.column) == (4, 22)
+    assert d.hint is not None and d.hint.startswith("did you mean `wide = tp 1 ; ep 8`?")
+    load_plan_text(PLAN + "strategy wide = tp 1 ; ep 8\nobjective = ttft\n")
+
+
+@pytest.mark.parametrize("written, hint", [
+    ("tp 8 3", "a strategy axis is a name followed by its degree, e.g. `tp 4`"),     # a stray number
+    ("tp 8, ep 16, ep 2", "docs/language.md describes what may stand here"),         # an axis twice
+    ("tp 8, foo 2", "docs/language.md describes what may stand here"),              # no axis
+])
+def test_what_is_not_axes_and_degrees_keeps_the_parsers_hint(written, hint):
+    with pytest.raises(PlanError) as exc:
+        parse_strategy(written)
+    assert _only(exc).hint == hint
+
+
+def test_a_block_field_is_never_read_as_a_strategy():
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("batch = 8", "batch = 8, tp = 2") + "strategy tp 8\n")
+    assert "did you mean" not in (_only(exc).hint or "")
+
+
+@pytest.mark.parametrize("written, hint", [("TP8", "write `tp 8`"), ("Ep16", "write `ep 16`")])
+def test_an_axis_glued_to_its_degree_in_capitals_is_written_apart(written, hint):
+    r = run_dagc("check", "examples/mixtral-8x7b-1node.moe", "--no-search", "--strategy", written)
+    assert r.returncode == 4
+    assert f"= help: {hint}: an axis and its degree are two words" in r.stderr
