@@ -43,7 +43,7 @@ def test_the_conclusion_names_the_requirement_dagcs_error_leaves_uncertain(at_ni
     assert first.candidate.meets_requirements and first.load.carries_traffic and first.capacity_judged
     lines = rate_conclusion(ranked, 4)
     assert "keeps up with 9 requests/s and meets every requirement" in lines[0]
-    assert lines[0].endswith("; within dagc's error, uncertain: `e2e_p90 <= 8 s` 7.504 s [6.251–8.374] → uncertain "
+    assert lines[0].endswith("; within dagc's error, uncertain: `e2e_p90 <= 8 s` 7.504 s [6.25–8.374] → uncertain "
                              "(p ≈ 0.73)")
     # the check the conclusion's line runs gives the same odds: one source, `bands_of`
     rated = plan.model_copy(update={"workload": plan.workload.model_copy(
@@ -153,7 +153,7 @@ def test_report_mds_summary_says_the_odds_its_bands_table_gives():
     line = next(x for x in summary_md(r) if "Meets the requirements" in x)
     assert line.startswith("- **Meets the requirements: yes.** All 5 are met; the closest to its limit (smallest "
                            "margin) is `e2e_p90 <= 8 s` at 7.504 s (margin +6.2 %).")
-    assert line.endswith(" Within dagc's error, uncertain: `e2e_p90 <= 8 s` 7.504 s [6.251–8.374] → uncertain "
+    assert line.endswith(" Within dagc's error, uncertain: `e2e_p90 <= 8 s` 7.504 s [6.25–8.374] → uncertain "
                          "(p ≈ 0.73).")
     # a plan whose every band meets its target: the Summary adds nothing
     loose = check_strategy(load_plan_text(PLAN.replace("concurrency = 32", "rate = 9 requests/s")
