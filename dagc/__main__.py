@@ -4,6 +4,8 @@ try:
     import signal
     import sys
 
+    from .interrupts import ignore_interrupts, quiet_ignored_signal_reports
+
     _CAN_BLOCK = hasattr(signal, "pthread_sigmask")
 except KeyboardInterrupt:       # a Ctrl-C in these first lines, before `run` guards against it: no traceback
     raise SystemExit(130) from None
@@ -13,12 +15,13 @@ def _interrupt_once(signum: int, frame: object) -> None:
     """The CLI's Ctrl-C: the first raises KeyboardInterrupt, every later one is ignored from that
     moment (the handler swaps itself out before raising). With Python's default handler a second
     Ctrl-C landing in the lines that handle the first (before they ignore SIGINT) printed a traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
     raise KeyboardInterrupt
 
 
 def run() -> int:
     try:
+        quiet_ignored_signal_reports()
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:   # not SIG_IGN inherited from `nohup`
             signal.signal(signal.SIGINT, _interrupt_once)
         # A Ctrl-C while the compiler's modules load is held until they have loaded: raised in the
@@ -33,7 +36,7 @@ def run() -> int:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         return main()
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        ignore_interrupts()
         print("dagc: interrupted", file=sys.stderr)
         return 130
 

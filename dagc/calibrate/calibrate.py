@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..diagnostics import PlanError, code, quote
+from ..interrupts import ignore_interrupts
 from ..jsontypes import JSON, JSONObject
 from ..lang.calibration import KV_SHARE_TERM, MAX_RESIDUAL, per_step_terms, uncalibrated_cluster
 from ..lang.flatten import flatten
@@ -217,10 +218,9 @@ _PLANS: tuple[Plan, ...] = ()          # a worker's plans of the jobs (`_Evaluat
 def _worker_start(plans: tuple[Plan, ...]) -> None:
     """A worker keeps the jobs' plans (each evaluation sends it only a job's index and the terms) and leaves
     Ctrl-C to the command, which stops the pool (no worker prints a traceback)."""
-    import signal
     global _PLANS
     _PLANS = plans
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
 
 
 # What a process hands back (`_figures_in_worker`): each job's figures and why there are none, and the CPU seconds

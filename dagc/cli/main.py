@@ -22,13 +22,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor
 from typing import TextIO
 
 from ..exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
+from ..interrupts import ignore_interrupts
 from .parser import build_parser
 
 # Failures of the machine's resources rather than of the plan: one line each, never a traceback.
@@ -141,7 +141,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         # The library removes its temporary files on the way out (try/finally); say one line.
         # Further Ctrl-Cs while Python shuts down must not print a traceback.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        ignore_interrupts()
         print("dagc: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (RecursionError, BrokenExecutor, MemoryError) as exc:

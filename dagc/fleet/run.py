@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from ..interrupts import ignore_interrupts
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from ..search.pool import die_with_parent
@@ -76,7 +76,7 @@ def _rate(point: FleetPoint) -> float:
 
 def _init_worker(parent: int) -> None:
     """Workers leave Ctrl-C to the parent, which stops them, and end with it (`dagc.search.pool`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
     die_with_parent(parent)
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
+from ..interrupts import ignore_interrupts
 from ..plan.plan import Plan
 from ..schedule.timer import Timer as _Timer
 from .bar import Bar
@@ -64,7 +65,7 @@ _PARENT_POLL_S = 0.5            # where PR_SET_PDEATHSIG is missing: how often a
 def _init_worker(plan: Plan, objective: str, parent: int | None = None) -> None:
     """Worker processes leave Ctrl-C to the parent, which stops them (no traceback from a worker),
     and end with their parent (`die_with_parent`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if parent is not None:
