@@ -71,10 +71,10 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
                                f"calibrate with the plan of the engine this run measured: `--set cluster.engine="
                                f"{engine}` (in a manifest, `set = [\"cluster.engine={engine}\"]`)"))
     if not mode_of(w).continuous and mode_of(w).role is None:
-        written = "" if "workload.serving" in plan.spans else ", the default"
+        default = "" if "workload.serving" in plan.spans else ", the default"
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the plan serves static batches "
                                "(`batch` requests prefilled together, then decoded together: `serving = static`"
-                               f"{written}), the run measured a server, which batches requests in flight",
+                               f"{default}), the run measured a server, which batches requests in flight",
                                run.span("backend"), "give the plan the run's serving: `--set workload.serving="
                                "inflight` (in a manifest, `set = [\"workload.serving=inflight\"]`)"))
     tr = w.traffic
