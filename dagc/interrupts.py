@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Any
 
 _RACE_REPORT = f"Signal {int(signal.SIGINT)} ignored due to race condition"
 
@@ -34,7 +33,7 @@ def quiet_ignored_signal_reports() -> None:
     that was there before."""
     previous = sys.unraisablehook
 
-    def hook(unraisable: Any) -> None:
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
         value = unraisable.exc_value
         if isinstance(value, OSError) and str(value) == _RACE_REPORT:
             return

@@ -34,7 +34,8 @@ MAX_PARAMETERS = 7              # positional-only, positional, keyword-only, *ar
 OVER_LINES: dict[str, int] = {}
 OVER_PARAMETERS: dict[str, int] = {}
 # The modules that are no stage: the package's faces and what every stage reads.
-TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes", "jsontypes"}
+# `interrupts`, like `exit_codes`, is read by `__main__` before the compiler loads: the standard library only
+TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes", "interrupts", "jsontypes"}
 
 
 def _contract() -> dict:

@@ -1,10 +1,9 @@
 """Flattening: `StrategyDecl` → `Strategy`, the last lowering pass (SPEC 3.5).
 
-Input: a strategy as written (`StrategyDecl`: nested scopes of `AxisNode`s). Output: the
-flat `Strategy` of degrees, or None with the diagnostics that say why the hierarchy has no
-meaning: an unknown axis (E101), axes out of order or a scope opened by an in-stage axis
-(E201), attention and expert axes written in one domain (E202), a repeated axis or a bad
-degree (E204). Their documentation lives in `dagc.rules.hierarchy`, which names this pass.
+Input: a strategy as written (`StrategyDecl`: nested scopes of `AxisNode`s). Output: the flat `Strategy` of
+degrees, or None with the diagnostics that say why the hierarchy has no meaning: an unknown axis (E101), axes out
+of order or a scope opened by an in-stage axis (E201), attention and expert axes written in one domain (E202), a
+repeated axis or a bad degree (E204). Their documentation lives in `dagc.rules.hierarchy`, which names this pass.
 E203 needs the stage group and is a rule on the resolved layout.
 """
 
@@ -252,13 +251,11 @@ def _unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
     """The hint of E101 for an axis name: the `strategy` keyword pasted into --strategy (the way a
     report prints a strategy), a near axis name — first among those that fit where it stands (dp
     and pp open a `<` scope; the first in-stage domain is attention's, the one after `;` the
-    experts') — or the list of axes."""
+    experts') — or the list of axes; another tool's spelling (`tp 8 x ep 2`, `TP8EP2`) as dagc reads it."""
     if a.name == "strategy":
         return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
-    if (degree := axis_word_hint(a.name, a.span, _AXES)) is not None:
-        return degree                           # `tp8`, `tp 2k`
-    if (rewrite := rewrite_hint(a.span.source, a.span.start)) is not None:
-        return rewrite                          # `tp 8 x ep 2`, `TP8EP2`: another tool's spelling
+    if (said := axis_word_hint(a.name, a.span, _AXES) or rewrite_hint(a.span.source, a.span.start)) is not None:
+        return said
     fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
     best = nearest(a.name, fitting, AXIS_WORDS) or nearest(a.name, _AXES, AXIS_WORDS)
     return f"did you mean `{best}`?" if best else f"axes are {AXES_SAID}"
