@@ -1,0 +1,83 @@
+"""Lists of values written as other languages write them, and blocks without a name, get hints that write the
+line as dagc reads it (dagc.lang.list_slips, through dagc.lang.syntax_errors): `gpus = [1 2 4]` was told to
+"remove" the 2, `[1..4]` and `[1-4]` that "fields are written `name = value`", `gpus = 1, 2, 4` and `model { … }`
+hints that named nothing they had written."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.diagnostics import PlanError
+from dagc.lang.load import load_plan
+from conftest import plan_text
+
+FLEET = 'fleet {{\n  gpu preset "h100-sxm" {{ price = 2.49 $/h }}\n  {}\n}}'
+
+
+def e001(tmp_path, **parts: str):
+    path = tmp_path / "plan.moe"
+    path.write_text(plan_text(**parts))
+    with pytest.raises(PlanError) as exc:
+        load_plan(path)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E001"
+    return d
+
+
+@pytest.mark.parametrize(("line", "shown", "message", "hint"), [
+    ("gpus = [1 2 4]", "2", "unexpected `2` in the list of `gpus`", "separate the values with `,`: `gpus = [1, 2, 4]`"),
+    ("engine = [vllm sglang]", "sglang", "unexpected `sglang` in the list of `engine`",
+     "separate the values with `,`: `engine = [vllm, sglang]`"),
+    ("gpus = [1; 2]", ";", "unexpected `;` in the list of `gpus`", "separate the values with `,`: `gpus = [1, 2]`"),
+    ("gpus = [1..4]", ".4", "unexpected `.4` in the list of `gpus`",
+     "a run of whole numbers is written with commas around `...`, the first two values giving the step: "
+     "`gpus = [8, 16, ..., 64]`"),
+    ("gpus = [1-4]", "-4", "unexpected `-4` in the list of `gpus`", None),
+    ("gpus = [1 ... 4]", "...", "unexpected `...` in the list of `gpus`", None),
+    ("gpus = 1, 2, 4", ",", "unexpected `,` after `gpus =`", "a fleet sweeps a list in brackets: `gpus = [1, 2, 4]`"),
+    ("engine = vllm, sglang", ",", "unexpected `,` after `engine =`",
+     "a fleet sweeps a list in brackets: `engine = [vllm, sglang]`"),
+    ("gpus = (1, 2, 4)", "(", "unexpected `(` after `gpus =`", "a fleet sweeps a list in brackets: `gpus = [1, 2, 4]`"),
+    ("gpus = [1, 2, 4", "}", "unexpected `}` in the list of `gpus`", "close the list with `]` on its line: "
+     "`gpus = [1, 2, 4]`"),
+])
+def test_a_fleet_list_written_otherwise(tmp_path, line, shown, message, hint):
+    d = e001(tmp_path, strategy="strategy tp 8\n" + FLEET.format(line))
+    assert d.message == message and d.span.text == shown
+    assert d.hint == (hint or "a run of whole numbers is written with commas around `...`, the first two values "
+                      "giving the step: `gpus = [8, 16, ..., 64]`")
+
+
+@pytest.mark.parametrize(("cluster", "shown"), [
+    ('cluster { gpus = [8, 16]  gpu preset "h100-sxm"  engine = pytorch }', "["),
+    ('cluster { gpus = 8, 16  gpu preset "h100-sxm"  engine = pytorch }', ","),
+])
+def test_several_values_in_a_cluster_are_a_fleet_sweep(tmp_path, cluster, shown):
+    d = e001(tmp_path, cluster=cluster)
+    assert d.message == f"unexpected `{shown}` after `gpus =`" and d.span.text == shown
+    assert d.hint == ("a field takes one value; to compare several, sweep them in a fleet: `fleet { gpus = [8, 16] }` "
+                      "(docs/fleet.md)")
+
+
+def test_several_values_in_a_workload_are_runs_or_mixes(tmp_path):
+    d = e001(tmp_path, workload="workload { batch = 8, 16  prompt = 2048  generate = 256 }")
+    assert d.message == "unexpected `,` after `batch =`"
+    assert d.hint.startswith("a field takes one value: `batch = 8`; to compare several, run each "
+                             "(`--set workload.batch=…`)")
+
+
+def test_a_number_with_separators_keeps_its_own_hint(tmp_path):
+    d = e001(tmp_path, workload="workload { batch = 64  prompt = 2,048  generate = 256 }")
+    assert d.hint == "dagc reads a number without separators: `workload { batch = 64  prompt = 2048  generate = 256 }`"
+
+
+@pytest.mark.parametrize(("part", "text", "hint"), [
+    ("model", "model { layers = 4  hidden = 1024 }",
+     'a model is `model preset "qwen3-30b-a3b"`, `model from "config.json"`, or one written out with its name: '
+     '`model "my-moe" { layers = … }`'),
+    ("cluster", "cluster { gpus = 8  gpu { memory = 80 GB }  engine = pytorch }",
+     'a GPU is `gpu preset "h100-sxm"`, or one written out with its name: `gpu "my-gpu" { memory = … }`'),
+])
+def test_a_block_without_a_name_says_how_it_is_named(tmp_path, part, text, hint):
+    d = e001(tmp_path, **{part: text})
+    assert d.span.text == "{" and d.hint == hint
