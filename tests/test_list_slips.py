@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from dagc.diagnostics import PlanError
+from dagc.lang.fleet import load_fleet
 from dagc.lang.load import load_plan
 from conftest import plan_text
 
@@ -81,3 +82,33 @@ def test_a_number_with_separators_keeps_its_own_hint(tmp_path):
 def test_a_block_without_a_name_says_how_it_is_named(tmp_path, part, text, hint):
     d = e001(tmp_path, **{part: text})
     assert d.span.text == "{" and d.hint == hint
+
+
+@pytest.mark.parametrize(("parts", "shown", "hint"), [
+    ({"cluster": 'cluster { gpus = 8  gpu = "h100-sxm"  engine = pytorch }'}, "=",
+     'a GPU is `gpu preset "h100-sxm"`, or one written out with its name: `gpu "my-gpu" { memory = … }`'),
+    ({"cluster": 'cluster { gpus = 8  gpu "h200"  engine = pytorch }'}, "engine",
+     'did you mean `gpu preset "h200"`? `gpu "NAME" { … }` is a GPU written out, with its figures'),
+    ({"model": 'model = "mixtral-8x7b"'}, "=",
+     'a model is `model preset "qwen3-30b-a3b"`, `model from "config.json"`, or one written out with its name: '
+     '`model "my-moe" { layers = … }`'),
+    ({"strategy": "strategy tp 8\n" + FLEET.format("mix { weight = 1 }")}, "{",
+     'a traffic mix is named: `mix "chat" { weight = 0.8 }`'),
+    ({"strategy": "strategy tp 8\n" + FLEET.format("gpu = [h100-sxm, h200]")}, "=",
+     'a fleet names each GPU type with its price, one a line: `gpu preset "h100-sxm" { price = 2.49 $/h }`'),
+])
+def test_a_statement_written_another_way_says_its_form(tmp_path, parts, shown, hint):
+    d = e001(tmp_path, **parts)
+    assert d.span.text == shown and d.hint == hint
+
+
+def test_a_list_of_rates_is_one_rate(tmp_path):
+    path = tmp_path / "plan.moe"
+    path.write_text(plan_text(strategy="strategy tp 8\n" + FLEET.format("rate = [4 requests/s, 8 requests/s]")))
+    with pytest.raises(PlanError) as exc:
+        load_fleet(path)
+    # it was E101 "unknown field `rate`", hinted "did you mean `rate`?" (beside the E103: the workload has no rate)
+    (d,) = [d for d in exc.value.diagnostics if d.code != "E103"]
+    assert d.code == "E104" and d.span.text == "rate = [4 requests/s, 8 requests/s]"
+    assert d.message == "the fleet's `rate` is one value, not a list: the clusters are compared at one rate"
+    assert d.hint.startswith("write one, `rate = 8 requests/s`") and "did you mean" not in d.hint

@@ -42,8 +42,7 @@ from .overrides import SET_SOURCE, load_plan_with
 from .parse import parse, read_source
 
 __all__ = ["MAX_FLEET_CLUSTERS", "Fleet", "FleetGpu", "FleetPoint", "FleetSweep", "fleet_plans", "fleet_rate",
-           "load_fleet",
-           "read_fleet"]
+           "load_fleet", "read_fleet"]
 
 MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (docs/limits.md); more is E002
 
@@ -181,6 +180,10 @@ def _field(out: Collector, src: SourceFile, item: Tree[Token], children: list[ob
                        item.data == "fleet_list")
         if sweep is not None:
             sweeps.append(sweep)
+    elif name in _FLEET_VALUES:                # `rate = [4 requests/s, 8 requests/s]`: it was "did you mean `rate`?"
+        out.error("E104", f"the fleet's `{name}` is one value, not a list: the clusters are compared at one rate",
+                  node_span(src, item.meta), "write one, `rate = 8 requests/s`; to compare at another, run the fleet "
+                  'again with it, or give each traffic mix its own: `mix "peak" { rate = 16 requests/s }`')
     else:
         out.error("E101", f"unknown field `{name}` in the fleet", node_span(src, token),
                   did_you_mean(name, [*_SWEPT, *_FLEET_VALUES, "gpu"]))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from ..diagnostics import Diagnostic, Severity
+from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile
 
 __all__ = ["list_slip", "unnamed_block_hint"]
@@ -74,18 +75,33 @@ def list_slip(src: SourceFile, at: int, block: str | None) -> Diagnostic | None:
         return None
     name, line_end = before["name"], text.find("\n", at)
     listed = _VALUES.match(text[before.start("value"):line_end if line_end >= 0 else len(text)].lstrip("[( \t"))
-    values = ", ".join(re.split(r"[ \t]*,[ \t]*", listed.group())) if listed is not None else "…"
-    hint = _ONE_VALUE[block].format(name=name, values=values, first=values.split(",")[0])
+    said = ", ".join(re.split(r"[ \t]*,[ \t]*", listed.group())) if listed is not None else "…"
+    hint = _ONE_VALUE[block].format(name=name, values=said, first=said.split(",")[0])
     return Diagnostic("E001", Severity.ERROR, f"unexpected `{shown}` after `{name} =`", src.span(at, at + 1), hint)
 
 
-def unnamed_block_hint(text: str, at: int) -> str | None:
-    """The hint for a `{` right after `model` or a cluster's `gpu` (`model { layers = … }`): the statement
-    names a preset, a file, or the model or GPU it writes out. None for any other `{`."""
-    word = re.search(r"\b(model|gpu)\s*\Z", text[:at])
-    if word is None:
+def unnamed_block_hint(text: str, at: int, block: str | None = None) -> str | None:
+    """The hint for a `{` or `=` right after `model`, `gpu` or `mix` (`model { layers = … }`, `gpu = "h100-sxm"`),
+    or a GPU preset's name written out without `preset` (`gpu "h100-sxm"`): the statement names a preset, a file,
+    or the model, GPU or mix it writes out. `block` is the block open at `at` (a fleet names GPU types). None for
+    any other token.
+
+    Example:
+        >>> unnamed_block_hint('cluster { gpu "h200" }', 21)
+        'did you mean `gpu preset "h200"`? `gpu "NAME" { … }` is a GPU written out, with its figures'
+    """
+    preset = re.search(r'\bgpu[ \t]+"([^"\n]*)"\s*\Z', text[:at])
+    if preset is not None and preset.group(1) in GPU_PRESETS and text[at:at + 1] != "{":
+        return (f'did you mean `gpu preset "{preset.group(1)}"`? `gpu "NAME" {{ … }}` is a GPU written out, with its '
+                "figures")
+    word = re.search(r"\b(model|gpu|mix)\s*\Z", text[:at])
+    if word is None or text[at:at + 1] not in ("{", "="):
         return None
     if word.group(1) == "model":
         return ('a model is `model preset "qwen3-30b-a3b"`, `model from "config.json"`, or one written out with its '
                 'name: `model "my-moe" { layers = … }`')
+    if word.group(1) == "mix":
+        return 'a traffic mix is named: `mix "chat" { weight = 0.8 }`'
+    if block == "fleet":
+        return 'a fleet names each GPU type with its price, one a line: `gpu preset "h100-sxm" { price = 2.49 $/h }`'
     return 'a GPU is `gpu preset "h100-sxm"`, or one written out with its name: `gpu "my-gpu" { memory = … }`'

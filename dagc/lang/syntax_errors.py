@@ -107,8 +107,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
             return slip
         accepts = set(exc.accepts or exc.expected) - ({"GPU"} if block not in (None, "cluster") else set())
         expected = _expected_words(accepts)
-        hint = _separated_number(src.text, start) or (unnamed_block_hint(src.text, start) if tok.type == "LBRACE"
-                                                       else None) or \
+        hint = _separated_number(src.text, start) or unnamed_block_hint(src.text, start, block) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
              _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
         hint = _strategy_hint(src, start, hint)
