@@ -62,11 +62,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
-    at = len(src.text) if isinstance(exc, UnexpectedEOF) else getattr(exc, "pos_in_stream", None)
-    at = exc.token.start_pos if isinstance(exc, UnexpectedToken) and exc.token.start_pos is not None else at
-    slip = list_slip(src, at, enclosing_block(src.text, at)) if at is not None else None
-    misplaced = slip or _not_a_number(src, exc) or _glued_multiplier(src, exc) or _empty_value(src, exc) or (
-        _extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
+    misplaced = _list_slip(src, exc) or _not_a_number(src, exc) or _glued_multiplier(src, exc) or \
+        _empty_value(src, exc) or (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
     if misplaced is not None:
         return misplaced
     if isinstance(exc, UnexpectedEOF):
@@ -119,6 +116,13 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
                           src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
                       "docs/language.md describes the plan language")
+
+
+def _list_slip(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
+    """E001 at a list written otherwise, or several values where one stands (`dagc.lang.list_slips`)."""
+    at = len(src.text) if isinstance(exc, UnexpectedEOF) else getattr(exc, "pos_in_stream", None)
+    at = exc.token.start_pos if isinstance(exc, UnexpectedToken) and exc.token.start_pos is not None else at
+    return list_slip(src, at, enclosing_block(src.text, at)) if at is not None else None
 
 
 # a field's `nan`/`inf` (`rate = nan requests/s`, `ttft <= -inf s`), its unit after it, and where the error stands
