@@ -53,3 +53,16 @@ def test_the_command_says_why_nothing_resumes(tmp_path, capsys, monkeypatch):
     assert (f"note: {out / RESULTS_NAME} held 2 answers of another sweep (the plan's text, a file it reads or dagc "
             "itself changed since): every cluster is searched again") in err
     assert "resumed from" not in err
+
+
+def test_the_files_written_name_the_results_file(tmp_path, capsys, monkeypatch):
+    """The terminal's `wrote …` line named fleet.json and the pages but not fleet-results.jsonl, the file an
+    interrupted run resumes from: a user looking for it read that the command had not written it."""
+    monkeypatch.setenv("COLUMNS", "2000")                 # the line whole, not wrapped at the terminal's width
+    plan = tmp_path / "fleet.moe"
+    plan.write_text(PLAN)
+    out = tmp_path / "out"
+    assert main(["fleet", str(plan), "-o", str(out)]) == 0
+    wrote = [line for line in capsys.readouterr().out.splitlines() if line.startswith("wrote ")]
+    assert wrote == [f"wrote {out / 'fleet.json'}, fleet.md, fleet.html, fleet.svg, {RESULTS_NAME} (each cluster's "
+                     "answer: the same command resumes from it)"]

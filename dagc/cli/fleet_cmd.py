@@ -222,7 +222,8 @@ def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Fi
     if args.format == "json":
         print(text)
     else:
-        print_fleet(make_console(), result, args.top, f"{files.report}, fleet.md, fleet.html, fleet.svg",
+        print_fleet(make_console(), result, args.top, f"{files.report}, fleet.md, fleet.html, fleet.svg, "
+                    f"{files.results.name} (each cluster's answer: the same command resumes from it)",
                     plan=args.plan, quiet=is_quiet(args))
     if result.best is None:
         return EXIT_REQUIREMENTS
