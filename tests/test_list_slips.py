@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from dagc.diagnostics import PlanError
-from dagc.lang.fleet import load_fleet
+from dagc.lang.fleet import fleet_plans, load_fleet
 from dagc.lang.load import load_plan
 from conftest import plan_text
 
@@ -112,3 +112,25 @@ def test_a_list_of_rates_is_one_rate(tmp_path):
     assert d.code == "E104" and d.span.text == "rate = [4 requests/s, 8 requests/s]"
     assert d.message == "the fleet's `rate` is one value, not a list: the clusters are compared at one rate"
     assert d.hint.startswith("write one, `rate = 8 requests/s`") and "did you mean" not in d.hint
+
+
+def test_a_log_in_a_mix_points_at_the_workloads(tmp_path):
+    """A mix reads no file: its hint was "write `requests = …`", as if the log were to be replaced by a count; each mix
+    replays the workload's log at its own rate (here 50 of its requests at 6 requests/s)."""
+    path = tmp_path / "plan.moe"
+    path.write_text(plan_text(strategy="strategy tp 8\n" + FLEET.format('mix "peak" { requests from "t.csv" }')))
+    with pytest.raises(PlanError) as exc:
+        load_fleet(path)
+    (d,) = [d for d in exc.value.diagnostics if d.code != "E103"]
+    assert d.code == "E104" and d.message == "`requests` cannot be read from a file in fleet.mix"
+    assert d.hint.startswith('a request log is the workload\'s, `workload { requests from "…" }`: each mix replays it')
+    (tmp_path / "t.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n" + "".join(
+        f"2023-11-16 18:17:{i:02d}.0,100,10\n" for i in range(60)))
+    path.write_text(plan_text(workload='workload { batch = 8  prompt = 100  generate = 10  serving = inflight  '
+                                       'requests from "t.csv" }',
+                              strategy="strategy tp 8\n" + FLEET.format('mix "peak" { rate = 6 requests/s  '
+                                                                        'requests = 50 }')))
+    _, fleet = load_fleet(path)[:2]
+    ((_, plan),) = fleet_plans(path, fleet)
+    traffic = plan.workload.traffic
+    assert (traffic.requests, traffic.rate, len(traffic.log.arrival)) == (50, 6.0, 50)
