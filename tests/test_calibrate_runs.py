@@ -183,6 +183,23 @@ def test_a_run_of_another_engine_than_the_plans_is_refused_at_its_backend():
     assert v.backend == "vllm" and disagreements(v, plan(engine="vllm"), "p.moe") == []
 
 
+@pytest.mark.parametrize(("serving", "said"), [("", ", the default"), ("serving = static", "")])
+def test_a_plan_served_statically_is_not_of_any_run(serving, said):
+    """Every run file measures a server, which batches in flight: against a plan served statically (`batch`
+    requests prefilled together, then decoded together) the fit bought TPOT with a TTFT 48 times off (a
+    Qwen3-235B plan left at the default: TTFT median |error| 3,418 % uncalibrated, 4,855 % calibrated)."""
+    (v,) = read_runs(FIXTURES / "vllm.json")
+    static = load_plan_text(PLAN.format(traffic="rate = 4 requests/s  requests = 100", prompt=512, engine="vllm")
+                            .replace("serving = inflight", serving), "p.moe")
+    (d,) = disagreements(v, static, "p.moe")
+    assert d.code == "E110" and v.src.text[d.span.start:d.span.end] == '"backend"'
+    assert d.message == ("run vllm.json is not of plan `p.moe`: the plan serves static batches (`batch` requests "
+                         f"prefilled together, then decoded together: `serving = static`{said}), the run measured a "
+                         "server, which batches requests in flight")
+    assert d.hint == ("give the plan the run's serving: `--set workload.serving=inflight` (in a manifest, "
+                      '`set = ["workload.serving=inflight"]`)')
+
+
 def test_closed_loop_runs_against_the_plans_clients():
     _, burst = read_runs(FIXTURES / "sglang.jsonl")
     assert disagreements(burst, plan("concurrency = 16  requests = 100", engine="sglang"), "p.moe") == []

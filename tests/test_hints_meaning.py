@@ -335,3 +335,17 @@ def test_a_stage_of_three_domains_is_told_the_two_its_axes_make(written, meant):
 def test_a_stage_of_three_domains_with_an_unknown_axis_keeps_the_generic_example():
     errors = [d for d in flatten(parse_strategy("tp 8 ; ep 8 ; xx 2"))[1] if d.code == "E201"]
     assert [d.hint for d in errors] == ["write `tp 2 cp 2 ; ep 8 etp 2`"]
+
+
+@pytest.mark.parametrize("name", ["ttft_99p", "ttft_99th", "ttft_p99_ms", "TTFT_P99_MS"])
+def test_a_percentile_with_a_suffix_is_named(name):
+    """`ttft_p99_ms` was told "dagc reports the percentiles 50, 90, 95 and 99", p99 among them; `ttft_99p` got the
+    list of every requirement."""
+    d = diagnostic(PLAN.replace("ttft <= 1 s", f"{name} <= 1 s"))
+    assert d.code == "E101" and d.hint == "did you mean `ttft_p99`?"
+
+
+@pytest.mark.parametrize("line", ["ttft p99 <= 1 s", "p99 ttft <= 1 s", "tpot median <= 1 s"])
+def test_a_percentile_written_as_its_own_word_is_told_to_join_the_name(line):
+    d = diagnostic(PLAN.replace("ttft <= 1 s", line))
+    assert d.code == "E001" and d.hint.startswith("a percentile is part of the requirement's name: `ttft_p99 <= 2 s`")

@@ -73,3 +73,31 @@ def test_an_axis_glued_to_its_degree_in_capitals_is_written_apart(written, hint)
     r = run_dagc("check", "examples/mixtral-8x7b-1node.moe", "--no-search", "--strategy", written)
     assert r.returncode == 4
     assert f"= help: {hint}: an axis and its degree are two words" in r.stderr
+
+
+@pytest.mark.parametrize("written, meant, code", [
+    ("pp 2 < tp 4, ep 8 >", "pp 2 < tp 4 ; ep 8 >", "E001"),    # a comma inside the scope: the parser stops at it
+    ("dp 2 < TP 4 + EP 8 >", "dp 2 < tp 4 ; ep 8 >", "E001"),
+    ("tp 8 x ep 2", "tp 8 ; ep 2", "E101"),                     # `x` between axes, read as an axis by the lowering
+    ("tp 8 X ep 2", "tp 8 ; ep 2", "E101"),
+    ("TP8EP2", "tp 8 ; ep 2", "E101"),                          # one word: its axes glued to their degrees
+    ("pp2tp4ep8", "pp 2 < tp 4 ; ep 8 >", "E101"),
+])
+def test_scopes_times_and_glued_words_are_written_as_dagc_reads_them(written, meant, code):
+    """Until 2026-11-29 these got the parser's general hint or the list of axes."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    d = _only(exc)
+    assert d.code == code and d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis")
+    load_plan_text(PLAN + f"strategy {meant}\n")
+
+
+@pytest.mark.parametrize("written, hint", [
+    ("x 2", "axes are dp (data)"),                              # `x` before any axis is no separator
+    ("tp 8 x 2", "axes are dp (data)"),                         # nor one with a degree
+    ("tp8", "write `tp 8`: an axis and its degree are two words"),      # one axis glued: the shorter hint stays
+])
+def test_a_lone_x_or_one_glued_axis_keeps_its_own_hint(written, hint):
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    assert hint in (_only(exc).hint or "")

@@ -2,8 +2,9 @@
 
 Input: a `MeasuredRun` and the plan it is said to measure (with its `--set` overrides lowered). Output: the
 diagnostics of every disagreement — the number of requests, the rate or the clients, the mean prompt and output
-lengths (within `LENGTH_TOLERANCE`) — each located at the run file's field and naming the plan's value and the
-`--set` that would make the plan the run's. A run is never skipped: a disagreement stops the calibration.
+lengths (within `LENGTH_TOLERANCE`), the model, its precision, the engine, a plan served statically (every run
+format measures a server, which batches in flight) — each located at the run file's field and naming the plan's
+value and the `--set` that would make the plan the run's. A run is never skipped: a disagreement stops the calibration.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 from ..diagnostics import Diagnostic, quote
 from ..launch.launch import HF_IDS
+from ..layout.modes import mode_of
 from ..plan.engines import ENGINE_SAID
 from ..plan.model import DType
 from ..plan.plan import Plan
@@ -68,6 +70,13 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
                                f"plan's engine is {plan.cluster.engine.name}", run.span("backend"),
                                f"calibrate with the plan of the engine this run measured: `--set cluster.engine="
                                f"{engine}` (in a manifest, `set = [\"cluster.engine={engine}\"]`)"))
+    if not mode_of(w).continuous and mode_of(w).role is None:
+        default = "" if "workload.serving" in plan.spans else ", the default"
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the plan serves static batches "
+                               "(`batch` requests prefilled together, then decoded together: `serving = static`"
+                               f"{default}), the run measured a server, which batches requests in flight",
+                               run.span("backend"), "give the plan the run's serving: `--set workload.serving="
+                               "inflight` (in a manifest, `set = [\"workload.serving=inflight\"]`)"))
     tr = w.traffic
     if tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"

@@ -21,6 +21,7 @@ from .domain_hint import separate_hint, stage_gpus
 from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
 from .hints import SPLIT_HINT, axis_word_hint, repeated_axis_hint, scope_hint, stage_domains_hint
 from .nesting_hint import nesting_hint
+from .strategy_slips import rewrite_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -256,6 +257,8 @@ def _unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
         return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
     if (degree := axis_word_hint(a.name, a.span, _AXES)) is not None:
         return degree                           # `tp8`, `tp 2k`
+    if (rewrite := rewrite_hint(a.span.source, a.span.start)) is not None:
+        return rewrite                          # `tp 8 x ep 2`, `TP8EP2`: another tool's spelling
     fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
     best = nearest(a.name, fitting, AXIS_WORDS) or nearest(a.name, _AXES, AXIS_WORDS)
     return f"did you mean `{best}`?" if best else f"axes are {AXES_SAID}"

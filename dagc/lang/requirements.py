@@ -47,9 +47,9 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
         named = requirement_name(name)
         if named is None:
             base = name.rpartition("_p")[0]
-            out.error("E101", f"unknown requirement `{name}`", req.name_span,
-                      f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
-                      if base in PERCENTILE_KINDS else _percentile_hint(name) or did_you_mean(name, REQUIREMENT_NAMES))
+            out.error("E101", f"unknown requirement `{name}`", req.name_span, _percentile_hint(name) or (
+                f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
+                if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES)))
             continue
         kind, percentile = named
         if kind in LOAD_ONLY and percentile is None and kind is not RequirementKind.GOODPUT:
@@ -67,17 +67,17 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
 
 
 def _percentile_hint(name: str) -> str | None:
-    """`ttft_99`, `TTFT-P99`, `p99_ttft`, `ttft99`, and the names of `vllm bench serve`'s results (`median_ttft_ms`,
-    `p99_e2el_ms`): the percentile written another way (`ttft_p99`, `ttft_p50`, `e2e_p99`); a mean, which dagc
-    does not judge (`mean_tpot_ms`): the percentiles it does."""
+    """`ttft_99`, `TTFT-P99`, `p99_ttft`, `ttft99`, `ttft_99p`, `ttft_99th`, and the names of `vllm bench serve`'s
+    results (`median_ttft_ms`, `p99_e2el_ms`, `ttft_p99_ms`): the percentile written another way (`ttft_p99`,
+    `ttft_p50`, `e2e_p99`); a mean, which dagc does not judge (`mean_tpot_ms`): the percentiles it does."""
     kinds = "|".join(sorted(PERCENTILE_KINDS, key=len, reverse=True))
     name = re.sub(r"[-_ ]?ms$", "", name.lower()).replace("e2el", "e2e").replace("median", "p50")
     if mean := re.fullmatch(rf"(?:mean|avg)[-_ ]?(?P<k>{kinds})|(?P<k2>{kinds})[-_ ]?(?:mean|avg)", name):
         kind = mean.group("k") or mean.group("k2")
         steady = f", or the steady state's `{kind}`" if kind in ("ttft", "tpot") else ""
         return f"dagc judges percentiles of the load, not a mean: `{kind}_p50` (the median) … `{kind}_p99`{steady}"
-    m = (re.fullmatch(rf"(?P<k>{kinds})[-_ ]?p?(?P<n>\d+)", name)
-         or re.fullmatch(rf"p?(?P<n>\d+)[-_ ]?(?P<k>{kinds})", name))
+    m = (re.fullmatch(rf"(?P<k>{kinds})[-_ ]?p?(?P<n>\d+)(?:p|th)?", name)
+         or re.fullmatch(rf"p?(?P<n>\d+)(?:p|th)?[-_ ]?(?P<k>{kinds})", name))
     if m is None:
         return None
     kind, n = m.group("k").lower(), m.group("n")

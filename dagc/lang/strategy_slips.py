@@ -1,9 +1,10 @@
-"""A strategy written the way other tools write parallel degrees, for E001's hint: `tp=8`, `tp 8, ep 16`,
-`TP=1 + EP=16`. The parser stops at the `=`'s number, the `,` or the `+`, where its own hint can only say
-what a strategy is in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis
-by its name in any case, its degree after a space, `=` or `:`, the axes apart by spaces, `,`, `+`, `*`,
-`&`, `|`, `/`, `×`, a dash or `;` — the statement names its axes and degrees, and the hint writes them as
-dagc reads them: `tp 8 ; ep 16`, dp and pp enclosing the stage in `< >`."""
+"""A strategy written the way other tools write parallel degrees, for E001's and E101's hints: `tp=8`,
+`tp 8, ep 16`, `TP=1 + EP=16`, `tp 8 x ep 2`, `TP8EP2`, `pp 2 < tp 4, ep 8 >`. The parser stops at the `=`'s
+number, the `,` or the `+` (the lowering at the axis `x`), where its own hint can only say what a strategy is
+in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis by its name in any case,
+its degree after a space, `=` or `:` or right after the name, the axes apart by spaces, `,`, `+`, `*`, `&`,
+`|`, `/`, `×`, `x`, a dash, `;` or the scope's `<` `>` — the statement names its axes and degrees, and the
+hint writes them as dagc reads them: `tp 8 ; ep 16`, dp and pp enclosing the stage in `< >`."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import re
 
 from ..source import SourceFile
 
-__all__ = ["strategy_hint", "strategy_rewrite"]
+__all__ = ["rewrite_hint", "strategy_hint", "strategy_rewrite"]
 
 _AXIS_ORDER = ("dp", "pp", "tp", "cp", "sp", "ep", "etp")   # the canonical order, outer to inner, attention first
-_PAIR = re.compile(r"(?<![A-Za-z0-9_])(?P<axis>[A-Za-z]+)(?:[ \t]*[=:]?[ \t]*(?P<degree>[0-9]+))?(?![A-Za-z0-9_])")
-_SEPARATORS = re.compile(r"[\s,;+*&|/×—–]*")
+_PAIR = re.compile(r"(?<![A-Za-z_])(?P<axis>[A-Za-z]+)(?:[ \t]*[=:]?[ \t]*(?P<degree>[0-9]+))?(?![0-9_])")
+_SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>]*")
+_BY = "x"          # `tp 8 x ep 2`: a word between axes, read as a separator
 _NAMED = re.compile(r"[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)[ \t]*=[ \t]*")     # `fast = …`: a strategy's name
 _STATEMENT = re.compile(r"^[ \t]*(?P<kw>model|cluster|workload|require|strategy|objective|fleet|calibration)\b",
                         re.MULTILINE)
@@ -30,8 +32,14 @@ _GENERAL = {"docs/language.md describes what may stand here",
 def strategy_hint(src: SourceFile, at: int, hint: str) -> str:
     """E001's `hint` at `at`, or, when it is a general one and the strategy there is written as other tools write
     degrees (`tp=8`, `tp 8, ep 16`), dagc's text of that strategy; a specific hint (`;;`'s) is kept."""
-    rewrite = strategy_rewrite(src, at) if hint in _GENERAL else None
-    return hint if rewrite is None else (f"did you mean `{rewrite}`? each axis then its degree, a space apart; the "
+    said = rewrite_hint(src, at) if hint in _GENERAL else None
+    return hint if said is None else said
+
+
+def rewrite_hint(src: SourceFile, at: int) -> str | None:
+    """"did you mean …?" with dagc's text of the strategy holding `at` (`strategy_rewrite`), None without one."""
+    rewrite = strategy_rewrite(src, at)
+    return None if rewrite is None else (f"did you mean `{rewrite}`? each axis then its degree, a space apart; the "
                                          "attention axes and the expert axes apart by `;`; dp and pp around them in "
                                          "`< >`")
 
@@ -46,6 +54,8 @@ def strategy_rewrite(src: SourceFile, at: int) -> str | None:
         >>> src = SourceFile("p.moe", "strategy tp=1, ep=16 with overlap none")
         >>> strategy_rewrite(src, 12), strategy_rewrite(SourceFile("--strategy", "fast = dp 2, TP 4"), 11)
         ('tp 1 ; ep 16 with overlap none', 'fast = dp 2 < tp 4 >')
+        >>> [strategy_rewrite(SourceFile("--strategy", s), 0) for s in ("tp 8 x ep 2", "TP8EP2", "pp 2 < tp 4, ep 8 >")]
+        ['tp 8 ; ep 2', 'tp 8 ; ep 2', 'pp 2 < tp 4 ; ep 8 >']
     """
     bounds = _expression(src, at)
     if bounds is None:
@@ -93,6 +103,9 @@ def _read(expression: str) -> dict[str, str] | None:
     for m in _PAIR.finditer(expression):
         axis = m["axis"].lower()
         between = expression[last:m.start()]
+        if axis == _BY and m["degree"] is None and degrees and _SEPARATORS.fullmatch(between) is not None:
+            last = m.end()
+            continue
         if _SEPARATORS.fullmatch(between) is None or axis in degrees or axis not in _AXIS_ORDER \
                 or (m["degree"] is None) != (axis == "sp"):
             return None

@@ -386,6 +386,9 @@ def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:
     if tok.type == "QUANTITY" and "NAME" in expected:
         return "a strategy axis is a name followed by its degree, e.g. `tp 4`"
     if "CMP" in expected:
+        if tok.type == "NAME" and re.fullmatch(r"p\d+|\d+(?:p|th)|median|ttft|tpot|itl|e2e", str(tok), re.I):
+            return ("a percentile is part of the requirement's name: `ttft_p99 <= 2 s`, `tpot_p90 <= 50 ms` (the "
+                    "percentiles 50, 90, 95 and 99)")   # `ttft p99 <= 2 s`, `p99 ttft <= 2 s`
         return "requirements are written `ttft <= 10 s`"
     if tok.type in ("MORETHAN", "LESSTHAN"):
         return "`<` opens the scope of dp or pp and `>` closes it: `pp 4 < tp 2 >`"
