@@ -62,3 +62,14 @@ def test_too_large_with_requests_written_does_not_ask_for_requests_again(monkeyp
     assert "write `requests = N`" not in e.hint and "`requests = 2` reads the lines" in e.hint
     monkeypatch.setattr(request_log, "MAX_LOG_BYTES", 300)  # the first two lines lie within it: read
     assert parse_request_log(MOONCAKE.encode(), "t.jsonl", 2).prompt.tolist() == [6758, 2290]
+
+
+def test_a_negative_count_in_an_azure_log_is_below_1_as_in_a_mooncake_one():
+    azure = ("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n"
+             "2023-11-16 18:17:04.0319600,3180,-5\n")
+    e = said(azure, "t.csv")              # it was "is not a whole number", hinted "digits 0-9 only"
+    assert (e.line, e.message) == (3, "`GeneratedTokens` is below 1: every request has a prompt and an output")
+    m = said(MOONCAKE.replace('"output_length": 355', '"output_length": -5'))
+    assert m.message == "`output_length` is below 1: every request has a prompt and an output" and m.hint == e.hint
+    e = said(azure.replace(",-5", ",+5"), "t.csv")
+    assert e.message == "`GeneratedTokens` is not a whole number"

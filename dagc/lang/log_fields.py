@@ -49,6 +49,9 @@ def whole_numbers(texts: list[str], column: str, first: int) -> np.ndarray:
     joined = "".join(texts)         # ASCII and digits throughout, and no text empty: each is [0-9]+
     if not (joined.isascii() and joined.isdigit() and "" not in texts):
         i = next(i for i, t in enumerate(texts) if not _DIGITS.fullmatch(t))
+        if re.fullmatch(r"-[0-9]+", texts[i]):     # `-5`: a count below 1, said as the Mooncake reader says it
+            raise LogError(i + first, f"{column} is below 1: every request has a prompt and an output",
+                           "drop requests that were refused or failed from the log")
         raise LogError(i + first, f"{column} is not a whole number", "token counts are whole numbers written "
                        "with the digits 0-9 only (tokens, from 1)")
     try:
