@@ -30,7 +30,7 @@ from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
 from .block_fields import cluster_fields, mix_fields
-from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value, subtrees
+from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value, subtrees, written_fields
 from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_calibration import calibration_errors, miscalibrated_at_plan
@@ -299,14 +299,14 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
     base_dir = Path(path).absolute().parent.resolve()
     src = read_source(path, roots=(base_dir, *allow_paths))
     tree = parse(src)
-    # the fleet's rate, the workload's where its traffic says none (`load_plan_with`), whatever else is wrong in
-    # the fleet: its errors are said with the plan's, not hidden behind the E104 of a workload without a rate
+    # the fleet's rate, the workload's where its traffic says none (`load_plan_with`), whatever else is wrong in the
+    # fleet: its errors are said with the plan's; "no rate" only where the workload writes none either (its E104)
     sketch, fleet_errors = _read(tree, src, None)
     rate = sketch.rate_requests_per_s if sketch is not None else None
     try:
         plan = load_plan_with(path, (), allow_paths=allow_paths, rate=rate)
     except PlanError as exc:
-        if sketch is not None and rate is None and not sketch.mixes:   # the workload has none either (its E104)
+        if sketch is not None and rate is None and not sketch.mixes and "rate" not in written_fields(tree, "workload"):
             fleet_errors.append(_no_rate(src, sketch))
         if sketch is not None:
             fleet_errors += _value_errors(path, sketch, allow_paths)
