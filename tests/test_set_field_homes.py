@@ -79,3 +79,14 @@ def test_a_dense_model_keeps_its_ffn(tmp_path):
     path.write_text(plan_text(model='model "d" { layers = 2  hidden = 1024  heads = 8  vocab = 32000  ffn = 4096 }'))
     moe = load_plan(path).model.moe
     assert (moe.experts, moe.dense_ffn, moe.dense_layers) == (0, 4096, 2)
+
+
+def test_a_log_named_with_set_says_the_plan_names_it(tmp_path):
+    """`--set 'workload.requests=from "log.csv"'`, as the plan writes a log: the hint was the generic one of a value
+    followed by more ("a comment, a newline, a brace, a quote or a second field is not part of a value")."""
+    (d,) = errors(tmp_path, 'workload.requests=from "log.csv"')
+    assert d.code == "E001" and d.span.text == '"log.csv"'
+    assert d.hint == ('--set names no file: a request log is the plan\'s, `workload { requests from "FILE" }`; '
+                      "--set workload.requests=N sets how many requests (the first N of the plan's log)")
+    (d,) = errors(tmp_path, "workload.batch=16 prefix = 10")          # another value followed by more: as before
+    assert d.hint.startswith("a number with its unit, a name or a quoted string")

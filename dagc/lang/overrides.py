@@ -143,6 +143,9 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     hint = digits_hint(value[end:]) or (
         "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; a "
         "comment, a newline, a brace, a quote or a second field is not part of a value: give each field its own --set")
+    if path == ("workload", "requests") and value[:end].strip() == "from":    # `requests=from "log.csv"`
+        hint = ('--set names no file: a request log is the plan\'s, `workload { requests from "FILE" }`; '
+                "--set workload.requests=N sets how many requests (the first N of the plan's log)")
     engine = value[:end].strip()
     newest = next((r for name, r in NEWEST.items() if name == engine), None)
     if path[-1] == "engine" and value[end:end + 1] == "@" and newest:   # `vllm@`: a release missing, not extra
