@@ -96,6 +96,9 @@ def cmd_fleet(args: Namespace) -> int:
     if files.known and not is_quiet(args):
         err.print(f"note: {len(files.known):,} of {len(items):,} searches resumed from {files.results}",
                   markup=False)
+    if files.stale and not is_quiet(args):   # the same command after an interruption resumed nothing: say why
+        err.print(f"note: {files.results} held {files.stale:,} answers of another sweep (the plan's text, a file it "
+                  "reads or dagc itself changed since): every cluster is searched again", markup=False)
     answers = _run(args, fleet, items, files, err)
     if isinstance(answers, int):
         return answers
@@ -121,6 +124,7 @@ class _Files:
     pages: dict[str, Path]
     known: dict[str, StoredAnswer]
     rejected: tuple[tuple[str, str], ...] = ()     # stored answers not of dagc's shape (`Resumed.rejected`)
+    stale: int = 0                                   # stored answers of another sweep (`Resumed.stale`)
 
 
 def _say_rejected(files: _Files, points: dict[str, FleetPoint], err: Console) -> None:
@@ -157,7 +161,8 @@ def _fleet_files(args: Namespace, name: str, reads: tuple[str, tuple[str, ...]],
         start_results(results, sig, {k: answer_json(a) for k, a in known.items()})
     except (OutputError, OSError) as exc:
         return output_failed(err, exc, out_dir)
-    return _Files(out_dir, results, report, pages, known, tuple((k, w) for k, w in resumed.rejected if k in keys))
+    return _Files(out_dir, results, report, pages, known, tuple((k, w) for k, w in resumed.rejected if k in keys),
+                  resumed.stale)
 
 
 def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], files: _Files,
@@ -217,7 +222,8 @@ def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Fi
     if args.format == "json":
         print(text)
     else:
-        print_fleet(make_console(), result, args.top, f"{files.report}, fleet.md, fleet.html, fleet.svg",
+        print_fleet(make_console(), result, args.top, f"{files.report}, fleet.md, fleet.html, fleet.svg, "
+                    f"{files.results.name} (each cluster's answer: the same command resumes from it)",
                     plan=args.plan, quiet=is_quiet(args))
     if result.best is None:
         return EXIT_REQUIREMENTS

@@ -97,18 +97,21 @@ class Resumed:
 
     answers: dict[str, StoredAnswer] = field(default_factory=dict)
     rejected: tuple[tuple[str, str], ...] = ()
+    stale: int = 0          # answers the file holds of another sweep (the plan, a file it reads or dagc changed)
 
 
 def read_results(path: Path, sig: str) -> Resumed:
     """The answers in `path` for the sweep of signature `sig`, by point key; none when the file is missing,
-    unreadable or of another sweep. An answer that is not of the shape dagc writes is left out and named in
-    `Resumed.rejected`; a later line of the same key stands for it."""
+    unreadable or of another sweep (then `Resumed.stale` counts the answers it holds). An answer that is not of
+    the shape dagc writes is left out and named in `Resumed.rejected`; a later line of the same key stands for it."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return Resumed()
-    if not lines or _json(lines[0]).get("signature") != sig:
+    if not lines:
         return Resumed()
+    if _json(lines[0]).get("signature") != sig:       # counted, so that the command can say why nothing resumes
+        return Resumed(stale=sum(isinstance(_json(line).get("key"), str) for line in lines[1:]))
     out: dict[str, StoredAnswer] = {}
     rejected: dict[str, str] = {}
     for line in lines[1:]:

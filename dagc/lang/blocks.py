@@ -25,8 +25,11 @@ from .fields import PLAIN, Field, FieldValue, Inner, Named, did_you_mean, elsewh
 from .hints import NOT_A_NUMBER, not_a_number, unit_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
-           "read_block", "read_value", "subtrees", "unit_dimension"]
+           "read_block", "read_value", "subtrees", "unit_dimension", "written_fields"]
 
+# A mix changes the workload's fields; a request log is the workload's, which each mix replays at its own rate
+_LOG_IN_MIX = ('a request log is the workload\'s, `workload { requests from "…" }`: each mix replays it, at its own '
+               "`rate`; a mix's `requests = N` replays its first N")
 _NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -45,6 +48,13 @@ def subtrees(children: Sequence[Branch[Token]]) -> list[Tree[Token]]:
     trees = [c for c in children if isinstance(c, Tree)]
     assert len(trees) == len(children), "the grammar makes these rules"
     return trees
+
+
+def written_fields(tree: Tree[Token], statement: str) -> set[str]:
+    """The names of the `name = value` fields the plan's first `statement` block writes (`rate` in `workload`)."""
+    found = next((s for s in subtrees(tree.children) if s.data == statement), None)
+    items = child_tree(found, 0).children if found is not None else []
+    return {str(i.children[0]) for i in items if isinstance(i, Tree) and i.data == "assign"}
 
 
 def child_tree(node: Tree[Token], i: int) -> Tree[Token]:
@@ -163,6 +173,7 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
                 if item.name not in files:
                     if item.name in fields or item.name in subblocks:
                         out.error("E104", f"`{item.name}` cannot be read from a file in {where}", item.name_span,
+                                  _LOG_IN_MIX if (where, item.name) == ("fleet.mix", "requests") else
                                   f"write `{item.name} = …`" if item.name in fields else f"write `{item.name} {{ … }}`")
                     else:
                         out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,

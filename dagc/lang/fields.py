@@ -232,9 +232,19 @@ _BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "eng
 
 
 def elsewhere(name: str, where: str) -> str | None:
-    """`engine = vllm` in `workload { }`: the block it is a field of, when that is another one."""
+    """`engine = vllm` in `workload { }`: the block it is a field of, when that is another one; `experts = 64` in
+    `model { }` (or `--set model.experts=64`): the block inside it that it is a field of (`moe`).
+
+    Example:
+        >>> elsewhere("experts", "model").split(": ")[0]
+        "`experts` is a field of the model's `moe { … }` block"
+    """
     home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)
-    return f"`{name}` is a field of `{home} {{ … }}`: move the line there" if home else None
+    if home:
+        return f"`{name}` is a field of `{home} {{ … }}`: move the line there"
+    inner = next((b for b, names in _INNER_FIELDS.get(where, {}).items() if name in names), None)
+    return (f"`{name}` is a field of the {where}'s `{inner} {{ … }}` block: write it there, `{inner} {{ {name} = … }}` "
+            f"(with --set: `{where}.{inner}.{name}=…`)") if inner else None
 
 
 # A fleet's traffic mix (`mix "chat" { weight = 0.7  rate = 10 requests/s }`): the workload's fields and its weight.
@@ -245,6 +255,11 @@ SPECULATIVE_FIELDS = {
     "acceptance": Field("ratio", Dimension.RATIO, ACCEPTANCE_MIN, 1.0),
     "accept_length": Field("ratio", Dimension.RATIO, 1.0, 17.0),
 }
+# The blocks inside a block and their fields, for the hint at a field written one level too high (`elsewhere`)
+_INNER_FIELDS: dict[str, dict[str, Mapping[str, Field]]] = {
+    "model": {"moe": MOE_FIELDS, "mla": MLA_FIELDS, "window": WINDOW_FIELDS},
+    "cluster": {"efficiency": EFFICIENCY_FIELDS, "latency": LATENCY_FIELDS},
+    "workload": {"speculative": SPECULATIVE_FIELDS}}
 REQUIREMENT_DIMENSIONS = {
     RequirementKind.TTFT: Dimension.TIME, RequirementKind.TPOT: Dimension.TIME,
     RequirementKind.DECODE_THROUGHPUT: Dimension.THROUGHPUT,

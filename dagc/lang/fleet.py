@@ -30,7 +30,7 @@ from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
 from .block_fields import cluster_fields, mix_fields
-from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value, subtrees
+from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value, subtrees, written_fields
 from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_calibration import calibration_errors, miscalibrated_at_plan
@@ -42,8 +42,7 @@ from .overrides import SET_SOURCE, load_plan_with
 from .parse import parse, read_source
 
 __all__ = ["MAX_FLEET_CLUSTERS", "Fleet", "FleetGpu", "FleetPoint", "FleetSweep", "fleet_plans", "fleet_rate",
-           "load_fleet",
-           "read_fleet"]
+           "load_fleet", "read_fleet"]
 
 MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (docs/limits.md); more is E002
 
@@ -181,6 +180,10 @@ def _field(out: Collector, src: SourceFile, item: Tree[Token], children: list[ob
                        item.data == "fleet_list")
         if sweep is not None:
             sweeps.append(sweep)
+    elif name in _FLEET_VALUES:                # `rate = [4 requests/s, 8 requests/s]`: it was "did you mean `rate`?"
+        out.error("E104", f"the fleet's `{name}` is one value, not a list: the clusters are compared at one rate",
+                  node_span(src, item.meta), "write one, `rate = 8 requests/s`; to compare at another, run the fleet "
+                  'again with it, or give each traffic mix its own: `mix "peak" { rate = 16 requests/s }`')
     else:
         out.error("E101", f"unknown field `{name}` in the fleet", node_span(src, token),
                   did_you_mean(name, [*_SWEPT, *_FLEET_VALUES, "gpu"]))
@@ -296,14 +299,14 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
     base_dir = Path(path).absolute().parent.resolve()
     src = read_source(path, roots=(base_dir, *allow_paths))
     tree = parse(src)
-    # the fleet's rate, the workload's where its traffic says none (`load_plan_with`), whatever else is wrong in
-    # the fleet: its errors are said with the plan's, not hidden behind the E104 of a workload without a rate
+    # the fleet's rate, the workload's where its traffic says none (`load_plan_with`), whatever else is wrong in the
+    # fleet: its errors are said with the plan's; "no rate" only where the workload writes none either (its E104)
     sketch, fleet_errors = _read(tree, src, None)
     rate = sketch.rate_requests_per_s if sketch is not None else None
     try:
         plan = load_plan_with(path, (), allow_paths=allow_paths, rate=rate)
     except PlanError as exc:
-        if sketch is not None and rate is None and not sketch.mixes:   # the workload has none either (its E104)
+        if sketch is not None and rate is None and not sketch.mixes and "rate" not in written_fields(tree, "workload"):
             fleet_errors.append(_no_rate(src, sketch))
         if sketch is not None:
             fleet_errors += _value_errors(path, sketch, allow_paths)

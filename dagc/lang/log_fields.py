@@ -49,6 +49,9 @@ def whole_numbers(texts: list[str], column: str, first: int) -> np.ndarray:
     joined = "".join(texts)         # ASCII and digits throughout, and no text empty: each is [0-9]+
     if not (joined.isascii() and joined.isdigit() and "" not in texts):
         i = next(i for i, t in enumerate(texts) if not _DIGITS.fullmatch(t))
+        if re.fullmatch(r"-[0-9]+", texts[i]):     # `-5`: a count below 1, said as the Mooncake reader says it
+            raise LogError(i + first, f"{column} is below 1: every request has a prompt and an output",
+                           "drop requests that were refused or failed from the log")
         raise LogError(i + first, f"{column} is not a whole number", "token counts are whole numbers written "
                        "with the digits 0-9 only (tokens, from 1)")
     try:
@@ -70,15 +73,22 @@ def in_range(values: np.ndarray, column: str, first: int) -> np.ndarray:
 
 
 def arrivals(seconds: np.ndarray, column: str, first: int) -> np.ndarray:
-    """Seconds after the first request; refused when a request comes before the one above it."""
-    back = np.flatnonzero(np.diff(seconds) < 0)
+    """Seconds after the first request; refused at the first line whose time is no time within MAX_LOG_SPAN_S
+    of the first's, or comes before the one above it. A line of `Infinity` is said at its own line, not at the
+    next, which only looks earlier than it.
+
+    Example:
+        >>> arrivals(np.array([0.0, 0.5, 2.0]), "`timestamp`", 1).tolist()
+        [0.0, 0.5, 2.0]
+    """
+    wild = np.flatnonzero(~np.isfinite(seconds) | (seconds > MAX_LOG_SPAN_S))
+    back = np.flatnonzero(np.diff(seconds) < 0) + 1
+    if wild.size and (not back.size or wild[0] <= back[0]):
+        raise LogError(int(wild[0]) + first, f"{column} is not a time within {MAX_LOG_SPAN_S:.0e} s of the first "
+                       "request's", "check the time unit (Mooncake timestamps are milliseconds)")
     if back.size:
-        raise LogError(int(back[0]) + 1 + first, f"{column} is earlier than the line above's",
+        raise LogError(int(back[0]) + first, f"{column} is earlier than the line above's",
                        "a request log lists requests in arrival order: sort it by time (dagc does not reorder it)")
-    if not np.isfinite(seconds).all() or seconds[-1] > MAX_LOG_SPAN_S:
-        i = int(np.flatnonzero(~np.isfinite(seconds) | (seconds > MAX_LOG_SPAN_S))[0])
-        raise LogError(i + first, f"{column} is not a time within {MAX_LOG_SPAN_S:.0e} s of the first request's",
-                       "check the time unit (Mooncake timestamps are milliseconds)")
     return seconds.astype(np.float64)
 
 

@@ -215,6 +215,12 @@ def _moe(out: Collector, f: ModelFields, span: Span | None) -> Moe | None:
     written = {k: v for k, v in moe_f.items() if v is not None}     # a config.json's null: unstated
     moe = Moe.model_validate(written)
     where = out.spans.get("model.moe", span)
+    for key in ("ffn", "gated"):        # the dense sugar beside a moe block would be read by nothing
+        if f.get(key) is not None:
+            out.error("E104", f"`{key}` belongs to a dense model (written instead of a `moe {{ … }}` block); this "
+                      "model has one, so it would change nothing", out.spans.get(f"model.{key}", span),
+                      f"the experts' is `moe {{ {key} = … }}` (--set model.moe.{key}=…)" + (
+                          "; a shared expert's `shared_ffn`, the dense layers' `dense_ffn`" if key == "ffn" else ""))
     if moe.experts > 0:
         _check_experts(out, moe, written, f["layers"], where)
     elif not moe.dense_ffn:

@@ -160,8 +160,11 @@ def _column(records: list[JSONObject], key: str, types: tuple[type, ...], first:
     values = [r.get(key) for r in records]
     for i, v in enumerate(values):
         if type(v) not in types:
-            said = f"has no `{key}`" if key not in records[i] else f"`{key}` is not a number"
-            raise LogError(i + first, said, f"a {MOONCAKE_HINT}")
+            whole = float not in types          # a token count: `915.5` and `915.0` are numbers, not whole ones
+            said = f"has no `{key}`" if key not in records[i] else \
+                f"`{key}` is not {'a whole number' if whole else 'a number'}"
+            raise LogError(i + first, said, ("token counts are whole numbers from 1, without a decimal point or "
+                                             "quotes; a " if whole and key in records[i] else "a ") + MOONCAKE_HINT)
     return values
 
 

@@ -42,6 +42,7 @@ from .fleet_rate import written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
+from .set_gpu import preset_gpu_field
 
 __all__ = ["REPLACES", "SET_SOURCE", "Override", "arrival_unsaid", "load_plan_with", "set_form"]
 
@@ -142,6 +143,9 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     hint = digits_hint(value[end:]) or (
         "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; a "
         "comment, a newline, a brace, a quote or a second field is not part of a value: give each field its own --set")
+    if path == ("workload", "requests") and value[:end].strip() == "from":    # `requests=from "log.csv"`
+        hint = ('--set names no file: a request log is the plan\'s, `workload { requests from "FILE" }`; '
+                "--set workload.requests=N sets how many requests (the first N of the plan's log)")
     engine = value[:end].strip()
     newest = next((r for name, r in NEWEST.items() if name == engine), None)
     if path[-1] == "engine" and value[end:end + 1] == "@" and newest:   # `vllm@`: a release missing, not extra
@@ -334,6 +338,8 @@ def _in_block(block: Tree[Token], rest: tuple[str, ...], o: Override) -> _Edit:
             return _Edit(gpu.meta.start_pos, gpu.meta.end_pos, f"gpu preset {_quoted(o.value)}", o, 11)
         if gpu is not None and gpu.data == "gpu_custom":
             return _in_block(child_tree(gpu, 1), deeper, o)
+        if deeper:                             # `gpu { memory = … }` would be a GPU of no preset and no name
+            raise preset_gpu_field(o.path, o.src, gpu)
     match_ = next((i for i in items if i.children and isinstance(i.children[0], Token)
                    and str(i.children[0]) == name and i.data != "gpu_preset"), None)
     if match_ is not None and not deeper and match_.data == "assign":

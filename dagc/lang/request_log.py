@@ -113,8 +113,14 @@ def parse_request_log(data: bytes, name: str, limit: int | None = None) -> Reque
     # Counted on the bytes: no line becomes an object before the log is known to be within the caps
     end = len(data) if limit is None else _end_of_lines(data, start, min(limit, MAX_LOG_REQUESTS + 1) + header)
     if end > MAX_LOG_BYTES:          # with `requests = N`, the first N lines of a larger log may lie within it
+        # with `requests = N` written, its N lines run past the cap: saying "write `requests = N`" would send the
+        # user round in a circle (a file of few, very long lines is likely no log at all)
+        hint = "write `requests = N` to replay the first N requests, or cut the log (`head -n`)" if limit is None \
+            else (f"`requests = {limit:,}` reads the lines of the log's first {limit:,} requests, and they run "
+                  "past that: a request is one short line; check that the file is a request log, or replay fewer "
+                  "requests")
         raise LogError(None, f"the file is larger than {MAX_LOG_BYTES:,} bytes, the most dagc reads of a request "
-                       "log", "write `requests = N` to replay the first N requests, or cut the log (`head -n`)")
+                       "log" + ("" if limit is None else f", before its first {limit:,} requests end"), hint)
     lines = data.count(b"\n", start, end) + (end > start and data[end - 1:end] != b"\n")
     if lines - header > MAX_LOG_REQUESTS:
         raise LogError(None, f"the log has more than {MAX_LOG_REQUESTS:,} requests, the most dagc replays",

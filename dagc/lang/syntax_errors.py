@@ -23,6 +23,7 @@ from .digits import digits_hint
 from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, short as _short
+from .list_slips import list_slip, unnamed_block_hint
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import typography_hint
 
@@ -61,8 +62,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
-    misplaced = _not_a_number(src, exc) or _glued_multiplier(src, exc) or _empty_value(src, exc) or (
-        _extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
+    misplaced = _list_slip(src, exc) or _not_a_number(src, exc) or _glued_multiplier(src, exc) or \
+        _empty_value(src, exc) or (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
     if misplaced is not None:
         return misplaced
     if isinstance(exc, UnexpectedEOF):
@@ -103,7 +104,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
             return slip
         accepts = set(exc.accepts or exc.expected) - ({"GPU"} if block not in (None, "cluster") else set())
         expected = _expected_words(accepts)
-        hint = _separated_number(src.text, start) or \
+        hint = _separated_number(src.text, start) or unnamed_block_hint(src.text, start, block) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
              _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
         hint = _strategy_hint(src, start, hint)
@@ -115,6 +116,13 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
                           src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
                       "docs/language.md describes the plan language")
+
+
+def _list_slip(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
+    """E001 at a list written otherwise, or several values where one stands (`dagc.lang.list_slips`)."""
+    at = len(src.text) if isinstance(exc, UnexpectedEOF) else getattr(exc, "pos_in_stream", None)
+    at = exc.token.start_pos if isinstance(exc, UnexpectedToken) and exc.token.start_pos is not None else at
+    return list_slip(src, at, enclosing_block(src.text, at)) if at is not None else None
 
 
 # a field's `nan`/`inf` (`rate = nan requests/s`, `ttft <= -inf s`), its unit after it, and where the error stands
