@@ -40,4 +40,3 @@ def quiet_ignored_signal_reports() -> None:
         previous(unraisable)
 
     sys.unraisablehook = hook
-

@@ -70,7 +70,8 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
                                f"plan's engine is {plan.cluster.engine.name}", run.span("backend"),
                                f"calibrate with the plan of the engine this run measured: `--set cluster.engine="
                                f"{engine}` (in a manifest, `set = [\"cluster.engine={engine}\"]`)"))
-    if not mode_of(w).continuous and mode_of(w).role is None:
+    mode = mode_of(w)
+    if not mode.continuous and mode.role is None:
         default = "" if "workload.serving" in plan.spans else ", the default"
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the plan serves static batches "
                                "(`batch` requests prefilled together, then decoded together: `serving = static`"

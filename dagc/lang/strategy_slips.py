@@ -32,8 +32,7 @@ _GENERAL = {"docs/language.md describes what may stand here",
 def strategy_hint(src: SourceFile, at: int, hint: str) -> str:
     """E001's `hint` at `at`, or, when it is a general one and the strategy there is written as other tools write
     degrees (`tp=8`, `tp 8, ep 16`), dagc's text of that strategy; a specific hint (`;;`'s) is kept."""
-    said = rewrite_hint(src, at) if hint in _GENERAL else None
-    return hint if said is None else said
+    return (rewrite_hint(src, at) if hint in _GENERAL else None) or hint
 
 
 def rewrite_hint(src: SourceFile, at: int) -> str | None:
