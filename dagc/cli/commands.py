@@ -150,14 +150,15 @@ def is_quiet(args: Namespace) -> bool:
     return volume_of(args) < 0
 
 
-def read_plan(args: Namespace) -> Plan:
+def read_plan(args: Namespace, needs_strategy: bool = True) -> Plan:
     """The plan with `--set` overrides (re-lowered from its text, so checked as the plan's own) and
     `--objective`; `search --rate R` is its arrival rate where the workload's traffic says none
-    (`load_plan_with`). Raises PlanError."""
+    (`load_plan_with`); without a `strategy` statement where `needs_strategy` is False. Raises PlanError."""
     with loading():
         from ..lang.overrides import load_plan_with
     return _with_objective(load_plan_with(args.plan, getattr(args, "overrides", None) or (),
-                                          allow_paths=allowed_paths(args), rate=getattr(args, "rate", None)), args)
+                                          allow_paths=allowed_paths(args), rate=getattr(args, "rate", None),
+                                          needs_strategy=needs_strategy), args)
 
 
 def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | None:

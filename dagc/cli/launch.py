@@ -87,10 +87,12 @@ def _load(args: argparse.Namespace) -> tuple[tuple[Plan, list[StrategyResult]] |
 
     options = tuple(getattr(args, "overrides", None) or ())
     try:                # `overrides`: the `--set` options (`dagc fleet --launch`'s best cluster among them)
-        plan = load_plan_with(args.plan, options, allow_paths=tuple(Path(p) for p in args.allow_path))
+        named = args.strategy is not None       # `--strategy S` is launched: the plan need not write one
+        plan = load_plan_with(args.plan, options, allow_paths=tuple(Path(p) for p in args.allow_path),
+                              needs_strategy=not named)
         if _engine_option(args, plan):      # `--engine X`: the figures X's, as `--set cluster.engine=X` prices them
             plan = load_plan_with(args.plan, (*options, f"cluster.engine={args.engine}"),
-                                  allow_paths=tuple(Path(p) for p in args.allow_path))
+                                  allow_paths=tuple(Path(p) for p in args.allow_path), needs_strategy=not named)
         results = check(plan, strategy_option(args.strategy, plan) if args.strategy is not None else None)
     except PlanError as exc:
         print(render_all(exc.diagnostics), file=sys.stderr)

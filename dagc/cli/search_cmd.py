@@ -51,7 +51,7 @@ def cmd_search(args: Namespace) -> int:
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
     try:
-        plan = read_plan(args)
+        plan = read_plan(args, needs_strategy=False)       # it searches them: a plan need not write one
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
         return EXIT_INPUT

@@ -51,6 +51,7 @@ MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (do
 _SWEPT = {k: v for k, v in CLUSTER_BLOCK_FIELDS.items() if k not in ("price", "kernels")}
 _GPU_FIELDS = {"price": CLUSTER_BLOCK_FIELDS["price"]}
 _FLEET_VALUES = {"rate": WORKLOAD_FIELDS["rate"]}
+_EXAMPLES = {"gpus": "8, 16", "engine": "vllm, sglang", "gpus_per_node": "8"}    # an empty list's hint
 
 
 def read_fleet(tree: Tree[Token], src: SourceFile, plan: Plan | None = None) -> Fleet | None:
@@ -209,7 +210,7 @@ def _sweep(out: Collector, src: SourceFile, span: Span, name: str, elements: Seq
            listed: bool) -> FleetSweep | None:
     if listed and not elements:
         out.error("E104", f"the fleet's `{name}` lists no value", span,
-                  f"list one or more: `{name} = [{_example(name)}]`")
+                  f"list one or more: `{name} = [{_EXAMPLES.get(name, '…')}]`")
         return None
     values = [e for e in elements if isinstance(e, Value)]
     spec: Field = _SWEPT[name]
@@ -259,10 +260,6 @@ def _expanded(out: Collector, src: SourceFile, name: str, elements: Sequence[Val
     return written
 
 
-def _example(name: str) -> str:
-    return {"gpus": "8, 16", "engine": "vllm, sglang", "gpus_per_node": "8"}.get(name, "…")
-
-
 def _prices(out: Collector, gpus: list[FleetGpu], plan: Plan) -> None:
     """A GPU type without a price, where one is needed: under the `cost` objective, when the cluster has a price
     (which is its own GPU's: a fleet does not carry it to another), or when another GPU type of the fleet has one
@@ -304,7 +301,7 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
     sketch, fleet_errors = _read(tree, src, None)
     rate = sketch.rate_requests_per_s if sketch is not None else None
     try:
-        plan = load_plan_with(path, (), allow_paths=allow_paths, rate=rate)
+        plan = load_plan_with(path, (), allow_paths=allow_paths, rate=rate, needs_strategy=False)
     except PlanError as exc:
         if sketch is not None and rate is None and not sketch.mixes and "rate" not in written_fields(tree, "workload"):
             fleet_errors.append(_no_rate(src, sketch))
@@ -332,7 +329,7 @@ def _value_errors(path: str | Path, fleet: Fleet, allow_paths: Sequence[Path]) -
         for value in sweep.values:
             try:
                 load_plan_with(path, (f"cluster.{sweep.field}={value}",), allow_paths=allow_paths,
-                               rate=fleet.rate_requests_per_s)
+                               rate=fleet.rate_requests_per_s, needs_strategy=False)
             except PlanError as exc:
                 found += [_relocated(d, spans) for d in exc.diagnostics
                           if d.span is not None and d.span.source.path == SET_SOURCE]
@@ -360,7 +357,8 @@ def fleet_plans(path: str | Path, fleet: Fleet, *,
     miscalibrated = False
     for point in fleet.points():
         try:
-            plan = load_plan_with(path, point.options, allow_paths=allow_paths, rate=fleet.rate_requests_per_s)
+            plan = load_plan_with(path, point.options, allow_paths=allow_paths, rate=fleet.rate_requests_per_s,
+                                  needs_strategy=False)
         except PlanError as exc:
             found = [_relocated(d, spans) for d in exc.diagnostics if not miscalibrated_at_plan(d)]
             refused += [d for d in found if d not in refused]

@@ -38,7 +38,8 @@ def calibration_errors(path: str | Path, fleet: Fleet, spans: dict[str, Span],
     found: list[Diagnostic] = []
     for option in (o for o in options if o in spans):
         try:
-            load_plan_with(path, (option,), allow_paths=allow_paths, rate=fleet.rate_requests_per_s)
+            load_plan_with(path, (option,), allow_paths=allow_paths, rate=fleet.rate_requests_per_s,
+                           needs_strategy=False)
         except PlanError as exc:
             value = quote(option.partition("=")[2])
             found += [dataclasses.replace(d, span=spans[option], message=d.message.replace("the plan's", "the fleet's"),

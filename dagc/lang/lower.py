@@ -267,9 +267,10 @@ def _statements(tree: Tree[Token]) -> dict[str, list[Tree[Token]]]:
 
 
 
-def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tree[Token]]]) -> None:
-    """One model, cluster, workload and (optional) require; at least one, at most
-    MAX_STRATEGIES strategies."""
+def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tree[Token]]],
+                      needs_strategy: bool = True) -> None:
+    """One model, cluster, workload and (optional) require; at most MAX_STRATEGIES strategies, and at least one
+    unless the command searches them itself (`needs_strategy` False: `dagc fleet`, `dagc search`)."""
     for kind in ("model", "cluster", "workload", "require", "objective", "calibration"):
         for st in by_kind.get(kind, [])[1:]:
             at = node_span(src, st.meta)
@@ -278,7 +279,7 @@ def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[T
                       f"the first is at line {node_span(src, by_kind[kind][0].meta).line}")
     text = src.text.rstrip()
     end = src.span(max(0, len(text) - 1), max(1, len(text))) if src.text.strip() else src.span(0, 0)
-    for kind in ("model", "cluster", "workload", "strategy"):
+    for kind in ("model", "cluster", "workload", *(("strategy",) if needs_strategy else ())):
         if kind not in by_kind:
             out.error("E103", f"the plan has no `{kind}` statement", end, f"add one, e.g. `{_EXAMPLES[kind]}`")
 
@@ -300,9 +301,9 @@ def _lower_strategies(lw: Lowering, written: list[Tree[Token]]) -> tuple[Strateg
     return strategies
 
 
-def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
+def _lower_plan(lw: Lowering, tree: Tree[Token], needs_strategy: bool) -> Plan | None:
     by_kind = _statements(tree)
-    _check_statements(lw.out, lw.src, by_kind)
+    _check_statements(lw.out, lw.src, by_kind, needs_strategy)
     first = {kind: lw.transform(by_kind[kind][0])      # in this order: their diagnostics are said in it
              for kind in ("model", "cluster", "workload", "require", "objective", "calibration") if kind in by_kind}
     strategies = _lower_strategies(lw, by_kind.get("strategy", []))
@@ -340,12 +341,13 @@ def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
 
 
 def lower(tree: Tree[Token], src: SourceFile, base_dir: Path | None = None, *,
-          allow_paths: Sequence[Path] = ()) -> Plan:
+          allow_paths: Sequence[Path] = (), needs_strategy: bool = True) -> Plan:
     """Lower a parsed plan into a `Plan`.
 
     `base_dir` is the plan's directory: `model from` reads files inside it, or inside one of
     `allow_paths`, and nowhere else (E002). With `base_dir` None (a plan given as text) only
-    `allow_paths` can be read from.
+    `allow_paths` can be read from. With `needs_strategy` False a plan without a `strategy` is lowered (its
+    `strategies` empty), for a command that searches them itself.
 
     Raises:
         PlanError: every E1xx problem found, in source order.
@@ -359,7 +361,7 @@ def lower(tree: Tree[Token], src: SourceFile, base_dir: Path | None = None, *,
         (32, 'h100-sxm', 'tp 8')
     """
     lw = Lowering(src, ImportRoots.of(base_dir, allow_paths))
-    plan = _lower_plan(lw, tree)
+    plan = _lower_plan(lw, tree, needs_strategy)
     if plan is None or lw.out.has_errors:
         diags = sorted(lw.out.diags, key=lambda d: (d.span.start if d.span else -1))
         raise PlanError(diags or [Diagnostic("E103", Severity.ERROR, "the plan is incomplete", src.whole(),

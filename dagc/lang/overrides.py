@@ -171,8 +171,9 @@ class _Edit:
 
 
 def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Sequence[Path] = (),
-                   rate: float | None = None) -> Plan:
-    """The plan at `path` with each `--set` option in `options` applied (none: `load_plan`'s).
+                   rate: float | None = None, needs_strategy: bool = True) -> Plan:
+    """The plan at `path` with each `--set` option in `options` applied (none: `load_plan`'s); without a `strategy`
+    statement where `needs_strategy` is False (`dagc.lang.lower.lower`).
 
     `rate` is the arrival rate the command gives (`dagc search --rate`), else the `rate` of the plan's `fleet`
     (`written_fleet_rate`): where the workload describes traffic (`requests = 400`) but says neither how fast it
@@ -189,7 +190,7 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
     if rate is not None and arrival_unsaid(tree, options):
         options = (*options, f"workload.rate={rate:g} requests/s")
     if not options:
-        return lower(tree, src, base_dir=base_dir, allow_paths=allow_paths)
+        return lower(tree, src, base_dir=base_dir, allow_paths=allow_paths, needs_strategy=needs_strategy)
     overrides = [Override.parse(o) for o in options]
     seen: dict[tuple[str, ...], Override] = {}
     for o in overrides:
@@ -201,7 +202,7 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
     text, placed = _apply(src.text, edits)
     changed = SourceFile(src.path, text, overrides=tuple(o.text for o in overrides), original=src.text)
     try:
-        plan = lower(parse(changed), changed, base_dir=base_dir, allow_paths=allow_paths)
+        plan = lower(parse(changed), changed, base_dir=base_dir, allow_paths=allow_paths, needs_strategy=needs_strategy)
         return plan.model_copy(update={"overrides": tuple(o.shown for o in overrides)})
     except PlanError as exc:
         raise PlanError([_located(d, placed) for d in exc.diagnostics]) from None

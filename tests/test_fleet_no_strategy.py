@@ -1,0 +1,44 @@
+"""A fleet's plan need not write a `strategy`: `dagc fleet` searches each cluster's strategies itself, and the
+`dagc search` and `dagc fleet --launch` it prints read the plan too; `dagc check` and `compile` still need one."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from dagc.cli.main import main
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 1  gpu preset "h100-sxm" }
+workload { batch = 16  prompt = 512  generate = 64  serving = inflight  rate = 4 requests/s  requests = 20 }
+require { ttft_p99 <= 1 s  tpot_p90 <= 50 ms }
+fleet {
+  gpu preset "h100-sxm" { price = 2.5 $/h }
+}
+"""
+
+
+def test_a_fleet_without_a_strategy_picks_a_cluster_and_its_printed_search_runs(tmp_path, capsys):
+    path = tmp_path / "fleet.moe"
+    path.write_text(PLAN)
+    out = tmp_path / "out"
+    assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
+    best = json.loads(capsys.readouterr().out)["fleet"]["best"]
+    assert best["cluster"]["gpu"] == "h100-sxm" and best["pick"]["strategy"].startswith("tp 1")
+    # the search the best's line prints, run as printed: the same plan, no strategy in it
+    assert main(["fleet", str(path), "-o", str(out), "--quiet"]) == 0
+    said = capsys.readouterr().out.replace("\n", " ")
+    command = said[said.index("(dagc search ") + 1:said.index(" gives the same pick")]
+    assert main([*shlex.split(command)[1:], "-o", str(tmp_path / "search")]) == 0
+    capsys.readouterr()
+    # --launch: the best's pick launched from the plan without a strategy
+    assert main(["fleet", str(path), "-o", str(out), "--quiet", "--launch"]) == 0
+    assert "vllm serve Qwen/Qwen3-30B-A3B --tensor-parallel-size 1 " in capsys.readouterr().out
+
+
+def test_check_and_compile_still_need_a_strategy(tmp_path, capsys):
+    path = tmp_path / "fleet.moe"
+    path.write_text(PLAN)
+    assert main(["check", str(path), "--no-search"]) == 4
+    assert main(["compile", str(path), "-o", str(tmp_path / "out")]) == 4
+    assert capsys.readouterr().err.count("error[E103]: the plan has no `strategy` statement") == 2
