@@ -799,7 +799,7 @@ def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the
     assert ('best: 2 x h100-sxm, vllm@0.33.0: tp 1 on 1 GPU under mix "chat", tp 2 on 2 GPUs under mix "long", '
             "$0.3575 per million tokens on its goodput under each mix with all 2 GPUs it rents charged; $0.1899 on "
             'the GPUs each mix\'s pick uses (mix "chat": 1, 1 idle at its traffic; mix "long": 2) (dagc search PLAN '
-            "--rate 2 --set 'cluster.gpu=h100-sxm'") in text and 'gives mix "chat"\'s pick)' in text
+            "--rate 2 --set cluster.gpu=h100-sxm") in text and 'gives mix "chat"\'s pick)' in text
     assert ('not meeting: h100-sxm, gpus 1: misses mix "long": tpot_p90 <= 20 ms — its best under mix "long", `tp 1` '
             "on 1 GPU: p99 TTFT 91.9 ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s") in text
     md = fleet_md(fleet_json(r), "mix")

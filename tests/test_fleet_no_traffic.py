@@ -43,6 +43,6 @@ def test_the_search_command_a_fleet_prints_keeps_each_set_one_shell_word():
 
     row = {"rate_requests_per_s": 4.0, "options": ["cluster.gpu=h100-sxm", "cluster.price=2.49 $/h", "x=it's; rm"]}
     line = search_command(row, "p.moe")
-    assert line.startswith("dagc search p.moe --rate 4 --set 'cluster.gpu=h100-sxm' --set 'cluster.price=2.49 $/h'")
+    assert line.startswith("dagc search p.moe --rate 4 --set cluster.gpu=h100-sxm --set 'cluster.price=2.49 $/h'")
     assert shlex.split(line)[5:] == ["--set", "cluster.gpu=h100-sxm", "--set", "cluster.price=2.49 $/h",
                                      "--set", "x=it's; rm"]

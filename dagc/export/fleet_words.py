@@ -217,9 +217,10 @@ def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:
     """The `dagc search` command that gives a cluster's pick (with mixes, its heaviest mix's), on `plan` (a shell
     word, quoted by the caller; `PLAN` where the plan's path is not known, as in report files)."""
     m = max(row["mixes"], key=lambda m: m["weight"]) if row.get("mixes") else row
-    # each --set a shell word, in single quotes as dagc's other commands print them (one holding a quote: shlex's)
+    # each --set a shell word as a user types it, quoted only where the shell needs it (`'cluster.price=2.5 $/h'`),
+    # as `dagc search` prints its `check it:` line (until 2026-11-29 each was in single quotes)
     return f"dagc search {plan} --rate {m['rate_requests_per_s']:g} " + " ".join(
-        "--set " + (shlex.quote(o) if "'" in o else f"'{o}'") for o in m["options"])
+        "--set " + shlex.quote(o) for o in m["options"])
 
 
 def rate_text(doc: dict[str, Any]) -> str:

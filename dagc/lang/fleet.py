@@ -34,7 +34,7 @@ from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_val
 from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_calibration import calibration_errors, miscalibrated_at_plan
-from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep
+from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep, typed
 from .hints import gpu_hint
 from .lower import Lowering
 from .model import ImportRoots
@@ -151,7 +151,7 @@ def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[obje
     values, _ = read_block(out, block, "fleet.mix", MIX_FIELDS)
     if len(out.diags) > before:
         return
-    settings = tuple((i.name, i.value.span.text, i.value.span) for i in block
+    settings = tuple((i.name, typed(i.value.span.text, MIX_FIELDS[i.name].kind), i.value.span) for i in block
                      if i.name != "weight" and i.name in values and i.value is not None)
     mixes.append(FleetMix(name, mix_fields(values).get("weight", 1.0), settings, at))
 
@@ -235,7 +235,7 @@ def _expanded(out: Collector, src: SourceFile, name: str, elements: Sequence[Val
     written: list[tuple[str, Span]] = []
     for i, e in enumerate(elements):
         if isinstance(e, Value):
-            written.append((e.span.text, e.span))
+            written.append((typed(e.span.text, _SWEPT[name].kind), e.span))    # `"vllm"` as `vllm`
             continue
         at = node_span(src, e)
         around = [elements[k] for k in (i - 2, i - 1, i + 1) if 0 <= k < len(elements)]

@@ -7,11 +7,28 @@ Input: the values as the plan writes them. Output: frozen `Fleet`, `FleetPoint` 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 from ..source import Span
 
-__all__ = ["Fleet", "FleetGpu", "FleetMix", "FleetPoint", "FleetSweep"]
+__all__ = ["Fleet", "FleetGpu", "FleetMix", "FleetPoint", "FleetSweep", "typed"]
+
+# a name in quotes that the grammar reads unquoted too (its NAME, RELEASED): `"vllm"`, `"sglang@0.5.2"`
+_QUOTED_NAME = re.compile(r'"([A-Za-z_][A-Za-z0-9_\-]*(?:@[A-Za-z0-9][A-Za-z0-9_.+\-]*)?)"')
+
+
+def typed(text: str, kind: str) -> str:
+    """A value as the fleet's `--set` options give it: a name written in quotes (`engine = ["vllm"]`) without them,
+    as a user types it (`--set cluster.engine=vllm`), where the field reads a name either way (`kind`: its
+    `Field.kind`, a `name`, a `choice` or a `bool`); any other text as written.
+
+    Example:
+        >>> typed('"vllm"', "name"), typed('"vllm@0.33.0"', "name"), typed("16", "int")
+        ('vllm', 'vllm@0.33.0', '16')
+    """
+    m = _QUOTED_NAME.fullmatch(text)
+    return m.group(1) if m is not None and kind in ("name", "choice", "bool") else text
 
 
 @dataclass(frozen=True)
