@@ -247,8 +247,9 @@ def elsewhere(name: str, where: str) -> str | None:
             f"(with --set: `{where}.{inner}.{name}=…`)") if inner else None
 
 
-# A fleet's traffic mix (`mix "chat" { weight = 0.7  rate = 10 requests/s }`): the workload's fields and its weight.
-MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9, above_zero=True)}
+# A fleet's traffic mix (`mix "chat" { weight = 0.7  rate = 10 requests/s }`): the workload's fields and its
+# weight, a share of the tokens served above 0 and at most 100 %.
+MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1.0, above_zero=True)}
 TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp", "lengths", "length_cv", "prefix")
 SPECULATIVE_FIELDS = {
     "method": Field("choice", choices=("mtp", "eagle", "ngram")), "tokens": _int(1, 16),
