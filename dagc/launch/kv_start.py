@@ -29,7 +29,7 @@ import math
 
 from ..diagnostics import Diagnostic
 from ..layout.layout import Layout
-from ..memory.memory import MemoryBreakdown
+from ..memory.memory import MemoryBreakdown, kv_room, room_for_kv
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
@@ -122,7 +122,8 @@ def engine_kv_tokens(v: Serving, mem: MemoryBreakdown, layout: Layout, workload:
             room = (v.static_fraction or 0.0) * cap - s.weights_bytes
         else:
             room = (v.free_fraction or 0.0) * (cap - (v.resident_bytes or 0.0))
-        most = min(most, max(0.0, room) / (s.kv_needed_bytes / held))
+        # the engine's KV cache is its share of that room, a calibration's `kv_cache_share` (`kv_room`, as `memory`)
+        most = min(most, kv_room(room, s.kv_share) / (s.kv_needed_bytes / held))
     return int(most) if most < math.inf else 1 << 40
 
 
@@ -158,8 +159,8 @@ def _least_limit(plan: Plan, mem: MemoryBreakdown | None, layout: Layout, w: Wor
     held = max(1, layout.requests_per_rank) * (w.prompt + w.generate)
     act = max(s.activation_bytes for s in stages)
     resident = max(s.weights_bytes + s.activation_bytes for s in stages)
-    need = max(longest * s.kv_needed_bytes / held + (s.weights_bytes + s.activation_bytes if engine != "sglang"
-                                                     else s.weights_bytes) for s in stages)
+    need = max(room_for_kv(longest * s.kv_needed_bytes / held, s.kv_share)    # the KV cache is a share of its room
+               + (s.weights_bytes + s.activation_bytes if engine != "sglang" else s.weights_bytes) for s in stages)
     if engine == "trtllm":          # its share is of what the weights and activations leave
         free = max(cap - resident, 1.0)
         return resident + reserve + _ceil3((need - resident) / free) * free

@@ -33,7 +33,7 @@ from ..plan.workload import Workload
 from .activations import activation_bytes
 from .resident import Resident, StageFigures, StageKind, resident_of
 
-__all__ = ["StageMemory", "MemoryBreakdown", "kv_room", "memory", "resident_over"]
+__all__ = ["StageMemory", "MemoryBreakdown", "kv_room", "memory", "resident_over", "room_for_kv"]
 
 
 def kv_room(free_bytes: float, share: float) -> float:
@@ -47,6 +47,17 @@ def kv_room(free_bytes: float, share: float) -> float:
         (60000000000.0, 15000000000.0, 0.0)
     """
     return share * max(0.0, free_bytes)
+
+
+def room_for_kv(kv_bytes: float, share: float) -> float:
+    """The free bytes whose `kv_room` is `kv_bytes`: what the weights, activations and reserve must leave for the
+    engine's KV cache, its `share` of them, to hold `kv_bytes`.
+
+    Example:
+        >>> room_for_kv(15e9, 0.25), kv_room(room_for_kv(15e9, 0.25), 0.25)
+        (60000000000.0, 15000000000.0)
+    """
+    return kv_bytes / share
 
 
 @dataclass(frozen=True)
