@@ -16,17 +16,16 @@ from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, StrategyDecl
 from ..plan.workload import Overlap, PoolRole
 from ..source import Span
+from .axis_hint import unknown_axis
 from .domain_hint import separate_hint, stage_gpus
-from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
-from .hints import SPLIT_HINT, axis_word_hint, repeated_axis_hint, scope_hint, stage_domains_hint
+from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean
+from .hints import SPLIT_HINT, repeated_axis_hint, scope_hint, stage_domains_hint
 from .nesting_hint import nesting_hint
-from .strategy_slips import rewrite_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
 MAX_DEGREE = 2**20
 PRODUCT_CAP = 2**60           # products of degrees are capped here (no GPU count comes near it)
-_AXES = [a.value for a in Axis]
 
 Domains = Sequence[Sequence[AxisNode]]
 
@@ -243,24 +242,6 @@ def _span(node: AxisNode) -> Span:
     return node.span.to(node.degree_span) if node.degree_span else node.span
 
 
-KEYWORD_HINT = "drop the `strategy` keyword"                  # `strategy tp 8` pasted where an expression goes
-OPTION_KEYWORD_HINT = KEYWORD_HINT + ": --strategy takes the expression"
-
-
-def _unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
-    """The hint of E101 for an axis name: the `strategy` keyword pasted into --strategy (the way a
-    report prints a strategy), a near axis name — first among those that fit where it stands (dp
-    and pp open a `<` scope; the first in-stage domain is attention's, the one after `;` the
-    experts') — or the list of axes; another tool's spelling (`tp 8 x ep 2`, `TP8EP2`) as dagc reads it."""
-    if a.name == "strategy":
-        return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
-    if (said := axis_word_hint(a.name, a.span, _AXES) or rewrite_hint(a.span.source, a.span.start)) is not None:
-        return said
-    fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
-    best = nearest(a.name, fitting, AXIS_WORDS) or nearest(a.name, _AXES, AXIS_WORDS)
-    return f"did you mean `{best}`?" if best else f"axes are {AXES_SAID}"
-
-
 class _Flattener:
     """Walks the scopes outside in, recording degrees and diagnostics."""
 
@@ -367,7 +348,7 @@ class _Flattener:
                      _span(a), POOLS_HINT)
             return None
         if ax is None:
-            self.err("E101", f"unknown axis `{a.name}`", a.span, _unknown_axis_hint(a, position))
+            unknown_axis(self.diags, a, position)          # one E101 for a whole strategy's rewrite
             return None
         if a.body is not None:
             self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp and pp open a scope",

@@ -17,8 +17,8 @@ from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..source import SourceFile, Span
 from ..units import said_list
+from .axis_hint import OPTION_KEYWORD_HINT
 from .fields import nearest
-from .flatten import OPTION_KEYWORD_HINT
 from .lower import lower, lower_strategy, strategy_input_errors
 from .overrides import load_plan_with
 from .parse import parse
