@@ -1,5 +1,6 @@
 """A fleet's plan need not write a `strategy`: `dagc fleet` searches each cluster's strategies itself, and the
-`dagc search` and `dagc fleet --launch` it prints read the plan too; `dagc check` and `compile` still need one."""
+`dagc search` and `dagc fleet --launch` it prints read the plan too; `dagc check` and `compile` still need one,
+unless `--strategy S` gives it (the "check it" line `dagc search --rate R` prints for such a plan runs)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,21 @@ def test_check_and_compile_still_need_a_strategy(tmp_path, capsys):
     assert main(["check", str(path), "--no-search"]) == 4
     assert main(["compile", str(path), "-o", str(tmp_path / "out")]) == 4
     assert capsys.readouterr().err.count("error[E103]: the plan has no `strategy` statement") == 2
+
+
+def test_the_check_line_search_prints_for_a_plan_without_a_strategy_runs(tmp_path, capsys):
+    path = tmp_path / "no-strategy.moe"
+    path.write_text(PLAN.split("fleet {")[0])
+    assert main(["search", str(path), "--rate", "4", "--quiet", "-o", str(tmp_path / "search")]) == 0
+    said = capsys.readouterr().out
+    line = next(x for x in said.splitlines() if x.strip().startswith("check it: "))
+    words = shlex.split(line.split("check it: ", 1)[1])
+    assert words[:3] == ["dagc", "check", str(path)] and "--strategy" in words
+    assert main([*words[1:], "--no-search", "--format", "json"]) == 0      # was E103: "no `strategy` statement"
+    report = json.loads(capsys.readouterr().out)
+    assert report["strategy"] == words[words.index("--strategy") + 1]
+    assert report["verdict"]["meets_requirements"] is True
+    # compile takes `--strategy` alike, and writes the strategy's report
+    out = tmp_path / "out"
+    assert main(["compile", str(path), "--strategy", "tp 1", "--no-search", "-o", str(out), "--quiet"]) == 0
+    assert json.loads((out / "report.json").read_text())["strategy"] == "tp 1"

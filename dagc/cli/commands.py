@@ -172,8 +172,8 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | 
         from ..lang.load import strategy_option
         from .printing import render_diags
         from .requests_cmd import requests_refused
-    try:
-        plan = read_plan(args)
+    try:        # `--strategy S` is checked: the plan need not write one (as `dagc search` prints its lines)
+        plan = read_plan(args, needs_strategy=args.strategy is None)
         if (refused := requests_refused(args, err, plan)) is not None:
             return refused
         # read before the search, which a bad --strategy would otherwise wait for
