@@ -297,30 +297,35 @@ def _metrics(r: StrategyResult) -> list[str]:
     lines = ["## Metrics", ""]
     if met is None or lay is None:
         return lines + ["Not computed: the strategy is not sound enough to build its DAG (see the diagnostics).", ""]
-    g = lay.gpus_used
     K = RequirementKind
     lines += ["From the schedule of the DAG, on the [assumptions](#assumptions) above; a figure the plan has a "
               "requirement on is in that requirement's unit.", ""]
     if (few := r.figures_requests_text) is not None:      # E402: one request's figures, not the deployment's
         lines += [f"**{few[0].upper()}{few[1:]}.**", ""]
 
-    def throughput(name: str, kind: RequirementKind, value: float) -> list[str]:
-        return [name, metric_text(plan, kind, value), metric_text(plan, kind, value / g, per_gpu=True)]
+    def throughput(name: str, kind: RequirementKind, value: float, per_gpu: float) -> list[str]:
+        # per GPU as the metrics have it: over every GPU the deployment uses (both pools of a disaggregated
+        # one), not over the one instance `lay` describes
+        return [name, metric_text(plan, kind, value), metric_text(plan, kind, per_gpu, per_gpu=True)]
 
     inflight = mode_of(plan.workload).continuous
+    pooled = r.pooled is not None       # a prefill instance's prefill, then the decode instance's steps alone
     front = format_si(plan.cluster.engine.terms.frontend_alone_s, Dimension.TIME)
     return lines + md_table(["metric", "value", "per GPU"], [
         [f"TTFT as a client measures it (the server's + the engine's front end, {front})",
          metric_text(plan, K.TTFT, met.ttft_s), ""],
-        ["TTFT at the server (" + ("mixed steps to a first token)" if inflight else "prefill makespan)"),
+        ["TTFT at the server (" + ("a prefill instance's prefill + the KV transfer's visible part)" if pooled
+                                  else "mixed steps to a first token)" if inflight else "prefill makespan)"),
          format_si(met.ttft_server_s, Dimension.TIME), ""],
-        ["TPOT (decode and mixed steps mixed)" if inflight else "TPOT (steady decode step)",
-         metric_text(plan, K.TPOT, met.tpot_s), ""],
-        throughput("prefill throughput", K.PREFILL_THROUGHPUT, met.prefill_tokens_per_s),
-        throughput("decode throughput", K.DECODE_THROUGHPUT, met.decode_tokens_per_s),
-        throughput("end-to-end throughput", K.THROUGHPUT, met.throughput_tokens_per_s),
+        ["TPOT (the decode instance's decode step)" if pooled else "TPOT (decode and mixed steps mixed)" if inflight
+         else "TPOT (steady decode step)", metric_text(plan, K.TPOT, met.tpot_s), ""],
+        throughput("prefill throughput", K.PREFILL_THROUGHPUT, met.prefill_tokens_per_s,
+                   met.prefill_tokens_per_s_per_gpu),
+        throughput("decode throughput", K.DECODE_THROUGHPUT, met.decode_tokens_per_s, met.decode_tokens_per_s_per_gpu),
+        throughput("end-to-end throughput", K.THROUGHPUT, met.throughput_tokens_per_s,
+                   met.throughput_tokens_per_s_per_gpu),
         *inflight_metric_rows(r),
-        [f"pipeline bubble ({'mixed steps' if inflight else 'prefill'})",
+        [f"pipeline bubble ({'decode steps' if pooled else 'mixed steps' if inflight else 'prefill'})",
          f"{(met.bubble_fraction or 0.0) * 100:.1f} %", ""],
     ])
 
