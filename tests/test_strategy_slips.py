@@ -92,6 +92,22 @@ def test_scopes_times_and_glued_words_are_written_as_dagc_reads_them(written, me
     load_plan_text(PLAN + f"strategy {meant}\n")
 
 
+@pytest.mark.parametrize("written, meant, names", [
+    ("tp2 ep2", "tp 2 ; ep 2", "`tp2`, `ep2`"),          # split alone, `tp 2 ep 2`, is E202
+    ("dp2 tp4 ep8", "dp 2 < tp 4 ; ep 8 >", "`dp2`, `tp4`, `ep8`"),
+    ("tp 2 ep2", "tp 2 ; ep 2", "`ep2`"),
+])
+def test_glued_axes_that_need_more_than_a_space_get_the_whole_rewrite_once(written, meant, names):
+    """Until 2026-11-29 each glued axis was an error of its own, "write `tp 2`", "write `ep 2`": the plan then
+    read `tp 2 ep 2`, E202, a second round to `tp 2 ; ep 2`."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    d = _only(exc)
+    assert d.code == "E101" and d.message == f"unknown ax{'es' if ',' in names else 'is'} {names}"
+    assert d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis")
+    load_plan_text(PLAN + f"strategy {meant}\n")
+
+
 @pytest.mark.parametrize("written, hint", [
     ("x 2", "axes are dp (data)"),                              # `x` before any axis is no separator
     ("tp 8 x 2", "axes are dp (data)"),                         # nor one with a degree

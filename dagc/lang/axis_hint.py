@@ -14,7 +14,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import Axis, AxisNode
 from .fields import AXES_SAID, AXIS_WORDS, nearest
 from .hints import axis_word_hint
-from .strategy_slips import rewrite_hint
+from .strategy_slips import rewrite_hint, split_leaves_it_wrong
 
 __all__ = ["KEYWORD_HINT", "OPTION_KEYWORD_HINT", "unknown_axis", "unknown_axis_hint"]
 
@@ -27,10 +27,14 @@ def unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
     """The hint of E101 for an axis name: the `strategy` keyword pasted into --strategy (the way a
     report prints a strategy), a near axis name — first among those that fit where it stands (dp
     and pp open a `<` scope; the first in-stage domain is attention's, the one after `;` the
-    experts') — or the list of axes; another tool's spelling (`tp 8 x ep 2`, `TP8EP2`) as dagc reads it."""
+    experts') — or the list of axes; another tool's spelling (`tp 8 x ep 2`, `TP8EP2`) as dagc reads it, and so
+    axes glued to their degrees where splitting them alone would not read (`tp2 ep2`: `tp 2 ; ep 2`)."""
     if a.name == "strategy":
         return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
-    if (said := axis_word_hint(a.name, a.span, _AXES) or rewrite_hint(a.span.source, a.span.start)) is not None:
+    said, whole = axis_word_hint(a.name, a.span, _AXES), rewrite_hint(a.span.source, a.span.start)
+    if said is not None and whole is not None and split_leaves_it_wrong(a.span.source, a.span.start):
+        return whole            # `tp2 ep2`: `tp 2 ep 2` would be E202; the rewrite `tp 2 ; ep 2` reads
+    if (said := said or whole) is not None:
         return said
     fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
     best = nearest(a.name, fitting, AXIS_WORDS) or nearest(a.name, _AXES, AXIS_WORDS)

@@ -12,12 +12,13 @@ import re
 
 from ..source import SourceFile
 
-__all__ = ["rewrite_hint", "strategy_hint", "strategy_rewrite"]
+__all__ = ["rewrite_hint", "split_leaves_it_wrong", "strategy_hint", "strategy_rewrite"]
 
 _AXIS_ORDER = ("dp", "pp", "tp", "cp", "sp", "ep", "etp")   # the canonical order, outer to inner, attention first
 _PAIR = re.compile(r"(?<![A-Za-z_])(?P<axis>[A-Za-z]+)(?:[ \t]*[=:]?[ \t]*(?P<degree>[0-9]+))?(?![0-9_])")
 _SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>]*")
 _BY = "x"          # `tp 8 x ep 2`: a word between axes, read as a separator
+_GLUED = re.compile(r"(?<![A-Za-z_])([A-Za-z]+?)([0-9]+)(?![A-Za-z0-9_])")    # `tp8`: an axis glued to its degree
 _NAMED = re.compile(r"[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)[ \t]*=[ \t]*")     # `fast = …`: a strategy's name
 _STATEMENT = re.compile(r"^[ \t]*(?P<kw>model|cluster|workload|require|strategy|objective|fleet|calibration)\b",
                         re.MULTILINE)
@@ -73,6 +74,22 @@ def strategy_rewrite(src: SourceFile, at: int) -> str | None:
     if stage == " ".join(expression.split()):
         return None                             # read as written: the parser stopped at something else
     return name + stage + (f" with {options.strip()}" if with_ and options.strip() else "")
+
+
+def split_leaves_it_wrong(src: SourceFile, at: int) -> bool:
+    """Whether the strategy holding `at` needs more than its glued axes split from their degrees (`tp8` → `tp 8`)
+    to read: `tp2 ep2` split is `tp 2 ep 2`, E202 — its rewrite `tp 2 ; ep 2` is the hint; `tp 2 ; ep4` split reads.
+
+    Example:
+        >>> [split_leaves_it_wrong(SourceFile("--strategy", s), 0) for s in ("tp2 ep2", "tp 2 ; ep4", "tp8")]
+        [True, False, False]
+    """
+    rewrite, bounds = strategy_rewrite(src, at), _expression(src, at)
+    if rewrite is None or bounds is None:
+        return False
+    text = src.text[bounds[0]:bounds[1]].split("#", 1)[0]
+    split = bounds[2] + " ".join(_GLUED.sub(lambda m: f"{m[1].lower()} {m[2]}", text).split())
+    return split != rewrite
 
 
 def _expression(src: SourceFile, at: int) -> tuple[int, int, str] | None:
