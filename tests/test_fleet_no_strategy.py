@@ -61,3 +61,13 @@ def test_the_check_line_search_prints_for_a_plan_without_a_strategy_runs(tmp_pat
     out = tmp_path / "out"
     assert main(["compile", str(path), "--strategy", "tp 1", "--no-search", "-o", str(out), "--quiet"]) == 0
     assert json.loads((out / "report.json").read_text())["strategy"] == "tp 1"
+
+
+def test_the_missing_strategy_says_the_option_that_gives_one(tmp_path, capsys):
+    path = tmp_path / "no-strategy.moe"
+    path.write_text(PLAN.split("fleet {")[0])
+    assert main(["check", str(path), "--no-search"]) == 4
+    err = capsys.readouterr().err
+    assert '= help: add one, e.g. `strategy tp 8`; or give it with `--strategy "tp 8"`, or let `dagc search PLAN` ' \
+           "find one" in err
+    assert main(["check", str(path), "--no-search", "--strategy", "tp 8", "--set", "cluster.gpus=8", "--quiet"]) == 0

@@ -74,6 +74,8 @@ _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "mo
                "fleet": "fleet"}     # `fleet`: dagc.lang.fleet's, not the plan's
 _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
              "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
+# the commands that read a plan without one: the strategy given, or searched
+_NO_STRATEGY = "; or give it with `--strategy \"tp 8\"`, or let `dagc search PLAN` find one"
 
 
 @v_args(meta=True)
@@ -281,7 +283,8 @@ def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[T
     end = src.span(max(0, len(text) - 1), max(1, len(text))) if src.text.strip() else src.span(0, 0)
     for kind in ("model", "cluster", "workload", *(("strategy",) if needs_strategy else ())):
         if kind not in by_kind:
-            out.error("E103", f"the plan has no `{kind}` statement", end, f"add one, e.g. `{_EXAMPLES[kind]}`")
+            out.error("E103", f"the plan has no `{kind}` statement", end, f"add one, e.g. `{_EXAMPLES[kind]}`"
+                      + (_NO_STRATEGY if kind == "strategy" else ""))
 
 
 def _lower_strategies(lw: Lowering, written: list[Tree[Token]]) -> tuple[StrategyDecl, ...]:
