@@ -113,6 +113,21 @@ def test_a_bad_override_gets_the_plans_own_diagnostic_in_the_option(option, code
     assert d.span.text == caret and d.hint is not None and d.hint.startswith(hint), (d.span.text, d.hint)
 
 
+@pytest.mark.parametrize("option, meant, target", [
+    ("require.ttft<=1 s", "require.ttft=1 s", 1.0),             # the plan's own `ttft <= 1 s`, pasted
+    ("require.tpot < 40 ms", "require.tpot=40 ms", 0.040),
+    ("require.ttft>=2 s", "require.ttft=2 s", 2.0),
+])
+def test_a_requirement_written_with_its_comparison_gets_the_option_that_sets_it(option, meant, target, write_plan):
+    """Until 2026-11-29 its hint was the general one, "a plan field by its dotted path and a value …"."""
+    path = write_plan(plan_text(require="require { ttft <= 3 s }"))
+    d = set_error(path, option)
+    assert d.code == "E001" and d.span is not None and d.span.text == option
+    assert d.hint is not None and d.hint.startswith(f"a requirement is set by its target alone: --set '{meant}' ")
+    (req,) = [r for r in load_plan_with(path, [meant]).requirements if r.text.startswith(meant.split(".")[1][:4])]
+    assert (req.op, req.target) == ("<=", pytest.approx(target))
+
+
 # A value is one value: put into the plan's text, a `#`, a brace, a quote or a second field would change
 # more than the field (`require.ttft=2 s #` commented out the rest of the plan's line, `tpot <= 1 ms` with it).
 @pytest.mark.parametrize("option, caret", [

@@ -43,6 +43,7 @@ from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
 from .set_gpu import preset_gpu_field
+from .set_option_hint import set_form_hint
 
 __all__ = ["REPLACES", "SET_SOURCE", "Override", "arrival_unsaid", "load_plan_with", "set_form"]
 
@@ -95,8 +96,7 @@ class Override:
         m = _PATH.fullmatch(option)
         if m is None or not m.group(2) or "\n" in m.group(2):
             raise PlanError([Diagnostic("E001", Severity.ERROR, "--set takes FIELD=VALUE", src.span(0, len(option)),
-                                        "a plan field by its dotted path and a value written as in the plan, "
-                                        "e.g. --set workload.batch=256 or --set require.ttft='2 s'")])
+                                        set_form_hint(option))])
         path = tuple(m.group(1).split("."))
         if path[0] not in _TOP:
             raise PlanError([Diagnostic("E101", Severity.ERROR, f"unknown statement `{path[0]}` in --set",
