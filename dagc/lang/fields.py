@@ -231,14 +231,25 @@ _BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "eng
                  "workload": tuple(WORKLOAD_FIELDS)}
 
 
+# A parallel degree written as a field (`tp = 8`, vLLM's `tensor_parallel_size = 8`): a strategy's axis, not a field
+_AXIS_FIELDS = {**{a: a for a in ("dp", "pp", "tp", "cp", "ep", "etp")},
+                **{f"{a}_size": a for a in ("dp", "pp", "tp", "ep")},
+                **{f"{w}_parallel_size": a for w, a in (("data", "dp"), ("pipeline", "pp"), ("tensor", "tp"),
+                                                        ("expert", "ep"))}}
+
+
 def elsewhere(name: str, where: str) -> str | None:
     """`engine = vllm` in `workload { }`: the block it is a field of, when that is another one; `experts = 64` in
-    `model { }` (or `--set model.experts=64`): the block inside it that it is a field of (`moe`).
+    `model { }` (or `--set model.experts=64`): the block inside it that it is a field of (`moe`); `tp = 8`
+    anywhere: the strategy, whose axis it is.
 
     Example:
         >>> elsewhere("experts", "model").split(": ")[0]
         "`experts` is a field of the model's `moe { … }` block"
     """
+    if (axis := _AXIS_FIELDS.get(name.lower())) is not None:
+        return (f"`{name}` is a parallel degree, which the strategy gives, not a field: e.g. `strategy {axis} 8`, or "
+                f"`--strategy \"{axis} 8\"` (an axis and its degree; docs/language.md, \"strategy\")")
     home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)
     if home:
         return f"`{name}` is a field of `{home} {{ … }}`: move the line there"
