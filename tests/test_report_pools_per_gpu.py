@@ -10,6 +10,7 @@ import pytest
 
 from dagc.export.markdown import report_md
 from dagc.lang.load import load_plan_text
+from dagc.units import Dimension, format_si
 from dagc.verdict.check import check
 
 PLAN = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }\n'
@@ -47,3 +48,13 @@ def test_the_metrics_say_what_a_disaggregated_ttft_and_tpot_are(result):
     assert "mixed step" not in metrics       # it was "mixed steps to a first token": a decode instance runs none
     assert "| TTFT at the server (a prefill instance's prefill + the KV transfer's visible part) |" in metrics
     assert "| TPOT (the decode instance's decode step) |" in metrics
+
+
+def test_the_binding_decode_pools_step_is_the_tpot_as_the_report_states_it(result):
+    """Until 2026-11-29 the summary said the step to one decimal of a millisecond (`83.3 ms`) beside the TPOT of
+    the pools' table and the metrics (`83.34 ms`): one figure, two texts."""
+    md = report_md(result)
+    said = format_si(result.metrics.tpot_s, Dimension.TIME)       # 13.97 ms: four figures
+    assert result.pooled.figures.binding_pool == "decode" and said.endswith(" ms") and len(said) == 8
+    assert f"| decode | 1 | `tp 4 ; ep 4` | 1 × 4 | 64 | TPOT {said} |" in md
+    assert f"its 1 instance takes {said} a step for 64 requests" in md          # was `14.0 ms`

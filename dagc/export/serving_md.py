@@ -224,7 +224,7 @@ def _to_change(r: StrategyResult) -> str:
                 f"({more:,} more GPUs, {fits}), or a prefill instance that prefills faster.")
     many = dec.pool.instances > 1
     return (f"- **The decode pool binds**: {'each of its' if many else 'its'} {dec.pool.instances:,} "
-            f"instance{'s takes' if many else ' takes'} {f.tpot_s * 1e3:,.1f} ms a step for "
+            f"instance{'s takes' if many else ' takes'} {_t(f.tpot_s)} a step for "
             f"{dec.running_per_instance:,} requests; more decode instances "
             f"(each holding fewer requests, so stepping faster) or a faster decode layout would lift the rate toward "
             f"the prefill pool's {f.capacity['prefill']:,.2f} requests/s — `dagc search` weighs both.")
