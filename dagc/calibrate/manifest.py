@@ -65,8 +65,9 @@ def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
 
 
 def _chosen(path: str | Path, overrides: Sequence[str], strategy: str | None, allow_paths: Sequence[Path]) -> Plan:
-    """The plan with the overrides and its one strategy (`plan_for`), not yet checked."""
-    plan = load_plan_with(path, overrides, allow_paths=allow_paths)
+    """The plan with the overrides and its one strategy (`plan_for`), not yet checked; with `strategy`, a plan
+    without a strategy line is read (the strategy given is the one the runs measured, as `dagc check --strategy`)."""
+    plan = load_plan_with(path, overrides, allow_paths=allow_paths, needs_strategy=strategy is None)
     if strategy is not None:
         return plan.model_copy(update={"strategies": (strategy_option(strategy, plan),)})
     if len(plan.strategies) > 1:
