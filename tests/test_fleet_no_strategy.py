@@ -71,3 +71,15 @@ def test_the_missing_strategy_says_the_option_that_gives_one(tmp_path, capsys):
     assert '= help: add one, e.g. `strategy tp 8`; or give it with `--strategy "tp 8"`, or let `dagc search PLAN` ' \
            "find one" in err
     assert main(["check", str(path), "--no-search", "--strategy", "tp 8", "--set", "cluster.gpus=8", "--quiet"]) == 0
+
+
+def test_an_empty_strategy_option_on_a_plan_without_one_does_not_send_the_user_to_the_plans(tmp_path, capsys):
+    path = tmp_path / "no-strategy.moe"
+    path.write_text(PLAN.split("fleet {")[0])
+    assert main(["check", str(path), "--no-search", "--strategy", " "]) == 4
+    err = capsys.readouterr().err    # it said "or no --strategy to use the plan's strategies": then E103
+    assert "= help: give an expression such as `tp 4 ; ep 8`: the plan writes no strategy of its own (`dagc " \
+           "search PLAN` finds one)" in err and "plan's strategies" not in err
+    path.write_text(PLAN.split("fleet {")[0] + "strategy tp 1\n")
+    assert main(["check", str(path), "--no-search", "--strategy", " "]) == 4
+    assert "or no --strategy to use the plan's strategies" in capsys.readouterr().err

@@ -111,8 +111,14 @@ def strategy_option(text: str, plan: Plan) -> StrategyDecl:
         if errors := strategy_input_errors([decl]):
             raise PlanError(errors)
     except PlanError as exc:
-        raise PlanError([_named_hint(d, text, plan) for d in exc.diagnostics]) from None
+        raise PlanError([_named_hint(d, text, plan) if plan.strategies or text.strip() else
+                         dataclasses.replace(d, hint=_EMPTY_WITHOUT_PLANS) for d in exc.diagnostics]) from None
     return decl
+
+
+# `--strategy ''` on a plan without a strategy line: leaving the option out would leave no strategy (E103)
+_EMPTY_WITHOUT_PLANS = ("give an expression such as `tp 4 ; ep 8`: the plan writes no strategy of its own "
+                        "(`dagc search PLAN` finds one)")
 
 
 def _named_hint(d: Diagnostic, text: str, plan: Plan) -> Diagnostic:
