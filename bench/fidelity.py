@@ -566,7 +566,9 @@ LIMITS = """## Known limits: what the calibration does not cover
   dagc's: the load simulation priced a step in which every attention-DP rank prefills as if the busiest
   rank alone did, its experts seeing an eighth of the prompt tokens; priced with them all
   ([cost-model.md](cost-model.md), "Prompts on several attention-DP ranks in one step"; the Hopper expert
-  scale refitted on the calibration half, 2.22 → 2.05), those runs are +63.7 %, +76.9 % and +33.8 %.
+  scale refitted on the calibration half, 2.22 → 2.05), those runs were +63.7 %, +76.9 % and +33.8 %; with
+  TensorRT-LLM's EP exchange as the engine runs it on attention-DP ranks (an all-gather and a reduce-scatter,
+  2026-11-29, [cost-model.md](cost-model.md), "TensorRT-LLM's EP exchange") they are +54.2 %, +64.6 % and +28.1 %.
   What remains has no ground in the calibration half, whose 1.2 edition of the same page puts
   Qwen3-235B-A22B's 8,192- and 32,768-token prompts on DEP4 within −16 % to +14 % on all five GPUs.
   Ruled out on these runs: the KV cache and admission (all 1,500 requests fit in dagc's KV cache at full
@@ -583,8 +585,8 @@ LIMITS = """## Known limits: what the calibration does not cover
   Read against TensorRT-LLM 1.0's own source ([cost-model.md](cost-model.md), "The held-out v1.0 MoE table against
   TensorRT-LLM 1.0's own source"): the plans' batch, token budget, chunking and memory share are the engine's; the
   page does not state how its "TP8" split the experts (its MoE options file, as printed, is refused by 1.0's LLM API);
-  and the engine's EP exchange on these ranks is an all-gather and a reduce-scatter, where dagc prices an all-to-all —
-  a sixth of the 5,000 / 500 runs' error, not yet in dagc.
+  and the engine's EP exchange on these ranks is an all-gather and a reduce-scatter, which dagc prices since
+  2026-11-29 — a sixth of the 5,000 / 500 runs' error.
 """
 
 

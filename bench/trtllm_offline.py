@@ -28,9 +28,12 @@ throughput" and "The held-out v1.0 MoE table against TensorRT-LLM 1.0's own sour
   page's "TP8" as attention DP with the experts tensor-sharded, `--strategy "tp 1 ; ep 8" "tp 1 ; etp 8"`: what
   TensorRT-LLM's mapping makes of a run without `--ep`);
 - `--gather`: the EP exchange as TensorRT-LLM's CUTLASS MoE runs it on attention-DP ranks outside a multi-node NVLink
-  domain — every rank's tokens all-gathered to every EP rank and the outputs reduce-scattered — where dagc sends a
-  token only to the ranks its top-k experts are on (`gather_ratio`: the volume's growth); each worker process
-  prices it by `gather`, which replaces the distinct ranks `dagc.ir.op_moe` reads for that process alone.
+  domain — every rank's tokens all-gathered to every EP rank and the outputs reduce-scattered — where an all-to-all
+  sends a token only to the ranks its top-k experts are on (`gather_ratio`: the volume's growth); each worker process
+  prices it by `gather`, which replaces the distinct ranks `dagc.ir.op_moe` reads for that process alone. Since
+  2026-11-29 dagc prices TensorRT-LLM's plans so by default (`dagc.ir.op_moe.gathers_tokens`, docs/cost-model.md,
+  "TensorRT-LLM's EP exchange"); `--gather` now applies it to every all-to-all as well (a GB200 domain's, another
+  engine's).
 
 Every row also sets the measured figure against physics, whatever dagc's kernels say (`implied_s`,
 `weights_floor_s`):

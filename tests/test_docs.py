@@ -477,6 +477,11 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
                          "token (ns) │  13,266,974\" less \"Inter token latency (ns) │   2,069,766\")",
                          _si(engines.TRTLLM_TRITON_FRONTEND_S, "s"), "`dagc.plan.engines.TRTLLM_TRITON_FRONTEND_S`",
                          f"`engine = {name}@0.5` to `@0.21`"))
+            if terms.ep_all_gather:
+                rows.append(("EP exchange on attention-DP ranks: an all-gather and a reduce-scatter (every token to "
+                             "every EP rank) but an EP group above the top-k on a multi-node NVLink domain, "
+                             f"`{name}`",
+                             "yes", "`dagc.plan.engines.TRTLLM_EP_ALL_GATHER`", f"`engine = {name}`"))
             before = ".".join(map(str, engines.TRTLLM_XQA_FROM))
             rows.append((f"decode attention reads each KV head's cache once per query head of its group, `{name}`",
                          f"before {before}", "`dagc.plan.engines.TRTLLM_XQA_FROM`",

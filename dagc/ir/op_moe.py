@@ -24,9 +24,15 @@ from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpTemplate
 from .op_shapes import AB, ALIGN_ROWS, REFERENCE, Projection, Recipe, Shapes, Work
 
-__all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "etp_reduce_lower", "expert_ffn", "expert_ffn_lower",
+__all__ = ["BOARD_GPUS", "combine", "dispatch", "dispatch_dtype", "gathers_tokens",
+           "etp_reduce", "etp_reduce_lower", "expert_ffn", "expert_ffn_lower",
            "router", "shared_expert", "a2a_reads", "etp_reduce_reads", "expert_ffn_reads", "router_reads",
            "shared_expert_reads", "expert_ffn_distinct", "router_distinct", "shared_expert_distinct"]
+
+
+# GPUs on one NVLink board (HGX/DGX): a larger NVLink domain is a multi-node one (GB200/GB300 NVL72: `gpus_per_node`
+# 72 from the preset's `nvlink_domain`)
+BOARD_GPUS = 8
 
 
 def router(s: Shapes, r: Recipe) -> OpTemplate:
@@ -63,21 +69,35 @@ def _a2a(s: Shapes, r: Recipe, payload_bytes: float) -> OpTemplate:
     """An EP all-to-all: each token goes once to each EP rank holding one of its top-k experts (to
     every etp shard of it), in `payload_bytes` per value; across nodes once per destination node,
     then forwarded over NVLink (SPEC 6.5). The picks land on `routing_slots`: the experts, or the
-    experts and the redundant slots when only those split evenly over ep."""
+    experts and the redundant slots when only those split evenly over ep. An engine that all-gathers
+    the tokens instead (`gathers_tokens`) sends each to every EP rank and every node of the group."""
     lay, moe, d = s.lay, s.m.moe, s.d
     size = lay.ep * lay.etp
     slots = routing_slots(moe.experts, lay.redundant, lay.ep)
-    ranks_hit = expected_distinct_ranks(moe.top_k, slots, lay.ep)
+    gathered = gathers_tokens(s)
+    ranks_hit = float(lay.ep) if gathered else expected_distinct_ranks(moe.top_k, slots, lay.ep)
     per_token = d.h * payload_bytes * lay.etp
     nbytes = s.u * ranks_hit * per_token
     nodes = s.nodes(size)
     network = None
     if nodes > 1:
         per_node = max(1, lay.ep // nodes)
-        nodes_hit = expected_distinct_nodes(moe.top_k, slots, lay.ep, per_node)
+        nodes_hit = float(nodes) if gathered else expected_distinct_nodes(moe.top_k, slots, lay.ep, per_node)
         network = s.u * nodes_hit * per_token
     tpl = s.comm(r, size, s.u * moe.top_k, nbytes, s.crosses(size))
     return replace(tpl, nodes=nodes, network_bytes=network)
+
+
+def gathers_tokens(s: Shapes) -> bool:
+    """Whether the EP exchange of `s` is an all-gather of the attention-DP ranks' tokens to every EP rank and a
+    reduce-scatter of the outputs (`EngineTerms.ep_all_gather`: TensorRT-LLM's CUTLASS MoE), not an all-to-all to the
+    ranks a token's experts are on: on attention-DP ranks, unless the EP group is larger than the top-k and spans a
+    multi-node NVLink domain (an NVLink domain of more than `BOARD_GPUS` GPUs: GB200 and GB300 NVL72), where the
+    engine's all-to-all runs."""
+    lay = s.lay
+    if s.engine is None or not s.engine.ep_all_gather or lay.adp <= 1:
+        return False
+    return not (lay.ep > s.m.moe.top_k and lay.gpus_per_node > BOARD_GPUS)
 
 
 def dispatch(s: Shapes, r: Recipe) -> OpTemplate:
@@ -93,7 +113,7 @@ def a2a_reads(s: Shapes) -> Hashable:
     """What `dispatch` and `combine` read."""
     lay = s.lay
     return s.u_key, lay.ep, lay.etp, routing_slots(s.m.moe.experts, lay.redundant, lay.ep), \
-        s.placement_key(lay.ep * lay.etp)
+        s.placement_key(lay.ep * lay.etp), gathers_tokens(s)
 
 def expert_ffn(s: Shapes, r: Recipe) -> OpTemplate:
     return _expert_ffn(s, r, *s.expert_tokens)

@@ -101,6 +101,11 @@ class EngineTerms(Frozen):
     # (`dagc.memory.memory.kv_room`): 1 but a calibration's, fitted from the requests the engine decoded at once in
     # its offline bursts (`dagc.calibrate.kv_share`, docs/calibrate.md, "The KV cache the engine held").
     kv_cache_share: float = 1.0
+    # How a step's tokens on attention-DP ranks reach their EP group: False, an all-to-all that sends each token to the
+    # EP ranks its top-k experts are on (vLLM's and SGLang's, DeepEP's); True, an all-gather of every rank's tokens to
+    # every EP rank and a reduce-scatter of the experts' outputs, except where the EP group is larger than the top-k and
+    # spans a multi-node NVLink domain (TensorRT-LLM's CUTLASS MoE, `EP_ALL_GATHER`; `dagc.ir.op_moe.gathers_tokens`).
+    ep_all_gather: bool = False
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
@@ -108,7 +113,7 @@ class EngineTerms(Frozen):
         return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.ingest_s, self.graph_sizes,
                      self.graph_padding, self.mixed_graphs, tuple(sorted(self.glue.items())), self.compute_time_scale,
                      self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale,
-                     self.no_evict, self.kv_read_per_query_head, self.kv_cache_share))
+                     self.no_evict, self.kv_read_per_query_head, self.kv_cache_share, self.ep_all_gather))
 
     @property
     def frontend_alone_s(self) -> float:
@@ -254,6 +259,13 @@ SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 # Refitted on 2026-11-28 (2.22 → 2.05, the same 18 runs) when the load simulation came to price a step in which
 # several attention-DP ranks prefill with every rank's prompt tokens through the experts (`StepSurface.spread`).
 TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.05
+# TensorRT-LLM's fused MoE on attention-DP ranks all-gathers every rank's tokens to every EP rank and reduce-scatters
+# the experts' outputs, unless its all-to-all is chosen: only for an EP group larger than the top-k on a multi-node
+# NVLink domain (MNNVL: GB200/GB300 NVL72), or with DeepEP asked for by an environment variable
+# (TRTLLM_CAN_USE_DEEP_EP=1, which `dagc launch` does not set) — tensorrt_llm/_torch/modules/fused_moe/
+# fused_moe_cutlass.py, `select_alltoall_method_type` and `reducescatter_or_allreduce` (1.0 to 1.2). vLLM's and
+# SGLang's default all-to-all sends a token to the ranks its experts are on.
+TRTLLM_EP_ALL_GATHER = True
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
 # launches per step, 0 when fused into a neighbouring kernel (docs/kernels.md, "Glue", names the engines' code).
@@ -290,7 +302,8 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
     "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, step_request_s=TRTLLM_STEP_REQUEST_S, layer_s=TRTLLM_LAYER_S,
                           frontend_s=TRTLLM_FRONTEND_S, ingest_s=TRTLLM_INGEST_S,
                           graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, glue=ENGINE_GLUE["trtllm"],
-                          hopper_expert_time_scale=TRTLLM_HOPPER_EXPERT_TIME_SCALE, no_evict=True),
+                          hopper_expert_time_scale=TRTLLM_HOPPER_EXPERT_TIME_SCALE, no_evict=True,
+                          ep_all_gather=TRTLLM_EP_ALL_GATHER),
     "pytorch": EngineTerms(),
 }
 
