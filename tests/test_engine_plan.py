@@ -110,10 +110,12 @@ def test_an_unknown_release_names_the_releases_dagc_knows_of_that_engine():
     [(code, _, _, spanned, message, hint)] = problems(cluster("engine = vllm@0.3.0"))
     assert (code, spanned, message) == ("E101", "vllm@0.3.0", "unknown release `0.3.0` of vLLM")
     assert hint == ("the vLLM releases dagc knows: 0.6–0.33 (e.g. `engine = vllm@0.33.0`); "
-                    "`engine = vllm` is the newest")
+                    "`engine = vllm` is 0.33.0, the release dagc prices by default")
     [(_, _, _, _, message, hint)] = problems(cluster("engine = trtllm@2.1"))
     assert message == "unknown release `2.1` of TensorRT-LLM"
-    assert hint.startswith("the TensorRT-LLM releases dagc knows: 1.0–1.3, 0.5–0.21 (e.g. `engine = trtllm@1.2.0`)")
+    # 1.3 is known (its release candidates' tables) but not the default: the hint says which `engine = trtllm` is
+    assert hint == ("the TensorRT-LLM releases dagc knows: 1.0–1.3, 0.5–0.21 (e.g. `engine = trtllm@1.2.0`); "
+                    "`engine = trtllm` is 1.2.0, the release dagc prices by default")
     [(code, *_, message, hint)] = problems(cluster("engine = pytorch@2.5"))
     assert (code, message, hint) == ("E101", "`pytorch` has no releases: it is dagc's own reference",
                                      "write `engine = pytorch`")

@@ -62,7 +62,8 @@ def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -
     if not known_release(engine, release):
         return out.error("E101", f"unknown release {code(release)} of {ENGINE_SAID[engine]}", span,
                          f"the {ENGINE_SAID[engine]} releases dagc knows: {series_said(engine)} "
-                         f"(e.g. `engine = {engine}@{engine_of(engine).release}`); `engine = {engine}` is the newest")
+                         f"(e.g. `engine = {engine}@{engine_of(engine).release}`); `engine = {engine}` is "
+                         f"{engine_of(engine).release}, the release dagc prices by default")
     return engine_of(engine, release)
 
 
