@@ -293,8 +293,10 @@ def _change(r: StrategyResult) -> list[str]:
                  f"objective (`{ev.objective or '?'}`), which misses it too:", "", "  ```",
                  f"  strategy {best}", "  ```"]
         return lines + _figures_table(r, ev) + also
+    # a plan checked with `--strategy` may write no strategy line of its own (`dagc search` finds one for it)
+    where = "in place of the strategy" if r.plan.strategies else "as its strategy line (it writes none)"
     lines = [head + f"use the best strategy of the search by its objective (`{ev.objective or '?'}`); "
-             "paste this line into the plan in place of the strategy:", "", "  ```", f"  strategy {best}", "  ```"]
+             f"paste this line into the plan {where}:", "", "  ```", f"  strategy {best}", "  ```"]
     lines += _figures_table(r, ev)
     if ev.best.meets_requirements is False:
         lines += ["  It does not meet the requirements either.", ""]
