@@ -244,8 +244,7 @@ def _yes(x: bool | None) -> str:
 
 
 def _load_skipped(r: StrategyResult) -> bool:
-    """Whether the plan's traffic was not simulated: its run is past the load's work budget (W518), for every
-    strategy, so nothing judges the load requirements."""
+    """Whether the plan's traffic was not simulated (past the load's work budget, W518, for every strategy)."""
     return not_simulated(r.plan) is not None
 
 
@@ -293,8 +292,7 @@ def _change(r: StrategyResult) -> list[str]:
                  f"objective (`{ev.objective or '?'}`), which misses it too:", "", "  ```",
                  f"  strategy {best}", "  ```"]
         return lines + _figures_table(r, ev) + also
-    # a plan checked with `--strategy` may write no strategy line of its own (`dagc search` finds one for it)
-    where = "in place of the strategy" if r.plan.strategies else "as its strategy line (it writes none)"
+    where = "in place of the strategy" if r.plan.strategies else "as its strategy line (it writes none)"  # --strategy
     lines = [head + f"use the best strategy of the search by its objective (`{ev.objective or '?'}`); "
              f"paste this line into the plan {where}:", "", "  ```", f"  strategy {best}", "  ```"]
     lines += _figures_table(r, ev)

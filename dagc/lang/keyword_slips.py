@@ -10,9 +10,9 @@ from lark import Token
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile
-from .fields import nearest
+from .fields import elsewhere, nearest
 
-__all__ = ["BLOCK_WORDS", "glued_keyword", "misspelt_block", "misspelt_keyword", "short"]
+__all__ = ["BLOCK_WORDS", "glued_keyword", "misspelt_block", "misspelt_keyword", "requirement_field_hint", "short"]
 
 
 BLOCK_WORDS = ("model", "cluster", "workload", "require", "fleet")      # the statements that open `{ … }`
@@ -62,3 +62,18 @@ def misspelt_keyword(src: SourceFile, tok: Token, block: str | None) -> Diagnost
     word = src.text[slip[0]:start].rstrip()
     return Diagnostic("E001", Severity.ERROR, f"unexpected `{word}`", src.span(slip[0], slip[0] + len(word)),
                       f"did you mean `{slip[1]}`?")
+
+
+def requirement_field_hint(text: str, at: int, block: str | None) -> str | None:
+    """The hint for a `=` in `require { … }` after a field of another block (`require { weights = fp8 }`): where that
+    field goes (`dagc.lang.fields.elsewhere`); None for any other token, or a requirement written with `=`
+    (`ttft = 1 s`, whose hint is the comparison).
+
+    Example:
+        >>> requirement_field_hint("require { weights = fp8 }", 18, "require")
+        '`weights` is a field of `model { … }`: move the line there'
+        >>> requirement_field_hint("require { ttft = 1 s }", 15, "require") is None
+        True
+    """
+    word = re.search(r"\b([A-Za-z_]\w*)\s*\Z", text[:at]) if block == "require" and text[at:at + 1] == "=" else None
+    return elsewhere(word.group(1), "require") if word is not None else None

@@ -22,7 +22,7 @@ from ..units import lookup
 from .digits import digits_hint
 from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
-from .keyword_slips import misspelt_keyword, short as _short
+from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import typography_hint
@@ -105,6 +105,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         accepts = set(exc.accepts or exc.expected) - ({"GPU"} if block not in (None, "cluster") else set())
         expected = _expected_words(accepts)
         hint = _separated_number(src.text, start) or unnamed_block_hint(src.text, start, block) or \
+            requirement_field_hint(src.text, start, block) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
              _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
         hint = _strategy_hint(src, start, hint)
@@ -365,8 +366,7 @@ def _separated_number(text: str, at: int) -> str | None:
 
 # Words a user writes for a keyword, from the way the SPEC and the reports speak (`requirements`, `strategies`):
 # each read as the keyword it stands for when that keyword may stand there.
-_KEYWORD_WORDS = {"requirements": "require", "requirement": "require", "requires": "require",
-                  "strategies": "strategy"}
+_KEYWORD_WORDS = {"requirements": "require", "requirement": "require", "requires": "require", "strategies": "strategy"}
 
 
 def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:
