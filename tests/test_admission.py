@@ -179,6 +179,11 @@ def test_the_pools_table_shows_what_a_decode_instance_runs():
     assert [c.strip() for c in row.split("│")][5] == "≈ 31 of 128"
     md = next(line for line in pooled_summary(r) if line.startswith("| decode"))
     assert "| ≈ 31 of 128 |" in md
+    # the pool's most served, every slot busy: "serves at most", not the load's capacity (the highest arrival rate
+    # that meets the percentile requirements), which the Load line beside it calls "capacity"
+    header = next(line for line in out.getvalue().splitlines() if "requests each" in line)
+    assert [c.strip() for c in header.split("┃")][7] == "serves at most"
+    assert "| time | serves at most | memory use |" in "\n".join(pooled_summary(r))
     assert r.pooled.figures.binding_pool == "decode" and "a step for 31 requests" in "\n".join(pooled_summary(r))
     pools = {p["role"]: p for p in pools_json(r)["pools"]}
     assert (pools["decode"]["running_per_instance"], pools["decode"]["batch_per_instance"]) == (31, 128)

@@ -128,7 +128,7 @@ def steady_caption(r: StrategyResult) -> str:
 
 
 POOL_COLUMNS = (Col("pool", 0, "left"), Col("instances", 2), Col("strategy of each", 0, "left", wrap=True, floor=20),
-                Col("GPUs", 3), Col("requests each", 3), Col("time", 1), Col("capacity", 1), Col("memory use", 2))
+                Col("GPUs", 3), Col("requests each", 3), Col("time", 1), Col("serves at most", 1), Col("memory use", 2))
 
 
 def print_pools(console: Console, r: StrategyResult) -> None:

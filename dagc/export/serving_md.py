@@ -190,7 +190,7 @@ def pooled_summary(r: StrategyResult) -> list[str]:
                                        if f.binding_pool == "prefill" else "."))
     if f is not None:
         lines.append(_to_change(r))
-    lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | capacity | memory use |",
+    lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | serves at most | memory use |",
               "|---|---:|---|---:|---:|---:|---:|---:|"]
     for p in pooled.pools:
         m, mem = p.analysis.metrics, p.analysis.memory
