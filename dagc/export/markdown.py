@@ -309,7 +309,7 @@ def _metrics(r: StrategyResult) -> list[str]:
         return [name, metric_text(plan, kind, value), metric_text(plan, kind, per_gpu, per_gpu=True)]
 
     inflight = mode_of(plan.workload).continuous
-    pooled = r.pooled is not None       # a prefill instance's prefill, then the decode instance's steps alone
+    pooled = met.kv_transfer_s is not None      # pools: a prefill instance's prefill and a KV transfer, then decode
     front = format_si(plan.cluster.engine.terms.frontend_alone_s, Dimension.TIME)
     return lines + md_table(["metric", "value", "per GPU"], [
         [f"TTFT as a client measures it (the server's + the engine's front end, {front})",
