@@ -75,5 +75,5 @@ def requirement_field_hint(text: str, at: int, block: str | None) -> str | None:
         >>> requirement_field_hint("require { ttft = 1 s }", 15, "require") is None
         True
     """
-    word = re.search(r"\b([A-Za-z_]\w*)\s*\Z", text[:at]) if block == "require" and text[at:at + 1] == "=" else None
+    word = _WORD_BEFORE.search(text[:at]) if block == "require" and text[at:at + 1] == "=" else None
     return elsewhere(word.group(1), "require") if word is not None else None
