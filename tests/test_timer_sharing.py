@@ -6,6 +6,7 @@ full check rejects."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import fields
@@ -121,14 +122,24 @@ def test_sharing_changes_no_figure_on_generated_plans(text):
     shared_equals_fresh(load_plan_text(text), 5, most=30)
 
 
+@functools.cache
+def field_names(cls: type) -> tuple[str, ...]:
+    """The names of a dataclass's fields (`dataclasses.fields`, looked up once per class: it took a tenth of these
+    comparisons' time)."""
+    return tuple(f.name for f in fields(cls))
+
+
 def same_template(a, b) -> bool:
-    for f in fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "kernels":
+    for name in field_names(type(a)):
+        x, y = getattr(a, name), getattr(b, name)
+        if name == "kernels":
             if len(x) != len(y) or any(not same_kernel(k, q) for k, q in zip(x, y, strict=True)):
                 return False
-        elif f.name == "fused":
+        elif name == "fused":
             if (x is None) != (y is None) or (x is not None and not same_kernel(x, y)):
+                return False
+        elif isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+            if not same_array(x, y):
                 return False
         elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
             if not np.array_equal(np.asarray(x), np.asarray(y)):
@@ -140,9 +151,18 @@ def same_template(a, b) -> bool:
 
 def same_kernel(a, b) -> bool:
     """Every field of two kernels the same (a field added later too), the shape's vectors as broadcast."""
-    return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(a) if f.name != "shape") and \
-        all(same_broadcast(x, y, np.shape(a.shape[0]), np.shape(b.shape[0]))
-            for x, y in zip(a.shape, b.shape, strict=True))
+    for name in field_names(type(a)):
+        if name != "shape" and not getattr(a, name) == getattr(b, name):
+            return False
+    x_shape, y_shape = np.shape(a.shape[0]), np.shape(b.shape[0])
+    return all(same_broadcast(x, y, x_shape, y_shape) for x, y in zip(a.shape, b.shape, strict=True))
+
+
+def same_array(x: np.ndarray, y: np.ndarray) -> bool:
+    """`np.array_equal(x, y)` of two arrays: the same shape and every element equal (NaN equal to nothing), compared
+    as Python numbers — the vectors compared here hold a few elements each, where numpy's comparison and its
+    `all()` cost several times more than the elements' own comparisons."""
+    return x.shape == y.shape and x.tolist() == y.tolist()
 
 
 def same_broadcast(x, y, x_shape: tuple, y_shape: tuple) -> bool:
@@ -153,7 +173,7 @@ def same_broadcast(x, y, x_shape: tuple, y_shape: tuple) -> bool:
         if not isinstance(x, np.ndarray) and not isinstance(y, np.ndarray):
             return bool(x == y) or math.prod(x_shape) == 0
         if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape == x_shape:
-            return bool((x == y).all())
+            return same_array(x, y)
     return bool(np.array_equal(np.broadcast_to(x, x_shape), np.broadcast_to(y, y_shape)))
 
 
