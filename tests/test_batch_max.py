@@ -66,6 +66,17 @@ def _checked(text: str) -> tuple:
     return plan, tuple(check(plan))
 
 
+@cache_by_arguments
+def _searched(objective: str | None = None, front: bool = True, prune: bool = True, top: int | None = None,
+              rescore: int | None = None):
+    """`search(load_plan_text(with_max(QWEN)), …)` with these options, once in this module: the tests that read the
+    same search of the Qwen example at its largest batches (the exhaustive one; the one whose best 5 are re-scored)
+    share it."""
+    options = {"objective": objective, "top": top, "rescore": rescore}
+    return search(load_plan_text(with_max(QWEN)), front=front, prune=prune,
+                  **{k: v for k, v in options.items() if v is not None})
+
+
 def _served_exactly(plan, strategy, workload) -> tuple[bool, object]:
     a = analyse(plan, strategy, workload)
     ok = a.valid and all(r.met is not False for r in a.requirements
@@ -133,7 +144,8 @@ def test_batch_max_is_written_and_misspelt():
 
 def test_search_compares_every_strategy_at_its_own_largest_batch():
     plan = load_plan_text(with_max(QWEN))
-    found = search(plan, top=5, rescore=0, prune=False)
+    # the exhaustive search, as the pruning test below runs it (the same 243 candidates ranked as `top=5` ranks them)
+    found = _searched("tokens-per-gpu", front=False, prune=False, rescore=0)
     assert found.pruned == 0 and found.ranked
     timer = Timer(plan)
     for c in found.ranked[:5]:
@@ -144,10 +156,10 @@ def test_search_compares_every_strategy_at_its_own_largest_batch():
         assert c.binding == fast_largest_batch(plan, c.strategy, workload, timer).batch_breaks.replace("`", "")
     batches = {c.batch for c in found.ranked}
     assert len(batches) > 1                       # strategies differ in what they serve
-    exact = search(plan, top=3)                   # the shown are re-scored by the full check at their batch
-    assert all(c.exact and c.batch for c in exact.ranked[:3])
+    exact = _searched(top=5, front=False)        # the shown are re-scored by the full check at their batch
+    assert all(c.exact and c.batch for c in exact.ranked[:5])
     fast = {c.text: c.binding for c in found.ranked}
-    assert all(c.binding == fast[c.text] for c in exact.ranked[:3])     # re-scoring keeps what binds it
+    assert all(c.binding == fast[c.text] for c in exact.ranked[:5])     # re-scoring keeps what binds it
 
 
 def test_cli_search_vary_batch(tmp_path):
@@ -227,7 +239,7 @@ def test_the_search_prunes_batch_max_candidates_to_the_exhaustive_answer():
     plan = load_plan_text(with_max(QWEN))
     for objective, front in (("tokens-per-gpu", False), ("ttft", True)):
         pruned = search(plan, objective=objective, rescore=0, front=front)
-        whole = search(plan, objective=objective, rescore=0, front=front, prune=False)
+        whole = _searched(objective, front=front, prune=False, rescore=0)
         k = pruned.exact_top
         # under vLLM (the default engine) 78 and 142 candidates are pruned, on the plain reference 136 and 149
         assert k == 10 and pruned.pruned > 70 and whole.pruned == 0
@@ -258,7 +270,7 @@ def test_the_verdict_says_what_each_strategy_serves():
     """With `batch = max` the better strategy's line answers the capacity question: the requests each
     serves, at what TPOT, and what one more request would break."""
     plan = load_plan_text(with_max(QWEN))
-    found = search(plan, top=5, front=False)
+    found = _searched(top=5, front=False)
     tp = next(r for r in check(plan, optimality=found) if r.label == "tp")
     note, best = evidence_json(tp.optimality, tp)["note"], found.best
     assert note.startswith(f"`{best.text}` gives ")
