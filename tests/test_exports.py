@@ -160,9 +160,9 @@ def test_trace_prefill_then_decode_and_args(tmp_path):
     assert any(e["ph"] == "s" for e in data["traceEvents"])
 
 
-def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
+def test_representative_ranks_and_flows_only_between_emitted(written_trace, tmp_path):
     r = checked_example("10b-moe-pp16-ep16-256gpu.moe")[0]
-    info = write_trace(r.compiled, tmp_path / "t.json")
+    info = written_trace(r.compiled)            # `write_trace` with its defaults, shared with the test of every example
     assert info.representative
     data = json.loads(info.path.read_text())
     assert data["metadata"]["ranks"] == "representative"
@@ -172,7 +172,7 @@ def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
     assert len(names) == len(info.ranks) and all("representative" in n for n in names)
     flows = [e for e in data["traceEvents"] if e["ph"] in ("s", "f")]
     assert flows and all(e["pid"] in emitted for e in flows)
-    assert not check_trace(info.path)
+    assert not trace_errors(info.path)[0]       # `check_trace(info.path)`, shared
     everyone = write_trace(r.compiled, tmp_path / "all.json", all_ranks=True)
     assert not everyone.representative and len(everyone.ranks) == 256
     assert not check_trace(everyone.path)
