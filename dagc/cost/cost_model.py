@@ -290,6 +290,9 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
         True
         >>> "1.512 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
         True
+        >>> trtllm = c.model_copy(update={"engine": engine_of("trtllm")})
+        >>> "by an all-gather" in engine_text(trtllm), "all-gather" in engine_text(c)
+        (True, False)
         >>> engine_text(c, ("cal.json", 6, ())).split("; ")[-1]
         'its 5 terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
         >>> engine_text(c, ("cal.json", 3, ("step_s", "frontend_s", "step_request_s"))).split("; ")[-1][:79]
@@ -321,6 +324,10 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
                  "profile's time")
     if t.kv_read_per_query_head:
         host += ", its decode attention reading each KV head's cache once per query head of its group"
+    if t.ep_all_gather:             # `dagc.ir.op_moe.gathers_tokens`
+        host += (", its experts on attention-DP ranks given every rank's tokens by an all-gather and their outputs "
+                 "back by a reduce-scatter (an all-to-all only for an EP group larger than the top-k on a multi-node "
+                 "NVLink domain)")
     if t.kv_cache_share != 1.0:     # a calibration's (`dagc.memory.memory.kv_room`)
         host += (f", in flight its KV cache {t.kv_cache_share:.3g} of what the weights, activations and reserve "
                  "leave (`kv_cache_share`)")
