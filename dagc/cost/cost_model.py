@@ -307,6 +307,20 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
                 "at its own size, no host time per step or per request, no front end (docs/cost-model.md, "
                 "\"The engine\").")
     t = e.terms
+    host = _host_terms(cluster)
+    where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
+             f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
+    queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "
+             "queues" if t.ingest_s else "")
+    return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
+            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add{queue} "
+            f"{where}")
+
+
+def _host_terms(cluster: Cluster) -> str:
+    """What `engine_text` says of the engine's terms beside its glue and graphs: its host time, its kernels' scales,
+    its attention's and its EP exchange's ways, its KV cache's share."""
+    t = cluster.engine.terms
     host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
             "no host time per step on the GPU's path")
     if t.step_request_s > 0:
@@ -331,10 +345,4 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
     if t.kv_cache_share != 1.0:     # a calibration's (`dagc.memory.memory.kv_room`)
         host += (f", in flight its KV cache {t.kv_cache_share:.3g} of what the weights, activations and reserve "
                  "leave (`kv_cache_share`)")
-    where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
-             f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
-    queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "
-             "queues" if t.ingest_s else "")
-    return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
-            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add{queue} "
-            f"{where}")
+    return host
