@@ -169,5 +169,5 @@ def _within_tolerance(capacity: float, rate: float | None) -> str:
     """
     if rate is None or not rate * (1 - CAPACITY_TOLERANCE) <= capacity < rate:
         return ""
-    return (f" (within the bisection's {CAPACITY_TOLERANCE * 100:g} % of the {format_figure(rate)} requests/s arriving: "
-            "carried, docs/load.md)")
+    return (f" (within the bisection's {CAPACITY_TOLERANCE * 100:g} % of the {format_figure(rate)} requests/s "
+            "arriving: carried, docs/load.md)")
