@@ -46,20 +46,10 @@ strategy tp8ep = dp 2 < tp 8 ; ep 8 >
 """
 
 
-# What `searched` computes of the small plan, kept for the module (`one_computation_per_output`): the search `small`
-# gives and `dagc check`'s (the same options, under the plan's objective) are one search.
-_SMALL_SEARCHES: dict = {}
-
-
 @pytest.fixture(scope="module")
 def small():
-    """The small plan and `search(plan, objective="min-gpus", top=5, front=False)`, as `dagc check` runs it
-    (`searched`: under the plan's own objective, min-gpus)."""
     plan = load_plan_text(SMALL)
-    with one_computation_per_output(_SMALL_SEARCHES):
-        found = searched(plan, SearchOptions(top=5, front=False))
-    assert found.objective == "min-gpus" and found.pareto == ()
-    return plan, found
+    return plan, search(plan, objective="min-gpus", top=5, front=False)
 
 
 def test_the_floor_is_the_rate_times_the_tokens_generated(small):
@@ -110,8 +100,7 @@ def test_check_and_search_name_the_same_best_on_the_small_plan():
     """The check's search (no Pareto front, its best judged alone) and `dagc search`'s (a front, ten rows judged)
     name the same best, and it meets: until the fix the check's was a 2-GPU pair that misses."""
     plan = load_plan_text(SMALL)
-    with one_computation_per_output(_SMALL_SEARCHES):       # the check's search: `small`'s
-        as_check = judged(plan, searched(plan, SearchOptions(top=5, front=False)), 1)
+    as_check = judged(plan, searched(plan, SearchOptions(top=5, front=False)), 1)
     as_search = judged(plan, searched(plan, SearchOptions(top=10)), 10)
     assert as_check.best is not None and as_search.best is not None
     assert as_check.best.text == as_search.best.text and as_check.best.meets_requirements
