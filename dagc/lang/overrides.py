@@ -36,12 +36,12 @@ from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from ..units import lookup
 from .blocks import child_tree
-from .digits import digits_hint
 from .fields import TRAFFIC_FIELDS, did_you_mean
 from .fleet_rate import written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
+from .per_unit import set_value_hint
 from .set_gpu import preset_gpu_field
 from .set_option_hint import set_form_hint
 
@@ -140,7 +140,7 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     end += len(value[end:]) - len(value[end:].lstrip())
     message = (f"--set takes one value; `{value[end:end + 20]}` follows the value of `{'.'.join(path)}`" if end
                else f"--set takes one value; `{value[:20]}` is not a value of `{'.'.join(path)}`")
-    hint = digits_hint(value[end:]) or (
+    hint = set_value_hint(path, value, end) or (
         "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; a "
         "comment, a newline, a brace, a quote or a second field is not part of a value: give each field its own --set")
     if path == ("workload", "requests") and value[:end].strip() == "from":    # `requests=from "log.csv"`

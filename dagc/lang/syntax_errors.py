@@ -24,6 +24,7 @@ from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
+from .per_unit import unit_in_pieces
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import typography_hint
 
@@ -92,8 +93,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
-            _PRICE_HINT if _DOLLAR.search(src.text, 0, pos + 1) else \
-            digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or _hint_for_char(ch, exc.allowed or set())
+            unit_in_pieces(src.text, pos) or digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or \
+            _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), _strategy_hint(src, pos, hint))
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
@@ -295,12 +296,6 @@ def _empty_value(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     return Diagnostic("E001", Severity.ERROR, f"`{name} =` has no value", src.span(empty.start("eq"), empty.end("eq")),
                       f"write its value after `=`, e.g. `{name} = {_EXAMPLES.get(name, '…')}`"
                       + (" (a release after `@`; `vllm` alone is its newest)" if name == "engine" else ""))
-
-
-# A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
-# it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
-_DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
-_PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 
 
 def _hint_for_at(text: str, pos: int) -> str:
