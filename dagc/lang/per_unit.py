@@ -12,6 +12,7 @@ import re
 
 from ..units import Dimension
 from .digits import digits_hint
+from .engine import engine_written_otherwise
 from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WORKLOAD_FIELDS, requirement_name
 
 __all__ = ["per_unit_hint", "set_value_hint", "unit_in_pieces"]
@@ -93,10 +94,16 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
 
 def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
     """The hint for a `--set` value that is not one value, where the value read ends at `end`: the number meant by
-    digits other than ASCII's (`digits_hint`), or the unit whole of a lone denominator (`per_unit_hint`).
+    digits other than ASCII's (`digits_hint`), the unit whole of a lone denominator (`per_unit_hint`), or an engine's
+    release written as other tools write it (`sglang 0.5.6`: `engine_written_otherwise`).
 
     Example:
         >>> set_value_hint(("workload", "rate"), "6/s", 0)
         "a unit names what it counts before its `/`: write `--set 'workload.rate=6 requests/s'`"
+        >>> set_value_hint(("cluster", "engine"), "sglang 0.5.6", 10)
+        "an engine's release follows `@`: --set cluster.engine=sglang@0.5.6"
     """
+    meant = engine_written_otherwise(value) if path[-1] == "engine" else None
+    if meant is not None:
+        return f"an engine's release follows `@`: --set {'.'.join(path)}={meant}"
     return digits_hint(value[end:]) or per_unit_hint(path[-1], value, f"--set '{'.'.join(path)}={{}}'")

@@ -9,6 +9,7 @@ fails to parse; its nesting limit counts the brackets that `scope_marks` finds.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile
 from ..units import lookup
 from .digits import digits_hint
+from .engine import engine_line_hint
 from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
@@ -65,8 +67,9 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         exc = UnexpectedEOF(exc.expected)
     misplaced = _list_slip(src, exc) or _not_a_number(src, exc) or _glued_multiplier(src, exc) or \
         _empty_value(src, exc) or (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
-    if misplaced is not None:
-        return misplaced
+    if misplaced is not None:           # a word after `engine = vllm` is likelier its release (`vllm v0.11.0`)
+        hint = engine_line_hint(src.text, misplaced.span.start) if misplaced.span is not None else None
+        return dataclasses.replace(misplaced, hint=hint) if hint else misplaced
     if isinstance(exc, UnexpectedEOF):
         end = len(src.text.rstrip()) or 0
         expected = _expected_words(set(exc.expected))
@@ -106,6 +109,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         accepts = set(exc.accepts or exc.expected) - ({"GPU"} if block not in (None, "cluster") else set())
         expected = _expected_words(accepts)
         hint = _separated_number(src.text, start) or unnamed_block_hint(src.text, start, block) or \
+            engine_line_hint(src.text, start) or \
             requirement_field_hint(src.text, start, block) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
              _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
