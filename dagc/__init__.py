@@ -2,8 +2,8 @@
 
 Public API (no logic here):
 
-    load_plan(path) -> Plan                  read, parse and lower a .moe file
-    load_plan_text(text) -> Plan
+    load_plan(path) -> Plan                  read, parse and lower a .moe file (`needs_strategy=False`: one
+    load_plan_text(text) -> Plan             without a strategy line too, for `check(plan, strategy=...)`)
     check(plan, strategy=None, options=None, *, search=True, jobs=1, budget_s=None) -> [StrategyResult]
                                              what `dagc check` answers: the search run and each verdict
                                              judged optimal against it, the E7xx of the plan's chosen

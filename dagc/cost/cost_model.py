@@ -290,6 +290,9 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
         True
         >>> "1.512 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
         True
+        >>> trtllm = c.model_copy(update={"engine": engine_of("trtllm")})
+        >>> "by an all-gather" in engine_text(trtllm), "all-gather" in engine_text(c)
+        (True, False)
         >>> engine_text(c, ("cal.json", 6, ())).split("; ")[-1]
         'its 5 terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
         >>> engine_text(c, ("cal.json", 3, ("step_s", "frontend_s", "step_request_s"))).split("; ")[-1][:79]
@@ -304,6 +307,20 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
                 "at its own size, no host time per step or per request, no front end (docs/cost-model.md, "
                 "\"The engine\").")
     t = e.terms
+    host = _host_terms(cluster)
+    where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
+             f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
+    queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "
+             "queues" if t.ingest_s else "")
+    return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
+            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add{queue} "
+            f"{where}")
+
+
+def _host_terms(cluster: Cluster) -> str:
+    """What `engine_text` says of the engine's terms beside its glue and graphs: its host time, its kernels' scales,
+    its attention's and its EP exchange's ways, its KV cache's share."""
+    t = cluster.engine.terms
     host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
             "no host time per step on the GPU's path")
     if t.step_request_s > 0:
@@ -321,13 +338,11 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
                  "profile's time")
     if t.kv_read_per_query_head:
         host += ", its decode attention reading each KV head's cache once per query head of its group"
+    if t.ep_all_gather:             # `dagc.ir.op_moe.gathers_tokens`
+        host += (", its experts on attention-DP ranks given every rank's tokens by an all-gather and their outputs "
+                 "back by a reduce-scatter (an all-to-all only for an EP group larger than the top-k on a multi-node "
+                 "NVLink domain)")
     if t.kv_cache_share != 1.0:     # a calibration's (`dagc.memory.memory.kv_room`)
         host += (f", in flight its KV cache {t.kv_cache_share:.3g} of what the weights, activations and reserve "
                  "leave (`kv_cache_share`)")
-    where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
-             f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
-    queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "
-             "queues" if t.ingest_s else "")
-    return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
-            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add{queue} "
-            f"{where}")
+    return host

@@ -30,11 +30,12 @@ STRATEGY_SOURCE = "--strategy"      # where a strategy given on the command line
 _KEYWORD = re.compile(r"\s*strategy\b")
 
 
-def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> Plan:
+def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = (), needs_strategy: bool = True) -> Plan:
     """Read, parse and lower a plan file.
 
     `model from` reads files inside the plan's directory, or inside one of `allow_paths`
-    (the CLI's `--allow-path DIR`), and nowhere else.
+    (the CLI's `--allow-path DIR`), and nowhere else. With `needs_strategy` False a plan without a `strategy`
+    statement is read too (its `strategies` empty), as `dagc search` and `dagc fleet` read one; else it is E103.
 
     A workload that names its traffic without a rate, in a plan whose `fleet` writes one, is read at the
     fleet's rate, as `dagc fleet` reads it (`dagc.lang.overrides.load_plan_with`, docs/fleet.md).
@@ -42,15 +43,15 @@ def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> Plan:
     Raises:
         PlanError: with located E0xx/E1xx diagnostics.
     """
-    return load_plan_with(path, (), allow_paths=allow_paths)
+    return load_plan_with(path, (), allow_paths=allow_paths, needs_strategy=needs_strategy)
 
 
 def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = None, *,
-                   allow_paths: Sequence[Path] = ()) -> Plan:
+                   allow_paths: Sequence[Path] = (), needs_strategy: bool = True) -> Plan:
     """Parse and lower a plan given as text (for tests and tools).
 
     With `base_dir` None the plan has no directory: `model from` can read only inside
-    `allow_paths`.
+    `allow_paths`. `needs_strategy`: as `load_plan`'s.
 
     Example:
         >>> plan = load_plan_text('''
@@ -60,9 +61,14 @@ def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = No
         ...   strategy tp 8''')
         >>> plan.cluster.gpus, [s.text for s in plan.strategies]
         (8, ['tp 8'])
+        >>> load_plan_text('''
+        ...   model preset "mixtral-8x7b"
+        ...   cluster { gpus = 8  gpu preset "h100-sxm" }
+        ...   workload { batch = 64  prompt = 2048  generate = 256 }''', needs_strategy=False).strategies
+        ()
     """
     src = SourceFile(name, text)
-    return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths)
+    return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths, needs_strategy=needs_strategy)
 
 
 def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:

@@ -98,10 +98,18 @@ class PooledCheck:
 
     @property
     def kv_text(self) -> str:
-        """What one KV transfer moves: a request's KV, or a prefill batch's requests', one after another."""
-        kv = format_si(self.kv_bytes_per_request or 0.0, Dimension.SIZE)
+        """What one KV transfer moves: a request's KV, or a prefill batch's requests', one after another; with a
+        decode instance of several TP ranks, what each of them receives (its KV heads' share, or MLA's latent cache
+        whole: `dagc.serve.disagg.kv_bytes_per_request`)."""
+        total = self.kv_bytes_per_request or 0.0
+        kv = format_si(total, Dimension.SIZE)
         batch = self.pools[0].batch_per_instance if self.pools else 1
-        return f"{kv} a request" if batch == 1 else f"{batch:,} requests of {kv}, one after another"
+        out = f"{kv} a request" if batch == 1 else f"{batch:,} requests of {kv}, one after another"
+        lay = self.decode.analysis.layout if self.decode is not None else None
+        tp = lay.tp if lay is not None and lay.pp == 1 and lay.cp == 1 else 1     # one stage: each rank its share
+        if tp > 1:
+            out += f", {format_si(total / tp, Dimension.SIZE)} a request to each of the decode instance's {tp} TP ranks"
+        return out
 
     @property
     def prefill(self) -> PoolResult | None:
