@@ -11,10 +11,11 @@ else with `DEFAULT_ENGINE`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import cast
 
-from ..diagnostics import code
+from ..diagnostics import Diagnostic, code
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..plan.engines import (
@@ -33,7 +34,7 @@ from .blocks import Bad, Collector
 from .fields import nearest
 
 __all__ = ["default_engine", "engine_chosen", "engine_line_hint", "engine_written_otherwise", "lower_engine",
-           "profile_engine_of"]
+           "profile_engine_of", "with_engine_hint"]
 
 # A local version label as PEP 440 writes it after `+` (`+cu12`, `+rocm6.2`): a build of the public release
 # for one platform, whose figures are the release's (https://peps.python.org/pep-0440/#local-version-identifiers).
@@ -76,6 +77,13 @@ def engine_line_hint(text: str, pos: int) -> str | None:
     m = _OTHERWISE.match(text, found[-1].end()) if found else None
     meant = engine_written_otherwise(m.group()) if m is not None and m.end() >= pos else None
     return None if meant is None else f"an engine's release follows `@`: `engine = {meant}`"
+
+
+def with_engine_hint(text: str, d: Diagnostic) -> Diagnostic:
+    """`d`, a syntax error, with the hint `engine_line_hint` gives where it stands (a word after `engine = vllm`:
+    `vllm v0.11.0`), else as it is."""
+    hint = engine_line_hint(text, d.span.start) if d.span is not None else None
+    return dataclasses.replace(d, hint=hint) if hint else d
 
 
 def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -> Engine | None | Bad:

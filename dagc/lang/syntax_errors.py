@@ -9,7 +9,6 @@ fails to parse; its nesting limit counts the brackets that `scope_marks` finds.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import re
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile
 from ..units import lookup
 from .digits import digits_hint
-from .engine import engine_line_hint
+from .engine import engine_line_hint, with_engine_hint
 from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
@@ -68,8 +67,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     misplaced = _list_slip(src, exc) or _not_a_number(src, exc) or _glued_multiplier(src, exc) or \
         _empty_value(src, exc) or (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
     if misplaced is not None:           # a word after `engine = vllm` is likelier its release (`vllm v0.11.0`)
-        hint = engine_line_hint(src.text, misplaced.span.start) if misplaced.span is not None else None
-        return dataclasses.replace(misplaced, hint=hint) if hint else misplaced
+        return with_engine_hint(src.text, misplaced)
     if isinstance(exc, UnexpectedEOF):
         end = len(src.text.rstrip()) or 0
         expected = _expected_words(set(exc.expected))
