@@ -208,8 +208,8 @@ def render(diag: Diagnostic, path: str | None = None) -> str:
         if src.echo:
             lines.extend(_echo(diag.span, line, col))
             if src.changed_line(line):
-                lines.append(f"{' ' * (len(str(line)) + 2)}= note: the line as --set "
-                             f"{printable(quote(', '.join(src.overrides), 2 * MAX_ECHO_CHARS))} makes it, not as the "
+                options = printable(quote(", ".join(src.overrides_on(line)), 2 * MAX_ECHO_CHARS))
+                lines.append(f"{' ' * (len(str(line)) + 2)}= note: the line as --set {options} makes it, not as the "
                              "file has it")
     if diag.hint:
         gutter = " " * (len(str(diag.span.line)) + 2) if diag.span else "  "

@@ -136,6 +136,8 @@ class SourceFile:
     # text, so that a line the options changed is said to be theirs, not the file's
     overrides: tuple[str, ...] = ()
     original: str | None = field(default=None, repr=False, compare=False)
+    # where each option wrote its text into `text`: (start, end, the option), to name the options of one line
+    placed: tuple[tuple[int, int, str], ...] = field(default=(), repr=False, compare=False)
     _line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -163,6 +165,14 @@ class SourceFile:
             return False
         lines = normalise_newlines(self.original).split("\n")
         return line > len(lines) or lines[line - 1] != self.line_text(line)
+
+    def overrides_on(self, line: int) -> tuple[str, ...]:
+        """The `--set` options that wrote into this 1-based line (`placed`), in their order; all of them when none
+        is known to (a line they changed otherwise, or a text made without `placed`)."""
+        start = self._line_starts[line - 1]
+        end = start + len(self.line_text(line))
+        on = tuple(dict.fromkeys(o for a, b, o in self.placed if a <= end and b >= start))
+        return on or self.overrides
 
     def span(self, start: int, end: int | None = None) -> Span:
         """A span of this file from offset `start` to `end` (exclusive)."""

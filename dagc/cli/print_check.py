@@ -187,9 +187,10 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
         decode, mixed = (format_si(t, Dimension.TIME) for t in (m.rates.decode_step_s, m.rates.mixed_step_s))
         whole = "" if running.chunked_prefill else ", whole prompts: chunked prefill off"
         console.print(f"in flight (chunk {running.chunk_tokens:,}{whole}): decode step {decode}, mixed step {mixed} (+ "
-                      f"{s.chunk_prompt_tokens:,} prompt tokens); steps with a chunk f "
-                      f"{s.share * 100:.1f} %, f_g "
-                      f"{s.group_share * 100:.1f} % (group of {s.group}); TTFT "
+                      f"{s.chunk_prompt_tokens:,} prompt tokens); steps with a chunk f {s.share * 100:.1f} %"
+                      + (f" of a rank's, f_g {s.group_share * 100:.1f} % of its group's ({s.group} attention-DP "
+                         "ranks, which meet in every all-to-all: TPOT mixes the two steps by f_g)" if s.group > 1
+                         else " (TPOT mixes the two steps by f)") + "; TTFT "
                       f"{count_text(s.first_token_steps, 'mixed step')}; the chunk keeps up with the prompts of at "
                       f"most {count_text(s.sustainable_batch, 'request')} in flight; steady state, no queueing",
                       markup=False)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from rich.console import Console
 
 from ..export.fleet_json import fleet_json, row_json
-from ..export.fleet_out import binds_text, pick_load_cells, pick_odds
+from ..export.fleet_out import binds_text, load_headers, pick_load_cells, pick_odds, shown_percentiles
 from ..export.fleet_words import (
     CLOSE_WORDS,
     SAME_PICK_WORDS,
@@ -48,15 +48,17 @@ _COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("en
             Col("per Mtok on GPUs used", 3), Col("rent", 2), Col("binds", 4, "left", wrap=True, floor=10))
 
 
-def fleet_columns(rows: Sequence[Sequence[str]]) -> tuple[Col, ...]:
+def fleet_columns(rows: Sequence[Sequence[str]], shown: tuple[int, int] = (99, 90)) -> tuple[Col, ...]:
     """The ranking's columns for `rows`: with more than one engine among them the engine is as important as the
     cluster (never left out, the cluster's cell wrapping first so that the strategy stays whole), else rows that
     differ only by engine would read the same; with one, the least important (the first left out: every row says
     the same, and the best's line names it), so that a narrow terminal keeps the strategy on fewer lines."""
+    heads = dict(zip(("p99 TTFT", "p90 TPOT"), load_headers(shown), strict=True))     # the plan's percentiles
+    columns = tuple(replace(c, header=heads[c.header]) if c.header in heads else c for c in _COLUMNS)
     if len({row[2] for row in rows}) <= 1:
-        return tuple(replace(c, rank=4) if c.header == "engine" else c for c in _COLUMNS)
+        return tuple(replace(c, rank=4) if c.header == "engine" else c for c in columns)
     return tuple(replace(c, rank=0) if c.header == "engine" else replace(c, whole=False) if c.header == "cluster"
-                 else c for c in _COLUMNS)
+                 else c for c in columns)
 
 
 def _figure(by: str) -> str:
@@ -81,15 +83,21 @@ def _whose(row: FleetRow) -> str:
     return f'mix "{row.heaviest.mix}"\'s'
 
 
+def _shown(result: FleetResult) -> tuple[int, int]:
+    """The TTFT and TPOT percentiles the tables show: those the plan's requirements bound (`shown_percentiles`)."""
+    return shown_percentiles(p.written for r in (*result.ranked, *result.missed) if (p := r.answer.pick))
+
+
 def _table_rows(result: FleetResult, top: int) -> list[tuple[str, ...]]:
     """The table's rows: the ranking's first `top` clusters."""
     rows: list[tuple[str, ...]] = []
+    shown = _shown(result)
     for k, r in enumerate(result.ranked[:top], 1):
         pick, j = r.answer.pick, row_json(r)
         assert pick is not None, "a cluster meeting every requirement has a pick"
         rent = r.answer.rent_per_hour
         rows.append((str(k), cluster_text(j), r.answer.cluster.engine, strategy_cell(j), str(pick.gpus),
-                     str(r.answer.instances), *pick_load_cells(pick.written), rented_cost_text(r, result.by),
+                     str(r.answer.instances), *pick_load_cells(pick.written, shown), rented_cost_text(r, result.by),
                      cost_text(r, result.by), "—" if rent is None else f"${format_figure(rent)}/h", binds_text(j)))
     return rows
 
@@ -99,9 +107,10 @@ def _missed_line(r: FleetRow) -> str:
     why = missed_text(row_json(r))
     pick, whose = missed_pick(r)           # with mixes, the pick of the mix it misses
     if pick is not None and not r.answer.failed and not r.answer.note:     # the figures it misses with
-        goodput, ttft, tpot = pick_load_cells(pick.written)
-        why += (f" — its best{whose}, `{pick.strategy}` on {count_text(pick.gpus, 'GPU')}: p99 TTFT "
-                f"{ttft}, p90 TPOT {tpot}, goodput {goodput} requests/s")
+        shown = shown_percentiles([pick.written])
+        goodput, ttft, tpot = pick_load_cells(pick.written, shown)
+        why += (f" — its best{whose}, `{pick.strategy}` on {count_text(pick.gpus, 'GPU')}: p{shown[0]} TTFT "
+                f"{ttft}, p{shown[1]} TPOT {tpot}, goodput {goodput} requests/s")
     return f"  not meeting: {r.label}: {why}"
 
 
@@ -122,7 +131,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     if result.mixes:
         out.print(MIXES_ALONE, markup=False)
     if rows:
-        print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", fleet_columns(rows), rows)
+        print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", fleet_columns(rows, _shown(result)), rows)
         if note := borrowed_note((r.answer.cluster.gpu, r.answer.cluster.kernel_profile) for r in result.ranked[:top]):
             out.print(note, markup=False)
     best = result.best

@@ -7,9 +7,12 @@ they compute none. Output: the markdown and the SVG text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..fleet.profiles import borrowed_note
+from ..lang.fields import requirement_name
+from ..search.at_rate import SHOWN_DEFAULT
 from ..units import Dimension, count_text, format_figure, format_si
 from .axes import ticks
 from .bands_words import binding_caveat_json, met_caveat_json
@@ -33,7 +36,8 @@ from .fleet_words import (
 from .md_escape import md_code, md_text
 from .pareto import escape
 
-__all__ = ["FLEET_SIGNATURE", "binds_text", "fleet_md", "fleet_svg", "pick_load_cells", "pick_odds"]
+__all__ = ["FLEET_SIGNATURE", "binds_text", "fleet_md", "fleet_svg", "load_headers", "pick_load_cells", "pick_odds",
+           "shown_percentiles"]
 
 FLEET_SIGNATURE = "<!-- dagc fleet: cost per million tokens vs TPOT -->"
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -58,11 +62,31 @@ def _time(value: float | None) -> str:
     return "—" if value is None else format_si(value, Dimension.TIME)
 
 
-def pick_load_cells(pick: dict[str, Any]) -> tuple[str, str, str]:
-    """A fleet row's pick's goodput (requests/s), p99 TTFT and p90 TPOT, as its tables show them, from the
-    answer's JSON (`dagc.fleet.cluster`: answers cross processes and the results file as JSON)."""
+def shown_percentiles(picks: Iterable[dict[str, Any] | None]) -> tuple[int, int]:
+    """The TTFT and TPOT percentiles the fleet's tables show, as `dagc search --rate` shows them
+    (`dagc.search.at_rate.shown_percentiles`): each the highest the picks' requirements bound (`ttft_p90 <= 1 s`:
+    p90), else p99 TTFT and p90 TPOT."""
+    named: dict[str, list[int]] = {"ttft": [], "tpot": []}
+    for pick in picks:
+        for q in (pick or {}).get("requirements") or ():
+            kind = requirement_name(str(q.get("name")))
+            if kind is not None and kind[1] is not None and kind[0].value in named:
+                named[kind[0].value].append(kind[1])
+    return max(named["ttft"], default=SHOWN_DEFAULT[0]), max(named["tpot"], default=SHOWN_DEFAULT[1])
+
+
+def load_headers(shown: tuple[int, int]) -> tuple[str, str]:
+    """The TTFT and TPOT columns' headers: `p90 TTFT`, `p90 TPOT`."""
+    return f"p{shown[0]} TTFT", f"p{shown[1]} TPOT"
+
+
+def pick_load_cells(pick: dict[str, Any], shown: tuple[int, int] = SHOWN_DEFAULT) -> tuple[str, str, str]:
+    """A fleet row's pick's goodput (requests/s), TTFT and TPOT at the `shown` percentiles (`shown_percentiles`), as
+    its tables show them, from the answer's JSON (`dagc.fleet.cluster`: answers cross processes and the results
+    file as JSON)."""
     load = pick["load"]
-    return format_figure(load["goodput_requests_per_s"]), _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"])
+    return (format_figure(load["goodput_requests_per_s"]), _time(load["ttft_s"][f"p{shown[0]}"]),
+            _time(load["tpot_s"][f"p{shown[1]}"]))
 
 
 def pick_odds(row: dict[str, Any]) -> str | None:
@@ -123,12 +147,14 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     if svg_name:
         out += [f"![cost per million tokens vs p90 TPOT]({svg_name})", ""]
     if f["ranked"]:
-        out += ["| # | cluster | engine | strategy | GPUs | instances | goodput req/s | p99 TTFT | p90 TPOT | "
+        shown = shown_percentiles(r.get("pick") for r in f["ranked"])
+        ttft_head, tpot_head = load_headers(shown)
+        out += [f"| # | cluster | engine | strategy | GPUs | instances | goodput req/s | {ttft_head} | {tpot_head} | "
                 "per Mtok | per Mtok on GPUs used | rent | binds |", "|---" * 13 + "|"]
         for k, r in enumerate(f["ranked"], 1):
             c, pick = r["cluster"], r["pick"]
             rent = r.get("rent_per_hour")
-            goodput, ttft, tpot = pick_load_cells(pick)
+            goodput, ttft, tpot = pick_load_cells(pick, shown)
             out.append(f"| {k} | {md_text(cluster_text(r))} | {md_text(c['engine'])} | "
                        f"{strategy_cell(r, lambda t: md_code(t, in_table=True), md_text)} | "
                        f"{pick['gpus']} | {r['instances']} | {goodput} | {ttft} | {tpot} | "

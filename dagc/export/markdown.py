@@ -130,8 +130,11 @@ def _verdicts(r: StrategyResult) -> list[str]:
     if r.gpus_used:
         correct_ev += f"; uses {r.gpus_used} of {count_text(plan.cluster.gpus, 'GPU')}"
     carried = r.load.not_carried_because if r.load is not None and v.correct else None
+    # a line the traffic not carried makes unmet (its queue grows) is said by the reason, the others before it
+    own = "".join(f"`{q.requirement.text}` is {requirement_value_text(q.requirement, q.value)}; "
+                  for q in failed if q.unmet is None)
     req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
-              f"the deployment cannot carry its traffic: {md_prose(carried)}" if carried else
+              f"{own}the deployment cannot carry its traffic: {md_prose(carried)}" if carried else
               md_prose(unjudged) if v.meets_requirements is None and (unjudged := r.traffic_unjudged) else
               "no requirements given" if not r.requirements else
               "all met" if v.meets_requirements else

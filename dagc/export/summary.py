@@ -130,8 +130,8 @@ def _correct(r: StrategyResult, cited: set[int]) -> str:
     return (f"**Correct: no.** {_diag_text(first)}{more} — see [Diagnostics](#diagnostics).")
 
 
-def _failed(r: StrategyResult, failed: list[RequirementResult], cited: set[int]) -> list[str]:
-    """One sentence per failed requirement; the diagnostics on its line (why it fails) under it."""
+def _failed(r: StrategyResult, failed: list[RequirementResult], cited: set[int], carried: str | None) -> list[str]:
+    """A sentence per failed requirement, then `carried` (the traffic not carried); each line's diagnostics under."""
     lines, why = [], []
     for q in failed:
         req = q.requirement
@@ -141,15 +141,16 @@ def _failed(r: StrategyResult, failed: list[RequirementResult], cited: set[int])
                      f"`{req.text}` is not met: {given}, but {md_prose(q.unmet)}.")
         why += [d for d in r.diagnostics if _about(d, req) and id(d) not in cited]
         cited.update(id(d) for d in why)
+    lines += [f"The deployment cannot carry its traffic either: {md_prose(carried)}."] if carried else []
     return ["- **Meets the requirements: no.** " + " ".join(lines)] + [f"  - {_diag_text(d)}" for d in why]
 
 
 def _requirements(r: StrategyResult, cited: set[int]) -> list[str]:
     failed = [q for q in r.requirements if q.met is False]
-    if failed:
-        return _failed(r, failed, cited)
-    why = r.load.not_carried_because if r.load is not None else None
-    if why and r.verdict.correct:      # every line holds, but the deployment cannot carry its traffic
+    why = r.load.not_carried_because if r.load is not None and r.verdict.correct else None
+    if failed:         # the traffic not carried said once: by the lines it makes unmet (a queue that grows), else after
+        return _failed(r, failed, cited, None if any(q.unmet for q in failed) else why)
+    if why:            # every line holds, but the deployment cannot carry its traffic
         return [f"- **Meets the requirements: no.** The deployment cannot carry its traffic: {md_prose(why)}."]
     return ["- " + _requirements_met(r)]
 
@@ -235,12 +236,11 @@ def _figures_table(r: StrategyResult, ev: OptimalEvidence) -> list[str]:
                 lambda f: metric_text(plan, K.DECODE_THROUGHPUT, f["decode_tokens_per_s_per_gpu"], per_gpu=True)),
             row("end-to-end throughput", lambda f: metric_text(plan, K.THROUGHPUT, f["throughput_tokens_per_s"])),
             row("memory of the fullest GPU", lambda f: metric_text(plan, K.MEMORY, f["memory_fraction"])),
-            f"  | meets the requirements | {_yes(r.verdict.meets_requirements)} | "
+            f"  | meets the requirements | {_YES[r.verdict.meets_requirements]} | "
             f"{suggested} |", ""]
 
 
-def _yes(x: bool | None) -> str:
-    return {True: "yes", False: "**no**", None: "—"}[x]
+_YES = {True: "yes", False: "**no**", None: "—"}      # a verdict's answer in a table cell
 
 
 def _load_skipped(r: StrategyResult) -> bool:
@@ -259,7 +259,7 @@ def _candidate_yes(meets: bool | None, judged: str | None, missed: list[str] | N
         return "yes (steady state only: the load requirements are judged by `dagc check --strategy`)"
     if meets is False and missed:
         return "**no**: " + ", ".join(md_code(t, in_table=True) for t in missed)
-    return _yes(meets)
+    return _YES[meets]
 
 
 def _change(r: StrategyResult) -> list[str]:

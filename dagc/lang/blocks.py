@@ -38,9 +38,7 @@ def node_span(src: SourceFile, node: Meta | Token) -> Span:
     if isinstance(node, Token):
         assert node.start_pos is not None and node.end_pos is not None, "the lexer positions every token"
         return src.span(node.start_pos, node.end_pos)
-    if getattr(node, "empty", True):
-        return src.whole()
-    return src.span(node.start_pos, node.end_pos)
+    return src.whole() if getattr(node, "empty", True) else src.span(node.start_pos, node.end_pos)
 
 
 def subtrees(children: Sequence[Branch[Token]]) -> list[Tree[Token]]:
@@ -380,9 +378,11 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named
     if dim is Dimension.COUNT:
         return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                          f"write `{lhs} {int(spec.hi):,}` or less".replace(",", "_"))
-    if dim is Dimension.RATIO and spec.hi == 1 and x <= 100 and "%" not in text:    # `memory <= 90`: per cent
-        hint = (f"did you mean `{lhs} {text} %`? (or the fraction `{lhs} {x / 100:g}`)" if short != "acceptance"
-                or x > 9 else f"a drafted token's odds of acceptance; {text} tokens a step: `accept_length = {text}`")
+    if dim is Dimension.RATIO and spec.hi == 1 and (x <= 100 or short == "memory") and "%" not in text:     # 90, 150
+        hint = (f"a bare number is a share of the GPU's memory, at most 1: did you mean the size `{lhs} {text} "
+                f"{'GB' if x < 1000 else 'MiB'}`?" if x > 100 else f"did you mean `{lhs} {text} %`? (or the fraction "
+                f"`{lhs} {x / 100:g}`)" if short != "acceptance" or x > 9 else    # per cent, or tokens a step
+                f"a drafted token's odds of acceptance; {text} tokens a step: `accept_length = {text}`")
         return out.error("E104", f"`{short}` = {text} is out of range: a share is at most 1", span, hint)
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                      f"dagc accepts at most {bound_text(spec.hi, dim, _NUM_RE.sub('', text, count=1).strip())}")

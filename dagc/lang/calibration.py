@@ -27,6 +27,7 @@ from ..plan.cluster import Cluster
 from ..plan.engines import ENGINE_TERMS, EngineTerms
 from ..plan.model import Model
 from ..plan.plan import Plan
+from ..plan.presets import GPU_PRESETS, MODEL_PRESETS
 from ..source import Span
 from .blocks import BAD, Bad, Collector
 from .model import ImportRoots
@@ -230,6 +231,19 @@ def _series(release: str | None) -> str | None:
     return None if release is None else ".".join(release.split(".")[:2])
 
 
+def _theirs(cal: Calibration, differ: set[str]) -> str:
+    """What the plan writes to be of the calibration's deployment where it differs from it (`differ`: `engine`,
+    `release series`, `GPU`, `model`): `engine = vllm@0.11.0`, `gpu preset "h100-sxm"`, `model preset "…"`."""
+    said = []
+    if differ & {"engine", "release series"}:
+        said.append(f"`engine = {cal.engine}" + (f"@{cal.release}`" if cal.release else "`"))
+    if "GPU" in differ:
+        said.append(f'`gpu preset "{cal.gpu}"`' if cal.gpu in GPU_PRESETS else f"its GPU, {code(cal.gpu)}")
+    if "model" in differ:
+        said.append(f'`model preset "{cal.model}"`' if cal.model in MODEL_PRESETS else f"its model, {code(cal.model)}")
+    return ", ".join(said)
+
+
 def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: Cluster, at: Span) -> Cluster | Bad:
     """The cluster with its engine's terms (`step_s`, `frontend_s`, the kernel-time multipliers, `step_request_s`,
     `kv_cache_share`) the calibration's (a file's without `step_request_s`: the engine's own; without
@@ -243,8 +257,8 @@ def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: 
         said = "; ".join(f"its {what} is {code(str(theirs))}, the plan's {code(str(ours))}"
                          for what, theirs, ours in found)
         return out.error(CALIBRATION_CODE, f"calibration {code(cal.file)} was fitted on another deployment: {said}",
-                         at, "calibrate on runs of this plan's engine, GPU and model (`dagc calibrate`), or name "
-                         "the calibration's in the plan")
+                         at, "calibrate on runs of this plan's engine, GPU and model (`dagc calibrate`), or plan the "
+                         f"calibration's deployment: {_theirs(cal, {what for what, _, _ in found})}")
     # the calibration's `step_s` is all the deployment's time beyond its kernels a step (`per_step_terms`): no
     # time per layer beside it
     terms = eng.terms.model_copy(update={t: getattr(cal, t) for t in TERM_NAMES if getattr(cal, t) is not None}

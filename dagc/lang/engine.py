@@ -11,10 +11,11 @@ else with `DEFAULT_ENGINE`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import cast
 
-from ..diagnostics import code
+from ..diagnostics import Diagnostic, code
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..plan.engines import (
@@ -32,11 +33,58 @@ from ..source import Span
 from .blocks import Bad, Collector
 from .fields import nearest
 
-__all__ = ["default_engine", "engine_chosen", "lower_engine", "profile_engine_of"]
+__all__ = ["default_engine", "engine_chosen", "engine_line_hint", "engine_written_otherwise", "lower_engine",
+           "profile_engine_of", "with_engine_hint"]
 
 # A local version label as PEP 440 writes it after `+` (`+cu12`, `+rocm6.2`): a build of the public release
 # for one platform, whose figures are the release's (https://peps.python.org/pep-0440/#local-version-identifiers).
 _LOCAL = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
+
+# an engine and its release written as other tools write them: `sglang 0.5.6`, `sglang==0.5.6`, `vllm-0.11.0`,
+# `vllm v0.11.0`, `vllm@v0.11.0`
+_OTHERWISE = re.compile(r"(?P<name>[A-Za-z][A-Za-z_-]*?)(?:[ \t]*(?:==|=|@)[ \t]*|[ \t]+|-)v?"
+                        r"(?P<release>[0-9][0-9A-Za-z.+]*)")
+_ENGINE_EQUALS = re.compile(r"\bengine[ \t]*=[ \t]*")
+
+
+def engine_written_otherwise(written: str) -> str | None:
+    """`sglang@0.5.6` for an engine and release written as other tools write them (`sglang 0.5.6`, `sglang==0.5.6`,
+    `vllm-0.11.0`, `vllm v0.11.0`, `vllm@v0.11.0`), None for anything else (`vllm@0.11.0` itself too).
+
+    Example:
+        >>> engine_written_otherwise("sglang==0.5.6"), engine_written_otherwise("vllm@v0.11.0")
+        ('sglang@0.5.6', 'vllm@0.11.0')
+        >>> engine_written_otherwise("vllm@0.11.0"), engine_written_otherwise("foo 1.0")
+        (None, None)
+    """
+    m = _OTHERWISE.fullmatch(written.strip())
+    if m is None or m["name"].lower() not in ENGINE_NAMES:
+        return None
+    said = f"{m['name'].lower()}@{m['release']}"
+    return None if said == written.strip() else said
+
+
+def engine_line_hint(text: str, pos: int) -> str | None:
+    """The hint for a plan whose parser stopped at `pos` inside an unquoted `engine = sglang 0.5.6` (a release written
+    as other tools write it, `engine_written_otherwise`); None for any other place.
+
+    Example:
+        >>> engine_line_hint("cluster { engine = sglang 0.5.6 }", 29)
+        "an engine's release follows `@`: `engine = sglang@0.5.6`"
+    """
+    start = text.rfind("\n", 0, pos) + 1
+    found = list(_ENGINE_EQUALS.finditer(text, start, pos))
+    m = _OTHERWISE.match(text, found[-1].end()) if found else None
+    meant = engine_written_otherwise(m.group()) if m is not None and m.end() >= pos else None
+    return None if meant is None else f"an engine's release follows `@`: `engine = {meant}`"
+
+
+def with_engine_hint(text: str, d: Diagnostic) -> Diagnostic:
+    """`d`, a syntax error, with the hint `engine_line_hint` gives where it stands (a word after `engine = vllm`:
+    `vllm v0.11.0`), else as it is."""
+    hint = engine_line_hint(text, d.span.start) if d.span is not None else None
+    return dataclasses.replace(d, hint=hint) if hint else d
+
 
 def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -> Engine | None | Bad:
     """The engine the cluster names (`written`: `name` or `name@release`, written at `span`), None when it
@@ -45,6 +93,11 @@ def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -
         return written
     name, at, release = written.partition("@")
     known = ", ".join(f"`{n}`" for n in ENGINE_NAMES)
+    if (meant := engine_written_otherwise(written)) is not None:
+        what = f"release {code(release)} of {ENGINE_SAID[name]}" if at and name in ENGINE_NAMES else \
+            f"engine {code(written)}"
+        return out.error("E101", f"unknown {what}", span,
+                         f"an engine's release follows `@`: `engine = {meant}`")
     if name not in ENGINE_NAMES:
         best = nearest(name, ENGINE_NAMES, {"tensorrt-llm": "trtllm", "tensorrt": "trtllm", "trt-llm": "trtllm",
                                              "torch": "pytorch"})

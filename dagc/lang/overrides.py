@@ -36,12 +36,12 @@ from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from ..units import lookup
 from .blocks import child_tree
-from .digits import digits_hint
 from .fields import TRAFFIC_FIELDS, did_you_mean
 from .fleet_rate import written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
+from .per_unit import set_value_hint
 from .set_gpu import preset_gpu_field
 from .set_option_hint import set_form_hint
 
@@ -140,7 +140,7 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     end += len(value[end:]) - len(value[end:].lstrip())
     message = (f"--set takes one value; `{value[end:end + 20]}` follows the value of `{'.'.join(path)}`" if end
                else f"--set takes one value; `{value[:20]}` is not a value of `{'.'.join(path)}`")
-    hint = digits_hint(value[end:]) or (
+    hint = set_value_hint(path, value, end) or (
         "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; a "
         "comment, a newline, a brace, a quote or a second field is not part of a value: give each field its own --set")
     if path == ("workload", "requests") and value[:end].strip() == "from":    # `requests=from "log.csv"`
@@ -155,8 +155,8 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
 
 @dataclass(frozen=True)
 class _Edit:
-    """Text put at [start, end) of the plan; `value_at` is where the override's value starts in
-    `text` and `name_at` where its last path part does (-1: not in it)."""
+    """Text put at [start, end) of the plan; `value_at` is where the override's value starts in `text` and `name_at`
+    where its last path part does (-1: not in it)."""
 
     start: int
     end: int
@@ -200,7 +200,8 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
         seen[o.path] = o
     edits = [_edit(src.text, tree, o) for o in overrides] + _replaced(tree, overrides, seen)
     text, placed = _apply(src.text, edits)
-    changed = SourceFile(src.path, text, overrides=tuple(o.text for o in overrides), original=src.text)
+    wrote = tuple((at, at + len(e.text), e.override.text) for at, e in placed)     # to name a line's own options
+    changed = SourceFile(src.path, text, overrides=tuple(o.text for o in overrides), original=src.text, placed=wrote)
     try:
         plan = lower(parse(changed), changed, base_dir=base_dir, allow_paths=allow_paths, needs_strategy=needs_strategy)
         return plan.model_copy(update={"overrides": tuple(o.shown for o in overrides)})
@@ -368,9 +369,8 @@ def _require(text: str, found: Tree[Token] | None, o: Override) -> _Edit:
 
 
 def _insert_nested(at: int, before: str, rest: tuple[str, ...], after: str, o: Override) -> _Edit:
-    """`speculative { tokens = 3 }` for the path ('speculative', 'tokens'), between `before` and `after`. An
-    edit that opens blocks (nested names, or a `before` that opens one: ` { `, `workload { `) says so
-    (`_Edit.opener`)."""
+    """`speculative { tokens = 3 }` for the path ('speculative', 'tokens'), between `before` and `after`. An edit that
+    opens blocks (nested names, or a `before` that opens one: ` { `, `workload { `) says so (`_Edit.opener`)."""
     field = f"{rest[-1]} = {o.value}"
     opener = before + "".join(f"{name} {{ " for name in rest[:-1])
     closer = " }" * (len(rest) - 1) + after

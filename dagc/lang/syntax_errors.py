@@ -20,10 +20,12 @@ from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile
 from ..units import lookup
 from .digits import digits_hint
+from .engine import engine_line_hint, with_engine_hint
 from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
+from .per_unit import unit_in_pieces
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import typography_hint
 
@@ -64,8 +66,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         exc = UnexpectedEOF(exc.expected)
     misplaced = _list_slip(src, exc) or _not_a_number(src, exc) or _glued_multiplier(src, exc) or \
         _empty_value(src, exc) or (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
-    if misplaced is not None:
-        return misplaced
+    if misplaced is not None:           # a word after `engine = vllm` is likelier its release (`vllm v0.11.0`)
+        return with_engine_hint(src.text, misplaced)
     if isinstance(exc, UnexpectedEOF):
         end = len(src.text.rstrip()) or 0
         expected = _expected_words(set(exc.expected))
@@ -92,8 +94,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
-            _PRICE_HINT if _DOLLAR.search(src.text, 0, pos + 1) else \
-            digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or _hint_for_char(ch, exc.allowed or set())
+            unit_in_pieces(src.text, pos) or digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or \
+            _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), _strategy_hint(src, pos, hint))
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
@@ -105,6 +107,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         accepts = set(exc.accepts or exc.expected) - ({"GPU"} if block not in (None, "cluster") else set())
         expected = _expected_words(accepts)
         hint = _separated_number(src.text, start) or unnamed_block_hint(src.text, start, block) or \
+            engine_line_hint(src.text, start) or \
             requirement_field_hint(src.text, start, block) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
              _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
@@ -295,12 +298,6 @@ def _empty_value(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     return Diagnostic("E001", Severity.ERROR, f"`{name} =` has no value", src.span(empty.start("eq"), empty.end("eq")),
                       f"write its value after `=`, e.g. `{name} = {_EXAMPLES.get(name, '…')}`"
                       + (" (a release after `@`; `vllm` alone is its newest)" if name == "engine" else ""))
-
-
-# A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
-# it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
-_DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
-_PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 
 
 def _hint_for_at(text: str, pos: int) -> str:

@@ -1,0 +1,109 @@
+"""A unit written as its denominator alone (`rate = 6/s`, `rate = 6 /sec`, `--set workload.rate=6/s`): the hint that
+writes it whole, with what is counted before its `/` (`rate = 6 requests/s`).
+
+Input: a field's name, the number written and what follows the number. Output: the hint, or None when the field
+takes no unit with a `/` or what follows is no lone denominator. The parser stops at such a `/` (a unit is one word
+that starts with a letter, `$` or `%`); without this hint it said "remove it", which leaves `6s`, a time.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..units import Dimension
+from .digits import digits_hint
+from .engine import engine_written_otherwise
+from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WORKLOAD_FIELDS, requirement_name
+
+__all__ = ["per_unit_hint", "set_value_hint", "unit_in_pieces"]
+
+# the units dagc reads with a `/`, by dimension: what each counts before it, and its denominators
+_PER: dict[Dimension, tuple[str, dict[str, str]]] = {
+    Dimension.RATE: ("requests", {"s": "s", "sec": "s", "second": "s"}),
+    Dimension.THROUGHPUT: ("tokens", {"s": "s", "sec": "s", "second": "s", "ms": "ms"}),
+    Dimension.BANDWIDTH: ("GB", {"s": "s", "sec": "s", "second": "s"}),
+    Dimension.PRICE: ("$", {"h": "h", "hr": "h", "hour": "hour"}),
+}
+_NUMBER = r"[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9]+)?"
+# a number, then a denominator alone (`6/s`, `6 / sec`, `100/ms/gpu`), then the end of the value
+_NUMBER_PER = re.compile(rf"(?P<num>{_NUMBER})[ \t]*/[ \t]*(?P<per>[A-Za-z]+)(?P<gpu>/gpu)?(?![\w/])",
+                         re.IGNORECASE)
+# a field's name and its `=` (or a requirement's comparison), at the end of the text before its number
+_FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]*(?={_NUMBER}[ \t]*\Z)")
+
+# A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
+# it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
+_DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
+_PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
+
+
+def _dimension(name: str) -> Dimension | None:
+    """The dimension of a workload, cluster, GPU or requirement field by its name (None when it is none of them)."""
+    for table in (WORKLOAD_FIELDS, CLUSTER_BLOCK_FIELDS, GPU_FIELDS):
+        if name in table:
+            return table[name].dimension
+    kind = requirement_name(name)
+    return REQUIREMENT_DIMENSIONS.get(kind[0]) if kind is not None else None
+
+
+def per_unit_hint(name: str, value: str, form: str | None = None) -> str | None:
+    """The hint for `name`'s value written as a number and a lone denominator (`6/s`): the unit whole. `form`
+    writes the field with its value in place of `{}` (`rate = {}`, the default; `--set 'workload.rate={}'`).
+
+    Example:
+        >>> per_unit_hint("rate", "6/s")
+        'a unit names what it counts before its `/`: write `rate = 6 requests/s`'
+        >>> per_unit_hint("decode_throughput", "100 /ms/gpu", "decode_throughput >= {}")
+        'a unit names what it counts before its `/`: write `decode_throughput >= 100 tokens/ms/gpu`'
+        >>> per_unit_hint("price", "2.49/hr"), per_unit_hint("ttft", "2/s"), per_unit_hint("rate", "6/x")
+        ('a unit names what it counts before its `/`: write `price = 2.49 $/h`', None, None)
+    """
+    dim = _dimension(name)
+    m = _NUMBER_PER.match(value)
+    if dim not in _PER or m is None:
+        return None
+    counted, denominators = _PER[dim]
+    per = denominators.get(m["per"].lower())
+    if per is None:
+        return None
+    gpu = "/gpu" if m["gpu"] and dim is Dimension.THROUGHPUT else ""
+    written = (form or name + " = {}").replace("{}", f"{m['num']} {counted}/{per}{gpu}")
+    return f"a unit names what it counts before its `/`: write `{written}`"
+
+
+def unit_in_pieces(text: str, pos: int) -> str | None:
+    """The hint for a plan's text whose parser stopped at `pos` in a unit written in pieces: a `$` price's unit not
+    one word (`2.49 $/GPU-hour`, `2.49 $ /h`), or a lone denominator right after a field's number (`rate = 6/s`:
+    `per_unit_hint` of that field); None for anything else.
+
+    Example:
+        >>> unit_in_pieces("workload { rate = 6/s }", 19)
+        'a unit names what it counts before its `/`: write `rate = 6 requests/s`'
+        >>> unit_in_pieces("workload { rate = 6/x }", 19), unit_in_pieces("a / b", 2)
+        (None, None)
+    """
+    if _DOLLAR.search(text, 0, pos + 1):
+        return _PRICE_HINT
+    if text[pos:pos + 1] != "/":
+        return None
+    m = _FIELD.search(text, text.rfind("\n", 0, pos) + 1, pos)
+    if m is None:
+        return None
+    return per_unit_hint(m["name"], text[m.end():], f"{m['name']} {m['op']} {{}}")
+
+
+def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
+    """The hint for a `--set` value that is not one value, where the value read ends at `end`: the number meant by
+    digits other than ASCII's (`digits_hint`), the unit whole of a lone denominator (`per_unit_hint`), or an engine's
+    release written as other tools write it (`sglang 0.5.6`: `engine_written_otherwise`).
+
+    Example:
+        >>> set_value_hint(("workload", "rate"), "6/s", 0)
+        "a unit names what it counts before its `/`: write `--set 'workload.rate=6 requests/s'`"
+        >>> set_value_hint(("cluster", "engine"), "sglang 0.5.6", 10)
+        "an engine's release follows `@`: --set cluster.engine=sglang@0.5.6"
+    """
+    meant = engine_written_otherwise(value) if path[-1] == "engine" else None
+    if meant is not None:
+        return f"an engine's release follows `@`: --set {'.'.join(path)}={meant}"
+    return digits_hint(value[end:]) or per_unit_hint(path[-1], value, f"--set '{'.'.join(path)}={{}}'")
