@@ -168,7 +168,6 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | 
     objective would pick" too."""
     with loading():
         from ..diagnostics import PlanError
-        from ..drive.drive import DriveOptions, drive
         from ..lang.load import strategy_option
         from .printing import render_diags
         from .requests_cmd import requests_refused
@@ -176,6 +175,8 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | 
         plan = read_plan(args, needs_strategy=args.strategy is None)
         if (refused := requests_refused(args, err, plan)) is not None:
             return refused
+        with loading():                 # the compiler, once the plan is read: a plan's errors come back without it
+            from ..drive.drive import DriveOptions, drive
         # read before the search, which a bad --strategy would otherwise wait for
         strategy = strategy_option(args.strategy, plan) if args.strategy is not None else None
         options = DriveOptions(strategy=strategy, search=not getattr(args, "no_search", True),
@@ -212,7 +213,6 @@ def volume_of(args: Namespace) -> int:
 
 def cmd_check(args: Namespace) -> int:
     with loading():
-        from .print_check import print_check
         from .printing import is_input_error, make_console, print_reports, render_diags
         from .requests_cmd import requests_refused, write_check_requests
     err = make_console(sys.stderr)
@@ -221,6 +221,8 @@ def cmd_check(args: Namespace) -> int:
     driven = _load(args, err)
     if driven is None or isinstance(driven, int):
         return EXIT_INPUT if driven is None else driven
+    with loading():                     # the report's printer, once there is a check to print (`_load`)
+        from .print_check import print_check
     plan, results = driven.plan, list(driven.results)
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
