@@ -23,7 +23,7 @@ from dagc.export.trace_writer import TraceWriter, Track
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, checked_example, plan_text, run_dagc, trace_errors
-from trace_checker import check_trace
+from trace_checker import check_readable, check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -280,3 +280,83 @@ def test_the_trace_checker_runs_from_the_command_line(tmp_path):
     assert no.returncode == 1 and no.stdout.splitlines()[1] == f"{bad}: container_not_object 1, json_parse 1, " \
         "not_loadable 1"
     assert subprocess.run(checker, capture_output=True, text=True, timeout=120).returncode == 2
+
+
+# ------------------------------------------------------------------ what Perfetto binds a flow to
+
+def _flow_trace(tmp_path, producer: tuple[int, str, int, int], consumer: tuple[int, str, int, int]):
+    """A trace of two slices (pid, class, start ns, end ns) and one flow from the first to the second."""
+    tw = TraceWriter()
+    for pid in (1, 2):
+        tw.process(pid, f"GPU {pid - 1}", pid)
+    for k, (pid, cls, start, end) in enumerate((producer, consumer)):
+        tw.slice(Track(pid, cls), start, end, "op", "compute", {"k": k}, key=(k, pid))
+    tw.flow((0, producer[0]), (1, consumer[0]))
+    path = tmp_path / "flow.json"
+    tw.write(path, {"generator": "test"})
+    return path, [e for e in json.loads(path.read_text())["traceEvents"] if e["ph"] in ("s", "f")]
+
+
+def test_a_flow_binds_to_the_slices_it_joins(tmp_path):
+    """An arrow between two GPUs: `s` at the producer's start on its thread, `f` with `"bp": "e"` (bound to the
+    slice open at its time, not the next to begin) at the consumer's start on its own thread, one integer id."""
+    path, (s, f) = _flow_trace(tmp_path, (1, "compute", 0, 10_000), (2, "comm: PP", 10_000, 25_000))
+    assert (s["ph"], s["pid"], s["tid"], s["ts"]) == ("s", 1, 1001, 0.0)
+    assert (f["ph"], f["pid"], f["tid"], f["ts"], f["bp"]) == ("f", 2, 2004, 10.0, "e")
+    assert s["id"] == f["id"] == 1 and (s["cat"], s["name"]) == (f["cat"], f["name"])
+    assert not check_trace(path)
+
+
+@pytest.mark.parametrize("producer, consumer", [
+    ((1, "compute", 5_000, 5_000), (2, "compute", 6_000, 9_000)),      # a producer of no duration: closed at once
+    ((1, "compute", 0, 4_000), (1, "compute", 4_000, 9_000)),         # one lane of one GPU: within a thread
+], ids=["empty-producer", "same-thread"])
+def test_no_flow_perfetto_could_not_draw_between_two_threads(tmp_path, producer, consumer):
+    """Perfetto binds a flow's `s` to the slice open at its time: a slice of no duration is already closed, so the
+    arrow would start from nothing (the importer's checker counts it); an arrow from a thread to itself only runs
+    along its row. Neither is written."""
+    path, flows = _flow_trace(tmp_path, producer, consumer)
+    assert flows == []
+    assert not check_trace(path) and not check_readable(path)["flow_same_thread"]
+
+
+def test_the_checker_counts_flows_perfetto_binds_elsewhere(tmp_path):
+    """An `f` without `"bp": "e"` (bound to the next slice to begin), an end at a slice's end (closed there: half-open),
+    a flow within one thread, `B`/`E` slices, a thread without its sort index and a timeline that does not start at 0
+    are each counted."""
+    events = [{"ph": "M", "pid": 1, "tid": 0, "name": "process_name", "args": {"name": "GPU 0"}},
+              {"ph": "X", "pid": 1, "tid": 1001, "ts": 0, "dur": 10, "name": "a", "cat": "compute", "args": {}},
+              {"ph": "X", "pid": 1, "tid": 1002, "ts": 0, "dur": 10, "name": "b", "cat": "compute", "args": {}},
+              {"ph": "s", "id": 1, "pid": 1, "tid": 1001, "ts": 10, "name": "d", "cat": "flow"},
+              {"ph": "f", "id": 1, "pid": 1, "tid": 1002, "ts": 0, "name": "d", "cat": "flow"},
+              {"ph": "s", "id": 2, "pid": 1, "tid": 1001, "ts": 0, "name": "d", "cat": "flow"},
+              {"ph": "f", "id": 2, "pid": 1, "tid": 1001, "ts": 5, "name": "d", "cat": "flow", "bp": "e"},
+              {"ph": "B", "pid": 1, "tid": 1003, "ts": 0, "name": "c"}, {"ph": "E", "pid": 1, "tid": 1003, "ts": 3},
+              {"ph": "M", "pid": 1, "tid": 1001, "name": "thread_sort_index", "args": {"sort_index": 1}}]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"traceEvents": events, "metadata": {}}))
+    found, readable = check_trace(path), check_readable(path)
+    assert (found["flow_f_without_bp_e"], found["flow_s_outside_slice"]) == (1, 1)
+    assert (readable["flow_same_thread"], readable["begin_end_events"]) == (1, 2)
+    assert (readable["unsorted_thread"], readable["timeline_not_from_0"]) == (1, 0)     # thread 1002 has no sort index
+    late = [{**e, "ts": e["ts"] + 5} if "ts" in e else e for e in events]
+    path.write_text(json.dumps({"traceEvents": late, "metadata": {}}))
+    assert check_readable(path)["timeline_not_from_0"] == 1
+
+
+def test_a_trace_cut_at_the_event_budget_says_so_in_its_metadata(tmp_path):
+    """Perfetto shows the file's metadata, not dagc's terminal: a trace of representative ranks (256 GPUs, no
+    warning of its own) that reaches the event budget says so there, with how many slices and samples it left out
+    — the events written and those left out add up to every slice and sample of the whole trace."""
+    r = checked_example("10b-moe-pp16-ep16-256gpu.moe")[0]
+    whole = write_trace(r.compiled, tmp_path / "whole.json")
+    assert whole.warning is None and "warning" not in json.loads(whole.path.read_text())["metadata"]
+    every = sum(1 for e in json.loads(whole.path.read_text())["traceEvents"] if e["ph"] in ("X", "C"))
+    cut = write_trace(r.compiled, tmp_path / "cut.json", budget=2_000)
+    data = json.loads(cut.path.read_text())
+    written = sum(1 for e in data["traceEvents"] if e["ph"] in ("X", "C"))
+    left_out = data["metadata"]["cut_for_budget"]
+    assert written + left_out == every and left_out > 0
+    assert data["metadata"]["warning"] == cut.warning == (
+        f"the trace reached the event budget of 2,000: {left_out:,} later slices and samples were cut")
+    assert not check_trace(cut.path)

@@ -122,6 +122,8 @@ def check_trace(path: Path | str) -> Counter:
             table[fid] = ev
             if "bind_id" in ev or "flow_in" in ev or "flow_out" in ev:
                 errors["flow_v1_v2_mixed"] += 1
+            if ph == "f" and ev.get("bp") != "e":      # else bound to the next slice to begin, not the consumer
+                errors["flow_f_without_bp_e"] += 1
     # nesting per thread
     for items in slices.values():
         items.sort(key=lambda s: (s[0], -(s[1] - s[0])))
@@ -135,7 +137,8 @@ def check_trace(path: Path | str) -> Counter:
             stack.append(end)
             if len(stack) > MAX_DEPTH:
                 errors["depth_over_512"] += 1
-    # flows: pairs, and an `f` must land inside a slice of its thread
+    # flows: pairs, and each end must land inside a slice of its thread — half-open, as slices nest: at a
+    # slice's end it is closed, so a flow there (or on a slice of no duration) binds to no slice, or another
     for _ in flows_s.keys() - flows_f.keys():
         errors["flow_s_without_f"] += 1
     for _ in flows_f.keys() - flows_s.keys():
@@ -143,12 +146,12 @@ def check_trace(path: Path | str) -> Counter:
     for ev in flows_f.values():
         ts = _ns(ev["ts"])
         items = slices.get((ev.get("pid"), ev.get("tid")), [])
-        if not any(s <= ts <= e for s, e in items):
+        if not any(s <= ts < e for s, e in items):
             errors["flow_f_outside_slice"] += 1
     for fid, ev in flows_s.items():
         ts = _ns(ev["ts"])
         items = slices.get((ev.get("pid"), ev.get("tid")), [])
-        if not any(s <= ts <= e for s, e in items):
+        if not any(s <= ts < e for s, e in items):
             errors["flow_s_outside_slice"] += 1
         other = flows_f.get(fid)
         if other and (other.get("cat"), other.get("name")) != (ev.get("cat"), ev.get("name")):
@@ -169,6 +172,10 @@ def check_readable(path: Path | str) -> Counter:
     - `no_phases_track` / `no_critical_path_track`: the schedule's two tracks are missing;
       `schedule_not_first`: their process is not sorted before every other.
     - `critical_path_overlap`: two slices of the critical path overlap in time.
+    - `unsorted_thread`: a thread of slices without its `thread_sort_index` (Perfetto orders it by tid);
+      `timeline_not_from_0`: the first slice or sample is not at 0.
+    - `begin_end_events`: a `B`/`E` event (slices are complete `X` events); `flow_same_thread`: a flow arrow
+      that starts and ends on one thread.
     - `ranks_not_in_metadata` / `ranks_metadata_mismatch`: the metadata does not say which GPUs
       ("GPU <rank>" processes, pid = 1 + rank) the file includes.
     """
@@ -183,6 +190,7 @@ def check_readable(path: Path | str) -> Counter:
     process_name: dict[int, str] = {}
     process_sort: dict[int, int] = {}
     thread_name: dict[tuple[int, int], str] = {}
+    thread_sorted: set[tuple[int, int]] = set()
     for ev in events:
         if ev["ph"] != "M":
             continue
@@ -193,7 +201,15 @@ def check_readable(path: Path | str) -> Counter:
                 process_sort[ev["pid"]] = ev["args"]["sort_index"]
             case "thread_name":
                 thread_name[(ev["pid"], ev["tid"])] = ev["args"]["name"]
+            case "thread_sort_index":
+                thread_sorted.add((ev["pid"], ev["tid"]))
     _check_tracks(events, process_name, process_sort, thread_name, errors)
+    _check_flows_and_phases(events, errors)
+    unsorted = {(ev["pid"], ev["tid"]) for ev in events if ev["ph"] == "X"} - thread_sorted
+    if unsorted:
+        errors["unsorted_thread"] += len(unsorted)
+    if min((_ns(ev["ts"]) for ev in events if ev["ph"] in ("X", "C")), default=0) != 0:
+        errors["timeline_not_from_0"] += 1
     _check_counters(events, errors)
     _check_schedule(events, process_sort, thread_name, errors)
     _check_ranks(data.get("metadata", {}), process_name, errors)
@@ -213,6 +229,18 @@ def _check_tracks(events, process_name, process_sort, thread_name, errors: Count
                 errors["unnamed_thread"] += 1
             if LAYER_IN_NAME.search(ev["name"]):
                 errors["slice_name_has_layer"] += 1
+
+
+def _check_flows_and_phases(events, errors: Counter) -> None:
+    """Slices only as complete events (`X`: a `B`/`E` pair can be left open or closed out of order), and flow
+    arrows only between two threads (an arrow within a thread points along its own row)."""
+    for ev in events:
+        if ev["ph"] in ("B", "E"):
+            errors["begin_end_events"] += 1
+    starts = {ev["id"]: (ev.get("pid"), ev.get("tid")) for ev in events if ev["ph"] == "s"}
+    for ev in events:
+        if ev["ph"] == "f" and starts.get(ev["id"]) == (ev.get("pid"), ev.get("tid")):
+            errors["flow_same_thread"] += 1
 
 
 def _check_counters(events, errors: Counter) -> None:

@@ -33,7 +33,7 @@ from ..serve.inflight import InflightRates
 from ..serve.load import Load
 from ..verdict.compiled import Compiled
 from .trace_load import add_load_counters
-from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, seconds_to_ns
+from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, budget_note, seconds_to_ns
 
 __all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
            "ALL_RANKS_UP_TO", "traced_ranks"]
@@ -96,8 +96,8 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
         metadata["load"] = counters
     target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
     events = tw.write(target, metadata, compress=compress, budget=budget)
-    if events >= budget and warning is None:
-        warning = f"the trace reached the event budget of {budget:,}: later events were cut"
+    if tw.over_budget and warning is None:
+        warning = budget_note(budget, tw.over_budget)
     if tw.cut and warning is None:
         warning = f"{tw.cut:,} events end past {TRACE_MAX_NS:,} ns (~146 years) and were cut"
     return TraceInfo(target, tuple(ranks), representative, events, warning)

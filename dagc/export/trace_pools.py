@@ -20,7 +20,7 @@ from ..serve.load import Load
 from ..verdict.check import StrategyResult
 from .trace import Place, TraceInfo, add_instance, traced_ranks
 from .trace_load import add_load_counters
-from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, seconds_to_ns
+from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, budget_note, seconds_to_ns
 
 __all__ = ["KV_CLASS", "write_pooled_trace"]
 
@@ -67,8 +67,8 @@ def write_pooled_trace(r: StrategyResult, path: Path, all_ranks: bool = False, c
     if counters is not None:
         metadata["load"] = counters
     events = tw.write(target, metadata, compress=compress, budget=budget)
-    if events >= budget and warning is None:
-        warning = f"the trace reached the event budget of {budget:,}: later events were cut"
+    if tw.over_budget and warning is None:
+        warning = budget_note(budget, tw.over_budget)
     if tw.cut and warning is None:
         warning = f"{tw.cut:,} events end past {TRACE_MAX_NS:,} ns (~146 years) and were cut"
     return TraceInfo(target, tuple(ranks_d), rep_p or rep_d, events, warning)

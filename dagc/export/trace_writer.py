@@ -33,8 +33,8 @@ from typing import Any
 
 from .write import atomic_output
 
-__all__ = ["Track", "TraceWriter", "EVENT_BUDGET", "ns_text", "time_quantum_ns", "seconds_to_ns", "EXACT_NS_BELOW",
-           "TRACE_MAX_NS", "CLASS_TID", "SCHEDULE_TID"]
+__all__ = ["Track", "TraceWriter", "EVENT_BUDGET", "budget_note", "ns_text", "time_quantum_ns", "seconds_to_ns",
+           "EXACT_NS_BELOW", "TRACE_MAX_NS", "CLASS_TID", "SCHEDULE_TID"]
 
 EVENT_BUDGET = 1_000_000
 EXACT_NS_BELOW = 2**51        # below this, "µs.nnn" read as a double and × 1000 rounds back to the same ns
@@ -133,6 +133,7 @@ class TraceWriter:
     threads: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
     quantum_ns: int = 1           # set by `write`
     cut: int = 0                  # slices and samples dropped for ending past TRACE_MAX_NS
+    over_budget: int = 0          # slices and samples `write` left out, the event budget reached
     _emitted: int = 0             # events written so far by `write`
 
     def process(self, pid: int, name: str, sort_index: int) -> None:
@@ -225,7 +226,7 @@ class TraceWriter:
         """Write the file; returns the number of events written (at most `budget` slices and samples)."""
         self._exact_times()
         by_key = self.assign_lanes()
-        self._emitted = 0
+        self._emitted = self.over_budget = 0
         written_keys: set[FlowKey] = set()
         events = itertools.chain(self._metadata_events(), self._slice_events(budget, written_keys),
                                  self._counter_events(budget), self._flow_events(by_key, written_keys))
@@ -241,6 +242,11 @@ class TraceWriter:
                 metadata = {**metadata, "time_resolution_ns": self.quantum_ns}
             if self.cut:
                 metadata = {**metadata, "cut_past_ns": TRACE_MAX_NS, "cut_events": self.cut}
+            if self.over_budget:        # the file says so itself: Perfetto shows the metadata, not our warning
+                note = budget_note(budget, self.over_budget)
+                said = metadata.get("warning")
+                metadata = {**metadata, "warning": f"{said}; {note}" if said else note,
+                            "cut_for_budget": self.over_budget}
             f.write('\n],\n"metadata":' + _dumps(metadata) + "}\n")
         return self._emitted
 
@@ -261,7 +267,8 @@ class TraceWriter:
         for (pid, _cls), items in self._tracks():
             for s in items:
                 if self._emitted >= budget:
-                    break
+                    self.over_budget += 1
+                    continue
                 yield (f'{{"ph":"X","pid":{pid:d},"tid":{s.tid:d},"ts":{ns_text(s.start_ns)},'
                        f'"dur":{ns_text(s.end_ns - s.start_ns)},"name":{_dumps(s.name)},"cat":{_dumps(s.cat)},'
                        f'"args":{_dumps(s.args)}}}')
@@ -282,12 +289,13 @@ class TraceWriter:
             prev = None
             head = f'"name":{_dumps(name)},"args":{{{_dumps(key)}:'
             for ts, v in last_at.items():
-                if self._emitted >= budget:
-                    break
                 text = _dumps(round(v / scale, 6) if scale else v)
                 if text == prev:
                     continue
                 prev = text
+                if self._emitted >= budget:
+                    self.over_budget += 1
+                    continue
                 yield f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},{head}{text}}}}}'
 
     def _flow_events(self, by_key: dict[FlowKey, _Slice], written_keys: set[FlowKey]) -> Iterator[str]:
@@ -296,13 +304,20 @@ class TraceWriter:
             if pk not in written_keys or ck not in written_keys:
                 continue
             p, c = by_key[pk], by_key[ck]
-            if c.end_ns <= c.start_ns:
+            # Perfetto binds each end to the slice open at its time on its thread: a slice of no duration is
+            # closed at once, and an arrow within one thread would point along its own row
+            if c.end_ns <= c.start_ns or p.end_ns <= p.start_ns or (_pid_of(pk), p.tid) == (_pid_of(ck), c.tid):
                 continue
             flow_id += 1
             yield (f'{{"ph":"s","id":{flow_id:d},"pid":{_pid_of(pk):d},"tid":{p.tid:d},'
                    f'"ts":{ns_text(p.start_ns)},"name":"dependency","cat":"flow"}}')
             yield (f'{{"ph":"f","bp":"e","id":{flow_id:d},"pid":{_pid_of(ck):d},"tid":{c.tid:d},'
                    f'"ts":{ns_text(c.start_ns)},"name":"dependency","cat":"flow"}}')
+
+
+def budget_note(budget: int, left_out: int) -> str:
+    """What a trace cut at the event budget says, in its metadata's `warning` and in dagc's."""
+    return f"the trace reached the event budget of {budget:,}: {left_out:,} later slices and samples were cut"
 
 
 def _pid_of(key: FlowKey) -> int:
