@@ -254,3 +254,23 @@ def test_the_embedding_says_it_carries_the_steps_host_time():
     assert "legend_host" in dot and "embed + host: the step's" in dot
     bare = dag_dot(check(load_plan_text(text.format(engine="pytorch")))[0].compiled, Detail.SUMMARY).text
     assert "legend_host" not in bare and 'label="embed\\n' in bare
+
+
+# ------------------------------------------------------------------ the bytes a transfer carries
+
+@needs_dot
+def test_every_transfer_between_ranks_is_labelled_with_its_bytes():
+    """Communication edges carry their bytes, in the per-rank view too: each of the 4 GPUs of stage 0 of
+    30b-moe-dp2-pp2-tp2-ep4-16gpu sends its half of a micro-batch's activations to its GPU of stage 1 — 128 requests
+    over dp 2 and 4 micro-batches are 16 of 2,048 tokens, 32,768 tokens split over tp 2, 16,384 × 4,096 hidden ×
+    2 bytes = 128 MiB (the ops' view labels the group's 512 MiB). `dot` draws each label beside its arrow."""
+    name = "30b-moe-dp2-pp2-tp2-ep4-16gpu"
+    assert 16_384 * 4_096 * 2 == 128 * 2**20
+    text, svg = rendered(name, Detail.RANKS, Renderer.DOT)
+    shapes = dict(re.findall(r"^\s+(n\d+_r\d+) \[.*shape=(\w+)", text, re.M))
+    transfers = [(a, b, attrs) for a, b, attrs in edges(text) if shapes.get(a) == shapes.get(b) == "cds"]
+    assert len(transfers) == 4 and all('label="128.0 MiB"' in attrs for _, _, attrs in transfers)
+    assert 'label="512.0 MiB"' in rendered(name, Detail.FULL, Renderer.DOT)[0]
+    drawn = {g.findtext(f"{SVG_NS}title"): [t.text for t in g.iter(f"{SVG_NS}text")]
+             for g in svg.iter(f"{SVG_NS}g") if "edge" in g.get("class", "").split()}
+    assert all(drawn[f"{a}->{b}"] == ["128.0 MiB"] for a, b, _ in transfers)

@@ -221,4 +221,7 @@ def draw_ranks(w: Writer, ids: list[int]) -> None:
                     a = f"n{p}_r{dag.stage[p] * lay.group_size + local}"
                     b = f"n{i}_r{dag.stage[i] * lay.group_size + local}"
                     cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
-                    w.edge(a, b, cat, w.crit_edge(p, i))
+                    # a transfer's edge carries what this rank sends, as the ops' view carries the group's
+                    label = (format_si(float(dag.template[i].comm_bytes[local]), Dimension.SIZE)
+                             if dag.kind[i] is OpKind.RECV else None)
+                    w.edge(a, b, cat, w.crit_edge(p, i), label)
