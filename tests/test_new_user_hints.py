@@ -39,3 +39,17 @@ def test_w521_without_a_log_keeps_its_hint(tmp_path):
     (hint,) = _w521_hints(tmp_path, "rate = 2 requests/s  requests = 50")
     assert hint == "simulate more: `requests = 100` or more in the workload"
 
+
+def test_the_metrics_caption_says_the_requests_the_kv_cache_runs_not_the_batch():
+    # Qwen3-30B-A3B, dp 2 < tp 4 >: a rank holds 1 of the 4 KV heads, 48 layers × 128 × 2 (K, V) × 2 bytes =
+    # 24,576 bytes a token; the H100's 85.52 GB less 15.25 GB of weights (30.5 B params × 2 bytes / 4) and the 4 GiB
+    # reserve leave ≈ 65.9 GB, 2.68 M tokens: 86 requests at their mean context 30,000 + 2,000 / 2 (W520), 172 in all,
+    # at which the figures are priced — the caption said "the plan's batch of 512 requests, 256 in each"
+    from dagc.cli.print_figures import steady_caption
+    from dagc.verdict.check import check
+    text = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 16  gpu preset "h100-sxm" }\n'
+            "workload { batch = 512  prompt = 30000  generate = 2000  serving = inflight }\nstrategy dp 2 < tp 4 >\n")
+    (r,) = check(load_plan_text(text))
+    assert "W520" in [d.code for d in r.diagnostics] and r.metrics.concurrency_effective == 172
+    assert steady_caption(r).startswith("the steady state, every request slot the KV cache holds busy (≈ 172 of the "
+                                        "plan's batch of 512 requests, 86 in each of its 2 replicas: W520)")
