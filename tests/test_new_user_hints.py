@@ -53,3 +53,22 @@ def test_the_metrics_caption_says_the_requests_the_kv_cache_runs_not_the_batch()
     assert "W520" in [d.code for d in r.diagnostics] and r.metrics.concurrency_effective == 172
     assert steady_caption(r).startswith("the steady state, every request slot the KV cache holds busy (≈ 172 of the "
                                         "plan's batch of 512 requests, 86 in each of its 2 replicas: W520)")
+
+
+def _e301_hint(strategy: str, gpus: int = 72) -> str:
+    from dagc.verdict.check import check
+    text = (f'model preset "kimi-k2"\ncluster {{ gpus = {gpus}  gpu preset "gb200" }}\n'
+            f"workload {{ batch = 144  prompt = 2000  generate = 200 }}\nstrategy {strategy}\n")
+    (r,) = check(load_plan_text(text))
+    (d,) = [d for d in r.diagnostics if d.code == "E301"]
+    return d.hint or ""
+
+
+def test_e301_names_the_redundant_slots_that_keep_the_ep_written():
+    # Kimi-K2's 384 routed experts over ep 72 (one GB200 NVL72 rack): 384 = 5 × 72 + 24, so 48 redundant slots make
+    # 432 = 6 × 72, 6 a GPU; without them the largest ep up to 72 dividing 384 is 64 (6 experts a GPU)
+    hint = _e301_hint("tp 1 ; ep 72")
+    assert hint == ("the largest ep up to 72 that divides the 384 experts is 64 (6 experts per GPU); use dp or pp for "
+                    "more GPUs, or keep ep 72 with EPLB's redundant slots: `with redundant 48` (6 slots per GPU)")
+    # ep above the experts: every expert copied is no EPLB deployment to suggest
+    assert "redundant" not in _e301_hint("tp 1 ; ep 512", gpus=512)
