@@ -72,3 +72,31 @@ def test_e301_names_the_redundant_slots_that_keep_the_ep_written():
                     "more GPUs, or keep ep 72 with EPLB's redundant slots: `with redundant 48` (6 slots per GPU)")
     # ep above the experts: every expert copied is no EPLB deployment to suggest
     assert "redundant" not in _e301_hint("tp 1 ; ep 512", gpus=512)
+
+
+def _load_error(text: str):
+    import pytest
+
+    from dagc.diagnostics import PlanError
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    (d,) = [d for d in exc.value.diagnostics if d.is_error]
+    return d
+
+
+def _cluster_plan(fields: str) -> str:
+    return (f'model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  {fields} }}\n'
+            "workload { batch = 8  prompt = 1000  generate = 100 }\nstrategy tp 8\n")
+
+
+def test_a_size_written_as_a_bandwidth_keeps_its_number():
+    # the hint was "for example `reserve = 80 GB`": a reserve of the whole H100, where `4 GB` was meant
+    d = _load_error(_cluster_plan("reserve = 4 GB/s"))
+    assert d.code == "E102" and d.hint == "write `reserve = 4 GB`: a size, without `/s`"
+    d = _load_error(_cluster_plan("inter_node = 50GB"))
+    assert d.code == "E102" and d.hint == "write `inter_node = 50 GB/s`: a bandwidth, per second"
+    # a unit no `/s` turns into the field's dimension keeps the example
+    assert _load_error(_cluster_plan("reserve = 4 ms")).hint == "for example `reserve = 80 GB`"
+    # each hint's own form is legal: 4 × 10⁹ bytes, 50 × 10⁹ bytes/s
+    plan = load_plan_text(_cluster_plan("reserve = 4 GB  inter_node = 50 GB/s"))
+    assert plan.cluster.reserve_bytes == 4e9 and plan.cluster.inter_node_bytes_per_s == 50e9
