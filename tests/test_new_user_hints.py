@@ -100,3 +100,32 @@ def test_a_size_written_as_a_bandwidth_keeps_its_number():
     # each hint's own form is legal: 4 × 10⁹ bytes, 50 × 10⁹ bytes/s
     plan = load_plan_text(_cluster_plan("reserve = 4 GB  inter_node = 50 GB/s"))
     assert plan.cluster.reserve_bytes == 4e9 and plan.cluster.inter_node_bytes_per_s == 50e9
+
+
+def test_search_on_a_plan_it_cannot_read_says_so_and_prints_json_for_a_script(tmp_path):
+    # `dagc search` drew the diagnostics alone, where check, compile and launch end with the summary line; and with
+    # `--format json` it left stdout empty, which `json.load` cannot read, where `check` prints {plan, valid, …}
+    import json
+
+    from conftest import run_dagc
+    (tmp_path / "bad.moe").write_text(_cluster_plan("reserve = 4 GB/s"))
+    text = run_dagc("search", "bad.moe", "--svg", str(tmp_path / "p.svg"), cwd=tmp_path)
+    assert text.returncode == 4 and text.stdout == ""
+    assert text.stderr.rstrip().endswith("error: bad.moe: 1 error; nothing was searched")
+    js = run_dagc("search", "bad.moe", "--format", "json", "--svg", str(tmp_path / "p.svg"), cwd=tmp_path)
+    doc = json.loads(js.stdout)
+    assert js.returncode == 4 and doc["plan"] == "bad.moe" and doc["valid"] is False
+    assert [d["code"] for d in doc["diagnostics"]] == ["E102"]
+    assert not (tmp_path / "p.svg").exists()
+
+
+def test_search_refused_by_the_engine_prints_json_for_a_script(tmp_path):
+    import json
+
+    from conftest import run_dagc
+    (tmp_path / "mtp.moe").write_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                                      "workload { batch = 8  prompt = 1000  generate = 100  serving = inflight  "
+                                      "speculative { method = mtp  tokens = 1  acceptance = 0.8 } }\n")
+    js = run_dagc("search", "mtp.moe", "--format", "json", "--svg", str(tmp_path / "p.svg"), cwd=tmp_path)
+    doc = json.loads(js.stdout)
+    assert js.returncode == 3 and doc["valid"] is False and [d["code"] for d in doc["diagnostics"]] == ["E706"]
