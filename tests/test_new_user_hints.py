@@ -129,3 +129,19 @@ def test_search_refused_by_the_engine_prints_json_for_a_script(tmp_path):
     js = run_dagc("search", "mtp.moe", "--format", "json", "--svg", str(tmp_path / "p.svg"), cwd=tmp_path)
     doc = json.loads(js.stdout)
     assert js.returncode == 3 and doc["valid"] is False and [d["code"] for d in doc["diagnostics"]] == ["E706"]
+
+
+def test_a_timestamp_that_is_no_date_is_not_told_it_lacks_an_offset():
+    # epoch seconds under a first line with `+00:00`: adding an offset to `1715299201.5` reads no better
+    import pytest
+
+    from dagc.lang.azure_log import azure_log
+    from dagc.lang.log_fields import LogError
+    head = ["TIMESTAMP,ContextTokens,GeneratedTokens", "2024-05-10 00:00:00.009930+00:00,1200,300"]
+    with pytest.raises(LogError) as exc:
+        azure_log([*head, "1715299201.5,800,150"], "reqs.csv")
+    assert (exc.value.line, exc.value.message) == (
+        3, "`TIMESTAMP` is not a date and time (with a UTC offset if the first line's has one)")
+    with pytest.raises(LogError) as exc:                 # a date short of its offset is still told so
+        azure_log([*head, "2024-05-10 00:00:00.250000,800,150"], "reqs.csv")
+    assert (exc.value.line, exc.value.message) == (3, "`TIMESTAMP` has no UTC offset, the first line's has one")
