@@ -145,3 +145,27 @@ def test_a_timestamp_that_is_no_date_is_not_told_it_lacks_an_offset():
     with pytest.raises(LogError) as exc:                 # a date short of its offset is still told so
         azure_log([*head, "2024-05-10 00:00:00.250000,800,150"], "reqs.csv")
     assert (exc.value.line, exc.value.message) == (3, "`TIMESTAMP` has no UTC offset, the first line's has one")
+
+
+MTP_PLAN = ('model preset "deepseek-v3"\ncluster { gpus = 8  gpu preset "h200" }\n'
+            "workload { batch = 64  prompt = 2000  generate = 200  serving = inflight\n"
+            "  speculative { method = mtp  tokens = 2  accept_length = 2.6 } }\nstrategy tp 1 ; ep 8\n")
+
+
+def test_a_set_acceptance_replaces_the_plans_accept_length_and_back(tmp_path):
+    # the two say one thing: `--set workload.speculative.acceptance=0.7` on a plan with `accept_length` was E104
+    # "give `acceptance` or `accept_length`, not both", so no --set could try another acceptance
+    import pytest
+
+    from dagc.diagnostics import PlanError
+    from dagc.lang.overrides import load_plan_with
+    path = tmp_path / "mtp.moe"
+    path.write_text(MTP_PLAN)
+    spec = load_plan_with(path, ["workload.speculative.acceptance=0.7"]).workload.speculative
+    assert spec.accept_length is None and spec.tokens_per_step == pytest.approx(1 + 0.7 + 0.7 ** 2)   # 2.19
+    path.write_text(MTP_PLAN.replace("accept_length = 2.6", "acceptance = 0.8"))
+    spec = load_plan_with(path, ["workload.speculative.accept_length=2.4"]).workload.speculative
+    assert spec.acceptance is None and spec.tokens_per_step == pytest.approx(2.4)
+    with pytest.raises(PlanError) as exc:              # both set: the plan's rule, E104
+        load_plan_with(path, ["workload.speculative.accept_length=2.4", "workload.speculative.acceptance=0.7"])
+    assert [d.code for d in exc.value.diagnostics] == ["E104"]
