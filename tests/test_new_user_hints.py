@@ -169,3 +169,15 @@ def test_a_set_acceptance_replaces_the_plans_accept_length_and_back(tmp_path):
     with pytest.raises(PlanError) as exc:              # both set: the plan's rule, E104
         load_plan_with(path, ["workload.speculative.accept_length=2.4", "workload.speculative.acceptance=0.7"])
     assert [d.code for d in exc.value.diagnostics] == ["E104"]
+
+
+def test_explain_names_the_code_its_digits_or_prefix_stand_for(capsys):
+    # `dagc explain 301` and `dagc explain E7` listed all the codes (100 of them) on one line
+    from dagc.cli import main as cli
+    assert cli.main(["explain", "301"]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err == "error: unknown code `301`; did you mean `E301`?\n"
+    assert cli.main(["explain", "w52"]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err == ("error: unknown code `w52`; the codes starting `W52`: W520, W521, W522, W523, "
+                                       "W524, W525, W526, W527\n")
+    assert cli.main(["explain", "E999"]) == cli.EXIT_USAGE
+    assert "known codes: E001, E002, " in capsys.readouterr().err

@@ -299,7 +299,7 @@ def cmd_schema(args: Namespace) -> int:
 def cmd_explain(args: Namespace) -> int:
     # The rules' documentation as generated from their registry (dagc/data/explain.md): explaining a
     # code loads no rule.
-    from .builtin_text import explain_texts
+    from .builtin_text import explain_texts, known_codes_text
     texts = explain_texts()
     # the code as dagc prints it in a diagnostic, copied whole: `error[E202]:`, `[W520]`, `E202 `
     m = re.search(r"(?<![A-Z0-9])[EWN][0-9]{3}(?![0-9])", args.code.upper())
@@ -307,7 +307,7 @@ def cmd_explain(args: Namespace) -> int:
     text = texts.get(code)
     if text is None:
         from ..diagnostics import printable
-        print(f"error: unknown code `{printable(args.code)[:40]}`; known codes: {', '.join(texts)}",
+        print(f"error: unknown code `{printable(args.code)[:40]}`; {known_codes_text(args.code, list(texts))}",
               file=sys.stderr)
         return EXIT_USAGE
     print(text)
