@@ -181,3 +181,15 @@ def test_explain_names_the_code_its_digits_or_prefix_stand_for(capsys):
                                        "W524, W525, W526, W527\n")
     assert cli.main(["explain", "E999"]) == cli.EXIT_USAGE
     assert "known codes: E001, E002, " in capsys.readouterr().err
+
+
+def test_strategy_given_twice_is_a_usage_error_not_the_second_alone(tmp_path):
+    # `--strategy "tp 8" --strategy "tp 2 ; ep 4"` checked `tp 2 ; ep 4` alone, unsaid
+    from conftest import run_dagc
+    (tmp_path / "p.moe").write_text(_cluster_plan(""))
+    for command in ("check", "launch"):
+        proc = run_dagc(command, "p.moe", "--strategy", "tp 8", "--strategy", "tp 2 ; ep 4", cwd=tmp_path)
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert proc.stderr.rstrip().endswith(f"dagc {command}: error: argument --strategy: given twice (`tp 8`, then "
+                                             "`tp 2 ; ep 4`): it takes one, and the second would replace the first "
+                                             "unsaid (strategies to compare are `strategy` lines of a plan)")
