@@ -244,12 +244,9 @@ def cmd_check(args: Namespace) -> int:
 
 def cmd_compile(args: Namespace) -> int:
     with loading():
-        from ..export.compile import CompileOptions, write_driven
-        from ..export.dot import Detail
         from ..export.home import refuse_an_input
         from ..export.output_dir import check_output_dir, default_output_dir
         from ..export.write import OutputError
-        from .print_check import print_compile
         from .printing import is_input_error, make_console, output_failed, print_reports, render_diags
         from .requests_cmd import requests_refused
     err = make_console(sys.stderr)
@@ -265,6 +262,10 @@ def cmd_compile(args: Namespace) -> int:
     driven = _load(args, err, picks=True)
     if driven is None or isinstance(driven, int):
         return EXIT_INPUT if driven is None else driven
+    with loading():                     # the exporters and the printer, once there is a check to write (`_load`)
+        from ..export.compile import CompileOptions, write_driven
+        from ..export.dot import Detail
+        from .print_check import print_compile
     plan, results = driven.plan, list(driven.results)
     try:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)

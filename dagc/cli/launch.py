@@ -83,7 +83,6 @@ def _load(args: argparse.Namespace) -> tuple[tuple[Plan, list[StrategyResult]] |
     from ..diagnostics import PlanError, printable, render_all
     from ..lang.load import strategy_option
     from ..lang.overrides import load_plan_with
-    from ..verdict.check import check
     from .commands import refused_input
 
     options = tuple(getattr(args, "overrides", None) or ())
@@ -94,6 +93,8 @@ def _load(args: argparse.Namespace) -> tuple[tuple[Plan, list[StrategyResult]] |
         if _engine_option(args, plan):      # `--engine X`: the figures X's, as `--set cluster.engine=X` prices them
             plan = load_plan_with(args.plan, (*options, f"cluster.engine={args.engine}"),
                                   allow_paths=tuple(Path(p) for p in args.allow_path), needs_strategy=not named)
+        # the compiler, once the plan is read: a plan's errors come back without it
+        from ..verdict.check import check
         results = check(plan, strategy_option(args.strategy, plan) if args.strategy is not None else None)
     except PlanError as exc:
         print(render_all(exc.diagnostics), file=sys.stderr)
@@ -334,14 +335,14 @@ def cmd_launch(args: argparse.Namespace) -> int:
     """Print the launch commands of each strategy of the plan (or --strategy) on the engine(s)."""
     from pathlib import Path
 
+    loaded, code = _load(args)
+    if loaded is None:
+        return code
+    # the launchers, once there is a checked plan to launch (`_load`)
     from ..export.launch import write_files
     from ..export.write import OutputError
     from ..launch.engines import launch_result
     from ..launch.scripts import absolute_model
-
-    loaded, code = _load(args)
-    if loaded is None:
-        return code
     plan, results = loaded
     engines = (args.engine,) if args.engine else _profile_engines(plan)
     here = str(Path.cwd().absolute())      # a `model from` directory is printed and written absolute

@@ -41,13 +41,6 @@ def cmd_search(args: Namespace) -> int:
     with loading():
         from ..diagnostics import PlanError
         from ..lang.fields import BATCH_LIMIT
-        from .print_check import objective_text, print_overrides, print_plan
-        from .print_rate import print_at_rate, print_rate_conclusion
-        from .print_search import (
-            print_search,
-            print_search_verdict,
-            print_search_warnings,
-        )
         from .printing import make_console
     err = make_console(sys.stderr)
     try:
@@ -55,6 +48,10 @@ def cmd_search(args: Namespace) -> int:
     except PlanError as exc:
         say_refused(args, err, exc.diagnostics, "nothing was searched")
         return EXIT_INPUT
+    with loading():                     # the printers, once there is a plan to search: a plan's errors come back first
+        from .print_check import objective_text, print_overrides, print_plan
+        from .print_rate import print_at_rate, print_rate_conclusion
+        from .print_search import print_search, print_search_verdict, print_search_warnings
     if _refused(args, plan, err):
         return EXIT_INVALID
     if args.vary == "batch" and not plan.workload.batch_max:

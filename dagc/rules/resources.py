@@ -14,6 +14,7 @@ from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
 from ..units import count_text, format_bytes, said_list
 from .base import Reads, RuleContext, diag, make_rule
+from .gpu_fit import fit_hint
 from .kv_shards import kv_shard_hint, limit_words
 from .weights_fit import e402_hint
 
@@ -33,8 +34,9 @@ def _crossing(size: int, gpus_per_node: int, group: str, of: str = "") -> str:
 def check_gpus(ctx: RuleContext) -> Iterator[Diagnostic]:
     """GPUs used must not exceed GPUs available.
 
-    GPUs used = dp × pp × G, where G = max(tp·cp, ep·etp) is the stage group: the attention
-    and expert domains share the GPUs of a stage. It is never the product of every degree.
+    GPUs used = dp × pp × G, where G = max(tp·cp, ep·etp) is the stage group: the attention and expert
+    domains share the GPUs of a stage. It is never the product of every degree. The hint names what
+    fits (fewer replicas or stages, or a smaller stage group that splits the heads and experts evenly).
 
     Bad:
         cluster { gpus = 16 … }
@@ -47,8 +49,7 @@ def check_gpus(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield diag("E401", Severity.ERROR,
                    f"the strategy uses {count_text(lay.gpus_used, 'GPU')} (dp {lay.dp} × pp {lay.pp} × stage group "
                    f"{lay.group_size}); the cluster has {ctx.plan.cluster.gpus}",
-                   ctx.strategy.span_of("strategy"),
-                   "lower dp or pp, or shrink the stage group; G = max(tp·cp, ep·etp), never their product")
+                   ctx.strategy.span_of("strategy"), fit_hint(ctx.plan.model, ctx.plan.cluster.gpus, lay))
 
 
 def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:

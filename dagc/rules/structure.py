@@ -12,7 +12,7 @@ from ..plan.model import Model
 from ..units import count_text
 from .base import RuleContext, diag, largest_divisor, make_rule
 
-__all__ = ["RULES"]
+__all__ = ["RULES", "tp_values"]
 
 
 def check_ep(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -64,7 +64,7 @@ def nearest_redundant(experts: int, redundant: int, ep: int) -> int:
     return below if 0 <= below and (experts + redundant) // ep and redundant - below < above - redundant else above
 
 
-def _tp_values(m: Model) -> list[int]:
+def tp_values(m: Model) -> list[int]:
     """The tp values that split both the heads and the KV heads evenly (1 always does): √heads
     trial divisions."""
     root = math.isqrt(m.heads)
@@ -107,7 +107,7 @@ def check_tp_heads(ctx: RuleContext) -> Iterator[Diagnostic]:
     """
     m, tp, lay = ctx.plan.model, ctx.layout.tp, ctx.layout
     # the tp values the cluster holds, the rest of the strategy as written (E401 refuses the others)
-    fits = [t for t in _tp_values(m) if _held(ctx, t, lay.etp if lay.expert_domain_written else t)]
+    fits = [t for t in tp_values(m) if _held(ctx, t, lay.etp if lay.expert_domain_written else t)]
     near = [t for t in (max((t for t in fits if t < tp), default=None), min((t for t in fits if t > tp),
                                                                             default=None)) if t is not None]
     if m.heads % tp:
@@ -218,12 +218,12 @@ def check_ffn_split(ctx: RuleContext) -> Iterator[Diagnostic]:
                                                    lambda d: _held(ctx, lay.tp, d)))
         else:
             yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by tp {lay.etp}",
-                       s.span_of("tp"), _ffn_hint("tp", lay.etp, m.moe.ffn, _tp_values(m), lambda d: _held(ctx, d, d)))
+                       s.span_of("tp"), _ffn_hint("tp", lay.etp, m.moe.ffn, tp_values(m), lambda d: _held(ctx, d, d)))
     for label, size, present in (("dense ffn", m.moe.dense_ffn, m.dense_layer_count > 0),
                                  ("shared expert ffn", m.moe.shared_ffn_size, m.has_experts and m.moe.shared > 0)):
         if present and size % lay.tp:
             yield diag("E305", Severity.ERROR, f"{label} {size} is not divisible by tp {lay.tp}",
-                       s.span_of("tp"), _ffn_hint("tp", lay.tp, size, _tp_values(m),
+                       s.span_of("tp"), _ffn_hint("tp", lay.tp, size, tp_values(m),
                                                   lambda d: _held(ctx, d, lay.etp if lay.expert_domain_written else d)))
 
 

@@ -1,0 +1,88 @@
+"""What a strategy that uses more GPUs than the cluster has (E401) could change to fit: the hint's degrees.
+
+Input: the plan's model and GPUs and the strategy's layout. Output: `fit_hint`, the hint of E401 naming the
+changes that fit, each of one kind — fewer replicas or stages (dp, pp) at the same stage group, or a smaller
+stage group (tp, ep) at the same replicas and stages — with the GPUs each uses; each degree it names splits the
+heads (tp: `kv_heads_fit`) or the experts and their redundant slots (ep) evenly, so the rules that check those
+(E301, E302) do not refuse it in turn.
+"""
+
+from __future__ import annotations
+
+from ..layout.layout import Layout
+from ..plan.model import Model
+from .structure import tp_values
+
+__all__ = ["fit_hint"]
+
+_G_RULE = "G = max(tp·cp, ep·etp), never their product"
+
+
+def fit_hint(model: Model, gpus: int, lay: Layout) -> str:
+    """E401's hint: the changes that fit `gpus` (`_fewer_copies`, `_smaller_group`), then how G is counted.
+
+    Example:
+        >>> from types import SimpleNamespace as N
+        >>> m = N(heads=32, kv_heads=4, attention=None, moe=N(experts=128))      # Qwen3-30B-A3B's
+        >>> lay = N(dp=1, pp=2, tp=4, cp=1, ep=8, etp=1, redundant=0, group_size=8, expert_domain_written=True)
+        >>> fit_hint(m, 8, lay)       # doctest: +NORMALIZE_WHITESPACE
+        'on 8 GPUs: pp 1 (1 × 1 × 8 GPUs), or a stage group of 4 at pp 2 — tp 4 ; ep 4 (1 × 2 × 4 GPUs);
+         G = max(tp·cp, ep·etp), never their product'
+    """
+    ways = [w for w in (_fewer_copies(gpus, lay), _smaller_group(model, gpus, lay)) if w]
+    if not ways:
+        return f"lower dp or pp, or shrink the stage group; {_G_RULE}"
+    return f"on {gpus:,} GPUs: " + ", or ".join(ways) + f"; {_G_RULE}"
+
+
+def _fewer_copies(gpus: int, lay: Layout) -> str | None:
+    """The replicas and stages (dp, pp) that fit beside the stage group as written, the most GPUs they use (dp
+    lowered before pp on a tie: a replica is a copy, a stage a split of the layers); None when no stage group of
+    this size fits."""
+    g = lay.group_size
+    if g > gpus:
+        return None
+    best = max(((dp, pp) for dp in range(1, lay.dp + 1) for pp in range(1, lay.pp + 1) if dp * pp * g <= gpus),
+               key=lambda d: (d[0] * d[1], d[1]))
+    dp, pp = best
+    said = []
+    if dp != lay.dp:
+        said.append(f"dp {dp}")
+    if pp != lay.pp:
+        said.append(f"pp {pp}")
+    return f"{' and '.join(said)} ({dp} × {pp} × {g} GPUs)"
+
+
+def _smaller_group(model: Model, gpus: int, lay: Layout) -> str | None:
+    """The largest stage group that fits beside the replicas and stages as written — or, where not even a group of
+    two does, beside one replica of one stage —, and its degrees: the largest tp that splits the heads and whose
+    tp·cp fits, the largest ep that splits the experts and their redundant slots and whose ep·etp fits (etp lowered to
+    1 when it alone does not); None when no group fits or the degrees found do not change the strategy."""
+    dp, pp = (lay.dp, lay.pp) if gpus // (lay.dp * lay.pp) >= 2 else (1, 1)
+    room = gpus // (dp * pp)
+    if room < 1 or room >= lay.group_size or lay.cp > room:
+        return None
+    tp = max((t for t in tp_values(model) if t <= lay.tp and t * lay.cp <= room), default=1)
+    words = [f"tp {tp}" + (f" cp {lay.cp}" if lay.cp > 1 else "")]
+    ep, etp = 1, 1
+    if lay.expert_domain_written and model.moe is not None:
+        slots = model.moe.experts + lay.redundant
+        etp = lay.etp if lay.etp <= room else 1
+        ep = max((e for e in range(1, min(lay.ep, room // etp) + 1) if slots % e == 0), default=1)
+        words.append(f"ep {ep}" + (f" etp {etp}" if etp > 1 else ""))
+    group = max(tp * lay.cp, ep * etp)
+    if (tp, ep, etp) == (lay.tp, lay.ep, lay.etp) or group > room:
+        return None
+    at = _copies_text(dp, pp, lay)
+    return f"a stage group of {group}{f' at {at}' if at else ''} — {' ; '.join(words)} ({dp} × {pp} × {group} GPUs)"
+
+
+def _copies_text(dp: int, pp: int, lay: Layout) -> str:
+    """The replicas and stages a smaller group keeps, for the hint: `pp 2`, `dp 2 and pp 4`; those lowered to one
+    named (`pp 1`); nothing when the strategy writes neither."""
+    said = []
+    if dp > 1 or lay.dp > 1:
+        said.append(f"dp {dp}")
+    if pp > 1 or lay.pp > 1:
+        said.append(f"pp {pp}")
+    return " and ".join(said)

@@ -1,0 +1,52 @@
+"""E401's hint names what fits: fewer replicas or stages at the stage group as written, or a smaller stage group
+at the replicas and stages as written (one replica of one stage where not even a group of two fits beside them),
+with the GPUs each uses — each degree splitting the heads and the experts evenly, so that the strategy it names
+checks clean. Qwen3-30B-A3B: 32 heads, 4 KV heads, 128 experts; 8 GPUs."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check_strategy, parse_strategy
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster {{ gpus = 8  gpu preset "h100-sxm" }}
+workload {{ batch = 64  prompt = 2000  generate = 500 }}
+strategy {strategy}
+"""
+
+G = "G = max(tp·cp, ep·etp), never their product"
+CASES = {
+    # pp 2 × G 8 = 16: pp 1 keeps G 8 (8 GPUs); at pp 2 the group may be 4: tp 4 (≤ 4, divides 32 and 4), ep 4
+    "pp 2 < tp 4 ; ep 8 >": f"on 8 GPUs: pp 1 (1 × 1 × 8 GPUs), or a stage group of 4 at pp 2 — tp 4 ; ep 4 "
+                            f"(1 × 2 × 4 GPUs); {G}",
+    # 16 × 16 = 256: no group of 2 fits beside 16 stages; one stage holds a group of 8: tp 8, ep 8
+    "pp 16 < tp 8 ; ep 16 >": f"on 8 GPUs: a stage group of 8 at pp 1 — tp 8 ; ep 8 (1 × 1 × 8 GPUs); {G}",
+    # dp 4 × 4 = 16: dp 2 (8 GPUs), or tp 2 at dp 4 (4 × 2 = 8)
+    "dp 4 < tp 4 >": f"on 8 GPUs: dp 2 (2 × 1 × 4 GPUs), or a stage group of 2 at dp 4 — tp 2 (4 × 1 × 2 GPUs); {G}",
+    # ep 4 × etp 4 = 16: etp 4 kept (it fits 8), ep the largest with ep × 4 ≤ 8 that divides 128: 2
+    "tp 4 ; ep 4 etp 4": f"on 8 GPUs: a stage group of 8 — tp 4 ; ep 2 etp 4 (1 × 1 × 8 GPUs); {G}",
+}
+
+
+def _e401(strategy: str):
+    plan = load_plan_text(PLAN.format(strategy=strategy), "plan.moe")
+    r = check_strategy(plan, parse_strategy(strategy), with_capacity=False)
+    return plan, [d for d in r.diagnostics if d.code == "E401"]
+
+
+@pytest.mark.parametrize("strategy", sorted(CASES))
+def test_the_hint_names_what_fits(strategy):
+    _, found = _e401(strategy)
+    assert [d.hint for d in found] == [CASES[strategy]]
+
+
+def test_every_strategy_a_hint_names_checks_clean():
+    named = {"pp 1 < tp 4 ; ep 8 >", "pp 2 < tp 4 ; ep 4 >", "tp 8 ; ep 8", "dp 2 < tp 4 >", "dp 4 < tp 2 >",
+             "tp 4 ; ep 2 etp 4"}          # the strategies the hints above name, written out
+    for strategy in sorted(named):
+        plan, found = _e401(strategy)
+        r = check_strategy(plan, parse_strategy(strategy), with_capacity=False)
+        assert not found and r.valid, (strategy, [d.code for d in r.diagnostics if d.is_error])
+        assert r.layout.dp * r.layout.pp * r.layout.group_size == 8, strategy
