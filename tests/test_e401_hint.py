@@ -25,6 +25,9 @@ CASES = {
     "pp 16 < tp 8 ; ep 16 >": f"on 8 GPUs: a stage group of 8 at pp 1 — tp 8 ; ep 8 (1 × 1 × 8 GPUs); {G}",
     # dp 4 × 4 = 16: dp 2 (8 GPUs), or tp 2 at dp 4 (4 × 2 = 8)
     "dp 4 < tp 4 >": f"on 8 GPUs: dp 2 (2 × 1 × 4 GPUs), or a stage group of 2 at dp 4 — tp 2 (4 × 1 × 2 GPUs); {G}",
+    # 16 stages × ep 256: ep 256 does not split 128 experts (E301), so fewer stages alone are not told; no group
+    # of 2 fits beside 16 stages, so one stage holds a group of 8: ep 8 (the largest ≤ 8 dividing 128), tp 1
+    "pp 16 < ep 256 >": f"on 8 GPUs: a stage group of 8 at pp 1 — tp 1 ; ep 8 (1 × 1 × 8 GPUs); {G}",
     # ep 4 × etp 4 = 16: etp 4 kept (it fits 8), ep the largest with ep × 4 ≤ 8 that divides 128: 2
     "tp 4 ; ep 4 etp 4": f"on 8 GPUs: a stage group of 8 — tp 4 ; ep 2 etp 4 (1 × 1 × 8 GPUs); {G}",
 }
@@ -44,7 +47,7 @@ def test_the_hint_names_what_fits(strategy):
 
 def test_every_strategy_a_hint_names_checks_clean():
     named = {"pp 1 < tp 4 ; ep 8 >", "pp 2 < tp 4 ; ep 4 >", "tp 8 ; ep 8", "dp 2 < tp 4 >", "dp 4 < tp 2 >",
-             "tp 4 ; ep 2 etp 4"}          # the strategies the hints above name, written out
+             "tp 4 ; ep 2 etp 4", "tp 1 ; ep 8"}          # the strategies the hints above name, written out
     for strategy in sorted(named):
         plan, found = _e401(strategy)
         r = check_strategy(plan, parse_strategy(strategy), with_capacity=False)

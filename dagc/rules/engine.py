@@ -27,6 +27,7 @@ from ..plan.workload import RequirementKind, Traffic
 from ..source import Span
 from ..units import Dimension, count_text, format_si, said_list
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
+from .graphed import graphed_batches
 
 __all__ = ["RULES", "calibration_range", "calibration_worse", "prompts_over_chunk"]
 
@@ -289,7 +290,8 @@ def check_trtllm_graphs(ctx: RuleContext) -> Iterator[Diagnostic]:
     of another size runs without a graph, each kernel at least its launch. `dagc launch` starts the engine with
     padded graphs (`cuda_graph_config: {enable_padding: true}`), under which that step runs in the graph of the next
     captured size, nearer the step of that size: the figures then are slower than the deployment `dagc launch`
-    writes. A batch whose busiest rank decodes 32, 64 or 128 requests is priced as launched.
+    writes. A batch whose busiest rank decodes 32, 64 or 128 requests is priced as launched: the hint names the
+    nearest batches below and above the plan's whose every rank's step a default graph holds.
 
     Bad:
         cluster { gpus = 4  gpu preset "b200"  engine = trtllm }
@@ -313,9 +315,9 @@ def check_trtllm_graphs(ctx: RuleContext) -> Iterator[Diagnostic]:
                f"launch` starts the engine with padded graphs (`cuda_graph_config: {{enable_padding: true}}`) and "
                f"it runs in its graph of {launched} tokens",
                plan.span_of("workload.batch") or plan.span_of("cluster.engine"),
-               "a batch whose busiest rank decodes 32, 64 or 128 tokens a step is priced as launched; the figures "
-               "here are slower than that deployment's by about a launch a kernel (docs/cost-model.md, \"The "
-               "engine\")")
+               f"{graphed_batches(ctx.run_workload, ctx.run_layout, terms)} is priced in a default graph, as "
+               "launched; the figures here are slower than that deployment's by about a launch a kernel "
+               "(docs/cost-model.md, \"The engine\")")
 
 
 # What the engine does with a prompt longer than a step's whole budget with chunked prefill off (W526).

@@ -29,18 +29,18 @@ def fit_hint(model: Model, gpus: int, lay: Layout) -> str:
         'on 8 GPUs: pp 1 (1 × 1 × 8 GPUs), or a stage group of 4 at pp 2 — tp 4 ; ep 4 (1 × 2 × 4 GPUs);
          G = max(tp·cp, ep·etp), never their product'
     """
-    ways = [w for w in (_fewer_copies(gpus, lay), _smaller_group(model, gpus, lay)) if w]
+    ways = [w for w in (_fewer_copies(model, gpus, lay), _smaller_group(model, gpus, lay)) if w]
     if not ways:
         return f"lower dp or pp, or shrink the stage group; {_G_RULE}"
     return f"on {gpus:,} GPUs: " + ", or ".join(ways) + f"; {_G_RULE}"
 
 
-def _fewer_copies(gpus: int, lay: Layout) -> str | None:
+def _fewer_copies(model: Model, gpus: int, lay: Layout) -> str | None:
     """The replicas and stages (dp, pp) that fit beside the stage group as written, the most GPUs they use (dp
-    lowered before pp on a tie: a replica is a copy, a stage a split of the layers); None when no stage group of
-    this size fits."""
+    lowered before pp on a tie: a replica is a copy, a stage a split of the layers); None when the stage group
+    does not fit, or splits the heads or the experts unevenly (E301, E302: fewer copies would not mend it)."""
     g = lay.group_size
-    if g > gpus:
+    if g > gpus or not _splits_evenly(model, lay):
         return None
     best = max(((dp, pp) for dp in range(1, lay.dp + 1) for pp in range(1, lay.pp + 1) if dp * pp * g <= gpus),
                key=lambda d: (d[0] * d[1], d[1]))
@@ -51,6 +51,15 @@ def _fewer_copies(gpus: int, lay: Layout) -> str | None:
     if pp != lay.pp:
         said.append(f"pp {pp}")
     return f"{' and '.join(said)} ({dp} × {pp} × {g} GPUs)"
+
+
+def _splits_evenly(model: Model, lay: Layout) -> bool:
+    """Whether the stage group as written splits the heads (tp) and the experts with their redundant slots (ep)."""
+    if lay.tp not in tp_values(model):
+        return False
+    if not lay.expert_domain_written or model.moe is None:
+        return True
+    return (model.moe.experts + lay.redundant) % lay.ep == 0
 
 
 def _smaller_group(model: Model, gpus: int, lay: Layout) -> str | None:

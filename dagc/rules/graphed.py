@@ -1,0 +1,53 @@
+"""The batches whose decode step TensorRT-LLM's default CUDA graphs hold, for W532's hint.
+
+Input: the workload the figures are for, its layout and the engine's terms. Output: `graphed_batches`, the
+nearest such batches below and above the workload's, in words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.dag import Phase
+from ..ir.op_shapes import graph_size
+from ..ir.step_tokens import rank_tokens
+from ..layout.layout import Layout
+from ..layout.split import request_rows
+from ..plan.engines import EngineTerms
+from ..plan.workload import Workload
+
+__all__ = ["graphed_batches"]
+
+def graphed_batches(w: Workload, lay: Layout, terms: EngineTerms) -> str:
+    """The batches nearest the workload's, below and above it, whose every rank decodes a step TensorRT-LLM's
+    default graphs hold (`graph_size`: 1–32, 64 or 128 tokens; attention-DP ranks step together, so a batch whose
+    busiest rank is graphed and another not is not named), as W532's hint names them: `batch = 32 (its busiest
+    rank decodes 32 tokens a step) or batch = 64 (64)`; a batch's requests split over the replicas, micro-batches
+    and attention-DP groups as the layout splits them (`request_rows`), `step_positions` tokens each over cp."""
+    def ranks(b: int) -> list[float]:
+        rows = np.array(request_rows(b, lay.dp, lay.adp, lay.microbatches))
+        return [float(t) for t in rank_tokens(rows, w.step_positions, lay.cp).ravel()]
+
+    def tokens(b: int) -> float:
+        return max(ranks(b), default=0.0)
+
+    def graphed(b: int) -> bool:        # every rank's step in a graph: with attention DP the ranks step together
+        return not any(graph_size(t, Phase.DECODE, terms)[1] for t in ranks(b) if t > 0)
+
+    below = next((b for b in range(w.batch - 1, 0, -1) if graphed(b)), None)
+    above = None
+    for b in range(w.batch + 1, w.batch + _BATCHES_TRIED):
+        if tokens(b) > max(terms.graph_sizes):
+            break
+        if graphed(b):
+            above = b
+            break
+    found = [b for b in (below, above) if b is not None]
+    if not found:
+        return "a batch whose busiest rank decodes 32, 64 or 128 tokens a step"
+    said = [f"`batch = {found[0]}` (its busiest rank decodes {tokens(found[0]):g} tokens a step)"]
+    said += [f"`batch = {b}` ({tokens(b):g})" for b in found[1:]]
+    return " or ".join(said)
+
+
+_BATCHES_TRIED = 4096       # batches above the workload's W532's hint looks through for one a default graph holds
