@@ -31,7 +31,7 @@ from ..rules.bounds import bounds
 from ..serve.load_figures import Percentiles
 from .check import StrategyResult
 from .goodput_band import GoodputCurve, goodput_curve
-from .ledger import CONFIDENCE, Errors, calibrated_errors, e2e_errors, ledger, regime_of
+from .ledger import CONFIDENCE, Errors, Regime, calibrated_errors, e2e_errors, ledger, regime_of
 from .under_load import UnderLoad
 from .verdict import METRIC_OF, RequirementResult
 
@@ -145,7 +145,7 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
         (True, 'quantity=tpot', 'meets')
     """
     basis = OddsBasis.of(result)
-    errors = _errors(result.plan, basis.disaggregated)
+    errors = _errors(result.plan, basis.regime)
     out: dict[str, Band] = {}
     # the bands are keyed by report.json's names (`figure_key`), the steady state's fields' names
     metrics = result.metrics
@@ -180,32 +180,33 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
 @dataclass(frozen=True)
 class OddsBasis:
     """What a checked strategy's requirements' odds rest on, as `bands_of` weighs them: the plan as checked, its
-    regime (`disaggregated`), whether it has errors, its requirements as judged and the run under its traffic —
-    kept without the strategy's DAG, so that a search's rows judged by a check can be given their odds later, for
-    the rows it prints alone (`checked_odds`)."""
+    regime of dagc's errors (`dagc.verdict.ledger.regime_of`), whether it has errors, its requirements as judged
+    and the run under its traffic — kept without the strategy's DAG, so that a search's rows judged by a check can
+    be given their odds later, for the rows it prints alone (`checked_odds`)."""
 
     plan: Plan
-    disaggregated: bool
+    regime: Regime
     valid: bool
     requirements: tuple[RequirementResult, ...]
     load: UnderLoad | None
 
     @staticmethod
     def of(result: StrategyResult) -> OddsBasis:
-        return OddsBasis(result.plan, result.pooled is not None, result.valid, result.requirements, result.load)
+        regime = regime_of(result.plan, disaggregated=result.pooled is not None)
+        return OddsBasis(result.plan, regime, result.valid, result.requirements, result.load)
 
 
 def checked_odds(basis: OddsBasis, confidence: float = CONFIDENCE) -> tuple[Odds, ...]:
     """The odds of a checked strategy's requirements from their `basis`: `bands_of(result).requirements` of the
     check it was taken from (`OddsBasis.of`), without its figures' bands."""
-    errors = _errors(basis.plan, basis.disaggregated)
+    errors = _errors(basis.plan, basis.regime)
     return _basis_odds(basis, errors, _curve(basis, errors), confidence)
 
 
-def _errors(plan: Plan, disaggregated: bool) -> dict[str, Errors]:
+def _errors(plan: Plan, regime: Regime) -> dict[str, Errors]:
     """Each ledger quantity's errors in the plan's regime; a plan with `calibration from "FILE"`, its calibration's
     cross-validated residuals (`ledger.calibrated_errors`)."""
-    book, regime = ledger(), regime_of(plan, disaggregated=disaggregated)
+    book = ledger()
     return {q: calibrated_errors(plan, q, book.errors(regime, q)) for q in ("ttft", "tpot", "throughput", "e2e")}
 
 
@@ -226,7 +227,7 @@ def requirement_odds(plan: Plan, disaggregated: bool, judged: Sequence[Requireme
     """The odds of requirements judged on a strategy's figures that were not checked here (the search's best, as
     the optimal verdict weighs it: `OptimalEvidence.best_requirements`), as `bands_of` gives a checked
     strategy's — each figure's band from the plan's regime of dagc's errors, without a run's goodput curve."""
-    errors = _errors(plan, disaggregated)
+    errors = _errors(plan, regime_of(plan, disaggregated=disaggregated))
     return tuple(_odds(r, errors, confidence, True) for r in judged)
 
 
