@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..jsontypes import JSONObject
 
-__all__ = ["EXPLAIN_FILE", "MAX_DATA_BYTES", "PRESETS_FILE", "Rows", "explain_texts", "preset_fields", "preset_tables"]
+__all__ = ["EXPLAIN_FILE", "MAX_DATA_BYTES", "PRESETS_FILE", "Rows", "explain_texts", "known_codes_text",
+           "preset_fields", "preset_tables"]
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 EXPLAIN_FILE = DATA / "explain.md"
@@ -62,3 +63,20 @@ def preset_fields() -> JSONObject:
     """Every preset's fields: what `dagc presets --format json` prints (`dagc.cli.print_presets.preset_fields`)."""
     fields: JSONObject = json.loads(_read(PRESETS_FILE))["fields"]
     return fields
+
+
+def known_codes_text(written: str, codes: list[str]) -> str:
+    """What `dagc explain` says after an unknown code: the code its digits name (`301` is `E301`), the codes a
+    prefix starts (`E7`: E701 …), else every code.
+
+    Example:
+        >>> codes = ["E301", "E701", "E702", "W301"]
+        >>> known_codes_text("301", codes), known_codes_text("e7", codes), known_codes_text("X", codes)
+        ('did you mean `E301` or `W301`?', 'the codes starting `E7`: E701, E702', 'known codes: E301, E701, E702, W301')
+    """
+    w = re.sub(r"[^A-Z0-9]", "", written.upper())
+    if w.isdigit() and (named := [c for c in codes if c[1:] == w.zfill(3)]):
+        return f"did you mean {' or '.join(f'`{c}`' for c in named)}?"
+    if 0 < len(w) < 4 and (starting := [c for c in codes if c.startswith(w)]):
+        return f"the codes starting `{w}`: {', '.join(starting)}"
+    return f"known codes: {', '.join(codes)}"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 from ..units import count_text, said_list
+from .once import Once
 from .output_file import output_refused
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     p.add_argument("--plan", metavar="PLAN", help="the .moe plan every run file measured")
     p.add_argument("--set", action="append", metavar="FIELD=VALUE", default=[], dest="overrides",
                    help="an override of the plan, as `dagc check --set` (repeatable)")
-    p.add_argument("--strategy", metavar="EXPR", help="the strategy the runs measured (default: the plan's one)")
+    p.add_argument("--strategy", metavar="EXPR", action=Once,
+                   help="the strategy the runs measured (default: the plan's one)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the calibration file to write")
     p.add_argument("--force", action="store_true", help="replace FILE when it exists (a regular file only)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",

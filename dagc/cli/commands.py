@@ -169,7 +169,6 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | 
     with loading():
         from ..diagnostics import PlanError
         from ..lang.load import strategy_option
-        from .printing import render_diags
         from .requests_cmd import requests_refused
     try:        # `--strategy S` is checked: the plan need not write one (as `dagc search` prints its lines)
         plan = read_plan(args, needs_strategy=args.strategy is None)
@@ -184,12 +183,21 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | 
                                progress=_bars(is_quiet(args)))
         return drive(plan, options)
     except PlanError as exc:
-        if getattr(args, "format", "text") == "json":
-            print(json.dumps({"plan": args.plan, "valid": False,
-                              "diagnostics": [d.to_json() for d in exc.diagnostics]}, indent=2))
-        render_diags(err, exc.diagnostics)
-        err.print(f"error: {refused_input(exc.diagnostics, args.plan)}; nothing was checked", markup=False)
+        say_refused(args, err, exc.diagnostics, "nothing was checked")
         return None
+
+
+def say_refused(args: Namespace, err: Console, diagnostics: Sequence[Diagnostic], what: str) -> None:
+    """A plan refused before any work: with `--format json` `{plan, valid: false, diagnostics}` on stdout (a
+    script reads JSON whatever happened), then the diagnostics and the summary line, `error: PLAN: 2 errors;
+    nothing was checked`, on `err`."""
+    with loading():
+        from .printing import render_diags
+    if getattr(args, "format", "text") == "json":
+        print(json.dumps({"plan": args.plan, "valid": False, "diagnostics": [d.to_json() for d in diagnostics]},
+                         indent=2))
+    render_diags(err, diagnostics)
+    err.print(f"error: {refused_input(diagnostics, args.plan)}; {what}", markup=False)
 
 
 def refused_input(diagnostics: Sequence[Diagnostic], plan_path: str) -> str:
@@ -292,7 +300,7 @@ def cmd_schema(args: Namespace) -> int:
 def cmd_explain(args: Namespace) -> int:
     # The rules' documentation as generated from their registry (dagc/data/explain.md): explaining a
     # code loads no rule.
-    from .builtin_text import explain_texts
+    from .builtin_text import explain_texts, known_codes_text
     texts = explain_texts()
     # the code as dagc prints it in a diagnostic, copied whole: `error[E202]:`, `[W520]`, `E202 `
     m = re.search(r"(?<![A-Z0-9])[EWN][0-9]{3}(?![0-9])", args.code.upper())
@@ -300,7 +308,7 @@ def cmd_explain(args: Namespace) -> int:
     text = texts.get(code)
     if text is None:
         from ..diagnostics import printable
-        print(f"error: unknown code `{printable(args.code)[:40]}`; known codes: {', '.join(texts)}",
+        print(f"error: unknown code `{printable(args.code)[:40]}`; {known_codes_text(args.code, list(texts))}",
               file=sys.stderr)
         return EXIT_USAGE
     print(text)

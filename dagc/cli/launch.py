@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
+from .once import Once
 
 if TYPE_CHECKING:
     from ..export.launch_dir import Leftovers
@@ -59,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     p.add_argument("--engine", choices=ENGINE_KEYS, default=None,
                    help="the serving engine (default: the one the plan names, else all three, each with its "
                         "commands or why it cannot)")
-    p.add_argument("--strategy", metavar="EXPR", help="launch this strategy instead of the plan's")
+    p.add_argument("--strategy", metavar="EXPR", action=Once, help="launch this strategy instead of the plan's")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="write into DIR one shell script a command (`<engine>-<strategy>-<n>-node<k>.sh`, in the "
                    "order they start) and the files the commands read (TensorRT-LLM's extra options YAML), "

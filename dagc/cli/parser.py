@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
-from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, search_cmd
+from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
 
 # The choices of --objective are the registry's (`dagc.plan.objective`, which loads no compiler module); those of
 # --graph-detail are written out so that the parser needs no compiler module: `dagc.export.dot.Detail`
@@ -274,7 +274,8 @@ def _add_check(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentPar
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("plan", help="the .moe plan file")
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
-    c.add_argument("--strategy", metavar="EXPR", help='check this strategy instead of the plan\'s, e.g. "tp 4 ; ep 8"')
+    c.add_argument("--strategy", metavar="EXPR", action=once.Once,
+                   help='check this strategy instead of the plan\'s, e.g. "tp 4 ; ep 8"')
     c.set_defaults(func=commands.cmd_check)
     return c
 
@@ -288,7 +289,7 @@ def _add_compile(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentP
     co.add_argument("plan", help="the .moe plan file")
     co.add_argument("-o", "--output", metavar="DIR",
                     help="output directory, made with its parents when missing (default out/<plan>)")
-    co.add_argument("--strategy", metavar="EXPR", help="compile this strategy instead of the plan's")
+    co.add_argument("--strategy", metavar="EXPR", action=once.Once, help="compile this strategy instead of the plan's")
     co.add_argument("--format", choices=("text", "json"), default="text",
                     help="what to print: a summary (text) or the report objects (json)")
     co.add_argument("--graph-detail", choices=GRAPH_DETAILS, default="summary",

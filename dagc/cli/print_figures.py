@@ -115,16 +115,22 @@ def print_metrics_table(console: Console, r: StrategyResult) -> None:
 def steady_caption(r: StrategyResult) -> str:
     """The metrics table's caption when the plan has traffic (its figures are the steady state's, not the traffic's):
     the batch and how it splits — over a strategy's dp replicas, or a disaggregated strategy's decode instances
-    (each ⌈batch / M⌉, `dagc.verdict.pools`) — "up to" when the split is uneven."""
+    (each ⌈batch / M⌉, `dagc.verdict.pools`) — "up to" when the split is uneven. When the KV cache holds fewer
+    than `batch` (W520), the figures are at the requests it holds (`metrics.concurrency_effective`), and so is this."""
     batch = r.plan.workload.batch
+    running = r.metrics.concurrency_effective if r.metrics is not None else None
+    held = running is not None and running < batch
+    slots = running if running is not None and held else batch
     decode = r.pooled.decode if r.pooled is not None else None
     parts, what = (decode.pool.instances, "decode instance") if decode is not None else \
         (r.layout.dp if r.layout is not None else 1, "replica")
-    each = -(-batch // parts)
+    each = -(-slots // parts)
     split = ("" if decode is None else f" in its {what}") if parts == 1 else \
-        f", {'' if batch % parts == 0 else 'up to '}{each:,} in each of its {count_text(parts, what)}"
-    return (f"the steady state, every request slot busy (the plan's batch of {count_text(batch, 'request')}{split}); "
-            "under the plan's traffic, the Load line's percentiles")
+        f", {'' if slots % parts == 0 else 'up to '}{each:,} in each of its {count_text(parts, what)}"
+    busy = (f"every request slot the KV cache holds busy (≈ {slots:,} of the plan's batch of "
+            f"{count_text(batch, 'request')}{split}: W520)") if held else \
+        f"every request slot busy (the plan's batch of {count_text(batch, 'request')}{split})"
+    return f"the steady state, {busy}; under the plan's traffic, the Load line's percentiles"
 
 
 POOL_COLUMNS = (Col("pool", 0, "left"), Col("instances", 2), Col("strategy of each", 0, "left", wrap=True, floor=20),

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..diagnostics import printable
-from ..export.bands_words import UNSURE_CLASSES, met_caveat, p_text
+from ..export.bands_words import met_caveat
 from ..units import Dimension, count_text, format_figure, format_si
-from .print_search import DRAFTED_NOTE, meets_text, table_columns
+from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row
 from .tables import print_fitted
 
 if TYPE_CHECKING:
@@ -63,16 +63,15 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     for k, a in enumerate(shown, 1):
         load, c = a.load.figures, a.candidate
         batch = c.batch if c.batch is not None else plan.workload.batch if plan is not None else None
-        said = _unsure(a, names)
+        said = unsure_of(zip(a.requirements, a.odds, strict=True), names) if c.meets_requirements else []
         if said:
-            unsure.append(f"#{k} " + ", ".join(f"{t} {'likely misses' if klass == 'misses' else klass} ({p})"
-                                               for klass, t, p in said))
+            unsure.append(unsure_row(k, said))
         rows.append((str(k), c.text, *((f"{batch:,}" if batch is not None else "—",) if batches else ()),
                      *((str(c.speculative_tokens) if c.speculative_tokens is not None else "—",) if drafted else ()),
                      str(c.gpus),
                      format_figure(a.goodput_per_gpu), format_figure(load.served_requests_per_s),
                      _time(load.ttft_s.at(ttft)), _time(load.tpot_s.at(tpot)),
-                     _overloaded(a), meets_text(c, names) + ("*" if said else "")))
+                     _overloaded(a), meets_text(c, names, bool(said))))
     headers = rate_columns(ranked)
     headers = (*headers[:2], *(("batch",) if batches else ()), *(("drafted",) if drafted else ()), *headers[2:])
     print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(headers), rows)
@@ -85,24 +84,12 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
     if unsure:
-        out.print("yes*: it meets every requirement in dagc's figures, but within dagc's error the 80 % band of a "
-                  "requirement straddles its target (uncertain) or misses it (likely misses), with the odds "
-                  "`dagc check` gives: " + "; ".join(unsure), markup=False)
+        out.print(UNSURE_NOTE + "; ".join(unsure), markup=False)
     if any(_overloaded(a) == "behind" for a in ranked.ranked[:top]):
         out.print("overloaded: yes when the run's queue keeps growing past its noise; behind when it cannot carry the "
                   "rate though its run is too short to show it (the requests in flight it needs are more than its "
                   "cap, or its capacity is below the rate): `dagc check` says which", markup=False)
     print_rate_conclusion(out, ranked, plan, plan_path)
-
-
-def _unsure(a: AtRate, names: dict[str, str]) -> list[tuple[str, str, str]]:
-    """A `yes` row's requirements that dagc's error leaves uncertain or likely missed, as `dagc check` classes them:
-    each one's class, name and probability (`uncertain`, `e2e_p90`, `p ≈ 0.73`); none for a row that misses."""
-    if not a.candidate.meets_requirements:
-        return []
-    return [(str(o.klass), names.get(q.requirement.text, q.requirement.name), p_text(o.probability))
-            for q, o in zip(a.requirements, a.odds, strict=True)
-            if o.klass in UNSURE_CLASSES and o.probability is not None]
 
 
 def _overloaded(a: AtRate) -> str:

@@ -7,7 +7,7 @@ tables on the console.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ..plan.workload import Requirement
     from ..search.result import Candidate
     from ..search.search import SearchResult
+    from ..verdict.bands import Odds
+    from ..verdict.verdict import RequirementResult
 
 
 def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None = None) -> None:
@@ -108,15 +110,36 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: s
         out.print(f"  {_steady_note(plan, found)}", markup=False)
 
 
-def meets_text(c: Candidate, names: dict[str, str] | None = None) -> str:
+def meets_text(c: Candidate, names: dict[str, str] | None = None, unsure: bool = False) -> str:
     """Whether a candidate meets the requirements, as the table and `--quiet` print it: `yes`, `no`, `no:`
     and the requirements it misses (simulated under the traffic, or checked: the load's and the others, each by
     its name), or `yes (steady state)` for one
-    judged on the steady state alone (`dagc.search.under_traffic`)."""
+    judged on the steady state alone (`dagc.search.under_traffic`); `unsure`: `yes*`, a requirement it meets
+    uncertain or likely missed within dagc's error (`unsure_of`, told under the table: `UNSURE_NOTE`)."""
     if not c.meets_requirements:
         missed = ", ".join([*((names or {}).get(t, t) for t in c.load_missed), *c.others_missed])
         return f"no: {missed}" if missed else "no: short of the rate" if c.short_of_traffic else "no"
-    return "yes (steady state)" if c.judged == STEADY else "yes"
+    yes = "yes*" if unsure else "yes"
+    return f"{yes} (steady state)" if c.judged == STEADY else yes
+
+
+# under a table with a `yes*` row: what the mark means, then each such row's `unsure_row`, `; ` between them
+UNSURE_NOTE = ("yes*: it meets every requirement in dagc's figures, but within dagc's error the 80 % band of a "
+               "requirement straddles its target (uncertain) or misses it (likely misses), with the odds "
+               "`dagc check` gives: ")
+
+
+def unsure_of(judged: Iterable[tuple[RequirementResult, Odds]], names: dict[str, str]) -> list[tuple[str, str, str]]:
+    """A `yes` row's requirements that dagc's error leaves uncertain or likely missed, as `dagc check` classes them:
+    each one's class, name and probability (`uncertain`, `e2e_p90`, `p ≈ 0.73`)."""
+    from ..export.bands_words import UNSURE_CLASSES, p_text
+    return [(str(o.klass), names.get(q.requirement.text, q.requirement.name), p_text(o.probability))
+            for q, o in judged if o.klass in UNSURE_CLASSES and o.probability is not None]
+
+
+def unsure_row(k: int, said: Sequence[tuple[str, str, str]]) -> str:
+    """Row `k`'s entry of `UNSURE_NOTE`'s list: `#1 e2e_p90 uncertain (p ≈ 0.73)`."""
+    return f"#{k} " + ", ".join(f"{t} {'likely misses' if klass == 'misses' else klass} ({p})" for klass, t, p in said)
 
 
 def _steady_note(plan: Plan, found: SearchResult, shown: int | None = None) -> str:
@@ -206,6 +229,7 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
 
     names = {r.text: r.name for r in plan.requirements}     # a load requirement missed, by its name (`ttft_p99`)
     loads = load_headers(plan, best)
+    unsure = _unsure_rows(plan, best, names)
 
     extra = _objective_column(found.objective, plan)      # throughput and cost: the figure they rank by
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
@@ -215,12 +239,14 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
              _est(c) + shown(K.TPOT, c.metrics.tpot_s, format_si(c.metrics.tpot_s, Dimension.TIME, tpot)),
              _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu),
              *((_est(c) + _objective_cell(found.objective, c, plan),) if extra else ()), *_load_cells(c, loads),
-             meets_text(c, names), c.binding or "—") for k, c in enumerate(best, 1)]
+             meets_text(c, names, k in unsure), c.binding or "—") for k, c in enumerate(best, 1)]
     columns = (SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
                + SEARCH_COLUMNS[2:7] + ((extra,) if extra else ()) + tuple(loads) + SEARCH_COLUMNS[7:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
     print_fitted(out, f"best {len(best)}", table_columns(columns, [extra or ranked_by.column]), rows)
+    if unsure:
+        out.print(UNSURE_NOTE + "; ".join(unsure_row(k, said) for k, said in unsure.items()), markup=False)
     from ..verdict.ledger import within_error_of_best
     # among the candidates judged as #1 is (those that meet the requirements come first): a prefix of the ranking
     ratio, close = within_error_of_best(plan, found.objective, [c.score for c in best if c.meets_requirements
@@ -228,6 +254,15 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
     if close:       # their figures' bands overlap the best's (docs/bands.md)
         out.print(f"indistinguishable within dagc's error from #1 (its 80 % band spans {ratio:.3g}×): "
                   + ", ".join(f"#{i + 1}" for i in close) + " — the pick could change within the bands", markup=False)
+
+
+def _unsure_rows(plan: Plan, best: Sequence[Candidate], names: dict[str, str]) -> dict[int, list[tuple[str, str, str]]]:
+    """The rows shown that meet every requirement but whose odds leave one uncertain or likely missed, by their
+    number (`unsure_of` of `dagc.search.row_odds.row_odds`: the odds `dagc check --strategy` gives their figures),
+    weighed for these rows alone."""
+    from ..search.row_odds import row_odds
+    said = {k: unsure_of(row_odds(plan, c), names) for k, c in enumerate(best, 1) if c.meets_requirements}
+    return {k: s for k, s in said.items() if s}
 
 
 def _objective_column(objective: str, plan: Plan) -> str:

@@ -19,7 +19,7 @@ from .commands import (
     loading,
     progress_bar,
     read_plan,
-    refused_input,
+    say_refused,
     search_jobs,
     search_plan,
     volume_of,
@@ -41,18 +41,18 @@ def cmd_search(args: Namespace) -> int:
     with loading():
         from ..diagnostics import PlanError
         from ..lang.fields import BATCH_LIMIT
-        from .printing import make_console, render_diags
+        from .printing import make_console
     err = make_console(sys.stderr)
     try:
         plan = read_plan(args, needs_strategy=False)       # it searches them: a plan need not write one
     except PlanError as exc:
-        render_diags(err, exc.diagnostics)
+        say_refused(args, err, exc.diagnostics, "nothing was searched")
         return EXIT_INPUT
     with loading():                     # the printers, once there is a plan to search: a plan's errors come back first
         from .print_check import objective_text, print_overrides, print_plan
         from .print_rate import print_at_rate, print_rate_conclusion
         from .print_search import print_search, print_search_verdict, print_search_warnings
-    if _refused(plan, args.plan, err):
+    if _refused(args, plan, err):
         return EXIT_INVALID
     if args.vary == "batch" and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
@@ -96,19 +96,16 @@ def cmd_search(args: Namespace) -> int:
     return EXIT_OK
 
 
-def _refused(plan: Plan, path: str, err: Console) -> bool:
+def _refused(args: Namespace, plan: Plan, err: Console) -> bool:
     """Whether the plan's engine starts none of its strategies (E706, E728, E729: `plan_refusals`), said on `err` —
     every candidate would be left out for them: their reason, not an empty table."""
     with loading():
         from ..lang.engine import engine_chosen
         from ..launch.engine_check import plan_refusals
-        from .printing import render_diags
     refused = plan_refusals(plan)
     if refused:
-        render_diags(err, refused)
         who = "the plan's engine starts none" if engine_chosen(plan) else "no engine dagc launches starts any"
-        err.print(f"error: {refused_input(refused, path)}; {who} of its strategies: nothing was searched",
-                  markup=False)
+        say_refused(args, err, refused, f"{who} of its strategies: nothing was searched")
     return bool(refused)
 
 

@@ -8,13 +8,18 @@ candidates did (`pooled_json` of its `PooledSummary`); the at-rate ranking (`ran
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..plan.plan import Plan
 from ..search.at_rate import AtRate, RankedAtRate
 from ..search.result import Candidate, PooledSummary, SearchResult
+from ..search.row_odds import row_odds
 from ..serve.price import token_cost
+from ..verdict.bands import Odds
+from ..verdict.verdict import RequirementResult
 from .result_json import load_json, metrics_json, odds_json, rejection_json, requirement_json
 
-__all__ = ["at_rate_json", "candidate_json", "pooled_json", "ranked_at_rate_json", "search_json"]
+__all__ = ["at_rate_json", "candidate_json", "pooled_json", "ranked_at_rate_json", "requirements_json", "search_json"]
 
 
 def candidate_json(c: Candidate) -> dict[str, object]:
@@ -43,8 +48,12 @@ def at_rate_json(a: AtRate) -> dict[str, object]:
             "headroom": a.headroom, "capacity_judged": a.capacity_judged,
             "load": load_json(a.load, capacity=False), "goodput_band": band,
             # report.json's `requirements` of that check, each with the line as written
-            "requirements": [{**requirement_json(q), **odds_json(o), "text": q.requirement.text}
-                             for q, o in zip(a.requirements, a.odds, strict=True)]}
+            "requirements": requirements_json(zip(a.requirements, a.odds, strict=True))}
+
+
+def requirements_json(judged: Iterable[tuple[RequirementResult, Odds]]) -> list[dict[str, object]]:
+    """A row's `requirements`: report.json's entry of each, with its odds and the line as written (`text`)."""
+    return [{**requirement_json(q), **odds_json(o), "text": q.requirement.text} for q, o in judged]
 
 
 def ranked_at_rate_json(r: RankedAtRate, top: int) -> dict[str, object]:
@@ -67,15 +76,17 @@ def pooled_json(d: PooledSummary) -> dict[str, int | bool]:
 
 
 def search_json(found: SearchResult, top: int | None = None, plan: Plan | None = None) -> dict[str, object]:
-    """The search's JSON document, with its best `top` candidates (`SearchResult.shown`), each with its `cost` on
-    its steady state (`dagc.serve.price.token_cost` at the plan's price: the figure `--objective cost` ranks by
-    and its table shows) when `plan` is given."""
+    """The search's JSON document, with its best `top` candidates (`SearchResult.shown`), each — when `plan` is
+    given — with its `cost` on its steady state (`dagc.serve.price.token_cost` at the plan's price: the figure
+    `--objective cost` ranks by and its table shows) and its `requirements` with their odds within dagc's error
+    (`dagc.search.row_odds`, as the table's `yes*` weighs them: for these rows alone)."""
     def candidate(c: Candidate) -> dict[str, object]:
         if plan is None:
             return candidate_json(c)
         w = plan.workload
         return {**candidate_json(c),
-                "cost": token_cost(c.metrics, plan.cluster.price_per_gpu_hour, w.prompt, w.generate)}
+                "cost": token_cost(c.metrics, plan.cluster.price_per_gpu_hour, w.prompt, w.generate),
+                "requirements": requirements_json(row_odds(plan, c))}
 
     return {"objective": found.objective, "evaluated": found.evaluated, "legal": found.legal,
             "seconds": found.seconds, "candidates": [candidate(c) for c in found.shown(top)],

@@ -74,15 +74,19 @@ def azure_log(lines: list[str], name: str) -> RequestLog:
 
 def _times(stamps: list[str]) -> np.ndarray:
     """Seconds after the first request, from TIMESTAMPs with or without a UTC offset (`+00:00`)."""
-    offsets = np.zeros(len(stamps))
+    offsets, written = np.zeros(len(stamps)), stamps
     if _OFFSET_RE.search(stamps[0]):
         tails = [s[-6:] for s in stamps]
         stamps = [s[:-6] for s in stamps]
         if len(set(tails)) > 1:            # a constant offset shifts nothing; others are each its own
             for i, t in enumerate(tails):
-                if not _OFFSET_RE.match(t):
-                    raise LogError(i + 2, "`TIMESTAMP` has no UTC offset, the first line's has one",
-                                   "write every TIMESTAMP alike, e.g. `2024-05-10 00:00:00.009930+00:00`")
+                if _OFFSET_RE.match(t):
+                    continue
+                # no date at all (`1715299201.5`, epoch seconds) is not a date short of its offset
+                if not _STAMP_RE.fullmatch(written[i]):
+                    raise LogError(i + 2, _NOT_A_TIME, _STAMP_HINT)
+                raise LogError(i + 2, "`TIMESTAMP` has no UTC offset, the first line's has one",
+                               "write every TIMESTAMP alike, e.g. `2024-05-10 00:00:00.009930+00:00`")
             sign = np.array([1.0 if t[0] == "+" else -1.0 for t in tails])
             offsets = sign * np.array([int(t[1:3]) * 3600 + int(t[4:6]) * 60 for t in tails], dtype=float)
     stamp = _STAMP_RE.fullmatch

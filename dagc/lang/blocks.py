@@ -23,6 +23,7 @@ from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, format_si, lookup
 from .fields import PLAIN, Field, FieldValue, Inner, Named, did_you_mean, elsewhere, nearest
 from .hints import NOT_A_NUMBER, not_a_number, unit_hint
+from .unit_slips import per_second_slip_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
            "read_block", "read_value", "subtrees", "unit_dimension", "written_fields"]
@@ -358,7 +359,7 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
         return out.error("E101", f"unknown unit `{unit_text}`", unit_span,
                          unit_hint(number, unit_text, dim, short, lhs))
     if unit.dimension is not dim:
-        hint = f"for example `{lhs} {dim.example}`"
+        hint = per_second_slip_hint(text, unit_text, dim, lhs) or f"for example `{lhs} {dim.example}`"
         if dim is Dimension.RATE and unit.dimension is Dimension.RATIO:     # a share of the traffic, meant as a rate
             hint = (f"`{short}` counts requests a second, not a share of them: write the rate that share is, "
                     f"e.g. {text} of 10 requests/s is `{lhs} {num * unit.factor * 10:g} requests/s`")

@@ -15,7 +15,8 @@ Paths: `workload.batch`, `workload.speculative.tokens`, `cluster.gpus`, `cluster
 One value says how requests arrive, so a `--set` of it replaces the other way (`REPLACES`): `workload.rate`
 on a closed loop (`concurrency`) makes it an open loop at that rate, taking the plan's `concurrency` and
 `ramp` away — what `dagc search --rate` simulates, and what the `dagc check` lines it prints run —
-and `workload.concurrency` on an open loop takes `rate` and `arrival` away. Setting both is E104.
+and `workload.concurrency` on an open loop takes `rate` and `arrival` away. Setting both is E104. So does
+`workload.speculative.acceptance` take a written `accept_length` away, and the reverse (`dagc.lang.set_replaces`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .parse import parse, read_source
 from .per_unit import set_value_hint
 from .set_gpu import preset_gpu_field
 from .set_option_hint import set_form_hint
+from .set_replaces import REPLACES, replaced_spans
 
 __all__ = ["REPLACES", "SET_SOURCE", "Override", "arrival_unsaid", "load_plan_with", "set_form"]
 
@@ -63,12 +65,6 @@ _VALUE = re.compile(rf"{_NUMBER}(?:[ \t]*{_UNIT})?(?![A-Za-z0-9_\-/%$])"
                     rf"|{_RELEASED}|[A-Za-z_][A-Za-z0-9_\-]*(?:[ \t]+{_NUMBER})?|{_STRING}")
 _NAMED = re.compile(rf'{_STRING}|[^"\n]+')
 _QUOTED = (("model",), ("cluster", "gpu"))           # the paths whose value is a preset's name, put in quotes
-# The way requests arrive a --set gives, and the workload fields of the other way it takes away where the
-# plan writes them (module docstring): an open loop at `rate` for a closed loop of clients, or the reverse.
-REPLACES: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("workload", "rate"): ("concurrency", "ramp"),
-    ("workload", "concurrency"): ("rate", "arrival"),
-}
 
 
 @dataclass(frozen=True)
@@ -315,20 +311,9 @@ def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
 
 
 def _replaced(tree: Tree[Token], overrides: list[Override], seen: dict[tuple[str, ...], Override]) -> list[_Edit]:
-    """The fields of the plan's workload that an override takes away (`REPLACES`): each written in the
-    workload's block and set by no override (set too, the two are E104, as in a plan), cut out."""
-    workload = next((s for s in tree.children if isinstance(s, Tree) and s.data == "workload"), None)
-    if workload is None:
-        return []
-    block = child_tree(workload, 0)
-    cuts = []
-    for o in overrides:
-        for name in REPLACES.get(o.path, ()):
-            if ("workload", name) in seen:
-                continue
-            cuts += [_Edit(i.meta.start_pos, i.meta.end_pos, "", o, 0) for i in block.children
-                     if isinstance(i, Tree) and i.data == "assign" and str(i.children[0]) == name]
-    return cuts
+    """The fields of the plan that an override takes away (`REPLACES`): each written in its block and set by no
+    override (set too, the two are E104, as in a plan), cut out."""
+    return [_Edit(start, end, "", o, 0) for o in overrides for start, end in replaced_spans(tree, o.path, seen)]
 
 
 def _in_block(block: Tree[Token], rest: tuple[str, ...], o: Override) -> _Edit:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, code
 from ..lang.fields import CHUNK_LIMIT
 from ..layout.layout import Layout
 from ..layout.mix import Shares, shares
@@ -181,7 +181,8 @@ def check_percentile_samples(ctx: RuleContext) -> Iterator[Diagnostic]:
     on its 10 largest; of 20 requests it is the largest, and of 1 request it is that request: one draw of
     the arrivals' luck, which another `seed` moves at will. dagc asks for at least 10 / (1 − p) requests —
     1,000 for a p99, 100 for a p90, 20 for a p50 — and warns below that; the verdict is still given.
-    A disaggregated strategy gets it too: its deployment's percentiles rest on the same simulated requests.
+    A disaggregated strategy gets it too, on the same simulated requests. A request log replays at most its own
+    requests: the hint asks a log replayed whole for a longer one (or drawn traffic), never a `requests` past it.
 
     Bad:
         workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  rate = 5 requests/s
@@ -211,7 +212,17 @@ def percentile_samples(plan: Plan) -> Iterator[Diagnostic]:
                        f"request{'' if traffic.requests == 1 else 's'}: a p{req.percentile} needs at least "
                        f"{need:,} to rest on more than its largest few",
                        req.span or plan.span_of("workload.requests") or plan.span_of("workload"),
-                       f"simulate more: `requests = {need}` or more in the workload")
+                       _more_requests_hint(plan, need))
+
+
+def _more_requests_hint(plan: Plan, need: int) -> str:
+    """W521's hint: how to simulate `need` requests (a log replays at most its own: `requests` past them is E104)."""
+    if (log := plan.workload.traffic.log if plan.workload.traffic is not None else None) is None:
+        return f"simulate more: `requests = {need}` or more in the workload"
+    if "workload.requests" in plan.spans:      # the log was cut to its first `requests`: it may hold more
+        return f"replay more of the log: `requests = {need}` or more, if {code(log.file)} holds that many"
+    return (f"the log {code(log.file)} holds {count_text(log.requests, 'request')}, all replayed: give a log of "
+            f"{need:,} or more, or simulate them in its place (`rate = R requests/s  requests = {need}`)")
 
 
 def check_window_covers_context(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -23,7 +23,8 @@ def check_ep(ctx: RuleContext) -> Iterator[Diagnostic]:
     holds experts [e·E/ep, (e+1)·E/ep). With more ep ranks than experts, or a remainder, some
     ranks hold no expert or a fraction of one. To use more GPUs, add expert DP (a larger
     attention domain), pp or dp instead. Redundant slots (EPLB) count as experts here: each rank
-    holds (E + R)/ep slots, so R must make E + R a multiple of ep.
+    holds (E + R)/ep slots, so R must make E + R a multiple of ep; an ep below the experts that does not divide
+    them is told the least such R too (`ep 72` over 384 experts: `with redundant 48`, 6 slots a GPU).
 
     Bad:
         strategy pp 16 < ep 256 >       # 16 experts per layer
@@ -42,9 +43,12 @@ def check_ep(ctx: RuleContext) -> Iterator[Diagnostic]:
     elif not r and (ep > e or e % ep):
         best = largest_divisor(e, ep)
         why = f"more than the {e} routed experts of a layer" if ep > e else f"{e} experts do not split evenly"
+        # below the experts, EPLB's redundant slots keep the ep written (a GB200 rack's ep 72 over 384 experts)
+        slots = "" if ep > e else (f", or keep ep {ep} with EPLB's redundant slots: `with redundant "
+                                   f"{nearest_redundant(e, 0, ep)}` ({-(-e // ep)} slots per GPU)")
         yield diag("E301", Severity.ERROR, f"ep {ep}: {why}", ctx.strategy.span_of("ep"),
                    f"the largest ep up to {ep} that divides the {e} experts is {best} "
-                   f"({e // best} expert{'s' if e // best > 1 else ''} per GPU); use dp or pp for more GPUs")
+                   f"({e // best} expert{'s' if e // best > 1 else ''} per GPU); use dp or pp for more GPUs{slots}")
 
 
 def nearest_redundant(experts: int, redundant: int, ep: int) -> int:

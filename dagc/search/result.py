@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from ..plan.objective import OBJECTIVES
 from ..plan.printer import options_source, scope_source
@@ -16,6 +17,9 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..verdict.steady import SteadyMetrics
 from ..verdict.verdict import MemoryFigures
+
+if TYPE_CHECKING:
+    from ..verdict.bands import OddsBasis
 
 __all__ = ["BatchProbes", "Candidate", "PooledSummary", "RejectedBy", "SearchResult", "option_text", "pareto_front",
            "search_order", "text_of", "MAX_SEARCH_CANDIDATES", "PARETO_MAX", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
@@ -103,6 +107,8 @@ class Candidate:
     # its fullest GPU's memory as a memory requirement is judged on it (`dagc.verdict.verdict.MemoryFigures`: `memory
     # == X` in flight on the engine's share, as `check` judges it); of a disaggregated candidate, its fuller pool's
     memory_figures: MemoryFigures | None = None
+    # judged by a check: what its requirements' odds within dagc's error rest on (`dagc.search.row_odds`)
+    odds_basis: OddsBasis | None = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:

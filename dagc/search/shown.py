@@ -75,5 +75,5 @@ def _rescored(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
         return replace(e, judged=STEADY, meets_requirements=e.misses == 0, speculative_tokens=c.speculative_tokens)
     if judged_under_traffic(plan):       # judged under the traffic (at another batch): its judgement stands
         return replace(e, judged=c.judged, load_missed=c.load_missed, meets_requirements=c.meets_requirements,
-                       misses=c.misses, binding=c.binding)
+                       misses=c.misses, binding=c.binding, odds_basis=c.odds_basis)
     return e

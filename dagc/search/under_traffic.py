@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
 from ..plan.objective import objective as objective_of
 from ..plan.plan import Plan
 from ..plan.workload import Requirement
+from ..verdict.bands import OddsBasis
 from ..verdict.carrying import requirements_missed
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.steady import SteadyMetrics
@@ -123,12 +124,15 @@ class Judgement:
     # the check's exact figures (report.json's `metrics`) and memory used, when it ran the candidate's batch
     metrics: SteadyMetrics | None = None
     memory: MemoryFigures | None = None      # its fullest GPU's (`_memory`)
+    # what its requirements' odds within dagc's error rest on (`dagc.verdict.bands.checked_odds`), weighed only for
+    # the rows a search prints
+    odds_basis: OddsBasis | None = field(default=None, compare=False, repr=False)
 
     def of(self, c: Candidate, objective: str | None = None) -> Candidate:
         """`c` with this judgement; with `objective`, with the check's exact figures too, scored under it."""
         c = replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
                     misses=self.misses, binding=self.binding, load_figures=self.load_figures, short_of_traffic=False,
-                    others_missed=self.others_missed)
+                    others_missed=self.others_missed, odds_basis=self.odds_basis)
         if objective is None or self.metrics is None or self.memory is None:
             return c
         metrics = self.metrics.like(c.metrics)
@@ -320,7 +324,7 @@ def judgement(r: StrategyResult, c: Candidate) -> Judgement:
                      others_missed=tuple(q.requirement.name for q in r.requirements
                                          if not q.requirement.on_load and q.met is not True),
                      metrics=r.metrics if same and r.metrics is not None and r.metrics.has_all_of(c.metrics) else None,
-                     memory=_memory(r) if same else None)
+                     memory=_memory(r) if same else None, odds_basis=OddsBasis.of(r))
 
 
 def _memory(r: StrategyResult) -> MemoryFigures | None:

@@ -31,11 +31,12 @@ from ..rules.bounds import bounds
 from ..serve.load_figures import Percentiles
 from .check import StrategyResult
 from .goodput_band import GoodputCurve, goodput_curve
-from .ledger import CONFIDENCE, Errors, calibrated_errors, e2e_errors, ledger, regime_of
+from .ledger import CONFIDENCE, Errors, Regime, calibrated_errors, e2e_errors, ledger, regime_of
 from .under_load import UnderLoad
 from .verdict import METRIC_OF, RequirementResult
 
-__all__ = ["Band", "Bands", "Odds", "arrivals_reason", "bands_of", "figure_key", "odds_class", "requirement_odds"]
+__all__ = ["Band", "Bands", "Odds", "OddsBasis", "arrivals_reason", "bands_of", "checked_odds", "figure_key",
+           "odds_class", "requirement_odds"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -143,11 +144,8 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
         >>> t.low < t.value < t.high, t.regime, b.requirements[0].klass
         (True, 'quantity=tpot', 'meets')
     """
-    regime = regime_of(result.plan, disaggregated=result.pooled is not None)
-    book = ledger()
-    # a plan with `calibration from "FILE"`: its calibration's cross-validated residuals (`ledger.calibrated_errors`)
-    errors = {q: calibrated_errors(result.plan, q, book.errors(regime, q))
-              for q in ("ttft", "tpot", "throughput", "e2e")}
+    basis = OddsBasis.of(result)
+    errors = _errors(result.plan, basis.regime)
     out: dict[str, Band] = {}
     # the bands are keyed by report.json's names (`figure_key`), the steady state's fields' names
     metrics = result.metrics
@@ -160,7 +158,7 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
         _add(out, key, None if metrics is None else getattr(metrics, key), errors[q], confidence,
              getattr(limit, key) if limit is not None and key in _BOUNDED else None)
     load = result.load
-    curve = _curve(result, errors, load)
+    curve = _curve(basis, errors)
     if load is not None:
         for name in _LOAD_LATENCIES:
             for stat in _LOAD_STATS:
@@ -176,11 +174,52 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
             if (key := f"load.{name}") in out and rate is not None:
                 out[key] = out[key].at_most(rate, arrivals_reason(rate))
         _served_as_sent(out, load, rate)
+    return Bands(out, _basis_odds(basis, errors, curve, confidence), confidence)
+
+
+@dataclass(frozen=True)
+class OddsBasis:
+    """What a checked strategy's requirements' odds rest on, as `bands_of` weighs them: the plan as checked, its
+    regime of dagc's errors (`dagc.verdict.ledger.regime_of`), whether it has errors, its requirements as judged
+    and the run under its traffic — kept without the strategy's DAG, so that a search's rows judged by a check can
+    be given their odds later, for the rows it prints alone (`checked_odds`)."""
+
+    plan: Plan
+    regime: Regime
+    valid: bool
+    requirements: tuple[RequirementResult, ...]
+    load: UnderLoad | None
+
+    @staticmethod
+    def of(result: StrategyResult) -> OddsBasis:
+        regime = regime_of(result.plan, disaggregated=result.pooled is not None)
+        return OddsBasis(result.plan, regime, result.valid, result.requirements, result.load)
+
+
+def checked_odds(basis: OddsBasis, confidence: float = CONFIDENCE) -> tuple[Odds, ...]:
+    """The odds of a checked strategy's requirements from their `basis`: `bands_of(result).requirements` of the
+    check it was taken from (`OddsBasis.of`), without its figures' bands."""
+    errors = _errors(basis.plan, basis.regime)
+    return _basis_odds(basis, errors, _curve(basis, errors), confidence)
+
+
+def _errors(plan: Plan, regime: Regime) -> dict[str, Errors]:
+    """Each ledger quantity's errors in the plan's regime; a plan with `calibration from "FILE"`, its calibration's
+    cross-validated residuals (`ledger.calibrated_errors`)."""
+    book = ledger()
+    return {q: calibrated_errors(plan, q, book.errors(regime, q)) for q in ("ttft", "tpot", "throughput", "e2e")}
+
+
+def _basis_odds(basis: OddsBasis, errors: dict[str, Errors], curve: GoodputCurve | None,
+                confidence: float) -> tuple[Odds, ...]:
+    """The requirements' odds: a goodput's on the run's goodput curve when it has one, the others' on their
+    figures' errors (`_odds`)."""
+    load = basis.load
     rate = _arrival_rate(load)
-    odds = tuple(_odds(r, errors, confidence, result.valid, rate, load) if curve is None
-                 or r.requirement.kind is not RequirementKind.GOODPUT else _curve_odds(r, curve, confidence, out)
-                 for r in result.requirements)
-    return Bands(out, odds, confidence)
+    goodput = (load.figures.goodput_requests_per_s or 0.0) if load is not None else 0.0
+    return tuple(_odds(r, errors, confidence, basis.valid, rate, load) if curve is None
+                 or r.requirement.kind is not RequirementKind.GOODPUT else _curve_odds(r, curve, confidence, goodput)
+                 for r in basis.requirements)
 
 
 def requirement_odds(plan: Plan, disaggregated: bool, judged: Sequence[RequirementResult],
@@ -188,20 +227,19 @@ def requirement_odds(plan: Plan, disaggregated: bool, judged: Sequence[Requireme
     """The odds of requirements judged on a strategy's figures that were not checked here (the search's best, as
     the optimal verdict weighs it: `OptimalEvidence.best_requirements`), as `bands_of` gives a checked
     strategy's — each figure's band from the plan's regime of dagc's errors, without a run's goodput curve."""
-    book = ledger()
-    regime = regime_of(plan, disaggregated=disaggregated)
-    errors = {q: calibrated_errors(plan, q, book.errors(regime, q)) for q in ("ttft", "tpot", "throughput", "e2e")}
+    errors = _errors(plan, regime_of(plan, disaggregated=disaggregated))
     return tuple(_odds(r, errors, confidence, True) for r in judged)
 
 
-def _curve(result: StrategyResult, errors: dict[str, Errors], load: UnderLoad | None) -> GoodputCurve | None:
+def _curve(basis: OddsBasis, errors: dict[str, Errors]) -> GoodputCurve | None:
     """The goodput curve of a run that keeps pace (`dagc.verdict.goodput_band`), the latencies' errors as the
     requirements on them take theirs (E2E's composed at the load's TTFT share of its mean E2E)."""
-    if result.load is None or not result.valid:
+    load = basis.load
+    if load is None or not basis.valid:
         return None
     of = {RequirementKind.TTFT: errors["ttft"], RequirementKind.TPOT: errors["tpot"],
           RequirementKind.E2E: _errors_of("load.e2e_s.mean", errors, load)}
-    return goodput_curve(result.plan, result.load, of.__getitem__, errors["throughput"])
+    return goodput_curve(basis.plan, load, of.__getitem__, errors["throughput"])
 
 
 def _curve_band(curve: GoodputCurve, value: float, confidence: float, scale: float = 1.0) -> Band:
@@ -209,12 +247,13 @@ def _curve_band(curve: GoodputCurve, value: float, confidence: float, scale: flo
     return Band(value, low * scale, high * scale, confidence, curve.regime, curve.runs)
 
 
-def _curve_odds(r: RequirementResult, curve: GoodputCurve, confidence: float, figures: dict[str, Band]) -> Odds:
-    """A goodput requirement's odds on the curve (a per-GPU target: the curve over the GPUs, as its figure)."""
-    req, whole = r.requirement, figures.get("load.goodput_requests_per_s")
-    if r.value is None or whole is None or r.unmet is not None:
+def _curve_odds(r: RequirementResult, curve: GoodputCurve, confidence: float, whole: float) -> Odds:
+    """A goodput requirement's odds on the curve (a per-GPU target: the curve over the GPUs, as its figure, a
+    share of the run's goodput `whole`)."""
+    req = r.requirement
+    if r.value is None or r.unmet is not None:
         return Odds(None, None if r.value is None else "misses")
-    scale = r.value / whole.value if whole.value > 0 else 1.0
+    scale = r.value / whole if whole > 0 else 1.0
     p = curve.probability(req.op, req.target / scale if scale > 0 else req.target)
     return Odds(p, odds_class(p, confidence), _curve_band(curve, r.value, confidence, scale))
 

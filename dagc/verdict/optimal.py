@@ -11,7 +11,7 @@ The objectives' scores are `dagc.plan.objective`'s.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -25,7 +25,7 @@ from .steady import SteadyMetrics
 from .under_load import not_simulated
 from .verdict import RequirementResult, requirement_value
 
-__all__ = ["BestCandidate", "ObjectivePick", "OptimalEvidence", "Why", "figures", "judge_optimal",
+__all__ = ["BestCandidate", "ObjectivePick", "OptimalEvidence", "Why", "figures", "judge_optimal", "judged_on",
            "picked", "OPTIMAL_TOLERANCE"]
 
 OPTIMAL_TOLERANCE = 0.05   # within 5 % of the best is optimal
@@ -296,12 +296,18 @@ def _further(theirs_all: tuple[RequirementResult, ...], result: Checked) -> tupl
 
 
 def _best_requirements(best: SearchedCandidate, result: Checked) -> tuple[RequirementResult, ...]:
-    """Each of this strategy's requirements judged on the search candidate `best`'s figures: a load requirement on
-    the figure of its run under the plan's traffic (`load_figures`, None when it was not simulated)."""
-    load = dict(best.load_figures)
+    """Each of this strategy's requirements judged on the search candidate `best`'s figures (`judged_on`)."""
+    return judged_on(best, [own.requirement for own in result.requirements])
+
+
+def judged_on(c: SearchedCandidate, requirements: Sequence[Requirement]) -> tuple[RequirementResult, ...]:
+    """Each of `requirements` judged on the search candidate `c`'s figures, as `check` judges them: a load
+    requirement on the figure of its run under the plan's traffic (`load_figures`, None when it was not
+    simulated), the others on its steady state, GPUs and memory."""
+    load = dict(c.load_figures)
     return tuple(RequirementResult(q, load.get(q.name) if q.on_load else
-                                   requirement_value(q, best.gpus, best.metrics, *_memory_judged(best, q)))
-                 for q in (own.requirement for own in result.requirements))
+                                   requirement_value(q, c.gpus, c.metrics, *_memory_judged(c, q)))
+                 for q in requirements)
 
 
 def _memory_judged(best: SearchedCandidate, q: Requirement) -> tuple[float | None, float | None]:
