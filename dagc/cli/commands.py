@@ -203,15 +203,15 @@ def say_refused(args: Namespace, err: Console, diagnostics: Sequence[Diagnostic]
 def refused_input(diagnostics: Sequence[Diagnostic], plan_path: str) -> str:
     """What could not be read and how many errors it has, as the summary line of check, compile, search and
     launch says it: `--set: 2 errors` when every diagnostic is in the `--set` options (or all in `--strategy`),
-    else the plan's path."""
+    else the plan's path, its control characters shown as U+FFFD (`printable`), as the diagnostics' headers show it."""
     with loading():
-        from ..diagnostics import Severity
+        from ..diagnostics import Severity, printable
         from ..lang.load import STRATEGY_SOURCE
         from ..lang.overrides import SET_SOURCE
     n = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     sources = {d.span.source.path if d.span is not None else plan_path for d in diagnostics}
     where = sources.pop() if len(sources) == 1 and sources <= {STRATEGY_SOURCE, SET_SOURCE} else plan_path
-    return f"{where}: {n} error{'' if n == 1 else 's'}"
+    return f"{printable(where)}: {n} error{'' if n == 1 else 's'}"       # a path's newline or escape made visible
 
 
 def volume_of(args: Namespace) -> int:
