@@ -75,5 +75,6 @@ def _rescored(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
         return replace(e, judged=STEADY, meets_requirements=e.misses == 0, speculative_tokens=c.speculative_tokens)
     if judged_under_traffic(plan):       # judged under the traffic (at another batch): its judgement stands
         return replace(e, judged=c.judged, load_missed=c.load_missed, meets_requirements=c.meets_requirements,
-                       misses=c.misses, binding=c.binding, odds_basis=c.odds_basis)
+                       misses=c.misses, binding=c.binding, odds_basis=c.odds_basis, load_figures=c.load_figures,
+                       others_missed=c.others_missed, short_of_traffic=c.short_of_traffic)
     return e
