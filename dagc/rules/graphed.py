@@ -6,6 +6,8 @@ nearest such batches below and above the workload's, in words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..ir.dag import Phase
@@ -34,7 +36,8 @@ def graphed_batches(w: Workload, lay: Layout, terms: EngineTerms) -> str:
     def graphed(b: int) -> bool:        # every rank's step in a graph: with attention DP the ranks step together
         return not any(graph_size(t, Phase.DECODE, terms)[1] for t in ranks(b) if t > 0)
 
-    below = next((b for b in range(w.batch - 1, 0, -1) if graphed(b)), None)
+    below = next((b for b in range(_last_within(w.batch - 1, max(terms.graph_sizes), tokens), 0, -1) if graphed(b)),
+                 None)
     above = None
     for b in range(w.batch + 1, w.batch + _BATCHES_TRIED):
         if tokens(b) > max(terms.graph_sizes):
@@ -51,3 +54,24 @@ def graphed_batches(w: Workload, lay: Layout, terms: EngineTerms) -> str:
 
 
 _BATCHES_TRIED = 4096       # batches above the workload's W532's hint looks through for one a default graph holds
+
+
+def _last_within(top: int, most: float, tokens: Callable[[int], float]) -> int:
+    """The largest batch up to `top` whose busiest rank decodes at most `most` tokens (a rank's tokens grow with the
+    batch), found by bisection: where `graphed_batches` starts looking down, not at a batch of thousands one by one.
+
+    Example:
+        >>> _last_within(8000, 128, lambda b: -(-b // 4) * 1.0)     # 4 groups: 512 requests, 128 a group
+        512
+    """
+    if top < 1 or tokens(1) > most:
+        return top
+    lo, hi = 1, top
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if tokens(mid) <= most:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
