@@ -71,11 +71,13 @@ def test_the_shipped_values_are_the_bits_the_model_computes(split, at):
     count = len(routing_data.exact_table()[split])
     tokens = 1 + round(at * (count - 1))
     want = reference_max_load_exact(tokens, top_k, experts, ep)
-    # the table's bits are this machine's FFT's: another numpy may differ in a last bit (as the large-count
-    # table's test allows), and the table then still gives every machine the same figures
+    # the table's bits are the FFT's of the machine that wrote it: another CPU or numpy may differ in a last bit
+    # (2026-11-29, an AMD EPYC: 284.7646260102667 computed, 284.76462601026674 shipped, at 513 tokens of
+    # (8, 256, 16)), and the table then still gives every machine the same figures — the bits dagc reads
     assert routing._max_load_exact.__wrapped__(tokens, top_k, experts, ep) == pytest.approx(want, rel=1e-12)
     assert routing_data.exact_table_value(tokens, top_k, experts, ep) == pytest.approx(want, rel=1e-12)
-    assert routing.max_load_exact(tokens, top_k, experts, ep) == routing_data.exact_table_value(
+    assert routing.max_load_exact(tokens, top_k, experts, ep) == pytest.approx(want, rel=1e-12)
+    assert routing._max_load_exact.__wrapped__(tokens, top_k, experts, ep) == routing_data.exact_table_value(
         tokens, top_k, experts, ep)
 
 
