@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
            "format_figure", "format_in_unit", "format_params", "format_percent", "count_text", "said_list",
-           "bound_text"]
+           "bound_text", "exact_text"]
 
 
 class Dimension(enum.Enum):
@@ -117,6 +117,25 @@ def bound_text(x: float, dim: Dimension, written: str = "") -> str:
     fit = [u for u in units if u.factor <= abs(x) or u.factor == 1.0 and x == 0] or units[:1]
     unit = next((u for u in reversed(fit) if exact(u)), fit[-1])      # `1,000,000 TB`, not `909,495 TiB`
     return format_in_unit(x, next(u for u in units if u.factor == unit.factor))   # the first of a factor's names
+
+
+def exact_text(value: float, dimension: Dimension) -> str:
+    """A datasheet's figure as a plan writes it, when `bound_text` gives it exactly in one of the plan's units
+    (`1.979 PFLOPS`, `3.35 TB/s`: `format_si`'s one decimal reads `2.0 PFLOPS` and `3.4 TB/s`, which copied into a
+    plan are other GPUs); else `format_si`'s figure.
+
+    Example:
+        >>> exact_text(1.979e15, Dimension.COMPUTE), exact_text(3.35e12, Dimension.BANDWIDTH)
+        ('1.979 PFLOPS', '3.35 TB/s')
+        >>> exact_text(1e12 / 3, Dimension.BANDWIDTH)
+        '333.3 GB/s'
+    """
+    text = bound_text(value, dimension)
+    figure, _, name = text.partition(" ")
+    unit = lookup(name)
+    if unit is not None and math.isclose(float(figure.replace(",", "")) * unit.factor, value):
+        return text
+    return format_si(value, dimension)
 
 
 def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> str:

@@ -97,7 +97,7 @@ workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }
 strategy tp 8
 """
 W509_NVFP4 = ("nvfp4 weights on h100-sxm, which has no fp4 compute: dagc prices them weight-only, dequantised to 16 "
-              "bits, with the matmuls at the 16-bit peak (989.0 TFLOPS)")
+              "bits, with the matmuls at the 16-bit peak (989 TFLOPS)")
 
 
 def _codes(r, prefix: str) -> list[str]:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dagc.diagnostics import PlanError
-from dagc.lang.load import load_plan
+from dagc.lang.load import load_plan, load_plan_text
 from dagc.lang.lower import model_from_preset
 from dagc.plan.params import active_params, attention_params, embedding_params, params_by_category, total_params
 from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_ACTIVE, PUBLISHED_PARAMS, PUBLISHED_TOLERANCE
@@ -137,3 +137,21 @@ def test_hf_unmappable_field_points_into_json(tmp_path):
     assert "torch_dtype" in by_code["E101"].message
     lines = (tmp_path / "config.json").read_text().splitlines()
     assert '"torch_dtype"' in lines[by_code["E101"].span.line - 1]
+
+
+def test_the_gpu_table_gives_each_figure_as_a_plan_writes_it():
+    """`dagc presets`' GPU figures, copied into a custom `gpu` block, are the preset's own: rounded to one decimal
+    an H100's 1,979 TFLOPS of fp8 read `2.0 PFLOPS`, its 3.35 TB/s `3.4 TB/s` and a B200's 2,250 TFLOPS `2.2 PFLOPS`."""
+    from dagc.cli.print_presets import preset_rows
+
+    rows = {row[0]: row for row in preset_rows()[1]}
+    assert rows["h100-sxm"][2:7] == ("989 TFLOPS", "1.979 PFLOPS", "—", "3.35 TB/s", "450 GB/s")
+    assert rows["b200"][2:5] == ("2.25 PFLOPS", "4.5 PFLOPS", "9 PFLOPS")
+    for name, gpu in GPU_PRESETS.items():
+        flops, fp8, fp4, hbm, link = rows[name][2:7]
+        fields = [f"flops = {flops}", f"hbm = {hbm}", f"intra_node = {link}", f"memory = {gpu.memory_bytes:.0f} B"]
+        fields += [f"{k} = {v}" for k, v in (("fp8_flops", fp8), ("fp4_flops", fp4)) if v != "—"]
+        cluster = f'cluster {{ gpus = 8  gpus_per_node = 8  gpu "mine" {{ {"  ".join(fields)} }}  engine = pytorch }}'
+        mine = load_plan_text(plan_text(cluster=cluster)).cluster.gpu
+        assert (mine.flops_16bit, mine.flops_8bit, mine.flops_4bit, mine.hbm_bytes_per_s, mine.intra_node_bytes_per_s) \
+            == (gpu.flops_16bit, gpu.flops_8bit, gpu.flops_4bit, gpu.hbm_bytes_per_s, gpu.intra_node_bytes_per_s), name

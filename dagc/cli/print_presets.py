@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ..units import Dimension, format_gpu_memory, format_params, format_si
+from ..units import Dimension, exact_text, format_gpu_memory, format_params, format_si
 from .builtin_text import Rows
 from .tables import Col, print_fitted
 
@@ -59,11 +59,13 @@ def preset_rows() -> tuple[Rows, Rows, Rows]:
         models.append((name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
                        str(m.moe.ffn), format_params(total_params(m)), format_params(active_params(m)),
                        f"{m.context_length:,}" if m.context_length else "—"))
-    gpus = [(g.name, format_gpu_memory(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
-             format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
-             format_si(g.flops_4bit, Dimension.COMPUTE) if g.flops_4bit else "—",
-             format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
-             format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH), str(_domain(g)), _profile_of(g))
+    # a preset's figures as a plan writes them, every digit (`1.979 PFLOPS`, `3.35 TB/s`): rounded to one decimal
+    # they read `2.0 PFLOPS` and `3.4 TB/s`, which a user copying them into `gpu { … }` would get wrong
+    gpus = [(g.name, format_gpu_memory(g.memory_bytes), exact_text(g.flops_16bit, Dimension.COMPUTE),
+             exact_text(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
+             exact_text(g.flops_4bit, Dimension.COMPUTE) if g.flops_4bit else "—",
+             exact_text(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
+             exact_text(g.intra_node_bytes_per_s, Dimension.BANDWIDTH), str(_domain(g)), _profile_of(g))
             for g in GPU_PRESETS.values()]
     profiles = []
     for name in profile_names():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..cost.cost_model import calibrated_by, cost_basis_text, engine_text
-from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si
+from ..units import Dimension, count_text, exact_text, format_bytes, format_gpu_memory, format_si
 from ..verdict.check import StrategyResult
 from .md_escape import md_code, md_prose, md_text
 from .report import assumptions
@@ -19,7 +19,13 @@ __all__ = ["assumptions_md"]
 
 
 def _gbs(x: float) -> str:
-    return format_si(x, Dimension.BANDWIDTH)
+    """A bandwidth of the assumptions, as a plan writes it (every digit: `3.35 TB/s`, not `3.4 TB/s`)."""
+    return exact_text(x, Dimension.BANDWIDTH)
+
+
+def _flops(x: float) -> str:
+    """A peak of the assumptions, as a plan writes it (`1.979 PFLOPS`, not `2.0 PFLOPS`)."""
+    return exact_text(x, Dimension.COMPUTE)
 
 
 def assumptions_md(r: StrategyResult) -> list[str]:
@@ -28,8 +34,8 @@ def assumptions_md(r: StrategyResult) -> list[str]:
     a = assumptions(plan, r.layout.microbatches if r.layout else None)
     c, g = plan.cluster, a["gpu"]
     eff = c.efficiency
-    fp8 = f", {format_si(g['flops_8bit'], Dimension.COMPUTE)} fp8" if g["flops_8bit"] else ""
-    fp8 += f", {format_si(g['flops_4bit'], Dimension.COMPUTE)} fp4" if g["flops_4bit"] else ""
+    fp8 = f", {_flops(g['flops_8bit'])} fp8" if g["flops_8bit"] else ""
+    fp8 += f", {_flops(g['flops_4bit'])} fp4" if g["flops_4bit"] else ""
     routing = {"random": "`random`: each token picks its experts at random, the busiest EP rank gets the expected "
                          "maximum",
                "measured": "measured loads (`routing from`), placed by EPLB: the busiest EP rank gets the larger of "
@@ -41,7 +47,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
              + (f", compute {eff.compute:g}" if eff.compute is not None else "")
              + (f", HBM {eff.hbm:g}" if eff.hbm is not None else "") + ". How: dagc's docs/cost-model.md.",
              f"- GPU {md_code(g['name'])}: {format_gpu_memory(g['memory_bytes'])}, "
-             f"{format_si(g['flops_16bit'], Dimension.COMPUTE)} bf16{fp8}, HBM {_gbs(g['hbm_bytes_per_s'])}.",
+             f"{_flops(g['flops_16bit'])} bf16{fp8}, HBM {_gbs(g['hbm_bytes_per_s'])}.",
              *_fp4_md(a["fp4"], g["name"]),
              f"- Interconnect: {_gbs(a['intra_node_bytes_per_s'])} per GPU inside a node of {a['gpus_per_node']} "
              f"({format_si(a['intra_node_latency_s'], Dimension.TIME)} latency), "
@@ -65,7 +71,7 @@ def _fp4_md(fp4: dict[str, Any] | None, gpu: str) -> list[str]:
     if fp4 is None:
         return []
     which = " and ".join(fp4["dtypes"])
-    peak = format_si(fp4["peak_flops"], Dimension.COMPUTE)
+    peak = _flops(fp4["peak_flops"])
     if fp4["compute"] == "fp4":
         return [f"- Precision: the {which} weights run on the GPU's fp4 tensor cores at {peak}."]
     return [f"- Precision: the {which} weights are weight-only: dequantised to bf16 (the {md_text(gpu)} has no fp4 "

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
 from ..plan.model import DType
-from ..units import Dimension, format_si
+from ..units import Dimension, exact_text
 from .base import RuleContext, diag, make_rule
 
 __all__ = ["RULES", "check_8bit_compute"]
@@ -52,7 +52,7 @@ def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
     how = "weight-only, dequantised to 16 bits," if fp4 else "dequantised,"
     yield diag("W509", Severity.WARNING,
                f"{' and '.join(parts)} on {gpu.name}, which has no {has}: dagc prices them {how} "
-               f"with the matmuls at the 16-bit peak ({format_si(gpu.flops_16bit, Dimension.COMPUTE)})",
+               f"with the matmuls at the 16-bit peak ({exact_text(gpu.flops_16bit, Dimension.COMPUTE)})",
                ctx.plan.span_of(weights[0][1] if weights else "model.kv_cache"),
                "expect 16-bit speed, or use a GPU with fp4 units (b200, b300, gb200, gb300)" if fp4 else
                "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
