@@ -55,6 +55,8 @@ def bound_text(value: float, req: Requirement) -> str:
         ...                 text="decode_throughput >= 100 tokens/ms/gpu")
         >>> bound_text(627.0, r), bound_text(627.0, r.model_copy(update={"text": "decode_throughput >= 1e5"}))
         ('0.627 tokens/ms/gpu', '627.0 tokens/s/gpu')
+        >>> bound_text(4780.6, r.model_copy(update={"text": "decode_throughput >= 5000 tokens/s", "per_gpu": False}))
+        '4,780.6 tokens/s'
     """
     if req.kind is RequirementKind.GPUS:
         return _gpus(math.ceil(value))
@@ -66,7 +68,7 @@ def bound_text(value: float, req: Requirement) -> str:
         unit = lookup("tokens/s/gpu" if req.per_gpu else "tokens/s")
     assert unit is not None, "tokens/s is a unit"
     scaled = value / unit.factor
-    return f"{scaled:.1f} {unit.name}" if abs(scaled) >= 10 else f"{scaled:.3g} {unit.name}"
+    return f"{scaled:,.1f} {unit.name}" if abs(scaled) >= 10 else f"{scaled:.3g} {unit.name}"
 
 
 def _ruled_out(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
