@@ -128,3 +128,41 @@ def test_a_row_judged_on_its_steady_state_gets_the_odds_of_its_steady_state_figu
     row_json = search_json(found, 12, plan)["candidates"][10]
     assert [(q["name"], q["class"], q["probability"]) for q in row_json["requirements"]] == \
         [("tpot", "uncertain", tpot["probability"]), ("ttft_p99", None, None)]
+
+
+def test_search_quiet_says_yes_star_of_its_best_as_the_table_does(searched):
+    """`dagc search --quiet` prints the best alone: `yes*` and its odds as the table's row #1 (it said `yes`)."""
+    from dagc.cli.print_search import print_search_verdict
+
+    plan, found = searched
+    buf = io.StringIO()
+    print_search_verdict(Console(file=buf, width=400, no_color=True, highlight=False, emoji=False), found, plan)
+    first, note = buf.getvalue().splitlines()[:2]
+    assert first == f"best: {BEST} · 2 GPUs · meets requirements: yes*"        # one replica of 2 GPUs
+    assert note.strip().startswith("yes*: it meets every requirement in dagc's figures") \
+        and note.endswith("with the odds `dagc check` gives: tpot uncertain (p ≈ 0.70)")
+
+
+def test_a_point_of_the_pareto_front_judged_on_its_steady_state_reads_yes_star_when_unsure(searched):
+    """The Pareto front's `meets requirements` column (shown when a point was judged on the steady state alone)
+    marks a point whose band straddles a target `yes* (steady state)`, and says which under the front, by its
+    strategy: the same odds as the table's rows (it said `yes (steady state)`)."""
+    import dataclasses
+
+    from dagc.cli.print_search import _print_front
+    from dagc.search.floor import STEADY
+
+    plan, found = searched
+    front = [dataclasses.replace(c, judged=STEADY) for c in sorted(found.pareto, key=lambda c: c.metrics.tpot_s)]
+    buf = io.StringIO()
+    _print_front(Console(file=buf, width=400, no_color=True, highlight=False, emoji=False), found.ranked[:3], front,
+                 plan, "")
+    lines = buf.getvalue().splitlines()
+    row = next(line for line in lines if line.startswith(f"│ {BEST} "))
+    assert row.strip("│ ").split("│")[-1].strip() == "yes* (steady state)"
+    note = next(line for line in lines if line.startswith("yes*: "))
+    assert f"{BEST}: tpot uncertain (p ≈ 0.70)" in note
+    sure = [c for c in front if c.meets_requirements and c.metrics.tpot_s < 15e-3]      # its band all below 20 ms
+    for c in sure:
+        cells = next(line for line in lines if line.startswith(f"│ {c.text} ")).strip("│ ").split("│")
+        assert cells[-1].strip() == "yes (steady state)" and f"{c.text}:" not in note

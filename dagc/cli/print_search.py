@@ -104,8 +104,12 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: s
         return
     c = found.ranked[0]
     at = f" · batch {c.batch:,} (paste with `--set workload.batch={c.batch}`)" if c.batch is not None else ""
+    names = {r.text: r.name for r in plan.requirements}
+    said = _unsure_rows(plan, [c], names).get(1)       # `yes*` as the table's row #1 says it
     out.print(f"{label}: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
-              f"{meets_text(c)}{at}", markup=False)
+              f"{meets_text(c, names, said is not None)}{at}", markup=False)
+    if said:
+        out.print(f"  {UNSURE_NOTE}{unsure_text(said)}", markup=False)
     if c.judged == STEADY and c.meets_requirements:
         out.print(f"  {_steady_note(plan, found)}", markup=False)
 
@@ -139,7 +143,12 @@ def unsure_of(judged: Iterable[tuple[RequirementResult, Odds]], names: dict[str,
 
 def unsure_row(k: int, said: Sequence[tuple[str, str, str]]) -> str:
     """Row `k`'s entry of `UNSURE_NOTE`'s list: `#1 e2e_p90 uncertain (p ≈ 0.73)`."""
-    return f"#{k} " + ", ".join(f"{t} {'likely misses' if klass == 'misses' else klass} ({p})" for klass, t, p in said)
+    return f"#{k} {unsure_text(said)}"
+
+
+def unsure_text(said: Sequence[tuple[str, str, str]]) -> str:
+    """A row's requirements `unsure_of` found, in words: `e2e_p90 uncertain (p ≈ 0.73)`."""
+    return ", ".join(f"{t} {'likely misses' if klass == 'misses' else klass} ({p})" for klass, t, p in said)
 
 
 def _steady_note(plan: Plan, found: SearchResult, shown: int | None = None) -> str:
@@ -330,13 +339,15 @@ def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candid
     varied = any(c.batch is not None for c in best)
     drafted = any(c.speculative_tokens is not None for c in best)
     steady = any(c.judged == STEADY for c in front)
+    names = {r.text: r.name for r in plan.requirements}
+    unsure = _unsure_rows(plan, front, names) if steady else {}      # `yes*` where the column is shown
     rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              _est(c) + format_si(c.metrics.ttft_s, Dimension.TIME), _est(c) + format_si(c.metrics.tpot_s,
              Dimension.TIME), _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu),
              *((c.binding or "—",) if varied else ()),          # with `batch = max`: what one more request breaks
-             *((meets_text(c),) if steady else ()))
-            for c in front]
+             *((meets_text(c, names, k in unsure),) if steady else ()))
+            for k, c in enumerate(front, 1)]
     columns = (PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
                + PARETO_COLUMNS[1:]
                + (("binding requirement",) if varied else ()) + (("meets requirements",) if steady else ()))
@@ -345,5 +356,8 @@ def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candid
         meeting = "meeting the requirements; `yes (steady state)`: a point not simulated under the plan's traffic"
     print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT",
                  table_columns(columns, ("decode (tokens/s/GPU)", "TPOT")), rows)      # the front's two axes
+    if unsure:
+        out.print(UNSURE_NOTE + "; ".join(f"{front[k - 1].text}: {unsure_text(said)}" for k, said in unsure.items()),
+                  markup=False)
     if steady and not any(c.judged == STEADY and c.meets_requirements for c in best):
         out.print(note, markup=False)
