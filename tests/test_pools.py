@@ -239,3 +239,27 @@ def test_a_pooled_strategy_gets_w521_as_an_ordinary_one_does():
                                        "least 1,000")
         assert w521.span is not None and w521.span.text == "ttft_p99 <= 2 s"
     assert pd.pooled is not None
+
+
+@pytest.mark.parametrize(("text", "hints"), [
+    # two copies of a deployment of one prefill and one decode instance are two of each
+    ("dp 2 < prefill 1 < tp 8 > decode 1 < tp 2 ; ep 8 > >",
+     ["write `prefill 2 < tp 8 >` at the top level", "write `decode 2 < tp 2 ; ep 8 >` at the top level"]),
+    # a pipeline runs inside each instance; with copies around it too, in the count
+    ("pp 2 < prefill 1 < tp 4 > decode 1 < tp 4 > >",
+     ["`prefill 1 < pp 2 < tp 4 > >`", "`decode 1 < pp 2 < tp 4 > >`"]),
+    ("dp 2 < pp 2 < prefill 1 < tp 4 > decode 1 < tp 4 > > >",
+     ["`prefill 2 < pp 2 < tp 4 > >`", "`decode 2 < pp 2 < tp 4 > >`"]),
+])
+def test_e205_of_pools_inside_dp_or_pp_says_where_their_copies_and_pipeline_go(text, hints):
+    """A pool written inside `dp` or `pp` is told the pool that means it at the top level (the generic
+    `prefill N < strategy > …` example said nothing of the copies or the pipeline written), and the hints
+    together are a strategy that flattens clean."""
+    s, diags = flatten(parse_strategy(text))
+    pools = [d for d in diags if d.code == "E205"]
+    assert s is None and len(pools) == 2
+    for d, hint in zip(pools, hints, strict=True):
+        assert hint in d.hint, d.hint
+    rewritten = " ".join(h.split("`")[1] for h in hints)
+    s, diags = flatten(parse_strategy(rewritten))
+    assert s is not None and not diags, (rewritten, diags)

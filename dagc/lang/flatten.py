@@ -21,6 +21,7 @@ from .domain_hint import separate_hint, stage_gpus
 from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean
 from .hints import SPLIT_HINT, repeated_axis_hint, scope_hint, stage_domains_hint
 from .nesting_hint import nesting_hint
+from .pool_hint import POOLS_HINT, pool_inside_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -72,7 +73,6 @@ def flatten(decl: StrategyDecl, gpus: int | None = None) -> tuple[Strategy | Non
     ), []
 
 
-POOLS_HINT = "write `prefill N < strategy > decode M < strategy >`, e.g. `prefill 2 < tp 8 > decode 1 < tp 2 ; ep 8 >`"
 
 
 def _pools(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
@@ -345,7 +345,8 @@ class _Flattener:
         ax = _axis(a)
         if ax is None and a.name in POOL_ROLES:
             self.err("E205", f"the {a.name} pool is inside another scope: pools are the outermost level",
-                     _span(a), POOLS_HINT)
+                     _span(a), pool_inside_hint(a, *(self.degrees[k][0] if k in self.degrees else None
+                                                     for k in ("dp", "pp"))))
             return None
         if ax is None:
             unknown_axis(self.diags, a, position)          # one E101 for a whole strategy's rewrite

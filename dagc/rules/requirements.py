@@ -53,10 +53,8 @@ def bound_text(value: float, req: Requirement) -> str:
         >>> from dagc.plan.workload import Requirement, RequirementKind
         >>> r = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
         ...                 text="decode_throughput >= 100 tokens/ms/gpu")
-        >>> bound_text(627.0, r), bound_text(627.0, r.model_copy(update={"text": "decode_throughput >= 1e5"}))
-        ('0.627 tokens/ms/gpu', '627.0 tokens/s/gpu')
-        >>> bound_text(4780.6, r.model_copy(update={"text": "decode_throughput >= 5000 tokens/s", "per_gpu": False}))
-        '4,780.6 tokens/s'
+        >>> bound_text(627.0, r), bound_text(4780.6, r.model_copy(update={"text": "decode_throughput >= 1e5"}))
+        ('0.627 tokens/ms/gpu', '4,780.6 tokens/s/gpu')
     """
     if req.kind is RequirementKind.GPUS:
         return _gpus(math.ceil(value))
