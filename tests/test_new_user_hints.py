@@ -193,3 +193,27 @@ def test_strategy_given_twice_is_a_usage_error_not_the_second_alone(tmp_path):
         assert proc.stderr.rstrip().endswith(f"dagc {command}: error: argument --strategy: given twice (`tp 8`, then "
                                              "`tp 2 ; ep 4`): it takes one, and the second would replace the first "
                                              "unsaid (strategies to compare are `strategy` lines of a plan)")
+
+
+def _serving_plan(serving: str, strategy: str = "tp 8") -> str:
+    return (f'model preset "mixtral-8x7b"\ncluster {{ gpus = 16  gpu preset "h100-sxm" }}\n'
+            f"workload {{ batch = 8  prompt = 1000  generate = 100  serving = {serving} }}\nstrategy {strategy}\n")
+
+
+def test_a_serving_mode_under_another_name_is_told_what_dagc_calls_it():
+    # the hint was "expected one of: `static`, `inflight`": disaggregation, which a plan writes as a strategy of two
+    # pools, was not among them, and `continuous` batching is what dagc calls `inflight`
+    for word in ("disaggregated", "PD", "disagg"):
+        d = _load_error(_serving_plan(word))
+        assert d.code == "E101" and d.message == f"unknown serving `{word}`"
+        assert d.hint.startswith("disaggregated prefill and decode is a strategy of two pools, served in flight: "
+                                 "write `serving = inflight` and `strategy prefill N < … > decode M < … >`")
+    for word in ("continuous", "continuous_batching", "dynamic"):
+        assert _load_error(_serving_plan(word)).hint.startswith("write `serving = inflight`: continuous (in-flight) "
+                                                                "batching")
+    assert _load_error(_serving_plan("statc")).hint == "did you mean `static`?"
+    # what the hint says loads: in flight, the example's two pools on the plan's 16 GPUs
+    plan = load_plan_text(_serving_plan("inflight", "prefill 2 < tp 4 > decode 1 < tp 8 >"))
+    from dagc.lang.flatten import flatten
+    strategy, diags = flatten(plan.strategies[0])
+    assert plan.workload.serving.value == "inflight" and strategy is not None and len(strategy.pools) == 2 and not diags

@@ -21,7 +21,7 @@ from lark.tree import Branch, Meta
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, format_si, lookup
-from .fields import PLAIN, Field, FieldValue, Inner, Named, did_you_mean, elsewhere, nearest
+from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean, elsewhere, nearest
 from .hints import NOT_A_NUMBER, not_a_number, unit_hint
 from .unit_slips import per_second_slip_hint
 
@@ -275,7 +275,7 @@ def _choice(out: Collector, value: Value, spec: Field, short: str) -> str | Bad:
     if isinstance(word, Bad):
         return BAD
     if word not in spec.choices:
-        return out.error("E101", f"unknown {short} `{word}`", value.span, did_you_mean(word, spec.choices))
+        return out.error("E101", f"unknown {short} `{word}`", value.span, choice_hint(short, word, spec.choices))
     return word
 
 

@@ -17,7 +17,7 @@ from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementK
 from ..units import Dimension
 
 __all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest",
-           "did_you_mean", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
+           "did_you_mean", "choice_hint", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS", "CLUSTER_BLOCK_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS", "MIX_FIELDS",
@@ -82,6 +82,30 @@ def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str]
     if best:
         return f"did you mean `{best}`?"
     return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
+
+
+_IN_FLIGHT = ("write `serving = inflight`: continuous (in-flight) batching, requests joining and leaving the batch "
+              "every step, as vLLM, SGLang and TensorRT-LLM serve")
+_POOLS = ("disaggregated prefill and decode is a strategy of two pools, served in flight: write `serving = inflight` "
+          "and `strategy prefill N < … > decode M < … >`, e.g. `prefill 2 < tp 8 > decode 1 < tp 2 ; ep 8 >`")
+# A choice's other names (engines', papers'), by field and spelling (`_spelling`): what dagc calls them
+CHOICE_WORDS: dict[str, dict[str, str]] = {"serving": {
+    **dict.fromkeys(("continuous", "continuousbatching", "inflightbatching", "dynamic", "dynamicbatching"), _IN_FLIGHT),
+    **dict.fromkeys(("disaggregated", "disaggregation", "disagg", "pd", "pddisaggregated", "pddisaggregation"),
+                    _POOLS)}}
+
+
+def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
+    """E101's hint for `word`, not one of a choice field's `choices`: what it means under dagc's name when it is
+    another name of one (`CHOICE_WORDS`), else `did_you_mean`'s.
+
+    Example:
+        >>> choice_hint("serving", "Continuous", ("static", "inflight"))[:28]
+        'write `serving = inflight`: '
+        >>> choice_hint("serving", "statc", ("static", "inflight"))
+        'did you mean `static`?'
+    """
+    return CHOICE_WORDS.get(field, {}).get(_spelling(word)) or did_you_mean(word, choices)
 
 
 def _spelling(name: str) -> str:
