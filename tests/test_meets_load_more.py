@@ -194,7 +194,8 @@ def test_vary_batch_rows_say_how_to_paste_them(capsys, tmp_path):
     assert code == 0
     assert "paste a row with `--set workload.batch=N`" in out
     code, out, _ = _run(capsys, "search", str(path), "--vary", "batch", "-q", "--svg", svg)
-    said = re.search(r"best: (.+) · \d+ GPUs? · meets requirements: yes · batch [\d,]+ "
+    # `yes*`: at its largest batch its TPOT's band straddles 40 ms (docs/search.md, "Within dagc's error")
+    said = re.search(r"best: (.+) · \d+ GPUs? · meets requirements: yes\*? · batch [\d,]+ "
                      r"\(paste with `--set workload\.batch=(\d+)`\)", out)
     assert said is not None, out
     text, batch = said[1], said[2]

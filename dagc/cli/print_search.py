@@ -104,10 +104,9 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: s
         return
     c = found.ranked[0]
     at = f" · batch {c.batch:,} (paste with `--set workload.batch={c.batch}`)" if c.batch is not None else ""
-    names = {r.text: r.name for r in plan.requirements}
-    said = _unsure_rows(plan, [c], names).get(1)       # `yes*` as the table's row #1 says it
+    said = _unsure_rows(plan, [c], {r.text: r.name for r in plan.requirements}).get(1)   # `yes*` as the table's #1
     out.print(f"{label}: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
-              f"{meets_text(c, names, said is not None)}{at}", markup=False)
+              f"{meets_text(c, unsure=said is not None)}{at}", markup=False)
     if said:
         out.print(f"  {UNSURE_NOTE}{unsure_text(said)}", markup=False)
     if c.judged == STEADY and c.meets_requirements:
