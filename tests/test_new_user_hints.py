@@ -217,3 +217,14 @@ def test_a_serving_mode_under_another_name_is_told_what_dagc_calls_it():
     from dagc.lang.flatten import flatten
     strategy, diags = flatten(plan.strategies[0])
     assert plan.workload.serving.value == "inflight" and strategy is not None and len(strategy.pools) == 2 and not diags
+
+
+def test_a_misspelt_other_name_of_a_serving_mode_is_told_what_dagc_calls_it():
+    # `continous` and `disagregated`, as users type them, read "expected one of: `static`, `inflight`"
+    for word in ("continous", "contiuous_batching", "dynamc"):
+        d = _load_error(_serving_plan(word))
+        assert d.code == "E101" and d.message == f"unknown serving `{word}`"
+        assert d.hint.startswith("write `serving = inflight`: continuous (in-flight) batching")
+    assert _load_error(_serving_plan("disagregated")).hint.startswith("disaggregated prefill and decode is a strategy "
+                                                                      "of two pools")
+    assert _load_error(_serving_plan("inflght")).hint == "did you mean `inflight`?"      # a slip of dagc's own first
