@@ -67,3 +67,29 @@ def test_a_larger_batch_for_a_run_whose_tpot_already_misses_is_tried_with_8_bit_
     assert first.kind == "batch" and first.meets
     assert first.options == ("--set workload.batch=136", "--set model.weights=fp8")
     assert tried[0] == (136, DType.FP8) and (136, DType.BF16) not in tried
+
+
+FLEET = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 2  gpu preset "h100-sxm" }\n'
+         'workload { batch = 8  prompt = 1000  generate = 200  serving = inflight  rate = 15 requests/s  '
+         'requests = 400 }\nrequire { ttft_p99 <= 2 s  tpot_p90 <= 50 ms }\n'
+         'fleet {\n  gpu preset "h100-sxm" { price = 2.49 $/h }\n  gpus = [2]\n}\n')
+
+
+def test_the_cap_of_a_clusters_replicas_is_not_called_the_plans_batch(tmp_path):
+    """A fleet's cluster judged as k replicas of a strategy has a cap of k × the plan's batch: 2 H100s, each a copy
+    of `tp 1` at the plan's batch of 8, hold 16 in flight. The line read `its cap of 16 requests in flight (the
+    plan's batch)` of a plan whose batch is 8 (and 384 of a batch of 64 on 6 replicas)."""
+    from conftest import run_dagc
+    (tmp_path / "fleet.moe").write_text(FLEET)
+    done = run_dagc("fleet", str(tmp_path / "fleet.moe"), "-o", str(tmp_path / "out"))
+    assert done.returncode == 1, done.stderr
+    assert "`dp 2 < tp 1 > with microbatches 1 overlap none` on 2 GPUs" in done.stdout
+    assert "bound by its cap of 16 requests in flight (2 replicas of 8 each), where ≈ 43.85 are needed" in done.stdout
+    assert "(the plan's batch)" not in done.stdout
+
+
+def test_a_replicated_cap_names_its_replicas():
+    b = replace(_binding("require { ttft_p99 <= 1 s  tpot_p90 <= 200 ms }\n"), cap=384)
+    assert cap_binds(b, 10.0, replicas=6).startswith("; bound by its cap of 384 requests in flight (6 replicas of "
+                                                      "64 each), where ≈ ")
+    assert "(the plan's batch)" in cap_binds(b, 10.0)

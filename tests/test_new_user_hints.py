@@ -217,3 +217,30 @@ def test_a_serving_mode_under_another_name_is_told_what_dagc_calls_it():
     from dagc.lang.flatten import flatten
     strategy, diags = flatten(plan.strategies[0])
     assert plan.workload.serving.value == "inflight" and strategy is not None and len(strategy.pools) == 2 and not diags
+
+
+def test_a_misspelt_other_name_of_a_serving_mode_is_told_what_dagc_calls_it():
+    # `continous` and `disagregated`, as users type them, read "expected one of: `static`, `inflight`"
+    for word in ("continous", "contiuous_batching", "dynamc"):
+        d = _load_error(_serving_plan(word))
+        assert d.code == "E101" and d.message == f"unknown serving `{word}`"
+        assert d.hint.startswith("write `serving = inflight`: continuous (in-flight) batching")
+    assert _load_error(_serving_plan("disagregated")).hint.startswith("disaggregated prefill and decode is a strategy "
+                                                                      "of two pools")
+    assert _load_error(_serving_plan("inflght")).hint == "did you mean `inflight`?"      # a slip of dagc's own first
+
+
+def test_a_fleets_plan_without_a_strategy_is_told_of_dagc_fleet_launch(tmp_path):
+    # `dagc launch` of a fleet's plan, whose strategy the fleet searches, named `dagc search` alone
+    from conftest import run_dagc
+    plan = (_serving_plan("inflight").replace("strategy tp 8\n", "")
+            + 'fleet {\n  gpu preset "h100-sxm" { price = 2.49 $/h }\n  gpus = [8, 16]\n  rate = 2 requests/s\n}\n')
+    (tmp_path / "p.moe").write_text(plan)
+    proc = run_dagc("launch", "p.moe", cwd=tmp_path)
+    assert proc.returncode == 4
+    assert ("help: add one, e.g. `strategy tp 8`; or give it with `--strategy \"tp 8\"`, or let `dagc search PLAN` "
+            "find one (`dagc fleet PLAN --launch`: the fleet's best cluster's, and the commands that start it)"
+            ) in proc.stderr
+    (tmp_path / "q.moe").write_text(_serving_plan("inflight").replace("strategy tp 8\n", ""))
+    proc = run_dagc("launch", "q.moe", cwd=tmp_path)
+    assert proc.returncode == 4 and "find one\n" in proc.stderr and "dagc fleet" not in proc.stderr

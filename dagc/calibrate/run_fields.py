@@ -16,6 +16,7 @@ from ..source import SourceFile
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
 from .run_counts import requests_sent, succeeded
+from .run_values import refused_value
 
 __all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
 
@@ -82,7 +83,7 @@ class _Run:
             raise self.fail(shown or name, too_large(), TOO_LARGE_HINT)
         if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v <= MAX_FIGURE) or \
                 (whole and (not float(v).is_integer())) or (not whole and v < MIN_FIGURE):
-            raise self.fail(shown or name, "is not a positive " + ("whole number" if whole else f"number {_RANGE}"))
+            raise self.fail(shown or name, refused_value(v, "whole number" if whole else f"number {_RANGE}"))
         return float(v)
 
     def at_least(self, v: float | None, name: str, unit: str) -> float | None:

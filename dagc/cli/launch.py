@@ -206,6 +206,22 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
     _out()
 
 
+def _under_traffic(result: StrategyResult) -> str:
+    """After the steady state's figures: that they are its batch's, every slot busy, and the percentiles of the
+    plan's traffic, which its latency requirements are judged on ("" without traffic)."""
+    if result.load is None:
+        return ""
+    from ..units import Dimension, format_si
+    def t(x: float | None) -> str:
+        return format_si(x, Dimension.TIME) if x is not None else "—"
+    f = result.load.figures
+    at = f"at {f.rate_requests_per_s:,.10g} requests/s" if f.rate_requests_per_s else \
+        f"from {f.concurrency:,} clients" if f.concurrency else "at the request log's times"
+    return (f" in the steady state, every one of its {result.layout.batch if result.layout else '…':,} requests in "
+            f"flight busy; under the plan's traffic ({f.requests:,} requests {at}): p50/p99 TTFT "
+            f"{t(f.ttft_s.p50)}/{t(f.ttft_s.p99)}, p50/p90 TPOT {t(f.tpot_s.p50)}/{t(f.tpot_s.p90)}")
+
+
 def _served_by(plan: Plan, asked: str | None) -> str:
     """The engine dagc's figures are priced for, in the header's words: `--engine`'s (`asked`) when the plan was
     priced for it (`_engine_option`), else the plan's — and, when that is not the engine asked for, how to get
@@ -280,7 +296,7 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
         _out(f"dagc's figures for it as dagc lays it out, to compare with each nearest strategy below (no server "
              f"runs it), {_served_by(plan, asked)}: {_figures(result.metrics)}{also}")
     elif result.metrics and not gpu_refused:
-        _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}")
+        _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}{_under_traffic(result)}")
         if meets is False:          # launched as asked, but said: as `dagc check` says it, and as a nearest's line
             _out("it misses the plan's requirements: " + "; ".join(printable(m) for m in missed)
                  + " (dagc check says why and what would meet them; the commands start it as it is)")

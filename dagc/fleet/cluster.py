@@ -118,7 +118,7 @@ def answer_cluster(plan: Plan, rate: float, ask: Ask) -> StoredAnswer:
         missed = (carry.missed,)
     elif not pick.load.carries_traffic and pick.load.not_carried_because:     # its load lines held, the rate not
         missed = (f"does not carry {rate:,.10g} requests/s: {pick.load.not_carried_because}"
-                  f"{cap_binds(pick.load.binding, rate)}",)
+                  f"{cap_binds(pick.load.binding, rate, c.replicas)}",)
     pick_json: JSON = json.loads(json.dumps(ask.pick_json(pick), allow_nan=False))
     out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick_json,
                 "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
@@ -202,7 +202,7 @@ def _short_of(judged: AtRate | None, rate: float) -> str | None:
         return f"{head}: not simulated"
     if not judged.load.carries_traffic:
         because = f": {judged.load.not_carried_because}" if judged.load.not_carried_because else ""
-        return f"{head}{because}{cap_binds(judged.load.binding, rate)}"
+        return f"{head}{because}{cap_binds(judged.load.binding, rate, judged.candidate.replicas)}"
     if not judged.candidate.meets_requirements:
         missed = [q.requirement.text for q in judged.requirements if q.met is not True]
         return f"misses {', '.join(missed)}" if missed else "misses a requirement"
@@ -224,10 +224,10 @@ def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:
     return None
 
 
-def cap_binds(b: Binding, rate: float) -> str:
+def cap_binds(b: Binding, rate: float, replicas: int = 1) -> str:
     """What a pick that does not carry the rate says of its cap on requests in flight when that is what binds it
     (`Limit.REQUESTS_IN_FLIGHT`: every cluster is judged at the plan's batch, a cluster holding k copies of a
-    strategy at k times it): the cap, what Little's law needs, and what lifts it; else nothing.
+    strategy at k times it, `replicas`): the cap, what Little's law needs, and what lifts it; else nothing.
 
     Example:
         >>> from dagc.serve.binding import Limit
@@ -239,18 +239,22 @@ def cap_binds(b: Binding, rate: float) -> str:
         where ≈ 80.2 are needed at 6 requests/s: a larger batch
         or `batch = max`
         lifts it
+        >>> from dataclasses import replace
+        >>> cap_binds(replace(b, cap=384), 6.0, replicas=6)[:69]
+        '; bound by its cap of 384 requests in flight (6 replicas of 64 each'
     """
     if b.limit is not Limit.REQUESTS_IN_FLIGHT or b.cap is None:
         return ""
+    whose = "the plan's batch" if replicas <= 1 else f"{replicas} replicas of {b.cap // replicas:,} each"
     need = f", where ≈ {format_figure(b.little_concurrency)} are needed at {rate:,.10g} requests/s" \
         if b.little_concurrency is not None else ""
     if b.per_token_missed:
         late = [m.upper() for m in b.missed if m in ("tpot", "itl")]
-        return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}, but a larger batch "
+        return (f"; bound by its cap of {b.cap:,} requests in flight ({whose}){need}, but a larger batch "
                 f"lengthens every step and its {' and '.join(late)} already {'misses' if len(late) == 1 else 'miss'}"
                 ": a larger batch alone cannot meet it — more GPUs, a faster strategy, or faster steps (8-bit "
                 "weights) with it")
-    return (f"; bound by its cap of {b.cap:,} requests in flight (the plan's batch){need}: a larger batch, or "
+    return (f"; bound by its cap of {b.cap:,} requests in flight ({whose}){need}: a larger batch, or "
             "`batch = max`, lifts it")
 
 

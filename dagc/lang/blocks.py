@@ -21,7 +21,8 @@ from lark.tree import Branch, Meta
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, format_si, lookup
-from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean, elsewhere, nearest
+from .field_words import unknown_field_hint
+from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean
 from .hints import NOT_A_NUMBER, not_a_number, unit_hint
 from .unit_slips import per_second_slip_hint
 
@@ -190,12 +191,10 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
             out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span,
                       f"replace `{item.name} = …` with `{item.name} {{ … }}` and the fields inside it")
         else:
-            known = list(fields) + list(subblocks)
-            if (guess := nearest(item.name, known)) is not None:
+            guess, hint = unknown_field_hint(item.name, where, [*fields, *subblocks])
+            if guess is not None:
                 out.guessed.add(f"{where}.{guess}")
-            out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
-                      elsewhere(item.name, where) if nearest(item.name, known) is None and elsewhere(item.name, where)
-                      else did_you_mean(item.name, known))
+            out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span, hint)
         return
     assert item.value is not None, "the grammar gives every assignment a value"
     out.spans[f"{where}.{item.name}"] = item.span

@@ -104,8 +104,12 @@ def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
         'write `serving = inflight`: '
         >>> choice_hint("serving", "statc", ("static", "inflight"))
         'did you mean `static`?'
+        >>> choice_hint("serving", "continous", ("static", "inflight"))[:28]      # a slip of another name too
+        'write `serving = inflight`: '
     """
-    return CHOICE_WORDS.get(field, {}).get(_spelling(word)) or did_you_mean(word, choices)
+    words = CHOICE_WORDS.get(field, {})
+    slip = None if nearest(word, choices) else nearest(word, words)
+    return words.get(_spelling(word)) or (words[slip] if slip else None) or did_you_mean(word, choices)
 
 
 def _spelling(name: str) -> str:

@@ -76,6 +76,7 @@ _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus 
              "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
 # the commands that read a plan without one: the strategy given, or searched
 _NO_STRATEGY = "; or give it with `--strategy \"tp 8\"`, or let `dagc search PLAN` find one"
+_FLEET_PICKS = " (`dagc fleet PLAN --launch`: the fleet's best cluster's, and the commands that start it)"
 
 
 @v_args(meta=True)
@@ -284,7 +285,7 @@ def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[T
     for kind in ("model", "cluster", "workload", *(("strategy",) if needs_strategy else ())):
         if kind not in by_kind:
             out.error("E103", f"the plan has no `{kind}` statement", end, f"add one, e.g. `{_EXAMPLES[kind]}`"
-                      + (_NO_STRATEGY if kind == "strategy" else ""))
+                      + (_NO_STRATEGY + _FLEET_PICKS * ("fleet" in by_kind) if kind == "strategy" else ""))
 
 
 def _lower_strategies(lw: Lowering, written: list[Tree[Token]]) -> tuple[StrategyDecl, ...]:

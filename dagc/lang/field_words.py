@@ -1,0 +1,73 @@
+"""E101's hint for an unknown field of a block: the field dagc means by an engine's or a benchmark's name.
+
+Input: a field name a plan (or `--set`) writes in a block and the block's known fields. Output: the field it
+stands for (for the E103 of that field, which the typo's E101 says already) and the hint to print.
+
+Users come to dagc from vLLM, SGLang, TensorRT-LLM and their benchmark clients, and write the workload in their
+words: `max_num_seqs = 64`, `request_rate = 20`, `num_prompts = 1000`, `input_len = 2000`. `nearest` takes only
+spellings of one name (`Batch`, `bacth`), so these read the block's whole list of fields; here each is the field
+dagc calls it, with whose word it is. A requirement written as a workload field (`ttft = 2 s`) is told to go in
+`require { … }`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .fields import REQUIREMENT_NAMES, did_you_mean, elsewhere, nearest
+
+__all__ = ["FIELD_WORDS", "unknown_field_hint"]
+
+# Another tool's name of a field (written without case or separators) → dagc's field, and whose name it is
+FIELD_WORDS: dict[str, tuple[str, str]] = {
+    "batchsize": ("batch", "the batch size"),
+    "maxnumseqs": ("batch", "vLLM's `--max-num-seqs`, the cap on requests in flight"),
+    "maxrunningrequests": ("batch", "SGLang's `--max-running-requests`, the cap on requests in flight"),
+    "maxbatchsize": ("batch", "TensorRT-LLM's `--max_batch_size`, the cap on requests in flight"),
+    "requestrate": ("rate", "`vllm bench serve --request-rate`, the arrival rate"),
+    "qps": ("rate", "queries per second, the arrival rate"),
+    "rps": ("rate", "requests per second, the arrival rate"),
+    "arrivalrate": ("rate", "the arrival rate"),
+    "numprompts": ("requests", "`vllm bench serve --num-prompts`, the requests sent"),
+    "numrequests": ("requests", "the requests sent"),
+    "maxconcurrency": ("concurrency", "`vllm bench serve --max-concurrency`, the clients in a closed loop"),
+    "inputlen": ("prompt", "the benchmarks' input length, the prompt's tokens"),
+    "randominputlen": ("prompt", "`vllm bench serve --random-input-len`, the prompt's tokens"),
+    "inputlength": ("prompt", "the input length, the prompt's tokens"),
+    "inputtokens": ("prompt", "the prompt's tokens"),
+    "isl": ("prompt", "the input sequence length, the prompt's tokens"),
+    "promptlen": ("prompt", "the prompt's tokens"),
+    "promptlength": ("prompt", "the prompt's tokens"),
+    "outputlen": ("generate", "the benchmarks' output length, the tokens generated"),
+    "randomoutputlen": ("generate", "`vllm bench serve --random-output-len`, the tokens generated"),
+    "outputlength": ("generate", "the output length, the tokens generated"),
+    "outputtokens": ("generate", "the tokens generated"),
+    "osl": ("generate", "the output sequence length, the tokens generated"),
+    "maxtokens": ("generate", "the OpenAI API's `max_tokens`, the tokens generated"),
+    "maxnewtokens": ("generate", "the tokens generated"),
+}
+
+
+def unknown_field_hint(name: str, where: str, known: Sequence[str]) -> tuple[str | None, str]:
+    """The field `name` stands for in block `where` (None when none) and E101's hint for it.
+
+    Example:
+        >>> unknown_field_hint("max_num_seqs", "workload", ["batch", "prompt"])
+        ('batch', "did you mean `batch`? (`max_num_seqs` is vLLM's `--max-num-seqs`, the cap on requests in flight)")
+        >>> unknown_field_hint("ttft", "workload", ["batch"])[1][:45]
+        '`ttft` is a requirement, not a field of the w'
+    """
+    word = re.sub(r"[-_.\s]+", "", name.lower())
+    if (said := FIELD_WORDS.get(word)) is not None and said[0] in known:
+        return said[0], f"did you mean `{said[0]}`? (`{name}` is {said[1]})"
+    if said is not None and where.split(".")[0] != "workload":
+        return None, (f"`{name}` is {said[1]}: dagc's `{said[0]}`, a field of `workload {{ … }}`: write it there, "
+                      f"`workload {{ {said[0]} = … }}` (with --set: `workload.{said[0]}=…`)")
+    guess = nearest(name, known)
+    if guess is None and (home := elsewhere(name, where)):
+        return None, home
+    if guess is None and name.lower() in REQUIREMENT_NAMES and where.split(".")[0] != "require":
+        return None, (f"`{name}` is a requirement, not a field of the {where}: write it in the `require` block, "
+                      f"`require {{ {name.lower()} <= … }}` (with --set: `--set 'require.{name.lower()}=…'`)")
+    return guess, did_you_mean(name, known)

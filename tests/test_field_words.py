@@ -1,0 +1,74 @@
+"""A workload field written in an engine's or a benchmark's words (`max_num_seqs`, `request_rate`, `num_prompts`,
+`input_len`, `batch_size`) is told dagc's name for it, and a requirement written in the workload is told to go in
+`require { … }` (`dagc.lang.field_words`). Before, each read the workload's list of 22 fields, and `batchsize = 64`
+also drew an E103 "the workload has no `batch`" at the block's start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_dagc
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 1  gpu preset "h100-sxm" }
+workload { WORKLOAD }
+strategy tp 1
+"""
+WORKLOAD = "batch = 8  prompt = 512  generate = 64"
+
+
+def _check(tmp_path: Path, workload: str = WORKLOAD, *options: str) -> tuple[int, str]:
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN.replace("WORKLOAD", workload))
+    done = run_dagc("check", str(plan), "--no-search", *options)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(("written", "field", "whose"), [
+    ("max_num_seqs", "batch", "vLLM's `--max-num-seqs`, the cap on requests in flight"),
+    ("max_running_requests", "batch", "SGLang's `--max-running-requests`, the cap on requests in flight"),
+    ("request_rate", "rate", "`vllm bench serve --request-rate`, the arrival rate"),
+    ("num_prompts", "requests", "`vllm bench serve --num-prompts`, the requests sent"),
+    ("random_input_len", "prompt", "`vllm bench serve --random-input-len`, the prompt's tokens"),
+    ("OSL", "generate", "the output sequence length, the tokens generated"),
+])
+def test_an_engines_name_of_a_workload_field_is_told_dagcs(tmp_path: Path, written: str, field: str, whose: str):
+    code, text = _check(tmp_path, WORKLOAD, "--set", f"workload.{written}=4")
+    assert code == 4
+    assert f"error[E101]: unknown field `{written}` in workload" in text
+    assert f"help: did you mean `{field}`? (`{written}` is {whose})" in text
+    assert "expected one of" not in text
+
+
+def test_a_misnamed_batch_is_one_error_not_two(tmp_path: Path):
+    code, text = _check(tmp_path, "batch_size = 8  prompt = 512  generate = 64")
+    assert code == 4
+    assert "plan.moe:3:12: error[E101]: unknown field `batch_size` in workload" in text
+    assert "help: did you mean `batch`? (`batch_size` is the batch size)" in text
+    assert "E103" not in text and "1 error; nothing was checked" in text
+
+
+def test_a_requirement_in_the_workload_is_told_to_go_in_require(tmp_path: Path):
+    code, text = _check(tmp_path, WORKLOAD + "  ttft_p99 = 2 s")
+    assert code == 4
+    assert ("help: `ttft_p99` is a requirement, not a field of the workload: write it in the `require` block, "
+            "`require { ttft_p99 <= … }` (with --set: `--set 'require.ttft_p99=…'`)") in text
+    # and the --set the hint gives is one dagc takes
+    code, text = _check(tmp_path, WORKLOAD + "  ttft = 2 s")
+    assert "`require { ttft <= … }` (with --set: `--set 'require.ttft=…'`)" in text
+    code, text = _check(tmp_path, WORKLOAD, "--set", "require.ttft=2 s")
+    assert code == 0 and "error[" not in text and "`ttft <= 2 s` 84.54 ms" in text
+
+
+def test_a_workload_word_in_another_block_names_the_workload(tmp_path: Path):
+    code, text = _check(tmp_path, WORKLOAD, "--set", "cluster.max_num_seqs=8")
+    assert code == 4
+    assert ("help: `max_num_seqs` is vLLM's `--max-num-seqs`, the cap on requests in flight: dagc's `batch`, a field "
+            "of `workload { … }`: write it there, `workload { batch = … }` (with --set: `workload.batch=…`)") in text
+
+
+def test_a_slip_of_a_field_still_reads_did_you_mean(tmp_path: Path):
+    code, text = _check(tmp_path, WORKLOAD, "--set", "workload.genrate=4")
+    assert code == 4 and "help: did you mean `generate`?" in text

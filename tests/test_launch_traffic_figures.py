@@ -1,0 +1,41 @@
+"""`dagc launch` of a plan with traffic says its TTFT and TPOT are the steady state's, every request slot busy, and
+gives the percentiles of the plan's traffic beside them — those its requirements are judged on. A fleet's pick for
+Qwen3-235B-A22B under `tpot_p90 <= 50 ms` printed `TPOT 65.85 ms` (its 1,360 slots busy) and nothing else: the user
+read the pick as missing the target that its p90 TPOT of 38.39 ms at 20 requests/s meets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import run_dagc
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 2  gpu preset "h100-sxm" }
+workload { batch = 64  prompt = 1000  generate = 200  serving = inflight  rate = 4 requests/s  requests = 200 }
+require { ttft_p99 <= 2 s  tpot_p90 <= 30 ms }
+strategy tp 2
+"""
+
+
+def test_the_figures_say_steady_state_and_the_traffics_percentiles(tmp_path: Path):
+    (tmp_path / "plan.moe").write_text(PLAN)
+    launch = run_dagc("launch", str(tmp_path / "plan.moe"), "--engine", "sglang", "-o", str(tmp_path / "out"))
+    assert launch.returncode == 0, launch.stderr
+    (line,) = [x for x in launch.stdout.splitlines() if x.startswith("dagc's figures for it")]
+    assert line.endswith("TTFT 232.9 ms, TPOT 24.53 ms, 1,304 tokens/s/GPU in the steady state, every one of its 64 "
+                         "requests in flight busy; under the plan's traffic (200 requests at 4 requests/s): p50/p99 "
+                         "TTFT 231.4 ms/251.1 ms, p50/p90 TPOT 8.872 ms/11.62 ms")
+    # the same run `dagc check` simulates for that engine: its Load line's p50/p99 TTFT and p50 TPOT
+    check = run_dagc("check", str(tmp_path / "plan.moe"), "--no-search", "--set", "cluster.engine=sglang")
+    load = re.search(r"^Load: .*?p50/p99 TTFT (\S+ ms)/(\S+ ms), TPOT (\S+ ms)/", check.stdout, re.M)
+    assert load is not None and load.groups() == ("231.4 ms", "251.1 ms", "8.872 ms")
+
+
+def test_a_plan_without_traffic_keeps_the_steady_state_alone(tmp_path: Path):
+    (tmp_path / "plan.moe").write_text(PLAN.replace("  rate = 4 requests/s  requests = 200", "")
+                                       .replace("ttft_p99 <= 2 s  tpot_p90 <= 30 ms", "ttft <= 2 s"))
+    launch = run_dagc("launch", str(tmp_path / "plan.moe"), "--engine", "sglang", "-o", str(tmp_path / "out"))
+    assert launch.returncode == 0, launch.stderr
+    (line,) = [x for x in launch.stdout.splitlines() if x.startswith("dagc's figures for it")]
+    assert line.endswith("TTFT 232.9 ms, TPOT 24.53 ms, 1,304 tokens/s/GPU")
