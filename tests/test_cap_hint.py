@@ -93,3 +93,24 @@ def test_a_replicated_cap_names_its_replicas():
     assert cap_binds(b, 10.0, replicas=6).startswith("; bound by its cap of 384 requests in flight (6 replicas of "
                                                       "64 each), where ≈ ")
     assert "(the plan's batch)" in cap_binds(b, 10.0)
+
+
+def test_a_cap_and_need_the_reason_gave_are_not_said_again():
+    """A fleet row whose run needs more requests in flight than its cap says so in its reason (`NEEDS_LEAD`: "it
+    needs ≈ 715 requests in flight … more than its cap of 512"); what follows names whose cap it is and what lifts
+    it, not the cap and the need again (it read "; bound by its cap of 512 requests in flight (the plan's batch),
+    where ≈ 715.2 are needed at 20 requests/s")."""
+    from dagc.serve.load_result import QueueGrowth
+    from dagc.verdict.carrying import NEEDS_LEAD, queue_behind
+
+    b = replace(_binding("require { ttft_p99 <= 1 s }\n"), cap=512, little_concurrency=715.2,
+                missed=("ttft",))
+    assert cap_binds(b, 20.0) == ("; bound by its cap of 512 requests in flight (the plan's batch), where ≈ 715.2 are "
+                                  "needed at 20 requests/s: a larger batch, or `batch = max`, lifts it")
+    assert cap_binds(b, 20.0, need_said=True) == ("; that cap is the plan's batch: a larger batch, or `batch = max`, "
+                                                 "lifts it")
+    assert cap_binds(b, 20.0, 8, need_said=True).startswith("; that cap is 8 replicas of 64 each: ")
+    # the reason that says the need starts so: the growth past a trial's pace with the cap short of Little's law
+    growth = QueueGrowth(arrived=499, ended=460, allowance=56.0, first_token=True)     # 39 grown, past 3 % of 499
+    said = queue_behind(False, growth, (715.2, 512))
+    assert said is not None and said.startswith(f"{NEEDS_LEAD}715 requests in flight at this rate")

@@ -40,6 +40,7 @@ from ..search.under_traffic import check_candidate, judge_under_traffic, judged_
 from ..serve.binding import Binding, Limit
 from ..serve.price import token_cost
 from ..units import count_text, format_figure
+from ..verdict.carrying import NEEDS_LEAD
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
 from .stored import StoredAnswer, parse_answer
@@ -117,8 +118,9 @@ def answer_cluster(plan: Plan, rate: float, ask: Ask) -> StoredAnswer:
     if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one
         missed = (carry.missed,)
     elif not pick.load.carries_traffic and pick.load.not_carried_because:     # its load lines held, the rate not
-        missed = (f"does not carry {rate:,.10g} requests/s: {pick.load.not_carried_because}"
-                  f"{cap_binds(pick.load.binding, rate, c.replicas)}",)
+        because = pick.load.not_carried_because
+        missed = (f"does not carry {rate:,.10g} requests/s: {because}"
+                  f"{cap_binds(pick.load.binding, rate, c.replicas, because.startswith(NEEDS_LEAD))}",)
     pick_json: JSON = json.loads(json.dumps(ask.pick_json(pick), allow_nan=False))
     out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick_json,
                 "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
@@ -202,7 +204,8 @@ def _short_of(judged: AtRate | None, rate: float) -> str | None:
         return f"{head}: not simulated"
     if not judged.load.carries_traffic:
         because = f": {judged.load.not_carried_because}" if judged.load.not_carried_because else ""
-        return f"{head}{because}{cap_binds(judged.load.binding, rate, judged.candidate.replicas)}"
+        said = (judged.load.not_carried_because or "").startswith(NEEDS_LEAD)
+        return f"{head}{because}{cap_binds(judged.load.binding, rate, judged.candidate.replicas, said)}"
     if not judged.candidate.meets_requirements:
         missed = [q.requirement.text for q in judged.requirements if q.met is not True]
         return f"misses {', '.join(missed)}" if missed else "misses a requirement"
@@ -224,10 +227,13 @@ def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:
     return None
 
 
-def cap_binds(b: Binding, rate: float, replicas: int = 1) -> str:
+def cap_binds(b: Binding, rate: float, replicas: int = 1, need_said: bool = False) -> str:
     """What a pick that does not carry the rate says of its cap on requests in flight when that is what binds it
     (`Limit.REQUESTS_IN_FLIGHT`: every cluster is judged at the plan's batch, a cluster holding k copies of a
-    strategy at k times it, `replicas`): the cap, what Little's law needs, and what lifts it; else nothing.
+    strategy at k times it, `replicas`): the cap, what Little's law needs, and what lifts it; else nothing. With
+    `need_said` (the reason before it gave the cap and Little's law's need, `NEEDS_LEAD`), whose cap it is and what
+    lifts it alone: the 32-GPU row of a fleet read both "it needs ≈ 715 … more than its cap of 512" and "bound by its
+    cap of 512 requests in flight (the plan's batch), where ≈ 715.2 are needed".
 
     Example:
         >>> from dagc.serve.binding import Limit
@@ -240,22 +246,22 @@ def cap_binds(b: Binding, rate: float, replicas: int = 1) -> str:
         or `batch = max`
         lifts it
         >>> from dataclasses import replace
-        >>> cap_binds(replace(b, cap=384), 6.0, replicas=6)[:69]
-        '; bound by its cap of 384 requests in flight (6 replicas of 64 each'
+        >>> cap_binds(replace(b, cap=384), 6.0, replicas=6)[:68]
+        '; bound by its cap of 384 requests in flight (6 replicas of 64 each)'
     """
     if b.limit is not Limit.REQUESTS_IN_FLIGHT or b.cap is None:
         return ""
     whose = "the plan's batch" if replicas <= 1 else f"{replicas} replicas of {b.cap // replicas:,} each"
     need = f", where ≈ {format_figure(b.little_concurrency)} are needed at {rate:,.10g} requests/s" \
-        if b.little_concurrency is not None else ""
+        if b.little_concurrency is not None and not need_said else ""
+    lead = f"; that cap is {whose}" if need_said else f"; bound by its cap of {b.cap:,} requests in flight ({whose})"
     if b.per_token_missed:
         late = [m.upper() for m in b.missed if m in ("tpot", "itl")]
-        return (f"; bound by its cap of {b.cap:,} requests in flight ({whose}){need}, but a larger batch "
+        return (f"{lead}{need}, but a larger batch "
                 f"lengthens every step and its {' and '.join(late)} already {'misses' if len(late) == 1 else 'miss'}"
                 ": a larger batch alone cannot meet it — more GPUs, a faster strategy, or faster steps (8-bit "
                 "weights) with it")
-    return (f"; bound by its cap of {b.cap:,} requests in flight ({whose}){need}: a larger batch, or "
-            "`batch = max`, lifts it")
+    return f"{lead}{need}: a larger batch, or `batch = max`, lifts it"
 
 
 def failed_answer(plan: Plan, reason: str) -> StoredAnswer:

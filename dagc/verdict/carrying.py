@@ -96,6 +96,10 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
     return None
 
 
+# how `queue_behind` starts when the run needs more requests in flight than its cap: the cap and Little's law said
+NEEDS_LEAD = "it needs ≈ "
+
+
 def queue_behind(overloaded: bool, growth: QueueGrowth | None, needs: tuple[float, int] | None) -> str | None:
     """Why a run's queue grows — past its arrivals' noise, or past a trial's pace with its cap short of Little's
     law (`not_carried_because`) —, None when it keeps pace: its percentiles then grow with its length, and its
@@ -109,7 +113,7 @@ def queue_behind(overloaded: bool, growth: QueueGrowth | None, needs: tuple[floa
     if growth is not None and growth.behind and needs is not None and needs[0] > needs[1] * (1 + CAPACITY_TOLERANCE):
         ended = "were given their first token" if growth.first_token else "ended"
         where = "waiting to be served" if growth.first_token else "in the system"
-        return (f"it needs ≈ {needs[0]:,.0f} requests in flight at this rate (Little's law: the arrival rate × a "
+        return (f"{NEEDS_LEAD}{needs[0]:,.0f} requests in flight at this rate (Little's law: the arrival rate × a "
                 f"request's time in flight), more than its cap of {needs[1]:,}, and its queue grows: of the "
                 f"{growth.arrived:,} requests arriving over the run's second half, {growth.ended:,} {ended} in it, "
                 f"{growth.grown:,} more {where} — more than the {PACE_SHARE * 100:.0f} % of them a capacity's trial "
