@@ -305,8 +305,8 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
     except PlanError as exc:
         if sketch is not None and rate is None and not sketch.mixes and "rate" not in written_fields(tree, "workload"):
             fleet_errors.append(_no_rate(src, sketch))
-        if sketch is not None:
-            fleet_errors += _value_errors(path, sketch, allow_paths)
+        if sketch is not None and any(isinstance(st, Tree) and st.data == "cluster" for st in tree.children):
+            fleet_errors += _value_errors(path, sketch, allow_paths)   # without a cluster, each value lacks the rest
         raise PlanError(_merged(exc.diagnostics, fleet_errors)) from None
     fleet, errors = _read(tree, src, plan)
     if errors:      # with them, what a swept value would say (an unknown engine), not hidden behind the rest

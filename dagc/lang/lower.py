@@ -61,6 +61,7 @@ from .model import ImportRoots, imported_fields, lower_model, model_from_preset,
 from .requirements import WrittenRequirement, lower_requirements
 from .scope import scope_axes, strategy_text
 from .speculative import lower_speculative
+from .statements import check_statements
 from .traffic import read_traffic
 
 __all__ = ["MAX_STRATEGIES", "Lowering", "lower", "lower_strategy", "model_from_preset", "strategy_text"]
@@ -72,11 +73,6 @@ _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "mo
                "workload": "workload", "require": "require", "strategy": "strategy", "named_strategy": "strategy",
                "objective": "objective", "calibration": "calibration",
                "fleet": "fleet"}     # `fleet`: dagc.lang.fleet's, not the plan's
-_EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
-             "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
-# the commands that read a plan without one: the strategy given, or searched
-_NO_STRATEGY = "; or give it with `--strategy \"tp 8\"`, or let `dagc search PLAN` find one"
-_FLEET_PICKS = " (`dagc fleet PLAN --launch`: the fleet's best cluster's, and the commands that start it)"
 
 
 @v_args(meta=True)
@@ -270,24 +266,6 @@ def _statements(tree: Tree[Token]) -> dict[str, list[Tree[Token]]]:
 
 
 
-def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tree[Token]]],
-                      needs_strategy: bool = True) -> None:
-    """One model, cluster, workload and (optional) require; at most MAX_STRATEGIES strategies, and at least one
-    unless the command searches them itself (`needs_strategy` False: `dagc fleet`, `dagc search`)."""
-    for kind in ("model", "cluster", "workload", "require", "objective", "calibration"):
-        for st in by_kind.get(kind, [])[1:]:
-            at = node_span(src, st.meta)
-            out.error("E104", f"a plan has one `{kind}` statement; this is another",
-                      src.span(at.start, at.start + len(kind)),
-                      f"the first is at line {node_span(src, by_kind[kind][0].meta).line}")
-    text = src.text.rstrip()
-    end = src.span(max(0, len(text) - 1), max(1, len(text))) if src.text.strip() else src.span(0, 0)
-    for kind in ("model", "cluster", "workload", *(("strategy",) if needs_strategy else ())):
-        if kind not in by_kind:
-            out.error("E103", f"the plan has no `{kind}` statement", end, f"add one, e.g. `{_EXAMPLES[kind]}`"
-                      + (_NO_STRATEGY + _FLEET_PICKS * ("fleet" in by_kind) if kind == "strategy" else ""))
-
-
 def _lower_strategies(lw: Lowering, written: list[Tree[Token]]) -> tuple[StrategyDecl, ...]:
     if len(written) > MAX_STRATEGIES:
         beyond = node_span(lw.src, written[MAX_STRATEGIES].meta)
@@ -307,7 +285,7 @@ def _lower_strategies(lw: Lowering, written: list[Tree[Token]]) -> tuple[Strateg
 
 def _lower_plan(lw: Lowering, tree: Tree[Token], needs_strategy: bool) -> Plan | None:
     by_kind = _statements(tree)
-    _check_statements(lw.out, lw.src, by_kind, needs_strategy)
+    check_statements(lw.out, lw.src, by_kind, needs_strategy)
     first = {kind: lw.transform(by_kind[kind][0])      # in this order: their diagnostics are said in it
              for kind in ("model", "cluster", "workload", "require", "objective", "calibration") if kind in by_kind}
     strategies = _lower_strategies(lw, by_kind.get("strategy", []))
