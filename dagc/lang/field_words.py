@@ -12,10 +12,9 @@ dagc calls it, with whose word it is. A requirement written as a workload field 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from .fields import REQUIREMENT_NAMES, did_you_mean, elsewhere, nearest
+from .fields import REQUIREMENT_NAMES, did_you_mean, elsewhere, nearest, spelling
 
 __all__ = ["FIELD_WORDS", "unknown_field_hint"]
 
@@ -58,7 +57,7 @@ def unknown_field_hint(name: str, where: str, known: Sequence[str]) -> tuple[str
         >>> unknown_field_hint("ttft", "workload", ["batch"])[1][:45]
         '`ttft` is a requirement, not a field of the w'
     """
-    word = re.sub(r"[-_.\s]+", "", name.lower())
+    word = spelling(name)
     if (said := FIELD_WORDS.get(word)) is not None and said[0] in known:
         return said[0], f"did you mean `{said[0]}`? (`{name}` is {said[1]})"
     if said is not None and where.split(".")[0] != "workload":

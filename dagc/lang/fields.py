@@ -16,7 +16,7 @@ from ..plan.model import DType
 from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementKind
 from ..units import Dimension
 
-__all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest",
+__all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest", "spelling",
            "did_you_mean", "choice_hint", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS", "CLUSTER_BLOCK_FIELDS",
@@ -51,7 +51,7 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
     alias = (aliases or {}).get(word.lower())
     if alias is not None and alias in choices:
         return alias
-    for same in (str.lower, _spelling, _plain):
+    for same in (str.lower, spelling, _plain):
         found = {c for c in choices if same(c) == same(word)}
         if found:
             return found.pop() if len(found) == 1 else None
@@ -88,7 +88,7 @@ _IN_FLIGHT = ("write `serving = inflight`: continuous (in-flight) batching, requ
               "every step, as vLLM, SGLang and TensorRT-LLM serve")
 _POOLS = ("disaggregated prefill and decode is a strategy of two pools, served in flight: write `serving = inflight` "
           "and `strategy prefill N < … > decode M < … >`, e.g. `prefill 2 < tp 8 > decode 1 < tp 2 ; ep 8 >`")
-# A choice's other names (engines', papers'), by field and spelling (`_spelling`): what dagc calls them
+# A choice's other names (engines', papers'), by field and spelling (`spelling`): what dagc calls them
 CHOICE_WORDS: dict[str, dict[str, str]] = {"serving": {
     **dict.fromkeys(("continuous", "continuousbatching", "inflightbatching", "dynamic", "dynamicbatching"), _IN_FLIGHT),
     **dict.fromkeys(("disaggregated", "disaggregation", "disagg", "pd", "pddisaggregated", "pddisaggregation"),
@@ -109,18 +109,18 @@ def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
     """
     words = CHOICE_WORDS.get(field, {})
     slip = None if nearest(word, choices) else nearest(word, words)
-    return words.get(_spelling(word)) or (words[slip] if slip else None) or did_you_mean(word, choices)
+    return words.get(spelling(word)) or (words[slip] if slip else None) or did_you_mean(word, choices)
 
 
-def _spelling(name: str) -> str:
+def spelling(name: str) -> str:
     """`name` without case and separators: `Top-K`, `top_k` and `topk` are one spelling (and `qwen3‐30b`, whose
     dash is a typographic one, U+2010–U+2015 or U+2212, as a word processor writes it)."""
     return re.sub(r"[-_.\s\u2010-\u2015\u2212]+", "", name.lower())
 
 
 def _plain(name: str) -> str:
-    """`_spelling` with doubled letters single and a plural `s`/`es` dropped."""
-    single = re.sub(r"([a-z])\1+", r"\1", _spelling(name))
+    """`spelling` with doubled letters single and a plural `s`/`es` dropped."""
+    single = re.sub(r"([a-z])\1+", r"\1", spelling(name))
     return re.sub(r"(?<=[a-z]{2})(?:(?<=ch|sh)e|(?<=x)e)?s$", "", single)
 
 
