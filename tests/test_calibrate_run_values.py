@@ -43,3 +43,15 @@ def test_a_number_out_of_range_keeps_its_words(tmp_path: Path):
     assert _refused(tmp_path, mean_ttft_ms=-5).message == \
         "field `mean_ttft_ms` is not a positive number from 1e-06 up to 1e+12"
     assert _refused(tmp_path, num_prompts=2.5).message == "field `num_prompts` is not a positive whole number"
+
+
+def test_a_rate_in_quotes_is_told_it_is_a_string_and_inf_still_reads(tmp_path: Path):
+    d = _refused(tmp_path, request_rate="20")
+    assert d.message == 'field `request_rate` is a string other than "inf": a rate is a JSON number, without quotes ' \
+                        '("inf", all at once, alone is quoted)'
+    assert '"20"' not in render(d)
+    assert _refused(tmp_path, request_rate=-1).message == \
+        'field `request_rate` is not a rate in requests/s (a positive number, or "inf")'
+    (tmp_path / "run.json").write_text(json.dumps(json.loads(RUN) | {"request_rate": "inf"}))
+    (run,) = read_runs(tmp_path / "run.json")
+    assert run.rate is None

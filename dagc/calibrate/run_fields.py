@@ -16,7 +16,7 @@ from ..source import SourceFile
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
 from .run_counts import requests_sent, succeeded
-from .run_values import refused_value
+from .run_values import refused_rate, refused_value
 
 __all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
 
@@ -154,7 +154,7 @@ def _rate(r: _Run, v: object) -> float | None:
     if v in ("inf", "Infinity") or (isinstance(v, float) and math.isinf(v) and v > 0):
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
-        raise r.fail("request_rate", "is not a rate in requests/s (a positive number, or \"inf\")")
+        raise r.fail("request_rate", refused_rate(v))
     return float(v)
 
 

@@ -7,7 +7,7 @@ from 1e-06 up to 1e+12" — which 650 is —, so a user looked for a wrong figur
 
 from __future__ import annotations
 
-__all__ = ["refused_value"]
+__all__ = ["refused_rate", "refused_value"]
 
 _KINDS = ((str, "a string"), (bool, "true or false"), (list, "a list"), (dict, "an object"))
 
@@ -25,3 +25,17 @@ def refused_value(v: object, number_words: str) -> str:
     if kind is not None:
         return f"is {kind}, not a number: the tools write their figures as JSON numbers, without quotes"
     return f"is not a positive {number_words}"
+
+
+def refused_rate(v: object) -> str:
+    """E110's words for a `request_rate` that is neither a positive number nor `"inf"` (all requests at once).
+
+    Example:
+        >>> refused_rate("20")
+        'is a string other than "inf": a rate is a JSON number, without quotes ("inf", all at once, alone is quoted)'
+        >>> refused_rate(-1)
+        'is not a rate in requests/s (a positive number, or "inf")'
+    """
+    if isinstance(v, str):
+        return 'is a string other than "inf": a rate is a JSON number, without quotes ("inf", all at once, alone is quoted)'
+    return 'is not a rate in requests/s (a positive number, or "inf")'
