@@ -37,5 +37,6 @@ def refused_rate(v: object) -> str:
         'is not a rate in requests/s (a positive number, or "inf")'
     """
     if isinstance(v, str):
-        return 'is a string other than "inf": a rate is a JSON number, without quotes ("inf", all at once, alone is quoted)'
+        return ('is a string other than "inf": a rate is a JSON number, without quotes ("inf", all at once, alone is '
+                'quoted)')
     return 'is not a rate in requests/s (a positive number, or "inf")'
