@@ -117,3 +117,28 @@ def test_a_lone_x_or_one_glued_axis_keeps_its_own_hint(written, hint):
     with pytest.raises(PlanError) as exc:
         load_plan_text(PLAN + f"strategy {written}\n")
     assert hint in (_only(exc).hint or "")
+
+
+@pytest.mark.parametrize("written, meant, code", [
+    ("TP2-EP4-PP2-DP2", "dp 2 < pp 2 < tp 2 ; ep 4 > >", "E101"),   # seed 004's spelling, one word to the lexer
+    ("TP4-EP16-PP1", "pp 1 < tp 4 ; ep 16 >", "E101"),
+    ("EP-16 x TP-4 x PP-1", "pp 1 < tp 4 ; ep 16 >", "E101"),       # seed 001's, its `×` written as an `x`
+    ("EP-16 × TP-4 × PP-1", "pp 1 < tp 4 ; ep 16 >", "E001"),       # and as it stands: the parser stops at `×`
+    ("tp 8 - ep 2", "tp 8 ; ep 2", "E001"),                         # a hyphen between the axes
+])
+def test_degrees_joined_by_hyphens_as_the_seed_reports_write_them_are_written_as_dagc_reads_them(written, meant, code):
+    """Until 2026-11-29 `TP2-EP4-PP2-DP2` got "axes are dp (data), pp (pipeline), …", `EP-16 × TP-4 × PP-1` and
+    `tp 8 - ep 2` "remove it": the ASCII hyphen was no separator, nor a joiner of an axis and its degree."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    d = _only(exc)
+    assert d.code == code and d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis"), d.hint
+    load_plan_text(PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16") + f"strategy {meant}\n")
+
+
+@pytest.mark.parametrize("written", ["tp-size 4", "tp 4 ; ep-size 2"])
+def test_a_hyphen_joins_an_axis_only_to_a_degree_right_after_it(written):
+    """`tp-size 4` is an engine's flag, not `tp 4`: no rewrite guesses what it says."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    assert not any((d.hint or "").startswith("did you mean `tp 4") for d in exc.value.diagnostics)

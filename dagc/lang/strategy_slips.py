@@ -1,10 +1,11 @@
 """A strategy written the way other tools write parallel degrees, for E001's and E101's hints: `tp=8`,
-`tp 8, ep 16`, `TP=1 + EP=16`, `tp 8 x ep 2`, `TP8EP2`, `pp 2 < tp 4, ep 8 >`. The parser stops at the `=`'s
-number, the `,` or the `+` (the lowering at the axis `x`), where its own hint can only say what a strategy is
-in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis by its name in any case,
-its degree after a space, `=` or `:` or right after the name, the axes apart by spaces, `,`, `+`, `*`, `&`,
-`|`, `/`, `×`, `x`, a dash, `;` or the scope's `<` `>` — the statement names its axes and degrees, and the
-hint writes them as dagc reads them: `tp 8 ; ep 16`, dp and pp enclosing the stage in `< >`."""
+`tp 8, ep 16`, `TP=1 + EP=16`, `tp 8 x ep 2`, `TP8EP2`, `pp 2 < tp 4, ep 8 >`, `TP2-EP4-PP2-DP2`. The parser stops
+at the `=`'s number, the `,` or the `+` (the lowering at the axis `x`, or at a hyphenated word), where its own hint
+can only say what a strategy is in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis
+by its name in any case, its degree after a space, `=` or `:`, right after the name or after a hyphen (`EP-16`), the
+axes apart by spaces, `,`, `+`, `*`, `&`, `|`, `/`, `×`, `x`, a dash or a hyphen, `;` or the scope's `<` `>` — the
+statement names its axes and degrees, and the hint writes them as dagc reads them: `tp 8 ; ep 16`, dp and pp
+enclosing the stage in `< >`."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from ..source import SourceFile
 __all__ = ["rewrite_hint", "split_leaves_it_wrong", "strategy_hint", "strategy_rewrite"]
 
 _AXIS_ORDER = ("dp", "pp", "tp", "cp", "sp", "ep", "etp")   # the canonical order, outer to inner, attention first
-_PAIR = re.compile(r"(?<![A-Za-z_])(?P<axis>[A-Za-z]+)(?:[ \t]*[=:]?[ \t]*(?P<degree>[0-9]+))?(?![0-9_])")
-_SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>]*")
+# an axis and its degree: apart by spaces, `=` or `:`, glued, or joined by a hyphen right after the axis (`EP-16`)
+_PAIR = re.compile(r"(?<![A-Za-z_])(?P<axis>[A-Za-z]+)(?:(?:[ \t]*[=:]?[ \t]*|-)(?P<degree>[0-9]+))?(?![0-9_])")
+_SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>-]*")
 _BY = "x"          # `tp 8 x ep 2`: a word between axes, read as a separator
 _GLUED = re.compile(r"(?<![A-Za-z_])([A-Za-z]+?)([0-9]+)(?![A-Za-z0-9_])")    # `tp8`: an axis glued to its degree
 _NAMED = re.compile(r"[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)[ \t]*=[ \t]*")     # `fast = …`: a strategy's name
