@@ -136,9 +136,38 @@ def test_degrees_joined_by_hyphens_as_the_seed_reports_write_them_are_written_as
     load_plan_text(PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16") + f"strategy {meant}\n")
 
 
-@pytest.mark.parametrize("written", ["tp-size 4", "tp 4 ; ep-size 2"])
+@pytest.mark.parametrize("written", ["tp-way 4", "tp 4 ; ep-groups 2"])
 def test_a_hyphen_joins_an_axis_only_to_a_degree_right_after_it(written):
-    """`tp-size 4` is an engine's flag, not `tp 4`: no rewrite guesses what it says."""
+    """`tp-way 4` is no axis and no engine's flag (those are below): no rewrite guesses what it says."""
     with pytest.raises(PlanError) as exc:
         load_plan_text(PLAN + f"strategy {written}\n")
     assert not any((d.hint or "").startswith("did you mean `tp 4") for d in exc.value.diagnostics)
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("--tp-size 16 --ep-size 16", "tp 16 ; ep 16"),                    # SGLang's flags, pasted from its command
+    ("tp-size 4 ep-size 4", "tp 4 ; ep 4"),
+    ("--tensor-parallel-size 8 --pipeline-parallel-size 2", "pp 2 < tp 8 >"),   # vLLM's
+    ("--tp_size 8 --ep_size 8", "tp 8 ; ep 8"),                         # TensorRT-LLM's
+    ("tp_size=4, ep_size=4", "tp 4 ; ep 4"),                            # as a config writes them
+    ("fast = tensor_parallel_size 8", "fast = tp 8"),
+    ("--tensor-model-parallel-size 2 --expert-model-parallel-size 8 --expert-tensor-parallel-size 1",
+     "tp 2 ; ep 8 etp 1"),                                                # Megatron-Core's
+])
+def test_an_engines_parallel_flags_are_written_as_dagcs_axes(written, meant):
+    """Until 2026-11-29 `--tp-size 16 --ep-size 16` got "remove it" (E001 at the first `-`) and `tp-size 4` "axes are
+    dp (data), pp (pipeline), …"; the flags name dagc's axes one for one (ENGINES.md: SGLang's `--tp-size` is the
+    stage's GPUs, `--ep-size` the experts' share of them, as `tp 16 ; ep 16` says)."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("gpus = 8", "gpus = 16") + f"strategy {written}\n")
+    d = exc.value.diagnostics[0]
+    assert d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis"), (d.code, d.hint)
+
+
+@pytest.mark.parametrize("written", ["--data-parallel-size 4 --tensor-parallel-size 2", "dp-size 2 tp-size 4"])
+def test_an_engines_data_parallel_flag_is_not_guessed(written):
+    """vLLM's `--data-parallel-size` with experts is attention DP inside the stage (`tp 2 ; ep 8`), SGLang's
+    `--dp-size` whole replicas (`dp 4 < … >`): no rewrite picks one."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    assert not any("did you mean" in (d.hint or "") for d in exc.value.diagnostics)

@@ -260,10 +260,13 @@ _BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "eng
 
 
 # A parallel degree written as a field (`tp = 8`, vLLM's `tensor_parallel_size = 8`): a strategy's axis, not a field
+# (SGLang's dashed `ep-size` and Megatron-Core's `expert_model_parallel_size` too: looked up with `-` read as `_`)
 _AXIS_FIELDS = {**{a: a for a in ("dp", "pp", "tp", "cp", "ep", "etp")},
-                **{f"{a}_size": a for a in ("dp", "pp", "tp", "ep")},
-                **{f"{w}_parallel_size": a for w, a in (("data", "dp"), ("pipeline", "pp"), ("tensor", "tp"),
-                                                        ("expert", "ep"))}}
+                **{f"{a}_size": a for a in ("dp", "pp", "tp", "cp", "ep")},
+                **{f"{w}_{m}parallel_size": a
+                   for w, a in (("data", "dp"), ("pipeline", "pp"), ("tensor", "tp"), ("expert", "ep"),
+                                ("context", "cp"), ("expert_tensor", "etp"))
+                   for m in ("", "model_")}}
 
 
 def elsewhere(name: str, where: str) -> str | None:
@@ -275,7 +278,7 @@ def elsewhere(name: str, where: str) -> str | None:
         >>> elsewhere("experts", "model").split(": ")[0]
         "`experts` is a field of the model's `moe { … }` block"
     """
-    if (axis := _AXIS_FIELDS.get(name.lower())) is not None:
+    if (axis := _AXIS_FIELDS.get(name.lower().replace("-", "_"))) is not None:
         return (f"`{name}` is a parallel degree, which the strategy gives, not a field: e.g. `strategy {axis} 8`, or "
                 f"`--strategy \"{axis} 8\"` (an axis and its degree; docs/language.md, \"strategy\")")
     home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)
