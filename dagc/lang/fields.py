@@ -22,7 +22,7 @@ __all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest",
            "CLUSTER_FIELDS", "CLUSTER_BLOCK_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS", "MIX_FIELDS",
            "REQUIREMENT_DIMENSIONS", "LOAD_ONLY", "LENGTHS", "LENGTH_CV_LIMIT", "REQUIREMENT_NAMES", "requirement_name",
-           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "StrategyOptions", "AXIS_WORDS", "AXES_SAID"]
+           "SUBBLOCKS", "MAX_COUNT", "set_path", "STRATEGY_OPTIONS", "StrategyOptions", "AXIS_WORDS", "AXES_SAID"]
 
 MAX_COUNT = 2**40
 
@@ -287,6 +287,21 @@ def elsewhere(name: str, where: str) -> str | None:
     inner = next((b for b, names in _INNER_FIELDS.get(where, {}).items() if name in names), None)
     return (f"`{name}` is a field of the {where}'s `{inner} {{ … }}` block: write it there, `{inner} {{ {name} = … }}` "
             f"(with --set: `{where}.{inner}.{name}=…`)") if inner else None
+
+
+def set_path(name: str) -> str | None:
+    """The dotted path `--set` takes to the field `name` written alone (`gpus` → `cluster.gpus`, `experts` →
+    `model.moe.experts`): in the first block (model, cluster, workload) or inner block that has it; None for none.
+
+    Example:
+        >>> set_path("gpus"), set_path("experts"), set_path("clustre")
+        ('cluster.gpus', 'model.moe.experts', None)
+    """
+    home = next((b for b, names in _BLOCK_FIELDS.items() if name in names), None)
+    if home is not None:
+        return f"{home}.{name}"
+    return next((f"{b}.{inner}.{name}" for b, inners in _INNER_FIELDS.items() for inner, names in inners.items()
+                 if name in names), None)
 
 
 # A fleet's traffic mix (`mix "chat" { weight = 0.7  rate = 10 requests/s }`): the workload's fields and its
