@@ -171,3 +171,20 @@ def test_an_engines_data_parallel_flag_is_not_guessed(written):
     with pytest.raises(PlanError) as exc:
         load_plan_text(PLAN + f"strategy {written}\n")
     assert not any("did you mean" in (d.hint or "") for d in exc.value.diagnostics)
+
+
+@pytest.mark.parametrize("written, vllm, sglang", [
+    ("--tensor-parallel-size 2 --data-parallel-size 4 --enable-expert-parallel", "tp 2 ; ep 8", "dp 4 < tp 2 >"),
+    ("dp-size 2 tp-size 4", "tp 4 ; ep 8", "dp 2 < tp 4 >"),
+])
+def test_an_engines_data_parallel_flag_is_told_both_readings(written, vllm, sglang):
+    """Until 2026-11-29 "remove it" at the first `-`, or the list of axes: now both engines' meanings, in dagc's
+    axes, for the user to pick (docs/launch.md)."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("gpus = 8", "gpus = 16") + f"strategy {written}\n")
+    (d,) = exc.value.diagnostics                    # `dp-size`, `tp-size`: one error, its hint said once
+    assert d.hint is not None and "counts a data-parallel size its own way" in d.hint, d.hint
+    assert f"vLLM's with `--enable-expert-parallel` is attention DP inside the stage, `{vllm}`" in d.hint
+    assert f"SGLang's `--dp-size` whole replicas, `{sglang}`" in d.hint
+    for meant in (vllm, sglang):
+        load_plan_text(PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16") + f"strategy {meant}\n")

@@ -31,6 +31,7 @@ _ENGINE_AXES = {**{w: "tp" for w in ("tpsize", "tensorparallelsize", "tensormode
                 **{w: "ep" for w in ("epsize", "expertparallelsize", "expertmodelparallelsize")},
                 **{w: "cp" for w in ("cpsize", "contextparallelsize")},
                 **{w: "etp" for w in ("experttensorparallelsize", "moetpsize", "moetensorparallelsize")}}
+_DATA_FLAGS = ("dpsize", "dataparallelsize")      # counted differently by each engine (`data_parallel_hint`)
 _FLAG = re.compile(r"(?<![A-Za-z0-9_])-{0,2}(?P<word>[A-Za-z]+(?:[-_][A-Za-z]+)+)(?![A-Za-z0-9_])")
 _GLUED = re.compile(r"(?<![A-Za-z_])([A-Za-z]+?)([0-9]+)(?![A-Za-z0-9_])")    # `tp8`: an axis glued to its degree
 _NAMED = re.compile(r"[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)[ \t]*=[ \t]*")     # `fast = …`: a strategy's name
@@ -46,8 +47,40 @@ _GENERAL = {"docs/language.md describes what may stand here",
 
 def strategy_hint(src: SourceFile, at: int, hint: str) -> str:
     """E001's `hint` at `at`, or, when it is a general one and the strategy there is written as other tools write
-    degrees (`tp=8`, `tp 8, ep 16`), dagc's text of that strategy; a specific hint (`;;`'s) is kept."""
-    return (rewrite_hint(src, at) if hint in _GENERAL else None) or hint
+    degrees (`tp=8`, `tp 8, ep 16`), dagc's text of that strategy (or an engine's data-parallel size's readings,
+    `data_parallel_hint`); a specific hint (`;;`'s) is kept."""
+    return (rewrite_hint(src, at) or data_parallel_hint(src, at) if hint in _GENERAL else None) or hint
+
+
+def data_parallel_hint(src: SourceFile, at: int) -> str | None:
+    """The strategy holding `at` written with an engine's data-parallel size (`--data-parallel-size 4
+    --tensor-parallel-size 2`), which vLLM and SGLang count differently: both readings in dagc's axes, for the user
+    to pick; None without one, or when its axes do not read.
+
+    Example:
+        >>> data_parallel_hint(SourceFile("--strategy", "--tp-size 4 --dp-size 2"), 0)[:50]
+        'an engine counts a data-parallel size its own way:'
+    """
+    bounds = _expression(src, at)
+    if bounds is None:
+        return None
+    text = src.text[bounds[0]:bounds[1]].split("#", 1)[0].partition(" with ")[0]
+    text = re.sub(r"(?<![A-Za-z0-9_])--enable[-_]expert[-_]parallel(?![A-Za-z0-9_-])", " ", text)
+    dp = [False]
+
+    def word(m: re.Match[str]) -> str:
+        if re.sub(r"[-_]", "", m["word"].lower()) in _DATA_FLAGS:
+            dp[0] = True
+            return "dp"
+        return _engine_axis(m["word"]) or m[0]
+    degrees = _read(_FLAG.sub(word, text))
+    if not dp[0] or degrees is None or set(degrees) - {"dp", "tp"}:
+        return None
+    d, t = int(degrees["dp"]), int(degrees.get("tp", "1"))
+    inner = f"tp {t}" if t > 1 else "tp 1"
+    return (f"an engine counts a data-parallel size its own way: vLLM's with `--enable-expert-parallel` is attention "
+            f"DP inside the stage, `tp {t} ; ep {d * t}`; SGLang's `--dp-size` whole replicas, `dp {d} < {inner} >`; "
+            "write the one you mean in dagc's axes (docs/launch.md gives each engine's flags for a strategy)")
 
 
 def rewrite_hint(src: SourceFile, at: int) -> str | None:
