@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
-           "format_figure", "format_in_unit", "format_params", "format_percent", "count_text", "said_list",
-           "bound_text", "exact_text"]
+           "format_figure", "format_in_unit", "format_params", "format_percent", "share_text", "count_text",
+           "said_list", "bound_text", "exact_text"]
 
 
 class Dimension(enum.Enum):
@@ -282,6 +282,17 @@ def format_percent(fraction: float) -> str:
         ('92.2 %', '1,934.5 %', '34,125,147.2 %')
     """
     return f"{fraction * 100:,.1f} %"
+
+
+def share_text(fraction: float) -> str:
+    """A part's share of a whole in whole per cent; "< 1 %" for a part that is there but rounds to none (a critical
+    path's 1.511 ms of 437.8 ms), as `dagc check` and report.md both write it.
+
+    Example:
+        >>> share_text(0.0), share_text(0.0035), share_text(0.42)
+        ('0 %', '< 1 %', '42 %')
+    """
+    return "< 1 %" if fraction > 0 and round(fraction * 100) == 0 else f"{fraction * 100:.0f} %"
 
 
 def count_text(n: int, word: str, many: str | None = None) -> str:

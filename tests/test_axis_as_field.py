@@ -41,3 +41,20 @@ def test_a_degree_set_as_a_field_is_sent_to_the_strategy(write_plan):
     (d,) = exc.value.diagnostics
     assert d.code == "E101" and d.span is not None and (d.span.source.path, d.span.text) == ("--set", "tp")
     assert d.hint == f"`tp` {_hint('tp')}"
+
+
+@pytest.mark.parametrize("name, axis", [
+    ("ep-size", "ep"),                          # SGLang's `--ep-size`, its dashes kept
+    ("tp-size", "tp"),
+    ("tensor-parallel-size", "tp"),             # vLLM's `--tensor-parallel-size`
+    ("expert_model_parallel_size", "ep"),       # Megatron-Core's
+    ("context_parallel_size", "cp"),
+    ("expert_tensor_parallel_size", "etp"),
+])
+def test_an_engines_flag_of_a_degree_written_as_a_field_is_sent_to_the_strategy(name, axis):
+    """Until 2026-11-29 only `tp_size`-like underscored names were: `ep-size = 16` in the cluster got the cluster's
+    list of fields, as a user who copies SGLang's `--ep-size 16` writes it."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(plan_text(cluster=CLUSTER.replace(" }", f"  {name} = 2 }}")))
+    (d,) = exc.value.diagnostics
+    assert d.code == "E101" and d.hint == f"`{name}` {_hint(axis)}", d.hint

@@ -116,6 +116,7 @@ def test_a_run_file_given_twice_on_the_command_line_is_refused(qwen: Path, monke
 
 @pytest.mark.parametrize("option, said", [
     ("SECRETX.y=1", "unknown statement `…` in --set"),
+    ("gpus=SECRET_GPUS", "unknown statement `gpus` in --set"),     # a field of the plan: its hint names its path
     ("workload.SECRETF=3", "unknown field `…` in workload"),
     ("workload.SECRETF=SECRET # x", "--set takes one value; `…` follows the value of `…`"),
     ("model=SECRET_MODEL", "unknown model preset `…`"),

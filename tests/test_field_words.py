@@ -72,3 +72,18 @@ def test_a_workload_word_in_another_block_names_the_workload(tmp_path: Path):
 def test_a_slip_of_a_field_still_reads_did_you_mean(tmp_path: Path):
     code, text = _check(tmp_path, WORKLOAD, "--set", "workload.genrate=4")
     assert code == 4 and "help: did you mean `generate`?" in text
+
+
+@pytest.mark.parametrize(("written", "whose"), [
+    ("max_num_batched_tokens", "vLLM's `--max-num-batched-tokens`, the most tokens one engine step runs"),
+    ("chunked_prefill_size", "SGLang's `--chunked-prefill-size`, the most tokens one engine step runs"),
+    ("max_num_tokens", "TensorRT-LLM's `--max_num_tokens`, the most tokens one engine step runs"),
+])
+def test_an_engines_token_budget_per_step_is_told_chunk(tmp_path: Path, written: str, whose: str):
+    """docs/language.md's `chunk` is each engine's token budget per step; until 2026-11-29 the engines' names of it
+    got the workload's list of 22 fields, or, written in the cluster where a user puts engine flags, the cluster's."""
+    code, text = _check(tmp_path, WORKLOAD + "  serving = inflight", "--set", f"workload.{written}=4096")
+    assert code == 4 and f"help: did you mean `chunk`? (`{written}` is {whose})" in text
+    code, text = _check(tmp_path, WORKLOAD + "  serving = inflight", "--set", f"cluster.{written}=4096")
+    assert code == 4 and (f"help: `{written}` is {whose}: dagc's `chunk`, a field of `workload {{ … }}`: write it "
+                          "there, `workload { chunk = … }` (with --set: `workload.chunk=…`)") in text

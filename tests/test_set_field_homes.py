@@ -90,3 +90,24 @@ def test_a_log_named_with_set_says_the_plan_names_it(tmp_path):
                       "--set workload.requests=N sets how many requests (the first N of the plan's log)")
     (d,) = errors(tmp_path, "workload.batch=16 prefix = 10")          # another value followed by more: as before
     assert d.hint.startswith("a number with its unit, a name or a quoted string")
+
+
+@pytest.mark.parametrize(("option", "hint"), [
+    ("gpus=8", "`gpus` is a field of the cluster: `--set cluster.gpus=8`"),
+    ("batch=64", "`batch` is a field of the workload: `--set workload.batch=64`"),
+    ("experts=16", "`experts` is a field of the model's `moe { … }` block: `--set model.moe.experts=16`"),
+    ("clustre.gpus=8", "did you mean `cluster`?"),                      # a slip of a statement keeps its hint
+])
+def test_a_field_set_without_its_block_is_told_its_path(tmp_path, option, hint):
+    """Until 2026-11-29 `--set gpus=8` got "expected one of: `model`, `cluster`, `workload`, `require`,
+    `objective`", the field's block left for the user to find."""
+    (d,) = errors(tmp_path, option)
+    assert d.code == "E101" and d.hint == hint, d.hint
+
+
+def test_a_gpu_count_set_as_the_gpu_is_told_gpus(tmp_path):
+    """`--set cluster.gpu=8` read 8 as a GPU preset's name and listed the presets; a number there is the count."""
+    (d,) = errors(tmp_path, "cluster.gpu=8")
+    assert d.code == "E101" and d.message == "unknown GPU preset `8`"
+    assert d.hint == ("`gpu` is the GPU type (a preset such as `h200`); the number of GPUs is `gpus`: `gpus = 8` "
+                      "(with --set: `--set cluster.gpus=8`)"), d.hint

@@ -117,3 +117,74 @@ def test_a_lone_x_or_one_glued_axis_keeps_its_own_hint(written, hint):
     with pytest.raises(PlanError) as exc:
         load_plan_text(PLAN + f"strategy {written}\n")
     assert hint in (_only(exc).hint or "")
+
+
+@pytest.mark.parametrize("written, meant, code", [
+    ("TP2-EP4-PP2-DP2", "dp 2 < pp 2 < tp 2 ; ep 4 > >", "E101"),   # seed 004's spelling, one word to the lexer
+    ("TP4-EP16-PP1", "pp 1 < tp 4 ; ep 16 >", "E101"),
+    ("EP-16 x TP-4 x PP-1", "pp 1 < tp 4 ; ep 16 >", "E101"),       # seed 001's, its `×` written as an `x`
+    ("EP-16 × TP-4 × PP-1", "pp 1 < tp 4 ; ep 16 >", "E001"),       # and as it stands: the parser stops at `×`
+    ("tp 8 - ep 2", "tp 8 ; ep 2", "E001"),                         # a hyphen between the axes
+])
+def test_degrees_joined_by_hyphens_as_the_seed_reports_write_them_are_written_as_dagc_reads_them(written, meant, code):
+    """Until 2026-11-29 `TP2-EP4-PP2-DP2` got "axes are dp (data), pp (pipeline), …", `EP-16 × TP-4 × PP-1` and
+    `tp 8 - ep 2` "remove it": the ASCII hyphen was no separator, nor a joiner of an axis and its degree."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    d = _only(exc)
+    assert d.code == code and d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis"), d.hint
+    load_plan_text(PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16") + f"strategy {meant}\n")
+
+
+@pytest.mark.parametrize("written", ["tp-way 4", "tp 4 ; ep-groups 2"])
+def test_a_hyphen_joins_an_axis_only_to_a_degree_right_after_it(written):
+    """`tp-way 4` is no axis and no engine's flag (those are below): no rewrite guesses what it says."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    assert not any((d.hint or "").startswith("did you mean `tp 4") for d in exc.value.diagnostics)
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("--tp-size 16 --ep-size 16", "tp 16 ; ep 16"),                    # SGLang's flags, pasted from its command
+    ("tp-size 4 ep-size 4", "tp 4 ; ep 4"),
+    ("--tensor-parallel-size 8 --pipeline-parallel-size 2", "pp 2 < tp 8 >"),   # vLLM's
+    ("--tp_size 8 --ep_size 8", "tp 8 ; ep 8"),                         # TensorRT-LLM's
+    ("tp_size=4, ep_size=4", "tp 4 ; ep 4"),                            # as a config writes them
+    ("fast = tensor_parallel_size 8", "fast = tp 8"),
+    ("--tensor-model-parallel-size 2 --expert-model-parallel-size 8 --expert-tensor-parallel-size 1",
+     "tp 2 ; ep 8 etp 1"),                                                # Megatron-Core's
+])
+def test_an_engines_parallel_flags_are_written_as_dagcs_axes(written, meant):
+    """Until 2026-11-29 `--tp-size 16 --ep-size 16` got "remove it" (E001 at the first `-`) and `tp-size 4` "axes are
+    dp (data), pp (pipeline), …"; the flags name dagc's axes one for one (ENGINES.md: SGLang's `--tp-size` is the
+    stage's GPUs, `--ep-size` the experts' share of them, as `tp 16 ; ep 16` says)."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("gpus = 8", "gpus = 16") + f"strategy {written}\n")
+    d = exc.value.diagnostics[0]
+    assert d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis"), (d.code, d.hint)
+
+
+@pytest.mark.parametrize("written", ["--data-parallel-size 4 --tensor-parallel-size 2", "dp-size 2 tp-size 4"])
+def test_an_engines_data_parallel_flag_is_not_guessed(written):
+    """vLLM's `--data-parallel-size` with experts is attention DP inside the stage (`tp 2 ; ep 8`), SGLang's
+    `--dp-size` whole replicas (`dp 4 < … >`): no rewrite picks one."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN + f"strategy {written}\n")
+    assert not any("did you mean" in (d.hint or "") for d in exc.value.diagnostics)
+
+
+@pytest.mark.parametrize("written, vllm, sglang", [
+    ("--tensor-parallel-size 2 --data-parallel-size 4 --enable-expert-parallel", "tp 2 ; ep 8", "dp 4 < tp 2 >"),
+    ("dp-size 2 tp-size 4", "tp 4 ; ep 8", "dp 2 < tp 4 >"),
+])
+def test_an_engines_data_parallel_flag_is_told_both_readings(written, vllm, sglang):
+    """Until 2026-11-29 "remove it" at the first `-`, or the list of axes: now both engines' meanings, in dagc's
+    axes, for the user to pick (docs/launch.md)."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("gpus = 8", "gpus = 16") + f"strategy {written}\n")
+    (d,) = exc.value.diagnostics                    # `dp-size`, `tp-size`: one error, its hint said once
+    assert d.hint is not None and "counts a data-parallel size its own way" in d.hint, d.hint
+    assert f"vLLM's with `--enable-expert-parallel` is attention DP inside the stage, `{vllm}`" in d.hint
+    assert f"SGLang's `--dp-size` whole replicas, `{sglang}`" in d.hint
+    for meant in (vllm, sglang):
+        load_plan_text(PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16") + f"strategy {meant}\n")

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ..diagnostics import Diagnostic, Severity
 from ..layout.modes import mode_of
-from ..units import Dimension, count_text, format_params, format_si
+from ..units import Dimension, count_text, format_params, format_si, share_text
 from .print_figures import print_memory_table, print_metrics_table, print_pools, tokens_per_s
 from .print_requirements import print_requirements
 from .printing import is_input_error, render_diags, shown
@@ -154,11 +154,6 @@ def _print_layout(console: Console, r: StrategyResult) -> None:
                   markup=False)
 
 
-def _share(fraction: float) -> str:
-    """A part's share of a whole in whole percent; "< 1 %" for a part that is there but rounds to none."""
-    return "< 1 %" if 0 < fraction < 0.005 else f"{fraction * 100:.0f} %"
-
-
 def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Workload, lay: Layout | None) -> None:
     """The critical paths of prefill and decode by kind of work, the pipeline bubble and, in flight, the steady
     state of `running` on `lay`, the workload and layout the engine reaches (`StrategyResult.running`, W520)."""
@@ -170,7 +165,7 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
         total = path.makespan_s or 1.0
         host = (f", of which the engine's host time {format_si(path.host_s, Dimension.TIME)}"
                 if path.host_s > 0 else "")
-        parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({_share(v / total)}{host if k == 0 else ''})"
+        parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({share_text(v / total)}{host if k == 0 else ''})"
                            for k, (name, v) in enumerate((
                                ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
                                ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s))) if v > 0)

@@ -18,7 +18,7 @@ from ..plan.cluster import per_node_text
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
 from ..search.rejections import own_rows, rule_title
-from ..units import Dimension, count_text, format_bytes, format_params, format_percent, format_si
+from ..units import Dimension, count_text, format_bytes, format_params, format_percent, format_si, share_text
 from ..verdict.check import StrategyResult
 from ..verdict.verdict import RequirementResult, met_text
 from .assumptions_md import assumptions_md
@@ -339,7 +339,7 @@ def _critical_path(met: dict[str, Any]) -> list[str]:
         total = p["makespan_s"] or 1.0
         host = p.get("host_s") or 0.0
         rows.append([phase, format_si(p["makespan_s"], Dimension.TIME)] + [
-            f"{format_si(p[k], Dimension.TIME)} ({p[k] / total * 100:.0f} %"
+            f"{format_si(p[k], Dimension.TIME)} ({share_text(p[k] / total)}"
             + (f"; host {format_si(host, Dimension.TIME)}" if k == "compute_s" and host > 0 else "") + ")"
             for k in COST_NAMES])
     inflight = "mixed" in met["critical_path"]

@@ -59,7 +59,8 @@ def next_step_json(s: NextStep) -> dict[str, object]:
             "missed": list(s.missed), **s.figures,
             **({"load_figures": dict(s.load_figures)} if s.load_figures else {}),
             **({"short_of_traffic": s.short_of_traffic} if s.short_of_traffic else {}),
-            **({"not_judged": list(s.not_judged)} if s.not_judged else {})}
+            **({"not_judged": list(s.not_judged)} if s.not_judged else {}),
+            **({"missed_figures": dict(s.missed_figures)} if s.missed_figures else {})}
 
 
 def evidence_of(e: OptimalEvidence, note: str) -> dict[str, object]:

@@ -369,9 +369,9 @@ def _next_steps(r: StrategyResult) -> list[str]:
     if not r.next_steps:
         return []
     out = ["- **Next steps** (each change checked by dagc as the plan is):"]
-    steady = r.plan.workload.traffic is not None
+    steady, reqs = r.plan.workload.traffic is not None, r.plan.requirements
     for s in r.next_steps:
-        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code)} ({step_load_figures(s, r.plan.requirements)}"
+        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code, reqs)} ({step_load_figures(s, reqs)}"
                    f"{step_figures(s.figures, steady)}) — {md_code(' '.join(s.options))}")
     return out
 

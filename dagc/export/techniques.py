@@ -13,7 +13,7 @@ from typing import Any
 
 from ..diagnostics import code
 from ..jsontypes import JSON
-from ..plan.workload import Requirement
+from ..plan.workload import Requirement, RequirementKind
 from ..serve.price import TokenCost
 from ..serve.speculative import SpeculativeFigures
 from ..units import Dimension, count_text, format_figure, format_in_unit, format_si, lookup
@@ -67,7 +67,8 @@ def next_step_lines(result: StrategyResult) -> list[str]:
     """One line per next step of a strategy that misses its requirements (`StrategyResult.next_steps`): the
     change, the options that make it, and what it gives, each tried by the compiler."""
     steady = result.plan.workload.traffic is not None
-    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`')} ({step_load_figures(s, result.plan.requirements)}"
+    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`', result.plan.requirements)} "
+            f"({step_load_figures(s, result.plan.requirements)}"
             f"{step_figures(s.figures, steady)}): {' '.join(s.options)}" for s in result.next_steps]
 
 
@@ -81,16 +82,27 @@ def step_load_figures(step: NextStep, requirements: Sequence[Requirement]) -> st
     return f"under the traffic: {', '.join(shown)}; " if shown else ""
 
 
-def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
-    """Whether a next step meets every requirement, or which it still misses, each set as `code` sets it, and what
-    could not be judged (`NextStep.not_judged`: its traffic not simulated, W518, say)."""
+def step_verdict(step: NextStep, code: Callable[[str], str], requirements: Sequence[Requirement] = ()) -> str:
+    """Whether a next step meets every requirement, or which it still misses, each set as `code` sets it with its
+    figure in the step's run (`NextStep.missed_figures`, in the requirement's unit; not a TTFT or TPOT, which the
+    step's figures show), and what could not be judged (`NextStep.not_judged`: its traffic not simulated, W518, say)."""
     if step.meets:
         return "meets every requirement"
-    missed = [*(code(m) for m in step.missed), *filter(None, [step.short_of_traffic])]
+    missed = [*(code(m) + _reached(step, m, requirements) for m in step.missed), *filter(None, [step.short_of_traffic])]
     unjudged = "not judged: " + ", ".join(t if t == TRAFFIC_NOT_SIMULATED else code(t) for t in step.not_judged)
     if not missed:
         return unjudged if step.not_judged else "still misses"
     return "still misses " + ", ".join(missed) + (f"; {unjudged}" if step.not_judged else "")
+
+
+def _reached(step: NextStep, text: str, requirements: Sequence[Requirement]) -> str:
+    """" at 722.9 tokens/ms": the figure of the missed requirement `text` in the step's run, "" when it has none
+    or it is a TTFT or TPOT (`step_figures` shows them)."""
+    value = dict(step.missed_figures).get(text)
+    req = next((r for r in requirements if r.text == text), None)
+    if value is None or req is None or req.kind in (RequirementKind.TTFT, RequirementKind.TPOT):
+        return ""
+    return f" at {requirement_value_text(req, value)}"
 
 
 def step_figures(f: StepFigures, steady: bool = False) -> str:

@@ -14,7 +14,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import Axis, AxisNode
 from .fields import AXES_SAID, AXIS_WORDS, nearest
 from .hints import axis_word_hint
-from .strategy_slips import rewrite_hint, split_leaves_it_wrong
+from .strategy_slips import data_parallel_hint, rewrite_hint, split_leaves_it_wrong
 
 __all__ = ["KEYWORD_HINT", "OPTION_KEYWORD_HINT", "unknown_axis", "unknown_axis_hint"]
 
@@ -34,7 +34,7 @@ def unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
     said, whole = axis_word_hint(a.name, a.span, _AXES), rewrite_hint(a.span.source, a.span.start)
     if said is not None and whole is not None and split_leaves_it_wrong(a.span.source, a.span.start):
         return whole            # `tp2 ep2`: `tp 2 ep 2` would be E202; the rewrite `tp 2 ; ep 2` reads
-    if (said := said or whole) is not None:
+    if (said := said or whole or data_parallel_hint(a.span.source, a.span.start)) is not None:
         return said
     fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
     best = nearest(a.name, fitting, AXIS_WORDS) or nearest(a.name, _AXES, AXIS_WORDS)
@@ -48,7 +48,8 @@ def unknown_axis(diags: list[Diagnostic], a: AxisNode, position: int = 0) -> Non
     hint = unknown_axis_hint(a, position)
     at = next((i for i, d in enumerate(diags) if d.code == "E101" and d.hint == hint and d.span is not None
                and d.span.source is a.span.source), None)
-    if at is None or hint != rewrite_hint(a.span.source, a.span.start):
+    whole = rewrite_hint(a.span.source, a.span.start) or data_parallel_hint(a.span.source, a.span.start)
+    if at is None or hint != whole:
         diags.append(Diagnostic("E101", Severity.ERROR, f"unknown axis `{a.name}`", a.span, hint))
         return
     first = diags[at]

@@ -148,8 +148,10 @@ def _gpu(out: Collector, item: Item) -> Gpu | None:
     out.spans["cluster.gpu"] = item.span
     if item.kind is ItemKind.GPU_PRESET:
         if item.label not in GPU_PRESETS:
-            out.error("E101", f"unknown GPU preset `{item.label}`", item.label_span,
-                      gpu_hint(item.label, GPU_PRESETS))
+            out.error("E101", f"unknown GPU preset `{item.label}`", item.label_span,   # `--set cluster.gpu=8`: a count
+                      "`gpu` is the GPU type (a preset such as `h200`); the number of GPUs is `gpus`: "
+                      f"`gpus = {item.label}` (with --set: `--set cluster.gpus={item.label}`)" if item.label.isdigit()
+                      else gpu_hint(item.label, GPU_PRESETS))
             return None
         return GPU_PRESETS[item.label]
     read, _ = read_block(out, item.block, "gpu", GPU_FIELDS)

@@ -45,6 +45,9 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
     "osl": ("generate", "the output sequence length, the tokens generated"),
     "maxtokens": ("generate", "the OpenAI API's `max_tokens`, the tokens generated"),
     "maxnewtokens": ("generate", "the tokens generated"),
+    "maxnumbatchedtokens": ("chunk", "vLLM's `--max-num-batched-tokens`, the most tokens one engine step runs"),
+    "chunkedprefillsize": ("chunk", "SGLang's `--chunked-prefill-size`, the most tokens one engine step runs"),
+    "maxnumtokens": ("chunk", "TensorRT-LLM's `--max_num_tokens`, the most tokens one engine step runs"),
 }
 
 

@@ -22,7 +22,7 @@ __all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest", "spellin
            "CLUSTER_FIELDS", "CLUSTER_BLOCK_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS", "MIX_FIELDS",
            "REQUIREMENT_DIMENSIONS", "LOAD_ONLY", "LENGTHS", "LENGTH_CV_LIMIT", "REQUIREMENT_NAMES", "requirement_name",
-           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "StrategyOptions", "AXIS_WORDS", "AXES_SAID"]
+           "SUBBLOCKS", "MAX_COUNT", "set_path", "STRATEGY_OPTIONS", "StrategyOptions", "AXIS_WORDS", "AXES_SAID"]
 
 MAX_COUNT = 2**40
 
@@ -260,10 +260,13 @@ _BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "eng
 
 
 # A parallel degree written as a field (`tp = 8`, vLLM's `tensor_parallel_size = 8`): a strategy's axis, not a field
+# (SGLang's dashed `ep-size` and Megatron-Core's `expert_model_parallel_size` too: looked up with `-` read as `_`)
 _AXIS_FIELDS = {**{a: a for a in ("dp", "pp", "tp", "cp", "ep", "etp")},
-                **{f"{a}_size": a for a in ("dp", "pp", "tp", "ep")},
-                **{f"{w}_parallel_size": a for w, a in (("data", "dp"), ("pipeline", "pp"), ("tensor", "tp"),
-                                                        ("expert", "ep"))}}
+                **{f"{a}_size": a for a in ("dp", "pp", "tp", "cp", "ep")},
+                **{f"{w}_{m}parallel_size": a
+                   for w, a in (("data", "dp"), ("pipeline", "pp"), ("tensor", "tp"), ("expert", "ep"),
+                                ("context", "cp"), ("expert_tensor", "etp"))
+                   for m in ("", "model_")}}
 
 
 def elsewhere(name: str, where: str) -> str | None:
@@ -275,7 +278,7 @@ def elsewhere(name: str, where: str) -> str | None:
         >>> elsewhere("experts", "model").split(": ")[0]
         "`experts` is a field of the model's `moe { … }` block"
     """
-    if (axis := _AXIS_FIELDS.get(name.lower())) is not None:
+    if (axis := _AXIS_FIELDS.get(name.lower().replace("-", "_"))) is not None:
         return (f"`{name}` is a parallel degree, which the strategy gives, not a field: e.g. `strategy {axis} 8`, or "
                 f"`--strategy \"{axis} 8\"` (an axis and its degree; docs/language.md, \"strategy\")")
     home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)
@@ -284,6 +287,21 @@ def elsewhere(name: str, where: str) -> str | None:
     inner = next((b for b, names in _INNER_FIELDS.get(where, {}).items() if name in names), None)
     return (f"`{name}` is a field of the {where}'s `{inner} {{ … }}` block: write it there, `{inner} {{ {name} = … }}` "
             f"(with --set: `{where}.{inner}.{name}=…`)") if inner else None
+
+
+def set_path(name: str) -> str | None:
+    """The dotted path `--set` takes to the field `name` written alone (`gpus` → `cluster.gpus`, `experts` →
+    `model.moe.experts`): in the first block (model, cluster, workload) or inner block that has it; None for none.
+
+    Example:
+        >>> set_path("gpus"), set_path("experts"), set_path("clustre")
+        ('cluster.gpus', 'model.moe.experts', None)
+    """
+    home = next((b for b, names in _BLOCK_FIELDS.items() if name in names), None)
+    if home is not None:
+        return f"{home}.{name}"
+    return next((f"{b}.{inner}.{name}" for b, inners in _INNER_FIELDS.items() for inner, names in inners.items()
+                 if name in names), None)
 
 
 # A fleet's traffic mix (`mix "chat" { weight = 0.7  rate = 10 requests/s }`): the workload's fields and its

@@ -37,7 +37,7 @@ from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from ..units import lookup
 from .blocks import child_tree
-from .fields import TRAFFIC_FIELDS, did_you_mean
+from .fields import TRAFFIC_FIELDS, did_you_mean, set_path
 from .fleet_rate import written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
@@ -96,7 +96,7 @@ class Override:
         path = tuple(m.group(1).split("."))
         if path[0] not in _TOP:
             raise PlanError([Diagnostic("E101", Severity.ERROR, f"unknown statement `{path[0]}` in --set",
-                                        src.span(m.start(1), m.start(1) + len(path[0])), did_you_mean(path[0], _TOP))])
+                                        src.span(m.start(1), m.start(1) + len(path[0])), _top_hint(path, m.group(2)))])
         _one_value(src, path, m.group(2), m.start(2))
         return cls(path, m.group(2), src, m.start(2))
 
@@ -113,6 +113,17 @@ class Override:
     def shown(self) -> str:
         """`workload.batch = 256`: how reports name it."""
         return f"{'.'.join(self.path)} = {self.value}"
+
+
+def _top_hint(path: tuple[str, ...], value: str) -> str:
+    """E101's hint for an option whose first part is no statement: a field written without its block (`gpus=8`)
+    is told its path, `--set cluster.gpus=8`; else the statement it is a slip of."""
+    full = set_path(path[0]) if len(path) == 1 else None
+    if full is None:
+        return did_you_mean(path[0], _TOP)
+    block, _, inner = full.rpartition(".")[0].partition(".")
+    where = f"the {block}'s `{inner} {{ … }}` block" if inner else f"the {block}"
+    return f"`{path[0]}` is a field of {where}: `--set {full}={value.strip()}`"
 
 
 def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -> None:

@@ -18,11 +18,13 @@ from lark import Token
 
 from ..plan.workload import PERCENTILE_KINDS, Requirement, RequirementKind
 from ..source import Span
-from ..units import Dimension
-from .blocks import Bad, Collector, Value, read_value, unit_dimension
+from ..units import Dimension, lookup
+from .blocks import Bad, Collector, Value, ValueKind, read_value, unit_dimension
 from .fields import LOAD_ONLY, REQUIREMENT_DIMENSIONS, REQUIREMENT_NAMES, Field, did_you_mean, requirement_name
 
 __all__ = ["MEMORY_FLOOR", "WrittenRequirement", "lower_requirements"]
+_NUMBER = re.compile(r"[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9]+)?")
+_PER_GPU = re.compile(r"\s*(?:/|per\s*)gpu\Z", re.IGNORECASE)       # `GB/gpu`, `GiB/GPU`: the memory of each GPU
 
 MEMORY_FLOOR = 1e-9        # the least share of a GPU a memory requirement may write (`memory <= 0 %` is E104)
 
@@ -47,7 +49,8 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
         named = requirement_name(name)
         if named is None:
             base = name.rpartition("_p")[0]
-            out.error("E101", f"unknown requirement `{name}`", req.name_span, _percentile_hint(name) or (
+            out.error("E101", f"unknown requirement `{name}`", req.name_span, _latency_hint(req) or _percentile_hint(
+                name) or (
                 f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
                 if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES)))
             continue
@@ -64,6 +67,34 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
         if one is not None:
             lowered.append(one)
     return tuple(lowered)
+
+
+def _latency_hint(req: WrittenRequirement) -> str | None:
+    """`latency <= 50 ms` (seed 004's "Latency: 50ms"): the requirements a latency may be, its value kept."""
+    if str(req.name).lower() != "latency":
+        return None
+    rhs = f"{req.op} " + " ".join(" ".join(str(t).split()) for t in req.value.tokens)
+    return (f"`{req.name}` is not one of dagc's requirements: between two tokens of a request it is `tpot {rhs}`, "
+            f"to the first token `ttft {rhs}`, a request's whole time under traffic `e2e_p50 {rhs}` (or another "
+            "percentile)")
+
+
+def _memory_per_gpu(out: Collector, req: WrittenRequirement) -> bool:
+    """`memory <= 64 GB/gpu` (seed 004's "<64GB per GPU"): E101 whose hint keeps the size, the `/gpu` dropped —
+    a memory requirement bounds each GPU's already — where it said "a ratio in `%`, e.g. `memory <= 64 %`"."""
+    if req.value.kind is not ValueKind.QUANTITY:
+        return False
+    text, span = str(req.value.tokens[0]), req.value.token_spans[0]
+    number = _NUMBER.match(text)
+    unit_text = text[number.end():].strip() if number else ""
+    stem = _PER_GPU.sub("", unit_text)
+    size = lookup(stem)
+    if stem == unit_text or lookup(unit_text) is not None or size is None or size.dimension is not Dimension.SIZE:
+        return False
+    assert number is not None
+    out.error("E101", f"unknown unit `{unit_text}`", span.source.span(span.end - len(unit_text), span.end),
+              f"`memory` bounds each GPU's memory already: write `memory {req.op} {number.group(0)} {stem}`")
+    return True
 
 
 def _percentile_hint(name: str) -> str | None:
@@ -89,6 +120,8 @@ def _percentile_hint(name: str) -> str | None:
 def _requirement(out: Collector, kind: RequirementKind, req: WrittenRequirement,
                  percentile: int | None) -> Requirement | None:
     # memory may be bounded as a share of the GPU (`90 %`) or in bytes (`70 GB`).
+    if kind is RequirementKind.MEMORY and _memory_per_gpu(out, req):
+        return None
     memory_is_fraction = not (kind is RequirementKind.MEMORY and unit_dimension(req.value) is Dimension.SIZE)
     dim = REQUIREMENT_DIMENSIONS[kind]
     spec = Field("quantity", dim if memory_is_fraction else Dimension.SIZE, 0.0, 1e30)

@@ -1,10 +1,12 @@
 """A strategy written the way other tools write parallel degrees, for E001's and E101's hints: `tp=8`,
-`tp 8, ep 16`, `TP=1 + EP=16`, `tp 8 x ep 2`, `TP8EP2`, `pp 2 < tp 4, ep 8 >`. The parser stops at the `=`'s
-number, the `,` or the `+` (the lowering at the axis `x`), where its own hint can only say what a strategy is
-in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis by its name in any case,
-its degree after a space, `=` or `:` or right after the name, the axes apart by spaces, `,`, `+`, `*`, `&`,
-`|`, `/`, `×`, `x`, a dash, `;` or the scope's `<` `>` — the statement names its axes and degrees, and the
-hint writes them as dagc reads them: `tp 8 ; ep 16`, dp and pp enclosing the stage in `< >`."""
+`tp 8, ep 16`, `TP=1 + EP=16`, `tp 8 x ep 2`, `TP8EP2`, `pp 2 < tp 4, ep 8 >`, `TP2-EP4-PP2-DP2`, an engine's flags
+(`--tp-size 16 --ep-size 16`, `tensor_parallel_size 8`: `_ENGINE_AXES`). The parser stops
+at the `=`'s number, the `,` or the `+` (the lowering at the axis `x`, or at a hyphenated word), where its own hint
+can only say what a strategy is in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis
+by its name in any case, its degree after a space, `=` or `:`, right after the name or after a hyphen (`EP-16`), the
+axes apart by spaces, `,`, `+`, `*`, `&`, `|`, `/`, `×`, `x`, a dash or a hyphen, `;` or the scope's `<` `>` — the
+statement names its axes and degrees, and the hint writes them as dagc reads them: `tp 8 ; ep 16`, dp and pp
+enclosing the stage in `< >`."""
 
 from __future__ import annotations
 
@@ -15,9 +17,22 @@ from ..source import SourceFile
 __all__ = ["rewrite_hint", "split_leaves_it_wrong", "strategy_hint", "strategy_rewrite"]
 
 _AXIS_ORDER = ("dp", "pp", "tp", "cp", "sp", "ep", "etp")   # the canonical order, outer to inner, attention first
-_PAIR = re.compile(r"(?<![A-Za-z_])(?P<axis>[A-Za-z]+)(?:[ \t]*[=:]?[ \t]*(?P<degree>[0-9]+))?(?![0-9_])")
-_SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>]*")
+# an axis and its degree: apart by spaces, `=` or `:`, glued, or joined by a hyphen right after the axis (`EP-16`)
+_PAIR = re.compile(r"(?<![A-Za-z_])(?P<axis>[A-Za-z]+)(?:(?:[ \t]*[=:]?[ \t]*|-)(?P<degree>[0-9]+))?(?![0-9_])")
+_SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>-]*")
 _BY = "x"          # `tp 8 x ep 2`: a word between axes, read as a separator
+# An engine's flag for a parallel degree (ENGINES.md), without case, dashes or underscores → dagc's axis: SGLang's
+# `--tp-size N` is the stage's GPUs and `--ep-size E` the experts' share of them (`tp N ; ep E`), vLLM's and
+# TensorRT-LLM's tensor and pipeline sizes are dagc's, Megatron-Core's `--…-model-parallel-size` too. Not the data
+# parallel sizes: vLLM's `--data-parallel-size` with experts is attention DP inside a stage, SGLang's `--dp-size`
+# whole replicas, so a rewrite would pick one meaning.
+_ENGINE_AXES = {**{w: "tp" for w in ("tpsize", "tensorparallelsize", "tensormodelparallelsize")},
+                **{w: "pp" for w in ("ppsize", "pipelineparallelsize", "pipelinemodelparallelsize")},
+                **{w: "ep" for w in ("epsize", "expertparallelsize", "expertmodelparallelsize")},
+                **{w: "cp" for w in ("cpsize", "contextparallelsize")},
+                **{w: "etp" for w in ("experttensorparallelsize", "moetpsize", "moetensorparallelsize")}}
+_DATA_FLAGS = ("dpsize", "dataparallelsize")      # counted differently by each engine (`data_parallel_hint`)
+_FLAG = re.compile(r"(?<![A-Za-z0-9_])-{0,2}(?P<word>[A-Za-z]+(?:[-_][A-Za-z]+)+)(?![A-Za-z0-9_])")
 _GLUED = re.compile(r"(?<![A-Za-z_])([A-Za-z]+?)([0-9]+)(?![A-Za-z0-9_])")    # `tp8`: an axis glued to its degree
 _NAMED = re.compile(r"[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)[ \t]*=[ \t]*")     # `fast = …`: a strategy's name
 _STATEMENT = re.compile(r"^[ \t]*(?P<kw>model|cluster|workload|require|strategy|objective|fleet|calibration)\b",
@@ -32,8 +47,40 @@ _GENERAL = {"docs/language.md describes what may stand here",
 
 def strategy_hint(src: SourceFile, at: int, hint: str) -> str:
     """E001's `hint` at `at`, or, when it is a general one and the strategy there is written as other tools write
-    degrees (`tp=8`, `tp 8, ep 16`), dagc's text of that strategy; a specific hint (`;;`'s) is kept."""
-    return (rewrite_hint(src, at) if hint in _GENERAL else None) or hint
+    degrees (`tp=8`, `tp 8, ep 16`), dagc's text of that strategy (or an engine's data-parallel size's readings,
+    `data_parallel_hint`); a specific hint (`;;`'s) is kept."""
+    return (rewrite_hint(src, at) or data_parallel_hint(src, at) if hint in _GENERAL else None) or hint
+
+
+def data_parallel_hint(src: SourceFile, at: int) -> str | None:
+    """The strategy holding `at` written with an engine's data-parallel size (`--data-parallel-size 4
+    --tensor-parallel-size 2`), which vLLM and SGLang count differently: both readings in dagc's axes, for the user
+    to pick; None without one, or when its axes do not read.
+
+    Example:
+        >>> data_parallel_hint(SourceFile("--strategy", "--tp-size 4 --dp-size 2"), 0)[:50]
+        'an engine counts a data-parallel size its own way:'
+    """
+    bounds = _expression(src, at)
+    if bounds is None:
+        return None
+    text = src.text[bounds[0]:bounds[1]].split("#", 1)[0].partition(" with ")[0]
+    text = re.sub(r"(?<![A-Za-z0-9_])--enable[-_]expert[-_]parallel(?![A-Za-z0-9_-])", " ", text)
+    dp = [False]
+
+    def word(m: re.Match[str]) -> str:
+        if re.sub(r"[-_]", "", m["word"].lower()) in _DATA_FLAGS:
+            dp[0] = True
+            return "dp"
+        return _engine_axis(m["word"]) or m[0]
+    degrees = _read(_FLAG.sub(word, text))
+    if not dp[0] or degrees is None or set(degrees) - {"dp", "tp"}:
+        return None
+    d, t = int(degrees["dp"]), int(degrees.get("tp", "1"))
+    inner = f"tp {t}" if t > 1 else "tp 1"
+    return (f"an engine counts a data-parallel size its own way: vLLM's with `--enable-expert-parallel` is attention "
+            f"DP inside the stage, `tp {t} ; ep {d * t}`; SGLang's `--dp-size` whole replicas, `dp {d} < {inner} >`; "
+            "write the one you mean in dagc's axes (docs/launch.md gives each engine's flags for a strategy)")
 
 
 def rewrite_hint(src: SourceFile, at: int) -> str | None:
@@ -62,7 +109,7 @@ def strategy_rewrite(src: SourceFile, at: int) -> str | None:
         return None
     name, text = bounds[2], src.text[bounds[0]:bounds[1]].split("#", 1)[0]
     expression, with_, options = text.partition(" with ")
-    degrees = _read(expression)
+    degrees = _read(_FLAG.sub(lambda m: _engine_axis(m["word"]) or m[0], expression))
     if degrees is None:
         return None
     stage = " ; ".join(d for d in (_domain(degrees, ("tp", "cp", "sp")), _domain(degrees, ("ep", "etp"))) if d)
@@ -106,9 +153,15 @@ def _expression(src: SourceFile, at: int) -> tuple[int, int, str] | None:
         after = [m.start() for m in statements if m.start() > at]
         start, end = here[-1].end(), after[0] if after else len(src.text)
     named = _NAMED.match(src.text, start, end)
-    if named is not None and named["name"].lower() not in _AXIS_ORDER:
+    if named is not None and named["name"].lower() not in _AXIS_ORDER and _engine_axis(named["name"]) is None:
         return named.end(), end, f"{named['name']} = "
     return start, end, ""
+
+
+def _engine_axis(word: str) -> str | None:
+    """dagc's axis for an engine's flag of a parallel degree (`tp-size`, `tensor_parallel_size`), None for any other
+    word."""
+    return _ENGINE_AXES.get(re.sub(r"[-_]", "", word.lower()))
 
 
 def _read(expression: str) -> dict[str, str] | None:

@@ -16,6 +16,7 @@ from ..units import count_text, format_bytes, said_list
 from .base import Reads, RuleContext, diag, make_rule
 from .gpu_fit import fit_hint
 from .kv_shards import kv_shard_hint, limit_words
+from .unused_hint import unused_hint
 from .weights_fit import e402_hint
 
 __all__ = ["RULES"]
@@ -208,7 +209,8 @@ def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     """GPUs available but unused. Legal (a smaller plan may be the better one), but say so.
 
     The hint suggests replicas (`dp`) only of a strategy that passes the rules: replicas of one that breaks
-    them (too little memory, a tp that does not divide the heads) would break them too.
+    them (too little memory, a tp that does not divide the heads) would break them too; and never more GPUs
+    than a `gpus` requirement of the plan allows (`dagc.rules.unused_hint`).
 
     Bad:
         cluster { gpus = 16 … }   strategy tp 8
@@ -217,13 +219,7 @@ def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     """
     used, avail = ctx.layout.gpus_used, ctx.plan.cluster.gpus
     if used < avail:
-        if ctx.errors:
-            hint = f"a legal strategy of {avail:,} GPUs would use them all: `dagc search` ranks those that are"
-        elif avail // used > 1:
-            hint = f"dp {avail // used:,} would use {avail // used * used:,}"
-        else:
-            hint = (f"a strategy of {avail:,} GPUs would use them all, or `gpus = {used}` rents only what this one "
-                    "uses")
+        hint = unused_hint(ctx.plan, used, bool(ctx.errors))     # within the plan's `gpus` requirements
         yield diag("W505", Severity.WARNING,
                    f"{avail - used:,} of {avail:,} GPUs {'is' if avail - used == 1 else 'are'} unused "
                    f"(the strategy uses {used:,})",

@@ -85,6 +85,9 @@ class NextStep:
     # what `meets` could not judge: the requirements without a figure, as written, and `TRAFFIC_NOT_SIMULATED`
     # when the step's traffic was not simulated (`StrategyResult.traffic_unjudged`: W518, say)
     not_judged: tuple[str, ...] = ()
+    # each steady-state requirement of `missed` with its figure in the step's run, by its text, SI: how close the step
+    # came (a missed `throughput` is none of `figures`)
+    missed_figures: tuple[tuple[str, float | None], ...] = ()
 
     @property
     def misses(self) -> int:

@@ -128,8 +128,10 @@ def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -
     loads = tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load)
     unjudged = (*(q.requirement.text for q in r.requirements if q.met is None and r.valid),
                 *((TRAFFIC_NOT_SIMULATED,) if r.traffic_unjudged else ()))
+    reached = tuple((q.requirement.text, q.value) for q in r.requirements
+                    if q.requirement.text in missed and not q.requirement.on_load)
     return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures,
-                    loads, short, unjudged)
+                    loads, short, unjudged, reached)
 
 
 def _meets(r: StrategyResult | None) -> bool:
