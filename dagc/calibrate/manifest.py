@@ -36,7 +36,7 @@ from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
 from .manifest_sets import in_manifest
-from .match import disagreements
+from .match import disagreements, several_traffics
 from .measured import MeasuredRun
 from .refused import refusals
 from .runs import read_runs, read_text
@@ -95,6 +95,7 @@ def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[st
     p = _chosen(plan, overrides, strategy, allow_paths)
     problems = refusals(p)
     jobs: list[Job] = []
+    entries: list[str] = []             # each job's manifest entry, were it given one of its own
     seen: dict[tuple[str, int], int] = {}
     for n, f in enumerate(runs, 1):
         try:
@@ -102,7 +103,7 @@ def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[st
         except PlanError as exc:
             problems += exc.diagnostics
             continue
-        for r in found:
+        for i, r in enumerate(found, 1):
             first = seen.setdefault(_measurement(f, r), n)
             if first != n:
                 problems.append(run_refusal(f"run {quote(r.id)} is given twice (run files {first} and {n} are one "
@@ -110,10 +111,20 @@ def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[st
                                             "on several", r.span("requests"), "give each run file once"))
                 continue
             jobs.append(Job(r, p, _shown(plan, overrides, strategy)))
-    problems += [d for j in jobs for d in disagreements(j.run, j.plan, j.plan_shown)]
+            entries.append(_entry_keys(f, i, len(found)))
+    why = ("run files on the command line share one plan, and these runs are of several traffics: in a manifest "
+           "(docs/calibrate.md, \"The manifest\"),")
+    shared = several_traffics([j.run for j in jobs])
+    problems += [d for j, e in zip(jobs, entries, strict=True)
+                 for d in disagreements(j.run, j.plan, j.plan_shown, (why, e) if shared else None)]
     if problems:
         raise PlanError(problems)
     return jobs
+
+
+def _entry_keys(file: str | Path, k: int, runs: int) -> str:
+    """The keys of a manifest entry that name the k-th of a file's `runs`: `file = "runs.jsonl"  run = 2`."""
+    return f"file = {json.dumps(str(file))}" + (f"  run = {k}" if runs > 1 else "")
 
 
 def _measurement(file: str | Path, run: MeasuredRun) -> tuple[str, int]:
@@ -236,7 +247,10 @@ class _Reading:
                            "too (the same file and run): a run counted twice would fit terms on one measurement as "
                            "if on several", "list each run once")
         jobs = [Job(r, found, _shown(plan, overrides, strategy)) for r in runs]
-        if wrong := [d for j in jobs for d in disagreements(j.run, j.plan, j.plan_shown)]:
+        why = "the entry's `set` is every run's of its file, and they are of several traffics:"
+        shared = which is None and several_traffics(runs)
+        if wrong := [d for i, j in enumerate(jobs, 1) for d in disagreements(
+                j.run, j.plan, j.plan_shown, (why, _entry_keys(file, i, len(runs))) if shared else None)]:
             raise PlanError(wrong)
         return jobs
 

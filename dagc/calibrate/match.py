@@ -10,7 +10,7 @@ value and the `--set` that would make the plan the run's. A run is never skipped
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..diagnostics import Diagnostic, quote
 from ..launch.launch import HF_IDS
@@ -23,7 +23,7 @@ from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
 
 __all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "checkpoint_precision",
-           "disagreements", "queued_by_design"]
+           "disagreements", "queued_by_design", "several_traffics"]
 
 LENGTH_TOLERANCE = 0.05      # a mean length within 5 % of the plan's `prompt` / `generate`
 RATE_TOLERANCE = 0.01        # the rate within 1 % of the plan's
@@ -33,14 +33,34 @@ REQUESTS_TOLERANCE = 0.01    # the requests within 1 % (a run's `completed` may 
 BURST_RAMP = "workload.ramp=0 s"
 
 
+def several_traffics(runs: Sequence[MeasuredRun]) -> bool:
+    """Whether the runs sent other traffics (requests, rate or clients, mean lengths): one plan, one `--set`, cannot
+    be theirs all."""
+    return len({(r.requests, r.rate, r.concurrency, round(r.prompt), round(r.generate)) for r in runs}) > 1
+
+
+def _traffic_hint(settings: tuple[str, ...], shared: tuple[str, str] | None) -> str:
+    """The `--set`s that make the plan the run's, or, where the plan is others' too, the run's own manifest entry."""
+    listed = ", ".join(f'"{x}"' for x in settings)
+    if shared is not None:
+        return f"{shared[0]} give this run an entry of its own, `[[run]]  {shared[1]}  set = [{listed}]`"
+    options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
+    return (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
+            "or calibrate with the plan this run measured")
+
+
 def queued_by_design(run: MeasuredRun) -> bool:
     """Whether the run's client sends every request at once (an offline burst: its TTFT is mostly queueing, and
     would be taken for the front end's)."""
     return run.rate is None and (run.concurrency is None or run.concurrency >= run.requests)
 
 
-def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnostic]:
-    """E110 for each figure of the run's traffic the plan does not send."""
+def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
+                  shared: tuple[str, str] | None = None) -> list[Diagnostic]:
+    """E110 for each figure of the run's traffic the plan does not send. `shared`: why the plan is not the run's
+    alone — runs of other traffics read it too (`several_traffics`), up to where the hint goes on (`…: in a
+    manifest,`) — and the manifest entry's keys that give the run one of its own (`file = "runs.jsonl"  run = 2`):
+    a `--set` of the run's traffic would refuse the others, so a disagreement on the traffic names that entry."""
     out: list[Diagnostic] = []
     shown = quote(plan_shown)
     w = plan.workload
@@ -50,11 +70,8 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
         # a burst's clients all start at once (`BURST_RAMP`)
         settings = (setting, BURST_RAMP) if setting.startswith("workload.concurrency=") and queued_by_design(run) \
             else (setting,)
-        options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
-        listed = ", ".join(f'\"{x}\"' for x in settings)
-        hint = (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
-                "or calibrate with the plan this run measured")
-        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name), hint))
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
+                               _traffic_hint(settings, shared)))
 
     other = _other_model(run.model, plan)
     if other is not None:

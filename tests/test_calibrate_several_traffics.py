@@ -1,0 +1,83 @@
+"""Runs of several traffics read with one plan — an SGLang `--output-file` that `bench_serving` appended a run of each
+rate to, given on the command line or as one manifest entry — are refused with the manifest entry that gives each
+run a plan of its own, not a `--set` that would refuse the others (dagc.calibrate.match.disagreements' `shared`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dagc.calibrate.manifest import jobs_of, jobs_of_manifest
+from dagc.diagnostics import PlanError
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 2  gpu preset "h100-sxm"  engine = sglang }
+workload { batch = 128  prompt = 1024  generate = 256  serving = inflight  rate = 6 requests/s  requests = 300 }
+strategy tp 2
+"""
+
+
+def sglang_run(rate: float) -> str:
+    """One line of SGLang's `bench_serving --output-file` (python/sglang/bench_serving.py, `result`)."""
+    return json.dumps({
+        "backend": "sglang", "dataset_name": "random", "request_rate": rate, "max_concurrency": None,
+        "random_input_len": 1024, "random_output_len": 256, "duration": 153.19, "completed": 300,
+        "total_input_tokens": 307200, "total_output_tokens": 76800, "request_throughput": 1.96,
+        "output_throughput": 501.3, "mean_e2e_latency_ms": 3690.5, "median_e2e_latency_ms": 3616.7,
+        "p99_e2e_latency_ms": 4613.1, "mean_ttft_ms": 95.0, "median_ttft_ms": 85.5, "p99_ttft_ms": 218.5,
+        "mean_tpot_ms": 14.1, "median_tpot_ms": 13.8, "p99_tpot_ms": 18.3, "mean_itl_ms": 14.1,
+        "median_itl_ms": 13.4, "p99_itl_ms": 29.6, "concurrency": 7.4})
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    (tmp_path / "qwen.moe").write_text(PLAN)
+    (tmp_path / "sglang.jsonl").write_text(sglang_run(2.0) + "\n" + sglang_run(4.0) + "\n")
+    (tmp_path / "rate2.jsonl").write_text(sglang_run(2.0) + "\n")
+    (tmp_path / "rate2b.jsonl").write_text(sglang_run(2.0) + "\n")
+    return tmp_path
+
+
+def hints(exc: pytest.ExceptionInfo[PlanError]) -> list[str | None]:
+    return [d.hint for d in exc.value.diagnostics]
+
+
+def test_a_file_of_several_rates_on_the_command_line_is_told_to_a_manifest(runs: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(runs)
+    with pytest.raises(PlanError) as exc:
+        jobs_of(["sglang.jsonl"], "qwen.moe")
+    # was `give the plan the run's traffic: --set "workload.rate=2 requests/s" …`, then `… rate=4 …` for the other
+    # run: each `--set` refused the other run, and no hint said where runs of several rates go
+    lead = ('run files on the command line share one plan, and these runs are of several traffics: in a manifest '
+            '(docs/calibrate.md, "The manifest"), give this run an entry of its own, `[[run]]  file = "sglang.jsonl"')
+    assert hints(exc) == [f'{lead}  run = 1  set = ["workload.rate=2 requests/s"]`',
+                          f'{lead}  run = 2  set = ["workload.rate=4 requests/s"]`']
+
+
+def test_one_manifest_entry_for_a_file_of_several_rates_is_told_to_split(runs: Path):
+    (runs / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "sglang.jsonl"\n'
+                                 'set = ["workload.rate=2 requests/s"]\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(runs / "m.toml")
+    # was `(in a manifest, set = ["workload.rate=4 requests/s"])`: that `set` would refuse the entry's other run
+    (d,) = exc.value.diagnostics
+    assert d.message.endswith("the run sent 4 requests/s, the plan 2 requests/s") and d.span.line == 2
+    assert d.hint == ("the entry's `set` is every run's of its file, and they are of several traffics: give this "
+                      'run an entry of its own, `[[run]]  file = "sglang.jsonl"  run = 2  '
+                      'set = ["workload.rate=4 requests/s"]`')
+
+
+def test_runs_of_one_traffic_keep_the_set_that_makes_the_plan_theirs(runs: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(runs)
+    with pytest.raises(PlanError) as exc:
+        jobs_of(["rate2.jsonl", "rate2b.jsonl"], "qwen.moe")
+    said = ('give the plan the run\'s traffic: `--set "workload.rate=2 requests/s"` (in a manifest, '
+            '`set = ["workload.rate=2 requests/s"]`), or calibrate with the plan this run measured')
+    assert hints(exc) == [said, said]
+    (runs / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "sglang.jsonl"\nrun = 2\n')
+    with pytest.raises(PlanError) as exc:       # an entry of one run (`run = 2`): its own `set` is the fix
+        jobs_of_manifest(runs / "m.toml")
+    assert hints(exc) == [said.replace("=2 ", "=4 ")]
