@@ -140,3 +140,38 @@ def test_a_set_values_hint_is_written_as_the_manifest_writes_it(qwen: Path):
     d, shown = refused(qwen / "m.toml")
     assert d.code == "E001" and d.message == 'run entry 1: a `set` value: not of the form "FIELD=VALUE"'
     assert '"workload.batch=256"' in d.hint and "--set" not in shown
+
+
+def test_a_set_list_copied_from_the_command_line_is_said_whole(qwen: Path):
+    """`set = ["--set", "…"]`: the element `--set` is the value, and the option's own words are no piece of it."""
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\n'
+                                 'set = ["--set", "workload.rate=4 requests/s"]\n')
+    d, shown = refused(qwen / "m.toml")
+    # was `a `set` value: … takes FIELD=VALUE` and `e.g. … workload.batch=256 or … require.ttft='2 s'`
+    assert d.code == "E001" and (d.span.line, d.span.column) == (4, 9)
+    assert d.message == 'run entry 1: a `set` value: not of the form "FIELD=VALUE"'
+    assert d.hint == ('a plan field by its dotted path and a value written as in the plan, e.g. '
+                      '"workload.batch=256" or "require.ttft=2 s"')
+
+
+def test_a_value_without_its_unit_is_hinted_with_the_unit_and_the_value_hidden(qwen: Path):
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\n'
+                                 'set = ["workload.rate=4"]\n')
+    d, shown = refused(qwen / "m.toml")
+    # was `write it with a unit, e.g. `…``: the example, which holds the value, hidden whole
+    assert d.code == "E102" and d.message == "run entry 1: a `set` value: `rate` takes an arrival rate: `…` has no unit"
+    assert d.hint == 'write it with a unit, e.g. `"workload.rate=… requests/s"`'
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\n'
+                                 'set = ["workload.rate=4 requests/s", "require.ttft_p99=7"]\n')
+    d, shown = refused(qwen / "m.toml")
+    assert d.hint == 'write it with a unit: `"require.ttft_p99=… ms"`, or `"require.ttft_p99=… s"`'
+    assert "7" not in d.hint and "7" not in d.message
+
+
+def test_a_field_without_its_block_is_hinted_with_its_value_hidden(qwen: Path):
+    """The command line's hint, `--set workload.rate=4 requests/s` unquoted, is one option: written as a `set`
+    element its value stays out, as a whole (not `"workload.rate=4" requests/s`, the value's number shown)."""
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-rate4.json"\n'
+                                 'set = ["rate=4 requests/s"]\n')
+    d, shown = refused(qwen / "m.toml")
+    assert d.code == "E101" and d.hint == "`rate` is a field of the workload: `…`"

@@ -96,12 +96,20 @@ def _scrubbed(text: str | None, option: str, shown: str = "") -> str | None:
     def scrub(m: re.Match[str]) -> str:
         inner = m.group()[1:-1]
         hidden = inner and inner != shown and (inner in option or bool(value) and value in inner) and not _known(inner)
+        if hidden and (element := _ELEMENT.fullmatch(inner)) and _known(element["field"]) \
+                and element["value"] == value:        # the option's shape, its value hidden: `"workload.rate=… s"`
+            return f'{m.group()[0]}"{element["field"]}=…{element["unit"] or ""}"{m.group()[0]}'
         return f"{m.group()[0]}…{m.group()[0]}" if hidden else m.group()
     return _QUOTED.sub(scrub, text).replace(value, "…") if value else _QUOTED.sub(scrub, text)
 
 
+# a `set` element in a hint's words, `"workload.rate=4 requests/s"`: a field path, a value, a unit of dagc's words
+_ELEMENT = re.compile(r'"(?P<field>[A-Za-z_][A-Za-z0-9_.]*)=(?P<value>[^" ]+)(?P<unit> [A-Za-z%$/][A-Za-z0-9%$/]*)?"')
+
 # `--set FIELD=VALUE` in a diagnostic's words (its value bare or in single quotes, as a shell takes it)
-_SET_OPTION = re.compile(r"--set (?P<field>[A-Za-z_][A-Za-z0-9_.]*)=(?:'(?P<quoted>[^']*)'|(?P<bare>[^\s`,;)]+))"
+# (in backquotes, its value up to them: `--set workload.rate=4 requests/s` is one option, unquoted for the shell)
+_SET_OPTION = re.compile(r"(?<=`)--set (?P<field_>[A-Za-z_][A-Za-z0-9_.]*)=(?P<ticked>[^`']*)(?=`)"
+                         r"|--set (?P<field>[A-Za-z_][A-Za-z0-9_.]*)=(?:'(?P<quoted>[^']*)'|(?P<bare>[^\s`,;)]+))"
                          r"|--set '(?P<whole_field>[A-Za-z_][A-Za-z0-9_.]*)=(?P<whole>[^']*)'")
 
 
@@ -115,6 +123,8 @@ def _as_manifest(text: str | None) -> str | None:
         'e.g. "workload.batch=256" or "require.ttft=2 s"'
         >>> _as_manifest("(`req/s` is requests per second: `--set 'workload.rate=4 requests/s'`)")
         '(`req/s` is requests per second: `"workload.rate=4 requests/s"`)'
+        >>> _as_manifest("`rate` is a field of the workload: `--set workload.rate=4 requests/s`")
+        '`rate` is a field of the workload: `"workload.rate=4 requests/s"`'
         >>> _as_manifest("--set takes FIELD=VALUE")
         'not of the form "FIELD=VALUE"'
     """
@@ -122,6 +132,8 @@ def _as_manifest(text: str | None) -> str | None:
         return None
     text = text.replace("--set takes FIELD=VALUE", 'not of the form "FIELD=VALUE"')
     def element(m: re.Match[str]) -> str:
+        if m["field_"] is not None:
+            return f'"{m["field_"]}={m["ticked"]}"'
         if m["whole_field"] is not None:
             return f'"{m["whole_field"]}={m["whole"]}"'
         return f'"{m["field"]}={m["quoted"] if m["quoted"] is not None else m["bare"]}"'
@@ -147,10 +159,12 @@ def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int
             start = at + 1 + d.span.start if exact else at
             end = at + 1 + d.span.end if exact else at + 1
             unit = _unit_shown(d)
-            message = _as_manifest(_scrubbed(d.message, option, unit)) or ""
+            # written as a `set` element first: an option's words (`--set takes …`) are no piece of its value, even
+            # where the value is `--set` (`set = ["--set", "…"]`, the command line copied)
+            message = _scrubbed(_as_manifest(d.message), option, unit) or ""
             out.append(dataclasses.replace(d, message=f"run entry {k}: a `set` value: {message}",
                                            span=manifest.span(start, end),
-                                           hint=_as_manifest(_scrubbed(d.hint, option, unit))))
+                                           hint=_scrubbed(_as_manifest(d.hint), option, unit)))
         elif d.span is not None and src is not None and src.overrides and src.changed_line(d.span.line):
             # a plan line the manifest's values wrote into: located, not echoed
             quiet = dataclasses.replace(src, echo=False)
