@@ -288,7 +288,8 @@ def test_the_search_reads_indistinguishable_within_the_calibrations_band(synthet
 
 @pytest.mark.parametrize("manifest, said", [
     ('[[run]]\nplan = "plan.moe"\n', "run entry 1: `file` is missing or not a path"),
-    ('plan = "plan.moe"\n[[run]]\nfile = "run1.json"\nset = "workload.rate=4"\n', "`run entry 1: set` is not a list"),
+    ('plan = "plan.moe"\n[[run]]\nfile = "run1.json"\nset = "workload.rate=4"\n',
+     "run entry 1: `set` is a string, not a list"),
     ('plan = "plan.moe"\n[[run]]\nfile = "run1.json"\nrun = 3\n', "`run` is not a run of `run1.json` (it holds 1)"),
     ('[run]\nfile = 1\n', "the manifest has no `[[run]]` entries"),
     ('{"run": [{"file": "run1.json"}]}', "run entry 1: `plan` is missing or not a path"),

@@ -175,3 +175,20 @@ def test_a_field_without_its_block_is_hinted_with_its_value_hidden(qwen: Path):
                                  'set = ["rate=4 requests/s"]\n')
     d, shown = refused(qwen / "m.toml")
     assert d.code == "E101" and d.hint == "`rate` is a field of the workload: `…`"
+
+
+@pytest.mark.parametrize("manifest, message, hint", [
+    # was "`run entry 1: set` is not a list of …", the entry's name in the key's backquotes, and the manifest's form
+    ('[[run]]\nfile = "runs/vllm-rate4.json"\nset = "workload.rate=4 requests/s"\n',
+     "run entry 1: `set` is a string, not a list",
+     'write it in brackets, a list of "FIELD=VALUE" strings: `set = ["workload.rate=4 requests/s"]`'),
+    ('set = ["workload.rate=4 requests/s", 4]\n[[run]]\nfile = "runs/vllm-rate4.json"\n',
+     'the manifest\'s `set` is not a list of "FIELD=VALUE" strings',
+     'a manifest is `[[run]]` tables of `file`, `plan`, `set` (a list of "FIELD=VALUE"), `strategy` and `run` '
+     '(docs/calibrate.md)'),
+])
+def test_a_set_that_is_no_list_of_strings_is_said_whose_it_is(qwen: Path, manifest, message, hint):
+    (qwen / "m.toml").write_text('plan = "qwen.moe"\n' + manifest)
+    d, shown = refused(qwen / "m.toml")
+    assert (d.code, d.message, d.hint) == ("E110", message, hint)
+    assert d.span.column == 7 and "workload.rate=4 requests/s\"\n" not in shown

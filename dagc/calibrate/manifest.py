@@ -141,11 +141,16 @@ def _bad(src: SourceFile, at: int, message: str, hint: str = _FORM) -> PlanError
     return PlanError([run_refusal(message, src.span(at, at), hint)])
 
 
-def _strings(src: SourceFile, at: int, v: object, what: str) -> list[str]:
+def _strings(src: SourceFile, at: int, v: object, whose: str) -> list[str]:
+    """A `set` (of the entry `whose` names, `run entry 2:`, else the top level's), a list of strings; else E110 —
+    a string alone (`set = "workload.rate=4 requests/s"`) hinted in brackets."""
     if v is None:
         return []
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise _bad(src, at, f"`{what}` is not a list of \"FIELD=VALUE\" strings")
+        said = "is a string, not a list" if isinstance(v, str) else 'is not a list of "FIELD=VALUE" strings'
+        hint = ('write it in brackets, a list of "FIELD=VALUE" strings: `set = ["workload.rate=4 requests/s"]`'
+                if isinstance(v, str) else _FORM)
+        raise _bad(src, at, f"{whose}`set` {said}", hint)
     return list(v)
 
 
@@ -220,8 +225,8 @@ class _Reading:
         which = e.get("run")
         file, plan, strategy = _check_entry(src, at, k, e.get("file"), e.get("plan", doc.get("plan")),
                                             e.get("strategy", doc.get("strategy")), (base, *self.allow_paths))
-        overrides = _strings(src, _key_at(src.text, 0, "set", entry=False), doc.get("set"), "set") + \
-            _strings(src, _key_at(src.text, at, "set"), e.get("set"), f"run entry {k}: set")
+        overrides = _strings(src, _key_at(src.text, 0, "set", entry=False), doc.get("set"), "the manifest's ") + \
+            _strings(src, _key_at(src.text, at, "set"), e.get("set"), f"run entry {k}: ")
         key = (plan, tuple(overrides), strategy)
         if key not in self.plans:
             try:
