@@ -1,14 +1,16 @@
 """A run's requests sent and which of its per-request entries succeeded, from its count fields (`failed`,
-`failures`) and its `errors` (`dagc.calibrate.run_fields`).
+`failures`; AIPerf's `error_request_count`, `error_summary`) and its `errors`; an AIPerf run's model
+(`dagc.calibrate.run_fields`).
 
-Input: a parsed JSON object of a run file. Output: counts and flags; nothing raised (the caller checks the fields).
+Input: a parsed JSON object of a run file. Output: counts, flags and names; nothing raised (the caller checks the
+fields).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["requests_sent", "succeeded"]
+__all__ = ["aiperf_failed", "aiperf_model", "requests_sent", "succeeded"]
 
 
 def requests_sent(o: Mapping[str, object], completed: float | None) -> float | None:
@@ -40,3 +42,38 @@ def succeeded(o: Mapping[str, object], n: int) -> list[bool] | None:
     if isinstance(errors, list) and len(errors) == n and all(isinstance(e, str | None) for e in errors):
         return [not e for e in errors]
     return None
+
+
+def aiperf_failed(o: Mapping[str, object]) -> tuple[int, str] | None:
+    """The requests an AIPerf or genai-perf run saw fail, and the field that says so: `error_request_count.avg`
+    (its `request_count` counts the requests that succeeded), else the `count`s of its `error_summary`; None when
+    neither says (AIPerf writes `error_request_count` null when none failed).
+
+    Example:
+        >>> aiperf_failed({"error_request_count": {"unit": "requests", "avg": 40.0}})
+        (40, 'error_request_count.avg')
+        >>> aiperf_failed({"error_request_count": None, "error_summary": [{"count": 81}, {"count": 3}]})
+        (84, 'error_summary')
+        >>> aiperf_failed({"error_request_count": None, "error_summary": []}) is None
+        True
+    """
+    m = o.get("error_request_count")
+    v = m.get("avg") if isinstance(m, dict) else None
+    if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0:
+        return round(v), "error_request_count.avg"
+    summary = o.get("error_summary")
+    counts = [e.get("count") for e in summary if isinstance(e, dict)] if isinstance(summary, list) else []
+    n = sum(c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c > 0)
+    return (n, "error_summary") if n else None
+
+
+def aiperf_model(o: Mapping[str, object]) -> tuple[str, str] | None:
+    """The model the run served and its field: AIPerf's `input_config.endpoint.model_names` (its first), genai-perf's
+    `input_config.model` (a name or a list of them); None when there is none."""
+    cfg = o.get("input_config")
+    endpoint = cfg.get("endpoint") if isinstance(cfg, dict) else None
+    names, field = (endpoint.get("model_names"), "input_config.endpoint.model_names") \
+        if isinstance(endpoint, dict) and "model_names" in endpoint else \
+        (cfg.get("model") if isinstance(cfg, dict) else None, "input_config.model")
+    first = names[0] if isinstance(names, list) and names else names
+    return (first, field) if isinstance(first, str) and first.strip() else None

@@ -15,7 +15,7 @@ from ..diagnostics import PlanError, quote
 from ..source import SourceFile
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
-from .run_counts import requests_sent, succeeded
+from .run_counts import aiperf_failed, aiperf_model, requests_sent, succeeded
 from .run_values import refused_rate, refused_value
 
 __all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
@@ -220,6 +220,11 @@ def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
     sent: float | None = requests
     if sent is None and completed is not None:
         sent = completed + (failed or 0)
+    _failed(r, failed, sent, name)
+
+
+def _failed(r: _Run, failed: float | None, sent: float | None, name: str) -> None:
+    """E110 at `name` when more than `MAX_FAILED` of the requests the run sent failed."""
     if failed and sent and failed > MAX_FAILED * sent:
         raise r.fail(name, f"is more than {MAX_FAILED * 100:g} % of the requests the run sent: its figures are "
                      "the completed ones', on a server that ran or refused the others too, which dagc does not "
@@ -362,18 +367,11 @@ def _no_traffic(r: _Run, where: str) -> PlanError:
 
 
 def _aiperf_model(r: _Run) -> str | None:
-    """The model the run served: AIPerf's `input_config.endpoint.model_names` (its first), genai-perf's
-    `input_config.model` (a name or a list of them); None when there is none."""
-    cfg = r.obj.get("input_config")
-    endpoint = cfg.get("endpoint") if isinstance(cfg, dict) else None
-    names, field = (endpoint.get("model_names"), "input_config.endpoint.model_names") \
-        if isinstance(endpoint, dict) and "model_names" in endpoint else \
-        (cfg.get("model") if isinstance(cfg, dict) else None, "input_config.model")
-    first = names[0] if isinstance(names, list) and names else names
-    if not isinstance(first, str) or not first.strip():
-        return None
-    r.fields["model"] = field
-    return first
+    """The model the run served (`dagc.calibrate.run_counts.aiperf_model`), its field noted; None when none."""
+    found = aiperf_model(r.obj)
+    if found is not None:
+        r.fields["model"] = found[1]
+    return None if found is None else found[0]
 
 
 def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
@@ -385,6 +383,8 @@ def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
     if requests is None:
         raise r.fail("request_count", "is missing (and `input_config.loadgen.request_count`): how many requests "
                      "the run sent")
+    if (failed := aiperf_failed(r.obj)) is not None:     # `request_count.avg` is the requests that succeeded
+        _failed(r, failed[0], requests + failed[0] * (r.fields["requests"] == "request_count.avg"), failed[1])
     return requests
 
 
