@@ -80,11 +80,23 @@ def value_band_text(q: RequirementResult, odds: Odds) -> str:
     return f"{shown} [{low}–{high}]"
 
 
+def _calibrations(b: Band) -> bool:
+    """Whether a band is a calibration's errors: its regime, or each of those an E2E's band is composed of.
+
+    Example:
+        >>> _calibrations(Band(1.0, 0.9, 1.1, 0.8, "composed: calibration=c.json quantity=ttft + "
+        ...                    "calibration=c.json quantity=tpot", 8))
+        True
+    """
+    return all(part.startswith("calibration=") for part in b.regime.removeprefix("composed: ").split(" + "))
+
+
 def bands_source(bands: Iterable[Band]) -> str:
     """Where bands come from, for a legend: dagc's errors on published runs (the ledger), a calibration's
     cross-validated errors on the user's runs, or the ledger's widened to the calibration's errors (a quantity the
     calibration has fewer than the ledger's `min_runs` runs of: `dagc.verdict.ledger.calibrated_errors`; not said
-    cross-validated: a calibration of 3 runs has none, docs/calibrate.md) — or both.
+    cross-validated: a calibration of 3 runs has none, docs/calibrate.md) — or both. A goodput's band, made of its
+    latencies' and capacity's errors (`dagc.verdict.goodput_band`), comes from where theirs do: it is not counted.
 
     Example:
         >>> b = Band(1.0, 0.9, 1.1, 0.8, "quantity=tpot", 24, "calibration `c.json` has 3 runs …, " + WIDENED)
@@ -92,8 +104,8 @@ def bands_source(bands: Iterable[Band]) -> str:
         ["from dagc's errors on published runs it was not tuned on", " to the calibration's errors on your runs where \
 they reach further (a quantity it has fewer than 8 runs of; docs/bands.md)"]
     """
-    bands = list(bands)
-    own = [b for b in bands if b.regime.startswith("calibration=")]
+    bands = [b for b in bands if not b.regime.startswith("goodput:")]   # goodput's: its latencies' and capacity's
+    own = [b for b in bands if _calibrations(b)]
     wide = any(b.note is not None and WIDENED in b.note for b in bands)
     published = "dagc's errors on published runs it was not tuned on"
     if own and len(own) == len(bands):
