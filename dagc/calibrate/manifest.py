@@ -39,7 +39,7 @@ from .manifest_sets import in_manifest
 from .match import disagreements, several_traffics
 from .measured import MeasuredRun
 from .refused import refusals
-from .runs import read_runs, read_text
+from .runs import MANIFEST_HINT, manifest_like, read_runs, read_text
 
 __all__ = ["MAX_MANIFEST_BYTES", "MAX_MANIFEST_RUNS", "jobs_of", "jobs_of_manifest", "plan_for"]
 
@@ -48,6 +48,8 @@ MAX_MANIFEST_BYTES = MAX_PLAN_BYTES         # 1 MiB, as a plan
 _FORM = ('a manifest is `[[run]]` tables of `file`, `plan`, `set` (a list of "FIELD=VALUE"), `strategy` and `run` '
          "(docs/calibrate.md)")
 _RUN_FILE = "a run file is given with `--plan PLAN`: `dagc calibrate RUN… --plan PLAN -o FILE`"
+_PLAN_GIVEN = ("give the plan with `--plan`, after the run files it measured: `dagc calibrate RUN… --plan PLAN -o "
+               "FILE`; or a manifest of runs and their plans (docs/calibrate.md, \"The manifest\")")
 
 
 def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
@@ -92,7 +94,13 @@ def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[st
         PlanError: the plan's diagnostics; else every problem at once — the strategy's errors (`refusals`), each run
             file's E110, a run given twice, each run's disagreements with the plan (`dagc.calibrate.match`).
     """
-    p = _chosen(plan, overrides, strategy, allow_paths)
+    try:
+        p = _chosen(plan, overrides, strategy, allow_paths)
+    except PlanError as exc:        # a manifest given as the plan (`--plan runs.toml`): said so, not as a plan's E001
+        if (manifest := _as_manifest(plan)) is not None:
+            raise PlanError([run_refusal("`--plan` names a manifest, not a plan", manifest.span(0, 0),
+                                         MANIFEST_HINT)]) from None
+        raise exc from None
     problems = refusals(p)
     jobs: list[Job] = []
     entries: list[str] = []             # each job's manifest entry, were it given one of its own
@@ -120,6 +128,16 @@ def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[st
     if problems:
         raise PlanError(problems)
     return jobs
+
+
+def _as_manifest(path: str | Path) -> SourceFile | None:
+    """A file given as the plan, when it is a manifest — TOML with `[[run]]` tables, which no plan is — read as a
+    manifest is (a regular file, never echoed); else None."""
+    try:
+        src = read_text(path, "manifest", MAX_MANIFEST_BYTES)
+    except PlanError:
+        return None
+    return src if manifest_like(src.text) else None
 
 
 def _entry_keys(file: str | Path, k: int, runs: int) -> str:
@@ -170,7 +188,11 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
         found = json.loads(text) if as_json else _json_list(text) or tomllib.loads(text)
     except (ValueError, RecursionError) as exc:
         why = f"the manifest is not valid TOML or JSON: {quote(str(exc), 120)}"
-        # JSON values one a line are a run file (SGLang's bench_serving writes them), given with `--plan`
+        # JSON values one a line are a run file (SGLang's bench_serving writes them), given with `--plan`; a `.moe`
+        # file is the plan, given with `--plan` too (`dagc calibrate PLAN`, as `dagc check PLAN` is written)
+        if Path(path).suffix == ".moe":
+            raise _bad(src, 0, "a plan (a `.moe` file) is given where the runs or a manifest are",
+                       _PLAN_GIVEN) from None
         raise _bad(src, _error_at(text, exc), why, _RUN_FILE if as_json else _FORM) from None
     entries = found.get("run") if isinstance(found, dict) else None
     if not isinstance(found, dict) or not isinstance(entries, list) or not entries \

@@ -37,7 +37,7 @@ from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
 from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, RUN_HINT, MeasuredRun, run_error
 from .run_fields import run_of
 
-__all__ = ["read_runs", "read_text"]
+__all__ = ["MANIFEST_HINT", "manifest_like", "read_runs", "read_text"]
 
 def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int | None = None) -> SourceFile:
     """The text of a run file (or of `what`, a manifest): a regular file (refused before it is opened for reading,
@@ -147,14 +147,14 @@ def _lines_or_refused(src: SourceFile, whole: ValueError) -> None:
     if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
         if not _first_line_parses(src.text):
             raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)",
-                            MANIFEST_HINT if _manifest_like(src.text) else RUN_HINT)
+                            MANIFEST_HINT if manifest_like(src.text) else RUN_HINT)
 
 
 # a manifest given where a run file is (`dagc calibrate runs.toml --plan PLAN`)
 MANIFEST_HINT = "this is a manifest (`[[run]]` tables): give it without `--plan`, `dagc calibrate MANIFEST -o FILE`"
 
 
-def _manifest_like(text: str) -> bool:
+def manifest_like(text: str) -> bool:
     """Whether `text` is TOML with `[[run]]` tables, as a manifest is (docs/calibrate.md)."""
     try:
         return isinstance(tomllib.loads(text).get("run"), list)
