@@ -53,3 +53,22 @@ def test_a_plan_with_an_error_given_as_the_plan_keeps_its_own_diagnostic(home: P
     with pytest.raises(PlanError) as exc:
         jobs_of([home / "rate4.json"], home / "bad.moe")
     assert exc.value.diagnostics[0].code != "E110" and exc.value.diagnostics[0].span.source.path.endswith("bad.moe")
+
+
+def test_a_json_lines_file_whose_last_run_is_cut_short_is_hinted_to_drop_it(home: Path):
+    whole = RUN + "\n" + RUN.replace('"date":"20261120-101500"', '"date":"x"') + "\n"
+    (home / "sglang.jsonl").write_text(whole + RUN[:300] + "\n")
+    from dagc.calibrate.runs import read_runs
+    with pytest.raises(PlanError) as exc:
+        read_runs(home / "sglang.jsonl")
+    d = one(exc)
+    # was the generic `dagc reads vLLM's `--save-result` JSON, SGLang's bench_serving JSON lines and …`
+    assert (d.message, d.span.line) == ("this line is not valid JSON (truncated?)", 3)
+    assert d.hint == ("the file's last run is cut short (did the benchmark stop while appending it?): delete that "
+                      "line, and the runs before it are read")
+    (home / "sglang.jsonl").write_text(whole)
+    assert len(read_runs(home / "sglang.jsonl")) == 2
+    (home / "sglang.jsonl").write_text(RUN[:300] + "\n" + whole)      # a broken line before others: no such hint
+    with pytest.raises(PlanError) as exc:
+        read_runs(home / "sglang.jsonl")
+    assert one(exc).hint is not None and "cut short" not in one(exc).hint

@@ -134,8 +134,9 @@ def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
             except RecursionError:
                 raise run_error(src, at, "a line nests deeper than any tool writes") from None
             except ValueError as exc:
+                last = count > 1 and not text[at + len(line):].strip()      # the runs before it whole
                 raise _too_long(src, exc, at) or run_error(src, at + _offset(exc), "this line is not valid JSON "
-                                                           "(truncated?)") from None
+                                                           "(truncated?)", CUT_HINT if last else RUN_HINT) from None
         at += len(line) + 1
 
 
@@ -149,6 +150,10 @@ def _lines_or_refused(src: SourceFile, whole: ValueError) -> None:
             raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)",
                             MANIFEST_HINT if manifest_like(src.text) else RUN_HINT)
 
+
+# the last line of JSON lines broken: a run the tool stopped while appending (SGLang's `--output-file`)
+CUT_HINT = ("the file's last run is cut short (did the benchmark stop while appending it?): delete that line, and "
+            "the runs before it are read")
 
 # a manifest given where a run file is (`dagc calibrate runs.toml --plan PLAN`)
 MANIFEST_HINT = "this is a manifest (`[[run]]` tables): give it without `--plan`, `dagc calibrate MANIFEST -o FILE`"
