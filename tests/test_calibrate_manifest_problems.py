@@ -72,3 +72,22 @@ def test_only_a_unit_like_token_is_shown_never_more_of_the_value(tmp_path: Path)
     # a token no unit is written like (too long to be one) stays the manifest's, said `…`
     d = _set_refused(tmp_path, "workload.rate=4 SECRETSECRETSECRETSECRETSECRET")
     assert d.code == "E101" and "SECRET" not in d.message + (d.hint or "") and "`…`" in d.message
+
+
+@pytest.mark.parametrize("manifest, at", [
+    ('plan = "qwen.moe"\n[[run]]\nfile = "runs/vllm-runs.json"\nruns = 1\n', (4, 1)),                   # was 3:9
+    ('{"plan": "qwen.moe", "run": [{"file": "runs/vllm-runs.json", "runs": 1}]}', (1, 63)),   # was 1:40
+    ('plan = "qwen.moe"\nsets = ["workload.rate=4 requests/s"]\n[[run]]\nfile = "runs/vllm-runs.json"\n', (2, 1)),
+])
+def test_an_unknown_key_is_located_at_itself_not_at_its_letters_in_a_value(tmp_path: Path, manifest, at):
+    """`runs = 1` after `file = "runs/…"` was located in the file's name, at the first `runs` of the entry."""
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "qwen.moe").write_text(PLAN)
+    (tmp_path / "runs" / "vllm-runs.json").write_text(RUN + "\n")
+    (tmp_path / "m.toml").write_text(manifest)
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path / "m.toml")
+    (d,) = exc.value.diagnostics
+    key = "sets` (did you mean `set`?)" if "sets" in manifest else "runs` (did you mean `run`?)"
+    assert d.code == "E110" and d.message.endswith(f"no key `{key}")
+    assert (d.span.line, d.span.column) == at

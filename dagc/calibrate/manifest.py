@@ -293,7 +293,9 @@ def _unknown_keys(src: SourceFile, table: Mapping[str, object], known: tuple[str
     out: list[Diagnostic] = []
     for key in table:
         if key not in known:
-            found = src.text.find(str(key), at)
+            # the key as a key (`runs =`, `"runs":`), not the same letters in a value before it (`"sglang_runs.jsonl"`)
+            m = re.compile(rf'(?<![\w"-])"?({re.escape(str(key))})"?\s*[=:]').search(src.text, at)
+            found = m.start(1) if m is not None else src.text.find(str(key), at)
             out += _bad(src, found if found >= 0 else at, f"{whose} no key {code(str(key))} "
                         f"({did_you_mean(str(key), known)})").diagnostics
     return out
