@@ -113,7 +113,7 @@ def test_the_tables_meets_cell_is_one_short_word_its_odds_told_under_it(at_nine,
     assert all(c in ("", "yes", "yes*") for c in cells)                  # never wrapped onto a second line
     legend = next(line for line in lines if line.startswith("yes*: "))
     assert legend.endswith("with the odds `dagc check` gives: #1 e2e_p90 uncertain (p ≈ 0.54); #2 e2e_p90 uncertain "
-                           "(p ≈ 0.51); #5 e2e_p90 uncertain (p ≈ 0.89); #6 e2e_p90 uncertain (p ≈ 0.55)")
+                           "(p ≈ 0.51); #5 e2e_p90 uncertain (p ≈ 0.89); #6 e2e_p90 uncertain (p ≈ 0.66)")
 
 
 def _odds(r):
