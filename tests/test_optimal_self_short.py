@@ -28,7 +28,8 @@ def test_the_best_that_is_this_strategy_and_falls_short_is_not_named_as_another(
     (tmp_path / "longctx.csv").write_bytes((FIXTURE / "longctx.csv").read_bytes())
     (tmp_path / "p.moe").write_text(PLAN)
     plan = load_plan_with(tmp_path / "p.moe", ["workload.rate=0.8 requests/s"])
-    strategy = strategy_option("tp 1 cp 2 ; ep 1 etp 2", plan)
+    # the search's best (`tp 1 cp 2 ; ep 1 etp 2` until 2026-11-29, its experts' exchange left out of the DAG)
+    strategy = strategy_option("tp 2 ; ep 2", plan)
     driven = drive(plan, DriveOptions(strategy=strategy, search=True))
     (r,) = driven.results
     assert r.verdict.meets_requirements is False and r.load is not None and not r.load.carries_traffic

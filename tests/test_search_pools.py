@@ -278,17 +278,35 @@ def test_pareto_svg_draws_disaggregated_candidates_as_diamonds():
 
 def test_pairs_with_the_same_figures_are_ranked_by_name_pruned_or_not():
     """A tiny model on 1,024 GPUs: many pairs share their figures and GPUs; the front and the best keep the
-    first by name whether or not the search prunes (found by the generated plans of test_search_bound)."""
+    first by the tie-break (lower TTFT, then TPOT, memory, name) whether or not the search prunes (found by the
+    generated plans of test_search_bound). Its pairs' ties on the front came of `decode 1 < tp 1 ; ep 1 etp 2 >`
+    priced as `decode 2 < tp 1 >`, its expert exchange free; priced, no tie is left among the best 10 nor on the
+    front, so the plan asks `tpot <= 0.84 ms`, which only pairs meet (the best aggregated, `dp 2 < tp 1 >`,
+    0.849 ms): the best are pairs, three of them tied on 7 GPUs."""
     text = ('model "gen" { layers = 4  hidden = 256  heads = 8  vocab = 1000  kv_heads = 1  head_dim = 32\n'
             '  moe { experts = 4  top_k = 2  ffn = 256  shared = 0  dense_layers = 0  dense_ffn = 1024 } }\n'
             'cluster { gpus = 1024  gpus_per_node = 8  gpu "big" { memory = 10 TB  flops = 400 TFLOPS  hbm = 2 TB/s }\n'
             '  inter_node = 50 GB/s  engine = pytorch }\n'
             'workload { batch = 2  prompt = 114  generate = 2  microbatches = 2  '
             'routing = uniform  overlap = none  serving = inflight  chunk = 200 }\n'
+            'require { tpot <= 0.84 ms }\n'
             'strategy pp 2 < tp 1 cp 2 ; ep 4 >\n')
     plan = load_plan_text(text)
     pruned, whole = search(plan, rescore=0), search(plan, rescore=0, prune=False)
+    assert pruned.pruned > 0
     assert [c.text for c in pruned.pareto] == [c.text for c in whole.pareto]
     assert keys(pruned.ranked[:10]) == keys(whole.ranked[:10])
     assert any(c.strategy.disaggregated for c in pruned.pareto)
-    assert "prefill 3 < tp 1 ; ep 1 etp 2 > decode 1 < tp 1 ; ep 1 etp 2 >" in {c.strategy.text for c in pruned.pareto}
+    assert all(c.strategy.disaggregated for c in pruned.ranked[:10])
+    # #2–#4 share their decode instance, `decode 1 < tp 1 >` at 0.8251 ms a step, and their 7 GPUs: each serves
+    # 2 requests / 0.8251 ms / 7 GPUs = 346.26 tokens/s per GPU; tied, the lower TTFT first (4.709, 4.791, 4.832 ms,
+    # prefill's own), not the first by name (`prefill 3 …` before `prefill 6 …`)
+    tied = pruned.ranked[1:4]
+    assert [c.strategy.text for c in tied] == ["prefill 6 < tp 1 > decode 1 < tp 1 >",
+                                               "prefill 3 < tp 1 ; ep 2 > decode 1 < tp 1 >",
+                                               "prefill 3 < tp 1 ; ep 1 etp 2 > decode 1 < tp 1 >"]
+    assert {c.gpus for c in tied} == {7} and len({c.score for c in tied}) == 1
+    assert tied[0].metrics.tpot_s == pytest.approx(0.8251e-3, abs=0.0001e-3)
+    assert tied[0].score == pytest.approx(2 / tied[0].metrics.tpot_s / 7) == pytest.approx(346.26, abs=0.01)
+    assert [round(c.metrics.ttft_s * 1e3, 3) for c in tied] == [4.709, 4.791, 4.832]
+    assert "prefill 6 < tp 1 > decode 2 < tp 1 >" in {c.strategy.text for c in pruned.pareto}

@@ -65,7 +65,8 @@ def test_float_noise_ties_and_real_differences_do_not():
 def test_front_of_the_shown_search_holds_no_point_a_shown_row_dominates(tmp_path):
     """Qwen3-235B on 8 H200s from a request log: the front showed a 633.3 tokens/s/GPU point at 260 ms TTFT (its
     throughput lower by float noise) beside row #4 at the same throughput and TPOT, 251.9 ms and less memory (since
-    vLLM refuses `sp`, E709, the row of least TTFT there is at 253.3 ms)."""
+    vLLM refuses `sp`, E709, the row of least TTFT there is at 253.3 ms). Since 2026-11-29 (a decode pool's experts
+    split over attention-DP ranks pay their exchange) three shown rows tie at 623.8 tokens/s/GPU."""
     import json
 
     from conftest import run_dagc
@@ -87,10 +88,12 @@ def test_front_of_the_shown_search_holds_no_point_a_shown_row_dominates(tmp_path
             a, b = figures(r), figures(p)
             weakly = all(x <= y for x, y in zip(a, b, strict=True)) and a != b
             assert not (weakly and a[:2] == b[:2]), (r["strategy"], p["strategy"])
-    # the point at 633.3 tokens/s/GPU is the shown row of least TTFT there: `prefill 1 < tp 2 ; ep 2 > …` at 257.8
+    # the point at 623.8 tokens/s/GPU is the shown row of least TTFT there: `prefill 1 < tp 2 ; ep 2 > …` at 257.8
     # ms (257.3 while its KV moved at the link's whole bandwidth, not at the network efficiency; its `tp 2 sp`
     # prefill at 251.9 ms is no longer a candidate: the plan's vLLM refuses `sp`, E709)
-    tied = [p for p in front if abs(p["metrics"]["decode_tokens_per_s_per_gpu"] - 633.3) < 0.05]
-    least = min(r["metrics"]["ttft_s"] for r in rows if abs(r["metrics"]["decode_tokens_per_s_per_gpu"] - 633.3) < 0.05)
+    tied = [p for p in front if abs(p["metrics"]["decode_tokens_per_s_per_gpu"] - 623.8) < 0.05]
+    at = [r for r in rows if abs(r["metrics"]["decode_tokens_per_s_per_gpu"] - 623.8) < 0.05]
+    least = min(r["metrics"]["ttft_s"] for r in at)
+    assert len(at) == 3                                           # the tie the front must not repeat
     assert len(tied) == 1 and tied[0]["metrics"]["ttft_s"] == least and 0.2573 < least < 0.2583
     assert not [r["strategy"] for r in rows if " sp" in r["strategy"]]

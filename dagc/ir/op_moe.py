@@ -75,7 +75,7 @@ def _a2a(s: Shapes, r: Recipe, payload_bytes: float) -> OpTemplate:
     size = lay.ep * lay.etp
     slots = routing_slots(moe.experts, lay.redundant, lay.ep)
     gathered = gathers_tokens(s)
-    ranks_hit = float(lay.ep) if gathered else expected_distinct_ranks(moe.top_k, slots, lay.ep)
+    ranks_hit = _ranks_hit(s)
     per_token = d.h * payload_bytes * lay.etp
     nbytes = s.u * ranks_hit * per_token
     nodes = s.nodes(size)
@@ -98,6 +98,14 @@ def gathers_tokens(s: Shapes) -> bool:
     if s.engine is None or not s.engine.ep_all_gather or lay.adp <= 1:
         return False
     return not (lay.ep > s.m.moe.top_k and lay.gpus_per_node > BOARD_GPUS)
+
+
+def _ranks_hit(s: Shapes) -> float:
+    """The EP ranks a token is sent to: each one holding one of its top-k picks (expected), or every one where the
+    engine all-gathers the tokens (`gathers_tokens`)."""
+    lay, moe = s.lay, s.m.moe
+    return float(lay.ep) if gathers_tokens(s) else \
+        expected_distinct_ranks(moe.top_k, routing_slots(moe.experts, lay.redundant, lay.ep), lay.ep)
 
 
 def dispatch(s: Shapes, r: Recipe) -> OpTemplate:
@@ -211,13 +219,19 @@ def etp_reduce_lower(s: Shapes, r: Recipe) -> OpTemplate:
 
 
 def _etp_reduce(s: Shapes, r: Recipe, e: np.ndarray) -> OpTemplate:
+    """The etp shards' partial outputs summed: one row of the hidden size per token the rank holds, its top-k picks
+    already weighed and summed on the rank (`expert_ffn`'s `combine_weights` and `unpermute`). A rank of `e` rows
+    holds e · ranks hit / top-k tokens (each token it holds brings it top-k / ranks-hit picks on average: all of the
+    group's tokens at ep 1). Until 2026-11-29 one row per pick, top-k / ranks-hit times the bytes."""
     lay, d = s.lay, s.d
-    return s.comm(r, lay.etp, e, e * d.h * AB, s.crosses(lay.etp), s.nodes(lay.etp))
-
+    tokens = e * _ranks_hit(s) / s.m.moe.top_k
+    return s.comm(r, lay.etp, tokens, tokens * d.h * AB, s.crosses(lay.etp), s.nodes(lay.etp))
 
 
 def etp_reduce_reads(s: Shapes) -> Hashable:
-    return s.u_key, s.lay.ep, s.lay.etp, s.placement_key(s.lay.etp)
+    lay = s.lay
+    return s.u_key, lay.ep, lay.etp, s.placement_key(lay.etp), \
+        routing_slots(s.m.moe.experts, lay.redundant, lay.ep), gathers_tokens(s)
 
 def shared_expert(s: Shapes, r: Recipe) -> OpTemplate:
     p, ffn_r = _shared_projection(s)

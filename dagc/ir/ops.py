@@ -257,7 +257,7 @@ def layer_ops(lay: Layout, m: Model, dense: bool) -> tuple[tuple[LayerOp, ...], 
     per combination of what they read: the degrees, whether experts sit inside the TP group,
     whether the model has shared experts)."""
     return _layer_ops(dense, lay.sp and lay.tp > 1, lay.tp > 1, lay.cp > 1,
-                      lay.ep > 1 and not experts_inside_tp(lay), lay.etp > 1, bool(m.moe.shared))
+                      lay.ep * lay.etp > 1 and not experts_inside_tp(lay), lay.etp > 1, bool(m.moe.shared))
 
 
 # A model's layers on a layout: each kind of layer it has (dense: True, MoE: False, in that order) and that
