@@ -138,16 +138,19 @@ class Replica:
     def _admit(self) -> None:
         """First come first served while a rank has room (module docstring)."""
         g, caps, inflight, kv, waiting = self.g, self.caps, self.inflight, self.kv, self.waiting
+        ranks = range(g)
         while waiting and self.open:
             head = waiting[0]
             req = head if isinstance(head, Req) else self._new(head)
             if g == 1:
                 plan, r = self._fit(req, 0), 0
             else:
-                open_ = [x for x in range(g) if inflight[x] < caps[x]]
-                r = min(open_, key=inflight.__getitem__)
+                r = min(ranks, key=inflight.__getitem__)      # the first with the fewest: open unless all are at
+                if inflight[r] >= caps[r]:                    # their caps, or the caps differ
+                    r = min([x for x in ranks if inflight[x] < caps[x]], key=inflight.__getitem__)
                 plan = self._fit(req, r)
                 if plan is None:
+                    open_ = [x for x in ranks if inflight[x] < caps[x]]
                     if self.lazy:
                         for x in open_:
                             self.blocks.sync(x, self.step)
