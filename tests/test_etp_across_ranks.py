@@ -74,3 +74,20 @@ def test_the_etp_reduce_of_an_expert_parallel_group_sums_the_tokens_a_rank_holds
     rows = float(np.max(expert.template.tokens))
     assert 64 * 8 / 2 <= rows < 64 * 8                                   # the busiest rank: at least the mean
     assert sent[OpKind.ALL_REDUCE.value] == pytest.approx(rows * hit / 8 * 2048 * 2, rel=1e-12)
+
+
+def test_the_etp_reduce_is_the_experts_communication_on_the_critical_path():
+    """`tp 1 ; ep 1 etp 4` has no TP group to speak of: its etp all-reduce is the routed experts' communication,
+    counted with their all-to-alls as EP comm on the critical path (until 2026-11-30 it was "TP comm"); inside the TP
+    group (`tp 4 ; ep 1 etp 4`) the TP all-reduce that sums the experts' outputs stays TP comm."""
+    r = check(load_plan_text(PLAN.replace("STRATEGY", "tp 1 ; ep 1 etp 4")))[0]
+    path = r.metrics.critical_path[Phase.DECODE]
+    reduces = [n for n in r.dag.nodes() if n.kind is OpKind.ALL_REDUCE]
+    assert reduces and {n.category.value for n in reduces} == {"ep_comm"}
+    assert path.tp_comm_s == 0.0 and path.ep_comm_s > 0.0
+    on_path = [i for i in path.nodes if r.dag.kind[i].is_comm]
+    assert on_path, "the decode path crosses the experts' exchange"
+    assert path.ep_comm_s == pytest.approx(sum(float(r.compiled.costs.node_s[i]) for i in on_path))
+    inside = check(load_plan_text(PLAN.replace("STRATEGY", "tp 4 ; ep 1 etp 4")))[0]
+    assert {n.category.value for n in inside.dag.nodes() if n.kind is OpKind.ALL_REDUCE} == {"tp_comm"}
+    assert inside.metrics.critical_path[Phase.DECODE].tp_comm_s > 0.0

@@ -180,7 +180,7 @@ def _draw_edges(w: Writer, ids: list[int], rep: dict[int, str], run_of: dict[int
             a, b = rep.get(p), rep.get(i)
             if a is None or b is None or a == b or _inside_run(dag, p, i, run_of):
                 continue
-            cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
+            cat = dag.template[i].category if dag.kind[i].is_comm else dag.template[p].category
             label = format_si(dag.template[i].comm_bytes_total, Dimension.SIZE) if dag.kind[i] is OpKind.RECV else None
             drawn_cat, drawn_crit, drawn_label = edges.setdefault((a, b), (cat, False, label))
             edges[(a, b)] = (drawn_cat, drawn_crit or w.crit_edge(p, i), drawn_label)
@@ -220,7 +220,7 @@ def draw_ranks(w: Writer, ids: list[int]) -> None:
                 for local in range(lay.group_size):
                     a = f"n{p}_r{dag.stage[p] * lay.group_size + local}"
                     b = f"n{i}_r{dag.stage[i] * lay.group_size + local}"
-                    cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
+                    cat = dag.template[i].category if dag.kind[i].is_comm else dag.template[p].category
                     # a transfer's edge carries what this rank sends, as the ops' view carries the group's
                     label = (format_si(float(dag.template[i].comm_bytes[local]), Dimension.SIZE)
                              if dag.kind[i] is OpKind.RECV else None)

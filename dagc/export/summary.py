@@ -37,7 +37,7 @@ __all__ = ["by_objective_md", "summary_md", "data_parallel_text", "requirement_v
 COST_NAMES = {
     "compute_s": "compute",
     "tp_comm_s": "TP communication",
-    "ep_comm_s": "EP all-to-all",
+    "ep_comm_s": "EP communication",
     "pp_comm_s": "pipeline send/receive",
     "waiting_s": "waiting",
 }

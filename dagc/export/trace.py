@@ -241,7 +241,7 @@ def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
         for i in path.nodes:
             b = sched.binding[i]
             wait_s = float(sched.start[i]) - (float(sched.finish[b]) if b >= 0 else 0.0)
-            cat = dag.kind[i].category
+            cat = dag.template[i].category
             args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "category": cat.value,
                                        "phase": dag.phase[i].value, "step": dag.step[i], "stage": dag.stage[i],
                                        "layer": dag.layer[i], "microbatch": dag.mb[i],
@@ -277,7 +277,7 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
     for i in ops:
         t = dag.template[i]
         start_ns, end_ns = _op_ns(c, i, local, offsets)
-        cat = dag.kind[i].category
+        cat = dag.template[i].category
         args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": dag.phase[i].value,
                                    "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
                                    "microbatch": dag.mb[i], "tokens": float(t.tokens[local]),
@@ -313,7 +313,7 @@ def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Pl
     for i in ops:
         start_ns, end_ns = _op_ns(c, i, local, offsets)
         key = (dag.phase[i], dag.step[i], dag.mb[i], dag.layer[i] if dag.layer[i] >= 0 else -1 - i)
-        act = int(dag.template[i].act_bytes[local]) if dag.kind[i].category is Category.COMPUTE else 0
+        act = int(dag.template[i].act_bytes[local]) if dag.template[i].category is Category.COMPUTE else 0
         u = units.setdefault(key, [start_ns, end_ns, 0])
         u[0], u[1], u[2] = min(u[0], start_ns), max(u[1], end_ns), max(u[2], act)
     passes: dict[tuple[Phase, int, int], list[list[int]]] = {}

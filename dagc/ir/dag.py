@@ -213,6 +213,13 @@ class OpTemplate:
     # most requests one engine process schedules in the step — one attention group's; 0 for every other op.
     requests: float = 0.0
 
+    @property
+    def category(self) -> Category:
+        """What its time is on a critical path: its kind's, but for the all-reduce of the expert-TP shards' outputs
+        (`etp` outside the attention TP group), which is the routed experts' communication beside their all-to-alls
+        (EP): a `tp 1 ; ep 1 etp 2` strategy has no TP communication."""
+        return Category.EP_COMM if self.group is Axis.ETP and self.kind.is_comm else _CATEGORY[self.kind]
+
 
 @dataclass(frozen=True, slots=True)
 class At:
@@ -252,7 +259,7 @@ class Node:
 
     @property
     def category(self) -> Category:
-        return self.kind.category
+        return self.template.category
 
 
 class Dag:

@@ -173,7 +173,7 @@ def _path(dag: Dag, idx: list[int], out: _Timeline, host: list[float]) -> PathBr
     i = last
     while i >= 0:
         nodes.append(i)
-        parts[dag.kind[i].category] += ended[i] - began[i]
+        parts[dag.template[i].category] += ended[i] - began[i]
         host_s += host[dag.template_index[i]]
         b = binding[i]
         gap = began[i] - (ended[b] if b >= 0 else 0.0)
