@@ -170,11 +170,13 @@ def _path(dag: Dag, idx: list[int], out: _Timeline, host: list[float]) -> PathBr
     parts = {c: 0.0 for c in Category}
     nodes = []
     host_s = 0.0
+    category = [t.category for t in dag.templates]      # each template's, aligned with `dag.templates` as `host`
     i = last
     while i >= 0:
         nodes.append(i)
-        parts[dag.template[i].category] += ended[i] - began[i]
-        host_s += host[dag.template_index[i]]
+        k = dag.template_index[i]
+        parts[category[k]] += ended[i] - began[i]
+        host_s += host[k]
         b = binding[i]
         gap = began[i] - (ended[b] if b >= 0 else 0.0)
         parts[Category.WAITING] += max(0.0, gap)
