@@ -207,7 +207,17 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     else:
         out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
                   "table above)", markup=False)
+        _print_closest(out, found, plan)
     out.print(f"wrote {svg_path}", markup=False)
+
+
+def _print_closest(out: Console, found: SearchResult, plan: Plan) -> None:
+    """Each requirement no candidate meets, and the closest any comes (`dagc.search.closest`): the line out of reach."""
+    from ..search.closest import closest_to_missed
+    for r, k in closest_to_missed(plan, found.ranked):
+        c = found.ranked[k]
+        out.print(f"no candidate meets `{r.requirement.text}`: the closest is #{k + 1} `{c.text}` at "
+                  f"{_est(c)}{r.value_text()}", markup=False)
 
 
 def _print_rejections(out: Console, found: SearchResult) -> None:

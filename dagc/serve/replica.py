@@ -137,19 +137,17 @@ class Replica:
 
     def _admit(self) -> None:
         """First come first served while a rank has room (module docstring)."""
-        g, caps, inflight, kv, waiting = self.g, self.caps, self.inflight, self.kv, self.waiting
-        ranks = range(g)
+        g, caps, inflight, kv, waiting, ranks = self.g, self.caps, self.inflight, self.kv, self.waiting, range(self.g)
         while waiting and self.open:
             head = waiting[0]
             req = head if isinstance(head, Req) else self._new(head)
             if g == 1:
                 plan, r = self._fit(req, 0), 0
             else:
-                r = min(ranks, key=inflight.__getitem__)      # the first with the fewest: open unless all are at
-                if inflight[r] >= caps[r]:                    # their caps, or the caps differ
-                    r = min([x for x in ranks if inflight[x] < caps[x]], key=inflight.__getitem__)
-                plan = self._fit(req, r)
-                if plan is None:
+                r = min(ranks, key=inflight.__getitem__)     # the first with the fewest: open unless the caps differ
+                if inflight[r] >= caps[r]:
+                    r = min((x for x in ranks if inflight[x] < caps[x]), key=inflight.__getitem__)
+                if (plan := self._fit(req, r)) is None:
                     open_ = [x for x in ranks if inflight[x] < caps[x]]
                     if self.lazy:
                         for x in open_:
@@ -164,8 +162,7 @@ class Replica:
             self._place(req, r, *plan)
 
     def _new(self, i: int) -> Req:
-        run = self.run_
-        tokens = run.prompt[i]
+        run, tokens = self.run_, self.run_.prompt[i]
         ids: list[int] = []
         if run.hash_offsets:
             lo = run.hash_offsets[i]
