@@ -10,7 +10,7 @@ beside it, as the fleet's line does (docs/outputs.md, `cost`).
 
 from __future__ import annotations
 
-from ..serve.price import TokenCost, basis_text, token_cost
+from ..serve.price import TokenCost, basis_text, request_tokens, token_cost
 from ..verdict.check import StrategyResult
 
 __all__ = ["StrategyCost", "cost_sentence", "strategy_cost", "sustained_goodput"]
@@ -40,7 +40,8 @@ def strategy_cost(result: StrategyResult) -> StrategyCost | None:
     w, load, cluster = result.plan.workload, result.load, result.plan.cluster
     goodput = None if load is None else sustained_goodput(result)
     used = result.gpus_used
-    cost = token_cost(result.metrics, cluster.price_per_gpu_hour, w.prompt, w.generate, goodput, used)
+    prompt, generate = (w.prompt, w.generate) if load is None else request_tokens(load.load, w.prompt, w.generate)
+    cost = token_cost(result.metrics, cluster.price_per_gpu_hour, prompt, generate, goodput, used)
     scale = max(cluster.gpus, used) / used if used else 1.0
 
     def rent(figure: float | None) -> float | None:
