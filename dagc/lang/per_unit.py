@@ -15,7 +15,7 @@ from .digits import digits_hint
 from .engine import engine_written_otherwise
 from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WORKLOAD_FIELDS, requirement_name
 
-__all__ = ["per_unit_hint", "set_value_hint", "unit_in_pieces"]
+__all__ = ["per_unit_hint", "per_words_hint", "set_value_hint", "unit_in_pieces"]
 
 # the units dagc reads with a `/`, by dimension: what each counts before it, and its denominators
 _PER: dict[Dimension, tuple[str, dict[str, str]]] = {
@@ -90,6 +90,40 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
     if m is None:
         return None
     return per_unit_hint(m["name"], text[m.end():], f"{m['name']} {m['op']} {{}}")
+
+
+# a requirement's figure whose unit goes on in words, `per gpu`, `per second` (as dagc's own lines say "tokens/s per
+# GPU"): its name, comparison, number and the words up to the end of the line
+_PER_WORDS = re.compile(rf"(?P<name>[A-Za-z_]\w*)[ \t]*(?P<op><=|>=|==|<|>)[ \t]*(?P<num>{_NUMBER})[ \t]*"
+                        r"(?P<rest>[^\n#}]*\bper\b[^\n#}]*)", re.IGNORECASE)
+_PER_WORD = {"second": "s", "sec": "s", "s": "s", "millisecond": "ms", "ms": "ms", "gpu": "gpu"}
+
+
+def per_words_hint(text: str, at: int, block: str | None) -> str | None:
+    """The hint for a throughput requirement whose unit goes on in words (`decode_throughput >= 200 tokens/s per
+    GPU`, `throughput >= 100 tokens per second per gpu`), where the parser stops at a word after `per`: the unit as
+    one word, `tokens/s/gpu`; None for anything else. Until 2026-11-29 it was "requirements are written `ttft <= 10
+    s`".
+
+    Example:
+        >>> per_words_hint("require { throughput >= 100 tokens/ms per gpu }", 41, "require")
+        'a unit is one word: write `throughput >= 100 tokens/ms/gpu`'
+        >>> per_words_hint("require { throughput >= 5 tokens per second per GPU }", 36, "require")
+        'a unit is one word: write `throughput >= 5 tokens/s/gpu`'
+        >>> per_words_hint("require { ttft <= 2 s per request }", 24, "require") is None
+        True
+    """
+    start = text.rfind("\n", 0, at) + 1
+    m = _PER_WORDS.search(text, start, max(text.find("\n", at), at) if "\n" in text[at:] else len(text))
+    if block != "require" or m is None or m.start("rest") > at or _dimension(m["name"]) is not Dimension.THROUGHPUT:
+        return None
+    words = re.split(r"[ \t]*/[ \t]*|[ \t]+per[ \t]+|[ \t]+", m["rest"].strip().lower())
+    if not words or words[0] != "tokens" or any(w not in _PER_WORD for w in words[1:]):
+        return None
+    unit = "/".join(["tokens", *(_PER_WORD[w] for w in words[1:])])
+    if re.fullmatch(r"tokens/(s|ms)(/gpu)?", unit) is None:
+        return None
+    return f"a unit is one word: write `{m['name']} {m['op']} {m['num']} {unit}`"
 
 
 def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
