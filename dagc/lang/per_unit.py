@@ -34,6 +34,9 @@ _FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]
 # A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
 _DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
+# a price written currency first, as a price tag is (`price = $2.49/h`, `$2.49`): its number
+_DOLLAR_FIRST = re.compile(rf"\$[ \t]*(?P<num>{_NUMBER})")
+_NAME_BEFORE = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\Z")
 _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 
 
@@ -73,7 +76,8 @@ def per_unit_hint(name: str, value: str, form: str | None = None) -> str | None:
 
 def unit_in_pieces(text: str, pos: int) -> str | None:
     """The hint for a plan's text whose parser stopped at `pos` in a unit written in pieces: a `$` price's unit not
-    one word (`2.49 $/GPU-hour`, `2.49 $ /h`), or a lone denominator right after a field's number (`rate = 6/s`:
+    one word (`2.49 $/GPU-hour`, `2.49 $ /h`) or before its number (`$2.49/h`: until 2026-11-29 "names of presets and
+    files are quoted"), or a lone denominator right after a field's number (`rate = 6/s`:
     `per_unit_hint` of that field); None for anything else.
 
     Example:
@@ -81,9 +85,15 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
         'a unit names what it counts before its `/`: write `rate = 6 requests/s`'
         >>> unit_in_pieces("workload { rate = 6/x }", 19), unit_in_pieces("a / b", 2)
         (None, None)
+        >>> unit_in_pieces("cluster { price = $2.49/h }", 18)
+        'a price is its number, then its unit: write `price = 2.49 $/h`'
     """
     if _DOLLAR.search(text, 0, pos + 1):
         return _PRICE_HINT
+    if text[pos:pos + 1] == "$" and (first := _DOLLAR_FIRST.match(text, pos)) is not None:
+        name = _NAME_BEFORE.search(text, text.rfind("\n", 0, pos) + 1, pos)
+        return (f"a price is its number, then its unit: write `{name['name'] if name else 'price'} = {first['num']} "
+                "$/h`")
     if text[pos:pos + 1] != "/":
         return None
     m = _FIELD.search(text, text.rfind("\n", 0, pos) + 1, pos)
@@ -136,8 +146,12 @@ def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
         "a unit names what it counts before its `/`: write `--set 'workload.rate=6 requests/s'`"
         >>> set_value_hint(("cluster", "engine"), "sglang 0.5.6", 10)
         "an engine's release follows `@`: --set cluster.engine=sglang@0.5.6"
+        >>> set_value_hint(("cluster", "price"), "$2/h", 0)
+        "a price is its number, then its unit: --set 'cluster.price=2 $/h'"
     """
     meant = engine_written_otherwise(value) if path[-1] == "engine" else None
     if meant is not None:
         return f"an engine's release follows `@`: --set {'.'.join(path)}={meant}"
+    if (first := _DOLLAR_FIRST.match(value)) is not None:
+        return f"a price is its number, then its unit: --set '{'.'.join(path)}={first['num']} $/h'"
     return digits_hint(value[end:]) or per_unit_hint(path[-1], value, f"--set '{'.'.join(path)}={{}}'")
