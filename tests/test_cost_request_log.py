@@ -55,3 +55,22 @@ def test_a_fleet_ranks_a_request_log_by_its_own_tokens(tmp_path, capsys):
     best = json.loads(capsys.readouterr().out)["fleet"]["best"]
     assert best["tokens_per_s"] == 220.0                                  # the log's 220 tokens a request at 1 a second
     assert round(best["rented_per_million_tokens"], 2) == 20.20           # 16 $/h over 792,000 tokens an hour
+
+
+def test_an_overloaded_log_is_capped_at_the_steady_states_rate_of_its_own_requests(tmp_path):
+    """A run that does not carry its traffic, its capacity not judged (20 requests, fewer than 100), is charged at
+    most the steady state's request rate — its tokens/s over a request's tokens, the log's 220, not the workload's
+    4,500: until 2026-11-29 0.4456 requests/s (2,005 tokens/s ÷ 4,500) of the 10.18 served, 45.33 $ a million."""
+    plan = _plan(tmp_path, 'cluster { gpus = 8  gpu preset "h100-sxm"  engine = pytorch  price = 2 $/h }\n'
+                           "strategy tp 8\n").read_text()
+    plan = plan.replace("batch = 64", "batch = 2").replace('"log.csv" }', '"log.csv"  rate = 200 requests/s }')
+    (tmp_path / "p.moe").write_text(plan)
+    (result,) = check(load_plan(tmp_path / "p.moe"))
+    assert result.load is not None and not result.load.carries_traffic and not result.load.capacity_judged
+    steady_tokens = result.metrics.throughput_tokens_per_s
+    cost = report_json(result)["cost"]
+    assert cost["goodput_requests_per_s"] == pytest.approx(steady_tokens / 220)      # 9.115, not ÷ 4,500 = 0.4456
+    assert cost["goodput_requests_per_s"] < result.load.figures.served_requests_per_s    # 10.18 served
+    assert cost["tokens_per_s"] == pytest.approx(steady_tokens)
+    assert cost["per_million_tokens"] == pytest.approx(16 / 3600 / steady_tokens * 1e6)    # 2.216 $, not 45.33
+    assert round(cost["per_million_tokens"], 3) == 2.216
