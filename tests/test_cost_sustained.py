@@ -11,7 +11,8 @@ from dagc.export.cost_words import sustained_goodput
 
 
 def _result(goodput: float, carries: bool, capacity: float | None, throughput: float = 12_000.0) -> N:
-    load = N(figures=N(goodput_requests_per_s=goodput), carries_traffic=carries, capacity_requests_per_s=capacity)
+    load = N(figures=N(goodput_requests_per_s=goodput), carries_traffic=carries, capacity_requests_per_s=capacity,
+             load=N(prompt=None, output_tokens=None))        # the run: the workload's lengths
     return N(load=load, metrics=N(throughput_tokens_per_s=throughput),
              plan=N(workload=N(prompt=1000, generate=200)))
 

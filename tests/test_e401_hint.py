@@ -53,3 +53,18 @@ def test_every_strategy_a_hint_names_checks_clean():
         r = check_strategy(plan, parse_strategy(strategy), with_capacity=False)
         assert not found and r.valid, (strategy, [d.code for d in r.diagnostics if d.is_error])
         assert r.layout.dp * r.layout.pp * r.layout.group_size == 8, strategy
+
+
+@pytest.mark.parametrize("gpus, hint", [
+    # pp 64 × G 8 = 512 on 128 GPUs: E303 refuses more stages than the 48 layers, so no group "at pp 64" is named
+    # (until 2026-11-29 "or a stage group of 2 at pp 64 — tp 2 ; ep 2"); pp 16 keeps G 8: 16 × 8 = 128
+    (128, f"on 128 GPUs: pp 16 (1 × 16 × 8 GPUs); {G}"),
+    # on 500 GPUs the fewest copies would have kept pp 62 (62 × 8 = 496) — past the 48 layers: pp 48 (384 GPUs)
+    (500, f"on 500 GPUs: pp 48 (1 × 48 × 8 GPUs); {G}"),
+])
+def test_the_hint_never_keeps_more_stages_than_layers(gpus, hint):
+    text = PLAN.replace("gpus = 8", f"gpus = {gpus}").format(strategy="pp 64 < ep 8 >")
+    plan = load_plan_text(text, "plan.moe")
+    r = check_strategy(plan, parse_strategy("pp 64 < ep 8 >"), with_capacity=False)
+    assert "E303" in {d.code for d in r.diagnostics}
+    assert [d.hint for d in r.diagnostics if d.code == "E401"] == [hint]

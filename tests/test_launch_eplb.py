@@ -391,6 +391,7 @@ def test_the_hint_without_a_nearest_strategy_says_how_far_dagc_looked(tmp_path, 
     by, result = _launches(plan, ("vllm",))
     monkeypatch.setattr(engine_check, "nearest_pooled", lambda *a: None)
     hint, near = engine_check.refusal_hint(result, by["vllm"])
-    assert near is None and hint == (f"of the strategies nearest it on the same 16 GPUs (dagc tries at most "
-                                     f"{NEAREST_TRIES}), none that vLLM can be told is valid in dagc; `dagc search` "
-                                     "weighs more")
+    # until 2026-11-29 "of the strategies nearest it on the same 16 GPUs (…), none that vLLM can be told is valid in
+    # dagc", which read as a sentence cut in two
+    assert near is None and hint == (f"none of the strategies nearest it that vLLM can run on the same 16 GPUs (dagc "
+                                     f"tries at most {NEAREST_TRIES}) checks without errors; `dagc search` weighs more")

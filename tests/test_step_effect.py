@@ -83,3 +83,28 @@ def test_plan_a_dpattn_under_its_traffic_gets_no_kv_cache_step():
     [r] = with_next_steps(check(plan))
     assert r.verdict.meets_requirements is False
     assert [s.kind for s in r.next_steps] == ["gpus"] and r.next_steps[0].meets
+
+
+REPLICAS = """model preset "mixtral-8x7b"
+cluster {{ gpus = {gpus}  gpu preset "h100-sxm"  engine = pytorch }}
+workload {{ batch = {batch}  prompt = 1000  generate = 100  serving = inflight  rate = 1 requests/s  requests = 200 }}
+require {{ decode_throughput >= 100000 tokens/s/gpu }}
+strategy {strategy}
+"""
+
+
+def test_more_gpus_that_move_no_figure_are_no_step():
+    """Under traffic each replica keeps the plan's batch, so `dp 8 < tp 8 >` on 64 GPUs runs each replica as `tp 8`
+    runs alone: the same TTFT, TPOT and decode tokens/s per GPU, the same 1 request/s served. Until 2026-11-29 it was
+    listed, "64 GPUs: 8 replicas … still misses `decode_throughput >= 100000 tokens/s/gpu` at 277.3 tokens/s/gpu",
+    the strategy's own figure on 8× the GPUs (seed 000's `pp 16 < tp 16 ; ep 16 >`: "2,048 GPUs … at 0.007007")."""
+    [base] = check(load_plan_text(REPLICAS.format(gpus=8, batch=32, strategy="tp 8")))
+    [grown] = check(load_plan_text(REPLICAS.format(gpus=64, batch=256, strategy="dp 8 < tp 8 >")))
+    assert (base.gpus_used, grown.gpus_used) == (8, 64)
+    assert round(base.metrics.decode_tokens_per_s_per_gpu, 1) == round(grown.metrics.decode_tokens_per_s_per_gpu, 1)
+    assert round(base.metrics.decode_tokens_per_s_per_gpu, 1) == 277.3
+    assert base.load.figures.served_requests_per_s == grown.load.figures.served_requests_per_s == 1.0
+    assert moves(grown, base) is False
+    assert moves(base, grown) is True                   # the same figures on fewer GPUs: a cheaper deployment
+    [r] = with_next_steps([base])
+    assert [s.kind for s in r.next_steps] == ["precision"]                # before: precision, gpus

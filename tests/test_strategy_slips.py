@@ -164,6 +164,27 @@ def test_an_engines_parallel_flags_are_written_as_dagcs_axes(written, meant):
     assert d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis"), (d.code, d.hint)
 
 
+@pytest.mark.parametrize("written, meant", [
+    ("--tensor-parallel-size 2 --pipeline-parallel-size 4 --enable-expert-parallel", "pp 4 < tp 2 ; ep 2 >"),
+    ("--enable-expert-parallel --tensor-parallel-size 8", "tp 8 ; ep 8"),         # vLLM: EP = TP × DP, DP 1
+    ("tp 8 --enable-expert-parallel", "tp 8 ; ep 8"),                            # dagc's axis, vLLM's switch
+    ("--tp-size 8 --enable-ep-moe", "tp 8 ; ep 8"),                              # SGLang's: ep_size = tp_size
+    ("fast = --tensor-parallel-size 4 --enable-expert-parallel with overlap none",
+     "fast = tp 4 ; ep 4 with overlap none"),
+])
+def test_an_engines_expert_parallel_switch_spreads_the_experts_over_the_tp_gpus(written, meant):
+    """Until 2026-11-29 a vLLM command's flags with its MoE switch, `--tensor-parallel-size 2
+    --pipeline-parallel-size 4 --enable-expert-parallel`, got "remove it; docs/language.md describes what may stand
+    here" at the first `-`, though the same flags without the switch were rewritten: the switch puts each stage's
+    experts over its TP GPUs (vLLM's EP size is TP × DP), `ep` = `tp`."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("gpus = 8", "gpus = 16") + f"strategy {written}\n")
+    d = exc.value.diagnostics[0]
+    assert d.code == "E001"
+    assert d.hint is not None and d.hint.startswith(f"did you mean `{meant}`? each axis"), (d.code, d.hint)
+    load_plan_text(PLAN.replace("gpus = 8", "gpus = 16") + f"strategy {meant}\n")      # the rewrite reads
+
+
 @pytest.mark.parametrize("written", ["--data-parallel-size 4 --tensor-parallel-size 2", "dp-size 2 tp-size 4"])
 def test_an_engines_data_parallel_flag_is_not_guessed(written):
     """vLLM's `--data-parallel-size` with experts is attention DP inside the stage (`tp 2 ; ep 8`), SGLang's

@@ -10,7 +10,7 @@ beside it, as the fleet's line does (docs/outputs.md, `cost`).
 
 from __future__ import annotations
 
-from ..serve.price import TokenCost, basis_text, token_cost
+from ..serve.price import TokenCost, basis_text, request_tokens, token_cost
 from ..verdict.check import StrategyResult
 
 __all__ = ["StrategyCost", "cost_sentence", "strategy_cost", "sustained_goodput"]
@@ -40,7 +40,8 @@ def strategy_cost(result: StrategyResult) -> StrategyCost | None:
     w, load, cluster = result.plan.workload, result.load, result.plan.cluster
     goodput = None if load is None else sustained_goodput(result)
     used = result.gpus_used
-    cost = token_cost(result.metrics, cluster.price_per_gpu_hour, w.prompt, w.generate, goodput, used)
+    prompt, generate = (w.prompt, w.generate) if load is None else request_tokens(load.load, w.prompt, w.generate)
+    cost = token_cost(result.metrics, cluster.price_per_gpu_hour, prompt, generate, goodput, used)
     scale = max(cluster.gpus, used) / used if used else 1.0
 
     def rent(figure: float | None) -> float | None:
@@ -61,7 +62,10 @@ def sustained_goodput(result: StrategyResult) -> float | None:
     that does not carry its traffic at most what it sustains — its capacity where judged, else its steady state's
     request rate. A run past its capacity serves a burst above it before its queue shows (Kimi K2's `tp 1 ; ep 64`
     at 60 requests/s "served" 30.34 against a capacity of 13.91), and charging that made an overloaded deployment
-    cheaper the further it was pushed (until 2026-11-28: 0.791 $ per million tokens at 60 requests/s, 2.00 $ at 12)."""
+    cheaper the further it was pushed (until 2026-11-28: 0.791 $ per million tokens at 60 requests/s, 2.00 $ at 12).
+    The steady state's request rate counts the run's own tokens a request (a request log's): until 2026-11-29 20
+    requests of 220 tokens, 10.18 a second served, were charged at 0.4456 a second (its tokens/s over the workload's
+    4,500 a request), 45.33 $ per million tokens."""
     load, m, w = result.load, result.metrics, result.plan.workload
     if load is None:
         return None
@@ -70,7 +74,8 @@ def sustained_goodput(result: StrategyResult) -> float | None:
         return goodput
     if load.capacity_requests_per_s is not None:
         return min(goodput, load.capacity_requests_per_s)
-    steady = m.throughput_tokens_per_s / (w.prompt + w.generate) if m is not None else None
+    prompt, generate = request_tokens(load.load, w.prompt, w.generate)      # a request log's own lengths
+    steady = m.throughput_tokens_per_s / (prompt + generate) if m is not None else None
     return goodput if steady is None else min(goodput, steady)
 
 

@@ -1,10 +1,8 @@
-"""The optimal verdict in words: its evidence (`dagc.verdict.optimal.OptimalEvidence`, data) as the note
-report.json, report.md and `dagc check` give it, the one place those sentences are made.
-
-Input: a strategy's result and its evidence. Output: text — the note (`optimal_note`; none legal: the rules that
-rejected them), report.json's `optimal_evidence` with it (`evidence_json`), what an optimal verdict means
-(`optimal_means`), a figure under an objective (`objective_text`) and how much better the search's best is (`gain`).
-"""
+"""The optimal verdict in words: its evidence (`dagc.verdict.optimal.OptimalEvidence`, data) as the note report.json,
+report.md and `dagc check` give it, the one place those sentences are made. Input: a strategy's result and its
+evidence. Output: text — the note (`optimal_note`; none legal: the rules that rejected them), report.json's
+`optimal_evidence` with it (`evidence_json`), what an optimal verdict means (`optimal_means`), a figure under an
+objective (`objective_text`) and how much better the search's best is (`gain`)."""
 
 from __future__ import annotations
 
@@ -35,8 +33,7 @@ NOT_JUDGED = "not judged: "
 
 
 def optimal_means(objective: str, source: str, name: str) -> str:
-    """What an optimal verdict under `objective` (written `name`; from `source`, e.g. "the default")
-    means, in words: what a report says above its verdicts."""
+    """What an optimal verdict under `objective` (written `name`; from `source`) means: said above the verdicts."""
     return (f"{OBJECTIVES[objective].means} (objective {name}, {source}), subject to the plan's requirements; "
             f"within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
 
@@ -123,6 +120,9 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
     assert b is not None, ev.why
     best_gpus = f"{b.gpus} GPU{'s' if b.gpus > 1 else ''}"
     match ev.why:
+        case Why.BEST_IS_LEGAL if not b.meets_requirements:  # until 2026-11-29 "`tp 2` is a legal strategy that …"
+            return (f"{'it has errors' if not result.valid else 'it has no figures'}; the search's best legal "
+                    f"strategy, `{b.text}` on {best_gpus}, {meets_words(ev, result.plan)} too" + partial), False
         case Why.BEST_IS_LEGAL:
             return f"`{b.text}` is a legal strategy that {meets_words(ev, result.plan)} on {best_gpus}" + partial, False
         case Why.ONLY_BEST_MEETS_UNSIMULATED:

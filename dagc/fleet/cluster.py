@@ -12,10 +12,10 @@ first of that ranking that meets every requirement, the load's included; without
 says what it misses.
 
 What a million tokens cost on the pick: its instance's GPUs (the strategy's, `gpus`) for the time they take
-to serve them within the requirements — goodput (requests/s) times the workload's prompt and generated
-tokens a request — at the GPU type's price (`dagc.serve.price.token_cost`, as `dagc check` prices a plan's
-traffic). The cluster's other GPUs hold `instances` - 1 more copies of it,
-each able to take as much traffic again; their rent is `rent_per_hour`.
+to serve them within the requirements — goodput (requests/s) times a request's prompt and generated tokens, the
+workload's, or with a request log the mean of its simulated requests (`dagc.serve.price.request_tokens`) — at
+the GPU type's price (`dagc.serve.price.token_cost`, as `dagc check` prices a plan's traffic). The cluster's other
+GPUs hold `instances` - 1 more copies of it, each able to take as much traffic again; their rent is `rent_per_hour`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from ..search.search import SearchOptions, SearchResult, search
 from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
 from ..serve.binding import Binding, Limit
-from ..serve.price import token_cost
+from ..serve.price import request_tokens, token_cost
 from ..units import count_text, format_figure
 from ..verdict.carrying import NEEDS_LEAD
 from ..verdict.check import StrategyResult, check_strategy
@@ -112,7 +112,8 @@ def answer_cluster(plan: Plan, rate: float, ask: Ask) -> StoredAnswer:
     pick, carry = _pick(plan, at, rate)
     c = pick.candidate
     w = plan.workload               # charged to its goodput at the rate, as `dagc check` charges a plan's traffic
-    cost = token_cost(None, plan.cluster.price_per_gpu_hour, w.prompt, w.generate,
+    prompt, generate = request_tokens(pick.load.load, w.prompt, w.generate)     # a request log's own lengths
+    cost = token_cost(None, plan.cluster.price_per_gpu_hour, prompt, generate,
                       pick.load.figures.goodput_requests_per_s, c.gpus)
     missed = c.load_missed or ((c.binding,) if c.binding and not c.meets_requirements else ())
     if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .fields import REQUIREMENT_NAMES, did_you_mean, elsewhere, nearest, spelling
 
-__all__ = ["FIELD_WORDS", "unknown_field_hint"]
+__all__ = ["CONFIG_WORDS", "FIELD_WORDS", "unknown_field_hint"]
 
 # Another tool's name of a field (written without case or separators) → dagc's field, and whose name it is
 FIELD_WORDS: dict[str, tuple[str, str]] = {
@@ -51,6 +51,39 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+# A Hugging Face config.json key (written without case or separators), as a model written out copies it → dagc's
+# field and its block (`model from "config.json"` reads these keys: docs/language.md). Until 2026-11-29 `hidden_size`
+# got the model's whole list of fields, and an E103 "the model has no `hidden`" above it.
+CONFIG_WORDS: dict[str, tuple[str, str]] = {
+    "numhiddenlayers": ("layers", "model"), "hiddensize": ("hidden", "model"), "numattentionheads": ("heads", "model"),
+    "numkeyvalueheads": ("kv_heads", "model"), "vocabsize": ("vocab", "model"), "tiewordembeddings": ("tied", "model"),
+    "torchdtype": ("weights", "model"), "dtype": ("weights", "model"),
+    "maxpositionembeddings": ("context_length", "model"),
+    "numexperts": ("experts", "model.moe"), "numlocalexperts": ("experts", "model.moe"),
+    "nroutedexperts": ("experts", "model.moe"), "numexpertspertok": ("top_k", "model.moe"),
+    "expertspertoken": ("top_k", "model.moe"), "moeintermediatesize": ("ffn", "model.moe"),
+    "nsharedexperts": ("shared", "model.moe"), "sharedexpertintermediatesize": ("shared_ffn", "model.moe"),
+    "firstkdensereplace": ("dense_layers", "model.moe"), "ngroup": ("groups", "model.moe"),
+    "qlorarank": ("q_lora", "model.mla"), "kvlorarank": ("kv_lora", "model.mla"),
+    "qknopeheaddim": ("qk_nope", "model.mla"), "qkropeheaddim": ("qk_rope", "model.mla"),
+    "vheaddim": ("v_head", "model.mla"),
+}
+_CONFIG_BLOCKS = {"model": "the model's block", "model.moe": "its `moe { … }`", "model.mla": "its `mla { … }`"}
+
+
+def _config_hint(name: str, where: str, known: Sequence[str]) -> tuple[str | None, str] | None:
+    """`unknown_field_hint` of a config.json key in the model's blocks (`CONFIG_WORDS`); None for another name or
+    block."""
+    said = CONFIG_WORDS.get(spelling(name)) if where.startswith("model") else None
+    if said is None:
+        return None
+    field, home = said
+    if field in known:
+        return field, f"did you mean `{field}`? (`{name}` is config.json's name of it)"
+    return None, (f"`{name}` is config.json's name of `{field}`, a field of {_CONFIG_BLOCKS[home]}: write `{field}` "
+                  "there")
+
+
 def unknown_field_hint(name: str, where: str, known: Sequence[str]) -> tuple[str | None, str]:
     """The field `name` stands for in block `where` (None when none) and E101's hint for it.
 
@@ -61,6 +94,8 @@ def unknown_field_hint(name: str, where: str, known: Sequence[str]) -> tuple[str
         '`ttft` is a requirement, not a field of the w'
     """
     word = spelling(name)
+    if (config := _config_hint(name, where, known)) is not None:
+        return config
     if (said := FIELD_WORDS.get(word)) is not None and said[0] in known:
         return said[0], f"did you mean `{said[0]}`? (`{name}` is {said[1]})"
     if said is not None and where.split(".")[0] != "workload":

@@ -21,7 +21,7 @@ from .domain_hint import separate_hint, stage_gpus
 from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean
 from .hints import SPLIT_HINT, repeated_axis_hint, scope_hint, stage_domains_hint
 from .nesting_hint import nesting_hint
-from .pool_hint import POOLS_HINT, pool_inside_hint
+from .pool_hint import POOLS_HINT, bare_pools_hint, pool_inside_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -101,6 +101,9 @@ def _pool_error(diags: list[Diagnostic], message: str, span: Span | None, hint: 
 def _pool_axes(decl: StrategyDecl, diags: list[Diagnostic]) -> dict[str, AxisNode] | None:
     """The two pools' axes by role, or None (with E205) when the top level is not exactly
     `prefill … decode …` in that order."""
+    if (bare := bare_pools_hint(decl.scope, decl.text)) is not None:
+        _pool_error(diags, "each pool's strategy goes inside its `< … >`, after its count", decl.span, bare)
+        return None
     if len(decl.scope) > 1:
         _pool_error(diags, "the pools of a disaggregated strategy are written side by side, not split by `;`",
                     decl.span)

@@ -75,6 +75,13 @@ _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "mo
                "fleet": "fleet"}     # `fleet`: dagc.lang.fleet's, not the plan's
 
 
+# an objective in other words (until 2026-11-29 `max-throughput` and `cheapest` got the list alone, as "(the objectives
+# — …)"): each the objective it names
+_OBJECTIVE_WORDS = {"max-throughput": "throughput", "maximum-throughput": "throughput",
+                    "cheapest": "cost", "price": "cost", "min-cost": "cost", "fewest-gpus": "min-gpus",
+                    "tokens-per-gpu-per-s": "tokens-per-gpu", "min-ttft": "ttft", "min-tpot": "tpot"}
+
+
 @v_args(meta=True)
 class Lowering(Transformer[Token, object]):   # a statement lowers to its own type: a Model, a Cluster, …
     """One method per alias of the grammar; `out` collects what the statements find."""
@@ -206,9 +213,9 @@ class Lowering(Transformer[Token, object]):   # a statement lowers to its own ty
         word = str(name)
         if word not in OBJECTIVES:        # the caret under the word, not the statement
             every = "; ".join(f"`{o.name}`: {o.means}" for o in OBJECTIVES.values())
-            near = nearest(word, OBJECTIVES)
+            near = nearest(word.replace("_", "-"), OBJECTIVES, _OBJECTIVE_WORDS)
             self.out.error("E101", f"unknown objective `{word}`", node_span(self.src, name),
-                           (f"did you mean `{near}`? " if near else "") + f"(the objectives — {every})")
+                           f"did you mean `{near}`? (the objectives — {every})" if near else f"the objectives: {every}")
             return None
         return word
 

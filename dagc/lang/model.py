@@ -223,7 +223,7 @@ def _moe(out: Collector, f: ModelFields, span: Span | None) -> Moe | None:
                           "; a shared expert's `shared_ffn`, the dense layers' `dense_ffn`" if key == "ffn" else ""))
     if moe.experts > 0:
         _check_experts(out, moe, written, f["layers"], where)
-    elif not moe.dense_ffn:
+    elif not moe.dense_ffn and "model.moe.experts" not in out.guessed:     # `num_experts`: its E101 says it
         out.error("E103", "a model with experts = 0 needs `dense_ffn`", where,
                   "add `dense_ffn = …` (the FFN's intermediate size) to the moe block")
     if moe.experts == 0:
@@ -237,7 +237,8 @@ def _check_experts(out: Collector, moe: Moe, written: Mapping[str, object], laye
 
     for key in ("top_k", "ffn"):
         if key not in written:
-            out.error("E103", f"the moe block has no `{key}`", where, f"add `{key} = …`")
+            if f"model.moe.{key}" not in out.guessed:    # a typo of it (E101 "did you mean") says so already
+                out.error("E103", f"the moe block has no `{key}`", where, f"add `{key} = …`")
         elif not getattr(moe, key):
             out.error("E104", f"`{key}` = 0: a model with experts needs at least 1", at(key),
                       "for a dense model write `experts = 0` and `dense_ffn = …`")

@@ -15,7 +15,7 @@ from .digits import digits_hint
 from .engine import engine_written_otherwise
 from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WORKLOAD_FIELDS, requirement_name
 
-__all__ = ["per_unit_hint", "set_value_hint", "unit_in_pieces"]
+__all__ = ["per_unit_hint", "per_words_hint", "set_value_hint", "unit_in_pieces"]
 
 # the units dagc reads with a `/`, by dimension: what each counts before it, and its denominators
 _PER: dict[Dimension, tuple[str, dict[str, str]]] = {
@@ -34,6 +34,9 @@ _FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]
 # A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
 _DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
+# a price written currency first, as a price tag is (`price = $2.49/h`, `$2.49`): its number
+_DOLLAR_FIRST = re.compile(rf"\$[ \t]*(?P<num>{_NUMBER})")
+_NAME_BEFORE = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\Z")
 _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 
 
@@ -73,7 +76,8 @@ def per_unit_hint(name: str, value: str, form: str | None = None) -> str | None:
 
 def unit_in_pieces(text: str, pos: int) -> str | None:
     """The hint for a plan's text whose parser stopped at `pos` in a unit written in pieces: a `$` price's unit not
-    one word (`2.49 $/GPU-hour`, `2.49 $ /h`), or a lone denominator right after a field's number (`rate = 6/s`:
+    one word (`2.49 $/GPU-hour`, `2.49 $ /h`) or before its number (`$2.49/h`: until 2026-11-29 "names of presets and
+    files are quoted"), or a lone denominator right after a field's number (`rate = 6/s`:
     `per_unit_hint` of that field); None for anything else.
 
     Example:
@@ -81,15 +85,55 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
         'a unit names what it counts before its `/`: write `rate = 6 requests/s`'
         >>> unit_in_pieces("workload { rate = 6/x }", 19), unit_in_pieces("a / b", 2)
         (None, None)
+        >>> unit_in_pieces("cluster { price = $2.49/h }", 18)
+        'a price is its number, then its unit: write `price = 2.49 $/h`'
     """
     if _DOLLAR.search(text, 0, pos + 1):
         return _PRICE_HINT
+    if text[pos:pos + 1] == "$" and (first := _DOLLAR_FIRST.match(text, pos)) is not None:
+        name = _NAME_BEFORE.search(text, text.rfind("\n", 0, pos) + 1, pos)
+        return (f"a price is its number, then its unit: write `{name['name'] if name else 'price'} = {first['num']} "
+                "$/h`")
     if text[pos:pos + 1] != "/":
         return None
     m = _FIELD.search(text, text.rfind("\n", 0, pos) + 1, pos)
     if m is None:
         return None
     return per_unit_hint(m["name"], text[m.end():], f"{m['name']} {m['op']} {{}}")
+
+
+# a requirement's figure whose unit goes on in words, `per gpu`, `per second` (as dagc's own lines say "tokens/s per
+# GPU"): its name, comparison, number and the words up to the end of the line
+_PER_WORDS = re.compile(rf"(?P<name>[A-Za-z_]\w*)[ \t]*(?P<op><=|>=|==|<|>)[ \t]*(?P<num>{_NUMBER})[ \t]*"
+                        r"(?P<rest>[^\n#}]*\bper\b[^\n#}]*)", re.IGNORECASE)
+_PER_WORD = {"second": "s", "sec": "s", "s": "s", "millisecond": "ms", "ms": "ms", "gpu": "gpu"}
+
+
+def per_words_hint(text: str, at: int, block: str | None) -> str | None:
+    """The hint for a throughput requirement whose unit goes on in words (`decode_throughput >= 200 tokens/s per
+    GPU`, `throughput >= 100 tokens per second per gpu`), where the parser stops at a word after `per`: the unit as
+    one word, `tokens/s/gpu`; None for anything else. Until 2026-11-29 it was "requirements are written `ttft <= 10
+    s`".
+
+    Example:
+        >>> per_words_hint("require { throughput >= 100 tokens/ms per gpu }", 41, "require")
+        'a unit is one word: write `throughput >= 100 tokens/ms/gpu`'
+        >>> per_words_hint("require { throughput >= 5 tokens per second per GPU }", 36, "require")
+        'a unit is one word: write `throughput >= 5 tokens/s/gpu`'
+        >>> per_words_hint("require { ttft <= 2 s per request }", 24, "require") is None
+        True
+    """
+    start = text.rfind("\n", 0, at) + 1
+    m = _PER_WORDS.search(text, start, max(text.find("\n", at), at) if "\n" in text[at:] else len(text))
+    if block != "require" or m is None or m.start("rest") > at or _dimension(m["name"]) is not Dimension.THROUGHPUT:
+        return None
+    words = re.split(r"[ \t]*/[ \t]*|[ \t]+per[ \t]+|[ \t]+", m["rest"].strip().lower())
+    if not words or words[0] != "tokens" or any(w not in _PER_WORD for w in words[1:]):
+        return None
+    unit = "/".join(["tokens", *(_PER_WORD[w] for w in words[1:])])
+    if re.fullmatch(r"tokens/(s|ms)(/gpu)?", unit) is None:
+        return None
+    return f"a unit is one word: write `{m['name']} {m['op']} {m['num']} {unit}`"
 
 
 def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
@@ -102,8 +146,12 @@ def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
         "a unit names what it counts before its `/`: write `--set 'workload.rate=6 requests/s'`"
         >>> set_value_hint(("cluster", "engine"), "sglang 0.5.6", 10)
         "an engine's release follows `@`: --set cluster.engine=sglang@0.5.6"
+        >>> set_value_hint(("cluster", "price"), "$2/h", 0)
+        "a price is its number, then its unit: --set 'cluster.price=2 $/h'"
     """
     meant = engine_written_otherwise(value) if path[-1] == "engine" else None
     if meant is not None:
         return f"an engine's release follows `@`: --set {'.'.join(path)}={meant}"
+    if (first := _DOLLAR_FIRST.match(value)) is not None:
+        return f"a price is its number, then its unit: --set '{'.'.join(path)}={first['num']} $/h'"
     return digits_hint(value[end:]) or per_unit_hint(path[-1], value, f"--set '{'.'.join(path)}={{}}'")

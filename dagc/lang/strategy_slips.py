@@ -32,6 +32,11 @@ _ENGINE_AXES = {**{w: "tp" for w in ("tpsize", "tensorparallelsize", "tensormode
                 **{w: "cp" for w in ("cpsize", "contextparallelsize")},
                 **{w: "etp" for w in ("experttensorparallelsize", "moetpsize", "moetensorparallelsize")}}
 _DATA_FLAGS = ("dpsize", "dataparallelsize")      # counted differently by each engine (`data_parallel_hint`)
+# an engine's switch that spreads the experts over the tensor-parallel GPUs, no degree of its own: vLLM's
+# `--enable-expert-parallel` (EP = TP × DP; without a DP size, `tp N ; ep N`) and SGLang's `--enable-ep-moe` (its
+# `ep_size` = `tp_size`)
+_EXPERT_SWITCH = re.compile(r"(?<![A-Za-z0-9_-])-{0,2}enable[-_](?:expert[-_]parallel|ep[-_]moe)(?![A-Za-z0-9_-])",
+                            re.IGNORECASE)
 _FLAG = re.compile(r"(?<![A-Za-z0-9_])-{0,2}(?P<word>[A-Za-z]+(?:[-_][A-Za-z]+)+)(?![A-Za-z0-9_])")
 _GLUED = re.compile(r"(?<![A-Za-z_])([A-Za-z]+?)([0-9]+)(?![A-Za-z0-9_])")    # `tp8`: an axis glued to its degree
 _NAMED = re.compile(r"[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)[ \t]*=[ \t]*")     # `fast = …`: a strategy's name
@@ -65,7 +70,7 @@ def data_parallel_hint(src: SourceFile, at: int) -> str | None:
     if bounds is None:
         return None
     text = src.text[bounds[0]:bounds[1]].split("#", 1)[0].partition(" with ")[0]
-    text = re.sub(r"(?<![A-Za-z0-9_])--enable[-_]expert[-_]parallel(?![A-Za-z0-9_-])", " ", text)
+    text = _EXPERT_SWITCH.sub(" ", text)
     dp = [False]
 
     def word(m: re.Match[str]) -> str:
@@ -109,8 +114,9 @@ def strategy_rewrite(src: SourceFile, at: int) -> str | None:
         return None
     name, text = bounds[2], src.text[bounds[0]:bounds[1]].split("#", 1)[0]
     expression, with_, options = text.partition(" with ")
-    degrees = _read(_FLAG.sub(lambda m: _engine_axis(m["word"]) or m[0], expression))
-    if degrees is None:
+    switched = _EXPERT_SWITCH.sub(" ", expression)
+    degrees = _read(_FLAG.sub(lambda m: _engine_axis(m["word"]) or m[0], switched))
+    if degrees is None or (switched != expression and not _experts_switched(degrees)):
         return None
     stage = " ; ".join(d for d in (_domain(degrees, ("tp", "cp", "sp")), _domain(degrees, ("ep", "etp"))) if d)
     if not stage:
@@ -121,6 +127,16 @@ def strategy_rewrite(src: SourceFile, at: int) -> str | None:
     if stage == " ".join(expression.split()):
         return None                             # read as written: the parser stopped at something else
     return name + stage + (f" with {options.strip()}" if with_ and options.strip() else "")
+
+
+def _experts_switched(degrees: dict[str, str]) -> bool:
+    """Whether an engine's expert switch (`_EXPERT_SWITCH`) reads in dagc's axes: the experts then spread over the
+    tensor-parallel GPUs (`ep` = `tp`, set here unless written), which needs a `tp` and no data-parallel size (whose
+    engines count it differently: `data_parallel_hint`)."""
+    if "tp" not in degrees or "dp" in degrees:
+        return False
+    degrees.setdefault("ep", degrees["tp"])
+    return True
 
 
 def split_leaves_it_wrong(src: SourceFile, at: int) -> bool:

@@ -211,8 +211,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     if near is None and "E705" in codes:
         return "change the pools' instances so that each takes whole nodes or shares one, prefill pool first", None
     if near is None:
-        return (f"of the strategies nearest it on the same {launched.gpus} GPUs (dagc tries at most {NEAREST_TRIES}), "
-                f"none that {launched.name} can be told is valid in dagc; `dagc search` weighs more"), None
+        return (f"none of the strategies nearest it that {launched.name} can run on the same {launched.gpus:,} GPUs "
+                f"(dagc tries at most {NEAREST_TRIES}) checks without errors; `dagc search` weighs more"), None
     at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)

@@ -199,10 +199,16 @@ def _no_all_to_all(d: Degrees) -> str:
 
 
 def _nodes_text(nodes: frozenset[int]) -> str:
-    lo, hi = min(nodes), max(nodes)
-    if len(nodes) == 1:
+    """A range, up to 16 listed, or more as their count, first two and last: `_nodes_text(frozenset(range(0, 512,
+    2)))` is 'the 256 nodes 0, 2, …, 510' (until 2026-11-29 `pp 16 < ep 256 >` listed 190 before the line was cut)."""
+    ordered = sorted(nodes)
+    lo, hi = ordered[0], ordered[-1]
+    if len(ordered) == 1:
         return f"node {lo}"
-    return f"nodes {lo}–{hi}" if len(nodes) == hi - lo + 1 else "nodes " + ", ".join(map(str, sorted(nodes)))
+    if len(ordered) == hi - lo + 1:
+        return f"nodes {lo}–{hi}"
+    return "nodes " + ", ".join(map(str, ordered)) if len(ordered) <= 16 else \
+        f"the {len(ordered):,} nodes {lo}, {ordered[1]}, …, {hi}"
 
 
 def _ep_spans_nodes(d: Degrees) -> bool:

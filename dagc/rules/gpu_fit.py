@@ -3,8 +3,8 @@
 Input: the plan's model and GPUs and the strategy's layout. Output: `fit_hint`, the hint of E401 naming the
 changes that fit, each of one kind — fewer replicas or stages (dp, pp) at the same stage group, or a smaller
 stage group (tp, ep) at the same replicas and stages — with the GPUs each uses; each degree it names splits the
-heads (tp: `kv_heads_fit`) or the experts and their redundant slots (ep) evenly, so the rules that check those
-(E301, E302) do not refuse it in turn.
+heads (tp: `kv_heads_fit`) or the experts and their redundant slots (ep) evenly, and keeps at most a stage per
+layer (pp), so the rules that check those (E301, E302, E303) do not refuse it in turn.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def fit_hint(model: Model, gpus: int, lay: Layout) -> str:
 
     Example:
         >>> from types import SimpleNamespace as N
-        >>> m = N(heads=32, kv_heads=4, attention=None, moe=N(experts=128))      # Qwen3-30B-A3B's
+        >>> m = N(heads=32, kv_heads=4, attention=None, moe=N(experts=128), layers=48)      # Qwen3-30B-A3B's
         >>> lay = N(dp=1, pp=2, tp=4, cp=1, ep=8, etp=1, redundant=0, group_size=8, expert_domain_written=True)
         >>> fit_hint(m, 8, lay)       # doctest: +NORMALIZE_WHITESPACE
         'on 8 GPUs: pp 1 (1 × 1 × 8 GPUs), or a stage group of 4 at pp 2 — tp 4 ; ep 4 (1 × 2 × 4 GPUs);
@@ -42,7 +42,8 @@ def _fewer_copies(model: Model, gpus: int, lay: Layout) -> str | None:
     g = lay.group_size
     if g > gpus or not _splits_evenly(model, lay):
         return None
-    best = max(((dp, pp) for dp in range(1, lay.dp + 1) for pp in range(1, lay.pp + 1) if dp * pp * g <= gpus),
+    stages = min(lay.pp, model.layers)          # never more stages than layers (E303)
+    best = max(((dp, pp) for dp in range(1, lay.dp + 1) for pp in range(1, stages + 1) if dp * pp * g <= gpus),
                key=lambda d: (d[0] * d[1], d[1]))
     dp, pp = best
     said = []
@@ -66,10 +67,12 @@ def _smaller_group(model: Model, gpus: int, lay: Layout) -> str | None:
     """The largest stage group that fits beside the replicas and stages as written — or, where not even a group of
     two does, beside one replica of one stage —, and its degrees: the largest tp that splits the heads and whose
     tp·cp fits, the largest ep that splits the experts and their redundant slots and whose ep·etp fits (etp lowered to
-    1 when it alone does not); None when no group fits or the degrees found do not change the strategy."""
+    1 when it alone does not); None when no group fits, the degrees found do not change the strategy, or the stages as
+    written are more than the layers (E303: `pp 32 < ep 8 >` of 16 layers on 64 GPUs was told "a stage group of 2 at
+    pp 32", which E303 refuses in turn, until 2026-11-29)."""
     dp, pp = (lay.dp, lay.pp) if gpus // (lay.dp * lay.pp) >= 2 else (1, 1)
     room = gpus // (dp * pp)
-    if room < 1 or room >= lay.group_size or lay.cp > room:
+    if pp > model.layers or room < 1 or room >= lay.group_size or lay.cp > room:
         return None
     tp = max((t for t in tp_values(model) if t <= lay.tp and t * lay.cp <= room), default=1)
     words = [f"tp {tp}" + (f" cp {lay.cp}" if lay.cp > 1 else "")]

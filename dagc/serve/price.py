@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Protocol, TypedDict
 
-__all__ = ["BASES", "Throughputs", "TokenCost", "basis_text", "token_cost"]
+import numpy as np
+
+__all__ = ["BASES", "RunLengths", "Throughputs", "TokenCost", "basis_text", "request_tokens", "token_cost"]
 
 _MILLION_PER_HOUR = 1e6 / 3600.0      # a million tokens at one token/s take this many hours
 
@@ -39,6 +41,35 @@ class Throughputs(Protocol):
     def throughput_tokens_per_s_per_gpu(self) -> float: ...
 
 
+class RunLengths(Protocol):
+    """What `request_tokens` reads of a simulated run (`dagc.serve.load_result.Load`): each request's prompt tokens
+    (None: the workload's) and output tokens."""
+
+    @property
+    def prompt(self) -> np.ndarray | None: ...
+
+    @property
+    def output_tokens(self) -> np.ndarray: ...
+
+
+def request_tokens(run: RunLengths | None, prompt: int, generate: int) -> tuple[float, float]:
+    """A request's prompt and output tokens as the goodput charged served them: the mean of the simulated run's own
+    requests where it has lengths of its own — a request log's (`requests from`), or drawn ones, scaled to the
+    workload's means —, else the workload's `prompt` and `generate`. Until 2026-11-29 a log's requests were charged
+    at the workload's steady-state lengths: 1,000 Azure requests of 1,014 + 247 tokens on average, served at 4.624
+    requests/s, read 48,538 tokens/s (× 10,240 + 256) and a million tokens 8.3× too cheap.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> log = SimpleNamespace(prompt=np.array([1000, 3000]), output_tokens=np.array([100, 300]))
+        >>> request_tokens(log, 10240, 256), request_tokens(None, 10240, 256)
+        ((2000.0, 200.0), (10240.0, 256.0))
+    """
+    if run is None or run.prompt is None or len(run.prompt) == 0:
+        return float(prompt), float(generate)
+    return float(np.mean(run.prompt)), float(np.mean(run.output_tokens))
+
+
 class TokenCost(TypedDict):
     """report.json's `cost` (docs/outputs.md), in its key order."""
 
@@ -54,12 +85,13 @@ class TokenCost(TypedDict):
     goodput_requests_per_s: float | None
 
 
-def token_cost(metrics: Throughputs | None, price_per_gpu_hour: float | None, prompt: int, generate: int,
+def token_cost(metrics: Throughputs | None, price_per_gpu_hour: float | None, prompt: float, generate: float,
                goodput_requests_per_s: float | None = None, gpus: int | None = None) -> TokenCost:
     """GPU-hours per million tokens (all, output, input) and, with a price, their money, charged to the tokens
     of the basis (module docstring): with `goodput_requests_per_s` (a plan's traffic simulated on `gpus`
-    GPUs) its requests' `prompt` and `generate` tokens, else the steady state's end-to-end throughput per GPU
-    in `metrics` (over whole requests, in every serving mode), whose shares are the input and output tokens.
+    GPUs) its requests' `prompt` and `generate` tokens (their means, `request_tokens`), else the steady state's
+    end-to-end throughput per GPU in `metrics` (over whole requests, in every serving mode), whose shares are the
+    input and output tokens.
     Keys besides the figures: `basis` (`BASES`), `tokens_per_s` (all tokens charged, on every GPU; None
     without metrics) and `goodput_requests_per_s` (None on the steady state's basis).
 

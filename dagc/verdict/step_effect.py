@@ -4,7 +4,10 @@ Input: the check of a strategy that misses its requirements and the check of one
 (`dagc.verdict.next_steps`). Output: `moves` — False when the change leaves every figure the step would be
 judged and shown by where it was, within `NO_EFFECT_RTOL`: the requirements it misses (the same ones, each
 figure the same), each load requirement's figure in its run and the requests a second that run serves, and the
-steady state's TTFT, TPOT, decode tokens/s per GPU and GPUs. An 8-bit KV cache on a deployment whose KV cache
+steady state's TTFT, TPOT and decode tokens/s per GPU — and the GPUs, but only a change to fewer: more GPUs
+that move none of those figures buy nothing (seed 000's `pp 16 < tp 16 ; ep 16 >` under 2 requests/s, missing
+`decode_throughput >= 100 tokens/ms/gpu`, was offered "2,048 GPUs: 8 replicas … still misses … at 0.007007
+tokens/ms/gpu", its own figure, until 2026-11-29). An 8-bit KV cache on a deployment whose KV cache
 neither binds its load nor weighs in its step time halves the cache and nothing else: "still misses" with the
 very figures of the strategy would read as a step toward the target (docs/outputs.md, `next_steps`). A figure
 the step does not show and no missed requirement reads — the memory of a strategy that meets its memory
@@ -49,8 +52,8 @@ def moves(step: StrategyResult, base: StrategyResult) -> bool:
     theirs = {q.requirement.text: q.value for q in step.requirements}
     pairs = [(q.value, theirs.get(q.requirement.text)) for q in base.requirements
              if q.requirement.text in missed or q.requirement.on_load]
-    if base.metrics is None or step.metrics is None or base.gpus_used != step.gpus_used:
-        return True
+    if base.metrics is None or step.metrics is None or (step.gpus_used or 0) < (base.gpus_used or 0):
+        return True                 # fewer GPUs at the same figures is a cheaper deployment; more, for nothing, none
     pairs += [(base.metrics.ttft_s, step.metrics.ttft_s), (base.metrics.tpot_s, step.metrics.tpot_s),
               (base.metrics.decode_tokens_per_s_per_gpu, step.metrics.decode_tokens_per_s_per_gpu)]
     if (base.load is None) != (step.load is None):

@@ -39,6 +39,7 @@ from ..serve.load import Load, StepPrices, simulate_sized
 from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
 from ..serve.load_result import CEILING_MARGIN
+from ..serve.price import request_tokens
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
@@ -62,6 +63,7 @@ CAPACITY_WORK_BUDGET = LOAD_BUDGET_EVENTS   # the default budget of the capacity
 # `with_capacity`'s third way: whether the capacity reaches the plan's rate — one trial just under it, the bisection
 # only when it fails (a next step's judgement: `dagc.verdict.next_steps`), the capacity then not reported
 AT_RATE: Literal["at-rate"] = "at-rate"
+OWN_LENGTHS = 0.05      # a run's mean tokens a request this far (relative) from the workload's are its own lengths
 EVENTS_PER_REQUEST = 3        # events a request costs beyond its prompt's chunks (admission, decode stretch, end)
 
 Progress = Callable[[int, int], None]
@@ -149,10 +151,10 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
         if progress is not None:
             progress(n + m * runs, span)
 
-    steady_rate = _steady_rate(plan, metrics)
+    raw = run(plan, None if progress is None else (lambda done, _: progress(done, span)))
     # the most it serves: no run keeps pace with more, and no capacity is above it
-    ceiling = None if steady_rate is None else steady_rate * (1 + CEILING_MARGIN)
-    main = replace(run(plan, None if progress is None else (lambda done, _: progress(done, span))), ceiling=ceiling)
+    steady_rate, ceiling = _rate_and_ceiling(plan, _steady_rate(plan, metrics), raw)
+    main = replace(raw, ceiling=ceiling)
     figures = load_figures(plan, main)
     missed, goodput = figures.misses.latencies, figures.misses.goodput
     binding = diagnose(main, missed, steps, goodput)
@@ -214,6 +216,24 @@ def _steady_rate(plan: Plan, metrics: SteadyMetrics) -> float | None:
         return None
     w = plan.workload
     return float(metrics.throughput_tokens_per_s) / (w.prompt + w.generate)
+
+
+def _rate_and_ceiling(plan: Plan, steady_rate: float | None, run: Load) -> tuple[float | None, float | None]:
+    """The capacity's first estimate and the most the deployment serves (`Load.ceiling`): the steady state's request
+    rate, and `CEILING_MARGIN` above it. A run whose requests have lengths of their own — a request log's, whose mean
+    tokens a request (`dagc.serve.price.request_tokens`) differ from the workload's `prompt` + `generate` by more
+    than `OWN_LENGTHS` — is not the steady state's requests: the estimate is the steady state's tokens/s over the
+    run's tokens a request, and no ceiling is known. Until 2026-11-29 seed 001's 1,000 Azure requests (1,261 tokens
+    on average, the workload's 10,496) were capped at the steady state's 13.1 requests/s and 10 %: a run at 30
+    requests/s that kept pace within every target was "PAST ITS CAPACITY, 14.42 requests/s"."""
+    if steady_rate is None:
+        return None, None
+    w = plan.workload
+    prompt, generate = request_tokens(run, w.prompt, w.generate)
+    ratio = (w.prompt + w.generate) / (prompt + generate)
+    if abs(ratio - 1.0) > OWN_LENGTHS:
+        return steady_rate * ratio, None
+    return steady_rate, steady_rate * (1 + CEILING_MARGIN)
 
 
 def _run_stands_for(out: LoadFigures, trial_requests: int,
