@@ -33,7 +33,15 @@ from ..serve.inflight import InflightRates
 from ..serve.load import Load
 from ..verdict.compiled import Compiled
 from .trace_load import add_load_counters
-from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, budget_note, seconds_to_ns
+from .trace_writer import (
+    EVENT_BUDGET,
+    TRACE_MAX_NS,
+    TraceWriter,
+    Track,
+    budget_note,
+    seconds_to_ns,
+    seconds_to_ns_many,
+)
 
 __all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
            "ALL_RANKS_UP_TO", "traced_ranks"]
@@ -254,13 +262,20 @@ def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
                      offset + seconds_to_ns(sched.finish[i]), dag.kind[i].value, CATEGORY_CAT[cat], args)
 
 
-def _op_ns(c: Compiled, i: int, local: int, offsets: dict[Phase, int]) -> tuple[int, int]:
-    """One op's start and end on a rank (local index in its stage group), in ns of the trace: `offsets`, where
-    each phase's timeline starts (`phase_offsets` from the instance's start, reckoned once per rank)."""
-    offset = offsets[c.dag.phase[i]]
-    start_s = float(c.schedule.start[i])
-    return (offset + seconds_to_ns(start_s),
-            offset + seconds_to_ns(start_s + float(c.costs.rank_s(c.dag, i)[local])))
+def _ops_ns(c: Compiled, ops: list[int], local: int, offsets: dict[Phase, int]) -> tuple[list[int], list[int]]:
+    """Each op's start and end on a rank (local index in its stage group), in ns of the trace: `offsets`, where
+    each phase's timeline starts (`phase_offsets` from the instance's start, reckoned once per rank). The ops are
+    reckoned together (a large trace has hundreds of thousands): each end the same float sum of the op's start and
+    its duration on the rank (`Costs.rank_s`), each rounded as `seconds_to_ns` rounds one."""
+    if not ops:
+        return [], []
+    dag, index = c.dag, np.asarray(ops, dtype=np.int64)
+    start_s = np.asarray(c.schedule.start, dtype=np.float64)[index]
+    used, which = np.unique(np.asarray(dag.template_index, dtype=np.int64)[index], return_inverse=True)
+    on_rank = np.array([c.costs.per_template[t][local] for t in used.tolist()], dtype=np.float64)
+    starts, ends = seconds_to_ns_many(start_s), seconds_to_ns_many(start_s + on_rank[which.reshape(-1)])
+    at = [offsets[dag.phase[i]] for i in ops]
+    return ([a + s for a, s in zip(at, starts, strict=True)], [a + e for a, e in zip(at, ends, strict=True)])
 
 
 def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
@@ -274,9 +289,9 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
     chunk = (chunk_prompt_tokens(c.plan.workload, c.layout) / c.layout.cp
              if mode_of(c.plan.workload).continuous and int(coords["adp"][rank]) == 0 else 0)
     offsets = {phase: at.at_ns + ns for phase, ns in phase_offsets(c).items()}
-    for i in ops:
+    kernels_us: dict[int, dict[str, float]] = {}        # per template: the same on each of this rank's ops
+    for i, start_ns, end_ns in zip(ops, *_ops_ns(c, ops, local, offsets), strict=True):
         t = dag.template[i]
-        start_ns, end_ns = _op_ns(c, i, local, offsets)
         cat = dag.kind[i].category
         args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": dag.phase[i].value,
                                    "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
@@ -286,9 +301,12 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
                                    "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
         if t.group is not None:
             args["group"] = f"{t.group.value} {t.group_size}"
-        parts = kernels[dag.template_index[i]]
-        if parts:       # the kernels the op launches on this rank, in µs
-            args["kernels_us"] = {name: round(float(sec[local]) * 1e6, 3) for name, sec in parts}
+        k = dag.template_index[i]
+        if kernels[k]:       # the kernels the op launches on this rank, in µs
+            us = kernels_us.get(k)
+            if us is None:
+                us = kernels_us[k] = {name: round(float(sec[local]) * 1e6, 3) for name, sec in kernels[k]}
+            args["kernels_us"] = us
         name = dag.kind[i].value
         if chunk and dag.phase[i] is Phase.MIXED and dag.mb[i] == 0 and cat is Category.COMPUTE:
             args["chunk_tokens"] = chunk        # this rank's ops carry a prompt's chunk too
@@ -310,8 +328,7 @@ def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Pl
     # (phase, step, mb, layer or op) → [start, end, act bytes]
     units: dict[tuple[Phase, int, int, int], list[int]] = {}
     offsets = {phase: at.at_ns + ns for phase, ns in phase_offsets(c).items()}
-    for i in ops:
-        start_ns, end_ns = _op_ns(c, i, local, offsets)
+    for i, start_ns, end_ns in zip(ops, *_ops_ns(c, ops, local, offsets), strict=True):
         key = (dag.phase[i], dag.step[i], dag.mb[i], dag.layer[i] if dag.layer[i] >= 0 else -1 - i)
         act = int(dag.template[i].act_bytes[local]) if dag.kind[i].category is Category.COMPUTE else 0
         u = units.setdefault(key, [start_ns, end_ns, 0])
