@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir.dag import Category, Dag, OpKind, Phase
+from ..ir.dag import Category, Dag, OpKind, OpTemplate, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
@@ -289,29 +289,51 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
     chunk = (chunk_prompt_tokens(c.plan.workload, c.layout) / c.layout.cp
              if mode_of(c.plan.workload).continuous and int(coords["adp"][rank]) == 0 else 0)
     offsets = {phase: at.at_ns + ns for phase, ns in phase_offsets(c).items()}
-    kernels_us: dict[int, dict[str, float]] = {}        # per template: the same on each of this rank's ops
+    on_rank: dict[int, _OnRank] = {}        # per template: the same on each of this rank's ops
     for i, start_ns, end_ns in zip(ops, *_ops_ns(c, ops, local, offsets), strict=True):
-        t = dag.template[i]
-        cat = dag.kind[i].category
-        args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": dag.phase[i].value,
-                                   "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
-                                   "microbatch": dag.mb[i], "tokens": float(t.tokens[local]),
-                                   "flops": float(t.flops[local]), "hbm_bytes": float(t.hbm_bytes[local]),
-                                   "comm_bytes": float(t.comm_bytes[local]),
-                                   "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
-        if t.group is not None:
-            args["group"] = f"{t.group.value} {t.group_size}"
         k = dag.template_index[i]
-        if kernels[k]:       # the kernels the op launches on this rank, in µs
-            us = kernels_us.get(k)
-            if us is None:
-                us = kernels_us[k] = {name: round(float(sec[local]) * 1e6, 3) for name, sec in kernels[k]}
-            args["kernels_us"] = us
-        name = dag.kind[i].value
-        if chunk and dag.phase[i] is Phase.MIXED and dag.mb[i] == 0 and cat is Category.COMPUTE:
+        o = on_rank.get(k)
+        if o is None:
+            o = on_rank[k] = _on_rank(dag.template[i], local, kernels[k], tracks)
+        args: dict[str, object] = {"node": i, "kind": o.kind, "phase": dag.phase[i].value,
+                                   "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
+                                   "microbatch": dag.mb[i], "tokens": o.tokens, "flops": o.flops,
+                                   "hbm_bytes": o.hbm_bytes, "comm_bytes": o.comm_bytes,
+                                   "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
+        if o.group is not None:
+            args["group"] = o.group
+        if o.kernels_us is not None:       # the kernels the op launches on this rank, in µs
+            args["kernels_us"] = o.kernels_us
+        name = o.kind
+        if chunk and dag.phase[i] is Phase.MIXED and dag.mb[i] == 0 and o.category is Category.COMPUTE:
             args["chunk_tokens"] = chunk        # this rank's ops carry a prompt's chunk too
             name += " (chunk)"
-        tw.slice(tracks[cat], start_ns, end_ns, name, CATEGORY_CAT[cat], args, key=(i, pid))
+        tw.slice(o.track, start_ns, end_ns, name, o.cat, args, key=(i, pid))
+
+
+@dataclass(frozen=True, slots=True)
+class _OnRank:
+    """What a rank's slices of one template say alike (`_rank_slices`): its kind, category and track, its
+    figures on the rank, its group, its kernels' µs (None: it launches none)."""
+
+    kind: str
+    category: Category
+    cat: str
+    track: Track
+    tokens: float
+    flops: float
+    hbm_bytes: float
+    comm_bytes: float
+    group: str | None
+    kernels_us: dict[str, float] | None
+
+
+def _on_rank(t: OpTemplate, local: int, parts: list[tuple[str, np.ndarray]], tracks: dict[Category, Track]) -> _OnRank:
+    cat = t.kind.category
+    return _OnRank(t.kind.value, cat, CATEGORY_CAT[cat], tracks[cat], float(t.tokens[local]), float(t.flops[local]),
+                   float(t.hbm_bytes[local]), float(t.comm_bytes[local]),
+                   None if t.group is None else f"{t.group.value} {t.group_size}",
+                   {name: round(float(sec[local]) * 1e6, 3) for name, sec in parts} if parts else None)
 
 
 def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Place) -> None:
