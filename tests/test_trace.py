@@ -12,7 +12,7 @@ from functools import cache
 import pytest
 
 from dagc.export.trace import representative_ranks, write_trace
-from dagc.export.trace_writer import TraceWriter, seconds_to_ns
+from dagc.export.trace_writer import _ENCODER, TRACE_MAX_NS, TraceWriter, _dumps, seconds_to_ns, seconds_to_ns_many
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan_text
 from dagc.verdict.check import check
@@ -221,3 +221,29 @@ def test_checker_catches_unreadable_traces(tmp_path):
     del bad["metadata"]
     path.write_text(json.dumps(bad))
     assert check_readable(path)["ranks_not_in_metadata"] == 1
+
+
+def test_an_arrays_seconds_become_the_nanoseconds_each_would():
+    """`seconds_to_ns_many` (a rank's ops reckoned together) gives each second's `seconds_to_ns`, to the integer:
+    halves rounded to even (0.5 ns → 0, 1.5 ns → 2, 2.5 ns → 2), negatives 0, past `TRACE_MAX_NS` or not finite
+    cut (TRACE_MAX_NS + 1), a float product that overflows cut too."""
+    import numpy as np
+
+    seconds = [0.0, -0.0, -1e-9, 0.5e-9, 1.5e-9, 2.5e-9, 1e-9 / 3, 123.456789012, 4.611686018427388e9,
+               4.6116860184273879e9 * 1.0000001, float("inf"), float("-inf"), float("nan"), 1e308, 2.0**51 / 1e9]
+    many = seconds_to_ns_many(np.array(seconds))
+    assert many == [seconds_to_ns(x) for x in seconds]
+    assert many[:6] == [0, 0, 0, 0, 2, 2] and many[10] == many[12] == many[13] == TRACE_MAX_NS + 1
+    assert all(type(n) is int for n in many)
+
+
+def test_a_slices_args_are_encoded_as_the_json_encoder_encodes_them():
+    """`_dumps` (the C loop made once) writes what `json.JSONEncoder.encode` with the trace's options writes, and
+    refuses what it refuses."""
+    args = {"node": 7, "kind": "expert_ffn", "tokens": 4096.0, "flops": 1.2345678901234567e12, "nothing": 0.0,
+            "neg": -0.0, "on_critical_path": False, "group": "ep 8", "name": "é \"q\"\n\u2028",
+            "kernels_us": {"gemm": 12.345, "none": None}, "list": [1, 2.5, "x"]}
+    assert _dumps(args) == _ENCODER.encode(args) and _dumps("é\n") == _ENCODER.encode("é\n")
+    for bad in ({"x": float("nan")}, {"x": float("inf")}):
+        with pytest.raises(ValueError):
+            _dumps(bad)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir.dag import Category, Dag, OpKind, Phase
+from ..ir.dag import Category, Dag, OpKind, OpTemplate, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
@@ -33,7 +33,15 @@ from ..serve.inflight import InflightRates
 from ..serve.load import Load
 from ..verdict.compiled import Compiled
 from .trace_load import add_load_counters
-from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, budget_note, seconds_to_ns
+from .trace_writer import (
+    EVENT_BUDGET,
+    TRACE_MAX_NS,
+    TraceWriter,
+    Track,
+    budget_note,
+    seconds_to_ns,
+    seconds_to_ns_many,
+)
 
 __all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
            "ALL_RANKS_UP_TO", "traced_ranks"]
@@ -254,13 +262,20 @@ def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
                      offset + seconds_to_ns(sched.finish[i]), dag.kind[i].value, CATEGORY_CAT[cat], args)
 
 
-def _op_ns(c: Compiled, i: int, local: int, offsets: dict[Phase, int]) -> tuple[int, int]:
-    """One op's start and end on a rank (local index in its stage group), in ns of the trace: `offsets`, where
-    each phase's timeline starts (`phase_offsets` from the instance's start, reckoned once per rank)."""
-    offset = offsets[c.dag.phase[i]]
-    start_s = float(c.schedule.start[i])
-    return (offset + seconds_to_ns(start_s),
-            offset + seconds_to_ns(start_s + float(c.costs.rank_s(c.dag, i)[local])))
+def _ops_ns(c: Compiled, ops: list[int], local: int, offsets: dict[Phase, int]) -> tuple[list[int], list[int]]:
+    """Each op's start and end on a rank (local index in its stage group), in ns of the trace: `offsets`, where
+    each phase's timeline starts (`phase_offsets` from the instance's start, reckoned once per rank). The ops are
+    reckoned together (a large trace has hundreds of thousands): each end the same float sum of the op's start and
+    its duration on the rank (`Costs.rank_s`), each rounded as `seconds_to_ns` rounds one."""
+    if not ops:
+        return [], []
+    dag, index = c.dag, np.asarray(ops, dtype=np.int64)
+    start_s = np.asarray(c.schedule.start, dtype=np.float64)[index]
+    used, which = np.unique(np.asarray(dag.template_index, dtype=np.int64)[index], return_inverse=True)
+    on_rank = np.array([c.costs.per_template[t][local] for t in used.tolist()], dtype=np.float64)
+    starts, ends = seconds_to_ns_many(start_s), seconds_to_ns_many(start_s + on_rank[which.reshape(-1)])
+    at = [offsets[dag.phase[i]] for i in ops]
+    return ([a + s for a, s in zip(at, starts, strict=True)], [a + e for a, e in zip(at, ends, strict=True)])
 
 
 def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
@@ -274,26 +289,51 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
     chunk = (chunk_prompt_tokens(c.plan.workload, c.layout) / c.layout.cp
              if mode_of(c.plan.workload).continuous and int(coords["adp"][rank]) == 0 else 0)
     offsets = {phase: at.at_ns + ns for phase, ns in phase_offsets(c).items()}
-    for i in ops:
-        t = dag.template[i]
-        start_ns, end_ns = _op_ns(c, i, local, offsets)
-        cat = dag.template[i].category
-        args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": dag.phase[i].value,
+    on_rank: dict[int, _OnRank] = {}        # per template: the same on each of this rank's ops
+    for i, start_ns, end_ns in zip(ops, *_ops_ns(c, ops, local, offsets), strict=True):
+        k = dag.template_index[i]
+        o = on_rank.get(k)
+        if o is None:
+            o = on_rank[k] = _on_rank(dag.template[i], local, kernels[k], tracks)
+        args: dict[str, object] = {"node": i, "kind": o.kind, "phase": dag.phase[i].value,
                                    "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
-                                   "microbatch": dag.mb[i], "tokens": float(t.tokens[local]),
-                                   "flops": float(t.flops[local]), "hbm_bytes": float(t.hbm_bytes[local]),
-                                   "comm_bytes": float(t.comm_bytes[local]),
+                                   "microbatch": dag.mb[i], "tokens": o.tokens, "flops": o.flops,
+                                   "hbm_bytes": o.hbm_bytes, "comm_bytes": o.comm_bytes,
                                    "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
-        if t.group is not None:
-            args["group"] = f"{t.group.value} {t.group_size}"
-        parts = kernels[dag.template_index[i]]
-        if parts:       # the kernels the op launches on this rank, in µs
-            args["kernels_us"] = {name: round(float(sec[local]) * 1e6, 3) for name, sec in parts}
-        name = dag.kind[i].value
-        if chunk and dag.phase[i] is Phase.MIXED and dag.mb[i] == 0 and cat is Category.COMPUTE:
+        if o.group is not None:
+            args["group"] = o.group
+        if o.kernels_us is not None:       # the kernels the op launches on this rank, in µs
+            args["kernels_us"] = o.kernels_us
+        name = o.kind
+        if chunk and dag.phase[i] is Phase.MIXED and dag.mb[i] == 0 and o.category is Category.COMPUTE:
             args["chunk_tokens"] = chunk        # this rank's ops carry a prompt's chunk too
             name += " (chunk)"
-        tw.slice(tracks[cat], start_ns, end_ns, name, CATEGORY_CAT[cat], args, key=(i, pid))
+        tw.slice(o.track, start_ns, end_ns, name, o.cat, args, key=(i, pid))
+
+
+@dataclass(frozen=True, slots=True)
+class _OnRank:
+    """What a rank's slices of one template say alike (`_rank_slices`): its kind, category and track, its
+    figures on the rank, its group, its kernels' µs (None: it launches none)."""
+
+    kind: str
+    category: Category
+    cat: str
+    track: Track
+    tokens: float
+    flops: float
+    hbm_bytes: float
+    comm_bytes: float
+    group: str | None
+    kernels_us: dict[str, float] | None
+
+
+def _on_rank(t: OpTemplate, local: int, parts: list[tuple[str, np.ndarray]], tracks: dict[Category, Track]) -> _OnRank:
+    cat = t.category
+    return _OnRank(t.kind.value, cat, CATEGORY_CAT[cat], tracks[cat], float(t.tokens[local]), float(t.flops[local]),
+                   float(t.hbm_bytes[local]), float(t.comm_bytes[local]),
+                   None if t.group is None else f"{t.group.value} {t.group_size}",
+                   {name: round(float(sec[local]) * 1e6, 3) for name, sec in parts} if parts else None)
 
 
 def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Place) -> None:
@@ -310,8 +350,7 @@ def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Pl
     # (phase, step, mb, layer or op) → [start, end, act bytes]
     units: dict[tuple[Phase, int, int, int], list[int]] = {}
     offsets = {phase: at.at_ns + ns for phase, ns in phase_offsets(c).items()}
-    for i in ops:
-        start_ns, end_ns = _op_ns(c, i, local, offsets)
+    for i, start_ns, end_ns in zip(ops, *_ops_ns(c, ops, local, offsets), strict=True):
         key = (dag.phase[i], dag.step[i], dag.mb[i], dag.layer[i] if dag.layer[i] >= 0 else -1 - i)
         act = int(dag.template[i].act_bytes[local]) if dag.template[i].category is Category.COMPUTE else 0
         u = units.setdefault(key, [start_ns, end_ns, 0])
