@@ -91,3 +91,17 @@ def test_the_etp_reduce_is_the_experts_communication_on_the_critical_path():
     inside = check(load_plan_text(PLAN.replace("STRATEGY", "tp 4 ; ep 1 etp 4")))[0]
     assert {n.category.value for n in inside.dag.nodes() if n.kind is OpKind.ALL_REDUCE} == {"tp_comm"}
     assert inside.metrics.critical_path[Phase.DECODE].tp_comm_s > 0.0
+
+
+def test_the_trace_draws_the_etp_reduce_with_the_experts_exchange(tmp_path):
+    """The trace's slices follow the critical path's categories: the etp all-reduce of `tp 1 ; ep 1 etp 4` is an
+    EP slice (`cat` comm.ep, on the EP thread), as its all-to-alls are; none is TP."""
+    import json
+
+    from dagc.export.trace import write_trace
+    r = check(load_plan_text(PLAN.replace("STRATEGY", "tp 1 ; ep 1 etp 4")))[0]
+    info = write_trace(r.compiled, tmp_path / "t.json")
+    events = json.loads(info.path.read_text())["traceEvents"]
+    cats = {e["name"]: e["cat"] for e in events if e.get("ph") == "X" and e["name"] in (
+        "all_reduce", "all_to_all_dispatch", "all_to_all_combine")}
+    assert cats == {"all_reduce": "comm.ep", "all_to_all_dispatch": "comm.ep", "all_to_all_combine": "comm.ep"}
