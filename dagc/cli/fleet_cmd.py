@@ -231,13 +231,19 @@ def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Fi
 
 
 def _launch(args: Namespace, best: FleetRow) -> int:
-    """`--launch`: `dagc launch` of the best cluster's pick, on its engine, its plan read with its `--set` options."""
+    """`--launch`: `dagc launch` of the best cluster's pick, on its engine, its plan read with its `--set` options
+    and at the fleet's rate (with mixes, the heaviest mix's)."""
     import argparse
 
     from .launch import cmd_launch
     sys.stdout.flush()
     engine = best.answer.cluster.engine.partition("@")[0]
-    options = best.heaviest.options if best.heaviest is not None else best.options
+    shown = best.heaviest if best.heaviest is not None else best
+    options = shown.options
+    # at the rate the fleet judged the pick at, as its `dagc search --rate R` line reads the plan: a workload with a
+    # rate or a request log's times of its own was launched at those (until 2026-11-30), under the fleet's best
+    if shown.rate_requests_per_s is not None and not any(o.startswith("workload.rate=") for o in options):
+        options = (*options, f"workload.rate={shown.rate_requests_per_s:.10g} requests/s")
     return cmd_launch(argparse.Namespace(
         plan=args.plan, engine=engine if engine != "pytorch" else None,
         strategy=None if best.answer.pick is None else best.answer.pick.strategy,
