@@ -35,6 +35,10 @@ _FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
 _DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
 _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
+# A price written as money is written, `$` before the number (`price = $2.49/h`, `price = $2.49 per hour`): the field
+# and its `=` before the `$`, the number after it
+_DOLLAR_FIRST_FIELD = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\Z")
+_DOLLAR_FIRST = re.compile(rf"\$[ \t]*(?P<num>{_NUMBER})")
 
 
 def _dimension(name: str) -> Dimension | None:
@@ -84,12 +88,32 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
     """
     if _DOLLAR.search(text, 0, pos + 1):
         return _PRICE_HINT
+    if (first := _dollar_first(text, pos)) is not None:
+        return first
     if text[pos:pos + 1] != "/":
         return None
     m = _FIELD.search(text, text.rfind("\n", 0, pos) + 1, pos)
     if m is None:
         return None
     return per_unit_hint(m["name"], text[m.end():], f"{m['name']} {m['op']} {{}}")
+
+
+def _dollar_first(text: str, pos: int) -> str | None:
+    """The hint for a price written with its `$` before the number (`price = $2.49/h`), the parser stopped at the `$`:
+    the number, then the unit (until 2026-11-30 the hint said that names of presets are quoted).
+
+    Example:
+        >>> _dollar_first('gpu preset "h200" { price = $3.49/h }', 28)
+        'the unit follows the number: write `price = 3.49 $/h` (a price per GPU-hour, `$/h` or `$/hour`)'
+        >>> _dollar_first("cluster { gpus = $8 }", 17) is None
+        True
+    """
+    field = _DOLLAR_FIRST_FIELD.search(text, text.rfind("\n", 0, pos) + 1, pos)
+    number = _DOLLAR_FIRST.match(text, pos)
+    if field is None or number is None or _dimension(field["name"]) is not Dimension.PRICE:
+        return None
+    return (f"the unit follows the number: write `{field['name']} = {number['num']} $/h` (a price per GPU-hour, `$/h` "
+            "or `$/hour`)")
 
 
 def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
@@ -106,4 +130,6 @@ def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
     meant = engine_written_otherwise(value) if path[-1] == "engine" else None
     if meant is not None:
         return f"an engine's release follows `@`: --set {'.'.join(path)}={meant}"
+    if _dimension(path[-1]) is Dimension.PRICE and (number := _DOLLAR_FIRST.match(value.strip())) is not None:
+        return f"the unit follows the number: write `--set '{'.'.join(path)}={number['num']} $/h'`"
     return digits_hint(value[end:]) or per_unit_hint(path[-1], value, f"--set '{'.'.join(path)}={{}}'")
