@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 from ..cost.cost_model import cost_basis
 from ..diagnostics import PlanError
-from ..export.binding_text import faster_weights
 from ..lang.load import parse_strategy
 from ..launch.engine_check import plan_refusals
 from ..plan.plan import Plan
@@ -41,7 +40,7 @@ from ..search.under_traffic import check_candidate, judge_under_traffic, judged_
 from ..serve.binding import Binding, Limit
 from ..serve.price import token_cost
 from ..units import count_text, format_figure
-from ..verdict.carrying import NEEDS_LEAD
+from ..verdict.carrying import NEEDS_LEAD, faster_weights
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
 from .stored import StoredAnswer, parse_answer

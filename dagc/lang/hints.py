@@ -316,8 +316,6 @@ def unit_hint(written: str, unit_text: str, dim: Dimension, short: str, lhs: str
         return f"`{unit_text}` could be " + " or ".join(each)
     if readings:
         return _said(readings[0], number, written, unit_text, dim, short, lhs)
-    # in the order dagc declares its units, by factor (`$/h` before `$/hour`): a set's order changed from run to run
-    # with the hash seed (until 2026-11-30 `price = 2.49 USD/h` read "in `$/hour`, `$/h`" on some runs)
     takes = sorted(dict.fromkeys(u.name for u in UNITS.values() if u.dimension is dim and not u.per_gpu),
                    key=lambda n: UNITS[n].factor)
     # the example keeps the number written, in the unit most like the one written (`tokens/hr/gpu` keeps
