@@ -44,3 +44,13 @@ def test_a_mix_with_its_own_rate_keeps_it(tmp_path: Path, capsys) -> None:
     printed = capsys.readouterr().out
     assert "under the plan's traffic (20 requests at 3 requests/s)" in printed
     assert "set twice" not in printed
+
+
+def test_a_workload_at_the_fleets_rate_gets_no_override(tmp_path: Path, capsys) -> None:
+    # its own rate is the fleet's: the overrides line names no rate (it is in the plan)
+    path = tmp_path / "f.moe"
+    path.write_text(PLAN.replace("rate = 1 requests/s", "rate = 4 requests/s"))
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "--launch", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "under the plan's traffic (20 requests at 4 requests/s)" in printed
+    assert "overrides (--set, not in the plan): cluster.gpu=h100-sxm · cluster.price=2.5 $/h\n" in printed

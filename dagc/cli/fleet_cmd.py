@@ -112,7 +112,7 @@ def cmd_fleet(args: Namespace) -> int:
         cluster_plan = next(pl for p, pl in items if p.cluster == best.index)
         # replicas of a search's strategy run their own batch together (`judged_batch`)
         result = result.with_best_capacity(pick_capacity(cluster_plan, pick.strategy, judged_batch(pick.written)))
-    return _write_and_print(args, plan.name, result, files, err)
+    return _write_and_print(args, plan, result, files, err)
 
 
 @dataclass(frozen=True)
@@ -200,8 +200,9 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
         progress.close()
 
 
-def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Files, err: Console) -> int:
+def _write_and_print(args: Namespace, plan: Plan, result: FleetResult, files: _Files, err: Console) -> int:
     """Write fleet.json and the pages, then print the table (or the JSON); the exit code."""
+    name = plan.name
     with loading():
         from ..export.fleet_json import fleet_json
         from ..export.fleet_out import fleet_md, fleet_svg
@@ -229,10 +230,10 @@ def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Fi
                     plan=args.plan, quiet=is_quiet(args))
     if result.best is None:
         return EXIT_REQUIREMENTS
-    return _launch(args, result.best) if args.launch else EXIT_OK
+    return _launch(args, result.best, plan) if args.launch else EXIT_OK
 
 
-def _launch(args: Namespace, best: FleetRow) -> int:
+def _launch(args: Namespace, best: FleetRow, plan: Plan) -> int:
     """`--launch`: `dagc launch` of the best cluster's pick, on its engine, its plan read with its `--set` options
     and at the fleet's rate (with mixes, the heaviest mix's)."""
     import argparse
@@ -244,7 +245,9 @@ def _launch(args: Namespace, best: FleetRow) -> int:
     options = shown.options
     # at the rate the fleet judged the pick at, as its `dagc search --rate R` line reads the plan: a workload with a
     # rate or a request log's times of its own was launched at those (until 2026-11-30), under the fleet's best
-    if shown.rate_requests_per_s is not None and not any(o.startswith("workload.rate=") for o in options):
+    traffic = plan.workload.traffic
+    own = traffic.rate if traffic is not None and traffic.concurrency is None else None
+    if shown.rate_requests_per_s not in (None, own) and not any(o.startswith("workload.rate=") for o in options):
         options = (*options, f"workload.rate={shown.rate_requests_per_s:.10g} requests/s")
     return cmd_launch(argparse.Namespace(
         plan=args.plan, engine=engine if engine != "pytorch" else None,
