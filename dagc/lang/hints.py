@@ -214,14 +214,14 @@ _TIME_WORDS = {**dict.fromkeys(("sec", "secs", "second", "seconds"), ("seconds",
 
 
 _REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour)"
-                       r"|[rq](?P<per2>ps)")
+                       r"|[rq]p(?P<per2>[smh])")
 # units written as words (`tokens/s/gpu`, `requests/s`): a slip of one letter there (`tokens/s/gpus`) is the
 # unit of the same dimension and scale, never a neighbour of another scale (`tokens/ms/gpu`)
 _WORDED = [name for name, u in UNITS.items()
            if u.name == name and u.dimension in (Dimension.THROUGHPUT, Dimension.RATE)]
-_PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", None), ("per second", 1.0)),
-        **dict.fromkeys(("/min", "/minute"), ("per minute", 1 / 60)),
-        **dict.fromkeys(("/h", "/hour"), ("per hour", 1 / 3600))}
+_PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", "s"), ("per second", 1.0)),
+        **dict.fromkeys(("/min", "/minute", "m"), ("per minute", 1 / 60)),       # `rpm` (until 2026-11-30 unread,
+        **dict.fromkeys(("/h", "/hour", "h"), ("per hour", 1 / 3600))}           # its hint kept 1200 requests/s)
 
 
 def requests_per_second(unit_text: str) -> float | None:
@@ -233,7 +233,7 @@ def requests_per_second(unit_text: str) -> float | None:
         (1.0, 1.0, 1.0)
     """
     m = _REQUESTS.fullmatch(unit_text.strip().lower())
-    return None if m is None else _PER[m.group("per")][1]
+    return None if m is None else _PER[m.group("per") or m.group("per2")][1]
 
 
 def _data_readings(text: str) -> list[_Reading]:
@@ -272,7 +272,7 @@ def _readings(text: str) -> list[_Reading]:
         unit = UNITS[tokens]
         return [_Reading(unit.name, unit.dimension, unit.factor, per_gpu=unit.per_gpu)]
     if m := _REQUESTS.fullmatch(lowered):     # `req/s`, `rps`, `qps`, `requests/min`: an arrival rate
-        words, factor = _PER[m.group("per")]
+        words, factor = _PER[m.group("per") or m.group("per2")]
         return [_Reading(f"requests {words}", Dimension.RATE, factor)]
     data = _data_readings(text)
     if data:
