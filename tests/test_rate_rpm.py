@@ -43,3 +43,22 @@ def test_a_plan_and_the_command_line(tmp_path: Path, capsys):
     with pytest.raises(SystemExit):
         main(["search", str(path), "--rate", "1200 rpm"])
     assert "`1200 rpm`: dagc reads a rate in requests/s: write `--rate 20`" in capsys.readouterr().err
+
+
+def test_a_rate_written_per_minute_with_a_slash(tmp_path: Path, capsys):
+    """`rate = 1200/min` was E001 "remove it" and `--rate 1200/min` "not an arrival rate"; both now convert it."""
+    path = tmp_path / "p.moe"
+    path.write_text(PLAN.replace("{rate}", "1200/min"))
+    assert main(["check", str(path), "--no-search"]) == 4
+    assert "= help: 1200/min is requests per minute, 20 requests/s: write `rate = 20 requests/s`" \
+        in capsys.readouterr().err
+    path.write_text(PLAN.replace("{rate}", "72000/h"))
+    assert main(["check", str(path), "--no-search"]) == 4
+    assert "72000/h is requests per hour, 20 requests/s: write `rate = 20 requests/s`" in capsys.readouterr().err
+    path.write_text(PLAN.replace("{rate}", "20 requests/s"))
+    assert main(["check", str(path), "--no-search", "--set", "workload.rate=1000/min"]) == 4
+    assert "1000/min is requests per minute, 16.67 requests/s: write `--set 'workload.rate=16.67 requests/s'`" \
+        in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", str(path), "--rate", "1200/min"])
+    assert "`1200/min`: dagc reads a rate in requests/s: write `--rate 20`" in capsys.readouterr().err

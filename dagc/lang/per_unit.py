@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..units import Dimension
+from ..units import Dimension, format_figure
 from .digits import digits_hint
 from .engine import engine_written_otherwise
 from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WORKLOAD_FIELDS, requirement_name
@@ -34,6 +34,9 @@ _FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]
 # A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
 _DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
+# an arrival rate's denominators other than seconds, in seconds (`rate = 1200/min`)
+_RATE_PER = {"min": 60.0, "minute": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "hour": 3600.0}
+_RATE_WORD = {60.0: "minute", 3600.0: "hour"}
 _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 # A price written as money is written, `$` before the number (`price = $2.49/h`, `price = $2.49 per hour`): the field
 # and its `=` before the `$`, the number after it
@@ -68,6 +71,11 @@ def per_unit_hint(name: str, value: str, form: str | None = None) -> str | None:
         return None
     counted, denominators = _PER[dim]
     per = denominators.get(m["per"].lower())
+    if per is None and dim is Dimension.RATE and (seconds := _RATE_PER.get(m["per"].lower())) is not None:
+        # requests a minute or an hour (`rate = 1200/min`): converted, never the number kept beside `requests/s`
+        number = format_figure(float(m["num"].replace("_", "")) / seconds)
+        written = (form or name + " = {}").replace("{}", f"{number} requests/s")
+        return f"{m['num']}/{m['per']} is requests per {_RATE_WORD[seconds]}, {number} requests/s: write `{written}`"
     if per is None:
         return None
     gpu = "/gpu" if m["gpu"] and dim is Dimension.THROUGHPUT else ""
