@@ -24,6 +24,10 @@ strategy tp 1
     ("RPM", "`RPM` is requests per minute: 1200 RPM = 20 requests/s; write `rate = 20 requests/s`"),
     ("qpm", "`qpm` is requests per minute: 1200 qpm = 20 requests/s; write `rate = 20 requests/s`"),
     ("rph", "`rph` is requests per hour: 1200 rph = 0.3333 requests/s; write `rate = 0.3333 requests/s`"),
+    # a day's requests, as capacity plans state them: 1200 a day is not 1200 a second
+    ("requests/day", "`requests/day` is requests per day: 1200 requests/day = 0.01389 requests/s; write `rate = "
+                     "0.01389 requests/s`"),
+    ("req/hr", "`req/hr` is requests per hour: 1200 req/hr = 0.3333 requests/s; write `rate = 0.3333 requests/s`"),
 ])
 def test_requests_per_minute_and_hour_are_converted(written, hint):
     assert unit_hint("1200", written, Dimension.RATE, "rate", "rate =") == hint
@@ -55,6 +59,9 @@ def test_a_rate_written_per_minute_with_a_slash(tmp_path: Path, capsys):
     path.write_text(PLAN.replace("{rate}", "72000/h"))
     assert main(["check", str(path), "--no-search"]) == 4
     assert "72000/h is requests per hour, 20 requests/s: write `rate = 20 requests/s`" in capsys.readouterr().err
+    path.write_text(PLAN.replace("{rate}", "1728000/day"))
+    assert main(["check", str(path), "--no-search"]) == 4
+    assert "1728000/day is requests per day, 20 requests/s: write `rate = 20 requests/s`" in capsys.readouterr().err
     path.write_text(PLAN.replace("{rate}", "20 requests/s"))
     assert main(["check", str(path), "--no-search", "--set", "workload.rate=1000/min"]) == 4
     assert "1000/min is requests per minute, 16.67 requests/s: write `--set 'workload.rate=16.67 requests/s'`" \

@@ -213,15 +213,15 @@ _TIME_WORDS = {**dict.fromkeys(("sec", "secs", "second", "seconds"), ("seconds",
                **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("hours", 3600.0))}
 
 
-_REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour)"
-                       r"|[rq]p(?P<per2>[smh])")
+_REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour"
+                       r"|/hr|/d|/day)|[rq]p(?P<per2>[smhd])")
 # units written as words (`tokens/s/gpu`, `requests/s`): a slip of one letter there (`tokens/s/gpus`) is the
 # unit of the same dimension and scale, never a neighbour of another scale (`tokens/ms/gpu`)
 _WORDED = [name for name, u in UNITS.items()
            if u.name == name and u.dimension in (Dimension.THROUGHPUT, Dimension.RATE)]
 _PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", "s"), ("per second", 1.0)),
-        **dict.fromkeys(("/min", "/minute", "m"), ("per minute", 1 / 60)),       # `rpm` (until 2026-11-30 unread,
-        **dict.fromkeys(("/h", "/hour", "h"), ("per hour", 1 / 3600))}           # its hint kept 1200 requests/s)
+        **dict.fromkeys(("/min", "/minute", "m"), ("per minute", 1 / 60)), **dict.fromkeys(("/d", "/day", "d"),
+        ("per day", 1 / 86400)), **dict.fromkeys(("/h", "/hr", "/hour", "h"), ("per hour", 1 / 3600))}   # `rpm`, `rpd`
 
 
 def requests_per_second(unit_text: str) -> float | None:

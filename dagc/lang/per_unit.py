@@ -35,8 +35,9 @@ _FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
 _DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
 # an arrival rate's denominators other than seconds, in seconds (`rate = 1200/min`)
-_RATE_PER = {"min": 60.0, "minute": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "hour": 3600.0}
-_RATE_WORD = {60.0: "minute", 3600.0: "hour"}
+_RATE_PER = {"min": 60.0, "minute": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "d": 86400.0,
+             "day": 86400.0}
+_RATE_WORD = {60.0: "minute", 3600.0: "hour", 86400.0: "day"}
 _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 # A price written as money is written, `$` before the number (`price = $2.49/h`, `price = $2.49 per hour`): the field
 # and its `=` before the `$`, the number after it
