@@ -114,3 +114,33 @@ def test_a_cap_and_need_the_reason_gave_are_not_said_again():
     growth = QueueGrowth(arrived=499, ended=460, allowance=56.0, first_token=True)     # 39 grown, past 3 % of 499
     said = queue_behind(False, growth, (715.2, 512))
     assert said is not None and said.startswith(f"{NEEDS_LEAD}715 requests in flight at this rate")
+
+
+FP8 = ('model preset "qwen3-30b-a3b" { weights = fp8 }\ncluster { gpus = 1  gpu preset "h100-sxm" }\n'
+       'workload { batch = 128  prompt = 1000  generate = 300  serving = inflight  rate = 20 requests/s  '
+       'requests = 1000 }\nrequire { ttft_p99 <= 1 s  tpot_p90 <= 20 ms }\n'
+       'fleet {\n  gpu preset "h100-sxm" { price = 2.49 $/h }\n}\n')
+
+
+def test_a_fleet_row_offers_no_8_bit_weights_to_a_model_that_has_them(tmp_path, capsys):
+    """A cluster whose cap binds while its TPOT misses names the weights that would make its steps faster as `dagc
+    check` does (`faster_weights`): none for fp8 weights on an H100, which has no fp4 units. The row read "more
+    GPUs, a faster strategy, or faster steps (8-bit weights)" of DeepSeek-V3's fp8 on H100s and H200s."""
+    from dagc.cli.main import main
+    (tmp_path / "fleet.moe").write_text(FP8)
+    assert main(["fleet", str(tmp_path / "fleet.moe"), "-o", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr().out
+    assert "its TPOT already misses: a larger batch alone cannot meet it — more GPUs or a faster strategy with it" \
+        in out
+    assert "8-bit weights" not in out
+    # 16-bit weights: 8-bit ones would make the steps faster, and are named
+    (tmp_path / "fleet.moe").write_text(FP8.replace(" { weights = fp8 }", ""))
+    main(["fleet", str(tmp_path / "fleet.moe"), "-o", str(tmp_path / "out16")])
+    assert "or faster steps (8-bit weights) with it" in capsys.readouterr().out
+
+
+def test_cap_binds_names_the_faster_weights_it_is_given():
+    b = _binding("require { ttft_p99 <= 1 s  tpot_p90 <= 30 ms }\n")
+    assert cap_binds(b, 10.0, faster="fp4 weights").endswith(
+        "a larger batch alone cannot meet it — more GPUs, a faster strategy, or faster steps (fp4 weights) with it")
+    assert cap_binds(b, 10.0).endswith("a larger batch alone cannot meet it — more GPUs or a faster strategy with it")

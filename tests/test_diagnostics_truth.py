@@ -219,11 +219,13 @@ def test_every_registered_code_is_documented_and_n604_is_plan_level():
     # written as a ceiling), W524 (a memory requirement above the GPU's memory), W525 (speculative decoding accepted
     # beyond any published draft), W527 (a memory requirement below the runtime's reserve) and W530 (a kernel
     # profile measured in another engine than the cluster's `engine`), W534 (a named serving engine's traffic
-    # served statically), W541 (a term of its calibration at a bound);
+    # served statically), W535 (a node larger than its GPU's NVLink domain), W541 (a term of its calibration at a
+    # bound);
     # not W540 (a plan far outside the runs its calibration was fitted on), which compares each strategy's engine
     # instance with the runs'
     assert [r.code for r in RULES if r.plan_level] == ["N604", "W514", "W515", "W521", "W522", "W523",
-                                                              "W524", "W525", "W527", "W530", "W534", "W541"]
+                                                              "W524", "W525", "W527", "W530", "W534", "W535",
+                                                              "W541"]
     assert "W506" in {r.code for r in RULES} and "N604" in {r.code for r in RULES}
 
 
@@ -283,7 +285,7 @@ def test_an_unknown_objective_is_pointed_at_where_it_is_written():
     (d,) = [d for d in exc.value.diagnostics if d.code == "E101"]
     line = text.splitlines().index("objective = throughput-per-gpu") + 1
     assert (d.span.line, d.span.column, d.span.text) == (line, 13, "throughput-per-gpu")
-    assert d.hint.startswith("(the objectives — `tokens-per-gpu`: the most decode "
+    assert d.hint.startswith("the objectives: `tokens-per-gpu`: the most decode "
                              "tokens/s per GPU; ")      # every one named; `throughput` is not per GPU: not offered
 
 

@@ -180,7 +180,7 @@ def test_a_time_without_its_unit_keeps_its_number(written, hint):
 
 
 @pytest.mark.parametrize(("written", "meant"), [("10req/s", "10"), ("10 req/s", "10"), ("600 req/min", "10"),
-                                                ("36000 rph", None), ("ten", None)])
+                                                ("36000 rph", "10"), ("ten", None)])   # rph: per hour
 def test_a_rate_option_in_another_spelling_keeps_its_number(tmp_path, capsys, written, meant):
     """`--rate 10req/s` is `--rate 10`, per minute divided by 60: the figure meant, in the option's own form."""
     plan = tmp_path / "p.moe"

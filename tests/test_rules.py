@@ -186,6 +186,9 @@ FIXTURES = {
                   workload="workload { batch = 16  prompt = 512  generate = 64  rate = 2 requests/s  requests = 100 }"),
              dict(cluster=H100_ON.format(engine="sglang"), workload="workload { batch = 16  prompt = 512  "
                   "generate = 64  serving = inflight  rate = 2 requests/s  requests = 100 }")),
+    # a node of 16 H100s: one HGX board's NVLink domain holds 8
+    "W535": (dict(cluster='cluster { gpus = 16  gpus_per_node = 16  gpu preset "h100-sxm" }'),
+             dict(cluster='cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }')),
     "W520": (dict(workload=INFLIGHT.format(batch=256, prompt=30000, generate=2000, chunk=8192)),
              dict(workload=INFLIGHT.format(batch=16, prompt=30000, generate=2000, chunk=8192))),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),

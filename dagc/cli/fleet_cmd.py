@@ -74,6 +74,7 @@ def cmd_fleet(args: Namespace) -> int:
         from ..fleet.rank import rank_fleet
         from ..lang.fleet import fleet_plans, load_fleet
         from ..lang.parse import read_source
+        from ..rules.node_size import fleet_nodes_beyond_domain
         from ..rules.requirements import memory_above_gpu
         from ..verdict.ledger import band_ratio
         from .printing import make_console, render_diags
@@ -86,8 +87,9 @@ def cmd_fleet(args: Namespace) -> int:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
         return EXIT_INPUT
-    # W524 of each GPU the fleet sweeps (its plans are the plan's on that cluster), once a GPU
-    render_diags(err, {render(d): d for _, pl in items for d in memory_above_gpu(pl)}.values())
+    # W524 of each GPU the fleet sweeps (its plans are the plan's on that cluster), once a GPU; W535 of each node
+    said = (*(d for _, pl in items for d in memory_above_gpu(pl)), *fleet_nodes_beyond_domain(fleet, items))
+    render_diags(err, {render(d): d for d in said}.values())
     read = dict.fromkeys(f for pl in (plan, *(pl for _, pl in items)) for f in pl.files)   # each file the plan reads
     files = _fleet_files(args, plan.name, (plan_text, tuple(read)), {p.key for p, _ in items}, err)
     if isinstance(files, int):
@@ -110,7 +112,7 @@ def cmd_fleet(args: Namespace) -> int:
         cluster_plan = next(pl for p, pl in items if p.cluster == best.index)
         # replicas of a search's strategy run their own batch together (`judged_batch`)
         result = result.with_best_capacity(pick_capacity(cluster_plan, pick.strategy, judged_batch(pick.written)))
-    return _write_and_print(args, plan.name, result, files, err)
+    return _write_and_print(args, plan, result, files, err)
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,9 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
         progress.close()
 
 
-def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Files, err: Console) -> int:
+def _write_and_print(args: Namespace, plan: Plan, result: FleetResult, files: _Files, err: Console) -> int:
     """Write fleet.json and the pages, then print the table (or the JSON); the exit code."""
+    name = plan.name
     with loading():
         from ..export.fleet_json import fleet_json
         from ..export.fleet_out import fleet_md, fleet_svg
@@ -227,17 +230,25 @@ def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Fi
                     plan=args.plan, quiet=is_quiet(args))
     if result.best is None:
         return EXIT_REQUIREMENTS
-    return _launch(args, result.best) if args.launch else EXIT_OK
+    return _launch(args, result.best, plan) if args.launch else EXIT_OK
 
 
-def _launch(args: Namespace, best: FleetRow) -> int:
-    """`--launch`: `dagc launch` of the best cluster's pick, on its engine, its plan read with its `--set` options."""
+def _launch(args: Namespace, best: FleetRow, plan: Plan) -> int:
+    """`--launch`: `dagc launch` of the best cluster's pick, on its engine, its plan read with its `--set` options
+    and at the fleet's rate (with mixes, the heaviest mix's)."""
     import argparse
 
     from .launch import cmd_launch
     sys.stdout.flush()
     engine = best.answer.cluster.engine.partition("@")[0]
-    options = best.heaviest.options if best.heaviest is not None else best.options
+    shown = best.heaviest if best.heaviest is not None else best
+    options = shown.options
+    # at the rate the fleet judged the pick at, as its `dagc search --rate R` line reads the plan: a workload with a
+    # rate or a request log's times of its own was launched at those (until 2026-11-30), under the fleet's best
+    traffic = plan.workload.traffic
+    own = traffic.rate if traffic is not None and traffic.concurrency is None else None
+    if shown.rate_requests_per_s not in (None, own) and not any(o.startswith("workload.rate=") for o in options):
+        options = (*options, f"workload.rate={shown.rate_requests_per_s:.10g} requests/s")
     return cmd_launch(argparse.Namespace(
         plan=args.plan, engine=engine if engine != "pytorch" else None,
         strategy=None if best.answer.pick is None else best.answer.pick.strategy,

@@ -294,7 +294,7 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
         also = "" if meets is not False else \
             "; it would also miss the plan's requirements: " + "; ".join(printable(m) for m in missed)
         _out(f"dagc's figures for it as dagc lays it out, to compare with each nearest strategy below (no server "
-             f"runs it), {_served_by(plan, asked)}: {_figures(result.metrics)}{also}")
+             f"runs it), {_served_by(plan, asked)}: {_figures(result.metrics)}{_under_traffic(result)}{also}")
     elif result.metrics and not gpu_refused:
         _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}{_under_traffic(result)}")
         if meets is False:          # launched as asked, but said: as `dagc check` says it, and as a nearest's line

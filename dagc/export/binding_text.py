@@ -10,26 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..plan.plan import Plan
 from ..units import Dimension, count_text, format_figure, format_percent, format_si
+from ..verdict.carrying import faster_weights
 
 __all__ = ["binding_text", "faster_weights"]
 
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else format_percent(x)
-
-
-def faster_weights(plan: Plan) -> str | None:
-    """The weights that would make the plan's steps faster, as `dagc.verdict.next_steps` tries them: 8-bit weights
-    for 16-bit ones, fp4 weights on a GPU with fp4 units; None when the weights are already as small as its GPU
-    computes (DeepSeek-V3's fp8 on an H200)."""
-    m = plan.model
-    if m.weights.bytes >= 2:
-        return "8-bit weights"
-    if plan.cluster.gpu.flops_4bit and not m.weights.is_fp4:
-        return "fp4 weights"
-    return None
 
 
 def binding_text(binding: dict[str, Any] | None, faster: str | None = None) -> str | None:

@@ -40,7 +40,7 @@ from ..search.under_traffic import check_candidate, judge_under_traffic, judged_
 from ..serve.binding import Binding, Limit
 from ..serve.price import request_tokens, token_cost
 from ..units import count_text, format_figure
-from ..verdict.carrying import NEEDS_LEAD
+from ..verdict.carrying import NEEDS_LEAD, faster_weights
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
 from .stored import StoredAnswer, parse_answer
@@ -120,8 +120,8 @@ def answer_cluster(plan: Plan, rate: float, ask: Ask) -> StoredAnswer:
         missed = (carry.missed,)
     elif not pick.load.carries_traffic and pick.load.not_carried_because:     # its load lines held, the rate not
         because = pick.load.not_carried_because
-        missed = (f"does not carry {rate:,.10g} requests/s: {because}"
-                  f"{cap_binds(pick.load.binding, rate, c.replicas, because.startswith(NEEDS_LEAD))}",)
+        lifts = cap_binds(pick.load.binding, rate, c.replicas, because.startswith(NEEDS_LEAD), faster_weights(plan))
+        missed = (f"does not carry {rate:,.10g} requests/s: {because}{lifts}",)
     pick_json: JSON = json.loads(json.dumps(ask.pick_json(pick), allow_nan=False))
     out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick_json,
                 "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
@@ -177,7 +177,7 @@ def _pick(plan: Plan, at: RankedAtRate, rate: float) -> tuple[AtRate, Carry]:
             # judged its first few so (`dagc.search.at_rate._verified`), not necessarily this one
             judged = with_capacity(plan.model_copy(update={"workload": plan.workload.model_copy(
                 update={"traffic": traffic})}), a, plan.objective)
-            why = _short_of(judged, rate)
+            why = _short_of(judged, rate, faster_weights(plan))
             if why is None and judged is not None:
                 return judged, Carry(n, rejected)
             rejected += 1
@@ -197,16 +197,16 @@ def _pick(plan: Plan, at: RankedAtRate, rate: float) -> tuple[AtRate, Carry]:
     return at.ranked[0], Carry()
 
 
-def _short_of(judged: AtRate | None, rate: float) -> str | None:
+def _short_of(judged: AtRate | None, rate: float, faster: str | None) -> str | None:
     """Why a run judged with its capacity (`with_capacity`) does not carry `rate` and meet every requirement, as
-    `dagc check` says it; None when it does."""
+    `dagc check` says it (`faster`: the weights that would make its steps faster, `cap_binds`); None when it does."""
     head = f"does not carry {rate:,.10g} requests/s"
     if judged is None:
         return f"{head}: not simulated"
     if not judged.load.carries_traffic:
         because = f": {judged.load.not_carried_because}" if judged.load.not_carried_because else ""
         said = (judged.load.not_carried_because or "").startswith(NEEDS_LEAD)
-        return f"{head}{because}{cap_binds(judged.load.binding, rate, judged.candidate.replicas, said)}"
+        return f"{head}{because}{cap_binds(judged.load.binding, rate, judged.candidate.replicas, said, faster)}"
     if not judged.candidate.meets_requirements:
         missed = [q.requirement.text for q in judged.requirements if q.met is not True]
         return f"misses {', '.join(missed)}" if missed else "misses a requirement"
@@ -228,13 +228,15 @@ def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:
     return None
 
 
-def cap_binds(b: Binding, rate: float, replicas: int = 1, need_said: bool = False) -> str:
+def cap_binds(b: Binding, rate: float, replicas: int = 1, need_said: bool = False, faster: str | None = None) -> str:
     """What a pick that does not carry the rate says of its cap on requests in flight when that is what binds it
     (`Limit.REQUESTS_IN_FLIGHT`: every cluster is judged at the plan's batch, a cluster holding k copies of a
     strategy at k times it, `replicas`): the cap, what Little's law needs, and what lifts it; else nothing. With
     `need_said` (the reason before it gave the cap and Little's law's need, `NEEDS_LEAD`), whose cap it is and what
     lifts it alone: the 32-GPU row of a fleet read both "it needs ≈ 715 … more than its cap of 512" and "bound by its
-    cap of 512 requests in flight (the plan's batch), where ≈ 715.2 are needed".
+    cap of 512 requests in flight (the plan's batch), where ≈ 715.2 are needed". `faster`: the weights that would
+    make its steps faster (`dagc.export.binding_text.faster_weights`), None when none would — as `dagc check` words
+    the same binding (until 2026-11-30 "faster steps (8-bit weights)" was said of DeepSeek-V3's fp8 weights too).
 
     Example:
         >>> from dagc.serve.binding import Limit
@@ -258,10 +260,11 @@ def cap_binds(b: Binding, rate: float, replicas: int = 1, need_said: bool = Fals
     lead = f"; that cap is {whose}" if need_said else f"; bound by its cap of {b.cap:,} requests in flight ({whose})"
     if b.per_token_missed:
         late = [m.upper() for m in b.missed if m in ("tpot", "itl")]
+        steps = f"more GPUs, a faster strategy, or faster steps ({faster})" if faster else \
+            "more GPUs or a faster strategy"
         return (f"{lead}{need}, but a larger batch "
                 f"lengthens every step and its {' and '.join(late)} already {'misses' if len(late) == 1 else 'miss'}"
-                ": a larger batch alone cannot meet it — more GPUs, a faster strategy, or faster steps (8-bit "
-                "weights) with it")
+                f": a larger batch alone cannot meet it — {steps} with it")
     return f"{lead}{need}: a larger batch, or `batch = max`, lifts it"
 
 

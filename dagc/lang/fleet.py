@@ -35,6 +35,7 @@ from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_calibration import calibration_errors, miscalibrated_at_plan
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep, typed
+from .fleet_rate import no_rate_hint
 from .hints import gpu_hint
 from .lower import Lowering
 from .model import ImportRoots
@@ -119,19 +120,19 @@ def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None) -> 
     if plan is not None:
         _prices(out, list(fleet.gpus), plan)
         if not fleet.mixes and fleet_rate(fleet, plan) is None:
-            out.diags.append(_no_rate(src, fleet))
+            out.diags.append(_no_rate(src, fleet, plan))
     if fleet.size > MAX_FLEET_CLUSTERS:
         out.error("E002", f"the fleet's sweep has {fleet.size:,} searches (clusters x mixes); dagc fleet runs at "
                           f"most {MAX_FLEET_CLUSTERS:,}", keyword,
                   "sweep fewer GPU types or values, or split the fleet into several plans (docs/limits.md)")
 
 
-def _no_rate(src: SourceFile, fleet: Fleet) -> Diagnostic:
+def _no_rate(src: SourceFile, fleet: Fleet, plan: Plan | None = None) -> Diagnostic:
     """E103 at the fleet's keyword: no rate to compare the clusters at, in the fleet, its mixes or the workload."""
     assert fleet.span is not None
     return Diagnostic("E103", Severity.ERROR, "the fleet has no arrival rate to compare the clusters at",
                       src.span(fleet.span.start, fleet.span.start + 5),
-                      "write `rate = 12 requests/s` in the fleet or the workload")
+                      no_rate_hint(plan))
 
 
 def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[object], mixes: list[FleetMix],

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from lark import Token, Tree
 
+from ..plan.plan import Plan
 from ..source import SourceFile
 from .blocks import Collector, Value, child_tree, read_value, subtrees
 from .fields import WORKLOAD_FIELDS
 from .lower import Lowering
 from .model import ImportRoots
 
-__all__ = ["written_fleet_rate"]
+__all__ = ["no_rate_hint", "written_fleet_rate"]
 
 
 def written_fleet_rate(tree: Tree[Token], src: SourceFile) -> float | None:
@@ -39,3 +40,23 @@ def written_fleet_rate(tree: Tree[Token], src: SourceFile) -> float | None:
                 if isinstance(value, Value) else None
             return got if isinstance(got, float) else None
     return None
+
+
+def no_rate_hint(plan: Plan | None) -> str:
+    """The hint of a fleet without a rate to compare the clusters at (E103): for a request log replayed at its own
+    times, the log's own mean rate ((n − 1) gaps over its last time, as `rate` scales a log), which replays it as
+    logged; else a rate to write (until 2026-11-30 always `rate = 12 requests/s`, a log of 4.6 requests/s beside it).
+
+    Example:
+        >>> no_rate_hint(None)
+        'write `rate = 12 requests/s` in the fleet or the workload'
+    """
+    traffic = plan.workload.traffic if plan is not None else None
+    log = traffic.log if traffic is not None and traffic.concurrency is None else None
+    n = min(traffic.requests, log.requests) if traffic is not None and log is not None else 0
+    if log is None or n < 2 or float(log.arrival[n - 1]) <= 0:
+        return "write `rate = 12 requests/s` in the fleet or the workload"
+    span = float(log.arrival[n - 1])
+    return (f"write the rate to compare the clusters at in the fleet: `rate = {(n - 1) / span:.4g} requests/s` is the "
+            f"request log's own pace ({n:,} requests over {span:,.4g} s), which replays it as logged; a higher rate "
+            "scales its times down, bursts and all")

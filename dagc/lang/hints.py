@@ -213,15 +213,15 @@ _TIME_WORDS = {**dict.fromkeys(("sec", "secs", "second", "seconds"), ("seconds",
                **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("hours", 3600.0))}
 
 
-_REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour)"
-                       r"|[rq](?P<per2>ps)")
+_REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour"
+                       r"|/hr|/d|/day)|[rq]p(?P<per2>[smhd])")
 # units written as words (`tokens/s/gpu`, `requests/s`): a slip of one letter there (`tokens/s/gpus`) is the
 # unit of the same dimension and scale, never a neighbour of another scale (`tokens/ms/gpu`)
 _WORDED = [name for name, u in UNITS.items()
            if u.name == name and u.dimension in (Dimension.THROUGHPUT, Dimension.RATE)]
-_PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", None), ("per second", 1.0)),
-        **dict.fromkeys(("/min", "/minute"), ("per minute", 1 / 60)),
-        **dict.fromkeys(("/h", "/hour"), ("per hour", 1 / 3600))}
+_PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", "s"), ("per second", 1.0)),
+        **dict.fromkeys(("/min", "/minute", "m"), ("per minute", 1 / 60)), **dict.fromkeys(("/d", "/day", "d"),
+        ("per day", 1 / 86400)), **dict.fromkeys(("/h", "/hr", "/hour", "h"), ("per hour", 1 / 3600))}   # `rpm`, `rpd`
 
 
 def requests_per_second(unit_text: str) -> float | None:
@@ -233,7 +233,7 @@ def requests_per_second(unit_text: str) -> float | None:
         (1.0, 1.0, 1.0)
     """
     m = _REQUESTS.fullmatch(unit_text.strip().lower())
-    return None if m is None else _PER[m.group("per")][1]
+    return None if m is None else _PER[m.group("per") or m.group("per2")][1]
 
 
 def _data_readings(text: str) -> list[_Reading]:
@@ -272,7 +272,7 @@ def _readings(text: str) -> list[_Reading]:
         unit = UNITS[tokens]
         return [_Reading(unit.name, unit.dimension, unit.factor, per_gpu=unit.per_gpu)]
     if m := _REQUESTS.fullmatch(lowered):     # `req/s`, `rps`, `qps`, `requests/min`: an arrival rate
-        words, factor = _PER[m.group("per")]
+        words, factor = _PER[m.group("per") or m.group("per2")]
         return [_Reading(f"requests {words}", Dimension.RATE, factor)]
     data = _data_readings(text)
     if data:
@@ -316,7 +316,7 @@ def unit_hint(written: str, unit_text: str, dim: Dimension, short: str, lhs: str
         return f"`{unit_text}` could be " + " or ".join(each)
     if readings:
         return _said(readings[0], number, written, unit_text, dim, short, lhs)
-    takes = sorted({u.name for u in UNITS.values() if u.dimension is dim and not u.per_gpu},
+    takes = sorted(dict.fromkeys(u.name for u in UNITS.values() if u.dimension is dim and not u.per_gpu),
                    key=lambda n: UNITS[n].factor)
     # the example keeps the number written, in the unit most like the one written (`tokens/hr/gpu` keeps
     # its `/gpu`): the unit is what is asked for, not another figure

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..units import Dimension
+from ..units import Dimension, format_figure
 from .digits import digits_hint
 from .engine import engine_written_otherwise
 from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WORKLOAD_FIELDS, requirement_name
@@ -34,10 +34,15 @@ _FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]
 # A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
 _DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
-# a price written currency first, as a price tag is (`price = $2.49/h`, `$2.49`): its number
-_DOLLAR_FIRST = re.compile(rf"\$[ \t]*(?P<num>{_NUMBER})")
-_NAME_BEFORE = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\Z")
+# an arrival rate's denominators other than seconds, in seconds (`rate = 1200/min`)
+_RATE_PER = {"min": 60.0, "minute": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "d": 86400.0,
+             "day": 86400.0}
+_RATE_WORD = {60.0: "minute", 3600.0: "hour", 86400.0: "day"}
 _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
+# A price written as money is written, `$` before the number (`price = $2.49/h`, `price = $2.49 per hour`): the field
+# and its `=` before the `$`, the number after it
+_DOLLAR_FIRST_FIELD = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\Z")
+_DOLLAR_FIRST = re.compile(rf"\$[ \t]*(?P<num>{_NUMBER})")
 
 
 def _dimension(name: str) -> Dimension | None:
@@ -67,6 +72,11 @@ def per_unit_hint(name: str, value: str, form: str | None = None) -> str | None:
         return None
     counted, denominators = _PER[dim]
     per = denominators.get(m["per"].lower())
+    if per is None and dim is Dimension.RATE and (seconds := _RATE_PER.get(m["per"].lower())) is not None:
+        # requests a minute or an hour (`rate = 1200/min`): converted, never the number kept beside `requests/s`
+        number = format_figure(float(m["num"].replace("_", "")) / seconds)
+        written = (form or name + " = {}").replace("{}", f"{number} requests/s")
+        return f"{m['num']}/{m['per']} is requests per {_RATE_WORD[seconds]}, {number} requests/s: write `{written}`"
     if per is None:
         return None
     gpu = "/gpu" if m["gpu"] and dim is Dimension.THROUGHPUT else ""
@@ -76,8 +86,7 @@ def per_unit_hint(name: str, value: str, form: str | None = None) -> str | None:
 
 def unit_in_pieces(text: str, pos: int) -> str | None:
     """The hint for a plan's text whose parser stopped at `pos` in a unit written in pieces: a `$` price's unit not
-    one word (`2.49 $/GPU-hour`, `2.49 $ /h`) or before its number (`$2.49/h`: until 2026-11-29 "names of presets and
-    files are quoted"), or a lone denominator right after a field's number (`rate = 6/s`:
+    one word (`2.49 $/GPU-hour`, `2.49 $ /h`), or a lone denominator right after a field's number (`rate = 6/s`:
     `per_unit_hint` of that field); None for anything else.
 
     Example:
@@ -85,21 +94,35 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
         'a unit names what it counts before its `/`: write `rate = 6 requests/s`'
         >>> unit_in_pieces("workload { rate = 6/x }", 19), unit_in_pieces("a / b", 2)
         (None, None)
-        >>> unit_in_pieces("cluster { price = $2.49/h }", 18)
-        'a price is its number, then its unit: write `price = 2.49 $/h`'
     """
     if _DOLLAR.search(text, 0, pos + 1):
         return _PRICE_HINT
-    if text[pos:pos + 1] == "$" and (first := _DOLLAR_FIRST.match(text, pos)) is not None:
-        name = _NAME_BEFORE.search(text, text.rfind("\n", 0, pos) + 1, pos)
-        return (f"a price is its number, then its unit: write `{name['name'] if name else 'price'} = {first['num']} "
-                "$/h`")
+    if (first := _dollar_first(text, pos)) is not None:
+        return first
     if text[pos:pos + 1] != "/":
         return None
     m = _FIELD.search(text, text.rfind("\n", 0, pos) + 1, pos)
     if m is None:
         return None
     return per_unit_hint(m["name"], text[m.end():], f"{m['name']} {m['op']} {{}}")
+
+
+def _dollar_first(text: str, pos: int) -> str | None:
+    """The hint for a price written with its `$` before the number (`price = $2.49/h`), the parser stopped at the `$`:
+    the number, then the unit (until 2026-11-30 the hint said that names of presets are quoted).
+
+    Example:
+        >>> _dollar_first('gpu preset "h200" { price = $3.49/h }', 28)
+        'the unit follows the number: write `price = 3.49 $/h` (a price per GPU-hour, `$/h` or `$/hour`)'
+        >>> _dollar_first("cluster { gpus = $8 }", 17) is None
+        True
+    """
+    field = _DOLLAR_FIRST_FIELD.search(text, text.rfind("\n", 0, pos) + 1, pos)
+    number = _DOLLAR_FIRST.match(text, pos)
+    if field is None or number is None or _dimension(field["name"]) is not Dimension.PRICE:
+        return None
+    return (f"the unit follows the number: write `{field['name']} = {number['num']} $/h` (a price per GPU-hour, `$/h` "
+            "or `$/hour`)")
 
 
 # a requirement's figure whose unit goes on in words, `per gpu`, `per second` (as dagc's own lines say "tokens/s per
@@ -146,12 +169,10 @@ def set_value_hint(path: tuple[str, ...], value: str, end: int) -> str | None:
         "a unit names what it counts before its `/`: write `--set 'workload.rate=6 requests/s'`"
         >>> set_value_hint(("cluster", "engine"), "sglang 0.5.6", 10)
         "an engine's release follows `@`: --set cluster.engine=sglang@0.5.6"
-        >>> set_value_hint(("cluster", "price"), "$2/h", 0)
-        "a price is its number, then its unit: --set 'cluster.price=2 $/h'"
     """
     meant = engine_written_otherwise(value) if path[-1] == "engine" else None
     if meant is not None:
         return f"an engine's release follows `@`: --set {'.'.join(path)}={meant}"
-    if (first := _DOLLAR_FIRST.match(value)) is not None:
-        return f"a price is its number, then its unit: --set '{'.'.join(path)}={first['num']} $/h'"
+    if _dimension(path[-1]) is Dimension.PRICE and (number := _DOLLAR_FIRST.match(value.strip())) is not None:
+        return f"the unit follows the number: write `--set '{'.'.join(path)}={number['num']} $/h'`"
     return digits_hint(value[end:]) or per_unit_hint(path[-1], value, f"--set '{'.'.join(path)}={{}}'")

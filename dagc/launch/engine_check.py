@@ -216,7 +216,7 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)
-    return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}){meets}", near
+    return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}{near.traffic}){meets}", near
 
 
 def _kv_hint(result: StrategyResult, engine: str) -> str:

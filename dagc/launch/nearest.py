@@ -25,7 +25,7 @@ from ..verdict.steady import SteadyMetrics
 from .degrees import Degrees, degrees
 from .launch import EngineTable, refusals_of
 
-__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "requirements_missed"]
+__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "requirements_missed", "traffic_text"]
 
 NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
 
@@ -39,6 +39,7 @@ class Nearest:
     batch: int | None = None       # with `batch = max`: the batch its figures are for (its own largest)
     meets: bool | None = None      # whether it meets the plan's requirements (None: the plan states none)
     missed: tuple[str, ...] = ()   # the requirements it misses, as the plan writes them
+    traffic: str = ""              # its percentiles under the plan's traffic (`traffic_text`), "" without traffic
 
     @property
     def requirements_text(self) -> str:
@@ -110,7 +111,7 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             batch = result.layout.batch if plan.workload.batch_max and result.layout is not None else None
-            return Nearest(text, result.metrics, batch, *requirements_missed(result))
+            return Nearest(text, result.metrics, batch, *requirements_missed(result), traffic_text(result))
     return None
 
 
@@ -120,6 +121,19 @@ def requirements_missed(result: StrategyResult) -> tuple[bool | None, tuple[str,
         return None, ()
     missed = tuple(r.requirement.text for r in result.requirements if r.met is False)
     return result.verdict.meets_requirements is not False and not missed, missed
+
+
+def traffic_text(result: StrategyResult) -> str:
+    """After a strategy's steady-state figures, its p99 TTFT and p90 TPOT under the plan's traffic, which its load
+    requirements are judged on ("" without traffic): a nearest strategy read "TTFT 75.16 ms …; it misses the plan's
+    requirements: ttft_p99 <= 1 s" of a run whose p99 TTFT was seconds (until 2026-11-30)."""
+    if result.load is None:
+        return ""
+    from ..units import Dimension, format_si
+    f = result.load.figures
+    p99, p90 = f.ttft_s.p99, f.tpot_s.p90
+    return (f"; under the plan's traffic p99 TTFT {'—' if p99 is None else format_si(p99, Dimension.TIME)}, "
+            f"p90 TPOT {'—' if p90 is None else format_si(p90, Dimension.TIME)}")
 
 
 def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: EngineTable) -> Nearest | None:
@@ -145,5 +159,5 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None,
-                           *requirements_missed(result))
+                           *requirements_missed(result), traffic_text(result))
     return None

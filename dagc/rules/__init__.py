@@ -22,6 +22,7 @@ from . import (
     launch_gpu,
     launch_kv,
     launch_none,
+    node_size,
     pipeline,
     precision,
     requirements,
@@ -39,7 +40,7 @@ __all__ = ["RULES", "Reads", "Rule", "RuleContext", "explain", "in_rule_order", 
 RULES: tuple[Rule, ...] = tuple(sorted(
     syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + precision.RULES + pipeline.RULES
     + requirements.RULES + serving.RULES + speculative.RULES + launch.RULES + launch_gpu.RULES + launch_cp.RULES
-    + launch_kv.RULES + launch_none.RULES + engine.RULES + static_engine.RULES,
+    + launch_kv.RULES + launch_none.RULES + engine.RULES + static_engine.RULES + node_size.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 _ORDER = {r.code: k for k, r in enumerate(RULES)}

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
+from ..plan.plan import Plan
 from ..serve.binding import Binding
 from ..serve.load_result import CEILING_MARGIN, PACE_SHARE, QueueGrowth
 from ..units import format_figure
 from .verdict import RequirementResult
 
-__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "Trials", "bracket_below", "implied", "needs_of",
+__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "Trials", "bracket_below", "faster_weights", "implied", "needs_of",
            "not_carried_because", "queue_behind", "requirements_missed", "speculated"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
@@ -185,3 +186,15 @@ class Trials:
         if self.each_run is not None:
             self.each_run(self.runs)
         return held
+
+
+def faster_weights(plan: Plan) -> str | None:
+    """The weights that would make the plan's steps faster, as `dagc.verdict.next_steps` tries them: 8-bit weights
+    for 16-bit ones, fp4 weights on a GPU with fp4 units; None when the weights are already as small as its GPU
+    computes (DeepSeek-V3's fp8 on an H200). `dagc check`'s binding line and `dagc fleet`'s rows say it."""
+    m = plan.model
+    if m.weights.bytes >= 2:
+        return "8-bit weights"
+    if plan.cluster.gpu.flops_4bit and not m.weights.is_fp4:
+        return "fp4 weights"
+    return None

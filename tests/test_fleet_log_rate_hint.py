@@ -1,0 +1,38 @@
+"""A fleet without a rate over a request log replayed at its own times: E103 at the fleet, its hint giving the log's
+own pace to write ((n − 1) gaps over its last time, as `rate` scales a log): it said `rate = 12 requests/s` whatever
+the log, and a user of a log of 4.6 requests/s had to work its rate out to replay it as logged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagc.cli.main import main
+
+LOG = ("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+       "2023-11-16 18:00:00.0,300,40\n2023-11-16 18:00:00.5,200,30\n2023-11-16 18:00:01.0,250,20\n"
+       "2023-11-16 18:00:02.0,100,10\n2023-11-16 18:00:08.0,120,50\n")
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 1  gpu preset "h100-sxm" }
+workload { batch = 8  prompt = 194  generate = 30  serving = inflight  requests from "log.csv"{requests} }
+fleet {
+  gpu preset "h100-sxm" { price = 2.49 $/h }
+}
+"""
+
+
+def _fleet(tmp_path: Path, capsys, requests: str = "") -> str:
+    (tmp_path / "log.csv").write_text(LOG)
+    (tmp_path / "f.moe").write_text(PLAN.replace("{requests}", requests))
+    assert main(["fleet", str(tmp_path / "f.moe"), "-o", str(tmp_path / "out")]) == 4
+    return capsys.readouterr().err
+
+
+def test_the_hint_gives_the_logs_own_pace(tmp_path: Path, capsys) -> None:
+    err = _fleet(tmp_path, capsys)
+    assert "f.moe:4:1: error[E103]: the fleet has no arrival rate to compare the clusters at" in err
+    # 5 requests, 4 gaps over 8 s: 0.5 requests/s
+    assert ("= help: write the rate to compare the clusters at in the fleet: `rate = 0.5 requests/s` is the request "
+            "log's own pace (5 requests over 8 s), which replays it as logged") in err
+    # `requests = 4` replays the first 4: 3 gaps over 2 s
+    assert "`rate = 1.5 requests/s` is the request log's own pace (4 requests over 2 s)" in \
+        _fleet(tmp_path, capsys, "  requests = 4")
