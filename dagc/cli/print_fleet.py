@@ -13,7 +13,14 @@ from dataclasses import replace
 from rich.console import Console
 
 from ..export.fleet_json import fleet_json, row_json
-from ..export.fleet_out import binds_text, load_headers, pick_load_cells, pick_odds, shown_percentiles
+from ..export.fleet_out import (
+    binds_text,
+    load_headers,
+    missed_with_figures,
+    pick_load_cells,
+    pick_odds,
+    shown_percentiles,
+)
 from ..export.fleet_words import (
     CLOSE_WORDS,
     SAME_PICK_WORDS,
@@ -22,7 +29,6 @@ from ..export.fleet_words import (
     cluster_text,
     cost_figure,
     idle_instances,
-    missed_text,
     picks_text,
     rate_text,
     rented_text,
@@ -30,8 +36,8 @@ from ..export.fleet_words import (
     strategy_cell,
 )
 from ..fleet.profiles import borrowed_note
-from ..fleet.rank import COSTS, FleetResult, FleetRow, missed_pick, rented_cost
-from ..units import count_text, format_figure
+from ..fleet.rank import COSTS, FleetResult, FleetRow, rented_cost
+from ..units import format_figure
 from ..verdict.carrying import CAPACITY_TOLERANCE
 from .tables import Col, print_fitted
 
@@ -103,15 +109,8 @@ def _table_rows(result: FleetResult, top: int) -> list[tuple[str, ...]]:
 
 
 def _missed_line(r: FleetRow) -> str:
-    """`  not meeting: LABEL: why`, with the figures its pick misses with."""
-    why = missed_text(row_json(r))
-    pick, whose = missed_pick(r)           # with mixes, the pick of the mix it misses
-    if pick is not None and not r.answer.failed and not r.answer.note:     # the figures it misses with
-        shown = shown_percentiles([pick.written])
-        goodput, ttft, tpot = pick_load_cells(pick.written, shown)
-        why += (f" — its best{whose}, `{pick.strategy}` on {count_text(pick.gpus, 'GPU')}: p{shown[0]} TTFT "
-                f"{ttft}, p{shown[1]} TPOT {tpot}, goodput {goodput} requests/s")
-    return f"  not meeting: {r.label}: {why}"
+    """`  not meeting: LABEL: why`, with the figures its pick misses with, as fleet.md says it."""
+    return f"  not meeting: {r.label}: {missed_with_figures(row_json(r))}"
 
 
 def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN",

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..lang.fleet_ir import Fleet, FleetPoint
-from .stored import StoredAnswer, StoredPick
+from .stored import StoredAnswer
 
-__all__ = ["COSTS", "FleetResult", "FleetRow", "MixAnswer", "answer_cost", "cost_band", "missed_pick", "rank_fleet",
+__all__ = ["COSTS", "FleetResult", "FleetRow", "MixAnswer", "answer_cost", "cost_band", "rank_fleet",
            "rented_cost"]
 
 COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
@@ -196,15 +196,6 @@ def cost_band(row: FleetRow, figure: str = COSTS[0]) -> tuple[float, float] | No
         low, high, total = low + weight * cost * goodput / band.high, high + weight * cost * goodput / band.low, \
             total + weight
     return low / total, high / total
-
-
-def missed_pick(row: FleetRow) -> tuple[StoredPick | None, str]:
-    """The pick whose figures show why a cluster misses — with mixes, that of the first mix that misses, the one its
-    `binding` names, not the heaviest mix's — and ` under mix "long"` to say whose (else '')."""
-    missing = next((m for m in row.mixes if not m.answer.meets_requirements), None)
-    if missing is None:
-        return row.answer.pick, ""
-    return missing.answer.pick, f' under mix "{missing.mix}"'
 
 
 def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, StoredAnswer]], objective: str,
