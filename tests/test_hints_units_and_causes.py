@@ -23,8 +23,8 @@ def test_a_price_unit_dagc_cannot_lex_is_told_the_unit(written):
     cluster = 'cluster {{ gpus = 8  gpu preset "h200"  price = {} }}'
     d = _error(plan_text(cluster=cluster.format(written)))
     assert d.code == "E001" and "remove it" not in d.hint
-    assert d.hint == ("a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` "
-                      "(or `$/hour`)")
+    # the unit as written, read (tests/test_price_units.py): the price it names per GPU-hour
+    assert d.hint == f"`{written[5:]}` is dollars per hour: write `price = 2.49 $/h`"
     plan = load_plan_text(plan_text(cluster=cluster.format("2.49 $/h")))       # the hint's own form is legal
     assert plan.cluster.price_per_gpu_hour == pytest.approx(2.49)
 

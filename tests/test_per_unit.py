@@ -43,7 +43,7 @@ def test_a_slash_after_another_field_keeps_the_general_hint():
 
 
 def test_a_price_written_in_pieces_keeps_its_own_hint():
-    assert error(cluster="price = 2.49 $/GPU-hour").hint.startswith("a price is one GPU's rent per hour")
+    assert error(cluster="price = 2.49 $/GPU-hour").hint == "`$/GPU-hour` is dollars per hour: write `price = 2.49 $/h`"
 
 
 @pytest.mark.parametrize("option, says", [

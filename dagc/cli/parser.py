@@ -71,7 +71,7 @@ def _rate_hint(text: str) -> str:
     `600 req/min`), the same rate as dagc writes it; else what it takes."""
     import re
 
-    from ..lang.hints import requests_per_second
+    from ..lang.unit_words import requests_per_second
     m = re.fullmatch(r"\s*([0-9][0-9_.eE+-]*)\s*([A-Za-z/]+)\s*", text[:80])
     factor = requests_per_second(("req" if m[2][0] == "/" else "") + m[2]) if m else None      # `1200/min` too
     if m is not None and factor is not None:

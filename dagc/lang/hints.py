@@ -1,10 +1,10 @@
 """Hints that keep the user's meaning: the GPU preset a name stands for, what a unit dagc does not read means, a
 count written with a multiplier (`2k`).
 
-Input: the word the user wrote (and the field it was written for). Output: a hint's text. A hint
-names a value only when it means what the user wrote — the same GPU (family, form and memory),
-the same unit — and says the factor aloud when the written unit differs by one (`Gb/s` are bits,
-an eighth of `GB/s`); otherwise it lists what dagc reads. Never a value that is merely near.
+Input: the word the user wrote (and the field it was written for). Output: a hint's text. A hint names a value only
+when it means what the user wrote — the same GPU (family, form and memory), the same unit — and says the factor aloud
+when the written unit differs by one (`Gb/s` are bits, an eighth of `GB/s`); otherwise it lists what dagc reads.
+Never a value that is merely near.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from ..plan.strategy import Axis, AxisNode
 from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit
 from .fields import nearest
+from .unit_words import price_reading, rate_reading
 
 __all__ = ["NOT_A_NUMBER", "SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint",
-           "gpu_hint", "not_a_number", "repeated_axis_hint", "requests_per_second", "stage_domains_hint", "unit_hint"]
+           "gpu_hint", "not_a_number", "repeated_axis_hint", "stage_domains_hint", "unit_hint"]
 
 # Forms of a GPU: the SXM module (HGX and DGX boards hold SXM modules), a PCIe card, the NVL card
 # pair, a rack of one NVLink domain, AMD's OAM module.
@@ -146,12 +147,19 @@ _MULTIPLIERS = {"k": (1_000, 1_024), "K": (1_000, 1_024), "M": (1_000_000, 2**20
 
 def count_multiplier_hint(written: str, suffix: str, lhs: str) -> str | None:
     """The hint for a count written with a multiplier (`prompt = 2k`), which dagc does not read:
-    whether `k` is 1,000 or 1,024 is the writer's, so the hint names both numbers.
+    whether `k` is 1,000 or 1,024 is the writer's, so the hint names both numbers; or as a product (`gpus = 2x8`,
+    nodes × GPUs a node: the product, and for GPUs `gpus_per_node`).
 
     Example:
         >>> count_multiplier_hint("2", "k", "prompt =")
         '`2k` is not read as a number: write `prompt = 2000` (or `prompt = 2048` for 2 × 1,024)'
+        >>> count_multiplier_hint("2", "x8", "gpus =")
+        "`2x8` is not read as a number: write `gpus = 16` (2 × 8), the GPUs in all; `gpus_per_node = 8` says a node's"
     """
+    if (times := re.fullmatch(r"[xX](\d{1,6})", suffix)) and re.fullmatch(r"\d{1,6}", written):
+        total = int(written) * int(times[1])
+        node = f", the GPUs in all; `gpus_per_node = {times[1]}` says a node's" if "gpus" in lhs else ""
+        return f"`{written}{suffix}` is not read as a number: write `{lhs} {total}` ({written} × {times[1]}){node}"
     if suffix not in _MULTIPLIERS:
         return None
     number = float(written.replace("_", ""))
@@ -212,28 +220,11 @@ _TIME_WORDS = {**dict.fromkeys(("sec", "secs", "second", "seconds"), ("seconds",
                **dict.fromkeys(("min", "mins", "minute", "minutes"), ("minutes", 60.0)),
                **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("hours", 3600.0))}
 
-
-_REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour"
-                       r"|/hr|/d|/day)|[rq]p(?P<per2>[smhd])")
+_SAID = dict.fromkeys(("percent", "pct"), ("per cent", Dimension.RATIO, 0.01))      # units said in words
 # units written as words (`tokens/s/gpu`, `requests/s`): a slip of one letter there (`tokens/s/gpus`) is the
 # unit of the same dimension and scale, never a neighbour of another scale (`tokens/ms/gpu`)
 _WORDED = [name for name, u in UNITS.items()
            if u.name == name and u.dimension in (Dimension.THROUGHPUT, Dimension.RATE)]
-_PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", "s"), ("per second", 1.0)),
-        **dict.fromkeys(("/min", "/minute", "m"), ("per minute", 1 / 60)), **dict.fromkeys(("/d", "/day", "d"),
-        ("per day", 1 / 86400)), **dict.fromkeys(("/h", "/hr", "/hour", "h"), ("per hour", 1 / 3600))}   # `rpm`, `rpd`
-
-
-def requests_per_second(unit_text: str) -> float | None:
-    """The factor to requests/s of an arrival rate's spelling dagc does not read (`req/s`, `rps`, `qps`,
-    `requests/min`); None for any other text.
-
-    Example:
-        >>> requests_per_second("req/s"), requests_per_second("RPS"), requests_per_second("req/min") * 60
-        (1.0, 1.0, 1.0)
-    """
-    m = _REQUESTS.fullmatch(unit_text.strip().lower())
-    return None if m is None else _PER[m.group("per") or m.group("per2")][1]
 
 
 def _data_readings(text: str) -> list[_Reading]:
@@ -263,17 +254,14 @@ def _readings(text: str) -> list[_Reading]:
     if lowered in _TIME_WORDS:
         words, factor = _TIME_WORDS[lowered]
         return [_Reading(words, Dimension.TIME, factor)]
-    if lowered in ("percent", "pct"):
-        return [_Reading("per cent", Dimension.RATIO, 0.01)]
+    if (said := _SAID.get(lowered) or price_reading(lowered) or rate_reading(lowered)) is not None:
+        return [_Reading(*said)]
     if m := re.fullmatch(r"([gtp])(?:flops|flop/s|flop)", lowered):
         return [_Reading(f"{_PREFIX_WORDS[m.group(1)]}FLOP per second", Dimension.COMPUTE, _PREFIXES[m.group(1)])]
     tokens = re.sub(r"^(?:tok|token|tokens)/", "tokens/", lowered).replace("/sec", "/s").replace("tps", "tokens/s")
     if tokens in UNITS and UNITS[tokens].dimension is Dimension.THROUGHPUT:
         unit = UNITS[tokens]
         return [_Reading(unit.name, unit.dimension, unit.factor, per_gpu=unit.per_gpu)]
-    if m := _REQUESTS.fullmatch(lowered):     # `req/s`, `rps`, `qps`, `requests/min`: an arrival rate
-        words, factor = _PER[m.group("per") or m.group("per2")]
-        return [_Reading(f"requests {words}", Dimension.RATE, factor)]
     data = _data_readings(text)
     if data:
         return data
@@ -285,9 +273,11 @@ def _readings(text: str) -> list[_Reading]:
 
 
 def _shown(value_si: float, dim: Dimension, per_gpu: bool) -> str:
-    """`value_si` in the largest decimal unit of `dim` it is at least one of, as a plan writes it."""
-    units = sorted((u for u in UNITS.values() if u.dimension is dim and "i" not in u.name.replace("/gpu", "")
-                    and u.per_gpu is per_gpu), key=lambda u: u.factor)
+    """`value_si` in the largest decimal unit of `dim` it is at least one of, as a plan writes it (of two names of
+    one unit the shorter, `$/h`)."""
+    names = sorted((u for u in UNITS.values() if u.dimension is dim and "i" not in u.name.replace("/gpu", "")
+                    and u.per_gpu is per_gpu), key=lambda u: -len(u.name))
+    units = sorted({u.factor: u for u in names}.values(), key=lambda u: u.factor)
     unit = next((u for u in reversed(units) if abs(value_si) >= u.factor), units[0])
     return format_in_unit(value_si, unit).replace(",", "")
 
@@ -336,7 +326,7 @@ def _said(r: _Reading, number: float, written: str, unit_text: str, dim: Dimensi
     if r.dimension is not dim:
         return (f"`{unit_text}` is {r.words}, {r.dimension.value}; `{short}` takes {dim.value}, "
                 f"e.g. `{lhs} {dim.example}`")
-    per_gpu = r.per_gpu or unit_text.lower().endswith("/gpu")
+    per_gpu = r.per_gpu or (unit_text.lower().endswith("/gpu") and dim is Dimension.THROUGHPUT)
     same = [u.name for u in UNITS.values() if u.dimension is dim and u.factor == r.factor and u.per_gpu is per_gpu]
     if same and not r.bits:
         return f"did you mean `{same[0]}`? (`{unit_text}` is {r.words}: `{lhs} {written} {same[0]}`)"

@@ -14,6 +14,7 @@ from ..units import Dimension, format_figure
 from .digits import digits_hint
 from .engine import engine_written_otherwise
 from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WORKLOAD_FIELDS, requirement_name
+from .unit_words import price_reading
 
 __all__ = ["per_unit_hint", "per_words_hint", "set_value_hint", "unit_in_pieces"]
 
@@ -33,7 +34,7 @@ _FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]
 
 # A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
-_DOLLAR = re.compile(r"\d[ \t]*\$[ \t]*[^\s]?\Z")
+_DOLLAR = re.compile(r"\d[ \t]*[$€£¥][ \t]*[^\s]?\Z")
 # an arrival rate's denominators other than seconds, in seconds (`rate = 1200/min`)
 _RATE_PER = {"min": 60.0, "minute": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "d": 86400.0,
              "day": 86400.0}
@@ -42,6 +43,9 @@ _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word:
 # A price written as money is written, `$` before the number (`price = $2.49/h`, `price = $2.49 per hour`): the field
 # and its `=` before the `$`, the number after it
 _DOLLAR_FIRST_FIELD = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\Z")
+# a price's field, its number and its unit up to the end of the value (`price = 2.49 $/GPU-hour`)
+_PRICE_IN_PIECES = re.compile(rf"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<num>{_NUMBER})[ \t]*"
+                              r"(?P<unit>[$€£¥][^\n#}]*)\Z")
 _DOLLAR_FIRST = re.compile(rf"\$[ \t]*(?P<num>{_NUMBER})")
 
 
@@ -96,7 +100,7 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
         (None, None)
     """
     if _DOLLAR.search(text, 0, pos + 1):
-        return _PRICE_HINT
+        return _price_in_pieces(text, pos) or _PRICE_HINT
     if (first := _dollar_first(text, pos)) is not None:
         return first
     if text[pos:pos + 1] != "/":
@@ -105,6 +109,29 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
     if m is None:
         return None
     return per_unit_hint(m["name"], text[m.end():], f"{m['name']} {m['op']} {{}}")
+
+
+def _price_in_pieces(text: str, pos: int) -> str | None:
+    """The hint for a price whose unit the parser stopped in (`price = 2.49 $/GPU-hour`, `price = 2000 $ / month`): the
+    price in `$/h` (`dagc.lang.unit_words.price_reading`), when what follows the number to the end of the value is a
+    price's unit.
+
+    Example:
+        >>> _price_in_pieces("cluster { price = 2.49 $/GPU-hour }", 27)
+        '`$/GPU-hour` is dollars per hour: write `price = 2.49 $/h`'
+        >>> _price_in_pieces("cluster { price = 2000 $ / month }", 24)
+        '`$ / month` is dollars per month (730 hours): write `price = 2.74 $/h`'
+    """
+    line_end = min((i for i in (text.find(c, pos) for c in "\n}#") if i >= 0), default=len(text))
+    m = _PRICE_IN_PIECES.search(text, text.rfind("\n", 0, pos) + 1, line_end)
+    if m is None or _dimension(m["name"]) is not Dimension.PRICE:
+        return None
+    unit = m["unit"].strip()
+    reading = price_reading(unit)
+    if reading is None:
+        return None
+    shown = format_figure(float(m["num"].replace("_", "")) * reading[2]).replace(",", "")
+    return f"`{unit}` is {reading[0]}: write `{m['name']} = {shown} $/h`"
 
 
 def _dollar_first(text: str, pos: int) -> str | None:
