@@ -43,3 +43,27 @@ def test_a_config_json_key_in_the_wrong_block_is_told_where_it_goes():
     (d,) = exc.value.diagnostics
     assert d.hint == ("`num_experts` is config.json's name of `experts`, a field of its `moe { … }`: write `experts` "
                       "there")
+
+
+@pytest.mark.parametrize("written", ["moe_intermediate_size = 1024", "expert_ffn = 1024", "moe_ffn = 1024"])
+def test_the_experts_ffn_in_the_models_block_is_never_taken_for_the_dense_ffn(written):
+    """The experts' FFN width written in the model's block was asked "did you mean `ffn`?" (config.json's
+    `moe_intermediate_size`) or given the model's whole list of fields (`expert_ffn`): the model's `ffn` is its dense
+    layers', so the hint led to a model with a dense FFN of 1,024 beside its experts'. Now it says `moe { ffn }`."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(MODEL.replace("vocab = 32000", f"vocab = 32000  {written}"))
+    (d,) = exc.value.diagnostics
+    name = written.split(" =")[0]
+    assert d.code == "E101" and d.message == f"unknown field `{name}` in model"
+    assert "did you mean" not in d.hint
+    assert d.hint in ("`moe_intermediate_size` is config.json's name of `ffn`, a field of its `moe { … }`: write "
+                      "`ffn` there",
+                      f"`{name}`, the experts' FFN width, is `ffn` of the model's `moe {{ … }}` (the model's own "
+                      "`ffn` is its dense layers'): write `moe { ffn = … }`")
+
+
+def test_the_experts_ffn_by_another_name_in_the_moe_block_is_told_ffn():
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(MODEL.replace("ffn = 4096 }", "expert_ffn = 4096 }"))
+    (d,) = exc.value.diagnostics                          # no E103 for the moe block's missing `ffn`
+    assert d.hint == "did you mean `ffn`? (the experts' FFN width, `expert_ffn`, is `ffn` in `moe { … }`)"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .fields import REQUIREMENT_NAMES, did_you_mean, elsewhere, nearest, spelling
 
-__all__ = ["CONFIG_WORDS", "FIELD_WORDS", "unknown_field_hint"]
+__all__ = ["CONFIG_WORDS", "FIELD_WORDS", "MOE_FFN_WORDS", "unknown_field_hint"]
 
 # Another tool's name of a field (written without case or separators) → dagc's field, and whose name it is
 FIELD_WORDS: dict[str, tuple[str, str]] = {
@@ -69,16 +69,29 @@ CONFIG_WORDS: dict[str, tuple[str, str]] = {
     "vheaddim": ("v_head", "model.mla"),
 }
 _CONFIG_BLOCKS = {"model": "the model's block", "model.moe": "its `moe { … }`", "model.mla": "its `mla { … }`"}
+# The experts' FFN width as users name it beside the dense one (`expert_ffn`, `moe_ffn`): `ffn` of `moe { … }`, never
+# the model's own `ffn` (its dense layers'). Until 2026-11-30 `moe_intermediate_size` in the model's block was asked
+# "did you mean `ffn`?", which sets the dense layers' FFN.
+MOE_FFN_WORDS = frozenset({"expertffn", "expertsffn", "moeffn", "expertintermediatesize", "expertffnsize",
+                           "expertffndim", "moeffndim", "expertffnhidden", "moeffnhidden"})
 
 
 def _config_hint(name: str, where: str, known: Sequence[str]) -> tuple[str | None, str] | None:
     """`unknown_field_hint` of a config.json key in the model's blocks (`CONFIG_WORDS`); None for another name or
     block."""
-    said = CONFIG_WORDS.get(spelling(name)) if where.startswith("model") else None
+    if not where.startswith("model"):
+        return None
+    word = spelling(name)
+    if word in MOE_FFN_WORDS:
+        if where == "model.moe":
+            return "ffn", f"did you mean `ffn`? (the experts' FFN width, `{name}`, is `ffn` in `moe {{ … }}`)"
+        return None, (f"`{name}`, the experts' FFN width, is `ffn` of the model's `moe {{ … }}` (the model's own `ffn` "
+                      "is its dense layers'): write `moe { ffn = … }`")
+    said = CONFIG_WORDS.get(word)
     if said is None:
         return None
     field, home = said
-    if field in known:
+    if home == where and field in known:
         return field, f"did you mean `{field}`? (`{name}` is config.json's name of it)"
     return None, (f"`{name}` is config.json's name of `{field}`, a field of {_CONFIG_BLOCKS[home]}: write `{field}` "
                   "there")
