@@ -298,7 +298,9 @@ def figures_text(metrics: SteadyMetrics) -> str:
 
 def engine_checked(result: StrategyResult) -> StrategyResult:
     """`result` with its engine's refusals (`engine_refusals`) among its diagnostics and its verdict
-    judged with them; `result` itself when there are none.
+    judged with them; `result` itself when there are none, or when the strategy needs more GPUs than the cluster
+    has (E401: where an engine would place GPUs the cluster does not have is moot — E704 listed 256 nodes of a
+    32-node cluster — and E401's hint names a strategy that fits, checked with its refusals in turn).
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -310,6 +312,8 @@ def engine_checked(result: StrategyResult) -> StrategyResult:
         >>> [d.code for d in r.diagnostics if d.code.startswith("E")], r.verdict.correct
         (['E702'], False)
     """
+    if any(d.code == "E401" for d in result.diagnostics):
+        return result
     found = engine_refusals(result)
     if not found:
         return result
