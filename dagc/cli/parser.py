@@ -16,6 +16,7 @@ from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
+from .option_homes import option_home_note
 
 # The choices of --objective are the registry's (`dagc.plan.objective`, which loads no compiler module); those of
 # --graph-detail are written out so that the parser needs no compiler module: `dagc.export.dot.Detail`
@@ -66,27 +67,10 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _rate_hint(text: str) -> str:
-    """What `--rate TEXT` that is not a number of requests/s says: in another spelling of a rate (`10 req/s`,
-    `600 req/min`), the same rate as dagc writes it; else what it takes."""
-    import re
-
-    from ..lang.unit_words import requests_per_second
-    m = re.fullmatch(r"\s*([0-9][0-9_.eE+-]*)\s*([A-Za-z/]+)\s*", text[:80])
-    factor = requests_per_second(("req" if m[2][0] == "/" else "") + m[2]) if m else None      # `1200/min` too
-    if m is not None and factor is not None:
-        try:
-            rate = float(m[1]) * factor
-        except ValueError:
-            rate = math.nan
-        if math.isfinite(rate):
-            return f"`{text[:40]}`: dagc reads a rate in requests/s: write `--rate {rate:.4g}`"
-    return f"`{text[:40]}` is not an arrival rate in requests/s (e.g. `--rate 10`)"
-
-
 def _rate(text: str) -> float:
     """`--rate 12` or `--rate "12 requests/s"`: an arrival rate in requests per second."""
     from ..lang.fields import WORKLOAD_FIELDS
+    from ..lang.unit_words import rate_option_hint
     bound = WORKLOAD_FIELDS["rate"]         # the plan's range for `rate = …`, so that both accept the same rates
     number = text.strip().removesuffix("requests/s").strip()
     try:
@@ -94,7 +78,7 @@ def _rate(text: str) -> float:
             raise ValueError(text)
         value = float(number)
     except ValueError:
-        raise argparse.ArgumentTypeError(_rate_hint(text)) from None
+        raise argparse.ArgumentTypeError(rate_option_hint(text)) from None
     if not math.isfinite(value) or not bound.lo <= value <= bound.hi:
         raise argparse.ArgumentTypeError(f"must be at least {bound.lo:g} and at most {bound.hi:,.0f} requests/s, as a "
                                          f"plan's `rate`, not {text[:40]}")
@@ -203,13 +187,14 @@ class _Parser(argparse.ArgumentParser):
         words = message.removeprefix("unrecognized arguments: ").split() if unrecognised else []
         command = self._command()
         known = sorted(_options(self, command))
-        if unrecognised:
+        wrong = None
+        if unrecognised and (home := option_home_note(self, command, words)) is not None:
+            message = f"{message}: {home}"     # `dagc check --rate 10`: which commands take it (not `--strategy`)
+        elif unrecognised:
             wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)
         elif message.startswith("the following arguments are required"):
             wrong = next((w.partition("=")[0] for w in getattr(self, "_argv", ())
                           if w.startswith("--") and w.partition("=")[0] not in known), None)
-        else:
-            wrong = None
         if wrong is not None:
             begun = [o for o in known if o.startswith(wrong)]
             close = begun if len(begun) == 1 else difflib.get_close_matches(wrong, known, n=1)

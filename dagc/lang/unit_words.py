@@ -11,11 +11,12 @@ to dagc's unit (`requests/s`, `$/h`), or None when it is not one of these. A mon
 
 from __future__ import annotations
 
+import math
 import re
 
 from ..units import Dimension
 
-__all__ = ["price_reading", "rate_reading", "requests_per_second"]
+__all__ = ["price_reading", "rate_option_hint", "rate_reading", "requests_per_second"]
 
 _REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour"
                        r"|/hr|/d|/day)|[rq]p(?P<per2>[smhd])")
@@ -80,3 +81,23 @@ def requests_per_second(unit_text: str) -> float | None:
     """
     rate = rate_reading(unit_text)
     return None if rate is None else rate[2]
+
+
+def rate_option_hint(text: str) -> str:
+    """What `--rate TEXT` that is not a number of requests/s says: in another spelling of a rate (`10 req/s`,
+    `600 req/min`), the same rate as dagc writes it; else what it takes.
+
+    Example:
+        >>> rate_option_hint("600 req/min")
+        '`600 req/min`: dagc reads a rate in requests/s: write `--rate 10`'
+    """
+    m = re.fullmatch(r"\s*([0-9][0-9_.eE+-]*)\s*([A-Za-z/]+)\s*", text[:80])
+    factor = requests_per_second(("req" if m[2][0] == "/" else "") + m[2]) if m else None      # `1200/min` too
+    if m is not None and factor is not None:
+        try:
+            rate = float(m[1]) * factor
+        except ValueError:
+            rate = math.nan
+        if math.isfinite(rate):
+            return f"`{text[:40]}`: dagc reads a rate in requests/s: write `--rate {rate:.4g}`"
+    return f"`{text[:40]}` is not an arrival rate in requests/s (e.g. `--rate 10`)"

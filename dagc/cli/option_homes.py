@@ -1,0 +1,56 @@
+"""An option written to a command that does not take it but another does (`dagc check --rate 10`, `dagc check -o
+out`): which commands take it, and what the command written does instead. Without it argparse's refusal was
+followed by the nearest spelling among the command's own options, `--rate` → `--strategy`, which leads nowhere.
+
+Input: the top-level parser, the command's parser and the words it did not recognise. Output: the note that follows
+argparse's message, of the first option among them (`-o`, `--rate=12`), or None when no other command takes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["option_home_note"]
+
+# What a command does instead of another command's option (`{value}`: the value written after it, else an example)
+_INSTEAD = {
+    ("check", "--rate"): "a check at a rate sets the plan's: `--set 'workload.rate={value} requests/s'`",
+    ("compile", "--rate"): "a compile at a rate sets the plan's: `--set 'workload.rate={value} requests/s'`",
+    ("check", "--output"): "`dagc check` writes no report: `dagc compile PLAN -o {value}` writes them all",
+}
+_ALIASES = {"-o": "--output"}
+
+
+def _commands(root: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    sub = next((a for a in root._actions if isinstance(a, argparse._SubParsersAction)), None)
+    return {} if sub is None else dict(sub.choices)
+
+
+def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentParser, words: list[str]) -> str | None:
+    """The note for the first option among `words` that `command` does not take (the words after it: its value): the
+    commands that take it, and what `command` does instead (`_INSTEAD`).
+
+    Example:
+        >>> from dagc.cli.parser import build_parser
+        >>> root = build_parser()
+        >>> option_home_note(root, _commands(root)["check"], ["--rate", "12"])
+        "`--rate` is an option of `dagc search`, not of `dagc check`; a check at a rate sets the plan's: `--set \
+'workload.rate=12 requests/s'`"
+    """
+    at = next((k for k, w in enumerate(words) if w.startswith("-")), None)
+    if at is None:
+        return None
+    wrong, after = words[at], words[at + 1:]
+    commands = _commands(root)
+    name = next((n for n, p in commands.items() if p is command), None)
+    option, _, glued = wrong.partition("=")
+    homes = [n for n, p in commands.items() if p is not command and any(option in a.option_strings for a in p._actions)]
+    if name is None or not homes:
+        return None
+    value = glued or next((w for w in after if not w.startswith("-")), "")
+    said = " and ".join(", ".join(f"`dagc {h}`" for h in homes).rsplit(", ", 1))
+    note = f"`{option}` is an option of {said}, not of `dagc {name}`"
+    instead = _INSTEAD.get((name, _ALIASES.get(option, option)))
+    if instead is None:
+        return note
+    return f"{note}; " + instead.format(value=value or ("10" if "rate" in option else "DIR"))

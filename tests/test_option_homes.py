@@ -1,0 +1,48 @@
+"""An option of another command written to `dagc check` (`--rate 10`, `-o out`, `--top 5`) is told which commands
+take it and what `dagc check` does instead. Before, argparse's refusal was followed by the nearest spelling among
+check's own options: `--rate` → "did you mean `--strategy`?", and `-o out` by nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dagc.cli.main import main
+
+PLAN = """model preset "mixtral-8x7b"
+cluster { gpus = 8  gpu preset "h100-sxm" }
+workload { batch = 8  prompt = 512  generate = 64  serving = inflight }
+strategy tp 8
+"""
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["check", "{plan}", "--rate", "3"], "unrecognized arguments: --rate 3: `--rate` is an option of `dagc search`, "
+     "not of `dagc check`; a check at a rate sets the plan's: `--set 'workload.rate=3 requests/s'`"),
+    (["check", "{plan}", "--rate=2.5"], "`--rate` is an option of `dagc search`, not of `dagc check`; a check at a "
+     "rate sets the plan's: `--set 'workload.rate=2.5 requests/s'`"),
+    (["check", "{plan}", "-o", "reports"], "`-o` is an option of `dagc compile`, `dagc search`, `dagc launch`, "
+     "`dagc calibrate` and `dagc fleet`, not of `dagc check`; `dagc check` writes no report: `dagc compile PLAN -o "
+     "reports` writes them all"),
+    (["check", "{plan}", "--top", "5"], "`--top` is an option of `dagc search` and `dagc fleet`, not of `dagc check`"),
+    (["search", "{plan}", "--all-ranks"], "`--all-ranks` is an option of `dagc compile`, not of `dagc search`"),
+])
+def test_another_commands_option_is_told_its_home(tmp_path: Path, capsys, argv, says) -> None:
+    plan = tmp_path / "p.moe"
+    plan.write_text(PLAN)
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(plan=plan) for a in argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "did you mean" not in err
+    assert f"usage: dagc {argv[0]}" in err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_misspelt_option_of_the_command_keeps_its_spelling_hint(tmp_path: Path, capsys) -> None:
+    plan = tmp_path / "p.moe"
+    plan.write_text(PLAN)
+    with pytest.raises(SystemExit):
+        main(["check", str(plan), "--stratgey", "tp 8"])
+    assert "(did you mean `--strategy`? dagc reads options written whole)" in capsys.readouterr().err
