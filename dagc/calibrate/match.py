@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..diagnostics import Diagnostic, quote
+from ..lang.traffic import REQUESTS_DEFAULT
 from ..launch.launch import HF_IDS
 from ..layout.modes import mode_of
 from ..plan.engines import ENGINE_SAID
@@ -65,11 +66,11 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
     shown = quote(plan_shown)
     w = plan.workload
 
-    def say(name: str, message: str, setting: str) -> None:
+    def say(name: str, message: str, setting: str, *more: str) -> None:
         # a run of the other loop too: a `--set` of its rate or clients replaces the plan's (`overrides.REPLACES`);
         # a burst's clients all start at once (`BURST_RAMP`)
-        settings = (setting, BURST_RAMP) if setting.startswith("workload.concurrency=") and queued_by_design(run) \
-            else (setting,)
+        settings = (setting, BURST_RAMP, *more) if setting.startswith("workload.concurrency=") \
+            and queued_by_design(run) else (setting, *more)
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
                                _traffic_hint(settings, shared)))
 
@@ -100,7 +101,10 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
         what = "sends no traffic" if tr is None else "replays a request log"
         setting = f"workload.rate={run.rate:g} requests/s" if run.rate is not None else \
             f"workload.concurrency={run.concurrency or run.requests}"
-        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", setting)
+        # a plan given traffic simulates `REQUESTS_DEFAULT` requests unless told the run's (a log, its own lines)
+        more = (f"workload.requests={run.requests}",) if tr is None and \
+            abs(REQUESTS_DEFAULT - run.requests) > REQUESTS_TOLERANCE * run.requests else ()
+        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", setting, *more)
         if tr is not None:          # a log's lengths are its own: said once the log is left out
             return out
     else:
