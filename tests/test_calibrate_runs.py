@@ -437,7 +437,8 @@ def test_a_plan_without_traffic_is_told_the_runs_requests_beside_its_rate(tmp_pa
     assert d.hint == ("give the plan the run's traffic: `--set \"workload.rate=4 requests/s\" --set "
                       "\"workload.requests=100\"` (in a manifest, `set = [\"workload.rate=4 requests/s\", "
                       "\"workload.requests=100\"]`), or calibrate with the plan this run measured")
-    assert disagreements(r, load_plan_with(path, ["workload.rate=4 requests/s", "workload.requests=100"]), "p.moe") == []
+    given = load_plan_with(path, ["workload.rate=4 requests/s", "workload.requests=100"])
+    assert disagreements(r, given, "p.moe") == []
     # a run of the default's 1,000 requests is told the rate alone: the plan then simulates as many
     (tmp_path / "k.json").write_text((FIXTURES / "vllm.json").read_text()
                                      .replace('"num_prompts": 100', '"num_prompts": 1000')

@@ -99,12 +99,7 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
     tr = w.traffic
     if tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"
-        setting = f"workload.rate={run.rate:g} requests/s" if run.rate is not None else \
-            f"workload.concurrency={run.concurrency or run.requests}"
-        # a plan given traffic simulates `REQUESTS_DEFAULT` requests unless told the run's (a log, its own lines)
-        more = (f"workload.requests={run.requests}",) if tr is None and \
-            abs(REQUESTS_DEFAULT - run.requests) > REQUESTS_TOLERANCE * run.requests else ()
-        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", setting, *more)
+        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", *_traffic_settings(run, tr))
         if tr is not None:          # a log's lengths are its own: said once the log is left out
             return out
     else:
@@ -118,6 +113,16 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
                 f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
                 f"workload.{name}={round(ours)}")
     return out
+
+
+def _traffic_settings(run: MeasuredRun, tr: Traffic | None) -> tuple[str, ...]:
+    """The `--set`s that give a plan without traffic (or replaying a log) the run's: its rate or clients, and, to a
+    plan without traffic, which simulates `REQUESTS_DEFAULT` requests once it has some, the run's requests."""
+    setting = f"workload.rate={run.rate:g} requests/s" if run.rate is not None else \
+        f"workload.concurrency={run.concurrency or run.requests}"
+    if tr is None and abs(REQUESTS_DEFAULT - run.requests) > REQUESTS_TOLERANCE * run.requests:
+        return setting, f"workload.requests={run.requests}"
+    return (setting,)
 
 
 # the `backend` names of vLLM's `bench serve` and SGLang's `bench_serving` (`--backend`) that name one engine's

@@ -79,13 +79,18 @@ def data_parallel_hint(src: SourceFile, at: int) -> str | None:
             return "dp"
         return _engine_axis(m["word"]) or m[0]
     degrees = _read(_FLAG.sub(word, text))
-    if not dp[0] or degrees is None or set(degrees) - {"dp", "tp"}:
+    if not dp[0] or degrees is None or set(degrees) - {"dp", "tp", "pp", "ep"}:
         return None
-    d, t = int(degrees["dp"]), int(degrees.get("tp", "1"))
-    inner = f"tp {t}" if t > 1 else "tp 1"
+    d, t, p = (int(degrees.get(a) or "1") for a in ("dp", "tp", "pp"))
+    e = int(degrees.get("ep") or "1")
+
+    def staged(stage: str) -> str:
+        return f"pp {p} < {stage} >" if "pp" in degrees else stage
+    vllm, sglang = staged(f"tp {t} ; ep {d * t}"), f"dp {d} < {staged(f'tp {t}' + (f' ; ep {e}' if e > 1 else ''))} >"
     return (f"an engine counts a data-parallel size its own way: vLLM's with `--enable-expert-parallel` is attention "
-            f"DP inside the stage, `tp {t} ; ep {d * t}`; SGLang's `--dp-size` whole replicas, `dp {d} < {inner} >`; "
-            "write the one you mean in dagc's axes (docs/launch.md gives each engine's flags for a strategy)")
+            f"DP inside the stage, `{vllm}` ({p * d * t} GPUs); SGLang's `--dp-size` whole replicas, `{sglang}` "
+            f"({d * p * max(t, e)} GPUs); write the one you mean in dagc's axes (docs/launch.md gives each engine's "
+            "flags for a strategy)")
 
 
 def rewrite_hint(src: SourceFile, at: int) -> str | None:
