@@ -236,3 +236,27 @@ def test_a_data_parallel_flag_beside_a_pipeline_or_expert_flag_is_told_both_read
         assert f"SGLang's `--dp-size` whole replicas, `{said_sglang}" in hint, hint
     for meant in (vllm, sglang):
         load_plan_text(text + f"strategy {meant.split(' (')[0]}\n")
+
+
+@pytest.mark.parametrize("written, replicas, inside", [
+    ("TP2-EP4-PP2-DP2", "dp 2 < pp 2 < tp 2 ; ep 4 > >", "`pp 2 < tp 2 ; ep 4 >`: 8 GPUs, not 16"),   # seed 004
+    ("dp 2, tp 4, ep 8", "dp 2 < tp 4 ; ep 8 >", "`tp 4 ; ep 8`: 8 GPUs, not 16"),
+    ("dp 2, tp 4, ep 4", "dp 2 < tp 4 ; ep 4 >", None),          # EP is not DP × TP: replicas only
+    ("tp 8, ep 16", "tp 8 ; ep 16", None),                        # no DP
+])
+def test_a_dp_size_whose_product_with_tp_is_ep_is_told_its_attention_dp_reading(written, replicas, inside):
+    """Seed 004 reports `TP2-EP4-PP2-DP2` on 8 GPUs — vLLM's count, whose DP beside its experts is attention DP inside
+    the stage (EP = DP × TP = 4) —, and the hint's one reading, `dp 2 < pp 2 < tp 2 ; ep 4 > >`, is 16: until
+    2026-11-30 the user was told 16 GPUs with no word of the 8 (trial14). Both readings now, each pasting."""
+    text = PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text + f"strategy {written}\n")
+    hint = _only(exc).hint or ""
+    assert hint.startswith(f"did you mean `{replicas}`? each axis"), hint
+    if inside is None:
+        assert "attention data parallelism" not in hint
+        return
+    assert hint.endswith("; or, if DP is attention data parallelism inside each stage (as vLLM counts a DP size "
+                         f"beside its experts, EP = DP × TP), {inside}"), hint
+    inner = inside.split("`")[1]
+    assert load_plan_text(text + f"strategy {inner}\n").strategies[0].text
