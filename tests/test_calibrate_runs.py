@@ -422,3 +422,29 @@ def test_a_per_request_array_not_a_list_or_a_null_figure_is_refused(tmp_path, ch
 def read_runs_ok(tmp_path, doc) -> bool:
     (tmp_path / "ok.json").write_text(json.dumps(doc))
     return read_runs(tmp_path / "ok.json")[0].concurrency is None
+
+
+def test_a_plan_without_traffic_is_told_the_runs_requests_beside_its_rate(tmp_path):
+    """A plan that sends no traffic simulates 1,000 requests once it has a rate: the hint of "the plan sends no
+    traffic, the run sent 100 requests" gave the rate alone, and the plan with it was a new E110, "the run sent 100
+    requests, the plan 1,000" (trial14: a vLLM run of 200 requests took two runs of `dagc calibrate`)."""
+    from dagc.lang.overrides import load_plan_with
+
+    (r,) = read_runs(FIXTURES / "vllm.json")
+    path = tmp_path / "p.moe"
+    path.write_text(PLAN.format(traffic="", prompt=512, engine="vllm"))
+    (d,) = disagreements(r, load_plan_with(path, []), "p.moe")
+    assert d.hint == ("give the plan the run's traffic: `--set \"workload.rate=4 requests/s\" --set "
+                      "\"workload.requests=100\"` (in a manifest, `set = [\"workload.rate=4 requests/s\", "
+                      "\"workload.requests=100\"]`), or calibrate with the plan this run measured")
+    given = load_plan_with(path, ["workload.rate=4 requests/s", "workload.requests=100"])
+    assert disagreements(r, given, "p.moe") == []
+    # a run of the default's 1,000 requests is told the rate alone: the plan then simulates as many
+    (tmp_path / "k.json").write_text((FIXTURES / "vllm.json").read_text()
+                                     .replace('"num_prompts": 100', '"num_prompts": 1000')
+                                     .replace('"completed": 100', '"completed": 1000')
+                                     .replace('"total_input_tokens": 51200', '"total_input_tokens": 512000')
+                                     .replace('"total_output_tokens": 12800', '"total_output_tokens": 128000'))
+    (k,) = read_runs(tmp_path / "k.json")
+    (d,) = disagreements(k, load_plan_with(path, []), "p.moe")
+    assert d.hint.startswith("give the plan the run's traffic: `--set \"workload.rate=4 requests/s\"` (in a manifest")

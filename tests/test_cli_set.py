@@ -235,7 +235,7 @@ def test_the_reports_name_the_overrides_they_are_for(tmp_path, capsys):
     assert code in (0, 1)
     reports = sorted((tmp_path / "out").glob("*/report.json"))
     assert reports and all(json.loads(p.read_text())["overrides"] == ["workload.batch = 32"] for p in reports)
-    assert all("what-ifs in place of the plan's own values: `workload.batch = 32`" in p.with_suffix(".md").read_text()
+    assert all("Overrides (`--set`, not in the plan): `workload.batch = 32`" in p.with_suffix(".md").read_text()
                for p in reports)
     assert all(json.loads(p.read_text())["workload"]["batch"] == 32 for p in reports)
 
@@ -267,3 +267,15 @@ def test_a_rule_diagnostic_on_a_line_a_set_changed_says_the_line_is_the_sets(tmp
     assert "= note: the line as --set workload.chunk=16 makes it, not as the file has it" in text
     other = next(d for d in r.diagnostics if d.span is not None and d.span.line == 4)      # the strategy's line
     assert "= note:" not in render(other)
+
+
+def test_a_set_that_adds_a_line_is_not_said_to_replace_one(tmp_path, capsys):
+    """`--set require.gpus=8` on a plan without a `gpus` requirement adds one: report.md said "With `--set` what-ifs in
+    place of the plan's own values: `require.gpus = 8`", a value the plan never had (trial14); now as the terminal's
+    line says it, "overrides (--set, not in the plan)"."""
+    code, _, _ = run(capsys, "compile", str(EXAMPLES / "mixtral-8x7b-1node.moe"), "-o", str(tmp_path / "out"),
+                     "--no-search", "--set", "require.gpus=8")
+    assert code in (0, 1)
+    reports = sorted((tmp_path / "out").glob("*/report.md"))
+    assert reports and all("Overrides (`--set`, not in the plan): `require.gpus = 8`." in p.read_text()
+                           and "in place of the plan's own values" not in p.read_text() for p in reports)

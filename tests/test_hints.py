@@ -283,3 +283,18 @@ def test_pools_written_with_braces_are_shown_their_angle_brackets():
     d = exc.value.diagnostics[0]
     assert (d.code, d.span.line, d.span.column) == ("E001", 4, 25)
     assert "`prefill 2 < tp 2 > decode 3 < tp 2 >`" in d.hint
+
+
+@pytest.mark.parametrize("written, hint", [
+    # seed 004's "16 GPUs (64GB VRAM each)": until 2026-11-30 the list of presets, no word of which has 64 GB
+    ("64GB", "a GPU preset is named by its model, not its memory: of the built-in GPUs, `generic-400t` has 64 GB; "
+             'or describe yours as `gpu "64GB" { memory = 64 GB  flops = …  hbm = … }`'),
+    ("80gb", "a GPU preset is named by its model, not its memory: of the built-in GPUs, `h100-sxm`, `h800` and "
+             '`a100-80g` have 80 GB; or describe yours as `gpu "80gb" { memory = 80 GB  flops = …  hbm = … }`'),
+    ("48G", "a GPU preset is named by its model, not its memory: no built-in GPU has 48 GB; "
+            'describe yours as `gpu "48G" { memory = 48 GB  flops = …  hbm = … }`'),
+])
+def test_a_gpu_named_by_its_memory_alone_is_told_the_presets_of_that_memory(written, hint):
+    assert gpu_hint(written, GPU_PRESETS) == hint
+    snippet = hint.rsplit("`gpu ", 1)[1].rstrip("`").replace("flops = …", "flops = 400 TFLOPS")
+    load_plan_text(plan_text(cluster="cluster { gpus = 8  gpu " + snippet.replace("hbm = …", "hbm = 2 TB/s") + " }"))

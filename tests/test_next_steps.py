@@ -155,3 +155,44 @@ def test_no_step_grows_the_gpus_past_a_gpus_requirement():
     assert all(s.figures["gpus"] <= 8 for s in r.next_steps)
     assert all(s.kind != "gpus" for s in r.next_steps)
     assert any(s.missed == ("gpus <= 4",) for s in r.next_steps)
+
+
+def test_a_missed_gpus_cap_is_told_the_most_replicas_under_it(tmp_path):
+    """Seed 004's `dp 2 < pp 2 < tp 2 ; ep 4 > >` on 16 GPUs under `gpus <= 8` was offered one step, "8-bit weights
+    (fp8) — still misses `gpus <= 8` at 16 GPUs": no change of precision moves the GPUs, and none tried fewer
+    replicas (trial14). Now the most replicas the cap allows: `dp 4 < … >` on 16 GPUs under `gpus <= 8` is `dp 2`
+    on 8 (not `dp 1` on 4), the plan's batch shared by them as `dagc check` shares it, and no 8-bit step."""
+    path = tmp_path / "p.moe"
+    path.write_text('model preset "mixtral-8x7b"\ncluster { gpus = 16  gpu preset "h100-sxm" }\n'
+                    "workload { batch = 64  prompt = 2048  generate = 256 }\n"
+                    "require { gpus <= 8  tpot <= 50 ms }\nstrategy dp 4 < tp 4 ; ep 4 >\n")
+    (r,) = with_next_steps(check(load_plan_with(path, [])))
+    assert r.verdict.meets_requirements is False and r.gpus_used == 16
+    (step,) = r.next_steps
+    assert (step.kind, step.meets, step.figures["gpus"]) == ("gpus", True, 8)
+    assert step.change == ("8 GPUs: 2 replicas of the strategy (from 4), each with 32 of the batch's 64 requests in "
+                           "flight")
+    assert step.options == ("--strategy 'dp 2 < tp 4 ; ep 4 >'",)
+    replayed = _replay(path, step)
+    assert replayed.gpus_used == 8 and replayed.verdict.meets_requirements is True
+    assert replayed.metrics.tpot_s == step.figures["tpot_s"]
+
+
+def test_fewer_replicas_under_traffic_keep_each_replicas_cap(tmp_path):
+    """With traffic each replica is an engine with its own cap on requests in flight (as `dp k` added behind a load
+    balancer brings its own): fewer replicas keep theirs, 16 each of `batch = 64` over `dp 4`, the batch 32 over
+    `dp 2` and 16 for the strategy alone."""
+    path = tmp_path / "p.moe"
+    text = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 16  gpu preset "h100-sxm" }}\n'
+            "workload {{ batch = 64  prompt = 2048  generate = 256  serving = inflight  rate = 2 requests/s  "
+            "requests = 200 }}\nrequire {{ gpus <= {cap} }}\nstrategy dp 4 < tp 4 ; ep 4 >\n")
+    for cap, change, options in (
+            (8, "8 GPUs: 2 replicas of the strategy (from 4), each keeping its 16 requests in flight (32 in all)",
+             ("--set workload.batch=32", "--strategy 'dp 2 < tp 4 ; ep 4 >'")),
+            (4, "4 GPUs: the strategy alone (from 4 replicas), keeping one replica's 16 requests in flight",
+             ("--set workload.batch=16", "--strategy 'tp 4 ; ep 4'"))):
+        path.write_text(text.format(cap=cap))
+        (r,) = with_next_steps(check(load_plan_with(path, [])))
+        (step,) = r.next_steps
+        assert (step.change, step.options, step.meets) == (change, options, True)
+        assert _replay(path, step).verdict.meets_requirements is True

@@ -209,3 +209,54 @@ def test_an_engines_data_parallel_flag_is_told_both_readings(written, vllm, sgla
     assert f"SGLang's `--dp-size` whole replicas, `{sglang}`" in d.hint
     for meant in (vllm, sglang):
         load_plan_text(PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16") + f"strategy {meant}\n")
+
+
+@pytest.mark.parametrize("written, vllm, sglang", [
+    # seed 004's TP2-EP4-PP2-DP2 as vLLM starts it: 8 GPUs there (EP = TP × DP = 4), 8 as SGLang's replicas too
+    ("--tensor-parallel-size 2 --pipeline-parallel-size 2 --data-parallel-size 2 --enable-expert-parallel",
+     "pp 2 < tp 2 ; ep 4 > (8 GPUs)", "dp 2 < pp 2 < tp 2 > > (8 GPUs)"),
+    ("--tp-size 4 --ep-size 4 --dp-size 2", "tp 4 ; ep 8 (8 GPUs)", "dp 2 < tp 4 ; ep 4 > (8 GPUs)"),   # SGLang's
+])
+def test_a_data_parallel_flag_beside_a_pipeline_or_expert_flag_is_told_both_readings(tmp_path, written, vllm, sglang):
+    """Until 2026-11-30 a data-parallel size was read beside a tensor-parallel size alone: a whole vLLM command with
+    `--pipeline-parallel-size`, or SGLang's with `--ep-size`, got "remove it; docs/language.md describes what may
+    stand here" at the first `-` (trial14) — a hint that leads nowhere."""
+    from conftest import run_dagc
+
+    text = PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text + f"strategy {written}\n")
+    (d,) = exc.value.diagnostics
+    (tmp_path / "p.moe").write_text(text + "strategy tp 1\n")
+    given = run_dagc("check", str(tmp_path / "p.moe"), "--no-search", f"--strategy={written}")
+    assert given.returncode == 4 and "remove it" not in given.stderr
+    said_vllm, said_sglang = (x.replace(" (", "` (") for x in (vllm, sglang))
+    for hint in (d.hint or "", " ".join(given.stderr.split())):
+        assert f"vLLM's with `--enable-expert-parallel` is attention DP inside the stage, `{said_vllm}" in hint, hint
+        assert f"SGLang's `--dp-size` whole replicas, `{said_sglang}" in hint, hint
+    for meant in (vllm, sglang):
+        load_plan_text(text + f"strategy {meant.split(' (')[0]}\n")
+
+
+@pytest.mark.parametrize("written, replicas, inside", [
+    ("TP2-EP4-PP2-DP2", "dp 2 < pp 2 < tp 2 ; ep 4 > >", "`pp 2 < tp 2 ; ep 4 >`: 8 GPUs, not 16"),   # seed 004
+    ("dp 2, tp 4, ep 8", "dp 2 < tp 4 ; ep 8 >", "`tp 4 ; ep 8`: 8 GPUs, not 16"),
+    ("dp 2, tp 4, ep 4", "dp 2 < tp 4 ; ep 4 >", None),          # EP is not DP × TP: replicas only
+    ("tp 8, ep 16", "tp 8 ; ep 16", None),                        # no DP
+])
+def test_a_dp_size_whose_product_with_tp_is_ep_is_told_its_attention_dp_reading(written, replicas, inside):
+    """Seed 004 reports `TP2-EP4-PP2-DP2` on 8 GPUs — vLLM's count, whose DP beside its experts is attention DP inside
+    the stage (EP = DP × TP = 4) —, and the hint's one reading, `dp 2 < pp 2 < tp 2 ; ep 4 > >`, is 16: until
+    2026-11-30 the user was told 16 GPUs with no word of the 8 (trial14). Both readings now, each pasting."""
+    text = PLAN.replace("gpus = 8", "gpus = 16").replace("batch = 8", "batch = 16")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text + f"strategy {written}\n")
+    hint = _only(exc).hint or ""
+    assert hint.startswith(f"did you mean `{replicas}`? each axis"), hint
+    if inside is None:
+        assert "attention data parallelism" not in hint
+        return
+    assert hint.endswith("; or, if DP is attention data parallelism inside each stage (as vLLM counts a DP size "
+                         f"beside its experts, EP = DP × TP), {inside}"), hint
+    inner = inside.split("`")[1]
+    assert load_plan_text(text + f"strategy {inner}\n").strategies[0].text

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..diagnostics import Diagnostic, quote
+from ..lang.traffic import REQUESTS_DEFAULT
 from ..launch.launch import HF_IDS
 from ..layout.modes import mode_of
 from ..plan.engines import ENGINE_SAID
@@ -65,11 +66,11 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
     shown = quote(plan_shown)
     w = plan.workload
 
-    def say(name: str, message: str, setting: str) -> None:
+    def say(name: str, message: str, setting: str, *more: str) -> None:
         # a run of the other loop too: a `--set` of its rate or clients replaces the plan's (`overrides.REPLACES`);
         # a burst's clients all start at once (`BURST_RAMP`)
-        settings = (setting, BURST_RAMP) if setting.startswith("workload.concurrency=") and queued_by_design(run) \
-            else (setting,)
+        settings = (setting, BURST_RAMP, *more) if setting.startswith("workload.concurrency=") \
+            and queued_by_design(run) else (setting, *more)
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
                                _traffic_hint(settings, shared)))
 
@@ -98,9 +99,7 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
     tr = w.traffic
     if tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"
-        setting = f"workload.rate={run.rate:g} requests/s" if run.rate is not None else \
-            f"workload.concurrency={run.concurrency or run.requests}"
-        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", setting)
+        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", *_traffic_settings(run, tr))
         if tr is not None:          # a log's lengths are its own: said once the log is left out
             return out
     else:
@@ -114,6 +113,16 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
                 f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
                 f"workload.{name}={round(ours)}")
     return out
+
+
+def _traffic_settings(run: MeasuredRun, tr: Traffic | None) -> tuple[str, ...]:
+    """The `--set`s that give a plan without traffic (or replaying a log) the run's: its rate or clients, and, to a
+    plan without traffic, which simulates `REQUESTS_DEFAULT` requests once it has some, the run's requests."""
+    setting = f"workload.rate={run.rate:g} requests/s" if run.rate is not None else \
+        f"workload.concurrency={run.concurrency or run.requests}"
+    if tr is None and abs(REQUESTS_DEFAULT - run.requests) > REQUESTS_TOLERANCE * run.requests:
+        return setting, f"workload.requests={run.requests}"
+    return (setting,)
 
 
 # the `backend` names of vLLM's `bench serve` and SGLang's `bench_serving` (`--backend`) that name one engine's

@@ -85,7 +85,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
               f"{f' ({per_node})' if per_node else ''}; batch {plan.workload.batch_text} × "
               f"({plan.workload.prompt:,} prompt + {plan.workload.generate:,} generated) tokens.", ""]
     if plan.overrides:
-        lines += ["With `--set` what-ifs in place of the plan's own values: "
+        lines += ["Overrides (`--set`, not in the plan): "
                   + ", ".join(md_code(o) for o in plan.overrides) + ".", ""]
     lines += summary_md(r)
     lines += load_md(load_of(r), faster_weights(r.plan)) + load_pictures_md(load_of(r), links or {})

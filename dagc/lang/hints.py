@@ -1,5 +1,5 @@
-"""Hints that keep the user's meaning: the GPU preset a name stands for, what a unit dagc does not read means, a
-count written with a multiplier (`2k`).
+"""Hints that keep the user's meaning: what a unit dagc does not read means, a count written with a multiplier
+(`2k`), an axis's word; the GPU preset a name stands for is `dagc.lang.gpu_hints`' (`gpu_hint`, kept here too).
 
 Input: the word the user wrote (and the field it was written for). Output: a hint's text. A hint names a value only
 when it means what the user wrote — the same GPU (family, form and memory), the same unit — and says the factor aloud
@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..plan.cluster import Gpu
 from ..plan.strategy import Axis, AxisNode
 from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit
 from .fields import nearest
+from .gpu_hints import GpuName, gpu_hint
 from .unit_words import price_reading, rate_reading
 
 __all__ = ["NOT_A_NUMBER", "SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint",
            "gpu_hint", "not_a_number", "repeated_axis_hint", "stage_domains_hint", "unit_hint"]
 
-# Forms of a GPU: the SXM module (HGX and DGX boards hold SXM modules), a PCIe card, the NVL card
-# pair, a rack of one NVLink domain, AMD's OAM module.
-_FORMS = {"sxm": "sxm", "sxm4": "sxm", "sxm5": "sxm", "sxm6": "sxm", "hgx": "sxm", "dgx": "sxm",
-          "pcie": "pcie", "nvl": "nvl", "nvl72": "nvl72", "nvl36": "nvl36", "oam": "oam"}
-_FORM_WORDS = {"sxm": "the SXM module", "pcie": "the PCIe card", "nvl": "the NVL card",
-               "nvl72": "the NVL72 rack's GPU", "nvl36": "the NVL36 rack's GPU", "oam": "the OAM module"}
-_VENDORS = ("nvidia", "amd", "instinct", "tesla")
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)(gb|g|gib)$")
-_MODEL = re.compile(r"^(?:gb|mi|[a-z])\d{2,3}[a-z]?$")
 # `nan`, `inf`, `infinity`, in any case, either sign: words a number parser reads, which are no figure
 NOT_A_NUMBER = re.compile(r"[+-]?(?:nan|inf(?:inity)?)(?![A-Za-z0-9_])", re.IGNORECASE)
 
@@ -48,93 +39,6 @@ def not_a_number(word: str, example: str) -> tuple[str, str] | None:
     if NOT_A_NUMBER.fullmatch(word) is None:
         return None
     return f"`{word}` is not a number", f"dagc reads finite numbers only: write one, e.g. {example}"
-
-
-@dataclass(frozen=True)
-class GpuName:
-    """What a GPU's name says: its model (`h200`), its form (`sxm`) and memory in GB, when written."""
-
-    model: str | None
-    form: str | None
-    memory_gb: float | None
-
-    @classmethod
-    def parse(cls, name: str) -> GpuName:
-        """The parts of a written GPU name.
-
-        Example:
-            >>> GpuName.parse("H200-SXM-141GB"), GpuName.parse("a100_40g").memory_gb
-            (GpuName(model='h200', form='sxm', memory_gb=141.0), 40.0)
-        """
-        model = form = memory = None
-        for part in re.split(r"[-_.\s/]+", name.lower()):
-            if part in _VENDORS or not part:
-                continue
-            if part in _FORMS:
-                form = _FORMS[part]
-            elif m := _MEMORY.match(part):
-                memory = float(m.group(1))
-            elif _MODEL.match(part) and model is None:
-                model = part
-            else:
-                return cls(None, form, memory)         # a word dagc cannot place: no claim about the GPU
-        return cls(model, form, memory)
-
-    @classmethod
-    def of_preset(cls, gpu: Gpu) -> GpuName:
-        """A preset's parts: every built-in NVIDIA GPU is the SXM module but the NVL72 racks'."""
-        written = cls.parse(gpu.name)
-        form = written.form or ("oam" if (written.model or "").startswith("mi") else
-                                f"nvl{gpu.nvlink_domain}" if gpu.nvlink_domain else "sxm")
-        return cls(written.model, form, None)
-
-
-def _same_memory(memory_gb: float, memory_bytes: float) -> bool:
-    """Whether a datasheet's GB figure is this memory: vendors write GiB as GB (H100's 80 GB)."""
-    return any(abs(memory_gb * unit - memory_bytes) <= 0.03 * memory_bytes for unit in (1e9, 2.0**30))
-
-
-def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) -> str:
-    """The hint for a GPU preset dagc does not know: the preset that is the same GPU, else why the preset of the
-    same model is another GPU, else the presets; with `describe`, how to write it out (a cluster's, not a fleet's).
-
-    Example:
-        >>> from dagc.plan.presets import GPU_PRESETS
-        >>> gpu_hint("H200-SXM", GPU_PRESETS)
-        'did you mean `h200`? (the SXM module)'
-        >>> gpu_hint("a100-40gb", GPU_PRESETS)
-        'no built-in GPU is that one: `a100-80g` is an A100 with 80 GiB (the SXM module); describe it as \
-`gpu "a100-40gb" { memory = …  flops = …  hbm = … }`'
-    """
-    fleet_only = "; a fleet sweeps built-in GPUs only"
-    if (meant := nearest(re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", name), presets)) not in (None, nearest(name, presets)):
-        return f"did you mean `{meant}`? (the digit 0 written as the letter O){'' if describe else fleet_only}"
-    written = GpuName.parse(name)
-    same_model = {key: GpuName.of_preset(gpu) for key, gpu in presets.items()
-                  if written.model is not None and GpuName.of_preset(gpu).model == written.model}
-    same = [key for key, p in same_model.items()
-            if written.form in (None, p.form)
-            and (written.memory_gb is None or _same_memory(written.memory_gb, presets[key].memory_bytes))]
-    if len(same) == 1:
-        return f"did you mean `{same[0]}`? ({_form_words(same_model[same[0]].form)})"
-    if not same_model and (near := [k for k in presets if re.sub(r"[-_.\s]+", "", name.lower()) == k.replace("-", "")]):
-        return f"did you mean `{near[0]}`?{'' if describe else fleet_only}"
-    custom = f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`' if describe else fleet_only[2:]
-    if same_model:
-        others = ", ".join(f"`{key}` is {_a(p.model)} with {presets[key].memory_bytes / 2**30:.0f} GiB "
-                           f"({_form_words(p.form)})" for key, p in same_model.items())
-        return f"no built-in GPU is that one: {others}; {custom}"
-    return "built-in GPUs: " + ", ".join(f"`{key}`" for key in presets) + f"; or {custom}"
-
-
-def _a(model: str | None) -> str:
-    """`an H200`, `a B200`: the article as the model's first letter is spoken."""
-    shown = (model or "").upper()
-    return f"{'an' if shown[:1] in tuple('AEFHILMNORSX') else 'a'} {shown}"
-
-
-def _form_words(form: str | None) -> str:
-    return _FORM_WORDS.get(form or "sxm", f"the {form} GPU")
 
 
 # What a plan's counts count: written after a count, such a word can go without changing it.

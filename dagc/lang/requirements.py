@@ -50,7 +50,7 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
         if named is None:
             base = name.rpartition("_p")[0]
             out.error("E101", f"unknown requirement `{name}`", req.name_span, _latency_hint(req) or _percentile_hint(
-                name) or (
+                name) or _communication_hint(name) or (
                 f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
                 if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES)))
             continue
@@ -77,6 +77,19 @@ def _latency_hint(req: WrittenRequirement) -> str | None:
     return (f"`{req.name}` is not one of dagc's requirements: between two tokens of a request it is `tpot {rhs}`, "
             f"to the first token `ttft {rhs}`, a request's whole time under traffic `e2e_p50 {rhs}` (or another "
             "percentile)")
+
+
+_COMMUNICATION = re.compile(r"(?:^|[-_])comm(?:unication)?s?(?:[-_]|$)", re.IGNORECASE)
+
+
+def _communication_hint(name: str) -> str | None:
+    """`comm_overhead < 20 %` (seed 004's "Communication Overhead: <20%"): dagc judges no share of communication, and
+    says where it reports one; the requirements on what it costs."""
+    if _COMMUNICATION.search(name) is None:
+        return None
+    return ("dagc judges no share of communication: `dagc check` prints it on its `critical path` lines (`TP comm "
+            "18.38 ms (9 %)`), report.json in `metrics.critical_path` (`tp_comm_s`, `ep_comm_s`, `pp_comm_s`); require "
+            "what it costs, `tpot`, `ttft` or a throughput")
 
 
 def _memory_per_gpu(out: Collector, req: WrittenRequirement) -> bool:

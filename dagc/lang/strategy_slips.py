@@ -79,21 +79,52 @@ def data_parallel_hint(src: SourceFile, at: int) -> str | None:
             return "dp"
         return _engine_axis(m["word"]) or m[0]
     degrees = _read(_FLAG.sub(word, text))
-    if not dp[0] or degrees is None or set(degrees) - {"dp", "tp"}:
+    if not dp[0] or degrees is None or set(degrees) - {"dp", "tp", "pp", "ep"}:
         return None
-    d, t = int(degrees["dp"]), int(degrees.get("tp", "1"))
-    inner = f"tp {t}" if t > 1 else "tp 1"
+    d, t, p = (int(degrees.get(a) or "1") for a in ("dp", "tp", "pp"))
+    e = int(degrees.get("ep") or "1")
+
+    def staged(stage: str) -> str:
+        return f"pp {p} < {stage} >" if "pp" in degrees else stage
+    vllm, sglang = staged(f"tp {t} ; ep {d * t}"), f"dp {d} < {staged(f'tp {t}' + (f' ; ep {e}' if e > 1 else ''))} >"
     return (f"an engine counts a data-parallel size its own way: vLLM's with `--enable-expert-parallel` is attention "
-            f"DP inside the stage, `tp {t} ; ep {d * t}`; SGLang's `--dp-size` whole replicas, `dp {d} < {inner} >`; "
-            "write the one you mean in dagc's axes (docs/launch.md gives each engine's flags for a strategy)")
+            f"DP inside the stage, `{vllm}` ({p * d * t} GPUs); SGLang's `--dp-size` whole replicas, `{sglang}` "
+            f"({d * p * max(t, e)} GPUs); write the one you mean in dagc's axes (docs/launch.md gives each engine's "
+            "flags for a strategy)")
 
 
 def rewrite_hint(src: SourceFile, at: int) -> str | None:
-    """"did you mean …?" with dagc's text of the strategy holding `at` (`strategy_rewrite`), None without one."""
-    rewrite = strategy_rewrite(src, at)
-    return None if rewrite is None else (f"did you mean `{rewrite}`? each axis then its degree, a space apart; the "
-                                         "attention axes and the expert axes apart by `;`; dp and pp around them in "
-                                         "`< >`")
+    """"did you mean …?" with dagc's text of the strategy holding `at` (`strategy_rewrite`), None without one; where
+    its DP size times its TP is its EP (`TP2-EP4-PP2-DP2`), also the reading of that DP as attention data parallelism
+    inside each stage, as vLLM counts a DP size beside its experts (`attention_dp_reading`)."""
+    read = _rewritten(src, at)
+    if read is None:
+        return None
+    rewrite, degrees = read
+    return (f"did you mean `{rewrite}`? each axis then its degree, a space apart; the attention axes and the expert "
+            f"axes apart by `;`; dp and pp around them in `< >`{attention_dp_reading(degrees)}")
+
+
+def attention_dp_reading(degrees: dict[str, str]) -> str:
+    """The other reading of a DP size whose product with the TP size is the EP size (ENGINES.md: vLLM's
+    `--data-parallel-size` with `--enable-expert-parallel` is attention DP inside the stage, EP = DP × TP): "" when
+    the degrees have other axes, or no such DP.
+
+    Example:
+        >>> attention_dp_reading({"tp": "2", "ep": "4", "pp": "2", "dp": "2"}).split("EP = DP × TP), ")[1]
+        '`pp 2 < tp 2 ; ep 4 >`: 8 GPUs, not 16'
+        >>> attention_dp_reading({"tp": "4", "ep": "4", "dp": "2"})
+        ''
+    """
+    if set(degrees) - {"dp", "pp", "tp", "ep"} or not {"dp", "ep"} <= set(degrees):
+        return ""
+    d, t, p, e = (int(degrees.get(a) or "1") for a in ("dp", "tp", "pp", "ep"))
+    if d < 2 or e != d * t:
+        return ""
+    stage = f"tp {t} ; ep {e}"
+    inside = f"pp {p} < {stage} >" if "pp" in degrees else stage
+    return (f"; or, if DP is attention data parallelism inside each stage (as vLLM counts a DP size beside its "
+            f"experts, EP = DP × TP), `{inside}`: {p * e:,} GPUs, not {d * p * e:,}")
 
 
 def strategy_rewrite(src: SourceFile, at: int) -> str | None:
@@ -109,6 +140,12 @@ def strategy_rewrite(src: SourceFile, at: int) -> str | None:
         >>> [strategy_rewrite(SourceFile("--strategy", s), 0) for s in ("tp 8 x ep 2", "TP8EP2", "pp 2 < tp 4, ep 8 >")]
         ['tp 8 ; ep 2', 'tp 8 ; ep 2', 'pp 2 < tp 4 ; ep 8 >']
     """
+    read = _rewritten(src, at)
+    return None if read is None else read[0]
+
+
+def _rewritten(src: SourceFile, at: int) -> tuple[str, dict[str, str]] | None:
+    """`strategy_rewrite`'s text and the degrees it read."""
     bounds = _expression(src, at)
     if bounds is None:
         return None
@@ -126,7 +163,7 @@ def strategy_rewrite(src: SourceFile, at: int) -> str | None:
             stage = f"{outer} {degrees[outer]} < {stage} >"
     if stage == " ".join(expression.split()):
         return None                             # read as written: the parser stopped at something else
-    return name + stage + (f" with {options.strip()}" if with_ and options.strip() else "")
+    return name + stage + (f" with {options.strip()}" if with_ and options.strip() else ""), degrees
 
 
 def _experts_switched(degrees: dict[str, str]) -> bool:

@@ -24,7 +24,10 @@ requirement and the figures it gives. Tried, in this order, each only where it a
   `dagc check` runs it and the words say), the cluster grown to hold them; the fewest that meets; not
   when no number tried meets a memory requirement missed (a replica's GPUs hold the same weights).
   No change grows the GPUs past what a `gpus` requirement of the plan allows (`gpus_allowed`): the cap the user
-  wrote is not a figure to trade.
+  wrote is not a figure to trade;
+- fewer GPUs, when a replicated strategy (`dp d < … >`) misses a `gpus` cap: the most replicas under it (`dp k`, k
+  dividing d, down to the strategy alone), with traffic each keeping its own cap (the batch k/d of the plan's). No
+  precision is tried when `gpus` caps are all the strategy misses: none moves the GPUs.
 
 None is tried while the strategy misses a requirement written on the wrong side of its figure (`ttft >= 2 s`,
 W522; `throughput <= …`, W523): every step would chase a slower deployment; the fix is the comparator.
@@ -50,14 +53,14 @@ from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
-from ..plan.workload import PoolRole, RequirementKind
+from ..plan.workload import PoolRole
 from ..rules.requirements import broken_text, written_backwards
 from ..serve.binding import Limit
 from ..units import count_text
 from .check import TRAFFIC_NOT_SIMULATED, NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
 from .step_effect import moves
 from .step_reads import admitted_below, binding, binding_figure, decode_missed, limit
-from .step_sizes import gpus_allowed, rounded_down, rounded_up
+from .step_sizes import gpus_allowed, gpus_missed, memory_stays_over, rounded_down, rounded_up
 from .under_load import AT_RATE
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
@@ -84,7 +87,7 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge 
     out: list[NextStep] = []
     kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
         (_more_prefill, _larger_batch, _batch, _precision) if result.pooled is not None else \
-        (_larger_batch, _smaller_chunk, _batch, _precision, _replicas)
+        (_larger_batch, _smaller_chunk, _batch, _precision, _replicas, _fewer_replicas)
     if limit(result) is Limit.KV_BLOCKS:      # an 8-bit KV cache first (binding_text says so)
         kinds = (_precision, *(k for k in kinds if k is not _precision))
     for kind in kinds:
@@ -164,8 +167,12 @@ def _batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
 
 
 def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """The first of 8-bit weights, an 8-bit KV cache, both, fp4 weights that meets; else the best tried."""
+    """The first of 8-bit weights, an 8-bit KV cache, both, fp4 weights that meets; else the best tried. None when
+    the only requirements missed are `gpus` caps, which no precision moves."""
     m, gpu = result.plan.model, result.plan.cluster.gpu
+    missed = {q.requirement.text for q in result.requirements if q.met is False}
+    if missed and gpus_missed(result) == missed:
+        return None
     weights_16 = m.weights.bytes >= 2
     kv_16 = m.kv_cache.bytes >= 2
     options: list[tuple[str, dict[str, DType]]] = []
@@ -225,7 +232,7 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
     tried = None
     batch = result.plan.workload.batch
     own_cap = _with_traffic(result.plan)
-    if _memory_stays_over(result, own_cap):
+    if memory_stays_over(result, own_cap, _REPLICAS):
         return None             # no number of replicas meets: each GPU holds what it held
     for k in (k for k in _REPLICAS if (own_cap or batch >= k) and gpus_allowed(result.plan, lay.gpus_used * k)):
         gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)         # each replica gets a request
@@ -241,21 +248,30 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
     return tried
 
 
-def _memory_stays_over(result: StrategyResult, own_cap: bool) -> bool:
-    """No number of replicas tried meets a memory requirement `result` misses: the memory is per GPU, and a
-    replica's GPUs hold the same weights and reserve — with traffic the same requests too (each replica its
-    own cap); without, a share of the batch, whose KV cache and activations shrink at most to that share
-    (so the estimate at the most replicas tried is a lower bound of what their check finds)."""
-    missed = [q.requirement for q in result.requirements if q.met is False and q.requirement.target
-              and q.requirement.kind is RequirementKind.MEMORY]
-    batch, mem = result.plan.workload.batch, result.memory
-    if not missed or own_cap or mem is None:
-        return bool(missed)
-    share = -(-batch // max((k for k in _REPLICAS if batch >= k), default=1)) / batch
-    least = [(s.weights_bytes + s.reserve_bytes + (s.kv_cache_bytes + s.activation_bytes) * share, s.capacity_bytes)
-             for s in mem.stages]
-    return any(max(held / (cap if req.memory_is_fraction else 1.0) for held, cap in least) > req.target
-               for req in missed)
+def _fewer_replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
+    """When a replicated strategy (`dp d < … >`) misses a `gpus` cap: the most replicas under it (`dp k`, k dividing
+    d, down to the strategy alone), the plan's batch shared by them — with traffic each keeping its own cap, the
+    batch k/d of the plan's. The first that meets, else the one that moves most."""
+    own, lay = result.strategy, result.layout
+    if not gpus_missed(result) or own is None or lay is None or own.pools or own.dp < 2:
+        return None
+    per, batch, tried = lay.gpus_used // own.dp, result.plan.workload.batch, None
+    for k in (k for k in range(own.dp - 1, 0, -1) if own.dp % k == 0 and gpus_allowed(result.plan, per * k)):
+        kept = batch * k // own.dp if _with_traffic(result.plan) and batch * k % own.dp == 0 else None
+        r, options = _grown(result, tries, result.plan.cluster.gpus,
+                            own.model_copy(update={"dp": k, "name": None}), kept)
+        if r is None:
+            break
+        said = f"{k} replicas of the strategy (from {own.dp})" if k > 1 else \
+            f"the strategy alone (from {own.dp} replicas)"
+        own_share = count_text(batch // own.dp, "request")
+        each = _shares(r, batch) if kept is None else f", each keeping its {own_share} in flight ({kept:,} in all)" \
+            if k > 1 else f", keeping one replica's {own_share} in flight"
+        step = _step("gpus", f"{per * k:,} GPUs: {said}{each}", options, r)
+        if step.meets:
+            return step
+        tried = step if r.valid and moves(r, result) and tried is None else tried
+    return tried
 
 
 def _shares(r: StrategyResult, batch: int) -> str:
