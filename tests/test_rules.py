@@ -186,6 +186,11 @@ FIXTURES = {
                   workload="workload { batch = 16  prompt = 512  generate = 64  rate = 2 requests/s  requests = 100 }"),
              dict(cluster=H100_ON.format(engine="sglang"), workload="workload { batch = 16  prompt = 512  "
                   "generate = 64  serving = inflight  rate = 2 requests/s  requests = 100 }")),
+    # a log of 2,699 + 15 tokens a request on average ((4,808 + 3,180 + 110) / 3, (10 + 8 + 27) / 3) under a workload
+    # of 2,048 + 64: the steady state priced at lengths the log does not send
+    "W536": (dict(model=DENSE, workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG}),
+             dict(model=DENSE, workload=LOGGED.replace("prompt = 2048  generate = 64", "prompt = 2699  generate = 15"),
+                  files=lambda: {"trace.csv": AZURE_LOG})),
     # a node of 16 H100s: one HGX board's NVLink domain holds 8
     "W535": (dict(cluster='cluster { gpus = 16  gpus_per_node = 16  gpu preset "h100-sxm" }'),
              dict(cluster='cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }')),

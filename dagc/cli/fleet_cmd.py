@@ -4,7 +4,7 @@ million tokens among those meeting every requirement (docs/fleet.md).
 Input: the parsed arguments. Output: the exit code (0: a cluster meets every requirement; 1: none does; 4: a
 bad plan or fleet; 5: the outputs could not be written); the table (or JSON) on stdout, errors on stderr;
 fleet.json (report.json's `fleet`, with the plan's path), fleet.md and fleet.html, fleet.svg (cost per million
-tokens vs p90 TPOT by GPU type) and fleet-results.jsonl (each cluster's answer as it
+tokens vs TPOT, at the percentile its table shows, by GPU type) and fleet-results.jsonl (each cluster's answer as it
 arrives: run again after Ctrl-C to resume) in the output directory, out/<plan> by default.
 """
 
@@ -205,7 +205,7 @@ def _write_and_print(args: Namespace, plan: Plan, result: FleetResult, files: _F
     name = plan.name
     with loading():
         from ..export.fleet_json import fleet_json
-        from ..export.fleet_out import fleet_md, fleet_svg
+        from ..export.fleet_out import fleet_md, fleet_svg, svg_tpot
         from ..export.html import report_html
         from ..export.write import OutputError, write_text_atomic
         from .print_fleet import print_fleet
@@ -215,7 +215,7 @@ def _write_and_print(args: Namespace, plan: Plan, result: FleetResult, files: _F
     text = json.dumps(doc, indent=2, allow_nan=False)
     try:
         md = fleet_md(fleet, name) + "\n"
-        svg = fleet_svg(fleet, f"{name}: cost per million tokens vs p90 TPOT, by GPU type")
+        svg = fleet_svg(fleet, f"{name}: cost per million tokens vs p{svg_tpot(fleet)} TPOT, by GPU type")
         write_text_atomic(files.report, text + "\n")
         write_text_atomic(files.pages["fleet.md"], md)
         write_text_atomic(files.pages["fleet.svg"], svg)

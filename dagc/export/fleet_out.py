@@ -1,5 +1,5 @@
 """`dagc fleet`'s pages: fleet.md (the ranking in words and a table) and fleet.svg (cost per million tokens
-against p90 TPOT, a colour a GPU type).
+against TPOT at the tables' percentile, a colour a GPU type).
 
 Input: report.json's `fleet` (`dagc.export.fleet_json.fleet_json`) — the pages read the figures it holds,
 they compute none. Output: the markdown and the SVG text.
@@ -73,6 +73,12 @@ def shown_percentiles(picks: Iterable[dict[str, Any] | None]) -> tuple[int, int]
             if kind is not None and kind[1] is not None and kind[0].value in named:
                 named[kind[0].value].append(kind[1])
     return max(named["ttft"], default=SHOWN_DEFAULT[0]), max(named["tpot"], default=SHOWN_DEFAULT[1])
+
+
+def svg_tpot(doc: dict[str, Any]) -> int:
+    """The TPOT percentile fleet.svg plots: the one the fleet's tables show (`shown_percentiles`; until 2026-11-30
+    always p90, beside a table of the plan's p50)."""
+    return shown_percentiles(r.get("pick") for r in (*doc["ranked"], *doc["not_meeting"]))[1]
 
 
 def load_headers(shown: tuple[int, int]) -> tuple[str, str]:
@@ -161,7 +167,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
             out += [f"Within dagc's error of the best ({CLOSE_WORDS}), the pick could change within the bands: "
                     + md_text(close_text(close, by)) + ".", ""]
     if svg_name:
-        out += [f"![cost per million tokens vs p90 TPOT]({svg_name})", ""]
+        out += [f"![cost per million tokens vs p{svg_tpot(f)} TPOT]({svg_name})", ""]
     if f["ranked"]:
         shown = shown_percentiles(r.get("pick") for r in f["ranked"])
         ttft_head, tpot_head = load_headers(shown)
@@ -189,15 +195,15 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
 
 
 def fleet_svg(doc: dict[str, Any], title: str) -> str:
-    """fleet.svg: each cluster's pick at its p90 TPOT and cost per million tokens (every GPU it rents charged, what
-    the fleet ranks by), a colour a GPU type;
+    """fleet.svg: each cluster's pick at its TPOT (at the tables' percentile, `svg_tpot`) and cost per million tokens
+    (every GPU it rents charged, what the fleet ranks by), a colour a GPU type;
     filled: meets every requirement, hollow: misses one."""
-    by = doc["ranked_by"]
+    by, q = doc["ranked_by"], f"p{svg_tpot(doc)}"
     rows = [r for r in (*doc["ranked"], *doc["not_meeting"])
-            if r.get("pick") and _rented(r, by) is not None and r["pick"]["load"]["tpot_s"]["p90"] is not None]
+            if r.get("pick") and _rented(r, by) is not None and r["pick"]["load"]["tpot_s"][q] is not None]
     gpus = list(dict.fromkeys(r["cluster"]["gpu"] for r in (*doc["ranked"], *doc["not_meeting"])))
     colour = {g: _COLOURS[i % len(_COLOURS)] for i, g in enumerate(gpus)}
-    xs = [r["pick"]["load"]["tpot_s"]["p90"] * 1e3 for r in rows] or [1.0]
+    xs = [r["pick"]["load"]["tpot_s"][q] * 1e3 for r in rows] or [1.0]
     ys = [_rented(r, by) or 0.0 for r in rows] or [1.0]
     x1, y1 = max(xs) * 1.1, max(ys) * 1.1
 
@@ -216,7 +222,7 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
            f'<text x="{L}" y="52" font-size="10">filled: meets every requirement, hollow: misses one; the label is '
            'its GPU count</text>']
     if any(r.get("mixes") for r in rows):       # as the table's row: the heaviest mix's figures, the costs averaged
-        out.append(f'<text x="{L}" y="{T - 6}" font-size="10">with mixes: each pick\'s p90 TPOT under its heaviest '
+        out.append(f'<text x="{L}" y="{T - 6}" font-size="10">with mixes: each pick\'s {q} TPOT under its heaviest '
                    'mix; costs averaged over the mixes; tooltips name each mix\'s pick</text>')
     for t in ticks(0.0, x1):
         out += [f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>',
@@ -226,13 +232,13 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
                 f'<text x="{L - 6}" y="{sy(t) + 3:.1f}" font-size="10" text-anchor="end">{t:g}</text>']
     out += [f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#333"/>',
             f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#333"/>',
-            f'<text x="{(L + W - R) / 2}" y="{H - 14}" font-size="12" text-anchor="middle">p90 TPOT (ms)</text>',
+            f'<text x="{(L + W - R) / 2}" y="{H - 14}" font-size="12" text-anchor="middle">{q} TPOT (ms)</text>',
             f'<text x="16" y="{(T + H - B) / 2}" font-size="12" text-anchor="middle" '
             f'transform="rotate(-90 16 {(T + H - B) / 2})">{ylabel}</text>']
     # clusters whose picks fall on one point: one mark, their counts joined
     at: dict[tuple[str, float, float, bool], list[dict[str, Any]]] = {}
     for r in rows:
-        x, y = sx(r["pick"]["load"]["tpot_s"]["p90"] * 1e3), sy(_rented(r, by) or 0.0)
+        x, y = sx(r["pick"]["load"]["tpot_s"][q] * 1e3), sy(_rented(r, by) or 0.0)
         at.setdefault((r["cluster"]["gpu"], round(x, 1), round(y, 1), bool(r.get("meets_requirements"))), []).append(r)
     for (gpu, x, y, meets), same in at.items():
         fill = colour[gpu] if meets else "white"

@@ -24,7 +24,7 @@ from ..units import Dimension, Unit, bound_text, format_si, lookup
 from .field_words import unknown_field_hint
 from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean
 from .hints import NOT_A_NUMBER, not_a_number, unit_hint
-from .unit_slips import per_second_slip_hint
+from .unit_slips import per_second_slip_hint, tokens_multiplier_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
            "read_block", "read_value", "subtrees", "unit_dimension", "written_fields"]
@@ -355,8 +355,9 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
     unit: Unit | None = lookup(unit_text)
     if unit is None:               # the unit of the same meaning, the factor said aloud, or the units it takes
         number = text[:len(text) - len(unit_text)].strip()
-        return out.error("E101", f"unknown unit `{unit_text}`", unit_span,
-                         unit_hint(number, unit_text, dim, short, lhs))
+        return out.error("E101", f"unknown unit `{unit_text}`", unit_span,       # `Mtokens/s`: converted first
+                         tokens_multiplier_hint(number, unit_text, dim, lhs)
+                         or unit_hint(number, unit_text, dim, short, lhs))
     if unit.dimension is not dim:
         hint = per_second_slip_hint(text, unit_text, dim, lhs) or f"for example `{lhs} {dim.example}`"
         if dim is Dimension.RATE and unit.dimension is Dimension.RATIO:     # a share of the traffic, meant as a rate

@@ -8,10 +8,11 @@ requests/s`; else each mix's, else the workload's). Output: the plan as written 
 (`fleet_plans`): the plan's text with the point's fields written into its `cluster` and `workload` blocks
 — `dagc search --set cluster.gpu=h200 --set cluster.gpus=16 …` reads the same plan — so a point is lowered,
 defaulted and checked exactly as the plan's own cluster. A point's bad value is reported at the value in the
-fleet, not in a `--set` option.
+fleet, not in a `--set` option. A fleet that names no GPU type sweeps the cluster's own GPU (a preset or one written
+out) at the cluster's price.
 
 Diagnostics: E101 (an unknown field or GPU preset), E102/E104 (a bad value, an empty list, a second
-`fleet`), E103 (no GPU type; a GPU type without a price when the objective is `cost` or the cluster has a
+`fleet`), E103 (a GPU type without a price when the objective is `cost` or the cluster has a
 price of its own; no rate), E002 (a sweep of more than `MAX_FLEET_CLUSTERS` searches: clusters x mixes).
 """
 
@@ -25,7 +26,6 @@ from typing import cast
 from lark import Token, Tree
 
 from ..diagnostics import Diagnostic, PlanError, Severity, code
-from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
@@ -35,6 +35,7 @@ from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_calibration import calibration_errors, miscalibrated_at_plan
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep, typed
+from .fleet_prices import unpriced
 from .fleet_rate import no_rate_hint
 from .hints import gpu_hint
 from .lower import Lowering
@@ -103,6 +104,8 @@ def _read(tree: Tree[Token], src: SourceFile, plan: Plan | None) -> tuple[Fleet 
             _mix(out, src, item, children, mixes, seen)
         elif _first(out, src, cast(Token, children[0]), seen):
             _field(out, src, item, children, sweeps, values)
+    if not gpus and plan is not None and not out.has_errors:     # none named: the cluster's own, at its price
+        gpus.append(FleetGpu(plan.cluster.gpu.name, None, plan.cluster.price_per_gpu_hour, None, own=True))
     rate = values.get("rate")
     fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span, tuple(mixes))
     _whole(out, src, fleet, plan)
@@ -111,14 +114,16 @@ def _read(tree: Tree[Token], src: SourceFile, plan: Plan | None) -> tuple[Fleet 
 
 
 def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None) -> None:
-    """What the fleet as a whole needs: a GPU type, prices and a rate where they are needed, a bounded sweep."""
+    """What the fleet as a whole needs: something to compare (without GPU types, the cluster's own GPU; until
+    2026-11-30 that was E103), prices and a rate where they are needed, a bounded sweep."""
     assert fleet.span is not None
     keyword = src.span(fleet.span.start, fleet.span.start + 5)
-    if not fleet.gpus and not out.has_errors:
-        out.error("E103", "the fleet names no GPU type", keyword,
-                  'add `gpu preset "h100-sxm" { price = 2.5 $/h }`, one line a GPU type')
+    if all(g.own for g in fleet.gpus) and not fleet.sweeps and not fleet.mixes and not out.has_errors:
+        out.error("E103", "the fleet lists nothing to compare: no GPU type, no swept field, no mix", keyword,
+                  'add GPU types, `gpu preset "h100-sxm" { price = 2.5 $/h }`, or fields of the cluster to sweep, '
+                  "`gpus = [8, 16]` (without GPU types, the cluster's own GPU)")
     if plan is not None:
-        _prices(out, list(fleet.gpus), plan)
+        unpriced(out, list(fleet.gpus), plan)
         if not fleet.mixes and fleet_rate(fleet, plan) is None:
             out.diags.append(_no_rate(src, fleet, plan))
     if fleet.size > MAX_FLEET_CLUSTERS:
@@ -131,8 +136,7 @@ def _no_rate(src: SourceFile, fleet: Fleet, plan: Plan | None = None) -> Diagnos
     """E103 at the fleet's keyword: no rate to compare the clusters at, in the fleet, its mixes or the workload."""
     assert fleet.span is not None
     return Diagnostic("E103", Severity.ERROR, "the fleet has no arrival rate to compare the clusters at",
-                      src.span(fleet.span.start, fleet.span.start + 5),
-                      no_rate_hint(plan))
+                      src.span(fleet.span.start, fleet.span.start + 5), no_rate_hint(plan))
 
 
 def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[object], mixes: list[FleetMix],
@@ -259,26 +263,6 @@ def _expanded(out: Collector, src: SourceFile, name: str, elements: Sequence[Val
             return None
         written += [(str(n), at) for n in range(second + step, last, step)]
     return written
-
-
-def _prices(out: Collector, gpus: list[FleetGpu], plan: Plan) -> None:
-    """A GPU type without a price, where one is needed: under the `cost` objective, when the cluster has a price
-    (which is its own GPU's: a fleet does not carry it to another), or when another GPU type of the fleet has one
-    (without this one's, every cluster would be ranked in GPU-hours and the prices given go unused — until
-    2026-11-28 silently). The hint offers the cluster's own price for the cluster's own GPU."""
-    priced = [g.name for g in gpus if g.price_per_gpu_hour is not None]
-    own = plan.cluster.price_per_gpu_hour
-    for g in gpus:
-        if g.price_per_gpu_hour is not None:
-            continue
-        why = (f"the plan's objective is `{plan.objective}`" if OBJECTIVES[plan.objective].priced else
-               "the cluster's `price` is its own GPU's" if own is not None else
-               f"{', '.join(code(n) for n in priced)} {'has' if len(priced) == 1 else 'have'} one: without this "
-               "one's, every cluster is ranked in GPU-hours and those prices go unused" if priced else None)
-        if why is not None:
-            rent = f"{own:g}" if own is not None and g.name == plan.cluster.gpu.name else "2.5"
-            out.error("E103", f"the fleet's GPU type {code(g.name)} has no price ({why})", g.span,
-                      f'write it: `gpu preset "{g.name}" {{ price = {rent} $/h }}` (one GPU\'s rent per hour)')
 
 
 def fleet_rate(fleet: Fleet, plan: Plan) -> float | None:

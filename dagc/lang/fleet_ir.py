@@ -33,12 +33,15 @@ def typed(text: str, kind: str) -> str:
 
 @dataclass(frozen=True)
 class FleetGpu:
-    """One GPU type of the fleet: a preset, its price per GPU-hour (as written, and in $/h) or None."""
+    """One GPU type of the fleet: a preset, its price per GPU-hour (as written, and in $/h) or None; or, in a fleet
+    that names none, the plan's cluster's own GPU (`own`: a preset or one written out, at the cluster's price, which
+    the cluster sets — no `--set cluster.gpu`)."""
 
     name: str
     price_text: str | None
     price_per_gpu_hour: float | None
     span: Span | None
+    own: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,14 @@ class FleetPoint:
     weight: float = 1.0
     workload: tuple[tuple[str, str], ...] = ()      # the workload fields the mix sets
     rate: float | None = None                         # requests/s it is searched at (`dagc.lang.fleet.fleet_plans`)
+    own_gpu: bool = False                             # the cluster's own GPU (`FleetGpu.own`): not set
 
     @property
     def cluster_options(self) -> tuple[str, ...]:
         """The `--set` options that make the plan this cluster's."""
+        gpu = () if self.own_gpu else (f"cluster.gpu={self.gpu}",)
         price = (f"cluster.price={self.price_text}",) if self.price_text is not None else ()
-        return (f"cluster.gpu={self.gpu}", *price, *(f"cluster.{k}={v}" for k, v in self.settings))
+        return (*gpu, *price, *(f"cluster.{k}={v}" for k, v in self.settings))
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -141,6 +146,7 @@ class Fleet:
                 for m in mixes:
                     workload = tuple((k, v) for k, v, _ in m.settings) if m is not None else ()
                     out.append(FleetPoint(len(out), g.name, g.price_text, settings, cluster,
-                                          m.name if m else None, m.weight if m else 1.0, workload))
+                                          m.name if m else None, m.weight if m else 1.0, workload,
+                                          own_gpu=g.own))
                 cluster += 1
         return out

@@ -83,7 +83,8 @@ def list_slip(src: SourceFile, at: int, block: str | None) -> Diagnostic | None:
 def unnamed_block_hint(text: str, at: int, block: str | None = None) -> str | None:
     """The hint for a `{` or `=` right after `model`, `gpu` or `mix` (`model { layers = … }`, `gpu = "h100-sxm"`),
     or a GPU preset's name written out without `preset` (`gpu "h100-sxm"`): the statement names a preset, a file,
-    or the model, GPU or mix it writes out. `block` is the block open at `at` (a fleet names GPU types). None for
+    or the model, GPU or mix it writes out; in a fleet, a GPU written out (`gpu "mine" { … }`), which it sweeps as
+    the cluster's own. `block` is the block open at `at` (a fleet names GPU types). None for
     any other token.
 
     Example:
@@ -94,6 +95,10 @@ def unnamed_block_hint(text: str, at: int, block: str | None = None) -> str | No
     if preset is not None and preset.group(1) in GPU_PRESETS and text[at:at + 1] != "{":
         return (f'did you mean `gpu preset "{preset.group(1)}"`? `gpu "NAME" {{ … }}` is a GPU written out, with its '
                 "figures")
+    if block == "fleet" and text[at:at + 1] == '"' and re.search(r"\bgpu\s*\Z", text[:at]):    # `gpu "mine" { … }`
+        return ('a fleet\'s GPU types are presets, `gpu preset "h100-sxm" { price = 2.49 $/h }`; to compare a GPU '
+                "written out, write it in the plan's `cluster` with its `price` and leave the fleet's GPU types out: "
+                "the fleet sweeps the cluster's own GPU (docs/fleet.md)")
     word = re.search(r"\b(model|gpu|mix)\s*\Z", text[:at])
     if word is None or text[at:at + 1] not in ("{", "="):
         return None

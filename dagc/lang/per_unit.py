@@ -14,6 +14,7 @@ from ..units import Dimension, format_figure
 from .digits import digits_hint
 from .engine import engine_written_otherwise
 from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WORKLOAD_FIELDS, requirement_name
+from .unit_slips import tokens_multiplier_hint
 from .unit_words import price_reading
 
 __all__ = ["per_unit_hint", "per_words_hint", "set_value_hint", "unit_in_pieces"]
@@ -32,6 +33,10 @@ _NUMBER_PER = re.compile(rf"(?P<num>{_NUMBER})[ \t]*/[ \t]*(?P<per>[A-Za-z]+)(?P
 # a field's name and its `=` (or a requirement's comparison), at the end of the text before its number
 _FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]*(?={_NUMBER}[ \t]*\Z)")
 
+# a field's number, a multiplier apart and `tokens`, up to the `/` the parser stopped at (`12.8 M tokens/s`)
+_APART = re.compile(rf"(?P<name>[A-Za-z_]\w*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]*(?P<num>{_NUMBER})[ \t]*"
+                    r"(?P<mult>[kKmMgG])[ \t]+(?P<tok>tok|token|tokens)[ \t]*\Z")
+_UNIT_REST = re.compile(r"/[A-Za-z]+(?:/[A-Za-z]+)?")
 # A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
 # it stopped at: the unit is one word, `$/h` or `$/hour` (dagc.units), never what follows `$` removed.
 _DOLLAR = re.compile(r"\d[ \t]*[$€£¥][ \t]*[^\s]?\Z")
@@ -107,7 +112,7 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
         return None
     m = _FIELD.search(text, text.rfind("\n", 0, pos) + 1, pos)
     if m is None:
-        return None
+        return _multiplier_apart(text, pos)
     return per_unit_hint(m["name"], text[m.end():], f"{m['name']} {m['op']} {{}}")
 
 
@@ -132,6 +137,22 @@ def _price_in_pieces(text: str, pos: int) -> str | None:
         return None
     shown = format_figure(float(m["num"].replace("_", "")) * reading[2]).replace(",", "")
     return f"`{unit}` is {reading[0]}: write `{m['name']} = {shown} $/h`"
+
+
+def _multiplier_apart(text: str, pos: int) -> str | None:
+    """The hint for a throughput whose multiplier stands apart from its `tokens` (`12.8M tokens/s`, `12.8 M tokens/s`:
+    the parser stopped at the `/`), as `12.8Mtokens/s` gets it: the number converted (until 2026-11-30 "remove it").
+
+    Example:
+        >>> _multiplier_apart("require { throughput >= 2 k tokens/s }", 34)
+        'did you mean `tokens/ms`? (`ktokens/s` is thousands of tokens/s: `throughput >= 2 tokens/ms`)'
+    """
+    m = _APART.search(text, text.rfind("\n", 0, pos) + 1, pos)
+    rest = _UNIT_REST.match(text, pos)
+    dim = _dimension(m["name"]) if m is not None else None
+    if m is None or rest is None or dim is None:
+        return None
+    return tokens_multiplier_hint(m["num"], f"{m['mult']}{m['tok']}{rest[0]}", dim, f"{m['name']} {m['op']}")
 
 
 def _dollar_first(text: str, pos: int) -> str | None:

@@ -49,8 +49,8 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
         named = requirement_name(name)
         if named is None:
             base = name.rpartition("_p")[0]
-            out.error("E101", f"unknown requirement `{name}`", req.name_span, _latency_hint(req) or _percentile_hint(
-                name) or _communication_hint(name) or (
+            out.error("E101", f"unknown requirement `{name}`", req.name_span, _latency_hint(req) or _memory_hint(
+                req) or _percentile_hint(name) or _communication_hint(name) or (
                 f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
                 if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES)))
             continue
@@ -90,6 +90,20 @@ def _communication_hint(name: str) -> str | None:
     return ("dagc judges no share of communication: `dagc check` prints it on its `critical path` lines (`TP comm "
             "18.38 ms (9 %)`), report.json in `metrics.critical_path` (`tp_comm_s`, `ep_comm_s`, `pp_comm_s`); require "
             "what it costs, `tpot`, `ttft` or a throughput")
+
+
+_MEMORY_WORDS = re.compile(r"(?:gpu[-_]?)?(?:mem|memory|hbm|vram)[-_]?(?:util|utilization|utilisation|usage|use|used"
+                           r"|fraction|share|percent)?", re.IGNORECASE)
+
+
+def _memory_hint(req: WrittenRequirement) -> str | None:
+    """`memory_utilization <= 90 %`, `gpu_memory_utilization <= 0.9` (vLLM's `--gpu-memory-utilization`), `mem <= 90 %`:
+    dagc's `memory`, the value kept (until 2026-11-30 the list of every requirement's name)."""
+    if str(req.name).lower() == "memory" or not _MEMORY_WORDS.fullmatch(str(req.name)):
+        return None
+    rhs = f"{req.op} " + " ".join(" ".join(str(t).split()) for t in req.value.tokens)
+    return (f"did you mean `memory {rhs}`? (the worst GPU's weights, KV cache, activations and reserve, as a share of "
+            "its memory or a size; `dagc launch` derives vLLM's `--gpu-memory-utilization` from it)")
 
 
 def _memory_per_gpu(out: Collector, req: WrittenRequirement) -> bool:

@@ -4,9 +4,9 @@
 at the `=`'s number, the `,` or the `+` (the lowering at the axis `x`, or at a hyphenated word), where its own hint
 can only say what a strategy is in general ("remove it" would leave `tp 8 ep 16`, E202); read leniently — each axis
 by its name in any case, its degree after a space, `=` or `:`, right after the name or after a hyphen (`EP-16`), the
-axes apart by spaces, `,`, `+`, `*`, `&`, `|`, `/`, `×`, `x`, a dash or a hyphen, `;` or the scope's `<` `>` — the
-statement names its axes and degrees, and the hint writes them as dagc reads them: `tp 8 ; ep 16`, dp and pp
-enclosing the stage in `< >`."""
+axes apart by spaces, `,`, `+`, `*`, `&`, `|`, `/`, `×`, `x` (also glued, `EP16xTP4`), a dash or a hyphen, `;` or
+the scope's `<` `>` — the statement names its axes and degrees, and the hint writes them as dagc reads them: `tp 8 ;
+ep 16`, dp and pp enclosing the stage in `< >`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ _AXIS_ORDER = ("dp", "pp", "tp", "cp", "sp", "ep", "etp")   # the canonical orde
 _PAIR = re.compile(r"(?<![A-Za-z_])(?P<axis>[A-Za-z]+)(?:(?:[ \t]*[=:]?[ \t]*|-)(?P<degree>[0-9]+))?(?![0-9_])")
 _SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>-]*")
 _BY = "x"          # `tp 8 x ep 2`: a word between axes, read as a separator
+_GLUED_BY = re.compile(r"(?<=[0-9])[xX](?=[A-Za-z])")       # `EP16xTP4xPP1`: the `x` glued between a degree and an axis
 # An engine's flag for a parallel degree (ENGINES.md), without case, dashes or underscores → dagc's axis: SGLang's
 # `--tp-size N` is the stage's GPUs and `--ep-size E` the experts' share of them (`tp N ; ep E`), vLLM's and
 # TensorRT-LLM's tensor and pipeline sizes are dagc's, Megatron-Core's `--…-model-parallel-size` too. Not the data
@@ -222,6 +223,7 @@ def _read(expression: str) -> dict[str, str] | None:
     separators, each axis once and written with something another tool would write; else None."""
     degrees: dict[str, str] = {}
     last = 0
+    expression = _GLUED_BY.sub(" x ", expression)       # `EP16xTP4`: the `x` read as `tp 8 x ep 2`'s
     for m in _PAIR.finditer(expression):
         axis = m["axis"].lower()
         between = expression[last:m.start()]

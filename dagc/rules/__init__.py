@@ -22,6 +22,7 @@ from . import (
     launch_gpu,
     launch_kv,
     launch_none,
+    log_lengths,
     node_size,
     pipeline,
     precision,
@@ -40,7 +41,8 @@ __all__ = ["RULES", "Reads", "Rule", "RuleContext", "explain", "in_rule_order", 
 RULES: tuple[Rule, ...] = tuple(sorted(
     syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + precision.RULES + pipeline.RULES
     + requirements.RULES + serving.RULES + speculative.RULES + launch.RULES + launch_gpu.RULES + launch_cp.RULES
-    + launch_kv.RULES + launch_none.RULES + engine.RULES + static_engine.RULES + node_size.RULES,
+    + launch_kv.RULES + launch_none.RULES + engine.RULES + static_engine.RULES + node_size.RULES
+    + log_lengths.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 _ORDER = {r.code: k for k, r in enumerate(RULES)}

@@ -4,7 +4,7 @@ Input: the plan's model and cluster, and the fullest stage's memory (its GPU cap
 hint's text. Spreading the weights (more pp or ep) helps only while the cluster's GPUs together hold them;
 sharding the KV cache or serving fewer requests a replica only while a rank's weights alone fit its GPU; past
 that, the hint says how many GPUs of the kind would (the weights alone, so "at least"), and what 8-bit weights
-would need.
+would need; served statically, the same of the weights and the whole batch's KV cache (`_batch_kv_hint`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from ..memory.memory import StageMemory
+from ..memory.resident import admits_by_kv, kv_cache_bytes_per_request
 from ..plan.params import bytes_per_param, params_by_category, weight_bytes
 from ..plan.plan import Plan
 from ..units import count_text, format_bytes
@@ -39,6 +40,8 @@ def e402_hint(plan: Plan, stage: StageMemory) -> str:
     """
     usable = stage.capacity_bytes - stage.reserve_bytes
     gpus, weights = plan.cluster.gpus, weight_bytes(plan.model)
+    if usable > 0 and weights <= gpus * usable and (batch := _batch_kv_hint(plan, stage, weights)) is not None:
+        return batch
     if usable <= 0 or weights <= gpus * usable:
         return SPREAD_HINT if stage.weights_bytes <= usable else _rank_weights_hint(stage)
     hint = (f"the weights alone, {format_bytes(weights)}, exceed what the cluster's {count_text(gpus, 'GPU')} hold "
@@ -66,3 +69,29 @@ def _rank_weights_hint(stage: StageMemory) -> str:
     return (f"a rank's weights alone, {format_bytes(stage.weights_bytes)}, exceed the GPU's "
             f"{format_bytes(stage.capacity_bytes)} less its reserve of {format_bytes(stage.reserve_bytes)}: spread "
             "them over more GPUs a replica (more tp, pp or ep; fewer dp replicas on these GPUs) or use a larger GPU")
+
+
+def _batch_kv_hint(plan: Plan, stage: StageMemory, weights: float) -> str | None:
+    """Served statically, the whole batch's KV cache at full length is held at once (`kv_requests_judged`): when it and
+    the weights exceed what every GPU of the cluster holds beside its reserve, no strategy fits, and the hint says how
+    many GPUs of the kind they need (the weights once and the KV cache unreplicated, so "at least"); None when the
+    cluster could hold them, in flight, or with `batch = max` (its own search of the batch).
+
+    Example (seed 002's 10 B-parameter MoE, 128 requests of 10,496 tokens, on 2 GPUs of 64 GB):
+        "the weights and the batch's KV cache, 346.49 GiB (18.49 GiB + 328.00 GiB), exceed what the cluster's 2 GPUs
+        hold (111.21 GiB: 59.60 GiB each, less the reserve), whatever the strategy: they need at least about 7 GPUs
+        of this kind; or fewer requests in the batch, or serve in flight (…)"
+    """
+    w, m = plan.workload, plan.model
+    if admits_by_kv(w) or w.batch_max:
+        return None
+    usable, gpus = stage.capacity_bytes - stage.reserve_bytes, plan.cluster.gpus
+    kv = w.batch * kv_cache_bytes_per_request(m, w.prompt + w.generate)
+    if weights + kv <= gpus * usable:
+        return None
+    held, need = format_bytes(gpus * usable), math.ceil((weights + kv) / usable)
+    return (f"the weights and the batch's KV cache, {format_bytes(weights + kv)} ({format_bytes(weights)} + "
+            f"{format_bytes(kv)}), exceed what the cluster's {count_text(gpus, 'GPU')} hold ({held}: "
+            f"{format_bytes(stage.capacity_bytes)} each, less the reserve), whatever the strategy: they need at least "
+            f"about {need:,} GPUs of this kind; or fewer requests in the batch, or serve in flight (`serving = "
+            "inflight`: the engine admits what the KV cache holds)")
