@@ -805,12 +805,15 @@ def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the
     md = fleet_md(fleet_json(r), "mix")
     assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", $0.3575 per million tokens') in md
     # fleet.md's list of the clusters that miss says what the terminal says, figures and all (until 2026-11-30 the
-    # requirement alone), escaped as every plan-borne text of fleet.md is (`md_text`: no markup of it goes live)
+    # requirement alone), escaped as every plan-borne text of fleet.md is (`md_text`, `md_prose`: no markup of it goes
+    # live), its pick's strategy a code span as in the table (until 2026-11-30 its backticks were escaped)
     from dagc.export.md_escape import md_text
     why = ('misses mix "long": tpot_p90 <= 20 ms — its best under mix "long", `tp 1` on 1 GPU: p99 TTFT 91.9 ms, '
            "p90 TPOT 34.09 ms, goodput 0.144 requests/s")
     assert f"not meeting: h100-sxm, gpus 1: {why}" in text
-    assert f"- {md_text('h100-sxm, gpus 1')}: {md_text(why)}" in md.splitlines(), md
+    missed = ('misses mix "long": tpot\\_p90 \\<= 20 ms — its best under mix "long", `tp 1` on 1 GPU: p99 TTFT 91.9 '
+              "ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s")
+    assert f"- {md_text('h100-sxm, gpus 1')}: {missed}" in md.splitlines(), md
     # the tables' strategy cell: the heaviest mix's pick (whose figures the row shows) and the other mix's
     assert '│ tp 1 (mix "chat"; tp 2 under mix "long") │' in text
     assert '| `tp 1` (mix "chat"; `tp 2` under mix "long") | 1 |' in md

@@ -33,7 +33,7 @@ from .fleet_words import (
     search_command,
     strategy_cell,
 )
-from .md_escape import md_code, md_text
+from .md_escape import md_code, md_prose, md_text
 from .pareto import escape
 
 __all__ = ["FLEET_SIGNATURE", "binds_text", "fleet_md", "fleet_svg", "load_headers", "pick_load_cells", "pick_odds",
@@ -189,7 +189,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     if f["not_meeting"]:
         out += ["## Not meeting every requirement", ""]
         for r in f["not_meeting"]:
-            out.append(f"- {md_text(r['label'])}: {md_text(missed_with_figures(r))}")
+            out.append(f"- {md_text(r['label'])}: {md_prose(missed_with_figures(r))}")     # its strategy as code
         out.append("")
     return "\n".join(out)
 
