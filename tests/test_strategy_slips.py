@@ -82,9 +82,16 @@ def test_an_axis_glued_to_its_degree_in_capitals_is_written_apart(written, hint)
     ("tp 8 X ep 2", "tp 8 ; ep 2", "E101"),
     ("TP8EP2", "tp 8 ; ep 2", "E101"),                          # one word: its axes glued to their degrees
     ("pp2tp4ep8", "pp 2 < tp 4 ; ep 8 >", "E101"),
+    # scopes in parentheses, and `>` as "outer > inner": until 2026-11-30 "remove it" at the `(` (which left `pp 2)
+    # tp 4 ; ep 8`, another error) and the generic `pp 4 < tp 2 >` at the `>`
+    ("(pp 2) tp 4 ; ep 8", "pp 2 < tp 4 ; ep 8 >", "E001"),
+    ("pp 2 (tp 4 ; ep 8)", "pp 2 < tp 4 ; ep 8 >", "E001"),
+    ("pp 2 > tp 4 ; ep 8", "pp 2 < tp 4 ; ep 8 >", "E001"),
+    ("pp2 > tp4;ep8 > dp1", "dp 1 < pp 2 < tp 4 ; ep 8 > >", "E001"),
 ])
 def test_scopes_times_and_glued_words_are_written_as_dagc_reads_them(written, meant, code):
-    """Until 2026-11-29 these got the parser's general hint or the list of axes."""
+    """Until 2026-11-29 these got the parser's general hint or the list of axes (those in parentheses or `>` until
+    2026-11-30)."""
     with pytest.raises(PlanError) as exc:
         load_plan_text(PLAN + f"strategy {written}\n")
     d = _only(exc)

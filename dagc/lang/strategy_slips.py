@@ -19,7 +19,7 @@ __all__ = ["rewrite_hint", "split_leaves_it_wrong", "strategy_hint", "strategy_r
 _AXIS_ORDER = ("dp", "pp", "tp", "cp", "sp", "ep", "etp")   # the canonical order, outer to inner, attention first
 # an axis and its degree: apart by spaces, `=` or `:`, glued, or joined by a hyphen right after the axis (`EP-16`)
 _PAIR = re.compile(r"(?<![A-Za-z_])(?P<axis>[A-Za-z]+)(?:(?:[ \t]*[=:]?[ \t]*|-)(?P<degree>[0-9]+))?(?![0-9_])")
-_SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>-]*")
+_SEPARATORS = re.compile(r"[\s,;+*&|/×—–<>()-]*")      # `(pp 2) tp 4 ; ep 16`, `pp 2 > tp 4 ; ep 16` too
 _BY = "x"          # `tp 8 x ep 2`: a word between axes, read as a separator
 _GLUED_BY = re.compile(r"(?<=[0-9])[xX](?=[A-Za-z])")       # `EP16xTP4xPP1`: the `x` glued between a degree and an axis
 # An engine's flag for a parallel degree (ENGINES.md), without case, dashes or underscores → dagc's axis: SGLang's
@@ -48,6 +48,7 @@ _STATEMENT = re.compile(r"^[ \t]*(?P<kw>model|cluster|workload|require|strategy|
 # the hints that say what may stand somewhere in general, which a strategy in another tool's spelling gets in place
 _GENERAL = {"docs/language.md describes what may stand here",
             "remove it; docs/language.md describes what may stand here",
+            "`<` opens the scope of dp or pp and `>` closes it: `pp 4 < tp 2 >`",
             "a strategy axis is a name followed by its degree, e.g. `tp 4`", "fields are written `name = value`"}
 
 
