@@ -15,7 +15,7 @@ from rich.console import Console
 from ..diagnostics import printable
 from ..export.bands_words import met_caveat
 from ..units import Dimension, count_text, format_figure, format_si
-from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row
+from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row, written_names
 from .tables import print_fitted
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
               + (f"; {ranked.beyond:,} more, on more GPUs, not simulated: a strategy serves at most the rate, so its "
                  "goodput per GPU is at most the rate over its GPUs, short of the rows shown"
                  if ranked.beyond else ""), markup=False)
-    names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
+    names = written_names(plan) if plan is not None else {}
     rows = []
     ttft, tpot = ranked.percentiles
     shown = ranked.ranked[:top]
@@ -102,12 +102,13 @@ ONE_STRATEGY = "`dagc check --strategy TEXT --set 'workload.rate=R requests/s'`"
 
 
 def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = "dagc check",
-                    batch: int | None = None) -> list[str]:
+                    batch: int | None = None, names: dict[str, str] | None = None) -> list[str]:
     """What `search --rate R` concludes, as `check` ends with its verdicts and next steps: the best strategy that
     keeps up with R and meets every requirement, and the line to check it with (its batch set when the search
     varied it); else whether any keeps up, what the best serves, and what to try (`gpus`: the cluster's GPUs;
     `check`: the command its lines begin with, the plan and its `--set`s in it — `check_command`; `batch`: the
-    plan's, which each replica of a strategy keeps)."""
+    plan's, which each replica of a strategy keeps; `names`: a requirement missed by its name as written,
+    `written_names`)."""
     rate, at = ranked.rate, _rate(ranked.rate)
     on = f" on {count_text(gpus, 'GPU')}" if gpus else ""
     if not ranked.ranked:
@@ -142,9 +143,10 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     most = served.load.figures.served_requests_per_s
     if up:
         a = up[0]
+        missed = [*a.candidate.load_missed, *((names or {}).get(n, n) for n in a.candidate.others_missed)]
         return [f"conclusion: {len(up):,} of the {len(ranked.ranked):,} strategies simulated{on} keep up with {at}, "
                 f"but none meets every requirement (the best, `{a.candidate.text}`, misses "
-                f"{', '.join([*a.candidate.load_missed, *a.candidate.others_missed]) or 'a requirement'})",
+                f"{', '.join(missed) or 'a requirement'})",
                 f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
                 "or a lower rate"]
     more = _replicas(served, rate, gpus, check, batch)
@@ -199,8 +201,9 @@ def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
 def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None,
                           plan_path: str | None = None) -> None:
     batch = plan.workload.batch if plan is not None and not plan.workload.batch_max else None
+    names = written_names(plan) if plan is not None else None
     for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None,
-                                check_command(plan_path, plan), batch):
+                                check_command(plan_path, plan), batch, names):
         out.print(line, markup=False)
 
 

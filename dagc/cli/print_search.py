@@ -104,13 +104,20 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: s
         return
     c = found.ranked[0]
     at = f" · batch {c.batch:,} (paste with `--set workload.batch={c.batch}`)" if c.batch is not None else ""
-    said = _unsure_rows(plan, [c], {r.text: r.name for r in plan.requirements}).get(1)   # `yes*` as the table's #1
+    said = _unsure_rows(plan, [c], written_names(plan)).get(1)   # `yes*` as the table's #1
     out.print(f"{label}: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
               f"{meets_text(c, unsure=said is not None)}{at}", markup=False)
     if said:
         out.print(f"  {UNSURE_NOTE}{unsure_text(said)}", markup=False)
     if c.judged == STEADY and c.meets_requirements:
         out.print(f"  {_steady_note(plan, found)}", markup=False)
+
+
+def written_names(plan: Plan) -> dict[str, str]:
+    """Each requirement's line, and its name as report.json states it (`decode_throughput_per_gpu`), → its name as the
+    plan writes it (`decode_throughput`): how a table's `no:` names what a row misses (until 2026-11-30 report.json's
+    name, which no plan writes)."""
+    return {k: r.written_name for r in plan.requirements for k in (r.text, r.name)}
 
 
 def meets_text(c: Candidate, names: dict[str, str] | None = None, unsure: bool = False) -> str:
@@ -120,7 +127,7 @@ def meets_text(c: Candidate, names: dict[str, str] | None = None, unsure: bool =
     judged on the steady state alone (`dagc.search.under_traffic`); `unsure`: `yes*`, a requirement it meets
     uncertain or likely missed within dagc's error (`unsure_of`, told under the table: `UNSURE_NOTE`)."""
     if not c.meets_requirements:
-        missed = ", ".join([*((names or {}).get(t, t) for t in c.load_missed), *c.others_missed])
+        missed = ", ".join((names or {}).get(t, t) for t in (*c.load_missed, *c.others_missed))
         return f"no: {missed}" if missed else "no: short of the rate" if c.short_of_traffic else "no"
     yes = "yes*" if unsure else "yes"
     return f"{yes} (steady state)" if c.judged == STEADY else yes
@@ -245,7 +252,7 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
     def shown(kind: K, value: float, text: str) -> str:
         return near_text(plan, kind, value, text)          # beside a requirement's target: its digits
 
-    names = {r.text: r.name for r in plan.requirements}     # a load requirement missed, by its name (`ttft_p99`)
+    names = written_names(plan)     # a requirement missed, by its name (`ttft_p99`)
     loads = load_headers(plan, best)
     unsure = _unsure_rows(plan, best, names)
 
@@ -348,7 +355,7 @@ def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candid
     varied = any(c.batch is not None for c in best)
     drafted = any(c.speculative_tokens is not None for c in best)
     steady = any(c.judged == STEADY for c in front)
-    names = {r.text: r.name for r in plan.requirements}
+    names = written_names(plan)
     unsure = _unsure_rows(plan, front, names) if steady else {}      # `yes*` where the column is shown
     rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),

@@ -270,9 +270,13 @@ class Requirement(Frozen):
 
     @property
     def name(self) -> str:
-        """The name as written and as report.json states it: `ttft`, `ttft_p99`, `decode_throughput_per_gpu`."""
-        pct = f"_p{self.percentile}" if self.percentile is not None else ""
-        return self.kind.value + pct + ("_per_gpu" if self.per_gpu else "")
+        """The name as report.json states it: `ttft`, `ttft_p99`, `decode_throughput_per_gpu`."""
+        return self.written_name + ("_per_gpu" if self.per_gpu else "")
+
+    @property
+    def written_name(self) -> str:
+        """The name as a plan writes it: `ttft_p99`, `decode_throughput` (per GPU is its unit's `/gpu`)."""
+        return self.kind.value + (f"_p{self.percentile}" if self.percentile is not None else "")
 
     @overload
     def holds(self, value: float) -> bool: ...
