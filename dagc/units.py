@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
            "format_figure", "format_in_unit", "format_params", "format_percent", "share_text", "count_text",
-           "said_list", "bound_text", "exact_text"]
+           "said_list", "bound_text", "exact_text", "tokens_unit_spelt"]
 
 
 class Dimension(enum.Enum):
@@ -313,3 +314,18 @@ def said_list(items: Sequence[str], last: str = "and") -> str:
         ('`a`', '`a` and `b`', '`a`, `b` or `c`')
     """
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}" if items else ""
+
+
+def tokens_unit_spelt(lowered: str) -> str:
+    """A throughput's unit, lower-cased, in dagc's words: `tok/` and `token/` are `tokens/`, `tps` `tokens/s`, `/sec`
+    and `/second` `/s`, `/msec` and `/millisecond` `/ms`, and a GPU called a device, card or accelerator `/gpu` (until
+    2026-11-30 `tokens/ms/device` was told `tokens/ms`, the deployment's whole throughput in place of each GPU's).
+
+    Example:
+        >>> tokens_unit_spelt("tokens/ms/device"), tokens_unit_spelt("tok/second/gpu"), tokens_unit_spelt("tokens/msec")
+        ('tokens/ms/gpu', 'tokens/s/gpu', 'tokens/ms')
+    """
+    tokens = re.sub(r"^(?:tok|token|tokens)/", "tokens/", lowered).replace("tps", "tokens/s")
+    tokens = re.sub(r"/(?:second|sec)(?=/|$)", "/s", tokens)
+    tokens = re.sub(r"/(?:millisecond|msec)(?=/|$)", "/ms", tokens)
+    return re.sub(r"/(?:device|card|accelerator)s?$", "/gpu", tokens)

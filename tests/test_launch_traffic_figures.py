@@ -39,3 +39,20 @@ def test_a_plan_without_traffic_keeps_the_steady_state_alone(tmp_path: Path):
     assert launch.returncode == 0, launch.stderr
     (line,) = [x for x in launch.stdout.splitlines() if x.startswith("dagc's figures for it")]
     assert line.endswith("TTFT 232.9 ms, TPOT 24.53 ms, 1,304 tokens/s/GPU")
+
+
+def test_the_figures_say_the_requests_the_kv_cache_holds_when_fewer_than_the_batch(tmp_path: Path):
+    """Qwen3-30B-A3B on one H100 with 256 requests of 1,200 tokens: its KV cache holds ≈ 185 at their mean context
+    (W520), and the steady state's figures are at those — 185 / 52.3 ms = 3,537 tokens/s, the 3,538 printed (256
+    would give 4,895). Until 2026-11-30 the launch said "every one of its 256 requests in flight busy" beside them,
+    where `dagc check` says ≈ 185."""
+    (tmp_path / "plan.moe").write_text(PLAN.replace("gpus = 2", "gpus = 1").replace("batch = 64", "batch = 256")
+                                       .replace("tpot_p90 <= 30 ms", "tpot_p90 <= 50 ms").replace("tp 2", "tp 1"))
+    launch = run_dagc("launch", str(tmp_path / "plan.moe"), "--engine", "vllm", "-o", str(tmp_path / "out"))
+    assert launch.returncode == 0, launch.stderr
+    (line,) = [x for x in launch.stdout.splitlines() if x.startswith("dagc's figures for it")]
+    assert "TPOT 52.3 ms, 3,538 tokens/s/GPU in the steady state, every request slot the KV cache holds busy (≈ 185 " \
+           "of its 256 requests: W520); under the plan's traffic" in line, line
+    check = run_dagc("check", str(tmp_path / "plan.moe"), "--no-search", "--set", "cluster.engine=vllm")
+    assert "every request slot the KV cache holds busy (≈ 185 of the plan's batch of 256 requests: W520)" \
+        in check.stdout

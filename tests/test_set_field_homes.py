@@ -5,6 +5,8 @@ block points at `moe { … }`; a dense `ffn` or `gated` beside a `moe` block, wh
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from dagc.diagnostics import PlanError
@@ -111,3 +113,24 @@ def test_a_gpu_count_set_as_the_gpu_is_told_gpus(tmp_path):
     assert d.code == "E101" and d.message == "unknown GPU preset `8`"
     assert d.hint == ("`gpu` is the GPU type (a preset such as `h200`); the number of GPUs is `gpus`: `gpus = 8` "
                       "(with --set: `--set cluster.gpus=8`)"), d.hint
+
+
+@pytest.mark.parametrize(("option", "meant"), [
+    ("rate=2 requests/s", "workload.rate=2 requests/s"),
+    ("inter_node=100 GB/s", "cluster.inter_node=100 GB/s"),
+])
+def test_a_field_set_without_its_block_is_told_an_option_a_shell_keeps_whole(tmp_path, option, meant):
+    """Until 2026-11-30 the hint was `--set workload.rate=2 requests/s`: pasted into a shell it is two words, the
+    option `workload.rate=2` (E102, no unit) and a stray `requests/s`. Now it is quoted as the shell needs it, and the
+    words a shell makes of it set the field."""
+    (d,) = errors(tmp_path, option)
+    assert d.code == "E101" and d.hint is not None
+    pasted = d.hint.split(": `", 1)[1].rstrip("`")
+    assert pasted == f"--set {shlex.quote(meant)}"
+    flag, value = shlex.split(pasted)
+    assert (flag, value) == ("--set", meant)
+    plan = load_plan_with(tmp_path / "plan.moe", [value])                # the plan errors() wrote
+    if plan.workload.traffic is not None:
+        assert plan.workload.traffic.rate == 2.0
+    else:
+        assert plan.cluster.inter_node_bytes_per_s == 100e9

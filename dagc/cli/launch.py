@@ -207,8 +207,9 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
 
 
 def _under_traffic(result: StrategyResult) -> str:
-    """After the steady state's figures: that they are its batch's, every slot busy, and the percentiles of the
-    plan's traffic, which its latency requirements are judged on ("" without traffic)."""
+    """After the steady state's figures: that they are its batch's, every slot busy — or the requests its KV cache
+    holds, when fewer (W520; until 2026-11-30 "every one of its 256 requests" beside figures of 185) — and the
+    percentiles of the plan's traffic, which its latency requirements are judged on ("" without traffic)."""
     if result.load is None:
         return ""
     from ..units import Dimension, format_si
@@ -217,8 +218,13 @@ def _under_traffic(result: StrategyResult) -> str:
     f = result.load.figures
     at = f"at {f.rate_requests_per_s:,.10g} requests/s" if f.rate_requests_per_s else \
         f"from {f.concurrency:,} clients" if f.concurrency else "at the request log's times"
-    return (f" in the steady state, every one of its {result.layout.batch if result.layout else '…':,} requests in "
-            f"flight busy; under the plan's traffic ({f.requests:,} requests {at}): p50/p99 TTFT "
+    batch = result.layout.batch if result.layout else None
+    running = result.metrics.concurrency_effective if result.metrics is not None else None
+    # fewer than the batch when the KV cache holds fewer (W520): the figures are at those, as `dagc check` says
+    busy = f"every request slot the KV cache holds busy (≈ {running:,} of its {batch:,} requests: W520)" \
+        if running is not None and batch is not None and running < batch else \
+        f"every one of its {batch if batch is not None else '…':,} requests in flight busy"
+    return (f" in the steady state, {busy}; under the plan's traffic ({f.requests:,} requests {at}): p50/p99 TTFT "
             f"{t(f.ttft_s.p50)}/{t(f.ttft_s.p99)}, p50/p90 TPOT {t(f.tpot_s.p50)}/{t(f.tpot_s.p90)}")
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..plan.strategy import Axis, AxisNode
 from ..source import Span
-from ..units import UNITS, Dimension, format_figure, format_in_unit
+from ..units import UNITS, Dimension, format_figure, format_in_unit, tokens_unit_spelt
 from .fields import nearest
 from .gpu_hints import GpuName, gpu_hint
 from .unit_words import price_reading, rate_reading
@@ -162,7 +162,7 @@ def _readings(text: str) -> list[_Reading]:
         return [_Reading(*said)]
     if m := re.fullmatch(r"([gtp])(?:flops|flop/s|flop)", lowered):
         return [_Reading(f"{_PREFIX_WORDS[m.group(1)]}FLOP per second", Dimension.COMPUTE, _PREFIXES[m.group(1)])]
-    tokens = re.sub(r"^(?:tok|token|tokens)/", "tokens/", lowered).replace("/sec", "/s").replace("tps", "tokens/s")
+    tokens = tokens_unit_spelt(lowered)
     if tokens in UNITS and UNITS[tokens].dimension is Dimension.THROUGHPUT:
         unit = UNITS[tokens]
         return [_Reading(unit.name, unit.dimension, unit.factor, per_gpu=unit.per_gpu)]

@@ -117,13 +117,14 @@ class Override:
 
 def _top_hint(path: tuple[str, ...], value: str) -> str:
     """E101's hint for an option whose first part is no statement: a field written without its block (`gpus=8`)
-    is told its path, `--set cluster.gpus=8`; else the statement it is a slip of."""
+    is told its path, `--set cluster.gpus=8`, quoted as a shell needs it (`--set 'workload.rate=2 requests/s'`; until
+    2026-11-30 unquoted, which a shell split at the space); else the statement it is a slip of."""
     full = set_path(path[0]) if len(path) == 1 else None
     if full is None:
         return did_you_mean(path[0], _TOP)
     block, _, inner = full.rpartition(".")[0].partition(".")
     where = f"the {block}'s `{inner} {{ … }}` block" if inner else f"the {block}"
-    return f"`{path[0]}` is a field of {where}: `--set {full}={value.strip()}`"
+    return f"`{path[0]}` is a field of {where}: `--set {shlex.quote(full + '=' + value.strip())}`"
 
 
 def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -> None:

@@ -173,37 +173,48 @@ def _dollar_first(text: str, pos: int) -> str | None:
             "or `$/hour`)")
 
 
-# a requirement's figure whose unit goes on in words, `per gpu`, `per second` (as dagc's own lines say "tokens/s per
-# GPU"): its name, comparison, number and the words up to the end of the line
+# a requirement's figure whose unit is written in pieces — going on in words, `per gpu`, `per second` (as dagc's own
+# lines say "tokens/s per GPU"), its `/` spaced (`tokens / ms / gpu`): its name, comparison, number and the unit's
+# words — `tokens`, then words of `_PER_WORD` apart by `/`, `per` or spaces —, which end where another word begins:
+# in a block written on one line (`require { ttft <= 10 s decode_throughput >= 10 tokens/ms per GPU  memory <= 64 GB
+# }`) the next requirement is no part of the unit
 _PER_WORDS = re.compile(rf"(?P<name>[A-Za-z_]\w*)[ \t]*(?P<op><=|>=|==|<|>)[ \t]*(?P<num>{_NUMBER})[ \t]*"
-                        r"(?P<rest>[^\n#}]*\bper\b[^\n#}]*)", re.IGNORECASE)
+                        r"(?P<rest>tokens(?:(?:[ \t]*/[ \t]*|[ \t]+per(?:[ \t]+|[-_])|[ \t]+)"
+                        r"(?:second|sec|s|millisecond|ms|gpu)(?!\w))*)", re.IGNORECASE)
 _PER_WORD = {"second": "s", "sec": "s", "s": "s", "millisecond": "ms", "ms": "ms", "gpu": "gpu"}
 
 
 def per_words_hint(text: str, at: int, block: str | None) -> str | None:
-    """The hint for a throughput requirement whose unit goes on in words (`decode_throughput >= 200 tokens/s per
-    GPU`, `throughput >= 100 tokens per second per gpu`), where the parser stops at a word after `per`: the unit as
-    one word, `tokens/s/gpu`; None for anything else. Until 2026-11-29 it was "requirements are written `ttft <= 10
-    s`".
+    """The hint for a throughput requirement whose unit is written in pieces (`decode_throughput >= 200 tokens/s per
+    GPU`, `throughput >= 100 tokens per second per gpu`, `tokens / ms / gpu`), where the parser stops in it or right
+    after it: the unit as one word, `tokens/s/gpu`; None for anything else. Until 2026-11-29 it was "requirements
+    are written `ttft <= 10 s`"; until 2026-11-30 a requirement before it on the same line (`require { ttft <= 10 s
+    decode_throughput >= … per GPU }`) was read as the one whose unit goes on, and the hint was that again, and a
+    spaced `/` got "remove it".
 
     Example:
         >>> per_words_hint("require { throughput >= 100 tokens/ms per gpu }", 41, "require")
         'a unit is one word: write `throughput >= 100 tokens/ms/gpu`'
         >>> per_words_hint("require { throughput >= 5 tokens per second per GPU }", 36, "require")
         'a unit is one word: write `throughput >= 5 tokens/s/gpu`'
+        >>> per_words_hint("require { ttft <= 2 s  throughput >= 5 tokens/s per gpu  gpus <= 8 }", 52, "require")
+        'a unit is one word: write `throughput >= 5 tokens/s/gpu`'
         >>> per_words_hint("require { ttft <= 2 s per request }", 24, "require") is None
         True
     """
     start = text.rfind("\n", 0, at) + 1
-    m = _PER_WORDS.search(text, start, max(text.find("\n", at), at) if "\n" in text[at:] else len(text))
-    if block != "require" or m is None or m.start("rest") > at or _dimension(m["name"]) is not Dimension.THROUGHPUT:
+    if not text[start:at].strip():                  # the first word of its line: the unit may end the line above
+        start = text.rfind("\n", 0, max(start - 1, 0)) + 1
+    end = text.find("\n", at)
+    here = [m for m in _PER_WORDS.finditer(text, start, len(text) if end < 0 else end)
+            if m.start("rest") <= at and not text[m.end("rest"):at].strip()]
+    if block != "require" or not here or _dimension(here[-1]["name"]) is not Dimension.THROUGHPUT:
         return None
-    words = re.split(r"[ \t]*/[ \t]*|[ \t]+per[ \t]+|[ \t]+", m["rest"].strip().lower())
-    if not words or words[0] != "tokens" or any(w not in _PER_WORD for w in words[1:]):
-        return None
+    m = here[-1]
+    words = re.split(r"[ \t]*/[ \t]*|[ \t]+per(?:[ \t]+|[-_])|[ \t]+", m["rest"].strip().lower())
     unit = "/".join(["tokens", *(_PER_WORD[w] for w in words[1:])])
-    if re.fullmatch(r"tokens/(s|ms)(/gpu)?", unit) is None:
-        return None
+    if re.fullmatch(r"tokens/(s|ms)(/gpu)?", unit) is None or unit == m["rest"].lower():
+        return None                                 # the unit as written reads: the parser stopped at something else
     return f"a unit is one word: write `{m['name']} {m['op']} {m['num']} {unit}`"
 
 

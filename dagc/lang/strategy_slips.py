@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ..source import SourceFile
+from .dp_attention import dp_attention_stage
 
 __all__ = ["rewrite_hint", "split_leaves_it_wrong", "strategy_hint", "strategy_rewrite"]
 
@@ -153,6 +154,9 @@ def _rewritten(src: SourceFile, at: int) -> tuple[str, dict[str, str]] | None:
         return None
     name, text = bounds[2], src.text[bounds[0]:bounds[1]].split("#", 1)[0]
     expression, with_, options = text.partition(" with ")
+    tail = f" with {options.strip()}" if with_ and options.strip() else ""
+    if (attention_dp := dp_attention_stage(expression)) is not None:    # SGLang's DP attention, in its flags
+        return name + attention_dp + tail, {}
     switched = _EXPERT_SWITCH.sub(" ", expression)
     degrees = _read(_FLAG.sub(lambda m: _engine_axis(m["word"]) or m[0], switched))
     if degrees is None or (switched != expression and not _experts_switched(degrees)):
@@ -165,7 +169,7 @@ def _rewritten(src: SourceFile, at: int) -> tuple[str, dict[str, str]] | None:
             stage = f"{outer} {degrees[outer]} < {stage} >"
     if stage == " ".join(expression.split()):
         return None                             # read as written: the parser stopped at something else
-    return name + stage + (f" with {options.strip()}" if with_ and options.strip() else ""), degrees
+    return name + stage + tail, degrees
 
 
 def _experts_switched(degrees: dict[str, str]) -> bool:

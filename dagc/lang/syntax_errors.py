@@ -94,8 +94,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
-            unit_in_pieces(src.text, pos) or digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or \
-            _hint_for_char(ch, exc.allowed or set())
+            unit_in_pieces(src.text, pos) or per_words_hint(src.text, pos, enclosing_block(src.text, pos)) or \
+            digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), _strategy_hint(src, pos, hint))
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
@@ -108,7 +108,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         expected = _expected_words(accepts)
         hint = _separated_number(src.text, start) or unnamed_block_hint(src.text, start, block) or \
             engine_line_hint(src.text, start) or \
-            requirement_field_hint(src.text, start, block) or per_words_hint(src.text, start, block) or \
+            per_words_hint(src.text, start, block) or requirement_field_hint(src.text, start, block) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
              _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
         hint = _strategy_hint(src, start, hint)

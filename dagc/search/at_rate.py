@@ -1,19 +1,18 @@
 """`dagc search --rate R`: the search's best strategies ranked again by goodput per GPU at an arrival rate.
 
-Input: a `Plan`, its `SearchResult` and an arrival rate. Output: `RankedAtRate` — the candidates the search
-found best on its steady-state figures (its ranking's first `RATE_CANDIDATES`, with every point of its
-Pareto front over TTFT, TPOT and tokens/s per GPU), each checked as `dagc check --strategy TEXT --set
-'workload.rate=R requests/s'` checks it (`dagc.search.under_traffic.check_candidate`: the plan's traffic
-arriving at `rate` simulated through it — a disaggregated one through its pools — without the capacity
-bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked those meeting every
-requirement and keeping up first, then those keeping up, then the overloaded, each by goodput per GPU —
-requests per second served within every latency requirement, per GPU — best first, ties to the lower p99
-TTFT; runs of one tier whose goodputs per GPU lie within 1 % of one another (`GOODPUT_TIE`: the runs' noise)
-by their headroom instead, the least margin of their load requirements, the most first. Keeping up is
-carrying the traffic (`UnderLoad.carries_traffic`: not overloaded, nor behind by its cap or its capacity).
-Each row carries that check's figures and verdict: whether it meets every requirement at `rate`, the load's
-judged on its own run. The steady state picks which strategies are worth simulating; the simulation ranks
-them.
+Input: a `Plan`, its `SearchResult` and an arrival rate. Output: `RankedAtRate` — the candidates the search found
+best on its steady-state figures (its ranking's first `RATE_CANDIDATES`, with every point of its Pareto front over
+TTFT, TPOT and tokens/s per GPU, and the best of each fewer GPU count: `_fewer_gpus`), each checked as `dagc check
+--strategy TEXT --set 'workload.rate=R requests/s'` checks it (`dagc.search.under_traffic.check_candidate`: the
+plan's traffic arriving at `rate` simulated through it — a disaggregated one through its pools — without the
+capacity bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked those meeting every
+requirement and keeping up first, then those keeping up, then the overloaded, each by goodput per GPU — requests per
+second served within every latency requirement, per GPU — best first, ties to the lower p99 TTFT; runs of one tier
+whose goodputs per GPU lie within 1 % of one another (`GOODPUT_TIE`: the runs' noise) by their headroom instead, the
+least margin of their load requirements, the most first. Keeping up is carrying the traffic
+(`UnderLoad.carries_traffic`: not overloaded, nor behind by its cap or its capacity). Each row carries that check's
+figures and verdict: whether it meets every requirement at `rate`, the load's judged on its own run. The steady
+state picks which strategies are worth simulating; the simulation ranks them.
 """
 
 from __future__ import annotations
@@ -84,14 +83,31 @@ class RankedAtRate:
 
 
 def _pool(found: SearchResult) -> list[Candidate]:
-    """The ranking's first `RATE_CANDIDATES` and the Pareto front, each once, in that order."""
+    """The ranking's first `RATE_CANDIDATES`, the Pareto front, and the best of each GPU count up to the first's that
+    neither holds (`_fewer_gpus`), each once, in that order."""
     seen: set[str] = set()
     out = []
     for c in (*found.ranked[:RATE_CANDIDATES], *found.pareto):
         if c.text not in seen:
             seen.add(c.text)
             out.append(c)
-    return out
+    return out + _fewer_gpus(found, out)
+
+
+def _fewer_gpus(found: SearchResult, pool: list[Candidate]) -> list[Candidate]:
+    """The best-ranked candidate of each GPU count at most the ranking's first's that `pool` holds none of: a
+    strategy on fewer GPUs has the higher ceiling of goodput per GPU at a rate (R over its GPUs), and its steady state,
+    at the plan's whole batch, can rank it far down — seed 003's 10B MoE at 2 requests/s: `tp 2 ; ep 2` on 2 GPUs,
+    34th by tokens per GPU behind 33 pairs of pools on 6 to 12, meets every requirement with 0.95 requests/s per GPU,
+    and until 2026-11-30 was never simulated: the conclusion was a pair on 6 GPUs at 0.33."""
+    if not found.ranked:
+        return []
+    ceiling, held = found.ranked[0].gpus, {c.gpus for c in pool}
+    best: dict[int, Candidate] = {}
+    for c in found.ranked:
+        if c.gpus <= ceiling and c.gpus not in held:
+            best.setdefault(c.gpus, c)
+    return [best[g] for g in sorted(best)]
 
 
 def rate_work_events(plan: Plan, found: SearchResult) -> int:
