@@ -228,11 +228,12 @@ def test_a_first_row_not_judged_with_its_capacity_is_not_said_to_keep_up():
 
 
 @pytest.mark.slow
-def test_fewer_replicas_that_carry_the_rate_are_found_before_the_most(capsys):
+def test_fewer_replicas_that_carry_the_rate_are_found_before_the_most(tmp_path, capsys):
     """Qwen3-30B-A3B on 4 H200s at 12 requests/s: one `tp 1` falls behind; 2 replicas carry the rate on 2 GPUs (5.82
     requests/s per GPU, as `dagc fleet` finds on 2 H200s), where the 4 the cluster holds have 3 per GPU. Only the 4
     were simulated before, and the conclusion was a 3-GPU disaggregated strategy at 4 per GPU."""
-    assert main(["search", str(EXAMPLES / "qwen3-30b-a3b-traffic.moe"), "--rate", "12", "--format", "json"]) == 0
+    assert main(["search", str(EXAMPLES / "qwen3-30b-a3b-traffic.moe"), "--rate", "12", "--format", "json",
+                 "--svg", str(tmp_path / "p.svg")]) == 0
     doc = json.loads(capsys.readouterr().out)
     first = doc["at_rate"]["ranked"][0]
     assert first["strategy"] == "dp 2 < tp 1 > with microbatches 1 overlap none" and first["gpus"] == 2

@@ -80,7 +80,7 @@ def test_the_best_is_the_same_at_any_top_and_check_calls_it_optimal(tmp_path):
     path.write_text(PLAN)
     firsts = []
     for top in ("1", "300"):
-        r = run_dagc("search", str(path), "--top", top, "--format", "json")
+        r = run_dagc("search", str(path), "--top", top, "--format", "json", "--svg", str(tmp_path / "p.svg"))
         assert r.returncode == 0, r.stderr
         first = json.loads(r.stdout)["candidates"][0]
         firsts.append((first["strategy"], first["workload"]["batch"], round(first["score"], 6)))

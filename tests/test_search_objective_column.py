@@ -5,6 +5,7 @@ computed by hand from its GPUs and throughput (until 2026-11-28 no column showed
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pytest
 
@@ -14,7 +15,8 @@ PLAN = str(EXAMPLES / "mixtral-8x7b-1node.moe")
 
 
 def _table(*args: str) -> tuple[list[str], list[list[str]]]:
-    proc = run_dagc("search", PLAN, "--top", "3", *args, env={"COLUMNS": "220"})
+    with tempfile.TemporaryDirectory() as out:          # its pareto.svg, never the checkout's out/
+        proc = run_dagc("search", PLAN, "--top", "3", *args, "--svg", f"{out}/p.svg", env={"COLUMNS": "220"})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     head = next(line for line in lines if line.startswith("┃ # ┃"))
@@ -24,7 +26,8 @@ def _table(*args: str) -> tuple[list[str], list[list[str]]]:
 
 
 def _json(*args: str) -> list[dict]:
-    proc = run_dagc("search", PLAN, "--top", "3", "--format", "json", *args)
+    with tempfile.TemporaryDirectory() as out:
+        proc = run_dagc("search", PLAN, "--top", "3", "--format", "json", *args, "--svg", f"{out}/p.svg")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)["candidates"][:3]
 

@@ -59,7 +59,8 @@ def _rows(path, top: int) -> list[dict]:
     """`dagc search PATH --top TOP --format json`'s rows."""
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        assert main(["search", str(path), "--top", str(top), "--format", "json"]) == 0
+        assert main(["search", str(path), "--top", str(top), "--format", "json",
+                     "--svg", str(path.with_suffix(".svg"))]) == 0         # beside the plan, in its temp dir
     rows: list[dict] = json.loads(buffer.getvalue())["candidates"]
     return rows
 

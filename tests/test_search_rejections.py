@@ -103,7 +103,8 @@ def test_the_terminal_says_each_rule_with_an_example_and_its_hint(plan_file):
 
 
 def test_the_search_json_has_the_rows(plan_file):
-    docs = [json.loads(run_dagc("search", str(plan_file), "--format", "json", "--jobs", jobs).stdout)
+    docs = [json.loads(run_dagc("search", str(plan_file), "--format", "json", "--jobs", jobs,
+                                "--svg", str(plan_file.with_suffix(".svg"))).stdout)
             for jobs in ("1", "2")]
     assert docs[0]["rejected_by"] == docs[1]["rejected_by"]
     rows = docs[0]["rejected_by"]
