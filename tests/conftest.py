@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Under PYTHONDONTWRITEBYTECODE=1 (set on some machines and CI images) every test process compiled dagc and rewrote
 # the tests' asserts again: 9.4 CPU s of collection per pytest-xdist process, against 3.9 with the bytecode cached,
 # and 0.3 s more for each `python -m dagc` a test spawns. The suite's processes keep their bytecode in pytest's own
-# cache directory instead, never beside the sources (README.md, "Running the tests"); a PYTHONPYCACHEPREFIX of the
+# cache directory instead, never beside the sources (docs/tests.md); a PYTHONPYCACHEPREFIX of the
 # user's own is kept as it is.
 if sys.dont_write_bytecode and sys.pycache_prefix is None:
     sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"] = str(ROOT / ".pytest_cache" / "pycache")
