@@ -97,7 +97,28 @@ def test_an_unknown_axis_is_matched_first_among_those_that_fit_where_it_stands(t
 
 def test_e202_hint_gives_the_gpus_per_stage():
     (d,) = flatten(parse_strategy("pp 2 < tp 2 ep 4 >"))[1]
-    assert d.hint == "separate the domains with `;`: `tp 2 ; ep 4` uses max(2, 4) = 4 GPUs per stage"
+    assert d.hint == ("separate the domains with `;`: `tp 2 ; ep 4` uses max(2, 4) = 4 GPUs per stage; or, for their "
+                      "product as Megatron-Core counts TP × EP, 8 GPUs a stage, each expert split over 2 GPUs too: "
+                      "`tp 2 ; ep 4 etp 2`")
+
+
+def test_e202_hint_gives_the_product_reading_where_the_cluster_holds_it():
+    """Seed 003 counted `EP-16 × TP-4` as 64 GPUs: on 64 GPUs the hint names that reading too (`tp 4 ; ep 16 etp 4`,
+    which checks), on 16 only the separated domains (until 2026-11-30 the separated domains alone on both)."""
+    from dagc.lang.load import load_plan_text
+    from dagc.launch.engine_check import check
+    plan = """model "m10b" {{ layers = 16  hidden = 2048  heads = 16  kv_heads = 4  head_dim = 128  vocab = 32000
+  moe {{ experts = 16  top_k = 2  ffn = 1024 }} }}
+cluster {{ gpus = {gpus}  gpus_per_node = 8  gpu preset "h100-sxm" }}
+workload {{ batch = 64  prompt = 2000  generate = 300  serving = inflight }}
+strategy a = {strategy}
+"""
+    for gpus, product in ((64, True), (16, False)):
+        (r,) = check(load_plan_text(plan.format(gpus=gpus, strategy="tp 4 ep 16")))
+        (d,) = [d for d in r.diagnostics if d.code == "E202"]
+        assert d.hint is not None and ("`tp 4 ; ep 16 etp 4`" in d.hint) is product
+    (r,) = check(load_plan_text(plan.format(gpus=64, strategy="tp 4 ; ep 16 etp 4")))
+    assert r.verdict.correct and r.layout.gpus_used == 64
 
 
 def test_flatten_of_a_plan_statement_keeps_its_name():

@@ -42,7 +42,8 @@ def separate_hint(att: Sequence[AxisNode], exp: Sequence[AxisNode], uses: str, p
 
     written = f"{text(degrees(att))} ; {text(degrees(exp))}"
     if stage is None or per_stage <= stage[0]:
-        return f"separate the domains with `;`: `{written}` uses {uses} GPUs per stage"
+        return f"separate the domains with `;`: `{written}` uses {uses} GPUs per stage" + _product_reading(
+            degrees(att), degrees(exp), written, stage)
     gpus, said = stage
     # an axis written twice is E204's: its degrees are not lowered (and a domain is then at most 3 axes)
     repeated = any(len({a.name for a in axes}) < len(axes) for axes in (att, exp))
@@ -53,6 +54,27 @@ def separate_hint(att: Sequence[AxisNode], exp: Sequence[AxisNode], uses: str, p
                 f"lower the degrees to what the cluster holds, or give it more GPUs")
     return (f"separate the domains with `;` within {said}: `{text(fitted[0])} ; {text(fitted[1])}` uses "
             f"{max(products)} GPUs per stage (`{written}` would use {uses}, more than a stage has)")
+
+
+def _product_reading(att: list[tuple[str, int | None]], exp: list[tuple[str, int | None]], written: str,
+                     stage: tuple[int, str] | None) -> str:
+    """The other reading of `tp T ep E` (E202), as Megatron-Core counts `TP T × EP E` GPUs: their product, each expert
+    split over the T GPUs of its attention's TP too (`tp T ; ep E etp T`, attention data-parallel over the rest), when a
+    stage of the cluster holds it; "" for other axes. Until 2026-11-30 the hint gave the separated domains alone, max(T,
+    E) GPUs, where seed 003 counted EP-16 × TP-4 as 64.
+
+    Example:
+        >>> _product_reading([("tp", 4)], [("ep", 16)], "tp 4 ; ep 16", (64, "the cluster's 64 GPUs"))
+        '; or, for their product as Megatron-Core counts TP × EP, 64 GPUs a stage, each expert split over 4 GPUs too: \
+`tp 4 ; ep 16 etp 4`'
+    """
+    if [n for n, _ in att] != ["tp"] or [n for n, _ in exp] != ["ep"] or att[0][1] is None or exp[0][1] is None:
+        return ""
+    t, e = att[0][1], exp[0][1]
+    if t < 2 or (stage is not None and t * e > stage[0]):
+        return ""
+    return (f"; or, for their product as Megatron-Core counts TP × EP, {t * e:,} GPUs a stage, each expert split over "
+            f"{t} GPUs too: `{written} etp {t}`")
 
 
 def stage_gpus(gpus: int | None, outer: Sequence[tuple[str, float]]) -> tuple[int, str] | None:
