@@ -12,6 +12,7 @@ decode instance's, which sets TPOT; `pools` carries both.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ..diagnostics import Diagnostic, Severity, cap, has_errors
@@ -122,6 +123,12 @@ class PooledCheck:
     def pool(self, role: PoolRole) -> PoolResult | None:
         """The pool of `role`, None when refused before its pools were laid out (E309)."""
         return next((p for p in self.pools if p.pool.role == role), None)
+
+    @property
+    def memory_figures(self) -> MemoryFigures | None:
+        """The fuller pool's memory (`fuller`): what the deployment's memory requirements are judged on and its
+        "memory" beside the optimal verdict's better strategy; None when a pool's memory was not computed."""
+        return _fuller_memory(self.pools)
 
 
 def prefill_batch_of(workload: Workload, ranks: int) -> int:
@@ -245,12 +252,18 @@ def _figures(plan: Plan, prefill: tuple[PoolResult, InstanceMetrics], decode: tu
     return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_alone_s)
 
 
+def _fuller_memory(results: Iterable[PoolResult]) -> MemoryFigures | None:
+    """Of the pools' instances, the fuller's memory; None when a pool's was not computed."""
+    results = list(results)
+    mems = [MemoryFigures.of(r.analysis.memory) for r in results if r.analysis.memory is not None]
+    return fuller(mems) if mems and len(mems) == len(results) else None
+
+
 def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: SteadyMetrics | None
                   ) -> tuple[RequirementResult, ...]:
     """The plan's requirements on the deployment: its figures, both pools' GPUs, and the fuller pool's
     memory."""
-    mems = [MemoryFigures.of(r.analysis.memory) for r in results if r.analysis.memory is not None]
-    full = fuller(mems) if len(mems) == len(results) else None
+    full = _fuller_memory(results)
     return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, *(full.judged(req) if full else
                                                                                 (None, None))))
                  for req in plan.requirements)
