@@ -72,3 +72,23 @@ def test_the_comparisons_worst_rank_memory_is_the_fuller_pools():
     assert cells[1] == f"{prefill.total_bytes / 2**30:.2f} GiB ({prefill.fraction * 100:.1f} %)"
     assert cells[1].endswith("(26.4 %)")
     assert cells[2] == f"{agg.memory.worst.total_bytes / 2**30:.2f} GiB ({agg.memory.worst.fraction * 100:.1f} %)"
+
+
+def test_report_md_names_the_fuller_pools_gpu_beside_the_decode_instances_ranks():
+    from dagc.export.markdown import report_md
+    from dagc.verdict.check import check
+    plan = load_plan_text(PLAN + "strategy agg = dp 4 < tp 4 ; ep 16 >\n")
+    pd, agg = check(plan)
+    prefill, decode = pd.pooled.prefill.analysis.memory.worst, pd.memory.worst
+    text = report_md(pd)
+    [line] = [x for x in text.splitlines() if x.startswith("Every GPU of a stage holds the same")]
+    # the decode instance's rank 0: 4,797,505,536 bytes of weights + its KV, activations and reserve, 11.2 %
+    assert decode.weights_bytes == DECODE_WEIGHTS
+    assert line == (f"Every GPU of a stage holds the same; the fullest is rank 0 (stage 0) with "
+                    f"{decode.total_bytes / 2**30:.2f} GiB, 11.2 % of its 79.65 GiB; the deployment's fullest GPU "
+                    f"is another pool's, with {prefill.total_bytes / 2**30:.2f} GiB, 26.4 % of its 79.65 GiB (what a "
+                    "`memory` requirement is judged on).")
+    assert "this section, the memory sections below, dag.dot" in text
+    # an aggregated strategy's fullest rank is its own: nothing added
+    [line] = [x for x in report_md(agg).splitlines() if x.startswith("Every GPU of a stage holds the same")]
+    assert line.endswith("11.1 % of its 79.65 GiB.")
