@@ -1,0 +1,47 @@
+"""E308's hint writes the disaggregated strategy with as many instances as the cluster holds, pasteable, as E401's
+names a `dp` that fits. Until 2026-11-30 it said only "use fewer instances or smaller ones, or a larger cluster":
+seed 001's `prefill 1 < tp 4 > decode 3 < tp 4 ; ep 16 >` tried on 40 GPUs (`--set cluster.gpus=40`) was left to
+work out that 4 + 2 × 16 = 36 fit."""
+
+from __future__ import annotations
+
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
+
+PLAN = """model "seed001-moe" {
+  layers = 16  hidden = 4096  heads = 32  kv_heads = 8  head_dim = 128  vocab = 32000
+  moe { experts = 16  top_k = 2  ffn = 11008  gated = true }
+}
+cluster { gpus = GPUS  gpus_per_node = 8  gpu preset "h100-sxm" }
+workload { batch = 128  prompt = 2048  generate = 512  serving = inflight }
+strategy STRATEGY
+"""
+GENERIC = "use fewer instances or smaller ones, or a larger cluster"
+
+
+def _e308(gpus: int, strategy: str):
+    [r] = check(load_plan_text(PLAN.replace("GPUS", str(gpus)).replace("STRATEGY", strategy)))
+    return r, [d for d in r.diagnostics if d.code == "E308"]
+
+
+def test_the_hint_names_the_decode_instances_that_fit_and_following_it_checks():
+    # 1 × 4 + 3 × 16 = 52 GPUs on 40: (40 − 4) // 16 = 2 decode instances, 36 GPUs; no fewer prefill instances help
+    _, [e308] = _e308(40, "prefill 1 < tp 4 > decode 3 < tp 4 ; ep 16 >")
+    assert e308.message == ("the pools need 52 GPUs (1 × 4 for prefill + 3 × 16 for decode), more than the "
+                            "cluster's 40")
+    assert e308.hint == f"on 40 GPUs: `prefill 1 < tp 4 > decode 2 < tp 4 ; ep 16 >` (36 GPUs); else {GENERIC}"
+    r, e308s = _e308(40, "prefill 1 < tp 4 > decode 2 < tp 4 ; ep 16 >")
+    assert e308s == [] and r.valid and r.gpus_used == 36
+
+
+def test_the_hint_names_both_pools_when_either_can_shrink():
+    # 4 × 8 + 2 × 16 = 64 GPUs on 56: decode (56 − 32) // 16 = 1 (48 GPUs); prefill (56 − 32) // 8 = 3 (56 GPUs)
+    _, [e308] = _e308(56, "prefill 4 < tp 8 > decode 2 < tp 4 ; ep 16 >")
+    assert e308.hint == ("on 56 GPUs: `prefill 4 < tp 8 > decode 1 < tp 4 ; ep 16 >` (48 GPUs), or "
+                         f"`prefill 3 < tp 8 > decode 2 < tp 4 ; ep 16 >` (56 GPUs); else {GENERIC}")
+
+
+def test_without_an_instance_that_fits_the_hint_stays_general():
+    # one instance of each pool is already 4 + 16 = 20 GPUs, more than 16
+    _, [e308] = _e308(16, "prefill 1 < tp 4 > decode 3 < tp 4 ; ep 16 >")
+    assert e308.hint == GENERIC
