@@ -45,3 +45,18 @@ def test_without_an_instance_that_fits_the_hint_stays_general():
     # one instance of each pool is already 4 + 16 = 20 GPUs, more than 16
     _, [e308] = _e308(16, "prefill 1 < tp 4 > decode 3 < tp 4 ; ep 16 >")
     assert e308.hint == GENERIC
+
+
+def test_pools_written_decode_first_get_the_same_pools_in_order_as_their_hint():
+    # until 2026-11-30 the hint was "write `prefill N < … > decode M < … >`", the pools left to rewrite by hand
+    from dagc.lang.flatten import flatten
+    from dagc.lang.load import parse_strategy
+    for written, fixed in [
+        ("decode 3 < tp 4 ; ep 16 > prefill 1 < tp 4 >", "prefill 1 < tp 4 > decode 3 < tp 4 ; ep 16 >"),
+        ("decode 3 < pp 2 [8, 8] < tp 4 ; ep 8 > > prefill 1 < tp 4 > with microbatches 2 overlap none",
+         "prefill 1 < tp 4 > decode 3 < pp 2 [8, 8] < tp 4 ; ep 8 > > with microbatches 2 overlap none")]:
+        s, [e205] = flatten(parse_strategy(written))
+        assert s is None and e205.code == "E205" and e205.message == "the prefill pool comes first"
+        assert e205.hint == f"write `{fixed}`"
+        ok, diags = flatten(parse_strategy(fixed))          # the hint, pasted, flattens without a diagnostic
+        assert diags == [] and ok is not None and ok.disaggregated
