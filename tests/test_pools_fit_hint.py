@@ -60,3 +60,30 @@ def test_pools_written_decode_first_get_the_same_pools_in_order_as_their_hint():
         assert e205.hint == f"write `{fixed}`"
         ok, diags = flatten(parse_strategy(fixed))          # the hint, pasted, flattens without a diagnostic
         assert diags == [] and ok is not None and ok.disaggregated
+
+
+def _w505(gpus: int, strategy: str):
+    [r] = check(load_plan_text(PLAN.replace("GPUS", str(gpus)).replace("STRATEGY", strategy)))
+    return r, [d for d in r.diagnostics if d.code == "W505"]
+
+
+def test_w505_says_what_the_unused_gpus_hold_and_that_the_binding_pool_does_not_fit():
+    # 64 − (4 + 3 × 16) = 12 unused: 12 // 4 = 3 more prefill instances; the decode pool binds (45.65 against
+    # 77.84 requests/s) and an instance of it needs 16. Until 2026-11-30: "add instances to the binding pool, or use
+    # a smaller cluster", which 12 GPUs cannot do
+    r, [w505] = _w505(64, "prefill 1 < tp 4 > decode 3 < tp 4 ; ep 16 >")
+    assert r.pooled is not None and r.pooled.figures is not None and r.pooled.figures.binding_pool == "decode"
+    assert w505.message == "12 of 64 GPUs are unused (the pools use 52)"
+    assert w505.hint == ("the 12 unused GPUs hold 3 more prefill instances (`prefill 4 < tp 4 > decode 3 < tp 4 ; "
+                         "ep 16 >`), though the decode pool binds and its instance needs 16 GPUs; or use a cluster "
+                         "of 52 GPUs")
+
+
+def test_w505_names_the_binding_pools_instances_first_and_following_it_leaves_none_unused():
+    # 64 − (4 + 2 × 16) = 28 unused: 1 more decode instance (28 // 16), or 7 more prefill instances (28 // 4)
+    _, [w505] = _w505(64, "prefill 1 < tp 4 > decode 2 < tp 4 ; ep 16 >")
+    assert w505.hint == ("the 28 unused GPUs hold 1 more decode instance (`prefill 1 < tp 4 > decode 3 < tp 4 ; "
+                         "ep 16 >`) or 7 more prefill instances (`prefill 8 < tp 4 > decode 2 < tp 4 ; ep 16 >`); "
+                         "or use a cluster of 36 GPUs")
+    r, none = _w505(64, "prefill 8 < tp 4 > decode 2 < tp 4 ; ep 16 >")
+    assert none == [] and r.valid and r.gpus_used == 64

@@ -23,6 +23,7 @@ from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
 from ..rules.engine import calibration_range
 from ..rules.pipeline import decode_pool_split
+from ..rules.pools_fit import unused_gpus_hint
 from ..rules.requirements import memory_above_gpu, memory_below_reserve
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
@@ -197,7 +198,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     elif gpus < plan.cluster.gpus:
         diags.append(Diagnostic("W505", Severity.WARNING, f"{plan.cluster.gpus - gpus:,} of {plan.cluster.gpus:,} "
                                 f"GPUs are unused (the pools use {gpus:,})", strategy.span_of("strategy"),
-                                "add instances to the binding pool, or use a smaller cluster"))
+                                None))                     # its hint below, once the binding pool is known
     figures = metrics = kv = link = None
     prefill_metrics, decode_metrics = (_instance(r) for r in results)
     if prefill_metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
@@ -210,6 +211,9 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
                                  # the requests in decode over every decode instance: what their KV caches
                                  # admit at once
                                  concurrency_effective=decode_metrics.concurrency_effective * results[1].pool.instances)
+    sizes, binding = [r.gpus_per_instance for r in results], figures.binding_pool if figures is not None else None
+    diags = [replace(d, hint=unused_gpus_hint(strategy, plan.cluster.gpus - gpus, sizes, binding))
+             if d.code == "W505" else d for d in diags]
     reqs = _requirements(plan, results, gpus, metrics)
     return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv, link)
 
