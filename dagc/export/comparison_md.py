@@ -14,7 +14,7 @@ from ..plan.workload import RequirementKind
 from ..units import format_bytes, format_percent
 from ..verdict.check import StrategyResult
 from ..verdict.steady import figure_of
-from ..verdict.verdict import met_text, near_text
+from ..verdict.verdict import MemoryFigures, met_text, near_text
 from .compare_load import load_rows
 from .md_escape import VERDICT_WORDS, md_code, md_table, md_text
 from .optimal_words import optimal_means
@@ -75,10 +75,7 @@ def _rows(plan: Plan, results: list[StrategyResult]) -> list[list[str]]:
         *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}" + (
             f" (one more breaks {r.plan.workload.batch_breaks})" if r.plan.workload.batch_breaks else "")
             if r.valid else "—")] if plan.workload.batch_max else []),
-        row("worst rank memory",
-            lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ("
-                      f"{near_text(plan, K.MEMORY, r.memory.worst.fraction, format_percent(r.memory.worst.fraction))})"
-            if r.memory else "—"),
+        row("worst rank memory", lambda r: _fullest(plan, r.fullest_memory)),
         row("TTFT", metric("ttft_s", K.TTFT)),
         row("TPOT", metric("tpot_s", K.TPOT)),
         row("decode throughput per GPU", metric("decode_tokens_per_s", K.DECODE_THROUGHPUT, per_gpu=True)),
@@ -86,6 +83,15 @@ def _rows(plan: Plan, results: list[StrategyResult]) -> list[list[str]]:
         row("end-to-end throughput per GPU", metric("throughput_tokens_per_s", K.THROUGHPUT, per_gpu=True)),
         row("errors", lambda r: ", ".join(sorted({d.code for d in r.diagnostics if d.is_error})) or "none"),
     ]
+
+
+def _fullest(plan: Plan, full: MemoryFigures | None) -> str:
+    """The fullest GPU's memory, in bytes and as the plan's `memory` requirement reads it (of a disaggregated
+    strategy, its fuller pool's)."""
+    if full is None:
+        return "—"
+    share = format_percent(full.fraction)
+    return f"{format_bytes(full.need_bytes)} ({near_text(plan, RequirementKind.MEMORY, full.fraction, share)})"
 
 
 def _requirement_rows(plan: Plan, results: list[StrategyResult]) -> list[list[str]]:

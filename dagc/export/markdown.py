@@ -168,10 +168,11 @@ def _placement(r: StrategyResult, lay: Layout) -> list[str]:
     plan, m = r.plan, r.plan.model
     lines = ["## GPUs and placement", ""]
     if r.pooled is not None:             # what follows, dag.dot/svg and placement.svg's grid: one instance
-        lines += ["A disaggregated strategy: this section, dag.dot, dag.svg and placement.svg's grid describe **one "
-                  "decode instance** (`" + r.pooled.pools[-1].pool.strategy.text + "`), which sets TPOT; the pools "
-                  "are in the summary, placement.svg's strip shows every pool's GPUs, and dag.json and trace.json "
-                  "hold one instance of each pool with the KV transfer between them.", ""]
+        lines += ["A disaggregated strategy: this section, the memory sections below, dag.dot, dag.svg and "
+                  "placement.svg's grid describe **one decode instance** (`" + r.pooled.pools[-1].pool.strategy.text
+                  + "`), which sets TPOT; the pools and each one's memory use are in the summary, placement.svg's "
+                  "strip shows every pool's GPUs, and dag.json and trace.json hold one instance of each pool with the "
+                  "KV transfer between them.", ""]
     adp, edp = data_parallel_text(lay)
     lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used}** "
               f"of {plan.cluster.gpus} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"
@@ -275,7 +276,7 @@ def _memory(r: StrategyResult) -> list[str]:
         "## Memory per rank", "",
         f"Every GPU of a stage holds the same; the fullest is rank {mem.worst_rank()} (stage {worst.stage}) with "
         f"{format_bytes(worst.total_bytes)}, {format_percent(worst.fraction)} of its "
-        f"{format_bytes(worst.capacity_bytes)}.",
+        f"{format_bytes(worst.capacity_bytes)}{_fuller_elsewhere(r, worst.total_bytes)}.",
         ""]
     lines += md_table(["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
     words = admission_words(r.plan.workload, r.layout, mem, r.plan.cluster.engine.terms.no_evict) \
@@ -284,6 +285,18 @@ def _memory(r: StrategyResult) -> list[str]:
         lines += [md_text(words) + " (W520).", ""]
     lines += ["Weights of one GPU of each stage, by category:", ""]
     return lines + md_table(["stage", *(name for name, _ in present), "weights"], weight_rows)
+
+
+def _fuller_elsewhere(r: StrategyResult, shown_bytes: float) -> str:
+    """When the ranks shown are not the deployment's fullest — a disaggregated strategy's decode instance beside a
+    fuller prefill instance —, the fullest GPU's memory, as the `memory` requirement reads it (until 2026-11-30
+    report.md named only the decode instance's rank, 11.2 %, beside `memory <= 90 %` judged at 26.4 %)."""
+    full = r.fullest_memory
+    if full is None or full.need_bytes <= shown_bytes:
+        return ""
+    return (f"; the deployment's fullest GPU is another pool's, with {format_bytes(full.need_bytes)}, "
+            f"{format_percent(full.fraction)} of its {format_bytes(full.capacity_bytes)} (what a `memory` "
+            "requirement is judged on)")
 
 
 def _judged_value(q: RequirementResult) -> str:

@@ -121,8 +121,11 @@ def _pool_axes(decl: StrategyDecl, diags: list[Diagnostic]) -> dict[str, AxisNod
         if role not in found:
             _pool_error(diags, f"a disaggregated strategy needs a {role} pool", _span(next(iter(found.values()))))
     if not diags and list(found) != list(POOL_ROLES):
+        # the same pools in their order, pasteable (until 2026-11-30 "write `prefill N < … > decode M < … >`")
+        options = "".join(f" {name} {value}" for name, value, _ in decl.options)
+        pools = _scope_text(((found["prefill"], found["decode"]),))
         _pool_error(diags, "the prefill pool comes first", _span(found["decode"]),
-                    "write `prefill N < … > decode M < … >`")
+                    f"write `{pools}{' with' + options if options else ''}`")
     return None if diags else found
 
 

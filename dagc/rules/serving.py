@@ -23,6 +23,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import CHUNK_DEFAULT, Workload
 from ..units import count_text, format_bytes
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
+from .pools_fit import pools_fit_hint
 
 __all__ = ["RULES"]
 
@@ -283,13 +284,12 @@ def pools_fit_cluster(plan: Plan, strategy: Strategy, pools: Sequence[tuple[str,
         cluster { gpus = 24  gpu preset "h200" }
         strategy prefill 2 < tp 8 > decode 1 < tp 8 >
     """
-    gpus = sum(n * g for _, n, g in pools)
-    if gpus <= plan.cluster.gpus:
+    if (gpus := sum(n * g for _, n, g in pools)) <= plan.cluster.gpus:
         return None
     parts = " + ".join(f"{n} × {g} for {role}" for role, n, g in pools)
     return diag("E308", Severity.ERROR, f"the pools need {gpus:,} GPUs ({parts}), more than the cluster's "
                 f"{plan.cluster.gpus:,}", strategy.span_of("strategy"),
-                "use fewer instances or smaller ones, or a larger cluster")
+                pools_fit_hint(strategy, plan.cluster.gpus, [g for _, _, g in pools]))
 
 
 def load_over_budget(plan: Plan, events: int, budget: int, requests: int, capacity: bool = False) -> Diagnostic:

@@ -44,7 +44,7 @@ from .under_load import (
     strategy_run,
     under_load,
 )
-from .verdict import RequirementResult, Verdict, judge_requirements, verdict
+from .verdict import MemoryFigures, RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
 __all__ = ["TRAFFIC_NOT_SIMULATED", "NextStep", "StepFigures", "StrategyResult", "check", "check_strategy", "load_plan",
@@ -115,6 +115,8 @@ class StrategyResult:
     load: UnderLoad | None = field(default=None, repr=False)
     # what its speculative decoding and expert load balancing give (`dagc.verdict.techniques`), made once here
     techniques: Techniques = field(default=Techniques(), repr=False)
+    # a disaggregated strategy's fuller pool's memory (`PooledCheck.memory_figures`), None otherwise
+    pools_memory: MemoryFigures | None = field(default=None, repr=False)
 
     @property
     def dag(self) -> Dag | None:
@@ -153,6 +155,23 @@ class StrategyResult:
         if self.pooled is not None:
             return sum(p.gpus for p in self.pooled.pools) or None
         return self.layout.gpus_used if self.layout is not None else None
+
+    @property
+    def fullest_memory(self) -> MemoryFigures | None:
+        """The memory of the strategy's fullest GPU, as its `memory` requirement reads it: of a disaggregated
+        strategy the fuller pool's (`pools_memory`: a `tp 4` prefill instance's 26 %, not the `tp 4 ; ep 16` decode
+        instance's 11 % that `memory` describes: until 2026-11-30 the optimal verdict's "this strategy: … memory",
+        report.md's "memory of the fullest GPU" and the comparison's "worst rank memory" showed the decode pool's
+        beside a requirement judged on the prefill pool's)."""
+        if self.pools_memory is not None:
+            return self.pools_memory
+        return MemoryFigures.of(self.memory) if self.memory is not None else None
+
+    @property
+    def memory_fraction(self) -> float | None:
+        """`fullest_memory` as a share of the GPU."""
+        full = self.fullest_memory
+        return None if full is None else full.fraction
 
     @property
     def label(self) -> str:
@@ -235,6 +254,7 @@ def _checked_steady(plan: Plan, decl: StrategyDecl, strategy: Strategy) -> Strat
                               requirements=pooled.requirements,
                               verdict=_traffic_unknown(pooled.plan, pooled.verdict, None),
                               metrics=pooled.metrics, compiled=a.compiled if a else None, pooled=pooled,
+                              pools_memory=pooled.memory_figures,
                               techniques=techniques_of(pooled.plan, a.layout if a else None, a.compiled if a else None,
                                                        pooled.metrics))
     workload = None

@@ -241,8 +241,7 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
     if own is None or result.metrics is None or result.gpus_used is None or not result.valid:
         return False, evidence
     evidence = replace(evidence, best_figures=figures(best.metrics, best.gpus, best.memory_fraction),
-                       own_figures=figures(result.metrics, result.gpus_used,
-                                           result.memory.worst.fraction if result.memory is not None else None),
+                       own_figures=figures(result.metrics, result.gpus_used, result.memory_fraction),
                        best_requirements=_best_requirements(best, result))
     own_meets = result.verdict.meets_requirements is not False
     if best.meets_requirements and not own_meets:

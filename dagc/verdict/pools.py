@@ -12,6 +12,7 @@ decode instance's, which sets TPOT; `pools` carries both.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ..diagnostics import Diagnostic, Severity, cap, has_errors
@@ -22,6 +23,7 @@ from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
 from ..rules.engine import calibration_range
 from ..rules.pipeline import decode_pool_split
+from ..rules.pools_fit import unused_gpus_hint
 from ..rules.requirements import memory_above_gpu, memory_below_reserve
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
@@ -123,6 +125,12 @@ class PooledCheck:
         """The pool of `role`, None when refused before its pools were laid out (E309)."""
         return next((p for p in self.pools if p.pool.role == role), None)
 
+    @property
+    def memory_figures(self) -> MemoryFigures | None:
+        """The fuller pool's memory (`fuller`): what the deployment's memory requirements are judged on and its
+        "memory" beside the optimal verdict's better strategy; None when a pool's memory was not computed."""
+        return _fuller_memory(self.pools)
+
 
 def prefill_batch_of(workload: Workload, ranks: int) -> int:
     """The requests a prefill instance of `ranks` attention-DP ranks prefills at once: the workload's
@@ -190,7 +198,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     elif gpus < plan.cluster.gpus:
         diags.append(Diagnostic("W505", Severity.WARNING, f"{plan.cluster.gpus - gpus:,} of {plan.cluster.gpus:,} "
                                 f"GPUs are unused (the pools use {gpus:,})", strategy.span_of("strategy"),
-                                "add instances to the binding pool, or use a smaller cluster"))
+                                None))                     # its hint below, once the binding pool is known
     figures = metrics = kv = link = None
     prefill_metrics, decode_metrics = (_instance(r) for r in results)
     if prefill_metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
@@ -203,6 +211,9 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
                                  # the requests in decode over every decode instance: what their KV caches
                                  # admit at once
                                  concurrency_effective=decode_metrics.concurrency_effective * results[1].pool.instances)
+    sizes, binding = [r.gpus_per_instance for r in results], figures.binding_pool if figures is not None else None
+    diags = [replace(d, hint=unused_gpus_hint(strategy, plan.cluster.gpus - gpus, sizes, binding))
+             if d.code == "W505" else d for d in diags]
     reqs = _requirements(plan, results, gpus, metrics)
     return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv, link)
 
@@ -245,12 +256,18 @@ def _figures(plan: Plan, prefill: tuple[PoolResult, InstanceMetrics], decode: tu
     return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_alone_s)
 
 
+def _fuller_memory(results: Iterable[PoolResult]) -> MemoryFigures | None:
+    """Of the pools' instances, the fuller's memory; None when a pool's was not computed."""
+    results = list(results)
+    mems = [MemoryFigures.of(r.analysis.memory) for r in results if r.analysis.memory is not None]
+    return fuller(mems) if mems and len(mems) == len(results) else None
+
+
 def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: SteadyMetrics | None
                   ) -> tuple[RequirementResult, ...]:
     """The plan's requirements on the deployment: its figures, both pools' GPUs, and the fuller pool's
     memory."""
-    mems = [MemoryFigures.of(r.analysis.memory) for r in results if r.analysis.memory is not None]
-    full = fuller(mems) if len(mems) == len(results) else None
+    full = _fuller_memory(results)
     return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, *(full.judged(req) if full else
                                                                                 (None, None))))
                  for req in plan.requirements)
