@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from dagc.cli.main import main
-from dagc.lang.hints import requests_per_second, unit_hint
+from dagc.lang.hints import unit_hint
+from dagc.lang.unit_words import requests_per_second
 from dagc.units import Dimension
 
 PLAN = """model preset "qwen3-30b-a3b"
