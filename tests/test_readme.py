@@ -84,14 +84,15 @@ def test_the_readmes_python_runs(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["examples", "out"]
 
 
-def test_the_readmes_seed_figures_are_what_dagc_prints():
+def test_the_readmes_seed_figures_are_what_dagc_prints(tmp_path):
     """The README's seed-000 paragraph quotes `dagc check` and `dagc search` on its example: the strategy's
     decode throughput per GPU, the best's, their ratio and its TTFT, and the candidates pruned; each figure as
     dagc prints it now (they went stale at 97 and 486 tokens/s per GPU, 5.0×)."""
     plan = "examples/10b-moe-pp16-ep16-256gpu.moe"
     def run(*args: str) -> str:
         return run_dagc(*args, plan, env={"COLUMNS": "200"}).stdout       # in this process, as `python -m dagc`
-    checked, searched = run("check"), run("search")
+    # the search's pareto.svg in the test's temp directory (until 2026-11-30 out/<plan>/ of the checkout)
+    checked, searched = run("check"), run("search", "--svg", str(tmp_path / "pareto.svg"))
     gain = re.search(r"`tp 1 ; ep 8 with microbatches 1 overlap none` gives ([\d.]+)× the decode throughput per GPU "
                      r"\(([\d.,]+) vs ([\d.,]+) tokens/s per GPU\) on 8 GPUs", checked)
     ttft = re.search(r"the better one: 8 GPUs · TTFT ([\d.]+ s) ·", checked)
