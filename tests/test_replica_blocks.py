@@ -112,7 +112,9 @@ def test_a_replica_taking_its_ranks_blocks_late_runs_as_one_taking_them_every_ev
                                                                                     strategy):
     """A run that records no timeline (a capacity's trial), on 8 attention-DP ranks as on one, takes a rank's
     decode blocks only when the rank is next read or changed (`DecodeBlocks.sync`): every figure the same, bit for
-    bit, as the run that takes every rank's at every event — with the prefix cache evicting and requests preempted."""
+    bit, as the recorded run — on one rank, which takes them at every event, and on 8, which takes them late too but
+    at other moments (as its timeline notes the ranks changed: tests/test_replica_timeline.py) — with the prefix cache
+    evicting and requests preempted."""
     plan, r = _checked(PLAN.format(strategy=strategy, traffic=traffic, extra=""))
     lazy: list[bool] = []
     real = replica_module.Replica.run
@@ -123,7 +125,7 @@ def test_a_replica_taking_its_ranks_blocks_late_runs_as_one_taking_them_every_ev
     monkeypatch.setattr(replica_module.Replica, "run", run)
     late = _arrays(simulate(plan, r.strategy, r.layout, kv_tokens=kv_tokens, watch=True))   # no percentile watched
     eager = _arrays(simulate(plan, r.strategy, r.layout, kv_tokens=kv_tokens))
-    assert lazy == [True, False], "the unrecorded run takes its blocks late, the recorded one does not"
+    assert lazy == [True, strategy != "tp 8"], "the unrecorded run takes its blocks late, the recorded one on 8 too"
     if kv_tokens is not None:
         assert late["preemptions"].sum() > 0, "a cache this small preempts"
     assert not any(name.startswith("timeline") for name in late)

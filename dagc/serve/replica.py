@@ -29,16 +29,14 @@ from __future__ import annotations
 
 import heapq
 import math
-from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..plan.workload import Workload
 from .kv_blocks import BLOCK_TOKENS, RankKV
 from .replica_blocks import DecodeBlocks, roomy
+from .replica_timeline import ReplicaTimeline
 from .run import DECODING, ENDING, PREFILLING, Req, Run
 from .sources import Source
 from .surrogate import StepSurface
@@ -53,10 +51,8 @@ B = BLOCK_TOKENS
 class Observers:
     """What follows an in-flight run as it goes: `progress`, called with the requests ended so far, and `watch`,
     which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`); `timeline`, whether
-    the run records its timeline (a capacity's trial, whose verdict reads its requests' figures alone, does not:
-    the fullest rank's share of KV blocks after each event is a loop over the ranks, 64 of them on Kimi K2's
-    attention-DP ranks; without it each rank's decode blocks are taken only when it is next read or changed,
-    `DecodeBlocks.sync`, one rank or many)."""
+    the run records its timeline (`dagc.serve.replica_timeline`; a capacity's trial, whose verdict reads its
+    requests' figures alone, does not)."""
 
     progress: Callable[[int], None] | None = None
     watch: Watch | None = None
@@ -85,12 +81,15 @@ class Replica:
         self.open = self.g                                    # ranks with fewer in flight than their cap
         self.nprefill = 0                                     # requests prefilling over the ranks
         self.record = observers.timeline
-        self.lazy = not self.record                           # `DecodeBlocks.sync`
+        self.lazy = not self.record or self.g > 1             # `DecodeBlocks.sync` (the shares: `ReplicaTimeline`)
         terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
         self.no_evict = bool(terms is not None and terms.no_evict)
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
                                             self.inflight, self.no_evict, self.lazy)
         self.kv, self.ndec = blocks.kv, blocks.ndec           # the blocks' own lists, read here
+        self.timeline = ReplicaTimeline(blocks, self.lazy) if self.record else None
+        self.shares = self.timeline if self.timeline is not None and self.timeline.lazy else None
+        self.dirty = set[int]() if self.shares is None else self.shares.dirty    # the ranks changed: `ReplicaTimeline`
         self.roomy = roomy(run.requests, caps, kv_blocks, blocks.P, emitted)     # no rank can run short
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
@@ -101,7 +100,6 @@ class Replica:
         self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
         self.progress = observers.progress
-        self.tl = (array("d"), array("d"), array("d"), array("d"))
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -125,8 +123,8 @@ class Replica:
                 if source.unseen < t:           # requests the front end is taking in meanwhile
                     self.run_.area += source.wait_before(self.t, t)
                 self.t = t
-        if self.record:
-            self.run_.series.append(tuple(np.frombuffer(a, dtype=float) if len(a) else np.zeros(0) for a in self.tl))
+        if self.timeline is not None:
+            self.run_.series.append(self.timeline.series())
 
     def _arrive(self) -> None:
         """The requests arrived by now join the queue (their wait inside the last step is in `area`)."""
@@ -193,6 +191,7 @@ class Replica:
         if self.no_evict:
             self.blocks.promise_full(req, r, j)
         req.r, req.nheld, req.own_blocks, req.phase = r, j, need, PREFILLING
+        self.dirty.add(r)
         req.cached = j * self.hash_tokens
         req.left = req.tokens - req.cached
         if req.steps_done == 0 and not self.run_.preemptions[req.i]:
@@ -238,7 +237,9 @@ class Replica:
         if ndec:
             run.itl.append(dt)
             run.weight.append(ndec * k)
-        kv_used = 0.0 if self.lazy else self.blocks.grow(k, self.step, self.record)   # a lazy replica's: when next read
+        kv_used = 0.0 if self.lazy else self.blocks.grow(k, self.step)      # a lazy replica's: when next read
+        if self.dirty and self.shares is not None:
+            self.shares.note(self.step + k)
         self.t, self.step = end, self.step + k
         self.hold_admission = False
         for c in chunks:
@@ -253,13 +254,8 @@ class Replica:
             if ending is not None and ending.epoch == epoch:
                 self._end(ending)
                 kv_used = -1.0
-        if not self.record:
-            return
-        tl = self.tl
-        tl[0].append(end)
-        tl[1].append(self.nin)
-        tl[2].append(len(self.waiting))
-        tl[3].append(kv_used if kv_used >= 0 else self.blocks.kv_share())
+        if self.timeline is not None:
+            self.timeline.record(end, self.nin, len(self.waiting), self.step, kv_used)
 
     def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int, int]:
         """Each rank's prompt tokens this step, first come first served in the room its budget leaves
@@ -317,6 +313,7 @@ class Replica:
         r, kv, ht = req.r, self.kv[req.r], self.hash_tokens
         if self.lazy:
             self.blocks.sync(r, self.step)
+            self.dirty.add(r)
         self.prefill[r].popleft()
         self.nprefill -= 1
         if req.ids:
@@ -349,6 +346,7 @@ class Replica:
         r, kv = req.r, self.kv[req.r]
         if self.lazy:
             self.blocks.sync(r, self.step)
+            self.dirty.add(r)
         if req.phase is DECODING:
             self.blocks.stop_decoding(req, r, self.step)
             self.ndec_all -= 1

@@ -70,9 +70,9 @@ class DecodeBlocks:
         self.output, self.hash_tokens = run.output, run.requests.block_tokens
         self.ndec = [0] * self.g                              # each rank's decoding requests
         self.block_phases = [[0] * self.P for _ in kv]
-        # a run that records no timeline, on several ranks, takes each rank's decode blocks only when the rank is
+        # a run on several ranks, or one recording no timeline, takes each rank's decode blocks only when the rank is
         # next read or changed (`sync`), rather than every rank's at every event: `since[r]`, the step it is up to
-        # date at
+        # date at (a recorded run's KV shares: `dagc.serve.replica_timeline.KvShares`)
         self.lazy, self.since = lazy, [0] * self.g
         # an engine that never preempts: each rank's blocks promised to its requests at their full length, and each's
         self.no_evict, self.promised, self.promise = no_evict, [0] * self.g, dict[int, int]()
@@ -137,59 +137,24 @@ class DecodeBlocks:
             k = min(k, most)
         return k
 
-    def grow(self, k: int, step: int, share: bool = True) -> float:
-        """Each rank's decoding requests take their blocks for `k` steps from `step`: the fullest rank's share in
-        use (0 without `share`: a run that records no timeline reads none). A `lazy` replica takes them later,
-        rank by rank, when one is next read or changed (`sync`)."""
-        if self.lazy:
-            return 0.0
+    def grow(self, k: int, step: int) -> float:
+        """The one rank's decoding requests take their blocks for `k` steps from `step`: its share in use, as
+        `kv_share` reads it (a recorded run on one rank; a `lazy` replica's ranks take theirs when next read or
+        changed, `sync`)."""
         P = self.P
         rem, whole = k % P, k // P
         lo = (P - rem - step) % P
-        if self.g == 1:                     # one rank (no attention DP): no loop
-            kv, n = self.kv[0], self.ndec[0]
-            if n:
-                cnt = self.block_phases[0]
-                out = n * whole + (cnt[lo] if rem == 1 else 0 if not rem else sum(cnt[lo:lo + rem]) if lo + rem <= P
-                                   else sum(cnt[lo:]) + sum(cnt[:lo + rem - P]))
-                if out:
-                    kv.used += out
-                    if kv.used > kv.total:
-                        kv.take(0)
-            held = kv.used - kv.evictable if share else 0
-            return self._promised_share() if self.no_evict else (held if held > 0 else 0) / kv.total
-        if rem == 1 and not whole:          # one step (a mixed step's, mostly): each rank's count at its phase
-            return self._grow_one(lo, share)
-        hi, wraps = lo + rem, lo + rem > P
-        most = 0
-        for kv, n, cnt in zip(self.kv, self.ndec, self.block_phases, strict=True):
-            if n:
-                # one step a time mostly (`rem` 1): its phase's count read in place, a longer stretch summed (`_window`)
-                out = n * whole + (cnt[lo] if rem == 1 else 0 if not rem else sum(cnt[lo:hi]) if not wraps
-                                   else sum(cnt[lo:]) + sum(cnt[:hi - P]))
-                if out:
-                    kv.used += out
-                    if kv.used > kv.total:
-                        kv.take(0)                 # evicts cached blocks
-            if share and kv.used - kv.evictable > most:
-                most = kv.used - kv.evictable
-        return self._promised_share() if self.no_evict else most / self.kv[0].total
-
-    def _grow_one(self, lo: int, share: bool) -> float:
-        """`grow` of one step on several ranks, whose requests at phase `lo` take a block each: a rank that decodes
-        nothing counts none there (its phases' counts are its decoding requests)."""
-        most = 0
-        for kv, cnt in zip(self.kv, self.block_phases, strict=True):
-            out = cnt[lo]
+        kv, n = self.kv[0], self.ndec[0]
+        if n:
+            cnt = self.block_phases[0]
+            # one step a time mostly (`rem` 1): its phase's count read in place, a longer stretch summed (`_window`)
+            out = n * whole + (cnt[lo] if rem == 1 else _window(cnt, lo, rem, P) if rem else 0)
             if out:
-                used = kv.used = kv.used + out
-                if used > kv.total:
-                    kv.take(0)
-            if share:
-                held = kv.used - kv.evictable
-                if held > most:
-                    most = held
-        return self._promised_share() if self.no_evict else most / self.kv[0].total
+                kv.used += out
+                if kv.used > kv.total:
+                    kv.take(0)                     # evicts cached blocks
+        held = kv.used - kv.evictable
+        return self._promised_share() if self.no_evict else (held if held > 0 else 0) / kv.total
 
     def sync(self, r: int, step: int) -> None:
         """Rank `r`'s decoding requests take the blocks of the steps since it was last brought up to date (a `lazy`

@@ -1,0 +1,123 @@
+"""A replica's timeline (`dagc.serve.replica`): after each event, its time, its requests in flight and waiting, and
+the fullest attention-DP rank's share of its KV blocks — on several ranks without taking every rank's decode blocks at
+every event (`ReplicaTimeline.note`).
+
+Input: at each event the replica's time, counts and step; its `DecodeBlocks`, whose ranks on several take their
+decode blocks only when next read or changed (`DecodeBlocks.sync`), and the ranks whose requests changed since the
+last event (a request admitted, prefilled or released there). Output: the four series (`Run.series`); the KV shares
+as `DecodeBlocks.kv_share` reads them with every rank's blocks taken to the event's step, bit for bit
+(tests/test_replica_timeline.py).
+
+Between two changes of a rank its decoding requests and their block phases stay as they are, so the blocks it holds
+at step S are those it held at its last change, at step S0, and the blocks its requests take over [S0, S) — as
+`DecodeBlocks.sync` counts them: n·((S − S0) // P) and the phase counts of the window left over. A changed rank is
+brought up to date and its state noted (the step, the blocks it holds, its decoding requests and their phase
+counts); every `CHUNK` events the blocks of every rank at each of those events are computed at once, as arrays, and
+the notes but each rank's last let go. A rank's cached blocks evicted on the way change nothing here: an eviction
+takes as many blocks from `used` as from `evictable`. On an engine that never preempts the share is the blocks
+promised (`DecodeBlocks.kv_share`), which change only with the requests admitted and released: read at each event.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from .replica_blocks import DecodeBlocks
+
+__all__ = ["CHUNK", "ReplicaTimeline"]
+
+CHUNK = 4096            # events whose shares are computed at once (the notes kept meanwhile: about 1.5 an event)
+
+
+class ReplicaTimeline:
+    """A replica's timeline as it goes (module docstring). `lazy`: its ranks take their decode blocks late, and the
+    KV shares are computed from notes (`note`) — the replica adds each rank it changes to `dirty`, and calls `note`
+    where its ranks' blocks would be taken for an event's steps; else the one rank's share is the one
+    `DecodeBlocks.grow` returns; on an engine that never preempts, the share of the blocks promised, read at each
+    event (`read`)."""
+
+    __slots__ = ("blocks", "dirty", "lazy", "notes", "read", "steps", "tl")
+
+    def __init__(self, blocks: DecodeBlocks, lazy: bool) -> None:
+        self.blocks, self.lazy, self.read = blocks, lazy and not blocks.no_evict, lazy and blocks.no_evict
+        self.tl = (array("d"), array("d"), array("d"), array("d"))
+        self.dirty: set[int] = set()
+        self.steps: list[int] = []                       # the steps of the events whose shares are still to compute
+        # each rank's notes: (event, step, blocks held, decoding requests, phase counts); the first stands for the
+        # events before any change (the empty rank), then for the last note of the events computed already
+        self.notes: list[list[tuple[int, int, int, int, tuple[int, ...]]]] = [
+            [(-1, 0, 0, 0, (0,) * blocks.P)] for _ in range(blocks.g)]
+
+    def note(self, step: int) -> None:
+        """The ranks changed since their last note, brought up to `step`, noted for the event to come."""
+        blocks, e, notes = self.blocks, len(self.tl[0]), self.notes
+        kvs, ndec, phases = blocks.kv, blocks.ndec, blocks.block_phases
+        for r in self.dirty:
+            blocks.sync(r, step)
+            kv = kvs[r]
+            notes[r].append((e, step, kv.used - kv.evictable, ndec[r], tuple(phases[r])))
+        self.dirty.clear()
+
+    def record(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
+        """An event is over at time `t` and `step`; `kv_used`, the share `DecodeBlocks.grow` returned (a lazy
+        replica's: 0), or -1 when requests were released in it (the share is read after them)."""
+        tl = self.tl
+        if self.lazy:
+            if kv_used < 0 and self.dirty:
+                self.note(step)                 # as the event's own (the events so far: `tl[0]`)
+            self.steps.append(step)
+        else:
+            tl[3].append(self.blocks.kv_share() if self.read or kv_used < 0 else kv_used)
+        tl[0].append(t)
+        tl[1].append(running)
+        tl[2].append(waiting)
+        if len(self.steps) >= CHUNK:
+            self._compute()
+
+    def series(self) -> tuple[np.ndarray, ...]:
+        """(time, running, waiting, KV share) after each event (`Run.series`)."""
+        self._compute()
+        return tuple(np.frombuffer(a, dtype=float) if len(a) else np.zeros(0) for a in self.tl)
+
+    def _compute(self) -> None:
+        """The shares of the events noted since the last call, from each rank's notes; each rank's last note kept."""
+        if not self.steps:
+            return
+        last = len(self.tl[0])
+        at = np.arange(last - len(self.steps), last)
+        steps = np.asarray(self.steps, dtype=np.int64)
+        most = np.zeros(len(at), dtype=np.int64)
+        for r, notes in enumerate(self.notes):
+            most = np.maximum(most, _held(notes, at, steps, self.blocks.P))
+            self.notes[r] = [notes[-1]]
+        self.steps = []
+        self.tl[3].extend((most / self.blocks.kv[0].total).tolist())
+
+
+def _held(notes: list[tuple[int, int, int, int, tuple[int, ...]]], at: np.ndarray, steps: np.ndarray,
+          P: int) -> np.ndarray:
+    """A rank's blocks held after the events `at` (their `steps`), from its `notes` (`KvTimeline.notes`): the blocks
+    of its last note at or before each event and those its decoding requests take since (`DecodeBlocks.sync`).
+
+    Example (two decoding requests of phases 0 and 2 over P = 4 steps, noted holding 10 blocks at step 4, read at
+    steps 4, 5, 7 and 9; the rank empty before):
+        >>> notes = [(-1, 0, 0, 0, (0, 0, 0, 0)), (1, 4, 10, 2, (1, 0, 1, 0))]
+        >>> _held(notes, np.array([0, 1, 2, 3, 4]), np.array([2, 4, 5, 7, 9]), 4).tolist()
+        [0, 10, 10, 11, 12]
+    """
+    if len(notes) == 1 and notes[0][3] == 0:          # no decoding request since the last change: no growth
+        return np.full(len(at), notes[0][2], dtype=np.int64)
+    columns = tuple(zip(*notes, strict=True))
+    event, since, held, ndec = (np.array(c, dtype=np.int64) for c in columns[:4])
+    counts = np.array(columns[4], dtype=np.int64).reshape(len(notes), P)
+    # the phase counts round twice, summed from the left: a window of `rem` phases from `lo` is two reads
+    prefix = np.zeros((len(notes), 2 * P + 1), dtype=np.int64)
+    np.cumsum(np.concatenate((counts, counts), axis=1), axis=1, out=prefix[:, 1:])
+    j = np.searchsorted(event, at, side="right") - 1
+    s0 = since[j]
+    k = steps - s0
+    whole, rem = np.divmod(k, P)
+    lo = (P - rem - s0) % P
+    return held[j] + ndec[j] * whole + prefix[j, lo + rem] - prefix[j, lo]
