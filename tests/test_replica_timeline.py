@@ -54,9 +54,9 @@ def test_the_kv_shares_from_notes_are_those_of_every_rank_read_at_every_event(mo
     noted = _timeline(text, kv_tokens)
     real = replica_timeline.ReplicaTimeline.note
 
-    def note_every_rank(self, step: int) -> None:
+    def note_every_rank(self) -> None:
         self.dirty.update(range(self.blocks.g))
-        real(self, step)
+        real(self)
     monkeypatch.setattr(replica_timeline.ReplicaTimeline, "note", note_every_rank)
     every = _timeline(text, kv_tokens)
     if kv_tokens is not None:

@@ -239,7 +239,7 @@ class Replica:
             run.weight.append(ndec * k)
         kv_used = 0.0 if self.lazy else self.blocks.grow(k, self.step)      # a lazy replica's: when next read
         if self.dirty and self.shares is not None:
-            self.shares.note(self.step + k)
+            self.shares.note()
         self.t, self.step = end, self.step + k
         self.hold_admission = False
         for c in chunks:

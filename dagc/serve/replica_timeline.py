@@ -10,12 +10,13 @@ as `DecodeBlocks.kv_share` reads them with every rank's blocks taken to the even
 
 Between two changes of a rank its decoding requests and their block phases stay as they are, so the blocks it holds
 at step S are those it held at its last change, at step S0, and the blocks its requests take over [S0, S) — as
-`DecodeBlocks.sync` counts them: n·((S − S0) // P) and the phase counts of the window left over. A changed rank is
-brought up to date and its state noted (the step, the blocks it holds, its decoding requests and their phase
-counts); every `CHUNK` events the blocks of every rank at each of those events are computed at once, as arrays, and
-the notes but each rank's last let go. A rank's cached blocks evicted on the way change nothing here: an eviction
-takes as many blocks from `used` as from `evictable`. On an engine that never preempts the share is the blocks
-promised (`DecodeBlocks.kv_share`), which change only with the requests admitted and released: read at each event.
+`DecodeBlocks.sync` counts them: n·((S − S0) // P) and the phase counts of the window left over. The replica brings
+a rank up to its step before changing it, so a changed rank's state is noted as it stands (the step it was brought
+up to, the blocks it holds, its decoding requests and their phase counts); every `CHUNK` events the blocks of every
+rank at each of those events are computed at once, as arrays, and the notes but each rank's last let go. A rank's
+cached blocks evicted on the way change nothing here: an eviction takes as many blocks from `used` as from
+`evictable`. On an engine that never preempts the share is the blocks promised (`DecodeBlocks.kv_share`), which
+change only with the requests admitted and released: read at each event.
 """
 
 from __future__ import annotations
@@ -50,14 +51,14 @@ class ReplicaTimeline:
         self.notes: list[list[tuple[int, int, int, int, tuple[int, ...]]]] = [
             [(-1, 0, 0, 0, (0,) * blocks.P)] for _ in range(blocks.g)]
 
-    def note(self, step: int) -> None:
-        """The ranks changed since their last note, brought up to `step`, noted for the event to come."""
+    def note(self) -> None:
+        """The ranks changed since their last note, noted for the event to come as they are at the step they were
+        last brought up to (`DecodeBlocks.since`: the replica brings a rank up to its step before changing it)."""
         blocks, e, notes = self.blocks, len(self.tl[0]), self.notes
-        kvs, ndec, phases = blocks.kv, blocks.ndec, blocks.block_phases
+        kvs, since, ndec, phases = blocks.kv, blocks.since, blocks.ndec, blocks.block_phases
         for r in self.dirty:
-            blocks.sync(r, step)
             kv = kvs[r]
-            notes[r].append((e, step, kv.used - kv.evictable, ndec[r], tuple(phases[r])))
+            notes[r].append((e, since[r], kv.used - kv.evictable, ndec[r], tuple(phases[r])))
         self.dirty.clear()
 
     def record(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
@@ -66,7 +67,7 @@ class ReplicaTimeline:
         tl = self.tl
         if self.lazy:
             if kv_used < 0 and self.dirty:
-                self.note(step)                 # as the event's own (the events so far: `tl[0]`)
+                self.note()                     # as the event's own (the events so far: `tl[0]`)
             self.steps.append(step)
         else:
             tl[3].append(self.blocks.kv_share() if self.read or kv_used < 0 else kv_used)
