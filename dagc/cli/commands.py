@@ -161,11 +161,11 @@ def read_plan(args: Namespace, needs_strategy: bool = True) -> Plan:
                                           needs_strategy=needs_strategy), args)
 
 
-def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | None:
+def _load(args: Namespace, err: Console, picks: bool = False, verdicts_only: bool = False) -> Driven | int | None:
     """The plan read with its overrides, then driven (`dagc.drive.drive.drive`): the driven check, or None
     (after the diagnostics) when the plan or `--strategy` cannot be read, or the exit code of a `--requests-out`
     the plan cannot give (no traffic: before the work, not after it); with `picks`, the report's "what each
-    objective would pick" too."""
+    objective would pick" too; with `verdicts_only` (`dagc check --quiet`), nothing the verdicts do not need."""
     with loading():
         from ..diagnostics import PlanError
         from ..lang.load import strategy_option
@@ -180,7 +180,7 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | int | 
         strategy = strategy_option(args.strategy, plan) if args.strategy is not None else None
         options = DriveOptions(strategy=strategy, search=not getattr(args, "no_search", True),
                                jobs=search_jobs(args, err), budget_s=getattr(args, "search_budget", None), picks=picks,
-                               progress=_bars(is_quiet(args)))
+                               progress=_bars(is_quiet(args)), verdicts_only=verdicts_only)
         return drive(plan, options)
     except PlanError as exc:
         say_refused(args, err, exc.diagnostics, "nothing was checked")
@@ -226,7 +226,7 @@ def cmd_check(args: Namespace) -> int:
     err = make_console(sys.stderr)
     if (refused := requests_refused(args, err)) is not None:      # a bad --requests-out name, before the work
         return refused
-    driven = _load(args, err)
+    driven = _load(args, err, verdicts_only=is_quiet(args))     # --quiet prints the verdicts and errors alone
     if driven is None or isinstance(driven, int):
         return EXIT_INPUT if driven is None else driven
     with loading():                     # the report's printer, once there is a check to print (`_load`)

@@ -80,6 +80,8 @@ class DriveOptions:
         picks: search under every objective too, for the report's "what each objective would pick"
             (`dagc compile` does; `dagc check` does not).
         progress: a `Stage` → context manager of a `progress(done, total)` callable (module docstring).
+        verdicts_only: only the verdicts and the errors are read (`dagc check --quiet`): no next steps are
+            computed, nor the nearest strategy an engine runs that W533's hint names.
     """
 
     strategy: str | StrategyDecl | None = None
@@ -88,6 +90,7 @@ class DriveOptions:
     budget_s: float | None = None
     picks: bool = False
     progress: ProgressFor | None = None
+    verdicts_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,16 +159,18 @@ def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
             by_objective = objective_picks(plan, found, top=CHECK_RESCORED, jobs=o.jobs, progress=bar,
                                            budget_s=o.budget_s, timer=timer)
     with (progress(Stage.LOAD) if plan.workload.traffic is not None else contextlib.nullcontext(None)) as bar:
-        results = _checked(plan, strategy, found, by_objective, bar)
+        results = _checked(plan, strategy, found, by_objective, bar, o.verdicts_only)
     return Driven(plan, tuple(results), found)
 
 
 def _checked(plan: Plan, strategy: StrategyDecl | None, optimality: SearchResult | None,
-             picks: dict[str, Candidate | None] | None, progress: Progress | None) -> list[StrategyResult]:
+             picks: dict[str, Candidate | None] | None, progress: Progress | None,
+             verdicts_only: bool = False) -> list[StrategyResult]:
     """The last two steps: each strategy checked with its engine's E7xx and judged against `optimality`, then
-    the next steps of those that miss a requirement."""
-    results = engine_check(plan, strategy, optimality=optimality, picks=picks, progress=progress)
-    return with_next_steps(results, judge=engine_checked)
+    the next steps of those that miss a requirement (`verdicts_only`: neither those nor warnings' hints)."""
+    results = engine_check(plan, strategy, optimality=optimality, picks=picks, progress=progress,
+                           warning_hints=not verdicts_only)
+    return results if verdicts_only else with_next_steps(results, judge=engine_checked)
 
 
 class DriveKeywords(TypedDict, total=False):

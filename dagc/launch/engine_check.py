@@ -20,6 +20,7 @@ every engine's command.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -104,11 +105,12 @@ def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tu
                                                   degrees(plan, strategy, layout)))
 
 
-def unstartable_warnings(result: StrategyResult) -> tuple[Diagnostic, ...]:
+def unstartable_warnings(result: StrategyResult, hint: bool = True) -> tuple[Diagnostic, ...]:
     """W533 on a plan that names no engine, for a strategy every engine dagc launches refuses
     (`every_engine_refuses`): located where the default engine's first refusal is, with each engine's codes and,
-    as hint, the nearest strategy the default engine runs (`refusal_hint`). None for a disaggregated strategy
-    (its pools are searched under the default engine's rules) and for one that did not resolve (`UNFORMED`)."""
+    as hint, the nearest strategy the default engine runs (`refusal_hint`; without `hint`, none: a caller that
+    shows no warning). None for a disaggregated strategy (its pools are searched under the default engine's rules)
+    and for one that did not resolve (`UNFORMED`)."""
     plan, strategy, layout = result.plan, result.strategy, result.layout
     if strategy is None or layout is None or result.pooled is not None or \
             any(d.code in UNFORMED for d in result.diagnostics) or not every_engine_refuses(plan, strategy, layout):
@@ -119,19 +121,19 @@ def unstartable_warnings(result: StrategyResult) -> tuple[Diagnostic, ...]:
     default = TABLES[plan.cluster.engine.name]
     launched = _refused_launches(result, (default.key,))
     first = launch_refusals(plan, default, d)[0]
-    hint = refusal_hint(result, launched[0])[0] if launched and launched[0].refusals else None
+    hint_text = refusal_hint(result, launched[0])[0] if hint and launched and launched[0].refusals else None
     return (unstartable(f"no engine dagc launches starts this strategy ({said}: `dagc launch`); the plan names no "
                         f"engine, so dagc prices it as {default.name} serves it, which refuses it",
-                        field_span(plan, strategy, first.at), hint),)
+                        field_span(plan, strategy, first.at), hint_text),)
 
 
-def engine_refusals(result: StrategyResult) -> tuple[Diagnostic, ...]:
+def engine_refusals(result: StrategyResult, warning_hints: bool = True) -> tuple[Diagnostic, ...]:
     """The E7xx diagnostics of launching a strategy on the engine its plan chose (`engine_judges`), beside
     dagc's own errors when it has any (`refusals_on`); none on `pytorch` and for a strategy the engine can
     start. On a plan that chose none: E706 when its checkpoint has no MTP layers (`checkpoint_refusals`), else
-    W533 when no engine starts the strategy (`unstartable_warnings`)."""
+    W533 when no engine starts the strategy (`unstartable_warnings`, its hint with `warning_hints`)."""
     if not engine_judges(result.plan):
-        return checkpoint_refusals(result.plan) or unstartable_warnings(result)
+        return checkpoint_refusals(result.plan) or unstartable_warnings(result, warning_hints)
     return refusals_on(result, (result.plan.cluster.engine.name,))
 
 
@@ -296,7 +298,7 @@ def figures_text(metrics: SteadyMetrics) -> str:
     return f"TTFT {ttft}, TPOT {tpot}, {format_figure(metrics.decode_tokens_per_s_per_gpu)} tokens/s/GPU"
 
 
-def engine_checked(result: StrategyResult) -> StrategyResult:
+def engine_checked(result: StrategyResult, warning_hints: bool = True) -> StrategyResult:
     """`result` with its engine's refusals (`engine_refusals`) among its diagnostics and its verdict
     judged with them; `result` itself when there are none, or when the strategy needs more GPUs than the cluster
     has (E401: where an engine would place GPUs the cluster does not have is moot — E704 listed 256 nodes of a
@@ -314,7 +316,7 @@ def engine_checked(result: StrategyResult) -> StrategyResult:
     """
     if any(d.code == "E401" for d in result.diagnostics):
         return result
-    found = engine_refusals(result)
+    found = engine_refusals(result, warning_hints)
     if not found:
         return result
     diags = tuple(cap([*result.diagnostics, *found]))
@@ -326,8 +328,8 @@ def engine_checked(result: StrategyResult) -> StrategyResult:
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Searched | None = None,
-          picks: Mapping[str, SearchedCandidate | None] | None = None, progress: Progress | None = None
-          ) -> list[StrategyResult]:
+          picks: Mapping[str, SearchedCandidate | None] | None = None, progress: Progress | None = None,
+          warning_hints: bool = True) -> list[StrategyResult]:
     """`dagc.verdict.check.check` on the plan's own engine: each strategy with that engine's refusals
     (`engine_checked`), judged optimal or not after them. What `dagc check`, `dagc compile` and the
     library's `dagc.check` and `dagc.compile` run.
@@ -345,4 +347,6 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Se
         PlanError: when `strategy` text does not parse.
     """
     judged = engine_judges(plan) or default_engine_judges(plan) or checkpoint_refusals(plan)
-    return check_plan(plan, strategy, optimality, picks, progress, engine=engine_checked if judged else None)
+    judge = (engine_checked if warning_hints else functools.partial(engine_checked, warning_hints=False)) \
+        if judged else None
+    return check_plan(plan, strategy, optimality, picks, progress, engine=judge)
