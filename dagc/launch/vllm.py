@@ -361,7 +361,10 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
     ray = ["--distributed-executor-backend", "ray"] + (["--data-parallel-backend", "ray"] if d.adp > 1 else [])
     if d.adp > 1:          # a DP rank over several nodes: Ray places it with the `span` pack strategy
         env = (*env, RAY_PACK)
-    return [Command(p.head, p.replica, ("ray", "start", "--head", "--port", str(RAY_PORT))),
+    # `--block` on the head too: its script is the Ray node's process, as each worker's (without it `ray start
+    # --head` returns once the daemons are up, and srun or a service manager ends the head with it; vLLM's own
+    # examples/online_serving/run_cluster.sh starts both with `--block`)
+    return [Command(p.head, p.replica, ("ray", "start", "--head", "--port", str(RAY_PORT), "--block")),
             *[Command(n, p.replica, ("ray", "start", "--address", f"{head_addr}:{RAY_PORT}", "--block"))
               for n in p.listed_nodes[1:]],
             Command(p.head, p.replica, tuple(base + ray + port), env)]
