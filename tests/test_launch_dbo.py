@@ -73,3 +73,20 @@ def test_a_refusal_of_the_degrees_that_dbo_needs_names_the_nearest_strategy_with
     (d,) = [d for d in r.diagnostics if d.code == "E704"]
     assert d.hint.startswith("the nearest strategy vLLM can run: "
                              "`pp 2 < tp 4 ; ep 4 > with microbatches 4 overlap none` ("), d.hint
+
+
+def test_dbo_is_told_to_split_decode_steps_as_small_as_dagc_priced_split():
+    """vLLM microbatches a decode-only step only from `--dbo-decode-token-threshold` tokens on (32 by default,
+    vllm/v1/worker/ubatch_utils.py): 64 requests over 8 attention-DP ranks decode 8 tokens a rank, which vLLM would run
+    whole while dagc prices them split; the launch writes the threshold down to 8. At 512 requests (64 a rank) the
+    default splits them and nothing is written. Until 2026-11-30 `--enable-dbo` was written alone."""
+    for batch, want in ((64, ["--dbo-decode-token-threshold", "8"]), (512, [])):
+        (r,) = check(load_plan_text(VLLM.replace("batch = 64", f"batch = {batch}")),
+                     "tp 1 ; ep 8 with microbatches 2 overlap microbatch")
+        (x,) = launch_result(r, ("vllm",))
+        argv = list(x.commands[0].argv)
+        assert [a for a in argv if a.startswith("--dbo-")] == want[:1]
+        if want:
+            assert argv[argv.index(want[0]) + 1] == want[1]
+            assert any(n.startswith("--dbo-decode-token-threshold 8: vLLM splits a step for dual-batch overlap only")
+                       for n in x.notes)
