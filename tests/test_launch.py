@@ -936,3 +936,18 @@ def test_trtllm_notes_mla_chunked_prefill_below_sm90():
     assert any("below SM90 (a100-80g is SM80)" in n for n in _serving_notes(v))
     assert not any("SM90" in n for n in _serving_notes(dataclasses.replace(v, gpu="h100-sxm")))
     assert not any("SM90" in n for n in _serving_notes(dataclasses.replace(v, mla=False)))
+
+
+def test_a_replica_that_straddles_nodes_is_told_the_replica_sizes_that_launch(capsys, tmp_path):
+    """E701 depends on a replica's GPUs alone (pp × stage group), so no strategy on the same GPUs escapes it: the hint
+    names the replica sizes that launch (a divisor of the node, or whole nodes). Until 2026-11-30 it said none of the
+    strategies nearest it "checks without errors", as if some had been tried."""
+    plan = tmp_path / "p.moe"
+    plan.write_text('model preset "qwen3-30b-a3b"\ncluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }\n'
+                    "workload { batch = 64 prompt = 1000 generate = 200 }\nstrategy pp 3 < tp 4 >\n")
+    assert main(["launch", str(plan), "--engine", "sglang"]) == 3
+    out = capsys.readouterr().out
+    assert ("= help: no strategy whose replica takes 12 GPUs can be launched, whatever its degrees: a replica of 8 or "
+            "16 GPUs (pp × stage group: a divisor of the node's 8 GPUs, or whole nodes) can, e.g. with fewer or more "
+            "pipeline stages") in out
+    assert "checks without errors" not in out

@@ -60,3 +60,33 @@ def test_the_search_on_vllm_offers_overlap_only_with_dp_and_ep():
     assert any(o.value == "microbatch" and (s.ep or 1) == 1 for s, o in unchosen)
     # DP+EP: EP above 1 and attention (tp × cp) smaller than the stage (ep × etp), the rest attention DP
     assert offered and all((s.ep or 1) > 1 and s.tp * s.cp < s.ep * (s.etp or 1) for s in offered)
+
+
+def test_a_refusal_of_the_degrees_that_dbo_needs_names_the_nearest_strategy_without_the_overlap():
+    """`pp 2 < tp 1 ; ep 4 >` over 2 nodes of 4 is E704 (each DP engine's pipeline placed together), and every
+    strategy vLLM places as dagc does has no attention DP, where `--enable-dbo` overlaps nothing (E710): the
+    nearest keeps the GPUs and drops the overlap too. Until 2026-11-30 the overlap was kept on every candidate, so
+    none was expressible and the hint said none "checks without errors"."""
+    plan = load_plan_text(VLLM.replace('"mixtral-8x7b"', '"qwen3-30b-a3b"').replace(
+        "gpus = 8", "gpus = 8  gpus_per_node = 4"))
+    (r,) = check(plan, "pp 2 < tp 1 ; ep 4 > with microbatches 4 overlap microbatch")
+    (d,) = [d for d in r.diagnostics if d.code == "E704"]
+    assert d.hint.startswith("the nearest strategy vLLM can run: "
+                             "`pp 2 < tp 4 ; ep 4 > with microbatches 4 overlap none` ("), d.hint
+
+
+def test_dbo_is_told_to_split_decode_steps_as_small_as_dagc_priced_split():
+    """vLLM microbatches a decode-only step only from `--dbo-decode-token-threshold` tokens on (32 by default,
+    vllm/v1/worker/ubatch_utils.py): 64 requests over 8 attention-DP ranks decode 8 tokens a rank, which vLLM would run
+    whole while dagc prices them split; the launch writes the threshold down to 8. At 512 requests (64 a rank) the
+    default splits them and nothing is written. Until 2026-11-30 `--enable-dbo` was written alone."""
+    for batch, want in ((64, ["--dbo-decode-token-threshold", "8"]), (512, [])):
+        (r,) = check(load_plan_text(VLLM.replace("batch = 64", f"batch = {batch}")),
+                     "tp 1 ; ep 8 with microbatches 2 overlap microbatch")
+        (x,) = launch_result(r, ("vllm",))
+        argv = list(x.commands[0].argv)
+        assert [a for a in argv if a.startswith("--dbo-")] == want[:1]
+        if want:
+            assert argv[argv.index(want[0]) + 1] == want[1]
+            assert any(n.startswith("--dbo-decode-token-threshold 8: vLLM splits a step for dual-batch overlap only")
+                       for n in x.notes)

@@ -6,6 +6,7 @@ host:4,…`). Before, a 64-GPU strategy was one command for one machine of 64 GP
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
@@ -102,3 +103,31 @@ def test_sglangs_E711_names_its_flag_in_full():
     assert x.refusals[0].message.startswith("SGLang: the MoE layers span all --tp-size 8 GPUs of a stage")
     doc = explain("E711")
     assert doc is not None and "--tp " not in doc and "(--tp)" not in doc and "--tp-size 8 --ep-size 8" in doc
+
+
+def test_trtllm_replicas_past_32_nodes_each_start_on_their_own_hostfile(tmp_path, capsys):
+    """Two replicas of 64 one-GPU nodes: each mpirun reads its own hostfile, written into -o DIR with
+    `$NODE<k>_ADDR slots=1` lines, which the replica's script fills with the nodes' addresses (as the disaggregated
+    router's YAML). Until 2026-11-30 both read `--hostfile hosts.txt` from the directory they ran in, which the user
+    was to write (one file for two replicas' different nodes), and a note said each further node ran "the same
+    with its own node rank", where one mpirun starts them all."""
+    plan = tmp_path / "wide.moe"
+    plan.write_text('model preset "qwen3-30b-a3b"\ncluster { gpus = 128  gpus_per_node = 1  gpu preset "h200" }\n'
+                    "workload { batch = 128 prompt = 512 generate = 64 }\nstrategy two = dp 2 < tp 1 ; ep 64 >\n")
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(plan), "--engine", "trtllm", "-o", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"  mpirun --hostfile {out_dir}/trtllm-two-replica1.hosts -n 64 trtllm-llmapi-launch" in out
+    assert "each further node" not in out
+    hosts = (out_dir / "trtllm-two-replica1.hosts").read_text().splitlines()
+    assert hosts[1:-1] == [f"$NODE{k}_ADDR slots=1" for k in range(64, 128)]
+    assert hosts[0].endswith("(dagc launch)") and hosts[-1].startswith("# dagc launch wrote this file; sha256")
+    fake = tmp_path / "bin"         # an mpirun that shows the hostfile it was given
+    fake.mkdir()
+    (fake / "mpirun").write_text('#!/bin/sh\ngrep -v "^#" "$2"\n')
+    (fake / "mpirun").chmod(0o755)
+    env = {"PATH": f"{fake}:/usr/bin:/bin", **{f"NODE{k}_ADDR": f"10.0.0.{k}" for k in range(64, 128)}}
+    run = subprocess.run(["sh", str(out_dir / "trtllm-two-2-node64.sh")], env=env, capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [f"10.0.0.{k} slots=1" for k in range(64, 128)]

@@ -313,3 +313,17 @@ def test_a_compile_into_a_launch_directory_keeps_the_launch_files_as_they_stand(
     assert main(again) == 0
     assert (out_dir / TWO[1]).read_text() == "#!/bin/sh\n# my own node 1\nexec true\n"
     assert (out_dir / "dep" / "report.md").is_file()
+
+
+def test_every_ray_node_of_a_vllm_launch_blocks_as_its_scripts_process(capsys, write_plan, tmp_path):
+    """A script is the process it starts (docs/launch.md, "-o DIR"): the Ray head too. `ray start --head` without
+    `--block` returns once its daemons are up, and srun or a service manager then ends the head before `vllm serve`
+    reaches it; until 2026-11-30 only the workers' scripts blocked."""
+    path = write_plan(plan_text(model=QWEN, cluster=TWO_NODES, strategy="strategy pp 2 < tp 8 >"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "vllm", "-o", str(out_dir)]) == 0
+    starts = [(node, c) for node, c in _printed(capsys.readouterr().out) if c.startswith("ray start")]
+    assert starts == [(0, "ray start --head --port 6379 --block"),
+                      (1, "ray start --address $NODE0_ADDR:6379 --block")]
+    assert (out_dir / "vllm-pp-2-tp-8-1-node0.sh").read_text().splitlines()[2] == \
+        "exec ray start --head --port 6379 --block"

@@ -46,3 +46,18 @@ def test_a_misspelt_option_of_the_command_keeps_its_spelling_hint(tmp_path: Path
     with pytest.raises(SystemExit):
         main(["check", str(plan), "--stratgey", "tp 8"])
     assert "(did you mean `--strategy`? dagc reads options written whole)" in capsys.readouterr().err
+
+
+def test_an_option_after_the_double_dash_is_told_it_was_read_as_a_path(tmp_path: Path, capsys) -> None:
+    """`dagc launch -- PLAN --strategy a`: argparse reads every word after `--` as a path; until 2026-11-30 dagc said
+    "`--strategy` is an option of `dagc check`, `dagc compile` and `dagc calibrate`, not of `dagc launch`", which
+    takes it."""
+    plan = tmp_path / "-p.moe"
+    plan.write_text(PLAN)
+    with pytest.raises(SystemExit) as exc:
+        main(["launch", "--", str(plan), "--strategy", "tp 8"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == ("dagc launch: error: unrecognized arguments: --strategy tp 8: `--strategy` follows "
+                                    "`--`, after which every word is read as a path, not as an option: write the "
+                                    "options before `--`")

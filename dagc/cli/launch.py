@@ -159,14 +159,16 @@ def _try_line(args: argparse.Namespace, engine: str, strategy: str) -> str:
     """The command that launches `strategy` on `engine`, with the user's other options."""
     import shlex
 
-    words = ["dagc", "launch", args.plan, "--engine", engine, "--strategy", strategy]
+    from .shell_words import path_word
+
+    words = ["dagc", "launch", path_word(args.plan), "--engine", engine, "--strategy", shlex.quote(strategy)]
     for o in getattr(args, "overrides", None) or ():
-        words += ["--set", o]
+        words += ["--set", shlex.quote(o)]
     if args.output:
-        words += ["-o", args.output]
+        words += ["-o", path_word(args.output)]
     for d in args.allow_path:
-        words += ["--allow-path", d]
-    return " ".join(shlex.quote(w) for w in words)
+        words += ["--allow-path", path_word(d)]
+    return " ".join(words)
 
 
 def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, x: Launch) -> None:

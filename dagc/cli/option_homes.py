@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["option_home_note"]
+__all__ = ["after_dashes_note", "option_home_note"]
 
 # What a command does instead of another command's option (`{value}`: the value written after it, else an example)
 _INSTEAD = {
@@ -24,6 +24,23 @@ _ALIASES = {"-o": "--output"}
 def _commands(root: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     sub = next((a for a in root._actions if isinstance(a, argparse._SubParsersAction)), None)
     return {} if sub is None else dict(sub.choices)
+
+
+def after_dashes_note(argv: list[str], words: list[str]) -> str | None:
+    """The note for an option written after `--`, which argparse reads as a path, not an option: `dagc launch --
+    PLAN --strategy a` (until 2026-11-30 told "`--strategy` is an option of `dagc check` … not of `dagc launch`",
+    which takes it).
+
+    Example:
+        >>> after_dashes_note(["launch", "--", "p.moe", "--strategy", "a"], ["--strategy", "a"])
+        '`--strategy` follows `--`, after which every word is read as a path, not as an option: write the options \
+before `--`'
+    """
+    option = next((w for w in words if w.startswith("-")), None)
+    if option is None or "--" not in argv or option not in argv[argv.index("--") + 1:]:
+        return None
+    return (f"`{option.partition('=')[0]}` follows `--`, after which every word is read as a path, not as an option: "
+            "write the options before `--`")
 
 
 def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentParser, words: list[str]) -> str | None:

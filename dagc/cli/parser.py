@@ -16,7 +16,7 @@ from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
-from .option_homes import option_home_note
+from .option_homes import after_dashes_note, option_home_note
 
 # The choices of --objective are the registry's (`dagc.plan.objective`, which loads no compiler module); those of
 # --graph-detail are written out so that the parser needs no compiler module: `dagc.export.dot.Detail`
@@ -188,7 +188,9 @@ class _Parser(argparse.ArgumentParser):
         command = self._command()
         known = sorted(_options(self, command))
         wrong = None
-        if unrecognised and (home := option_home_note(self, command, words)) is not None:
+        if unrecognised and (dashes := after_dashes_note(list(getattr(self, "_argv", ())), words)) is not None:
+            message = f"{message}: {dashes}"   # `dagc launch -- PLAN --strategy a`: its own option, read as a path
+        elif unrecognised and (home := option_home_note(self, command, words)) is not None:
             message = f"{message}: {home}"     # `dagc check --rate 10`: which commands take it (not `--strategy`)
         elif unrecognised:
             wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)

@@ -6,7 +6,6 @@ Input: a `FleetResult` (`dagc.fleet.rank`) and a rich console. Output: text and 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -39,6 +38,7 @@ from ..fleet.profiles import borrowed_note
 from ..fleet.rank import COSTS, FleetResult, FleetRow, rented_cost
 from ..units import format_figure
 from ..verdict.carrying import CAPACITY_TOLERANCE
+from .shell_words import path_word
 from .tables import Col, print_fitted
 
 __all__ = ["MIXES_ALONE", "cost_text", "fleet_columns", "print_fleet", "rented_cost_text"]
@@ -161,7 +161,7 @@ def _best_line(result: FleetResult, best: FleetRow, plan: str) -> str:
             + rented_text(j, result.by)
             + (f", capacity {format_figure(cap)} requests/s{_within_tolerance(cap, best.rate_requests_per_s)}"
                if (cap := best.capacity_requests_per_s) is not None else "") + " "
-            f"({search_command(j, shlex.quote(plan))} gives {_whose(best)} pick)"
+            f"({search_command(j, path_word(plan))} gives {_whose(best)} pick)"
             + (f"; {odds}" if (odds := pick_odds(j)) else ""))
 
 

@@ -16,6 +16,7 @@ from ..diagnostics import printable
 from ..export.bands_words import met_caveat
 from ..units import Dimension, count_text, format_figure, format_si
 from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row, written_names
+from .shell_words import path_word
 from .tables import print_fitted
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
     dropped = {".".join(rate), *(f"workload.{name}" for name in REPLACES[rate])}
     sets = [f" --set {shlex.quote(o.replace(' = ', '=', 1))}" for o in (plan.overrides if plan is not None else ())
             if o.split(" = ", 1)[0] not in dropped]
-    return f"dagc check {shlex.quote(plan_path)}" + "".join(sets)
+    return f"dagc check {path_word(plan_path)}" + "".join(sets)
 
 
 def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None,

@@ -24,10 +24,11 @@ MARKER = ".dagc-output"     # in every output directory dagc creates
 OUTPUT_FILES = frozenset({"report.json", "report.md", "report.html", "dag.json", "dag.dot", "dag.svg",
                           "placement.svg", "trace.json", "trace.json.gz", "pareto.svg", "load_cdf.svg",
                           "load_timeline.svg", "compare_cdf.svg", MARKER})
-# the names `dagc launch -o DIR` gives its files: `<engine>-<strategy>[-<n>-node<k>].sh`, TensorRT-LLM's `.yml`. A
-# regular file of such a name at the top of DIR is the launch's, whatever it holds now (the user's edits with it):
-# `dagc compile` and `dagc search`, which never write one, carry it as it stands and never refuse DIR for it
-LAUNCH_FILE = re.compile(r"(vllm|sglang|trtllm)-[A-Za-z0-9_.-]+\.(sh|yml)")
+# the names `dagc launch -o DIR` gives its files: `<engine>-<strategy>[-<n>-node<k>].sh`, TensorRT-LLM's `.yml` and
+# `.hosts` (mpirun's hostfile of a replica past 32 nodes). A regular file of such a name at the top of DIR is the
+# launch's, whatever it holds now (the user's edits with it): `dagc compile` and `dagc search`, which never write
+# one, carry it as it stands and never refuse DIR for it
+LAUNCH_FILE = re.compile(r"(vllm|sglang|trtllm)-[A-Za-z0-9_.-]+\.(sh|yml|hosts)")
 MARKER_TEXT = "dagc output directory: `dagc compile` replaces it whole.\n"
 MANIFEST_HEAD = "files dagc wrote here (anything else makes dagc refuse to replace it, short of --force):\n"
 MAX_MANIFEST_BYTES = 16 << 20     # a marker larger than this is not dagc's

@@ -212,6 +212,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
         near = nearest(result.plan, result.strategy, result.layout, table)
     if near is None and "E705" in codes:
         return "change the pools' instances so that each takes whole nodes or shares one, prefill pool first", None
+    if near is None and "E701" in codes:
+        return replica_size_hint(launched.gpus // max(1, launched.replicas), launched.gpus_per_node), None
     if near is None:
         return (f"none of the strategies nearest it that {launched.name} can run on the same {launched.gpus:,} GPUs "
                 f"(dagc tries at most {NEAREST_TRIES}) checks without errors; `dagc search` weighs more"), None
@@ -219,6 +221,27 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)
     return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}{near.traffic}){meets}", near
+
+
+def replica_size_hint(replica: int, node: int) -> str:
+    """E701's hint when no strategy on the same GPUs escapes it: the replica's size (pp × stage group) is what every
+    engine places, so no other degrees on those GPUs can be launched; a replica of whole nodes or of a divisor of
+    a node can. (Until 2026-11-30 the hint said none of the strategies nearest it "checks without errors", as if
+    some had been tried.)
+
+    Example:
+        >>> print(replica_size_hint(12, 8))  # doctest: +NORMALIZE_WHITESPACE
+        no strategy whose replica takes 12 GPUs can be launched, whatever its degrees: a replica of 8 or 16 GPUs
+        (pp × stage group: a divisor of the node's 8 GPUs, or whole nodes) can, e.g. with fewer or more pipeline stages
+    """
+    below = max(k for k in range(1, node + 1) if node % k == 0 and k <= replica) if replica < node else \
+        replica // node * node
+    above = min(k for k in range(1, node + 1) if node % k == 0 and k >= replica) if replica < node else \
+        -(-replica // node) * node
+    sizes = f"{below:,} or {above:,}" if below != above else f"{below:,}"
+    return (f"no strategy whose replica takes {replica:,} GPUs can be launched, whatever its degrees: a replica of "
+            f"{sizes} GPUs (pp × stage group: a divisor of the node's {node:,} GPUs, or whole nodes) can, e.g. with "
+            "fewer or more pipeline stages")
 
 
 def _kv_hint(result: StrategyResult, engine: str) -> str:

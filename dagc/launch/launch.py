@@ -313,7 +313,7 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
                   strategy_file_stem(strategy), file_dir, served,
                   extra_flags=(*ckpt.flags, *model_flags(plan, table.key)), checkpoint=ckpt)
     commands, files, notes = table.commands(setup)
-    notes = [*notes, *ckpt.notes, *_common_notes(d, setup), *_address_note(commands)]
+    notes = [*notes, *ckpt.notes, *_common_notes(d, setup, commands), *_address_note(commands)]
     return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,
                   commands=tuple(commands), files=tuple(files), notes=tuple(notes))
 
@@ -342,13 +342,14 @@ def model_flags(plan: Plan, engine: str) -> tuple[str, ...]:
     return MODEL_FLAGS[name].get(engine, ())
 
 
-def _common_notes(d: Degrees, s: Setup) -> list[str]:
+def _common_notes(d: Degrees, s: Setup, commands: Sequence[Command]) -> list[str]:
     notes = []
     if d.dp > 1:
         notes.append(f"dp {d.dp}: {d.dp} separate servers (ports from {BASE_PORT}); put an HTTP load balancer in "
                      "front of them")
     spread = len(s.places[0].nodes)
-    if spread > MAX_LISTED_NODES:
+    # a node's commands (not when one command starts them all: TensorRT-LLM's mpirun, until 2026-11-30 told so)
+    if spread > MAX_LISTED_NODES and sum(c.replica == s.places[0].replica for c in commands) > 1:
         notes.append(f"a replica spans {spread:,} nodes: the commands of its first {MAX_LISTED_NODES} are listed; "
                      "each further node runs the same with its own node rank")
     return notes

@@ -12,6 +12,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..layout.layout import Layout
 from ..plan import printer
@@ -26,6 +27,8 @@ from .degrees import Degrees, degrees
 from .launch import EngineTable, refusals_of
 
 __all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "requirements_missed", "traffic_text"]
+
+T = TypeVar("T")
 
 NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
 
@@ -62,17 +65,26 @@ def _experts(d: Degrees) -> Iterator[tuple[int, int] | None]:
                 yield ep, etp
 
 
+def _kept_or_dropped(value: T, dropped: T, refused: bool) -> tuple[T, ...]:
+    """An option's values for the candidates: dropped when the engine refused it, else kept and, when it has a
+    value to drop, dropped too — an option the engine takes with some degrees and not with others (vLLM's
+    dual-batch overlap wants attention DP, which its E704 refuses over nodes) can only be kept by degrees the
+    engine refuses, and `_distance` counts the drop, so a candidate that keeps it ranks first where one can."""
+    return (dropped,) if refused else (value,) if value in (None, dropped) else (value, dropped)
+
+
 def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[str]) -> Iterator[Strategy]:
     split = None if "split" in refused else strategy.pp_split
-    overlap = Overlap.NONE if "overlap" in refused else strategy.overlap
-    redundant = None if "redundant" in refused else strategy.redundant     # EPLB the engine cannot run: off
+    overlaps = _kept_or_dropped(strategy.overlap, Overlap.NONE, "overlap" in refused)
+    redundants = _kept_or_dropped(strategy.redundant, None, "redundant" in refused)  # EPLB it cannot run: off
     sp = strategy.sp and "sp" not in refused
     for tp in _divisors(d.group):
         for cp in _divisors(d.group // tp):
             for expert in _experts(d):
                 even = aggregated(dp=d.dp, pp=d.pp, tp=tp, cp=cp, sp=sp and tp > 1,
                                   ep=expert[0] if expert else None, etp=expert[1] if expert else None)
-                yield with_options(with_split(even, split), strategy.microbatches, overlap, redundant)
+                for overlap, redundant in itertools.product(overlaps, redundants):
+                    yield with_options(with_split(even, split), strategy.microbatches, overlap, redundant)
 
 
 def _distance(a: Degrees, b: Degrees) -> float:

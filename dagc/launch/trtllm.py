@@ -36,7 +36,6 @@ __all__ = ["DECODING_TYPES", "DISAGG_KEYS", "EPLB", "FLAGS", "PD", "PD_FLAGS", "
 
 VERSION = "TensorRT-LLM 1.2 (trtllm-serve, PyTorch backend)"
 SERVING_VERSION = "TensorRT-LLM 1.2"
-HOSTFILE = "hosts.txt"      # mpirun's host list when a replica spans more nodes than a -H list shows
 TOKENS_PER_BLOCK = 32       # KvCacheConfig.tokens_per_block's default: the unit prompts are chunked in
 MLA_CHUNKED_PREFILL_MIN_SM = 90     # below it the engine turns chunked prefill off for MLA models
 # Every flag the commands write and every key of the extra options YAML, as TensorRT-LLM 1.x
@@ -337,16 +336,29 @@ def _flags(d: Degrees, yaml_path: str) -> list[str]:
     return flags + ["--extra_llm_api_options", yaml_path]
 
 
-def _replica(s: Setup, p: Placement, yaml_path: str) -> Command:
+def _hostfile(s: Setup, p: Placement) -> GeneratedFile | None:
+    """mpirun's host list of replica `p` when it spans more nodes than a `-H` list shows (`MAX_LISTED_NODES`): a
+    file of its own per replica, `$NODE<k>_ADDR slots=G` a node, which the replica's script writes again with the
+    nodes' addresses (`dagc.launch.scripts`). Until 2026-11-30 every replica's mpirun read one `hosts.txt`, from the
+    directory it ran in, that the user was to write: two replicas named the same file for different nodes."""
+    if len(p.nodes) <= MAX_LISTED_NODES:
+        return None
+    lines = [f"# {SERVING_VERSION} mpirun hostfile of replica {p.replica} of strategy `{' '.join(s.label.split())}`, "
+             f"its {len(p.nodes)} nodes in rank order {OWN_HEADER_END}",
+             *(f"$NODE{n}_ADDR slots={len(p.gpus)}" for n in p.nodes)]
+    return GeneratedFile(f"trtllm-{s.file_stem}-replica{p.replica}.hosts", "".join(x + "\n" for x in lines))
+
+
+def _replica(s: Setup, p: Placement, yaml_path: str, hostfile: GeneratedFile | None) -> Command:
     serve = ["trtllm-serve", s.model.text, *_flags(s.d, yaml_path), *s.extra_flags, "--host", "0.0.0.0",
              "--port", str(p.port)]
     if len(p.nodes) == 1:
         env = () if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))),)
         return Command(p.head, p.replica, tuple(serve), env)
     ranks = str(len(p.nodes) * len(p.gpus))
-    if len(p.nodes) > MAX_LISTED_NODES:       # too many for -H: a hostfile lists them (see the note)
-        return Command(p.head, p.replica, ("mpirun", "--hostfile", HOSTFILE, "-n", ranks, "trtllm-llmapi-launch",
-                                           *serve))
+    if hostfile is not None:       # too many for -H: its own hostfile lists them
+        path = posixpath.join(s.file_dir, hostfile.name) if s.file_dir else hostfile.name
+        return Command(p.head, p.replica, ("mpirun", "--hostfile", path, "-n", ranks, "trtllm-llmapi-launch", *serve))
     hosts = ",".join(f"$NODE{n}_ADDR:{len(p.gpus)}" for n in p.nodes)
     return Command(p.head, p.replica, ("mpirun", "-H", hosts, "-n", ranks, "trtllm-llmapi-launch", *serve))
 
@@ -357,8 +369,11 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     notes = []
     if any(len(p.nodes) > 1 for p in s.places):
         notes.append("mpirun on the first node of a replica starts the ranks on all its nodes")
-    if any(len(p.nodes) > MAX_LISTED_NODES for p in s.places):
-        notes.append(f"{HOSTFILE}: one line per node of the replica, `ADDRESS slots={s.d.gpus_per_node}`")
+    hostfiles = [_hostfile(s, p) for p in s.places]
+    if any(hostfiles):
+        notes.append("trtllm-…-replica<r>.hosts: mpirun's host list of a replica past "
+                     f"{MAX_LISTED_NODES} nodes, one line a node, `$NODE<k>_ADDR slots={s.d.gpus_per_node}`; its "
+                     "script (-o DIR) writes the nodes' addresses into a copy it starts on (by hand: e.g. envsubst)")
     notes += _serving_notes(s.serving)
     notes += speculative_notes(s.d.speculative, s.d.mtp, "trtllm", draft_placeholder(s.model.text))
     notes += eplb.notes(s.d, "TensorRT-LLM", "moe_config.load_balancer in the YAML, TensorRT-LLM 1.2", EPLB_HOW, EPLB)
@@ -374,7 +389,8 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
                      f"equal, as {HELIX_DOC} requires){gpu}")
     text = (yaml_text(s.d, s.label, s.serving, s.checkpoint.yaml) + speculative_yaml(s.d, s.model.text)
             + eplb_yaml(s.d) + s.extra_yaml)
-    return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, text)], notes
+    return ([_replica(s, p, path, h) for p, h in zip(s.places, hostfiles, strict=True)],
+            [GeneratedFile(name, text), *(h for h in hostfiles if h is not None)], notes)
 
 
 # NVIDIA's GPUs only: its support matrix (docs/source/reference/support-matrix.md) lists NVIDIA architectures alone,

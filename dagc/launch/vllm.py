@@ -27,6 +27,7 @@ from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap
 from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
 from .vllm_cp import dcp_refusal
+from .vllm_dbo import dbo_flags, dbo_notes
 from .vllm_pd import PD, PD_ENV, PD_FLAGS, ROUTER_FLAGS
 
 __all__ = ["EPLB", "EPLB_KEYS", "FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "SPECULATIVE_KEYS", "TABLE",
@@ -65,7 +66,8 @@ FLAGS = frozenset({
     "--enable-dbo", "--data-parallel-size-local", "--data-parallel-address", "--data-parallel-rpc-port",
     "--data-parallel-start-rank", "--headless", "--distributed-executor-backend", "--data-parallel-backend",
     "--port", "--prefill-context-parallel-size", "--decode-context-parallel-size", "--all2all-backend",
-    "--quantization", "--kv-cache-dtype", "--trust-remote-code",
+    "--quantization", "--kv-cache-dtype", "--trust-remote-code", "--dbo-decode-token-threshold",
+    "--dbo-prefill-token-threshold",
     # serving
     "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens", "--enable-chunked-prefill",
     "--disable-chunked-prefill", "--gpu-memory-utilization",
@@ -339,8 +341,8 @@ def _serving_notes(v: Serving | None) -> list[str]:
 def _replica(s: Setup, p: Placement) -> list[Command]:
     d = s.d
     env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
-    base = ["vllm", "serve", s.model.text, *_flags(d), *serving_flags(s.serving), *_speculative_flags(s),
-            *s.extra_flags]
+    base = ["vllm", "serve", s.model.text, *_flags(d), *dbo_flags(d, s.serving), *serving_flags(s.serving),
+            *_speculative_flags(s), *s.extra_flags]
     port = ["--port", str(p.port)]
     if len(p.nodes) == 1:
         # servers sharing a node: each its own DP RPC port too (vLLM's default is one fixed port)
@@ -361,7 +363,10 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
     ray = ["--distributed-executor-backend", "ray"] + (["--data-parallel-backend", "ray"] if d.adp > 1 else [])
     if d.adp > 1:          # a DP rank over several nodes: Ray places it with the `span` pack strategy
         env = (*env, RAY_PACK)
-    return [Command(p.head, p.replica, ("ray", "start", "--head", "--port", str(RAY_PORT))),
+    # `--block` on the head too: its script is the Ray node's process, as each worker's (without it `ray start
+    # --head` returns once the daemons are up, and srun or a service manager ends the head with it; vLLM's own
+    # examples/online_serving/run_cluster.sh starts both with `--block`)
+    return [Command(p.head, p.replica, ("ray", "start", "--head", "--port", str(RAY_PORT), "--block")),
             *[Command(n, p.replica, ("ray", "start", "--address", f"{head_addr}:{RAY_PORT}", "--block"))
               for n in p.listed_nodes[1:]],
             Command(p.head, p.replica, tuple(base + ray + port), env)]
@@ -370,7 +375,7 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
 def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     commands = [c for p in s.places for c in _replica(s, p)]
     notes: list[str] = []
-    notes += overlap_note(s, "vLLM", "--enable-dbo")
+    notes += overlap_note(s, "vLLM", "--enable-dbo") + dbo_notes(s.d, s.serving)
     if s.d.overlap is Overlap.MICROBATCH or _ep_spans_nodes(s.d):
         why = "--enable-dbo runs only with a DeepEP or NIXL-EP all-to-all" if s.d.overlap is Overlap.MICROBATCH \
             else "a stage's EP group spans nodes"
