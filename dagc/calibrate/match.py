@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, quote
+from ..lang.set_replaces import REPLACES
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..launch.launch import HF_IDS
 from ..layout.modes import mode_of
@@ -23,7 +25,7 @@ from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
 
-__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "checkpoint_precision",
+__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "Shared", "checkpoint_precision",
            "disagreements", "queued_by_design", "several_traffics"]
 
 LENGTH_TOLERANCE = 0.05      # a mean length within 5 % of the plan's `prompt` / `generate`
@@ -40,11 +42,39 @@ def several_traffics(runs: Sequence[MeasuredRun]) -> bool:
     return len({(r.requests, r.rate, r.concurrency, round(r.prompt), round(r.generate)) for r in runs}) > 1
 
 
-def _traffic_hint(settings: tuple[str, ...], shared: tuple[str, str] | None) -> str:
+class Shared(NamedTuple):
+    """Why a run's plan is not its alone — runs of other traffics read it too (`several_traffics`) —, up to where the
+    hint goes on (`…: in a manifest,`); the keys of the manifest entry that would give the run a plan of its own
+    (`plan = "p.moe"  file = "runs.jsonl"  run = 2`); and the `set` values that entry keeps: the command's `--set`s,
+    or the entry's own, but for those the run's traffic replaces (`kept_sets`). Until 2026-11-30 the entry hinted
+    held the run's traffic alone: a manifest written from it lost the command's plan and its other `--set`s
+    (`cluster.engine=sglang`, `workload.requests=200`), and was refused again."""
+
+    why: str
+    entry: str
+    sets: tuple[str, ...] = ()
+
+
+def kept_sets(sets: Sequence[str], settings: Sequence[str]) -> tuple[str, ...]:
+    """The `sets` a manifest entry keeps beside the run's `settings`: each but those of a field the settings set or
+    take away (a rate takes a closed loop's clients away, `REPLACES`).
+
+    Example:
+        >>> kept_sets(["cluster.engine=sglang", "workload.concurrency=8", "workload.rate=1 requests/s"],
+        ...           ["workload.rate=4 requests/s"])
+        ('cluster.engine=sglang',)
+    """
+    fields = {s.partition("=")[0].strip() for s in settings}
+    gone = fields | {f"{f.rpartition('.')[0]}.{n}" for f in fields for n in REPLACES.get(tuple(f.split(".")), ())}
+    return tuple(s for s in sets if s.partition("=")[0].strip() not in gone)
+
+
+def _traffic_hint(settings: tuple[str, ...], shared: Shared | None) -> str:
     """The `--set`s that make the plan the run's, or, where the plan is others' too, the run's own manifest entry."""
     listed = ", ".join(f'"{x}"' for x in settings)
     if shared is not None:
-        return f"{shared[0]} give this run an entry of its own, `[[run]]  {shared[1]}  set = [{listed}]`"
+        listed = ", ".join(f'"{x}"' for x in (*kept_sets(shared.sets, settings), *settings))
+        return f"{shared.why} give this run an entry of its own, `[[run]]  {shared.entry}  set = [{listed}]`"
     options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
     return (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
             "or calibrate with the plan this run measured")
@@ -56,12 +86,10 @@ def queued_by_design(run: MeasuredRun) -> bool:
     return run.rate is None and (run.concurrency is None or run.concurrency >= run.requests)
 
 
-def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
-                  shared: tuple[str, str] | None = None) -> list[Diagnostic]:
-    """E110 for each figure of the run's traffic the plan does not send. `shared`: why the plan is not the run's
-    alone — runs of other traffics read it too (`several_traffics`), up to where the hint goes on (`…: in a
-    manifest,`) — and the manifest entry's keys that give the run one of its own (`file = "runs.jsonl"  run = 2`):
-    a `--set` of the run's traffic would refuse the others, so a disagreement on the traffic names that entry."""
+def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared | None = None) -> list[Diagnostic]:
+    """E110 for each figure of the run's traffic the plan does not send. `shared` (`Shared`): the plan is others'
+    too — a `--set` of the run's traffic would refuse them —, so a disagreement on the traffic names the manifest
+    entry that gives the run a plan of its own."""
     out: list[Diagnostic] = []
     shown = quote(plan_shown)
     w = plan.workload
