@@ -139,7 +139,8 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
         return BAD
     shown = quote(path.name)
     try:
-        src = read_source(path, echo=False)
+        src = read_source(path, echo=False, what="a calibration",
+                          hint='give the path of the file `dagc calibrate … -o FILE` wrote (`calibration from "FILE"`)')
     except PlanError as exc:
         for d in exc.diagnostics:
             out.error(CALIBRATION_CODE, f"cannot read calibration `{shown}`: {d.message}", at, d.hint or _HINT)
