@@ -241,6 +241,15 @@ class _Reading:
     seen: dict[tuple[str, int], int] = field(default_factory=dict)
     errors: list[Diagnostic] = field(default_factory=list)
 
+    def bare(self, plan: str, strategy: str | None) -> set[tuple[str, str]]:
+        """The (code, message) of each diagnostic of `plan` read without any `set` value: what is the plan's own,
+        not an entry's `set` values' (`in_manifest`)."""
+        try:
+            plan_for(self.path.parent / plan, (), strategy, self.allow_paths)
+        except PlanError as exc:
+            return {(d.code, d.message) for d in exc.diagnostics}
+        return set()
+
     def entry(self, k: int, e: dict[str, object]) -> list[Job]:
         """The jobs of the k-th entry, each run checked against its plan. Raises PlanError: the entry's problems."""
         src, doc, at = self.src, self.doc, _entry_at(self.src.text, k)
@@ -257,7 +266,8 @@ class _Reading:
             try:
                 self.plans[key] = plan_for(self.path.parent / plan, overrides, strategy, self.allow_paths)
             except PlanError as exc:
-                self.plans[key] = PlanError(in_manifest(exc.diagnostics, src, at, k, overrides, strategy))
+                self.plans[key] = PlanError(in_manifest(exc.diagnostics, src, at, k, overrides, strategy,
+                                                        self.bare(plan, strategy) if overrides else None))
         found = self.plans[key]
         if isinstance(found, PlanError):
             raise found
