@@ -24,6 +24,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
+from .run_counts import GPU_FAMILIES, gpu_family
 
 __all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "Shared", "checkpoint_precision",
            "disagreements", "queued_by_design", "several_traffics"]
@@ -109,6 +110,11 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared 
                                "calibrate with the plan of the model this run measured"))
     if other is None and (wrong := _precision(run, plan, shown)) is not None:
         out.append(wrong)
+    if (other_gpu := _other_gpu(run, plan)) is not None:
+        preset = GPU_FAMILIES[gpu_family(run.gpu or "") or ""]
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {other_gpu}", run.span("gpu"),
+                               f"calibrate with the plan of the GPUs this run measured: `--set cluster.gpu={preset}` "
+                               f"(in a manifest, `set = [\"cluster.gpu={preset}\"]`)"))
     engine = backend_engine(run.backend)
     if engine is not None and engine != plan.cluster.engine.name and plan.cluster.engine.name != "pytorch":
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: its client measured the "
@@ -195,6 +201,20 @@ def _other_model(model_id: str | None, plan: Plan) -> str | None:
     if family != ours or (sizes and our_sizes and not sizes & our_sizes):
         return f"`{quote(model_id, 80)}`"
     return None
+
+
+def _other_gpu(run: MeasuredRun, plan: Plan) -> str | None:
+    """The run's GPUs and the plan's in words when they are of other families (its telemetry's product name,
+    `run_counts.gpu_family`, against the plan's preset), None when they may be the same: a run without telemetry, a
+    name of no family dagc knows, or a plan GPU of none (`generic-400t`, a GPU written out), is not judged."""
+    ours = next((f for f, preset in GPU_FAMILIES.items() if preset == plan.cluster.gpu.name), None)
+    theirs = None if run.gpu is None else gpu_family(run.gpu)
+    if ours is None or theirs is None or theirs == ours:
+        return None
+    def a(f: str) -> str:
+        return f"{'an' if f[0] in 'AHM' else 'a'} {f}"
+    return (f"its GPU telemetry names `{quote(run.gpu or '', 60)}` ({a(theirs)}), the plan's GPU is preset "
+            f"`{plan.cluster.gpu.name}` ({a(ours)})")
 
 
 def _precision(run: MeasuredRun, plan: Plan, shown: str) -> Diagnostic | None:

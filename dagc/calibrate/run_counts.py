@@ -8,9 +8,47 @@ fields).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-__all__ = ["aiperf_failed", "aiperf_model", "requests_sent", "succeeded"]
+__all__ = ["CANCELLED", "GPU_FAMILIES", "aiperf_failed", "aiperf_gpu", "aiperf_model", "gpu_family", "requests_sent",
+           "succeeded"]
+
+# E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
+# its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
+CANCELLED = ("is true: the benchmark was stopped before it finished, and its figures are of the requests done by "
+             "then, not of the traffic it was set to send",
+             "calibrate on a run that finished (AIPerf writes `was_cancelled` false)")
+# the GPU families of the product names a GPU telemetry gives (`NVIDIA H100 80GB HBM3`, `NVIDIA A100-SXM4-80GB`) and
+# dagc's preset of each; a name is matched as a part of its own, a longer name first (`GB200` is no `B200`, `H200` no
+# `H20`)
+GPU_FAMILIES = {"GB300": "gb300", "GB200": "gb200", "B300": "b300", "B200": "b200", "H200": "h200", "H800": "h800",
+                "H100": "h100-sxm", "H20": "h20", "A100": "a100-80g", "MI300X": "mi300x"}
+_GPU_NAME = re.compile(rf"(?<![A-Z0-9])({'|'.join(GPU_FAMILIES)})(?![0-9])")
+
+
+def gpu_family(name: str) -> str | None:
+    """The family of a GPU's product name, None when it names none dagc has a preset of.
+
+    Example:
+        >>> gpu_family("NVIDIA H100 80GB HBM3"), gpu_family("NVIDIA GB200"), gpu_family("NVIDIA H20")
+        ('H100', 'GB200', 'H20')
+        >>> gpu_family("NVIDIA L40S") is None
+        True
+    """
+    m = _GPU_NAME.search(name.upper())
+    return None if m is None else m.group(1)
+
+
+def aiperf_gpu(o: Mapping[str, object]) -> str | None:
+    """The GPU an AIPerf run's telemetry (`--gpu-telemetry`: `telemetry_data.endpoints.*.gpus.*.gpu_name`) names, when
+    every GPU it lists is of one family (`gpu_family`); None without telemetry, or of GPUs of several families."""
+    tel = o.get("telemetry_data")
+    endpoints = tel.get("endpoints") if isinstance(tel, dict) else None
+    gpus = [g for e in endpoints.values() if isinstance(e, dict) and isinstance(e.get("gpus"), dict)
+            for g in e["gpus"].values()] if isinstance(endpoints, dict) else []
+    names = [n for g in gpus if isinstance(g, dict) and isinstance(n := g.get("gpu_name"), str) and n.strip()]
+    return names[0] if names and len({gpu_family(n) for n in names}) == 1 else None
 
 
 def requests_sent(o: Mapping[str, object], completed: float | None) -> float | None:

@@ -15,7 +15,7 @@ from ..diagnostics import PlanError, quote
 from ..source import SourceFile
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
-from .run_counts import aiperf_failed, aiperf_model, requests_sent, succeeded
+from .run_counts import CANCELLED, aiperf_failed, aiperf_gpu, aiperf_model, requests_sent, succeeded
 from .run_values import refused_rate, refused_value
 
 __all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
@@ -331,9 +331,11 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
         if v is None:
             raise r.fail(name, "is missing: the run's mean lengths")
     assert prompt is not None and generate is not None
+    model = aiperf_model(o)         # `input_config.endpoint.model_names` (genai-perf: `input_config.model`)
+    r.fields |= {"gpu": "telemetry_data.gpu_name"} | ({} if model is None else {"model": model[1]})
     return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
                        None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields,
-                       _aiperf_model(r))
+                       None if model is None else model[0], gpu=aiperf_gpu(o))
 
 
 def _loadgen(r: _Run) -> tuple[Mapping[str, object], str]:
@@ -366,15 +368,9 @@ def _no_traffic(r: _Run, where: str) -> PlanError:
                      "`concurrency` or `request_rate`)")
 
 
-def _aiperf_model(r: _Run) -> str | None:
-    """The model the run served (`dagc.calibrate.run_counts.aiperf_model`), its field noted; None when none."""
-    found = aiperf_model(r.obj)
-    if found is not None:
-        r.fields["model"] = found[1]
-    return None if found is None else found[0]
-
-
 def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
+    if r.obj.get("was_cancelled") is True:          # its `request_count` the requests done when it was stopped
+        raise r.fail("was_cancelled", *CANCELLED)
     requests = _metric_avg(r, "request_count", whole=True)
     r.fields["requests"] = "request_count.avg"
     if requests is None:
