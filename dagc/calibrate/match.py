@@ -35,6 +35,11 @@ REQUESTS_TOLERANCE = 0.01    # the requests within 1 % (a run's `completed` may 
 # a run that sent every request at once is a closed loop of as many clients, all starting together: without it the
 # plan's clients' first requests spread over a request's life (docs/language.md, `ramp`)
 BURST_RAMP = "workload.ramp=0 s"
+# the hint of a run sent at a rate with a cap on its requests in flight, which no `--set` makes a plan's (until
+# 2026-11-30 it was the `--set` of the run's rate, which the plan already had)
+CAPPED = ("calibrate on runs sent at a rate without a cap on the requests in flight (vLLM's `--request-rate` without "
+          "`--max-concurrency`, AIPerf's `--request-rate` without `--concurrency`) or by clients alone "
+          "(`--max-concurrency` with `--request-rate inf`, AIPerf's `--concurrency`)")
 
 
 def several_traffics(runs: Sequence[MeasuredRun]) -> bool:
@@ -103,6 +108,35 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared 
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
                                _traffic_hint(settings, shared)))
 
+    out += _deployment(run, plan, shown)
+    tr = w.traffic
+    if run.rate is not None and run.concurrency is not None and run.concurrency < run.requests:
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run sent at {run.rate:g} requests/s "
+                               f"with at most {run.concurrency} in flight, which dagc's traffic does not express (an "
+                               "open loop, or a closed loop: not both)", run.span("concurrency"), CAPPED))
+    elif tr is None or tr.log is not None:
+        what = "sends no traffic" if tr is None else "replays a request log"
+        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", *_traffic_settings(run, tr))
+        if tr is not None:          # a log's lengths are its own: said once the log is left out
+            return out
+    else:
+        if abs(tr.requests - run.requests) > REQUESTS_TOLERANCE * run.requests:
+            say("requests", f"the run sent {run.requests:,} requests, the plan {tr.requests:,}",
+                f"workload.requests={run.requests}")
+        _traffic(run, tr, say)
+    for name, ours, written in (("prompt", run.prompt, w.prompt), ("generate", run.generate, w.generate)):
+        if abs(written - ours) > LENGTH_TOLERANCE * ours:
+            say(name, f"the run's mean {'input' if name == 'prompt' else 'output'} length is {ours:,.1f} tokens, the "
+                f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
+                f"workload.{name}={round(ours)}")
+    return out
+
+
+def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> list[Diagnostic]:
+    """E110 for each way the run's deployment is not the plan's: its model, its checkpoint's precision, its GPUs,
+    its engine, a plan served statically (every run measures a server)."""
+    out: list[Diagnostic] = []
+    w = plan.workload
     other = _other_model(run.model, plan)
     if other is not None:
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured {other}, the plan's "
@@ -130,22 +164,6 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared 
                                f"{default}), the run measured a server, which batches requests in flight",
                                run.span("backend"), "give the plan the run's serving: `--set workload.serving="
                                "inflight` (in a manifest, `set = [\"workload.serving=inflight\"]`)"))
-    tr = w.traffic
-    if tr is None or tr.log is not None:
-        what = "sends no traffic" if tr is None else "replays a request log"
-        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", *_traffic_settings(run, tr))
-        if tr is not None:          # a log's lengths are its own: said once the log is left out
-            return out
-    else:
-        if abs(tr.requests - run.requests) > REQUESTS_TOLERANCE * run.requests:
-            say("requests", f"the run sent {run.requests:,} requests, the plan {tr.requests:,}",
-                f"workload.requests={run.requests}")
-        _traffic(run, tr, say)
-    for name, ours, written in (("prompt", run.prompt, w.prompt), ("generate", run.generate, w.generate)):
-        if abs(written - ours) > LENGTH_TOLERANCE * ours:
-            say(name, f"the run's mean {'input' if name == 'prompt' else 'output'} length is {ours:,.1f} tokens, the "
-                f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
-                f"workload.{name}={round(ours)}")
     return out
 
 
@@ -268,12 +286,8 @@ def checkpoint_precision(model_id: str | None, plan: Plan) -> tuple[str, tuple[D
 
 
 def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]) -> None:
-    if run.rate is not None:
-        if run.concurrency is not None and run.concurrency < run.requests:
-            say("concurrency", f"the run sent at {run.rate:g} requests/s with at most {run.concurrency} in flight, "
-                "which dagc's traffic does not express (an open loop, or a closed loop: not both)",
-                f"workload.rate={run.rate:g} requests/s")
-        elif tr.rate is None or abs(tr.rate - run.rate) > RATE_TOLERANCE * run.rate:
+    if run.rate is not None:        # (with a cap on its requests in flight too, `CAPPED` said it: not here)
+        if tr.rate is None or abs(tr.rate - run.rate) > RATE_TOLERANCE * run.rate:
             plan = "a closed loop" if tr.rate is None else f"{tr.rate:g} requests/s"
             say("rate", f"the run sent {run.rate:g} requests/s, the plan {plan}",
                 f"workload.rate={run.rate:g} requests/s")
