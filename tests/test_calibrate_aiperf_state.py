@@ -82,3 +82,35 @@ def test_an_h20_is_not_an_h200(tmp_path):
     (d,) = _said(tmp_path, "h200", *["NVIDIA H20"] * 8)
     assert "`NVIDIA H20` (an H20), the plan's GPU is preset `h200` (an H200)" in d.message
     assert "--set cluster.gpu=h20" in d.hint
+
+
+RATE_PLAN = """model preset "mixtral-8x7b"
+cluster { gpus = 8  gpu preset "h100-sxm"  engine = vllm }
+workload { batch = 64  prompt = 512  generate = 128  serving = inflight  rate = 10 requests/s  requests = 100 ARRIVAL }
+strategy tp 8
+"""
+
+
+def _at_rate(tmp_path, mode: str | None, arrival: str = ""):
+    doc = json.loads(FIXTURE.read_text())
+    doc["input_config"]["loadgen"] = {"request_rate": 10.0, "request_count": 100} | (
+        {} if mode is None else {"request_rate_mode": mode})
+    path = tmp_path / "profile_export_aiperf.json"
+    path.write_text(json.dumps(doc, indent=2))
+    (run,) = read_runs(path)
+    return disagreements(run, load_plan_text(RATE_PLAN.replace("ARRIVAL", arrival)), "plan.moe")
+
+
+def test_a_constant_rate_is_uniform_arrivals_not_poisson_ones(tmp_path):
+    # AIPerf's `--request-rate-mode constant` spaces its requests evenly (RequestRateMode.CONSTANT); its default,
+    # poisson, draws them as dagc's default `arrival = poisson` does: a constant run was fitted as Poisson arrivals
+    (d,) = _at_rate(tmp_path, "constant")
+    assert d.code == "E110" and d.span.text == '"request_rate_mode"'
+    assert d.message == ("run profile_export_aiperf.json is not of plan `plan.moe`: the run's arrivals were evenly "
+                         "spaced (`request_rate_mode` constant), the plan's Poisson (`arrival = poisson`)")
+    assert d.hint == ('give the plan the run\'s traffic: `--set "workload.arrival=uniform"` (in a manifest, '
+                      '`set = ["workload.arrival=uniform"]`), or calibrate with the plan this run measured')
+    assert _at_rate(tmp_path, "constant", "arrival = uniform") == []
+    assert _at_rate(tmp_path, "poisson") == [] and _at_rate(tmp_path, None) == []
+    (d,) = _at_rate(tmp_path, "poisson", "arrival = uniform")
+    assert "the run's arrivals were Poisson (`request_rate_mode` poisson), the plan's evenly spaced" in d.message

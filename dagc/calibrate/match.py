@@ -291,6 +291,11 @@ def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]
             plan = "a closed loop" if tr.rate is None else f"{tr.rate:g} requests/s"
             say("rate", f"the run sent {run.rate:g} requests/s, the plan {plan}",
                 f"workload.rate={run.rate:g} requests/s")
+        elif run.arrival is not None and run.arrival != tr.arrival:
+            said = {"poisson": "Poisson", "uniform": "evenly spaced"}
+            say("arrival", f"the run's arrivals were {said[run.arrival]} (`request_rate_mode` "
+                f"{'constant' if run.arrival == 'uniform' else 'poisson'}), the plan's {said[tr.arrival]} "
+                f"(`arrival = {tr.arrival}`)", f"workload.arrival={run.arrival}")
         return
     clients = run.concurrency if run.concurrency is not None and run.concurrency < run.requests else None
     if clients is None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["CANCELLED", "GPU_FAMILIES", "aiperf_failed", "aiperf_gpu", "aiperf_model", "gpu_family", "requests_sent",
-           "succeeded"]
+__all__ = ["CANCELLED", "GPU_FAMILIES", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model", "gpu_family",
+           "requests_sent", "succeeded"]
 
 # E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
 # its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
@@ -115,3 +115,20 @@ def aiperf_model(o: Mapping[str, object]) -> tuple[str, str] | None:
         (cfg.get("model") if isinstance(cfg, dict) else None, "input_config.model")
     first = names[0] if isinstance(names, list) and names else names
     return (first, field) if isinstance(first, str) and first.strip() else None
+
+
+# AIPerf's `--request-rate-mode` (its RequestRateMode): `constant` spaces the requests evenly, `poisson` (its default)
+# draws the gaps — dagc's `arrival = uniform` and `arrival = poisson`; `concurrency_burst` sends no rate
+_ARRIVALS = {"constant": "uniform", "poisson": "poisson"}
+
+
+def aiperf_arrival(load: Mapping[str, object]) -> str | None:
+    """How an AIPerf run at a rate spaced its requests, as dagc's `arrival` says it, from its loadgen's
+    `request_rate_mode`; None when it does not say (genai-perf) or says another mode.
+
+    Example:
+        >>> aiperf_arrival({"request_rate": 4.0, "request_rate_mode": "constant"}), aiperf_arrival({})
+        ('uniform', None)
+    """
+    mode = load.get("request_rate_mode")
+    return _ARRIVALS.get(mode.strip().lower()) if isinstance(mode, str) else None

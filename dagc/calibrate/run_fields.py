@@ -15,7 +15,7 @@ from ..diagnostics import PlanError, quote
 from ..source import SourceFile
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
-from .run_counts import CANCELLED, aiperf_failed, aiperf_gpu, aiperf_model, requests_sent, succeeded
+from .run_counts import CANCELLED, aiperf_arrival, aiperf_failed, aiperf_gpu, aiperf_model, requests_sent, succeeded
 from .run_values import refused_rate, refused_value
 
 __all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
@@ -332,10 +332,11 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
             raise r.fail(name, "is missing: the run's mean lengths")
     assert prompt is not None and generate is not None
     model = aiperf_model(o)         # `input_config.endpoint.model_names` (genai-perf: `input_config.model`)
-    r.fields |= {"gpu": "telemetry_data.gpu_name"} | ({} if model is None else {"model": model[1]})
+    r.fields |= {"gpu": "telemetry_data.gpu_name", "arrival": f"{where}.request_rate_mode"} | (
+        {} if model is None else {"model": model[1]})
     return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
                        None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields,
-                       None if model is None else model[0], gpu=aiperf_gpu(o))
+                       None if model is None else model[0], gpu=aiperf_gpu(o), arrival=aiperf_arrival(load))
 
 
 def _loadgen(r: _Run) -> tuple[Mapping[str, object], str]:
