@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 
 __all__ = ["CANCELLED", "GPU_FAMILIES", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model", "gpu_family",
-           "requests_sent", "succeeded"]
+           "ramped", "requests_sent", "succeeded"]
 
 # E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
 # its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
@@ -132,3 +132,28 @@ def aiperf_arrival(load: Mapping[str, object]) -> str | None:
     """
     mode = load.get("request_rate_mode")
     return _ARRIVALS.get(mode.strip().lower()) if isinstance(mode, str) else None
+
+
+def ramped(o: Mapping[str, object]) -> tuple[str, str] | None:
+    """E110's problem and hint for a vLLM run whose rate ramped (`--ramp-up-strategy linear|exponential`: vLLM leaves
+    `request_rate` at "inf" and writes `ramp_up_strategy`, `ramp_up_start_rps`, `ramp_up_end_rps`), which dagc's
+    traffic does not express; None when it did not (no `ramp_up_strategy`, or null). Until 2026-11-30 such a run was
+    read, by its `request_rate`, as every request sent at once.
+
+    Example:
+        >>> ramped({"ramp_up_strategy": "exponential", "ramp_up_start_rps": 2, "ramp_up_end_rps": 16})[0][:61]
+        "is `exponential`: the run's rate grew from 2 to 16 requests/s"
+        >>> ramped({"ramp_up_strategy": None}) is None
+        True
+    """
+    how = o.get("ramp_up_strategy")
+    if how is None:
+        return None
+    a, b = o.get("ramp_up_start_rps"), o.get("ramp_up_end_rps")
+    said = f"is `{how}`" if how in ("linear", "exponential") else "is set"
+    grew = f" from {a:g} to {b:g} requests/s" if all(isinstance(x, int | float) and not isinstance(x, bool)
+                                                        for x in (a, b)) else ""
+    return (f"{said}: the run's rate grew{grew} over it (`--ramp-up-strategy`), which dagc's traffic does not "
+            "express (a fixed rate, or clients)",
+            "calibrate on runs at a fixed `--request-rate` (or clients alone, `--max-concurrency` with "
+            "`--request-rate inf`)")
