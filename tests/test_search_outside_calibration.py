@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.plan.strategy import Pool, PoolRole, Strategy
-from dagc.search.outside_calibration import instance_gpus, outside_calibration
+from dagc.search.outside_calibration import best_extrapolated, instance_gpus, outside_calibration
 
 FIXTURE = Path(__file__).parent / "fixtures" / "trial12" / "cal"       # runs on instances of 8 H100s
 
@@ -47,3 +47,38 @@ def test_the_gpus_of_an_engine_instance():
         Pool(role=PoolRole.PREFILL, instances=3, strategy=Strategy(text="tp 2", tp=2)),
         Pool(role=PoolRole.DECODE, instances=1, strategy=Strategy(text="tp 1 ; ep 4", tp=1, ep=4))))
     assert instance_gpus(disagg) == (2, 4)
+
+
+def _calibrated(tmp_path, text: str | None = None):
+    for name in ("plan.moe", "cal.json"):
+        shutil.copy(FIXTURE / name, tmp_path / name)
+    if text is not None:
+        (tmp_path / "plan.moe").write_text(text)
+    return load_plan(tmp_path / "plan.moe", needs_strategy=False)
+
+
+def test_the_optimal_verdict_says_its_best_is_outside_the_calibration(tmp_path):
+    """`dagc check`'s optimal note, which names the search's best, says so too (terminal, report.md and report.json
+    share it): "`tp 2 ; ep 2 …` gives 2.08× the decode throughput per GPU … on 2 GPUs" read as a calibrated figure."""
+    from test_verdict import _best, _found, judge_in_words
+
+    from dagc.verdict.check import check
+    plan = _calibrated(tmp_path)
+    assert best_extrapolated(plan, (4,)) == ("; the search's best runs engine instances of 4 GPUs, outside the runs of "
+                                             "calibration `cal.json` (8 GPUs): its figures and bands are extrapolated "
+                                             "(W540)")
+    assert best_extrapolated(plan, (8,)) == ""
+    text = (FIXTURE / "plan.moe").read_text().replace("strategy tp8 = tp 8\n", "")
+    text = text.replace("  rate = 4 requests/s  requests = 1000", "").replace(
+        "require { ttft_p99 <= 2 s  tpot_p99 <= 50 ms }", "")
+    r = check(_calibrated(tmp_path, text))[0]
+    own = r.metrics.decode_tokens_per_s / r.layout.gpus_used
+    best = _best(own * 2, text="tp 4", gpus=4)
+    best.strategy = Strategy(text="tp 4", tp=4)
+    optimal, ev = judge_in_words(r, _found(best))
+    assert optimal is False and ev["note"].endswith(
+        "; the search's best runs engine instances of 4 GPUs, outside the runs of calibration `cal.json` (8 GPUs): "
+        "its figures and bands are extrapolated (W540)")
+    inside = _best(own * 2, text="dp 2 < tp 8 >", gpus=16)
+    inside.strategy = Strategy(text="dp 2 < tp 8 >", dp=2, tp=8)
+    assert "W540" not in judge_in_words(r, _found(inside))[1]["note"]

@@ -10,6 +10,7 @@ import pytest
 from dagc.export.optimal_words import evidence_json
 from dagc.export.result_json import requirement_json
 from dagc.lang.load import load_plan_text
+from dagc.plan.strategy import Strategy
 from dagc.plan.workload import Overlap
 from dagc.units import Dimension, format_figure, format_si
 from dagc.verdict.check import check
@@ -129,7 +130,7 @@ def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2, 
                            batch=None,
                            misses=(0 if meets else 1) if misses is None else misses, binding=None, judged="all",
                            load_missed=(), exact=True, speculative_tokens=None, engine_refusals=(),
-                           load_figures=(), strategy=SimpleNamespace(pools=()))
+                           load_figures=(), strategy=Strategy(text=text))
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from ..launch.engine_check import PLAN_CODES
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective, StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
+from ..search.outside_calibration import best_extrapolated
 from ..search.rejections import rejections_summary
 from ..search.under_traffic import steady_claim
 from ..units import Dimension, count_text, format_figure, format_si
@@ -52,7 +53,7 @@ def optimal_note(evidence: OptimalEvidence | None, result: StrategyResult, judge
         text, unjudged = NOT_SEARCHED.removeprefix(NOT_JUDGED), True
     else:
         text, unjudged = _note(evidence, result)
-        text += _unstartable(evidence, result)
+        text += _unstartable(evidence, result) + _extrapolated(evidence, result, text)
     return (NOT_JUDGED if unjudged and judged_prefix else "") + text
 
 
@@ -84,6 +85,11 @@ def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
                     f"{missed_text(result)}, and the best that meets every requirement is among the others "
                     "(`dagc search --rate R` judges its first rows with their capacities)"), True
     return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
+
+
+def _extrapolated(ev: OptimalEvidence, result: StrategyResult, note: str) -> str:
+    b = ev.best     # named by the note: outside its plan's calibration (`dagc.search.outside_calibration`)
+    return best_extrapolated(result.plan, b.instance_gpus) if b is not None and f"`{b.text}`" in note else ""
 
 
 def _plan_refused(result: StrategyResult) -> str:

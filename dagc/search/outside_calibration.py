@@ -10,29 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..layout.layout import stage_group
+from ..layout.layout import instance_gpus
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..units import count_text
 
-__all__ = ["instance_gpus", "outside_calibration"]
+__all__ = ["best_extrapolated", "instance_gpus", "outside_calibration"]
 
 
 class _Row(Protocol):
     @property
     def strategy(self) -> Strategy: ...
-
-
-def _gpus(s: Strategy, replicas: bool) -> int:
-    return (s.dp if replicas else 1) * s.pp * stage_group(s.tp, s.cp, s.ep, s.etp)[2]
-
-
-def instance_gpus(s: Strategy) -> tuple[int, ...]:
-    """The GPUs of each engine instance of `s`: one data-parallel replica of an aggregated strategy, each pool's
-    instance of a disaggregated one (as `dagc check` compares them with a calibration's `instance_gpus`)."""
-    if s.pools:
-        return tuple(_gpus(p.strategy, True) for p in s.pools)
-    return (_gpus(s, False),)
 
 
 def outside_calibration(plan: Plan, rows: Sequence[_Row]) -> str | None:
@@ -54,6 +42,24 @@ def outside_calibration(plan: Plan, rows: Sequence[_Row]) -> str | None:
                      for g, ks in sorted(out.items()))
     return (f"outside the runs of calibration `{cal.file}` (engine instances of {runs}): {said} — their figures and "
             "bands are extrapolated (W540 in `dagc check --strategy`)")
+
+
+def best_extrapolated(plan: Plan, instances: tuple[int, ...]) -> str:
+    """After an optimal verdict's note that names the search's best: that it runs engine instances of
+    `instances` GPUs outside the runs of the plan's calibration, so its figures and bands are extrapolated ('' when
+    inside, or without a calibration). A new user's note read "`tp 2 ; ep 2 …` gives 2.08× the decode throughput per
+    GPU … on 2 GPUs" of a calibration of 4-GPU instances, which `dagc check --strategy` of it called W540."""
+    cal = plan.calibration
+    if cal is None:
+        return ""
+    low, high = cal.instance_gpus or (cal.gpus, cal.gpus)
+    far = sorted({g for g in instances if not low <= g <= high})
+    if not far:
+        return ""
+    runs = count_text(low, "GPU") if low == high else f"{low:,}–{high:,} GPUs"
+    sizes = " and ".join(f"{g:,}" for g in far)
+    return (f"; the search's best runs engine instances of {sizes} GPU{'' if far == [1] else 's'}, outside the runs of "
+            f"calibration `{cal.file}` ({runs}): its figures and bands are extrapolated (W540)")
 
 
 def _listed(ks: list[int]) -> str:
