@@ -359,7 +359,7 @@ def test_the_engine_line_says_the_terms_are_calibrated(synthetic):
     from dagc.export.assumptions_md import assumptions_md
     d, cal = synthetic
     plan = load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8") + 'calibration from "cal.json"\n', base_dir=d)
-    assert calibrated_by(plan) == ("cal.json", 8, ())
+    assert calibrated_by(plan) == ("cal.json", 8, (), ())
     said = engine_text(plan.cluster, calibrated_by(plan))
     assert f"{cal.terms['step_s'] * 1e3:.4g} ms of host time per step" in said
     assert (f"its kernels {cal.terms['compute_time_scale']:.3g}× the profile's time where compute-bound and "
@@ -381,7 +381,7 @@ def test_the_engine_line_says_the_terms_are_calibrated(synthetic):
 def test_a_file_written_before_the_time_scales_is_read_with_them_at_one(synthetic, tmp_path):
     """A calibration file of two terms (no `compute_time_scale`, `memory_time_scale`) is still read: its kernels
     at the profile's times, the scales said to be the engine's own."""
-    from dagc.cost.cost_model import calibrated_by
+    from dagc.cost.cost_model import calibrated_by, engine_text
     d, _ = synthetic
     doc = json.loads((d / "cal.json").read_text())
     for name in ("compute_time_scale", "memory_time_scale"):
@@ -392,7 +392,10 @@ def test_a_file_written_before_the_time_scales_is_read_with_them_at_one(syntheti
                           base_dir=tmp_path)
     t = plan.cluster.engine.terms
     assert (t.step_s, t.compute_time_scale, t.memory_time_scale) == (doc["terms"]["step_s"], 1.0, 1.0)
-    assert calibrated_by(plan) == ("old.json", 8, ("compute_time_scale", "memory_time_scale"))
+    assert calibrated_by(plan) == ("old.json", 8, ("compute_time_scale", "memory_time_scale"), ("older", "older"))
+    assert engine_text(plan.cluster, calibrated_by(plan)).endswith(
+        "`compute_time_scale` and `memory_time_scale` the engine's own (the file was written before them) "
+        '(calibration from "old.json", docs/calibrate.md).')
 
 
 @pytest.mark.parametrize("scale", [0.1, 6.0])

@@ -91,3 +91,39 @@ def test_an_unknown_key_is_located_at_itself_not_at_its_letters_in_a_value(tmp_p
     key = "sets` (did you mean `set`?)" if "sets" in manifest else "runs` (did you mean `run`?)"
     assert d.code == "E110" and d.message.endswith(f"no key `{key}")
     assert (d.span.line, d.span.column) == at
+
+
+def test_a_plan_error_one_entry_s_set_causes_names_that_entry(tmp_path: Path):
+    # a manifest of three entries, the second with `cluster.gpus=1` beside its traffic: the plan's `strategy tp 2`
+    # is then E401 at the plan's line, which said `the cluster has 1` of a plan that says `gpus = 2`, and not which
+    # entry read it so
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "qwen.moe").write_text(PLAN)
+    for r in (4, 8, 16):
+        (tmp_path / "runs" / f"rate{r}.json").write_text(RUN.replace('"request_rate":4.0', f'"request_rate":{r}.0'))
+    (tmp_path / "m.toml").write_text(
+        'plan = "qwen.moe"\n'
+        '[[run]]\nfile = "runs/rate8.json"\nset = ["workload.rate=8 requests/s"]\n'
+        '[[run]]\nfile = "runs/rate4.json"\nset = ["cluster.gpus=1"]\n'
+        '[[run]]\nfile = "runs/rate16.json"\nset = ["workload.rate=16 requests/s"]\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path / "m.toml")
+    (d,) = exc.value.diagnostics
+    assert d.code == "E401" and d.span.line == 5 and d.span.source.path.endswith("qwen.moe")
+    assert d.message == ("run entry 2: its plan, read with the manifest's `set` values: the strategy uses 2 GPUs "
+                         "(dp 1 × pp 1 × stage group 2); the cluster has 1")
+
+
+def test_a_plan_error_of_the_plan_itself_is_said_once_as_before(tmp_path: Path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "qwen.moe").write_text(PLAN.replace("strategy tp 2", "strategy tp 4"))
+    for r in (4, 8):
+        (tmp_path / "runs" / f"rate{r}.json").write_text(RUN.replace('"request_rate":4.0', f'"request_rate":{r}.0'))
+    (tmp_path / "m.toml").write_text(
+        'plan = "qwen.moe"\n'
+        '[[run]]\nfile = "runs/rate8.json"\nset = ["workload.rate=8 requests/s"]\n'
+        '[[run]]\nfile = "runs/rate4.json"\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path / "m.toml")
+    assert {d.message for d in exc.value.diagnostics} == {
+        "the strategy uses 4 GPUs (dp 1 × pp 1 × stage group 4); the cluster has 2"}

@@ -53,5 +53,8 @@ def test_one_run_fits_no_term_and_says_why(capsys, tmp_path):
     # contradict: the rule that keeps a term of one run is MIN_RUNS's)
     assert ("  no term fitted: 1 run fits none: a term is fitted from the figures of 3 runs or more that it moves, "
             "docs/calibrate.md; the file holds the engine's own terms, with the runs' errors at them: a plan that "
-            "reads it keeps the engine's figures, its bands from these runs' errors") in said.splitlines()
+            "reads it keeps the engine's figures, its bands the ledger's widened to these runs' errors (a band of "
+            "the runs' own needs 8 runs, docs/bands.md)") in said.splitlines()
+    # (it read "its bands from these runs' errors": one run's residuals are no band; the plan's bands are the
+    # ledger's, widened where the run's errors reach further — its report says so)
     assert "1 runs" not in said

@@ -52,7 +52,8 @@ def test_a_file_of_several_rates_on_the_command_line_is_told_to_a_manifest(runs:
     # was `give the plan the run's traffic: --set "workload.rate=2 requests/s" …`, then `… rate=4 …` for the other
     # run: each `--set` refused the other run, and no hint said where runs of several rates go
     lead = ('run files on the command line share one plan, and these runs are of several traffics: in a manifest '
-            '(docs/calibrate.md, "The manifest"), give this run an entry of its own, `[[run]]  file = "sglang.jsonl"')
+            '(docs/calibrate.md, "The manifest"), give this run an entry of its own, `[[run]]  plan = "qwen.moe"  '
+            'file = "sglang.jsonl"')
     assert hints(exc) == [f'{lead}  run = 1  set = ["workload.rate=2 requests/s"]`',
                           f'{lead}  run = 2  set = ["workload.rate=4 requests/s"]`']
 
@@ -81,3 +82,35 @@ def test_runs_of_one_traffic_keep_the_set_that_makes_the_plan_theirs(runs: Path,
     with pytest.raises(PlanError) as exc:       # an entry of one run (`run = 2`): its own `set` is the fix
         jobs_of_manifest(runs / "m.toml")
     assert hints(exc) == [said.replace("=2 ", "=4 ")]
+
+
+def test_the_entry_hinted_on_the_command_line_keeps_its_plan_and_other_sets(runs: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    # a new user's SGLang sweep: `dagc calibrate sglang.jsonl --plan qwen.moe --set "workload.requests=200"
+    # --set "workload.rate=2 requests/s"`. The hint was `[[run]]  file = "sglang.jsonl"  run = 2  set =
+    # ["workload.rate=4 requests/s"]`: a manifest written from it named no plan, and its entry, without the
+    # command's `workload.requests=200`, was refused again (`the run sent 300 requests, the plan 200`... of 1,000)
+    monkeypatch.chdir(runs)
+    (runs / "sglang.jsonl").write_text(sglang_run(2.0) + "\n" + sglang_run(4.0) + "\n")
+    with pytest.raises(PlanError) as exc:
+        jobs_of(["sglang.jsonl"], "qwen.moe", ["workload.requests=300", "workload.rate=2 requests/s"])
+    (d,) = exc.value.diagnostics
+    assert d.hint is not None and d.hint.endswith(
+        'give this run an entry of its own, `[[run]]  plan = "qwen.moe"  file = "sglang.jsonl"  run = 2  '
+        'set = ["workload.requests=300", "workload.rate=4 requests/s"]`')
+    entry = d.hint.rsplit("`[[run]]  ", 1)[1].rstrip("`").replace("  ", "\n")
+    first = 'plan = "qwen.moe"\nfile = "sglang.jsonl"\nrun = 1\nset = ["workload.requests=300", ' \
+            '"workload.rate=2 requests/s"]\n'
+    (runs / "m.toml").write_text(f"[[run]]\n{first}\n[[run]]\n{entry}\n")
+    assert [j.run.rate for j in jobs_of_manifest(runs / "m.toml")] == [2.0, 4.0]     # the manifest hinted is read
+
+
+def test_the_entry_hinted_in_a_manifest_keeps_the_entry_s_own_sets_and_strategy(runs: Path):
+    (runs / "m.toml").write_text('[[run]]\nplan = "qwen.moe"\nfile = "sglang.jsonl"\nstrategy = "tp 2"\n'
+                                 'set = ["workload.requests=300", "workload.rate=2 requests/s"]\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(runs / "m.toml")
+    (d,) = exc.value.diagnostics
+    assert d.hint == ("the entry's `set` is every run's of its file, and they are of several traffics: give this "
+                      'run an entry of its own, `[[run]]  plan = "qwen.moe"  file = "sglang.jsonl"  run = 2  '
+                      'strategy = "tp 2"  set = ["workload.requests=300", "workload.rate=4 requests/s"]`')

@@ -62,3 +62,30 @@ def test_a_manifest_named_as_the_calibration_is_told_how_to_fit_one(tmp_path):
 def test_another_file_keeps_the_hint_to_make_one(tmp_path, text):
     (tmp_path / "rate4.json").write_text(text)
     assert _e109(tmp_path).hint == "make the file with `dagc calibrate` (docs/calibrate.md)"
+
+
+def test_a_directory_or_binary_file_named_as_the_calibration_is_not_called_a_plan(tmp_path):
+    # was `cannot read calibration `rate4.json`: the path is a directory, not a plan file`, hinted `give the path of a
+    # .moe file`: a plan named there is E109 too
+    (tmp_path / "rate4.json").mkdir()
+    d = _e109(tmp_path)
+    assert d.message == "cannot read calibration `rate4.json`: the path is a directory, not a calibration file"
+    assert d.hint == 'give the path of the file `dagc calibrate … -o FILE` wrote (`calibration from "FILE"`)'
+    (tmp_path / "rate4.json").rmdir()
+    (tmp_path / "rate4.json").write_bytes(b"\x00\x01")
+    d = _e109(tmp_path)
+    assert d.message == "cannot read calibration `rate4.json`: the file is binary, not a calibration"
+    assert d.hint == "a calibration is UTF-8 text"
+
+
+def test_a_directory_named_as_a_config_or_expert_loads_is_not_called_a_plan(tmp_path):
+    (tmp_path / "cfg").mkdir()
+    text = PLAN.replace('calibration from "rate4.json"\n', "")
+    text = text.replace('model preset "qwen3-30b-a3b"', 'model from "cfg"')
+    text = text.replace("requests = 200 }", 'requests = 200  routing from "cfg" }')
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text, base_dir=tmp_path)
+    said = sorted((d.message.rsplit(": ", 1)[1], d.hint) for d in exc.value.diagnostics)
+    assert said == [("the path is a directory, not a config.json file", "give the path of the model's config.json"),
+                    ("the path is a directory, not an expert load file",
+                     "give the path of the expert load JSON (docs/language.md, \"Measured expert loads\")")]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace as N
 
-from dagc.export.optimal_words import _missed_text, _misses_too
+from dagc.export.missed_words import missed_text
+from dagc.export.optimal_words import _misses_too
 
 
 def _result(carries: bool, requirements: tuple = ()) -> N:
@@ -14,10 +15,10 @@ def _result(carries: bool, requirements: tuple = ()) -> N:
 
 
 def test_a_strategy_missing_only_its_traffic_says_so():
-    assert _missed_text(_result(False)) == "the plan's traffic (it does not carry it)"
-    assert _missed_text(_result(True)) == ""
+    assert missed_text(_result(False)) == "the plan's traffic (it does not carry it)"
+    assert missed_text(_result(True)) == ""
     missed = N(met=False, requirement=N(text="tpot_p90 <= 30 ms"))
-    assert _missed_text(_result(False, (missed,))) == "`tpot_p90 <= 30 ms`"
+    assert missed_text(_result(False, (missed,))) == "`tpot_p90 <= 30 ms`"
 
 
 def test_the_better_strategys_note_has_no_empty_list():

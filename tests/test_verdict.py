@@ -10,6 +10,7 @@ import pytest
 from dagc.export.optimal_words import evidence_json
 from dagc.export.result_json import requirement_json
 from dagc.lang.load import load_plan_text
+from dagc.plan.strategy import Strategy
 from dagc.plan.workload import Overlap
 from dagc.units import Dimension, format_figure, format_si
 from dagc.verdict.check import check
@@ -129,7 +130,7 @@ def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2, 
                            batch=None,
                            misses=(0 if meets else 1) if misses is None else misses, binding=None, judged="all",
                            load_missed=(), exact=True, speculative_tokens=None, engine_refusals=(),
-                           load_figures=(), strategy=SimpleNamespace(pools=()))
+                           load_figures=(), strategy=Strategy(text=text))
 
 
 @pytest.fixture(scope="module")
@@ -362,3 +363,26 @@ def test_a_figure_near_its_requirement_is_shown_with_the_digits_that_tell_them_a
     assert near_text(plan, K.MEMORY, 0.79967, "80 %") == "79.97 %"
     assert near_text(plan, K.TPOT, 0.0199, "19.9 ms") == "19.9 ms"         # no requirement on TPOT
     assert near_text(plan, K.TTFT, None, "—") == "—"
+
+
+def test_fewer_misses_are_counted_as_the_verdict_counts_them_when_this_strategy_does_not_carry_its_traffic():
+    """A strategy past its capacity misses every load requirement, as the search counts (`requirements_missed`): the
+    note says so. A new user's Qwen3-30B-A3B at 9 requests/s read "`tp 1 ; ep 2 …` misses fewer requirements on 2
+    GPUs (2 against 2: `tpot_p90 <= 9 ms`, `decode_throughput >= 20000 tokens/s` for this strategy)"."""
+    text = plan_text(model=MODEL, cluster=CLUSTER, strategy="strategy tp 2 ; ep 2",
+                     workload="workload { batch = 4  prompt = 128  generate = 8  serving = inflight  "
+                              "rate = 2 requests/s  requests = 50 }",
+                     require="require { ttft_p99 <= 10 s  tpot_p90 <= 1 s  decode_throughput >= 1e9 tokens/s }")
+    r = check(load_plan_text(text))[0]
+    assert [q.met for q in r.requirements] == [True, True, False] and r.load is not None
+    short = replace(r, load=replace(r.load, not_carried_because="its capacity is below the rate"))  # not carried
+    optimal, ev = judge_in_words(short, _found(_best(1.0, gpus=1, meets=False, misses=2)))
+    assert optimal is False
+    assert ev["note"] == ("`tp 1 ; ep 2` misses fewer requirements on 1 GPU (2 against 3: "
+                          "`decode_throughput >= 1e9 tokens/s` for this strategy, and its 2 load requirements, "
+                          "which a strategy that does not carry its traffic misses whatever its run's figures)")
+    # missing none of its steady-state lines, it misses its load requirements alone
+    met = replace(short, requirements=short.requirements[:2])
+    assert judge_in_words(met, _found(_best(1.0, gpus=1, meets=False, misses=1)))[1]["note"] == (
+        "`tp 1 ; ep 2` misses fewer requirements on 1 GPU (1 against 2: this strategy's 2 load requirements, which a "
+        "strategy that does not carry its traffic misses whatever its run's figures)")

@@ -36,7 +36,7 @@ from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
 from .manifest_sets import in_manifest
-from .match import disagreements, several_traffics
+from .match import Shared, disagreements, several_traffics
 from .measured import MeasuredRun
 from .refused import refusals
 from .runs import MANIFEST_HINT, manifest_like, read_runs, read_text
@@ -119,12 +119,12 @@ def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[st
                                             "on several", r.span("requests"), "give each run file once"))
                 continue
             jobs.append(Job(r, p, _shown(plan, overrides, strategy)))
-            entries.append(_entry_keys(f, i, len(found)))
+            entries.append(_entry_keys(f, i, len(found), plan, strategy))
     why = ("run files on the command line share one plan, and these runs are of several traffics: in a manifest "
            "(docs/calibrate.md, \"The manifest\"),")
     shared = several_traffics([j.run for j in jobs])
-    problems += [d for j, e in zip(jobs, entries, strict=True)
-                 for d in disagreements(j.run, j.plan, j.plan_shown, (why, e) if shared else None)]
+    problems += [d for j, e in zip(jobs, entries, strict=True) for d in disagreements(
+        j.run, j.plan, j.plan_shown, Shared(why, e, tuple(overrides)) if shared else None)]
     if problems:
         raise PlanError(problems)
     return jobs
@@ -140,9 +140,12 @@ def _as_manifest(path: str | Path) -> SourceFile | None:
     return src if manifest_like(src.text) else None
 
 
-def _entry_keys(file: str | Path, k: int, runs: int) -> str:
-    """The keys of a manifest entry that name the k-th of a file's `runs`: `file = "runs.jsonl"  run = 2`."""
-    return f"file = {json.dumps(str(file))}" + (f"  run = {k}" if runs > 1 else "")
+def _entry_keys(file: str | Path, k: int, runs: int, plan: object = None, strategy: object = None) -> str:
+    """The keys of a manifest entry that name the k-th of a file's `runs`, with its `plan` and `strategy` where the
+    entry needs them: `plan = "p.moe"  file = "runs.jsonl"  run = 2`."""
+    keys = [] if plan is None else [f"plan = {json.dumps(str(plan))}"]
+    keys += [f"file = {json.dumps(str(file))}"] + ([f"run = {k}"] if runs > 1 else [])
+    return "  ".join(keys + ([] if strategy is None else [f"strategy = {json.dumps(str(strategy))}"]))
 
 
 def _measurement(file: str | Path, run: MeasuredRun) -> tuple[str, int]:
@@ -238,6 +241,15 @@ class _Reading:
     seen: dict[tuple[str, int], int] = field(default_factory=dict)
     errors: list[Diagnostic] = field(default_factory=list)
 
+    def bare(self, plan: str, strategy: str | None) -> set[tuple[str, str]]:
+        """The (code, message) of each diagnostic of `plan` read without any `set` value: what is the plan's own,
+        not an entry's `set` values' (`in_manifest`)."""
+        try:
+            plan_for(self.path.parent / plan, (), strategy, self.allow_paths)
+        except PlanError as exc:
+            return {(d.code, d.message) for d in exc.diagnostics}
+        return set()
+
     def entry(self, k: int, e: dict[str, object]) -> list[Job]:
         """The jobs of the k-th entry, each run checked against its plan. Raises PlanError: the entry's problems."""
         src, doc, at = self.src, self.doc, _entry_at(self.src.text, k)
@@ -247,14 +259,15 @@ class _Reading:
         which = e.get("run")
         file, plan, strategy = _check_entry(src, at, k, e.get("file"), e.get("plan", doc.get("plan")),
                                             e.get("strategy", doc.get("strategy")), (base, *self.allow_paths))
-        overrides = _strings(src, _key_at(src.text, 0, "set", entry=False), doc.get("set"), "the manifest's ") + \
-            _strings(src, _key_at(src.text, at, "set"), e.get("set"), f"run entry {k}: ")
+        own = _strings(src, _key_at(src.text, at, "set"), e.get("set"), f"run entry {k}: ")
+        overrides = _strings(src, _key_at(src.text, 0, "set", entry=False), doc.get("set"), "the manifest's ") + own
         key = (plan, tuple(overrides), strategy)
         if key not in self.plans:
             try:
                 self.plans[key] = plan_for(self.path.parent / plan, overrides, strategy, self.allow_paths)
             except PlanError as exc:
-                self.plans[key] = PlanError(in_manifest(exc.diagnostics, src, at, k, overrides, strategy))
+                self.plans[key] = PlanError(in_manifest(exc.diagnostics, src, at, k, overrides, strategy,
+                                                        self.bare(plan, strategy) if overrides else None))
         found = self.plans[key]
         if isinstance(found, PlanError):
             raise found
@@ -276,8 +289,9 @@ class _Reading:
         jobs = [Job(r, found, _shown(plan, overrides, strategy)) for r in runs]
         why = "the entry's `set` is every run's of its file, and they are of several traffics:"
         shared = which is None and several_traffics(runs)
-        if wrong := [d for i, j in enumerate(jobs, 1) for d in disagreements(
-                j.run, j.plan, j.plan_shown, (why, _entry_keys(file, i, len(runs))) if shared else None)]:
+        entries = [_entry_keys(file, i, len(runs), e.get("plan"), e.get("strategy")) for i in range(1, len(runs) + 1)]
+        if wrong := [d for j, keys in zip(jobs, entries, strict=True) for d in disagreements(
+                j.run, j.plan, j.plan_shown, Shared(why, keys, tuple(own)) if shared else None)]:
             raise PlanError(wrong)
         return jobs
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ..diagnostics import Diagnostic
 from ..lang.fields import (
@@ -141,10 +141,14 @@ def _as_manifest(text: str | None) -> str | None:
 
 
 def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int, k: int,
-                options: Sequence[str], strategy: str | None = None) -> list[Diagnostic]:
+                options: Sequence[str], strategy: str | None = None,
+                bare: Collection[tuple[str, str]] | None = None) -> list[Diagnostic]:
     """`diags` of the plan of run entry `k` (at `entry_at`), read with the manifest's `set` values `options` and its
     `strategy`, located in the manifest where they are an option's or the strategy's (its string: the strategy's
-    own E302, E401, … as `dagc check --strategy` gives them), never echoing a value (module docstring)."""
+    own E302, E401, … as `dagc check --strategy` gives them), never echoing a value (module docstring). `bare`: the
+    (code, message) of the plan's diagnostics without the values; one of the plan's lines the values did not write
+    but caused (`cluster.gpus=1` beside `strategy tp 2`: E401 at the strategy) names the entry, which until
+    2026-11-30 it did not: `the cluster has 1` of a plan that says `gpus = 2`, whichever of the entries set it."""
     out = []
     for d in diags:
         src = d.span.source if d.span is not None else None
@@ -172,6 +176,9 @@ def in_manifest(diags: Sequence[Diagnostic], manifest: SourceFile, entry_at: int
             for option in options:
                 message, hint = _scrubbed(message, option) or "", _scrubbed(hint, option)
             out.append(dataclasses.replace(d, message=message, hint=hint, span=quiet.span(d.span.start, d.span.end)))
+        elif bare is not None and (d.code, d.message) not in bare:
+            out.append(dataclasses.replace(d, message=f"run entry {k}: its plan, read with the manifest's `set` "
+                                                      f"values: {d.message}"))
         else:
             out.append(d)
     return out

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, quote
+from ..lang.set_replaces import REPLACES
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..launch.launch import HF_IDS
 from ..layout.modes import mode_of
@@ -22,8 +24,9 @@ from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
+from .run_counts import GPU_FAMILIES, gpu_family
 
-__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "checkpoint_precision",
+__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "Shared", "checkpoint_precision",
            "disagreements", "queued_by_design", "several_traffics"]
 
 LENGTH_TOLERANCE = 0.05      # a mean length within 5 % of the plan's `prompt` / `generate`
@@ -32,6 +35,11 @@ REQUESTS_TOLERANCE = 0.01    # the requests within 1 % (a run's `completed` may 
 # a run that sent every request at once is a closed loop of as many clients, all starting together: without it the
 # plan's clients' first requests spread over a request's life (docs/language.md, `ramp`)
 BURST_RAMP = "workload.ramp=0 s"
+# the hint of a run sent at a rate with a cap on its requests in flight, which no `--set` makes a plan's (until
+# 2026-11-30 it was the `--set` of the run's rate, which the plan already had)
+CAPPED = ("calibrate on runs sent at a rate without a cap on the requests in flight (vLLM's `--request-rate` without "
+          "`--max-concurrency`, AIPerf's `--request-rate` without `--concurrency`) or by clients alone "
+          "(`--max-concurrency` with `--request-rate inf`, AIPerf's `--concurrency`)")
 
 
 def several_traffics(runs: Sequence[MeasuredRun]) -> bool:
@@ -40,11 +48,39 @@ def several_traffics(runs: Sequence[MeasuredRun]) -> bool:
     return len({(r.requests, r.rate, r.concurrency, round(r.prompt), round(r.generate)) for r in runs}) > 1
 
 
-def _traffic_hint(settings: tuple[str, ...], shared: tuple[str, str] | None) -> str:
+class Shared(NamedTuple):
+    """Why a run's plan is not its alone — runs of other traffics read it too (`several_traffics`) —, up to where the
+    hint goes on (`…: in a manifest,`); the keys of the manifest entry that would give the run a plan of its own
+    (`plan = "p.moe"  file = "runs.jsonl"  run = 2`); and the `set` values that entry keeps: the command's `--set`s,
+    or the entry's own, but for those the run's traffic replaces (`kept_sets`). Until 2026-11-30 the entry hinted
+    held the run's traffic alone: a manifest written from it lost the command's plan and its other `--set`s
+    (`cluster.engine=sglang`, `workload.requests=200`), and was refused again."""
+
+    why: str
+    entry: str
+    sets: tuple[str, ...] = ()
+
+
+def kept_sets(sets: Sequence[str], settings: Sequence[str]) -> tuple[str, ...]:
+    """The `sets` a manifest entry keeps beside the run's `settings`: each but those of a field the settings set or
+    take away (a rate takes a closed loop's clients away, `REPLACES`).
+
+    Example:
+        >>> kept_sets(["cluster.engine=sglang", "workload.concurrency=8", "workload.rate=1 requests/s"],
+        ...           ["workload.rate=4 requests/s"])
+        ('cluster.engine=sglang',)
+    """
+    fields = {s.partition("=")[0].strip() for s in settings}
+    gone = fields | {f"{f.rpartition('.')[0]}.{n}" for f in fields for n in REPLACES.get(tuple(f.split(".")), ())}
+    return tuple(s for s in sets if s.partition("=")[0].strip() not in gone)
+
+
+def _traffic_hint(settings: tuple[str, ...], shared: Shared | None) -> str:
     """The `--set`s that make the plan the run's, or, where the plan is others' too, the run's own manifest entry."""
     listed = ", ".join(f'"{x}"' for x in settings)
     if shared is not None:
-        return f"{shared[0]} give this run an entry of its own, `[[run]]  {shared[1]}  set = [{listed}]`"
+        listed = ", ".join(f'"{x}"' for x in (*kept_sets(shared.sets, settings), *settings))
+        return f"{shared.why} give this run an entry of its own, `[[run]]  {shared.entry}  set = [{listed}]`"
     options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
     return (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
             "or calibrate with the plan this run measured")
@@ -56,12 +92,10 @@ def queued_by_design(run: MeasuredRun) -> bool:
     return run.rate is None and (run.concurrency is None or run.concurrency >= run.requests)
 
 
-def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
-                  shared: tuple[str, str] | None = None) -> list[Diagnostic]:
-    """E110 for each figure of the run's traffic the plan does not send. `shared`: why the plan is not the run's
-    alone — runs of other traffics read it too (`several_traffics`), up to where the hint goes on (`…: in a
-    manifest,`) — and the manifest entry's keys that give the run one of its own (`file = "runs.jsonl"  run = 2`):
-    a `--set` of the run's traffic would refuse the others, so a disagreement on the traffic names that entry."""
+def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared | None = None) -> list[Diagnostic]:
+    """E110 for each figure of the run's traffic the plan does not send. `shared` (`Shared`): the plan is others'
+    too — a `--set` of the run's traffic would refuse them —, so a disagreement on the traffic names the manifest
+    entry that gives the run a plan of its own."""
     out: list[Diagnostic] = []
     shown = quote(plan_shown)
     w = plan.workload
@@ -74,6 +108,35 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
                                _traffic_hint(settings, shared)))
 
+    out += _deployment(run, plan, shown)
+    tr = w.traffic
+    if run.rate is not None and run.concurrency is not None and run.concurrency < run.requests:
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run sent at {run.rate:g} requests/s "
+                               f"with at most {run.concurrency} in flight, which dagc's traffic does not express (an "
+                               "open loop, or a closed loop: not both)", run.span("concurrency"), CAPPED))
+    elif tr is None or tr.log is not None:
+        what = "sends no traffic" if tr is None else "replays a request log"
+        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", *_traffic_settings(run, tr))
+        if tr is not None:          # a log's lengths are its own: said once the log is left out
+            return out
+    else:
+        if abs(tr.requests - run.requests) > REQUESTS_TOLERANCE * run.requests:
+            say("requests", f"the run sent {run.requests:,} requests, the plan {tr.requests:,}",
+                f"workload.requests={run.requests}")
+        _traffic(run, tr, say)
+    for name, ours, written in (("prompt", run.prompt, w.prompt), ("generate", run.generate, w.generate)):
+        if abs(written - ours) > LENGTH_TOLERANCE * ours:
+            say(name, f"the run's mean {'input' if name == 'prompt' else 'output'} length is {ours:,.1f} tokens, the "
+                f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
+                f"workload.{name}={round(ours)}")
+    return out
+
+
+def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> list[Diagnostic]:
+    """E110 for each way the run's deployment is not the plan's: its model, its checkpoint's precision, its GPUs,
+    its engine, a plan served statically (every run measures a server)."""
+    out: list[Diagnostic] = []
+    w = plan.workload
     other = _other_model(run.model, plan)
     if other is not None:
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured {other}, the plan's "
@@ -81,6 +144,11 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
                                "calibrate with the plan of the model this run measured"))
     if other is None and (wrong := _precision(run, plan, shown)) is not None:
         out.append(wrong)
+    if (other_gpu := _other_gpu(run, plan)) is not None:
+        preset = GPU_FAMILIES[gpu_family(run.gpu or "") or ""]
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {other_gpu}", run.span("gpu"),
+                               f"calibrate with the plan of the GPUs this run measured: `--set cluster.gpu={preset}` "
+                               f"(in a manifest, `set = [\"cluster.gpu={preset}\"]`)"))
     engine = backend_engine(run.backend)
     if engine is not None and engine != plan.cluster.engine.name and plan.cluster.engine.name != "pytorch":
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: its client measured the "
@@ -96,22 +164,6 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str,
                                f"{default}), the run measured a server, which batches requests in flight",
                                run.span("backend"), "give the plan the run's serving: `--set workload.serving="
                                "inflight` (in a manifest, `set = [\"workload.serving=inflight\"]`)"))
-    tr = w.traffic
-    if tr is None or tr.log is not None:
-        what = "sends no traffic" if tr is None else "replays a request log"
-        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", *_traffic_settings(run, tr))
-        if tr is not None:          # a log's lengths are its own: said once the log is left out
-            return out
-    else:
-        if abs(tr.requests - run.requests) > REQUESTS_TOLERANCE * run.requests:
-            say("requests", f"the run sent {run.requests:,} requests, the plan {tr.requests:,}",
-                f"workload.requests={run.requests}")
-        _traffic(run, tr, say)
-    for name, ours, written in (("prompt", run.prompt, w.prompt), ("generate", run.generate, w.generate)):
-        if abs(written - ours) > LENGTH_TOLERANCE * ours:
-            say(name, f"the run's mean {'input' if name == 'prompt' else 'output'} length is {ours:,.1f} tokens, the "
-                f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
-                f"workload.{name}={round(ours)}")
     return out
 
 
@@ -169,6 +221,20 @@ def _other_model(model_id: str | None, plan: Plan) -> str | None:
     return None
 
 
+def _other_gpu(run: MeasuredRun, plan: Plan) -> str | None:
+    """The run's GPUs and the plan's in words when they are of other families (its telemetry's product name,
+    `run_counts.gpu_family`, against the plan's preset), None when they may be the same: a run without telemetry, a
+    name of no family dagc knows, or a plan GPU of none (`generic-400t`, a GPU written out), is not judged."""
+    ours = next((f for f, preset in GPU_FAMILIES.items() if preset == plan.cluster.gpu.name), None)
+    theirs = None if run.gpu is None else gpu_family(run.gpu)
+    if ours is None or theirs is None or theirs == ours:
+        return None
+    def a(f: str) -> str:
+        return f"{'an' if f[0] in 'AHM' else 'a'} {f}"
+    return (f"its GPU telemetry names `{quote(run.gpu or '', 60)}` ({a(theirs)}), the plan's GPU is preset "
+            f"`{plan.cluster.gpu.name}` ({a(ours)})")
+
+
 def _precision(run: MeasuredRun, plan: Plan, shown: str) -> Diagnostic | None:
     """E110 at the run's model when its checkpoint is of another precision than the plan's weights."""
     found = checkpoint_precision(run.model, plan)
@@ -220,15 +286,16 @@ def checkpoint_precision(model_id: str | None, plan: Plan) -> tuple[str, tuple[D
 
 
 def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]) -> None:
-    if run.rate is not None:
-        if run.concurrency is not None and run.concurrency < run.requests:
-            say("concurrency", f"the run sent at {run.rate:g} requests/s with at most {run.concurrency} in flight, "
-                "which dagc's traffic does not express (an open loop, or a closed loop: not both)",
-                f"workload.rate={run.rate:g} requests/s")
-        elif tr.rate is None or abs(tr.rate - run.rate) > RATE_TOLERANCE * run.rate:
+    if run.rate is not None:        # (with a cap on its requests in flight too, `CAPPED` said it: not here)
+        if tr.rate is None or abs(tr.rate - run.rate) > RATE_TOLERANCE * run.rate:
             plan = "a closed loop" if tr.rate is None else f"{tr.rate:g} requests/s"
             say("rate", f"the run sent {run.rate:g} requests/s, the plan {plan}",
                 f"workload.rate={run.rate:g} requests/s")
+        elif run.arrival is not None and run.arrival != tr.arrival:
+            said = {"poisson": "Poisson", "uniform": "evenly spaced"}
+            say("arrival", f"the run's arrivals were {said[run.arrival]} (`request_rate_mode` "
+                f"{'constant' if run.arrival == 'uniform' else 'poisson'}), the plan's {said[tr.arrival]} "
+                f"(`arrival = {tr.arrival}`)", f"workload.arrival={run.arrival}")
         return
     clients = run.concurrency if run.concurrency is not None and run.concurrency < run.requests else None
     if clients is None:

@@ -42,6 +42,8 @@ class MeasuredRun:
     fields: Mapping[str, str] = field(default_factory=dict)     # measured key or traffic name → the file's field
     model: str | None = None             # the model the run names (vLLM's and SGLang's `model_id`), None: none
     backend: str | None = None           # the server the client named (vLLM's and SGLang's `backend`), None: none
+    gpu: str | None = None               # the GPU its telemetry names (AIPerf's `telemetry_data`), None: none
+    arrival: str | None = None           # at a rate: `poisson` or `uniform` when the file says (AIPerf's mode)
 
     def span(self, name: str) -> Span:
         """Where the field behind `name` (a measured key, `requests`, `rate`, `concurrency`, `prompt`,

@@ -8,9 +8,47 @@ fields).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-__all__ = ["aiperf_failed", "aiperf_model", "requests_sent", "succeeded"]
+__all__ = ["CANCELLED", "GPU_FAMILIES", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model", "gpu_family",
+           "ramped", "requests_sent", "succeeded"]
+
+# E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
+# its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
+CANCELLED = ("is true: the benchmark was stopped before it finished, and its figures are of the requests done by "
+             "then, not of the traffic it was set to send",
+             "calibrate on a run that finished (AIPerf writes `was_cancelled` false)")
+# the GPU families of the product names a GPU telemetry gives (`NVIDIA H100 80GB HBM3`, `NVIDIA A100-SXM4-80GB`) and
+# dagc's preset of each; a name is matched as a part of its own, a longer name first (`GB200` is no `B200`, `H200` no
+# `H20`)
+GPU_FAMILIES = {"GB300": "gb300", "GB200": "gb200", "B300": "b300", "B200": "b200", "H200": "h200", "H800": "h800",
+                "H100": "h100-sxm", "H20": "h20", "A100": "a100-80g", "MI300X": "mi300x"}
+_GPU_NAME = re.compile(rf"(?<![A-Z0-9])({'|'.join(GPU_FAMILIES)})(?![0-9])")
+
+
+def gpu_family(name: str) -> str | None:
+    """The family of a GPU's product name, None when it names none dagc has a preset of.
+
+    Example:
+        >>> gpu_family("NVIDIA H100 80GB HBM3"), gpu_family("NVIDIA GB200"), gpu_family("NVIDIA H20")
+        ('H100', 'GB200', 'H20')
+        >>> gpu_family("NVIDIA L40S") is None
+        True
+    """
+    m = _GPU_NAME.search(name.upper())
+    return None if m is None else m.group(1)
+
+
+def aiperf_gpu(o: Mapping[str, object]) -> str | None:
+    """The GPU an AIPerf run's telemetry (`--gpu-telemetry`: `telemetry_data.endpoints.*.gpus.*.gpu_name`) names, when
+    every GPU it lists is of one family (`gpu_family`); None without telemetry, or of GPUs of several families."""
+    tel = o.get("telemetry_data")
+    endpoints = tel.get("endpoints") if isinstance(tel, dict) else None
+    gpus = [g for e in endpoints.values() if isinstance(e, dict) and isinstance(e.get("gpus"), dict)
+            for g in e["gpus"].values()] if isinstance(endpoints, dict) else []
+    names = [n for g in gpus if isinstance(g, dict) and isinstance(n := g.get("gpu_name"), str) and n.strip()]
+    return names[0] if names and len({gpu_family(n) for n in names}) == 1 else None
 
 
 def requests_sent(o: Mapping[str, object], completed: float | None) -> float | None:
@@ -77,3 +115,45 @@ def aiperf_model(o: Mapping[str, object]) -> tuple[str, str] | None:
         (cfg.get("model") if isinstance(cfg, dict) else None, "input_config.model")
     first = names[0] if isinstance(names, list) and names else names
     return (first, field) if isinstance(first, str) and first.strip() else None
+
+
+# AIPerf's `--request-rate-mode` (its RequestRateMode): `constant` spaces the requests evenly, `poisson` (its default)
+# draws the gaps — dagc's `arrival = uniform` and `arrival = poisson`; `concurrency_burst` sends no rate
+_ARRIVALS = {"constant": "uniform", "poisson": "poisson"}
+
+
+def aiperf_arrival(load: Mapping[str, object]) -> str | None:
+    """How an AIPerf run at a rate spaced its requests, as dagc's `arrival` says it, from its loadgen's
+    `request_rate_mode`; None when it does not say (genai-perf) or says another mode.
+
+    Example:
+        >>> aiperf_arrival({"request_rate": 4.0, "request_rate_mode": "constant"}), aiperf_arrival({})
+        ('uniform', None)
+    """
+    mode = load.get("request_rate_mode")
+    return _ARRIVALS.get(mode.strip().lower()) if isinstance(mode, str) else None
+
+
+def ramped(o: Mapping[str, object]) -> tuple[str, str] | None:
+    """E110's problem and hint for a vLLM run whose rate ramped (`--ramp-up-strategy linear|exponential`: vLLM leaves
+    `request_rate` at "inf" and writes `ramp_up_strategy`, `ramp_up_start_rps`, `ramp_up_end_rps`), which dagc's
+    traffic does not express; None when it did not (no `ramp_up_strategy`, or null). Until 2026-11-30 such a run was
+    read, by its `request_rate`, as every request sent at once.
+
+    Example:
+        >>> ramped({"ramp_up_strategy": "exponential", "ramp_up_start_rps": 2, "ramp_up_end_rps": 16})[0][:61]
+        "is `exponential`: the run's rate grew from 2 to 16 requests/s"
+        >>> ramped({"ramp_up_strategy": None}) is None
+        True
+    """
+    how = o.get("ramp_up_strategy")
+    if how is None:
+        return None
+    a, b = o.get("ramp_up_start_rps"), o.get("ramp_up_end_rps")
+    said = f"is `{how}`" if how in ("linear", "exponential") else "is set"
+    grew = f" from {a:g} to {b:g} requests/s" if all(isinstance(x, int | float) and not isinstance(x, bool)
+                                                        for x in (a, b)) else ""
+    return (f"{said}: the run's rate grew{grew} over it (`--ramp-up-strategy`), which dagc's traffic does not "
+            "express (a fixed rate, or clients)",
+            "calibrate on runs at a fixed `--request-rate` (or clients alone, `--max-concurrency` with "
+            "`--request-rate inf`)")

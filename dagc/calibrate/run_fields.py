@@ -13,9 +13,9 @@ from typing import TypeGuard
 
 from ..diagnostics import PlanError, quote
 from ..source import SourceFile
+from . import run_counts as rc
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
-from .run_counts import aiperf_failed, aiperf_model, requests_sent, succeeded
 from .run_values import refused_rate, refused_value
 
 __all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
@@ -125,7 +125,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
     _counts(r, completed, requests)
-    _arrays(r, {n for n in (completed, requests, requests_sent(o, completed)) if n is not None})
+    _arrays(r, {n for n in (completed, requests, rc.requests_sent(o, completed)) if n is not None})
     if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
         raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
     if requests is None:
@@ -183,6 +183,8 @@ def _burstiness(r: _Run, rate: float | None) -> None:
     """vLLM's `burstiness` (`--burstiness`: gamma-distributed gaps of that shape, 1 Poisson): E110 at it when the
     rate is finite and it is not 1 — dagc's arrivals are Poisson or uniform (docs/language.md, `arrival`), and a
     run of burstier or smoother arrivals queues otherwise than any plan dagc simulates."""
+    if (ramp := rc.ramped(r.obj)) is not None:      # a rate that grew (its `request_rate` "inf")
+        raise r.fail("ramp_up_strategy", *ramp)
     v = r.obj.get("burstiness")
     if v is None or rate is None:       # every request at once: the gaps are none, whatever their shape
         return
@@ -215,7 +217,7 @@ def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
         raise r.fail("completed", f"{'and `' + name + '` do' if failed is not None else 'does'} not add up to "
                      "`num_prompts`: the requests the run sent are not told")
     if failed is None:                   # SGLang's `--output-details`: the non-empty entries of `errors`
-        sent_ = requests_sent(o, completed)
+        sent_ = rc.requests_sent(o, completed)
         failed, name = (None, name) if sent_ is None or completed is None else (int(sent_ - completed), "errors")
     sent: float | None = requests
     if sent is None and completed is not None:
@@ -251,7 +253,7 @@ def _arrays(r: _Run, counts: set[float]) -> None:
         v = o.get(name)
         if v is None or key in r.measured:
             continue
-        ok = succeeded(o, len(v)) if isinstance(v, list) else None
+        ok = rc.succeeded(o, len(v)) if isinstance(v, list) else None
         rows = [row for i, row in enumerate(v) if ok is None or ok[i]] if isinstance(v, list) else None
         flat = [x for row in rows for x in (row if isinstance(row, list) else [row])] if rows is not None else None
         if flat and any(_number(x) and MAX_SECONDS < x < math.inf for x in flat):
@@ -269,7 +271,7 @@ def _mean_of(r: _Run, name: str) -> float | None:
         raise r.fail(name, "is not a list of token counts")
     if any(x > MAX_FIGURE for x in v):
         raise r.fail(name, f"holds a token count that {too_large()}", TOO_LARGE_HINT)
-    ok = succeeded(r.obj, len(v))
+    ok = rc.succeeded(r.obj, len(v))
     kept: list[int] = [x for i, x in enumerate(v) if ok is None or ok[i]] or v
     return sum(kept) / len(kept)
 
@@ -331,9 +333,12 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
         if v is None:
             raise r.fail(name, "is missing: the run's mean lengths")
     assert prompt is not None and generate is not None
+    model = rc.aiperf_model(o)      # `input_config.endpoint.model_names` (genai-perf: `input_config.model`)
+    r.fields |= {"gpu": "telemetry_data.gpu_name", "arrival": f"{where}.request_rate_mode"} | (
+        {} if model is None else {"model": model[1]})
     return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
                        None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields,
-                       _aiperf_model(r))
+                       None if model is None else model[0], gpu=rc.aiperf_gpu(o), arrival=rc.aiperf_arrival(load))
 
 
 def _loadgen(r: _Run) -> tuple[Mapping[str, object], str]:
@@ -366,15 +371,9 @@ def _no_traffic(r: _Run, where: str) -> PlanError:
                      "`concurrency` or `request_rate`)")
 
 
-def _aiperf_model(r: _Run) -> str | None:
-    """The model the run served (`dagc.calibrate.run_counts.aiperf_model`), its field noted; None when none."""
-    found = aiperf_model(r.obj)
-    if found is not None:
-        r.fields["model"] = found[1]
-    return None if found is None else found[0]
-
-
 def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
+    if r.obj.get("was_cancelled") is True:          # its `request_count` the requests done when it was stopped
+        raise r.fail("was_cancelled", *rc.CANCELLED)
     requests = _metric_avg(r, "request_count", whole=True)
     r.fields["requests"] = "request_count.avg"
     if requests is None:
@@ -383,7 +382,7 @@ def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
     if requests is None:
         raise r.fail("request_count", "is missing (and `input_config.loadgen.request_count`): how many requests "
                      "the run sent")
-    if (failed := aiperf_failed(r.obj)) is not None:     # `request_count.avg` is the requests that succeeded
+    if (failed := rc.aiperf_failed(r.obj)) is not None:     # `request_count.avg` is the requests that succeeded
         _failed(r, failed[0], requests + failed[0] * (r.fields["requests"] == "request_count.avg"), failed[1])
     return requests
 

@@ -112,6 +112,8 @@ def _twice(src: SourceFile, at: int) -> PlanError:
 def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
     """(start, end, object) of each run: the whole text as one JSON value, else one JSON value per non-blank line."""
     text = src.text
+    if not text.strip():        # until 2026-11-30 `not valid JSON (truncated?)`, the words of a file cut short
+        raise run_error(src, 0, "the run file is empty", EMPTY_HINT)
     try:
         yield 0, len(text), _loads(text)
         return
@@ -150,6 +152,10 @@ def _lines_or_refused(src: SourceFile, whole: ValueError) -> None:
             raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)",
                             MANIFEST_HINT if manifest_like(src.text) else RUN_HINT)
 
+
+# a run file with nothing in it: no result was written
+EMPTY_HINT = ("a benchmark writes its result when its run ends (vLLM's `--save-result`, SGLang's `--output-file`, "
+              "AIPerf's export): one stopped before then leaves none — run it again")
 
 # the last line of JSON lines broken: a run the tool stopped while appending (SGLang's `--output-file`)
 CUT_HINT = ("the file's last run is cut short (did the benchmark stop while appending it?): delete that line, and "
@@ -208,7 +214,7 @@ def read_runs(path: str | os.PathLike[str], shown: str | None = None) -> list[Me
     src = read_text(path)
     found = list(_objects(src))
     if not found:
-        raise run_error(src, 0, "the run file is empty")
+        raise run_error(src, 0, "the run file is empty", EMPTY_HINT)
     base = Path(name).name
     return [run_of(src, at, end, obj, base if len(found) == 1 else f"{base}#{k}", name)
             for k, (at, end, obj) in enumerate(found, 1)]

@@ -209,7 +209,11 @@ def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
         own = ("the engine's own terms and the KV cache's share below, with the runs' errors at them: a plan that "
                "reads it keeps the engine's step and kernel times" if cal.kv.taken else "the engine's own terms, with "
                "the runs' errors at them: a plan that reads it keeps the engine's figures")
-        print(f"  no term fitted: {why}, docs/calibrate.md; the file holds {own}, its bands from these runs' errors")
+        from ..verdict.ledger import ledger
+        least = ledger().min_runs   # a calibration's own bands need as many runs (docs/bands.md)
+        bands = "from these runs' errors" if len(jobs) >= least else \
+            f"the ledger's widened to these runs' errors (a band of the runs' own needs {least} runs, docs/bands.md)"
+        print(f"  no term fitted: {why}, docs/calibrate.md; the file holds {own}, its bands {bands}")
     for name in TERMS:
         how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept,
                    Kept(cal.fit.why_kept.get(name), len(jobs), cal.fit.fitted, cal.fit.by_order, bool(cal.fit.stages)))

@@ -279,6 +279,9 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
     if close:       # their figures' bands overlap the best's (docs/bands.md)
         out.print(f"indistinguishable within dagc's error from #1 (its 80 % band spans {ratio:.3g}×): "
                   + ", ".join(f"#{i + 1}" for i in close) + " — the pick could change within the bands", markup=False)
+    from ..search.outside_calibration import outside_calibration
+    if far := outside_calibration(plan, best):      # a calibration's terms and bands, where its runs never were
+        out.print(far, markup=False)
 
 
 def _unsure_rows(plan: Plan, best: Sequence[Candidate], names: dict[str, str]) -> dict[int, list[tuple[str, str, str]]]:

@@ -247,15 +247,45 @@ def cost_basis_text(cluster: Cluster) -> str:
     return f"Times: kernel profile {code(str(b['kernel_profile']))}{where}{borrowed}."
 
 
-def calibrated_by(plan: Plan) -> tuple[str, int, tuple[str, ...]] | None:
-    """The calibration file a plan's engine terms come from, how many runs it was fitted on and the terms too few
-    of them moved (kept at the engine's own value); None: the engine's own terms (docs/cost-model.md)."""
+Calibrated = tuple[str, int, tuple[str, ...], tuple[str | None, ...]]
+
+
+def calibrated_by(plan: Plan) -> Calibrated | None:
+    """The calibration file a plan's engine terms come from, how many runs it was fitted on, the terms it kept at
+    the engine's own value and why (`fit.kept_because`, None where the file does not say); None: the engine's own
+    terms (docs/cost-model.md)."""
     cal = plan.calibration
-    return None if cal is None else (cal.file, len(cal.runs), cal.kept)
+    return None if cal is None else (cal.file, len(cal.runs), cal.kept, cal.kept_because)
 
 
-def _calibrated_text(calibrated: tuple[str, int, tuple[str, ...]]) -> str:
-    file, runs, kept = calibrated
+# why `dagc calibrate` kept a term (`fit.kept_because`), as the engine sentence says it of one term and of several;
+# a reason the file does not give reads as the runs not telling the term apart (the words before 2026-11-30, which
+# said so of every kept term: a term cross-validation dropped too)
+_KEPT_WHY = {
+    "few": ("it moves the figures of too few runs", "they move the figures of too few runs"),
+    "room": ("too few runs to fit it beside the others", "too few runs to fit them beside the others"),
+    "idle": ("fitting it explained the runs no better", "fitting them explained the runs no better"),
+    "bound": ("fitted on its quantity alone it went to a bound of its range, which no engine's is",
+              "fitted on their quantities alone they went to bounds of their ranges, which no engine's are"),
+    "cv": ("the terms without it predicted the runs left out best: cross-validation",
+           "the terms without them predicted the runs left out best: cross-validation"),
+    "older": ("the file was written before it", "the file was written before them"),
+    None: ("the runs cannot tell it apart", "the runs cannot tell them apart"),
+}
+
+
+def _kept_text(kept: tuple[str, ...], because: tuple[str | None, ...], names: tuple[str, ...]) -> str:
+    """`a` and `b` the engine's own (why), `c` the engine's own (why): each reason once, of its terms in order."""
+    why = {k: (w if w in _KEPT_WHY else None) for k, w in zip(kept, (*because, *[None] * len(kept)), strict=False)}
+    groups: dict[str | None, list[str]] = {}
+    for t in (t for t in names if t in why):
+        groups.setdefault(why[t], []).append(t)
+    return ", ".join(f"{_listed(ts)} the engine's own ({_KEPT_WHY[w][len(ts) > 1]})" for w, ts in groups.items())
+
+
+def _calibrated_text(calibrated: tuple[str, int, tuple[str, ...]] | Calibrated) -> str:
+    file, runs, kept = calibrated[:3]
+    because = calibrated[3] if len(calibrated) > 3 else ()
     names = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")   # its terms
     fitted = [t for t in names if t not in kept]
     whose = f"{runs} measured run{'s' if runs != 1 else ''}"
@@ -263,9 +293,7 @@ def _calibrated_text(calibrated: tuple[str, int, tuple[str, ...]]) -> str:
         move = "moves" if runs == 1 else "move"
         said = f"no term fitted: its {whose} {move} too few figures, and the engine's own stand"
     elif len(fitted) < len(names):
-        own = [t for t in names if t in kept]
-        said = (f"{_listed(fitted)} fitted on {whose}, {_listed(own)} the engine's own (the runs cannot tell "
-                f"{'it' if len(own) == 1 else 'them'} apart)")
+        said = f"{_listed(fitted)} fitted on {whose}, {_kept_text(kept, because, names)}"
     else:
         said = f"its {len(names)} terms fitted on {whose}"
     return f"{said} (calibration from \"{file}\", docs/calibrate.md)."
@@ -275,9 +303,10 @@ def _listed(names: list[str]) -> str:
     return said_list([f"`{n}`" for n in names])
 
 
-def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] | None = None) -> str:
+def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] | Calibrated | None = None) -> str:
     """The serving engine a plan's figures are priced for, one sentence (the terminal and report.md);
-    `calibrated`: the calibration file (`calibration from "FILE"`), its runs and the terms it kept (`calibrated_by`).
+    `calibrated`: the calibration file (`calibration from "FILE"`), its runs, the terms it kept and why
+    (`calibrated_by`).
 
     Example:
         >>> from dagc.plan.cluster import Cluster

@@ -13,6 +13,7 @@ from ..launch.engine_check import PLAN_CODES
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective, StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
+from ..search.outside_calibration import best_extrapolated
 from ..search.rejections import rejections_summary
 from ..search.under_traffic import steady_claim
 from ..units import Dimension, count_text, format_figure, format_si
@@ -20,6 +21,7 @@ from ..verdict.bands import requirement_odds
 from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
+from .missed_words import missed_text, own_misses
 from .result_json import evidence_of
 
 if TYPE_CHECKING:
@@ -51,7 +53,7 @@ def optimal_note(evidence: OptimalEvidence | None, result: StrategyResult, judge
         text, unjudged = NOT_SEARCHED.removeprefix(NOT_JUDGED), True
     else:
         text, unjudged = _note(evidence, result)
-        text += _unstartable(evidence, result)
+        text += _unstartable(evidence, result) + _extrapolated(evidence, result, text)
     return (NOT_JUDGED if unjudged and judged_prefix else "") + text
 
 
@@ -80,9 +82,14 @@ def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
         case Why.SELF_SHORT:
             return (f"the search's best by {ev.objective} is this strategy, which met every requirement on its run "
                     f"under the traffic, its capacity not judged there; checked here, capacity included, it misses "
-                    f"{_missed_text(result)}, and the best that meets every requirement is among the others "
+                    f"{missed_text(result)}, and the best that meets every requirement is among the others "
                     "(`dagc search --rate R` judges its first rows with their capacities)"), True
     return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
+
+
+def _extrapolated(ev: OptimalEvidence, result: StrategyResult, note: str) -> str:
+    b = ev.best     # named by the note: outside its plan's calibration (`dagc.search.outside_calibration`)
+    return best_extrapolated(result.plan, b.instance_gpus) if b is not None and f"`{b.text}`" in note else ""
 
 
 def _plan_refused(result: StrategyResult) -> str:
@@ -137,9 +144,8 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
                     f"{format_figure(m['decode_tokens_per_s_per_gpu'])} tokens/s per GPU){_doubts(ev, result)}; "
                     "this strategy does not" + partial), False
         case Why.FEWER_MISSES:
-            own_misses = sum(1 for q in result.requirements if q.met is False)
             return (f"`{b.text}` misses fewer requirements on {best_gpus} ({b.misses} against "
-                    f"{own_misses}: {_missed_text(result)} for this strategy)" + partial), False
+                    f"{own_misses(result)})" + partial), False
         case Why.WITHIN_TOLERANCE:
             figure = objective_text(_objective(ev).name, _figures(ev.best_figures), price)
             return (f"within {ev.tolerance * 100:.0f} % of the best of {ev.evaluated:,} strategies by "
@@ -214,7 +220,7 @@ def _self_note(ev: OptimalEvidence, result: StrategyResult) -> str:
     """The note when the search's best is this strategy, judged there on the steady state alone, and its check
     does not show it meets every requirement: the best that does is among candidates dagc did not simulate."""
     if result.verdict.meets_requirements is False:
-        said = f"checked here it misses {_missed_text(result)}"
+        said = f"checked here it misses {missed_text(result)}"
         rest = (f"dagc simulated {ev.simulated} of the search's best under the plan's traffic, and the best that "
                 "meets every requirement is among those it did not (`dagc check --strategy` judges each)")
     else:
@@ -235,7 +241,7 @@ def _misses_too(ev: OptimalEvidence, result: StrategyResult) -> str:
     which = "a requirement" if b.misses == 1 else f"{b.misses} requirements"
     among = "dagc searched" if ev.complete else "of those evaluated"
     short = _shortfalls(ev, result)
-    return (f"; it misses {which} too, as this strategy misses {_missed_text(result)}: "
+    return (f"; it misses {which} too, as this strategy misses {missed_text(result)}: "
             f"no strategy {among} meets them all" + (f" ({short})" if short else ""))
 
 
@@ -296,15 +302,6 @@ def _limited(breaks: str | None, plan: Plan) -> str:
         return ""
     text = breaks.strip("`")
     return f", limited by `{text}`" if any(r.text == text for r in plan.requirements) else f", limited by {text}"
-
-
-def _missed_text(result: StrategyResult) -> str:
-    """The requirements `result` misses, as written; when it misses none but does not carry its traffic (the
-    verdict's "no"), that — never an empty list (a user read "as this strategy misses : …")."""
-    missed = ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is False)
-    if missed or result.load is None or result.load.carries_traffic:
-        return missed
-    return "the plan's traffic (it does not carry it)"
 
 
 def _figures(figures: StrategyFigures | None) -> StrategyFigures:

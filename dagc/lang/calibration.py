@@ -139,7 +139,8 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
         return BAD
     shown = quote(path.name)
     try:
-        src = read_source(path, echo=False)
+        src = read_source(path, echo=False, what="a calibration",
+                          hint='give the path of the file `dagc calibrate … -o FILE` wrote (`calibration from "FILE"`)')
     except PlanError as exc:
         for d in exc.diagnostics:
             out.error(CALIBRATION_CODE, f"cannot read calibration `{shown}`: {d.message}", at, d.hint or _HINT)
@@ -174,9 +175,9 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                                              rate=r.rate),
                        residuals=dict(f.residuals),
                        quantity_runs=_quantity_runs(f.runs),
-                       kept=_kept(f.fit)
                        # a file written before the scales or step_request_s: the start's
-                       + tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"]))
+                       kept=_kept(f.fit) + (older := tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"])),
+                       kept_because=_because(f.fit, _kept(f.fit)) + ("older",) * len(older))
 
 
 # a key every benchmark run file of a tool `dagc calibrate` reads has (vLLM's and SGLang's summaries, AIPerf's and
@@ -203,6 +204,14 @@ def _kept(fit: Mapping[str, object]) -> tuple[str, ...]:
     writes it; an object by its keys, a string by its letters: none), in its order."""
     kept = fit.get("kept")
     return tuple(k for k in kept if k in TERM_NAMES) if isinstance(kept, list | dict | str) else ()
+
+
+def _because(fit: Mapping[str, object], kept: tuple[str, ...]) -> tuple[str | None, ...]:
+    """Why the fit kept each of `kept` (its `kept_because`, as `dagc calibrate` writes it), None where it does not
+    say (a file written before it, a term missing from the file)."""
+    why = fit.get("kept_because")
+    said = why if isinstance(why, dict) else {}
+    return tuple(v if isinstance(v := said.get(k), str) else None for k in kept)
 
 
 def _quantity_runs(runs: tuple[CalibrationRun, ...]) -> dict[str, int]:

@@ -40,7 +40,8 @@ def read_expert_load(out: Collector, roots: ImportRoots, item: Item) -> ExpertLo
     if path is None:
         return BAD
     try:
-        src = read_source(path, echo=False)
+        src = read_source(path, echo=False, what="an expert load",
+                          hint='give the path of the expert load JSON (docs/language.md, "Measured expert loads")')
     except PlanError as exc:
         for d in exc.diagnostics:
             out.error(EXPERT_LOAD_CODE, f"cannot read expert loads {code(path.name)}: {d.message}", at, d.hint)

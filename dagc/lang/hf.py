@@ -76,7 +76,7 @@ def load_hf_config(path: Path, at: Span) -> tuple[ModelFields | None, list[Diagn
 def read_hf_config(path: Path, at: Span) -> HfConfig:
     """`load_hf_config` with where each field was read (`HfConfig.spans`)."""
     try:
-        src = read_source(path, echo=False)
+        src = read_source(path, echo=False, what="a config.json", hint="give the path of the model's config.json")
     except PlanError as exc:
         shown = quote(str(path))
         return HfConfig(None, [Diagnostic("E002", Severity.ERROR, f"cannot import `{shown}`: {d.message}", at, d.hint)

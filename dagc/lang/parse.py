@@ -90,7 +90,8 @@ def _refuse_link_outside(name: str, path: Path, roots: Sequence[Path]) -> None:
                           "give the file itself, or allow its directory with `--allow-path DIR`")
 
 
-def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Sequence[Path] | None = None) -> SourceFile:
+def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Sequence[Path] | None = None,
+                what: str = "a plan", hint: str = "give the path of a .moe file") -> SourceFile:
     """Read a plan (or any text input) as UTF-8, refusing what is not a regular text file.
 
     Only regular files are read: a device, FIFO, socket or directory is refused before it
@@ -99,7 +100,9 @@ def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Seque
     are ever read, whatever `st_size` says. Line endings are normalised. `echo=False` marks
     a file whose content diagnostics must never print (an imported config). With `roots`, a
     path that is a symbolic link must lead inside one of them: a plan committed as a link
-    to `/etc/shadow` is refused before a byte of it is read (and so never echoed).
+    to `/etc/shadow` is refused before a byte of it is read (and so never echoed). `what` is the file the path should
+    be, with its article (`a calibration`), and `hint` how to give one, for a directory (until 2026-11-30 a directory
+    named as a calibration, config or expert loads read `not a plan file`, hinted `give the path of a .moe file`).
 
     Raises:
         PlanError: E002 at `path:1:1` when the path is missing, not a regular file, too
@@ -114,14 +117,15 @@ def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Seque
         if exc.missing:
             raise _unreadable(name, "the file does not exist", "check the path") from None
         if exc.kind is not None:
-            hint = "give the path of a .moe file" if exc.kind == "a directory" else "dagc reads regular files only"
-            raise _unreadable(name, f"the path is {exc.kind}, not a plan file", hint) from None
+            told = hint if exc.kind == "a directory" else "dagc reads regular files only"
+            raise _unreadable(name, f"the path is {exc.kind}, not {what} file", told) from None
         raise _unreadable(name, f"the file cannot be read: {exc.reason}") from None
     if len(data) > MAX_PLAN_BYTES:
-        raise _unreadable(name, f"the file is larger than {MAX_PLAN_BYTES:,} bytes, the limit for a plan",
+        raise _unreadable(name, f"the file is larger than {MAX_PLAN_BYTES:,} bytes, the limit for {what}",
                           "is this the right file?")
     if b"\x00" in data:
-        raise _unreadable(name, "the file is binary, not a plan", "plans are UTF-8 text")
+        raise _unreadable(name, f"the file is binary, not {what}",
+                          "plans are UTF-8 text" if what == "a plan" else f"{what} is UTF-8 text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

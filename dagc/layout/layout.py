@@ -41,7 +41,7 @@ from .split import (
 )
 from .stages import StageBounds
 
-__all__ = ["Layout", "attention_ranks", "rank_figures", "resolve", "stage_group"]
+__all__ = ["Layout", "attention_ranks", "instance_gpus", "rank_figures", "resolve", "stage_group"]
 
 
 @dataclass(frozen=True)
@@ -301,6 +301,20 @@ def stage_group(tp: int, cp: int, ep: int | None, etp: int | None) -> tuple[int,
     attention = tp * cp
     g = max(attention, ep * etp)
     return ep, etp, g, max(1, g // attention)
+
+
+def instance_gpus(s: Strategy) -> tuple[int, ...]:
+    """The GPUs of each engine instance of `s`: one data-parallel replica of an aggregated strategy (pp × G), each
+    pool's instance of a disaggregated one (its strategy's dp × pp × G), as a calibration's `instance_gpus` are.
+
+    Example:
+        >>> instance_gpus(Strategy(text="dp 2 < pp 2 < tp 2 ; ep 4 > >", dp=2, pp=2, tp=2, ep=4))
+        (8,)
+    """
+    if s.pools:
+        return tuple(p.strategy.dp * p.strategy.pp * stage_group(p.strategy.tp, p.strategy.cp, p.strategy.ep,
+                                                                  p.strategy.etp)[2] for p in s.pools)
+    return (s.pp * stage_group(s.tp, s.cp, s.ep, s.etp)[2],)
 
 
 def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strategy) -> Layout:

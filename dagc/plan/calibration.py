@@ -59,6 +59,9 @@ class Calibration(Frozen):
     range: CalibratedRange
     residuals: Mapping[str, tuple[float, ...]]  # quantity → ln(dagc / measured), one per figure, left-out fits
     kept: tuple[str, ...] = ()                  # terms the runs could not tell apart: the engine's own values
+    # why each kept term is (`fit.kept_because`: `few`, `room`, `idle`, `alike`, `bound`, `cv`; `older`: a term the file
+    # was written before), None where the file does not say
+    kept_because: tuple[str | None, ...] = ()
     compute_time_scale: float = 1.0             # multipliers of a compute-bound and a memory-bound op's time
     memory_time_scale: float = 1.0              # (`EngineTerms`); 1 in a file written before them
     step_request_s: float | None = None         # host time per request of a step; None: the engine's own

@@ -172,7 +172,11 @@ throughput (docs/limits.md), which the message names; or a run that is not of it
 requests, another rate or number of clients, mean prompt or output lengths more than 5 % from the plan's `prompt` and
 `generate`, or a `model_id` that names another model than the plan's preset (another family, or the same
 family at other sizes: `Qwen/Qwen3-30B-A3B` for `qwen3-235b-a22b`; a local path or an unknown name is not
-judged). Each is located at the run file's field (line and column) and names the plan's value; the file's
+judged), an AIPerf GPU telemetry of another GPU family than the plan's preset, or arrivals spaced otherwise than
+the plan's `arrival` (AIPerf's `request_rate_mode`). A run's traffic dagc cannot express is E110 whatever the plan:
+a rate with a cap on the requests in flight, a rate that ramped (vLLM's `--ramp-up-strategy`), burstier arrivals
+than Poisson (vLLM's `burstiness`), a benchmark stopped before it finished (AIPerf's `was_cancelled`), failed
+requests past 1 %. Each is located at the run file's field (line and column) and names the plan's value; the file's
 content is never printed, and no run is ever skipped. A manifest entry without its `file` or `plan` is E110 too.
 
 Bad:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from ..layout.layout import instance_gpus
 from ..plan.objective import OBJECTIVES, StrategyFigures
 from ..plan.printer import options_source, scope_source
 from ..plan.workload import Requirement
@@ -92,6 +93,7 @@ class BestCandidate:
     misses: int                     # the requirements it misses
     exact: bool                     # re-scored by the full scheduler
     pooled: bool = False            # disaggregated: its pools' regime of dagc's errors (`dagc.verdict.ledger`)
+    instance_gpus: tuple[int, ...] = ()     # the GPUs of each of its engine instances (`layout.instance_gpus`)
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def _best(best: SearchedCandidate) -> BestCandidate:
                          batch_breaks=best.binding if best.batch is not None else None,
                          meets_requirements=best.meets_requirements, judged=best.judged,
                          load_missed=best.load_missed, misses=best.misses, exact=best.exact,
-                         pooled=bool(best.strategy.pools))
+                         pooled=bool(best.strategy.pools), instance_gpus=instance_gpus(best.strategy))
 
 
 def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate, ...], tolerance: float
