@@ -161,3 +161,22 @@ def test_the_balancing_instances_are_said_in_the_plan_s_own_instances(written):
     need = -(-1 * n // d)
     said = f"({n}:{d}): beside its 1 decode instance, the prefill pool needs {need} instance{'' if need == 1 else 's'}"
     assert said in " ".join(md.split())
+
+
+def test_the_report_says_what_the_dag_svg_and_the_trace_of_the_pools_show(written):
+    """report.md's Pictures captions of a disaggregated strategy say what dag.svg draws (the decode instance's first
+    decode step, as the SVG's own heading says) and what the trace holds (the prefill instance's prefill and KV
+    transfer, then the decode instance's two decode steps) — before, the aggregated in-flight captions: "the first
+    mixed step's micro-batch 0, with its chunk" and "two decode steps, then two mixed steps", neither of which a
+    decode instance runs."""
+    _, out = written
+    md = (out / "report.md").read_text()
+    svg_text = " ".join("".join(t.itertext()) for t in ET.parse(out / "dag.svg").getroot().iter()
+                        if t.tag.endswith("}text"))
+    assert "one decode instance of a disaggregated strategy: its first decode step, micro-batch 0" in svg_text
+    assert "The DAG, one decode instance's first decode step, micro-batch 0 ([dag.svg]" in md
+    assert "(a prefill instance's prefill and its KV transfer, then the decode instance's two decode steps)." in md
+    assert "mixed step" not in md
+    data = json.loads((out / "trace.json").read_text())
+    phases = [e["name"] for e in data["traceEvents"] if e["ph"] == "X" and e.get("cat") == "phase"]
+    assert phases == ["prefill", "decode step 0", "decode step 1"]

@@ -109,7 +109,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += _metrics(r)
     if r.metrics is not None:
         lines += _critical_path(metrics_json(r.metrics))
-    lines += _pictures(links or {}, mode_of(plan.workload).continuous)
+    lines += _pictures(links or {}, mode_of(r.compiled.plan.workload if r.compiled is not None else plan.workload).name)
     # the engines' commands: imported by a report, not by every `dagc check`
     from .launch import launch_md
     lines += launch_md(r)
@@ -365,20 +365,28 @@ def _critical_path(met: dict[str, Any]) -> list[str]:
     return ["## Critical path", ""] + md_table(["phase", "makespan", *COST_NAMES.values()], rows) + [note, ""]
 
 
-def _pictures(links: dict[str, str], inflight: bool) -> list[str]:
+# What dag.svg draws and what the trace holds, by the mode of the DAG drawn — a disaggregated strategy's decode
+# instance's, `decode` (dagc.export.dot._mb0_prefill, dagc.export.trace_pools)
+_DAG_SHOWS = {"static": "prefill micro-batch 0", "inflight": "the first mixed step's micro-batch 0, with its chunk",
+              "decode": "one decode instance's first decode step, micro-batch 0",
+              "prefill": "one prefill instance's prefill, micro-batch 0"}
+_POOLS_TRACE = "a prefill instance's prefill and its KV transfer, then the decode instance's two decode steps"
+_TRACE_SHOWS = {"static": "prefill, then two decode steps", "inflight": "two decode steps, then two mixed steps",
+                "decode": _POOLS_TRACE, "prefill": _POOLS_TRACE}
+
+
+def _pictures(links: dict[str, str], mode: str) -> list[str]:
     if not links:
         return []
     lines = ["## Pictures and trace", ""]
     if "placement.svg" in links:
         lines += ["Which GPU holds what ([placement.svg](placement.svg)):", "", "![placement](placement.svg)", ""]
     if "dag.svg" in links:
-        first = "the first mixed step's micro-batch 0, with its chunk" if inflight else "prefill micro-batch 0"
-        lines += [f"The DAG, {first} ([dag.svg](dag.svg), source [dag.dot](dag.dot); the "
+        lines += [f"The DAG, {_DAG_SHOWS[mode]} ([dag.svg](dag.svg), source [dag.dot](dag.dot); the "
                   "critical path is red):", "", "![DAG](dag.svg)", ""]
     if "trace" in links:
-        steps = "two decode steps, then two mixed steps" if inflight else "prefill, then two decode steps"
         lines += [f"The timeline: [{links['trace']}]({links['trace']}) — open it in "
-                  f"[Perfetto](https://ui.perfetto.dev) ({steps}).", ""]
+                  f"[Perfetto](https://ui.perfetto.dev) ({_TRACE_SHOWS[mode]}).", ""]
     if "pareto.svg" in links:
         target = links["pareto.svg"]
         lines += [f"This strategy among every legal one the search evaluated ([pareto.svg]({target})):", "",
