@@ -70,3 +70,18 @@ def test_search_svg_draws_them(tmp_path):
     root = ET.parse(svg).getroot()
     assert sum(g.get("class") == "whiskers" for g in root.iter(f"{NS}g")) == \
         sum(e.get("class") == "pareto" for e in root.iter())
+
+
+def test_a_front_point_s_tooltip_rounds_its_ttft_as_every_output_does(found):
+    """Hovering a front point reads its TTFT to four significant figures in ms below a second, as the terminal,
+    report.md and the list under the plot write times — before, three figures in seconds (`TTFT 0.752 s`, `TTFT
+    1.13 s` beside report.md's 751.8 ms and 1.131 s)."""
+    root = ET.fromstring(pareto_svg(found, "qwen"))
+    titles = ["".join(e.itertext()) for e in root.iter(f"{NS}title")]
+    by_tpot = sorted(found.pareto, key=lambda c: (c.metrics.tpot_s, -c.metrics.decode_tokens_per_s_per_gpu))
+    assert len(titles) == len(by_tpot) >= 2
+    for title, c in zip(titles, by_tpot, strict=True):
+        ttft = c.metrics.ttft_s        # 0.75184… s and 1.13124… s on this example
+        said = f"{ttft * 1e3:.1f} ms" if ttft < 1 else f"{ttft:.4g} s"
+        assert title.endswith(f" · TTFT {said}"), title
+    assert titles[0].endswith("TTFT 751.8 ms") and titles[1].endswith("TTFT 1.131 s")

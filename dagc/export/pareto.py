@@ -214,8 +214,9 @@ def _front_marks(front: list[_Point], sx: Scale, sy: Scale) -> list[str]:
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in front)
         out.append(f'<polyline points="{path}" fill="none" stroke="#cb181d" stroke-width="1.5"/>')
     for k, (x, y, c) in enumerate(front, 1):
-        out.append(_point("pareto", c, sx(x), sy(y), 4, "#cb181d",
-                          f'<title>{k}. {escape(_name(c))} · TTFT {c.metrics.ttft_s:.3g} s</title>'))
+        ttft = format_si(c.metrics.ttft_s, Dimension.TIME)
+        title = f"<title>{k}. {escape(_name(c))} · TTFT {ttft}</title>"
+        out.append(_point("pareto", c, sx(x), sy(y), 4, "#cb181d", title))
     return out
 
 
