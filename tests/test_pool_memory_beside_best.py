@@ -52,7 +52,7 @@ def test_the_memory_beside_the_better_strategy_is_the_fuller_pools():
     assert r.verdict.optimal is False and ev is not None and ev.own_figures is not None
     assert math.isclose(ev.own_figures["memory_fraction"], prefill.fraction, rel_tol=1e-12)   # was 11.2 %
     [row] = [line for line in summary_md(r) if "memory of the fullest GPU" in line]
-    assert row.startswith(f"  | memory of the fullest GPU | {prefill.fraction * 100:.2f} % |")   # 26.4x %, was 11.17 %
+    assert row.startswith(f"  | memory of the fullest GPU | {prefill.fraction * 100:.1f} % |")   # 26.4 %, was 11.2 %
 
 
 def test_the_comparisons_worst_rank_memory_is_the_fuller_pools():

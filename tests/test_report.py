@@ -73,6 +73,18 @@ def test_metric_text_follows_the_requirement_unit_per_gpu_and_total():
     assert metric_text(plan, RequirementKind.MEMORY, 0.104) == "10.4 % of a GPU"
 
 
+def test_metric_text_of_memory_reads_as_the_memory_requirement_does():
+    """The summary's "memory of the fullest GPU" beside the better strategy reads as the Requirements table, the
+    memory table and the terminal's "memory 13.5 %" do, to one decimal — before, `memory <= 90 %` made it 13.51 %
+    and 74.39 % (mixtral-8x7b on 16 H100s as `pp 4 < tp 4 ; ep 4 >`); beside the target, the digits that tell
+    them apart."""
+    plan = load_plan_text(with_require("memory <= 90 %"), name="u.moe")
+    k = RequirementKind.MEMORY
+    assert metric_text(plan, k, 0.1351) == "13.5 %" and metric_text(plan, k, 0.7439) == "74.4 %"
+    assert metric_text(plan, k, 0.89996) == "89.996 %"
+    assert metric_text(plan, k, 0.1351) == requirement_value_text(plan.requirements[0], 0.1351)
+
+
 def test_every_requirement_in_report_md_is_in_its_unit():
     r = checked(with_require("ttft <= 10 s  decode_throughput >= 1 tokens/ms/gpu  memory <= 70 GB  gpus <= 8"))[0]
     md = report_md(r)

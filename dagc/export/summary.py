@@ -71,11 +71,11 @@ def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu:
     for req in plan.steady_requirements:
         if req.kind is not kind:
             continue
-        if kind is RequirementKind.MEMORY and not req.memory_is_fraction:
-            return requirement_value_text(req, value * plan.cluster.gpu.memory_bytes)
-        if kind is not RequirementKind.MEMORY and (kind in _TIMES or req.per_gpu == per_gpu):
+        if kind is RequirementKind.MEMORY:          # a share as the memory table reads it (13.5 %), or bytes
+            return requirement_value_text(req, value * (1 if req.memory_is_fraction else plan.cluster.gpu.memory_bytes))
+        if kind in _TIMES or req.per_gpu == per_gpu:
             return requirement_value_text(req, value)      # as the requirement reads it (beside its target too)
-        unit = requirement_unit(req, per_gpu if kind not in (RequirementKind.MEMORY, RequirementKind.GPUS) else None)
+        unit = requirement_unit(req, per_gpu if kind is not RequirementKind.GPUS else None)
         if unit is not None:
             return format_in_unit(value, unit)
     match kind:
