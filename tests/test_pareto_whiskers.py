@@ -85,3 +85,30 @@ def test_a_front_point_s_tooltip_rounds_its_ttft_as_every_output_does(found):
         said = f"{ttft * 1e3:.1f} ms" if ttft < 1 else f"{ttft:.4g} s"
         assert title.endswith(f" · TTFT {said}"), title
     assert titles[0].endswith("TTFT 751.8 ms") and titles[1].endswith("TTFT 1.131 s")
+
+
+LONG = "tres_long_nom_de_strategie_avec_beaucoup_de_caracteres_pour_voir_ce_qui_se_passe_dans_les_images"  # 98
+
+
+def test_a_long_strategy_name_of_the_plan_stays_inside_the_picture(found):
+    """The plan's own strategies are labelled beside their squares; a long name (98 characters, some 608 px at
+    10 px) is moved in from the edge, and wrapped when wider than the picture, so that every character of it is
+    drawn inside the 900 px — before, a point at the middle of the plot had its label start there and run some
+    130 px past the right edge (Chromium cut it)."""
+    fast = min(found.pareto, key=lambda c: c.metrics.tpot_s)
+    slow = max(found.pareto, key=lambda c: c.metrics.tpot_s)
+    mid = (fast.metrics.tpot_s + slow.metrics.tpot_s) / 2
+    rate = fast.metrics.decode_tokens_per_s_per_gpu
+    names = [LONG, "b" * 200, LONG + " " + LONG]
+    own = [(name, t, rate, True) for name in names for t in (fast.metrics.tpot_s, mid, slow.metrics.tpot_s)]
+    root = ET.fromstring(pareto_svg(found, "qwen", own=own))
+    labels = [e for e in root.iter(f"{NS}text") if e.get("fill") == "#2171b5"]
+    assert len(labels) == len(own)
+    for label, (name, _, _, _) in zip(labels, own, strict=True):
+        lines = [t.text for t in label.iter(f"{NS}tspan")] or [label.text]
+        assert "".join(lines).replace(" ", "") == name.replace(" ", "")       # the whole name, no character lost
+        x = float(label.get("x"))
+        for line in lines:
+            width = len(line) * 10 * 0.62          # dagc's generous estimate of a 10 px line (EM_NORMAL)
+            left = x - width if label.get("text-anchor") == "end" else x
+            assert 0 <= left and left + width <= 900, (name[:20], line[:20], left, width)

@@ -51,6 +51,7 @@ MAX_POINTS = 5000
 LEGEND_MAX = 20          # front points named under the plot (`dagc search --format json` lists every one)
 LEGEND_LINE = 14         # its line height
 _NUMBER_PLACES = ((5, -5, "start"), (5, 12, "start"), (-6, 3, "end"))    # a front point's number: (dx, dy, anchor)
+_EDGE = 4               # the least room between a label and the picture's edge
 _HALO = ' stroke="white" stroke-width="3" paint-order="stroke"'        # labels stay legible over the points
 
 
@@ -285,11 +286,14 @@ def _own_marks(own: list[tuple[str, float, float, bool]], sx: Scale, sy: Scale) 
         squares.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" {fill}/>')
         right = sx(x) > (L + W - R) / 2
         anchor = ' text-anchor="end"' if right else ""
+        lines = wrap(label if ok else f"{label} (has errors)", 10, W - 2 * _EDGE)
         below = sy(y) + 12
-        ty = below if below < H - B - 4 else sy(y) - 8
-        text = label if ok else f"{label} (has errors)"
-        labels.append(f'<text x="{sx(x) - 7 if right else sx(x) + 7:.1f}" y="{ty:.1f}" font-size="10" '
-                      f'fill="#2171b5"{anchor}{_HALO}>{escape(text)}</text>')
+        ty = below if below < H - B - 4 else sy(y) - 8 - 12 * (len(lines) - 1)
+        wide = max(text_width(line, 10) for line in lines)        # moved in from the edge it would run past
+        tx = max(sx(x) - 7, _EDGE + wide) if right else min(sx(x) + 7, W - _EDGE - wide)
+        text = escape(lines[0]) if len(lines) == 1 else "".join(
+            f'<tspan x="{tx:.1f}" dy="{12 if k else 0}">{escape(line)}</tspan>' for k, line in enumerate(lines))
+        labels.append(f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="10" fill="#2171b5"{anchor}{_HALO}>{text}</text>')
     return labels + squares
 
 
