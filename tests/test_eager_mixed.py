@@ -49,3 +49,18 @@ def test_check_says_an_eager_mixed_step_is_bound_by_the_host_s_launch_time(tmp_p
     assert "(2,016 tokens a rank, SGLang graphs no mixed step)" in run_dagc("check", str(path), "--no-search").stdout
     path.write_text(PLAN.format(gpu="b200", engine="pytorch"))
     assert "runs eagerly" not in run_dagc("check", str(path), "--no-search").stdout
+
+
+def test_report_md_says_it_among_the_assumptions_as_check_does():
+    """report.md (and report.html) say what `dagc check` says under its in-flight line — before, only the terminal
+    told the team why the mixed step (here 2,016 tokens a rank on a B200) does not shorten on a faster GPU."""
+    from dagc.export.markdown import report_md
+    from dagc.verdict.check import check
+    (r,) = check(load_plan_text(PLAN.format(gpu="b200", engine="vllm")))
+    md = report_md(r)
+    assumptions = md.split("## Assumptions")[1].split("\n## ")[0]
+    assert ("The mixed step runs eagerly (2,016 tokens a rank, above vLLM's largest CUDA graph, 512 tokens): each op "
+            "takes at least its kernel launches at the h200 profile's eager launch time, 23.14 us (its host's), which "
+            "the GPU's peaks do not shorten (docs/cost-model.md, \"The engine\").") in assumptions
+    (r,) = check(load_plan_text(PLAN.format(gpu="b200", engine="pytorch")))
+    assert "runs eagerly" not in report_md(r)

@@ -13,6 +13,7 @@ from ..layout.mix import shares
 from ..layout.modes import mode_of
 from ..plan.workload import PoolRole
 from ..serve.disagg import balancing_instances, instances_to_serve
+from ..serve.inflight import eager_mixed_text
 from ..units import Dimension, count_text, format_percent, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.pools import PooledCheck
@@ -163,8 +164,10 @@ def inflight_execution(r: StrategyResult) -> str:
     held = "the KV cache holds every request at full context" if run == w.batch else \
         (f"the KV cache admits {run:,} of them {at}, so the engine runs {run:,} at once (W520)")
     prompts = "a chunk of one prompt" if w.chunked_prefill else "whole prompts while they fit: chunked prefill off"
+    # as `dagc check` says it under its in-flight line: why the mixed step need not shorten on a faster GPU
+    eager = eager_mixed_text(r.running[0], r.running[1], r.plan.cluster) if r.running[1] is not None else None
     return (f" Served in flight: `batch` requests at once at most, each engine step at most {w.chunk_tokens:,} tokens "
-            f"(its decode tokens, then {prompts}); {held}.")
+            f"(its decode tokens, then {prompts}); {held}." + (f" {eager[0].upper()}{eager[1:]}." if eager else ""))
 
 
 def pooled_summary(r: StrategyResult) -> list[str]:
