@@ -180,3 +180,22 @@ def test_the_report_says_what_the_dag_svg_and_the_trace_of_the_pools_show(writte
     data = json.loads((out / "trace.json").read_text())
     phases = [e["name"] for e in data["traceEvents"] if e["ph"] == "X" and e.get("cat") == "phase"]
     assert phases == ["prefill", "decode step 0", "decode step 1"]
+
+
+def test_the_prefill_slice_says_the_strategy_s_ttft_as_the_metadata_and_report_do(written):
+    """Clicking the prefill slice of a disaggregated strategy's trace in Perfetto shows its `ttft_s`: the strategy's
+    TTFT, as the trace's metadata, report.json and the terminal say it — the prefill instance's prefill, its KV
+    transfer and the engine's front end. Before, the prefill instance's own prefill time (a few ms), a figure dagc
+    reports nowhere as a TTFT."""
+    r, out = written
+    data = json.loads((out / "trace.json").read_text())
+    meta, events = data["metadata"], data["traceEvents"]
+    (prefill,) = [e for e in events if e["ph"] == "X" and e["pid"] == meta["pools"]["prefill"]["schedule_pid"]
+                  and e["name"] == "prefill"]
+    f = r.pooled.figures
+    assert prefill["args"]["ttft_s"] == meta["ttft_s"] == r.metrics.ttft_s == f.ttft_s
+    # the slice itself spans the prefill alone: the TTFT less the transfer and the front end
+    front = r.plan.cluster.engine.terms.frontend_alone_s
+    assert prefill["dur"] == pytest.approx((f.ttft_s - f.transfer_s - front) * 1e6, abs=2e-3)
+    json_report = json.loads((out / "report.json").read_text())
+    assert json_report["metrics"]["ttft_s"] == prefill["args"]["ttft_s"]

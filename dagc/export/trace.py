@@ -114,13 +114,15 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
 @dataclass(frozen=True)
 class Place:
     """Where one compiled instance goes in a trace: its ranks' pids from `pid0` (rank r is pid0 + r),
-    its timeline from `at_ns`, a `label` before its process names (a pool's, or ''), and the pid of its
-    "schedule" process (phases and critical path)."""
+    its timeline from `at_ns`, a `label` before its process names (a pool's, or ''), the pid of its
+    "schedule" process (phases and critical path), and the TTFT its prefill slice says when not the instance's
+    own (a disaggregated strategy's: its prefill, KV transfer and front end)."""
 
     pid0: int
     at_ns: int
     label: str
     schedule_pid: int
+    ttft_s: float | None = None
 
 
 def add_instance(tw: TraceWriter, c: Compiled, ranks: list[int], representative: bool, at: Place) -> None:
@@ -224,7 +226,8 @@ def _phase_slices(tw: TraceWriter, c: Compiled, at: Place) -> None:
     mbs = c.layout.microbatches
     for _, (lo, hi) in phase_spans(c, Phase.PREFILL).items():
         tw.slice(phases, at.at_ns + seconds_to_ns(lo), at.at_ns + seconds_to_ns(hi), "prefill", "phase",
-                 {"kind": "phase", "phase": "prefill", "microbatches": mbs, "ttft_s": c.metrics.ttft_s})
+                 {"kind": "phase", "phase": "prefill", "microbatches": mbs,
+                  "ttft_s": c.metrics.ttft_s if at.ttft_s is None else at.ttft_s})
     met = c.metrics.rates
     for phase in (Phase.DECODE, Phase.MIXED):
         start = offsets.get(phase, at.at_ns)

@@ -44,7 +44,7 @@ def write_pooled_trace(r: StrategyResult, path: Path, all_ranks: bool = False, c
     ttft_server = f.rates.ttft_server_s       # the client's TTFT adds the engine's front end: no GPU runs it
     t_p = seconds_to_ns(ttft_server - f.transfer_s)
     at_decode = seconds_to_ns(ttft_server)
-    place_p = Place(2, 0, "prefill · ", 1)
+    place_p = Place(2, 0, "prefill · ", 1, ttft_s=f.ttft_s)      # its prefill slice says the strategy's TTFT
     place_d = Place(cp.layout.gpus_used + 3, at_decode, "decode · ", cp.layout.gpus_used + 2)
     tw = TraceWriter()
     add_instance(tw, cp, ranks_p, rep_p, place_p)
