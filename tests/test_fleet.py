@@ -622,7 +622,7 @@ def test_clusters_within_dagcs_error_are_told_apart_by_their_engine():
     doc = fleet_json(result)
     assert doc["within_error_of_best_index"] == [1, 2, 3, 4] and len(doc["within_error_of_best"]) == 4
     md = fleet_md(doc, "fleet.moe")
-    assert f"the pick could change within the bands: {listed}." in md
+    assert f"the pick could change within the bands: {listed.replace('$', chr(92) + '$')}." in md   # \$: no math
     assert "$0.5764 per million tokens on its goodput of 6 requests/s" in md
 
 

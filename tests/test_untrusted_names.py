@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from dagc.export import html as html_mod, render as render_mod
 from dagc.export.compile import compile_results
 from dagc.export.dot_program import find_dot
+from dagc.export.markdown import report_md
 from dagc.export.md_escape import md_code, md_prose, md_text
 from dagc.export.render import Renderer, render_dot
 from dagc.export.svg_safe import UnsafeSvg, safe_svg
@@ -226,3 +227,15 @@ def test_a_dot_timeout_kills_everything_dot_started(tmp_path, monkeypatch):
             break
         time.sleep(0.05)
     assert state() in ("", "Z", "X"), f"the child dot started still runs ({state()})"
+
+
+def test_a_dollar_in_a_name_is_not_math_where_github_renders_math():
+    """GitHub (and GitLab) render `$…$` and `$$…$$` in a Markdown file as math, so a model named `cost $5$ & $$x$$`
+    would show an italic 5 and a display formula in report.md on GitHub: each `$` of a name is escaped, `\\$`, which
+    CommonMark (markdown-it, report.html) reads back as the `$` itself. Before, the dollars stood bare."""
+    name = "cost $5$ & $$x$$"
+    assert md_text(name) == "cost \\$5\\$ \\& \\$\\$x\\$\\$"
+    assert MarkdownIt("commonmark").renderInline(md_text(name)) == "cost $5$ &amp; $$x$$"
+    plan = load_plan_text(plan_with(name, "gpu $a$"), name="p.moe")
+    md = report_md(check(plan)[0])
+    assert "**cost \\$5\\$ \\& \\$\\$x\\$\\$**" in md and "gpu \\$a\\$" in md

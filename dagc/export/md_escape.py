@@ -16,9 +16,10 @@ __all__ = ["md_text", "md_prose", "md_code", "md_fence", "md_table", "VERDICT_WO
 
 VERDICT_WORDS = {True: "**yes**", False: "**no**", None: "not judged"}     # a verdict's answer in a page
 
-# Without `[`, `]` and `<` no link, image or autolink can start, and `:` escaped stops GitHub's
-# bare-URL autolinks; `(`, `)`, `!` and `#` (never at a line's start here) then stay as they are.
-_PUNCT = re.compile(r"([\\`*_\[\]<>|~&:])")
+# Without `[`, `]` and `<` no link, image or autolink can start, `:` escaped stops GitHub's
+# bare-URL autolinks and `$` its math (`$…$`, `$$…$$`); `(`, `)`, `!` and `#` (never at a line's start here) then
+# stay as they are.
+_PUNCT = re.compile(r"([\\`*_\[\]<>|~&:$])")
 _TICKS = re.compile(r"`+")
 _PROSE_PUNCT = re.compile(r"([\\`*_\[\]<>|~&])")
 # a code span as CommonMark pairs them: a run of backticks, closed by the next run of the same length
