@@ -59,12 +59,9 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
 def objective_text(plan: Plan) -> str:
     """What the optimal verdicts optimise and where that comes from: `--objective`, the plan's
     `objective = …`, or the default (`Plan.objective_from`)."""
+    from ..export.comparison_md import at_rate_text
     from ..export.optimal_words import optimal_means
-    traffic = plan.workload.traffic
-    at_rate = "" if traffic is None or traffic.rate is None else (
-        f"; in the steady state — at the traffic's {traffic.rate:,.10g} requests/s the strategies are ranked by "
-        f"goodput per GPU by `dagc search PLAN --rate {traffic.rate:,.10g}`")
-    return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}{at_rate}"
+    return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}{at_rate_text(plan)}"
 
 
 def plan_diagnostics(results: list[StrategyResult]) -> list[Diagnostic]:

@@ -20,7 +20,16 @@ from .md_escape import VERDICT_WORDS, md_code, md_table, md_text
 from .optimal_words import optimal_means
 from .summary import by_objective_md, metric_text, requirement_value_text
 
-__all__ = ["comparison_md"]
+__all__ = ["at_rate_text", "comparison_md"]
+
+
+def at_rate_text(plan: Plan) -> str:
+    """What an optimal verdict is under the plan's arrival rate, after what optimal means (`dagc check`'s line and
+    the comparison's): the steady state's, the search ranking by goodput per GPU at that rate; '' without one."""
+    traffic = plan.workload.traffic
+    return "" if traffic is None or traffic.rate is None else (
+        f"; in the steady state — at the traffic's {traffic.rate:,.10g} requests/s the strategies are ranked by "
+        f"goodput per GPU by `dagc search PLAN --rate {traffic.rate:,.10g}`")
 
 
 def comparison_md(plan: Plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None,
@@ -34,7 +43,8 @@ def comparison_md(plan: Plan, results: list[StrategyResult], dirs: list[str], pa
     judged = next((r for r in results if r.optimality is not None and r.optimality.objective), None)
     objective = judged.optimality.objective if judged is not None and judged.optimality is not None else None
     if objective is not None:        # the search ran: what its verdicts optimise, and what each objective picks
-        lines += [f"Optimal means {optimal_means(objective, plan.objective_from, f'`{objective}`')}.", ""]
+        lines += [f"Optimal means {optimal_means(objective, plan.objective_from, f'`{objective}`')}"
+                  f"{at_rate_text(plan)}.", ""]
     header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
     rows = _rows(plan, results) + _requirement_rows(plan, results)
     rows += [[label, *cells] for label, cells in load_rows(results)]     # under the plan's traffic
