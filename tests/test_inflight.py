@@ -218,6 +218,8 @@ def test_outputs_show_the_decode_and_mixed_steps(tmp_path):
     chunked = {e["name"] for e in trace["traceEvents"] if e.get("ph") == "X" and e["name"].endswith(" (chunk)")}
     assert {"attention (chunk)", "expert_ffn (chunk)"} <= chunked
     assert "mixed step" in (out.parent / "dag.dot").read_text()
+    # the metadata names the tracks as they are: no prefill in flight (before, "phases (prefill, decode steps)")
+    assert trace["metadata"]["tracks"].startswith("schedule: phases (decode steps, then mixed steps) and critical path")
 
 
 def _figures(c):

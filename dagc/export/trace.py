@@ -171,8 +171,9 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
                              "are named `… (chunk)`) from the end of decode")
                             if mode.continuous else
                             "prefill from 0, decode (two steps) from the end of prefill",
-                "tracks": "schedule: phases (prefill, decode steps) and critical path (the critical ops in "
-                          "order); then one process per GPU: compute and comm streams, HBM counter",
+                "tracks": "schedule: phases (" + ("decode steps, then mixed steps" if mode.continuous else
+                                                  "prefill, decode steps") + ") and critical path (the critical ops "
+                          "in order); then one process per GPU: compute and comm streams, HBM counter",
                 "ttft_s": c.metrics.ttft_s, "tpot_s": c.metrics.tpot_s}
     if mode.role is not None:         # one instance of a pool of a disaggregated strategy (`dagc.verdict.pools`)
         metadata.update({"pool": mode.role, "timeline": f"one {mode.role} instance of a disaggregated strategy: "
