@@ -1,21 +1,22 @@
 """Characters an editor or a web page puts where a plan has plain ones: typographic quotes (`“mixtral-8x7b”`, which
 a word processor or a chat window makes of `"`), and spaces that are no plain space (a no-break space pasted from a
 page). Each stops the lexer; E001's hint says which plain character to write, where "remove it" or "names are
-quoted" (said to a name that is quoted, typographically) would not mend it."""
+quoted" (said to a name that is quoted, typographically) would not mend it. And a `\"` inside a string, as JSON
+or C escape a quote: dagc's strings have no escapes, so that quote ends the string."""
 
 from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["typography_hint"]
+__all__ = ["escaped_quote_hint", "typography_hint"]
 
 _DOUBLE = "“”„‟«»〝〞＂"
 _SINGLE = "‘’‚‛"
 
 
 def typography_hint(text: str, pos: int) -> str | None:
-    """The hint for the character at `pos` of `text` when it is a typographic quote or a space other than ASCII's;
-    None for any other character.
+    """The hint for the character at `pos` of `text` when it is a typographic quote or a space other than ASCII's,
+    or stands right after a `\\"` (`escaped_quote_hint`); None for any other character.
 
     Example:
         >>> typography_hint('model preset “mixtral-8x7b”', 13)[:61]
@@ -26,6 +27,8 @@ def typography_hint(text: str, pos: int) -> str | None:
         True
     """
     ch = text[pos] if pos < len(text) else ""
+    if (escaped := escaped_quote_hint(text, pos)) is not None:      # any character right after a `\"`
+        return escaped
     if ch and ch in _DOUBLE + _SINGLE:
         line = text[pos + 1:].split("\n", 1)[0]
         closing = next((i for i, c in enumerate(line) if c in _DOUBLE + _SINGLE + '"'), None)
@@ -36,3 +39,26 @@ def typography_hint(text: str, pos: int) -> str | None:
         return (f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a space')}) is no plain space: write a space (U+0020) or "
                 "a tab")
     return None
+
+
+def escaped_quote_hint(text: str, pos: int) -> str | None:
+    r"""The hint for what stands at `pos` of `text` right after a `\"`, which ends the string it was meant to
+    escape a quote in: the name as it could be written, its inner `\"` as `'`; None elsewhere.
+
+    Example:
+        >>> escaped_quote_hint('model "a \\"b\\" c" {', 11)
+        'a string has no escapes: the `\\"` before `b` ends it; write quotes inside a name as `\'`: `"a \'b\' c"`'
+        >>> escaped_quote_hint('model "a" {', 10) is None
+        True
+    """
+    if pos < 2 or not text.startswith('\\"', pos - 2):
+        return None
+    start = text.rfind("\n", 0, pos) + 1
+    end = len(text) if (end := text.find("\n", pos)) < 0 else end
+    line, at = text[start:end], pos - start
+    first, last = line.find('"'), line.rfind('"')
+    word = line[at:].split(None, 1)[0] if line[at:].strip() else ""
+    word = word[:1] if word[:1] in "<>{}[]();=" else word.split('\\"')[0]
+    fixed = line[first + 1:last].replace('\\"', "'") if first < at - 1 <= last else ""
+    said = f": `\"{fixed}\"`" if fixed and len(fixed) <= 80 else ""
+    return f"a string has no escapes: the `\\\"` before `{word}` ends it; write quotes inside a name as `'`{said}"
