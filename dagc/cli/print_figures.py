@@ -141,6 +141,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     """A disaggregated strategy: each pool's instances, what one runs and holds, its capacity; then how
     TTFT is made and which pool binds (`dagc.verdict.pools`)."""
     from ..export.serving_md import balance_text, pool_instances
+    from ..verdict.pools import kv_transfer_words
     pooled, plan = r.pooled, r.plan
     assert pooled is not None
     f = pooled.figures
@@ -160,8 +161,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
                      f"{p.pool.instances:,} × {p.gpus_per_instance:,}", p.requests_text, time, cap, use))
     print_fitted(console, "pools", POOL_COLUMNS, rows)
     if f is not None and pooled.kv_bytes_per_request is not None:
-        mode = "layer by layer, the last layer's share shown" if plan.workload.kv_transfer == "layerwise" \
-            else "after the prefill"
+        mode = kv_transfer_words(plan.workload.kv_transfer)
         fe = plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {format_si(fe, Dimension.TIME)}" if fe else ""
         console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s - fe, Dimension.TIME)} + KV transfer "

@@ -16,7 +16,7 @@ from ..serve.disagg import balancing_instances, instances_to_serve
 from ..serve.inflight import eager_mixed_text
 from ..units import Dimension, count_text, format_percent, format_si
 from ..verdict.check import StrategyResult
-from ..verdict.pools import PooledCheck
+from ..verdict.pools import PooledCheck, kv_transfer_words
 
 __all__ = ["balance_text", "inflight_execution", "inflight_metric_rows", "inflight_summary", "pool_instances",
            "pooled_summary"]
@@ -186,7 +186,8 @@ def pooled_summary(r: StrategyResult) -> list[str]:
         fe = r.plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {_t(fe)}" if fe else ""
         lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer "
-                                    f"{_t(f.transfer_s)} ({pooled.kv_text}){front}; "
+                                    f"{_t(f.transfer_s)} ({pooled.kv_text}, "
+                                    f"{kv_transfer_words(r.plan.workload.kv_transfer)}){front}; "
                                     f"the **{f.binding_pool} pool binds** "
                                     f"({f.served_requests_per_s:,.2f} requests/s)"
                                     + (f"; {balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}."

@@ -42,7 +42,14 @@ from .batch_max import choose_batch, decode_pool_plan
 from .steady import InstanceMetrics, SteadyMetrics, steady_metrics
 from .verdict import MemoryFigures, RequirementResult, Verdict, fuller, requirement_value, verdict
 
-__all__ = ["PoolResult", "PooledCheck", "check_pools", "memory_caps", "prefill_batch_of", "role_workload"]
+__all__ = ["PoolResult", "PooledCheck", "check_pools", "kv_transfer_words", "memory_caps", "prefill_batch_of",
+           "role_workload"]
+
+
+def kv_transfer_words(kv_transfer: str) -> str:
+    """How a request's KV moves, said after what it moves (`PooledCheck.kv_text`) in `dagc check`'s and report.md's
+    TTFT sum: all of it after the prefill, or layer by layer with only the last layer's share in the TTFT."""
+    return "layer by layer, the last layer's share shown" if kv_transfer == "layerwise" else "after the prefill"
 
 # What a pool's instance says that is the deployment's to say, once (`check_pools`): the GPUs it leaves unused, and a
 # memory requirement above the GPU's memory or below its reserve
