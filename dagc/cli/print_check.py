@@ -59,7 +59,7 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
 def objective_text(plan: Plan) -> str:
     """What the optimal verdicts optimise and where that comes from: `--objective`, the plan's
     `objective = …`, or the default (`Plan.objective_from`)."""
-    from ..export.comparison_md import at_rate_text
+    from ..export.at_rate import at_rate_text
     from ..export.optimal_words import optimal_means
     return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}{at_rate_text(plan)}"
 

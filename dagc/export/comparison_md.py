@@ -15,21 +15,13 @@ from ..units import format_bytes, format_percent
 from ..verdict.check import StrategyResult
 from ..verdict.steady import figure_of
 from ..verdict.verdict import MemoryFigures, met_text, near_text
+from .at_rate import at_rate_text
 from .compare_load import load_rows
 from .md_escape import VERDICT_WORDS, md_code, md_table, md_text
 from .optimal_words import optimal_means
 from .summary import by_objective_md, metric_text, requirement_value_text
 
-__all__ = ["at_rate_text", "comparison_md"]
-
-
-def at_rate_text(plan: Plan) -> str:
-    """What an optimal verdict is under the plan's arrival rate, after what optimal means (`dagc check`'s line and
-    the comparison's): the steady state's, the search ranking by goodput per GPU at that rate; '' without one."""
-    traffic = plan.workload.traffic
-    return "" if traffic is None or traffic.rate is None else (
-        f"; in the steady state — at the traffic's {traffic.rate:,.10g} requests/s the strategies are ranked by "
-        f"goodput per GPU by `dagc search PLAN --rate {traffic.rate:,.10g}`")
+__all__ = ["comparison_md"]
 
 
 def comparison_md(plan: Plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None,

@@ -23,6 +23,7 @@ from ..verdict.check import StrategyResult
 from ..verdict.optimal import ObjectivePick, OptimalEvidence
 from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
+from .at_rate import at_rate_text
 from .bands_words import met_caveat
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
@@ -34,13 +35,8 @@ __all__ = ["by_objective_md", "summary_md", "data_parallel_text", "requirement_v
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES"]
 
 # The critical-path categories of `Metrics.critical_path`, in words.
-COST_NAMES = {
-    "compute_s": "compute",
-    "tp_comm_s": "TP communication",
-    "ep_comm_s": "EP communication",
-    "pp_comm_s": "pipeline send/receive",
-    "waiting_s": "waiting",
-}
+COST_NAMES = {"compute_s": "compute", "tp_comm_s": "TP communication", "ep_comm_s": "EP communication",
+              "pp_comm_s": "pipeline send/receive", "waiting_s": "waiting"}
 
 MAX_LISTED = 6      # diagnostics listed in the summary; the rest are counted
 MAX_HINTS = 3       # hints of diagnostics repeated under "what to change"
@@ -193,7 +189,7 @@ def optimal_note(r: StrategyResult) -> str:
 def _optimal(r: StrategyResult) -> str:
     word = {True: "yes", False: "no", None: "not judged"}[r.verdict.optimal]
     note = _note_of(r.optimality, r, judged_prefix=False)      # the verdict's word says "not judged" already
-    return f"**Optimal: {word}.** {note[0].upper() + note[1:]}."
+    return f"**Optimal: {word}.** {note[0].upper() + note[1:]}{at_rate_text(r.plan) if r.optimality else ''}."
 
 
 def _time(r: StrategyResult) -> list[str]:
