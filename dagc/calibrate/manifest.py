@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -189,8 +190,10 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
     as_json = text.lstrip().startswith("{")
     try:
         found = json.loads(text) if as_json else _json_list(text) or tomllib.loads(text)
-    except (ValueError, RecursionError) as exc:
-        why = f"the manifest is not valid TOML or JSON: {quote(str(exc), 120)}"
+    except (ValueError, RecursionError) as exc:   # in dagc's words, not Python's
+        said = ("it nests too deeply" if isinstance(exc, RecursionError) else f"a number is longer than "
+                f"{sys.get_int_max_str_digits():,} digits" if "integer string" in str(exc) else quote(str(exc), 120))
+        why = f"the manifest is not valid TOML or JSON: {said}"
         # JSON values one a line are a run file (SGLang's bench_serving writes them), given with `--plan`; a `.moe`
         # file is the plan, given with `--plan` too (`dagc calibrate PLAN`, as `dagc check PLAN` is written)
         if Path(path).suffix == ".moe":

@@ -70,7 +70,7 @@ def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable
 
 def cmd_fleet(args: Namespace) -> int:
     with loading():
-        from ..diagnostics import PlanError, render
+        from ..diagnostics import PlanError, printable, render
         from ..fleet.rank import rank_fleet
         from ..lang.fleet import fleet_plans, load_fleet
         from ..lang.parse import read_source
@@ -85,7 +85,7 @@ def cmd_fleet(args: Namespace) -> int:
         plan_text = read_source(args.plan).text        # for the results file's signature: read as a plan is
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
-        err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
+        err.print(f"error: {printable(args.plan)}: the fleet was not searched", markup=False)
         return EXIT_INPUT
     # W524 of each GPU the fleet sweeps (its plans are the plan's on that cluster), once a GPU; W535 of each node
     said = (*(d for _, pl in items for d in memory_above_gpu(pl)), *fleet_nodes_beyond_domain(fleet, items))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, printable
 from ..layout.modes import mode_of
 from ..units import Dimension, count_text, format_params, format_si, share_text
 from .print_figures import print_memory_table, print_metrics_table, print_pools, tokens_per_s
@@ -46,7 +46,7 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
     from ..plan.cluster import per_node_text
     from ..plan.params import active_params, total_params
     m, per_node = plan.model, per_node_text(plan.cluster)
-    out.print(f"plan {path} · model {m.name} ({format_params(total_params(m))} params, "
+    out.print(f"plan {printable(path)} · model {m.name} ({format_params(total_params(m))} params, "
               f"{format_params(active_params(m))} active, {m.weights.value}"
               f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus} × "
               f"{plan.cluster.gpu.name}{f' ({per_node})' if per_node else ''} · batch {plan.workload.batch_text} "

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Required, TypedDict
 
-from ..diagnostics import code
+from ..diagnostics import code, printable
 from ..ir.dag import OpKind
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, nearest_profile, profile_names
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
@@ -242,7 +242,8 @@ def cost_basis_text(cluster: Cluster) -> str:
         return (f"Times: the roofline at constant efficiencies (compute {b['compute_efficiency']:g}, "
                 f"HBM {b['hbm_efficiency']:g}) — this GPU has no measured kernel profile.")
     m = b.get("measured_on")
-    where = f", measured on {m['gpu']} with {m['software']} ({m['date']})" if m else ""
+    # a profile's own words (up to 2,000 characters each), one line: a newline in them would print a line of its own
+    where = f", measured on {printable(m['gpu'])} with {printable(m['software'])} ({printable(m['date'])})" if m else ""
     borrowed = f"; {b['note']}" if "note" in b else ""
     return f"Times: kernel profile {code(str(b['kernel_profile']))}{where}{borrowed}."
 

@@ -10,7 +10,7 @@ from ..units import Dimension, format_figure, format_si
 from ..verdict.bands import Band, Bands, bands_of
 from ..verdict.check import StrategyResult
 from .bands_words import bands_source, odds_text, value_band_text
-from .md_escape import md_code, md_text
+from .md_escape import md_code, md_prose, md_text
 
 __all__ = ["bands_md", "figure_text"]
 
@@ -73,8 +73,9 @@ def bands_md(r: StrategyResult) -> list[str]:
                       f"{_bound_text(b)} |"]
         lines += [""]
         notes = {b.regime: b.note for b in banded.figures.values() if b.note}
-        # a regime names the GPU, which a plan may name: its note is text, never markup
-        lines += [f"- {md_code(k)}: {md_text(n)}." for k, n in notes.items()] + ([""] if notes else [])
+        # a regime names the GPU, which a plan may name: its note is text, never markup, but for the calibration file's
+        # code span dagc's words put there (`calibration `cal.json` has 3 runs`: until 2026-11-30 shown as backticks)
+        lines += [f"- {md_code(k)}: {md_prose(n, colons=True)}." for k, n in notes.items()] + ([""] if notes else [])
         clamped = {k: b.clamped for k, b in banded.figures.items() if b.clamped}
         lines += [f"- `{k}`'s band: {md_text(c)}." for k, c in clamped.items()] + ([""] if clamped else [])
         past = [k for k, b in banded.figures.items() if b.past_bound]

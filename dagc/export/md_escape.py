@@ -37,20 +37,23 @@ def md_text(text: str) -> str:
     return _PUNCT.sub(r"\\\1", printable(str(text)))
 
 
-def md_prose(text: str) -> str:
+def md_prose(text: str, colons: bool = False) -> str:
     """dagc's own sentence (a diagnostic's message or hint) that quotes input in code spans: its
     spans kept (of one backtick, or a longer fence around input holding backticks, `dagc.diagnostics.code`),
     everything around them escaped as `md_text` does (a colon kept: the
-    sentences use them), so quoted input cannot end its span and start a link.
+    sentences use them; `colons`: escaped too, for a sentence naming outside its spans what a plan may name,
+    as a band's note names the GPU), so quoted input cannot end its span and start a link.
 
     Example:
         >>> print(md_prose("model `tiny` has no checkpoint: see [x](http://e) `a"))
         model `tiny` has no checkpoint: see \\[x\\](http://e) \\`a
         >>> print(md_prose("model ``a`<b>`c`` has none, `d` <e>"))
         model ``a`<b>`c`` has none, `d` \\<e\\>
+        >>> print(md_prose("calibration `c.json` has 3 runs: gpu=http://e", colons=True))
+        calibration `c.json` has 3 runs\\: gpu=http\\://e
     """
-    parts = _SPAN.split(printable(str(text)))        # text, span, its fence, text, …
-    return "".join(_PROSE_PUNCT.sub(r"\\\1", p) if i % 3 == 0 else p for i, p in enumerate(parts) if i % 3 != 2)
+    parts, punct = _SPAN.split(printable(str(text))), _PUNCT if colons else _PROSE_PUNCT   # text, span, its fence, …
+    return "".join(punct.sub(r"\\\1", p) if i % 3 == 0 else p for i, p in enumerate(parts) if i % 3 != 2)
 
 
 def md_code(text: str, in_table: bool = False) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from lark import Token, Tree
 from lark.tree import Branch, Meta
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, quote
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, format_si, lookup
 from .field_words import unknown_field_hint
@@ -300,10 +300,10 @@ def _number(out: Collector, text: str, span: Span) -> float | Bad:
     try:
         x = float(text.replace("_", ""))
     except ValueError:
-        return out.error("E104", f"`{text}` is not a number", span,
+        return out.error("E104", f"`{quote(text)}` is not a number", span,
                          "write a number such as `8`, `1.5`, `2e9` or `1_000` (with its unit where it takes one)")
     if not math.isfinite(x) or abs(x) > 1e30:
-        return out.error("E104", f"`{text}` is too large", span, "dagc reads numbers up to 1e30")
+        return out.error("E104", f"`{quote(text)}` is too large", span, "dagc reads numbers up to 1e30")
     return x
 
 
