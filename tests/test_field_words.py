@@ -87,3 +87,16 @@ def test_an_engines_token_budget_per_step_is_told_chunk(tmp_path: Path, written:
     code, text = _check(tmp_path, WORKLOAD + "  serving = inflight", "--set", f"cluster.{written}=4096")
     assert code == 4 and (f"help: `{written}` is {whose}: dagc's `chunk`, a field of `workload {{ … }}`: write it "
                           "there, `workload { chunk = … }` (with --set: `workload.chunk=…`)") in text
+
+
+def test_a_three_letter_field_missing_a_letter_is_the_field(tmp_path):
+    """`rat = 4 requests/s` is `rate` with its last letter left out: E101 says so, where it listed every field."""
+    from dagc.diagnostics import PlanError
+    from dagc.lang.load import load_plan_text
+    text = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 8  gpu preset "h200" }\n'
+            'workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  rat = 4 requests/s }\n'
+            'strategy tp 8\n')
+    with pytest.raises(PlanError) as caught:
+        load_plan_text(text)
+    (d,) = caught.value.diagnostics
+    assert (d.code, d.hint) == ("E101", "did you mean `rate`?")
