@@ -58,6 +58,12 @@ def _cost_text(value: float | None, by: str) -> str:
     return cost_figure(value, by)
 
 
+def _rent_words(row: dict[str, Any]) -> str:
+    """`, $8.4/h`: what the cluster rents for an hour, as the terminal's line of the same pick on more GPUs says it
+    (none without a price)."""
+    return f", ${format_figure(rent)}/h" if (rent := row.get("rent_per_hour")) else ""
+
+
 def _time(value: float | None) -> str:
     return "—" if value is None else format_si(value, Dimension.TIME)
 
@@ -160,7 +166,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
             out += [f"The same pick on more GPUs, where {SAME_PICK_WORDS}: "
-                    + ", ".join(f"{md_text(r['label'])} ({idle_instances(r)}, "
+                    + ", ".join(f"{md_text(cluster_text(r))} ({idle_instances(r)}{_rent_words(r)}, "
                                 f"{_cost_text(rented_figure(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:
