@@ -20,6 +20,7 @@ from .fleet_words import (
     CLOSE_WORDS,
     SAME_PICK_WORDS,
     basis_words,
+    capacity_words,
     close_text,
     cluster_text,
     cost_figure,
@@ -159,7 +160,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                    f"{md_text(replicas_words(best))} ({count_text(best['instances'], 'instance')} in the cluster)")
                 + ", "
                 f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}"
-                f"{md_text(rented_text(best, by))}; "
+                f"{md_text(rented_text(best, by))}{md_text(capacity_words(best))}; "
                 f"what binds: {md_text(binds_text(best))}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]

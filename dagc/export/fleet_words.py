@@ -14,9 +14,10 @@ from typing import Any
 from ..fleet.profiles import borrowed_profile
 from ..fleet.rank import COSTS
 from ..units import count_text, format_figure
+from ..verdict.carrying import CAPACITY_TOLERANCE
 
-__all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "basis_words", "close_text", "cluster_text", "cost_figure",
-           "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure", "rented_text",
+__all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "basis_words", "capacity_words", "close_text", "cluster_text",
+           "cost_figure", "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure", "rented_text",
            "replicas_words", "search_command", "strategy_cell"]
 
 
@@ -229,3 +230,23 @@ def rate_text(doc: dict[str, Any]) -> str:
         return f"under each of {len(doc['mixes'])} traffic mixes ({', '.join(doc['mixes'])})"
     return f"at {doc['rate_requests_per_s']:,.10g} requests/s"
 
+
+
+def capacity_words(row: dict[str, Any]) -> str:
+    """`, capacity 5.383 requests/s`: the best's capacity, as the terminal's best line and fleet.md's sentence say it
+    (none when not judged); bisected just below the arrival rate (`CAPACITY_TOLERANCE`), within it of the rate the
+    deployment carries it, as `dagc check` judges it, and the words say so, the pick standing beside the lower figure.
+
+    Example:
+        >>> capacity_words({"capacity_requests_per_s": 5.956, "rate_requests_per_s": 6.0})
+        ", capacity 5.956 requests/s (within the bisection's 1 % of the 6 requests/s arriving: carried, docs/load.md)"
+        >>> capacity_words({"capacity_requests_per_s": 6.5, "rate_requests_per_s": 6.0}), capacity_words({})
+        (', capacity 6.5 requests/s', '')
+    """
+    if (capacity := row.get("capacity_requests_per_s")) is None:
+        return ""
+    rate = row.get("rate_requests_per_s")
+    within = "" if rate is None or not rate * (1 - CAPACITY_TOLERANCE) <= capacity < rate else (
+        f" (within the bisection's {CAPACITY_TOLERANCE * 100:g} % of the {format_figure(rate)} requests/s arriving: "
+        "carried, docs/load.md)")
+    return f", capacity {format_figure(capacity)} requests/s{within}"
