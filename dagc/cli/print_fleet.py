@@ -28,6 +28,7 @@ from ..export.fleet_words import (
     close_text,
     cluster_text,
     cost_figure,
+    held_by_batch,
     idle_instances,
     picks_text,
     rate_text,
@@ -146,6 +147,8 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
             out.print(f"  within dagc's error of the best ({CLOSE_WORDS}): "
                       + close_text([row_json(r) for r in close], result.by)
                       + " — the pick could change within the bands", markup=False)
+        if held := held_by_batch(row_json(best), [row_json(r) for r in result.missed]):
+            out.print(f"  {held}", markup=False)
     for r in result.missed:
         out.print(_missed_line(r), markup=False)
     if written is not None:

@@ -24,6 +24,7 @@ from .fleet_words import (
     close_text,
     cluster_text,
     cost_figure,
+    held_by_batch,
     idle_instances,
     missed_text,
     picks_text,
@@ -173,6 +174,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:
             out += [f"Within dagc's error of the best ({CLOSE_WORDS}), the pick could change within the bands: "
                     + md_text(close_text(close, by)) + ".", ""]
+        if held := held_by_batch(best, f["not_meeting"]):
+            out += [md_prose(held[0].upper() + held[1:]) + ".", ""]
     if svg_name:
         out += [f"![cost per million tokens vs p{svg_tpot(f)} TPOT]({svg_name})", ""]
     if f["ranked"]:

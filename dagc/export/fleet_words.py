@@ -17,8 +17,8 @@ from ..units import count_text, format_figure
 from ..verdict.carrying import CAPACITY_TOLERANCE
 
 __all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "basis_words", "capacity_words", "close_text", "cluster_text",
-           "cost_figure", "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure", "rented_text",
-           "replicas_words", "search_command", "strategy_cell"]
+           "cost_figure", "held_by_batch", "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure",
+           "rented_text", "replicas_words", "search_command", "strategy_cell"]
 
 
 def rented_figure(row: dict[str, Any], figure: str) -> float | None:
@@ -250,3 +250,35 @@ def capacity_words(row: dict[str, Any]) -> str:
         f" (within the bisection's {CAPACITY_TOLERANCE * 100:g} % of the {format_figure(rate)} requests/s arriving: "
         "carried, docs/load.md)")
     return f", capacity {format_figure(capacity)} requests/s{within}"
+
+
+def held_by_batch(best: dict[str, Any], missed: Sequence[dict[str, Any]]) -> str | None:
+    """The clusters cheaper to rent than the best that miss by their cap on requests in flight, which a larger batch
+    lifts (their load's `binding`, as their `not meeting:` line says it): the ranking is at the plan's batch, and one
+    of them may be the pick at another. Qwen3-30B-A3B at 50 requests/s with a batch of 128: 8 H100s ranked first at
+    $19.92/h while 4 H200s ($13.96/h) missed by their cap, and `batch = max` picked 4 H100s at half the best's cost.
+    None when there is none, or no rent to compare.
+
+    Example:
+        >>> load = {"binding": {"limit": "requests_in_flight", "missed_latencies": ["ttft"]}}
+        >>> row = {"cluster": {"gpu": "h200", "gpus": 4, "gpus_per_node": 8}, "rent_per_hour": 13.96,
+        ...        "pick": {"load": load}}
+        >>> held_by_batch({"rent_per_hour": 19.92}, [row])[:92]
+        "cheaper to rent than the best ($19.92/h), held back by the plan's batch: 4 x h200 ($13.96/h)"
+    """
+    rent = best.get("rent_per_hour")
+    held = [r for r in missed if rent is not None and _batch_lifts(r) and (r.get("rent_per_hour") or rent) < rent]
+    if rent is None or not held:
+        return None
+    names = ", ".join(f"{cluster_text(r)} (${format_figure(r['rent_per_hour'])}/h)" for r in held)
+    return (f"cheaper to rent than the best (${format_figure(rent)}/h), held back by the plan's batch: {names} "
+            f"{'misses' if len(held) == 1 else 'each miss'} by the cap on requests in flight, which a larger batch "
+            "lifts; the clusters are ranked at the plan's batch — `batch = max` in the workload judges each strategy "
+            "at the largest batch it serves, and may pick a cheaper cluster")
+
+
+def _batch_lifts(row: dict[str, Any]) -> bool:
+    """Whether a cluster's pick misses by its cap on requests in flight, and a larger batch lifts it: no TPOT or ITL
+    percentile missed, which more requests in flight would lengthen (`dagc.export.binding_text._cap_lift`)."""
+    b = ((row.get("pick") or {}).get("load") or {}).get("binding") or {}
+    return b.get("limit") == "requests_in_flight" and not {"tpot", "itl"} & set(b.get("missed_latencies") or ())
