@@ -205,7 +205,11 @@ def per_words_hint(text: str, at: int, block: str | None) -> str | None:
         'a unit is one word: write `throughput >= 5 tokens/s/gpu`'
         >>> per_words_hint("require { ttft <= 2 s per request }", 24, "require") is None
         True
+
+    A price in words (`price = 2.49 $ per hour`, the parser stopped at `hour`) is `price_in_pieces`'s.
     """
+    if (price := price_in_pieces(text, at)) is not None:
+        return price
     start = text.rfind("\n", 0, at) + 1
     if not text[start:at].strip():                  # the first word of its line: the unit may end the line above
         start = text.rfind("\n", 0, max(start - 1, 0)) + 1

@@ -25,7 +25,7 @@ from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
-from .per_unit import per_words_hint, price_in_pieces, unit_in_pieces
+from .per_unit import per_words_hint, unit_in_pieces
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import escaped_quote_hint, typography_hint
 
@@ -108,7 +108,6 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         expected = _expected_words(accepts)
         hint = _separated_number(src.text, start) or unnamed_block_hint(src.text, start, block) or \
             escaped_quote_hint(src.text, start) or engine_line_hint(src.text, start) or \
-            price_in_pieces(src.text, start) or \
             per_words_hint(src.text, start, block) or requirement_field_hint(src.text, start, block) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
              _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
