@@ -24,9 +24,11 @@ from ..export.fleet_words import (
     CLOSE_WORDS,
     SAME_PICK_WORDS,
     basis_words,
+    capacity_words,
     close_text,
     cluster_text,
     cost_figure,
+    held_by_batch,
     idle_instances,
     picks_text,
     rate_text,
@@ -37,7 +39,6 @@ from ..export.fleet_words import (
 from ..fleet.profiles import borrowed_note
 from ..fleet.rank import COSTS, FleetResult, FleetRow, rented_cost
 from ..units import format_figure
-from ..verdict.carrying import CAPACITY_TOLERANCE
 from .shell_words import path_word
 from .tables import Col, print_fitted
 
@@ -146,6 +147,8 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
             out.print(f"  within dagc's error of the best ({CLOSE_WORDS}): "
                       + close_text([row_json(r) for r in close], result.by)
                       + " — the pick could change within the bands", markup=False)
+        if held := held_by_batch(row_json(best), [row_json(r) for r in result.missed]):
+            out.print(f"  {held}", markup=False)
     for r in result.missed:
         out.print(_missed_line(r), markup=False)
     if written is not None:
@@ -159,23 +162,6 @@ def _best_line(result: FleetResult, best: FleetRow, plan: str) -> str:
     return (f"best: {cluster_text(j)}, {best.answer.cluster.engine}: {picks_text(j)}, "
             f"{rented_cost_text(best, result.by)} per million tokens{basis_words(j)}"
             + rented_text(j, result.by)
-            + (f", capacity {format_figure(cap)} requests/s{_within_tolerance(cap, best.rate_requests_per_s)}"
-               if (cap := best.capacity_requests_per_s) is not None else "") + " "
+            + capacity_words(j) + " "
             f"({search_command(j, path_word(plan))} gives {_whose(best)} pick)"
             + (f"; {odds}" if (odds := pick_odds(j)) else ""))
-
-
-def _within_tolerance(capacity: float, rate: float | None) -> str:
-    """What a capacity bisected just below the arrival rate means (`CAPACITY_TOLERANCE`): within it of the rate the
-    deployment carries it, as `dagc check` judges it, so the pick stands beside the lower figure.
-
-    Example:
-        >>> _within_tolerance(5.956, 6.0)
-        " (within the bisection's 1 % of the 6 requests/s arriving: carried, docs/load.md)"
-        >>> _within_tolerance(6.5, 6.0), _within_tolerance(5.5, 6.0)
-        ('', '')
-    """
-    if rate is None or not rate * (1 - CAPACITY_TOLERANCE) <= capacity < rate:
-        return ""
-    return (f" (within the bisection's {CAPACITY_TOLERANCE * 100:g} % of the {format_figure(rate)} requests/s "
-            "arriving: carried, docs/load.md)")

@@ -124,7 +124,8 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
         at_batch = f" --set workload.batch={a.candidate.batch}" if a.candidate.batch is not None else ""
         if a.candidate.speculative_tokens is not None:     # `--vary speculative`: the row's own drafted tokens
             at_batch += f" --set workload.speculative.tokens={a.candidate.speculative_tokens}"
-        line = f"{check} --strategy '{a.candidate.text}'{at_batch} --set 'workload.rate={rate:g} requests/s'"
+        line = (f"{without_sets(check, 'workload.batch') if at_batch else check} --strategy '{a.candidate.text}'"
+                f"{at_batch} --set 'workload.rate={rate:g} requests/s'")
         behind = sum(1 for x in ranked.ranked if x.capacity_judged and not x.load.carries_traffic)
         if not a.capacity_judged and behind:       # the rows judged with their capacities fell short; not this one
             caveat = met_caveat(a.requirements, a.odds)
@@ -174,8 +175,25 @@ def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check
     more = f" --set cluster.gpus={need}" if gpus is not None and need > gpus else ""
     each = a.candidate.batch if a.candidate.batch is not None else batch
     more += f" --set workload.batch={n * each}" if each is not None else ""
+    check = without_sets(check, *(["cluster.gpus"] if " cluster.gpus=" in more else []),
+                         *(["workload.batch"] if " workload.batch=" in more else []))
     return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: {check} --strategy '{strategy}'"
             f"{more} --set 'workload.rate={rate:g} requests/s'")
+
+
+def without_sets(check: str, *fields: str) -> str:
+    """`check` (a `check_command`) without the `--set`s of `fields`, which the line it begins sets again: a field
+    set twice is E104, so the line did not run as printed (`--set cluster.gpus=1 … --set cluster.gpus=5`, the
+    searched cluster's count and the replicas' GPUs; until 2026-11-30).
+
+    Example:
+        >>> without_sets("dagc check q.moe --set cluster.gpus=1 --set 'cluster.price=2.49 $/h'", "cluster.gpus")
+        "dagc check q.moe --set 'cluster.price=2.49 $/h'"
+    """
+    import re
+    for field in fields:
+        check = re.sub(rf" --set (?:'{re.escape(field)}=[^']*'|{re.escape(field)}=\S*)", "", check)
+    return check
 
 
 def check_command(plan_path: str | None, plan: Plan | None = None) -> str:

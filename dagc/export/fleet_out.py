@@ -20,9 +20,11 @@ from .fleet_words import (
     CLOSE_WORDS,
     SAME_PICK_WORDS,
     basis_words,
+    capacity_words,
     close_text,
     cluster_text,
     cost_figure,
+    held_by_batch,
     idle_instances,
     missed_text,
     picks_text,
@@ -56,6 +58,12 @@ def _rented(row: dict[str, Any], by: str) -> float | None:
 
 def _cost_text(value: float | None, by: str) -> str:
     return cost_figure(value, by)
+
+
+def _rent_words(row: dict[str, Any]) -> str:
+    """`, $8.4/h`: what the cluster rents for an hour, as the terminal's line of the same pick on more GPUs says it
+    (none without a price)."""
+    return f", ${format_figure(rent)}/h" if (rent := row.get("rent_per_hour")) else ""
 
 
 def _time(value: float | None) -> str:
@@ -153,19 +161,21 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                    f"{md_text(replicas_words(best))} ({count_text(best['instances'], 'instance')} in the cluster)")
                 + ", "
                 f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}"
-                f"{md_text(rented_text(best, by))}; "
+                f"{md_text(rented_text(best, by))}{md_text(capacity_words(best))}; "
                 f"what binds: {md_text(binds_text(best))}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
             out += [f"The same pick on more GPUs, where {SAME_PICK_WORDS}: "
-                    + ", ".join(f"{md_text(r['label'])} ({idle_instances(r)}, "
+                    + ", ".join(f"{md_text(cluster_text(r))} ({idle_instances(r)}{_rent_words(r)}, "
                                 f"{_cost_text(rented_figure(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:
             out += [f"Within dagc's error of the best ({CLOSE_WORDS}), the pick could change within the bands: "
                     + md_text(close_text(close, by)) + ".", ""]
+        if held := held_by_batch(best, f["not_meeting"]):
+            out += [md_prose(held[0].upper() + held[1:]) + ".", ""]
     if svg_name:
         out += [f"![cost per million tokens vs p{svg_tpot(f)} TPOT]({svg_name})", ""]
     if f["ranked"]:
@@ -214,9 +224,11 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
         return H - B - y / (y1 or 1) * (H - T - B)
 
     ylabel = ("$" if by == "money" else "GPU-hours") + " per million tokens, every GPU rented"
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+    undrawn = _undrawn_lines(doc, rows, by, q)
+    h = H + 14 * len(undrawn) + (4 if undrawn else 0)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" '
            'font-family="Helvetica, DejaVu Sans, sans-serif">', FLEET_SIGNATURE,
-           f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<rect width="{W}" height="{h}" fill="white"/>',
            f'<text x="{L}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
            f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}</text>',
            f'<text x="{L}" y="52" font-size="10">filled: meets every requirement, hollow: misses one; the label is '
@@ -247,9 +259,42 @@ def fleet_svg(doc: dict[str, Any], title: str) -> str:
                    f'stroke-width="2"><title>{escape(names)}</title></circle>')
         counts = ", ".join(str(r["cluster"]["gpus"]) for r in same)
         out.append(f'<text x="{x + 7:.1f}" y="{y + 4:.1f}" font-size="10">{escape(counts)}</text>')
+    out += _legend(gpus, colour)
+    out += [f'<text x="{L}" y="{H + 14 * i}" font-size="10">{escape(t)}</text>' for i, t in enumerate(undrawn)]
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _legend(gpus: list[str], colour: dict[str, str]) -> list[str]:
+    """A dot of each GPU type's colour and its name, right of the plot."""
+    out: list[str] = []
     for i, g in enumerate(gpus):
         y = T + 10 + 18 * i
         out += [f'<circle cx="{W - R + 20}" cy="{y}" r="5" fill="{colour[g]}"/>',
                 f'<text x="{W - R + 30}" y="{y + 4}" font-size="11">{escape(g)}</text>']
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return out
+
+
+def _undrawn_lines(doc: dict[str, Any], rows: list[dict[str, Any]], by: str, q: str) -> list[str]:
+    """The clusters fleet.svg has no point for, each with why, in lines under the plot (about 0.55 em a character
+    at 10 px): a cluster without a strategy, or whose pick served nothing within the requirements (no cost per
+    million tokens), or without the percentile's TPOT. Until 2026-11-30 they were left out without a word, so a
+    picture of 9 clusters showed 7 and a reader took 8 H200s for untried."""
+    drawn = {id(r) for r in rows}
+    why = [f"{r['label']} ({_undrawn_reason(r, by, q)})" for r in (*doc["ranked"], *doc["not_meeting"])
+           if id(r) not in drawn]
+    lines: list[str] = []
+    for words in (["not drawn:", *[f"{w};" for w in why[:-1]], *why[-1:]] if why else []):
+        if lines and len(lines[-1]) + 1 + len(words) <= (W - L) / 5.5:
+            lines[-1] += " " + words
+        else:
+            lines.append(words)
+    return lines
+
+
+def _undrawn_reason(row: dict[str, Any], by: str, q: str) -> str:
+    if not row.get("pick"):
+        return "no strategy"
+    if _rented(row, by) is None:
+        return "no goodput within the requirements: no cost"
+    return f"no {q} TPOT"

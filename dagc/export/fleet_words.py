@@ -14,10 +14,11 @@ from typing import Any
 from ..fleet.profiles import borrowed_profile
 from ..fleet.rank import COSTS
 from ..units import count_text, format_figure
+from ..verdict.carrying import CAPACITY_TOLERANCE
 
-__all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "basis_words", "close_text", "cluster_text", "cost_figure",
-           "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure", "rented_text",
-           "replicas_words", "search_command", "strategy_cell"]
+__all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "basis_words", "capacity_words", "close_text", "cluster_text",
+           "cost_figure", "held_by_batch", "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure",
+           "rented_text", "replicas_words", "search_command", "strategy_cell"]
 
 
 def rented_figure(row: dict[str, Any], figure: str) -> float | None:
@@ -229,3 +230,55 @@ def rate_text(doc: dict[str, Any]) -> str:
         return f"under each of {len(doc['mixes'])} traffic mixes ({', '.join(doc['mixes'])})"
     return f"at {doc['rate_requests_per_s']:,.10g} requests/s"
 
+
+
+def capacity_words(row: dict[str, Any]) -> str:
+    """`, capacity 5.383 requests/s`: the best's capacity, as the terminal's best line and fleet.md's sentence say it
+    (none when not judged); bisected just below the arrival rate (`CAPACITY_TOLERANCE`), within it of the rate the
+    deployment carries it, as `dagc check` judges it, and the words say so, the pick standing beside the lower figure.
+
+    Example:
+        >>> capacity_words({"capacity_requests_per_s": 5.956, "rate_requests_per_s": 6.0})
+        ", capacity 5.956 requests/s (within the bisection's 1 % of the 6 requests/s arriving: carried, docs/load.md)"
+        >>> capacity_words({"capacity_requests_per_s": 6.5, "rate_requests_per_s": 6.0}), capacity_words({})
+        (', capacity 6.5 requests/s', '')
+    """
+    if (capacity := row.get("capacity_requests_per_s")) is None:
+        return ""
+    rate = row.get("rate_requests_per_s")
+    within = "" if rate is None or not rate * (1 - CAPACITY_TOLERANCE) <= capacity < rate else (
+        f" (within the bisection's {CAPACITY_TOLERANCE * 100:g} % of the {format_figure(rate)} requests/s arriving: "
+        "carried, docs/load.md)")
+    return f", capacity {format_figure(capacity)} requests/s{within}"
+
+
+def held_by_batch(best: dict[str, Any], missed: Sequence[dict[str, Any]]) -> str | None:
+    """The clusters cheaper to rent than the best that miss by their cap on requests in flight, which a larger batch
+    lifts (their load's `binding`, as their `not meeting:` line says it): the ranking is at the plan's batch, and one
+    of them may be the pick at another. Qwen3-30B-A3B at 50 requests/s with a batch of 128: 8 H100s ranked first at
+    $19.92/h while 4 H200s ($13.96/h) missed by their cap, and `batch = max` picked 4 H100s at half the best's cost.
+    None when there is none, or no rent to compare.
+
+    Example:
+        >>> load = {"binding": {"limit": "requests_in_flight", "missed_latencies": ["ttft"]}}
+        >>> row = {"cluster": {"gpu": "h200", "gpus": 4, "gpus_per_node": 8}, "rent_per_hour": 13.96,
+        ...        "pick": {"load": load}}
+        >>> held_by_batch({"rent_per_hour": 19.92}, [row])[:92]
+        "cheaper to rent than the best ($19.92/h), held back by the plan's batch: 4 x h200 ($13.96/h)"
+    """
+    rent = best.get("rent_per_hour")
+    held = [r for r in missed if rent is not None and _batch_lifts(r) and (r.get("rent_per_hour") or rent) < rent]
+    if rent is None or not held:
+        return None
+    names = ", ".join(f"{cluster_text(r)} (${format_figure(r['rent_per_hour'])}/h)" for r in held)
+    return (f"cheaper to rent than the best (${format_figure(rent)}/h), held back by the plan's batch: {names} "
+            f"{'misses' if len(held) == 1 else 'each miss'} by the cap on requests in flight, which a larger batch "
+            "lifts; the clusters are ranked at the plan's batch — `batch = max` in the workload judges each strategy "
+            "at the largest batch it serves, and may pick a cheaper cluster")
+
+
+def _batch_lifts(row: dict[str, Any]) -> bool:
+    """Whether a cluster's pick misses by its cap on requests in flight, and a larger batch lifts it: no TPOT or ITL
+    percentile missed, which more requests in flight would lengthen (`dagc.export.binding_text._cap_lift`)."""
+    b = ((row.get("pick") or {}).get("load") or {}).get("binding") or {}
+    return b.get("limit") == "requests_in_flight" and not {"tpot", "itl"} & set(b.get("missed_latencies") or ())

@@ -32,8 +32,9 @@ from ..source import SourceFile, Span
 from .block_fields import cluster_fields, mix_fields
 from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value, subtrees, written_fields
 from .cluster import CLUSTER_BLOCK_FIELDS
-from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean
+from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field
 from .fleet_calibration import calibration_errors, miscalibrated_at_plan
+from .fleet_hints import unknown_field_hint
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep, typed
 from .fleet_prices import unpriced
 from .fleet_rate import no_rate_hint
@@ -192,7 +193,7 @@ def _field(out: Collector, src: SourceFile, item: Tree[Token], children: list[ob
                   'again with it, or give each traffic mix its own: `mix "peak" { rate = 16 requests/s }`')
     else:
         out.error("E101", f"unknown field `{name}` in the fleet", node_span(src, token),
-                  did_you_mean(name, [*_SWEPT, *_FLEET_VALUES, "gpu"]))
+                  unknown_field_hint(name, _SWEPT))
 
 
 def _gpu(out: Collector, src: SourceFile, item: Tree[Token], children: list[object]) -> FleetGpu | None:

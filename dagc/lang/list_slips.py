@@ -18,6 +18,7 @@ import re
 from ..diagnostics import Diagnostic, Severity
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile
+from ..units import lookup
 
 __all__ = ["list_slip", "unnamed_block_hint"]
 
@@ -70,6 +71,10 @@ def list_slip(src: SourceFile, at: int, block: str | None) -> Diagnostic | None:
         return Diagnostic("E001", Severity.ERROR, f"unexpected `{shown or 'end of the file'}` in the list of `{name}`",
                           src.span(at, at + max(1, len(shown))), hint)
     before = _FIELD_BEFORE.search(text, text.rfind("\n", 0, at) + 1, at)
+    if before is not None and shown == "," and \
+            (decimal := _decimal_comma(text, before.start("value"), before["name"])) is not None:
+        return Diagnostic("E001", Severity.ERROR, f"unexpected `,` after `{before['name']} =`", src.span(at, at + 1),
+                          f"a decimal is written with a point: `{before['name']} = {decimal}`")
     if before is None or shown not in (",", "[", "(") or block not in _ONE_VALUE or \
             _SEPARATED.match(text, before.start("value")):
         return None
@@ -78,6 +83,24 @@ def list_slip(src: SourceFile, at: int, block: str | None) -> Diagnostic | None:
     said = ", ".join(re.split(r"[ \t]*,[ \t]*", listed.group())) if listed is not None else "…"
     hint = _ONE_VALUE[block].format(name=name, values=said, first=said.split(",")[0])
     return Diagnostic("E001", Severity.ERROR, f"unexpected `{shown}` after `{name} =`", src.span(at, at + 1), hint)
+
+
+def _decimal_comma(text: str, start: int, name: str) -> str | None:
+    """`2.49 $/h` for `2,49 $/h` at `start`: a number written with a decimal comma, as much of Europe writes it —
+    digits, a comma, digits and a unit (or a price, which has none of whole numbers) — which read as two values and
+    got a fleet's sweep, `fleet { price = [2, 49] }`, a field no fleet sweeps. None for anything else (`8,16`).
+
+    Example:
+        >>> _decimal_comma("price = 2,49 $/h }", 8, "price"), _decimal_comma("gpus = 8,16  gpu …", 7, "gpus")
+        ('2.49 $/h', None)
+        >>> _decimal_comma("rate = 2,5 requests/s", 7, "rate"), _decimal_comma("price = 2,49 }", 8, "price")
+        ('2.5 requests/s', '2.49')
+    """
+    m = re.match(r"(\d+),(\d+)(?![\d,.])(?:[ \t]*(?P<unit>[^\s\d,\[\](){}#=][^\s,\[\](){}#=]*))?", text[start:])
+    unit = m["unit"] if m is not None and m["unit"] and (lookup(m["unit"]) or re.search(r"[/$]", m["unit"])) else None
+    if m is None or (unit is None and name != "price"):         # `gpus = 8,16  gpu …`: a list, `gpu` the next field
+        return None
+    return f"{m[1]}.{m[2]}" + (f" {unit}" if unit else "")
 
 
 def unnamed_block_hint(text: str, at: int, block: str | None = None) -> str | None:

@@ -17,7 +17,7 @@ from .fields import CLUSTER_BLOCK_FIELDS, GPU_FIELDS, REQUIREMENT_DIMENSIONS, WO
 from .unit_slips import tokens_multiplier_hint
 from .unit_words import price_reading
 
-__all__ = ["per_unit_hint", "per_words_hint", "set_value_hint", "unit_in_pieces"]
+__all__ = ["per_unit_hint", "per_words_hint", "price_in_pieces", "set_value_hint", "unit_in_pieces"]
 
 # the units dagc reads with a `/`, by dimension: what each counts before it, and its denominators
 _PER: dict[Dimension, tuple[str, dict[str, str]]] = {
@@ -105,7 +105,7 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
         (None, None)
     """
     if _DOLLAR.search(text, 0, pos + 1):
-        return _price_in_pieces(text, pos) or _PRICE_HINT
+        return price_in_pieces(text, pos) or _PRICE_HINT
     if (first := _dollar_first(text, pos)) is not None:
         return first
     if text[pos:pos + 1] != "/":
@@ -116,16 +116,19 @@ def unit_in_pieces(text: str, pos: int) -> str | None:
     return per_unit_hint(m["name"], text[m.end():], f"{m['name']} {m['op']} {{}}")
 
 
-def _price_in_pieces(text: str, pos: int) -> str | None:
+def price_in_pieces(text: str, pos: int) -> str | None:
     """The hint for a price whose unit the parser stopped in (`price = 2.49 $/GPU-hour`, `price = 2000 $ / month`): the
     price in `$/h` (`dagc.lang.unit_words.price_reading`), when what follows the number to the end of the value is a
-    price's unit.
+    price's unit. Also where the parser stopped at a word past the `$` (`price = 2.49 $ per hour`: at `hour`, `per`
+    read as the next field's name), which until 2026-11-30 got "fields are written `name = value`".
 
     Example:
-        >>> _price_in_pieces("cluster { price = 2.49 $/GPU-hour }", 27)
+        >>> price_in_pieces("cluster { price = 2.49 $/GPU-hour }", 27)
         '`$/GPU-hour` is dollars per hour: write `price = 2.49 $/h`'
-        >>> _price_in_pieces("cluster { price = 2000 $ / month }", 24)
+        >>> price_in_pieces("cluster { price = 2000 $ / month }", 24)
         '`$ / month` is dollars per month (730 hours): write `price = 2.74 $/h`'
+        >>> price_in_pieces('gpu preset "h200" { price = 3.49 $ per hour }', 39)
+        '`$ per hour` is dollars per hour: write `price = 3.49 $/h`'
     """
     line_end = min((i for i in (text.find(c, pos) for c in "\n}#") if i >= 0), default=len(text))
     m = _PRICE_IN_PIECES.search(text, text.rfind("\n", 0, pos) + 1, line_end)
@@ -133,8 +136,9 @@ def _price_in_pieces(text: str, pos: int) -> str | None:
         return None
     unit = m["unit"].strip()
     reading = price_reading(unit)
-    if reading is None:
-        return None
+    if reading is None:             # `$ an hour`, `$ per GPU per hour`: the number, in the unit dagc reads
+        return (f"a price is one GPU's rent per hour, its unit written as one word: `{m['name']} = "
+                f"{m['num']} $/h` (or `$/hour`)")
     shown = format_figure(float(m["num"].replace("_", "")) * reading[2]).replace(",", "")
     return f"`{unit}` is {reading[0]}: write `{m['name']} = {shown} $/h`"
 
@@ -201,7 +205,11 @@ def per_words_hint(text: str, at: int, block: str | None) -> str | None:
         'a unit is one word: write `throughput >= 5 tokens/s/gpu`'
         >>> per_words_hint("require { ttft <= 2 s per request }", 24, "require") is None
         True
+
+    A price in words (`price = 2.49 $ per hour`, the parser stopped at `hour`) is `price_in_pieces`'s.
     """
+    if (price := price_in_pieces(text, at)) is not None:
+        return price
     start = text.rfind("\n", 0, at) + 1
     if not text[start:at].strip():                  # the first word of its line: the unit may end the line above
         start = text.rfind("\n", 0, max(start - 1, 0)) + 1
