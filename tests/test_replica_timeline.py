@@ -79,15 +79,15 @@ def test_each_kv_share_is_the_fullest_ranks_blocks_held_after_its_event(monkeypa
     _checked(text)                                    # the check's own run before the records are read
     monkeypatch.setattr(replica_timeline, "CHUNK", 7)
     read: list[float] = []
-    real = replica_timeline.ReplicaTimeline.record
+    real = replica_timeline.ReplicaTimeline.noted
 
-    def record(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
+    def noted(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
         blocks = self.blocks
         for r in range(blocks.g):
             blocks.sync(r, step)
         read.append(max(kv.used - kv.evictable for kv in blocks.kv) / blocks.kv[0].total)
         real(self, t, running, waiting, step, kv_used)
-    monkeypatch.setattr(replica_timeline.ReplicaTimeline, "record", record)
+    monkeypatch.setattr(replica_timeline.ReplicaTimeline, "noted", noted)
     load = _timeline(text, kv_tokens)
     assert len(read) == len(load.timeline.t) > 7 * 10
     assert np.array_equal(load.timeline.kv_share, np.array(read))

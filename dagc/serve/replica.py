@@ -87,7 +87,8 @@ class Replica:
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
                                             self.inflight, self.no_evict, self.lazy)
         self.kv, self.ndec = blocks.kv, blocks.ndec           # the blocks' own lists, read here
-        self.timeline = ReplicaTimeline(blocks, self.lazy) if self.record else None
+        self.timeline = timeline = ReplicaTimeline(blocks, self.lazy) if self.record else None
+        self.recorded = None if timeline is None else timeline.noted if self.lazy else timeline.grown
         self.shares = self.timeline if self.timeline is not None and self.timeline.lazy else None
         self.dirty = set[int]() if self.shares is None else self.shares.dirty    # the ranks changed: `ReplicaTimeline`
         self.roomy = roomy(run.requests, caps, kv_blocks, blocks.P, emitted)     # no rank can run short
@@ -238,7 +239,7 @@ class Replica:
             run.itl.append(dt)
             run.weight.append(ndec * k)
         kv_used = 0.0 if self.lazy else self.blocks.grow(k, self.step)      # a lazy replica's: when next read
-        if self.dirty and self.shares is not None:
+        if self.shares is not None and self.dirty:
             self.shares.note()
         self.t, self.step = end, self.step + k
         self.hold_admission = False
@@ -254,8 +255,8 @@ class Replica:
             if ending is not None and ending.epoch == epoch:
                 self._end(ending)
                 kv_used = -1.0
-        if self.timeline is not None:
-            self.timeline.record(end, self.nin, len(self.waiting), self.step, kv_used)
+        if self.recorded is not None:
+            self.recorded(end, self.nin, len(self.waiting), self.step, kv_used)
 
     def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int, int]:
         """Each rank's prompt tokens this step, first come first served in the room its budget leaves

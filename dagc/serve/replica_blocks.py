@@ -148,7 +148,8 @@ class DecodeBlocks:
         if n:
             cnt = self.block_phases[0]
             # one step a time mostly (`rem` 1): its phase's count read in place, a longer stretch summed (`_window`)
-            out = n * whole + (cnt[lo] if rem == 1 else _window(cnt, lo, rem, P) if rem else 0)
+            out = n * whole + (cnt[lo] if rem == 1 else 0 if not rem else sum(cnt[lo:lo + rem]) if lo + rem <= P
+                               else sum(cnt[lo:]) + sum(cnt[:lo + rem - P]))
             if out:
                 kv.used += out
                 if kv.used > kv.total:

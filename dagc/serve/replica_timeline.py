@@ -35,9 +35,9 @@ CHUNK = 4096            # events whose shares are computed at once (the notes ke
 class ReplicaTimeline:
     """A replica's timeline as it goes (module docstring). `lazy`: its ranks take their decode blocks late, and the
     KV shares are computed from notes (`note`) — the replica adds each rank it changes to `dirty`, and calls `note`
-    where its ranks' blocks would be taken for an event's steps; else the one rank's share is the one
-    `DecodeBlocks.grow` returns; on an engine that never preempts, the share of the blocks promised, read at each
-    event (`read`)."""
+    where its ranks' blocks would be taken for an event's steps, then `noted` once the event is over; else its one
+    rank's share is the one `DecodeBlocks.grow` returns (`grown`); on an engine that never preempts, the share of the
+    blocks promised, read at each event (`read`)."""
 
     __slots__ = ("blocks", "dirty", "lazy", "notes", "read", "steps", "tl")
 
@@ -61,16 +61,26 @@ class ReplicaTimeline:
             notes[r].append((e, since[r], kv.used - kv.evictable, ndec[r], tuple(phases[r])))
         self.dirty.clear()
 
-    def record(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
-        """An event is over at time `t` and `step`; `kv_used`, the share `DecodeBlocks.grow` returned (a lazy
-        replica's: 0), or -1 when requests were released in it (the share is read after them)."""
+    def grown(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
+        """An event is over at time `t` (and `step`) on a replica whose one rank takes its blocks at every event:
+        `kv_used`, the share `DecodeBlocks.grow` returned, or -1 when requests were released in it (the share is
+        read after them)."""
         tl = self.tl
-        if self.lazy:
+        tl[0].append(t)
+        tl[1].append(running)
+        tl[2].append(waiting)
+        tl[3].append(kv_used if kv_used >= 0 else self.blocks.kv_share())
+
+    def noted(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
+        """`grown` of a replica whose ranks take their blocks late: the share computed from the notes (`lazy`), or read
+        (`read`); `kv_used` is 0, or -1 when requests were released in the event."""
+        tl = self.tl
+        if self.read:
+            tl[3].append(self.blocks.kv_share())
+        else:
             if kv_used < 0 and self.dirty:
                 self.note()                     # as the event's own (the events so far: `tl[0]`)
             self.steps.append(step)
-        else:
-            tl[3].append(self.blocks.kv_share() if self.read or kv_used < 0 else kv_used)
         tl[0].append(t)
         tl[1].append(running)
         tl[2].append(waiting)
