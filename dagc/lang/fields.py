@@ -43,7 +43,7 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
         ('mixtral-8x7b', None)
         >>> nearest("Top-K", ["top_k", "experts"]), nearest("ex", ["ep", "tp"]), nearest("tpp", ["tp", "pp"])
         ('top_k', None, 'tp')
-        >>> nearest("rat", ["rate", "requests"]), nearest("gqa", ["mla", "mha"]), nearest("ses", ["seed", "seen"])
+        >>> nearest("rat", ["rate", "requests"]), nearest("gqa", ["mla", "mha"]), nearest("h20", ["h200", "h100"])
         ('rate', None, None)
         >>> qwen3 = ["qwen3-30b-a3b", "qwen3-235b-a22b"]
         >>> nearest("qwen3-235b", qwen3), nearest("qwen3", qwen3)
@@ -60,7 +60,8 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
     key = _plain(word)
     if len(key) < 4:                 # short codes (tp, ep, gqa, mla) are one letter apart by design: a name of three
         # letters is read as the one longer name it is with a letter left out (`rat`: `rate`), never as another code
-        dropped = [c for c in choices if len(key) == 3 and len(_plain(c)) == 4 and _one_slip(_plain(c), key)]
+        dropped = [c for c in choices if len(key) == 3 and len(_plain(c)) == 4 and _numbered(c) == _numbered(word)
+                   and _one_slip(_plain(c), key)]
         return dropped[0] if len(dropped) == 1 else None
     slips = [c for c in choices if _numbered(c) == _numbered(word) and _one_slip(_plain(c), key)]
     if slips:

@@ -88,17 +88,22 @@ def list_slip(src: SourceFile, at: int, block: str | None) -> Diagnostic | None:
 def _decimal_comma(text: str, start: int, name: str) -> str | None:
     """`2.49 $/h` for `2,49 $/h` at `start`: a number written with a decimal comma, as much of Europe writes it —
     digits, a comma, digits and a unit (or a price, which has none of whole numbers) — which read as two values and
-    got a fleet's sweep, `fleet { price = [2, 49] }`, a field no fleet sweeps. None for anything else (`8,16`).
+    got a fleet's sweep, `fleet { price = [2, 49] }`, a field no fleet sweeps. None for anything else (`8,16`), and for
+    a comma before three digits, which dagc reads as a thousands separator (`rate = 1,000 requests/s`: its own hint).
 
     Example:
         >>> _decimal_comma("price = 2,49 $/h }", 8, "price"), _decimal_comma("gpus = 8,16  gpu …", 7, "gpus")
         ('2.49 $/h', None)
         >>> _decimal_comma("rate = 2,5 requests/s", 7, "rate"), _decimal_comma("price = 2,49 }", 8, "price")
         ('2.5 requests/s', '2.49')
+        >>> _decimal_comma("rate = 1,000 requests/s", 7, "rate") is None
+        True
     """
     m = re.match(r"(\d+),(\d+)(?![\d,.])(?:[ \t]*(?P<unit>[^\s\d,\[\](){}#=][^\s,\[\](){}#=]*))?", text[start:])
     unit = m["unit"] if m is not None and m["unit"] and (lookup(m["unit"]) or re.search(r"[/$]", m["unit"])) else None
     if m is None or (unit is None and name != "price"):         # `gpus = 8,16  gpu …`: a list, `gpu` the next field
+        return None
+    if len(m[2]) == 3 and len(m[1]) <= 3:                        # `1,000`: thousands, as `_separated_number` reads it
         return None
     return f"{m[1]}.{m[2]}" + (f" {unit}" if unit else "")
 
