@@ -20,6 +20,12 @@ deployment's other runs' log-ratios dagc / measured on that figure (`shift_bound
 figure, fitted leave one out — what a calibration reaches if the deployment's error is one constant factor a
 figure), and the error of the fit of the five terms on every run of the deployment, tested on those same runs
 (`in_sample`: the fit before the cross-validated choice, the test runs seen — what the terms can express at all).
+
+`--ttft-scale` prints, beside each fold's figures, what a sixth term would buy that `dagc calibrate` does not fit
+(docs/calibrate.md, "A scale of TTFT: measured, not shipped"): each test run's TTFT divided by the median of the
+calibration runs' TTFT ratios dagc / measured at their calibrated terms (`ttft_scale`: a free multiplier of the TTFT
+a client sees, fitted on the calibration runs alone, bursts too), taken always or only where it predicts the
+calibration runs' own TTFT, each left out in turn, no worse than without it.
 """
 
 from __future__ import annotations
@@ -47,10 +53,12 @@ from dagc.calibrate.calibrate import fit_jobs  # noqa: E402
 from dagc.calibrate.crossval import folds  # noqa: E402
 from dagc.calibrate.figures import dagc_figures, quantity_of  # noqa: E402
 from dagc.calibrate.match import queued_by_design  # noqa: E402
+from dagc.calibrate.select import MIN_RUNS  # noqa: E402
 from dagc.calibrate.solve import TERMS, fit_terms  # noqa: E402
 from dagc.lang.calibration import per_step_terms  # noqa: E402
 
 QUANTITIES = ("tpot", "ttft", "e2e", "throughput")
+TTFT_KEYS = ("ttft_ms", "ttft_ms_median")     # the TTFT figures a scale is fitted on (not the p99s)
 Errors = dict[str, list[float]]
 
 
@@ -66,8 +74,50 @@ def _errors(run: fc.Run, terms: dict[str, float] | None) -> Errors:
     return out
 
 
-def fold(key: tuple, test: list[int]) -> tuple[tuple, list[int], Errors, Errors, str]:
-    """One fold of one deployment: its runs `test` tested with the terms calibrated on the deployment's others."""
+def ttft_scale(logs: list[list[float]], gated: bool) -> float:
+    """The logarithm of a TTFT scale fitted on calibration runs (`logs`: each run's TTFT log-ratios ln(dagc /
+    measured) at its calibrated terms, `TTFT_KEYS`): the median of all of them, from 3 runs (`MIN_RUNS`) with a TTFT;
+    `gated`, only where each run's median |log-ratio| with the scale of the other runs, over the runs, is at most
+    their median without one (0: no scale).
+
+    Example:
+        >>> round(ttft_scale([[-0.4, -0.3], [-0.2], [-0.5, -0.5]], gated=True), 4)      # every run left out helped
+        -0.4
+        >>> ttft_scale([[-0.6], [0.1], [0.2]], gated=True), ttft_scale([[-0.6], [0.1], [0.2]], gated=False)  # split
+        (0.0, 0.1)
+        >>> ttft_scale([[-0.4], [-0.4]], gated=False)       # 2 runs: none
+        0.0
+    """
+    runs = [x for x in logs if x]
+    if len(runs) < MIN_RUNS:
+        return 0.0
+    s = statistics.median(v for x in runs for v in x)
+    if not gated:
+        return s
+    without = [statistics.median(abs(v) for v in x) for x in runs]
+    left_out = []
+    for i, x in enumerate(runs):
+        other = statistics.median(v for j, y in enumerate(runs) if j != i for v in y)
+        left_out.append(statistics.median(abs(v - other) for v in x))
+    return s if statistics.median(left_out) <= statistics.median(without) else 0.0
+
+
+def _ttft_logs(measured: dict[str, float], figures: dict[str, float]) -> list[float]:
+    return [math.log(figures[k] / measured[k]) for k in TTFT_KEYS if k in measured and k in figures]
+
+
+def _scaled(run: fc.Run, terms: dict[str, float], scale: float) -> list[float]:
+    """The test run's TTFT errors (`TTFT_KEYS` and p99) with its calibrated terms, divided by e^`scale`."""
+    plan = per_step_terms(fc.lowered(run))
+    figs, why = dagc_figures(plan, terms)
+    return [] if why is not None else [figs[k] * math.exp(-scale) / m - 1 for k, m in run.measured.items()
+                                        if k in figs and quantity_of(k) == "ttft"]
+
+
+def fold(key: tuple, test: list[int], scales: bool = False) -> tuple[tuple, list[int], Errors, Errors, str]:
+    """One fold of one deployment: its runs `test` tested with the terms calibrated on the deployment's others;
+    `scales`, the test runs' TTFT errors with a TTFT scale too (`ttft_scale`, always and gated: the `after`'s keys
+    `ttft+scale` and `ttft+gated scale`)."""
     runs = bc._groups()[key]
     cal = fit_jobs([bc._job(r) for i, r in enumerate(runs) if i not in test])
     before: Errors = defaultdict(list)
@@ -76,7 +126,15 @@ def fold(key: tuple, test: list[int]) -> tuple[tuple, list[int], Errors, Errors,
         for into, terms in ((before, None), (after, cal.terms)):
             for q, errs in _errors(runs[i], terms).items():
                 into[q].extend(errs)
-    return key, test, dict(before), dict(after), f"{bc._terms_text(cal.terms)}; {bc._kv_text(cal.kv)}"
+    said = f"{bc._terms_text(cal.terms)}; {bc._kv_text(cal.kv)}"
+    if scales:
+        logs = [_ttft_logs(j.run.measured, dict(a)) for j, a in zip(cal.jobs, cal.after, strict=True)]
+        for name, gated in (("ttft+scale", False), ("ttft+gated scale", True)):
+            s = ttft_scale(logs, gated)
+            said += f"; {name.split('+')[1]} ×{math.exp(-s):.3f}"
+            for i in test:
+                after[name].extend(_scaled(runs[i], cal.terms, s))
+    return key, test, dict(before), dict(after), said
 
 
 def shift_bound(ratios: list[dict[str, float]]) -> Errors:
@@ -147,9 +205,13 @@ def bounds(groups: dict[tuple, list[fc.Run]]) -> None:
                   f"shifted {s * 100:5.1f} % ({s / b:.2f}×), the fit on every run {f * 100:5.1f} % ({f / b:.2f}×)")
 
 
+SHOWN = (*QUANTITIES, "ttft+scale", "ttft+gated scale")    # `after`'s keys: the quantities, `--ttft-scale`'s
+
+
 def _shown(before: Errors, after: Errors) -> str:
-    return "; ".join(f"{q} {bc._median_abs(before[q]) * 100:.1f} % → {bc._median_abs(after[q]) * 100:.1f} %"
-                     for q in QUANTITIES if before.get(q))
+    return "; ".join(f"{q} {bc._median_abs(before[q.split('+')[0]]) * 100:.1f} % → "
+                     f"{bc._median_abs(after[q]) * 100:.1f} %" for q in SHOWN if before.get(q.split("+")[0])
+                     and after.get(q))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="folds fitted at once, each in a process (default 1)")
     ap.add_argument("--only", nargs="+", metavar="SOURCE_ID", help="the deployments of these sources only")
     ap.add_argument("--bounds", action="store_true", help="what a calibration can reach at best (module doc)")
+    ap.add_argument("--ttft-scale", action="store_true", help="the TTFT with a TTFT scale too (module doc)")
     args = ap.parse_args(argv)
     groups = {k: v for k, v in sorted(bc._groups().items()) if not args.only or k[0] in args.only}
     if args.bounds:
@@ -168,12 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     per: dict[tuple, tuple[Errors, Errors]] = {k: (defaultdict(list), defaultdict(list)) for k in groups}
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for key, test, before, after, terms in pool.map(fold, *zip(*tasks, strict=True)):
+        for key, test, before, after, terms in pool.map(fold, *zip(*tasks, strict=True),
+                                                         [args.ttft_scale] * len(tasks)):
             ids = ", ".join(groups[key][i].id for i in test)
             print(f"    {key[0]} ({key[1]} {key[2] or ''}) test {ids}: {terms}; {_shown(before, after)}", flush=True)
             for q in before:
                 per[key][0][q].extend(before[q])
-                per[key][1][q].extend(after.get(q, []))
+            for q in after:
+                per[key][1][q].extend(after[q])
     pooled: tuple[Errors, Errors] = (defaultdict(list), defaultdict(list))
     for key, (before, after) in per.items():
         first = fc.lowered(groups[key][0])
@@ -181,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{first.strategies[0].text}; {len(groups[key])} runs): median |error| {_shown(before, after)}")
         for q in before:
             pooled[0][q].extend(before[q])
+        for q in after:
             pooled[1][q].extend(after[q])
-    for q in QUANTITIES:
-        b, a = bc._median_abs(pooled[0][q]), bc._median_abs(pooled[1][q])
-        if pooled[0][q]:
-            print(f"corpus: {q:10} test figures {len(pooled[0][q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
+    for q in SHOWN:
+        b, a = bc._median_abs(pooled[0][q.split("+")[0]]), bc._median_abs(pooled[1][q])
+        if pooled[0][q.split("+")[0]] and pooled[1][q]:
+            print(f"corpus: {q:10} test figures {len(pooled[1][q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
                   f"calibrated {a * 100:5.1f} % ({a / b:.2f}× the uncalibrated)")
     print(f"[{time.perf_counter() - t0:.0f} s]")
     return 0

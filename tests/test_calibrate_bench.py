@@ -117,3 +117,20 @@ def test_the_shift_bound_corrects_each_figure_by_the_other_runs_median(folds_ben
     assert e["ttft"] == pytest.approx([-0.1])
     alike = folds_bench.shift_bound([{"output_tokens_per_s": 1.2}] * 3)
     assert alike["throughput"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+
+
+def test_a_ttft_scale_is_the_calibration_runs_median_taken_where_it_predicts_them_left_out(folds_bench):
+    """`bench_calibrate_folds.py --ttft-scale` (docs/calibrate.md, "A scale of TTFT"): the scale's logarithm is the
+    median of every calibration run's TTFT log-ratios ln(dagc / measured). Three runs that err alike, −0.4 and −0.3,
+    −0.2, −0.5 and −0.5: the median of the five is −0.4, and each run left out is predicted by the others' median
+    (−0.5, −0.45, −0.3) with median |error| 0.15, 0.25, 0.2 — their median 0.2 against 0.35 without (0.35, 0.2,
+    0.5): taken, gated or not. Three that split, −0.6, +0.1, +0.2: the median is +0.1, but left out each is off by
+    0.75, 0.3, 0.45 (the others' medians +0.15, −0.2, −0.25), median 0.45 against 0.2 without: gated, none. Two runs
+    fit no scale (a term is fitted from 3 runs), nor runs without a TTFT."""
+    alike = [[-0.4, -0.3], [-0.2], [-0.5, -0.5]]
+    assert folds_bench.ttft_scale(alike, gated=True) == pytest.approx(-0.4)
+    assert folds_bench.ttft_scale(alike, gated=False) == pytest.approx(-0.4)
+    split = [[-0.6], [0.1], [0.2]]
+    assert folds_bench.ttft_scale(split, gated=False) == pytest.approx(0.1)
+    assert folds_bench.ttft_scale(split, gated=True) == 0.0
+    assert folds_bench.ttft_scale([[-0.4], [-0.4], []], gated=False) == 0.0
