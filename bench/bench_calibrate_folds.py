@@ -10,7 +10,10 @@ but its workload, 5 runs at least) are split into the folds `dagc calibrate` cro
 (`dagc.calibrate.crossval.folds`: each run its own fold up to 10 runs), and each fold is tested with dagc's terms
 calibrated on the deployment's other runs (`dagc.calibrate.calibrate.fit_jobs`, the command's fit and its choice by
 cross-validation). Every run is tested once, by a calibration that never saw it. Prints, per deployment and pooled,
-the median |error| per quantity uncalibrated (the shipped terms) and calibrated, and their ratio. Target: the
+the median |error| per quantity uncalibrated (the shipped terms) and calibrated, and their ratio; pooled, the same of
+the offline bursts' figures (`throughput@burst`, …: every request sent at once) and the other runs' (`…@other`), and
+how the tested bursts' calibrated errors of throughput, TTFT and TPOT go together (docs/calibrate.md, "Where the
+folds stand"). Target: the
 calibrated error at most half the uncalibrated. `--jobs N` fits N folds at once, each in a process of its own (the
 figures do not depend on N).
 
@@ -62,15 +65,25 @@ TTFT_KEYS = ("ttft_ms", "ttft_ms_median")     # the TTFT figures a scale is fitt
 Errors = dict[str, list[float]]
 
 
+MIRROR = ("output_tokens_per_s", "ttft_ms", "tpot_ms")     # a burst's figures whose calibrated errors are correlated
+
+
 def _errors(run: fc.Run, terms: dict[str, float] | None) -> Errors:
-    """Each measured figure's relative error, by quantity, with the shipped terms (None) or `terms`."""
+    """Each measured figure's relative error, by quantity, with the shipped terms (None) or `terms`; and by quantity
+    and the run's kind (`q@burst`: every request sent at once, `q@other`); with `terms`, a burst that measured every
+    figure of `MIRROR` also gives their ln(dagc / measured) (`ln output_tokens_per_s`, …)."""
     plan = fc.lowered(run)
     figs, why = dagc_figures(plan if terms is None else per_step_terms(plan), terms)
     out: Errors = defaultdict(list)
     if why is None:
+        burst = queued_by_design(bc._job(run).run)
         for k, m in run.measured.items():
             if k in figs:
                 out[quantity_of(k)].append((figs[k] - m) / m)
+                out[f"{quantity_of(k)}@{'burst' if burst else 'other'}"].append((figs[k] - m) / m)
+        if terms is not None and burst and all(k in run.measured and k in figs for k in MIRROR):
+            for k in MIRROR:
+                out[f"ln {k}"].append(math.log(figs[k] / run.measured[k]))
     return out
 
 
@@ -214,6 +227,22 @@ def _shown(before: Errors, after: Errors) -> str:
                      and after.get(q))
 
 
+def _pooled_lines(pooled: tuple[Errors, Errors]) -> None:
+    """The pooled ratios: per quantity (and with `--ttft-scale`'s scales), per quantity and kind of run (the offline
+    bursts', the others'), and the correlation of the bursts' calibrated errors (`MIRROR`)."""
+    for q in (*SHOWN, *(f"{q}@{kind}" for kind in ("burst", "other") for q in QUANTITIES)):
+        b, a = bc._median_abs(pooled[0][q.split("+")[0]]), bc._median_abs(pooled[1][q])
+        if pooled[0][q.split("+")[0]] and pooled[1][q]:
+            print(f"corpus: {q:10} test figures {len(pooled[1][q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
+                  f"calibrated {a * 100:5.1f} % ({a / b:.2f}× the uncalibrated)")
+    thr, ttft, tpot = (pooled[1][f"ln {k}"] for k in MIRROR)
+    if len(thr) > 2:
+        print(f"corpus: the {len(thr)} tested bursts' calibrated ln(dagc / measured): correlation of throughput and "
+              f"TTFT {statistics.correlation(thr, ttft):+.2f}, of throughput and TPOT "
+              f"{statistics.correlation(thr, tpot):+.2f}; throughput above the measured in "
+              f"{sum(x > 0 for x in pooled[1]['throughput@burst'])} of {len(pooled[1]['throughput@burst'])} figures")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=1, help="folds fitted at once, each in a process (default 1)")
@@ -248,11 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             pooled[0][q].extend(before[q])
         for q in after:
             pooled[1][q].extend(after[q])
-    for q in SHOWN:
-        b, a = bc._median_abs(pooled[0][q.split("+")[0]]), bc._median_abs(pooled[1][q])
-        if pooled[0][q.split("+")[0]] and pooled[1][q]:
-            print(f"corpus: {q:10} test figures {len(pooled[1][q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
-                  f"calibrated {a * 100:5.1f} % ({a / b:.2f}× the uncalibrated)")
+    _pooled_lines(pooled)
     print(f"[{time.perf_counter() - t0:.0f} s]")
     return 0
 

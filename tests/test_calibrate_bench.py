@@ -134,3 +134,31 @@ def test_a_ttft_scale_is_the_calibration_runs_median_taken_where_it_predicts_the
     assert folds_bench.ttft_scale(split, gated=False) == pytest.approx(0.1)
     assert folds_bench.ttft_scale(split, gated=True) == 0.0
     assert folds_bench.ttft_scale([[-0.4], [-0.4], []], gated=False) == 0.0
+
+
+def test_a_burst_test_run_counts_by_its_kind_and_gives_its_errors_logarithms(folds_bench, monkeypatch):
+    """`bench_calibrate_folds.py`'s split of the test figures by kind of run: a burst (every request sent at once)
+    whose throughput, TTFT and TPOT dagc puts at 120, 500 and 40 against 100, 1,000 and 50 measured counts +20 %,
+    −50 %, −20 % under its quantities and again under `…@burst`, and, calibrated, gives ln 1.2, ln 0.5, ln 0.8 to the
+    correlation of the bursts' errors; uncalibrated it gives none, and a run at a rate counts under `…@other`."""
+    measured = {"output_tokens_per_s": 100.0, "ttft_ms": 1000.0, "tpot_ms": 50.0}
+    figs = {"output_tokens_per_s": 120.0, "ttft_ms": 500.0, "tpot_ms": 40.0, "itl_ms": 1.0}
+
+    class Run:
+        id = "r"
+
+    Run.measured = measured
+    burst = {"yes": True}
+    monkeypatch.setattr(folds_bench.fc, "lowered", lambda run: "plan")
+    monkeypatch.setattr(folds_bench, "per_step_terms", lambda plan: plan)
+    monkeypatch.setattr(folds_bench, "dagc_figures", lambda plan, terms=None: (figs, None))
+    monkeypatch.setattr(folds_bench.bc, "_job", lambda run: type("Job", (), {"run": run}))
+    monkeypatch.setattr(folds_bench, "queued_by_design", lambda run: burst["yes"])
+    e = folds_bench._errors(Run(), {"step_s": 0.0})
+    assert e["throughput@burst"] == pytest.approx([0.2]) and e["ttft@burst"] == pytest.approx([-0.5])
+    assert e["tpot"] == pytest.approx([-0.2]) and e["tpot@burst"] == pytest.approx([-0.2])
+    assert [e[f"ln {k}"][0] for k in folds_bench.MIRROR] == pytest.approx([0.18232, -0.69315, -0.22314], abs=1e-5)
+    assert "ln ttft_ms" not in folds_bench._errors(Run(), None)
+    burst["yes"] = False
+    other = folds_bench._errors(Run(), {"step_s": 0.0})
+    assert other["ttft@other"] == pytest.approx([-0.5]) and "ttft@burst" not in other and "ln ttft_ms" not in other
