@@ -23,6 +23,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, PoolRole, Speculative
 from ..serve.requests import length_limit
 from .eplb import architecture
+from .serving import memory_shares
 from .speculative import mtp_weights
 
 __all__ = ["BASE_PORT", "MAX_LISTED_NODES", "Degrees", "Placement", "dagc_stage_nodes", "degrees", "placements"]
@@ -58,6 +59,7 @@ class Degrees:
     # in flight with chunked prefill off (`chunked_prefill = off`): a step's token budget (`chunk`) and the length
     # limit the engine is told (the longest request, `dagc.serve.requests.length_limit`); None: chunked prefill on
     whole_prompts: tuple[int, int] | None = None
+    whole_gpu: bool = False                  # vLLM's memory share as dagc writes it is 1.000, the GPU's whole memory
 
     @property
     def dp(self) -> int:
@@ -174,7 +176,8 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights),
                    host_gpus=plan.cluster.gpus_per_host if plan.cluster.gpus_per_host != layout.gpus_per_node else None,
                    whole_prompts=(workload.chunk_tokens, length_limit(workload, model.context_length))
-                   if mode_of(workload).whole_prompts(workload.chunked_prefill) else None)
+                   if mode_of(workload).whole_prompts(workload.chunked_prefill) else None,
+                   whole_gpu=memory_shares(plan).usable_fraction >= 1.0)
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

@@ -38,6 +38,7 @@ from ..verdict.searched import Searched, SearchedCandidate
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
+from . import vllm_share
 from .any_engine import E706_HINT, checkpoint_refusals, default_engine_judges, engine_judges, every_engine_refuses
 from .degrees import degrees
 from .engines import TABLES, launch_result
@@ -53,8 +54,9 @@ __all__ = ["E706_HINT", "check", "checkpoint_refusals", "default_engine_judges",
 
 # What the engine refuses of the plan whatever its strategy: its GPU, its weights' format (`dagc.rules.launch_gpu`),
 # MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`), vLLM's step budget
-# with chunked prefill off below the longest request (`dagc.launch.chunked`, E730)
-PLAN_CODES = frozenset({"E706", "E728", "E729", "E730"})
+# with chunked prefill off below the longest request (`dagc.launch.chunked`, E730), vLLM told to take a GPU's whole
+# memory (`dagc.launch.vllm_share`, E733)
+PLAN_CODES = frozenset({"E706", "E728", "E729", "E730", "E733"})
 # dagc's errors of a strategy whose degrees an engine could not be told (its domains do not divide the stage group):
 # no engine refusal is said beside them (`refusals_on`)
 UNFORMED = frozenset({"E203"})
@@ -203,6 +205,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
         return E706_HINT, None
     if "E730" in codes:
         return whole_prompts_hint(result.plan), None
+    if vllm_share.CODE in codes:
+        return vllm_share.HINT, None
     if KV_CODE in codes:
         return _kv_hint(result, launched.engine), None
     if result.pooled is not None:
@@ -273,7 +277,8 @@ def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
         return checkpoint_refusals(plan)
     one = aggregated(tp=1)            # any strategy: these codes are the same for all
     d = degrees(plan, one, resolve(plan.model, plan.cluster, plan.workload, one))
-    hints = {"E706": E706_HINT, "E728": engines_for_gpu(plan), "E729": E729_HINT, "E730": whole_prompts_hint(plan)}
+    hints = {"E706": E706_HINT, "E728": engines_for_gpu(plan), "E729": E729_HINT, "E730": whole_prompts_hint(plan),
+             vllm_share.CODE: vllm_share.HINT}
     return tuple(engine_refusal(r.code, r.message, field_span(plan, one, r.at), hints[r.code])
                  for r in launch_refusals(plan, TABLES[plan.cluster.engine.name], d) if r.code in PLAN_CODES)
 

@@ -245,12 +245,13 @@ def _resident(mem: MemoryBreakdown | None) -> tuple[float | None, float | None]:
             max((s.weights_bytes + s.activation_bytes for s in stages), default=None))
 
 
-def memory_shares(plan: Plan, mem: MemoryBreakdown) -> Serving:
+def memory_shares(plan: Plan, mem: MemoryBreakdown | None = None) -> Serving:
     """The figures of `serving` that an engine's memory share is derived from — the GPU's capacity, dagc's reserve,
-    the plan's memory limit, the stages' activations and weights — and no other: what the engine's KV cache is sized
-    by (`dagc.launch.kv_start.engine_kv_tokens`), without the traffic's lengths that `serving` draws (the search
-    asks it of every candidate: `dagc.search.kv_screen`)."""
-    activations, resident = _resident(mem)
+    the plan's memory limit, the stages' activations and weights (`mem`; None: without them, which vLLM's share,
+    `Serving.usable_fraction`, does not read) — and no other: what the engine's KV cache is sized by
+    (`dagc.launch.kv_start.engine_kv_tokens`), without the traffic's lengths that `serving` draws (the search asks it
+    of every candidate: `dagc.search.kv_screen`)."""
+    activations, resident = _resident(mem) if mem is not None else (None, None)
     limit = memory_limit(plan)
     return Serving(batch=0, servers=1, ranks=1, pp=1, requests=0, chunk=0, capacity_bytes=plan.cluster.gpu.memory_bytes,
                    reserve_bytes=plan.cluster.reserve_bytes, activation_bytes=activations, resident_bytes=resident,

@@ -20,7 +20,7 @@ import json
 from ..plan.cluster import Vendor
 from ..plan.workload import Overlap
 from ..units import count_text
-from . import chunked, eplb
+from . import chunked, eplb, vllm_share
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
@@ -150,8 +150,8 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
 def refusals(d: Degrees) -> list[Refusal]:
     """What vLLM cannot say: cp with dual-batch overlap (E703); dual-batch overlap without DP+EP, where it has no
     all-to-all to overlap (E710); an expert split other than EP 1 or the stage (E702); stages on other nodes than
-    dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707); with chunked prefill off, a step's
-    budget (`chunk`) below the longest request (E730); `cp` whose KV sharding (DCP) it refuses (E731, `vllm_cp`)."""
+    dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707); with chunked prefill off, a step's budget
+    below the longest request (E730); KV sharding (DCP) it refuses (E731, `vllm_cp`); the whole GPU (E733)."""
     out = []
     if d.cp > 1 and d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E703", f"vLLM: context parallelism (`cp {d.cp}`, --prefill-context-parallel-size) runs "
@@ -181,7 +181,7 @@ def refusals(d: Degrees) -> list[Refusal]:
                            "parallel.py: \"enable_expert_parallel must be True to use EPLB\")")
     if balance is not None:
         out.append(Refusal("E707", balance, "redundant"))
-    return out + dcp_refusal(d) + chunked.vllm_refusal(d)
+    return out + dcp_refusal(d) + chunked.vllm_refusal(d) + vllm_share.refusal(d)
 
 
 def _dbo_overlaps(d: Degrees) -> bool:

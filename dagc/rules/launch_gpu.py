@@ -1,6 +1,7 @@
 """What a serving engine cannot run on the plan's GPU (`dagc launch`, and `check` on a plan that chose the engine):
-E728, an engine on a GPU its builds do not run on; E729, TensorRT-LLM's NVFP4 weights before Blackwell; and E730,
-vLLM with chunked prefill off below its length limit, which no strategy changes either. Emitted
+E728, an engine on a GPU its builds do not run on; E729, TensorRT-LLM's NVFP4 weights before Blackwell; E730,
+vLLM with chunked prefill off below its length limit; and E733, vLLM told to take a GPU's whole memory, which no
+strategy changes either. Emitted
 like the other E7xx codes by `dagc.rules.launch.engine_refusal`, from the engine tables (`dagc.launch.launch.
 refusals_of`, `dagc.launch.trtllm_gpu`); no strategy changes them, so their hint names what would run instead.
 """
@@ -58,6 +59,21 @@ Fixed:
     workload { batch = 32  prompt = 2000  generate = 500  serving = inflight  chunk = 2500  chunked_prefill = off }
 """
 
+E733 = """
+vLLM (0.33) is told what share of each GPU's total memory it may take (`--gpu-memory-utilization`; dagc
+writes (capacity − reserve) / capacity, rounded down to 0.001, or the plan's `memory <= …` in place of the
+capacity), and its worker stops at start unless that much of the GPU is free when it measures
+("Free memory on device … on startup is less than desired GPU memory utilization",
+vllm/v1/worker/gpu_worker.py). Its own CUDA context is on the GPU by then, so a share of 1.000 — a plan
+whose `reserve` is under 0.1 % of the GPU, `reserve = 0 GB` — is never free: `dagc launch` refuses the plan,
+and `dagc check` says so on a plan that names `engine = vllm`. dagc's default reserve, 4 GiB, leaves room.
+
+Bad:
+    cluster { gpus = 1  gpu preset "h100-sxm"  engine = vllm  reserve = 0 GB }
+Fixed:
+    cluster { gpus = 1  gpu preset "h100-sxm"  engine = vllm }                     # the default reserve, 4 GiB
+"""
+
 _PASSES = (engine_refusal,)
 
 RULES = (
@@ -65,5 +81,7 @@ RULES = (
               "NVIDIA only)", doc=E728, passes=_PASSES),
     pass_rule("E729", Severity.ERROR, "TensorRT-LLM: NVFP4 weights on Blackwell GPUs only", doc=E729, passes=_PASSES),
     pass_rule("E730", Severity.ERROR, "vLLM: with chunked prefill off, chunk holds the longest request", doc=E730,
+              passes=_PASSES),
+    pass_rule("E733", Severity.ERROR, "vLLM: a memory share of the GPU's whole memory never starts", doc=E733,
               passes=_PASSES),
 )
