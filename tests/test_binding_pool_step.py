@@ -34,3 +34,16 @@ def test_the_decode_pools_step_is_its_tpot_times_the_tokens_a_step_emits():
     text = binding_text(binding)
     assert "without a prompt chunk" not in text
     assert f"({binding['step_s'] * 1e3:.4g} ms in the steady state, every request slot busy)" in text
+
+
+def test_the_speculative_sentence_names_the_steps_of_the_mode():
+    # a decode pool runs no prompt: its steps are no mix of decode and mixed steps (until 2026-11-30 it said so)
+    from dagc.export.techniques import technique_lines
+    (r,) = check(load_plan_text(PLAN, "plan.moe"))
+    (said,) = [s for label, s in technique_lines(r) if label == "Speculative decoding"]
+    assert "(TPOT × the tokens it emits: the decode instance's, which runs no prompt)" in said
+    assert "mixed" not in said
+    (r,) = check(load_plan_text(PLAN.replace("prefill 1 < tp 2 > decode 1 < tp 2 ; ep 2 >", "tp 2 ; ep 2"),
+                                "plan.moe"))
+    (said,) = [s for label, s in technique_lines(r) if label == "Speculative decoding"]
+    assert "(TPOT × the tokens it emits: in flight, the decode and mixed steps together)" in said
