@@ -236,13 +236,13 @@ def test_the_plain_reference_has_no_engine_terms():
 
 
 def test_a_trtllm_decode_step_between_its_default_graphs_is_said_to_be_priced_without_one():
-    """W532: TensorRT-LLM's default graphs hold 1–32, 64 and 128 tokens, not padded; `dagc launch` pads. A step of
-    33 tokens is priced eagerly, and said so, naming the launched graph (40); 64 is priced as launched; a plan that
+    """W532: TensorRT-LLM's default graphs hold 1–32, 64 and 128 requests, not padded; `dagc launch` pads. A step of
+    33 requests is priced eagerly, and said so, naming the launched graph (40); 64 is priced as launched; a plan that
     names no engine is priced as vLLM and not warned."""
     from dagc.verdict.check import check
     (r,) = check(_plan("trtllm", batch=33))
     (w,) = [d for d in r.diagnostics if d.code == "W532"]
-    assert "no decode step of 33 tokens a rank" in w.message and "its graph of 40 tokens" in w.message
+    assert "no decode step of 33 requests a rank" in w.message and "its graph of 40 requests" in w.message
     for plan in (_plan("trtllm", batch=64), _plan("vllm", batch=33)):
         (r,) = check(plan)
         assert not [d for d in r.diagnostics if d.code == "W532"]

@@ -35,13 +35,13 @@ def test_the_dags_decode_step_and_w532_carry_the_same_tokens(strategy, gpus, bat
               for row in lay.requests()]
     assert max(float(s.t.max()) for s in shapes) == decode_tokens_per_rank(w, lay) == tokens
     (w532,) = [d for d in r.diagnostics if d.code == "W532"]
-    assert f"no decode step of {tokens:g} tokens a rank" in w532.message
+    assert f"no decode step of {tokens:g} requests a rank" in w532.message      # one position each
 
 
 def test_w532_reads_the_one_derivation(monkeypatch):
-    """64 tokens a rank is one of TensorRT-LLM's default graphs: no W532; told 33, W532 says 33."""
+    """64 requests (a token each) a rank is one of TensorRT-LLM's default graphs: no W532; told 33, W532 says 33."""
     import dagc.rules.engine as engine
     assert not [d for d in check(_plan("tp 1", 1, 64))[0].diagnostics if d.code == "W532"]
     monkeypatch.setattr(engine, "decode_tokens_per_rank", lambda workload, lay: 33.0)
     (w532,) = [d for d in check(_plan("tp 1", 1, 64))[0].diagnostics if d.code == "W532"]
-    assert "no decode step of 33 tokens a rank" in w532.message
+    assert "no decode step of 33 requests a rank" in w532.message

@@ -1,7 +1,7 @@
 """W532's hint names the batches nearest the plan's whose decode step TensorRT-LLM's default CUDA graphs hold
-(1–32, 64 or 128 tokens on the busiest rank), below and above it, with the tokens that rank decodes: the batch
-split over the attention-DP groups, each request decoding its `step_positions` (one, or with MTP the drafted
-tokens and the next). Figures by hand below; a rank's requests are the batch over the groups, rounded up."""
+(1–32, 64 or 128 requests on the busiest rank, whatever the `step_positions` each verifies: TensorRT-LLM keys a graph
+by its batch of generation requests), below and above it, with the requests that rank decodes: the batch split over
+the attention-DP groups. Figures by hand below; a rank's requests are the batch over the groups, rounded up."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ strategy {strategy}
 """
 
 CASES = [
-    # tp 4: one attention group; 40 requests → 40 tokens (eager); 32 → 32, 64 → 64
-    (40, "tp 4", "", "`batch = 32` (its busiest rank decodes 32 tokens a step) or `batch = 64` (64)"),
+    # tp 4: one attention group; 40 requests (eager); 32, 64
+    (40, "tp 4", "", "`batch = 32` (its busiest rank decodes 32 requests a step) or `batch = 64` (64)"),
     # attention DP 4 (tp 1 ; ep 4): 200 → 50 a rank (eager); 128 → 32 a rank, 256 → 64 a rank
-    (200, "tp 1 ; ep 4", "", "`batch = 128` (its busiest rank decodes 32 tokens a step) or `batch = 256` (64)"),
-    # MTP with 3 drafted tokens: 4 positions a request; 10 requests → 40 tokens; 8 → 32, 16 → 64
-    (10, "tp 4", "speculative { method = mtp  tokens = 3  accept_length = 2.5 }",
-     "`batch = 8` (its busiest rank decodes 32 tokens a step) or `batch = 16` (64)"),
+    (200, "tp 1 ; ep 4", "", "`batch = 128` (its busiest rank decodes 32 requests a step) or `batch = 256` (64)"),
+    # MTP with 3 drafted tokens: 4 positions a request, 160 tokens, but the graph counts the 40 requests; 32, 64
+    # (until 2026-11-30 dagc counted the tokens: 10 requests, 40 tokens, was "eager", and 8 named for 32)
+    (40, "tp 4", "speculative { method = mtp  tokens = 3  accept_length = 2.5 }",
+     "`batch = 32` (its busiest rank decodes 32 requests a step) or `batch = 64` (64)"),
 ]
 
 

@@ -235,6 +235,9 @@ def _memory_totals(r: StrategyResult) -> list[str]:
              format_bytes(c["all_ranks_bytes"]), _copies(c["copies"])] for c in t["categories"]]
     rows.append(["**all weights**", _count(wt["params"]), format_bytes(wt["bytes"]),
                  format_bytes(wt["all_ranks_bytes"]), _copies(wt["copies"])])
+    if (d := t["draft"]) is not None:       # the speculative draft's layer: beside the model's, none of its copies
+        rows.append([f"speculative draft ({d['method']})", _count(d["params"]), format_bytes(d["bytes"]),
+                     format_bytes(d["all_ranks_bytes"]), _copies(d["copies"])])
     over = f"held over {'all ' if n > 1 else ''}{count_text(n, 'GPU')}"
     lines += md_table(["weights", "parameters", "bytes", over, "copies"], rows)
     ctx = w.prompt + w.generate
@@ -243,7 +246,8 @@ def _memory_totals(r: StrategyResult) -> list[str]:
     lines += [f"KV cache ({m.kv_cache.value}): **{format_si(kv['bytes_per_token'], Dimension.SIZE)} per token** of "
               f"context over all {m.layers} layers{kept}, **{format_bytes(kv['bytes_per_request'])} per request** of "
               f"{ctx:,} tokens, {format_bytes(kv['batch_bytes'])} for the batch of {w.batch:,}; held over all GPUs: "
-              f"{format_bytes(kv['all_ranks_bytes'])} ({_copies(kv['copies'])}).", ""]
+              f"{format_bytes(kv['all_ranks_bytes'])} ({_copies(kv['copies'])})"
+              + (f", and the draft's layer {format_bytes(d['kv_all_ranks_bytes'])} more." if d else "."), ""]
     return lines
 
 

@@ -14,6 +14,7 @@ from ..cost.cost_model import cost_basis
 from ..ir.op_moe import dispatch_dtype
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
+from ..memory.draft import WEIGHT_FIELDS, draft_bytes, draft_stage_bytes
 from ..memory.memory import StageMemory
 from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_token
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
@@ -71,37 +72,63 @@ def memory_totals(result: StrategyResult) -> dict[str, Any] | None:
     Per weight category: the model's parameters and bytes (parameters × bytes per parameter),
     the bytes summed over every used rank and `copies` (that sum over the model's bytes: how
     many times the strategy holds the category). KV cache: per token and per request of the
-    whole model, for the batch, and summed over the ranks. None without a memory breakdown.
+    whole model, for the batch, and summed over the ranks. A speculative draft's layer (MTP, EAGLE) is none of the
+    model's: `draft` holds its weights and its KV cache (null without one), the categories and `kv_cache` the
+    model's alone — until 2026-11-30 they held the draft's too, so DeepSeek-V3's MTP layer read as 1.02 copies of
+    the routed experts. None without a memory breakdown.
     """
     mem, plan = result.memory, result.plan
     if mem is None:
         return None
     m, w = plan.model, plan.workload
-    wbytes = m.weights.bytes
     params = params_by_category(m)
+    draft = _draft_held(result)
     cats = []
     for name, (keys, fields) in WEIGHT_CATEGORIES.items():
         n = sum(params[k] for k in keys)
-        held = float(sum(mem.per_rank(f).sum() for f in fields))
+        held = float(sum(mem.per_rank(f).sum() for f in fields)) - (draft["held"][name] if draft else 0.0)
         if n == 0 and held == 0:
             continue
         nbytes = sum(params[k] * bytes_per_param(m, k) for k in keys)
         cats.append({"category": name, "params": n, "bytes": nbytes, "all_ranks_bytes": held,
                      "copies": held / nbytes if n else None})
-    n_total = sum(params.values())
-    held_total = float(mem.per_rank("weights_bytes").sum())
-    per_token = kv_cache_bytes_per_token(m)
-    per_request = kv_cache_bytes_per_request(m, w.prompt + w.generate)
-    kv_held = float(mem.per_rank("kv_cache_bytes").sum())
+    held_total = float(mem.per_rank("weights_bytes").sum()) - (draft["all_ranks_bytes"] if draft else 0.0)
+    ctx = w.prompt + w.generate
+    per_request = kv_cache_bytes_per_request(m, ctx)
+    kv_all = float(mem.per_rank("kv_cache_bytes").sum())
+    kv_held = kv_all * per_request / kv_cache_bytes_per_request(m, ctx, draft=True) if draft else kv_all
+    if draft:
+        draft["kv_all_ranks_bytes"] = kv_all - kv_held
+        del draft["held"]
     return {
-        "bytes_per_param": wbytes, "ranks": int(mem.per_rank().size), "categories": cats,
+        "bytes_per_param": m.weights.bytes, "ranks": int(mem.per_rank().size), "categories": cats,
         "expert_bytes_per_param": m.expert_weights.bytes,
-        "weights": {"params": n_total, "bytes": weight_bytes(m), "all_ranks_bytes": held_total,
+        "weights": {"params": sum(params.values()), "bytes": weight_bytes(m), "all_ranks_bytes": held_total,
                     "copies": held_total / weight_bytes(m)},
-        "kv_cache": {"bytes_per_token": per_token, "bytes_per_request": per_request,
+        "kv_cache": {"bytes_per_token": kv_cache_bytes_per_token(m), "bytes_per_request": per_request,
                      "batch_bytes": per_request * w.batch, "all_ranks_bytes": kv_held,
                      "copies": kv_held / (per_request * w.batch) if per_request else None},
+        "draft": draft,
     }
+
+
+def _draft_held(result: StrategyResult) -> dict[str, Any] | None:
+    """The speculative draft's layer (`dagc.memory.draft`): its method, its bytes as one copy, what all the ranks hold
+    of it and its copies, and `held`, that by weight category; None without one."""
+    mem, m = result.memory, result.plan.model
+    spec = result.plan.workload.speculative
+    assert mem is not None
+    by_stage, whole = draft_stage_bytes(m, mem.layout), draft_bytes(m, mem.layout)
+    if by_stage is None or whole is None or spec is None:
+        return None
+    stages = mem.layout.coords["stage"]
+    per_field = {f: float(sum(by_stage[int(s)][f] for s in stages)) for f in WEIGHT_FIELDS}
+    held = {name: sum(per_field[f] for f in fields) for name, (_, fields) in WEIGHT_CATEGORIES.items()}
+    experts = ("routed_expert_bytes", "shared_expert_bytes")
+    n = sum(b / (m.expert_weights if f in experts else m.weights).bytes for f, b in whole.items())
+    nbytes, total = sum(whole.values()), sum(per_field.values())
+    return {"method": spec.method, "params": round(n), "bytes": nbytes, "all_ranks_bytes": total,
+            "copies": total / nbytes if nbytes else None, "held": held}
 
 
 def assumptions(plan: Plan, microbatches: int | None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..diagnostics import code
 from ..jsontypes import JSON
+from ..layout.modes import mode_of
 from ..plan.workload import Requirement, RequirementKind
 from ..serve.price import TokenCost
 from ..serve.speculative import SpeculativeFigures
@@ -38,6 +39,11 @@ def eplb_json(result: StrategyResult) -> dict[str, JSON] | None:
     return result.techniques.eplb
 
 
+# What a speculative step's mean is made of, by the serving mode of the instance that decodes (static: one step)
+_SPEC_STEPS = {"inflight": ": in flight, the decode and mixed steps together",
+               "decode": ": the decode instance's, which runs no prompt"}
+
+
 def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
     """(label, sentence) for speculative decoding and for expert load balancing, where the plan uses them, and
     what the tokens cost where the cluster has a `price`."""
@@ -48,11 +54,13 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
                  else f"accept length {spec['accept_length']:g}")
         share = f", the draft {spec['draft_share'] * 100:.1f} % of it" if spec["draft_share"] is not None else ""
         drafted = count_text(spec["tokens"], "token")
+        mode = mode_of((result.compiled.plan if result.compiled is not None else result.plan).workload)
+        steps = _SPEC_STEPS.get(mode.name, "")          # the steps of the instance that decodes
         out.append(("Speculative decoding", f"{spec['method']} drafting {drafted} ({given}): a decode step "
                     f"verifies {spec['verify_positions']} positions per request and emits "
                     f"{spec['tokens_per_step']:.2f} tokens on average; a step takes "
-                    f"{format_si(spec['step_s'], Dimension.TIME)} on average (TPOT × the tokens it emits: in flight, "
-                    f"the decode and mixed steps together){share}; TPOT is the step over the tokens it emits."))
+                    f"{format_si(spec['step_s'], Dimension.TIME)} on average (TPOT × the tokens it emits{steps})"
+                    f"{share}; TPOT is the step over the tokens it emits."))
     eplb = eplb_json(result)
     if eplb is not None:
         out.append(("Expert load balance", _eplb_sentence(eplb)))

@@ -11,9 +11,7 @@ the keys (`Op`) and their recipes.
 
 from __future__ import annotations
 
-import bisect
 import functools
-import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -30,6 +28,7 @@ from ..plan.engines import EngineTerms
 from ..plan.model import DType, Model
 from ..plan.strategy import Axis
 from ..plan.workload import Workload
+from .cuda_graphs import graph_size, graphed_tokens
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase, StagePass, Vec
 from .step_tokens import rank_tokens
 
@@ -125,58 +124,6 @@ class Recipe:
     distinct: Callable[[Shapes], tuple[float, float]] | None = None
 
 
-def graphed_tokens(t: np.ndarray, phase: Phase, engine: EngineTerms | None) -> tuple[np.ndarray, bool]:
-    """The tokens each rank's ops run on in a step of `phase` whose ranks carry `t`, and whether the step's
-    kernels are launched eagerly (each op then at least its launches at the host's launch time).
-
-    A prefill (static) runs eagerly. A serving engine replays a decode step in the CUDA graph captured
-    for the next size at or above its tokens (`EngineTerms.graph_sizes`), every rank of the group at the
-    busiest one's (DP ranks pad to one size so that their all-to-alls meet): the padded rows cost as real
-    ones in every op but attention, which reads the real requests' KV cache. Above the largest size, or
-    between sizes for an engine that does not pad, the step runs eagerly at its own tokens; a mixed step
-    too, unless the engine replays graphs for mixed steps (`EngineTerms.mixed_graphs`). Without graph sizes
-    (`pytorch`, or no engine) every decode and mixed step is graphed at its own size.
-
-    Example:
-        >>> vllm = EngineTerms(graph_sizes=(1, 2, 4, 8))
-        >>> t, eager = graphed_tokens(np.array([5.0, 3.0]), Phase.DECODE, vllm); t.tolist(), eager
-        ([8.0, 8.0], False)
-        >>> nine = np.array([9.0])
-        >>> graphed_tokens(nine, Phase.DECODE, vllm)[1], graphed_tokens(nine, Phase.MIXED, vllm)[1]
-        (True, True)
-    """
-    if phase is Phase.PREFILL:
-        return t, True
-    size, eager = graph_size(float(t.max()) if t.size else 0.0, phase, engine)
-    return (t if size is None else np.full(t.shape, float(size))), eager
-
-
-def graph_size(most: float, phase: Phase, engine: EngineTerms | None) -> tuple[int | None, bool]:
-    """The captured size a step whose busiest rank carries `most` tokens is padded to (None: its own tokens),
-    and whether it runs eagerly (`graphed_tokens`, for one step; the load simulation asks it of each
-    mixed step it prices).
-
-    Example:
-        >>> vllm = EngineTerms(graph_sizes=(1, 2, 4, 8))
-        >>> graph_size(5.0, Phase.DECODE, vllm), graph_size(9.0, Phase.DECODE, vllm)
-        ((8, False), (None, True))
-    """
-    if phase is Phase.PREFILL:
-        return None, True
-    if engine is None or not engine.graph_sizes:
-        return None, False
-    if phase is Phase.MIXED and not engine.mixed_graphs:
-        return None, True
-    if most <= 0:
-        return None, False
-    need = math.ceil(most - 1e-9)
-    sizes = engine.graph_sizes
-    at = bisect.bisect_left(sizes, need)
-    if at == len(sizes) or (sizes[at] != need and not engine.graph_padding):
-        return None, True
-    return sizes[at], False
-
-
 def experts_inside_tp(lay: Layout) -> bool:
     """Whether each EP group is one attention TP group (`tp N ; ep N`): after the TP
     collective every rank holds all the group's tokens, so experts run on them without an
@@ -211,7 +158,7 @@ class Shapes:
         self.c = np.where(a_idx < self.chunk_groups, self.chunk / lay.cp, 0.0)
         # tokens through linear ops, per rank (padded to the engine's CUDA graph), and whether launched eagerly
         self.engine = engine
-        self.t, self.eager = graphed_tokens(rank_tokens(self.n_seq, per_seq, lay.cp, self.c), phase, engine)
+        self.t, self.eager = graphed_tokens(rank_tokens(self.n_seq, per_seq, lay.cp, self.c), phase, engine, per_seq)
         # Each rank routes and dispatches its share of its attention group's tokens — unless the
         # expert group lies inside the TP group, which already holds every token (no all-to-all).
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp

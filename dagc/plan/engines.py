@@ -74,6 +74,10 @@ class EngineTerms(Frozen):
     #                                       empty: every decode batch graph-captured at its own size
     graph_padding: bool = True            # a batch between captured sizes padded up to the next; False: run eagerly
     mixed_graphs: bool = False            # mixed (prompt chunk + decode) steps replay graphs up to the largest size
+    # True: a captured size counts the step's requests, each running its positions (SGLang's `capture_bs`,
+    # TensorRT-LLM's graph batch sizes: a speculative step of 11 requests verifying 4 positions each replays the
+    # graph of 11); False: the step's tokens (vLLM's `cudagraph_capture_sizes`, 44 there)
+    graph_per_request: bool = False
     glue: Mapping[str, int] = {}          # launches per glue step (dagc.kernels.format.GLUE_STEPS); absent: dagc's
     # Multipliers of a compute op's time in this engine: of a compute-bound op (a prefill's GEMMs) and of a
     # memory-bound one (a decode step's weight and KV reads), blended by how bound the op is
@@ -111,7 +115,8 @@ class EngineTerms(Frozen):
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
         bounds are cached by cluster), and a dict is not hashable."""
         return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.ingest_s, self.graph_sizes,
-                     self.graph_padding, self.mixed_graphs, tuple(sorted(self.glue.items())), self.compute_time_scale,
+                     self.graph_padding, self.mixed_graphs, self.graph_per_request, tuple(sorted(self.glue.items())),
+                     self.compute_time_scale,
                      self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale,
                      self.no_evict, self.kv_read_per_query_head, self.kv_cache_share, self.ep_all_gather))
 
@@ -297,11 +302,12 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
                         graph_sizes=VLLM_GRAPH_SIZES, mixed_graphs=True, glue=ENGINE_GLUE["vllm"]),
     "sglang": EngineTerms(step_s=SGLANG_STEP_S, step_request_s=SGLANG_STEP_REQUEST_S, frontend_s=SGLANG_FRONTEND_S,
                           ingest_s=SGLANG_INGEST_S,
-                          graph_sizes=SGLANG_GRAPH_SIZES, glue=ENGINE_GLUE["sglang"],
+                          graph_sizes=SGLANG_GRAPH_SIZES, graph_per_request=True, glue=ENGINE_GLUE["sglang"],
                           blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE),
     "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, step_request_s=TRTLLM_STEP_REQUEST_S, layer_s=TRTLLM_LAYER_S,
                           frontend_s=TRTLLM_FRONTEND_S, ingest_s=TRTLLM_INGEST_S,
-                          graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, glue=ENGINE_GLUE["trtllm"],
+                          graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, graph_per_request=True,
+                          glue=ENGINE_GLUE["trtllm"],
                           hopper_expert_time_scale=TRTLLM_HOPPER_EXPERT_TIME_SCALE, no_evict=True,
                           ep_all_gather=TRTLLM_EP_ALL_GATHER),
     "pytorch": EngineTerms(),

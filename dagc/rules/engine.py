@@ -304,18 +304,21 @@ def check_trtllm_graphs(ctx: RuleContext) -> Iterator[Diagnostic]:
     if plan.cluster.engine.name != "trtllm" or not engine_chosen(plan) or not terms.graph_sizes \
             or terms.graph_padding:
         return
-    most = decode_tokens_per_rank(ctx.run_workload, ctx.run_layout)      # the DAG's decode step's, at its busiest rank
-    _, eager = graph_size(most, Phase.DECODE, terms)
-    launched = next((s for s in TRTLLM_LAUNCHED_SIZES if s >= math.ceil(most - 1e-9)), None)
+    w = ctx.run_workload
+    most = decode_tokens_per_rank(w, ctx.run_layout)      # the DAG's decode step's, at its busiest rank
+    _, eager = graph_size(most, Phase.DECODE, terms, w.step_positions)
+    requests = most / w.step_positions                    # TensorRT-LLM's graphs count a step's requests
+    launched = next((s for s in TRTLLM_LAUNCHED_SIZES if s >= math.ceil(requests - 1e-9)), None)
     if not eager or launched is None:
         return
+    each = f" ({most:g} tokens: {w.step_positions} positions each)" if w.step_positions > 1 else ""
     yield diag("W532", Severity.WARNING,
-               f"TensorRT-LLM's default CUDA graphs (1–32, 64 and 128 tokens a step, not padded) hold no decode step "
-               f"of {most:g} tokens a rank: dagc prices it without a graph, as that default runs it, where `dagc "
-               f"launch` starts the engine with padded graphs (`cuda_graph_config: {{enable_padding: true}}`) and "
-               f"it runs in its graph of {launched} tokens",
+               f"TensorRT-LLM's default CUDA graphs (1–32, 64 and 128 requests a step, not padded) hold no decode "
+               f"step of {requests:g} requests a rank{each}: dagc prices it without a graph, as that default runs it, "
+               f"where `dagc launch` starts the engine with padded graphs (`cuda_graph_config: {{enable_padding: "
+               f"true}}`) and it runs in its graph of {launched} requests",
                plan.span_of("workload.batch") or plan.span_of("cluster.engine"),
-               f"{graphed_batches(ctx.run_workload, ctx.run_layout, terms)} is priced in a default graph, as "
+               f"{graphed_batches(w, ctx.run_layout, terms)} is priced in a default graph, as "
                "launched; the figures here are slower than that deployment's by about a launch a kernel "
                "(docs/cost-model.md, \"The engine\")")
 

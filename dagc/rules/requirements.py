@@ -25,8 +25,8 @@ from .alone import bounded_requirements, one_request_alone
 from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
-__all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "broken_text",
-           "memory_above_gpu", "memory_below_reserve", "metric_name", "written_backwards"]
+__all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "backwards_requirements",
+           "bound_text", "broken_text", "memory_above_gpu", "memory_below_reserve", "metric_name", "written_backwards"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -282,12 +282,7 @@ def check_latency_floor(ctx: RuleContext) -> Iterator[Diagnostic]:
     Fixed:
         require { ttft_p99 <= 1 s }
     """
-    for req in ctx.plan.requirements:
-        if req.kind in _LATENCIES and written_backwards(req):
-            yield diag("W522", Severity.WARNING,
-                       f"`{req.text}` asks for its {metric_name(req)} to be at least its target: a faster deployment "
-                       "misses it", req.span or ctx.plan.span_of("require"),
-                       f"did you mean `{_meant(req)}`? Latency targets are upper bounds")
+    return backwards_requirements(ctx.plan, latencies=True)
 
 
 def check_throughput_ceiling(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -301,12 +296,18 @@ def check_throughput_ceiling(ctx: RuleContext) -> Iterator[Diagnostic]:
     Fixed:
         require { decode_throughput >= 2 tokens/ms/gpu }
     """
-    for req in ctx.plan.requirements:
-        if req.kind.is_floor and written_backwards(req):
-            yield diag("W523", Severity.WARNING,
-                       f"`{req.text}` asks for its {metric_name(req)} to be at most its target: a faster deployment "
-                       "misses it", req.span or ctx.plan.span_of("require"),
-                       f"did you mean `{_meant(req)}`? Throughput and goodput targets are floors")
+    return backwards_requirements(ctx.plan, latencies=False)
+
+
+def backwards_requirements(plan: Plan, latencies: bool) -> Iterator[Diagnostic]:
+    """W522 (`latencies`) or W523 of `plan`: a strategy's, and a disaggregated deployment's (`dagc.verdict.pools`)."""
+    for req in plan.requirements:
+        if written_backwards(req) and (req.kind in _LATENCIES) == latencies:
+            yield diag("W522" if latencies else "W523", Severity.WARNING,
+                       f"`{req.text}` asks for its {metric_name(req)} to be at {'least' if latencies else 'most'} its "
+                       "target: a faster deployment misses it", req.span or plan.span_of("require"),
+                       f"did you mean `{_meant(req)}`? " + ("Latency targets are upper bounds" if latencies
+                                                            else "Throughput and goodput targets are floors"))
 
 
 def check_memory_above_gpu(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -296,16 +296,19 @@ def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False)
     queues = overloaded or (bool(missed & {"ttft", "e2e"}) and b.admission_wait_s >= QUEUE_SHARE * ttft
                             and b.running_mean_waiting is not None)
     if queues:
-        if b.prefill_utilisation is not None and b.prefill_utilisation >= BUSY:
-            return Limit.PREFILL_POOL
-        if (b.kv_share_waiting is not None and b.kv_share_waiting >= FULL and b.prefill_instances is None) \
-                or b.preemptions > 0:
-            return Limit.KV_BLOCKS
         # the cap holds the queue back only when the traffic needs about as many in flight as it allows: a
         # cap reached in a burst, while Little's law needs well under it, is not what a larger batch would lift
         cap = b.cap or 0
         needs_cap = cap > 0 and (b.little_concurrency is None or b.little_concurrency >= FULL * cap)
-        if needs_cap and b.running_mean_waiting is not None and b.running_mean_waiting >= FULL * cap:
+        full = needs_cap and b.running_mean_waiting is not None and b.running_mean_waiting >= FULL * cap
+        # a busy prefill pool binds unless the decode slots it fills are full while requests wait: then more
+        # prefill instances only lengthen the wait for a slot (until 2026-11-30 the prefill pool was named first)
+        if b.prefill_utilisation is not None and b.prefill_utilisation >= BUSY and not full:
+            return Limit.PREFILL_POOL
+        if (b.kv_share_waiting is not None and b.kv_share_waiting >= FULL and b.prefill_instances is None) \
+                or b.preemptions > 0:
+            return Limit.KV_BLOCKS
+        if full:
             return Limit.REQUESTS_IN_FLIGHT
     if b.step_compute_share is None or b.step_communication_share is None:
         return Limit.STEP_COMPUTE

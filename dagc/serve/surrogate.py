@@ -90,6 +90,8 @@ class StepSurface:
         if self.sizes:
             self.q = prices.plan.workload.step_positions / prices.lay.cp     # a request's tokens on its rank
             self.cp = prices.lay.cp
+            # what a captured size counts of a request on its rank: its tokens, or (SGLang, TensorRT-LLM) itself
+            self.unit = 1.0 / self.cp if terms is not None and terms.graph_per_request else self.q
         self.adp, self.chunk = adp, chunk
         graphed = self._graph_requests()
         # the captured sizes' counts are closer than the geometric grid's below the largest: those alone there
@@ -126,10 +128,11 @@ class StepSurface:
     def _graph_requests(self) -> list[int]:
         """Requests in flight at which the decode step's CUDA graph changes (the last ones each captured size
         holds and the first of the next, `dagc.ir.op_shapes.graphed_tokens`): the busiest rank's ⌈n / adp⌉
-        requests at `q` tokens each, on each side of each size and of the largest (eager above)."""
+        requests at `q` tokens each (or, where sizes count requests, each one), on each side of each size and of the
+        largest (eager above)."""
         out: list[int] = []
         for s in self.sizes:
-            d = math.floor(s / self.q + 1e-9)              # the most requests a rank holds within size s
+            d = math.floor(s / self.unit + 1e-9)           # the most requests a rank holds within size s
             for k in (d - 1, d) if not self.padding else (d,):
                 out += [k * self.adp, k * self.adp + 1]
         return out

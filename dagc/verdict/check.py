@@ -280,17 +280,21 @@ def _traffic_unknown(plan: Plan, judged: Verdict, load: UnderLoad | None) -> Ver
 
 def _pool_steps(pooled: PooledCheck) -> Steady:
     """What `dagc.serve.binding` reads of a disaggregated strategy (`binding_steps`): the decode pool's step
-    time (its TPOT) and critical path, the prefill pool's (its prefill) and critical path."""
+    time (its TPOT × the tokens a step emits: with speculative decoding more than one; until 2026-11-30 the TPOT
+    alone, which the binding text called "a step without a prompt chunk" beside the step's true time) and critical
+    path, the prefill pool's (its prefill) and critical path."""
     assert pooled.metrics is not None, "a disaggregated strategy with figures"
     pools: dict[Phase, tuple[float, PathBreakdown | None]] = {}
+    per_step = pooled.plan.workload.tokens_per_step
     for p in pooled.pools:
         m = p.analysis.metrics
         if not isinstance(m, InstanceMetrics):
             continue
         mode = pool_mode(p.pool.role)        # its step: the pass its first token is made of, its own figure
         path = (m.critical_path or {}).get(mode.first)
-        pools[mode.first] = (mode.own_figure(m.ttft_s, m.tpot_s), path)
-    return binding_steps(pooled.metrics, pools, pooled.plan.workload.tokens_per_step)
+        seconds = mode.own_figure(m.ttft_s, m.tpot_s)
+        pools[mode.first] = (seconds * per_step if mode.first is Phase.DECODE else seconds, path)
+    return binding_steps(pooled.metrics, pools, per_step)
 
 
 def _judged_on_load(plan: Plan, make_run: Callable[[], Run], steady: Steady,

@@ -24,7 +24,7 @@ from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Wor
 from ..rules.engine import calibration_range
 from ..rules.pipeline import decode_pool_split
 from ..rules.pools_fit import unused_gpus_hint
-from ..rules.requirements import memory_above_gpu, memory_below_reserve
+from ..rules.requirements import backwards_requirements, memory_above_gpu, memory_below_reserve
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
@@ -194,6 +194,8 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
     diags += memory_below_reserve(plan)
+    diags += backwards_requirements(plan, True)     # a latency written as a floor, a throughput as a ceiling
+    diags += backwards_requirements(plan, False)
     # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
     if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
         diags.append(far)
