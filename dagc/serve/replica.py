@@ -32,6 +32,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import compress
 
 from ..plan.workload import Workload
 from .kv_blocks import BLOCK_TOKENS, RankKV
@@ -92,6 +93,9 @@ class Replica:
         self.shares = self.timeline if self.timeline is not None and self.timeline.lazy else None
         self.dirty = set[int]() if self.shares is None else self.shares.dirty    # the ranks changed: `ReplicaTimeline`
         self.roomy = roomy(run.requests, caps, kv_blocks, blocks.P, emitted)     # no rank can run short
+        # nor refuse a request (`_fit`) — without a prefix cache to look in, on an engine that preempts: admission
+        # reads no rank's blocks, and a lazy rank takes its decode blocks only where its block phases change
+        self.always_fits = self.roomy and not run.hash_offsets and not self.no_evict
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
         self.prefill: list[deque[Req]] = [deque() for _ in caps]
@@ -130,7 +134,10 @@ class Replica:
     def _arrive(self) -> None:
         """The requests arrived by now join the queue (their wait inside the last step is in `area`)."""
         source, arrive, waiting = self.source, self.run_.arrive, self.waiting
-        for a, i in source.due(self.t) + source.due_at_step(self.step, self.t):
+        due = source.due(self.t)
+        if source.step_due <= self.step:          # a closed loop's first requests, started in steps
+            due += source.due_at_step(self.step, self.t)
+        for a, i in due:
             arrive[i] = a
             waiting.append(i)
 
@@ -171,6 +178,8 @@ class Replica:
     def _fit(self, req: Req, r: int) -> tuple[int, int] | None:
         """(cached hashed blocks, blocks to take) when rank `r` has room for `req`'s prompt, else None (an
         empty rank always has: it holds at least the longest request)."""
+        if self.always_fits:            # a rank short of its cap holds it (`roomy`), and nothing is cached
+            return 0, -(-req.tokens // B)
         if self.lazy:
             self.blocks.sync(r, self.step)
         kv = self.kv[r]
@@ -264,9 +273,7 @@ class Replica:
         most of any rank and of all ranks together."""
         chunks: list[list[tuple[Req, int]]] = []
         p = total = 0
-        for queue, ndec in zip(self.prefill, self.ndec, strict=True):
-            if not queue:
-                continue
+        for queue, ndec in compress(zip(self.prefill, self.ndec, strict=True), self.prefill):   # the ranks prefilling
             room = max(1, self.chunk - ndec * self.q)
             size = 0
             mine = []

@@ -80,10 +80,10 @@ class Req:
     `tokens` of context it holds once prefilled (its prompt, and after a preemption the tokens it had
     generated), `cached` of them found in the prefix cache (`nheld` hashed blocks of `ids`), `left` still
     to prefill; its `phase`; the KV blocks of its own it holds while prefilling (`own_blocks`; while
-    decoding they grow with its steps, `DecodeBlocks.blocks_now`) and, while decoding, the step of each block's
-    cycle at which it takes its next block (`block_phase`); the step it started decoding at, its decode
-    steps in all and done before its last preemption; `epoch`, which a preemption moves on so that its old
-    end is ignored."""
+    decoding they grow with its steps, `own_blocks` + (`block_phase` + step) // P: `DecodeBlocks.blocks_now`) and,
+    while decoding, the step of each block's cycle at which it takes its next block (`block_phase`); the step it
+    started decoding at, its decode steps in all and done before its last preemption; `epoch`, which a preemption
+    moves on so that its old end is ignored."""
 
     __slots__ = ("block_phase", "cached", "epoch", "i", "ids", "left", "nheld", "own_blocks", "phase", "r", "start",
                  "steps_done", "steps_total", "tokens")

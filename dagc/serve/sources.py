@@ -16,6 +16,7 @@ import bisect
 import heapq
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 __all__ = ["ClosedLoop", "FrontEnd", "OpenLoop", "Source"]
@@ -107,6 +108,9 @@ class OpenLoop:
         self.upcoming = self.enters[0] if times else math.inf   # the next arrival's time at the engine, inf when none
         self.unseen = times[0] if times else math.inf       # the earliest sending of those not at the engine yet
         self.step_due: float = math.inf                     # the step of the next request due by step (`due_at_step`)
+        # when a token made at `t` reaches its client: the front end's own (`FrontEnd.deliver`, `t` itself when it
+        # takes no time), called as it is, with no call of this source's between (a replica calls it twice a request)
+        self.deliver: Callable[[float], float] = front.deliver
 
     def due(self, now: float) -> list[tuple[float, int]]:
         """(client's arrival, request) of those at the engine by `now`, earliest first."""
@@ -120,10 +124,6 @@ class OpenLoop:
         self.upcoming = enters[stop] if stop < self.total else math.inf
         self.unseen = self.times[stop] if stop < self.total else math.inf
         return list(zip(self.times[at:stop], self.ids[at:stop], strict=True))
-
-    def deliver(self, t: float) -> float:
-        """When a token made at `t` reaches its client (`FrontEnd.deliver`)."""
-        return self.front.deliver(t) if self.front.ingest_s > 0.0 else t
 
     def wait_before(self, start: float, end: float) -> float:
         """Σ over the requests sent before `end` and not yet at the engine of their time in the system between
