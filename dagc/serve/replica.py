@@ -102,6 +102,7 @@ class Replica:
         self.admitted: list[dict[int, None]] = [{} for _ in caps]     # rank → its requests in admission order
         self.live: dict[int, Req] = {}
         self.ends: list[tuple[int, int, int]] = []            # (step it ends after, request, epoch)
+        self.preempted = False                  # whether a request was: then an end in `ends` may be one left behind
         self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
         self.progress = observers.progress
@@ -295,7 +296,7 @@ class Replica:
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""
         ends, live = self.ends, self.live
-        while ends:                                  # the ends of requests since preempted are dropped
+        while ends and self.preempted:               # the ends of requests since preempted are dropped
             _, i, epoch = ends[0]
             req = live.get(i)
             if req is not None and req.epoch == epoch:
@@ -402,5 +403,6 @@ class Replica:
             req.tokens += round(done * self.E)
         req.phase = PREFILLING
         self.run_.preemptions[req.i] += 1
+        self.preempted = True
         self.waiting.appendleft(req)
         self.hold_admission = True

@@ -189,6 +189,9 @@ class DecodeBlocks:
         requests at their full length, which is what holds its admission back."""
         if self.no_evict:
             return self._promised_share()
+        if self.g == 1:
+            kv = self.kv[0]
+            return (kv.used - kv.evictable) / kv.total
         return max([kv.used - kv.evictable for kv in self.kv]) / self.kv[0].total
 
     def _promised_share(self) -> float:

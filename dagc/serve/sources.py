@@ -78,6 +78,22 @@ class FrontEnd:
         self.period.append(len(self.ends) - 1)
         return len(self.ends) - 1
 
+    def take_all(self, arrivals: list[float]) -> list[int]:
+        """`take` of each of `arrivals` (ascending, none before the last sent) in turn: the busy period of each."""
+        ends, period, until, ingest_s = self.ends, self.period, self.until, self.ingest_s
+        first = len(period)
+        for a in arrivals:
+            if a >= until:                      # the front end is idle: a busy period of its own
+                ends.append(a)
+                until = a + ingest_s
+            else:
+                until += ingest_s
+            ends[-1] = until
+            period.append(len(ends) - 1)
+        self.until = until
+        self.arrived += arrivals
+        return period[first:]
+
     def end(self, period: int) -> float:
         """When busy period `period` ends: its requests reach the engine."""
         return self.ends[period]
@@ -100,7 +116,7 @@ class OpenLoop:
         self.front = front = front if front is not None else FrontEnd(0.0)
         self.ids, self.times, self.at = ids, times, 0
         if front.ingest_s > 0.0:        # when each reaches the engine (ascending): its busy period's end
-            periods = [front.take(a) for a in times]
+            periods = front.take_all(times)
             self.enters = [front.ends[p] for p in periods]
         else:
             self.enters = times
