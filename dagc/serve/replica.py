@@ -30,8 +30,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import compress
 
 from ..plan.workload import Workload
@@ -41,23 +39,11 @@ from .replica_timeline import ReplicaTimeline
 from .run import DECODING, ENDING, PREFILLING, Req, Run
 from .sources import Source
 from .surrogate import StepSurface
-from .watch import Watch
+from .watch import Observers
 
-__all__ = ["Observers", "Replica"]
+__all__ = ["Replica"]
 
 B = BLOCK_TOKENS
-
-
-@dataclass(frozen=True, slots=True)
-class Observers:
-    """What follows an in-flight run as it goes: `progress`, called with the requests ended so far, and `watch`,
-    which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`); `timeline`, whether
-    the run records its timeline (`dagc.serve.replica_timeline`; a capacity's trial, whose verdict reads its
-    requests' figures alone, does not)."""
-
-    progress: Callable[[int], None] | None = None
-    watch: Watch | None = None
-    timeline: bool = True
 
 
 class Replica:

@@ -181,9 +181,10 @@ class ClosedLoop:
     def _send(self, now: float) -> None:
         """The requests clients have sent by `now`, and those sent while the front end is still busy taking
         them in, into the front end (`sent`); `upcoming` updated."""
-        heap, sent, front = self.heap, self.sent, self.front
-        if not heap or heap[0][0] > now and heap[0][0] >= front.until:
+        heap = self.heap
+        if not heap or heap[0][0] > now and heap[0][0] >= self.front.until:      # none sent to take in (most calls)
             return
+        sent, front = self.sent, self.front
         if front.ingest_s <= 0.0:
             while heap and heap[0][0] <= now:
                 a, i = heapq.heappop(heap)      # (time, request): the client's request is its id
