@@ -99,3 +99,15 @@ def test_the_steady_state_has_no_queue():
     a, b = (check(with_terms(load_plan_text(INFLIGHT), {"ingest_s": v}))[0] for v in (0.0, 0.05))
     assert a.metrics.ttft_server_s == b.metrics.ttft_server_s and a.metrics.tpot_s == b.metrics.tpot_s
     assert b.metrics.ttft_s == pytest.approx(a.metrics.ttft_s + 0.05, rel=1e-12)
+
+
+def test_an_open_loops_arrivals_taken_at_once_are_those_taken_one_by_one():
+    """`FrontEnd.take_all` (an open loop's arrivals, all known as it starts) puts each request in the busy period
+    `take` does, and leaves the front end as it does: 10 ms a request, the second sent as the first is taken in
+    (0.01 s: a period of its own), the third and fourth within the second's period."""
+    arrivals = [0.0, 0.01, 0.015, 0.02, 0.5, 0.5]
+    one, every = FrontEnd(0.01), FrontEnd(0.01)
+    periods = [one.take(a) for a in arrivals]
+    assert every.take_all(arrivals) == periods == [0, 1, 1, 1, 2, 2]
+    assert (every.ends, every.arrived, every.period, every.until) == (one.ends, one.arrived, one.period, one.until)
+    assert every.ends == pytest.approx([0.01, 0.04, 0.52])

@@ -15,9 +15,12 @@ import numpy as np
 import pytest
 
 from dagc.lang.load import load_plan_text
-from dagc.serve import replica as replica_module
+from dagc.serve import replica as replica_module, replica_blocks as replica_blocks_module
 from dagc.serve.kv_blocks import RankKV
 from dagc.serve.load import simulate
+from dagc.serve.replica_blocks import DecodeBlocks
+from dagc.serve.requests import Requests
+from dagc.serve.run import Req, Run
 from dagc.verdict.check import check
 
 PLAN = """model preset "qwen3-30b-a3b"
@@ -132,3 +135,38 @@ def test_a_replica_taking_its_ranks_blocks_late_runs_as_one_taking_them_every_ev
     for name, value in late.items():
         nan = value.dtype.kind == "f"
         assert value.shape == eager[name].shape and np.array_equal(value, eager[name], equal_nan=nan), name
+
+
+@pytest.mark.parametrize("traffic,syncs_a_request", [
+    ("rate = 4 requests/s  requests = 300", 2),                                              # admitted unread
+    ("rate = 4 requests/s  requests = 300  lengths = lognormal  prefix = 1500 tokens", 3),    # its cache read
+])
+def test_a_rank_that_can_refuse_no_request_is_not_read_to_admit_one(monkeypatch, traffic, syncs_a_request):
+    """A roomy replica of 8 ranks without a prefix cache admits a request without bringing the rank's decode blocks
+    up to date (`Replica.always_fits`): a rank's blocks are taken as its block phases change, when a request's prompt
+    is in and when it leaves — 2 a request; with a prefix cache, whose blocks admission reads, 3."""
+    plan, r = _checked(PLAN.format(strategy="tp 1 ; ep 8", traffic=traffic, extra=""))
+    calls: list[int] = []
+    real = replica_blocks_module.DecodeBlocks.sync
+
+    def sync(self, rank: int, step: int) -> None:
+        calls.append(rank)
+        real(self, rank, step)
+    monkeypatch.setattr(replica_blocks_module.DecodeBlocks, "sync", sync)
+    load = simulate(plan, r.strategy, r.layout)
+    assert load.preemptions is not None and load.preemptions.sum() == 0
+    assert len(calls) == syncs_a_request * 300
+
+
+def test_a_decoding_requests_own_blocks_grow_a_block_every_p_steps_from_its_first_blocks_phase():
+    """`DecodeBlocks.blocks_now`: ⌈u0 / 16⌉ own blocks for its `u0` own prompt tokens, and one more each time its
+    block's tokens pass 16 — at 1 token a step (P = 16), u0 = 20 tokens hold 2 blocks, 4 tokens in the second: 12
+    steps fill it, the 13th takes a third block, the 29th a fourth, the 45th a fifth; from any step it starts at."""
+    requests = Requests(None, np.array([20, 40]), np.array([100, 100]))
+    blocks = DecodeBlocks(Run.of(requests), [RankKV(1000, 16)], 1.0, [1], no_evict=False, lazy=False)
+    for start in (0, 5, 37):
+        req = Req(0, 99, 20, [])
+        req.start = start
+        blocks.decoding(req, 0, 20)
+        held = [blocks.blocks_now(req, start + s) for s in (0, 12, 13, 28, 29, 45)]
+        assert held == [2, 2, 3, 3, 4, 5], start

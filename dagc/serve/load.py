@@ -30,14 +30,14 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Traffic, Workload
 from .kv_blocks import BLOCK_TOKENS, kv_capacity_tokens
 from .load_result import Load, Timeline, percentiles, sample_percentiles
-from .replica import Observers, Replica
+from .replica import Replica
 from .requests import Requests, requests_of
 from .run import Run
 from .sources import ClosedLoop, FrontEnd, OpenLoop, Source
 from .static_load import static_load
 from .step_prices import StepPrices
 from .surrogate import surface_for
-from .watch import Watch
+from .watch import Observers, Watch
 
 __all__ = ["Load", "StepPrices", "Timeline", "percentiles", "sample_percentiles", "simulate", "simulate_sized"]
 

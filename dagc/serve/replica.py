@@ -30,8 +30,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from itertools import compress
 
 from ..plan.workload import Workload
 from .kv_blocks import BLOCK_TOKENS, RankKV
@@ -40,23 +39,11 @@ from .replica_timeline import ReplicaTimeline
 from .run import DECODING, ENDING, PREFILLING, Req, Run
 from .sources import Source
 from .surrogate import StepSurface
-from .watch import Watch
+from .watch import Observers
 
-__all__ = ["Observers", "Replica"]
+__all__ = ["Replica"]
 
 B = BLOCK_TOKENS
-
-
-@dataclass(frozen=True, slots=True)
-class Observers:
-    """What follows an in-flight run as it goes: `progress`, called with the requests ended so far, and `watch`,
-    which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`); `timeline`, whether
-    the run records its timeline (`dagc.serve.replica_timeline`; a capacity's trial, whose verdict reads its
-    requests' figures alone, does not)."""
-
-    progress: Callable[[int], None] | None = None
-    watch: Watch | None = None
-    timeline: bool = True
 
 
 class Replica:
@@ -92,12 +79,16 @@ class Replica:
         self.shares = self.timeline if self.timeline is not None and self.timeline.lazy else None
         self.dirty = set[int]() if self.shares is None else self.shares.dirty    # the ranks changed: `ReplicaTimeline`
         self.roomy = roomy(run.requests, caps, kv_blocks, blocks.P, emitted)     # no rank can run short
+        # nor refuse a request (`_fit`) — without a prefix cache to look in, on an engine that preempts: admission
+        # reads no rank's blocks, and a lazy rank takes its decode blocks only where its block phases change
+        self.always_fits = self.roomy and not run.hash_offsets and not self.no_evict
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
         self.prefill: list[deque[Req]] = [deque() for _ in caps]
         self.admitted: list[dict[int, None]] = [{} for _ in caps]     # rank → its requests in admission order
         self.live: dict[int, Req] = {}
         self.ends: list[tuple[int, int, int]] = []            # (step it ends after, request, epoch)
+        self.preempted = False                  # whether a request was: then an end in `ends` may be one left behind
         self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
         self.progress = observers.progress
@@ -130,7 +121,10 @@ class Replica:
     def _arrive(self) -> None:
         """The requests arrived by now join the queue (their wait inside the last step is in `area`)."""
         source, arrive, waiting = self.source, self.run_.arrive, self.waiting
-        for a, i in source.due(self.t) + source.due_at_step(self.step, self.t):
+        due = source.due(self.t)
+        if source.step_due <= self.step:          # a closed loop's first requests, started in steps
+            due += source.due_at_step(self.step, self.t)
+        for a, i in due:
             arrive[i] = a
             waiting.append(i)
 
@@ -171,6 +165,8 @@ class Replica:
     def _fit(self, req: Req, r: int) -> tuple[int, int] | None:
         """(cached hashed blocks, blocks to take) when rank `r` has room for `req`'s prompt, else None (an
         empty rank always has: it holds at least the longest request)."""
+        if self.always_fits:            # a rank short of its cap holds it (`roomy`), and nothing is cached
+            return 0, -(-req.tokens // B)
         if self.lazy:
             self.blocks.sync(r, self.step)
         kv = self.kv[r]
@@ -264,9 +260,7 @@ class Replica:
         most of any rank and of all ranks together."""
         chunks: list[list[tuple[Req, int]]] = []
         p = total = 0
-        for queue, ndec in zip(self.prefill, self.ndec, strict=True):
-            if not queue:
-                continue
+        for queue, ndec in compress(zip(self.prefill, self.ndec, strict=True), self.prefill):   # the ranks prefilling
             room = max(1, self.chunk - ndec * self.q)
             size = 0
             mine = []
@@ -288,7 +282,7 @@ class Replica:
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""
         ends, live = self.ends, self.live
-        while ends:                                  # the ends of requests since preempted are dropped
+        while ends and self.preempted:               # the ends of requests since preempted are dropped
             _, i, epoch = ends[0]
             req = live.get(i)
             if req is not None and req.epoch == epoch:
@@ -395,5 +389,6 @@ class Replica:
             req.tokens += round(done * self.E)
         req.phase = PREFILLING
         self.run_.preemptions[req.i] += 1
+        self.preempted = True
         self.waiting.appendleft(req)
         self.hold_admission = True

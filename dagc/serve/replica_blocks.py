@@ -98,7 +98,10 @@ class DecodeBlocks:
     def decoding(self, req: Req, r: int, u0: int) -> None:
         """`req`, of `u0` own prompt tokens, decodes on rank `r` from its `start` step: its block phase counted."""
         P = self.P
-        req.block_phase = psi = (self.phase0(u0) - req.start) % P
+        c = self.phase0(u0) - req.start
+        req.block_phase = psi = c % P
+        # its own blocks at step S, (u0 − 1) // 16 + 1 + (c + S) // P: these and (ψ + S) // P (c − ψ is a multiple of P)
+        req.own_blocks = (u0 - 1) // B + 1 + c // P
         self.block_phases[r][psi] += 1
         self.ndec[r] += 1
 
@@ -186,6 +189,9 @@ class DecodeBlocks:
         requests at their full length, which is what holds its admission back."""
         if self.no_evict:
             return self._promised_share()
+        if self.g == 1:
+            kv = self.kv[0]
+            return (kv.used - kv.evictable) / kv.total
         return max([kv.used - kv.evictable for kv in self.kv]) / self.kv[0].total
 
     def _promised_share(self) -> float:
@@ -193,9 +199,8 @@ class DecodeBlocks:
             / self.kv[0].total
 
     def blocks_now(self, req: Req, step: int) -> int:
-        """A decoding request's own blocks at `step`."""
-        u0 = req.tokens - req.cached
-        return (u0 - 1) // B + 1 + (self.phase0(u0) + step - req.start) // self.P
+        """A decoding request's own blocks at `step` (`decoding`)."""
+        return req.own_blocks + (req.block_phase + step) // self.P
 
     def phase0(self, u0: int) -> int:
         return min(self.P - 1, int(((u0 - 1) % B) / self.E))     # the block's tokens so far, in steps

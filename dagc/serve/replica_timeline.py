@@ -39,12 +39,15 @@ class ReplicaTimeline:
     rank's share is the one `DecodeBlocks.grow` returns (`grown`); on an engine that never preempts, the share of the
     blocks promised, read at each event (`read`)."""
 
-    __slots__ = ("blocks", "dirty", "lazy", "notes", "read", "steps", "tl")
+    __slots__ = ("blocks", "dirty", "lazy", "notes", "read", "state", "steps", "tl")
 
     def __init__(self, blocks: DecodeBlocks, lazy: bool) -> None:
         self.blocks, self.lazy, self.read = blocks, lazy and not blocks.no_evict, lazy and blocks.no_evict
         self.tl = (array("d"), array("d"), array("d"), array("d"))
         self.dirty: set[int] = set()
+        # the blocks' lists a note reads (changed in place, never replaced): each rank's pool, step brought up to,
+        # decoding requests and their block phases' counts
+        self.state = (blocks.kv, blocks.since, blocks.ndec, blocks.block_phases)
         self.steps: list[int] = []                       # the steps of the events whose shares are still to compute
         # each rank's notes: (event, step, blocks held, decoding requests, phase counts); the first stands for the
         # events before any change (the empty rank), then for the last note of the events computed already
@@ -54,8 +57,7 @@ class ReplicaTimeline:
     def note(self) -> None:
         """The ranks changed since their last note, noted for the event to come as they are at the step they were
         last brought up to (`DecodeBlocks.since`: the replica brings a rank up to its step before changing it)."""
-        blocks, e, notes = self.blocks, len(self.tl[0]), self.notes
-        kvs, since, ndec, phases = blocks.kv, blocks.since, blocks.ndec, blocks.block_phases
+        e, notes, (kvs, since, ndec, phases) = len(self.tl[0]), self.notes, self.state
         for r in self.dirty:
             kv = kvs[r]
             notes[r].append((e, since[r], kv.used - kv.evictable, ndec[r], tuple(phases[r])))

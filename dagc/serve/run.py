@@ -80,17 +80,24 @@ class Req:
     `tokens` of context it holds once prefilled (its prompt, and after a preemption the tokens it had
     generated), `cached` of them found in the prefix cache (`nheld` hashed blocks of `ids`), `left` still
     to prefill; its `phase`; the KV blocks of its own it holds while prefilling (`own_blocks`; while
-    decoding they grow with its steps, `DecodeBlocks.blocks_now`) and, while decoding, the step of each block's
-    cycle at which it takes its next block (`block_phase`); the step it started decoding at, its decode
-    steps in all and done before its last preemption; `epoch`, which a preemption moves on so that its old
-    end is ignored."""
+    decoding they grow with its steps, `own_blocks` + (`block_phase` + step) // P: `DecodeBlocks.blocks_now`) and,
+    while decoding, the step of each block's cycle at which it takes its next block (`block_phase`); the step it
+    started decoding at, its decode steps in all and done before its last preemption; `epoch`, which a preemption
+    moves on so that its old end is ignored."""
 
     __slots__ = ("block_phase", "cached", "epoch", "i", "ids", "left", "nheld", "own_blocks", "phase", "r", "start",
                  "steps_done", "steps_total", "tokens")
+    # set as it is admitted (`Replica._place`), and as it starts decoding (`start`, `block_phase`): a request is made
+    # once for each of a run's, as it is first tried, and these are read only after
+    r: int
+    cached: int
+    nheld: int
+    left: int
+    own_blocks: int
+    start: int
+    block_phase: int
 
     def __init__(self, i: int, steps_total: int, tokens: int, ids: list[int]) -> None:
         self.i, self.steps_total, self.tokens, self.ids = i, steps_total, tokens, ids
-        self.steps_done = self.epoch = self.start = self.left = self.nheld = self.cached = 0
-        self.own_blocks = self.block_phase = 0
-        self.r = -1
+        self.steps_done = self.epoch = 0
         self.phase = PREFILLING

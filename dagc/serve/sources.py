@@ -16,6 +16,7 @@ import bisect
 import heapq
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 __all__ = ["ClosedLoop", "FrontEnd", "OpenLoop", "Source"]
@@ -77,6 +78,22 @@ class FrontEnd:
         self.period.append(len(self.ends) - 1)
         return len(self.ends) - 1
 
+    def take_all(self, arrivals: list[float]) -> list[int]:
+        """`take` of each of `arrivals` (ascending, none before the last sent) in turn: the busy period of each."""
+        ends, period, until, ingest_s = self.ends, self.period, self.until, self.ingest_s
+        first = len(period)
+        for a in arrivals:
+            if a >= until:                      # the front end is idle: a busy period of its own
+                ends.append(a)
+                until = a + ingest_s
+            else:
+                until += ingest_s
+            ends[-1] = until
+            period.append(len(ends) - 1)
+        self.until = until
+        self.arrived += arrivals
+        return period[first:]
+
     def end(self, period: int) -> float:
         """When busy period `period` ends: its requests reach the engine."""
         return self.ends[period]
@@ -99,7 +116,7 @@ class OpenLoop:
         self.front = front = front if front is not None else FrontEnd(0.0)
         self.ids, self.times, self.at = ids, times, 0
         if front.ingest_s > 0.0:        # when each reaches the engine (ascending): its busy period's end
-            periods = [front.take(a) for a in times]
+            periods = front.take_all(times)
             self.enters = [front.ends[p] for p in periods]
         else:
             self.enters = times
@@ -107,6 +124,9 @@ class OpenLoop:
         self.upcoming = self.enters[0] if times else math.inf   # the next arrival's time at the engine, inf when none
         self.unseen = times[0] if times else math.inf       # the earliest sending of those not at the engine yet
         self.step_due: float = math.inf                     # the step of the next request due by step (`due_at_step`)
+        # when a token made at `t` reaches its client: the front end's own (`FrontEnd.deliver`, `t` itself when it
+        # takes no time), called as it is, with no call of this source's between (a replica calls it twice a request)
+        self.deliver: Callable[[float], float] = front.deliver
 
     def due(self, now: float) -> list[tuple[float, int]]:
         """(client's arrival, request) of those at the engine by `now`, earliest first."""
@@ -120,10 +140,6 @@ class OpenLoop:
         self.upcoming = enters[stop] if stop < self.total else math.inf
         self.unseen = self.times[stop] if stop < self.total else math.inf
         return list(zip(self.times[at:stop], self.ids[at:stop], strict=True))
-
-    def deliver(self, t: float) -> float:
-        """When a token made at `t` reaches its client (`FrontEnd.deliver`)."""
-        return self.front.deliver(t) if self.front.ingest_s > 0.0 else t
 
     def wait_before(self, start: float, end: float) -> float:
         """Σ over the requests sent before `end` and not yet at the engine of their time in the system between
@@ -165,9 +181,10 @@ class ClosedLoop:
     def _send(self, now: float) -> None:
         """The requests clients have sent by `now`, and those sent while the front end is still busy taking
         them in, into the front end (`sent`); `upcoming` updated."""
-        heap, sent, front = self.heap, self.sent, self.front
-        if not heap or heap[0][0] > now and heap[0][0] >= front.until:
+        heap = self.heap
+        if not heap or heap[0][0] > now and heap[0][0] >= self.front.until:      # none sent to take in (most calls)
             return
+        sent, front = self.sent, self.front
         if front.ingest_s <= 0.0:
             while heap and heap[0][0] <= now:
                 a, i = heapq.heappop(heap)      # (time, request): the client's request is its id

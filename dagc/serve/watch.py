@@ -8,19 +8,22 @@ run's requests' output tokens. Output: `Watch`, told each request's first token 
 its percentile lets be: report.json's percentile (numpy's, linear between the two order statistics about
 (n − 1) × p / 100) then lies past the target too, as the figures `dagc.serve.load_figures.load_figures` computes
 from the whole run would say. Each figure is computed as `dagc.serve.load_result.Load` computes it, bit for
-bit (the client's TTFT and latency: the server's plus the engine's front-end time).
+bit (the client's TTFT and latency: the server's plus the engine's front-end time). `Observers`: a watch, a
+progress callback and whether the run records its timeline, as the replicas take them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 
-__all__ = ["Missed", "Watch"]
+__all__ = ["Missed", "Observers", "Watch"]
 
 _WATCHED = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.E2E)
 
@@ -78,3 +81,15 @@ class Watch:
         e2e = self.limits.get(RequirementKind.E2E)
         if e2e is not None:
             self._count(e2e, finish - arrival + self.frontend_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Observers:
+    """What follows an in-flight run as it goes: `progress`, called with the requests ended so far, and `watch`,
+    which stops the run once it misses a percentile requirement (`Watch`); `timeline`, whether the run records its
+    timeline (`dagc.serve.replica_timeline`; a capacity's trial, whose verdict reads its requests' figures alone,
+    does not)."""
+
+    progress: Callable[[int], None] | None = None
+    watch: Watch | None = None
+    timeline: bool = True
