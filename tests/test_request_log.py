@@ -77,6 +77,19 @@ def test_azure_2024_timestamps_with_their_utc_offset(tmp_path):
     np.testing.assert_allclose(parse_request_log(mixed.encode(), "week.csv").arrival, [0.0, 0.5, 1.99007], atol=1e-9)
 
 
+def test_iso_8601_stamps_with_z_read_as_utc():
+    # a production log's stamps as RFC 3339 and JavaScript write them: `T` and `Z` (UTC); "not a date and time"
+    # until 2026-11-30. `Z` and `+02:00` mixed are each their own offset: 02:00:01.75+02:00 is 00:00:01.75 UTC
+    iso = ("TIMESTAMP,ContextTokens,GeneratedTokens\n2025-01-01T00:00:00Z,1000,200\n"
+           "2025-01-01T00:00:00.250Z,900,20\n2025-01-01T02:00:01.750+02:00,10,1\n")
+    log = parse_request_log(iso.encode(), "prod.csv")
+    np.testing.assert_allclose(log.arrival, [0.0, 0.25, 1.75], atol=1e-12)
+    assert log.prompt.tolist() == [1000, 900, 10] and log.output.tolist() == [200, 20, 1]
+    with pytest.raises(LogError, match="`TIMESTAMP` has no UTC offset, the first line's has one") as e:
+        parse_request_log(iso.replace(".250Z", ".250").encode(), "prod.csv")
+    assert e.value.line == 3
+
+
 def test_mooncake_log_reads_to_exact_arrays_and_hash_ids(tmp_path):
     log = plan(tmp_path, 'requests from "trace.jsonl"', {"trace.jsonl": MOONCAKE}).workload.traffic.log
     assert (log.format, log.block_tokens, log.first_line) == ("mooncake", 512, 1)

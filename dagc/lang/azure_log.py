@@ -73,7 +73,10 @@ def azure_log(lines: list[str], name: str) -> RequestLog:
 
 
 def _times(stamps: list[str]) -> np.ndarray:
-    """Seconds after the first request, from TIMESTAMPs with or without a UTC offset (`+00:00`)."""
+    """Seconds after the first request, from TIMESTAMPs with or without a UTC offset (`+00:00`, or `Z`: until
+    2026-11-30 `2025-01-01T00:00:00.250Z`, a production log's ISO 8601 stamp, was "not a date and time")."""
+    if stamps[0].endswith("Z"):     # ISO 8601's UTC, as RFC 3339 logs and JavaScript's `toISOString` write it
+        stamps = [s[:-1] + "+00:00" if s.endswith("Z") else s for s in stamps]
     offsets, written = np.zeros(len(stamps)), stamps
     if _OFFSET_RE.search(stamps[0]):
         tails = [s[-6:] for s in stamps]
