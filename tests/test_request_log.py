@@ -99,6 +99,15 @@ def test_mooncake_log_reads_to_exact_arrays_and_hash_ids(tmp_path):
     assert log.hash_ids.tolist() == [*range(14), 0, 42, 43, 44, 45, 0, 462, 0, 773, 774]
 
 
+def test_a_mooncake_line_without_hash_ids_shares_no_prefix():
+    # docs/language.md: `hash_ids` may be left out (its table listed it as a field like the others until 2026-11-30)
+    log = parse_request_log(b'{"timestamp": 0, "input_length": 1024, "output_length": 100}\n'
+                            b'{"timestamp": 300, "input_length": 1100, "output_length": 200, "hash_ids": [1, 2]}\n',
+                            "t.jsonl")
+    assert log.arrival.tolist() == [0.0, 0.3] and log.hash_offsets.tolist() == [0, 0, 2]
+    assert log.hash_ids.tolist() == [1, 2]
+
+
 def test_a_mooncake_log_written_otherwise_reads_the_same():
     as_written = parse_request_log(MOONCAKE.encode(), "t.jsonl")
     reordered = "\n".join(json.dumps(dict(reversed(json.loads(line).items()))) for line in MOONCAKE.splitlines())
