@@ -2,13 +2,15 @@
 report.md's Load section (until 2026-11-30 only report.json's `load.cached_prompt_share` held it). A Mooncake log of
 three 2,048-token prompts a second apart: blocks of 512 tokens, the block holding a prompt's last token never matched
 (⌊2,047 / 512⌋ = 3 matchable); the first caches [1, 2, 3], the second finds all three (1,536 tokens), the third
-[1, 2] of [1, 2, 5] (1,024): 2,560 of 6,144 prompt tokens, 41.7 %."""
+[1, 2] of [1, 2, 5] (1,024): 2,560 of 6,144 prompt tokens, 41.7 %. And the arrivals a closed loop's capacity is
+of, for a log."""
 
 from __future__ import annotations
 
 import json
 
 from dagc.cli.main import main
+from dagc.export.load_md import capacity_text
 
 PLAN = """model preset "qwen3-30b-a3b"
 cluster { gpus = 1  gpu preset "h200" }
@@ -43,3 +45,13 @@ def test_no_word_of_it_when_nothing_was_cached(tmp_path, capsys):
     plan = _plan(tmp_path, ([1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]))
     assert main(["check", plan, "--no-search"]) == 0
     assert "prefix cache" not in capsys.readouterr().out
+
+
+def test_a_closed_loop_of_a_logs_requests_names_the_capacitys_arrivals_as_the_log_times_scaled():
+    # its trials send the log's requests at its own times scaled (`Traffic.at_rate`), not at random: until
+    # 2026-11-30 the line read "capacity at open-loop (poisson) arrivals" of them too
+    load = {"capacity_requests_per_s": 22.51, "capacity_judged": True, "requests": 300, "concurrency": 8,
+            "arrival": None, "rate_requests_per_s": None}
+    assert capacity_text({**load, "log": "prod.csv"}) == \
+        "capacity at open-loop (the log's times, scaled) arrivals 22.51 requests/s"
+    assert capacity_text({**load, "log": None}) == "capacity at open-loop (poisson) arrivals 22.51 requests/s"

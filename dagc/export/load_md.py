@@ -49,7 +49,8 @@ def traffic_text(load: dict[str, Any], name: Callable[[str], str] = str) -> str:
 
 def capacity_text(load: dict[str, Any]) -> str:
     """The capacity in words: `capacity 5.133 requests/s` (of a closed loop's traffic, `capacity at open-loop
-    (poisson) arrivals …`: what it serves at once with its clients waiting can be more) or `no capacity: …`."""
+    (poisson) arrivals …`, of a log's `… (the log's times, scaled) …`: what it serves at once with its clients
+    waiting can be more) or `no capacity: …`."""
     cap = load.get("capacity_requests_per_s")
     if load.get("capacity_judged") is False and load.get("log") is not None \
             and load["requests"] < CAPACITY_MIN_REQUESTS:
@@ -64,7 +65,9 @@ def capacity_text(load: dict[str, Any]) -> str:
     # a closed loop's clients wait for their answers, and may be served faster than open-loop arrivals at the
     # capacity: say which arrivals the capacity is of
     closed = load.get("concurrency") is not None
-    opened = f" at open-loop ({load.get('arrival') or 'poisson'}) arrivals" if closed else ""
+    # a log's trials send its requests at its own times scaled, not at random (until 2026-11-30 "(poisson)" for both)
+    how = "the log's times, scaled" if load.get("log") is not None else load.get("arrival") or "poisson"
+    opened = f" at open-loop ({how}) arrivals" if closed else ""
     return f"capacity{opened} {format_figure(cap)} requests/s"
 
 
