@@ -54,6 +54,10 @@ def kv_transfer_words(kv_transfer: str) -> str:
 # What a pool's instance says that is the deployment's to say, once (`check_pools`): the GPUs it leaves unused, and a
 # memory requirement above the GPU's memory or below its reserve
 _DEPLOYMENT_CODES = frozenset({"W505", "W524", "W527"})
+# judged on the plan's workload, said once and unprefixed from the decode instance's analysis (its `prompt` and
+# `generate` are the plan's): a prefill instance generates one token, and its W536 read "prefill pool: the request
+# log's 300 requests average 1,304 prompt + 187 output tokens, the workload's … 1,304 + 1" until 2026-11-30
+_PLAN_WORKLOAD_CODES = frozenset({"W536"})
 
 
 @dataclass(frozen=True)
@@ -188,8 +192,9 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     # a decode instance's W503 is on its share of the batch: the deployment's split over its instances says it
     split = decode_pool_split(plan, results[1].analysis.layout, decode.instances)
     diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
-                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES
+                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES | _PLAN_WORKLOAD_CODES
                       and not (d.code == "W503" and r.pool is decode and decode.instances > 1)]
+    diags += [d for d in results[1].analysis.diagnostics if d.code in _PLAN_WORKLOAD_CODES]
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
