@@ -169,6 +169,15 @@ def role_workload(w: Workload, role: PoolRole, batch: int, **update: object) -> 
     return w.model_copy(update=fields)
 
 
+def _pool_diagnostics(results: list[PoolResult], decode: Pool) -> list[Diagnostic]:
+    """The pools' instances' diagnostics, each said of its pool, but the deployment's (`_DEPLOYMENT_CODES`, a decode
+    instance's W503 when several share the batch); those of the plan's workload once, from the decode instance."""
+    return [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
+            for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES | _PLAN_WORKLOAD_CODES
+            and not (d.code == "W503" and r.pool is decode and decode.instances > 1)] + \
+        [d for d in results[1].analysis.diagnostics if d.code in _PLAN_WORKLOAD_CODES]
+
+
 def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     """Analyse both pools' instances and compose the deployment's figures (module docstring)."""
     static = pools_need_inflight(plan, strategy)
@@ -191,10 +200,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
     # a decode instance's W503 is on its share of the batch: the deployment's split over its instances says it
     split = decode_pool_split(plan, results[1].analysis.layout, decode.instances)
-    diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
-                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES | _PLAN_WORKLOAD_CODES
-                      and not (d.code == "W503" and r.pool is decode and decode.instances > 1)]
-    diags += [d for d in results[1].analysis.diagnostics if d.code in _PLAN_WORKLOAD_CODES]
+    diags = chosen + _pool_diagnostics(results, decode)
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
