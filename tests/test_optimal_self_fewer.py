@@ -51,4 +51,5 @@ def test_the_best_that_is_this_strategy_and_misses_fewer_on_its_run_is_not_bette
     # report.md's "What to change" names it as this strategy, not as another "not judged as this one is"
     (change,) = [x for x in summary_md(r) if x.startswith("- **What to change:**")]
     assert change.startswith("- **What to change:** none better is known: the search's best, `tp 8 ; ep 8 with "
-                             "microbatches 1 overlap none`, is this strategy itself (the optimal verdict above says why)")
+                             "microbatches 1 overlap none`, is this strategy itself (the optimal verdict above says "
+                             "why)")
