@@ -99,6 +99,19 @@ def test_mooncake_log_reads_to_exact_arrays_and_hash_ids(tmp_path):
     assert log.hash_ids.tolist() == [*range(14), 0, 42, 43, 44, 45, 0, 462, 0, 773, 774]
 
 
+def test_quoted_csv_fields_read_as_unquoted():
+    # RFC 4180's quotes, as spreadsheets and csv.QUOTE_ALL write them: until 2026-11-30 the header's column 1 was "no
+    # column of an Azure log" and a quoted stamp "not a date and time"; a stray quote is still refused at its line
+    quoted = ('"TIMESTAMP","ContextTokens","GeneratedTokens"\n"2023-11-16 18:17:03.9799600","4808","10"\n'
+              '"2023-11-16 18:17:04.0319600",3180,8\n')
+    log = parse_request_log(quoted.encode(), "q.csv")
+    np.testing.assert_allclose(log.arrival, [0.0, 0.052], atol=1e-9)
+    assert log.prompt.tolist() == [4808, 3180] and log.output.tolist() == [10, 8]
+    with pytest.raises(LogError, match="`ContextTokens` is not a whole number") as e:
+        parse_request_log(quoted.replace(',3180,', ',"31"80,').encode(), "q.csv")
+    assert e.value.line == 3
+
+
 def test_a_mooncake_line_without_hash_ids_shares_no_prefix():
     # docs/language.md: `hash_ids` may be left out (its table listed it as a field like the others until 2026-11-30)
     log = parse_request_log(b'{"timestamp": 0, "input_length": 1024, "output_length": 100}\n'
