@@ -126,7 +126,11 @@ def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
     r = check(load_plan(tmp_path / "p.moe"))[0]
     assert r.load is not None and r.load.load.kv_tokens < 3_000_008
     w = [d for d in r.diagnostics if d.code == "W519"]
-    assert len(w) == 1 and w[0].message.startswith("request 2 (3,000,000 prompt + 8 output tokens)")
+    # named by its line of the log and located at the log's name in the plan, as E111 names one (until 2026-11-30
+    # "request 2", at `workload {`)
+    assert len(w) == 1 and w[0].message.startswith("the request on line 3 of `log.csv` (3,000,000 prompt + 8 output "
+                                                   "tokens)")
+    assert w[0].span is not None and (w[0].span.line, w[0].span.column, w[0].span.text) == (3, 83, "\"log.csv\"")
     # the H100 SXM's memory as E402 and the memory table say it: 85,520,809,984 bytes / 2^30 = 79.65 GiB
     assert "the h100-sxm's 79.65 GiB" in w[0].message and f"{r.load.load.kv_tokens:,} tokens" in w[0].message
     # a log whose requests fit says nothing

@@ -77,6 +77,19 @@ def test_azure_2024_timestamps_with_their_utc_offset(tmp_path):
     np.testing.assert_allclose(parse_request_log(mixed.encode(), "week.csv").arrival, [0.0, 0.5, 1.99007], atol=1e-9)
 
 
+def test_iso_8601_stamps_with_z_read_as_utc():
+    # a production log's stamps as RFC 3339 and JavaScript write them: `T` and `Z` (UTC); "not a date and time"
+    # until 2026-11-30. `Z` and `+02:00` mixed are each their own offset: 02:00:01.75+02:00 is 00:00:01.75 UTC
+    iso = ("TIMESTAMP,ContextTokens,GeneratedTokens\n2025-01-01T00:00:00Z,1000,200\n"
+           "2025-01-01T00:00:00.250Z,900,20\n2025-01-01T02:00:01.750+02:00,10,1\n")
+    log = parse_request_log(iso.encode(), "prod.csv")
+    np.testing.assert_allclose(log.arrival, [0.0, 0.25, 1.75], atol=1e-12)
+    assert log.prompt.tolist() == [1000, 900, 10] and log.output.tolist() == [200, 20, 1]
+    with pytest.raises(LogError, match="`TIMESTAMP` has no UTC offset, the first line's has one") as e:
+        parse_request_log(iso.replace(".250Z", ".250").encode(), "prod.csv")
+    assert e.value.line == 3
+
+
 def test_mooncake_log_reads_to_exact_arrays_and_hash_ids(tmp_path):
     log = plan(tmp_path, 'requests from "trace.jsonl"', {"trace.jsonl": MOONCAKE}).workload.traffic.log
     assert (log.format, log.block_tokens, log.first_line) == ("mooncake", 512, 1)
@@ -84,6 +97,28 @@ def test_mooncake_log_reads_to_exact_arrays_and_hash_ids(tmp_path):
     assert log.prompt.tolist() == [6758, 2290, 915, 1053] and log.output.tolist() == [500, 316, 355, 26]
     assert log.hash_offsets.tolist() == [0, 14, 19, 21, 24]
     assert log.hash_ids.tolist() == [*range(14), 0, 42, 43, 44, 45, 0, 462, 0, 773, 774]
+
+
+def test_quoted_csv_fields_read_as_unquoted():
+    # RFC 4180's quotes, as spreadsheets and csv.QUOTE_ALL write them: until 2026-11-30 the header's column 1 was "no
+    # column of an Azure log" and a quoted stamp "not a date and time"; a stray quote is still refused at its line
+    quoted = ('"TIMESTAMP","ContextTokens","GeneratedTokens"\n"2023-11-16 18:17:03.9799600","4808","10"\n'
+              '"2023-11-16 18:17:04.0319600",3180,8\n')
+    log = parse_request_log(quoted.encode(), "q.csv")
+    np.testing.assert_allclose(log.arrival, [0.0, 0.052], atol=1e-9)
+    assert log.prompt.tolist() == [4808, 3180] and log.output.tolist() == [10, 8]
+    with pytest.raises(LogError, match="`ContextTokens` is not a whole number") as e:
+        parse_request_log(quoted.replace(',3180,', ',"31"80,').encode(), "q.csv")
+    assert e.value.line == 3
+
+
+def test_a_mooncake_line_without_hash_ids_shares_no_prefix():
+    # docs/language.md: `hash_ids` may be left out (its table listed it as a field like the others until 2026-11-30)
+    log = parse_request_log(b'{"timestamp": 0, "input_length": 1024, "output_length": 100}\n'
+                            b'{"timestamp": 300, "input_length": 1100, "output_length": 200, "hash_ids": [1, 2]}\n',
+                            "t.jsonl")
+    assert log.arrival.tolist() == [0.0, 0.3] and log.hash_offsets.tolist() == [0, 0, 2]
+    assert log.hash_ids.tolist() == [1, 2]
 
 
 def test_a_mooncake_log_written_otherwise_reads_the_same():

@@ -176,8 +176,11 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
         return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
     if unsure := [x for x in judged if x[1].klass == "uncertain"]:
         return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
-    if result.load is not None and not result.load.carries_traffic or result.traffic_unjudged is not None:
-        return None         # every band meets, but the traffic is not carried, or not simulated (W518): no "yes"
+    if result.load is not None and not result.load.carries_traffic or result.traffic_unjudged is not None \
+            or any(q.met is None for q in result.requirements):
+        # every band meets, but the traffic is not carried, or not simulated (W518), or a requirement has no figure
+        # (a TPOT line over a log of one-token outputs): no "yes" beside the verdict's "not judged" (until 2026-11-30)
+        return None
     # the least likely to hold, and of those as likely as they are told (each `p > 0.99`, say) the smallest
     # margin, as report.md names it
     closest = min(judged, key=lambda x: (p_shown(x[1].probability or 0.0),

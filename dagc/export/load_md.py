@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..units import Dimension, count_text, format_figure, format_si
+from ..units import Dimension, count_text, format_figure, format_percent, format_si
 from ..verdict.carrying import PAST_CAPACITY
 from ..verdict.under_load import CAPACITY_MIN_REQUESTS, CAPACITY_WORK_BUDGET
 from .binding_text import binding_text
 from .md_escape import md_text
 
-__all__ = ["LOAD_PICTURES", "POOLED_TIMELINE", "capacity_text", "load_line", "load_md", "load_pictures_md",
-           "traffic_text"]
+__all__ = ["LOAD_PICTURES", "POOLED_TIMELINE", "cached_text", "capacity_text", "load_line", "load_md",
+           "load_pictures_md", "traffic_text"]
 
 # The pictures of a simulated load (`dagc.export.load_svg`): file → what report.md says of it
 LOAD_PICTURES = {"load_cdf.svg": ("latency CDF", "Every request's TTFT, TPOT and end-to-end latency as a cumulative "
@@ -49,7 +49,8 @@ def traffic_text(load: dict[str, Any], name: Callable[[str], str] = str) -> str:
 
 def capacity_text(load: dict[str, Any]) -> str:
     """The capacity in words: `capacity 5.133 requests/s` (of a closed loop's traffic, `capacity at open-loop
-    (poisson) arrivals …`: what it serves at once with its clients waiting can be more) or `no capacity: …`."""
+    (poisson) arrivals …`, of a log's `… (the log's times, scaled) …`: what it serves at once with its clients
+    waiting can be more) or `no capacity: …`."""
     cap = load.get("capacity_requests_per_s")
     if load.get("capacity_judged") is False and load.get("log") is not None \
             and load["requests"] < CAPACITY_MIN_REQUESTS:
@@ -64,8 +65,18 @@ def capacity_text(load: dict[str, Any]) -> str:
     # a closed loop's clients wait for their answers, and may be served faster than open-loop arrivals at the
     # capacity: say which arrivals the capacity is of
     closed = load.get("concurrency") is not None
-    opened = f" at open-loop ({load.get('arrival') or 'poisson'}) arrivals" if closed else ""
+    # a log's trials send its requests at its own times scaled, not at random (until 2026-11-30 "(poisson)" for both)
+    how = "the log's times, scaled" if load.get("log") is not None else load.get("arrival") or "poisson"
+    opened = f" at open-loop ({how}) arrivals" if closed else ""
     return f"capacity{opened} {format_figure(cap)} requests/s"
+
+
+def cached_text(load: dict[str, Any]) -> str:
+    """`, 36.3 % of the prompt tokens found in the prefix cache` when a shared `prefix` or a Mooncake log's hash ids
+    spared some prefill, else '' (until 2026-11-30 only report.json's `load.cached_prompt_share` said it: a log's
+    shared prefixes shortened its TTFTs with no word of it in report.md or `dagc check`)."""
+    share = load.get("cached_prompt_share") or 0.0
+    return f", {format_percent(share)} of the prompt tokens found in the prefix cache" if share > 0 else ""
 
 
 def _t(x: float | None) -> str:
@@ -82,7 +93,7 @@ def load_md(load: dict[str, Any] | None, faster: str | None = None) -> list[str]
     lines = ["## Load", "",
              f"{traffic_text(load, md_text)}, simulated step by step through the serving mode's scheduler: "
              f"{format_figure(load['served_requests_per_s'])} requests/s served "
-             f"({format_figure(load['output_tokens_per_s'])} output tokens/s), goodput "
+             f"({format_figure(load['output_tokens_per_s'])} output tokens/s{cached_text(load)}), goodput "
              f"{format_figure(load['goodput_requests_per_s'])} requests/s within the latency requirements; "
              f"{capacity_text(load)} (the highest arrival rate at which the percentile requirements hold and "
              f"the queue does not keep growing).{over}"
@@ -121,7 +132,7 @@ def load_line(load: dict[str, Any] | None) -> str | None:
         return None
     return (f"Load: {traffic_text(load)}: p50/p99 TTFT {_t(load['ttft_s']['p50'])}/{_t(load['ttft_s']['p99'])}, "
             f"TPOT {_t(load['tpot_s']['p50'])}/{_t(load['tpot_s']['p99'])}; "
-            f"{format_figure(load['served_requests_per_s'])} requests/s served, goodput "
+            f"{format_figure(load['served_requests_per_s'])} requests/s served{cached_text(load)}, goodput "
             f"{format_figure(load['goodput_requests_per_s'])} requests/s; {capacity_text(load)}"
             + (", the highest rate at which the percentile requirements hold" if _capped_by_requirements(load) else "")
             + ("; OVERLOADED (the queue keeps growing)" if load["overloaded"] else "")

@@ -12,8 +12,9 @@ from ..units import count_text
 
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
+    from ..verdict.optimal import OptimalEvidence
 
-__all__ = ["missed_text", "own_misses"]
+__all__ = ["missed_text", "own_misses", "self_short"]
 
 
 def own_misses(result: StrategyResult) -> str:
@@ -42,3 +43,19 @@ def missed_text(result: StrategyResult) -> str:
     if missed or result.load is None or result.load.carries_traffic:
         return missed
     return "the plan's traffic (it does not carry it)"
+
+
+def self_short(ev: OptimalEvidence, result: StrategyResult) -> str:
+    """The optimal note when the search's best is this strategy, judged there on its run without its capacity
+    (`Why.SELF_SHORT`): it met every requirement there, or missed fewer than its check, capacity included, counts
+    (until 2026-11-30 that read "`X` misses fewer requirements (1 against 2)" of X, this strategy itself)."""
+    b, after = ev.best, "(`dagc search --rate R` judges its first rows with their capacities)"
+    assert b is not None
+    if b.meets_requirements:
+        return (f"the search's best by {ev.objective} is this strategy, which met every requirement on its run under "
+                f"the traffic, its capacity not judged there; checked here, capacity included, it misses "
+                f"{missed_text(result)}, and the best that meets every requirement is among the others {after}")
+    return (f"the search's best by {ev.objective} is this strategy, which missed "
+            f"{count_text(b.misses, 'requirement')} on its run under the traffic, its capacity not judged there; "
+            f"checked here, capacity included, it misses {own_misses(result)}; no strategy the search judged meets "
+            f"every requirement, and none is known to miss fewer {after}")

@@ -21,7 +21,7 @@ from ..verdict.bands import requirement_odds
 from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
-from .missed_words import missed_text, own_misses
+from .missed_words import missed_text, own_misses, self_short
 from .result_json import evidence_of
 
 if TYPE_CHECKING:
@@ -80,10 +80,7 @@ def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
         case Why.SELF_UNSIMULATED:
             return _self_note(ev, result), True
         case Why.SELF_SHORT:
-            return (f"the search's best by {ev.objective} is this strategy, which met every requirement on its run "
-                    f"under the traffic, its capacity not judged there; checked here, capacity included, it misses "
-                    f"{missed_text(result)}, and the best that meets every requirement is among the others "
-                    "(`dagc search --rate R` judges its first rows with their capacities)"), True
+            return self_short(ev, result), True
     return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
 
 

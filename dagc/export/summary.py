@@ -20,7 +20,7 @@ from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_figure, format_in_unit, format_percent, format_si
 from ..verdict.bands import bands_of
 from ..verdict.check import StrategyResult
-from ..verdict.optimal import ObjectivePick, OptimalEvidence
+from ..verdict.optimal import ObjectivePick, OptimalEvidence, Why
 from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .at_rate import at_rate_text
@@ -270,7 +270,9 @@ def _change(r: StrategyResult) -> list[str]:
     hints = list(dict.fromkeys(f"{d.hint} ({d.code})" for d in r.diagnostics if d.hint))[:MAX_HINTS]
     also = [f"  The diagnostics suggest: {'; '.join(hints)}.", ""] if hints else []
     if r.verdict.optimal is not False or not best:
+        own = ev is not None and ev.why in (Why.SELF_SHORT, Why.SELF_UNSIMULATED)   # not "another" 11-30
         why = ("nothing better was found" if r.verdict.optimal else
+               f"none better is known: the search's best, {md_code(best)}, is this strategy itself" if best and own else
                f"none better is confirmed: the search's best, {md_code(best)}, is not judged as this one is"
                if best and r.verdict.optimal is None else "no better strategy is known")
         note = "run `dagc search` to compare strategies" if ev is None else _note_of(ev, r)

@@ -45,6 +45,8 @@ def azure_log(lines: list[str], name: str) -> RequestLog:
     """
     if not lines:
         raise LogError(None, "the log is empty", f"an {AZURE_HINT}")
+    if any('"' in line for line in lines):
+        lines = _unquoted(lines)
     columns = [c.strip() for c in lines[0].split(",")]
     for k, c in enumerate(columns):
         if c not in AZURE_COLUMNS:      # said by its place, never quoted: the file may be a `.env`, not a log
@@ -72,8 +74,18 @@ def azure_log(lines: list[str], name: str) -> RequestLog:
     return make_log(name, "azure", _times(fields["TIMESTAMP"]), prompt, output, first_line=2)
 
 
+def _unquoted(lines: list[str]) -> list[str]:
+    """`lines` with each field's enclosing double quotes taken off: RFC 4180's quoting, as spreadsheets and Python's
+    `csv.QUOTE_ALL` write a CSV (`"2025-01-01 00:00:00.250","1000","200"`; until 2026-11-30 "not a date and time").
+    A field with a quote anywhere else keeps it, and is refused where it is read."""
+    return [",".join(f[1:-1] if len(f) >= 2 and f[0] == f[-1] == '"' else f for f in line.split(",")) for line in lines]
+
+
 def _times(stamps: list[str]) -> np.ndarray:
-    """Seconds after the first request, from TIMESTAMPs with or without a UTC offset (`+00:00`)."""
+    """Seconds after the first request, from TIMESTAMPs with or without a UTC offset (`+00:00`, or `Z`: until
+    2026-11-30 `2025-01-01T00:00:00.250Z`, a production log's ISO 8601 stamp, was "not a date and time")."""
+    if stamps[0].endswith("Z"):     # ISO 8601's UTC, as RFC 3339 logs and JavaScript's `toISOString` write it
+        stamps = [s[:-1] + "+00:00" if s.endswith("Z") else s for s in stamps]
     offsets, written = np.zeros(len(stamps)), stamps
     if _OFFSET_RE.search(stamps[0]):
         tails = [s[-6:] for s in stamps]

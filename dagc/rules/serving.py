@@ -347,13 +347,13 @@ def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_token
         workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  requests from "trace.csv" }
         (trace.csv without it, or with it cut to what a rank holds)
     """
-    return diag("W519", Severity.WARNING,
-                f"request {request + 1:,} ({prompt:,} prompt + {output:,} output tokens) is more than a rank's KV "
-                f"cache holds: {kv_tokens:,} tokens, what {_room(plan)} leave; simulated in a cache raised to hold "
-                f"it (an engine refuses it)",
-                plan.span_of("workload.requests") or plan.span_of("workload"),
-                "cut or drop the request, or give the KV cache more room: an 8-bit KV cache, more GPUs over the "
-                "attention (tp, cp), a smaller reserve")
+    log = plan.workload.traffic.log if plan.workload.traffic else None     # by its line, as E111 (2026-11-30)
+    who = f"the request on line {request + log.first_line:,} of {code(log.file)}" if log else f"request {request + 1:,}"
+    return diag("W519", Severity.WARNING, f"{who} ({prompt:,} prompt + {output:,} output tokens) is more than a rank's "
+                f"KV cache holds: {kv_tokens:,} tokens, what {_room(plan)} leave; simulated in a cache raised to hold "
+                "it (an engine refuses it)", plan.span_of("workload.requests.file" if log else "workload.requests")
+                or plan.span_of("workload"), "cut or drop the request, or give the KV cache more room: an 8-bit KV "
+                "cache, more GPUs over the attention (tp, cp), a smaller reserve")
 
 
 def _room(plan: Plan) -> str:

@@ -54,6 +54,10 @@ def kv_transfer_words(kv_transfer: str) -> str:
 # What a pool's instance says that is the deployment's to say, once (`check_pools`): the GPUs it leaves unused, and a
 # memory requirement above the GPU's memory or below its reserve
 _DEPLOYMENT_CODES = frozenset({"W505", "W524", "W527"})
+# judged on the plan's workload, said once and unprefixed from the decode instance's analysis (its `prompt` and
+# `generate` are the plan's): a prefill instance generates one token, and its W536 read "prefill pool: the request
+# log's 300 requests average 1,304 prompt + 187 output tokens, the workload's … 1,304 + 1" until 2026-11-30
+_PLAN_WORKLOAD_CODES = frozenset({"W536"})
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,15 @@ def role_workload(w: Workload, role: PoolRole, batch: int, **update: object) -> 
     return w.model_copy(update=fields)
 
 
+def _pool_diagnostics(results: list[PoolResult], decode: Pool) -> list[Diagnostic]:
+    """The pools' instances' diagnostics, each said of its pool, but the deployment's (`_DEPLOYMENT_CODES`, a decode
+    instance's W503 when several share the batch); those of the plan's workload once, from the decode instance."""
+    return [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
+            for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES | _PLAN_WORKLOAD_CODES
+            and not (d.code == "W503" and r.pool is decode and decode.instances > 1)] + \
+        [d for d in results[1].analysis.diagnostics if d.code in _PLAN_WORKLOAD_CODES]
+
+
 def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     """Analyse both pools' instances and compose the deployment's figures (module docstring)."""
     static = pools_need_inflight(plan, strategy)
@@ -187,9 +200,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
     # a decode instance's W503 is on its share of the batch: the deployment's split over its instances says it
     split = decode_pool_split(plan, results[1].analysis.layout, decode.instances)
-    diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
-                      for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES
-                      and not (d.code == "W503" and r.pool is decode and decode.instances > 1)]
+    diags = chosen + _pool_diagnostics(results, decode)
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
