@@ -50,6 +50,7 @@ class CandidateBounds:
         self._workloads: dict[tuple[int, str], Workload] = {}
         self._strategies: dict[ItemDegrees, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
         self._judged: dict[tuple[int, int], int] = {}     # `kv_requests_judged` by replicas and attention-DP groups
+        self._best: dict[tuple[float, float, int, int, int | None], tuple[Workload, BestAtBounds]] = {}   # `best`
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
         """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
@@ -99,12 +100,19 @@ class CandidateBounds:
 
     def best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> BestAtBounds:
         """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
-        do at best (with `batch` requests: at most that many, with `batch = max`)."""
+        do at best (with `batch` requests: at most that many, with `batch = max`); remembered by those and the
+        workload object (the search's are shared: `workload_of`), as many candidates' bounds are the same."""
+        key = (ttft, tpot, id(workload), gpus, batch)
+        hit = self._best.get(key)
+        if hit is not None and hit[0] is workload:
+            return hit[1]
         frontend_s = self.plan.cluster.engine.terms.frontend_alone_s
         best = steady_metrics(rate_metrics(ttft, tpot, workload, gpus, batch, frontend_s))
         missed = surely_misses(self.plan, best, gpus)
-        return BestAtBounds((missed, -score_key(OBJECTIVES[self.objective].score_of(best, gpus)), gpus), missed,
-                            (-score_key(best.decode_tokens_per_s_per_gpu), score_key(best.tpot_s)))
+        found = BestAtBounds((missed, -score_key(OBJECTIVES[self.objective].score_of(best, gpus)), gpus), missed,
+                             (-score_key(best.decode_tokens_per_s_per_gpu), score_key(best.tpot_s)))
+        self._best[key] = (workload, found)
+        return found
 
     def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, BestAtBounds]:
         """The candidate's TTFT and TPOT bounds from `first_bounds` and its attention split's floors —
