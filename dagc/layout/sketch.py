@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..plan.expert_padding import HeldExperts
 from .layout import Layout
 from .shards import RankDims, StageCounts
 from .stages import StageBounds
@@ -51,17 +52,18 @@ class LayoutSketch:
     compares them)."""
 
     __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "dims", "group_size", "adp", "stage_layers", "stage_counts",
-                 "microbatches",
-                 "batch", "gpus_per_node", "_make", "_layout")
+                 "microbatches", "batch", "gpus_per_node", "held", "_make", "_layout")
 
     def __init__(self, degrees: LayoutDegrees, dims: RankDims, group: StageGroup, microbatches: int, batch: int,
-                 gpus_per_node: int, make: Callable[[], Layout]):
+                 gpus_per_node: int, make: Callable[[], Layout], held: HeldExperts | None = None):
         d = degrees
         self.dp, self.pp, self.tp, self.cp, self.sp, self.ep, self.etp = d.dp, d.pp, d.tp, d.cp, d.sp, d.ep, d.etp
         self.dims = dims            # the op shapes' per-rank dimensions at its degrees (`Layout.dims`)
         self.group_size, self.adp, self.stage_layers = group.group_size, group.adp, group.stage_layers
         self.stage_counts = group.stage_counts
         self.microbatches, self.batch, self.gpus_per_node = microbatches, batch, gpus_per_node
+        if held is not None:        # what a rank holds of an expert (the op floors' expert reads); else the layout's
+            self.held = held
         self._make = make
         self._layout: Layout | None = None
 

@@ -20,6 +20,7 @@ from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..layout.split import busiest_group_requests, effective_microbatches, microbatch_requests
 from ..layout.stages import StageBounds
 from ..memory.resident import kv_requests_judged
+from ..plan.expert_padding import HeldExperts, held_experts
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
@@ -50,6 +51,7 @@ class CandidateBounds:
         self._workloads: dict[tuple[int, str], Workload] = {}
         self._strategies: dict[ItemDegrees, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
         self._judged: dict[tuple[int, int], int] = {}     # `kv_requests_judged` by replicas and attention-DP groups
+        self._held: dict[int, HeldExperts] = {}           # `held_experts` by ETP, for `sketch`
         self._best: dict[tuple[float, float, int, int, int | None], tuple[Workload, BestAtBounds]] = {}   # `best`
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
@@ -171,9 +173,12 @@ class CandidateBounds:
         g, adp, stages, _ = figures
         group = StageGroup(g, adp, stages, StageCounts(self.plan.model, stages))
         _, dims = rank_figures(self.plan.model, tp, cp, sp)
+        held = self._held.get(etp)
+        if held is None:
+            held = self._held[etp] = held_experts(self.plan.model, self.plan.cluster.gpu, self.plan.cluster.engine, etp)
         return cast(Layout, LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), dims, group, microbatches,
                                          self.plan.workload.batch, self.plan.cluster.gpus_per_node,
-                                         lambda: self.layout_of(item)))
+                                         lambda: self.layout_of(item), held))
 
     def layout_of(self, item: Item) -> Layout:
         """A search item's layout, resolved."""
