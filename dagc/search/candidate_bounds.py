@@ -203,7 +203,8 @@ class CandidateBounds:
         """What the window screen reads of a strategy whatever its micro-batches and overlap (`shape`: an
         item's degrees): its stage group's G and attention-DP groups, its stages, and whether its
         weights, KV cache and reserve overflow a GPU; None when it has more stages than layers (E303:
-        `screen` says so)."""
+        `screen` says so). Its sequence parallelism is not read (`Columns` asks once for the strategies that
+        differ in it alone)."""
         dp, pp, tp, cp, _, ep, etp = shape
         m = self.plan.model
         if pp > m.layers:

@@ -98,7 +98,10 @@ class Columns:
                          for dp, pp, tp, cp, sp, ep, etp, mb, overlap in items], dtype=np.int64).reshape(n, 9)
         dp, pp, tp, cp, sp, mb, pair = (cols[:, k] for k in (0, 1, 2, 3, 4, 7, 8))
         first, self.shape = _distinct(*(cols[:, k] for k in range(7)))
-        figures = [pruner.bounds.strategy_figures(items[i][:7]) for i in first.tolist()]
+        # a strategy's figures do not read its sequence parallelism: made once for the strategies that differ in it
+        once, of = _distinct(*(cols[first, k] for k in (0, 1, 2, 3, 5, 6)))
+        made = [pruner.bounds.strategy_figures(items[i][:7]) for i in first[once].tolist()]
+        figures = [made[k] for k in of.tolist()]
         # a strategy with more stages than layers (E303) has no figures: `Pruner.screen` says so
         self.known = np.array([f is not None for f in figures], dtype=bool)[self.shape]
         self.aside = np.array([f is not None and f[3] for f in figures], dtype=bool)[self.shape]
