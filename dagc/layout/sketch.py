@@ -55,15 +55,13 @@ class LayoutSketch:
                  "microbatches", "batch", "gpus_per_node", "held", "_make", "_layout")
 
     def __init__(self, degrees: LayoutDegrees, dims: RankDims, group: StageGroup, microbatches: int, batch: int,
-                 gpus_per_node: int, make: Callable[[], Layout], held: HeldExperts | None = None):
+                 gpus_per_node: int, make: Callable[[], Layout]):
         d = degrees
         self.dp, self.pp, self.tp, self.cp, self.sp, self.ep, self.etp = d.dp, d.pp, d.tp, d.cp, d.sp, d.ep, d.etp
         self.dims = dims            # the op shapes' per-rank dimensions at its degrees (`Layout.dims`)
         self.group_size, self.adp, self.stage_layers = group.group_size, group.adp, group.stage_layers
         self.stage_counts = group.stage_counts
         self.microbatches, self.batch, self.gpus_per_node = microbatches, batch, gpus_per_node
-        if held is not None:        # what a rank holds of an expert (the op floors' expert reads); else the layout's
-            self.held = held
         self._make = make
         self._layout: Layout | None = None
 
@@ -72,6 +70,7 @@ class LayoutSketch:
         return self.dp * self.pp * self.group_size
 
     redundant, eplb = 0, False     # the search's candidates place experts contiguously, no redundant slots
+    held: HeldExperts      # what a rank holds of an expert (the op floors' expert reads), once set; else the layout's
 
     # the busiest attention-DP rank's requests (in flight: its share of a step, `dagc.layout.mix`), each
     # micro-batch's requests and where ranks sit in their nodes read only these fields: the layout's own

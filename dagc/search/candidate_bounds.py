@@ -176,9 +176,10 @@ class CandidateBounds:
         held = self._held.get(etp)
         if held is None:
             held = self._held[etp] = held_experts(self.plan.model, self.plan.cluster.gpu, self.plan.cluster.engine, etp)
-        return cast(Layout, LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), dims, group, microbatches,
-                                         self.plan.workload.batch, self.plan.cluster.gpus_per_node,
-                                         lambda: self.layout_of(item), held))
+        sketch = LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), dims, group, microbatches,
+                              self.plan.workload.batch, self.plan.cluster.gpus_per_node, lambda: self.layout_of(item))
+        sketch.held = held              # no layout resolved for the expert FFN's op floor
+        return cast(Layout, sketch)
 
     def layout_of(self, item: Item) -> Layout:
         """A search item's layout, resolved."""
