@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..plan.expert_padding import HeldExperts
 from .layout import Layout
 from .shards import RankDims, StageCounts
 from .stages import StageBounds
@@ -51,8 +52,7 @@ class LayoutSketch:
     compares them)."""
 
     __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "dims", "group_size", "adp", "stage_layers", "stage_counts",
-                 "microbatches",
-                 "batch", "gpus_per_node", "_make", "_layout")
+                 "microbatches", "batch", "gpus_per_node", "held", "_make", "_layout")
 
     def __init__(self, degrees: LayoutDegrees, dims: RankDims, group: StageGroup, microbatches: int, batch: int,
                  gpus_per_node: int, make: Callable[[], Layout]):
@@ -70,6 +70,7 @@ class LayoutSketch:
         return self.dp * self.pp * self.group_size
 
     redundant, eplb = 0, False     # the search's candidates place experts contiguously, no redundant slots
+    held: HeldExperts      # what a rank holds of an expert (the op floors' expert reads), once set; else the layout's
 
     # the busiest attention-DP rank's requests (in flight: its share of a step, `dagc.layout.mix`), each
     # micro-batch's requests and where ranks sit in their nodes read only these fields: the layout's own

@@ -131,8 +131,10 @@ def _weights_read_bytes(model: Model, tokens: float) -> float:
     return (weight_bytes(model) - table * model.weights.bytes - experts_unread * model.expert_weights.bytes)
 
 
-def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int = 1) -> Bounds:
-    """Bounds of any strategy that runs `dp` replicas on `gpus` GPUs, at 100 % efficiency.
+def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int = 1, *, batch: int | None = None
+           ) -> Bounds:
+    """Bounds of any strategy that runs `dp` replicas on `gpus` GPUs, at 100 % efficiency (with `batch`
+    requests in the workload's stead: its copy made only when none is remembered).
 
     Example:
         >>> from dagc.verdict.check import load_plan_text
@@ -143,11 +145,14 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
         (427.0, 4156.6)
     """
     gpus, dp = max(1, gpus), max(1, dp)
-    key: _BoundsKey = (id(model), id(cluster), workload.batch, workload.prompt, workload.generate, workload.serving,
+    batch = workload.batch if batch is None else batch
+    key: _BoundsKey = (id(model), id(cluster), batch, workload.prompt, workload.generate, workload.serving,
            workload.chunk, gpus, dp, workload.role, workload.speculative)
     hit = _BOUNDS.get(key)
     if hit is not None and hit[0] is model and hit[1] is cluster:     # what it reads, unchanged objects
         return hit[2]
+    if batch != workload.batch:
+        workload = workload.model_copy(update={"batch": batch})
     found = _bounds(model, workload, cluster, gpus, dp)
     if len(_BOUNDS) >= _BOUNDS_MAX:
         _BOUNDS.clear()
@@ -341,13 +346,13 @@ def _mixed_pass_seconds(model: Model, cluster: Cluster, prompt: int, group_size:
     return max(experts_flops, experts_bytes) + max(split_flops, split_bytes)
 
 
-@functools.lru_cache(maxsize=4096)
 def _microbatch_bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, requests: int
                        ) -> tuple[float, float]:
-    """(TTFT, TPOT) bounds of one micro-batch of `requests` on `gpus` GPUs (0 for an empty one)."""
+    """(TTFT, TPOT) bounds of one micro-batch of `requests` on `gpus` GPUs (0 for an empty one), remembered by
+    `bounds` (by what it reads: hashing the workload, a pydantic model, each time cost more than they)."""
     if requests < 1:
         return 0.0, 0.0
-    b = bounds(model, workload.model_copy(update={"batch": requests}), cluster, gpus=gpus)
+    b = bounds(model, workload, cluster, gpus=gpus, batch=requests)
     return b.ttft_s, b.tpot_s
 
 

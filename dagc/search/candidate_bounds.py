@@ -20,6 +20,7 @@ from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..layout.split import busiest_group_requests, effective_microbatches, microbatch_requests
 from ..layout.stages import StageBounds
 from ..memory.resident import kv_requests_judged
+from ..plan.expert_padding import HeldExperts, held_experts
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
@@ -50,6 +51,8 @@ class CandidateBounds:
         self._workloads: dict[tuple[int, str], Workload] = {}
         self._strategies: dict[ItemDegrees, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
         self._judged: dict[tuple[int, int], int] = {}     # `kv_requests_judged` by replicas and attention-DP groups
+        self._held: dict[int, HeldExperts] = {}           # `held_experts` by ETP, for `sketch`
+        self._best: dict[tuple[float, float, int, int, int | None], tuple[Workload, BestAtBounds]] = {}   # `best`
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
         """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
@@ -99,12 +102,19 @@ class CandidateBounds:
 
     def best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> BestAtBounds:
         """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
-        do at best (with `batch` requests: at most that many, with `batch = max`)."""
+        do at best (with `batch` requests: at most that many, with `batch = max`); remembered by those and the
+        workload object (the search's are shared: `workload_of`), as many candidates' bounds are the same."""
+        key = (ttft, tpot, id(workload), gpus, batch)
+        hit = self._best.get(key)
+        if hit is not None and hit[0] is workload:
+            return hit[1]
         frontend_s = self.plan.cluster.engine.terms.frontend_alone_s
         best = steady_metrics(rate_metrics(ttft, tpot, workload, gpus, batch, frontend_s))
         missed = surely_misses(self.plan, best, gpus)
-        return BestAtBounds((missed, -score_key(OBJECTIVES[self.objective].score_of(best, gpus)), gpus), missed,
-                            (-score_key(best.decode_tokens_per_s_per_gpu), score_key(best.tpot_s)))
+        found = BestAtBounds((missed, -score_key(OBJECTIVES[self.objective].score_of(best, gpus)), gpus), missed,
+                             (-score_key(best.decode_tokens_per_s_per_gpu), score_key(best.tpot_s)))
+        self._best[key] = (workload, found)
+        return found
 
     def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, BestAtBounds]:
         """The candidate's TTFT and TPOT bounds from `first_bounds` and its attention split's floors —
@@ -163,9 +173,13 @@ class CandidateBounds:
         g, adp, stages, _ = figures
         group = StageGroup(g, adp, stages, StageCounts(self.plan.model, stages))
         _, dims = rank_figures(self.plan.model, tp, cp, sp)
-        return cast(Layout, LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), dims, group, microbatches,
-                                         self.plan.workload.batch, self.plan.cluster.gpus_per_node,
-                                         lambda: self.layout_of(item)))
+        held = self._held.get(etp)
+        if held is None:
+            held = self._held[etp] = held_experts(self.plan.model, self.plan.cluster.gpu, self.plan.cluster.engine, etp)
+        sketch = LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), dims, group, microbatches,
+                              self.plan.workload.batch, self.plan.cluster.gpus_per_node, lambda: self.layout_of(item))
+        sketch.held = held              # no layout resolved for the expert FFN's op floor
+        return cast(Layout, sketch)
 
     def layout_of(self, item: Item) -> Layout:
         """A search item's layout, resolved."""
@@ -190,7 +204,8 @@ class CandidateBounds:
         """What the window screen reads of a strategy whatever its micro-batches and overlap (`shape`: an
         item's degrees): its stage group's G and attention-DP groups, its stages, and whether its
         weights, KV cache and reserve overflow a GPU; None when it has more stages than layers (E303:
-        `screen` says so)."""
+        `screen` says so). Its sequence parallelism is not read (`Columns` asks once for the strategies that
+        differ in it alone)."""
         dp, pp, tp, cp, _, ep, etp = shape
         m = self.plan.model
         if pp > m.layers:

@@ -7,7 +7,8 @@ aside with every variant (its weights, KV cache and reserve overflow a GPU), pru
 variant (its GPUs' physical bounds cannot reach the bar), pruned (its pipeline's bounds, its
 attention split's floors or each op's own lower bound cannot) — or None: the search screens it
 one by one (`Pruner.screen`: it may matter, or ties the bar's `k`-th best but for its name, or
-the bar is not made yet).
+the bar is not made yet), or with its strategy's first variant when that one is pruned with every
+variant (`dagc.search.chunks._evaluate_items`: none of its own bounds is made).
 
 The items are held as columns (`Columns`: one row per item, numpy arrays). A figure many
 candidates share — their strategy's stage group and resident bytes, the bounds of their GPUs and
@@ -97,7 +98,10 @@ class Columns:
                          for dp, pp, tp, cp, sp, ep, etp, mb, overlap in items], dtype=np.int64).reshape(n, 9)
         dp, pp, tp, cp, sp, mb, pair = (cols[:, k] for k in (0, 1, 2, 3, 4, 7, 8))
         first, self.shape = _distinct(*(cols[:, k] for k in range(7)))
-        figures = [pruner.bounds.strategy_figures(items[i][:7]) for i in first.tolist()]
+        # a strategy's figures do not read its sequence parallelism: made once for the strategies that differ in it
+        once, of = _distinct(*(cols[first, k] for k in (0, 1, 2, 3, 5, 6)))
+        made = [pruner.bounds.strategy_figures(items[i][:7]) for i in first[once].tolist()]
+        figures = [made[k] for k in of.tolist()]
         # a strategy with more stages than layers (E303) has no figures: `Pruner.screen` says so
         self.known = np.array([f is not None for f in figures], dtype=bool)[self.shape]
         self.aside = np.array([f is not None and f[3] for f in figures], dtype=bool)[self.shape]
@@ -175,9 +179,9 @@ class Columns:
     def screen(self, chunks: Sequence[tuple[int, int, Bar]]) -> list[Screen | None]:
         """What `Pruner.screen` decides, short of timing a stage pass of a candidate's own, for each
         item of the chunks `[start, stop)` (consecutive, in order), each with its own bar; None for
-        an item it leaves to `Pruner.screen`. An item is the first of its strategy when the item
-        before it in its chunk is of another strategy (as `dagc.search.chunks._evaluate_items` walks a
-        chunk)."""
+        an item it leaves to `Pruner.screen`, or to the first of its strategy when that one is pruned with
+        every variant. An item is the first of its strategy when the item before it in its chunk is of
+        another strategy (as `dagc.search.chunks._evaluate_items` walks a chunk)."""
         lo, hi = chunks[0][0], chunks[-1][1]
         out: list[Screen | None] = [None] * (hi - lo)
         codes = np.zeros(hi - lo, dtype=np.int8)            # 0 undecided, else an index of _CODES
@@ -199,9 +203,12 @@ class Columns:
                 continue
             rows = np.arange(start, stop)
             open_ = (codes[start - lo:stop - lo] == 0) & self.known[start:stop]
-            all_ = open_ & first[start - lo:stop - lo] & out_of_reach(self.physical[start:stop], bar)
+            heads = first[start - lo:stop - lo]
+            all_ = open_ & heads & out_of_reach(self.physical[start:stop], bar)
             codes[start - lo:stop - lo][all_] = _PRUNED_ALL
-            open_ &= ~all_
+            # the variants after a strategy's first pruned with every variant are left undecided, no bound of theirs
+            # made: `_evaluate_items` decides them with their first
+            open_ &= ~_of_first(all_, heads)
             pruned = np.zeros(stop - start, dtype=bool)
             if open_.any():
                 pruned[open_] = out_of_reach(self._stage_rows(rows[open_]), bar)
@@ -227,6 +234,13 @@ class Columns:
             if code:
                 out[i] = _CODES[code]
         return out
+
+
+def _of_first(flags: npt.NDArray[np.bool_], first: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Per row, `flags` of the first row of its run: of the last row at or before it where `first` (the first
+    row is one)."""
+    of_first: npt.NDArray[np.bool_] = flags[np.flatnonzero(first)][np.cumsum(first) - 1]
+    return of_first
 
 
 def _filled(table: npt.NDArray[np.float64], first: npt.NDArray[np.int64], ids: npt.NDArray[np.int64],
