@@ -28,6 +28,7 @@ from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
 from .vllm_cp import dcp_refusal
 from .vllm_dbo import dbo_flags, dbo_notes
+from .vllm_graphs import capture_size, graphs_note
 from .vllm_pd import PD, PD_ENV, PD_FLAGS, ROUTER_FLAGS
 
 __all__ = ["EPLB", "EPLB_KEYS", "FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "SPECULATIVE_KEYS", "TABLE",
@@ -247,27 +248,6 @@ def eplb_flags(d: Degrees) -> list[str]:
     return ["--enable-eplb", "--eplb-config", json.dumps({"num_redundant_experts": d.redundant}, separators=(",", ":"))]
 
 
-def capture_size(requests: int, chunk: int) -> int:
-    """The largest CUDA-graph size vLLM is told to capture so that a decode step of `requests`
-    requests runs graphed: the smallest size of vLLM's capture grid (1, 2, 4, multiples of 8 below
-    256, of 16 from 256: `VllmConfig._set_cudagraph_sizes`) that holds them, at most the step's
-    token budget (vLLM caps the sizes there and always captures the budget itself).
-
-    Example:
-        >>> capture_size(3, 8192), capture_size(32, 8192), capture_size(250, 8192), capture_size(300, 8192)
-        (4, 32, 256, 304)
-        >>> capture_size(1000, 1001)
-        1001
-    """
-    if requests <= 4:
-        size = 1 if requests <= 1 else 2 if requests == 2 else 4
-    elif requests < 256:
-        size = -(-requests // 8) * 8
-    else:
-        size = 256 + -(-(requests - 256) // 16) * 16
-    return min(size, chunk)
-
-
 def serving_flags(v: Serving | None) -> list[str]:
     """The serving flags of one data-parallel engine. vLLM counts per DP engine, which is one
     attention-DP rank: its longest sequence (`--max-model-len`, the traffic's longest request), its requests
@@ -322,9 +302,6 @@ def _serving_notes(v: Serving | None) -> list[str]:
     if v is None:
         return []
     engine = "each data-parallel engine (one attention-DP rank)" if v.ranks > 1 else v.unit_text
-    size = capture_size(v.requests * v.query_len, v.chunk)
-    graphs = count_text(size, "request") if v.query_len == 1 else \
-        f"{count_text(size, 'token')} ({count_text(v.requests, 'request')} × {v.query_len} verified positions)"
     steps = v.static_steps if not v.mode.continuous else \
         "decode tokens included (chunked prefill)" if not v.whole_prompts \
         else ("decode tokens included, and whole prompts only (--disable-chunked-prefill: vLLM schedules the running "
@@ -332,7 +309,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
               "does not fit the step, as dagc does; vllm/v1/core/sched/scheduler.py)")
     return [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {engine} runs up to "
             f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens, in steps of at "
-            f"most {v.chunk:,} tokens, {steps}; CUDA graphs up to {graphs} cover its decode steps",
+            f"most {v.chunk:,} tokens, {steps}; {graphs_note(v)}",
             f"--gpu-memory-utilization {fraction_text(v.usable_fraction)}: vLLM's share of each GPU's total memory "
             f"(weights, activations, KV cache, its CUDA graphs and buffers) = ({v.top_word} − reserve) / capacity, "
             f"{v.capacity_text}", *v.limit_notes]
