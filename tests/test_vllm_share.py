@@ -73,3 +73,12 @@ def test_other_engines_are_not_refused_for_it() -> None:
     for engine in ("sglang", "trtllm"):
         r = check(load_plan_text(PLAN.format(engine=engine, reserve="  reserve = 0 GB"), "p.moe"))[0]
         assert "E733" not in {d.code for d in r.diagnostics}, engine
+
+
+def test_a_disaggregated_strategy_is_told_once_not_once_a_pool(tmp_path: Path) -> None:
+    """A refusal both pools get in the same words is the plan's (its memory share here): one E733, no pool's name."""
+    text = (PLAN.format(engine="vllm", reserve="  reserve = 0 GB").replace("gpus = 1 ", "gpus = 2 ")
+            .replace("strategy tp 1", "strategy prefill 1 < tp 1 > decode 1 < tp 1 >"))
+    (r,) = check(load_plan_text(text, "p.moe"))
+    told = [d for d in r.diagnostics if d.code == "E733"]
+    assert len(told) == 1 and told[0].message.startswith("vLLM does not start")

@@ -167,12 +167,19 @@ def pooled_refusals(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: 
     for r in path_refusal(base.model):
         diags.append(engine_refusal(r.code, r.message, field_span(plan, strategy, r.at)))
         at.append(r.at)
-    for pool, d in pools:
-        for r in refusals_of(table, d):
-            # EPLB (`with redundant R`) is written once, for the pools of ep > 1: the refusal points at it there
-            span = field_span(plan, strategy if r.at == "redundant" else pool.strategy, r.at)
-            diags.append(engine_refusal(r.code, f"{pool.role} pool: {r.message}", span))
-            at.append(f"{pool.role}:{r.at}")
+    found = [(pool, r) for pool, d in pools for r in refusals_of(table, d)]
+    # a refusal every pool gets in the same words is the plan's (its checkpoint, GPU or memory share): said once
+    every = {r for _, r in found if sum(x == r for _, x in found) == len(pools)}
+    for pool, r in found:
+        if r in every:
+            if r.code not in {d.code for d in diags}:
+                diags.append(engine_refusal(r.code, r.message, field_span(plan, strategy, r.at)))
+                at.append(r.at)
+            continue
+        # EPLB (`with redundant R`) is written once, for the pools of ep > 1: the refusal points at it there
+        span = field_span(plan, strategy if r.at == "redundant" else pool.strategy, r.at)
+        diags.append(engine_refusal(r.code, f"{pool.role} pool: {r.message}", span))
+        at.append(f"{pool.role}:{r.at}")
     return replace(base, refusals=tuple(diags), refused_at=tuple(at))
 
 
