@@ -14,9 +14,11 @@ from ..cost.cost_model import cost_basis
 from ..ir.op_moe import dispatch_dtype
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
+from ..layout.speculative import draft_kv_bytes_per_token
 from ..memory.draft import WEIGHT_FIELDS, draft_bytes, draft_stage_bytes
 from ..memory.memory import StageMemory
-from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_token
+from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_token, request_kv_bytes
+from ..plan.model import Model
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..verdict.bands import bands_of
@@ -96,7 +98,7 @@ def memory_totals(result: StrategyResult) -> dict[str, Any] | None:
     ctx = w.prompt + w.generate
     per_request = kv_cache_bytes_per_request(m, ctx)
     kv_all = float(mem.per_rank("kv_cache_bytes").sum())
-    kv_held = kv_all * per_request / kv_cache_bytes_per_request(m, ctx, draft=True) if draft else kv_all
+    kv_held = kv_all * _model_kv_share(m, ctx, mem.layout) if draft else kv_all
     if draft:
         draft["kv_all_ranks_bytes"] = kv_all - kv_held
         del draft["held"]
@@ -110,6 +112,14 @@ def memory_totals(result: StrategyResult) -> dict[str, Any] | None:
                      "copies": kv_held / (per_request * w.batch) if per_request else None},
         "draft": draft,
     }
+
+
+def _model_kv_share(m: Model, ctx: int, lay: Layout) -> float:
+    """Of a request's KV cache on the layout's ranks, the model's layers' share (the rest the draft layer's, at its
+    own KV bytes a token: an EAGLE draft's attention is its own, `dagc.layout.speculative.draft_kv_bytes_per_token`)."""
+    per_token = lay.shards.kv_bytes_per_token
+    model_kv = request_kv_bytes(m, ctx, per_token)
+    return model_kv / request_kv_bytes(m, ctx, per_token, draft_kv_bytes_per_token(m, lay.draft, lay.tp))
 
 
 def _draft_held(result: StrategyResult) -> dict[str, Any] | None:

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 from ..plan.model import AttentionKind, Model
 from ..plan.workload import Workload
+from .shards import kv_bytes_per_token_layer
 
 __all__ = ["EAGLE_DRAFTS", "EAGLE_DRAFT_VOCAB", "EAGLE_FFN_PER_HIDDEN", "EAGLE_HEAD_DIM", "EAGLE_KV_HEADS",
-           "DraftLayer", "EagleDraft", "draft_layer", "draft_layer_dense", "draft_model", "draft_passes", "eagle_draft",
+           "DraftLayer", "EagleDraft", "draft_kv_bytes_per_token", "draft_layer",
+           "draft_layer_dense", "draft_model", "draft_passes", "eagle_draft",
            "eagle_ffn", "eagle_params_per_rank", "without_speculation"]
 
 
@@ -167,6 +169,29 @@ def draft_layer(model: Model, workload: Workload) -> DraftLayer | None:
     spec = workload.speculative
     eagle = eagle_draft(model) if spec is not None and spec.method == "eagle" else None
     return DraftLayer(dense, draft_model(model, workload).moe.dense_ffn if dense else 0, eagle)
+
+
+def draft_kv_bytes_per_token(model: Model, draft: DraftLayer | None, tp: int) -> float:
+    """One token's KV cache in the draft's layer (`draft_layer`) as a rank of tensor parallelism `tp` holds it, in
+    the model's KV dtype: an EAGLE draft's own grouped-query attention's — 2 × its KV heads on the rank (split by
+    tp, at least one) × its head dim —, MTP's the model's own layer's (`kv_bytes_per_token_layer`); 0 without a
+    draft layer. What every figure of the draft's KV reads (the memory, the admission, the KV transfer).
+
+    Example:
+        >>> from dagc.lang.lower import model_from_preset
+        >>> from dagc.plan.workload import Speculative, Workload
+        >>> m = model_from_preset("deepseek-v3")        # its latent: (512 + 64) × 2 B a token in a layer
+        >>> def drafted(method): return Workload(batch=1, prompt=8, generate=8,
+        ...                                          speculative=Speculative(method=method, tokens=2, acceptance=0.8))
+        >>> eagle, mtp = draft_layer(m, drafted("eagle")), draft_layer(m, drafted("mtp"))
+        >>> draft_kv_bytes_per_token(m, eagle, 1), draft_kv_bytes_per_token(m, eagle, 8)    # 2 × 8 KV heads × 128 × 2 B
+        (4096.0, 512.0)
+        >>> draft_kv_bytes_per_token(m, mtp, 8), draft_kv_bytes_per_token(m, None, 8)
+        (1152.0, 0.0)
+    """
+    if draft is None:
+        return 0.0
+    return kv_bytes_per_token_layer(model if draft.eagle is None else _eagle_model(model), tp)
 
 
 def without_speculation(workload: Workload) -> Workload:

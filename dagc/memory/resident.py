@@ -19,7 +19,7 @@ from ..ir.ops import Op
 from ..layout.layout import Layout
 from ..layout.modes import mode_of
 from ..layout.shards import RankShards, StageCount, kv_bytes_per_token_layer
-from ..layout.speculative import DraftLayer, draft_layer, eagle_params_per_rank
+from ..layout.speculative import DraftLayer, draft_kv_bytes_per_token, draft_layer, eagle_params_per_rank
 from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
 from ..plan.expert_padding import HeldExperts
@@ -61,19 +61,22 @@ def kv_cache_bytes_per_token(model: Model) -> float:
     return model.layers * kv_bytes_per_token_layer(model, 1)
 
 
-def kv_cache_bytes_per_request(model: Model, tokens: int, tp: int = 1, draft: bool = False) -> float:
+def kv_cache_bytes_per_request(model: Model, tokens: int, tp: int = 1, draft: DraftLayer | None = None) -> float:
     """The KV cache of one request of `tokens` tokens over the whole model, as a rank of tensor
     parallelism `tp` holds it (1: unsharded): every full-attention layer's `tokens`, a windowed layer's
-    at most the window's (`dagc.layout.window.kv_tokens`); with `draft`, the speculative draft's layer's too."""
-    return request_kv_bytes(model, tokens, kv_bytes_per_token_layer(model, tp), draft)
+    at most the window's (`dagc.layout.window.kv_tokens`); with a `draft` layer (`draft_layer`), its `tokens` too,
+    at the draft's own KV bytes a token (`dagc.layout.speculative.draft_kv_bytes_per_token`)."""
+    draft_per_token = draft_kv_bytes_per_token(model, draft, tp)
+    return request_kv_bytes(model, tokens, kv_bytes_per_token_layer(model, tp), draft_per_token)
 
 
-def request_kv_bytes(model: Model, tokens: int, per_token: float, draft: bool = False) -> float:
-    """`kv_cache_bytes_per_request` on a rank holding `per_token` KV bytes of one token in a layer (a layout's
-    `RankShards.kv_bytes_per_token`)."""
+def request_kv_bytes(model: Model, tokens: int, per_token: float, draft_per_token: float = 0.0) -> float:
+    """`kv_cache_bytes_per_request` on a rank holding `per_token` KV bytes of one token in a layer of the model's (a
+    layout's `RankShards.kv_bytes_per_token`) and `draft_per_token` in the draft's layer (0: none; an EAGLE draft's
+    attention is its own, not the model's: `dagc.layout.speculative.draft_kv_bytes_per_token`)."""
     in_window = kv_tokens(model.window, tokens)          # what a windowed layer holds of them
     windowed = model.windowed_layers_below(model.layers)
-    return ((model.layers - windowed + draft) * tokens + windowed * in_window) * per_token
+    return ((model.layers - windowed) * tokens + windowed * in_window) * per_token + tokens * draft_per_token
 
 
 def kv_layers_of(model: Model, workload: Workload) -> tuple[int, bool]:
@@ -103,17 +106,23 @@ def weight_totals(weights: StageFigures) -> WeightTotals:
 
 
 class KvPerLayer(NamedTuple):
-    """The KV cache one rank holds per layer (`kv_cache_bytes_per_layer`): a full-attention layer's, and
-    a windowed layer's (at most the window's tokens of each request; the same without a window)."""
+    """The KV cache one rank holds per layer (`kv_cache_bytes_per_layer`): a full-attention layer's, a
+    windowed layer's (at most the window's tokens of each request; the same without a window), and the
+    speculative draft's layer's, at its own KV bytes a token (None without a draft layer)."""
 
     full: float
     windowed: float
+    draft: float | None = None
 
 
 def stage_kv_bytes(kind: StageKind, kv: KvPerLayer) -> float:
-    """A stage's KV cache on one rank: its full-attention layers' and its windowed layers'."""
-    n, windowed = kind[0], kind[4]
-    return (n - windowed) * kv.full + windowed * kv.windowed if windowed else n * kv.full
+    """A stage's KV cache on one rank: its full-attention layers' and its windowed layers' — and on the last
+    stage, whose layers count the draft's (`resident_weight_figures`), that one at the draft's own KV (`kv.draft`):
+    counted as one of the model's layers and set right by the difference, 0 when the draft's attention is the
+    model's (MTP), so those figures stay the model's to the bit."""
+    n, windowed, last = kind[0], kind[4], kind[3]
+    held = (n - windowed) * kv.full + windowed * kv.windowed if windowed else n * kv.full
+    return held + (kv.draft - kv.full) if last and kv.draft is not None else held
 
 
 def resident_bytes_exceed(cluster: Cluster, totals: WeightTotals, kv_per_layer: KvPerLayer) -> bool:
@@ -176,8 +185,8 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
     rank of its etp as the engine holds it (`held`, `dagc.plan.expert_padding.held_experts`: vLLM pads mxfp4
     experts and may keep a second copy of their block scales). `draft`: speculative
     decoding's draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense with its own FFN, or MoE;
-    an EAGLE draft's own attention, LM head and fc, `eagle_params_per_rank`; its weights, and its KV cache as a
-    full-attention layer of the model's), or None. `redundant`: extra expert slots per
+    an EAGLE draft's own attention, LM head and fc, `eagle_params_per_rank`; its weights here, its KV cache at its
+    own KV bytes a token, `stage_kv_bytes`), or None. `redundant`: extra expert slots per
     MoE layer (`with redundant R`), each a whole expert's weights."""
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h, tp = model.hidden, shards.tp
@@ -223,33 +232,43 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
 class KvShape(NamedTuple):
     """What a rank's KV cache per layer is made of, whatever its requests: one token's KV bytes in a layer as the
     rank holds it (`dagc.layout.shards.kv_bytes_per_token_layer`), a request's context, a windowed layer's (None
-    without a window) and the context parallelism that splits them. Made once per layout (`resident_of`)."""
+    without a window), the context parallelism that splits them, and one token's KV bytes in the draft's layer
+    (`dagc.layout.speculative.draft_kv_bytes_per_token`; None without one). Made once per layout (`resident_of`)."""
 
     per_token: float
     context: int
     windowed_context: int | None
     cp: int
+    draft_per_token: float | None = None
 
     @classmethod
-    def of(cls, model: Model, workload: Workload, per_token: float, cp: int) -> KvShape:
-        """`per_token`: one token's KV bytes in a layer as the rank holds it (`RankShards.kv_bytes_per_token`)."""
+    def of(cls, model: Model, workload: Workload, per_token: float, cp: int, draft_per_token: float | None = None
+           ) -> KvShape:
+        """`per_token`: one token's KV bytes in a layer as the rank holds it (`RankShards.kv_bytes_per_token`);
+        `draft_per_token`: the draft layer's (None: no draft layer)."""
         context = workload.prompt + workload.generate
         windowed = None if model.window is None else kv_tokens(model.window, context)
-        return cls(per_token, context, windowed, cp)
+        return cls(per_token, context, windowed, cp, draft_per_token)
 
     def per_layer(self, requests_per_rank: int) -> KvPerLayer:
         """`kv_cache_bytes_per_layer` of `requests_per_rank` requests."""
-        full = math.ceil(requests_per_rank * self.context / self.cp) * self.per_token
+        tokens = math.ceil(requests_per_rank * self.context / self.cp)
+        full = tokens * self.per_token
+        draft = None if self.draft_per_token is None else tokens * self.draft_per_token
         if self.windowed_context is None:
-            return KvPerLayer(full, full)
-        return KvPerLayer(full, math.ceil(requests_per_rank * self.windowed_context / self.cp) * self.per_token)
+            return KvPerLayer(full, full, draft)
+        return KvPerLayer(full, math.ceil(requests_per_rank * self.windowed_context / self.cp) * self.per_token, draft)
 
 
 def kv_cache_bytes_per_layer(model: Model, workload: Workload, tp: int, cp: int, requests_per_rank: int
                              ) -> KvPerLayer:
     """The KV cache one rank holds per layer: its requests' prompt and generated tokens (split by cp);
-    a windowed layer's at most the window's tokens of each request (`dagc.layout.window.kv_tokens`)."""
-    return KvShape.of(model, workload, kv_bytes_per_token_layer(model, tp), cp).per_layer(requests_per_rank)
+    a windowed layer's at most the window's tokens of each request (`dagc.layout.window.kv_tokens`); the draft's
+    layer's at its own KV bytes a token (`KvShape`)."""
+    draft = draft_layer(model, workload)
+    draft_per_token = None if draft is None else draft_kv_bytes_per_token(model, draft, tp)
+    return KvShape.of(model, workload, kv_bytes_per_token_layer(model, tp), cp, draft_per_token).per_layer(
+        requests_per_rank)
 
 
 @dataclass(frozen=True)
@@ -289,7 +308,9 @@ def resident_of(model: Model, workload: Workload, layout: Layout) -> Resident:
     """The layout's `Resident`: its weights and KV caches, each figure made once."""
     weights = resident_weight_figures(model, layout.shards, layout.stage_counts, layout.ep, layout.held,
                                       layout.draft, layout.redundant)
-    rpr, kv = layout.requests_per_rank, KvShape.of(model, workload, layout.shards.kv_bytes_per_token, layout.cp)
+    draft_per_token = None if layout.draft is None else draft_kv_bytes_per_token(model, layout.draft, layout.tp)
+    rpr = layout.requests_per_rank
+    kv = KvShape.of(model, workload, layout.shards.kv_bytes_per_token, layout.cp, draft_per_token)
     kv_per_layer = kv.per_layer(rpr)
     admits = mode_of(workload).admits_by_kv
     judged = min(1, rpr) if admits else rpr

@@ -19,6 +19,7 @@ from typing import overload
 import numpy as np
 
 from ..layout.layout import Layout
+from ..layout.speculative import draft_kv_bytes_per_token, draft_layer
 from ..memory.resident import kv_cache_bytes_per_request, kv_layers_of, request_kv_bytes
 from ..plan.cluster import Cluster
 from ..plan.model import Model
@@ -84,16 +85,17 @@ def kv_bytes_per_request(model: Model, workload: Workload, decode_tp: int) -> fl
     `decode_tp`: its prompt's tokens over all layers — the speculative draft's layer too (MTP, EAGLE:
     `dagc.memory.resident.kv_layers_of`, whose KV the engines send with the model's: vLLM keeps it in the
     same KV cache, SGLang hands its draft KV pool to the transfer) — in the decode instance's layout (each of
-    its tp ranks receives its share: its KV heads, or MLA's latent whole) and the model's KV dtype."""
-    _, draft = kv_layers_of(model, workload)
-    return kv_cache_bytes_per_request(model, workload.prompt, decode_tp, draft) * decode_tp
+    its tp ranks receives its share: its KV heads, or MLA's latent whole; the draft's layer at its own KV bytes a
+    token, `dagc.layout.speculative.draft_kv_bytes_per_token`: an EAGLE draft's own grouped-query attention) and the
+    model's KV dtype."""
+    return kv_cache_bytes_per_request(model, workload.prompt, decode_tp, draft_layer(model, workload)) * decode_tp
 
 
 def decode_kv_bytes(model: Model, workload: Workload, decode: Layout) -> float:
     """`kv_bytes_per_request` to a decode instance whose layout is `decode`: read off what its ranks hold, as
     the layout was resolved (`Layout.shards`, `Layout.draft`), not worked out again."""
-    return request_kv_bytes(model, workload.prompt, decode.shards.kv_bytes_per_token, decode.draft is not None) * \
-        decode.tp
+    draft = draft_kv_bytes_per_token(model, decode.draft, decode.tp)
+    return request_kv_bytes(model, workload.prompt, decode.shards.kv_bytes_per_token, draft) * decode.tp
 
 
 def transfer_layers(model: Model, workload: Workload) -> int:
