@@ -79,11 +79,10 @@ def request_kv_bytes(model: Model, tokens: int, per_token: float, draft_per_toke
     return ((model.layers - windowed) * tokens + windowed * in_window) * per_token + tokens * draft_per_token
 
 
-def kv_layers_of(model: Model, workload: Workload) -> tuple[int, bool]:
-    """The layers whose KV cache a request holds — the model's, and the speculative draft's when a method runs one
-    (MTP, EAGLE: `dagc.layout.speculative.draft_layer`) — and whether the draft's is among them."""
-    draft = draft_layer(model, workload) is not None
-    return model.layers + draft, draft
+def kv_layers_of(model: Model, workload: Workload) -> int:
+    """The layers whose KV cache a request holds: the model's, and the speculative draft's when a method runs one
+    (MTP, EAGLE: `dagc.layout.speculative.draft_layer`)."""
+    return model.layers + (draft_layer(model, workload) is not None)
 
 
 def requests_per_rank(workload: Workload, layout: Layout) -> int:

@@ -101,7 +101,7 @@ def decode_kv_bytes(model: Model, workload: Workload, decode: Layout) -> float:
 def transfer_layers(model: Model, workload: Workload) -> int:
     """The layers whose KV a request's transfer sends, one after another when layer-wise: the model's and
     the draft's (`kv_bytes_per_request`)."""
-    return kv_layers_of(model, workload)[0]
+    return kv_layers_of(model, workload)
 
 
 def kv_ranks(lay: Layout) -> int:
