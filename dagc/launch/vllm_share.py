@@ -22,7 +22,7 @@ def refusal(d: Degrees) -> list[Refusal]:
     """E733 when the share `dagc launch` writes for vLLM is the GPU's whole memory (`Degrees.whole_gpu`)."""
     if not d.whole_gpu:
         return []
-    return [Refusal(CODE, "vLLM does not start: --gpu-memory-utilization 1.000 (the GPU's whole memory less dagc's "
-                    "reserve of 0) asks for every byte of each GPU, and its worker stops unless that much is free when "
+    return [Refusal(CODE, "vLLM does not start: --gpu-memory-utilization 1.000 (the GPU's memory less a reserve under "
+                    "0.1 % of it) asks for every byte of each GPU, and its worker stops unless that much is free when "
                     "it starts (\"Free memory on device … on startup is less than desired GPU memory utilization\", "
                     "vllm/v1/worker/gpu_worker.py), which its own CUDA context already is not", "cluster.reserve")]
