@@ -171,11 +171,15 @@ def role_workload(w: Workload, role: PoolRole, batch: int, **update: object) -> 
 
 def _pool_diagnostics(results: list[PoolResult], decode: Pool) -> list[Diagnostic]:
     """The pools' instances' diagnostics, each said of its pool, but the deployment's (`_DEPLOYMENT_CODES`, a decode
-    instance's W503 when several share the batch); those of the plan's workload once, from the decode instance."""
-    return [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
-            for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES | _PLAN_WORKLOAD_CODES
-            and not (d.code == "W503" and r.pool is decode and decode.instances > 1)] + \
-        [d for d in results[1].analysis.diagnostics if d.code in _PLAN_WORKLOAD_CODES]
+    instance's W503 when several share the batch); those of the plan's workload once, from the decode instance; and
+    one both pools say in the same words at the same place (of the plan's model, cluster or drafts: W525, W535,
+    W530 …) once, unprefixed — it was said twice, "prefill pool: …" then "decode pool: …", until 2026-11-30."""
+    said = [[d for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES | _PLAN_WORKLOAD_CODES
+             and not (d.code == "W503" and r.pool is decode and decode.instances > 1)] for r in results]
+    both = set(said[0]) & set(said[1])
+    out = [d if d in both else replace(d, message=f"{r.pool.role} pool: {d.message}")
+           for r, ds in zip(results, said, strict=True) for d in ds if r is results[0] or d not in both]
+    return out + [d for d in results[1].analysis.diagnostics if d.code in _PLAN_WORKLOAD_CODES]
 
 
 def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
