@@ -18,8 +18,9 @@ __all__ = ["fit_hint"]
 _G_RULE = "G = max(tp·cp, ep·etp), never their product"
 
 
-def fit_hint(model: Model, gpus: int, lay: Layout) -> str:
-    """E401's hint: the changes that fit `gpus` (`_fewer_copies`, `_smaller_group`), then how G is counted.
+def fit_hint(model: Model, gpus: int, lay: Layout, where: str = "") -> str:
+    """E401's hint: the changes that fit `gpus` (`_fewer_copies`, `_smaller_group`), then how G is counted; `where`
+    says after the count whose GPUs they are (a disaggregated pool's: what the other pool leaves).
 
     Example:
         >>> from types import SimpleNamespace as N
@@ -32,7 +33,7 @@ def fit_hint(model: Model, gpus: int, lay: Layout) -> str:
     ways = [w for w in (_fewer_copies(model, gpus, lay), _smaller_group(model, gpus, lay)) if w]
     if not ways:
         return f"lower dp or pp, or shrink the stage group; {_G_RULE}"
-    return f"on {gpus:,} GPUs: " + ", or ".join(ways) + f"; {_G_RULE}"
+    return f"on {gpus:,} GPUs{where}: " + ", or ".join(ways) + f"; {_G_RULE}"
 
 
 def _fewer_copies(model: Model, gpus: int, lay: Layout) -> str | None:

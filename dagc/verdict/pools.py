@@ -22,6 +22,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
 from ..rules.engine import calibration_range
+from ..rules.gpu_fit import fit_hint
 from ..rules.pipeline import decode_pool_split
 from ..rules.pools_fit import unused_gpus_hint
 from ..rules.requirements import backwards_requirements, memory_above_gpu, memory_below_reserve
@@ -182,6 +183,28 @@ def _pool_diagnostics(results: list[PoolResult], decode: Pool) -> list[Diagnosti
     return out + [d for d in results[1].analysis.diagnostics if d.code in _PLAN_WORKLOAD_CODES]
 
 
+def _sized_on_what_is_left(plan: Plan, results: list[PoolResult]) -> list[PoolResult]:
+    """The results with a pool's E401 hint sized on the GPUs the other pool leaves its instances (that pool fitting
+    the cluster), not on the whole cluster: `prefill 1 < dp 16 < tp 8 >` beside a decode pool of 32 of 64 GPUs was
+    told to fit 64 with `dp 8`, which E308 then refused; it is told `dp 4` on the 32 left. Where the other pool
+    leaves no GPU, the hint stays on the whole cluster and says that the other pool shrinks too."""
+    out = []
+    for r, other in zip(results, results[::-1], strict=True):
+        if any(d.code == "E401" for d in other.analysis.diagnostics):
+            out.append(r)
+            continue
+        gpus, role = plan.cluster.gpus, other.pool.role
+        left = (gpus - other.gpus) // r.pool.instances
+        shared = f", {r.pool.instances:,} instances sharing them" if r.pool.instances > 1 else ""
+        where = (f" (what the {role} pool's {other.gpus:,} leave of the cluster's {gpus:,}{shared})" if left >= 1 else
+                 f" (the whole cluster: the {role} pool's {other.gpus:,} GPUs leave none, so it shrinks too)")
+        left = left if left >= 1 else gpus // r.pool.instances
+        diags = tuple(replace(d, hint=fit_hint(plan.model, left, r.analysis.layout, where)) if d.code == "E401" else d
+                      for d in r.analysis.diagnostics)
+        out.append(replace(r, analysis=replace(r.analysis, diagnostics=diags)))
+    return out
+
+
 def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     """Analyse both pools' instances and compose the deployment's figures (module docstring)."""
     static = pools_need_inflight(plan, strategy)
@@ -204,7 +227,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
     # a decode instance's W503 is on its share of the batch: the deployment's split over its instances says it
     split = decode_pool_split(plan, results[1].analysis.layout, decode.instances)
-    diags = chosen + _pool_diagnostics(results, decode)
+    diags = chosen + _pool_diagnostics(_sized_on_what_is_left(plan, results), decode)
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
