@@ -1,13 +1,10 @@
-"""Requirements against the physical bounds of `dagc.rules.bounds`: W506 (one strategy) and N604 (the cluster);
-the batch `batch = max` chose to meet them (N605); a latency written as a floor (W522), a throughput or goodput
-as a ceiling (W523); a memory requirement above the GPU's memory (W524), or that leaves nothing beyond the
-runtime's reserve (W527).
+"""Requirements against the physical bounds of `dagc.rules.bounds`: W506 (one strategy) and N604 (the cluster); the
+batch `batch = max` chose to meet them (N605); a latency written as a floor (W522), a throughput or goodput as a
+ceiling (W523); a memory requirement above the GPU's memory (W524), or leaving nothing beyond the reserve (W527).
 
-Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each
-claiming no more than its bound proves. W506 bounds the strategy it is attached to (its
-GPUs, its replicas); N604 bounds every strategy the cluster can run (all its GPUs in one
-replica, the loosest bound any strategy has) and is a note about the plan, the same for
-each of its strategies. Bounds are quoted in the requirement's own unit.
+Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each claiming no more than its
+bound proves: W506 bounds its strategy (its GPUs, its replicas), N604 every strategy the cluster can run, pooled too
+(all its GPUs in one replica, the loosest bound any has), a note about the plan. Bounds are in the requirement's unit.
 """
 
 from __future__ import annotations
@@ -77,12 +74,11 @@ def _ruled_out(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
     return found
 
 
-def _cluster_bounds(ctx: RuleContext, req: Requirement) -> Bounds:
+def _cluster_bounds(p: Plan, req: Requirement) -> Bounds:
     """The bounds of every strategy the cluster can run, for `req`: all its GPUs in one replica, at the
     plan's batch — and with `batch = max`, where each strategy chooses its own, at the batch loosest
     for `req` (one request for a time, which grows with the batch; `BATCH_LIMIT` for a throughput),
     so that the note is the same whatever batch a strategy chose."""
-    p = ctx.plan
     w = p.workload
     if req.percentile is not None:            # a percentile of the load: at one request alone (`one_request_alone`)
         w = one_request_alone(w)
@@ -142,7 +138,7 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     for req in bounded_requirements(plan):
         if req.kind is RequirementKind.GPUS:
             continue
-        whole = _cluster_bounds(ctx, req)
+        whole = _cluster_bounds(plan, req)
         own = mine if req.percentile is None else \
             bounds(plan.model, one_request_alone(ctx.run_workload), plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
         found = _ruled_out(req, own)
@@ -179,9 +175,13 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
     Fixed:
         require { decode_throughput >= 1 tokens/ms/gpu }       # or a larger batch, or a faster GPU
     """
-    plan = ctx.plan
+    return cluster_bound_notes(ctx.plan)
+
+
+def cluster_bound_notes(plan: Plan) -> Iterator[Diagnostic]:
+    """N604 of `plan` (`check_cluster_bound`), said of a disaggregated strategy too (`dagc.verdict.pools`)."""
     for req in bounded_requirements(plan):
-        whole = _cluster_bounds(ctx, req)
+        whole = _cluster_bounds(plan, req)
         found = _ruled_out(req, whole)
         if found is None:
             continue

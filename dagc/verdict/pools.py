@@ -25,7 +25,12 @@ from ..rules.engine import calibration_range
 from ..rules.gpu_fit import fit_hint
 from ..rules.pipeline import decode_pool_split
 from ..rules.pools_fit import unused_gpus_hint
-from ..rules.requirements import backwards_requirements, memory_above_gpu, memory_below_reserve
+from ..rules.requirements import (
+    backwards_requirements,
+    cluster_bound_notes,
+    memory_above_gpu,
+    memory_below_reserve,
+)
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
@@ -231,6 +236,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
     diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
+    diags += cluster_bound_notes(plan)         # what no strategy on the cluster meets, pooled or not (N604)
     diags += memory_below_reserve(plan)
     diags += backwards_requirements(plan, True)     # a latency written as a floor, a throughput as a ceiling
     diags += backwards_requirements(plan, False)
