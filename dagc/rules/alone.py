@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind, Workload
 
-__all__ = ["ALONE_KINDS", "bounded_requirements", "one_request_alone"]
+__all__ = ["ALONE_KINDS", "alone_text", "any_load_text", "bounded_requirements", "one_request_alone"]
 
 ALONE_KINDS = (RequirementKind.TTFT, RequirementKind.TPOT)
 
@@ -24,6 +24,16 @@ def bounded_requirements(plan: Plan) -> Iterator[Requirement]:
     for req in plan.requirements:
         if not req.on_load or (req.percentile is not None and req.kind in ALONE_KINDS):
             yield req
+
+
+def alone_text(req: Requirement) -> str:
+    """How a bound of `req` is taken, said after "at 100 % efficiency": for a percentile, at one request alone."""
+    return " for one request alone" if req.percentile else ""
+
+
+def any_load_text(req: Requirement) -> str:
+    """What a percentile's bound says of the load, said after the bound."""
+    return ": every request's is at least that, whatever the load" if req.percentile else ""
 
 
 def one_request_alone(workload: Workload) -> Workload:

@@ -18,12 +18,13 @@ from ..plan.params import weight_bytes
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si, lookup
-from .alone import bounded_requirements, one_request_alone
+from .alone import alone_text, any_load_text, bounded_requirements, one_request_alone
 from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
 __all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "backwards_requirements",
-           "bound_text", "broken_text", "memory_above_gpu", "memory_below_reserve", "metric_name", "written_backwards"]
+           "bound_text", "broken_text", "cluster_bound_notes", "cluster_bounds", "memory_above_gpu",
+           "memory_below_reserve", "metric_name", "ruled_out", "written_backwards"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -66,7 +67,7 @@ def bound_text(value: float, req: Requirement) -> str:
     return f"{scaled:,.1f} {unit.name}" if abs(scaled) >= 10 else f"{scaled:.3g} {unit.name}"
 
 
-def _ruled_out(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
+def ruled_out(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
     """The bound (value, is a lower bound) when it rules `req` out, else None."""
     found = requirement_bound(req, b)
     if found is None or not unreachable(req, *found):
@@ -74,7 +75,7 @@ def _ruled_out(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
     return found
 
 
-def _cluster_bounds(p: Plan, req: Requirement) -> Bounds:
+def cluster_bounds(p: Plan, req: Requirement) -> Bounds:
     """The bounds of every strategy the cluster can run, for `req`: all its GPUs in one replica, at the
     plan's batch — and with `batch = max`, where each strategy chooses its own, at the batch loosest
     for `req` (one request for a time, which grows with the batch; `BATCH_LIMIT` for a throughput),
@@ -85,14 +86,6 @@ def _cluster_bounds(p: Plan, req: Requirement) -> Bounds:
     elif w.batch_max:
         w = w.model_copy(update={"batch": 1 if req.kind in _GROW_WITH_BATCH else BATCH_LIMIT})
     return bounds(p.model, w, p.cluster, gpus=p.cluster.gpus, dp=1)
-
-
-def _alone(req: Requirement) -> str:
-    return " for one request alone" if req.percentile else ""
-
-
-def _any_load(req: Requirement) -> str:
-    return ": every request's is at least that, whatever the load" if req.percentile else ""
 
 
 _GROW_WITH_BATCH = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.GPUS)   # their bounds: lower ones
@@ -119,7 +112,8 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     lower bound on a time rules out `ttft <= 1 ms`, never `tpot >= 150 us`; an upper bound on a
     throughput rules out `>=` targets above it, never `<=` ones. Throughput bounds are quoted in the requirement's unit.
 
-    W506 speaks of this strategy only; the help line gives the bound of the whole cluster
+    A disaggregated strategy's TTFT is bounded on its prefill pool's instance, its TPOT on its decode pool's
+    (`dagc.rules.pools_bound`). W506 speaks of this strategy only; the help line gives the bound of the whole cluster
     (every GPU in one replica, the loosest any strategy has). When that bound rules the
     target out too, the plan also gets N604. A `gpus` requirement is not judged here: the
     strategy's GPU count is exact, and the weights' lower bound is N604's.
@@ -138,16 +132,16 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     for req in bounded_requirements(plan):
         if req.kind is RequirementKind.GPUS:
             continue
-        whole = _cluster_bounds(plan, req)
+        whole = cluster_bounds(plan, req)
         own = mine if req.percentile is None else \
             bounds(plan.model, one_request_alone(ctx.run_workload), plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
-        found = _ruled_out(req, own)
+        found = ruled_out(req, own)
         if found is None:
             continue
         best, lower = found
         side = "at least" if lower else "at most"
         cluster_best, _ = requirement_bound(req, whole) or found
-        everywhere = _ruled_out(req, whole) is not None
+        everywhere = ruled_out(req, whole) is not None
         cluster = f"the bound of the whole cluster ({_gpus(plan.cluster.gpus)}, one replica)"
         hint = (f"no strategy on these GPUs can meet it either: {cluster} is {bound_text(cluster_best, req)} "
                 "(N604); relax the requirement or change the cluster" if everywhere else
@@ -155,7 +149,7 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield diag("W506", Severity.WARNING,
                    f"`{req.text}` is beyond the physical bound of strategy `{ctx.strategy.label}` "
                    f"({_gpus(lay.gpus_used)}, dp {lay.dp}) on its {metric_name(req)}: for this strategy, even at "
-                   f"100 % efficiency{_alone(req)}, it is {side} {bound_text(best, req)}{_any_load(req)}",
+                   f"100 % efficiency{alone_text(req)}, it is {side} {bound_text(best, req)}{any_load_text(req)}",
                    req.span, hint)
 
 
@@ -181,8 +175,8 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
 def cluster_bound_notes(plan: Plan) -> Iterator[Diagnostic]:
     """N604 of `plan` (`check_cluster_bound`), said of a disaggregated strategy too (`dagc.verdict.pools`)."""
     for req in bounded_requirements(plan):
-        whole = _cluster_bounds(plan, req)
-        found = _ruled_out(req, whole)
+        whole = cluster_bounds(plan, req)
+        found = ruled_out(req, whole)
         if found is None:
             continue
         value, lower = found
@@ -194,9 +188,9 @@ def cluster_bound_notes(plan: Plan) -> Iterator[Diagnostic]:
         else:
             batch = ", at any batch," if plan.workload.batch_max else ""
             message = (f"`{req.text}` cannot be met by any strategy on this cluster: even at 100 % efficiency "
-                       f"on all {_gpus(plan.cluster.gpus)} in one replica{batch}{_alone(req)} the "
+                       f"on all {_gpus(plan.cluster.gpus)} in one replica{batch}{alone_text(req)} the "
                        f"{metric_name(req)} is {'at least' if lower else 'at most'} {bound_text(value, req)}"
-                       f"{_any_load(req)}")
+                       f"{any_load_text(req)}")
         yield diag("N604", Severity.NOTE, message, req.span,
                    "relax the requirement, or change the cluster (GPU type or count) or the workload")
 

@@ -24,6 +24,7 @@ from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Wor
 from ..rules.engine import calibration_range
 from ..rules.gpu_fit import fit_hint
 from ..rules.pipeline import decode_pool_split
+from ..rules.pools_bound import pooled_physical
 from ..rules.pools_fit import unused_gpus_hint
 from ..rules.requirements import (
     backwards_requirements,
@@ -235,15 +236,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     diags = chosen + _pool_diagnostics(_sized_on_what_is_left(plan, results), decode)
     if split is not None:
         diags.append(replace(split, message=f"decode pool: {split.message}"))
-    diags += memory_above_gpu(plan)            # the deployment's memory requirements, once
-    diags += cluster_bound_notes(plan)         # what no strategy on the cluster meets, pooled or not (N604)
-    diags += memory_below_reserve(plan)
-    diags += backwards_requirements(plan, True)     # a latency written as a floor, a throughput as a ceiling
-    diags += backwards_requirements(plan, False)
-    # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
-    if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
-        diags.append(far)
-    diags += percentile_samples(plan)          # the deployment's percentiles, judged on the plan's traffic
+    diags += _deployment_diagnostics(plan, strategy, results)
     gpus = sum(r.gpus for r in results)
     over = pools_fit_cluster(plan, strategy, [(r.pool.role, r.pool.instances, r.gpus_per_instance) for r in results])
     if over is not None:
@@ -269,6 +262,25 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
              if d.code == "W505" else d for d in diags]
     reqs = _requirements(plan, results, gpus, metrics)
     return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv, link)
+
+
+def _deployment_diagnostics(plan: Plan, strategy: Strategy, results: list[PoolResult]) -> list[Diagnostic]:
+    """What is said of the deployment as a whole, not of a pool's instance: its requirements against the GPU's
+    memory, the cluster's physical bound (N604) and the pools' (W506), written backwards; the calibration's range;
+    the percentiles' samples."""
+    diags = list(memory_above_gpu(plan))       # the deployment's memory requirements, once
+    diags += cluster_bound_notes(plan)         # what no strategy on the cluster meets, pooled or not (N604)
+    # a latency beyond the bound of the pool's instance that makes it (W506)
+    diags += pooled_physical(plan, strategy.label, [(r.pool.role, r.analysis.plan.workload, r.analysis.layout)
+                                                    for r in results])
+    diags += memory_below_reserve(plan)
+    diags += backwards_requirements(plan, True)     # a latency written as a floor, a throughput as a ceiling
+    diags += backwards_requirements(plan, False)
+    # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
+    if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
+        diags.append(far)
+    diags += percentile_samples(plan)          # the deployment's percentiles, judged on the plan's traffic
+    return diags
 
 
 def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
