@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from .run_values import FIXED_RATE_HINT
+
 __all__ = ["CANCELLED", "GPU_FAMILIES", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model", "gpu_family",
            "ramped", "requests_sent", "succeeded"]
 
@@ -155,5 +157,4 @@ def ramped(o: Mapping[str, object]) -> tuple[str, str] | None:
                                                         for x in (a, b)) else ""
     return (f"{said}: the run's rate grew{grew} over it (`--ramp-up-strategy`), which dagc's traffic does not "
             "express (a fixed rate, or clients)",
-            "calibrate on runs at a fixed `--request-rate` (or clients alone, `--max-concurrency` with "
-            "`--request-rate inf`)")
+            FIXED_RATE_HINT)

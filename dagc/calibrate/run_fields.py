@@ -154,7 +154,7 @@ def _rate(r: _Run, v: object) -> float | None:
     if v in ("inf", "Infinity") or (isinstance(v, float) and math.isinf(v) and v > 0):
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
-        raise r.fail("request_rate", refused_rate(v))
+        raise r.fail("request_rate", *refused_rate(v))
     return float(v)
 
 
