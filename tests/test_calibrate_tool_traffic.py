@@ -4,14 +4,23 @@ SGLang's bench_serving (python/sglang/bench_serving.py, `benchmark`'s `result`) 
 run that replayed a trace's timestamps (`--dataset-name mooncake --use-trace-timestamps`): dagc told its user the
 rate was `a string other than "inf": a rate is a JSON number, without quotes` — as though the file were edited, when
 the tool wrote it so, and no number in its place makes the run one of a rate.
+
+vLLM's `vllm bench serve --burstiness inf` (vllm/benchmarks/serve.py, `get_request`: `burstiness == float("inf")`
+gives every gap 1 / rate) spaces its requests evenly — dagc's `arrival = uniform` — and `--save-result` writes
+`"burstiness": Infinity` (json.dump of the float). dagc refused it, `is not a positive number`; and a run at vLLM's
+default, `burstiness` 1 (Poisson gaps), was fitted on a plan of `arrival = uniform` unsaid.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from dagc.calibrate.match import disagreements
 from dagc.calibrate.runs import read_runs
 from dagc.diagnostics import PlanError, render
+from dagc.lang.load import load_plan_text
 from conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "calibrate"
@@ -34,3 +43,37 @@ def test_an_sglang_trace_replay_is_refused_as_a_trace_not_as_a_quoted_number():
                          "matches a run to its plan by")
     assert d.hint == ("calibrate on runs at a fixed `--request-rate` (or clients alone, `--max-concurrency` with "
                       "`--request-rate inf`)")
+
+
+PLAN = """model preset "mixtral-8x7b"
+cluster { gpus = 8  gpu preset "h100-sxm"  engine = vllm }
+workload { batch = 256  prompt = 512  generate = 128  serving = inflight  rate = 4 requests/s  requests = 100  ARRIVAL }
+strategy tp 8
+"""
+
+
+def _said(run, arrival: str = ""):
+    return disagreements(run, load_plan_text(PLAN.replace("ARRIVAL", arrival)), "plan.moe")
+
+
+def test_vllm_s_burstiness_inf_is_evenly_spaced_arrivals():
+    path = FIXTURES / "vllm_uniform.json"       # `--request-rate 4 --burstiness inf`
+    (run,) = read_runs(path)
+    assert (run.rate, run.arrival, run.requests) == (4.0, "uniform", 100)
+    (d,) = _said(run)
+    assert d.code == "E110" and d.span.start == path.read_text().index('"burstiness"')
+    assert d.message == ("run vllm_uniform.json is not of plan `plan.moe`: the run's arrivals were evenly spaced "
+                         "(`burstiness` inf), the plan's Poisson (`arrival = poisson`)")
+    assert d.hint == ('give the plan the run\'s traffic: `--set "workload.arrival=uniform"` (in a manifest, '
+                      '`set = ["workload.arrival=uniform"]`), or calibrate with the plan this run measured')
+    assert _said(run, "arrival = uniform") == []
+
+
+def test_vllm_s_default_burstiness_is_poisson_arrivals(tmp_path):
+    doc = json.loads((FIXTURES / "vllm_uniform.json").read_text()) | {"burstiness": 1.0}
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    (run,) = read_runs(tmp_path / "run.json")
+    assert run.arrival == "poisson" and _said(run) == []
+    (d,) = _said(run, "arrival = uniform")
+    assert d.message.endswith("the run's arrivals were Poisson (`burstiness` 1), the plan's evenly spaced "
+                              "(`arrival = uniform`)")

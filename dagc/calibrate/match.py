@@ -285,6 +285,10 @@ def checkpoint_precision(model_id: str | None, plan: Plan) -> tuple[str, tuple[D
     return None
 
 
+# AIPerf's `request_rate_mode` of each of dagc's arrivals (`dagc.calibrate.run_counts.aiperf_arrival`)
+_MODES = {"uniform": "constant", "poisson": "poisson"}
+
+
 def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]) -> None:
     if run.rate is not None:        # (with a cap on its requests in flight too, `CAPPED` said it: not here)
         if tr.rate is None or abs(tr.rate - run.rate) > RATE_TOLERANCE * run.rate:
@@ -293,9 +297,10 @@ def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]
                 f"workload.rate={run.rate:g} requests/s")
         elif run.arrival is not None and run.arrival != tr.arrival:
             said = {"poisson": "Poisson", "uniform": "evenly spaced"}
-            say("arrival", f"the run's arrivals were {said[run.arrival]} (`request_rate_mode` "
-                f"{'constant' if run.arrival == 'uniform' else 'poisson'}), the plan's {said[tr.arrival]} "
-                f"(`arrival = {tr.arrival}`)", f"workload.arrival={run.arrival}")
+            field = run.fields.get("arrival", "").rsplit(".", 1)[-1]     # vLLM's `burstiness`, AIPerf's mode
+            value = {"burstiness": {"uniform": "inf", "poisson": "1"}}.get(field, _MODES)[run.arrival]
+            say("arrival", f"the run's arrivals were {said[run.arrival]} (`{field}` {value}), the plan's "
+                f"{said[tr.arrival]} (`arrival = {tr.arrival}`)", f"workload.arrival={run.arrival}")
         return
     clients = run.concurrency if run.concurrency is not None and run.concurrency < run.requests else None
     if clients is None:

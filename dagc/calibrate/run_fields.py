@@ -135,17 +135,17 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     if requests is None:
         raise r.fail("num_prompts" if tool == "vllm" else "completed", "is missing: how many requests the run sent")
     rate = _rate(r, o.get("request_rate", ...))
-    _burstiness(r, rate)
+    arrival = _burstiness(r, rate)
     _faster_than_sent(r, rate, requests)
     concurrency = r.number(o, "max_concurrency", whole=True)
-    r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency"}
+    r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency", "arrival": "burstiness"}
     prompt, generate = _lengths(r, completed or requests)
     model, backend = o.get("model_id"), o.get("backend")
     r.fields |= {"model": "model_id"}
     return MeasuredRun(rid, path, tool, r.src, r.at, r.end, int(requests), rate, None if concurrency is None else
                        int(concurrency), prompt, generate, r.measured, r.fields,
                        model if isinstance(model, str) and model.strip() else None,
-                       backend if isinstance(backend, str) and backend.strip() else None)
+                       backend if isinstance(backend, str) and backend.strip() else None, arrival=arrival)
 
 
 def _rate(r: _Run, v: object) -> float | None:
@@ -179,22 +179,23 @@ def _faster_than_sent(r: _Run, rate: float | None, requests: float) -> None:
                      "ran it")
 
 
-def _burstiness(r: _Run, rate: float | None) -> None:
-    """vLLM's `burstiness` (`--burstiness`: gamma-distributed gaps of that shape, 1 Poisson): E110 at it when the
-    rate is finite and it is not 1 — dagc's arrivals are Poisson or uniform (docs/language.md, `arrival`), and a
-    run of burstier or smoother arrivals queues otherwise than any plan dagc simulates."""
+def _burstiness(r: _Run, rate: float | None) -> str | None:
+    """vLLM's arrivals at a rate by its `burstiness` (vllm/benchmarks/serve.py `get_request`: gaps gamma of that shape):
+    1 `poisson`, inf (`Infinity`) `uniform`, each gap 1 / rate; E110 at another, which queues otherwise than dagc's
+    arrivals (docs/language.md, `arrival`). None without it or a rate."""
     if (ramp := rc.ramped(r.obj)) is not None:      # a rate that grew (its `request_rate` "inf")
         raise r.fail("ramp_up_strategy", *ramp)
     v = r.obj.get("burstiness")
     if v is None or rate is None:       # every request at once: the gaps are none, whatever their shape
-        return
-    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= math.inf:
         raise r.fail("burstiness", "is not a positive number (the shape of the gamma-distributed gaps; 1: Poisson)")
-    if v != 1:
+    if v not in (1, math.inf):
         raise r.fail("burstiness", "is not 1: the run's arrivals had gamma-distributed gaps, not Poisson ones; "
                      "dagc's arrivals are Poisson or uniform (`arrival = poisson | uniform`), and another shape "
                      "queues otherwise", "calibrate on runs sent with `--burstiness 1` (Poisson arrivals, vLLM's "
-                     "default)")
+                     "default) or `--burstiness inf` (evenly spaced)")
+    return "poisson" if v == 1 else "uniform"
 
 
 # more failed requests than this share of those sent is no run of the plan's (a request or two timing out is)
