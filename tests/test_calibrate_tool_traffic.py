@@ -8,7 +8,9 @@ the tool wrote it so, and no number in its place makes the run one of a rate.
 vLLM's `vllm bench serve --burstiness inf` (vllm/benchmarks/serve.py, `get_request`: `burstiness == float("inf")`
 gives every gap 1 / rate) spaces its requests evenly — dagc's `arrival = uniform` — and `--save-result` writes
 `"burstiness": Infinity` (json.dump of the float). dagc refused it, `is not a positive number`; and a run at vLLM's
-default, `burstiness` 1 (Poisson gaps), was fitted on a plan of `arrival = uniform` unsaid.
+default, `burstiness` 1 (Poisson gaps), was fitted on a plan of `arrival = uniform` unsaid. The hint that gives a
+plan such a run's rate gives it its arrivals too: the rate's `--set` alone made a plan refused again (AIPerf's
+`--request-rate-mode constant` runs alike).
 """
 
 from __future__ import annotations
@@ -77,3 +79,15 @@ def test_vllm_s_default_burstiness_is_poisson_arrivals(tmp_path):
     (d,) = _said(run, "arrival = uniform")
     assert d.message.endswith("the run's arrivals were Poisson (`burstiness` 1), the plan's evenly spaced "
                               "(`arrival = uniform`)")
+
+
+@pytest.mark.parametrize("traffic, hinted", [
+    ("rate = 2 requests/s  requests = 100", '`--set "workload.rate=4 requests/s" --set "workload.arrival=uniform"`'),
+    ("", '`--set "workload.rate=4 requests/s" --set "workload.requests=100" --set "workload.arrival=uniform"`')])
+def test_the_hint_that_gives_the_plan_the_run_s_rate_gives_it_its_arrivals_too(traffic, hinted):
+    # the `--set` of the rate alone left the plan's Poisson arrivals: the plan it made was refused again, at them
+    (run,) = read_runs(FIXTURES / "vllm_uniform.json")
+    text = PLAN.replace("rate = 4 requests/s  requests = 100  ARRIVAL", traffic)
+    (d,) = disagreements(run, load_plan_text(text), "plan.moe")
+    assert d.span.text == '"request_rate"' and hinted in d.hint
+    assert _said(run, "arrival = uniform") == []        # the plan those `--set`s make
