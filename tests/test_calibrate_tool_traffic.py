@@ -11,6 +11,12 @@ gives every gap 1 / rate) spaces its requests evenly — dagc's `arrival = unifo
 default, `burstiness` 1 (Poisson gaps), was fitted on a plan of `arrival = uniform` unsaid. The hint that gives a
 plan such a run's rate gives it its arrivals too: the rate's `--set` alone made a plan refused again (AIPerf's
 `--request-rate-mode constant` runs alike).
+
+vLLM sends one request per sample of its dataset (vllm/benchmarks/serve.py: an output each, `completed` + `failed`),
+and writes `num_prompts` as asked (`--num-prompts`); with `--no-oversample` a dataset of fewer samples — a
+`--dataset-name custom` file of 500 lines at the default 1,000 — is not padded to it (vllm/benchmarks/datasets.py,
+`maybe_oversample_requests`), and the run sent fewer. dagc refused such a run, `completed` and `failed` `do not add up
+to num_prompts: the requests the run sent are not told` — which they are.
 """
 
 from __future__ import annotations
@@ -91,3 +97,26 @@ def test_the_hint_that_gives_the_plan_the_run_s_rate_gives_it_its_arrivals_too(t
     (d,) = disagreements(run, load_plan_text(text), "plan.moe")
     assert d.span.text == '"request_rate"' and hinted in d.hint
     assert _said(run, "arrival = uniform") == []        # the plan those `--set`s make
+
+
+@pytest.mark.parametrize("completed, failed", [(500, 0), (497, 3)])
+def test_a_vllm_run_of_fewer_samples_than_num_prompts_sent_completed_and_failed(tmp_path, completed, failed):
+    # `--dataset-name custom --num-prompts 1000 --no-oversample` on a file of 500 prompts
+    doc = json.loads((FIXTURES / "vllm_uniform.json").read_text()) | {
+        "num_prompts": 1000, "completed": completed, "failed": failed, "burstiness": 1.0,
+        "total_input_tokens": 512 * completed, "total_output_tokens": 128 * completed}
+    (tmp_path / "run.json").write_text(json.dumps(doc, indent=1))
+    (run,) = read_runs(tmp_path / "run.json")
+    assert (run.requests, run.fields["requests"], run.prompt, run.generate) == (500, "completed", 512.0, 128.0)
+    text = PLAN.replace("requests = 100", "requests = 1000").replace("ARRIVAL", "")
+    (d,) = disagreements(run, load_plan_text(text), "plan.moe")
+    assert d.message.endswith("the run sent 500 requests, the plan 1,000")
+    assert d.span.text == '"completed"' and '--set "workload.requests=500"' in d.hint
+
+
+def test_more_requests_completed_and_failed_than_num_prompts_are_still_refused(tmp_path):
+    doc = json.loads((FIXTURES / "vllm_uniform.json").read_text()) | {"num_prompts": 90, "burstiness": 1.0}
+    (tmp_path / "run.json").write_text(json.dumps(doc, indent=1))
+    d = _refused(tmp_path / "run.json")
+    assert d.message == ("field `completed` and `failed` do not add up to `num_prompts`: the requests the run sent "
+                         "are not told")

@@ -124,14 +124,12 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
         r.figure(key, r.number(o, names[which], figure=True), names[which])
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
-    _counts(r, completed, requests)
+    sent = _counts(r, completed, requests)          # `num_prompts`, or the fewer a dataset of fewer samples sent
     _arrays(r, {n for n in (completed, requests, rc.requests_sent(o, completed)) if n is not None})
     if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
         raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
-    if requests is None:
-        requests, r.fields["requests"] = completed, "completed"
-    else:
-        r.fields["requests"] = "num_prompts"
+    requests, r.fields["requests"] = (sent, "num_prompts") if sent is not None and sent == requests else \
+        (sent if requests is not None else completed, "completed")
     if requests is None:
         raise r.fail("num_prompts" if tool == "vllm" else "completed", "is missing: how many requests the run sent")
     rate = _rate(r, o.get("request_rate", ...))
@@ -202,28 +200,28 @@ def _burstiness(r: _Run, rate: float | None) -> str | None:
 MAX_FAILED = REQUESTS_TOLERANCE
 
 
-def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
-    """E110 at a run summary that cannot be a run's: a `duration` that is not positive, `completed` + `failed`
-    (SGLang's `failures`) other than `num_prompts`, or more failed requests (else non-empty `errors`) than
-    `MAX_FAILED` of those sent — the summary's figures are then the completed requests' on a server that ran the
-    others too, where dagc's every request completes."""
+def _counts(r: _Run, completed: float | None, requests: float | None) -> float | None:
+    """The requests sent — `num_prompts`, or the fewer `completed` + `failed` a dataset of fewer samples sent
+    (vLLM's `--no-oversample`, vllm/benchmarks/datasets.py) —; E110 at a run summary that cannot be a run's: a
+    `duration` that is not positive, `completed` + `failed` (SGLang's `failures`) above `num_prompts`, or more failed
+    requests (else non-empty `errors`) than `MAX_FAILED` of those sent — the summary's figures are then the
+    completed requests' on a server that ran the others too, where dagc's every request completes."""
     o = r.obj
     r.number(o, "duration")             # seconds; dagc's figures keep their own
     name = "failed" if "failed" in o else "failures"
     failed = o.get(name)
     if failed is not None and (isinstance(failed, bool) or not isinstance(failed, int) or failed < 0):
         raise r.fail(name, "is not a count of requests (a whole number, 0 or more)")
-    if completed is not None and requests is not None and \
-            (completed + failed != requests if failed is not None else completed > requests):
+    if completed is not None and requests is not None and completed + (failed or 0) > requests:
         raise r.fail("completed", f"{'and `' + name + '` do' if failed is not None else 'does'} not add up to "
                      "`num_prompts`: the requests the run sent are not told")
     if failed is None:                   # SGLang's `--output-details`: the non-empty entries of `errors`
         sent_ = rc.requests_sent(o, completed)
         failed, name = (None, name) if sent_ is None or completed is None else (int(sent_ - completed), "errors")
-    sent: float | None = requests
-    if sent is None and completed is not None:
-        sent = completed + (failed or 0)
+    told = failed is not None and name != "errors"      # the tool's own count of its failed requests
+    sent = completed + (failed or 0) if completed is not None and (requests is None or told) else requests
     _failed(r, failed, sent, name)
+    return None if requests is None else sent
 
 
 def _failed(r: _Run, failed: float | None, sent: float | None, name: str) -> None:
