@@ -17,6 +17,11 @@ and writes `num_prompts` as asked (`--num-prompts`); with `--no-oversample` a da
 `--dataset-name custom` file of 500 lines at the default 1,000 — is not padded to it (vllm/benchmarks/datasets.py,
 `maybe_oversample_requests`), and the run sent fewer. dagc refused such a run, `completed` and `failed` `do not add up
 to num_prompts: the requests the run sent are not told` — which they are.
+
+A run of one output token a request (`--random-output-len 1`, the way to measure prefill alone) has no TPOT nor ITL
+to measure, and both tools write them 0 (`np.mean(tpots or 0)`: vllm/benchmarks/serve.py `calculate_metrics`,
+python/sglang/bench_serving.py alike): dagc refused the run at `mean_tpot_ms`, `is not a positive number`, where it
+is a TTFT and throughput run like any other.
 """
 
 from __future__ import annotations
@@ -120,3 +125,26 @@ def test_more_requests_completed_and_failed_than_num_prompts_are_still_refused(t
     d = _refused(tmp_path / "run.json")
     assert d.message == ("field `completed` and `failed` do not add up to `num_prompts`: the requests the run sent "
                          "are not told")
+
+
+def _one_token(tool: str) -> dict:
+    """A run of one output token a request, as vLLM (`--save-result`) or SGLang (`--output-file`) writes it."""
+    doc = json.loads((FIXTURES / "vllm_uniform.json").read_text()) | {"burstiness": 1.0} if tool == "vllm" else \
+        json.loads((FIXTURES / "sglang.jsonl").read_text().splitlines()[0])
+    doc |= {"total_output_tokens": doc["completed"], "output_throughput": doc["request_throughput"]}
+    return doc | {k: 0.0 for k in doc if k.endswith(("_tpot_ms", "_itl_ms"))}
+
+
+@pytest.mark.parametrize("tool", ["vllm", "sglang"])
+def test_a_run_of_one_output_token_a_request_is_read_without_tpot_and_itl(tmp_path, tool):
+    (tmp_path / "run.json").write_text(json.dumps(_one_token(tool)))
+    (run,) = read_runs(tmp_path / "run.json")
+    assert run.generate == 1.0 and run.measured["ttft_ms"] > 0
+    assert not any(k.startswith(("tpot", "itl")) for k in run.measured)
+
+
+def test_a_tpot_of_0_beside_longer_outputs_is_still_refused(tmp_path):
+    doc = json.loads((FIXTURES / "vllm_uniform.json").read_text()) | {"burstiness": 1.0, "mean_tpot_ms": 0.0}
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    assert _refused(tmp_path / "run.json").message == \
+        "field `mean_tpot_ms` is not a positive number from 1e-06 up to 1e+12"

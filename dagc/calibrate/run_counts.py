@@ -8,13 +8,14 @@ fields).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
 from .run_values import FIXED_RATE_HINT
 
-__all__ = ["CANCELLED", "GPU_FAMILIES", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model", "gpu_family",
-           "ramped", "requests_sent", "succeeded"]
+__all__ = ["CANCELLED", "GPU_FAMILIES", "POISSON_Z", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model",
+           "faster_than_sent", "gpu_family", "one_token", "ramped", "requests_sent", "succeeded"]
 
 # E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
 # its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
@@ -158,3 +159,45 @@ def ramped(o: Mapping[str, object]) -> tuple[str, str] | None:
     return (f"{said}: the run's rate grew{grew} over it (`--ramp-up-strategy`), which dagc's traffic does not "
             "express (a fixed rate, or clients)",
             FIXED_RATE_HINT)
+
+
+# Standard deviations past the rate a Poisson run's served rate may read before dagc holds it impossible: N arrivals
+# at R requests/s span N/R seconds ± √N/R, and the run's duration adds its last request's latency on top
+POISSON_Z = 3.0
+
+
+def faster_than_sent(rate: float | None, served: float | None, requests: float) -> tuple[str, str] | None:
+    """E110's words and hint at the served rate of an open loop that served its requests faster than its
+    `request_rate` sent them, past `POISSON_Z` standard deviations of the arrivals' span (30 requests or more): the
+    summary's figures are not of the traffic its fields say; None when it did not.
+
+    Example:
+        >>> faster_than_sent(2.0, 2.48, 200)[0][:60]
+        'is more requests a second than `request_rate` sent them: the'
+        >>> faster_than_sent(2.0, 2.2, 200) is None
+        True
+    """
+    if rate is None or served is None or requests < 30 or served <= rate * (1 + POISSON_Z / math.sqrt(requests)):
+        return None
+    return ("is more requests a second than `request_rate` sent them: the run's Poisson arrivals span its requests "
+            f"over the rate, and no run of them serves faster by more than {POISSON_Z:g} standard deviations of that "
+            "span", "the summary is of another run, or of another rate: check `request_rate`, `num_prompts` and "
+            "`duration` against the command that ran it")
+
+
+def one_token(o: Mapping[str, object]) -> bool:
+    """Whether a vLLM or SGLang run's requests output one token each at most (`total_output_tokens` ≤ `completed`,
+    `--random-output-len 1`): no second token, so its TPOT and ITL measured nothing, and both tools write them 0
+    (`np.mean(tpots or 0)`, vllm/benchmarks/serve.py `calculate_metrics`, python/sglang/bench_serving.py).
+
+    Example:
+        >>> one_token({"completed": 200, "total_output_tokens": 200})
+        True
+        >>> one_token({"completed": 2, "total_output_tokens": 5})
+        False
+    """
+    out, done = o.get("total_output_tokens"), o.get("completed")
+    if isinstance(out, bool) or isinstance(done, bool) or not isinstance(out, int | float) or \
+            not isinstance(done, int | float):
+        return False
+    return 0 < done and out <= done

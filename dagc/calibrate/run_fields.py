@@ -116,10 +116,12 @@ def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str)
 
 def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     o, which = r.obj, 0 if tool == "vllm" else 1
+    one = rc.one_token(o)       # no second token: the TPOT and ITL the tool writes 0 measured nothing
     for stem, names in _LATENCIES.items():
         name = names[which]
         for pre, suf in (("mean", ""), ("median", "_median"), ("p99", "_p99")):
-            r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms", figure=True), f"{pre}_{name}_ms")
+            if not (one and stem in ("tpot", "itl") and o.get(f"{pre}_{name}_ms") == 0):
+                r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms", figure=True), f"{pre}_{name}_ms")
     for key, names in _THROUGHPUTS.items():
         r.figure(key, r.number(o, names[which], figure=True), names[which])
     completed = r.number(o, "completed", whole=True)
@@ -134,7 +136,8 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
         raise r.fail("num_prompts" if tool == "vllm" else "completed", "is missing: how many requests the run sent")
     rate = _rate(r, o.get("request_rate", ...))
     arrival = _burstiness(r, rate)
-    _faster_than_sent(r, rate, requests)
+    if (fast := rc.faster_than_sent(rate, r.measured.get("requests_per_s"), requests)) is not None:
+        raise r.fail(r.fields["requests_per_s"], *fast)
     concurrency = r.number(o, "max_concurrency", whole=True)
     r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency", "arrival": "burstiness"}
     prompt, generate = _lengths(r, completed or requests)
@@ -154,27 +157,6 @@ def _rate(r: _Run, v: object) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
         raise r.fail("request_rate", *refused_rate(v))
     return float(v)
-
-
-# Standard deviations past the rate a Poisson run's served rate may read before dagc holds it impossible: N arrivals
-# at R requests/s span N/R seconds ± √N/R, and the run's duration adds its last request's latency on top
-POISSON_Z = 3.0
-
-
-def _faster_than_sent(r: _Run, rate: float | None, requests: float) -> None:
-    """E110 at the served rate of an open loop that served its requests faster than its `request_rate` sent them,
-    past `POISSON_Z` standard deviations of the arrivals' span (30 requests or more): the summary's figures are not
-    of the traffic its fields say."""
-    served = r.measured.get("requests_per_s")
-    if rate is None or served is None or requests < 30:
-        return
-    most = rate * (1 + POISSON_Z / math.sqrt(requests))
-    if served > most:
-        raise r.fail(r.fields["requests_per_s"], "is more requests a second than `request_rate` sent them: the "
-                     "run's Poisson arrivals span its requests over the rate, and no run of them serves faster by "
-                     f"more than {POISSON_Z:g} standard deviations of that span", "the summary is of another run, or "
-                     "of another rate: check `request_rate`, `num_prompts` and `duration` against the command that "
-                     "ran it")
 
 
 def _burstiness(r: _Run, rate: float | None) -> str | None:
