@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 
+from .aiperf_phases import models_name
 from .run_values import FIXED_RATE_HINT
 
 __all__ = ["CANCELLED", "GPU_FAMILIES", "POISSON_Z", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model",
@@ -110,13 +111,15 @@ def aiperf_failed(o: Mapping[str, object]) -> tuple[int, str] | None:
 
 def aiperf_model(o: Mapping[str, object]) -> tuple[str, str] | None:
     """The model the run served and its field: AIPerf's `input_config.endpoint.model_names` (its first), genai-perf's
-    `input_config.model` (a name or a list of them); None when there is none."""
+    `input_config.model` (a name or a list of them), AIPerf 0.13's `input_config.models`; None when there is none."""
     cfg = o.get("input_config")
     endpoint = cfg.get("endpoint") if isinstance(cfg, dict) else None
     names, field = (endpoint.get("model_names"), "input_config.endpoint.model_names") \
         if isinstance(endpoint, dict) and "model_names" in endpoint else \
         (cfg.get("model") if isinstance(cfg, dict) else None, "input_config.model")
     first = names[0] if isinstance(names, list) and names else names
+    if not (isinstance(first, str) and first.strip()) and isinstance(cfg, dict) and "models" in cfg:
+        first, field = models_name(cfg), "input_config.models"        # AIPerf 0.13
     return (first, field) if isinstance(first, str) and first.strip() else None
 
 

@@ -13,7 +13,7 @@ from typing import TypeGuard
 
 from ..diagnostics import PlanError, quote
 from ..source import SourceFile
-from . import run_counts as rc
+from . import aiperf_phases, run_counts as rc
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
 from .run_values import refused_rate, refused_value
@@ -306,7 +306,8 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
     rate = load.get("request_rate")
     rate = None if rate is None else _rate(r, rate)
     concurrency = r.number(load, f"{where}.concurrency", whole=True)
-    r.fields |= {"rate": f"{where}.request_rate", "concurrency": f"{where}.concurrency",
+    phased = where.startswith("input_config.phases.")       # AIPerf 0.13's names: `rate`, `type`
+    r.fields |= {"rate": f"{where}.{'rate' if phased else 'request_rate'}", "concurrency": f"{where}.concurrency",
                  "prompt": "input_sequence_length.avg", "generate": "output_sequence_length.avg"}
     prompt = _metric_avg(r, "input_sequence_length")
     generate = _metric_avg(r, "output_sequence_length")
@@ -315,8 +316,8 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
             raise r.fail(name, "is missing: the run's mean lengths")
     assert prompt is not None and generate is not None
     model = rc.aiperf_model(o)      # `input_config.endpoint.model_names` (genai-perf: `input_config.model`)
-    r.fields |= {"gpu": "telemetry_data.gpu_name", "arrival": f"{where}.request_rate_mode"} | (
-        {} if model is None else {"model": model[1]})
+    r.fields |= {"gpu": "telemetry_data.gpu_name", "arrival": f"{where}.{'type' if phased else 'request_rate_mode'}"}
+    r.fields |= {} if model is None else {"model": model[1]}
     return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
                        None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields,
                        None if model is None else model[0], gpu=rc.aiperf_gpu(o), arrival=rc.aiperf_arrival(load))
@@ -331,6 +332,10 @@ def _loadgen(r: _Run) -> tuple[Mapping[str, object], str]:
         return {}, "input_config"
     if not isinstance(cfg, dict):
         raise r.fail("input_config", "is not an object of the run's settings ({\"loadgen\": …, \"endpoint\": …})")
+    if (phase := aiperf_phases.profiling_phase(cfg)) is not None:     # AIPerf 0.13: `phases`, no `loadgen`
+        if len(phase) == 3:
+            raise r.fail(*phase)
+        return phase
     loadgen = cfg.get("loadgen", ...)
     if loadgen is ... or (loadgen is None and ("concurrency" in cfg or "request_rate" in cfg)):
         return cfg, "input_config"
@@ -359,7 +364,7 @@ def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
     r.fields["requests"] = "request_count.avg"
     if requests is None:
         requests = r.number(load, f"{where}.request_count", whole=True)
-        r.fields["requests"] = f"{where}.request_count"
+        r.fields["requests"] = f"{where}.{'requests' if where.startswith('input_config.phases.') else 'request_count'}"
     if requests is None:
         raise r.fail("request_count", "is missing (and `input_config.loadgen.request_count`): how many requests "
                      "the run sent")
