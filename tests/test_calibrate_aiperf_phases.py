@@ -66,3 +66,19 @@ def test_a_phase_of_another_traffic_is_refused_at_its_type(tmp_path, kind):
     assert d.code == "E110" and "Traceback" not in render(d)
     assert d.span.start == text.index('"type"', text.index('"name": "profiling"'))
     assert d.message.startswith(f"field `input_config.phases.profiling.type` is `{kind}`: ")
+
+
+def test_a_run_aiperf_marks_incomplete_is_refused_at_is_complete(tmp_path):
+    # aiperf/common/models/export_models.py: `is_complete` "False when the run degraded before finishing (for example
+    # the record-stall watchdog fired), so tooling can reject the artifact"
+    doc = json.loads(FIXTURE.read_text()) | {"is_complete": False, "incomplete_reason": "record stall"}
+    path = tmp_path / "profile_export_aiperf.json"
+    path.write_text(json.dumps(doc, indent=2))
+    with pytest.raises(PlanError) as exc:
+        read_runs(path)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E110" and d.span.start == path.read_text().index('"is_complete"')
+    assert d.message == ("field `is_complete` is false: AIPerf says the run degraded before it finished "
+                         "(`incomplete_reason` says how), and its figures are not of the traffic it was set to send")
+    assert d.hint == "calibrate on a run that finished (AIPerf writes `is_complete` true)"
+    assert "record stall" not in render(d)

@@ -15,14 +15,19 @@ from collections.abc import Mapping
 from .aiperf_phases import models_name
 from .run_values import FIXED_RATE_HINT
 
-__all__ = ["CANCELLED", "GPU_FAMILIES", "POISSON_Z", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model",
-           "faster_than_sent", "gpu_family", "one_token", "ramped", "requests_sent", "succeeded"]
+__all__ = ["CANCELLED", "GPU_FAMILIES", "INCOMPLETE", "POISSON_Z", "aiperf_arrival", "aiperf_failed", "aiperf_gpu",
+           "aiperf_model", "faster_than_sent", "gpu_family", "one_token", "ramped", "requests_sent", "succeeded"]
 
 # E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
 # its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
 CANCELLED = ("is true: the benchmark was stopped before it finished, and its figures are of the requests done by "
              "then, not of the traffic it was set to send",
              "calibrate on a run that finished (AIPerf writes `was_cancelled` false)")
+# E110 at AIPerf 0.13's `is_complete`, false when "the run degraded before finishing (for example the record-stall
+# watchdog fired), so tooling can reject the artifact" (aiperf/common/models/export_models.py); its reason is not shown
+INCOMPLETE = ("is false: AIPerf says the run degraded before it finished (`incomplete_reason` says how), and its "
+              "figures are not of the traffic it was set to send",
+              "calibrate on a run that finished (AIPerf writes `is_complete` true)")
 # the GPU families of the product names a GPU telemetry gives (`NVIDIA H100 80GB HBM3`, `NVIDIA A100-SXM4-80GB`) and
 # dagc's preset of each; a name is matched as a part of its own, a longer name first (`GB200` is no `B200`, `H200` no
 # `H20`)

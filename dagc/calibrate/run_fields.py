@@ -360,6 +360,8 @@ def _no_traffic(r: _Run, where: str) -> PlanError:
 def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
     if r.obj.get("was_cancelled") is True:          # its `request_count` the requests done when it was stopped
         raise r.fail("was_cancelled", *rc.CANCELLED)
+    if r.obj.get("is_complete") is False:           # AIPerf 0.13: the run degraded before it finished
+        raise r.fail("is_complete", *rc.INCOMPLETE)
     requests = _metric_avg(r, "request_count", whole=True)
     r.fields["requests"] = "request_count.avg"
     if requests is None:
