@@ -21,7 +21,9 @@ to num_prompts: the requests the run sent are not told` — which they are.
 A run of one output token a request (`--random-output-len 1`, the way to measure prefill alone) has no TPOT nor ITL
 to measure, and both tools write them 0 (`np.mean(tpots or 0)`: vllm/benchmarks/serve.py `calculate_metrics`,
 python/sglang/bench_serving.py alike): dagc refused the run at `mean_tpot_ms`, `is not a positive number`, where it
-is a TTFT and throughput run like any other.
+is a TTFT and throughput run like any other. A run without streaming (SGLang's `--disable-stream`: the response comes
+in one piece, its TTFT the whole request's, no gap between tokens timed) writes its ITL 0: dagc said `is not a
+positive number`, as of a bad figure, not of the run it is.
 """
 
 from __future__ import annotations
@@ -148,3 +150,16 @@ def test_a_tpot_of_0_beside_longer_outputs_is_still_refused(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps(doc))
     assert _refused(tmp_path / "run.json").message == \
         "field `mean_tpot_ms` is not a positive number from 1e-06 up to 1e+12"
+
+
+def test_an_sglang_run_without_streaming_is_told_so_at_its_itl(tmp_path):
+    # python/sglang/bench_serving.py: `"stream": not args.disable_stream`; one chunk, so `itl` stays [] and
+    # `mean_itl_ms = np.mean(itls or 0) * 1000` is 0, TTFT the whole request's and TPOT a few microseconds
+    doc = json.loads((FIXTURES / "sglang.jsonl").read_text().splitlines()[0])
+    doc |= {k: 0.0 for k in doc if k.endswith("_itl_ms")} | {k: 0.0004 for k in doc if k.endswith("_tpot_ms")}
+    (tmp_path / "run.jsonl").write_text(json.dumps(doc) + "\n")
+    d = _refused(tmp_path / "run.jsonl")
+    assert d.span.start == (tmp_path / "run.jsonl").read_text().index('"mean_itl_ms"')
+    assert d.message == ("field `mean_itl_ms` is 0: the run timed no gap between tokens, as a run without streaming "
+                         "(SGLang's `--disable-stream`) does, whose TTFT is then the whole request's")
+    assert d.hint == "calibrate on a streamed run (the tools stream by default)"

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from .aiperf_phases import models_name
 from .run_values import FIXED_RATE_HINT
 
-__all__ = ["CANCELLED", "GPU_FAMILIES", "INCOMPLETE", "POISSON_Z", "aiperf_arrival", "aiperf_failed", "aiperf_gpu",
-           "aiperf_model", "faster_than_sent", "gpu_family", "one_token", "ramped", "requests_sent", "succeeded"]
+__all__ = ["CANCELLED", "GPU_FAMILIES", "INCOMPLETE", "NOT_STREAMED", "POISSON_Z", "aiperf_arrival", "aiperf_failed",
+           "aiperf_gpu", "aiperf_model", "faster_than_sent", "gpu_family", "one_token", "ramped", "requests_sent",
+           "succeeded"]
 
 # E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
 # its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
@@ -28,6 +29,12 @@ CANCELLED = ("is true: the benchmark was stopped before it finished, and its fig
 INCOMPLETE = ("is false: AIPerf says the run degraded before it finished (`incomplete_reason` says how), and its "
               "figures are not of the traffic it was set to send",
               "calibrate on a run that finished (AIPerf writes `is_complete` true)")
+# E110 at a vLLM or SGLang ITL of 0 beside outputs of several tokens: no gap between tokens was timed
+# (`np.mean(itls or 0)`), as when the response came in one piece — SGLang's `--disable-stream`
+# (python/sglang/bench_serving.py: `"stream": not args.disable_stream`), whose TTFT is then the whole request's
+NOT_STREAMED = ("is 0: the run timed no gap between tokens, as a run without streaming (SGLang's `--disable-stream`) "
+                "does, whose TTFT is then the whole request's",
+                "calibrate on a streamed run (the tools stream by default)")
 # the GPU families of the product names a GPU telemetry gives (`NVIDIA H100 80GB HBM3`, `NVIDIA A100-SXM4-80GB`) and
 # dagc's preset of each; a name is matched as a part of its own, a longer name first (`GB200` is no `B200`, `H200` no
 # `H20`)

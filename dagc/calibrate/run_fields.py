@@ -120,8 +120,11 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     for stem, names in _LATENCIES.items():
         name = names[which]
         for pre, suf in (("mean", ""), ("median", "_median"), ("p99", "_p99")):
-            if not (one and stem in ("tpot", "itl") and o.get(f"{pre}_{name}_ms") == 0):
-                r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms", figure=True), f"{pre}_{name}_ms")
+            if one and stem in ("tpot", "itl") and o.get(f"{pre}_{name}_ms") == 0:
+                continue
+            if stem == "itl" and o.get(f"{pre}_{name}_ms") == 0:      # `np.mean(itls or 0)`: no gap timed
+                raise r.fail(f"{pre}_{name}_ms", *rc.NOT_STREAMED)
+            r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms", figure=True), f"{pre}_{name}_ms")
     for key, names in _THROUGHPUTS.items():
         r.figure(key, r.number(o, names[which], figure=True), names[which])
     completed = r.number(o, "completed", whole=True)
