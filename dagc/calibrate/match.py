@@ -172,9 +172,16 @@ def _traffic_settings(run: MeasuredRun, tr: Traffic | None) -> tuple[str, ...]:
     plan without traffic, which simulates `REQUESTS_DEFAULT` requests once it has some, the run's requests."""
     setting = f"workload.rate={run.rate:g} requests/s" if run.rate is not None else \
         f"workload.concurrency={run.concurrency or run.requests}"
-    if tr is None and abs(REQUESTS_DEFAULT - run.requests) > REQUESTS_TOLERANCE * run.requests:
-        return setting, f"workload.requests={run.requests}"
-    return (setting,)
+    more = (f"workload.requests={run.requests}",) if tr is None and \
+        abs(REQUESTS_DEFAULT - run.requests) > REQUESTS_TOLERANCE * run.requests else ()
+    return setting, *more, *_arrival_setting(run, tr)
+
+
+def _arrival_setting(run: MeasuredRun, tr: Traffic | None) -> tuple[str, ...]:
+    """The `--set` of the run's arrivals where the plan's differ (`poisson` without traffic), beside its rate's: the
+    rate's alone made a plan refused again, at them (until 2026-11-30)."""
+    plan = tr.arrival if tr is not None else "poisson"
+    return (f"workload.arrival={run.arrival}",) if run.rate is not None and run.arrival not in (None, plan) else ()
 
 
 # the `backend` names of vLLM's `bench serve` and SGLang's `bench_serving` (`--backend`) that name one engine's
@@ -285,17 +292,22 @@ def checkpoint_precision(model_id: str | None, plan: Plan) -> tuple[str, tuple[D
     return None
 
 
+# AIPerf's `request_rate_mode` of each of dagc's arrivals (`dagc.calibrate.run_counts.aiperf_arrival`)
+_MODES = {"uniform": "constant", "poisson": "poisson"}
+
+
 def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]) -> None:
     if run.rate is not None:        # (with a cap on its requests in flight too, `CAPPED` said it: not here)
         if tr.rate is None or abs(tr.rate - run.rate) > RATE_TOLERANCE * run.rate:
             plan = "a closed loop" if tr.rate is None else f"{tr.rate:g} requests/s"
             say("rate", f"the run sent {run.rate:g} requests/s, the plan {plan}",
-                f"workload.rate={run.rate:g} requests/s")
+                f"workload.rate={run.rate:g} requests/s", *_arrival_setting(run, tr))
         elif run.arrival is not None and run.arrival != tr.arrival:
             said = {"poisson": "Poisson", "uniform": "evenly spaced"}
-            say("arrival", f"the run's arrivals were {said[run.arrival]} (`request_rate_mode` "
-                f"{'constant' if run.arrival == 'uniform' else 'poisson'}), the plan's {said[tr.arrival]} "
-                f"(`arrival = {tr.arrival}`)", f"workload.arrival={run.arrival}")
+            field = run.fields.get("arrival", "").rsplit(".", 1)[-1]     # vLLM's `burstiness`, AIPerf's mode
+            value = {"burstiness": {"uniform": "inf", "poisson": "1"}}.get(field, _MODES)[run.arrival]
+            say("arrival", f"the run's arrivals were {said[run.arrival]} (`{field}` {value}), the plan's "
+                f"{said[tr.arrival]} (`arrival = {tr.arrival}`)", f"workload.arrival={run.arrival}")
         return
     clients = run.concurrency if run.concurrency is not None and run.concurrency < run.requests else None
     if clients is None:

@@ -8,17 +8,33 @@ fields).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
-__all__ = ["CANCELLED", "GPU_FAMILIES", "aiperf_arrival", "aiperf_failed", "aiperf_gpu", "aiperf_model", "gpu_family",
-           "ramped", "requests_sent", "succeeded"]
+from .aiperf_phases import models_name
+from .run_values import FIXED_RATE_HINT
+
+__all__ = ["CANCELLED", "GPU_FAMILIES", "INCOMPLETE", "NOT_STREAMED", "POISSON_Z", "aiperf_arrival", "aiperf_failed",
+           "aiperf_gpu", "aiperf_model", "faster_than_sent", "gpu_family", "one_token", "ramped", "requests_sent",
+           "succeeded"]
 
 # E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
 # its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
 CANCELLED = ("is true: the benchmark was stopped before it finished, and its figures are of the requests done by "
              "then, not of the traffic it was set to send",
              "calibrate on a run that finished (AIPerf writes `was_cancelled` false)")
+# E110 at AIPerf 0.13's `is_complete`, false when "the run degraded before finishing (for example the record-stall
+# watchdog fired), so tooling can reject the artifact" (aiperf/common/models/export_models.py); its reason is not shown
+INCOMPLETE = ("is false: AIPerf says the run degraded before it finished (`incomplete_reason` says how), and its "
+              "figures are not of the traffic it was set to send",
+              "calibrate on a run that finished (AIPerf writes `is_complete` true)")
+# E110 at a vLLM or SGLang ITL of 0 beside outputs of several tokens: no gap between tokens was timed
+# (`np.mean(itls or 0)`), as when the response came in one piece — SGLang's `--disable-stream`
+# (python/sglang/bench_serving.py: `"stream": not args.disable_stream`), whose TTFT is then the whole request's
+NOT_STREAMED = ("is 0: the run timed no gap between tokens, as a run without streaming (SGLang's `--disable-stream`) "
+                "does, whose TTFT is then the whole request's",
+                "calibrate on a streamed run (the tools stream by default)")
 # the GPU families of the product names a GPU telemetry gives (`NVIDIA H100 80GB HBM3`, `NVIDIA A100-SXM4-80GB`) and
 # dagc's preset of each; a name is matched as a part of its own, a longer name first (`GB200` is no `B200`, `H200` no
 # `H20`)
@@ -107,13 +123,15 @@ def aiperf_failed(o: Mapping[str, object]) -> tuple[int, str] | None:
 
 def aiperf_model(o: Mapping[str, object]) -> tuple[str, str] | None:
     """The model the run served and its field: AIPerf's `input_config.endpoint.model_names` (its first), genai-perf's
-    `input_config.model` (a name or a list of them); None when there is none."""
+    `input_config.model` (a name or a list of them), AIPerf 0.13's `input_config.models`; None when there is none."""
     cfg = o.get("input_config")
     endpoint = cfg.get("endpoint") if isinstance(cfg, dict) else None
     names, field = (endpoint.get("model_names"), "input_config.endpoint.model_names") \
         if isinstance(endpoint, dict) and "model_names" in endpoint else \
         (cfg.get("model") if isinstance(cfg, dict) else None, "input_config.model")
     first = names[0] if isinstance(names, list) and names else names
+    if not (isinstance(first, str) and first.strip()) and isinstance(cfg, dict) and "models" in cfg:
+        first, field = models_name(cfg), "input_config.models"        # AIPerf 0.13
     return (first, field) if isinstance(first, str) and first.strip() else None
 
 
@@ -155,5 +173,46 @@ def ramped(o: Mapping[str, object]) -> tuple[str, str] | None:
                                                         for x in (a, b)) else ""
     return (f"{said}: the run's rate grew{grew} over it (`--ramp-up-strategy`), which dagc's traffic does not "
             "express (a fixed rate, or clients)",
-            "calibrate on runs at a fixed `--request-rate` (or clients alone, `--max-concurrency` with "
-            "`--request-rate inf`)")
+            FIXED_RATE_HINT)
+
+
+# Standard deviations past the rate a Poisson run's served rate may read before dagc holds it impossible: N arrivals
+# at R requests/s span N/R seconds ± √N/R, and the run's duration adds its last request's latency on top
+POISSON_Z = 3.0
+
+
+def faster_than_sent(rate: float | None, served: float | None, requests: float) -> tuple[str, str] | None:
+    """E110's words and hint at the served rate of an open loop that served its requests faster than its
+    `request_rate` sent them, past `POISSON_Z` standard deviations of the arrivals' span (30 requests or more): the
+    summary's figures are not of the traffic its fields say; None when it did not.
+
+    Example:
+        >>> faster_than_sent(2.0, 2.48, 200)[0][:60]
+        'is more requests a second than `request_rate` sent them: the'
+        >>> faster_than_sent(2.0, 2.2, 200) is None
+        True
+    """
+    if rate is None or served is None or requests < 30 or served <= rate * (1 + POISSON_Z / math.sqrt(requests)):
+        return None
+    return ("is more requests a second than `request_rate` sent them: the run's Poisson arrivals span its requests "
+            f"over the rate, and no run of them serves faster by more than {POISSON_Z:g} standard deviations of that "
+            "span", "the summary is of another run, or of another rate: check `request_rate`, `num_prompts` and "
+            "`duration` against the command that ran it")
+
+
+def one_token(o: Mapping[str, object]) -> bool:
+    """Whether a vLLM or SGLang run's requests output one token each at most (`total_output_tokens` ≤ `completed`,
+    `--random-output-len 1`): no second token, so its TPOT and ITL measured nothing, and both tools write them 0
+    (`np.mean(tpots or 0)`, vllm/benchmarks/serve.py `calculate_metrics`, python/sglang/bench_serving.py).
+
+    Example:
+        >>> one_token({"completed": 200, "total_output_tokens": 200})
+        True
+        >>> one_token({"completed": 2, "total_output_tokens": 5})
+        False
+    """
+    out, done = o.get("total_output_tokens"), o.get("completed")
+    if isinstance(out, bool) or isinstance(done, bool) or not isinstance(out, int | float) or \
+            not isinstance(done, int | float):
+        return False
+    return 0 < done and out <= done

@@ -13,7 +13,7 @@ from typing import TypeGuard
 
 from ..diagnostics import PlanError, quote
 from ..source import SourceFile
-from . import run_counts as rc
+from . import aiperf_phases, run_counts as rc
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
 from .run_values import refused_rate, refused_value
@@ -116,36 +116,40 @@ def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str)
 
 def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     o, which = r.obj, 0 if tool == "vllm" else 1
+    one = rc.one_token(o)       # no second token: the TPOT and ITL the tool writes 0 measured nothing
     for stem, names in _LATENCIES.items():
         name = names[which]
         for pre, suf in (("mean", ""), ("median", "_median"), ("p99", "_p99")):
+            if one and stem in ("tpot", "itl") and o.get(f"{pre}_{name}_ms") == 0:
+                continue
+            if stem == "itl" and o.get(f"{pre}_{name}_ms") == 0:      # `np.mean(itls or 0)`: no gap timed
+                raise r.fail(f"{pre}_{name}_ms", *rc.NOT_STREAMED)
             r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms", figure=True), f"{pre}_{name}_ms")
     for key, names in _THROUGHPUTS.items():
         r.figure(key, r.number(o, names[which], figure=True), names[which])
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
-    _counts(r, completed, requests)
+    sent = _counts(r, completed, requests)          # `num_prompts`, or the fewer a dataset of fewer samples sent
     _arrays(r, {n for n in (completed, requests, rc.requests_sent(o, completed)) if n is not None})
     if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
         raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
-    if requests is None:
-        requests, r.fields["requests"] = completed, "completed"
-    else:
-        r.fields["requests"] = "num_prompts"
+    requests, r.fields["requests"] = (sent, "num_prompts") if sent is not None and sent == requests else \
+        (sent if requests is not None else completed, "completed")
     if requests is None:
         raise r.fail("num_prompts" if tool == "vllm" else "completed", "is missing: how many requests the run sent")
     rate = _rate(r, o.get("request_rate", ...))
-    _burstiness(r, rate)
-    _faster_than_sent(r, rate, requests)
+    arrival = _burstiness(r, rate)
+    if (fast := rc.faster_than_sent(rate, r.measured.get("requests_per_s"), requests)) is not None:
+        raise r.fail(r.fields["requests_per_s"], *fast)
     concurrency = r.number(o, "max_concurrency", whole=True)
-    r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency"}
+    r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency", "arrival": "burstiness"}
     prompt, generate = _lengths(r, completed or requests)
     model, backend = o.get("model_id"), o.get("backend")
     r.fields |= {"model": "model_id"}
     return MeasuredRun(rid, path, tool, r.src, r.at, r.end, int(requests), rate, None if concurrency is None else
                        int(concurrency), prompt, generate, r.measured, r.fields,
                        model if isinstance(model, str) and model.strip() else None,
-                       backend if isinstance(backend, str) and backend.strip() else None)
+                       backend if isinstance(backend, str) and backend.strip() else None, arrival=arrival)
 
 
 def _rate(r: _Run, v: object) -> float | None:
@@ -154,75 +158,55 @@ def _rate(r: _Run, v: object) -> float | None:
     if v in ("inf", "Infinity") or (isinstance(v, float) and math.isinf(v) and v > 0):
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
-        raise r.fail("request_rate", refused_rate(v))
+        raise r.fail("request_rate", *refused_rate(v))
     return float(v)
 
 
-# Standard deviations past the rate a Poisson run's served rate may read before dagc holds it impossible: N arrivals
-# at R requests/s span N/R seconds ± √N/R, and the run's duration adds its last request's latency on top
-POISSON_Z = 3.0
-
-
-def _faster_than_sent(r: _Run, rate: float | None, requests: float) -> None:
-    """E110 at the served rate of an open loop that served its requests faster than its `request_rate` sent them,
-    past `POISSON_Z` standard deviations of the arrivals' span (30 requests or more): the summary's figures are not
-    of the traffic its fields say."""
-    served = r.measured.get("requests_per_s")
-    if rate is None or served is None or requests < 30:
-        return
-    most = rate * (1 + POISSON_Z / math.sqrt(requests))
-    if served > most:
-        raise r.fail(r.fields["requests_per_s"], "is more requests a second than `request_rate` sent them: the "
-                     "run's Poisson arrivals span its requests over the rate, and no run of them serves faster by "
-                     f"more than {POISSON_Z:g} standard deviations of that span", "the summary is of another run, or "
-                     "of another rate: check `request_rate`, `num_prompts` and `duration` against the command that "
-                     "ran it")
-
-
-def _burstiness(r: _Run, rate: float | None) -> None:
-    """vLLM's `burstiness` (`--burstiness`: gamma-distributed gaps of that shape, 1 Poisson): E110 at it when the
-    rate is finite and it is not 1 — dagc's arrivals are Poisson or uniform (docs/language.md, `arrival`), and a
-    run of burstier or smoother arrivals queues otherwise than any plan dagc simulates."""
+def _burstiness(r: _Run, rate: float | None) -> str | None:
+    """vLLM's arrivals at a rate by its `burstiness` (vllm/benchmarks/serve.py `get_request`: gaps gamma of that shape):
+    1 `poisson`, inf (`Infinity`) `uniform`, each gap 1 / rate; E110 at another, which queues otherwise than dagc's
+    arrivals (docs/language.md, `arrival`). None without it or a rate."""
     if (ramp := rc.ramped(r.obj)) is not None:      # a rate that grew (its `request_rate` "inf")
         raise r.fail("ramp_up_strategy", *ramp)
     v = r.obj.get("burstiness")
     if v is None or rate is None:       # every request at once: the gaps are none, whatever their shape
-        return
-    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= math.inf:
         raise r.fail("burstiness", "is not a positive number (the shape of the gamma-distributed gaps; 1: Poisson)")
-    if v != 1:
+    if v not in (1, math.inf):
         raise r.fail("burstiness", "is not 1: the run's arrivals had gamma-distributed gaps, not Poisson ones; "
                      "dagc's arrivals are Poisson or uniform (`arrival = poisson | uniform`), and another shape "
                      "queues otherwise", "calibrate on runs sent with `--burstiness 1` (Poisson arrivals, vLLM's "
-                     "default)")
+                     "default) or `--burstiness inf` (evenly spaced)")
+    return "poisson" if v == 1 else "uniform"
 
 
 # more failed requests than this share of those sent is no run of the plan's (a request or two timing out is)
 MAX_FAILED = REQUESTS_TOLERANCE
 
 
-def _counts(r: _Run, completed: float | None, requests: float | None) -> None:
-    """E110 at a run summary that cannot be a run's: a `duration` that is not positive, `completed` + `failed`
-    (SGLang's `failures`) other than `num_prompts`, or more failed requests (else non-empty `errors`) than
-    `MAX_FAILED` of those sent — the summary's figures are then the completed requests' on a server that ran the
-    others too, where dagc's every request completes."""
+def _counts(r: _Run, completed: float | None, requests: float | None) -> float | None:
+    """The requests sent — `num_prompts`, or the fewer `completed` + `failed` a dataset of fewer samples sent
+    (vLLM's `--no-oversample`, vllm/benchmarks/datasets.py) —; E110 at a run summary that cannot be a run's: a
+    `duration` that is not positive, `completed` + `failed` (SGLang's `failures`) above `num_prompts`, or more failed
+    requests (else non-empty `errors`) than `MAX_FAILED` of those sent — the summary's figures are then the
+    completed requests' on a server that ran the others too, where dagc's every request completes."""
     o = r.obj
     r.number(o, "duration")             # seconds; dagc's figures keep their own
     name = "failed" if "failed" in o else "failures"
     failed = o.get(name)
     if failed is not None and (isinstance(failed, bool) or not isinstance(failed, int) or failed < 0):
         raise r.fail(name, "is not a count of requests (a whole number, 0 or more)")
-    if completed is not None and requests is not None and \
-            (completed + failed != requests if failed is not None else completed > requests):
+    if completed is not None and requests is not None and completed + (failed or 0) > requests:
         raise r.fail("completed", f"{'and `' + name + '` do' if failed is not None else 'does'} not add up to "
                      "`num_prompts`: the requests the run sent are not told")
     if failed is None:                   # SGLang's `--output-details`: the non-empty entries of `errors`
         sent_ = rc.requests_sent(o, completed)
         failed, name = (None, name) if sent_ is None or completed is None else (int(sent_ - completed), "errors")
-    sent: float | None = requests
-    if sent is None and completed is not None:
-        sent = completed + (failed or 0)
+    told = failed is not None and name != "errors"      # the tool's own count of its failed requests
+    sent = completed + (failed or 0) if completed is not None and (requests is None or told) else requests
     _failed(r, failed, sent, name)
+    return None if requests is None else sent
 
 
 def _failed(r: _Run, failed: float | None, sent: float | None, name: str) -> None:
@@ -325,7 +309,8 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
     rate = load.get("request_rate")
     rate = None if rate is None else _rate(r, rate)
     concurrency = r.number(load, f"{where}.concurrency", whole=True)
-    r.fields |= {"rate": f"{where}.request_rate", "concurrency": f"{where}.concurrency",
+    phased = where.startswith("input_config.phases.")       # AIPerf 0.13's names: `rate`, `type`
+    r.fields |= {"rate": f"{where}.{'rate' if phased else 'request_rate'}", "concurrency": f"{where}.concurrency",
                  "prompt": "input_sequence_length.avg", "generate": "output_sequence_length.avg"}
     prompt = _metric_avg(r, "input_sequence_length")
     generate = _metric_avg(r, "output_sequence_length")
@@ -334,8 +319,8 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
             raise r.fail(name, "is missing: the run's mean lengths")
     assert prompt is not None and generate is not None
     model = rc.aiperf_model(o)      # `input_config.endpoint.model_names` (genai-perf: `input_config.model`)
-    r.fields |= {"gpu": "telemetry_data.gpu_name", "arrival": f"{where}.request_rate_mode"} | (
-        {} if model is None else {"model": model[1]})
+    r.fields |= {"gpu": "telemetry_data.gpu_name", "arrival": f"{where}.{'type' if phased else 'request_rate_mode'}"}
+    r.fields |= {} if model is None else {"model": model[1]}
     return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
                        None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields,
                        None if model is None else model[0], gpu=rc.aiperf_gpu(o), arrival=rc.aiperf_arrival(load))
@@ -350,6 +335,10 @@ def _loadgen(r: _Run) -> tuple[Mapping[str, object], str]:
         return {}, "input_config"
     if not isinstance(cfg, dict):
         raise r.fail("input_config", "is not an object of the run's settings ({\"loadgen\": …, \"endpoint\": …})")
+    if (phase := aiperf_phases.profiling_phase(cfg)) is not None:     # AIPerf 0.13: `phases`, no `loadgen`
+        if len(phase) == 3:
+            raise r.fail(*phase)
+        return phase
     loadgen = cfg.get("loadgen", ...)
     if loadgen is ... or (loadgen is None and ("concurrency" in cfg or "request_rate" in cfg)):
         return cfg, "input_config"
@@ -374,11 +363,13 @@ def _no_traffic(r: _Run, where: str) -> PlanError:
 def _requests(r: _Run, load: Mapping[str, object], where: str) -> float:
     if r.obj.get("was_cancelled") is True:          # its `request_count` the requests done when it was stopped
         raise r.fail("was_cancelled", *rc.CANCELLED)
+    if r.obj.get("is_complete") is False:           # AIPerf 0.13: the run degraded before it finished
+        raise r.fail("is_complete", *rc.INCOMPLETE)
     requests = _metric_avg(r, "request_count", whole=True)
     r.fields["requests"] = "request_count.avg"
     if requests is None:
         requests = r.number(load, f"{where}.request_count", whole=True)
-        r.fields["requests"] = f"{where}.request_count"
+        r.fields["requests"] = f"{where}.{'requests' if where.startswith('input_config.phases.') else 'request_count'}"
     if requests is None:
         raise r.fail("request_count", "is missing (and `input_config.loadgen.request_count`): how many requests "
                      "the run sent")

@@ -7,7 +7,13 @@ from 1e-06 up to 1e+12" — which 650 is —, so a user looked for a wrong figur
 
 from __future__ import annotations
 
-__all__ = ["refused_rate", "refused_value"]
+from .measured import RUN_HINT
+
+__all__ = ["FIXED_RATE_HINT", "refused_rate", "refused_value"]
+
+# what to calibrate on instead of a run of neither a fixed rate nor clients (a ramp, a trace's timestamps)
+FIXED_RATE_HINT = "calibrate on runs at a fixed `--request-rate` (or clients alone, `--max-concurrency` with " \
+    "`--request-rate inf`)"
 
 _KINDS = ((str, "a string"), (bool, "true or false"), (list, "a list"), (dict, "an object"))
 
@@ -27,16 +33,24 @@ def refused_value(v: object, number_words: str) -> str:
     return f"is not a positive {number_words}"
 
 
-def refused_rate(v: object) -> str:
-    """E110's words for a `request_rate` that is neither a positive number nor `"inf"` (all requests at once).
+def refused_rate(v: object) -> tuple[str, str]:
+    """E110's words and hint for a `request_rate` that is neither a positive number nor `"inf"` (all requests at
+    once). SGLang's bench_serving writes `"trace"` for a run that replayed a trace's timestamps
+    (`--use-trace-timestamps`, python/sglang/bench_serving.py): no rate, and no traffic a calibration's run is
+    matched by (until 2026-11-30 it was told to write the rate without quotes).
 
     Example:
-        >>> refused_rate("20")
+        >>> refused_rate("20")[0]
         'is a string other than "inf": a rate is a JSON number, without quotes ("inf", all at once, alone is quoted)'
-        >>> refused_rate(-1)
+        >>> refused_rate(-1)[0]
         'is not a rate in requests/s (a positive number, or "inf")'
+        >>> refused_rate("trace")[0][:63]
+        'is `trace`: the run replayed the timestamps of a trace (`--use-'
     """
+    if v == "trace":
+        return ("is `trace`: the run replayed the timestamps of a trace (`--use-trace-timestamps`), not a fixed rate "
+                "or clients, the traffic `dagc calibrate` matches a run to its plan by", FIXED_RATE_HINT)
     if isinstance(v, str):
         return ('is a string other than "inf": a rate is a JSON number, without quotes ("inf", all at once, alone is '
-                'quoted)')
-    return 'is not a rate in requests/s (a positive number, or "inf")'
+                'quoted)', RUN_HINT)
+    return 'is not a rate in requests/s (a positive number, or "inf")', RUN_HINT

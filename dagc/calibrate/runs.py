@@ -17,7 +17,8 @@ E110 located in the run file (line and column of the field, never its content).
   each `{"unit": …, "avg": …, "p50": …, "p99": …}`: `time_to_first_token`, `inter_token_latency` (per request
   (latency − TTFT) / (output − 1): TPOT), `request_latency`, `input_sequence_length`, `output_sequence_length`,
   `request_throughput`, `output_token_throughput`, `request_count`; the traffic in `input_config`
-  (`loadgen.concurrency`, `loadgen.request_rate`, `loadgen.request_count`; genai-perf: at its top).
+  (`loadgen.concurrency`, `loadgen.request_rate`, `loadgen.request_count`; genai-perf: at its top; AIPerf 0.13: its
+  profiling phase of `phases`, `dagc.calibrate.aiperf_phases`).
 """
 
 from __future__ import annotations
