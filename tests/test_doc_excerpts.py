@@ -35,6 +35,17 @@ def test_the_readmes_critical_path_excerpt_is_what_check_prints():
     assert len(quoted) == 3 and all(line in out for line in quoted), quoted
 
 
+def test_the_readmes_n604_excerpt_is_what_check_prints():
+    """The README's seed-000 excerpt ends with the `Times:` line and the N604 note, wrapped for the page: the
+    `Times:` line is printed as quoted, and the note's lines, joined, are the line dagc prints."""
+    block = _block("README.md", "What a compile shows (`dagc check examples/10b-moe-pp16-ep16-256gpu.moe`")
+    start = next(i for i, line in enumerate(block) if "note[N604]" in line)
+    times = [line for line in block if line.startswith("Times:")]
+    out = _printed("check", "examples/10b-moe-pp16-ep16-256gpu.moe", "--no-search").splitlines()
+    assert len(times) == 1 and times[0] in out, times
+    assert " ".join(block[start:]) in out, block[start:]
+
+
 def _table_rows_found(page: str, command: str, columns: int) -> None:
     rows = [_cells(line) for line in _block(page, command) if line.startswith("│")]
     out = _printed("check", "examples/qwen3-30b-a3b-traffic.moe", "--strategy", "tp 4", "--no-search",
