@@ -46,6 +46,15 @@ def test_the_readmes_n604_excerpt_is_what_check_prints():
     assert " ".join(block[start:]) in out, block[start:]
 
 
+def test_the_readmes_mistake_excerpt_is_what_check_prints():
+    """The README's E202 excerpt (`dagc check examples/mistakes/tp4-ep16-multiplied-degrees.moe`) is printed
+    line for line, its help line whole (it once stopped before the Megatron-Core reading dagc names since)."""
+    block = _block("README.md", "`dagc check examples/mistakes/tp4-ep16-multiplied-degrees.moe` shows")
+    out = _printed("check", "examples/mistakes/tp4-ep16-multiplied-degrees.moe", "--no-search").splitlines()
+    first = out.index(block[0])
+    assert out[first:first + len(block)] == block, (block, out[first:first + len(block)])
+
+
 def _table_rows_found(page: str, command: str, columns: int) -> None:
     rows = [_cells(line) for line in _block(page, command) if line.startswith("│")]
     out = _printed("check", "examples/qwen3-30b-a3b-traffic.moe", "--strategy", "tp 4", "--no-search",
