@@ -641,3 +641,18 @@ def test_language_page_preset_tables_are_the_presets():
         memory = row.split("|")[2].strip()
         mib = g.memory_bytes / 2**20
         assert memory in (f"{mib:,.0f} MiB", f"{g.memory_bytes / 1e9:g} GB"), (name, memory)
+
+
+def test_readmes_code_layout_is_the_layers_contract():
+    """README.md's "Layout of the code" names every sub-package of dagc/ in the order of pyproject.toml's
+    import-linter layers (the lowest first), as "a stage imports only the stages before it" promises; it once
+    left out calibrate/, fleet/ and drive/ and put search/ before launch/, which search/ imports."""
+    import tomllib
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contract if c["id"] == "pipeline")["layers"]
+    packages = sorted(p.parent.name for p in (ROOT / "dagc").glob("*/__init__.py"))
+    expected = [name.removeprefix("dagc.") for name in reversed(layers) if name.removeprefix("dagc.") in packages]
+    assert sorted(expected) == packages, (expected, packages)
+    section = (ROOT / "README.md").read_text().partition("## Layout of the code")[2].partition("\n## ")[0]
+    chain = section.partition("in the pipeline's order:")[2].partition("A stage imports only")[0]
+    assert re.findall(r"`(\w+)/`", chain) == expected
