@@ -656,3 +656,14 @@ def test_readmes_code_layout_is_the_layers_contract():
     section = (ROOT / "README.md").read_text().partition("## Layout of the code")[2].partition("\n## ")[0]
     chain = section.partition("in the pipeline's order:")[2].partition("A stage imports only")[0]
     assert re.findall(r"`(\w+)/`", chain) == expected
+
+
+def test_readme_says_what_each_axis_is_before_using_them_in_a_formula():
+    """A first-time reader meets `pp 4 < ep 16 ; tp 2 >` in the README's first lines and `G = max(tp·cp, ep·etp)`
+    in its plan section: before that formula the section names every axis of the grammar with what it splits
+    (`` `cp N` context ``, `` `etp N` expert tensor ``), and links docs/language.md's table of axes."""
+    from dagc.plan.strategy import Axis
+    section = (ROOT / "README.md").read_text().partition("## The plan language")[2].partition("GPUs used = dp")[0]
+    undefined = [a.value for a in Axis if not re.search(rf"`{a.value}( N)?` \w", section)]
+    assert not undefined, undefined
+    assert "(docs/language.md#axes)" in section
