@@ -675,3 +675,10 @@ def test_readme_spells_out_ttft_and_tpot_where_it_first_uses_them():
     for short, long in (("TTFT", "(time to first token"), ("TPOT", "(time per output token")):
         first = text.index(short) + len(short)
         assert text[first:].lstrip().startswith(long), (short, text[first:first + 40])
+
+
+def test_readmes_first_paragraph_names_the_three_verdicts():
+    """The README's next section says report.html "opens with the three answers"; its first paragraph names all three
+    (it named two: correct and meets the requirements, not optimal)."""
+    intro = (ROOT / "README.md").read_text().partition("\n## ")[0]
+    assert all(f"**{verdict}" in intro for verdict in ("correct", "meets your requirements", "optimal")), intro
