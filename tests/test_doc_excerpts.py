@@ -69,3 +69,13 @@ def test_the_bands_pages_table_is_what_check_prints():
 
 def test_the_cli_pages_narrow_table_is_what_check_prints_at_80_columns():
     _table_rows_found("docs/cli.md", "┏━━━━━━━━━━━━━━┳", 80)
+
+
+def test_the_cli_pages_set_mistake_is_what_check_prints():
+    """docs/cli.md's mistake in a `--set` (`workload.batch=2k`) is the diagnostic dagc prints for it, line for
+    line, and exit code 4 as the page says (its hint once wrote `batch = 2000`, a plan's line, where dagc writes the
+    option)."""
+    block = _block("docs/cli.md", "a mistake in it gets the plan's own diagnostic, located in the option")
+    proc = run_dagc("check", "examples/mixtral-8x7b-1node.moe", "--set", "workload.batch=2k", "--no-search")
+    printed = proc.stderr.splitlines()
+    assert proc.returncode == 4 and printed[:len(block)] == block, (block, printed)
