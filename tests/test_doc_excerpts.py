@@ -4,6 +4,10 @@ page says the new one (a new user compared the README's seed-000 figures with da
 
 from __future__ import annotations
 
+import shlex
+
+import pytest
+
 from conftest import ROOT, run_dagc
 
 
@@ -79,3 +83,18 @@ def test_the_cli_pages_set_mistake_is_what_check_prints():
     proc = run_dagc("check", "examples/mixtral-8x7b-1node.moe", "--set", "workload.batch=2k", "--no-search")
     printed = proc.stderr.splitlines()
     assert proc.returncode == 4 and printed[:len(block)] == block, (block, printed)
+
+
+def _contiguous(block: list[str], printed: list[str]) -> bool:
+    return any(printed[i:i + len(block)] == block for i in range(len(printed) - len(block) + 1))
+
+
+@pytest.mark.parametrize("command", [
+    'dagc launch examples/mixtral-8x7b-1node.moe --engine vllm --strategy "tp 8 ; ep 4 etp 2"',
+    'dagc launch examples/qwen3-30b-a3b-4gpu.moe --engine sglang --strategy "tp 1 ; ep 4"'])
+def test_the_launch_pages_excerpts_are_what_launch_prints(command):
+    """docs/launch.md's `$ dagc launch …` blocks are what the command prints today, line for line (the vLLM one
+    once lacked the "not launchable" line and showed figures of an older cost model)."""
+    block = _block("docs/launch.md", f"$ {command}")
+    printed = run_dagc(*shlex.split(command)[1:]).stdout.splitlines()
+    assert _contiguous(block, printed), (block, printed)
