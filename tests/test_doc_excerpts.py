@@ -4,6 +4,7 @@ page says the new one (a new user compared the README's seed-000 figures with da
 
 from __future__ import annotations
 
+import re
 import shlex
 
 import pytest
@@ -98,3 +99,38 @@ def test_the_launch_pages_excerpts_are_what_launch_prints(command):
     block = _block("docs/launch.md", f"$ {command}")
     printed = run_dagc(*shlex.split(command)[1:]).stdout.splitlines()
     assert _contiguous(block, printed), (block, printed)
+
+
+def _abridged_lines_found(block: list[str], printed: list[str]) -> list[str]:
+    """The lines of an excerpt that abridges with `…` that no printed line matches in order: a line `…` stands
+    for lines left out, and a line's own `…` for words left out of it."""
+    missing, at = [], 0
+    for line in block:
+        if line.strip() == "…":
+            continue
+        pattern = ".*".join(re.escape(part.strip()) for part in line.split("…"))
+        found = next((i for i in range(at, len(printed)) if re.fullmatch(rf"\s*{pattern}\s*", printed[i])), None)
+        if found is None:
+            missing.append(line)
+        else:
+            at = found + 1
+    return missing
+
+
+def test_the_launch_pages_serving_flags_excerpt_is_what_launch_prints(tmp_path):
+    """docs/launch.md's vLLM serving flags for Qwen3-30B-A3B at 250 requests of 2,000 + 500 tokens in chunks of
+    4,096 on 8 H100s (`tp 1 ; ep 8`) are the command dagc writes (it once lacked `--max-model-len 2500`)."""
+    block = _block("docs/launch.md", "$ dagc launch plan.moe --engine vllm      # Qwen3-30B-A3B on 8 H100s")
+    (tmp_path / "plan.moe").write_text(
+        'model preset "qwen3-30b-a3b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+        "workload { batch = 250  prompt = 2000  generate = 500  serving = inflight  chunk = 4096 }\n"
+        "strategy tp 1 ; ep 8\n")
+    printed = run_dagc("launch", str(tmp_path / "plan.moe"), "--engine", "vllm").stdout.splitlines()
+    assert not _abridged_lines_found(block, printed), (block, printed)
+
+
+def test_the_launch_pages_disaggregated_excerpt_is_what_launch_prints():
+    command = "dagc launch examples/deepseek-v3-disaggregated.moe --engine sglang"
+    block = _block("docs/launch.md", f"$ {command}")
+    printed = run_dagc(*command.split()[1:]).stdout.splitlines()
+    assert not _abridged_lines_found(block, printed), (block, printed)
