@@ -682,3 +682,24 @@ def test_readmes_first_paragraph_names_the_three_verdicts():
     (it named two: correct and meets the requirements, not optimal)."""
     intro = (ROOT / "README.md").read_text().partition("\n## ")[0]
     assert all(f"**{verdict}" in intro for verdict in ("correct", "meets your requirements", "optimal")), intro
+
+
+def test_readmes_dag_size_is_the_bench_ladders():
+    """The README's DAG size of DeepSeek-V3 with 16 micro-batches is what `bench/bench_check.py` builds on each
+    rung it names, and the same on each (its point: the size follows the strategy's stage, not the GPU count); it
+    once named the 16-GPU rung, whose `ep 4` stage has 35,280 nodes, beside the 40,848 of the `ep 32` ones."""
+    import importlib.util
+
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+    text = " ".join((ROOT / "README.md").read_text().split())
+    m = re.search(r"DeepSeek-V3 with 16 micro-batches[^:]*: (\d[\d, ]*) nodes on ([\d,]+) or on ([\d,]+) GPUs", text)
+    assert m, "the README no longer states the DAG's size"
+    spec = importlib.util.spec_from_file_location("bench_check", ROOT / "bench" / "bench_check.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for gpus in (int(m[2].replace(",", "")), int(m[3].replace(",", ""))):
+        (rung,) = [r for r in bench.LADDER if "deepseek" in r[0] and r[2] == gpus]
+        (result,) = check(load_plan_text(bench.plan_text(*rung[1:])))
+        assert result.dag is not None and len(result.dag) == int(re.sub(r"[, ]", "", m[1])), (rung, len(result.dag))
