@@ -703,3 +703,28 @@ def test_readmes_dag_size_is_the_bench_ladders():
         (rung,) = [r for r in bench.LADDER if "deepseek" in r[0] and r[2] == gpus]
         (result,) = check(load_plan_text(bench.plan_text(*rung[1:])))
         assert result.dag is not None and len(result.dag) == int(re.sub(r"[, ]", "", m[1])), (rung, len(result.dag))
+
+
+def test_exit_code_3_is_documented_for_the_engines_refusals_too(tmp_path):
+    """A plan whose engine cannot start its strategy (E7xx, which `dagc check` applies as errors) exits 3 like a rule
+    error, and `dagc search` exits 3 on a plan whose engine starts none of its strategies (E706): README.md and
+    docs/limits.md and docs/cli.md say so (they named E2xx–E4xx alone, and search's 0, 4 and 5)."""
+    from conftest import run_dagc
+    head = 'model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm"  engine = vllm }\n'
+    (tmp_path / "e702.moe").write_text(head + "workload { batch = 64  prompt = 2048  generate = 256 }\n"
+                                       "strategy tp 8 ; ep 4 etp 2\n")
+    proc = run_dagc("check", str(tmp_path / "e702.moe"), "--no-search")
+    assert proc.returncode == 3 and "error[E702]" in proc.stdout + proc.stderr
+    (tmp_path / "e706.moe").write_text(head + "workload { batch = 64  prompt = 2048  generate = 256  serving = "
+                                       "inflight\n  speculative { method = mtp  tokens = 1  acceptance = 0.8 } }\n")
+    proc = run_dagc("search", str(tmp_path / "e706.moe"))
+    assert proc.returncode == 3 and "error[E706]" in proc.stdout + proc.stderr
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert re.search(r"`3` plan invalid \([^)]*E7xx", readme)
+    limits = (DOCS / "limits.md").read_text()
+    for page in ("limits.md", "cli.md"):
+        (row,) = [line for line in (DOCS / page).read_text().splitlines() if line.startswith("| 3 |")]
+        assert "E7xx" in row, (page, row)
+    search_line = " ".join(limits.partition("`dagc search` exits 0")[2].partition("\n\n")[0].split())
+    from dagc.launch.engine_check import PLAN_CODES
+    assert "3 when" in search_line and all(code in search_line for code in PLAN_CODES), search_line
