@@ -728,3 +728,17 @@ def test_exit_code_3_is_documented_for_the_engines_refusals_too(tmp_path):
     search_line = " ".join(limits.partition("`dagc search` exits 0")[2].partition("\n\n")[0].split())
     from dagc.launch.engine_check import PLAN_CODES
     assert "3 when" in search_line and all(code in search_line for code in PLAN_CODES), search_line
+
+
+def test_language_pages_units_table_has_every_unit():
+    """docs/language.md's table of units ("## Units") lists every unit the language reads, each in the row of its
+    dimension (the arrival rate's `requests/s`, which `rate` and `goodput` take, had no row)."""
+    from dagc.units import UNITS, Dimension
+    section = (DOCS / "language.md").read_text().partition("\n## Units")[2].partition("\n### ")[0]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    listed = {unit: row[1].strip() for row in rows[1:] for unit in re.findall(r"`([^`]+)`", row[2])}
+    missing = sorted(name for name in UNITS if name not in listed)
+    assert not missing, missing
+    wrong = [(name, listed[name]) for name, unit in UNITS.items()
+             if listed[name] not in Dimension(unit.dimension).value]
+    assert not wrong, wrong
