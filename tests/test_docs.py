@@ -670,9 +670,11 @@ def test_readme_says_what_each_axis_is_before_using_them_in_a_formula():
 
 
 def test_readme_spells_out_ttft_and_tpot_where_it_first_uses_them():
-    """The README's first lines promise TTFT and TPOT; a reader new to serving is told there what they are."""
+    """The README's first lines promise TTFT and TPOT; a reader new to serving is told there what they are, and
+    what ITL is where the load's percentiles first name it."""
     text = (ROOT / "README.md").read_text()
-    for short, long in (("TTFT", "(time to first token"), ("TPOT", "(time per output token")):
+    for short, long in (("TTFT", "(time to first token"), ("TPOT", "(time per output token"),
+                        ("ITL", "(inter-token latency")):
         first = text.index(short) + len(short)
         assert text[first:].lstrip().startswith(long), (short, text[first:first + 40])
 
