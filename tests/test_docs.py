@@ -744,3 +744,17 @@ def test_language_pages_units_table_has_every_unit():
     wrong = [(name, listed[name]) for name, unit in UNITS.items()
              if listed[name] not in Dimension(unit.dimension).value]
     assert not wrong, wrong
+
+
+def test_readme_says_which_commands_take_requests_out():
+    """The README's sentence naming `--requests-out` names the commands that take it; it stood in a sentence about
+    `dagc search --rate`, which refuses it, and named no command of its own."""
+    from dagc.cli.parser import build_parser
+    commands = []
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands = [name for name, sub in action.choices.items()
+                        if any("--requests-out" in a.option_strings for a in sub._actions)]
+    text = " ".join((ROOT / "README.md").read_text().split())
+    sentence = next(s for s in re.split(r"(?<=\.) (?=[A-Z`*])", text) if "`--requests-out" in s)
+    assert commands and all(f"dagc {c}" in sentence for c in commands), (commands, sentence)
