@@ -758,3 +758,17 @@ def test_readme_says_which_commands_take_requests_out():
     text = " ".join((ROOT / "README.md").read_text().split())
     sentence = next(s for s in re.split(r"(?<=\.) (?=[A-Z`*])", text) if "`--requests-out" in s)
     assert commands and all(f"dagc {c}" in sentence for c in commands), (commands, sentence)
+
+
+def test_readmes_benchmark_options_are_the_scripts_they_name():
+    """Each option the README's Benchmarks section names (`--serving both`, `--vary-batch`) stands in a sentence
+    naming a script of bench/ that takes it: `--serving both` was given to "the two scripts below" in bench_cli.py's
+    sentence (bench_check.py is above, and bench_instructions.py below takes none), and `--vary-batch`, bench_search's,
+    followed bench_instructions.py's sentence."""
+    section = " ".join((ROOT / "README.md").read_text().partition("## Benchmarks")[2].partition("\n## ")[0].split())
+    wrong = []
+    for sentence in re.split(r"(?<=[.)]) (?=[A-Z`(])", section):
+        scripts = [(ROOT / "bench" / name).read_text() for name in re.findall(r"bench/(\w+\.py)", sentence)]
+        wrong += [(flag, sentence[:80]) for flag in sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", sentence)))
+                  if not any(flag in script for script in scripts)]
+    assert not wrong, wrong
