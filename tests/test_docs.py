@@ -772,3 +772,11 @@ def test_readmes_benchmark_options_are_the_scripts_they_name():
         wrong += [(flag, sentence[:80]) for flag in sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", sentence)))
                   if not any(flag in script for script in scripts)]
     assert not wrong, wrong
+
+
+def test_readme_says_what_debian_needs_before_its_first_venv_command():
+    """On Debian and Ubuntu the README's first command fails ("ensurepip is not available") without python3-venv: the
+    README says so before that command, not two paragraphs after it."""
+    text = (ROOT / "README.md").read_text()
+    first_command = text.index("```sh\npython3 -m venv .venv")
+    assert 0 <= text.find("python3-venv") < first_command
