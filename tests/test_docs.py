@@ -780,3 +780,19 @@ def test_readme_says_what_debian_needs_before_its_first_venv_command():
     text = (ROOT / "README.md").read_text()
     first_command = text.index("```sh\npython3 -m venv .venv")
     assert 0 <= text.find("python3-venv") < first_command
+
+
+def test_language_pages_workload_example_draws_no_warning():
+    """The first example of docs/language.md's `workload` section, the one a reader copies, checks without a warning
+    in the tests' base plan: it wrote `chunk = 8192` beside `serving = static`, which is W514 (`chunk` does nothing
+    when serving statically)."""
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+    from conftest import BASE
+    section = (DOCS / "language.md").read_text().partition("\n## `workload`")[2]
+    example = _FENCE.search(section)
+    assert example is not None
+    plan = load_plan_text(_completed(example.group(1)), needs_strategy=True)
+    assert plan.workload.batch == 128 and BASE["workload"] not in _completed(example.group(1))
+    warnings = [d for r in check(plan) for d in r.diagnostics if d.code.startswith("W")]
+    assert not warnings, [f"{d.code}: {d.message}" for d in warnings]
