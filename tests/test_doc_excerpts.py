@@ -134,3 +134,22 @@ def test_the_launch_pages_disaggregated_excerpt_is_what_launch_prints():
     block = _block("docs/launch.md", f"$ {command}")
     printed = run_dagc(*command.split()[1:]).stdout.splitlines()
     assert not _abridged_lines_found(block, printed), (block, printed)
+
+
+def test_the_search_pages_yes_star_excerpt_is_what_search_prints(tmp_path):
+    """docs/search.md's `yes*` excerpt is what `dagc search` prints for the plan its paragraph describes, and the
+    paragraph says the lengths that reproduce it (it said "batch 8" without them: 512 + 64 tokens)."""
+    page = (ROOT / "docs" / "search.md").read_text()
+    paragraph = " ".join(page.partition("### Within dagc's error: `yes*`")[2].partition("```")[0].split())
+    assert "Mixtral-8x7B on 8 H100s, batch 8 of 512 + 64 tokens, `tpot <= 20 ms`" in paragraph, paragraph
+    block = _block("docs/search.md", "was left out of the DAG, docs/cost-model.md):")
+    (tmp_path / "mx.moe").write_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                                     "workload { batch = 8  prompt = 512  generate = 64 }\nrequire { tpot <= 20 ms }\n")
+    proc = run_dagc("search", str(tmp_path / "mx.moe"), "--top", "3", "-o", str(tmp_path / "out"),
+                    env={"COLUMNS": "200"})
+    printed = proc.stdout.splitlines()
+    row, quoted = _cells(next(line for line in printed if line.startswith("│ 1 │"))), _cells(block[0])
+    cut = quoted.index("…")                 # the cells the excerpt leaves out
+    assert row[:cut] == quoted[:cut] and row[cut - len(quoted) + 1:] == quoted[cut + 1:], (quoted, row)
+    note = " ".join(" ".join(printed[printed.index(next(p for p in printed if p.startswith("yes*:"))):]).split())
+    assert " ".join(" ".join(block[1:]).split()) in note, (block[1:], note)
