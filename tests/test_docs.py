@@ -618,8 +618,8 @@ def test_readme_lists_the_docs_pages():
     """README.md's Documentation section links every page of docs/ written for users."""
     text = (ROOT / "README.md").read_text()
     section = text.partition("## Documentation")[2].partition("\n## ")[0]
-    for page in ("language", "cli", "outputs", "rules", "cost-model"):
-        assert f"(docs/{page}.md)" in section, page
+    missing = [page.name for page in sorted(DOCS.glob("*.md")) if f"(docs/{page.name})" not in section]
+    assert not missing, missing         # docs/security.md was left out: what dagc trusts, how to report a problem
 
 
 def test_language_page_preset_tables_are_the_presets():
@@ -641,3 +641,158 @@ def test_language_page_preset_tables_are_the_presets():
         memory = row.split("|")[2].strip()
         mib = g.memory_bytes / 2**20
         assert memory in (f"{mib:,.0f} MiB", f"{g.memory_bytes / 1e9:g} GB"), (name, memory)
+
+
+def test_readmes_code_layout_is_the_layers_contract():
+    """README.md's "Layout of the code" names every sub-package of dagc/ in the order of pyproject.toml's
+    import-linter layers (the lowest first), as "a stage imports only the stages before it" promises; it once
+    left out calibrate/, fleet/ and drive/ and put search/ before launch/, which search/ imports."""
+    import tomllib
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contract if c["id"] == "pipeline")["layers"]
+    packages = sorted(p.parent.name for p in (ROOT / "dagc").glob("*/__init__.py"))
+    expected = [name.removeprefix("dagc.") for name in reversed(layers) if name.removeprefix("dagc.") in packages]
+    assert sorted(expected) == packages, (expected, packages)
+    section = (ROOT / "README.md").read_text().partition("## Layout of the code")[2].partition("\n## ")[0]
+    chain = section.partition("in the pipeline's order:")[2].partition("A stage imports only")[0]
+    assert re.findall(r"`(\w+)/`", chain) == expected
+
+
+def test_readme_says_what_each_axis_is_before_using_them_in_a_formula():
+    """A first-time reader meets `pp 4 < ep 16 ; tp 2 >` in the README's first lines and `G = max(tp·cp, ep·etp)`
+    in its plan section: before that formula the section names every axis of the grammar with what it splits
+    (`` `cp N` context ``, `` `etp N` expert tensor ``), and links docs/language.md's table of axes."""
+    from dagc.plan.strategy import Axis
+    section = (ROOT / "README.md").read_text().partition("## The plan language")[2].partition("GPUs used = dp")[0]
+    undefined = [a.value for a in Axis if not re.search(rf"`{a.value}( N)?` \w", section)]
+    assert not undefined, undefined
+    assert "(docs/language.md#axes)" in section
+
+
+def test_readme_spells_out_ttft_and_tpot_where_it_first_uses_them():
+    """The README's first lines promise TTFT and TPOT; a reader new to serving is told there what they are, and
+    what ITL is where the load's percentiles first name it."""
+    text = (ROOT / "README.md").read_text()
+    for short, long in (("TTFT", "(time to first token"), ("TPOT", "(time per output token"),
+                        ("ITL", "(inter-token latency")):
+        first = text.index(short) + len(short)
+        assert text[first:].lstrip().startswith(long), (short, text[first:first + 40])
+
+
+def test_readmes_first_paragraph_names_the_three_verdicts():
+    """The README's next section says report.html "opens with the three answers"; its first paragraph names all three
+    (it named two: correct and meets the requirements, not optimal)."""
+    intro = (ROOT / "README.md").read_text().partition("\n## ")[0]
+    assert all(f"**{verdict}" in intro for verdict in ("correct", "meets your requirements", "optimal")), intro
+
+
+def test_readmes_dag_size_is_the_bench_ladders():
+    """The README's DAG size of DeepSeek-V3 with 16 micro-batches is what `bench/bench_check.py` builds on each
+    rung it names, and the same on each (its point: the size follows the strategy's stage, not the GPU count); it
+    once named the 16-GPU rung, whose `ep 4` stage has 35,280 nodes, beside the 40,848 of the `ep 32` ones."""
+    import importlib.util
+
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+    text = " ".join((ROOT / "README.md").read_text().split())
+    m = re.search(r"DeepSeek-V3 with 16 micro-batches[^:]*: (\d[\d, ]*) nodes on ([\d,]+) or on ([\d,]+) GPUs", text)
+    assert m, "the README no longer states the DAG's size"
+    spec = importlib.util.spec_from_file_location("bench_check", ROOT / "bench" / "bench_check.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for gpus in (int(m[2].replace(",", "")), int(m[3].replace(",", ""))):
+        (rung,) = [r for r in bench.LADDER if "deepseek" in r[0] and r[2] == gpus]
+        (result,) = check(load_plan_text(bench.plan_text(*rung[1:])))
+        assert result.dag is not None and len(result.dag) == int(re.sub(r"[, ]", "", m[1])), (rung, len(result.dag))
+
+
+def test_exit_code_3_is_documented_for_the_engines_refusals_too(tmp_path):
+    """A plan whose engine cannot start its strategy (E7xx, which `dagc check` applies as errors) exits 3 like a rule
+    error, and `dagc search` exits 3 on a plan whose engine starts none of its strategies (E706): README.md and
+    docs/limits.md and docs/cli.md say so (they named E2xx–E4xx alone, and search's 0, 4 and 5)."""
+    from conftest import run_dagc
+    head = 'model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm"  engine = vllm }\n'
+    (tmp_path / "e702.moe").write_text(head + "workload { batch = 64  prompt = 2048  generate = 256 }\n"
+                                       "strategy tp 8 ; ep 4 etp 2\n")
+    proc = run_dagc("check", str(tmp_path / "e702.moe"), "--no-search")
+    assert proc.returncode == 3 and "error[E702]" in proc.stdout + proc.stderr
+    (tmp_path / "e706.moe").write_text(head + "workload { batch = 64  prompt = 2048  generate = 256  serving = "
+                                       "inflight\n  speculative { method = mtp  tokens = 1  acceptance = 0.8 } }\n")
+    proc = run_dagc("search", str(tmp_path / "e706.moe"))
+    assert proc.returncode == 3 and "error[E706]" in proc.stdout + proc.stderr
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert re.search(r"`3` plan invalid \([^)]*E7xx", readme)
+    limits = (DOCS / "limits.md").read_text()
+    for page in ("limits.md", "cli.md"):
+        (row,) = [line for line in (DOCS / page).read_text().splitlines() if line.startswith("| 3 |")]
+        assert "E7xx" in row, (page, row)
+    search_line = " ".join(limits.partition("`dagc search` exits 0")[2].partition("\n\n")[0].split())
+    from dagc.launch.engine_check import PLAN_CODES
+    assert "3 when" in search_line and all(code in search_line for code in PLAN_CODES), search_line
+
+
+def test_language_pages_units_table_has_every_unit():
+    """docs/language.md's table of units ("## Units") lists every unit the language reads, each in the row of its
+    dimension (the arrival rate's `requests/s`, which `rate` and `goodput` take, had no row)."""
+    from dagc.units import UNITS, Dimension
+    section = (DOCS / "language.md").read_text().partition("\n## Units")[2].partition("\n### ")[0]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    listed = {unit: row[1].strip() for row in rows[1:] for unit in re.findall(r"`([^`]+)`", row[2])}
+    missing = sorted(name for name in UNITS if name not in listed)
+    assert not missing, missing
+    wrong = [(name, listed[name]) for name, unit in UNITS.items()
+             if listed[name] not in Dimension(unit.dimension).value]
+    assert not wrong, wrong
+
+
+def test_readme_says_which_commands_take_requests_out():
+    """The README's sentence naming `--requests-out` names the commands that take it; it stood in a sentence about
+    `dagc search --rate`, which refuses it, and named no command of its own."""
+    from dagc.cli.parser import build_parser
+    commands = []
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands = [name for name, sub in action.choices.items()
+                        if any("--requests-out" in a.option_strings for a in sub._actions)]
+    text = " ".join((ROOT / "README.md").read_text().split())
+    sentence = next(s for s in re.split(r"(?<=\.) (?=[A-Z`*])", text) if "`--requests-out" in s)
+    assert commands and all(f"dagc {c}" in sentence for c in commands), (commands, sentence)
+
+
+def test_readmes_benchmark_options_are_the_scripts_they_name():
+    """Each option the README's Benchmarks section names (`--serving both`, `--vary-batch`) stands in a sentence
+    naming a script of bench/ that takes it: `--serving both` was given to "the two scripts below" in bench_cli.py's
+    sentence (bench_check.py is above, and bench_instructions.py below takes none), and `--vary-batch`, bench_search's,
+    followed bench_instructions.py's sentence."""
+    section = " ".join((ROOT / "README.md").read_text().partition("## Benchmarks")[2].partition("\n## ")[0].split())
+    wrong = []
+    for sentence in re.split(r"(?<=[.)]) (?=[A-Z`(])", section):
+        scripts = [(ROOT / "bench" / name).read_text() for name in re.findall(r"bench/(\w+\.py)", sentence)]
+        wrong += [(flag, sentence[:80]) for flag in sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", sentence)))
+                  if not any(flag in script for script in scripts)]
+    assert not wrong, wrong
+
+
+def test_readme_says_what_debian_needs_before_its_first_venv_command():
+    """On Debian and Ubuntu the README's first command fails ("ensurepip is not available") without python3-venv: the
+    README says so before that command, not two paragraphs after it."""
+    text = (ROOT / "README.md").read_text()
+    first_command = text.index("```sh\npython3 -m venv .venv")
+    assert 0 <= text.find("python3-venv") < first_command
+
+
+def test_language_pages_workload_example_draws_no_warning():
+    """The first example of docs/language.md's `workload` section, the one a reader copies, checks without a warning
+    in the tests' base plan: it wrote `chunk = 8192` beside `serving = static`, which is W514 (`chunk` does nothing
+    when serving statically)."""
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+    from conftest import BASE
+    section = (DOCS / "language.md").read_text().partition("\n## `workload`")[2]
+    example = _FENCE.search(section)
+    assert example is not None
+    plan = load_plan_text(_completed(example.group(1)), needs_strategy=True)
+    assert plan.workload.batch == 128 and BASE["workload"] not in _completed(example.group(1))
+    warnings = [d for r in check(plan) for d in r.diagnostics if d.code.startswith("W")]
+    assert not warnings, [f"{d.code}: {d.message}" for d in warnings]

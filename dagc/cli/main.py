@@ -5,7 +5,7 @@ Exit codes (documented in the README, `dagc --help` and docs/limits.md):
     0    the plan is valid and meets its requirements (or has none)
     1    the plan is valid but a requirement is not met, or could not be judged
     2    usage error (bad command-line arguments)
-    3    the plan is invalid (a strategy breaks a rule: E2xx–E4xx)
+    3    the plan is invalid (a strategy breaks a rule: E2xx–E4xx; or the plan's engine cannot start it: E7xx)
     4    input or syntax error (unreadable or refused file, E0xx, E1xx — in a strategy too)
     5    the outputs could not be written (refused or failing output path; standard output closed,
          full or failing, or in an encoding that cannot show dagc's text)
