@@ -29,7 +29,7 @@ from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
 from .serving_md import inflight_summary
-from .techniques import step_figures, step_load_figures, step_verdict, technique_lines
+from .techniques import step_figures, step_load_figures, step_replaces, step_verdict, technique_lines
 
 __all__ = ["by_objective_md", "summary_md", "data_parallel_text", "requirement_value_text",
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES"]
@@ -370,7 +370,7 @@ def _next_steps(r: StrategyResult) -> list[str]:
     steady, reqs = r.plan.workload.traffic is not None, r.plan.requirements
     for s in r.next_steps:
         out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code, reqs)} ({step_load_figures(s, reqs)}"
-                   f"{step_figures(s.figures, steady)}) — {md_code(' '.join(s.options))}")
+                   f"{step_figures(s.figures, steady)}) — {md_code(' '.join(s.options))}{step_replaces(r, s, md_code)}")
     return out
 
 
