@@ -52,3 +52,31 @@ def test_a_next_step_pasted_in_place_of_what_it_names_runs(tmp_path):
     pasted = run_dagc("check", "plan.moe", "--no-search", *step, cwd=tmp_path, env={"COLUMNS": "400"})
     assert pasted.returncode == 0, pasted.stdout
     assert "meets requirements: yes" in pasted.stdout
+
+
+def test_what_to_change_points_at_the_next_steps_when_no_better_strategy_is_found(tmp_path):
+    """report.md's "What to change" of a strategy that is optimal but misses its requirements: until 2026-11-30
+    "nothing better was found (…)" beside next steps of which one meets them (`tp 1` alone on one H100 at 16
+    requests/s: 2 replicas meet). It now says no better *strategy* was found and that what meets is a change of
+    the plan, the next steps."""
+    import dagc
+    from dagc.export.summary import _change
+    from dagc.lang.overrides import load_plan_with
+    (tmp_path / "plan.moe").write_text(PLAN)
+    r = dagc.check(load_plan_with(tmp_path / "plan.moe", ("cluster.gpus=1",)))[0]
+    assert (r.verdict.meets_requirements, r.verdict.optimal) == (False, True)
+    assert [s.meets for s in r.next_steps] == [False, False, True]
+    assert _change(r)[0].startswith(
+        "- **What to change:** no better strategy was found (within 5 % of the best of 3 strategies by tokens-per-gpu "
+        "(`tp 1 with microbatches 1 overlap none`: 675.5 tokens/s per GPU)). What meets the requirements is a change "
+        "of the plan: the next steps above.")
+
+
+def test_steps_said_is_empty_without_steps_and_says_when_none_meets():
+    from dagc.export.techniques import steps_said
+    step = N(meets=False)
+    missing = N(verdict=N(meets_requirements=False), next_steps=(step,))
+    assert steps_said(missing) == (" No change tried meets the requirements either: the next steps above say how "
+                                   "close each comes.")
+    assert steps_said(N(verdict=N(meets_requirements=False), next_steps=())) == ""
+    assert steps_said(N(verdict=N(meets_requirements=True), next_steps=(step,))) == ""

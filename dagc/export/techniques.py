@@ -24,7 +24,7 @@ from ..verdict.verdict import requirement_value_text
 from .cost_words import cost_sentence, strategy_cost
 
 __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_load_figures",
-           "step_replaces", "step_verdict", "strategy_cost", "technique_lines"]
+           "step_replaces", "step_verdict", "steps_said", "strategy_cost", "technique_lines"]
 
 
 def speculative_json(result: StrategyResult) -> SpeculativeFigures | None:
@@ -108,6 +108,17 @@ def step_replaces(result: StrategyResult, step: NextStep, code: Callable[[str], 
     if any(w[:1] == ["--strategy"] for w in words) and result.decl.span.source.path == STRATEGY_SOURCE:
         own.append(f"--strategy {shlex.quote(result.decl.text)}")
     return f" in place of the command's {said_list([code(o) for o in own])}" if own else ""
+
+
+def steps_said(result: StrategyResult) -> str:
+    """What report.md's "What to change" adds when no better strategy was found but the strategy misses its
+    requirements and has next steps: that the changes meeting them are those steps, changes of the plan — not
+    "nothing better was found" alone beside a list of changes that meet (until 2026-11-30). Empty otherwise."""
+    if not result.next_steps or result.verdict.meets_requirements is not False:
+        return ""
+    if any(s.meets for s in result.next_steps):
+        return " What meets the requirements is a change of the plan: the next steps above."
+    return " No change tried meets the requirements either: the next steps above say how close each comes."
 
 
 def step_load_figures(step: NextStep, requirements: Sequence[Requirement]) -> str:
