@@ -37,7 +37,8 @@ def check_gpus(ctx: RuleContext) -> Iterator[Diagnostic]:
 
     GPUs used = dp × pp × G, where G = max(tp·cp, ep·etp) is the stage group: the attention and expert
     domains share the GPUs of a stage. It is never the product of every degree. The hint names what
-    fits (fewer replicas or stages, or a smaller stage group that splits the heads and experts evenly).
+    fits (fewer replicas or stages, or a smaller stage group that splits the heads and experts evenly), each only
+    when a replica's GPUs could hold the model's weights (else E402 would refuse it in turn).
 
     Bad:
         cluster { gpus = 16 … }
