@@ -68,3 +68,32 @@ def test_the_hint_never_keeps_more_stages_than_layers(gpus, hint):
     r = check_strategy(plan, parse_strategy("pp 64 < ep 8 >"), with_capacity=False)
     assert "E303" in {d.code for d in r.diagnostics}
     assert [d.hint for d in r.diagnostics if d.code == "E401"] == [hint]
+
+
+BIG = """model preset "qwen3-235b-a22b"
+cluster {{ gpus = {gpus}  gpu preset "h100-sxm" }}
+workload {{ batch = 64  prompt = 2000  generate = 300 }}
+strategy {strategy}
+"""
+
+
+@pytest.mark.parametrize("gpus, strategy, hint", [
+    # 235.1 B parameters in bf16, 437.90 GiB: a replica of 4 H100s holds 4 × 75.65 GiB (79.65 less the 4 GiB
+    # reserve) = 302.6 GiB, so "a stage group of 4 at dp 2 — tp 4 ; ep 4" (until 2026-11-30) is E402 whatever its
+    # degrees; dp 1 keeps 8 GPUs, 605.2 GiB
+    (12, "dp 2 < tp 8 ; ep 8 >", f"on 12 GPUs: dp 1 (1 × 1 × 8 GPUs); {G}"),
+    # on 6 GPUs no group of 8 fits and a group of 4 does not hold the weights; 6 × 75.65 = 453.9 GiB would
+    (6, "tp 8 ; ep 8", "on 6 GPUs, fewer replicas or a smaller stage group would not hold the model's 437.90 GiB of "
+                       "weights (75.65 GiB a GPU, its reserve taken off): more stages a replica (pp), or more GPUs; "
+                       f"{G}"),
+    # 5 × 75.65 = 378.3 GiB: no layout of 5 holds them
+    (5, "tp 8 ; ep 8", "on 5 GPUs, fewer replicas or a smaller stage group would not hold the model's 437.90 GiB of "
+                       f"weights (75.65 GiB a GPU, its reserve taken off): more GPUs; {G}"),
+])
+def test_the_hint_names_no_change_whose_gpus_cannot_hold_the_weights(gpus, strategy, hint):
+    plan = load_plan_text(BIG.format(gpus=gpus, strategy=strategy), "plan.moe")
+    r = check_strategy(plan, parse_strategy(strategy), with_capacity=False)
+    assert [d.hint for d in r.diagnostics if d.code == "E401"] == [hint]
+    if gpus == 12:      # the change it names checks with no E402
+        r = check_strategy(plan, parse_strategy("tp 8 ; ep 8"), with_capacity=False)
+        assert "E402" not in {d.code for d in r.diagnostics}

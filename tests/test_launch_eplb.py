@@ -397,3 +397,20 @@ def test_the_hint_without_a_nearest_strategy_says_how_far_dagc_looked(tmp_path, 
     # dagc", which read as a sentence cut in two
     assert near is None and hint == (f"none of the strategies nearest it that vLLM can run on the same 16 GPUs (dagc "
                                      f"tries at most {NEAREST_TRIES}) checks without errors; `dagc search` weighs more")
+
+
+def test_the_hint_without_a_nearest_strategy_on_one_gpu_says_gpu(tmp_path, monkeypatch):
+    """On one GPU the hint says "the same GPU": until 2026-11-30 it said "on the same 1 GPUs" (`dagc search` of
+    DeepSeek-V3 on 8 H100s under SGLang, its E715 example `tp 1 with microbatches 2 overlap microbatch`)."""
+    import dagc.launch.engine_check as engine_check
+    from dagc.launch.nearest import NEAREST_TRIES
+    path = tmp_path / "one.moe"
+    path.write_text('model preset "qwen3-30b-a3b"\ncluster { gpus = 1  gpu preset "h200" }\n'
+                    "workload { batch = 8  prompt = 512  generate = 64 }\n"
+                    "strategy tp 1 with microbatches 2 overlap microbatch\n")
+    by, result = _launches(load_plan(path), ("sglang",))
+    assert "E715" in {d.code for d in by["sglang"].refusals}
+    monkeypatch.setattr(engine_check, "nearest", lambda *a: None)
+    hint, near = engine_check.refusal_hint(result, by["sglang"])
+    assert near is None and hint == (f"none of the strategies nearest it that SGLang can run on the same GPU (dagc "
+                                     f"tries at most {NEAREST_TRIES}) checks without errors; `dagc search` weighs more")

@@ -25,3 +25,13 @@ def test_without_traffic_or_with_clients_it_says_nothing_of_a_rate():
     for extra in ("", "concurrency = 16  requests = 200"):
         line = objective_text(load_plan_text(PLAN % extra))
         assert line.endswith("within 5 % of the best counts as optimal"), extra
+
+
+def test_a_rate_of_thousands_is_written_as_search_reads_it():
+    """The prose says 1,200 requests/s; the command says `--rate 1200`, which `dagc search` reads (until 2026-11-30
+    `--rate 1,200`, which it refuses: "`1,200` is not an arrival rate in requests/s")."""
+    line = objective_text(load_plan_text(PLAN % "rate = 1200 requests/s  requests = 200"))
+    assert line.endswith("at the traffic's 1,200 requests/s the strategies are ranked by goodput per GPU by "
+                         "`dagc search PLAN --rate 1200`")
+    from dagc.cli.parser import build_parser
+    assert build_parser().parse_args(["search", "p.moe", "--rate", "1200"]).rate == 1200.0

@@ -95,3 +95,25 @@ def test_the_rate_table_says_each_row_s_batch_when_replicas_carry_their_own(plan
             for cells in [[c.strip() for c in line.strip("│").split("│")]] if cells[0].isdigit()]
     assert rows[0] == (REPLICAS, "32") and ("tp 2 with microbatches 1 overlap none", "16") in rows
     assert "paste a row with `--set workload.batch=N`" in table
+
+
+# `batch = max`: each candidate at its largest batch, so `dp 2 < tp 1 >`'s is twice `tp 1`'s
+MAX_PLAN = PLAN.replace("batch = 16", "batch = max").replace("price = 2.5 $/h", "").replace("strategy tp 1\n", "")
+
+
+def test_replicas_that_are_the_search_s_own_candidate_are_one_row():
+    """With a varied batch the replicas of a strategy that falls short on its own GPUs can be the search's own
+    candidate: two replicas of `tp 1 with microbatches 2` at 372 requests each are the search's `dp 2 < tp 1 > with
+    microbatches 2` at 744. It is simulated once and shown once; until 2026-11-30 the table showed it twice, figure
+    for figure (Qwen3-30B-A3B on 2 H100s at 40 requests/s: rows 25 and 26, 28 and 29)."""
+    from collections import Counter
+
+    from dagc.lang.load import load_plan_text
+    plan = load_plan_text(MAX_PLAN, needs_strategy=False)
+    at = rank_at_rate(plan, search(plan, objective=plan.objective), 40.0, shown=40)
+    rows = Counter((a.candidate.text, a.candidate.batch) for a in at.ranked)
+    assert [row for row, n in rows.items() if n > 1] == []
+    alone = next(a for a in at.ranked if a.candidate.text == "tp 1 with microbatches 2 overlap none")
+    assert alone.candidate.batch == 372 and not alone.candidate.meets_requirements     # short: its replicas tried
+    twin = next(a for a in at.ranked if a.candidate.text == "dp 2 < tp 1 > with microbatches 2 overlap none")
+    assert twin.candidate.batch == 744

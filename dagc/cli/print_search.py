@@ -314,6 +314,23 @@ def _objective_cell(objective: str, c: Candidate, plan: Plan) -> str:
     return "—" if value is None else f"{value:,.4g}"
 
 
+def judged_note(plan: Plan) -> str:
+    """How the table's `meets requirements` was judged under the plan's traffic. An open loop's run is not bisected
+    for its capacity, which `dagc check --strategy` also judges — a run that keeps pace past its capacity does not
+    carry the traffic there (docs/load.md, "Carrying the traffic") —, so the note says where the two may part: until
+    2026-11-30 it said "as `dagc check --strategy` does" of a row #1 that check calls "meets requirements: no"
+    (Qwen3-235B-A22B in fp8 on 32 H100s under TensorRT-LLM at 5 requests/s: its capacity 4.411)."""
+    head = ("meets requirements: every requirement judged, the load's by simulating the plan's traffic through each "
+            "strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)")
+    traffic = plan.workload.traffic
+    if traffic is None or traffic.rate is None:
+        return head
+    from ..verdict.carrying import CAPACITY_TOLERANCE
+    return (head + ", but for its capacity, not bisected here: `dagc check` also says no when it is more than "
+            f"{CAPACITY_TOLERANCE * 100:g} % below the arrival rate, and `dagc search --rate R` judges its first "
+            "rows so")
+
+
 def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:
     """What the table's marks and columns mean: `≈`, `batch (max)`, the binding requirement, how the
     requirements were judged."""
@@ -333,9 +350,7 @@ def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candid
     if any(c.judged == STEADY and c.meets_requirements for c in best):
         out.print(note, markup=False)
     elif judged_under_traffic(plan):
-        out.print("meets requirements: every requirement judged, the load's by simulating the plan's traffic "
-                  "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
-                  markup=False)
+        out.print(judged_note(plan), markup=False)
     refused = [(k, c) for k, c in enumerate(best, 1) if c.engine_refusals]
     if refused:         # a plan that names no engine: what the engine its figures are priced for cannot start
         from ..launch.engines import TABLES

@@ -15,4 +15,4 @@ def at_rate_text(plan: Plan) -> str:
     traffic = plan.workload.traffic
     return "" if traffic is None or traffic.rate is None else (
         f"; in the steady state — at the traffic's {traffic.rate:,.10g} requests/s the strategies are ranked by "
-        f"goodput per GPU by `dagc search PLAN --rate {traffic.rate:,.10g}`")
+        f"goodput per GPU by `dagc search PLAN --rate {traffic.rate:.10g}`")      # `--rate 1,200` is refused

@@ -29,7 +29,7 @@ from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
 from .serving_md import inflight_summary
-from .techniques import step_figures, step_load_figures, step_verdict, technique_lines
+from .techniques import step_figures, step_load_figures, step_replaces, step_verdict, steps_said, technique_lines
 
 __all__ = ["by_objective_md", "summary_md", "data_parallel_text", "requirement_value_text",
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES"]
@@ -271,14 +271,15 @@ def _change(r: StrategyResult) -> list[str]:
     also = [f"  The diagnostics suggest: {'; '.join(hints)}.", ""] if hints else []
     if r.verdict.optimal is not False or not best:
         own = ev is not None and ev.why in (Why.SELF_SHORT, Why.SELF_UNSIMULATED)   # not "another" 11-30
-        why = ("nothing better was found" if r.verdict.optimal else
+        why = ("no better strategy was found" if r.verdict.optimal else
                f"none better is known: the search's best, {md_code(best)}, is this strategy itself" if best and own else
                f"none better is confirmed: the search's best, {md_code(best)}, is not judged as this one is"
                if best and r.verdict.optimal is None else "no better strategy is known")
         note = "run `dagc search` to compare strategies" if ev is None else _note_of(ev, r)
         if r.verdict.optimal is None and ev is not None:
             note = "the optimal verdict above says why"          # its note, not again in full
-        return [head + f"{why} ({note})." + (f" The diagnostics suggest: {'; '.join(hints)}." if hints else "")]
+        return [head + f"{why} ({note}).{steps_said(r)}"
+                + (f" The diagnostics suggest: {'; '.join(hints)}." if hints else "")]
     impossible = [d for d in r.diagnostics if d.code == "N604"]
     assert ev is not None and ev.best is not None           # not optimal: a better strategy was found
     if impossible and ev.best.meets_requirements is False:
@@ -370,7 +371,7 @@ def _next_steps(r: StrategyResult) -> list[str]:
     steady, reqs = r.plan.workload.traffic is not None, r.plan.requirements
     for s in r.next_steps:
         out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code, reqs)} ({step_load_figures(s, reqs)}"
-                   f"{step_figures(s.figures, steady)}) — {md_code(' '.join(s.options))}")
+                   f"{step_figures(s.figures, steady)}) — {md_code(' '.join(s.options))}{step_replaces(r, s, md_code)}")
     return out
 
 

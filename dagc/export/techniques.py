@@ -17,14 +17,14 @@ from ..layout.modes import mode_of
 from ..plan.workload import Requirement, RequirementKind
 from ..serve.price import TokenCost
 from ..serve.speculative import SpeculativeFigures
-from ..units import Dimension, count_text, format_figure, format_in_unit, format_si, lookup
+from ..units import Dimension, count_text, format_figure, format_in_unit, format_si, lookup, said_list
 from ..verdict.check import TRAFFIC_NOT_SIMULATED, StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
 from ..verdict.verdict import requirement_value_text
 from .cost_words import cost_sentence, strategy_cost
 
 __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_load_figures",
-           "step_verdict", "strategy_cost", "technique_lines"]
+           "step_replaces", "step_verdict", "steps_said", "strategy_cost", "technique_lines"]
 
 
 def speculative_json(result: StrategyResult) -> SpeculativeFigures | None:
@@ -77,7 +77,48 @@ def next_step_lines(result: StrategyResult) -> list[str]:
     steady = result.plan.workload.traffic is not None
     return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`', result.plan.requirements)} "
             f"({step_load_figures(s, result.plan.requirements)}"
-            f"{step_figures(s.figures, steady)}): {' '.join(s.options)}" for s in result.next_steps]
+            f"{step_figures(s.figures, steady)}): {' '.join(s.options)}{step_replaces(result, s)}"
+            for s in result.next_steps]
+
+
+def step_replaces(result: StrategyResult, step: NextStep, code: Callable[[str], str] = str) -> str:
+    """The options of the command dagc ran that a next step's options take the place of, in words (empty when
+    none): a `--set` of a field the step sets again — a field set twice is E104 — and `--strategy` when the
+    strategy checked came from it, which the command takes once. A step's options are what changes the plan as
+    checked; added to a command with those, the line was refused (`dagc check … --strategy 'tp 8 ; ep 8' --set
+    cluster.gpus=8`: the replicas' `--set cluster.gpus=16 … --strategy 'dp 2 < tp 8 ; ep 8 >'`; until 2026-11-30
+    nothing said so). Each is set as `code` sets it.
+
+    Example:
+        >>> from types import SimpleNamespace as N
+        >>> decl = N(text="tp 8 ; ep 8", span=N(source=N(path="--strategy")))
+        >>> r = N(plan=N(overrides=("cluster.gpus = 8", "require.ttft = 1 s")), decl=decl)
+        >>> step_replaces(r, N(options=("--set cluster.gpus=16", "--strategy 'dp 2 < tp 8 ; ep 8 >'")))
+        " in place of the command's --set cluster.gpus=8 and --strategy 'tp 8 ; ep 8'"
+        >>> step_replaces(r, N(options=("--set model.weights=fp8",)))
+        ''
+    """
+    import shlex
+
+    from ..lang.load import STRATEGY_SOURCE
+    words = [shlex.split(o) for o in step.options]
+    sets = {w[1].split("=", 1)[0].strip() for w in words if len(w) == 2 and w[0] == "--set"}
+    own = [f"--set {shlex.quote(o.replace(' = ', '=', 1))}" for o in result.plan.overrides
+           if o.split(" = ", 1)[0] in sets]
+    if any(w[:1] == ["--strategy"] for w in words) and result.decl.span.source.path == STRATEGY_SOURCE:
+        own.append(f"--strategy {shlex.quote(result.decl.text)}")
+    return f" in place of the command's {said_list([code(o) for o in own])}" if own else ""
+
+
+def steps_said(result: StrategyResult) -> str:
+    """What report.md's "What to change" adds when no better strategy was found but the strategy misses its
+    requirements and has next steps: that the changes meeting them are those steps, changes of the plan — not
+    "nothing better was found" alone beside a list of changes that meet (until 2026-11-30). Empty otherwise."""
+    if not result.next_steps or result.verdict.meets_requirements is not False:
+        return ""
+    if any(s.meets for s in result.next_steps):
+        return " What meets the requirements is a change of the plan: the next steps above."
+    return " No change tried meets the requirements either: the next steps above say how close each comes."
 
 
 def step_load_figures(step: NextStep, requirements: Sequence[Requirement]) -> str:

@@ -219,7 +219,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     if near is None and "E701" in codes:
         return replica_size_hint(launched.gpus // max(1, launched.replicas), launched.gpus_per_node), None
     if near is None:
-        return (f"none of the strategies nearest it that {launched.name} can run on the same {launched.gpus:,} GPUs "
+        same = "GPU" if launched.gpus == 1 else f"{launched.gpus:,} GPUs"      # not "the same 1 GPUs"
+        return (f"none of the strategies nearest it that {launched.name} can run on the same {same} "
                 f"(dagc tries at most {NEAREST_TRIES}) checks without errors; `dagc search` weighs more"), None
     at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from ..layout.layout import Layout
 from ..plan.model import Model
+from ..plan.params import weight_bytes
+from ..units import format_bytes
 from .structure import tp_values
 
 __all__ = ["fit_hint"]
@@ -18,9 +20,13 @@ __all__ = ["fit_hint"]
 _G_RULE = "G = max(tp·cp, ep·etp), never their product"
 
 
-def fit_hint(model: Model, gpus: int, lay: Layout, where: str = "") -> str:
+def fit_hint(model: Model, gpus: int, lay: Layout, usable: float | None = None, where: str = "") -> str:
     """E401's hint: the changes that fit `gpus` (`_fewer_copies`, `_smaller_group`), then how G is counted; `where`
-    says after the count whose GPUs they are (a disaggregated pool's: what the other pool leaves).
+    says after the count whose GPUs they are (a disaggregated pool's: what the other pool leaves). With
+    `usable`, the bytes a GPU holds less its reserve, a change whose replica's GPUs could not hold the model's weights
+    even split evenly over them is not named: E402 would refuse it whatever its degrees (Qwen3-235B-A22B in bf16,
+    `dp 2 < tp 8 ; ep 8 >` on 12 H100s, was told "a stage group of 4 at dp 2 — tp 4 ; ep 4", 109.5 GiB of weights a
+    rank, until 2026-11-30).
 
     Example:
         >>> from types import SimpleNamespace as N
@@ -30,19 +36,27 @@ def fit_hint(model: Model, gpus: int, lay: Layout, where: str = "") -> str:
         'on 8 GPUs: pp 1 (1 × 1 × 8 GPUs), or a stage group of 4 at pp 2 — tp 4 ; ep 4 (1 × 2 × 4 GPUs);
          G = max(tp·cp, ep·etp), never their product'
     """
-    ways = [w for w in (_fewer_copies(model, gpus, lay), _smaller_group(model, gpus, lay)) if w]
+    found = [(w, replica) for w, replica in (_fewer_copies(model, gpus, lay), _smaller_group(model, gpus, lay)) if w]
+    weights = weight_bytes(model) if usable is not None else 0.0
+    ways = [w for w, replica in found if usable is None or weights <= replica * usable]
+    if not ways and found:      # each would overflow a GPU with its weights alone
+        return (f"on {gpus:,} GPUs{where}, fewer replicas or a smaller stage group would not hold the model's "
+                f"{format_bytes(weights)} of weights ({format_bytes(usable or 0.0)} a GPU, its reserve "
+                f"taken off): {'more stages a replica (pp), or ' if weights <= gpus * (usable or 0.0) else ''}"
+                f"more GPUs; {_G_RULE}")
     if not ways:
         return f"lower dp or pp, or shrink the stage group; {_G_RULE}"
     return f"on {gpus:,} GPUs{where}: " + ", or ".join(ways) + f"; {_G_RULE}"
 
 
-def _fewer_copies(model: Model, gpus: int, lay: Layout) -> str | None:
+def _fewer_copies(model: Model, gpus: int, lay: Layout) -> tuple[str | None, int]:
     """The replicas and stages (dp, pp) that fit beside the stage group as written, the most GPUs they use (dp
-    lowered before pp on a tie: a replica is a copy, a stage a split of the layers); None when the stage group
-    does not fit, or splits the heads or the experts unevenly (E301, E302: fewer copies would not mend it)."""
+    lowered before pp on a tie: a replica is a copy, a stage a split of the layers), and a replica's GPUs; None when
+    the stage group does not fit, or splits the heads or the experts unevenly (E301, E302: fewer copies would not mend
+    it)."""
     g = lay.group_size
     if g > gpus or not _splits_evenly(model, lay):
-        return None
+        return None, 0
     stages = min(lay.pp, model.layers)          # never more stages than layers (E303)
     best = max(((dp, pp) for dp in range(1, lay.dp + 1) for pp in range(1, stages + 1) if dp * pp * g <= gpus),
                key=lambda d: (d[0] * d[1], d[1]))
@@ -52,7 +66,7 @@ def _fewer_copies(model: Model, gpus: int, lay: Layout) -> str | None:
         said.append(f"dp {dp}")
     if pp != lay.pp:
         said.append(f"pp {pp}")
-    return f"{' and '.join(said)} ({dp} × {pp} × {g} GPUs)"
+    return f"{' and '.join(said)} ({dp} × {pp} × {g} GPUs)", pp * g
 
 
 def _splits_evenly(model: Model, lay: Layout) -> bool:
@@ -64,17 +78,17 @@ def _splits_evenly(model: Model, lay: Layout) -> bool:
     return (model.moe.experts + lay.redundant) % lay.ep == 0
 
 
-def _smaller_group(model: Model, gpus: int, lay: Layout) -> str | None:
+def _smaller_group(model: Model, gpus: int, lay: Layout) -> tuple[str | None, int]:
     """The largest stage group that fits beside the replicas and stages as written — or, where not even a group of
     two does, beside one replica of one stage —, and its degrees: the largest tp that splits the heads and whose
     tp·cp fits, the largest ep that splits the experts and their redundant slots and whose ep·etp fits (etp lowered to
-    1 when it alone does not); None when no group fits, the degrees found do not change the strategy, or the stages as
-    written are more than the layers (E303: `pp 32 < ep 8 >` of 16 layers on 64 GPUs was told "a stage group of 2 at
-    pp 32", which E303 refuses in turn, until 2026-11-29)."""
+    1 when it alone does not), and a replica's GPUs; None when no group fits, the degrees found do not change the
+    strategy, or the stages as written are more than the layers (E303: `pp 32 < ep 8 >` of 16 layers on 64 GPUs was
+    told "a stage group of 2 at pp 32", which E303 refuses in turn, until 2026-11-29)."""
     dp, pp = (lay.dp, lay.pp) if gpus // (lay.dp * lay.pp) >= 2 else (1, 1)
     room = gpus // (dp * pp)
     if pp > model.layers or room < 1 or room >= lay.group_size or lay.cp > room:
-        return None
+        return None, 0
     tp = max((t for t in tp_values(model) if t <= lay.tp and t * lay.cp <= room), default=1)
     words = [f"tp {tp}" + (f" cp {lay.cp}" if lay.cp > 1 else "")]
     ep, etp = 1, 1
@@ -85,9 +99,10 @@ def _smaller_group(model: Model, gpus: int, lay: Layout) -> str | None:
         words.append(f"ep {ep}" + (f" etp {etp}" if etp > 1 else ""))
     group = max(tp * lay.cp, ep * etp)
     if (tp, ep, etp) == (lay.tp, lay.ep, lay.etp) or group > room:
-        return None
+        return None, 0
     at = _copies_text(dp, pp, lay)
-    return f"a stage group of {group}{f' at {at}' if at else ''} — {' ; '.join(words)} ({dp} × {pp} × {group} GPUs)"
+    return (f"a stage group of {group}{f' at {at}' if at else ''} — {' ; '.join(words)} ({dp} × {pp} × {group} GPUs)",
+            pp * group)
 
 
 def _copies_text(dp: int, pp: int, lay: Layout) -> str:

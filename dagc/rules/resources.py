@@ -37,7 +37,8 @@ def check_gpus(ctx: RuleContext) -> Iterator[Diagnostic]:
 
     GPUs used = dp × pp × G, where G = max(tp·cp, ep·etp) is the stage group: the attention and expert
     domains share the GPUs of a stage. It is never the product of every degree. The hint names what
-    fits (fewer replicas or stages, or a smaller stage group that splits the heads and experts evenly).
+    fits (fewer replicas or stages, or a smaller stage group that splits the heads and experts evenly), each only
+    when a replica's GPUs could hold the model's weights (else E402 would refuse it in turn).
 
     Bad:
         cluster { gpus = 16 … }
@@ -45,12 +46,13 @@ def check_gpus(ctx: RuleContext) -> Iterator[Diagnostic]:
     Fixed:
         strategy dp 2 < pp 1 < tp 2 ; ep 8 > >      # 16 GPUs
     """
-    lay = ctx.layout
+    lay, c = ctx.layout, ctx.plan.cluster
     if lay.gpus_used > ctx.plan.cluster.gpus:
         yield diag("E401", Severity.ERROR,
                    f"the strategy uses {count_text(lay.gpus_used, 'GPU')} (dp {lay.dp} × pp {lay.pp} × stage group "
                    f"{lay.group_size}); the cluster has {ctx.plan.cluster.gpus}",
-                   ctx.strategy.span_of("strategy"), fit_hint(ctx.plan.model, ctx.plan.cluster.gpus, lay))
+                   ctx.strategy.span_of("strategy"), fit_hint(ctx.plan.model, ctx.plan.cluster.gpus, lay,
+                                                              c.gpu.memory_bytes - c.reserve_bytes))
 
 
 def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:

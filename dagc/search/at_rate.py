@@ -168,6 +168,8 @@ class _Runs:
                 if self._beyond(pool[i]):
                     self.left += [pool[j] for j in order[done:]]
                     return len(pool) - done
+            if self._known(pool[i]) is not None:       # run already as replicas of a strategy on fewer GPUs
+                continue
             r = check_candidate(self.trial, pool[i])   # as `dagc check --strategy TEXT --set workload.rate=R` does
             if isinstance(r, str) or r.load is None:
                 self.skipped += 1
@@ -189,11 +191,25 @@ class _Runs:
                 if self._beyond(copies_of):
                     self.left.append(copies_of)
                     break               # more replicas, more GPUs: as far out of reach
+                known = self._known(copies_of)
+                if known is not None:   # the search's own candidate of that text and batch: its run, not a twin
+                    if _tier(known) == 0:
+                        break
+                    continue
                 r = check_candidate(self.trial, copies_of)
                 if not isinstance(r, str) and r.load is not None:
                     self.runs.append(((1, i, k), again := _at_rate(r, copies_of, self.objective)))
                     if _tier(again) == 0:
                         break       # the fewest replicas that carry the rate: the most goodput per GPU of them
+
+    def _known(self, c: Candidate) -> AtRate | None:
+        """The run of `c`'s deployment when one was simulated already: the same text, batch and drafted tokens —
+        `dp 2 < tp 1 >` at 744 requests is the search's own candidate (`batch = max`: each replica's largest batch,
+        twice) and the replicas of `tp 1` at 372 alike. Until 2026-11-30 both were simulated and the table showed
+        the same row twice, figure for figure."""
+        key = (c.text, c.batch, c.speculative_tokens)
+        return next((a for _, a in self.runs
+                     if (a.candidate.text, a.candidate.batch, a.candidate.speculative_tokens) == key), None)
 
     def _beyond(self, c: Candidate) -> bool:
         return self.shown is not None and _out_of_reach(self.ranking(), [c], self.rate, self.shown)
