@@ -26,9 +26,9 @@ def _e401_hint(strategy: str) -> str:
 
 @pytest.mark.parametrize("strategy, hint", [
     # the decode pool: dp 4 × tp 2;ep 8 = 32 GPUs, so 64 − 32 = 32 for the prefill pool's one instance: dp 4 × tp 8
+    # (a smaller stage group at dp 16, 2 or 4 GPUs a replica, is not named: DeepSeek-V3's 671 B fp8 weights overflow it)
     ("prefill 1 < dp 16 < tp 8 > > decode 1 < dp 4 < tp 2 ; ep 8 > >",
-     "on 32 GPUs (what the decode pool's 32 leave of the cluster's 64): dp 4 (4 × 1 × 8 GPUs), or a stage group of 2 "
-     "at dp 16 — tp 2 (16 × 1 × 2 GPUs)"),
+     "on 32 GPUs (what the decode pool's 32 leave of the cluster's 64): dp 4 (4 × 1 × 8 GPUs)"),
     # three prefill instances share those 32: 10 each, dp 1 × tp 8
     ("prefill 3 < dp 16 < tp 8 > > decode 1 < dp 4 < tp 2 ; ep 8 > >",
      "on 10 GPUs (what the decode pool's 32 leave of the cluster's 64, 3 instances sharing them): dp 1 (1 × 1 × 8 "
@@ -36,7 +36,7 @@ def _e401_hint(strategy: str) -> str:
     # the prefill pool takes all 64 (2 × dp 4 × tp 8): no GPU left, the whole cluster's sizes and the other pool named
     ("prefill 2 < dp 4 < tp 8 > > decode 1 < dp 16 < tp 8 > >",
      "on 64 GPUs (the whole cluster: the prefill pool's 64 GPUs leave none, so it shrinks too): dp 8 (8 × 1 × 8 "
-     "GPUs), or a stage group of 4 at dp 16 — tp 4 (16 × 1 × 4 GPUs)"),
+     "GPUs)"),
 ])
 def test_a_pools_gpu_hint_is_sized_on_what_the_other_pool_leaves(strategy, hint):
     assert _e401_hint(strategy) == hint + G_RULE
