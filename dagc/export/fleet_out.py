@@ -56,6 +56,15 @@ def _rented(row: dict[str, Any], by: str) -> float | None:
     return rented_figure(row, "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens")
 
 
+def _whose(best: dict[str, Any]) -> str:
+    """`The same pick: ` — with mixes, `Mix "chat"'s pick: `, the heaviest mix's, which its `dagc search` gives (until
+    2026-11-30 "The same pick" beside a best whose other mix picked another strategy, as the terminal says it)."""
+    mixes = best.get("mixes") or ()
+    if not mixes:
+        return "The same pick: "
+    return f'Mix "{md_text(max(mixes, key=lambda m: m["weight"])["mix"])}"\'s pick: '
+
+
 def _cost_text(value: float | None, by: str) -> str:
     return cost_figure(value, by)
 
@@ -163,7 +172,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                 f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}"
                 f"{md_text(rented_text(best, by))}{md_text(capacity_words(best))}; "
                 f"what binds: {md_text(binds_text(best))}.",
-                "", "The same pick: " + md_code(search_command(best)) + ".", ""]
+                "", _whose(best) + md_code(search_command(best)) + ".", ""]
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
