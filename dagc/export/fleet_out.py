@@ -177,7 +177,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
             out += [f"The same pick on more GPUs, where {SAME_PICK_WORDS}: "
-                    + ", ".join(f"{md_text(cluster_text(r))} ({idle_instances(r)}{_rent_words(r)}, "
+                    + ", ".join(f"{md_text(cluster_text(r))} ({md_text(idle_instances(r))}{_rent_words(r)}, "
                                 f"{_cost_text(rented_figure(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:

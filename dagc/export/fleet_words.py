@@ -131,10 +131,22 @@ def idle_instances(row: dict[str, Any]) -> str:
     """`2 instances, 1 idle`: the instances of its pick a cluster holding the best's own pick rents, and how many of
     them idle at the traffic — one instance carries it, as on the best's cluster (`FleetResult.same_pick`).
 
+    With mixes whose picks hold different counts, each mix's: `2 instances under mix "chat" and 4 under mix "long",
+    all but one idle` (until 2026-11-30 the heaviest mix's alone, `2 instances, 1 idle`, where the other mix's pick on
+    half the GPUs left 3 of 4 idle).
+
     Example:
         >>> idle_instances({"instances": 2}), idle_instances({"instances": 4})
         ('2 instances, 1 idle', '4 instances, 3 idle')
+        >>> mixes = [{"mix": "chat", "instances": 2}, {"mix": "long", "instances": 4}]
+        >>> idle_instances({"instances": 2, "mixes": mixes})
+        '2 instances under mix "chat" and 4 under mix "long", all but one idle'
     """
+    counts = [(m["mix"], m["instances"]) for m in row.get("mixes") or ()]
+    if len({n for _, n in counts}) > 1:
+        each = [f'{count_text(n, "instance") if k == 0 else f"{n:,}"} under mix "{mix}"'
+                for k, (mix, n) in enumerate(counts)]
+        return " and ".join(", ".join(each).rsplit(", ", 1)) + ", all but one idle"
     return f"{count_text(row['instances'], 'instance')}, {row['instances'] - 1:,} idle"
 
 
