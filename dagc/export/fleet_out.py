@@ -156,7 +156,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     """fleet.md: which cluster to rent, the ranking, and the clusters that miss."""
     f = doc
     by = f["ranked_by"]
-    unit = ("$ per million tokens" if by == "money" else "GPU-hours per million tokens (a GPU type has no price)") \
+    unit = ("$ per million tokens" if by == "money" else "GPU-hours per million tokens (no GPU has a price)") \
         + " with every GPU the cluster rents charged"
     out = [f"# Fleet: {md_text(plan)}", "",
            f"{f['meeting']} of {f['clusters']} clusters meet every requirement {md_text(rate_text(f))} "
