@@ -64,3 +64,22 @@ def test_a_cluster_whose_tpot_misses_or_that_rents_for_more_is_not_named():
     result = _result(("h100-sxm", 8, True, ()), ("h100-sxm", 4, False, ("ttft", "tpot")), ("h200", 8, False, ("ttft",)))
     assert "held back by the plan's batch" not in _terminal(result)
     assert "held back by the plan's batch" not in fleet_md(fleet_json(result), "chat30b-50")
+
+
+def test_a_held_back_cluster_of_a_fleet_sweeping_engines_names_its_engine():
+    # DeepSeek-V3 on 8 H200s under vLLM and SGLang: vLLM's missed p90 TTFT by its cap, SGLang's by its compute; the
+    # line said `8 x h200 ($27.92/h)`, either engine's cluster. 16 H100s meet at 16 × 2.49 = $39.84/h
+    fleet = Fleet(tuple(FleetGpu(g, f"{p} $/h", p, None) for g, p in PRICES.items()), (), 50.0, None)
+    h100 = _answer("h100-sxm", 16, True)
+    vllm, sglang = _answer("h200", 8, False, ("ttft",)), _answer("h200", 8, False, ("ttft",))
+    sglang["cluster"] = {**sglang["cluster"], "engine": "sglang@0.5.23"}
+    sglang["pick"]["load"] = {**sglang["pick"]["load"], "binding": {"limit": "step_compute", "missed_latencies": []}}
+    engine = (("engine", "vllm"),)
+    points = [(FleetPoint(0, "h100-sxm", "2.49 $/h", (("gpus", "16"), *engine), 0, rate=50.0), h100),
+              (FleetPoint(1, "h200", "3.49 $/h", (("gpus", "8"), *engine), 1, rate=50.0), vllm),
+              (FleetPoint(2, "h200", "3.49 $/h", (("gpus", "8"), ("engine", "sglang")), 2, rate=50.0), sglang)]
+    result = ranked(fleet, points, "tokens-per-gpu")
+    words = ("cheaper to rent than the best ($39.84/h), held back by the plan's batch: 8 x h200 on vllm@0.33.0 "
+             "($27.92/h) misses by the cap on requests in flight")
+    assert words in _terminal(result)
+    assert words.replace("cheaper", "Cheaper", 1) in fleet_md(fleet_json(result), "dsv3").replace("\\", "")

@@ -56,3 +56,15 @@ def test_the_figures_say_the_requests_the_kv_cache_holds_when_fewer_than_the_bat
     check = run_dagc("check", str(tmp_path / "plan.moe"), "--no-search", "--set", "cluster.engine=vllm")
     assert "every request slot the KV cache holds busy (≈ 185 of the plan's batch of 256 requests: W520)" \
         in check.stdout
+
+
+def test_the_tpot_percentile_shown_is_the_one_the_plan_bounds(tmp_path: Path):
+    # `tpot_p99 <= 30 ms`: the launch's line gave p90 TPOT (11.62 ms) beside it, the check's Load line p99
+    (tmp_path / "plan.moe").write_text(PLAN.replace("tpot_p90 <= 30 ms", "tpot_p99 <= 30 ms"))
+    launch = run_dagc("launch", str(tmp_path / "plan.moe"), "--engine", "sglang", "-o", str(tmp_path / "out"))
+    assert launch.returncode == 0, launch.stderr
+    (line,) = [x for x in launch.stdout.splitlines() if x.startswith("dagc's figures for it")]
+    check = run_dagc("check", str(tmp_path / "plan.moe"), "--no-search", "--set", "cluster.engine=sglang")
+    load = re.search(r"^Load: .*?p50/p99 TTFT (\S+ ms)/(\S+ ms), TPOT (\S+ ms)/(\S+ ms);", check.stdout, re.M)
+    assert load is not None and load.groups()[2:] == ("8.872 ms", "12.25 ms")
+    assert line.endswith("p50/p99 TTFT 231.4 ms/251.1 ms, p50/p99 TPOT 8.872 ms/12.25 ms")

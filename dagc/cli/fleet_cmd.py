@@ -185,8 +185,12 @@ def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], fi
         append_result(files.results, point.key, answer_json(answer))
         saved += 1
 
+    if args.ray is not None and args.jobs is not None:     # Ray runs as many tasks as its cluster has CPUs
+        err.print(f"note: --jobs {args.jobs} is not read with --ray: Ray runs as many clusters at once as it has CPUs",
+                  markup=False)
     try:
-        return run_fleet(items, FLEET_ASK, jobs=search_jobs(args, err), ray=args.ray, known=files.known,
+        jobs = 1 if args.ray is not None else search_jobs(args, err)
+        return run_fleet(items, FLEET_ASK, jobs=jobs, ray=args.ray, known=files.known,
                          on_answer=save, progress=progress)
     except (RayMissing, RayUnreachable) as exc:
         err.print(f"error: {exc}", markup=False)

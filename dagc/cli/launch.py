@@ -208,13 +208,15 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
     _out()
 
 
-def _under_traffic(result: StrategyResult) -> str:
+def _traffic(result: StrategyResult, plan: Plan) -> str:
     """After the steady state's figures: that they are its batch's, every slot busy — or the requests its KV cache
-    holds, when fewer (W520; until 2026-11-30 "every one of its 256 requests" beside figures of 185) — and the
-    percentiles of the plan's traffic, which its latency requirements are judged on ("" without traffic)."""
+    holds, when fewer (W520) — and the traffic's p50 and the percentile its requirements bound, as `dagc search --rate`
+    shows them ("" without traffic; until 2026-11-30 "every one of its 256" beside 185, p90 TPOT beside tpot_p99)."""
     if result.load is None:
         return ""
+    from ..search.at_rate import shown_percentiles
     from ..units import Dimension, format_si
+    hi = [p if p > 50 else d for p, d in zip(shown_percentiles(plan), (99, 90), strict=True)]   # p50's beside it
     def t(x: float | None) -> str:
         return format_si(x, Dimension.TIME) if x is not None else "—"
     f = result.load.figures
@@ -226,8 +228,8 @@ def _under_traffic(result: StrategyResult) -> str:
     busy = f"every request slot the KV cache holds busy (≈ {running:,} of its {batch:,} requests: W520)" \
         if running is not None and batch is not None and running < batch else \
         f"every one of its {batch if batch is not None else '…':,} requests in flight busy"
-    return (f" in the steady state, {busy}; under the plan's traffic ({f.requests:,} requests {at}): p50/p99 TTFT "
-            f"{t(f.ttft_s.p50)}/{t(f.ttft_s.p99)}, p50/p90 TPOT {t(f.tpot_s.p50)}/{t(f.tpot_s.p90)}")
+    return (f" in the steady state, {busy}; under the plan's traffic ({f.requests:,} requests {at}): p50/p{hi[0]} TTFT "
+            f"{t(f.ttft_s.p50)}/{t(f.ttft_s.at(hi[0]))}, p50/p{hi[1]} TPOT {t(f.tpot_s.p50)}/{t(f.tpot_s.at(hi[1]))}")
 
 
 def _served_by(plan: Plan, asked: str | None) -> str:
@@ -302,9 +304,9 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
         also = "" if meets is not False else \
             "; it would also miss the plan's requirements: " + "; ".join(printable(m) for m in missed)
         _out(f"dagc's figures for it as dagc lays it out, to compare with each nearest strategy below (no server "
-             f"runs it), {_served_by(plan, asked)}: {_figures(result.metrics)}{_under_traffic(result)}{also}")
+             f"runs it), {_served_by(plan, asked)}: {_figures(result.metrics)}{_traffic(result, plan)}{also}")
     elif result.metrics and not gpu_refused:
-        _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}{_under_traffic(result)}")
+        _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}{_traffic(result, plan)}")
         if meets is False:          # launched as asked, but said: as `dagc check` says it, and as a nearest's line
             _out("it misses the plan's requirements: " + "; ".join(printable(m) for m in missed)
                  + " (dagc check says why and what would meet them; the commands start it as it is)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["after_dashes_note", "option_home_note"]
+__all__ = ["after_dashes_note", "option_home_note", "optional_value_note"]
 
 # What a command does instead of another command's option (`{value}`: the value written after it, else an example)
 _INSTEAD = {
@@ -71,3 +71,23 @@ def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentPa
     if instead is None:
         return note
     return f"{note}; " + instead.format(value=value or ("10" if "rate" in option else "DIR"))
+
+
+def optional_value_note(command: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """The note for a command missing its argument after an option whose value may be left out, which took the
+    word after it for its value: `dagc fleet --ray plan.moe` read the plan as Ray's ADDRESS (until 2026-11-30 told
+    "the following arguments are required: plan" alone, though plan.moe stood on the line).
+
+    Example:
+        >>> from dagc.cli.parser import build_parser
+        >>> optional_value_note(_commands(build_parser())["fleet"], ["fleet", "--ray", "plan.moe"])
+        '`--ray` took `plan.moe` for its ADDRESS: write the plan first, `dagc fleet plan.moe --ray`, or `--ray=ADDRESS`'
+    """
+    optional = {o: a for a in command._actions if a.nargs == "?" for o in a.option_strings}
+    at = next((k for k, w in enumerate(argv[:-1]) if w in optional and not argv[k + 1].startswith("-")), None)
+    if at is None:
+        return None
+    option, word = argv[at], argv[at + 1]
+    name = command.prog.removeprefix("dagc ")
+    return (f"`{option}` took `{word}` for its {optional[option].metavar}: write the plan first, "
+            f"`dagc {name} {word} {option}`, or `{option}={optional[option].metavar}`")

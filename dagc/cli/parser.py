@@ -16,7 +16,7 @@ from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
-from .option_homes import after_dashes_note, option_home_note
+from .option_homes import after_dashes_note, option_home_note, optional_value_note
 
 # The choices of --objective are the registry's (`dagc.plan.objective`, which loads no compiler module); those of
 # --graph-detail are written out so that the parser needs no compiler module: `dagc.export.dot.Detail`
@@ -197,6 +197,8 @@ class _Parser(argparse.ArgumentParser):
         elif message.startswith("the following arguments are required"):
             wrong = next((w.partition("=")[0] for w in getattr(self, "_argv", ())
                           if w.startswith("--") and w.partition("=")[0] not in known), None)
+            if wrong is None and (took := optional_value_note(command, list(getattr(self, "_argv", ())))):
+                message = f"{message}: {took}"     # `dagc fleet --ray plan.moe`: the plan read as the address
         if wrong is not None:
             begun = [o for o in known if o.startswith(wrong)]
             close = begun if len(begun) == 1 else difflib.get_close_matches(wrong, known, n=1)

@@ -121,7 +121,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     line alone — the line of how many clusters meet, when none does."""
     rate = rate_text(fleet_json(result))
     headline = (f"{result.meeting_text} {rate}, ranked by "
-                f"{'money' if result.by == 'money' else 'GPU-hours (a GPU type has no price)'} per million tokens "
+                f"{'money' if result.by == 'money' else 'GPU-hours (no GPU has a price)'} per million tokens "
                 "with every GPU the cluster rents charged")
     if quiet:
         out.print(headline if result.best is None else _best_line(result, result.best, plan), markup=False)

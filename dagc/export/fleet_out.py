@@ -56,6 +56,15 @@ def _rented(row: dict[str, Any], by: str) -> float | None:
     return rented_figure(row, "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens")
 
 
+def _whose(best: dict[str, Any]) -> str:
+    """`The same pick: ` — with mixes, `Mix "chat"'s pick: `, the heaviest mix's, which its `dagc search` gives (until
+    2026-11-30 "The same pick" beside a best whose other mix picked another strategy, as the terminal says it)."""
+    mixes = best.get("mixes") or ()
+    if not mixes:
+        return "The same pick: "
+    return f'Mix "{md_text(max(mixes, key=lambda m: m["weight"])["mix"])}"\'s pick: '
+
+
 def _cost_text(value: float | None, by: str) -> str:
     return cost_figure(value, by)
 
@@ -147,7 +156,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     """fleet.md: which cluster to rent, the ranking, and the clusters that miss."""
     f = doc
     by = f["ranked_by"]
-    unit = ("$ per million tokens" if by == "money" else "GPU-hours per million tokens (a GPU type has no price)") \
+    unit = ("$ per million tokens" if by == "money" else "GPU-hours per million tokens (no GPU has a price)") \
         + " with every GPU the cluster rents charged"
     out = [f"# Fleet: {md_text(plan)}", "",
            f"{f['meeting']} of {f['clusters']} clusters meet every requirement {md_text(rate_text(f))} "
@@ -163,12 +172,12 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                 f"{_cost_text(_rented(best, by), by)} per million tokens{basis_words(best)}"
                 f"{md_text(rented_text(best, by))}{md_text(capacity_words(best))}; "
                 f"what binds: {md_text(binds_text(best))}.",
-                "", "The same pick: " + md_code(search_command(best)) + ".", ""]
+                "", _whose(best) + md_code(search_command(best)) + ".", ""]
         same = [r for r in f["ranked"] if r["index"] in set(f.get("same_pick_as_best_index", ()))]
         if same:
             figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
             out += [f"The same pick on more GPUs, where {SAME_PICK_WORDS}: "
-                    + ", ".join(f"{md_text(cluster_text(r))} ({idle_instances(r)}{_rent_words(r)}, "
+                    + ", ".join(f"{md_text(cluster_text(r))} ({md_text(idle_instances(r))}{_rent_words(r)}, "
                                 f"{_cost_text(rented_figure(r, figure), by)} per million tokens with every GPU it "
                                 "rents charged)" for r in same) + ".", ""]
         if close := [r for r in f["ranked"] if r["index"] in set(f.get("within_error_of_best_index", ()))]:

@@ -131,10 +131,22 @@ def idle_instances(row: dict[str, Any]) -> str:
     """`2 instances, 1 idle`: the instances of its pick a cluster holding the best's own pick rents, and how many of
     them idle at the traffic — one instance carries it, as on the best's cluster (`FleetResult.same_pick`).
 
+    With mixes whose picks hold different counts, each mix's: `2 instances under mix "chat" and 4 under mix "long",
+    all but one idle` (until 2026-11-30 the heaviest mix's alone, `2 instances, 1 idle`, where the other mix's pick on
+    half the GPUs left 3 of 4 idle).
+
     Example:
         >>> idle_instances({"instances": 2}), idle_instances({"instances": 4})
         ('2 instances, 1 idle', '4 instances, 3 idle')
+        >>> mixes = [{"mix": "chat", "instances": 2}, {"mix": "long", "instances": 4}]
+        >>> idle_instances({"instances": 2, "mixes": mixes})
+        '2 instances under mix "chat" and 4 under mix "long", all but one idle'
     """
+    counts = [(m["mix"], m["instances"]) for m in row.get("mixes") or ()]
+    if len({n for _, n in counts}) > 1:
+        each = [f'{count_text(n, "instance") if k == 0 else f"{n:,}"} under mix "{mix}"'
+                for k, (mix, n) in enumerate(counts)]
+        return " and ".join(", ".join(each).rsplit(", ", 1)) + ", all but one idle"
     return f"{count_text(row['instances'], 'instance')}, {row['instances'] - 1:,} idle"
 
 
@@ -270,11 +282,19 @@ def held_by_batch(best: dict[str, Any], missed: Sequence[dict[str, Any]]) -> str
     held = [r for r in missed if rent is not None and _batch_lifts(r) and (r.get("rent_per_hour") or rent) < rent]
     if rent is None or not held:
         return None
-    names = ", ".join(f"{cluster_text(r)} (${format_figure(r['rent_per_hour'])}/h)" for r in held)
+    # the engine where the fleet sweeps it: `8 x h200` alone is either engine's cluster (until 2026-11-30)
+    names = ", ".join(f"{cluster_text(r)}{_swept_engine(r)} (${format_figure(r['rent_per_hour'])}/h)" for r in held)
     return (f"cheaper to rent than the best (${format_figure(rent)}/h), held back by the plan's batch: {names} "
             f"{'misses' if len(held) == 1 else 'each miss'} by the cap on requests in flight, which a larger batch "
             "lifts; the clusters are ranked at the plan's batch — `batch = max` in the workload judges each strategy "
             "at the largest batch it serves, and may pick a cheaper cluster")
+
+
+def _swept_engine(row: dict[str, Any]) -> str:
+    """` on vllm@0.33.0` for a cluster of a fleet that sweeps its engine (`cluster.engine=` among its options), else
+    nothing: the engine tells two clusters of the same GPUs apart where the table's engine column is not beside it."""
+    swept = any(o.startswith("cluster.engine=") for o in row.get("options") or ())
+    return f" on {row['cluster']['engine']}" if swept else ""
 
 
 def _batch_lifts(row: dict[str, Any]) -> bool:

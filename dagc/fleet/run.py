@@ -58,7 +58,7 @@ def run_fleet(items: Sequence[Item], ask: Ask, *, jobs: int = 1,
         if progress is not None:
             progress(done, total)
 
-    if ray is not None:
+    if ray is not None and todo:      # every answer resumed: no Ray started, nor its address reached
         from .ray_run import ray_answers
         ray_answers(todo, ask, ray, take)
     elif jobs > 1 and len(todo) > 1:
