@@ -12,7 +12,8 @@ import pytest
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
 from dagc.lang.fleet import fleet_plans, fleet_rate, load_fleet
-from dagc.lang.overrides import arrival_unsaid, load_plan_with
+from dagc.lang.fleet_rate import arrival_unsaid
+from dagc.lang.overrides import load_plan_with
 from dagc.lang.parse import parse
 from dagc.source import SourceFile
 
@@ -32,7 +33,13 @@ def _tree(workload: str):
 def test_arrival_is_unsaid_only_where_traffic_is_described_without_a_rate_concurrency_or_log():
     assert arrival_unsaid(_tree("workload { batch = 16  requests = 40 }"))
     assert arrival_unsaid(_tree("workload { batch = 16  seed = 3 }"))
-    assert not arrival_unsaid(_tree("workload { batch = 16 }"))                        # no traffic at all
+    # no traffic field at all: unsaid where a requirement is judged on a load (HEAD's `ttft_p99`: E104 without one)
+    assert arrival_unsaid(_tree("workload { batch = 16 }"))
+    assert not arrival_unsaid(parse(SourceFile("p.moe", HEAD.replace("ttft_p99 <= 1 s  tpot_p90", "ttft <= 1 s  tpot")
+                                               .replace("  requests = 40", ""))))       # steady-state targets only
+    for load in ("goodput >= 2 requests/s", "e2e_p90 <= 3 s", "itl <= 40 ms"):
+        assert arrival_unsaid(parse(SourceFile("p.moe", HEAD.replace("ttft_p99 <= 1 s  tpot_p90 <= 50 ms", load)
+                                               .replace("  requests = 40", "")))), load
     assert not arrival_unsaid(_tree("workload { batch = 16  requests = 40  rate = 2 requests/s }"))
     assert not arrival_unsaid(_tree("workload { batch = 16  requests = 40  concurrency = 8 }"))
     assert not arrival_unsaid(_tree('workload { batch = 16  requests from "log.csv" }'))
@@ -94,3 +101,21 @@ def test_search_rate_runs_a_plan_that_names_only_its_requests(tmp_path: Path, ca
     doc = json.loads(capsys.readouterr().out)
     assert (doc["at_rate"]["rate_requests_per_s"], doc["at_rate"]["requests"]) == (2.0, 40)
     assert doc["at_rate"]["ranked"], "the candidates were simulated at the rate given"
+
+
+def test_search_rate_runs_a_plan_whose_load_requirements_have_no_traffic_yet(tmp_path: Path, capsys):
+    """The README pairs `require { ttft_p99 <= … }` with `dagc search PLAN --rate 8`: a plan of load requirements
+    and no traffic field runs at the command's rate (its default 1,000 requests), where it was E104 at each
+    requirement, hinted to add a rate the command had just given."""
+    path = tmp_path / "p.moe"
+    path.write_text(HEAD.replace("  requests = 40", ""))
+    with pytest.raises(PlanError) as exc:                       # no rate anywhere: E104 at each load requirement
+        load_plan_with(path, ())
+    assert [d.code for d in exc.value.diagnostics] == ["E104", "E104"]
+    plan = load_plan_with(path, (), rate=2.5)
+    assert (plan.workload.traffic.rate, plan.workload.traffic.requests) == (2.5, 1000)
+    assert plan.overrides == ("workload.rate = 2.5 requests/s",)
+    assert main(["search", str(path), "--rate", "2", "--format", "json", "--top", "2",
+                 "--svg", str(tmp_path / "p.svg")]) in (0, 1)
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["at_rate"]["rate_requests_per_s"], doc["at_rate"]["requests"]) == (2.0, 1000)

@@ -1,23 +1,27 @@
 """The arrival rate a plan's `fleet` statement writes, read on its own (docs/fleet.md).
 
 Input: a plan's syntax tree and its source. Output: the fleet's `rate` in requests per second, or None. A
-workload that names its traffic without a rate (`requests = 1000` alone) is read at the fleet's rate — by
+workload that names its traffic without a rate (`requests = 1000` alone), or none with requirements on a load, is read
+at the fleet's rate (or `dagc search --rate`'s: `arrival_unsaid`) — by
 `dagc fleet`, and by every command that reads the plan without its fleet (`dagc check`, `search`, `compile`,
 `launch`: `dagc.lang.overrides.load_plan_with`), so that a plan `dagc fleet` accepts is one they accept.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from lark import Token, Tree
 
 from ..plan.plan import Plan
 from ..source import SourceFile
 from .blocks import Collector, Value, child_tree, read_value, subtrees
-from .fields import WORKLOAD_FIELDS
+from .fields import TRAFFIC_FIELDS, WORKLOAD_FIELDS
 from .lower import Lowering
 from .model import ImportRoots
 
-__all__ = ["no_rate_hint", "written_fleet_rate"]
+__all__ = ["arrival_unsaid", "no_rate_hint", "written_fleet_rate"]
 
 
 def written_fleet_rate(tree: Tree[Token], src: SourceFile) -> float | None:
@@ -60,3 +64,29 @@ def no_rate_hint(plan: Plan | None) -> str:
     return (f"write the rate to compare the clusters at in the fleet: `rate = {(n - 1) / span:.4g} requests/s` is the "
             f"request log's own pace ({n:,} requests over {span:,.4g} s), which replays it as logged; a higher rate "
             "scales its times down, bursts and all")
+
+
+def arrival_unsaid(tree: Tree[Token], options: Sequence[str] = ()) -> bool:
+    """Whether the plan's workload describes traffic (a field of `TRAFFIC_FIELDS`) — or none, where its requirements
+    are judged on a simulated load (`ttft_p99`, `goodput`: E104 without traffic) — but says neither its `rate`, its
+    `concurrency` nor a request log to replay, and no `--set` in `options` says either. (Until 2026-11-30 a plan of
+    load requirements and no traffic field was E104 under `dagc search PLAN --rate 8`, which the README pairs with
+    them, told to add a rate the command had just given.)"""
+    workload = next((s for s in tree.children if isinstance(s, Tree) and s.data == "workload"), None)
+    if workload is None or any(re.match(r"\s*workload\.(rate|concurrency)\s*=", o) for o in options):
+        return False
+    items = [i for i in child_tree(workload, 0).children if isinstance(i, Tree) and i.children]
+    names = {str(i.children[0]) for i in items if i.data == "assign" and isinstance(i.children[0], Token)}
+    logged = any(i.data == "assign_from" and str(i.children[0]) == "requests" for i in items)
+    described = bool(names & set(TRAFFIC_FIELDS)) or _load_required(tree)
+    return described and not logged and not names & {"rate", "concurrency"}
+
+
+def _load_required(tree: Tree[Token]) -> bool:
+    """Whether the plan's `require` block names a requirement judged on a simulated load (`Requirement.on_load`: a
+    percentile, `e2e`, `itl`, `goodput`)."""
+    return any(isinstance(r, Tree) and r.data == "requirement" and _LOAD_REQUIREMENT.fullmatch(str(r.children[0]))
+               for s in tree.children if isinstance(s, Tree) and s.data == "require" for r in s.children)
+
+
+_LOAD_REQUIREMENT = re.compile(r"(ttft|tpot|itl|e2e)_p\d+|e2e|itl|goodput(_per_gpu)?")

@@ -37,8 +37,8 @@ from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from ..units import lookup
 from .blocks import child_tree
-from .fields import TRAFFIC_FIELDS, did_you_mean, set_path
-from .fleet_rate import written_fleet_rate
+from .fields import did_you_mean, set_path
+from .fleet_rate import arrival_unsaid, written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
@@ -47,7 +47,7 @@ from .set_gpu import preset_gpu_field
 from .set_option_hint import set_form_hint
 from .set_replaces import REPLACES, replaced_spans
 
-__all__ = ["REPLACES", "SET_SOURCE", "Override", "arrival_unsaid", "load_plan_with", "set_form"]
+__all__ = ["REPLACES", "SET_SOURCE", "Override", "load_plan_with", "set_form"]
 
 SET_SOURCE = "--set"
 _TOP = ("model", "cluster", "workload", "require", "objective")
@@ -215,18 +215,6 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
         return plan.model_copy(update={"overrides": tuple(o.shown for o in overrides)})
     except PlanError as exc:
         raise PlanError([_located(d, placed) for d in exc.diagnostics]) from None
-
-
-def arrival_unsaid(tree: Tree[Token], options: Sequence[str] = ()) -> bool:
-    """Whether the plan's workload describes traffic (a field of `TRAFFIC_FIELDS`) but says neither its `rate`,
-    its `concurrency` nor a request log to replay, and no `--set` in `options` says either."""
-    workload = next((s for s in tree.children if isinstance(s, Tree) and s.data == "workload"), None)
-    if workload is None or any(re.match(r"\s*workload\.(rate|concurrency)\s*=", o) for o in options):
-        return False
-    items = [i for i in child_tree(workload, 0).children if isinstance(i, Tree) and i.children]
-    names = {str(i.children[0]) for i in items if i.data == "assign" and isinstance(i.children[0], Token)}
-    logged = any(i.data == "assign_from" and str(i.children[0]) == "requests" for i in items)
-    return bool(names & set(TRAFFIC_FIELDS)) and not logged and not names & {"rate", "concurrency"}
 
 
 def _apply(text: str, edits: list[_Edit]) -> tuple[str, list[tuple[int, _Edit]]]:
