@@ -1,0 +1,62 @@
+"""What a reader deciding on a deployment finds in report.md and report.json agrees with itself and with the
+SPEC: the glossary defines the words as the figures above it use them, the summary's sentences do not contradict
+one another, and report.json holds the keys SPEC 11.5 names (a session reading the outputs in depth, 2026-11-30)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dagc.export.markdown import report_md
+from dagc.export.report import report_json
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
+
+QWEN = """model preset "qwen3-30b-a3b"
+cluster {{ gpus = 4  gpu preset "h200" }}
+workload {{ batch = 64  prompt = 1000  generate = 250  serving = inflight  chunk = 8192 }}
+strategy {strategy}
+"""
+
+DEEPSEEK_PD = """model preset "deepseek-v3"
+cluster { gpus = 64  gpus_per_node = 8  gpu preset "h200" }
+workload { batch = 256  prompt = 4000  generate = 500  serving = inflight }
+strategy prefill 2 < tp 8 > decode 1 < tp 1 ; ep 32 >
+"""
+
+
+def _glossary(md: str) -> dict[str, str]:
+    section = md.split("## Glossary", 1)[1]
+    return dict(re.findall(r"^- \*\*(.+?)\*\*: (.+)$", section, flags=re.M))
+
+
+def test_the_glossary_s_tpot_is_the_in_flight_mix_the_metrics_table_reports():
+    """In flight, TPOT is not the gap between two decode steps: it mixes the decode step and the mixed step by the
+    share of steps that carry a prompt's chunk (SPEC 11.2). The glossary said only "the gap between two steady
+    decode steps" under a Metrics row "TPOT (decode and mixed steps mixed)" of 14.04 ms, where the decode step
+    alone takes 11.04 ms."""
+    (r,) = check(load_plan_text(QWEN.format(strategy="tp 1 ; ep 4"), name="q.moe"))
+    md, js = report_md(r), report_json(r)
+    path = js["metrics"]["critical_path"]             # each phase: two consecutive steps of its kind
+    decode, mixed = path["decode"]["makespan_s"] / 2, path["mixed"]["makespan_s"] / 2
+    f_g = js["serving"]["mixed_step_share_group"]
+    # by hand: d = 64 / 4 attention-DP ranks = 16, f = 16 / 250 (one 1,000-token prompt a chunk), f_g = 1 - (1 - f)^4
+    assert f_g == pytest.approx(1 - (1 - 16 / 250) ** 4, rel=1e-12)
+    assert r.metrics.tpot_s == pytest.approx(f_g * mixed + (1 - f_g) * decode, rel=1e-9)
+    assert r.metrics.tpot_s > 1.2 * decode
+    assert "| TPOT (decode and mixed steps mixed) |" in md
+    tpot = _glossary(md)["TPOT"]
+    assert "in flight" in tpot and "mixed step" in tpot and "f_g" in tpot
+    assert "gap between two steady decode steps" not in tpot
+
+
+def test_the_glossary_s_tpot_of_a_static_and_a_disaggregated_report_is_their_decode_step():
+    static = QWEN.format(strategy="tp 1 ; ep 4").replace("serving = inflight  chunk = 8192", "")
+    (r,) = check(load_plan_text(static, name="s.moe"))
+    assert _glossary(report_md(r))["TPOT"] == "time per output token: the gap between two steady decode steps."
+    (r,) = check(load_plan_text(DEEPSEEK_PD, name="pd.moe"))
+    md = report_md(r)
+    assert "| TPOT (the decode instance's decode step) |" in md
+    tpot = _glossary(md)["TPOT"]
+    assert "decode instance" in tpot and "mixed" not in tpot
