@@ -60,3 +60,28 @@ def test_the_glossary_s_tpot_of_a_static_and_a_disaggregated_report_is_their_dec
     assert "| TPOT (the decode instance's decode step) |" in md
     tpot = _glossary(md)["TPOT"]
     assert "decode instance" in tpot and "mixed" not in tpot
+
+
+MIXTRAL = """model preset "mixtral-8x7b"
+cluster {{ gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm" }}
+workload {{ batch = 64  prompt = 2048  generate = 256 }}
+require {{ {require} }}
+strategy tp 8
+"""
+
+
+def test_the_glossary_s_margin_reads_the_multiples_the_requirements_table_shows():
+    """Past ±100 % a margin is written as a multiple of the target (`5.989× over`, `3.684× the target`) and a floor
+    missed by 2× or more adds how many times off; the glossary said only "as a share of the target (positive:
+    met)", which those cells are not."""
+    (r,) = check(load_plan_text(MIXTRAL.format(
+        require="ttft <= 200 ms  decode_throughput >= 100 tokens/ms/gpu  prefill_throughput >= 1 tokens/ms/gpu"),
+        name="m.moe"))
+    md = report_md(r)
+    ttft, floor, met = r.requirements
+    # by hand: the value over the target, and the target over the value for the floor it misses
+    assert f"| `ttft <= 200 ms` | 1.198 s | 200 ms | {ttft.value / 0.2:.4g}× over | **no** |" in md
+    assert f"-99.3 %; {100 / (floor.value * 1e-3):.4g}× off" in md
+    assert f"| {met.value * 1e-3 / 1:.4g}× the target | yes |" in md
+    margin = _glossary(md)["margin"]
+    assert "× over" in margin and "× the target" in margin and "× off" in margin

@@ -13,7 +13,9 @@ GLOSSARY = [
     ("makespan", "the time from the first op of a phase to its last, over all GPUs."),
     ("critical path", "the chain of ops (and waits) that sets the makespan; shortening anything else does not help."),
     ("binding requirement", "the met requirement with the smallest margin: the first to fail if things get worse."),
-    ("margin", "how far a figure is from its target, as a share of the target (positive: met)."),
+    ("margin", "how far a figure is from its target, as a share of the target (positive: met); past ±100 % the "
+               "multiple of the target the figure is (`5.99× over` a limit, `3.68× the target` of a floor), and a "
+               "figure missed by 2× or more adds how many times off (`-99.3 %; 146.8× off`)."),
     ("stage group", "the GPUs of one pipeline stage of one DP replica; they hold the stage's layers together."),
     ("tp / cp / sp", "tensor parallel (each matrix split across GPUs), context parallel (the sequence split), "
                      "sequence-parallel activations between tensor-parallel ops."),
