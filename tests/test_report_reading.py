@@ -85,3 +85,22 @@ def test_the_glossary_s_margin_reads_the_multiples_the_requirements_table_shows(
     assert f"| {met.value * 1e-3 / 1:.4g}× the target | yes |" in md
     margin = _glossary(md)["margin"]
     assert "× over" in margin and "× the target" in margin and "× off" in margin
+
+
+def test_a_binding_prefill_pool_is_never_said_to_need_the_instances_it_has():
+    """Two `tp 8` prefill instances serve 19.13 requests/s against the decode instance's 19.25: the prefill pool
+    binds, and 19.25 / (19.13 / 2) = 2.01 instances balance them — 3 whole ones, as the next line of the summary
+    says. The balance line rounded the ratio to the nearest fraction of at most 64 instances first (2:1) and said
+    "the pools balance at 2 prefill instances to 1 decode instance (2:1): beside its 1 decode instance, the
+    prefill pool needs 2 instances" — the 2 it has, which bind."""
+    (r,) = check(load_plan_text(DEEPSEEK_PD, name="pd.moe"))
+    f = r.pooled.figures
+    assert f.binding_pool == "prefill" and f.balance == (2, 1)
+    per_prefill = f.capacity["prefill"] / 2
+    ratio = f.capacity["decode"] / per_prefill          # prefill instances that serve the one decode instance
+    assert 2 < ratio < 2.02
+    md = " ".join(report_md(r).split())
+    assert "**To serve the decode pool's 19.25 requests/s**: 3 prefill instances" in md
+    assert (f"the pools balance at {ratio:.3g} prefill instances to 1 decode instance: beside its 1 decode instance, "
+            f"the prefill pool needs 3 instances ({ratio:.3g}, rounded up to whole instances)") in md
+    assert "needs 2 instances" not in md and "(2:1)" not in md
