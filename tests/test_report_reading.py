@@ -104,3 +104,32 @@ def test_a_binding_prefill_pool_is_never_said_to_need_the_instances_it_has():
     assert (f"the pools balance at {ratio:.3g} prefill instances to 1 decode instance: beside its 1 decode instance, "
             f"the prefill pool needs 3 instances ({ratio:.3g}, rounded up to whole instances)") in md
     assert "needs 2 instances" not in md and "(2:1)" not in md
+
+
+def test_each_pool_s_memory_in_report_json_holds_section_8_s_keys():
+    """SPEC 11.5: `serving.pools[].memory{…as section 8}` — the GPU's capacity and the fullest rank's breakdown
+    (`capacity_bytes`, `max_rank{rank, weights_bytes, kv_cache_bytes, activation_bytes, total_bytes}`). A pool's
+    memory held only `max_rank_bytes`, `fraction` and `stages`, so report.json told the prefill pool's fullest GPU,
+    the one a `memory` requirement is judged on here, only as a total."""
+    (r,) = check(load_plan_text(DEEPSEEK_PD.replace("strategy", "require { memory <= 55 % }\nstrategy"),
+                                name="pd.moe"))
+    js = report_json(r)
+    prefill, decode = js["serving"]["pools"]
+    (memory,) = [q for q in js["requirements"] if q["name"] == "memory"]
+    for pool in (prefill, decode):
+        m = pool["memory"]
+        assert m["capacity_bytes"] == js["memory"]["capacity_bytes"] == 150_754_820_096      # 143,771 MiB
+        top = m["max_rank"]
+        assert set(top) >= {"rank", "weights_bytes", "kv_cache_bytes", "activation_bytes", "total_bytes"}
+        assert top["total_bytes"] == m["max_rank_bytes"]
+        assert top["total_bytes"] == pytest.approx(top["weights_bytes"] + top["kv_cache_bytes"]
+                                                   + top["activation_bytes"] + top["reserve_bytes"], rel=1e-12)
+        assert top["total_bytes"] / m["capacity_bytes"] == pytest.approx(m["fraction"], rel=1e-12)
+    # by hand: a `tp 8` prefill instance holds its 2 requests' KV cache at prompt + 1 tokens on every rank (MLA's
+    # latent is not split by TP): 2 × 4,001 × (512 + 64) × 61 layers × 2 bytes
+    assert prefill["memory"]["max_rank"]["kv_cache_bytes"] == 2 * 4001 * 576 * 61 * 2
+    # the decode pool's fullest rank is the strategy's own (`memory.max_rank`); the prefill pool's is the fuller,
+    # the one the requirement is judged on
+    assert decode["memory"]["max_rank"] == js["memory"]["max_rank"]
+    assert memory["value"] == pytest.approx(prefill["memory"]["fraction"], rel=1e-12)
+    assert memory["value"] > 0.55 > decode["memory"]["fraction"] and memory["met"] is False
