@@ -133,3 +133,28 @@ def test_each_pool_s_memory_in_report_json_holds_section_8_s_keys():
     assert decode["memory"]["max_rank"] == js["memory"]["max_rank"]
     assert memory["value"] == pytest.approx(prefill["memory"]["fraction"], rel=1e-12)
     assert memory["value"] > 0.55 > decode["memory"]["fraction"] and memory["met"] is False
+
+
+def test_the_hints_under_what_to_change_say_which_lines_they_answer():
+    """Two requirements no strategy can meet give two N604 notes with one hint, and two W506 warnings whose hints
+    begin "no strategy on these GPUs can meet it either". "What to change" repeated them with their codes alone
+    — "… the workload (N604); no strategy on these GPUs can meet it either: … 427 ms (N604); relax the
+    requirement or change the cluster (W506); …" — so neither "it" nor the shared hint said which requirement."""
+    plan = MIXTRAL.format(require="ttft <= 200 ms\n  tpot <= 5 ms\n  decode_throughput >= 100 tokens/ms/gpu")
+    (r,) = check(load_plan_text(plan, name="m.moe"))
+    lines = {d.code: sorted(x.span.line for x in r.diagnostics if x.code == d.code) for d in r.diagnostics}
+    assert lines["N604"] == lines["W506"] == [4, 6]          # the `ttft` and `decode_throughput` lines
+    md = " ".join(report_md(r).split())
+    change = md.split("**What to change:**", 1)[1].split(" - **", 1)[0]
+    assert "or the workload (N604, lines 4 and 6); no strategy on these GPUs can meet it either" in change
+    assert "427 ms (N604); relax the requirement or change the cluster (W506, line 4);" in change
+    assert "1.92 tokens/ms/gpu (N604); relax the requirement or change the cluster (W506, line 6)." in change
+
+
+def test_a_hint_repeated_under_what_to_change_is_text_never_markup():
+    from dagc.diagnostics import Diagnostic, Severity
+    from dagc.export.hints_md import hints_md
+
+    hint = "see [the docs](https://e.example) *now* for `a_b` <b>"
+    said = hints_md([Diagnostic("W999", Severity.WARNING, "m", None, hint=hint)] * 2, 3)
+    assert said == [r"see \[the docs\](https://e.example) \*now\* for `a_b` \<b\> (W999)"]

@@ -25,6 +25,7 @@ from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .at_rate import at_rate_text
 from .bands_words import met_caveat
+from .hints_md import hints_md
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
@@ -267,7 +268,7 @@ def _change(r: StrategyResult) -> list[str]:
                 + " ([Diagnostics](#diagnostics))."]
     ev = r.optimality
     best = ev.best.text if ev is not None and ev.best is not None else None
-    hints = list(dict.fromkeys(f"{d.hint} ({d.code})" for d in r.diagnostics if d.hint))[:MAX_HINTS]
+    hints = hints_md(r.diagnostics, MAX_HINTS)
     also = [f"  The diagnostics suggest: {'; '.join(hints)}.", ""] if hints else []
     if r.verdict.optimal is not False or not best:
         own = ev is not None and ev.why in (Why.SELF_SHORT, Why.SELF_UNSIMULATED)   # not "another" 11-30
