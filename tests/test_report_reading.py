@@ -158,3 +158,18 @@ def test_a_hint_repeated_under_what_to_change_is_text_never_markup():
     hint = "see [the docs](https://e.example) *now* for `a_b` <b>"
     said = hints_md([Diagnostic("W999", Severity.WARNING, "m", None, hint=hint)] * 2, 3)
     assert said == [r"see \[the docs\](https://e.example) \*now\* for `a_b` \<b\> (W999)"]
+
+
+def test_the_summary_s_cost_line_is_a_sentence_as_the_lines_beside_it():
+    """The Cost bullet ended mid-air ("… 0.278 $ per million input tokens, every rented GPU charged"), the one bullet
+    of the summary without its full stop; the figures are the price over the tokens a GPU-hour serves."""
+    plan = MIXTRAL.format(require="ttft <= 2 s").replace('"h100-sxm" }', '"h100-sxm"  price = 2.5 $/h }')
+    (r,) = check(load_plan_text(plan, name="m.moe"))
+    md = report_md(r)
+    (cost,) = [line for line in md.splitlines() if line.startswith("- **Cost:**")]
+    # by hand: 8 GPUs × 2.5 $/h over the end-to-end tokens of an hour
+    per_million = 8 * 2.5 / (r.metrics.throughput_tokens_per_s * 3600 / 1e6)
+    assert f"{per_million:,.3f} $ per million tokens (input and output)" in cost
+    assert cost.endswith(" $ per million input tokens.")
+    assert all(line.endswith(".") for line in md.split("## Summary", 1)[1].split("##", 1)[0].splitlines()
+               if line.startswith("- **") and not line.endswith(":"))

@@ -379,7 +379,7 @@ def summary_md(r: StrategyResult) -> list[str]:
     """The summary section of report.md."""
     cited: set[int] = set()
     lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}",
-             *inflight_summary(r), *(f"- **{label}:** {text}" for label, text in technique_lines(r))]
+             *inflight_summary(r), *(f"- **{label}:** {text.removesuffix('.')}." for label, text in technique_lines(r))]
     lines += _next_steps(r)
     lines += _time(r)
     lines += _change(r)
