@@ -173,3 +173,25 @@ def test_the_summary_s_cost_line_is_a_sentence_as_the_lines_beside_it():
     assert cost.endswith(" $ per million input tokens.")
     assert all(line.endswith(".") for line in md.split("## Summary", 1)[1].split("##", 1)[0].splitlines()
                if line.startswith("- **") and not line.endswith(":"))
+
+
+def test_the_error_bands_section_points_to_the_met_column_it_contrasts_its_odds_with():
+    """The section said "*met* is dagc's figure against the target; *odds* what the deployment is likely to do"
+    above a table whose columns are requirement, dagc [band] and odds: the *met* it named is the Requirements
+    table's column, a section above, which it now names and links."""
+    (r,) = check(load_plan_text(MIXTRAL.format(require="ttft <= 1.3 s  tpot <= 12 ms"), name="m.moe"))
+    md = report_md(r)
+    bands = md.split("## Error bands", 1)[1].split("\n## ", 1)[0]
+    assert "| requirement | dagc [band] | odds |" in bands and "| met |" not in bands
+    assert "| requirement | value | target | margin | met |" in md.split("## Requirements", 1)[1]
+    assert "*met* (the [Requirements](#requirements) table's column) is dagc's figure against the target" in bands
+    # the odds it explains, by hand from the band: 1.198 s in [825 ms, 1.621 s] straddles 1.3 s
+    assert "| `ttft <= 1.3 s` | 1.198 s [825 ms–1.621 s] | uncertain (p ≈ 0.80) |" in bands
+
+
+def test_a_plan_without_requirements_reads_no_odds_nor_a_link_to_a_requirements_table_it_lacks():
+    plan = MIXTRAL.format(require="").replace("require {  }\n", "")
+    (r,) = check(load_plan_text(plan, name="m.moe"))
+    md = report_md(r)
+    assert "## Requirements" not in md and "## Error bands" in md
+    assert "*met*" not in md and "(#requirements)" not in md
