@@ -195,3 +195,27 @@ def test_a_plan_without_requirements_reads_no_odds_nor_a_link_to_a_requirements_
     md = report_md(r)
     assert "## Requirements" not in md and "## Error bands" in md
     assert "*met*" not in md and "(#requirements)" not in md
+
+
+def test_the_pools_trace_says_its_decode_steps_start_at_the_server_s_ttft(tmp_path):
+    """A disaggregated trace draws the prefill from 0, the KV transfer after it, then the decode instance's steps:
+    they start at the server's TTFT, 223.2 ms for DeepSeek-V3's two `tp 8` prefill instances — the prefill's
+    209.1 ms and the transfer's 14.05 ms — while the metadata's `ttft_s` is the client's, 247.2 ms with the engine's
+    front end. Its timeline said the transfer ran "to the end of TTFT", 24 ms short of the figure beside it."""
+    import json
+
+    from dagc.export.compile import CompileOptions, compile_results
+
+    plan = load_plan_text(DEEPSEEK_PD, name="pd.moe")
+    results = check(plan)
+    compile_results(plan, results, tmp_path / "out", CompileOptions())
+    trace = json.loads((tmp_path / "out" / "trace.json").read_text())
+    meta, f = trace["metadata"], results[0].pooled.figures
+    front = plan.cluster.engine.terms.frontend_alone_s
+    assert front == pytest.approx(0.02402) and meta["ttft_s"] == f.ttft_s
+    phases = {e["name"]: e for e in trace["traceEvents"] if e["ph"] == "X" and e.get("cat") == "phase"}
+    prefill, step = phases["prefill"], phases["decode step 0"]
+    # by hand: the decode step starts where the prefill and the transfer's visible part end, the TTFT less the front
+    assert step["ts"] == pytest.approx((prefill["dur"] * 1e-6 + f.transfer_s) * 1e6, abs=1e-3)
+    assert step["ts"] == pytest.approx((f.ttft_s - front) * 1e6, abs=1e-3)
+    assert "to the end of the server's TTFT" in meta["timeline"] and "front end" in meta["timeline"]
