@@ -219,3 +219,20 @@ def test_the_pools_trace_says_its_decode_steps_start_at_the_server_s_ttft(tmp_pa
     assert step["ts"] == pytest.approx((prefill["dur"] * 1e-6 + f.transfer_s) * 1e6, abs=1e-3)
     assert step["ts"] == pytest.approx((f.ttft_s - front) * 1e6, abs=1e-3)
     assert "to the end of the server's TTFT" in meta["timeline"] and "front end" in meta["timeline"]
+
+
+def test_where_the_time_goes_says_how_much_of_the_ttft_is_the_front_end_its_shares_leave_out():
+    """The summary's "compute is 83 % of the mixed steps (TTFT 47.97 ms)" shared out the mixed step's 23.95 ms,
+    while the TTFT beside it is the client's, half of it the engine's front end (24.02 ms) on no critical path: a
+    reader halving compute would not halve TTFT. The line now says how much of the TTFT the front end is."""
+    (r,) = check(load_plan_text(QWEN.format(strategy="tp 1 ; ep 4"), name="q.moe"))
+    md = " ".join(report_md(r).split())
+    front = r.metrics.ttft_s - r.metrics.ttft_server_s
+    assert front == pytest.approx(0.02402, abs=1e-9)         # vLLM's 20.02 ms front end and 4 ms of its server
+    # by hand: in flight the TTFT at the server is one mixed step (a 1,000-token prompt in an 8,192-token chunk)
+    mixed = report_json(r)["metrics"]["critical_path"]["mixed"]["makespan_s"] / 2
+    assert r.metrics.ttft_server_s == pytest.approx(mixed, rel=1e-9)
+    assert "compute is **83 % of the mixed steps** (TTFT 47.97 ms, 24.02 ms of it the engine's front end)" in md
+    (s,) = check(load_plan_text(MIXTRAL.format(require="ttft <= 2 s"), name="m.moe"))
+    assert "compute is **71 % of prefill** (TTFT 1.198 s, 24.02 ms of it the engine's front end)" in \
+        " ".join(report_md(s).split())

@@ -197,11 +197,12 @@ def _time(r: StrategyResult) -> list[str]:
     met = r.metrics
     if met is None:
         return ["- **Where the time goes:** not computed (the strategy is not sound enough to build its DAG)."]
-    dom = dominant_costs(metrics_json(met))
-    out = []
-    for phase, label, figure in (("prefill", "prefill", f"TTFT {format_si(met.ttft_s, Dimension.TIME)}"),
-                                 ("decode", "decode", f"TPOT {format_si(met.tpot_s, Dimension.TIME)}"),
-                                 ("mixed", "the mixed steps", f"TTFT {format_si(met.ttft_s, Dimension.TIME)}")):
+    dom, out, front = dominant_costs(metrics_json(met)), [], met.ttft_s - met.ttft_server_s   # on no critical path
+    ttft = f"TTFT {format_si(met.ttft_s, Dimension.TIME)}" + (
+        f", {format_si(front, Dimension.TIME)} of it the engine's front end" if front > 1e-12 else "")
+    steps = (("prefill", "prefill", ttft), ("decode", "decode", f"TPOT {format_si(met.tpot_s, Dimension.TIME)}"),
+             ("mixed", "the mixed steps", ttft))
+    for phase, label, figure in steps:
         shares = dom.get(phase) or []
         if not shares:
             continue
