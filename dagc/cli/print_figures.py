@@ -140,7 +140,7 @@ POOL_COLUMNS = (Col("pool", 0, "left"), Col("instances", 2), Col("strategy of ea
 def print_pools(console: Console, r: StrategyResult) -> None:
     """A disaggregated strategy: each pool's instances, what one runs and holds, its capacity; then how
     TTFT is made and which pool binds (`dagc.verdict.pools`)."""
-    from ..export.serving_md import balance_text, pool_instances
+    from ..export.serving_md import balance_text, instance_ratio, pool_instances
     from ..verdict.pools import kv_transfer_words
     pooled, plan = r.pooled, r.plan
     assert pooled is not None
@@ -168,5 +168,6 @@ def print_pools(console: Console, r: StrategyResult) -> None:
                       f"{format_si(f.transfer_s, Dimension.TIME)} ({pooled.kv_text}, {mode}){front}; the "
                       f"{f.binding_pool} pool binds: it serves "
                       f"{f.served_requests_per_s:,.2f} requests/s; "
-                      f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}; steady state, no queueing",
+                      f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool, instance_ratio(pooled))}; "
+                      "steady state, no queueing",
                       markup=False)

@@ -54,11 +54,12 @@ def bands_md(r: StrategyResult) -> list[str]:
     if not banded.figures and not any(o.probability is not None for o in banded.requirements):
         return []
     conf = f"{banded.confidence * 100:.0f} %"
-    lines = ["## Error bands", "",
-             f"Where the measured value of each figure lies, at {conf}, {_source(banded)}. *met* is dagc's figure "
-             "against the target; *odds* what the deployment is "
-             f"likely to do: `meets` when the whole band meets the target, `misses` when it misses it, else "
-             "`uncertain`.", ""]
+    # the odds beside the Requirements table's *met*, which a plan without requirements has neither of
+    odds = (" *met* (the [Requirements](#requirements) table's column) is dagc's figure against the target; *odds* "
+            "what the deployment is likely to do: `meets` when the whole band meets the target, `misses` when it "
+            "misses it, else `uncertain`." if r.requirements else "")
+    lines = ["## Error bands", "", f"Where the measured value of each figure lies, at {conf}, {_source(banded)}.{odds}",
+             ""]
     if r.requirements:
         lines += ["| requirement | dagc [band] | odds |", "|---|---|---|"]
         lines += [f"| {md_code(q.requirement.text, in_table=True)} | "

@@ -25,7 +25,7 @@ from .assumptions_md import assumptions_md
 from .bands_md import bands_md
 from .binding_text import faster_weights
 from .comparison_md import comparison_md as comparison_md
-from .glossary import GLOSSARY
+from .glossary import glossary
 from .load_md import load_md, load_pictures_md
 from .md_escape import VERDICT_WORDS, md_code, md_fence, md_prose, md_table, md_text
 from .report import load_of, memory_totals
@@ -109,7 +109,8 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += _metrics(r)
     if r.metrics is not None:
         lines += _critical_path(metrics_json(r.metrics))
-    lines += _pictures(links or {}, mode_of(r.compiled.plan.workload if r.compiled is not None else plan.workload).name)
+    mode = mode_of(r.compiled.plan.workload if r.compiled is not None else plan.workload).name
+    lines += _pictures(links or {}, mode)
     # the engines' commands: imported by a report, not by every `dagc check`
     from .launch import launch_md
     lines += launch_md(r)
@@ -118,7 +119,8 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += [*md_fence(render_all(r.diagnostics)), ""]
     else:
         lines += ["None.", ""]
-    lines += ["## Glossary", ""] + [f"- **{word}**: {text}" for word, text in GLOSSARY]
+    words = glossary(mode, plan.workload.traffic is not None)
+    lines += ["## Glossary", ""] + [f"- **{word}**: {text}" for word, text in words]
     return "\n".join(lines) + "\n"
 
 

@@ -16,7 +16,7 @@ from ..layout.layout import Layout
 from ..layout.modes import mode_of
 from ..layout.speculative import draft_kv_bytes_per_token
 from ..memory.draft import WEIGHT_FIELDS, draft_bytes, draft_stage_bytes
-from ..memory.memory import StageMemory
+from ..memory.memory import MemoryBreakdown, StageMemory
 from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_token, request_kv_bytes
 from ..plan.model import Model
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
@@ -208,6 +208,13 @@ def _workload_json(plan: Plan, lay: Layout | None) -> dict[str, Any]:
             "serving": w.serving.value, "chunk": w.chunk_tokens if mode_of(w).continuous else None}
 
 
+def _max_rank(mem: MemoryBreakdown) -> dict[str, Any]:
+    """report.json's `max_rank` of a memory breakdown: the fullest rank and what it holds (SPEC 8)."""
+    w = mem.worst
+    return {"rank": mem.worst_rank(), "weights_bytes": w.weights_bytes, "kv_cache_bytes": w.kv_cache_bytes,
+            "activation_bytes": w.activation_bytes, "reserve_bytes": w.reserve_bytes, "total_bytes": w.total_bytes}
+
+
 def pools_json(result: StrategyResult) -> dict[str, Any]:
     """report.json's `serving` of a disaggregated strategy (docs/outputs.md): its pools, each with its
     instances, strategy, GPUs, requests and capacity per instance and its memory by stage."""
@@ -221,8 +228,10 @@ def pools_json(result: StrategyResult) -> dict[str, Any]:
                       "gpus_per_instance": p.gpus_per_instance, "batch_per_instance": p.batch_per_instance,
                       "running_per_instance": p.running_per_instance,
                       "capacity_requests_per_s": f.capacity[p.pool.role] if f else None,
-                      "memory": {"max_rank_bytes": mem.worst.total_bytes, "fraction": mem.worst.fraction,
-                                 "stages": [_stage_json(s) for s in mem.stages]} if mem is not None else None})
+                      "memory": {"capacity_bytes": mem.worst.capacity_bytes, "reserve_bytes": mem.worst.reserve_bytes,
+                                 "max_rank": _max_rank(mem), "max_rank_bytes": mem.worst.total_bytes,
+                                 "fraction": mem.worst.fraction, "stages": [_stage_json(s) for s in mem.stages]}
+                      if mem is not None else None})
     # the keys `serving` holds in every mode, null where a disaggregated strategy has no such figure (each pool's
     # instance serves one phase: no mixed step, no one attention-DP group or sustainable batch of the whole)
     return {"mode": "disaggregated", "chunk": w.chunk_tokens, "chunked_prefill": None, "requests_per_rank": None,
@@ -263,12 +272,7 @@ def report_json(result: StrategyResult) -> dict[str, Any]:
     plan, lay, mem = result.plan, result.layout, result.memory
     metrics = metrics_of(result)
     banded = bands_of(result)       # each figure's error band and each requirement's odds (docs/bands.md)
-    max_rank = None
-    if mem is not None:
-        w = mem.worst
-        max_rank = {"rank": mem.worst_rank(), "weights_bytes": w.weights_bytes, "kv_cache_bytes": w.kv_cache_bytes,
-                    "activation_bytes": w.activation_bytes, "reserve_bytes": w.reserve_bytes,
-                    "total_bytes": w.total_bytes}
+    max_rank = _max_rank(mem) if mem is not None else None
     return {
         "version": REPORT_VERSION,
         "plan": plan.name,

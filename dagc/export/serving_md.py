@@ -9,17 +9,19 @@ report.json) and the metrics, never derived here.
 
 from __future__ import annotations
 
+import math
+
 from ..layout.mix import shares
 from ..layout.modes import mode_of
 from ..plan.workload import PoolRole
-from ..serve.disagg import balancing_instances, instances_to_serve
+from ..serve.disagg import instances_to_serve
 from ..serve.inflight import eager_mixed_text
 from ..units import Dimension, count_text, format_percent, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.pools import PooledCheck, kv_transfer_words
 
-__all__ = ["balance_text", "inflight_execution", "inflight_metric_rows", "inflight_summary", "pool_instances",
-           "pooled_summary"]
+__all__ = ["balance_text", "inflight_execution", "inflight_metric_rows", "inflight_summary", "instance_ratio",
+           "pool_instances", "pooled_summary"]
 
 
 def _t(x: float | None) -> str:
@@ -36,12 +38,15 @@ DECODE_BINDS = ("more decode instances would split the same requests among them 
                 "faster), not add one instance's capacity each: the next steps and `dagc search` price them")
 
 
-def balance_text(balance: tuple[int, int], prefill: int, decode: int, binding: str) -> str:
+def balance_text(balance: tuple[int, int], prefill: int, decode: int, binding: str, ratio: float | None = None) -> str:
     """How many instances would balance the pools, in the plan's own terms, when the prefill pool binds (each
     prefill instance adds its own capacity): the ratio as one instance of the smaller side to so many of the
     other (never rounded to a whole number it is not), and the whole prefill instances needed beside the decode
-    pool's count as it stands (`prefill`, `decode`: `dagc.serve.disagg.balancing_instances`), with the fraction
-    they round up, then the whole-number ratio (`dagc.serve.disagg.balance_of`). When the decode pool binds,
+    pool's count as it stands (`prefill`, `decode`), with the fraction they round up, then the whole-number ratio
+    (`dagc.serve.disagg.balance_of`) where it is the ratio as said. `ratio`: one decode instance's capacity over
+    one prefill instance's (`instance_ratio`), else the whole-number ratio's — which rounds to at most 64
+    instances a side: until 2026-11-30 two prefill instances at 2.01 to one were said to "need 2 instances", the
+    2 they had and which bound, beside "3 prefill instances" on the next line. When the decode pool binds,
     `DECODE_BINDS`: its instances share one batch, so their count is no ratio of capacities (until 2026-11-28 it
     was said as one: "needs 4 instances" where 4 served 11.06 requests/s, not 4 × 6.27).
 
@@ -54,21 +59,33 @@ prefill pool needs 5 instances'
         >>> balance_text((50, 49), 1, 1, "prefill")
         'the pools balance at 1.02 prefill instances to 1 decode instance (50:49): beside its 1 decode instance, the \
 prefill pool needs 2 instances (1.02, rounded up to whole instances)'
+        >>> balance_text((2, 1), 2, 1, "prefill", ratio=2.0126)
+        'the pools balance at 2.01 prefill instances to 1 decode instance: beside its 1 decode instance, the \
+prefill pool needs 3 instances (2.01, rounded up to whole instances)'
     """
     if binding == "decode":
         return DECODE_BINDS
     n, d = balance
-    ratio = f"1 prefill instance to {_instances(d / n, 'decode')}" if d >= n else \
-        f"{_instances(n / d, 'prefill')} to 1 decode instance"
-    need = balancing_instances(balance, prefill, decode, binding)
-    other, exact = (prefill, prefill * d / n) if binding == "decode" else (decode, decode * n / d)
-    rounded = "" if need == exact else f" ({_ratio(exact)}, rounded up to whole instances)"
-    return (f"the pools balance at {ratio} ({n}:{d}): beside its {count_text(other, f'{_other(binding)} instance')}, "
-            f"the {binding} pool needs {count_text(need, 'instance')}{rounded}")
+    k = n / d if ratio is None else ratio           # prefill instances per decode instance
+    said = f"1 prefill instance to {_instances(1 / k, 'decode')}" if k <= 1 else \
+        f"{_instances(k, 'prefill')} to 1 decode instance"
+    whole = f" ({n}:{d})" if _ratio(n / d) == _ratio(k) else ""      # the whole-number ratio, where it is this one
+    exact = decode * k
+    need = max(1, math.ceil(exact - 1e-9))
+    rounded = "" if math.isclose(need, exact, rel_tol=1e-9) else f" ({_ratio(exact)}, rounded up to whole instances)"
+    return (f"the pools balance at {said}{whole}: beside its {count_text(decode, 'decode instance')}, "
+            f"the prefill pool needs {count_text(need, 'instance')}{rounded}")
 
 
-def _other(role: str) -> str:
-    return "prefill" if role == "decode" else "decode"
+def instance_ratio(pooled: PooledCheck) -> float | None:
+    """One decode instance's capacity over one prefill instance's: the prefill instances that serve one decode
+    instance (None without figures, or a prefill pool that serves none)."""
+    f = pooled.figures
+    if f is None:
+        return None
+    prefill, decode = pool_instances(pooled)
+    per_prefill = f.capacity["prefill"] / prefill
+    return f.capacity["decode"] / decode / per_prefill if per_prefill > 0 else None
 
 
 def _ratio(k: float) -> str:
@@ -185,13 +202,13 @@ def pooled_summary(r: StrategyResult) -> list[str]:
     if f is not None and pooled.kv_bytes_per_request is not None:
         fe = r.plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {_t(fe)}" if fe else ""
+        balance = balance_text(f.balance, *pool_instances(pooled), f.binding_pool, instance_ratio(pooled))
         lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer "
                                     f"{_t(f.transfer_s)} ({pooled.kv_text}, "
                                     f"{kv_transfer_words(r.plan.workload.kv_transfer)}){front}; "
                                     f"the **{f.binding_pool} pool binds** "
                                     f"({f.served_requests_per_s:,.2f} requests/s)"
-                                    + (f"; {balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}."
-                                       if f.binding_pool == "prefill" else "."))
+                                    + (f"; {balance}." if f.binding_pool == "prefill" else "."))
     if f is not None:
         lines.append(_to_change(r))
     lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | serves at most | memory use |",

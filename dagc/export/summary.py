@@ -25,6 +25,7 @@ from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .at_rate import at_rate_text
 from .bands_words import met_caveat
+from .hints_md import hints_md
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
@@ -196,11 +197,12 @@ def _time(r: StrategyResult) -> list[str]:
     met = r.metrics
     if met is None:
         return ["- **Where the time goes:** not computed (the strategy is not sound enough to build its DAG)."]
-    dom = dominant_costs(metrics_json(met))
-    out = []
-    for phase, label, figure in (("prefill", "prefill", f"TTFT {format_si(met.ttft_s, Dimension.TIME)}"),
-                                 ("decode", "decode", f"TPOT {format_si(met.tpot_s, Dimension.TIME)}"),
-                                 ("mixed", "the mixed steps", f"TTFT {format_si(met.ttft_s, Dimension.TIME)}")):
+    dom, out, front = dominant_costs(metrics_json(met)), [], met.ttft_s - met.ttft_server_s   # on no critical path
+    ttft = f"TTFT {format_si(met.ttft_s, Dimension.TIME)}" + (
+        f", {format_si(front, Dimension.TIME)} of it the engine's front end" if front > 1e-12 else "")
+    steps = (("prefill", "prefill", ttft), ("decode", "decode", f"TPOT {format_si(met.tpot_s, Dimension.TIME)}"),
+             ("mixed", "the mixed steps", ttft))
+    for phase, label, figure in steps:
         shares = dom.get(phase) or []
         if not shares:
             continue
@@ -267,7 +269,7 @@ def _change(r: StrategyResult) -> list[str]:
                 + " ([Diagnostics](#diagnostics))."]
     ev = r.optimality
     best = ev.best.text if ev is not None and ev.best is not None else None
-    hints = list(dict.fromkeys(f"{d.hint} ({d.code})" for d in r.diagnostics if d.hint))[:MAX_HINTS]
+    hints = hints_md(r.diagnostics, MAX_HINTS)
     also = [f"  The diagnostics suggest: {'; '.join(hints)}.", ""] if hints else []
     if r.verdict.optimal is not False or not best:
         own = ev is not None and ev.why in (Why.SELF_SHORT, Why.SELF_UNSIMULATED)   # not "another" 11-30
@@ -379,7 +381,7 @@ def summary_md(r: StrategyResult) -> list[str]:
     """The summary section of report.md."""
     cited: set[int] = set()
     lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}",
-             *inflight_summary(r), *(f"- **{label}:** {text}" for label, text in technique_lines(r))]
+             *inflight_summary(r), *(f"- **{label}:** {text.removesuffix('.')}." for label, text in technique_lines(r))]
     lines += _next_steps(r)
     lines += _time(r)
     lines += _change(r)

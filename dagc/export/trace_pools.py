@@ -92,8 +92,9 @@ def _metadata(r: StrategyResult, ranks_p: list[int], ranks_d: list[int], represe
         "pools": {"prefill": pool(0, ranks_p, place_p), "decode": pool(1, ranks_d, place_d)},
         "ranks_note": "one instance of each pool; prefill GPU r feeds decode GPU r mod the decode instance's GPUs",
         "gpus_used": r.gpus_used, "time_unit": "us, from integer ns",
-        "timeline": ("the prefill instance's prefill from 0; its KV transfer (the visible part) to the end of "
-                     "TTFT; then the decode instance's two decode steps"),
+        "timeline": ("the prefill instance's prefill from 0; its KV transfer (the visible part) to the end of the "
+                     "server's TTFT (`ttft_s` less the engine's front end); then the decode instance's two decode "
+                     "steps"),
         "tracks": ("per pool: its schedule (phases, critical path), then one process per GPU: compute and comm "
                    f"streams, HBM counter; `{KV_CLASS}` on the GPUs that send and receive"),
         "ttft_s": f.ttft_s, "tpot_s": f.tpot_s, "kv_transfer_s": f.transfer_s,

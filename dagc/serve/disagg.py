@@ -200,18 +200,6 @@ def balance_of(ratio: float) -> tuple[int, int]:
     return best[2], best[3]
 
 
-def balancing_instances(balance: tuple[int, int], prefill: int, decode: int, binding: str) -> int:
-    """The instances of the `binding` pool that balance the other pool's as it stands (`prefill` and `decode`
-    instances), by the ratio `balance` (`balance_of`), rounded up.
-
-    Example:
-        >>> balancing_instances((15, 43), 2, 1, "decode"), balancing_instances((5, 1), 1, 1, "prefill")
-        (6, 5)
-    """
-    n, d = balance
-    return math.ceil(prefill * d / n - 1e-9) if binding == "decode" else math.ceil(decode * n / d - 1e-9)
-
-
 def instances_to_serve(rate: float, per_instance: float) -> int:
     """The instances of `per_instance` requests/s each that serve `rate` requests/s."""
     return max(1, math.ceil(rate / per_instance - 1e-9))
