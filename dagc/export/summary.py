@@ -1,10 +1,9 @@
 """The opening of report.md: the summary a person reads first, and the assumptions under it.
 
-Input: a `StrategyResult`. Output: Markdown lines: the three answers each in one sentence with
-its key figure, what dominates the time, what to change (the better strategy, pasteable, with
-its figures beside the plan's) and the diagnostics that matter; then the assumptions the figures
-rest on. Every requirement's figures are shown in the requirement's own unit
-(`requirement_value_text`), here and in the rest of the report.
+Input: a `StrategyResult`. Output: Markdown lines: the three answers each in one sentence with its key figure,
+what dominates the time, what to change (the better strategy, pasteable, with its figures beside the plan's) and
+the diagnostics that matter; then the assumptions the figures rest on. Every requirement's figures are shown in
+the requirement's own unit (`requirement_value_text`), here and in the rest of the report.
 """
 
 from __future__ import annotations
