@@ -1,0 +1,20 @@
+"""What the README and the docs say about dagc's commands agrees with what the commands do: no default plan
+the CLI does not have, an excerpt introduced by the command that printed it, the install command a user
+really runs, the scopes the language really opens, the whole suite's cost said where its command is."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+README = ROOT / "README.md"
+
+
+def test_the_readme_names_no_default_example():
+    """`dagc compile` without a plan is a usage error (exit 2): there is no default example (until
+    2026-11-30 the README called examples/mixtral-8x7b-1node.moe "the default example")."""
+    text = " ".join(README.read_text().split())
+    assert "default example" not in text
+    assert ("`dagc compile examples/mixtral-8x7b-1node.moe` (the example the first command below runs)"
+            in text)
