@@ -18,3 +18,11 @@ def test_the_readme_names_no_default_example():
     assert "default example" not in text
     assert ("`dagc compile examples/mixtral-8x7b-1node.moe` (the example the first command below runs)"
             in text)
+
+
+def test_each_excerpt_is_introduced_by_the_command_that_printed_it():
+    """The README's "What a check prints (`dagc check …`, excerpt)" above `dagc check`'s lines (until 2026-11-30
+    "What a compile shows" above them): the word of the heading is the command it quotes."""
+    text = README.read_text()
+    headings = re.findall(r"^What an? (\w+) (?:shows|prints) \(`dagc (\w+) ", text, re.M)
+    assert headings == [("check", "check")]
