@@ -26,3 +26,14 @@ def test_each_excerpt_is_introduced_by_the_command_that_printed_it():
     text = README.read_text()
     headings = re.findall(r"^What an? (\w+) (?:shows|prints) \(`dagc (\w+) ", text, re.M)
     assert headings == [("check", "check")]
+
+
+def test_the_security_page_installs_dagc_as_the_readme_does():
+    """docs/security.md names the install a user really runs, the README's `pip install -e .` from the checkout
+    (until 2026-11-30 `pip install dagc`, a package dagc does not publish)."""
+    readme = " ".join(README.read_text().split())
+    security = " ".join((ROOT / "docs" / "security.md").read_text().split())
+    installs = re.findall(r"`([^`]*pip install[^`]*)`", security)
+    assert installs == [".venv/bin/python -m pip install -e ."]
+    assert f"{installs[0]} && .venv/bin/dagc check examples/mixtral-8x7b-1node.moe" in readme
+    assert "pip install dagc" not in security

