@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from dagc.lang.flatten import flatten
+from dagc.lang.load import parse_strategy
 from conftest import ROOT
 
 README = ROOT / "README.md"
@@ -49,3 +51,18 @@ def test_the_whole_suites_command_says_how_long_it_takes():
     assert wall, "docs/tests.md's run of the whole suite on idle cores"
     assert lead.startswith(f", which takes many minutes (about {round(int(wall[1]) / 60)} on two idle cores, "), lead
     assert "[docs/tests.md](docs/tests.md)" in lead
+
+
+def test_the_language_names_every_keyword_that_opens_a_scope():
+    """docs/language.md's "Only … open `< … >`" names every axis dagc lets open a scope — `dp`, `pp` and the pools
+    `prefill` and `decode` — and no in-stage axis, which is E201 there (until 2026-11-30 "Only `dp` and `pp`")."""
+    text = " ".join((ROOT / "docs" / "language.md").read_text().split())
+    (sentence,) = re.findall(r"Only (`[^.]*?) open `< … >`", text)
+    named = re.findall(r"`(\w+)`", sentence)
+    assert named == ["dp", "pp", "prefill", "decode"]
+    for written in ("dp 2 < tp 4 >", "pp 2 < tp 4 >", "prefill 1 < tp 4 > decode 1 < tp 4 ; ep 4 >"):
+        strategy, diagnostics = flatten(parse_strategy(written))
+        assert strategy is not None and diagnostics == [], written
+    for axis in ("tp 2", "cp 2", "sp", "ep 2", "etp 2"):
+        strategy, diagnostics = flatten(parse_strategy(f"{axis} < tp 2 >"))
+        assert strategy is None and [d.code for d in diagnostics] == ["E201"], axis
