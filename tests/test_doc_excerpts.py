@@ -34,7 +34,7 @@ def _printed(*args: str, columns: int = 120) -> str:
 
 
 def test_the_readmes_critical_path_excerpt_is_what_check_prints():
-    block = _block("README.md", "What a compile shows (`dagc check examples/10b-moe-pp16-ep16-256gpu.moe`")
+    block = _block("README.md", "What a check prints (`dagc check examples/10b-moe-pp16-ep16-256gpu.moe`")
     quoted = [line for line in block if line.startswith(("critical path", "pipeline bubble"))]
     out = _printed("check", "examples/10b-moe-pp16-ep16-256gpu.moe", "--no-search").splitlines()
     assert len(quoted) == 3 and all(line in out for line in quoted), quoted
@@ -43,7 +43,7 @@ def test_the_readmes_critical_path_excerpt_is_what_check_prints():
 def test_the_readmes_n604_excerpt_is_what_check_prints():
     """The README's seed-000 excerpt ends with the `Times:` line and the N604 note, wrapped for the page: the
     `Times:` line is printed as quoted, and the note's lines, joined, are the line dagc prints."""
-    block = _block("README.md", "What a compile shows (`dagc check examples/10b-moe-pp16-ep16-256gpu.moe`")
+    block = _block("README.md", "What a check prints (`dagc check examples/10b-moe-pp16-ep16-256gpu.moe`")
     start = next(i for i, line in enumerate(block) if "note[N604]" in line)
     times = [line for line in block if line.startswith("Times:")]
     out = _printed("check", "examples/10b-moe-pp16-ep16-256gpu.moe", "--no-search").splitlines()
