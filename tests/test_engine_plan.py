@@ -304,7 +304,7 @@ def test_launch_without_engine_launches_on_the_engine_the_plan_names(tmp_path, c
 
 
 def test_a_disaggregated_ttft_breakdown_names_the_front_end_apart_from_the_prefill(capsys):
-    """The terminal's TTFT = prefill + KV transfer + the engine's front end: the prefill it names is the prefill
+    """The terminal's TTFT = the prefill + the KV transfer + the engine's front end: the prefill it names is the prefill
     pool's own time (the pools table's), the client's TTFT adding vLLM's front end apart: its 20.02 ms and a request's
     own 4 ms on its server."""
     import re
@@ -315,7 +315,7 @@ def test_a_disaggregated_ttft_breakdown_names_the_front_end_apart_from_the_prefi
     assert main(["check", str(example), "--no-search"]) == 0
     out = capsys.readouterr().out
     [(pool, breakdown, front)] = [(m.group(1), m.group(2), m.group(3)) for m in re.finditer(
-        r"│ prefill .*?│ prefill ([\d.]+ ms) │.*?TTFT = prefill ([\d.]+ ms) \+ KV transfer .*?"
+        r"│ prefill .*?│ prefill ([\d.]+ ms) │.*?TTFT = the prefill ([\d.]+ ms) \+ the KV transfer .*?"
         r"\+ the engine's front end ([\d.]+ ms);", out, re.S)]
     assert breakdown == pool and front == "24.02 ms"
 

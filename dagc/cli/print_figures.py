@@ -140,8 +140,7 @@ POOL_COLUMNS = (Col("pool", 0, "left"), Col("instances", 2), Col("strategy of ea
 def print_pools(console: Console, r: StrategyResult) -> None:
     """A disaggregated strategy: each pool's instances, what one runs and holds, its capacity; then how
     TTFT is made and which pool binds (`dagc.verdict.pools`)."""
-    from ..export.serving_md import balance_text, instance_ratio, pool_instances
-    from ..verdict.pools import kv_transfer_words
+    from ..export.serving_md import balance_text, instance_ratio, pool_instances, ttft_parts
     pooled, plan = r.pooled, r.plan
     assert pooled is not None
     f = pooled.figures
@@ -161,12 +160,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
                      f"{p.pool.instances:,} × {p.gpus_per_instance:,}", p.requests_text, time, cap, use))
     print_fitted(console, "pools", POOL_COLUMNS, rows)
     if f is not None and pooled.kv_bytes_per_request is not None:
-        mode = kv_transfer_words(plan.workload.kv_transfer)
-        fe = plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
-        front = f" + the engine's front end {format_si(fe, Dimension.TIME)}" if fe else ""
-        console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s - fe, Dimension.TIME)} + KV transfer "
-                      f"{format_si(f.transfer_s, Dimension.TIME)} ({pooled.kv_text}, {mode}){front}; the "
-                      f"{f.binding_pool} pool binds: it serves "
+        console.print(f"{ttft_parts(r)}; the {f.binding_pool} pool binds: it serves "
                       f"{f.served_requests_per_s:,.2f} requests/s; "
                       f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool, instance_ratio(pooled))}; "
                       "steady state, no queueing",

@@ -21,7 +21,7 @@ from ..verdict.check import StrategyResult
 from ..verdict.pools import PooledCheck, kv_transfer_words
 
 __all__ = ["balance_text", "inflight_execution", "inflight_metric_rows", "inflight_summary", "instance_ratio",
-           "pool_instances", "pooled_summary"]
+           "pool_instances", "pooled_summary", "ttft_off_the_path", "ttft_parts"]
 
 
 def _t(x: float | None) -> str:
@@ -187,6 +187,36 @@ def inflight_execution(r: StrategyResult) -> str:
             f"(its decode tokens, then {prompts}); {held}." + (f" {eager[0].upper()}{eager[1:]}." if eager else ""))
 
 
+def ttft_parts(r: StrategyResult, how: bool = True) -> str | None:
+    """A disaggregated strategy's TTFT in its parts, as `dagc.verdict.pools` computes them: one prefill
+    instance's prefill, the KV transfer's visible part (`how`: what it moves, and when) and the engine's front
+    end, which the client's TTFT adds. Worded here once for the terminal's pools line, report.md's
+    "Disaggregated" line and its "Where the time goes"; None for any other strategy, or pools without figures.
+
+    Example: `TTFT = the prefill 209.1 ms + the KV transfer 14.05 ms + the engine's front end 24.02 ms`
+    (examples/deepseek-v3-disaggregated.moe, without `how`).
+    """
+    pooled = r.pooled
+    f = pooled.figures if pooled is not None else None
+    if pooled is None or f is None or pooled.kv_bytes_per_request is None:
+        return None
+    fe = r.plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
+    said = f" ({pooled.kv_text}, {kv_transfer_words(r.plan.workload.kv_transfer)})" if how else ""
+    return (f"TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer {_t(f.transfer_s)}{said}"
+            + (f" + the engine's front end {_t(fe)}" if fe else ""))
+
+
+def ttft_off_the_path(r: StrategyResult) -> str:
+    """report.md's "Where the time goes" of a disaggregated strategy, after the decode instance's critical
+    path: the TTFT it does not hold, in its parts (`ttft_parts`); "" for any other strategy. Until 2026-11-30
+    that line showed the decode instance's path alone, nothing of the prefill pool's 209 ms of a 247 ms TTFT
+    (examples/deepseek-v3-disaggregated.moe)."""
+    parts, met = ttft_parts(r, how=False), r.metrics
+    if parts is None or met is None:
+        return ""
+    return f" TTFT ({_t(met.ttft_s)}) is not on that path: {parts}."
+
+
 def pooled_summary(r: StrategyResult) -> list[str]:
     """A disaggregated strategy: its pools side by side, how TTFT is made, the pool that binds and the
     N:M that would balance them (`dagc.verdict.pools`)."""
@@ -200,13 +230,8 @@ def pooled_summary(r: StrategyResult) -> list[str]:
              f"{count_text(running, 'request')} in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
              "and decode\")."]
     if f is not None and pooled.kv_bytes_per_request is not None:
-        fe = r.plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
-        front = f" + the engine's front end {_t(fe)}" if fe else ""
         balance = balance_text(f.balance, *pool_instances(pooled), f.binding_pool, instance_ratio(pooled))
-        lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer "
-                                    f"{_t(f.transfer_s)} ({pooled.kv_text}, "
-                                    f"{kv_transfer_words(r.plan.workload.kv_transfer)}){front}; "
-                                    f"the **{f.binding_pool} pool binds** "
+        lines[0] = lines[0][:-1] + (f"; {ttft_parts(r)}; the **{f.binding_pool} pool binds** "
                                     f"({f.served_requests_per_s:,.2f} requests/s)"
                                     + (f"; {balance}." if f.binding_pool == "prefill" else "."))
     if f is not None:

@@ -28,7 +28,7 @@ from .hints_md import hints_md
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
-from .serving_md import inflight_summary
+from .serving_md import inflight_summary, ttft_off_the_path
 from .techniques import step_figures, step_load_figures, step_replaces, step_verdict, steps_said, technique_lines
 
 __all__ = ["by_objective_md", "summary_md", "data_parallel_text", "requirement_value_text",
@@ -209,7 +209,7 @@ def _time(r: StrategyResult) -> list[str]:
         then = f", then {COST_NAMES[rest[0][0]]} {rest[0][1] * 100:.0f} %" if rest else ""
         out.append(f"{COST_NAMES[k]} is **{share * 100:.0f} % of {label}** ({figure}){then}")
     return ["- **Where the time goes:** " + "; ".join(out) + " (shares of the critical path, "
-            "[details](#critical-path))."]
+            "[details](#critical-path))." + ttft_off_the_path(r)]
 
 
 def _figures_table(r: StrategyResult, ev: OptimalEvidence) -> list[str]:
