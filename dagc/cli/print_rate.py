@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..diagnostics import printable
+from ..export.at_rate import rate_arg
 from ..export.bands_words import met_caveat
 from ..units import Dimension, count_text, format_figure, format_si
 from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row, written_names
@@ -125,7 +126,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
         if a.candidate.speculative_tokens is not None:     # `--vary speculative`: the row's own drafted tokens
             at_batch += f" --set workload.speculative.tokens={a.candidate.speculative_tokens}"
         line = (f"{without_sets(check, 'workload.batch') if at_batch else check} --strategy '{a.candidate.text}'"
-                f"{at_batch} --set 'workload.rate={rate:g} requests/s'")
+                f"{at_batch} --set 'workload.rate={rate_arg(rate)} requests/s'")
         behind = sum(1 for x in ranked.ranked if x.capacity_judged and not x.load.carries_traffic)
         if not a.capacity_judged and behind:       # the rows judged with their capacities fell short; not this one
             caveat = met_caveat(a.requirements, a.odds)
@@ -178,7 +179,7 @@ def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check
     check = without_sets(check, *(["cluster.gpus"] if " cluster.gpus=" in more else []),
                          *(["workload.batch"] if " workload.batch=" in more else []))
     return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: {check} --strategy '{strategy}'"
-            f"{more} --set 'workload.rate={rate:g} requests/s'")
+            f"{more} --set 'workload.rate={rate_arg(rate)} requests/s'")
 
 
 def without_sets(check: str, *fields: str) -> str:
