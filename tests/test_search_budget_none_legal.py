@@ -76,3 +76,27 @@ def test_a_budget_spent_before_any_candidate_says_so(tmp_path: Path, quiet: bool
     assert (("best: none — " if quiet else "") + STOPPED.format(total=total)) in proc.stdout.splitlines()
     assert "best 0" not in proc.stdout and "no candidate meets" not in proc.stdout
     assert "no legal strategy on this cluster" not in proc.stdout
+
+
+def test_the_rate_conclusion_says_the_budget_stopped_the_search() -> None:
+    """`dagc search --rate 2 --search-budget …`: nothing to simulate because the budget stopped the search, not
+    because "the rules reject every one it examined"."""
+    from dagc.cli.print_rate import rate_conclusion
+    from dagc.plan.workload import Traffic
+    from dagc.search.at_rate import RankedAtRate
+    stopped = RankedAtRate(2.0, Traffic(requests=1000, rate=2.0), (), budget_stopped=True)
+    assert rate_conclusion(stopped, 256) == [
+        "conclusion: no strategy on 256 GPUs could be simulated at 2 requests/s: the time budget stopped the search "
+        "before it found a legal strategy (its counts above); a larger `--search-budget S` examines more"]
+    whole = RankedAtRate(2.0, Traffic(requests=1000, rate=2.0), ())
+    assert rate_conclusion(whole, 256) == [
+        "conclusion: no strategy on 256 GPUs could be simulated at 2 requests/s: the search found no legal strategy "
+        "(its counts above: the rules reject every one it examined; `dagc check --strategy TEXT` says why of one, "
+        "such as its memory)"]
+
+
+def test_rank_at_rate_marks_a_search_the_budget_stopped(tmp_path: Path) -> None:
+    from dagc.search.at_rate import rank_at_rate
+    plan = load_plan_text(PLAN + "strategy tp 2\n")
+    assert rank_at_rate(plan, _found(), 2.0).budget_stopped
+    assert not rank_at_rate(plan, _found(evaluated=1_544), 2.0).budget_stopped

@@ -115,6 +115,8 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     on = f" on {count_text(gpus, 'GPU')}" if gpus else ""
     if not ranked.ranked:
         why = (f"`dagc check` rejects all {ranked.skipped:,} the search found at this workload" if ranked.skipped
+               else "the time budget stopped the search before it found a legal strategy (its counts above); a larger "
+                    "`--search-budget S` examines more" if ranked.budget_stopped
                else "the search found no legal strategy (its counts above: the rules reject every one it examined; "
                     "`dagc check --strategy TEXT` says why of one, such as its memory)")
         return [f"conclusion: no strategy{on} could be simulated at {at}: {why}"]
