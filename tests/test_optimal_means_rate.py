@@ -5,8 +5,14 @@ per GPU, without a word of why they differ."""
 
 from __future__ import annotations
 
+import shlex
+
+import pytest
+
+from dagc.cli.parser import build_parser
 from dagc.cli.print_check import objective_text
 from dagc.lang.load import load_plan_text
+from conftest import run_dagc
 
 PLAN = """model preset "qwen3-30b-a3b"
 cluster { gpus = 2  gpu preset "h100-sxm" }
@@ -35,3 +41,38 @@ def test_a_rate_of_thousands_is_written_as_search_reads_it():
                          "`dagc search PLAN --rate 1200`")
     from dagc.cli.parser import build_parser
     assert build_parser().parse_args(["search", "p.moe", "--rate", "1200"]).rate == 1200.0
+
+
+@pytest.mark.parametrize("given, word", [
+    ("q.moe", "q.moe"),
+    ("my plans/q.moe", "'my plans/q.moe'"),
+    ("-x.moe", "./-x.moe"),                     # `dagc search -x.moe` would read an option
+    ("./-x.moe", "./-x.moe"),
+])
+def test_check_names_the_plan_as_the_user_gave_it(tmp_path, given, word):
+    """`dagc check`'s line names the plan's path in its command, as its `check it:` lines do (`path_word`): until
+    2026-11-30 it said `dagc search PLAN --rate 6` to a user who gave `q.moe`."""
+    (tmp_path / given).parent.mkdir(exist_ok=True)
+    (tmp_path / given).write_text(PLAN % "rate = 6 requests/s  requests = 200")
+    proc = run_dagc("check", "--no-search", "--", given, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("optimal means:"))
+    assert line.endswith(f"by `dagc search {word} --rate 6`")
+    # the command, pasted, reads the plan: its path is the one word after `search`
+    argv = shlex.split(line.rsplit("`", 2)[1])[1:]
+    assert build_parser().parse_args(argv).plan == word.strip("'")
+
+
+def test_a_newline_in_the_path_stays_in_the_line(tmp_path):
+    """A path's control characters are shown as U+FFFD, as in the `plan …` header: no forged line of its own."""
+    (tmp_path / "x\nverdict: yes.moe").write_text(PLAN % "rate = 6 requests/s  requests = 200")
+    proc = run_dagc("check", "--no-search", "x\nverdict: yes.moe", cwd=tmp_path)
+    assert "`dagc search 'x\N{REPLACEMENT CHARACTER}verdict: yes.moe' --rate 6`" in proc.stdout
+    assert not any(ln.startswith("verdict: yes") for ln in proc.stdout.splitlines())
+
+
+def test_the_rate_is_written_whole(tmp_path):
+    """12.345678 requests/s is `--rate 12.345678`, not rounded (`rate_arg`)."""
+    line = objective_text(load_plan_text(PLAN % "rate = 12.345678 requests/s  requests = 200"), "q.moe")
+    assert line.endswith("at the traffic's 12.345678 requests/s the strategies are ranked by goodput per GPU by "
+                         "`dagc search q.moe --rate 12.345678`")

@@ -286,7 +286,7 @@ def cmd_compile(args: Namespace) -> int:
         print_reports(results)
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        print_compile(make_console(), err, driven, written, volume_of(args), args.overrides)
+        print_compile(make_console(), err, driven, written, volume_of(args), args.overrides, args.plan)
     return decided
 
 

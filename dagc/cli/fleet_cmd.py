@@ -242,6 +242,7 @@ def _launch(args: Namespace, best: FleetRow, plan: Plan) -> int:
     and at the fleet's rate (with mixes, the heaviest mix's)."""
     import argparse
 
+    from ..export.at_rate import rate_arg
     from .launch import cmd_launch
     sys.stdout.flush()
     engine = best.answer.cluster.engine.partition("@")[0]
@@ -252,7 +253,7 @@ def _launch(args: Namespace, best: FleetRow, plan: Plan) -> int:
     traffic = plan.workload.traffic
     own = traffic.rate if traffic is not None and traffic.concurrency is None else None
     if shown.rate_requests_per_s not in (None, own) and not any(o.startswith("workload.rate=") for o in options):
-        options = (*options, f"workload.rate={shown.rate_requests_per_s:.10g} requests/s")
+        options = (*options, f"workload.rate={rate_arg(shown.rate_requests_per_s)} requests/s")
     return cmd_launch(argparse.Namespace(
         plan=args.plan, engine=engine if engine != "pytorch" else None,
         strategy=None if best.answer.pick is None else best.answer.pick.strategy,

@@ -56,12 +56,16 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
     out.print()
 
 
-def objective_text(plan: Plan) -> str:
+def objective_text(plan: Plan, path: str | None = None) -> str:
     """What the optimal verdicts optimise and where that comes from: `--objective`, the plan's
-    `objective = …`, or the default (`Plan.objective_from`)."""
+    `objective = …`, or the default (`Plan.objective_from`); under a rate, the search that ranks at it, on the
+    plan's `path` as the user gave it (one shell word, `path_word`, with no control character: `printable`;
+    `PLAN` where none is given)."""
     from ..export.at_rate import at_rate_text
     from ..export.optimal_words import optimal_means
-    return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}{at_rate_text(plan)}"
+    from .shell_words import path_word
+    at_rate = at_rate_text(plan, "PLAN" if path is None else printable(path_word(path)))
+    return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}{at_rate}"
 
 
 def plan_diagnostics(results: list[StrategyResult]) -> list[Diagnostic]:
@@ -214,7 +218,7 @@ def print_check(out: Console, err: Console, driven: Driven, path: str, volume: i
             print_verdict_line(out, r)
         render_diags(err, [d for r in results for d in r.diagnostics if d.is_error])
         return
-    print_plan(out, plan, path, objective_text(plan), overrides)
+    print_plan(out, plan, path, objective_text(plan, path), overrides)
     print_plan_diagnostics(out, plan_diagnostics(results))
     for r in results:
         print_result(out, r, err)
@@ -223,9 +227,10 @@ def print_check(out: Console, err: Console, driven: Driven, path: str, volume: i
 
 
 def print_compile(out: Console, err: Console, driven: Driven, written: list[Written], volume: int,
-                  overrides: list[str]) -> None:
+                  overrides: list[str], path: str | None = None) -> None:
     """`dagc compile` as text: each strategy's verdicts and the files written; the verdicts alone with
-    `volume` -1 (`--quiet`); each strategy's whole check first and the search's counts with 1."""
+    `volume` -1 (`--quiet`); each strategy's whole check first and the search's counts with 1 (`path`: the plan's,
+    as the user gave it)."""
     plan, results, found = driven.plan, list(driven.results), driven.found
     if volume < 0:
         for r in results:
@@ -233,7 +238,7 @@ def print_compile(out: Console, err: Console, driven: Driven, written: list[Writ
         return
     print_overrides(out, overrides)
     if found is not None:
-        out.print(objective_text(plan), markup=False)
+        out.print(objective_text(plan, path), markup=False)
     for r in results if volume > 0 else ():
         print_result(out, r, err)
     for w in written:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..diagnostics import printable
+from ..export.at_rate import rate_arg
 from ..export.bands_words import met_caveat
 from ..units import Dimension, count_text, format_figure, format_si
 from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row, written_names
@@ -114,6 +115,8 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     on = f" on {count_text(gpus, 'GPU')}" if gpus else ""
     if not ranked.ranked:
         why = (f"`dagc check` rejects all {ranked.skipped:,} the search found at this workload" if ranked.skipped
+               else "the time budget stopped the search before it found a legal strategy (its counts above); a larger "
+                    "`--search-budget S` examines more" if ranked.budget_stopped
                else "the search found no legal strategy (its counts above: the rules reject every one it examined; "
                     "`dagc check --strategy TEXT` says why of one, such as its memory)")
         return [f"conclusion: no strategy{on} could be simulated at {at}: {why}"]
@@ -125,7 +128,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
         if a.candidate.speculative_tokens is not None:     # `--vary speculative`: the row's own drafted tokens
             at_batch += f" --set workload.speculative.tokens={a.candidate.speculative_tokens}"
         line = (f"{without_sets(check, 'workload.batch') if at_batch else check} --strategy '{a.candidate.text}'"
-                f"{at_batch} --set 'workload.rate={rate:g} requests/s'")
+                f"{at_batch} --set 'workload.rate={rate_arg(rate)} requests/s'")
         behind = sum(1 for x in ranked.ranked if x.capacity_judged and not x.load.carries_traffic)
         if not a.capacity_judged and behind:       # the rows judged with their capacities fell short; not this one
             caveat = met_caveat(a.requirements, a.odds)
@@ -178,7 +181,7 @@ def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check
     check = without_sets(check, *(["cluster.gpus"] if " cluster.gpus=" in more else []),
                          *(["workload.batch"] if " workload.batch=" in more else []))
     return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: {check} --strategy '{strategy}'"
-            f"{more} --set 'workload.rate={rate:g} requests/s'")
+            f"{more} --set 'workload.rate={rate_arg(rate)} requests/s'")
 
 
 def without_sets(check: str, *fields: str) -> str:

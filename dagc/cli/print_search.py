@@ -97,9 +97,10 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: s
     """`dagc search --quiet`: the best strategy, its GPUs and whether it meets the requirements; `label` says
     of what (with `--rate`, the plan's own workload, before the conclusion at that rate)."""
     if not found.ranked:
-        out.print(f"{label}: none — no legal strategy on this cluster", markup=False)
-        if found.rejected_by:
-            from ..search.rejections import legal_line
+        from ..search.rejections import budget_stopped_line, legal_line
+        stopped = budget_stopped_line(found)      # the budget stopped it: none legal is not known
+        out.print(f"{label}: none — {stopped or 'no legal strategy on this cluster'}", markup=False)
+        if found.rejected_by and not stopped:
             out.print(legal_line(found.rejected_by, found.legal, found.evaluated, found.complete), markup=False)
         return
     c = found.ranked[0]
@@ -200,7 +201,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     out.print(f"{found.counts_text()}; in "
               f"{found.seconds:.2f} s ({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective "
               f"{found.objective}, subject to the plan's requirements", markup=False)
-    if not found.ranked and found.rejected_by:      # no table to show: why none is legal, and what to change
+    if not found.ranked and (found.rejected_by or found.stopped == "budget"):   # no table: why none, what to change
         _print_rejections(out, found)
         out.print(f"wrote {svg_path}", markup=False)
         return
@@ -230,10 +231,10 @@ def _print_closest(out: Console, found: SearchResult, plan: Plan) -> None:
 def _print_rejections(out: Console, found: SearchResult) -> None:
     """A search without a legal strategy: how many each rule rejected, most first, and each rule's first candidate
     with its message and hint (`dagc.search.reasons`)."""
-    from ..search.rejections import example_lines, legal_line
-    rows = found.rejected_by
-    out.print(legal_line(rows, found.legal, found.evaluated, found.complete), markup=False)
-    for line in example_lines(rows):
+    from ..search.rejections import budget_stopped_line, example_lines, legal_line
+    rows, stopped = found.rejected_by, budget_stopped_line(found)    # the budget stopped it: not the rules' hints
+    out.print(stopped or legal_line(rows, found.legal, found.evaluated, found.complete), markup=False)
+    for line in () if stopped else example_lines(rows):
         out.print(line, markup=False)
 
 

@@ -87,7 +87,7 @@ def cmd_search(args: Namespace) -> int:
             print_rate_conclusion(out, at_rate, plan, args.plan)
         return EXIT_OK
     if volume_of(args) > 0:            # what was searched: the plan's model, cluster and workload
-        print_plan(out, plan, args.plan, objective_text(plan), args.overrides)
+        print_plan(out, plan, args.plan, objective_text(plan, args.plan), args.overrides)
     else:
         print_overrides(out, args.overrides)
     print_search(out, found, args.top, svg_path, plan)

@@ -15,6 +15,7 @@ from ..fleet.profiles import borrowed_profile
 from ..fleet.rank import COSTS
 from ..units import count_text, format_figure
 from ..verdict.carrying import CAPACITY_TOLERANCE
+from .at_rate import rate_arg
 
 __all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "basis_words", "capacity_words", "close_text", "cluster_text",
            "cost_figure", "held_by_batch", "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure",
@@ -231,8 +232,9 @@ def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:
     word, quoted by the caller; `PLAN` where the plan's path is not known, as in report files)."""
     m = max(row["mixes"], key=lambda m: m["weight"]) if row.get("mixes") else row
     # each --set a shell word as a user types it, quoted only where the shell needs it (`'cluster.price=2.5 $/h'`),
-    # as `dagc search` prints its `check it:` line (until 2026-11-29 each was in single quotes)
-    return f"dagc search {plan} --rate {m['rate_requests_per_s']:g} " + " ".join(
+    # as `dagc search` prints its `check it:` line (until 2026-11-29 each was in single quotes); the rate whole, as
+    # `dagc search` reads it back (`rate_arg`; until 2026-11-30 `{:g}`, which wrote 1.2345678 as 1.23457)
+    return f"dagc search {plan} --rate {rate_arg(m['rate_requests_per_s'])} " + " ".join(
         "--set " + shlex.quote(o) for o in m["options"])
 
 

@@ -80,6 +80,7 @@ class RankedAtRate:
     skipped: int = 0
     percentiles: tuple[int, int] = SHOWN_DEFAULT      # the TTFT and TPOT percentiles shown (`shown_percentiles`)
     beyond: int = 0     # candidates not simulated: their goodput per GPU cannot reach the rows shown (`_out_of_reach`)
+    budget_stopped: bool = False    # the time budget stopped the search before it found a legal strategy
 
 
 def _pool(found: SearchResult) -> list[Candidate]:
@@ -136,7 +137,8 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
         return rank_at_rate(plan, found, rate, progress)   # a verified row fell short: every candidate simulated
     if progress is not None:
         progress(1, 1)
-    return RankedAtRate(rate, traffic, ranked, runs.skipped, shown_percentiles(plan), beyond=beyond)
+    return RankedAtRate(rate, traffic, ranked, runs.skipped, shown_percentiles(plan), beyond=beyond,
+                        budget_stopped=not found.ranked and not found.complete and found.stopped == "budget")
 
 
 class _Runs:

@@ -6,7 +6,7 @@ a `batch = max` candidate whose largest batch leaves micro-batches empty) and th
 (`dagc.search.space.engine_rejections`, E7xx). Output: `Rejections`, a tally small enough for a worker process
 to hand back with its chunk (one count and one search item per code, whatever the chunk's size), and the search's
 `RejectedBy` rows (`Rejections.by_code`), most candidates first; in words, `legal_line`, `rejections_summary`
-and `example_lines`.
+and `example_lines` (of a search the time budget stopped before it found a legal one, `budget_stopped_line`).
 
 Each rejected candidate is counted once, under the first error its check finds (`dagc.verdict.fastcheck`), so
 the counts add up to the search's `rejected` (`SearchResult.rejected`: examined, neither pruned nor legal).
@@ -24,10 +24,11 @@ from ..plan.workload import Overlap
 from ..rules import rule
 from ..units import count_text
 from ..verdict.searched import Rejection
-from .result import RejectedBy, text_of
+from .result import RejectedBy, SearchResult, text_of
 from .space import Item, item_strategy
 
-__all__ = ["Rejections", "example_lines", "legal_line", "own_rows", "rejections_summary", "rule_title", "summed"]
+__all__ = ["Rejections", "budget_stopped_line", "example_lines", "legal_line", "own_rows", "rejections_summary",
+           "rule_title", "summed"]
 
 
 @dataclass
@@ -105,6 +106,19 @@ def legal_line(rows: Iterable[Rejection], legal: int, examined: int, complete: b
     of = count_text(examined, "strategy", "strategies") if complete else \
         f"the {count_text(examined, 'strategy', 'strategies')} examined"
     return f"{legal:,} of {of} {'is' if legal == 1 and examined == 1 else 'are'} legal: {rejections_summary(rows)}"
+
+
+def budget_stopped_line(found: SearchResult) -> str:
+    """'' unless the time budget (`--search-budget`) stopped the search before it found a legal strategy; then that
+    the budget stopped it, what it examined, and the larger budget that examines more — not that none is legal
+    (until 2026-11-30 "0 of the 743 strategies examined are legal" with the rules' hints, "more GPUs" among them, or
+    an empty table "best 0", of a space the whole search finds legal strategies in)."""
+    if found.ranked or found.complete or found.stopped != "budget":
+        return ""
+    seen = f" (the rules rejected them: {rejections_summary(found.rejected_by)})" if found.rejected_by else ""
+    return (f"no legal strategy found yet: the time budget stopped the search after {found.evaluated:,} of "
+            f"{found.total:,} strategies ({found.order}){seen}, which does not say that none is legal: a larger "
+            "`--search-budget S` examines more, and none examines every candidate")
 
 
 def own_rows(rows: Iterable[Rejection]) -> list[Rejection]:
