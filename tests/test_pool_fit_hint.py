@@ -37,6 +37,10 @@ def _e401_hint(strategy: str) -> str:
     ("prefill 2 < dp 4 < tp 8 > > decode 1 < dp 16 < tp 8 > >",
      "on 64 GPUs (the whole cluster: the prefill pool's 64 GPUs leave none, so it shrinks too): dp 8 (8 × 1 × 8 "
      "GPUs)"),
+    # … and its 2 instances share the whole cluster: 32 each
+    ("prefill 2 < dp 4 < tp 8 > > decode 2 < dp 16 < tp 8 > >",
+     "on 32 GPUs (the whole cluster, 2 instances sharing them: the prefill pool's 64 GPUs leave none, so it shrinks "
+     "too): dp 4 (4 × 1 × 8 GPUs)"),
 ])
 def test_a_pools_gpu_hint_is_sized_on_what_the_other_pool_leaves(strategy, hint):
     assert _e401_hint(strategy) == hint + G_RULE
