@@ -4,12 +4,17 @@ dagc check PLAN …`, a fleet's `dagc search PLAN …`): one shell word that dag
 Quoting keeps the shell from splitting or expanding it (`'my plans/q.moe'`); a path that begins with `-` is also
 written `./-…`, since argparse takes a word that begins with `-` for an option, quoted or not: `dagc launch
 '-q.moe' …` fails with "unrecognized arguments" where `dagc launch ./-q.moe …` reads the plan (until 2026-11-30 the
-printed lines quoted such a path alone).
+printed lines quoted such a path alone). A control character in it (a newline, an escape sequence) is shown as
+U+FFFD (`dagc.diagnostics.printable`), so that the line stays one line and writes nothing to the terminal but
+text: until 2026-11-30 only the "optimal means" line did so, and a file named `a⏎FORGED.moe` printed a `check it:`
+line of `search --rate` whose path began a line of its own.
 """
 
 from __future__ import annotations
 
 import shlex
+
+from ..diagnostics import printable
 
 __all__ = ["path_word"]
 
@@ -18,7 +23,7 @@ def path_word(path: str) -> str:
     """`path` as one shell word that no parser takes for an option.
 
     Example:
-        >>> path_word("my plans/q.moe"), path_word("-q.moe"), path_word("/abs/-q.moe")
-        ("'my plans/q.moe'", './-q.moe', '/abs/-q.moe')
+        >>> path_word("my plans/q.moe"), path_word("-q.moe"), path_word("/abs/-q.moe"), path_word("a\\nb.moe")
+        ("'my plans/q.moe'", './-q.moe', '/abs/-q.moe', "'a�b.moe'")
     """
-    return shlex.quote("./" + path if path.startswith("-") else path)
+    return printable(shlex.quote("./" + path if path.startswith("-") else path))
