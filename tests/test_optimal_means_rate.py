@@ -76,3 +76,18 @@ def test_the_rate_is_written_whole(tmp_path):
     line = objective_text(load_plan_text(PLAN % "rate = 12.345678 requests/s  requests = 200"), "q.moe")
     assert line.endswith("at the traffic's 12.345678 requests/s the strategies are ranked by goodput per GPU by "
                          "`dagc search q.moe --rate 12.345678`")
+
+
+def test_the_search_it_names_runs_on_the_plan_as_checked(tmp_path):
+    """A check run with `--set`s names a search with them (but the rate's, which `--rate` gives): until 2026-11-30
+    `dagc search q.moe --rate 3` left out `--set workload.batch=64`, and searched another plan than the one checked.
+    The command, split as a shell splits it, is one the parser reads."""
+    path = tmp_path / "q.moe"
+    path.write_text(PLAN % "concurrency = 16  requests = 200")
+    done = run_dagc("check", str(path), "--no-search", "--set", "workload.batch=64", "--set",
+                    "workload.rate=3 requests/s", "--set", "workload.requests=100", cwd=tmp_path)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("optimal means:"))
+    command = line.split("`")[-2]
+    assert command == (f"dagc search {path} --set workload.batch=64 --set workload.requests=100 --rate 3")
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    assert args.overrides == ["workload.batch=64", "workload.requests=100"] and args.rate == 3.0

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..diagnostics import printable
-from ..export.at_rate import rate_arg
+from ..export.at_rate import rate_arg, set_options
 from ..export.bands_words import met_caveat
 from ..units import Dimension, count_text, format_figure, format_si
 from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row, written_names
@@ -207,17 +207,10 @@ def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
         >>> check_command("my plans/q.moe"), check_command(None)
         ("dagc check 'my plans/q.moe'", 'dagc check')
     """
-    import shlex
-
-    from ..lang.overrides import REPLACES
     if plan_path is None:
         return "dagc check"
-    # the line sets the rate it concludes on, which replaces a closed loop's fields (`REPLACES`): not theirs
-    rate = ("workload", "rate")
-    dropped = {".".join(rate), *(f"workload.{name}" for name in REPLACES[rate])}
-    sets = [f" --set {shlex.quote(o.replace(' = ', '=', 1))}" for o in (plan.overrides if plan is not None else ())
-            if o.split(" = ", 1)[0] not in dropped]
-    return f"dagc check {path_word(plan_path)}" + "".join(sets)
+    # the line sets the rate it concludes on, which replaces a closed loop's fields (`set_options`): not theirs
+    return f"dagc check {path_word(plan_path)}" + (set_options(plan) if plan is not None else "")
 
 
 def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None,
