@@ -50,7 +50,8 @@ def test_spans_of_every_axis():
 
 @pytest.mark.parametrize("text, expected", [
     ("pp 2 < dp 2 < tp 2 > >", [("E201", 8, "dp 2", "`dp` must be the outermost axis (dp ⊃ pp ⊃ in-stage domains)")]),
-    ("tp 2 < ep 4 >", [("E201", 1, "tp 2", "`<` opened by the in-stage axis `tp`: only dp and pp open a scope")]),
+    ("tp 2 < ep 4 >", [("E201", 1, "tp 2", "`<` opened by the in-stage axis `tp`: only dp, pp and the pools (prefill, "
+                        "decode) open a scope")]),
     ("pp 4 tp 2", [("E201", 1, "pp 4", "`pp 4` must enclose the in-stage axes in `< … >`, not sit beside them")]),
     ("tp 2 ; cp 2", [("E201", 1, "tp 2 ; cp 2",
                       "a stage has at most two domains: attention (tp, cp, sp) and expert (ep, etp)")]),
@@ -80,7 +81,7 @@ def test_structural_errors(text, expected):
     ("tp 2 ; etpp 2 ep 4", "did you mean `etp`?"),
     ("tpp 2 ; ep 4", "did you mean `tp`?"),               # the first domain: attention's
     ("pp 2 < tp 2 ; epp 4 >", "did you mean `ep`?"),
-    ("ddp 2 < tp 4 >", "did you mean `dp`?"),             # only dp and pp open a scope
+    ("ddp 2 < tp 4 >", "did you mean `dp`?"),             # only dp, pp and the pools open a scope
     ("ppp 2 < tp 4 >", "did you mean `pp`?"),
     ("tp 2 ; zzz 2", "axes are dp (data), pp (pipeline), tp (tensor), cp (context), sp (sequence), ep (expert), "
                      "etp (expert tensor)"),

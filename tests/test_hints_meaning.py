@@ -61,6 +61,18 @@ def test_a_stage_axis_opening_a_scope_is_told_the_legal_nesting():
         assert strategy is not None and not errors
 
 
+def test_a_stage_axis_around_the_pools_is_told_they_are_the_outermost_level():
+    """`tp 4 < prefill 1 < ep 4 > decode 1 < ep 4 > >`: the pools open the outermost scope, so tp 4 goes inside
+    theirs (until 2026-11-30 the message said only dp and pp open a scope, and the hint wrote `tp 4 ; prefill 1
+    decode 1`, no strategy at all)."""
+    (d,) = flatten(parse_strategy("tp 4 < prefill 1 < ep 4 > decode 1 < ep 4 > >"))[1]
+    assert d.code == "E201"
+    assert d.message == ("`<` opened by the in-stage axis `tp`: only dp, pp and the pools (prefill, decode) open a "
+                         "scope")
+    assert d.hint == ("prefill and decode are the outermost level: write `tp 4` inside each pool's `< … >`, "
+                      "`prefill N < … > decode M < … >`")
+
+
 def test_a_share_written_without_its_percent_is_read_as_per_cent():
     d = diagnostic(PLAN.replace("memory <= 90 %", "memory <= 90"))
     assert d.code == "E104" and "`memory <= 90 %`" in d.hint and "`memory <= 0.9`" in d.hint

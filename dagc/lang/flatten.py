@@ -358,7 +358,8 @@ class _Flattener:
             unknown_axis(self.diags, a, position)          # one E101 for a whole strategy's rewrite
             return None
         if a.body is not None:
-            self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp and pp open a scope",
+            self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp, pp and the pools "
+                     "(prefill, decode) open a scope",
                      _span(a), scope_hint(a))
         if a.name in seen or a.name in self.degrees:
             self.err("E204", f"`{a.name}` is repeated in this scope", _span(a), repeated_axis_hint(a.name))

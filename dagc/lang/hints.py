@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..plan.strategy import Axis, AxisNode
+from ..plan.strategy import POOL_ROLES, Axis, AxisNode
 from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit, tokens_unit_spelt
 from .fields import nearest
@@ -241,8 +241,9 @@ def _said(r: _Reading, number: float, written: str, unit_text: str, dim: Dimensi
 
 def scope_hint(a: AxisNode) -> str:
     """What an in-stage axis that opens a scope meant (`tp 4 < … >`, E201): with dp or pp inside, those open the
-    scope around it — `tp 4 < pp 2 >` is `pp 2 < tp 4 >`, which is legal, not `tp 4 ; pp 2`, which is not —
-    else its domains sit side by side.
+    scope around it — `tp 4 < pp 2 >` is `pp 2 < tp 4 >`, which is legal, not `tp 4 ; pp 2`, which is not —; with
+    a pool inside, the pools are the outermost level and the axis goes inside their scopes (until 2026-11-30 it was
+    told "in-stage domains sit side by side: `tp 4 ; prefill 1 decode 1`"); else its domains sit side by side.
 
     Example:
         >>> from dagc.lang.load import parse_strategy
@@ -255,6 +256,9 @@ def scope_hint(a: AxisNode) -> str:
     def texts(xs: Iterable[AxisNode]) -> str:
         return " ".join(text(x) for x in xs)
     assert a.body is not None
+    if any(x.name in POOL_ROLES for d in a.body for x in d):
+        return (f"prefill and decode are the outermost level: write `{text(a)}` inside each pool's `< … >`, "
+                f"`prefill N < … > decode M < … >`")
     outers = [x for d in a.body for x in d if x.name in (Axis.DP.value, Axis.PP.value)]
     if not outers:
         return f"in-stage domains sit side by side: `{text(a)} ; {' ; '.join(texts(d) for d in a.body)}`"

@@ -45,8 +45,9 @@ def check_divides(ctx: RuleContext) -> Iterator[Diagnostic]:
 
 E201 = """
 The order of a strategy is fixed: dp outside pp outside the in-stage domains. Only dp and pp
-open a `< … >` scope, and they enclose what they split; tp, cp, sp, ep and etp live inside a
-stage. Anything else (pp around dp, `<` after tp, pp beside tp) has no meaning.
+open a `< … >` scope, and they enclose what they split (as do the pools of a disaggregated
+strategy, `prefill N < … > decode M < … >`, outermost of all: E205); tp, cp, sp, ep and etp live
+inside a stage. Anything else (pp around dp, `<` after tp, pp beside tp) has no meaning.
 
 Bad:
     strategy pp 2 < dp 2 < tp 4 > >
