@@ -53,3 +53,25 @@ def test_each_latency_is_bounded_on_the_pool_that_makes_it():
 
 def test_targets_within_reach_are_not_warned():
     assert _w506(POOLED.replace("ttft <= 20 ms  tpot <= 10 ms", "ttft <= 2 s  tpot <= 60 ms")) == []
+
+
+def _w506_hints(text: str) -> list[str]:
+    (r,) = check(load_plan_text(text))
+    return [d.hint or "" for d in r.diagnostics if d.code == "W506"]
+
+
+def test_the_whole_clusters_bound_is_one_sentence_for_a_pool_and_a_strategy():
+    """A pool's W506 hint and an aggregated strategy's quote the whole cluster's bound in the same words, from one
+    place (`cluster_bound_hint`; until 2026-11-30 each wrote the sentence of its own), each with its own remedy."""
+    from dagc.rules.requirements import cluster_bound_hint
+    (_, pooled), (alone,) = _w506_hints(POOLED), _w506_hints(DECODE_ALONE)
+    cluster = re.fullmatch(r"relax the requirement or change the strategy: (the bound of the whole cluster \(64 GPUs, "
+                           r"one replica\) is [0-9.]+ ms)", alone)
+    assert cluster is not None, alone
+    assert pooled == f"relax the requirement, or give the decode pool's instances more GPUs: {cluster[1]}"
+    plan = load_plan_text(DECODE_ALONE)
+    assert cluster_bound_hint(plan, plan.requirements[0], (1.0, True), "remedy") == f"remedy: {cluster[1]}"
+    beyond = [POOLED.replace("tpot <= 10 ms", "tpot <= 1 ms"), DECODE_ALONE.replace("tpot <= 10 ms", "tpot <= 1 ms")]
+    (_, pooled), (alone,) = (_w506_hints(text) for text in beyond)
+    assert pooled == alone == (f"no strategy on these GPUs can meet it either: {cluster[1]} (N604); relax the "
+                               "requirement or change the cluster")

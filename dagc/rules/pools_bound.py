@@ -23,8 +23,8 @@ from ..plan.workload import PoolRole, RequirementKind, Workload
 from ..units import count_text
 from .alone import alone_text, any_load_text, bounded_requirements, one_request_alone
 from .base import diag
-from .bounds import bounds, requirement_bound
-from .requirements import bound_text, cluster_bounds, metric_name, ruled_out
+from .bounds import bounds
+from .requirements import bound_text, cluster_bound_hint, metric_name, ruled_out
 
 __all__ = ["pooled_physical"]
 
@@ -51,13 +51,8 @@ def pooled_physical(plan: Plan, label: str, instances: Sequence[tuple[PoolRole, 
         if found is None:
             continue
         best, _ = found
-        whole = cluster_bounds(plan, req)
-        cluster_best, _ = requirement_bound(req, whole) or found
-        cluster = f"the bound of the whole cluster ({count_text(plan.cluster.gpus, 'GPU')}, one replica)"
-        hint = (f"no strategy on these GPUs can meet it either: {cluster} is {bound_text(cluster_best, req)} "
-                "(N604); relax the requirement or change the cluster" if ruled_out(req, whole) is not None else
-                f"relax the requirement, or give the {role} pool's instances more GPUs{fewer}: {cluster} is "
-                f"{bound_text(cluster_best, req)}")
+        hint = cluster_bound_hint(plan, req, found, f"relax the requirement, or give the {role} pool's instances "
+                                  f"more GPUs{fewer}")
         at_once = count_text(w.batch, "request")
         yield diag("W506", Severity.WARNING,
                    f"`{req.text}` is beyond the physical bound of strategy `{label}`'s {role} pool (an instance of "

@@ -23,8 +23,8 @@ from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
 __all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "backwards_requirements",
-           "bound_text", "broken_text", "cluster_bound_notes", "cluster_bounds", "memory_above_gpu",
-           "memory_below_reserve", "metric_name", "ruled_out", "written_backwards"]
+           "bound_text", "broken_text", "cluster_bound_hint", "cluster_bound_notes", "cluster_bounds",
+           "memory_above_gpu", "memory_below_reserve", "metric_name", "ruled_out", "written_backwards"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -40,10 +40,6 @@ def metric_name(req: Requirement) -> str:
     return _METRIC[req.kind] + (" per GPU" if req.per_gpu else "")
 
 
-def _gpus(n: int) -> str:
-    return f"{n:,} GPU{'s' if n != 1 else ''}"
-
-
 def bound_text(value: float, req: Requirement) -> str:
     """A bound in the requirement's own unit: a `tokens/ms/gpu` target gets tokens/ms/gpu.
 
@@ -55,7 +51,7 @@ def bound_text(value: float, req: Requirement) -> str:
         ('0.627 tokens/ms/gpu', '4,780.6 tokens/s/gpu')
     """
     if req.kind is RequirementKind.GPUS:
-        return _gpus(math.ceil(value))
+        return count_text(math.ceil(value), "GPU")
     if req.kind in (RequirementKind.TTFT, RequirementKind.TPOT):
         return format_si(value, Dimension.TIME)
     words = req.text.split()
@@ -89,6 +85,18 @@ def cluster_bounds(p: Plan, req: Requirement) -> Bounds:
 
 
 _GROW_WITH_BATCH = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.GPUS)   # their bounds: lower ones
+
+
+def cluster_bound_hint(p: Plan, req: Requirement, found: tuple[float, bool], otherwise: str) -> str:
+    """W506's hint for `req`, which its strategy's bound `found` rules out: the whole cluster's bound, and that no
+    strategy meets it either when that bound rules it out too (N604), else the remedy `otherwise`."""
+    whole = cluster_bounds(p, req)
+    cluster = (f"the bound of the whole cluster ({count_text(p.cluster.gpus, 'GPU')}, one replica) is "
+               f"{bound_text((requirement_bound(req, whole) or found)[0], req)}")
+    if ruled_out(req, whole) is not None:
+        return f"no strategy on these GPUs can meet it either: {cluster} (N604); relax the requirement or change the " \
+               "cluster"
+    return f"{otherwise}: {cluster}"
 
 
 def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -132,7 +140,6 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     for req in bounded_requirements(plan):
         if req.kind is RequirementKind.GPUS:
             continue
-        whole = cluster_bounds(plan, req)
         own = mine if req.percentile is None else \
             bounds(plan.model, one_request_alone(ctx.run_workload), plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
         found = ruled_out(req, own)
@@ -140,17 +147,12 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
             continue
         best, lower = found
         side = "at least" if lower else "at most"
-        cluster_best, _ = requirement_bound(req, whole) or found
-        everywhere = ruled_out(req, whole) is not None
-        cluster = f"the bound of the whole cluster ({_gpus(plan.cluster.gpus)}, one replica)"
-        hint = (f"no strategy on these GPUs can meet it either: {cluster} is {bound_text(cluster_best, req)} "
-                "(N604); relax the requirement or change the cluster" if everywhere else
-                f"relax the requirement or change the strategy: {cluster} is {bound_text(cluster_best, req)}")
+        hint = cluster_bound_hint(plan, req, found, "relax the requirement or change the strategy")
         yield diag("W506", Severity.WARNING,
                    f"`{req.text}` is beyond the physical bound of strategy `{ctx.strategy.label}` "
-                   f"({_gpus(lay.gpus_used)}, dp {lay.dp}) on its {metric_name(req)}: for this strategy, even at "
-                   f"100 % efficiency{alone_text(req)}, it is {side} {bound_text(best, req)}{any_load_text(req)}",
-                   req.span, hint)
+                   f"({count_text(lay.gpus_used, 'GPU')}, dp {lay.dp}) on its {metric_name(req)}: for this strategy, "
+                   f"even at 100 % efficiency{alone_text(req)}, it is {side} {bound_text(best, req)}"
+                   f"{any_load_text(req)}", req.span, hint)
 
 
 def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -188,7 +190,7 @@ def cluster_bound_notes(plan: Plan) -> Iterator[Diagnostic]:
         else:
             batch = ", at any batch," if plan.workload.batch_max else ""
             message = (f"`{req.text}` cannot be met by any strategy on this cluster: even at 100 % efficiency "
-                       f"on all {_gpus(plan.cluster.gpus)} in one replica{batch}{alone_text(req)} the "
+                       f"on all {count_text(plan.cluster.gpus, 'GPU')} in one replica{batch}{alone_text(req)} the "
                        f"{metric_name(req)} is {'at least' if lower else 'at most'} {bound_text(value, req)}"
                        f"{any_load_text(req)}")
         yield diag("N604", Severity.NOTE, message, req.span,
