@@ -59,12 +59,12 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
 def objective_text(plan: Plan, path: str | None = None) -> str:
     """What the optimal verdicts optimise and where that comes from: `--objective`, the plan's
     `objective = …`, or the default (`Plan.objective_from`); under a rate, the search that ranks at it, on the
-    plan's `path` as the user gave it (one shell word, `path_word`, with no control character: `printable`;
-    `PLAN` where none is given)."""
+    plan's `path` as the user gave it (one shell word with no control character, `path_word`; `PLAN` where none is
+    given)."""
     from ..export.at_rate import at_rate_text
     from ..export.optimal_words import optimal_means
     from .shell_words import path_word
-    at_rate = at_rate_text(plan, "PLAN" if path is None else printable(path_word(path)))
+    at_rate = at_rate_text(plan, "PLAN" if path is None else path_word(path))
     return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}{at_rate}"
 
 
