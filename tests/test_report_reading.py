@@ -144,11 +144,32 @@ def test_the_hints_under_what_to_change_say_which_lines_they_answer():
     (r,) = check(load_plan_text(plan, name="m.moe"))
     lines = {d.code: sorted(x.span.line for x in r.diagnostics if x.code == d.code) for d in r.diagnostics}
     assert lines["N604"] == lines["W506"] == [4, 6]          # the `ttft` and `decode_throughput` lines
-    md = " ".join(report_md(r).split())
-    change = md.split("**What to change:**", 1)[1].split(" - **", 1)[0]
-    assert "or the workload (N604, lines 4 and 6); no strategy on these GPUs can meet it either" in change
-    assert "427 ms (N604); relax the requirement or change the cluster (W506, line 4);" in change
-    assert "1.92 tokens/ms/gpu (N604); relax the requirement or change the cluster (W506, line 6)." in change
+    md = report_md(r)
+    change = md.split("**What to change:**", 1)[1].split("\n- **", 1)[0].splitlines()
+    assert change[1:] == [
+        "  - relax the requirement, or change the cluster (GPU type or count) or the workload (N604, lines 4 and 6)",
+        "  - no strategy on these GPUs can meet it either: the bound of the whole cluster (8 GPUs, one replica) is "
+        "427 ms (N604); relax the requirement or change the cluster (W506, line 4)",
+        "  - no strategy on these GPUs can meet it either: the bound of the whole cluster (8 GPUs, one replica) is "
+        "1.92 tokens/ms/gpu (N604); relax the requirement or change the cluster (W506, line 6)"]
+
+
+def test_the_hints_under_what_to_change_are_a_list_not_one_run_on_sentence():
+    """Hints have `;`s of their own ("… (N604); relax the requirement …"): joined by `; ` into one sentence, a reader
+    could not tell where one hint ended and the next began. Each is an item of a list nested in "What to change",
+    in report.md and in report.html."""
+    from dagc.export.html import report_html
+
+    plan = MIXTRAL.format(require="ttft <= 200 ms\n  tpot <= 5 ms\n  decode_throughput >= 100 tokens/ms/gpu")
+    (r,) = check(load_plan_text(plan, name="m.moe"))
+    md = report_md(r)
+    (head,) = [line for line in md.splitlines() if line.startswith("- **What to change:**")]
+    assert head.endswith(" The diagnostics suggest:")
+    page = report_html(md, {})
+    change = page.split("<strong>What to change:</strong>", 1)[1].split("</ul>", 1)[0]
+    assert "The diagnostics suggest:\n<ul>\n<li>" in change
+    items = re.findall(r"<li>(.*?)</li>", change, re.S)
+    assert [item.rsplit("(", 1)[1] for item in items] == ["N604, lines 4 and 6)", "W506, line 4)", "W506, line 6)"]
 
 
 def test_a_hint_repeated_under_what_to_change_is_text_never_markup():

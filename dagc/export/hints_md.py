@@ -1,5 +1,6 @@
 """The diagnostics' hints as report.md's summary repeats them under "What to change": each said once, with the
-code and the plan's lines it is about, so a reader knows which requirement or line a hint answers.
+code and the plan's lines it is about, so a reader knows which requirement or line a hint answers, and each an item
+of its own (`hints_list_md`): a hint has its own `;`s, so hints joined by `; ` ran into one another.
 
 Input: diagnostics. Output: Markdown text, the hints' own words made inert as every diagnostic's are
 (`dagc.export.md_escape.md_prose`).
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from ..diagnostics import Diagnostic
 from .md_escape import md_prose
 
-__all__ = ["hints_md"]
+__all__ = ["hints_list_md", "hints_md"]
 
 
 def hints_md(diagnostics: Sequence[Diagnostic], most: int) -> list[str]:
@@ -32,3 +33,10 @@ def hints_md(diagnostics: Sequence[Diagnostic], most: int) -> list[str]:
                  f", lines {', '.join(map(str, at[:-1]))} and {at[-1]}")
         out.append(f"{md_prose(hint)} ({code}{where})")
     return out
+
+
+def hints_list_md(diagnostics: Sequence[Diagnostic], most: int) -> list[str]:
+    """`hints_md`'s hints as the items of a list nested in a summary's item, one a line: until 2026-11-30 they were
+    joined by `; ` into one sentence, where "… (N604); no strategy on these GPUs can meet it either: … 427 ms (N604);
+    relax the requirement or change the cluster (W506, line 4); …" hid where one hint ended and the next began."""
+    return [f"  - {hint}" for hint in hints_md(diagnostics, most)]

@@ -24,7 +24,7 @@ from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .at_rate import at_rate_text
 from .bands_words import met_caveat
-from .hints_md import hints_md
+from .hints_md import hints_list_md
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
@@ -263,13 +263,12 @@ def _change(r: StrategyResult) -> list[str]:
     head = "- **What to change:** "
     errors = [d for d in r.diagnostics if d.is_error]
     if errors:
-        hints = [f"{d.code}: {md_prose(d.hint)}" for d in errors if d.hint][:3]
-        return [head + "fix the errors first" + (" — " + "; ".join(hints) if hints else "")
-                + " ([Diagnostics](#diagnostics))."]
+        hints = hints_list_md(errors, MAX_HINTS)
+        return [head + "fix the errors first ([Diagnostics](#diagnostics))" + (":" if hints else "."), *hints]
     ev = r.optimality
     best = ev.best.text if ev is not None and ev.best is not None else None
-    hints = hints_md(r.diagnostics, MAX_HINTS)
-    also = [f"  The diagnostics suggest: {'; '.join(hints)}.", ""] if hints else []
+    hints = hints_list_md(r.diagnostics, MAX_HINTS)
+    also = ["  The diagnostics suggest:", "", *hints, ""] if hints else []
     if r.verdict.optimal is not False or not best:
         own = ev is not None and ev.why in (Why.SELF_SHORT, Why.SELF_UNSIMULATED)   # not "another" 11-30
         why = ("no better strategy was found" if r.verdict.optimal else
@@ -279,8 +278,7 @@ def _change(r: StrategyResult) -> list[str]:
         note = "run `dagc search` to compare strategies" if ev is None else _note_of(ev, r)
         if r.verdict.optimal is None and ev is not None:
             note = "the optimal verdict above says why"          # its note, not again in full
-        return [head + f"{why} ({note}).{steps_said(r)}"
-                + (f" The diagnostics suggest: {'; '.join(hints)}." if hints else "")]
+        return [head + f"{why} ({note}).{steps_said(r)}" + (" The diagnostics suggest:" if hints else ""), *hints]
     impossible = [d for d in r.diagnostics if d.code == "N604"]
     assert ev is not None and ev.best is not None           # not optimal: a better strategy was found
     if impossible and ev.best.meets_requirements is False:
