@@ -170,7 +170,7 @@ def _as_link(m: re.Match[str]) -> str:
     """An image left in the page (its picture not inlined) becomes a link to the file: the page fetches
     nothing (its CSP would refuse the load and log an error)."""
     alt = re.search(r'\salt="([^"]*)"', m.group(0))
-    return f'<a href="{m.group(1)}">{alt.group(1) if alt and alt.group(1) else m.group(1)}</a>'
+    return f'<a href="{m.group(2)}">{alt.group(1) if alt and alt.group(1) else m.group(2)}</a>'
 
 
 OWN_EXTERNAL_LINKS = frozenset({"https://ui.perfetto.dev"})      # the report's own links out (markdown.py)
@@ -245,11 +245,15 @@ def report_html(markdown: str, svgs: dict[str, str]) -> str:
     body = _figures_whole(_scrolling_tables(_html_siblings(_heading_ids(body))))
 
     def swap(m: re.Match[str]) -> str:
-        src = unescape(m.group(1))
+        # a picture inlined is a figure, which no paragraph may hold: the paragraph of the image alone goes
+        # (until 2026-11-30 the page had `<p><figure>`, which HTML parsers end at the figure, a stray `</p>` after)
+        src, alone = unescape(m.group(2)), bool(m.group(1) and m.group(3))
         inline = _inline_svg(src, svgs[src], src.endswith("placement.svg")) if src in svgs else None
-        return inline or _as_link(m)
+        if inline is not None and alone:
+            return inline
+        return (m.group(1) or "") + (inline or _as_link(m)) + (m.group(3) or "")
 
-    body = re.sub(r'<img src="([^"]+)"[^>]*>', swap, body)
+    body = re.sub(r'(<p>)?<img src="([^"]+)"[^>]*>(</p>)?', swap, body)
     title = escape(markdown.splitlines()[0].lstrip("# ").replace("`", "")) if markdown else "dagc report"
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
