@@ -209,8 +209,9 @@ def render(diag: Diagnostic, path: str | None = None) -> str:
             lines.extend(_echo(diag.span, line, col))
             if src.changed_line(line):
                 options = printable(quote(", ".join(src.overrides_on(line)), 2 * MAX_ECHO_CHARS))
-                lines.append(f"{' ' * (len(str(line)) + 2)}= note: the line as --set {options} makes it, not as the "
-                             "file has it")
+                # until 2026-11-30 "the line as --set … makes it, not as the file has it"
+                lines.append(f"{' ' * (len(str(line)) + 2)}= note: this line is shown with --set {options} applied, "
+                             "not as the file has it")
     if diag.hint:
         gutter = " " * (len(str(diag.span.line)) + 2) if diag.span else "  "
         lines.append(f"{gutter}= help: {diag.hint}")

@@ -264,7 +264,7 @@ def test_a_rule_diagnostic_on_a_line_a_set_changed_says_the_line_is_the_sets(tmp
     e307 = next(d for d in r.diagnostics if d.code == "E307")
     text = render(e307)
     assert "chunk = 16" in text
-    assert "= note: the line as --set workload.chunk=16 makes it, not as the file has it" in text
+    assert "= note: this line is shown with --set workload.chunk=16 applied, not as the file has it" in text
     other = next(d for d in r.diagnostics if d.span is not None and d.span.line == 4)      # the strategy's line
     assert "= note:" not in render(other)
 

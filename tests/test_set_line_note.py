@@ -20,9 +20,10 @@ def test_the_note_names_the_options_of_its_own_line(tmp_path):
     plan = load_plan_with(path, ["workload.rate=4 requests/s", "require.ttft_p99=500ms", "workload.chunk=16"])
     (r,) = check(plan)
     w521 = next(d for d in r.diagnostics if d.code == "W521")          # 200 requests for a p99: on line 5
-    assert "= note: the line as --set require.ttft_p99=500ms makes it, not as the file has it" in render(w521)
+    note = "= note: this line is shown with --set require.ttft_p99=500ms applied, not as the file has it"
+    assert note in render(w521)
     e307 = next(d for d in r.diagnostics if d.code == "E307")          # `chunk = 16`, added at the workload's end
-    assert "= note: the line as --set workload.chunk=16 makes it, not as the file has it" in render(e307)
+    assert "= note: this line is shown with --set workload.chunk=16 applied, not as the file has it" in render(e307)
 
 
 def test_a_text_without_the_places_names_every_option():
