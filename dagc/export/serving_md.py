@@ -44,11 +44,11 @@ def balance_text(balance: tuple[int, int], prefill: int, decode: int, binding: s
     other (never rounded to a whole number it is not), and the whole prefill instances needed beside the decode
     pool's count as it stands (`prefill`, `decode`), with the fraction they round up, then the whole-number ratio
     (`dagc.serve.disagg.balance_of`) where it is the ratio as said. `ratio`: one decode instance's capacity over
-    one prefill instance's (`instance_ratio`), else the whole-number ratio's — which rounds to at most 64
-    instances a side: until 2026-11-30 two prefill instances at 2.01 to one were said to "need 2 instances", the
-    2 they had and which bound, beside "3 prefill instances" on the next line. When the decode pool binds,
-    `DECODE_BINDS`: its instances share one batch, so their count is no ratio of capacities (until 2026-11-28 it
-    was said as one: "needs 4 instances" where 4 served 11.06 requests/s, not 4 × 6.27).
+    one prefill instance's (`instance_ratio`), else the whole-number ratio's — which rounds (to at most 64
+    instances a side short of 64:1): until 2026-11-30 two prefill instances at 2.01 to one were said to "need 2
+    instances", the 2 they had and which bound, beside "3 prefill instances" on the next line. When the decode
+    pool binds, `DECODE_BINDS`: its instances share one batch, so their count is no ratio of capacities (until
+    2026-11-28 it was said as one: "needs 4 instances" where 4 served 11.06 requests/s, not 4 × 6.27).
 
     Example:
         >>> balance_text((15, 43), 2, 1, "decode") == DECODE_BINDS

@@ -30,7 +30,7 @@ __all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "balance_of", "capacit
            "instances_to_serve", "kv_bytes_per_request", "decode_kv_bytes", "kv_ranks", "transfer_layers",
            "pooled_rates", "transfer_link", "transfer_seconds"]
 
-BALANCE_MAX = 64          # the balancing N:M is given in whole instances, neither above this (`balance_of`)
+BALANCE_MAX = 64          # the balancing N:M in whole instances, neither above this short of 64:1 (`balance_of`)
 
 
 @dataclass(frozen=True)
@@ -187,12 +187,18 @@ def pooled_rates(served: F, gpus: F | int, ttft_s: F, tpot_s: F, workload: Workl
 def balance_of(ratio: float) -> tuple[int, int]:
     """The prefill:decode instances N:M, both whole and at most `BALANCE_MAX`, whose N/M is nearest to
     `ratio` (one decode instance's capacity over one prefill instance's); among equally near, the
-    fewest instances.
+    fewest instances. Past 64:1 (or 1:64) the ratio rounded to one side's whole instances to 1 of the other: until
+    2026-11-30 it was 64:1 however far past, and `serving.balance` said 64 prefill instances balanced a decode
+    instance that 510 did (the terminal said 510).
 
     Example:
-        >>> balance_of(1.25), balance_of(1000.0), balance_of(1 / 3), balance_of(3.157)
-        ((5, 4), (64, 1), (1, 3), (60, 19))
+        >>> balance_of(1.25), balance_of(1000.0), balance_of(1 / 3), balance_of(3.157), balance_of(1 / 509.8)
+        ((5, 4), (1000, 1), (1, 3), (60, 19), (1, 510))
     """
+    if ratio > BALANCE_MAX:
+        return round(ratio), 1
+    if 0 < ratio < 1 / BALANCE_MAX:
+        return 1, round(1 / ratio)
     best = (math.inf, 0, 1, 1)
     for m in range(1, BALANCE_MAX + 1):
         for n in {min(BALANCE_MAX, max(1, math.floor(ratio * m))), min(BALANCE_MAX, max(1, math.ceil(ratio * m)))}:
