@@ -24,7 +24,7 @@ from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .at_rate import at_rate_text
 from .bands_words import met_caveat
-from .hints_md import hints_md
+from .hints_md import hints_md, said_at
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
@@ -111,7 +111,7 @@ def _about(d: Diagnostic, req: Requirement) -> bool:
 
 
 def _diag_text(d: Diagnostic) -> str:
-    where = f" (line {d.span.line})" if d.span is not None else ""
+    where = f" ({said_at(d.span)})" if d.span is not None else ""
     return f"{d.severity.value} {d.code}{where}: {md_prose(d.message)}"
 
 
