@@ -20,7 +20,7 @@ def _e201_hint(text: str) -> str:
     strategy, diags = flatten(parse_strategy(text))
     assert strategy is None
     (d,) = [d for d in diags if d.code == "E201"]
-    m = re.fullmatch(r"write `([^`]+)`", d.hint or "")
+    m = re.fullmatch(r"write `([^`]+)`(?:: the experts of a stage run on its GPUs.*)?", d.hint or "")
     assert m, d.hint
     return m.group(1)
 
@@ -73,3 +73,17 @@ def test_a_scope_closed_too_early_is_reopened_around_the_axes_beside_it():
     assert hint == "pp 2 < tp 4 ; ep 2 >"
     _passes(hint)
     assert _e201_hint("dp 2 < tp 4 > ; ep 2") == "dp 2 < tp 4 ; ep 2 >"
+
+
+def test_experts_written_outside_the_pipeline_are_told_they_run_on_the_stage_s_gpus():
+    """Seed 004 put attention on GPUs 0-3 (TP 2 × PP 2) and the experts on GPUs 4-7 ("dedicated to expert
+    processing"); written `pp 2 < tp 2 > ; ep 4`, the hint rewrote it `pp 2 < tp 2 ; ep 4 >` and said nothing of
+    the change: there the 4 EP GPUs are each stage's own, 2 × 4 = 8 GPUs sharing attention and experts. Now the hint
+    says so, and that dagc lays out no GPUs for experts alone; a scope closed around the experts keeps its words."""
+    strategy, diags = flatten(parse_strategy("pp 2 < tp 2 > ; ep 4"))
+    (d,) = [d for d in diags if d.code == "E201"]
+    assert d.hint == ("write `pp 2 < tp 2 ; ep 4 >`: the experts of a stage run on its GPUs, beside its attention — "
+                      "dagc lays out no GPUs for experts alone (attention and experts on separate GPUs, attention–FFN "
+                      "disaggregation)")
+    (d,) = [d for d in flatten(parse_strategy("pp 2 < tp 2 ; ep 4 > dp 2"))[1] if d.code == "E201"]
+    assert d.hint == "write `dp 2 < pp 2 < tp 2 ; ep 4 > >`"

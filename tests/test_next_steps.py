@@ -196,3 +196,18 @@ def test_fewer_replicas_under_traffic_keep_each_replicas_cap(tmp_path):
         (step,) = r.next_steps
         assert (step.change, step.options, step.meets) == (change, options, True)
         assert _replay(path, step).verdict.meets_requirements is True
+
+
+def test_replicas_under_batch_max_share_the_batch_they_ran_not_the_single_strategy_s():
+    """With `batch = max` a strategy runs at its own largest batch (Mixtral's `tp 4` on H100s: 293 requests under
+    `tpot <= 50 ms`), and its replicas at theirs: 4 × 293 = 1,172. The step said "each with 293 of the batch's 293
+    requests", the single strategy's batch (seed 004's `pp 2 < tp 2 ; ep 4 >`: "each with 958 of the batch's 958")."""
+    from dagc.lang.load import load_plan_text
+    plan = load_plan_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                          "workload { batch = max  prompt = 2048  generate = 256 }\n"
+                          "require { tpot <= 50 ms  decode_throughput >= 20000 tokens/s }\nstrategy tp 4\n")
+    (r,) = with_next_steps(check(plan))
+    assert r.plan.workload.batch == 293 and r.verdict.meets_requirements is False
+    step = next(s for s in r.next_steps if s.kind == "gpus")
+    assert step.change == "16 GPUs: 4 replicas of the strategy, each with 293 of the batch's 1,172 requests in flight"
+    assert step.meets and step.figures["gpus"] == 16

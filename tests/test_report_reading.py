@@ -257,3 +257,18 @@ def test_where_the_time_goes_says_how_much_of_the_ttft_is_the_front_end_its_shar
     (s,) = check(load_plan_text(MIXTRAL.format(require="ttft <= 2 s"), name="m.moe"))
     assert "compute is **71 % of prefill** (TTFT 1.198 s, 24.02 ms of it the engine's front end)" in \
         " ".join(report_md(s).split())
+
+
+def test_the_summary_names_a_diagnostic_of_the_command_line_s_strategy_by_its_option_not_line_1():
+    """A strategy given with `--strategy` is its own one-line text: its W510 stands at `--strategy:1:1`. The summary
+    and the hints under "What to change" said "(line 1)", where the plan's line 1 is the `model` line (in the seed
+    plans a comment), while the plan's own W504 said "(line 3)" truly; now the option is named."""
+    plan = load_plan_text(MIXTRAL.format(require="ttft <= 10 s").replace("batch = 64", "batch = 2"), name="m.moe")
+    (r,) = check(plan, "pp 4 < tp 2 >")
+    w510 = next(d for d in r.diagnostics if d.code == "W510")
+    assert (w510.span.source.path, w510.span.line) == ("--strategy", 1)
+    md = " ".join(report_md(r).split())
+    assert "warning W510 (`--strategy`): only 2 of the 4 micro-batches" in md
+    assert "warning W504 (line 3): 2 micro-batches for 4 stages" in md        # the plan's workload line
+    assert "fill 4 micro-batches (W510, `--strategy`)" in md                 # its hint under "What to change"
+    assert "(line 1)" not in md and "W510, line 1)" not in md

@@ -41,6 +41,7 @@ from ..search.search import objective_picks, search
 from ..search.under_traffic import judge_under_traffic, judged_under_traffic
 from ..verdict.check import StrategyResult
 from ..verdict.next_steps import with_next_steps
+from .dominated import rejudged
 
 __all__ = ["CHECK_RESCORED", "CheckKeywords", "CheckOptions", "DriveKeywords", "DriveOptions", "Driven", "Progress",
            "ProgressFor", "Stage", "check", "drive", "judged", "searched"]
@@ -170,6 +171,7 @@ def _checked(plan: Plan, strategy: StrategyDecl | None, optimality: SearchResult
     the next steps of those that miss a requirement (`verdicts_only`: neither those nor warnings' hints)."""
     results = engine_check(plan, strategy, optimality=optimality, picks=picks, progress=progress,
                            warning_hints=not verdicts_only)
+    results = rejudged(plan, results, optimality, picks)       # a verdict the best left unjudged, weighed again
     return results if verdicts_only else with_next_steps(results, judge=engine_checked)
 
 

@@ -1,6 +1,7 @@
 """The diagnostics' hints as report.md's summary repeats them under "What to change": each said once, with the
-code and the plan's lines it is about, so a reader knows which requirement or line a hint answers, and each an item
-of its own (`hints_list_md`): a hint has its own `;`s, so hints joined by `; ` ran into one another.
+code and the places it is about, so a reader knows which requirement or line a hint answers, and each an item
+of its own (`hints_list_md`): a hint has its own `;`s, so hints joined by `; ` ran into one another; and where one
+diagnostic stands, as the summary names it (`said_at`).
 
 Input: diagnostics. Output: Markdown text, the hints' own words made inert as every diagnostic's are
 (`dagc.export.md_escape.md_prose`).
@@ -9,11 +10,26 @@ Input: diagnostics. Output: Markdown text, the hints' own words made inert as ev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
 
 from ..diagnostics import Diagnostic
-from .md_escape import md_prose
+from ..source import Span
+from .md_escape import md_code, md_prose
 
-__all__ = ["hints_list_md", "hints_md"]
+__all__ = ["hints_list_md", "hints_md", "said_at"]
+
+
+def said_at(span: Span) -> str:
+    """Where a diagnostic stands, as the summary says it: `line 14` of the plan; the option, `` `--strategy` ``, for
+    a strategy given on the command line (its line 1 is no line of the plan); the file's name for another file
+    (a `model from` config.json). Until 2026-11-30 every span was "line N", so a W510 of `--strategy` read
+    "(line 1)", the plan's first line, a comment."""
+    path = span.source.path
+    if path.startswith("--"):                                  # `--strategy`, `--set`: text of the command line
+        return md_code(path)
+    if not span.source.echo:                                   # a file that is not the plan
+        return f"{md_code(PurePath(path).name)} line {span.line}"
+    return f"line {span.line}"
 
 
 def hints_md(diagnostics: Sequence[Diagnostic], most: int) -> list[str]:
@@ -21,17 +37,19 @@ def hints_md(diagnostics: Sequence[Diagnostic], most: int) -> list[str]:
     requirement (N604, lines 13 and 15)`. Until 2026-11-30 a hint read with its code alone — two W506 hints
     beginning "no strategy on these GPUs can meet it either" each after a "(N604)" that closed the hint before, and
     no line to tell which requirement "it" was."""
-    lines: dict[tuple[str, str], list[int]] = {}
+    places: dict[tuple[str, str], list[str]] = {}
     for d in diagnostics:
         if d.hint:
-            at = lines.setdefault((d.hint, d.code), [])
-            if d.span is not None and d.span.line not in at:
-                at.append(d.span.line)
+            at = places.setdefault((d.hint, d.code), [])
+            if d.span is not None and (where := said_at(d.span)) not in at:
+                at.append(where)
     out = []
-    for (hint, code), at in list(lines.items())[:most]:
-        where = ("" if not at else f", line {at[0]}" if len(at) == 1 else
-                 f", lines {', '.join(map(str, at[:-1]))} and {at[-1]}")
-        out.append(f"{md_prose(hint)} ({code}{where})")
+    for (hint, code), at in list(places.items())[:most]:
+        lines = [w.removeprefix("line ") for w in at if w.startswith("line ")]
+        said = ([] if not lines else [f"line {lines[0]}"] if len(lines) == 1 else
+                [f"lines {', '.join(lines[:-1])} and {lines[-1]}"])
+        said += [w for w in at if not w.startswith("line ")]
+        out.append(f"{md_prose(hint)} ({code}{''.join(', ' + w for w in said)})")
     return out
 
 

@@ -21,6 +21,7 @@ from ..verdict.bands import requirement_odds
 from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
+from .dominated_words import passed_over_text
 from .missed_words import missed_text, own_misses, self_short
 from .result_json import evidence_of
 
@@ -163,7 +164,7 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
             close = within_error_text(factor, ratio) if ratio is not None and factor is not None and factor <= ratio \
                 else ""
             return (f"`{b.text}` {gain(ev, price)}{where}{_batch_text(ev, result)}{close}{_misses_too(ev, result)}"
-                    f"{_doubts(ev, result)}" + partial), False
+                    f"{passed_over_text(ev)}{_doubts(ev, result)}" + partial), False
         case Why.BETTER_UNSIMULATED:
             return (f"`{b.text}` {gain(ev, price)}, but {_unsimulated(ev)}"
                     + _caveats(ev, "" if ev.complete else " (the search stopped early)")), True

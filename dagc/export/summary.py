@@ -1,9 +1,9 @@
 """The opening of report.md: the summary a person reads first, and the assumptions under it.
 
-Input: a `StrategyResult`. Output: Markdown lines: the three answers each in one sentence with its key figure,
-what dominates the time, what to change (the better strategy, pasteable, with its figures beside the plan's) and
-the diagnostics that matter; then the assumptions the figures rest on. Every requirement's figures are shown in
-the requirement's own unit (`requirement_value_text`), here and in the rest of the report.
+Input: a `StrategyResult`. Output: Markdown lines: the three answers each in one sentence with its key figure, what
+dominates the time, what to change (the better strategy, pasteable, with its figures beside the plan's) and the
+diagnostics that matter; then the assumptions the figures rest on. Every requirement's figures are shown in the
+requirement's own unit (`requirement_value_text`), here and in the rest of the report.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .at_rate import at_rate_text
 from .bands_words import met_caveat
-from .hints_md import hints_list_md
+from .dominated_words import pick_words
+from .hints_md import hints_list_md, said_at
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
@@ -49,8 +50,7 @@ def margin_text(q: RequirementResult) -> str:
     missed only because its deployment does not carry its traffic: its figure is within the target)."""
     if q.margin is None:
         return ""
-    text = q.margin_percent()
-    v, t = q.value, q.requirement.target
+    text, v, t = q.margin_percent(), q.value, q.requirement.target
     if q.met is False and q.margin < 0 and v and t and max(v / t, t / v) >= 2 and "×" not in text:  # not said twice
         text += f"; {format_figure(max(v / t, t / v))}× off"
     return text
@@ -111,7 +111,7 @@ def _about(d: Diagnostic, req: Requirement) -> bool:
 
 
 def _diag_text(d: Diagnostic) -> str:
-    where = f" (line {d.span.line})" if d.span is not None else ""
+    where = f" ({said_at(d.span)})" if d.span is not None else ""
     return f"{d.severity.value} {d.code}{where}: {md_prose(d.message)}"
 
 
@@ -286,12 +286,12 @@ def _change(r: StrategyResult) -> list[str]:
         spans = {d.span for d in impossible}
         named = ", ".join(f"`{q.requirement.text}`" for q in r.requirements if q.requirement.span in spans)
         lines = [head + f"no strategy on this cluster can meet {named or 'a requirement'} (N604): relax the "
-                 "requirement, or change the cluster or the workload. For reference, the search's best by its "
-                 f"objective (`{ev.objective or '?'}`), which misses it too:", "", "  ```",
+                 "requirement, or change the cluster or the workload. For reference, "
+                 + pick_words(ev, "the search's best") + ", which misses it too:", "", "  ```",
                  f"  strategy {best}", "  ```"]
         return lines + _figures_table(r, ev) + also
     where = "in place of the strategy" if r.plan.strategies else "as its strategy line (it writes none)"  # --strategy
-    lines = [head + f"use the best strategy of the search by its objective (`{ev.objective or '?'}`); "
+    lines = [head + f"use {pick_words(ev, 'the best strategy of the search')}; "
              f"paste this line into the plan {where}:", "", "  ```", f"  strategy {best}", "  ```"]
     lines += _figures_table(r, ev)
     if ev.best.meets_requirements is False:

@@ -12,10 +12,14 @@ from collections.abc import Mapping, Sequence
 
 from ..plan.strategy import Axis, AxisNode
 
-__all__ = ["NESTING_EXAMPLE", "nesting_hint"]
+__all__ = ["EXPERTS_IN_STAGE", "NESTING_EXAMPLE", "nesting_hint"]
 
 NESTING_EXAMPLE = "write `dp N < pp M < tp T ; ep E > >`: dp outside pp outside the stage's domains"
 MAX_HINT_DEGREE = 2**20
+# an expert axis written outside a dp or pp scope (`pp 2 < tp 2 > ; ep 4`, seed 004's "GPUs 4-7 dedicated to expert
+# processing"): the rewrite puts it in the stage, which changes what it means; until 2026-11-30 the hint said only that
+EXPERTS_IN_STAGE = (": the experts of a stage run on its GPUs, beside its attention — dagc lays out no GPUs for "
+                    "experts alone (attention and experts on separate GPUs, attention–FFN disaggregation)")
 
 
 def _said(a: AxisNode) -> str:
@@ -65,8 +69,9 @@ def nesting_hint(axes: Sequence[AxisNode], outer: Mapping[str, tuple[float, obje
         'write `dp 2 < pp 2 [3, 2] < tp 4 ; ep 4 > >`'
         >>> nesting_hint([a for d in parse_strategy("dp 2 tp 2 tp 4").scope for a in d]) == NESTING_EXAMPLE
         True
-        >>> nesting_hint([a for d in parse_strategy("pp 2 < tp 4 > ; ep 2").scope for a in d])
-        'write `pp 2 < tp 4 ; ep 2 >`'
+        >>> nesting_hint([a for d in parse_strategy("pp 2 < tp 4 > ; ep 2").scope for a in d]) == (
+        ...     "write `pp 2 < tp 4 ; ep 2 >`" + EXPERTS_IN_STAGE)
+        True
     """
     by: dict[Axis, AxisNode] = {}
     for a in _opened(axes):
@@ -86,4 +91,5 @@ def nesting_hint(axes: Sequence[AxisNode], outer: Mapping[str, tuple[float, obje
     stage = " ; ".join(d for d in (attention, expert) if d)
     if not stage:
         return NESTING_EXAMPLE
-    return f"write `{''.join(f'{o} < ' for o in outers)}{stage}{' >' * len(outers)}`"
+    alone = any(a.body is not None for a in axes) and any(a.name in ("ep", "etp") for a in axes)
+    return f"write `{''.join(f'{o} < ' for o in outers)}{stage}{' >' * len(outers)}`" + (EXPERTS_IN_STAGE * alone)

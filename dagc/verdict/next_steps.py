@@ -240,7 +240,7 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if r is None:
             break
         each = (f", each with the plan's batch of {count_text(batch, 'request')} in flight ({batch * k:,} in all)"
-                if own_cap else _shares(r, batch))
+                if own_cap else _shares(r))
         step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy{each}", options, r)
         if step.meets:
             return step
@@ -265,7 +265,7 @@ def _fewer_replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
         said = f"{k} replicas of the strategy (from {own.dp})" if k > 1 else \
             f"the strategy alone (from {own.dp} replicas)"
         own_share = count_text(batch // own.dp, "request")
-        each = _shares(r, batch) if kept is None else f", each keeping its {own_share} in flight ({kept:,} in all)" \
+        each = _shares(r) if kept is None else f", each keeping its {own_share} in flight ({kept:,} in all)" \
             if k > 1 else f", keeping one replica's {own_share} in flight"
         step = _step("gpus", f"{per * k:,} GPUs: {said}{each}", options, r)
         if step.meets:
@@ -274,10 +274,12 @@ def _fewer_replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
     return tried
 
 
-def _shares(r: StrategyResult, batch: int) -> str:
-    """How a replicated strategy's replicas share the plan's batch — each a share of it, not a batch each
-    (`Layout.replica_requests`): ", each with 16 of the batch's 64 requests in flight"; "" without a layout."""
-    lay = r.layout
+def _shares(r: StrategyResult) -> str:
+    """How a replicated strategy's replicas share its batch — each a share of it, not a batch each
+    (`Layout.replica_requests`): ", each with 16 of the batch's 64 requests in flight"; "" without a layout. The
+    batch is the one `r` ran: with `batch = max` its own largest, not the single strategy's (until 2026-11-30 two
+    replicas at 958 requests each read "each with 958 of the batch's 958 requests")."""
+    lay, batch = r.layout, r.plan.workload.batch
     if lay is None or lay.dp < 2:
         return ""
     each = sorted({int(n) for n in lay.replica_requests})

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import TypeVar
 
 from ..layout.layout import instance_gpus
 from ..plan.objective import OBJECTIVES, StrategyFigures
@@ -26,10 +27,11 @@ from .steady import SteadyMetrics
 from .under_load import not_simulated
 from .verdict import RequirementResult, requirement_value
 
-__all__ = ["BestCandidate", "ObjectivePick", "OptimalEvidence", "Why", "figures", "judge_optimal", "judged_on",
-           "picked", "OPTIMAL_TOLERANCE"]
+__all__ = ["BestCandidate", "ObjectivePick", "OptimalEvidence", "Why", "dominating", "figures", "judge_optimal",
+           "judged_on", "picked", "OPTIMAL_TOLERANCE"]
 
 OPTIMAL_TOLERANCE = 0.05   # within 5 % of the best is optimal
+C = TypeVar("C", bound=SearchedCandidate)
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,9 @@ class OptimalEvidence:
     `by_objective` (report.json's `by_objective`, what each objective picks) is data already.
     `best_requirements`: each of the checked strategy's requirements judged on the best's figures (a load
     requirement on its run under the traffic, when the search simulated it), in the same order (when the two
-    were compared); `further`: the requirements both miss that the best misses by
-    more. `stop_reason` and `left_out` are the search's own account of what it did not cover ('' and None
-    for a complete search that covered its space).
+    were compared); `further`: the requirements both miss that the search's best misses by more (`passed_over`:
+    then `best` is another, better on every count). `stop_reason` and `left_out` are the search's own account of
+    what it did not cover ('' and None for a complete search that covered its space).
     """
 
     why: Why
@@ -128,6 +130,9 @@ class OptimalEvidence:
     simulated: int = 0                # the search's candidates judged under the plan's traffic
     load_skipped: bool = False        # the traffic is past the load's work budget (W518): simulated for none
     further: tuple[str, ...] = ()
+    # `best` is not the search's best, which is further than this strategy from the lines `further`, but the best of
+    # those below it better than this strategy on every count (`dominating`): the search's best, as text
+    passed_over: str | None = None
     best_requirements: tuple[RequirementResult, ...] = field(default=())
     by_objective: dict[str, ObjectivePick | None] | None = None
     # a plan that names no engine, whose best the default engine cannot start (`dagc.search.startable`): the codes
@@ -268,7 +273,15 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
     further = _further(evidence.best_requirements, result) if best.meets_requirements is False and not own_meets \
         else ()
     if further:
-        return None, replace(evidence, why=Why.FURTHER, further=further)
+        better = dominating(ranked, result, own, tolerance)
+        if not better:
+            return None, replace(evidence, why=Why.FURTHER, further=further)
+        # another ranks below the best, but beats this strategy on every count: the verdict can say no
+        passed_over, best = best.text, better[0]
+        evidence = replace(evidence, further=further, passed_over=passed_over, best=_best(best),
+                           best_figures=figures(best.metrics, best.gpus, best.memory_fraction),
+                           best_requirements=_best_requirements(best, result), estimate=False, best_refused=(),
+                           startable=None, startable_figures=None, startable_is_this=False)
     factor = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
     # the two figures' bands overlap: the search cannot tell them apart within dagc's error (docs/bands.md)
     ratio = band_ratio(result.plan, found.objective, result.pooled is not None)
@@ -288,6 +301,27 @@ def _with_startable(evidence: OptimalEvidence, best: SearchedCandidate, found: S
         return replace(evidence, best_refused=refused)
     return replace(evidence, best_refused=refused, startable=_best(c), startable_is_this=_is_this(c, result),
                    startable_figures=figures(c.metrics, c.gpus, c.memory_fraction))
+
+
+def dominating(ranked: Sequence[C], result: Checked, own: float, tolerance: float, exact: bool = True) -> list[C]:
+    """The search's candidates (below its best) that beat this strategy on every count, the best score first: past
+    `tolerance` on the objective (`own` its score), each requirement met or, one this strategy misses too, missed
+    by no more (by its relative margin); judged on every requirement, startable by the plan's engine and — `exact`
+    — re-scored exactly, so that `check --strategy` gives the same figures (`dagc.drive.dominated` re-scores the
+    search's estimates when a check's verdict is `Why.FURTHER`). Until 2026-11-30 the best alone was weighed, and a
+    best further from a line both miss left the verdict "not judged" beside a strategy better on every count."""
+    reqs = [q.requirement for q in result.requirements]
+    out = [c for c in ranked[1:] if (c.exact or not exact) and c.judged == "all" and not c.engine_refusals
+           and own < c.score - tolerance * abs(c.score)
+           and all(map(_no_worse, result.requirements, judged_on(c, reqs)))]
+    return sorted(out, key=lambda c: -c.score)
+
+
+def _no_worse(own: RequirementResult, theirs: RequirementResult) -> bool:
+    """Whether a candidate's result on a requirement is no worse than this strategy's: met, or missed by no more
+    than this strategy misses it."""
+    return theirs.met is True or (own.met is False and theirs.met is False and theirs.margin is not None
+                                  and own.margin is not None and theirs.margin >= own.margin)
 
 
 def _further(theirs_all: tuple[RequirementResult, ...], result: Checked) -> tuple[str, ...]:
