@@ -49,19 +49,18 @@ class ReplicaTimeline:
         # decoding requests and their block phases' counts
         self.state = (blocks.kv, blocks.since, blocks.ndec, blocks.block_phases)
         self.steps: list[int] = []                       # the steps of the events whose shares are still to compute
-        # each rank's notes, records of 4 + P integers one after another: event, step, blocks held, decoding
-        # requests, the P phase counts; the first stands for the events before any change (the empty rank), then for
-        # the last note of the events computed already
-        self.notes = [array("q", (-1, 0, 0, 0) + (0,) * blocks.P) for _ in range(blocks.g)]
+        # each rank's notes, flat tuples of 4 + P integers (numpy reads them as one 2-D array): event, step, blocks
+        # held, decoding requests, the P phase counts; the first stands for the events before any change (the empty
+        # rank), then for the last note of the events computed already
+        self.notes: list[list[tuple[int, ...]]] = [[(-1, 0, 0, 0) + (0,) * blocks.P] for _ in range(blocks.g)]
 
     def note(self) -> None:
         """The ranks changed since their last note, noted for the event to come as they are at the step they were
         last brought up to (`DecodeBlocks.since`: the replica brings a rank up to its step before changing it)."""
         e, notes, (kvs, since, ndec, phases) = len(self.tl[0]), self.notes, self.state
         for r in self.dirty:
-            kv, rec = kvs[r], notes[r]
-            rec.extend((e, since[r], kv.used - kv.evictable, ndec[r]))
-            rec.extend(phases[r])
+            kv = kvs[r]
+            notes[r].append((e, since[r], kv.used - kv.evictable, ndec[r], *phases[r]))
         self.dirty.clear()
 
     def grown(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
@@ -103,26 +102,25 @@ class ReplicaTimeline:
         at = np.arange(last - len(self.steps), last)
         steps = np.asarray(self.steps, dtype=np.int64)
         most = np.zeros(len(at), dtype=np.int64)
-        width = 4 + self.blocks.P
         for rec in self.notes:
             most = np.maximum(most, _held(rec, at, steps, self.blocks.P))
-            del rec[:-width]
+            del rec[:-1]
         self.steps = []
         self.tl[3].extend((most / self.blocks.kv[0].total).tolist())
 
 
-def _held(rec: array, at: np.ndarray, steps: np.ndarray, P: int) -> np.ndarray:
-    """A rank's blocks held after the events `at` (their `steps`), from its notes (`ReplicaTimeline.notes`: records
-    of event, step, blocks held, decoding requests and P phase counts): the blocks of its last note at or before each
+def _held(rec: list[tuple[int, ...]], at: np.ndarray, steps: np.ndarray, P: int) -> np.ndarray:
+    """A rank's blocks held after the events `at` (their `steps`), from its notes (`ReplicaTimeline.notes`: tuples of
+    event, step, blocks held, decoding requests and P phase counts): the blocks of its last note at or before each
     event and those its decoding requests take since (`DecodeBlocks.sync`).
 
     Example (two decoding requests of phases 0 and 2 over P = 4 steps, noted holding 10 blocks at step 4, read at
     steps 4, 5, 7 and 9; the rank empty before):
-        >>> rec = array("q", (-1, 0, 0, 0, 0, 0, 0, 0) + (1, 4, 10, 2, 1, 0, 1, 0))
+        >>> rec = [(-1, 0, 0, 0, 0, 0, 0, 0), (1, 4, 10, 2, 1, 0, 1, 0)]
         >>> _held(rec, np.array([0, 1, 2, 3, 4]), np.array([2, 4, 5, 7, 9]), 4).tolist()
         [0, 10, 10, 11, 12]
     """
-    notes = np.frombuffer(rec, dtype=np.int64).reshape(-1, 4 + P)
+    notes = np.array(rec, dtype=np.int64)
     if len(notes) == 1 and notes[0, 3] == 0:          # no decoding request since the last change: no growth
         return np.full(len(at), notes[0, 2], dtype=np.int64)
     event, since, held, ndec = notes[:, 0], notes[:, 1], notes[:, 2], notes[:, 3]
