@@ -140,7 +140,7 @@ class Replica:
             if g == 1:
                 plan, r = self._fit(req, 0), 0
             else:
-                r = min(ranks, key=inflight.__getitem__)     # the first with the fewest: open unless the caps differ
+                r = inflight.index(min(inflight))           # the first with the fewest: open unless the caps differ
                 if inflight[r] >= caps[r]:
                     r = min((x for x in ranks if inflight[x] < caps[x]), key=inflight.__getitem__)
                 if (plan := self._fit(req, r)) is None:
