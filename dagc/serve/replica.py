@@ -64,7 +64,10 @@ class Replica:
         self.E = emitted = workload.tokens_per_step
         self.hash_tokens = run.requests.block_tokens
         self.inflight = [0] * self.g
-        self.nin = self.priced = 0                  # Σ inflight; the requests a step is priced at (`_reprice`)
+        # Σ inflight; the requests a step is priced at, set when a rank's requests in flight change rather than at
+        # every step: those in flight, and on several ranks at least the fullest rank's (`top`) less one on every
+        # rank and one more, as the surrogate prices the busiest rank's step (the ranks step together)
+        self.nin = self.priced = self.top = 0
         self.open = self.g                                    # ranks with fewer in flight than their cap
         self.nprefill = 0                                     # requests prefilling over the ranks
         self.record = observers.timeline
@@ -137,7 +140,7 @@ class Replica:
             if g == 1:
                 plan, r = self._fit(req, 0), 0
             else:
-                r = min(ranks, key=inflight.__getitem__)     # the first with the fewest: open unless the caps differ
+                r = inflight.index(min(inflight))           # the first with the fewest: open unless the caps differ
                 if inflight[r] >= caps[r]:
                     r = min((x for x in ranks if inflight[x] < caps[x]), key=inflight.__getitem__)
                 if (plan := self._fit(req, r)) is None:
@@ -193,22 +196,17 @@ class Replica:
         req.left = req.tokens - req.cached
         if req.steps_done == 0 and not self.run_.preemptions[req.i]:
             self.run_.cached[req.i] = req.cached
-        self.inflight[r] += 1
+        n = self.inflight[r] = self.inflight[r] + 1
         self.nin += 1
-        self._reprice()
+        if n > self.top:
+            self.top = n
+        self.priced = max(self.nin, self.g * (self.top - 1) + 1) if self.g > 1 else self.nin
         if self.inflight[r] == self.caps[r]:
             self.open -= 1
         self.admitted[r][req.i] = None
         self.live[req.i] = req
         self.prefill[r].append(req)
         self.nprefill += 1
-
-    def _reprice(self) -> None:
-        """The requests a step is priced at (`priced`), set when a rank's requests in flight change rather than at
-        every step: those in flight, and on several ranks at least the fullest rank's less one on every rank and one
-        more, as the surrogate prices the busiest rank's step (the ranks step together)."""
-        g = self.g
-        self.priced = max(self.nin, g * (max(self.inflight) - 1) + 1) if g > 1 else self.nin
 
     # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
 
@@ -357,7 +355,9 @@ class Replica:
             self.open += 1
         self.inflight[r] -= 1
         self.nin -= 1
-        self._reprice()
+        if self.inflight[r] + 1 == self.top:
+            self.top = max(self.inflight)
+        self.priced = max(self.nin, self.g * (self.top - 1) + 1) if self.g > 1 else self.nin
         del self.admitted[r][req.i]
         if self.no_evict:
             self.blocks.unpromise(req, r)

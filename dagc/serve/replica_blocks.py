@@ -22,9 +22,10 @@ from .kv_blocks import BLOCK_TOKENS, RankKV
 from .requests import Requests
 from .run import Req, Run
 
-__all__ = ["DecodeBlocks", "roomy"]
+__all__ = ["PHASE_BITS", "DecodeBlocks", "roomy"]
 
 B = BLOCK_TOKENS
+PHASE_BITS = 32         # a rank's phase counts packed in one integer, a field of this many bits each (`packed`)
 
 
 def roomy(requests: Requests, caps: list[int], blocks: int, steps_per_block: int, emitted: float) -> bool:
@@ -56,7 +57,7 @@ class DecodeBlocks:
     so a replica's run is freed as soon as it ends."""
 
     __slots__ = ("E", "P", "block_phases", "g", "hash_tokens", "inflight", "kv", "lazy", "ndec", "no_evict",
-                 "output", "promise", "promised", "short", "since")
+                 "output", "packed", "promise", "promised", "short", "since", "unit")
 
     def __init__(self, run: Run, kv: list[RankKV], emitted: float, inflight: list[int], no_evict: bool,
                  lazy: bool) -> None:
@@ -70,6 +71,9 @@ class DecodeBlocks:
         self.output, self.hash_tokens = run.output, run.requests.block_tokens
         self.ndec = [0] * self.g                              # each rank's decoding requests
         self.block_phases = [[0] * self.P for _ in kv]
+        # the same counts of each rank packed in one integer, phase ψ in bits [ψ·PHASE_BITS, (ψ + 1)·PHASE_BITS): what a
+        # recorded run's timeline notes at each change of a rank (`dagc.serve.replica_timeline`), one number a note
+        self.packed, self.unit = [0] * self.g, [1 << (PHASE_BITS * psi) for psi in range(self.P)]
         # a run on several ranks, or one recording no timeline, takes each rank's decode blocks only when the rank is
         # next read or changed (`sync`), rather than every rank's at every event: `since[r]`, the step it is up to
         # date at (a recorded run's KV shares: `dagc.serve.replica_timeline.KvShares`)
@@ -103,12 +107,14 @@ class DecodeBlocks:
         # its own blocks at step S, (u0 − 1) // 16 + 1 + (c + S) // P: these and (ψ + S) // P (c − ψ is a multiple of P)
         req.own_blocks = (u0 - 1) // B + 1 + c // P
         self.block_phases[r][psi] += 1
+        self.packed[r] += self.unit[psi]
         self.ndec[r] += 1
 
     def stop_decoding(self, req: Req, r: int, step: int) -> None:
         """`req`, decoding on rank `r`, leaves it at `step`: its blocks given back, its block phase uncounted."""
         self.kv[r].give(self.blocks_now(req, step))
         self.block_phases[r][req.block_phase] -= 1
+        self.packed[r] -= self.unit[req.block_phase]
         self.ndec[r] -= 1
 
     def kv_steps(self, k: int, step: int) -> int:

@@ -25,7 +25,7 @@ from array import array
 
 import numpy as np
 
-from .replica_blocks import DecodeBlocks
+from .replica_blocks import PHASE_BITS, DecodeBlocks
 
 __all__ = ["CHUNK", "ReplicaTimeline"]
 
@@ -39,28 +39,30 @@ class ReplicaTimeline:
     rank's share is the one `DecodeBlocks.grow` returns (`grown`); on an engine that never preempts, the share of the
     blocks promised, read at each event (`read`)."""
 
-    __slots__ = ("blocks", "dirty", "lazy", "notes", "read", "state", "steps", "tl")
+    __slots__ = ("blocks", "dirty", "lazy", "notes", "packs", "read", "state", "steps", "tl")
 
     def __init__(self, blocks: DecodeBlocks, lazy: bool) -> None:
         self.blocks, self.lazy, self.read = blocks, lazy and not blocks.no_evict, lazy and blocks.no_evict
         self.tl = (array("d"), array("d"), array("d"), array("d"))
         self.dirty: set[int] = set()
         # the blocks' lists a note reads (changed in place, never replaced): each rank's pool, step brought up to,
-        # decoding requests and their block phases' counts
-        self.state = (blocks.kv, blocks.since, blocks.ndec, blocks.block_phases)
+        # decoding requests and their block phases' counts, packed (`DecodeBlocks.packed`)
+        self.state = (blocks.kv, blocks.since, blocks.ndec, blocks.packed)
         self.steps: list[int] = []                       # the steps of the events whose shares are still to compute
-        # each rank's notes: (event, step, blocks held, decoding requests, phase counts); the first stands for the
-        # events before any change (the empty rank), then for the last note of the events computed already
-        self.notes: list[list[tuple[int, int, int, int, tuple[int, ...]]]] = [
-            [(-1, 0, 0, 0, (0,) * blocks.P)] for _ in range(blocks.g)]
+        # each rank's notes: (event, step, blocks held, decoding requests), and beside them the phase counts packed;
+        # the first stands for the events before any change (the empty rank), then for the last note of the events
+        # computed already
+        self.notes: list[list[tuple[int, int, int, int]]] = [[(-1, 0, 0, 0)] for _ in range(blocks.g)]
+        self.packs: list[list[int]] = [[0] for _ in range(blocks.g)]
 
     def note(self) -> None:
         """The ranks changed since their last note, noted for the event to come as they are at the step they were
         last brought up to (`DecodeBlocks.since`: the replica brings a rank up to its step before changing it)."""
-        e, notes, (kvs, since, ndec, phases) = len(self.tl[0]), self.notes, self.state
+        e, notes, packs, (kvs, since, ndec, packed) = len(self.tl[0]), self.notes, self.packs, self.state
         for r in self.dirty:
             kv = kvs[r]
-            notes[r].append((e, since[r], kv.used - kv.evictable, ndec[r], tuple(phases[r])))
+            notes[r].append((e, since[r], kv.used - kv.evictable, ndec[r]))
+            packs[r].append(packed[r])
         self.dirty.clear()
 
     def grown(self, t: float, running: int, waiting: int, step: int, kv_used: float) -> None:
@@ -102,31 +104,34 @@ class ReplicaTimeline:
         at = np.arange(last - len(self.steps), last)
         steps = np.asarray(self.steps, dtype=np.int64)
         most = np.zeros(len(at), dtype=np.int64)
-        for r, notes in enumerate(self.notes):
-            most = np.maximum(most, _held(notes, at, steps, self.blocks.P))
-            self.notes[r] = [notes[-1]]
+        for rec, packs in zip(self.notes, self.packs, strict=True):
+            most = np.maximum(most, _held(rec, packs, at, steps, self.blocks.P))
+            del rec[:-1], packs[:-1]
         self.steps = []
         self.tl[3].extend((most / self.blocks.kv[0].total).tolist())
 
 
-def _held(notes: list[tuple[int, int, int, int, tuple[int, ...]]], at: np.ndarray, steps: np.ndarray,
+def _held(rec: list[tuple[int, int, int, int]], packs: list[int], at: np.ndarray, steps: np.ndarray,
           P: int) -> np.ndarray:
-    """A rank's blocks held after the events `at` (their `steps`), from its `notes` (`KvTimeline.notes`): the blocks
-    of its last note at or before each event and those its decoding requests take since (`DecodeBlocks.sync`).
+    """A rank's blocks held after the events `at` (their `steps`), from its notes (`ReplicaTimeline.notes`: event,
+    step, blocks held, decoding requests; `packs`, the P phase counts of each packed as `DecodeBlocks.packed`): the
+    blocks of its last note at or before each event and those its decoding requests take since (`DecodeBlocks.sync`).
 
     Example (two decoding requests of phases 0 and 2 over P = 4 steps, noted holding 10 blocks at step 4, read at
     steps 4, 5, 7 and 9; the rank empty before):
-        >>> notes = [(-1, 0, 0, 0, (0, 0, 0, 0)), (1, 4, 10, 2, (1, 0, 1, 0))]
-        >>> _held(notes, np.array([0, 1, 2, 3, 4]), np.array([2, 4, 5, 7, 9]), 4).tolist()
+        >>> notes, packs = [(-1, 0, 0, 0), (1, 4, 10, 2)], [0, 1 + (1 << 2 * PHASE_BITS)]
+        >>> _held(notes, packs, np.array([0, 1, 2, 3, 4]), np.array([2, 4, 5, 7, 9]), 4).tolist()
         [0, 10, 10, 11, 12]
     """
-    if len(notes) == 1 and notes[0][3] == 0:          # no decoding request since the last change: no growth
-        return np.full(len(at), notes[0][2], dtype=np.int64)
-    columns = tuple(zip(*notes, strict=True))
-    event, since, held, ndec = (np.array(c, dtype=np.int64) for c in columns[:4])
-    counts = np.array(columns[4], dtype=np.int64).reshape(len(notes), P)
+    if len(rec) == 1 and rec[0][3] == 0:          # no decoding request since the last change: no growth
+        return np.full(len(at), rec[0][2], dtype=np.int64)
+    notes = np.array(rec, dtype=np.int64)
+    event, since, held, ndec = notes[:, 0], notes[:, 1], notes[:, 2], notes[:, 3]
+    size = PHASE_BITS // 8 * P
+    counts = np.frombuffer(b"".join([x.to_bytes(size, "little") for x in packs]), dtype=f"<u{PHASE_BITS // 8}")
+    counts = counts.reshape(len(rec), P).astype(np.int64)
     # the phase counts round twice, summed from the left: a window of `rem` phases from `lo` is two reads
-    prefix = np.zeros((len(notes), 2 * P + 1), dtype=np.int64)
+    prefix = np.zeros((len(rec), 2 * P + 1), dtype=np.int64)
     np.cumsum(np.concatenate((counts, counts), axis=1), axis=1, out=prefix[:, 1:])
     j = np.searchsorted(event, at, side="right") - 1
     s0 = since[j]

@@ -133,13 +133,17 @@ class OpenLoop:
         at, enters = self.at, self.enters
         if at >= self.total or enters[at] > now:
             return []
-        stop = at + 1
-        while stop < self.total and enters[stop] <= now:
+        stop, total, times = at + 1, self.total, self.times
+        while stop < total and enters[stop] <= now:
             stop += 1
         self.at = stop
-        self.upcoming = enters[stop] if stop < self.total else math.inf
-        self.unseen = self.times[stop] if stop < self.total else math.inf
-        return list(zip(self.times[at:stop], self.ids[at:stop], strict=True))
+        if stop < total:
+            self.upcoming, self.unseen = enters[stop], times[stop]
+        else:
+            self.upcoming = self.unseen = math.inf
+        if stop == at + 1:                          # mostly one at a time
+            return [(times[at], self.ids[at])]
+        return list(zip(times[at:stop], self.ids[at:stop], strict=True))
 
     def wait_before(self, start: float, end: float) -> float:
         """Σ over the requests sent before `end` and not yet at the engine of their time in the system between
