@@ -143,18 +143,6 @@ def _print_refusal(args: argparse.Namespace, plan: Plan, result: StrategyResult,
         _out(f"  try: {printable(_try_line(args, x.engine, near.text))}")
 
 
-def _older_release(plan: Plan, engine: str) -> tuple[str, str] | None:
-    """The release the plan names for `engine` and the one `dagc launch` writes the flags of
-    (`dagc.plan.engines.NEWEST`), when their series differ; None otherwise."""
-    from ..plan.engines import NEWEST
-
-    named = plan.cluster.engine
-    newest = next((v for k, v in NEWEST.items() if k == engine), None)
-    if named.name != engine or named.release is None or newest is None:
-        return None
-    return None if named.release.split(".")[:2] == newest.split(".")[:2] else (named.release, newest)
-
-
 def _try_line(args: argparse.Namespace, engine: str, strategy: str) -> str:
     """The command that launches `strategy` on `engine`, with the user's other options."""
     import shlex
@@ -173,10 +161,11 @@ def _try_line(args: argparse.Namespace, engine: str, strategy: str) -> str:
 
 def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, x: Launch) -> None:
     from ..diagnostics import printable
+    from ..launch.engines import unchecked_release
     from ..launch.launch import shown_commands
 
     _out(f"## {x.name} — flags of {x.version}")
-    older = _older_release(plan, x.engine)
+    older = unchecked_release(plan.cluster.engine, x.engine)
     if older is not None:
         _out(f"note: the plan names {x.engine}@{older[0]}; these are the flags of the release dagc writes, "
              f"{older[1]}, which that release may not take (docs/launch.md)")
