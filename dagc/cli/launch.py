@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
+from .engine_option import ENGINE_KEYS, engine_key
 from .once import Once
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "cmd_launch"]
 
-ENGINE_KEYS = ("vllm", "sglang", "trtllm")
 
 EPILOG = """\
 examples:
@@ -57,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     p = subparsers.add_parser("launch", help="print the commands that start a strategy on vLLM, SGLang or "
                               "TensorRT-LLM", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("plan", help="the .moe plan file")
-    p.add_argument("--engine", choices=ENGINE_KEYS, default=None,
+    p.add_argument("--engine", choices=ENGINE_KEYS, default=None, type=engine_key,
                    help="the serving engine (default: the one the plan names, else all three, each with its "
                         "commands or why it cannot)")
     p.add_argument("--strategy", metavar="EXPR", action=Once, help="launch this strategy instead of the plan's")
