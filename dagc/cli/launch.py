@@ -190,8 +190,9 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
             _out("\n".join(f"  {printable(line)}" for line in f.text.splitlines()))
     if args.output:
         from ..launch.scripts import command_scripts
-        _out("scripts (written; one a command above, in its order, each to run on its node):")
-        _out("\n".join(f"  {printable(args.output)}/{f.name}" for f in command_scripts(x)))
+        from .shell_words import path_word
+        _out("scripts (written; one a command above, in its order, each to run on its node):")    # each one word
+        _out("\n".join(f"  {path_word(f'{args.output}/{f.name}')}" for f in command_scripts(x)))
     for n in x.notes:
         _out(f"note: {printable(n)}")
     _out()
