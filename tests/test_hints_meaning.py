@@ -164,6 +164,22 @@ def test_a_misspelt_command_gets_the_nearest(capsys):
     assert exc.value.code == 2 and "did you mean `check`?" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("engine, said", [
+    # a release: "did you mean `trtllm`?" dropped it, as if the release were what was wrong
+    ("trtllm@1.2", "argument --engine: `trtllm@1.2`: --engine takes an engine's name (vllm, sglang, trtllm), its "
+                   "commands being those of the release dagc checked them against; a plan names its release (`engine "
+                   "= trtllm@1.2`, or `--set cluster.engine=trtllm@1.2`)"),
+    # dagc's own reference engine, which the plan may name: "invalid choice" gave no reason
+    ("pytorch", "argument --engine: `pytorch` is dagc's plain reference, which no server runs: it has no launcher "
+                "(choose from vllm, sglang, trtllm)"),
+    ("VLLM", "invalid choice: 'VLLM' (choose from 'vllm', 'sglang', 'trtllm'); did you mean `vllm`?"),
+])
+def test_launch_engine_says_what_it_takes(engine, said, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["launch", "plan.moe", "--engine", engine])
+    assert exc.value.code == 2 and said in capsys.readouterr().err
+
+
 def test_an_option_is_written_whole(tmp_path, capsys):
     """`--strateg` is no longer read as `--strategy`: it is refused, naming the option it begins."""
     plan = tmp_path / "plan.moe"

@@ -169,3 +169,28 @@ def test_launch_prints_no_figures_of_an_engine_the_gpu_refuses(tmp_path, capsys)
     assert "error[E728]" in out and "dagc's figures for it" not in out
     assert main(["launch", str(plan), "--engine", "vllm"]) == 0
     assert "dagc's figures for it, served by vllm" in capsys.readouterr().out
+
+
+def test_vllm_refuses_dual_batch_overlap_on_an_amd_gpu():
+    """vLLM's --enable-dbo takes only a DeepEP or NIXL-EP all-to-all (its flag snapshot's check, from
+    vllm/config/vllm.py); on an MI300X dagc's all-to-all is AMD's MoRI, so `tp 1 ; ep 8` with the overlap is E710 at
+    `overlap`, nearest the same `with overlap none`, in `check` of a plan naming vLLM as in `launch`. Until 2026-11-30
+    dagc wrote `--all2all-backend mori_low_latency --enable-dbo`, which vLLM refuses at config validation. On an H100
+    it launches with DeepEP's backend, and SGLang is not refused on the MI300X for it."""
+    text = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 8  gpu preset "GPU"  engine = vllm }\n'
+            "workload { batch = 64  prompt = 2000  generate = 200 }\n"
+            "strategy tp 1 ; ep 8 with microbatches 2 overlap microbatch\n")
+    (r,) = check(load_plan_text(text.replace("GPU", "mi300x")))
+    (e,) = [d for d in r.diagnostics if d.code.startswith("E7")]
+    assert e.code == "E710" and e.span.text == "overlap microbatch"
+    assert e.message.startswith("vLLM: dual-batch overlap (--enable-dbo) takes only a DeepEP or NIXL-EP all-to-all "
+                                "(--all2all-backend deepep_low_latency, deepep_high_throughput or nixl_ep")
+    assert e.hint is not None and "`tp 1 ; ep 8 with microbatches 2 overlap none`" in e.hint
+    (named_none,) = check(load_plan_text(text.replace("GPU", "mi300x").replace("engine = vllm", "")))
+    x, s = launch_result(named_none, ("vllm", "sglang"))
+    assert [f.code for f in x.refusals] == ["E710"] and not x.commands
+    assert "E710" not in [f.code for f in s.refusals]
+    (h,) = check(load_plan_text(text.replace("GPU", "h100-sxm")))
+    (x,) = launch_result(h, ("vllm",))
+    argv = x.commands[0].argv
+    assert "--enable-dbo" in argv and argv[argv.index("--all2all-backend") + 1] == "deepep_low_latency"

@@ -112,10 +112,14 @@ def test_launch_warns_when_the_longest_request_is_more_than_a_ranks_kv_cache(tmp
 
 def test_launch_says_when_the_plan_names_a_release_other_than_the_one_its_flags_are_of(tmp_path, capsys):
     """`engine = trtllm@0.14`: the commands are TensorRT-LLM 1.2's (the release dagc checked them against), and the
-    launch says so under the engine's header; the plan at the newest release's series gets no such note."""
+    launch says so under the engine's header; a patch release of the one checked (vLLM 0.33.1, TensorRT-LLM 1.2.3)
+    gets no such note. SGLang numbers each feature release 0.5.N, whose flags change (0.5.23 dropped
+    `--cuda-graph-max-bs`): `sglang@0.5.2` is noted (it was not, as of SGLang's 0.5 series), `sglang@0.5.23.post1`
+    is not."""
     text = ('model preset "qwen3-30b-a3b" cluster {{ gpus = 8 gpu preset "h200" engine = {e} }} '
             'workload { batch = 64 prompt = 1000 generate = 200 serving = inflight } strategy tp 8')
-    for engine, noted in (("trtllm@0.14", True), ("trtllm@1.2.3", False), ("vllm@0.10.2", True)):
+    for engine, noted in (("trtllm@0.14", True), ("trtllm@1.2.3", False), ("vllm@0.10.2", True), ("vllm@0.33.1", False),
+                          ("sglang@0.5.2", True), ("sglang@0.5.23.post1", False), ("sglang@0.4.6", True)):
         plan = tmp_path / "p.moe"
         plan.write_text(text.replace("{e}", engine).replace("{{", "{").replace("}}", "}"))
         capsys.readouterr()

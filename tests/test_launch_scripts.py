@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 
 import pytest
@@ -327,3 +328,16 @@ def test_every_ray_node_of_a_vllm_launch_blocks_as_its_scripts_process(capsys, w
                       (1, "ray start --address $NODE0_ADDR:6379 --block")]
     assert (out_dir / "vllm-pp-2-tp-8-1-node0.sh").read_text().splitlines()[2] == \
         "exec ray start --head --port 6379 --block"
+
+
+def test_each_script_is_listed_as_one_shell_word_to_paste(capsys, write_plan, tmp_path):
+    """The scripts are listed to be run, each on its node: a `-o DIR` with a space, `;` and `$(…)` is listed quoted,
+    one shell word naming the script (until 2026-11-30 the path stood bare: pasted, the shell split it at the space and
+    the `;` and ran `$(…)`); the printed YAML path of TensorRT-LLM's command was quoted already."""
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 1 ; ep 8"))
+    out_dir = tmp_path / "o u;$(touch PWNED)"
+    assert main(["launch", str(path), "--engine", "vllm", "-o", str(out_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    listed = lines[lines.index("scripts (written; one a command above, in its order, each to run on its node):") + 1]
+    assert listed == f"  '{out_dir}/vllm-dep-1-node0.sh'"
+    assert shlex.split(listed) == [str(out_dir / "vllm-dep-1-node0.sh")]

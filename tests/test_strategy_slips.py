@@ -31,6 +31,10 @@ def _only(exc: pytest.ExceptionInfo[PlanError]):
     ("pp=2 tp=4 ep=8", "pp 2 < tp 4 ; ep 8 >"),
     ("tp8, ep8", "tp 8 ; ep 8"),
     ("fast = tp 4, ep 8 with overlap none", "fast = tp 4 ; ep 8 with overlap none"),
+    # options inside the scope: they follow its `>`, which the hint wrote twice (`… ep 8 > with redundant 16 >`,
+    # a strategy that does not parse) until 2026-11-30
+    ("dp 2 < tp 8 ; ep 8 with redundant 16 >", "dp 2 < tp 8 ; ep 8 > with redundant 16"),
+    ("dp 2 < pp 2 < tp 4 with overlap none > >", "dp 2 < pp 2 < tp 4 > > with overlap none"),
 ])
 def test_a_strategy_in_another_tools_spelling_is_written_as_dagc_reads_it(written, meant):
     with pytest.raises(PlanError) as exc:

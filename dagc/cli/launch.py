@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
+from .engine_option import ENGINE_KEYS, engine_key
 from .once import Once
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "cmd_launch"]
 
-ENGINE_KEYS = ("vllm", "sglang", "trtllm")
 
 EPILOG = """\
 examples:
@@ -57,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     p = subparsers.add_parser("launch", help="print the commands that start a strategy on vLLM, SGLang or "
                               "TensorRT-LLM", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("plan", help="the .moe plan file")
-    p.add_argument("--engine", choices=ENGINE_KEYS, default=None,
+    p.add_argument("--engine", choices=ENGINE_KEYS, default=None, type=engine_key,
                    help="the serving engine (default: the one the plan names, else all three, each with its "
                         "commands or why it cannot)")
     p.add_argument("--strategy", metavar="EXPR", action=Once, help="launch this strategy instead of the plan's")
@@ -143,18 +143,6 @@ def _print_refusal(args: argparse.Namespace, plan: Plan, result: StrategyResult,
         _out(f"  try: {printable(_try_line(args, x.engine, near.text))}")
 
 
-def _older_release(plan: Plan, engine: str) -> tuple[str, str] | None:
-    """The release the plan names for `engine` and the one `dagc launch` writes the flags of
-    (`dagc.plan.engines.NEWEST`), when their series differ; None otherwise."""
-    from ..plan.engines import NEWEST
-
-    named = plan.cluster.engine
-    newest = next((v for k, v in NEWEST.items() if k == engine), None)
-    if named.name != engine or named.release is None or newest is None:
-        return None
-    return None if named.release.split(".")[:2] == newest.split(".")[:2] else (named.release, newest)
-
-
 def _try_line(args: argparse.Namespace, engine: str, strategy: str) -> str:
     """The command that launches `strategy` on `engine`, with the user's other options."""
     import shlex
@@ -173,10 +161,11 @@ def _try_line(args: argparse.Namespace, engine: str, strategy: str) -> str:
 
 def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, x: Launch) -> None:
     from ..diagnostics import printable
+    from ..launch.engines import unchecked_release
     from ..launch.launch import shown_commands
 
     _out(f"## {x.name} — flags of {x.version}")
-    older = _older_release(plan, x.engine)
+    older = unchecked_release(plan.cluster.engine, x.engine)
     if older is not None:
         _out(f"note: the plan names {x.engine}@{older[0]}; these are the flags of the release dagc writes, "
              f"{older[1]}, which that release may not take (docs/launch.md)")
@@ -201,8 +190,9 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
             _out("\n".join(f"  {printable(line)}" for line in f.text.splitlines()))
     if args.output:
         from ..launch.scripts import command_scripts
-        _out("scripts (written; one a command above, in its order, each to run on its node):")
-        _out("\n".join(f"  {printable(args.output)}/{f.name}" for f in command_scripts(x)))
+        from .shell_words import path_word
+        _out("scripts (written; one a command above, in its order, each to run on its node):")    # each one word
+        _out("\n".join(f"  {path_word(f'{args.output}/{f.name}')}" for f in command_scripts(x)))
     for n in x.notes:
         _out(f"note: {printable(n)}")
     _out()

@@ -21,10 +21,11 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..launch.engines import launch_result
+from ..launch.engines import launch_result, unchecked_release
 from ..launch.file_names import STEM_HASH, STEM_MAX
 from ..launch.launch import OWN_HEADER_END, GeneratedFile, Launch, shown_commands
 from ..launch.scripts import SHEBANG, command_scripts
+from ..plan.engines import Engine
 from ..verdict.check import StrategyResult
 from .launch_dir import FileKind, Leftovers, tidy
 from .md_escape import md_code, md_prose
@@ -143,12 +144,17 @@ def _clash(first: str, second: str) -> str:
             "launch them one at a time into different directories (`--strategy NAME -o DIR`)")
 
 
-def _engine_md(x: Launch) -> list[str]:
+def _engine_md(x: Launch, named: Engine) -> list[str]:
+    """An engine's part of the Launch section: its commands, or why it cannot run the strategy; the release the plan
+    names when its flags may differ from those written (`unchecked_release`), as `dagc launch` notes it."""
+    older = unchecked_release(named, x.engine)
+    flags = f"flags of {x.version}" + (f" (the plan names {x.engine}@{older[0]}, which may not take them)"
+                                       if older is not None else "")
     if not x.ok:
         reasons = "; ".join(f"{d.code} — {md_prose(d.message)}" for d in x.refusals)
-        return [f"- **{x.name}** — flags of {x.version} — cannot run it: {reasons}.", ""]
+        return [f"- **{x.name}** — {flags} — cannot run it: {reasons}.", ""]
     nodes = x.nodes
-    lines = [f"- **{x.name}** — flags of {x.version} — {nodes} node{'s' if nodes > 1 else ''}:", "", "  ```sh"]
+    lines = [f"- **{x.name}** — {flags} — {nodes} node{'s' if nodes > 1 else ''}:", "", "  ```sh"]
     commands, rest = shown_commands(x)
     node = None
     for c in commands:
@@ -176,5 +182,5 @@ def launch_md(r: StrategyResult) -> list[str]:
              "names the nearest strategy an engine can run when it cannot; docs/launch.md). "
              f"Model path: {md_code(model.text)} — {md_prose(model.why)}.", ""]
     for x in launches:
-        lines += _engine_md(x)
+        lines += _engine_md(x, r.plan.cluster.engine)
     return lines

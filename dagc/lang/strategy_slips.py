@@ -154,7 +154,8 @@ def _rewritten(src: SourceFile, at: int) -> tuple[str, dict[str, str]] | None:
         return None
     name, text = bounds[2], src.text[bounds[0]:bounds[1]].split("#", 1)[0]
     expression, with_, options = text.partition(" with ")
-    tail = f" with {options.strip()}" if with_ and options.strip() else ""
+    options = " ".join(options.replace(">", " ").split())    # written inside a scope: its `>`s close the stage below
+    tail = f" with {options}" if with_ and options else ""
     if (attention_dp := dp_attention_stage(expression)) is not None:    # SGLang's DP attention, in its flags
         return name + attention_dp + tail, {}
     switched = _EXPERT_SWITCH.sub(" ", expression)

@@ -150,9 +150,10 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
 
 def refusals(d: Degrees) -> list[Refusal]:
     """What vLLM cannot say: cp with dual-batch overlap (E703); dual-batch overlap without DP+EP, where it has no
-    all-to-all to overlap (E710); an expert split other than EP 1 or the stage (E702); stages on other nodes than
-    dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707); with chunked prefill off, a step's budget
-    below the longest request (E730); KV sharding (DCP) it refuses (E731, `vllm_cp`); the whole GPU (E733)."""
+    all-to-all to overlap, or on an AMD GPU, whose MoRI all-to-all it does not take (E710); an expert split other
+    than EP 1 or the stage (E702); stages on other nodes than dagc's (E704); EPLB with EP 1 or for a model it does
+    not balance (E707); with chunked prefill off, a step's budget below the longest request (E730); KV sharding (DCP)
+    it refuses (E731, `vllm_cp`); the whole GPU (E733)."""
     out = []
     if d.cp > 1 and d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E703", f"vLLM: context parallelism (`cp {d.cp}`, --prefill-context-parallel-size) runs "
@@ -163,6 +164,11 @@ def refusals(d: Degrees) -> list[Refusal]:
                            "the other micro-batch's compute, and only targets DP+EP deployments (docs/design/dbo.md: "
                            f"its yield points are in the all-to-all's kernel); here {_no_all_to_all(d)}, so nothing "
                            "would overlap", "overlap"))
+    elif d.overlap is Overlap.MICROBATCH and d.vendor is Vendor.AMD:
+        out.append(Refusal("E710", "vLLM: dual-batch overlap (--enable-dbo) takes only a DeepEP or NIXL-EP all-to-all "
+                           "(--all2all-backend deepep_low_latency, deepep_high_throughput or nixl_ep: vllm/config/"
+                           "vllm.py), whose kernels are CUDA's; on an AMD GPU the experts' all-to-all is AMD's MoRI "
+                           f"(--all2all-backend {A2A_BACKEND_AMD}), which it refuses", "overlap"))
     if d.has_experts and not _experts_expressible(d):
         extra = f" with expert DP {d.edp}" if d.edp > 1 else ""
         cp = f" × CP {d.cp}" if d.cp > 1 else ""

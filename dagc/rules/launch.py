@@ -167,7 +167,9 @@ that one micro-batch computes while the other's tokens travel. vLLM's design not
 EP (experts tensor-sharded, a dense model), vLLM's MoE layers run no all-to-all
 (`FusedMoEParallelConfig.use_all2all_kernels`) and nothing overlaps: the command would start, run
 without the overlap dagc priced, and take more time per step than dagc's figures. SGLang's two-batch
-overlap is refused likewise (E715).
+overlap is refused likewise (E715). On an AMD GPU (mi300x) it is refused too: `--enable-dbo` takes only
+DeepEP's or NIXL-EP's all-to-all (vllm/config/vllm.py), whose kernels are CUDA's, and dagc's all-to-all
+there is AMD's MoRI (`--all2all-backend mori_low_latency`), which vLLM refuses at config validation.
 
 Bad:
     model preset "mixtral-8x7b"
