@@ -10,9 +10,11 @@ Never a value that is merely near.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..plan.strategy import Axis, AxisNode
 from ..source import Span
@@ -22,7 +24,7 @@ from .gpu_hints import GpuName, gpu_hint
 from .unit_words import price_reading, rate_reading
 
 __all__ = ["NOT_A_NUMBER", "SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint",
-           "gpu_hint", "not_a_number", "repeated_axis_hint", "stage_domains_hint", "unit_hint"]
+           "fraction_between", "gpu_hint", "not_a_number", "repeated_axis_hint", "stage_domains_hint", "unit_hint"]
 
 # `nan`, `inf`, `infinity`, in any case, either sign: words a number parser reads, which are no figure
 NOT_A_NUMBER = re.compile(r"[+-]?(?:nan|inf(?:inity)?)(?![A-Za-z0-9_])", re.IGNORECASE)
@@ -39,6 +41,18 @@ def not_a_number(word: str, example: str) -> tuple[str, str] | None:
     if NOT_A_NUMBER.fullmatch(word) is None:
         return None
     return f"`{word}` is not a number", f"dagc reads finite numbers only: write one, e.g. {example}"
+
+
+def fraction_between(number: str) -> tuple[int, int] | None:
+    """The whole numbers either side of `number` (a number token as written, `_` allowed) when it is no whole
+    number as written, exactly (a float reads `8.0000000000000000000000000001` as 8); None when it is one.
+
+    Example:
+        >>> fraction_between("8.0000000000000000000000000001"), fraction_between("80e-1"), fraction_between("8.5")
+        ((8, 9), None, (8, 9))
+    """
+    exact = Decimal(number.replace("_", ""))
+    return None if exact == exact.to_integral_value() else (math.floor(exact), math.ceil(exact))
 
 
 # What a plan's counts count: written after a count, such a word can go without changing it.
