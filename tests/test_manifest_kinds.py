@@ -64,3 +64,29 @@ def test_compile_leaves_a_fifo_in_its_old_output_alone(tmp_path):
     assert proc.returncode == 5
     assert f"error: cannot write {out}: it holds `report.md`, which dagc did not write" in proc.stderr
     assert stat.S_ISFIFO(os.lstat(out / "report.md").st_mode)
+
+
+FLEET = """model preset "qwen3-30b-a3b"
+cluster { gpus = 4  gpu preset "h100-sxm" }
+workload { batch = 8  prompt = 256  generate = 16  serving = inflight  rate = 2 requests/s  requests = 50 }
+fleet { gpu preset "h100-sxm" { price = 2.49 $/h }  gpus = [2, 4] }
+"""
+
+
+def test_fleet_refuses_a_fifo_in_place_of_its_results(tmp_path):
+    """`dagc fleet` resumes from `fleet-results.jsonl` in its output directory: a FIFO under that name, listed by the
+    marker, made it wait for a writer forever (a CI job that never ended) until 2026-11-30."""
+    import subprocess
+    import sys
+    plan = tmp_path / "f.moe"
+    plan.write_text(FLEET)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MARKER).write_text(MARKER_TEXT + MANIFEST_HEAD + "fleet-results.jsonl\nfleet.json\n")
+    os.mkfifo(out / "fleet-results.jsonl")
+    proc = subprocess.run([sys.executable, "-m", "dagc", "fleet", str(plan), "-o", str(out)], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert proc.returncode == 5, proc.stderr
+    assert f"error: cannot write {out}: it holds `fleet-results.jsonl`, which dagc did not write" in proc.stderr
+    assert stat.S_ISFIFO(os.lstat(out / "fleet-results.jsonl").st_mode)
