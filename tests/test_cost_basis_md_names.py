@@ -1,13 +1,14 @@
 """report.md's "Times:" line shows the GPU's name and a kernel profile's provenance as text: until 2026-11-30 they
 sat unfenced in a sentence that `md_prose` reads for code spans, so a custom GPU named ``a`<b>`c`` (or a profile
 measured on such a GPU) made `<b>` a code span of report.md and report.html — a name turned into markup, where
-every other line escapes it (docs/security.md, "Injection")."""
+every other line escapes it (docs/security.md, "Injection"). A plan can no longer name its GPU so
+(tests/test_gpu_name_backtick.py), but a profile's provenance can, and so can a Plan built in Python."""
 
 from __future__ import annotations
 
 from markdown_it import MarkdownIt
 
-from dagc.export.assumptions_md import assumptions_md
+from dagc.export.assumptions_md import _cost_basis_md, assumptions_md
 from dagc.verdict.check import check, load_plan_text
 
 GPU = 'gpu "{name}" {{ memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s  intra_node = 300 GB/s }}'
@@ -23,7 +24,9 @@ def _times_line(name: str) -> str:
 
 
 def test_a_gpu_name_with_backticks_is_text_in_the_times_line():
-    line = _times_line("a`<b>`c")
+    cluster = load_plan_text(PLAN.format(gpu=GPU.format(name="g")), "p.moe").cluster
+    cluster = cluster.model_copy(update={"gpu": cluster.gpu.model_copy(update={"name": "a`<b>`c"})})
+    line = f"- {_cost_basis_md(cluster)} Network efficiency 0.8. How: dagc's docs/cost-model.md."
     assert line == ("- Times: kernel profile ``h100-sxm@a`<b>`c``, measured on NVIDIA H100 80GB HBM3 with PyTorch "
                     "2.11.0+cu130 (2026-11-22); applied at the a\\`\\<b\\>\\`c's peaks (the a\\`\\<b\\>\\`c has no "
                     "profile of its own). Network efficiency 0.8. How: dagc's docs/cost-model.md.")
