@@ -12,6 +12,7 @@ diagnostics at most `MAX_DIAGNOSTICS` plus one note counting the rest (`cap`).
 from __future__ import annotations
 
 import enum
+import shlex
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .jsontypes import JSONObject
 
 __all__ = [
+    "path_word",
     "MAX_DIAGNOSTICS",
     "MAX_ECHO_CHARS",
     "MAX_MESSAGE_CHARS",
@@ -63,6 +65,17 @@ def printable(text: str) -> str:
     """
     shown = "".join(ch if ch.isprintable() or ch == "\t" else "\N{REPLACEMENT CHARACTER}" for ch in text)
     return shown.replace("\t", " ")
+
+
+def path_word(path: str) -> str:
+    """`path` as one shell word that no parser takes for an option, for a command dagc prints for pasting
+    (`dagc.cli.shell_words` says why each part).
+
+    Example:
+        >>> path_word("my plans/q.moe"), path_word("-q.moe"), path_word("/abs/-q.moe"), path_word("a\\nb.moe")
+        ("'my plans/q.moe'", './-q.moe', '/abs/-q.moe', "'a�b.moe'")
+    """
+    return printable(shlex.quote("./" + path if path.startswith("-") else path))
 
 
 def _cut(text: str, limit: int) -> str:

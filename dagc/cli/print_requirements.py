@@ -96,15 +96,13 @@ def _one_line_width(cols: tuple[Col, ...], rows: list[list[str]]) -> int:
 def print_requirements(console: Console, r: StrategyResult) -> None:
     """The requirements table at the console's width, its bands' regimes under it, and the note naming the
     columns left out."""
-    from rich.markup import escape
-
     from ..export.bands_words import bound_warning, regimes_text
     from ..verdict.bands import bands_of
     banded = bands_of(r)
     caption = "\n".join(x for x in (regimes_text(banded.requirements), bound_warning(banded), _not_carried(r)) if x)
     cols, rows = requirement_rows(r, console.width)
-    t, dropped = fit_table(console.width, "requirements", cols, [[escape(c) for c in row] for row in rows],
-                           caption=escape(shown(caption)) if caption else None, caption_justify="left")
+    t, dropped = fit_table(console.width, "requirements", cols, rows,
+                           caption=shown(caption) if caption else None, caption_justify="left")
     console.print(t)
     if (note := dropped_note(console.width, dropped)) is not None:
         console.print(note, markup=False)

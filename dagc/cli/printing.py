@@ -84,8 +84,11 @@ def make_console(stream: TextIO | None = None) -> Console:
     columns = os.environ.get("COLUMNS", "")
     asked = int(columns) if columns.isascii() and columns.isdigit() and len(columns) <= 4 else 0
     width = None if tty else asked or PIPED_WIDTH
-    # on a terminal a long line wraps between words at its width; piped, a line stays whole (for grep and diff)
-    return _Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=not tty, emoji=False)
+    # on a terminal a long line wraps between words at its width; piped, a line stays whole (for grep and diff).
+    # No console markup: a plan's names (a GPU called `[/]`, `[link=…]`) are printed as written, in every string
+    # and every table's title, cell and caption (until 2026-11-30 rich parsed them: a traceback, or live styles)
+    return _Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=not tty, emoji=False,
+                    markup=False)
 
 
 def render_diags(console: Console, diags: Iterable[Diagnostic]) -> None:

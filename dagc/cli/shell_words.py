@@ -12,18 +12,6 @@ line of `search --rate` whose path began a line of its own.
 
 from __future__ import annotations
 
-import shlex
+from ..diagnostics import path_word
 
-from ..diagnostics import printable
-
-__all__ = ["path_word"]
-
-
-def path_word(path: str) -> str:
-    """`path` as one shell word that no parser takes for an option.
-
-    Example:
-        >>> path_word("my plans/q.moe"), path_word("-q.moe"), path_word("/abs/-q.moe"), path_word("a\\nb.moe")
-        ("'my plans/q.moe'", './-q.moe', '/abs/-q.moe', "'a�b.moe'")
-    """
-    return printable(shlex.quote("./" + path if path.startswith("-") else path))
+__all__ = ["path_word"]        # defined beside `printable`, for the library's hints too (E109's `dagc calibrate`)

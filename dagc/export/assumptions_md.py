@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..cost.cost_model import calibrated_by, cost_basis_text, engine_text
+from ..cost.cost_model import calibrated_by, cost_basis, cost_basis_text, engine_text
+from ..diagnostics import code
+from ..plan.cluster import Cluster
 from ..units import Dimension, count_text, exact_text, format_bytes, format_gpu_memory, format_si
 from ..verdict.check import StrategyResult
 from .md_escape import md_code, md_prose, md_text
@@ -28,6 +30,19 @@ def _flops(x: float) -> str:
     return exact_text(x, Dimension.COMPUTE)
 
 
+def _cost_basis_md(c: Cluster) -> str:
+    """`cost_basis_text` in Markdown: the profile's name a code span, the GPU's name and the profile's provenance
+    text (`md_text`; until 2026-11-30 they sat unfenced in a sentence `md_prose` reads for code spans, so a GPU named
+    ``a`<b>`c`` made `<b>` one)."""
+    b = cost_basis(c)
+    if b["kernel_profile"] is None:
+        return md_prose(cost_basis_text(c))
+    m = b.get("measured_on")
+    where = f", measured on {md_text(m['gpu'])} with {md_text(m['software'])} ({md_text(m['date'])})" if m else ""
+    borrowed = f"; {md_text(b['note'])}" if "note" in b else ""
+    return f"Times: kernel profile {md_prose(code(str(b['kernel_profile'])))}{where}{borrowed}."
+
+
 def assumptions_md(r: StrategyResult) -> list[str]:
     """The assumptions section: the cost basis, the GPU, the interconnect, the reserve, routing."""
     plan = r.plan
@@ -43,7 +58,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
         a["routing"], f"the busiest EP rank gets {a['routing_imbalance'] or 1:g}× the mean")
     lines = ["## Assumptions", "", "The figures rest on these; change them in the plan (`cluster`, `workload`) "
              "if your system differs.", "",
-             f"- {md_prose(cost_basis_text(c))} Network efficiency {eff.network:g}"
+             f"- {_cost_basis_md(c)} Network efficiency {eff.network:g}"
              + (f", compute {eff.compute:g}" if eff.compute is not None else "")
              + (f", HBM {eff.hbm:g}" if eff.hbm is not None else "") + ". How: dagc's docs/cost-model.md.",
              f"- GPU {md_code(g['name'])}: {format_gpu_memory(g['memory_bytes'])}, "

@@ -97,7 +97,8 @@ def _is_empty_dir(d: Path) -> bool:
 
 
 def _foreign(out: Path, manifest: frozenset[str]) -> str | None:
-    """The first entry of `out` that the manifest does not list (links never count as dagc's), but a launch file
+    """The first entry of `out` that the manifest does not list (links, FIFOs, sockets and devices never count as
+    dagc's), but a launch file
     (`is_launch_file`: `dagc launch`'s, carried as it stands, listed or not, edited or not); an older dagc's marker
     (`*`) vouches only for names dagc writes (`_is_dagc_tree`)."""
     if "*" in manifest:
@@ -108,7 +109,9 @@ def _foreign(out: Path, manifest: frozenset[str]) -> str | None:
             continue
         if is_launch_file(rel, e):
             continue
-        if rel != MARKER and (rel not in manifest or e.is_symlink()):
+        # a listed file is dagc's only as dagc writes it, a regular file: never a FIFO, socket or device in its place
+        if rel != MARKER and (rel not in manifest or e.is_symlink()
+                              or not (rel.endswith("/") or e.is_file(follow_symlinks=False))):
             return rel
     return None
 

@@ -46,10 +46,11 @@ def unknown_axis(diags: list[Diagnostic], a: AxisNode, position: int = 0) -> Non
     where its hint rewrites the whole strategy and an E101 before it already gives that rewrite, that error names
     `a` too and reaches to it instead (module docstring)."""
     hint = unknown_axis_hint(a, position)
-    at = next((i for i, d in enumerate(diags) if d.code == "E101" and d.hint == hint and d.span is not None
-               and d.span.source is a.span.source), None)
     whole = rewrite_hint(a.span.source, a.span.start) or data_parallel_hint(a.span.source, a.span.start)
-    if at is None or hint != whole:
+    # the E101 before it with that rewrite, looked for only when the hint is one (not once an axis: time N²)
+    at = None if hint != whole else next((i for i, d in enumerate(diags) if d.code == "E101" and d.hint == hint
+                                          and d.span is not None and d.span.source is a.span.source), None)
+    if at is None:
         diags.append(Diagnostic("E101", Severity.ERROR, f"unknown axis `{a.name}`", a.span, hint))
         return
     first = diags[at]

@@ -23,7 +23,7 @@ from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, format_si, lookup
 from .field_words import unknown_field_hint
 from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean
-from .hints import NOT_A_NUMBER, not_a_number, unit_hint
+from .hints import NOT_A_NUMBER, fraction_between, not_a_number, unit_hint
 from .unit_slips import per_second_slip_hint, tokens_multiplier_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
@@ -327,8 +327,8 @@ def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -
         return BAD
     x, per_gpu = scaled
     if dim is Dimension.COUNT:
-        if x != int(x):
-            lo, hi = max(1, math.floor(x)), max(1, math.ceil(x))
+        if (between := fraction_between(m.group(0))) is not None:      # whole as written, not as a float rounds it
+            lo, hi = max(1, between[0]), max(1, between[1])
             return out.error("E104", f"`{short}` must be a whole number, not {text}", value.span,
                              f"write `{lhs} {lo}`" + ("" if lo == hi else f" or `{lhs} {hi}`"))
         x = int(x)

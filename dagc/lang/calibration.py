@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 from pydantic import Field, ValidationError, field_validator
 
-from ..diagnostics import PlanError, code, quote
+from ..diagnostics import PlanError, code, path_word, quote
 from ..plan.base import Frozen
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration, quantity_of
 from ..plan.cluster import Cluster
@@ -149,10 +149,10 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
         raw = json.loads(src.text, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         return out.error(CALIBRATION_CODE, f"calibration `{shown}` is not valid JSON", at,
-                         _not_yet_fitted(src.text, shown))
+                         _not_yet_fitted(src.text, shown, path.name))
     if not isinstance(raw, dict) or "format" not in raw:
         return out.error(CALIBRATION_CODE, f"`{shown}` is not a dagc calibration (it has no \"format\")", at,
-                         _not_yet_fitted(src.text, shown))
+                         _not_yet_fitted(src.text, shown, path.name))
     if raw["format"] != CALIBRATION_FORMAT:
         return out.error(CALIBRATION_CODE, f"calibration `{shown}` has a format this dagc does not read (it reads "
                          f"format {CALIBRATION_FORMAT})", at, "calibrate again with this dagc")
@@ -186,14 +186,16 @@ _RUN_KEYS = ('"mean_ttft_ms"', '"time_to_first_token"')
 _MANIFEST = re.compile(r"^[ \t]*\[\[run\]\]", re.MULTILINE)
 
 
-def _not_yet_fitted(text: str, shown: str) -> str:
+def _not_yet_fitted(text: str, shown: str, name: str) -> str:
     """E109's hint for a file that is no calibration: the `dagc calibrate` command that fits one on it when it is
-    what that command reads — a benchmark run (a key of its summary) or a manifest of runs (`[[run]]`)."""
+    what that command reads — a benchmark run (a key of its summary) or a manifest of runs (`[[run]]`); `name`, the
+    file's name, is one shell word in the command (`path_word`: until 2026-11-30 it was pasted in bare)."""
+    word = path_word(name)         # one shell word: a name of `$(…)`, `;` or a leading `-` is no command or option
     if _MANIFEST.search(text):
-        return (f"`{shown}` is a manifest of runs: fit a calibration on them with `dagc calibrate {shown} -o cal.json`"
+        return (f"`{shown}` is a manifest of runs: fit a calibration on them with `dagc calibrate {word} -o cal.json`"
                 ' and name that file, `calibration from "cal.json"` (docs/calibrate.md)')
     if any(key in text for key in _RUN_KEYS):
-        return (f"`{shown}` is a benchmark run: fit a calibration on it with `dagc calibrate {shown} --plan PLAN -o "
+        return (f"`{shown}` is a benchmark run: fit a calibration on it with `dagc calibrate {word} --plan PLAN -o "
                 'cal.json` (3 runs or more of other traffics fit its terms) and name that file, `calibration from '
                 '"cal.json"` (docs/calibrate.md)')
     return _HINT

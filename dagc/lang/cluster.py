@@ -154,6 +154,11 @@ def _gpu(out: Collector, item: Item) -> Gpu | None:
                       else gpu_hint(item.label, GPU_PRESETS))
             return None
         return GPU_PRESETS[item.label]
+    if "`" in item.label:       # report.md's sentences name the GPU: its backticks would open code spans there
+        out.error("E104", f"a GPU's name holds no backtick: {code(item.label)}", item.label_span,
+                  "dagc's reports quote the name in their sentences: write it without `` ` ``, e.g. "
+                  f"`gpu \"{item.label.replace('`', '')}\"`")
+        return None
     read, _ = read_block(out, item.block, "gpu", GPU_FIELDS)
     if any(v is BAD for v in read.values()):
         return None

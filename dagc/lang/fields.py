@@ -7,6 +7,7 @@ block a field written in the wrong one belongs to).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -72,8 +73,9 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
     return longer[0] if len(longer) == 1 else None
 
 
-def _parts(name: str) -> list[str]:
-    return [p for p in re.split(r"[-_.\s]+", name.lower()) if p]
+@functools.lru_cache(maxsize=4096)
+def _parts(name: str) -> tuple[str, ...]:
+    return tuple(p for p in re.split(r"[-_.\s]+", name.lower()) if p)
 
 
 def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str] | None = None) -> str:
@@ -117,21 +119,24 @@ def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
     return words.get(spelling(word)) or (words[slip] if slip else None) or did_you_mean(word, choices)
 
 
+@functools.lru_cache(maxsize=4096)      # a hint compares a word with every known name: each is respelt once
 def spelling(name: str) -> str:
     """`name` without case and separators: `Top-K`, `top_k` and `topk` are one spelling (and `qwen3‐30b`, whose
     dash is a typographic one, U+2010–U+2015 or U+2212, as a word processor writes it)."""
     return re.sub(r"[-_.\s\u2010-\u2015\u2212]+", "", name.lower())
 
 
+@functools.lru_cache(maxsize=4096)
 def _plain(name: str) -> str:
     """`spelling` with doubled letters single and a plural `s`/`es` dropped."""
     single = re.sub(r"([a-z])\1+", r"\1", spelling(name))
     return re.sub(r"(?<=[a-z]{2})(?:(?<=ch|sh)e|(?<=x)e)?s$", "", single)
 
 
-def _numbered(name: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _numbered(name: str) -> tuple[str, ...]:
     """The parts of `name` with a digit in them (`h200`, `8x7b`, `fp8`): a slip never touches these."""
-    return [part for part in re.findall(r"[a-z0-9]+", name.lower()) if any(ch.isdigit() for ch in part)]
+    return tuple(part for part in re.findall(r"[a-z0-9]+", name.lower()) if any(ch.isdigit() for ch in part))
 
 
 def _one_slip(a: str, b: str) -> bool:

@@ -10,9 +10,11 @@ Never a value that is merely near.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode
 from ..source import Span
@@ -22,7 +24,7 @@ from .gpu_hints import GpuName, gpu_hint
 from .unit_words import price_reading, rate_reading
 
 __all__ = ["NOT_A_NUMBER", "SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint",
-           "gpu_hint", "not_a_number", "repeated_axis_hint", "stage_domains_hint", "unit_hint"]
+           "fraction_between", "gpu_hint", "not_a_number", "repeated_axis_hint", "stage_domains_hint", "unit_hint"]
 
 # `nan`, `inf`, `infinity`, in any case, either sign: words a number parser reads, which are no figure
 NOT_A_NUMBER = re.compile(r"[+-]?(?:nan|inf(?:inity)?)(?![A-Za-z0-9_])", re.IGNORECASE)
@@ -39,6 +41,18 @@ def not_a_number(word: str, example: str) -> tuple[str, str] | None:
     if NOT_A_NUMBER.fullmatch(word) is None:
         return None
     return f"`{word}` is not a number", f"dagc reads finite numbers only: write one, e.g. {example}"
+
+
+def fraction_between(number: str) -> tuple[int, int] | None:
+    """The whole numbers either side of `number` (a number token as written, `_` allowed) when it is no whole
+    number as written, exactly (a float reads `8.0000000000000000000000000001` as 8); None when it is one.
+
+    Example:
+        >>> fraction_between("8.0000000000000000000000000001"), fraction_between("80e-1"), fraction_between("8.5")
+        ((8, 9), None, (8, 9))
+    """
+    exact = Decimal(number.replace("_", ""))
+    return None if exact == exact.to_integral_value() else (math.floor(exact), math.ceil(exact))
 
 
 # What a plan's counts count: written after a count, such a word can go without changing it.
@@ -80,8 +94,22 @@ def axis_word_hint(name: str, span: Span, axes: list[str]) -> str | None:
     `k`). None for any other word."""
     if (joined := re.fullmatch(r"([a-z]+)(\d+)", name, re.IGNORECASE)) and joined.group(1).lower() in axes:
         return f"write `{joined.group(1).lower()} {joined.group(2)}`: an axis and its degree are two words"
-    before = re.search(r"([a-z]+)[ \t]+(\d[\d_]*(?:\.\d+)?)$", span.source.text[:span.start])
+    before = re.search(r"([a-z]+)[ \t]+(\d[\d_]*(?:\.\d+)?)$", _tail(span.source.text, span.start))
     return count_multiplier_hint(before.group(2), name, before.group(1)) if before else None
+
+
+def _tail(text: str, end: int) -> str:
+    """The end of `text[:end]` that can hold `axis_word_hint`'s `word number` before an axis: a number, blanks and
+    lowercase letters back from `end` (after a line break there). The search reads those few characters, not the
+    whole plan before every axis (until 2026-11-30 time N² for N unknown axes: five minutes for 10,000)."""
+    j = end - 1 if end and text[end - 1] == "\n" else end
+    while j and (text[j - 1].isdigit() or text[j - 1] in "_."):
+        j -= 1
+    while j and text[j - 1] in " \t":
+        j -= 1
+    while j and "a" <= text[j - 1] <= "z":
+        j -= 1
+    return text[j:end]
 
 
 SPLIT_HINT = "write each stage's whole number of layers on `pp`: `pp 4 [5, 4, 4, 3] < … >`"   # E204 on `[…]`

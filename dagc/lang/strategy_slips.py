@@ -10,6 +10,8 @@ ep 16`, dp and pp enclosing the stage in `< >`."""
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 
 from ..source import SourceFile
@@ -70,9 +72,12 @@ def data_parallel_hint(src: SourceFile, at: int) -> str | None:
         'an engine counts a data-parallel size its own way:'
     """
     bounds = _expression(src, at)
-    if bounds is None:
-        return None
-    text = src.text[bounds[0]:bounds[1]].split("#", 1)[0].partition(" with ")[0]
+    return None if bounds is None else _data_parallel_at(src.text, bounds[0], bounds[1])
+
+
+@functools.lru_cache(maxsize=64)        # each unknown axis of one strategy asks again: its expression is read once
+def _data_parallel_at(whole: str, start: int, end: int) -> str | None:
+    text = whole[start:end].split("#", 1)[0].partition(" with ")[0]
     text = _EXPERT_SWITCH.sub(" ", text)
     dp = [False]
 
@@ -150,9 +155,12 @@ def strategy_rewrite(src: SourceFile, at: int) -> str | None:
 def _rewritten(src: SourceFile, at: int) -> tuple[str, dict[str, str]] | None:
     """`strategy_rewrite`'s text and the degrees it read."""
     bounds = _expression(src, at)
-    if bounds is None:
-        return None
-    name, text = bounds[2], src.text[bounds[0]:bounds[1]].split("#", 1)[0]
+    return None if bounds is None else _rewritten_at(src.text, *bounds)
+
+
+@functools.lru_cache(maxsize=64)        # each unknown axis of one strategy asks again: its expression is read once
+def _rewritten_at(whole: str, start: int, end: int, name: str) -> tuple[str, dict[str, str]] | None:
+    text = whole[start:end].split("#", 1)[0]
     expression, with_, options = text.partition(" with ")
     options = " ".join(options.replace(">", " ").split())    # written inside a scope: its `>`s close the stage below
     tail = f" with {options}" if with_ and options else ""
@@ -191,12 +199,17 @@ def split_leaves_it_wrong(src: SourceFile, at: int) -> bool:
         >>> [split_leaves_it_wrong(SourceFile("--strategy", s), 0) for s in ("tp2 ep2", "tp 2 ; ep4", "tp8")]
         [True, False, False]
     """
-    rewrite, bounds = strategy_rewrite(src, at), _expression(src, at)
-    if rewrite is None or bounds is None:
+    bounds = _expression(src, at)
+    return bounds is not None and _split_differs(src.text, *bounds)
+
+
+@functools.lru_cache(maxsize=64)
+def _split_differs(whole: str, start: int, end: int, name: str) -> bool:
+    read = _rewritten_at(whole, start, end, name)
+    if read is None:
         return False
-    text = src.text[bounds[0]:bounds[1]].split("#", 1)[0]
-    split = bounds[2] + " ".join(_GLUED.sub(lambda m: f"{m[1].lower()} {m[2]}", text).split())
-    return split != rewrite
+    text = whole[start:end].split("#", 1)[0]
+    return name + " ".join(_GLUED.sub(lambda m: f"{m[1].lower()} {m[2]}", text).split()) != read[0]
 
 
 def _expression(src: SourceFile, at: int) -> tuple[int, int, str] | None:
@@ -206,16 +219,23 @@ def _expression(src: SourceFile, at: int) -> tuple[int, int, str] | None:
     if src.path == "--strategy":
         start, end = 0, len(src.text)
     else:
-        statements = list(_STATEMENT.finditer(src.text))
-        here = [m for m in statements if m.start() <= at]
-        if not here or here[-1]["kw"] != "strategy":
+        starts, ends, words = _statements(src.text)
+        k = bisect.bisect_right(starts, at)          # the statements before `at` (their keywords' starts)
+        if k == 0 or words[k - 1] != "strategy":
             return None
-        after = [m.start() for m in statements if m.start() > at]
-        start, end = here[-1].end(), after[0] if after else len(src.text)
+        start, end = ends[k - 1], starts[k] if k < len(starts) else len(src.text)
     named = _NAMED.match(src.text, start, end)
     if named is not None and named["name"].lower() not in _AXIS_ORDER and _engine_axis(named["name"]) is None:
         return named.end(), end, f"{named['name']} = "
     return start, end, ""
+
+
+@functools.lru_cache(maxsize=8)
+def _statements(text: str) -> tuple[list[int], list[int], list[str]]:
+    """Where each statement of a plan's `text` begins, where its keyword ends, and the keyword (`_STATEMENT`): found
+    once a text, not again for each axis a hint is asked of (until 2026-11-30, time N² for N unknown axes)."""
+    found = list(_STATEMENT.finditer(text))
+    return [m.start() for m in found], [m.end() for m in found], [m["kw"] for m in found]
 
 
 def _engine_axis(word: str) -> str | None:
