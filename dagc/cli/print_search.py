@@ -136,8 +136,7 @@ def meets_text(c: Candidate, names: dict[str, str] | None = None, unsure: bool =
     return f"{yes} (steady state)" if c.judged == STEADY else yes
 
 
-# a row judged with its capacity bisected (`dagc.search.verify`) that misses no line on its run: it does not carry the
-# traffic by its capacity, below the arrival rate
+# a row judged with its capacity bisected (`dagc.search.verify`) that misses no line on its run but the rate
 PAST_CAPACITY = "no: past its capacity"
 # under a table with a `yes*` row: what the mark means, then each such row's `unsure_row`, `; ` between them
 UNSURE_NOTE = ("yes*: it meets every requirement in dagc's figures, but within dagc's error the 80 % band of a "
@@ -321,23 +320,18 @@ def _objective_cell(objective: str, c: Candidate, plan: Plan) -> str:
 
 
 def judged_note(plan: Plan) -> str:
-    """How the table's `meets requirements` was judged under the plan's traffic. In an open loop `dagc check
-    --strategy` also bisects a deployment's capacity — a run that keeps pace past it does not carry the traffic
-    there (docs/load.md, "Carrying the traffic") —, and so does the search for its first row that meets every
-    requirement on its run, and the next while that one falls short (`dagc.search.verify`): the note says which
-    rows were judged so. Until 2026-11-30 no row was, and the note said "as `dagc check --strategy` does" of a row
-    #1 that check calls "meets requirements: no" (Qwen3-235B-A22B in fp8 on 32 H100s under TensorRT-LLM at 5
-    requests/s: its capacity 4.411)."""
-    head = ("meets requirements: every requirement judged, the load's by simulating the plan's traffic through each "
-            "strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)")
-    if not capacity_decides(plan):
-        return head
+    """How the table's `meets requirements` was judged under the plan's traffic: in an open loop, the first row that
+    meets every requirement on its run with its capacity bisected too, as `dagc check --strategy` judges it
+    (docs/load.md, "Carrying the traffic"), and the next while that one falls short (`dagc.search.verify`). Until
+    2026-11-30 no row was, and #1 could be one its check calls "meets requirements: no" (docs/search.md)."""
     from ..search.verify import VERIFIED
     from ..verdict.carrying import CAPACITY_TOLERANCE
-    return (head + "; the first row that meets every requirement on its run is judged with its capacity bisected too, "
-            f"as `dagc check` judges it (`{PAST_CAPACITY}` when that is more than {CAPACITY_TOLERANCE * 100:g} % "
-            f"below the arrival rate, and then the next is judged so, {VERIFIED} at most), the rows below it on their "
-            "runs alone")
+    head = ("meets requirements: every requirement judged, the load's by simulating the plan's traffic through each "
+            "strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)")
+    return head if not capacity_decides(plan) else (
+        head + "; the first row that meets every requirement on its run is judged with its capacity bisected too, "
+        f"as `dagc check` judges it (`{PAST_CAPACITY}` when that is more than {CAPACITY_TOLERANCE * 100:g} % below "
+        f"the arrival rate, and then the next is judged so, {VERIFIED} at most), the rows below it on their runs alone")
 
 
 def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:

@@ -15,7 +15,11 @@ judged or `JUDGE_LIMIT` candidates have been simulated — fewer when their runs
 load work budget (`Plan.load_budget_events`: none past it, as `dagc check` emits W518). Past `JUDGE_LIMIT` it
 goes on for the best alone while the best is not judged, up to `BEST_LIMIT` times as many: when the best
 candidates all miss under the traffic (eight GPUs of a plan whose traffic needs sixteen), the one that rises
-to the top is simulated too, not named best on its steady state. Every candidate it did
+to the top is simulated too, not named best on its steady state. In an open loop (`capacity_decides`) the first
+that meets every requirement on its run is then judged as `dagc check` judges it, its capacity bisected, and while
+it falls short — a run that keeps pace above its capacity does not carry the traffic — the next, `VERIFIED` at
+most, as `dagc search --rate` does (`_Walk.verify`, `dagc.search.verify`); the walk goes on for the rows that need
+it, so that the best it names is one its check says meets every requirement. Every candidate it did
 not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`). When the walk for the
 best alone runs out with its best still not simulated, the ranking is by what is known: every candidate
 simulated first (those that meet, then by the requirements missed), then those judged on the steady state
