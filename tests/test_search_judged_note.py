@@ -1,8 +1,9 @@
 """`dagc search`'s note under a table judged under the plan's traffic says how `meets requirements` was judged: each
-row's run, as `dagc check --strategy` runs it, but — in an open loop — without the capacity's bisection, which
-`dagc check` adds and by which it may say "no" of a row the table says "yes" of. Until 2026-11-30 the note said "as
-`dagc check --strategy` does" alone: Qwen3-235B-A22B in fp8 on 32 H100s under TensorRT-LLM at 5 requests/s, row #1
-`prefill 1 < tp 4 ; ep 4 > decode 1 < tp 1 ; ep 16 >` "yes", its check "meets requirements: no" (capacity 4.411)."""
+row's run, as `dagc check --strategy` runs it, and — in an open loop — the first row that meets every requirement on
+its run with its capacity bisected too, as `dagc check` judges it (`dagc.search.verify`). Until 2026-11-30 the note
+said "as `dagc check --strategy` does" alone: Qwen3-235B-A22B in fp8 on 32 H100s under TensorRT-LLM at 5 requests/s,
+row #1 `prefill 1 < tp 4 ; ep 4 > decode 1 < tp 1 ; ep 16 >` "yes", its check "meets requirements: no" (capacity
+4.411); then, until the search judged its best so, it said that no row's capacity was bisected."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ require {{ ttft_p99 <= 1 s  tpot_p90 <= 50 ms }}
 """
 
 
-def test_an_open_loop_s_note_says_its_capacity_is_not_bisected():
+def test_an_open_loop_s_note_says_its_first_that_meets_is_judged_with_its_capacity():
     plan = load_plan_text(PLAN.format(traffic="rate = 16 requests/s"), needs_strategy=False)
-    assert judged_note(plan) == HEAD + (", but for its capacity, not bisected here: `dagc check` also says no when it "
-                                        "is more than 1 % below the arrival rate, and `dagc search --rate R` judges "
-                                        "its first rows so")
+    assert judged_note(plan) == HEAD + ("; the first row that meets every requirement on its run is judged with its "
+                                        "capacity bisected too, as `dagc check` judges it (`no: past its capacity` "
+                                        "when that is more than 1 % below the arrival rate, and then the next is "
+                                        "judged so, 3 at most), the rows below it on their runs alone")
 
 
 def test_a_closed_loop_s_note_is_check_s_alone():

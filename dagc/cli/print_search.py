@@ -19,6 +19,7 @@ from ..search.under_traffic import (
     BEST_LIMIT,
     JUDGE_LIMIT,
     STEADY,
+    capacity_decides,
     judged_under_traffic,
     load_requirements,
     steady_only_text,
@@ -129,11 +130,14 @@ def meets_text(c: Candidate, names: dict[str, str] | None = None, unsure: bool =
     uncertain or likely missed within dagc's error (`unsure_of`, told under the table: `UNSURE_NOTE`)."""
     if not c.meets_requirements:
         missed = ", ".join((names or {}).get(t, t) for t in (*c.load_missed, *c.others_missed))
-        return f"no: {missed}" if missed else "no: short of the rate" if c.short_of_traffic else "no"
+        return f"no: {missed}" if missed else "no: short of the rate" if c.short_of_traffic else \
+            PAST_CAPACITY if c.capacity_judged else "no"
     yes = "yes*" if unsure else "yes"
     return f"{yes} (steady state)" if c.judged == STEADY else yes
 
 
+# a row judged with its capacity bisected (`dagc.search.verify`) that misses no line on its run but the rate
+PAST_CAPACITY = "no: past its capacity"
 # under a table with a `yes*` row: what the mark means, then each such row's `unsure_row`, `; ` between them
 UNSURE_NOTE = ("yes*: it meets every requirement in dagc's figures, but within dagc's error the 80 % band of a "
                "requirement straddles its target (uncertain) or misses it (likely misses), with the odds "
@@ -316,20 +320,18 @@ def _objective_cell(objective: str, c: Candidate, plan: Plan) -> str:
 
 
 def judged_note(plan: Plan) -> str:
-    """How the table's `meets requirements` was judged under the plan's traffic. An open loop's run is not bisected
-    for its capacity, which `dagc check --strategy` also judges — a run that keeps pace past its capacity does not
-    carry the traffic there (docs/load.md, "Carrying the traffic") —, so the note says where the two may part: until
-    2026-11-30 it said "as `dagc check --strategy` does" of a row #1 that check calls "meets requirements: no"
-    (Qwen3-235B-A22B in fp8 on 32 H100s under TensorRT-LLM at 5 requests/s: its capacity 4.411)."""
+    """How the table's `meets requirements` was judged under the plan's traffic: in an open loop, the first row that
+    meets every requirement on its run with its capacity bisected too, as `dagc check --strategy` judges it
+    (docs/load.md, "Carrying the traffic"), and the next while that one falls short (`dagc.search.verify`). Until
+    2026-11-30 no row was, and #1 could be one its check calls "meets requirements: no" (docs/search.md)."""
+    from ..search.verify import VERIFIED
+    from ..verdict.carrying import CAPACITY_TOLERANCE
     head = ("meets requirements: every requirement judged, the load's by simulating the plan's traffic through each "
             "strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)")
-    traffic = plan.workload.traffic
-    if traffic is None or traffic.rate is None:
-        return head
-    from ..verdict.carrying import CAPACITY_TOLERANCE
-    return (head + ", but for its capacity, not bisected here: `dagc check` also says no when it is more than "
-            f"{CAPACITY_TOLERANCE * 100:g} % below the arrival rate, and `dagc search --rate R` judges its first "
-            "rows so")
+    return head if not capacity_decides(plan) else (
+        head + "; the first row that meets every requirement on its run is judged with its capacity bisected too, "
+        f"as `dagc check` judges it (`{PAST_CAPACITY}` when that is more than {CAPACITY_TOLERANCE * 100:g} % below "
+        f"the arrival rate, and then the next is judged so, {VERIFIED} at most), the rows below it on their runs alone")
 
 
 def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:

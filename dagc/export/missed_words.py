@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
     from ..verdict.optimal import OptimalEvidence
 
-__all__ = ["missed_text", "own_misses", "self_short"]
+__all__ = ["best_unverified", "missed_text", "own_misses", "self_short"]
 
 
 def own_misses(result: StrategyResult) -> str:
@@ -49,7 +49,7 @@ def self_short(ev: OptimalEvidence, result: StrategyResult) -> str:
     """The optimal note when the search's best is this strategy, judged there on its run without its capacity
     (`Why.SELF_SHORT`): it met every requirement there, or missed fewer than its check, capacity included, counts
     (until 2026-11-30 that read "`X` misses fewer requirements (1 against 2)" of X, this strategy itself)."""
-    b, after = ev.best, "(`dagc search --rate R` judges its first rows with their capacities)"
+    b, after = ev.best, verified_words()
     assert b is not None
     if b.meets_requirements:
         return (f"the search's best by {ev.objective} is this strategy, which met every requirement on its run under "
@@ -59,3 +59,23 @@ def self_short(ev: OptimalEvidence, result: StrategyResult) -> str:
             f"{count_text(b.misses, 'requirement')} on its run under the traffic, its capacity not judged there; "
             f"checked here, capacity included, it misses {own_misses(result)}; no strategy the search judged meets "
             f"every requirement, and none is known to miss fewer {after}")
+
+
+def verified_words() -> str:
+    """How far the search judges its best with their capacities (`dagc.search.verify`), in words."""
+    from ..search.verify import VERIFIED
+    return (f"(the search judges its first {VERIFIED} that meet every requirement on their runs with their "
+            "capacities, as `dagc check` does, and `dagc search --rate R` its first rows at a rate)")
+
+
+def best_unverified(ev: OptimalEvidence) -> str:
+    """The optimal note when the search's best met every requirement on its run, its capacity not judged, after the
+    firsts it judged so fell short by theirs (`Why.BEST_UNVERIFIED`): not "`X` meets the requirements" of a best
+    whose own check may say it misses (until 2026-11-30 no best was judged with its capacity)."""
+    b = ev.best
+    assert b is not None
+    from ..search.verify import VERIFIED
+    return (f"the search's best by {ev.objective}, `{b.text}`, met every requirement on its run under the traffic, "
+            f"its capacity not judged: the search judges its first {VERIFIED} that meet every requirement on their "
+            "runs with their capacities, as `dagc check` does, and those before it fell short by theirs (`dagc check "
+            "--strategy` of it judges its capacity)")

@@ -22,7 +22,7 @@ from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
 from .dominated_words import passed_over_text
-from .missed_words import missed_text, own_misses, self_short
+from .missed_words import best_unverified, missed_text, own_misses, self_short
 from .result_json import evidence_of
 
 if TYPE_CHECKING:
@@ -82,6 +82,8 @@ def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
             return _self_note(ev, result), True
         case Why.SELF_SHORT:
             return self_short(ev, result), True
+        case Why.BEST_UNVERIFIED:
+            return best_unverified(ev), True
     return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
 
 

@@ -36,6 +36,7 @@ def candidate_json(c: Candidate) -> dict[str, object]:
             **({"load_figures": dict(c.load_figures)} if c.load_figures else {}),
             **({"engine_refusals": list(c.engine_refusals)} if c.engine_refusals else {}),
             **({"short_of_traffic": True} if c.short_of_traffic else {}),
+            **({"capacity_judged": True} if c.capacity_judged else {}),
             **({"other_requirements_missed": list(c.others_missed)} if c.others_missed else {}),
             **({"replicas": c.replicas} if c.replicas > 1 else {})}
 

@@ -18,7 +18,7 @@ state picks which strategies are worth simulating; the simulation ranks them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ from ..verdict.under_load import UnderLoad, load_events
 from ..verdict.verdict import RequirementResult
 from .result import Candidate, SearchResult
 from .under_traffic import check_candidate, judgement
+from .verify import VERIFIED, verify_first
 
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
@@ -45,7 +46,6 @@ GOODPUT_TIE = 0.01
 # next-least margin decides (a TPOT p90 of 27.88 against 27.91 ms under 40 ms, with a TTFT p99 of 1.02 s against 485 ms)
 MARGIN_TIE = 0.01
 SHOWN_DEFAULT = (99, 90)  # the TTFT and TPOT percentiles a run is shown by when the plan requires neither
-VERIFIED = 3      # the ranking's firsts meeting every requirement judged with their capacity, at most (`_verified`)
 
 
 @dataclass(frozen=True)
@@ -304,24 +304,19 @@ def with_capacity(trial: Plan, a: AtRate, objective: str) -> AtRate | None:
 def _verified(trial: Plan, ranked: tuple[AtRate, ...], objective: str) -> tuple[AtRate, ...]:
     """The ranking with its first that meets every requirement and keeps up judged as `dagc check` judges it —
     its capacity bisected, which a run that keeps up but lies above its capacity does not carry — and, while
-    that one does not hold, the next, `VERIFIED` at most: the conclusion is then the check's own (a run of
-    600 requests at 8.5 requests/s kept up where the capacity's trials gave 7.9, and `check` said BEHIND)."""
-    done: set[str] = set()
-    while len(done) < VERIFIED:
-        first = next((a for a in ranked if _tier(a) == 0 and a.candidate.text not in done), None)
-        if first is None:
-            break
-        done.add(first.candidate.text)
-        again = with_capacity(trial, first, objective)
-        if again is None:
-            break
-        ranked = _ranked([again if a is first else a for a in ranked])
-        if _tier(again) == 0:
+    that one does not hold, the next, `VERIFIED` at most (`dagc.search.verify`, as the plain search's walk under
+    open-loop traffic judges its best): the conclusion is then the check's own (a run of 600 requests at 8.5
+    requests/s kept up where the capacity's trials gave 7.9, and `check` said BEHIND)."""
+    for _ in range(VERIFIED):
+        out, judged = verify_first(ranked, lambda a: _tier(a) == 0, lambda a: a.capacity_judged,
+                                   lambda a: with_capacity(trial, a, objective), _ranked)
+        ranked = tuple(out)
+        if judged is None or _tier(judged) == 0:
             break
     return ranked
 
 
-def _ranked(runs: list[AtRate]) -> tuple[AtRate, ...]:
+def _ranked(runs: Sequence[AtRate]) -> tuple[AtRate, ...]:
     """The runs in their places (`_rank`), the runs of one tier whose goodput per GPU lies within `GOODPUT_TIE`
     of the first of their group taken by their margins (`_by_margins`) (then as `_rank` had them): their
     goodputs differ by the run's noise, their margins under the requirements do not."""

@@ -109,6 +109,9 @@ class Candidate:
     memory_figures: MemoryFigures | None = None
     # judged by a check: what its requirements' odds within dagc's error rest on (`dagc.search.row_odds`)
     odds_basis: OddsBasis | None = field(default=None, compare=False, repr=False)
+    # judged by a check with its capacity bisected, as `dagc check` judges it: an open loop's best
+    # (`dagc.search.verify`)
+    capacity_judged: bool = False
 
     @property
     def text(self) -> str:

@@ -76,5 +76,6 @@ def _rescored(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     if judged_under_traffic(plan):       # judged under the traffic (at another batch): its judgement stands
         return replace(e, judged=c.judged, load_missed=c.load_missed, meets_requirements=c.meets_requirements,
                        misses=c.misses, binding=c.binding, odds_basis=c.odds_basis, load_figures=c.load_figures,
-                       others_missed=c.others_missed, short_of_traffic=c.short_of_traffic)
+                       others_missed=c.others_missed, short_of_traffic=c.short_of_traffic,
+                       capacity_judged=c.capacity_judged)
     return e

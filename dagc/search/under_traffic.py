@@ -15,7 +15,11 @@ judged or `JUDGE_LIMIT` candidates have been simulated — fewer when their runs
 load work budget (`Plan.load_budget_events`: none past it, as `dagc check` emits W518). Past `JUDGE_LIMIT` it
 goes on for the best alone while the best is not judged, up to `BEST_LIMIT` times as many: when the best
 candidates all miss under the traffic (eight GPUs of a plan whose traffic needs sixteen), the one that rises
-to the top is simulated too, not named best on its steady state. Every candidate it did
+to the top is simulated too, not named best on its steady state. In an open loop (`capacity_decides`) the first
+that meets every requirement on its run is then judged as `dagc check` judges it, its capacity bisected, and while
+it falls short — a run that keeps pace above its capacity does not carry the traffic — the next, `VERIFIED` at
+most, as `dagc search --rate` does (`_Walk.verify`, `dagc.search.verify`); the walk goes on for the rows that need
+it, so that the best it names is one its check says meets every requirement. Every candidate it did
 not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`). When the walk for the
 best alone runs out with its best still not simulated, the ranking is by what is known: every candidate
 simulated first (those that meet, then by the requirements missed), then those judged on the steady state
@@ -32,7 +36,7 @@ simulated or found kept), so what it concludes is what it would conclude in a pr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..diagnostics import PlanError
@@ -49,10 +53,11 @@ from ..verdict.verdict import MemoryFigures, fuller
 from .floor import ALL, STEADY, floored, traffic_floor, traffic_misses
 from .result import Candidate, RankKey, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
+from .verify import VERIFIED, verify_first
 
-__all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "BEST_LIMIT", "Judgement", "check_candidate", "judge_under_traffic",
-           "judgement", "judged_best", "judged_under_traffic", "known_key", "load_requirements", "ranking_key",
-           "steady_claim", "steady_only_text", "traffic_floor", "unsimulated_text"]
+__all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "BEST_LIMIT", "Judgement", "capacity_decides", "check_candidate",
+           "judge_under_traffic", "judgement", "judged_best", "judged_under_traffic", "known_key", "load_requirements",
+           "ranking_key", "steady_claim", "steady_only_text", "traffic_floor", "unsimulated_text"]
 
 JUDGE_LIMIT = 10          # candidates of one ranking simulated under the traffic at most (a second each, or so)
 SCORE_RTOL = 1e-9        # a judged candidate's exact score this close to the search's is the search's (a tie kept)
@@ -67,6 +72,14 @@ def judged_under_traffic(plan: Plan) -> bool:
     requirements, and with or without them whether the deployment carries the traffic
     (`dagc.verdict.under_load.not_carried_because`), which the steady state cannot tell."""
     return plan.workload.traffic is not None
+
+
+def capacity_decides(plan: Plan) -> bool:
+    """Whether `dagc check` may judge the plan's deployments short of their traffic by their capacity, which its
+    run without the bisection does not show: an open loop (a rate, or a request log's own times) — a closed loop has
+    no arrival rate to fall below (`dagc.verdict.carrying.not_carried_because`)."""
+    traffic = plan.workload.traffic
+    return traffic is not None and traffic.concurrency is None
 
 
 def load_requirements(plan: Plan) -> tuple[Requirement, ...]:
@@ -127,12 +140,13 @@ class Judgement:
     # what its requirements' odds within dagc's error rest on (`dagc.verdict.bands.checked_odds`), weighed only for
     # the rows a search prints
     odds_basis: OddsBasis | None = field(default=None, compare=False, repr=False)
+    capacity: bool = False      # its check bisected its capacity (`_Walk.verify`)
 
     def of(self, c: Candidate, objective: str | None = None) -> Candidate:
         """`c` with this judgement; with `objective`, with the check's exact figures too, scored under it."""
         c = replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
                     misses=self.misses, binding=self.binding, load_figures=self.load_figures, short_of_traffic=False,
-                    others_missed=self.others_missed, odds_basis=self.odds_basis)
+                    others_missed=self.others_missed, odds_basis=self.odds_basis, capacity_judged=self.capacity)
         if objective is None or self.metrics is None or self.memory is None:
             return c
         metrics = self.metrics.like(c.metrics)
@@ -148,16 +162,18 @@ REJECTED, UNPARSED = "rejected", "unparsed"      # a candidate `check` rejects; 
 
 class _Memo:
     """The judgments of the last plan judged, by what they depend on: the candidate's text, batch and drafted
-    tokens (`Key`) — never its score, which is its objective's."""
+    tokens (`Key`) — never its score, which is its objective's; those of a check with its capacity bisected apart
+    (`verified`)."""
 
     def __init__(self) -> None:
         self.plan: Plan | None = None
         self.judged: dict[Key, Judgement | str] = {}
+        self.verified: dict[Key, Judgement | str] = {}
 
-    def of(self, plan: Plan) -> dict[Key, Judgement | str]:
+    def of(self, plan: Plan) -> _Memo:
         if self.plan is not plan:
-            self.plan, self.judged = plan, {}
-        return self.judged
+            self.plan, self.judged, self.verified = plan, {}, {}
+        return self
 
 
 _MEMO = _Memo()
@@ -180,33 +196,21 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
     budget, events = plan.load_budget_events, load_events(plan, traffic.requests)
     if budget is not None:          # the candidates' runs together within one run's work budget (W518)
         limit = min(limit, budget // max(events, 1))
-    memo, floor = _MEMO.of(plan), (traffic_floor(plan), traffic_misses(plan))
-    # the judgments of the candidates this walk visits, from `memo` when an earlier walk of the plan simulated
-    # them (each visit counts against the limits all the same): what the walk concludes is what it would in a
-    # process of its own, whatever was judged before it
-    seen: dict[Key, Judgement | str] = {}
-    ranked = _ranked(_known(seen, c, found.objective, floor) for c in found.ranked)
-    spent = 0
     best_limit = _best_limit(limit, budget, events) if best_limit is None else max(limit, best_limit)
-    while spent < best_limit:
-        # past `limit`, the best alone, when it claims to meet: the pick a verdict compares with is one the traffic
-        # was simulated through (a candidate short of the traffic's rate is known to miss: `_known`)
-        past = spent >= limit
-        todo = [c for c in ranked[:1 if past else need]
-                if c.judged != ALL and not (past and c.short_of_traffic) and _key(c) not in seen]
-        if not todo:
-            break
-        c = todo[0]
+    walk = _Walk(plan, found, limit, best_limit)
+    verify = capacity_decides(plan)     # an open loop's best judged with its capacity, as `dagc check` judges it
+    while (c := walk.next(need)) is not None or (verify and walk.verify()):
+        if c is None:
+            continue
         if progress is not None:
-            progress(spent, max(limit, spent + 1))
-        if _key(c) not in memo:
-            memo[_key(c)] = _judged(plan, c)
-        seen[_key(c)] = memo[_key(c)]
-        spent += 1
-        ranked = _ranked(_known(seen, x, found.objective, floor) for x in ranked)      # each copy of its text too
+            progress(walk.spent, max(limit, walk.spent + 1))
+        walk.judge(c)
+        walk.spent += 1
+        walk.ranked = walk.rank(walk.ranked)        # each copy of its text too
     if progress is not None:
-        progress(max(limit, spent), max(limit, spent))
-    if best_limit > limit and spent >= best_limit and ranked and ranked[0].judged != ALL:
+        progress(max(limit, walk.spent), max(limit, walk.spent))
+    ranked = list(walk.ranked)
+    if best_limit > limit and walk.spent >= best_limit and ranked and ranked[0].judged != ALL:
         # the walk went on for the best alone and ran out, each best it simulated sinking below the next: the
         # steady state's claims do not hold for this plan, so rank by what is known — each candidate simulated, and
         # each short of the traffic (known to miss every load line: `traffic_misses`), above those judged on the
@@ -214,8 +218,55 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         ranked.sort(key=known_key)
         found = replace(found, known_first=True)
     kept = tuple(ranked)
-    front = _front(seen, found, floor) if found.pareto_kept else found.pareto
+    front = _front(walk.seen, found, walk.floor) if found.pareto_kept else found.pareto
     return replace(found, ranked=kept, pareto=front, exact_top=min(found.exact_top, len(kept)))
+
+
+class _Walk:
+    """One walk of `judge_under_traffic`: its ranking as judged so far, the candidates it simulated (`spent`) and
+    judged with their capacity (`verified`), and the judgments of those it visited (`seen`), from the plan's memo
+    when an earlier walk made them (each visit counts against the limits all the same): what the walk concludes is
+    what it would in a process of its own, whatever was judged before it."""
+
+    def __init__(self, plan: Plan, found: SearchResult, limit: int, best_limit: int) -> None:
+        self.plan, self.objective, self.limit, self.best_limit = plan, found.objective, limit, best_limit
+        self.memo, self.floor = _MEMO.of(plan), (traffic_floor(plan), traffic_misses(plan))
+        self.seen: dict[Key, Judgement | str] = {}
+        self.spent = self.verified = 0
+        self.ranked: Sequence[Candidate] = self.rank(found.ranked)
+
+    def rank(self, cands: Iterable[Candidate]) -> list[Candidate]:
+        return _ranked(_known(self.seen, c, self.objective, self.floor) for c in cands)
+
+    def next(self, need: int) -> Candidate | None:
+        """The next candidate to simulate: the highest-ranked of the first `need` not yet judged; past `limit`, the
+        best alone, when it claims to meet — the pick a verdict compares with is one the traffic was simulated
+        through (a candidate short of the traffic's rate is known to miss: `_known`); None when none is left."""
+        if self.spent >= self.best_limit:
+            return None
+        past = self.spent >= self.limit
+        return next((c for c in self.ranked[:1 if past else need]
+                     if c.judged != ALL and not (past and c.short_of_traffic) and _key(c) not in self.seen), None)
+
+    def judge(self, c: Candidate, with_capacity: bool = False) -> Candidate | None:
+        """`c` judged as `dagc check --strategy` judges it (its capacity bisected: `with_capacity`), that judgment
+        kept for every copy of its text; None when check rejects it."""
+        memo = self.memo.verified if with_capacity else self.memo.judged
+        if _key(c) not in memo:
+            memo[_key(c)] = _judged(self.plan, c, with_capacity)
+        self.seen[_key(c)] = memo[_key(c)]
+        return _known(self.seen, c, self.objective, self.floor)
+
+    def verify(self) -> bool:
+        """The best that meets every requirement on its run judged again with its capacity bisected, as `dagc check`
+        judges it (`dagc.search.verify`: `VERIFIED` at most, as `dagc search --rate` does); whether one was."""
+        if self.verified >= VERIFIED:
+            return False
+        self.ranked, judged = verify_first(self.ranked, lambda c: c.meets_requirements,
+                                           lambda c: c.judged != ALL or c.capacity_judged,
+                                           lambda c: self.judge(c, with_capacity=True), self.rank)
+        self.verified += judged is not None
+        return judged is not None
 
 
 def known_key(c: Candidate) -> tuple[bool, RankKey]:
@@ -280,11 +331,12 @@ def _known(memo: dict[Key, Judgement | str], c: Candidate, objective: str | None
     return short if short is not c else replace(c, judged=STEADY, meets_requirements=c.misses == 0)
 
 
-def _judged(plan: Plan, c: Candidate) -> Judgement | str:
-    """The candidate judged as `dagc check --strategy` judges its text: REJECTED when check rejects it; UNPARSED
-    (judged as the search judged it, on the steady state) when its text does not parse back."""
-    r = check_candidate(plan, c)
-    return r if isinstance(r, str) else judgement(r, c)
+def _judged(plan: Plan, c: Candidate, with_capacity: bool = False) -> Judgement | str:
+    """The candidate judged as `dagc check --strategy` judges its text (its capacity bisected: `with_capacity`):
+    REJECTED when check rejects it; UNPARSED (judged as the search judged it, on the steady state) when its text
+    does not parse back."""
+    r = check_candidate(plan, c, with_capacity)
+    return r if isinstance(r, str) else replace(judgement(r, c), capacity=with_capacity)
 
 
 def check_candidate(plan: Plan, c: Candidate, with_capacity: bool = False) -> StrategyResult | str:

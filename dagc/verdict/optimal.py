@@ -76,6 +76,9 @@ class Why(Enum):
     SELF_UNSIMULATED = "self-unsimulated"    # (None) the best is this strategy, judged there on the steady state
     # (None) the best is this strategy, judged there on its run without its capacity, which its check finds short
     SELF_SHORT = "self-short"
+    # (None) an open loop's best met every requirement on its run, its capacity not bisected: the firsts the search
+    # judged so fell short by theirs, and it judges no more (`dagc.search.verify`)
+    BEST_UNVERIFIED = "best-unverified"
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,11 @@ def _judge_optimal(result: Checked, found: Searched, tolerance: float) -> tuple[
         return None, replace(evidence, why=Why.SELF_SHORT)
     if optimal is False and best.judged != "all":
         return None, replace(evidence, why=Why.BETTER_UNSIMULATED)
+    if optimal is False and best.meets_requirements and not best.capacity_judged \
+            and any(c.capacity_judged for c in ranked):
+        # the search judged its firsts that met with their capacities, as this check judges it, and they fell short:
+        # the best that met after them on its run alone is not known to meet as this check would judge it
+        return None, replace(evidence, why=Why.BEST_UNVERIFIED)
     if optimal is True and result.verdict.meets_requirements is None:
         return None, replace(evidence, why=Why.OWN_UNJUDGED)
     return optimal, evidence

@@ -1,0 +1,47 @@
+"""A search's best judged as `dagc check` judges it, its capacity bisected, before the search concludes.
+
+Input: a ranking (best first) whose rows were judged on a run of the plan's open-loop traffic without the capacity's
+bisection, which `dagc check` adds and by which a run that keeps pace at a rate above its capacity does not carry it
+(docs/load.md, "Carrying the traffic"). Output: the ranking with its first row that meets every requirement judged
+again with its capacity (`verify_first`), one row a call; a caller goes on while the row judged so falls short, up to
+`VERIFIED` rows: `dagc search --rate R` (`dagc.search.at_rate._verified`) and, with open-loop traffic, the plain
+search's walk under the plan's traffic (`dagc.search.under_traffic`), so that the best either prints is one its
+`dagc check --strategy` says meets every requirement, or says why not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+__all__ = ["VERIFIED", "verify_first"]
+
+VERIFIED = 3      # the ranking's firsts meeting every requirement judged with their capacity, at most
+
+T = TypeVar("T")
+
+
+Rank = Callable[[list[T]], Sequence[T]]
+
+
+def verify_first(ranked: Sequence[T], holds: Callable[[T], bool], done: Callable[[T], bool],
+                 again: Callable[[T], T | None], rank: Rank[T]) -> tuple[Sequence[T], T | None]:
+    """The ranking with its first row that `holds` (meets every requirement and keeps up) judged `again` — its
+    capacity bisected — and ranked again (`rank`), and that row as judged; `ranked` as it is and None when the
+    first that holds is `done` (judged so already, or not to be judged), when none holds, or when `again` gives
+    None (its check rejects it). The row judged so holds, or falls below those that do.
+
+    Example:
+        >>> runs = [("a", True), ("b", True)]        # a row: its name, and whether it holds
+        >>> again = lambda r: (r[0].upper(), r[0] != "a")       # judged again: "A" falls short
+        >>> rank = lambda rs: sorted(rs, key=lambda r: not r[1])
+        >>> verify_first(runs, lambda r: r[1], lambda r: r[0].isupper(), again, rank)
+        ([('b', True), ('A', False)], ('A', False))
+    """
+    first = next((r for r in ranked if holds(r)), None)
+    if first is None or done(first):
+        return ranked, None
+    judged = again(first)
+    if judged is None:
+        return ranked, None
+    return rank([judged if r is first else r for r in ranked]), judged
