@@ -48,6 +48,15 @@ def plan_text(**parts: str) -> str:
     return "\n".join(v for v in merged.values() if v) + "\n"
 
 
+# a two-GPU plan of one layer and two experts: a search over it is a handful of candidates
+TINY = plan_text(
+    model='model "t" { layers = 1  hidden = 256  heads = 2  kv_heads = 2  head_dim = 128  vocab = 1000 '
+          'moe { experts = 2  top_k = 1  ffn = 512 } }',
+    cluster='cluster { gpus = 2  gpus_per_node = 2  gpu preset "h100-sxm" }',
+    workload="workload { batch = 1  prompt = 128  generate = 8 }",
+    strategy="strategy tp 2")
+
+
 @pytest.fixture(autouse=True)
 def _columns_unset(monkeypatch):
     """No `COLUMNS` but a test's own: dagc's piped output takes its width from it (docs/cli.md), and

@@ -8,17 +8,10 @@ import sys
 
 from dagc.lang.load import load_plan_text
 from dagc.search.options import SearchOptions
-from conftest import ROOT, plan_text
+from conftest import ROOT, TINY
 
 sys.path.insert(0, str(ROOT / "bench"))
 import repeated_work  # noqa: E402
-
-TINY = plan_text(
-    model='model "t" { layers = 1  hidden = 256  heads = 2  kv_heads = 2  head_dim = 128  vocab = 1000 '
-          'moe { experts = 2  top_k = 1  ffn = 512 } }',
-    cluster='cluster { gpus = 2  gpus_per_node = 2  gpu preset "h100-sxm" }',
-    workload="workload { batch = 1  prompt = 128  generate = 8 }",
-    strategy="strategy tp 2")
 
 
 def test_a_search_is_keyed_on_its_plan_and_options_not_its_progress_or_timer():

@@ -30,14 +30,7 @@ from dagc.search.search import (
 )
 from dagc.search.space import item_strategy, space_items
 from dagc.verdict.check import check, check_strategy
-from conftest import EXAMPLES, plan_text, run_dagc
-
-TINY = plan_text(
-    model='model "t" { layers = 1  hidden = 256  heads = 2  kv_heads = 2  head_dim = 128  vocab = 1000 '
-          'moe { experts = 2  top_k = 1  ffn = 512 } }',
-    cluster='cluster { gpus = 2  gpus_per_node = 2  gpu preset "h100-sxm" }',
-    workload="workload { batch = 1  prompt = 128  generate = 8 }",
-    strategy="strategy tp 2")
+from conftest import EXAMPLES, TINY, plan_text, run_dagc
 
 
 @functools.cache
