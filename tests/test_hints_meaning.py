@@ -55,7 +55,9 @@ def scope_hint(strategy: str) -> str:
 def test_a_stage_axis_opening_a_scope_is_told_the_legal_nesting():
     """`tp 4 < pp 2 >` is `pp 2 < tp 4 >` (pp opens the scope): not `tp 4 ; pp 2`, an error of its own."""
     for written, meant in (("tp 4 < pp 2 >", "pp 2 < tp 4 >"), ("tp 2 < pp 2 < ep 2 > >", "pp 2 < tp 2 ; ep 2 >"),
-                           ("tp 2 < dp 2 >", "dp 2 < tp 2 >"), ("tp 4 < ep 4 >", "tp 4 ; ep 4")):
+                           ("tp 2 < dp 2 >", "dp 2 < tp 2 >"), ("tp 4 < ep 4 >", "tp 4 ; ep 4"),
+                           # the axis inside itself: one axis of the degrees' product (it was `tp 4 ; tp 2`)
+                           ("tp 4 < tp 2 >", "tp 8"), ("tp 2 < tp 2 ; ep 4 >", "tp 4 ; ep 4")):
         assert scope_hint(written) == meant
         strategy, errors = flatten(parse_strategy(meant))      # the hint is a legal strategy
         assert strategy is not None and not errors

@@ -271,7 +271,9 @@ def scope_hint(a: AxisNode) -> str:
     """What an in-stage axis that opens a scope meant (`tp 4 < … >`, E201): with dp or pp inside, those open the
     scope around it — `tp 4 < pp 2 >` is `pp 2 < tp 4 >`, which is legal, not `tp 4 ; pp 2`, which is not —; with
     a pool inside, the pools are the outermost level and the axis goes inside their scopes (until 2026-11-30 it was
-    told "in-stage domains sit side by side: `tp 4 ; prefill 1 decode 1`"); else its domains sit side by side.
+    told "in-stage domains sit side by side: `tp 4 ; prefill 1 decode 1`"); with the axis itself inside, one axis of
+    the degrees' product (`tp 4 < tp 2 >` was told `tp 4 ; tp 2` until 2026-11-30, an axis twice); else its domains
+    sit side by side.
 
     Example:
         >>> from dagc.lang.load import parse_strategy
@@ -288,6 +290,11 @@ def scope_hint(a: AxisNode) -> str:
         return (f"prefill and decode are the outermost level: write `{text(a)}` inside each pool's `< … >`, "
                 f"`prefill N < … > decode M < … >`")
     outers = [x for d in a.body for x in d if x.name in (Axis.DP.value, Axis.PP.value)]
+    same = [x for d in a.body for x in d if x.name == a.name]
+    if not outers and same and a.degree is not None and all(x.degree is not None for x in same):
+        whole = a.degree * math.prod(x.degree or 1 for x in same)        # `tp 4 < tp 2 >`: one axis, degree 8
+        rest = [t for d in a.body if (t := texts(x for x in d if x.name != a.name))]
+        return f"an axis is written once, with its whole degree: `{' ; '.join([f'{a.name} {whole:g}', *rest])}`"
     if not outers:
         return f"in-stage domains sit side by side: `{text(a)} ; {' ; '.join(texts(d) for d in a.body)}`"
     inner = [text(a), *(texts(x for x in d if x not in outers) for d in a.body),
