@@ -449,3 +449,18 @@ def test_a_met_figure_of_a_deployment_that_falls_behind_is_not_said_to_be_off():
     goodput = Requirement(kind=RequirementKind.GOODPUT, op=">=", target=15.0, text="goodput >= 15 requests/s")
     past = RequirementResult(goodput, 0.2, unmet="the queue keeps growing")             # its figure misses too
     assert margin_text(past) == "-98.7 %; 75× off"
+
+
+def test_a_missed_requirement_without_a_band_leaves_the_banded_ones_it_misses_named(monkeypatch):
+    # seed 003's 1,024 GPUs miss `gpus <= 64` and a decode throughput by 99.7 %: the verdict's line named the
+    # GPUs alone (until 2026-11-30), while the requirements table below marked both missed
+    from dagc.export.bands_words import odds_line
+    monkeypatch.setattr(bands_module, "ledger", lambda: SMALL_LEDGER)
+    text = PLAN.replace("TARGET", "1 ms").replace("memory <= 90 %", "memory <= 1 %")
+    result = check(load_plan_text(text))[0]
+    assert [q.requirement.text for q in result.requirements if q.met is False] == ["tpot <= 1 ms", "memory <= 1 %"]
+    line = odds_line(result, bands_of(result))
+    assert line.startswith("meets? no, whatever dagc's error: `memory <= 1 %` misses (a figure without a band); "
+                           "and within dagc's error: `tpot <= 1 ms` ")
+    assert line.endswith(" → misses (p < 0.01)")
+    assert "decode_throughput" not in line        # met, and sure: not named
