@@ -331,8 +331,8 @@ def test_launch_says_which_engine_its_figures_are_for(tmp_path, capsys):
     path = tmp_path / "plan.moe"
     path.write_text(text.format())
     assert main(["launch", str(path), "--engine", "vllm"]) == 0
-    assert ("dagc's figures for it, served by vllm 0.33.0 (--engine vllm, as `--set cluster.engine=vllm` prices "
-            "the plan): TTFT") in capsys.readouterr().out
+    assert ("dagc's figures for it, served by vllm 0.33.0 (--engine vllm: the launch uses vllm's flags, and these "
+            "figures are the plan's priced with `--set cluster.engine=vllm`): TTFT") in capsys.readouterr().out
     assert main(["launch", str(path)]) == 0
     assert ("dagc's figures for it, served by sglang 0.5.23 (the plan's engine; another's with "
             "`--set cluster.engine=NAME`): TTFT") in capsys.readouterr().out

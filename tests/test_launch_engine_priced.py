@@ -34,8 +34,8 @@ def test_engine_option_prices_for_that_engine(capsys):
     # not trtllm's TPOT 22.57 ms; vLLM's Triton MoE pads each of the two ranks' expert ffn 1,440 to 1,472 (2.2 %
     # more expert GEMM work, 2026-11-28): TTFT 70.59 → 70.99 ms, TPOT 15.08 → 15.21 ms
     assert vllm.startswith("TTFT 70.99 ms, TPOT 15.21 ms")
-    assert line == ("dagc's figures for it, served by vllm 0.33.0 (--engine vllm, as `--set cluster.engine=vllm` "
-                    f"prices the plan): {vllm}")
+    assert line == ("dagc's figures for it, served by vllm 0.33.0 (--engine vllm: the launch uses vllm's "
+                    f"flags, and these figures are the plan's priced with `--set cluster.engine=vllm`): {vllm}")
 
 
 def test_engine_option_of_the_plans_engine_keeps_its_figures(capsys):

@@ -232,7 +232,10 @@ def _served_by(plan: Plan, asked: str | None) -> str:
         whose = "the plan's engine" if "cluster.engine" in plan.spans else "dagc's default engine: the plan names none"
         return f"{served} ({whose}; another's with `--set cluster.engine=NAME`)"
     if "cluster.engine" not in plan.spans or engine.name == asked:
-        return f"{served} (--engine {asked}, as `--set cluster.engine={asked}` prices the plan)"
+        # what `--engine` does to both halves, said as a sentence (until 2026-11-30 "(--engine vllm, as
+        # `--set cluster.engine=vllm` prices the plan)", which left the reader to work out what "as" joined)
+        return (f"{served} (--engine {asked}: the launch uses {asked}'s flags, and these figures are the plan's "
+                f"priced with `--set cluster.engine={asked}`)")
     return (f"{served} (the engine a --set names, not --engine {asked}: {asked}'s with "
             f"`--set cluster.engine={asked}`)")
 
