@@ -28,7 +28,7 @@ def test_a_fleet_warns_once_of_each_gpu_a_memory_requirement_is_above(tmp_path):
         run = run_dagc("fleet", "p.moe", "-o", f"out-{gpu}", "--format", "json", cwd=tmp_path)
         assert run.returncode == 0, run.stderr
         assert run.stderr.count("warning[W524]") == 1, run.stderr
-        assert "`memory <= 100 GB` is above the memory of one h100-sxm, 79.65 GiB (81,559 MiB)" in run.stderr
+        assert "`memory <= 100 GB` is above the memory of one `h100-sxm`, 79.65 GiB (81,559 MiB)" in run.stderr
         # `require { tpot <= 50 ms  ` is 25 characters: the requirement starts at column 26
         assert "p.moe:4:26" in run.stderr and "one h200" not in run.stderr
         assert json.loads(run.stdout)["fleet"]["ranked"]

@@ -1,7 +1,8 @@
-"""A custom GPU's name holds no backtick: dagc's sentences name the GPU as it is called ("the h100-sxm's 79.65 GiB",
+"""A custom GPU's name holds no backtick: dagc's sentences name the GPU as it is called ("the `h100-sxm`'s 79.65 GiB",
 "above the memory of one …", "one …'s NVLink domain holds …", "on …, which has no …"), and report.md reads those
 sentences for dagc's code spans, so until 2026-11-30 a GPU named ``a`<b>`c`` turned `<b>` into a code
-span of report.md and report.html in each of them. The name is now E104 at the name, before anything is priced."""
+span of report.md and report.html in each of them. The name is now E104 at the name, before anything is priced;
+and those sentences fence the name as a code span (tests/test_gpu_name_code_span.py), for a Plan built in Python."""
 
 from __future__ import annotations
 

@@ -185,7 +185,7 @@ def test_w509_fp8_weights_on_a100_run_at_the_16_bit_peak():
     model = 'model preset "mixtral-8x7b" { weights = fp8 }'
     a100 = result(model=model, cluster='cluster { gpus = 8  gpu preset "a100-80g" }')
     (d,) = diags(a100, "W509")
-    assert "fp8 weights on a100-80g, which has no fp8 compute" in d.message and "312 TFLOPS" in d.message
+    assert "fp8 weights on `a100-80g`, which has no fp8 compute" in d.message and "312 TFLOPS" in d.message
     cm = CostModel.from_cluster(a100.plan.cluster)
     assert cm.peak_flops(DType.FP8) == 312e12
     c = a100.compiled

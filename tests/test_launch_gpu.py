@@ -20,7 +20,7 @@ cluster { gpus = 8  gpu preset "mi300x"  engine = trtllm }
 workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }
 strategy tp 8
 """
-HINT = "on mi300x (AMD) run vLLM and SGLang: `cluster { engine = vllm }`, or `dagc launch --engine vllm`"
+HINT = "on `mi300x` (AMD) run vLLM and SGLang: `cluster { engine = vllm }`, or `dagc launch --engine vllm`"
 
 
 def test_every_gpu_preset_names_its_maker():
@@ -96,7 +96,7 @@ cluster { gpus = 8  gpu preset "h100-sxm"  engine = trtllm }
 workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }
 strategy tp 8
 """
-W509_NVFP4 = ("nvfp4 weights on h100-sxm, which has no fp4 compute: dagc prices them weight-only, dequantised to 16 "
+W509_NVFP4 = ("nvfp4 weights on `h100-sxm`, which has no fp4 compute: dagc prices them weight-only, dequantised to 16 "
               "bits, with the matmuls at the 16-bit peak (989 TFLOPS)")
 
 
@@ -122,7 +122,7 @@ def test_mxfp4_experts_on_h100_warn_w509_and_fp4_on_blackwell_does_not():
     gptoss = NVFP4.replace('"mixtral-8x7b" { weights = nvfp4 }', '"gpt-oss-120b"').replace("tp 8", "tp 1 ; ep 8")
     (r,) = check(load_plan_text(gptoss))
     (w,) = [d for d in r.diagnostics if d.code == "W509"]
-    assert w.message.startswith("mxfp4 expert weights on h100-sxm, which has no fp4 compute")
+    assert w.message.startswith("mxfp4 expert weights on `h100-sxm`, which has no fp4 compute")
     assert not _codes(r, "E") and r.verdict.correct         # TensorRT-LLM runs MXFP4 experts on Hopper (TRITON)
     (b,) = check(load_plan_text(NVFP4.replace('"h100-sxm"', '"b200"')))
     assert not [d for d in b.diagnostics if d.code in ("W509", "E729")] and b.verdict.correct

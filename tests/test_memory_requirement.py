@@ -26,7 +26,7 @@ def test_a_memory_ceiling_above_the_gpu_is_located_with_its_hint_and_judged_as_w
     r, (d,) = _w524("memory <= 200 GB")
     # line 4, column 24: `require { ttft <= 2 s  ` is 23 characters; an H200 holds 143,771 MiB = 140.40 GiB
     assert (d.span.line, d.span.column) == (4, 24)
-    assert d.message == ("`memory <= 200 GB` is above the memory of one h200, 140.40 GiB (143,771 MiB): it bounds "
+    assert d.message == ("`memory <= 200 GB` is above the memory of one `h200`, 140.40 GiB (143,771 MiB): it bounds "
                          "nothing: every strategy that fits the GPU meets it")
     assert d.hint == ("memory requirements are per GPU: write a share of its memory (`memory <= 90 %`) or a size at "
                       "most 143,771 MiB, the GPU's own, rounded down")

@@ -38,7 +38,7 @@ def test_a_memory_requirement_below_the_reserve_is_said_at_it_with_the_least_tha
     (r,) = check(load_plan_text(PLAN.format(req="memory <= 3 GB", strategy="tp 8")))
     (w,) = [d for d in r.diagnostics if d.code == "W527"]
     assert w.message.startswith("`memory <= 3 GB` leaves the engine no memory: it allows 2.79 GiB of the "
-                                "h100-sxm's 79.65 GiB, and every GPU keeps dagc's reserve of 4.00 GiB")
+                                "`h100-sxm`'s 79.65 GiB, and every GPU keeps dagc's reserve of 4.00 GiB")
     assert (w.span.line, w.span.column) == (4, len("require { ") + 1)
     assert "`memory <= 18.7 %` (14.87 GiB)" in w.hint
 

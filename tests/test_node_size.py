@@ -25,13 +25,13 @@ def _w535(gpus: int, gpu: str, node: str = "") -> list[str]:
 
 def test_a_node_beyond_an_nvl72_rack():
     (said,) = _w535(144, "gb200", "  gpus_per_node = 144")
-    assert said == ("a node of 144 GPUs: one gb200's NVLink domain holds 72 (an NVL72 rack), and dagc prices every "
+    assert said == ("a node of 144 GPUs: one `gb200`'s NVLink domain holds 72 (an NVL72 rack), and dagc prices every "
                     "GPU of a node at NVLink bandwidth, so collectives between 72-GPU domains are priced as if "
                     "inside one")
     assert _w535(144, "gb200") == []                              # its default: 72 a node
     assert _w535(72, "gb200", "  gpus_per_node = 144") == []      # 72 GPUs: one rack whatever the node says
     (board,) = _w535(16, "h200", "  gpus_per_node = 16")
-    assert "one h200's NVLink domain holds 8 (a board of 8)" in board
+    assert "one `h200`'s NVLink domain holds 8 (a board of 8)" in board
     assert _w535(16, "generic-400t", "  gpus_per_node = 16") == []   # no maker's system to hold it to
 
 
@@ -53,4 +53,4 @@ def test_a_fleet_says_it_at_the_swept_value(tmp_path: Path):
     text = render(said)
     assert text.startswith(f"{path}:6:24: warning[W535]: a node of 144 GPUs")
     assert "6 |   gpus_per_node = [72, 144]" in text
-    assert "= help: write `gpus_per_node = 72` (the gb200's own, its default)" in text
+    assert "= help: write `gpus_per_node = 72` (the `gb200`'s own, its default)" in text

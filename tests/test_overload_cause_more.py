@@ -132,7 +132,7 @@ def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
                                                    "tokens)")
     assert w[0].span is not None and (w[0].span.line, w[0].span.column, w[0].span.text) == (3, 83, "\"log.csv\"")
     # the H100 SXM's memory as E402 and the memory table say it: 85,520,809,984 bytes / 2^30 = 79.65 GiB
-    assert "the h100-sxm's 79.65 GiB" in w[0].message and f"{r.load.load.kv_tokens:,} tokens" in w[0].message
+    assert "the `h100-sxm`'s 79.65 GiB" in w[0].message and f"{r.load.load.kv_tokens:,} tokens" in w[0].message
     # a log whose requests fit says nothing
     (tmp_path / "log.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
                                       "2023-11-16 18:17:03.9799600,1000,10\n")

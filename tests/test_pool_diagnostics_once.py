@@ -28,7 +28,7 @@ def test_what_both_pools_say_alike_is_said_once_unprefixed():
     w535 = [m for c, m in said if c == "W535"]
     # 1 + 0.97 + 0.97² + 0.97³ = 3.82 tokens a step, above the 0.92-per-draft ceiling's 1 + 0.92 + 0.92² + 0.92³ = 3.55
     assert len(w525) == 1 and w525[0].startswith("speculative decoding emits 3.82 tokens a step (3 drafted tokens")
-    assert len(w535) == 1 and w535[0].startswith("a node of 16 GPUs: one h200's NVLink domain holds 8")
+    assert len(w535) == 1 and w535[0].startswith("a node of 16 GPUs: one `h200`'s NVLink domain holds 8")
     # each pool's own layout keeps its pool's name: the prefill pool's tp 8 splits every expert, the decode's does not
     n602 = [m for c, m in said if c == "N602"]
     assert [m.split(":")[0] for m in n602] == ["prefill pool", "decode pool"]

@@ -89,6 +89,6 @@ def test_batch_max_picks_a_decode_batch_that_meets_the_limit():
 def test_a_memory_requirement_above_the_gpu_is_said_once_of_a_pooled_strategy():
     pooled = _checked(PLAN.replace("memory <= 90 %", "memory <= 200 GB"))
     found = [d for d in pooled.diagnostics if d.code == "W524"]
-    assert [d.message for d in found] == ["`memory <= 200 GB` is above the memory of one h200, 140.40 GiB "
+    assert [d.message for d in found] == ["`memory <= 200 GB` is above the memory of one `h200`, 140.40 GiB "
                                           "(143,771 MiB): it bounds nothing: every strategy that fits the GPU "
                                           "meets it"]

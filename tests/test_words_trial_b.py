@@ -16,7 +16,7 @@ def test_w519_says_the_gpus_memory_as_e402_does():
     plan = load_plan_text(QWEN + "workload { batch = 8  prompt = 2000  generate = 200 }\nstrategy tp 8\n")
     d = request_over_kv(plan, 0, 100_000, 10, 5_000)
     # the H100 SXM's 85,520,809,984 bytes / 2^30 = 79.647 GiB
-    assert "what the h100-sxm's 79.65 GiB leave" in d.message and "80 GiB" not in d.message
+    assert "what the `h100-sxm`'s 79.65 GiB leave" in d.message and "80 GiB" not in d.message
 
 
 def _caption(batch: int, strategy: str) -> str:

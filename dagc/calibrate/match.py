@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from ..diagnostics import Diagnostic, quote
+from ..diagnostics import Diagnostic, code, quote
 from ..lang.set_replaces import REPLACES
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..launch.launch import HF_IDS
@@ -239,7 +239,7 @@ def _other_gpu(run: MeasuredRun, plan: Plan) -> str | None:
     def a(f: str) -> str:
         return f"{'an' if f[0] in 'AHM' else 'a'} {f}"
     return (f"its GPU telemetry names `{quote(run.gpu or '', 60)}` ({a(theirs)}), the plan's GPU is preset "
-            f"`{plan.cluster.gpu.name}` ({a(ours)})")
+            f"{code(plan.cluster.gpu.name)} ({a(ours)})")
 
 
 def _precision(run: MeasuredRun, plan: Plan, shown: str) -> Diagnostic | None:

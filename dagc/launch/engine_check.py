@@ -24,7 +24,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ..diagnostics import Diagnostic, cap
+from ..diagnostics import Diagnostic, cap, code
 from ..layout.layout import Layout, resolve
 from ..plan.plan import Plan
 from ..plan.printer import aggregated
@@ -316,8 +316,8 @@ def engines_for_gpu(plan: Plan) -> str:
     names = [t for t in TABLES.values() if gpu.vendor is None or gpu.vendor in t.runs_on]
     maker = f" ({gpu.vendor.name})" if gpu.vendor is not None else ""
     if not names:
-        return f"no engine dagc launches runs on {gpu.name}{maker}"
-    return (f"on {gpu.name}{maker} run{'' if len(names) > 1 else 's'} {' and '.join(t.name for t in names)}: "
+        return f"no engine dagc launches runs on {code(gpu.name)}{maker}"
+    return (f"on {code(gpu.name)}{maker} run{'' if len(names) > 1 else 's'} {' and '.join(t.name for t in names)}: "
             f"`cluster {{ engine = {names[0].key} }}`, or `dagc launch --engine {names[0].key}`")
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, code
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown, kv_room, room_for_kv
 from ..plan.plan import Plan
@@ -175,8 +175,8 @@ def _room(plan: Plan) -> str:
     limit = plan.memory_limit
     gpu = plan.cluster.gpu
     if limit is not None and limit[0] < gpu.memory_bytes:
-        return f"`{limit[1]}`: {format_bytes(limit[0])} of the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"
-    return f"the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"
+        return f"`{limit[1]}`: {format_bytes(limit[0])} of the {code(gpu.name)}'s {format_bytes(gpu.memory_bytes)}"
+    return f"the {code(gpu.name)}'s {format_bytes(gpu.memory_bytes)}"
 
 
 def _refusal(plan: Plan, message: str) -> Diagnostic:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, code
 from ..lang.fleet_ir import Fleet, FleetPoint
 from ..plan.cluster import DEFAULT_GPUS_PER_NODE
 from ..plan.plan import Plan
@@ -49,11 +49,13 @@ def node_beyond_domain(plan: Plan, at: Span | None = None) -> Iterator[Diagnosti
         return
     what = f"an NVL{domain} rack" if c.gpu.nvlink_domain else f"a board of {domain}"
     yield diag("W535", Severity.WARNING,
-               f"a node of {c.gpus_per_node:,} GPUs: one {c.gpu.name}'s NVLink domain holds {domain} ({what}), and "
+               f"a node of {c.gpus_per_node:,} GPUs: one {code(c.gpu.name)}'s NVLink domain holds {domain} ({what}), "
+               f"and "
                f"dagc prices every GPU of a node at NVLink bandwidth, so collectives between {domain}-GPU domains are "
                "priced as if inside one",
                at or plan.span_of("cluster.gpus_per_node") or plan.span_of("cluster"),
-               f"write `gpus_per_node = {domain}` (the {c.gpu.name}'s own, its default): GPUs of two nodes talk at "
+               f"write `gpus_per_node = {domain}` (the {code(c.gpu.name)}'s own, its default): GPUs of two nodes "
+               "talk at "
                "`inter_node`; keep a larger node only for a larger NVLink domain than the preset's")
 
 

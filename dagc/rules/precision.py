@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, code
 from ..plan.model import DType
 from ..units import Dimension, exact_text
 from .base import RuleContext, diag, make_rule
@@ -51,7 +51,7 @@ def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
     has = ("fp4 compute" if gpu.flops_8bit else "fp8 or fp4 compute") if fp4 else "fp8 compute"
     how = "weight-only, dequantised to 16 bits," if fp4 else "dequantised,"
     yield diag("W509", Severity.WARNING,
-               f"{' and '.join(parts)} on {gpu.name}, which has no {has}: dagc prices them {how} "
+               f"{' and '.join(parts)} on {code(gpu.name)}, which has no {has}: dagc prices them {how} "
                f"with the matmuls at the 16-bit peak ({exact_text(gpu.flops_16bit, Dimension.COMPUTE)})",
                ctx.plan.span_of(weights[0][1] if weights else "model.kv_cache"),
                "expect 16-bit speed, or use a GPU with fp4 units (b200, b300, gb200, gb300)" if fp4 else

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, code
 from ..lang.fields import BATCH_LIMIT
 from ..plan.params import weight_bytes
 from ..plan.plan import Plan
@@ -332,7 +332,7 @@ def memory_above_gpu(plan: Plan) -> Iterator[Diagnostic]:
         what = ("it bounds nothing: every strategy that fits the GPU meets it" if req.op in ("<=", "<")
                 else "no strategy can meet it: a GPU holds no more than its memory")
         yield diag("W524", Severity.WARNING,
-                   f"`{req.text}` is above the memory of one {gpu.name}, {format_gpu_memory(gpu.memory_bytes)}: "
+                   f"`{req.text}` is above the memory of one {code(gpu.name)}, {format_gpu_memory(gpu.memory_bytes)}: "
                    f"{what}", req.span or plan.span_of("require"),
                    "memory requirements are per GPU: write a share of its memory (`memory <= 90 %`) or a size "
                    f"at most {int(gpu.memory_bytes // 2**20):,} MiB, the GPU's own, rounded down")
@@ -368,7 +368,8 @@ def memory_below_reserve(plan: Plan) -> Iterator[Diagnostic]:
         written = (f"`memory <= {share:.1f} %` (" if share <= 100 else "a GPU of more than ") + \
             f"{format_bytes(least)}{')' if share <= 100 else ''}"
         yield diag("W527", Severity.WARNING,
-                   f"`{req.text}` leaves the engine no memory: it allows {format_bytes(limit)} of the {gpu.name}'s "
+                   f"`{req.text}` leaves the engine no memory: it allows {format_bytes(limit)} of the "
+                   f"{code(gpu.name)}'s "
                    f"{format_bytes(gpu.memory_bytes)}, and "
                    f"every GPU keeps dagc's reserve of {format_bytes(reserve)} for the runtime beside the weights, KV "
                    "cache and activations; no strategy meets it, and an engine's memory share (what the limit "

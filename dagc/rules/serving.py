@@ -359,10 +359,10 @@ def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_token
 def _room(plan: Plan) -> str:
     """The memory a rank's KV cache is sized under, in words: the GPU's, or what the plan's memory requirement
     allows of it (`Plan.memory_limit`, the engine's memory share)."""
-    gpu, limit = plan.cluster.gpu, plan.memory_limit
+    gpu, limit, own = plan.cluster.gpu, plan.memory_limit, f"the {code(plan.cluster.gpu.name)}'s"
     if limit is not None and limit[0] < gpu.memory_bytes:
-        return f"the {format_bytes(limit[0])} `{limit[1]}` allows of the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"
-    return f"the {gpu.name}'s {format_bytes(gpu.memory_bytes)}"      # as E402 and the memory table say it
+        return f"the {format_bytes(limit[0])} `{limit[1]}` allows of {own} {format_bytes(gpu.memory_bytes)}"
+    return f"{own} {format_bytes(gpu.memory_bytes)}"      # as E402 and the memory table say it
 
 
 def longest_over_kv(plan: Plan, longest: int, kv_tokens: int) -> Diagnostic:
