@@ -188,9 +188,10 @@ def test_summary_of_an_incorrect_strategy_names_its_errors():
     r = checked(SMALL.replace("strategy pp 2 < tp 2 ; ep 2 >", "strategy tp 3"))[0]
     summary = report_md(r).split("## Assumptions")[0]
     assert "**Correct: no.** error E302 (line 9): 8 attention heads are not divisible by tp 3" in summary
-    # each error's hint an item of its own, with the line it answers (until 2026-11-30 joined by `; ` in one line)
+    # each error's hint an item of its own, with the line it answers (until 2026-11-30 joined by `; ` in one line),
+    # and a hint two errors give said once with both codes (until 2026-11-30 "use tp 2 or tp 4" twice)
     assert ("- **What to change:** fix the errors first ([Diagnostics](#diagnostics)):\n"
-            "  - use tp 2 or tp 4 (E302, line 9)\n  - use tp 2 or tp 4 (E305, line 9)\n- **Diagnostics:**") in summary
+            "  - use tp 2 or tp 4 (E302 and E305, line 9)\n- **Diagnostics:**") in summary
 
 
 def test_what_to_change_is_pasteable_with_figures_in_the_requirement_units():

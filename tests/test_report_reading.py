@@ -272,3 +272,33 @@ def test_the_summary_names_a_diagnostic_of_the_command_line_s_strategy_by_its_op
     assert "warning W504 (line 3): 2 micro-batches for 4 stages" in md        # the plan's workload line
     assert "fill 4 micro-batches (W510, `--strategy`)" in md                 # its hint under "What to change"
     assert "(line 1)" not in md and "W510, line 1)" not in md
+
+
+def test_a_hint_two_codes_give_is_one_item_with_both_codes():
+    """4 heads and an expert ffn of 1,028 under `tp 8`: E302 and E305 both hint "use tp 4" (the largest divisor of 8
+    that divides 4, and 1,028 = 4 × 257): until 2026-11-30 "What to change" listed the same words twice."""
+    plan = ('model "m" { layers = 4  hidden = 1024  heads = 4  kv_heads = 4  vocab = 32000\n'
+            '  moe { experts = 8  top_k = 2  ffn = 1028 } }\n'
+            'cluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            'workload { batch = 8  prompt = 512  generate = 32 }\nstrategy tp 8\n')
+    (r,) = check(load_plan_text(plan, name="m.moe"))
+    assert [(d.code, d.hint) for d in r.diagnostics if d.code in ("E302", "E305")] == [("E302", "use tp 4"),
+                                                                                       ("E305", "use tp 4")]
+    md = report_md(r).splitlines()
+    at = md.index("- **What to change:** fix the errors first ([Diagnostics](#diagnostics)):")
+    assert md[at + 1:at + 3] == ["  - use tp 4 (E302 and E305, line 5)", "- **Diagnostics:** 2 errors, 0 warnings, "
+                                 "2 notes — each with its source line and hint under [Diagnostics](#diagnostics):"]
+
+
+def test_a_hint_two_codes_give_at_different_places_names_each_code_with_its_own():
+    from dagc.diagnostics import Diagnostic, Severity
+    from dagc.export.hints_md import hints_md
+
+    (r,) = check(load_plan_text(MIXTRAL.format(require="ttft <= 2 s"), name="m.moe"))
+    span = r.plan.span_of("workload")
+    other = r.plan.span_of("cluster")
+    assert span is not None and other is not None and span.line != other.line
+    said = hints_md([Diagnostic("W998", Severity.WARNING, "m", span, hint="h"),
+                     Diagnostic("W999", Severity.WARNING, "m", other, hint="h"),
+                     Diagnostic("W999", Severity.WARNING, "m", span, hint="h")], 3)
+    assert said == [f"h (W998, line {span.line}; W999, lines {other.line} and {span.line})"]

@@ -33,24 +33,41 @@ def said_at(span: Span) -> str:
 
 
 def hints_md(diagnostics: Sequence[Diagnostic], most: int) -> list[str]:
-    """The first `most` distinct hints, each with its code and the lines of the diagnostics that give it: `relax the
-    requirement (N604, lines 13 and 15)`. Until 2026-11-30 a hint read with its code alone — two W506 hints
-    beginning "no strategy on these GPUs can meet it either" each after a "(N604)" that closed the hint before, and
-    no line to tell which requirement "it" was."""
-    places: dict[tuple[str, str], list[str]] = {}
+    """The first `most` distinct hints, each with its codes and the lines of the diagnostics that give it: `relax the
+    requirement (N604, lines 13 and 15)`; a hint two codes give, once with both: `use tp 2 or tp 4 (E302 and E305,
+    line 5)`, or each code with its own lines when they differ (`(E302, line 5; E305, line 7)`). Until 2026-11-30 a
+    hint read with its code alone — two W506 hints beginning "no strategy on these GPUs can meet it either" each
+    after a "(N604)" that closed the hint before, and no line to tell which requirement "it" was — and a hint two
+    codes gave was two items of the same words."""
+    places: dict[str, dict[str, list[str]]] = {}
     for d in diagnostics:
         if d.hint:
-            at = places.setdefault((d.hint, d.code), [])
+            at = places.setdefault(d.hint, {}).setdefault(d.code, [])
             if d.span is not None and (where := said_at(d.span)) not in at:
                 at.append(where)
     out = []
-    for (hint, code), at in list(places.items())[:most]:
-        lines = [w.removeprefix("line ") for w in at if w.startswith("line ")]
-        said = ([] if not lines else [f"line {lines[0]}"] if len(lines) == 1 else
-                [f"lines {', '.join(lines[:-1])} and {lines[-1]}"])
-        said += [w for w in at if not w.startswith("line ")]
-        out.append(f"{md_prose(hint)} ({code}{''.join(', ' + w for w in said)})")
+    for hint, codes in list(places.items())[:most]:
+        wheres = {tuple(at) for at in codes.values()}
+        if len(wheres) == 1:          # every code at the same places: the codes, then the places once
+            said = [_codes_text(list(codes)) + _places_text(next(iter(codes.values())))]
+        else:
+            said = [code + _places_text(at) for code, at in codes.items()]
+        out.append(f"{md_prose(hint)} ({'; '.join(said)})")
     return out
+
+
+def _codes_text(codes: list[str]) -> str:
+    """`E302`, `E302 and E305`, `E302, E305 and W501`."""
+    return codes[0] if len(codes) == 1 else f"{', '.join(codes[:-1])} and {codes[-1]}"
+
+
+def _places_text(at: list[str]) -> str:
+    """The places of a code's diagnostics after it: `, lines 4 and 7`, `` , `--strategy` ``; empty for none."""
+    lines = [w.removeprefix("line ") for w in at if w.startswith("line ")]
+    said = ([] if not lines else [f"line {lines[0]}"] if len(lines) == 1 else
+            [f"lines {', '.join(lines[:-1])} and {lines[-1]}"])
+    said += [w for w in at if not w.startswith("line ")]
+    return "".join(", " + w for w in said)
 
 
 def hints_list_md(diagnostics: Sequence[Diagnostic], most: int) -> list[str]:
