@@ -274,3 +274,21 @@ def test_every_transfer_between_ranks_is_labelled_with_its_bytes():
     drawn = {g.findtext(f"{SVG_NS}title"): [t.text for t in g.iter(f"{SVG_NS}text")]
              for g in svg.iter(f"{SVG_NS}g") if "edge" in g.get("class", "").split()}
     assert all(drawn[f"{a}->{b}"] == ["128.0 MiB"] for a, b, _ in transfers)
+
+
+def test_a_collective_says_the_bytes_it_moves():
+    """A collective's hexagon read only its time and group ("all_reduce 10.73 us · tp 2"): nothing in dag.svg
+    said how much it moves. It says the bytes each GPU brings to it (what its time is costed on): in the small plan's
+    prefill, a micro-batch of 4 requests × 128 tokens, 512 tokens × 256 hidden × 2 bytes = 256 KiB a GPU for the
+    TP all-reduce; the expert all-to-alls name their own, no more than the largest rank's."""
+    assert 512 * 256 * 2 == 256 * 2**10
+    text = dag_dot(compiled("small"), Detail.SUMMARY).text
+    hexagons = [attrs for _, attrs in NODE.findall(text) if "shape=hexagon" in attrs and "comm" in classes(attrs)]
+    reduces = [attrs for attrs in hexagons if "all_reduce" in classes(attrs)]
+    assert reduces and all('label="all_reduce\\n10.73 us · tp 2\\n256.0 KiB per GPU"' in a for a in reduces)
+    c = compiled("small")
+    for nid, attrs in NODE.findall(text):
+        if "shape=hexagon" in attrs and "comm" in classes(attrs):
+            sent = c.dag.template[int(nid.removeprefix("n"))].comm_bytes
+            figure = format_si(float(sent.max()), Dimension.SIZE)
+            assert (f"\\n{figure} per GPU\"" if sent.min() == sent.max() else f"\\nup to {figure} per GPU\"") in attrs

@@ -154,8 +154,11 @@ def test_trace_prefill_then_decode_and_args(tmp_path):
     prefill_end = max(float(e["ts"]) + float(e["dur"]) for e in xs if e["args"]["phase"] == "prefill")
     decode_start = min(float(e["ts"]) for e in xs if e["args"]["phase"] == "decode")
     assert decode_start >= prefill_end - 1e-3
-    assert {"kind", "layer", "microbatch", "tokens", "flops", "hbm_bytes", "comm_bytes",
+    assert {"kind", "microbatch", "tokens", "flops", "hbm_bytes", "comm_bytes",
             "on_critical_path"} <= set(xs[0]["args"])
+    # the layer where the op has one (the embedding, first, has none: no `layer -1`)
+    assert xs[0]["args"]["kind"] == "embed" and "layer" not in xs[0]["args"]
+    assert any(e["args"].get("layer") == 0 and e["args"]["kind"] == "attention" for e in xs)
     assert any(e["ph"] == "C" and e["name"] == "HBM" for e in data["traceEvents"])
     assert any(e["ph"] == "s" for e in data["traceEvents"])
 

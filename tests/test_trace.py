@@ -115,7 +115,12 @@ def test_slices_named_by_op_kind_only(written_trace, name):
     assert {e["name"] for e in ops} <= kinds
     assert not any(ch.isdigit() for e in ops for ch in e["name"])
     # layer and micro-batch are in the args; one name per kind, so per-name totals add up across layers
-    assert all({"layer", "microbatch", "kind"} <= set(e["args"]) and e["args"]["kind"] == e["name"] for e in ops)
+    assert all({"microbatch", "kind"} <= set(e["args"]) and e["args"]["kind"] == e["name"] for e in ops)
+    # an op outside the layers (embedding, final norm, LM head, sends between stages of no layer) has no layer:
+    # Perfetto's details showed "layer -1", dagc's sentinel, as if a layer; the op in a layer says which
+    assert all(("layer" in e["args"]) == (c.dag.layer[e["args"]["node"]] >= 0) for e in ops)
+    assert {e["args"]["kind"] for e in ops if "layer" not in e["args"]} >= {"embed", "lm_head"}
+    assert all(e["args"]["layer"] >= 0 for e in ops if "layer" in e["args"])
     per_rank0 = Counter(e["name"] for e in ops if e["pid"] == 1)
     assert per_rank0 == Counter(c.dag.kind[i].value for i in range(len(c.dag)) if c.dag.stage[i] == 0)
     assert not trace_errors(info.path)[1]

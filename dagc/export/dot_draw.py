@@ -49,7 +49,10 @@ def _op_label(c: Compiled, i: int) -> str:
     if host > 0:
         return f"{kind.value} + host{extra}\n(host {format_si(host, Dimension.TIME)})"
     if kind.is_comm and t.group is not None and kind not in (OpKind.SEND, OpKind.RECV):
-        extra += f" · {t.group.value} {t.group_size}"
+        # the bytes each GPU brings to the collective (what its time is costed on), the largest rank's when they differ
+        most = float(t.comm_bytes.max()) if len(t.comm_bytes) else 0.0
+        upto = "up to " if len(t.comm_bytes) and float(t.comm_bytes.min()) != most else ""
+        extra += f" · {t.group.value} {t.group_size}\n{upto}{format_si(most, Dimension.SIZE)} per GPU"
     return kind.value + extra
 
 

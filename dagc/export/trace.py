@@ -256,7 +256,8 @@ def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
             cat = dag.template[i].category
             args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "category": cat.value,
                                        "phase": dag.phase[i].value, "step": dag.step[i], "stage": dag.stage[i],
-                                       "layer": dag.layer[i], "microbatch": dag.mb[i],
+                                       **({"layer": dag.layer[i]} if dag.layer[i] >= 0 else {}),
+                                       "microbatch": dag.mb[i],
                                        "waited_before_us": round(max(0.0, wait_s) * 1e6, 3)}
             parts = kernels[dag.template_index[i]]
             if parts:
@@ -300,7 +301,8 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
         if o is None:
             o = on_rank[k] = _on_rank(dag.template[i], local, kernels[k], tracks)
         args: dict[str, object] = {"node": i, "kind": o.kind, "phase": dag.phase[i].value,
-                                   "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
+                                   "step": dag.step[i], "stage": stage,
+                                   **({"layer": dag.layer[i]} if dag.layer[i] >= 0 else {}),   # none outside the layers
                                    "microbatch": dag.mb[i], "tokens": o.tokens, "flops": o.flops,
                                    "hbm_bytes": o.hbm_bytes, "comm_bytes": o.comm_bytes,
                                    "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
