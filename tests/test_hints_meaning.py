@@ -379,3 +379,17 @@ def test_a_percentile_with_a_suffix_is_named(name):
 def test_a_percentile_written_as_its_own_word_is_told_to_join_the_name(line):
     d = diagnostic(PLAN.replace("ttft <= 1 s", line))
     assert d.code == "E001" and d.hint.startswith("a percentile is part of the requirement's name: `ttft_p99 <= 2 s`")
+
+
+def test_a_value_of_serving_written_as_a_field_is_told_the_field():
+    """`inflight = true` in the workload names a value of `serving` (until 2026-11-30 the hint listed the workload's
+    22 fields, `serving` among them, and never said `serving = inflight`); `continuous_batching = true`, another
+    name of it, likewise."""
+    d = diagnostic(PLAN.replace("  batch = 16\n", "  batch = 16\n  inflight = true\n"))
+    assert (d.code, d.message) == ("E101", "unknown field `inflight` in workload")
+    assert d.hint == ("`inflight` is a value of `serving`, not a field: write `serving = inflight` "
+                      "(or `serving = static`)")
+    d = diagnostic(PLAN.replace("  batch = 16\n", "  batch = 16\n  continuous_batching = true\n"))
+    assert d.hint is not None and d.hint.startswith("write `serving = inflight`: continuous (in-flight) batching")
+    d = diagnostic(PLAN.replace("  batch = 16\n", "  batch = 16\n  servng = inflight\n"))     # a slip stays a slip
+    assert d.hint == "did you mean `serving`?"

@@ -191,7 +191,7 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
             out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span,
                       f"replace `{item.name} = …` with `{item.name} {{ … }}` and the fields inside it")
         else:
-            guess, hint = unknown_field_hint(item.name, where, [*fields, *subblocks])
+            guess, hint = unknown_field_hint(item.name, where, [*fields, *subblocks], fields)
             if guess is not None:
                 out.guessed.add(f"{where}.{guess}")
             out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span, hint)

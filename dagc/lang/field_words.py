@@ -12,9 +12,9 @@ dagc calls it, with whose word it is. A requirement written as a workload field 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from .fields import REQUIREMENT_NAMES, did_you_mean, elsewhere, nearest, spelling
+from .fields import CHOICE_WORDS, REQUIREMENT_NAMES, Field, did_you_mean, elsewhere, nearest, spelling
 
 __all__ = ["CONFIG_WORDS", "FIELD_WORDS", "MOE_FFN_WORDS", "unknown_field_hint"]
 
@@ -97,18 +97,26 @@ def _config_hint(name: str, where: str, known: Sequence[str]) -> tuple[str | Non
                   "there")
 
 
-def unknown_field_hint(name: str, where: str, known: Sequence[str]) -> tuple[str | None, str]:
-    """The field `name` stands for in block `where` (None when none) and E101's hint for it.
+def unknown_field_hint(name: str, where: str, known: Sequence[str],
+                       specs: Mapping[str, Field] | None = None) -> tuple[str | None, str]:
+    """The field `name` stands for in block `where` (None when none) and E101's hint for it; `specs`, the block's
+    fields, tell a value of a choice field written as a field (`inflight = true`: `serving = inflight`).
 
     Example:
         >>> unknown_field_hint("max_num_seqs", "workload", ["batch", "prompt"])
         ('batch', "did you mean `batch`? (`max_num_seqs` is vLLM's `--max-num-seqs`, the cap on requests in flight)")
         >>> unknown_field_hint("ttft", "workload", ["batch"])[1][:45]
         '`ttft` is a requirement, not a field of the w'
+        >>> serving = {"serving": Field("choice", choices=("static", "inflight"))}
+        >>> field, hint = unknown_field_hint("inflight", "workload", ["serving"], serving)
+        >>> field, hint[:64]
+        ('serving', '`inflight` is a value of `serving`, not a field: write `serving ')
     """
     word = spelling(name)
     if (config := _config_hint(name, where, known)) is not None:
         return config
+    if (valued := _choice_named(name, specs or {})) is not None:
+        return valued
     if (said := FIELD_WORDS.get(word)) is not None and said[0] in known:
         return said[0], f"did you mean `{said[0]}`? (`{name}` is {said[1]})"
     if said is not None and where.split(".")[0] != "workload":
@@ -121,3 +129,21 @@ def unknown_field_hint(name: str, where: str, known: Sequence[str]) -> tuple[str
         return None, (f"`{name}` is a requirement, not a field of the {where}: write it in the `require` block, "
                       f"`require {{ {name.lower()} <= … }}` (with --set: `--set 'require.{name.lower()}=…'`)")
     return guess, did_you_mean(name, known)
+
+
+def _choice_named(name: str, specs: Mapping[str, Field]) -> tuple[str, str] | None:
+    """(field, hint) where `name` is a value of one of the block's choice fields, or another name of one
+    (`CHOICE_WORDS`: `continuous_batching = true`): until 2026-11-30 `inflight = true` in a workload was told the
+    block's 22 fields, none of them `serving = inflight`."""
+    word = spelling(name)
+    for field, spec in specs.items():
+        if spec.kind != "choice":
+            continue
+        if (other := CHOICE_WORDS.get(field, {}).get(word)) is not None:
+            return field, other
+        for choice in spec.choices:
+            if spelling(choice) == word and not nearest(name, specs):
+                rest = " or ".join(f"`{field} = {c}`" for c in spec.choices if c != choice)
+                return field, (f"`{name}` is a value of `{field}`, not a field: write `{field} = {choice}`"
+                               + (f" (or {rest})" if rest else ""))
+    return None
