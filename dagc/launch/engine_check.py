@@ -310,7 +310,7 @@ def engines_for_gpu(plan: Plan) -> str:
         >>> engines_for_gpu(load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "mi300x" '
         ...                                'engine = trtllm } workload { batch = 8 prompt = 512 generate = 64 } '
         ...                                'strategy tp 8'))
-        'on mi300x (AMD) run vLLM and SGLang: `cluster { engine = vllm }`, or `dagc launch --engine vllm`'
+        'on `mi300x` (AMD) run vLLM and SGLang: `cluster { engine = vllm }`, or `dagc launch --engine vllm`'
     """
     gpu = plan.cluster.gpu
     names = [t for t in TABLES.values() if gpu.vendor is None or gpu.vendor in t.runs_on]
