@@ -17,7 +17,8 @@ import pytest
 
 from dagc.cli.parser import build_parser
 
-CLI_PAGE = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+ROOT = Path(__file__).resolve().parent.parent
+CLI_PAGE = ROOT / "docs" / "cli.md"
 
 
 def _commands(parser: argparse.ArgumentParser, name: str = "dagc") -> list[tuple[str, argparse.ArgumentParser]]:
@@ -69,3 +70,14 @@ def test_cli_page_has_every_command_with_every_option(name, parser):
         assert row in section, f"docs/cli.md's `{name}` lists no {a.option_strings}"
         cells = section.split(row, 1)[1].split("\n", 1)[0].split(" | ")
         assert cells[-1].strip(" |"), f"docs/cli.md's `{name}` says nothing of {a.option_strings}"
+
+
+def test_readme_usage_block_names_every_command():
+    """README's "Using it" block, the commands at a glance, names each of them (until 2026-11-30 it left out
+    `dagc fleet` and `dagc kernels`)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Using it", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.startswith("dagc ") and not line.startswith("dagc --")]
+    used = {line.split()[1] for line in lines}
+    top = {name.split()[1] for name, _ in COMMANDS if name.count(" ") == 1}
+    assert used == top, (sorted(top - used), sorted(used - top))
