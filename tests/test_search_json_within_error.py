@@ -38,3 +38,23 @@ def test_search_json_without_the_plan_says_the_band_is_not_known():
     assert doc["error_band_ratio"] is None and doc["within_error_of_best"] == []    # min-gpus: no band
     bare = search_json(search(plan, SearchOptions(top=3)), 3)
     assert bare["error_band_ratio"] is None and bare["within_error_of_best"] is None
+
+
+def test_a_candidates_metrics_lack_only_what_docs_outputs_md_says():
+    """docs/outputs.md says which of report.json's `metrics` a search candidate's leave out; until 2026-11-30 it
+    named the critical path alone, while `bubble_fraction` is left out too: a script reading it for a `pp`
+    candidate found no such key."""
+    import re
+
+    import dagc
+    from dagc.export.report import report_json
+
+    plan = load_plan(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
+    found = search(plan, SearchOptions(top=300))
+    piped = next(c for c in search_json(found, 300, plan)["candidates"] if c["strategy"].startswith("pp 2"))
+    checked = report_json(dagc.check(plan, piped["strategy"], search=False)[0])["metrics"]
+    left_out = set(checked) - set(piped["metrics"])
+    row = next(line for line in (ROOT / "docs" / "outputs.md").read_text().splitlines()
+               if line.startswith("| `candidates[].metrics` |"))
+    said = set(re.findall(r"`([a-z_]+)`", row.split("without", 1)[1]))
+    assert left_out == said == {"critical_path", "bubble_fraction"}
