@@ -132,12 +132,22 @@ def cli_options_markdown() -> str:
     lines = ["### `dagc` (no command)", "", "```", "dagc [--version] [--help] COMMAND …", "```", ""]
     lines += _options_table(parser) + [""]
     for name, p in sub.choices.items():
-        lines += [f"### `dagc {name}`", "", _cell(helps.get(name, "")).replace("\\|", "|") + ".", "",
-                  "```", _usage(name, p), "```", ""]
-        lines += _options_table(p) + ["| `-h`, `--help` |  |  | this command's help, with an example |", ""]
-        if p.epilog:
-            lines += ["```", p.epilog.strip(), "```", ""]
+        lines += _command_markdown(name, helps.get(name, ""), p)
     return "\n".join(lines)
+
+
+def _command_markdown(name: str, help_text: str, p: argparse.ArgumentParser) -> list[str]:
+    """One command's section — its usage, options and example —, then its own commands' (`dagc kernels import`)."""
+    lines = [f"### `dagc {name}`", "", _cell(help_text).replace("\\|", "|") + ".", "",
+             "```", _usage(name, p), "```", ""]
+    lines += _options_table(p) + ["| `-h`, `--help` |  |  | this command's help, with an example |", ""]
+    if p.epilog:
+        lines += ["```", p.epilog.strip(), "```", ""]
+    for group in (a for a in p._actions if isinstance(a, argparse._SubParsersAction)):
+        helps = {c.dest: c.help or "" for c in group._choices_actions}
+        for sub_name, sub_p in group.choices.items():
+            lines += _command_markdown(f"{name} {sub_name}", helps.get(sub_name, ""), sub_p)
+    return lines
 
 
 def test_cli_page_lists_every_command_and_option(request):

@@ -183,7 +183,7 @@ def test_cli_search_json_follows_spec(tmp_path):
     # SPEC 9's keys, and what says whether the search was partial (and why)
     assert {"objective", "evaluated", "seconds", "candidates"} <= set(data) <= {
         "objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped", "skipped",
-        "pruned", "rejected", "rejected_by", "pareto", "disaggregated"}
+        "pruned", "rejected", "rejected_by", "pareto", "disaggregated", "error_band_ratio", "within_error_of_best"}
     assert data["objective"] == "tokens-per-gpu" and len(data["candidates"]) == 3
     for c in data["candidates"]:
         assert {"strategy", "gpus", "metrics", "meets_requirements", "score", "memory_headroom",

@@ -58,7 +58,8 @@ def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable
                     help="search every cluster again, not resuming from fleet-results.jsonl")
     fl.add_argument("--launch", action="store_true",
                     help="then print the commands that start the best cluster's strategy on its engine (dagc launch)")
-    fl.add_argument("--format", choices=("text", "json"), default="text")
+    fl.add_argument("--format", choices=("text", "json"), default="text",
+                    help="what to print: the ranking (text) or fleet.json's document (json, docs/fleet.md)")
     fl.add_argument("--force", action="store_true",
                     help="write into an output directory that dagc cannot tell it wrote (docs/security.md)")
     fl.add_argument("--allow-path", action="append", metavar="DIR", default=[],

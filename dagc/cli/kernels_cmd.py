@@ -39,12 +39,14 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     imp = sub.add_parser("import", help="convert one system, engine and release into a profile file",
                          epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("--system", required=True, help="an aiconfigurator system, e.g. h200_sxm (see `list`)")
-    imp.add_argument("--engine", required=True, choices=("trtllm", "sglang", "vllm"))
+    imp.add_argument("--engine", required=True, choices=("trtllm", "sglang", "vllm"),
+                     help="the engine whose measured tables to convert")
     imp.add_argument("--release", default=None, help="the engine release (default: the newest with tables)")
     imp.add_argument("-o", "--output", required=True, metavar="FILE", help="the profile file to write")
     imp.add_argument("--force", action="store_true", help="replace FILE when it exists (a regular file only)")
     imp.set_defaults(func=cmd_import)
-    ls = sub.add_parser("list", help="the systems, engines and releases the installed tables hold")
+    ls = sub.add_parser("list", help="the systems, engines and releases the installed tables hold",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ls.set_defaults(func=cmd_list)
     return p
 

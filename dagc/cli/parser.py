@@ -308,7 +308,8 @@ def _add_search(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentPa
                     "always subject to `require`")
     se.add_argument("--top", type=_positive_int, default=10, metavar="N",
                     help="how many candidates to show (default 10)")
-    se.add_argument("--format", choices=("text", "json"), default="text")
+    se.add_argument("--format", choices=("text", "json"), default="text",
+                    help="what to print: the ranking (text) or its JSON document (json, docs/outputs.md)")
     se.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                     help=JOBS_HELP)
     where = se.add_mutually_exclusive_group()
@@ -372,7 +373,8 @@ def _add_shared_options(c: argparse.ArgumentParser, co: argparse.ArgumentParser,
 
 def _add_other_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """`schema`, `explain`, `presets`, `launch`, `kernels`, `calibrate` and `fleet`."""
-    sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
+    sc = sub.add_parser("schema", help="print the JSON Schema of dag.json",
+                        epilog="example: dagc schema > dag.schema.json")
     sc.set_defaults(func=commands.cmd_schema)
     e = sub.add_parser("explain", help="print a rule's documentation with a bad and a fixed example",
                        epilog="example: dagc explain E202")

@@ -8,7 +8,7 @@ candidates did (`pooled_json` of its `PooledSummary`); the at-rate ranking (`ran
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..plan.plan import Plan
 from ..search.at_rate import AtRate, RankedAtRate
@@ -76,6 +76,19 @@ def pooled_json(d: PooledSummary) -> dict[str, int | bool]:
     return out
 
 
+def _within_error(objective: str, shown: Sequence[Candidate], plan: Plan | None) -> dict[str, object]:
+    """`error_band_ratio` and `within_error_of_best`: the candidates shown that dagc cannot tell from the first within
+    its error (their score within the objective's 80 % band ratio of the first's, among those judged as the first
+    is), as the table's "indistinguishable within dagc's error from #1" names them; null without the plan."""
+    if plan is None:
+        return {"error_band_ratio": None, "within_error_of_best": None}
+    from ..verdict.ledger import within_error_of_best
+    peers = [c for c in shown if c.meets_requirements is shown[0].meets_requirements] if shown else []
+    ratio, close = within_error_of_best(plan, objective, [c.score for c in peers])
+    return {"error_band_ratio": ratio, "within_error_of_best": [{"rank": i + 1, "strategy": peers[i].text}
+                                                                 for i in close]}
+
+
 def search_json(found: SearchResult, top: int | None = None, plan: Plan | None = None) -> dict[str, object]:
     """The search's JSON document, with its best `top` candidates (`SearchResult.shown`), each — when `plan` is
     given — with its `cost` on its steady state (`dagc.serve.price.token_cost` at the plan's price: the figure
@@ -89,8 +102,10 @@ def search_json(found: SearchResult, top: int | None = None, plan: Plan | None =
                 "cost": token_cost(c.metrics, plan.cluster.price_per_gpu_hour, w.prompt, w.generate),
                 "requirements": requirements_json(row_odds(plan, c))}
 
+    shown = found.shown(top)
     return {"objective": found.objective, "evaluated": found.evaluated, "legal": found.legal,
-            "seconds": found.seconds, "candidates": [candidate(c) for c in found.shown(top)],
+            "seconds": found.seconds, "candidates": [candidate(c) for c in shown],
+            **_within_error(found.objective, shown, plan),
             "pareto": [candidate_json(c) for c in found.pareto] if found.pareto_kept else None,
             "total": found.total, "complete": found.complete,
             "stopped": None if found.complete else found.stopped, "skipped": list(found.skipped),
