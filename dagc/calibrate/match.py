@@ -75,11 +75,16 @@ def kept_sets(sets: Sequence[str], settings: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in sets if s.partition("=")[0].strip() not in gone)
 
 
-def _traffic_hint(settings: tuple[str, ...], shared: Shared | None) -> str:
-    """The `--set`s that make the plan the run's, or, where the plan is others' too, the run's own manifest entry."""
+def _traffic_hint(settings: tuple[str, ...], shared: Shared | None, every: tuple[str, ...] = ()) -> str:
+    """The `--set`s that make the plan the run's, or, where the plan is others' too, the run's own manifest entry,
+    with `every` setting the run needs (each of its disagreements'): the entry is then the run's whole plan. Until
+    2026-11-30 each disagreement's entry held its own setting alone — a run of 200 requests at 8 clients against a
+    plan of 300 at 4 requests/s was hinted `set = ["workload.requests=200"]` at one field and `set =
+    ["workload.concurrency=8", …]` at the other, and an entry written from either was refused again at the other."""
     listed = ", ".join(f'"{x}"' for x in settings)
     if shared is not None:
-        listed = ", ".join(f'"{x}"' for x in (*kept_sets(shared.sets, settings), *settings))
+        every = every or settings
+        listed = ", ".join(f'"{x}"' for x in (*kept_sets(shared.sets, every), *every))
         return f"{shared.why} give this run an entry of its own, `[[run]]  {shared.entry}  set = [{listed}]`"
     options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
     return (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
@@ -92,33 +97,47 @@ def queued_by_design(run: MeasuredRun) -> bool:
     return run.rate is None and (run.concurrency is None or run.concurrency >= run.requests)
 
 
+def _capped(run: MeasuredRun) -> bool:
+    """Whether the run was sent at a rate with a cap on its requests in flight (`CAPPED`)."""
+    return run.rate is not None and run.concurrency is not None and run.concurrency < run.requests
+
+
 def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared | None = None) -> list[Diagnostic]:
     """E110 for each figure of the run's traffic the plan does not send. `shared` (`Shared`): the plan is others'
     too — a `--set` of the run's traffic would refuse them —, so a disagreement on the traffic names the manifest
-    entry that gives the run a plan of its own."""
-    out: list[Diagnostic] = []
+    entry that gives the run a plan of its own, with every setting the run's disagreements call for."""
     shown = quote(plan_shown)
-    w = plan.workload
+    said: list[tuple[str, str, tuple[str, ...]]] = []      # each disagreement: the run's field, words, `--set`s
 
     def say(name: str, message: str, setting: str, *more: str) -> None:
         # a run of the other loop too: a `--set` of its rate or clients replaces the plan's (`overrides.REPLACES`);
         # a burst's clients all start at once (`BURST_RAMP`)
-        settings = (setting, BURST_RAMP, *more) if setting.startswith("workload.concurrency=") \
-            and queued_by_design(run) else (setting, *more)
-        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
-                               _traffic_hint(settings, shared)))
+        said.append((name, message, (setting, BURST_RAMP, *more) if setting.startswith("workload.concurrency=")
+                     and queued_by_design(run) else (setting, *more)))
 
-    out += _deployment(run, plan, shown)
-    tr = w.traffic
-    if run.rate is not None and run.concurrency is not None and run.concurrency < run.requests:
+    out, fixes = _deployment(run, plan, shown)
+    if _capped(run):
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run sent at {run.rate:g} requests/s "
                                f"with at most {run.concurrency} in flight, which dagc's traffic does not express (an "
                                "open loop, or a closed loop: not both)", run.span("concurrency"), CAPPED))
+    _said(run, plan, say)
+    every = tuple(dict.fromkeys((*fixes, *(x for _, _, settings in said for x in settings))))
+    return out + [run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
+                              _traffic_hint(settings, shared, every)) for name, message, settings in said]
+
+
+def _said(run: MeasuredRun, plan: Plan, say: Callable[..., None]) -> None:
+    """Each disagreement of the run's traffic and mean lengths with the plan's, told to `say` (`disagreements`; a
+    run capped at a rate is said there)."""
+    w = plan.workload
+    tr = w.traffic
+    if _capped(run):
+        pass                        # `CAPPED`, said by `disagreements`: no `--set` gives a plan such traffic
     elif tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"
         say("rate", f"the plan {what}, the run sent {run.requests:,} requests", *_traffic_settings(run, tr))
         if tr is not None:          # a log's lengths are its own: said once the log is left out
-            return out
+            return
     else:
         if abs(tr.requests - run.requests) > REQUESTS_TOLERANCE * run.requests:
             say("requests", f"the run sent {run.requests:,} requests, the plan {tr.requests:,}",
@@ -129,28 +148,31 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared 
             say(name, f"the run's mean {'input' if name == 'prompt' else 'output'} length is {ours:,.1f} tokens, the "
                 f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
                 f"workload.{name}={round(ours)}")
-    return out
 
 
-def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> list[Diagnostic]:
+def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> tuple[list[Diagnostic], list[str]]:
     """E110 for each way the run's deployment is not the plan's: its model, its checkpoint's precision, its GPUs,
-    its engine, a plan served statically (every run measures a server)."""
+    its engine, a plan served statically (every run measures a server); and the `--set`s that fix them."""
     out: list[Diagnostic] = []
+    fixes: list[str] = []
     w = plan.workload
     other = _other_model(run.model, plan)
     if other is not None:
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured {other}, the plan's "
                                f"model is preset `{plan.model.name}` ({HF_IDS[plan.model.name]})", run.span("model"),
                                "calibrate with the plan of the model this run measured"))
-    if other is None and (wrong := _precision(run, plan, shown)) is not None:
-        out.append(wrong)
+    if other is None and (found := checkpoint_precision(run.model, plan)) is not None:
+        out.append(_precision(run, plan, shown, found))
+        fixes.append(f"model.weights={found[1][0].value}")
     if (other_gpu := _other_gpu(run, plan)) is not None:
         preset = GPU_FAMILIES[gpu_family(run.gpu or "") or ""]
+        fixes.append(f"cluster.gpu={preset}")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {other_gpu}", run.span("gpu"),
                                f"calibrate with the plan of the GPUs this run measured: `--set cluster.gpu={preset}` "
                                f"(in a manifest, `set = [\"cluster.gpu={preset}\"]`)"))
     engine = backend_engine(run.backend)
     if engine is not None and engine != plan.cluster.engine.name and plan.cluster.engine.name != "pytorch":
+        fixes.append(f"cluster.engine={engine}")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: its client measured the "
                                f"`{quote(run.backend or '', 40)}` backend ({ENGINE_SAID[engine]}'s server); the "
                                f"plan's engine is {plan.cluster.engine.name}", run.span("backend"),
@@ -159,12 +181,13 @@ def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> list[Diagnostic]:
     mode = mode_of(w)
     if not mode.continuous and mode.role is None:
         default = "" if "workload.serving" in plan.spans else ", the default"
+        fixes.append("workload.serving=inflight")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the plan serves static batches "
                                "(`batch` requests prefilled together, then decoded together: `serving = static`"
                                f"{default}), the run measured a server, which batches requests in flight",
                                run.span("backend"), "give the plan the run's serving: `--set workload.serving="
                                "inflight` (in a manifest, `set = [\"workload.serving=inflight\"]`)"))
-    return out
+    return out, fixes
 
 
 def _traffic_settings(run: MeasuredRun, tr: Traffic | None) -> tuple[str, ...]:
@@ -242,11 +265,9 @@ def _other_gpu(run: MeasuredRun, plan: Plan) -> str | None:
             f"{code(plan.cluster.gpu.name)} ({a(ours)})")
 
 
-def _precision(run: MeasuredRun, plan: Plan, shown: str) -> Diagnostic | None:
-    """E110 at the run's model when its checkpoint is of another precision than the plan's weights."""
-    found = checkpoint_precision(run.model, plan)
-    if found is None:
-        return None
+def _precision(run: MeasuredRun, plan: Plan, shown: str, found: tuple[str, tuple[DType, ...]]) -> Diagnostic:
+    """E110 at the run's model, whose checkpoint is of another precision than the plan's weights (`found`: its
+    marker and dtypes, `checkpoint_precision`)."""
     marker, dtypes = found
     written = " or ".join(f"`weights = {d.value}`" for d in dtypes)
     sets = " or ".join(f"`--set model.weights={d.value}`" for d in dtypes)
