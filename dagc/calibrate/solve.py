@@ -158,9 +158,14 @@ class JointFit:
 
     def at_bound(self) -> dict[str, AtBound]:
         """The fitted terms that stopped at one of their `BOUNDS`: the runs would take them further, which the
-        fit does not follow. Each with the run it leaves furthest off (the largest weighted |ln(dagc / measured)|
-        among the figures it moves) and the likelier cause when there is one in the fit: a term the runs had no
-        room for (`why_kept` `room`) whose slopes, added to the fitted terms', halve the loss (`TAKES`)."""
+        fit does not follow. Each with the run it leaves furthest off among those that would take it further (the
+        largest weighted |ln(dagc / measured)| among the figures it moves whose residual the term, moved past its
+        bound, would shrink: r · slope > 0 at the lower bound, < 0 at the upper; any figure it moves when none
+        would) and the likelier cause when there is one in the fit: a term the runs had no room for (`why_kept`
+        `room`) whose slopes, added to the fitted terms', halve the loss (`TAKES`). Until 2026-11-30 the figure
+        was the furthest off of all it moves: a new user's `step_request_s` at 0 µs named a run's throughput,
+        measured 7 % below dagc's, which a lower `step_request_s` takes further off, not the TPOTs that pulled it
+        down."""
         out: dict[str, AtBound] = {}
         w = np.array([x for _, _, x in self.rows])
         v = to_v(self.terms)
@@ -171,7 +176,9 @@ class JointFit:
             if side is None:
                 continue
             j = TERMS.index(t)
-            pull = np.where((np.abs(self.jac[:, j]) > MOVES) & (w > 0), w * np.abs(self.r), -1.0)
+            moves = (np.abs(self.jac[:, j]) > MOVES) & (w > 0)
+            further = moves & (self.r * self.jac[:, j] * (1.0 if side == "lower" else -1.0) > 0)
+            pull = np.where(further if further.any() else moves, w * np.abs(self.r), -1.0)
             run, key, _ = self.rows[int(np.argmax(pull))] if len(pull) else (0, "requests", 0.0)
             likelier = None
             now = loss(self.r, w)
