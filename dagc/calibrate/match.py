@@ -331,12 +331,13 @@ def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]
                 f"{said[tr.arrival]} (`arrival = {tr.arrival}`)", f"workload.arrival={run.arrival}")
         return
     clients = run.concurrency if run.concurrency is not None and run.concurrency < run.requests else None
+    # one client, one request (until 2026-11-30 `the run kept 1 requests in flight, the plan 1 clients`)
+    plan = f"{tr.rate:g} requests/s" if tr.rate is not None else \
+        f"{tr.concurrency} client{'s' if tr.concurrency != 1 else ''}"
     if clients is None:
         if tr.concurrency is None or tr.concurrency < run.requests:
-            plan = f"{tr.rate:g} requests/s" if tr.rate is not None else f"{tr.concurrency} clients"
             say("rate", f"the run sent all {run.requests:,} requests at once, the plan {plan}",
                 f"workload.concurrency={run.requests}")
     elif tr.concurrency != clients:
-        plan = f"{tr.rate:g} requests/s" if tr.rate is not None else f"{tr.concurrency} clients"
-        say("concurrency", f"the run kept {clients} requests in flight, the plan {plan}",
+        say("concurrency", f"the run kept {clients} request{'s' if clients != 1 else ''} in flight, the plan {plan}",
             f"workload.concurrency={clients}")
