@@ -157,15 +157,9 @@ class JointFit:
         return next(n for n, _ in self.tried if len(n) == size) == self.fitted
 
     def at_bound(self) -> dict[str, AtBound]:
-        """The fitted terms that stopped at one of their `BOUNDS`: the runs would take them further, which the
-        fit does not follow. Each with the run it leaves furthest off among those that would take it further (the
-        largest weighted |ln(dagc / measured)| among the figures it moves whose residual the term, moved past its
-        bound, would shrink: r · slope > 0 at the lower bound, < 0 at the upper; any figure it moves when none
-        would) and the likelier cause when there is one in the fit: a term the runs had no room for (`why_kept`
-        `room`) whose slopes, added to the fitted terms', halve the loss (`TAKES`). Until 2026-11-30 the figure
-        was the furthest off of all it moves: a new user's `step_request_s` at 0 µs named a run's throughput,
-        measured 7 % below dagc's, which a lower `step_request_s` takes further off, not the TPOTs that pulled it
-        down."""
+        """The fitted terms at one of their `BOUNDS`, each with the run furthest off among the figures that would take
+        it further (largest weighted |r| of r · slope > 0 at the lower bound, < 0 at the upper; docs/calibrate.md, W541)
+        and the likelier cause: a term without room (`why_kept` `room`) whose slopes halve the loss (`TAKES`)."""
         out: dict[str, AtBound] = {}
         w = np.array([x for _, _, x in self.rows])
         v = to_v(self.terms)
