@@ -24,6 +24,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
+from .model_names import FAMILIES, name_parts, other_model, preset_of
 from .run_counts import GPU_FAMILIES, gpu_family
 
 __all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "Shared", "checkpoint_precision",
@@ -158,9 +159,14 @@ def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> tuple[list[Diagnost
     w = plan.workload
     other = _other_model(run.model, plan)
     if other is not None:
+        # the preset the run's model is, when one is: its `--set` (until 2026-11-30 the hint named none)
+        preset = preset_of(run.model or "")
+        fixes += [f"model={preset}"] if preset is not None else []
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured {other}, the plan's "
                                f"model is preset `{plan.model.name}` ({HF_IDS[plan.model.name]})", run.span("model"),
-                               "calibrate with the plan of the model this run measured"))
+                               "calibrate with the plan of the model this run measured" + (
+                                   f": `--set model={preset}` (in a manifest, `set = [\"model={preset}\"]`)"
+                                   if preset is not None else "")))
     if other is None and (found := checkpoint_precision(run.model, plan)) is not None:
         out.append(_precision(run, plan, shown, found))
         fixes.append(f"model.weights={found[1][0].value}")
@@ -223,32 +229,13 @@ def backend_engine(backend: str | None) -> str | None:
     return None if backend is None else _BACKENDS.get(backend.strip().lower())
 
 
-def _name_parts(model_id: str) -> tuple[str, frozenset[str]]:
-    """A model id's family (the letters its last path part starts with: `qwen`, `llama`, `deepseek`) and its
-    sizes (`235b`, `22b`)."""
-    base = model_id.strip().rstrip("/").rsplit("/", 1)[-1].lower()
-    family = re.match(r"[a-z]*", base)
-    return (family.group(0) if family else ""), frozenset(re.findall(r"(?<![a-z0-9.])(\d+(?:\.\d+)?b)(?![a-z])",
-                                                                          base.replace("_", "-")))
-
-
-# the families of the models dagc has presets for, and of other open models a run may name
-_FAMILIES = frozenset({_name_parts(i)[0] for i in HF_IDS.values()} | {"mistral", "gemma", "phi", "falcon"})
-
-
 def _other_model(model_id: str | None, plan: Plan) -> str | None:
-    """The run's model in words when it is another than the plan's preset, None when it may be the same: judged
-    only where both name a known family (a local path or a fine-tune's name says nothing) — another family, or
-    the same family at other sizes (`Qwen3-30B-A3B` for `Qwen3-235B-A22B`; `DeepSeek-R1`, no size, for
-    `deepseek-v3` is the same)."""
-    if model_id is None or plan.model.name not in HF_IDS:
+    """The run's model in words when it is another than the plan's preset, None when it may be the same
+    (`dagc.calibrate.model_names.other_model`: `Qwen3-30B-A3B` for `Qwen3-235B-A22B`, `Mixtral-8x22B` for
+    `mixtral-8x7b`; `DeepSeek-R1`, no size, for `deepseek-v3` is the same)."""
+    if model_id is None or plan.model.name not in HF_IDS or not other_model(model_id, plan.model.name):
         return None
-    (family, sizes), (ours, our_sizes) = _name_parts(model_id), _name_parts(HF_IDS[plan.model.name])
-    if family not in _FAMILIES or not family:
-        return None
-    if family != ours or (sizes and our_sizes and not sizes & our_sizes):
-        return f"`{quote(model_id, 80)}`"
-    return None
+    return f"`{quote(model_id, 80)}`"
 
 
 def _other_gpu(run: MeasuredRun, plan: Plan) -> str | None:
@@ -300,8 +287,8 @@ def checkpoint_precision(model_id: str | None, plan: Plan) -> tuple[str, tuple[D
     """
     if model_id is None or plan.model.name not in HF_IDS:
         return None
-    family, ours = _name_parts(model_id)[0], _name_parts(HF_IDS[plan.model.name])[0]
-    if not family or family not in _FAMILIES or family != ours:
+    family, ours = name_parts(model_id)[0], name_parts(HF_IDS[plan.model.name])[0]
+    if not family or family not in FAMILIES or family != ours:
         return None
     base = model_id.strip().rstrip("/").rsplit("/", 1)[-1]
     for part in re.split(r"[-_.]", base):
