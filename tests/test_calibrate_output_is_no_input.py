@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_dagc
 from test_calibrate_percentile_metrics import SUMMARY
+
+from conftest import run_dagc
 
 PLAN = """model preset "qwen3-30b-a3b"
 cluster { gpus = 2  gpu preset "h100-sxm"  engine = vllm }
