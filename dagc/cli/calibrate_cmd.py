@@ -205,6 +205,11 @@ def _kv_text(cal: Calibrated) -> str:
     if kv.taken:
         return (f"{kv.share:.3g} (was 1; {held}: in flight its KV cache holds that share of what the weights, "
                 "activations and reserve leave, and the terms above were fitted with it)")
+    if not kv.binds:
+        return (f"1 (kept: {held}, but a KV cache of that share changes none of dagc's figures of them: what held the "
+                "engine's requests at once below dagc's is not its KV cache — likelier its cap on requests in flight "
+                "(vLLM's `--max-num-seqs`, SGLang's `--max-running-requests`) below the plan's `batch`: give the plan "
+                "that cap, `--set workload.batch=N`)")
     if kv.bursts < MIN_BURSTS:
         return f"1 (kept: {held}; a share is fitted from {MIN_BURSTS} bursts or more)"
     return (f"1 (kept: {held}; {kv.below} of them below {TAKEN_BELOW:g}, where {AGREE.numerator} in "
