@@ -149,7 +149,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     arrival = _burstiness(r, rate)
     if (fast := rc.faster_than_sent(rate, r.measured.get("requests_per_s"), requests)) is not None:
         raise r.fail(r.fields["requests_per_s"], *fast)
-    concurrency = r.number(o, "max_concurrency", whole=True)
+    concurrency = rc.binding_cap(r.number(o, "max_concurrency", whole=True), rate, o)     # a cap never reached: none
     r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency", "arrival": "burstiness"}
     prompt, generate = _lengths(r, completed or requests)
     model, backend = o.get("model_id"), o.get("backend")
