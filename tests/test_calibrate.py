@@ -155,8 +155,9 @@ def test_w540_when_the_plan_is_far_outside_the_runs(synthetic):
     d, _ = synthetic
     far = load_plan_text(PLAN.format(p=20000, g=128, r=40, s="tp 8") + 'calibration from "cal.json"\n', base_dir=d)
     (w,) = [x for x in check(far)[0].diagnostics if x.code == "W540"]
+    # each figure with its unit: it read `prompt 20,000 (runs 512–8,192); rate 40 (runs 1–16)`
     assert w.message == ("the plan is far outside the runs calibration `cal.json` was fitted on: prompt 20,000 "
-                         "(runs 512–8,192); rate 40 (runs 1–16)")
+                         "tokens (runs 512–8,192); rate 40 requests/s (runs 1–16)")
     assert w.span.text == '"cal.json"'
 
 

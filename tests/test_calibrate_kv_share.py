@@ -149,7 +149,7 @@ def test_a_calibration_on_bursts_that_decoded_fewer_requests_at_once_fits_the_sh
     doc = cal.document()
     assert doc["terms"]["kv_cache_share"] == shares[1]
     assert doc["fit"]["kv_cache_share"] == {"median": shares[1], "bursts": 3, "below": 3, "taken": True,
-                                            "min_bursts": 2, "taken_below": 0.8, "agree": 2 / 3}
+                                            "binds": True, "min_bursts": 2, "taken_below": 0.8, "agree": 2 / 3}
     # the terms were fitted with the share: the calibrated TPOT meets the bursts' (uncalibrated 40 % and more off)
     for j, a, b in zip(cal.jobs, cal.after, cal.before, strict=True):
         m = j.run.measured["tpot_ms"]
@@ -176,3 +176,34 @@ def test_the_command_says_the_share_and_why_it_has_its_value():
     assert _kv_text(Cal(KvShare(1.478, 6, False, 3))) == (
         "1 (kept: the engine decoded 1.48 of dagc's requests at once, the median of 6 offline bursts; 3 of them "
         "below 0.8, where 2 in 3 must be)")
+
+
+def _capped_burst(n: int) -> Job:
+    """An offline burst of `n` requests of 1,024 + 256 tokens on a plan of `batch = 16`, which the KV cache holds
+    several times over, measured decoding 10 requests at once (an engine whose `--max-num-seqs` is 10)."""
+    plan = load_plan_text(plan_text(f"batch = 16  prompt = 1024  generate = 256  serving = inflight  "
+                                    f"concurrency = {n}  requests = {n}  ramp = 0 s"))
+    f, why = dagc_figures(plan)
+    assert why is None
+    at_once = 10.0
+    run = MeasuredRun(id=f"burst{n}", path=f"burst{n}.json", tool="vllm", src=SourceFile(f"burst{n}.json", "{}"),
+                      requests=n, concurrency=n, prompt=1024.0, generate=256.0,
+                      measured={"tpot_ms": f["tpot_ms"], "output_tokens_per_s": at_once / f["tpot_ms"] * 1e3,
+                                "ttft_ms": f["ttft_ms"]})
+    return Job(run, plan, "plan.moe")
+
+
+def test_a_share_that_binds_no_burst_is_not_taken():
+    # dagc's bursts run the plan's 16 requests at once (its `batch`), the engine's 10: a KV cache of 10 / ~15 of
+    # dagc's, which holds far more than 16 such requests, holds them still. It was taken: the calibrated figures were
+    # the uncalibrated ones, and a plan of a larger `batch` got a KV cache of that share
+    from dagc.cli.calibrate_cmd import _kv_text
+    cal = calibrate([_capped_burst(300), _capped_burst(200)])
+    shares = [decoding(j.run.measured) / decoding(b) for j, b in zip(cal.jobs, cal.before, strict=True)]
+    assert all(s < TAKEN_BELOW for s in shares) and cal.kv.bursts == 2 and cal.kv.below == 2
+    assert (cal.kv.taken, cal.kv.binds, cal.terms["kv_cache_share"]) == (False, False, 1.0)
+    assert cal.document()["fit"]["kv_cache_share"]["binds"] is False
+    assert _kv_text(cal).startswith(f"1 (kept: the engine decoded {cal.kv.median:.3g} of dagc's requests at once, the "
+                                    "median of 2 offline bursts, but a KV cache of that share changes none of dagc's "
+                                    "figures of them")
+    assert "below the plan's `batch`: give the plan that cap, `--set workload.batch=N`)" in _kv_text(cal)

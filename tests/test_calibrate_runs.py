@@ -3,6 +3,7 @@ documented output), every bad input a located E110 that never echoes the file, a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -448,3 +449,14 @@ def test_a_plan_without_traffic_is_told_the_runs_requests_beside_its_rate(tmp_pa
     (k,) = read_runs(tmp_path / "k.json")
     (d,) = disagreements(k, load_plan_with(path, []), "p.moe")
     assert d.hint.startswith("give the plan the run's traffic: `--set \"workload.rate=4 requests/s\"` (in a manifest")
+
+
+def test_one_client_is_said_in_the_singular():
+    # a run of 1 request in flight against a plan of 1 client said `the run kept 1 requests in flight, the plan 1
+    # clients`
+    _, burst = read_runs(FIXTURES / "sglang.jsonl")
+    one = dataclasses.replace(burst, concurrency=1)
+    (d,) = disagreements(one, plan("concurrency = 32  requests = 100", engine="sglang"), "p.moe")
+    assert d.message.endswith("the run kept 1 request in flight, the plan 32 clients")
+    (d,) = disagreements(burst, plan("concurrency = 1  requests = 100", engine="sglang"), "p.moe")
+    assert d.message.endswith("the run kept 16 requests in flight, the plan 1 client")

@@ -188,3 +188,25 @@ def test_three_vllm_runs_fit_a_front_end_not_a_compute_multiplier_at_its_bound()
         return float(np.median(np.abs(xs)))
     assert median(after["ttft"]) < 0.2 < 0.5 < median(before["ttft"])     # 55.9 % → 17.7 %
     assert median(after["tpot"]) < 0.06 < 0.15 < median(before["tpot"])   # 16.3 % → 5.0 %
+
+
+def test_a_term_at_its_bound_names_a_figure_that_would_take_it_further():
+    """`step_request_s` at its lower bound, 0 µs: run 0's TPOT is 5 % above the measured one (r = +0.05) and falls as
+    the term falls (slope +0.02): it pulls the term down. Run 1's throughput is 7 % above it (r = +0.07) and rises as
+    the term falls (slope −0.02): it would take the term up. The warning names run 0's TPOT, the figure that took the
+    term to its bound; it named run 1's throughput, the furthest off of all (a new user's vLLM sweep: W541 at a
+    throughput 7 % from dagc's, which a lower `step_request_s` moves further off)."""
+    rows = ((0, "tpot_ms", 1.0), (1, "output_tokens_per_s", 1.0))
+    jac = np.zeros((2, len(TERMS)))
+    jac[:, TERMS.index("step_request_s")] = [0.02, -0.02]
+    terms = {**START, "step_request_s": 0.0}
+    fit = JointFit(terms, START, ("step_request_s",), dict.fromkeys(TERMS, 2), ({"tpot_ms": 1.0},) * 2, rows,
+                   np.array([0.05, 0.07]), jac, ())
+    at = fit.at_bound()["step_request_s"]
+    assert (at.side, at.value, at.run, at.key) == ("lower", 0.0, 0, "tpot_ms")
+    # at its upper bound, 5 ms, with both figures below the measured ones (r = −0.05, −0.07): the TPOT rises with the
+    # term and would take it up, the throughput would take it down: the TPOT is named, not the throughput further off
+    up = JointFit({**terms, "step_request_s": 5e-3}, START, ("step_request_s",), dict.fromkeys(TERMS, 2),
+                  ({"tpot_ms": 1.0},) * 2, rows, np.array([-0.05, -0.07]), jac, ())
+    at = up.at_bound()["step_request_s"]
+    assert (at.side, at.run, at.key) == ("upper", 0, "tpot_ms")

@@ -114,3 +114,33 @@ def test_the_entry_hinted_in_a_manifest_keeps_the_entry_s_own_sets_and_strategy(
     assert d.hint == ("the entry's `set` is every run's of its file, and they are of several traffics: give this "
                       'run an entry of its own, `[[run]]  plan = "qwen.moe"  file = "sglang.jsonl"  run = 2  '
                       'strategy = "tp 2"  set = ["workload.requests=300", "workload.rate=4 requests/s"]`')
+
+
+def test_the_entry_hinted_holds_every_setting_the_run_disagrees_on(runs: Path, monkeypatch: pytest.MonkeyPatch):
+    # a new user's SGLang sweep of 200 requests a rate, given with a vLLM plan of 300 at 6 requests/s: each run
+    # disagrees on its engine, its requests and its rate. Each disagreement's entry held its own setting alone —
+    # `set = ["workload.requests=200"]` at `completed`, `set = ["workload.rate=2 requests/s"]` at `request_rate` —,
+    # and a manifest written from either was refused again at the others
+    monkeypatch.chdir(runs)
+    sweep = [json.loads(sglang_run(rate)) | {"completed": 200, "total_input_tokens": 204800,
+                                              "total_output_tokens": 51200} for rate in (2.0, 4.0)]
+    (runs / "sglang.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sweep))
+    with pytest.raises(PlanError) as exc:
+        jobs_of(["sglang.jsonl"], "qwen.moe", ["cluster.engine=vllm"])
+    said = [(d.span.line, d.message.partition("`: ")[2], d.hint) for d in exc.value.diagnostics]
+    lead = ('run files on the command line share one plan, and these runs are of several traffics: in a manifest '
+            '(docs/calibrate.md, "The manifest"), give this run an entry of its own, `[[run]]  plan = "qwen.moe"  '
+            'file = "sglang.jsonl"  run = ')
+    entry = [f'{lead}{n}  set = ["cluster.engine=sglang", "workload.requests=200", "workload.rate={r} requests/s"]`'
+             for n, r in ((1, 2), (2, 4))]
+    engine = ('calibrate with the plan of the engine this run measured: `--set cluster.engine=sglang` (in a manifest, '
+              '`set = ["cluster.engine=sglang"]`)')
+    backend = "its client measured the `sglang` backend (SGLang's server); the plan's engine is vllm"
+    assert said == [(1, backend, engine), (1, "the run sent 200 requests, the plan 300", entry[0]),
+                    (1, "the run sent 2 requests/s, the plan 6 requests/s", entry[0]),
+                    (2, backend, engine), (2, "the run sent 200 requests, the plan 300", entry[1]),
+                    (2, "the run sent 4 requests/s, the plan 6 requests/s", entry[1])]
+    # the manifest of the hinted entries is read: each entry is its run's whole plan
+    (runs / "m.toml").write_text("".join(f"[[run]]\n{e.rsplit('`[[run]]  ', 1)[1].rstrip('`').replace('  ', chr(10))}\n"
+                                         for e in entry))
+    assert [(j.run.rate, j.run.requests) for j in jobs_of_manifest(runs / "m.toml")] == [(2.0, 200), (4.0, 200)]

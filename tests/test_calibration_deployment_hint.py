@@ -50,3 +50,16 @@ def test_a_calibration_of_the_plans_deployment_is_read(tmp_path):
     (tmp_path / "cal.json").write_text(json.dumps(CAL))
     plan = load_plan_text(PLAN, base_dir=tmp_path)
     assert plan.cluster.engine.terms.frontend_s == 0.027
+
+
+def test_e109_of_another_engine_compares_no_release_series(tmp_path):
+    # a calibration of vLLM 0.33.0 in a plan on SGLang (0.5.x): the engines differ, and their releases are not one
+    # engine's series to compare — it said "its engine is `vllm`, the plan's `sglang`; its release series is `0.33`,
+    # the plan's `0.5`"
+    (tmp_path / "cal.json").write_text(json.dumps(CAL))
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("engine = vllm", "engine = sglang"), base_dir=tmp_path)
+    (d,) = exc.value.diagnostics
+    assert d.message == ("calibration `cal.json` was fitted on another deployment: its engine is `vllm`, the plan's "
+                         "`sglang`")
+    assert d.hint is not None and d.hint.endswith("plan the calibration's deployment: `engine = vllm@0.33.0`")

@@ -45,7 +45,7 @@ from ..schedule.timer import deployment_key
 from ..units import count_text
 from .crossval import CV_MIN_RUNS, MARGIN, MAX_FOLDS, CvChoice, choose_by_cv, folds
 from .figures import dagc_figures, quantity_of
-from .kv_share import KvShare, kv_share
+from .kv_share import KvShare, binding, kv_share
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
 from .solve import TERMS, Evaluate, JointFit, fit_terms
@@ -359,8 +359,10 @@ def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
     # the KV cache's share first, on its own (`dagc.calibrate.kv_share`); the terms are fitted, and chosen against
     # the engine's own, on the plans with it
     kv = kv_share([j.run for j in jobs], before)
+    base = evaluate({**start, KV_SHARE_TERM: kv.share}) if kv.taken else before
+    kv = binding(kv, [j.run for j in jobs], before, base)      # a share that binds no burst is not taken
+    base = base if kv.taken else before
     at: Evaluate = evaluate if not kv.taken else lambda terms: evaluate({**terms, KV_SHARE_TERM: kv.share})
-    base = at(start) if kv.taken else before
     fit = fit_terms(at, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=base)
     cv = choose_by_cv(fit, np.array([math.log(base[i][k] / measured[i][k]) for i, k, _ in fit.rows]))
     fit = _taken(fit, cv, at, measured)

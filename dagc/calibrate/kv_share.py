@@ -28,11 +28,12 @@ from ..jsontypes import JSONObject
 from .match import queued_by_design
 from .measured import MeasuredRun
 
-__all__ = ["AGREE", "MIN_BURSTS", "TAKEN_BELOW", "KvShare", "decoding", "kv_share"]
+__all__ = ["AGREE", "BINDS", "MIN_BURSTS", "TAKEN_BELOW", "KvShare", "binding", "decoding", "kv_share"]
 
 MIN_BURSTS = 2          # offline bursts with TPOT and output tokens/s measured: one burst's share is its own shape
 TAKEN_BELOW = 0.8       # the share a burst reads under which it says the engine held fewer…
 AGREE = Fraction(2, 3)  # …and the bursts' share that must, for the calibration to take the median
+BINDS = 0.02            # a share that moves no burst's requests decoded at once by this much holds them all: not taken
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class KvShare:
     bursts: int
     taken: bool
     below: int = 0
+    binds: bool = True      # False: a KV cache of the median's share holds every request dagc's bursts ran (`binding`)
 
     @property
     def share(self) -> float:
@@ -53,7 +55,7 @@ class KvShare:
     def document(self) -> JSONObject:
         """The calibration file's `fit.kv_cache_share`."""
         return {"median": self.median, "bursts": self.bursts, "below": self.below, "taken": self.taken,
-                "min_bursts": MIN_BURSTS, "taken_below": TAKEN_BELOW, "agree": float(AGREE)}
+                "binds": self.binds, "min_bursts": MIN_BURSTS, "taken_below": TAKEN_BELOW, "agree": float(AGREE)}
 
 
 def decoding(figures: Mapping[str, float]) -> float | None:
@@ -81,13 +83,13 @@ def kv_share(runs: Sequence[MeasuredRun], figures: Sequence[Mapping[str, float]]
         ...                        measured={"output_tokens_per_s": decoded * 25, "tpot_ms": 40.0})
         >>> dagc = {"output_tokens_per_s": 2000.0, "tpot_ms": 40.0}            # 80 at once
         >>> kv_share([burst(20), burst(30), burst(24)], [dagc] * 3)             # 0.25, 0.375, 0.3
-        KvShare(median=0.3, bursts=3, taken=True, below=3)
+        KvShare(median=0.3, bursts=3, taken=True, below=3, binds=True)
         >>> kv_share([burst(20)], [dagc]).share                                 # one burst: not taken
         1.0
         >>> kv_share([burst(20), burst(30), burst(240)], [dagc] * 3).taken      # 2 of 3 agree
         True
         >>> kv_share([burst(20), burst(240), burst(240), burst(24)], [dagc] * 4)   # 2 of 4 below: they split
-        KvShare(median=1.65, bursts=4, taken=False, below=2)
+        KvShare(median=1.65, bursts=4, taken=False, below=2, binds=True)
     """
     shares = []
     for run, figs in zip(runs, figures, strict=True):
@@ -99,3 +101,29 @@ def kv_share(runs: Sequence[MeasuredRun], figures: Sequence[Mapping[str, float]]
     below = sum(x < TAKEN_BELOW for x in shares)
     return KvShare(statistics.median(shares), len(shares), len(shares) >= MIN_BURSTS and below >= AGREE * len(shares),
                    below)
+
+
+def binding(kv: KvShare, runs: Sequence[MeasuredRun], before: Sequence[Mapping[str, float]],
+            at_share: Sequence[Mapping[str, float]]) -> KvShare:
+    """`kv`, not taken when its share binds none of the bursts: dagc's figures of them at the share (`at_share`)
+    decode as many requests at once as at the whole KV cache (`before`), within `BINDS` — what held the engine's
+    requests below dagc's was not its KV cache but, likelier, its cap on requests in flight below the plan's `batch`
+    (vLLM's `--max-num-seqs`), which a share of the KV cache does not express. Until 2026-11-30 such a share was
+    taken: the calibration's figures were the uncalibrated ones, and a plan of a larger `batch` got a smaller KV cache.
+
+    Example:
+        >>> from dagc.source import SourceFile
+        >>> run = MeasuredRun(id="b", path="b.json", tool="vllm", src=SourceFile("b.json", "{}"), requests=1000,
+        ...                   measured={"output_tokens_per_s": 3750.0, "tpot_ms": 40.0})   # 150 at once
+        >>> kv = kv_share([run, run], [{"output_tokens_per_s": 5250.0, "tpot_ms": 40.0}] * 2)    # dagc's 210
+        >>> kv.taken, binding(kv, [run, run], [{"output_tokens_per_s": 5250.0, "tpot_ms": 40.0}] * 2,
+        ...                   [{"output_tokens_per_s": 5250.0, "tpot_ms": 40.1}] * 2)
+        (True, KvShare(median=0.7142857142857143, bursts=2, taken=False, below=2, binds=False))
+    """
+    if not kv.taken:
+        return kv
+    for run, was, now in zip(runs, before, at_share, strict=True):
+        d0, d1 = decoding(was), decoding(now)
+        if queued_by_design(run) and d0 and d1 and abs(d1 / d0 - 1) >= BINDS:
+            return kv
+    return KvShare(kv.median, kv.bursts, False, kv.below, binds=False)

@@ -24,6 +24,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
+from .model_names import FAMILIES, name_parts, other_model, preset_of
 from .run_counts import GPU_FAMILIES, gpu_family
 
 __all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "Shared", "checkpoint_precision",
@@ -75,11 +76,16 @@ def kept_sets(sets: Sequence[str], settings: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in sets if s.partition("=")[0].strip() not in gone)
 
 
-def _traffic_hint(settings: tuple[str, ...], shared: Shared | None) -> str:
-    """The `--set`s that make the plan the run's, or, where the plan is others' too, the run's own manifest entry."""
+def _traffic_hint(settings: tuple[str, ...], shared: Shared | None, every: tuple[str, ...] = ()) -> str:
+    """The `--set`s that make the plan the run's, or, where the plan is others' too, the run's own manifest entry,
+    with `every` setting the run needs (each of its disagreements'): the entry is then the run's whole plan. Until
+    2026-11-30 each disagreement's entry held its own setting alone — a run of 200 requests at 8 clients against a
+    plan of 300 at 4 requests/s was hinted `set = ["workload.requests=200"]` at one field and `set =
+    ["workload.concurrency=8", …]` at the other, and an entry written from either was refused again at the other."""
     listed = ", ".join(f'"{x}"' for x in settings)
     if shared is not None:
-        listed = ", ".join(f'"{x}"' for x in (*kept_sets(shared.sets, settings), *settings))
+        every = every or settings
+        listed = ", ".join(f'"{x}"' for x in (*kept_sets(shared.sets, every), *every))
         return f"{shared.why} give this run an entry of its own, `[[run]]  {shared.entry}  set = [{listed}]`"
     options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
     return (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
@@ -92,33 +98,47 @@ def queued_by_design(run: MeasuredRun) -> bool:
     return run.rate is None and (run.concurrency is None or run.concurrency >= run.requests)
 
 
+def _capped(run: MeasuredRun) -> bool:
+    """Whether the run was sent at a rate with a cap on its requests in flight (`CAPPED`)."""
+    return run.rate is not None and run.concurrency is not None and run.concurrency < run.requests
+
+
 def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared | None = None) -> list[Diagnostic]:
     """E110 for each figure of the run's traffic the plan does not send. `shared` (`Shared`): the plan is others'
     too — a `--set` of the run's traffic would refuse them —, so a disagreement on the traffic names the manifest
-    entry that gives the run a plan of its own."""
-    out: list[Diagnostic] = []
+    entry that gives the run a plan of its own, with every setting the run's disagreements call for."""
     shown = quote(plan_shown)
-    w = plan.workload
+    said: list[tuple[str, str, tuple[str, ...]]] = []      # each disagreement: the run's field, words, `--set`s
 
     def say(name: str, message: str, setting: str, *more: str) -> None:
         # a run of the other loop too: a `--set` of its rate or clients replaces the plan's (`overrides.REPLACES`);
         # a burst's clients all start at once (`BURST_RAMP`)
-        settings = (setting, BURST_RAMP, *more) if setting.startswith("workload.concurrency=") \
-            and queued_by_design(run) else (setting, *more)
-        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
-                               _traffic_hint(settings, shared)))
+        said.append((name, message, (setting, BURST_RAMP, *more) if setting.startswith("workload.concurrency=")
+                     and queued_by_design(run) else (setting, *more)))
 
-    out += _deployment(run, plan, shown)
-    tr = w.traffic
-    if run.rate is not None and run.concurrency is not None and run.concurrency < run.requests:
+    out, fixes = _deployment(run, plan, shown)
+    if _capped(run):
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run sent at {run.rate:g} requests/s "
                                f"with at most {run.concurrency} in flight, which dagc's traffic does not express (an "
                                "open loop, or a closed loop: not both)", run.span("concurrency"), CAPPED))
+    _said(run, plan, say)
+    every = tuple(dict.fromkeys((*fixes, *(x for _, _, settings in said for x in settings))))
+    return out + [run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
+                              _traffic_hint(settings, shared, every)) for name, message, settings in said]
+
+
+def _said(run: MeasuredRun, plan: Plan, say: Callable[..., None]) -> None:
+    """Each disagreement of the run's traffic and mean lengths with the plan's, told to `say` (`disagreements`; a
+    run capped at a rate is said there)."""
+    w = plan.workload
+    tr = w.traffic
+    if _capped(run):
+        pass                        # `CAPPED`, said by `disagreements`: no `--set` gives a plan such traffic
     elif tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"
         say("rate", f"the plan {what}, the run sent {run.requests:,} requests", *_traffic_settings(run, tr))
         if tr is not None:          # a log's lengths are its own: said once the log is left out
-            return out
+            return
     else:
         if abs(tr.requests - run.requests) > REQUESTS_TOLERANCE * run.requests:
             say("requests", f"the run sent {run.requests:,} requests, the plan {tr.requests:,}",
@@ -129,28 +149,36 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared 
             say(name, f"the run's mean {'input' if name == 'prompt' else 'output'} length is {ours:,.1f} tokens, the "
                 f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
                 f"workload.{name}={round(ours)}")
-    return out
 
 
-def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> list[Diagnostic]:
+def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> tuple[list[Diagnostic], list[str]]:
     """E110 for each way the run's deployment is not the plan's: its model, its checkpoint's precision, its GPUs,
-    its engine, a plan served statically (every run measures a server)."""
+    its engine, a plan served statically (every run measures a server); and the `--set`s that fix them."""
     out: list[Diagnostic] = []
+    fixes: list[str] = []
     w = plan.workload
     other = _other_model(run.model, plan)
     if other is not None:
+        # the preset the run's model is, when one is: its `--set` (until 2026-11-30 the hint named none)
+        preset = preset_of(run.model or "")
+        fixes += [f"model={preset}"] if preset is not None else []
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured {other}, the plan's "
                                f"model is preset `{plan.model.name}` ({HF_IDS[plan.model.name]})", run.span("model"),
-                               "calibrate with the plan of the model this run measured"))
-    if other is None and (wrong := _precision(run, plan, shown)) is not None:
-        out.append(wrong)
+                               "calibrate with the plan of the model this run measured" + (
+                                   f": `--set model={preset}` (in a manifest, `set = [\"model={preset}\"]`)"
+                                   if preset is not None else "")))
+    if other is None and (found := checkpoint_precision(run.model, plan)) is not None:
+        out.append(_precision(run, plan, shown, found))
+        fixes.append(f"model.weights={found[1][0].value}")
     if (other_gpu := _other_gpu(run, plan)) is not None:
         preset = GPU_FAMILIES[gpu_family(run.gpu or "") or ""]
+        fixes.append(f"cluster.gpu={preset}")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {other_gpu}", run.span("gpu"),
                                f"calibrate with the plan of the GPUs this run measured: `--set cluster.gpu={preset}` "
                                f"(in a manifest, `set = [\"cluster.gpu={preset}\"]`)"))
     engine = backend_engine(run.backend)
     if engine is not None and engine != plan.cluster.engine.name and plan.cluster.engine.name != "pytorch":
+        fixes.append(f"cluster.engine={engine}")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: its client measured the "
                                f"`{quote(run.backend or '', 40)}` backend ({ENGINE_SAID[engine]}'s server); the "
                                f"plan's engine is {plan.cluster.engine.name}", run.span("backend"),
@@ -159,12 +187,13 @@ def _deployment(run: MeasuredRun, plan: Plan, shown: str) -> list[Diagnostic]:
     mode = mode_of(w)
     if not mode.continuous and mode.role is None:
         default = "" if "workload.serving" in plan.spans else ", the default"
+        fixes.append("workload.serving=inflight")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the plan serves static batches "
                                "(`batch` requests prefilled together, then decoded together: `serving = static`"
                                f"{default}), the run measured a server, which batches requests in flight",
                                run.span("backend"), "give the plan the run's serving: `--set workload.serving="
                                "inflight` (in a manifest, `set = [\"workload.serving=inflight\"]`)"))
-    return out
+    return out, fixes
 
 
 def _traffic_settings(run: MeasuredRun, tr: Traffic | None) -> tuple[str, ...]:
@@ -200,32 +229,13 @@ def backend_engine(backend: str | None) -> str | None:
     return None if backend is None else _BACKENDS.get(backend.strip().lower())
 
 
-def _name_parts(model_id: str) -> tuple[str, frozenset[str]]:
-    """A model id's family (the letters its last path part starts with: `qwen`, `llama`, `deepseek`) and its
-    sizes (`235b`, `22b`)."""
-    base = model_id.strip().rstrip("/").rsplit("/", 1)[-1].lower()
-    family = re.match(r"[a-z]*", base)
-    return (family.group(0) if family else ""), frozenset(re.findall(r"(?<![a-z0-9.])(\d+(?:\.\d+)?b)(?![a-z])",
-                                                                          base.replace("_", "-")))
-
-
-# the families of the models dagc has presets for, and of other open models a run may name
-_FAMILIES = frozenset({_name_parts(i)[0] for i in HF_IDS.values()} | {"mistral", "gemma", "phi", "falcon"})
-
-
 def _other_model(model_id: str | None, plan: Plan) -> str | None:
-    """The run's model in words when it is another than the plan's preset, None when it may be the same: judged
-    only where both name a known family (a local path or a fine-tune's name says nothing) — another family, or
-    the same family at other sizes (`Qwen3-30B-A3B` for `Qwen3-235B-A22B`; `DeepSeek-R1`, no size, for
-    `deepseek-v3` is the same)."""
-    if model_id is None or plan.model.name not in HF_IDS:
+    """The run's model in words when it is another than the plan's preset, None when it may be the same
+    (`dagc.calibrate.model_names.other_model`: `Qwen3-30B-A3B` for `Qwen3-235B-A22B`, `Mixtral-8x22B` for
+    `mixtral-8x7b`; `DeepSeek-R1`, no size, for `deepseek-v3` is the same)."""
+    if model_id is None or plan.model.name not in HF_IDS or not other_model(model_id, plan.model.name):
         return None
-    (family, sizes), (ours, our_sizes) = _name_parts(model_id), _name_parts(HF_IDS[plan.model.name])
-    if family not in _FAMILIES or not family:
-        return None
-    if family != ours or (sizes and our_sizes and not sizes & our_sizes):
-        return f"`{quote(model_id, 80)}`"
-    return None
+    return f"`{quote(model_id, 80)}`"
 
 
 def _other_gpu(run: MeasuredRun, plan: Plan) -> str | None:
@@ -242,11 +252,9 @@ def _other_gpu(run: MeasuredRun, plan: Plan) -> str | None:
             f"{code(plan.cluster.gpu.name)} ({a(ours)})")
 
 
-def _precision(run: MeasuredRun, plan: Plan, shown: str) -> Diagnostic | None:
-    """E110 at the run's model when its checkpoint is of another precision than the plan's weights."""
-    found = checkpoint_precision(run.model, plan)
-    if found is None:
-        return None
+def _precision(run: MeasuredRun, plan: Plan, shown: str, found: tuple[str, tuple[DType, ...]]) -> Diagnostic:
+    """E110 at the run's model, whose checkpoint is of another precision than the plan's weights (`found`: its
+    marker and dtypes, `checkpoint_precision`)."""
     marker, dtypes = found
     written = " or ".join(f"`weights = {d.value}`" for d in dtypes)
     sets = " or ".join(f"`--set model.weights={d.value}`" for d in dtypes)
@@ -279,8 +287,8 @@ def checkpoint_precision(model_id: str | None, plan: Plan) -> tuple[str, tuple[D
     """
     if model_id is None or plan.model.name not in HF_IDS:
         return None
-    family, ours = _name_parts(model_id)[0], _name_parts(HF_IDS[plan.model.name])[0]
-    if not family or family not in _FAMILIES or family != ours:
+    family, ours = name_parts(model_id)[0], name_parts(HF_IDS[plan.model.name])[0]
+    if not family or family not in FAMILIES or family != ours:
         return None
     base = model_id.strip().rstrip("/").rsplit("/", 1)[-1]
     for part in re.split(r"[-_.]", base):
@@ -310,12 +318,13 @@ def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]
                 f"{said[tr.arrival]} (`arrival = {tr.arrival}`)", f"workload.arrival={run.arrival}")
         return
     clients = run.concurrency if run.concurrency is not None and run.concurrency < run.requests else None
+    # one client, one request (until 2026-11-30 `the run kept 1 requests in flight, the plan 1 clients`)
+    plan = f"{tr.rate:g} requests/s" if tr.rate is not None else \
+        f"{tr.concurrency} client{'s' if tr.concurrency != 1 else ''}"
     if clients is None:
         if tr.concurrency is None or tr.concurrency < run.requests:
-            plan = f"{tr.rate:g} requests/s" if tr.rate is not None else f"{tr.concurrency} clients"
             say("rate", f"the run sent all {run.requests:,} requests at once, the plan {plan}",
                 f"workload.concurrency={run.requests}")
     elif tr.concurrency != clients:
-        plan = f"{tr.rate:g} requests/s" if tr.rate is not None else f"{tr.concurrency} clients"
-        say("concurrency", f"the run kept {clients} requests in flight, the plan {plan}",
+        say("concurrency", f"the run kept {clients} request{'s' if clients != 1 else ''} in flight, the plan {plan}",
             f"workload.concurrency={clients}")

@@ -16,8 +16,8 @@ from .aiperf_phases import models_name
 from .run_values import FIXED_RATE_HINT
 
 __all__ = ["CANCELLED", "GPU_FAMILIES", "INCOMPLETE", "NOT_STREAMED", "POISSON_Z", "aiperf_arrival", "aiperf_failed",
-           "aiperf_gpu", "aiperf_model", "faster_than_sent", "gpu_family", "one_token", "ramped", "requests_sent",
-           "succeeded"]
+           "aiperf_gpu", "aiperf_model", "binding_cap", "faster_than_sent", "gpu_family", "one_token", "ramped",
+           "requests_sent", "succeeded"]
 
 # E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
 # its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
@@ -216,3 +216,23 @@ def one_token(o: Mapping[str, object]) -> bool:
             not isinstance(done, int | float):
         return False
     return 0 < done and out <= done
+
+
+def binding_cap(cap: float | None, rate: float | None, o: Mapping[str, object]) -> float | None:
+    """A vLLM run's `max_concurrency`, None where it never bound a run at a rate: its `max_concurrent_requests`, the
+    peak of requests in flight (vllm/benchmarks/serve.py `calculate_metrics`: a sweep over the requests' spans, or,
+    in older releases, the most active in one second, which is no fewer), below the cap — no request waited for it,
+    and the server saw the rate's arrivals alone, an open loop. Until 2026-11-30 every such run was refused, the
+    rate and the cap "not both" (a cap set as a safeguard: `--max-concurrency 64` at 4 requests/s, 20 at most in
+    flight).
+
+    Example:
+        >>> binding_cap(64, 4.0, {"max_concurrent_requests": 20}), binding_cap(64, 4.0, {"max_concurrent_requests": 64})
+        (None, 64)
+        >>> binding_cap(64, 4.0, {}), binding_cap(16, None, {"max_concurrent_requests": 9})      # no peak; no rate
+        (64, 16)
+    """
+    peak = o.get("max_concurrent_requests")
+    if cap is None or rate is None or isinstance(peak, bool) or not isinstance(peak, int | float):
+        return cap
+    return None if 0 <= peak < cap else cap

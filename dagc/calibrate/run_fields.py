@@ -30,6 +30,13 @@ _THROUGHPUTS = {"output_tokens_per_s": ("output_throughput", "output_throughput"
 _AIPERF = {"time_to_first_token": "ttft", "inter_token_latency": "tpot", "request_latency": "e2e"}
 _AIPERF_RATES = {"output_token_throughput": "output_tokens_per_s", "request_throughput": "requests_per_s"}
 _STATS = (("avg", ""), ("p50", "_median"), ("p99", "_p99"))
+# the fields that make an object a vLLM or SGLang result: a latency of either (vLLM writes those its
+# `--percentile-metrics` name, `ttft,tpot,itl` by default: a run of `itl` or `e2el` alone is vLLM's too; until
+# 2026-11-30 such a run was said to have none of the tools' fields) or the per-request arrays
+_VLLM_OR_SGLANG = ("mean_ttft_ms", "mean_tpot_ms", "mean_itl_ms", "mean_e2el_ms", "mean_e2e_latency_ms", "ttfts")
+# the hint of a vLLM run that measured no TTFT, TPOT or ITL: its `--percentile-metrics` left them out
+NO_LATENCY = ("benchmark again with `--percentile-metrics ttft,tpot,itl,e2el` (vLLM's `bench serve` writes the "
+              "latencies it names, `ttft,tpot,itl` by default)")
 MAX_FIGURE = 1e12           # ms or per second: past it, not a measurement
 # ms or per second: below it (under a nanosecond, one token in 11.6 days) not a measurement either (a TPOT of 1e-300 ms
 # would make dagc's error against it a figure of 300 digits)
@@ -107,7 +114,7 @@ def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str)
     r = _Run(src, at, end, obj)
     if isinstance(obj.get("time_to_first_token"), dict) or isinstance(obj.get("inter_token_latency"), dict):
         return _aiperf(r, rid, path)
-    if any(k in obj for k in ("mean_ttft_ms", "mean_tpot_ms", "ttfts")):
+    if any(k in obj for k in _VLLM_OR_SGLANG):
         tool = "vllm" if "mean_e2el_ms" in obj or "endpoint_type" in obj or "num_prompts" in obj else "sglang"
         return _vllm_or_sglang(r, tool, rid, path)
     raise run_error(src, at, "this run has none of the fields of vLLM's, SGLang's or AIPerf's results "
@@ -132,7 +139,8 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     sent = _counts(r, completed, requests)          # `num_prompts`, or the fewer a dataset of fewer samples sent
     _arrays(r, {n for n in (completed, requests, rc.requests_sent(o, completed)) if n is not None})
     if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
-        raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
+        raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on",
+                     NO_LATENCY if tool == "vllm" else RUN_HINT)
     requests, r.fields["requests"] = (sent, "num_prompts") if sent is not None and sent == requests else \
         (sent if requests is not None else completed, "completed")
     if requests is None:
@@ -141,7 +149,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     arrival = _burstiness(r, rate)
     if (fast := rc.faster_than_sent(rate, r.measured.get("requests_per_s"), requests)) is not None:
         raise r.fail(r.fields["requests_per_s"], *fast)
-    concurrency = r.number(o, "max_concurrency", whole=True)
+    concurrency = rc.binding_cap(r.number(o, "max_concurrency", whole=True), rate, o)     # a cap never reached: none
     r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency", "arrival": "burstiness"}
     prompt, generate = _lengths(r, completed or requests)
     model, backend = o.get("model_id"), o.get("backend")

@@ -151,12 +151,41 @@ def _lines_or_refused(src: SourceFile, whole: ValueError) -> None:
     if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
         if not _first_line_parses(src.text):
             raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)",
-                            MANIFEST_HINT if manifest_like(src.text) else RUN_HINT)
+                            MANIFEST_HINT if manifest_like(src.text) else
+                            WHOLE_CUT_HINT if _cut_short(src.text, whole) else RUN_HINT)
+
+
+def _cut_short(text: str, exc: ValueError) -> bool:
+    """Whether the JSON of `text` stops where the text does (the decoder wanted more: a value, a delimiter, a string's
+    closing quote, a literal's rest), as a file cut short does — not where it goes wrong before its end.
+
+    Example:
+        >>> import json
+        >>> def cut(t):
+        ...     try:
+        ...         json.loads(t)
+        ...     except ValueError as exc:
+        ...         return _cut_short(t, exc)
+        >>> cut('{"a": 1, "b"'), cut('{"a": "xy'), cut('{"a": tr\\n'), cut('{"a": 1 "b": 2}'), cut('{"a": x}')
+        (True, True, True, False, False)
+    """
+    if not isinstance(exc, json.JSONDecodeError):
+        return False
+    rest = text[exc.pos:].strip()
+    if exc.msg.startswith("Unterminated string"):
+        return '"' not in text[exc.pos + 1:]
+    return not rest or (exc.msg == "Expecting value" and any(
+        w.startswith(rest) for w in ("true", "false", "null", "NaN", "Infinity", "-Infinity")))
 
 
 # a run file with nothing in it: no result was written
 EMPTY_HINT = ("a benchmark writes its result when its run ends (vLLM's `--save-result`, SGLang's `--output-file`, "
               "AIPerf's export): one stopped before then leaves none — run it again")
+
+# one JSON value that stops where the file does (`_cut_short`): a result cut while written, or copied in part (until
+# 2026-11-30 the hint of the formats dagc reads, which said nothing of what to do)
+WHOLE_CUT_HINT = ("the file ends before its JSON does: a benchmark stopped while writing its result, or a copy cut "
+                  "short, leaves it so — copy the file again whole, or run the benchmark again")
 
 # the last line of JSON lines broken: a run the tool stopped while appending (SGLang's `--output-file`)
 CUT_HINT = ("the file's last run is cut short (did the benchmark stop while appending it?): delete that line, and "

@@ -157,10 +157,9 @@ class JointFit:
         return next(n for n, _ in self.tried if len(n) == size) == self.fitted
 
     def at_bound(self) -> dict[str, AtBound]:
-        """The fitted terms that stopped at one of their `BOUNDS`: the runs would take them further, which the
-        fit does not follow. Each with the run it leaves furthest off (the largest weighted |ln(dagc / measured)|
-        among the figures it moves) and the likelier cause when there is one in the fit: a term the runs had no
-        room for (`why_kept` `room`) whose slopes, added to the fitted terms', halve the loss (`TAKES`)."""
+        """The fitted terms at one of their `BOUNDS`, each with the run furthest off among the figures that would take
+        it further (largest weighted |r| of r · slope > 0 at the lower bound, < 0 at the upper; docs/calibrate.md, W541)
+        and the likelier cause: a term without room (`why_kept` `room`) whose slopes halve the loss (`TAKES`)."""
         out: dict[str, AtBound] = {}
         w = np.array([x for _, _, x in self.rows])
         v = to_v(self.terms)
@@ -171,7 +170,9 @@ class JointFit:
             if side is None:
                 continue
             j = TERMS.index(t)
-            pull = np.where((np.abs(self.jac[:, j]) > MOVES) & (w > 0), w * np.abs(self.r), -1.0)
+            moves = (np.abs(self.jac[:, j]) > MOVES) & (w > 0)
+            further = moves & (self.r * self.jac[:, j] * (1.0 if side == "lower" else -1.0) > 0)
+            pull = np.where(further if further.any() else moves, w * np.abs(self.r), -1.0)
             run, key, _ = self.rows[int(np.argmax(pull))] if len(pull) else (0, "requests", 0.0)
             likelier = None
             now = loss(self.r, w)

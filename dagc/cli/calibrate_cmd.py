@@ -108,6 +108,28 @@ def _plan_line(target: str, plan: str, manifest: bool, allowed: tuple[Path, ...]
             f"{printable(str(written.parent))} and calibration from \"{printable(rel)}\"")
 
 
+def _an_input(target: str, inputs: Sequence[tuple[str, str | None]]) -> str | None:
+    """The error of an `-o` that names an input of the calibration (`inputs`: each what it is and its path), which
+    the calibration file would replace — a run file, measured once, or the plan; None when it names none. Until
+    2026-11-30 `dagc calibrate rate4.json --plan p.moe -o rate4.json --force` wrote the calibration over the run."""
+    from ..diagnostics import printable
+    for what, path in inputs:
+        try:
+            same = path is not None and os.path.samefile(target, path)
+        except OSError:
+            continue
+        if same:
+            return (f"error: -o {printable(target)} is {what} this calibration reads: writing the calibration there "
+                    "would replace it; give -o another path")
+    return None
+
+
+def _read(jobs: Sequence[Job]) -> list[tuple[str, str | None]]:
+    """The files the calibration's jobs read, each with what it is (`_an_input`): their runs' files and plans."""
+    return [("a run file", j.run.path) for j in jobs] + [
+        ("a plan", next((s.source.path for s in j.plan.spans.values()), None)) for j in jobs]
+
+
 def _workers(jobs: int | None) -> int:
     """Processes for the fit: `--jobs`, at most the CPUs this process may use; one for each of them when it is not
     given (docs/calibrate.md, "Speed")."""
@@ -183,6 +205,11 @@ def _kv_text(cal: Calibrated) -> str:
     if kv.taken:
         return (f"{kv.share:.3g} (was 1; {held}: in flight its KV cache holds that share of what the weights, "
                 "activations and reserve leave, and the terms above were fitted with it)")
+    if not kv.binds:
+        return (f"1 (kept: {held}, but a KV cache of that share changes none of dagc's figures of them: what held the "
+                "engine's requests at once below dagc's is not its KV cache — likelier its cap on requests in flight "
+                "(vLLM's `--max-num-seqs`, SGLang's `--max-running-requests`) below the plan's `batch`: give the plan "
+                "that cap, `--set workload.batch=N`)")
     if kv.bursts < MIN_BURSTS:
         return f"1 (kept: {held}; a share is fitted from {MIN_BURSTS} bursts or more)"
     return (f"1 (kept: {held}; {kv.below} of them below {TAKEN_BELOW:g}, where {AGREE.numerator} in "
@@ -261,7 +288,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                   markup=False)
         return EXIT_USAGE
     target = args.output
-    if (refused := output_refused(target, args.force)) is not None:
+    given = [("the plan", args.plan)] + [("a run file" if args.plan else "the manifest", x) for x in args.inputs]
+    if (refused := _an_input(target, given)) is not None:
         err.print(refused, markup=False)
         return EXIT_OUTPUT
     folder = os.path.dirname(os.path.abspath(target))
@@ -272,6 +300,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         jobs = (jobs_of(args.inputs, args.plan, args.overrides, args.strategy, allowed) if args.plan is not None
                 else jobs_of_manifest(args.inputs[0], allowed))
+        # a manifest's run file or plan, before `--force` is suggested for it (`_an_input`)
+        if (refused := _an_input(target, _read(jobs)) or output_refused(target, args.force)) is not None:
+            err.print(refused, markup=False)
+            return EXIT_OUTPUT
         cal = calibrate(jobs, workers=_workers(args.jobs))
     except PlanError as exc:
         render_diags(err, exc.diagnostics)

@@ -337,7 +337,9 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
                 "at its own size, no host time per step or per request, no front end (docs/cost-model.md, "
                 "\"The engine\").")
     t = e.terms
-    host = _host_terms(cluster)
+    # a calibration that fitted `step_request_s` to 0 says so: "`step_request_s` fitted" beside no figure of it read
+    # as a term left out (until 2026-11-30)
+    host = _host_terms(cluster, calibrated is not None and "step_request_s" not in calibrated[2])
     where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
              f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
     queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "
@@ -347,14 +349,17 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
             f"{where}")
 
 
-def _host_terms(cluster: Cluster) -> str:
-    """What `engine_text` says of the engine's terms beside its glue and graphs: its host time, its kernels' scales,
-    its attention's and its EP exchange's ways, its KV cache's share."""
+def _host_terms(cluster: Cluster, per_request: bool = False) -> str:
+    """What `engine_text` says of the engine's terms beside its glue and graphs: its host time (`per_request`: its
+    time per request said when it is 0 too), its kernels' scales, its attention's and its EP exchange's ways, its KV
+    cache's share."""
     t = cluster.engine.terms
     host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
             "no host time per step on the GPU's path")
     if t.step_request_s > 0:
         host += f" and {format_si(t.step_request_s, Dimension.TIME)} per request the step runs"
+    elif per_request:
+        host += " and none per request the step runs"
     if t.layer_s > 0:
         host += f", {format_si(t.layer_s, Dimension.TIME)} per layer a step passes through"
     if (t.compute_time_scale, t.memory_time_scale) != (1.0, 1.0):

@@ -122,8 +122,12 @@ def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnos
         ("prompt", w.prompt, r.prompt), ("generate", w.generate, r.generate),
         ("rate", tr.rate if tr is not None else None, r.rate),
         ("concurrency", tr.concurrency if tr is not None else None, r.concurrency))
-    far = [f"{name} {_num(value)} (runs {_num(span[0])}–{_num(span[1])})" for name, value, span in written
-           if value is not None and span is not None and _outside(float(value), span)]
+    # each with its unit, the runs' range one value where they were all one (until 2026-11-30 `rate 40 (runs 1–16)`,
+    # `prompt 8,192 (runs 512–512)`)
+    units = {"prompt": "tokens", "generate": "tokens", "rate": "requests/s", "concurrency": "clients"}
+    far = [f"{name} {_num(value)} {units[name]} (runs "
+           f"{_num(span[0]) if span[0] == span[1] else f'{_num(span[0])}–{_num(span[1])}'})"
+           for name, value, span in written if value is not None and span is not None and _outside(float(value), span)]
     far += _other_loop(tr, r.rate, r.concurrency)
     low, high = cal.instance_gpus or (cal.gpus, cal.gpus)
     runs = f"{low:,}" if low == high else f"{low:,}–{high:,}"
