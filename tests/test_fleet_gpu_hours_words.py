@@ -30,8 +30,9 @@ def test_a_fleet_without_prices_says_no_gpu_has_one():
     print_fleet(console, _result(), 10)
     text = " ".join(console.export_text().split())
     assert text.startswith("2 of 2 clusters meet every requirement at 6 requests/s, ranked by GPU-hours (no GPU has "
-                           "a price) per million tokens with every GPU the cluster rents charged")
+                           "a price) per million tokens (input and output) with every GPU the cluster rents charged")
     assert "0.03858 GPU-h per million tokens" in text
     md = fleet_md(fleet_json(_result()), "q30", svg_name=None)
-    assert "ranked by GPU-hours per million tokens (no GPU has a price) with every GPU the cluster rents charged." in md
+    assert ("ranked by GPU-hours per million tokens (input and output; no GPU has a price) with every GPU the cluster "
+            "rents charged.") in md
     assert "a GPU type has no price" not in text + md

@@ -75,8 +75,10 @@ def cmd_fleet(args: Namespace) -> int:
         from ..fleet.rank import rank_fleet
         from ..lang.fleet import fleet_plans, load_fleet
         from ..lang.parse import read_source
+        from ..rules.log_lengths import log_lengths
         from ..rules.node_size import fleet_nodes_beyond_domain
         from ..rules.requirements import memory_above_gpu
+        from ..rules.serving import percentile_samples
         from ..verdict.ledger import band_ratio
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
@@ -88,8 +90,10 @@ def cmd_fleet(args: Namespace) -> int:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {printable(args.plan)}: the fleet was not searched", markup=False)
         return EXIT_INPUT
-    # W524 of each GPU the fleet sweeps (its plans are the plan's on that cluster), once a GPU; W535 of each node
-    said = (*(d for _, pl in items for d in memory_above_gpu(pl)), *fleet_nodes_beyond_domain(fleet, items))
+    # W524 of each GPU the fleet sweeps (its plans are the plan's on that cluster), once a GPU; W521 and W536 of the
+    # traffic every cluster is judged under, as `dagc check` says them (until 2026-11-30 not said); W535 of each node
+    said = (*(d for _, pl in items for d in (*memory_above_gpu(pl), *percentile_samples(pl), *log_lengths(pl))),
+            *fleet_nodes_beyond_domain(fleet, items))
     render_diags(err, {render(d): d for d in said}.values())
     read = dict.fromkeys(f for pl in (plan, *(pl for _, pl in items)) for f in pl.files)   # each file the plan reads
     files = _fleet_files(args, plan.name, (plan_text, tuple(read)), {p.key for p, _ in items}, err)

@@ -23,6 +23,7 @@ from ..export.fleet_out import (
 from ..export.fleet_words import (
     CLOSE_WORDS,
     SAME_PICK_WORDS,
+    TOKENS_COUNTED,
     basis_words,
     capacity_words,
     close_text,
@@ -122,7 +123,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     rate = rate_text(fleet_json(result))
     headline = (f"{result.meeting_text} {rate}, ranked by "
                 f"{'money' if result.by == 'money' else 'GPU-hours (no GPU has a price)'} per million tokens "
-                "with every GPU the cluster rents charged")
+                f"({TOKENS_COUNTED}) with every GPU the cluster rents charged")
     if quiet:
         out.print(headline if result.best is None else _best_line(result, result.best, plan), markup=False)
         return

@@ -19,6 +19,7 @@ from .bands_words import binding_caveat_json, met_caveat_json
 from .fleet_words import (
     CLOSE_WORDS,
     SAME_PICK_WORDS,
+    TOKENS_COUNTED,
     basis_words,
     capacity_words,
     close_text,
@@ -156,7 +157,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     """fleet.md: which cluster to rent, the ranking, and the clusters that miss."""
     f = doc
     by = f["ranked_by"]
-    unit = ("$ per million tokens" if by == "money" else "GPU-hours per million tokens (no GPU has a price)") \
+    unit = (f"$ per million tokens ({TOKENS_COUNTED})" if by == "money" else
+            f"GPU-hours per million tokens ({TOKENS_COUNTED}; no GPU has a price)") \
         + " with every GPU the cluster rents charged"
     out = [f"# Fleet: {md_text(plan)}", "",
            f"{f['meeting']} of {f['clusters']} clusters meet every requirement {md_text(rate_text(f))} "

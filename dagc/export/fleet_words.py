@@ -17,9 +17,14 @@ from ..units import count_text, format_figure
 from ..verdict.carrying import CAPACITY_TOLERANCE
 from .at_rate import rate_arg
 
-__all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "basis_words", "capacity_words", "close_text", "cluster_text",
-           "cost_figure", "held_by_batch", "idle_instances", "missed_text", "picks_text", "rate_text", "rented_figure",
-           "rented_text", "replicas_words", "search_command", "strategy_cell"]
+__all__ = ["CLOSE_WORDS", "SAME_PICK_WORDS", "TOKENS_COUNTED", "basis_words", "capacity_words", "close_text",
+           "cluster_text", "cost_figure", "held_by_batch", "idle_instances", "missed_text", "picks_text", "rate_text",
+           "rented_figure", "rented_text", "replicas_words", "search_command", "strategy_cell"]
+
+# the tokens a cost per million tokens counts: each request's prompt and output (`dagc.serve.price.token_cost`), as
+# `dagc check`'s Cost line says it; the headings say so (until 2026-11-30 a buyer could read them as output tokens,
+# which API prices and serving benchmarks quote, 6× fewer for a prompt of 2,000 and an output of 400)
+TOKENS_COUNTED = "input and output"
 
 
 def rented_figure(row: dict[str, Any], figure: str) -> float | None:

@@ -31,6 +31,7 @@ from ..lang.load import parse_strategy
 from ..launch.engine_check import plan_refusals
 from ..plan.plan import Plan
 from ..plan.workload import Traffic
+from ..rules.weights_fit import weights_beyond_cluster
 from ..schedule.timer import shared_timer
 from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events, with_capacity
 from ..search.rejections import legal_line
@@ -278,14 +279,17 @@ def _none_because(plan: Plan, found: SearchResult) -> str:
     maker; E729: NVFP4 before Blackwell; E706: MTP drafting without MTP weights;
     `dagc.launch.engine_check.plan_refusals`) — as `dagc search` says it, not its hint, which names the plan's
     `cluster`, not the fleet's list — else the rules that rejected its candidates, most first, and how many each
-    (`dagc.search.rejections`; `dagc search` gives each one's first candidate and hint)."""
+    (`dagc.search.rejections`; `dagc search` gives each one's first candidate and hint). A cluster whose GPUs
+    cannot hold the model's weights whatever the strategy says so with E402's hint, how many GPUs of its kind would
+    (`weights_beyond_cluster`; until 2026-11-30 a count too small for the model read only "E402 (…) 34")."""
     refused = plan_refusals(plan)
     if refused:
         return "; ".join(f"{d.message} ({d.code})" for d in refused)
+    beyond = weights_beyond_cluster(plan, plan.cluster.gpu.memory_bytes, plan.cluster.reserve_bytes)
     if not found.rejected_by:
-        return "the search found none (dagc search says why)"
-    return (f"{legal_line(found.rejected_by, found.legal, found.evaluated, found.complete)} (`dagc search` gives an "
-            "example of each, with its hint)")
+        return beyond or "the search found none (dagc search says why)"
+    line = legal_line(found.rejected_by, found.legal, found.evaluated, found.complete)
+    return f"{line} — {beyond}" if beyond else f"{line} (`dagc search` gives an example of each, with its hint)"
 
 
 def _engine(plan: Plan) -> str:

@@ -64,13 +64,46 @@ def reach(address: str, timeout_s: float = RAY_CONNECT_S) -> None:
                              "`ray start --head`, or check the address") from None
 
 
+def _start(init: Callable[..., object], address: str) -> None:
+    """Start Ray (`ray.init`) on `address` ("" for a local Ray) once `reach` finds it answering.
+
+    Raises:
+        RayUnreachable: `address` does not answer, or answers but Ray finds no cluster there (`_init_failed`).
+    """
+    reach(address)
+    try:
+        init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except ConnectionError as exc:    # its port answers, but no Ray there (retried for up to minutes)
+        raise RayUnreachable(_init_failed(address, exc)) from None
+
+
+def _init_failed(address: str, exc: ConnectionError) -> str:
+    """Why `ray.init` could not connect, after `reach` found the address's port answering: what answers there is
+    not a Ray cluster's GCS (or its head has failed). Ray's ConnectionError is an OSError, which the CLI would
+    otherwise take for a failing standard output.
+
+    Example:
+        >>> _init_failed("10.0.0.5:8080", ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:8080"))
+        "the Ray cluster at '10.0.0.5:8080' cannot be reached (its port answers, but Ray found no cluster there: \
+Failed to connect to Ray cluster at 10.0.0.5:8080): check that ADDRESS is the head node's GCS port (6379 by \
+default, as `ray start --head` prints it), or ray://HOST:PORT for a Ray Client server"
+    """
+    address = address or os.environ.get("RAY_ADDRESS", "")
+    said = str(exc) or type(exc).__name__
+    if not address:
+        return f"a local Ray could not be started ({said})"
+    return (f"the Ray cluster at {address!r} cannot be reached (its port answers, but Ray found no cluster there: "
+            f"{said}): check that ADDRESS is the head node's GCS port (6379 by default, as `ray start --head` "
+            "prints it), or ray://HOST:PORT for a Ray Client server")
+
+
 def ray_answers(todo: list[tuple[FleetPoint, Plan]], ask: Ask, address: str,
                 take: Callable[[FleetPoint, StoredAnswer], None]) -> None:
     """Answer `todo` on Ray (module docstring); a Ray this call started is shut down when it ends.
 
     Raises:
         RayMissing: Ray is not installed (`RAY_INSTALL` says how).
-        RayUnreachable: `address` is not one, or does not answer (`reach`).
+        RayUnreachable: `address` is not one, does not answer (`reach`), or answers but Ray finds no cluster there.
     """
     try:
         import ray
@@ -78,8 +111,7 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], ask: Ask, address: str,
         raise RayMissing(f"--ray needs Ray: {RAY_INSTALL}") from None
     started = not ray.is_initialized()
     if started:
-        reach(address)
-        ray.init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        _start(ray.init, address)
     refs: dict[object, tuple[int, FleetPoint, Plan]] = {}        # Ray object ref → its lane and item
     try:
         search: Callable[[Plan, float, Ask], StoredAnswer] = answer_cluster     # looked up now: tests replace it

@@ -93,14 +93,29 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
         return f"did you mean `{same[0]}`? ({_form_words(same_model[same[0]].form)})"
     if not same_model and (near := [k for k in presets if re.sub(r"[-_.\s]+", "", name.lower()) == k.replace("-", "")]):
         return f"did you mean `{near[0]}`?{'' if describe else fleet_only}"
-    custom = f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`' if describe else fleet_only[2:]
+    custom = f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`' if describe else \
+        fleet_only[2:] + _fleet_own(name)
     if same_model:
         others = ", ".join(f"`{key}` is {_a(p.model)} with {presets[key].memory_bytes / 2**30:.0f} GiB "
                            f"({_form_words(p.form)})" for key, p in same_model.items())
         return f"no built-in GPU is that one: {others}; {custom}"
     if written.model is None and written.memory_gb is not None and written.form is None:
         return _by_memory(name, written.memory_gb, presets, describe)
-    return "built-in GPUs: " + ", ".join(f"`{key}`" for key in presets) + f"; or {custom}"
+    return "built-in GPUs: " + ", ".join(f"`{key}`" for key in presets) + f"; {'or ' if describe else ''}{custom}"
+
+
+def _fleet_own(name: str) -> str:
+    """How a fleet compares a GPU no preset is (docs/fleet.md): until 2026-11-30 an unknown preset in a fleet was told
+    "built-in GPUs: …; or a fleet sweeps built-in GPUs only", an "or" that offered nothing.
+
+    Example:
+        >>> print(_fleet_own("a100-40gb"))
+         (a GPU of your own: write it out in the plan's `cluster`, \
+`gpu "a100-40gb" { memory = …  flops = …  hbm = … }` with its `price`, and leave out the fleet's `gpu` lines: \
+the fleet sweeps its counts)
+    """
+    return (f" (a GPU of your own: write it out in the plan's `cluster`, `gpu \"{name}\" {{ memory = …  flops = …  "
+            "hbm = … }` with its `price`, and leave out the fleet's `gpu` lines: the fleet sweeps its counts)")
 
 
 def _by_memory(name: str, memory_gb: float, presets: Mapping[str, Gpu], describe: bool) -> str:

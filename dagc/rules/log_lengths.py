@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
+from ..plan.plan import Plan
 from .base import RuleContext, diag, make_rule
 
-__all__ = ["OWN_LENGTHS", "RULES"]
+__all__ = ["OWN_LENGTHS", "RULES", "log_lengths"]
 
 OWN_LENGTHS = 0.05      # a mean this far (relative) from the workload's is the log's own (as `verdict.under_load`'s)
 
@@ -35,7 +36,12 @@ def check_log_lengths(ctx: RuleContext) -> Iterator[Diagnostic]:
         workload { batch = 128  prompt = 1014  generate = 247  serving = inflight
                    requests from "azure-llm-conv-2023-first1000.csv" }
     """
-    plan = ctx.plan
+    yield from log_lengths(ctx.plan)
+
+
+def log_lengths(plan: Plan) -> Iterator[Diagnostic]:
+    """W536 of `plan` (`check_log_lengths`), the same for every strategy: also what `dagc fleet` says of the traffic
+    it judges every cluster under."""
     w = plan.workload
     log = w.traffic.log if w.traffic is not None else None
     if log is None or log.requests == 0:

@@ -25,7 +25,7 @@ from ..units import count_text, format_bytes
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 from .pools_fit import pools_fit_hint
 
-__all__ = ["RULES"]
+__all__ = ["RULES", "percentile_samples"]
 
 
 def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -198,8 +198,8 @@ def check_percentile_samples(ctx: RuleContext) -> Iterator[Diagnostic]:
 
 
 def percentile_samples(plan: Plan) -> Iterator[Diagnostic]:
-    """W521 on the plan's traffic and requirements: a strategy's (the rule) and a disaggregated deployment's,
-    whose pools are analysed without the plan's requirements (`dagc.verdict.pools`)."""
+    """W521 on the plan's traffic and requirements: a strategy's (the rule), a disaggregated deployment's, whose pools
+    are analysed without the plan's requirements (`dagc.verdict.pools`), and a fleet's traffic (`dagc fleet`)."""
     traffic = plan.workload.traffic
     if traffic is None:
         return

@@ -17,7 +17,7 @@ from ..plan.params import bytes_per_param, params_by_category, weight_bytes
 from ..plan.plan import Plan
 from ..units import count_text, format_bytes
 
-__all__ = ["SPREAD_HINT", "e402_hint"]
+__all__ = ["SPREAD_HINT", "e402_hint", "weights_beyond_cluster"]
 
 SPREAD_HINT = ("spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per replica "
                "(more dp) or use a larger GPU")
@@ -42,10 +42,30 @@ def e402_hint(plan: Plan, stage: StageMemory) -> str:
     gpus, weights = plan.cluster.gpus, weight_bytes(plan.model)
     if usable > 0 and weights <= gpus * usable and (batch := _batch_kv_hint(plan, stage, weights)) is not None:
         return batch
-    if usable <= 0 or weights <= gpus * usable:
+    beyond = weights_beyond_cluster(plan, stage.capacity_bytes, stage.reserve_bytes)
+    if beyond is None:
         return SPREAD_HINT if stage.weights_bytes <= usable else _rank_weights_hint(stage)
-    hint = (f"the weights alone, {format_bytes(weights)}, exceed what the cluster's {count_text(gpus, 'GPU')} hold "
-            f"({format_bytes(gpus * usable)}: {format_bytes(stage.capacity_bytes)} each, less the reserve), whatever "
+    return beyond
+
+
+def weights_beyond_cluster(plan: Plan, capacity: float, reserve: float) -> str | None:
+    """None while the cluster's GPUs of `capacity` bytes, less each one's `reserve`, could hold the model's weights;
+    otherwise E402's hint whatever the strategy: the GPUs of this kind the weights alone need, and with 8-bit weights.
+    `dagc fleet` says it of a cluster of the sweep too small for the model (`dagc.fleet.cluster`).
+
+    Example (GLM-4.5-Air in bf16, 106.9 B parameters, on 2 H100s):
+        "the weights alone, 199.03 GiB, exceed what the cluster's 2 GPUs hold (151.29 GiB: 79.65 GiB each, less the
+        reserve), whatever the strategy: they need at least about 3 GPUs of this kind, more with the KV cache; or
+        8-bit weights (`weights = fp8`: 99.51 GiB, at least about 2 GPUs, which these 2 hold); or a GPU with more
+        memory"
+    """
+    usable = capacity - reserve
+    gpus, weights = plan.cluster.gpus, weight_bytes(plan.model)
+    if usable <= 0 or weights <= gpus * usable:
+        return None
+    hold = "holds" if gpus == 1 else "hold"
+    hint = (f"the weights alone, {format_bytes(weights)}, exceed what the cluster's {count_text(gpus, 'GPU')} {hold} "
+            f"({format_bytes(gpus * usable)}: {format_bytes(capacity)} each, less the reserve), whatever "
             f"the strategy: they need at least about {math.ceil(weights / usable):,} GPUs of this kind, more with the "
             "KV cache")
     m = plan.model
