@@ -1,0 +1,34 @@
+"""What docs/cli.md and the README say a command prints is what it prints today: the keys of `dagc presets --format
+json`, each named on the page (a new user reading the page from the README checked each claim against the command)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conftest import ROOT, run_dagc
+
+
+def _presets_paragraph() -> str:
+    page = (ROOT / "docs" / "cli.md").read_text()
+    start = page.index("`presets` prints `{models, gpus, profiles,")
+    return " ".join(page[start:page.index("\n\n", start)].split())
+
+
+def test_every_key_of_a_gpu_in_presets_json_is_named_on_the_cli_page():
+    """The page lists a GPU's keys in `dagc presets --format json`; it left out `vendor` (`nvidia`, `amd`, null for
+    a generic GPU) and `host_gpus` (GB200's and GB300's 4 GPUs a host) until 2026-11-30."""
+    proc = run_dagc("presets", "--format", "json")
+    presets = json.loads(proc.stdout)
+    paragraph = _presets_paragraph()
+    named = set(re.findall(r"`([a-z_0-9]+)`", paragraph))
+    top = paragraph.partition("`presets` prints `{")[2].partition("}`")[0]
+    assert set(presets) == {k.strip() for k in top.split(",")}, top
+    keys = {k for gpu in presets["gpus"].values() for k in gpu}
+    assert {"vendor", "host_gpus", "memory_bytes"} <= keys
+    assert keys <= named, sorted(keys - named)
+    assert presets["gpus"]["gb200"]["host_gpus"] == 4 and presets["gpus"]["h100-sxm"]["host_gpus"] is None
+    assert presets["gpus"]["mi300x"]["vendor"] == "amd" and presets["gpus"]["generic-400t"]["vendor"] is None
+    for kind in ("models", "profiles"):
+        keys = {k for entry in presets[kind].values() for k in entry}
+        assert keys <= named, (kind, sorted(keys - named))
