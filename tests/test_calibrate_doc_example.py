@@ -68,3 +68,11 @@ def test_the_pages_w542_excerpt_is_what_the_command_prints(tmp_path):
     assert out[first:] == block[:-1], (block, out[first:])
     warning = block[-1].removesuffix(" …")
     assert any(line.startswith(warning) for line in run.stderr.splitlines()), (warning, run.stderr)
+    # `dagc explain W542` (docs/rules.md) quotes the same runs' TPOT and throughput: until 2026-11-30 it said an
+    # earlier fit's, "throughput 2.3 % → 0.3 % off, TPOT 32.6 % → 37.8 %"
+    rows = {line.split()[0]: line.split()[1:] for line in out[first + 1:first + 5]}
+    said = (f"throughput {rows['throughput'][0]} % → {rows['throughput'][2]} % off, TPOT {rows['tpot'][0]} % → "
+            f"{rows['tpot'][2]} %")
+    explain = " ".join(run_dagc("explain", "W542").stdout.split())
+    assert said in explain, (said, explain)
+    assert f"tpot {rows['tpot'][0]} % uncalibrated, {rows['tpot'][2]} % calibrated → W542" in explain, explain
