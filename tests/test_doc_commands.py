@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 from conftest import ROOT, run_dagc
 
@@ -32,3 +33,22 @@ def test_every_key_of_a_gpu_in_presets_json_is_named_on_the_cli_page():
     for kind in ("models", "profiles"):
         keys = {k for entry in presets[kind].values() for k in entry}
         assert keys <= named, (kind, sorted(keys - named))
+
+
+
+def test_the_cli_pages_optimal_excerpt_is_what_check_prints(tmp_path):
+    """docs/cli.md's `optimal?` excerpt is `dagc check` of the plan it names (bench/bench_check.py's largest,
+    DeepSeek-V3 on 2,048 H800s), line for line: until 2026-11-30 it quoted an earlier cost model's figures in an
+    earlier format (80.41×, `TTFT 36.7 s`, `memory 82 %`) and named no plan, so no reader could run it."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_check import LADDER, plan_text
+    name, model, gpus, gpu, microbatches, strategy = LADDER[-1]
+    page = (ROOT / "docs" / "cli.md").read_text()
+    start = page.index("figures; with `batch = max`, the requests each serves and what one more would break")
+    said = " ".join(page[start:page.index("```", start)].split())
+    assert name == "deepseek-v3 2048 GPUs" and f"`{strategy}`" in said and "2,048 H800s" in said, said
+    (tmp_path / "ds.moe").write_text(plan_text(model, gpus, gpu, microbatches, strategy))
+    block = page[page.index("```\n", start) + 4:].partition("```")[0].splitlines()
+    printed = run_dagc("check", str(tmp_path / "ds.moe"), env={"COLUMNS": "200"}).stdout.splitlines()
+    first = printed.index(block[0])
+    assert printed[first:first + len(block)] == block, (block, printed[first:first + len(block)])
