@@ -52,3 +52,22 @@ def test_the_cli_pages_optimal_excerpt_is_what_check_prints(tmp_path):
     printed = run_dagc("check", str(tmp_path / "ds.moe"), env={"COLUMNS": "200"}).stdout.splitlines()
     first = printed.index(block[0])
     assert printed[first:first + len(block)] == block, (block, printed[first:first + len(block)])
+
+
+def test_the_search_pages_traffic_example_is_what_search_answers(tmp_path):
+    """docs/search.md's account of `dagc search examples/qwen3-30b-a3b-traffic.moe` under the log's traffic is the
+    search's answer today: its best, `tp 1` on one GPU, simulated and meeting every line (`yes*`), and 9 of the 10
+    rows simulated (until 2026-11-30 the page said `tp 1` missed `tpot_p90` and the search answered `tp 2 ; ep 2`)."""
+    page = " ".join((ROOT / "docs" / "search.md").read_text().split())
+    said = page[page.index("On `examples/qwen3-30b-a3b-traffic.moe` the steady state's best"):]
+    said = said[:said.index(" A simulation costs")]
+    proc = run_dagc("search", "examples/qwen3-30b-a3b-traffic.moe", "--format", "json", "-o", str(tmp_path / "s"))
+    found = json.loads(proc.stdout)
+    best, rows = found["candidates"][0], found["candidates"]
+    assert best["strategy"] == "tp 1 with microbatches 1 overlap none" and best["gpus"] == 1
+    assert best["judged"] == "all" and best["meets_requirements"] and "best is `tp 1` on one GPU" in said
+    tpot = next(r for r in best["requirements"] if r["text"] == "tpot_p90 <= 30 ms")
+    assert tpot["class"] == "uncertain" and f"p90 TPOT of {tpot['value'] * 1e3:.2f} ms" in said, (tpot, said)
+    simulated = sum(r["judged"] == "all" for r in rows)
+    assert len(rows) == 10 and f"{simulated} of its 10 rows are simulated" in said, (simulated, said)
+    assert [r["judged"] for r in rows[simulated:]] == ["steady-state"] * (10 - simulated)
