@@ -71,3 +71,20 @@ def test_the_search_pages_traffic_example_is_what_search_answers(tmp_path):
     simulated = sum(r["judged"] == "all" for r in rows)
     assert len(rows) == 10 and f"{simulated} of its 10 rows are simulated" in said, (simulated, said)
     assert [r["judged"] for r in rows[simulated:]] == ["steady-state"] * (10 - simulated)
+
+
+def test_the_outputs_pages_report_md_row_names_its_sections_in_order(tmp_path):
+    """docs/outputs.md's `report.md` row lists the report's sections in the order report.md has them; it left out
+    "Error bands" and "Memory of the model" until 2026-11-30."""
+    row = next(line for line in (ROOT / "docs" / "outputs.md").read_text().splitlines()
+               if line.startswith("| `report.md` |")).lower()
+    proc = run_dagc("compile", "tests/fixtures/small.moe", "-o", str(tmp_path / "out"), "--no-search", "-q")
+    assert proc.returncode in (0, 1), proc.stderr
+    headings = [line[3:].lower() for line in (tmp_path / "out" / "report.md").read_text().splitlines()
+                if line.startswith("## ")]
+    assert {"error bands", "memory of the model", "launch"} <= set(headings), headings
+    at = 0
+    for heading in headings:
+        found = row.find(heading, at)
+        assert found >= 0, (heading, row[at:])
+        at = found + len(heading)
