@@ -4,9 +4,11 @@ whose rates are the ones their names say (`rateN.json`, as the `vllm bench serve
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
+import stat
 
 from test_calibrate import PLAN, RUNS, TRUE, vllm_result
 
@@ -48,9 +50,15 @@ def test_the_pages_summary_of_eight_runs_is_what_the_command_prints(tmp_path):
                        f'"workload.generate={g}", "workload.rate={r} requests/s"]\n')
     (tmp_path / "runs.toml").write_text('plan = "plan.moe"\n' + "\n".join(entries))
     block = _text_block("On tests/test_calibrate.py's eight runs")
-    run = run_dagc("calibrate", "runs.toml", "-o", "cal.json", cwd=tmp_path)
+    mask = os.umask(0o027)
+    try:
+        run = run_dagc("calibrate", "runs.toml", "-o", "cal.json", cwd=tmp_path)
+    finally:
+        os.umask(mask)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == block, (block, run.stdout)
+    # the mode the umask leaves of 0o666, as every file dagc writes (docs/limits.md); until 2026-11-30 mkstemp's 0o600
+    assert stat.S_IMODE((tmp_path / "cal.json").stat().st_mode) == 0o640
 
 
 def test_the_pages_w542_excerpt_is_what_the_command_prints(tmp_path):

@@ -88,3 +88,26 @@ def test_the_outputs_pages_report_md_row_names_its_sections_in_order(tmp_path):
         found = row.find(heading, at)
         assert found >= 0, (heading, row[at:])
         at = found + len(heading)
+
+
+def test_limits_page_says_what_each_writing_command_writes():
+    """docs/limits.md's "What dagc writes" has a line for every command with an output option (`-o`, `--svg`,
+    `--requests-out`), `dagc kernels import` among them (left out until 2026-11-30)."""
+    import argparse
+
+    from dagc.cli.parser import build_parser
+    page = (ROOT / "docs" / "limits.md").read_text()
+    section = page.partition("## What dagc writes")[2].partition("\n## ")[0]
+    written = {line.split("`")[1] for line in section.splitlines() if line.startswith("- `dagc ")}
+
+    def writers(parser: argparse.ArgumentParser, name: str) -> set[str]:
+        out = {name} if any(o in ("--output", "--svg", "--requests-out")
+                            for a in parser._actions for o in a.option_strings) else set()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, p in action.choices.items():
+                    out |= writers(p, f"{name} {sub}".strip())
+        return out
+    commands = {f"dagc {name}" for name in writers(build_parser(), "")}
+    assert "dagc kernels import" in commands and "dagc check" in commands
+    assert commands <= written, sorted(commands - written)
