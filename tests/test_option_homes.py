@@ -32,6 +32,7 @@ strategy tp 8
     (["check", "--rate", "3", "{plan}"], "a check at a rate sets the plan's: `--set 'workload.rate=3 requests/s'`"),
     (["check", "-o", "reports", "{plan}"], "`dagc check` writes no report: `dagc compile PLAN -o reports` writes "
      "them all"),
+    (["check", "-o", "{plan}"], "`dagc check` writes no report: `dagc compile PLAN -o DIR` writes them all"),
 ])
 def test_another_commands_option_is_told_its_home(tmp_path: Path, capsys, argv, says) -> None:
     plan = tmp_path / "p.moe"

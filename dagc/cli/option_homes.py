@@ -49,6 +49,7 @@ def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentPa
     command line `argv`, else among `words`): the commands that take it, and what `command` does instead (`_INSTEAD`).
     Written before the plan (`dagc check --rate 3 plan.moe`), the option's value is the word argparse took for the
     plan, and `words` hold the plan's path after it: until 2026-11-30 the note then said `workload.rate=plan.moe`.
+    With nothing left over (`dagc check -o plan.moe`) the word after the option is the plan, not its value.
 
     Example:
         >>> from dagc.cli.parser import build_parser
@@ -70,7 +71,8 @@ def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentPa
     homes = [n for n, p in commands.items() if p is not command and any(option in a.option_strings for a in p._actions)]
     if name is None or not homes:
         return None
-    written = argv[argv.index(wrong) + 1:argv.index(wrong) + 2] if argv and wrong in argv else after
+    # a word left over after the option (`plan.moe` of `--rate 3 plan.moe`) says argparse took its value for the plan
+    written = argv[argv.index(wrong) + 1:argv.index(wrong) + 2] if after and argv and wrong in argv else after
     value = glued or next((w for w in written if not w.startswith("-")), "")
     said = " and ".join(", ".join(f"`dagc {h}`" for h in homes).rsplit(", ", 1))
     note = f"`{option}` is an option of {said}, not of `dagc {name}`"
