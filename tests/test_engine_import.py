@@ -181,3 +181,23 @@ def test_a_plan_naming_an_engine_profile_without_the_extra_is_told_how_to_instal
     # the name is well written: the hint does not repeat how to write it, but how to do without the extra
     assert d.hint is not None and "ENGINE:SYSTEM" not in d.hint
     assert d.hint.startswith("install the extra, or leave `kernels` out") and 'kernels from "FILE.json"' in d.hint
+
+
+def test_the_written_profile_gets_the_mode_the_umask_leaves(tmp_path, monkeypatch):
+    """`dagc kernels import -o FILE` writes FILE with the mode the umask leaves of 0o666, as every file dagc writes
+    (docs/limits.md); until 2026-11-30 it was mkstemp's 0o600, whatever the umask."""
+    import os
+    import stat
+
+    from dagc.kernels import engine_import
+    doc = import_profile("h200_sxm", "trtllm", root=tree(tmp_path), read=read_rows)
+    monkeypatch.setattr(engine_import, "import_profile", lambda *args, **kw: doc)
+    mask = os.umask(0o027)
+    try:
+        r = run("kernels", "import", "--system", "h200_sxm", "--engine", "trtllm", "-o", "p.json", cwd=tmp_path)
+    finally:
+        os.umask(mask)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE((tmp_path / "p.json").stat().st_mode) == 0o640
+    assert json.loads((tmp_path / "p.json").read_text())["name"] == doc["name"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.json"]       # no temporary file left

@@ -6,7 +6,7 @@ cross-validated, is above the uncalibrated as the command prints them (to 0.1 %)
 quantity the fit moved furthest from its run's measured value (`worse_warnings`).
 
 The fit weighs every run's TPOT, TTFT and throughput together; with few runs it can buy one quantity with another
-(three SGLang runs of DeepSeek-V3: throughput 2.3 % → 0.3 % off while TPOT went 32.6 % → 37.8 %), and a plan that
+(three SGLang runs of DeepSeek-V3: throughput 3.9 % → 3.2 % off while TPOT went 32.6 % → 38.5 %), and a plan that
 uses the file then gets those figures worse than without it. The likelier cause is runs too alike to tell the terms
 apart: runs of other traffic (other rates, clients or prompt lengths) let the fit find the terms each quantity
 calls for.

@@ -14,14 +14,13 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 from ..units import count_text, said_list
 from .once import Once
-from .output_file import output_refused
+from .output_file import output_refused, write_beside
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,22 +63,6 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
                    help="let `model from` read files under DIR too (default: only the plan's directory)")
     p.set_defaults(func=cmd_calibrate)
     return p
-
-
-def _write(target: str, text: str) -> str | None:
-    """Write `text` to `target` through a temporary file beside it; the reason it failed, or None."""
-    folder = os.path.dirname(os.path.abspath(target))
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".dagc-calibration-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if tmp is not None and os.path.lexists(tmp):
-            os.unlink(tmp)
-        return exc.strerror or str(exc)
-    return None
 
 
 def _plan_line(target: str, plan: str, manifest: bool, allowed: tuple[Path, ...]) -> str:
@@ -311,7 +294,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                   "calibrated", markup=False)
         return EXIT_INPUT
     doc = cal.document()
-    why = _write(target, json.dumps(doc, indent=1) + "\n")
+    why = write_beside(target, json.dumps(doc, indent=1) + "\n", ".dagc-calibration-")
     if why is not None:
         err.print(f"error: cannot write {printable(target)}: {printable(why)}", markup=False)
         return EXIT_OUTPUT

@@ -10,13 +10,11 @@ not replaced without --force, or cannot be written).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from typing import TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT
-from .output_file import output_refused
+from .output_file import output_refused, write_beside
 
 __all__ = ["add_parser"]
 
@@ -76,17 +74,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     except EngineImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    folder = os.path.dirname(os.path.abspath(target))
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".dagc-profile-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, separators=(",", ":"))
-        os.replace(tmp, target)
-    except OSError as exc:
-        if tmp is not None and os.path.lexists(tmp):
-            os.unlink(tmp)
-        print(f"error: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+    if (why := write_beside(target, json.dumps(doc, separators=(",", ":")), ".dagc-profile-")) is not None:
+        print(f"error: cannot write {target}: {why}", file=sys.stderr)
         return EXIT_OUTPUT
     tables = ", ".join(f"{k} {len(v):,}" for k, v in doc["tables"].items())
     print(f"wrote {target}: profile `{doc['name']}` ({doc['provenance']['source']}); rows: {tables}")

@@ -43,9 +43,13 @@ before `--`'
             "write the options before `--`")
 
 
-def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentParser, words: list[str]) -> str | None:
-    """The note for the first option among `words` that `command` does not take (the words after it: its value): the
-    commands that take it, and what `command` does instead (`_INSTEAD`).
+def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentParser, words: list[str],
+                     argv: list[str] | None = None) -> str | None:
+    """The note for the first option among `words` that `command` does not take (its value: the word after it on the
+    command line `argv`, else among `words`): the commands that take it, and what `command` does instead (`_INSTEAD`).
+    Written before the plan (`dagc check --rate 3 plan.moe`), the option's value is the word argparse took for the
+    plan, and `words` hold the plan's path after it: until 2026-11-30 the note then said `workload.rate=plan.moe`.
+    With nothing left over (`dagc check -o plan.moe`) the word after the option is the plan, not its value.
 
     Example:
         >>> from dagc.cli.parser import build_parser
@@ -53,6 +57,9 @@ def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentPa
         >>> option_home_note(root, _commands(root)["check"], ["--rate", "12"])
         "`--rate` is an option of `dagc search`, not of `dagc check`; a check at a rate sets the plan's: `--set \
 'workload.rate=12 requests/s'`"
+        >>> option_home_note(root, _commands(root)["check"], ["-o", "p.moe"], ["check", "-o", "reports", "p.moe"])
+        '`-o` is an option of `dagc compile`, `dagc search`, `dagc launch`, `dagc calibrate` and `dagc fleet`, not of \
+`dagc check`; `dagc check` writes no report: `dagc compile PLAN -o reports` writes them all'
     """
     at = next((k for k, w in enumerate(words) if w.startswith("-")), None)
     if at is None:
@@ -64,7 +71,9 @@ def option_home_note(root: argparse.ArgumentParser, command: argparse.ArgumentPa
     homes = [n for n, p in commands.items() if p is not command and any(option in a.option_strings for a in p._actions)]
     if name is None or not homes:
         return None
-    value = glued or next((w for w in after if not w.startswith("-")), "")
+    # a word left over after the option (`plan.moe` of `--rate 3 plan.moe`) says argparse took its value for the plan
+    written = argv[argv.index(wrong) + 1:argv.index(wrong) + 2] if after and argv and wrong in argv else after
+    value = glued or next((w for w in written if not w.startswith("-")), "")
     said = " and ".join(", ".join(f"`dagc {h}`" for h in homes).rsplit(", ", 1))
     note = f"`{option}` is an option of {said}, not of `dagc {name}`"
     instead = _INSTEAD.get((name, _ALIASES.get(option, option)))

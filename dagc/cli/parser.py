@@ -190,7 +190,7 @@ class _Parser(argparse.ArgumentParser):
         wrong = None
         if unrecognised and (dashes := after_dashes_note(list(getattr(self, "_argv", ())), words)) is not None:
             message = f"{message}: {dashes}"   # `dagc launch -- PLAN --strategy a`: its own option, read as a path
-        elif unrecognised and (home := option_home_note(self, command, words)) is not None:
+        elif unrecognised and (home := option_home_note(self, command, words, list(getattr(self, "_argv", ())))):
             message = f"{message}: {home}"     # `dagc check --rate 10`: which commands take it (not `--strategy`)
         elif unrecognised:
             wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)
