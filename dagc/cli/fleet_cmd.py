@@ -259,7 +259,11 @@ def _launch(args: Namespace, best: FleetRow, plan: Plan) -> int:
     own = traffic.rate if traffic is not None and traffic.concurrency is None else None
     if shown.rate_requests_per_s not in (None, own) and not any(o.startswith("workload.rate=") for o in options):
         options = (*options, f"workload.rate={rate_arg(shown.rate_requests_per_s)} requests/s")
+    # where the engine came from, not an `--engine` the user never typed (until 2026-11-30 "(--engine vllm: …)")
+    swept = any(o.replace(" ", "").startswith("cluster.engine=") for o in options)
+    whence = ("the engine of the fleet's best cluster" if swept else "the plan's engine, the fleet's best cluster's"
+              if "cluster.engine" in plan.spans else "dagc's default engine: neither the plan nor the fleet names one")
     return cmd_launch(argparse.Namespace(
-        plan=args.plan, engine=engine if engine != "pytorch" else None,
+        plan=args.plan, engine=engine if engine != "pytorch" else None, engine_from=whence,
         strategy=None if best.answer.pick is None else best.answer.pick.strategy,
         output=None, allow_path=args.allow_path, overrides=tuple(options)))

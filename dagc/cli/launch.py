@@ -222,12 +222,15 @@ def _traffic(result: StrategyResult, plan: Plan) -> str:
             f"{t(f.ttft_s.p50)}/{t(f.ttft_s.at(hi[0]))}, p50/p{hi[1]} TPOT {t(f.tpot_s.p50)}/{t(f.tpot_s.at(hi[1]))}")
 
 
-def _served_by(plan: Plan, asked: str | None) -> str:
+def _served_by(plan: Plan, asked: str | None, whence: str | None = None) -> str:
     """The engine dagc's figures are priced for, in the header's words: `--engine`'s (`asked`) when the plan was
     priced for it (`_engine_option`), else the plan's — and, when that is not the engine asked for, how to get
-    the figures of the one whose commands follow."""
+    the figures of the one whose commands follow. `whence`: where an engine no `--engine` asked for came from
+    (`dagc fleet --launch`: until 2026-11-30 it quoted an `--engine vllm` the user never typed)."""
     engine = plan.cluster.engine
     served = f"served by {engine.name}{'' if engine.name == 'pytorch' else ' ' + str(engine.release)}"
+    if whence is not None:
+        return f"{served} ({whence}; the launch uses its flags)"
     if asked is None:
         whose = "the plan's engine" if "cluster.engine" in plan.spans else "dagc's default engine: the plan names none"
         return f"{served} ({whose}; another's with `--set cluster.engine=NAME`)"
@@ -261,7 +264,7 @@ def _refused_text(xs: Sequence[Launch]) -> str:
 
 
 def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked: str | None = None,
-            gpu_refused: bool = False, refused_by: Sequence[Launch] = ()) -> None:
+            gpu_refused: bool = False, refused_by: Sequence[Launch] = (), whence: str | None = None) -> None:
     import posixpath
     from pathlib import Path
 
@@ -297,9 +300,10 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
         also = "" if meets is not False else \
             "; it would also miss the plan's requirements: " + "; ".join(printable(m) for m in missed)
         _out(f"dagc's figures for it as dagc lays it out, to compare with each nearest strategy below (no server "
-             f"runs it), {_served_by(plan, asked)}: {_figures(result.metrics)}{_traffic(result, plan)}{also}")
+             f"runs it), {_served_by(plan, asked, whence)}: {_figures(result.metrics)}{_traffic(result, plan)}{also}")
     elif result.metrics and not gpu_refused:
-        _out(f"dagc's figures for it, {_served_by(plan, asked)}: {_figures(result.metrics)}{_traffic(result, plan)}")
+        _out(f"dagc's figures for it, {_served_by(plan, asked, whence)}: {_figures(result.metrics)}"
+             f"{_traffic(result, plan)}")
         if meets is False:          # launched as asked, but said: as `dagc check` says it, and as a nearest's line
             _out("it misses the plan's requirements: " + "; ".join(printable(m) for m in missed)
                  + " (dagc check says why and what would meet them; the commands start it as it is)")
@@ -382,7 +386,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
             continue
         refused = bool(args.engine) and all(any(d.code in _GPU_REFUSALS for d in x.refusals) for x in xs)
         _header(plan, result, getattr(args, "overrides", None) or (), args.engine, refused,
-                () if any(x.ok for x in xs) else xs)
+                () if any(x.ok for x in xs) else xs, getattr(args, "engine_from", None))
         for x in xs:
             _print_launch(args, plan, result, x)
         if not any(x.ok for x in xs):

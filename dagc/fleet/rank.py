@@ -99,8 +99,11 @@ class FleetResult:
 
     @property
     def meeting_text(self) -> str:
-        """`3 of 8 clusters meet every requirement`."""
+        """`3 of 8 clusters meet every requirement`; of one cluster, `1 of 1 cluster meets` or `the only cluster does
+        not meet` (until 2026-11-30 `0 of 1 cluster meet`)."""
         n = len(self.ranked) + len(self.missed)
+        if n == 1 and not self.ranked:
+            return "the only cluster does not meet every requirement"
         verb = "meets" if len(self.ranked) == 1 else "meet"
         return f"{len(self.ranked)} of {n} cluster{'' if n == 1 else 's'} {verb} every requirement"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..layout.layout import Layout
 from ..plan.model import Model
 from ..plan.params import weight_bytes
-from ..units import format_bytes
+from ..units import count_text, format_bytes
 from .structure import tp_values
 
 __all__ = ["fit_hint"]
@@ -40,13 +40,14 @@ def fit_hint(model: Model, gpus: int, lay: Layout, usable: float | None = None, 
     weights = weight_bytes(model) if usable is not None else 0.0
     ways = [w for w, replica in found if usable is None or weights <= replica * usable]
     if not ways and found:      # each would overflow a GPU with its weights alone
-        return (f"on {gpus:,} GPUs{where}, fewer replicas or a smaller stage group would not hold the model's "
+        return (f"on {count_text(gpus, 'GPU')}{where}, fewer replicas or a smaller stage group would not hold the "
+                f"model's "
                 f"{format_bytes(weights)} of weights ({format_bytes(usable or 0.0)} a GPU, its reserve "
                 f"taken off): {'more stages a replica (pp), or ' if weights <= gpus * (usable or 0.0) else ''}"
                 f"more GPUs; {_G_RULE}")
     if not ways:
         return f"lower dp or pp, or shrink the stage group; {_G_RULE}"
-    return f"on {gpus:,} GPUs{where}: " + ", or ".join(ways) + f"; {_G_RULE}"
+    return f"on {count_text(gpus, 'GPU')}{where}: " + ", or ".join(ways) + f"; {_G_RULE}"
 
 
 def _fewer_copies(model: Model, gpus: int, lay: Layout) -> tuple[str | None, int]:
@@ -66,7 +67,13 @@ def _fewer_copies(model: Model, gpus: int, lay: Layout) -> tuple[str | None, int
         said.append(f"dp {dp}")
     if pp != lay.pp:
         said.append(f"pp {pp}")
-    return f"{' and '.join(said)} ({dp} × {pp} × {g} GPUs)", pp * g
+    return f"{' and '.join(said)} ({_product_text(dp, pp, g)})", pp * g
+
+
+def _product_text(dp: int, pp: int, group: int) -> str:
+    """The GPUs a change uses as their product, its noun agreeing with it (`1 × 1 × 1 GPU`, `1 × 2 × 4 GPUs`): until
+    2026-11-30 every count in E401's hint said `GPUs`, one included (`on 1 GPUs`)."""
+    return f"{dp} × {pp} × {group} {'GPU' if dp * pp * group == 1 else 'GPUs'}"
 
 
 def _splits_evenly(model: Model, lay: Layout) -> bool:
@@ -101,7 +108,8 @@ def _smaller_group(model: Model, gpus: int, lay: Layout) -> tuple[str | None, in
     if (tp, ep, etp) == (lay.tp, lay.ep, lay.etp) or group > room:
         return None, 0
     at = _copies_text(dp, pp, lay)
-    return (f"a stage group of {group}{f' at {at}' if at else ''} — {' ; '.join(words)} ({dp} × {pp} × {group} GPUs)",
+    return (f"a stage group of {group}{f' at {at}' if at else ''} — {' ; '.join(words)} "
+            f"({_product_text(dp, pp, group)})",
             pp * group)
 
 

@@ -204,7 +204,8 @@ def _sized_on_what_is_left(plan: Plan, results: list[PoolResult]) -> list[PoolRe
         left = (gpus - other.gpus) // r.pool.instances
         shared = f", {r.pool.instances:,} instances sharing them" if r.pool.instances > 1 else ""
         where = (f" (what the {role} pool's {other.gpus:,} leave of the cluster's {gpus:,}{shared})" if left >= 1 else
-                 f" (the whole cluster{shared}: the {role} pool's {other.gpus:,} GPUs leave none, so it shrinks too)")
+                 f" (the whole cluster{shared}: the {role} pool's {count_text(other.gpus, 'GPU')} "
+                 f"{'leaves' if other.gpus == 1 else 'leave'} none, so it shrinks too)")
         left = left if left >= 1 else gpus // r.pool.instances
         hint = fit_hint(plan.model, left, r.analysis.layout, usable, where)
         diags = tuple(replace(d, hint=hint) if d.code == "E401" else d for d in r.analysis.diagnostics)
