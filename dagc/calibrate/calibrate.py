@@ -178,7 +178,8 @@ class Calibrated:
             "range": {"prompt": span([r.prompt for r in runs]), "generate": span([r.generate for r in runs]),
                       "concurrency": span([float(r.concurrency) for r in runs
                                            if r.concurrency is not None and r.concurrency < r.requests]),
-                      "rate": span([r.rate for r in runs if r.rate is not None])},
+                      "rate": span([r.rate for r in runs if r.rate is not None]),
+                      "in_flight": span([x for r in runs if (x := r.in_flight) is not None])},
             "residuals": {q: list(v) for q, v in self.residuals.items()},
         }
 

@@ -44,6 +44,15 @@ class MeasuredRun:
     backend: str | None = None           # the server the client named (vLLM's and SGLang's `backend`), None: none
     gpu: str | None = None               # the GPU its telemetry names (AIPerf's `telemetry_data`), None: none
     arrival: str | None = None           # at a rate: `poisson` or `uniform` when the file says (AIPerf's mode)
+    peak: float | None = None            # the most requests in flight the file says (vLLM's `max_concurrent_requests`)
+
+    @property
+    def in_flight(self) -> float | None:
+        """The most requests the run held in flight: the peak its file says, else a closed loop's clients or a
+        burst's requests (never more than it sent); None: a run at a rate whose file says no peak."""
+        if self.peak is not None:
+            return self.peak
+        return float(min(self.concurrency or self.requests, self.requests)) if self.rate is None else None
 
     def span(self, name: str) -> Span:
         """Where the field behind `name` (a measured key, `requests`, `rate`, `concurrency`, `prompt`,

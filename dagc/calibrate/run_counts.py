@@ -218,6 +218,17 @@ def one_token(o: Mapping[str, object]) -> bool:
     return 0 < done and out <= done
 
 
+def peak_in_flight(o: Mapping[str, object]) -> float | None:
+    """A vLLM run's `max_concurrent_requests`, the most requests it held in flight (`binding_cap`); None: not said.
+
+    Example:
+        >>> peak_in_flight({"max_concurrent_requests": 90}), peak_in_flight({}), peak_in_flight({"x": 1})
+        (90.0, None, None)
+    """
+    peak = o.get("max_concurrent_requests")
+    return float(peak) if isinstance(peak, int | float) and not isinstance(peak, bool) and peak >= 0 else None
+
+
 def binding_cap(cap: float | None, rate: float | None, o: Mapping[str, object]) -> float | None:
     """A vLLM run's `max_concurrency`, None where it never bound a run at a rate: its `max_concurrent_requests`, the
     peak of requests in flight (vllm/benchmarks/serve.py `calculate_metrics`: a sweep over the requests' spans, or,

@@ -157,7 +157,8 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     return MeasuredRun(rid, path, tool, r.src, r.at, r.end, int(requests), rate, None if concurrency is None else
                        int(concurrency), prompt, generate, r.measured, r.fields,
                        model if isinstance(model, str) and model.strip() else None,
-                       backend if isinstance(backend, str) and backend.strip() else None, arrival=arrival)
+                       backend if isinstance(backend, str) and backend.strip() else None, arrival=arrival,
+                       peak=rc.peak_in_flight(o))
 
 
 def _rate(r: _Run, v: object) -> float | None:

@@ -91,6 +91,7 @@ class Range(_Strict):
     generate: tuple[float, float]
     concurrency: tuple[float, float] | None = None
     rate: tuple[float, float] | None = None
+    in_flight: tuple[float, float] | None = None    # a file written before it has none: not judged
 
 
 class CalibrationFile(_Strict):
@@ -172,7 +173,7 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                        step_request_s=f.terms.step_request_s, kv_cache_share=f.terms.kv_cache_share,
                        runs=tuple(x.id for x in f.runs),
                        range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
-                                             rate=r.rate),
+                                             rate=r.rate, in_flight=r.in_flight),
                        residuals=dict(f.residuals),
                        quantity_runs=_quantity_runs(f.runs),
                        # a file written before the scales or step_request_s: the start's

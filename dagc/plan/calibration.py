@@ -42,6 +42,9 @@ class CalibratedRange(Frozen):
     generate: tuple[float, float]               # mean output tokens of a run
     concurrency: tuple[float, float] | None     # a closed loop's clients
     rate: tuple[float, float] | None            # an open loop's requests/s
+    # the most requests a run held in flight (`MeasuredRun.in_flight`); None: a file written before it, or no run's
+    # file says (runs at a rate without vLLM's `max_concurrent_requests`)
+    in_flight: tuple[float, float] | None = None
 
 
 class Calibration(Frozen):

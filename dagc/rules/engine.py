@@ -85,7 +85,8 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
 
     A calibration (`calibration from "cal.json"`, made by `dagc calibrate`) fits the engine's host time per step,
     front-end time and kernel-time multipliers on the runs it was given: their prompt and output lengths, their
-    rate or clients, and the GPUs of the engine instance that served them (one data-parallel replica, or one
+    rate or clients, the most requests they held in flight (which the plan's `batch` is compared with), and the
+    GPUs of the engine instance that served them (one data-parallel replica, or one
     instance of a disaggregated pool: what the host times and kernel shapes the terms stand for depend on). A plan
     more than twice past those ranges, an open loop (`rate`) on runs of closed loops only (`concurrency`) or the
     reverse, or a strategy that runs an engine instance on another number of GPUs, runs
@@ -118,13 +119,17 @@ def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnos
         return None
     w, r = plan.workload, cal.range
     tr = w.traffic
+    # the requests in flight the steady state is judged at, the plan's batch (`batch = max` once chosen): until
+    # 2026-11-30 a batch of 256 on runs of at most 90 in flight went unwarned, whatever the fit made of it
+    batch = w.batch if not w.batch_max or w.batch_note is not None else None
     written: tuple[tuple[str, float | None, tuple[float, float] | None], ...] = (
         ("prompt", w.prompt, r.prompt), ("generate", w.generate, r.generate),
         ("rate", tr.rate if tr is not None else None, r.rate),
-        ("concurrency", tr.concurrency if tr is not None else None, r.concurrency))
+        ("concurrency", tr.concurrency if tr is not None else None, r.concurrency), ("batch", batch, r.in_flight))
     # each with its unit, the runs' range one value where they were all one (until 2026-11-30 `rate 40 (runs 1–16)`,
     # `prompt 8,192 (runs 512–512)`)
-    units = {"prompt": "tokens", "generate": "tokens", "rate": "requests/s", "concurrency": "clients"}
+    units = {"prompt": "tokens", "generate": "tokens", "rate": "requests/s", "concurrency": "clients",
+             "batch": "requests in flight"}
     far = [f"{name} {_num(value)} {units[name]} (runs "
            f"{_num(span[0]) if span[0] == span[1] else f'{_num(span[0])}–{_num(span[1])}'})"
            for name, value, span in written if value is not None and span is not None and _outside(float(value), span)]
