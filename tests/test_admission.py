@@ -218,3 +218,38 @@ def test_w520_names_replicas_attention_dp_ranks_or_both():
     assert found == {"dp 2 < tp 8 ; ep 8 >": " (over 2 replicas (dp 2): 92 each)",
                      "tp 1 ; ep 16": " (over 16 attention-DP ranks: 175 each)",
                      "dp 2 < tp 1 ; ep 8 >": " (over 2 replicas (dp 2) × 8 attention-DP ranks = 16: 76 each)"}
+
+
+def test_a_decode_instance_under_traffic_runs_no_more_than_its_kv_cache_admits():
+    """The load through the pools holds a decode instance to the 31 requests its KV cache admits (W520), as the
+    steady state does, not to its share of `batch` (128): the run priced decode steps of up to 128 requests
+    until 2026-11-30, its TPOT far past the steady state's."""
+    from dagc.serve.load_pools import simulate_pools
+    text = plan_text(extra="rate = 2 requests/s  requests = 400").replace("gpus = 1 ", "gpus = 2 ").replace(
+        "strategy tp 1", "strategy prefill 1 < tp 1 > decode 1 < tp 1 >")
+    r = one(text)
+    decode = r.pooled.decode
+    assert (decode.running_per_instance, decode.batch_per_instance) == (31, 128)
+    load = simulate_pools(r.pooled.plan, r.pooled)
+    assert load.cap == 31
+    assert load.timeline is not None
+    decoding = np.rint(load.timeline.kv_share * load.cap)
+    assert decoding.max() == 31                  # the traffic fills the instance, and no further
+
+
+def test_a_decode_instance_full_at_its_kv_cache_is_bound_by_the_kv_cache_not_the_batch():
+    """Past the 31 requests its KV cache admits, the decode instance binds by its KV cache: "a larger batch lifts
+    it" would ask for a cap the KV cache never reaches (the batch is 128 already)."""
+    from dagc.export.binding_text import binding_text
+    from dagc.export.result_json import binding_json
+    from dagc.serve.binding import Limit, diagnose
+    from dagc.serve.load_pools import simulate_pools
+    text = plan_text(extra="rate = 6 requests/s  requests = 400").replace("gpus = 1 ", "gpus = 2 ").replace(
+        "strategy tp 1", "strategy prefill 1 < tp 1 > decode 1 < tp 1 >")
+    r = one(text)
+    load = simulate_pools(r.pooled.plan, r.pooled)
+    assert load.cap == 31 and load.kv_capped and load.overloaded
+    b = diagnose(load, frozenset())
+    assert b.limit is Limit.KV_BLOCKS
+    said = binding_text(binding_json(b)) or ""
+    assert said.startswith("Bound by the KV cache's blocks") and "a larger batch" not in said

@@ -297,3 +297,16 @@ def test_other_pooled_plans_launch_or_refuse_without_a_traceback(tmp_path, capsy
             assert sum(len(_gpus(c, 8)) for c in _servers(x) if "trtllm-llmapi-launch" not in c.argv) <= 32
         else:
             assert all(d.code.startswith("E7") and d.span is not None for d in x.refusals)
+
+
+def test_a_pool_whose_replica_straddles_nodes_is_told_its_own_replica_size(capsys, tmp_path):
+    """E701 on a pool names that pool's replica (pp × stage group), and so does its hint: the decode pool's
+    `pp 3 < tp 4 >` takes 12 GPUs. Until 2026-11-30 the hint divided the deployment's 16 GPUs by its 2 servers and
+    said "no strategy whose replica takes 8 GPUs can be launched" — 8 GPUs, a whole node, that launch."""
+    plan = tmp_path / "p.moe"
+    plan.write_text(QWEN.format(gpus=16, strategy="prefill 1 < tp 4 > decode 1 < pp 3 < tp 4 > >"))
+    assert main(["launch", str(plan), "--engine", "sglang"]) == 3
+    out = capsys.readouterr().out
+    assert "error[E701]: decode pool: SGLang: a replica of 12 GPUs (pp × stage group)" in out
+    assert ("= help: no strategy whose replica takes 12 GPUs can be launched, whatever its degrees: a replica of 8 or "
+            "16 GPUs (pp × stage group: a divisor of the node's 8 GPUs, or whole nodes) can") in out

@@ -34,6 +34,7 @@ from ..rules.launch_none import unstartable
 from ..serve.requests import length_limit
 from ..units import Dimension, format_figure, format_si
 from ..verdict.check import StrategyResult, check as check_plan
+from ..verdict.pools import PoolResult
 from ..verdict.searched import Searched, SearchedCandidate
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import Progress, carries_traffic
@@ -209,15 +210,17 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
         return vllm_share.HINT, None
     if KV_CODE in codes:
         return _kv_hint(result, launched.engine), None
+    replica = launched.gpus // max(1, launched.replicas)        # the GPUs of the replica E701 refuses
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
+        replica = _unplaced_replica(result.pooled.pools, launched.gpus_per_node) or replica
     else:
         assert result.layout is not None
         near = nearest(result.plan, result.strategy, result.layout, table)
     if near is None and "E705" in codes:
         return "change the pools' instances so that each takes whole nodes or shares one, prefill pool first", None
     if near is None and "E701" in codes:
-        return replica_size_hint(launched.gpus // max(1, launched.replicas), launched.gpus_per_node), None
+        return replica_size_hint(replica, launched.gpus_per_node), None
     if near is None:
         same = "GPU" if launched.gpus == 1 else f"{launched.gpus:,} GPUs"      # not "the same 1 GPUs"
         return (f"none of the strategies nearest it that {launched.name} can run on the same {same} "
@@ -226,6 +229,19 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)
     return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}{near.traffic}){meets}", near
+
+
+def _unplaced_replica(pools: Sequence[PoolResult], node: int) -> int | None:
+    """The GPUs of the first pool's replica (pp × stage group) that neither sits on whole nodes nor shares one evenly
+    (E701's), None when every pool's does. Until 2026-11-30 E701's hint on a pool divided the deployment's GPUs by
+    its servers: "no strategy whose replica takes 14 GPUs" for `prefill 2 < tp 8 > decode 1 < tp 4 ; ep 12 >`,
+    whose decode pool's replica E701 said takes 12."""
+    for p in pools:
+        lay = p.analysis.layout
+        replica = lay.gpus_used // max(1, lay.dp)
+        if replica % node and node % replica:
+            return replica
+    return None
 
 
 def replica_size_hint(replica: int, node: int) -> str:

@@ -23,7 +23,8 @@ The limit, in this order (docs/load.md):
   TTFT — the pool or cap that holds them: the prefill pool when busy at least `BUSY` of its time; the
   KV blocks when the cache is `FULL` while requests wait, or requests were preempted; the cap on
   requests in flight when they sit at `FULL` of it while requests wait and Little's law's concurrency
-  is at least `FULL` of it;
+  is at least `FULL` of it — the KV blocks again when that cap is a decode pool's KV cache's admission
+  (`Load.kv_capped`: W520, fewer than its share of `batch`), which a larger batch does not lift;
 - otherwise the step time — the missed latency's step (TTFT and ITL: the mixed step; TTFT of a
   disaggregated strategy: its prefill, or its decode step when its requests wait for the decode pool's slots
   (the queue test above) with the prefill pool not busy; else the decode step) — named by the larger part of
@@ -308,8 +309,8 @@ def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False)
         if (b.kv_share_waiting is not None and b.kv_share_waiting >= FULL and b.prefill_instances is None) \
                 or b.preemptions > 0:
             return Limit.KV_BLOCKS
-        if full:
-            return Limit.REQUESTS_IN_FLIGHT
+        if full:        # a decode pool's cap is its KV cache's when that admits fewer than `batch` (W520)
+            return Limit.KV_BLOCKS if load.kv_capped else Limit.REQUESTS_IN_FLIGHT
     if b.step_compute_share is None or b.step_communication_share is None:
         return Limit.STEP_COMPUTE
     return Limit.STEP_COMMUNICATION if b.step_communication_share > b.step_compute_share else Limit.STEP_COMPUTE

@@ -13,10 +13,11 @@ The model (docs/load_pools.md), one event at a time, seeded by the traffic:
   dagc prices `t_p`, the instance strategy's static prefill at that batch (scaled by the batch's prompt
   tokens when they are not the workload's);
 - a prefilled request waits, first come first served, for room on a decode replica — the one with the
-  fewest requests in flight, each holding at most its share of the plan's batch as dagc splits it — which
-  reserves its KV; its KV then moves over the sending prefill instance's link, shared with the other
-  transfers under way on it (`dagc.serve.load_pools_link.SharedLink`); its first token arrives when the
-  transfer ends (TTFT = prefill + transfer, waiting included);
+  fewest requests in flight, each holding at most its share of the plan's batch as dagc splits it, and no
+  more than its KV cache admits (W520: `PoolResult.running_per_instance`) — which reserves its KV; its KV
+  then moves over the sending prefill instance's link, shared with the other transfers under way on it
+  (`dagc.serve.load_pools_link.SharedLink`); its first token arrives when the transfer ends (TTFT =
+  prefill + transfer, waiting included);
 - a decode replica (each data-parallel replica of each decode instance) runs in-flight decode steps, each
   priced as dagc prices TPOT, the decode step at its requests in flight (`dagc.serve.load_pools_decode`);
   a request joins at the next step boundary and ends after its decode steps; stretches of steps with
@@ -34,6 +35,7 @@ from typing import Protocol
 import numpy as np
 
 from ..layout.layout import Layout
+from ..layout.split import even_split
 from ..plan.plan import Plan
 from ..plan.strategy import Pool
 from ..plan.workload import PoolRole
@@ -68,6 +70,9 @@ class PoolRun(Protocol):
 
     @property
     def batch_per_instance(self) -> int: ...
+
+    @property
+    def running_per_instance(self) -> int: ...
 
     @property
     def analysis(self) -> InstanceRun: ...
@@ -188,11 +193,13 @@ class _Pools:
         self.sender = [0] * n
         self.target = [0] * n
         # decode pool: every data-parallel replica of every instance steps on its own
-        caps = [max(1, k) for k in lay_d.replica_requests]
+        # at most its share of `batch`, and no more than its KV cache admits (W520), as the steady state runs it
+        caps = [max(1, k) for k in even_split(decode.running_per_instance, lay_d.dp)]
         self.replicas = [DecodeReplica(cap, prices.decode.decode) for _ in range(decode.pool.instances) for cap in caps]
         self.inflight = [0] * len(self.replicas)
         self.decoding = 0                               # requests holding a decode slot, over all replicas
         self.slots = sum(caps) * decode.pool.instances
+        self.kv_capped = decode.running_per_instance < decode.batch_per_instance
         self.decode_wait: deque[int] = deque()
         # the run's counts
         self.in_system, self.waiting, self.area, self.at = 0, 0, 0.0, 0.0
@@ -375,6 +382,7 @@ class _Pools:
         return Load(traffic=self.traffic, arrival=self.arrive, first_token=self.first, finish=self.finish,
                     generate=self.w.generate, itl=np.asarray(self.itl), itl_weight=np.asarray(self.weight, dtype=float),
                     area=self.area, warm_until=warm, timeline=timeline, prompt=self.reqs.prompt,
-                    output=self.reqs.output, cap=self.slots, prefill_busy_s=self.prefill_busy_s,
+                    output=self.reqs.output, cap=self.slots, kv_capped=self.kv_capped,
+                    prefill_busy_s=self.prefill_busy_s,
                     prefill_instances=len(self.queues), prefill_until=max(self.busy_until),
                     frontend_s=self.plan.cluster.engine.terms.frontend_alone_s)

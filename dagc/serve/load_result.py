@@ -99,6 +99,7 @@ class Load:
     preemptions: np.ndarray | None = None     # times each request was preempted (its KV cache freed)
     cached_tokens: np.ndarray | None = None   # prompt tokens each found in the prefix cache when first admitted
     cap: int | None = None                    # requests in flight the batch allows over the deployment
+    kv_capped: bool = False                   # pools: `cap` is what the decode KV cache admits (W520), not `batch`
     prefill_busy_s: float | None = None       # a disaggregated strategy's prefill instances' busy seconds, summed
     prefill_instances: int = 0                # its prefill instances (0: one pool)
     prefill_until: float = 0.0                # when its last prefill ended
