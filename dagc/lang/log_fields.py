@@ -84,8 +84,12 @@ def arrivals(seconds: np.ndarray, column: str, first: int) -> np.ndarray:
     wild = np.flatnonzero(~np.isfinite(seconds) | (seconds > MAX_LOG_SPAN_S))
     back = np.flatnonzero(np.diff(seconds) < 0) + 1
     if wild.size and (not back.size or wild[0] <= back[0]):
+        # a Mooncake time in seconds reads 1,000× too late; an Azure date is a date (until 2026-11-30 its hint, too,
+        # spoke of Mooncake's milliseconds)
+        hint = "check the time unit (Mooncake timestamps are milliseconds)" if column == "`timestamp`" else \
+            f"check its date: a log's requests lie within {MAX_LOG_SPAN_S:.0e} s (31 years) of its first"
         raise LogError(int(wild[0]) + first, f"{column} is not a time within {MAX_LOG_SPAN_S:.0e} s of the first "
-                       "request's", "check the time unit (Mooncake timestamps are milliseconds)")
+                       "request's", hint)
     if back.size:
         raise LogError(int(back[0]) + first, f"{column} is earlier than the line above's",
                        "a request log lists requests in arrival order: sort it by time (dagc does not reorder it)")

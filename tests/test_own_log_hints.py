@@ -1,0 +1,90 @@
+"""A request log of one's own service, as a new user first gives it (trial 46): its own column names, epoch times,
+`+0000` offsets. dagc reads Azure's CSV and Mooncake's JSON lines only, so each refusal must say what to do — which of
+the user's columns goes where, that epoch seconds are not read and what is — and docs/language.md's conversion recipe
+must make a log dagc reads. Also `--allow-path`, which every file a plan names is read under, not `model from` alone.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagc.lang.azure_log import azure_log
+from dagc.lang.log_fields import LogError
+from dagc.lang.request_log import parse_request_log
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens"
+
+
+def refused(lines: list[str]) -> LogError:
+    with pytest.raises(LogError) as exc:
+        azure_log(lines, "service.csv")
+    return exc.value
+
+
+@pytest.mark.parametrize("header", ["request_id,arrived_at,prompt_tokens,completion_tokens",
+                                    "TIMESTAMP,ContextTokens,GeneratedTokens,request_id", "TIMESTAMP,ContextTokens"])
+def test_a_header_of_ones_own_says_which_column_holds_what(header):
+    # until 2026-11-30: "the header is `TIMESTAMP,ContextTokens,GeneratedTokens`", leaving the user to guess that
+    # ContextTokens is the prompt, and that a column of their own (a request id) must go
+    e = refused([header, "x"])
+    assert e.line == 1
+    assert "arrival time `TIMESTAMP`" in e.hint and "prompt's tokens `ContextTokens`" in e.hint
+    assert "output's tokens `GeneratedTokens`" in e.hint and "drop its other columns" in e.hint
+
+
+@pytest.mark.parametrize(("stamp", "line"), [("1762074000.5", 2), ("1762074000500", 2), ("2023", 2)])
+def test_an_epoch_time_is_said_to_be_a_number_and_what_to_write(stamp, line):
+    # until 2026-11-30: "not a date and time", its hint a date to write, as if the number had been mistyped
+    e = refused([HEADER, f"{stamp},100,10", f"{stamp},100,10"])
+    assert (e.line, e.message) == (line, "`TIMESTAMP` is a bare number, not a date and time")
+    assert "no epoch seconds or milliseconds" in e.hint and "Mooncake JSON lines" in e.hint
+    assert "1678 to 2261" in e.hint
+
+
+def test_a_date_that_does_not_read_is_not_called_a_number():
+    e = refused([HEADER, "2026/11/02 09:00:00,100,10"])
+    assert e.message == "`TIMESTAMP` is not a date and time (with a UTC offset if the first line's has one)"
+
+
+def test_an_offset_without_a_colon_is_read_as_its_hours_and_minutes():
+    # `+0000`, as strftime's %z writes it: until 2026-11-30 "not a date and time"
+    log = azure_log([HEADER, "2026-11-02T09:00:00+0000,100,10", "2026-11-02T10:00:01.5+0100,100,10",
+                     "2026-11-02 04:00:03-0500,100,10"], "service.csv")
+    assert log.arrival.tolist() == [0.0, 1.5, 3.0]
+
+
+def test_an_azure_date_far_away_is_not_told_of_mooncakes_milliseconds():
+    e = refused([HEADER, "1969-12-31 23:59:59,100,10", "2026-01-01 00:00:00,100,10"])
+    assert e.line == 3 and "Mooncake" not in e.hint and "check its date" in e.hint
+    with pytest.raises(LogError) as exc:          # a Mooncake time in seconds is still told of its unit
+        parse_request_log(b'{"timestamp": 0, "input_length": 9, "output_length": 9}\n'
+                          b'{"timestamp": 2000000000000, "input_length": 9, "output_length": 9}\n', "t.jsonl")
+    assert "milliseconds" in exc.value.hint
+
+
+def test_the_docs_recipe_makes_a_log_dagc_reads(tmp_path):
+    # docs/language.md, "A log of your own service": its Python, run on a service's log of epoch times, out of order
+    text = (DOCS / "language.md").read_text()
+    at = text.index("**A log of your own service.**")
+    recipe = re.search(r"```python\n(.*?)```", text[at:], re.S)
+    assert recipe is not None
+    (tmp_path / "service.csv").write_text("request_id,arrived_at,prompt_tokens,completion_tokens,route\n"
+                                          "b,1762074001.25,700,90,chat\na,1762074000.5,1200,300,chat\n"
+                                          "c,1762074003.5,40,7,code\n")
+    subprocess.run([sys.executable, "-c", recipe.group(1)], cwd=tmp_path, check=True)
+    log = parse_request_log((tmp_path / "requests.csv").read_bytes(), "requests.csv")
+    assert log.arrival.tolist() == [0.0, 0.75, 3.0]
+    assert log.prompt.tolist() == [1200, 700, 40] and log.output.tolist() == [300, 90, 7]
+
+
+def test_allow_path_says_it_reads_a_request_log_too():
+    from dagc.cli.parser import build_parser
+    helps = {a.help for p in build_parser()._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
+             for a in p._actions if "--allow-path" in a.option_strings}
+    assert helps and all(h is not None and "`requests from`" in h for h in helps)
