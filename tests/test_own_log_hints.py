@@ -88,3 +88,21 @@ def test_allow_path_says_it_reads_a_request_log_too():
     helps = {a.help for p in build_parser()._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
              for a in p._actions if "--allow-path" in a.option_strings}
     assert helps and all(h is not None and "`requests from`" in h for h in helps)
+
+
+@pytest.mark.parametrize(("sep", "said"), [("\t", "tabs"), (";", "semicolons")])
+@pytest.mark.parametrize("quote", ["", '"'])
+def test_a_log_separated_by_tabs_or_semicolons_is_told_so(sep, said, quote):
+    # a TSV, or a CSV as a spreadsheet writes it where the decimal mark is a comma: until 2026-11-30 "the header's
+    # column 1 is no column of an Azure log", and (since this morning) a hint to rename columns already right
+    row = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"], ["2026-01-01 00:00:00", "100", "10"]
+    data = "".join(sep.join(f"{quote}{c}{quote}" for c in r) + "\n" for r in row).encode()
+    with pytest.raises(LogError) as exc:
+        parse_request_log(data, "service.csv")
+    assert (exc.value.line, exc.value.message) == (1, f"the header's fields are separated by {said}, not commas")
+    assert "comma-separated" in exc.value.hint
+
+
+@pytest.mark.parametrize("header", ["KEY=value", "a;b", "x\ty"])
+def test_a_file_that_is_no_log_is_still_not_told_of_its_separators(header):
+    assert refused([header, "1"]).message == "the header's column 1 is no column of an Azure log"

@@ -61,6 +61,11 @@ def azure_log(lines: list[str], name: str) -> RequestLog:
     if any('"' in line for line in lines):
         lines = _unquoted(lines)
     columns = [c.strip() for c in lines[0].split(",")]
+    other = _other_separator(lines[0])
+    if other is not None:               # until 2026-11-30 "column 1 is no column", and a hint to rename the columns
+        raise LogError(1, f"the header's fields are separated by {other}, not commas",
+                       "dagc reads a comma-separated CSV: save the log with commas between its fields (a spreadsheet's "
+                       "\"CSV (comma delimited)\")")
     for k, c in enumerate(columns):
         if c not in AZURE_COLUMNS:      # said by its place, never quoted: the file may be a `.env`, not a log
             said = "is empty" if not c else "is no column of an Azure log"
@@ -85,6 +90,17 @@ def azure_log(lines: list[str], name: str) -> RequestLog:
     prompt = whole_numbers(fields["ContextTokens"], "`ContextTokens`", 2)
     output = whole_numbers(fields["GeneratedTokens"], "`GeneratedTokens`", 2)
     return make_log(name, "azure", _times(fields["TIMESTAMP"]), prompt, output, first_line=2)
+
+
+def _other_separator(header: str) -> str | None:
+    """`tabs` or `semicolons` when the header holds no comma but an Azure column between those (a TSV, or a CSV as
+    a spreadsheet writes it where the decimal mark is a comma), else None."""
+    if "," in header:
+        return None
+    for sep, said in (("\t", "tabs"), (";", "semicolons")):
+        if sep in header and any(c.strip().strip('"') in AZURE_COLUMNS for c in header.split(sep)):
+            return said
+    return None
 
 
 def _unquoted(lines: list[str]) -> list[str]:
