@@ -106,3 +106,30 @@ def test_a_log_separated_by_tabs_or_semicolons_is_told_so(sep, said, quote):
 @pytest.mark.parametrize("header", ["KEY=value", "a;b", "x\ty"])
 def test_a_file_that_is_no_log_is_still_not_told_of_its_separators(header):
     assert refused([header, "1"]).message == "the header's column 1 is no column of an Azure log"
+
+
+def test_a_json_field_of_ones_own_says_which_mooncake_field_holds_what():
+    with pytest.raises(LogError) as exc:
+        parse_request_log(b'{"ts": 0, "prompt_tokens": 100, "completion_tokens": 10}\n', "service.jsonl")
+    e = exc.value
+    assert (e.line, e.message) == (1, "a field is no field of a Mooncake log")   # never the field's name (issue 52)
+    assert '"input_length" (the prompt\'s tokens)' in e.hint and '"output_length" (the output\'s tokens)' in e.hint
+    assert "drop the others" in e.hint
+
+
+@pytest.mark.parametrize("text", ['[{"timestamp": 0, "input_length": 100, "output_length": 10}]\n',
+                                  '[\n  {"timestamp": 0, "input_length": 100, "output_length": 10}\n]\n'])
+def test_a_json_array_is_told_to_be_written_one_object_a_line(text):
+    # `json.dump(records)` writes an array: until 2026-11-30 line 1 "is not one JSON object"
+    with pytest.raises(LogError) as exc:
+        parse_request_log(text.encode(), "service.json")
+    e = exc.value
+    assert (e.line, e.message) == (1, "is a JSON array: a Mooncake log is JSON lines, one object a line")
+    assert "jq -c '.[]'" in e.hint
+
+
+def test_epoch_milliseconds_in_a_mooncake_log_are_read_as_the_gaps_between_them():
+    # the epoch hint of an Azure log offers this: it must hold
+    log = parse_request_log(b'{"timestamp": 1762074000500, "input_length": 100, "output_length": 10}\n'
+                            b'{"timestamp": 1762074001750, "input_length": 100, "output_length": 10}\n', "s.jsonl")
+    assert log.arrival.tolist() == [0.0, 1.25]
