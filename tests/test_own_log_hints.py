@@ -133,3 +133,35 @@ def test_epoch_milliseconds_in_a_mooncake_log_are_read_as_the_gaps_between_them(
     log = parse_request_log(b'{"timestamp": 1762074000500, "input_length": 100, "output_length": 10}\n'
                             b'{"timestamp": 1762074001750, "input_length": 100, "output_length": 10}\n', "s.jsonl")
     assert log.arrival.tolist() == [0.0, 1.25]
+
+
+def plan_error(tmp_path, path: str):
+    from dagc import PlanError, load_plan
+    from conftest import plan_text
+    (tmp_path / "logs").mkdir()
+    plan = tmp_path / "plan.moe"
+    plan.write_text(plan_text(workload="workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  "
+                                       f'requests from "{path}" }}'))
+    with pytest.raises(PlanError) as exc:
+        load_plan(plan)
+    (d,) = exc.value.diagnostics
+    return d
+
+
+@pytest.mark.parametrize(("path", "said"), [
+    ("logs", "request log `logs`: the path is a directory, not a request log"),
+    ("logs/", "request log `logs/`: the path is a directory, not a request log"),
+    ("logs/service.csv", "request log `logs/service.csv`: the file does not exist"),
+    ("", '`requests from ""` names no file'),
+    (" ", '`requests from ""` names no file')])
+def test_a_log_path_that_names_no_log_is_said_as_the_plan_writes_it(tmp_path, path, said):
+    # until 2026-11-30 the resolved file's name: `requests from ""` read "request log `<the plan's directory>`: the
+    # path is a directory", and `logs/service.csv` was "request log `service.csv`"
+    d = plan_error(tmp_path, path)
+    assert (d.code, d.message, d.span.text) == ("E108", said, f'"{path}"')
+
+
+def test_a_home_path_is_told_that_dagc_does_not_expand_it(tmp_path):
+    d = plan_error(tmp_path, "~/service.csv")
+    assert d.message == "request log `~/service.csv`: the file does not exist"
+    assert "does not expand `~`" in d.hint and "--allow-path" in d.hint
