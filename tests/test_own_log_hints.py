@@ -165,3 +165,19 @@ def test_a_home_path_is_told_that_dagc_does_not_expand_it(tmp_path):
     d = plan_error(tmp_path, "~/service.csv")
     assert d.message == "request log `~/service.csv`: the file does not exist"
     assert "does not expand `~`" in d.hint and "--allow-path" in d.hint
+
+
+def test_length_cv_with_a_prefix_is_the_spread_of_the_prompts_drawn_rest():
+    # docs/language.md, "Lengths and a shared prefix": prompt 1500, prefix 300, length_cv 0.9 → the prompts' own
+    # spread is 0.72 (1200 / 1500 of 0.9), the outputs' 0.9 — as a user's synthetic traffic showed
+    import numpy as np
+
+    from dagc.plan.workload import Traffic, Workload
+    from dagc.serve.requests import request_lengths
+    text = (DOCS / "language.md").read_text()
+    assert "the prompts' own spread is 0.72, the outputs' 0.9" in text
+    traffic = Traffic(requests=200_000, rate=1.0, lengths="lognormal", length_cv=0.9, prefix=300, seed=7)
+    prompt, output = request_lengths(traffic, Workload(batch=8, prompt=1500, generate=250))
+    assert prompt.mean() == pytest.approx(1500, abs=1) and output.mean() == pytest.approx(250, abs=1)
+    assert float(np.std(prompt) / prompt.mean()) == pytest.approx(0.72, abs=0.02)
+    assert float(np.std(output) / output.mean()) == pytest.approx(0.9, abs=0.03)
