@@ -138,7 +138,7 @@ def test_epoch_milliseconds_in_a_mooncake_log_are_read_as_the_gaps_between_them(
 def plan_error(tmp_path, path: str):
     from dagc import PlanError, load_plan
     from conftest import plan_text
-    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs").mkdir(parents=True, exist_ok=True)
     plan = tmp_path / "plan.moe"
     plan.write_text(plan_text(workload="workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  "
                                        f'requests from "{path}" }}'))
@@ -181,3 +181,23 @@ def test_length_cv_with_a_prefix_is_the_spread_of_the_prompts_drawn_rest():
     assert prompt.mean() == pytest.approx(1500, abs=1) and output.mean() == pytest.approx(250, abs=1)
     assert float(np.std(prompt) / prompt.mean()) == pytest.approx(0.72, abs=0.02)
     assert float(np.std(output) / output.mean()) == pytest.approx(0.9, abs=0.03)
+
+
+@pytest.mark.parametrize("link", ["service.csv", "logs/service.csv"])
+def test_a_log_linked_beside_the_plan_is_told_it_leads_outside(tmp_path, link):
+    # `ln -s /data/logs/service.csv .`: until 2026-11-30 told to "move the file beside the plan", where it was
+    outside = tmp_path.parent / f"{tmp_path.name}-data"
+    outside.mkdir()
+    (outside / "service.csv").write_text(f"{HEADER}\n2026-01-01 00:00:00,100,10\n")
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    if link.startswith("logs/"):                 # a linked directory beside the plan, the log in it
+        (plan_dir / "logs").symlink_to(outside)
+    else:
+        (plan_dir / link).symlink_to(outside / "service.csv")
+    d = plan_error(plan_dir, link)
+    assert (d.code, d.message) == ("E002", f"cannot import `{link}`: it leads outside the plan's directory through a "
+                                           "symbolic link")
+    assert "--allow-path" in d.hint and "move the file beside the plan" not in d.hint
+    d = plan_error(tmp_path / "again", "../plan/../../x.csv")   # no link: a path that is outside as written
+    assert d.message.endswith("it is outside the plan's directory")
