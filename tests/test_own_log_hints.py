@@ -201,3 +201,16 @@ def test_a_log_linked_beside_the_plan_is_told_it_leads_outside(tmp_path, link):
     assert "--allow-path" in d.hint and "move the file beside the plan" not in d.hint
     d = plan_error(tmp_path / "again", "../plan/../../x.csv")   # no link: a path that is outside as written
     assert d.message.endswith("it is outside the plan's directory")
+
+
+@pytest.mark.parametrize(("name", "text", "line"), [
+    ("s.csv", f"{HEADER}\n2026-01-01 00:00:00,100,10\n\n", 3),          # a blank line at the end, as tools leave one
+    ("s.csv", f"{HEADER}\n\n2026-01-01 00:00:00,100,10\n", 2),
+    ("s.csv", f"{HEADER}\n2026-01-01 00:00:00,100,10\n  \n", 3),
+    ("s.jsonl", '{"timestamp": 0, "input_length": 9, "output_length": 9}\n\n', 2)])
+def test_an_empty_line_is_told_to_be_deleted(name, text, line):
+    # until 2026-11-30 an empty line's hint restated the format, as if the line were a request written wrong
+    with pytest.raises(LogError) as exc:
+        parse_request_log(text.encode(), name)
+    assert (exc.value.line, exc.value.message) == (line, "is empty")
+    assert exc.value.hint.startswith("delete the empty line")

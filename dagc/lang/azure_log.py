@@ -18,7 +18,7 @@ import numpy as np
 
 from ..diagnostics import quote
 from ..plan.workload import RequestLog
-from .log_fields import AZURE_COLUMNS, AZURE_HINT, LogError, arrivals, make_log, whole_numbers
+from .log_fields import AZURE_COLUMNS, AZURE_HINT, EMPTY_LINE_HINT, LogError, arrivals, make_log, whole_numbers
 
 __all__ = ["STAMP_YEARS", "azure_log"]
 
@@ -81,8 +81,10 @@ def azure_log(lines: list[str], name: str) -> RequestLog:
     wrong = np.flatnonzero(np.array(list(map(str.count, body, itertools.repeat(",", len(body))))) != width - 1)
     if wrong.size:
         i = int(wrong[0])
-        said = "is empty" if not body[i] else f"has {body[i].count(',') + 1} fields, the header {width}"
-        raise LogError(i + 2, said, f"each line is one request: {', '.join(AZURE_COLUMNS)}, as in the header")
+        if not body[i].strip():
+            raise LogError(i + 2, "is empty", EMPTY_LINE_HINT)
+        raise LogError(i + 2, f"has {body[i].count(',') + 1} fields, the header {width}",
+                       f"each line is one request: {', '.join(AZURE_COLUMNS)}, as in the header")
     flat = ",".join(body).split(",")          # every line has `width` fields: column k is every width-th
     del body
     fields = {c: flat[k::width] for k, c in enumerate(columns)}

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from ..plan.workload import RequestLog
 from .log_fields import (
     BLOCK_TOKENS,
+    EMPTY_LINE_HINT,
     MAX_LOG_TOKENS,
     MOONCAKE_HINT,
     MOONCAKE_KEYS,
@@ -152,7 +153,9 @@ def _json_lines(lines: list[str], first: int) -> list[JSONObject]:
         raise LogError(1, "is a JSON array: a Mooncake log is JSON lines, one object a line",
                        "write each request on a line of its own, e.g. `jq -c '.[]' log.json > log.jsonl`")
     for i, line in enumerate(lines):
-        said = "is empty" if not line.strip() else "is not one JSON object"
+        if not line.strip():
+            raise LogError(i + first, "is empty", EMPTY_LINE_HINT)
+        said = "is not one JSON object"
         try:
             record = json.loads(line)
         except (ValueError, RecursionError):
