@@ -41,3 +41,12 @@ def test_a_traffic_of_longer_outputs_is_judged_and_says_no_such_thing(tmp_path):
     r = checked(tmp_path, 2)
     assert r.verdict.meets_requirements is True and traffic_reason(r) is None
     assert not any(REASON in line for line in summary_md(r))
+
+
+def test_a_percentile_without_a_figure_is_not_missed_so_nothing_binds(tmp_path):
+    # until 2026-11-30 the missing TPOT counted as missed: the capacity of such a traffic was "none — not even a
+    # trickle", and the Load line said it was bound by the step time at 0 requests in flight
+    from dagc.export.report import report_json
+    r = checked(tmp_path, 1)
+    assert r.load is not None and not r.load.figures.misses.latencies
+    assert report_json(r)["load"]["binding"]["limit"] == "none"
