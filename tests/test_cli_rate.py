@@ -31,7 +31,8 @@ def candidate(text: str, gpus: int, meets: bool = True, missed: tuple[str, ...] 
 
 def at(text: str, gpus: int, served: float, overloaded: bool, carries: bool | None = None, **kw) -> AtRate:
     run = SimpleNamespace(figures=SimpleNamespace(overloaded=overloaded, served_requests_per_s=served),
-                          carries_traffic=not overloaded if carries is None else carries)
+                          carries_traffic=not overloaded if carries is None else carries,
+                          binding=SimpleNamespace(goodput_unreachable=None))
     return AtRate(candidate(text, gpus, **kw), run, served / gpus)
 
 
@@ -189,7 +190,8 @@ def test_a_conclusion_with_nothing_simulated_says_why():
 def test_the_conclusion_names_a_requirement_missed_off_the_load():
     """The best keeps up but misses its memory line only: the conclusion names `memory`, not 'a requirement'."""
     c = dataclasses.replace(candidate("tp 4", 4, meets=False), others_missed=("memory",))
-    run = SimpleNamespace(figures=SimpleNamespace(overloaded=False, served_requests_per_s=4.0), carries_traffic=True)
+    run = SimpleNamespace(figures=SimpleNamespace(overloaded=False, served_requests_per_s=4.0), carries_traffic=True,
+                          binding=SimpleNamespace(goodput_unreachable=None))
     line = rate_conclusion(ranked(4, AtRate(c, run, 1.0)), 4)[0]
     assert "(the best, `tp 4 with microbatches 1 overlap none`, misses memory)" in line
 

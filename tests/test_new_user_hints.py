@@ -140,8 +140,7 @@ def test_a_timestamp_that_is_no_date_is_not_told_it_lacks_an_offset():
     head = ["TIMESTAMP,ContextTokens,GeneratedTokens", "2024-05-10 00:00:00.009930+00:00,1200,300"]
     with pytest.raises(LogError) as exc:
         azure_log([*head, "1715299201.5,800,150"], "reqs.csv")
-    assert (exc.value.line, exc.value.message) == (
-        3, "`TIMESTAMP` is not a date and time (with a UTC offset if the first line's has one)")
+    assert (exc.value.line, exc.value.message) == (3, "`TIMESTAMP` is a bare number, not a date and time")
     with pytest.raises(LogError) as exc:                 # a date short of its offset is still told so
         azure_log([*head, "2024-05-10 00:00:00.250000,800,150"], "reqs.csv")
     assert (exc.value.line, exc.value.message) == (3, "`TIMESTAMP` has no UTC offset, the first line's has one")

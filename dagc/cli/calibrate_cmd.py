@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 from ..units import count_text, said_list
+from .commands import ALLOW_PATH_HELP
 from .once import Once
 from .output_file import output_refused, write_beside
 
@@ -60,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
                    help="simulate the runs in N processes (default: one for every CPU this process may use; "
                         "at most that many)")
     p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
-                   help="let `model from` read files under DIR too (default: only the plan's directory)")
+                   help=ALLOW_PATH_HELP)
     p.set_defaults(func=cmd_calibrate)
     return p
 

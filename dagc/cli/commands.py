@@ -142,6 +142,12 @@ def _with_objective(plan: Plan, args: Namespace) -> Plan:
     return plan
 
 
+# `--allow-path` is read by every file a plan names, not `model from` alone (until 2026-11-30 the help said only it,
+# and a user with a request log elsewhere was not told that the option lets dagc read it)
+ALLOW_PATH_HELP = ("let the plan read files under DIR too — `model from`, `requests from`, `routing from`, "
+                   "`kernels from`, `calibration from` (default: only the plan's directory)")
+
+
 def allowed_paths(args: Namespace) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
-from .commands import allowed_paths, is_quiet, loading, progress_bar, search_jobs
+from .commands import ALLOW_PATH_HELP, allowed_paths, is_quiet, loading, progress_bar, search_jobs
 
 if TYPE_CHECKING:
     import argparse
@@ -63,7 +63,7 @@ def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable
     fl.add_argument("--force", action="store_true",
                     help="write into an output directory that dagc cannot tell it wrote (docs/security.md)")
     fl.add_argument("--allow-path", action="append", metavar="DIR", default=[],
-                    help="let `model from` read files under DIR too (default: only the plan's directory)")
+                    help=ALLOW_PATH_HELP)
     fl.add_argument("-q", "--quiet", action="store_const", const=-1, dest="volume", default=0,
                     help="print the best cluster only")
     fl.set_defaults(func=cmd_fleet)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
+from .commands import ALLOW_PATH_HELP
 from .engine_option import ENGINE_KEYS, engine_key
 from .once import Once
 
@@ -67,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
                    "replacing only files dagc launch wrote and removing those an earlier launch wrote there that "
                    "this one does not (its .dagc-output lists them); without it the files are printed")
     p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
-                   help="let `model from` read files under DIR too (default: only the plan's directory)")
+                   help=ALLOW_PATH_HELP)
     p.set_defaults(func=cmd_launch)
     return p
 

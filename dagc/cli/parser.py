@@ -16,6 +16,7 @@ from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
+from .commands import ALLOW_PATH_HELP
 from .option_homes import after_dashes_note, option_home_note, optional_value_note
 
 # The choices of --objective are the registry's (`dagc.plan.objective`, which loads no compiler module); those of
@@ -367,7 +368,7 @@ def _add_shared_options(c: argparse.ArgumentParser, co: argparse.ArgumentParser,
                         "not simulated and its requirements not judged (W518); `none` lifts it (default 3,000,000: "
                         "about a minute and well under 2 GB; docs/load.md)")
         p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
-                        help="let `model from` read files under DIR too (default: only the plan's directory)")
+                        help=ALLOW_PATH_HELP)
         _add_set_and_volume(p_)
 
 

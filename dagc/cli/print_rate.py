@@ -151,15 +151,26 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
         missed = [*a.candidate.load_missed, *((names or {}).get(n, n) for n in a.candidate.others_missed)]
         return [f"conclusion: {len(up):,} of the {len(ranked.ranked):,} strategies simulated{on} keep up with {at}, "
                 f"but none meets every requirement (the best, `{a.candidate.text}`, misses "
-                f"{', '.join(missed) or 'a requirement'})",
-                f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
-                "or a lower rate"]
+                f"{', '.join(missed) or 'a requirement'})", _next_when_up(a, at)]
     more = _replicas(served, rate, gpus, check, batch)
     lower = f"the rate it served, to judge its requirements there: --rate {_figure(most).replace(',', '')}"
     return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
             f"(`{served.candidate.text}`)",
             "  next: " + "; ".join(x for x in (more, lower, f"{ONE_STRATEGY} for one strategy's next steps (a larger "
                                                            "batch, 8-bit weights)") if x)]
+
+
+def _next_when_up(a: AtRate, at: str) -> str:
+    """What to try when strategies keep up but none meets: a strategy's next steps — unless the best misses a
+    `goodput` target above the rate, which no strategy meets at it and a lower rate takes further away (until
+    2026-11-30 "or a lower rate" was said of it too)."""
+    target = a.load.binding.goodput_unreachable
+    if target is not None:
+        return (f"  next: goodput never exceeds the arrival rate, so no strategy meets a goodput of "
+                f"{_figure(target)} requests/s at {at}: search at the rate that target asks, --rate "
+                f"{rate_arg(target)}, or lower the target to the rate")
+    return (f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
+            "or a lower rate")
 
 
 def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check", batch: int | None = None

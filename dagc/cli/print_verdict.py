@@ -42,10 +42,14 @@ def traffic_reason(r: StrategyResult) -> str | None:
     that misses, or a capacity below the rate (which no line's figure says); None otherwise (`check` and `compile`
     print it alike). A figure that misses says why itself. `meets? not judged: …` when the traffic was not
     simulated (`StrategyResult.traffic_unjudged`: W518, say) and nothing is missed: whether it is carried is not
-    known. When the run itself misses a requirement and its capacity is below the rate too, the miss leads
+    known; or when a requirement has no figure (`unjudged_requirements`: a TPOT of single-token requests). When
+    the run itself misses a requirement and its capacity is below the rate too, the miss leads
     (`meets? no: this run misses …`), then the capacity: the run's own miss needs no longer run to show."""
     if r.verdict.meets_requirements is None and (unjudged := r.traffic_unjudged) is not None:
         return f"meets? not judged: {unjudged}"
+    from ..export.unjudged_words import unjudged_requirements
+    if r.verdict.meets_requirements is None and (unknown := unjudged_requirements(r)) is not None:
+        return f"meets? not judged: {unknown}"          # until 2026-11-30 the verdict's "not judged" alone
     said = any(q.met is False and q.unmet is None for q in r.requirements)
     held = any(q.met is False and q.unmet is not None for q in r.requirements)
     if r.load is not None and (why := r.load.not_carried_because) and (

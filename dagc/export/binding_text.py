@@ -95,9 +95,13 @@ def _limit_text(b: dict[str, Any], faster: str | None) -> str:
         split = (f" the {b['step']} step{took} its critical path "
                  f"{_pct(b['step_compute_share'])} compute{of} and {_pct(b.get('step_communication_share'))} "
                  f"communication (TP, EP, PP);")
-    return (f"Bound by the step time, its {part}:{split} "
-            f"{format_figure(b['running_mean'])} in flight on average, a request waits "
-            f"{format_si(b['admission_wait_s'], Dimension.TIME)} to be admitted.")
+    # a step-bound run whose requests never queue for admission: "none waits", not "a request waits 0 ns" (until
+    # 2026-11-30)
+    wait = b["admission_wait_s"]
+    waits = f"a request waits {format_si(wait, Dimension.TIME)} to be admitted" if wait else \
+        "no request waits to be admitted"
+    return (f"Bound by the step time, its {part}:{split} {format_figure(b['running_mean'])} in flight on average, "
+            f"{waits}.")
 
 
 def _steady(b: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
 from .serving_md import inflight_summary, ttft_off_the_path
 from .techniques import step_figures, step_load_figures, step_replaces, step_verdict, steps_said, technique_lines
+from .unjudged_words import unjudged_requirements
 
 __all__ = ["by_objective_md", "summary_md", "data_parallel_text", "requirement_value_text",
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES"]
@@ -163,10 +164,8 @@ def _requirements_met(r: StrategyResult) -> str:
         return head + "yes.** The plan states no requirements (`require { … }`), so there is none to miss."
     if not r.verdict.correct:
         return head + "no.** A strategy that is not correct cannot be deployed, so it meets nothing."
-    unknown = [q for q in r.requirements if q.met is None]
-    if unknown:
-        names = ", ".join(f"`{q.requirement.text}`" for q in unknown)
-        return head + f"not judged.** {names} could not be computed.{unjudged}"
+    if (unknown := unjudged_requirements(r)) is not None:
+        return head + f"not judged.** {md_prose(unknown)}.{unjudged}"
     if unjudged:
         return head + f"not judged.** All {len(r.requirements)} are met on the steady state.{unjudged}"
     binding = min(r.requirements, key=lambda q: q.margin if q.margin is not None else float("inf"))

@@ -9,14 +9,17 @@ import re
 from lark import Token
 
 from ..diagnostics import Diagnostic, Severity
+from ..plan.workload import PERCENTILE_KINDS
 from ..source import SourceFile
 from .fields import elsewhere, nearest
 
-__all__ = ["BLOCK_WORDS", "glued_keyword", "misspelt_block", "misspelt_keyword", "requirement_field_hint", "short"]
+__all__ = ["BLOCK_WORDS", "glued_keyword", "misspelt_block", "misspelt_keyword", "percentile_slip_hint",
+           "requirement_field_hint", "short"]
 
 
 BLOCK_WORDS = ("model", "cluster", "workload", "require", "fleet")      # the statements that open `{ … }`
 _WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\Z")
+_LATENCY_BEFORE = re.compile(rf"\b({'|'.join(PERCENTILE_KINDS)})_p([0-9]+)\Z")
 
 
 def misspelt_block(text: str, brace: int) -> tuple[int, str] | None:
@@ -66,8 +69,8 @@ def misspelt_keyword(src: SourceFile, tok: Token, block: str | None) -> Diagnost
 
 def requirement_field_hint(text: str, at: int, block: str | None) -> str | None:
     """The hint for a `=` in `require { … }` after a field of another block (`require { weights = fp8 }`): where that
-    field goes (`dagc.lang.fields.elsewhere`); None for any other token, or a requirement written with `=`
-    (`ttft = 1 s`, whose hint is the comparison).
+    field goes (`dagc.lang.fields.elsewhere`); for a tail percentile, `ttft_p99.9` (`percentile_slip_hint`); None for
+    any other token, or a requirement written with `=` (`ttft = 1 s`, whose hint is the comparison).
 
     Example:
         >>> requirement_field_hint("require { weights = fp8 }", 18, "require")
@@ -76,4 +79,21 @@ def requirement_field_hint(text: str, at: int, block: str | None) -> str | None:
         True
     """
     word = _WORD_BEFORE.search(text[:at]) if block == "require" and text[at:at + 1] == "=" else None
-    return elsewhere(word.group(1), "require") if word is not None else None
+    return elsewhere(word.group(1), "require") if word is not None else percentile_slip_hint(text, at, block)
+
+
+def percentile_slip_hint(text: str, at: int, block: str | None) -> str | None:
+    """The hint for a tail percentile in `require { … }` (`ttft_p99.9`, an SLO many services write), which dagc does
+    not report: the lexer reads `.9` as a number after the name. None for anything else. Until 2026-11-30 it was told
+    "fields are written `name = value`".
+
+    Example:
+        >>> percentile_slip_hint("require { ttft_p99.9 <= 2 s }", 18, "require")[:52]
+        'dagc reports the percentiles 50, 90, 95 and 99 of a '
+    """
+    m = _LATENCY_BEFORE.search(text, 0, at) if block == "require" and text[at:at + 1] == "." else None
+    decimals = re.match(r"\.[0-9]+", text[at:at + 12])
+    if m is None or decimals is None:
+        return None
+    return (f"dagc reports the percentiles 50, 90, 95 and 99 of a load: `{m.group(1)}_p99` is its highest (a "
+            f"p{m.group(2)}{decimals.group()} would rest on the slowest few of a run's requests)")

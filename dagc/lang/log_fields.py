@@ -15,8 +15,9 @@ import numpy as np
 
 from ..plan.workload import RequestLog
 
-__all__ = ["AZURE_COLUMNS", "AZURE_HINT", "BLOCK_TOKENS", "MAX_LOG_SPAN_S", "MAX_LOG_TOKENS", "MOONCAKE_HINT",
-           "MOONCAKE_KEYS", "BlockHashes", "LogError", "arrivals", "in_range", "make_log", "whole_numbers"]
+__all__ = ["AZURE_COLUMNS", "AZURE_HINT", "BLOCK_TOKENS", "EMPTY_LINE_HINT", "MAX_LOG_SPAN_S", "MAX_LOG_TOKENS",
+           "MOONCAKE_HINT", "MOONCAKE_KEYS", "BlockHashes", "LogError", "arrivals", "in_range", "make_log",
+           "whole_numbers"]
 
 MAX_LOG_TOKENS = 2**32               # a prompt or output length; more is not a length (as `prompt` in a plan)
 MAX_LOG_SPAN_S = 1e9                 # seconds from a log's first request to its last (~31 years)
@@ -27,6 +28,8 @@ AZURE_HINT = "Azure LLM inference trace CSV: the header `TIMESTAMP,ContextTokens
              "request a line, e.g. `2023-11-16 18:17:03.9799600,4808,10`"
 MOONCAKE_HINT = 'Mooncake trace: one JSON object a line, {"timestamp": ms, "input_length": N, "output_length": N, ' \
                 '"hash_ids": [...]}'
+# an empty line — often the last, from a tool that ends a file with a blank line —: until 2026-11-30 told the format
+EMPTY_LINE_HINT = "delete the empty line: every line of a request log is a request, and dagc skips none"
 _DIGITS = re.compile(r"[0-9]+")      # ASCII digits only: int() also takes "٣", "1_0", " 7" and "+7"
 _COUNT_DIGITS = 12                   # more digits than this is past MAX_LOG_TOKENS whatever they say
 
@@ -84,8 +87,12 @@ def arrivals(seconds: np.ndarray, column: str, first: int) -> np.ndarray:
     wild = np.flatnonzero(~np.isfinite(seconds) | (seconds > MAX_LOG_SPAN_S))
     back = np.flatnonzero(np.diff(seconds) < 0) + 1
     if wild.size and (not back.size or wild[0] <= back[0]):
+        # a Mooncake time in seconds reads 1,000× too late; an Azure date is a date (until 2026-11-30 its hint, too,
+        # spoke of Mooncake's milliseconds)
+        hint = "check the time unit (Mooncake timestamps are milliseconds)" if column == "`timestamp`" else \
+            f"check its date: a log's requests lie within {MAX_LOG_SPAN_S:.0e} s (31 years) of its first"
         raise LogError(int(wild[0]) + first, f"{column} is not a time within {MAX_LOG_SPAN_S:.0e} s of the first "
-                       "request's", "check the time unit (Mooncake timestamps are milliseconds)")
+                       "request's", hint)
     if back.size:
         raise LogError(int(back[0]) + first, f"{column} is earlier than the line above's",
                        "a request log lists requests in arrival order: sort it by time (dagc does not reorder it)")

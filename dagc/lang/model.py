@@ -8,6 +8,7 @@ together (E104), an unknown preset (E101), an import outside the allowed directo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,10 +73,22 @@ class ImportRoots:
         if self.base_dir is None:
             out.error("E002", f"cannot import `{shown}`: a plan given as text reads no files unless a directory "
                       "is allowed", span, "allow the file's directory with `--allow-path DIR`")
+        elif _written_inside(path, self.base_dir, self.allow_paths):
+            # `ln -s /data/logs/x.csv .`: the file is beside the plan as the user sees it (until 2026-11-30 told to
+            # "move the file beside the plan", where it already was)
+            out.error("E002", f"cannot import `{shown}`: it leads outside the plan's directory through a "
+                      "symbolic link", span, "allow the directory the link leads to with `--allow-path DIR`, or copy "
+                      "the file beside the plan")
         else:
             out.error("E002", f"cannot import `{shown}`: it is outside the plan's directory", span,
                       "move the file beside the plan, or allow its directory with `--allow-path DIR`")
         return None
+
+
+def _written_inside(path: Path, base_dir: Path, allow_paths: tuple[Path, ...]) -> bool:
+    """Whether `path`, its symbolic links not followed, lies in the plan's directory or an allowed one."""
+    lexical = Path(os.path.abspath(path))
+    return any(lexical.is_relative_to(os.path.abspath(root)) for root in (base_dir, *allow_paths))
 
 
 def preset_fields(out: Collector, name: str, name_span: Span) -> ModelFields | None:

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from ..plan.workload import RequestLog
 from .log_fields import (
     BLOCK_TOKENS,
+    EMPTY_LINE_HINT,
     MAX_LOG_TOKENS,
     MOONCAKE_HINT,
     MOONCAKE_KEYS,
@@ -52,6 +53,11 @@ def _plain_re(order: tuple[str, ...]) -> re.Pattern[str]:
     """A line of the four fields in `order`, plain numbers, with or without a space after `:` and `,`."""
     return re.compile(r"^\{" + ", ?".join(_FIELD[k] for k in order) + r"\}$", re.MULTILINE)
 
+
+# a log of one's own service names its fields its own way: said which holds what (until 2026-11-30 only their names)
+_OWN_FIELDS = ('a Mooncake log\'s fields are "timestamp" (milliseconds; epoch milliseconds will do), "input_length" '
+               '(the prompt\'s tokens), "output_length" (the output\'s tokens) and, optionally, "hash_ids": to replay '
+               'your own log, rename its fields to these and drop the others (docs/language.md, "Request logs")')
 
 _Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -92,8 +98,7 @@ def _chunk(lines: list[str], first: int) -> _Columns:
     records = _json_lines(lines, first)
     for i, r in enumerate(records):
         if not r.keys() <= set(MOONCAKE_KEYS):     # the field is not named: the file may not be a log at all
-            raise LogError(i + first, "a field is no field of a Mooncake log",
-                           "a Mooncake log's fields are " + ", ".join(f'"{k}"' for k in MOONCAKE_KEYS))
+            raise LogError(i + first, "a field is no field of a Mooncake log", _OWN_FIELDS)
     stamps = _floats(cast("list[float]", _column(records, "timestamp", (int, float), first)))
     prompt, output = _int_column(records, "input_length", first), _int_column(records, "output_length", first)
     hash_ids, counts = _hash_ids(records, first)
@@ -144,8 +149,13 @@ def _json_lines(lines: list[str], first: int) -> list[JSONObject]:
             return records
     except (ValueError, RecursionError):
         pass
+    if first == 1 and lines[0].lstrip().startswith("["):    # `json.dump(list)`: until 2026-11-30 "not one JSON object"
+        raise LogError(1, "is a JSON array: a Mooncake log is JSON lines, one object a line",
+                       "write each request on a line of its own, e.g. `jq -c '.[]' log.json > log.jsonl`")
     for i, line in enumerate(lines):
-        said = "is empty" if not line.strip() else "is not one JSON object"
+        if not line.strip():
+            raise LogError(i + first, "is empty", EMPTY_LINE_HINT)
+        said = "is not one JSON object"
         try:
             record = json.loads(line)
         except (ValueError, RecursionError):

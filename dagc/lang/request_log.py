@@ -67,26 +67,37 @@ def read_request_log(out: Collector, roots: ImportRoots, item: Item, limit: int 
     with the reasons in `out` (E108 at the file name in the plan; E002 for a path outside the plan's roots)."""
     assert item.label_span is not None, "a `from` entry has its path"
     at = out.spans["workload.requests.file"] = item.label_span
+    if not item.label.strip():        # resolved, "" is the plan's own directory: until 2026-11-30 "a directory"
+        return out.error(REQUEST_LOG_CODE, '`requests from ""` names no file', at,
+                         'write the log\'s path, relative to the plan: `requests from "requests.csv"`')
     path = roots.resolve(out, item.label, at)
     if path is None:
         return BAD
+    # the path as the plan writes it (until 2026-11-30 the resolved file's name: `requests from ""` was "request log
+    # `bad`: the path is a directory", the name of the plan's own directory)
+    shown = code(item.label)
     try:
-        return parse_request_log(_read_bounded(path), path.name, limit)
+        return parse_request_log(_read_bounded(path, item.label), path.name, limit)
     except LogError as exc:
         where = f" line {exc.line:,}" if exc.line is not None else ""
-        return out.error(REQUEST_LOG_CODE, f"request log {code(path.name)}{where}: {exc.message}", at, exc.hint)
+        return out.error(REQUEST_LOG_CODE, f"request log {shown}{where}: {exc.message}", at, exc.hint)
     except MemoryError:        # within the caps a log fits in a few times its bytes; a machine with less says so
-        return out.error(REQUEST_LOG_CODE, f"request log {code(path.name)}: it does not fit in this machine's "
+        return out.error(REQUEST_LOG_CODE, f"request log {shown}: it does not fit in this machine's "
                          "memory", at, "write `requests = N` to replay its first N requests, or cut the log")
 
 
-def _read_bounded(path: Path) -> bytes:
-    """At most MAX_LOG_BYTES + 1 bytes of a regular file (parse.read_source's care, a larger bound)."""
+def _read_bounded(path: Path, written: str) -> bytes:
+    """At most MAX_LOG_BYTES + 1 bytes of a regular file (parse.read_source's care, a larger bound); `written` is
+    its path as the plan writes it."""
     try:
         return read_regular(path, MAX_LOG_BYTES + 1)
     except Unreadable as exc:
         if exc.missing:
-            raise LogError(None, "the file does not exist", "check the path (relative to the plan)") from None
+            hint = "check the path (relative to the plan)"
+            if written.startswith("~"):      # a shell's home, which a plan's path is not
+                hint = "dagc does not expand `~` as a shell does: write the path relative to the plan, or absolute " \
+                       "(a file outside the plan's directory is read with `--allow-path DIR`)"
+            raise LogError(None, "the file does not exist", hint) from None
         if exc.kind is not None:
             raise LogError(None, f"the path is {exc.kind}, not a request log",
                            "dagc reads regular files only") from None

@@ -139,7 +139,9 @@ a token count that is not a whole number from 1; a Mooncake line that is not one
 "timestamp" (ms), "input_length", "output_length" and "hash_ids" (no other field), or with more hash ids
 than its prompt has 512-token blocks; a request earlier than the line above it (a log is replayed in
 its order, never sorted). The message names the log's line and column, never its content; nothing is
-skipped or guessed. The formats are in docs/language.md ("Request logs").
+skipped or guessed. The formats are in docs/language.md ("Request logs"); a log of your own service — its own
+column names, epoch times, a JSON array — is read once written in one of them, as "A log of your own service" there
+shows, and each hint says which column or field holds what.
 
 Bad:
     workload { batch = 64  prompt = 2048  generate = 256  requests from "trace.csv" }   # a line `…,12.5,7`

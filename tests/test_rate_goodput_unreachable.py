@@ -1,0 +1,41 @@
+"""`dagc search PLAN --rate R` when every strategy keeps up but misses a `goodput` target above R: goodput never
+exceeds the arrival rate, so the next line says to search at the target's rate or lower the target — until
+2026-11-30 it said "or a lower rate", which takes the target further away (trial 46: Qwen3-30B-A3B on 8 H100s, a
+service's log at 4 requests/s under `goodput >= 5 requests/s`)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from dagc.cli.print_rate import rate_conclusion
+from dagc.lang.flatten import flatten
+from dagc.lang.load import parse_strategy
+from dagc.plan.strategy import Overlap
+from dagc.plan.workload import Traffic
+from dagc.search.at_rate import AtRate, RankedAtRate
+from dagc.search.result import Candidate
+
+
+def _kept_up(unreachable: float | None, missed: tuple[str, ...]) -> AtRate:
+    strategy = flatten(parse_strategy("tp 1"))[0]
+    assert strategy is not None
+    c = Candidate(strategy, 1, Overlap.NONE, 1, {}, False, 0.0, 0.5, None, load_missed=missed)
+    run = SimpleNamespace(figures=SimpleNamespace(overloaded=False, served_requests_per_s=4.0), carries_traffic=True,
+                          binding=SimpleNamespace(goodput_unreachable=unreachable))
+    return AtRate(c, run, 4.0)
+
+
+def test_a_goodput_target_above_the_rate_is_told_to_search_at_its_rate():
+    lines = rate_conclusion(RankedAtRate(4, Traffic(requests=500, rate=4), (_kept_up(5.0, ("goodput",)),)), 8)
+    assert lines[1] == ("  next: goodput never exceeds the arrival rate, so no strategy meets a goodput of 5 "
+                        "requests/s at 4 requests/s: search at the rate that target asks, --rate 5, or lower the "
+                        "target to the rate")
+    assert "lower rate" not in lines[1]
+
+
+@pytest.mark.parametrize("missed", [("ttft_p99",), ("goodput",)])
+def test_a_reachable_miss_still_gets_a_strategys_next_steps(missed):
+    lines = rate_conclusion(RankedAtRate(4, Traffic(requests=500, rate=4), (_kept_up(None, missed),)), 8)
+    assert "gives one strategy's next steps" in lines[1]
