@@ -45,7 +45,7 @@ from ..plan.objective import objective as objective_of
 from ..plan.plan import Plan
 from ..plan.workload import Requirement
 from ..verdict.bands import OddsBasis
-from ..verdict.carrying import requirements_missed
+from ..verdict.carrying import REACHES, CapacityMode, requirements_missed
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import carries_traffic, load_events, not_simulated
@@ -332,14 +332,14 @@ def _known(memo: dict[Key, Judgement | str], c: Candidate, objective: str | None
 
 
 def _judged(plan: Plan, c: Candidate, with_capacity: bool = False) -> Judgement | str:
-    """The candidate judged as `dagc check --strategy` judges its text (its capacity bisected: `with_capacity`):
-    REJECTED when check rejects it; UNPARSED (judged as the search judged it, on the steady state) when its text
-    does not parse back."""
-    r = check_candidate(plan, c, with_capacity)
+    """The candidate judged as `dagc check --strategy` judges its text (its capacity bisected: `with_capacity`, as far
+    as whether it reaches the rate, `REACHES`): REJECTED when check rejects it; UNPARSED (judged as the search judged
+    it, on the steady state) when its text does not parse back."""
+    r = check_candidate(plan, c, REACHES if with_capacity else False)
     return r if isinstance(r, str) else replace(judgement(r, c), capacity=with_capacity)
 
 
-def check_candidate(plan: Plan, c: Candidate, with_capacity: bool = False) -> StrategyResult | str:
+def check_candidate(plan: Plan, c: Candidate, with_capacity: CapacityMode = False) -> StrategyResult | str:
     """`dagc check --strategy` of the candidate's text on `plan` (its traffic simulated, without the capacity
     bisection unless `with_capacity`; replicas, `Candidate.replicas`, at their batch): REJECTED when check
     rejects it, UNPARSED when its text does not parse back."""

@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 from ..plan.plan import Plan
+from ..plan.workload import RequirementKind
 from ..serve.binding import Binding
+from ..serve.load_figures import LoadFigures
 from ..serve.load_result import CEILING_MARGIN, PACE_SHARE, QueueGrowth
 from ..units import format_figure
 from .verdict import RequirementResult
 
-__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "Trials", "bracket_below", "faster_weights", "implied", "needs_of",
-           "not_carried_because", "queue_behind", "requirements_missed", "speculated"]
+__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "REACHES", "CapacityMode", "Trials", "bracket_below",
+           "faster_weights", "implied", "needs_of", "not_carried_because", "paced", "queue_behind",
+           "reaches_of", "requirements_missed", "settled", "speculated"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 PAST_CAPACITY = "it keeps pace in this "    # how the reason of a deployment short of the rate by its capacity opens
+# `dagc.verdict.under_load.under_load`'s `with_capacity` beside True, False and `AT_RATE`: whether the capacity the
+# bisection gives reaches the plan's rate, its trials stopped once its path settles it (`reaches_of`, `settled`): the
+# whole bisection's verdict in fewer trials, and nothing else — its figure not reported, `not_carried_because` naming
+# the last rate that held (docs/load.md, "Carrying the traffic"); for a verdict that prints nothing of the capacity
+REACHES: Literal["reaches"] = "reaches"
+CapacityMode = bool | Literal["at-rate", "reaches"]
 
 
 def requirements_missed(requirements: Iterable[RequirementResult], carries: bool | None) -> int:
@@ -151,6 +161,29 @@ def speculated(estimate: float) -> float:
     return (first + estimate) / 2
 
 
+def reaches_of(plan: Plan, with_capacity: CapacityMode, rate: float | None) -> float | None:
+    """The rate `REACHES` compares the capacity with, as `not_carried_because` does: the arrival rate less
+    `CAPACITY_TOLERANCE`; None — the bisection whole — otherwise: without a rate, and with a goodput requirement,
+    whose odds read the capacity's figure (`dagc.verdict.goodput_band`)."""
+    goodput = any(r.kind is RequirementKind.GOODPUT for r in plan.requirements)
+    if with_capacity != REACHES or rate is None or not math.isfinite(rate) or goodput:
+        return None
+    return rate * (1 - CAPACITY_TOLERANCE)
+
+
+def settled(lo: float, hi: float | None, rate: float | None) -> bool:
+    """Whether the capacity's bisection path (`dagc.verdict.under_load.capacity`) settles how the capacity it gives
+    compares with `rate` (None: no rate asked, `REACHES`): at least it once a rate that held (`lo`, which the path
+    only raises, and returns) is; below it once its bracket is found (`hi`, a rate that failed, which it only
+    lowers, None before) and `hi` is at most `rate`.
+
+    Example:
+        >>> settled(9.9, None, 9.9), settled(9.8, None, 9.9), settled(9.0, 9.9, 9.9), settled(12.0, None, None)
+        (True, False, True, False)
+    """
+    return rate is not None and (lo >= rate or hi is not None and 0 < lo < hi <= rate)
+
+
 def implied(rate: float, tried: dict[float, bool]) -> bool | None:
     """Whether a capacity trial at `rate` holds, as the trials already run say (`tried`: rate → held): at or below
     a rate that held, it holds; at or above one that did not, it does not (as the plan's own run decides those on
@@ -198,3 +231,18 @@ def faster_weights(plan: Plan) -> str | None:
     if plan.cluster.gpu.flops_4bit and not m.weights.is_fp4:
         return "fp4 weights"
     return None
+
+
+def paced(out: LoadFigures) -> bool:
+    """Whether a run keeps the capacity's trials' pace: not overloaded, and its queue waiting for a first token
+    growing by at most `PACE_SHARE` of its second half's arrivals (`Load.keeps_pace`, as the served rate counts a
+    run) — for a request log and for arrivals drawn from the traffic's seed alike. The count of requests in the
+    system is no such test: its growth over a trial's second half follows the seed's own swings, the same at every
+    rate (arrival times are the seed's draws over the rate). DeepSeek-V3 on 16 H200s with a cap of 128, trials of
+    2,000 requests from seed 1: that count grew by 30–51 of 999 arrivals at every rate from 3.5 to 4.4 requests/s
+    with no request waiting, where runs of 8,000 grew by 3–7 (−34 at 4.4) — the deployment keeps up there, and is
+    overloaded at 4.8 in both, its queue waiting; read as falling behind, the count put the capacity at 3.465
+    requests/s, below the 3.9 at which its TPOT p90 reaches its 50 ms. So did a conversation log's bursts: 1,000
+    requests at 25 requests/s onto Qwen3-30B-A3B on 8 H100s, every first token within 94 ms, ended 477 of the 499
+    arriving over the second half, that count moving between 477 and 495 from 19 to 30 requests/s with no trend."""
+    return out.keeps_pace

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.dag import Dag, Phase
@@ -34,6 +34,7 @@ from .searched import Searched, SearchedCandidate
 from .steady import InstanceMetrics, Steady, SteadyMetrics, binding_steps
 from .techniques import Techniques, techniques_of
 from .under_load import (
+    CapacityMode,
     Progress,
     Run,
     UnderLoad,
@@ -202,7 +203,7 @@ class StrategyResult:
 
 
 def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = None,
-                   with_capacity: bool | Literal["at-rate"] = True,
+                   with_capacity: CapacityMode = True,
                    engine: Callable[[StrategyResult], StrategyResult] | None = None) -> StrategyResult:
     """Flatten one strategy and `analyse` it (resolve, rules, memory, DAG, schedule, verdict); `engine` adds what
     the plan's engine refuses of it (`check`); with traffic, simulate a strategy still correct under that load
@@ -299,7 +300,7 @@ def _pool_steps(pooled: PooledCheck) -> Steady:
 
 def _judged_on_load(plan: Plan, make_run: Callable[[], Run], steady: Steady,
                     diagnostics: tuple[Diagnostic, ...], requirements: tuple[RequirementResult, ...],
-                    progress: Progress | None, with_capacity: bool | Literal["at-rate"]
+                    progress: Progress | None, with_capacity: CapacityMode
                     ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad | None, tuple[Diagnostic, ...]]:
     """The plan's traffic simulated by the run `make_run` makes, the requirements judged again with the
     load's figures, the verdict on them and the diagnostics with the load's (W518). A run past the plan's

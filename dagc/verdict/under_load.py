@@ -43,16 +43,29 @@ from ..serve.price import request_tokens
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
-from .carrying import CAPACITY_TOLERANCE, Trials, bracket_below, needs_of, not_carried_because, queue_behind, speculated
+from .carrying import (
+    CAPACITY_TOLERANCE,
+    REACHES,
+    CapacityMode,
+    Trials,
+    bracket_below,
+    needs_of,
+    not_carried_because,
+    paced,
+    queue_behind,
+    reaches_of,
+    settled,
+    speculated,
+)
 from .load_warnings import over_chunk, over_kv
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
 
 __all__ = ["AT_RATE", "CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE",
-           "CAPACITY_WORK_BUDGET", "UnderLoad", "capacity", "capacity_requests", "carries_traffic", "judge_on_load",
-           "load_events", "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run",
-           "under_load"]
+           "CAPACITY_WORK_BUDGET", "REACHES", "CapacityMode", "UnderLoad", "capacity", "capacity_requests",
+           "carries_traffic", "judge_on_load", "load_events", "not_carried_because", "not_simulated", "pools_run",
+           "Progress", "Run", "strategy_run", "under_load"]
 
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
 CAPACITY_REQUESTS = 2_000     # requests per capacity run (a log's first ones, all when it has fewer)
@@ -136,7 +149,7 @@ def pools_run(pooled: PooledCheck) -> Run:
 
 
 def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None = None,
-               with_capacity: bool | Literal["at-rate"] = True) -> UnderLoad:
+               with_capacity: CapacityMode = True) -> UnderLoad:
     """Simulate the plan's traffic with `run` (`strategy_run`, `pools_run`), and bisect its capacity (module
     docstring; without `with_capacity`, `capacity_requests_per_s` is None). `progress(done, total)` follows
     the requests simulated, the capacity's runs included. `steady`: the steady state beside it (its rate is
@@ -166,16 +179,18 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     rate = figures.rate_requests_per_s        # `AT_RATE`: a trial just under the rate that holds says enough
     reached = judged and with_capacity == AT_RATE and known is None and not missed and rate is not None \
         and _trial_holds(plan, run, rate * (1 - CAPACITY_TOLERANCE), m)
-    most = capacity(plan, run, steady_rate, each_run, known, ceiling) if judged and not reached else None
+    reaches = reaches_of(plan, with_capacity, binding.arrival_rate_requests_per_s)
+    most = capacity(plan, run, steady_rate, each_run, known, ceiling, reaches) if judged and not reached else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
                                  figures.requests, needs_of(binding), ceiling)
+    reached = reached or reaches is not None      # `REACHES`: the capacity's verdict alone, its figure not reported
     if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
         binding = diagnose(main, missed, steps, goodput, behind=True)
     if progress is not None:
         progress(span, span)
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
-    return UnderLoad(main, figures, binding, most, judged and not reached, work, reason,
+    return UnderLoad(main, figures, binding, None if reached else most, judged and not reached, work, reason,
                      (*over_kv(plan, main), *over_chunk(plan, main), *over))
 
 
@@ -243,7 +258,7 @@ def _run_stands_for(out: LoadFigures, trial_requests: int,
     verdict may rest on), or arrives faster than the `ceiling` (the steady state's rate and `CEILING_MARGIN`: none
     keeps pace with more, whatever a run too short to fill it shows); (rate, True) when it meets them, keeps pace
     as a trial must (`_holds`) and is as long as a trial (`trial_requests`); None — the trials decide —
-    otherwise: a run that grows past that pace (`_paced`) within its noise, or one shorter
+    otherwise: a run that grows past that pace (`paced`) within its noise, or one shorter
     than a trial, whose last arrivals come before its deployment has filled (200 requests of DeepSeek-V3 at 0.9
     requests/s, each in flight a minute, served every first token at once and pinned a capacity of 0.9; the
     trials of 2,000 requests give 0.79 at any rate). None without a rate."""
@@ -252,27 +267,12 @@ def _run_stands_for(out: LoadFigures, trial_requests: int,
         return None
     if out.overloaded or out.misses.latencies or ceiling is not None and rate > ceiling:
         return rate, False
-    return None if out.requests < trial_requests or not _paced(out) else (rate, True)
+    return None if out.requests < trial_requests or not paced(out) else (rate, True)
 
 
 def _holds(out: LoadFigures) -> bool:
-    """Whether a capacity trial meets the percentile requirements and keeps the trials' pace (`_paced`)."""
-    return _paced(out) and not out.misses.latencies
-
-
-def _paced(out: LoadFigures) -> bool:
-    """Whether a run keeps the capacity's trials' pace: not overloaded, and its queue waiting for a first token
-    growing by at most `PACE_SHARE` of its second half's arrivals (`Load.keeps_pace`, as the served rate counts a
-    run) — for a request log and for arrivals drawn from the traffic's seed alike. The count of requests in the
-    system is no such test: its growth over a trial's second half follows the seed's own swings, the same at every
-    rate (arrival times are the seed's draws over the rate). DeepSeek-V3 on 16 H200s with a cap of 128, trials of
-    2,000 requests from seed 1: that count grew by 30–51 of 999 arrivals at every rate from 3.5 to 4.4 requests/s
-    with no request waiting, where runs of 8,000 grew by 3–7 (−34 at 4.4) — the deployment keeps up there, and is
-    overloaded at 4.8 in both, its queue waiting; read as falling behind, the count put the capacity at 3.465
-    requests/s, below the 3.9 at which its TPOT p90 reaches its 50 ms. So did a conversation log's bursts: 1,000
-    requests at 25 requests/s onto Qwen3-30B-A3B on 8 H100s, every first token within 94 ms, ended 477 of the 499
-    arriving over the second half, that count moving between 477 and 495 from 19 to 30 requests/s with no trend."""
-    return out.keeps_pace
+    """Whether a capacity trial meets the percentile requirements and keeps the trials' pace (`paced`)."""
+    return paced(out) and not out.misses.latencies
 
 
 def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
@@ -290,13 +290,15 @@ def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
 
 
 def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[int], None] | None = None,
-             known: tuple[float, bool] | None = None, ceiling: float | None = None) -> float | None:
+             known: tuple[float, bool] | None = None, ceiling: float | None = None,
+             reaches: float | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
     seed, meet the percentile requirements and keep pace (`_holds`); None when not even the lowest rate tried does (or
     there is no estimate to start from). Starts from the steady state's rate, brackets by doubling or halving
     (`dagc.verdict.carrying.bracket_below`), then bisects to `CAPACITY_TOLERANCE` — the trial at 7/8 of that rate run
     first, and none whose verdict those run imply (`Trials`): the same bracket in fewer trials (docs/load.md).
-    `each_run(trials run)` follows it.
+    `each_run(trials run)` follows it. Given `reaches` (`REACHES`), it stops once its path settles whether the capacity
+    it gives is at least that rate (`dagc.verdict.carrying.settled`), and returns the rate that held last.
 
     No rate above the `ceiling` holds, and none is tried: the steady state's rate (every request slot busy) and
     `CEILING_MARGIN` is the most the deployment serves, and a trial of fewer requests than its cap on those in
@@ -323,11 +325,12 @@ def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[i
         return trial(rate)
 
     def more(steps: int) -> bool:           # at most `steps` trials as the bisection counts them (one more run at most)
-        return runs < steps
+        return runs < steps and not settled(lo, None, reaches)
 
     lo, hi = 0.0, estimate
-    if _decided(ahead := speculated(estimate), known, ceiling) is None:
-        trial(ahead)                        # decides the trial at `estimate` or at three quarters of it
+    ahead = speculated(estimate)            # its trial decides the one at `estimate` or at three quarters of it
+    if _decided(ahead, known, ceiling) is None and trial(ahead) and settled(ahead, None, reaches):
+        return ahead                        # a held `ahead` is on the bisection's path (docs/load.md)
     if ok(hi):
         lo = hi
         while more(CAPACITY_STEPS // 2):
@@ -342,12 +345,9 @@ def capacity(plan: Plan, run: Run, estimate: float | None, each_run: Callable[[i
         if bracket is None:
             return None
         lo, hi = bracket
-    while more(CAPACITY_STEPS) and hi - lo > CAPACITY_TOLERANCE * hi:
+    while more(CAPACITY_STEPS) and hi - lo > CAPACITY_TOLERANCE * hi and not settled(lo, hi, reaches):
         mid = (lo + hi) / 2
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
     return max(lo, known[0]) if known is not None and known[1] else lo
 
 
