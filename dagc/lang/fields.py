@@ -16,6 +16,7 @@ from typing import TypeAlias, TypedDict
 from ..plan.model import DType
 from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementKind
 from ..units import Dimension
+from .lookalikes import fold, lookalike_note
 
 __all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest", "spelling",
            "did_you_mean", "choice_hint", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
@@ -87,7 +88,8 @@ def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str]
     """
     best = nearest(word, choices, aliases)
     if best:
-        return f"did you mean `{best}`?"
+        note = lookalike_note(word) if fold(word) != word else None     # the two look the same on the screen
+        return f"did you mean `{best}`?" + (f" ({note})" if note else "")
     return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
 
 
@@ -122,8 +124,9 @@ def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
 @functools.lru_cache(maxsize=4096)      # a hint compares a word with every known name: each is respelt once
 def spelling(name: str) -> str:
     """`name` without case and separators: `Top-K`, `top_k` and `topk` are one spelling (and `qwen3‐30b`, whose
-    dash is a typographic one, U+2010–U+2015 or U+2212, as a word processor writes it)."""
-    return re.sub(r"[-_.\s\u2010-\u2015\u2212]+", "", name.lower())
+    dash is a typographic one, U+2010–U+2015 or U+2212, as a word processor writes it, and `mixtral-8х7b`, whose `х`
+    is a Cyrillic one: `dagc.lang.lookalikes.fold`)."""
+    return re.sub(r"[-_.\s\u2010-\u2015\u2212]+", "", fold(name).lower())
 
 
 @functools.lru_cache(maxsize=4096)

@@ -18,7 +18,7 @@ from ..plan.workload import Overlap, PoolRole
 from ..source import Span
 from .axis_hint import unknown_axis
 from .domain_hint import separate_hint, stage_gpus
-from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean
+from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
 from .hints import SPLIT_HINT, repeated_axis_hint, scope_hint, stage_domains_hint
 from .nesting_hint import nesting_hint
 from .pool_hint import POOLS_HINT, bare_pools_hint, pool_inside_hint
@@ -110,7 +110,11 @@ def _pool_axes(decl: StrategyDecl, diags: list[Diagnostic]) -> dict[str, AxisNod
         return None
     found: dict[str, AxisNode] = {}
     for a in decl.scope[0]:
-        if a.name not in POOL_ROLES:
+        if a.name not in POOL_ROLES and (role := nearest(a.name, POOL_ROLES)) is not None and role not in found:
+            name = Span(a.span.source, a.span.start, a.span.start + len(a.name))     # `prefil 1 < … >`
+            _pool_error(diags, f"unknown pool `{a.name}`", name, f"did you mean `{role}`?")
+            found[role] = a
+        elif a.name not in POOL_ROLES:
             _pool_error(diags, f"`{_text(a)}` beside the pools: a disaggregated strategy is two pools and nothing "
                         "else (dp, pp and the in-stage axes go inside a pool's `< … >`)", _span(a))
         elif a.name in found:

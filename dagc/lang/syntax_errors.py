@@ -26,6 +26,7 @@ from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .per_unit import per_words_hint, unit_in_pieces
+from .statement_slips import statement_slip
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import escaped_quote_hint, typography_hint
 
@@ -64,8 +65,9 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
-    misplaced = _list_slip(src, exc) or _not_a_number(src, exc) or _glued_multiplier(src, exc) or \
-        _empty_value(src, exc) or (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
+    misplaced = statement_slip(src, exc, enclosing_block) or _list_slip(src, exc) or _not_a_number(src, exc) or \
+        _glued_multiplier(src, exc) or _empty_value(src, exc) or \
+        (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
     if misplaced is not None:           # a word after `engine = vllm` is likelier its release (`vllm v0.11.0`)
         return with_engine_hint(src.text, misplaced)
     if isinstance(exc, UnexpectedEOF):

@@ -1,0 +1,127 @@
+"""What a new user writing plans from docs/language.md gets wrong first, each an E001 or E101 at the word at fault with
+a hint that mends it (trial47, 2026-11-30): a requirement written in the workload (`ttft <= 2 s`), whose hint was
+"remove it" or "docs/language.md describes what may stand here"; a statement's keyword misspelt after a strategy
+(`objectiv = cost`), which the parser read as one more axis and stopped at the `=` with the same bare hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.diagnostics import PlanError
+from dagc.lang.load import load_plan_text
+from conftest import plan_text
+
+
+def _one(text: str) -> tuple[str, int, int, str, str]:
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    [d] = exc.value.diagnostics
+    assert d.span is not None
+    return d.code, d.span.line, d.span.column, d.span.text, d.hint or ""
+
+
+_WORKLOAD = "workload { batch = 64  prompt = 2048  generate = 256"
+
+
+@pytest.mark.parametrize(("extra", "hint"), [
+    ("ttft <= 2 s", "`ttft` is a requirement, not a field of the workload: write it in the `require` block, "
+                    "`require { ttft <= 2 s }`"),
+    ("ttft_p99 < 800 ms", "`ttft_p99` is a requirement, not a field of the workload: write it in the `require` "
+                          "block, `require { ttft_p99 < 800 ms }`"),
+    ("memory <= 90 %", "`memory` is a requirement, not a field of the workload: write it in the `require` block, "
+                       "`require { memory <= 90 % }`"),
+    ("prompt >= 1024", "a field is written `name = value`: `prompt = 1024`"),
+    ("gpus <= 8", "`gpus` is a requirement, not a field of the workload: write it in the `require` block, `require "
+                  "{ gpus <= 8 }` (or, as a field: `gpus` is a field of `cluster { … }`: move the line there)"),
+])
+def test_a_comparison_in_the_workload_says_where_it_goes(extra, hint):
+    """Until 2026-11-30 the first three were "remove it: a field is `name = value`…" after the value before them."""
+    code, line, col, text, said = _one(plan_text(workload=f"{_WORKLOAD}\n  {extra} }}"))
+    op = extra.split()[1]
+    assert (code, line, col, text, said) == ("E001", 4, 2 + extra.index(op) + 1, op, hint)
+
+
+def test_a_comparison_first_in_a_block_is_told_too():
+    """The comparison as the block's first line: until 2026-11-30 "docs/language.md describes what may stand here"."""
+    code, line, col, text, hint = _one(plan_text(cluster='cluster { gpus <= 8  gpu preset "h100-sxm" }'))
+    assert (code, line, col, text) == ("E001", 2, 16, "<=")
+    assert hint == ("a field is written `name = value`: `gpus = 8` (a bound on it, `gpus <= 8`, is a requirement: "
+                    "`require { … }`)")
+
+
+def test_a_comparison_in_a_models_moe_block_writes_the_field():
+    text = plan_text(model='model preset "mixtral-8x7b" { moe { experts > 4 } }')
+    assert _one(text) == ("E001", 1, 45, ">", "a field is written `name = value`: `experts = 4`")
+
+
+@pytest.mark.parametrize(("line", "word", "meant"), [
+    ("objectiv = cost", "objectiv", "objective"),
+    ('calibraton from "cal.json"', "calibraton", "calibration"),
+    ("objectives = ttft", "objectives", "objective"),
+])
+def test_a_misspelt_statement_after_a_strategy_is_named(line, word, meant):
+    """The parser reads the word as one more axis of the strategy above: until 2026-11-30 the error stood at the
+    `=` or the string after it, "docs/language.md describes what may stand here"."""
+    text = plan_text() + line + "\n"
+    assert _one(text) == ("E001", 5, 1, word, f"did you mean `{meant}`?")
+
+
+def test_an_axis_on_the_next_line_of_a_strategy_is_still_the_strategy():
+    """A strategy written over two lines is no misspelt statement: its second line's axes are read as before."""
+    plan = load_plan_text(plan_text(strategy="strategy pp 2 <\n  tp 4 >"))
+    assert [s.text for s in plan.strategies] == ["pp 2 < tp 4 >"]
+
+
+@pytest.mark.parametrize(("pools", "col", "word", "meant"), [
+    ("prefil 1 < tp 4 > decode 1 < tp 4 >", 10, "prefil", "prefill"),
+    ("prefill 1 < tp 4 > decod 1 < tp 4 >", 29, "decod", "decode"),
+    ("prefills 1 < tp 4 > decode 1 < tp 4 >", 10, "prefills", "prefill"),
+])
+def test_a_misspelt_pool_is_named(pools, col, word, meant):
+    """Until 2026-11-30 `prefil 1` was "beside the pools", and the strategy "needs a prefill pool" besides."""
+    from dagc.lang.flatten import flatten
+    workload = "workload { batch = 64  prompt = 2048  generate = 256  serving = inflight }"
+    [decl] = load_plan_text(plan_text(workload=workload, strategy=f"strategy {pools}")).strategies
+    strategy, diags = flatten(decl)
+    assert strategy is None
+    assert [(d.code, d.message, d.span.line, d.span.column, d.span.text, d.hint) for d in diags if d.span] == [
+        ("E205", f"unknown pool `{word}`", 4, col, word, f"did you mean `{meant}`?")]
+
+
+@pytest.mark.parametrize(("strategy", "require", "col", "hint"), [
+    ("strategy tр 8", None, 11, "write `tp`: its `р` (U+0440 CYRILLIC SMALL LETTER ER) looks like `p` but is another "
+                                "character"),
+    ("strategy tp 4 ； ep 8", None, 15, "write `;`: `；` (U+FF1B FULLWIDTH SEMICOLON) looks like it, but dagc reads "
+                                       "the ASCII `;` only"),
+    ("strategy pp 2 〈 tp 4 〉", None, 15, "write `<`: `〈` (U+3008 LEFT ANGLE BRACKET) looks like it, but dagc reads "
+                                         "the ASCII `<` only"),
+    ("strategy tp 8", "require { ttft ≤ 2 s }", 16, "write `<=`: `≤` (U+2264 LESS-THAN OR EQUAL TO) looks like it, but "
+                                                    "dagc reads the ASCII `<=` only"),
+    ("strategy tp 8", "require { memory <= 90 ％ }", 24, "write `%`: `％` (U+FF05 FULLWIDTH PERCENT SIGN) looks like "
+                                                        "it, but dagc reads the ASCII `%` only"),
+])
+def test_a_lookalike_character_is_told_the_plain_one(strategy, require, col, hint):
+    """Until 2026-11-30 each was "remove it; docs/language.md describes what may stand here"."""
+    text = plan_text(strategy=strategy, require=require or "")
+    at = text.index(require or strategy)
+    assert _one(text)[:3] == ("E001", text.count("\n", 0, at) + 1, col) and _one(text)[4] == hint
+
+
+def test_a_dash_between_degrees_keeps_the_strategy_rewrite():
+    assert _one(plan_text(strategy="strategy tp 8 – ep 8"))[4].startswith("did you mean `tp 8 ; ep 8`?")
+
+
+@pytest.mark.parametrize(("model", "gpu", "hint"), [
+    ('"mixtral-8х7b"', '"h100-sxm"', "did you mean `mixtral-8x7b`? (its `х` (U+0445 CYRILLIC SMALL LETTER HA) looks "
+                                     "like `x` but is another character)"),
+    ('"mixtral-8x7b"', '"h100–sxm"', "did you mean `h100-sxm`?; its `–` (U+2013 EN DASH) looks like `-` but is "
+                                     "another character"),
+    ('"mixtral-8x7b"', '"Н200-SXM"', "did you mean `h200`? (the SXM module); its `Н` (U+041D CYRILLIC CAPITAL LETTER "
+                                     "EN) looks like `H` but is another character"),
+])
+def test_a_preset_with_a_lookalike_letter_is_named(model, gpu, hint):
+    """Until 2026-11-30 the Cyrillic `х` drew the list of every model preset, and the en dash or the Cyrillic `Н` of
+    a GPU the list of every GPU."""
+    text = plan_text(model=f"model preset {model}", cluster=f"cluster {{ gpus = 8  gpu preset {gpu} }}")
+    code, _, _, _, said = _one(text)
+    assert (code, said) == ("E101", hint)
