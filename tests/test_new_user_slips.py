@@ -125,3 +125,28 @@ def test_a_preset_with_a_lookalike_letter_is_named(model, gpu, hint):
     text = plan_text(model=f"model preset {model}", cluster=f"cluster {{ gpus = 8  gpu preset {gpu} }}")
     code, _, _, _, said = _one(text)
     assert (code, said) == ("E101", hint)
+
+
+@pytest.mark.parametrize(("model", "word", "block"), [
+    ('model preset "mixtral-8x7b" { moe { layers = 16 } }', "layers", "moe"),
+    ('model preset "deepseek-v3" { mla { heads = 16 } }', "heads", "mla"),
+    ('model preset "mixtral-8x7b" { window { size = 128  vocab = 1000 } }', "vocab", "window"),
+])
+def test_a_models_field_in_its_inner_block_is_told_to_go_beside_it(model, word, block):
+    """Until 2026-11-30 the inner block's fields were listed, and `mla { heads }` was "did you mean `v_head`?"."""
+    code, line, _, text, hint = _one(plan_text(model=model))
+    assert (code, line, text) == ("E101", 1, word)
+    assert hint == (f"`{word}` is a field of `model {{ … }}` itself, not of its `{block} {{ … }}` block: write it "
+                    f"beside the block, `model … {{ {word} = …  {block} {{ … }} }}` (with --set: `model.{word}=…`)")
+
+
+@pytest.mark.parametrize(("line", "hint"), [
+    ("batch <= 64", "`batch` is a field of `workload { … }`, not a requirement: write `batch = 64` there"),
+    ("gpus_per_node <= 8", "`gpus_per_node` is a field of `cluster { … }`, not a requirement: write "
+                           "`gpus_per_node = 8` there"),
+    ("tffts <= 2 s", "did you mean `ttft`?"),
+])
+def test_a_field_written_as_a_requirement_is_told_its_block(line, hint):
+    """Until 2026-11-30 `batch <= 64` in `require` drew the list of the 24 requirements."""
+    code, line_no, col, text, said = _one(plan_text(require=f"require {{ {line} }}"))
+    assert (code, line_no, col, text, said) == ("E101", 4, 11, line.split()[0], hint)

@@ -122,9 +122,9 @@ def unknown_field_hint(name: str, where: str, known: Sequence[str],
     if said is not None and where.split(".")[0] != "workload":
         return None, (f"`{name}` is {said[1]}: dagc's `{said[0]}`, a field of `workload {{ … }}`: write it there, "
                       f"`workload {{ {said[0]} = … }}` (with --set: `workload.{said[0]}=…`)")
-    guess = nearest(name, known)
-    if guess is None and (home := elsewhere(name, where)):
-        return None, home
+    guess, home = nearest(name, known), elsewhere(name, where)
+    if home and (guess is None or spelling(guess) != word):   # a field of another block, exactly, outranks a slip of
+        return None, home                                     # one of this block's (`mla { heads }` is no `v_head`)
     if guess is None and name.lower() in REQUIREMENT_NAMES and where.split(".")[0] != "require":
         return None, (f"`{name}` is a requirement, not a field of the {where}: write it in the `require` block, "
                       f"`require {{ {name.lower()} <= … }}` (with --set: `--set 'require.{name.lower()}=…'`)")

@@ -298,6 +298,10 @@ def elsewhere(name: str, where: str) -> str | None:
     if home:
         return f"`{name}` is a field of `{home} {{ … }}`: move the line there"
     inner = next((b for b, names in _INNER_FIELDS.get(where, {}).items() if name in names), None)
+    outer, _, block = where.partition(".")
+    if inner is None and block and name in _BLOCK_FIELDS.get(outer, ()):     # `moe { layers = 16 }`
+        return (f"`{name}` is a field of `{outer} {{ … }}` itself, not of its `{block} {{ … }}` block: write it beside "
+                f"the block, `{outer} … {{ {name} = …  {block} {{ … }} }}` (with --set: `{outer}.{name}=…`)")
     return (f"`{name}` is a field of the {where}'s `{inner} {{ … }}` block: write it there, `{inner} {{ {name} = … }}` "
             f"(with --set: `{where}.{inner}.{name}=…`)") if inner else None
 
