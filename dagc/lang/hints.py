@@ -73,6 +73,8 @@ def count_multiplier_hint(written: str, suffix: str, lhs: str) -> str | None:
         '`2k` is not read as a number: write `prompt = 2000` (or `prompt = 2048` for 2 × 1,024)'
         >>> count_multiplier_hint("2", "x8", "gpus =")
         "`2x8` is not read as a number: write `gpus = 16` (2 × 8), the GPUs in all; `gpus_per_node = 8` says a node's"
+        >>> count_multiplier_hint("9" * 400, "k", "microbatches") is None     # until 2026-11-30 an OverflowError
+        True
     """
     if (times := re.fullmatch(r"[xX](\d{1,6})", suffix)) and re.fullmatch(r"\d{1,6}", written):
         total = int(written) * int(times[1])
@@ -81,6 +83,8 @@ def count_multiplier_hint(written: str, suffix: str, lhs: str) -> str | None:
     if suffix not in _MULTIPLIERS:
         return None
     number = float(written.replace("_", ""))
+    if not number <= 1e30:              # dagc reads numbers up to 1e30: no product to write (it overflowed to inf)
+        return None
     decimal, binary = _MULTIPLIERS[suffix]
     first = f"`{written}{suffix}` is not read as a number: write `{lhs} {_plain_number(number * decimal)}`"
     if binary is None or number * binary != int(number * binary):

@@ -23,9 +23,9 @@ from ..units import lookup
 __all__ = ["list_slip", "unnamed_block_hint"]
 
 # A field whose `[` is still open where the parser stopped: its name and the list's text so far
-_OPEN_LIST = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\[(?P<items>[^\]\[{}=#]*)\Z")
+_OPEN_LIST = re.compile(r"(?<![\w.-])(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\[(?P<items>[^\]\[{}=#]*)\Z")
 # A field's one value right before a `,` or a `[`, on its line
-_FIELD_BEFORE = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<value>[^\s,\[\]{}=#\"]*)[ \t]*\Z")
+_FIELD_BEFORE = re.compile(r"(?<![\w.-])(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<value>[^\s,\[\]{}=#\"]*)[ \t]*\Z")
 _SEPARATED = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d,])")      # `1,000`: a number as dagc prints it, said elsewhere
 _VALUES = re.compile(r"[^\s,\[\]{}()#]+(?:[ \t]*,[ \t]*[^\s,\[\]{}()#]+)*")      # `1, 2, 4`: values and commas
 # The hint for several values where one stands, by the block: a fleet lists them in brackets; a cluster's are a

@@ -38,7 +38,7 @@ STATEMENT_WORDS = ("model", "cluster", "workload", "require", "objective", "cali
 _OWN = {"model": MODEL_FIELDS, "cluster": CLUSTER_BLOCK_FIELDS, "workload": WORKLOAD_FIELDS, "moe": MOE_FIELDS,
         "mla": MLA_FIELDS, "window": WINDOW_FIELDS, "speculative": SPECULATIVE_FIELDS, "gpu": GPU_FIELDS,
         "efficiency": EFFICIENCY_FIELDS, "latency": LATENCY_FIELDS}
-_NAME_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\Z")
+_NAME_BEFORE = re.compile(r"(?<![\w-])([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\Z")
 _LINE_WORD = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_-]*)")
 _VALUE_AFTER = re.compile(r"[ \t]*(?P<value>[^\s{}#]+)(?:[ \t]+(?P<unit>[A-Za-z%$][A-Za-z0-9%$]*(?:/[A-Za-z]+)*))?")
 
