@@ -186,3 +186,43 @@ def test_a_syntax_error_on_a_long_line_is_said_in_time_linear_in_the_line(tail):
     code, line, *_ = _one(plan_text(strategy="") + tail)
     assert code == "E001" and line in (4, 5)
     assert time.process_time() - start < 2.0
+
+
+@pytest.mark.parametrize("cluster", ['cluster { gpus = 8,  gpu preset "h100-sxm" }',
+                                     'cluster { gpus = 8;  gpu preset "h100-sxm" }',
+                                     'cluster { gpus = 8  gpu preset "h100-sxm"; }'])
+def test_a_separator_between_fields_is_told_to_go(cluster):
+    """Until 2026-11-30 `gpus = 8,  gpu preset …` was told to sweep `fleet { gpus = [8, gpu] }`, and a `;` that it
+    stands between a strategy's attention and expert axes."""
+    at = cluster.index(",") if "," in cluster else cluster.index(";")
+    code, line, col, text, hint = _one(plan_text(cluster=cluster))
+    assert (code, line, col, text) == ("E001", 2, at + 1, cluster[at])
+    assert hint == f"fields are apart by spaces or new lines, not `{cluster[at]}`: remove it"
+
+
+def test_a_list_in_a_clusters_field_still_names_the_fleet():
+    hint = _one(plan_text(cluster='cluster { gpus = 8, 16  gpu preset "h100-sxm" }'))[4]
+    assert hint == "a field takes one value; to compare several, sweep them in a fleet: `fleet { gpus = [8, 16] }` " \
+                   "(docs/fleet.md)"
+
+
+@pytest.mark.parametrize("cluster", ['cluster { gpus = 8  preset "h100-sxm" }',
+                                     'cluster { preset "h100-sxm"  gpus = 8 }'])
+def test_a_preset_without_gpu_is_told_to_write_it(cluster):
+    """Until 2026-11-30: "remove it: a field is `name = value`" at the GPU's name, or "fields are written `name =
+    value`"."""
+    code, line, col, text, hint = _one(plan_text(cluster=cluster))
+    assert (code, line, col, text, hint) == ("E001", 2, cluster.index("preset") + 1, "preset",
+                                             'write `gpu preset "h100-sxm"`')
+
+
+def test_a_quoted_objective_is_told_to_unquote_it():
+    code, line, col, text, hint = _one(plan_text() + 'objective = "cost"\n')
+    assert (code, line, col, text, hint) == ("E001", 5, 13, '"cost"', "an objective is a word, unquoted: "
+                                                                     "`objective = cost`")
+
+
+def test_a_presets_name_without_preset_is_told_preset():
+    """Until 2026-11-30: 'write them in a block, e.g. `model "m" { layers = 16 … }`, or use `model preset`'."""
+    code, line, _, _, hint = _one(plan_text(model='model "Mixtral-8x7B"'))
+    assert (code, line, hint) == ("E103", 1, 'did you mean `model preset "mixtral-8x7b"`?')

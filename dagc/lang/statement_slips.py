@@ -31,7 +31,7 @@ from .fields import (
     requirement_name,
 )
 
-__all__ = ["comparison_in_block", "misspelt_statement", "statement_slip"]
+__all__ = ["comparison_in_block", "misspelt_statement", "quoted_word", "statement_slip"]
 
 STATEMENT_WORDS = ("model", "cluster", "workload", "require", "objective", "calibration", "fleet", "strategy")
 # The fields of each block that takes fields, by the keyword that opens it.
@@ -51,7 +51,35 @@ def statement_slip(src: SourceFile, exc: UnexpectedInput,
     if not isinstance(exc, UnexpectedToken) or exc.token.type == "$END":
         return None
     block = enclosing(src.text, exc.token.start_pos or 0)
-    return misspelt_statement(src, exc.token, block) or comparison_in_block(src, exc.token, block)
+    return misspelt_statement(src, exc.token, block) or comparison_in_block(src, exc.token, block) or \
+        quoted_word(src, exc.token, block)
+
+
+_PRESET_BEFORE = re.compile(r"(?<![\w-])(?P<gpu>gpu[ \t]+)?preset[ \t]*\Z")
+_OBJECTIVE_BEFORE = re.compile(r"(?<![\w-])objective[ \t]*=[ \t]*\Z")
+
+
+def quoted_word(src: SourceFile, tok: Token, block: str | None) -> Diagnostic | None:
+    """E001 at a string where a word or a keyword is missing before it: a GPU preset without `gpu` (`cluster { preset
+    "h100-sxm" }`, told until 2026-11-30 to remove the name, "a field takes one value"), or an objective quoted
+    (`objective = "cost"`, told "docs/language.md describes what may stand here"). None for any other token.
+
+    Example:
+        >>> from dagc.source import SourceFile
+        >>> quoted_word(SourceFile("p.moe", 'objective = "cost"'), Token("STRING", '"cost"', 12), None).hint
+        'an objective is a word, unquoted: `objective = cost`'
+    """
+    if tok.type != "STRING" or tok.start_pos is None:
+        return None
+    end = tok.end_pos if tok.end_pos is not None else tok.start_pos + len(tok)
+    if block is None and _OBJECTIVE_BEFORE.search(src.text, 0, tok.start_pos):
+        return Diagnostic("E001", Severity.ERROR, f"unexpected `{tok}`: an objective is not quoted",
+                          src.span(tok.start_pos, end), f"an objective is a word, unquoted: `objective = {tok[1:-1]}`")
+    preset = _PRESET_BEFORE.search(src.text, 0, tok.start_pos) if block in ("cluster", "fleet") else None
+    if preset is None or preset["gpu"]:
+        return None
+    return Diagnostic("E001", Severity.ERROR, "unexpected `preset` without `gpu` before it",
+                      src.span(preset.start(), preset.start() + len("preset")), f"write `gpu preset {tok}`")
 
 
 def comparison_in_block(src: SourceFile, tok: Token, block: str | None) -> Diagnostic | None:
