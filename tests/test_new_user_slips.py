@@ -226,3 +226,15 @@ def test_a_presets_name_without_preset_is_told_preset():
     """Until 2026-11-30: 'write them in a block, e.g. `model "m" { layers = 16 … }`, or use `model preset`'."""
     code, line, _, _, hint = _one(plan_text(model='model "Mixtral-8x7B"'))
     assert (code, line, hint) == ("E103", 1, 'did you mean `model preset "mixtral-8x7b"`?')
+
+
+@pytest.mark.parametrize(("opened", "hint"), [
+    ("{", 'blocks nest at most two deep: `model … { moe { … } }`, `cluster { gpu "…" { … } }`'),
+    ("<", "a strategy needs at most `dp N < pp N < … > >`"),
+])
+def test_nesting_past_the_bound_is_told_in_the_brackets_words(opened, hint):
+    """Until 2026-11-30 braces nested 65 deep were told "a plan needs at most `dp N < pp N < … > >`", a strategy's."""
+    text = (plan_text(model='model preset "mixtral-8x7b" ' + "{ moe " * 65) if opened == "{" else
+            plan_text(strategy="strategy " + "pp 1 < " * 65 + "tp 8" + " >" * 65))
+    code, _, _, text_at, said = _one(text)
+    assert (code, text_at, said) == ("E001", opened, hint)
