@@ -238,3 +238,31 @@ def test_nesting_past_the_bound_is_told_in_the_brackets_words(opened, hint):
             plan_text(strategy="strategy " + "pp 1 < " * 65 + "tp 8" + " >" * 65))
     code, _, _, text_at, said = _one(text)
     assert (code, text_at, said) == ("E001", opened, hint)
+
+
+_INFLIGHT = "workload { batch = 64  prompt = 2048  generate = 256  serving = inflight  "
+
+
+@pytest.mark.parametrize(("method", "meant"), [("eagle3", "eagle"), ("EAGLE-3", "eagle"), ("nextn", "mtp"),
+                                               ("deepseek_mtp", "mtp")])
+def test_an_engines_name_of_a_drafting_method_is_told_dagcs(method, meant):
+    """Until 2026-11-30 `method = eagle3` (vLLM's and SGLang's name of EAGLE-3) was "expected one of: `mtp`, `eagle`,
+    `ngram`"."""
+    text = plan_text(workload=_INFLIGHT + f"speculative {{ method = {method}  tokens = 2  acceptance = 0.7 }} }}")
+    code, _, _, text_at, hint = _one(text)
+    assert (code, text_at) == ("E101", method) and hint.startswith(f"write `method = {meant}`: ")
+
+
+def test_vllms_num_speculative_tokens_is_tokens_and_no_e103_beside_it():
+    """Until 2026-11-30: "the speculative block has no `tokens`" (E103) beside an E101 listing the block's fields."""
+    text = plan_text(workload=_INFLIGHT + "speculative { method = eagle  num_speculative_tokens = 2  "
+                                          "acceptance = 0.7 } }")
+    assert _one(text)[::4] == ("E101", "did you mean `tokens`? (`num_speculative_tokens` is vLLM's "
+                                       "`num_speculative_tokens`, the tokens drafted per step)")
+
+
+def test_num_speculative_tokens_in_the_workload_names_the_speculative_block():
+    text = plan_text(workload=_INFLIGHT + "num_speculative_tokens = 3 }")
+    assert _one(text)[4] == ("`num_speculative_tokens` is vLLM's `num_speculative_tokens`, the tokens drafted per "
+                             "step: dagc's `tokens` of the workload's `speculative { … }` block: write `speculative { "
+                             "method = …  tokens = …  acceptance = … }`")

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .fields import CHOICE_WORDS, REQUIREMENT_NAMES, Field, did_you_mean, elsewhere, nearest, spelling
+from .fields import (
+    CHOICE_WORDS,
+    REQUIREMENT_NAMES,
+    SPECULATIVE_FIELDS,
+    Field,
+    did_you_mean,
+    elsewhere,
+    nearest,
+    spelling,
+)
 
 __all__ = ["CONFIG_WORDS", "FIELD_WORDS", "MOE_FFN_WORDS", "unknown_field_hint"]
 
@@ -48,6 +57,9 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
     "maxnumbatchedtokens": ("chunk", "vLLM's `--max-num-batched-tokens`, the most tokens one engine step runs"),
     "chunkedprefillsize": ("chunk", "SGLang's `--chunked-prefill-size`, the most tokens one engine step runs"),
     "maxnumtokens": ("chunk", "TensorRT-LLM's `--max_num_tokens`, the most tokens one engine step runs"),
+    "numspeculativetokens": ("tokens", "vLLM's `num_speculative_tokens`, the tokens drafted per step"),
+    "maxdraftlen": ("tokens", "TensorRT-LLM's `max_draft_len`, the tokens drafted per step"),
+    "speculativealgorithm": ("method", "SGLang's `--speculative-algorithm`, what drafts"),
 }
 
 
@@ -119,6 +131,9 @@ def unknown_field_hint(name: str, where: str, known: Sequence[str],
         return valued
     if (said := FIELD_WORDS.get(word)) is not None and said[0] in known:
         return said[0], f"did you mean `{said[0]}`? (`{name}` is {said[1]})"
+    if said is not None and said[0] in SPECULATIVE_FIELDS and where != "workload.speculative":
+        return None, (f"`{name}` is {said[1]}: dagc's `{said[0]}` of the workload's `speculative {{ … }}` block: write "
+                      f"`speculative {{ method = …  {said[0]} = …  acceptance = … }}`")
     if said is not None and where.split(".")[0] != "workload":
         return None, (f"`{name}` is {said[1]}: dagc's `{said[0]}`, a field of `workload {{ … }}`: write it there, "
                       f"`workload {{ {said[0]} = … }}` (with --set: `workload.{said[0]}=…`)")

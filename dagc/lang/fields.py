@@ -97,11 +97,18 @@ _IN_FLIGHT = ("write `serving = inflight`: continuous (in-flight) batching, requ
               "every step, as vLLM, SGLang and TensorRT-LLM serve")
 _POOLS = ("disaggregated prefill and decode is a strategy of two pools, served in flight: write `serving = inflight` "
           "and `strategy prefill N < … > decode M < … >`, e.g. `prefill 2 < tp 8 > decode 1 < tp 2 ; ep 8 >`")
+_EAGLE = ("write `method = eagle`: dagc prices an EAGLE draft, EAGLE-3's included, as one decoder layer of the model's "
+          "width and an LM head over 32,000 draft tokens (docs/cost-model.md, \"Speculative decoding\")")
+_MTP = ("write `method = mtp`: the model's multi-token-prediction layer drafts (SGLang's NEXTN, vLLM's "
+        "`deepseek_mtp`)")
 # A choice's other names (engines', papers'), by field and spelling (`spelling`): what dagc calls them
 CHOICE_WORDS: dict[str, dict[str, str]] = {"serving": {
     **dict.fromkeys(("continuous", "continuousbatching", "inflightbatching", "dynamic", "dynamicbatching"), _IN_FLIGHT),
     **dict.fromkeys(("disaggregated", "disaggregation", "disagg", "pd", "pddisaggregated", "pddisaggregation"),
-                    _POOLS)}}
+                    _POOLS)},
+    # the engines' names of a drafting method (vLLM's `speculative_config.method`, SGLang's `--speculative-algorithm`)
+    "method": {**dict.fromkeys(("eagle3", "eagle2", "eagle1"), _EAGLE),
+               **dict.fromkeys(("nextn", "deepseekmtp", "mtpnextn"), _MTP)}}
 
 
 def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
