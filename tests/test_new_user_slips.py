@@ -266,3 +266,13 @@ def test_num_speculative_tokens_in_the_workload_names_the_speculative_block():
     assert _one(text)[4] == ("`num_speculative_tokens` is vLLM's `num_speculative_tokens`, the tokens drafted per "
                              "step: dagc's `tokens` of the workload's `speculative { … }` block: write `speculative { "
                              "method = …  tokens = …  acceptance = … }`")
+
+
+@pytest.mark.parametrize(("strategy", "tp"), [("tp 2 sp 2", 2), ("sp 8 tp 8", 8), ("tp 4 sp 2", 4), ("sp 2", 2)])
+def test_sp_with_a_degree_is_told_the_tp_it_shards(strategy, tp):
+    """Until 2026-11-30 every `sp N` was told "write `tp 4 sp`", whatever the tp: `tp 2 sp 2` read as 4 GPUs."""
+    from dagc.lang.flatten import flatten
+    [decl] = load_plan_text(plan_text(strategy=f"strategy {strategy}")).strategies
+    _, diags = flatten(decl)
+    assert [(d.code, d.hint) for d in diags] == [
+        ("E204", f"write `tp {tp} sp`: sp shards the activations over the tp group's GPUs")]

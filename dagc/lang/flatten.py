@@ -261,6 +261,7 @@ class _Flattener:
         self.degrees: dict[str, tuple[float, Span]] = {}
         self.split: tuple[int, ...] | None = None
         self.split_span: Span | None = None
+        self.domain_axes: Sequence[AxisNode] = ()       # the in-stage domain being read
 
     def err(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diags.append(Diagnostic(code, Severity.ERROR, message, span, hint))
@@ -340,6 +341,7 @@ class _Flattener:
         """Record one domain's axes (`position`: its place among the stage's domains); its kind
         ("attention", "expert") or None."""
         has_attention = has_expert = False
+        self.domain_axes = domain
         for a in domain:
             ax = self.stage_axis(a, seen, position)
             if ax is None:
@@ -370,8 +372,10 @@ class _Flattener:
             return None
         seen.add(a.name)
         if ax is Axis.SP:
-            if a.degree is not None:
-                self.err("E204", "`sp` is a flag on tp and takes no degree", _span(a), "write `tp 4 sp`")
+            if a.degree is not None:        # `tp 2 sp 2` is `tp 2 sp` (until 2026-11-30 the hint was `tp 4 sp`)
+                tp = next((x.degree for x in self.domain_axes if x.name == "tp" and x.degree), a.degree)
+                self.err("E204", "`sp` is a flag on tp and takes no degree", _span(a),
+                         f"write `tp {tp:g} sp`: sp shards the activations over the tp group's GPUs")
             else:
                 self.degrees["sp"] = (1, a.span)
             return None
