@@ -276,3 +276,14 @@ def test_sp_with_a_degree_is_told_the_tp_it_shards(strategy, tp):
     _, diags = flatten(decl)
     assert [(d.code, d.hint) for d in diags] == [
         ("E204", f"write `tp {tp} sp`: sp shards the activations over the tp group's GPUs")]
+
+
+@pytest.mark.parametrize(("field", "value"), [("intra", "10"), ("inter", "20"), ("intra", "0.5")])
+def test_a_collectives_latency_without_its_unit_is_told_microseconds(field, value):
+    """Until 2026-11-30 `latency { intra = 10 }` was told `10 ms` or `10 s`, a thousand times the 10 us default; and
+    `0.5` `0.5 s (500 ms)`."""
+    cluster = f'cluster {{ gpus = 8  gpu preset "h100-sxm"  latency {{ {field} = {value} }} }}'
+    code, _, _, text, hint = _one(plan_text(cluster=cluster))
+    default = {"intra": "10 us", "inter": "20 us"}[field]
+    assert (code, text, hint) == ("E102", value, f"write it with a unit: `{field} = {value} us` (a collective's "
+                                                 f"latency, {default} by default)")
