@@ -287,3 +287,11 @@ def test_a_collectives_latency_without_its_unit_is_told_microseconds(field, valu
     default = {"intra": "10 us", "inter": "20 us"}[field]
     assert (code, text, hint) == ("E102", value, f"write it with a unit: `{field} = {value} us` (a collective's "
                                                  f"latency, {default} by default)")
+
+
+@pytest.mark.parametrize(("word", "meant"), [("true", "on"), ("enabled", "on"), ("false", "off"), ("Disabled", "off")])
+def test_chunked_prefill_as_a_boolean_is_told_on_or_off(word, meant):
+    """Until 2026-11-30 `chunked_prefill = true` (vLLM's `enable_chunked_prefill=True`) was "expected one of: `on`,
+    `off`"."""
+    text = plan_text(workload=_INFLIGHT + f"chunked_prefill = {word} }}")
+    assert _one(text)[::3] == ("E101", word) and _one(text)[4] == f"write `chunked_prefill = {meant}`"

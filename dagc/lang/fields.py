@@ -107,6 +107,8 @@ CHOICE_WORDS: dict[str, dict[str, str]] = {"serving": {
     **dict.fromkeys(("disaggregated", "disaggregation", "disagg", "pd", "pddisaggregated", "pddisaggregation"),
                     _POOLS)},
     # the engines' names of a drafting method (vLLM's `speculative_config.method`, SGLang's `--speculative-algorithm`)
+    "chunked_prefill": {**dict.fromkeys(("true", "yes", "enabled", "enable", "1"), "write `chunked_prefill = on`"),
+                        **dict.fromkeys(("false", "no", "disabled", "disable", "0"), "write `chunked_prefill = off`")},
     "method": {**dict.fromkeys(("eagle3", "eagle2", "eagle1"), _EAGLE),
                **dict.fromkeys(("nextn", "deepseekmtp", "mtpnextn"), _MTP)}}
 
