@@ -66,8 +66,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
     misplaced = statement_slip(src, exc, enclosing_block) or _list_slip(src, exc) or _not_a_number(src, exc) or \
-        _glued_multiplier(src, exc) or _empty_value(src, exc) or \
-        (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
+        _glued_multiplier(src, exc) or _empty_value(src, exc) or _extra_word(src, exc)
     if misplaced is not None:           # a word after `engine = vllm` is likelier its release (`vllm v0.11.0`)
         return with_engine_hint(src.text, misplaced)
     if isinstance(exc, UnexpectedEOF):
@@ -218,11 +217,13 @@ def enclosing_block(text: str, pos: int) -> str | None:
     return head.group(1) if head else None
 
 
-def _extra_word(src: SourceFile, exc: UnexpectedEOF | UnexpectedToken) -> Diagnostic | None:
+def _extra_word(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     """E001 at a word that follows a value it does not belong to — a field's (`batch = max max`) or
     an execution option's (`with overlap microbatch none`) — which the parser took for the next
     field's or option's name, stumbling only on what comes after it (the next line, the end): None
-    when the error is not of that kind."""
+    when the error is not of that kind (a character the lexer refused among them)."""
+    if not isinstance(exc, (UnexpectedEOF, UnexpectedToken)):
+        return None
     at = len(src.text) if isinstance(exc, UnexpectedEOF) else (exc.token.start_pos or 0)
     stray = _stray_option_word(src, at)
     if stray is not None or not isinstance(exc, UnexpectedToken):
