@@ -114,6 +114,8 @@ def test_gqa_kv_cache_below_its_kv_heads_still_shards_with_tp():
 
 
 def test_a_preset_written_with_typographic_dashes_is_pointed_at_its_name():
-    """`qwen3‐30b‐a3b` pasted from a document (U+2010 hyphens): did you mean `qwen3-30b-a3b`? (was: every preset)"""
+    """`qwen3‐30b‐a3b` pasted from a document (U+2010 hyphens): did you mean `qwen3-30b-a3b`? (was: every preset), and
+    which character is not `-`, since the two names look the same (since 2026-11-30)"""
     d = _error(plan_text(model='model preset "qwen3\u201030b\u2010a3b"'))
-    assert d.code == "E101" and d.hint == "did you mean `qwen3-30b-a3b`?"
+    assert d.code == "E101" and d.hint == ("did you mean `qwen3-30b-a3b`? (its `\u2010` (U+2010 HYPHEN) looks like `-` "
+                                           "but is another character)")

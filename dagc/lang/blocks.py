@@ -20,10 +20,10 @@ from lark.tree import Branch, Meta
 
 from ..diagnostics import Diagnostic, Severity, quote
 from ..source import SourceFile, Span
-from ..units import Dimension, Unit, bound_text, format_si, lookup
+from ..units import Dimension, Unit, bound_text, lookup
 from .field_words import unknown_field_hint
 from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean
-from .hints import NOT_A_NUMBER, fraction_between, not_a_number, unit_hint
+from .hints import NOT_A_NUMBER, fraction_between, not_a_number, unit_hint, unitless_hint
 from .unit_slips import per_second_slip_hint, tokens_multiplier_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
@@ -344,13 +344,8 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
     if not unit_text:
         if dim in (Dimension.COUNT, Dimension.RATIO):
             return num, False
-        seconds = f"`{lhs} {text} s`" + (f" ({format_si(num, dim)})" if 0 < num < 1 and dim is Dimension.TIME else "")
-        hint = (f"write a positive quantity with its unit, e.g. `{lhs} {dim.example}`" if num < 0 else  # not E104
-                # a time: the number kept, as seconds below 1 (`0.06` is 60 ms), else as ms or s, the user's
-                (f"write it with a unit: {seconds}" if num < 1 else f"write it with a unit: `{lhs} {text} ms`, or "
-                 f"{seconds}") if dim is Dimension.TIME else     # else the user's number in the dimension's unit
-                f"write it with a unit, e.g. `{lhs} {text} {dim.example.split(' ', 1)[1]}`")
-        return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span, hint)
+        return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
+                         unitless_hint(num, text, dim, short, lhs))
     unit_span = span.source.span(span.end - len(unit_text), span.end)
     unit: Unit | None = lookup(unit_text)
     if unit is None:               # the unit of the same meaning, the factor said aloud, or the units it takes

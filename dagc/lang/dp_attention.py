@@ -18,7 +18,7 @@ __all__ = ["dp_attention_stage"]
 # SGLang's switch of DP attention (`--enable-dp-attention`): `--dp-size` then counts attention-DP ranks
 _SWITCH = re.compile(r"(?<![A-Za-z0-9_-])-{0,2}enable[-_]dp[-_]attention(?![A-Za-z0-9_-])", re.IGNORECASE)
 # a flag and its size, apart by spaces or `=` (`--tp-size 16`, `--tp 16`, `tp_size=16`)
-_FLAG = re.compile(r"-{0,2}(?P<flag>[A-Za-z][A-Za-z_-]*?)[ \t]*[= \t][ \t]*(?P<n>[0-9]+)(?![0-9])")
+_FLAG = re.compile(r"(?<![\w-])-{0,2}(?P<flag>[A-Za-z][A-Za-z_-]*?)[ \t]*[= \t][ \t]*(?P<n>[0-9]+)(?![0-9])")
 _NAMES = {**dict.fromkeys(("tp", "tpsize", "tensorparallelsize"), "tp"),
           **dict.fromkeys(("ep", "epsize", "expertparallelsize"), "ep"),
           **dict.fromkeys(("dp", "dpsize", "dataparallelsize"), "dp"), "attndpsize": "adp"}

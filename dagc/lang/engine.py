@@ -42,7 +42,7 @@ _LOCAL = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
 
 # an engine and its release written as other tools write them: `sglang 0.5.6`, `sglang==0.5.6`, `vllm-0.11.0`,
 # `vllm v0.11.0`, `vllm@v0.11.0`
-_OTHERWISE = re.compile(r"(?P<name>[A-Za-z][A-Za-z_-]*?)(?:[ \t]*(?:==|=|@)[ \t]*|[ \t]+|-)v?"
+_OTHERWISE = re.compile(r"(?<![\w.-])(?P<name>[A-Za-z][A-Za-z_-]*?)(?:[ \t]*(?:==|=|@)[ \t]*|[ \t]+|-)v?"
                         r"(?P<release>[0-9][0-9A-Za-z.+]*)")
 _ENGINE_EQUALS = re.compile(r"\bengine[ \t]*=[ \t]*")
 

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .fields import CHOICE_WORDS, REQUIREMENT_NAMES, Field, did_you_mean, elsewhere, nearest, spelling
+from .fields import (
+    CHOICE_WORDS,
+    REQUIREMENT_NAMES,
+    SPECULATIVE_FIELDS,
+    Field,
+    did_you_mean,
+    elsewhere,
+    nearest,
+    spelling,
+)
 
 __all__ = ["CONFIG_WORDS", "FIELD_WORDS", "MOE_FFN_WORDS", "unknown_field_hint"]
 
@@ -48,6 +57,9 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
     "maxnumbatchedtokens": ("chunk", "vLLM's `--max-num-batched-tokens`, the most tokens one engine step runs"),
     "chunkedprefillsize": ("chunk", "SGLang's `--chunked-prefill-size`, the most tokens one engine step runs"),
     "maxnumtokens": ("chunk", "TensorRT-LLM's `--max_num_tokens`, the most tokens one engine step runs"),
+    "numspeculativetokens": ("tokens", "vLLM's `num_speculative_tokens`, the tokens drafted per step"),
+    "maxdraftlen": ("tokens", "TensorRT-LLM's `max_draft_len`, the tokens drafted per step"),
+    "speculativealgorithm": ("method", "SGLang's `--speculative-algorithm`, what drafts"),
 }
 
 
@@ -119,12 +131,15 @@ def unknown_field_hint(name: str, where: str, known: Sequence[str],
         return valued
     if (said := FIELD_WORDS.get(word)) is not None and said[0] in known:
         return said[0], f"did you mean `{said[0]}`? (`{name}` is {said[1]})"
+    if said is not None and said[0] in SPECULATIVE_FIELDS and where != "workload.speculative":
+        return None, (f"`{name}` is {said[1]}: dagc's `{said[0]}` of the workload's `speculative {{ … }}` block: write "
+                      f"`speculative {{ method = …  {said[0]} = …  acceptance = … }}`")
     if said is not None and where.split(".")[0] != "workload":
         return None, (f"`{name}` is {said[1]}: dagc's `{said[0]}`, a field of `workload {{ … }}`: write it there, "
                       f"`workload {{ {said[0]} = … }}` (with --set: `workload.{said[0]}=…`)")
-    guess = nearest(name, known)
-    if guess is None and (home := elsewhere(name, where)):
-        return None, home
+    guess, home = nearest(name, known), elsewhere(name, where)
+    if home and (guess is None or spelling(guess) != word):   # a field of another block, exactly, outranks a slip of
+        return None, home                                     # one of this block's (`mla { heads }` is no `v_head`)
     if guess is None and name.lower() in REQUIREMENT_NAMES and where.split(".")[0] != "require":
         return None, (f"`{name}` is a requirement, not a field of the {where}: write it in the `require` block, "
                       f"`require {{ {name.lower()} <= … }}` (with --set: `--set 'require.{name.lower()}=…'`)")

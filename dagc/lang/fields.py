@@ -16,6 +16,7 @@ from typing import TypeAlias, TypedDict
 from ..plan.model import DType
 from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementKind
 from ..units import Dimension
+from .lookalikes import fold, lookalike_note
 
 __all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest", "spelling",
            "did_you_mean", "choice_hint", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
@@ -87,7 +88,8 @@ def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str]
     """
     best = nearest(word, choices, aliases)
     if best:
-        return f"did you mean `{best}`?"
+        note = lookalike_note(word) if fold(word) != word else None     # the two look the same on the screen
+        return f"did you mean `{best}`?" + (f" ({note})" if note else "")
     return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
 
 
@@ -95,11 +97,20 @@ _IN_FLIGHT = ("write `serving = inflight`: continuous (in-flight) batching, requ
               "every step, as vLLM, SGLang and TensorRT-LLM serve")
 _POOLS = ("disaggregated prefill and decode is a strategy of two pools, served in flight: write `serving = inflight` "
           "and `strategy prefill N < … > decode M < … >`, e.g. `prefill 2 < tp 8 > decode 1 < tp 2 ; ep 8 >`")
+_EAGLE = ("write `method = eagle`: dagc prices an EAGLE draft, EAGLE-3's included, as one decoder layer of the model's "
+          "width and an LM head over 32,000 draft tokens (docs/cost-model.md, \"Speculative decoding\")")
+_MTP = ("write `method = mtp`: the model's multi-token-prediction layer drafts (SGLang's NEXTN, vLLM's "
+        "`deepseek_mtp`)")
 # A choice's other names (engines', papers'), by field and spelling (`spelling`): what dagc calls them
 CHOICE_WORDS: dict[str, dict[str, str]] = {"serving": {
     **dict.fromkeys(("continuous", "continuousbatching", "inflightbatching", "dynamic", "dynamicbatching"), _IN_FLIGHT),
     **dict.fromkeys(("disaggregated", "disaggregation", "disagg", "pd", "pddisaggregated", "pddisaggregation"),
-                    _POOLS)}}
+                    _POOLS)},
+    # the engines' names of a drafting method (vLLM's `speculative_config.method`, SGLang's `--speculative-algorithm`)
+    "chunked_prefill": {**dict.fromkeys(("true", "yes", "enabled", "enable", "1"), "write `chunked_prefill = on`"),
+                        **dict.fromkeys(("false", "no", "disabled", "disable", "0"), "write `chunked_prefill = off`")},
+    "method": {**dict.fromkeys(("eagle3", "eagle2", "eagle1"), _EAGLE),
+               **dict.fromkeys(("nextn", "deepseekmtp", "mtpnextn"), _MTP)}}
 
 
 def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
@@ -122,8 +133,9 @@ def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
 @functools.lru_cache(maxsize=4096)      # a hint compares a word with every known name: each is respelt once
 def spelling(name: str) -> str:
     """`name` without case and separators: `Top-K`, `top_k` and `topk` are one spelling (and `qwen3‐30b`, whose
-    dash is a typographic one, U+2010–U+2015 or U+2212, as a word processor writes it)."""
-    return re.sub(r"[-_.\s\u2010-\u2015\u2212]+", "", name.lower())
+    dash is a typographic one, U+2010–U+2015 or U+2212, as a word processor writes it, and `mixtral-8х7b`, whose `х`
+    is a Cyrillic one: `dagc.lang.lookalikes.fold`)."""
+    return re.sub(r"[-_.\s\u2010-\u2015\u2212]+", "", fold(name).lower())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -295,6 +307,10 @@ def elsewhere(name: str, where: str) -> str | None:
     if home:
         return f"`{name}` is a field of `{home} {{ … }}`: move the line there"
     inner = next((b for b, names in _INNER_FIELDS.get(where, {}).items() if name in names), None)
+    outer, _, block = where.partition(".")
+    if inner is None and block and name in _BLOCK_FIELDS.get(outer, ()):     # `moe { layers = 16 }`
+        return (f"`{name}` is a field of `{outer} {{ … }}` itself, not of its `{block} {{ … }}` block: write it beside "
+                f"the block, `{outer} … {{ {name} = …  {block} {{ … }} }}` (with --set: `{outer}.{name}=…`)")
     return (f"`{name}` is a field of the {where}'s `{inner} {{ … }}` block: write it there, `{inner} {{ {name} = … }}` "
             f"(with --set: `{where}.{inner}.{name}=…`)") if inner else None
 

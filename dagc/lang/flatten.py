@@ -18,7 +18,7 @@ from ..plan.workload import Overlap, PoolRole
 from ..source import Span
 from .axis_hint import unknown_axis
 from .domain_hint import separate_hint, stage_gpus
-from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean
+from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
 from .hints import SPLIT_HINT, repeated_axis_hint, scope_hint, stage_domains_hint
 from .nesting_hint import nesting_hint
 from .pool_hint import POOLS_HINT, bare_pools_hint, pool_inside_hint
@@ -110,7 +110,11 @@ def _pool_axes(decl: StrategyDecl, diags: list[Diagnostic]) -> dict[str, AxisNod
         return None
     found: dict[str, AxisNode] = {}
     for a in decl.scope[0]:
-        if a.name not in POOL_ROLES:
+        if a.name not in POOL_ROLES and (role := nearest(a.name, POOL_ROLES)) is not None and role not in found:
+            name = Span(a.span.source, a.span.start, a.span.start + len(a.name))     # `prefil 1 < … >`
+            _pool_error(diags, f"unknown pool `{a.name}`", name, f"did you mean `{role}`?")
+            found[role] = a
+        elif a.name not in POOL_ROLES:
             _pool_error(diags, f"`{_text(a)}` beside the pools: a disaggregated strategy is two pools and nothing "
                         "else (dp, pp and the in-stage axes go inside a pool's `< … >`)", _span(a))
         elif a.name in found:
@@ -257,6 +261,7 @@ class _Flattener:
         self.degrees: dict[str, tuple[float, Span]] = {}
         self.split: tuple[int, ...] | None = None
         self.split_span: Span | None = None
+        self.domain_axes: Sequence[AxisNode] = ()       # the in-stage domain being read
 
     def err(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diags.append(Diagnostic(code, Severity.ERROR, message, span, hint))
@@ -336,6 +341,7 @@ class _Flattener:
         """Record one domain's axes (`position`: its place among the stage's domains); its kind
         ("attention", "expert") or None."""
         has_attention = has_expert = False
+        self.domain_axes = domain
         for a in domain:
             ax = self.stage_axis(a, seen, position)
             if ax is None:
@@ -366,8 +372,10 @@ class _Flattener:
             return None
         seen.add(a.name)
         if ax is Axis.SP:
-            if a.degree is not None:
-                self.err("E204", "`sp` is a flag on tp and takes no degree", _span(a), "write `tp 4 sp`")
+            if a.degree is not None:        # `tp 2 sp 2` is `tp 2 sp` (until 2026-11-30 the hint was `tp 4 sp`)
+                tp = next((x.degree for x in self.domain_axes if x.name == "tp" and x.degree), a.degree)
+                self.err("E204", "`sp` is a flag on tp and takes no degree", _span(a),
+                         f"write `tp {tp:g} sp`: sp shards the activations over the tp group's GPUs")
             else:
                 self.degrees["sp"] = (1, a.span)
             return None

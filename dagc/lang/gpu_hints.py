@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..plan.cluster import Gpu
 from .fields import nearest
+from .lookalikes import fold, lookalike_note
 
 __all__ = ["GpuName", "gpu_hint"]
 
@@ -81,6 +82,11 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
 `gpu "a100-40gb" { memory = …  flops = …  hbm = … }`'
     """
     fleet_only = "; a fleet sweeps built-in GPUs only"
+    if fold(name) != name:              # `"h100–sxm"` with an en dash, `"Н100-sxm"` with a Cyrillic `Н`
+        plain = fold(name).lower() if fold(name).lower() in presets else None
+        said = f"did you mean `{plain}`?{'' if describe else fleet_only}" if plain else gpu_hint(fold(name), presets,
+                                                                                                 describe=describe)
+        return f"{said}; {lookalike_note(name)}" if said.startswith("did you mean") else said
     if (meant := nearest(re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", name), presets)) not in (None, nearest(name, presets)):
         return f"did you mean `{meant}`? (the digit 0 written as the letter O){'' if describe else fleet_only}"
     written = GpuName.parse(name)

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode
 from ..source import Span
-from ..units import UNITS, Dimension, format_figure, format_in_unit, tokens_unit_spelt
+from ..units import UNITS, Dimension, format_figure, format_in_unit, format_si, tokens_unit_spelt
 from .fields import nearest
 from .gpu_hints import GpuName, gpu_hint
 from .unit_words import price_reading, rate_reading
@@ -73,6 +73,8 @@ def count_multiplier_hint(written: str, suffix: str, lhs: str) -> str | None:
         '`2k` is not read as a number: write `prompt = 2000` (or `prompt = 2048` for 2 × 1,024)'
         >>> count_multiplier_hint("2", "x8", "gpus =")
         "`2x8` is not read as a number: write `gpus = 16` (2 × 8), the GPUs in all; `gpus_per_node = 8` says a node's"
+        >>> count_multiplier_hint("9" * 400, "k", "microbatches") is None     # until 2026-11-30 an OverflowError
+        True
     """
     if (times := re.fullmatch(r"[xX](\d{1,6})", suffix)) and re.fullmatch(r"\d{1,6}", written):
         total = int(written) * int(times[1])
@@ -81,6 +83,8 @@ def count_multiplier_hint(written: str, suffix: str, lhs: str) -> str | None:
     if suffix not in _MULTIPLIERS:
         return None
     number = float(written.replace("_", ""))
+    if not number <= 1e30:              # dagc reads numbers up to 1e30: no product to write (it overflowed to inf)
+        return None
     decimal, binary = _MULTIPLIERS[suffix]
     first = f"`{written}{suffix}` is not read as a number: write `{lhs} {_plain_number(number * decimal)}`"
     if binary is None or number * binary != int(number * binary):
@@ -331,3 +335,28 @@ def stage_domains_hint(domains: Iterable[Iterable[AxisNode]]) -> str:
     expert = " ".join(f"{a.name} {a.degree:g}" for a in kept.values() if Axis(a.name).is_expert)
     written = " ; ".join(d for d in (attention, expert) if d)
     return f"write `{written}`" if written else STAGE_HINT
+
+
+# A collective's latency (`latency { intra  inter }`): microseconds, where `intra = 10` was told `10 ms` or `10 s`
+_MICROSECONDS = {"intra": "10 us", "inter": "20 us"}
+
+
+def unitless_hint(num: float, text: str, dim: Dimension, short: str, lhs: str) -> str:
+    """E102's hint for a quantity written without its unit (`text`, read as `num`): the number kept, in the unit a
+    field of that dimension is written in — a time as seconds below 1 (`0.06` is 60 ms), else as ms or s, the user's
+    to say; a collective's latency in us (until 2026-11-30 `intra = 10` was told `10 ms` or `10 s`).
+
+    Example:
+        >>> unitless_hint(10, "10", Dimension.TIME, "intra", "intra =")
+        "write it with a unit: `intra = 10 us` (a collective's latency, 10 us by default)"
+        >>> unitless_hint(2, "2", Dimension.TIME, "ttft", "ttft <=")
+        'write it with a unit: `ttft <= 2 ms`, or `ttft <= 2 s`'
+    """
+    if num < 0:                                              # not E104
+        return f"write a positive quantity with its unit, e.g. `{lhs} {dim.example}`"
+    if dim is not Dimension.TIME:                            # the user's number in the dimension's unit
+        return f"write it with a unit, e.g. `{lhs} {text} {dim.example.split(' ', 1)[1]}`"
+    if short in _MICROSECONDS:
+        return f"write it with a unit: `{lhs} {text} us` (a collective's latency, {_MICROSECONDS[short]} by default)"
+    seconds = f"`{lhs} {text} s`" + (f" ({format_si(num, dim)})" if 0 < num < 1 else "")
+    return f"write it with a unit: {seconds}" if num < 1 else f"write it with a unit: `{lhs} {text} ms`, or {seconds}"

@@ -18,7 +18,7 @@ __all__ = ["BLOCK_WORDS", "glued_keyword", "misspelt_block", "misspelt_keyword",
 
 
 BLOCK_WORDS = ("model", "cluster", "workload", "require", "fleet")      # the statements that open `{ … }`
-_WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\Z")
+_WORD_BEFORE = re.compile(r"(?<![\w-])([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\Z")
 _LATENCY_BEFORE = re.compile(rf"\b({'|'.join(PERCENTILE_KINDS)})_p([0-9]+)\Z")
 
 

@@ -23,9 +23,12 @@ from ..units import lookup
 __all__ = ["list_slip", "unnamed_block_hint"]
 
 # A field whose `[` is still open where the parser stopped: its name and the list's text so far
-_OPEN_LIST = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\[(?P<items>[^\]\[{}=#]*)\Z")
+_OPEN_LIST = re.compile(r"(?<![\w.-])(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\[(?P<items>[^\]\[{}=#]*)\Z")
 # A field's one value right before a `,` or a `[`, on its line
-_FIELD_BEFORE = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<value>[^\s,\[\]{}=#\"]*)[ \t]*\Z")
+_FIELD_BEFORE = re.compile(r"(?<![\w.-])(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<value>[^\s,\[\]{}=#\"]*)[ \t]*\Z")
+# What follows a separator between two fields (`gpus = 8,  gpu preset …`, `batch = 64; prompt = …`): the next field, a
+# block's `gpu`, the block's end
+_NEXT_FIELD = re.compile(r'\s*(?:[A-Za-z_][\w-]*\s*(?:=|\{|from\b|preset\b|")|\})')
 _SEPARATED = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d,])")      # `1,000`: a number as dagc prints it, said elsewhere
 _VALUES = re.compile(r"[^\s,\[\]{}()#]+(?:[ \t]*,[ \t]*[^\s,\[\]{}()#]+)*")      # `1, 2, 4`: values and commas
 # The hint for several values where one stands, by the block: a fleet lists them in brackets; a cluster's are a
@@ -70,6 +73,9 @@ def list_slip(src: SourceFile, at: int, block: str | None) -> Diagnostic | None:
             hint = f"separate the values with `,`: `{name} = [{', '.join(v.rstrip('.') for v in values)}]`"
         return Diagnostic("E001", Severity.ERROR, f"unexpected `{shown or 'end of the file'}` in the list of `{name}`",
                           src.span(at, at + max(1, len(shown))), hint)
+    if text[at:at + 1] in (",", ";") and block is not None and _NEXT_FIELD.match(text, at + 1):     # `gpus = 8, gpu`
+        return Diagnostic("E001", Severity.ERROR, f"unexpected `{text[at]}` after a field", src.span(at, at + 1),
+                          f"fields are apart by spaces or new lines, not `{text[at]}`: remove it")
     before = _FIELD_BEFORE.search(text, text.rfind("\n", 0, at) + 1, at)
     if before is not None and shown == "," and \
             (decimal := _decimal_comma(text, before.start("value"), before["name"])) is not None:

@@ -30,6 +30,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES
 from ..plan.plan import Plan
+from ..plan.presets import MODEL_PRESETS
 from ..plan.strategy import StrategyDecl
 from ..plan.workload import ExpertLoad, Overlap, Requirement, Serving, Traffic, Workload
 from ..source import SourceFile, Span
@@ -150,8 +151,10 @@ class Lowering(Transformer[Token, object]):   # a statement lowers to its own ty
         span = self._statement("model", meta)
         name = str(label)[1:-1]
         if block is None:
+            meant = nearest(name, MODEL_PRESETS)        # `model "mixtral-8x7b"`: a preset's name without `preset`
+            hint = 'write them in a block, e.g. `model "m" { layers = 16 … }`, or use `model preset`'
             self.out.error("E103", f'model "{name}" has no fields', span,
-                           'write them in a block, e.g. `model "m" { layers = 16 … }`, or use `model preset`')
+                           f'did you mean `model preset "{meant}"`?' if meant else hint)
             return None
         return lower_model(self.out, name, {}, block, span)
 

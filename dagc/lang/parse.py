@@ -158,9 +158,10 @@ def _check_nesting(src: SourceFile) -> None:
         if ch in "<{":
             depth += 1
             if depth > MAX_NESTING:
-                raise PlanError([Diagnostic("E001", Severity.ERROR,
-                                            f"nesting deeper than {MAX_NESTING} levels",
-                                            src.span(i), "a plan needs at most `dp N < pp N < … > >`")])
+                hint = "a strategy needs at most `dp N < pp N < … > >`" if ch == "<" else \
+                    "blocks nest at most two deep: `model … { moe { … } }`, `cluster { gpu \"…\" { … } }`"
+                raise PlanError([Diagnostic("E001", Severity.ERROR, f"nesting deeper than {MAX_NESTING} levels",
+                                            src.span(i), hint)])
         else:
             depth = max(0, depth - 1)
 

@@ -31,10 +31,10 @@ _NUMBER = r"[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9]+)?"
 _NUMBER_PER = re.compile(rf"(?P<num>{_NUMBER})[ \t]*/[ \t]*(?P<per>[A-Za-z]+)(?P<gpu>/gpu)?(?![\w/])",
                          re.IGNORECASE)
 # a field's name and its `=` (or a requirement's comparison), at the end of the text before its number
-_FIELD = re.compile(rf"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]*(?={_NUMBER}[ \t]*\Z)")
+_FIELD = re.compile(rf"(?<![\w.-])(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]*(?={_NUMBER}[ \t]*\Z)")
 
 # a field's number, a multiplier apart and `tokens`, up to the `/` the parser stopped at (`12.8 M tokens/s`)
-_APART = re.compile(rf"(?P<name>[A-Za-z_]\w*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]*(?P<num>{_NUMBER})[ \t]*"
+_APART = re.compile(rf"(?<![\w.-])(?P<name>[A-Za-z_]\w*)[ \t]*(?P<op><=|>=|==|=|<|>)[ \t]*(?P<num>{_NUMBER})[ \t]*"
                     r"(?P<mult>[kKmMgG])[ \t]+(?P<tok>tok|token|tokens)[ \t]*\Z")
 _UNIT_REST = re.compile(r"/[A-Za-z]+(?:/[A-Za-z]+)?")
 # A `$` the lexer could not take as a price's unit (`2.49 $/GPU-hour`, `2.49 $ /h`), up to and including the character
@@ -47,9 +47,9 @@ _RATE_WORD = {60.0: "minute", 3600.0: "hour", 86400.0: "day"}
 _PRICE_HINT = "a price is one GPU's rent per hour, its unit written as one word: `price = 2.49 $/h` (or `$/hour`)"
 # A price written as money is written, `$` before the number (`price = $2.49/h`, `price = $2.49 per hour`): the field
 # and its `=` before the `$`, the number after it
-_DOLLAR_FIRST_FIELD = re.compile(r"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\Z")
+_DOLLAR_FIRST_FIELD = re.compile(r"(?<![\w.-])(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*\Z")
 # a price's field, its number and its unit up to the end of the value (`price = 2.49 $/GPU-hour`)
-_PRICE_IN_PIECES = re.compile(rf"(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<num>{_NUMBER})[ \t]*"
+_PRICE_IN_PIECES = re.compile(rf"(?<![\w.-])(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<num>{_NUMBER})[ \t]*"
                               r"(?P<unit>[$€£¥][^\n#}]*)\Z")
 _DOLLAR_FIRST = re.compile(rf"\$[ \t]*(?P<num>{_NUMBER})")
 
@@ -182,7 +182,7 @@ def _dollar_first(text: str, pos: int) -> str | None:
 # words — `tokens`, then words of `_PER_WORD` apart by `/`, `per` or spaces —, which end where another word begins:
 # in a block written on one line (`require { ttft <= 10 s decode_throughput >= 10 tokens/ms per GPU  memory <= 64 GB
 # }`) the next requirement is no part of the unit
-_PER_WORDS = re.compile(rf"(?P<name>[A-Za-z_]\w*)[ \t]*(?P<op><=|>=|==|<|>)[ \t]*(?P<num>{_NUMBER})[ \t]*"
+_PER_WORDS = re.compile(rf"(?<![\w.-])(?P<name>[A-Za-z_]\w*)[ \t]*(?P<op><=|>=|==|<|>)[ \t]*(?P<num>{_NUMBER})[ \t]*"
                         r"(?P<rest>tokens(?:(?:[ \t]*/[ \t]*|[ \t]+per(?:[ \t]+|[-_])|[ \t]+)"
                         r"(?:second|sec|s|millisecond|ms|gpu)(?!\w))*)", re.IGNORECASE)
 _PER_WORD = {"second": "s", "sec": "s", "s": "s", "millisecond": "ms", "ms": "ms", "gpu": "gpu"}

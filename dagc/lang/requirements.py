@@ -20,7 +20,16 @@ from ..plan.workload import PERCENTILE_KINDS, Requirement, RequirementKind
 from ..source import Span
 from ..units import Dimension, lookup
 from .blocks import Bad, Collector, Value, ValueKind, read_value, unit_dimension
-from .fields import LOAD_ONLY, REQUIREMENT_DIMENSIONS, REQUIREMENT_NAMES, Field, did_you_mean, requirement_name
+from .fields import (
+    LOAD_ONLY,
+    REQUIREMENT_DIMENSIONS,
+    REQUIREMENT_NAMES,
+    Field,
+    did_you_mean,
+    nearest,
+    requirement_name,
+    set_path,
+)
 
 __all__ = ["MEMORY_FLOOR", "WrittenRequirement", "lower_requirements"]
 _NUMBER = re.compile(r"[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9]+)?")
@@ -52,7 +61,7 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
             out.error("E101", f"unknown requirement `{name}`", req.name_span, _latency_hint(req) or _memory_hint(
                 req) or _percentile_hint(name) or _communication_hint(name) or (
                 f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
-                if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES)))
+                if base in PERCENTILE_KINDS else _field_hint(req) or did_you_mean(name, REQUIREMENT_NAMES)))
             continue
         kind, percentile = named
         if kind in LOAD_ONLY and percentile is None and kind is not RequirementKind.GOODPUT:
@@ -77,6 +86,18 @@ def _latency_hint(req: WrittenRequirement) -> str | None:
     return (f"`{req.name}` is not one of dagc's requirements: between two tokens of a request it is `tpot {rhs}`, "
             f"to the first token `ttft {rhs}`, a request's whole time under traffic `e2e_p50 {rhs}` (or another "
             "percentile)")
+
+
+def _field_hint(req: WrittenRequirement) -> str | None:
+    """A block's field written as a requirement (`batch <= 64`, `prompt >= 1024`): the field, in its block; None for a
+    name that is a slip of a requirement's (`tffts`) or no field (until 2026-11-30 the list of every requirement)."""
+    name = str(req.name)
+    path = set_path(name) if nearest(name, REQUIREMENT_NAMES) is None else None
+    if path is None:
+        return None
+    value = " ".join(" ".join(str(t).split()) for t in req.value.tokens)
+    block = " { … } ".join(path.split(".")[:-1]) + " { … }"
+    return f"`{name}` is a field of `{block}`, not a requirement: write `{name} = {value}` there"
 
 
 _COMMUNICATION = re.compile(r"(?:^|[-_])comm(?:unication)?s?(?:[-_]|$)", re.IGNORECASE)

@@ -20,7 +20,7 @@ def lower_speculative(out: Collector, block: tuple[Item, ...], span: Span) -> Sp
     values = speculative_fields(read)
     where = out.spans.get("workload.speculative", span)
     for key in ("method", "tokens"):
-        if key not in values:
+        if key not in values and f"workload.speculative.{key}" not in out.guessed:    # a typo's E101 says it
             out.error("E103", f"the speculative block has no `{key}`", where,
                            "write e.g. `speculative { method = mtp  tokens = 1  acceptance = 0.8 }`")
     given = [k for k in ("acceptance", "accept_length") if k in values]

@@ -26,6 +26,7 @@ from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .per_unit import per_words_hint, unit_in_pieces
+from .statement_slips import statement_slip
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import escaped_quote_hint, typography_hint
 
@@ -64,8 +65,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
-    misplaced = _list_slip(src, exc) or _not_a_number(src, exc) or _glued_multiplier(src, exc) or \
-        _empty_value(src, exc) or (_extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
+    misplaced = statement_slip(src, exc, enclosing_block) or _list_slip(src, exc) or _not_a_number(src, exc) or \
+        _glued_multiplier(src, exc) or _empty_value(src, exc) or _extra_word(src, exc)
     if misplaced is not None:           # a word after `engine = vllm` is likelier its release (`vllm v0.11.0`)
         return with_engine_hint(src.text, misplaced)
     if isinstance(exc, UnexpectedEOF):
@@ -130,7 +131,7 @@ def _list_slip(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
 
 
 # a field's `nan`/`inf` (`rate = nan requests/s`, `ttft <= -inf s`), its unit after it, and where the error stands
-_NAN_VALUE = re.compile(rf"(?P<field>[A-Za-z_][A-Za-z0-9_.]*)[ \t]*(?P<op><=|>=|=|<|>)[ \t]*"
+_NAN_VALUE = re.compile(rf"(?<![\w.-])(?P<field>[A-Za-z_][A-Za-z0-9_.]*)[ \t]*(?P<op><=|>=|=|<|>)[ \t]*"
                         rf"(?P<word>{NOT_A_NUMBER.pattern})(?P<unit>[ \t]*(?:[A-Za-z%$][A-Za-z0-9%$]*(?:/[A-Za-z]+)*)?)"
                         rf"[ \t]*", re.IGNORECASE)
 
@@ -157,7 +158,7 @@ def _not_a_number(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     return None
 
 
-_GLUED_COUNT = re.compile(r"(?P<lhs>[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?P<num>[0-9][0-9_]*)(?P<suf>[kKmMGBb])"
+_GLUED_COUNT = re.compile(r"(?<![\w.-])(?P<lhs>[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?P<num>[0-9][0-9_]*)(?P<suf>[kKmMGBb])"
                           r"(?![A-Za-z0-9_])")
 
 
@@ -165,8 +166,8 @@ def _glued_multiplier(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | Non
     """E001 at a multiplier glued to a count of a strategy (`with microbatches 2k`, which the lexer reads as
     `microbatches 2` and a word `k`), when the error comes right after it on its line: the hint says
     which number to write, as a field's `2k` gets (E101). The glued count is the last before the error
-    on its line: the words after it were read as options."""
-    at = len(src.text) if isinstance(exc, UnexpectedEOF) else getattr(exc, "pos_in_stream", None)
+    on its line: the words after it were read as options (at the end of the plan, its last line's)."""
+    at = len(src.text.rstrip()) if isinstance(exc, UnexpectedEOF) else getattr(exc, "pos_in_stream", None)
     if isinstance(exc, UnexpectedToken) and exc.token.start_pos is not None:
         at = exc.token.start_pos
     if at is None:
@@ -203,7 +204,7 @@ def scope_marks(text: str) -> Iterator[tuple[int, str]]:
             yield i, ch
 
 
-_BLOCK_HEAD = re.compile(r"([A-Za-z_]+)(?:[ \t]+preset)?(?:[ \t]+\"[^\"\n]*\")?[ \t\r\n]*$")
+_BLOCK_HEAD = re.compile(r"(?<![\w.-])([A-Za-z_]+)(?:[ \t]+preset)?(?:[ \t]+\"[^\"\n]*\")?[ \t\r\n]*$")
 
 
 def enclosing_block(text: str, pos: int) -> str | None:
@@ -216,11 +217,13 @@ def enclosing_block(text: str, pos: int) -> str | None:
     return head.group(1) if head else None
 
 
-def _extra_word(src: SourceFile, exc: UnexpectedEOF | UnexpectedToken) -> Diagnostic | None:
+def _extra_word(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     """E001 at a word that follows a value it does not belong to — a field's (`batch = max max`) or
     an execution option's (`with overlap microbatch none`) — which the parser took for the next
     field's or option's name, stumbling only on what comes after it (the next line, the end): None
-    when the error is not of that kind."""
+    when the error is not of that kind (a character the lexer refused among them)."""
+    if not isinstance(exc, (UnexpectedEOF, UnexpectedToken)):
+        return None
     at = len(src.text) if isinstance(exc, UnexpectedEOF) else (exc.token.start_pos or 0)
     stray = _stray_option_word(src, at)
     if stray is not None or not isinstance(exc, UnexpectedToken):
@@ -271,7 +274,7 @@ def _stray_option_word(src: SourceFile, at: int) -> Diagnostic | None:
 
 # A field's value followed by one more word, up to the token the parser stumbled on (comments and
 # blank lines between): the parser took the word for the name of the next field.
-_FIELD_VALUE = (r'(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*'
+_FIELD_VALUE = (r'(?<![\w.-])(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*'
                 r'(?P<value>"[^"\n]*"|[^\s{}=#"]+(?:[ \t]+[A-Za-z%][A-Za-z0-9%]*(?:/[A-Za-z]+)*)?)[ \t]+')
 _TRAILING_WORD = re.compile(_FIELD_VALUE + r'(?P<extra>[A-Za-z_][\w.-]*)(?:\s|#[^\n]*)*\Z')
 # … and a field's value right before the token the parser stumbled on, on its line.
@@ -279,7 +282,7 @@ _VALUE_BEFORE = re.compile(_FIELD_VALUE + r'\Z')
 
 
 # A field's `=` with nothing after it on its line (a comment aside), right before the token the parser stumbled on.
-_EMPTY_VALUE = re.compile(r"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<eq>=)[ \t]*(?:#[^\n]*)?\n\s*\Z")
+_EMPTY_VALUE = re.compile(r"(?<![\w.-])(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<eq>=)[ \t]*(?:#[^\n]*)?\n\s*\Z")
 _EXAMPLES = {"engine": "vllm@0.33.0", "gpus": "8", "batch": "64", "prompt": "1024", "generate": "256",
              "rate": "10 requests/s", "kernels": '"h200"'}
 _ENGINE_LINE = re.compile(r"(?:^|\n)[ \t]*(?:cluster\.)?engine[ \t]*=[^\n]*\Z")     # `engine = …` up to here

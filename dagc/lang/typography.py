@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from .lookalikes import lookalike_hint
+
 __all__ = ["escaped_quote_hint", "typography_hint"]
 
 _DOUBLE = "“”„‟«»〝〞＂"
@@ -16,7 +18,8 @@ _SINGLE = "‘’‚‛"
 
 def typography_hint(text: str, pos: int) -> str | None:
     """The hint for the character at `pos` of `text` when it is a typographic quote or a space other than ASCII's,
-    or stands right after a `\\"` (`escaped_quote_hint`); None for any other character.
+    or stands right after a `\\"` (`escaped_quote_hint`), or looks like an ASCII one (`lookalike_hint`); None for any
+    other character.
 
     Example:
         >>> typography_hint('model preset “mixtral-8x7b”', 13)[:61]
@@ -38,7 +41,7 @@ def typography_hint(text: str, pos: int) -> str | None:
     if ch and ch != " " and (unicodedata.category(ch) == "Zs" or ch in "\u200b\u2060\ufeff"):
         return (f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a space')}) is no plain space: write a space (U+0020) or "
                 "a tab")
-    return None
+    return lookalike_hint(text, pos)                # `tр 8` with a Cyrillic `р`, `≤`, a fullwidth `；`
 
 
 def escaped_quote_hint(text: str, pos: int) -> str | None:
