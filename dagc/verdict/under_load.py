@@ -44,7 +44,7 @@ from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
 from .carrying import CAPACITY_TOLERANCE, Trials, bracket_below, needs_of, not_carried_because, queue_behind, speculated
-from .load_warnings import over_chunk, over_kv
+from .load_warnings import over_chunk, over_context, over_kv
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
@@ -176,7 +176,7 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, figures, binding, most, judged and not reached, work, reason,
-                     (*over_kv(plan, main), *over_chunk(plan, main), *over))
+                     (*over_kv(plan, main), *over_chunk(plan, main), *over_context(plan, main), *over))
 
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
