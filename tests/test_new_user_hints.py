@@ -177,7 +177,7 @@ def test_explain_names_the_code_its_digits_or_prefix_stand_for(capsys):
     assert capsys.readouterr().err == "error: unknown code `301`; did you mean `E301`?\n"
     assert cli.main(["explain", "w52"]) == cli.EXIT_USAGE
     assert capsys.readouterr().err == ("error: unknown code `w52`; the codes starting `W52`: W520, W521, W522, W523, "
-                                       "W524, W525, W526, W527\n")
+                                       "W524, W525, W526, W527, W528\n")
     assert cli.main(["explain", "E999"]) == cli.EXIT_USAGE
     assert "known codes: E001, E002, " in capsys.readouterr().err
 

@@ -181,6 +181,12 @@ FIXTURES = {
                            "chunked_prefill = off  rate = 4 requests/s  requests = 200  lengths = lognormal }"),
              dict(workload="workload { batch = 64  prompt = 4000  generate = 256  serving = inflight  chunk = 8192  "
                            "rate = 4 requests/s  requests = 200  lengths = lognormal }")),
+    # exponential draws of 200 requests around 12,000 + 500 tokens send 5 past qwen3-30b-a3b's 40,960-token context;
+    # uniform ones stay within twice the means
+    "W528": (dict(model=QWEN, workload="workload { batch = 64  prompt = 12000  generate = 500  serving = inflight  "
+                                       "rate = 2 requests/s  requests = 200  lengths = exponential }"),
+             dict(model=QWEN, workload="workload { batch = 64  prompt = 12000  generate = 500  serving = inflight  "
+                                       "rate = 2 requests/s  requests = 200  lengths = uniform }")),
     # a named engine's traffic served statically: simulated as batches the engine does not run
     "W534": (dict(cluster=H100_ON.format(engine="sglang"),
                   workload="workload { batch = 16  prompt = 512  generate = 64  rate = 2 requests/s  requests = 100 }"),

@@ -57,7 +57,7 @@ from .carrying import (
     settled,
     speculated,
 )
-from .load_warnings import over_chunk, over_kv
+from .load_warnings import over_chunk, over_context, over_kv
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
@@ -191,7 +191,8 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, figures, binding, None if reached else most, judged and not reached, work, reason,
-                     (*over_kv(plan, main), *over_chunk(plan, main), *over))
+                     (*over_kv(plan, main), *over_chunk(plan, main), *over_context(plan, main),
+                      *over))
 
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
