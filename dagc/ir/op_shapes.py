@@ -132,6 +132,38 @@ def experts_inside_tp(lay: Layout) -> bool:
     return size > 1 and lay.cp == 1 and lay.tp == size
 
 
+# `Shapes.vec` of a number other than zero, by the ranks' count and the number: read-only, so the shapes of as many
+# ranks share it (a step's passes ask for the model's dimensions on every new shape). Zero (either sign, which compare
+# equal) and NaN are made by each shape, as before
+_VECS: dict[tuple[int, float], np.ndarray] = {}
+_VECS_MAX = 1 << 14
+
+
+def _number_vec(ranks: int, value: float) -> np.ndarray:
+    """`value` on each of `ranks` ranks, read-only: made once for every shape but zero and NaN (`_VECS`)."""
+    if value == 0.0 or value != value:
+        out = np.full(ranks, value)
+        out.flags.writeable = False
+        return out
+    key = (ranks, value)
+    hit = _VECS.get(key)
+    if hit is None:
+        if len(_VECS) >= _VECS_MAX:
+            _VECS.clear()
+        hit = _VECS[key] = np.full(ranks, value)
+        hit.flags.writeable = False
+    return hit
+
+
+@functools.lru_cache(maxsize=256)
+def _attention_groups(ranks: int, per_group: int) -> np.ndarray:
+    """Each of a stage group's `ranks` ranks' attention-DP group, groups of `per_group` consecutive ranks (read-only:
+    shared by every shape of that stage group)."""
+    out = np.arange(ranks) // per_group
+    out.flags.writeable = False
+    return out
+
+
 class Shapes:
     """The per-rank shapes of one (phase, micro-batch shape, stage placement); each op template made once.
 
@@ -148,7 +180,7 @@ class Shapes:
         phase, req, stage, chunk = at.phase, at.req, at.stage, at.chunk
         self.m, self.w, self.lay, self.d, self.phase = m, w, lay, d, phase
         g = lay.group_size
-        a_idx = np.arange(g) // (lay.tp * lay.cp)
+        a_idx = _attention_groups(g, lay.tp * lay.cp)
         self.n_seq = req[a_idx]                                   # requests of each rank's attention group
         # decode: one position per request, or with speculative decoding the drafted ones and the next
         per_seq = w.prompt if phase is Phase.PREFILL else w.step_positions
@@ -162,8 +194,9 @@ class Shapes:
         # Each rank routes and dispatches its share of its attention group's tokens — unless the
         # expert group lies inside the TP group, which already holds every token (no all-to-all).
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
-        self.T = float(req.sum() * per_seq + self.chunk * self.chunk_groups)     # distinct tokens of the stage
-        self.R = float(req.sum())                                 # requests of the micro-batch
+        requests = req.sum()
+        self.T = float(requests * per_seq + self.chunk * self.chunk_groups)     # distinct tokens of the stage
+        self.R = float(requests)                                  # requests of the micro-batch
         # the most requests one engine process schedules in the step (one attention group's, a mixed step's prompt
         # among them): what the engine's host time per request counts (`EngineTerms.step_request_s`, carried by
         # the embedding)
@@ -256,8 +289,7 @@ class Shapes:
             return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
         hit = self._vecs.get(value)
         if hit is None:
-            hit = self._vecs[value] = np.full(self.zero.shape, value)
-            hit.flags.writeable = False
+            hit = self._vecs[value] = _number_vec(self.zero.shape[0], value)
         return hit
 
     def kernel(self, name: str, cls: KernelClass, shape: tuple[Vec, ...], dtype: DType = DType.BF16,

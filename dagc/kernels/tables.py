@@ -91,8 +91,12 @@ class _Series:
         vals = np.stack([np.interp(li, xs, ys) for xs, ys in self.rows])
         j = np.clip(np.searchsorted(self.outer, lo, side="right") - 1, 0, len(self.outer) - 2)
         lam = np.clip((lo - self.outer[j]) / (self.outer[j + 1] - self.outer[j]), 0.0, 1.0)
-        lower = np.take_along_axis(vals, j[None], 0)[0]
-        upper = np.take_along_axis(vals, (j + 1)[None], 0)[0]
+        if j.shape == vals.shape[1:]:      # `np.take_along_axis`'s elements, gathered directly (the usual query)
+            flat, at, rows = vals.reshape(len(vals), -1), np.arange(j.size), j.reshape(-1)
+            lower, upper = flat[rows, at].reshape(j.shape), flat[rows + 1, at].reshape(j.shape)
+        else:
+            lower = np.take_along_axis(vals, j[None], 0)[0]
+            upper = np.take_along_axis(vals, (j + 1)[None], 0)[0]
         blended: Floats = lower * (1.0 - lam) + upper * lam
         return blended
 
@@ -205,7 +209,8 @@ def evaluate(table: Table, shape: Floats, outer: Floats, inner: Floats, roof: Ro
     for s in weighed:
         log_eff = log_eff + w[:, s, None, None] * table.series[s].log_eff(lo, li)
     t = roof(big_o, big_i) / np.exp(log_eff)      # (Q, A or 1, B): its largest is the grid's
-    seconds: Floats = np.maximum(t.max(axis=(1, 2)), floor_s)
+    # the largest of each query's (A or 1, B) candidates: `t.max(axis=(1, 2))`'s, of the same elements
+    seconds: Floats = np.maximum(t.reshape(t.shape[0], t.shape[1] * t.shape[2]).max(axis=1), floor_s)
     return seconds
 
 

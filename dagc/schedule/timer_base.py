@@ -97,19 +97,17 @@ class OpTables:
 
     def __init__(self) -> None:
         self.made: dict[Key, Entry] = {}          # by what the op reads (`TimerCore.entry`)
-        # … and by what it reads but the count its totals alone read (`Recipe.distinct`): another count's is the same
-        # price of other totals, found without making its template (`TimerCore._made`)
+        # … and by what it reads but the count its totals alone read (`Recipe.distinct`): another count's, other totals
         self.alike: dict[Key, Entry] = {}
         self.prices: dict[Key, OpPrice] = {}      # by `dagc.cost.cost.compute_cost_key` (`TimerCore._op_price`)
         self.split: dict[Key, Entry] = {}         # `ATTENTION_SPLIT_OPS` by their key (`TimerCore.split_entry`)
         # the entries of a pass's ops that read no context (all but `Op.ATTENTION`), by `context_free_key`:
         # the same pass at another prompt prices its attention alone (`dagc.schedule.timer.Timer`)
         self.context_free: dict[Key, dict[Op, Entry]] = {}
-        # a pass's ops' entries and activation peaks (`Timer._body`)
-        self.bodies: dict[Key, tuple[dict[Op, Entry], dict[str, float]]] = {}
+        self.bodies: dict[Key, tuple[dict[Op, Entry], dict[str, float]]] = {}   # entries and peaks (`Timer._body`)
         self.sends: dict[Key, tuple[float, float]] = {}    # a send's seconds and activation peak (`Timer._pass`)
-        # an attention's kernels that read no context, priced, and its working set, by what it reads but the
-        # context (`TimerCore.attention_at`)
+        # an attention's kernels that read no context, priced, and its working set, by what it reads but the context
+        # (`TimerCore.attention_at`; a new pass's attention keeps them, `TimerCore._make`)
         self.attention_fixed: dict[Key, _AttentionFixed] = {}
         # a decode or mixed step's attention priced at its context (`TimerCore.attention_at`), its terms open, and its
         # working set: by what it reads (`op_figures`) and by its attention split (`split_op`)
@@ -247,17 +245,20 @@ class TimerCore:
         timers that share `tables` (`OpTables.at_context`), each applying its terms (`op_figures`, `split_op`)."""
         cm, profile = self.cm, self.cm.profile
         assert profile is not None
-        fixed = self.tables.attention_fixed.get(free)
-        if fixed is None:
-            before, after = (glued_kernels(ks, profile, cm.glue) for ks in attention_fixed_kernels(shapes))
-            tpl = shapes.make(Op.ATTENTION)
-            fixed = self.remember(self.tables.attention_fixed, free, lambda: (
-                before, [kernel_raw_s(k, profile) for k in before], after, [kernel_raw_s(k, profile) for k in after],
-                np.shape(tpl.flops), template_activation_peak(tpl)))
+        fixed = self.tables.attention_fixed.get(free) or self._fixed(shapes, free, shapes.make(Op.ATTENTION))
         before, raw_before, after, raw_after, ranks, peak = fixed
         context = glued_kernels(attention_context_kernels(shapes), profile, cm.glue)
         raw = [*raw_before, *(kernel_raw_s(k, profile) for k in context), *raw_after]
         return kernels_price((*before, *context, *after), raw, ranks, cm), peak
+
+    def _fixed(self, shapes: OpShapes, free: Key, tpl: OpTemplate) -> _AttentionFixed:
+        """`attention_at`'s kernels that read no context, priced, and its working set, of its template `tpl`."""
+        profile, glue = self.cm.profile, self.cm.glue
+        assert profile is not None
+        before, after = (glued_kernels(ks, profile, glue) for ks in attention_fixed_kernels(shapes))
+        return self.remember(self.tables.attention_fixed, free, lambda: (
+            before, [kernel_raw_s(k, profile) for k in before], after, [kernel_raw_s(k, profile) for k in after],
+            np.shape(tpl.flops), template_activation_peak(tpl)))
 
     def entry(self, shapes: OpShapes, op: Op) -> Entry:
         """An op's template at `shapes`, made, priced with the engine's terms open and let go (`Entry`). Once
@@ -278,11 +279,11 @@ class TimerCore:
         them: the kernels and the working set read no count); else its template made and priced (`_make`)."""
         distinct = RECIPES[op].distinct
         if distinct is None:
-            return self._make(shapes, op)
+            return self._make(shapes, op, key)
         alike_key = (op, cast(tuple[Hashable, float], key[1])[0], *key[2:])
         known = self.tables.alike.get(alike_key)
         if known is None:
-            made = self._make(shapes, op)
+            made = self._make(shapes, op, key)
             return self.remember(self.tables.alike, alike_key, lambda: made)
         price, comm, peak = known
         assert price.totals is not None         # a compute op's
@@ -290,9 +291,12 @@ class TimerCore:
         totals = (float(per * count), price.totals[1], price.totals[2])
         return price if price.totals == totals else price.with_totals(totals), comm, peak
 
-    def _make(self, shapes: OpShapes, op: Op) -> Entry:
+    def _make(self, shapes: OpShapes, op: Op, key: Key) -> Entry:
         tpl = shapes.make(op)
-        return self._op_price(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
+        out = self._op_price(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
+        if op is Op.ATTENTION and self.at_context(shapes) and (key[1], *key[4:]) not in self.tables.attention_fixed:
+            self._fixed(shapes, (key[1], *key[4:]), tpl)      # what `attention_at` reads at its next context
+        return out
 
     def split_entry(self, shapes: OpShapes, op: Op, split: Key) -> Entry:
         """`entry` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
