@@ -372,8 +372,10 @@ def pytest_configure(config):
     from dagc.cli.main import GC_THRESHOLD
 
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
-    if not config.pluginmanager.is_registered(cpu_times):
-        config.pluginmanager.register(cpu_times, "cpu_times")     # each test's CPU seconds, `--cpu-durations`
+    # each test's CPU seconds, measured only when `--cpu-durations` asks (two getrusage calls a phase: about 1 %
+    # of the whole suite's samples under py-spy on 2026-11-30)
+    if config.getoption("--cpu-durations") is not None and not config.pluginmanager.is_registered(cpu_times):
+        config.pluginmanager.register(cpu_times, "cpu_times")
 
 
 def pytest_runtest_setup(item):
