@@ -1,0 +1,45 @@
+"""What a new user of a request log met (docs/language.md, "A log of your own service"): `rate` beside a log of one
+request, which has no gap to scale any more than three requests at one time have (both E104 since 2026-11-30; the
+one request was accepted and its `rate` did nothing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dagc.diagnostics import PlanError
+from dagc.lang.load import load_plan_text
+
+HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+ROW = "2024-05-10 00:00:00.500000+00:00,800,100\n"
+LATER = "2024-05-10 00:00:02.000000+00:00,900,120\n"
+
+
+def _plan(tmp_path: Path, log: str, traffic: str) -> str:
+    (tmp_path / "reqs.csv").write_text(HEADER + log)
+    return ('model preset "qwen3-30b-a3b"\ncluster { gpus = 2  gpu preset "h100-sxm" }\n'
+            f'workload {{ batch = 64  prompt = 850  generate = 110  serving = inflight  requests from "reqs.csv"  '
+            f"{traffic} }}\nstrategy tp 2\n")
+
+
+def _e104(tmp_path: Path, log: str, traffic: str) -> str:
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(_plan(tmp_path, log, traffic), base_dir=tmp_path)
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.span.text) == ("E104", "rate = 2 requests/s")
+    return d.message
+
+
+@pytest.mark.parametrize(("log", "traffic", "said"), [
+    (ROW, "rate = 2 requests/s", "the request log `reqs.csv` holds one request"),
+    (ROW + LATER, "rate = 2 requests/s  requests = 1", "`requests` = 1 replays one request of the log"),
+    (ROW * 3, "rate = 2 requests/s", "the log's first 3 requests all arrive at once"),
+])
+def test_rate_on_a_log_without_a_gap_is_e104(tmp_path, log, traffic, said):
+    assert _e104(tmp_path, log, traffic).startswith(said)
+
+
+def test_rate_on_two_requests_apart_scales_them(tmp_path):
+    plan = load_plan_text(_plan(tmp_path, ROW + LATER, "rate = 2 requests/s"), base_dir=tmp_path)
+    assert plan.workload.traffic is not None and plan.workload.traffic.rate == 2.0
