@@ -12,8 +12,10 @@ from ..diagnostics import Diagnostic, Severity
 from ..plan.workload import PERCENTILE_KINDS
 from ..source import SourceFile
 from .fields import elsewhere, nearest
+from .requirements import percentile_hint
 
-__all__ = ["BLOCK_WORDS", "glued_keyword", "misspelt_block", "misspelt_keyword", "percentile_slip_hint",
+__all__ = ["BLOCK_WORDS", "dotted_percentile_hint", "glued_keyword", "misspelt_block", "misspelt_keyword",
+           "percentile_slip_hint",
            "requirement_field_hint", "short"]
 
 
@@ -79,7 +81,9 @@ def requirement_field_hint(text: str, at: int, block: str | None) -> str | None:
         True
     """
     word = _WORD_BEFORE.search(text[:at]) if block == "require" and text[at:at + 1] == "=" else None
-    return elsewhere(word.group(1), "require") if word is not None else percentile_slip_hint(text, at, block)
+    if word is not None:
+        return elsewhere(word.group(1), "require")
+    return percentile_slip_hint(text, at, block) or dotted_percentile_hint(text, at, block)
 
 
 def percentile_slip_hint(text: str, at: int, block: str | None) -> str | None:
@@ -97,3 +101,23 @@ def percentile_slip_hint(text: str, at: int, block: str | None) -> str | None:
         return None
     return (f"dagc reports the percentiles 50, 90, 95 and 99 of a load: `{m.group(1)}_p99` is its highest (a "
             f"p{m.group(2)}{decimals.group()} would rest on the slowest few of a run's requests)")
+
+
+def dotted_percentile_hint(text: str, at: int, block: str | None) -> str | None:
+    """The hint for a percentile written with a `.` in `require { … }` (`ttft.p99`, as a metrics path or report.json's
+    `load.ttft_s.p99` reads it; `p99.ttft`), at the `.` at `at`: the name dagc spells it with (`ttft_p99`). None for
+    anything else. Until 2026-11-30 it was told "remove it; docs/language.md describes what may stand here".
+
+    Example:
+        >>> dotted_percentile_hint("require { ttft.p99 <= 2 s }", 14, "require")
+        "a requirement's name is one word: did you mean `ttft_p99`? (the percentiles are `ttft_p50` … `ttft_p99`)"
+        >>> dotted_percentile_hint("require { ttft.p42 <= 2 s }", 14, "require")[:47]
+        'dagc reports the percentiles 50, 90, 95 and 99:'
+    """
+    before = _WORD_BEFORE.search(text, 0, at) if block == "require" and text[at:at + 1] == "." else None
+    after = re.match(r"\.([A-Za-z0-9]+)", text[at:at + 20])
+    hint = percentile_hint(f"{before.group(1)}_{after.group(1)}") if before is not None and after is not None else None
+    if hint is None or not hint.startswith("did you mean"):
+        return hint
+    kind = hint.split("`")[1].rpartition("_p")[0]
+    return f"a requirement's name is one word: {hint} (the percentiles are `{kind}_p50` … `{kind}_p99`)"
