@@ -43,3 +43,19 @@ def test_rate_on_a_log_without_a_gap_is_e104(tmp_path, log, traffic, said):
 def test_rate_on_two_requests_apart_scales_them(tmp_path):
     plan = load_plan_text(_plan(tmp_path, ROW + LATER, "rate = 2 requests/s"), base_dir=tmp_path)
     assert plan.workload.traffic is not None and plan.workload.traffic.rate == 2.0
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ('requests from "../elsewhere.csv"', "cannot read the request log `../elsewhere.csv`"),
+    ('model from "../elsewhere.json"', "cannot import `../elsewhere.json`"),
+])
+def test_a_log_outside_the_plans_directory_cannot_be_read_not_imported(tmp_path, line, said):
+    # E002 for a request log said "cannot import" it until 2026-11-30, as for a model's config
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    text = _plan(plan_dir, ROW + LATER, "").replace('requests from "reqs.csv"', line) if line.startswith("requests") \
+        else _plan(plan_dir, ROW + LATER, "").replace('model preset "qwen3-30b-a3b"', line)
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text, base_dir=plan_dir)
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.message) == ("E002", f"{said}: it is outside the plan's directory")
