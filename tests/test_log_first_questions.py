@@ -59,3 +59,16 @@ def test_a_log_outside_the_plans_directory_cannot_be_read_not_imported(tmp_path,
         load_plan_text(text, base_dir=plan_dir)
     (d,) = exc.value.diagnostics
     assert (d.code, d.message) == ("E002", f"{said}: it is outside the plan's directory")
+
+
+@pytest.mark.parametrize(("traffic", "seed"), [("", None), ("rate = 2 requests/s", None),
+                                               ("concurrency = 2", 0), ("concurrency = 2  ramp = 1 s", None)])
+def test_report_json_seed_is_null_where_a_log_draws_nothing(tmp_path, traffic, seed):
+    # until 2026-11-30 `load.seed` was 0 for a log replayed, where nothing is drawn; a closed loop over a log without
+    # a ramp draws its clients' first steps from seed 0
+    from dagc.export.result_json import load_figures_json
+    from dagc.verdict.check import check
+    (r,) = check(load_plan_text(_plan(tmp_path, ROW + LATER, traffic), base_dir=tmp_path))
+    assert r.load is not None
+    out = load_figures_json(r.load.figures)
+    assert out["seed"] == seed and out["log"] == "reqs.csv"
