@@ -30,3 +30,30 @@ def test_a_dotted_percentile_is_told_its_spelling(written, meant):
 def test_a_dotted_word_that_is_no_percentile_keeps_the_general_hint():
     assert _first(plan_text(require="require { foo.bar <= 2 s }")).hint == \
         "remove it; docs/language.md describes what may stand here"
+
+
+EXAMPLE_PLAN = ('model preset "mixtral-8x7b"  cluster { gpus = 8  gpu preset "h100-sxm" }  '
+                'workload { batch = 64  prompt = 2048  generate = 256 }  strategy tp 8')
+
+
+@pytest.mark.parametrize(("text", "said", "at"), [("", "is empty", (1, 1)), ("  \n\n", "is empty", (1, 1)),
+                                                  ("# my plan\n", "holds only comments", (1, 9))])
+def test_an_empty_plan_is_one_diagnostic_with_a_plan_to_start_from(text, said, at):
+    # until 2026-11-30 four E103s, one for each statement missing
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.message) == ("E103", f"the plan {said}: a plan needs a `model`, a `cluster`, a `workload` "
+                                           "and a `strategy`")
+    assert (d.span.line, d.span.column) == at
+    assert d.hint == (f"start from this plan (a plan may be one line) and change it: `{EXAMPLE_PLAN}`; "
+                      "`dagc presets` lists the models and GPUs")
+    load_plan_text(EXAMPLE_PLAN)               # the plan the hint gives is one
+
+
+def test_an_empty_plan_searched_needs_no_strategy():
+    with pytest.raises(PlanError) as exc:
+        load_plan_text("", needs_strategy=False)
+    (d,) = exc.value.diagnostics
+    assert d.message.endswith("a `cluster` and a `workload` (the command searches the strategies)")
+    assert "strategy tp 8" not in (d.hint or "")

@@ -71,7 +71,8 @@ E103 = """
 A required statement, block or field is missing: a plan needs a model, a cluster (with gpus
 and a gpu), a workload (batch, prompt, generate) and at least one strategy — unless the command
 is given one (`--strategy`) or searches them (`dagc search`, `dagc fleet`); a model needs
-layers, hidden, heads and vocab, and a MoE block needs top_k and ffn.
+layers, hidden, heads and vocab, and a MoE block needs top_k and ffn. An empty plan is one
+E103 whose hint is a plan of one line to start from.
 
 Bad:
     workload { batch = 64 }
