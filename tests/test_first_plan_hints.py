@@ -57,3 +57,18 @@ def test_an_empty_plan_searched_needs_no_strategy():
     (d,) = exc.value.diagnostics
     assert d.message.endswith("a `cluster` and a `workload` (the command searches the strategies)")
     assert "strategy tp 8" not in (d.hint or "")
+
+
+POOLS = "write `prefill N < strategy > decode M < strategy >`, e.g. `prefill 2 < tp 8 > decode 1 < tp 2 ; ep 8 >`"
+
+
+@pytest.mark.parametrize(("strategy", "meant"), [("prefil 1 < tp 4 >", "prefill"), ("decod 1 < tp 4 >", "decode")])
+def test_a_misspelt_pool_alone_is_told_the_pool(strategy, meant):
+    # until 2026-11-30 "unknown axis" with the list of axes (with the other pool beside it, E205 said it already)
+    d = _first(plan_text(strategy=f"strategy {strategy}"))
+    assert (d.code, d.message) == ("E101", f"unknown axis `{strategy.split()[0]}`")
+    assert d.hint == f"did you mean `{meant}`? (a pool of a disaggregated strategy: {POOLS})"
+
+
+def test_a_misspelt_axis_with_a_scope_is_still_told_the_axis():
+    assert _first(plan_text(strategy="strategy dpp 2 < tp 4 >")).hint == "did you mean `dp`?"
