@@ -7,7 +7,7 @@ import pytest
 
 from dagc.diagnostics import PlanError
 from dagc.lang.load import load_plan_text
-from conftest import plan_text
+from conftest import plan_text, run_dagc
 
 
 def _first(text: str):
@@ -72,3 +72,44 @@ def test_a_misspelt_pool_alone_is_told_the_pool(strategy, meant):
 
 def test_a_misspelt_axis_with_a_scope_is_still_told_the_axis():
     assert _first(plan_text(strategy="strategy dpp 2 < tp 4 >")).hint == "did you mean `dp`?"
+
+
+SPECULATIVE_AT_TOP = ("did you mean `speculative`? It is a block inside `workload { … }`: write "
+                      "`workload { … speculative { … } }`")
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    # until 2026-11-30 each was told "docs/language.md describes what may stand here"
+    (plan_text(workload="workload2 { batch = 64  prompt = 2048  generate = 256 }"),
+     "did you mean `workload`? A plan has one `workload`: another is a plan of its own, or a what-if of this one "
+     "with `--set workload.FIELD=VALUE` (docs/cli.md)"),
+    (plan_text(require="spec { tokens = 3 }"), SPECULATIVE_AT_TOP),                    # before the strategy
+    (plan_text() + "spec { tokens = 3 }\n", SPECULATIVE_AT_TOP),                        # after it
+])
+def test_a_block_named_otherwise_at_the_top_is_told_its_name(text, hint):
+    d = _first(text)
+    assert d.code == "E001" and d.hint == hint
+
+
+def test_spec_in_the_workload_is_told_speculative():
+    # until 2026-11-30 "expected one of:" the workload's 22 fields and blocks
+    d = _first(plan_text(workload="workload { batch = 64  prompt = 2048  generate = 256  spec { tokens = 3 } }"))
+    assert (d.code, d.message, d.hint) == ("E101", "unknown block `spec` in workload", "did you mean `speculative`?")
+
+
+@pytest.mark.parametrize(("value", "meant"), [("true", "microbatch"), ("off", "none")])
+def test_overlap_written_as_a_flag_is_told_its_value(value, meant):
+    # until 2026-11-30 "expected one of: `none`, `microbatch`"
+    d = _first(plan_text(workload=f"workload {{ batch = 64  prompt = 2048  generate = 256  overlap = {value} }}"))
+    assert d.code == "E101" and d.hint is not None
+    assert d.hint.startswith(f"`overlap` is `none` or `microbatch`: write `overlap = {meant}`")
+    d = _first(plan_text(strategy=f"strategy tp 8 with overlap {value}"))
+    assert d.hint is not None and d.hint.startswith(f"`overlap` is `none` or `microbatch`: write `overlap {meant}`")
+
+
+@pytest.mark.parametrize("written", ["E 202", "e-202", "E_202"])
+def test_explain_a_code_written_with_a_space_is_told_its_spelling(written):
+    r = run_dagc("explain", written)
+    assert r.returncode == 2      # a usage error, as `dagc explain 301` is
+    assert r.stderr.strip().endswith("did you mean `E202`? A code is one word, its letter and three digits: "
+                                     "`dagc explain E202`")

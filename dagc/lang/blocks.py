@@ -21,7 +21,7 @@ from lark.tree import Branch, Meta
 from ..diagnostics import Diagnostic, Severity, quote
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, lookup
-from .field_words import unknown_field_hint
+from .field_words import unknown_block_hint, unknown_field_hint
 from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean
 from .hints import NOT_A_NUMBER, fraction_between, not_a_number, unit_hint, unitless_hint
 from .unit_slips import per_second_slip_hint, tokens_multiplier_hint
@@ -159,7 +159,7 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
             case ItemKind.SUBBLOCK:
                 if item.name not in subblocks:
                     out.error("E101", f"unknown block `{item.name}` in {where}", item.name_span,
-                              did_you_mean(item.name, list(subblocks) + list(fields)) if subblocks or fields else None)
+                              unknown_block_hint(item.name, subblocks, list(fields)))
                     continue
                 out.spans[f"{where}.{item.name}"] = item.span
                 subs[item.name] = item

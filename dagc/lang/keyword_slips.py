@@ -11,11 +11,11 @@ from lark import Token
 from ..diagnostics import Diagnostic, Severity
 from ..plan.workload import PERCENTILE_KINDS
 from ..source import SourceFile
-from .fields import elsewhere, nearest
+from .fields import SUBBLOCKS, elsewhere, nearest
 from .requirements import percentile_hint
 
 __all__ = ["BLOCK_WORDS", "dotted_percentile_hint", "glued_keyword", "misspelt_block", "misspelt_keyword",
-           "percentile_slip_hint",
+           "percentile_slip_hint", "top_word_hint",
            "requirement_field_hint", "short"]
 
 
@@ -33,7 +33,7 @@ def misspelt_block(text: str, brace: int) -> tuple[int, str] | None:
         ((14, 'require'), None)
     """
     m = _WORD_BEFORE.search(text, 0, brace)
-    near = nearest(m.group(1), BLOCK_WORDS) if m is not None else None
+    near = (nearest(m.group(1), BLOCK_WORDS) or _numbered(m.group(1)) or _inner(m.group(1))[0]) if m else None
     return None if m is None or near is None or near == m.group(1) else (m.start(1), near)
 
 
@@ -54,8 +54,12 @@ def short(text: str) -> str:
 
 def misspelt_keyword(src: SourceFile, tok: Token, block: str | None) -> Diagnostic | None:
     """E001 at a misspelt keyword the parser read as something else: `presett` (the lexer read `preset`, then
-    `t`), or a block's keyword after a strategy, read into its expression up to its `{` (`requre {`)."""
+    `t`), or a block's keyword after a strategy, read into its expression up to its `{` (`requre {`); a statement's
+    keyword numbered (`workload2 {`) or an inner block's name at the top (`spec {`, `speculative {`)."""
     start = tok.start_pos if tok.start_pos is not None else 0
+    if tok.type == "NAME" and block is None and (hint := top_word_hint(str(tok))) is not None:
+        return Diagnostic("E001", Severity.ERROR, f"unexpected `{short(str(tok))}`", src.span(start, start + len(tok)),
+                          hint)
     glued = glued_keyword(src.text, start)
     if glued is not None and tok.type == "NAME":
         end = tok.end_pos if tok.end_pos is not None else start + 1
@@ -66,7 +70,7 @@ def misspelt_keyword(src: SourceFile, tok: Token, block: str | None) -> Diagnost
         return None
     word = src.text[slip[0]:start].rstrip()
     return Diagnostic("E001", Severity.ERROR, f"unexpected `{word}`", src.span(slip[0], slip[0] + len(word)),
-                      f"did you mean `{slip[1]}`?")
+                      top_word_hint(word) or f"did you mean `{slip[1]}`?")
 
 
 def requirement_field_hint(text: str, at: int, block: str | None) -> str | None:
@@ -121,3 +125,45 @@ def dotted_percentile_hint(text: str, at: int, block: str | None) -> str | None:
         return hint
     kind = hint.split("`")[1].rpartition("_p")[0]
     return f"a requirement's name is one word: {hint} (the percentiles are `{kind}_p50` … `{kind}_p99`)"
+
+
+
+def _numbered(word: str) -> str | None:
+    """The statement's keyword `word` numbers (`workload2`, `model_2`), else None."""
+    stem = re.sub(r"[-_]?[0-9]+$", "", word).lower()
+    return stem if stem != word.lower() and stem in (*BLOCK_WORDS, "strategy") else None
+
+
+def _inner(word: str) -> tuple[str | None, str]:
+    """(the inner block `word` names or begins — `spec` is `speculative` —, the block it is inside), else (None, "")."""
+    for parent, inner in SUBBLOCKS.items():
+        for name in inner:
+            if word.lower() == name or (len(word) >= 3 and name.startswith(word.lower())) or nearest(word, (name,)):
+                return name, parent
+    return None, ""
+
+
+def top_word_hint(word: str) -> str | None:
+    """The hint for `word` at the top of the plan, where a statement starts: a numbered statement keyword
+    (`workload2 { … }`: a plan has one workload) or an inner block's name (`spec { … }`: the workload's
+    `speculative`); None for any other. Until 2026-11-30 both were told "docs/language.md describes what may stand
+    here".
+
+    Example:
+        >>> top_word_hint("workload2")[:60]
+        'did you mean `workload`? A plan has one `workload`: another '
+        >>> top_word_hint("spec")
+        'did you mean `speculative`? It is a block inside `workload { … }`: write `workload { … speculative { … } }`'
+        >>> top_word_hint("gpu") is None, top_word_hint("tp") is None, top_word_hint("moe")[:37]
+        (True, True, '`moe` is a block inside `model { … }`')
+    """
+    if (keyword := _numbered(word)) == "strategy":
+        return "did you mean `strategy`? A strategy's name follows the keyword: `strategy second = tp 8`"
+    if keyword is not None:
+        return (f"did you mean `{keyword}`? A plan has one `{keyword}`: another is a plan of its own, or a what-if "
+                f"of this one with `--set {keyword}.FIELD=VALUE` (docs/cli.md)")
+    name, parent = _inner(word)
+    if name is None or parent == "gpu":
+        return None
+    said = f"`{name}`" if name == word.lower() else f"did you mean `{name}`? It"
+    return f"{said} is a block inside `{parent} {{ … }}`: write `{parent} {{ … {name} {{ … }} }}`"
