@@ -113,3 +113,17 @@ def test_explain_a_code_written_with_a_space_is_told_its_spelling(written):
     assert r.returncode == 2      # a usage error, as `dagc explain 301` is
     assert r.stderr.strip().endswith("did you mean `E202`? A code is one word, its letter and three digits: "
                                      "`dagc explain E202`")
+
+
+@pytest.mark.parametrize(("line", "hint"), [
+    # until 2026-11-30 "names of presets and files are quoted: preset \"h100-sxm\"", which no requirement's value is
+    ("x <= @", "a requirement's value is a number and its unit, as in `ttft <= 2 s`, `memory <= 90 %`, "
+               "`throughput >= 1000 tokens/s`, `goodput >= 4 requests/s`"),
+    ("ttft <= @", "a requirement's value is a number and its unit: for `ttft`, a time, `2 s` or `50 ms`"),
+    ("ttft <= 2 @", "a requirement's value is a number and its unit: for `ttft`, a time, `2 s` or `50 ms`"),
+    ("memory <= $", "a requirement's value is a number and its unit: for `memory`, a share, `90 %` or a size, "
+                    "`70 GB`"),
+])
+def test_a_requirement_without_a_value_is_told_what_its_value_is(line, hint):
+    d = _first(plan_text(require=f"require {{ {line} }}"))
+    assert d.code == "E001" and d.hint == hint

@@ -11,11 +11,12 @@ from lark import Token
 from ..diagnostics import Diagnostic, Severity
 from ..plan.workload import PERCENTILE_KINDS
 from ..source import SourceFile
-from .fields import SUBBLOCKS, elsewhere, nearest
+from ..units import Dimension
+from .fields import REQUIREMENT_DIMENSIONS, SUBBLOCKS, elsewhere, nearest, requirement_name
 from .requirements import percentile_hint
 
 __all__ = ["BLOCK_WORDS", "dotted_percentile_hint", "glued_keyword", "misspelt_block", "misspelt_keyword",
-           "percentile_slip_hint", "top_word_hint",
+           "percentile_slip_hint", "require_char_hint", "top_word_hint",
            "requirement_field_hint", "short"]
 
 
@@ -167,3 +168,36 @@ def top_word_hint(word: str) -> str | None:
         return None
     said = f"`{name}`" if name == word.lower() else f"did you mean `{name}`? It"
     return f"{said} is a block inside `{parent} {{ … }}`: write `{parent} {{ … {name} {{ … }} }}`"
+
+
+_COMPARED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:<=|>=|<|>|=)[ \t]*(?:[0-9][0-9._eE+-]*[ \t]*)?\Z")
+_VALUE_OF = {Dimension.TIME: "a time, `2 s` or `50 ms`", Dimension.RATIO: "a share, `90 %`",
+             Dimension.THROUGHPUT: "tokens per second, `1000 tokens/s` (`tokens/s/gpu` per GPU)",
+             Dimension.COUNT: "a whole number, `64`", Dimension.RATE: "requests per second, `4 requests/s`"}
+
+
+def require_char_hint(text: str, at: int, block: str | None) -> str | None:
+    """The hint for a character the lexer refuses in `require { … }`: a dotted percentile (`dotted_percentile_hint`),
+    or one where the value goes (`x <= @`, `ttft <= 2 @`): what a requirement's value is, a number and its unit, for
+    the requirement named when it is one (until 2026-11-30 "names of presets and files are quoted", which no
+    requirement's value is). None for anything else.
+
+    Example:
+        >>> require_char_hint("require { ttft <= @ }", 18, "require")
+        "a requirement's value is a number and its unit: for `ttft`, a time, `2 s` or `50 ms`"
+        >>> require_char_hint("require { x <= @ }", 15, "require")[:80]
+        "a requirement's value is a number and its unit, as in `ttft <= 2 s`, `memory <= "
+    """
+    if (dotted := dotted_percentile_hint(text, at, block)) is not None or block != "require":
+        return dotted
+    m = _COMPARED.search(text, 0, at)
+    if m is None:
+        return None
+    named = requirement_name(m.group(1).lower())
+    if named is not None:
+        kind = named[0]
+        memory = " or a size, `70 GB`" if kind.value == "memory" else ""
+        return (f"a requirement's value is a number and its unit: for `{m.group(1)}`, "
+                f"{_VALUE_OF[REQUIREMENT_DIMENSIONS[kind]]}{memory}")
+    return ("a requirement's value is a number and its unit, as in `ttft <= 2 s`, `memory <= 90 %`, "
+            "`throughput >= 1000 tokens/s`, `goodput >= 4 requests/s`")

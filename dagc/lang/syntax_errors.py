@@ -22,7 +22,7 @@ from .digits import digits_hint
 from .engine import engine_line_hint, with_engine_hint
 from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
-from .keyword_slips import dotted_percentile_hint, misspelt_keyword, requirement_field_hint, short as _short
+from .keyword_slips import misspelt_keyword, require_char_hint, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .per_unit import per_words_hint, unit_in_pieces
 from .statement_slips import statement_slip
@@ -94,7 +94,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
             unit_in_pieces(src.text, pos) or per_words_hint(src.text, pos, block := enclosing_block(src.text, pos)) \
-            or dotted_percentile_hint(src.text, pos, block) or digits_hint(src.text[pos:]) or \
+            or require_char_hint(src.text, pos, block) or digits_hint(src.text[pos:]) or \
             typography_hint(src.text, pos) or _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), _strategy_hint(src, pos, hint))
     if isinstance(exc, UnexpectedToken):
