@@ -127,3 +127,21 @@ def test_explain_a_code_written_with_a_space_is_told_its_spelling(written):
 def test_a_requirement_without_a_value_is_told_what_its_value_is(line, hint):
     d = _first(plan_text(require=f"require {{ {line} }}"))
     assert d.code == "E001" and d.hint == hint
+
+
+@pytest.mark.parametrize(("field", "value", "hint"), [
+    # until 2026-11-30 "did you mean `compute = 1.5 %`?", an efficiency no GPU runs at
+    ("compute", "1.5", "an efficiency is a share of the measured speed, at most 1: `compute = 1.5` is 1.5× that "
+                       "speed, faster than the kernels measured (or the GPU's peak), which dagc does not price — "
+                       "write `compute = 1` for the measured speed itself, or a share below it, e.g. `compute = 0.9` "
+                       "(90 %)"),
+    ("network", "2", "an efficiency is a share of the links' bandwidth, at most 1: `network = 2` is 2× that speed, "
+                     "faster than the links, which dagc does not price — write `network = 1` for the links' bandwidth "
+                     "itself, or a share below it, e.g. `network = 0.9` (90 %)"),
+    ("compute", "60", "did you mean `compute = 60 %`? (or the fraction `compute = 0.6`)"),     # per cent, as before
+])
+def test_an_efficiency_above_one_is_told_what_a_share_is(field, value, hint):
+    d = _first(plan_text(cluster='cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm"  engine = pytorch  '
+                                 f"efficiency {{ {field} = {value} }} }}"))
+    assert (d.code, d.message) == ("E104", f"`{field}` = {value} is out of range: a share is at most 1")
+    assert d.hint == hint
