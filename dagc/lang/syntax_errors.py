@@ -94,8 +94,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
             unit_in_pieces(src.text, pos) or per_words_hint(src.text, pos, block := enclosing_block(src.text, pos)) \
-            or require_char_hint(src.text, pos, block) or digits_hint(src.text[pos:]) or \
-            typography_hint(src.text, pos) or _hint_for_char(ch, exc.allowed or set())
+            or digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or \
+            require_char_hint(src.text, pos, block) or _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), _strategy_hint(src, pos, hint))
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
