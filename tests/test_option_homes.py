@@ -67,3 +67,30 @@ def test_an_option_after_the_double_dash_is_told_it_was_read_as_a_path(tmp_path:
     assert err.splitlines()[-1] == ("dagc launch: error: unrecognized arguments: --strategy tp 8: `--strategy` follows "
                                     "`--`, after which every word is read as a path, not as an option: write the "
                                     "options before `--`")
+
+
+@pytest.mark.parametrize("argv, said", [
+    # until 2026-11-30 "unrecognized arguments: --rate {plan}", the rate read as the plan
+    (["check", "--rate", "3", "{plan}"], "unrecognized arguments: --rate 3: `--rate` is an option of `dagc search`"),
+    # until 2026-11-30 "unrecognized arguments: {plan}" alone
+    (["check", "--no-search", "3", "{plan}"], "unrecognized arguments: {plan}: `--no-search` takes no value: `3` "
+                                              "after it was read as the plan, and `{plan}` left over — remove `3`"),
+    (["compile", "-q", "2.5", "{plan}"], "unrecognized arguments: {plan}: `-q` takes no value: `2.5` after it was "
+                                         "read as the plan, and `{plan}` left over — remove `2.5`"),
+])
+def test_a_value_read_as_the_plan_is_said_so(tmp_path: Path, capsys, argv, said) -> None:
+    plan = tmp_path / "p.moe"
+    plan.write_text(PLAN)
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(plan=plan) for a in argv])
+    assert exc.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(f"dagc {argv[0]}: error: " + said.format(plan=plan))
+
+
+def test_a_word_after_the_plan_is_no_flags_value(tmp_path: Path, capsys) -> None:
+    plan = tmp_path / "p.moe"
+    plan.write_text(PLAN)
+    with pytest.raises(SystemExit):
+        main(["check", "--no-search", str(plan), "extra"])
+    assert capsys.readouterr().err.splitlines()[-1] == "dagc check: error: unrecognized arguments: extra"

@@ -196,8 +196,8 @@ def test_a_log_linked_beside_the_plan_is_told_it_leads_outside(tmp_path, link):
     else:
         (plan_dir / link).symlink_to(outside / "service.csv")
     d = plan_error(plan_dir, link)
-    assert (d.code, d.message) == ("E002", f"cannot import `{link}`: it leads outside the plan's directory through a "
-                                           "symbolic link")
+    assert (d.code, d.message) == ("E002", f"cannot read the request log `{link}`: it leads outside the plan's "
+                                           "directory through a symbolic link")
     assert "--allow-path" in d.hint and "move the file beside the plan" not in d.hint
     d = plan_error(tmp_path / "again", "../plan/../../x.csv")   # no link: a path that is outside as written
     assert d.message.endswith("it is outside the plan's directory")

@@ -66,15 +66,19 @@ def preset_fields() -> JSONObject:
 
 
 def known_codes_text(written: str, codes: list[str]) -> str:
-    """What `dagc explain` says after an unknown code: the code its digits name (`301` is `E301`), the codes a
-    prefix starts (`E7`: E701 …), else every code.
+    """What `dagc explain` says after an unknown code: the code written with a space or a dash (`E 202`), the code
+    its digits name (`301` is `E301`), the codes a prefix starts (`E7`: E701 …), else every code.
 
     Example:
         >>> codes = ["E301", "E701", "E702", "W301"]
         >>> known_codes_text("301", codes), known_codes_text("e7", codes), known_codes_text("X", codes)
         ('did you mean `E301` or `W301`?', 'the codes starting `E7`: E701, E702', 'known codes: E301, E701, E702, W301')
+        >>> known_codes_text("E 701", codes)
+        'did you mean `E701`? A code is one word, its letter and three digits: `dagc explain E701`'
     """
     w = re.sub(r"[^A-Z0-9]", "", written.upper())
+    if w in codes:           # `E 202`, `E-202`: until 2026-11-30 told every code
+        return f"did you mean `{w}`? A code is one word, its letter and three digits: `dagc explain {w}`"
     if w.isdigit() and (named := [c for c in codes if c[1:] == w.zfill(3)]):
         return f"did you mean {' or '.join(f'`{c}`' for c in named)}?"
     if 0 < len(w) < 4 and (starting := [c for c in codes if c.startswith(w)]):

@@ -9,8 +9,9 @@ argparse's message, of the first option among them (`-o`, `--rate=12`), or None 
 from __future__ import annotations
 
 import argparse
+import re
 
-__all__ = ["after_dashes_note", "option_home_note", "optional_value_note"]
+__all__ = ["after_dashes_note", "flag_value_note", "option_home_note", "optional_value_note", "words_as_written"]
 
 # What a command does instead of another command's option (`{value}`: the value written after it, else an example)
 _INSTEAD = {
@@ -100,3 +101,44 @@ def optional_value_note(command: argparse.ArgumentParser, argv: list[str]) -> st
     name = command.prog.removeprefix("dagc ")
     return (f"`{option}` took `{word}` for its {optional[option].metavar}: write the plan first, "
             f"`dagc {name} {word} {option}`, or `{option}={optional[option].metavar}`")
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9_,.]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def words_as_written(words: list[str], argv: list[str]) -> list[str]:
+    """The words argparse did not recognise as the command line has them: an option written before the plan with a
+    value (`dagc check --rate 3 plan.moe`) left over with the plan's path (`--rate plan.moe`), its value taken for the
+    plan; `--rate 3`, as written (until 2026-11-30 "unrecognized arguments: --rate plan.moe").
+
+    Example:
+        >>> words_as_written(["--rate", "p.moe"], ["check", "--rate", "3", "p.moe"])
+        ['--rate', '3']
+        >>> words_as_written(["--rate", "3"], ["check", "p.moe", "--rate", "3"])
+        ['--rate', '3']
+    """
+    at = next((k for k, w in enumerate(words) if w.startswith("-")), None)
+    if at is None or words[at] not in argv or at + 1 >= len(words):
+        return words
+    value = argv[argv.index(words[at]) + 1:argv.index(words[at]) + 2]
+    if not value or value[0].startswith("-") or value[0] == words[at + 1]:
+        return words
+    return [*words[:at + 1], value[0], *words[at + 2:]]
+
+
+def flag_value_note(command: argparse.ArgumentParser, argv: list[str], words: list[str]) -> str | None:
+    """The note for a number after an option that takes no value (`dagc check --no-search 3 plan.moe`), which argparse
+    read as the plan, leaving the plan over: until 2026-11-30 told "unrecognized arguments: plan.moe" alone.
+
+    Example:
+        >>> from dagc.cli.parser import build_parser
+        >>> flag_value_note(_commands(build_parser())["check"], ["check", "--no-search", "3", "p.moe"], ["p.moe"])
+        '`--no-search` takes no value: `3` after it was read as the plan, and `p.moe` left over — remove `3`'
+    """
+    flags = {o for a in command._actions if a.nargs == 0 for o in a.option_strings}
+    at = next((k for k, w in enumerate(argv[:-1]) if w in flags and _NUMBER.fullmatch(argv[k + 1])), None)
+    left = [w for w in words if not w.startswith("-")]
+    if at is None or not left:
+        return None
+    return (f"`{argv[at]}` takes no value: `{argv[at + 1]}` after it was read as the plan, and `{left[0]}` left over "
+            f"— remove `{argv[at + 1]}`")

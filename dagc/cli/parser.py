@@ -17,7 +17,7 @@ from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
 from .commands import ALLOW_PATH_HELP
-from .option_homes import after_dashes_note, option_home_note, optional_value_note
+from .option_homes import after_dashes_note, flag_value_note, option_home_note, optional_value_note, words_as_written
 
 # The choices of --objective are the registry's (`dagc.plan.objective`, which loads no compiler module); those of
 # --graph-detail are written out so that the parser needs no compiler module: `dagc.export.dot.Detail`
@@ -186,13 +186,15 @@ class _Parser(argparse.ArgumentParser):
         option it does not have (`dagc check --no-serch`) is told of that option too."""
         unrecognised = message.startswith("unrecognized arguments: ")
         words = message.removeprefix("unrecognized arguments: ").split() if unrecognised else []
-        command = self._command()
+        command, argv = self._command(), list(getattr(self, "_argv", ()))
         known = sorted(_options(self, command))
         wrong = None
-        if unrecognised and (dashes := after_dashes_note(list(getattr(self, "_argv", ())), words)) is not None:
+        if unrecognised and (dashes := after_dashes_note(argv, words)) is not None:
             message = f"{message}: {dashes}"   # `dagc launch -- PLAN --strategy a`: its own option, read as a path
-        elif unrecognised and (home := option_home_note(self, command, words, list(getattr(self, "_argv", ())))):
-            message = f"{message}: {home}"     # `dagc check --rate 10`: which commands take it (not `--strategy`)
+        elif unrecognised and (home := option_home_note(self, command, words, argv)):
+            message = f"unrecognized arguments: {' '.join(words_as_written(words, argv))}: {home}"   # `check --rate 10`
+        elif unrecognised and (flag := flag_value_note(command, argv, words)):
+            message = f"{message}: {flag}"     # `dagc check --no-search 3 plan.moe`: the 3 read as the plan
         elif unrecognised:
             wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)
         elif message.startswith("the following arguments are required"):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 from ..diagnostics import Diagnostic, Severity
-from ..plan.strategy import Axis, AxisNode
+from ..plan.strategy import POOL_ROLES, Axis, AxisNode
 from .fields import AXES_SAID, AXIS_WORDS, nearest
 from .hints import axis_word_hint
+from .pool_hint import POOLS_HINT
 from .strategy_slips import data_parallel_hint, rewrite_hint, split_leaves_it_wrong
 
 __all__ = ["KEYWORD_HINT", "OPTION_KEYWORD_HINT", "unknown_axis", "unknown_axis_hint"]
@@ -36,6 +37,9 @@ def unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
         return whole            # `tp2 ep2`: `tp 2 ep 2` would be E202; the rewrite `tp 2 ; ep 2` reads
     if (said := said or whole or data_parallel_hint(a.span.source, a.span.start)) is not None:
         return said
+    pool = nearest(a.name, POOL_ROLES) if a.body is not None else None
+    if pool is not None and nearest(a.name, _AXES, AXIS_WORDS) is None:    # `prefil 1 < tp 4 >`: "unknown axis" alone
+        return f"did you mean `{pool}`? (a pool of a disaggregated strategy: {POOLS_HINT})"  # until 2026-11-30
     fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
     best = nearest(a.name, fitting, AXIS_WORDS) or nearest(a.name, _AXES, AXIS_WORDS)
     return f"did you mean `{best}`?" if best else f"axes are {AXES_SAID}"

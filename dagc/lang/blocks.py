@@ -21,9 +21,9 @@ from lark.tree import Branch, Meta
 from ..diagnostics import Diagnostic, Severity, quote
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, lookup
-from .field_words import unknown_field_hint
+from .field_words import unknown_block_hint, unknown_field_hint
 from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean
-from .hints import NOT_A_NUMBER, fraction_between, not_a_number, unit_hint, unitless_hint
+from .hints import NOT_A_NUMBER, efficiency_above_one, fraction_between, not_a_number, unit_hint, unitless_hint
 from .unit_slips import per_second_slip_hint, tokens_multiplier_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
@@ -159,7 +159,7 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
             case ItemKind.SUBBLOCK:
                 if item.name not in subblocks:
                     out.error("E101", f"unknown block `{item.name}` in {where}", item.name_span,
-                              did_you_mean(item.name, list(subblocks) + list(fields)) if subblocks or fields else None)
+                              unknown_block_hint(item.name, subblocks, list(fields)))
                     continue
                 out.spans[f"{where}.{item.name}"] = item.span
                 subs[item.name] = item
@@ -376,9 +376,9 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named
                          f"write `{lhs} {int(spec.hi):,}` or less".replace(",", "_"))
     if dim is Dimension.RATIO and spec.hi == 1 and (x <= 100 or short == "memory") and "%" not in text:     # 90, 150
         hint = (f"a bare number is a share of the GPU's memory, at most 1: did you mean the size `{lhs} {text} "
-                f"{'GB' if x < 1000 else 'MiB'}`?" if x > 100 else f"did you mean `{lhs} {text} %`? (or the fraction "
-                f"`{lhs} {x / 100:g}`)" if short != "acceptance" or x > 9 else    # per cent, or tokens a step
-                f"a drafted token's odds of acceptance; {text} tokens a step: `accept_length = {text}`")
+                f"{'GB' if x < 1000 else 'MiB'}`?" if x > 100 else efficiency_above_one(short, lhs, x) or
+                f"did you mean `{lhs} {text} %`? (or the fraction `{lhs} {x / 100:g}`)" if short != "acceptance"
+                or x > 9 else f"a drafted token's odds of acceptance; {text} tokens a step: `accept_length = {text}`")
         return out.error("E104", f"`{short}` = {text} is out of range: a share is at most 1", span, hint)
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                      f"dagc accepts at most {bound_text(spec.hi, dim, _NUM_RE.sub('', text, count=1).strip())}")

@@ -135,7 +135,7 @@ def _where(loc: tuple[int | str, ...]) -> str:
 
 def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span) -> Calibration | Bad:
     """The calibration the statement names (`written`, at `at` in the plan), or BAD with E109 in `out`."""
-    path = roots.resolve(out, written, at)
+    path = roots.resolve(out, written, at, "the calibration")
     if path is None:
         return BAD
     shown = quote(path.name)

@@ -93,7 +93,7 @@ def _kernels(out: Collector, roots: ImportRoots, values: ClusterFields,
     if "kernels" in subs:
         item = subs["kernels"]
         assert item.label_span is not None, "a `from` entry has its path"
-        path = roots.resolve(out, item.label, item.label_span)
+        path = roots.resolve(out, item.label, item.label_span, "the kernel profile")
         if path is None:
             return BAD
         try:

@@ -36,7 +36,7 @@ def read_expert_load(out: Collector, roots: ImportRoots, item: Item) -> ExpertLo
     """The loads the entry `item` (`routing from "…"`) names, or BAD with the reasons in `out`."""
     assert item.label_span is not None, "a `from` entry has its path"
     at = out.spans["workload.routing.file"] = item.label_span
-    path = roots.resolve(out, item.label, at)
+    path = roots.resolve(out, item.label, at, "the expert loads")
     if path is None:
         return BAD
     try:

@@ -25,7 +25,7 @@ from .fields import (
     spelling,
 )
 
-__all__ = ["CONFIG_WORDS", "FIELD_WORDS", "MOE_FFN_WORDS", "unknown_field_hint"]
+__all__ = ["CONFIG_WORDS", "FIELD_WORDS", "MOE_FFN_WORDS", "unknown_block_hint", "unknown_field_hint"]
 
 # Another tool's name of a field (written without case or separators) → dagc's field, and whose name it is
 FIELD_WORDS: dict[str, tuple[str, str]] = {
@@ -162,3 +162,19 @@ def _choice_named(name: str, specs: Mapping[str, Field]) -> tuple[str, str] | No
                 return field, (f"`{name}` is a value of `{field}`, not a field: write `{field} = {choice}`"
                                + (f" (or {rest})" if rest else ""))
     return None
+
+
+def unknown_block_hint(name: str, subblocks: Sequence[str], fields: Sequence[str]) -> str | None:
+    """E101's hint for `name { … }`, no block of its block: the block it begins (`spec` is `speculative`, three
+    letters or more; until 2026-11-30 told the block's 22 names), else `did_you_mean`'s; None for a block of none.
+
+    Example:
+        >>> unknown_block_hint("spec", ("speculative",), ("batch", "prompt"))
+        'did you mean `speculative`?'
+        >>> unknown_block_hint("specualtive", ("speculative",), ("batch",))
+        'did you mean `speculative`?'
+    """
+    begun = [b for b in subblocks if len(name) >= 3 and b.startswith(name.lower())]
+    if len(begun) == 1:
+        return f"did you mean `{begun[0]}`?"
+    return did_you_mean(name, list(subblocks) + list(fields)) if subblocks or fields else None

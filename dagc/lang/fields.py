@@ -101,6 +101,9 @@ _EAGLE = ("write `method = eagle`: dagc prices an EAGLE draft, EAGLE-3's include
           "width and an LM head over 32,000 draft tokens (docs/cost-model.md, \"Speculative decoding\")")
 _MTP = ("write `method = mtp`: the model's multi-token-prediction layer drafts (SGLang's NEXTN, vLLM's "
         "`deepseek_mtp`)")
+_OVERLAP_ON = ("`overlap` is `none` or `microbatch`: write `overlap = microbatch`, one micro-batch's communication "
+               "hidden under another's compute (with `microbatches` 2 or more: one alone has nothing to hide under)")
+_OVERLAP_OFF = "`overlap` is `none` or `microbatch`: write `overlap = none`, communication blocking compute"
 # A choice's other names (engines', papers'), by field and spelling (`spelling`): what dagc calls them
 CHOICE_WORDS: dict[str, dict[str, str]] = {"serving": {
     **dict.fromkeys(("continuous", "continuousbatching", "inflightbatching", "dynamic", "dynamicbatching"), _IN_FLIGHT),
@@ -109,6 +112,9 @@ CHOICE_WORDS: dict[str, dict[str, str]] = {"serving": {
     # the engines' names of a drafting method (vLLM's `speculative_config.method`, SGLang's `--speculative-algorithm`)
     "chunked_prefill": {**dict.fromkeys(("true", "yes", "enabled", "enable", "1"), "write `chunked_prefill = on`"),
                         **dict.fromkeys(("false", "no", "disabled", "disable", "0"), "write `chunked_prefill = off`")},
+    # `overlap = true`: on and off, as a flag reads (until 2026-11-30 told the two values alone)
+    "overlap": {**dict.fromkeys(("true", "yes", "on", "enabled", "enable", "1"), _OVERLAP_ON),
+                **dict.fromkeys(("false", "no", "off", "disabled", "disable", "0"), _OVERLAP_OFF)},
     "method": {**dict.fromkeys(("eagle3", "eagle2", "eagle1"), _EAGLE),
                **dict.fromkeys(("nextn", "deepseekmtp", "mtpnextn"), _MTP)}}
 

@@ -18,7 +18,7 @@ from ..plan.workload import Overlap, PoolRole
 from ..source import Span
 from .axis_hint import unknown_axis
 from .domain_hint import separate_hint, stage_gpus
-from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
+from .fields import CHOICE_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest, spelling
 from .hints import SPLIT_HINT, repeated_axis_hint, scope_hint, stage_domains_hint
 from .nesting_hint import nesting_hint
 from .pool_hint import POOLS_HINT, bare_pools_hint, pool_inside_hint
@@ -201,8 +201,9 @@ def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[StrategyOptions,
             else:
                 out["redundant"] = n
         elif value not in ("none", "microbatch"):
+            said = CHOICE_WORDS["overlap"].get(spelling(value), "write `overlap none` or `overlap microbatch`")
             diags.append(Diagnostic("E101", Severity.ERROR, f"unknown overlap `{value}`", span,
-                                    "write `overlap none` or `overlap microbatch`"))
+                                    said.replace("overlap = ", "overlap ")))        # `with overlap true`
         else:
             out["overlap"] = Overlap(value)
     return out, diags

@@ -24,6 +24,7 @@ from .gpu_hints import GpuName, gpu_hint
 from .unit_words import price_reading, rate_reading
 
 __all__ = ["NOT_A_NUMBER", "SPLIT_HINT", "STAGE_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint",
+           "efficiency_above_one",
            "fraction_between", "gpu_hint", "not_a_number", "repeated_axis_hint", "stage_domains_hint", "unit_hint"]
 
 # `nan`, `inf`, `infinity`, in any case, either sign: words a number parser reads, which are no figure
@@ -360,3 +361,26 @@ def unitless_hint(num: float, text: str, dim: Dimension, short: str, lhs: str) -
         return f"write it with a unit: `{lhs} {text} us` (a collective's latency, {_MICROSECONDS[short]} by default)"
     seconds = f"`{lhs} {text} s`" + (f" ({format_si(num, dim)})" if 0 < num < 1 else "")
     return f"write it with a unit: {seconds}" if num < 1 else f"write it with a unit: `{lhs} {text} ms`, or {seconds}"
+
+
+_EFFICIENCIES = ("compute", "hbm", "network")       # `cluster { efficiency { … } }`'s fields, shares at most 1
+
+
+def efficiency_above_one(short: str, lhs: str, x: float) -> str | None:
+    """E104's hint for an efficiency written above 1 and below 10 (`compute = 1.5`): a speed-up over what was
+    measured, which dagc does not price — an efficiency is a share of the measured speed (of the GPU's peak without a
+    kernel profile), at most 1. Until 2026-11-30 it was told "did you mean `compute = 1.5 %`?", an efficiency no GPU
+    runs at. None for another field or value (`compute = 60` is still told `60 %`).
+
+    Example:
+        >>> efficiency_above_one("compute", "compute =", 1.5)[:79]
+        'an efficiency is a share of the measured speed, at most 1: `compute = 1.5` is 1'
+        >>> efficiency_above_one("compute", "compute =", 60) is None, efficiency_above_one("memory", "memory <=", 1.5)
+        (True, None)
+    """
+    if short not in _EFFICIENCIES or not 1 < x < 10:
+        return None
+    of = ("the links' bandwidth", "faster than the links") if short == "network" else \
+        ("the measured speed", "faster than the kernels measured (or the GPU's peak)")
+    return (f"an efficiency is a share of {of[0]}, at most 1: `{lhs} {x:g}` is {x:g}× that speed, {of[1]}, which "
+            f"dagc does not price — write `{lhs} 1` for {of[0]} itself, or a share below it, e.g. `{lhs} 0.9` (90 %)")

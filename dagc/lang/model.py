@@ -49,13 +49,15 @@ class ImportRoots:
     def of(cls, base_dir: Path | None, allow_paths: Sequence[Path]) -> ImportRoots:
         return cls(base_dir, tuple(Path(p) for p in allow_paths))
 
-    def resolve(self, out: Collector, written: str, span: Span) -> Path | None:
-        """The file `model from` names, if it lies inside the plan's directory or an allowed one.
+    def resolve(self, out: Collector, written: str, span: Span, what: str | None = None) -> Path | None:
+        """The file `model from` names, if it lies inside the plan's directory or an allowed one; E002 says
+        "cannot import" it, or, for a file that is no model (`what`: `the request log`), "cannot read the request
+        log" (until 2026-11-30 every file was one to import).
 
         Symlinks and `..` are resolved first, so neither can lead outside. A plan given as
         text has no directory: it imports only from the directories allowed explicitly.
         """
-        shown = quote(written)
+        shown = f"import `{quote(written)}`" if what is None else f"read {what} `{quote(written)}`"
         try:
             path = Path(written)
             if not path.is_absolute() and self.base_dir is not None:
@@ -63,7 +65,7 @@ class ImportRoots:
             resolved = path.resolve()
             roots = [r.resolve() for r in ((self.base_dir,) if self.base_dir is not None else ()) + self.allow_paths]
         except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
-            out.error("E002", f"cannot import `{shown}`: the path cannot be resolved", span,
+            out.error("E002", f"cannot {shown}: the path cannot be resolved", span,
                       "write the path of an existing file, relative to the plan or absolute")
             return None
         if any(resolved == root or resolved.is_relative_to(root) for root in roots):
@@ -71,16 +73,16 @@ class ImportRoots:
                 self.read.append(resolved)
             return resolved
         if self.base_dir is None:
-            out.error("E002", f"cannot import `{shown}`: a plan given as text reads no files unless a directory "
+            out.error("E002", f"cannot {shown}: a plan given as text reads no files unless a directory "
                       "is allowed", span, "allow the file's directory with `--allow-path DIR`")
         elif _written_inside(path, self.base_dir, self.allow_paths):
             # `ln -s /data/logs/x.csv .`: the file is beside the plan as the user sees it (until 2026-11-30 told to
             # "move the file beside the plan", where it already was)
-            out.error("E002", f"cannot import `{shown}`: it leads outside the plan's directory through a "
+            out.error("E002", f"cannot {shown}: it leads outside the plan's directory through a "
                       "symbolic link", span, "allow the directory the link leads to with `--allow-path DIR`, or copy "
                       "the file beside the plan")
         else:
-            out.error("E002", f"cannot import `{shown}`: it is outside the plan's directory", span,
+            out.error("E002", f"cannot {shown}: it is outside the plan's directory", span,
                       "move the file beside the plan, or allow its directory with `--allow-path DIR`")
         return None
 

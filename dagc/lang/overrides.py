@@ -43,6 +43,7 @@ from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
 from .parse import parse, read_source
 from .per_unit import set_value_hint
+from .set_field import in_option_order, unknown_set_field
 from .set_gpu import preset_gpu_field
 from .set_option_hint import set_form_hint
 from .set_replaces import REPLACES, replaced_spans
@@ -97,7 +98,14 @@ class Override:
         if path[0] not in _TOP:
             raise PlanError([Diagnostic("E101", Severity.ERROR, f"unknown statement `{path[0]}` in --set",
                                         src.span(m.start(1), m.start(1) + len(path[0])), _top_hint(path, m.group(2)))])
-        _one_value(src, path, m.group(2), m.start(2))
+        try:
+            _one_value(src, path, m.group(2), m.start(2))
+        except PlanError as exc:                  # the field first, as the option reads: `workload.log=x/y.csv`
+            unknown = unknown_set_field(path, src, m.start(1) + len(m.group(1)) - len(path[-1]))
+            if unknown is None:
+                raise
+            unknown = dataclasses.replace(unknown, hint=set_form(unknown.hint, path))
+            raise PlanError([unknown, *exc.diagnostics]) from None
         return cls(path, m.group(2), src, m.start(2))
 
     @property
@@ -214,7 +222,9 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
         plan = lower(parse(changed), changed, base_dir=base_dir, allow_paths=allow_paths, needs_strategy=needs_strategy)
         return plan.model_copy(update={"overrides": tuple(o.shown for o in overrides)})
     except PlanError as exc:
-        raise PlanError([_located(d, placed) for d in exc.diagnostics]) from None
+        located = [_located(d, placed) for d in exc.diagnostics]
+        raise PlanError(in_option_order(located, [o.src for o in overrides])) from None
+
 
 
 def _apply(text: str, edits: list[_Edit]) -> tuple[str, list[tuple[int, _Edit]]]:

@@ -70,7 +70,7 @@ def read_request_log(out: Collector, roots: ImportRoots, item: Item, limit: int 
     if not item.label.strip():        # resolved, "" is the plan's own directory: until 2026-11-30 "a directory"
         return out.error(REQUEST_LOG_CODE, '`requests from ""` names no file', at,
                          'write the log\'s path, relative to the plan: `requests from "requests.csv"`')
-    path = roots.resolve(out, item.label, at)
+    path = roots.resolve(out, item.label, at, "the request log")
     if path is None:
         return BAD
     # the path as the plan writes it (until 2026-11-30 the resolved file's name: `requests from ""` was "request log

@@ -31,7 +31,7 @@ from .fields import (
     set_path,
 )
 
-__all__ = ["MEMORY_FLOOR", "WrittenRequirement", "lower_requirements"]
+__all__ = ["MEMORY_FLOOR", "WrittenRequirement", "lower_requirements", "percentile_hint"]
 _NUMBER = re.compile(r"[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9]+)?")
 _PER_GPU = re.compile(r"\s*(?:/|per\s*)gpu\Z", re.IGNORECASE)       # `GB/gpu`, `GiB/GPU`: the memory of each GPU
 
@@ -59,7 +59,7 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
         if named is None:
             base = name.rpartition("_p")[0]
             out.error("E101", f"unknown requirement `{name}`", req.name_span, _latency_hint(req) or _memory_hint(
-                req) or _percentile_hint(name) or _communication_hint(name) or (
+                req) or percentile_hint(name) or _communication_hint(name) or (
                 f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
                 if base in PERCENTILE_KINDS else _field_hint(req) or did_you_mean(name, REQUIREMENT_NAMES)))
             continue
@@ -145,7 +145,7 @@ def _memory_per_gpu(out: Collector, req: WrittenRequirement) -> bool:
     return True
 
 
-def _percentile_hint(name: str) -> str | None:
+def percentile_hint(name: str) -> str | None:
     """`ttft_99`, `TTFT-P99`, `p99_ttft`, `ttft99`, `ttft_99p`, `ttft_99th`, and the names of `vllm bench serve`'s
     results (`median_ttft_ms`, `p99_e2el_ms`, `ttft_p99_ms`): the percentile written another way (`ttft_p99`,
     `ttft_p50`, `e2e_p99`); a mean, which dagc does not judge (`mean_tpot_ms`): the percentiles it does."""

@@ -38,6 +38,9 @@ def check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tr
                       f"the first is at line {node_span(src, by_kind[kind][0].meta).line}")
     text = src.text.rstrip()
     end = src.span(max(0, len(text) - 1), max(1, len(text))) if src.text.strip() else src.span(0, 0)
+    if not any(by_kind.values()):
+        _empty(out, src, end, needs_strategy)
+        return
     fleet = by_kind.get("fleet", [])
     for kind in ("model", "cluster", "workload", *(("strategy",) if needs_strategy else ())):
         if kind in by_kind:
@@ -52,3 +55,15 @@ def check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tr
 def _keyword(src: SourceFile, statement: Tree[Token], word: str) -> Span:
     at = node_span(src, statement.meta)
     return src.span(at.start, at.start + len(word))
+
+
+def _empty(out: Collector, src: SourceFile, end: Span, needs_strategy: bool) -> None:
+    """One E103 for a plan of no statement (an empty file, or comments alone) saying what a plan is, with one to
+    start from: until 2026-11-30 four, one for each statement missing, each with its own example."""
+    kinds = ("model", "cluster", "workload", *(("strategy",) if needs_strategy else ()))
+    what = "is empty" if not src.text.strip() else "holds only comments"
+    needs = ", ".join(f"a `{k}`" for k in kinds[:-1]) + f" and a `{kinds[-1]}`"
+    searched = "" if needs_strategy else " (the command searches the strategies)"
+    out.error("E103", f"the plan {what}: a plan needs {needs}{searched}", end,
+              "start from this plan (a plan may be one line) and change it: `"
+              + "  ".join(_EXAMPLES[k] for k in kinds) + "`; `dagc presets` lists the models and GPUs")

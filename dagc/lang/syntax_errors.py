@@ -1,10 +1,9 @@
 """Syntax errors in words: a Lark parse error → one located E001 diagnostic.
 
-Input: the plan's `SourceFile` and Lark's `UnexpectedInput`. Output: a `Diagnostic` whose
-message names the culprit and what was expected, in words (a number, a quoted string), and
-whose hint says what most likely went wrong: a misspelt keyword, an unquoted name, an
-unclosed block, a word after a field's value. `dagc.lang.parse.parse` calls it when a plan
-fails to parse; its nesting limit counts the brackets that `scope_marks` finds.
+Input: the plan's `SourceFile` and Lark's `UnexpectedInput`. Output: a `Diagnostic` whose message names the culprit
+and what was expected, in words, and whose hint says what most likely went wrong: a misspelt keyword, an unquoted
+name, an unclosed block, a word after a field's value, a dotted percentile (`ttft.p99`). `dagc.lang.parse.parse` calls
+it when a plan fails to parse; its nesting limit counts the brackets that `scope_marks` finds.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from .digits import digits_hint
 from .engine import engine_line_hint, with_engine_hint
 from .fields import STRATEGY_OPTIONS, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
-from .keyword_slips import misspelt_keyword, requirement_field_hint, short as _short
+from .keyword_slips import misspelt_keyword, require_char_hint, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .per_unit import per_words_hint, unit_in_pieces
 from .statement_slips import statement_slip
@@ -82,8 +81,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         return Diagnostic("E001", Severity.ERROR, f"{what} ends too early; expected {expected}",
                           src.span(max(0, end - 1), max(1, end)), hint)
     if isinstance(exc, UnexpectedCharacters):
-        # lark annotates `pos_in_stream` as None on the base class; the lexer always sets an int here
-        pos: int = exc.pos_in_stream  # type: ignore[assignment]
+        pos: int = exc.pos_in_stream  # type: ignore[assignment]  # None on lark's base class; the lexer sets it
         ch = src.text[pos] if pos < len(src.text) else "?"
         line_rest = src.text[pos + 1:].split("\n", 1)[0]
         if ch == '"' and '"' not in line_rest and "STRING" in (exc.allowed or set()):   # a string is one line
@@ -95,8 +93,9 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
-            unit_in_pieces(src.text, pos) or per_words_hint(src.text, pos, enclosing_block(src.text, pos)) or \
-            digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or _hint_for_char(ch, exc.allowed or set())
+            unit_in_pieces(src.text, pos) or per_words_hint(src.text, pos, block := enclosing_block(src.text, pos)) \
+            or digits_hint(src.text[pos:]) or typography_hint(src.text, pos) or \
+            require_char_hint(src.text, pos, block) or _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), _strategy_hint(src, pos, hint))
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token

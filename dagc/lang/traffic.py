@@ -148,7 +148,13 @@ def _log_problem(values: TrafficFields, log: RequestLog, requests: int) -> tuple
     if requests > log.requests:
         return ("requests", f"`requests` = {requests:,}, but the request log {code(log.file)} has {log.requests:,}",
                 f"write `requests = {log.requests}` or fewer, or remove `requests` to replay the whole log")
-    if values.get("rate") is not None and requests > 1 and log.arrival[requests - 1] <= 0:
+    if values.get("rate") is not None and requests == 1:      # no gap to scale, as below (docs/language.md)
+        alone = (f"the request log {code(log.file)} holds one request" if values.get("requests") is None
+                 else "`requests` = 1 replays one request of the log")
+        return ("rate", f"{alone}: `rate` has no gap between requests to scale",
+                "remove `rate` (the request arrives at the start, at any rate), or replay more requests of a log "
+                "whose requests spread in time")
+    if values.get("rate") is not None and log.arrival[requests - 1] <= 0:
         return ("rate", f"the log's first {requests:,} requests all arrive at once: `rate` cannot scale their times",
                 "remove `rate` (the log is replayed at its own times), or use a log whose requests spread in time")
     prefix = values.get("prefix", 0)

@@ -30,7 +30,9 @@ E002 = """
 The input cannot be read as a plan: the file is missing, not a regular file (a directory,
 device, FIFO or socket), binary, not UTF-8, larger than 1 MiB or 100,000 words and symbols;
 the plan has more than 64 strategies; `model from` names a file outside the plan's directory
-(allow another directory with `--allow-path DIR`); an imported Hugging Face config is not
+(allow another directory with `--allow-path DIR`), or `requests from`, `calibration from`,
+`routing from` or `kernels from` does ("cannot read the request log `../x.csv`": until
+2026-11-30 "cannot import" it, as a model); an imported Hugging Face config is not
 a JSON object; or a `fleet { … }` lists more clusters than `dagc fleet` searches (a `...` range
 of more than 1,000 values, or their product past 1,000 searches: docs/fleet.md).
 
@@ -69,7 +71,8 @@ E103 = """
 A required statement, block or field is missing: a plan needs a model, a cluster (with gpus
 and a gpu), a workload (batch, prompt, generate) and at least one strategy — unless the command
 is given one (`--strategy`) or searches them (`dagc search`, `dagc fleet`); a model needs
-layers, hidden, heads and vocab, and a MoE block needs top_k and ffn.
+layers, hidden, heads and vocab, and a MoE block needs top_k and ffn. An empty plan is one
+E103 whose hint is a plan of one line to start from.
 
 Bad:
     workload { batch = 64 }

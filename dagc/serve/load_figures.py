@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..plan.plan import Plan
-from ..plan.workload import Requirement, RequirementKind
+from ..plan.workload import Requirement, RequirementKind, Traffic
 from .load_result import Load, QueueGrowth, percentiles
 
-__all__ = ["LoadFigures", "LoadMisses", "Percentiles", "good_requests", "load_figures"]
+__all__ = ["LoadFigures", "LoadMisses", "Percentiles", "drawn_seed", "good_requests", "load_figures"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class LoadFigures:
     rate_requests_per_s: float | None
     arrival: str | None
     concurrency: int | None
-    seed: int
+    seed: int | None                 # None: nothing drawn (`drawn_seed`)
     log: str | None
     ttft_s: Percentiles
     tpot_s: Percentiles
@@ -158,7 +158,7 @@ def _figures(load: Load, ok: np.ndarray) -> LoadFigures:
     return LoadFigures(
         requests=len(load.arrival), rate_requests_per_s=tr.rate,
         arrival=tr.arrival if tr.rate and tr.log is None else None,
-        concurrency=tr.concurrency, seed=tr.seed, log=tr.log.file if tr.log is not None else None,
+        concurrency=tr.concurrency, seed=drawn_seed(tr), log=tr.log.file if tr.log is not None else None,
         ttft_s=Percentiles(**percentiles(ttft)), tpot_s=Percentiles(**percentiles(tpot[load.output_tokens > 1])),
         itl_s=Percentiles(**percentiles(load.itl, load.itl_weight)), e2e_s=Percentiles(**percentiles(load.e2e)),
         ttft_server_s=Percentiles(**percentiles(load.ttft_server)),
@@ -171,3 +171,19 @@ def _figures(load: Load, ok: np.ndarray) -> LoadFigures:
         cached_prompt_share=(float(load.cached_tokens.sum() / load.prompt.sum())
                              if load.cached_tokens is not None and load.prompt is not None and load.prompt.sum()
                              else 0.0))
+
+
+def drawn_seed(tr: Traffic) -> int | None:
+    """The seed the run drew from, None when it drew nothing: a request log replayed, at its own times or scaled to a
+    `rate`, takes its times and lengths from the log (a plan cannot write `seed` beside it, E104); a closed loop over a
+    log without a `ramp` draws its clients' first steps from the seed (`dagc.serve.load.first_steps`). Until
+    2026-11-30 report.json's `load.seed` said 0 for a replayed log.
+
+    Example:
+        >>> from dagc.plan.workload import Traffic
+        >>> drawn_seed(Traffic(requests=10, rate=2.0, seed=4))
+        4
+    """
+    if tr.log is None:
+        return tr.seed
+    return tr.seed if tr.concurrency is not None and tr.ramp is None else None
