@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -51,7 +51,7 @@ def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable
                     help="search N clusters at once in worker processes (default: one, in this process)")
     fl.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                     help="search each cluster as a Ray task: on a local Ray, or on the cluster at ADDRESS "
-                    "(pip install 'dagc[ray]')")
+                    "(the optional extra: pip install -e '.[ray]' in dagc's checkout)")
     fl.add_argument("--top", type=positive_int, default=10, metavar="N",
                     help="how many clusters to show (default 10)")
     fl.add_argument("--fresh", action="store_true",
@@ -110,6 +110,9 @@ def cmd_fleet(args: Namespace) -> int:
     if isinstance(answers, int):
         return answers
     result = rank_fleet(fleet, answers, plan.objective, band_ratio(plan, "cost"))
+    if plan.calibration is not None:     # picks on instances its runs never had: said, as `dagc search` says them
+        from ..fleet.calibrated import outside_calibration
+        result = replace(result, outside_calibration=outside_calibration(plan, result.ranked))
     best = result.best
     pick = None if best is None else best.answer.pick
     if best is not None and pick is not None and not best.mixes:  # one traffic: the best pick's capacity, bisected

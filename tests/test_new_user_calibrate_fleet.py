@@ -1,0 +1,55 @@
+"""A new user's first `dagc calibrate` and `dagc fleet` (trial48, 2026-11-30): each mistake they made, or figure they
+were shown, that dagc answered wrongly or without saying what to do, checked as they met it."""
+
+from __future__ import annotations
+
+import json
+
+from dagc.cli.main import main
+
+# a calibration fitted on runs of one vLLM engine on 4 H100s (`instance_gpus` [4, 4]), as `dagc calibrate` writes it
+CALIBRATION = {"format": 1, "engine": "vllm", "release": "0.33.0", "gpu": "h100-sxm", "gpus": 4,
+               "instance_gpus": [4, 4], "model": "qwen3-30b-a3b", "terms": {"step_s": 0.003, "frontend_s": 0.04},
+               "runs": [{"id": "r0", "file": "r0.json", "tool": "vllm", "requests": 200, "prompt": 512, "generate": 64,
+                         "rate": 4, "measured": {"ttft_ms": 50}, "dagc": {"ttft_ms": 50},
+                         "cross_validated": {"ttft_ms": 50}}],
+               "range": {"prompt": [512, 512], "generate": [64, 64], "rate": [4, 4]}, "residuals": {"ttft": [0.0]}}
+
+FLEET_PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 4  gpu preset "h100-sxm"  engine = vllm }
+workload { batch = 16  prompt = 512  generate = 64  serving = inflight  rate = 4 requests/s  requests = 200 }
+require { tpot_p90 <= 50 ms }
+calibration from "cal.json"
+fleet {
+  gpu preset "h100-sxm" { price = 2.49 $/h }
+  gpus = [1]
+}
+"""
+
+
+def _fleet(tmp_path, calibration: dict) -> tuple[str, dict]:
+    (tmp_path / "cal.json").write_text(json.dumps(calibration))
+    plan = tmp_path / "fleet.moe"
+    plan.write_text(FLEET_PLAN)
+    out = tmp_path / "out"
+    assert main(["fleet", str(plan), "-o", str(out)]) == 0
+    return str(out), json.loads((out / "fleet.json").read_text())["fleet"]
+
+
+def test_a_calibrated_fleet_says_which_picks_run_instances_its_runs_never_had(tmp_path, capsys):
+    # the runs were of 4-GPU engines; the fleet's one cluster of 1 H100 picks `tp 1`: its figures are the
+    # calibration's terms carried to another instance, which `dagc search` of the same cluster says under its table
+    # and `dagc check --strategy` says as W540 — until 2026-11-30 the fleet recommended it without a word
+    out, fleet = _fleet(tmp_path, CALIBRATION)
+    said = ("outside the runs of calibration `cal.json` (engine instances of 4 GPUs): #1 runs instances of 1 GPU — "
+            "their figures and bands are extrapolated (W540 in `dagc check --strategy`)")
+    assert fleet["best"]["pick"]["strategy"].startswith("tp 1")
+    assert fleet["outside_calibration"] == said
+    assert said in capsys.readouterr().out
+    assert "outside the runs of calibration \\`cal.json\\`" in (tmp_path / "out" / "fleet.md").read_text()
+
+
+def test_a_calibration_of_the_picks_own_instances_says_nothing_of_them(tmp_path, capsys):
+    out, fleet = _fleet(tmp_path, {**CALIBRATION, "gpus": 1, "instance_gpus": [1, 1]})
+    assert fleet["outside_calibration"] is None
+    assert "outside the runs" not in capsys.readouterr().out
