@@ -53,3 +53,39 @@ def test_a_calibration_of_the_picks_own_instances_says_nothing_of_them(tmp_path,
     out, fleet = _fleet(tmp_path, {**CALIBRATION, "gpus": 1, "instance_gpus": [1, 1]})
     assert fleet["outside_calibration"] is None
     assert "outside the runs" not in capsys.readouterr().out
+
+
+PRICED = """model preset "qwen3-30b-a3b"
+cluster { gpus = 4  gpu preset "h100-sxm" }
+workload { batch = 8  prompt = 512  generate = 64  serving = inflight  rate = 4 requests/s  requests = 50 }
+fleet {
+  gpu preset "h100-sxm" { price = PRICE }
+}
+"""
+
+
+def _price_hint(tmp_path, capsys, price: str) -> str:
+    plan = tmp_path / "fleet.moe"
+    plan.write_text(PRICED.replace("PRICE", price))
+    assert main(["fleet", str(plan), "-o", str(tmp_path / "out")]) == 4
+    return capsys.readouterr().err
+
+
+def test_a_price_in_cents_is_hinted_in_dollars_not_as_a_hundred_times_the_rent(tmp_path, capsys):
+    # until 2026-11-30: "`price` takes a price per GPU-hour in `$/h`, `$/hour`, e.g. `price = 249 $/h`"
+    err = _price_hint(tmp_path, capsys, "249 cents/h")
+    assert "fleet.moe:5:39: error[E101]: unknown unit `cents/h`" in err
+    assert "help: `cents/h` is cents per hour: 249 cents/h = 2.49 $/h; write `price = 2.49 $/h`" in err
+    assert "249 $/h" not in err
+
+
+def test_a_nodes_price_is_hinted_per_gpu_not_as_one_gpus(tmp_path, capsys):
+    # until 2026-11-30 `$/h/node` was hinted `price = 19.92 $/hour` and `$/node-hour` `price = 19.92 $/h`: a node of
+    # 8 GPUs' rent charged for each GPU, 8 times the cost of every cluster
+    err = _price_hint(tmp_path, capsys, "19.92 $/h/node")
+    assert ("help: `price` is one GPU's rent per hour, a node's divided by its GPUs: 19.92 $/h/node for a node of 8 "
+            "GPUs is `price = 2.49 $/h`") in err
+    err = _price_hint(tmp_path, capsys, "19.92 $/node-hour")
+    assert ("help: a price is one GPU's rent per hour, a node's divided by its GPUs: 19.92 $/node-hour for a node of 8 "
+            "GPUs is `price = 2.49 $/h`") in err
+    assert "19.92 $/h`" not in err and "19.92 $/hour" not in err
