@@ -33,8 +33,8 @@ _TIMES = {**dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("per hour", 1.0)
           **dict.fromkeys(("d", "day"), ("per day", 1 / 24)),
           **dict.fromkeys(("mo", "mon", "month"), ("per month (730 hours)", 1 / 730)),
           **dict.fromkeys(("y", "yr", "year"), ("per year (8,760 hours)", 1 / 8760))}
-_PRICE = re.compile(r"(?P<cur>us\$|\$|usd|€|eur|£|gbp|¥|jpy|cny|rmb|cents|cent|¢)[ \t]*(?:/[ \t]*gpus?)?[ \t]*(?:/|\bper\b)[ \t]*"
-                    r"(?:gpu[-_ ]?)?(?P<per>[a-z]+)(?:[ \t]*/[ \t]*gpus?)?")
+_PRICE = re.compile(r"(?P<cur>us\$|\$|usd|€|eur|£|gbp|¥|jpy|cny|rmb|cents|cent|¢)[ \t]*(?:/[ \t]*gpus?)?[ \t]*"
+                    r"(?:/|\bper\b)[ \t]*(?:gpu[-_ ]?)?(?P<per>[a-z]+)(?:[ \t]*/[ \t]*gpus?)?")
 
 
 def price_reading(unit_text: str) -> tuple[str, Dimension, float] | None:
