@@ -89,3 +89,40 @@ def test_a_nodes_price_is_hinted_per_gpu_not_as_one_gpus(tmp_path, capsys):
     assert ("help: a price is one GPU's rent per hour, a node's divided by its GPUs: 19.92 $/node-hour for a node of 8 "
             "GPUs is `price = 2.49 $/h`") in err
     assert "19.92 $/h`" not in err and "19.92 $/hour" not in err
+
+
+CALIBRATED = """model preset "qwen3-30b-a3b"
+cluster { gpus = 1  gpu preset "h100-sxm"  engine = vllm }
+workload { batch = 64  prompt = 512  generate = 128  serving = inflight  rate = 4 requests/s  requests = 200 }
+calibration from "NAMED"
+strategy tp 1
+"""
+
+
+def _e109(tmp_path, named: str):
+    from dagc.diagnostics import PlanError
+    from dagc.lang.load import load_plan_text
+    try:
+        load_plan_text(CALIBRATED.replace("NAMED", named), base_dir=tmp_path)
+    except PlanError as exc:
+        (d,) = exc.diagnostics
+        assert d.code == "E109" and d.span is not None and d.span.text == f'"{named}"'
+        return d
+    raise AssertionError("no E109")
+
+
+def test_a_plan_named_as_the_calibration_is_told_it_is_a_plan_and_how_to_fit_one(tmp_path):
+    # until 2026-11-30 "calibration `qwen.moe` is not valid JSON", hinted "make the file with `dagc calibrate`"
+    (tmp_path / "qwen.moe").write_text(CALIBRATED.replace('calibration from "NAMED"\n', ""))
+    d = _e109(tmp_path, "qwen.moe")
+    assert d.hint == ("`qwen.moe` is a plan, not a calibration: fit one on your benchmark runs of it with `dagc "
+                      'calibrate RUN… --plan qwen.moe -o cal.json` and name that file, `calibration from "cal.json"` '
+                      "(docs/calibrate.md)")
+
+
+def test_a_run_in_a_folder_named_as_the_calibration_is_hinted_by_its_path(tmp_path):
+    # the plan's `runs/rate4.json` was hinted `dagc calibrate rate4.json …`, which the plan's directory has not
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "rate4.json").write_text(json.dumps({"mean_ttft_ms": 90.0, "request_rate": 4.0}))
+    d = _e109(tmp_path, "runs/rate4.json")
+    assert d.hint is not None and "`dagc calibrate runs/rate4.json --plan PLAN -o cal.json`" in d.hint
