@@ -126,3 +126,24 @@ def test_a_run_in_a_folder_named_as_the_calibration_is_hinted_by_its_path(tmp_pa
     (tmp_path / "runs" / "rate4.json").write_text(json.dumps({"mean_ttft_ms": 90.0, "request_rate": 4.0}))
     d = _e109(tmp_path, "runs/rate4.json")
     assert d.hint is not None and "`dagc calibrate runs/rate4.json --plan PLAN -o cal.json`" in d.hint
+
+
+def test_a_manifests_path_written_from_the_directory_dagc_runs_in_is_hinted_as_the_manifest_means_it(
+        tmp_path, capsys, monkeypatch):
+    # `u/runs.toml` naming `u/runs/rate1.json`, as the user saw the file from `u`'s parent, where they ran dagc
+    (tmp_path / "u" / "runs").mkdir(parents=True)
+    (tmp_path / "u" / "runs" / "rate1.json").write_text("{}")
+    (tmp_path / "u" / "p.moe").write_text(CALIBRATED.replace('calibration from "NAMED"\n', ""))
+    (tmp_path / "u" / "runs.toml").write_text('plan = "p.moe"\n[[run]]\nfile = "u/runs/rate1.json"\n')
+    (tmp_path / "elsewhere.json").write_text("{}")         # outside the manifest's directory: never told of
+    (tmp_path / "u" / "far.toml").write_text('plan = "p.moe"\n[[run]]\nfile = "elsewhere.json"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", "u/runs.toml", "-o", "u/cal.json"]) == 4
+    err = capsys.readouterr().err
+    assert "u/runs.toml:3:8: error[E110]: run entry 1: `file` names a file that does not exist, `u/runs/rate1.json`" \
+        in err
+    assert ("help: check the path: it is relative to the manifest's directory, not the one dagc runs in: the file "
+            "`u/runs/rate1.json` of this directory is `runs/rate1.json` from the manifest's") in err
+    assert main(["calibrate", "u/far.toml", "-o", "u/cal.json"]) == 4
+    err = capsys.readouterr().err
+    assert "help: check the path: it is relative to the manifest's directory\n" in err
