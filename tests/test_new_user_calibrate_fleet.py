@@ -147,3 +147,15 @@ def test_a_manifests_path_written_from_the_directory_dagc_runs_in_is_hinted_as_t
     assert main(["calibrate", "u/far.toml", "-o", "u/cal.json"]) == 4
     err = capsys.readouterr().err
     assert "help: check the path: it is relative to the manifest's directory\n" in err
+
+
+def test_a_run_file_that_is_a_directory_is_told_so_and_given_the_files_in_it(tmp_path, capsys, monkeypatch):
+    # until 2026-11-30 "the run file is not a regular file", hinted "give the path of the run file"
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "p.moe").write_text(CALIBRATED.replace('calibration from "NAMED"\n', ""))
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", "runs", "--plan", "p.moe", "-o", "cal.json"]) == 4
+    err = capsys.readouterr().err
+    assert "runs:1:1: error[E110]: the run file is a directory" in err
+    assert ("help: give the run files in it, each a benchmark's result (`runs/*.json`), or a manifest that lists them "
+            'with their traffic (docs/calibrate.md, "The manifest")') in err
