@@ -156,6 +156,6 @@ def test_a_run_file_that_is_a_directory_is_told_so_and_given_the_files_in_it(tmp
     monkeypatch.chdir(tmp_path)
     assert main(["calibrate", "runs", "--plan", "p.moe", "-o", "cal.json"]) == 4
     err = capsys.readouterr().err
-    assert "runs:1:1: error[E110]: the run file is a directory" in err
+    assert "runs:1:1: error[E110]: the run file is a directory, not a regular file" in err
     assert ("help: give the run files in it, each a benchmark's result (`runs/*.json`), or a manifest that lists them "
             'with their traffic (docs/calibrate.md, "The manifest")') in err

@@ -53,9 +53,9 @@ def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int |
         if exc.missing:
             raise run_error(where, 0, f"the {what} does not exist", "check the path") from None
         if exc.kind == "a directory" and what == "run file":     # until 2026-11-30 "not a regular file" alone
-            raise run_error(where, 0, "the run file is a directory", "give the run files in it, each a benchmark's "
-                            f"result (`{name.rstrip('/')}/*.json`), or a manifest that lists them with their traffic "
-                            '(docs/calibrate.md, "The manifest")') from None
+            raise run_error(where, 0, "the run file is a directory, not a regular file", "give the run files in it, "
+                            f"each a benchmark's result (`{name.rstrip('/')}/*.json`), or a manifest that lists them "
+                            'with their traffic (docs/calibrate.md, "The manifest")') from None
         if exc.kind is not None:
             raise run_error(where, 0, f"the {what} is not a regular file", f"give the path of the {what}") from None
         raise run_error(where, 0, f"the {what} cannot be read: {exc.reason}") from None
