@@ -159,3 +159,42 @@ def test_a_run_file_that_is_a_directory_is_told_so_and_given_the_files_in_it(tmp
     assert "runs:1:1: error[E110]: the run file is a directory, not a regular file" in err
     assert ("help: give the run files in it, each a benchmark's result (`runs/*.json`), or a manifest that lists them "
             'with their traffic (docs/calibrate.md, "The manifest")') in err
+
+
+# a run as `vllm bench serve --save-result` writes it (the fields docs/calibrate.md lists), of the plan's traffic
+VLLM_RUN = {"backend": "vllm", "model_id": "Qwen/Qwen3-30B-A3B", "num_prompts": 200, "request_rate": 4.0,
+            "burstiness": 1.0, "max_concurrency": None, "duration": 52.5, "completed": 200, "failed": 0,
+            "total_input_tokens": 102400, "total_output_tokens": 25600, "request_throughput": 3.81,
+            "output_throughput": 487.6, "total_token_throughput": 2438.1, "mean_ttft_ms": 90.0, "median_ttft_ms": 85.5,
+            "p99_ttft_ms": 144.0, "mean_tpot_ms": 20.5, "median_tpot_ms": 20.1, "p99_tpot_ms": 26.7,
+            "mean_itl_ms": 20.5, "median_itl_ms": 18.5, "p99_itl_ms": 51.3}
+
+
+def _calibrate_one(tmp_path, capsys, monkeypatch, run: dict) -> tuple[int, str]:
+    (tmp_path / "p.moe").write_text(CALIBRATED.replace('calibration from "NAMED"\n', ""))
+    (tmp_path / "rate4.json").write_text(json.dumps(run, indent=2))
+    monkeypatch.chdir(tmp_path)
+    code = main(["calibrate", "rate4.json", "--plan", "p.moe", "-o", "cal.json"])
+    return code, capsys.readouterr().err
+
+
+def test_a_run_written_with_dagcs_own_keys_is_told_the_tools_name_of_each(tmp_path, capsys, monkeypatch):
+    # docs/calibrate.md lists dagc's key of each figure (`ttft_ms`, …); a file written with them was "none of the
+    # fields of vLLM's, SGLang's or AIPerf's results", at 1:1, until 2026-11-30
+    own = {"ttft_ms": 90.0, "tpot_ms": 20.5, "output_tokens_per_s": 487.6, "request_rate": 4.0, "num_prompts": 200}
+    code, err = _calibrate_one(tmp_path, capsys, monkeypatch, own)
+    assert code == 4
+    assert ("rate4.json:2:3: error[E110]: field `ttft_ms` is not a field of vLLM's, SGLang's or AIPerf's results: its "
+            "figure would not be read") in err
+    assert 'help: the tools write it `mean_ttft_ms` (docs/calibrate.md, "What it reads")' in err
+
+
+def test_a_figure_under_the_tools_words_in_another_order_is_not_dropped_unsaid(tmp_path, capsys, monkeypatch):
+    # `ttft_mean_ms` beside the tool's own fields: its mean TTFT was left out of the fit without a word
+    run = {("ttft_mean_ms" if k == "mean_ttft_ms" else k): v for k, v in VLLM_RUN.items()}
+    code, err = _calibrate_one(tmp_path, capsys, monkeypatch, run)
+    line = 1 + list(run).index("ttft_mean_ms") + 1
+    assert code == 4
+    assert f"rate4.json:{line}:3: error[E110]: field `ttft_mean_ms` is not a field of vLLM's" in err
+    assert "the tools write it `mean_ttft_ms`" in err
+    assert not (tmp_path / "cal.json").exists()

@@ -37,6 +37,7 @@ from ..diagnostics import PlanError
 from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
 from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, RUN_HINT, MeasuredRun, run_error
 from .run_fields import run_of
+from .run_names import named
 
 __all__ = ["MANIFEST_HINT", "manifest_like", "read_runs", "read_text"]
 
@@ -250,5 +251,5 @@ def read_runs(path: str | os.PathLike[str], shown: str | None = None) -> list[Me
     if not found:
         raise run_error(src, 0, "the run file is empty", EMPTY_HINT)
     base = Path(name).name
-    return [run_of(src, at, end, obj, base if len(found) == 1 else f"{base}#{k}", name)
+    return [run_of(src, at, end, named(src, at, end, obj), base if len(found) == 1 else f"{base}#{k}", name)
             for k, (at, end, obj) in enumerate(found, 1)]
