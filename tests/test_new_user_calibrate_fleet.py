@@ -198,3 +198,23 @@ def test_a_figure_under_the_tools_words_in_another_order_is_not_dropped_unsaid(t
     assert f"rate4.json:{line}:3: error[E110]: field `ttft_mean_ms` is not a field of vLLM's" in err
     assert "the tools write it `mean_ttft_ms`" in err
     assert not (tmp_path / "cal.json").exists()
+
+
+def test_a_results_file_of_another_sweep_holding_one_answer_says_one_answer(tmp_path, capsys, monkeypatch):
+    # until 2026-11-30 "note: …/fleet-results.jsonl held 1 answers of another sweep"
+    from test_fleet_stale_results import PLAN, _refuse, _stale_file
+
+    from dagc.export.output_dir import plot_dir
+    from dagc.fleet import run as fleet_run
+    from dagc.fleet.results_file import RESULTS_NAME
+    plan = tmp_path / "fleet.moe"
+    plan.write_text(PLAN)
+    out = tmp_path / "out"
+    _stale_file(plot_dir(out, RESULTS_NAME), 1)
+    monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
+    try:
+        main(["fleet", str(plan), "-o", str(out)])
+    except AssertionError as exc:
+        assert "searched" in str(exc)
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert f"note: {out / RESULTS_NAME} held 1 answer of another sweep (the plan's text, a file it reads" in err

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
+from ..units import count_text
 from .commands import ALLOW_PATH_HELP, allowed_paths, is_quiet, loading, progress_bar, search_jobs
 
 if TYPE_CHECKING:
@@ -104,8 +105,8 @@ def cmd_fleet(args: Namespace) -> int:
         err.print(f"note: {len(files.known):,} of {len(items):,} searches resumed from {files.results}",
                   markup=False)
     if files.stale and not is_quiet(args):   # the same command after an interruption resumed nothing: say why
-        err.print(f"note: {files.results} held {files.stale:,} answers of another sweep (the plan's text, a file it "
-                  "reads or dagc itself changed since): every cluster is searched again", markup=False)
+        err.print(f"note: {files.results} held {count_text(files.stale, 'answer')} of another sweep (the plan's text, "
+                  "a file it reads or dagc itself changed since): every cluster is searched again", markup=False)
     answers = _run(args, fleet, items, files, err)
     if isinstance(answers, int):
         return answers
