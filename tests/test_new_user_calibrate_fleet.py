@@ -218,3 +218,12 @@ def test_a_results_file_of_another_sweep_holding_one_answer_says_one_answer(tmp_
         assert "searched" in str(exc)
     err = capsys.readouterr().err.replace("\n", " ")
     assert f"note: {out / RESULTS_NAME} held 1 answer of another sweep (the plan's text, a file it reads" in err
+
+
+def test_a_calibration_file_missing_fields_names_each(tmp_path):
+    # a hand-made file of the terms alone read "runs: Field required (and 2 more)" until 2026-11-30: which two, unsaid
+    (tmp_path / "hand.json").write_text(json.dumps({k: v for k, v in CALIBRATION.items()
+                                                    if k not in ("runs", "range", "residuals")}))
+    d = _e109(tmp_path, "hand.json")
+    assert d.message == ("calibration `hand.json`: runs: Field required; range: Field required; residuals: Field "
+                         "required")

@@ -161,10 +161,11 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
         # strict, as JSON: a number written as a string ("frontend_s": "0.04") is no number
         f = CalibrationFile.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
-        err = exc.errors(include_url=False, include_input=False)[0]
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        return out.error(CALIBRATION_CODE, f"calibration `{shown}`: {_where(tuple(err['loc']))}: {err['msg']}{more}",
-                         at, _HINT)
+        # the first 3 problems, each at its field (until 2026-11-30 the first, "(and 2 more)" unnamed)
+        errs = exc.errors(include_url=False, include_input=False)
+        said = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in errs[:3])
+        more = f" (and {len(errs) - 3} more)" if len(errs) > 3 else ""
+        return out.error(CALIBRATION_CODE, f"calibration `{shown}`: {said}{more}", at, _HINT)
     r = f.range
     return Calibration(file=path.name, engine=f.engine, release=f.release, gpu=f.gpu, gpus=f.gpus, model=f.model,
                        instance_gpus=f.instance_gpus,
