@@ -227,3 +227,16 @@ def test_a_calibration_file_missing_fields_names_each(tmp_path):
     d = _e109(tmp_path, "hand.json")
     assert d.message == ("calibration `hand.json`: runs: Field required; range: Field required; residuals: Field "
                          "required")
+
+
+def test_a_run_file_past_the_limit_is_told_what_makes_a_run_large(tmp_path, capsys, monkeypatch):
+    # a vLLM result saved with `--save-detailed` holds every generated text (vllm/benchmarks/serve.py pops
+    # `generated_texts` without it); until 2026-11-30 the hint was "is this the right file?" alone
+    from dagc.calibrate import runs as runs_mod
+    monkeypatch.setattr(runs_mod, "MAX_RUN_BYTES", 2000)
+    code, err = _calibrate_one(tmp_path, capsys, monkeypatch, VLLM_RUN | {"generated_texts": ["x" * 100] * 30})
+    assert code == 4
+    assert "rate4.json:1:1: error[E110]: the run file is larger than 2,000 bytes, the limit for a run file" in err
+    assert ("help: is this the right file? A benchmark's summary is a few kB: a vLLM result saved with "
+            "`--save-detailed` (SGLang's `--output-details`) also holds every request's generated text — benchmark "
+            "again without it, dagc reads the summary") in err

@@ -41,6 +41,13 @@ from .run_names import named
 
 __all__ = ["MANIFEST_HINT", "manifest_like", "read_runs", "read_text"]
 
+# a run's summary is a few kB; what makes one large is every request's text, which dagc does not read (until
+# 2026-11-30 "is this the right file?")
+BIG_RUN_HINT = ("is this the right file? A benchmark's summary is a few kB: a vLLM result saved with `--save-detailed` "
+                "(SGLang's `--output-details`) also holds every request's generated text — benchmark again without it, "
+                "dagc reads the summary")
+
+
 def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int | None = None) -> SourceFile:
     """The text of a run file (or of `what`, a manifest): a regular file (refused before it is opened for reading,
     opened without blocking), at most `limit` bytes (`MAX_RUN_BYTES`) of which at most one more is read, UTF-8;
@@ -62,7 +69,7 @@ def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int |
         raise run_error(where, 0, f"the {what} cannot be read: {exc.reason}") from None
     if len(data) > limit:
         raise run_error(where, 0, f"the {what} is larger than {limit:,} bytes, the limit for a {what}",
-                        "is this the right file?")
+                        BIG_RUN_HINT if what == "run file" else "is this the right file?")
     try:
         return SourceFile(name, data.decode("utf-8-sig"), echo=False)
     except UnicodeDecodeError as exc:
