@@ -240,3 +240,16 @@ def test_a_run_file_past_the_limit_is_told_what_makes_a_run_large(tmp_path, caps
     assert ("help: is this the right file? A benchmark's summary is a few kB: a vLLM result saved with "
             "`--save-detailed` (SGLang's `--output-details`) also holds every request's generated text — benchmark "
             "again without it, dagc reads the summary") in err
+
+
+def test_the_summary_names_the_engine_instances_the_runs_measured_beside_the_cluster(tmp_path, capsys, monkeypatch):
+    # runs of one `tp 1` engine given with a plan of 2 GPUs: until 2026-11-30 "calibrated vllm@0.33.0 on 2 × h100-sxm"
+    # alone, which read as a calibration of 2-GPU engines; the file's `instance_gpus` and W540 are of 1
+    plan = CALIBRATED.replace('calibration from "NAMED"\n', "").replace("gpus = 1", "gpus = 2")
+    (tmp_path / "p.moe").write_text(plan)
+    (tmp_path / "rate4.json").write_text(json.dumps(VLLM_RUN))
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", "rate4.json", "--plan", "p.moe", "-o", "cal.json"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "calibrated vllm@0.33.0 on 2 × h100-sxm (engine instances of 1 GPU), qwen3-30b-a3b: 1 run"
+    assert json.loads((tmp_path / "cal.json").read_text())["instance_gpus"] == [1, 1]
