@@ -35,7 +35,8 @@ OVER_LINES: dict[str, int] = {}
 OVER_PARAMETERS: dict[str, int] = {}
 # The modules that are no stage: the package's faces and what every stage reads.
 # `interrupts`, like `exit_codes`, is read by `__main__` before the compiler loads: the standard library only
-TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes", "interrupts", "jsontypes"}
+TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes", "interrupts", "jsontypes",
+             "extras"}
 
 
 def _contract() -> dict:

@@ -36,6 +36,7 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
+from .manifest_paths import missing_hint
 from .manifest_sets import in_manifest
 from .match import Shared, disagreements, several_traffics
 from .measured import MeasuredRun
@@ -353,7 +354,7 @@ def _check_entry(src: SourceFile, at: int, k: int, file: object, plan: object, s
                        f"manifest's directory, {code(v)} (allow its directory with `--allow-path DIR`)")
         if not os.path.lexists(roots[0] / v):
             raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names a file that does not exist, "
-                       f"{code(v)}", "check the path: it is relative to the manifest's directory")
+                       f"{code(v)}", missing_hint(roots[0], v))
         if not os.path.isfile(roots[0] / v):        # a directory, a device, a FIFO: said here, at the entry
             raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names no regular file, "
                        f"{code(v)}", f"give the path of a {'plan' if name == 'plan' else 'run file'}")

@@ -37,8 +37,16 @@ from ..diagnostics import PlanError
 from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
 from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, RUN_HINT, MeasuredRun, run_error
 from .run_fields import run_of
+from .run_names import named
 
 __all__ = ["MANIFEST_HINT", "manifest_like", "read_runs", "read_text"]
+
+# a run's summary is a few kB; what makes one large is every request's text, which dagc does not read (until
+# 2026-11-30 "is this the right file?")
+BIG_RUN_HINT = ("is this the right file? A benchmark's summary is a few kB: a vLLM result saved with `--save-detailed` "
+                "(SGLang's `--output-details`) also holds every request's generated text — benchmark again without it, "
+                "dagc reads the summary")
+
 
 def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int | None = None) -> SourceFile:
     """The text of a run file (or of `what`, a manifest): a regular file (refused before it is opened for reading,
@@ -52,12 +60,16 @@ def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int |
     except Unreadable as exc:
         if exc.missing:
             raise run_error(where, 0, f"the {what} does not exist", "check the path") from None
+        if exc.kind == "a directory" and what == "run file":     # until 2026-11-30 "not a regular file" alone
+            raise run_error(where, 0, "the run file is a directory, not a regular file", "give the run files in it, "
+                            f"each a benchmark's result (`{name.rstrip('/')}/*.json`), or a manifest that lists them "
+                            'with their traffic (docs/calibrate.md, "The manifest")') from None
         if exc.kind is not None:
             raise run_error(where, 0, f"the {what} is not a regular file", f"give the path of the {what}") from None
         raise run_error(where, 0, f"the {what} cannot be read: {exc.reason}") from None
     if len(data) > limit:
         raise run_error(where, 0, f"the {what} is larger than {limit:,} bytes, the limit for a {what}",
-                        "is this the right file?")
+                        BIG_RUN_HINT if what == "run file" else "is this the right file?")
     try:
         return SourceFile(name, data.decode("utf-8-sig"), echo=False)
     except UnicodeDecodeError as exc:
@@ -246,5 +258,5 @@ def read_runs(path: str | os.PathLike[str], shown: str | None = None) -> list[Me
     if not found:
         raise run_error(src, 0, "the run file is empty", EMPTY_HINT)
     base = Path(name).name
-    return [run_of(src, at, end, obj, base if len(found) == 1 else f"{base}#{k}", name)
+    return [run_of(src, at, end, named(src, at, end, obj), base if len(found) == 1 else f"{base}#{k}", name)
             for k, (at, end, obj) in enumerate(found, 1)]

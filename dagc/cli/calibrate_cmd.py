@@ -200,13 +200,25 @@ def _kv_text(cal: Calibrated) -> str:
             f"{AGREE.denominator} must be)")
 
 
+def _instances(cal: Calibrated) -> str:
+    """` (engine instances of 4 GPUs)` where the runs' engines ran on fewer GPUs than the cluster has — what the terms
+    stand for, and what W540 compares a plan with (the file's `instance_gpus`); until 2026-11-30 the header named the
+    cluster's 8 GPUs alone for runs of `tp 4` on it."""
+    from ..calibrate.calibrate import instance_gpus
+    sizes = sorted({g for j in cal.jobs for g in instance_gpus(j.plan)})
+    if not sizes or sizes == [cal.jobs[0].plan.cluster.gpus]:
+        return ""
+    gpus = count_text(sizes[0], "GPU") if len(sizes) == 1 else f"{sizes[0]:,}–{sizes[-1]:,} GPUs"
+    return f" (engine instances of {gpus})"
+
+
 def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
     """What the calibration fitted, how each term got its value, and its errors before and after."""
     from ..calibrate.solve import TERMS
     from ..diagnostics import printable
     first = cal.jobs[0].plan
     print(f"calibrated {first.cluster.engine.name}@{first.cluster.engine.release} on {first.cluster.gpus} × "
-          f"{first.cluster.gpu.name}, {first.model.name}: {count_text(len(jobs), 'run')}")
+          f"{first.cluster.gpu.name}{_instances(cal)}, {first.model.name}: {count_text(len(jobs), 'run')}")
     ignored = sorted({j.ignored_calibration for j in cal.jobs if j.ignored_calibration is not None})
     if ignored:
         files = " and ".join(f'`calibration from "{printable(f)}"`' for f in ignored)

@@ -328,6 +328,7 @@ def cmd_presets(args: Namespace) -> int:
         print(json.dumps({**preset_fields(), "engine_kernel_profiles": engines}, indent=2, ensure_ascii=False))
         return EXIT_OK
     with loading():
+        from ..extras import extra_install
         from .builtin_text import preset_tables
         from .print_presets import print_presets
         from .printing import make_console
@@ -336,7 +337,7 @@ def cmd_presets(args: Namespace) -> int:
     console.print("engine kernel profiles (cluster { kernels = \"ENGINE:SYSTEM[@RELEASE]\" }, docs/kernels.md)",
                   markup=False)
     if engines["package"] is None:
-        console.print("  none installed: pip install 'dagc[engines]' (aiconfigurator-core's measured tables)",
+        console.print(f"  none installed: {extra_install('engines')} (aiconfigurator-core's measured tables)",
                       markup=False)
     for system, by_engine in engines["systems"].items():
         console.print(f"  {system} ({engines['gpus'][system]}): " + "; ".join(

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
+from ..units import count_text
 from .commands import ALLOW_PATH_HELP, allowed_paths, is_quiet, loading, progress_bar, search_jobs
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable
                     help="search N clusters at once in worker processes (default: one, in this process)")
     fl.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                     help="search each cluster as a Ray task: on a local Ray, or on the cluster at ADDRESS "
-                    "(pip install 'dagc[ray]')")
+                    "(the optional extra: pip install -e '.[ray]' in dagc's checkout)")
     fl.add_argument("--top", type=positive_int, default=10, metavar="N",
                     help="how many clusters to show (default 10)")
     fl.add_argument("--fresh", action="store_true",
@@ -104,12 +105,15 @@ def cmd_fleet(args: Namespace) -> int:
         err.print(f"note: {len(files.known):,} of {len(items):,} searches resumed from {files.results}",
                   markup=False)
     if files.stale and not is_quiet(args):   # the same command after an interruption resumed nothing: say why
-        err.print(f"note: {files.results} held {files.stale:,} answers of another sweep (the plan's text, a file it "
-                  "reads or dagc itself changed since): every cluster is searched again", markup=False)
+        err.print(f"note: {files.results} held {count_text(files.stale, 'answer')} of another sweep (the plan's text, "
+                  "a file it reads or dagc itself changed since): every cluster is searched again", markup=False)
     answers = _run(args, fleet, items, files, err)
     if isinstance(answers, int):
         return answers
     result = rank_fleet(fleet, answers, plan.objective, band_ratio(plan, "cost"))
+    if plan.calibration is not None:     # picks on instances its runs never had: said, as `dagc search` says them
+        from ..fleet.calibrated import outside_calibration
+        result = replace(result, outside_calibration=outside_calibration(plan, result.ranked))
     best = result.best
     pick = None if best is None else best.answer.pick
     if best is not None and pick is not None and not best.mixes:  # one traffic: the best pick's capacity, bisected

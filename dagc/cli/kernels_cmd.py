@@ -20,7 +20,7 @@ __all__ = ["add_parser"]
 
 EPILOG = """\
 examples:
-  pip install 'dagc[engines]'
+  pip install -e '.[engines]'        # in dagc's checkout: the optional extra
   dagc kernels list
   dagc kernels import --system h200_sxm --engine trtllm -o h200-trtllm.json
   # then in the plan: cluster { gpus = 8  gpu preset "h200"  kernels from "h200-trtllm.json" }
@@ -31,7 +31,7 @@ _P = TypeVar("_P", bound=argparse.ArgumentParser)   # the CLI's parser class
 
 def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     """Add `dagc kernels` to the CLI's subparsers."""
-    p = subparsers.add_parser("kernels", help="make a kernel profile from engine-measured tables (dagc[engines])",
+    p = subparsers.add_parser("kernels", help="make a kernel profile from engine-measured tables (the extra `engines`)",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="kernels_command", required=True, metavar="{import,list}")
     imp = sub.add_parser("import", help="convert one system, engine and release into a profile file",

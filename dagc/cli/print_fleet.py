@@ -135,6 +135,8 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", fleet_columns(rows, _shown(result)), rows)
         if note := borrowed_note((r.answer.cluster.gpu, r.answer.cluster.kernel_profile) for r in result.ranked[:top]):
             out.print(note, markup=False)
+    if result.outside_calibration is not None:
+        out.print(result.outside_calibration, markup=False)
     best = result.best
     if best is not None:
         out.print(_best_line(result, best, plan), markup=False)

@@ -91,6 +91,6 @@ def fleet_json(result: FleetResult) -> JSONObject:
             "clusters": len(result.ranked) + len(result.missed), "meeting": len(result.ranked),
             "best": None if result.best is None else row_json(result.best),
             "ranked": [row_json(r) for r in result.ranked], "not_meeting": [row_json(r) for r in result.missed],
-            "error_band_ratio": result.error_band_ratio,
+            "error_band_ratio": result.error_band_ratio, "outside_calibration": result.outside_calibration,
             "within_error_of_best": [r.label for r in within], "within_error_of_best_index": [r.index for r in within],
             "same_pick_as_best": [r.label for r in same], "same_pick_as_best_index": [r.index for r in same]}

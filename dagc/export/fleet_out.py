@@ -205,8 +205,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                        f"{'—' if rent is None else f'${format_figure(rent)}/h'} | "
                        f"{md_text(binds_text(r))} |")
         out.append("")
-        if note := borrowed_note((r["cluster"]["gpu"], r["cluster"].get("kernel_profile")) for r in f["ranked"]):
-            out += [md_text(note), ""]
+        gpus = ((r["cluster"]["gpu"], r["cluster"].get("kernel_profile")) for r in f["ranked"])
+        out += [x for note in (f.get("outside_calibration"), borrowed_note(gpus)) if note for x in (md_text(note), "")]
     if f["not_meeting"]:
         out += ["## Not meeting every requirement", ""]
         for r in f["not_meeting"]:

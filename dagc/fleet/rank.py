@@ -89,6 +89,9 @@ class FleetResult:
     # how many times its low end the high end of a cost's 80 % band is (`dagc.verdict.ledger.band_ratio` of the
     # plan's regime, throughput's errors): clusters whose cost lies within it of the best's are indistinguishable
     error_band_ratio: float | None = None
+    # the ranked rows whose pick runs engine instances outside the runs of the plan's calibration, in one line
+    # (`dagc.fleet.calibrated.outside_calibration`); None without a calibration or when none does
+    outside_calibration: str | None = None
 
     @property
     def rates(self) -> list[float]:

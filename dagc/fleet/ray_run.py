@@ -8,7 +8,8 @@ that Ray, which gives a lane's next task to a worker it just freed, keeps what t
 Each task carries its plan (the model, the cluster
 with its kernel profile, the workload with its requests) as its argument: a worker reads no file. A task
 whose worker dies, or that raises, is retried once by Ray (`max_retries=1`, `retry_exceptions=True`); one
-that fails twice is answered with `failed`. Ray is the optional extra `dagc[ray]`.
+that fails twice is answered with `failed`. Ray is the optional extra `ray` (`pip install -e '.[ray]'` in dagc's
+checkout; `dagc.extras.extra_install`).
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ import os
 import socket
 from collections.abc import Callable
 
+from ..extras import extra_install
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from .cluster import Ask, answer_cluster, failed_answer
 from .lanes import Lanes
 from .stored import StoredAnswer
 
-__all__ = ["RAY_CONNECT_S", "RAY_INSTALL", "RayMissing", "RayUnreachable", "ray_answers", "reach"]
+__all__ = ["RAY_CONNECT_S", "RayMissing", "RayUnreachable", "ray_answers", "reach"]
 
-RAY_INSTALL = "pip install 'dagc[ray]'"
 RAY_CONNECT_S = 10.0    # how long `--ray ADDRESS` waits for the cluster's port to answer before saying it does not
 
 
@@ -102,13 +103,13 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], ask: Ask, address: str,
     """Answer `todo` on Ray (module docstring); a Ray this call started is shut down when it ends.
 
     Raises:
-        RayMissing: Ray is not installed (`RAY_INSTALL` says how).
+        RayMissing: Ray is not installed (`dagc.extras.extra_install` says how).
         RayUnreachable: `address` is not one, does not answer (`reach`), or answers but Ray finds no cluster there.
     """
     try:
         import ray
     except ImportError:
-        raise RayMissing(f"--ray needs Ray: {RAY_INSTALL}") from None
+        raise RayMissing(f"--ray needs Ray, the optional extra `ray`: {extra_install('ray')}") from None
     started = not ray.is_initialized()
     if started:
         _start(ray.init, address)

@@ -1,7 +1,8 @@
 """Engine-measured kernel tables → a dagc kernel profile (`dagc kernels import`, docs/kernels.md).
 
 Input: the silicon tables NVIDIA's `aiconfigurator-core` package ships (the optional extra
-`dagc[engines]`): per system (`h200_sxm`, …), engine (`trtllm`, `sglang`, `vllm`) and release, parquet
+`engines`, `pip install -e '.[engines]'` in dagc's checkout): per system (`h200_sxm`, …), engine (`trtllm`,
+`sglang`, `vllm`) and release, parquet
 tables of kernel latencies measured in that engine — GEMM, fused MoE, context and generation
 attention, MLA generation. Output: a profile in dagc's own format (`dagc.kernels.format`), which
 records where every table came from.
@@ -34,6 +35,8 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from ..extras import extra_install
 
 __all__ = ["ENGINES", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root",
            "import_profile", "package_version", "profile_engine"]
@@ -82,8 +85,8 @@ def data_root() -> Path:
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise MissingExtraError("engine kernel tables need the optional extra: pip install 'dagc[engines]' "
-                                "(it installs aiconfigurator-core)")
+        raise MissingExtraError("engine kernel tables need the optional extra `engines` (aiconfigurator-core): "
+                                + extra_install("engines"))
     return Path(next(iter(spec.submodule_search_locations))) / "systems" / "data"
 
 

@@ -150,10 +150,10 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
         raw = json.loads(src.text, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         return out.error(CALIBRATION_CODE, f"calibration `{shown}` is not valid JSON", at,
-                         _not_yet_fitted(src.text, shown, path.name))
+                         _not_yet_fitted(src.text, shown, written))
     if not isinstance(raw, dict) or "format" not in raw:
         return out.error(CALIBRATION_CODE, f"`{shown}` is not a dagc calibration (it has no \"format\")", at,
-                         _not_yet_fitted(src.text, shown, path.name))
+                         _not_yet_fitted(src.text, shown, written))
     if raw["format"] != CALIBRATION_FORMAT:
         return out.error(CALIBRATION_CODE, f"calibration `{shown}` has a format this dagc does not read (it reads "
                          f"format {CALIBRATION_FORMAT})", at, "calibrate again with this dagc")
@@ -161,10 +161,11 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
         # strict, as JSON: a number written as a string ("frontend_s": "0.04") is no number
         f = CalibrationFile.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
-        err = exc.errors(include_url=False, include_input=False)[0]
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        return out.error(CALIBRATION_CODE, f"calibration `{shown}`: {_where(tuple(err['loc']))}: {err['msg']}{more}",
-                         at, _HINT)
+        # the first 3 problems, each at its field (until 2026-11-30 the first, "(and 2 more)" unnamed)
+        errs = exc.errors(include_url=False, include_input=False)
+        said = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in errs[:3])
+        more = f" (and {len(errs) - 3} more)" if len(errs) > 3 else ""
+        return out.error(CALIBRATION_CODE, f"calibration `{shown}`: {said}{more}", at, _HINT)
     r = f.range
     return Calibration(file=path.name, engine=f.engine, release=f.release, gpu=f.gpu, gpus=f.gpus, model=f.model,
                        instance_gpus=f.instance_gpus,
@@ -185,13 +186,20 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
 # genai-perf's metrics; docs/calibrate.md, "What it reads"), and the table a manifest of runs opens
 _RUN_KEYS = ('"mean_ttft_ms"', '"time_to_first_token"')
 _MANIFEST = re.compile(r"^[ \t]*\[\[run\]\]", re.MULTILINE)
+_PLAN = re.compile(r"^[ \t]*(?:model[ \t]+(?:preset|from)|strategy[ \t])", re.MULTILINE)     # a plan's statements
 
 
 def _not_yet_fitted(text: str, shown: str, name: str) -> str:
     """E109's hint for a file that is no calibration: the `dagc calibrate` command that fits one on it when it is
-    what that command reads — a benchmark run (a key of its summary) or a manifest of runs (`[[run]]`); `name`, the
-    file's name, is one shell word in the command (`path_word`: until 2026-11-30 it was pasted in bare)."""
+    what that command reads — a benchmark run (a key of its summary) or a manifest of runs (`[[run]]`) —, or what a
+    plan (`.moe`, or statements of one) is to it; `name`, the path as the plan writes it (relative to the plan's
+    directory: until 2026-11-30 the file's name alone, so `runs/rate4.json` was hinted `dagc calibrate rate4.json`), is
+    one shell word in the command (`path_word`: until 2026-11-30 it was pasted in bare)."""
     word = path_word(name)         # one shell word: a name of `$(…)`, `;` or a leading `-` is no command or option
+    if name.endswith(".moe") or _PLAN.search(text):      # until 2026-11-30 "not valid JSON", hinted to make the file
+        return (f"`{shown}` is a plan, not a calibration: fit one on your benchmark runs of it with `dagc calibrate "
+                f"RUN… --plan {word} -o cal.json` and name that file, `calibration from \"cal.json\"` "
+                "(docs/calibrate.md)")
     if _MANIFEST.search(text):
         return (f"`{shown}` is a manifest of runs: fit a calibration on them with `dagc calibrate {word} -o cal.json`"
                 ' and name that file, `calibration from "cal.json"` (docs/calibrate.md)')

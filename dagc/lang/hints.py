@@ -243,6 +243,9 @@ def unit_hint(written: str, unit_text: str, dim: Dimension, short: str, lhs: str
         return f"`{unit_text}` could be " + " or ".join(each)
     if readings:
         return _said(readings[0], number, written, unit_text, dim, short, lhs)
+    if dim is Dimension.PRICE and "node" in unit_text.lower():     # until 2026-11-30 the node's rent, kept per GPU
+        return (f"`{short}` is one GPU's rent per hour, a node's divided by its GPUs: {written} {unit_text} for a "
+                f"node of 8 GPUs is `{lhs} {_shown(number / 8, dim, False)}`")
     takes = sorted(dict.fromkeys(u.name for u in UNITS.values() if u.dimension is dim and not u.per_gpu),
                    key=lambda n: UNITS[n].factor)
     # the example keeps the number written, in the unit most like the one written (`tokens/hr/gpu` keeps

@@ -136,6 +136,9 @@ def price_in_pieces(text: str, pos: int) -> str | None:
         return None
     unit = m["unit"].strip()
     reading = price_reading(unit)
+    if "node" in unit.lower():      # `$/node-hour`: one GPU's is the node's over its GPUs, not the node's (2026-11-30)
+        return (f"a price is one GPU's rent per hour, a node's divided by its GPUs: {m['num']} {unit} for a node of "
+                f"8 GPUs is `{m['name']} = {format_figure(float(m['num'].replace('_', '')) / 8).replace(',', '')} $/h`")
     if reading is None:             # `$ an hour`, `$ per GPU per hour`: the number, in the unit dagc reads
         return (f"a price is one GPU's rent per hour, its unit written as one word: `{m['name']} = "
                 f"{m['num']} $/h` (or `$/hour`)")

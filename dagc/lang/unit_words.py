@@ -25,15 +25,16 @@ _PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/se
         ("per day", 1 / 86400)), **dict.fromkeys(("/h", "/hr", "/hour", "h"), ("per hour", 1 / 3600))}   # `rpm`, `rpd`
 
 _CURRENCIES = {"$": "dollars", "usd": "dollars", "us$": "dollars", "€": "euros", "eur": "euros", "£": "pounds",
-               "gbp": "pounds", "¥": "yen", "jpy": "yen", "cny": "yuan", "rmb": "yuan"}
+               "gbp": "pounds", "¥": "yen", "jpy": "yen", "cny": "yuan", "rmb": "yuan",
+               **dict.fromkeys(("cents", "cent", "¢"), "cents")}     # a hundredth of the currency's unit
 _TIMES = {**dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("per hour", 1.0)),
           **dict.fromkeys(("min", "mins", "minute"), ("per minute", 60.0)),
           **dict.fromkeys(("s", "sec", "second"), ("per second", 3600.0)),
           **dict.fromkeys(("d", "day"), ("per day", 1 / 24)),
           **dict.fromkeys(("mo", "mon", "month"), ("per month (730 hours)", 1 / 730)),
           **dict.fromkeys(("y", "yr", "year"), ("per year (8,760 hours)", 1 / 8760))}
-_PRICE = re.compile(r"(?P<cur>us\$|\$|usd|€|eur|£|gbp|¥|jpy|cny|rmb)[ \t]*(?:/[ \t]*gpus?)?[ \t]*(?:/|\bper\b)[ \t]*"
-                    r"(?:gpu[-_ ]?)?(?P<per>[a-z]+)(?:[ \t]*/[ \t]*gpus?)?")
+_PRICE = re.compile(r"(?P<cur>us\$|\$|usd|€|eur|£|gbp|¥|jpy|cny|rmb|cents|cent|¢)[ \t]*(?:/[ \t]*gpus?)?[ \t]*"
+                    r"(?:/|\bper\b)[ \t]*(?:gpu[-_ ]?)?(?P<per>[a-z]+)(?:[ \t]*/[ \t]*gpus?)?")
 
 
 def price_reading(unit_text: str) -> tuple[str, Dimension, float] | None:
@@ -45,12 +46,16 @@ def price_reading(unit_text: str) -> tuple[str, Dimension, float] | None:
         ('dollars per month (730 hours)', 0.0013698630136986301)
         >>> price_reading("EUR/h")[::2], price_reading("$/GPU-hour")[::2], price_reading("tokens/s")
         (('euros per hour — dagc writes any currency `$`', 1.0), ('dollars per hour', 1.0), None)
+        >>> price_reading("cents/h")[::2]
+        ('cents per hour', 0.01)
     """
     m = _PRICE.fullmatch(unit_text.strip().lower())
     if m is None or m["per"] not in _TIMES:
         return None
     money = _CURRENCIES[m["cur"]]
     per, factor = _TIMES[m["per"]]
+    if money == "cents":        # until 2026-11-30 `249 cents/h` was hinted `price = 249 $/h`, 100 times the rent
+        return f"cents {per}", Dimension.PRICE, factor / 100
     if money == "dollars":
         return f"dollars {per}", Dimension.PRICE, factor
     return f"{money} {per} — dagc writes any currency `$`", Dimension.PRICE, factor

@@ -15,7 +15,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..units import count_text
 
-__all__ = ["best_extrapolated", "instance_gpus", "outside_calibration"]
+__all__ = ["best_extrapolated", "instance_gpus", "outside_calibration", "outside_runs"]
 
 
 class _Row(Protocol):
@@ -26,13 +26,19 @@ class _Row(Protocol):
 def outside_calibration(plan: Plan, rows: Sequence[_Row]) -> str | None:
     """The line naming the rows (#k, counted from 1) that run an engine instance on another number of GPUs than the
     runs of the plan's calibration; None without a calibration, or when every row's instances are the runs'."""
+    return outside_runs(plan, [(row.strategy,) for row in rows])
+
+
+def outside_runs(plan: Plan, rows: Sequence[Sequence[Strategy]]) -> str | None:
+    """`outside_calibration` of rows of several strategies each (a fleet's cluster under several traffic mixes, one
+    pick a mix: `dagc.fleet.calibrated`): a row is named when one of its strategies runs such an instance."""
     cal = plan.calibration
     if cal is None:
         return None
     low, high = cal.instance_gpus or (cal.gpus, cal.gpus)
     out: dict[int, list[int]] = {}
-    for k, row in enumerate(rows, 1):
-        for gpus in instance_gpus(row.strategy):
+    for k, strategies in enumerate(rows, 1):
+        for gpus in sorted({g for s in strategies for g in instance_gpus(s)}):
             if not low <= gpus <= high:
                 out.setdefault(gpus, []).append(k)
     if not out:

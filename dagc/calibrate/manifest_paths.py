@@ -1,0 +1,31 @@
+"""The hint for a manifest's `file` or `plan` that does not exist: its paths are relative to the manifest's
+directory, and a user who wrote them from the directory they ran dagc in (`file = "u/runs/rate1.json"` in
+`u/runs.toml`, run from `u`'s parent) is given the path the manifest means, `runs/rate1.json` (docs/calibrate.md,
+"The manifest"; until 2026-11-30 "check the path: it is relative to the manifest's directory" alone, once per entry).
+
+Only a regular file inside the manifest's directory is named: a manifest never makes dagc tell of a file elsewhere
+(docs/limits.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..diagnostics import code
+
+__all__ = ["MISSING_HINT", "missing_hint"]
+
+MISSING_HINT = "check the path: it is relative to the manifest's directory"
+
+
+def missing_hint(root: Path, written: str) -> str:
+    """The hint for `written`, a manifest's path that does not exist under `root`, the manifest's directory."""
+    here = Path(written)
+    if here.is_absolute() or not here.is_file():
+        return MISSING_HINT
+    try:
+        there = here.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):       # a file outside the manifest's directory: not told
+        return MISSING_HINT
+    return (f"{MISSING_HINT}, not the one dagc runs in: the file {code(written)} of this directory is "
+            f"{code(there.as_posix())} from the manifest's")
