@@ -37,8 +37,10 @@ def test_a_throughput_and_a_bandwidth_keep_their_number_and_per_gpu():
 
 
 def test_a_slash_after_another_field_keeps_the_general_hint():
-    # a time has no unit with a `/`, and `/x` is no denominator dagc reads: nothing is guessed
-    assert "remove it" in error(require="tpot <= 50/s").hint
+    # a time has no unit with a `/`, and `/x` is no denominator dagc reads: nothing is guessed (a requirement
+    # is told what its value is, a time for `tpot`)
+    assert error(require="tpot <= 50/s").hint == \
+        "a requirement's value is a number and its unit: for `tpot`, a time, `2 s` or `50 ms`"
     assert "remove it" in error(workload="rate = 6/x").hint
 
 
