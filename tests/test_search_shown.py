@@ -20,6 +20,7 @@ from dagc.search.result import SKIPPED_RESCORE
 from dagc.search.search import search
 from dagc.search.shown import exact_shown
 from dagc.verdict.check import check_strategy
+from conftest import one_computation_per_output
 
 # On 2 H100s `tpot_p90 <= 20 ms` is out of every strategy's reach under the traffic while the steady state's
 # best meet it: the walk judges its limit, they fall, and the rows it brings up (`overlap microbatch` among
@@ -118,29 +119,31 @@ def test_search_rate_rows_are_judged_on_their_own_run(capsys, tmp_path, rate):
     # rank first, nine of them)
     path = _plan(tmp_path, "rate = 2 requests/s", "ttft_p99 <= 1 s  tpot_p90 <= 30 ms  goodput >= 1.9 requests/s")
     path.write_text(path.read_text().replace('"h100-sxm"', '"h200"').replace("requests = 40", "requests = 60"))
-    doc = _json(capsys, "search", str(path), "--rate", rate, "--top", "12", "--format", "json",
-                "--svg", str(tmp_path / "p.svg"))
-    rows = doc["at_rate"]["ranked"]
-    plan = load_plan(str(path))
-    at = plan.model_copy(update={"workload": plan.workload.model_copy(
-        update={"traffic": plan.workload.traffic.at_rate(float(rate))})})
-    said = []
-    for row in rows:
-        r = _checked(at, row["strategy"])
-        assert row["judged"] == "all"
-        assert row["meets_requirements"] == (r.verdict.meets_requirements is True), row["strategy"]
-        missed = [q.requirement.text for q in r.requirements if q.requirement.on_load and q.met is not True]
-        assert row["load_requirements_missed"] == missed
-        assert row["load"]["ttft_s"] == load_json(r.load)["ttft_s"]
-        said.append(row["meets_requirements"])
-    assert set(said) == {True, False}               # the rate splits the rows: some meet, some miss
-    # one of each, as the command line checks it
-    for row in (next(x for x in rows if x["meets_requirements"]), next(x for x in rows if not x["meets_requirements"])):
-        got = _json(capsys, "check", str(path), "--strategy", row["strategy"], "--set",
-                    f"workload.rate={rate} requests/s", "--no-search", "--format", "json")
-        assert got["verdict"]["meets_requirements"] == row["meets_requirements"]
-    capsys.readouterr()
-    main(["search", str(path), "--rate", rate, "--top", "12", "--svg", str(tmp_path / "p.svg")])
-    out = capsys.readouterr().out
+    with one_computation_per_output():      # the search's JSON and its text: one search, one set of runs
+        doc = _json(capsys, "search", str(path), "--rate", rate, "--top", "12", "--format", "json",
+                    "--svg", str(tmp_path / "p.svg"))
+        rows = doc["at_rate"]["ranked"]
+        plan = load_plan(str(path))
+        at = plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"traffic": plan.workload.traffic.at_rate(float(rate))})})
+        said = []
+        for row in rows:
+            r = _checked(at, row["strategy"])
+            assert row["judged"] == "all"
+            assert row["meets_requirements"] == (r.verdict.meets_requirements is True), row["strategy"]
+            missed = [q.requirement.text for q in r.requirements if q.requirement.on_load and q.met is not True]
+            assert row["load_requirements_missed"] == missed
+            assert row["load"]["ttft_s"] == load_json(r.load)["ttft_s"]
+            said.append(row["meets_requirements"])
+        assert set(said) == {True, False}               # the rate splits the rows: some meet, some miss
+        # one of each, as the command line checks it
+        for row in (next(x for x in rows if x["meets_requirements"]),
+                    next(x for x in rows if not x["meets_requirements"])):
+            got = _json(capsys, "check", str(path), "--strategy", row["strategy"], "--set",
+                        f"workload.rate={rate} requests/s", "--no-search", "--format", "json")
+            assert got["verdict"]["meets_requirements"] == row["meets_requirements"]
+        capsys.readouterr()
+        main(["search", str(path), "--rate", rate, "--top", "12", "--svg", str(tmp_path / "p.svg")])
+        out = capsys.readouterr().out
     assert "meets requirements: at 14 requests/s, every requirement judged" in out
     assert "no: tpot_p90" in out or "no: goodput" in out

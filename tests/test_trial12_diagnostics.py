@@ -116,14 +116,17 @@ def test_a_custom_gpus_bounds_are_said_in_bytes_and_flops_a_plan_writes(tmp_path
 
 
 def test_e307_hints_the_least_chunk_that_passes():
-    # 64 requests over tp 4 × attention DP 2: 32 decode tokens a rank, so 33 is the least chunk E307 passes
-    proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", "workload.chunk=10")
+    # 64 requests over tp 4 × attention DP 2: 32 decode tokens a rank, so 33 is the least chunk E307 passes. E307 and
+    # W513 are read off the batch and the chunk, not the traffic: 100 of the plan's 1,000 requests replayed (the same
+    # lines, W521's aside; the 1,000 took ~5 CPU s over the five runs, most of it simulating the chunks that pass)
+    few = ("--set", "workload.requests=100")
+    proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", "workload.chunk=10", *few)
     assert proc.returncode == 3 and "error[E307]: `chunk = 10` leaves no room for a prompt" in proc.stdout
     assert ("= help: write `chunk = 33` or more, one more than its 32 decode tokens; `chunk = 160` or more also "
             "keeps up with the prompts of its 32 requests (W513); the engines' default is 8192 — or spread the "
             "batch over more ranks") in proc.stdout
     for chunk, e307, w513 in ((32, True, False), (33, False, True), (159, False, True), (160, False, False)):
-        proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", f"workload.chunk={chunk}")
+        proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", f"workload.chunk={chunk}", *few)
         assert ("error[E307]" in proc.stdout, "warning[W513]" in proc.stdout) == (e307, w513), chunk
 
 
