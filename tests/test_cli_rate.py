@@ -240,5 +240,8 @@ def test_fewer_replicas_that_carry_the_rate_are_found_before_the_most(tmp_path, 
     first = doc["at_rate"]["ranked"][0]
     assert first["strategy"] == "dp 2 < tp 1 > with microbatches 1 overlap none" and first["gpus"] == 2
     assert first["goodput_requests_per_s_per_gpu"] == pytest.approx(11.64 / 2, rel=0.01)
-    four = [r for r in doc["at_rate"]["ranked"] if r["strategy"].startswith("dp 4 < tp 1 >")]
-    assert all(r["goodput_requests_per_s_per_gpu"] < first["goodput_requests_per_s_per_gpu"] for r in four)
+    # the strategies on all 4 GPUs among the rows shown carry the rate too, at 12 / 4 = 3 per GPU (`dp 4 < tp 1 >`
+    # among them, ranked below the top 10 shown)
+    four = [r for r in doc["at_rate"]["ranked"] if r["gpus"] == 4]
+    assert len(four) >= 5
+    assert all(r["goodput_requests_per_s_per_gpu"] == pytest.approx(12 / 4, rel=0.01) for r in four)
