@@ -7,6 +7,10 @@ source leaves them). The rules, as each release's source has them:
 - SGLang 0.5.3rc0 (the same file, `__post_init__`): mem_fraction_static = (memory − reserve) / memory, the reserve
   (2.8 + tp × pp / 10) GiB below 35 GiB, (9.5 + tp × pp / 2) GiB below 90 GiB, (12 + tp × pp / 2) GiB below
   160 GiB, 32 GiB above.
+- SGLang 0.3.0: chunked_prefill_size 8192, the dataclass default, on every GPU. SGLang 0.5.3rc0 to 0.5.8.post1
+  (`_handle_gpu_memory_settings` from 0.5.3, `__post_init__` in 0.5.3rc0): 8192 on a GPU of 60 to 160 × 1024 MiB
+  (A100-80G, H100, H200), 16384 from 160 × 1024 MiB (B200, B300, GB200, GB300), divided by dp_size only with
+  --enable-dp-attention and a --dp-size above 1.
 - vLLM 0.10.2 and 0.11.0 (vllm/engine/arg_utils.py, `_set_default_args`): the OpenAI API server's
   max_num_batched_tokens 8192 and max_num_seqs 1024 on a GPU of 70 GiB or more whose name has no "a100", else 2048
   and 256.
@@ -101,3 +105,34 @@ def test_vllm_api_server_defaults_by_gpu(runs):
             assert _workload(r, "batch") == (1024 if big else 256), r.id
         checked += 1
     assert checked >= 30
+
+
+def sglang_default_chunk(release: str, mib: float) -> int:
+    """SGLang's default chunked_prefill_size at a release on a GPU of `mib` MiB (module docstring).
+
+    Example:
+        >>> sglang_default_chunk("0.5.6", 183359), sglang_default_chunk("0.5.6", 143771)   # a B200, an H200
+        (16384, 8192)
+    """
+    if release == "0.3.0":
+        return 8192
+    assert 60 * 1024 <= mib, "below 60 GiB the rule has more branches than these runs need"
+    return 16384 if mib >= 160 * 1024 else 8192
+
+
+def test_sglang_default_chunk_is_its_releases_by_gpu_memory(runs):
+    """An SGLang run whose source sets no chunked-prefill size states its release's default for its GPU: 16384 on
+    a B200 (SGLang's cookbook), 8192 on an H100 or H200."""
+    checked = []
+    for r in runs:
+        chunk = _workload(r, "chunk")
+        stated = "--chunked-prefill-size" in _flags(r) or isinstance(r.settings.get("chunked-prefill-size"), int)
+        if r.engine != "sglang" or r.release is None or chunk is None or stated:
+            continue
+        assert "--dp-size" not in _flags(r), r.id
+        assert chunk == sglang_default_chunk(r.release, _mib(r)), r.id
+        checked.append(r.id)
+    assert len(checked) == 27
+    assert {r for r in checked if "b200" in r} == {
+        "qwen3-235b-b200-tp8-chat-c16", "qwen3-235b-b200-tp8-chat-c100", "qwen3-235b-b200-tp8-summarize-c16",
+        "qwen3-235b-b200-tp8-summarize-c64", "dsr1-b200-tp8-chat-c16", "dsr1-b200-tp8-chat-c100"}
