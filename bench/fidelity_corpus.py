@@ -103,7 +103,8 @@ class Run(_Strict):
     # front end) or in its own process (gptSessionBenchmark, trtllm-bench: the server's TTFT and E2E)
     client: Literal["http", "in-process"] = "http"
     # the engine's memory share the run set (vLLM gpu_memory_utilization, SGLang mem_fraction_static,
-    # TensorRT-LLM free_gpu_memory_fraction); None: the engine's default (`engine_reserve`)
+    # TensorRT-LLM free_gpu_memory_fraction), or the default of a release whose rule `sglang_fraction` does not
+    # follow (bench/corpus/README.md); None: the engine's default (`engine_reserve`)
     memory_fraction: float | None = Field(default=None, gt=0, le=1)
     notes: str = ""
 
