@@ -49,3 +49,10 @@ def test_a_word_near_several_names_lists_the_nearest(tmp_path):
     (d,) = exc.value.diagnostics
     assert d.hint is not None and d.hint.startswith(
         "the plan's strategies nearest `tp8e`: `tp8ep` (`tp 8 ; ep 8`) or `tp8` (`tp 8`); axes are dp (data)")
+
+
+def test_a_word_like_no_name_is_told_the_plans_names_beside_the_axes():
+    """`--strategy fast` on a plan whose strategies are `tensor` and `expert`: the hint listed the axes alone."""
+    assert _hint("fast") == ("axes are dp (data), pp (pipeline), tp (tensor), cp (context), sp (sequence), "
+                             "ep (expert), etp (expert tensor); no strategy of the plan is named `fast`: its names "
+                             "are `tensor` and `expert`")

@@ -1,14 +1,16 @@
-"""`dagc launch --engine`: the engines it writes commands for, and what the option says of a value it does not take.
+"""`dagc launch --engine` and `-o`: the engines it writes commands for, the directory it writes into, and what each
+option says of a value it does not take.
 
 Input: the option's text. Output: the text, for argparse's `choices` to judge (which names the nearest engine,
-`dagc.cli.parser`), or an error saying what `--engine` takes where a value is close to one it does.
+`dagc.cli.parser`), or an error saying what `--engine` takes where a value is close to one it does; for `-o`, the
+directory as the paths it prints name it (no trailing `/`), or an error for an empty one.
 """
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["ENGINE_KEYS", "engine_key"]
+__all__ = ["ENGINE_KEYS", "engine_key", "output_dir"]
 
 ENGINE_KEYS = ("vllm", "sglang", "trtllm")
 
@@ -26,3 +28,17 @@ def engine_key(text: str) -> str:
         raise argparse.ArgumentTypeError(f"`{text}` is dagc's plain reference, which no server runs: it has no "
                                          f"launcher (choose from {', '.join(ENGINE_KEYS)})")
     return text
+
+
+def output_dir(text: str) -> str:
+    """`-o DIR`'s value as the printed paths join it, `DIR/<file>`: without a trailing `/`, so that `-o out/` prints
+    `out/vllm-ep-1-node0.sh`, not `out//vllm-ep-1-node0.sh` (until 2026-11-30). An empty DIR names no directory: it
+    is refused, where it read as no `-o` at all and the launch wrote nothing, silently (until 2026-11-30).
+
+    >>> output_dir("out/"), output_dir("out"), output_dir("/")
+    ('out', 'out', '/')
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("an empty DIR names no directory: give the directory to write into "
+                                         "(`-o .` for this one), or leave -o out to have the files printed")
+    return text.rstrip("/") or "/"

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
 from .commands import ALLOW_PATH_HELP
-from .engine_option import ENGINE_KEYS, engine_key
+from .engine_option import ENGINE_KEYS, engine_key, output_dir
 from .once import Once
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
                    help="the serving engine (default: the one the plan names, else all three, each with its "
                         "commands or why it cannot)")
     p.add_argument("--strategy", metavar="EXPR", action=Once, help="launch this strategy instead of the plan's")
-    p.add_argument("-o", "--output", metavar="DIR",
+    p.add_argument("-o", "--output", metavar="DIR", type=output_dir,
                    help="write into DIR one shell script a command (`<engine>-<strategy>-<n>-node<k>.sh`, in the "
                    "order they start) and the files the commands read (TensorRT-LLM's extra options YAML), "
                    "replacing only files dagc launch wrote and removing those an earlier launch wrote there that "

@@ -130,7 +130,9 @@ _EMPTY_WITHOUT_PLANS = ("give an expression such as `tp 4 ; ep 8`: the plan writ
 def _named_hint(d: Diagnostic, text: str, plan: Plan) -> Diagnostic:
     """The hint of an unknown axis at the start of `--strategy TEXT` that stands for one of the plan's strategy
     names: `expertt` for `expert` (did you mean it?), or `expert with microbatches 2` (a name with options, which
-    `--strategy` does not take: the strategy's expression with them)."""
+    `--strategy` does not take: the strategy's expression with them); a word alone like none of them gets the
+    axes and the plan's names (until 2026-11-30 the axes alone, so that `--strategy fast` on a plan naming `ep` and
+    `tp` read as if dagc took no names)."""
     words = text.split()
     at_start = bool(words) and d.span is not None and d.span.start == text.index(words[0])
     if d.code != "E101" or not d.message.startswith("unknown axis") or not at_start:
@@ -147,6 +149,10 @@ def _named_hint(d: Diagnostic, text: str, plan: Plan) -> Diagnostic:
         return dataclasses.replace(d, hint=f"did you mean the plan's strategy `{best}` (`{by_name[best].text}`)?")
     # not the same name written another way: the names most like it, by difflib's ratio (at least 0.6)
     close = difflib.get_close_matches(head, list(by_name), n=3)
+    if not close and len(words) == 1 and by_name:    # a name like none of the plan's: which names it has
+        names = said_list([f"`{n}`" for n in by_name])
+        return dataclasses.replace(d, hint=(f"{d.hint}; " if d.hint else "")
+                                   + f"no strategy of the plan is named `{head}`: its names are {names}")
     if not close:
         return d
     names = said_list([f"`{n}` (`{by_name[n].text}`)" for n in close], "or")

@@ -1,0 +1,36 @@
+"""`dagc launch -o DIR` as a user types it: an empty DIR is refused (it read as no `-o`, and nothing was written,
+silently), and `DIR/` names the files as `DIR` does (it printed `DIR//file` in the commands and the scripts' list)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.cli.main import main
+from dagc.export.output_marker import MARKER
+from conftest import plan_text
+
+QWEN = 'model preset "qwen3-30b-a3b"'
+
+
+def test_an_empty_output_directory_is_refused_and_nothing_written(capsys, write_plan, tmp_path, monkeypatch):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 1 ; ep 8"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(["launch", str(path), "--engine", "sglang", "-o", ""])
+    captured = capsys.readouterr()
+    assert stop.value.code == 2
+    assert "argument -o/--output: an empty DIR names no directory" in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.moe"]
+
+
+def test_a_trailing_slash_names_the_files_as_the_directory_does(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 1 ; ep 8"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", f"{out_dir}/"]) == 0
+    out = capsys.readouterr().out
+    assert f"--extra_llm_api_options {out_dir}/trtllm-dep.yml --host" in out
+    assert f"file {out_dir}/trtllm-dep.yml (written)" in out
+    assert f"\n  {out_dir}/trtllm-dep-1-node0.sh\n" in out
+    assert "//" not in out
+    assert sorted(p.name for p in out_dir.iterdir()) == [MARKER, "trtllm-dep-1-node0.sh", "trtllm-dep.yml"]
