@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["ENGINE_KEYS", "engine_key", "output_dir"]
+__all__ = ["ENGINE_KEYS", "engine_key", "output_dir", "output_dir_or_default"]
 
 ENGINE_KEYS = ("vllm", "sglang", "trtllm")
 
@@ -42,3 +42,16 @@ def output_dir(text: str) -> str:
         raise argparse.ArgumentTypeError("an empty DIR names no directory: give the directory to write into "
                                          "(`-o .` for this one), or leave -o out to have the files printed")
     return text.rstrip("/") or "/"
+
+
+def output_dir_or_default(text: str) -> str:
+    """`-o DIR` of `dagc compile`, `search` and `fleet`, whose default is out/<plan>: an empty DIR is refused, where it
+    read as no `-o` and the files went to out/<plan>, silently (until 2026-11-30).
+
+    >>> output_dir_or_default("reports")
+    'reports'
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("an empty DIR names no directory: give the directory to write into "
+                                         "(`-o .` for this one), or leave -o out for the default, out/<plan>")
+    return text

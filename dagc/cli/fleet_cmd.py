@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
 from ..units import count_text
 from .commands import ALLOW_PATH_HELP, allowed_paths, is_quiet, loading, progress_bar, search_jobs
+from .engine_option import output_dir_or_default
 
 if TYPE_CHECKING:
     import argparse
@@ -46,7 +47,7 @@ def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable
                         "traffic, ranked by what renting it costs a million tokens (every GPU charged)",
                         epilog="example: dagc fleet plan.moe --jobs 2")
     fl.add_argument("plan", help="the .moe plan file, with a `fleet { … }` statement")
-    fl.add_argument("-o", "--output", metavar="DIR",
+    fl.add_argument("-o", "--output", metavar="DIR", type=output_dir_or_default,
                     help="where fleet.json and fleet-results.jsonl are written (default out/<plan>)")
     fl.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                     help="search N clusters at once in worker processes (default: one, in this process)")

@@ -17,6 +17,7 @@ from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
 from .commands import ALLOW_PATH_HELP
+from .engine_option import output_dir_or_default
 from .option_homes import after_dashes_note, flag_value_note, option_home_note, optional_value_note, words_as_written
 
 # The choices of --objective are the registry's (`dagc.plan.objective`, which loads no compiler module); those of
@@ -279,7 +280,7 @@ def _add_compile(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentP
                         epilog="example: dagc compile examples/10b-moe-pp16-ep16-256gpu.moe -o out/10b-moe",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     co.add_argument("plan", help="the .moe plan file")
-    co.add_argument("-o", "--output", metavar="DIR",
+    co.add_argument("-o", "--output", metavar="DIR", type=output_dir_or_default,
                     help="output directory, made with its parents when missing (default out/<plan>)")
     co.add_argument("--strategy", metavar="EXPR", action=once.Once, help="compile this strategy instead of the plan's")
     co.add_argument("--format", choices=("text", "json"), default="text",
@@ -316,7 +317,7 @@ def _add_search(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentPa
     se.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                     help=JOBS_HELP)
     where = se.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", metavar="DIR",
+    where.add_argument("-o", "--output", metavar="DIR", type=output_dir_or_default,
                        help="output directory for the Pareto plot (DIR/pareto.svg), made with its parents when missing "
                        "and kept as compile keeps its own: a dagc output directory, its marker listing the plot "
                        "(default out/<plan>)")
