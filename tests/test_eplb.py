@@ -112,7 +112,7 @@ def test_65536_redundant_slots_are_placed_as_the_greedy_places_them():
 
 def test_identical_layers_are_placed_once(monkeypatch):
     # 32 layers of one routing (a dump that repeats a layer): report.json's eplb figures place it once, not 32 times
-    load = ExpertLoad(file="l.json", layers=((6, 3, 2, 1),) * 31 + ((3, 3, 3, 3),), digest="d")
+    load = ExpertLoad(file="l.json", layers=((6, 3, 2, 1),) * 31 + ((3, 3, 3, 3),), digest="32 layers")
     calls = []
     real = eplb.place
     monkeypatch.setattr(eplb, "place", lambda *a: calls.append(a) or real(*a))

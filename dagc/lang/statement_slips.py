@@ -136,9 +136,9 @@ def misspelt_statement(src: SourceFile, tok: Token, block: str | None) -> Diagno
         >>> d = misspelt_statement(SourceFile("p.moe", text), Token("EQUAL", "=", 23), None)
         >>> d.message, d.hint, (d.span.line, d.span.column)
         ('unexpected `objectiv`', 'did you mean `objective`?', (2, 1))
-        >>> text = 'strategy tp 8\nmodel2 preset "x"'
+        >>> text = 'strategy tp 8\\nmodel2 preset "x"'
         >>> misspelt_statement(SourceFile("p.moe", text), Token("STRING", '"x"', 28), None).hint[:50]
-        'did you mean `model`? A plan has one `model`: anoth'
+        'did you mean `model`? A plan has one `model`: anot'
     """
     if block is not None or tok.start_pos is None or tok.type not in ("EQUAL", "STRING", "FROM", "NAME", "QUANTITY"):
         return None
