@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from dagc.layout.eplb import busiest_factor, place, replicas, replicate
+from dagc.layout import eplb
+from dagc.layout.eplb import ExpertSplit, balance_figures, busiest_factor, place, replicas, replicate
+from dagc.plan.workload import ExpertLoad
 
 
 def test_three_ranks_worked_by_hand():
@@ -65,3 +68,55 @@ def test_hierarchical_packs_groups_into_nodes_first():
 
 def test_no_tokens_no_imbalance():
     assert busiest_factor([0, 0, 0, 0], ep=2) == 1.0
+
+
+def _greedy_replicas(loads, slots):
+    """The reference: DeepSeek's replicate_experts one slot at a time — each extra slot to the expert with the
+    most tokens per replica so far, the first on a tie (a linear scan, no heap, no sort)."""
+    count, out = [1] * len(loads), list(range(len(loads)))
+    for _ in range(slots - len(loads)):
+        best = max(range(len(loads)), key=lambda e: (loads[e] / count[e], -e))
+        count[best] += 1
+        out.append(best)
+    return out
+
+
+_LOADS = st.lists(st.one_of(st.integers(0, 40).map(float), st.floats(0, 1e6, allow_subnormal=False)),
+                  min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(loads=_LOADS, extra=st.integers(0, 300))
+def test_replicas_are_the_greedy_picks_slot_for_slot(loads, extra):
+    # integers make ties (3/2 = 6/4 = 1.5), floats arbitrary quotients: the sort must pick as the greedy does
+    assert replicas(loads, len(loads) + extra) == _greedy_replicas(loads, len(loads) + extra)
+
+
+@settings(max_examples=150, deadline=None)
+@given(loads=_LOADS, ep=st.sampled_from([1, 2, 3, 4]), extra=st.integers(0, 40), nodes=st.sampled_from([1, 2]))
+def test_place_is_the_placement_of_the_greedy_replicas(loads, ep, extra, nodes):
+    redundant = extra + (-(len(loads) + extra)) % ep                  # slots split over the ranks
+    new = place(loads, ep, redundant, nodes, groups=len(loads))      # hierarchical where the nodes divide them
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(eplb, "replicas", _greedy_replicas)
+        assert new == place(loads, ep, redundant, nodes, groups=len(loads))
+
+
+def test_65536_redundant_slots_are_placed_as_the_greedy_places_them():
+    loads = [1.0 + i for i in range(8)]                # Mixtral's experts as a routing dump of 1 … 8 tokens
+    fast = replicas(loads, 8 + 65_536)
+    assert fast == _greedy_replicas(loads, 8 + 65_536)
+    # 65,544 slots over 36 tokens: 1,820.67 slots a token, the 3 and 6 exact and each of the rest rounded
+    assert replicate(loads, 8 + 65_536) == [1821, 3642, 5462, 7283, 9103, 10924, 12744, 14565]
+
+
+def test_identical_layers_are_placed_once(monkeypatch):
+    # 32 layers of one routing (a dump that repeats a layer): report.json's eplb figures place it once, not 32 times
+    load = ExpertLoad(file="l.json", layers=((6, 3, 2, 1),) * 31 + ((3, 3, 3, 3),), digest="32 layers")
+    calls = []
+    real = eplb.place
+    monkeypatch.setattr(eplb, "place", lambda *a: calls.append(a) or real(*a))
+    figures = balance_figures(load, ExpertSplit(4, 2, redundant=2, nodes=1, eplb=True))
+    assert len(calls) == 2
+    assert figures is not None and figures["worst_layer_factor"] == 1.0
+    assert figures["busiest_factor"] == 1.0

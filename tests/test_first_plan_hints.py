@@ -91,6 +91,24 @@ def test_a_block_named_otherwise_at_the_top_is_told_its_name(text, hint):
     assert d.code == "E001" and d.hint == hint
 
 
+MODEL_AT_TOP = ("did you mean `model`? A plan has one `model`: another is a plan of its own, or a what-if of this one "
+                "with `--set model.FIELD=VALUE` (docs/cli.md)")
+
+
+@pytest.mark.parametrize(("text", "word", "line"), [
+    # after the strategy, until 2026-11-30: at `"x"`, "docs/language.md describes what may stand here"
+    (plan_text() + 'model2 preset "x"\n', "model2", 5),
+    (plan_text() + 'model_2 from "m.json"\n', "model_2", 5),
+    # first in the plan, until 2026-11-30: "unexpected `2 preset`; expected `from`, `preset` or a quoted string"
+    (plan_text(model='model2 preset "mixtral-8x7b"'), "model2", 1),
+    (plan_text(require='model2 preset "x"'), "model2", 4),                # before the strategy, told so before
+])
+def test_a_numbered_model_is_told_its_keyword_wherever_it_stands(text, word, line):
+    d = _first(text)
+    assert (d.code, d.message, d.hint) == ("E001", f"unexpected `{word}`", MODEL_AT_TOP)
+    assert (d.span.line, d.span.column, d.span.text) == (line, 1, word)
+
+
 def test_spec_in_the_workload_is_told_speculative():
     # until 2026-11-30 "expected one of:" the workload's 22 fields and blocks
     d = _first(plan_text(workload="workload { batch = 64  prompt = 2048  generate = 256  spec { tokens = 3 } }"))

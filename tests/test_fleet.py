@@ -135,7 +135,17 @@ def test_an_unknown_gpu_preset_in_a_fleet_is_not_told_to_write_the_gpu_out(tmp_p
         load_fleet(path)
     (d,) = exc.value.diagnostics
     assert d.code == "E101" and d.hint is not None
-    assert "`h200`" in d.hint and "a fleet sweeps built-in GPUs only" in d.hint and "describe it" not in d.hint
+    assert "`h200`" in d.hint and "describe it" not in d.hint
+    assert "a fleet's `gpu preset` names a built-in GPU" in d.hint
+
+
+def test_a_near_miss_preset_in_a_fleet_reads_as_one_sentence(tmp_path):
+    # before: "did you mean `h100-sxm`?; a fleet sweeps built-in GPUs only" — a "?;" and "only", though a fleet
+    # sweeps the cluster's own GPU too (docs/fleet.md)
+    with pytest.raises(PlanError) as exc:
+        load_fleet(write(tmp_path, HEAD + 'fleet { gpu preset "h100sxm" { price = 2 $/h } }'))
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.hint) == ("E101", "did you mean `h100-sxm`? (a fleet's `gpu preset` names a built-in GPU)")
 
 
 def test_a_gpu_type_listed_twice_is_located_at_the_second(tmp_path):

@@ -29,8 +29,8 @@ def _hint(tmp_path: Path, name: str) -> str:
 
 
 def _own(name: str) -> str:
-    return (f"a fleet sweeps built-in GPUs only (a GPU of your own: write it out in the plan's `cluster`, `gpu "
-            f"\"{name}\" {{ memory = …  flops = …  hbm = … }}` with its `price`, and leave out the fleet's `gpu` "
+    return ("a fleet's `gpu preset` names a built-in GPU (a GPU of your own: write it out in the plan's `cluster`, "
+            f"`gpu \"{name}\" {{ memory = …  flops = …  hbm = … }}` with its `price`, and leave out the fleet's `gpu` "
             "lines: the fleet sweeps its counts)")
 
 

@@ -47,5 +47,5 @@ def test_a_misspelt_gpu_preset_gets_did_you_mean_in_the_cluster_and_the_fleet(tm
     with pytest.raises(PlanError) as exc:
         load_fleet(path) if "fleet" in where else load_plan(path)
     (d,) = [d for d in exc.value.diagnostics if "h20O" in d.message]
-    fleet = "; a fleet sweeps built-in GPUs only" if "fleet" in where else ""
-    assert d.hint == "did you mean `h200`? (the digit 0 written as the letter O)" + fleet
+    fleet = "; a fleet's `gpu preset` names a built-in GPU" if "fleet" in where else ""
+    assert d.hint == "did you mean `h200`? (the digit 0 written as the letter O" + fleet + ")"

@@ -69,6 +69,10 @@ def _same_memory(memory_gb: float, memory_bytes: float) -> bool:
     return any(abs(memory_gb * unit - memory_bytes) <= 0.03 * memory_bytes for unit in (1e9, 2.0**30))
 
 
+_FLEET_PRESET = "a fleet's `gpu preset` names a built-in GPU"
+"""What a fleet's `gpu preset` line takes; a GPU of one's own is the plan's cluster's (`_fleet_own`)."""
+
+
 def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) -> str:
     """The hint for a GPU preset dagc does not know: the preset that is the same GPU, else why the preset of the
     same model is another GPU, else the presets; with `describe`, how to write it out (a cluster's, not a fleet's).
@@ -81,14 +85,12 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
         'no built-in GPU is that one: `a100-80g` is an A100 with 80 GiB (the SXM module); describe it as \
 `gpu "a100-40gb" { memory = …  flops = …  hbm = … }`'
     """
-    fleet_only = "; a fleet sweeps built-in GPUs only"
     if fold(name) != name:              # `"h100–sxm"` with an en dash, `"Н100-sxm"` with a Cyrillic `Н`
         plain = fold(name).lower() if fold(name).lower() in presets else None
-        said = f"did you mean `{plain}`?{'' if describe else fleet_only}" if plain else gpu_hint(fold(name), presets,
-                                                                                                 describe=describe)
+        said = _meant(plain, describe) if plain else gpu_hint(fold(name), presets, describe=describe)
         return f"{said}; {lookalike_note(name)}" if said.startswith("did you mean") else said
     if (meant := nearest(re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", name), presets)) not in (None, nearest(name, presets)):
-        return f"did you mean `{meant}`? (the digit 0 written as the letter O){'' if describe else fleet_only}"
+        return _meant(meant, describe, "the digit 0 written as the letter O")
     written = GpuName.parse(name)
     same_model = {key: GpuName.of_preset(gpu) for key, gpu in presets.items()
                   if written.model is not None and GpuName.of_preset(gpu).model == written.model}
@@ -98,9 +100,9 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
     if len(same) == 1:
         return f"did you mean `{same[0]}`? ({_form_words(same_model[same[0]].form)})"
     if not same_model and (near := [k for k in presets if re.sub(r"[-_.\s]+", "", name.lower()) == k.replace("-", "")]):
-        return f"did you mean `{near[0]}`?{'' if describe else fleet_only}"
+        return _meant(near[0], describe)
     custom = f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`' if describe else \
-        fleet_only[2:] + _fleet_own(name)
+        _FLEET_PRESET + _fleet_own(name)
     if same_model:
         others = ", ".join(f"`{key}` is {_a(p.model)} with {presets[key].memory_bytes / 2**30:.0f} GiB "
                            f"({_form_words(p.form)})" for key, p in same_model.items())
@@ -108,6 +110,21 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) ->
     if written.model is None and written.memory_gb is not None and written.form is None:
         return _by_memory(name, written.memory_gb, presets, describe)
     return "built-in GPUs: " + ", ".join(f"`{key}`" for key in presets) + f"; {'or ' if describe else ''}{custom}"
+
+
+def _meant(preset: str, describe: bool, why: str = "") -> str:
+    """`did you mean` the preset, with `why` and, in a fleet (not `describe`), what a fleet's `gpu preset` names, in one
+    parenthesis: until 2026-11-30 a fleet's read "did you mean `h100-sxm`?; a fleet sweeps built-in GPUs only", though a
+    fleet sweeps the cluster's own GPU too (docs/fleet.md).
+
+    Example:
+        >>> _meant("h200", False, "the digit 0 written as the letter O")
+        "did you mean `h200`? (the digit 0 written as the letter O; a fleet's `gpu preset` names a built-in GPU)"
+        >>> _meant("h100-sxm", True)
+        'did you mean `h100-sxm`?'
+    """
+    said = "; ".join(w for w in (why, "" if describe else _FLEET_PRESET) if w)
+    return f"did you mean `{preset}`?" + (f" ({said})" if said else "")
 
 
 def _fleet_own(name: str) -> str:
@@ -132,7 +149,7 @@ def _by_memory(name: str, memory_gb: float, presets: Mapping[str, Gpu], describe
     held = (f"of the built-in GPUs, {listed} {'has' if len(sized) == 1 else 'have'} {memory_gb:g} GB" if sized
             else f"no built-in GPU has {memory_gb:g} GB")
     if not describe:
-        return f"a GPU preset is named by its model, not its memory: {held}; a fleet sweeps built-in GPUs only"
+        return f"a GPU preset is named by its model, not its memory: {held}; {_FLEET_PRESET}"
     custom = f'describe yours as `gpu "{name}" {{ memory = {memory_gb:g} GB  flops = …  hbm = … }}`'
     return f"a GPU preset is named by its model, not its memory: {held}; {'or ' if sized else ''}{custom}"
 

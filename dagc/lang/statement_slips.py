@@ -30,6 +30,7 @@ from .fields import (
     nearest,
     requirement_name,
 )
+from .keyword_slips import top_word_hint
 
 __all__ = ["comparison_in_block", "misspelt_statement", "quoted_word", "statement_slip"]
 
@@ -135,6 +136,9 @@ def misspelt_statement(src: SourceFile, tok: Token, block: str | None) -> Diagno
         >>> d = misspelt_statement(SourceFile("p.moe", text), Token("EQUAL", "=", 23), None)
         >>> d.message, d.hint, (d.span.line, d.span.column)
         ('unexpected `objectiv`', 'did you mean `objective`?', (2, 1))
+        >>> text = 'strategy tp 8\\nmodel2 preset "x"'
+        >>> misspelt_statement(SourceFile("p.moe", text), Token("STRING", '"x"', 28), None).hint[:50]
+        'did you mean `model`? A plan has one `model`: anot'
     """
     if block is not None or tok.start_pos is None or tok.type not in ("EQUAL", "STRING", "FROM", "NAME", "QUANTITY"):
         return None
@@ -144,7 +148,9 @@ def misspelt_statement(src: SourceFile, tok: Token, block: str | None) -> Diagno
         return None
     word = first.group(1)
     near = nearest(word, STATEMENT_WORDS)
+    numbered = top_word_hint(word) if near is None else None        # `model2 preset "x"`, as at the top
+    near = numbered.split("`")[1] if numbered is not None and numbered.startswith("did you mean `") else near
     if near is None or near == word or near == "strategy":
         return None
     return Diagnostic("E001", Severity.ERROR, f"unexpected `{word}`", src.span(first.start(1), first.end(1)),
-                      f"did you mean `{near}`?")
+                      numbered or f"did you mean `{near}`?")
