@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from test_adversarial_52_outputs import _replicas_by_scan
 
 from dagc.layout import eplb
 from dagc.layout.eplb import ExpertSplit, balance_figures, busiest_factor, place, replicas, replicate
@@ -72,13 +73,9 @@ def test_no_tokens_no_imbalance():
 
 def _greedy_replicas(loads, slots):
     """The reference: DeepSeek's replicate_experts one slot at a time — each extra slot to the expert with the
-    most tokens per replica so far, the first on a tie (a linear scan, no heap, no sort)."""
-    count, out = [1] * len(loads), list(range(len(loads)))
-    for _ in range(slots - len(loads)):
-        best = max(range(len(loads)), key=lambda e: (loads[e] / count[e], -e))
-        count[best] += 1
-        out.append(best)
-    return out
+    most tokens per replica so far, the first on a tie (a linear scan, no heap, no sort;
+    tests/test_adversarial_52_outputs.py's, which the heaps were checked against first)."""
+    return _replicas_by_scan(loads, slots)
 
 
 _LOADS = st.lists(st.one_of(st.integers(0, 40).map(float), st.floats(0, 1e6, allow_subnormal=False)),
