@@ -123,8 +123,8 @@ def test_e307_hints_the_least_chunk_that_passes():
     proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", "workload.chunk=10", *few)
     assert proc.returncode == 3 and "error[E307]: `chunk = 10` leaves no room for a prompt" in proc.stdout
     assert ("= help: write `chunk = 33` or more, one more than its 32 decode tokens; `chunk = 160` or more also "
-            "keeps up with the prompts of its 32 requests (W513); the engines' default is 8192 — or spread the "
-            "batch over more ranks") in proc.stdout
+            "keeps up with the prompts of its 32 requests (W513); the engine's default on this GPU is 8192 — or "
+            "spread the batch over more ranks") in proc.stdout
     for chunk, e307, w513 in ((32, True, False), (33, False, True), (159, False, True), (160, False, False)):
         proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", f"workload.chunk={chunk}", *few)
         assert ("error[E307]" in proc.stdout, "warning[W513]" in proc.stdout) == (e307, w513), chunk
