@@ -149,7 +149,9 @@ def test_w505_suggests_replicas_only_of_a_strategy_that_passes_the_rules():
 
 
 def test_a_count_of_one_takes_the_singular():
-    proc = run_dagc("launch", str(TRIAL / "kimi-disagg-b200.moe"))
+    # a prefill server runs the prompts of 8,000 tokens one chunk holds: 1 at `chunk = 8192` (SGLang's own on a B200,
+    # 16,384, holds 2)
+    proc = run_dagc("launch", str(TRIAL / "kimi-disagg-b200.moe"), "--set", "workload.chunk=8192")
     assert "each server runs up to 1 request (the batch of 1 over 1 server)" in proc.stdout + proc.stderr
     assert "up to 1 requests" not in proc.stdout + proc.stderr
     assert "each attention-DP rank runs up to 64 requests" in proc.stdout + proc.stderr      # plural kept
