@@ -58,8 +58,8 @@ def test_e307_below_the_bound_names_the_least_chunk_and_the_default_apart():
     d = diagnostic("E307", batch=256, chunk=64)
     assert d is not None and d.hint == (
         "write `chunk = 257` or more, one more than its 256 decode tokens; `chunk = 2304` or more also keeps up "
-        "with the prompts of its 256 requests (W513); the engines' default is 8192 — or spread the batch over more "
-        "ranks")
+        "with the prompts of its 256 requests (W513); the engine's default on this GPU is 8192 — or spread the batch "
+        "over more ranks")      # vLLM's on an H200
     assert diagnostic("E307", 256, chunk=256) is not None and diagnostic("E307", 256, chunk=257) is None
     assert diagnostic("W513", 256, chunk=2303) is not None and diagnostic("W513", 256, chunk=2304) is None
 

@@ -445,6 +445,7 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
     rows += [(f"kernel launches of `{step}` (reference implementation)", f"{n}", "`dagc.ir.op_shapes.REFERENCE`", "—")
              for step, n in REFERENCE.items()]
     rows += engine_constants()
+    rows += step_budget_constants()
     rows += expert_padding_constants()
     rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.model.DType.bytes`",
               "`weights`, `kv_cache`, `dispatch`") for d in DType]
@@ -505,6 +506,24 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
              "`dagc.plan.engines.ENGINE_GLUE`", f"`engine = {name}`"),
         ]
     return rows
+
+
+def step_budget_constants() -> list[tuple[str, str, str, str]]:
+    """The engines' token budget per step, a plan's `chunk` when it writes none (docs/cost-model.md, "The engines'
+    step budgets"), where `dagc.plan.step_budget` names them."""
+    from dagc.plan import step_budget as b
+    at = "`dagc.plan.step_budget."
+    rows = [("`chunk` unwritten, `vllm` (API server) on a GPU of at least "
+             f"{b.VLLM_LARGE_GPU_BYTES / 2**30:g} GiB not named A100", f"{b.VLLM_API_CHUNK_LARGE}",
+             f"{at}VLLM_API_CHUNK_LARGE`", "`chunk`"),
+            ("`chunk` unwritten, `vllm` (API server) on an A100 or a smaller GPU", f"{b.VLLM_API_CHUNK_SMALL}",
+             f"{at}VLLM_API_CHUNK_SMALL`", "`chunk`")]
+    rows += [(f"`chunk` unwritten, `sglang` on a GPU under {below / 2**30:g} GiB", f"{chunk}",
+              f"{at}SGLANG_CHUNK_BY_MEMORY`", "`chunk`") for below, chunk in b.SGLANG_CHUNK_BY_MEMORY]
+    return [*rows, ("`chunk` unwritten, `sglang` on a larger GPU", f"{b.SGLANG_CHUNK_LARGEST}",
+                    f"{at}SGLANG_CHUNK_LARGEST`", "`chunk`"),
+            ("`chunk` unwritten, `trtllm` and `pytorch`", f"{b.TRTLLM_MAX_NUM_TOKENS}", f"{at}TRTLLM_MAX_NUM_TOKENS`",
+             "`chunk`")]
 
 
 def expert_padding_constants() -> list[tuple[str, str, str, str]]:

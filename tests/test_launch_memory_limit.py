@@ -116,10 +116,11 @@ def test_check_the_load_and_the_launch_size_the_kv_cache_under_the_same_limit():
     weights and activations (43.91 GiB) is the KV cache `dagc check` prices, 17.29 GiB — not the whole GPU's
     32.09 GiB, ≈ 120 requests in flight and 85.9 GB against the 70 GB the requirement allows, as before. The
     load simulation's KV pool is the same; the steady state runs the requests it admits (W520 says under which
-    limit), and the memory requirement is met at its limit."""
+    limit), and the memory requirement is met at its limit. The plan states its 8,192-token chunk: vLLM's own on an
+    A100 is 2,048, whose smaller activations would leave 17.50 GiB (`tests/test_engine_chunk.py`)."""
     from dagc.serve.kv_blocks import kv_capacity_tokens
     plan = load_plan_text('model preset "mixtral-8x7b"\ncluster { gpus = 2  gpu preset "a100-80g" }\n'
-                          "workload { batch = 200  prompt = 4096  generate = 512  serving = inflight }\n"
+                          "workload { batch = 200  prompt = 4096  generate = 512  serving = inflight  chunk = 8192 }\n"
                           "require { ttft <= 3 s  tpot <= 60 ms  memory <= 70 GB }\nstrategy tp 2\n")
     r = check(plan)[0]
     (x,) = launch_result(r, ("vllm",))

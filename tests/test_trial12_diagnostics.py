@@ -123,8 +123,8 @@ def test_e307_hints_the_least_chunk_that_passes():
     proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", "workload.chunk=10", *few)
     assert proc.returncode == 3 and "error[E307]: `chunk = 10` leaves no room for a prompt" in proc.stdout
     assert ("= help: write `chunk = 33` or more, one more than its 32 decode tokens; `chunk = 160` or more also "
-            "keeps up with the prompts of its 32 requests (W513); the engines' default is 8192 — or spread the "
-            "batch over more ranks") in proc.stdout
+            "keeps up with the prompts of its 32 requests (W513); the engine's default on this GPU is 8192 — or "
+            "spread the batch over more ranks") in proc.stdout
     for chunk, e307, w513 in ((32, True, False), (33, False, True), (159, False, True), (160, False, False)):
         proc = run_dagc("check", QWEN, "--no-search", "--strategy", "tp4ep", "--set", f"workload.chunk={chunk}", *few)
         assert ("error[E307]" in proc.stdout, "warning[W513]" in proc.stdout) == (e307, w513), chunk
@@ -149,7 +149,9 @@ def test_w505_suggests_replicas_only_of_a_strategy_that_passes_the_rules():
 
 
 def test_a_count_of_one_takes_the_singular():
-    proc = run_dagc("launch", str(TRIAL / "kimi-disagg-b200.moe"))
+    # a prefill server runs the prompts of 8,000 tokens one chunk holds: 1 at `chunk = 8192` (SGLang's own on a B200,
+    # 16,384, holds 2)
+    proc = run_dagc("launch", str(TRIAL / "kimi-disagg-b200.moe"), "--set", "workload.chunk=8192")
     assert "each server runs up to 1 request (the batch of 1 over 1 server)" in proc.stdout + proc.stderr
     assert "up to 1 requests" not in proc.stdout + proc.stderr
     assert "each attention-DP rank runs up to 64 requests" in proc.stdout + proc.stderr      # plural kept

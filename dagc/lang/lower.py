@@ -31,6 +31,7 @@ from ..plan.model import DType, Model
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.presets import MODEL_PRESETS
+from ..plan.step_budget import engine_chunk
 from ..plan.strategy import StrategyDecl
 from ..plan.workload import ExpertLoad, Overlap, Requirement, Serving, Traffic, Workload
 from ..source import SourceFile, Span
@@ -310,6 +311,9 @@ def _lower_plan(lw: Lowering, tree: Tree[Token], needs_strategy: bool) -> Plan |
     lw.out.diags += strategy_input_errors(strategies)
     if lw.out.has_errors or model is None or cluster is None or workload is None:
         return None
+    gpu = cluster.gpu          # an unwritten `chunk` is the engine's default on this GPU (docs/language.md)
+    workload = workload.model_copy(update={"chunk_default": engine_chunk(cluster.engine.name, gpu.name,
+                                                                          gpu.memory_bytes)})
     if workload.expert_load is not None:
         lw.out.diags += check_expert_load(model, workload.expert_load, lw.out.spans["workload.routing.file"])
         if lw.out.has_errors:

@@ -23,7 +23,7 @@ __all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "Phase", "PoolRole", "Reque
            "Traffic", "Workload",
            "RequirementKind", "Requirement", "PERCENTILES", "PERCENTILE_KINDS"]
 
-CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
+CHUNK_DEFAULT = 8192       # `chunk` unwritten, before the plan's engine and GPU choose it (dagc.plan.step_budget)
 
 
 class Overlap(FastEnum):
@@ -170,7 +170,8 @@ class Workload(Frozen):
     batch_note: str | None = None        # once chosen: how (what one more request would break), for N605
     batch_breaks: str | None = None      # once chosen: what one more request would break (a requirement, memory)
     serving: Serving = Serving.STATIC
-    chunk: int | None = None             # in flight: most tokens one engine step runs; None: CHUNK_DEFAULT
+    chunk: int | None = None             # in flight: most tokens one engine step runs; None: chunk_default
+    chunk_default: int = Field(default=CHUNK_DEFAULT, exclude=True)     # the engine's on the GPU (`engine_chunk`)
     # in flight: whether a prompt may be split over steps (`chunked_prefill = on`, the default) or each step
     # takes whole prompts only, as an engine with chunked prefill off schedules them (`dagc.layout.mix`)
     chunked_prefill: bool = Field(default=True, exclude=True)    # reported under `serving`
@@ -212,8 +213,8 @@ class Workload(Frozen):
 
     @property
     def chunk_tokens(self) -> int:
-        """The token budget of one engine step in flight (`chunk`, or its default)."""
-        return CHUNK_DEFAULT if self.chunk is None else self.chunk
+        """The token budget of one engine step in flight (`chunk`, or the plan's engine's default on its GPU)."""
+        return self.chunk_default if self.chunk is None else self.chunk
 
     def microbatches_for(self, pp: int) -> int:
         return self.microbatches if self.microbatches is not None else pp

@@ -20,7 +20,7 @@ from ..layout.mix import Shares, shares
 from ..layout.modes import mode_of
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import CHUNK_DEFAULT, Workload
+from ..plan.workload import Workload
 from ..units import count_text, format_bytes
 from .base import Reads, RuleContext, diag, make_rule, pass_rule
 from .pools_fit import pools_fit_hint
@@ -74,8 +74,8 @@ def _whole_hint(w: Workload, lay: Layout) -> str:
 
 def _room_hint(w: Workload, lay: Layout) -> str:
     """E307's hint: the least `chunk` with room for a prompt token, d·q + 1, when the language allows it (at most
-    `CHUNK_LIMIT`) — with, apart, the least that also keeps up with the prompts admitted (W513) and the engines'
-    default when it has room — else the batch the largest chunk a plan may write keeps up with."""
+    `CHUNK_LIMIT`) — with, apart, the least that also keeps up with the prompts admitted (W513) and the engine's
+    default on the GPU (`Workload.chunk_default`) when it has room — else the batch the largest chunk keeps up with."""
     d, q = lay.requests_per_rank, w.step_positions
     least = d * q + 1
     if least > CHUNK_LIMIT:
@@ -84,7 +84,7 @@ def _room_hint(w: Workload, lay: Layout) -> str:
     keeps = shares(w, lay).least_chunk
     also = (f"; `chunk = {keeps}` or more also keeps up with the prompts of its {count_text(d, 'request')} (W513)"
             if least < keeps <= CHUNK_LIMIT else "")
-    default = f"; the engines' default is {CHUNK_DEFAULT}" if CHUNK_DEFAULT >= least else ""
+    default = f"; the engine's default on this GPU is {w.chunk_default}" if w.chunk_default >= least else ""
     return f"write `chunk = {least}` or more, one more than its {d * q:,} decode tokens{also}{default} — or spread " \
            "the batch over more ranks"
 
