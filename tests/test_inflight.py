@@ -251,3 +251,13 @@ def test_pruned_in_flight_search_is_the_exhaustive_one(objective, require, batch
     r = check(p, strategy=best.text)[0] if batch != "max" else None
     if r is not None:
         assert r.metrics.tpot_s == pytest.approx(best.metrics.tpot_s, rel=1e-9)
+
+
+def test_e307_says_when_the_chunk_is_the_engines_default():
+    """A plan that writes no `chunk` gets its engine's on the GPU (vLLM's 8,192 on an H200): E307 names it so, not
+    as a `chunk = 8192` the user never wrote."""
+    r = check(plan(batch=8192, chunk="", strategy="tp 4"))[0]            # 8,192 decode tokens a step fill 8,192
+    [d] = [d for d in r.diagnostics if d.code == "E307"]
+    assert d.message.startswith("the engine's default step budget on this GPU, 8,192 tokens (no `chunk` written) "
+                                "leaves no room for a prompt")
+    assert "chunk = 8193" in d.hint

@@ -216,6 +216,20 @@ class Workload(Frozen):
         """The token budget of one engine step in flight (`chunk`, or the plan's engine's default on its GPU)."""
         return self.chunk_default if self.chunk is None else self.chunk
 
+    @property
+    def chunk_text(self) -> str:
+        """The step budget as a message names it: '`chunk = 256`' as written, else the engine's default it took.
+
+        Example:
+            >>> Workload(batch=8, prompt=100, generate=10, chunk=256).chunk_text
+            '`chunk = 256`'
+            >>> Workload(batch=8, prompt=100, generate=10, chunk_default=2048).chunk_text
+            "the engine's default step budget on this GPU, 2,048 tokens (no `chunk` written)"
+        """
+        if self.chunk is not None:
+            return f"`chunk = {self.chunk}`"
+        return f"the engine's default step budget on this GPU, {self.chunk_default:,} tokens (no `chunk` written)"
+
     def microbatches_for(self, pp: int) -> int:
         return self.microbatches if self.microbatches is not None else pp
 

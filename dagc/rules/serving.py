@@ -57,7 +57,7 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
         what = f"a whole prompt of {w.prompt:,} tokens (`chunked_prefill = off`)" if whole else "a prompt"
         others = count_text(d - 1, "other request") if whole else count_text(d, "request")
         yield diag("E307", Severity.ERROR,
-                   f"`chunk = {w.chunk_tokens}` leaves no room for {what}: each step of an attention-DP rank "
+                   f"{w.chunk_text} leaves no room for {what}: each step of an attention-DP rank "
                    f"already runs {(d - whole) * q:,} decode tokens (its {others} in flight{per})",
                    ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"),
                    _whole_hint(w, lay) if whole else _room_hint(w, lay))
