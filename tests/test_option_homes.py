@@ -27,6 +27,9 @@ strategy tp 8
      "reports` writes them all"),
     (["check", "{plan}", "--top", "5"], "`--top` is an option of `dagc search` and `dagc fleet`, not of `dagc check`"),
     (["search", "{plan}", "--all-ranks"], "`--all-ranks` is an option of `dagc compile`, not of `dagc search`"),
+    # a value with a space, as a strategy is written: until 2026-11-30 "unrecognized arguments: --strategy tp 8 8"
+    (["search", "{plan}", "--strategy", "tp 8"], "unrecognized arguments: --strategy tp 8: `--strategy` is an option "
+     "of `dagc check`, `dagc compile`, `dagc launch` and `dagc calibrate`, not of `dagc search`"),
     # written before the plan, argparse takes the option's value for the plan and leaves the plan's path over:
     # until 2026-11-30 the hint read `--set 'workload.rate={plan} requests/s'` and `dagc compile PLAN -o {plan}`
     (["check", "--rate", "3", "{plan}"], "a check at a rate sets the plan's: `--set 'workload.rate=3 requests/s'`"),

@@ -186,7 +186,9 @@ class _Parser(argparse.ArgumentParser):
         (argparse gathers them for the top-level parser to refuse). A command missing an argument after an
         option it does not have (`dagc check --no-serch`) is told of that option too."""
         unrecognised = message.startswith("unrecognized arguments: ")
-        words = message.removeprefix("unrecognized arguments: ").split() if unrecognised else []
+        said = message.removeprefix("unrecognized arguments: ")
+        left = list(getattr(self, "_left", ()))          # a value with a space (`--strategy "tp 8"`) kept whole
+        words = (left if " ".join(left) == said else said.split()) if unrecognised else []
         command, argv = self._command(), list(getattr(self, "_argv", ()))
         known = sorted(_options(self, command))
         wrong = None
@@ -228,7 +230,8 @@ class _Parser(argparse.ArgumentParser):
     def parse_known_args(self, args: Iterable[str] | None = None,
                          namespace: _N | None = None) -> tuple[argparse.Namespace | _N, list[str]]:
         self._argv = list(sys.argv[1:] if args is None else args)      # what `error` reads the command from
-        return super().parse_known_args(args, namespace)
+        parsed, self._left = super().parse_known_args(args, namespace)   # the words `error` is told of, unsplit
+        return parsed, self._left
 
     def _command(self) -> argparse.ArgumentParser:
         """The parser of the command written on the command line being parsed (`dagc kernels import`'s, a
