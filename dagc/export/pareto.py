@@ -356,6 +356,9 @@ def own_points(results: Sequence[StrategyResult]) -> OwnPoints:
 
 
 def plan_pareto_svg(plan: Plan, found: SearchResult, results: Sequence[StrategyResult]) -> str:
-    """pareto.svg of a plan's search with its own strategies (`results`) marked: compile's and the search's."""
-    return pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", requirements=plan.requirements,
+    """pareto.svg of a plan's search with its own strategies (`results`) marked: compile's and the search's. A plan
+    read with `--set` says so in the title, as report.md does (until 2026-11-30 a what-if's plot, written where the
+    plan's own goes, `out/<plan>/pareto.svg`, looked the same as the plan's)."""
+    what_if = f" (with --set {', '.join(plan.overrides)})" if plan.overrides else ""
+    return pareto_svg(found, f"{plan.name}{what_if}: decode throughput per GPU vs TPOT", requirements=plan.requirements,
                       errors=pareto_errors(plan), **own_points(results))
