@@ -50,6 +50,7 @@ from .placement_style import (
     wrap,
 )
 from .summary import data_parallel_text
+from .what_if import titled
 
 __all__ = ["placement_svg", "MAX_GPUS"]
 
@@ -88,7 +89,7 @@ def _shown(lay: Layout, available: int) -> _Shown:
 def _header_lines(r: StrategyResult, lay: Layout) -> list[tuple[str, int, bool]]:
     """(text, size, bold) of the header, before wrapping."""
     plan = r.plan
-    lines = [(f"{printable(plan.name)} · strategy {r.decl.text}", 15, True)]
+    lines = [(f"{printable(titled(plan))} · strategy {r.decl.text}", 15, True)]
     if r.pooled is not None:            # the layout drawn is one decode instance's
         p, d = r.pooled.pools[0], r.pooled.pools[-1]
         lines.append((f"one decode instance drawn ({d.pool.strategy.text}, {count_text(d.gpus_per_instance, 'GPU')}) "
