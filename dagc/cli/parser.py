@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
-from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
+from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, option_homes, search_cmd
 from .commands import ALLOW_PATH_HELP
 from .engine_option import output_dir_or_default
 from .option_homes import after_dashes_note, flag_value_note, option_home_note, optional_value_note, words_as_written
@@ -173,11 +173,9 @@ class _Parser(argparse.ArgumentParser):
         try:
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
-            choices = {str(c).lower(): str(c) for c in action.choices or ()}     # `vLLM` is `vllm`
-            close = difflib.get_close_matches(str(value).lower(), list(choices), n=1)
-            if not close:
+            if (said := option_homes.choice_hint(action, value)) is None:    # `vLLM`: `vllm`; `--objective latency`
                 raise
-            raise argparse.ArgumentError(action, f"{exc.message}; did you mean `{choices[close[0]]}`?") from None
+            raise argparse.ArgumentError(action, f"{exc.message}; {said}") from None
 
     def error(self, message: str) -> NoReturn:
         """argparse's error, with the option an unrecognised one stands for: the one it begins (`--strateg`),
