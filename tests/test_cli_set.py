@@ -105,12 +105,26 @@ def test_check_prints_the_override_and_uses_it(capsys):
     # a preset is chosen by its name, not a `preset` field (no brace was written: none is said)
     ("cluster.gpu.preset=b200", "E104", "cluster.gpu.preset=b200", "--set cluster.gpu=b200"),
     ("model.preset=qwen3-30b-a3b", "E104", "model.preset=qwen3-30b-a3b", "--set model=qwen3-30b-a3b"),
+    # nor the plan's keyword before the name, as the plan writes `gpu preset "h200"`: until 2026-11-30 "a number with
+    # its unit, a name or a quoted string …" (quoted) and "unknown GPU preset `preset h200`" (bare)
+    ('cluster.gpu=preset "h200"', "E001", "preset", "name the preset alone: --set cluster.gpu=h200"),
+    ("cluster.gpu=preset h200", "E001", "preset", "name the preset alone: --set cluster.gpu=h200"),
+    ('model=preset "qwen3-30b-a3b"', "E001", "preset", "name the preset alone: --set model=qwen3-30b-a3b"),
+    # a strategy is no field: until 2026-11-30 "expected one of: `model`, `cluster`, …", none of which sets it
+    ("strategy=tp 4", "E101", "strategy", "a strategy is given by `--strategy 'tp 4'` (check, compile, launch)"),
 ])
 def test_a_bad_override_gets_the_plans_own_diagnostic_in_the_option(option, code, caret, hint, write_plan):
     d = set_error(write_plan(plan_text()), option)
     assert d.code == code and d.span is not None
     assert d.span.source.path == SET_SOURCE and d.span.source.text == option
     assert d.span.text == caret and d.hint is not None and d.hint.startswith(hint), (d.span.text, d.hint)
+
+
+def test_the_preset_the_hint_names_is_taken(write_plan):
+    """The option `--set cluster.gpu=preset "h200"`'s hint gives is one dagc reads, and sets the GPU."""
+    path = write_plan(plan_text())
+    hint = set_error(path, 'cluster.gpu=preset "h200"').hint
+    assert load_plan_with(path, [hint.rsplit("--set ", 1)[1]]).cluster.gpu.name == "h200"
 
 
 @pytest.mark.parametrize("option, meant, target", [

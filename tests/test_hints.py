@@ -61,6 +61,9 @@ def test_a_known_name_never_suggests_another_of_its_kind(vocabulary):
     ("deepsek-v3", MODEL_PRESETS, "deepseek-v3"),          # one letter missing outside the numbered parts
     ("qwen3-30b", MODEL_PRESETS, "qwen3-30b-a3b"),         # the leading parts of one name alone: that name
     ("qwen3-235b", MODEL_PRESETS, "qwen3-235b-a22b"),
+    # three letters, the one four-letter name with a letter left out, though a doubled letter made the plain form two
+    # (`tf`): until 2026-11-30 examples/mistakes/typos.moe's `ttf` was told every requirement, not `ttft`
+    ("ttf", ["ttft", "tpot", "memory", "gpus", "goodput"], "ttft"),
 ])
 def test_a_name_written_another_way_is_suggested(word, choices, meant):
     assert nearest(word, choices) == meant and did_you_mean(word, choices) == f"did you mean `{meant}`?"

@@ -27,6 +27,9 @@ strategy tp 8
      "reports` writes them all"),
     (["check", "{plan}", "--top", "5"], "`--top` is an option of `dagc search` and `dagc fleet`, not of `dagc check`"),
     (["search", "{plan}", "--all-ranks"], "`--all-ranks` is an option of `dagc compile`, not of `dagc search`"),
+    # a value with a space, as a strategy is written: until 2026-11-30 "unrecognized arguments: --strategy tp 8 8"
+    (["search", "{plan}", "--strategy", "tp 8"], "unrecognized arguments: --strategy tp 8: `--strategy` is an option "
+     "of `dagc check`, `dagc compile`, `dagc launch` and `dagc calibrate`, not of `dagc search`"),
     # written before the plan, argparse takes the option's value for the plan and leaves the plan's path over:
     # until 2026-11-30 the hint read `--set 'workload.rate={plan} requests/s'` and `dagc compile PLAN -o {plan}`
     (["check", "--rate", "3", "{plan}"], "a check at a rate sets the plan's: `--set 'workload.rate=3 requests/s'`"),
@@ -94,3 +97,18 @@ def test_a_word_after_the_plan_is_no_flags_value(tmp_path: Path, capsys) -> None
     with pytest.raises(SystemExit):
         main(["check", "--no-search", str(plan), "extra"])
     assert capsys.readouterr().err.splitlines()[-1] == "dagc check: error: unrecognized arguments: extra"
+
+
+@pytest.mark.parametrize("command", ["search", "check", "compile"])
+def test_an_objective_no_choice_is_near_is_told_what_each_objective_optimises(tmp_path: Path, capsys, command) -> None:
+    """`--objective latency` was told the names alone (until 2026-11-30); the plan's `objective = latency` is told
+    what each means, which says that `ttft` and `tpot` are the latencies."""
+    plan = tmp_path / "p.moe"
+    plan.write_text(PLAN)
+    with pytest.raises(SystemExit) as exc:
+        main([command, str(plan), "--objective", "latency"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'latency'" in err and "; the objectives: `tokens-per-gpu`: the most decode tokens/s per " \
+        "GPU; `min-gpus`: the fewest GPUs, then the most decode tokens/s per GPU; `ttft`: the shortest TTFT; `tpot`: " \
+        "the shortest TPOT; `throughput`:" in err.replace("\n", " ")

@@ -36,3 +36,17 @@ def test_a_benchmarks_name_for_a_latency_is_told_dagcs(name, hint):
     assert (d.code, d.message, d.hint) == ("E101", f"unknown requirement `{name}`", hint)
     if hint.startswith("did you mean"):
         load_plan_text(PLAN.replace("NAME", hint.split("`")[1]))      # what it names is read
+
+
+@pytest.mark.parametrize("name, n", [("latency_p99", "99"), ("p90_latency", "90"), ("Latency-P95", "95")])
+def test_a_latency_percentile_is_told_the_three_it_may_be(name, n):
+    """`latency_p99 <= 2 s`, as an SLO is often written: until 2026-11-30 the list of every requirement, where
+    `latency <= 2 s` was told `tpot`, `ttft` and `e2e_p50`; each of the three named is read."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("NAME", name))
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.hint) == ("E101", f"`{name}` is not one of dagc's requirements: between two tokens of a request "
+                                        f"it is `tpot_p{n} <= 2 s`, to the first token `ttft_p{n} <= 2 s`, a request's "
+                                        f"whole time `e2e_p{n} <= 2 s`")
+    for meant in (f"tpot_p{n}", f"ttft_p{n}", f"e2e_p{n}"):
+        load_plan_text(PLAN.replace("NAME", meant))

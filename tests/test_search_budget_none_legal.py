@@ -24,8 +24,8 @@ cluster { gpus = 2  gpu preset "h100-sxm" }
 workload { batch = 32  prompt = 1024  generate = 256 }
 """
 STOPPED = ("no legal strategy found yet: the time budget stopped the search after 0 of {total} strategies (best bound "
-           "first), which does not say that none is legal: a larger `--search-budget S` examines more, and none "
-           "examines every candidate")
+           "first), which does not say that none is legal: a larger `--search-budget S` examines more, and without "
+           "`--search-budget` the search examines every candidate")
 E402 = RejectedBy("E402", 743, "tp 1", "every rank needs 96 GB", "more GPUs")
 
 
@@ -40,7 +40,7 @@ def test_a_search_the_budget_stopped_says_so_not_that_none_is_legal() -> None:
     assert line == ("no legal strategy found yet: the time budget stopped the search after 743 of 1,544 strategies "
                     "(best bound first) (the rules rejected them: E402 (a rank's memory exceeds the GPU's memory) "
                     "743), which does not say that none is legal: a larger `--search-budget S` examines more, and "
-                    "none examines every candidate")
+                    "without `--search-budget` the search examines every candidate")
 
 
 @pytest.mark.parametrize("kw", [{"evaluated": 1_544}, {"stopped": "cap"}, {"stopped": None, "evaluated": 1_544}])

@@ -55,3 +55,16 @@ def test_output_dir_and_svg_are_one_or_the_other(tmp_path):
     run = run_dagc("search", str(_plan(tmp_path)), "-o", "res", "--svg", "a.svg", cwd=tmp_path)
     assert run.returncode == 2 and "not allowed with" in run.stderr
     assert not (tmp_path / "res").exists() and not (tmp_path / "a.svg").exists()
+
+
+def test_a_directory_given_to_svg_is_told_the_options_that_write_into_it(tmp_path):
+    """`--svg DIR` was refused "it is a directory; dagc only replaces regular files", which named no option that
+    writes the plot there (until 2026-11-30); the first option it names does."""
+    path = _plan(tmp_path)
+    (tmp_path / "plots").mkdir()
+    run = run_dagc("search", str(path), "--svg", "plots", "-q", cwd=tmp_path)
+    assert run.returncode == 5 and os.listdir(tmp_path / "plots") == []
+    assert run.stderr == ("error: cannot write plots: it is a directory: `--svg plots/pareto.svg` names the plot's "
+                          "file, or `-o plots` writes pareto.svg in it\n")
+    assert run_dagc("search", str(path), "--svg", "plots/pareto.svg", "-q", cwd=tmp_path).returncode == 0
+    assert os.listdir(tmp_path / "plots") == ["pareto.svg"]

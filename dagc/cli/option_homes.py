@@ -9,9 +9,11 @@ argparse's message, of the first option among them (`-o`, `--rate=12`), or None 
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 
-__all__ = ["after_dashes_note", "flag_value_note", "option_home_note", "optional_value_note", "words_as_written"]
+__all__ = ["after_dashes_note", "choice_hint", "flag_value_note", "option_home_note", "optional_value_note",
+           "words_as_written"]
 
 # What a command does instead of another command's option (`{value}`: the value written after it, else an example)
 _INSTEAD = {
@@ -142,3 +144,24 @@ def flag_value_note(command: argparse.ArgumentParser, argv: list[str], words: li
         return None
     return (f"`{argv[at]}` takes no value: `{argv[at + 1]}` after it was read as the plan, and `{left[0]}` left over "
             f"— remove `{argv[at + 1]}`")
+
+
+def choice_hint(action: argparse.Action, value: object) -> str | None:
+    """The hint after argparse's refusal of a value not among an option's choices: the nearest choice (`vLLM` is
+    `vllm`), else, for `--objective`, what each objective optimises, as the plan's `objective = …` is told (until
+    2026-11-30 `--objective latency` was told the names alone, which say nothing of TTFT and TPOT being latencies).
+
+    Example:
+        >>> from dagc.cli.parser import build_parser
+        >>> objective = next(a for a in _commands(build_parser())["search"]._actions if a.dest == "objective")
+        >>> choice_hint(objective, "TTFT"), choice_hint(objective, "latency")[:60]
+        ('did you mean `ttft`?', 'the objectives: `tokens-per-gpu`: the most decode tokens/s p')
+    """
+    choices = {str(c).lower(): str(c) for c in action.choices or ()}
+    close = difflib.get_close_matches(str(value).lower(), list(choices), n=1)
+    if close:
+        return f"did you mean `{choices[close[0]]}`?"
+    if action.dest != "objective":
+        return None
+    from ..plan.objective import OBJECTIVES
+    return "the objectives: " + "; ".join(f"`{o.name}`: {o.means}" for o in OBJECTIVES.values())

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
-from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, search_cmd
+from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, option_homes, search_cmd
 from .commands import ALLOW_PATH_HELP
 from .engine_option import output_dir_or_default
 from .option_homes import after_dashes_note, flag_value_note, option_home_note, optional_value_note, words_as_written
@@ -173,11 +173,9 @@ class _Parser(argparse.ArgumentParser):
         try:
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
-            choices = {str(c).lower(): str(c) for c in action.choices or ()}     # `vLLM` is `vllm`
-            close = difflib.get_close_matches(str(value).lower(), list(choices), n=1)
-            if not close:
+            if (said := option_homes.choice_hint(action, value)) is None:    # `vLLM`: `vllm`; `--objective latency`
                 raise
-            raise argparse.ArgumentError(action, f"{exc.message}; did you mean `{choices[close[0]]}`?") from None
+            raise argparse.ArgumentError(action, f"{exc.message}; {said}") from None
 
     def error(self, message: str) -> NoReturn:
         """argparse's error, with the option an unrecognised one stands for: the one it begins (`--strateg`),
@@ -186,7 +184,9 @@ class _Parser(argparse.ArgumentParser):
         (argparse gathers them for the top-level parser to refuse). A command missing an argument after an
         option it does not have (`dagc check --no-serch`) is told of that option too."""
         unrecognised = message.startswith("unrecognized arguments: ")
-        words = message.removeprefix("unrecognized arguments: ").split() if unrecognised else []
+        said = message.removeprefix("unrecognized arguments: ")
+        left = list(getattr(self, "_left", ()))          # a value with a space (`--strategy "tp 8"`) kept whole
+        words = (left if " ".join(left) == said else said.split()) if unrecognised else []
         command, argv = self._command(), list(getattr(self, "_argv", ()))
         known = sorted(_options(self, command))
         wrong = None
@@ -228,7 +228,8 @@ class _Parser(argparse.ArgumentParser):
     def parse_known_args(self, args: Iterable[str] | None = None,
                          namespace: _N | None = None) -> tuple[argparse.Namespace | _N, list[str]]:
         self._argv = list(sys.argv[1:] if args is None else args)      # what `error` reads the command from
-        return super().parse_known_args(args, namespace)
+        parsed, self._left = super().parse_known_args(args, namespace)   # the words `error` is told of, unsplit
+        return parsed, self._left
 
     def _command(self) -> argparse.ArgumentParser:
         """The parser of the command written on the command line being parsed (`dagc kernels import`'s, a

@@ -48,7 +48,7 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
     m, per_node = plan.model, per_node_text(plan.cluster)
     out.print(f"plan {printable(path)} · model {m.name} ({format_params(total_params(m))} params, "
               f"{format_params(active_params(m))} active, {m.weights.value}"
-              f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus} × "
+              f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus:,} × "
               f"{plan.cluster.gpu.name}{f' ({per_node})' if per_node else ''} · batch {plan.workload.batch_text} "
               f"× ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens", markup=False)
     print_overrides(out, overrides)
@@ -145,7 +145,7 @@ def _print_layout(console: Console, r: StrategyResult) -> None:
     experts = (f"ep {lay.ep} · etp {lay.etp}" if lay.expert_domain_written
                else f"experts follow tp (etp {lay.etp})") if plan.model.has_experts else "dense model"
     adp, edp = data_parallel_text(lay)
-    console.print(f"GPUs: {lay.gpus_used} used of {plan.cluster.gpus} available  "
+    console.print(f"GPUs: {lay.gpus_used:,} used of {plan.cluster.gpus:,} available  "
                   f"(dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size})", markup=False)
     if plan.workload.batch_max and plan.workload.batch_note:      # its batch, and what one more would break
         console.print(plan.workload.batch_note, markup=False)

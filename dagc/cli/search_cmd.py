@@ -8,6 +8,7 @@ pareto.svg in the output directory or at `--svg`.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -148,6 +149,9 @@ def _write_pareto(args: Namespace, plan: Plan, found: SearchResult, err: Console
     force = bool(getattr(args, "force", False))
     svg_path = Path(args.svg) if args.svg else None
     try:
+        if svg_path is not None and svg_path.is_dir() and not svg_path.is_symlink():    # `--svg DIR`: `-o DIR`
+            raise OutputError(svg_path, f"it is a directory: `--svg {shlex.quote(str(svg_path / 'pareto.svg'))}` "
+                              f"names the plot's file, or `-o {shlex.quote(str(svg_path))}` writes pareto.svg in it")
         if svg_path is not None:    # replaces only a pareto.svg dagc drew, short of --force
             check_own(svg_path, PARETO_SIGNATURE, force)
         else:                       # -o DIR or out/<plan>: a dagc output directory, its manifest lists the plot

@@ -29,7 +29,7 @@ def comparison_md(plan: Plan, results: list[StrategyResult], dirs: list[str], pa
     """The side-by-side table of several strategies of one plan (and, when the search ran, a link to
     its plot `pareto_link`, where these strategies are marked; under traffic, their latency CDFs `cdf_link`)."""
     lines = [f"# dagc comparison: {md_code(plan.name)}", "",
-             f"{len(results)} strategies for **{md_text(plan.model.name)}** on {plan.cluster.gpus} × "
+             f"{len(results)} strategies for **{md_text(plan.model.name)}** on {plan.cluster.gpus:,} × "
              f"{md_text(plan.cluster.gpu.name)}; "
              f"batch {plan.workload.batch_text} × ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens.", ""]
     judged = next((r for r in results if r.optimality is not None and r.optimality.objective), None)

@@ -24,6 +24,7 @@ from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.modes import mode_of
 from ..units import Dimension, count_text, format_si
 from ..verdict.compiled import Compiled
+from .what_if import titled
 
 __all__ = ["KIND_COLOURS", "EDGE_COLOURS"]
 
@@ -160,8 +161,8 @@ class Writer:
                    f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}"]
         mode = mode_of(c.plan.workload)        # a pool's instance has its own figure alone
         shown = [f for f, own in zip(figures, mode.owns, strict=True) if own]
-        title = " · ".join([f"{printable(c.plan.name)} · strategy {c.strategy.text}", count_text(lay.gpus_used, "GPU"),
-                            *shown])
+        title = " · ".join([f"{printable(titled(c.plan))} · strategy {c.strategy.text}",
+                            count_text(lay.gpus_used, "GPU"), *shown])
         what = (f"one {mode.role} instance of a disaggregated strategy: its " + _POOL_STEP[mode.name]
                 if mode.role is not None else
                 "in flight: mixed step (decode tokens + a prompt's chunk of "

@@ -81,7 +81,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     structure = f"; {m.structure_text}" if m.structure_text else ""
     per_node = per_node_text(plan.cluster)
     lines += [f"Model **{md_text(m.name)}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
-              f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus} × {md_text(plan.cluster.gpu.name)}**"
+              f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus:,} × {md_text(plan.cluster.gpu.name)}**"
               f"{f' ({per_node})' if per_node else ''}; batch {plan.workload.batch_text} × "
               f"({plan.workload.prompt:,} prompt + {plan.workload.generate:,} generated) tokens.", ""]
     if plan.overrides:
@@ -130,7 +130,7 @@ def _verdicts(r: StrategyResult) -> list[str]:
     failed = [q for q in r.requirements if q.met is False]
     correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {md_prose(d.message)}" for d in errors)
     if r.gpus_used:
-        correct_ev += f"; uses {r.gpus_used} of {count_text(plan.cluster.gpus, 'GPU')}"
+        correct_ev += f"; uses {r.gpus_used:,} of {count_text(plan.cluster.gpus, 'GPU')}"
     carried = r.load.not_carried_because if r.load is not None and v.correct else None
     # a line the traffic not carried makes unmet (its queue grows) is said by the reason, the others before it
     own = "".join(f"`{q.requirement.text}` is {requirement_value_text(q.requirement, q.value)}; "
@@ -176,8 +176,8 @@ def _placement(r: StrategyResult, lay: Layout) -> list[str]:
                   "strip shows every pool's GPUs, and dag.json and trace.json hold one instance of each pool with the "
                   "KV transfer between them.", ""]
     adp, edp = data_parallel_text(lay)
-    lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used}** "
-              f"of {plan.cluster.gpus} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"
+    lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used:,}** "
+              f"of {plan.cluster.gpus:,} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"
               f"{' (sp)' if lay.sp else ''} with attention DP {adp}; experts "
               + (f"ep {lay.ep} × etp {lay.etp} with expert DP {edp}" if lay.expert_domain_written
                  else f"follow tp (each expert split {lay.etp} ways, expert DP {edp})") + ".", ""]

@@ -125,7 +125,7 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
     """The notes that weigh the search's best against this strategy, each followed by `partial` (what it left out)."""
     b, price = ev.best, result.plan.cluster.price_per_gpu_hour
     assert b is not None, ev.why
-    best_gpus = f"{b.gpus} GPU{'s' if b.gpus > 1 else ''}"
+    best_gpus = f"{b.gpus:,} GPU{'s' if b.gpus > 1 else ''}"
     match ev.why:
         case Why.BEST_IS_LEGAL if not b.meets_requirements:  # until 2026-11-29 "`tp 2` is a legal strategy that …"
             return (f"{'it has errors' if not result.valid else 'it has no figures'}; the search's best legal "

@@ -17,6 +17,7 @@ from ..units import Dimension, format_figure, format_si
 from ..verdict.ledger import CONFIDENCE, Errors, ledger, regime_of
 from .axes import ticks
 from .placement_style import text_width, wrap
+from .what_if import titled
 
 if TYPE_CHECKING:
     from ..plan.plan import Plan
@@ -356,6 +357,8 @@ def own_points(results: Sequence[StrategyResult]) -> OwnPoints:
 
 
 def plan_pareto_svg(plan: Plan, found: SearchResult, results: Sequence[StrategyResult]) -> str:
-    """pareto.svg of a plan's search with its own strategies (`results`) marked: compile's and the search's."""
-    return pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", requirements=plan.requirements,
+    """pareto.svg of a plan's search with its own strategies (`results`) marked: compile's and the search's. A plan
+    read with `--set` says so in the title, as report.md does (until 2026-11-30 a what-if's plot, written where the
+    plan's own goes, `out/<plan>/pareto.svg`, looked the same as the plan's)."""
+    return pareto_svg(found, f"{titled(plan)}: decode throughput per GPU vs TPOT", requirements=plan.requirements,
                       errors=pareto_errors(plan), **own_points(results))

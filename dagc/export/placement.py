@@ -50,6 +50,7 @@ from .placement_style import (
     wrap,
 )
 from .summary import data_parallel_text
+from .what_if import titled
 
 __all__ = ["placement_svg", "MAX_GPUS"]
 
@@ -74,28 +75,29 @@ def _shown(lay: Layout, available: int) -> _Shown:
             why = (f"DP replica 0 (GPUs 0–{per_replica - 1}); replicas 1–{lay.dp - 1} are identical"
                    if lay.dp > 1 else f"the {per_replica} GPUs used")
         else:
-            why = f"GPUs 0–{MAX_GPUS - 1} of the {lay.gpus_used} used" + (
+            why = f"GPUs 0–{MAX_GPUS - 1} of the {lay.gpus_used:,} used" + (
                 f" (DP replica 0 alone has {per_replica})" if lay.dp > 1 else "")
         notes.append(f"{shown} of {available} GPUs shown: {why}")
         if available > lay.gpus_used:
-            notes.append(f"{available - lay.gpus_used} idle GPUs not drawn")
+            notes.append(f"{available - lay.gpus_used:,} idle GPUs not drawn")
     if lay.gpus_used > available:
-        notes.append(f"the strategy needs {lay.gpus_used} GPUs, {lay.gpus_used - available} more than the cluster has")
+        more = lay.gpus_used - available
+        notes.append(f"the strategy needs {lay.gpus_used:,} GPUs, {more:,} more than the cluster has")
     return _Shown(max(1, shown), tuple(notes))
 
 
 def _header_lines(r: StrategyResult, lay: Layout) -> list[tuple[str, int, bool]]:
     """(text, size, bold) of the header, before wrapping."""
     plan = r.plan
-    lines = [(f"{printable(plan.name)} · strategy {r.decl.text}", 15, True)]
+    lines = [(f"{printable(titled(plan))} · strategy {r.decl.text}", 15, True)]
     if r.pooled is not None:            # the layout drawn is one decode instance's
         p, d = r.pooled.pools[0], r.pooled.pools[-1]
         lines.append((f"one decode instance drawn ({d.pool.strategy.text}, {count_text(d.gpus_per_instance, 'GPU')}) "
                       "of a "
-                      f"disaggregated deployment of {r.gpus_used} GPUs: {p.pool.instances} × {p.gpus_per_instance} "
+                      f"disaggregated deployment of {r.gpus_used:,} GPUs: {p.pool.instances} × {p.gpus_per_instance} "
                       f"prefill, {d.pool.instances} × {d.gpus_per_instance} decode", 11, True))
     used = (count_text(lay.gpus_used, "GPU") if r.pooled is not None else
-            f"{lay.gpus_used} of {count_text(plan.cluster.gpus, 'GPU')} used")
+            f"{lay.gpus_used:,} of {count_text(plan.cluster.gpus, 'GPU')} used")
     gpu = ", ".join(filter(None, [printable(plan.cluster.gpu.name), per_node_text(plan.cluster)]))
     lines.append((f"{used} = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} · {gpu}", 11, False))
     adp, edp = data_parallel_text(lay)            # "—" where a domain does not divide the stage group (E203)

@@ -119,7 +119,7 @@ def _diag_text(d: Diagnostic) -> str:
 def _correct(r: StrategyResult, cited: set[int]) -> str:
     errors = [d for d in r.diagnostics if d.is_error]
     cited.update(id(d) for d in errors[:1])
-    gpus = f"{r.gpus_used} of the {count_text(r.plan.cluster.gpus, 'GPU')}" if r.gpus_used else "no GPUs yet"
+    gpus = f"{r.gpus_used:,} of the {count_text(r.plan.cluster.gpus, 'GPU')}" if r.gpus_used else "no GPUs yet"
     if not errors:
         return f"**Correct: yes.** No rule finds an error; the strategy uses {gpus}."
     first = errors[0]

@@ -42,6 +42,7 @@ from .trace_writer import (
     seconds_to_ns,
     seconds_to_ns_many,
 )
+from .what_if import what_if_metadata
 
 __all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
            "ALL_RANKS_UP_TO", "traced_ranks"]
@@ -182,6 +183,7 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
                          **{key: None for key, own in zip(("ttft_s", "tpot_s"), mode.owns, strict=True) if not own}})
     if warning:
         metadata["warning"] = warning
+    metadata.update(what_if_metadata(c.plan))
     return metadata
 
 

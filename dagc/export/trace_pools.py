@@ -21,6 +21,7 @@ from ..verdict.check import StrategyResult
 from .trace import Place, TraceInfo, add_instance, traced_ranks
 from .trace_load import add_load_counters
 from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, budget_note, seconds_to_ns
+from .what_if import what_if_metadata
 
 __all__ = ["KV_CLASS", "write_pooled_trace"]
 
@@ -101,4 +102,5 @@ def _metadata(r: StrategyResult, ranks_p: list[int], ranks_d: list[int], represe
         "kv_transfer": r.plan.workload.kv_transfer}
     if warning:
         metadata["warning"] = warning
+    metadata.update(what_if_metadata(r.plan))
     return metadata

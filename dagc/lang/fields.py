@@ -61,9 +61,9 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
             return found.pop() if len(found) == 1 else None
     key = _plain(word)
     if len(key) < 4:                 # short codes (tp, ep, gqa, mla) are one letter apart by design: a name of three
-        # letters is read as the one longer name it is with a letter left out (`rat`: `rate`), never as another code
-        dropped = [c for c in choices if len(key) == 3 and len(_plain(c)) == 4 and _numbered(c) == _numbered(word)
-                   and _one_slip(_plain(c), key)]
+        # letters is read as the one longer name it is with a letter left out (`rat`: `rate`, `ttf`: `ttft`, as spelt)
+        dropped = [c for c in choices if len(spelling(word)) == 3 == len(spelling(c)) - 1
+                   and _numbered(c) == _numbered(word) and _one_slip(spelling(c), spelling(word))]
         return dropped[0] if len(dropped) == 1 else None
     slips = [c for c in choices if _numbered(c) == _numbered(word) and _one_slip(_plain(c), key)]
     if slips:

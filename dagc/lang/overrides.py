@@ -44,7 +44,7 @@ from .lower import lower
 from .parse import parse, read_source
 from .per_unit import set_value_hint
 from .set_field import in_option_order, unknown_set_field
-from .set_gpu import preset_gpu_field
+from .set_gpu import preset_gpu_field, preset_keyword
 from .set_option_hint import set_form_hint
 from .set_replaces import REPLACES, replaced_spans
 
@@ -98,6 +98,8 @@ class Override:
         if path[0] not in _TOP:
             raise PlanError([Diagnostic("E101", Severity.ERROR, f"unknown statement `{path[0]}` in --set",
                                         src.span(m.start(1), m.start(1) + len(path[0])), _top_hint(path, m.group(2)))])
+        if (keyword := preset_keyword(path, m.group(2), src, m.start(2))) is not None:
+            raise keyword                         # `cluster.gpu=preset "h200"`, as the plan writes it
         try:
             _one_value(src, path, m.group(2), m.start(2))
         except PlanError as exc:                  # the field first, as the option reads: `workload.log=x/y.csv`
@@ -128,6 +130,8 @@ def _top_hint(path: tuple[str, ...], value: str) -> str:
     is told its path, `--set cluster.gpus=8`, quoted as a shell needs it (`--set 'workload.rate=2 requests/s'`; until
     2026-11-30 unquoted, which a shell split at the space); else the statement it is a slip of."""
     full = set_path(path[0]) if len(path) == 1 else None
+    if path[0] == "strategy":         # until 2026-11-30 "expected one of: `model`, …", which sets no strategy
+        return f"a strategy is given by `--strategy {shlex.quote(value.strip())}` (check, compile, launch), not --set"
     if full is None:
         return did_you_mean(path[0], _TOP)
     block, _, inner = full.rpartition(".")[0].partition(".")

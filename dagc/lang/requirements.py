@@ -79,10 +79,16 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
 
 
 def _latency_hint(req: WrittenRequirement) -> str | None:
-    """`latency <= 50 ms` (seed 004's "Latency: 50ms"): the requirements a latency may be, its value kept."""
-    if str(req.name).lower() != "latency":
+    """`latency <= 50 ms` (seed 004's "Latency: 50ms"): the requirements a latency may be, its value kept; of a
+    percentile (`latency_p99`, `p99_latency`: until 2026-11-30 the list of every requirement), that percentile's."""
+    m = re.fullmatch(r"latency(?:[-_ ]?p(50|90|95|99))?|p(50|90|95|99)[-_ ]?latency", str(req.name).lower())
+    if m is None:
         return None
     rhs = f"{req.op} " + " ".join(" ".join(str(t).split()) for t in req.value.tokens)
+    n = m.group(1) or m.group(2)
+    if n is not None:
+        return (f"`{req.name}` is not one of dagc's requirements: between two tokens of a request it is "
+                f"`tpot_p{n} {rhs}`, to the first token `ttft_p{n} {rhs}`, a request's whole time `e2e_p{n} {rhs}`")
     return (f"`{req.name}` is not one of dagc's requirements: between two tokens of a request it is `tpot {rhs}`, "
             f"to the first token `ttft {rhs}`, a request's whole time under traffic `e2e_p50 {rhs}` (or another "
             "percentile)")

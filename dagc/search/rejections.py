@@ -112,13 +112,15 @@ def budget_stopped_line(found: SearchResult) -> str:
     """'' unless the time budget (`--search-budget`) stopped the search before it found a legal strategy; then that
     the budget stopped it, what it examined, and the larger budget that examines more — not that none is legal
     (until 2026-11-30 "0 of the 743 strategies examined are legal" with the rules' hints, "more GPUs" among them, or
-    an empty table "best 0", of a space the whole search finds legal strategies in)."""
+    an empty table "best 0", of a space the whole search finds legal strategies in), and that the command without
+    `--search-budget` examines every candidate (until 2026-11-30 "and none examines every candidate", which read as
+    `--search-budget none`, an option value dagc refuses)."""
     if found.ranked or found.complete or found.stopped != "budget":
         return ""
     seen = f" (the rules rejected them: {rejections_summary(found.rejected_by)})" if found.rejected_by else ""
     return (f"no legal strategy found yet: the time budget stopped the search after {found.evaluated:,} of "
             f"{found.total:,} strategies ({found.order}){seen}, which does not say that none is legal: a larger "
-            "`--search-budget S` examines more, and none examines every candidate")
+            "`--search-budget S` examines more, and without `--search-budget` the search examines every candidate")
 
 
 def own_rows(rows: Iterable[Rejection]) -> list[Rejection]:
