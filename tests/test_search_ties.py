@@ -4,6 +4,7 @@ worse on TTFT and memory dominates one it beats on either."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,10 @@ from dagc.search.search import search
 TRIAL = Path(__file__).parent / "fixtures" / "trial13"
 
 
+@functools.cache
 def _p4():
+    """The trial plan's search, made once in this module and read by four tests: a `SearchResult` is frozen, its
+    candidates too, and the tests that vary a candidate make new ones (`dataclasses.replace`)."""
     return search(load_plan(TRIAL / "p4-dsv3-eplb-mtp.moe"), top=6)
 
 
