@@ -261,13 +261,16 @@ class Shapes:
             return DType.FP8 if self.m.kv_cache.is_8bit_or_less else DType.BF16
         return self.m.expert_weights if peak is Peak.EXPERTS else self.m.weights
 
-    def compute(self, r: Recipe, w: Work, kernels: tuple[Kernel, ...], requests: float = 0.0) -> OpTemplate:
-        """A compute op's template; `requests`: the embedding's (`OpTemplate.requests`)."""
+    def compute(self, r: Recipe, w: Work, kernels: tuple[Kernel, ...], requests: float = 0.0,
+                fused: Kernel | None = None) -> OpTemplate:
+        """A compute op's template; `requests`: the embedding's (`OpTemplate.requests`); `fused`: its engine kernel
+        (`OpTemplate.fused`)."""
         out = float(w.out.sum() if isinstance(w.out, np.ndarray) else w.out)
         return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=w.tokens, flops=w.flops, hbm_bytes=w.hbm,
                           comm_bytes=self.zero, act_bytes=w.act, tokens_total=float(w.tokens_total),
                           flops_total=float(w.flops_total), hbm_bytes_total=float(w.hbm.sum()), comm_bytes_total=0.0,
-                          out_bytes_total=out, peak_dtype=self.peak_dtype(r.peak), kernels=kernels, requests=requests)
+                          out_bytes_total=out, peak_dtype=self.peak_dtype(r.peak), kernels=kernels, fused=fused,
+                          requests=requests)
 
     # ----------------------------------------------------------- kernels
     def vec(self, x: Figure) -> Vec:
@@ -280,8 +283,10 @@ class Shapes:
         elif isinstance(x, (int, float)):                 # np.float64 is a float
             value = float(x)
         elif isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
-            view = x if not x.flags.writeable else x.view()     # read-only already (a vector made here): itself
-            view.flags.writeable = False
+            if not x.flags.writeable:                     # read-only already (a vector made here): itself
+                return x
+            view = x.view()
+            view.setflags(write=False)
             return view
         elif np.ndim(x) == 0:
             value = float(x)
