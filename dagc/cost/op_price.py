@@ -108,7 +108,8 @@ class OpPrice:
             rank_s = rank_s + t
             if launches:
                 eager_ranks = eager_ranks + np.where(t > 0, launches, 0)
-        return float((np.maximum(rank_s, eager_ranks * self.eager_floor_s) + host).max(initial=0.0))
+        return float(np.maximum.reduce(np.maximum(rank_s, eager_ranks * self.eager_floor_s) + host, axis=None,
+                                       initial=0.0))
 
 
 def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False,
