@@ -344,8 +344,15 @@ def _few_rank_rows_s(k: Kernel, profile: KernelTimes, rows: list[list[float]], l
     """`_few_ranks_time_s` of a kernel whose coordinates are `rows` (`_rank_rows`): the same distinct shapes,
     sorted the same way, looked up as one (`_distinct_seconds`)."""
     ranks = list(zip(*rows, strict=True))
-    # whether a rank launches anything, asked once per distinct shape (the ranks repeat a few)
-    distinct = tuple(sorted(shape for shape in set(ranks) if all(x > 0 for x in shape)))
+    # whether a rank launches anything (every coordinate above 0), asked once per distinct shape (the ranks repeat)
+    active = []
+    for shape in set(ranks):
+        for x in shape:
+            if not x > 0:
+                break
+        else:
+            active.append(shape)
+    distinct = tuple(sorted(active))
     if not distinct:
         return np.zeros(len(ranks))
     t = _distinct_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, distinct, lower).tolist()

@@ -104,8 +104,8 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple[Hashable, ...] | N
     """
     if tpl.kind.is_comm:
         return None
-    kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
-                    for k in priced_kernels(tpl, cm.profile, cm.glue))
+    kernels = tuple([(k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(map(_array_key, k.shape)))
+                     for k in priced_kernels(tpl, cm.profile, cm.glue)])
     roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
     return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, tpl.kind is LAYER_OP, tpl.requests,
             *roofline)

@@ -15,12 +15,14 @@ The templates of timers whose plans differ only in those terms — a calibration
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 
 from ..ir.dag import Kernel, OpKind, OpTemplate
+from ..plan.cluster import KernelTimes
 from ..plan.model import DType
 from .comm import comm_time_s
 from .compute import compute_time_s, kernel_efficiency, kernel_raw_s, priced_kernels
@@ -106,12 +108,16 @@ class OpPrice:
             rank_s = rank_s + t
             if launches:
                 eager_ranks = eager_ranks + np.where(t > 0, launches, 0)
-        return float((np.maximum(rank_s, eager_ranks * self.eager_floor_s) + host).max(initial=0.0))
+        return float(np.maximum.reduce(np.maximum(rank_s, eager_ranks * self.eager_floor_s) + host, axis=None,
+                                       initial=0.0))
 
 
-def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
+def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False,
+             raws: tuple[RawSeconds, tuple[Hashable, ...]] | None = None) -> OpPrice:
     """The template's `OpPrice` under `cm`'s profile, links and efficiencies (its terms are read by `seconds`
-    alone); `lower`: its kernels at their lower seconds (`template_lower_s`)."""
+    alone); `lower`: its kernels at their lower seconds (`template_lower_s`). `raws`: a table of kernels' raw seconds
+    kept by the caller and the keys of the template's priced kernels in it (`dagc.cost.cost.compute_cost_key`'s, what
+    `kernel_raw_s` reads of each: a timer's, `dagc.schedule.timer_base.TimerCore`), each kernel looked up once."""
     if tpl.kind.is_comm:
         return OpPrice(fixed_s=float(comm_time_s(tpl, cm).max(initial=0.0)))
     totals = (tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
@@ -124,11 +130,32 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
         return OpPrice(roofline=np.unique(rank_s), totals=totals, embed=embed, requests=tpl.requests,
                        layer=tpl.kind is LAYER_OP)
     kernels = priced_kernels(tpl, profile, cm.glue)
-    price = kernels_price(kernels, [kernel_raw_s(k, profile, lower) for k in kernels], np.shape(tpl.flops), cm,
-                          totals, embed)
+    raw = [kernel_raw_s(k, profile, lower) for k in kernels] if raws is None else \
+        [_remembered_raw(raws[0], key, k, profile, lower) for key, k in zip(raws[1], kernels, strict=True)]
+    price = kernels_price(kernels, raw, np.shape(tpl.flops), cm, totals, embed)
     if tpl.kind is LAYER_OP:
         return price.carrying(price.requests, True)
     return price.carrying(tpl.requests, price.layer) if tpl.requests else price
+
+
+# Kernels' raw seconds (`kernel_raw_s`) by what it reads of them, at one profile (`op_price`'s `raws`); read-only
+RawSeconds = dict[Hashable, float | np.ndarray]
+_RAWS_MAX = 1 << 16
+
+
+def _remembered_raw(raws: RawSeconds, key: Hashable, k: Kernel, profile: KernelTimes, lower: bool
+                    ) -> float | np.ndarray:
+    """`kernel_raw_s` of kernel `k` under `key` in `raws`: the same kernels recur in the ops of other shapes (the
+    decode ranks' beside each chunk of a mixed step), each looked up once."""
+    key = (key, lower)
+    hit = raws.get(key)
+    if hit is None:
+        if len(raws) >= _RAWS_MAX:
+            raws.clear()
+        hit = raws[key] = kernel_raw_s(k, profile, lower)
+        if isinstance(hit, np.ndarray):
+            hit.setflags(write=False)
+    return hit
 
 
 def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ranks: tuple[int, ...], cm: CostModel,
@@ -148,14 +175,19 @@ def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ra
         alike = tuple((cast(float, u), eff, n) for u, eff, n in zip(raw, effs, launches, strict=True))
         return OpPrice(alike=alike, totals=totals, embed=embed, eager_floor_s=profile.eager_floor_s)
     arrays = [np.asarray(u, dtype=np.float64) for u in raw]
-    shape = np.broadcast_shapes(ranks, *(a.shape for a in arrays))
+    # the ranks' shape and the kernels' (each the ranks' or a number's, the usual case) need no broadcasting rules
+    shape = ranks if all(a.shape == ranks or not a.ndim for a in arrays) else \
+        np.broadcast_shapes(ranks, *(a.shape for a in arrays))
     size = math.prod(shape)
     if not arrays:
         rows = np.zeros((0, min(size, 1)))
     elif all(a.shape == shape for a in arrays):      # nothing to broadcast (a mixed step's ranks, each kernel's)
         rows = np.array(arrays, dtype=np.float64).reshape(len(arrays), size)
-    else:
-        rows = np.array([np.broadcast_to(a, shape) for a in arrays], dtype=np.float64).reshape(len(arrays), size)
+    else:                                            # each row filled by broadcasting (`np.broadcast_to`'s values)
+        rows = np.empty((len(arrays), *shape), dtype=np.float64)
+        for row, a in zip(rows, arrays, strict=True):
+            row[...] = a
+        rows = rows.reshape(len(arrays), size)
     if arrays and size > _FEW_RANKS:       # its distinct ranks, in any order: `seconds` takes the slowest
         rows = np.array(list(dict.fromkeys(map(tuple, rows.T.tolist()))), dtype=np.float64).T
     return OpPrice(ranks=rows, effs=effs, launches=launches, totals=totals, embed=embed,

@@ -44,7 +44,8 @@ def graphed_tokens(t: np.ndarray, phase: Phase, engine: EngineTerms | None,
     """
     if phase is Phase.PREFILL:
         return t, True
-    size, eager = graph_size(float(t.max()) if t.size else 0.0, phase, engine, positions)
+    # the busiest rank's tokens: `t.max()`'s reduction, without its Python wrapper
+    size, eager = graph_size(float(np.maximum.reduce(t, axis=None)) if t.size else 0.0, phase, engine, positions)
     return (t if size is None else np.full(t.shape, size)), eager
 
 

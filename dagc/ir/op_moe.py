@@ -140,8 +140,9 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
     per, held = lay.held.params, lay.held     # an expert's parameters on the rank, as its engine pads them
     act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
     assignments, per_assignment = expert_ffn_distinct(s)
-    tpl = s.compute(r, Work(e, 2 * per * e, hit * per * held.read_bytes_per_param + act, act, assignments,
-                            per_assignment * assignments, e * d.h * AB), _expert_kernels(s, e, hit))
+    work = Work(e, 2 * per * e, hit * per * held.read_bytes_per_param + act, act, assignments,
+                per_assignment * assignments, e * d.h * AB)
+    kernels = _expert_kernels(s, e, hit)
     # As an engine runs it: one fused MoE layer, measured by the tokens entering the EP group routed evenly —
     # a rank taking e rows sees what e · ep / top_k such tokens give it (engine profiles price this instead);
     # a wide EP group across attention-DP ranks runs DeepEP's kernels where the profile measured them.
@@ -150,7 +151,7 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
     a2a = s.vec(float(moe_a2a(lay.ep, lay.etp, lay.adp)))
     fused = Kernel("fused_moe", KernelClass.FUSED_MOE, (s.vec(e * lay.ep / m.moe.top_k), *map(s.vec, dims), a2a),
                    shape.dtype, eager=s.eager)
-    return replace(tpl, fused=fused)
+    return s.compute(r, work, kernels, fused=fused)
 
 
 

@@ -155,6 +155,13 @@ def _number_vec(ranks: int, value: float) -> np.ndarray:
     return hit
 
 
+
+# `x.sum()` and `x.max(…)`: numpy's own reductions (over every axis: `axis=None`), called without their Python wrappers
+_max = np.maximum.reduce
+
+
+def _sum(x: Vec) -> float:
+    return float(np.add.reduce(x, axis=None))
 @functools.lru_cache(maxsize=256)
 def _attention_groups(ranks: int, per_group: int) -> np.ndarray:
     """Each of a stage group's `ranks` ranks' attention-DP group, groups of `per_group` consecutive ranks (read-only:
@@ -194,13 +201,13 @@ class Shapes:
         # Each rank routes and dispatches its share of its attention group's tokens — unless the
         # expert group lies inside the TP group, which already holds every token (no all-to-all).
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
-        requests = req.sum()
+        requests = _sum(req)
         self.T = float(requests * per_seq + self.chunk * self.chunk_groups)     # distinct tokens of the stage
         self.R = float(requests)                                  # requests of the micro-batch
         # the most requests one engine process schedules in the step (one attention group's, a mixed step's prompt
         # among them): what the engine's host time per request counts (`EngineTerms.step_request_s`, carried by
         # the embedding)
-        self.host_requests = float((self.n_seq + (self.c > 0)).max(initial=0.0))
+        self.host_requests = float(_max(self.n_seq + (self.c > 0), axis=None, initial=0.0))
         self.stage = stage
         self.start_rank = stage * g
         self._cache: dict[Hashable, OpTemplate] = {}
@@ -261,13 +268,16 @@ class Shapes:
             return DType.FP8 if self.m.kv_cache.is_8bit_or_less else DType.BF16
         return self.m.expert_weights if peak is Peak.EXPERTS else self.m.weights
 
-    def compute(self, r: Recipe, w: Work, kernels: tuple[Kernel, ...], requests: float = 0.0) -> OpTemplate:
-        """A compute op's template; `requests`: the embedding's (`OpTemplate.requests`)."""
-        out = float(w.out.sum() if isinstance(w.out, np.ndarray) else w.out)
+    def compute(self, r: Recipe, w: Work, kernels: tuple[Kernel, ...], requests: float = 0.0,
+                fused: Kernel | None = None) -> OpTemplate:
+        """A compute op's template; `requests`: the embedding's (`OpTemplate.requests`); `fused`: its engine kernel
+        (`OpTemplate.fused`)."""
+        out = float(_sum(w.out) if isinstance(w.out, np.ndarray) else w.out)
         return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=w.tokens, flops=w.flops, hbm_bytes=w.hbm,
                           comm_bytes=self.zero, act_bytes=w.act, tokens_total=float(w.tokens_total),
-                          flops_total=float(w.flops_total), hbm_bytes_total=float(w.hbm.sum()), comm_bytes_total=0.0,
-                          out_bytes_total=out, peak_dtype=self.peak_dtype(r.peak), kernels=kernels, requests=requests)
+                          flops_total=float(w.flops_total), hbm_bytes_total=float(_sum(w.hbm)), comm_bytes_total=0.0,
+                          out_bytes_total=out, peak_dtype=self.peak_dtype(r.peak), kernels=kernels, fused=fused,
+                          requests=requests)
 
     # ----------------------------------------------------------- kernels
     def vec(self, x: Figure) -> Vec:
@@ -280,8 +290,10 @@ class Shapes:
         elif isinstance(x, (int, float)):                 # np.float64 is a float
             value = float(x)
         elif isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
-            view = x if not x.flags.writeable else x.view()     # read-only already (a vector made here): itself
-            view.flags.writeable = False
+            if not x.flags.writeable:                     # read-only already (a vector made here): itself
+                return x
+            view = x.view()
+            view.setflags(write=False)
             return view
         elif np.ndim(x) == 0:
             value = float(x)
@@ -321,9 +333,9 @@ class Shapes:
 
     def comm(self, r: Recipe, n: int, tokens: Vec, nbytes: Vec, crosses: bool, nodes: int = 1) -> OpTemplate:
         return OpTemplate(kind=r.kind, group=r.group, group_size=n, tokens=tokens, flops=self.zero,
-                          hbm_bytes=self.zero, comm_bytes=nbytes, act_bytes=nbytes, tokens_total=float(tokens.sum()),
-                          flops_total=0.0, hbm_bytes_total=0.0, comm_bytes_total=float(nbytes.sum()),
-                          out_bytes_total=float(nbytes.sum()), crosses_nodes=crosses, nodes=nodes)
+                          hbm_bytes=self.zero, comm_bytes=nbytes, act_bytes=nbytes, tokens_total=float(_sum(tokens)),
+                          flops_total=0.0, hbm_bytes_total=0.0, comm_bytes_total=float(_sum(nbytes)),
+                          out_bytes_total=float(_sum(nbytes)), crosses_nodes=crosses, nodes=nodes)
 
     def matmul(self, r: Recipe, p: Projection, tokens: Vec, distinct: float, kernels: tuple[Kernel, ...] | None = None,
                wb: float | None = None) -> OpTemplate:

@@ -72,7 +72,18 @@ def shares(workload: Workload, lay: Layout) -> Shares:
         >>> s.room, s.chunk_prompt_tokens, s.share, s.first_token_steps, s.sustainable_batch
         (8128, 4000, 0.128, 1, 910)
     """
-    return shares_at(workload, lay.requests_per_rank, attention_dp_group(lay), lay.dp)
+    global _LAST
+    last = _LAST
+    if last[0] is workload and last[1] is lay and last[2] is not None:
+        return last[2]
+    out = shares_at(workload, lay.requests_per_rank, attention_dp_group(lay), lay.dp)
+    _LAST = (workload, lay, out)
+    return out
+
+
+# The last (workload, layout)'s shares (`shares`): a step's price asks them of the same two, by identity (both frozen;
+# held here, so neither identity is reused), in its chunk, its shapes' keys and its shapes.
+_LAST: tuple[Workload | None, Layout | None, Shares | None] = (None, None, None)
 
 
 def shares_at(workload: Workload, requests_per_rank: int, adp: int, dp: int) -> Shares:

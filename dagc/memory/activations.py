@@ -92,6 +92,8 @@ Peaks = Callable[[Phase, tuple[float, ...], int], Mapping[str, float]]
 def template_activation_peak(template: OpTemplate) -> float:
     """The largest per-rank working set (`act_bytes`) of one op template."""
     act = template.act_bytes
+    if type(act) is np.ndarray:          # a per-rank vector (the usual case): its largest, reduced directly
+        return float(np.maximum.reduce(act, axis=None)) if act.size else 0.0
     return float(np.max(act)) if np.size(act) else 0.0
 
 

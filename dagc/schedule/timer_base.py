@@ -19,7 +19,7 @@ import numpy as np
 from ..cost.compute import glued_kernels, kernel_raw_s
 from ..cost.cost import compute_cost_key
 from ..cost.cost_model import CostModel
-from ..cost.op_price import OpPrice, kernels_price, op_price
+from ..cost.op_price import OpPrice, RawSeconds, kernels_price, op_price
 from ..ir.dag import Kernel, OpTemplate, Phase, StagePass
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import phase_chunk
@@ -38,8 +38,7 @@ __all__ = ["TIMER_CACHE_MAX", "BodyTimes", "Entry", "Key", "LayerTimes", "OpTabl
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
 
-# What a timer keeps of an op's template: its price with the engine's terms open, whether it is a collective, its
-# activation peak
+# What a timer keeps of an op's template: its price with the engine's terms open, whether a collective, its peak
 Entry = tuple[OpPrice, bool, float]
 # What a table is keyed by: what its figure reads (`shape_key`, `attention_split_peak_key`, …)
 Key = tuple[Hashable, ...]
@@ -142,8 +141,8 @@ class TimerCore:
         self.made: dict[Key, tuple[float, bool, float]] = {}     # `op_figures` by what the op reads
         self.lowers: dict[Key, tuple[float, bool]] = {}          # `_lower` by what the op reads
         self.op_seconds: dict[OpPrice, float] = {}    # each op price's seconds at this timer's terms (`Timer._body`)
-        # the last pass's shapes, split key and split shapes
-        self._split_last: tuple[OpShapes, Key, OpShapes] | None = None
+        self.raws: RawSeconds = {}                    # its kernels' raw seconds (`dagc.cost.op_price.op_price`)
+        self._split_last: tuple[OpShapes, Key, OpShapes] | None = None   # the last pass's shapes and split
         # `split_op`'s figures of a decode or mixed step's attention priced at its context alone (`attention_at`)
         self.op_info: dict[Key, tuple[float, bool, float]] = {}
         # a decode or mixed pass's figures, and its layers' ops with theirs (by whether dense), by `context_free_key`:
@@ -189,13 +188,14 @@ class TimerCore:
             (dense, moe, stage == 0, stage == lay.pp - 1) for stage, (dense, moe, _) in enumerate(lay.stage_counts)))
 
     def _op_price(self, tpl: OpTemplate) -> OpPrice:
-        """A template's price, its terms open (`OpPrice`); a compute template's kernels priced once per
-        `dagc.cost.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention ops
-        of one attention split beside every expert split), its own totals (its share of compute) beside them."""
+        """A template's price, its terms open (`OpPrice`); a compute template's kernels priced once per key
+        (`compute_cost_key`: the same kernels recur across stage shapes, the attention split's ops beside every expert
+        split), its own totals (its share of compute) beside them; each kernel looked up once (`raws`)."""
         key = compute_cost_key(tpl, self.cm)
         if key is None:
             return op_price(tpl, self.cm)
-        price = self.remember(self.tables.prices, key, lambda: op_price(tpl, self.cm))
+        raws = self.raws, cast(tuple[Hashable, ...], key[1])
+        price = self.remember(self.tables.prices, key, lambda: op_price(tpl, self.cm, raws=raws))
         totals = (tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
         return price if price.totals == totals else price.with_totals(totals)
 
