@@ -45,6 +45,7 @@ from .load_pools_link import SharedLink
 from .load_result import Load, Timeline
 from .requests import Requests, requests_of
 from .step_prices import StepPrices
+from .watch import Watch
 
 __all__ = ["InstanceRun", "PoolPrices", "PoolRun", "Pooled", "simulate_pools"]
 
@@ -108,7 +109,7 @@ def _roles(pooled: Pooled) -> tuple[PoolRun, PoolRun]:
 
 
 def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], None] | None = None,
-                   prices: PoolPrices | None = None) -> Load:
+                   prices: PoolPrices | None = None, watch: bool = False) -> Load:
     """Run the workload's traffic through a disaggregated strategy's two pools (module docstring).
 
     Args:
@@ -117,6 +118,8 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
         pooled: both pools as dagc checked them, each with its analysed instance.
         progress: called with (requests ended, requests) about 20 times over the run, the last at the end.
         prices: the pools' step prices, when the caller has some priced already (`PoolPrices(pooled)`).
+        watch: stop once the run misses a percentile requirement, raising `dagc.serve.watch.Missed`, as a watched
+            in-flight run does (`dagc.serve.load.simulate`; a capacity's trial).
 
     Returns:
         The run's `Load`.
@@ -144,18 +147,21 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate_pools needs traffic"
     prices = prices or PoolPrices(pooled)
-    return _Pools(plan, pooled, prices, requests_of(traffic, plan.workload), progress).run()
+    reqs = requests_of(traffic, plan.workload)
+    watched = Watch(plan, reqs.output, plan.cluster.engine.terms.frontend_alone_s) if watch else None
+    return _Pools(plan, pooled, prices, reqs, progress, watched if watched and watched.watching else None).run()
 
 
 class _Pools:
     """The two pools' state and the event loop (module docstring)."""
 
     def __init__(self, plan: Plan, pooled: Pooled, prices: PoolPrices, reqs: Requests,
-                 progress: Callable[[int, int], None] | None) -> None:
+                 progress: Callable[[int, int], None] | None, watch: Watch | None = None) -> None:
         prefill, decode = _roles(pooled)
         w = plan.workload
         assert w.traffic is not None
         self.plan, self.w, self.traffic, self.reqs, self.progress = plan, w, w.traffic, reqs, progress
+        self.watch = watch
         n = self.n = len(reqs)
         self.prompt = [int(p) for p in reqs.prompt]
         self.steps = [math.ceil((int(o) - 1) / w.tokens_per_step) for o in reqs.output]
@@ -302,6 +308,8 @@ class _Pools:
             self.sender[i] = k
             if self.steps[i] <= 0:          # a single token: nothing to decode, nothing to move
                 self.first[i] = t
+                if self.watch is not None:
+                    self.watch.first(self.arrive[i], t)
                 self._ended(t, i)
             else:
                 self.decode_wait.append(i)
@@ -344,6 +352,8 @@ class _Pools:
             return
         for i in self.links[k].ended(t):
             self.first[i] = t
+            if self.watch is not None:
+                self.watch.first(self.arrive[i], t)
             r = self.target[i]
             step = self.replicas[r].join(t, i, self.steps[i])
             self._push(step[0], DECODE, r, step[1])
@@ -370,6 +380,8 @@ class _Pools:
 
     def _ended(self, t: float, i: int) -> None:
         self.finish[i] = t
+        if self.watch is not None:
+            self.watch.end(i, self.arrive[i], self.first[i], t)
         self._count(t, -1)
         self.done += 1
         if self.arrival is None and i + self.clients < self.n:

@@ -172,12 +172,15 @@ def shared_prices(prices: StepPrices) -> StepPrices:
     return prices
 
 
-def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], Load], watched: bool = False) -> Load:
+def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], Load], watched: bool = False,
+                sized: Hashable = None) -> Load:
     """The run of `plan`'s traffic through `strategy` (laid out as `lay`) that `run` makes, made once for
     identical ones (module docstring): at another front-end time, the same run with the plan's. A `watched` run
-    (`dagc.serve.load.simulate`) that stopped, raising `Missed`, is kept as that verdict: an identical watched
-    run raises it again, an unwatched one is made whole; one that ran whole, without the timeline a watched run
-    leaves out, serves identical watched runs alone."""
+    (`dagc.serve.load.simulate`, `dagc.serve.load_pools.simulate_pools`) that stopped, raising `Missed`, is kept as
+    that verdict: an identical watched run raises it again, an unwatched one is made whole; one that ran whole,
+    without the timeline a watched run leaves out, serves identical watched runs alone. `sized`: what the run reads
+    of the deployment as its check sized it beside the plan — a rank's KV cache in tokens, a disaggregated
+    strategy's requests a decode instance admits —, part of what makes two runs identical."""
     traffic = plan.workload.traffic
     if traffic is None or traffic.requests > LOAD_REQUESTS:
         return run()
@@ -185,7 +188,7 @@ def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], L
     verdict = (plan.cluster.engine.terms.frontend_s, tuple((r.kind, r.op, r.target, r.percentile)
                                                            for r in plan.requirements if r.percentile is not None))
     d = _deployment(plan, strategy, lay)
-    key = (plan.model, d.hardware, plan.cluster.engine.terms.ingest_s, d.workload, d.strategy,
+    key = (plan.model, d.hardware, plan.cluster.engine.terms.ingest_s, d.workload, d.strategy, sized,
            verdict if watched else None)
     kept = _LOADS.get(key[:-1])
     if isinstance(kept, Load):

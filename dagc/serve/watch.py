@@ -4,12 +4,13 @@ capacity trials, which read nothing of a run but that verdict).
 
 Input: a `Plan`'s requirements on a percentile of TTFT, TPOT or end-to-end latency (at most a target) and the
 run's requests' output tokens. Output: `Watch`, told each request's first token and end by the replica
-(`dagc.serve.replica`), which raises `Missed` once more of the requests are past a requirement's target than
-its percentile lets be: report.json's percentile (numpy's, linear between the two order statistics about
-(n − 1) × p / 100) then lies past the target too, as the figures `dagc.serve.load_figures.load_figures` computes
-from the whole run would say. Each figure is computed as `dagc.serve.load_result.Load` computes it, bit for
-bit (the client's TTFT and latency: the server's plus the engine's front-end time). `Observers`: a watch, a
-progress callback and whether the run records its timeline, as the replicas take them.
+(`dagc.serve.replica`; a disaggregated run's pools, `dagc.serve.load_pools`), which raises `Missed` once more of
+the requests are past a requirement's target than its percentile lets be: report.json's percentile (numpy's,
+linear between the two order statistics about (n − 1) × p / 100) then lies past the target too, as the figures
+`dagc.serve.load_figures.load_figures` computes from the whole run would say. Each figure is computed as
+`dagc.serve.load_result.Load` computes it, bit for bit (the client's TTFT and latency: the server's plus the
+front-end time the run adds). `Observers`: a watch, a progress callback and whether the run records its timeline,
+as the replicas take them.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ class Missed(Exception):
 class Watch:
     """Counts, per percentile requirement watched, the requests past its target still allowed (module docstring)."""
 
-    def __init__(self, plan: Plan, output: np.ndarray) -> None:
-        self.frontend_s = plan.cluster.engine.terms.frontend_s
+    def __init__(self, plan: Plan, output: np.ndarray, frontend_s: float | None = None) -> None:
+        """`frontend_s`: the front-end time a client's TTFT and latency add (`Load.frontend_s`), the engine's
+        `frontend_s` unless given (a disaggregated run's pools add a request's own, `frontend_alone_s`)."""
+        self.frontend_s = plan.cluster.engine.terms.frontend_s if frontend_s is None else frontend_s
         self.output = [int(x) for x in output.tolist()]     # read one request at a time (`end`)
         # per kind: [target, strict (`<`), requests past the target still allowed before the percentile is]
         self.limits: dict[RequirementKind, list[list[float]]] = {}

@@ -228,8 +228,10 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         pooled = result.pooled
         if len(pooled.pools) != 2:
             return result
-        reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), _pool_steps(pooled),
-                                                    result.diagnostics, result.requirements, progress, with_capacity)
+        lay = result.layout
+        reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled, strategy, lay),
+                                                    _pool_steps(pooled), result.diagnostics, result.requirements,
+                                                    progress, with_capacity)
     else:
         if result.memory is None or result.layout is None:
             return result

@@ -134,17 +134,23 @@ def strategy_run(strategy: Strategy, lay: Layout, prices: StepPrices, kv_tokens:
 
     def run(plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load:
         return shared_load(plan, strategy, lay,
-                           lambda: simulate_sized(plan, strategy, lay, prices, kv_tokens, progress, watch), watch)
+                           lambda: simulate_sized(plan, strategy, lay, prices, kv_tokens, progress, watch), watch,
+                           kv_tokens)
     return run
 
 
-def pools_run(pooled: PooledCheck) -> Run:
-    """A run through a disaggregated strategy's pools (`dagc.serve.load_pools.simulate_pools`; never stopped
-    early)."""
+def pools_run(pooled: PooledCheck, strategy: Strategy | None = None, lay: Layout | None = None) -> Run:
+    """A run through a disaggregated strategy's pools (`dagc.serve.load_pools.simulate_pools`, a watched one stopped
+    as `strategy_run`'s); given the `strategy` and its decode pool's layout `lay`, an identical run made once
+    (`dagc.serve.shared`: `sized`, each pool's requests an instance runs and admits and the KV's link, as checked)."""
     prices = PoolPrices(pooled)
+    sized = (tuple((p.pool.role, p.pool.instances, p.batch_per_instance, p.running_per_instance) for p in pooled.pools),
+             pooled.link_bytes_per_s)
 
     def run(plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load:
-        return simulate_pools(plan, pooled, progress, prices)
+        def made() -> Load:
+            return simulate_pools(plan, pooled, progress, prices, watch)
+        return made() if strategy is None or lay is None else shared_load(plan, strategy, lay, made, watch, sized)
     return run
 
 
