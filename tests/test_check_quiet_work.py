@@ -25,7 +25,7 @@ strategy tp 4 sp ; ep 4
 @pytest.fixture
 def counted(monkeypatch) -> dict[str, int]:
     calls = {"next_steps": 0, "nearest": 0}
-    real_steps, real_nearest = next_steps_module.next_steps, nearest_module.nearest
+    real_steps, real_nearest = next_steps_module._steps, nearest_module.nearest
 
     def next_steps(*args, **kwargs):
         calls["next_steps"] += 1
@@ -34,7 +34,7 @@ def counted(monkeypatch) -> dict[str, int]:
     def nearest(*args, **kwargs):
         calls["nearest"] += 1
         return real_nearest(*args, **kwargs)
-    monkeypatch.setattr(next_steps_module, "next_steps", next_steps)
+    monkeypatch.setattr(next_steps_module, "_steps", next_steps)   # the steps and what helps not
     monkeypatch.setattr("dagc.launch.engine_check.nearest", nearest)
     return calls
 

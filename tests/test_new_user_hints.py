@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dagc.lang.load import load_plan_text
 from dagc.rules.serving import percentile_samples
 
@@ -243,3 +245,12 @@ def test_a_fleets_plan_without_a_strategy_is_told_of_dagc_fleet_launch(tmp_path)
     (tmp_path / "q.moe").write_text(_serving_plan("inflight").replace("strategy tp 8\n", ""))
     proc = run_dagc("launch", "q.moe", cwd=tmp_path)
     assert proc.returncode == 4 and "find one\n" in proc.stderr and "dagc fleet" not in proc.stderr
+
+
+@pytest.mark.parametrize(("written", "meant"), [("W5O4", "W504"), ("E0202", "E202"), ("w5o4", "W504"),
+                                                ("E2022", "E202")])
+def test_explain_names_the_code_a_slip_stands_for(capsys, written, meant):
+    # a letter O for a zero, a leading zero, one digit too many: until 2026-12-01 the list of every code
+    from dagc.cli import main as cli
+    assert cli.main(["explain", written]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err == f"error: unknown code `{written}`; did you mean `{meant}`?\n"

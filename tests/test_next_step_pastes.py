@@ -27,7 +27,7 @@ def _result(overrides: tuple[str, ...], source: str):
     step = NextStep("gpus", "2 GPUs: 2 replicas of the strategy", REPLICAS, True, (),
                     {"gpus": 2, "ttft_s": 0.05925, "tpot_s": 0.02369, "decode_tokens_per_s_per_gpu": 675.5})
     plan = N(workload=N(traffic=None), requirements=(), overrides=overrides)
-    return N(plan=plan, decl=N(text="tp 1", span=N(source=N(path=source))), next_steps=(step,))
+    return N(plan=plan, decl=N(text="tp 1", span=N(source=N(path=source))), next_steps=(step,), no_step=())
 
 
 def test_report_md_names_the_options_a_step_replaces():

@@ -209,5 +209,6 @@ def test_replicas_under_batch_max_share_the_batch_they_ran_not_the_single_strate
     (r,) = with_next_steps(check(plan))
     assert r.plan.workload.batch == 293 and r.verdict.meets_requirements is False
     step = next(s for s in r.next_steps if s.kind == "gpus")
-    assert step.change == "16 GPUs: 4 replicas of the strategy, each with 293 of the batch's 1,172 requests in flight"
+    assert step.change == ("16 GPUs: 4 replicas of the strategy, each with 293 of the batch's 1,172 requests in flight"
+                           "; the cluster has 8: 8 more GPUs")
     assert step.meets and step.figures["gpus"] == 16

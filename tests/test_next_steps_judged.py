@@ -61,7 +61,8 @@ def test_no_step_the_engine_refuses_is_printed_as_meeting(tmp_path, capsys, monk
     assert len(gpus) == 1
     # 4 replicas meet on dagc's figures, but vLLM refuses them (E701): the 2 it can start are proposed, missing
     assert gpus[0]["meets"] is False and "dp 2 < pp 3 < tp 1 > >" in " ".join(gpus[0]["options"])
-    assert gpus[0]["change"] == "6 GPUs: 2 replicas of the strategy, each with 32 of the batch's 64 requests in flight"
+    assert gpus[0]["change"] == ("6 GPUs: 2 replicas of the strategy, each with 32 of the batch's 64 requests in "
+                                 "flight; the cluster has 3: 3 more GPUs")
     refused = _check(capsys, path, "--set", "cluster.gpus=12", "--strategy", "dp 4 < pp 3 < tp 1 > >")
     assert refused["verdict"]["correct"] is False
     assert any(d["code"] == "E701" for d in refused["diagnostics"])

@@ -67,7 +67,8 @@ def preset_fields() -> JSONObject:
 
 def known_codes_text(written: str, codes: list[str]) -> str:
     """What `dagc explain` says after an unknown code: the code written with a space or a dash (`E 202`), the code
-    its digits name (`301` is `E301`), the codes a prefix starts (`E7`: E701 …), else every code.
+    its digits name (`301` is `E301`), the codes a prefix starts (`E7`: E701 …), the nearest code (`near_codes`:
+    `W5O4` is `W504`, `E0202` is `E202`), else every code.
 
     Example:
         >>> codes = ["E301", "E701", "E702", "W301"]
@@ -75,6 +76,8 @@ def known_codes_text(written: str, codes: list[str]) -> str:
         ('did you mean `E301` or `W301`?', 'the codes starting `E7`: E701, E702', 'known codes: E301, E701, E702, W301')
         >>> known_codes_text("E 701", codes)
         'did you mean `E701`? A code is one word, its letter and three digits: `dagc explain E701`'
+        >>> known_codes_text("E7O1", codes), known_codes_text("E0301", codes), known_codes_text("E3011", codes)
+        ('did you mean `E701`?', 'did you mean `E301`?', 'did you mean `E301`?')
     """
     w = re.sub(r"[^A-Z0-9]", "", written.upper())
     if w in codes:           # `E 202`, `E-202`: until 2026-11-30 told every code
@@ -83,4 +86,34 @@ def known_codes_text(written: str, codes: list[str]) -> str:
         return f"did you mean {' or '.join(f'`{c}`' for c in named)}?"
     if 0 < len(w) < 4 and (starting := [c for c in codes if c.startswith(w)]):
         return f"the codes starting `{w}`: {', '.join(starting)}"
+    if near := near_codes(w, codes):
+        return f"did you mean {' or '.join(f'`{c}`' for c in near)}?"
     return f"known codes: {', '.join(codes)}"
+
+
+_DIGIT_SLIPS = str.maketrans("OILS", "0115")       # letters typed for the digits they look like
+
+
+def near_codes(written: str, codes: list[str]) -> list[str]:
+    """The codes `written` (upper case, letters and digits) is a slip of: its digits with a letter that looks like
+    one (`W5O4`) or a leading zero (`E0202`) read as the code they spell; else the codes one letter or digit away
+    (one changed, added or left out: `W5044`, `W54`); none past three. Until 2026-12-01 `dagc explain W5O4` listed
+    every code.
+
+    Example:
+        >>> near_codes("W5O4", ["W504", "W505"]), near_codes("E0202", ["E202"]), near_codes("W509", ["W504", "W505"])
+        (['W504'], ['E202'], ['W504', 'W505'])
+    """
+    digits = written[1:].translate(_DIGIT_SLIPS)
+    if digits.isdigit() and (spelt := f"{written[:1]}{int(digits):03d}") in codes:
+        return [spelt]
+    near = [c for c in codes if _one_apart(written, c)]
+    return near if len(near) <= 3 else []
+
+
+def _one_apart(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by one character changed, added or left out."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1:] == short for i in range(len(long)))

@@ -33,7 +33,7 @@ NARROWED = ("judged on", "value [band]", "odds", "requirement")
 def _cells(r: StrategyResult, narrow: set[str]) -> list[list[str]]:
     """Each requirement's cells, those of the columns in `narrow` on their own lines; a last cell (judged
     on) only with traffic."""
-    from ..export.bands_words import odds_text, value_band_text
+    from ..export.bands_words import counted_text, odds_text, value_band_text
     from ..verdict.bands import bands_of
     from ..verdict.verdict import met_text, requirement_value_text
 
@@ -48,9 +48,10 @@ def _cells(r: StrategyResult, narrow: set[str]) -> list[list[str]]:
             value = lines("value [band]", why, *(("not computed:", "the strategy", "has errors")
                                                  if r.verdict.correct is False else ("not computed",)))
         else:
-            text = value_band_text(q, o)
+            counted = counted_text(q.requirement)         # the tokens a `throughput` counts: a line of its own
+            text = value_band_text(q, o).replace(counted, "", 1)
             figure, _, band = text.partition(" [")
-            value = lines("value [band]", text, figure, f"[{band}") if band else text
+            value = (lines("value [band]", text, figure, f"[{band}") if band else text) + counted.replace(" ", "\n", 1)
             if (few := r.figures_requests) is not None:       # E402: one request's figure, not the deployment's
                 value += f"\n(at {few:,} request{'s' if few > 1 else ''})"
         chance = odds_text(o, r.valid)

@@ -91,7 +91,7 @@ def print_evidence(console: Console, r: StrategyResult) -> None:
 
 def print_next_steps(console: Console, r: StrategyResult) -> None:
     from ..export.techniques import next_step_lines
-    if r.next_steps:
+    if r.next_steps or r.no_step:
         console.print("Next steps (each change checked by dagc as the plan is):", markup=False)
-        for line in next_step_lines(r):
+        for line in (*next_step_lines(r), *(f"{said[0].upper()}{said[1:]}." for said in r.no_step)):
             console.print(f"  {line}", markup=False)

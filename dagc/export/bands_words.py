@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..plan.workload import Requirement
+from ..rules.throughput_tokens import COUNTED
 from ..units import count_text
 from ..verdict.bands import Band, Bands, Odds, bands_of, figure_key
 from ..verdict.check import StrategyResult
@@ -16,7 +18,8 @@ from ..verdict.ledger import WIDENED, ledger
 from ..verdict.verdict import RequirementResult, requirement_value_text
 
 __all__ = ["UNSURE_CLASSES", "bands_source", "binding_caveat_json", "bound_warning", "met_caveat", "met_caveat_json",
-           "odds_line", "odds_text", "p_shown", "p_text", "regimes_text", "requirement_odds_text", "value_band_text"]
+           "odds_line", "odds_text", "p_shown", "p_text", "regimes_text", "requirement_odds_text", "value_band_text",
+           "counted_text"]
 
 
 def p_text(p: float) -> str:
@@ -69,15 +72,26 @@ def value_band_text(q: RequirementResult, odds: Odds) -> str:
         >>> o = Odds(0.93, "meets", Band(0.0412, 0.0361, 0.0473, 0.8, "quantity=tpot", 24))
         >>> value_band_text(RequirementResult(req, 0.0412), o)
         '41.2 ms [36.1–47.3]'
+        >>> e2e = Requirement(kind=RequirementKind.THROUGHPUT, op=">=", target=2e4, text="throughput >= 20000 tokens/s")
+        >>> value_band_text(RequirementResult(e2e, 57024.0), Odds(None, None, None))
+        '57,024 tokens/s (prompt + generated tokens)'
     """
     shown = q.value_text()
+    counted = counted_text(q.requirement)
     if odds.band is None:
-        return shown
+        return shown + counted
     low, high = (requirement_value_text(q.requirement, x) for x in (odds.band.low, odds.band.high))
     unit = shown.rsplit(" ", 1)[1] if " " in shown else ""
     if unit and low.endswith(" " + unit) and high.endswith(" " + unit):
         low, high = low.removesuffix(" " + unit), high.removesuffix(" " + unit)
-    return f"{shown} [{low}–{high}]"
+    return f"{shown}{counted} [{low}–{high}]"
+
+
+def counted_text(req: Requirement) -> str:
+    """Beside a `throughput` figure, the tokens it counts — ` (prompt + generated tokens)`, end to end, where a
+    target quoted in tokens per second is often of generated tokens alone (N606) —; empty beside any other."""
+    counted = COUNTED.get(req.kind)
+    return f" ({counted})" if counted else ""
 
 
 def _calibrations(b: Band) -> bool:

@@ -23,11 +23,13 @@ from ..verdict.check import StrategyResult
 from ..verdict.verdict import RequirementResult, met_text
 from .assumptions_md import assumptions_md
 from .bands_md import bands_md
+from .bands_words import counted_text
 from .binding_text import faster_weights
 from .comparison_md import comparison_md as comparison_md
 from .glossary import glossary
 from .load_md import load_md, load_pictures_md
 from .md_escape import VERDICT_WORDS, md_code, md_fence, md_prose, md_table, md_text
+from .pictures_md import pictures_md
 from .report import load_of, memory_totals
 from .result_json import metrics_json
 from .serving_md import inflight_metric_rows
@@ -73,8 +75,9 @@ def _count(n: float) -> str:
     return format_params(n)
 
 
-def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
-    """report.md of one strategy; `links` names the pictures and trace written beside it."""
+def report_md(r: StrategyResult, links: dict[str, str] | None = None, undrawn: str | None = None) -> str:
+    """report.md of one strategy; `links` names the pictures and trace written beside it, `undrawn` why dag.svg is
+    not among them though dag.dot is (Graphviz stopped after `--dot-timeout`, say: `pictures_md`)."""
     plan, m = r.plan, r.plan.model
     title = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
     lines = [f"# dagc report: {md_code(plan.name)} · strategy {md_code(title)}", ""]
@@ -110,7 +113,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     if r.metrics is not None:
         lines += _critical_path(metrics_json(r.metrics))
     mode = mode_of(r.compiled.plan.workload if r.compiled is not None else plan.workload).name
-    lines += _pictures(links or {}, mode)
+    lines += pictures_md(links or {}, mode, undrawn)
     # the engines' commands: imported by a report, not by every `dagc check`
     from .launch import launch_md
     lines += launch_md(r)
@@ -308,7 +311,7 @@ def _fuller_elsewhere(r: StrategyResult, shown_bytes: float) -> str:
 def _judged_value(q: RequirementResult) -> str:
     """A requirement's value as judged, and for a steady-state latency of a plan with traffic the load's mean
     beside it (`RequirementResult.load_value`)."""
-    value = requirement_value_text(q.requirement, q.value)
+    value = requirement_value_text(q.requirement, q.value) + counted_text(q.requirement)
     if q.load_value is None:
         return value
     return f"{value} (steady state; the simulated load's mean {requirement_value_text(q.requirement, q.load_value)})"
@@ -369,32 +372,3 @@ def _critical_path(met: dict[str, Any]) -> list[str]:
         note += (" Compute includes the engine's host time (`host`: scheduling, inputs and sampling of each step, "
                  "per request and per layer; docs/cost-model.md, \"The engine\").")
     return ["## Critical path", ""] + md_table(["phase", "makespan", *COST_NAMES.values()], rows) + [note, ""]
-
-
-# What dag.svg draws and what the trace holds, by the mode of the DAG drawn — a disaggregated strategy's decode
-# instance's, `decode` (dagc.export.dot._mb0_prefill, dagc.export.trace_pools)
-_DAG_SHOWS = {"static": "prefill micro-batch 0", "inflight": "the first mixed step's micro-batch 0, with its chunk",
-              "decode": "one decode instance's first decode step, micro-batch 0",
-              "prefill": "one prefill instance's prefill, micro-batch 0"}
-_POOLS_TRACE = "a prefill instance's prefill and its KV transfer, then the decode instance's two decode steps"
-_TRACE_SHOWS = {"static": "prefill, then two decode steps", "inflight": "two decode steps, then two mixed steps",
-                "decode": _POOLS_TRACE, "prefill": _POOLS_TRACE}
-
-
-def _pictures(links: dict[str, str], mode: str) -> list[str]:
-    if not links:
-        return []
-    lines = ["## Pictures and trace", ""]
-    if "placement.svg" in links:
-        lines += ["Which GPU holds what ([placement.svg](placement.svg)):", "", "![placement](placement.svg)", ""]
-    if "dag.svg" in links:
-        lines += [f"The DAG, {_DAG_SHOWS[mode]} ([dag.svg](dag.svg), source [dag.dot](dag.dot); the "
-                  "critical path is red):", "", "![DAG](dag.svg)", ""]
-    if "trace" in links:
-        lines += [f"The timeline: [{links['trace']}]({links['trace']}) — open it in "
-                  f"[Perfetto](https://ui.perfetto.dev) ({_TRACE_SHOWS[mode]}).", ""]
-    if "pareto.svg" in links:
-        target = links["pareto.svg"]
-        lines += [f"This strategy among every legal one the search evaluated ([pareto.svg]({target})):", "",
-                  f"![Pareto front]({target})", ""]
-    return lines

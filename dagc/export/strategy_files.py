@@ -56,6 +56,7 @@ class _Staged:
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     artefacts: dict[str, str] = field(default_factory=dict)
+    undrawn: str | None = None                # why Graphviz drew no dag.svg (report.md says it beside dag.dot)
 
     def wrote(self, name: str, at: int | None = None) -> None:
         if at is None:
@@ -105,6 +106,7 @@ def _write_graph(r: StrategyResult, staged: _Staged, opts: CompileOptions) -> No
     if drawn.warning:
         staged.warnings.append(drawn.warning)
     if drawn.svg is None:
+        staged.undrawn = drawn.warning or "Graphviz drew nothing"
         with contextlib.suppress(FileNotFoundError):
             (d / "dag.svg").unlink()
     else:
@@ -132,7 +134,7 @@ def _write_reports(r: StrategyResult, staged: _Staged, opts: CompileOptions, par
     links = {k: (k if k != "trace" else v) for k, v in staged.artefacts.items() if k != pareto_link}
     if opts.pareto_svg is not None:
         links["pareto.svg"] = pareto_link
-    md = report_md(r, links=links)
+    md = report_md(r, links=links, undrawn=staged.undrawn)
     write_text_atomic(staged.d / "report.md", md)
     staged.wrote("report.md", 0)
     write_json_atomic(staged.d / "report.json", report_json(r))

@@ -363,14 +363,14 @@ def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
 
 def _next_steps(r: StrategyResult) -> list[str]:
     """What would meet the requirements this strategy misses, each change tried by dagc."""
-    if not r.next_steps:
+    if not r.next_steps and not r.no_step:
         return []
     out = ["- **Next steps** (each change checked by dagc as the plan is):"]
     steady, reqs = r.plan.workload.traffic is not None, r.plan.requirements
     for s in r.next_steps:
         out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code, reqs)} ({step_load_figures(s, reqs)}"
                    f"{step_figures(s.figures, steady)}) — {md_code(' '.join(s.options))}{step_replaces(r, s, md_code)}")
-    return out
+    return out + [f"  - {said[0].upper()}{said[1:]}." for said in r.no_step]
 
 
 def summary_md(r: StrategyResult) -> list[str]:

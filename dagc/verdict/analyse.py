@@ -33,6 +33,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import Workload
 from ..rules import Reads, RuleContext, in_rule_order, run_rules
+from ..rules.throughput_tokens import counted_tokens_notes
 from ..schedule.schedule import Schedule, schedule
 from ..serve.metrics import Metrics, metrics as derive_metrics
 from .compiled import Compiled
@@ -117,6 +118,8 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
                                                     metrics=compiled.metrics if compiled else None), Reads.SCHEDULE))
     figures = None if compiled is None else of_schedule(compiled.metrics, compiled.plan.workload.batch)
     reqs = judge_requirements(plan, layout, mem, figures)
+    decode = figures.decode_tokens_per_s if isinstance(figures, SteadyMetrics) else None
+    diags = in_rule_order(diags + list(counted_tokens_notes(plan, reqs, layout.gpus_used, decode)))    # N606
     return Analysis(plan=plan, strategy=strategy, layout=layout, memory=mem, diagnostics=tuple(cap(diags)),
                     requirements=reqs, verdict=verdict(diags, reqs), metrics=figures, compiled=compiled,
                     admission=adm)

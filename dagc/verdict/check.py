@@ -112,6 +112,9 @@ class StrategyResult:
     pooled: PooledCheck | None = field(default=None, repr=False)   # a disaggregated strategy's pools
     # the nearest changes that meet the requirements it misses (`dagc.verdict.next_steps.with_next_steps`)
     next_steps: tuple[NextStep, ...] = field(default=(), repr=False)
+    # what a kind of change tried helps not, in words ("no number of replicas helps: …"), said after the next steps in
+    # the terminal and report.md (not in report.json, whose keys stay)
+    no_step: tuple[str, ...] = field(default=(), repr=False)
     # the workload's traffic simulated through the strategy (`dagc.verdict.under_load`), None without traffic
     load: UnderLoad | None = field(default=None, repr=False)
     # what its speculative decoding and expert load balancing give (`dagc.verdict.techniques`), made once here

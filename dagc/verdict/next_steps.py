@@ -21,8 +21,11 @@ requirement and the figures it gives. Tried, in this order, each only where it a
   blocks bind, the 8-bit KV cache first);
 - more GPUs: the strategy replicated `dp` 2, 4 or 8 times (each replica a share of the batch: the
   plan's batch caps the requests in flight over the deployment, so `dp 2` halves each replica's, as
-  `dagc check` runs it and the words say), the cluster grown to hold them; the fewest that meets; not
-  when no number tried meets a memory requirement missed (a replica's GPUs hold the same weights).
+  `dagc check` runs it and the words say), the cluster grown to hold them; the fewest that meets; else, of those
+  that bring the missed requirements nearer their targets (`step_effect.closer`), the nearest — one the cluster holds
+  first — and when none does, none: "no number of replicas helps" is said instead (`StrategyResult.no_step`;
+  `dagc.verdict.step_replicas`); not when no number tried meets a memory requirement missed (a replica's GPUs hold
+  the same weights).
   No change grows the GPUs past what a `gpus` requirement of the plan allows (`gpus_allowed`): the cap the user
   wrote is not a figure to trade;
 - fewer GPUs, when a replicated strategy (`dp d < … >`) misses a `gpus` cap: the most replicas under it (`dp k`, k
@@ -45,32 +48,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import shlex
 from collections.abc import Callable
 
 from ..layout.modes import mode_of
 from ..plan.model import DType
-from ..plan.plan import Plan
-from ..plan.printer import replicated, strategy_source, with_instances
-from ..plan.strategy import Strategy, StrategyDecl
+from ..plan.printer import with_instances
 from ..plan.workload import PoolRole
-from ..rules.requirements import broken_text, written_backwards
+from ..rules.requirements import written_backwards
 from ..serve.binding import Limit
-from ..units import count_text
-from .check import TRAFFIC_NOT_SIMULATED, NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
+from .check import NextStep, StrategyResult
 from .step_effect import moves
 from .step_reads import admitted_below, binding, binding_figure, decode_missed, limit
-from .step_sizes import gpus_allowed, gpus_missed, memory_stays_over, rounded_down, rounded_up
-from .under_load import AT_RATE
+from .step_replicas import fewer_replicas as _fewer_replicas, grown as _grown, replicas as _replicas
+from .step_sizes import gpus_allowed, gpus_missed, rounded_down, rounded_up
+from .step_tries import Judge, Tries as _Tries, make_step as _step, meets as _meets
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
-
-Judge = Callable[[StrategyResult], StrategyResult]      # what `dagc check` adds to a check (the engine's refusals)
 
 MAX_TRIES = 24          # checks one strategy's next steps may run (each is a whole check, no search)
 LARGER_BATCH_TRIES = 5  # larger batches tried when the cap on requests in flight binds
 PREFILL_TRIES = 4       # prefill pools tried when a disaggregated strategy's prefill binds
-_REPLICAS = (2, 4, 8)
 CHUNK_TRIES = 3         # smaller chunks tried when a missed ITL rests on the mixed step
 MIN_CHUNK = 256         # the smallest chunk tried
 
@@ -79,10 +76,16 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge 
     """The nearest changes that make `result`'s legal strategy meet its plan's requirements (none when it
     meets them or is not legal). `judge` adds to each change's check what `dagc check` adds to the plan's
     (`dagc.launch.engine_check.engine_checked`: the engine's refusals): judged as `dagc check` judges it."""
+    return _steps(result, max_tries, judge)[0]
+
+
+def _steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge | None = None
+           ) -> tuple[list[NextStep], tuple[str, ...]]:
+    """`next_steps`, and what a kind of change tried found helps not, in words (`StrategyResult.no_step`)."""
     if not result.valid or result.verdict.meets_requirements is not False \
             or binding_figure(result, lambda b: b.goodput_unreachable) is not None \
             or any(q.met is False and written_backwards(q.requirement) for q in result.requirements):
-        return []       # a goodput target above the arrival rate, a target on the wrong side (W522, W523): no step
+        return [], ()   # a goodput target above the arrival rate, a target on the wrong side (W522, W523): no step
     tries = _Tries(result.plan, result.decl, max_tries, judge)
     out: list[NextStep] = []
     kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
@@ -94,51 +97,17 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge 
         found = kind(result, tries)
         if found is not None:
             out.append(found)
-    return out
+    return out, tuple(tries.said)
 
 
 def with_next_steps(results: list[StrategyResult], judge: Judge | None = None) -> list[StrategyResult]:
     """`results` with each one's `next_steps` (`dagc check` and `dagc compile` show them), each change judged
-    with `judge` too (`next_steps`)."""
-    return [dataclasses.replace(r, next_steps=tuple(next_steps(r, judge=judge))) for r in results]
-
-
-class _Tries:
-    """Checks of changed plans, at most `limit` of them, as `dagc check --strategy` checks each (module docstring):
-    a run that keeps pace past its capacity does not carry its traffic, so none is listed as meeting beside it."""
-
-    def __init__(self, plan: Plan, decl: StrategyDecl, limit: int, judge: Judge | None = None):
-        self.plan, self.decl, self.left, self.judge = plan, decl, limit, judge
-
-    def __call__(self, plan: Plan, decl: StrategyDecl | None = None) -> StrategyResult | None:
-        if self.left <= 0:
-            return None
-        self.left -= 1
-        decl = decl or self.decl
-        r = check_strategy(plan, decl, with_capacity=False, engine=self.judge)
-        return check_strategy(plan, decl, with_capacity=AT_RATE, engine=self.judge) if _meets(r) and r.load else r
-
-
-def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -> NextStep:
-    m = r.metrics
-    figures = StepFigures(gpus=r.gpus_used, ttft_s=m.ttft_s if m else None, tpot_s=m.tpot_s if m else None,
-                          decode_tokens_per_s_per_gpu=m.decode_tokens_per_s_per_gpu if m else None)
-    short = None if r.load is None or r.load.carries_traffic else r.load.shortfall()
-    # a line NO only because the traffic is not carried, its figure within its target, is that miss, said once (`short`)
-    missed = tuple(q.requirement.text for q in r.requirements if q.met is False and not (
-        short is not None and q.unmet is not None and q.value is not None and q.requirement.holds(q.value)))
-    broken = tuple(dict.fromkeys(broken_text(d.code) for d in r.diagnostics if d.is_error))   # an invalid change's
-    loads = tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load)
-    unjudged = (*(q.requirement.text for q in r.requirements if q.met is None and r.valid),
-                *((TRAFFIC_NOT_SIMULATED,) if r.traffic_unjudged else ()))
-    reached = tuple((q.requirement.text, q.value) for q in r.requirements
-                    if q.requirement.text in missed and not q.requirement.on_load)
-    return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures,
-                    loads, short, unjudged, reached)
-
-
-def _meets(r: StrategyResult | None) -> bool:
-    return r is not None and r.valid and r.verdict.meets_requirements is True
+    with `judge` too (`next_steps`), and what a kind of change tried found helps not (`StrategyResult.no_step`)."""
+    out = []
+    for r in results:
+        steps, said = _steps(r, judge=judge)
+        out.append(dataclasses.replace(r, next_steps=tuple(steps), no_step=said))
+    return out
 
 
 def _batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
@@ -198,93 +167,6 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if r.valid and moves(r, result) and (tried is None or step.misses < tried.misses):
             tried = step                           # the closest so far: the fewest requirements missed
     return tried
-
-
-def _grown(result: StrategyResult, tries: _Tries, gpus: int, strategy: Strategy, batch: int | None = None
-           ) -> tuple[StrategyResult | None, tuple[str, ...]]:
-    """`strategy` checked as the plan is on its cluster grown to `gpus` (when that is more) and, given, with
-    `batch` requests in flight, as its printed text reads back (`strategy_source`); and the options that say
-    the change."""
-    plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
-    if batch is not None:
-        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch})})
-    text = strategy_source(strategy)
-    options = (*((f"--set cluster.gpus={gpus}",) if gpus != result.plan.cluster.gpus else ()),
-               *((f"--set workload.batch={batch}",) if batch is not None else ()),
-               f"--strategy {shlex.quote(text)}")
-    return tries(plan, parse_strategy(text)), options
-
-
-def _with_traffic(plan: Plan) -> bool:
-    """Whether the plan has traffic (a `rate`, `concurrency` or a request log): its requests come from clients
-    whatever the deployment's cap, so each added replica is an engine with its own cap on requests in flight.
-    Without traffic the plan's `batch` is the requests served at once, which replicas share."""
-    return plan.workload.traffic is not None
-
-
-def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried. With
-    traffic each replica keeps the plan's batch (the batch grows k-fold: `--set workload.batch`), as an engine
-    added behind a load balancer brings its own cap; otherwise they share it."""
-    lay, own = result.layout, result.strategy
-    if lay is None or lay.dp != 1 or own is None or own.pools or own.dp != 1:
-        return None
-    tried = None
-    batch = result.plan.workload.batch
-    own_cap = _with_traffic(result.plan)
-    if memory_stays_over(result, own_cap, _REPLICAS):
-        return None             # no number of replicas meets: each GPU holds what it held
-    for k in (k for k in _REPLICAS if (own_cap or batch >= k) and gpus_allowed(result.plan, lay.gpus_used * k)):
-        gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)         # each replica gets a request
-        r, options = _grown(result, tries, gpus, replicated(own, k), batch * k if own_cap else None)
-        if r is None:
-            break
-        each = (f", each with the plan's batch of {count_text(batch, 'request')} in flight ({batch * k:,} in all)"
-                if own_cap else _shares(r))
-        step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy{each}", options, r)
-        if step.meets:
-            return step
-        tried = step if r.valid and moves(r, result) else tried
-    return tried
-
-
-def _fewer_replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """When a replicated strategy (`dp d < … >`) misses a `gpus` cap: the most replicas under it (`dp k`, k dividing
-    d, down to the strategy alone), the plan's batch shared by them — with traffic each keeping its own cap, the
-    batch k/d of the plan's. The first that meets, else the one that moves most."""
-    own, lay = result.strategy, result.layout
-    if not gpus_missed(result) or own is None or lay is None or own.pools or own.dp < 2:
-        return None
-    per, batch, tried = lay.gpus_used // own.dp, result.plan.workload.batch, None
-    for k in (k for k in range(own.dp - 1, 0, -1) if own.dp % k == 0 and gpus_allowed(result.plan, per * k)):
-        kept = batch * k // own.dp if _with_traffic(result.plan) and batch * k % own.dp == 0 else None
-        r, options = _grown(result, tries, result.plan.cluster.gpus,
-                            own.model_copy(update={"dp": k, "name": None}), kept)
-        if r is None:
-            break
-        said = f"{k} replicas of the strategy (from {own.dp})" if k > 1 else \
-            f"the strategy alone (from {own.dp} replicas)"
-        own_share = count_text(batch // own.dp, "request")
-        each = _shares(r) if kept is None else f", each keeping its {own_share} in flight ({kept:,} in all)" \
-            if k > 1 else f", keeping one replica's {own_share} in flight"
-        step = _step("gpus", f"{per * k:,} GPUs: {said}{each}", options, r)
-        if step.meets:
-            return step
-        tried = step if r.valid and moves(r, result) and tried is None else tried
-    return tried
-
-
-def _shares(r: StrategyResult) -> str:
-    """How a replicated strategy's replicas share its batch — each a share of it, not a batch each
-    (`Layout.replica_requests`): ", each with 16 of the batch's 64 requests in flight"; "" without a layout. The
-    batch is the one `r` ran: with `batch = max` its own largest, not the single strategy's (until 2026-11-30 two
-    replicas at 958 requests each read "each with 958 of the batch's 958 requests")."""
-    lay, batch = r.layout, r.plan.workload.batch
-    if lay is None or lay.dp < 2:
-        return ""
-    each = sorted({int(n) for n in lay.replica_requests})
-    share = f"{each[0]:,}" if len(each) == 1 else f"{each[0]:,}–{each[-1]:,}"
-    return f", each with {share} of the batch's {count_text(batch, 'request')} in flight"
 
 
 def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:

@@ -19,6 +19,12 @@ requirements: its run is bound by the same cap, which serves the cap over a requ
 serves fewer than `CAP_LIFT` more requests a second — an 8-bit KV cache 2.8 % used, whose shorter attention
 reads serve 0.7 % more, is not what holds the load back, and "still misses" would read as a step toward the
 target; 8-bit weights that serve a third more under the same cap are.
+
+`closer` asks more of a step that does not meet: that it brings the requirements the strategy misses nearer their
+targets (`shortfall`: each missed figure's distance from its target, as a log ratio, summed) and misses none the
+strategy meets. A step that moves a figure the wrong way moves it, and is no step toward the target: until
+2026-12-01 `pp 8 < ep 8 >` on examples/10b-moe-pp16-ep16-256gpu.moe, missing `decode_throughput >= 100
+tokens/ms/gpu` at 57.68 tokens/s/GPU, was offered "512 GPUs: 8 replicas" on its 256-GPU cluster, at 38.06.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ import math
 
 from ..serve.binding import Limit
 from .check import StrategyResult
+from .step_reads import binding_figure
 
-__all__ = ["CAP_LIFT", "NO_EFFECT_RTOL", "moves"]
+__all__ = ["CAP_LIFT", "NO_EFFECT_RTOL", "closer", "moves", "shortfall"]
 
 NO_EFFECT_RTOL = 1e-3    # figures this close (relative) are the same: finer than the 4 digits a step is shown to
 CAP_LIFT = 0.05          # under the same binding cap, a change serving less than this more (relative) lifts nothing
@@ -83,3 +90,54 @@ def _same(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return a == b or math.isclose(a, b, rel_tol=NO_EFFECT_RTOL)
+
+
+def shortfall(r: StrategyResult, texts: set[str]) -> float:
+    """How far `r` is from meeting the requirements written `texts`: each one it misses, its figure's distance from
+    its target as a log ratio (`ln 2` for half a throughput target, or twice a latency's), summed; a line missed only
+    because the traffic is not carried, the arrival rate over the rate served; infinite for a figure not known.
+
+    Example:
+        >>> from types import SimpleNamespace as N
+        >>> from dagc.plan.workload import Requirement, RequirementKind
+        >>> from dagc.verdict.verdict import RequirementResult
+        >>> t = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=100.0, text="decode")
+        >>> round(shortfall(N(requirements=(RequirementResult(t, 50.0),), load=None), {"decode"}), 4)
+        0.6931
+        >>> shortfall(N(requirements=(RequirementResult(t, 150.0),), load=None), {"decode"})
+        0.0
+    """
+    total = 0.0
+    for q in r.requirements:
+        if q.requirement.text in texts and q.met is not False:
+            total += 0.0 if q.met else math.inf
+        elif q.requirement.text in texts:
+            total += _distance(q.requirement.op, q.requirement.target, q.value) or _uncarried(r)
+    return total
+
+
+def closer(step: StrategyResult, base: StrategyResult) -> bool:
+    """Whether `step` brings the requirements `base` misses nearer their targets (`shortfall`, by more than
+    `NO_EFFECT_RTOL`) and misses none that `base` meets: a change that takes a missed figure further from its target,
+    or trades one requirement for another, is no step toward meeting them."""
+    missed = {q.requirement.text for q in base.requirements if q.met is False}
+    if not step.valid or any(q.met is False for q in step.requirements if q.requirement.text not in missed):
+        return False
+    before = shortfall(base, missed)
+    return shortfall(step, missed) < before * (1 - NO_EFFECT_RTOL) if math.isfinite(before) else False
+
+
+def _distance(op: str, target: float, value: float | None) -> float:
+    """A figure's distance from its target, as a log ratio (0 within it); infinite when not known or not positive."""
+    if value is None or value <= 0 or target <= 0:
+        return 0.0 if value is not None and value == target else math.inf
+    ratio = math.log(value / target)
+    return max(0.0, ratio) if op in ("<=", "<") else max(0.0, -ratio) if op in (">=", ">") else abs(ratio)
+
+
+def _uncarried(r: StrategyResult) -> float:
+    """How far a run is from carrying its traffic: the arrival rate over the rate it served, as a log ratio; a
+    thousandth when either is not known, so that carrying it is nearer."""
+    rate = binding_figure(r, lambda b: b.arrival_rate_requests_per_s)
+    served = r.load.figures.served_requests_per_s if r.load is not None else None
+    return max(math.log(rate / served), NO_EFFECT_RTOL) if rate and served else NO_EFFECT_RTOL

@@ -1,0 +1,61 @@
+"""`throughput` counts prompt and generated tokens (docs/language.md, `require`): the requirements table and report.md
+say so beside its figure, and when the decode throughput — generated tokens alone — misses the same target, N606 says
+the verdict rests on it (`dagc.rules.throughput_tokens`). Until 2026-12-01 seed 004's "20,000 tokens/second" written
+`throughput >= 20000 tokens/s` was met with nothing said, where examples/30b-moe-dp2-pp2-tp2-ep4-16gpu.moe reads it as
+decode throughput, which is missed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dagc.cli.print_requirements import requirement_rows
+from dagc.export.markdown import report_md
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
+
+SEED_004 = (Path(__file__).resolve().parent.parent / "examples" / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe").read_text()
+DECODE = "decode_throughput >= 20000 tokens/s"
+
+
+def _checked(text: str):
+    (r,) = check(load_plan_text(text, name="seed004.moe"))
+    return r
+
+
+def test_a_throughput_met_only_with_the_prompt_tokens_gets_a_note_naming_decode_throughput():
+    r = _checked(SEED_004.replace(DECODE, "throughput >= 20000 tokens/s"))
+    assert r.verdict.meets_requirements is True
+    [q] = [q for q in r.requirements if q.requirement.text == "throughput >= 20000 tokens/s"]
+    assert q.met and q.value == pytest.approx(57_024, rel=1e-3)
+    [note] = [d for d in r.diagnostics if d.code == "N606"]
+    assert note.severity.value == "note"
+    assert note.message == ("`throughput >= 20000 tokens/s` counts prompt and generated tokens (57,023.7 tokens/s); "
+                            "counting generated tokens only — the decode throughput, 6,826.0 tokens/s — it would be "
+                            "missed")
+    assert note.hint == "if the target is of generated tokens alone, write `decode_throughput >= 20000 tokens/s`"
+    assert note.span is not None and note.span.line == SEED_004.splitlines().index("  " + DECODE) + 1
+
+
+def test_beside_a_decode_throughput_requirement_the_note_names_it():
+    r = _checked(SEED_004.replace(DECODE, DECODE + "\n  throughput >= 20000 tokens/s"))
+    [note] = [d for d in r.diagnostics if d.code == "N606"]
+    assert note.hint == "the plan's `decode_throughput >= 20000 tokens/s` judges generated tokens alone"
+
+
+def test_no_note_when_generated_tokens_alone_meet_it_too():
+    r = _checked(SEED_004.replace(DECODE, "throughput >= 5000 tokens/s"))
+    assert r.verdict.meets_requirements is True
+    assert "N606" not in {d.code for d in r.diagnostics}
+
+
+def test_the_table_and_report_md_name_the_tokens_a_throughput_counts():
+    r = _checked(SEED_004.replace(DECODE, DECODE + "\n  throughput >= 20000 tokens/s"))
+    _, rows = requirement_rows(r, 200)
+    [row] = [x for x in rows if x[0] == "throughput >= 20000 tokens/s"]
+    assert row[1] == "57,024 tokens/s [46,641–63,142]\n(prompt + generated tokens)"
+    [decode] = [x for x in rows if x[0] == DECODE]
+    assert "tokens)" not in decode[1]
+    md = report_md(r)
+    assert "| `throughput >= 20000 tokens/s` | 57,024 tokens/s (prompt + generated tokens) |" in md
