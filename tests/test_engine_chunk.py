@@ -65,7 +65,8 @@ def test_the_default_chunk_is_priced_by_the_steady_state():
     # where TensorRT-LLM's 8,192 has
     small = check(_plan("vllm", "a100-80g", batch=4096))[0]
     [e307] = [d for d in small.diagnostics if d.code == "E307"]
-    assert e307.message.startswith("`chunk = 2048` leaves no room for a prompt")
+    assert e307.message.startswith("the engine's default step budget on this GPU, 2,048 tokens (no `chunk` written) "
+                                   "leaves no room for a prompt")
     assert "E307" not in {d.code for d in check(_plan("trtllm", "a100-80g", batch=4096))[0].diagnostics}
 
 
