@@ -132,12 +132,12 @@ def test_a_step_whose_traffic_is_not_carried_says_so():
                           "strategy tp 2\n")
     (r,) = with_next_steps([check_strategy(plan, plan.strategies[0], with_capacity=False)])
     assert r.load is not None and r.load.figures.overloaded
-    fp8 = next(s for s in r.next_steps if s.options == ("--set model.weights=fp8",))
+    fp8 = next(s for s in r.next_steps if s.kind == "precision")      # the nearest: 8-bit weights and KV cache
     assert not fp8.meets and fp8.missed == () and fp8.misses == 1
     assert fp8.short_of_traffic is not None and fp8.short_of_traffic.startswith("the traffic (")
     assert fp8.short_of_traffic.endswith(" requests/s served of the 5 requests/s arriving, its queue growing)")
     assert next_step_json(fp8)["short_of_traffic"] == fp8.short_of_traffic
-    line = next(x for x in next_step_lines(r) if x.startswith("8-bit weights (fp8)"))
+    line = next(x for x in next_step_lines(r) if x.startswith(fp8.change))
     assert "— still misses the traffic (" in line and "still misses  (" not in line
 
 

@@ -23,14 +23,14 @@ def test_a_step_short_of_the_traffic_lists_no_line_its_figure_meets():
     (r,) = with_next_steps([check_strategy(plan, plan.strategies[0], with_capacity=False)])
     [tpot, p99] = r.requirements
     assert p99.unmet is not None and p99.value is not None and p99.value < 1000 and p99.met is False
-    fp8 = next(s for s in r.next_steps if s.options == ("--set model.weights=fp8",))
+    fp8 = next(s for s in r.next_steps if s.kind == "precision")      # 8-bit weights and KV cache, the nearest
     got = dict(fp8.load_figures)["ttft_p99"]
     assert got is not None and got < 1000                 # its TTFT p99 is within the target …
     assert fp8.missed == () and fp8.misses == 1           # … so it misses the traffic alone (was `ttft_p99 <= 1000 s`)
     assert fp8.short_of_traffic is not None and fp8.short_of_traffic.endswith(
         " requests/s served of the 5 requests/s arriving, its queue growing)")
     assert next_step_json(fp8)["missed"] == []
-    line = next(x for x in next_step_lines(r) if x.startswith("8-bit weights (fp8)"))
+    line = next(x for x in next_step_lines(r) if x.startswith(fp8.change))
     assert "— still misses the traffic (" in line and "`ttft_p99 <= 1000 s`" not in line
     # a requirement a step misses on its own figure is still named beside the traffic
     for step in r.next_steps:

@@ -13,10 +13,12 @@ import pytest
 from dagc.cli.print_requirements import requirement_rows
 from dagc.export.markdown import report_md
 from dagc.lang.load import load_plan_text
+from dagc.lang.overrides import load_plan_with
 from dagc.verdict.check import check
 
 SEED_004 = (Path(__file__).resolve().parent.parent / "examples" / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe").read_text()
 DECODE = "decode_throughput >= 20000 tokens/s"
+DISAGGREGATED = Path(__file__).resolve().parent.parent / "examples" / "deepseek-v3-disaggregated.moe"
 
 
 def _checked(text: str):
@@ -59,3 +61,20 @@ def test_the_table_and_report_md_name_the_tokens_a_throughput_counts():
     assert "tokens)" not in decode[1]
     md = report_md(r)
     assert "| `throughput >= 20000 tokens/s` | 57,024 tokens/s (prompt + generated tokens) |" in md
+
+
+@pytest.mark.parametrize(("written", "met", "generated"), [
+    ("throughput >= 20000 tokens/s", "58,680.6 tokens/s", "6,520.1 tokens/s"),
+    ("throughput >= 200 tokens/s/gpu", "1,047.9 tokens/s/gpu", "116.4 tokens/s/gpu")])
+def test_a_disaggregated_strategy_gets_the_note_on_both_pools_figures(written, met, generated):
+    """examples/deepseek-v3-disaggregated.moe's `pd` (prefill and decode pools, 56 GPUs): its throughput is the
+    deployment's, and so is its decode throughput, per GPU over both pools' GPUs (until 2026-12-01 only an aggregated
+    strategy got N606; `pd` met the line with nothing said)."""
+    plan = load_plan_with(DISAGGREGATED, [f"require.throughput={written.split('>= ')[1].replace(' ', '')}"])
+    (r,) = check(plan, "pd")
+    assert r.pooled is not None and r.gpus_used == 56 and r.verdict.meets_requirements is True
+    [note] = [d for d in r.diagnostics if d.code == "N606"]
+    as_set = written.replace(" tokens", "tokens")           # `--set` writes the target without its space
+    assert note.message.startswith(f"`{as_set}` counts prompt and generated tokens ({met}); "
+                                   f"counting generated tokens only — the decode throughput, {generated} — it would "
+                                   "be missed")

@@ -4,7 +4,8 @@
 `require`) —, where a target quoted as "tokens/second" is often of generated tokens alone, what `decode_throughput`
 judges: a seed's "20,000 tokens/second" written `throughput >= 20000 tokens/s` was met 3.9× over, where the examples
 read it as decode throughput, which was missed (until 2026-12-01 nothing said so). Emitted by `dagc.verdict.analyse`
-once the requirements are judged, from the figures they are judged on.
+once the requirements are judged, from the figures they are judged on, and for a disaggregated strategy by
+`dagc.verdict.pools.check_pools`, from the deployment's (until 2026-12-01 a disaggregated strategy got no N606).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ A `throughput` requirement is end to end: the batch's prompt and generated token
 (docs/language.md, `require`). A target quoted as tokens per second is often of generated tokens alone, which
 `decode_throughput` judges; when the strategy meets `throughput` but its decode throughput misses the same
 target, dagc says so: the verdict rests on which tokens are counted. The requirements table names the tokens
-beside a `throughput` figure too ("prompt + generated tokens").
+beside a `throughput` figure too ("prompt + generated tokens"). A disaggregated strategy (prefill and decode
+pools) is judged alike, on the deployment's figures: per GPU, over both pools' GPUs.
 
 Bad:
     workload { batch = 128  prompt = 2048  generate = 256 }

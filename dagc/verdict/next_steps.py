@@ -23,9 +23,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
   plan's batch caps the requests in flight over the deployment, so `dp 2` halves each replica's, as
   `dagc check` runs it and the words say), the cluster grown to hold them; the fewest that meets; else, of those
   that bring the missed requirements nearer their targets (`step_effect.closer`), the nearest — one the cluster holds
-  first — and when none does, none: "no number of replicas helps" is said instead (`StrategyResult.no_step`;
-  `dagc.verdict.step_replicas`); not when no number tried meets a memory requirement missed (a replica's GPUs hold
-  the same weights).
+  first — and when none does, none (`dagc.verdict.step_replicas`); not when no number tried meets a memory
+  requirement missed (a replica's GPUs hold the same weights).
   No change grows the GPUs past what a `gpus` requirement of the plan allows (`gpus_allowed`): the cap the user
   wrote is not a figure to trade;
 - fewer GPUs, when a replicated strategy (`dp d < … >`) misses a `gpus` cap: the most replicas under it (`dp k`, k
@@ -38,10 +37,14 @@ W522; `throughput <= …`, W523): every step would chase a slower deployment; th
 Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated, the capacity
 once it meets on its run) and, given `judge`, the engine's refusals (E7xx) `dagc check` adds.
 
-A change is listed when it meets the requirements, and the nearest of each kind only; when none meets, the best tried
-of each kind is listed with `meets` false, so that the user sees how close it came — unless it changes nothing
-(`dagc.verdict.step_effect.moves`: every figure it would be judged and shown by the strategy's own), which is no step
-toward the target and is not listed. The library never prints: the reports and `dagc check` show them.
+A change is listed when it meets the requirements, and the nearest of each kind only; when none meets, of each kind
+the tried change that comes nearest the missed requirements is listed with `meets` false, so that the user sees how
+close it came — one rule for every kind (`dagc.verdict.step_nearest`): only a change that brings them nearer their
+targets and misses none the strategy meets (`dagc.verdict.step_effect.closer`), and moves a figure that holds its load
+back (`moves`); when no change of a kind tried does, none of it, and "no … helps" is said instead
+(`StrategyResult.no_step`). Until 2026-12-01 every kind but the replicas listed its last (precision: its fewest-missing)
+tried change that moved any figure, in whichever direction. The library never prints: the reports and `dagc check`
+show them.
 """
 
 from __future__ import annotations
@@ -56,8 +59,9 @@ from ..plan.printer import with_instances
 from ..plan.workload import PoolRole
 from ..rules.requirements import written_backwards
 from ..serve.binding import Limit
+from ..units import said_list
 from .check import NextStep, StrategyResult
-from .step_effect import moves
+from .step_nearest import offered
 from .step_reads import admitted_below, binding, binding_figure, decode_missed, limit
 from .step_replicas import fewer_replicas as _fewer_replicas, grown as _grown, replicas as _replicas
 from .step_sizes import gpus_allowed, gpus_missed, rounded_down, rounded_up
@@ -155,7 +159,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         options.append(("fp4 weights (nvfp4)", {"weights": DType.NVFP4}))
     if limit(result) is Limit.KV_BLOCKS:      # the KV cache's blocks bind: its 8-bit cache first
         options.sort(key=lambda o: "weights" in o[1])
-    tried: NextStep | None = None
+    tried: list[tuple[StrategyResult, NextStep, str]] = []
     for words, update in options:
         r = tries(result.plan.model_copy(update={"model": m.model_copy(update=update)}))
         if r is None:
@@ -164,9 +168,8 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         step = _step("precision", words, sets, r)
         if step.meets:
             return step
-        if r.valid and moves(r, result) and (tried is None or step.misses < tried.misses):
-            tried = step                           # the closest so far: the fewest requirements missed
-    return tried
+        tried.append((r, step, words))
+    return offered(result, tries, tried, "change of precision", lambda ws: said_list(ws, "or"))
 
 
 def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
@@ -185,7 +188,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
     batch = rounded_up(max(little, w.batch + 1), ranks)
     halvable = result.plan.model.weights.bytes >= 2
     fp8 = halvable and decode_missed(result)           # a larger batch alone only lengthens a missed step
-    tried: NextStep | None = None
+    tried: list[tuple[StrategyResult, NextStep, str]] = []
     admits: float = math.inf            # the requests the KV cache admits at a tried batch (W520), once past it
     for _ in range(LARGER_BATCH_TRIES):
         plan = result.plan.model_copy(update={"workload": w.model_copy(update={"batch": batch})})
@@ -214,7 +217,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         over_memory = not r.valid and any(d.code == "E402" for d in r.diagnostics)
         if not r.valid and not (over_memory and not fp8 and halvable):
             break                                       # a batch the rules refuse is never proposed
-        tried = step if r.valid and moves(r, result) else tried
+        tried.append((r, step, f"{batch:,}{' (fp8 weights)' if fp8 else ''}"))
         if (decode_missed(r) or over_memory) and not fp8 and halvable:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue
@@ -222,7 +225,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if limit(r) is not Limit.REQUESTS_IN_FLIGHT or grown > admits:
             break                                       # the cap no longer binds, or past what the KV cache admits
         batch = grown
-    return tried
+    return offered(result, tries, tried, "larger batch", lambda ws: f"a batch of {said_list(ws, 'or')}")
 
 
 def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
@@ -234,7 +237,7 @@ def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
     b = binding(result)
     if not mode_of(w).continuous or not itl_missed or b is None or b.step != "mixed":
         return None
-    chunk, tried = w.chunk_tokens, None
+    chunk, tried = w.chunk_tokens, []
     for _ in range(CHUNK_TRIES):
         chunk //= 2
         if chunk < MIN_CHUNK:
@@ -246,8 +249,8 @@ def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
                      "a token's gaps", (f"--set workload.chunk={chunk}",), r)
         if step.meets:
             return step
-        tried = step if moves(r, result) else tried
-    return tried
+        tried.append((r, step, f"{chunk:,}"))
+    return offered(result, tries, tried, "smaller chunk", lambda ws: f"a chunk of {said_list(ws, 'or')} tokens")
 
 
 def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
@@ -265,7 +268,7 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     rate = binding_figure(result, lambda b: b.arrival_rate_requests_per_s)
     k = max(n + 1, math.ceil(n * rate / served)) if rate and served else n + 1
     others = sum(p.gpus for p in pooled.pools if p is not prefill)
-    tried: NextStep | None = None
+    tried: list[tuple[StrategyResult, NextStep, str]] = []
     for _ in range(PREFILL_TRIES):
         if not gpus_allowed(result.plan, others + k * prefill.gpus_per_instance):
             break
@@ -276,6 +279,7 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
         step = _step("prefill", f"{k:,} prefill instances (from {n:,}): the prefill pool binds", options, r)
         if step.meets:
             return step
-        tried = step if r.valid and moves(r, result) else tried
+        tried.append((r, step, f"{k:,}"))
         k += 1
-    return tried
+    return offered(result, tries, tried, "number of prefill instances",
+                   lambda ws: f"{said_list(ws, 'or')} prefill instances")

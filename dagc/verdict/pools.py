@@ -33,6 +33,7 @@ from ..rules.requirements import (
     memory_below_reserve,
 )
 from ..rules.serving import percentile_samples, pools_fit_cluster, pools_need_inflight
+from ..rules.throughput_tokens import counted_tokens_notes
 from ..serve.disagg import (
     Disaggregated,
     PoolFigures,
@@ -263,6 +264,8 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     diags = [replace(d, hint=unused_gpus_hint(strategy, plan.cluster.gpus - gpus, sizes, binding))
              if d.code == "W505" else d for d in diags]
     reqs = _requirements(plan, results, gpus, metrics)
+    # N606: a `throughput` the deployment meets counting prompt tokens, its decode throughput (both pools' GPUs) misses
+    diags += counted_tokens_notes(plan, reqs, gpus, metrics.decode_tokens_per_s if metrics is not None else None)
     return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv, link)
 
 

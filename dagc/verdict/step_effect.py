@@ -35,7 +35,7 @@ from ..serve.binding import Limit
 from .check import StrategyResult
 from .step_reads import binding_figure
 
-__all__ = ["CAP_LIFT", "NO_EFFECT_RTOL", "closer", "moves", "shortfall"]
+__all__ = ["CAP_LIFT", "NO_EFFECT_RTOL", "closer", "gap", "moves", "shortfall"]
 
 NO_EFFECT_RTOL = 1e-3    # figures this close (relative) are the same: finer than the 4 digits a step is shown to
 CAP_LIFT = 0.05          # under the same binding cap, a change serving less than this more (relative) lifts nothing
@@ -117,14 +117,24 @@ def shortfall(r: StrategyResult, texts: set[str]) -> float:
 
 
 def closer(step: StrategyResult, base: StrategyResult) -> bool:
-    """Whether `step` brings the requirements `base` misses nearer their targets (`shortfall`, by more than
+    """Whether `step` brings the requirements `base` misses nearer their targets (`gap`, by more than
     `NO_EFFECT_RTOL`) and misses none that `base` meets: a change that takes a missed figure further from its target,
     or trades one requirement for another, is no step toward meeting them."""
     missed = {q.requirement.text for q in base.requirements if q.met is False}
     if not step.valid or any(q.met is False for q in step.requirements if q.requirement.text not in missed):
         return False
-    before = shortfall(base, missed)
-    return shortfall(step, missed) < before * (1 - NO_EFFECT_RTOL) if math.isfinite(before) else False
+    before = gap(base, missed)
+    if before == 0.0:
+        return True         # missed on a capacity no step's own run judges: nothing measured to come nearer
+    return gap(step, missed) < before * (1 - NO_EFFECT_RTOL) if math.isfinite(before) else False
+
+
+def gap(r: StrategyResult, texts: set[str]) -> float:
+    """`shortfall`, and when `r`'s run falls behind its traffic (its queue grows), how far it is from keeping pace (the
+    arrival rate over the rate served, as a log ratio): a strategy that misses the traffic alone, every line within its
+    target, is brought nearer by a change that serves more. A capacity below the rate is not weighed: a step that
+    does not meet is checked without one (`dagc.verdict.step_tries.Tries`)."""
+    return shortfall(r, texts) + (_uncarried(r) if r.load is not None and r.load.queue_grows is not None else 0.0)
 
 
 def _distance(op: str, target: float, value: float | None) -> float:

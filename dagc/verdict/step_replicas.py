@@ -13,7 +13,7 @@ from ..plan.printer import replicated, strategy_source
 from ..plan.strategy import Strategy
 from ..units import count_text, said_list
 from .check import NextStep, StrategyResult, parse_strategy
-from .step_effect import closer, moves, shortfall
+from .step_nearest import offered
 from .step_sizes import gpus_allowed, gpus_missed, memory_stays_over
 from .step_tries import Tries, make_step
 
@@ -57,7 +57,7 @@ def replicas(result: StrategyResult, tries: Tries) -> NextStep | None:
     own_cap = with_traffic(result.plan)
     if memory_stays_over(result, own_cap, REPLICAS):
         return None             # no number of replicas meets: each GPU holds what it held
-    tried: list[tuple[int, StrategyResult, NextStep]] = []
+    tried: list[tuple[StrategyResult, NextStep, str]] = []
     for k in (k for k in REPLICAS if (own_cap or batch >= k) and gpus_allowed(result.plan, lay.gpus_used * k)):
         gpus = max(cluster, lay.gpus_used * k)         # each replica gets a request
         r, options = grown(result, tries, gpus, replicated(own, k), batch * k if own_cap else None)
@@ -70,25 +70,12 @@ def replicas(result: StrategyResult, tries: Tries) -> NextStep | None:
         step = make_step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy{each}{more}", options, r)
         if step.meets:
             return step
-        if r.valid:
-            tried.append((k, r, step))
-    missed = {q.requirement.text for q in result.requirements if q.met is False}
-    nearer = [(lay.gpus_used * k > cluster, shortfall(r, missed), k, s) for k, r, s in tried if closer(r, result)]
-    if nearer:
-        return min(nearer, key=lambda t: t[:3])[3]
-    if tried:
-        tries.said.append(_none_helps(result, [k for k, _, _ in tried], missed, own_cap))
-    return None
-
-
-def _none_helps(result: StrategyResult, ks: list[int], missed: set[str], own_cap: bool) -> str:
-    """That no number of replicas tried brings the missed requirements nearer their targets, in words."""
-    lines = said_list([f"`{q.requirement.text}`" for q in result.requirements if q.requirement.text in missed])
-    batch = count_text(result.plan.workload.batch, "request")
-    share = "" if own_cap else f", the replicas sharing the plan's batch of {batch}"
-    tried = said_list([f"{k}" for k in ks])
-    return (f"no number of replicas helps: {tried} replicas of the strategy leave {lines} no nearer "
-            f"{'its target' if len(missed) == 1 else 'their targets'}{share}")
+        tried.append((r, step, f"{k}"))
+    share = "" if own_cap else \
+        f", the replicas sharing the plan's batch of {count_text(result.plan.workload.batch, 'request')}"
+    return offered(result, tries, tried, "number of replicas",
+                   lambda ws: f"{said_list(ws, 'or')} replicas of the strategy",
+                   first=lambda r: r.plan.cluster.gpus > cluster, after=share)
 
 
 def fewer_replicas(result: StrategyResult, tries: Tries) -> NextStep | None:
@@ -98,7 +85,8 @@ def fewer_replicas(result: StrategyResult, tries: Tries) -> NextStep | None:
     own, lay = result.strategy, result.layout
     if not gpus_missed(result) or own is None or lay is None or own.pools or own.dp < 2:
         return None
-    per, batch, tried = lay.gpus_used // own.dp, result.plan.workload.batch, None
+    per, batch = lay.gpus_used // own.dp, result.plan.workload.batch
+    tried: list[tuple[StrategyResult, NextStep, str]] = []
     for k in (k for k in range(own.dp - 1, 0, -1) if own.dp % k == 0 and gpus_allowed(result.plan, per * k)):
         kept = batch * k // own.dp if with_traffic(result.plan) and batch * k % own.dp == 0 else None
         r, options = grown(result, tries, result.plan.cluster.gpus,
@@ -113,8 +101,8 @@ def fewer_replicas(result: StrategyResult, tries: Tries) -> NextStep | None:
         step = make_step("gpus", f"{per * k:,} GPUs: {said}{each}", options, r)
         if step.meets:
             return step
-        tried = step if r.valid and moves(r, result) and tried is None else tried
-    return tried
+        tried.append((r, step, f"{k} replicas" if k > 1 else "the strategy alone"))
+    return offered(result, tries, tried, "smaller number of replicas", lambda ws: said_list(ws, "or"))
 
 
 def shares(r: StrategyResult) -> str:
