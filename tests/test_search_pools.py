@@ -310,3 +310,22 @@ def test_pairs_with_the_same_figures_are_ranked_by_name_pruned_or_not():
     assert tied[0].score == pytest.approx(2 / tied[0].metrics.tpot_s / 7) == pytest.approx(346.26, abs=0.01)
     assert [round(c.metrics.ttft_s * 1e3, 3) for c in tied] == [4.709, 4.791, 4.832]
     assert "prefill 6 < tp 1 > decode 2 < tp 1 >" in {c.strategy.text for c in pruned.pareto}
+
+
+
+def test_a_pairs_text_is_the_printers_text_of_the_pair():
+    """`pooled.pooled_text` writes a pair's scope without making the strategy: what `scope_source` prints of
+    `printer.pooled` of it, for pairs of the instance strategies of a plan and of strategies with cp, sp, etp and
+    a written split; and the parser reads the text back as its own canonical text."""
+    from dagc.lang.load import parse_strategy
+    from dagc.plan.printer import aggregated, pooled as made, scope_source, with_split
+
+    plan = load_plan_text(qwen().replace("gpus = 8 ", "gpus = 16 "))
+    strategies = list(instance_strategies(plan, 8))[::4] + [
+        aggregated(tp=2, cp=2, sp=True, ep=4, etp=2), with_split(aggregated(pp=2, tp=4, ep=4), (30, 18))]
+    assert len(strategies) >= 10 and any(s.pp > 1 for s in strategies) and any(s.ep for s in strategies)
+    for p in strategies:
+        for d in strategies:
+            text = pooled.pooled_text(p, 3, d, 2)
+            assert text == scope_source(made(p, 3, d, 2))
+            assert parse_strategy(text).text == text

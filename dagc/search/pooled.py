@@ -38,7 +38,7 @@ from ..memory.admission import admission, admitted
 from ..memory.memory import memory
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
-from ..plan.printer import pooled, scope_source
+from ..plan.printer import scope_source
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import Overlap, PoolRole, RequirementKind, Workload
 from ..schedule.recurrence import op_floor
@@ -74,7 +74,9 @@ def pooled_text(prefill: Strategy, n: int, decode: Strategy, m: int) -> str:
         >>> pooled_text(Strategy(text="tp 8", tp=8), 3, Strategy(text="tp 8 ; ep 8", tp=8, ep=8, etp=1), 1)
         'prefill 3 < tp 8 > decode 1 < tp 8 ; ep 8 >'
     """
-    return scope_source(pooled(prefill, n, decode, m))
+    # `scope_source(pooled(prefill, n, decode, m))`, without making the strategy: each pool's scope is its
+    # strategy's own (a pool's options are outside its scope)
+    return f"{PoolRole.PREFILL} {n} < {scope_source(prefill)} > {PoolRole.DECODE} {m} < {scope_source(decode)} >"
 
 
 def _role_workload(w: Workload, role: PoolRole, batch: int, mb: int, overlap: Overlap) -> Workload:

@@ -322,10 +322,10 @@ def _all_items(plan: Plan) -> Iterator[Item]:
                 yield dp, pp, tp, cp, sp, ep, etp, mb, overlap
 
 
+@functools.lru_cache(maxsize=65_536)
 def item_strategy(item: Item) -> Strategy:
-    dp, pp, tp, cp, sp, ep, etp, _, _ = item
-    # explicit splits are added later, for the candidates that rank well
-    return aggregated(dp=dp, pp=pp, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
+    """A search item's strategy, split evenly (explicit splits come later); one immutable object per item, shared."""
+    return aggregated(*item[:7])        # its degrees: dp, pp, tp, cp, sp, ep, etp
 
 
 def instance_strategies(plan: Plan, most_gpus: int, role: PoolRole | None = None) -> Iterator[Strategy]:
