@@ -587,6 +587,18 @@ LIMITS = """## Known limits: what the calibration does not cover
   page does not state how its "TP8" split the experts (its MoE options file, as printed, is refused by 1.0's LLM API);
   and the engine's EP exchange on these ranks is an all-gather and a reduce-scatter, which dagc prices since
   2026-11-29 — a sixth of the 5,000 / 500 runs' error.
+- **The TensorRT-LLM runs audited against their sources and releases (2026-12-01).** Two settings of the
+  performance pages' runs were not the runs': the v1.0 and 1.2 editions' `llm_options.yml` capture CUDA graphs of
+  1 … 8,192 requests, padded, where the plans took TensorRT-LLM's default (1–31, 32, 64, 128, not padded: a
+  larger decode step priced eagerly), and the v0.17 and v1.0 editions' 1,000 / 1,000, 500 / 2,000, 128 / 2,048
+  and 2,048 / 128 rows sent 3,000 requests (the pages' `$num_requests`), where the plans sent 1,500. Each run
+  now carries its own (the `cuda_graphs` of a corpus run, bench/corpus/README.md; the DeepSeek-R1 blog's H200
+  run its one unpadded size, 128), checked by tests/test_corpus_trtllm_defaults.py. dagc is faster on both
+  counts, which moves these pages' over-predictions further: the held-out half's worst throughput goes from
+  +66.9 % to +99.5 % (Llama 4 Scout on one GB200 at 1,000 / 1,000; Qwen3-30B-A3B there +66.9 % → +99.2 %;
+  Qwen3-235B-A22B at 1,000 / 1,000 on 8 B200, whose 28,672-request cap holds every request at once,
+  −19.6 % → +83.4 %) and the calibration half's signed median throughput from −0.9 % to +6.4 %. The
+  terms fitted on these runs (the Hopper expert scale, the step and layer times) were not refitted here.
 """
 
 

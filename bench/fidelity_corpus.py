@@ -57,7 +57,8 @@ from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.plan.engines import ENGINE_NAMES, EngineName, known_release  # noqa: E402
 
 __all__ = ["CORPUS", "QUANTITIES", "RESULTS", "RESULTS_PYTORCH", "SPLIT", "TARGETS", "CorpusError", "CorpusFile",
-           "Run", "errors", "evaluate", "halves", "load_corpus", "lowered", "make_split", "markdown_section",
+           "CudaGraphs", "Run", "errors", "evaluate", "graph_cap", "graph_terms",
+           "halves", "load_corpus", "lowered", "make_split", "markdown_section",
            "published", "quantity", "source_runs", "summarise", "targets_met", "with_engine"]
 
 CORPUS = ROOT / "bench" / "corpus"
@@ -88,6 +89,13 @@ class Source(_Strict):
     family: str | None = Field(default=None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
+class CudaGraphs(_Strict):
+    """The CUDA graphs a run's settings capture (TensorRT-LLM's `cuda_graph_config`: `batch_sizes`,
+    `enable_padding`), where they are not its engine's default: dagc prices the run's decode steps under them."""
+    batch_sizes: tuple[int, ...] = Field(min_length=1)
+    enable_padding: bool
+
+
 class Run(_Strict):
     id: str = Field(pattern=r"^[a-z0-9]+([-.][a-z0-9]+)*$")
     quote: str = Field(min_length=1)
@@ -106,6 +114,8 @@ class Run(_Strict):
     # TensorRT-LLM free_gpu_memory_fraction), or the default of a release whose rule `sglang_fraction` does not
     # follow (bench/corpus/README.md); None: the engine's default (`engine_reserve`)
     memory_fraction: float | None = Field(default=None, gt=0, le=1)
+    # the CUDA graphs the run's settings capture, where they are not its engine's default (`graph_terms`)
+    cuda_graphs: CudaGraphs | None = None
     notes: str = ""
 
     @field_validator("measured")
@@ -300,15 +310,48 @@ def engine_reserve(run: Run, plan, engine: str) -> float:
     return r if free - r > 0 else r0
 
 
+def graph_terms(run: Run, cap: int) -> dict[str, Any]:
+    """The engine terms under which dagc captures the run's own CUDA graphs (its `cuda_graphs`), none without. As
+    TensorRT-LLM keeps them (`_filter_cuda_graph_batch_sizes`, tensorrt_llm/_torch/pyexecutor/model_engine.py): the
+    sizes up to `cap` — the largest decode batch of a rank, min(max_batch_size, max_num_tokens) — and, padded, `cap`
+    itself in place of the larger ones.
+
+    Example:
+        >>> run = Run(id="r", quote="q", engine="trtllm", release="1.2", gpu="b200", gpus=1, mode="static",
+        ...           settings={}, plan="", measured={"tpot_ms": 1.0},
+        ...           cuda_graphs=CudaGraphs(batch_sizes=(1, 2, 4, 8, 16), enable_padding=True))
+        >>> graph_terms(run, 12)
+        {'graph_sizes': (1, 2, 4, 8, 12), 'graph_padding': True}
+    """
+    g = run.cuda_graphs
+    if g is None:
+        return {}
+    sizes = sorted({b for b in g.batch_sizes if b <= cap} | ({cap} if g.enable_padding and max(g.batch_sizes) > cap
+                                                             else set()))
+    return {"graph_sizes": tuple(sizes), "graph_padding": g.enable_padding}
+
+
+def graph_cap(plan) -> int:
+    """The largest decode batch one rank runs: the plan's `batch` over its attention-DP ranks, within its chunk."""
+    from dagc.layout.layout import resolve
+    strategy = flatten_first(plan)
+    adp = 1 if strategy is None else resolve(plan.model, plan.cluster, plan.workload, strategy).adp
+    return min(-(-plan.workload.batch // adp), plan.workload.chunk_tokens)
+
+
 def lowered(run: Run, engine: str | None = None, terms: dict[str, float] | None = None):
     """The run's plan lowered with its engine at its release (or with `engine`, at that one's newest), its
-    reserve the engine's memory share's (`engine_reserve`) and, given `terms`, that engine's terms replaced."""
+    reserve the engine's memory share's (`engine_reserve`), the run's own CUDA graphs under its own engine
+    (`graph_terms`) and, given `terms`, that engine's terms replaced."""
+    own = engine in (None, run.engine)
     engine = engine or run.engine
     plan = load_plan_text(with_engine(run.plan, engine, run.release if engine == run.engine else None),
                           f"{run.id}.moe")
     if engine != "pytorch" and "reserve" not in run.plan:
         cluster = plan.cluster.model_copy(update={"reserve_bytes": engine_reserve(run, plan, engine)})
         plan = plan.model_copy(update={"cluster": cluster})
+    if own and run.cuda_graphs is not None:
+        terms = cast(dict[str, float], graph_terms(run, graph_cap(plan))) | (terms or {})
     return with_terms(plan, terms)
 
 

@@ -15,9 +15,9 @@ flight (all schedulers), the mean TTFT and TPOT of the load simulation and its d
 about the error, each a flag, none of them a term of dagc's (docs/cost-model.md, "TensorRT-LLM's offline MoE
 throughput" and "The held-out v1.0 MoE table against TensorRT-LLM 1.0's own source"):
 
-- `--graphs`: the runs' own CUDA graphs — the performance pages' llm_options.yml captures batch sizes 1 … 8192
-  with `enable_padding`, where `engine = trtllm` prices TensorRT-LLM's default (`TRTLLM_GRAPH_SIZES`, up to
-  128, no padding: a larger decode step runs eagerly);
+- `--graphs`: the performance pages' CUDA graphs (llm_options.yml: batch sizes 1 … 8192 with `enable_padding`)
+  on every run, unfiltered — the pages' own runs carry them since 2026-12-01 (their `cuda_graphs`, kept as
+  TensorRT-LLM keeps them: bench/corpus/README.md), so the flag now asks only what they would change elsewhere;
 - `--profiles DIR`: the kernel times TensorRT-LLM measured itself — `DIR/<system>-trtllm.json` as
   `dagc kernels import --system <system> --engine trtllm -o …` writes it (aiconfigurator-core's tables, the
   extra `dagc[engines]`), for the runs on a GPU whose system is in `SYSTEMS`;
@@ -153,7 +153,8 @@ def lowered(run: fc.Run, graphs: bool, profiles: Path | None):
     text = run.plan.replace("gpu preset", f'kernels from "{system}-trtllm.json"\n  gpu preset', 1)
     plan = load_plan_text(fc.with_engine(text, run.engine, run.release), f"{run.id}.moe", base_dir=profiles)
     cluster = plan.cluster.model_copy(update={"reserve_bytes": fc.engine_reserve(run, plan, run.engine)})
-    return with_terms(plan.model_copy(update={"cluster": cluster}), PAGE_GRAPHS if graphs else None)
+    plan = plan.model_copy(update={"cluster": cluster})
+    return with_terms(plan, PAGE_GRAPHS if graphs else fc.graph_terms(run, fc.graph_cap(plan)) or None)
 
 
 def one(args: tuple) -> dict:

@@ -72,13 +72,17 @@ def test_on_the_calibration_half_bands_resting_on_two_families_or_fewer_cover_a_
 
 def test_three_families_keep_the_calibration_half_in_70_to_90_percent_and_fail_the_held_out_half(calibration):
     """`families>=3`, chosen on the calibration half, keeps its leave-one-family-out coverage within 70–90 % per
-    quantity; on the held-out half, whose TTFTs come from 3 families, it leaves TTFT at 13 of 24 (54.2 %) with the
-    front-end constant as shipped (15 of 24 with the shipped rule, since SGLang's cookbook runs on B200 state the
-    chunk SGLang ran them with, 16384: docs/bands.md)."""
+    quantity; on the held-out half, whose TTFTs come from 3 families, it leaves TTFT at 15 of 24 (62.5 %) with the
+    front-end constant as shipped (17 of 24 with the shipped rule: docs/bands.md). Since the TensorRT-LLM performance
+    pages' runs carry their own CUDA graphs and request counts (2026-12-01), their throughput errors are larger and
+    the pooled `all` bands they feed wider: the calibration half's throughput left a family out 252 → 265 of 357,
+    the held-out TTFTs 13 → 15 (`families>=3`) and 15 → 17 (shipped) of 24. With TensorRT-LLM's Hopper expert scale
+    refitted on those runs (2.05 → 2.42, 2026-12-01), its Hopper MoE runs' throughput errors move and the
+    calibration half's throughput left a family out 265 → 264 of 357 (74.0 %, within the 70–90 %)."""
     make = br.RULES["families>=3"]
     loo = br.leave_one_family_out(calibration, make)
-    assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (231, 279), (252, 357))
+    assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (231, 279), (264, 357))
     assert all(0.70 <= k / n <= 0.90 for k, n in (loo["ttft"], loo["tpot"], loo["throughput"]))
     held_out = ml.observations()
-    assert br.leave_one_family_out(held_out, make)["ttft"] == (13, 24)
-    assert br.leave_one_family_out(held_out)["ttft"] == (15, 24)
+    assert br.leave_one_family_out(held_out, make)["ttft"] == (15, 24)
+    assert br.leave_one_family_out(held_out)["ttft"] == (17, 24)

@@ -221,18 +221,22 @@ def test_80_percent_bands_cover_70_to_90_percent_of_held_out_figures(held_out, q
     assert n >= 20
     assert 0.70 <= inside / n <= 0.90, (quantity, inside, n)
     if quantity == "ttft":
-        return      # leaving a family out: below the floor, the test below
+        return      # leaving a family out: pinned by the test below (at the floor, 17 of 24, since 2026-12-01)
     inside, n = bc.leave_one_family_out(held_out)[quantity]
     assert 0.70 <= inside / n <= 0.90, (quantity, inside, n)
 
 
-def test_ttft_leaving_a_family_out_is_below_the_floor_as_docs_bands_says(held_out):
+def test_ttft_leaving_a_family_out_as_docs_bands_says(held_out):
     """The held-out half's 24 TTFTs come from 3 families, so a family left out is banded by at most 2 (docs/bands.md,
     "Why none of them passes"). Since SGLang's cookbook runs on B200 state the chunk SGLang ran them with (16384,
     not 8192), their TTFT errors are smaller, the other two families' band narrower, and the TensorRT-LLM 0.14
-    family's TTFTs fall out of it: 15 of 24 (62.5 %), below 70 %, where it read 17 of 24 before. Pinned so that a
-    change to the corpus, the model or the band rule that moves it is seen."""
-    assert bc.leave_one_family_out(held_out)["ttft"] == (15, 24)
+    family's TTFTs fall out of it: 15 of 24 (62.5 %), below 70 %, where it read 17 of 24 before. Since the TensorRT-LLM
+    performance pages' runs carry their own CUDA graphs and request counts (2026-12-01), the held-out v1.0 family's
+    throughput errors are larger; the band a TensorRT-LLM 0.14 TTFT gets with its family left out is the pooled
+    `all` regime's (no finer TTFT regime has enough runs), which those errors widen (its lower edge 0.748 → 0.733 of
+    dagc's TTFT), and two of that family's TTFTs are back inside: 17 of 24 (70.8 %). Pinned so that a change to the
+    corpus, the model or the band rule that moves it is seen."""
+    assert bc.leave_one_family_out(held_out)["ttft"] == (17, 24)
 
 
 def _judged_small(monkeypatch, book: Ledger | None = None):

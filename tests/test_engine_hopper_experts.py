@@ -42,13 +42,13 @@ def _experts(plan):
 
 def test_the_experts_grouped_gemms_take_the_term_times_their_time_by_hand():
     """The same op under TensorRT-LLM on an H200 and under the same cost model without the term: every grouped GEMM
-    kernel's seconds × 2.05, every other kernel's unchanged, and the op (no eager floor binds at 2,048 tokens) the
-    sum: its time without the term plus 1.05 × its grouped GEMMs' seconds — by the DAG's pricing and the load
+    kernel's seconds × 2.42, every other kernel's unchanged, and the op (no eager floor binds at 2,048 tokens) the
+    sum: its time without the term plus 1.42 × its grouped GEMMs' seconds — by the DAG's pricing and the load
     simulation's (`op_price`) alike."""
-    assert TRTLLM_HOPPER_EXPERT_TIME_SCALE == 2.05
+    assert TRTLLM_HOPPER_EXPERT_TIME_SCALE == 2.42
     plan = _plan()
     cm = CostModel.from_cluster(plan.cluster)
-    assert cm.expert_time_scale == 2.05
+    assert cm.expert_time_scale == 2.42
     plain = dataclasses.replace(cm, expert_time_scale=1.0)
     tpl = _experts(plan)
     kernels = priced_kernels(tpl, cm.profile, cm.glue)
@@ -56,23 +56,23 @@ def test_the_experts_grouped_gemms_take_the_term_times_their_time_by_hand():
     assert sum(grouped) == 2                                  # the gate·up and the down GEMM
     with_term, without = kernel_seconds(tpl, cm), kernel_seconds(tpl, plain)
     for g, a, b in zip(grouped, with_term, without, strict=True):
-        assert float(a.max()) == pytest.approx(float(b.max()) * (2.05 if g else 1.0), rel=1e-12)
+        assert float(a.max()) == pytest.approx(float(b.max()) * (2.42 if g else 1.0), rel=1e-12)
     grouped_s = sum(float(b.max()) for g, b in zip(grouped, without, strict=True) if g)
     before, after = float(template_time_s(tpl, plain).max()), float(template_time_s(tpl, cm).max())
-    assert after == pytest.approx(before + 1.05 * grouped_s, rel=1e-9)
+    assert after == pytest.approx(before + 1.42 * grouped_s, rel=1e-9)
     assert op_price(tpl, cm).seconds(cm) == pytest.approx(after, rel=1e-12)
     assert op_price(tpl, plain).seconds(plain) == pytest.approx(before, rel=1e-12)
 
 
-@pytest.mark.parametrize("gpu, engine, scale", [("h200", "trtllm", 2.05), ("h100-sxm", "trtllm", 2.05),
-                                                ("h800", "trtllm", 2.05), ("b200", "trtllm", 1.0),
+@pytest.mark.parametrize("gpu, engine, scale", [("h200", "trtllm", 2.42), ("h100-sxm", "trtllm", 2.42),
+                                                ("h800", "trtllm", 2.42), ("b200", "trtllm", 1.0),
                                                 ("gb200", "trtllm", 1.0), ("h200", "vllm", 1.0),
                                                 ("h200", "sglang", 1.0), ("h200", "pytorch", 1.0)])
 def test_only_tensorrt_llm_on_hopper_takes_it(gpu, engine, scale):
     plan = _plan(gpu, engine)
     assert hopper_expert_scale(plan.cluster) == scale
     assert CostModel.from_cluster(plan.cluster).expert_time_scale == scale
-    said = "on this Hopper GPU its routed experts' grouped GEMMs 2.05× the profile's time"
+    said = "on this Hopper GPU its routed experts' grouped GEMMs 2.42× the profile's time"
     assert (said in engine_text(plan.cluster)) == (scale != 1.0)
 
 
@@ -81,7 +81,7 @@ def test_releases_before_the_pytorch_backend_keep_the_profile():
     plugin, of which the calibration half has no MoE run on Hopper."""
     assert terms_of("trtllm", "0.17.0").hopper_expert_time_scale == 1.0
     assert terms_of("trtllm", "0.21").hopper_expert_time_scale == 1.0
-    assert terms_of("trtllm", "1.0").hopper_expert_time_scale == 2.05
-    assert terms_of("trtllm", "1.3.0rc20").hopper_expert_time_scale == 2.05
+    assert terms_of("trtllm", "1.0").hopper_expert_time_scale == 2.42
+    assert terms_of("trtllm", "1.3.0rc20").hopper_expert_time_scale == 2.42
     plan = load_plan_text(PLAN.format(gpu="h200", engine="trtllm@0.17.0"), "tiny.moe")
     assert hopper_expert_scale(plan.cluster) == 1.0

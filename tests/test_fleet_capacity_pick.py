@@ -13,11 +13,13 @@ from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.verdict.check import check_strategy
 
 # Qwen3-30B-A3B on 2 H100s under TensorRT-LLM at 4 requests/s: its best strategies keep pace in a 200-request
-# run, but the first ones' capacities, bisected as `dagc check` bisects them, lie below the rate
+# run, but the first ones' capacities, bisected as `dagc check` bisects them, lie below the rate. `tpot_p90 <= 60 ms`
+# (50 ms until 2026-12-01): TensorRT-LLM's Hopper expert scale refitted 2.05 → 2.42 makes every step slower, and at
+# 50 ms no strategy met the requirements in its run any more, so none was left for the capacity check to reject
 PLAN = """model preset "qwen3-30b-a3b"
 cluster { gpus = 2  gpu preset "h100-sxm"  engine = trtllm  price = 2.49 $/h }
 workload { batch = 32  prompt = 1024  generate = 256  serving = inflight  rate = 4 requests/s  requests = 200 }
-require { ttft_p99 <= 2 s  tpot_p90 <= 50 ms }
+require { ttft_p99 <= 2 s  tpot_p90 <= 60 ms }
 strategy tp 1 ; ep 2
 """
 
@@ -50,7 +52,7 @@ def test_a_pick_below_its_capacity_does_not_meet_the_rate(tmp_path: Path) -> Non
 
 def test_a_pickled_plan_is_priced_as_the_plan(tmp_path: Path) -> None:
     # a worker process (`--jobs`, `dagc fleet`'s lanes, Ray) gets the plan pickled: its built-in kernel profile is
-    # then a copy, which must still count as the built-in one (TensorRT-LLM's Hopper expert-GEMM scale, 2.22×)
+    # then a copy, which must still count as the built-in one (TensorRT-LLM's Hopper expert-GEMM scale, 2.42×)
     plan = load_plan_text(PLAN, str(tmp_path / "plan.moe"))
     copy = pickle.loads(pickle.dumps(plan))
     assert copy.cluster.kernels is not plan.cluster.kernels

@@ -1,7 +1,9 @@
 """A strategy an engine cannot start, and the nearest one it can, under a plan with traffic: both give the
 percentiles their load requirements are judged on beside the steady state's figures. Before, `dagc launch --engine
 trtllm` read "TTFT 72.85 ms …; it would also miss the plan's requirements: ttft_p99 <= 1 s" of a run whose p99 TTFT
-was 38 s (the launchable header gave the traffic's percentiles since 2026-11-29; this one and the hint did not)."""
+was 38 s (the launchable header gave the traffic's percentiles since 2026-11-29; this one and the hint did not).
+Figures at TensorRT-LLM's Hopper expert scale 2.42 (2026-12-01; at 2.05: TTFT 72.85 ms, TPOT 55.84 ms, 573.1
+tokens/s/GPU, p99 TTFT 38.32 s; the nearest 75.16 ms, 57.3 ms, 558.5 tokens/s/GPU, p99 TTFT 37.57 s)."""
 
 from __future__ import annotations
 
@@ -23,9 +25,9 @@ def test_a_refused_strategy_and_its_nearest_give_the_traffics_percentiles(tmp_pa
     assert main(["launch", str(path), "--engine", "trtllm"]) == 3
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("dagc's figures for it as dagc lays it out"))
-    assert (": TTFT 72.85 ms, TPOT 55.84 ms, 573.1 tokens/s/GPU in the steady state, every one of its 64 requests in "
-            "flight busy; under the plan's traffic (300 requests at 40 requests/s): p50/p99 TTFT 19.16 s/38.32 s, "
-            "p50/p90 TPOT 56.47 ms/56.55 ms; it would also miss the plan's requirements: ttft_p99 <= 1 s") in header
+    assert (": TTFT 80.7 ms, TPOT 63.17 ms, 506.6 tokens/s/GPU in the steady state, every one of its 64 requests in "
+            "flight busy; under the plan's traffic (300 requests at 40 requests/s): p50/p99 TTFT 22.09 s/44.12 s, "
+            "p50/p90 TPOT 63.64 ms/63.78 ms; it would also miss the plan's requirements: ttft_p99 <= 1 s") in header
     assert ("= help: the nearest strategy TensorRT-LLM can run: `tp 2 ; ep 2 with microbatches 2 overlap none` "
-            "(TTFT 75.16 ms, TPOT 57.3 ms, 558.5 tokens/s/GPU; under the plan's traffic p99 TTFT 37.57 s, p90 TPOT "
-            "55.88 ms); it misses the plan's requirements: ttft_p99 <= 1 s") in out
+            "(TTFT 83.01 ms, TPOT 64.63 ms, 495.1 tokens/s/GPU; under the plan's traffic p99 TTFT 43.37 s, p90 TPOT "
+            "63.08 ms); it misses the plan's requirements: ttft_p99 <= 1 s") in out

@@ -263,7 +263,10 @@ SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 # TensorRT engine's MoE plugin) have no calibration run of an MoE model on Hopper: they keep 1 (`terms_of`).
 # Refitted on 2026-11-28 (2.22 → 2.05, the same 18 runs) when the load simulation came to price a step in which
 # several attention-DP ranks prefill with every rank's prompt tokens through the experts (`StepSurface.spread`).
-TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.05
+# Refitted on 2026-12-01 (2.05 → 2.42, the same 18 runs, `python bench/fit_engine_terms.py --engine trtllm --hopper`:
+# median signed error +9.8 % → +0.0 %, median |error| 14.8 % → 20.0 %) when the 1.2 edition's H200 rows came to
+# capture their llm_options.yml's CUDA graphs (1 … 8192, padded) and the time per layer kept its 70.7 µs.
+TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.42
 # TensorRT-LLM's fused MoE on attention-DP ranks all-gathers every rank's tokens to every EP rank and reduce-scatters
 # the experts' outputs, unless its all-to-all is chosen: only for an EP group larger than the top-k on a multi-node
 # NVLink domain (MNNVL: GB200/GB300 NVL72), or with DeepEP asked for by an environment variable
@@ -338,7 +341,7 @@ def terms_of(name: EngineName, release: str | None) -> EngineTerms:
 
     Example:
         >>> terms_of("trtllm", "0.17.0").hopper_expert_time_scale, terms_of("trtllm", "1.0").hopper_expert_time_scale
-        (1.0, 2.05)
+        (1.0, 2.42)
         >>> terms_of("trtllm", "0.7.1").kv_read_per_query_head, terms_of("trtllm", "0.8.0").kv_read_per_query_head
         (True, False)
         >>> round(terms_of("trtllm", "0.14.0").frontend_s * 1e3, 2), terms_of("trtllm", "1.0").frontend_s * 1e3
