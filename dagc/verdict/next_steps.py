@@ -140,8 +140,9 @@ def _batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
 
 
 def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """The first of 8-bit weights, an 8-bit KV cache, both, fp4 weights that meets; else the best tried. None when
-    the only requirements missed are `gpus` caps, which no precision moves."""
+    """The first of 8-bit weights, an 8-bit KV cache, both, fp4 weights that meets; else the nearest tried (where the
+    KV cache's blocks bind, the KV cache's alone before any with the weights). None when the only requirements
+    missed are `gpus` caps, which no precision moves."""
     m, gpu = result.plan.model, result.plan.cluster.gpu
     missed = {q.requirement.text for q in result.requirements if q.met is False}
     if missed and gpus_missed(result) == missed:
@@ -157,7 +158,8 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         options.append(("8-bit weights and KV cache (fp8)", {"weights": DType.FP8, "kv_cache": DType.FP8}))
     if gpu.flops_4bit and not m.weights.is_fp4:
         options.append(("fp4 weights (nvfp4)", {"weights": DType.NVFP4}))
-    if limit(result) is Limit.KV_BLOCKS:      # the KV cache's blocks bind: its 8-bit cache first
+    kv_binds = limit(result) is Limit.KV_BLOCKS
+    if kv_binds:                              # the KV cache's blocks bind: its 8-bit cache first
         options.sort(key=lambda o: "weights" in o[1])
     tried: list[tuple[StrategyResult, NextStep, str]] = []
     for words, update in options:
@@ -169,7 +171,8 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if step.meets:
             return step
         tried.append((r, step, words))
-    return offered(result, tries, tried, "change of precision", lambda ws: said_list(ws, "or"))
+    return offered(result, tries, tried, "change of precision", lambda ws: said_list(ws, "or"),
+                   first=lambda r: kv_binds and r.plan.model.weights != m.weights)     # … if it comes nearer
 
 
 def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
