@@ -61,6 +61,7 @@ from ..rules.requirements import written_backwards
 from ..serve.binding import Limit
 from ..units import said_list
 from .check import NextStep, StrategyResult
+from .step_effect import missed_texts
 from .step_nearest import offered
 from .step_reads import admitted_below, binding, binding_figure, decode_missed, limit
 from .step_replicas import fewer_replicas as _fewer_replicas, grown as _grown, replicas as _replicas
@@ -144,7 +145,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
     KV cache's blocks bind, the KV cache's alone before any with the weights). None when the only requirements
     missed are `gpus` caps, which no precision moves."""
     m, gpu = result.plan.model, result.plan.cluster.gpu
-    missed = {q.requirement.text for q in result.requirements if q.met is False}
+    missed = missed_texts(result)
     if missed and gpus_missed(result) == missed:
         return None
     weights_16 = m.weights.bytes >= 2

@@ -35,7 +35,7 @@ from ..serve.binding import Limit
 from .check import StrategyResult
 from .step_reads import binding_figure
 
-__all__ = ["CAP_LIFT", "NO_EFFECT_RTOL", "closer", "gap", "moves", "shortfall"]
+__all__ = ["CAP_LIFT", "NO_EFFECT_RTOL", "closer", "gap", "missed_texts", "moves", "shortfall"]
 
 NO_EFFECT_RTOL = 1e-3    # figures this close (relative) are the same: finer than the 4 digits a step is shown to
 CAP_LIFT = 0.05          # under the same binding cap, a change serving less than this more (relative) lifts nothing
@@ -53,8 +53,8 @@ def moves(step: StrategyResult, base: StrategyResult) -> bool:
         >>> moves(r, r)
         False
     """
-    missed = {q.requirement.text for q in base.requirements if q.met is False}
-    if missed != {q.requirement.text for q in step.requirements if q.met is False}:
+    missed = missed_texts(base)
+    if missed != missed_texts(step):
         return True
     theirs = {q.requirement.text: q.value for q in step.requirements}
     pairs = [(q.value, theirs.get(q.requirement.text)) for q in base.requirements
@@ -83,6 +83,11 @@ def _same_cap_binds(step: StrategyResult, base: StrategyResult) -> bool:
     served, theirs = base.load.figures.served_requests_per_s, step.load.figures.served_requests_per_s
     return (a.limit is b.limit is Limit.REQUESTS_IN_FLIGHT and a.cap == b.cap
             and served is not None and theirs is not None and theirs < served * (1 + CAP_LIFT))
+
+
+def missed_texts(r: StrategyResult) -> set[str]:
+    """The requirements `r` misses, as written."""
+    return {q.requirement.text for q in r.requirements if q.met is False}
 
 
 def _same(a: float | None, b: float | None) -> bool:
@@ -120,7 +125,7 @@ def closer(step: StrategyResult, base: StrategyResult) -> bool:
     """Whether `step` brings the requirements `base` misses nearer their targets (`gap`, by more than
     `NO_EFFECT_RTOL`) and misses none that `base` meets: a change that takes a missed figure further from its target,
     or trades one requirement for another, is no step toward meeting them."""
-    missed = {q.requirement.text for q in base.requirements if q.met is False}
+    missed = missed_texts(base)
     if not step.valid or any(q.met is False for q in step.requirements if q.requirement.text not in missed):
         return False
     before = gap(base, missed)

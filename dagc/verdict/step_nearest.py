@@ -14,17 +14,12 @@ from collections.abc import Callable, Sequence
 
 from ..units import said_list
 from .check import NextStep, StrategyResult
-from .step_effect import closer, gap, moves
+from .step_effect import closer, gap, missed_texts, moves
 from .step_tries import Tries
 
-__all__ = ["missed_texts", "nearest", "offered"]
+__all__ = ["nearest", "offered"]
 
 Tried = Sequence[tuple[StrategyResult, NextStep, str]]
-
-
-def missed_texts(r: StrategyResult) -> set[str]:
-    """The requirements `r` misses, as written."""
-    return {q.requirement.text for q in r.requirements if q.met is False}
 
 
 def nearest(base: StrategyResult, tried: Sequence[tuple[StrategyResult, NextStep]],
