@@ -51,3 +51,15 @@ def test_an_empty_output_directory_of_the_other_commands_is_refused(command, cap
             "this one), or leave -o out for the default, out/<plan>") in captured.err
     assert "Traceback" not in captured.err and captured.out == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.moe"]
+
+
+def test_a_written_file_is_named_as_one_shell_word(capsys, write_plan, tmp_path):
+    """The `file … (written)` line names the file as the scripts' list does, one shell word a user can paste: a
+    directory with a space was printed bare (`file my launch/trtllm-dep.yml (written)`, two words)."""
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 1 ; ep 8"))
+    out_dir = tmp_path / "my launch"
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"file '{out_dir}/trtllm-dep.yml' (written)" in out
+    assert f"\n  '{out_dir}/trtllm-dep-1-node0.sh'\n" in out
+    assert (out_dir / "trtllm-dep.yml").is_file()

@@ -18,6 +18,7 @@ Heavy modules (numpy, pydantic, the compiler) are imported inside the functions,
 from __future__ import annotations
 
 import argparse
+import posixpath
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -183,17 +184,17 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
         _out(f"  {printable(c.text)}")
     if rest:
         _out(f"  … {rest}")
+    from .shell_words import path_word
     for f in x.files:
         if args.output:
-            _out(f"file {printable(args.output)}/{f.name} (written)")
+            _out(f"file {path_word(posixpath.join(args.output, f.name))} (written)")
         else:
             _out(f"file {f.name} (write it beside the command, or use -o DIR):")
             _out("\n".join(f"  {printable(line)}" for line in f.text.splitlines()))
     if args.output:
         from ..launch.scripts import command_scripts
-        from .shell_words import path_word
         _out("scripts (written; one a command above, in its order, each to run on its node):")    # each one word
-        _out("\n".join(f"  {path_word(f'{args.output}/{f.name}')}" for f in command_scripts(x)))
+        _out("\n".join(f"  {path_word(posixpath.join(args.output, f.name))}" for f in command_scripts(x)))
     for n in x.notes:
         _out(f"note: {printable(n)}")
     _out()
@@ -266,7 +267,6 @@ def _refused_text(xs: Sequence[Launch]) -> str:
 
 def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked: str | None = None,
             gpu_refused: bool = False, refused_by: Sequence[Launch] = (), whence: str | None = None) -> None:
-    import posixpath
     from pathlib import Path
 
     from ..diagnostics import printable
