@@ -1,6 +1,7 @@
 """`python -m dagc` and the `dagc` script → the CLI, with Ctrl-C handled even while modules load."""
 
 try:
+    import gc
     import signal
     import sys
 
@@ -34,7 +35,12 @@ def run() -> int:
         finally:
             if _CAN_BLOCK:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        return main()
+        code = main()
+        # The process ends here: Python's teardown collects cyclic garbage over every object still alive, which
+        # after a check with traffic (its step prices, kernel look-ups and kept runs) took a fifth of the check's
+        # CPU (docs/load.md, "The interpreter's last collections"). Frozen, those objects are left to the exit.
+        gc.freeze()
+        return code
     except KeyboardInterrupt:
         ignore_interrupts()
         print("dagc: interrupted", file=sys.stderr)
