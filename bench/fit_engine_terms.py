@@ -47,6 +47,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "bench") not in sys.path:
@@ -55,10 +56,11 @@ if str(ROOT / "bench") not in sys.path:
 import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
 from dagc.calibrate.fit import MIN_RUNS, MOVES, Start, fit_term as library_fit, weighted_median  # noqa: E402
+from dagc.plan.engines import EngineName, known_release  # noqa: E402
 
 __all__ = ["BLACKWELL_MOVES", "GENERATION", "MIN_RUNS", "MOVES", "blackwell_jobs", "calibration_jobs",
            "fit_blackwell", "fit_older", "fit_request", "fit_term", "fronted", "golden", "main", "of_generation",
-           "queued_by_design", "weighted_median"]
+           "older_jobs", "queued_by_design", "weighted_median"]
 
 
 
@@ -298,20 +300,29 @@ def fit_request(jobs: Sequence[tuple], engine: str, terms: dict[str, float], hal
 
 
 # The older generation's fit (`--older`): TensorRT-LLM before 1.0 served TensorRT engines under its C++ executor, a
-# host loop other than the PyTorch backend's that `TRTLLM_LAYER_S` describes. Its calibration runs (the v0.6.1
-# performance page, the v0.7 H200 blog: static throughput and batch-1 first-token latency, in-process, no TPOT)
-# say whether that engine needs terms of its own: the engine's step term (`STEP_TERM`: `step_s`, TensorRT-LLM's
-# `layer_s`) minimising Σ |x − m| / m over every figure they measured.
+# host loop other than the PyTorch backend's that `TRTLLM_LAYER_S` describes. Its calibration runs of a release dagc
+# knows (the v0.6.1 performance page's static throughput and batch-1 first-token latency, in-process; Llama-3.1-8B's
+# TensorRT-LLM 0.20 engine behind Triton at 1 to 128 clients, with TPOT) say whether that engine needs terms of its
+# own: the engine's step term (`STEP_TERM`: `step_s`, TensorRT-LLM's `layer_s`) minimising Σ |x − m| / m over every
+# figure they measured. A release dagc does not know (the H200 blog's "0.7a", SGLang 0.3.0) is priced as the newest,
+# so an older generation's term would never reach it: it is left out (`older_jobs`). docs/cost-model.md, "The engine".
 OLDER_RANGE = {"step_s": (0.0, 0.015), "layer_s": (0.0, 300e-6)}       # s, the golden-section search's bracket
 
 
+def older_jobs(files: Sequence[fc.CorpusFile], half: dict[str, str], engine: str) -> list[tuple]:
+    """(source, run) of `engine`'s calibration runs of a release dagc knows (`engine = trtllm@0.14`) from before the
+    generation its terms describe (GENERATION): the runs a term of that older generation would price."""
+    return [(f.source.id, r) for f in files if half.get(f.source.id) == "calibration"
+            for r in f.runs if r.engine == engine and not of_generation(engine, r.release)
+            and known_release(cast(EngineName, engine), r.release or "")]
+
+
 def fit_older(files: Sequence[fc.CorpusFile], half: dict[str, str], engine: str) -> tuple[float, list[tuple]]:
-    """The step term (`STEP_TERM`) of `engine`'s calibration runs of releases before its generation (GENERATION),
+    """The step term (`STEP_TERM`) of `engine`'s calibration runs of releases before its generation (`older_jobs`),
     every other term the engine's, and the residuals at that value; no such runs: the engine's own value and
     none."""
     name = STEP_TERM[engine]
-    jobs = [(f.source.id, r) for f in files if half.get(f.source.id) == "calibration"
-            for r in f.runs if r.engine == engine and not of_generation(engine, r.release)]
+    jobs = older_jobs(files, half, engine)
     if len(jobs) < MIN_RUNS:
         return getattr(fc.lowered(jobs[0][1]).cluster.engine.terms, name) if jobs else 0.0, []
 

@@ -227,6 +227,20 @@ def test_the_fit_takes_only_the_generation_the_terms_describe():
     assert [r.id for _, r in fit.calibration_jobs([f], {"s": "calibration"}, "vllm")] == ["new"]
 
 
+def test_the_older_fit_takes_the_runs_an_older_term_would_price():
+    """`--older` fits a term for the releases before an engine's generation; a release dagc does not know (the H200
+    blog's "0.7a", SGLang 0.3.0) is priced as the newest, so it is left out: of the calibration half's TensorRT-LLM
+    runs before 1.0, the v0.6.1 page's 19 and the Triton harness's 6 (0.20.0), not the blog's 3."""
+    runs = [fc.Run.model_validate(_run(rid) | {"engine": "trtllm", "release": rel})
+            for rid, rel in (("a", "0.7a"), ("b", "0.20.0"), ("c", "1.2.0"), ("d", None), ("e", "0.6.1"))]
+    f = fc.CorpusFile.model_validate({"source": _file("s").source.model_dump(), "runs": runs})
+    assert [r.id for _, r in fit.older_jobs([f], {"s": "calibration"}, "trtllm")] == ["b", "e"]
+    assert fit.older_jobs([f], {"s": "held-out"}, "trtllm") == []
+    jobs = fit.older_jobs(fc.load_corpus(), fc.halves(), "trtllm")
+    assert sorted({sid for sid, _ in jobs}) == ["trtllm-performance-v0-6", "trtllm-triton-serving-ensemble"]
+    assert len(jobs) == 25
+
+
 def test_weighted_median_by_hand():
     assert fit.weighted_median([3.0, 1.0, 2.0], [1.0, 1.0, 1.0]) == 2.0
     assert fit.weighted_median([1.0, 2.0, 10.0], [1.0, 1.0, 5.0]) == 10.0     # 5 of 7 weight at 10

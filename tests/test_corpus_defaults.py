@@ -14,6 +14,9 @@ source leaves them). The rules, as each release's source has them:
 - vLLM 0.10.2 and 0.11.0 (vllm/engine/arg_utils.py, `_set_default_args`): the OpenAI API server's
   max_num_batched_tokens 8192 and max_num_seqs 1024 on a GPU of 70 GiB or more whose name has no "a100", else 2048
   and 256.
+- `vllm bench serve` (vllm/benchmarks/serve.py in the 0.11.0 wheel): `--request-rate` defaults to inf, at which
+  `get_request` waits 0 s before each request and `benchmark` starts every request's task at once behind an
+  `asyncio.Semaphore(max_concurrency)`: the first `--max-concurrency` requests are sent together (`ramp = 0 s`).
 
 The memory of a GPU is what nvidia-smi reports as memory.total, dagc's preset (`dagc presets`), in MiB."""
 
@@ -136,3 +139,19 @@ def test_sglang_default_chunk_is_its_releases_by_gpu_memory(runs):
     assert {r for r in checked if "b200" in r} == {
         "qwen3-235b-b200-tp8-chat-c16", "qwen3-235b-b200-tp8-chat-c100", "qwen3-235b-b200-tp8-summarize-c16",
         "qwen3-235b-b200-tp8-summarize-c64", "dsr1-b200-tp8-chat-c16", "dsr1-b200-tp8-chat-c100"}
+
+
+def test_a_closed_loop_sent_at_once_states_ramp_0(runs):
+    """A `vllm bench serve --max-concurrency N` run at the default request rate (inf) sends its first N requests
+    together (module docstring): its plan says `ramp = 0 s`, not dagc's default spread of first starts over one
+    request's life. GPUStack's 11 closed loops of 1 to 8 clients are such runs."""
+    checked = []
+    for r in runs:
+        flags = _flags(r)
+        if "vllm bench serve" not in flags or "--max-concurrency" not in flags or "--request-rate" in flags:
+            continue
+        if _workload(r, "concurrency") == _workload(r, "requests"):
+            continue                                    # an offline burst: every request at once
+        assert re.search(r"\bramp = 0 s\b", r.plan), r.id
+        checked.append(r.id)
+    assert len(checked) == 11
