@@ -17,6 +17,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from typing import cast
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -24,7 +25,7 @@ from ..diagnostics import PlanError, code, path_word, quote
 from ..plan.base import Frozen
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration, quantity_of
 from ..plan.cluster import Cluster
-from ..plan.engines import ENGINE_TERMS, EngineTerms
+from ..plan.engines import ENGINE_TERMS, SERIES, EngineName, EngineTerms, known_release
 from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS, MODEL_PRESETS
@@ -256,12 +257,28 @@ def _theirs(cal: Calibration, differ: set[str]) -> str:
     `release series`, `GPU`, `model`): `engine = vllm@0.11.0`, `gpu preset "h100-sxm"`, `model preset "…"`."""
     said = []
     if differ & {"engine", "release series"}:
-        said.append(f"`engine = {cal.engine}" + (f"@{cal.release}`" if cal.release else "`"))
+        said.append(_engine_line(cal.engine, cal.release))
     if "GPU" in differ:
         said.append(f'`gpu preset "{cal.gpu}"`' if cal.gpu in GPU_PRESETS else f"its GPU, {code(cal.gpu)}")
     if "model" in differ:
         said.append(f'`model preset "{cal.model}"`' if cal.model in MODEL_PRESETS else f"its model, {code(cal.model)}")
     return ", ".join(said)
+
+
+def _engine_line(engine: str, release: str | None) -> str:
+    """The plan's `engine = …` of a calibration's engine and release, where the plan can write it: a release that is
+    none of that engine's series dagc knows (a file edited by hand: `sglang` at vLLM's `0.33.0`) is left out, and
+    an engine dagc does not know is named, not written as a line that is E101 (until 2026-12-01 the hint read
+    `engine = sglang@0.33.0`, itself refused).
+
+    Example:
+        >>> _engine_line("vllm", "0.31.0"), _engine_line("sglang", "0.33.0"), _engine_line("vllm-openai", "0.33.0")
+        ('`engine = vllm@0.31.0`', '`engine = sglang`', 'its engine, `vllm-openai`')
+    """
+    if engine not in SERIES:
+        return f"its engine, {code(engine)}"
+    known = release is not None and known_release(cast(EngineName, engine), release)
+    return f"`engine = {engine}" + (f"@{release}`" if known else "`")
 
 
 def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: Cluster, at: Span) -> Cluster | Bad:
