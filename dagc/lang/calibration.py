@@ -197,11 +197,14 @@ def _not_yet_fitted(text: str, shown: str, name: str) -> str:
     directory: until 2026-11-30 the file's name alone, so `runs/rate4.json` was hinted `dagc calibrate rate4.json`), is
     one shell word in the command (`path_word`: until 2026-11-30 it was pasted in bare)."""
     word = path_word(name)         # one shell word: a name of `$(…)`, `;` or a leading `-` is no command or option
-    if name.endswith(".moe") or _PLAN.search(text):      # until 2026-11-30 "not valid JSON", hinted to make the file
+    # a manifest's entry may hold `strategy = "tp 8"`, a line `_PLAN` reads as a plan's: until 2026-12-01 the manifest
+    # of docs/calibrate.md was hinted `dagc calibrate RUN… --plan runs.toml`
+    manifest = _MANIFEST.search(text) is not None and not name.endswith(".moe")
+    if not manifest and (name.endswith(".moe") or _PLAN.search(text)):    # until 2026-11-30 "not valid JSON"
         return (f"`{shown}` is a plan, not a calibration: fit one on your benchmark runs of it with `dagc calibrate "
                 f"RUN… --plan {word} -o cal.json` and name that file, `calibration from \"cal.json\"` "
                 "(docs/calibrate.md)")
-    if _MANIFEST.search(text):
+    if manifest:
         return (f"`{shown}` is a manifest of runs: fit a calibration on them with `dagc calibrate {word} -o cal.json`"
                 ' and name that file, `calibration from "cal.json"` (docs/calibrate.md)')
     if any(key in text for key in _RUN_KEYS):
