@@ -173,6 +173,11 @@ def test_w540_when_the_plan_is_a_closed_loop_and_the_runs_open_ones(synthetic):
     assert _other_loop(Traffic(requests=100, rate=1000.0), None, (4.0, 32.0)) == \
         ["an open loop at 1,000 requests/s (runs: closed loops of 4–32 clients)"]
     assert _other_loop(Traffic(requests=100, rate=8.0), (1.0, 16.0), (4.0, 32.0)) == []
+    # runs all of one traffic are said as one value, as the fields' ranges are: it read `closed loops of 4–4 clients`
+    assert _other_loop(Traffic(requests=100, rate=4.0), None, (4.0, 4.0)) == \
+        ["an open loop at 4 requests/s (runs: closed loops of 4 clients)"]
+    assert _other_loop(Traffic(requests=100, concurrency=8), (2.0, 2.0), None) == \
+        ["a closed loop of 8 clients (runs: open loops at 2 requests/s)"]
 
 
 def test_w542_says_cross_validated_when_only_the_cross_validated_error_is_worse():

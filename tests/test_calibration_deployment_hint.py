@@ -32,6 +32,10 @@ CAL = {"format": 1, "engine": "vllm", "release": "0.33.0", "gpu": "h100-sxm", "g
 @pytest.mark.parametrize("edit, differs, hint", [
     ({"release": "0.11.0"}, "its release series is `0.11`, the plan's `0.33`", "`engine = vllm@0.11.0`"),
     ({"engine": "sglang", "release": "0.5.6"}, "its engine is `sglang`, the plan's `vllm`", "`engine = sglang@0.5.6`"),
+    # a file edited by hand: SGLang at a release of vLLM's, or an engine dagc does not know — the hint wrote
+    # `engine = sglang@0.33.0` and `engine = vllm-openai@0.33.0`, each E101 in the plan
+    ({"engine": "sglang"}, "its engine is `sglang`, the plan's `vllm`", "`engine = sglang`"),
+    ({"engine": "vllm-openai"}, "its engine is `vllm-openai`", "its engine, `vllm-openai`"),
     ({"gpu": "h200"}, "its GPU is `h200`, the plan's `h100-sxm`", '`gpu preset "h200"`'),
     ({"model": "gpt-oss-20b", "gpu": "my-gpu"}, "its model is `gpt-oss-20b`",
      'its GPU, `my-gpu`, `model preset "gpt-oss-20b"`'),

@@ -50,8 +50,14 @@ def test_a_benchmark_run_named_as_the_calibration_is_told_how_to_fit_one(tmp_pat
     assert "Qwen" not in d.message and "90" not in d.message and "90" not in d.hint   # never echoed
 
 
-def test_a_manifest_named_as_the_calibration_is_told_how_to_fit_one(tmp_path):
-    (tmp_path / "rate4.json").write_text('plan = "p.moe"\n[[run]]\nfile = "rate2.json"\n')
+@pytest.mark.parametrize("text", [
+    'plan = "p.moe"\n[[run]]\nfile = "rate2.json"\n',
+    # an entry with its `strategy`, as docs/calibrate.md's manifest has: the line was read as a plan's, and the hint
+    # was `dagc calibrate RUN… --plan rate4.json`, a manifest given as the plan (E110 in `dagc calibrate`)
+    'plan = "p.moe"\n[[run]]\nfile = "rate2.json"\nstrategy = "tp 8"\n',
+])
+def test_a_manifest_named_as_the_calibration_is_told_how_to_fit_one(tmp_path, text):
+    (tmp_path / "rate4.json").write_text(text)
     d = _e109(tmp_path)
     assert d.message == "calibration `rate4.json` is not valid JSON"
     assert d.hint is not None and d.hint.startswith("`rate4.json` is a manifest of runs: fit a calibration on them "

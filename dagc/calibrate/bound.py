@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, Severity, code
+from ..units import count_text, said_list
 
 if TYPE_CHECKING:
     from .calibrate import Job
@@ -51,9 +52,9 @@ def at_bound_warnings(jobs: Sequence[Job], fit: JointFit) -> list[Diagnostic]:
                if m and x else "")
         runs = len(jobs)
         if b.likelier is not None:
-            why = (f"likelier: `{b.likelier}`, which {runs} runs have no room to fit beside {len(fit.fitted)} terms "
-                   "(a calibration fits one term fewer than its runs): add a run of other traffic, and dagc fits it "
-                   "too")
+            why = (f"likelier: `{b.likelier}`, which {runs} runs have no room to fit beside {_beside(fit, name)} (a "
+                   "calibration fits at most one term fewer than its runs at once): add a run of other traffic, and "
+                   "dagc fits it too")
         else:
             why = ("likelier than such an engine: a run that differs from its plan — another model, GPU count, "
                    "quantisation or engine setting — or a cost of the engine dagc does not model (docs/calibrate.md, "
@@ -63,3 +64,18 @@ def at_bound_warnings(jobs: Sequence[Job], fit: JointFit) -> list[Diagnostic]:
             f"`{name}` stopped at its {b.side} bound, {term_text(name, b.value)}: the runs would take it further, "
             f"which dagc does not follow{off}", job.run.span(b.key), why))
     return out
+
+
+_QUANTITY = {"tpot": "TPOT", "ttft": "TTFT"}
+
+
+def _beside(fit: JointFit, name: str) -> str:
+    """The terms the term at its bound was fitted with: its stage's on that stage's quantity where the runs were fitted
+    in stages (until 2026-12-01 every term fitted, `3 terms` on 3 runs, beside "a calibration fits one term fewer than
+    its runs"), else every term fitted."""
+    stage = next((g for g in fit.stages if name in g.fitted), None)
+    if stage is None:
+        return count_text(len(fit.fitted), "term")
+    return (f"{said_list([f'`{t}`' for t in stage.fitted])} on the "
+            f"{_QUANTITY.get(stage.quantity, stage.quantity)} figures")
+

@@ -16,6 +16,7 @@ from ..source import SourceFile
 from . import aiperf_phases, run_counts as rc
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
+from .other_files import not_a_summary
 from .run_values import refused_rate, refused_value
 
 __all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
@@ -117,8 +118,7 @@ def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str)
     if any(k in obj for k in _VLLM_OR_SGLANG):
         tool = "vllm" if "mean_e2el_ms" in obj or "endpoint_type" in obj or "num_prompts" in obj else "sglang"
         return _vllm_or_sglang(r, tool, rid, path)
-    raise run_error(src, at, "this run has none of the fields of vLLM's, SGLang's or AIPerf's results "
-                    "(`mean_ttft_ms`, `time_to_first_token`, …)")
+    raise not_a_summary(src, at, obj)
 
 
 def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:

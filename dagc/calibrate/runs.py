@@ -36,6 +36,7 @@ from typing import Any
 from ..diagnostics import PlanError
 from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
 from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, RUN_HINT, MeasuredRun, run_error
+from .other_files import CSV, CSV_HINT, csv_like
 from .run_fields import run_of
 from .run_names import named
 
@@ -162,6 +163,8 @@ def _lines_or_refused(src: SourceFile, whole: ValueError) -> None:
         raise long
     if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
         if not _first_line_parses(src.text):
+            if csv_like(src.text):
+                raise run_error(src, 0, CSV, CSV_HINT)
             raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)",
                             MANIFEST_HINT if manifest_like(src.text) else
                             WHOLE_CUT_HINT if _cut_short(src.text, whole) else RUN_HINT)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
 from .commands import ALLOW_PATH_HELP
 from .engine_option import ENGINE_KEYS, engine_key, output_dir
+from .launch_priced import repriced, served_by
 from .once import Once
 
 if TYPE_CHECKING:
@@ -93,8 +94,7 @@ def _load(args: argparse.Namespace) -> tuple[tuple[Plan, list[StrategyResult]] |
         plan = load_plan_with(args.plan, options, allow_paths=tuple(Path(p) for p in args.allow_path),
                               needs_strategy=not named)
         if _engine_option(args, plan):      # `--engine X`: the figures X's, as `--set cluster.engine=X` prices them
-            plan = load_plan_with(args.plan, (*options, f"cluster.engine={args.engine}"),
-                                  allow_paths=tuple(Path(p) for p in args.allow_path), needs_strategy=not named)
+            plan = repriced(args, plan, options, needs_strategy=not named)
         # the compiler, once the plan is read: a plan's errors come back without it
         from ..verdict.check import check
         results = check(plan, strategy_option(args.strategy, plan) if args.strategy is not None else None)
@@ -224,27 +224,6 @@ def _traffic(result: StrategyResult, plan: Plan) -> str:
             f"{t(f.ttft_s.p50)}/{t(f.ttft_s.at(hi[0]))}, p50/p{hi[1]} TPOT {t(f.tpot_s.p50)}/{t(f.tpot_s.at(hi[1]))}")
 
 
-def _served_by(plan: Plan, asked: str | None, whence: str | None = None) -> str:
-    """The engine dagc's figures are priced for, in the header's words: `--engine`'s (`asked`) when the plan was
-    priced for it (`_engine_option`), else the plan's — and, when that is not the engine asked for, how to get
-    the figures of the one whose commands follow. `whence`: where an engine no `--engine` asked for came from
-    (`dagc fleet --launch`: until 2026-11-30 it quoted an `--engine vllm` the user never typed)."""
-    engine = plan.cluster.engine
-    served = f"served by {engine.name}{'' if engine.name == 'pytorch' else ' ' + str(engine.release)}"
-    if whence is not None:
-        return f"{served} ({whence}; the launch uses its flags)"
-    if asked is None:
-        whose = "the plan's engine" if "cluster.engine" in plan.spans else "dagc's default engine: the plan names none"
-        return f"{served} ({whose}; another's with `--set cluster.engine=NAME`)"
-    if "cluster.engine" not in plan.spans or engine.name == asked:
-        # what `--engine` does to both halves, said as a sentence (until 2026-11-30 "(--engine vllm, as
-        # `--set cluster.engine=vllm` prices the plan)", which left the reader to work out what "as" joined)
-        return (f"{served} (--engine {asked}: the launch uses {asked}'s flags, and these figures are the plan's "
-                f"priced with `--set cluster.engine={asked}`)")
-    return (f"{served} (the engine a --set names, not --engine {asked}: {asked}'s with "
-            f"`--set cluster.engine={asked}`)")
-
-
 # an engine's refusal of the plan's GPU itself (TensorRT-LLM on an AMD GPU, its NVFP4 before Blackwell): no figure of
 # that engine on it is printed, since it cannot run there at all
 _GPU_REFUSALS = frozenset({"E728", "E729"})
@@ -301,9 +280,9 @@ def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str], asked:
         also = "" if meets is not False else \
             "; it would also miss the plan's requirements: " + "; ".join(printable(m) for m in missed)
         _out(f"dagc's figures for it as dagc lays it out, to compare with each nearest strategy below (no server "
-             f"runs it), {_served_by(plan, asked, whence)}: {_figures(result.metrics)}{_traffic(result, plan)}{also}")
+             f"runs it), {served_by(plan, asked, whence)}: {_figures(result.metrics)}{_traffic(result, plan)}{also}")
     elif result.metrics and not gpu_refused:
-        _out(f"dagc's figures for it, {_served_by(plan, asked, whence)}: {_figures(result.metrics)}"
+        _out(f"dagc's figures for it, {served_by(plan, asked, whence)}: {_figures(result.metrics)}"
              f"{_traffic(result, plan)}")
         if meets is False:          # launched as asked, but said: as `dagc check` says it, and as a nearest's line
             _out("it misses the plan's requirements: " + "; ".join(printable(m) for m in missed)

@@ -17,6 +17,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from typing import cast
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -24,7 +25,7 @@ from ..diagnostics import PlanError, code, path_word, quote
 from ..plan.base import Frozen
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration, quantity_of
 from ..plan.cluster import Cluster
-from ..plan.engines import ENGINE_TERMS, EngineTerms
+from ..plan.engines import ENGINE_TERMS, SERIES, EngineName, EngineTerms, known_release
 from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS, MODEL_PRESETS
@@ -196,11 +197,14 @@ def _not_yet_fitted(text: str, shown: str, name: str) -> str:
     directory: until 2026-11-30 the file's name alone, so `runs/rate4.json` was hinted `dagc calibrate rate4.json`), is
     one shell word in the command (`path_word`: until 2026-11-30 it was pasted in bare)."""
     word = path_word(name)         # one shell word: a name of `$(…)`, `;` or a leading `-` is no command or option
-    if name.endswith(".moe") or _PLAN.search(text):      # until 2026-11-30 "not valid JSON", hinted to make the file
+    # a manifest's entry may hold `strategy = "tp 8"`, a line `_PLAN` reads as a plan's: until 2026-12-01 the manifest
+    # of docs/calibrate.md was hinted `dagc calibrate RUN… --plan runs.toml`
+    manifest = _MANIFEST.search(text) is not None and not name.endswith(".moe")
+    if not manifest and (name.endswith(".moe") or _PLAN.search(text)):    # until 2026-11-30 "not valid JSON"
         return (f"`{shown}` is a plan, not a calibration: fit one on your benchmark runs of it with `dagc calibrate "
                 f"RUN… --plan {word} -o cal.json` and name that file, `calibration from \"cal.json\"` "
                 "(docs/calibrate.md)")
-    if _MANIFEST.search(text):
+    if manifest:
         return (f"`{shown}` is a manifest of runs: fit a calibration on them with `dagc calibrate {word} -o cal.json`"
                 ' and name that file, `calibration from "cal.json"` (docs/calibrate.md)')
     if any(key in text for key in _RUN_KEYS):
@@ -256,12 +260,28 @@ def _theirs(cal: Calibration, differ: set[str]) -> str:
     `release series`, `GPU`, `model`): `engine = vllm@0.11.0`, `gpu preset "h100-sxm"`, `model preset "…"`."""
     said = []
     if differ & {"engine", "release series"}:
-        said.append(f"`engine = {cal.engine}" + (f"@{cal.release}`" if cal.release else "`"))
+        said.append(_engine_line(cal.engine, cal.release))
     if "GPU" in differ:
         said.append(f'`gpu preset "{cal.gpu}"`' if cal.gpu in GPU_PRESETS else f"its GPU, {code(cal.gpu)}")
     if "model" in differ:
         said.append(f'`model preset "{cal.model}"`' if cal.model in MODEL_PRESETS else f"its model, {code(cal.model)}")
     return ", ".join(said)
+
+
+def _engine_line(engine: str, release: str | None) -> str:
+    """The plan's `engine = …` of a calibration's engine and release, where the plan can write it: a release that is
+    none of that engine's series dagc knows (a file edited by hand: `sglang` at vLLM's `0.33.0`) is left out, and
+    an engine dagc does not know is named, not written as a line that is E101 (until 2026-12-01 the hint read
+    `engine = sglang@0.33.0`, itself refused).
+
+    Example:
+        >>> _engine_line("vllm", "0.31.0"), _engine_line("sglang", "0.33.0"), _engine_line("vllm-openai", "0.33.0")
+        ('`engine = vllm@0.31.0`', '`engine = sglang`', 'its engine, `vllm-openai`')
+    """
+    if engine not in SERIES:
+        return f"its engine, {code(engine)}"
+    known = release is not None and known_release(cast(EngineName, engine), release)
+    return f"`engine = {engine}" + (f"@{release}`" if known else "`")
 
 
 def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: Cluster, at: Span) -> Cluster | Bad:

@@ -19,6 +19,7 @@ price of its own; no rate), E002 (a sweep of more than `MAX_FLEET_CLUSTERS` sear
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
@@ -377,8 +378,20 @@ def _value_spans(fleet: Fleet) -> dict[str, Span]:
     return {k: v for k, v in spans.items() if v is not None}
 
 
+_SET_HINT = re.compile(r"`--set '?cluster\.([a-z_]+)=([^`']+)'?`")     # `dagc.lang.overrides.set_form`'s
+
+
 def _relocated(d: Diagnostic, spans: dict[str, Span]) -> Diagnostic:
-    """A point's diagnostic in a `--set` option, moved to the fleet's value that option came from."""
+    """A point's diagnostic in a `--set` option, moved to the fleet's value that option came from, its hint written
+    as the fleet's line (`engine = vllm@0.33.0`: until 2026-12-01 `--set cluster.engine=vllm@0.33.0` at `engine =
+    [vllm@0.5, sglang]`, an option the plan's author had not written).
+
+    Example:
+        >>> hint = "`--set cluster.engine=vllm@0.33.0`, `--set 'cluster.reserve=4 GiB'`"
+        >>> _SET_HINT.sub(lambda m: f"`{m[1]} = {m[2]}`", hint)
+        '`engine = vllm@0.33.0`, `reserve = 4 GiB`'
+    """
     if d.span is None or d.span.source.path != SET_SOURCE or d.span.source.text not in spans:
         return d
-    return dataclasses.replace(d, span=spans[d.span.source.text])
+    hint = _SET_HINT.sub(lambda m: f"`{m[1]} = {m[2]}`", d.hint) if d.hint else d.hint
+    return dataclasses.replace(d, span=spans[d.span.source.text], hint=hint)

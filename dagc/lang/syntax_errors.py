@@ -25,7 +25,7 @@ from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, require_char_hint, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .per_unit import per_words_hint, unit_in_pieces
-from .statement_slips import statement_slip
+from .statement_slips import STATEMENT_ALIASES, statement_slip
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import escaped_quote_hint, typography_hint
 
@@ -365,7 +365,8 @@ def _separated_number(text: str, at: int) -> str | None:
 
 # Words a user writes for a keyword, from the way the SPEC and the reports speak (`requirements`, `strategies`):
 # each read as the keyword it stands for when that keyword may stand there.
-_KEYWORD_WORDS = {"requirements": "require", "requirement": "require", "requires": "require", "strategies": "strategy"}
+_KEYWORD_WORDS = {"requirements": "require", "requirement": "require", "requires": "require", "strategies": "strategy",
+                  **STATEMENT_ALIASES}
 
 
 def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:

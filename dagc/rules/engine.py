@@ -130,8 +130,7 @@ def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnos
     # `prompt 8,192 (runs 512–512)`)
     units = {"prompt": "tokens", "generate": "tokens", "rate": "requests/s", "concurrency": "clients",
              "batch": "requests in flight"}
-    far = [f"{name} {_num(value)} {units[name]} (runs "
-           f"{_num(span[0]) if span[0] == span[1] else f'{_num(span[0])}–{_num(span[1])}'})"
+    far = [f"{name} {_num(value)} {units[name]} (runs {_range(span)})"
            for name, value, span in written if value is not None and span is not None and _outside(float(value), span)]
     far += _other_loop(tr, r.rate, r.concurrency)
     low, high = cal.instance_gpus or (cal.gpus, cal.gpus)
@@ -155,12 +154,23 @@ def _other_loop(traffic: Traffic | None, rates: tuple[float, float] | None,
     if traffic is None:
         return []
     if traffic.rate is not None and rates is None and concurrencies is not None:
-        return [f"an open loop at {_num(traffic.rate)} requests/s (runs: closed loops of "
-                f"{_num(concurrencies[0])}–{_num(concurrencies[1])} clients)"]
+        return [f"an open loop at {_num(traffic.rate)} requests/s (runs: closed loops of {_range(concurrencies)} "
+                "clients)"]
     if traffic.concurrency is not None and concurrencies is None and rates is not None:
-        return [f"a closed loop of {_num(traffic.concurrency)} clients (runs: open loops at "
-                f"{_num(rates[0])}–{_num(rates[1])} requests/s)"]
+        return [f"a closed loop of {_num(traffic.concurrency)} clients (runs: open loops at {_range(rates)} "
+                "requests/s)"]
     return []
+
+
+def _range(span: tuple[float, float]) -> str:
+    """The runs' range, one value where they were all one (until 2026-12-01 the traffic kind's read `closed loops of
+    4–4 clients`).
+
+    Example:
+        >>> _range((4.0, 4.0)), _range((1.0, 16.0))
+        ('4', '1–16')
+    """
+    return _num(span[0]) if span[0] == span[1] else f"{_num(span[0])}–{_num(span[1])}"
 
 
 W542 = """
