@@ -378,6 +378,26 @@ def pytest_configure(config):
         config.pluginmanager.register(cpu_times, "cpu_times")
 
 
+def pytest_collection_finish(session):
+    """What the test process holds once its tests are collected (dagc's and the tests' modules, the collected tests,
+    pytest's own) lives until it ends: frozen (`gc.freeze`), the cyclic garbage collector's full passes, which the
+    caches the tests share make larger as the run goes on, no longer walk it again each time (docs/tests.md, "Garbage
+    collection")."""
+    import gc
+
+    gc.freeze()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config):
+    """At the end of a test process everything it holds is frozen before pytest's last collections and the
+    interpreter's exit: each was a full pass over the shared checks, DAGs and traces the process kept (three of them,
+    2–3 CPU s a process: docs/tests.md, "Garbage collection"); the exit frees them by their references."""
+    import gc
+
+    gc.freeze()
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("needs_dot") is not None and shutil.which("dot") is None:
         pytest.skip(DOT_ABSENT)
