@@ -581,7 +581,7 @@ LIMITS = """## Known limits: what the calibration does not cover
   1.2 rows show the same at 1,024 / 1,024 only (Qwen3-30B-A3B GB200 +64.5 % against B200 +22.7 %,
   gpt-oss-20b +49.8 % against +25.7 %): a Grace host's slower host loop is a candidate (PyTorch's CPU
   time per module about 2.7× an x86 DGX's on GB200, NVIDIA/TransformerEngine issue #2053), not
-  measured here, so no term.
+  measured here, so no term (until 2026-12-01: "A Grace host's eager launches", below).
   Read against TensorRT-LLM 1.0's own source ([cost-model.md](cost-model.md), "The held-out v1.0 MoE table against
   TensorRT-LLM 1.0's own source"): the plans' batch, token budget, chunking and memory share are the engine's; the
   page does not state how its "TP8" split the experts (its MoE options file, as printed, is refused by 1.0's LLM API);
@@ -599,6 +599,25 @@ LIMITS = """## Known limits: what the calibration does not cover
   Qwen3-235B-A22B at 1,000 / 1,000 on 8 B200, whose 28,672-request cap holds every request at once,
   −19.6 % → +83.4 %) and the calibration half's signed median throughput from −0.9 % to +6.4 %. The
   terms fitted on these runs (the Hopper expert scale, the step and layer times) were not refitted here.
+- **A Grace host's eager launches (2026-12-01).** The held-out worst were then Llama 4 Scout and Qwen3-30B-A3B
+  at 1,000 / 1,000 on one GB200 (+99.5 %, +99.2 %), the same runs on one B200 +43.0 % and +35.9 %. Their offline
+  burst holds 600–1,500 requests a step, and with whole prompts only (trtllm-bench 1.0 on the PyTorch backend)
+  55 % of its steps carry a prompt: TensorRT-LLM runs those outside its CUDA graphs, so each of their ~830
+  kernel launches (Qwen3-30B-A3B's 48 layers) is the host's — dagc priced a step of 1,529 requests and a
+  1,000-token prompt at 36.3 ms (its decode step 28.6 ms, of which attention 16.0 ms at 88 % of the HBM peak,
+  the experts 7.7 ms), the run's mean step being 64 ms on the GB200 and 43 ms on the B200 at dagc's count of
+  steps. A GB200's host is a Grace CPU: dagc now prices a GB200's and GB300's eager launches at the built-in
+  profile's (an x86 HGX host's) × 37.08 / 13.48 = 2.751, the CPU time of a PyTorch `Linear` forward on GB200
+  against a DGX H100 (NVIDIA/TransformerEngine issue #2053; [cost-model.md](cost-model.md), "A Grace host's
+  eager launches") — a sourced constant, not fitted. The held-out GB200 runs go from a median |error| of 36.5 %
+  to 15.5 % (Qwen3-30B-A3B +99.2 % → +52.9 %, Llama 4 Scout +99.5 % → +50.4 %, both at 2,048 / 2,048 +56.3 % →
+  +27.9 % and +24.8 % → +15.5 %); the calibration half's 55 GB200 and GB300 figures (the 1.2 edition) from
+  15.7 % to 14.9 % (signed median +5.1 % → +3.5 %; 27 nearer, 28 further): Qwen3-30B-A3B at 1,024 / 1,024
+  +79.2 % → +40.3 % on GB200 and +67.3 % → +49.3 % on GB300, gpt-oss-20b there +54.5 % → +64.4 % and +52.1 % →
+  +65.2 % (its steps of several prompts are priced by extrapolating a whole prompt's and half a prompt's step,
+  both launch-bound on a Grace host: the line's slope loses the kernels' growth), gpt-oss-120b −2.5 % →
+  −18.6 % on GB200. The held-out half's worst throughput is now Qwen3-235B-A22B at 5,000 / 500 on 8 B200
+  (+91.6 %; at 1,000 / 1,000 +83.4 %), no Grace host in it.
 """
 
 

@@ -368,9 +368,9 @@ def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
 
 
 def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
-    """`profile`'s efficiencies applied to `gpu`'s own peaks: time = the GPU's roofline / the
-    interpolated efficiency, with the same per-kernel floor. The same profile when the peaks agree; its
-    name and fused MoE measurements when only `gpu`'s fp4 peak is new (a profile file that records none).
+    """`profile`'s efficiencies applied to `gpu`'s own peaks: time = the GPU's roofline / the interpolated efficiency,
+    the same per-kernel floor, the eager launch time × `gpu.host_time_scale` (its host's). The same profile when
+    those agree; its name and fused MoE measurements when only `gpu`'s fp4 peak is new (a profile file records none).
 
     Example:
         >>> from dagc.kernels.kernels import builtin_profile
@@ -385,14 +385,14 @@ def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
     # the measured chip; a profile file without an fp4 peak (older, or written by hand) is told by the others
     same_chip = (math.isclose(peaks.bf16, mine.bf16, rel_tol=1e-9) and math.isclose(peaks.hbm, mine.hbm, rel_tol=1e-9)
                  and _same_peak(peaks.fp8, mine.fp8) and (mine.fp4 is None or _same_peak(peaks.fp4, mine.fp4)))
-    if same_chip and _same_peak(peaks.fp4, mine.fp4):
+    if (host := gpu.host_time_scale) == 1.0 and same_chip and _same_peak(peaks.fp4, mine.fp4):
         return profile
-    digest = hashlib.sha256(f"{profile._digest}|{peaks}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{profile._digest}|{peaks}{'' if host == 1.0 else f'|host {host}'}".encode()).hexdigest()
     name = profile.name if same_chip else f"{profile.name}@{gpu.name}"
     # a fused layer and an all-reduce measured belong to their chip; how the engine runs its glue stays on any
     measured = Measured(profile._tables, *((profile._fused, profile._all_reduce) if same_chip else (None, None)))
-    return KernelProfile(name, profile.provenance, Floors(profile.floor_s, profile.eager_floor_s), peaks, measured,
-                         digest, profile.glue)
+    return KernelProfile(name, profile.provenance, Floors(profile.floor_s, profile.eager_floor_s * host), peaks,
+                         measured, digest, profile.glue)
 
 
 def _same_peak(a: float | None, b: float | None) -> bool:

@@ -71,6 +71,10 @@ class Gpu(Frozen):
     # 4 for a GB200 / GB300 NVL72 rack's compute tray (18 trays of 2 Grace CPUs and 4 GPUs); None: a node is one
     # host. What `dagc launch` starts its commands on (`Cluster.gpus_per_host`); the cost model reads the domain.
     host_gpus: int | None = None
+    # The host CPU's time per kernel it launches outside a CUDA graph against the x86 hosts of the HGX H100 and H200
+    # the built-in profiles' eager launch time was measured on (`dagc.kernels.profile.for_gpu` scales that time by it):
+    # `GRACE_HOST_TIME_SCALE` for a GB200 / GB300 tray's Grace CPUs (dagc.plan.presets); 1: such an x86 host.
+    host_time_scale: float = 1.0
 
     def peak_flops(self, dtype: DType) -> float:
         """Peak dense FLOP/s for matmuls whose weights are in `dtype`."""

@@ -13,8 +13,8 @@ from typing import TypeAlias
 
 from .cluster import Gpu, Vendor
 
-__all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS", "PUBLISHED_TOLERANCE",
-           "PUBLISHED_ACTIVE", "PresetField"]
+__all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GRACE_HOST_TIME_SCALE", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS",
+           "PUBLISHED_TOLERANCE", "PUBLISHED_ACTIVE", "PresetField"]
 
 # A preset's field: a number, a name or a flag, or a sub-block's (`moe`, `mla`, `window`) fields of those.
 PresetField: TypeAlias = "int | str | bool | dict[str, int | str | bool]"
@@ -163,6 +163,10 @@ GB = 1e9
 MiB = 2**20
 TFLOPS = 1e12
 TBPS = 1e12
+# A Grace CPU's host time per launched op against an x86 DGX's: PyTorch's CPU time of one `Linear` forward, 37.08 µs on
+# a GB200 and 13.48 µs on a DGX H100 (Xeon Platinum 8480C), NVIDIA/TransformerEngine issue #2053 (2025-08-11): the
+# GB200 and GB300 presets' `Gpu.host_time_scale` (docs/cost-model.md, "A Grace host's eager launches").
+GRACE_HOST_TIME_SCALE = 37.08 / 13.48
 
 GPU_PRESETS: dict[str, Gpu] = {
     g.name: g
@@ -189,10 +193,10 @@ GPU_PRESETS: dict[str, Gpu] = {
             vendor=Vendor.NVIDIA),
         Gpu(name="gb200", memory_bytes=189_471 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
             flops_4bit=10_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
-            vendor=Vendor.NVIDIA, nvlink_domain=72, host_gpus=4),
+            vendor=Vendor.NVIDIA, nvlink_domain=72, host_gpus=4, host_time_scale=GRACE_HOST_TIME_SCALE),
         Gpu(name="gb300", memory_bytes=284_208 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
             flops_4bit=15_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
-            vendor=Vendor.NVIDIA, nvlink_domain=72, host_gpus=4),
+            vendor=Vendor.NVIDIA, nvlink_domain=72, host_gpus=4, host_time_scale=GRACE_HOST_TIME_SCALE),
         # MI300X: Infinity Fabric, 7 links of 64 GB/s per direction to the other GPUs.
         Gpu(name="mi300x", memory_bytes=196_608 * MiB, flops_16bit=1307 * TFLOPS, flops_8bit=2615 * TFLOPS,
             vendor=Vendor.AMD, hbm_bytes_per_s=5.3 * TBPS, intra_node_bytes_per_s=448 * GB),
