@@ -617,7 +617,9 @@ LIMITS = """## Known limits: what the calibration does not cover
   +65.2 % (its steps of several prompts are priced by extrapolating a whole prompt's and half a prompt's step,
   both launch-bound on a Grace host: the line's slope loses the kernels' growth), gpt-oss-120b −2.5 % →
   −18.6 % on GB200. The held-out half's worst throughput is now Qwen3-235B-A22B at 5,000 / 500 on 8 B200
-  (+91.6 %; at 1,000 / 1,000 +83.4 %), no Grace host in it.
+  (+91.6 %; at 1,000 / 1,000 +83.4 %), no Grace host in it. With TensorRT-LLM's routed experts on Blackwell at
+  1.68× the profile's grouped-GEMM time (fitted on the calibration half's 95 Blackwell MoE runs;
+  [cost-model.md](cost-model.md), "TensorRT-LLM's experts on Blackwell") it is still the worst, at +76.3 % (+57.5 %).
 """
 
 

@@ -5,6 +5,7 @@ Usage:
     python bench/fit_engine_terms.py                  # every engine with calibration runs
     python bench/fit_engine_terms.py --engine sglang  # one engine
     python bench/fit_engine_terms.py --engine trtllm --hopper   # its Hopper expert scale alone (`fit_hopper`)
+    python bench/fit_engine_terms.py --engine trtllm --blackwell    # its Blackwell expert scale, by the same rule
 
 Reads bench/corpus/split.json and only the runs of its `calibration` sources (`calibration_jobs`
 refuses a held-out run), and of those only the releases of the generation the terms describe
@@ -199,11 +200,12 @@ HOPPER_RANGE = (1.0, 4.0)
 HOPPER_STEPS = 9                    # the bracket halves 9 times: 3 / 512 ≈ 0.006 wide
 
 
-def hopper_jobs(jobs: Sequence[tuple]) -> list[tuple]:
+def hopper_jobs(jobs: Sequence[tuple], name: str = "hopper_expert_time_scale") -> list[tuple]:
     """The jobs whose plan runs an MoE model on a Hopper GPU priced by a built-in profile (`dagc.cost.cost_model.
-    hopper_expert_scale`'s condition): the runs `hopper_expert_time_scale` moves."""
+    hopper_expert_scale`'s condition): the runs `hopper_expert_time_scale` moves; with `name`
+    "blackwell_expert_time_scale", those on a Blackwell GPU (fp4 units) that term moves."""
     from dagc.cost.cost_model import hopper_expert_scale
-    probe = {"hopper_expert_time_scale": 2.0}
+    probe = {name: 2.0}
     out = []
     for sid, r in jobs:
         plan = fc.lowered(r, None, probe)
@@ -212,11 +214,12 @@ def hopper_jobs(jobs: Sequence[tuple]) -> list[tuple]:
     return out
 
 
-def fit_hopper(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
-               half: dict[str, str]) -> tuple[float, list[tuple]]:
+def fit_hopper(jobs: Sequence[tuple], engine: str, terms: dict[str, float], half: dict[str, str],
+               name: str = "hopper_expert_time_scale") -> tuple[float, list[tuple]]:
     """The engine's `hopper_expert_time_scale` (the other terms as in `terms`) at which the median signed error of
     the jobs' HOPPER_MOVES figures is 0, by bisection over HOPPER_RANGE (the figures fall as the scale grows), and
-    its residuals; fewer than MIN_RUNS runs with such a figure: 1 kept. Held-out jobs: HeldOutError."""
+    its residuals; fewer than MIN_RUNS runs with such a figure: 1 kept. Held-out jobs: HeldOutError. `name`: the
+    term fitted by that rule (`blackwell_expert_time_scale`: `--blackwell`)."""
     for sid, r in jobs:
         if half.get(sid) != "calibration":
             raise HeldOutError(f"{sid}: run {r.id} is not in the calibration half: the fit never reads it")
@@ -225,8 +228,7 @@ def fit_hopper(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
         return 1.0, []
 
     def residuals(scale: float) -> list[tuple]:
-        rows = fc.run_all([(sid, r, engine, {**terms, "hopper_expert_time_scale": scale}) for sid, r in jobs],
-                          progress=False)
+        rows = fc.run_all([(sid, r, engine, {**terms, name: scale}) for sid, r in jobs], progress=False)
         return [(r.id, k, row["errors"][k]) for (_, r), row in zip(jobs, rows, strict=True)
                 for k in HOPPER_MOVES if k in row["errors"]]
 
@@ -238,7 +240,7 @@ def fit_hopper(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
         else:
             hi = mid
     value = round((lo + hi) / 2, 2)
-    print(f"  {engine} hopper_expert_time_scale: {value:.2f} over {len(jobs)} runs", file=sys.stderr, flush=True)
+    print(f"  {engine} {name}: {value:.2f} over {len(jobs)} runs", file=sys.stderr, flush=True)
     return value, residuals(value)
 
 
@@ -340,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", choices=("vllm", "sglang", "trtllm"), help="fit this engine only")
     ap.add_argument("--hopper", action="store_true",
                     help="fit the Hopper expert scale alone, the other terms the engine's, and stop")
+    ap.add_argument("--blackwell", action="store_true",
+                    help="fit the Blackwell expert scale alone by the Hopper scale's rule, and stop")
     ap.add_argument("--older", action="store_true",
                     help="fit the step term on the calibration runs of releases before each engine's generation, "
                          "and stop")
@@ -349,8 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no {fc.SPLIT.relative_to(ROOT)}: the split is fixed before any fit", file=sys.stderr)
         return 2
     files = fc.load_corpus()
-    if args.hopper:
-        return _fit_hopper_alone(files, half, [args.engine] if args.engine else ["vllm", "sglang", "trtllm"])
+    if args.hopper or args.blackwell:
+        return _fit_hopper_alone(files, half, [args.engine] if args.engine else ["vllm", "sglang", "trtllm"],
+                                 "blackwell_expert_time_scale" if args.blackwell else "hopper_expert_time_scale")
     if args.older:
         for engine in [args.engine] if args.engine else ["vllm", "sglang", "trtllm"]:
             value, residuals = fit_older(files, half, engine)
@@ -399,13 +404,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fit_hopper_alone(files: Sequence[fc.CorpusFile], half: dict[str, str], engines: Sequence[str]) -> int:
-    """`--hopper`: each engine's `hopper_expert_time_scale` on its calibration runs of MoE models on Hopper."""
+def _fit_hopper_alone(files: Sequence[fc.CorpusFile], half: dict[str, str], engines: Sequence[str],
+                      name: str = "hopper_expert_time_scale") -> int:
+    """`--hopper` (`--blackwell`): each engine's `name` on its calibration runs of MoE models on Hopper (Blackwell)."""
     for engine in engines:
-        on_hopper = hopper_jobs(calibration_jobs(files, half, engine))
-        value, residuals = fit_hopper(on_hopper, engine, {}, half)
+        on_hopper = hopper_jobs(calibration_jobs(files, half, engine), name)
+        value, residuals = fit_hopper(on_hopper, engine, {}, half, name)
         errs = [e for *_, e in residuals]
-        print(f"{engine} hopper_expert_time_scale = {value:.2f} over {len(on_hopper)} runs: " + (
+        print(f"{engine} {name} = {value:.2f} over {len(on_hopper)} runs: " + (
             f"median |error| {statistics.median(abs(e) for e in errs) * 100:.1f} %, bias "
             f"{statistics.median(errs) * 100:+.1f} %" if errs else f"fewer than {MIN_RUNS} runs: kept"), flush=True)
         for run, k, e in residuals:

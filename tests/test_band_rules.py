@@ -81,11 +81,14 @@ def test_three_families_keep_the_calibration_half_in_70_to_90_percent_and_fail_t
     calibration half's throughput left a family out 265 → 264 of 357 (74.0 %, within the 70–90 %). With a GB200's
     and GB300's eager launches at their Grace host's rate (2026-12-01), their throughput errors move: the calibration
     half's throughput left a family out 264 → 270 of 357 (75.6 %), and the held-out throughputs, smaller, narrow the
-    pooled `all` band the held-out TTFTs of a family left out take: 15 → 13 (`families>=3`) and 17 → 15 (shipped)."""
+    pooled `all` band the held-out TTFTs of a family left out take: 15 → 13 (`families>=3`) and 17 → 15 (shipped).
+    With TensorRT-LLM's Blackwell expert scale (1.68, 2026-12-01), its Blackwell MoE runs' throughput errors move
+    and the calibration half's throughput left a family out 270 → 254 of 357 (71.1 %, within the 70–90 %); the
+    held-out TTFTs of a family left out 13 → 12 of 24 (`families>=3`), 15 (shipped) unchanged."""
     make = br.RULES["families>=3"]
     loo = br.leave_one_family_out(calibration, make)
-    assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (231, 279), (270, 357))
+    assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (231, 279), (254, 357))
     assert all(0.70 <= k / n <= 0.90 for k, n in (loo["ttft"], loo["tpot"], loo["throughput"]))
     held_out = ml.observations()
-    assert br.leave_one_family_out(held_out, make)["ttft"] == (13, 24)
+    assert br.leave_one_family_out(held_out, make)["ttft"] == (12, 24)
     assert br.leave_one_family_out(held_out)["ttft"] == (15, 24)

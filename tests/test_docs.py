@@ -481,6 +481,11 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
                          f"{terms.hopper_expert_time_scale:g}×",
                          f"`dagc.plan.engines.{upper}_HOPPER_EXPERT_TIME_SCALE`",
                          f"`engine = {name}` (from 1.0) on h100-*, h200, h800"))
+        if terms.blackwell_expert_time_scale != 1.0:
+            rows.append((f"routed experts' grouped GEMM time on a Blackwell GPU, `{name}`",
+                         f"{terms.blackwell_expert_time_scale:g}×",
+                         f"`dagc.plan.engines.{upper}_BLACKWELL_EXPERT_TIME_SCALE`",
+                         f"`engine = {name}` (from 1.0) on b200, b300, gb200, gb300"))
         if name == "trtllm":
             until = ".".join(map(str, engines.TRTLLM_TRITON_UNTIL))
             rows.append((f"front end per request before {until}, behind Triton Inference Server's BLS model, `{name}` "

@@ -50,7 +50,8 @@ def blackwell_scale(c: Cluster) -> float:
 def hopper_expert_scale(c: Cluster) -> float:
     """The engine's multiplier of the routed experts' grouped GEMMs' time on the cluster's GPU: its
     `hopper_expert_time_scale` on a Hopper GPU (8-bit units and no 4-bit ones, priced by the built-in H100 or H200
-    profile) without an imported profile, else 1 — a profile imported with `kernels` was measured in its engine.
+    profile) and its `blackwell_expert_time_scale` on a Blackwell GPU (4-bit units, priced by a built-in profile at its
+    peaks) without an imported profile, else 1 — a profile imported with `kernels` was measured in its engine.
 
     Example:
         >>> from dagc.plan.engines import engine_of
@@ -59,12 +60,16 @@ def hopper_expert_scale(c: Cluster) -> float:
         >>> hopper_expert_scale(h200) == h200.engine.terms.hopper_expert_time_scale
         True
         >>> hopper_expert_scale(h200.model_copy(update={"gpu": GPU_PRESETS["b200"]}))
+        1.68
+        >>> hopper_expert_scale(h200.model_copy(update={"gpu": GPU_PRESETS["a100-80g"]}))
         1.0
     """
     gpu, k = c.gpu, c.kernels
     # equal by digest: a worker process's copy (the plan pickled) is the built-in profile too
     builtin = k is None or (k.name in profile_names() and k == builtin_profile(k.name))
     hopper = gpu.flops_8bit is not None and gpu.flops_4bit is None and nearest_profile(gpu).name in _HOPPER_PROFILES
+    if builtin and gpu.flops_4bit is not None:      # Blackwell: `blackwell_expert_time_scale`, the same kernels' term
+        return c.engine.terms.blackwell_expert_time_scale
     return c.engine.terms.hopper_expert_time_scale if builtin and hopper else 1.0
 
 
@@ -369,8 +374,8 @@ def _host_terms(cluster: Cluster, per_request: bool = False) -> str:
         host += (f", on this Blackwell GPU its memory-bound kernels {blackwell_scale(cluster):.3g}× the scaled H200 "
                  "profile's time")
     if hopper_expert_scale(cluster) != 1.0:
-        host += (f", on this Hopper GPU its routed experts' grouped GEMMs {hopper_expert_scale(cluster):.3g}× the "
-                 "profile's time")
+        host += (f", on this {'Blackwell' if cluster.gpu.flops_4bit else 'Hopper'} GPU its routed experts' grouped "
+                 f"GEMMs {hopper_expert_scale(cluster):.3g}× the profile's time")
     if t.kv_read_per_query_head:
         host += ", its decode attention reading each KV head's cache once per query head of its group"
     if t.ep_all_gather:             # `dagc.ir.op_moe.gathers_tokens`

@@ -92,6 +92,7 @@ class EngineTerms(Frozen):
     # h200, h800) priced by a built-in profile: how far the engine's own Hopper MoE kernels fall short of the
     # profile's grouped GEMMs (bf16-measured, at the 8-bit peak for 8-bit experts).
     hopper_expert_time_scale: float = 1.0
+    blackwell_expert_time_scale: float = 1.0    # … on a Blackwell GPU (fp4 units), its profile the H200's at its peaks
     # Admission that never preempts: a request is admitted only while the KV cache holds it at its full length
     # beside every running request at theirs (TensorRT-LLM's default capacity scheduler, GUARANTEED_NO_EVICT);
     # False: admitted while its prompt's blocks are free, the latest preempted when blocks run out (vLLM, SGLang).
@@ -118,6 +119,7 @@ class EngineTerms(Frozen):
                      self.graph_padding, self.mixed_graphs, self.graph_per_request, tuple(sorted(self.glue.items())),
                      self.compute_time_scale,
                      self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale,
+                     self.blackwell_expert_time_scale,
                      self.no_evict, self.kv_read_per_query_head, self.kv_cache_share, self.ep_all_gather))
 
     @property
@@ -257,8 +259,8 @@ SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 # H100 and H200 (`python bench/fit_engine_terms.py --engine trtllm`: the 1.2 performance overview's H200 rows of
 # DeepSeek-R1, gpt-oss-120b, gpt-oss-20b and Qwen3-235B-A22B, GPUStack's bursts of DeepSeek-R1 and gpt-oss-120b,
 # the DeepSeek-R1 H200 blog run; 18 runs): the scale at which the median signed error of their output throughput
-# is 0. The same engine's MoE runs on Blackwell (its own TRTLLM-Gen and CUTLASS SM100 kernels) and its dense runs on
-# Hopper sit within a few % of dagc unscaled, its Hopper MoE runs 29 % above (median): the PyTorch backend's
+# is 0. When fitted, the same engine's MoE runs on Blackwell (2026-11-28; since, a term below) and its dense runs on
+# Hopper sat within a few % of dagc unscaled, its Hopper MoE runs 29 % above (median): the PyTorch backend's
 # Hopper fused MoE (CUTLASS SM90 grouped GEMM) takes about twice the profile's time. Releases before 1.0 (the
 # TensorRT engine's MoE plugin) have no calibration run of an MoE model on Hopper: they keep 1 (`terms_of`).
 # Refitted on 2026-11-28 (2.22 → 2.05, the same 18 runs) when the load simulation came to price a step in which
@@ -267,6 +269,9 @@ SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 # median signed error +9.8 % → +0.0 %, median |error| 14.8 % → 20.0 %) when the 1.2 edition's H200 rows came to
 # capture their llm_options.yml's CUDA graphs (1 … 8192, padded) and the time per layer kept its 70.7 µs.
 TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.42
+# … and on Blackwell (CUTLASS SM100, TRTLLM-Gen MoE kernels), by the same rule on the calibration half's 95 MoE runs on
+# B200, B300, GB200, GB300 (`python bench/fit_engine_terms.py --engine trtllm --blackwell`; docs/cost-model.md)
+TRTLLM_BLACKWELL_EXPERT_TIME_SCALE = 1.68
 # TensorRT-LLM's fused MoE on attention-DP ranks all-gathers every rank's tokens to every EP rank and reduce-scatters
 # the experts' outputs, unless its all-to-all is chosen: only for an EP group larger than the top-k on a multi-node
 # NVLink domain (MNNVL: GB200/GB300 NVL72), or with DeepEP asked for by an environment variable
@@ -312,6 +317,7 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
                           graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, graph_per_request=True,
                           glue=ENGINE_GLUE["trtllm"],
                           hopper_expert_time_scale=TRTLLM_HOPPER_EXPERT_TIME_SCALE, no_evict=True,
+                          blackwell_expert_time_scale=TRTLLM_BLACKWELL_EXPERT_TIME_SCALE,
                           ep_all_gather=TRTLLM_EP_ALL_GATHER),
     "pytorch": EngineTerms(),
 }
@@ -319,7 +325,8 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
 
 # The releases before which a term has no calibration run of its own: the term keeps its default there. TensorRT-LLM's
 # Hopper expert scale is fitted on its PyTorch backend (the default from 1.0); before, the TensorRT engine's MoE plugin.
-_FITTED_FROM: Mapping[EngineName, Mapping[str, tuple[int, int]]] = {"trtllm": {"hopper_expert_time_scale": (1, 0)}}
+_FITTED_FROM: Mapping[EngineName, Mapping[str, tuple[int, int]]] = {
+    "trtllm": {"hopper_expert_time_scale": (1, 0), "blackwell_expert_time_scale": (1, 0)}}
 # The terms that hold only before a release, with their value there (their default from that release on). TensorRT-LLM
 # 0.5-0.7 ran every generation step's attention in its masked multi-head attention kernel, one thread block per query
 # head (`dim3 grid{num_heads, batch_size}`, each block reading KV head `hi / (num_heads / num_kv_heads)`:
