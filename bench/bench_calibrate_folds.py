@@ -70,7 +70,8 @@ MIRROR = ("output_tokens_per_s", "ttft_ms", "tpot_ms")     # a burst's figures w
 
 def _errors(run: fc.Run, terms: dict[str, float] | None) -> Errors:
     """Each measured figure's relative error, by quantity, with the shipped terms (None) or `terms`; and by quantity
-    and the run's kind (`q@burst`: every request sent at once, `q@other`); with `terms`, a burst that measured every
+    and the run's kind (`q@burst`: every request sent at once, `q@other`), and by figure and kind (`figure k@burst`);
+    with `terms`, a burst that measured every
     figure of `MIRROR` also gives their ln(dagc / measured) (`ln output_tokens_per_s`, …)."""
     plan = fc.lowered(run)
     figs, why = dagc_figures(plan if terms is None else per_step_terms(plan), terms)
@@ -81,6 +82,7 @@ def _errors(run: fc.Run, terms: dict[str, float] | None) -> Errors:
             if k in figs:
                 out[quantity_of(k)].append((figs[k] - m) / m)
                 out[f"{quantity_of(k)}@{'burst' if burst else 'other'}"].append((figs[k] - m) / m)
+                out[f"figure {k}@{'burst' if burst else 'other'}"].append((figs[k] - m) / m)
         if terms is not None and burst and all(k in run.measured and k in figs for k in MIRROR):
             for k in MIRROR:
                 out[f"ln {k}"].append(math.log(figs[k] / run.measured[k]))
@@ -229,12 +231,17 @@ def _shown(before: Errors, after: Errors) -> str:
 
 def _pooled_lines(pooled: tuple[Errors, Errors]) -> None:
     """The pooled ratios: per quantity (and with `--ttft-scale`'s scales), per quantity and kind of run (the offline
-    bursts', the others'), and the correlation of the bursts' calibrated errors (`MIRROR`)."""
+    bursts', the others'), per figure the runs measured and kind of run (`figure itl_ms_median@burst`: which figures
+    keep the error), and the correlation of the bursts' calibrated errors (`MIRROR`)."""
     for q in (*SHOWN, *(f"{q}@{kind}" for kind in ("burst", "other") for q in QUANTITIES)):
         b, a = bc._median_abs(pooled[0][q.split("+")[0]]), bc._median_abs(pooled[1][q])
         if pooled[0][q.split("+")[0]] and pooled[1][q]:
             print(f"corpus: {q:10} test figures {len(pooled[1][q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
                   f"calibrated {a * 100:5.1f} % ({a / b:.2f}× the uncalibrated)")
+    for q in sorted(q for q in pooled[1] if q.startswith("figure ")):
+        b, a = bc._median_abs(pooled[0][q]), bc._median_abs(pooled[1][q])
+        print(f"corpus: {q:34} test figures {len(pooled[1][q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
+              f"calibrated {a * 100:5.1f} %")
     thr, ttft, tpot = (pooled[1][f"ln {k}"] for k in MIRROR)
     if len(thr) > 2:
         print(f"corpus: the {len(thr)} tested bursts' calibrated ln(dagc / measured): correlation of throughput and "

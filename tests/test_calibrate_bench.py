@@ -140,7 +140,8 @@ def test_a_burst_test_run_counts_by_its_kind_and_gives_its_errors_logarithms(fol
     """`bench_calibrate_folds.py`'s split of the test figures by kind of run: a burst (every request sent at once)
     whose throughput, TTFT and TPOT dagc puts at 120, 500 and 40 against 100, 1,000 and 50 measured counts +20 %,
     −50 %, −20 % under its quantities and again under `…@burst`, and, calibrated, gives ln 1.2, ln 0.5, ln 0.8 to the
-    correlation of the bursts' errors; uncalibrated it gives none, and a run at a rate counts under `…@other`."""
+    correlation of the bursts' errors; uncalibrated it gives none, and a run at a rate counts under `…@other`; each
+    figure counts under its own key too (`figure tpot_ms@burst`)."""
     measured = {"output_tokens_per_s": 100.0, "ttft_ms": 1000.0, "tpot_ms": 50.0}
     figs = {"output_tokens_per_s": 120.0, "ttft_ms": 500.0, "tpot_ms": 40.0, "itl_ms": 1.0}
 
@@ -162,3 +163,6 @@ def test_a_burst_test_run_counts_by_its_kind_and_gives_its_errors_logarithms(fol
     burst["yes"] = False
     other = folds_bench._errors(Run(), {"step_s": 0.0})
     assert other["ttft@other"] == pytest.approx([-0.5]) and "ttft@burst" not in other and "ln ttft_ms" not in other
+    # by figure too, which figures keep the error: `figure tpot_ms@burst`, `figure ttft_ms@other`
+    assert e["figure tpot_ms@burst"] == pytest.approx([-0.2]) and "figure itl_ms@burst" not in e
+    assert other["figure ttft_ms@other"] == pytest.approx([-0.5]) and "figure ttft_ms@burst" not in other
