@@ -5,7 +5,7 @@ other file keeps the hint to make one, and none is echoed."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pytest
 
@@ -95,3 +95,25 @@ def test_a_directory_named_as_a_config_or_expert_loads_is_not_called_a_plan(tmp_
     assert said == [("the path is a directory, not a config.json file", "give the path of the model's config.json"),
                     ("the path is a directory, not an expert load file",
                      "give the path of the expert load JSON (docs/language.md, \"Measured expert loads\")")]
+
+
+@pytest.mark.parametrize(("written", "meant"), [("cal.jsn", "cal.json"), ("runs/cal.jsn", "runs/cal.json")])
+def test_a_missing_calibration_is_told_the_file_beside_it_it_is_a_slip_of(tmp_path, written, meant):
+    # a new user's trial: `calibration from "cal.jsn"` beside cal.json was hinted "check the path" alone
+    (tmp_path / "runs").mkdir()
+    (tmp_path / meant).write_text('{"secret": 12345}')
+    (tmp_path / PurePath(meant).parent / "plan.moe").write_text("x")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("rate4.json", written), base_dir=tmp_path)
+    (d,) = exc.value.diagnostics
+    assert d.message == "cannot read calibration `cal.jsn`: the file does not exist"
+    assert d.hint == f'did you mean `calibration from "{meant}"`? (`cal.json` is beside the path written)'
+    assert "12345" not in d.hint                     # names only: the file beside it is never read
+
+
+def test_a_missing_calibration_like_no_file_beside_it_keeps_the_hint_to_check_the_path(tmp_path):
+    (tmp_path / "results.json").write_text("{}")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.replace("rate4.json", "cal.json"), base_dir=tmp_path)
+    (d,) = exc.value.diagnostics
+    assert (d.message, d.hint) == ("cannot read calibration `cal.json`: the file does not exist", "check the path")
