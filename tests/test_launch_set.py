@@ -4,6 +4,8 @@ option gets check's diagnostics and summary line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dagc.cli.main import main
 from conftest import EXAMPLES
 
@@ -33,9 +35,22 @@ def test_launch_takes_set_as_check_does(capsys):
 def test_launch_set_engine_answers_for_that_engine(capsys):
     code, out, _ = run(capsys, "launch", QWEN, "--set", "cluster.engine=sglang", "--strategy", "tp 4")
     assert code == 0
-    assert "engine: sglang, as the plan serves with it" in out
+    # the engine is the what-if's, not the plan's (until 2026-12-01 "as the plan serves with it", "the plan's engine")
+    assert "engine: sglang, as `--set cluster.engine=sglang` names it (--engine for another)" in out
+    assert "as the plan serves with it" not in out
     assert "## SGLang" in out and "## vLLM" not in out
-    assert "served by sglang 0.5.23 (the plan's engine" in out
+    assert ("served by sglang 0.5.23 (the engine `--set cluster.engine=sglang` names; another's with "
+            "`--set cluster.engine=NAME`)") in out
+
+
+def test_launch_says_whether_the_plan_or_a_set_names_its_engine(tmp_path, capsys):
+    plan = tmp_path / "plan.moe"
+    plan.write_text(Path(QWEN).read_text().replace("gpu preset", "engine = vllm  gpu preset", 1))
+    code, out, _ = run(capsys, "launch", str(plan), "--set", "cluster.engine=sglang", "--strategy", "tp 4")
+    assert code == 0 and "engine: sglang, as `--set cluster.engine=sglang` names it (--engine for another)" in out
+    code, out, _ = run(capsys, "launch", str(plan), "--set", "workload.batch=64", "--strategy", "tp 4")
+    assert code == 0 and "engine: vllm, as the plan serves with it (--engine for another)" in out
+    assert "served by vllm 0.33.0 (the plan's engine; another's with `--set cluster.engine=NAME`)" in out
 
 
 def test_bad_set_gets_checks_diagnostics(capsys):

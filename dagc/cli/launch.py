@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
 from .commands import ALLOW_PATH_HELP
 from .engine_option import ENGINE_KEYS, engine_key, output_dir
-from .launch_priced import repriced, served_by
+from .launch_priced import engine_set, repriced, served_by
 from .once import Once
 
 if TYPE_CHECKING:
@@ -306,7 +306,10 @@ def _profile_engines(plan: Plan) -> tuple[str, ...]:
     from ..kernels.engine_import import profile_engine
     named = plan.cluster.engine.name
     if "cluster.engine" in plan.spans and named in ENGINE_KEYS:
-        _out(f"engine: {named}, as the plan serves with it (--engine for another)")
+        # a what-if's engine is said as one (until 2026-12-01 `--set cluster.engine=sglang` read "as the plan serves
+        # with it")
+        said = f"as `--set cluster.engine={named}` names it" if engine_set(plan) else "as the plan serves with it"
+        _out(f"engine: {named}, {said} (--engine for another)")
         return (named,)
     profile = plan.cluster.kernels
     provenance = getattr(profile, "provenance", None)

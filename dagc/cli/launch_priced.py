@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..plan.plan import Plan
 
-__all__ = ["repriced", "served_by"]
+__all__ = ["engine_set", "repriced", "served_by"]
 
 
 def repriced(args: argparse.Namespace, plan: Plan, options: Sequence[str], needs_strategy: bool) -> Plan:
@@ -35,6 +35,16 @@ def repriced(args: argparse.Namespace, plan: Plan, options: Sequence[str], needs
         return plan
 
 
+def engine_set(plan: Plan) -> bool:
+    """Whether the plan's engine is a `--set cluster.engine=…` what-if's, not the plan's own `engine = …`: an
+    option wrote the text its span covers (`SourceFile.placed`), or the span is the option's own."""
+    from ..lang.overrides import SET_SOURCE
+
+    span = plan.spans.get("cluster.engine")
+    return span is not None and (span.source.path == SET_SOURCE
+                                 or any(a < span.end and span.start < b for a, b, _ in span.source.placed))
+
+
 def served_by(plan: Plan, asked: str | None, whence: str | None = None) -> str:
     """The engine dagc's figures are priced for, in the header's words: `--engine`'s (`asked`) when the plan was
     priced for it (`dagc.cli.launch._engine_option`), else the plan's — and, when that is not the engine asked for,
@@ -48,6 +58,8 @@ def served_by(plan: Plan, asked: str | None, whence: str | None = None) -> str:
         return f"{served} ({whence}; the launch uses its flags)"
     if asked is None:
         whose = "the plan's engine" if "cluster.engine" in plan.spans else "dagc's default engine: the plan names none"
+        # a what-if's engine is no plan's (until 2026-12-01 `--set cluster.engine=sglang` read "the plan's engine")
+        whose = f"the engine `--set cluster.engine={engine.name}` names" if engine_set(plan) else whose
         return f"{served} ({whose}; another's with `--set cluster.engine=NAME`)"
     if "cluster.engine" not in plan.spans or engine.name == asked:
         # what `--engine` does to both halves, said as a sentence (until 2026-11-30 "(--engine vllm, as
