@@ -4,6 +4,7 @@ where it is written: a new user's `--strategy "tp 8"` on a plan of 4 GPUs was ca
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,21 @@ def test_the_plan_a_message_names_has_its_strategy(tmp_path: Path):
     proc = run_dagc("calibrate", "runs/rate8.json", "--plan", "plan.moe", "--strategy", "tp 4", "-o", "x.json",
                     cwd=home)
     assert proc.returncode == 4
-    assert "is not of plan `plan.moe --strategy tp 4`: the run sent 8 requests/s, the plan 4 requests/s" in proc.stderr
+    said = "is not of plan `plan.moe --strategy 'tp 4'`: the run sent 8 requests/s, the plan 4 requests/s"
+    assert said in proc.stderr
+
+
+def test_the_plan_a_message_names_can_be_pasted_with_its_sets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # a new user's trial: `nt.moe --set workload.rate=4 requests/s`, which a shell splits into two words
+    home = _home(tmp_path)
+    (home / "runs" / "rate8.json").write_text(RUN.replace('"request_rate":4.0', '"request_rate":8.0') + "\n")
+    monkeypatch.chdir(home)
+    with pytest.raises(PlanError) as exc:
+        jobs_of(["runs/rate8.json"], "plan.moe", overrides=["workload.rate=4 requests/s"])
+    (d,) = exc.value.diagnostics
+    shown = d.message.split("`")[1]
+    assert shown == "plan.moe --set 'workload.rate=4 requests/s'"
+    assert shlex.split(shown) == ["plan.moe", "--set", "workload.rate=4 requests/s"]
 
 
 def test_the_strategys_errors_and_the_runs_are_said_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -91,7 +106,7 @@ def test_the_strategys_errors_and_the_runs_are_said_together(tmp_path: Path, mon
     found = [(d.code, Path(d.span.source.path).name, d.message.split(":")[0]) for d in exc.value.diagnostics]
     assert found == [("E302", "--strategy", "32 attention heads are not divisible by tp 3"),
                      ("E110", "cut.json", "the run file is not valid JSON (truncated?)"),
-                     ("E110", "rate8.json", "run rate8.json is not of plan `plan.moe --strategy tp 3`")]
+                     ("E110", "rate8.json", "run rate8.json is not of plan `plan.moe --strategy 'tp 3'`")]
 
 
 def test_a_name_with_backticks_keeps_its_code_span_whole(tmp_path: Path):

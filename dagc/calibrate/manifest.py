@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, PlanError, code, quote
+from ..diagnostics import Diagnostic, PlanError, code, path_word, printable, quote
 from ..lang.fields import did_you_mean
 from ..lang.load import strategy_option
 from ..lang.overrides import load_plan_with
@@ -83,9 +84,10 @@ def _chosen(path: str | Path, overrides: Sequence[str], strategy: str | None, al
 
 
 def _shown(plan: str | Path, overrides: Sequence[str], strategy: str | None = None) -> str:
-    """The plan a run measured, as messages name it: its file, `--set`s and `--strategy`."""
-    return str(plan) + "".join(f" --set {o}" for o in overrides) + ("" if strategy is None else
-                                                                      f" --strategy {strategy}")
+    """The plan a run measured, as messages name it: its file, `--set`s and `--strategy`, each one shell word to paste
+    (until 2026-12-01 bare: `q.moe --set workload.rate=4 requests/s`, which a shell splits)."""
+    return path_word(str(plan)) + "".join(f" --set {printable(shlex.quote(o))}" for o in overrides) + (
+        "" if strategy is None else f" --strategy {printable(shlex.quote(strategy))}")
 
 
 def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[str] = (), strategy: str | None = None,
