@@ -615,7 +615,7 @@ def test_w542_hint_is_whole_and_lists_its_terms_as_a_sentence():
     d = calibration_worse("throughput", 7.7, 9.2, 9.1, "`rate12.json`'s `total_token_throughput`", src.span(1, 2),
                           terms)
     assert d.code == "W542" and "…" not in d.hint and d.hint.endswith("whose verdict rests on throughput")
-    assert ("the fit's `step_s`, `frontend_s`, `compute_time_scale`, `memory_time_scale` and `step_request_s` buy"
-            in d.hint)
+    assert ("the fit's `step_s`, `frontend_s`, `compute_time_scale`, `memory_time_scale` and `step_request_s` leave "
+            "throughput further off and no quantity closer: ") in d.hint
     assert " and ".join(f"`{t}`" for t in terms[:2]) not in d.hint
     assert "…" not in render(d)

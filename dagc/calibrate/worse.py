@@ -38,11 +38,14 @@ def _shown(errors: list[float]) -> float:
 def worse_warnings(cal: Calibrated) -> list[Diagnostic]:
     """W542 for each quantity the calibration predicts worse than the engine's own terms (module doc)."""
     before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
+    shown = {q: (_shown(before[q]), _shown(after.get(q, before[q])), _shown(cross.get(q, before[q])))
+             for q in QUANTITIES if q in before}
+    # the hint names what the fit bought and with what: closer calibrated and cross-validated, or further off either
+    better = [q for q, (was, now, left) in shown.items() if max(now, left) < was]
+    worse = [q for q, (was, now, left) in shown.items() if max(now, left) > was]
     out = []
-    for q in (q for q in QUANTITIES if q in before):
-        was, now, left = _shown(before[q]), _shown(after.get(q, before[q])), _shown(cross.get(q, before[q]))
-        if max(now, left) <= was:
-            continue
+    for q in worse:
+        was, now, left = shown[q]
         # the figure of the quantity the fit moved furthest from its measured value
         moved = [(abs(math.log(a[k] / m)) - abs(math.log(b[k] / m)), n, k)
                  for n, (j, b, a) in enumerate(zip(cal.jobs, cal.before, cal.after, strict=True))
@@ -52,5 +55,5 @@ def worse_warnings(cal: Calibrated) -> list[Diagnostic]:
         run = cal.jobs[n].run
         out.append(calibration_worse(q, was, now, left if cal.cross_validates else None,
                                      f"`{quote(run.id)}`'s `{quote(run.fields.get(key, key))}`", run.span(key),
-                                     cal.fit.fitted))
+                                     cal.fit.fitted, better, [w for w in worse if w != q]))
     return out

@@ -189,20 +189,23 @@ Example:
 """
 
 
-_BEFORE_FIRST_TOKEN = ("frontend_s", "ingest_s")
+_BEFORE_FIRST_TOKEN, _SAID = ("frontend_s", "ingest_s"), {"tpot": "TPOT", "ttft": "TTFT", "e2e": "E2E"}
 
 
 def calibration_worse(quantity: str, before: float, after: float, cross: float | None, figure: str, span: Span,
-                      fitted: Sequence[str]) -> Diagnostic:
+                      fitted: Sequence[str], better: Sequence[str] = (), also: Sequence[str] = ()) -> Diagnostic:
     """W542: the calibrated terms predict `quantity` of the runs worse than the engine's own (the median |error|
     in percent `before`, `after` the fit, and `cross`-validated — None when the runs are too few to cross-validate),
-    at the run's `figure` the fit moved furthest off; `dagc.calibrate.worse` finds them."""
-    # the fitted terms that enter the quantity: a front end's time (`frontend_s`, `ingest_s`) comes before the first
-    # token and is in no TPOT
+    at the run's `figure` the fit moved furthest off; `better`, the quantities it predicts closer, `also` the others
+    further off; `dagc.calibrate.worse` finds them."""
+    # the fitted terms entering it: a front end's time (`frontend_s`, `ingest_s`) is before the first token, in no TPOT
     moving = [t for t in fitted if quantity != "tpot" or t not in _BEFORE_FIRST_TOKEN]
-    terms = said_list([f"`{t}`" for t in moving]) or "no term"
-    buy = "buys" if len(moving) == 1 else "buy"
-    quantity = {"tpot": "TPOT", "ttft": "TTFT", "e2e": "E2E"}.get(quantity, quantity)
+    terms, one, named = said_list([f"`{t}`" for t in moving]) or "no term", len(moving) == 1, _SAID
+    off = said_list([named.get(q, q) for q in (quantity, *also)])
+    # what it bought with what (until 2026-12-01 "the other quantities", though TTFT and E2E were worse too)
+    buy = (f"{'buys' if one else 'buy'} {said_list([named.get(q, q) for q in better])} with {off}" if better
+           else f"{'leaves' if one else 'leave'} {off} further off and no quantity closer")
+    quantity = named.get(quantity, quantity)
     left = "" if cross is None else f", {cross:.1f} % cross-validated"
     # which is further off: the calibrated terms on the runs they were fitted on, or only those fitted without each run
     which = "calibrated" if after > before or cross is None else "cross-validated"
@@ -210,9 +213,8 @@ def calibration_worse(quantity: str, before: float, after: float, cross: float |
                 f"{which}, {quantity} is further off its runs than uncalibrated: median |error| {before:.1f} % "
                 f"uncalibrated, {after:.1f} % calibrated{left}; {figure} moved furthest off",
                 span,
-                f"the fit's {terms} {buy} the other quantities with {quantity}: add runs of other traffic (other "
-                f"rates, clients or prompt lengths) and calibrate again, or leave the calibration out of a plan whose "
-                f"verdict rests on {quantity}")
+                f"the fit's {terms} {buy}: add runs of other traffic (other rates, clients or prompt lengths) and "
+                f"calibrate again, or leave the calibration out of a plan whose verdict rests on {quantity}")
 
 
 def term_at_bound(name: str, value: float) -> str | None:
