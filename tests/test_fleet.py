@@ -524,7 +524,7 @@ def test_clusters_rank_by_what_renting_them_costs_a_token_every_gpu_charged():
     assert doc["ranked"][1]["rented_per_million_tokens"] == pytest.approx(0.517)
     assert doc["ranked"][1]["per_million_tokens"] == 0.2585
     md = fleet_md(doc, "fleet.moe")
-    assert "| $0.517 | $0.2585 | $27.92/h |" in md and "| $0.3689 | $0.3689 | $19.92/h |" in md
+    assert "| \\$0.517 | \\$0.2585 | \\$27.92/h |" in md and "| \\$0.3689 | \\$0.3689 | \\$19.92/h |" in md
 
 
 def test_a_larger_cluster_holding_the_best_s_own_pick_is_not_called_within_dagc_s_error():
@@ -813,7 +813,7 @@ def test_with_mixes_the_words_say_each_mixs_pick_its_gpus_and_the_figures_of_the
     assert ('not meeting: h100-sxm, gpus 1: misses mix "long": tpot_p90 <= 20 ms — its best under mix "long", `tp 1` '
             "on 1 GPU: p99 TTFT 91.9 ms, p90 TPOT 34.09 ms, goodput 0.144 requests/s") in text
     md = fleet_md(fleet_json(r), "mix")
-    assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", $0.3575 per million tokens') in md
+    assert ('`tp 1` on 1 GPU under mix "chat", `tp 2` on 2 GPUs under mix "long", \\$0.3575 per million tokens') in md
     # fleet.md's list of the clusters that miss says what the terminal says, figures and all (until 2026-11-30 the
     # requirement alone), escaped as every plan-borne text of fleet.md is (`md_text`, `md_prose`: no markup of it goes
     # live), its pick's strategy a code span as in the table (until 2026-11-30 its backticks were escaped)

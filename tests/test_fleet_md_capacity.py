@@ -31,7 +31,7 @@ def test_fleet_md_says_the_best_s_capacity_as_the_terminal_does():
     result = _result(5.0, 5.382930052223651)
     md = fleet_md(fleet_json(result), "chat30b")
     # 2.49 / 3600 / 6,620 × 1e6 = $0.1045
-    assert ("`tp 1` on 1 GPU (1 instance in the cluster), $0.1045 per million tokens on its goodput of 5 requests/s, "
+    assert ("`tp 1` on 1 GPU (1 instance in the cluster), \\$0.1045 per million tokens on its goodput of 5 requests/s, "
             "capacity 5.383 requests/s; what binds: tpot\\_p90 \\<= 40 ms.") in md
     console = Console(width=1000, record=True)
     print_fleet(console, result, 10)

@@ -40,4 +40,5 @@ def test_the_same_pick_on_more_gpus_says_one_instance_carries_the_traffic_and_ho
     md = fleet_md(fleet_json(result), "fleet")
     # as the terminal says it: the cluster as its table's row names it (not the label `mi300x, gpus 4`), its rent
     assert ("The same pick on more GPUs, where one instance of it carries the traffic and the others idle: 4 x "
-            "mi300x (2 instances, 1 idle, $8.4/h, $0.1795 per million tokens with every GPU it rents charged).") in md
+            "mi300x (2 instances, 1 idle, \\$8.4/h, \\$0.1795 per million tokens with every GPU it rents "
+            "charged).") in md

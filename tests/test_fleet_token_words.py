@@ -20,7 +20,7 @@ def test_the_headings_say_the_tokens_a_cost_counts_and_the_figure_is_of_those(tm
     assert ("ranked by money per million tokens (input and output) with every GPU the cluster rents charged"
             in out)
     md = (tmp_path / "out" / "fleet.md").read_text()
-    assert "ranked by $ per million tokens (input and output) with every GPU the cluster rents charged." in md
+    assert "ranked by \\$ per million tokens (input and output) with every GPU the cluster rents charged." in md
     best = json.loads((tmp_path / "out" / "fleet.json").read_text())["fleet"]["best"]
     # 1 GPU at its price an hour over the tokens of its goodput, 512 prompt + 64 output tokens a request
     goodput = best["pick"]["load"]["goodput_requests_per_s"]

@@ -67,13 +67,16 @@ def _whose(best: dict[str, Any]) -> str:
 
 
 def _cost_text(value: float | None, by: str) -> str:
-    return cost_figure(value, by)
+    """A cost as fleet.md writes it: `\\$0.3014`, its `$` escaped as every `$` of the page is (`md_text`: two would
+    pair as GitHub's math; until 2026-12-01 the figures dagc wrote itself were bare beside the escaped ones of its
+    sentences, `$1.081 … \\$0.5404`)."""
+    return md_text(cost_figure(value, by))
 
 
 def _rent_words(row: dict[str, Any]) -> str:
     """`, $8.4/h`: what the cluster rents for an hour, as the terminal's line of the same pick on more GPUs says it
     (none without a price)."""
-    return f", ${format_figure(rent)}/h" if (rent := row.get("rent_per_hour")) else ""
+    return md_text(f", ${format_figure(rent)}/h") if (rent := row.get("rent_per_hour")) else ""
 
 
 def _time(value: float | None) -> str:
@@ -157,7 +160,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     """fleet.md: which cluster to rent, the ranking, and the clusters that miss."""
     f = doc
     by = f["ranked_by"]
-    unit = (f"$ per million tokens ({TOKENS_COUNTED})" if by == "money" else
+    unit = (md_text(f"$ per million tokens ({TOKENS_COUNTED})") if by == "money" else
             f"GPU-hours per million tokens ({TOKENS_COUNTED}; no GPU has a price)") \
         + " with every GPU the cluster rents charged"
     out = [f"# Fleet: {md_text(plan)}", "",
@@ -202,7 +205,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                        f"{strategy_cell(r, lambda t: md_code(t, in_table=True), md_text)} | "
                        f"{pick['gpus']} | {r['instances']} | {goodput} | {ttft} | {tpot} | "
                        f"{_cost_text(_rented(r, by), by)} | {_cost_text(_cost(r, by), by)} | "
-                       f"{'—' if rent is None else f'${format_figure(rent)}/h'} | "
+                       f"{'—' if rent is None else md_text(f'${format_figure(rent)}/h')} | "
                        f"{md_text(binds_text(r))} |")
         out.append("")
         gpus = ((r["cluster"]["gpu"], r["cluster"].get("kernel_profile")) for r in f["ranked"])

@@ -1,0 +1,31 @@
+"""fleet.md writes every `$` escaped (`\\$`), as `dagc.export.md_escape` escapes one in the page's sentences: two bare
+`$` on a line pair as GitHub's math. Until 2026-12-01 the figures dagc wrote itself were bare beside the escaped ones
+of its sentences (`$1.081 … \\$0.5404`, a new user's trial); outside code spans no `$` is bare now, and each renders as
+`$` (CommonMark reads `\\$` as the character)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from test_fleet import SMALL, write
+
+from dagc.cli.main import main
+
+_SPAN = re.compile(r"(`+).*?\1")
+
+
+def test_every_dollar_of_fleet_md_outside_code_is_escaped(tmp_path: Path, capsys):
+    path = write(tmp_path, SMALL.replace('gpu preset "h200"', 'gpus = [1, 2]\n  gpu preset "h200"'))
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    md = (tmp_path / "out" / "fleet.md").read_text()
+    prose = _SPAN.sub("", md)
+    assert prose.count("$") > 10 and re.search(r"(?<!\\)\$", prose) is None, md
+    assert "ranked by \\$ per million tokens (input and output)" in md
+    # 1 H100 at 2.5 $/h: the best's line, the same pick on 2 (one idle) and the table's cost and rent cells
+    assert ", \\$0.3014 per million tokens on its goodput of 4 requests/s" in md
+    assert "2 x h100-sxm (2 instances, 1 idle, \\$5/h, \\$0.6028 per million tokens with every GPU it rents" in md
+    assert "| \\$0.6028 | \\$0.3014 | \\$5/h |" in md
+    # a code span keeps its `$` as written: it renders as code, and is pasted
+    assert "--set 'cluster.price=2.5 $/h'" in md
