@@ -185,10 +185,10 @@ def test_w542_says_cross_validated_when_only_the_cross_validated_error_is_worse(
     from dagc.source import SourceFile
 
     src = SourceFile("rate12.json", '{"total_token_throughput": 1}')
-    better = calibration_worse("e2e", 31.1, 29.6, 45.3, "`r.json`'s `x`", src.span(1, 2), ["step_s"])
+    better = calibration_worse("e2e", (31.1, 29.6, 45.3), "`r.json`'s `x`", src.span(1, 2), ["step_s"])
     assert better.message.startswith("cross-validated, E2E is further off its runs than uncalibrated: median "
                                      "|error| 31.1 % uncalibrated, 29.6 % calibrated, 45.3 % cross-validated")
-    worse = calibration_worse("e2e", 31.1, 33.0, 45.3, "`r.json`'s `x`", src.span(1, 2), ["step_s"])
+    worse = calibration_worse("e2e", (31.1, 33.0, 45.3), "`r.json`'s `x`", src.span(1, 2), ["step_s"])
     assert worse.message.startswith("calibrated, E2E is further off")
 
 
@@ -612,7 +612,7 @@ def test_w542_hint_is_whole_and_lists_its_terms_as_a_sentence():
 
     src = SourceFile("rate12.json", '{"total_token_throughput": 1}')
     terms = ["step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s"]
-    d = calibration_worse("throughput", 7.7, 9.2, 9.1, "`rate12.json`'s `total_token_throughput`", src.span(1, 2),
+    d = calibration_worse("throughput", (7.7, 9.2, 9.1), "`rate12.json`'s `total_token_throughput`", src.span(1, 2),
                           terms)
     assert d.code == "W542" and "…" not in d.hint and d.hint.endswith("whose verdict rests on throughput")
     assert ("the fit's `step_s`, `frontend_s`, `compute_time_scale`, `memory_time_scale` and `step_request_s` leave "

@@ -53,7 +53,7 @@ def worse_warnings(cal: Calibrated) -> list[Diagnostic]:
                  if quantity_of(k) == q and m > 0 and b.get(k, 0) > 0 and a.get(k, 0) > 0]
         _, n, key = max(moved) if moved else (0.0, 0, "requests")
         run = cal.jobs[n].run
-        out.append(calibration_worse(q, was, now, left if cal.cross_validates else None,
+        out.append(calibration_worse(q, (was, now, left if cal.cross_validates else None),
                                      f"`{quote(run.id)}`'s `{quote(run.fields.get(key, key))}`", run.span(key),
                                      cal.fit.fitted, better, [w for w in worse if w != q]))
     return out

@@ -192,10 +192,10 @@ Example:
 _BEFORE_FIRST_TOKEN, _SAID = ("frontend_s", "ingest_s"), {"tpot": "TPOT", "ttft": "TTFT", "e2e": "E2E"}
 
 
-def calibration_worse(quantity: str, before: float, after: float, cross: float | None, figure: str, span: Span,
+def calibration_worse(quantity: str, errors: tuple[float, float, float | None], figure: str, span: Span,
                       fitted: Sequence[str], better: Sequence[str] = (), also: Sequence[str] = ()) -> Diagnostic:
-    """W542: the calibrated terms predict `quantity` of the runs worse than the engine's own (the median |error|
-    in percent `before`, `after` the fit, and `cross`-validated — None when the runs are too few to cross-validate),
+    """W542: the calibrated terms predict `quantity` of the runs worse than the engine's own (`errors`: the median
+    |error| in percent before, after the fit, and cross-validated — None when the runs are too few to cross-validate),
     at the run's `figure` the fit moved furthest off; `better`, the quantities it predicts closer, `also` the others
     further off; `dagc.calibrate.worse` finds them."""
     # the fitted terms entering it: a front end's time (`frontend_s`, `ingest_s`) is before the first token, in no TPOT
@@ -205,7 +205,7 @@ def calibration_worse(quantity: str, before: float, after: float, cross: float |
     # what it bought with what (until 2026-12-01 "the other quantities", though TTFT and E2E were worse too)
     buy = (f"{'buys' if one else 'buy'} {said_list([named.get(q, q) for q in better])} with {off}" if better
            else f"{'leaves' if one else 'leave'} {off} further off and no quantity closer")
-    quantity = named.get(quantity, quantity)
+    quantity, (before, after, cross) = named.get(quantity, quantity), errors
     left = "" if cross is None else f", {cross:.1f} % cross-validated"
     # which is further off: the calibrated terms on the runs they were fitted on, or only those fitted without each run
     which = "calibrated" if after > before or cross is None else "cross-validated"
