@@ -15,31 +15,19 @@ from dagc.cost.compute import kernel_seconds, priced_kernels
 from dagc.cost.cost import template_time_s
 from dagc.cost.cost_model import CostModel, engine_text, hopper_expert_scale
 from dagc.cost.op_price import op_price
-from dagc.ir.dag import KernelClass, OpKind, Phase, StagePass
-from dagc.ir.ops import Op, OpShapes, rank_dims
-from dagc.lang.flatten import flatten
+from dagc.ir.dag import KernelClass
 from dagc.lang.load import load_plan_text
-from dagc.layout.layout import resolve
 from dagc.plan.engines import TRTLLM_BLACKWELL_EXPERT_TIME_SCALE, terms_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import fit_engine_terms as fit  # noqa: E402  (bench/, on the path above)
+from test_engine_hopper_experts import _experts  # noqa: E402  (the prefill's routed-expert op of a plan's first layer)
 
 PLAN = """model preset "mixtral-8x7b" {{ layers = 2 }}
 cluster {{ gpus = 1  gpu preset "{gpu}"  engine = {engine} }}
 workload {{ batch = 4  prompt = 512  generate = 8  routing = uniform }}
 strategy tp 1
 """
-
-
-def _experts(plan):
-    """The prefill's routed-expert op of the plan's first layer."""
-    lay = resolve(plan.model, plan.cluster, plan.workload, flatten(plan.strategies[0])[0])
-    shapes = OpShapes(plan.model, plan.workload, lay, rank_dims(plan.model, lay),
-                      StagePass(Phase.PREFILL, lay.requests()[0], 0), engine=plan.cluster.engine.terms)
-    tpl = shapes.get(Op.EXPERT_FFN)
-    assert tpl.kind is OpKind.EXPERT_FFN
-    return tpl
 
 
 def test_the_experts_grouped_gemms_take_1_68_times_their_time_on_a_b200_by_hand():

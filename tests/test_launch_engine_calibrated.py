@@ -18,15 +18,9 @@ workload { batch = 64  prompt = 512  generate = 128  serving = inflight }
 calibration from "cal.json"
 strategy tp 2
 """
-# what `dagc calibrate` writes (docs/calibrate.md, "The calibration file"), cut to one run: vLLM 0.33.0 on the
-# plan's GPU and model, its front end fitted to 27 ms and its memory-bound kernels to 1.2×
-CAL = {"format": 1, "engine": "vllm", "release": "0.33.0", "gpu": "h100-sxm", "gpus": 2, "model": "gpt-oss-120b",
-       "terms": {"step_s": 0.0015, "frontend_s": 0.027, "compute_time_scale": 1.0, "memory_time_scale": 1.2},
-       "runs": [{"id": "rate4.json", "file": "rate4.json", "tool": "vllm", "requests": 200, "prompt": 512.0,
-                 "generate": 128.0, "rate": 4.0, "concurrency": None, "measured": {"ttft_ms": 70.0},
-                 "dagc": {"ttft_ms": 68.4}, "cross_validated": {"ttft_ms": 68.4}}],
-       "range": {"prompt": [512.0, 512.0], "generate": [128.0, 128.0], "concurrency": None, "rate": [2.0, 8.0]},
-       "residuals": {"ttft": [0.1, -0.1], "tpot": [0.05, -0.05]}}
+# what `dagc calibrate` writes, cut to one run: vLLM 0.33.0 on the plan's GPU and model, its front end fitted to 27 ms
+# and its memory-bound kernels to 1.2× (tests/test_calibration_deployment_hint.py)
+from test_calibration_deployment_hint import CAL  # noqa: E402
 
 
 def test_launch_on_another_engine_writes_its_commands_with_the_calibrated_figures(tmp_path, capsys):
