@@ -13,12 +13,10 @@ The file's fields are documented in docs/calibrate.md; `CalibrationFile` is thei
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
 from collections.abc import Mapping
-from pathlib import Path, PurePath
 from typing import cast
 
 from pydantic import Field, ValidationError, field_validator
@@ -33,8 +31,8 @@ from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS, MODEL_PRESETS
 from ..source import Span
 from .blocks import BAD, Bad, Collector
-from .fields import nearest
 from .model import ImportRoots
+from .near_file import near_file
 from .parse import MAX_PLAN_BYTES, read_source
 
 __all__ = ["CALIBRATION_CODE", "KV_SHARE_TERM", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE",
@@ -54,7 +52,6 @@ TERM_BOUNDS = {"step_s": (0.0, MAX_STEP_S), "frontend_s": (0.0, MAX_FRONTEND_S),
                "step_request_s": (0.0, MAX_STEP_REQUEST_S),
                "compute_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE),
                "memory_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE)}
-_MAX_LISTED = 1000            # entries of the directory a missing calibration's near name is sought among
 _HINT = "make the file with `dagc calibrate` (docs/calibrate.md)"
 
 
@@ -138,22 +135,6 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(f"[{x}]" if isinstance(x, int) else str(x) for x in loc).replace(".[", "[") or "the file"
 
 
-def _near_file(path: Path, written: str) -> str | None:
-    """E109's hint for a missing calibration whose name is a slip of a file's beside it (`nearest`, as every "did
-    you mean"): the statement with that file's name (until 2026-12-01 "check the path", with `cal.json` beside the
-    `cal.jsn` the plan names). Names only, of the first `_MAX_LISTED` entries: no file is opened.
-    """
-    try:
-        names = [p.name for p in itertools.islice(path.parent.iterdir(), _MAX_LISTED) if p.is_file()]
-    except OSError:
-        return None
-    near = nearest(path.name, names)
-    if near is None:
-        return None
-    meant = written[: len(written) - len(PurePath(written).name)] + near
-    return f"did you mean `calibration from \"{quote(meant)}\"`? (`{quote(near)}` is beside the path written)"
-
-
 def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span) -> Calibration | Bad:
     """The calibration the statement names (`written`, at `at` in the plan), or BAD with E109 in `out`."""
     path = roots.resolve(out, written, at, "the calibration")
@@ -165,7 +146,7 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                           hint='give the path of the file `dagc calibrate … -o FILE` wrote (`calibration from "FILE"`)')
     except PlanError as exc:
         for d in exc.diagnostics:
-            hint = _near_file(path, written) if d.message == "the file does not exist" else None
+            hint = near_file(path, written, "calibration from") if d.message == "the file does not exist" else None
             out.error(CALIBRATION_CODE, f"cannot read calibration `{shown}`: {d.message}", at, hint or d.hint or _HINT)
         return BAD
     try:

@@ -10,6 +10,7 @@ reasons (E101, E103, E104, E105).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from ..diagnostics import PlanError, code, quote
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
@@ -41,6 +42,7 @@ from .fields import (
 )
 from .hints import gpu_hint
 from .model import ImportRoots
+from .near_file import near_file
 
 __all__ = ["CLUSTER_BLOCK_FIELDS", "lower_cluster"]
 
@@ -99,7 +101,9 @@ def _kernels(out: Collector, roots: ImportRoots, values: ClusterFields,
         try:
             return load_profile_file(path, item.label_span)
         except PlanError as exc:
-            out.diags.extend(exc.diagnostics)
+            # a slip of a file's name beside it: that name (`near_file`; until 2026-12-01 "check the path" alone)
+            out.diags.extend(replace(d, hint=near_file(path, item.label, "kernels from") or d.hint)
+                             if d.message.endswith(" does not exist") else d for d in exc.diagnostics)
             return BAD
     name = values.get("kernels")
     if name is None:                 # none written, or one that did not read (said, and the cluster is not built)

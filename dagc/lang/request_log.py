@@ -50,6 +50,7 @@ from .log_fields import (
 )
 from .model import ImportRoots
 from .mooncake_log import mooncake_log
+from .near_file import near_file
 
 __all__ = ["AZURE_COLUMNS", "BLOCK_TOKENS", "MAX_LOG_BYTES", "MAX_LOG_REQUESTS", "MAX_LOG_SPAN_S", "MAX_LOG_TOKENS",
            "MOONCAKE_KEYS", "REQUEST_LOG_CODE", "LogError", "parse_request_log", "read_request_log"]
@@ -93,7 +94,8 @@ def _read_bounded(path: Path, written: str) -> bytes:
         return read_regular(path, MAX_LOG_BYTES + 1)
     except Unreadable as exc:
         if exc.missing:
-            hint = "check the path (relative to the plan)"
+            # a slip of a file's name beside it: that name (`near_file`; until 2026-12-01 "check the path" alone)
+            hint = near_file(path, written, "requests from") or "check the path (relative to the plan)"
             if written.startswith("~"):      # a shell's home, which a plan's path is not
                 hint = "dagc does not expand `~` as a shell does: write the path relative to the plan, or absolute " \
                        "(a file outside the plan's directory is read with `--allow-path DIR`)"
