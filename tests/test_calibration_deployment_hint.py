@@ -32,10 +32,6 @@ CAL = {"format": 1, "engine": "vllm", "release": "0.33.0", "gpu": "h100-sxm", "g
 @pytest.mark.parametrize("edit, differs, hint", [
     ({"release": "0.11.0"}, "its release series is `0.11`, the plan's `0.33`", "`engine = vllm@0.11.0`"),
     ({"engine": "sglang", "release": "0.5.6"}, "its engine is `sglang`, the plan's `vllm`", "`engine = sglang@0.5.6`"),
-    # a file edited by hand: SGLang at a release of vLLM's, or an engine dagc does not know — the hint wrote
-    # `engine = sglang@0.33.0` and `engine = vllm-openai@0.33.0`, each E101 in the plan
-    ({"engine": "sglang"}, "its engine is `sglang`, the plan's `vllm`", "`engine = sglang`"),
-    ({"engine": "vllm-openai"}, "its engine is `vllm-openai`", "its engine, `vllm-openai`"),
     ({"gpu": "h200"}, "its GPU is `h200`, the plan's `h100-sxm`", '`gpu preset "h200"`'),
     ({"model": "gpt-oss-20b", "gpu": "my-gpu"}, "its model is `gpt-oss-20b`",
      'its GPU, `my-gpu`, `model preset "gpt-oss-20b"`'),
@@ -67,3 +63,30 @@ def test_e109_of_another_engine_compares_no_release_series(tmp_path):
     assert d.message == ("calibration `cal.json` was fitted on another deployment: its engine is `vllm`, the plan's "
                          "`sglang`")
     assert d.hint is not None and d.hint.endswith("plan the calibration's deployment: `engine = vllm@0.33.0`")
+
+
+@pytest.mark.parametrize("edit, said, hint", [
+    # a file edited by hand: an engine dagc does not know, SGLang at a release of vLLM's, dagc's reference at a release
+    # (it has none) — until 2026-12-01 each was read, and told only that it was of another deployment than the plan's
+    # (`its engine is `vllm-openai``), or, of the plan's engine, read as calibrated
+    ({"engine": "vllm-openai"}, "engine: `vllm-openai` is no engine dagc knows",
+     "the engines dagc knows: vllm, sglang, trtllm, pytorch; write the one the runs were of, or calibrate again "
+     "(`dagc calibrate`)"),
+    ({"engine": "sglang"}, "release: `0.33.0` is no release of sglang dagc knows",
+     "sglang's release series dagc knows: 0.5, 0.4; write the release the runs were of, or calibrate again "
+     "(`dagc calibrate`)"),
+    ({"release": "0.99.1"}, "release: `0.99.1` is no release of vllm dagc knows", None),
+    ({"engine": "pytorch", "release": "2.5.0"}, "release: `2.5.0` is no release of pytorch dagc knows",
+     "pytorch has no releases; write `\"release\": null`, or calibrate again (`dagc calibrate`)"),
+])
+def test_e109_an_engine_or_release_dagc_does_not_know_names_the_field_and_the_known_ones(tmp_path, edit, said, hint):
+    (tmp_path / "cal.json").write_text(json.dumps(CAL | edit))
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN, base_dir=tmp_path)
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.message, d.span.text) == ("E109", f"calibration `cal.json`: {said}", '"cal.json"')
+    if hint is None:        # vLLM's every series, newest first
+        assert d.hint is not None and d.hint.startswith("vllm's release series dagc knows: 0.33, 0.32, ")
+        assert "0.7, 0.6; write the release the runs were of" in d.hint
+    else:
+        assert d.hint == hint

@@ -169,6 +169,9 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
         said = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in errs[:3])
         more = f" (and {len(errs) - 3} more)" if len(errs) > 3 else ""
         return out.error(CALIBRATION_CODE, f"calibration `{shown}`: {said}{more}", at, _HINT)
+    unknown = _unknown_deployment(f)
+    if unknown is not None:
+        return out.error(CALIBRATION_CODE, f"calibration `{shown}`: {unknown[0]}", at, unknown[1])
     r = f.range
     return Calibration(file=path.name, engine=f.engine, release=f.release, gpu=f.gpu, gpus=f.gpus, model=f.model,
                        instance_gpus=f.instance_gpus,
@@ -190,6 +193,33 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
 _RUN_KEYS = ('"mean_ttft_ms"', '"time_to_first_token"')
 _MANIFEST = re.compile(r"^[ \t]*\[\[run\]\]", re.MULTILINE)
 _PLAN = re.compile(r"^[ \t]*(?:model[ \t]+(?:preset|from)|strategy[ \t])", re.MULTILINE)     # a plan's statements
+
+
+def _unknown_deployment(f: CalibrationFile) -> tuple[str, str] | None:
+    """E109's message and hint for a file whose `engine` or `release` dagc does not know (a file edited by hand:
+    `dagc calibrate` writes the plan's; until 2026-12-01 read, and only E109's hint of another deployment kept from
+    writing it as a plan's line), naming the field and the known ones; None when both are known.
+
+    Example:
+        >>> from types import SimpleNamespace as F
+        >>> _unknown_deployment(F(engine="vllm-openai", release="0.33.0"))[0]
+        'engine: `vllm-openai` is no engine dagc knows'
+        >>> _unknown_deployment(F(engine="sglang", release="0.33.0"))[0]
+        'release: `0.33.0` is no release of sglang dagc knows'
+        >>> [_unknown_deployment(F(engine="vllm", release=r)) for r in ("0.10.1.1", None)]
+        [None, None]
+    """
+    again = "calibrate again (`dagc calibrate`)"
+    if f.engine not in SERIES:
+        return (f"engine: {code(f.engine)} is no engine dagc knows",
+                f"the engines dagc knows: {', '.join(SERIES)}; write the one the runs were of, or {again}")
+    engine = cast(EngineName, f.engine)
+    if f.release is None or known_release(engine, f.release):
+        return None
+    series = SERIES[engine]
+    known = f"{engine}'s release series dagc knows: {', '.join(series)}" if series else f"{engine} has no releases"
+    fix = "write the release the runs were of" if series else "write `\"release\": null`"
+    return f"release: {code(f.release)} is no release of {engine} dagc knows", f"{known}; {fix}, or {again}"
 
 
 def _not_yet_fitted(text: str, shown: str, name: str) -> str:
@@ -274,7 +304,8 @@ def _engine_line(engine: str, release: str | None) -> str:
     """The plan's `engine = …` of a calibration's engine and release, where the plan can write it: a release that is
     none of that engine's series dagc knows (a file edited by hand: `sglang` at vLLM's `0.33.0`) is left out, and
     an engine dagc does not know is named, not written as a line that is E101 (until 2026-12-01 the hint read
-    `engine = sglang@0.33.0`, itself refused).
+    `engine = sglang@0.33.0`, itself refused). A file's are refused when read (`_unknown_deployment`); these stay for
+    a `Calibration` a library user makes.
 
     Example:
         >>> _engine_line("vllm", "0.31.0"), _engine_line("sglang", "0.33.0"), _engine_line("vllm-openai", "0.33.0")

@@ -155,10 +155,11 @@ Fixed:
 E109 = """
 A calibration file (`calibration from "…"`, made by `dagc calibrate`) that dagc cannot use: missing, not a
 regular file, larger than 1 MiB, not UTF-8 JSON, not a calibration (no "format"), a format this dagc does not
-read, a field missing or out of range (a negative term, a residual past ±10); or a calibration fitted on
-another deployment than the plan's — another engine, release series (0.33 for 0.33.1), GPU or model: its terms
-are that engine's host times on that GPU with that model, not this plan's. The message names the field or what
-differs; the file's content is never printed. docs/calibrate.md describes the file.
+read, a field missing or out of range (a negative term, a residual past ±10), an `engine` or `release` dagc does
+not know (a file edited by hand; the hint lists the known ones); or a calibration fitted on another deployment
+than the plan's — another engine, release series (0.33 for 0.33.1), GPU or model: its terms are that engine's
+host times on that GPU with that model, not this plan's. The message names the field or what differs;
+the file's content is never printed. docs/calibrate.md describes the file.
 
 Bad:
     cluster { gpus = 8  gpu preset "h200"  engine = vllm }
