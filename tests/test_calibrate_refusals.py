@@ -117,3 +117,16 @@ def test_a_name_with_backticks_keeps_its_code_span_whole(tmp_path: Path):
         jobs_of_manifest(home / "m.toml")
     (d,) = exc.value.diagnostics
     assert d.message == "run entry 1: `plan` names a file that does not exist, ``mi`ss.moe``"
+
+
+def test_the_plan_a_message_names_is_whole_with_a_set_and_a_strategy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # a plan named with a `--set` and a `--strategy` passes the 60 characters of other quoted text: it was cut with "…"
+    home = _home(tmp_path)
+    (home / "runs" / "rate8.json").write_text(RUN.replace('"request_rate":4.0', '"request_rate":8.0') + "\n")
+    monkeypatch.chdir(home)
+    with pytest.raises(PlanError) as exc:
+        jobs_of(["runs/rate8.json"], "plan.moe", overrides=["workload.rate=4 requests/s"], strategy="tp 4")
+    (d,) = exc.value.diagnostics
+    shown = d.message.split("`")[1]
+    assert len(shown) > 60 and "…" not in shown
+    assert shlex.split(shown) == ["plan.moe", "--set", "workload.rate=4 requests/s", "--strategy", "tp 4"]

@@ -46,7 +46,7 @@ from ..units import count_text
 from .crossval import CV_MIN_RUNS, MARGIN, MAX_FOLDS, CvChoice, choose_by_cv, folds
 from .figures import dagc_figures, quantity_of
 from .kv_share import KvShare, binding, kv_share
-from .match import disagreements, queued_by_design
+from .match import PLAN_SHOWN_CHARS, disagreements, queued_by_design
 from .measured import MeasuredRun
 from .solve import TERMS, Evaluate, JointFit, fit_terms
 
@@ -207,8 +207,8 @@ def _same_deployment(jobs: Sequence[Job]) -> None:
     first = key(jobs[0].plan)
     for j in jobs[1:]:
         if key(j.plan) != first:
-            raise _fail(j, f"run {quote(j.run.id)}'s plan {code(j.plan_shown)} is of another deployment than "
-                        f"run {quote(jobs[0].run.id)}'s: engine, release, GPU, model "
+            raise _fail(j, f"run {quote(j.run.id)}'s plan {code(j.plan_shown, PLAN_SHOWN_CHARS)} is of another "
+                        f"deployment than run {quote(jobs[0].run.id)}'s: engine, release, GPU, model "
                         f"{' / '.join(str(x) for x in key(j.plan))} against {' / '.join(str(x) for x in first)}",
                         "a calibration is of one engine release, GPU and model: calibrate each apart")
 
@@ -302,8 +302,9 @@ class _Evaluator:
             out: list[Mapping[str, float]] = []
             for j, (figs, why) in zip(self.jobs, self._found(terms), strict=True):
                 if why is not None:
-                    raise _fail(j, f"dagc gives no figures for run {quote(j.run.id)}'s plan {code(j.plan_shown)}: "
-                                f"{quote(why, 200)}", "check the plan with `dagc check` first")
+                    raise _fail(j, f"dagc gives no figures for run {quote(j.run.id)}'s plan "
+                                f"{code(j.plan_shown, PLAN_SHOWN_CHARS)}: {quote(why, 200)}",
+                                "check the plan with `dagc check` first")
                 out.append(figs)
             self.seen[key] = out
         return self.seen[key]

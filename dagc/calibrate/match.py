@@ -27,8 +27,13 @@ from .measured import MeasuredRun
 from .model_names import FAMILIES, name_parts, other_model, preset_of
 from .run_counts import GPU_FAMILIES, gpu_family
 
-__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "Shared", "checkpoint_precision",
-           "disagreements", "queued_by_design", "several_traffics"]
+__all__ = ["BURST_RAMP", "LENGTH_TOLERANCE", "PLAN_SHOWN_CHARS", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "Shared",
+           "checkpoint_precision", "disagreements", "queued_by_design", "several_traffics"]
+
+# The plan a message names (`Job.plan_shown`: its file, `--set`s and `--strategy`, each one shell word) is shown whole
+# up to this many characters, so that it can be pasted; the shorter bound of other quoted text (60) cut a plan with a
+# `--set` and a `--strategy` with "…" (until 2026-12-01).
+PLAN_SHOWN_CHARS = 240
 
 LENGTH_TOLERANCE = 0.05      # a mean length within 5 % of the plan's `prompt` / `generate`
 RATE_TOLERANCE = 0.01        # the rate within 1 % of the plan's
@@ -107,7 +112,7 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared 
     """E110 for each figure of the run's traffic the plan does not send. `shared` (`Shared`): the plan is others'
     too — a `--set` of the run's traffic would refuse them —, so a disagreement on the traffic names the manifest
     entry that gives the run a plan of its own, with every setting the run's disagreements call for."""
-    shown = quote(plan_shown)
+    shown = quote(plan_shown, PLAN_SHOWN_CHARS)
     said: list[tuple[str, str, tuple[str, ...]]] = []      # each disagreement: the run's field, words, `--set`s
 
     def say(name: str, message: str, setting: str, *more: str) -> None:
