@@ -202,14 +202,14 @@ HOPPER_STEPS = 9                    # the bracket halves 9 times: 3 / 512 ≈ 0.
 
 def hopper_jobs(jobs: Sequence[tuple], name: str = "hopper_expert_time_scale") -> list[tuple]:
     """The jobs whose plan runs an MoE model on a Hopper GPU priced by a built-in profile (`dagc.cost.cost_model.
-    hopper_expert_scale`'s condition): the runs `hopper_expert_time_scale` moves; with `name`
+    expert_time_scale`'s condition): the runs `hopper_expert_time_scale` moves; with `name`
     "blackwell_expert_time_scale", those on a Blackwell GPU (fp4 units) that term moves."""
-    from dagc.cost.cost_model import hopper_expert_scale
+    from dagc.cost.cost_model import expert_time_scale
     probe = {name: 2.0}
     out = []
     for sid, r in jobs:
         plan = fc.lowered(r, None, probe)
-        if hopper_expert_scale(plan.cluster) == 2.0 and plan.model.moe is not None and plan.model.moe.experts > 0:
+        if expert_time_scale(plan.cluster) == 2.0 and plan.model.moe is not None and plan.model.moe.experts > 0:
             out.append((sid, r))
     return out
 

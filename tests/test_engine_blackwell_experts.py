@@ -13,7 +13,7 @@ import pytest
 
 from dagc.cost.compute import kernel_seconds, priced_kernels
 from dagc.cost.cost import template_time_s
-from dagc.cost.cost_model import CostModel, engine_text, hopper_expert_scale
+from dagc.cost.cost_model import CostModel, engine_text, expert_time_scale
 from dagc.cost.op_price import op_price
 from dagc.ir.dag import KernelClass
 from dagc.lang.load import load_plan_text
@@ -60,7 +60,7 @@ def test_the_experts_grouped_gemms_take_1_68_times_their_time_on_a_b200_by_hand(
                                                 ("b200", "sglang", 1.0), ("a100-80g", "trtllm", 1.0)])
 def test_only_tensorrt_llm_from_1_0_on_blackwell_takes_it(gpu, engine, scale):
     plan = load_plan_text(PLAN.format(gpu=gpu, engine=engine), "tiny.moe")
-    assert hopper_expert_scale(plan.cluster) == scale
+    assert expert_time_scale(plan.cluster) == scale
     assert CostModel.from_cluster(plan.cluster).expert_time_scale == scale
     assert terms_of("trtllm", "0.21").blackwell_expert_time_scale == 1.0
 

@@ -10,7 +10,7 @@ import pytest
 
 from dagc.cost.compute import kernel_seconds, priced_kernels
 from dagc.cost.cost import template_time_s
-from dagc.cost.cost_model import CostModel, engine_text, hopper_expert_scale
+from dagc.cost.cost_model import CostModel, engine_text, expert_time_scale
 from dagc.cost.op_price import op_price
 from dagc.ir.dag import KernelClass, OpKind, Phase, StagePass
 from dagc.ir.ops import Op, OpShapes, rank_dims
@@ -70,7 +70,7 @@ def test_the_experts_grouped_gemms_take_the_term_times_their_time_by_hand():
                                                 ("h200", "sglang", 1.0), ("h200", "pytorch", 1.0)])
 def test_only_tensorrt_llm_on_hopper_takes_it(gpu, engine, scale):
     plan = _plan(gpu, engine)
-    assert hopper_expert_scale(plan.cluster) == scale
+    assert expert_time_scale(plan.cluster) == scale
     assert CostModel.from_cluster(plan.cluster).expert_time_scale == scale
     said = f"GPU its routed experts' grouped GEMMs {scale:g}× the profile's time"
     assert (said in engine_text(plan.cluster)) == (scale != 1.0)
@@ -84,4 +84,4 @@ def test_releases_before_the_pytorch_backend_keep_the_profile():
     assert terms_of("trtllm", "1.0").hopper_expert_time_scale == 2.42
     assert terms_of("trtllm", "1.3.0rc20").hopper_expert_time_scale == 2.42
     plan = load_plan_text(PLAN.format(gpu="h200", engine="trtllm@0.17.0"), "tiny.moe")
-    assert hopper_expert_scale(plan.cluster) == 1.0
+    assert expert_time_scale(plan.cluster) == 1.0

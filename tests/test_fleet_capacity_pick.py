@@ -6,7 +6,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from dagc.cost.cost_model import hopper_expert_scale
+from dagc.cost.cost_model import expert_time_scale
 from dagc.export.fleet_json import FLEET_ASK, answer_json
 from dagc.fleet.cluster import answer_cluster
 from dagc.lang.load import load_plan_text, parse_strategy
@@ -56,7 +56,7 @@ def test_a_pickled_plan_is_priced_as_the_plan(tmp_path: Path) -> None:
     plan = load_plan_text(PLAN, str(tmp_path / "plan.moe"))
     copy = pickle.loads(pickle.dumps(plan))
     assert copy.cluster.kernels is not plan.cluster.kernels
-    assert hopper_expert_scale(copy.cluster) == hopper_expert_scale(plan.cluster) \
+    assert expert_time_scale(copy.cluster) == expert_time_scale(plan.cluster) \
         == plan.cluster.engine.terms.hopper_expert_time_scale > 1
     decl = parse_strategy("tp 2 ; ep 2")
     ours, theirs = check_strategy(plan, decl), check_strategy(copy, decl)

@@ -275,7 +275,7 @@ def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple
 def kernel_efficiency(cls: KernelClass, cm: CostModel) -> float:
     """The efficiency a kernel of class `cls` is priced at (its time over it): the plan's HBM efficiency for a
     memory-bound kernel, its compute efficiency else — a routed expert's grouped GEMM's over the engine's
-    `CostModel.expert_time_scale` (`dagc.cost.cost_model.hopper_expert_scale`).
+    `CostModel.expert_time_scale` (`dagc.cost.cost_model.expert_time_scale`).
 
     Example:
         >>> import dataclasses

@@ -22,7 +22,7 @@ from ..plan.plan import Plan
 from ..units import Dimension, format_si, said_list
 
 __all__ = ["LAYER_OP", "CostBasis", "CostModel", "MeasuredOn", "blackwell_scale", "calibrated_by", "cost_basis",
-           "cost_basis_text", "engine_text", "hopper_expert_scale"]
+           "cost_basis_text", "engine_text", "expert_time_scale"]
 
 # The op that carries the engine's time per layer (`EngineTerms.layer_s`): each layer's pass runs one QKV projection
 LAYER_OP = OpKind.QKV_PROJ
@@ -47,7 +47,7 @@ def blackwell_scale(c: Cluster) -> float:
     return c.engine.terms.blackwell_memory_time_scale if own else 1.0
 
 
-def hopper_expert_scale(c: Cluster) -> float:
+def expert_time_scale(c: Cluster) -> float:
     """The engine's multiplier of the routed experts' grouped GEMMs' time on the cluster's GPU: its
     `hopper_expert_time_scale` on a Hopper GPU (8-bit units and no 4-bit ones, priced by the built-in H100 or H200
     profile) and its `blackwell_expert_time_scale` on a Blackwell GPU (4-bit units, priced by a built-in profile at its
@@ -57,11 +57,11 @@ def hopper_expert_scale(c: Cluster) -> float:
         >>> from dagc.plan.engines import engine_of
         >>> from dagc.plan.presets import GPU_PRESETS
         >>> h200 = Cluster(gpus=8, gpu=GPU_PRESETS["h200"], intra_node_bytes_per_s=900e9, engine=engine_of("trtllm"))
-        >>> hopper_expert_scale(h200) == h200.engine.terms.hopper_expert_time_scale
+        >>> expert_time_scale(h200) == h200.engine.terms.hopper_expert_time_scale
         True
-        >>> hopper_expert_scale(h200.model_copy(update={"gpu": GPU_PRESETS["b200"]}))
+        >>> expert_time_scale(h200.model_copy(update={"gpu": GPU_PRESETS["b200"]}))
         1.68
-        >>> hopper_expert_scale(h200.model_copy(update={"gpu": GPU_PRESETS["a100-80g"]}))
+        >>> expert_time_scale(h200.model_copy(update={"gpu": GPU_PRESETS["a100-80g"]}))
         1.0
     """
     gpu, k = c.gpu, c.kernels
@@ -105,7 +105,7 @@ class CostModel:
     # a calibration's), blended by how bound the op is (`time_scale`)
     compute_time_scale: float = 1.0
     memory_time_scale: float = 1.0
-    # the engine's multiplier of a routed-expert grouped GEMM's time on this GPU (`hopper_expert_scale`): it divides
+    # the engine's multiplier of a routed-expert grouped GEMM's time on this GPU (`expert_time_scale`): it divides
     # those kernels' compute efficiency, so an op's price carries it as it carries the plan's efficiencies
     expert_time_scale: float = 1.0
 
@@ -133,7 +133,7 @@ class CostModel:
                    layer_s=c.engine.terms.layer_s,
                    compute_time_scale=c.engine.terms.compute_time_scale,
                    memory_time_scale=c.engine.terms.memory_time_scale * blackwell_scale(c),
-                   expert_time_scale=hopper_expert_scale(c))
+                   expert_time_scale=expert_time_scale(c))
 
     def time_scale(self, flops: float, hbm_bytes: float, dtype: DType) -> float:
         """The multiplier of a compute op's time (its FLOPs and HBM bytes, its peak's dtype) in this engine:
@@ -373,9 +373,9 @@ def _host_terms(cluster: Cluster, per_request: bool = False) -> str:
     if blackwell_scale(cluster) != 1.0:
         host += (f", on this Blackwell GPU its memory-bound kernels {blackwell_scale(cluster):.3g}× the scaled H200 "
                  "profile's time")
-    if hopper_expert_scale(cluster) != 1.0:
+    if expert_time_scale(cluster) != 1.0:
         host += (f", on this {'Blackwell' if cluster.gpu.flops_4bit else 'Hopper'} GPU its routed experts' grouped "
-                 f"GEMMs {hopper_expert_scale(cluster):.3g}× the profile's time")
+                 f"GEMMs {expert_time_scale(cluster):.3g}× the profile's time")
     if t.kv_read_per_query_head:
         host += ", its decode attention reading each KV head's cache once per query head of its group"
     if t.ep_all_gather:             # `dagc.ir.op_moe.gathers_tokens`
