@@ -8,10 +8,13 @@ Usage:
     python bench/trtllm_offline.py --floor                  # every source's runs against physics only, no simulation
     python bench/trtllm_offline.py --only trtllm-perf-overview-v1-0-moe --strategy "tp 1 ; ep 8" "tp 1 ; etp 8"
     python bench/trtllm_offline.py --gather                 # the EP exchange as an all-gather and a reduce-scatter
+    python bench/trtllm_offline.py --only trtllm-perf-overview-v1-0-moe --one-group   # "TP8" without attention DP
+    python bench/trtllm_offline.py --routing 1.3            # the busiest EP rank 1.3× the mean
+    python bench/trtllm_offline.py --decode-attention 2     # decode attention on Blackwell at 2× its time
 
 For each run (bench/corpus/, `client = in-process`, every request at once) it prints dagc's throughput error
 and what makes it: the run's duration in dagc and the one its measured throughput implies, the requests in
-flight (all schedulers), the mean TTFT and TPOT of the load simulation and its decode step. Five questions
+flight (all schedulers), the mean TTFT and TPOT of the load simulation and its decode step. Eight questions
 about the error, each a flag, none of them a term of dagc's (docs/cost-model.md, "TensorRT-LLM's offline MoE
 throughput" and "The held-out v1.0 MoE table against TensorRT-LLM 1.0's own source"):
 
@@ -33,7 +36,15 @@ throughput" and "The held-out v1.0 MoE table against TensorRT-LLM 1.0's own sour
   prices it by `gather`, which replaces the distinct ranks `dagc.ir.op_moe` reads for that process alone. Since
   2026-11-29 dagc prices TensorRT-LLM's plans so by default (`dagc.ir.op_moe.gathers_tokens`, docs/cost-model.md,
   "TensorRT-LLM's EP exchange"); `--gather` now applies it to every all-to-all as well (a GB200 domain's, another
-  engine's).
+  engine's);
+- `--one-group`: the plans' attention-DP ranks (`tp 1 ; ep N`) read as one tensor-parallel group with the experts
+  on N EP ranks (`tp N ; ep N`), its `batch` one scheduler's (the plan's over N): a performance page's "TP8" read
+  as TensorRT-LLM without attention DP, trtllm-bench's max_batch_size and max_num_tokens then the whole group's
+  (`one_group`);
+- `--routing X`: every plan's routing `imbalance X`, the busiest EP rank carrying X times the mean (`with_routing`);
+  dagc's default is random routing, balanced in expectation;
+- `--decode-attention X`: the decode-attention kernels of the runs on a Blackwell GPU (b200, b300, gb200, gb300: the
+  H200's profile at their peaks) at X times their time (`attention_scale`), every other op as priced.
 
 Every row also sets the measured figure against physics, whatever dagc's kernels say (`implied_s`,
 `weights_floor_s`):
@@ -61,8 +72,12 @@ for p in (ROOT, ROOT / "bench"):
 
 import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
+import dagc.cost.compute as compute  # noqa: E402
+import dagc.cost.op_price as op_price  # noqa: E402
 import dagc.ir.op_moe as op_moe  # noqa: E402
 from dagc.calibrate.figures import with_terms  # noqa: E402
+from dagc.cost.compute import kernel_efficiency  # noqa: E402
+from dagc.ir.dag import KernelClass  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.layout.routing import expected_distinct_ranks  # noqa: E402
 from dagc.layout.shards import expected_distinct_experts, kv_bytes_per_token_layer  # noqa: E402
@@ -144,6 +159,41 @@ def gather(on: bool) -> None:
     op_moe.expected_distinct_ranks = _every_rank if on else expected_distinct_ranks
 
 
+def one_group(plan_text: str) -> str:
+    """The plan with its attention-DP ranks read as one tensor-parallel group (`--one-group`): `tp 1 ; ep N` written
+    `tp N ; ep N` and its `batch` over N (one scheduler's); any other strategy as it is."""
+    found = re.search(r"^(strategy\s+\w+\s*=\s*)tp 1 ; ep (\d+)[ \t]*$", plan_text, flags=re.M)
+    if found is None:
+        return plan_text
+    n = int(found.group(2))
+    text = plan_text[:found.start()] + f"{found.group(1)}tp {n} ; ep {n}" + plan_text[found.end():]
+    return re.sub(r"\bbatch = (\d+)", lambda m: f"batch = {-(-int(m.group(1)) // n)}", text, count=1)
+
+
+def with_routing(plan_text: str, imbalance: float | None) -> str:
+    """The plan with its workload's routing `imbalance X` (`--routing`); as it is for None."""
+    if imbalance is None:
+        return plan_text
+    return re.sub(r"workload\s*\{", lambda m: f"{m.group(0)}\n  routing = imbalance {imbalance:g}", plan_text, count=1)
+
+
+BLACKWELL = frozenset({"b200", "b300", "gb200", "gb300"})
+_ATTENTION = [1.0]          # `--decode-attention`'s scale for the run a worker prices (`attention_scale`)
+
+
+def _scaled_efficiency(cls, cm):
+    """`dagc.cost.compute.kernel_efficiency`, a decode-attention kernel's over `_ATTENTION[0]`."""
+    e = kernel_efficiency(cls, cm)
+    return e / _ATTENTION[0] if cls is KernelClass.ATTN_DECODE else e
+
+
+def attention_scale(x: float) -> None:
+    """A worker's decode-attention kernels at `x` times their time (`--decode-attention`); 1: as dagc prices them."""
+    _ATTENTION[0] = x
+    for module in (compute, op_price):      # each prices kernels by its own name of it
+        module.kernel_efficiency = kernel_efficiency if x == 1.0 else _scaled_efficiency  # type: ignore[attr-defined]
+
+
 def lowered(run: fc.Run, graphs: bool, profiles: Path | None):
     """The run's plan as bench/fidelity_corpus.py lowers it; with the page's graphs, and TensorRT-LLM's own
     kernel profile in `profiles` for its GPU."""
@@ -158,11 +208,15 @@ def lowered(run: fc.Run, graphs: bool, profiles: Path | None):
 
 
 def one(args: tuple) -> dict:
-    """One run through dagc's load simulation: its throughput error and what makes it."""
-    run_id, graphs, profiles, old, new = args
+    """One run through dagc's load simulation: its throughput error and what makes it. `o`: the flags
+    (`graphs`, `profiles`, `strategy`, `one_group`, `routing`, `decode_attention`)."""
+    run_id, o = args
     _, run = fc.published(run_id)
-    run = run.model_copy(update={"plan": reading(run.plan, old, new)})
-    plan = lowered(run, graphs, profiles)
+    text = reading(run.plan, *(o["strategy"] or (None, None)))
+    text = with_routing(one_group(text) if o["one_group"] else text, o["routing"])
+    run = run.model_copy(update={"plan": text})
+    attention_scale(o["decode_attention"] if run.gpu in BLACKWELL and o["profiles"] is None else 1.0)
+    plan = lowered(run, o["graphs"], o["profiles"])
     r = check_strategy(plan, plan.strategies[0], with_capacity=False)
     f, b = r.load.figures, r.load.binding
     measured = run.measured["output_tokens_per_s"]
@@ -218,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--floor", action="store_true", help="only each run's allowed step against its floor")
     ap.add_argument("--strategy", nargs=2, metavar=("FROM", "TO"), help="each plan's strategy FROM written TO")
     ap.add_argument("--gather", action="store_true", help="EP exchange by all-gather and reduce-scatter")
+    ap.add_argument("--one-group", action="store_true", help="attention-DP ranks read as one TP group")
+    ap.add_argument("--routing", type=float, help="every plan's routing `imbalance X`")
+    ap.add_argument("--decode-attention", type=float, default=1.0, help="Blackwell decode attention at X× its time")
     a = ap.parse_args(argv)
     if a.floor:
         rows = floor_rows(a.only or [f.source.id for f in fc.load_corpus()])
@@ -230,10 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = [r.id for s in a.only for r in fc.source_runs(s)[1]
             if r.client == "in-process" and "output_tokens_per_s" in r.measured
             and (a.profiles is None or r.gpu in SYSTEMS)]
-    profiles = a.profiles.resolve() if a.profiles else None
-    old, new = a.strategy or (None, None)
+    opts = {"graphs": a.graphs, "profiles": a.profiles.resolve() if a.profiles else None, "strategy": a.strategy,
+            "one_group": a.one_group, "routing": a.routing, "decode_attention": a.decode_attention}
     with ProcessPoolExecutor(max(1, a.jobs), initializer=gather, initargs=(a.gather,)) as pool:
-        rows = list(pool.map(one, [(r, a.graphs, profiles, old, new) for r in runs]))
+        rows = list(pool.map(one, [(r, opts) for r in runs]))
     for row in rows:
         print(f"{row['run'][:60]:60} {row['error']:+7.1%}  dagc {row['seconds']:8.1f} s, measured "
               f"{row['measured_seconds']:8.1f} s; {row['in_flight']:6.0f} in flight over {row['schedulers']}; "

@@ -392,6 +392,43 @@ def test_trtllm_offline_readings_and_all_gather_by_hand():
     assert op_moe.expected_distinct_ranks(8, 128, 8) == pytest.approx(reached)
 
 
+def test_trtllm_offline_one_group_routing_and_decode_attention_by_hand():
+    """bench/trtllm_offline.py: `--one-group` reads the v1.0 page's B200 Qwen3-235B-A22B "TP8" at 5,000 / 500 as one
+    tensor-parallel group, its batch trtllm-bench's max_batch_size for that group, 10,240 / 8 = 1,280; `--routing`
+    writes the workload's imbalance; `--decode-attention 2` halves a decode-attention kernel's efficiency (its time
+    doubled) on an H200's cost model and leaves a GEMM's, and 1 restores dagc's own function."""
+    import dataclasses
+
+    import trtllm_offline as to
+
+    import dagc.cost.compute as compute
+    import dagc.cost.op_price as op_price
+    from dagc.cost.cost_model import CostModel
+    from dagc.ir.dag import KernelClass
+    from dagc.plan.cluster import Cluster
+    from dagc.plan.presets import GPU_PRESETS
+    _, run = fc.published("qwen3-235b-a22b-b200-tp8-fp4-5000-500-offline")
+    grouped = to.one_group(run.plan)
+    assert "batch = 1280\n" in grouped and "strategy s = tp 8 ; ep 8\n" in grouped
+    assert "batch = 10240" in run.plan and to.schedulers(grouped) == 1
+    assert to.one_group("strategy s = tp 8\n") == "strategy s = tp 8\n"
+    text = "workload {\n  batch = 8\n}\n"
+    assert to.with_routing(text, 1.3) == "workload {\n  routing = imbalance 1.3\n  batch = 8\n}\n"
+    assert to.with_routing(text, None) == text
+    cm = dataclasses.replace(CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h200"],
+                                                                   intra_node_bytes_per_s=900e9)), hbm_efficiency=0.8)
+    own = compute.kernel_efficiency
+    try:
+        to.attention_scale(2.0)
+        assert compute.kernel_efficiency(KernelClass.ATTN_DECODE, cm) == pytest.approx(0.4)
+        assert op_price.kernel_efficiency(KernelClass.ATTN_DECODE, cm) == pytest.approx(0.4)
+        assert compute.kernel_efficiency(KernelClass.MEMORY, cm) == pytest.approx(0.8)
+        assert compute.kernel_efficiency(KernelClass.GEMM, cm) == own(KernelClass.GEMM, cm)
+    finally:
+        to.attention_scale(1.0)
+    assert compute.kernel_efficiency is own and op_price.kernel_efficiency is own
+
+
 def test_trtllm_offline_weights_floor_and_allowed_step_by_hand():
     """bench/trtllm_offline.py: the least decode step of `tp 1 ; ep 2` Mixtral 8x7B on 2 H100s at a batch of 8 — a
     rank reads attention, norms, routers and LM head whole (bf16), its 4 of 8 experts as far as 8 tokens of
