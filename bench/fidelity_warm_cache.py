@@ -15,11 +15,13 @@ the cookbook prints (`DRAWN`, tests/test_fidelity_warm_cache.py). SGLang keeps a
 prefilled unless launched with `--disable-radix-cache` (the cookbook's commands are not): on one server, a run finds
 the prompts of the runs before it cached and prefills each of them as one token.
 
-The corpus's plans state each run cold (`lengths = uniform`, every prompt prefilled). This script replays each of
-the six runs from a Mooncake log of its drawn lengths (`requests from`) twice: cold, and warm — the prompts the
-runs before it sent (`WARM`: the 10 of the 1-client run before a 16-client one, the 80 of the 16-client run
-before a 64- or 100-client one) written as one-token prompts, which is what their prefill is; their decode then
-reads a one-token prompt's KV cache instead of the whole prompt's, which moves TPOT a little, not TTFT. A
+Since 2026-12-01 the corpus's plans state each run warm (`warm = N`, docs/language.md: the first N prompts in the
+prefix cache when the run starts) over dagc's own draws of the lengths (`lengths = uniform`). This script replays
+each of the six runs from a Mooncake log of its drawn lengths (`requests from`) twice: cold, and warm — the prompts
+the runs before it sent (its plan's `warm`, `warm_of`: the 10 of the 1-client run before a 16-client one, the 80 of the
+16-client run before a 64- or 100-client one) written as one-token prompts, which is what their prefill is (as it
+did before `warm` existed); their decode then reads a one-token prompt's KV cache instead of the whole prompt's,
+which moves TPOT a little, not TTFT. A
 summarising run may also find the first up to 1,000 tokens of each prompt cached from the reasoning scenario's
 runs if they shared its server (the cookbook does not say); that is left out. The held-out half's TTFT median and
 worst |error| are then computed from bench/corpus_results.json with the six runs' figures replaced by the warm
@@ -48,11 +50,16 @@ from dagc.lang.load import load_plan_text  # noqa: E402
 
 SEED = 1                 # sglang.bench_serving's `--seed` default
 BLOCK_TOKENS = 512       # a Mooncake log's tokens per hash id
-# Each run's prompts the runs before it on the same server sent: the scenario's 1-client run sends 10, its
-# 16-client run 80 (the cookbook's `--num-prompts`).
-WARM = {"qwen3-235b-b200-tp8-chat-c16": 10, "qwen3-235b-b200-tp8-chat-c100": 80,
-        "qwen3-235b-b200-tp8-summarize-c16": 10, "qwen3-235b-b200-tp8-summarize-c64": 80,
-        "dsr1-b200-tp8-chat-c16": 10, "dsr1-b200-tp8-chat-c100": 80}
+# Each run's prompts the runs before it on the same server sent, as its plan's `warm` says: the scenario's 1-client
+# run sends 10, its 16-client run 80 (the cookbook's `--num-prompts`).
+RUNS = ("qwen3-235b-b200-tp8-chat-c16", "qwen3-235b-b200-tp8-chat-c100", "qwen3-235b-b200-tp8-summarize-c16",
+        "qwen3-235b-b200-tp8-summarize-c64", "dsr1-b200-tp8-chat-c16", "dsr1-b200-tp8-chat-c100")
+
+
+def warm_of(run: fc.Run) -> int:
+    """The prompts the run's plan caches before it starts (`warm = N`; 0 without)."""
+    found = re.search(r"\bwarm = (\d+)", run.plan)
+    return int(found.group(1)) if found else 0
 
 
 def drawn(prompts: int, input_len: int, output_len: int, range_ratio: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +87,7 @@ def replayed_ttft_ms(run: fc.Run, lines: list[str], folder: Path) -> float:
     """dagc's client TTFT of `run` with its requests replayed from `lines` (its plan's drawn lengths left out)."""
     path = folder / f"{run.id}.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    text = re.sub(r"  lengths = uniform  length_cv = [0-9.]+", "", run.plan)
+    text = re.sub(r"\s*\bwarm = \d+", "", re.sub(r"  lengths = uniform  length_cv = [0-9.]+", "", run.plan))
     text = re.sub(r"requests = (\d+)", rf'requests = \1\n  requests from "{path.name}"', text, count=1)
     plan = load_plan_text(fc.with_engine(text, run.engine, run.release), f"{run.id}.moe", base_dir=folder)
     cluster = plan.cluster.model_copy(update={"reserve_bytes": fc.engine_reserve(run, plan, run.engine)})
@@ -96,8 +103,9 @@ def main() -> int:
     warm: dict[str, float] = {}
     print(f"{'run':36} {'measured':>9} {'corpus':>9} {'cold':>9} {'warm':>9}   TTFT ms (error)")
     with tempfile.TemporaryDirectory() as tmp:
-        for run_id, cached in WARM.items():
+        for run_id in RUNS:
             _, run = fc.published(run_id)
+            cached = warm_of(run)
             s = run.settings
             ins, outs = drawn(int(s["num-prompts"]), int(s["random-input-len"]), int(s["random-output-len"]))
             cold = replayed_ttft_ms(run, log_lines(ins, outs, 0), Path(tmp))

@@ -64,9 +64,10 @@ def calibration():
 
 def test_on_the_calibration_half_bands_resting_on_two_families_or_fewer_cover_a_new_one_worse(calibration):
     """The shipped rule, each calibration family banded by the others': the TTFT and TPOT bands resting on 1 or 2
-    families hold 36 of 61 and 55 of 103 of the family left out, those on 3 or more 86 of 90 and 163 of 176."""
+    families hold 38 of 61 and 55 of 103 of the family left out, those on 3 or more 86 of 90 and 163 of 176 (TTFT's
+    2-family bands 34 of 57 until 2026-12-01, when Triton's front end became its calibration fit, 7.92 ms: 36)."""
     got = br.by_families(calibration)
-    assert [got[("ttft", g)] for g in ("1", "2", "3+")] == [(2, 4), (34, 57), (86, 90)]
+    assert [got[("ttft", g)] for g in ("1", "2", "3+")] == [(2, 4), (36, 57), (86, 90)]
     assert [got[("tpot", g)] for g in ("1", "2", "3+")] == [(4, 8), (51, 95), (163, 176)]
 
 
@@ -84,11 +85,14 @@ def test_three_families_keep_the_calibration_half_in_70_to_90_percent_and_fail_t
     pooled `all` band the held-out TTFTs of a family left out take: 15 → 13 (`families>=3`) and 17 → 15 (shipped).
     With TensorRT-LLM's Blackwell expert scale (1.68, 2026-12-01), its Blackwell MoE runs' throughput errors move
     and the calibration half's throughput left a family out 270 → 254 of 357 (71.1 %, within the 70–90 %); the
-    held-out TTFTs of a family left out 13 → 12 of 24 (`families>=3`), 15 (shipped) unchanged."""
+    held-out TTFTs of a family left out 13 → 12 of 24 (`families>=3`), 15 (shipped) unchanged. With Triton's front
+    end at its calibration fit (7.92 ms) and the SGLang cookbook's runs warm (`warm`, 2026-12-01), the held-out TTFT
+    errors are smaller and the bands two families give the third narrower: 12 → 11 (`families>=3`), 15 → 13
+    (shipped)."""
     make = br.RULES["families>=3"]
     loo = br.leave_one_family_out(calibration, make)
     assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (231, 279), (254, 357))
     assert all(0.70 <= k / n <= 0.90 for k, n in (loo["ttft"], loo["tpot"], loo["throughput"]))
     held_out = ml.observations()
-    assert br.leave_one_family_out(held_out, make)["ttft"] == (12, 24)
-    assert br.leave_one_family_out(held_out)["ttft"] == (15, 24)
+    assert br.leave_one_family_out(held_out, make)["ttft"] == (11, 24)
+    assert br.leave_one_family_out(held_out)["ttft"] == (13, 24)

@@ -237,8 +237,12 @@ def test_ttft_leaving_a_family_out_as_docs_bands_says(held_out):
     dagc's TTFT), and two of that family's TTFTs are back inside: 17 of 24 (70.8 %). Since a GB200's eager launches
     are priced at its Grace host's rate (2026-12-01, docs/cost-model.md), the held-out GB200 runs' throughput errors
     are smaller, the pooled band narrower again, and those two TTFTs out again: 15 of 24 (62.5 %), no TTFT moved.
+    Since Triton's front end is its calibration fit (7.92 ms) and the SGLang cookbook's runs state the prompts the runs
+    before them cached (`warm`, 2026-12-01), the held-out TTFT's median |error| is 15.0 % (24.7 %) and its worst 42.3 %
+    (148.6 %); the SGLang families' errors are narrower, and so the band they give the TensorRT-LLM 0.14 family when
+    it is left out, and the Qwen3 family's 64-client summary falls below the band of the other two: 13 of 24 (54.2 %).
     Pinned so that a change to the corpus, the model or the band rule that moves it is seen."""
-    assert bc.leave_one_family_out(held_out)["ttft"] == (15, 24)
+    assert bc.leave_one_family_out(held_out)["ttft"] == (13, 24)
 
 
 def _judged_small(monkeypatch, book: Ledger | None = None):

@@ -488,9 +488,9 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
                          f"`engine = {name}` (from 1.0) on b200, b300, gb200, gb300"))
         if name == "trtllm":
             until = ".".join(map(str, engines.TRTLLM_TRITON_UNTIL))
-            rows.append((f"front end per request before {until}, behind Triton Inference Server's BLS model, `{name}` "
-                         "(GenAI-Perf's tutorial, GPT-2 on TensorRT-LLM 0.8.0 at one streaming client: \"Time to first "
-                         "token (ns) │  13,266,974\" less \"Inter token latency (ns) │   2,069,766\")",
+            rows.append((f"front end per request before {until}, behind Triton Inference Server's ensemble or BLS "
+                         f"model, `{name}` (fitted on the calibration half, `python bench/fit_triton_frontend.py`: "
+                         "Llama-3.1-8B's TensorRT-LLM 0.20 engine behind Triton's ensemble model at 1 to 128 clients)",
                          _si(engines.TRTLLM_TRITON_FRONTEND_S, "s"), "`dagc.plan.engines.TRTLLM_TRITON_FRONTEND_S`",
                          f"`engine = {name}@0.5` to `@0.21`"))
             if terms.ep_all_gather:

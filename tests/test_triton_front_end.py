@@ -1,6 +1,7 @@
-"""TensorRT-LLM before 1.0 is priced with Triton Inference Server's front end, read from GenAI-Perf's tutorial
-(GPT-2 through Triton CLI's BLS model with TensorRT-LLM 0.8.0, one streaming client, 199-token prompts: mean TTFT
-13.266974 ms, inter-token latency 2.069766 ms, their difference the front end); from 1.0, `TRTLLM_FRONTEND_S`."""
+"""TensorRT-LLM before 1.0 is priced with Triton Inference Server's front end, fitted on the calibration half
+(`python bench/fit_triton_frontend.py`: Llama-3.1-8B's TensorRT-LLM 0.20 engine behind Triton's ensemble model at 1 to
+128 clients, 7.9192 ms; until 2026-12-01 GenAI-Perf's tutorial's 13.266974 ms TTFT less its 2.069766 ms inter-token
+latency, 11.197208 ms); from 1.0, `TRTLLM_FRONTEND_S`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text
 from dagc.plan.engines import engine_of
 
-# the tutorial's own figures, by hand: 13.266974 ms - 2.069766 ms
-TRITON_FRONT_END_S = 11.197208e-3
+# bench/fit_triton_frontend.py's fit on the calibration half, as it prints it: "frontend_s = 7.9192 ms over 6 runs"
+TRITON_FRONT_END_S = 7.9192e-3
 
 # GPT-2 (config.json of huggingface.co/gpt2) on one H100, as the tutorial ran it: 199-token prompts, 100 tokens out
 GPT2 = """

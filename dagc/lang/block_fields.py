@@ -136,6 +136,7 @@ class TrafficFields(TypedDict, total=False):
     lengths: str
     length_cv: float
     prefix: int
+    warm: int
     prompt: int
 
 

@@ -280,7 +280,7 @@ WORKLOAD_FIELDS = {
     "arrival": Field("choice", choices=("poisson", "uniform")), "seed": _int(0, 2**63 - 1),
     "concurrency": _int(1, CONCURRENCY_LIMIT), "ramp": Field("quantity", Dimension.TIME, 0.0, RAMP_LIMIT),
     "lengths": Field("choice", choices=LENGTHS), "length_cv": Field("ratio", Dimension.RATIO, 0.0, LENGTH_CV_LIMIT),
-    "prefix": Field("tokens", Dimension.COUNT, 0, 2**32),
+    "prefix": Field("tokens", Dimension.COUNT, 0, 2**32), "warm": _int(0, REQUESTS_LIMIT),
 }
 # The fields of each block by the block's name, to say where a field written in another block goes.
 _BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "engine", "kernels", "reserve"),
@@ -336,10 +336,10 @@ def set_path(name: str) -> str | None:
                  if name in names), None)
 
 
-# A fleet's traffic mix (`mix "chat" { weight = 0.7  rate = 10 requests/s }`): the workload's fields and its
-# weight, a share of the tokens served above 0 and at most 100 %.
+# A fleet's traffic mix (`mix "chat" { weight = 0.7  rate = 10 requests/s }`): the workload's fields, its weight.
 MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1.0, above_zero=True)}
-TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp", "lengths", "length_cv", "prefix")
+TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp", "lengths", "length_cv", "prefix",
+                  "warm")
 SPECULATIVE_FIELDS = {
     "method": Field("choice", choices=("mtp", "eagle", "ngram")), "tokens": _int(1, 16),
     "acceptance": Field("ratio", Dimension.RATIO, ACCEPTANCE_MIN, 1.0),

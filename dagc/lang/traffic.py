@@ -21,7 +21,7 @@ from .model import ImportRoots
 from .request_log import read_request_log
 
 __all__ = ["LENGTH_CV_DEFAULT", "LENGTH_CV_MAX", "MAX_PREFIX_BLOCKS", "PREFIX_BLOCK_TOKENS", "REQUESTS_DEFAULT",
-           "prefix_block_tokens", "read_traffic"]
+           "WARM_BLOCK_TOKENS", "prefix_block_tokens", "read_traffic"]
 
 REQUESTS_DEFAULT = 1000            # requests simulated when the traffic names none (docs/language.md)
 # The spread of drawn lengths unless `length_cv` says, and the widest each distribution takes: a uniform
@@ -30,6 +30,10 @@ LENGTH_CV_DEFAULT = {"uniform": 0.5, "exponential": 1.0, "lognormal": 0.5}
 LENGTH_CV_MAX = {"uniform": 0.57, "exponential": 1.0, "lognormal": 4.0}
 PREFIX_BLOCK_TOKENS = 512          # the most tokens of a shared prefix one hash id stands for
 MAX_PREFIX_BLOCKS = 50_000_000     # hash ids a `prefix` may make over all requests (~400 MB; docs/limits.md)
+# The tokens each hash id of a `warm` prompt stands for: the KV cache's block (`dagc.serve.kv_blocks.BLOCK_TOKENS`,
+# vLLM's `--block-size 16`; SGLang's radix cache matches every token), so that all of a cached prompt but its last
+# block's tokens is found in the cache.
+WARM_BLOCK_TOKENS = 16
 
 
 def prefix_block_tokens(prefix: int) -> int:
@@ -64,14 +68,15 @@ def read_traffic(out: Collector, roots: ImportRoots, read: Mapping[str, FieldVal
     if problem is not None:
         return bad(*problem)
     requests = values.get("requests", log.requests if log is not None else REQUESTS_DEFAULT)
-    problem = _log_problem(values, log, requests) if log is not None else _prefix_problem(values, requests)
+    problem = (_warm_problem(values, log, requests)
+               or (_log_problem(values, log, requests) if log is not None else _prefix_problem(values, requests)))
     if problem is not None:
         return bad(*problem)
     return Traffic(requests=requests, rate=values.get("rate"),
                    arrival=values.get("arrival", "poisson"), seed=values.get("seed", 0),
                    concurrency=values.get("concurrency"), ramp=values.get("ramp"), log=log,
                    lengths=values.get("lengths", "fixed"), length_cv=values.get("length_cv"),
-                   prefix=values.get("prefix", 0))
+                   prefix=values.get("prefix", 0), warm=values.get("warm", 0))
 
 
 def _loop_problem(values: TrafficFields, given: list[str], log: RequestLog | None) -> tuple[str, str, str] | None:
@@ -121,6 +126,27 @@ def _length_problem(values: TrafficFields, log: RequestLog | None) -> tuple[str,
                 f"{LENGTH_CV_MAX[lengths]:g})", "write a smaller `length_cv`, or `lengths = lognormal` "
                 f"(up to {LENGTH_CV_MAX['lognormal']:g})")
     return None
+
+
+def _warm_problem(values: TrafficFields, log: RequestLog | None, requests: int) -> tuple[str, str, str] | None:
+    """(field, message, hint) when the requests cached before the run are more than it sends, or go with a log or a
+    shared prefix (whose hash ids say what is cached), or make too many hash ids."""
+    warm = values.get("warm", 0)
+    if not warm:
+        return None
+    if log is not None or values.get("prefix"):
+        other = "a request log" if log is not None else "a shared `prefix`"
+        return ("warm", f"`warm` caches the first requests' prompts before the run; it does not go with {other}",
+                "remove `warm`, or " + ("the `requests from` line" if log is not None else "`prefix`"))
+    if warm > requests:
+        return ("warm", f"`warm` = {warm:,} requests, but the traffic sends {requests:,}",
+                f"write `warm = {requests}` or fewer: the first requests whose prompts are cached when the run starts")
+    prompt = values.get("prompt")
+    blocks = warm * (prompt / WARM_BLOCK_TOKENS + 1) if isinstance(prompt, int) else 0.0
+    if blocks <= MAX_PREFIX_BLOCKS:
+        return None
+    return ("warm", f"`warm` = {warm:,} requests cut their prompts into about {blocks:.2g} blocks of "
+            f"{WARM_BLOCK_TOKENS} tokens; dagc holds at most {MAX_PREFIX_BLOCKS:,}", "cache fewer requests' prompts")
 
 
 def _prefix_problem(values: TrafficFields, requests: int) -> tuple[str, str, str] | None:

@@ -233,16 +233,12 @@ TRTLLM_INGEST_S = 0.0
 VLLM_FRONTEND_S = 20.02e-3
 SGLANG_FRONTEND_S = 201.03e-3
 TRTLLM_FRONTEND_S = 10e-3
-# TensorRT-LLM before 1.0, served behind Triton Inference Server (the tensorrtllm_backend's BLS model: the request
-# over gRPC, its tokenisation in the `preprocessing` Python model, each streamed token's detokenisation in
-# `postprocessing`): GenAI-Perf's tutorial (triton-inference-server/client, src/c++/perf_analyzer/genai-perf/docs/
-# tutorial.md, 2024-04) serves GPT-2 built by Triton CLI 0.0.6 with TensorRT-LLM 0.8.0 (Triton CLI's model
-# repository: `tensorrt_llm_bls` renamed `gpt2`) to one streaming client with 199-token prompts: mean TTFT 13.27 ms,
-# inter-token latency 2.07 ms. A 12-layer, 124M-parameter model's prefill of 199 tokens is a launch-bound step like
-# its decode steps, so the front end is the TTFT less one inter-token gap. Not a corpus run (the GPU is not named).
-TRTLLM_TRITON_TTFT_S = 13.266974e-3
-TRTLLM_TRITON_ITL_S = 2.069766e-3
-TRTLLM_TRITON_FRONTEND_S = TRTLLM_TRITON_TTFT_S - TRTLLM_TRITON_ITL_S
+# TensorRT-LLM before 1.0 behind Triton Inference Server (the backend's ensemble or BLS model: tokenisation in the
+# `preprocessing` Python model, each streamed token's detokenisation in `postprocessing`): fitted on the calibration
+# half (`python bench/fit_triton_frontend.py`: `trtllm-triton-serving-ensemble`, Llama-3.1-8B's TensorRT-LLM 0.20 engine
+# on 2 H100 behind the ensemble model at 1 to 128 clients, 6 runs). Until 2026-12-01 GenAI-Perf's tutorial's 11.20 ms
+# (GPT-2 through Triton CLI's BLS model, TensorRT-LLM 0.8.0: TTFT 13.27 ms less its ITL 2.07 ms; docs/cost-model.md).
+TRTLLM_TRITON_FRONTEND_S = 7.9192e-3
 TRTLLM_TRITON_UNTIL = (1, 0)       # from 1.0 dagc prices `trtllm-serve` on the PyTorch backend (its default there)
 # SGLang's memory-bound ops on a Blackwell GPU, against the H200 profile at its peaks: fitted on the calibration
 # half's SGLang runs on B200 (`python bench/fit_engine_terms.py`: InferenceX's DeepSeek-R1 FP4 sweep at concurrency
@@ -352,7 +348,7 @@ def terms_of(name: EngineName, release: str | None) -> EngineTerms:
         >>> terms_of("trtllm", "0.7.1").kv_read_per_query_head, terms_of("trtllm", "0.8.0").kv_read_per_query_head
         (True, False)
         >>> round(terms_of("trtllm", "0.14.0").frontend_s * 1e3, 2), terms_of("trtllm", "1.0").frontend_s * 1e3
-        (11.2, 10.0)
+        (7.92, 10.0)
     """
     terms = ENGINE_TERMS.get(name, EngineTerms())
     found = _RELEASE.fullmatch(release) if release is not None else None

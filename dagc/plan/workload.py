@@ -140,7 +140,8 @@ class Traffic(Frozen):
     when one is written: the log's times scaled to that mean rate). Prompt and output lengths are the
     workload's `prompt` and `generate`, fixed or — with `lengths` — drawn around them (`length_cv`: the
     spread as a coefficient of variation), or the log's. `prefix`: the leading prompt tokens every
-    request shares (a system prompt), prefilled once while cached."""
+    request shares (a system prompt), prefilled once while cached. `warm`: the first requests whose prompts
+    the prefix cache holds when the run starts (a server that served them before)."""
 
     requests: int
     rate: float | None = None            # requests/s (open loop); None: closed loop, or the log's own times
@@ -152,6 +153,7 @@ class Traffic(Frozen):
     lengths: str = "fixed"               # fixed | uniform | exponential | lognormal (docs/language.md)
     length_cv: float | None = None       # None: the distribution's default spread
     prefix: int = 0                      # tokens of a prompt shared by every request
+    warm: int = 0                        # the first requests whose prompts are cached when the run starts
 
     def at_rate(self, rate: float) -> Traffic:
         """The same traffic arriving at `rate` requests/s (capacity bisection, `dagc search --rate`)."""

@@ -128,6 +128,17 @@ class RankKV:
             j += 1
         return j
 
+    def preload(self, ids: list[int]) -> None:
+        """Cache `ids` before the run as a request's prompt blocks it has let go of (evictable, most recent last),
+        evicting the least recently used while the pool is over: a prompt the server served before it started."""
+        eb, cache = self.entry_blocks, self.cache
+        for h in ids:
+            if h in cache or h in self.held:
+                continue
+            cache[h] = None
+            self.evictable += eb
+            self.take(eb)
+
     def release(self, ids: list[int], count: int) -> None:
         """A request lets go of its cached blocks, the first `count` of `ids`: those nobody else holds become
         evictable, most recently used last."""

@@ -77,6 +77,9 @@ class Replica:
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
                                             self.inflight, self.no_evict, self.lazy)
         self.kv, self.ndec = blocks.kv, blocks.ndec           # the blocks' own lists, read here
+        for i in range(run.requests.warm):                    # the prompts cached before the run (`warm`)
+            for kv in self.kv:
+                kv.preload(run.hash_ids[run.hash_offsets[i]:run.hash_offsets[i + 1]])
         self.timeline = timeline = ReplicaTimeline(blocks, self.lazy) if self.record else None
         self.recorded = None if timeline is None else timeline.noted if self.lazy else timeline.grown
         self.shares = self.timeline if self.timeline is not None and self.timeline.lazy else None

@@ -14,6 +14,8 @@ requests.
 - Prefix: one mechanism for logs and `prefix`, the prompt's block hash ids — a request whose leading ids a
   cached request has skips prefilling those blocks. A `prefix` of P tokens is ⌈P / 512⌉ blocks every
   request shares (ids 0, 1, …), then ids of the request's own; see `dagc.lang.traffic.prefix_block_tokens`.
+  With `warm` = N, the first N prompts are blocks of `WARM_BLOCK_TOKENS` with ids of their own, which every rank's
+  cache holds when the run starts (`dagc.serve.kv_blocks.RankKV.preload`); the later requests have none.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lang.traffic import LENGTH_CV_DEFAULT, PREFIX_BLOCK_TOKENS, prefix_block_tokens
+from ..lang.traffic import LENGTH_CV_DEFAULT, PREFIX_BLOCK_TOKENS, WARM_BLOCK_TOKENS, prefix_block_tokens
 from ..plan.workload import RequestLog, Traffic, Workload
 
 __all__ = ["DRAW_LIMIT", "Requests", "draw_lengths", "length_limit", "longest_request", "prefix_hash_ids",
-           "request_lengths", "requests_of"]
+           "request_lengths", "requests_of", "warm_hash_ids"]
 
 DRAW_LIMIT = 20        # a drawn length is at most this many times its mean (docs/language.md)
 _SCALINGS = 8          # rescalings of drawn lengths to their mean past the clipping (`draw_lengths`)
@@ -45,6 +47,7 @@ class Requests:
     block_tokens: int = 512
     hash_ids: np.ndarray | None = None
     hash_offsets: np.ndarray | None = None
+    warm: int = 0                  # the first requests whose prompts' hash ids are cached when the run starts
 
     def __len__(self) -> int:
         return len(self.prompt)
@@ -70,6 +73,9 @@ def requests_of(traffic: Traffic, workload: Workload) -> Requests:
             return Requests(arrival, prompt, output, log.block_tokens, log.hash_ids[:offsets[-1]], offsets)
     else:
         arrival = _arrival(traffic, n)
+    if traffic.warm:
+        ids, offsets = warm_hash_ids(prompt, traffic.warm)
+        return Requests(arrival, prompt, output, WARM_BLOCK_TOKENS, ids, offsets, traffic.warm)
     if not traffic.prefix:
         return Requests(arrival, prompt, output)
     ids, offsets, block = prefix_hash_ids(prompt, traffic.prefix)
@@ -210,3 +216,18 @@ def prefix_hash_ids(prompt: np.ndarray, prefix: int) -> tuple[np.ndarray, np.nda
     own_before = offsets[:-1] - shared * np.arange(n, dtype=np.int64)
     ids = np.where(at < shared, at, shared + own_before[owner] + (at - shared))
     return ids.astype(np.int64), offsets, block
+
+
+def warm_hash_ids(prompt: np.ndarray, warm: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hash ids for a run whose first `warm` prompts are cached when it starts: (ids, offsets). Each of those prompts
+    is its own blocks of `WARM_BLOCK_TOKENS`, ids no other request has; the later requests have none.
+
+    Example:
+        >>> ids, offsets = warm_hash_ids(np.array([40, 16, 100]), 2)
+        >>> ids.tolist(), offsets.tolist()
+        ([0, 1, 2, 3], [0, 3, 4, 4])
+    """
+    counts = np.zeros(len(prompt), dtype=np.int64)
+    counts[:warm] = -(-np.asarray(prompt[:warm], dtype=np.int64) // WARM_BLOCK_TOKENS)
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    return np.arange(int(offsets[-1]), dtype=np.int64), offsets
