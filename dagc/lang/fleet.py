@@ -38,7 +38,7 @@ from .fleet_calibration import calibration_errors, miscalibrated_at_plan
 from .fleet_hints import unknown_field_hint
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep, typed
 from .fleet_prices import unpriced
-from .fleet_rate import no_rate_hint
+from .fleet_rate import fleet_example, no_rate_hint
 from .hints import gpu_hint
 from .lower import Lowering
 from .model import ImportRoots
@@ -302,8 +302,7 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
         text = src.text.rstrip()
         end = src.span(max(0, len(text) - 1), max(1, len(text)))
         raise PlanError([Diagnostic("E103", Severity.ERROR, "the plan has no `fleet` statement", end,
-                                    'add one, e.g. `fleet { gpu preset "h100-sxm" { price = 2.5 $/h }  '
-                                    "gpus = [8, 16] }` (docs/fleet.md)")])
+                                    f"add one, e.g. `{fleet_example(plan)}` (docs/fleet.md)")])
     return plan, fleet
 
 
