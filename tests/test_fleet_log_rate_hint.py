@@ -54,3 +54,14 @@ def test_a_plan_without_a_fleet_is_hinted_one_it_takes(tmp_path: Path, capsys) -
         assert line == f'fleet {{ gpu preset "h100-sxm" {{ price = 2.5 $/h }}  gpus = [8, 16]{said} }}', err
         plan.write_text(plan.read_text() + line + "\n")
         assert load_fleet(plan)[1].rate_requests_per_s == rate
+
+
+def test_a_rate_written_but_refused_is_not_also_told_missing(tmp_path: Path, capsys) -> None:
+    # `rate = 0 requests/s` is its own E104; until 2026-12-01 an E103 "the fleet has no arrival rate" stood beside it,
+    # of a fleet that wrote one
+    (tmp_path / "log.csv").write_text(LOG)
+    (tmp_path / "f.moe").write_text(PLAN.replace("{requests}", "").replace("fleet {", "fleet {  rate = 0 requests/s"))
+    assert main(["fleet", str(tmp_path / "f.moe"), "-o", str(tmp_path / "out")]) == 4
+    err = capsys.readouterr().err
+    assert "error[E104]: `rate` = 0 requests/s is out of range" in err
+    assert "E103" not in err and "no arrival rate" not in err
