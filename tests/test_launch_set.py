@@ -43,6 +43,17 @@ def test_launch_set_engine_answers_for_that_engine(capsys):
             "`--set cluster.engine=NAME`)") in out
 
 
+def test_launch_quotes_the_engine_option_with_its_release(tmp_path, capsys):
+    # the option as given, release and all (until 2026-12-01 `--set cluster.engine=vllm@0.8.5` was quoted as
+    # `--set cluster.engine=vllm`, an option the user never gave)
+    code, out, _ = run(capsys, "launch", QWEN, "--set", "cluster.engine=vllm@0.8.5", "--strategy", "tp 4",
+                       "-o", str(tmp_path / "l"))
+    assert code == 0
+    assert "engine: vllm, as `--set cluster.engine=vllm@0.8.5` names it (--engine for another)" in out
+    assert ("served by vllm 0.8.5 (the engine `--set cluster.engine=vllm@0.8.5` names; another's with "
+            "`--set cluster.engine=NAME`)") in out
+
+
 def test_launch_says_whether_the_plan_or_a_set_names_its_engine(tmp_path, capsys):
     plan = tmp_path / "plan.moe"
     plan.write_text(Path(QWEN).read_text().replace("gpu preset", "engine = vllm  gpu preset", 1))

@@ -39,3 +39,19 @@ def test_a_goodput_target_above_the_rate_is_told_to_search_at_its_rate():
 def test_a_reachable_miss_still_gets_a_strategys_next_steps(missed):
     lines = rate_conclusion(RankedAtRate(4, Traffic(requests=500, rate=4), (_kept_up(None, missed),)), 8)
     assert "gives one strategy's next steps" in lines[1]
+
+
+def test_the_best_misses_are_said_as_written_load_and_steady_state_alike():
+    # `search --rate`'s conclusion said "misses ttft_p99 <= 100 ms, decode_throughput": the load line as written, the
+    # steady-state line by its bare name; now each as written, as `dagc check` judged them (until 2026-12-01)
+    from dagc.plan.workload import Requirement, RequirementKind
+    from dagc.verdict.verdict import RequirementResult
+
+    p99 = Requirement(kind=RequirementKind.TTFT, op="<=", target=0.1, percentile=99, text="ttft_p99 <= 100 ms")
+    floor = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
+                        text="decode_throughput >= 100 tokens/ms/gpu")
+    a = _kept_up(None, ("ttft_p99 <= 100 ms",))
+    judged = (RequirementResult(p99, 0.168), RequirementResult(floor, 557.6))
+    a = AtRate(a.candidate, a.load, a.goodput_per_gpu, requirements=judged)
+    lines = rate_conclusion(RankedAtRate(4, Traffic(requests=500, rate=4), (a,)), 8)
+    assert lines[0].endswith("misses ttft_p99 <= 100 ms and decode_throughput >= 100 tokens/ms/gpu)")

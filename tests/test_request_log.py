@@ -281,6 +281,13 @@ def test_fields_that_do_not_go_with_a_log(tmp_path, traffic, field):
 def test_a_prefix_too_long_for_a_log_names_the_shortest_prompts_line(tmp_path):
     d = diagnostic(tmp_path, 'requests from "t.csv"  prefix = 110 tokens', {"t.csv": AZURE_2023})
     assert "line 4 of `t.csv`" in d.message
+    # its length, and the most that fits (until 2026-12-01 "write fewer tokens than the log's shortest prompt")
+    assert d.message.endswith("line 4 of `t.csv`, the log's shortest: 110 tokens")
+    assert d.hint.endswith("every request shares: write `prefix = 109` or fewer")
+    plan(tmp_path, 'requests from "t.csv"  prefix = 109 tokens', {"t.csv": AZURE_2023})     # which the plan takes
+    one = AZURE_2023.replace(",110,", ",1,")
+    d = diagnostic(tmp_path, 'requests from "t.csv"  prefix = 1', {"t.csv": one})
+    assert d.hint.endswith("a prompt of 1 token has no room for one: remove `prefix`")
 
 
 @pytest.mark.parametrize(("traffic", "field"), [

@@ -45,3 +45,18 @@ def test_a_search_whose_candidates_meet_the_requirements_names_none(tmp_path):
     plan.write_text(PLAN.replace("tpot <= 3 ms", "tpot <= 300 ms"))
     text = run_dagc("search", str(plan), "--svg", str(tmp_path / "pareto.svg")).stdout
     assert "Pareto front: empty" not in text and "no candidate meets `" not in text
+
+
+def test_an_empty_front_says_where_the_binding_requirement_is_at_the_terminals_width(tmp_path):
+    # at 120 columns the table leaves its `binding requirement` column out and says so: the front's line pointed at
+    # "the table above" all the same until 2026-12-01; at 240 the column is shown and the line points there
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN)
+    svg = str(tmp_path / "pareto.svg")
+    narrow = run_dagc("search", str(plan), "--svg", svg, env={"COLUMNS": "120"}).stdout
+    wide = run_dagc("search", str(plan), "--svg", svg, env={"COLUMNS": "240"}).stdout
+    assert "not shown at 120 columns: `binding requirement`" in narrow
+    assert ("Pareto front: empty — no candidate meets the requirements (their binding requirement is in `--format "
+            "json`, its column not shown at this width)") in narrow
+    assert "not shown at" not in wide and ("Pareto front: empty — no candidate meets the requirements (their binding "
+                                           "requirement is in the table above)") in wide

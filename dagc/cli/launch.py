@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
 from .commands import ALLOW_PATH_HELP
 from .engine_option import ENGINE_KEYS, engine_key, output_dir
-from .launch_priced import engine_set, repriced, served_by
+from .launch_priced import engine_option, repriced, served_by
 from .once import Once
 
 if TYPE_CHECKING:
@@ -308,7 +308,8 @@ def _profile_engines(plan: Plan) -> tuple[str, ...]:
     if "cluster.engine" in plan.spans and named in ENGINE_KEYS:
         # a what-if's engine is said as one (until 2026-12-01 `--set cluster.engine=sglang` read "as the plan serves
         # with it")
-        said = f"as `--set cluster.engine={named}` names it" if engine_set(plan) else "as the plan serves with it"
+        option = engine_option(plan)
+        said = f"as `--set {option}` names it" if option is not None else "as the plan serves with it"
         _out(f"engine: {named}, {said} (--engine for another)")
         return (named,)
     profile = plan.cluster.kernels

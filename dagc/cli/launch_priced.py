@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..plan.plan import Plan
 
-__all__ = ["engine_set", "repriced", "served_by"]
+__all__ = ["engine_option", "engine_set", "repriced", "served_by"]
 
 
 def repriced(args: argparse.Namespace, plan: Plan, options: Sequence[str], needs_strategy: bool) -> Plan:
@@ -38,11 +38,22 @@ def repriced(args: argparse.Namespace, plan: Plan, options: Sequence[str], needs
 def engine_set(plan: Plan) -> bool:
     """Whether the plan's engine is a `--set cluster.engine=…` what-if's, not the plan's own `engine = …`: an
     option wrote the text its span covers (`SourceFile.placed`), or the span is the option's own."""
+    return engine_option(plan) is not None
+
+
+def engine_option(plan: Plan) -> str | None:
+    """The `--set` option that set the plan's engine, as it was given (`cluster.engine=vllm@0.8.5`), or None when the
+    plan's own `engine = …` names it: the words that quote it keep its release (until 2026-12-01 `--set
+    cluster.engine=vllm@0.8.5` was quoted as `--set cluster.engine=vllm`, an option the user never gave)."""
     from ..lang.overrides import SET_SOURCE
 
     span = plan.spans.get("cluster.engine")
-    return span is not None and (span.source.path == SET_SOURCE
-                                 or any(a < span.end and span.start < b for a, b, _ in span.source.placed))
+    if span is None:
+        return None
+    given = next((o for a, b, o in span.source.placed if a < span.end and span.start < b), None)
+    if given is None and span.source.path == SET_SOURCE:
+        given = f"cluster.engine={plan.cluster.engine.name}"
+    return given
 
 
 def served_by(plan: Plan, asked: str | None, whence: str | None = None) -> str:
@@ -59,7 +70,8 @@ def served_by(plan: Plan, asked: str | None, whence: str | None = None) -> str:
     if asked is None:
         whose = "the plan's engine" if "cluster.engine" in plan.spans else "dagc's default engine: the plan names none"
         # a what-if's engine is no plan's (until 2026-12-01 `--set cluster.engine=sglang` read "the plan's engine")
-        whose = f"the engine `--set cluster.engine={engine.name}` names" if engine_set(plan) else whose
+        option = engine_option(plan)
+        whose = f"the engine `--set {option}` names" if option is not None else whose
         return f"{served} ({whose}; another's with `--set cluster.engine=NAME`)"
     if "cluster.engine" not in plan.spans or engine.name == asked:
         # what `--engine` does to both halves, said as a sentence (until 2026-11-30 "(--engine vllm, as

@@ -15,7 +15,7 @@ from rich.console import Console
 from ..diagnostics import printable
 from ..export.at_rate import rate_arg, set_options
 from ..export.bands_words import met_caveat
-from ..units import Dimension, count_text, format_figure, format_si
+from ..units import Dimension, count_text, format_figure, format_si, said_list
 from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row, written_names
 from .shell_words import path_word
 from .tables import print_fitted
@@ -148,10 +148,13 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     most = served.load.figures.served_requests_per_s
     if up:
         a = up[0]
-        missed = [*a.candidate.load_missed, *((names or {}).get(n, n) for n in a.candidate.others_missed)]
+        # each line as written, as `dagc check` judged it at the rate (until 2026-12-01 a load line's text beside a
+        # steady-state line's bare name: "misses ttft_p99 <= 100 ms, decode_throughput")
+        missed = [q.requirement.text for q in a.requirements if q.met is False] or \
+            [*a.candidate.load_missed, *((names or {}).get(n, n) for n in a.candidate.others_missed)]
         return [f"conclusion: {len(up):,} of the {len(ranked.ranked):,} strategies simulated{on} keep up with {at}, "
                 f"but none meets every requirement (the best, `{a.candidate.text}`, misses "
-                f"{', '.join(missed) or 'a requirement'})", _next_when_up(a, at)]
+                f"{said_list(missed) or 'a requirement'})", _next_when_up(a, at)]
     more = _replicas(served, rate, gpus, check, batch)
     lower = f"the rate it served, to judge its requirements there: --rate {_figure(most).replace(',', '')}"
     return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "

@@ -202,23 +202,22 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap
     none`), so they have no columns of their own.
     """
-    out.print(f"{found.counts_text()}; in "
-              f"{found.seconds:.2f} s ({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective "
-              f"{found.objective}, subject to the plan's requirements", markup=False)
+    out.print(f"{found.counts_text()}; in {found.seconds:.2f} s ({found.evaluated / max(found.seconds, 1e-9):,.0f} per "
+              f"second); objective {found.objective}, subject to the plan's requirements", markup=False)
     if not found.ranked and (found.rejected_by or found.stopped == "budget"):   # no table: why none, what to change
         _print_rejections(out, found)
         out.print(f"wrote {svg_path}", markup=False)
         return
     best = found.ranked[:top]
-    _print_best(out, found, best, plan)
+    hidden = _print_best(out, found, best, plan)      # the `binding requirement` column left out at this width
     front = sorted(found.pareto, key=lambda c: c.metrics.tpot_s)[:20]
     note = _steady_note(plan, found, len(best))
     _print_notes(out, best, front, plan, note)
     if front:
         _print_front(out, best, front, plan, note)
     else:
-        out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
-                  "table above)", markup=False)
+        out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in " + (
+            "`--format json`, its column not shown at this width" if hidden else "the table above") + ")", markup=False)
         _print_closest(out, found, plan)
     out.print(f"wrote {svg_path}", markup=False)
 
@@ -242,8 +241,8 @@ def _print_rejections(out: Console, found: SearchResult) -> None:
         out.print(line, markup=False)
 
 
-def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], plan: Plan) -> None:
-    """The table of the best, and those indistinguishable from #1 within dagc's error."""
+def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], plan: Plan) -> bool:
+    """The best's table and those within dagc's error of #1; whether the table left out `binding requirement`."""
     varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
     drafted = any(c.speculative_tokens is not None for c in best)     # `--vary speculative`
     # the column of the figure the objective ranks by (none: throughput and cost rank by figures the table does
@@ -274,7 +273,7 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
                + SEARCH_COLUMNS[2:7] + ((extra,) if extra else ()) + tuple(loads) + SEARCH_COLUMNS[7:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
-    print_fitted(out, f"best {len(best)}", table_columns(columns, [extra or ranked_by.column]), rows)
+    dropped = print_fitted(out, f"best {len(best)}", table_columns(columns, [extra or ranked_by.column]), rows)
     if unsure:
         out.print(UNSURE_NOTE + "; ".join(unsure_row(k, said) for k, said in unsure.items()), markup=False)
     from ..verdict.ledger import within_error_of_best
@@ -287,6 +286,7 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
     from ..search.outside_calibration import outside_calibration
     if far := outside_calibration(plan, best):      # a calibration's terms and bands, where its runs never were
         out.print(far, markup=False)
+    return SEARCH_COLUMNS[-1] in dropped
 
 
 def _unsure_rows(plan: Plan, best: Sequence[Candidate], names: dict[str, str]) -> dict[int, list[tuple[str, str, str]]]:

@@ -152,10 +152,11 @@ def dropped_note(width: int, dropped: Sequence[str]) -> str | None:
 
 def print_fitted(out: Console, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]],
                  styles: Sequence[str | None] = (), caption: str | None = None,
-                 caption_justify: JustifyMethod = "center") -> None:
-    """`fit_table` at the console's width, printed, with a line under it naming the columns left out."""
+                 caption_justify: JustifyMethod = "center") -> list[str]:
+    """`fit_table` at the console's width, printed, with a line under it naming the columns left out; their headers."""
     t, dropped = fit_table(out.width, title, cols, rows, styles, caption, caption_justify)
     out.print(t)
     note = dropped_note(out.width, dropped)
     if note:
         out.print(note, markup=False)
+    return dropped

@@ -20,6 +20,7 @@ from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Clus
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..units import Dimension, format_si, said_list
+from .engine_release import release_priced_as
 
 __all__ = ["LAYER_OP", "CostBasis", "CostModel", "MeasuredOn", "blackwell_scale", "calibrated_by", "cost_basis",
            "cost_basis_text", "engine_text", "expert_time_scale"]
@@ -349,7 +350,10 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
              f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
     queue = (f" and {format_si(t.ingest_s, Dimension.TIME)} of its one server's time per request, on which a burst "
              "queues" if t.ingest_s else "")
-    return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
+    # a release of another series than the one dagc's terms are of says whose terms price it (`release_priced_as`)
+    priced = release_priced_as(e) if calibrated is None else None
+    return (f"Engine: {e.name} {e.release}{f' ({priced})' if priced else ''}, its fused glue kernels and CUDA graphs, "
+            f"{host}, and a front end of "
             f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add{queue} "
             f"{where}")
 

@@ -40,7 +40,7 @@ from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
 from ..serve.binding import Binding, Limit
 from ..serve.price import request_tokens, token_cost
-from ..units import count_text, format_figure
+from ..units import count_text, format_figure, said_list
 from ..verdict.carrying import NEEDS_LEAD, faster_weights
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
@@ -48,9 +48,10 @@ from .stored import StoredAnswer, parse_answer
 
 if TYPE_CHECKING:
     from ..jsontypes import JSON, JSONObject
+    from ..search.result import Candidate
 
 __all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Ask", "Carry", "answer_cluster", "cap_binds", "cluster_json",
-           "failed_answer", "judged_batch", "queues"]
+           "failed_answer", "judged_batch", "pick_missed", "queues"]
 
 SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc search`'s default `--top`
 QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); one of fewer is judged again
@@ -116,7 +117,7 @@ def answer_cluster(plan: Plan, rate: float, ask: Ask) -> StoredAnswer:
     prompt, generate = request_tokens(pick.load.load, w.prompt, w.generate)     # a request log's own lengths
     cost = token_cost(None, plan.cluster.price_per_gpu_hour, prompt, generate,
                       pick.load.figures.goodput_requests_per_s, c.gpus)
-    missed = c.load_missed or ((c.binding,) if c.binding and not c.meets_requirements else ())
+    missed = pick_missed(plan, c)
     if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one
         missed = (carry.missed,)
     elif not pick.load.carries_traffic and pick.load.not_carried_because:     # its load lines held, the rate not
@@ -131,6 +132,16 @@ def answer_cluster(plan: Plan, rate: float, ask: Ask) -> StoredAnswer:
                 "per_million_tokens": cost["per_million_tokens"],
                 "binding": missed[0] if missed else c.binding})
     return _stored(out)
+
+
+def pick_missed(plan: Plan, c: Candidate) -> tuple[str, ...]:
+    """The requirements a cluster's pick misses, the first said (the answer's `binding`): its load lines, the first
+    with the steady state's lines it misses too (`ttft_p99 <= 10 ms and decode_throughput >= 100 tokens/ms/gpu`; until
+    2026-12-01 the load line alone, as if relaxing it were enough), else its binding line."""
+    if not c.load_missed:
+        return (c.binding,) if c.binding and not c.meets_requirements else ()
+    others = [r.text for r in plan.requirements if not r.on_load and r.name in c.others_missed]
+    return (said_list([c.load_missed[0], *others]), *c.load_missed[1:])
 
 
 def _stored(answer: JSONObject) -> StoredAnswer:

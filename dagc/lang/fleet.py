@@ -38,7 +38,7 @@ from .fleet_calibration import calibration_errors, miscalibrated_at_plan
 from .fleet_hints import unknown_field_hint
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep, typed
 from .fleet_prices import unpriced
-from .fleet_rate import no_rate_hint
+from .fleet_rate import fleet_example, no_rate_hint
 from .hints import gpu_hint
 from .lower import Lowering
 from .model import ImportRoots
@@ -110,14 +110,15 @@ def _read(tree: Tree[Token], src: SourceFile, plan: Plan | None) -> tuple[Fleet 
         gpus.append(FleetGpu(plan.cluster.gpu.name, None, plan.cluster.price_per_gpu_hour, None, own=True))
     rate = values.get("rate")
     fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span, tuple(mixes))
-    _whole(out, src, fleet, plan)
+    _whole(out, src, fleet, plan, "rate" in seen)
     errors = sorted(out.diags, key=lambda d: d.span.start if d.span else -1) if out.has_errors else []
     return fleet, errors
 
 
-def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None) -> None:
+def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None, rate_written: bool = False) -> None:
     """What the fleet as a whole needs: something to compare (without GPU types, the cluster's own GPU; until
-    2026-11-30 that was E103), prices and a rate where they are needed, a bounded sweep."""
+    2026-11-30 that was E103), prices and a rate where they are needed — a `rate` written but refused is its own E104,
+    not "no arrival rate" beside it (until 2026-12-01) —, a bounded sweep."""
     assert fleet.span is not None
     keyword = src.span(fleet.span.start, fleet.span.start + 5)
     if all(g.own for g in fleet.gpus) and not fleet.sweeps and not fleet.mixes and not out.has_errors:
@@ -126,7 +127,7 @@ def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None) -> 
                   "`gpus = [8, 16]` (without GPU types, the cluster's own GPU)")
     if plan is not None:
         unpriced(out, list(fleet.gpus), plan)
-        if not fleet.mixes and fleet_rate(fleet, plan) is None:
+        if not fleet.mixes and not rate_written and fleet_rate(fleet, plan) is None:
             out.diags.append(_no_rate(src, fleet, plan))
     if fleet.size > MAX_FLEET_CLUSTERS:
         out.error("E002", f"the fleet's sweep has {fleet.size:,} searches (clusters x mixes); dagc fleet runs at "
@@ -302,8 +303,7 @@ def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[P
         text = src.text.rstrip()
         end = src.span(max(0, len(text) - 1), max(1, len(text)))
         raise PlanError([Diagnostic("E103", Severity.ERROR, "the plan has no `fleet` statement", end,
-                                    'add one, e.g. `fleet { gpu preset "h100-sxm" { price = 2.5 $/h }  '
-                                    "gpus = [8, 16] }` (docs/fleet.md)")])
+                                    f"add one, e.g. `{fleet_example(plan)}` (docs/fleet.md)")])
     return plan, fleet
 
 

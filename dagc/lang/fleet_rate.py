@@ -21,7 +21,7 @@ from .fields import TRAFFIC_FIELDS, WORKLOAD_FIELDS
 from .lower import Lowering
 from .model import ImportRoots
 
-__all__ = ["arrival_unsaid", "no_rate_hint", "written_fleet_rate"]
+__all__ = ["arrival_unsaid", "fleet_example", "log_pace", "no_rate_hint", "written_fleet_rate"]
 
 
 def written_fleet_rate(tree: Tree[Token], src: SourceFile) -> float | None:
@@ -55,15 +55,39 @@ def no_rate_hint(plan: Plan | None) -> str:
         >>> no_rate_hint(None)
         'write `rate = 12 requests/s` in the fleet or the workload'
     """
-    traffic = plan.workload.traffic if plan is not None else None
-    log = traffic.log if traffic is not None and traffic.concurrency is None else None
-    n = min(traffic.requests, log.requests) if traffic is not None and log is not None else 0
-    if log is None or n < 2 or float(log.arrival[n - 1]) <= 0:
+    pace = log_pace(plan)
+    if pace is None:
         return "write `rate = 12 requests/s` in the fleet or the workload"
-    span = float(log.arrival[n - 1])
+    n, span = pace
     return (f"write the rate to compare the clusters at in the fleet: `rate = {(n - 1) / span:.4g} requests/s` is the "
             f"request log's own pace ({n:,} requests over {span:,.4g} s), which replays it as logged; a higher rate "
             "scales its times down, bursts and all")
+
+
+def log_pace(plan: Plan | None) -> tuple[int, float] | None:
+    """The requests a plan's request log replays at its own times and the seconds they span, None without such a
+    log (or with one whose requests all arrive at once)."""
+    traffic = plan.workload.traffic if plan is not None else None
+    log = traffic.log if traffic is not None and traffic.concurrency is None else None
+    n = min(traffic.requests, log.requests) if traffic is not None and log is not None else 0
+    return None if log is None or n < 2 or float(log.arrival[n - 1]) <= 0 else (n, float(log.arrival[n - 1]))
+
+
+def fleet_example(plan: Plan) -> str:
+    """A `fleet` statement to add to `plan`, which it takes: with a rate to compare the clusters at where its workload
+    has none (its request log's own pace, else 12 requests/s; until 2026-12-01 the hint of a plan without a fleet left
+    it out, and the plan then refused the line for it, E103).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> fleet_example(load_plan_text('model preset "mixtral-8x7b"  cluster { gpus = 8  gpu preset "h100-sxm" }  '
+        ...                              'workload { batch = 8  prompt = 512  generate = 64 }  strategy tp 8'))
+        'fleet { gpu preset "h100-sxm" { price = 2.5 $/h }  gpus = [8, 16]  rate = 12 requests/s }'
+    """
+    traffic, pace = plan.workload.traffic, log_pace(plan)
+    rate = "" if traffic is not None and traffic.rate is not None else \
+        f"  rate = {12 if pace is None else (pace[0] - 1) / pace[1]:.4g} requests/s"
+    return f'fleet {{ gpu preset "h100-sxm" {{ price = 2.5 $/h }}  gpus = [8, 16]{rate} }}'
 
 
 def arrival_unsaid(tree: Tree[Token], options: Sequence[str] = ()) -> bool:

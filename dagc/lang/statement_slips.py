@@ -32,7 +32,8 @@ from .fields import (
 )
 from .keyword_slips import top_word_hint
 
-__all__ = ["STATEMENT_ALIASES", "comparison_in_block", "misspelt_statement", "quoted_word", "statement_slip"]
+__all__ = ["STATEMENT_ALIASES", "comparison_in_block", "misspelt_statement", "quoted_word", "statement_slip",
+           "strategy_name_slip"]
 
 STATEMENT_WORDS = ("model", "cluster", "workload", "require", "objective", "calibration", "fleet", "strategy")
 # the command's name written for the statement that reads its file (`calibrate from "cal.json"`, after `dagc calibrate`:
@@ -56,7 +57,45 @@ def statement_slip(src: SourceFile, exc: UnexpectedInput,
         return None
     block = enclosing(src.text, exc.token.start_pos or 0)
     return misspelt_statement(src, exc.token, block) or comparison_in_block(src, exc.token, block) or \
-        quoted_word(src, exc.token, block)
+        quoted_word(src, exc.token, block) or strategy_name_slip(src, exc.token, block)
+
+
+_STRATEGY_NAMED = re.compile(r"(?<![\w-])strategy[ \t]+(?P<name>[^=<>;\n\[\]]*?)[ \t]*\Z")
+
+
+def strategy_name_slip(src: SourceFile, tok: Token, block: str | None) -> Diagnostic | None:
+    """E001 at a strategy's name that is no name: quoted (`strategy "fast" = tp 8`) or of several words (`strategy
+    option 1 = pp 4 < ep 16 >`, read as axes until the `=`), its hint the name as one word (until 2026-12-01 "docs/
+    language.md describes what may stand here"). None for any other token.
+
+    Example:
+        >>> from dagc.source import SourceFile
+        >>> strategy_name_slip(SourceFile("p.moe", 'strategy "fast" = tp 8'), Token("STRING", '"fast"', 9), None).hint
+        "a strategy's name is one word, unquoted: `strategy fast = tp 8`"
+        >>> text = "strategy option 1 = pp 4 < ep 16 >"
+        >>> strategy_name_slip(SourceFile("p.moe", text), Token("EQUAL", "=", 18), None).hint
+        "a strategy's name is one word, unquoted: `strategy option_1 = pp 4 < ep 16 >`"
+    """
+    if block is not None or tok.start_pos is None or tok.type not in ("STRING", "EQUAL"):
+        return None
+    line_end = src.text.find("\n", tok.start_pos)
+    if tok.type == "STRING":
+        start, written = tok.start_pos, str(tok)[1:-1]
+        end = tok.end_pos if tok.end_pos is not None else start + len(tok)
+        if _STRATEGY_NAMED.search(src.text, 0, start) is None or not re.match(r"[ \t]*=", src.text[end:]):
+            return None
+        said = f"unexpected `{tok}`: a strategy's name is not quoted"
+    else:
+        found = _STRATEGY_NAMED.search(src.text, 0, tok.start_pos)
+        if found is None or len(found["name"].split()) < 2:
+            return None
+        start, end, written = found.start("name"), found.end("name"), found["name"]
+        said = f"`{written}` is several words: a strategy's name is one"
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", written.strip()).strip("_") or "s1"
+    name = name if re.match(r"[A-Za-z_]", name) else f"s{name}"
+    rest = src.text[end:len(src.text) if line_end < 0 else line_end].strip()
+    return Diagnostic("E001", Severity.ERROR, said, src.span(start, end),
+                      f"a strategy's name is one word, unquoted: `strategy {name} {rest}`")
 
 
 _PRESET_BEFORE = re.compile(r"(?<![\w-])(?P<gpu>gpu[ \t]+)?preset[ \t]*\Z")

@@ -187,11 +187,14 @@ def _log_problem(values: TrafficFields, log: RequestLog, requests: int) -> tuple
     if prefix:
         prompt = log.prompt[:requests]
         shortest = int(prompt.argmin())
-        if prefix >= prompt[shortest]:
+        # the message names the shortest prompt's length and the hint the most that fits (until 2026-12-01 "write
+        # fewer tokens than the log's shortest prompt", with no figure)
+        if prefix >= (least := int(prompt[shortest])):
+            fits = (f"write `prefix = {least - 1}` or fewer" if least > 1 else
+                    "a prompt of 1 token has no room for one: remove `prefix`")
             return ("prefix", f"`prefix` = {prefix:,} tokens is not shorter than the prompt of the request on line "
-                    f"{shortest + log.first_line:,} of {code(log.file)}",
-                    "the prefix is the leading part of each prompt that every request shares: write fewer tokens "
-                    "than the log's shortest prompt")
+                    f"{shortest + log.first_line:,} of {code(log.file)}, the log's shortest: {least:,} tokens",
+                    f"the prefix is the leading part of each prompt that every request shares: {fits}")
         block = prefix_block_tokens(prefix)
         return _blocks_problem(prefix, float((-(-prompt // block)).sum()))
     return None

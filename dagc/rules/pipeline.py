@@ -10,9 +10,10 @@ from ..diagnostics import Diagnostic, Severity
 from ..ir.dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..ir.ops import experts_inside_tp
 from ..layout.layout import Layout
+from ..layout.modes import DECODE_POOL, PREFILL_POOL, mode_of
 from ..layout.stages import default_split
 from ..plan.plan import Plan, overlap_span
-from ..plan.workload import Overlap
+from ..plan.workload import Overlap, Workload
 from .base import Reads, RuleContext, diag, make_rule
 
 __all__ = ["RULES"]
@@ -176,8 +177,8 @@ def check_bubble(ctx: RuleContext) -> Iterator[Diagnostic]:
         source = (f"{asked} micro-batches are asked for" if ctx.plan.workload.microbatches is not None else
                   f"the plan sets no `microbatches`, so the default of one per stage asks for {asked}")
         hint = (f"use at least {pp} micro-batches" if asked < pp else
-                f"{source}, but the requests fill only {m} (W510): raise the batch to "
-                f"{pp * lay.dp * lay.adp:,} or more to fill {pp}")
+                f"{source}, but the requests fill only {m} (W510): "
+                f"{raise_batch(ctx.plan.workload, pp * lay.dp * lay.adp)} or more to fill {pp}")
         yield diag("W504", Severity.WARNING,
                    f"{m} micro-batch{'' if m == 1 else 'es'} for {pp} stages: about {bubble * 100:.0f} % of the "
                    f"pipeline's time is bubble{measured}",
@@ -248,13 +249,37 @@ def check_work_budget(ctx: RuleContext) -> Iterator[Diagnostic]:
                     "for the rest")
 
 
+def raise_batch(w: Workload, n: int) -> str:
+    """The words of a hint that raises the batch an instance runs to `n` requests: a prefill pool's instance runs
+    `prefill_batch` of them, a decode pool's its share of `batch` (until 2026-12-01 both were told "raise the batch",
+    which a prefill pool's instance does not run).
+
+    Example:
+        >>> from dagc.plan.workload import PoolRole, Workload
+        >>> w = Workload(batch=256, prompt=4000, generate=500)
+        >>> raise_batch(w, 1024), raise_batch(w.model_copy(update={"role": PoolRole.PREFILL}), 1024)
+        ('raise the batch to 1,024', 'write `prefill_batch = 1024`')
+    """
+    if mode_of(w) is PREFILL_POOL:
+        return f"write `prefill_batch = {n}`"
+    return f"raise the {batch_said(w)} to {n:,}"
+
+
+def batch_said(w: Workload) -> str:
+    """The batch an instance runs, in words: a prefill pool's `prefill_batch`, a decode pool's its share."""
+    mode = mode_of(w)
+    return "prefill_batch" if mode is PREFILL_POOL else "decode instance's batch" if mode is DECODE_POOL else "batch"
+
+
 def check_empty_microbatches(ctx: RuleContext) -> Iterator[Diagnostic]:
     """More micro-batches than an attention-DP group has requests: the rest would be empty.
 
     A replica's requests are split over the attention-DP groups of a stage, and each group's
     requests over the micro-batches. A micro-batch beyond ceil(batch / (dp · attention DP))
     would carry no request for a group — it would only add latency and pipeline steps — so
-    dagc schedules that many micro-batches and says so.
+    dagc schedules that many micro-batches and says so. The hint sets that many where the count
+    was written — the workload's `microbatches`, or the strategy's `with microbatches` — or raises
+    the batch: a prefill pool's instance's `prefill_batch`, a decode instance's share of `batch`.
 
     Bad:
         workload { batch = 8  prompt = 2048  generate = 256  microbatches = 64 }
@@ -266,14 +291,20 @@ def check_empty_microbatches(ctx: RuleContext) -> Iterator[Diagnostic]:
         return
     k, n = lay.microbatches, lay.microbatches_requested
     per_group = lay.requests_per_rank
-    where = f"batch {w.batch} / (dp {lay.dp} × attention DP {lay.adp})"
-    written = w.microbatches is not None
+    # a prefill pool's instance runs `prefill_batch` requests, a decode pool's its share of the batch; the count is
+    # the strategy's `with microbatches` where it writes one (until 2026-12-01 the hint was the workload's
+    # `microbatches = k`, which that option overrides, and "raise the batch" for a prefill pool's `prefill_batch`)
+    where = f"{batch_said(w)} {w.batch} / (dp {lay.dp} × attention DP {lay.adp})"
+    option, written = ctx.strategy.microbatches is not None, w.microbatches is not None
+    fill = raise_batch(w, n * lay.dp * lay.adp)
     yield diag("W510", Severity.WARNING,
                f"only {k} of the {n} micro-batches{'' if written else ' (one per stage)'} carry requests: "
                f"{per_group} request{'s' if per_group > 1 else ''} per attention-DP group ({where}); "
                f"dagc schedules {k}",
+               ctx.strategy.span_of("microbatches") if option else
                ctx.plan.span_of("workload.microbatches") if written else ctx.strategy.span_of("pp"),
-               f"set `microbatches = {k}`, or raise the batch to {n * lay.dp * lay.adp} to fill {n} micro-batches")
+               f"{f'write `with microbatches {k}`' if option else f'set `microbatches = {k}`'}, or {fill} to fill "
+               f"{n} micro-batches")
 
 
 def check_overlap_single_microbatch(ctx: RuleContext) -> Iterator[Diagnostic]:
