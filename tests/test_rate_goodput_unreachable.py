@@ -55,3 +55,33 @@ def test_the_best_misses_are_said_as_written_load_and_steady_state_alike():
     a = AtRate(a.candidate, a.load, a.goodput_per_gpu, requirements=judged)
     lines = rate_conclusion(RankedAtRate(4, Traffic(requests=500, rate=4), (a,)), 8)
     assert lines[0].endswith("misses ttft_p99 <= 100 ms and decode_throughput >= 100 tokens/ms/gpu)")
+
+
+def _judged(*judged: tuple[str, bool]) -> AtRate:
+    """The best kept up and was judged: each `(line, on the load?)` missed, as `dagc check` judged it."""
+    from dagc.plan.workload import Requirement, RequirementKind
+    from dagc.verdict.verdict import RequirementResult
+
+    p99 = Requirement(kind=RequirementKind.TTFT, op="<=", target=0.1, percentile=99, text="ttft_p99 <= 100 ms")
+    floor = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
+                        text="decode_throughput >= 100 tokens/ms/gpu")
+    chosen = [q for q, on_load in ((p99, True), (floor, False)) if (q.text, on_load) in judged]
+    a = _kept_up(None, tuple(q.text for q in chosen if q.on_load))
+    results = tuple(RequirementResult(q, 0.168 if q.on_load else 557.6) for q in chosen)
+    return AtRate(a.candidate, a.load, a.goodput_per_gpu, requirements=results)
+
+
+def test_a_steady_state_floor_alone_is_not_told_a_lower_rate():
+    # trial 50: the best missed only a decode throughput floor, a steady-state figure no rate moves, and was told
+    # "or a lower rate" (until 2026-12-01)
+    a = _judged(("decode_throughput >= 100 tokens/ms/gpu", False))
+    lines = rate_conclusion(RankedAtRate(4, Traffic(requests=500, rate=4), (a,)), 8)
+    assert lines[1].endswith("a lower rate would not help: decode_throughput >= 100 tokens/ms/gpu is a "
+                             "steady-state figure, which the rate does not move")
+    assert "or a lower rate" not in lines[1]
+
+
+def test_a_load_line_missed_beside_the_floor_still_gets_a_lower_rate():
+    a = _judged(("ttft_p99 <= 100 ms", True), ("decode_throughput >= 100 tokens/ms/gpu", False))
+    lines = rate_conclusion(RankedAtRate(4, Traffic(requests=500, rate=4), (a,)), 8)
+    assert lines[1].endswith("or a lower rate")

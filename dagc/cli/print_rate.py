@@ -166,12 +166,19 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
 def _next_when_up(a: AtRate, at: str) -> str:
     """What to try when strategies keep up but none meets: a strategy's next steps — unless the best misses a
     `goodput` target above the rate, which no strategy meets at it and a lower rate takes further away (until
-    2026-11-30 "or a lower rate" was said of it too)."""
+    2026-11-30 "or a lower rate" was said of it too) — nor when it misses only steady-state lines (a decode
+    throughput floor), which the rate does not move (said until 2026-12-01)."""
     target = a.load.binding.goodput_unreachable
     if target is not None:
         return (f"  next: goodput never exceeds the arrival rate, so no strategy meets a goodput of "
                 f"{_figure(target)} requests/s at {at}: search at the rate that target asks, --rate "
                 f"{rate_arg(target)}, or lower the target to the rate")
+    steady = [q.requirement.text for q in a.requirements if q.met is False and not q.requirement.on_load]
+    if steady and not a.candidate.load_missed:     # only the steady state's lines, which no rate moves
+        return (f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
+                f"a lower rate would not help: {said_list(steady)} "
+                f"{'is a steady-state figure' if len(steady) == 1 else 'are steady-state figures'}, which the "
+                "rate does not move")
     return (f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
             "or a lower rate")
 
