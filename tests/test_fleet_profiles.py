@@ -54,3 +54,30 @@ def test_a_borrowed_profile_is_marked_in_the_table_and_said_under_it():
     assert row.startswith("| 1 | 2 x mi300x, h200's profile | vllm@0.33.0 |")
     assert "mi300x has no kernel profile of its own" in md
     assert "h200 has no kernel profile" not in md
+
+
+def test_an_engine_release_priced_with_the_newest_terms_is_said_under_the_table():
+    # trial 50: `engine = [vllm@0.8.5, vllm]` gave both clusters the same figures and said nothing of whose terms
+    # priced 0.8.5 (`dagc check`'s engine line says it; until 2026-12-01 the fleet did not)
+    fleet = Fleet((FleetGpu("h200", "3.49 $/h", 3.49, None),), (), 2.0, None)
+    old = _answer("h200", "h200", 3.49)
+    old["cluster"]["engine"] = "vllm@0.8.5"
+    answers = [(FleetPoint(0, "h200", "3.49 $/h", (("engine", "vllm@0.8.5"),), 0, None, 1.0, rate=2.0), old),
+               (FleetPoint(1, "h200", "3.49 $/h", (("engine", "vllm"),), 0, None, 1.0, rate=2.0),
+                _answer("h200", "h200", 3.49))]
+    r = ranked(fleet, answers, "tokens-per-gpu")
+    console = Console(width=1000, record=True)
+    print_fleet(console, r, 10)
+    said = "vllm@0.8.5: its terms here are vLLM 0.33.0's: dagc has none of 0.8.5's own"
+    assert said in " ".join(console.export_text().split())
+    md = fleet_md(fleet_json(r), "fleet")
+    assert said.replace(":", "\\:") in md and "vllm@0.33.0\\: its terms" not in md     # md_text escapes a colon
+
+
+def test_no_engine_note_when_every_release_has_its_own_terms():
+    fleet = Fleet((FleetGpu("h200", "3.49 $/h", 3.49, None),), (), 2.0, None)
+    answers = [(FleetPoint(0, "h200", "3.49 $/h", (("gpus", "2"),), 0, None, 1.0, rate=2.0),
+                _answer("h200", "h200", 3.49))]
+    console = Console(width=1000, record=True)
+    print_fleet(console, ranked(fleet, answers, "tokens-per-gpu"), 10)
+    assert "its terms here are" not in console.export_text()

@@ -37,7 +37,7 @@ from ..export.fleet_words import (
     search_command,
     strategy_cell,
 )
-from ..fleet.profiles import borrowed_note
+from ..fleet.profiles import borrowed_note, engines_note
 from ..fleet.rank import COSTS, FleetResult, FleetRow, rented_cost
 from ..units import format_figure
 from .shell_words import path_word
@@ -115,6 +115,14 @@ def _missed_line(r: FleetRow) -> str:
     return f"  not meeting: {r.label}: {missed_with_figures(row_json(r))}"
 
 
+def _table_notes(shown: Sequence[FleetRow]) -> list[str]:
+    """The notes under the table: the clusters priced by another GPU's kernel profile, the engines by another
+    release's terms (`dagc.fleet.profiles`)."""
+    notes = (borrowed_note((r.answer.cluster.gpu, r.answer.cluster.kernel_profile) for r in shown),
+             engines_note(r.answer.cluster.engine for r in shown))
+    return [n for n in notes if n]
+
+
 def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN",
                 quiet: bool = False) -> None:
     """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring);
@@ -133,7 +141,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         out.print(MIXES_ALONE, markup=False)
     if rows:
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", fleet_columns(rows, _shown(result)), rows)
-        if note := borrowed_note((r.answer.cluster.gpu, r.answer.cluster.kernel_profile) for r in result.ranked[:top]):
+        for note in _table_notes(result.ranked[:top]):
             out.print(note, markup=False)
     if result.outside_calibration is not None:
         out.print(result.outside_calibration, markup=False)

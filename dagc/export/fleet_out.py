@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..fleet.profiles import borrowed_note
+from ..fleet.profiles import borrowed_note, engines_note
 from ..lang.fields import requirement_name
 from ..search.at_rate import SHOWN_DEFAULT
 from ..units import Dimension, count_text, format_figure, format_si
@@ -208,8 +208,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                        f"{'—' if rent is None else md_text(f'${format_figure(rent)}/h')} | "
                        f"{md_text(binds_text(r))} |")
         out.append("")
-        gpus = ((r["cluster"]["gpu"], r["cluster"].get("kernel_profile")) for r in f["ranked"])
-        out += [x for note in (f.get("outside_calibration"), borrowed_note(gpus)) if note for x in (md_text(note), "")]
+        out += [x for note in _table_notes(f) if note for x in (md_text(note), "")]
     if f["not_meeting"]:
         out += ["## Not meeting every requirement", ""]
         for r in f["not_meeting"]:
@@ -312,3 +311,11 @@ def _undrawn_reason(row: dict[str, Any], by: str, q: str) -> str:
     if _rented(row, by) is None:
         return "no goodput within the requirements: no cost"
     return f"no {q} TPOT"
+
+
+def _table_notes(f: dict[str, Any]) -> tuple[str | None, ...]:
+    """The notes under fleet.md's table, as the terminal gives them (`dagc.cli.print_fleet`): outside the
+    calibration's runs, another GPU's kernel profile, another engine release's terms."""
+    gpus = ((r["cluster"]["gpu"], r["cluster"].get("kernel_profile")) for r in f["ranked"])
+    engines = engines_note(r["cluster"]["engine"] for r in f["ranked"])
+    return f.get("outside_calibration"), borrowed_note(gpus), engines

@@ -1,15 +1,22 @@
-"""Which clusters of a fleet are priced by another GPU's kernel profile, for the fleet's table and fleet.md.
+"""Which clusters of a fleet are priced by another GPU's kernel profile, or by another engine release's terms, for
+the fleet's table and fleet.md.
 
 Input: a cluster's kernel profile as the fleet's rows give it (`cluster.kernel_profile`,
-`dagc.fleet.cluster.cluster_json`), with its GPU type. Output: the GPU whose profile a row borrows
-(`borrowed_profile`) and the note under a table that marks such rows (`borrowed_note`).
+`dagc.fleet.cluster.cluster_json`), with its GPU type; a cluster's engine as they give it (`vllm@0.8.5`). Output:
+the GPU whose profile a row borrows (`borrowed_profile`), the note under a table that marks such rows
+(`borrowed_note`), and the note naming the engines priced with another release's terms (`engines_note`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["borrowed_note", "borrowed_profile"]
+from ..cost.engine_release import release_priced_as
+from ..plan.engines import ENGINE_NAMES, EngineName, engine_of
+
+__all__ = ["borrowed_note", "borrowed_profile", "engines_note"]
+
+_NAMES: dict[str, EngineName] = {n: n for n in ENGINE_NAMES}
 
 
 def borrowed_profile(kernel_profile: object) -> str | None:
@@ -45,3 +52,29 @@ def borrowed_note(clusters: Iterable[tuple[str, object]]) -> str | None:
              for whose, gpus in lent.items()]
     return ("; ".join(parts) + ", with the engines' terms fitted on NVIDIA runs — an assumption, not a measurement: "
             "the ranking between such a cluster and a measured one is less sure than the bands say (docs/fleet.md)")
+
+
+def engines_note(engines: Iterable[str]) -> str | None:
+    """The note under a table of clusters some of whose engines are of a release dagc prices with another's terms
+    (`dagc.cost.engine_release.release_priced_as`, as `dagc check`'s engine line says it), None when none is: a
+    fleet sweeping `engine = [vllm@0.8.5, vllm]` gave both the same figures and said nothing (until 2026-12-01).
+
+    Example:
+        >>> print(engines_note(["vllm@0.8.5", "vllm@0.33.0", "vllm@0.8.5"]))
+        vllm@0.8.5: its terms here are vLLM 0.33.0's: dagc has none of 0.8.5's own (docs/language.md, "engine")
+        >>> engines_note(["vllm@0.33.0", "sglang@0.5.23", "pytorch"]) is None
+        True
+    """
+    said = []
+    for text in dict.fromkeys(engines):
+        name, _, release = text.partition("@")
+        known = _NAMES.get(name)
+        if known is None or not release:
+            continue
+        try:
+            clause = release_priced_as(engine_of(known, release))
+        except ValueError:         # a release of no series dagc knows: the plan's lowering refused it
+            continue
+        if clause:
+            said.append(f"{text}: {clause}")
+    return "; ".join(said) + ' (docs/language.md, "engine")' if said else None
