@@ -446,6 +446,7 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
              for step, n in REFERENCE.items()]
     rows += engine_constants()
     rows += step_budget_constants()
+    rows += output_reserve_constants()
     rows += expert_padding_constants()
     rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.model.DType.bytes`",
               "`weights`, `kv_cache`, `dispatch`") for d in DType]
@@ -529,6 +530,28 @@ def step_budget_constants() -> list[tuple[str, str, str, str]]:
                     f"{at}SGLANG_CHUNK_LARGEST`", "`chunk`"),
             ("`chunk` unwritten, `trtllm` and `pytorch`", f"{b.TRTLLM_MAX_NUM_TOKENS}", f"{at}TRTLLM_MAX_NUM_TOKENS`",
              "`chunk`")]
+
+
+def output_reserve_constants() -> list[tuple[str, str, str, str]]:
+    """SGLang's reservation of running requests' output at admission (docs/cost-model.md, "SGLang's admission"),
+    where `dagc.plan.output_reserve` names them."""
+    from dagc.plan import output_reserve as o
+    where = "`dagc.plan.output_reserve.{}`".format
+    on = "`engine = sglang`"
+    return [
+        ("share of a running request's output to come reserved at admission, at the start (`new_token_ratio`)",
+         f"{o.SGLANG_NEW_TOKEN_RATIO_INIT:g}", where("SGLANG_NEW_TOKEN_RATIO_INIT"), on),
+        ("… its floor, of the start", f"{o.SGLANG_NEW_TOKEN_RATIO_FLOOR_FACTOR:g}×",
+         where("SGLANG_NEW_TOKEN_RATIO_FLOOR_FACTOR"), on),
+        ("… decode steps from the start to the floor", f"{o.SGLANG_NEW_TOKEN_RATIO_DECAY_STEPS}",
+         where("SGLANG_NEW_TOKEN_RATIO_DECAY_STEPS"), on),
+        ("… the start and floor with attention DP", f"{o.SGLANG_DP_ATTENTION_CONSERVATIVENESS:g}×",
+         where("SGLANG_DP_ATTENTION_CONSERVATIVENESS"), f"{on} with attention DP"),
+        ("output tokens a request counts at most (`max_new_tokens` clipped)", f"{o.SGLANG_CLIP_MAX_NEW_TOKENS}",
+         where("SGLANG_CLIP_MAX_NEW_TOKENS"), on),
+        ("decode steps per request a retraction's ratio adds", f"{o.SGLANG_RETRACT_DECODE_STEPS}",
+         where("SGLANG_RETRACT_DECODE_STEPS"), on),
+    ]
 
 
 def expert_padding_constants() -> list[tuple[str, str, str, str]]:

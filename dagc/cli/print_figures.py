@@ -36,7 +36,7 @@ def print_memory_table(console: Console, r: StrategyResult) -> None:
     from ..verdict.verdict import near_text
     plan, lay, mem = r.plan, r.layout, r.memory
     assert lay is not None and mem is not None, "a strategy with a layout and its memory"
-    words = admission_words(plan.workload, lay, mem, plan.cluster.engine.terms.no_evict) if r.pooled is None else None
+    words = admission_words(plan.workload, lay, mem, plan.cluster.engine.terms) if r.pooled is None else None
     per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
     rows: list[tuple[str, ...]] = []
     styles: list[str | None] = []

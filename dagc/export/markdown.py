@@ -288,7 +288,7 @@ def _memory(r: StrategyResult) -> list[str]:
         f"{format_bytes(worst.capacity_bytes)}{_fuller_elsewhere(r, worst.total_bytes)}.",
         ""]
     lines += md_table(["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
-    words = admission_words(r.plan.workload, r.layout, mem, r.plan.cluster.engine.terms.no_evict) \
+    words = admission_words(r.plan.workload, r.layout, mem, r.plan.cluster.engine.terms) \
         if r.pooled is None and r.layout is not None else None
     if words:
         lines += [md_text(words) + " (W520).", ""]

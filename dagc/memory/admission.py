@@ -17,7 +17,10 @@ tokens and a rank runs
     n = min(cap per rank, floor(KV tokens per rank / (prompt + generate / 2)))
 
 requests (the load simulation, which admits while blocks allow and preempts when they run out, reaches
-it within 10 %: tests/test_admission.py). The steady state is priced at n (`Admission.effective`,
+it within 10 %: tests/test_admission.py). On an engine that reserves running requests' output to come
+(SGLang, `EngineTerms.output_reserve`) each also holds that reservation at the floor a busy engine's ratio
+decays to, r · generate / 2 (`dagc.plan.output_reserve.steady_ratio`; the load simulation follows the ratio
+step by step, `dagc.serve.reserve`). The steady state is priced at n (`Admission.effective`,
 summed over the ranks), W520 says so. Statically, the batch runs together to its end: every request
 reaches full length at once, so the KV cache must hold the whole batch at full length (E402).
 """
@@ -28,6 +31,8 @@ import math
 from dataclasses import dataclass
 
 from ..layout.layout import Layout, resolve
+from ..plan.engines import EngineTerms
+from ..plan.output_reserve import steady_ratio
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
@@ -84,12 +89,16 @@ class Admission:
     capacity_bytes: float = 0.0       # the GPU's memory, or the memory requirement's limit when lower
     reserves_full: bool = False       # the engine admits a request only while it holds it at full length (no_evict)
     kv_share: float = 1.0             # of what the rest leaves, the share the KV cache holds (a calibration's)
+    reserve_ratio: float = 0.0        # the share of its output to come each running request also holds (SGLang's)
 
     @property
     def running_words(self) -> str:
         """How the running requests are counted, in words: at their mean context, or at full length."""
         if self.reserves_full:
             return "at their full length (the engine reserves it: it never preempts)"
+        if self.reserve_ratio:
+            return (f"at their mean context with the {self.reserve_ratio:.3g} of their output to come the engine "
+                    f"reserves ({self.mean_context_tokens:,.0f} tokens)")
         return f"at their mean context ({self.mean_context_tokens:,.0f} tokens)"
 
     @property
@@ -110,10 +119,13 @@ class Admission:
         return self.effective < self.cap
 
 
-def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown, reserves_full: bool = False) -> Admission:
-    """The engine's admission of `workload` on `lay` with the memory `mem` (module docstring); with `reserves_full`
-    (an engine that never preempts, `EngineTerms.no_evict`: TensorRT-LLM) a request is admitted only while the
-    KV cache holds it at full length, so a rank runs floor(KV tokens / (prompt + generate)).
+def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown, terms: EngineTerms | None = None) -> Admission:
+    """The engine's admission of `workload` on `lay` with the memory `mem` (module docstring) by an engine of `terms`
+    (None: one that preempts and reserves nothing); on an engine that never preempts (`EngineTerms.no_evict`:
+    TensorRT-LLM) a request is admitted only while the KV cache holds it at full length, so a rank runs
+    floor(KV tokens / (prompt + generate)); on one that reserves running requests' output (`output_reserve`: SGLang)
+    each also holds its ratio's share of the half of its output still to come on average, the ratio at the floor a
+    busy engine's decays to (`dagc.plan.output_reserve.steady_ratio`).
 
     Statically every request of the batch is admitted (its KV cache is sized for it, E402 otherwise).
     """
@@ -125,10 +137,13 @@ def admission(workload: Workload, lay: Layout, mem: MemoryBreakdown, reserves_fu
     if not mem.admits_by_kv:
         return Admission(workload.batch, cap_rank, tokens, full, cap_rank, workload.batch, context,
                          float(context), per_token, gpu)
-    mean = float(context) if reserves_full else mean_context(workload)
+    reserves_full = terms is not None and terms.no_evict
+    ratio = steady_ratio(terms.output_reserve, lay.adp) if terms is not None else 0.0
+    mean = float(context) if reserves_full else mean_context(workload) + ratio * workload.generate / 2
     per_rank = max(1, min(cap_rank, math.floor(tokens / mean)))
     return Admission(workload.batch, cap_rank, tokens, full, per_rank, over_ranks(workload.batch, lay, per_rank),
-                     context, mean, per_token, gpu, reserves_full, mem.stages[0].kv_share if mem.stages else 1.0)
+                     context, mean, per_token, gpu, reserves_full, mem.stages[0].kv_share if mem.stages else 1.0,
+                     0.0 if reserves_full else ratio)
 
 
 def over_ranks(batch: int, lay: Layout, per_rank: int) -> int:
@@ -151,7 +166,8 @@ def admitted(plan: Plan, strategy: Strategy, workload: Workload, lay: Layout, ad
     return run, resolve(plan.model, plan.cluster, run, strategy)
 
 
-def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown, reserves_full: bool = False) -> str | None:
+def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown, terms: EngineTerms | None = None
+                    ) -> str | None:
     """What the engine admits, in words under a memory table, when the KV cache holds fewer requests than the
     cap (None otherwise, and statically).
 
@@ -160,7 +176,7 @@ def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown, reser
     """
     if not mem.admits_by_kv or not all(s.fits for s in mem.stages):
         return None
-    a = admission(workload, lay, mem, reserves_full)
+    a = admission(workload, lay, mem, terms)
     if not a.limited:
         return None
     full = over_ranks(a.cap, lay, a.full_length)

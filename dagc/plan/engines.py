@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from .base import Frozen
+from .output_reserve import SGLANG_NEW_TOKEN_RATIO_INIT
 
 __all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES",
            "TRTLLM_XQA_FROM", "Engine", "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release",
@@ -111,16 +112,15 @@ class EngineTerms(Frozen):
     # every EP rank and a reduce-scatter of the experts' outputs, except where the EP group is larger than the top-k and
     # spans a multi-node NVLink domain (TensorRT-LLM's CUTLASS MoE, `EP_ALL_GATHER`; `dagc.ir.op_moe.gathers_tokens`).
     ep_all_gather: bool = False
+    # SGLang's scheduling without --enable-mixed-chunk (`dagc.serve.reserve`): prompts' chunks in prefill batches apart
+    # from the decode steps, first whenever one forms; admission reserving `output_reserve` × each running request's
+    prefill_apart: bool = False
+    output_reserve: float = 0.0           # output to come, decaying (SGLang's `new_token_ratio`); 0: none
 
     def __hash__(self) -> int:
-        """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
-        bounds are cached by cluster), and a dict is not hashable."""
-        return hash((self.step_s, self.step_request_s, self.layer_s, self.frontend_s, self.ingest_s, self.graph_sizes,
-                     self.graph_padding, self.mixed_graphs, self.graph_per_request, tuple(sorted(self.glue.items())),
-                     self.compute_time_scale,
-                     self.memory_time_scale, self.blackwell_memory_time_scale, self.hopper_expert_time_scale,
-                     self.blackwell_expert_time_scale,
-                     self.no_evict, self.kv_read_per_query_head, self.kv_cache_share, self.ep_all_gather))
+        """By value, `glue` as its sorted items (a frozen `Cluster` holding these terms is hashed)."""
+        return hash(tuple(tuple(sorted(v.items())) if isinstance(v, Mapping) else v
+                          for v in (getattr(self, f) for f in type(self).model_fields)))
 
     @property
     def frontend_alone_s(self) -> float:
@@ -305,9 +305,9 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
                         ingest_s=VLLM_INGEST_S,
                         graph_sizes=VLLM_GRAPH_SIZES, mixed_graphs=True, glue=ENGINE_GLUE["vllm"]),
     "sglang": EngineTerms(step_s=SGLANG_STEP_S, step_request_s=SGLANG_STEP_REQUEST_S, frontend_s=SGLANG_FRONTEND_S,
-                          ingest_s=SGLANG_INGEST_S,
-                          graph_sizes=SGLANG_GRAPH_SIZES, graph_per_request=True, glue=ENGINE_GLUE["sglang"],
-                          blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE),
+                          ingest_s=SGLANG_INGEST_S, graph_sizes=SGLANG_GRAPH_SIZES, graph_per_request=True,
+                          glue=ENGINE_GLUE["sglang"], blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE,
+                          output_reserve=SGLANG_NEW_TOKEN_RATIO_INIT),   # prefill steps apart: measured, not shipped
     "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, step_request_s=TRTLLM_STEP_REQUEST_S, layer_s=TRTLLM_LAYER_S,
                           frontend_s=TRTLLM_FRONTEND_S, ingest_s=TRTLLM_INGEST_S,
                           graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, graph_per_request=True,

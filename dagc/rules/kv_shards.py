@@ -49,7 +49,7 @@ def _attention_dp(plan: Plan, lay: Layout) -> tuple[str, int] | None:
                  limit_bytes=plan.memory_limit_bytes)
     if not all(s.fits for s in mem.stages):
         return None
-    return alt.text, admission(plan.workload, alt_lay, mem, plan.cluster.engine.terms.no_evict).effective
+    return alt.text, admission(plan.workload, alt_lay, mem, plan.cluster.engine.terms).effective
 
 
 def kv_shard_hint(plan: Plan, lay: Layout) -> str:

@@ -126,7 +126,8 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     batch at their mean context (prompt + generate/2: a request's context grows over its life), the
     engine runs n = floor(KV tokens / mean context) per rank — on an engine that never preempts
     (TensorRT-LLM's GUARANTEED_NO_EVICT), which reserves each request's full length, n = floor(KV
-    tokens / (prompt + generate)) —: dagc judges TTFT, TPOT and the
+    tokens / (prompt + generate)), and on SGLang, which reserves 0.098 of each running request's output to come
+    once busy, n = floor(KV tokens / (prompt + generate/2 + 0.098 · generate/2)) —: dagc judges TTFT, TPOT and the
     throughputs at that concurrency (report.json `metrics.concurrency_effective`); a memory requirement's limit,
     when lower, is the memory (`limit_words`), and a calibration's `kv_cache_share` that share of what the rest
     leaves (`dagc.memory.memory.kv_room`). The message says how many requests it holds at full length and
@@ -143,7 +144,7 @@ def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     mem, w, lay = ctx.memory, ctx.plan.workload, ctx.layout
     if mem is None or not admits_by_kv(w) or not all(s.fits for s in mem.stages):
         return
-    a = ctx.admission or admission(w, lay, mem, ctx.plan.cluster.engine.terms.no_evict)   # made by `analyse`
+    a = ctx.admission or admission(w, lay, mem, ctx.plan.cluster.engine.terms)   # made by `analyse`
     if not a.limited:
         return
     where = _spread(lay.dp, lay.adp, a.per_rank)

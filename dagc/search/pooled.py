@@ -241,7 +241,7 @@ def _hopeless(run: Run, workload: Workload, s: Strategy, fits: list[Instance], m
     # the bound would miss the pair's own figures
     limit = plan.memory_limit_bytes
     bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0), limit_bytes=limit)
-    full = plan.cluster.engine.terms.no_evict              # an engine that admits at full length
+    full = plan.cluster.engine.terms                       # how the engine admits (at full length, reserving)
     if admission(workload, lay, bare, full).limited:
         mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay), limit_bytes=limit)
         if all(st.fits for st in mem.stages):

@@ -21,8 +21,10 @@ token and caches its prompt's hashed blocks; each decode step grows its KV by a 
 rank has no block for that, its most recently admitted request is preempted (vLLM V1's recompute): its blocks
 are freed, it goes back to the head of the queue, and later prefills its prompt and the tokens it had generated
 again — except on an engine that never preempts (TensorRT-LLM's GUARANTEED_NO_EVICT), which admits a request
-only while its rank holds it and every request there at full length. Stretches of decode steps with nothing to
-admit, no end and enough blocks run as one event.
+only while its rank holds it and every request there at full length. An engine that runs prefill steps apart
+(`EngineTerms.prefill_apart`, SGLang's) runs a step of prompt tokens alone, at the whole budget, while any prompt
+waits, the decode requests waiting; one that reserves output admits as `dagc.serve.reserve` says. Stretches of
+decode steps with nothing to admit, no end and enough blocks run as one event.
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from itertools import compress
 
 from ..plan.workload import Workload
 from .kv_blocks import BLOCK_TOKENS, RankKV
-from .replica_blocks import DecodeBlocks, roomy
+from .replica_blocks import DecodeBlocks, roomy, step_chunks
 from .replica_timeline import ReplicaTimeline
+from .reserve import OutputReserve, decode_gaps
 from .run import DECODING, ENDING, PREFILLING, Req, Run
 from .sources import Source
 from .surrogate import StepSurface
@@ -74,6 +76,8 @@ class Replica:
         self.lazy = not self.record or self.g > 1             # `DecodeBlocks.sync` (the shares: `ReplicaTimeline`)
         terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
         self.no_evict = bool(terms is not None and terms.no_evict)
+        self.apart, self.stall = bool(terms is not None and terms.prefill_apart), 0.0     # SGLang's prefill steps
+        self.reserve = OutputReserve.of(terms, self.g, surface.adp, emitted)   # … and admission (`_fit`, `_admit`)
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
                                             self.inflight, self.no_evict, self.lazy)
         self.kv, self.ndec = blocks.kv, blocks.ndec           # the blocks' own lists, read here
@@ -87,7 +91,7 @@ class Replica:
         self.roomy = roomy(run.requests, caps, kv_blocks, blocks.P, emitted)     # no rank can run short
         # nor refuse a request (`_fit`) — without a prefix cache to look in, on an engine that preempts: admission
         # reads no rank's blocks, and a lazy rank takes its decode blocks only where its block phases change
-        self.always_fits = self.roomy and not run.hash_offsets and not self.no_evict
+        self.always_fits = self.roomy and not run.hash_offsets and not self.no_evict and self.reserve is None
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
         self.prefill: list[deque[Req]] = [deque() for _ in caps]
@@ -106,7 +110,7 @@ class Replica:
         while self.done < source.total:
             if source.upcoming <= self.t or source.step_due <= self.step:
                 self._arrive()
-            if self.waiting and not self.hold_admission:
+            if self.waiting and not self.hold_admission and not (self.reserve is not None and self.reserve.full):
                 self._admit()
             if self.nin:
                 self._advance()
@@ -156,6 +160,8 @@ class Replica:
             if plan is None:
                 if not isinstance(head, Req):
                     waiting[0] = req
+                if self.reserve is not None:        # SGLang's `batch_is_full`: tried again when a request leaves
+                    self.reserve.full = True
                 return
             waiting.popleft()
             self._place(req, r, *plan)
@@ -184,6 +190,9 @@ class Replica:
             return None
         if self.no_evict and self.inflight[r] and not self.blocks.promisable(req, r, j):
             return None
+        if self.reserve is not None and self.inflight[r] and not self.reserve.admits(
+                r, kv.free * B, req.tokens - j * self.hash_tokens, self.run_.output[req.i], self.step):
+            return None
         return j, need
 
     def _place(self, req: Req, r: int, j: int, need: int) -> None:
@@ -207,6 +216,8 @@ class Replica:
         if self.inflight[r] == self.caps[r]:
             self.open -= 1
         self.admitted[r][req.i] = None
+        if self.reserve is not None:
+            self.reserve.admitted(r, self.run_.output[req.i])
         self.live[req.i] = req
         self.prefill[r].append(req)
         self.nprefill += 1
@@ -214,31 +225,30 @@ class Replica:
     # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
 
     def _advance(self) -> None:
-        chunks, p, total = self._chunks() if self.nprefill else ((), 0, 0)
+        chunks, p, total = self._chunks() if self.nprefill else ([], 0, 0)
         k = 1 if p else self._decode_stretch()
-        if self.ndec_all and not self.roomy:
+        apart = self.apart and p > 0                         # a prefill step: the decode requests wait
+        if self.ndec_all and not self.roomy and not apart:
             k = self.blocks.kv_steps(k, self.step)
             if k == 0:                                        # a rank has no block for the next step
                 self._preempt(self.blocks.short)
                 return
-        nin, ndec, n = self.nin, self.ndec_all, self.priced
-        if ndec:
-            ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
-        else:
-            ell = max(req.tokens for c in chunks for req, _ in c)
-        ell = ell if ell > 1.0 else 1.0
+        nin, ndec, n = self.nin, self.ndec_all, 1 if apart else self.priced
+        ell = self._prefix(chunks, 0 if apart else ndec, k)
         dt = self.step_time(n, p, ell) if total <= p or self.one_rank else self.surface.spread(n, p, total, ell)
         end = self.t + dt * k
         run, source = self.run_, self.source
         run.area += (nin + len(self.waiting)) * dt * k + (
             source.wait_before(self.t, end) if source.unseen < end else 0.0)
+        kd = 0 if apart else k                               # decode steps run
         if ndec:
-            run.itl.append(dt)
-            run.weight.append(ndec * k)
-        kv_used = 0.0 if self.lazy else self.blocks.grow(k, self.step)      # a lazy replica's: when next read
+            self.stall = decode_gaps(run, self.stall, dt, ndec, kd)
+            if self.reserve is not None:
+                self.reserve.decoded(kd)
+        kv_used = 0.0 if self.lazy else self.blocks.grow(kd, self.step)     # a lazy replica's: when next read
         if self.shares is not None and self.dirty:
             self.shares.note()
-        self.t, self.step = end, self.step + k
+        self.t, self.step = end, self.step + kd
         self.hold_admission = False
         for c in chunks:
             for req, take in c:
@@ -256,29 +266,16 @@ class Replica:
             self.recorded(end, self.nin, len(self.waiting), self.step, kv_used)
 
     def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int, int]:
-        """Each rank's prompt tokens this step, first come first served in the room its budget leaves
-        after its decode tokens (the last prompt chunked, or with chunked prefill off whole prompts only), the
-        most of any rank and of all ranks together."""
-        chunks: list[list[tuple[Req, int]]] = []
-        p = total = 0
-        for queue, ndec in compress(zip(self.prefill, self.ndec, strict=True), self.prefill):   # the ranks prefilling
-            room = max(1, self.chunk - ndec * self.q)
-            size = 0
-            mine = []
-            for req in queue:
-                if self.whole and req.left > room - size:
-                    if size or (ndec and req.left <= self.chunk):   # it waits for a step with room for all of it
-                        break
-                    room = req.left          # longer than any step's budget: its own step, beside the decodes
-                take = min(room - size, req.left)
-                mine.append((req, take))
-                size += take
-                if size >= room:
-                    break
-            chunks.append(mine)
-            p = max(p, size)
-            total += size
-        return chunks, p, total
+        """Each rank's prompt tokens this step (`step_chunks`; in a prefill step apart, the whole budget)."""
+        return step_chunks(self.prefill, self.ndec, self.chunk, 0 if self.apart else self.q, self.whole)
+
+    def _prefix(self, chunks: list[list[tuple[Req, int]]], ndec: int, k: int) -> float:
+        """The prefix a step of `ndec` decode requests attends to over `k` steps (module docstring), at least 1."""
+        if ndec:
+            ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
+        else:
+            ell = max(req.tokens for c in chunks for req, _ in c)
+        return ell if ell > 1.0 else 1.0
 
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""
@@ -333,6 +330,8 @@ class Replica:
             return
         req.phase, req.start = DECODING, self.step
         self.blocks.decoding(req, r, req.tokens - req.cached)
+        if self.reserve is not None:
+            self.reserve.start(r, self.step)
         self.ndec_all += 1
         self.ctx_base += req.tokens - req.start * self.E
         heapq.heappush(self.ends, (self.step + steps, req.i, req.epoch))
@@ -343,6 +342,9 @@ class Replica:
         if self.lazy:
             self.blocks.sync(r, self.step)
             self.dirty.add(r)
+        if self.reserve is not None:
+            self.reserve.left(r, self.run_.output[req.i], req.start if req.phase is DECODING else None)
+            self.reserve.full = False
         if req.phase is DECODING:
             self.blocks.stop_decoding(req, r, self.step)
             self.ndec_all -= 1
@@ -366,6 +368,8 @@ class Replica:
             self.blocks.unpromise(req, r)
         del self.live[req.i]
         req.epoch += 1
+        if self.reserve is not None and not self.nin:
+            self.reserve.idle()
 
     def _end(self, req: Req) -> None:
         self._release(req)
@@ -393,5 +397,7 @@ class Replica:
         req.phase = PREFILLING
         self.run_.preemptions[req.i] += 1
         self.preempted = True
+        if self.reserve is not None:
+            self.reserve.retracted([q for q in self.live.values() if q.phase is DECODING], self.step, self.run_.output)
         self.waiting.appendleft(req)
         self.hold_admission = True

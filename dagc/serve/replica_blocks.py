@@ -12,9 +12,14 @@ step S are n·(k // P) and one for each request whose phase comes round within t
 
 `roomy`: where every rank holds its cap of the run's largest requests at their longest, no rank ever runs
 short and `DecodeBlocks.kv_steps` has nothing to check.
+
+`step_chunks`: the prompt tokens each rank's step carries.
 """
 
 from __future__ import annotations
+
+from collections import deque
+from itertools import compress
 
 import numpy as np
 
@@ -22,7 +27,7 @@ from .kv_blocks import BLOCK_TOKENS, RankKV
 from .requests import Requests
 from .run import Req, Run
 
-__all__ = ["PHASE_BITS", "DecodeBlocks", "roomy"]
+__all__ = ["PHASE_BITS", "DecodeBlocks", "roomy", "step_chunks"]
 
 B = BLOCK_TOKENS
 PHASE_BITS = 32         # a rank's phase counts packed in one integer, a field of this many bits each (`packed`)
@@ -222,3 +227,30 @@ def _window(cnt: list[int], lo: int, rem: int, P: int) -> int:
     """
     return sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
 
+
+
+def step_chunks(prefill: list[deque[Req]], ndec: list[int], chunk: int, q: int, whole: bool
+                ) -> tuple[list[list[tuple[Req, int]]], int, int]:
+    """Each rank's prompt tokens this step, first come first served in the room its budget (`chunk`) leaves after
+    its `ndec` decode requests' `q` positions each (the last prompt chunked, or with chunked prefill off — `whole` —
+    whole prompts only), the most of any rank and of all ranks together."""
+    chunks: list[list[tuple[Req, int]]] = []
+    p = total = 0
+    for queue, n in compress(zip(prefill, ndec, strict=True), prefill):     # the ranks prefilling
+        room = max(1, chunk - n * q)
+        size = 0
+        mine = []
+        for req in queue:
+            if whole and req.left > room - size:
+                if size or (n and req.left <= chunk):   # it waits for a step with room for all of it
+                    break
+                room = req.left          # longer than any step's budget: its own step, beside the decodes
+            take = min(room - size, req.left)
+            mine.append((req, take))
+            size += take
+            if size >= room:
+                break
+        chunks.append(mine)
+        p = max(p, size)
+        total += size
+    return chunks, p, total

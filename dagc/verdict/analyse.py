@@ -100,7 +100,7 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     if layout.pp <= plan.model.layers and over_work_budget(layout) is None:
         activations = activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout) if structured else None
         mem = memory(plan.model, plan.workload, plan.cluster, layout, activations, limit_bytes=plan.memory_limit_bytes)
-    adm = admission(plan.workload, layout, mem, plan.cluster.engine.terms.no_evict) \
+    adm = admission(plan.workload, layout, mem, plan.cluster.engine.terms) \
         if mem is not None and mem.admits_by_kv else None
     # the DAG is built for a sound structure with memory, within the node budget
     buildable = structured and mem is not None and estimate_nodes(layout, plan.workload) <= NODE_BUDGET

@@ -82,7 +82,7 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
                  plan.memory_limit_bytes)
     if any(True for _ in run_rules(replace(ctx, memory=mem), Reads.MEMORY, errors_only=True)):
         return Refused(MEMORY)
-    adm = admission(workload, lay, mem, plan.cluster.engine.terms.no_evict) if mem.admits_by_kv else None
+    adm = admission(workload, lay, mem, plan.cluster.engine.terms) if mem.admits_by_kv else None
     run, run_lay = admitted(plan, strategy, workload, lay, adm)
     rates = fast_metrics(plan, run_lay, run, timer)
     metrics = instance_metrics(rates, run.batch) if isinstance(rates, InstanceRates) else \
