@@ -64,11 +64,12 @@ def calibration():
 
 def test_on_the_calibration_half_bands_resting_on_two_families_or_fewer_cover_a_new_one_worse(calibration):
     """The shipped rule, each calibration family banded by the others': the TTFT and TPOT bands resting on 1 or 2
-    families hold 38 of 61 and 55 of 103 of the family left out, those on 3 or more 86 of 90 and 163 of 176 (TTFT's
-    2-family bands 34 of 57 until 2026-12-01, when Triton's front end became its calibration fit, 7.92 ms: 36)."""
+    families hold 37 of 61 and 57 of 103 of the family left out, those on 3 or more 86 of 90 and 163 of 176 (TTFT's
+    2-family bands 34 of 57 until 2026-12-01, when Triton's front end became its calibration fit, 7.92 ms: 36; 35
+    since SGLang's admission rule, whose runs' TPOTs it moves: 2-family 51 → 53 of 95)."""
     got = br.by_families(calibration)
-    assert [got[("ttft", g)] for g in ("1", "2", "3+")] == [(2, 4), (36, 57), (86, 90)]
-    assert [got[("tpot", g)] for g in ("1", "2", "3+")] == [(4, 8), (51, 95), (163, 176)]
+    assert [got[("ttft", g)] for g in ("1", "2", "3+")] == [(2, 4), (35, 57), (86, 90)]
+    assert [got[("tpot", g)] for g in ("1", "2", "3+")] == [(4, 8), (53, 95), (163, 176)]
 
 
 def test_three_families_keep_the_calibration_half_in_70_to_90_percent_and_fail_the_held_out_half(calibration):
@@ -91,7 +92,7 @@ def test_three_families_keep_the_calibration_half_in_70_to_90_percent_and_fail_t
     (shipped)."""
     make = br.RULES["families>=3"]
     loo = br.leave_one_family_out(calibration, make)
-    assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (231, 279), (254, 357))
+    assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (230, 279), (254, 357))
     assert all(0.70 <= k / n <= 0.90 for k, n in (loo["ttft"], loo["tpot"], loo["throughput"]))
     held_out = ml.observations()
     assert br.leave_one_family_out(held_out, make)["ttft"] == (11, 24)
