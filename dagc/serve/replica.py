@@ -6,25 +6,25 @@ ids (`dagc.serve.requests.Requests`), each attention-DP rank's most requests in 
 shared `Run`, filled with every request's arrival, first token, end, preemptions and cached prompt
 tokens, each step's gap and tokens, and the replica's timeline.
 
-Its attention-DP ranks step together. Waiting requests are admitted first come first served, each to the rank
-with the fewest in flight (else the one with the most free blocks), while it holds fewer than its share of the
-batch and has free blocks for the request's prompt beyond the longest chain of its prompt's hashed blocks cached
-there; no request is admitted in a step that preempted one (as vLLM). A step fills each rank's token budget
-(`chunk`) after its decode tokens with prompt tokens, first come first served (the last prompt chunked; with
-chunked prefill off, whole prompts while they fit, as TensorRT-LLM's scheduler takes them — a prompt longer than
-the whole budget, which no step could hold, takes a step's prompt tokens alone once it heads its rank's queue,
-beside the rank's decode tokens); it costs what the surrogate says for the replica's requests in flight, the
-largest rank's prompt tokens, and the prefix the decode requests attend to (their mean context less half the
-workload's `generate`; a prompt's own length when none decodes) — with what the other ranks' prompt tokens add to
-the experts they share (`StepSurface.spread`). A request ending its prompt emits its first
-token and caches its prompt's hashed blocks; each decode step grows its KV by a token, a block every 16. When a
-rank has no block for that, its most recently admitted request is preempted (vLLM V1's recompute): its blocks
-are freed, it goes back to the head of the queue, and later prefills its prompt and the tokens it had generated
-again — except on an engine that never preempts (TensorRT-LLM's GUARANTEED_NO_EVICT), which admits a request
-only while its rank holds it and every request there at full length. An engine that runs prefill steps apart
-(`EngineTerms.prefill_apart`, SGLang's) runs a step of prompt tokens alone, at the whole budget, while any prompt
-waits, the decode requests waiting; one that reserves output admits as `dagc.serve.reserve` says. Stretches of
-decode steps with nothing to admit, no end and enough blocks run as one event.
+Its attention-DP ranks step together. Waiting requests are admitted first come first served, each to the rank with
+the fewest in flight (else the one with the most free blocks), while it holds fewer than its share of the batch and
+has free blocks for the request's prompt beyond the longest chain of its prompt's hashed blocks cached there; no
+request is admitted in a step that preempted one (as vLLM). A step fills each rank's token budget (`chunk`) after its
+decode tokens with prompt tokens, first come first served (the last prompt chunked; with chunked prefill off, whole
+prompts while they fit, as TensorRT-LLM's scheduler takes them — a prompt longer than the whole budget, which no step
+could hold, takes a step's prompt tokens alone once it heads its rank's queue, beside the rank's decode tokens); it
+costs what the surrogate says for the replica's requests in flight, the largest rank's prompt tokens, and the prefix
+the decode requests attend to (their mean context less half the workload's `generate`; a prompt's own length when
+none decodes) — with what the other ranks' prompt tokens add to the experts they share (`StepSurface.spread`). A
+request ending its prompt emits its first token and caches its prompt's hashed blocks; each decode step grows its KV
+by a token, a block every 16. When a rank has no block for that, its most recently admitted request is preempted
+(vLLM V1's recompute): its blocks are freed, it goes back to the head of the queue, and later prefills its prompt and
+the tokens it had generated again — except on an engine that never preempts (TensorRT-LLM's GUARANTEED_NO_EVICT),
+which admits a request only while its rank holds it and every request there at full length. An engine that runs
+prefill steps apart (`EngineTerms.prefill_apart`, SGLang's) runs a step of prompt tokens alone, at the whole budget,
+while any prompt waits, the decode requests waiting; one that reserves output admits as `dagc.serve.reserve` says.
+Stretches of decode steps with nothing to admit, no end and enough blocks run as one event. The first `warm` prompts'
+blocks are in every rank's prefix cache before the first arrival (`Run.warm_ids`).
 """
 
 from __future__ import annotations
@@ -81,9 +81,8 @@ class Replica:
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
                                             self.inflight, self.no_evict, self.lazy)
         self.kv, self.ndec = blocks.kv, blocks.ndec           # the blocks' own lists, read here
-        for i in range(run.requests.warm):                    # the prompts cached before the run (`warm`)
-            for kv in self.kv:
-                kv.preload(run.hash_ids[run.hash_offsets[i]:run.hash_offsets[i + 1]])
+        for kv in self.kv:                                    # the prompts cached before the run (`warm`)
+            kv.preload(run.warm_ids())
         self.timeline = timeline = ReplicaTimeline(blocks, self.lazy) if self.record else None
         self.recorded = None if timeline is None else timeline.noted if self.lazy else timeline.grown
         self.shares = self.timeline if self.timeline is not None and self.timeline.lazy else None
@@ -168,11 +167,7 @@ class Replica:
 
     def _new(self, i: int) -> Req:
         run, tokens = self.run_, self.run_.prompt[i]
-        ids: list[int] = []
-        if run.hash_offsets:
-            lo = run.hash_offsets[i]
-            ids = run.hash_ids[lo:min(run.hash_offsets[i + 1], lo + tokens // self.hash_tokens)]
-        return Req(i, math.ceil((run.output[i] - 1) / self.E), tokens, ids)
+        return Req(i, math.ceil((run.output[i] - 1) / self.E), tokens, run.prompt_ids(i, tokens // self.hash_tokens))
 
     def _fit(self, req: Req, r: int) -> tuple[int, int] | None:
         """(cached hashed blocks, blocks to take) when rank `r` has room for `req`'s prompt, else None (an

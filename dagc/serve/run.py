@@ -67,6 +67,17 @@ class Run:
                    hash_ids=ids.tolist() if ids is not None and hashed else [],
                    hash_offsets=offsets.tolist() if offsets is not None and hashed else [])
 
+    def prompt_ids(self, i: int, most: int) -> list[int]:
+        """Request `i`'s prompt block hash ids, at most `most` of them (none without hash ids)."""
+        if not self.hash_offsets:
+            return []
+        lo = self.hash_offsets[i]
+        return self.hash_ids[lo:min(self.hash_offsets[i + 1], lo + most)]
+
+    def warm_ids(self) -> list[int]:
+        """The hashed blocks of the first `warm` prompts, in their order: in the prefix cache before the run."""
+        w = self.requests.warm
+        return self.hash_ids[self.hash_offsets[0]:self.hash_offsets[w]] if w and self.hash_offsets else []
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """arrive, first, finish (float64), preemptions (int32) and cached (int64) as arrays."""
