@@ -43,5 +43,6 @@ def test_search_at_a_rate_says_the_plans_name(tmp_path: Path, capsys) -> None:
                     .replace("gpus = 8", "gpus = 2"))
     assert main(["search", str(path), "--rate", "2", "--top", "2", "-o", str(tmp_path / "out")]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "misses decode_throughput)" in out and "no: decode_throughput" in out
+    assert "misses decode_throughput >= 3 tokens/ms/gpu)" in out and "no: decode_throughput" in out     # as written
+    assert "a lower rate would not help: decode_throughput >= 3 tokens/ms/gpu is a steady-state figure" in out
     assert "decode_throughput_per_gpu" not in out
