@@ -2,7 +2,7 @@
 (its run and capacity included) over the same check without it, `dagc search --rate R` over the same search
 without it, `dagc search --top 2000` over `--top 20`, and the 2,048-GPU check over a small one.
 
-Run: python bench/bench_traffic.py [--repeat N] [--only check|rate|search|verdict] [--plan NAME]
+Run: python bench/bench_traffic.py [--repeat N] [--only check|rate|search|verdict] [--plan NAME] [--jobs N]
 (pinned to one core, as measured in docs/load.md: `taskset -c 1 python bench/bench_traffic.py --only check`)
 
 Each command runs as its own process (`python -m dagc …`, so that nothing dagc memoises is shared) and is
@@ -15,7 +15,9 @@ shares, CPU time moves far less than wall time. Best of `--repeat` (3). Printed:
   with `-q`, and the same plan without its traffic and load requirements; target: at most 2×;
 - a 16-GPU Qwen3-235B-A22B plan at 10 requests/s with p99 and p90 requirements, the same way;
 - `dagc search PLAN --rate R -q` over `dagc search PLAN -q` on every in-flight example, its traffic taken away
-  and R its rate as above (a request log's mean rate); target: at most 3×;
+  and R its rate as above (a request log's mean rate); target: at most 3×; with `--jobs N` (N > 1), also the wall
+  seconds of `dagc search PLAN --rate R -q` alone and with `--jobs N` (the candidates' checks at the rate in N
+  worker processes), best of `--repeat` each — on a machine with N idle cores;
 - `dagc check -q` of DeepSeek-V3 on 2,048 H800s (bench/bench_check.py's plan, its optimal verdict's search
   included) over that of the default example, Mixtral 8x7B on one node (a small plain check); target: at most 1.8×.
   The small check is mostly start-up (imports: about 0.5 of its 0.75 CPU s with bytecode caches, 0.75 of 1.0 s
@@ -35,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench_check import LADDER, plan_text
@@ -105,15 +108,22 @@ def with_traffic(text: str) -> str | None:
 
 
 def cpu_seconds(argv: list[str], repeat: int, cwd: Path) -> float:
-    """The least CPU seconds (user + system) `python -m dagc ARGV` took over `repeat` runs."""
-    best = float("inf")
+    """The least CPU seconds (user + system, its worker processes' too) `python -m dagc ARGV` took over `repeat`
+    runs."""
+    return _best(argv, repeat, cwd)[0]
+
+
+def _best(argv: list[str], repeat: int, cwd: Path) -> tuple[float, float]:
+    """The least CPU seconds and the least wall seconds `python -m dagc ARGV` took over `repeat` runs."""
+    cpu, wall = float("inf"), float("inf")
     for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
         subprocess.run([sys.executable, "-m", "dagc", *argv], cwd=cwd, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=False)
+        wall = min(wall, time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        best = min(best, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return best
+        cpu = min(cpu, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return cpu, wall
 
 
 def rate_plans(only: str = "") -> list[tuple[str, str, float]]:
@@ -141,6 +151,11 @@ def search_rates(args, out: Path) -> None:
         at = cpu_seconds(["search", f"{stem}.moe", "--rate", f"{r:.6g}", "-q"], args.repeat, out)
         print(f"search {stem:43s} --rate {r:<8.4g} {at:7.2f} s · without {plain:6.2f} s · {at / plain:5.2f}x "
               "(target ≤ 3x)", flush=True)
+        if args.jobs > 1:
+            argv = ["search", f"{stem}.moe", "--rate", f"{r:.6g}", "-q"]
+            one, many = _best(argv, args.repeat, out)[1], _best([*argv, "--jobs", str(args.jobs)], args.repeat, out)[1]
+            print(f"       {'':43s} wall {one:6.2f} s · --jobs {args.jobs} {many:6.2f} s · {many / one:5.2f}x",
+                  flush=True)
 
 
 def main() -> None:
@@ -148,6 +163,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=("check", "rate", "search", "verdict"))
     ap.add_argument("--plan", default="", help="only the plans whose name holds this")
+    ap.add_argument("--jobs", type=int, default=1, help="--only rate: also the wall seconds with --jobs N")
     args = ap.parse_args()
     print(f"{cpu()}, Python {platform.python_version()}; load average {load_average()}; CPU seconds, "
           f"best of {args.repeat}")

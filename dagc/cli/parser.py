@@ -105,6 +105,8 @@ def _load_budget(text: str) -> int | str:
 
 JOBS_HELP = ("processes for the strategy search (at most the CPUs available; default 1: one process prices each "
              "stage once for every candidate, which on two cores is faster than two)")
+SEARCH_JOBS_HELP = JOBS_HELP + ("; with --rate, also for the best candidates' checks at the rate, which run "
+                                "ahead in the workers: the same rows, sooner on as many cores")
 
 
 class _Version(argparse.Action):
@@ -316,7 +318,7 @@ def _add_search(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentPa
     se.add_argument("--format", choices=("text", "json"), default="text",
                     help="what to print: the ranking (text) or its JSON document (json, docs/outputs.md)")
     se.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                    help=JOBS_HELP)
+                    help=SEARCH_JOBS_HELP)
     where = se.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="DIR", type=output_dir_or_default,
                        help="output directory for the Pareto plot (DIR/pareto.svg), made with its parents when missing "

@@ -58,7 +58,8 @@ def cmd_search(args: Namespace) -> int:
     if args.vary == "batch" and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"batch": BATCH_LIMIT, "batch_max": True})})
-    found = _search_varied(args, plan, err)
+    jobs = search_jobs(args, err)
+    found = _search_varied(args, plan, err, jobs)
     if isinstance(found, int):
         return found
     # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
@@ -72,7 +73,8 @@ def cmd_search(args: Namespace) -> int:
     if svg_path is None:
         return EXIT_OUTPUT
     print_search_warnings(err, found, plan)
-    at_rate = _at_rate(plan, found, args.rate, _rate_rows(args), err, is_quiet(args)) if args.rate is not None else None
+    at_rate = _at_rate(plan, found, args.rate, (_rate_rows(args), jobs), err, is_quiet(args)) \
+        if args.rate is not None else None
     if args.format == "json":
         from ..export.search_json import ranked_at_rate_json, search_json
         doc = search_json(found, args.top, plan)
@@ -110,17 +112,17 @@ def _refused(args: Namespace, plan: Plan, err: Console) -> bool:
     return bool(refused)
 
 
-def _search_varied(args: Namespace, plan: Plan, err: Console) -> SearchResult | int:
+def _search_varied(args: Namespace, plan: Plan, err: Console, jobs: int) -> SearchResult | int:
     """The search of the plan, with `--vary speculative` over the counts of drafted tokens; the exit code when
     the plan has no acceptance to vary them by."""
     if args.vary != "speculative":
-        return search_plan(plan, _searched_top(args), search_jobs(args, err), args.search_budget, quiet=is_quiet(args))
+        return search_plan(plan, _searched_top(args), jobs, args.search_budget, quiet=is_quiet(args))
     spec = plan.workload.speculative
     if spec is None or spec.acceptance is None:
         err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
                   "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
         return EXIT_USAGE
-    return _search_speculative(plan, _searched_top(args), search_jobs(args, err), args.search_budget, is_quiet(args))
+    return _search_speculative(plan, _searched_top(args), jobs, args.search_budget, is_quiet(args))
 
 
 def _searched_top(args: Namespace) -> int:
@@ -170,11 +172,13 @@ def _rate_rows(args: Namespace) -> int:
     return 1 if is_quiet(args) and args.format == "text" else max(args.top, 1)
 
 
-def _at_rate(plan: Plan, found: SearchResult, rate: float, shown: int, err: Console, quiet: bool
+def _at_rate(plan: Plan, found: SearchResult, rate: float, rows: tuple[int, int], err: Console, quiet: bool
              ) -> RankedAtRate | None:
-    """`--rate R`: the search's best simulated at R requests/s, those that cannot reach the `shown` rows printed
-    left out (`rank_at_rate`), with a progress bar; None (with a warning) when their runs would pass the plan's
-    load work budget (`--load-budget`)."""
+    """`--rate R`: the search's best simulated at R requests/s, those that cannot reach the rows printed left out
+    (`rank_at_rate`; `rows`: how many are shown, and the worker processes that run the candidates' checks,
+    `--jobs`), with a progress bar; None (with a warning) when their runs would pass the plan's load work budget
+    (`--load-budget`)."""
+    shown, jobs = rows
     with loading():
         from ..search.at_rate import rank_at_rate, rate_work_events
     events, budget = rate_work_events(plan, found), plan.load_budget_events
@@ -185,7 +189,7 @@ def _at_rate(plan: Plan, found: SearchResult, rate: float, shown: int, err: Cons
         return None
     progress = progress_bar(f"simulating the best strategies at {rate:g} requests/s", quiet)
     try:
-        return rank_at_rate(plan, found, rate, progress=progress, shown=shown)
+        return rank_at_rate(plan, found, rate, progress=progress, shown=shown, jobs=jobs)
     finally:
         progress.close()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from ..plan.workload import Traffic
 from ..verdict.bands import Odds, bands_of
 from ..verdict.under_load import UnderLoad, load_events
 from ..verdict.verdict import RequirementResult
+from .pool import calls_ahead
 from .result import Candidate, SearchResult
 from .under_traffic import check_candidate, judgement
 from .verify import VERIFIED, verify_first
@@ -122,19 +124,22 @@ def rate_work_events(plan: Plan, found: SearchResult) -> int:
 
 
 def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
-                 progress: Callable[[int, int], None] | None = None, shown: int | None = None) -> RankedAtRate:
+                 progress: Callable[[int, int], None] | None = None, shown: int | None = None,
+                 jobs: int = 1) -> RankedAtRate:
     """The search's best candidates ranked by goodput per GPU at `rate` requests/s (module docstring). With
     `shown`, the rows a reader is shown (`dagc search --rate`'s `--top`), a candidate whose goodput per GPU
     cannot reach them is not simulated (`_out_of_reach`): the first `shown` rows are those of ranking every
-    candidate, and `RankedAtRate.beyond` counts the candidates left out; None simulates every one."""
+    candidate, and `RankedAtRate.beyond` counts the candidates left out; None simulates every one. With `jobs`
+    above 1 the candidates' checks at the rate run ahead in that many worker processes (`calls_ahead`), taken in
+    the same order: the same rows, sooner on as many cores."""
     base = plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)
     traffic = base.at_rate(rate)
     trial = plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": traffic})})
-    runs = _Runs(trial, found.objective, rate, shown)
+    runs = _Runs(trial, found.objective, rate, shown, jobs)
     beyond = runs.simulate(_pool(found), progress)
     ranked = _verified(trial, runs.ranking(), found.objective)
     if runs.left and not _out_of_reach(ranked, runs.left, rate, shown):
-        return rank_at_rate(plan, found, rate, progress)   # a verified row fell short: every candidate simulated
+        return rank_at_rate(plan, found, rate, progress, jobs=jobs)   # a verified row fell short: every one run
     if progress is not None:
         progress(1, 1)
     return RankedAtRate(rate, traffic, ranked, runs.skipped, shown_percentiles(plan), beyond=beyond,
@@ -147,8 +152,8 @@ class _Runs:
     the replicas in their candidates' order: ties keep it); with `shown`, the candidates fewest GPUs first and
     those whose goodput per GPU cannot reach the rows shown (`_out_of_reach`) left in `left`."""
 
-    def __init__(self, trial: Plan, objective: str, rate: float, shown: int | None) -> None:
-        self.trial, self.objective, self.rate, self.shown = trial, objective, rate, shown
+    def __init__(self, trial: Plan, objective: str, rate: float, shown: int | None, jobs: int = 1) -> None:
+        self.trial, self.objective, self.rate, self.shown, self.jobs = trial, objective, rate, shown, jobs
         self.runs: list[tuple[tuple[int, int, int], AtRate]] = []
         self.left: list[Candidate] = []
         self.skipped = 0
@@ -161,24 +166,25 @@ class _Runs:
         out of reach."""
         order = sorted(range(len(pool)), key=lambda i: pool[i].gpus) if self.shown is not None else range(len(pool))
         short: list[tuple[int, AtRate]] = []
-        for done, i in enumerate(order):
-            if progress is not None:
-                progress(done, len(pool))
-            if self._beyond(pool[i]):
-                self._replicas(short)           # their rows may raise the reach; the rest, fewer GPUs none, cannot
-                short = []
+        calls = ((self.trial, pool[i], self.objective) for i in order)
+        with closing(calls_ahead(_checked, calls, self.jobs)) as checks:
+            for done, (i, checked) in enumerate(zip(order, checks, strict=True)):
+                if progress is not None:
+                    progress(done, len(pool))
                 if self._beyond(pool[i]):
-                    self.left += [pool[j] for j in order[done:]]
-                    return len(pool) - done
-            if self._known(pool[i]) is not None:       # run already as replicas of a strategy on fewer GPUs
-                continue
-            r = check_candidate(self.trial, pool[i])   # as `dagc check --strategy TEXT --set workload.rate=R` does
-            if isinstance(r, str) or r.load is None:
-                self.skipped += 1
-                continue
-            self.runs.append(((0, i, 0), a := _at_rate(r, pool[i], self.objective)))
-            if _tier(a) != 0:
-                short.append((i, a))
+                    self._replicas(short)       # their rows may raise the reach; the rest, fewer GPUs none, cannot
+                    short = []
+                    if self._beyond(pool[i]):
+                        self.left += [pool[j] for j in order[done:]]
+                        return len(pool) - done
+                if self._known(pool[i]) is not None:       # run already as replicas of a strategy on fewer GPUs
+                    continue
+                if (a := checked()) is None:
+                    self.skipped += 1
+                    continue
+                self.runs.append(((0, i, 0), a))
+                if _tier(a) != 0:
+                    short.append((i, a))
         self._replicas(short)
         return 0
 
@@ -198,9 +204,9 @@ class _Runs:
                     if _tier(known) == 0:
                         break
                     continue
-                r = check_candidate(self.trial, copies_of)
-                if not isinstance(r, str) and r.load is not None:
-                    self.runs.append(((1, i, k), again := _at_rate(r, copies_of, self.objective)))
+                again = _checked(self.trial, copies_of, self.objective)
+                if again is not None:
+                    self.runs.append(((1, i, k), again))
                     if _tier(again) == 0:
                         break       # the fewest replicas that carry the rate: the most goodput per GPU of them
 
@@ -276,6 +282,13 @@ def shown_percentiles(plan: Plan) -> tuple[int, int]:
         named = [r.percentile for r in plan.requirements if r.percentile is not None and r.kind.value == kind]
         return max(named, default=default)
     return bound("ttft", SHOWN_DEFAULT[0]), bound("tpot", SHOWN_DEFAULT[1])
+
+
+def _checked(trial: Plan, c: Candidate, objective: str) -> AtRate | None:
+    """Candidate `c` checked at the rate as `dagc check --strategy TEXT --set workload.rate=R` checks it, without its
+    capacity; None when the check rejects it or runs no load (a worker process's call: `calls_ahead`)."""
+    r = check_candidate(trial, c)
+    return None if isinstance(r, str) or r.load is None else _at_rate(r, c, objective)
 
 
 def _at_rate(r: StrategyResult, c: Candidate, objective: str) -> AtRate:

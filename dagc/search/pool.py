@@ -16,6 +16,7 @@ by PR_SET_PDEATHSIG, elsewhere by a thread polling its parent twice a second.
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import os
 import signal
@@ -23,11 +24,11 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict, TypeVar
 
 from ..interrupts import ignore_interrupts
 from ..plan.plan import Plan
@@ -42,7 +43,7 @@ if TYPE_CHECKING:                      # imported by the searches that start wor
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.process import BaseProcess
 
-__all__ = ["StartPool", "WorkerInit", "Workers", "cpu_count", "die_with_parent", "DEADLINE_GRACE_S",
+__all__ = ["StartPool", "WorkerInit", "Workers", "calls_ahead", "cpu_count", "die_with_parent", "DEADLINE_GRACE_S",
            "WORKER_STOP_TIMEOUT_S"]
 
 DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
@@ -58,6 +59,7 @@ class _Worker(TypedDict, total=False):
 
 
 WORKER: _Worker = {}
+_T = TypeVar("_T")
 _PR_SET_PDEATHSIG = 1           # <linux/prctl.h>
 _PARENT_POLL_S = 0.5            # where PR_SET_PDEATHSIG is missing: how often a worker looks for its parent
 
@@ -126,15 +128,14 @@ TakeChunk = Callable[[list[Candidate], int, int, Rejections], None]    # what ta
 ChunkRunner = Callable[[list[Item], float | None, Bar], ChunkResult]
 
 
-def _submit(pool: ProcessPoolExecutor, run: ChunkRunner, items: list[Item], deadline: float | None,
-            bar: Bar) -> Future[ChunkResult]:
+def _submit(pool: ProcessPoolExecutor, run: Callable[..., _T], *args: object) -> Future[_T]:
     # Worker processes (and the pool's threads) start at a submit: SIGINT stays blocked in them
     # until a worker's initializer ignores it; the threads never take it from the main thread.
     if not hasattr(signal, "pthread_sigmask"):
-        return pool.submit(run, items, deadline, bar)
+        return pool.submit(run, *args)
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return pool.submit(run, items, deadline, bar)
+        return pool.submit(run, *args)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
@@ -235,9 +236,12 @@ class _Started:
         self.results: object = None
 
     def start(self, spec: Workers, plan: Plan, objective: str) -> None:
-        self.pool = spec.executor(max_workers=spec.jobs, initializer=_init_worker,
-                                  initargs=(plan, objective, os.getpid()))
-        self.results = getattr(self.pool, "_result_queue", None)
+        self.adopt(spec.executor(max_workers=spec.jobs, initializer=_init_worker,
+                                 initargs=(plan, objective, os.getpid())))
+
+    def adopt(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+        self.results = getattr(pool, "_result_queue", None)
 
     def note(self) -> None:
         """Remember the pool's workers and thread (before shutdown forgets them)."""
@@ -245,9 +249,12 @@ class _Started:
         self.manager = getattr(self.pool, "_executor_manager_thread", None) or self.manager
 
     def submit(self, run: ChunkRunner, chunk: tuple[list[Item], Bar], deadline: float | None) -> Future[ChunkResult]:
-        assert self.pool is not None
         items, bar = chunk
-        fut = _submit(self.pool, run, items, deadline, bar)
+        return self.call(run, items, deadline, bar)
+
+    def call(self, run: Callable[..., _T], *args: object) -> Future[_T]:
+        assert self.pool is not None
+        fut = _submit(self.pool, run, *args)
         self.note()
         return fut
 
@@ -273,17 +280,23 @@ def evaluate_in_workers(plan: Plan, objective: str, spec: Workers, chunks: Itera
         finished = stopped is None
         return stopped
     finally:
-        guard.stopping = True
-        interrupted = False
-        while started.pool is not None:
-            try:
-                started.stop(kill=not finished or interrupted)
-                break
-            except KeyboardInterrupt:       # a program's own SIGINT handler: stop them all the same
-                interrupted = True
-        guard.restore()
-        if interrupted or (guard.seen and not guard.raised):
-            raise KeyboardInterrupt
+        _wind_up(guard, started, finished)
+
+
+def _wind_up(guard: _InterruptGuard, started: _Started, finished: bool) -> None:
+    """Stop the started pool's workers (killed unless every result was taken), however many Ctrl-Cs come meanwhile;
+    then one KeyboardInterrupt if any came that was not raised already."""
+    guard.stopping = True
+    interrupted = False
+    while started.pool is not None:
+        try:
+            started.stop(kill=not finished or interrupted)
+            break
+        except KeyboardInterrupt:       # a program's own SIGINT handler: stop them all the same
+            interrupted = True
+    guard.restore()
+    if interrupted or (guard.seen and not guard.raised):
+        raise KeyboardInterrupt
 
 
 def _take_in_order(started: _Started, spec: Workers, chunks: Iterator[tuple[list[Item], Bar]],
@@ -308,3 +321,47 @@ def _take_in_order(started: _Started, spec: Workers, chunks: Iterator[tuple[list
         if nxt is not None:
             pending.append((started.submit(spec.run, nxt, deadline), len(nxt[0])))
     return None
+
+
+def _init_ahead(parent: int) -> None:
+    """A worker process of `calls_ahead`: it leaves Ctrl-C to the parent, and ends with it."""
+    ignore_interrupts()
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    die_with_parent(parent)
+
+
+def calls_ahead(run: Callable[..., _T], calls: Iterable[tuple[object, ...]], jobs: int
+                ) -> Generator[Callable[[], _T], None, None]:
+    """Each call of `run` (a module-level function: it is pickled by name) on the arguments `calls` gives, in their
+    order, as a function returning its result: with `jobs` 1 the call is made in this process when that function is
+    called (a result never asked for is never made); with more, the first call is made in this process as the
+    iterator gives it, and the workers start after it, with what it made (kernel tables, op prices: without them
+    every worker made them again), then up to 2·`jobs` calls run ahead in `jobs` worker processes (a result not
+    asked for is work lost, never seen). Close the iterator (`contextlib.closing`): however it ends — exhausted,
+    closed early, an error in a call (raised where its result is asked for), Ctrl-C however many — no worker
+    process is left behind, as `evaluate_in_workers` stops the search's."""
+    if jobs <= 1:
+        for args in calls:
+            yield functools.partial(run, *args)
+        return
+    todo = iter(calls)
+    first = next(todo, None)
+    if first is None:
+        return
+    made = run(*first)
+    yield lambda: made
+    from concurrent.futures import ProcessPoolExecutor
+    guard, started, finished = _InterruptGuard(), _Started(), False
+    try:
+        guard.install()
+        started.adopt(ProcessPoolExecutor(max_workers=jobs, initializer=_init_ahead, initargs=(os.getpid(),)))
+        pending = deque(started.call(run, *args) for args in itertools.islice(todo, 2 * jobs))
+        while pending:
+            yield pending.popleft().result
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(started.call(run, *nxt))
+        finished = True
+    finally:
+        _wind_up(guard, started, finished)
