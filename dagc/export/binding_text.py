@@ -13,7 +13,10 @@ from typing import Any
 from ..units import Dimension, count_text, format_figure, format_percent, format_si
 from ..verdict.carrying import faster_weights
 
-__all__ = ["binding_text", "faster_weights"]
+__all__ = ["FRONTEND_DECIDES", "binding_text", "faster_weights"]
+
+# the engine's front end's share of a run's mean client TTFT past which a missed TTFT percentile is said to be its
+FRONTEND_DECIDES = 0.5
 
 
 def _pct(x: float | None) -> str:
@@ -40,7 +43,19 @@ def binding_text(binding: dict[str, Any] | None, faster: str | None = None) -> s
     if b.get("limit") in (None, "none"):
         return unreachable or None
     said = _limit_text(b, faster)
-    return said + unreachable
+    return said + _front_end(b) + unreachable
+
+
+def _front_end(b: dict[str, Any]) -> str:
+    """When a TTFT percentile is missed and the engine's front end is at least `FRONTEND_DECIDES` of the run's mean
+    client TTFT, that constant — which no step, batch or GPU shortens — in words; else nothing."""
+    share = b.get("frontend_ttft_share")
+    if "ttft" not in (b.get("missed_latencies") or ()) or share is None or share < FRONTEND_DECIDES:
+        return ""
+    return (f" The engine's front end adds {format_si(b['frontend_s'], Dimension.TIME)} to every request's TTFT, "
+            f"{format_percent(share)} of its mean in this run, which no faster step shortens: a constant dagc "
+            "fitted on public runs of the engine (docs/cost-model.md, \"The engine\"); `dagc calibrate` measures "
+            "yours.")
 
 
 def _cap_lift(missed: Sequence[str], faster: str | None) -> str:

@@ -107,6 +107,8 @@ class Binding:
     steady_mean_step_s: float | None = None   # beside it, the steady state's steps averaged as the run's are
     missed: tuple[str, ...] = ()          # the latencies of the percentile requirements the run misses, sorted
     step_host_share: float | None = None  # of its critical path, the engine's host time (within its compute)
+    frontend_s: float = 0.0               # the engine's front end each request's client TTFT adds (`Load.frontend_s`)
+    frontend_ttft_share: float | None = None   # that over the run's mean client TTFT (None: no TTFT to share)
 
     @property
     def per_token_missed(self) -> bool:
@@ -230,9 +232,11 @@ def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, SteadySte
                 min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None)
     unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed > rate \
         else None
+    mean_ttft = float(np.nanmean(load.ttft)) if len(load.ttft) else 0.0
     return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable,
                    run_step_s=_run_step(load) if which == Phase.DECODE.value else None, missed=tuple(sorted(missed)),
-                   step_host_share=host_share,
+                   step_host_share=host_share, frontend_s=load.frontend_s,
+                   frontend_ttft_share=load.frontend_s / mean_ttft if mean_ttft > 0 else None,
                    steady_mean_step_s=(steps or {})[Phase.DECODE].mean_s if which == Phase.DECODE.value else None)
 
 
