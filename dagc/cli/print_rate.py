@@ -47,7 +47,8 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
               f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked those meeting every "
               "requirement and keeping up first, then those keeping up, each by goodput per GPU (requests/s served "
               "within every latency requirement, per GPU), those within 1 % of one another (the runs' noise) by "
-              "their headroom, the least margin of their load requirements"
+              "their headroom, the least margin of their load requirements (margins within 1 % of the "
+              "target of one another are even: the next-least margin decides)"
               + (f"; {ranked.skipped:,} not simulated (`dagc check` rejects them at this workload)"
                  if ranked.skipped else "")
               + (f"; {ranked.beyond:,} more, on more GPUs, not simulated: a strategy serves at most the rate, so its "
