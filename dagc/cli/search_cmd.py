@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
+from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT, EXIT_REQUIREMENTS, EXIT_USAGE
 from .commands import (
     is_quiet,
     judged,
@@ -72,6 +72,11 @@ def cmd_search(args: Namespace) -> int:
     if svg_path is None:
         return EXIT_OUTPUT
     print_search_warnings(err, found, plan)
+    with loading():
+        from ..search.rejections import budget_stopped_line
+    # the time budget stopped the search before it found a legal strategy: it answered nothing, "not judged" (exit 1,
+    # docs/limits.md), where until 2026-12-02 it exited 0 as if it had answered
+    done = EXIT_REQUIREMENTS if budget_stopped_line(found) else EXIT_OK
     at_rate = _at_rate(plan, found, args.rate, _rate_rows(args), err, is_quiet(args)) if args.rate is not None else None
     if args.format == "json":
         from ..export.search_json import ranked_at_rate_json, search_json
@@ -79,14 +84,14 @@ def cmd_search(args: Namespace) -> int:
         if at_rate is not None:
             doc["at_rate"] = ranked_at_rate_json(at_rate, args.top)
         print(json.dumps(doc, indent=2, allow_nan=False))
-        return EXIT_OK
+        return done
     out = make_console()
     if is_quiet(args):
         print_search_verdict(out, found, plan, "best" if at_rate is None else
                              "best on the plan's own workload (without --rate)")
         if at_rate is not None:             # --rate's conclusion, which --quiet keeps
             print_rate_conclusion(out, at_rate, plan, args.plan)
-        return EXIT_OK
+        return done
     if volume_of(args) > 0:            # what was searched: the plan's model, cluster and workload
         print_plan(out, plan, args.plan, objective_text(plan, args.plan), args.overrides)
     else:
@@ -94,7 +99,7 @@ def cmd_search(args: Namespace) -> int:
     print_search(out, found, args.top, svg_path, plan)
     if at_rate is not None:
         print_at_rate(out, at_rate, args.top, plan, args.plan)
-    return EXIT_OK
+    return done
 
 
 def _refused(args: Namespace, plan: Plan, err: Console) -> bool:
