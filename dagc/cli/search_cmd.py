@@ -65,6 +65,7 @@ def cmd_search(args: Namespace) -> int:
     found = judged(plan, found, 1 if is_quiet(args) else max(args.top, 1), is_quiet(args))
     with loading():
         from ..search.reasons import with_reasons
+        from ..search.rejections import budget_stopped_line
         from ..search.shown import exact_shown
     # every row and Pareto point printed carries the figures `check --strategy` gives it (none: why, `with_reasons`)
     found = with_reasons(plan, exact_shown(plan, found, 1 if is_quiet(args) else args.top))
@@ -72,10 +73,7 @@ def cmd_search(args: Namespace) -> int:
     if svg_path is None:
         return EXIT_OUTPUT
     print_search_warnings(err, found, plan)
-    with loading():
-        from ..search.rejections import budget_stopped_line
-    # the time budget stopped the search before it found a legal strategy: it answered nothing, "not judged" (exit 1,
-    # docs/limits.md), where until 2026-12-02 it exited 0 as if it had answered
+    # stopped by the time budget before any legal strategy: it answered nothing, "not judged" (exit 1, docs/limits.md)
     done = EXIT_REQUIREMENTS if budget_stopped_line(found) else EXIT_OK
     at_rate = _at_rate(plan, found, args.rate, _rate_rows(args), err, is_quiet(args)) if args.rate is not None else None
     if args.format == "json":
