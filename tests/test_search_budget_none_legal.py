@@ -71,7 +71,7 @@ def test_a_budget_spent_before_any_candidate_says_so(tmp_path: Path, quiet: bool
     """A budget of a microsecond is spent before the first candidate: 0 of the space's examined."""
     (tmp_path / "q.moe").write_text(PLAN)
     proc = run_dagc("search", "q.moe", "--search-budget", "0.000001", *(["-q"] if quiet else []), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr     # it answered nothing: "not judged" (0 until 2026-12-02)
     total = proc.stderr.split("0 of ", 1)[1].split(" candidates", 1)[0]
     assert (("best: none — " if quiet else "") + STOPPED.format(total=total)) in proc.stdout.splitlines()
     assert "best 0" not in proc.stdout and "no candidate meets" not in proc.stdout
@@ -100,3 +100,14 @@ def test_rank_at_rate_marks_a_search_the_budget_stopped(tmp_path: Path) -> None:
     plan = load_plan_text(PLAN + "strategy tp 2\n")
     assert rank_at_rate(plan, _found(), 2.0).budget_stopped
     assert not rank_at_rate(plan, _found(evaluated=1_544), 2.0).budget_stopped
+
+
+def test_a_budget_spent_before_any_legal_strategy_exits_1_in_json_too(tmp_path: Path) -> None:
+    """A CI job reading `--format json` is told by the exit code too that the search answered nothing (docs/limits.md,
+    "Exit codes": 1, not judged); the same search without the budget answers, and exits 0."""
+    (tmp_path / "q.moe").write_text(PLAN)
+    proc = run_dagc("search", "q.moe", "--search-budget", "0.000001", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert '"stopped": "budget"' in proc.stdout and '"candidates": []' in proc.stdout
+    whole = run_dagc("search", "q.moe", "--format", "json", "--top", "1", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr

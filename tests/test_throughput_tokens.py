@@ -33,8 +33,8 @@ def test_a_throughput_met_only_with_the_prompt_tokens_gets_a_note_naming_decode_
     assert q.met and q.value == pytest.approx(57_024, rel=1e-3)
     [note] = [d for d in r.diagnostics if d.code == "N606"]
     assert note.severity.value == "note"
-    assert note.message == ("`throughput >= 20000 tokens/s` counts prompt and generated tokens (57,023.7 tokens/s); "
-                            "counting generated tokens only — the decode throughput, 6,826.0 tokens/s — it would be "
+    assert note.message == ("`throughput >= 20000 tokens/s` counts prompt and generated tokens (57,024 tokens/s); "
+                            "counting generated tokens only — the decode throughput, 6,826 tokens/s — it would be "
                             "missed")
     assert note.hint == "if the target is of generated tokens alone, write `decode_throughput >= 20000 tokens/s`"
     assert note.span is not None and note.span.line == SEED_004.splitlines().index("  " + DECODE) + 1
@@ -68,8 +68,8 @@ def test_the_table_and_report_md_name_the_tokens_a_throughput_counts():
 
 
 @pytest.mark.parametrize(("written", "met", "generated"), [
-    ("throughput >= 20000 tokens/s", "58,680.6 tokens/s", "6,520.1 tokens/s"),
-    ("throughput >= 200 tokens/s/gpu", "1,047.9 tokens/s/gpu", "116.4 tokens/s/gpu")])
+    ("throughput >= 20000 tokens/s", "58,681 tokens/s", "6,520 tokens/s"),
+    ("throughput >= 200 tokens/s/gpu", "1,048 tokens/s/gpu", "116.4 tokens/s/gpu")])
 def test_a_disaggregated_strategy_gets_the_note_on_both_pools_figures(written, met, generated):
     """examples/deepseek-v3-disaggregated.moe's `pd` (prefill and decode pools, 56 GPUs): its throughput is the
     deployment's, and so is its decode throughput, per GPU over both pools' GPUs (until 2026-12-01 only an aggregated
@@ -82,3 +82,16 @@ def test_a_disaggregated_strategy_gets_the_note_on_both_pools_figures(written, m
     assert note.message.startswith(f"`{as_set}` counts prompt and generated tokens ({met}); "
                                    f"counting generated tokens only — the decode throughput, {generated} — it would "
                                    "be missed")
+
+
+def test_the_notes_figures_are_the_requirements_tables():
+    """N606 writes its figures as the requirements table and the metrics write them — four significant digits, in the
+    requirement's unit (`dagc.rules.requirement_text`) — where until 2026-12-02 it wrote `57,023.7 tokens/s` beside the
+    table's `57,024 tokens/s`, and `11.4 tokens/ms/gpu` beside its `11.37 tokens/ms/gpu`."""
+    for target in ("20000 tokens/s", "2 tokens/ms/gpu"):
+        r = _checked(SEED_004.replace(DECODE, f"throughput >= {target}"))
+        [note] = [d for d in r.diagnostics if d.code == "N606"]
+        _, rows = requirement_rows(r, 200)
+        [row] = [x for x in rows if x[0] == f"throughput >= {target}"]
+        figure = row[1].split(" [")[0]                  # the table's figure, before its band
+        assert f"counts prompt and generated tokens ({figure}); " in note.message, (note.message, figure)

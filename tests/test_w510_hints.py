@@ -45,3 +45,13 @@ def test_a_prefill_pools_bubble_is_hinted_its_prefill_batch_too():
     assert d.message.startswith("prefill pool: 1 micro-batch for 2 stages")
     assert d.hint == ("the plan sets no `microbatches`, so the default of one per stage asks for 2, but the requests "
                       "fill only 1 (W510): write `prefill_batch = 2` or more to fill 2")
+
+
+def test_a_pools_w510_is_at_the_option_that_set_its_microbatches():
+    # at the pool (`prefill 1 < pp 2 < tp 2 > >`) until 2026-12-02, where a plain strategy's is at its option
+    pools = "prefill 1 < pp 2 < tp 2 > > decode 1 < pp 2 < tp 2 > > with microbatches 32"
+    ds = _w510(pools, "  serving = inflight  prefill_batch = 2")
+    assert [d.message.split(":")[0] for d in ds] == ["prefill pool", "decode pool"]
+    assert [d.span.text for d in ds] == ["microbatches 32"] * 2
+    (d,) = _w510("prefill 1 < pp 2 < tp 2 > > decode 1 < tp 2 >", "  serving = inflight  prefill_batch = 1")
+    assert d.span.text == "pp 2"          # no count written: the pool's `pp`, as a plain strategy's

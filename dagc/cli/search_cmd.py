@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
+from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT, EXIT_REQUIREMENTS, EXIT_USAGE
 from .commands import (
     is_quiet,
     judged,
@@ -41,7 +41,6 @@ __all__ = ["cmd_search"]
 def cmd_search(args: Namespace) -> int:
     with loading():
         from ..diagnostics import PlanError
-        from ..lang.fields import BATCH_LIMIT
         from .printing import make_console
     err = make_console(sys.stderr)
     try:
@@ -55,17 +54,14 @@ def cmd_search(args: Namespace) -> int:
         from .print_search import print_search, print_search_verdict, print_search_warnings
     if _refused(args, plan, err):
         return EXIT_INVALID
-    if args.vary == "batch" and not plan.workload.batch_max:
-        plan = plan.model_copy(update={"workload": plan.workload.model_copy(
-            update={"batch": BATCH_LIMIT, "batch_max": True})})
-    jobs = search_jobs(args, err)
-    found = _search_varied(args, plan, err, jobs)
+    plan, found, jobs = _searched(args, plan, err)
     if isinstance(found, int):
         return found
     # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
     found = judged(plan, found, 1 if is_quiet(args) else max(args.top, 1), is_quiet(args))
     with loading():
         from ..search.reasons import with_reasons
+        from ..search.rejections import budget_stopped_line
         from ..search.shown import exact_shown
     # every row and Pareto point printed carries the figures `check --strategy` gives it (none: why, `with_reasons`)
     found = with_reasons(plan, exact_shown(plan, found, 1 if is_quiet(args) else args.top))
@@ -73,6 +69,8 @@ def cmd_search(args: Namespace) -> int:
     if svg_path is None:
         return EXIT_OUTPUT
     print_search_warnings(err, found, plan)
+    # stopped by the time budget before any legal strategy: it answered nothing, "not judged" (exit 1, docs/limits.md)
+    done = EXIT_REQUIREMENTS if budget_stopped_line(found) else EXIT_OK
     at_rate = _at_rate(plan, found, args.rate, (_rate_rows(args), jobs), err, is_quiet(args)) \
         if args.rate is not None else None
     if args.format == "json":
@@ -81,14 +79,14 @@ def cmd_search(args: Namespace) -> int:
         if at_rate is not None:
             doc["at_rate"] = ranked_at_rate_json(at_rate, args.top)
         print(json.dumps(doc, indent=2, allow_nan=False))
-        return EXIT_OK
+        return done
     out = make_console()
     if is_quiet(args):
         print_search_verdict(out, found, plan, "best" if at_rate is None else
                              "best on the plan's own workload (without --rate)")
         if at_rate is not None:             # --rate's conclusion, which --quiet keeps
             print_rate_conclusion(out, at_rate, plan, args.plan)
-        return EXIT_OK
+        return done
     if volume_of(args) > 0:            # what was searched: the plan's model, cluster and workload
         print_plan(out, plan, args.plan, objective_text(plan, args.plan), args.overrides)
     else:
@@ -96,7 +94,7 @@ def cmd_search(args: Namespace) -> int:
     print_search(out, found, args.top, svg_path, plan)
     if at_rate is not None:
         print_at_rate(out, at_rate, args.top, plan, args.plan)
-    return EXIT_OK
+    return done
 
 
 def _refused(args: Namespace, plan: Plan, err: Console) -> bool:
@@ -110,6 +108,18 @@ def _refused(args: Namespace, plan: Plan, err: Console) -> bool:
         who = "the plan's engine starts none" if engine_chosen(plan) else "no engine dagc launches starts any"
         say_refused(args, err, refused, f"{who} of its strategies: nothing was searched")
     return bool(refused)
+
+
+def _searched(args: Namespace, plan: Plan, err: Console) -> tuple[Plan, SearchResult | int, int]:
+    """The plan searched (`--vary batch`: at the largest batch each candidate serves), its search (`_search_varied`)
+    and the worker processes `--jobs` gives (`search_jobs`), which `--rate` runs its candidates' checks in too."""
+    with loading():
+        from ..lang.fields import BATCH_LIMIT
+    if args.vary == "batch" and not plan.workload.batch_max:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"batch": BATCH_LIMIT, "batch_max": True})})
+    jobs = search_jobs(args, err)
+    return plan, _search_varied(args, plan, err, jobs), jobs
 
 
 def _search_varied(args: Namespace, plan: Plan, err: Console, jobs: int) -> SearchResult | int:

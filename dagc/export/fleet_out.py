@@ -12,8 +12,10 @@ from typing import Any
 
 from ..fleet.profiles import borrowed_note, engines_note
 from ..lang.fields import requirement_name
+from ..plan.workload import Requirement
 from ..search.at_rate import SHOWN_DEFAULT
 from ..units import Dimension, count_text, format_figure, format_si
+from ..verdict.verdict import requirement_value_text
 from .axes import ticks
 from .bands_words import binding_caveat_json, met_caveat_json
 from .fleet_words import (
@@ -128,8 +130,32 @@ def missed_with_figures(row: dict[str, Any]) -> str:
         return why
     shown = shown_percentiles([pick])
     goodput, ttft, tpot = pick_load_cells(pick, shown)
-    return (f"{why} — its best{whose}, `{pick['strategy']}` on {count_text(pick['gpus'], 'GPU')}: p{shown[0]} TTFT "
-            f"{ttft}, p{shown[1]} TPOT {tpot}, goodput {goodput} requests/s")
+    steady = "".join(f"{s}, " for s in steady_missed(pick))
+    return (f"{why} — its best{whose}, `{pick['strategy']}` on {count_text(pick['gpus'], 'GPU')}: {steady}"
+            f"p{shown[0]} TTFT {ttft}, p{shown[1]} TPOT {tpot}, goodput {goodput} requests/s")
+
+
+def steady_missed(pick: dict[str, Any]) -> list[str]:
+    """The figures of the steady-state requirements a pick misses, each in its requirement's unit —
+    `decode_throughput 0.7112 tokens/ms/gpu (steady state)` beside `misses decode_throughput >= 100 tokens/ms/gpu` —,
+    as a load line's figure stands in its TTFT or TPOT cell (until 2026-12-02 such a line named the requirement
+    alone, its figure nowhere).
+
+    Example:
+        >>> steady_missed({"requirements": [{"name": "tpot", "op": "<=", "target": 0.001, "value": 0.0225,
+        ...     "met": False, "judged_on": "steady-state", "text": "tpot <= 1 ms"}]})
+        ['tpot 22.5 ms (steady state)']
+    """
+    out = []
+    for q in pick.get("requirements") or ():
+        name = str(q.get("name"))
+        kind = requirement_name(name.removesuffix("_per_gpu"))
+        if q.get("met") is not False or q.get("judged_on") != "steady-state" or kind is None or q.get("value") is None:
+            continue
+        req = Requirement(kind=kind[0], op=str(q["op"]), target=float(q["target"]), per_gpu=name.endswith("_per_gpu"),
+                          text=str(q["text"]))
+        out.append(f"{req.written_name} {requirement_value_text(req, float(q['value']))} (steady state)")
+    return out
 
 
 def pick_odds(row: dict[str, Any]) -> str | None:

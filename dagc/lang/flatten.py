@@ -85,11 +85,11 @@ def _pools(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     diags.extend(option_diags)
     if found is None or diags:
         return None, diags
-    pools = [_pool(found[role], options, diags) for role in POOL_ROLES]
+    spans: dict[str, Span | None] = {name: sp for name, _, sp in decl.options}
+    pools = [_pool(found[role], options, spans, diags) for role in POOL_ROLES]
     if diags:
         return None, diags
-    spans: dict[str, Span | None] = {"strategy": decl.span, **{role: _span(found[role]) for role in POOL_ROLES},
-                                     **{name: sp for name, _, sp in decl.options}}
+    spans.update({"strategy": decl.span}, **{role: _span(found[role]) for role in POOL_ROLES})
     return Strategy(name=decl.name, text=decl.text, pools=tuple(p for p in pools if p is not None), spans=spans,
                     **options).with_pooled_eplb(), []
 
@@ -133,9 +133,10 @@ def _pool_axes(decl: StrategyDecl, diags: list[Diagnostic]) -> dict[str, AxisNod
     return None if diags else found
 
 
-def _pool(a: AxisNode, options: StrategyOptions, diags: list[Diagnostic]) -> Pool | None:
-    """One pool: its count of instances and its scope flattened as a strategy of its own (E205 when
-    either is missing or wrong; the scope's own diagnostics as any strategy's)."""
+def _pool(a: AxisNode, options: StrategyOptions, at: dict[str, Span | None], diags: list[Diagnostic]) -> Pool | None:
+    """One pool: its count of instances and its scope flattened as a strategy of its own (E205 when either is missing
+    or wrong; the scope's own diagnostics as any strategy's), with the `with` options and their spans `at` (W510 at
+    `microbatches 16`, as a plain strategy's; until 2026-12-02 at the pool)."""
     role, n = a.name, a.degree
     if n is None or not math.isfinite(n) or n != int(n) or not 1 <= n <= MAX_DEGREE:
         _pool_error(diags, f"the {role} pool needs a whole number of instances from 1 to {MAX_DEGREE:,}",
@@ -155,7 +156,7 @@ def _pool(a: AxisNode, options: StrategyOptions, diags: list[Diagnostic]) -> Poo
     inner, _ = flatten(StrategyDecl(text=_scope_text(a.body), scope=a.body, span=a.span))
     assert inner is not None          # the same scope flattened without a diagnostic just above
     return Pool(role=PoolRole(role), instances=int(n or 1),
-                strategy=inner.model_copy(update={**options, "spans": {**inner.spans, "strategy": _span(a)}}))
+                strategy=inner.model_copy(update={**options, "spans": {**inner.spans, "strategy": _span(a), **at}}))
 
 
 def _scope_text(domains: Domains) -> str:

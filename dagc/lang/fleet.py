@@ -39,6 +39,7 @@ from .fleet_hints import unknown_field_hint
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep, typed
 from .fleet_prices import unpriced
 from .fleet_rate import fleet_example, no_rate_hint
+from .fleet_runs import ELLIPSIS, run_error
 from .hints import gpu_hint
 from .lower import Lowering
 from .model import ImportRoots
@@ -246,19 +247,12 @@ def _expanded(out: Collector, src: SourceFile, name: str, elements: Sequence[Val
             written.append((typed(e.span.text, _SWEPT[name].kind), e.span))    # `"vllm"` as `vllm`
             continue
         at = node_span(src, e)
-        around = [elements[k] for k in (i - 2, i - 1, i + 1) if 0 <= k < len(elements)]
-        numbers = [int(v.span.text) for v in around if isinstance(v, Value) and v.span.text.isdigit()]
-        if i < 2 or len(numbers) < 3:
-            out.error("E104", f"`...` in the fleet's `{name}` continues whole numbers", at,
-                      f"write two values before it and the last after it: `{name} = [8, 16, ..., 64]`")
+        texts = [v.span.text if isinstance(v, Value) else ELLIPSIS for v in elements]
+        if (wrong := run_error(name, texts, i)) is not None:
+            out.error("E104", wrong[0], at, wrong[1])
             return None
-        first, second, last = numbers
+        first, second, last = int(texts[i - 2]), int(texts[i - 1]), int(texts[i + 1])
         step = second - first
-        if step <= 0 or last <= second or (last - second) % step:
-            out.error("E104", f"`{first}, {second}, ..., {last}` does not reach {last} in steps of {step}", at,
-                      f"the last value is the second plus a whole number of steps: `{first}, {second}, ..., "
-                      f"{second + step * max(1, (last - second) // max(step, 1))}`")
-            return None
         if (count := len(written) + (last - second) // step) > MAX_FLEET_CLUSTERS:     # not expanded: a bound
             out.error("E002", f"`{first}, {second}, ..., {last}` lists {count:,} values of the fleet's `{name}`; dagc "
                               f"fleet runs at most {MAX_FLEET_CLUSTERS:,} searches", at,

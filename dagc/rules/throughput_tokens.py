@@ -17,7 +17,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from .base import diag, pass_rule
-from .requirements import bound_text
+from .requirement_text import requirement_value_text
 
 __all__ = ["COUNTED", "RULES", "counted_tokens_notes"]
 
@@ -54,8 +54,9 @@ def counted_tokens_notes(plan: Plan, judged: Sequence[Judged], gpus: int | None,
         hint = (f"the plan's `{own.text}` judges generated tokens alone" if own is not None else
                 f"if the target is of generated tokens alone, write `{written}`")
         yield diag("N606", Severity.NOTE,
-                   f"`{req.text}` counts prompt and generated tokens ({bound_text(q.value, req)}); counting "
-                   f"generated tokens only — the decode throughput, {bound_text(generated, req)} — it would be missed",
+                   f"`{req.text}` counts prompt and generated tokens ({requirement_value_text(req, q.value)}); "
+                   f"counting generated tokens only — the decode throughput, {requirement_value_text(req, generated)} —"
+                   " it would be missed",
                    req.span or plan.span_of("require"), hint)
 
 
@@ -65,7 +66,9 @@ A `throughput` requirement is end to end: the batch's prompt and generated token
 `decode_throughput` judges; when the strategy meets `throughput` but its decode throughput misses the same
 target, dagc says so: the verdict rests on which tokens are counted. The requirements table names the tokens
 beside a `throughput` figure too ("prompt + generated tokens"). A disaggregated strategy (prefill and decode
-pools) is judged alike, on the deployment's figures: per GPU, over both pools' GPUs.
+pools) is judged alike, on the deployment's figures: per GPU, over both pools' GPUs. Its figures are written as
+the requirements table and the metrics write them, in the requirement's unit to four significant digits
+(`45,471 tokens/s`, `11.37 tokens/ms/gpu`; until 2026-12-02 `45,471.2 tokens/s` and `11.4 tokens/ms/gpu`).
 
 Bad:
     workload { batch = 128  prompt = 2048  generate = 256 }
