@@ -13,7 +13,7 @@ from typing import Any
 from ..units import Dimension, count_text, format_figure, format_percent, format_si
 from ..verdict.carrying import faster_weights
 
-__all__ = ["FRONTEND_DECIDES", "binding_text", "faster_weights"]
+__all__ = ["FRONTEND_DECIDES", "binding_text", "faster_weights", "front_end_text"]
 
 # the engine's front end's share of a run's mean client TTFT past which a missed TTFT percentile is said to be its
 FRONTEND_DECIDES = 0.5
@@ -43,12 +43,14 @@ def binding_text(binding: dict[str, Any] | None, faster: str | None = None) -> s
     if b.get("limit") in (None, "none"):
         return unreachable or None
     said = _limit_text(b, faster)
-    return said + _front_end(b) + unreachable
+    return said + front_end_text(b) + unreachable
 
 
-def _front_end(b: dict[str, Any]) -> str:
+def front_end_text(b: dict[str, Any]) -> str:
     """When a TTFT percentile is missed and the engine's front end is at least `FRONTEND_DECIDES` of the run's mean
-    client TTFT, that constant — which no step, batch or GPU shortens — in words; else nothing."""
+    client TTFT (report.json's `load.binding`), that constant — which no step, batch or GPU shortens — in words, a
+    space before it; else nothing (also for a binding written before it carried the front end: `dagc fleet`'s
+    saved answers)."""
     share = b.get("frontend_ttft_share")
     if "ttft" not in (b.get("missed_latencies") or ()) or share is None or share < FRONTEND_DECIDES:
         return ""

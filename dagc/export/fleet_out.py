@@ -18,6 +18,7 @@ from ..units import Dimension, count_text, format_figure, format_si
 from ..verdict.verdict import requirement_value_text
 from .axes import ticks
 from .bands_words import binding_caveat_json, met_caveat_json
+from .binding_text import front_end_text
 from .fleet_words import (
     CLOSE_WORDS,
     SAME_PICK_WORDS,
@@ -132,7 +133,8 @@ def missed_with_figures(row: dict[str, Any]) -> str:
     goodput, ttft, tpot = pick_load_cells(pick, shown)
     steady = "".join(f"{s}, " for s in steady_missed(pick))
     return (f"{why} — its best{whose}, `{pick['strategy']}` on {count_text(pick['gpus'], 'GPU')}: {steady}"
-            f"p{shown[0]} TTFT {ttft}, p{shown[1]} TPOT {tpot}, goodput {goodput} requests/s")
+            f"p{shown[0]} TTFT {ttft}, p{shown[1]} TPOT {tpot}, goodput {goodput} requests/s"
+            + (f".{front}" if (front := front_end_text(pick["load"].get("binding") or {})) else ""))
 
 
 def steady_missed(pick: dict[str, Any]) -> list[str]:
