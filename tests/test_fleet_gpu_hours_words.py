@@ -36,3 +36,6 @@ def test_a_fleet_without_prices_says_no_gpu_has_one():
     assert ("ranked by GPU-hours per million tokens (input and output; no GPU has a price) with every GPU the cluster "
             "rents charged.") in md
     assert "a GPU type has no price" not in text + md
+    # the objective picks each cluster's strategy; the cost ranks the clusters (until 2026-12-02: "(objective
+    # tokens-per-gpu), ranked by …", read as the ranking's objective)
+    assert "(each cluster's strategies searched by the objective tokens-per-gpu), the clusters ranked by" in md

@@ -193,7 +193,8 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         + " with every GPU the cluster rents charged"
     out = [f"# Fleet: {md_text(plan)}", "",
            f"{f['meeting']} of {f['clusters']} clusters meet every requirement {md_text(rate_text(f))} "
-           f"(objective {md_text(f['objective'])}), ranked by {unit}.", ""]
+           f"(each cluster's strategies searched by the objective {md_text(f['objective'])}), the clusters ranked "
+           f"by {unit}.", ""]
     best = f["best"]
     if best is not None:
         c = best["cluster"]
