@@ -111,3 +111,19 @@ def test_an_open_loops_arrivals_taken_at_once_are_those_taken_one_by_one():
     assert every.take_all(arrivals) == periods == [0, 1, 1, 1, 2, 2]
     assert (every.ends, every.arrived, every.period, every.until) == (one.ends, one.arrived, one.period, one.until)
     assert every.ends == pytest.approx([0.01, 0.04, 0.52])
+
+
+def test_sglangs_engine_line_says_what_its_front_end_stands_for():
+    """SGLang's 201 ms is what DeepSeek-R1's runs under concurrency leave above dagc's server TTFT, not what a small
+    model's runs leave (docs/cost-model.md, "SGLang's front end, examined"): its Engine line says so beside it;
+    another engine's, and a calibrated one's (the user's own runs' front end), say nothing of it."""
+    from dagc.cost.cost_model import engine_text
+    from dagc.plan.engines import SGLANG_FRONTEND_DOUBT, engine_of
+
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 1 gpu preset "h100-sxm" engine = sglang } '
+                          "workload { batch = 8 prompt = 1000 generate = 100 } strategy tp 1")
+    said = engine_text(plan.cluster)
+    assert "a front end of 201 ms per request that the client's TTFT and latency add " \
+        f"({SGLANG_FRONTEND_DOUBT})" in said and "2–25 ms" in SGLANG_FRONTEND_DOUBT
+    assert SGLANG_FRONTEND_DOUBT not in engine_text(plan.cluster.model_copy(update={"engine": engine_of("vllm")}))
+    assert SGLANG_FRONTEND_DOUBT not in engine_text(plan.cluster, ("runs.json", 3, ("frontend_s",)))

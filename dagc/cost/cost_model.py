@@ -17,6 +17,7 @@ from ..diagnostics import code, printable
 from ..ir.dag import OpKind
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, nearest_profile, profile_names
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
+from ..plan.engines import SGLANG_FRONTEND_DOUBT, SGLANG_FRONTEND_S
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..units import Dimension, format_si, said_list
@@ -352,10 +353,10 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
              "queues" if t.ingest_s else "")
     # a release of another series than the one dagc's terms are of says whose terms price it (`release_priced_as`)
     priced = release_priced_as(e) if calibrated is None else None
+    doubt = f" ({SGLANG_FRONTEND_DOUBT})" if calibrated is None and t.frontend_s == SGLANG_FRONTEND_S else ""
     return (f"Engine: {e.name} {e.release}{f' ({priced})' if priced else ''}, its fused glue kernels and CUDA graphs, "
-            f"{host}, and a front end of "
-            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add{queue} "
-            f"{where}")
+            f"{host}, and a front end of {format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT "
+            f"and latency add{doubt}{queue} {where}")
 
 
 def _host_terms(cluster: Cluster, per_request: bool = False) -> str:

@@ -232,6 +232,10 @@ SGLANG_INGEST_S = 1e-3
 TRTLLM_INGEST_S = 0.0
 VLLM_FRONTEND_S = 20.02e-3
 SGLANG_FRONTEND_S = 201.03e-3
+# What SGLang's front end stands for, said beside it wherever dagc names it (its Engine line): the calibration half's
+# other SGLang runs leave far less above dagc's server TTFT (docs/cost-model.md, "SGLang's front end, examined").
+SGLANG_FRONTEND_DOUBT = ("what InferenceX's DeepSeek-R1 runs under concurrency leave above dagc's server TTFT; smaller "
+                         "models' runs leave 2–25 ms: measure yours with `dagc calibrate`")
 TRTLLM_FRONTEND_S = 10e-3
 # TensorRT-LLM before 1.0 behind Triton Inference Server (the backend's ensemble or BLS model: tokenisation in the
 # `preprocessing` Python model, each streamed token's detokenisation in `postprocessing`): fitted on the calibration
