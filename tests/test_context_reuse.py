@@ -1,7 +1,7 @@
 """A pass priced again at another prompt (the step prices' prefix, `dagc.serve.step_prices`) looks up its
 attention alone and sums its other ops' remembered figures in the same order (`OpTables.context_free`): every step
 price is the very float (==) a timer that looks each op up afresh gives, on every in-flight example's surface
-grid (the traffic example's among them), and the other ops are not looked up again."""
+grid (every third point of it; the traffic example's among them), and the other ops are not looked up again."""
 
 from __future__ import annotations
 
@@ -92,7 +92,10 @@ def test_prices_at_another_prefix_are_those_of_every_op_looked_up(name, monkeypa
     priced = _priced(load_plan(EXAMPLES / name))
     assert priced
     for plan, strategy, lay in priced:
-        points = _grid(plan, strategy, lay, thin=1 if "traffic" in name else 3)
+        # every third count of requests and of prompt tokens of the grid, the traffic example's as the others' (until
+        # 2026-12-02 its whole grid, 3.3 of the test's CPU s where a third takes 0.8): a mixed pass's chunk left out of
+        # the remembered figures' key, or a layer's ops summed in another order, fails on every example either way
+        points = _grid(plan, strategy, lay, thin=3)
         assert len(points) >= 5 * 4 * 4
         reused, looked = _prices(plan, strategy, lay, points, True, monkeypatch)
         full, looked_full = _prices(plan, strategy, lay, points, False, monkeypatch)

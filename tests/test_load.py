@@ -191,8 +191,12 @@ def test_each_request_has_its_own_lengths(patched_requests):
 
 
 def test_variable_lengths_keep_littles_law(patched_requests):
+    """64 clients sending requests of their own lengths: each request starts and ends in order, and the scheduler's
+    count of requests in the system is Little's law's to the last bits. 200 requests (until 2026-12-02 1,000, 2.7 of
+    the test's CPU s, each figure the same to 1e-15): without the front end's intake in that count both lengths miss
+    by 0.1 %."""
     rng = np.random.default_rng(4)
-    n = 1000
+    n = 200
     plan = _plan(f"concurrency = 64  requests = {n}")
     patched_requests(rng.integers(100, 8000, n), rng.integers(1, 1500, n))
     for r in check(plan):
@@ -244,8 +248,9 @@ def test_a_cached_prefix_skips_its_prefill(patched_requests):
 
 def test_the_timeline_counts_the_requests_in_the_system(closed_loop):
     """After each event: requests running never above the batch, the KV share within 0–1, and the
-    requests running and waiting, weighted by time, are the mean in the system of Little's law."""
-    plan = _plan("concurrency = 64  requests = 1280")
+    requests running and waiting, weighted by time, are the mean in the system of Little's law. 320 requests, five a
+    client (until 2026-12-02 1,280: the same 0.6–0.9 % between the two on every strategy)."""
+    plan = _plan("concurrency = 64  requests = 320")
     for r in check(plan):
         load = simulate(plan, r.strategy, r.layout)
         tl = load.timeline

@@ -85,14 +85,21 @@ def test_the_surrogate_is_within_its_bound_at_every_batch_across_the_engines_gra
     next captured size, or eager between sizes or above the largest; vLLM's mixed steps graphed up to 512
     tokens, eager above): at every batch 1..64, as a decode step and beside chunks that put the busiest
     rank's tokens right at and just above each captured size and vLLM's eager boundary (512), the surrogate
-    is within its bound of exact pricing."""
+    is within its bound of exact pricing. Where the engine runs every mixed step eagerly (SGLang, TensorRT-LLM,
+    the plain reference) a mixed step has no jump at a size, nor along the batch: the chunks at the sizes are
+    tried at every fourth batch (1, 5, …, 61; until 2026-12-02 at every batch, 6,000 exact prices on SGLang, 7 CPU
+    s), the decode step and the other chunks at every batch. Priced as if SGLang graphed its mixed steps, the
+    surrogate is 152 % off at 1 request beside 511 prompt tokens (4 % at the other chunks alone)."""
     surface, prices, most = _surface("tp 8", engine)
-    sizes = prices.plan.cluster.engine.terms.graph_sizes
+    terms = prices.plan.cluster.engine.terms
+    sizes = terms.graph_sizes
     assert most == 64 and prices.adp == 1 and prices.plan.workload.step_positions == 1
+    assert terms.mixed_graphs == (engine == "vllm")
     worst, at = 0.0, None
     for n in range(1, most + 1):
         # tokens on the busiest rank: n + p; at and just above each size from n + 1 up to 513, and a prompt
-        near = {s + k - n for s in (*sizes, 512) for k in (0, 1) if n < s + k <= 513}
+        near = {s + k - n for s in (*sizes, 512) for k in (0, 1) if n < s + k <= 513} \
+            if terms.mixed_graphs or n % 4 == 1 else set()
         for p in sorted({0, 1, 16, 700, 4000, *near}):
             err = abs(surface.time(n, p, 4000) / prices.step(n, p, 4000) - 1)
             if err > worst:
