@@ -131,3 +131,17 @@ def test_the_band_legend_says_the_calibration_widened_the_bands(trial, trial_che
         (regimes_text(bands_of(plain).requirements) or "")
     assert "from dagc's errors on published serving runs it was not tuned on, in the figure's regime" in \
         "\n".join(bands_md(plain))
+
+
+def test_a_calibration_not_cross_validated_says_so_in_its_file(trial, trial_checked):
+    """Three runs: no cross-validation. Until 2026-12-02 the file's `runs[].cross_validated` and `median_abs_error`'s
+    `cross_validated` copied the calibrated figures, read as a cross-validation that agreed; they are null, `about`
+    says so, and the plan reads the file as before (its bands counted on the calibrated residuals)."""
+    _, cal = trial
+    doc = cal.document()
+    assert doc["about"].startswith("dagc calibration: engine terms fitted on measured runs, not cross-validated")
+    assert doc["fit"]["cross_validation"].startswith("none: ")
+    assert doc["fit"]["median_abs_error"]["cross_validated"] is None
+    assert [r["cross_validated"] for r in doc["runs"]] == [None, None, None]
+    assert all(r["dagc"] for r in doc["runs"]) and doc["residuals"]["tpot"]
+    assert not [x for r in trial_checked.values() for x in r.diagnostics if x.code == "E109"]
