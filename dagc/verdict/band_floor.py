@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..layout.layout import Layout
+from ..layout.modes import mode_of
 from ..plan.plan import Plan
 from ..rules.bounds import bounds
 from ..units import Dimension, format_si
@@ -60,7 +61,7 @@ def latency_floors(plan: Plan, layout: Layout | None) -> Floors:
     w, traffic = plan.workload, plan.workload.traffic
     whole = traffic is None or (traffic.log is None and traffic.lengths == "fixed" and not traffic.prefix
                                 and not traffic.warm)
-    if layout is None or not whole or w.role is not None:
+    if layout is None or not whole or mode_of(w).role is not None:
         return NO_FLOOR
     prefill = bounds(plan.model, w, plan.cluster, layout.gpus_used, layout.dp, batch=1).ttft_s
     shown = format_si(prefill, Dimension.TIME)

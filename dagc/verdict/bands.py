@@ -205,7 +205,8 @@ class OddsBasis:
     @staticmethod
     def of(result: StrategyResult) -> OddsBasis:
         regime = regime_of(result.plan, disaggregated=result.pooled is not None)
-        floors = latency_floors(result.plan, result.layout if result.pooled is None else None)
+        whole = result.strategy is not None and not result.strategy.pools      # a disaggregated one has no floor
+        floors = latency_floors(result.plan, result.layout if whole else None)
         return OddsBasis(result.plan, regime, result.valid, result.requirements, result.load, floors)
 
 
