@@ -61,6 +61,11 @@ def test_a_known_name_never_suggests_another_of_its_kind(vocabulary):
     ("deepsek-v3", MODEL_PRESETS, "deepseek-v3"),          # one letter missing outside the numbered parts
     ("qwen3-30b", MODEL_PRESETS, "qwen3-30b-a3b"),         # the leading parts of one name alone: that name
     ("qwen3-235b", MODEL_PRESETS, "qwen3-235b-a22b"),
+    # a number's letter left off, the rest whole (a size without its `b`): until 2026-12-02 `gpt-oss-120` and
+    # `mixtral-8x7` were told every preset, a numbered part matched whole
+    ("gpt-oss-120", MODEL_PRESETS, "gpt-oss-120b"),
+    ("mixtral-8x7", MODEL_PRESETS, "mixtral-8x7b"),
+    ("qwen3-30b-a3", MODEL_PRESETS, "qwen3-30b-a3b"),
     # three letters, the one four-letter name with a letter left out, though a doubled letter made the plain form two
     # (`tf`): until 2026-11-30 examples/mistakes/typos.moe's `ttf` was told every requirement, not `ttft`
     ("ttf", ["ttft", "tpot", "memory", "gpus", "goodput"], "ttft"),
@@ -71,7 +76,9 @@ def test_a_name_written_another_way_is_suggested(word, choices, meant):
 
 @pytest.mark.parametrize("word, choices", [
     ("qwen3-30", MODEL_PRESETS),           # the numbers differ from every preset's
-    ("mixtral-8x7", MODEL_PRESETS),        # `8x7` is not `8x7b`: a numbered part is matched whole
+    ("gpt-oss-12", MODEL_PRESETS),         # a digit left off: another number (`h20` is not `h200`)
+    ("h20", ["h200", "h100"]),
+    ("qwen3-235", MODEL_PRESETS),          # a size's `b` left off and the parts after it: two readings at once
     ("h300", ["h200", "b300"]),            # one letter from `b300`, one digit from `h200`: neither
     ("mixtral-8x21b", MODEL_PRESETS),      # one digit from 8x22b: another model
     ("fp4", ["fp8", "bf16"]),              # one digit: another dtype
@@ -82,6 +89,41 @@ def test_a_name_written_another_way_is_suggested(word, choices, meant):
 def test_a_name_merely_near_another_is_not_suggested(word, choices):
     assert nearest(word, choices) is None
     assert did_you_mean(word, choices).startswith("expected one of: ")
+
+
+# ------------------------------------------------------------------ model presets' other names
+
+@pytest.mark.parametrize("written", ["deepseek-r1", "DeepSeek-R1", "deepseek-ai/DeepSeek-R1", "deepseek_r1"])
+def test_deepseek_r1_is_told_to_be_deepseek_v3_and_why(written):
+    """Until 2026-12-02 `model preset "deepseek-r1"` was told the twelve presets alone."""
+    at, hint = hint_of(plan_text(model=f'model preset "{written}"'))
+    assert at == f'"{written}"'
+    assert hint.startswith("DeepSeek-R1 has DeepSeek-V3's architecture: use `deepseek-v3` (its config.json is ")
+
+
+@pytest.mark.parametrize("written, preset", [("Kimi-K2-Instruct", "kimi-k2"),
+                                             ("moonshotai/Kimi-K2-Instruct", "kimi-k2"),
+                                             ("Mixtral-8x22B-Instruct-v0.1", "mixtral-8x22b"),
+                                             ("Llama-4-Scout-17B-16E-Instruct", "llama-4-scout")])
+def test_a_preset_written_as_its_hugging_face_name_is_told_the_preset(written, preset):
+    assert hint_of(plan_text(model=f'model preset "{written}"'))[1] == \
+        f"the `{preset}` preset is made from {written.rsplit('/')[-1]}'s config.json: use `{preset}`"
+
+
+@pytest.mark.parametrize("written", ["Qwen3-235B-A22B-Instruct-2507", "Qwen3-30B-A3B-Thinking-2507",
+                                     "Kimi-K2-Instruct-0905", "deepseek-r2"])
+def test_a_model_of_another_architecture_is_not_told_a_preset(written):
+    """The 2507 Qwen3 checkpoints and Kimi-K2-Instruct-0905 have another context length than the presets'."""
+    assert hint_of(plan_text(model=f'model preset "{written}"'))[1].startswith("expected one of: ")
+
+
+def test_every_preset_is_named_by_its_own_hugging_face_repository():
+    """A preset's repository (dagc launch's `HF_IDS`) names it: spelt as the preset, or an alias of it."""
+    from dagc.lang.model import preset_hint
+    from dagc.launch.launch import HF_IDS
+    for preset, hf_id in HF_IDS.items():
+        name = hf_id.rsplit("/")[-1]
+        assert name.lower() == preset or preset_hint(hf_id).endswith(f"use `{preset}`"), (preset, hf_id)
 
 
 # ------------------------------------------------------------------ GPUs

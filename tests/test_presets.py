@@ -12,7 +12,7 @@ from dagc.lang.lower import model_from_preset
 from dagc.plan.params import active_params, attention_params, embedding_params, params_by_category, total_params
 from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_ACTIVE, PUBLISHED_PARAMS, PUBLISHED_TOLERANCE
 from conftest import plan_text
-from hf_configs import DEEPSEEK_V3 as DEEPSEEK_HF, MIXTRAL_8X7B as MIXTRAL_HF, QWEN3_30B_A3B as QWEN3_HF
+from hf_configs import DEEPSEEK_R1, DEEPSEEK_V3 as DEEPSEEK_HF, MIXTRAL_8X7B as MIXTRAL_HF, QWEN3_30B_A3B as QWEN3_HF
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_PRESETS))
@@ -89,8 +89,9 @@ def test_gpu_presets():
 
 
 @pytest.mark.parametrize("config, preset", [(MIXTRAL_HF, "mixtral-8x7b"), (QWEN3_HF, "qwen3-30b-a3b"),
-                                            (DEEPSEEK_HF, "deepseek-v3")])
+                                            (DEEPSEEK_HF, "deepseek-v3"), (DEEPSEEK_R1, "deepseek-v3")])
 def test_hf_import_matches_preset(tmp_path, config, preset):
+    """A preset is its config.json; DeepSeek-R1's is `deepseek-v3`'s, as `model preset "deepseek-r1"`'s E101 says."""
     (tmp_path / "config.json").write_text(json.dumps(config, indent=2))
     plan_path = tmp_path / "p.moe"
     plan_path.write_text(plan_text(model='model from "config.json"'))
@@ -98,7 +99,7 @@ def test_hf_import_matches_preset(tmp_path, config, preset):
     p = model_from_preset(preset)
     for field in ("layers", "hidden", "heads", "kv_heads", "head_dim", "vocab", "tied", "weights", "attention", "mla"):
         assert getattr(m, field) == getattr(p, field), field
-    assert m.moe == p.moe
+    assert m.moe == p.moe and m.context_length == p.context_length
     assert total_params(m) == total_params(p)
 
 

@@ -56,6 +56,10 @@ if TYPE_CHECKING:    # processes are started only for a calibration that asks fo
 __all__ = ["Calibrated", "Job", "calibrate", "fit_jobs", "own_terms"]
 
 ABOUT = "dagc calibration: engine terms fitted on measured runs, with cross-validated residuals (docs/calibrate.md)"
+# a calibration whose runs are too few to cross-validate says so where the cross-validated figures would be (until
+# 2026-12-02 `runs[].cross_validated` copied the calibrated figures, which read as a cross-validation that agreed)
+ABOUT_UNVALIDATED = ("dagc calibration: engine terms fitted on measured runs, not cross-validated: its residuals are "
+                     "the calibrated ones (docs/calibrate.md)")
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ class Calibrated:
             return {q: statistics.median(abs(e) for e in es) for q, es in self.errors(which).items()}
 
         return {
-            "format": CALIBRATION_FORMAT, "about": ABOUT,
+            "format": CALIBRATION_FORMAT, "about": ABOUT if self.cross_validates else ABOUT_UNVALIDATED,
             "engine": first.cluster.engine.name, "release": first.cluster.engine.release,
             "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus,
             "instance_gpus": [min(engines), max(engines)] if engines else None,
@@ -169,11 +173,12 @@ class Calibrated:
                                      "likelier": b.likelier} for t, b in self.fit.at_bound().items()},
                     "evaluations": self.evaluations,
                     "median_abs_error": {"uncalibrated": median_abs("before"), "calibrated": median_abs("after"),
-                                         "cross_validated": median_abs("cross_validated")}},
+                                         "cross_validated": median_abs("cross_validated") if self.cross_validates
+                                         else None}},
             "runs": [{"id": r.id, "file": r.path, "tool": r.tool, "requests": r.requests, "prompt": r.prompt,
                       "generate": r.generate, "rate": r.rate, "concurrency": r.concurrency,
                       "measured": dict(r.measured), "dagc": {k: a[k] for k in r.measured if k in a},
-                      "cross_validated": {k: c[k] for k in r.measured if k in c}}
+                      "cross_validated": {k: c[k] for k in r.measured if k in c} if self.cross_validates else None}
                      for r, a, c in zip(runs, self.after, self.cross_validated, strict=True)],
             "range": {"prompt": span([r.prompt for r in runs]), "generate": span([r.generate for r in runs]),
                       "concurrency": span([float(r.concurrency) for r in runs

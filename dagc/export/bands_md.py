@@ -78,6 +78,7 @@ def bands_md(r: StrategyResult) -> list[str]:
         # code span dagc's words put there (`calibration `cal.json` has 3 runs`: until 2026-11-30 shown as backticks)
         lines += [f"- {md_code(k)}: {md_prose(n, colons=True)}." for k, n in notes.items()] + ([""] if notes else [])
         clamped = {k: b.clamped for k, b in banded.figures.items() if b.clamped}
+        clamped |= {k: b.floored for k, b in banded.figures.items() if b.floored and not b.clamped}
         lines += [f"- `{k}`'s band: {md_text(c)}." for k, c in clamped.items()] + ([""] if clamped else [])
         past = [k for k, b in banded.figures.items() if b.past_bound]
         if past:

@@ -145,12 +145,14 @@ def regimes_text(odds: tuple[Odds, ...]) -> str | None:
     conf = next(iter(seen.values())).confidence
     fell = any(b.note for b in seen.values())
     clamped = dict.fromkeys(o.band.clamped for o in odds if o.band is not None and o.band.clamped)
+    floored = dict.fromkeys(o.band.floored for o in odds if o.band is not None and o.band.floored)
     source = bands_source(seen.values())
     outside = any(o.band is not None and not o.band.low <= o.band.value <= o.band.high for o in odds)
     return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, {source}: "
             + ", ".join(f"{k} ({count_text(b.runs, 'run')})" for k, b in seen.items())
             + ("; finer regimes have too few runs" if fell else "")
             + "".join(f"; goodput's band: {c}" for c in clamped)
+            + "".join(f"; a TTFT's or E2E's band: {f}" for f in floored)
             + ("; a band that leaves out dagc's own figure says that the measured runs of its regime have mostly been "
                "on one side of dagc's figure" if outside else ""))
 

@@ -115,6 +115,8 @@ def band_json(b: Band) -> BandJson:
         out |= {"bound": b.bound, "share_of_bound": b.value / b.bound, "past_bound": b.past_bound}
     if b.clamped is not None:
         out["clamped"] = b.clamped
+    if b.floored is not None:
+        out["floored"] = b.floored
     return out
 
 

@@ -21,8 +21,9 @@ from lark.tree import Branch, Meta
 from ..diagnostics import Diagnostic, Severity, quote
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, lookup
+from .choice_words import choice_hint
 from .field_words import unknown_block_hint, unknown_field_hint
-from .fields import PLAIN, Field, FieldValue, Inner, Named, choice_hint, did_you_mean
+from .fields import PLAIN, Field, FieldValue, Inner, Named, did_you_mean
 from .hints import NOT_A_NUMBER, efficiency_above_one, fraction_between, not_a_number, unit_hint, unitless_hint
 from .unit_slips import per_second_slip_hint, tokens_multiplier_hint
 

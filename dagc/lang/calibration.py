@@ -85,7 +85,7 @@ class CalibrationRun(_Strict):
     concurrency: int | None = Field(default=None, ge=1)
     measured: dict[str, float]
     dagc: dict[str, float]
-    cross_validated: dict[str, float]
+    cross_validated: dict[str, float] | None    # None: not cross-validated (its residuals are the calibrated ones)
 
 
 class Range(_Strict):
@@ -262,13 +262,13 @@ def _because(fit: Mapping[str, object], kept: tuple[str, ...]) -> tuple[str | No
 
 
 def _quantity_runs(runs: tuple[CalibrationRun, ...]) -> dict[str, int]:
-    """Per ledger quantity, the runs with a figure of it measured and cross-validated (a key dagc does not know
-    counts for none)."""
+    """Per ledger quantity, the runs with a figure of it measured and cross-validated — calibrated, in a calibration
+    not cross-validated (its residuals are those) — (a key dagc does not know counts for none)."""
     out: dict[str, int] = {}
     for x in runs:
         found: set[str] = set()
         for k in x.measured:
-            if k in x.cross_validated:
+            if k in (x.dagc if x.cross_validated is None else x.cross_validated):
                 try:
                     found.add(quantity_of(k))
                 except KeyError:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from .choice_words import CHOICE_WORDS
 from .fields import (
-    CHOICE_WORDS,
     REQUIREMENT_NAMES,
     SPECULATIVE_FIELDS,
     Field,

@@ -19,7 +19,7 @@ from ..units import Dimension
 from .lookalikes import fold, lookalike_note
 
 __all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest", "spelling",
-           "did_you_mean", "choice_hint", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
+           "did_you_mean", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS", "CLUSTER_BLOCK_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS", "MIX_FIELDS",
@@ -35,10 +35,11 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
     A name qualifies when it is `word` written another way: another case, `-`/`_`/`.` or a space
     between its parts, a letter doubled (`presset`), a plural `s` (`microbatch`), one slip of a
     letter (missing, extra, swapped or replaced) in a word of four letters or more, outside its
-    parts with digits (`h200`, `8x7b`, `fp8` name things), or a spelling in `aliases` (word →
-    name). Never one that is merely near: `h200-sxm` is not `h100-sxm`, `h200` not `b200`, `ex`
-    not `ep`; or the one name whose leading parts `word` is (`qwen3-235b` of `qwen3-235b-a22b`). None when no
-    name, or more than one, qualifies.
+    parts with digits (`h200`, `8x7b`, `fp8` name things), a number's letter left off, the rest whole
+    (`gpt-oss-120` of `gpt-oss-120b`: a size without its `b`; never a digit left off: `h20` is not `h200`),
+    or a spelling in `aliases` (word → name). Never one that is merely near: `h200-sxm` is not `h100-sxm`,
+    `h200` not `b200`, `ex` not `ep`; or the one name whose leading parts `word` is (`qwen3-235b` of
+    `qwen3-235b-a22b`). None when no name, or more than one, qualifies.
 
     Example:
         >>> nearest("mixtral-8x7B", ["mixtral-8x7b", "mixtral-8x22b"]), nearest("h200-sxm", ["h100-sxm"])
@@ -48,8 +49,8 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
         >>> nearest("rat", ["rate", "requests"]), nearest("gqa", ["mla", "mha"]), nearest("h20", ["h200", "h100"])
         ('rate', None, None)
         >>> qwen3 = ["qwen3-30b-a3b", "qwen3-235b-a22b"]
-        >>> nearest("qwen3-235b", qwen3), nearest("qwen3", qwen3)
-        ('qwen3-235b-a22b', None)
+        >>> nearest("qwen3-235b", qwen3), nearest("qwen3", qwen3), nearest("gpt-oss-120", ["gpt-oss-120b"])
+        ('qwen3-235b-a22b', None, 'gpt-oss-120b')
     """
     choices = list(choices)
     alias = (aliases or {}).get(word.lower())
@@ -68,6 +69,9 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
     slips = [c for c in choices if _numbered(c) == _numbered(word) and _one_slip(_plain(c), key)]
     if slips:
         return slips[0] if len(slips) == 1 else None
+    bare = [c for c in choices if "-".join(_parts(word)) in _bare(c)]      # `gpt-oss-120`: `gpt-oss-120b`
+    if bare:
+        return bare[0] if len(bare) == 1 else None
     # the leading parts of one name alone (`qwen3-235b` of `qwen3-235b-a22b`): the same thing, shortened
     parts = _parts(word)
     longer = [c for c in choices if len(_parts(c)) > len(parts) and _parts(c)[:len(parts)] == parts]
@@ -77,6 +81,15 @@ def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None
 @functools.lru_cache(maxsize=4096)
 def _parts(name: str) -> tuple[str, ...]:
     return tuple(p for p in re.split(r"[-_.\s]+", name.lower()) if p)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bare(name: str) -> frozenset[str]:
+    """`name`'s parts joined by `-`, one number's letter left off (`gpt-oss-120b`: `gpt-oss-120`; `qwen3-30b-a3b`:
+    `qwen3-30-a3b` and `qwen3-30b-a3`): the name with its size's `b` (or a count's `e`, a memory's `g`) unwritten."""
+    parts = _parts(name)
+    return frozenset("-".join((*parts[:i], p[:-1], *parts[i + 1:])) for i, p in enumerate(parts)
+                     if re.fullmatch(r".*[0-9][a-z]", p))
 
 
 def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str] | None = None) -> str:
@@ -91,49 +104,6 @@ def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str]
         note = lookalike_note(word) if fold(word) != word else None     # the two look the same on the screen
         return f"did you mean `{best}`?" + (f" ({note})" if note else "")
     return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
-
-
-_IN_FLIGHT = ("write `serving = inflight`: continuous (in-flight) batching, requests joining and leaving the batch "
-              "every step, as vLLM, SGLang and TensorRT-LLM serve")
-_POOLS = ("disaggregated prefill and decode is a strategy of two pools, served in flight: write `serving = inflight` "
-          "and `strategy prefill N < … > decode M < … >`, e.g. `prefill 2 < tp 8 > decode 1 < tp 2 ; ep 8 >`")
-_EAGLE = ("write `method = eagle`: dagc prices an EAGLE draft, EAGLE-3's included, as one decoder layer of the model's "
-          "width and an LM head over 32,000 draft tokens (docs/cost-model.md, \"Speculative decoding\")")
-_MTP = ("write `method = mtp`: the model's multi-token-prediction layer drafts (SGLang's NEXTN, vLLM's "
-        "`deepseek_mtp`)")
-_OVERLAP_ON = ("`overlap` is `none` or `microbatch`: write `overlap = microbatch`, one micro-batch's communication "
-               "hidden under another's compute (with `microbatches` 2 or more: one alone has nothing to hide under)")
-_OVERLAP_OFF = "`overlap` is `none` or `microbatch`: write `overlap = none`, communication blocking compute"
-# A choice's other names (engines', papers'), by field and spelling (`spelling`): what dagc calls them
-CHOICE_WORDS: dict[str, dict[str, str]] = {"serving": {
-    **dict.fromkeys(("continuous", "continuousbatching", "inflightbatching", "dynamic", "dynamicbatching"), _IN_FLIGHT),
-    **dict.fromkeys(("disaggregated", "disaggregation", "disagg", "pd", "pddisaggregated", "pddisaggregation"),
-                    _POOLS)},
-    # the engines' names of a drafting method (vLLM's `speculative_config.method`, SGLang's `--speculative-algorithm`)
-    "chunked_prefill": {**dict.fromkeys(("true", "yes", "enabled", "enable", "1"), "write `chunked_prefill = on`"),
-                        **dict.fromkeys(("false", "no", "disabled", "disable", "0"), "write `chunked_prefill = off`")},
-    # `overlap = true`: on and off, as a flag reads (until 2026-11-30 told the two values alone)
-    "overlap": {**dict.fromkeys(("true", "yes", "on", "enabled", "enable", "1"), _OVERLAP_ON),
-                **dict.fromkeys(("false", "no", "off", "disabled", "disable", "0"), _OVERLAP_OFF)},
-    "method": {**dict.fromkeys(("eagle3", "eagle2", "eagle1"), _EAGLE),
-               **dict.fromkeys(("nextn", "deepseekmtp", "mtpnextn"), _MTP)}}
-
-
-def choice_hint(field: str, word: str, choices: Collection[str]) -> str:
-    """E101's hint for `word`, not one of a choice field's `choices`: what it means under dagc's name when it is
-    another name of one (`CHOICE_WORDS`), else `did_you_mean`'s.
-
-    Example:
-        >>> choice_hint("serving", "Continuous", ("static", "inflight"))[:28]
-        'write `serving = inflight`: '
-        >>> choice_hint("serving", "statc", ("static", "inflight"))
-        'did you mean `static`?'
-        >>> choice_hint("serving", "continous", ("static", "inflight"))[:28]      # a slip of another name too
-        'write `serving = inflight`: '
-    """
-    words = CHOICE_WORDS.get(field, {})
-    slip = None if nearest(word, choices) else nearest(word, words)
-    return words.get(spelling(word)) or (words[slip] if slip else None) or did_you_mean(word, choices)
 
 
 @functools.lru_cache(maxsize=4096)      # a hint compares a word with every known name: each is respelt once

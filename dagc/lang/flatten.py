@@ -17,8 +17,9 @@ from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, Strategy
 from ..plan.workload import Overlap, PoolRole
 from ..source import Span
 from .axis_hint import unknown_axis
+from .choice_words import CHOICE_WORDS
 from .domain_hint import separate_hint, stage_gpus
-from .fields import CHOICE_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest, spelling
+from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest, spelling
 from .hints import SPLIT_HINT, repeated_axis_hint, scope_hint, stage_domains_hint
 from .nesting_hint import nesting_hint
 from .pool_hint import POOLS_HINT, bare_pools_hint, pool_inside_hint

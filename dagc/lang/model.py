@@ -16,7 +16,7 @@ from typing import Unpack
 
 from ..diagnostics import code, quote
 from ..plan.model import AttentionKind, DType, Mla, Model, Moe, Window
-from ..plan.presets import MODEL_PRESETS
+from ..plan.presets import MODEL_ALIASES, MODEL_PRESETS
 from ..source import Span
 from .block_fields import (
     ModelFields,
@@ -27,7 +27,7 @@ from .block_fields import (
     window_fields,
 )
 from .blocks import BAD, Bad, Collector, Item, read_block
-from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, Inner, did_you_mean
+from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, Inner, did_you_mean, spelling
 from .hf import read_hf_config
 
 __all__ = ["ImportRoots", "build_model", "imported_fields", "lower_model", "model_from_preset", "preset_fields"]
@@ -96,9 +96,25 @@ def _written_inside(path: Path, base_dir: Path, allow_paths: tuple[Path, ...]) -
 def preset_fields(out: Collector, name: str, name_span: Span) -> ModelFields | None:
     """The fields of a built-in model (a copy: the block written after it overrides them)."""
     if name not in MODEL_PRESETS:
-        out.error("E101", f"unknown model preset {code(name)}", name_span, did_you_mean(name, MODEL_PRESETS))
+        out.error("E101", f"unknown model preset {code(name)}", name_span, preset_hint(name))
         return None
     return preset_model_fields(MODEL_PRESETS[name])
+
+
+def preset_hint(name: str) -> str:
+    """E101's hint for a model preset dagc does not know: the preset that is the same model under another of its
+    Hugging Face names (`MODEL_ALIASES`, its organisation left off or not), with why, else `did_you_mean`'s.
+
+    Example:
+        >>> preset_hint("deepseek-ai/DeepSeek-R1")[:56], preset_hint("gpt-oss-120")
+        ("DeepSeek-R1 has DeepSeek-V3's architecture: use `deepsee", 'did you mean `gpt-oss-120b`?')
+    """
+    said = {spelling(other): meant for other, meant in MODEL_ALIASES.items()}.get(spelling(name.rsplit("/", 1)[-1]))
+    if said is None:
+        return did_you_mean(name, MODEL_PRESETS)
+    preset, why = said
+    head, paren, rest = why.partition(" (")
+    return f"{head}: use `{preset}`" + (f" ({rest}" if paren else "")
 
 
 def imported_fields(out: Collector, roots: ImportRoots, written: str,

@@ -46,7 +46,7 @@ from .per_unit import set_value_hint
 from .set_field import in_option_order, unknown_set_field
 from .set_gpu import preset_gpu_field, preset_keyword
 from .set_option_hint import set_form_hint
-from .set_replaces import REPLACES, replaced_spans
+from .set_replaces import NO_FILE, REPLACES, replaced_spans
 
 __all__ = ["REPLACES", "SET_SOURCE", "Override", "load_plan_with", "set_form"]
 
@@ -163,9 +163,8 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     hint = set_value_hint(path, value, end) or (
         "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; a "
         "comment, a newline, a brace, a quote or a second field is not part of a value: give each field its own --set")
-    if path == ("workload", "requests") and value[:end].strip() == "from":    # `requests=from "log.csv"`
-        hint = ('--set names no file: a request log is the plan\'s, `workload { requests from "FILE" }`; '
-                "--set workload.requests=N sets how many requests (the first N of the plan's log)")
+    if value[:end].strip() == "from" and path in NO_FILE:     # `requests=from "log.csv"`: a file is the plan's
+        hint = NO_FILE[path]
     engine = value[:end].strip()
     newest = next((r for name, r in NEWEST.items() if name == engine), None)
     if path[-1] == "engine" and value[end:end + 1] == "@" and newest:   # `vllm@`: a release missing, not extra

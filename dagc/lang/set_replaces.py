@@ -14,7 +14,7 @@ from lark import Token, Tree
 
 from .blocks import child_tree
 
-__all__ = ["REPLACES", "replaced_spans"]
+__all__ = ["FROM_FORMS", "NO_FILE", "REPLACES", "replaced_spans"]
 
 # `workload.rate` on a closed loop takes its clients and their ramp away, `workload.concurrency` on an open loop its
 # rate and arrivals; `acceptance` and `accept_length` are two ways to say one speculative decoding's yield
@@ -23,6 +23,17 @@ REPLACES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("workload", "concurrency"): ("rate", "arrival"),
     ("workload", "speculative", "acceptance"): ("accept_length",),
     ("workload", "speculative", "accept_length"): ("acceptance",),
+}
+# The fields whose file form (`routing from "loads.json"`) is another way to say the field: a `--set` of the field
+# takes it away (`--set workload.routing=uniform` over measured loads; until 2026-12-02 E104, "given twice"). Not
+# `requests`: `requests = N` beside `requests from "log.csv"` is how many of the log's requests.
+FROM_FORMS = frozenset({("workload", "routing")})
+# E001's hint for a file given to --set (`--set 'workload.routing=from "x.json"'`): a file is the plan's to name
+NO_FILE: dict[tuple[str, ...], str] = {
+    ("workload", "routing"): ("--set names no file: measured expert loads are the plan's, `workload { routing from "
+                              "\"FILE\" }`; --set workload.routing=uniform (random, imbalance X) takes them away"),
+    ("workload", "requests"): ("--set names no file: a request log is the plan's, `workload { requests from \"FILE\" "
+                               "}`; --set workload.requests=N sets how many requests (the first N of the plan's log)"),
 }
 
 
@@ -36,10 +47,14 @@ def replaced_spans(tree: Tree[Token], path: tuple[str, ...], seen: Container[tup
         >>> tree = parse(SourceFile("p.moe", text))
         >>> [text[a:b] for a, b in replaced_spans(tree, ("workload", "speculative", "acceptance"), ())]
         ['accept_length = 2.6']
+        >>> text = 'workload { batch = 8  routing from "loads.json" }'
+        >>> [text[a:b] for a, b in replaced_spans(parse(SourceFile("p.moe", text)), ("workload", "routing"), ())]
+        ['routing from "loads.json"']
     """
     names = [n for n in REPLACES.get(path, ()) if (*path[:-1], n) not in seen]
+    from_form = path[-1] if path in FROM_FORMS else None
     statement = next((s for s in tree.children if isinstance(s, Tree) and s.data == path[0]), None)
-    if not names or statement is None:
+    if not (names or from_form) or statement is None:
         return []
     block = child_tree(statement, 0)
     for name in path[1:-1]:                        # a block inside it: `speculative { … }`
@@ -48,5 +63,6 @@ def replaced_spans(tree: Tree[Token], path: tuple[str, ...], seen: Container[tup
         if sub is None:
             return []
         block = child_tree(sub, 1)
-    return [(i.meta.start_pos, i.meta.end_pos) for i in block.children
-            if isinstance(i, Tree) and i.data == "assign" and str(i.children[0]) in names]
+    return [(i.meta.start_pos, i.meta.end_pos) for i in block.children if isinstance(i, Tree) and (
+        i.data == "assign" and str(i.children[0]) in names
+        or i.data == "assign_from" and str(i.children[0]) == from_form)]

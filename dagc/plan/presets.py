@@ -13,8 +13,8 @@ from typing import TypeAlias
 
 from .cluster import Gpu, Vendor
 
-__all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GRACE_HOST_TIME_SCALE", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS",
-           "PUBLISHED_TOLERANCE", "PUBLISHED_ACTIVE", "PresetField"]
+__all__ = ["MODEL_PRESETS", "MODEL_ALIASES", "GPU_PRESETS", "GRACE_HOST_TIME_SCALE", "GPU_KERNEL_PROFILES",
+           "PUBLISHED_PARAMS", "PUBLISHED_TOLERANCE", "PUBLISHED_ACTIVE", "PresetField"]
 
 # A preset's field: a number, a name or a flag, or a sub-block's (`moe`, `mla`, `window`) fields of those.
 PresetField: TypeAlias = "int | str | bool | dict[str, int | str | bool]"
@@ -110,6 +110,24 @@ MODEL_PRESETS: dict[str, dict[str, PresetField]] = {
         weights="bf16", kv_cache="bf16", attention="gqa",
         moe=dict(experts=160, top_k=8, ffn=2560, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True),
     ),
+}
+
+# Other Hugging Face names of a preset's model — the checkpoints whose config.json is the preset's but for its name —,
+# each with why, for E101's hint (`model preset "deepseek-r1"`: use `deepseek-v3`). Only names verified to be the same
+# architecture: Qwen3's 2507 Instruct and Thinking checkpoints are not here (their context is 262,144 tokens, the
+# presets' 40,960), nor Kimi-K2-Instruct-0905 (262,144 against 131,072). docs/language.md, "Other names of the
+# built-in models".
+_SOURCE = "the `{}` preset is made from {}'s config.json"
+MODEL_ALIASES: dict[str, tuple[str, str]] = {
+    "DeepSeek-R1": ("deepseek-v3", "DeepSeek-R1 has DeepSeek-V3's architecture (its config.json is DeepSeek-V3's, "
+                                   "field for field: 61 layers of MLA, 256 experts with 8 a token, fp8 weights, "
+                                   "163,840 tokens of context)"),
+    **{name: (preset, _SOURCE.format(preset, name)) for name, preset in (
+        ("Kimi-K2-Instruct", "kimi-k2"), ("Mixtral-8x7B-v0.1", "mixtral-8x7b"),
+        ("Mixtral-8x7B-Instruct-v0.1", "mixtral-8x7b"), ("Mixtral-8x22B-v0.1", "mixtral-8x22b"),
+        ("Mixtral-8x22B-Instruct-v0.1", "mixtral-8x22b"), ("Llama-4-Maverick-17B-128E-Instruct", "llama-4-maverick"),
+        ("Llama-4-Scout-17B-16E-Instruct", "llama-4-scout"),
+        ("Qwen3-Coder-480B-A35B-Instruct", "qwen3-coder-480b-a35b"))},
 }
 
 # Totals as published by the model authors (model cards / papers).

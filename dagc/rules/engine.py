@@ -174,15 +174,15 @@ def _range(span: tuple[float, float]) -> str:
 
 
 W542 = """
-`dagc calibrate` fitted terms that predict a quantity of its own runs worse than the engine's own terms.
+`dagc calibrate` fitted terms that predict a quantity of its own runs worse than the engine's own terms: a median
+|error| 1 percentage point and a tenth or more above the uncalibrated (0.1 % → 0.4 % is not: no band shows it).
 
 The fit weighs every run's TPOT, TTFT and throughput together (docs/calibrate.md, "The fit"); with few runs, or
-runs alike, the terms it can tell apart may buy one quantity with another — three SGLang runs of one deployment at
-three rates: throughput 3.9 % → 3.2 % off, TPOT 32.6 % → 38.5 %. A plan that names the file then gets that
-quantity worse than without it. The warning names the quantity, its median |error| uncalibrated, calibrated and
-cross-validated, and is located at the run's figure the fit moved furthest off. Add runs of other traffic (other
-rates, clients or prompt lengths) and calibrate again; or leave the calibration out of a plan whose verdict rests on
-that quantity.
+runs alike, it may buy one quantity with another — three SGLang runs at three rates: throughput 3.9 % → 3.2 % off,
+TPOT 32.6 % → 38.5 %; a plan naming the file gets TPOT worse than without it. The warning names the quantity, its
+median |error| uncalibrated, calibrated and cross-validated, at the run's figure the fit moved furthest off. Add runs
+of other traffic (other rates, clients or prompt lengths) and calibrate again, or leave the calibration out of a plan
+whose verdict rests on that quantity.
 
 Example:
     dagc calibrate runs.toml -o cal.json      # 3 runs: tpot 32.6 % uncalibrated, 38.5 % calibrated → W542

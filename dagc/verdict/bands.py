@@ -29,6 +29,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
 from ..serve.load_figures import Percentiles
+from .band_floor import NO_FLOOR, Floors, latency_floors
 from .check import StrategyResult
 from .goodput_band import GoodputCurve, goodput_curve
 from .ledger import CONFIDENCE, Errors, Regime, calibrated_errors, e2e_errors, ledger, regime_of
@@ -70,6 +71,7 @@ class Band:
     note: str | None = None             # why a wider regime than the finest
     bound: float | None = None          # a throughput's physical bound (100 % efficiency), None otherwise
     clamped: str | None = None          # why its high end was brought down (goodput: the arrival rate), else None
+    floored: str | None = None          # why its low end was brought up (`dagc.verdict.band_floor`), else None
 
     @property
     def past_bound(self) -> bool:
@@ -82,6 +84,14 @@ class Band:
         if ceiling is None or self.high <= max(ceiling, self.value):
             return self
         return replace(self, high=max(ceiling, self.value), clamped=reason)
+
+
+    def at_least(self, floor: float, reason: str) -> Band:
+        """The band with its low end at least `floor` (never above the figure itself), saying why; itself when it
+        does not reach below it."""
+        if floor <= 0 or self.low >= min(floor, self.value):
+            return self
+        return replace(self, low=min(floor, self.value), floored=reason)
 
 
 @dataclass(frozen=True)
@@ -124,11 +134,12 @@ def figure_key(req: Requirement) -> str | None:
 
 
 def _add(out: dict[str, Band], key: str, value: object, errors: Errors, confidence: float,
-         bound: float | None = None) -> None:
+         bound: float | None = None, floors: Floors = NO_FLOOR) -> None:
     if not isinstance(value, (int, float)) or value <= 0:
         return
     low, high = errors.band(float(value), confidence)
-    out[key] = Band(float(value), low, high, confidence, errors.regime, errors.runs, errors.note, bound)
+    band = Band(float(value), low, high, confidence, errors.regime, errors.runs, errors.note, bound)
+    out[key] = band.at_least(floors.of(key), floors.why)
 
 
 def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
@@ -156,14 +167,14 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
         limit = bounds(result.plan.model, w, result.plan.cluster, result.layout.gpus_used, result.layout.dp)
     for key, q in _METRICS.items():
         _add(out, key, None if metrics is None else getattr(metrics, key), errors[q], confidence,
-             getattr(limit, key) if limit is not None and key in _BOUNDED else None)
+             getattr(limit, key) if limit is not None and key in _BOUNDED else None, basis.floors)
     load = result.load
     curve = _curve(basis, errors)
     if load is not None:
         for name in _LOAD_LATENCIES:
             for stat in _LOAD_STATS:
                 _add(out, f"load.{name}.{stat}", _stat(_latency(load, name), stat),
-                     _errors_of(f"load.{name}.{stat}", errors, load), confidence)
+                     _errors_of(f"load.{name}.{stat}", errors, load), confidence, floors=basis.floors)
         for name, value in _load_rates(load).items():
             _add(out, f"load.{name}", value, errors["throughput"], confidence)
         if curve is not None:         # a goodput of 0 too: its curve may reach past it (`goodput_band`)
@@ -189,11 +200,14 @@ class OddsBasis:
     valid: bool
     requirements: tuple[RequirementResult, ...]
     load: UnderLoad | None
+    floors: Floors = NO_FLOOR           # what its latencies' bands cannot go below (`dagc.verdict.band_floor`)
 
     @staticmethod
     def of(result: StrategyResult) -> OddsBasis:
         regime = regime_of(result.plan, disaggregated=result.pooled is not None)
-        return OddsBasis(result.plan, regime, result.valid, result.requirements, result.load)
+        whole = result.strategy is not None and not result.strategy.pools      # a disaggregated one has no floor
+        floors = latency_floors(result.plan, result.layout if whole else None)
+        return OddsBasis(result.plan, regime, result.valid, result.requirements, result.load, floors)
 
 
 def checked_odds(basis: OddsBasis, confidence: float = CONFIDENCE) -> tuple[Odds, ...]:
@@ -217,7 +231,7 @@ def _basis_odds(basis: OddsBasis, errors: dict[str, Errors], curve: GoodputCurve
     load = basis.load
     rate = _arrival_rate(load)
     goodput = (load.figures.goodput_requests_per_s or 0.0) if load is not None else 0.0
-    return tuple(_odds(r, errors, confidence, basis.valid, rate, load) if curve is None
+    return tuple(_odds(r, errors, confidence, basis.valid, rate, load, basis.floors) if curve is None
                  or r.requirement.kind is not RequirementKind.GOODPUT else _curve_odds(r, curve, confidence, goodput)
                  for r in basis.requirements)
 
@@ -228,7 +242,8 @@ def requirement_odds(plan: Plan, disaggregated: bool, judged: Sequence[Requireme
     the optimal verdict weighs it: `OptimalEvidence.best_requirements`), as `bands_of` gives a checked
     strategy's — each figure's band from the plan's regime of dagc's errors, without a run's goodput curve."""
     errors = _errors(plan, regime_of(plan, disaggregated=disaggregated))
-    return tuple(_odds(r, errors, confidence, True) for r in judged)
+    floors = latency_floors(plan, None)          # no layout: the front end's alone
+    return tuple(_odds(r, errors, confidence, True, floors=floors) for r in judged)
 
 
 def _curve(basis: OddsBasis, errors: dict[str, Errors]) -> GoodputCurve | None:
@@ -331,7 +346,7 @@ def _arrival_rate(load: UnderLoad | None) -> float | None:
 
 
 def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, valid: bool,
-          rate: float | None = None, load: UnderLoad | None = None) -> Odds:
+          rate: float | None = None, load: UnderLoad | None = None, floors: Floors = NO_FLOOR) -> Odds:
     req = r.requirement
     if not valid:
         return Odds(None, "misses")               # what cannot be deployed meets nothing
@@ -345,7 +360,10 @@ def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, va
     e = _errors_of(key, errors, load)
     p = e.probability(r.value, req.op, req.target)
     low, high = e.band(r.value, confidence)       # in the requirement's own terms (per GPU when written so)
-    band = Band(r.value, low, high, confidence, e.regime, e.runs, e.note)
+    floor = floors.of(key)                        # latencies: never per GPU
+    band = Band(r.value, low, high, confidence, e.regime, e.runs, e.note).at_least(floor, floors.why)
+    if floor > 0 and req.op in ("<=", "<") and (req.target < floor or req.op == "<" and req.target == floor):
+        p = 0.0                                   # no measured figure is below the floor
     if req.kind is RequirementKind.GOODPUT and not req.per_gpu and rate is not None:
         band = band.at_most(rate, arrivals_reason(rate))
         ceiling = max(rate, r.value)          # the measured goodput lies at or below it
