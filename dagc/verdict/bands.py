@@ -36,7 +36,7 @@ from .under_load import UnderLoad
 from .verdict import METRIC_OF, RequirementResult
 
 __all__ = ["Band", "Bands", "Odds", "OddsBasis", "arrivals_reason", "bands_of", "checked_odds", "figure_key",
-           "odds_class", "requirement_odds"]
+           "odds_class", "requirement_odds", "searched_odds"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -229,6 +229,20 @@ def requirement_odds(plan: Plan, disaggregated: bool, judged: Sequence[Requireme
     strategy's — each figure's band from the plan's regime of dagc's errors, without a run's goodput curve."""
     errors = _errors(plan, regime_of(plan, disaggregated=disaggregated))
     return tuple(_odds(r, errors, confidence, True) for r in judged)
+
+
+def searched_odds(plan: Plan, disaggregated: bool, judged: Sequence[RequirementResult],
+                  basis: OddsBasis | None = None) -> tuple[tuple[RequirementResult, Odds], ...]:
+    """A search candidate's requirements with their odds within dagc's error, as `dagc check --strategy` of its text
+    gives them — the one place they are derived, for a search's row (`dagc.search.row_odds`) and for the search's
+    best as the optimal verdict weighs it (`dagc.export.optimal_words`): those of the check that judged it (`basis`,
+    its goodput's curve with the capacity that check judged, `checked_odds`) when one did, else `judged` (its
+    requirements on its own figures) with `requirement_odds`. Until 2026-12-02 the optimal verdict took
+    `requirement_odds` of a best its search had judged with its capacity bisected: on 16 H200s at 9 requests/s the
+    best's `goodput >= 8 requests/s` read `uncertain (p ≈ 0.78)` beside its own check's `meets (p ≈ 0.90)`."""
+    if basis is not None:
+        return tuple(zip(basis.requirements, checked_odds(basis), strict=True))
+    return tuple(zip(judged, requirement_odds(plan, disaggregated, judged), strict=True))
 
 
 def _curve(basis: OddsBasis, errors: dict[str, Errors]) -> GoodputCurve | None:

@@ -8,7 +8,7 @@ can be imported here, so what is read of each is stated as a protocol — `Searc
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
@@ -17,6 +17,9 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from .steady import SteadyMetrics
 from .verdict import MemoryFigures, RequirementResult, Verdict
+
+if TYPE_CHECKING:
+    from .bands import OddsBasis
 
 __all__ = ["Carrying", "Checked", "Rejection", "Searched", "SearchedCandidate"]
 
@@ -71,6 +74,8 @@ class SearchedCandidate(Protocol):
     def load_figures(self) -> tuple[tuple[str, float | None], ...]: ...
     @property
     def strategy(self) -> Strategy: ...
+    @property
+    def odds_basis(self) -> OddsBasis | None: ...
 
     def judged_meeting(self) -> SearchedCandidate:
         """This candidate judged on all the requirements, meeting them (the check of the same strategy said so)."""
