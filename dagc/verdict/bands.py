@@ -35,7 +35,7 @@ from .ledger import CONFIDENCE, Errors, Regime, calibrated_errors, e2e_errors, l
 from .under_load import UnderLoad
 from .verdict import METRIC_OF, RequirementResult
 
-__all__ = ["Band", "Bands", "Odds", "OddsBasis", "arrivals_reason", "bands_of", "checked_odds", "figure_key",
+__all__ = ["Band", "Bands", "Odds", "OddsBasis", "arrivals_reason", "at_rate_reason", "bands_of", "checked_odds", "figure_key",
            "odds_class", "requirement_odds", "searched_odds"]
 
 # report.json's figures and the ledger quantity each takes its band from.
@@ -257,8 +257,28 @@ def _curve(basis: OddsBasis, errors: dict[str, Errors]) -> GoodputCurve | None:
 
 
 def _curve_band(curve: GoodputCurve, value: float, confidence: float, scale: float = 1.0) -> Band:
+    """The goodput's band on its curve, said to stop at the arrival rate when its high end is there (`clamped`,
+    `at_rate_reason`): the curve sits at its ceiling over every level of the band's top, at both ends over a band of
+    zero width, and the odds, the share of all levels that meet a target, then count the levels below the band."""
     low, high = curve.band(confidence)
-    return Band(value, low * scale, high * scale, confidence, curve.regime, curve.runs)
+    ceiling = curve.ceiling
+    at_rate = at_rate_reason(ceiling, low >= ceiling, confidence) if ceiling and high >= ceiling else None
+    return Band(value, low * scale, high * scale, confidence, curve.regime, curve.runs, clamped=at_rate)
+
+
+def at_rate_reason(rate: float, both: bool, confidence: float = CONFIDENCE) -> str:
+    """Why a goodput's band on its curve stops at the arrival rate (`both`: its low end too, a band of zero width).
+
+    Example:
+        >>> at_rate_reason(9.0, True)[:69]
+        'at most the arrival rate, 9 requests/s, which no goodput passes: [9–9]'
+    """
+    tail = (1.0 - confidence) / 2
+    if not both:
+        return arrivals_reason(rate)
+    return (f"at most the arrival rate, {rate:.4g} requests/s, which no goodput passes: [{rate:.4g}–{rate:.4g}] is "
+            f"every request within its targets from the {tail * 100:.0f} % of dagc's errors least in its favour up, and "
+            "odds below 1 are those errors below the band's low end (docs/bands.md)")
 
 
 def _curve_odds(r: RequirementResult, curve: GoodputCurve, confidence: float, whole: float) -> Odds:

@@ -60,7 +60,7 @@ def requirements_missed(requirements: Iterable[RequirementResult], carries: bool
 
 def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: float | None, most: float | None,
                         requests: int | None = None, needs: tuple[float, int] | None = None,
-                        ceiling: float | None = None) -> str | None:
+                        ceiling: float | None = None, missed: bool = False) -> str | None:
     """Why a run's deployment cannot carry its traffic, None when it can: its queue
     grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`); or it grows by more
     than the pace the capacity is placed by (`QueueGrowth.behind`) while the requests in flight Little's law
@@ -84,6 +84,8 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
         needs: the requests in flight Little's law needs and the cap on them (`Binding.little_concurrency`,
             `Binding.cap`; None: either unknown).
         ceiling: the most requests per second it serves (`Load.ceiling`; None: not known).
+        missed: the run itself misses a percentile requirement: the capacity's reason says so rather than that a
+            longer run would (until 2026-12-02 it said "a longer run misses a percentile requirement" of one).
 
     Example:
         >>> not_carried_because(False, None, 10.0, 9.2, 1000)[:73]
@@ -103,7 +105,8 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
         return (f"{PAST_CAPACITY}{run}, but its capacity, {format_figure(cap)} requests/s (the highest arrival "
                 f"rate at which its percentile requirements hold and its queue keeps pace, over runs as long as "
                 f"the capacity's trials), is below the arrival rate of {format_figure(rate)} requests/s: at this "
-                f"rate a longer run misses a percentile requirement or falls behind")
+                + ("rate this run already misses a percentile requirement, and a longer one may fall behind too"
+                   if missed else "rate a longer run misses a percentile requirement or falls behind"))
     return None
 
 

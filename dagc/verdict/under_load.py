@@ -188,7 +188,7 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     reaches = reaches_of(plan, with_capacity, binding.arrival_rate_requests_per_s)
     most = capacity(plan, run, steady_rate, each_run, known, ceiling, reaches) if judged and not reached else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
-                                 figures.requests, needs_of(binding), ceiling)
+                                 figures.requests, needs_of(binding), ceiling, bool(missed))
     reached = reached or reaches is not None      # `REACHES`: the capacity's verdict alone, its figure not reported
     if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
         binding = diagnose(main, missed, steps, goodput, behind=True)
