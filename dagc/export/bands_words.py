@@ -169,9 +169,9 @@ def bound_warning(bands: Bands) -> str | None:
 def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
     """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
     misses, else those uncertain (`no in dagc's figures, uncertain within its error` when dagc's figure of one misses
-    it, as the table's `NO` beside `uncertain` says), else the least sure of those it meets (the least likely to hold;
-    of those as likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a strategy
-    with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
+    it, as the table's `NO` beside `uncertain` says), else the least sure of those it meets (the least likely to
+    hold; of those as likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a
+    strategy with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
     traffic (`dagc.verdict.under_load.not_carried_because`) or whose traffic was not simulated (W518:
     `StrategyResult.traffic_unjudged`). A requirement without a band (memory, GPUs) that
     is missed is missed whatever the error: the line says so before any odds."""

@@ -17,7 +17,7 @@ from ..search.outside_calibration import best_extrapolated
 from ..search.rejections import rejections_summary
 from ..search.under_traffic import steady_claim
 from ..units import Dimension, count_text, format_figure, format_si
-from ..verdict.bands import searched_odds
+from ..verdict.bands import OddsBasis, searched_odds
 from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
@@ -257,7 +257,8 @@ def _doubts(ev: OptimalEvidence, result: StrategyResult) -> str:
     from .bands_words import p_text
     words = {"uncertain": "is uncertain", "misses": "likely misses"}
     said = [f"`{q.requirement.text}` {words[o.klass]} ({p_text(o.probability)})"
-            for q, o in searched_odds(result.plan, b.pooled, ev.best_requirements, b.odds_basis)
+            for q, o in searched_odds(result.plan, b.pooled, ev.best_requirements,
+                                      b.odds_basis if isinstance(b.odds_basis, OddsBasis) else None)
             if o.klass in words and o.probability is not None and q.met is not False]
     out = f", though within dagc's error its {', its '.join(said)}" if said else ""
     shown = _figures(ev.best_figures)

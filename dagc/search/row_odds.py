@@ -4,9 +4,9 @@ Input: the plan searched and one of its `Candidate`s. Output: each requirement j
 its `Odds` (docs/bands.md). A row judged by a check (simulated under the plan's traffic) takes the odds of that
 check (`dagc.verdict.bands.checked_odds` of its `odds_basis`: `bands_of`'s, its goodput's curve and E2E's
 composed errors included); any other — a plan without traffic, or a row judged on the steady state alone — takes
-them on its own figures (`dagc.verdict.bands.requirement_odds`; `searched_odds` derives both, as the optimal verdict weighs the search's best),
-a load requirement it was not simulated for having no figure and so no odds. Weighed for the rows printed alone:
-the search's cost does not grow with them beyond the rows shown.
+them on its own figures (`dagc.verdict.bands.requirement_odds`; `searched_odds` derives both, as the optimal verdict
+weighs the search's best), a load requirement it was not simulated for having no figure and so no odds. Weighed for
+the rows printed alone: the search's cost does not grow with them beyond the rows shown.
 """
 
 from __future__ import annotations

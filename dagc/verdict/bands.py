@@ -35,8 +35,8 @@ from .ledger import CONFIDENCE, Errors, Regime, calibrated_errors, e2e_errors, l
 from .under_load import UnderLoad
 from .verdict import METRIC_OF, RequirementResult
 
-__all__ = ["Band", "Bands", "Odds", "OddsBasis", "arrivals_reason", "at_rate_reason", "bands_of", "checked_odds", "figure_key",
-           "odds_class", "requirement_odds", "searched_odds"]
+__all__ = ["Band", "Bands", "Odds", "OddsBasis", "arrivals_reason", "at_rate_reason", "bands_of", "checked_odds",
+           "figure_key", "odds_class", "requirement_odds", "searched_odds"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -277,8 +277,8 @@ def at_rate_reason(rate: float, both: bool, confidence: float = CONFIDENCE) -> s
     if not both:
         return arrivals_reason(rate)
     return (f"at most the arrival rate, {rate:.4g} requests/s, which no goodput passes: [{rate:.4g}–{rate:.4g}] is "
-            f"every request within its targets from the {tail * 100:.0f} % of dagc's errors least in its favour up, and "
-            "odds below 1 are those errors below the band's low end (docs/bands.md)")
+            f"every request within its targets from the {tail * 100:.0f} % of dagc's errors least in its favour up, "
+            "and odds below 1 are those errors below the band's low end (docs/bands.md)")
 
 
 def _curve_odds(r: RequirementResult, curve: GoodputCurve, confidence: float, whole: float) -> Odds:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from ..layout.layout import instance_gpus
 from ..plan.objective import OBJECTIVES, StrategyFigures
@@ -26,9 +26,6 @@ from .searched import Checked, Rejection, Searched, SearchedCandidate
 from .steady import SteadyMetrics
 from .under_load import not_simulated
 from .verdict import RequirementResult, requirement_value
-
-if TYPE_CHECKING:
-    from .bands import OddsBasis
 
 __all__ = ["BestCandidate", "ObjectivePick", "OptimalEvidence", "Why", "dominating", "figures", "judge_optimal",
            "judged_on", "picked", "OPTIMAL_TOLERANCE"]
@@ -102,8 +99,9 @@ class BestCandidate:
     exact: bool                     # re-scored by the full scheduler
     pooled: bool = False            # disaggregated: its pools' regime of dagc's errors (`dagc.verdict.ledger`)
     instance_gpus: tuple[int, ...] = ()     # the GPUs of each of its engine instances (`layout.instance_gpus`)
-    # judged by a check in the search: what its requirements' odds rest on (`dagc.verdict.bands.searched_odds`)
-    odds_basis: OddsBasis | None = field(default=None, compare=False, repr=False)
+    # judged by a check in the search: what its requirements' odds rest on (`dagc.verdict.bands.OddsBasis`, which
+    # imports `check`, and `check` this module: `searched_odds` weighs it)
+    odds_basis: object | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ can be imported here, so what is read of each is stated as a protocol — `Searc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
@@ -17,9 +17,6 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from .steady import SteadyMetrics
 from .verdict import MemoryFigures, RequirementResult, Verdict
-
-if TYPE_CHECKING:
-    from .bands import OddsBasis
 
 __all__ = ["Carrying", "Checked", "Rejection", "Searched", "SearchedCandidate"]
 
@@ -75,7 +72,7 @@ class SearchedCandidate(Protocol):
     @property
     def strategy(self) -> Strategy: ...
     @property
-    def odds_basis(self) -> OddsBasis | None: ...
+    def odds_basis(self) -> object | None: ...      # `dagc.verdict.bands.OddsBasis` (bands imports `check`)
 
     def judged_meeting(self) -> SearchedCandidate:
         """This candidate judged on all the requirements, meeting them (the check of the same strategy said so)."""

@@ -49,6 +49,7 @@ from .carrying import (
     CapacityMode,
     Trials,
     bracket_below,
+    missed_already,
     needs_of,
     not_carried_because,
     paced,
@@ -188,7 +189,7 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     reaches = reaches_of(plan, with_capacity, binding.arrival_rate_requests_per_s)
     most = capacity(plan, run, steady_rate, each_run, known, ceiling, reaches) if judged and not reached else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
-                                 figures.requests, needs_of(binding), ceiling, bool(missed))
+                                 figures.requests, needs_of(binding), ceiling)
     reached = reached or reaches is not None      # `REACHES`: the capacity's verdict alone, its figure not reported
     if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
         binding = diagnose(main, missed, steps, goodput, behind=True)
@@ -196,9 +197,9 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
         progress(span, span)
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
-    return UnderLoad(main, figures, binding, None if reached else most, judged and not reached, work, reason,
-                     (*over_kv(plan, main), *over_chunk(plan, main), *over_context(plan, main),
-                      *over))
+    return UnderLoad(main, figures, binding, None if reached else most, judged and not reached, work,  # a miss its own
+                     missed_already(reason, bool(missed)), (*over_kv(plan, main), *over_chunk(plan, main),
+                                                            *over_context(plan, main), *over))
 
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
