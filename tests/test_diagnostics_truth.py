@@ -245,7 +245,7 @@ def test_check_shows_the_plan_note_once_and_human_metric_names(tmp_path):
     assert out.index("note[N604]") < out.index("strategy single = tp 1")
     # the default engine (vLLM) has a front end: the client's TTFT, with the server's beside it
     for name in ("TTFT as the client sees it (time to first token)", "TTFT at the server (without the engine's "
-                 "front end)", "TPOT (time per output token)", "prefill throughput",
+                 "front end and its one server's time)", "TPOT (time per output token)", "prefill throughput",
                  "decode throughput", "end-to-end throughput", "per GPU (of 64)", "tokens/s/GPU"):
         assert name in out, name
     for key in ("ttft_s", "tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s"):

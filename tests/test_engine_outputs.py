@@ -139,7 +139,9 @@ def test_report_md_names_the_clients_ttft_and_the_servers():
     assert front > 0 and m.ttft_s == m.ttft_server_s + front       # vLLM's front end: 20.02 ms, and 4 ms on its server
     md = report_md(r)
     ms = lambda x: f"{x * 1e3:.4g} ms"                                     # noqa: E731 (as every output rounds)
-    client = f"TTFT as a client measures it (the server's + the engine's front end, {ms(front)})"
+    # in its parts, as the Engine line names them (until 2026-12-02 "the engine's front end, 24.02 ms")
+    parts = f"the engine's front end {ms(r.plan.cluster.engine.terms.frontend_s)} + its one server's time 4 ms"
+    client = f"TTFT as a client measures it (the server's + {parts})"
     assert f"| {client} | {ms(m.ttft_s)} |" in md
     assert f"| TTFT at the server (mixed steps to a first token) | {ms(m.ttft_server_s)} |" in md
     # the load's percentiles say which are the client's: TTFT and end to end with the front end, and the server's

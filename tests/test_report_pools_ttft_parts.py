@@ -32,7 +32,7 @@ def test_the_pools_ttft_is_said_in_its_parts_where_the_time_goes():
                                                                                   abs=5e-5)
     assert line.endswith("(shares of the critical path, [details](#critical-path)). TTFT (247.2 ms) is not on that "
                          "path: TTFT = the prefill 209.1 ms + the KV transfer 14.05 ms + the engine's front end "
-                         "24.02 ms."), line
+                         "20.02 ms + its one server's time 4 ms."), line
     assert f"TTFT = the prefill {format_si(ttft - kv - (ttft - server), Dimension.TIME)} + " in line
 
 
@@ -50,7 +50,7 @@ def test_the_terminal_and_the_report_word_the_parts_alike():
     parts = ttft_parts(pd)
     assert parts is not None and parts.startswith("TTFT = the prefill 209.1 ms + the KV transfer 14.05 ms (2 "
                                                   "requests of 536.1 MiB, one after another, ")
-    assert parts.endswith(", after the prefill) + the engine's front end 24.02 ms")
+    assert parts.endswith(", after the prefill) + the engine's front end 20.02 ms + its one server's time 4 ms")
     assert f"\n{parts}; the decode pool binds" in said
     assert f"; {parts}; the **decode pool binds**" in report_md(pd)
 

@@ -130,7 +130,7 @@ def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2, 
                            batch=None,
                            misses=(0 if meets else 1) if misses is None else misses, binding=None, judged="all",
                            load_missed=(), exact=True, speculative_tokens=None, engine_refusals=(),
-                           load_figures=(), strategy=Strategy(text=text), capacity_judged=False)
+                           load_figures=(), strategy=Strategy(text=text), capacity_judged=False, odds_basis=None)
 
 
 @pytest.fixture(scope="module")

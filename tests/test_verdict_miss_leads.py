@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from dagc.cli.print_verdict import traffic_reason
 from dagc.plan.workload import Requirement, RequirementKind
-from dagc.verdict.carrying import not_carried_because
+from dagc.verdict.carrying import missed_already, not_carried_because
 from dagc.verdict.verdict import RequirementResult
 
 TTFT = Requirement(text="ttft_p99 <= 2 s", kind=RequirementKind.TTFT, op="<=", target=2.0, percentile=99)
@@ -35,3 +35,11 @@ def test_the_runs_own_miss_leads_then_the_capacity():
 def test_a_run_that_meets_everything_still_says_the_capacity_alone():
     line = traffic_reason(_result(0.0372))
     assert line is not None and line.startswith("meets? no under its traffic: it keeps pace in this 500-request run")
+
+
+def test_the_capacity_s_reason_does_not_say_a_longer_run_would_miss_what_this_one_misses():
+    missed = missed_already(not_carried_because(False, None, 4.0, 3.233, 500)) or ""
+    assert missed.endswith("at this rate this run already misses a percentile requirement, and a longer one may fall "
+                           "behind too")
+    met = not_carried_because(False, None, 4.0, 3.233, 500) or ""
+    assert met.endswith("at this rate a longer run misses a percentile requirement or falls behind")

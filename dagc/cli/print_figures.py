@@ -96,8 +96,9 @@ def print_metrics_table(console: Console, r: StrategyResult) -> None:
             label = "TTFT as the client sees it (time to first token)" if key == "ttft_s" and both else name
             rows.append((label, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), ""))
             if key == "ttft_s" and both:
-                rows.append(("TTFT at the server (without the engine's front end)", format_si(server, Dimension.TIME),
-                             ""))
+                alone = " and its one server's time" if r.plan.cluster.engine.terms.ingest_s else ""
+                rows.append((f"TTFT at the server (without the engine's front end{alone})",
+                             format_si(server, Dimension.TIME), ""))
         else:
             rows.append((name, tokens_per_s(v), tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—"))
     cols = (Col("metric", 0, "left", wrap=True, floor=20), Col("value", 0),

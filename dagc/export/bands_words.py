@@ -170,9 +170,10 @@ def bound_warning(bands: Bands) -> str | None:
 
 def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
     """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
-    misses, else those uncertain, else the least sure of those it meets (the least likely to hold; of those as
-    likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a strategy
-    with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
+    misses, else those uncertain (`no in dagc's figures, uncertain within its error` when dagc's figure of one misses
+    it, as the table's `NO` beside `uncertain` says), else the least sure of those it meets (the least likely to
+    hold; of those as likely, the smallest margin) — each as `TPOT 41.2 ms [36.1–47.3] → meets (p ≈ 0.93)`; None for a
+    strategy with errors or without a banded requirement, and instead of "yes" for one whose deployment cannot carry its
     traffic (`dagc.verdict.under_load.not_carried_because`) or whose traffic was not simulated (W518:
     `StrategyResult.traffic_unjudged`). A requirement without a band (memory, GPUs) that
     is missed is missed whatever the error: the line says so before any odds."""
@@ -195,7 +196,11 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
     if misses := [x for x in judged if x[1].klass == "misses"]:
         return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
     if unsure := [x for x in judged if x[1].klass == "uncertain"]:
-        return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
+        # a line dagc's figure misses (the table's NO) is "no" in dagc's figures first: the band reaching the target
+        # leaves it uncertain, not met (until 2026-12-02 `meets? uncertain` followed `meets? no: this run misses …`)
+        head = "no in dagc's figures, uncertain within its error" if any(q.met is False for q, _ in unsure) \
+            else "uncertain within dagc's error"
+        return f"meets? {head}: " + "; ".join(one(*x) for x in unsure)
     if result.load is not None and not result.load.carries_traffic or result.traffic_unjudged is not None \
             or any(q.met is None for q in result.requirements):
         # every band meets, but the traffic is not carried, or not simulated (W518), or a requirement has no figure

@@ -99,7 +99,10 @@ def load_md(load: dict[str, Any] | None, faster: str | None = None) -> list[str]
              f"the queue does not keep growing).{over}"
              + (f" {bound}" if (bound := binding_text(load.get("binding"), faster)) is not None else ""), "",
              "TTFT and end to end as a benchmark client measures them (from arrival, queueing and the engine's "
-             "front end included), and at the server (without the front end); TPOT and ITL are the same at both.", "",
+             "front end included), and at the server (without the engine's front end, which every client's adds per "
+             "request; the time each request takes of the front end's one server, and its queue there, are the "
+             "server's, as the run times them, where the steady state's metrics, without a queue, put a request "
+             "alone's in the client's); TPOT and ITL are the same at both.", "",
              "| | mean | p50 | p90 | p95 | p99 |", "|---|---|---|---|---|---|"]
     for key, name in (("ttft_s", "TTFT (client)"), ("ttft_server_s", "TTFT (server)"), ("tpot_s", "TPOT"),
                       ("itl_s", "ITL (between tokens)"), ("e2e_s", "end to end (client)"),

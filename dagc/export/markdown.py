@@ -32,7 +32,7 @@ from .md_escape import VERDICT_WORDS, md_code, md_fence, md_prose, md_table, md_
 from .pictures_md import pictures_md
 from .report import load_of, memory_totals
 from .result_json import metrics_json
-from .serving_md import inflight_metric_rows
+from .serving_md import front_end_words, inflight_metric_rows
 from .summary import (
     COST_NAMES,
     data_parallel_text,
@@ -335,10 +335,9 @@ def _metrics(r: StrategyResult) -> list[str]:
 
     inflight = mode_of(plan.workload).continuous
     pooled = met.kv_transfer_s is not None      # pools: a prefill instance's prefill and a KV transfer, then decode
-    front = format_si(plan.cluster.engine.terms.frontend_alone_s, Dimension.TIME)
+    front = front_end_words(plan.cluster.engine.terms)     # the client's TTFT less the server's, a request alone
     return lines + md_table(["metric", "value", "per GPU"], [
-        [f"TTFT as a client measures it (the server's + the engine's front end, {front})",
-         metric_text(plan, K.TTFT, met.ttft_s), ""],
+        [f"TTFT as a client measures it (the server's + {front})", metric_text(plan, K.TTFT, met.ttft_s), ""],
         ["TTFT at the server (" + ("a prefill instance's prefill + the KV transfer's visible part)" if pooled
                                   else "mixed steps to a first token)" if inflight else "prefill makespan)"),
          format_si(met.ttft_server_s, Dimension.TIME), ""],

@@ -17,7 +17,7 @@ from ..search.outside_calibration import best_extrapolated
 from ..search.rejections import rejections_summary
 from ..search.under_traffic import steady_claim
 from ..units import Dimension, count_text, format_figure, format_si
-from ..verdict.bands import requirement_odds
+from ..verdict.bands import OddsBasis, searched_odds
 from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
@@ -248,16 +248,17 @@ def _misses_too(ev: OptimalEvidence, result: StrategyResult) -> str:
 def _doubts(ev: OptimalEvidence, result: StrategyResult) -> str:
     """What dagc cannot vouch for of the better strategy's own requirements (`best_requirements`, a load
     requirement on its run under the traffic), which it meets as judged: those only uncertain, or likely
-    missed, within dagc's error (as `dagc check --strategy` would give their odds); and a steady-state TTFT or
+    missed, within dagc's error (as `dagc check --strategy` gives their odds: `searched_odds`, the check that judged
+    it in the search when one did); and a steady-state TTFT or
     TPOT, as the figures beside the note show it, past the target of a percentile of it that its run meets."""
     b = ev.best
     if b is None or not b.meets_requirements or not ev.best_requirements:
         return ""
     from .bands_words import p_text
-    odds = requirement_odds(result.plan, b.pooled, ev.best_requirements)
     words = {"uncertain": "is uncertain", "misses": "likely misses"}
     said = [f"`{q.requirement.text}` {words[o.klass]} ({p_text(o.probability)})"
-            for q, o in zip(ev.best_requirements, odds, strict=True)
+            for q, o in searched_odds(result.plan, b.pooled, ev.best_requirements,
+                                      b.odds_basis if isinstance(b.odds_basis, OddsBasis) else None)
             if o.klass in words and o.probability is not None and q.met is not False]
     out = f", though within dagc's error its {', its '.join(said)}" if said else ""
     shown = _figures(ev.best_figures)

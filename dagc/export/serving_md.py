@@ -13,6 +13,7 @@ import math
 
 from ..layout.mix import shares
 from ..layout.modes import mode_of
+from ..plan.engines import EngineTerms
 from ..plan.workload import PoolRole
 from ..serve.disagg import instances_to_serve
 from ..serve.inflight import eager_mixed_text
@@ -187,23 +188,45 @@ def inflight_execution(r: StrategyResult) -> str:
             f"(its decode tokens, then {prompts}); {held}." + (f" {eager[0].upper()}{eager[1:]}." if eager else ""))
 
 
+def front_end_words(terms: EngineTerms, sep: str = " + ") -> str:
+    """A request alone's time before the engine in its parts, as the Engine line names them: `the engine's front end
+    20.02 ms + its one server's time 4 ms` (vLLM's `frontend_s` and `ingest_s`), joined by
+    `sep`; the steady state's client TTFT less its server's is their sum, a run's under traffic the first alone (it
+    times the second, queued, at the server: docs/load.md, "The front end"). Worded here once for report.md's
+    metrics and "Where the time goes" and a disaggregated TTFT's parts (`the engine's front end 0 s` of `pytorch`).
+    Until 2026-12-02 they read "24.02 ms … the engine's front end" beside the Engine line's 20.02 ms and a load
+    whose client less server TTFT was 20.02 ms.
+
+    Example:
+        >>> from dagc.plan.engines import ENGINE_TERMS
+        >>> front_end_words(ENGINE_TERMS["vllm"])
+        "the engine's front end 20.02 ms + its one server's time 4 ms"
+    """
+    front, ingest = terms.frontend_s, terms.ingest_s
+    server = [f"its one server's time {_t(ingest)}"] if ingest else []
+    return sep.join([f"the engine's front end {_t(front)}", *server])
+
+
 def ttft_parts(r: StrategyResult, how: bool = True) -> str | None:
     """A disaggregated strategy's TTFT in its parts, as `dagc.verdict.pools` computes them: one prefill
-    instance's prefill, the KV transfer's visible part (`how`: what it moves, and when) and the engine's front
-    end, which the client's TTFT adds. Worded here once for the terminal's pools line, report.md's
-    "Disaggregated" line and its "Where the time goes"; None for any other strategy, or pools without figures.
+    instance's prefill, the KV transfer's visible part (`how`: what it moves, and when) and a request alone's time
+    before the engine, which the client's TTFT adds (`front_end_words`). Worded here once for the terminal's pools
+    line, report.md's "Disaggregated" line and its "Where the time goes"; None for any other strategy, or pools
+    without figures.
 
-    Example: `TTFT = the prefill 209.1 ms + the KV transfer 14.05 ms + the engine's front end 24.02 ms`
-    (examples/deepseek-v3-disaggregated.moe, without `how`).
+    Example: `TTFT = the prefill 209.1 ms + the KV transfer 14.05 ms + the engine's front end 20.02 ms + its one
+    server's time 4 ms` (examples/deepseek-v3-disaggregated.moe, without `how`; until 2026-12-02 the last two read
+    as one, "the engine's front end 24.02 ms").
     """
     pooled = r.pooled
     f = pooled.figures if pooled is not None else None
     if pooled is None or f is None or pooled.kv_bytes_per_request is None:
         return None
-    fe = r.plan.cluster.engine.terms.frontend_alone_s    # the client's TTFT adds the engine's front end
+    terms = r.plan.cluster.engine.terms     # the client's TTFT adds a request alone's front end
     said = f" ({pooled.kv_text}, {kv_transfer_words(r.plan.workload.kv_transfer)})" if how else ""
-    return (f"TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer {_t(f.transfer_s)}{said}"
-            + (f" + the engine's front end {_t(fe)}" if fe else ""))
+    front = front_end_words(terms) if terms.frontend_alone_s else ""
+    return (f"TTFT = the prefill {_t(f.ttft_s - f.transfer_s - terms.frontend_alone_s)} + the KV transfer "
+            f"{_t(f.transfer_s)}{said}" + (f" + {front}" if front else ""))
 
 
 def ttft_off_the_path(r: StrategyResult) -> str:

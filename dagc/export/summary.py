@@ -29,7 +29,7 @@ from .hints_md import hints_list_md, said_at
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .result_json import metrics_json
-from .serving_md import inflight_summary, ttft_off_the_path
+from .serving_md import front_end_words, inflight_summary, ttft_off_the_path
 from .techniques import step_figures, step_load_figures, step_replaces, step_verdict, steps_said, technique_lines
 from .unjudged_words import unjudged_requirements
 
@@ -197,7 +197,7 @@ def _time(r: StrategyResult) -> list[str]:
         return ["- **Where the time goes:** not computed (the strategy is not sound enough to build its DAG)."]
     dom, out, front = dominant_costs(metrics_json(met)), [], met.ttft_s - met.ttft_server_s   # on no critical path
     ttft = f"TTFT {format_si(met.ttft_s, Dimension.TIME)}" + (
-        f", {format_si(front, Dimension.TIME)} of it the engine's front end" if front > 1e-12 else "")
+        f", of which {front_end_words(r.plan.cluster.engine.terms, ' and ')}" if front > 1e-12 else "")
     steps = (("prefill", "prefill", ttft), ("decode", "decode", f"TPOT {format_si(met.tpot_s, Dimension.TIME)}"),
              ("mixed", "the mixed steps", ttft))
     for phase, label, figure in steps:

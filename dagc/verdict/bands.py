@@ -36,8 +36,8 @@ from .ledger import CONFIDENCE, Errors, Regime, calibrated_errors, e2e_errors, l
 from .under_load import UnderLoad
 from .verdict import METRIC_OF, RequirementResult
 
-__all__ = ["Band", "Bands", "Odds", "OddsBasis", "arrivals_reason", "bands_of", "checked_odds", "figure_key",
-           "odds_class", "requirement_odds"]
+__all__ = ["Band", "Bands", "Odds", "OddsBasis", "arrivals_reason", "at_rate_reason", "bands_of", "checked_odds",
+           "figure_key", "odds_class", "requirement_odds", "searched_odds"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -246,6 +246,20 @@ def requirement_odds(plan: Plan, disaggregated: bool, judged: Sequence[Requireme
     return tuple(_odds(r, errors, confidence, True, floors=floors) for r in judged)
 
 
+def searched_odds(plan: Plan, disaggregated: bool, judged: Sequence[RequirementResult],
+                  basis: OddsBasis | None = None) -> tuple[tuple[RequirementResult, Odds], ...]:
+    """A search candidate's requirements with their odds within dagc's error, as `dagc check --strategy` of its text
+    gives them — the one place they are derived, for a search's row (`dagc.search.row_odds`) and for the search's
+    best as the optimal verdict weighs it (`dagc.export.optimal_words`): those of the check that judged it (`basis`,
+    its goodput's curve with the capacity that check judged, `checked_odds`) when one did, else `judged` (its
+    requirements on its own figures) with `requirement_odds`. Until 2026-12-02 the optimal verdict took
+    `requirement_odds` of a best its search had judged with its capacity bisected: on 16 H200s at 9 requests/s the
+    best's `goodput >= 8 requests/s` read `uncertain (p ≈ 0.78)` beside its own check's `meets (p ≈ 0.90)`."""
+    if basis is not None:
+        return tuple(zip(basis.requirements, checked_odds(basis), strict=True))
+    return tuple(zip(judged, requirement_odds(plan, disaggregated, judged), strict=True))
+
+
 def _curve(basis: OddsBasis, errors: dict[str, Errors]) -> GoodputCurve | None:
     """The goodput curve of a run that keeps pace (`dagc.verdict.goodput_band`), the latencies' errors as the
     requirements on them take theirs (E2E's composed at the load's TTFT share of its mean E2E)."""
@@ -258,8 +272,28 @@ def _curve(basis: OddsBasis, errors: dict[str, Errors]) -> GoodputCurve | None:
 
 
 def _curve_band(curve: GoodputCurve, value: float, confidence: float, scale: float = 1.0) -> Band:
+    """The goodput's band on its curve, said to stop at the arrival rate when its high end is there (`clamped`,
+    `at_rate_reason`): the curve sits at its ceiling over every level of the band's top, at both ends over a band of
+    zero width, and the odds, the share of all levels that meet a target, then count the levels below the band."""
     low, high = curve.band(confidence)
-    return Band(value, low * scale, high * scale, confidence, curve.regime, curve.runs)
+    ceiling = curve.ceiling
+    at_rate = at_rate_reason(ceiling, low >= ceiling, confidence) if ceiling and high >= ceiling else None
+    return Band(value, low * scale, high * scale, confidence, curve.regime, curve.runs, clamped=at_rate)
+
+
+def at_rate_reason(rate: float, both: bool, confidence: float = CONFIDENCE) -> str:
+    """Why a goodput's band on its curve stops at the arrival rate (`both`: its low end too, a band of zero width).
+
+    Example:
+        >>> at_rate_reason(9.0, True)[:69]
+        'at most the arrival rate, 9 requests/s, which no goodput passes: [9–9]'
+    """
+    tail = (1.0 - confidence) / 2
+    if not both:
+        return arrivals_reason(rate)
+    return (f"at most the arrival rate, {rate:.4g} requests/s, which no goodput passes: [{rate:.4g}–{rate:.4g}] is "
+            f"every request within its targets from the {tail * 100:.0f} % of dagc's errors least in its favour up, "
+            "and odds below 1 are those errors below the band's low end (docs/bands.md)")
 
 
 def _curve_odds(r: RequirementResult, curve: GoodputCurve, confidence: float, whole: float) -> Odds:

@@ -19,8 +19,9 @@ from ..serve.load_result import CEILING_MARGIN, PACE_SHARE, QueueGrowth
 from ..units import format_figure
 from .verdict import RequirementResult
 
-__all__ = ["CAPACITY_TOLERANCE", "PAST_CAPACITY", "REACHES", "CapacityMode", "Trials", "bracket_below",
-           "faster_weights", "implied", "needs_of", "not_carried_because", "paced", "queue_behind",
+__all__ = ["CAPACITY_TOLERANCE", "LONGER_RUN", "MISSED_ALREADY", "PAST_CAPACITY", "REACHES", "CapacityMode", "Trials",
+           "bracket_below", "faster_weights", "implied", "missed_already", "needs_of", "not_carried_because", "paced",
+           "queue_behind",
            "reaches_of", "requirements_missed", "settled", "speculated"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
@@ -102,9 +103,27 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
     if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE):
         return (f"{PAST_CAPACITY}{run}, but its capacity, {format_figure(cap)} requests/s (the highest arrival "
                 f"rate at which its percentile requirements hold and its queue keeps pace, over runs as long as "
-                f"the capacity's trials), is below the arrival rate of {format_figure(rate)} requests/s: at this "
-                f"rate a longer run misses a percentile requirement or falls behind")
+                f"the capacity's trials), is below the arrival rate of {format_figure(rate)} requests/s: {LONGER_RUN}")
     return None
+
+
+# how `not_carried_because`'s reason past a capacity ends, and how it ends of a run that misses a percentile itself
+LONGER_RUN = "at this rate a longer run misses a percentile requirement or falls behind"
+MISSED_ALREADY = "at this rate this run already misses a percentile requirement, and a longer one may fall behind too"
+
+
+def missed_already(reason: str | None, missed: bool = True) -> str | None:
+    """`not_carried_because`'s reason of a run that itself misses a percentile requirement (`missed`): past its
+    capacity, it says this run misses one already rather than that a longer run would (until 2026-12-02 "a longer
+    run misses a percentile requirement" followed "this run misses `tpot_p90 <= 45 ms`"); any other as it is.
+
+    Example:
+        >>> missed_already(not_carried_because(False, None, 10.0, 9.2, 1000))[-62:]
+        'this run already misses a percentile requirement, and a longer one may fall behind too'
+    """
+    if not missed or not reason or not reason.endswith(LONGER_RUN):
+        return reason
+    return reason.removesuffix(LONGER_RUN) + MISSED_ALREADY
 
 
 # how `queue_behind` starts when the run needs more requests in flight than its cap: the cap and Little's law said

@@ -73,6 +73,7 @@ class GoodputCurve:
     goodput: np.ndarray
     regime: str
     runs: int
+    ceiling: float | None = None      # the arrival rate, which the curve never passes
 
     def band(self, confidence: float) -> tuple[float, float]:
         """The central `confidence` band (requests/s)."""
@@ -130,4 +131,4 @@ def goodput_curve(plan: Plan, under: UnderLoad, errors_of: Callable[[Requirement
         keep = min(1.0, cap * math.exp(-throughput.quantile(1.0 - level)) / rate)
         out.append(rate * share * keep)
     return GoodputCurve(LEVELS, np.maximum.accumulate(np.array(out)), "goodput: its latencies' and capacity's errors",
-                        min(e.runs for e in (*errors.values(), throughput)))
+                        min(e.runs for e in (*errors.values(), throughput)), rate)

@@ -99,6 +99,9 @@ class BestCandidate:
     exact: bool                     # re-scored by the full scheduler
     pooled: bool = False            # disaggregated: its pools' regime of dagc's errors (`dagc.verdict.ledger`)
     instance_gpus: tuple[int, ...] = ()     # the GPUs of each of its engine instances (`layout.instance_gpus`)
+    # judged by a check in the search: what its requirements' odds rest on (`dagc.verdict.bands.OddsBasis`, which
+    # imports `check`, and `check` this module: `searched_odds` weighs it)
+    odds_basis: object | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,8 @@ def _best(best: SearchedCandidate) -> BestCandidate:
                          batch_breaks=best.binding if best.batch is not None else None,
                          meets_requirements=best.meets_requirements, judged=best.judged,
                          load_missed=best.load_missed, misses=best.misses, exact=best.exact,
-                         pooled=bool(best.strategy.pools), instance_gpus=instance_gpus(best.strategy))
+                         pooled=bool(best.strategy.pools), instance_gpus=instance_gpus(best.strategy),
+                         odds_basis=best.odds_basis)
 
 
 def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate, ...], tolerance: float

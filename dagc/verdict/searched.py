@@ -71,6 +71,8 @@ class SearchedCandidate(Protocol):
     def load_figures(self) -> tuple[tuple[str, float | None], ...]: ...
     @property
     def strategy(self) -> Strategy: ...
+    @property
+    def odds_basis(self) -> object | None: ...      # `dagc.verdict.bands.OddsBasis` (bands imports `check`)
 
     def judged_meeting(self) -> SearchedCandidate:
         """This candidate judged on all the requirements, meeting them (the check of the same strategy said so)."""

@@ -49,6 +49,7 @@ from .carrying import (
     CapacityMode,
     Trials,
     bracket_below,
+    missed_already,
     needs_of,
     not_carried_because,
     paced,
@@ -196,9 +197,9 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
         progress(span, span)
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
-    return UnderLoad(main, figures, binding, None if reached else most, judged and not reached, work, reason,
-                     (*over_kv(plan, main), *over_chunk(plan, main), *over_context(plan, main),
-                      *over))
+    return UnderLoad(main, figures, binding, None if reached else most, judged and not reached, work,  # a miss its own
+                     missed_already(reason, bool(missed)), (*over_kv(plan, main), *over_chunk(plan, main),
+                                                            *over_context(plan, main), *over))
 
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
