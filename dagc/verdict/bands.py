@@ -30,6 +30,7 @@ from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
 from ..serve.load_figures import Percentiles
 from .band_floor import NO_FLOOR, Floors, latency_floors
+from .band_words import SENT_REASON, arrivals_reason, at_rate_reason
 from .check import StrategyResult
 from .goodput_band import GoodputCurve, goodput_curve
 from .ledger import CONFIDENCE, Errors, Regime, calibrated_errors, e2e_errors, ledger, regime_of
@@ -47,12 +48,6 @@ _LOAD_STATS = ("mean", "p50", "p90", "p95", "p99")
 _LOAD_RATES = ("output_tokens_per_s", "served_requests_per_s", "goodput_requests_per_s", "capacity_requests_per_s")
 _BOUNDED = ("prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s")
 _ARRIVALS_BOUND = ("served_requests_per_s", "goodput_requests_per_s")    # never past the requests sent
-
-
-def arrivals_reason(rate: float) -> str:
-    """Why a served rate's or a goodput's band stops at the arrival rate."""
-    return (f"at most the arrival rate, {rate:.4g} requests/s: no deployment serves, nor serves well, more requests "
-            "than are sent")
 
 
 BandJson = dict[str, str | int | float | bool | None]     # report.json's `bands` of one figure
@@ -281,21 +276,6 @@ def _curve_band(curve: GoodputCurve, value: float, confidence: float, scale: flo
     return Band(value, low * scale, high * scale, confidence, curve.regime, curve.runs, clamped=at_rate)
 
 
-def at_rate_reason(rate: float, both: bool, confidence: float = CONFIDENCE) -> str:
-    """Why a goodput's band on its curve stops at the arrival rate (`both`: its low end too, a band of zero width).
-
-    Example:
-        >>> at_rate_reason(9.0, True)[:69]
-        'at most the arrival rate, 9 requests/s, which no goodput passes: [9–9]'
-    """
-    tail = (1.0 - confidence) / 2
-    if not both:
-        return arrivals_reason(rate)
-    return (f"at most the arrival rate, {rate:.4g} requests/s, which no goodput passes: [{rate:.4g}–{rate:.4g}] is "
-            f"every request within its targets from the {tail * 100:.0f} % of dagc's errors least in its favour up, "
-            "and odds below 1 are those errors below the band's low end (docs/bands.md)")
-
-
 def _curve_odds(r: RequirementResult, curve: GoodputCurve, confidence: float, whole: float) -> Odds:
     """A goodput requirement's odds on the curve (a per-GPU target: the curve over the GPUs, as its figure, a
     share of the run's goodput `whole`)."""
@@ -355,7 +335,7 @@ def _served_as_sent(out: dict[str, Band], load: UnderLoad, rate: float | None) -
     served = load.figures.served_requests_per_s
     if rate is None or not served:
         return
-    sent = _SENT_REASON.format(rate=f"{rate:.4g}")
+    sent = SENT_REASON.format(rate=f"{rate:.4g}")
     if (tokens := out.get("load.output_tokens_per_s")) is not None:
         out["load.output_tokens_per_s"] = tokens.at_most(tokens.value * rate / served, sent)
     capacity = out.get("load.capacity_requests_per_s")
@@ -365,11 +345,6 @@ def _served_as_sent(out: dict[str, Band], load: UnderLoad, rate: float | None) -
     for key in ("load.served_requests_per_s", "load.output_tokens_per_s"):
         if (b := out.get(key)) is not None:
             out[key] = replace(b, low=b.value * share, high=b.value, clamped=sent)
-
-
-# why a band of an open-loop run stops at what is sent (`_served_as_sent`)
-_SENT_REASON = ("the requests sent, {rate} requests/s: a run serves no more than arrives, and one that keeps pace "
-                "serves what arrives unless its capacity falls below the rate")
 
 
 def _arrival_rate(load: UnderLoad | None) -> float | None:
