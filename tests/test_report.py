@@ -179,8 +179,9 @@ def test_what_to_change_leads_with_the_requirement_when_no_strategy_can_meet_it(
     ev = _evidence(Why.BEST_IS_LEGAL, "tp 4 ; ep 8 with microbatches 1 overlap none", gpus=8, meets=False)
     r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, False, False))
     change = report_md(r).split("- **What to change:** ")[1].split("\n")[0]
-    assert change.startswith("no strategy on this cluster can meet `decode_throughput >= 100 tokens/ms/gpu` (N604): "
-                             "relax the requirement, or change the cluster or the workload.")
+    assert change.startswith("no strategy on this cluster can meet `decode_throughput >= 100 tokens/ms/gpu` at the "
+                             "plan's bf16 weights and KV cache (N604): relax the requirement, or change the cluster, "
+                             "the workload or the precision.")
     assert "paste this line" not in change
 
 
