@@ -24,9 +24,11 @@ from ..verdict.check import StrategyResult, check
 from ..verdict.pools import PooledCheck
 from ..verdict.steady import SteadyMetrics
 from .degrees import Degrees, degrees
-from .launch import EngineTable, refusals_of
+from .engines import TABLES
+from .launch import EngineTable, Launch, refusals_of
 
-__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "requirements_missed", "traffic_text"]
+__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "priced_by", "requirements_missed",
+           "traffic_text"]
 
 T = TypeVar("T")
 
@@ -81,7 +83,7 @@ def _kept_or_dropped(value: T, dropped: T, refused: bool) -> tuple[T, ...]:
 
 def _shapes(d: Degrees, codes: set[str]) -> list[tuple[int, int, int]]:
     """The (dp, pp, stage group) the candidates take on the same GPUs: the strategy's own, and with the pipeline
-    stages folded away the ways the fix of a refusal of `pp` shows (`FOLDS`): into the stage group, and into replicas."""
+    stages folded away the ways the fix of a refusal of `pp` shows (`FOLDS`): into the stage group, into replicas."""
     shapes = [(d.dp, d.pp, d.group)]
     if d.pp > 1:
         for fold in sorted({f for c in codes for f in FOLDS.get(c, ())}):
@@ -196,3 +198,17 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
             return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None,
                            *requirements_missed(result), traffic_text(result))
     return None
+
+
+def priced_by(plan: Plan, launched: Launch) -> str:
+    """Whose figures a nearest strategy's are, when not those of the engine whose heading it is under: the plan's
+    engine's, as the launch header's (`dagc launch` without `--engine` prints every engine's commands under the
+    figures of the plan's engine, vLLM when it names none). Until 2026-12-02 TensorRT-LLM's hint quoted vLLM's TTFT
+    360 ms where `--engine trtllm` gave 426.1 ms, and did not say whose they were."""
+    priced = plan.cluster.engine.name
+    if priced == launched.engine:
+        return ""
+    name = TABLES[priced].name if priced in TABLES else f"the {priced} reference"
+    again = "" if plan.calibration is not None else \
+        f": `--engine {launched.engine}` prices it as {launched.name} serves it"
+    return f", priced as {name} serves it, as the header's figures are{again}"
