@@ -99,6 +99,17 @@ def test_every_requirement_in_report_md_is_in_its_unit():
     assert "| `gpus <= 8` | 4 GPUs | 8 GPUs |" in md
 
 
+def test_a_per_gpu_figure_without_a_requirement_reads_tokens_per_s_per_gpu_as_the_terminal_writes_it():
+    """report.md's metrics wrote `tokens/s/gpu` where `dagc check`'s metrics table writes `tokens/s/GPU` (until
+    2026-12-02); a figure under a requirement keeps the requirement's own unit."""
+    r = checked()[0]
+    md = report_md(r)
+    per_gpu = r.metrics.prefill_tokens_per_s / r.gpus_used
+    assert f"| prefill throughput | {format_figure(r.metrics.prefill_tokens_per_s)} tokens/s | " \
+           f"{format_figure(per_gpu)} tokens/s/GPU |" in md
+    assert "tokens/s/gpu" not in md
+
+
 # ------------------------------------------------------------------ the summary
 
 def test_summary_comes_first_and_answers_with_figures():

@@ -83,7 +83,7 @@ def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu:
             return f"{format_percent(value)} of a GPU"
         case RequirementKind.GPUS:
             return f"{value:,.0f}"
-    return f"{format_figure(value)} tokens/s" + ("/gpu" if per_gpu else "")
+    return f"{format_figure(value)} tokens/s" + ("/GPU" if per_gpu else "")     # as `dagc check`'s metrics
 
 
 # ------------------------------------------------------------------ the summary
