@@ -285,7 +285,7 @@ def test_comparison_html_links_each_strategy_report_html():
     html = report_html(md, {})
     assert 'href="strategy-1/report.html"' in html and 'href="fast/report.html"' in html
     assert "report.md" not in html
-    assert "| `tpot <= 150 us` | **not met** (" in md and "tokens/s/gpu" in md
+    assert "| `tpot <= 150 us` | **not met** (" in md and "tokens/s/GPU" in md and "tokens/s/gpu" not in md
     assert "pareto.svg" not in md                         # no search, no plot
     plotted = comparison_md(results[0].plan, results, ["strategy-1", "fast"], "pareto.svg")
     assert "[pareto.svg](pareto.svg)" in plotted and 'href="pareto.svg"' in report_html(plotted, {})
