@@ -25,8 +25,8 @@ def test_the_nearest_strategy_under_another_engines_heading_says_whose_figures_t
     (tmp_path / "p.moe").write_text(PLAN)
     every = run_dagc("launch", "p.moe", "--strategy", "tp 2 ; ep 16", cwd=tmp_path)
     hint = _trtllm_hint(every.stdout)
-    assert "`tp 1 ; ep 16` (TTFT 360 ms, TPOT 157.5 ms, 101.6 tokens/s/GPU, priced as vLLM serves it, as the header's " \
-           "figures are: `--engine trtllm` prices it as TensorRT-LLM serves it); it misses" in hint
+    assert ("`tp 1 ; ep 16` (TTFT 360 ms, TPOT 157.5 ms, 101.6 tokens/s/GPU, priced as vLLM serves it, as the "
+            "header's figures are: `--engine trtllm` prices it as TensorRT-LLM serves it); it misses") in hint
     own = _trtllm_hint(run_dagc("launch", "p.moe", "--strategy", "tp 2 ; ep 16", "--engine", "trtllm",
                                 cwd=tmp_path).stdout)
     assert "`tp 1 ; ep 16` (TTFT 426.1 ms, TPOT 201.4 ms, 79.46 tokens/s/GPU); it misses" in own

@@ -3,10 +3,9 @@ header and `dagc search --rate` do, and the p99 where none is bound (docs/load.m
 
 from __future__ import annotations
 
-from conftest import EXAMPLES
-
 from dagc.export.load_md import load_line
 from dagc.units import Dimension, format_si
+from conftest import EXAMPLES
 
 PLAN = EXAMPLES / "qwen3-30b-a3b-traffic.moe"        # requires ttft_p99 <= 1 s, tpot_p90 <= 30 ms
 
