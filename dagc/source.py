@@ -36,14 +36,14 @@ def file_kind(mode: int) -> str | None:
 
     Example:
         >>> file_kind(stat.S_IFDIR), file_kind(stat.S_IFIFO), file_kind(stat.S_IFREG) is None
-        ('a directory', 'a named pipe (FIFO)', True)
+        ('a directory', 'a pipe (FIFO)', True)
     """
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
+        return "a pipe (FIFO)"          # a named one or standard input's (`/dev/stdin` from a pipe)
     if stat.S_ISSOCK(mode):
         return "a socket"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):

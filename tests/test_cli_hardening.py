@@ -234,6 +234,20 @@ def test_a_plan_linked_to_a_file_outside_its_directory_is_not_read(tmp_path):
     assert dagc("check", "pr/alias.moe", "--no-search", cwd=tmp_path).returncode == 0     # a link inside is fine
 
 
+def test_a_plan_linked_to_a_pipe_is_said_to_be_a_pipe(tmp_path):
+    """`dagc launch /dev/stdin` from a pipe read "the plan is a symbolic link to a file outside its directory"
+    (until 2026-12-02): a link to what is no regular file is refused for what it is, before a byte is read."""
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "pr").mkdir()
+    (tmp_path / "pr" / "piped.moe").symlink_to(tmp_path / "fifo")
+    proc = dagc("launch", "pr/piped.moe", cwd=tmp_path)
+    assert proc.returncode == 4 and "error[E002]: the path is a pipe (FIFO), not a plan file" in proc.stderr
+    assert "save it to a file and give that file's path" in proc.stderr and "symbolic link" not in proc.stderr
+    stdin = subprocess.run([sys.executable, "-m", "dagc", "launch", "/dev/stdin"], input="model", text=True,
+                           capture_output=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert stdin.returncode == 4 and "the path is a pipe (FIFO)" in stdin.stderr, stdin.stderr
+
+
 def test_plan_names_cannot_inject_html_or_terminal_escapes(tmp_path):
     name = "new\x1b[31mline.moe"
     plan = tmp_path / name

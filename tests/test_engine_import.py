@@ -207,3 +207,30 @@ def test_the_written_profile_gets_the_mode_the_umask_leaves(tmp_path, monkeypatc
     assert stat.S_IMODE((tmp_path / "p.json").stat().st_mode) == 0o640
     assert json.loads((tmp_path / "p.json").read_text())["name"] == doc["name"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.json"]       # no temporary file left
+
+
+def test_kernels_list_without_the_extra_lists_the_built_in_profiles_and_exits_0(monkeypatch, capsys):
+    """Listing what is installed is no input error when the extra is not: the built-in profiles, then a note that
+    the engine tables need the extra (until 2026-12-02, `error: engine kernel tables need …` and exit 4)."""
+    import sys
+
+    from dagc.cli.main import main
+    monkeypatch.setitem(sys.modules, "aiconfigurator_core", None)      # unimportable, installed or not
+    assert main(["kernels", "list"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    out = captured.out
+    assert out.index("kernel profiles") < out.index("h200") < out.index("engine kernel tables")
+    assert "│ h100-sxm │" in out
+    assert "  none installed: engine kernel tables need the optional extra `engines` (aiconfigurator-core): " \
+           f"{shlex.quote(sys.executable)} -m pip install 'aiconfigurator-core>=0.12'" in out
+
+
+def test_kernels_list_with_the_extra_lists_its_systems_under_the_built_in_profiles(tmp_path, monkeypatch, capsys):
+    import dagc.kernels.engine_import as engine_import
+    from dagc.cli.main import main
+    monkeypatch.setattr(engine_import, "data_root", lambda: tree(tmp_path))
+    assert main(["kernels", "list"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("│ h200 ") < out.index("engine kernel tables")
+    assert "\n  h200_sxm: trtllm 1.2.0rc5, 1.3.0rc10, 1.3.0rc20\n" in out

@@ -186,6 +186,27 @@ def test_nearest_for_sglang_ngram_drops_attention_dp():
     assert near is not None and near.text.startswith("tp 8")
 
 
+def test_nearest_for_sglang_mtp_with_stages_folds_the_stages_away(capsys):
+    """E714's fix drops the pipeline stages (`dagc explain E714`): the nearest strategy SGLang runs folds them into
+    replicas (two steps: pp and dp) before the stage group (three: pp, tp or attention DP, ep). Until 2026-12-02
+    every candidate kept pp 2 and the hint said none of them "checks without errors"."""
+    from dagc.launch.engine_check import refusal_hint
+    from dagc.launch.engines import TABLES
+    from dagc.launch.nearest import _ranked
+    from dagc.plan.printer import strategy_source
+    plan = load_plan_text(plan_text(**CASES["mtp-pp"][0]))
+    result = check(plan)[0]
+    ranked = [strategy_source(s) for s in _ranked(plan, result.strategy, result.layout, TABLES["sglang"])]
+    assert ranked[:3] == ["dp 2 < tp 8 ; ep 8 >", "tp 8 ; ep 16", "tp 16 ; ep 16"]
+    (x,) = [x for x in launch_result(result) if x.engine == "sglang"]
+    hint, near = refusal_hint(result, x)
+    assert near is not None and near.text == "dp 2 < tp 8 ; ep 8 >", hint
+    assert hint.startswith("the nearest strategy SGLang can run: `dp 2 < tp 8 ; ep 8 >` (TTFT ")
+    assert main(["explain", "E714"]) == 0
+    fixed = capsys.readouterr().out.split("Fixed:")[1]
+    assert "strategy tp 16 ; ep 16" in fixed and "strategy dp 2 < tp 8 ; ep 8 >" in fixed
+
+
 def test_model_from_config_is_judged_by_its_mtp_layers(tmp_path):
     """A `model from` config.json ships MTP weights when its num_nextn_predict_layers is above 0."""
     from dagc.lang.load import load_plan

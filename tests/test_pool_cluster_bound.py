@@ -25,8 +25,9 @@ def _n604(tpot: str, strategy: str) -> list[tuple[str, int, int]]:
 
 def test_a_disaggregated_plan_is_told_what_no_strategy_on_its_cluster_meets():
     (pooled,) = _n604("1 ms", POOLED)
-    assert pooled[0].startswith("`tpot <= 1 ms` cannot be met by any strategy on this cluster: even at 100 % "
-                                "efficiency on all 64 GPUs in one replica the TPOT is at least ")
+    assert pooled[0].startswith("`tpot <= 1 ms` cannot be met by any strategy on this cluster at the plan's fp8 "
+                                "weights and bf16 KV cache: even at 100 % efficiency on all 64 GPUs in one replica "
+                                "the TPOT is at least ")
     assert pooled[1:] == (4, 24)                      # at the requirement: `require { ttft <= 2 s  ` is 23 characters
     assert _n604("1 ms", AGGREGATED) == [pooled]      # the same note, whatever the strategy
 

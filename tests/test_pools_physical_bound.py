@@ -73,5 +73,6 @@ def test_the_whole_clusters_bound_is_one_sentence_for_a_pool_and_a_strategy():
     assert cluster_bound_hint(plan, plan.requirements[0], (1.0, True), "remedy") == f"remedy: {cluster[1]}"
     beyond = [POOLED.replace("tpot <= 10 ms", "tpot <= 1 ms"), DECODE_ALONE.replace("tpot <= 10 ms", "tpot <= 1 ms")]
     (_, pooled), (alone,) = (_w506_hints(text) for text in beyond)
-    assert pooled == alone == (f"no strategy on these GPUs can meet it either: {cluster[1]} (N604); relax the "
-                               "requirement or change the cluster")
+    assert pooled == alone == (f"no strategy on these GPUs can meet it either at the plan's fp8 weights and bf16 KV "
+                               f"cache: {cluster[1]} (N604); relax the requirement or change the cluster or the "
+                               "precision")

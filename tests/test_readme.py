@@ -103,3 +103,17 @@ def test_the_readmes_seed_figures_are_what_dagc_prints(tmp_path):
     assert (f"`tp 1 ; ep 8 with microbatches 1 overlap none` on **8 GPUs** decodes {gain[2]} tokens/s per GPU "
             f"— {gain[1]}× — at a TTFT of {ttft[1]}") in paragraph
     assert f"branch and bound shows {pruned[1]} of them cannot enter" in paragraph
+
+
+def test_the_readmes_launch_usage_line_names_every_option_of_dagc_launch():
+    """Until 2026-12-02 the "Using it" line of `dagc launch` left out `--allow-path`, which `dagc launch --help`
+    lists (and the hint of E002 on a link outside the plan's directory names)."""
+    import argparse
+
+    from dagc.cli.parser import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    options = {max(a.option_strings, key=len) for a in sub.choices["launch"]._actions if a.option_strings} - {"--help"}
+    line = next(line for line in README.read_text().splitlines() if line.startswith("dagc launch PLAN "))
+    written = set(re.findall(r"\[(--?[a-z-]+)", line))
+    assert {"--engine", "--strategy", "--set", "--allow-path"} <= options
+    assert options - {"--output"} <= written and ("--output" not in options or "-o" in written), (options, written)

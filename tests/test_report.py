@@ -99,6 +99,17 @@ def test_every_requirement_in_report_md_is_in_its_unit():
     assert "| `gpus <= 8` | 4 GPUs | 8 GPUs |" in md
 
 
+def test_a_per_gpu_figure_without_a_requirement_reads_tokens_per_s_per_gpu_as_the_terminal_writes_it():
+    """report.md's metrics wrote `tokens/s/gpu` where `dagc check`'s metrics table writes `tokens/s/GPU` (until
+    2026-12-02); a figure under a requirement keeps the requirement's own unit."""
+    r = checked()[0]
+    md = report_md(r)
+    per_gpu = r.metrics.prefill_tokens_per_s / r.gpus_used
+    assert f"| prefill throughput | {format_figure(r.metrics.prefill_tokens_per_s)} tokens/s | " \
+           f"{format_figure(per_gpu)} tokens/s/GPU |" in md
+    assert "tokens/s/gpu" not in md
+
+
 # ------------------------------------------------------------------ the summary
 
 def test_summary_comes_first_and_answers_with_figures():
@@ -179,8 +190,9 @@ def test_what_to_change_leads_with_the_requirement_when_no_strategy_can_meet_it(
     ev = _evidence(Why.BEST_IS_LEGAL, "tp 4 ; ep 8 with microbatches 1 overlap none", gpus=8, meets=False)
     r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, False, False))
     change = report_md(r).split("- **What to change:** ")[1].split("\n")[0]
-    assert change.startswith("no strategy on this cluster can meet `decode_throughput >= 100 tokens/ms/gpu` (N604): "
-                             "relax the requirement, or change the cluster or the workload.")
+    assert change.startswith("no strategy on this cluster can meet `decode_throughput >= 100 tokens/ms/gpu` at the "
+                             "plan's bf16 weights and KV cache (N604): relax the requirement, or change the cluster, "
+                             "the workload or the precision.")
     assert "paste this line" not in change
 
 
@@ -273,7 +285,7 @@ def test_comparison_html_links_each_strategy_report_html():
     html = report_html(md, {})
     assert 'href="strategy-1/report.html"' in html and 'href="fast/report.html"' in html
     assert "report.md" not in html
-    assert "| `tpot <= 150 us` | **not met** (" in md and "tokens/s/gpu" in md
+    assert "| `tpot <= 150 us` | **not met** (" in md and "tokens/s/GPU" in md and "tokens/s/gpu" not in md
     assert "pareto.svg" not in md                         # no search, no plot
     plotted = comparison_md(results[0].plan, results, ["strategy-1", "fast"], "pareto.svg")
     assert "[pareto.svg](pareto.svg)" in plotted and 'href="pareto.svg"' in report_html(plotted, {})

@@ -147,11 +147,14 @@ def test_the_hints_under_what_to_change_say_which_lines_they_answer():
     md = report_md(r)
     change = md.split("**What to change:**", 1)[1].split("\n- **", 1)[0].splitlines()
     assert change[1:] == [
-        "  - relax the requirement, or change the cluster (GPU type or count) or the workload (N604, lines 4 and 6)",
-        "  - no strategy on these GPUs can meet it either: the bound of the whole cluster (8 GPUs, one replica) is "
-        "427 ms (N604); relax the requirement or change the cluster (W506, line 4)",
-        "  - no strategy on these GPUs can meet it either: the bound of the whole cluster (8 GPUs, one replica) is "
-        "1.92 tokens/ms/gpu (N604); relax the requirement or change the cluster (W506, line 6)"]
+        "  - relax the requirement, or change the cluster (GPU type or count), the workload or the precision (N604, "
+        "lines 4 and 6)",
+        "  - no strategy on these GPUs can meet it either at the plan's bf16 weights and KV cache: the bound of the "
+        "whole cluster (8 GPUs, one replica) is 427 ms (N604); relax the requirement or change the cluster or the "
+        "precision (W506, line 4)",
+        "  - no strategy on these GPUs can meet it either at the plan's bf16 weights and KV cache: the bound of the "
+        "whole cluster (8 GPUs, one replica) is 1.92 tokens/ms/gpu (N604); relax the requirement or change the "
+        "cluster or the precision (W506, line 6)"]
 
 
 def test_the_hints_under_what_to_change_are_a_list_not_one_run_on_sentence():

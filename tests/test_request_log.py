@@ -229,7 +229,7 @@ def test_a_bad_log_is_a_located_e108_naming_its_line(tmp_path, case):
         assert ("column 2 is no column" if name == "t.csv" else "a field is no field") in d.message, d.message
 
 
-@pytest.mark.parametrize(("kind", "said"), [("dir", "a directory"), ("fifo", "a named pipe"), ("missing", "not exist")])
+@pytest.mark.parametrize(("kind", "said"), [("dir", "a directory"), ("fifo", "a pipe"), ("missing", "not exist")])
 def test_only_a_regular_file_is_read(tmp_path, kind, said):
     target = tmp_path / "t.csv"
     if kind == "dir":

@@ -583,3 +583,16 @@ def test_e305_names_the_nearest_degrees_below_and_above(strategy, hint):
     ds = _diags(strategy, model='model preset "mixtral-8x7b"')
     (d,) = [d for d in ds if d.code == "E305"]
     assert d.hint == hint
+
+
+def test_no_rules_documentation_says_its_code_and_title_again_under_the_heading():
+    """`dagc explain W518` printed "W518 (warning): the load was not simulated: …", then "W518: the load was not
+    simulated: …" from its emitter's docstring (N605, W519, E308 and E309 too; until 2026-12-02). docs/rules.md is
+    generated from the same documentation."""
+    for r in RULES:
+        text = explain(r.code)
+        assert text is not None
+        body = text.split("\n\n", 1)[1]
+        assert not re.match(rf"{r.code}\b", body), r.code
+    assert explain("W518").count("W518") == 1
+    assert explain("N605").split("\n\n")[1].startswith("`batch = max` — the batch chosen for this strategy")

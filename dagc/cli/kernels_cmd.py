@@ -2,9 +2,10 @@
 kernel tables of the optional extra `dagc[engines]` (aiconfigurator-core) as a dagc kernel profile
 (`dagc.kernels.engine_import`, docs/kernels.md), which `cluster { kernels from "FILE" }` reads.
 
-Exit codes: 0 written (or listed); 2 usage error; 4 an unknown system, engine or release, or the extra
-missing (the message says which exist, or how to install it); 5 FILE not written (it exists and is
-not replaced without --force, or cannot be written).
+Exit codes: 0 written (or listed: `list` without the extra lists the built-in profiles and says how to install
+it); 2 usage error; 4 an unknown system, engine or release, or `import` without the extra (the message says which
+exist, or how to install it); 5 FILE not written (it exists and is not replaced without --force, or cannot be
+written).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ examples:
 """
 
 
+ENGINE_HEADING = 'engine kernel tables (cluster { kernels = "ENGINE:SYSTEM[@RELEASE]" }, `dagc kernels import`)'
+
 _P = TypeVar("_P", bound=argparse.ArgumentParser)   # the CLI's parser class
 
 def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
@@ -43,21 +46,37 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     imp.add_argument("-o", "--output", required=True, metavar="FILE", help="the profile file to write")
     imp.add_argument("--force", action="store_true", help="replace FILE when it exists (a regular file only)")
     imp.set_defaults(func=cmd_import)
-    ls = sub.add_parser("list", help="the systems, engines and releases the installed tables hold",
+    ls = sub.add_parser("list", help="the built-in kernel profiles, and the systems, engines and releases the "
+                        "installed engine tables hold",
                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ls.set_defaults(func=cmd_list)
     return p
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ..kernels.engine_import import EngineImportError, available, data_root
+    """The built-in kernel profiles (`dagc presets`' table), then the engine tables the optional extra holds, or a
+    note that they need it: listing what is installed is not an input error when the extra is not (until 2026-12-02
+    it was one, exit 4)."""
+    from ..kernels.engine_import import EngineImportError, MissingExtraError, available, data_root
+    from .builtin_text import preset_tables
+    from .print_presets import PRESET_COLUMNS
+    from .printing import make_console
+    from .tables import print_fitted
+    console = make_console()
+    title = next(t for t in PRESET_COLUMNS if t.startswith("kernel profiles"))
+    print_fitted(console, title, PRESET_COLUMNS[title], preset_tables()[2])
+    console.print(ENGINE_HEADING, markup=False)
     try:
         found = available(data_root())
+    except MissingExtraError as exc:
+        console.print(f"  none installed: {exc}", markup=False)
+        return EXIT_OK
     except EngineImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     for system, engines in found.items():
-        print(system + ": " + "; ".join(f"{e} {', '.join(r)}" for e, r in engines.items()))
+        console.print("  " + system + ": " + "; ".join(f"{e} {', '.join(r)}" for e, r in engines.items()),
+                      markup=False)
     return EXIT_OK
 
 

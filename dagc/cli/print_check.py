@@ -97,13 +97,14 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
     from ..export.load_md import load_line
     from ..export.report import load_of
     from ..rules import rule
+    from ..search.at_rate import shown_percentiles
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
     console.rule(shown(title), style="bold")
     _print_verdict(console, r)
     if r.requirements:
         print_requirements(console, r)
     _print_next_steps(console, r)
-    if (line := load_line(load_of(r))) is not None:
+    if (line := load_line(load_of(r), shown_percentiles(r.plan, (99, 99)))) is not None:
         console.print(shown(line))
         if (bound := binding_text((load_of(r) or {}).get("binding"), faster_weights(r.plan))) is not None:
             console.print(shown(f"  {bound}"))

@@ -16,6 +16,7 @@ from ..layout.layout import Layout
 from ..plan.objective import StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
+from ..rules.alone import precision_text
 from ..units import Dimension, count_text, format_figure, format_in_unit, format_percent, format_si
 from ..verdict.bands import bands_of
 from ..verdict.check import StrategyResult
@@ -82,7 +83,7 @@ def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu:
             return f"{format_percent(value)} of a GPU"
         case RequirementKind.GPUS:
             return f"{value:,.0f}"
-    return f"{format_figure(value)} tokens/s" + ("/gpu" if per_gpu else "")
+    return f"{format_figure(value)} tokens/s" + ("/GPU" if per_gpu else "")     # as `dagc check`'s metrics
 
 
 # ------------------------------------------------------------------ the summary
@@ -284,8 +285,9 @@ def _change(r: StrategyResult) -> list[str]:
         # no strategy can meet a requirement: the change that matters is to the requirement or the cluster
         spans = {d.span for d in impossible}
         named = ", ".join(f"`{q.requirement.text}`" for q in r.requirements if q.requirement.span in spans)
-        lines = [head + f"no strategy on this cluster can meet {named or 'a requirement'} (N604): relax the "
-                 "requirement, or change the cluster or the workload. For reference, "
+        lines = [head + f"no strategy on this cluster can meet {named or 'a requirement'} at "
+                 f"{precision_text(r.plan.model)} (N604): relax the requirement, or change the cluster, the workload "
+                 "or the precision. For reference, "
                  + pick_words(ev, "the search's best") + ", which misses it too:", "", "  ```",
                  f"  strategy {best}", "  ```"]
         return lines + _figures_table(r, ev) + also

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 
 from ..diagnostics import Diagnostic, PlanError, Severity
-from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
+from ..source import SourceFile, Unreadable, file_kind, normalise_newlines, read_regular
 from .syntax_errors import scope_marks, syntax_diagnostic
 
 __all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "PARSER_PATH", "build_parser", "parse",
@@ -78,8 +79,11 @@ def _unreadable(name: str, message: str, hint: str | None = None) -> PlanError:
 
 
 def _refuse_link_outside(name: str, path: Path, roots: Sequence[Path]) -> None:
+    """E002 for a symbolic link to a regular file outside `roots`. A link to what is no regular file is left to
+    `read_regular`, which refuses it before a byte is read and says what it is: `dagc launch /dev/stdin` from a pipe
+    read "a symbolic link to a file outside its directory" until 2026-12-02, now "a pipe (FIFO)"."""
     try:
-        if not path.is_symlink():
+        if not path.is_symlink() or file_kind(path.stat().st_mode) is not None:
             return
         target = path.resolve()
         inside = any(target.is_relative_to(root.resolve()) for root in roots)
@@ -117,7 +121,8 @@ def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Seque
         if exc.missing:
             raise _unreadable(name, "the file does not exist", "check the path") from None
         if exc.kind is not None:
-            told = hint if exc.kind == "a directory" else "dagc reads regular files only"
+            told = hint if exc.kind == "a directory" else "dagc reads regular files only" + (
+                ": save it to a file and give that file's path" if exc.kind == file_kind(stat.S_IFIFO) else "")
             raise _unreadable(name, f"the path is {exc.kind}, not {what} file", told) from None
         raise _unreadable(name, f"the file cannot be read: {exc.reason}") from None
     if len(data) > MAX_PLAN_BYTES:

@@ -45,7 +45,7 @@ from .degrees import degrees
 from .engines import TABLES, launch_result
 from .kv_start import CODE as KV_CODE, kv_start_hint, kv_start_refusal
 from .launch import Launch, field_span, launch, launch_refusals
-from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled
+from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled, priced_by
 from .pools import pooled_refusals
 
 __all__ = ["E706_HINT", "check", "checkpoint_refusals", "default_engine_judges", "default_engine_refuses",
@@ -228,7 +228,9 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
     meets = f"; it {near.requirements_text}" if near.requirements_text else ""
     figures = figures_text(near.metrics)
-    return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}{near.traffic}){meets}", near
+    return (f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}{near.traffic}"
+            f"{priced_by(result.plan, launched)}){meets}"), near
+
 
 
 def _unplaced_replica(pools: Sequence[PoolResult], node: int) -> int | None:

@@ -24,13 +24,21 @@ from ..verdict.check import StrategyResult, check
 from ..verdict.pools import PooledCheck
 from ..verdict.steady import SteadyMetrics
 from .degrees import Degrees, degrees
-from .launch import EngineTable, refusals_of
+from .engines import TABLES
+from .launch import EngineTable, Launch, refusals_of
 
-__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "requirements_missed", "traffic_text"]
+__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "priced_by", "requirements_missed",
+           "traffic_text"]
 
 T = TypeVar("T")
 
 NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
+# Refusals of a strategy's pipeline stages that no in-stage degrees escape, and whose rule's "Fixed" drops them
+# (`dagc explain E714`): the candidates also fold the stages into the stage group (`pp 2 < tp 8 ; ep 8 >` → `tp 16 ;
+# ep 16`) and into replicas (→ `dp 2 < tp 8 ; ep 8 >`) on the same GPUs. Until 2026-12-02 every candidate kept pp, so
+# SGLang's E714 (speculative decoding with stages) found no nearest strategy. (vLLM's E704 is escaped in the stage,
+# `pp 4 < tp 8 ; ep 8 >`, and keeps its nearest there.)
+FOLDS: dict[str, tuple[str, ...]] = {"E714": ("group", "replicas")}
 
 
 @dataclass(frozen=True)
@@ -57,11 +65,11 @@ def _divisors(n: int) -> list[int]:
     return [k for k in range(1, n + 1) if n % k == 0]
 
 
-def _experts(d: Degrees) -> Iterator[tuple[int, int] | None]:
+def _experts(d: Degrees, group: int) -> Iterator[tuple[int, int] | None]:
     yield None
     if d.has_experts:
-        for ep in _divisors(d.group):
-            for etp in _divisors(d.group // ep):
+        for ep in _divisors(group):
+            for etp in _divisors(group // ep):
                 yield ep, etp
 
 
@@ -73,22 +81,37 @@ def _kept_or_dropped(value: T, dropped: T, refused: bool) -> tuple[T, ...]:
     return (dropped,) if refused else (value,) if value in (None, dropped) else (value, dropped)
 
 
-def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[str]) -> Iterator[Strategy]:
-    split = None if "split" in refused else strategy.pp_split
+def _shapes(d: Degrees, codes: set[str]) -> list[tuple[int, int, int]]:
+    """The (dp, pp, stage group) the candidates take on the same GPUs: the strategy's own, and with the pipeline
+    stages folded away the ways the fix of a refusal of `pp` shows (`FOLDS`): into the stage group, into replicas."""
+    shapes = [(d.dp, d.pp, d.group)]
+    if d.pp > 1:
+        for fold in sorted({f for c in codes for f in FOLDS.get(c, ())}):
+            shapes.append((d.dp, 1, d.group * d.pp) if fold == "group" else (d.dp * d.pp, 1, d.group))
+    return shapes
+
+
+def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[str],
+                shapes: Sequence[tuple[int, int, int]]) -> Iterator[Strategy]:
     overlaps = _kept_or_dropped(strategy.overlap, Overlap.NONE, "overlap" in refused)
     redundants = _kept_or_dropped(strategy.redundant, None, "redundant" in refused)  # EPLB it cannot run: off
     sp = strategy.sp and "sp" not in refused
-    for tp in _divisors(d.group):
-        for cp in _divisors(d.group // tp):
-            for expert in _experts(d):
-                even = aggregated(dp=d.dp, pp=d.pp, tp=tp, cp=cp, sp=sp and tp > 1,
-                                  ep=expert[0] if expert else None, etp=expert[1] if expert else None)
-                for overlap, redundant in itertools.product(overlaps, redundants):
-                    yield with_options(with_split(even, split), strategy.microbatches, overlap, redundant)
+    for dp, pp, group in shapes:
+        folded = pp != d.pp
+        split = None if "split" in refused or folded else strategy.pp_split
+        # micro-batches feed the pipeline or the micro-batch overlap: without stages, only the overlap keeps them
+        microbatches = None if folded and strategy.overlap is not Overlap.MICROBATCH else strategy.microbatches
+        for tp in _divisors(group):
+            for cp in _divisors(group // tp):
+                for expert in _experts(d, group):
+                    even = aggregated(dp=dp, pp=pp, tp=tp, cp=cp, sp=sp and tp > 1,
+                                      ep=expert[0] if expert else None, etp=expert[1] if expert else None)
+                    for overlap, redundant in itertools.product(overlaps, redundants):
+                        yield with_options(with_split(even, split), microbatches, overlap, redundant)
 
 
 def _distance(a: Degrees, b: Degrees) -> float:
-    axes = ("tp", "cp", "adp", "ep", "etp", "edp")
+    axes = ("dp", "pp", "tp", "cp", "adp", "ep", "etp", "edp")
     moved = sum(abs(math.log2(getattr(a, k) / getattr(b, k))) for k in axes)
     return moved + (a.split != b.split) + (a.overlap != b.overlap) + (a.eplb != b.eplb) + (a.sp != b.sp)
 
@@ -96,13 +119,14 @@ def _distance(a: Degrees, b: Degrees) -> float:
 def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> list[Strategy]:
     """The strategies on the same GPUs that the engine can express, nearest first."""
     d = degrees(plan, strategy, layout)
-    refused = [r.at for r in refusals_of(table, d)]
+    refusals = refusals_of(table, d)
+    shapes = _shapes(d, {r.code for r in refusals})
     ranked = []
-    for cand in _candidates(plan, strategy, d, refused):
+    for cand in _candidates(plan, strategy, d, [r.at for r in refusals], shapes):
         cd = degrees(plan, cand)            # resolved into its own layout
-        if cd.group != d.group or cd.gpus != d.gpus:
+        if (cd.dp, cd.pp, cd.group) not in shapes or cd.gpus != d.gpus:
             continue
-        if cd.adp * cd.tp * cd.cp != d.group or refusals_of(table, cd):
+        if cd.adp * cd.tp * cd.cp != cd.group or refusals_of(table, cd):
             continue
         if cd.eplb and (cd.experts + cd.redundant) % cd.ep:      # dagc's E301: the slots do not split over ep
             continue
@@ -114,8 +138,9 @@ def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
 
 
 def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> Nearest | None:
-    """The valid strategy on the same GPUs (same dp, pp and stage group) that the engine can run and
-    that changes the fewest degrees the least (in factors of two), with dagc's figures; None if none.
+    """The valid strategy on the same GPUs (same dp, pp and stage group, or the stages folded away where the
+    refusal's fix drops them, `FOLDS`) that the engine can run and that changes the fewest degrees the least
+    (in factors of two), with dagc's figures; None if none.
 
     It keeps what the engine can say and changes only what it cannot: the split when the engine
     refused it, the overlap when it has none, else the in-stage degrees."""
@@ -173,3 +198,17 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
             return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None,
                            *requirements_missed(result), traffic_text(result))
     return None
+
+
+def priced_by(plan: Plan, launched: Launch) -> str:
+    """Whose figures a nearest strategy's are, when not those of the engine whose heading it is under: the plan's
+    engine's, as the launch header's (`dagc launch` without `--engine` prints every engine's commands under the
+    figures of the plan's engine, vLLM when it names none). Until 2026-12-02 TensorRT-LLM's hint quoted vLLM's TTFT
+    360 ms where `--engine trtllm` gave 426.1 ms, and did not say whose they were."""
+    priced = plan.cluster.engine.name
+    if priced == launched.engine:
+        return ""
+    name = TABLES[priced].name if priced in TABLES else f"the {priced} reference"
+    again = "" if plan.calibration is not None else \
+        f": `--engine {launched.engine}` prices it as {launched.name} serves it"
+    return f", priced as {name} serves it, as the header's figures are{again}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -17,7 +18,7 @@ from ..plan.workload import Workload
 from ..source import Span
 
 __all__ = ["Check", "Reads", "Rule", "RuleContext", "ScheduledMetrics", "diag", "largest_divisor", "make_rule",
-           "pass_rule"]
+           "pass_rule", "rule_doc"]
 
 
 class ScheduledMetrics(Protocol):
@@ -97,13 +98,35 @@ class Rule:
 def make_rule(code: str, severity: Severity, title: str, check: Check, plan_level: bool = False,
               reads: Reads = Reads.LAYOUT) -> Rule:
     """A rule on the resolved strategy, documented by its check's docstring."""
-    return Rule(code, severity, title, check.__doc__ or "", check, (), plan_level, reads)
+    return Rule(code, severity, title, rule_doc(code, title, check.__doc__), check, (), plan_level, reads)
 
 
 def pass_rule(code: str, severity: Severity, title: str, doc: str | None, passes: tuple[Callable[..., object], ...]
               ) -> Rule:
     """A rule whose code the passes that read the plan emit (`passes`), documented by `doc`."""
-    return Rule(code, severity, title, doc or "", None, passes)
+    return Rule(code, severity, title, rule_doc(code, title, doc), None, passes)
+
+
+def rule_doc(code: str, title: str, doc: str | None) -> str:
+    """A rule's documentation from a docstring, without what `dagc explain` and docs/rules.md print above it: a
+    docstring that opens with its code ("W518: …", as a function emitting one code may) loses the code, and its first
+    paragraph too when that is the title again. Until 2026-12-02 `dagc explain W518` printed "W518 (warning): the
+    load was not simulated: …" and then "W518: the load was not simulated: …".
+
+    Example:
+        >>> rule_doc("W518", "the load was not simulated", "W518: the load was not simulated.\n\nIt counts …")
+        'It counts …'
+        >>> rule_doc("N605", "the batch chosen", "N605: `batch = max` — the batch chosen.")
+        '`batch = max` — the batch chosen.'
+    """
+    text = inspect.cleandoc(doc or "")
+    if not text.startswith(f"{code}: "):
+        return text
+    text = text.removeprefix(f"{code}: ")
+    first, _, rest = text.partition("\n\n")
+    if " ".join(first.split()).rstrip(".") == title and rest:
+        return rest.lstrip("\n")
+    return text[0].upper() + text[1:]
 
 
 def largest_divisor(n: int, limit: int) -> int:

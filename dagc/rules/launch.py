@@ -349,7 +349,8 @@ Bad:
     workload { … speculative { method = mtp  tokens = 1  acceptance = 0.8 } }
     strategy pp 2 < tp 8 ; ep 8 >
 Fixed:
-    strategy tp 16 ; ep 16                   # no pipeline stages
+    strategy tp 16 ; ep 16                   # no pipeline stages: folded into the stage
+    strategy dp 2 < tp 8 ; ep 8 >            # or into replicas, one stage each
 """
 
 _PASSES = (engine_refusal,)

@@ -21,7 +21,7 @@ from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.workload import PoolRole, RequirementKind, Workload
 from ..units import count_text
-from .alone import alone_text, any_load_text, bounded_requirements, one_request_alone
+from .alone import alone_text, any_load_text, bounded_requirements, one_request_alone, precision_text
 from .base import diag
 from .bounds import bounds
 from .requirements import bound_text, cluster_bound_hint, metric_name, ruled_out
@@ -57,5 +57,6 @@ def pooled_physical(plan: Plan, label: str, instances: Sequence[tuple[PoolRole, 
         yield diag("W506", Severity.WARNING,
                    f"`{req.text}` is beyond the physical bound of strategy `{label}`'s {role} pool (an instance of "
                    f"{count_text(lay.gpus_used, 'GPU')}, dp {lay.dp}, {at_once} at once) on its {metric_name(req)}: "
-                   f"even at 100 % efficiency{alone_text(req)}, it is at least {bound_text(best, req)}"
+                   f"even at 100 % efficiency{alone_text(req)} at {precision_text(plan.model)}, it is at least "
+                   f"{bound_text(best, req)}"
                    f"{any_load_text(req)}", req.span, hint)

@@ -18,7 +18,7 @@ from ..plan.params import weight_bytes
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si, lookup
-from .alone import alone_text, any_load_text, bounded_requirements, one_request_alone
+from .alone import alone_text, any_load_text, bounded_requirements, one_request_alone, precision_text
 from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
@@ -94,8 +94,8 @@ def cluster_bound_hint(p: Plan, req: Requirement, found: tuple[float, bool], oth
     cluster = (f"the bound of the whole cluster ({count_text(p.cluster.gpus, 'GPU')}, one replica) is "
                f"{bound_text((requirement_bound(req, whole) or found)[0], req)}")
     if ruled_out(req, whole) is not None:
-        return f"no strategy on these GPUs can meet it either: {cluster} (N604); relax the requirement or change the " \
-               "cluster"
+        return f"no strategy on these GPUs can meet it either at {precision_text(p.model)}: {cluster} (N604); " \
+               "relax the requirement or change the cluster or the precision"
     return f"{otherwise}: {cluster}"
 
 
@@ -152,7 +152,8 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield diag("W506", Severity.WARNING,
                    f"`{req.text}` is beyond the physical bound of strategy `{ctx.strategy.label}` "
                    f"({count_text(lay.gpus_used, 'GPU')}, dp {lay.dp}) on its {metric_name(req)}: for this strategy, "
-                   f"even at 100 % efficiency{alone_text(req)}, it is {side} {bound_text(best, req)}"
+                   f"even at 100 % efficiency{alone_text(req)} at {precision_text(plan.model)}, it is {side} "
+                   f"{bound_text(best, req)}"
                    f"{any_load_text(req)}", req.span, hint)
 
 
@@ -163,7 +164,9 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
     (more GPUs only lower the times, more replicas only read the weights more often; a
     per-GPU throughput's bound does not depend on the GPU count). `gpus` is bounded below by
     the weights: ceil(weight bytes / GPU memory). This is a note about the plan — the same
-    for each of its strategies; W506 gives each strategy its own, tighter bound.
+    for each of its strategies; W506 gives each strategy its own, tighter bound. Both say they
+    are taken at the plan's precision ("at the plan's bf16 weights and KV cache"): a next step's
+    8-bit or fp4 weights read fewer bytes and may pass the bound.
 
     Bad:
         model preset "mixtral-8x7b"   cluster { gpus = 8  gpu preset "h100-sxm" }
@@ -190,12 +193,12 @@ def cluster_bound_notes(plan: Plan) -> Iterator[Diagnostic]:
                        f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)} each")
         else:
             batch = ", at any batch," if plan.workload.batch_max else ""
-            message = (f"`{req.text}` cannot be met by any strategy on this cluster: even at 100 % efficiency "
-                       f"on all {count_text(plan.cluster.gpus, 'GPU')} in one replica{batch}{alone_text(req)} the "
-                       f"{metric_name(req)} is {'at least' if lower else 'at most'} {bound_text(value, req)}"
-                       f"{any_load_text(req)}")
+            message = (f"`{req.text}` cannot be met by any strategy on this cluster at {precision_text(plan.model)}: "
+                       f"even at 100 % efficiency on all {count_text(plan.cluster.gpus, 'GPU')} in one replica{batch}"
+                       f"{alone_text(req)} the {metric_name(req)} is {'at least' if lower else 'at most'} "
+                       f"{bound_text(value, req)}{any_load_text(req)}")
         yield diag("N604", Severity.NOTE, message, req.span,
-                   "relax the requirement, or change the cluster (GPU type or count) or the workload")
+                   "relax the requirement, or change the cluster (GPU type or count), the workload or the precision")
 
 
 BROKEN_RULES = "the rules ("        # how `dagc.verdict.batch_max` names a batch that breaks a rule: "the rules (E401)"

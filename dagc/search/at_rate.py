@@ -275,13 +275,14 @@ def replicas_of(plan: Plan, c: Candidate, k: int | None = None) -> Candidate | N
                    exact=False)
 
 
-def shown_percentiles(plan: Plan) -> tuple[int, int]:
+def shown_percentiles(plan: Plan, default: tuple[int, int] = SHOWN_DEFAULT) -> tuple[int, int]:
     """The TTFT and TPOT percentiles a run at the rate is shown by: each the one the plan's requirements bound
-    (`tpot_p99 <= 40 ms`: p99; the highest when several), else `SHOWN_DEFAULT` (p99 TTFT, p90 TPOT)."""
+    (`tpot_p99 <= 40 ms`: p99; the highest when several), else `default`'s (`SHOWN_DEFAULT`: p99 TTFT, p90 TPOT;
+    `dagc check`'s Load line: p99 of both)."""
     def bound(kind: str, default: int) -> int:
         named = [r.percentile for r in plan.requirements if r.percentile is not None and r.kind.value == kind]
         return max(named, default=default)
-    return bound("ttft", SHOWN_DEFAULT[0]), bound("tpot", SHOWN_DEFAULT[1])
+    return bound("ttft", default[0]), bound("tpot", default[1])
 
 
 def _checked(trial: Plan, c: Candidate, objective: str) -> AtRate | None:

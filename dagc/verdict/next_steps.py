@@ -53,6 +53,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 
+from ..diagnostics import Diagnostic
 from ..layout.modes import mode_of
 from ..plan.model import DType
 from ..plan.printer import with_instances
@@ -64,7 +65,7 @@ from .check import NextStep, StrategyResult
 from .step_effect import missed_texts
 from .step_nearest import offered
 from .step_reads import admitted_below, binding, binding_figure, decode_missed, limit
-from .step_replicas import fewer_replicas as _fewer_replicas, grown as _grown, replicas as _replicas
+from .step_replicas import REPLICAS_WHAT, fewer_replicas as _fewer_replicas, grown as _grown, replicas as _replicas
 from .step_sizes import gpus_allowed, gpus_missed, rounded_down, rounded_up
 from .step_tries import Judge, Tries as _Tries, make_step as _step, meets as _meets
 
@@ -111,8 +112,20 @@ def with_next_steps(results: list[StrategyResult], judge: Judge | None = None) -
     out = []
     for r in results:
         steps, said = _steps(r, judge=judge)
-        out.append(dataclasses.replace(r, next_steps=tuple(steps), no_step=said))
+        out.append(dataclasses.replace(r, next_steps=tuple(steps), no_step=said,
+                                       diagnostics=_unused_told(r.diagnostics, said)))
     return out
+
+
+def _unused_told(diagnostics: tuple[Diagnostic, ...], said: tuple[str, ...]) -> tuple[Diagnostic, ...]:
+    """W505's hint proposes replicas for the unused GPUs ("dp 4 would use 64", `dagc.rules.unused_hint`); when the next
+    steps found that no number of replicas helps the requirements the strategy misses, the hint says so too. Until
+    2026-12-02 the summary listed "dp 4 would use 64 (W505)" right after "No number of replicas helps"."""
+    if not any(s.startswith(f"no {REPLICAS_WHAT} helps") for s in said):
+        return diagnostics
+    return tuple(dataclasses.replace(d, hint=f"{d.hint}, though no number of replicas brings the missed requirements "
+                                     "nearer (the next steps)")
+                 if d.code == "W505" and d.hint is not None and d.hint.startswith("dp ") else d for d in diagnostics)
 
 
 def _batch(result: StrategyResult, tries: _Tries) -> NextStep | None:

@@ -17,7 +17,9 @@ from .step_nearest import offered
 from .step_sizes import gpus_allowed, gpus_missed, memory_stays_over
 from .step_tries import Tries, make_step
 
-__all__ = ["REPLICAS", "fewer_replicas", "grown", "replicas", "shares", "with_traffic"]
+__all__ = ["REPLICAS", "REPLICAS_WHAT", "fewer_replicas", "grown", "replicas", "shares", "with_traffic"]
+
+REPLICAS_WHAT = "number of replicas"    # what `replicas` tries, in "no number of replicas helps: …" (`Tries.said`)
 
 REPLICAS = (2, 4, 8)
 
@@ -73,7 +75,7 @@ def replicas(result: StrategyResult, tries: Tries) -> NextStep | None:
         tried.append((r, step, f"{k}"))
     share = "" if own_cap else \
         f", the replicas sharing the plan's batch of {count_text(result.plan.workload.batch, 'request')}"
-    return offered(result, tries, tried, "number of replicas",
+    return offered(result, tries, tried, REPLICAS_WHAT,
                    lambda ws: f"{said_list(ws, 'or')} replicas of the strategy",
                    first=lambda r: r.plan.cluster.gpus > cluster, after=share)
 
