@@ -1,6 +1,7 @@
 """Requirements against the physical bounds of `dagc.rules.bounds`: W506 (one strategy) and N604 (the cluster); the
 batch `batch = max` chose to meet them (N605); a latency written as a floor (W522), a throughput or goodput as a
-ceiling (W523); a memory requirement above the GPU's memory (W524), or leaving nothing beyond the reserve (W527).
+ceiling (W523); a memory requirement above the GPU's memory (W524), or leaving nothing beyond the reserve (W527:
+`dagc.rules.memory_requirements`).
 
 Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each claiming no more than its
 bound proves: W506 bounds its strategy (its GPUs, its replicas), N604 every strategy the cluster can run, pooled too
@@ -12,15 +13,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity, code
+from ..diagnostics import Diagnostic, Severity
 from ..lang.fields import BATCH_LIMIT
-from ..plan.params import weight_bytes
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si, lookup
 from .alone import alone_text, any_load_text, bounded_requirements, one_request_alone, precision_text
 from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
+from .memory_requirements import (
+    check_memory_above_gpu,
+    check_memory_below_reserve,
+    memory_above_gpu,
+    memory_below_reserve,
+)
 
 __all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "backwards_requirements",
            "bound_text", "broken_text", "cluster_bound_hint", "cluster_bound_notes", "cluster_bounds",
@@ -308,80 +314,6 @@ def backwards_requirements(plan: Plan, latencies: bool) -> Iterator[Diagnostic]:
                        "target: a faster deployment misses it", req.span or plan.span_of("require"),
                        f"did you mean `{_meant(req)}`? " + ("Latency targets are upper bounds" if latencies
                                                             else "Throughput and goodput targets are floors"))
-
-
-def check_memory_above_gpu(ctx: RuleContext) -> Iterator[Diagnostic]:
-    """A memory requirement in bytes above the GPU's memory: `memory <= 200 GB` on an H200 (140.40 GiB) bounds
-    nothing — every strategy that fits the GPU at all meets it, and the engine's share of memory (`dagc launch`'s,
-    and the KV cache dagc sizes from it) stops at the GPU's memory — and `memory >= 200 GB` nothing can meet.
-    Almost always the size of a larger GPU, or a share meant (`memory <= 90 %`). dagc judges it as written and
-    warns; `dagc fleet` warns of each GPU it sweeps whose memory the requirement is above, once a GPU.
-
-    Bad:
-        cluster { gpus = 8  gpu preset "h200" }
-        require { memory <= 200 GB }
-    Fixed:
-        require { memory <= 90 % }          # or a size the GPU holds: memory <= 120 GB
-    """
-    return memory_above_gpu(ctx.plan)
-
-
-def memory_above_gpu(plan: Plan) -> Iterator[Diagnostic]:
-    """W524 of `plan` on its own cluster's GPU (`check_memory_above_gpu`): also what `dagc fleet` says of each GPU
-    it sweeps, whose plans are the plan's on another cluster."""
-    gpu = plan.cluster.gpu
-    for req in plan.requirements:
-        if req.kind is not RequirementKind.MEMORY or req.memory_is_fraction or req.target <= gpu.memory_bytes:
-            continue
-        what = ("it bounds nothing: every strategy that fits the GPU meets it" if req.op in ("<=", "<")
-                else "no strategy can meet it: a GPU holds no more than its memory")
-        yield diag("W524", Severity.WARNING,
-                   f"`{req.text}` is above the memory of one {code(gpu.name)}, {format_gpu_memory(gpu.memory_bytes)}: "
-                   f"{what}", req.span or plan.span_of("require"),
-                   "memory requirements are per GPU: write a share of its memory (`memory <= 90 %`) or a size "
-                   f"at most {int(gpu.memory_bytes // 2**20):,} MiB, the GPU's own, rounded down")
-
-
-def check_memory_below_reserve(ctx: RuleContext) -> Iterator[Diagnostic]:
-    """A memory requirement that leaves nothing beyond the runtime's reserve. Every GPU keeps the reserve
-    (`cluster { reserve = … }`, 4 GiB unless set: the CUDA context, NCCL buffers, allocator slack) outside the
-    weights, the KV cache and the activations, whatever the strategy, and an engine's memory share is what the
-    limit leaves beyond it (vLLM's --gpu-memory-utilization, SGLang's --mem-fraction-static, as `dagc launch` writes
-    them): under `memory <= 3 GB` on an H100 no strategy meets the requirement and no engine starts, its share being
-    nothing. Almost always a share of the GPU meant (`memory <= 90 %`) or a size in the wrong unit. The hint gives
-    the least limit that holds the reserve and the model's weights spread over every GPU of the cluster, before any
-    KV cache. (A memory requirement of 0 or less is E104, where the plan is read.)
-
-    Bad:
-        cluster { gpus = 8  gpu preset "h100-sxm" }
-        require { memory <= 3 GB }          # the 4 GiB reserve alone is more
-    Fixed:
-        require { memory <= 90 % }
-    """
-    return memory_below_reserve(ctx.plan)
-
-
-def memory_below_reserve(plan: Plan) -> Iterator[Diagnostic]:
-    """W527 of `plan` (`check_memory_below_reserve`): a disaggregated strategy's deployment says it once."""
-    gpu, reserve, gpus = plan.cluster.gpu, plan.cluster.reserve_bytes, plan.cluster.gpus
-    for limit, req in plan.memory_bounds:
-        if limit > reserve:
-            continue
-        least = reserve + weight_bytes(plan.model) / gpus
-        share = math.ceil(1000 * least / gpu.memory_bytes) / 10
-        written = (f"`memory <= {share:.1f} %` (" if share <= 100 else "a GPU of more than ") + \
-            f"{format_bytes(least)}{')' if share <= 100 else ''}"
-        yield diag("W527", Severity.WARNING,
-                   f"`{req.text}` leaves the engine no memory: it allows {format_bytes(limit)} of the "
-                   f"{code(gpu.name)}'s "
-                   f"{format_bytes(gpu.memory_bytes)}, and "
-                   f"every GPU keeps dagc's reserve of {format_bytes(reserve)} for the runtime beside the weights, KV "
-                   "cache and activations; no strategy meets it, and an engine's memory share (what the limit "
-                   "leaves beyond the reserve) is nothing", req.span or plan.span_of("require"),
-                   "a memory requirement bounds all a GPU holds, the reserve with it: the least that holds the "
-                   f"reserve and the model's weights spread over all {count_text(gpus, 'GPU')}, before any KV "
-                   f"cache, is {written}; write a share of the GPU (`memory <= 90 %`), or a smaller reserve "
-                   "(`cluster { reserve = … }`)")
 
 
 RULES = (
