@@ -145,6 +145,38 @@ def compiled_example(tmp_path_factory):
     return compile_
 
 
+def ctrl_c_when_ready(tmp_path: Path, setup: str, call: str, arg: str, ready: str) -> tuple[int, str, str, float]:
+    """Run a script — `setup`, then `call` inside a `try` that, on KeyboardInterrupt, prints `interrupted N` (N the
+    worker processes still alive) and exits 130, else prints `finished` — as `python SCRIPT ARG` in a process group of
+    its own, SIGINT at its default disposition (a background CI job ignores it); once its first line of output is
+    `ready`, send SIGINT to the whole group as a terminal's Ctrl-C does: (its exit code, the rest of its output and
+    its standard error, the seconds it took to end after the signal). A process left running is killed, its group
+    with it."""
+    import signal
+    import time
+
+    script = tmp_path / "interrupt.py"
+    script.write_text(f"{setup}\ntry:\n    {call}\nexcept KeyboardInterrupt:\n"
+                      "    print('interrupted', len(multiprocessing.active_children()), flush=True)\n"
+                      "    sys.exit(130)\nprint('finished', flush=True)\n")
+
+    proc = subprocess.Popen([sys.executable, str(script), arg], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert first == ready, first
+        os.killpg(proc.pid, signal.SIGINT)
+        t0 = time.perf_counter()
+        out, err = proc.communicate(timeout=60)
+        return proc.returncode, out, err, time.perf_counter() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`dagc ARGS` run in this process, as `python -m dagc ARGS` would run in `cwd` (with `env` added
     to the environment) with its output piped: the same exit code, stdout and stderr (UTF-8 streams

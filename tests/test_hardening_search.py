@@ -39,7 +39,7 @@ from dagc.search.search import (
     search,
 )
 from dagc.verdict.check import check, check_strategy
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import EXAMPLES, ROOT, ctrl_c_when_ready, plan_text
 from plans import plan_texts
 
 # A wide plan: many divisors of the heads, experts and layers, a large cluster with big nodes.
@@ -288,34 +288,18 @@ def progress(done, total):
             os.kill(pid, signal.SIGINT)     # Ctrl-C reaches the workers: they must carry on
     if done >= 12 * 64:
         print("running", len(poked), flush=True)
-try:
-    search(plan, jobs=2, progress=progress, prune=False)     # every candidate in full: long on any machine
-except KeyboardInterrupt:
-    print("interrupted", len(multiprocessing.active_children()), flush=True)
-    sys.exit(130)
-print("finished", flush=True)
 """
 
 
 @pytest.mark.skipif(cpu_count() < 2 or not hasattr(os, "killpg"), reason="needs 2 CPUs and process groups")
 def test_ctrl_c_during_a_parallel_search_stops_cleanly(tmp_path):
-    script = tmp_path / "interrupt.py"
-    script.write_text(INTERRUPTED)
-    proc = subprocess.Popen([sys.executable, str(script), str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            # SIGINT's default disposition, whatever the runner's (a background CI job ignores it)
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        assert proc.stdout.readline().strip() == "running 2"     # the workers ignored their SIGINT
-        os.killpg(proc.pid, signal.SIGINT)          # as a terminal does: the parent and its workers
-        t0 = time.perf_counter()
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert time.perf_counter() - t0 < 30
-    assert proc.returncode == 130, (out, err)
+    # "running 2": the workers ignored their SIGINT; then Ctrl-C as a terminal sends it, to the parent and its workers
+    # every candidate in full: long on any machine
+    call = "search(plan, jobs=2, progress=progress, prune=False)"
+    code, out, err, seconds = ctrl_c_when_ready(tmp_path, INTERRUPTED, call,
+                                                str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"), "running 2")
+    assert seconds < 30
+    assert code == 130, (out, err)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert re.search(r"^interrupted 0$", out, re.M), out          # no worker left behind
 

@@ -7,9 +7,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
@@ -19,7 +16,7 @@ from dagc.search import at_rate
 from dagc.search.at_rate import rank_at_rate
 from dagc.search.pool import calls_ahead, cpu_count
 from dagc.search.search import search
-from conftest import EXAMPLES, ROOT, run_dagc
+from conftest import EXAMPLES, ctrl_c_when_ready, run_dagc
 
 CALLS: list[int] = []       # the calls `_square` made in this process
 
@@ -115,30 +112,14 @@ def progress(done, total):
             os.kill(p.pid, signal.SIGINT)       # Ctrl-C reaches the workers: they leave it to this process
         print("running", len(workers), flush=True)
         time.sleep(60)                          # Ctrl-C comes here, the workers' checks running ahead
-try:
-    rank_at_rate(plan, found, 0.7122, progress=progress, jobs=2)
-except KeyboardInterrupt:
-    print("interrupted", len(multiprocessing.active_children()), flush=True)
-    sys.exit(130)
-print("finished", flush=True)
 """
 
 
 @pytest.mark.skipif(cpu_count() < 2 or not hasattr(os, "killpg"), reason="needs 2 CPUs and process groups")
 def test_ctrl_c_while_the_workers_run_ahead_stops_cleanly(tmp_path):
-    script = tmp_path / "interrupt.py"
-    script.write_text(INTERRUPTED)
-    proc = subprocess.Popen([sys.executable, str(script), str(EXAMPLES / "gpt-oss-120b-1xh100.moe")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        assert proc.stdout.readline().strip() == "running 2"
-        os.killpg(proc.pid, signal.SIGINT)          # as a terminal does: the parent and its workers
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130, (out, err)
+    call = "rank_at_rate(plan, found, 0.7122, progress=progress, jobs=2)"
+    code, out, err, _ = ctrl_c_when_ready(tmp_path, INTERRUPTED, call, str(EXAMPLES / "gpt-oss-120b-1xh100.moe"),
+                                          "running 2")
+    assert code == 130, (out, err)
     assert "Traceback" not in err, err
     assert out.strip() == "interrupted 0"           # no worker left behind
