@@ -238,7 +238,7 @@ def one_computation_per_output(memo: dict | None = None):
         o = options or driving.DriveOptions()
         return repr(plan), repr(o.strategy), o.search, o.jobs, o.budget_s, o.picks
 
-    def rate_key(plan, found, rate, progress=None, shown=None):
+    def rate_key(plan, found, rate, progress=None, shown=None, jobs=1):     # `jobs`: the same rows (test_rate_jobs)
         return repr(plan), id(found), rate, shown
 
     def searched_key(plan, options=None, progress=None):

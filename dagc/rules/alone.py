@@ -47,7 +47,8 @@ def precision_text(model: Model) -> str:
         >>> from dagc.lang.load import load_plan_text
         >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
         ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
-        >>> precision_text(p.model), precision_text(p.model.model_copy(update={"kv_cache": "fp8"}))
+        >>> from dagc.plan.model import DType
+        >>> precision_text(p.model), precision_text(p.model.model_copy(update={"kv_cache": DType.FP8}))
         ("the plan's bf16 weights and KV cache", "the plan's bf16 weights and fp8 KV cache")
     """
     w = model.weights.value

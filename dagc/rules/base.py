@@ -114,7 +114,7 @@ def rule_doc(code: str, title: str, doc: str | None) -> str:
     load was not simulated: …" and then "W518: the load was not simulated: …".
 
     Example:
-        >>> rule_doc("W518", "the load was not simulated", "W518: the load was not simulated.\n\nIt counts …")
+        >>> rule_doc("W518", "the load was not simulated", "W518: the load was not simulated.\\n\\nIt counts …")
         'It counts …'
         >>> rule_doc("N605", "the batch chosen", "N605: `batch = max` — the batch chosen.")
         '`batch = max` — the batch chosen.'

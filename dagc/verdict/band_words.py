@@ -18,7 +18,7 @@ def at_rate_reason(rate: float, both: bool, confidence: float = CONFIDENCE) -> s
     """Why a goodput's band on its curve stops at the arrival rate (`both`: its low end too, a band of zero width).
 
     Example:
-        >>> at_rate_reason(9.0, True)[:69]
+        >>> at_rate_reason(9.0, True)[:70]
         'at most the arrival rate, 9 requests/s, which no goodput passes: [9–9]'
     """
     tail = (1.0 - confidence) / 2

@@ -118,7 +118,7 @@ def missed_already(reason: str | None, missed: bool = True) -> str | None:
     run misses a percentile requirement" followed "this run misses `tpot_p90 <= 45 ms`"); any other as it is.
 
     Example:
-        >>> missed_already(not_carried_because(False, None, 10.0, 9.2, 1000))[-62:]
+        >>> missed_already(not_carried_because(False, None, 10.0, 9.2, 1000))[-86:]
         'this run already misses a percentile requirement, and a longer one may fall behind too'
     """
     if not missed or not reason or not reason.endswith(LONGER_RUN):
