@@ -69,7 +69,7 @@ class StepFigures(TypedDict):
 class NextStep:
     """A change to a strategy that misses its requirements, tried (`dagc.verdict.next_steps`)."""
 
-    kind: str                      # batch | precision | gpus | prefill | chunk
+    kind: str                      # strategy | batch | precision | gpus | prefill | chunk
     change: str                    # in words: "a batch of 48 (from 64)"
     options: tuple[str, ...]       # what makes it on the command line
     meets: bool                    # every requirement met

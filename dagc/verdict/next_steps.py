@@ -3,7 +3,9 @@ each tried by the compiler (checked as the plan itself is), not guessed.
 
 Input: a `StrategyResult` of `dagc.verdict.check`. Output: `next_steps` — `NextStep`s, each a change in
 words, the command-line options that make it (`--set …`, `--strategy …`), whether it meets every
-requirement and the figures it gives. Tried, in this order, each only where it applies:
+requirement and the figures it gives. First, without a check of its own, the plan's other strategy that meets every
+requirement on at most the strategy's GPUs, when the plan holds one (`_plans_own`, kind `strategy`). Tried, in this
+order, each only where it applies:
 
 - when the load is bound by the cap on requests in flight (`dagc.serve.binding`): a larger batch — the
   concurrency Little's law needs, rounded up, then larger while the cap still binds (`LARGER_BATCH_TRIES`
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shlex
 from collections.abc import Callable
 
 from ..diagnostics import Diagnostic
@@ -60,7 +63,7 @@ from ..plan.printer import with_instances
 from ..plan.workload import PoolRole
 from ..rules.requirements import written_backwards
 from ..serve.binding import Limit
-from ..units import said_list
+from ..units import count_text, said_list
 from .check import NextStep, StrategyResult
 from .step_effect import missed_texts
 from .step_nearest import offered
@@ -112,9 +115,27 @@ def with_next_steps(results: list[StrategyResult], judge: Judge | None = None) -
     out = []
     for r in results:
         steps, said = _steps(r, judge=judge)
-        out.append(dataclasses.replace(r, next_steps=tuple(steps), no_step=said,
+        own = _plans_own(r, results)
+        out.append(dataclasses.replace(r, next_steps=(*((own,) if own else ()), *steps), no_step=said,
                                        diagnostics=_unused_told(r.diagnostics, said)))
     return out
+
+
+def _plans_own(result: StrategyResult, results: list[StrategyResult]) -> NextStep | None:
+    """The plan's first other strategy that meets every requirement on at most `result`'s GPUs, as its own check
+    judged it: no change tried is nearer than a strategy the plan already holds (until 2026-12-02 DeepSeek-V3's
+    `tp 1 ; ep 16` on 16 H200 was told to grow to 32 GPUs beside the plan's `tp 8 ; ep 16`, which met on the 16)."""
+    if not result.valid or result.verdict.meets_requirements is not False or result.gpus_used is None:
+        return None
+    for other in results:
+        if other is result or other.decl is None or not _meets(other) or other.gpus_used is None \
+                or other.gpus_used > result.gpus_used:
+            continue
+        d = other.decl
+        words = f"the plan's strategy `{d.name}` (`{d.text}`)" if d.name else f"the plan's strategy `{d.text}`"
+        return _step("strategy", f"{words}, on {count_text(other.gpus_used, 'GPU')}", (
+            f"--strategy {shlex.quote(d.name or d.text)}",), other)
+    return None
 
 
 def _unused_told(diagnostics: tuple[Diagnostic, ...], said: tuple[str, ...]) -> tuple[Diagnostic, ...]:
