@@ -101,6 +101,14 @@ def test_deepseek_r1_is_told_to_be_deepseek_v3_and_why(written):
     assert hint.startswith("DeepSeek-R1 has DeepSeek-V3's architecture: use `deepseek-v3` (its config.json is ")
 
 
+def test_another_name_of_a_presets_model_without_preset_is_told_the_preset():
+    """`model "deepseek-r1"` (no `preset`, no fields) is E103: until 2026-12-02 its hint said to write the fields in a
+    block, though `model preset "deepseek-v3"` is that model."""
+    at, hint = hint_of(plan_text(model='model "deepseek-r1"'), "E103")
+    assert at == 'model "deepseek-r1"'
+    assert hint.startswith('use `model preset "deepseek-v3"`: DeepSeek-R1 has DeepSeek-V3\'s architecture (its ')
+
+
 @pytest.mark.parametrize("written, preset", [("Kimi-K2-Instruct", "kimi-k2"),
                                              ("moonshotai/Kimi-K2-Instruct", "kimi-k2"),
                                              ("Mixtral-8x22B-Instruct-v0.1", "mixtral-8x22b"),

@@ -59,7 +59,7 @@ from .fields import (
     nearest,
 )
 from .flatten import flatten
-from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
+from .model import ImportRoots, alias_of, imported_fields, lower_model, model_from_preset, preset_fields
 from .requirements import WrittenRequirement, lower_requirements
 from .scope import scope_axes, strategy_text
 from .speculative import lower_speculative
@@ -153,7 +153,10 @@ class Lowering(Transformer[Token, object]):   # a statement lowers to its own ty
         name = str(label)[1:-1]
         if block is None:
             meant = nearest(name, MODEL_PRESETS)        # `model "mixtral-8x7b"`: a preset's name without `preset`
+            alias = alias_of(name)                      # `model "deepseek-r1"`: another name of a preset's model
             hint = 'write them in a block, e.g. `model "m" { layers = 16 … }`, or use `model preset`'
+            if alias is not None:
+                hint = f'use `model preset "{alias[0]}"`: {alias[1]}'
             self.out.error("E103", f'model "{name}" has no fields', span,
                            f'did you mean `model preset "{meant}"`?' if meant else hint)
             return None

@@ -30,7 +30,8 @@ from .blocks import BAD, Bad, Collector, Item, read_block
 from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, Inner, did_you_mean, spelling
 from .hf import read_hf_config
 
-__all__ = ["ImportRoots", "build_model", "imported_fields", "lower_model", "model_from_preset", "preset_fields"]
+__all__ = ["ImportRoots", "alias_of", "build_model", "imported_fields", "lower_model", "model_from_preset",
+           "preset_fields"]
 
 _MLA_EXAMPLE = "mla { q_lora = 1536  kv_lora = 512  qk_nope = 128  qk_rope = 64  v_head = 128 }"
 
@@ -109,12 +110,23 @@ def preset_hint(name: str) -> str:
         >>> preset_hint("deepseek-ai/DeepSeek-R1")[:56], preset_hint("gpt-oss-120")
         ("DeepSeek-R1 has DeepSeek-V3's architecture: use `deepsee", 'did you mean `gpt-oss-120b`?')
     """
-    said = {spelling(other): meant for other, meant in MODEL_ALIASES.items()}.get(spelling(name.rsplit("/", 1)[-1]))
+    said = alias_of(name)
     if said is None:
         return did_you_mean(name, MODEL_PRESETS)
     preset, why = said
     head, paren, rest = why.partition(" (")
     return f"{head}: use `{preset}`" + (f" ({rest}" if paren else "")
+
+
+def alias_of(name: str) -> tuple[str, str] | None:
+    """The preset whose model `name` is under another of its Hugging Face names (`MODEL_ALIASES`, its organisation
+    left off or not, spelt as `spelling` compares), and why; None when it is none's.
+
+    Example:
+        >>> alias_of("DeepSeek-R1")[0], alias_of("llama-2-7b")
+        ('deepseek-v3', None)
+    """
+    return {spelling(other): meant for other, meant in MODEL_ALIASES.items()}.get(spelling(name.rsplit("/", 1)[-1]))
 
 
 def imported_fields(out: Collector, roots: ImportRoots, written: str,
