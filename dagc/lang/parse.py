@@ -14,17 +14,18 @@ import os
 import re
 import stat
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import lark
 from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedInput
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from ..diagnostics import Diagnostic, PlanError, Severity
 from ..source import SourceFile, Unreadable, file_kind, normalise_newlines, read_regular
 from .syntax_errors import scope_marks, syntax_diagnostic
 
-__all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "PARSER_PATH", "build_parser", "parse",
+__all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_SYNTAX_ERRORS", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "PARSER_PATH", "build_parser", "parse",
            "parser_header", "read_source"]
 
 # dagc/lang/plan.lark is a link to grammar/plan.lark in a checkout and a copy in an installed wheel.
@@ -187,7 +188,56 @@ def parse(src: SourceFile, start: str = "start") -> Tree[Token]:
     try:
         return _parser().parse(src.text, start=start)
     except UnexpectedInput as exc:
-        raise PlanError([syntax_diagnostic(src, exc, "the plan" if start == "start" else "the strategy")]) from None
+        if start != "start":
+            raise PlanError([syntax_diagnostic(src, exc, "the strategy")]) from None
+        raise PlanError([syntax_diagnostic(src, exc), *_later_syntax_errors(src, _offset(src, exc))]) from None
     except (LarkError, RecursionError) as exc:  # pragma: no cover - defensive
         raise PlanError([Diagnostic("E001", Severity.ERROR, f"cannot parse the plan: {exc}", src.whole(),
                                     "docs/language.md describes the plan language")]) from None
+
+
+MAX_SYNTAX_ERRORS = 10              # E001s of one plan reported together; the rest follow once these are fixed
+_RECOVERY_CHARS = 256 * 1024        # characters parsed again, in all, to find the syntax errors after the first
+_STATEMENT_START = re.compile(r"^[ \t]*(?:model|cluster|workload|require|strategy|objective|fleet|calibration)\b",
+                              re.MULTILINE)
+
+
+def _offset(src: SourceFile, exc: UnexpectedInput) -> int:
+    """Where in the text the parser stopped at `exc` (the end of the text for an early end)."""
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END" and exc.token.start_pos is not None:
+        return exc.token.start_pos
+    if isinstance(exc, UnexpectedCharacters) and exc.pos_in_stream is not None:
+        return exc.pos_in_stream
+    return len(src.text)
+
+
+def _later_syntax_errors(src: SourceFile, at: int) -> list[Diagnostic]:
+    """The syntax errors after the first, at `at`: the parse started again at each next line that opens a statement
+    (`model`, `cluster`, … at a line's start, past the error), the text before it blanked but for its newlines — so
+    that lines and columns stay the file's and each error is read, and hinted, as the statements from there on alone
+    give it —, `MAX_SYNTAX_ERRORS` in all, within `_RECOVERY_CHARS` parsed again. A user fixing a plan sees every
+    statement the parser cannot read, not one per run (until 2026-12-02 the first alone, "1 error; nothing was
+    checked", then the next after the fix).
+
+    Example:
+        >>> text = 'model preset "mixtral-8x7b"\\ncluster { gpus = = 8 }\\nstrategy tp 2 )\\n'
+        >>> [(d.span.line, d.span.column) for d in _later_syntax_errors(SourceFile("p.moe", text), 45)]
+        [(3, 15)]
+    """
+    out: list[Diagnostic] = []
+    begun, budget = 0, _RECOVERY_CHARS
+    while len(out) < MAX_SYNTAX_ERRORS - 1:
+        nxt = next((m.start() for m in _STATEMENT_START.finditer(src.text, at) if m.start() > begun), None)
+        if nxt is None or budget < len(src.text) - nxt:
+            break
+        budget -= len(src.text) - nxt
+        rest = replace(src, text=re.sub(r"[^\n]", " ", src.text[:nxt]) + src.text[nxt:])
+        try:
+            _parser().parse(rest.text, start="start")
+            break
+        except UnexpectedInput as exc:
+            out.append(syntax_diagnostic(rest, exc))
+            begun, at = nxt, max(nxt, _offset(rest, exc))
+        except (LarkError, RecursionError):  # pragma: no cover - defensive: the first error stands alone
+            break
+    return out
