@@ -25,8 +25,8 @@ from ..diagnostics import Diagnostic, PlanError, Severity
 from ..source import SourceFile, Unreadable, file_kind, normalise_newlines, read_regular
 from .syntax_errors import scope_marks, syntax_diagnostic
 
-__all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_SYNTAX_ERRORS", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "PARSER_PATH", "build_parser", "parse",
-           "parser_header", "read_source"]
+__all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "MAX_SYNTAX_ERRORS", "PARSER_PATH",
+           "build_parser", "parse", "parser_header", "read_source"]
 
 # dagc/lang/plan.lark is a link to grammar/plan.lark in a checkout and a copy in an installed wheel.
 GRAMMAR_PATH = Path(__file__).parent / "plan.lark"
@@ -205,9 +205,9 @@ _STATEMENT_START = re.compile(r"^[ \t]*(?:model|cluster|workload|require|strateg
 def _offset(src: SourceFile, exc: UnexpectedInput) -> int:
     """Where in the text the parser stopped at `exc` (the end of the text for an early end)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END" and exc.token.start_pos is not None:
-        return exc.token.start_pos
+        return int(exc.token.start_pos)
     if isinstance(exc, UnexpectedCharacters) and exc.pos_in_stream is not None:
-        return exc.pos_in_stream
+        return int(exc.pos_in_stream)
     return len(src.text)
 
 
