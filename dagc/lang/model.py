@@ -29,6 +29,7 @@ from .block_fields import (
 from .blocks import BAD, Bad, Collector, Item, read_block
 from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, Inner, did_you_mean, spelling
 from .hf import read_hf_config
+from .preset_family import family_hint
 
 __all__ = ["ImportRoots", "alias_of", "build_model", "imported_fields", "lower_model", "model_from_preset",
            "preset_fields"]
@@ -104,7 +105,8 @@ def preset_fields(out: Collector, name: str, name_span: Span) -> ModelFields | N
 
 def preset_hint(name: str) -> str:
     """E101's hint for a model preset dagc does not know: the preset that is the same model under another of its
-    Hugging Face names (`MODEL_ALIASES`, its organisation left off or not), with why, else `did_you_mean`'s.
+    Hugging Face names (`MODEL_ALIASES`, its organisation left off or not), with why, else the family's presets or
+    another model of it (`dagc.lang.preset_family`), else `did_you_mean`'s.
 
     Example:
         >>> preset_hint("deepseek-ai/DeepSeek-R1")[:56], preset_hint("gpt-oss-120")
@@ -112,7 +114,7 @@ def preset_hint(name: str) -> str:
     """
     said = alias_of(name)
     if said is None:
-        return did_you_mean(name, MODEL_PRESETS)
+        return family_hint(name) or did_you_mean(name, MODEL_PRESETS)
     preset, why = said
     head, paren, rest = why.partition(" (")
     return f"{head}: use `{preset}`" + (f" ({rest}" if paren else "")
