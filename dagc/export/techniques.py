@@ -198,4 +198,22 @@ def _eplb_sentence(f: dict[str, Any]) -> str:
         against = (f", against {base:.3f}× placed contiguously without EPLB" if base is not None else
                    f"; without EPLB the {f['experts']} experts do not split over ep {f['ep']}")
     return (f"{where}, experts placed {placed}: the busiest EP rank takes {f['busiest_factor']:.3f}× the mean "
-            f"(worst layer {f['worst_layer_factor']:.3f}×){against}.")
+            f"(worst layer {f['worst_layer_factor']:.3f}×){against}.{_decode_reads(f)}")
+
+
+# tokens a slot takes in a decode step below which its grouped GEMM is its weights' read on any GPU dagc knows, in any
+# precision (an H200's FP8 peak over its bandwidth is some 400 FLOPs a byte: 200 tokens of an 8-bit expert)
+_READ_BOUND_TOKENS = 32
+
+
+def _decode_reads(f: dict[str, Any]) -> str:
+    """What EPLB's balance does to a decode step where each slot takes few tokens (`decode_tokens_per_slot`): its
+    time is reading the slots' weights, not their load — so the balance shows in the steps with prompt tokens, and
+    redundant slots add reads (a user saw TPOT rise with EPLB beside a busiest rank 4.75× → 1.25×, unexplained)."""
+    per_slot = f.get("decode_tokens_per_slot")
+    if not f["eplb"] or per_slot is None or per_slot >= _READ_BOUND_TOKENS:
+        return ""
+    extra = (f", and the {f['redundant']:,} redundant slots add their weights' reads to each decode step"
+             if f["redundant"] else "")
+    return (f" A decode step gives each expert slot {per_slot:.3g} tokens on average: its time there is reading the "
+            f"slots' weights whatever their load, so the balance shortens the steps with prompt tokens{extra}.")

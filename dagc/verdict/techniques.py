@@ -55,4 +55,22 @@ def techniques_of(plan: Plan, layout: Layout | None, compiled: Compiled | None,
                                                                                 layout.gpus_per_node),
                             layout.eplb, moe.groups)
         eplb = balance_figures(plan.workload.expert_load, split)
+        if eplb is not None:
+            w = (compiled.plan if compiled is not None else plan).workload
+            eplb["decode_tokens_per_slot"] = decode_tokens_per_slot(w.batch, w.step_positions, layout.dp,
+                                                                    w.microbatches_for(layout.pp),
+                                                                    moe.top_k, moe.experts + layout.redundant)
     return Techniques(spec, eplb)
+
+
+def decode_tokens_per_slot(batch: int, positions: int, dp: int, microbatches: int, top_k: int, slots: int) -> float:
+    """report.json's `eplb.decode_tokens_per_slot`: the tokens each expert slot of an EP group takes in a decode step
+    on average — a replica's requests (`batch` over `dp`) in a micro-batch, each at its `positions` (one, or the
+    draft's and the bonus token's), `top_k` picks each, over the group's `slots` (experts and redundant slots). A
+    slot's grouped GEMM at a few tokens is its weights' read, whatever its load.
+
+    Example:
+        >>> decode_tokens_per_slot(64, 1, 1, 1, 8, 256 + 32)       # DeepSeek-V3, 64 in flight, 32 redundant slots
+        1.7777777777777777
+    """
+    return batch / dp / microbatches * positions * top_k / slots
