@@ -69,3 +69,24 @@ def test_a_manifest_given_as_a_run_file_says_so(tmp_path: Path) -> None:
     (d,) = exc.value.diagnostics
     assert d.message == "the run file is not valid JSON (truncated?)"
     assert d.hint is not None and "this is a manifest" in d.hint and "without `--plan`" in d.hint
+
+
+@pytest.mark.parametrize("table", ["[[runs]]", "[[Run]]"])
+def test_entries_under_another_key_are_said_at_it(tmp_path: Path, table: str) -> None:
+    """`[[runs]]` was told `the manifest has no [[run]] entries` at 1:1, hinted about run files and `--plan`, its
+    key never named (until 2026-12-02)."""
+    home = _home(tmp_path, f'plan = "plan.moe"\n\n{table}\nfile = "runs/rate4.json"\n')
+    code, line, column, message, hint = _said(home / "m.toml")
+    assert (code, line, column) == ("E110", 3, 3)
+    assert message == f"the manifest has no key `{table[2:-2]}` (did you mean `run`?): its entries are `[[run]]` tables"
+    assert hint is not None and "`[[run]]`" in hint
+
+
+def test_a_run_given_without_its_plan_is_told_it_is_a_run(tmp_path: Path) -> None:
+    """`dagc calibrate rate4.json -o cal.json`, `--plan` forgotten, was told `the manifest has no [[run]] entries` of a
+    vLLM result (until 2026-12-02)."""
+    home = _home(tmp_path, "")
+    code, line, column, message, hint = _said(home / "runs" / "rate4.json")
+    assert (code, line, column) == ("E110", 1, 1)
+    assert message.startswith("this is a benchmark's run, not a manifest")
+    assert hint is not None and f"`dagc calibrate {home / 'runs' / 'rate4.json'} --plan PLAN -o FILE`" in hint

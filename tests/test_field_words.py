@@ -100,3 +100,18 @@ def test_a_three_letter_field_missing_a_letter_is_the_field(tmp_path):
         load_plan_text(text)
     (d,) = caught.value.diagnostics
     assert (d.code, d.hint) == ("E101", "did you mean `rate`?")
+
+
+@pytest.mark.parametrize("written", ["nodes = 2  gpus_per_node = 8", "gpus = 16  num_nodes = 2"])
+def test_a_count_of_nodes_is_told_the_cluster_is_counted_in_gpus(tmp_path: Path, written: str):
+    """`cluster { nodes = 2 … }` (an engineer sizing DeepSeek-V3 on 2 nodes) was told the cluster's ten fields and,
+    beside it, "the cluster has no `gpus`" (until 2026-12-02)."""
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN.replace('gpus = 1  gpu preset "h100-sxm"', f'{written}  gpu preset "h100-sxm"')
+                    .replace("WORKLOAD", WORKLOAD))
+    done = run_dagc("check", str(plan), "--no-search")
+    assert done.returncode == 4
+    assert done.stderr.count("error[") == 1 and "E103" not in done.stderr
+    name = written.split()[-3] if written.startswith("gpus") else "nodes"
+    assert f"error[E101]: unknown field `{name}` in cluster" in done.stderr
+    assert "2 nodes of 8 GPUs are `gpus = 16 gpus_per_node = 8`" in " ".join(done.stderr.split())

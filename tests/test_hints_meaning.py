@@ -63,6 +63,20 @@ def test_a_stage_axis_opening_a_scope_is_told_the_legal_nesting():
         assert strategy is not None and not errors
 
 
+@pytest.mark.parametrize(("written", "meant"), [
+    ("tp 8 ; ep 8 < dp 2 >", "dp 2 < tp 8 ; ep 8 >"),            # was `dp 2 < ep 8 >`: tp 8 left out
+    ("pp 2 < tp 8 ; ep 8 < dp 2 > >", "dp 2 < pp 2 < tp 8 ; ep 8 > >"),   # was `dp 2 < ep 8 >`: pp 2 and tp 8 too
+    ("ep 8 < etp 2 > ; tp 4", "tp 4 ; ep 8 etp 2"),               # was `ep 8 ; etp 2`: two expert domains, E201
+    ("pp 2 < tp 4 < ep 4 > >", "pp 2 < tp 4 ; ep 4 >"),           # was `tp 4 ; ep 4`, without its pp
+])
+def test_a_stage_axis_opening_a_scope_is_told_the_whole_strategy(written, meant):
+    """The hint keeps the stage's other domains and the scopes around it: a DeepSeek-V3 user's `tp 8 ; ep 8 < dp 2 >`
+    was told `dp 2 < ep 8 >` (until 2026-12-02), a strategy of another attention."""
+    assert scope_hint(written) == meant
+    strategy, errors = flatten(parse_strategy(meant))
+    assert strategy is not None and not errors
+
+
 def test_a_stage_axis_around_the_pools_is_told_they_are_the_outermost_level():
     """`tp 4 < prefill 1 < ep 4 > decode 1 < ep 4 > >`: the pools open the outermost scope, so tp 4 goes inside
     theirs (until 2026-11-30 the message said only dp and pp open a scope, and the hint wrote `tp 4 ; prefill 1

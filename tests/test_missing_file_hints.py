@@ -1,7 +1,8 @@
 """A plan's file named with a slip of the name of a file beside it — a request log (`requests from`), a kernel profile
 (`kernels from`), a calibration (`calibration from`, tests/test_calibration_not_fitted.py) — is told that file's name
 (`dagc.lang.near_file`), never its contents. Until 2026-12-01 the log and the profile were told "check the path
-(relative to the plan)" alone.
+(relative to the plan)" alone; until 2026-12-02 the plan and the run files of the command line were told "check the
+path".
 """
 
 from __future__ import annotations
@@ -61,3 +62,19 @@ def test_a_missing_kernel_profile_like_no_file_beside_it_keeps_the_hint_to_check
     (tmp_path / "b200.json").write_text(SECRET)
     d = _one(tmp_path, cluster=_kernels("h100.json"))
     assert (d.code, d.hint) == ("E105", "check the path (relative to the plan)")
+
+
+def test_a_missing_plan_or_run_file_on_the_command_line_is_told_the_file_beside_it(tmp_path, capsys, monkeypatch):
+    """`dagc check qwn.moe` beside qwen.moe, and `dagc calibrate rate4.jsn` beside rate4.json, were told "check the
+    path" alone (until 2026-12-02); a path like none there still is."""
+    from dagc.cli.main import main
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "qwen.moe").write_text(plan_text())
+    (tmp_path / "rate4.json").write_text(f'{{"mean_ttft_ms": {SECRET}}}')
+    assert main(["check", "qwn.moe"]) == 4
+    assert "help: did you mean `qwen.moe`? (`qwen.moe` is beside the path given)" in capsys.readouterr().err
+    assert main(["calibrate", "rate4.jsn", "--plan", "qwen.moe", "-o", "cal.json"]) == 4
+    err = capsys.readouterr().err
+    assert "help: did you mean `rate4.json`? (`rate4.json` is beside the path given)" in err and SECRET not in err
+    assert main(["check", "mixtral.moe"]) == 4
+    assert "help: check the path" in capsys.readouterr().err

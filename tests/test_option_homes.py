@@ -80,6 +80,10 @@ def test_an_option_after_the_double_dash_is_told_it_was_read_as_a_path(tmp_path:
                                               "after it was read as the plan, and `{plan}` left over — remove `3`"),
     (["compile", "-q", "2.5", "{plan}"], "unrecognized arguments: {plan}: `-q` takes no value: `2.5` after it was "
                                          "read as the plan, and `{plan}` left over — remove `2.5`"),
+    # until 2026-12-02 "unrecognized arguments: requests/s" alone
+    (["search", "{plan}", "--rate", "4", "requests/s"],
+     "unrecognized arguments: requests/s: `requests/s` is `--rate 4`'s unit, read as a word of its own: write `--rate "
+     "4` (requests/s is its unit) or quote them together, `--rate '4 requests/s'`"),
 ])
 def test_a_value_read_as_the_plan_is_said_so(tmp_path: Path, capsys, argv, said) -> None:
     plan = tmp_path / "p.moe"

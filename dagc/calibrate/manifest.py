@@ -39,6 +39,7 @@ from ..source import SourceFile
 from .calibrate import Job
 from .manifest_paths import missing_hint
 from .manifest_sets import in_manifest
+from .manifest_slips import no_entries
 from .match import Shared, disagreements, several_traffics
 from .measured import MeasuredRun
 from .refused import refusals
@@ -206,7 +207,7 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
     entries = found.get("run") if isinstance(found, dict) else None
     if not isinstance(found, dict) or not isinstance(entries, list) or not entries \
             or not all(isinstance(e, dict) for e in entries):
-        raise _bad(src, 0, "the manifest has no `[[run]]` entries", f"{_RUN_FILE}; {_FORM}")
+        raise no_entries(src, found) or _bad(src, 0, "the manifest has no `[[run]]` entries", f"{_RUN_FILE}; {_FORM}")
     doc: dict[str, object] = found
     if len(entries) > MAX_MANIFEST_RUNS:
         raise _bad(src, 0, f"the manifest lists more than {MAX_MANIFEST_RUNS:,} runs")

@@ -19,7 +19,7 @@ from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
 from .other_files import not_a_summary
 from .run_values import refused_rate, refused_value
 
-__all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "run_of", "too_large"]
+__all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "VLLM_OR_SGLANG", "run_of", "too_large"]
 
 # dagc's key → the field of vLLM's and of SGLang's result (mean, median, p99 of each latency, throughputs)
 _LATENCIES = {"ttft": ("ttft", "ttft"), "tpot": ("tpot", "tpot"), "itl": ("itl", "itl"),
@@ -34,7 +34,7 @@ _STATS = (("avg", ""), ("p50", "_median"), ("p99", "_p99"))
 # the fields that make an object a vLLM or SGLang result: a latency of either (vLLM writes those its
 # `--percentile-metrics` name, `ttft,tpot,itl` by default: a run of `itl` or `e2el` alone is vLLM's too; until
 # 2026-11-30 such a run was said to have none of the tools' fields) or the per-request arrays
-_VLLM_OR_SGLANG = ("mean_ttft_ms", "mean_tpot_ms", "mean_itl_ms", "mean_e2el_ms", "mean_e2e_latency_ms", "ttfts")
+VLLM_OR_SGLANG = ("mean_ttft_ms", "mean_tpot_ms", "mean_itl_ms", "mean_e2el_ms", "mean_e2e_latency_ms", "ttfts")
 # the hint of a vLLM run that measured no TTFT, TPOT or ITL: its `--percentile-metrics` left them out
 NO_LATENCY = ("benchmark again with `--percentile-metrics ttft,tpot,itl,e2el` (vLLM's `bench serve` writes the "
               "latencies it names, `ttft,tpot,itl` by default)")
@@ -115,7 +115,7 @@ def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str)
     r = _Run(src, at, end, obj)
     if isinstance(obj.get("time_to_first_token"), dict) or isinstance(obj.get("inter_token_latency"), dict):
         return _aiperf(r, rid, path)
-    if any(k in obj for k in _VLLM_OR_SGLANG):
+    if any(k in obj for k in VLLM_OR_SGLANG):
         tool = "vllm" if "mean_e2el_ms" in obj or "endpoint_type" in obj or "num_prompts" in obj else "sglang"
         return _vllm_or_sglang(r, tool, rid, path)
     raise not_a_summary(src, at, obj)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import PlanError
+from ..lang.near_file import near_path
 from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
 from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, RUN_HINT, MeasuredRun, run_error
 from .other_files import CSV, CSV_HINT, csv_like
@@ -60,7 +61,7 @@ def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int |
         data = read_regular(path, limit + 1)
     except Unreadable as exc:
         if exc.missing:
-            raise run_error(where, 0, f"the {what} does not exist", "check the path") from None
+            raise run_error(where, 0, f"the {what} does not exist", near_path(name) or "check the path") from None
         if exc.kind == "a directory" and what == "run file":     # until 2026-11-30 "not a regular file" alone
             raise run_error(where, 0, "the run file is a directory, not a regular file", "give the run files in it, "
                             f"each a benchmark's result (`{name.rstrip('/')}/*.json`), or a manifest that lists them "

@@ -13,7 +13,7 @@ import difflib
 import re
 
 __all__ = ["after_dashes_note", "choice_hint", "flag_value_note", "option_home_note", "optional_value_note",
-           "words_as_written"]
+           "rate_unit_note", "words_as_written"]
 
 # What a command does instead of another command's option (`{value}`: the value written after it, else an example)
 _INSTEAD = {
@@ -144,6 +144,21 @@ def flag_value_note(command: argparse.ArgumentParser, argv: list[str], words: li
         return None
     return (f"`{argv[at]}` takes no value: `{argv[at + 1]}` after it was read as the plan, and `{left[0]}` left over "
             f"— remove `{argv[at + 1]}`")
+
+
+def rate_unit_note(argv: list[str], words: list[str]) -> str | None:
+    """The note for a rate's unit written as a word of its own after `--rate N` (`--rate 4 requests/s`, unquoted),
+    which argparse leaves over: until 2026-12-02 told "unrecognized arguments: requests/s" alone.
+
+    Example:
+        >>> rate_unit_note(["search", "p.moe", "--rate", "4", "requests/s"], ["requests/s"])[:67]
+        "`requests/s` is `--rate 4`'s unit, read as a word of its own: write"
+    """
+    for k, w in enumerate(argv[2:], start=2):
+        if w in words and w.startswith("req") and argv[k - 2] == "--rate":
+            return (f"`{w}` is `--rate {argv[k - 1]}`'s unit, read as a word of its own: write `--rate {argv[k - 1]}` "
+                    f"(requests/s is its unit) or quote them together, `--rate '{argv[k - 1]} requests/s'`")
+    return None
 
 
 def choice_hint(action: argparse.Action, value: object) -> str | None:

@@ -196,8 +196,9 @@ class _Parser(argparse.ArgumentParser):
             message = f"{message}: {dashes}"   # `dagc launch -- PLAN --strategy a`: its own option, read as a path
         elif unrecognised and (home := option_home_note(self, command, words, argv)):
             message = f"unrecognized arguments: {' '.join(words_as_written(words, argv))}: {home}"   # `check --rate 10`
-        elif unrecognised and (flag := flag_value_note(command, argv, words)):
-            message = f"{message}: {flag}"     # `dagc check --no-search 3 plan.moe`: the 3 read as the plan
+        elif unrecognised and (note := option_homes.rate_unit_note(argv, words)
+                               or flag_value_note(command, argv, words)):
+            message = f"{message}: {note}"     # `--rate 4 requests/s` unquoted; `check --no-search 3 p.moe`: 3 the plan
         elif unrecognised:
             wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)
         elif message.startswith("the following arguments are required"):

@@ -66,7 +66,7 @@ def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], s
                   "the reserve is what the runtime keeps per GPU, a few GiB (default 4 GiB)")
     eff = _subblock(out, subs, "efficiency", EFFICIENCY_FIELDS)
     lat = _subblock(out, subs, "latency", LATENCY_FIELDS)
-    if "gpus" not in values:
+    if "gpus" not in values and "cluster.gpus" not in out.guessed:     # `nodes = 2` (E101) says `gpus` already
         out.error("E103", "the cluster has no `gpus`", span, "add `gpus = …` (GPUs available)")
     if any(v is BAD for v in (*values.values(), *eff.values(), *lat.values())):
         return None

@@ -25,7 +25,7 @@ from .fields import (
     spelling,
 )
 
-__all__ = ["CONFIG_WORDS", "FIELD_WORDS", "MOE_FFN_WORDS", "unknown_block_hint", "unknown_field_hint"]
+__all__ = ["CONFIG_WORDS", "FIELD_WORDS", "MOE_FFN_WORDS", "NODE_WORDS", "unknown_block_hint", "unknown_field_hint"]
 
 # Another tool's name of a field (written without case or separators) → dagc's field, and whose name it is
 FIELD_WORDS: dict[str, tuple[str, str]] = {
@@ -61,6 +61,11 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
     "maxdraftlen": ("tokens", "TensorRT-LLM's `max_draft_len`, the tokens drafted per step"),
     "speculativealgorithm": ("method", "SGLang's `--speculative-algorithm`, what drafts"),
 }
+
+
+# A count of nodes, as launchers write it (`--nnodes`, Slurm's `--nodes`): the cluster is counted in GPUs (until
+# 2026-12-02 `nodes = 2` was told the cluster's fields, and "the cluster has no `gpus`" beside it)
+NODE_WORDS = frozenset({"nodes", "numnodes", "nnodes", "nodecount", "node"})
 
 
 # A Hugging Face config.json key (written without case or separators), as a model written out copies it → dagc's
@@ -127,6 +132,9 @@ def unknown_field_hint(name: str, where: str, known: Sequence[str],
     word = spelling(name)
     if (config := _config_hint(name, where, known)) is not None:
         return config
+    if where == "cluster" and word in NODE_WORDS:
+        return "gpus", (f"`{name}` is no field: a cluster is counted in GPUs, `gpus` all of them and `gpus_per_node` a "
+                        "node's — 2 nodes of 8 GPUs are `gpus = 16  gpus_per_node = 8` (8 a node is the default)")
     if (valued := _choice_named(name, specs or {})) is not None:
         return valued
     if (said := FIELD_WORDS.get(word)) is not None and said[0] in known:

@@ -20,8 +20,8 @@ from .axis_hint import unknown_axis
 from .choice_words import CHOICE_WORDS
 from .domain_hint import separate_hint, stage_gpus
 from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest, spelling
-from .hints import SPLIT_HINT, repeated_axis_hint, scope_hint, stage_domains_hint
-from .nesting_hint import nesting_hint
+from .hints import SPLIT_HINT, repeated_axis_hint, stage_domains_hint
+from .nesting_hint import nesting_hint, scope_hint
 from .pool_hint import POOLS_HINT, bare_pools_hint, pool_inside_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
@@ -72,8 +72,6 @@ def flatten(decl: StrategyDecl, gpus: int | None = None) -> tuple[Strategy | Non
         tp=int(v.get("tp", (1,))[0]), cp=int(v.get("cp", (1,))[0]), sp="sp" in v, ep=ep, etp=etp,
         spans=spans, **options,
     ), []
-
-
 
 
 def _pools(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
@@ -265,6 +263,7 @@ class _Flattener:
         self.split: tuple[int, ...] | None = None
         self.split_span: Span | None = None
         self.domain_axes: Sequence[AxisNode] = ()       # the in-stage domain being read
+        self.stage_domains: Domains = ()                # and the stage's domains around it
 
     def err(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diags.append(Diagnostic(code, Severity.ERROR, message, span, hint))
@@ -333,6 +332,7 @@ class _Flattener:
     def stage(self, domains: Domains) -> None:
         """The in-stage domains: at most one attention domain and one expert domain."""
         seen: set[str] = set()
+        self.stage_domains = domains
         kinds = [self.domain(domain, seen, position) for position, domain in enumerate(domains)]
         named = [k for k in kinds if k]
         if len(named) != len(set(named)) or len(domains) > 2:
@@ -367,9 +367,8 @@ class _Flattener:
             unknown_axis(self.diags, a, position)          # one E101 for a whole strategy's rewrite
             return None
         if a.body is not None:
-            self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp, pp and the pools "
-                     "(prefill, decode) open a scope",
-                     _span(a), scope_hint(a))
+            self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp, pp and the pools (prefill, "
+                     "decode) open a scope", _span(a), scope_hint(a, self.stage_domains, self.degrees, self.split))
         if a.name in seen or a.name in self.degrees:
             self.err("E204", f"`{a.name}` is repeated in this scope", _span(a), repeated_axis_hint(a.name))
             return None

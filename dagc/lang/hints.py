@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..plan.strategy import POOL_ROLES, Axis, AxisNode
+from ..plan.strategy import Axis, AxisNode
 from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit, format_si, tokens_unit_spelt
 from .fields import nearest
@@ -273,43 +273,6 @@ def _said(r: _Reading, number: float, written: str, unit_text: str, dim: Dimensi
     shown = _shown(number * r.factor, dim, per_gpu)
     factor = ", 8 bits a byte" if r.bits else ""
     return f"`{unit_text}` is {r.words}{factor}: {written} {unit_text} = {shown}; write `{lhs} {shown}`"
-
-
-def scope_hint(a: AxisNode) -> str:
-    """What an in-stage axis that opens a scope meant (`tp 4 < … >`, E201): with dp or pp inside, those open the
-    scope around it — `tp 4 < pp 2 >` is `pp 2 < tp 4 >`, which is legal, not `tp 4 ; pp 2`, which is not —; with
-    a pool inside, the pools are the outermost level and the axis goes inside their scopes (until 2026-11-30 it was
-    told "in-stage domains sit side by side: `tp 4 ; prefill 1 decode 1`"); with the axis itself inside, one axis of
-    the degrees' product (`tp 4 < tp 2 >` was told `tp 4 ; tp 2` until 2026-11-30, an axis twice); else its domains
-    sit side by side.
-
-    Example:
-        >>> from dagc.lang.load import parse_strategy
-        >>> scope_hint(parse_strategy("tp 4 < pp 2 >").scope[0][0])
-        'dp and pp open the scope around the in-stage axes: `pp 2 < tp 4 >`'
-    """
-    def text(x: AxisNode) -> str:
-        return x.name if x.degree is None else f"{x.name} {x.degree:g}"
-
-    def texts(xs: Iterable[AxisNode]) -> str:
-        return " ".join(text(x) for x in xs)
-    assert a.body is not None
-    if any(x.name in POOL_ROLES for d in a.body for x in d):
-        return (f"prefill and decode are the outermost level: write `{text(a)}` inside each pool's `< … >`, "
-                f"`prefill N < … > decode M < … >`")
-    outers = [x for d in a.body for x in d if x.name in (Axis.DP.value, Axis.PP.value)]
-    same = [x for d in a.body for x in d if x.name == a.name]
-    if not outers and same and a.degree is not None and all(x.degree is not None for x in same):
-        whole = a.degree * math.prod(x.degree or 1 for x in same)        # `tp 4 < tp 2 >`: one axis, degree 8
-        rest = [t for d in a.body if (t := texts(x for x in d if x.name != a.name))]
-        return f"an axis is written once, with its whole degree: `{' ; '.join([f'{a.name} {whole:g}', *rest])}`"
-    if not outers:
-        return f"in-stage domains sit side by side: `{text(a)} ; {' ; '.join(texts(d) for d in a.body)}`"
-    inner = [text(a), *(texts(x for x in d if x not in outers) for d in a.body),
-             *(texts(d) for x in outers for d in x.body or ())]
-    opened = "".join(f"{text(x)} < " for x in sorted(outers, key=lambda x: x.name == Axis.PP.value))
-    return f"dp and pp open the scope around the in-stage axes: `{opened}{' ; '.join(t for t in inner if t)}" \
-           f"{' >' * len(outers)}`"
 
 
 STAGE_HINT = "write `tp 2 cp 2 ; ep 8 etp 2`"

@@ -30,7 +30,6 @@ from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES
 from ..plan.plan import Plan
-from ..plan.presets import MODEL_PRESETS
 from ..plan.step_budget import engine_chunk
 from ..plan.strategy import StrategyDecl
 from ..plan.workload import ExpertLoad, Overlap, Requirement, Serving, Traffic, Workload
@@ -59,7 +58,7 @@ from .fields import (
     nearest,
 )
 from .flatten import flatten
-from .model import ImportRoots, alias_of, imported_fields, lower_model, model_from_preset, preset_fields
+from .model import ImportRoots, alias_of, imported_fields, lower_model, model_from_preset, preset_fields, preset_named
 from .requirements import WrittenRequirement, lower_requirements
 from .scope import scope_axes, strategy_text
 from .speculative import lower_speculative
@@ -152,7 +151,7 @@ class Lowering(Transformer[Token, object]):   # a statement lowers to its own ty
         span = self._statement("model", meta)
         name = str(label)[1:-1]
         if block is None:
-            meant = nearest(name, MODEL_PRESETS)        # `model "mixtral-8x7b"`: a preset's name without `preset`
+            meant = preset_named(name)                  # `model "mixtral-8x7b"`: a preset's name without `preset`
             alias = alias_of(name)                      # `model "deepseek-r1"`: another name of a preset's model
             hint = 'write them in a block, e.g. `model "m" { layers = 16 … }`, or use `model preset`'
             if alias is not None:

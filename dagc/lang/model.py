@@ -27,12 +27,22 @@ from .block_fields import (
     window_fields,
 )
 from .blocks import BAD, Bad, Collector, Item, read_block
-from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, Inner, did_you_mean, spelling
+from .fields import (
+    MLA_FIELDS,
+    MODEL_FIELDS,
+    MOE_FIELDS,
+    SUBBLOCKS,
+    WINDOW_FIELDS,
+    Inner,
+    did_you_mean,
+    nearest,
+    spelling,
+)
 from .hf import read_hf_config
 from .preset_family import family_hint
 
 __all__ = ["ImportRoots", "alias_of", "build_model", "imported_fields", "lower_model", "model_from_preset",
-           "preset_fields"]
+           "preset_fields", "preset_named"]
 
 _MLA_EXAMPLE = "mla { q_lora = 1536  kv_lora = 512  qk_nope = 128  qk_rope = 64  v_head = 128 }"
 
@@ -113,11 +123,25 @@ def preset_hint(name: str) -> str:
         ("DeepSeek-R1 has DeepSeek-V3's architecture: use `deepsee", 'did you mean `gpt-oss-120b`?')
     """
     said = alias_of(name)
+    if said is None and "/" in name and (meant := preset_named(name)) is not None:
+        return f"did you mean `{meant}`? (a preset is named without the Hugging Face organisation, " \
+               f"`{name.rsplit('/', 1)[0]}/`)"
     if said is None:
         return family_hint(name) or did_you_mean(name, MODEL_PRESETS)
     preset, why = said
     head, paren, rest = why.partition(" (")
     return f"{head}: use `{preset}`" + (f" ({rest}" if paren else "")
+
+
+def preset_named(name: str) -> str | None:
+    """The preset `name` stands for, its Hugging Face organisation left off (`deepseek-ai/DeepSeek-V3`, the
+    repository `dagc launch` names for `deepseek-v3`; until 2026-12-02 told the twelve presets), else None.
+
+    Example:
+        >>> preset_named("deepseek-ai/DeepSeek-V3"), preset_named("Qwen/Qwen3-30B-A3B"), preset_named("llama-2-7b")
+        ('deepseek-v3', 'qwen3-30b-a3b', None)
+    """
+    return nearest(name.rsplit("/", 1)[-1], MODEL_PRESETS)
 
 
 def alias_of(name: str) -> tuple[str, str] | None:

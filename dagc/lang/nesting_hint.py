@@ -1,5 +1,6 @@
-"""The E201 hint for a scope that writes dp or pp beside other axes (`dp 2 tp 2 pp 2 ep 4`): the same axes
-nested as the hierarchy wants them, dp ⊃ pp ⊃ the stage's attention domain ; expert domain, in one step.
+"""The E201 hints for a scope that writes dp or pp beside other axes (`dp 2 tp 2 pp 2 ep 4`), and for an in-stage
+axis that opens a scope (`tp 8 ; ep 8 < dp 2 >`, `scope_hint`): the same axes nested as the hierarchy wants them,
+dp ⊃ pp ⊃ the stage's attention domain ; expert domain, in one step.
 
 Input: the axes of one scope as written (`AxisNode`s). Output: the hint's text. A hint that would not itself
 pass the structural rules (an axis repeated, unknown, with a scope of its own or a degree that is not a whole
@@ -8,11 +9,12 @@ number) is the generic example instead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
-from ..plan.strategy import Axis, AxisNode
+from ..plan.strategy import POOL_ROLES, Axis, AxisNode
 
-__all__ = ["EXPERTS_IN_STAGE", "NESTING_EXAMPLE", "nesting_hint"]
+__all__ = ["EXPERTS_IN_STAGE", "NESTING_EXAMPLE", "nesting_hint", "scope_hint"]
 
 NESTING_EXAMPLE = "write `dp N < pp M < tp T ; ep E > >`: dp outside pp outside the stage's domains"
 MAX_HINT_DEGREE = 2**20
@@ -73,23 +75,71 @@ def nesting_hint(axes: Sequence[AxisNode], outer: Mapping[str, tuple[float, obje
         ...     "write `pp 2 < tp 4 ; ep 2 >`" + EXPERTS_IN_STAGE)
         True
     """
+    text = _nested(_opened(axes), outer, split)
+    if text is None:
+        return NESTING_EXAMPLE
+    alone = any(a.body is not None for a in axes) and any(a.name in ("ep", "etp") for a in axes)
+    return f"write `{text}`" + (EXPERTS_IN_STAGE * alone)
+
+
+def _nested(axes: Sequence[AxisNode], outer: Mapping[str, tuple[float, object]] | None,
+            split: tuple[int, ...] | None) -> str | None:
+    """`axes` (each without a scope of its own) nested dp ⊃ pp ⊃ attention ; expert inside the scopes `outer` and
+    `split` say; None when that would not pass the structural rules (an axis twice, unknown, not whole)."""
     by: dict[Axis, AxisNode] = {}
-    for a in _opened(axes):
+    for a in axes:
         axis = next((x for x in Axis if x.value == a.name), None)
         if not _fits(a, axis) or axis in by:
-            return NESTING_EXAMPLE
+            return None
         assert axis is not None
         by[axis] = a
     around = {x: f"{x.value} {outer[x.value][0]:g}" for x in (Axis.DP, Axis.PP) if outer and x.value in outer}
     if split is not None and Axis.PP in around:
         around[Axis.PP] += f" [{', '.join(map(str, split))}]"
     if any(x in by for x in around):            # dp or pp written twice: which one was meant is not said
-        return NESTING_EXAMPLE
+        return None
     outers = [around[x] if x in around else _said(by[x]) for x in (Axis.DP, Axis.PP) if x in around or x in by]
     attention = " ".join(_said(by[x]) for x in Axis if x in by and x.is_attention)
     expert = " ".join(_said(by[x]) for x in Axis if x in by and x.is_expert)
     stage = " ; ".join(d for d in (attention, expert) if d)
-    if not stage:
+    return f"{''.join(f'{o} < ' for o in outers)}{stage}{' >' * len(outers)}" if stage else None
+
+
+def scope_hint(a: AxisNode, stage: Sequence[Sequence[AxisNode]] = (),
+               outer: Mapping[str, tuple[float, object]] | None = None, split: tuple[int, ...] | None = None) -> str:
+    """E201's hint for an in-stage axis that opens a scope (`tp 4 < … >`), written whole: the stage's other axes
+    (`stage`, its domains as written, `a` among them) and the dp and pp around it (`outer`, `split`) kept. With dp
+    or pp inside, those open the scope around the stage — `tp 4 < pp 2 >` is `pp 2 < tp 4 >`, not `tp 4 ; pp 2`,
+    an error of its own —; the axis inside itself is one axis of the degrees' product (`tp 4 < tp 2 >`: `tp 8`);
+    else the axes sit side by side, each in its domain (`ep 8 < etp 2 >`: `ep 8 etp 2`). With a pool inside, the
+    pools are the outermost level and the axis goes inside their scopes. Until 2026-12-02 the stage's other
+    domains and the scopes around it were left out: `tp 8 ; ep 8 < dp 2 >` was told `dp 2 < ep 8 >`, without
+    its `tp 8`, and `ep 8 < etp 2 >` was told `ep 8 ; etp 2`, two expert domains (E201 again).
+
+    Example:
+        >>> from dagc.lang.load import parse_strategy
+        >>> scope_hint(parse_strategy("tp 4 < pp 2 >").scope[0][0])
+        'dp and pp open the scope around the in-stage axes: `pp 2 < tp 4 >`'
+        >>> stage = parse_strategy("tp 8 ; ep 8 < dp 2 >").scope
+        >>> scope_hint(stage[1][0], stage)
+        'dp and pp open the scope around the in-stage axes: `dp 2 < tp 8 ; ep 8 >`'
+    """
+    if any(x.name in POOL_ROLES for d in a.body or () for x in d):
+        return (f"prefill and decode are the outermost level: write `{_said(a)}` inside each pool's `< … >`, "
+                f"`prefill N < … > decode M < … >`")
+    inside = [x for d in a.body or () for x in d]
+    same = [x for x in inside if x.name == a.name]
+    whole = a.degree * math.prod(x.degree or 1 for x in same) if a.degree is not None else None
+    axes: list[AxisNode] = []
+    for x in (x for d in stage or ((a,),) for x in d):
+        if x is a:
+            axes += [a.model_copy(update={"body": None, "degree": whole}), *(y for y in inside if y not in same)]
+        else:                                   # a sibling's own scope, E201 too, read as this one's
+            axes += [x.model_copy(update={"body": None}), *(y for d in x.body or () for y in d)]
+    text = _nested(_opened(axes), outer, split)
+    if text is None:
         return NESTING_EXAMPLE
-    alone = any(a.body is not None for a in axes) and any(a.name in ("ep", "etp") for a in axes)
-    return f"write `{''.join(f'{o} < ' for o in outers)}{stage}{' >' * len(outers)}`" + (EXPERTS_IN_STAGE * alone)
+    said = "dp and pp open the scope around the in-stage axes" if any(x.name in ("dp", "pp") for x in inside) \
+        else "an axis is written once, with its whole degree" if same \
+        else "in-stage axes sit side by side, the attention and expert domains apart by `;`"
+    return f"{said}: `{text}`"

@@ -23,6 +23,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 
 from ..diagnostics import Diagnostic, PlanError, Severity
 from ..source import SourceFile, Unreadable, file_kind, normalise_newlines, read_regular
+from .near_file import near_path
 from .syntax_errors import scope_marks, syntax_diagnostic
 
 __all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "MAX_SYNTAX_ERRORS", "PARSER_PATH",
@@ -120,7 +121,8 @@ def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Seque
         data = read_regular(path, MAX_PLAN_BYTES + 1)
     except Unreadable as exc:
         if exc.missing:
-            raise _unreadable(name, "the file does not exist", "check the path") from None
+            near = near_path(name) if what == "a plan" else None      # a plan's own imports say theirs as written
+            raise _unreadable(name, "the file does not exist", near or "check the path") from None
         if exc.kind is not None:
             told = hint if exc.kind == "a directory" else "dagc reads regular files only" + (
                 ": save it to a file and give that file's path" if exc.kind == file_kind(stat.S_IFIFO) else "")

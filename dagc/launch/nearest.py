@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from ..layout.layout import Layout
 from ..plan import printer
-from ..plan.plan import Plan
+from ..plan.plan import Plan, shown_percentiles
 from ..plan.printer import aggregated, strategy_source, with_options, with_split
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
@@ -148,7 +148,7 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             batch = result.layout.batch if plan.workload.batch_max and result.layout is not None else None
-            return Nearest(text, result.metrics, batch, *requirements_missed(result), traffic_text(result))
+            return Nearest(text, result.metrics, batch, *requirements_missed(result), traffic_text(result, plan))
     return None
 
 
@@ -160,17 +160,20 @@ def requirements_missed(result: StrategyResult) -> tuple[bool | None, tuple[str,
     return result.verdict.meets_requirements is not False and not missed, missed
 
 
-def traffic_text(result: StrategyResult) -> str:
-    """After a strategy's steady-state figures, its p99 TTFT and p90 TPOT under the plan's traffic, which its load
-    requirements are judged on ("" without traffic): a nearest strategy read "TTFT 75.16 ms …; it misses the plan's
-    requirements: ttft_p99 <= 1 s" of a run whose p99 TTFT was seconds (until 2026-11-30)."""
+def traffic_text(result: StrategyResult, plan: Plan) -> str:
+    """After a strategy's steady-state figures, its TTFT and TPOT under the plan's traffic at the percentiles its load
+    requirements bound (`shown_percentiles`: p99 TTFT and p90 TPOT when they bound none), which they are judged on
+    ("" without traffic): a nearest strategy read "TTFT 75.16 ms …; it misses the plan's requirements: ttft_p99 <= 1 s"
+    of a run whose p99 TTFT was seconds (until 2026-11-30), and "p90 TPOT 73.11 ms" beside a missed `tpot_p99 <= 50
+    ms` (until 2026-12-02)."""
     if result.load is None:
         return ""
     from ..units import Dimension, format_si
     f = result.load.figures
-    p99, p90 = f.ttft_s.p99, f.tpot_s.p90
-    return (f"; under the plan's traffic p99 TTFT {'—' if p99 is None else format_si(p99, Dimension.TIME)}, "
-            f"p90 TPOT {'—' if p90 is None else format_si(p90, Dimension.TIME)}")
+    hi = shown_percentiles(plan)
+    ttft, tpot = f.ttft_s.at(hi[0]), f.tpot_s.at(hi[1])
+    return (f"; under the plan's traffic p{hi[0]} TTFT {'—' if ttft is None else format_si(ttft, Dimension.TIME)}, "
+            f"p{hi[1]} TPOT {'—' if tpot is None else format_si(tpot, Dimension.TIME)}")
 
 
 def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: EngineTable) -> Nearest | None:
@@ -196,7 +199,7 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None,
-                           *requirements_missed(result), traffic_text(result))
+                           *requirements_missed(result), traffic_text(result, plan))
     return None
 
 

@@ -20,7 +20,7 @@ from .objective import DEFAULT_OBJECTIVE
 from .strategy import Strategy, StrategyDecl
 from .workload import Requirement, RequirementKind, Workload
 
-__all__ = ["Plan", "LOAD_BUDGET_EVENTS", "STRICT_MEMORY_STEP", "overlap_span"]
+__all__ = ["Plan", "LOAD_BUDGET_EVENTS", "SHOWN_DEFAULT", "STRICT_MEMORY_STEP", "overlap_span", "shown_percentiles"]
 
 # The engine events one simulation of the traffic may take (`dagc.verdict.under_load.load_events`): about a
 # minute and well under 2 GB; past it the load is not simulated (W518). `--load-budget` changes it.
@@ -29,6 +29,7 @@ LOAD_BUDGET_EVENTS = 3_000_000
 # step of the share `dagc launch` writes (3 decimals: vLLM --gpu-memory-utilization 0.899), so that a KV cache sized
 # to fill the share stays strictly under the limit (`Plan.memory_limit`).
 STRICT_MEMORY_STEP = 0.001
+SHOWN_DEFAULT = (99, 90)  # the TTFT and TPOT percentiles a run is shown by when the plan requires neither
 
 
 class Plan(Frozen):
@@ -114,3 +115,13 @@ def overlap_span(plan: Plan, strategy: Strategy) -> Span | None:
     value = strategy.overlap.value
     end = whole.text.find(value, at)
     return Span(whole.source, whole.start + at, whole.start + (end + len(value) if end > 0 else at + len("overlap")))
+
+
+def shown_percentiles(plan: Plan, default: tuple[int, int] = SHOWN_DEFAULT) -> tuple[int, int]:
+    """The TTFT and TPOT percentiles a run at the rate is shown by: each the one the plan's requirements bound
+    (`tpot_p99 <= 40 ms`: p99; the highest when several), else `default`'s (`SHOWN_DEFAULT`: p99 TTFT, p90 TPOT;
+    `dagc check`'s Load line: p99 of both; `dagc search --rate`, `dagc fleet`, `dagc launch`'s nearest strategy)."""
+    def bound(kind: str, default: int) -> int:
+        named = [r.percentile for r in plan.requirements if r.percentile is not None and r.kind.value == kind]
+        return max(named, default=default)
+    return bound("ttft", default[0]), bound("tpot", default[1])

@@ -47,7 +47,9 @@ E201 = """
 The order of a strategy is fixed: dp outside pp outside the in-stage domains. Only dp and pp
 open a `< … >` scope, and they enclose what they split (as do the pools of a disaggregated
 strategy, `prefill N < … > decode M < … >`, outermost of all: E205); tp, cp, sp, ep and etp live
-inside a stage. Anything else (pp around dp, `<` after tp, pp beside tp) has no meaning.
+inside a stage. Anything else (pp around dp, `<` after tp, pp beside tp) has no meaning. The hint
+writes the whole strategy, the stage's other domains and the scopes around it kept:
+`tp 8 ; ep 8 < dp 2 >` is told `dp 2 < tp 8 ; ep 8 >`.
 
 Bad:
     strategy pp 2 < dp 2 < tp 4 > >

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..lang.traffic import REQUESTS_DEFAULT
-from ..plan.plan import Plan
+from ..plan.plan import SHOWN_DEFAULT, Plan, shown_percentiles
 from ..plan.printer import copies
 from ..plan.workload import Traffic
 from ..verdict.bands import Odds, bands_of
@@ -47,7 +47,6 @@ GOODPUT_TIE = 0.01
 # load requirements' margins this close (absolute, as shares of their targets) are one within the runs' noise: the
 # next-least margin decides (a TPOT p90 of 27.88 against 27.91 ms under 40 ms, with a TTFT p99 of 1.02 s against 485 ms)
 MARGIN_TIE = 0.01
-SHOWN_DEFAULT = (99, 90)  # the TTFT and TPOT percentiles a run is shown by when the plan requires neither
 
 
 @dataclass(frozen=True)
@@ -273,16 +272,6 @@ def replicas_of(plan: Plan, c: Candidate, k: int | None = None) -> Candidate | N
     batch = c.batch if c.batch is not None else plan.workload.batch
     return replace(c, strategy=copies(c.strategy, k), gpus=c.gpus * k, batch=batch * k, replicas=k,
                    exact=False)
-
-
-def shown_percentiles(plan: Plan, default: tuple[int, int] = SHOWN_DEFAULT) -> tuple[int, int]:
-    """The TTFT and TPOT percentiles a run at the rate is shown by: each the one the plan's requirements bound
-    (`tpot_p99 <= 40 ms`: p99; the highest when several), else `default`'s (`SHOWN_DEFAULT`: p99 TTFT, p90 TPOT;
-    `dagc check`'s Load line: p99 of both)."""
-    def bound(kind: str, default: int) -> int:
-        named = [r.percentile for r in plan.requirements if r.percentile is not None and r.kind.value == kind]
-        return max(named, default=default)
-    return bound("ttft", default[0]), bound("tpot", default[1])
 
 
 def _checked(trial: Plan, c: Candidate, objective: str) -> AtRate | None:
