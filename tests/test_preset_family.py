@@ -35,6 +35,10 @@ def test_another_model_of_a_family_is_said_to_be_one():
     assert "did you mean" not in hint
     for name, other in (("deepseek-v2", "deepseek-v3"), ("kimi-k2.5", "kimi-k2"), ("glm-4.7", "glm-4.5")):
         assert preset_hint(name).startswith(f"dagc has no preset of `{name}`; `{other}` is another model"), name
+    assert preset_hint("deepseek-ai/DeepSeek-V3.2").startswith(      # its organisation written: not "did you mean"
+        "dagc has no preset of `deepseek-v3.2`; `deepseek-v3` is another model of its family")
+    assert preset_hint("deepseek-ai/DeepSeek-V3").startswith("did you mean `deepseek-v3`?")
+    assert preset_hint("Qwen/Qwen3-235B-A22B").startswith("did you mean `qwen3-235b-a22b`?")
     assert preset_hint("llama-3").startswith(
         "dagc has no preset of `llama-3`; `llama-4-maverick` and `llama-4-scout` are other models of its family")
 

@@ -123,11 +123,13 @@ def preset_hint(name: str) -> str:
         ("DeepSeek-R1 has DeepSeek-V3's architecture: use `deepsee", 'did you mean `gpt-oss-120b`?')
     """
     said = alias_of(name)
+    if said is None and (family := family_hint(name)) is not None:     # before a slip: `deepseek-ai/DeepSeek-V3.2`
+        return family
     if said is None and "/" in name and (meant := preset_named(name)) is not None:
         return f"did you mean `{meant}`? (a preset is named without the Hugging Face organisation, " \
                f"`{name.rsplit('/', 1)[0]}/`)"
     if said is None:
-        return family_hint(name) or did_you_mean(name, MODEL_PRESETS)
+        return did_you_mean(name, MODEL_PRESETS)
     preset, why = said
     head, paren, rest = why.partition(" (")
     return f"{head}: use `{preset}`" + (f" ({rest}" if paren else "")

@@ -42,7 +42,7 @@ def family_hint(name: str) -> str | None:
     if len(family) >= 2:
         return f"`{low}` names a family: its presets are {_listed(family)}"
     others = _other_models(low)
-    best = nearest(name, MODEL_PRESETS)
+    best = low if low in MODEL_PRESETS else nearest(low, MODEL_PRESETS)     # a preset with its organisation: not here
     if not others or best is not None and best not in others:     # a slip of a preset's name: `did_you_mean`'s
         return None
     shown = _listed(others)
