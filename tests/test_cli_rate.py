@@ -68,7 +68,11 @@ def test_the_best_that_keeps_up_and_meets_every_requirement_is_the_conclusion():
     assert lines == ["conclusion: `tp 8 ; ep 8 with microbatches 1 overlap none` keeps up with 10 requests/s and "
                      "meets every requirement, with a goodput of 1.238 requests/s per GPU on 8 GPUs",
                      "  check it: dagc check --strategy 'tp 8 ; ep 8 with microbatches 1 overlap none' --set "
-                     "'workload.rate=10 requests/s'"]        # 9.9 / 8 = 1.2375 requests/s per GPU
+                     "'workload.rate=10 requests/s'",        # 9.9 / 8 = 1.2375 requests/s per GPU
+                     # the strategy on fewer GPUs, ranked below it, and why (since 2026-12-02)
+                     "  fewer GPUs: the one strategy simulated on fewer than 8, `tp 4 ; ep 4 with microbatches 1 "
+                     "overlap none` on 4 GPUs, misses ttft_p99 <= 1 s at 10 requests/s (`--set cluster.gpus=4` "
+                     "searches every strategy on 4)"]
 
 
 def test_keeping_up_without_meeting_the_requirements_names_what_the_best_misses():

@@ -15,6 +15,7 @@ from rich.console import Console
 from ..diagnostics import printable
 from ..export.at_rate import rate_arg, set_options
 from ..export.bands_words import met_caveat
+from ..rules.requirement_text import requirement_value_text
 from ..units import Dimension, count_text, format_figure, format_si, said_list
 from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row, written_names
 from .shell_words import path_word
@@ -141,10 +142,11 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
                     f"{'their capacities' if behind > 1 else 'its capacity'}, as `dagc check` judges them",
                     f"  check it: {line}"]
         caveat = met_caveat(a.requirements, a.odds)   # the odds `dagc check` gives the same figures
+        fewer = fewer_gpus_line(ranked, a, at, names)
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
                 f"GPU{'' if a.candidate.gpus == 1 else 's'}" + (f"; {caveat}" if caveat else ""),
-                f"  check it: {line}"]
+                f"  check it: {line}", *([fewer] if fewer else [])]
     served = max(ranked.ranked, key=lambda a: a.load.figures.served_requests_per_s)
     most = served.load.figures.served_requests_per_s
     if up:
@@ -162,6 +164,33 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
             f"(`{served.candidate.text}`)",
             "  next: " + "; ".join(x for x in (more, lower, f"{ONE_STRATEGY} for one strategy's next steps (a larger "
                                                            "batch, 8-bit weights)") if x)]
+
+
+def fewer_gpus_line(ranked: RankedAtRate, best: AtRate, at: str, names: dict[str, str] | None = None) -> str | None:
+    """What the strategies simulated on fewer GPUs than the conclusion's gave at the rate — the answer to "how many GPUs
+    do I need?" beside rows that may all use the cluster's (a user's DeepSeek-V3 at 4 requests/s: ten rows on 16 GPUs
+    at 0.25 requests/s per GPU, the 8-GPU strategies ranked below them, unsaid until 2026-12-02): the best-ranked of
+    them and why it is not the conclusion — it falls behind the rate, or the requirements it misses with their
+    figures (by name where its run gives none: `names`, as `rate_conclusion`'s). None when none was simulated on fewer GPUs, or one of them meets every requirement and keeps up (the
+    ranking then has a reason of its own, said by its rows)."""
+    fewer = [x for x in ranked.ranked if x.candidate.gpus < best.candidate.gpus]
+    if not fewer or any(x.load.carries_traffic and x.candidate.meets_requirements for x in fewer):
+        return None
+    x = fewer[0]
+    if not x.load.carries_traffic:
+        why = f"does not keep up: it serves {_figure(x.load.figures.served_requests_per_s)} requests/s"
+    else:
+        missed = [f"{q.requirement.text} ({requirement_value_text(q.requirement, q.value)})"
+                  for q in x.requirements if q.met is False and q.value is not None] or \
+            [*x.candidate.load_missed, *((names or {}).get(n, n) for n in x.candidate.others_missed)]
+        why = f"misses {said_list(missed)}" if missed else "misses a requirement"
+    wider = f"`--set cluster.gpus={x.candidate.gpus}` searches every strategy on {x.candidate.gpus:,}"
+    if len(fewer) == 1:
+        return (f"  fewer GPUs: the one strategy simulated on fewer than {best.candidate.gpus:,}, `{x.candidate.text}` "
+                f"on {count_text(x.candidate.gpus, 'GPU')}, {why} at {at} ({wider})")
+    return (f"  fewer GPUs: none of the {len(fewer):,} strategies simulated on fewer than {best.candidate.gpus:,} meets "
+            f"every requirement at {at} (the best of them, `{x.candidate.text}` on "
+            f"{count_text(x.candidate.gpus, 'GPU')}, {why}; {wider})")
 
 
 def _next_when_up(a: AtRate, at: str) -> str:
