@@ -171,8 +171,9 @@ def fewer_gpus_line(ranked: RankedAtRate, best: AtRate, at: str, names: dict[str
     do I need?" beside rows that may all use the cluster's (a user's DeepSeek-V3 at 4 requests/s: ten rows on 16 GPUs
     at 0.25 requests/s per GPU, the 8-GPU strategies ranked below them, unsaid until 2026-12-02): the best-ranked of
     them and why it is not the conclusion — it falls behind the rate, or the requirements it misses with their
-    figures (by name where its run gives none: `names`, as `rate_conclusion`'s). None when none was simulated on fewer GPUs, or one of them meets every requirement and keeps up (the
-    ranking then has a reason of its own, said by its rows)."""
+    figures (by name where its run gives none: `names`, as `rate_conclusion`'s). None when none was simulated on
+    fewer GPUs, or one of them meets every requirement and keeps up (the ranking then has a reason of its own, said
+    by its rows)."""
     fewer = [x for x in ranked.ranked if x.candidate.gpus < best.candidate.gpus]
     if not fewer or any(x.load.carries_traffic and x.candidate.meets_requirements for x in fewer):
         return None
@@ -188,8 +189,8 @@ def fewer_gpus_line(ranked: RankedAtRate, best: AtRate, at: str, names: dict[str
     if len(fewer) == 1:
         return (f"  fewer GPUs: the one strategy simulated on fewer than {best.candidate.gpus:,}, `{x.candidate.text}` "
                 f"on {count_text(x.candidate.gpus, 'GPU')}, {why} at {at} ({wider})")
-    return (f"  fewer GPUs: none of the {len(fewer):,} strategies simulated on fewer than {best.candidate.gpus:,} meets "
-            f"every requirement at {at} (the best of them, `{x.candidate.text}` on "
+    return (f"  fewer GPUs: none of the {len(fewer):,} strategies simulated on fewer than {best.candidate.gpus:,} "
+            f"meets every requirement at {at} (the best of them, `{x.candidate.text}` on "
             f"{count_text(x.candidate.gpus, 'GPU')}, {why}; {wider})")
 
 
