@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import re
 import stat
@@ -21,7 +22,7 @@ import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from ..diagnostics import Diagnostic, PlanError, Severity
+from ..diagnostics import Diagnostic, PlanError, Severity, printable
 from ..source import SourceFile, Unreadable, file_kind, normalise_newlines, read_regular
 from .near_file import near_path
 from .syntax_errors import scope_marks, syntax_diagnostic
@@ -124,7 +125,8 @@ def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Seque
             near = near_path(name) if what == "a plan" else None      # a plan's own imports say theirs as written
             raise _unreadable(name, "the file does not exist", near or "check the path") from None
         if exc.kind is not None:
-            told = hint if exc.kind == "a directory" else "dagc reads regular files only" + (
+            told = _plans_in(name, hint) if exc.kind == "a directory" and what == "a plan" else \
+                hint if exc.kind == "a directory" else "dagc reads regular files only" + (
                 ": save it to a file and give that file's path" if exc.kind == file_kind(stat.S_IFIFO) else "")
             raise _unreadable(name, f"the path is {exc.kind}, not {what} file", told) from None
         raise _unreadable(name, f"the file cannot be read: {exc.reason}") from None
@@ -143,6 +145,37 @@ def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Seque
         raise PlanError([Diagnostic("E002", Severity.ERROR, "the file is not valid UTF-8 text",
                                     src.span(len(prefix)), "save the file as UTF-8")]) from None
     return SourceFile(name, text, echo=echo)
+
+
+_LISTED_PLANS = 5              # plans of a directory a hint names
+_SCANNED_ENTRIES = 10_000      # entries of a directory read for them, at most
+
+
+def _plans_in(directory: str, hint: str) -> str:
+    """E002's hint for a directory given as the plan: the `.moe` files in it (their names, never their content; the
+    first `_LISTED_PLANS` in name order of at most `_SCANNED_ENTRIES` entries read), each a path to give — `dagc check
+    examples` told only "give the path of a .moe file" until 2026-12-02 —; `hint` when it holds none or cannot be
+    read.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> for n in ("b.moe", "a.moe", "notes.txt"): _ = (d / n).write_text("")
+        >>> _plans_in(str(d), "give the path of a .moe file").replace(str(d), "D")
+        'give the path of a .moe file: D holds a.moe and b.moe (`D/a.moe`)'
+    """
+    try:
+        with os.scandir(directory) as entries:
+            names = sorted(e.name for e in itertools.islice(entries, _SCANNED_ENTRIES)
+                           if e.name.endswith(".moe") and e.is_file())
+    except OSError:
+        return hint
+    if not names:
+        return f"{hint}: {printable(directory)} holds none"
+    shown = [printable(n) for n in names[:_LISTED_PLANS]]
+    more = f" and {len(names) - len(shown):,} more" if len(names) > len(shown) else ""
+    listed = (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 and not more else ", ".join(shown)) + more
+    return f"{hint}: {printable(directory)} holds {listed} (`{printable(os.path.join(directory, names[0]))}`)"
 
 
 def _check_tokens(src: SourceFile) -> None:
