@@ -555,7 +555,8 @@ def test_crossing_groups_read_as_english():
 def test_e203_hint_names_the_axes():
     (d,) = [d for d in _diags("strategy tp 4 ; ep 6", model='model preset "mixtral-8x7b"', cluster=C16N)
             if d.code == "E203"]
-    assert d.hint == "make one domain's product a multiple of the other's, e.g. tp·cp = 3"   # largest divisor of 6 ≤ 4
+    # the divisors of 6 either side of 4: the largest below it and the smallest above
+    assert d.hint == "make one domain's product a multiple of the other's, e.g. tp·cp = 3 or 6"
 
 
 def test_w512_hint_speaks_the_syntax_of_where_overlap_was_written(tmp_path):

@@ -40,7 +40,20 @@ def check_divides(ctx: RuleContext) -> Iterator[Diagnostic]:
                        f"the {name} domain ({product} GPUs) does not divide the stage group of {g} GPUs "
                        f"set by the {other} domain", span,
                        f"make one domain's product a multiple of the other's, e.g. {'·'.join(keys)} = "
-                       f"{largest_divisor(g, product)}")
+                       f"{_divisors_around(g, product)}")
+
+
+def _divisors_around(g: int, product: int) -> str:
+    """The divisors of the stage group's `g` GPUs on either side of a domain's `product` that does not divide it: the
+    largest below and the smallest above (`tp 3 ; ep 16`: 2 or 4; until 2026-12-02 only the one below, 2).
+
+    Example:
+        >>> _divisors_around(16, 3), _divisors_around(6, 4), _divisors_around(12, 1)
+        ('2 or 4', '3 or 6', '1')
+    """
+    below = largest_divisor(g, product)
+    above = min((d for d in range(product, g + 1) if g % d == 0), default=below)
+    return f"{below}" if above == below else f"{below} or {above}"
 
 
 E201 = """
