@@ -41,8 +41,9 @@ def test_each_reason_is_said_of_its_terms(tmp_path):
                  {"compute_time_scale": "few", "memory_time_scale": "room", "step_request_s": "bound"})
     assert said.endswith("`step_s` and `frontend_s` fitted on 3 measured runs, `compute_time_scale` the engine's own "
                          "(it moves the figures of too few runs), `memory_time_scale` the engine's own (too few runs "
-                         "to fit it beside the others), `step_request_s` the engine's own (fitted on its quantity "
-                         "alone it went to a bound of its range, which no engine's is) (calibration from "
+                         "to fit it beside the others: no quantity's fit took it), `step_request_s` the engine's own "
+                         "(fitted on its quantity alone it went to a bound of its range, which no engine's is) "
+                         "(calibration from "
                          '"cal.json", docs/calibrate.md).')
 
 

@@ -118,13 +118,3 @@ def test_a_missing_calibration_like_no_file_beside_it_keeps_the_hint_to_check_th
     (d,) = exc.value.diagnostics
     assert (d.message, d.hint) == ("cannot read calibration `cal.json`: the file does not exist", "check the path")
 
-
-def test_a_term_kept_for_room_is_said_as_the_calibration_says_it():
-    """The engine line gives `room` in `dagc calibrate`'s words ("no quantity's fit took it"), one term and several."""
-    from dagc.cost.cost_model import _kept_text
-    names = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")
-    assert _kept_text(("frontend_s",), ("room",), names) == \
-        "`frontend_s` the engine's own (too few runs to fit it beside the others: no quantity's fit took it)"
-    assert _kept_text(("frontend_s", "step_request_s"), ("room", "room"), names) == (
-        "`frontend_s` and `step_request_s` the engine's own (too few runs to fit them beside the others: no "
-        "quantity's fit took them)")

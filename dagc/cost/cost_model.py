@@ -268,8 +268,8 @@ def calibrated_by(plan: Plan) -> Calibrated | None:
 
 # why `dagc calibrate` kept a term (`fit.kept_because`), as the engine sentence says it of one term and of several;
 # a reason the file does not give reads as the runs not telling the term apart (the words before 2026-11-30, which
-# said so of every kept term: a term cross-validation dropped too); `room` in the words `dagc calibrate`'s summary gives it
-# (since 2026-12-02: the engine line and the summary gave one reason two ways)
+# said so of every kept term: a term cross-validation dropped too); `room` in the words `dagc calibrate`'s summary
+# gives it (since 2026-12-02: the engine line and the summary gave one reason two ways)
 _KEPT_WHY = {
     "few": ("it moves the figures of too few runs", "they move the figures of too few runs"),
     "room": ("too few runs to fit it beside the others: no quantity's fit took it",
