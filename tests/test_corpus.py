@@ -459,6 +459,5 @@ def test_the_runs_physics_rules_out_are_the_five_the_readme_names(corpus):
     rows = to.floor_rows([f.source.id for f in corpus])
     assert len(rows) == 281
     assert sorted(r["run"] for r in rows if to.below(r)) == [
-        "deepseek-r1-0528-b200-dep4-fp4-1024-8192-offline-v1.2", "deepseek-r1-0528-b300-dep4-fp4-1024-8192-offline-v1.2",
-        "deepseek-r1-0528-gb200-dep4-fp4-1024-8192-offline-v1.1", "deepseek-r1-0528-gb200-dep4-fp4-1024-8192-offline-v1.2",
-        "deepseek-r1-0528-gb300-dep4-fp4-1024-8192-offline-v1.2"]
+        f"deepseek-r1-0528-{gpu}-dep4-fp4-1024-8192-offline-v{release}"
+        for gpu, release in (("b200", "1.2"), ("b300", "1.2"), ("gb200", "1.1"), ("gb200", "1.2"), ("gb300", "1.2"))]

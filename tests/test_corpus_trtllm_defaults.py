@@ -18,8 +18,8 @@ that release's tool ran by default (bench/corpus/README.md). What each test hold
   throughput.py), the LLM API's behind trtllm-serve, and the Triton backend's when config.pbtxt leaves
   `batch_scheduler_policy` unset, as trtllm-triton-serving's scripts/setup_triton_repo.sh does.
 - Chunked context: on for trtllm-bench on a TensorRT engine (v0.17: ExecutorSettingsConfig `chunking = True`, no
-  flag to turn it off — issue #3122's `--help`) and from NVIDIA/TensorRT-LLM PR #6582 (the 1.1 and 1.2 editions); off for
-  trtllm-bench 1.0 on the PyTorch backend (`--enable_chunked_context` a flag off by default), for trtllm-serve
+  flag to turn it off — issue #3122's `--help`) and from NVIDIA/TensorRT-LLM PR #6582 (the 1.1 and 1.2 editions);
+  off for trtllm-bench 1.0 on the PyTorch backend (`--enable_chunked_context` a flag off by default), for trtllm-serve
   (the LLM API's `enable_chunked_prefill` False) and for the Triton backend (`enable_chunked_context` false).
 """
 
