@@ -619,7 +619,10 @@ LIMITS = """## Known limits: what the calibration does not cover
   −18.6 % on GB200. The held-out half's worst throughput is now Qwen3-235B-A22B at 5,000 / 500 on 8 B200
   (+91.6 %; at 1,000 / 1,000 +83.4 %), no Grace host in it. With TensorRT-LLM's routed experts on Blackwell at
   1.68× the profile's grouped-GEMM time (fitted on the calibration half's 95 Blackwell MoE runs;
-  [cost-model.md](cost-model.md), "TensorRT-LLM's experts on Blackwell") it is still the worst, at +76.3 % (+57.5 %).
+  [cost-model.md](cost-model.md), "TensorRT-LLM's experts on Blackwell") it is still the worst, at +76.3 % (+57.5 %);
+  with the scale of TensorRT-LLM 1.0 and 1.1 on Blackwell fitted on the calibration half's 57 runs of the
+  performance overview's 1.1 edition (2.18; [cost-model.md](cost-model.md), "TensorRT-LLM 1.1's Blackwell experts")
+  at +66.5 % (+48.4 %): that edition has no 5,000 / 500 rows, and no release-wide term is grounded to close the rest.
 """
 
 

@@ -5,7 +5,8 @@ Usage:
     python bench/fit_engine_terms.py                  # every engine with calibration runs
     python bench/fit_engine_terms.py --engine sglang  # one engine
     python bench/fit_engine_terms.py --engine trtllm --hopper   # its Hopper expert scale alone (`fit_hopper`)
-    python bench/fit_engine_terms.py --engine trtllm --blackwell    # its Blackwell expert scale, by the same rule
+    python bench/fit_engine_terms.py --engine trtllm --blackwell    # its Blackwell expert scale, by the same rule,
+                                                                    # from 1.2 and before it (`release_groups`)
 
 Reads bench/corpus/split.json and only the runs of its `calibration` sources (`calibration_jobs`
 refuses a held-out run), and of those only the releases of the generation the terms describe
@@ -61,7 +62,7 @@ from dagc.plan.engines import EngineName, known_release  # noqa: E402
 
 __all__ = ["BLACKWELL_MOVES", "GENERATION", "MIN_RUNS", "MOVES", "blackwell_jobs", "calibration_jobs",
            "fit_blackwell", "fit_older", "fit_request", "fit_term", "fronted", "golden", "main", "of_generation",
-           "older_jobs", "queued_by_design", "weighted_median"]
+           "older_jobs", "queued_by_design", "release_groups", "weighted_median"]
 
 
 
@@ -404,18 +405,48 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def release_groups(jobs: Sequence[tuple], engine: str, name: str) -> list[tuple[str, list[tuple]]]:
+    """The jobs as the term `name` is fitted on them: one group, or, where the engine holds a value of it before a
+    release (`dagc.plan.engines.HELD_BEFORE`: TensorRT-LLM's `blackwell_expert_time_scale` before 1.2), the runs of
+    releases from it and those before it, each fitted on its own (a run naming no release is the newest's).
+
+    Example:
+        >>> class R:
+        ...     def __init__(self, release): self.release = release
+        >>> [(g, [r.release for _, r in js]) for g, js in release_groups(
+        ...     [("s", R("1.1")), ("s", R("1.2")), ("s", R(None))], "trtllm", "blackwell_expert_time_scale")]
+        [('from 1.2', ['1.2', None]), ('before 1.2', ['1.1'])]
+        >>> [g for g, _ in release_groups([("s", R("1.1"))], "trtllm", "hopper_expert_time_scale")]
+        ['']
+    """
+    from dagc.plan.engines import HELD_BEFORE
+    held = HELD_BEFORE.get(cast(EngineName, engine), {}).get(name)
+    if held is None:
+        return [("", list(jobs))]
+    until = held[0]
+    label = ".".join(map(str, until))
+
+    def before(release: str | None) -> bool:
+        parts = [int(p) for p in re.findall(r"\d+", release or "")[:2]]
+        return bool(parts) and tuple(parts + [0])[:2] < until
+    return [(f"from {label}", [(s, r) for s, r in jobs if not before(r.release)]),
+            (f"before {label}", [(s, r) for s, r in jobs if before(r.release)])]
+
+
 def _fit_hopper_alone(files: Sequence[fc.CorpusFile], half: dict[str, str], engines: Sequence[str],
                       name: str = "hopper_expert_time_scale") -> int:
-    """`--hopper` (`--blackwell`): each engine's `name` on its calibration runs of MoE models on Hopper (Blackwell)."""
+    """`--hopper` (`--blackwell`): each engine's `name` on its calibration runs of MoE models on Hopper (Blackwell),
+    by release where the engine holds a value of the term before a release (`release_groups`)."""
     for engine in engines:
-        on_hopper = hopper_jobs(calibration_jobs(files, half, engine), name)
-        value, residuals = fit_hopper(on_hopper, engine, {}, half, name)
-        errs = [e for *_, e in residuals]
-        print(f"{engine} {name} = {value:.2f} over {len(on_hopper)} runs: " + (
-            f"median |error| {statistics.median(abs(e) for e in errs) * 100:.1f} %, bias "
-            f"{statistics.median(errs) * 100:+.1f} %" if errs else f"fewer than {MIN_RUNS} runs: kept"), flush=True)
-        for run, k, e in residuals:
-            print(f"    {run:60} {k:20} {e * 100:+6.1f} %")
+        for group, on_hopper in release_groups(hopper_jobs(calibration_jobs(files, half, engine), name), engine, name):
+            value, residuals = fit_hopper(on_hopper, engine, {}, half, name)
+            errs = [e for *_, e in residuals]
+            print(f"{engine} {name}{' ' + group if group else ''} = {value:.2f} over {len(on_hopper)} runs: " + (
+                f"median |error| {statistics.median(abs(e) for e in errs) * 100:.1f} %, bias "
+                f"{statistics.median(errs) * 100:+.1f} %" if errs else f"fewer than {MIN_RUNS} runs: kept"),
+                flush=True)
+            for run, k, e in residuals:
+                print(f"    {run:60} {k:20} {e * 100:+6.1f} %")
     return 0
 
 

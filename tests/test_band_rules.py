@@ -89,10 +89,11 @@ def test_three_families_keep_the_calibration_half_in_70_to_90_percent_and_fail_t
     held-out TTFTs of a family left out 13 → 12 of 24 (`families>=3`), 15 (shipped) unchanged. With Triton's front
     end at its calibration fit (7.92 ms) and the SGLang cookbook's runs warm (`warm`, 2026-12-01), the held-out TTFT
     errors are smaller and the bands two families give the third narrower: 12 → 11 (`families>=3`), 15 → 13
-    (shipped)."""
+    (shipped). With the performance overview's 1.1 edition in the calibration half and its Blackwell experts at
+    their own scale (2026-12-02), the calibration half's throughput left a family out is 336 of 443 (75.8 %)."""
     make = br.RULES["families>=3"]
     loo = br.leave_one_family_out(calibration, make)
-    assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (230, 279), (254, 357))
+    assert (loo["ttft"], loo["tpot"], loo["throughput"]) == ((128, 151), (230, 279), (336, 443))
     assert all(0.70 <= k / n <= 0.90 for k, n in (loo["ttft"], loo["tpot"], loo["throughput"]))
     held_out = ml.observations()
     assert br.leave_one_family_out(held_out, make)["ttft"] == (11, 24)

@@ -451,11 +451,13 @@ def test_trtllm_offline_weights_floor_and_allowed_step_by_hand():
     assert to.weights_floor_s(other) is None
 
 
-def test_the_runs_physics_rules_out_are_the_four_the_readme_names(corpus):
+def test_the_runs_physics_rules_out_are_the_five_the_readme_names(corpus):
     """bench/corpus/README.md, "Runs physics rules out": of every in-process run the floor applies to, only
-    DeepSeek-R1-0528 at 1,024 / 8,192 on 4 B200, B300, GB200 and GB300 (1.2 edition) allow a decode step below it."""
+    DeepSeek-R1-0528 at 1,024 / 8,192 on 4 B200, B300, GB200 and GB300 (1.2 edition) and on 4 GB200 (1.1 edition)
+    allow a decode step below it."""
     import trtllm_offline as to
     rows = to.floor_rows([f.source.id for f in corpus])
-    assert len(rows) == 195
+    assert len(rows) == 281
     assert sorted(r["run"] for r in rows if to.below(r)) == [
-        f"deepseek-r1-0528-{gpu}-dep4-fp4-1024-8192-offline-v1.2" for gpu in ("b200", "b300", "gb200", "gb300")]
+        f"deepseek-r1-0528-{gpu}-dep4-fp4-1024-8192-offline-v{release}"
+        for gpu, release in (("b200", "1.2"), ("b300", "1.2"), ("gb200", "1.1"), ("gb200", "1.2"), ("gb300", "1.2"))]

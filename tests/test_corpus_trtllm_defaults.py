@@ -5,7 +5,7 @@ that release's tool ran by default (bench/corpus/README.md). What each test hold
   input/output length — 3000 for 1000/1000, 500/2000, 128/2048 and 2048/128 in the v0.17 edition
   (NVIDIA/TensorRT-LLM@258c7540 docs/source/performance/perf-overview.md) and the v1.0 one (@00f37686); each run
   states it as `num_requests` and its offline plan (every request queued at once) runs that many.
-- The CUDA graphs: the v1.0 and 1.2 editions' `llm_options.yml` (the "Reproducing Benchmarked Results" section)
+- The CUDA graphs: the v1.0, 1.1 and 1.2 editions' `llm_options.yml` (the "Reproducing Benchmarked Results" section)
   capture `batch_sizes: [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192]` with
   `enable_padding: true`; the DeepSeek-R1 best-practice blog's H200 max-throughput config captures `[128]` alone,
   unpadded. The PyTorch backend keeps the sizes up to a rank's largest decode batch, min(max_batch_size,
@@ -18,8 +18,8 @@ that release's tool ran by default (bench/corpus/README.md). What each test hold
   throughput.py), the LLM API's behind trtllm-serve, and the Triton backend's when config.pbtxt leaves
   `batch_scheduler_policy` unset, as trtllm-triton-serving's scripts/setup_triton_repo.sh does.
 - Chunked context: on for trtllm-bench on a TensorRT engine (v0.17: ExecutorSettingsConfig `chunking = True`, no
-  flag to turn it off — issue #3122's `--help`) and from NVIDIA/TensorRT-LLM PR #6582 (the 1.2 edition); off for
-  trtllm-bench 1.0 on the PyTorch backend (`--enable_chunked_context` a flag off by default), for trtllm-serve
+  flag to turn it off — issue #3122's `--help`) and from NVIDIA/TensorRT-LLM PR #6582 (the 1.1 and 1.2 editions);
+  off for trtllm-bench 1.0 on the PyTorch backend (`--enable_chunked_context` a flag off by default), for trtllm-serve
   (the LLM API's `enable_chunked_prefill` False) and for the Triton backend (`enable_chunked_context` false).
 """
 
@@ -38,8 +38,8 @@ import fidelity_corpus as fc  # noqa: E402, I001
 from dagc.plan.engines import TRTLLM_GRAPH_SIZES  # noqa: E402
 
 PAGE_GRAPHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192)
-PAGES = ("trtllm-perf-overview-v1-0", "trtllm-perf-overview-v1-0-moe", "trtllm-perf-overview-v1-2",
-         "trtllm-perf-overview-v1-2-moe")
+PAGES = ("trtllm-perf-overview-v1-0", "trtllm-perf-overview-v1-0-moe", "trtllm-perf-overview-v1-1-moe",
+         "trtllm-perf-overview-v1-2", "trtllm-perf-overview-v1-2-moe")
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +63,14 @@ def test_offline_runs_send_the_requests_their_page_names(runs):
         assert _plan_int(r, "requests") == n, r.id
         assert _plan_int(r, "concurrency") == r.settings.get("concurrency", n), r.id
         checked.append(r)
-    assert len(checked) == 1 + 40 + 50 + 130                # the blog, the v0.17, v1.0 and 1.2 offline tables
-    assert sum(_plan_int(r, "requests") == 3000 for r in checked) == 28 + 23 + 29
+    assert len(checked) == 1 + 40 + 50 + 86 + 130          # the blog, the v0.17, v1.0, 1.1 and 1.2 offline tables
+    assert sum(_plan_int(r, "requests") == 3000 for r in checked) == 28 + 23 + 20 + 29
 
 
 def test_the_pages_runs_capture_their_llm_options_graphs(runs):
     """The performance pages' runs carry their llm_options.yml's graphs; the rest keep the engine's default."""
     ours = [r for s, r in runs if s in PAGES]
-    assert len(ours) == 180
+    assert len(ours) == 266
     for r in ours:
         assert r.cuda_graphs == fc.CudaGraphs(batch_sizes=PAGE_GRAPHS, enable_padding=True), r.id
     others = [r for s, r in runs if s not in PAGES and s != "trtllm-blog-dsr1-best-perf"]
@@ -99,12 +99,13 @@ def test_graphs_as_the_pytorch_backend_keeps_them(runs):
 
 
 def test_every_run_is_admitted_without_eviction(runs):
-    assert len(runs) == 283
+    assert len(runs) == 369
     assert all(fc.lowered(r).cluster.engine.terms.no_evict for _, r in runs)
 
 
 CHUNKED = {"trtllm-perf-overview-v0-17": True, "trtllm-perf-overview-v0-17-moe": True,
            "trtllm-perf-overview-v1-0": False, "trtllm-perf-overview-v1-0-moe": False,
+           "trtllm-perf-overview-v1-1-moe": True,
            "trtllm-perf-overview-v1-2": True, "trtllm-perf-overview-v1-2-moe": True,
            "gpustack-perf-lab-deepseek-r1-h200": False, "gpustack-perf-lab-gpt-oss-120b-h100": False,
            "gpustack-perf-lab-qwen3-8b-h100-latency": False, "trtllm-triton-serving-ensemble": False,

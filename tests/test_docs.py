@@ -486,8 +486,16 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
             rows.append((f"routed experts' grouped GEMM time on a Blackwell GPU, `{name}`",
                          f"{terms.blackwell_expert_time_scale:g}×",
                          f"`dagc.plan.engines.{upper}_BLACKWELL_EXPERT_TIME_SCALE`",
-                         f"`engine = {name}` (from 1.0) on b200, b300, gb200, gb300"))
+                         f"`engine = {name}` (from {'.'.join(map(str, engines.TRTLLM_EXPERTS_UNTIL))}) on b200, b300, "
+                         "gb200, gb300" if name == "trtllm" else f"`engine = {name}` on b200, b300, gb200, gb300"))
         if name == "trtllm":
+            before = ".".join(map(str, engines.TRTLLM_EXPERTS_UNTIL))
+            rows.append((f"routed experts' grouped GEMM time on a Blackwell GPU before {before}, `{name}` (fitted on "
+                         "the calibration half's 1.1 runs, `python bench/fit_engine_terms.py --engine trtllm "
+                         "--blackwell`: the performance overview's 1.1 edition on B200 and GB200)",
+                         f"{engines.TRTLLM_BLACKWELL_EXPERT_TIME_SCALE_BEFORE:g}×",
+                         "`dagc.plan.engines.TRTLLM_BLACKWELL_EXPERT_TIME_SCALE_BEFORE`",
+                         f"`engine = {name}@1.0` to `@1.1` on b200, b300, gb200, gb300"))
             until = ".".join(map(str, engines.TRTLLM_TRITON_UNTIL))
             rows.append((f"front end per request before {until}, behind Triton Inference Server's ensemble or BLS "
                          f"model, `{name}` (fitted on the calibration half, `python bench/fit_triton_frontend.py`: "

@@ -56,11 +56,12 @@ def test_the_table_and_report_md_name_the_tokens_a_throughput_counts():
     """The band beside the figure is the ledger's (dagc/data/ledger.json, bench/make_ledger.py); its lower edge moved
     44,402 → 45,563 when a GB200's eager launches came to be priced at its Grace host's rate (2026-12-01), the held-out
     GB200 runs' throughput errors smaller, and 45,563 → 46,644 when TensorRT-LLM's routed experts on Blackwell came to
-    take 1.68× the profile's grouped-GEMM time (2026-12-01), the held-out B200 and GB200 MoE runs' errors smaller."""
+    take 1.68× the profile's grouped-GEMM time (2026-12-01), the held-out B200 and GB200 MoE runs' errors smaller, and
+    46,644 → 47,650 when TensorRT-LLM 1.0 and 1.1's came to take 2.18× (2026-12-02), the same runs' errors smaller."""
     r = _checked(SEED_004.replace(DECODE, DECODE + "\n  throughput >= 20000 tokens/s"))
     _, rows = requirement_rows(r, 200)
     [row] = [x for x in rows if x[0] == "throughput >= 20000 tokens/s"]
-    assert row[1] == "57,024 tokens/s [46,644–62,029]\n(prompt + generated tokens)"
+    assert row[1] == "57,024 tokens/s [47,650–62,239]\n(prompt + generated tokens)"
     [decode] = [x for x in rows if x[0] == DECODE]
     assert "tokens)" not in decode[1]
     md = report_md(r)

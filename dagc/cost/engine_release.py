@@ -14,7 +14,7 @@ from ..units import said_list
 
 __all__ = ["release_priced_as"]
 
-# the words of each term a release may hold of its own (`_BEFORE`, `_FITTED_FROM` in dagc.plan.engines)
+# the words of each term a release may hold of its own (`HELD_BEFORE`, `_FITTED_FROM` in dagc.plan.engines)
 _TERM_WORDS = {"frontend_s": "its front end", "kv_read_per_query_head": "its decode attention's KV reads",
                "hopper_expert_time_scale": "its routed experts' time", "blackwell_expert_time_scale":
                "its routed experts' time"}

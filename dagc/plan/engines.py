@@ -22,7 +22,7 @@ from .output_reserve import SGLANG_NEW_TOKEN_RATIO_INIT
 
 __all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES",
            "TRTLLM_XQA_FROM", "Engine", "EngineName", "EngineTerms", "ENGINE_SAID", "engine_of", "known_release",
-           "terms_of"]
+           "terms_of", "HELD_BEFORE"]
 
 EngineName = Literal["vllm", "sglang", "trtllm", "pytorch"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("vllm", "sglang", "trtllm", "pytorch")
@@ -259,25 +259,22 @@ SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 # H100 and H200 (`python bench/fit_engine_terms.py --engine trtllm`: the 1.2 performance overview's H200 rows of
 # DeepSeek-R1, gpt-oss-120b, gpt-oss-20b and Qwen3-235B-A22B, GPUStack's bursts of DeepSeek-R1 and gpt-oss-120b,
 # the DeepSeek-R1 H200 blog run; 18 runs): the scale at which the median signed error of their output throughput
-# is 0. When fitted, the same engine's MoE runs on Blackwell (2026-11-28; since, a term below) and its dense runs on
-# Hopper sat within a few % of dagc unscaled, its Hopper MoE runs 29 % above (median): the PyTorch backend's
-# Hopper fused MoE (CUTLASS SM90 grouped GEMM) takes about twice the profile's time. Releases before 1.0 (the
-# TensorRT engine's MoE plugin) have no calibration run of an MoE model on Hopper: they keep 1 (`terms_of`).
-# Refitted on 2026-11-28 (2.22 → 2.05, the same 18 runs) when the load simulation came to price a step in which
-# several attention-DP ranks prefill with every rank's prompt tokens through the experts (`StepSurface.spread`).
-# Refitted on 2026-12-01 (2.05 → 2.42, the same 18 runs, `python bench/fit_engine_terms.py --engine trtllm --hopper`:
-# median signed error +9.8 % → +0.0 %, median |error| 14.8 % → 20.0 %) when the 1.2 edition's H200 rows came to
-# capture their llm_options.yml's CUDA graphs (1 … 8192, padded) and the time per layer kept its 70.7 µs.
+# is 0: the PyTorch backend's Hopper fused MoE (CUTLASS SM90 grouped GEMM) takes about twice the profile's time.
+# Releases before 1.0 (the TensorRT engine's MoE plugin) have no such run: they keep 1 (`terms_of`). Refitted on
+# 2026-11-28 (2.22 → 2.05) and 2026-12-01 (→ 2.42, `fit_engine_terms.py --engine trtllm --hopper`); its 1.0 and 1.1
+# runs alone fit 2.38 (docs/cost-model.md, "TensorRT-LLM's experts on Hopper"). … and on Blackwell (CUTLASS SM100,
+# TRTLLM-Gen MoE), by the same rule on the calibration half's 95 MoE runs of 1.2 on B200, B300, GB200, GB300 (`python
+# bench/fit_engine_terms.py --engine trtllm --blackwell`); before 1.2 (`TRTLLM_EXPERTS_UNTIL`) on its 57 of 1.1 on
+# B200 and GB200 (the performance overview's 1.1 edition; docs/cost-model.md, "TensorRT-LLM's experts on Blackwell").
 TRTLLM_HOPPER_EXPERT_TIME_SCALE = 2.42
-# … and on Blackwell (CUTLASS SM100, TRTLLM-Gen MoE kernels), by the same rule on the calibration half's 95 MoE runs on
-# B200, B300, GB200, GB300 (`python bench/fit_engine_terms.py --engine trtllm --blackwell`; docs/cost-model.md)
 TRTLLM_BLACKWELL_EXPERT_TIME_SCALE = 1.68
+TRTLLM_BLACKWELL_EXPERT_TIME_SCALE_BEFORE = 2.18
+TRTLLM_EXPERTS_UNTIL = (1, 2)
 # TensorRT-LLM's fused MoE on attention-DP ranks all-gathers every rank's tokens to every EP rank and reduce-scatters
 # the experts' outputs, unless its all-to-all is chosen: only for an EP group larger than the top-k on a multi-node
-# NVLink domain (MNNVL: GB200/GB300 NVL72), or with DeepEP asked for by an environment variable
-# (TRTLLM_CAN_USE_DEEP_EP=1, which `dagc launch` does not set) — tensorrt_llm/_torch/modules/fused_moe/
-# fused_moe_cutlass.py, `select_alltoall_method_type` and `reducescatter_or_allreduce` (1.0 to 1.2). vLLM's and
-# SGLang's default all-to-all sends a token to the ranks its experts are on.
+# NVLink domain (MNNVL: GB200/GB300 NVL72), or with DeepEP asked for (TRTLLM_CAN_USE_DEEP_EP=1, which `dagc launch`
+# does not set) — tensorrt_llm/_torch/modules/fused_moe/fused_moe_cutlass.py, `select_alltoall_method_type` and
+# `reducescatter_or_allreduce` (1.0 to 1.2). vLLM's and SGLang's default all-to-all sends a token to its experts' ranks.
 TRTLLM_EP_ALL_GATHER = True
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
@@ -336,19 +333,22 @@ _FITTED_FROM: Mapping[EngineName, Mapping[str, tuple[int, int]]] = {
 # release notes; docs/source/blogs/XQA-kernel.md: "will be included in the v0.8 releases"). Its front end before 1.0 is
 # Triton's (`TRTLLM_TRITON_FRONTEND_S`).
 TRTLLM_XQA_FROM = (0, 8)
-_BEFORE: Mapping[EngineName, Mapping[str, tuple[tuple[int, int], bool | float]]] = {
+HELD_BEFORE: Mapping[EngineName, Mapping[str, tuple[tuple[int, int], bool | float]]] = {
     "trtllm": {"kv_read_per_query_head": (TRTLLM_XQA_FROM, True),
-               "frontend_s": (TRTLLM_TRITON_UNTIL, TRTLLM_TRITON_FRONTEND_S)}}
+               "frontend_s": (TRTLLM_TRITON_UNTIL, TRTLLM_TRITON_FRONTEND_S),
+               "blackwell_expert_time_scale": (TRTLLM_EXPERTS_UNTIL, TRTLLM_BLACKWELL_EXPERT_TIME_SCALE_BEFORE)}}
 
 
 def terms_of(name: EngineName, release: str | None) -> EngineTerms:
-    """The terms of engine `name` at `release` (None: its newest): `ENGINE_TERMS`, with each term fitted on a later
-    generation than `release`'s at its default (`_FITTED_FROM`) and each term of an earlier one at its value there
-    (`_BEFORE`).
+    """The terms of engine `name` at `release` (None: its newest): `ENGINE_TERMS`, with each term of an earlier
+    release at its value there (`HELD_BEFORE`) and each term fitted on a later generation than `release`'s at its
+    default (`_FITTED_FROM`, which wins: TensorRT-LLM 0.17's Blackwell experts keep 1, its 1.1's take 1.1's scale).
 
     Example:
         >>> terms_of("trtllm", "0.17.0").hopper_expert_time_scale, terms_of("trtllm", "1.0").hopper_expert_time_scale
         (1.0, 2.42)
+        >>> [terms_of("trtllm", r).blackwell_expert_time_scale for r in ("0.17.0", "1.0", "1.1.0", "1.2.0", "1.3")]
+        [1.0, 2.18, 2.18, 1.68, 1.68]
         >>> terms_of("trtllm", "0.7.1").kv_read_per_query_head, terms_of("trtllm", "0.8.0").kv_read_per_query_head
         (True, False)
         >>> round(terms_of("trtllm", "0.14.0").frontend_s * 1e3, 2), terms_of("trtllm", "1.0").frontend_s * 1e3
@@ -359,9 +359,9 @@ def terms_of(name: EngineName, release: str | None) -> EngineTerms:
     if found is None:
         return terms
     series = tuple(int(x) for x in found.group(1).split("."))
-    older = {t: type(terms).model_fields[t].default for t, since in _FITTED_FROM.get(name, {}).items()
-             if series < since}
-    older |= {t: value for t, (until, value) in _BEFORE.get(name, {}).items() if series < until}
+    older = {t: value for t, (until, value) in HELD_BEFORE.get(name, {}).items() if series < until}
+    older |= {t: type(terms).model_fields[t].default for t, since in _FITTED_FROM.get(name, {}).items()
+              if series < since}
     return terms.model_copy(update=older) if older else terms
 
 
