@@ -46,6 +46,7 @@ from .watch import Observers
 __all__ = ["Replica"]
 
 B = BLOCK_TOKENS
+_NO_CHUNKS: tuple[tuple[list[tuple[Req, int]], ...], int, int] = ((), 0, 0)     # a step without prompt tokens
 
 
 class Replica:
@@ -77,6 +78,7 @@ class Replica:
         terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
         self.no_evict = bool(terms is not None and terms.no_evict)
         self.apart, self.stall = bool(terms is not None and terms.prefill_apart), 0.0     # SGLang's prefill steps
+        self.q_room = 0 if self.apart else self.q             # a step's positions per decode request beside prompts
         self.reserve = OutputReserve.of(terms, self.g, surface.adp, emitted)   # … and admission (`_fit`, `_admit`)
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
                                             self.inflight, self.no_evict, self.lazy)
@@ -220,16 +222,24 @@ class Replica:
     # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
 
     def _advance(self) -> None:
-        chunks, p, total = self._chunks() if self.nprefill else ([], 0, 0)
+        # each rank's prompt tokens this step (`step_chunks`; in a prefill step apart, the whole budget)
+        chunks, p, total = step_chunks(self.prefill, self.ndec, self.chunk, self.q_room, self.whole) \
+            if self.nprefill else _NO_CHUNKS
         k = 1 if p else self._decode_stretch()
         apart = self.apart and p > 0                         # a prefill step: the decode requests wait
-        if self.ndec_all and not self.roomy and not apart:
+        nin, ndec = self.nin, self.ndec_all
+        if ndec and not self.roomy and not apart:
             k = self.blocks.kv_steps(k, self.step)
             if k == 0:                                        # a rank has no block for the next step
                 self._preempt(self.blocks.short)
                 return
-        nin, ndec, n = self.nin, self.ndec_all, 1 if apart else self.priced
-        ell = self._prefix(chunks, 0 if apart else ndec, k)
+        # the prefix the step's decode requests attend to over its `k` steps (module docstring), at least 1
+        if ndec and not apart:
+            n, ell = self.priced, (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
+        else:
+            n, ell = 1 if apart else self.priced, max(req.tokens for c in chunks for req, _ in c)
+        if not ell > 1.0:
+            ell = 1.0
         dt = self.step_time(n, p, ell) if total <= p or self.one_rank else self.surface.spread(n, p, total, ell)
         end = self.t + dt * k
         run, source = self.run_, self.source
@@ -259,18 +269,6 @@ class Replica:
                 kv_used = -1.0
         if self.recorded is not None:
             self.recorded(end, self.nin, len(self.waiting), self.step, kv_used)
-
-    def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int, int]:
-        """Each rank's prompt tokens this step (`step_chunks`; in a prefill step apart, the whole budget)."""
-        return step_chunks(self.prefill, self.ndec, self.chunk, 0 if self.apart else self.q, self.whole)
-
-    def _prefix(self, chunks: list[list[tuple[Req, int]]], ndec: int, k: int) -> float:
-        """The prefix a step of `ndec` decode requests attends to over `k` steps (module docstring), at least 1."""
-        if ndec:
-            ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
-        else:
-            ell = max(req.tokens for c in chunks for req, _ in c)
-        return ell if ell > 1.0 else 1.0
 
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""
