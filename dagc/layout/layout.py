@@ -387,4 +387,4 @@ _DERIVED = ("shards", "dims", "stage_counts", "draft", "held")
 _UNKEYED = frozenset({"strategy", "gpus_available", *_DERIVED})
 # a strategy's fields that no DAG reads (`Layout.timing_key`): its label, and its execution options, which reach
 # it through the workload (`Strategy.workload_for`, `Layout.microbatches_requested`)
-_UNREAD = frozenset({"name", "text", "microbatches", "overlap"})
+_UNREAD = {"name", "text", "microbatches", "overlap"}

@@ -32,6 +32,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Sequence
 
 from ..plan.workload import Workload
 from .kv_blocks import BLOCK_TOKENS, RankKV
@@ -227,19 +228,13 @@ class Replica:
             if self.nprefill else _NO_CHUNKS
         k = 1 if p else self._decode_stretch()
         apart = self.apart and p > 0                         # a prefill step: the decode requests wait
-        nin, ndec = self.nin, self.ndec_all
-        if ndec and not self.roomy and not apart:
+        if self.ndec_all and not self.roomy and not apart:
             k = self.blocks.kv_steps(k, self.step)
             if k == 0:                                        # a rank has no block for the next step
                 self._preempt(self.blocks.short)
                 return
-        # the prefix the step's decode requests attend to over its `k` steps (module docstring), at least 1
-        if ndec and not apart:
-            n, ell = self.priced, (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
-        else:
-            n, ell = 1 if apart else self.priced, max(req.tokens for c in chunks for req, _ in c)
-        if not ell > 1.0:
-            ell = 1.0
+        nin, ndec, n = self.nin, self.ndec_all, 1 if apart else self.priced
+        ell = self._prefix(chunks, 0 if apart else ndec, k)
         dt = self.step_time(n, p, ell) if total <= p or self.one_rank else self.surface.spread(n, p, total, ell)
         end = self.t + dt * k
         run, source = self.run_, self.source
@@ -269,6 +264,14 @@ class Replica:
                 kv_used = -1.0
         if self.recorded is not None:
             self.recorded(end, self.nin, len(self.waiting), self.step, kv_used)
+
+    def _prefix(self, chunks: Sequence[list[tuple[Req, int]]], ndec: int, k: int) -> float:
+        """The prefix a step of `ndec` decode requests attends to over `k` steps (module docstring), at least 1."""
+        if ndec:
+            ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
+        else:
+            ell = max(req.tokens for c in chunks for req, _ in c)
+        return ell if ell > 1.0 else 1.0
 
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""
