@@ -163,3 +163,24 @@ def test_a_strategy_on_two_counts_of_one_gpu_is_compiled_once_with_the_same_figu
     assert shared_timer(plan) is shared_timer(bigger)
     other = plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"gpus_per_node": 4})})
     assert shared_timer(other) is not shared_timer(plan)
+
+
+def test_a_strategy_and_its_text_with_its_options_are_compiled_once_with_the_same_figures(monkeypatch):
+    # `dagc search --rate` checks a candidate by its printed text (`tp 4 with microbatches 1 overlap none`) after the
+    # search's exact figures compiled the same strategy as `tp 4`: one DAG, the same figures, and each its own
+    # strategy; a strategy whose options change the workload is another DAG
+    from dagc.lang.load import parse_strategy
+    module = sys.modules["dagc.verdict.analyse"]
+    module.compiled_clear()
+    builds: list[int] = []
+    real = module.build
+    monkeypatch.setattr(module, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    bare, written, other = (flatten(parse_strategy(t), plan.cluster.gpus)[0] for t in (
+        "tp 4", "tp 4 with microbatches 1 overlap none", "tp 4 with microbatches 2 overlap none"))
+    a, b = analyse(plan, bare), analyse(plan, written)
+    assert a.layout.timing_key == b.layout.timing_key and a.layout.strategy != b.layout.strategy
+    assert len(builds) == 1 and a.metrics == b.metrics and a.metrics.tpot_s > 0
+    assert a.compiled.dag is b.compiled.dag and b.compiled.strategy is written
+    c = analyse(plan, other)
+    assert len(builds) == 2 and c.compiled.dag is not a.compiled.dag

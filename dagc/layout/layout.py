@@ -87,11 +87,14 @@ class Layout:
     @functools.cached_property
     def timing_key(self) -> tuple[Hashable, ...]:
         """What a layout's DAG and activations read of it, worked out once (`dagc.memory.activations` and
-        `dagc.verdict.analyse.compile_dag` key what they keep by it): its strategy (by its JSON: a `Strategy` holds its
-        options) and every field but its GPUs available (strategies checked on clusters of one GPU type at several
-        counts share them) and those worked out of the model and workload that the key holds beside it
-        (`_DERIVED`)."""
-        return (self.strategy.model_dump_json(),
+        `dagc.verdict.analyse.compile_dag` key what they keep by it): its strategy by its degrees (its JSON but its
+        name, text and execution options, `_UNREAD`) and every field but its GPUs available (strategies checked on
+        clusters of one GPU type at several counts share them) and those worked out of the model and workload that
+        the key holds beside it (`_DERIVED`). No DAG, cost, schedule or activation reads a layout's `strategy`: its
+        fields do, and the workload beside the key holds the options (`Strategy.workload_for`), so that `tp 8` and
+        `tp 8 with microbatches 1 overlap none` of one workload — the search's exact figures of a candidate and its
+        check by its printed text (`dagc search --rate`) — build, cost and schedule one DAG."""
+        return (self.strategy.model_dump_json(exclude=_UNREAD),
                 *(getattr(self, f.name) for f in fields(self) if f.name not in _UNKEYED))
 
     @property
@@ -382,3 +385,6 @@ def attention_ranks(strategy: Strategy) -> int:
 # holding the cluster's `hardware` holds)
 _DERIVED = ("shards", "dims", "stage_counts", "draft", "held")
 _UNKEYED = frozenset({"strategy", "gpus_available", *_DERIVED})
+# a strategy's fields that no DAG reads (`Layout.timing_key`): its label, and its execution options, which reach
+# it through the workload (`Strategy.workload_for`, `Layout.microbatches_requested`)
+_UNREAD = {"name", "text", "microbatches", "overlap"}

@@ -20,7 +20,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind, Traffic
 from .load_result import Load, QueueGrowth, percentiles
 
-__all__ = ["LoadFigures", "LoadMisses", "Percentiles", "drawn_seed", "good_requests", "load_figures"]
+__all__ = ["LoadFigures", "LoadMisses", "Percentiles", "drawn_seed", "good_requests", "load_figures", "run_latencies"]
 
 
 @dataclass(frozen=True)
@@ -110,18 +110,24 @@ class LoadFigures:
         raise ValueError(f"{kind.value} is not a latency of the load")
 
 
-def good_requests(plan: Plan, load: Load, scale: Mapping[RequirementKind, float] | None = None) -> np.ndarray:
+def good_requests(plan: Plan, load: Load, scale: Mapping[RequirementKind, float] | None = None,
+                  latencies: Mapping[RequirementKind, np.ndarray] | None = None) -> np.ndarray:
     """Which of the run's requests meet every latency target goodput counts them against — each request's TTFT
     against `ttft` and `ttft_pNN`, TPOT against `tpot` and `tpot_pNN`, end-to-end latency against `e2e_pNN` —,
     each latency times its `scale` (1 when not given: as simulated; `dagc.verdict.goodput_band` asks at the
-    latencies' errors)."""
+    latencies' errors); `latencies`, the run's `run_latencies` when the caller made them once for many scales."""
     scale = scale or {}
-    latencies = {RequirementKind.TTFT: load.ttft, RequirementKind.TPOT: load.tpot, RequirementKind.E2E: load.e2e}
+    latencies = run_latencies(load) if latencies is None else latencies
     ok = np.ones(len(load.ttft), dtype=bool)
     for req in plan.requirements:
         if (x := latencies.get(req.kind)) is not None:
             ok &= req.holds(x * scale.get(req.kind, 1.0))
     return ok
+
+
+def run_latencies(load: Load) -> dict[RequirementKind, np.ndarray]:
+    """Each request's TTFT, TPOT and end-to-end latency in the run, by the kind of requirement that bounds it."""
+    return {RequirementKind.TTFT: load.ttft, RequirementKind.TPOT: load.tpot, RequirementKind.E2E: load.e2e}
 
 
 def load_figures(plan: Plan, load: Load) -> LoadFigures:

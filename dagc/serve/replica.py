@@ -32,6 +32,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Sequence
 
 from ..plan.workload import Workload
 from .kv_blocks import BLOCK_TOKENS, RankKV
@@ -46,6 +47,7 @@ from .watch import Observers
 __all__ = ["Replica"]
 
 B = BLOCK_TOKENS
+_NO_CHUNKS: tuple[tuple[list[tuple[Req, int]], ...], int, int] = ((), 0, 0)     # a step without prompt tokens
 
 
 class Replica:
@@ -77,6 +79,7 @@ class Replica:
         terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
         self.no_evict = bool(terms is not None and terms.no_evict)
         self.apart, self.stall = bool(terms is not None and terms.prefill_apart), 0.0     # SGLang's prefill steps
+        self.q_room = 0 if self.apart else self.q             # a step's positions per decode request beside prompts
         self.reserve = OutputReserve.of(terms, self.g, surface.adp, emitted)   # … and admission (`_fit`, `_admit`)
         self.blocks = blocks = DecodeBlocks(run, [RankKV(kv_blocks, self.hash_tokens) for _ in caps], emitted,
                                             self.inflight, self.no_evict, self.lazy)
@@ -220,7 +223,9 @@ class Replica:
     # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
 
     def _advance(self) -> None:
-        chunks, p, total = self._chunks() if self.nprefill else ([], 0, 0)
+        # each rank's prompt tokens this step (`step_chunks`; in a prefill step apart, the whole budget)
+        chunks, p, total = step_chunks(self.prefill, self.ndec, self.chunk, self.q_room, self.whole) \
+            if self.nprefill else _NO_CHUNKS
         k = 1 if p else self._decode_stretch()
         apart = self.apart and p > 0                         # a prefill step: the decode requests wait
         if self.ndec_all and not self.roomy and not apart:
@@ -260,11 +265,7 @@ class Replica:
         if self.recorded is not None:
             self.recorded(end, self.nin, len(self.waiting), self.step, kv_used)
 
-    def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int, int]:
-        """Each rank's prompt tokens this step (`step_chunks`; in a prefill step apart, the whole budget)."""
-        return step_chunks(self.prefill, self.ndec, self.chunk, 0 if self.apart else self.q, self.whole)
-
-    def _prefix(self, chunks: list[list[tuple[Req, int]]], ndec: int, k: int) -> float:
+    def _prefix(self, chunks: Sequence[list[tuple[Req, int]]], ndec: int, k: int) -> float:
         """The prefix a step of `ndec` decode requests attends to over `k` steps (module docstring), at least 1."""
         if ndec:
             ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half

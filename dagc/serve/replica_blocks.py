@@ -234,23 +234,32 @@ def step_chunks(prefill: list[deque[Req]], ndec: list[int], chunk: int, q: int, 
     """Each rank's prompt tokens this step, first come first served in the room its budget (`chunk`) leaves after
     its `ndec` decode requests' `q` positions each (the last prompt chunked, or with chunked prefill off — `whole` —
     whole prompts only), the most of any rank and of all ranks together."""
+    if len(prefill) == 1 and prefill[0]:            # one rank, prefilling: no ranks to pick
+        mine, size = _rank_chunk(prefill[0], ndec[0], chunk, q, whole)
+        return [mine], size, size
     chunks: list[list[tuple[Req, int]]] = []
     p = total = 0
     for queue, n in compress(zip(prefill, ndec, strict=True), prefill):     # the ranks prefilling
-        room = max(1, chunk - n * q)
-        size = 0
-        mine = []
-        for req in queue:
-            if whole and req.left > room - size:
-                if size or (n and req.left <= chunk):   # it waits for a step with room for all of it
-                    break
-                room = req.left          # longer than any step's budget: its own step, beside the decodes
-            take = min(room - size, req.left)
-            mine.append((req, take))
-            size += take
-            if size >= room:
-                break
+        mine, size = _rank_chunk(queue, n, chunk, q, whole)
         chunks.append(mine)
         p = max(p, size)
         total += size
     return chunks, p, total
+
+
+def _rank_chunk(queue: deque[Req], n: int, chunk: int, q: int, whole: bool) -> tuple[list[tuple[Req, int]], int]:
+    """One rank's prompt tokens this step (`step_chunks`) beside its `n` decode requests, and how many."""
+    room = max(1, chunk - n * q)
+    size = 0
+    mine = []
+    for req in queue:
+        if whole and req.left > room - size:
+            if size or (n and req.left <= chunk):   # it waits for a step with room for all of it
+                break
+            room = req.left          # longer than any step's budget: its own step, beside the decodes
+        take = min(room - size, req.left)
+        mine.append((req, take))
+        size += take
+        if size >= room:
+            break
+    return mine, size

@@ -55,7 +55,7 @@ import numpy as np
 
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
-from ..serve.load_figures import good_requests
+from ..serve.load_figures import good_requests, run_latencies
 from .ledger import Errors
 from .under_load import UnderLoad
 
@@ -125,9 +125,11 @@ def goodput_curve(plan: Plan, under: UnderLoad, errors_of: Callable[[Requirement
     cap = _keeps_up_with(under, rate)
     kinds = [k for k in _LATENCIES if any(r.kind is k for r in plan.requirements)]
     errors = {k: errors_of(k) for k in kinds}
+    latencies = run_latencies(load)         # made once for the levels
     out = []
     for level in LEVELS:
-        share = float(np.mean(good_requests(plan, load, {k: math.exp(-e.quantile(level)) for k, e in errors.items()})))
+        scale = {k: math.exp(-e.quantile(level)) for k, e in errors.items()}
+        share = float(np.mean(good_requests(plan, load, scale, latencies)))
         keep = min(1.0, cap * math.exp(-throughput.quantile(1.0 - level)) / rate)
         out.append(rate * share * keep)
     return GoodputCurve(LEVELS, np.maximum.accumulate(np.array(out)), "goodput: its latencies' and capacity's errors",
