@@ -100,13 +100,13 @@ def traffic_runs():
     with pytest.MonkeyPatch.context() as mp:
         for extra in ("chunked_prefill = off", ""):
             taken: list[list[tuple[int, int]]] = []
-            real = replica_module.Replica._chunks
+            real = replica_module.step_chunks       # each step's prompt tokens, as the replica's event takes them
 
-            def chunks(self, real=real, taken=taken):
-                out = real(self)
+            def chunks(*args, real=real, taken=taken):
+                out = real(*args)
                 taken.append([(req.left, take) for c in out[0] for req, take in c])
                 return out
-            mp.setattr(replica_module.Replica, "_chunks", chunks)
+            mp.setattr(replica_module, "step_chunks", chunks)
             plan = load_plan_text(_traffic_text(extra))
             (r,) = check(plan)
             simulate(plan, r.strategy, r.layout)
@@ -130,19 +130,19 @@ def test_a_prompt_longer_than_any_step_runs_when_it_heads_its_queue(monkeypatch)
     # prompt as soon as it heads its rank's queue, beside the rank's decode tokens (SGLang's prefill batch of it
     # alone), not once the rank has drained — which held every prompt behind it for the rank's longest request
     seen: list[tuple[int, int]] = []            # per such step: the rank's decode requests, the prompts it took
-    real = replica_module.Replica._chunks
+    real = replica_module.step_chunks
 
-    def chunks(self):
-        heads = [q[0] if q else None for q in self.prefill]
-        out = real(self)
-        ranks = [r for r, q in enumerate(self.prefill) if q]      # `_chunks` lists the ranks with a queue, in order
+    def chunks(prefill, ndec, chunk, *rest):
+        heads = [q[0] if q else None for q in prefill]
+        out = real(prefill, ndec, chunk, *rest)
+        ranks = [r for r, q in enumerate(prefill) if q]      # `step_chunks` lists the ranks with a queue, in order
         for r, mine in zip(ranks, out[0], strict=True):
             head = heads[r]
-            if head is not None and head.left > self.chunk:
+            if head is not None and head.left > chunk:
                 assert mine and mine[0][0] is head and mine[0][1] == head.left, "it heads its queue: it runs whole"
-                seen.append((self.ndec[r], len(mine)))
+                seen.append((ndec[r], len(mine)))
         return out
-    monkeypatch.setattr(replica_module.Replica, "_chunks", chunks)
+    monkeypatch.setattr(replica_module, "step_chunks", chunks)
     text = PLAN.format(batch=24, serving="inflight", chunk=6_000, extra="chunked_prefill = off  rate = 8 requests/s  "
                        "requests = 300  lengths = lognormal  seed = 3")
     plan = load_plan_text(text)

@@ -1,41 +1,79 @@
-"""`dagc search --rate`'s conclusion says what the strategies on fewer GPUs gave (dagc.cli.print_rate.fewer_gpus_line):
-the answer to "how many GPUs do I need?" beside rows that all use the cluster's."""
+"""`dagc search --rate R` simulates, beside the steady state's best 32 and its Pareto front, the best candidate of each
+GPU count up to the first's that those hold none of (`dagc.search.at_rate._fewer_gpus`): at a rate a strategy on
+fewer GPUs has the higher ceiling of goodput per GPU, and its steady state at the plan's whole batch can rank it far
+down. Seed 003's 10B MoE on 64 GPUs of 64 GB at 2 requests/s: `tp 2 ; ep 2` on 2 GPUs ranked 34th by tokens per GPU,
+behind pairs of pools on 6 to 12 GPUs, and was never simulated — the conclusion was a pair of pools on 6 GPUs at
+0.33 requests/s per GPU, where `dagc check --strategy 'tp 2 ; ep 2'` meets every requirement at 0.95."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace as N
+import pytest
 
-from dagc.cli.print_rate import fewer_gpus_line
-from dagc.plan.workload import Requirement, RequirementKind
+from dagc.lang.load import load_plan_text
+from dagc.search.at_rate import RATE_CANDIDATES, _pool, rank_at_rate
+from dagc.search.search import search
 
-TPOT = Requirement(kind=RequirementKind.TPOT, op="<=", target=0.05, percentile=99, text="tpot_p99 <= 50 ms")
-
-
-def _run(text, gpus, carries=True, meets=False, served=4.0, tpot=None):
-    reqs = () if tpot is None else (N(requirement=TPOT, met=tpot <= 0.05, value=tpot),)
-    return N(candidate=N(text=text, gpus=gpus, meets_requirements=meets, load_missed=(), others_missed=()),
-             load=N(carries_traffic=carries, figures=N(served_requests_per_s=served)), requirements=reqs)
-
-
-BEST = _run("dp 2 < tp 8 ; ep 8 >", 16, meets=True)
-
-
-def test_one_strategy_on_fewer_gpus_with_the_requirement_it_misses():
-    ranked = N(ranked=(BEST, _run("tp 2 ; ep 8", 8, tpot=0.05336)))
-    assert fewer_gpus_line(ranked, BEST, "4 requests/s") == (
-        "  fewer GPUs: the one strategy simulated on fewer than 16, `tp 2 ; ep 8` on 8 GPUs, misses tpot_p99 <= 50 ms "
-        "(53.36 ms) at 4 requests/s (`--set cluster.gpus=8` searches every strategy on 8)")
+# `chunk = 8192` stated: vLLM's own budget on a GPU under 70 GiB is 2,048 (docs/cost-model.md, "The engines' step
+# budgets"), and the figures below are the 8,192-token steps'
+PLAN = """model "seed-moe-10b" {
+  layers = 16  hidden = 4096  heads = 32  vocab = 32000
+  moe { experts = 16  top_k = 2  ffn = 4096  gated = false }
+}
+cluster { gpus = 64  gpu "gpu64" { memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s }  engine = vllm }
+workload { batch = 128  prompt = 10240  generate = 256  serving = inflight  chunk = 8192  rate = 2 requests/s
+           requests = 2000 }
+require { ttft_p99 <= 10 s  tpot_p90 <= 50 ms  memory <= 64 GB  gpus <= 64 }
+"""
+FEW = "tp 2 ; ep 2 with microbatches 1 overlap none"
 
 
-def test_several_the_best_ranked_of_them_and_one_that_falls_behind():
-    ranked = N(ranked=(BEST, _run("tp 4 ; ep 4", 4, carries=False, served=2.5), _run("tp 2", 2, carries=False)))
-    assert fewer_gpus_line(ranked, BEST, "4 requests/s") == (
-        "  fewer GPUs: none of the 2 strategies simulated on fewer than 16 meets every requirement at 4 requests/s "
-        "(the best of them, `tp 4 ; ep 4` on 4 GPUs, does not keep up: it serves 2.5 requests/s; "
-        "`--set cluster.gpus=4` searches every strategy on 4)")
+@pytest.fixture(scope="module")
+def searched():
+    plan = load_plan_text(PLAN, needs_strategy=False)
+    return plan, search(plan, objective=plan.objective)
 
 
-def test_nothing_said_without_fewer_gpus_or_when_one_of_them_meets():
-    assert fewer_gpus_line(N(ranked=(BEST, _run("tp 8 ; ep 16", 16))), BEST, "4 requests/s") is None
-    met = _run("tp 8 ; ep 8", 8, meets=True)
-    assert fewer_gpus_line(N(ranked=(BEST, met)), BEST, "4 requests/s") is None
+def test_the_best_of_each_fewer_gpu_count_is_simulated(searched):
+    plan, found = searched
+    rank = [c.text for c in found.ranked].index(FEW)
+    assert rank >= RATE_CANDIDATES                  # beyond the steady state's best 32: the case of this test
+    first = found.ranked[0].gpus
+    pool = _pool(found)
+    assert FEW in [c.text for c in pool]
+    base = {c.gpus for c in (*found.ranked[:RATE_CANDIDATES], *found.pareto)}
+    added = [c for c in pool if c.gpus not in base]
+    # every GPU count up to the first's that a legal candidate has is in the pool, by its best-ranked candidate
+    assert {c.gpus for c in found.ranked if c.gpus <= first} <= {c.gpus for c in pool}
+    assert [c.gpus for c in added] == sorted({c.gpus for c in found.ranked if c.gpus <= first} - base)
+    for c in added:
+        assert c is next(d for d in found.ranked if d.gpus == c.gpus)
+
+def test_the_rate_ranking_finds_two_gpus_that_carry_the_rate(searched):
+    plan, found = searched
+    at = rank_at_rate(plan, found, 2.0, shown=10)
+    best = at.ranked[0]
+    # 2 requests/s on 2 GPUs, every requirement met: 1 request/s per GPU (the pools on 6 GPUs: 2 / 6 = 0.333)
+    assert best.candidate.gpus == 2 and best.load.carries_traffic
+    assert best.goodput_per_gpu >= 0.9
+    two = next(a for a in at.ranked if a.candidate.text == FEW)
+    assert two.candidate.gpus == 2 and two.goodput_per_gpu == pytest.approx(1.904 / 2, rel=0.02)
+
+
+SMALL = """model preset "qwen3-30b-a3b"
+cluster { gpus = 8  gpu preset "h100-sxm" }
+workload { batch = 64  prompt = 1024  generate = 128 }
+"""
+
+
+def test_fewer_gpus_adds_the_best_of_each_count_the_pool_lacks():
+    """Ranked by TTFT (its first on the most GPUs) and the pool holding only that first, the added candidates are the
+    best-ranked of each smaller GPU count, fewest first, and none of the first's count or above."""
+    from dagc.search.at_rate import _fewer_gpus
+    plan = load_plan_text(SMALL, needs_strategy=False)
+    found = search(plan, objective="ttft")
+    first = found.ranked[0]
+    added = _fewer_gpus(found, [first])
+    counts = sorted({c.gpus for c in found.ranked if c.gpus < first.gpus})
+    assert counts and [c.gpus for c in added] == counts
+    assert all(c is next(d for d in found.ranked if d.gpus == c.gpus) for c in added)
+    assert _fewer_gpus(found, list(found.ranked)) == []           # a pool of every count: nothing to add
