@@ -145,14 +145,20 @@ def test_generated_plans_get_one_pass_of_every_rule(text):
     assert list(a.diagnostics) == _one_pass(a)
 
 
-def test_a_strategy_on_two_counts_of_one_gpu_is_compiled_once_with_the_same_figures(monkeypatch):
-    # a fleet's counts of one GPU type: what times a strategy does not read the cluster's count of GPUs or price
-    from dagc.schedule.timer import shared_timer
+def _counted_builds(monkeypatch) -> list[int]:
+    """The DAGs `dagc.verdict.analyse` builds from now on, one entry each, its kept DAGs forgotten first."""
     module = sys.modules["dagc.verdict.analyse"]
     module.compiled_clear()
     builds: list[int] = []
     real = module.build
     monkeypatch.setattr(module, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    return builds
+
+
+def test_a_strategy_on_two_counts_of_one_gpu_is_compiled_once_with_the_same_figures(monkeypatch):
+    # a fleet's counts of one GPU type: what times a strategy does not read the cluster's count of GPUs or price
+    from dagc.schedule.timer import shared_timer
+    builds = _counted_builds(monkeypatch)
     plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
     bigger = plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"gpus": 2 * plan.cluster.gpus,
                                                                                  "price_per_gpu_hour": 2.5})})
@@ -170,11 +176,7 @@ def test_a_strategy_and_its_text_with_its_options_are_compiled_once_with_the_sam
     # search's exact figures compiled the same strategy as `tp 4`: one DAG, the same figures, and each its own
     # strategy; a strategy whose options change the workload is another DAG
     from dagc.lang.load import parse_strategy
-    module = sys.modules["dagc.verdict.analyse"]
-    module.compiled_clear()
-    builds: list[int] = []
-    real = module.build
-    monkeypatch.setattr(module, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    builds = _counted_builds(monkeypatch)
     plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
     bare, written, other = (flatten(parse_strategy(t), plan.cluster.gpus)[0] for t in (
         "tp 4", "tp 4 with microbatches 1 overlap none", "tp 4 with microbatches 2 overlap none"))
