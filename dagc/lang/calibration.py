@@ -32,7 +32,7 @@ from ..plan.presets import GPU_PRESETS, MODEL_PRESETS
 from ..source import Span
 from .blocks import BAD, Bad, Collector
 from .model import ImportRoots
-from .near_file import near_file
+from .near_file import in_directory, near_file
 from .parse import MAX_PLAN_BYTES, read_source
 
 __all__ = ["CALIBRATION_CODE", "KV_SHARE_TERM", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE",
@@ -146,7 +146,9 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                           hint='give the path of the file `dagc calibrate … -o FILE` wrote (`calibration from "FILE"`)')
     except PlanError as exc:
         for d in exc.diagnostics:
-            hint = near_file(path, written, "calibration from") if d.message == "the file does not exist" else None
+            hint = near_file(path, written, "calibration from") if d.message == "the file does not exist" else \
+                in_directory(path, written, "calibration from", (".json",), "calibration files") \
+                if d.message.startswith("the path is a directory") else None
             out.error(CALIBRATION_CODE, f"cannot read calibration `{shown}`: {d.message}", at, hint or d.hint or _HINT)
         return BAD
     try:

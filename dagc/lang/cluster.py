@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from ..diagnostics import PlanError, code, quote
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
@@ -42,7 +43,7 @@ from .fields import (
 )
 from .hints import gpu_hint
 from .model import ImportRoots
-from .near_file import near_file
+from .near_file import in_directory, near_file
 
 __all__ = ["CLUSTER_BLOCK_FIELDS", "lower_cluster"]
 
@@ -101,9 +102,9 @@ def _kernels(out: Collector, roots: ImportRoots, values: ClusterFields,
         try:
             return load_profile_file(path, item.label_span)
         except PlanError as exc:
-            # a slip of a file's name beside it: that name (`near_file`; until 2026-12-01 "check the path" alone)
-            out.diags.extend(replace(d, hint=near_file(path, item.label, "kernels from") or d.hint)
-                             if d.message.endswith(" does not exist") else d for d in exc.diagnostics)
+            # a slip of a file's name beside it, or a directory: `_file_hint`
+            out.diags.extend(replace(d, hint=_file_hint(path, item.label, d.message) or d.hint)
+                             for d in exc.diagnostics)
             return BAD
     name = values.get("kernels")
     if name is None:                 # none written, or one that did not read (said, and the cluster is not built)
@@ -235,3 +236,14 @@ def _cluster(values: ClusterFields, gpu: Gpu, efficiency: Efficiency, latency: L
     if "price" in values:
         fields["price_per_gpu_hour"] = float(values["price"])
     return Cluster.model_validate(fields)
+
+
+def _file_hint(path: Path, written: str, message: str) -> str | None:
+    """A hint for a kernel profile that did not read: a file of a near name beside a missing one (`near_file`; until
+    2026-12-01 "check the path" alone), the profiles in a directory given as one (`in_directory`; until 2026-12-03
+    "give the path of a .json file")."""
+    if message.endswith(" does not exist"):
+        return near_file(path, written, "kernels from")
+    if path.is_dir():
+        return in_directory(path, written, "kernels from", (".json",), "kernel profiles")
+    return None

@@ -10,14 +10,17 @@ no file is opened, so nothing of one is ever echoed.
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path, PurePath
 
-from ..diagnostics import quote
+from ..diagnostics import printable, quote
 from .fields import nearest
 
-__all__ = ["MAX_LISTED", "near_file", "near_path"]
+__all__ = ["MAX_LISTED", "MAX_NAMED", "files_in", "in_directory", "named", "near_file", "near_path"]
 
 MAX_LISTED = 1000            # entries of the directory a missing file's near name is sought among
+MAX_NAMED = 5                # files of a directory given where a file goes that a hint names
+SCANNED_ENTRIES = 10_000     # entries of such a directory read for them, at most
 
 
 def near_file(path: Path, written: str, statement: str) -> str | None:
@@ -63,3 +66,50 @@ def _meant(path: Path, written: str) -> tuple[str, str] | None:
     if near is None:
         return None
     return written[: len(written) - len(PurePath(written).name)] + near, near
+
+
+def files_in(directory: Path, suffixes: tuple[str, ...]) -> list[str] | None:
+    """The names of the regular files in `directory` whose names end with one of `suffixes` (lower case, as the names
+    are compared), in name order, among its first `SCANNED_ENTRIES` entries; None when it cannot be listed. Names
+    only: no file is opened."""
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(e.name for e in itertools.islice(entries, SCANNED_ENTRIES)
+                          if e.name.lower().endswith(suffixes) and e.is_file())
+    except OSError:
+        return None
+
+
+def named(names: list[str]) -> str:
+    """The first `MAX_NAMED` of `names` for a hint, printable, and how many more.
+
+    Example:
+        >>> named(["a.csv"]), named(["a.csv", "b.csv"]), named([f"{i}.csv" for i in range(7)])
+        ('a.csv', 'a.csv and b.csv', '0.csv, 1.csv, 2.csv, 3.csv, 4.csv and 2 more')
+    """
+    shown = [printable(n) for n in names[:MAX_NAMED]]
+    if len(names) > len(shown):
+        return ", ".join(shown) + f" and {len(names) - len(shown):,} more"
+    return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else ", ".join(shown)
+
+
+def in_directory(path: Path, written: str, statement: str, suffixes: tuple[str, ...], what: str) -> str:
+    """The hint for a directory `path` (written `written` in the plan, after `statement`) where a file goes: the files
+    in it that could be meant (`files_in`: names ending with `suffixes`, `what` they are), the first as the statement
+    to write; that it holds none of `what` otherwise.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     for n in ("b.jsonl", "a.csv", "notes.txt"): _ = (Path(d) / n).write_text("")
+        ...     in_directory(Path(d), "logs", "requests from", (".csv", ".jsonl"), "request logs")
+        'name a file in it: `logs` holds a.csv and b.jsonl (`requests from "logs/a.csv"`)'
+    """
+    names = files_in(path, suffixes)
+    shown = printable(written)
+    if names is None:
+        return f"name a file in it: `{shown}` cannot be listed"
+    if not names:
+        return f"name a file: `{shown}` holds no {what} (files ending {named(list(suffixes)).replace(' and ', ' or ')})"
+    first = PurePath(written, names[0]).as_posix()
+    return f"name a file in it: `{shown}` holds {named(names)} (`{statement} \"{quote(first)}\"`)"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import os
 import re
 import stat
@@ -24,7 +23,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 
 from ..diagnostics import Diagnostic, PlanError, Severity, printable
 from ..source import SourceFile, Unreadable, file_kind, normalise_newlines, read_regular
-from .near_file import near_path
+from .near_file import files_in, named, near_path
 from .syntax_errors import scope_marks, syntax_diagnostic
 
 __all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "MAX_SYNTAX_ERRORS", "PARSER_PATH",
@@ -147,15 +146,10 @@ def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Seque
     return SourceFile(name, text, echo=echo)
 
 
-_LISTED_PLANS = 5              # plans of a directory a hint names
-_SCANNED_ENTRIES = 10_000      # entries of a directory read for them, at most
-
-
 def _plans_in(directory: str, hint: str) -> str:
-    """E002's hint for a directory given as the plan: the `.moe` files in it (their names, never their content; the
-    first `_LISTED_PLANS` in name order of at most `_SCANNED_ENTRIES` entries read), each a path to give — `dagc check
-    examples` told only "give the path of a .moe file" until 2026-12-02 —; `hint` when it holds none or cannot be
-    read.
+    """E002's hint for a directory given as the plan: the `.moe` files in it (`dagc.lang.near_file.files_in`: their
+    names, never their content), the first `MAX_NAMED` named, each a path to give — `dagc check examples` told only
+    "give the path of a .moe file" until 2026-12-02 —; `hint` when it holds none or cannot be read.
 
     Example:
         >>> import tempfile, pathlib
@@ -164,18 +158,12 @@ def _plans_in(directory: str, hint: str) -> str:
         >>> _plans_in(str(d), "give the path of a .moe file").replace(str(d), "D")
         'give the path of a .moe file: D holds a.moe and b.moe (`D/a.moe`)'
     """
-    try:
-        with os.scandir(directory) as entries:
-            names = sorted(e.name for e in itertools.islice(entries, _SCANNED_ENTRIES)
-                           if e.name.endswith(".moe") and e.is_file())
-    except OSError:
+    names = files_in(Path(directory), (".moe",))
+    if names is None:
         return hint
     if not names:
         return f"{hint}: {printable(directory)} holds none"
-    shown = [printable(n) for n in names[:_LISTED_PLANS]]
-    more = f" and {len(names) - len(shown):,} more" if len(names) > len(shown) else ""
-    listed = (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 and not more else ", ".join(shown)) + more
-    return f"{hint}: {printable(directory)} holds {listed} (`{printable(os.path.join(directory, names[0]))}`)"
+    return f"{hint}: {printable(directory)} holds {named(names)} (`{printable(os.path.join(directory, names[0]))}`)"
 
 
 def _check_tokens(src: SourceFile) -> None:

@@ -50,7 +50,9 @@ from .log_fields import (
 )
 from .model import ImportRoots
 from .mooncake_log import mooncake_log
-from .near_file import near_file
+from .near_file import in_directory, near_file
+
+LOG_SUFFIXES = (".csv", ".jsonl", ".json")     # a request log's extensions: Azure's CSV, then Mooncake's JSON lines
 
 __all__ = ["AZURE_COLUMNS", "BLOCK_TOKENS", "MAX_LOG_BYTES", "MAX_LOG_REQUESTS", "MAX_LOG_SPAN_S", "MAX_LOG_TOKENS",
            "MOONCAKE_KEYS", "REQUEST_LOG_CODE", "LogError", "parse_request_log", "read_request_log"]
@@ -100,6 +102,9 @@ def _read_bounded(path: Path, written: str) -> bytes:
                 hint = "dagc does not expand `~` as a shell does: write the path relative to the plan, or absolute " \
                        "(a file outside the plan's directory is read with `--allow-path DIR`)"
             raise LogError(None, "the file does not exist", hint) from None
+        if exc.kind == "a directory":      # until 2026-12-03 "dagc reads regular files only", not what to name
+            raise LogError(None, "the path is a directory, not a request log",
+                           in_directory(path, written, "requests from", LOG_SUFFIXES, "request logs")) from None
         if exc.kind is not None:
             raise LogError(None, f"the path is {exc.kind}, not a request log",
                            "dagc reads regular files only") from None
@@ -171,7 +176,7 @@ def _collector_paused() -> Iterator[None]:
 
 def _is_mooncake(name: str, data: bytes, start: int) -> bool:
     suffix = Path(name).suffix.lower()
-    if suffix in (".jsonl", ".json"):
+    if suffix in LOG_SUFFIXES[1:]:
         return True
     first = _FIRST_CHAR.search(data, start, start + 4096)
     return suffix != ".csv" and first is not None and first.group() == b"{"
