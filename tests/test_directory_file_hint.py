@@ -58,7 +58,11 @@ def test_kernel_profile_and_calibration_directories(tmp_path):
     assert "error[E105]: kernel profile `prof` is not a regular file" in err
     assert 'help: name a file in it: `prof` holds h200.json (`kernels from "prof/h200.json"`)' in err
     assert "error[E109]: cannot read calibration `cal`: the path is a directory, not a calibration file" in err
-    assert "help: name a file: `cal` holds no calibration files (files ending .json)" in err
+    # a directory of no calibration: what writes one, as before
+    assert 'help: give the path of the file `dagc calibrate … -o FILE` wrote (`calibration from "FILE"`)' in err
+    (tmp_path / "cal" / "fit.json").write_text("")
+    err = _check(tmp_path, calibration='calibration from "cal"')
+    assert 'help: name a file in it: `cal` holds fit.json (`calibration from "cal/fit.json"`)' in err
 
 
 def test_a_name_that_looks_like_markup_is_printed_as_text(tmp_path):

@@ -147,7 +147,7 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
     except PlanError as exc:
         for d in exc.diagnostics:
             hint = near_file(path, written, "calibration from") if d.message == "the file does not exist" else \
-                in_directory(path, written, "calibration from", (".json",), "calibration files") \
+                in_directory(path, written, "calibration from", (".json",), "calibration files", d.hint) \
                 if d.message.startswith("the path is a directory") else None
             out.error(CALIBRATION_CODE, f"cannot read calibration `{shown}`: {d.message}", at, hint or d.hint or _HINT)
         return BAD

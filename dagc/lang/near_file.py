@@ -93,10 +93,11 @@ def named(names: list[str]) -> str:
     return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else ", ".join(shown)
 
 
-def in_directory(path: Path, written: str, statement: str, suffixes: tuple[str, ...], what: str) -> str:
+def in_directory(path: Path, written: str, statement: str, suffixes: tuple[str, ...], what: str,
+                 otherwise: str | None = None) -> str:
     """The hint for a directory `path` (written `written` in the plan, after `statement`) where a file goes: the files
     in it that could be meant (`files_in`: names ending with `suffixes`, `what` they are), the first as the statement
-    to write; that it holds none of `what` otherwise.
+    to write; `otherwise` when it holds none (or cannot be listed), else that it holds none of `what`.
 
     Example:
         >>> import tempfile
@@ -107,6 +108,8 @@ def in_directory(path: Path, written: str, statement: str, suffixes: tuple[str, 
     """
     names = files_in(path, suffixes)
     shown = printable(written)
+    if not names and otherwise is not None:
+        return otherwise
     if names is None:
         return f"name a file in it: `{shown}` cannot be listed"
     if not names:
