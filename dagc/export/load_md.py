@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..serve.load_result import RAMP_LIFETIMES
 from ..units import Dimension, count_text, format_figure, format_percent, format_si
 from ..verdict.carrying import PAST_CAPACITY
 from ..verdict.under_load import CAPACITY_MIN_REQUESTS, CAPACITY_WORK_BUDGET
@@ -51,16 +52,20 @@ def capacity_text(load: dict[str, Any]) -> str:
     """The capacity in words: `capacity 5.133 requests/s` (of a closed loop's traffic, `capacity at open-loop
     (poisson) arrivals …`, of a log's `… (the log's times, scaled) …`: what it serves at once with its clients
     waiting can be more) or `no capacity: …`."""
-    cap = load.get("capacity_requests_per_s")
-    if load.get("capacity_judged") is False and load.get("log") is not None \
-            and load["requests"] < CAPACITY_MIN_REQUESTS:
+    capacity = load.get("capacity_requests_per_s")
+    least = load.get("capacity_min_requests") or CAPACITY_MIN_REQUESTS
+    if load.get("capacity_judged") is False and load.get("log") is not None and load["requests"] < least:
         are = "is" if load["requests"] == 1 else "are"
+        why = "" if load["requests"] < CAPACITY_MIN_REQUESTS else (
+            f": {RAMP_LIFETIMES + 1} times its static batch of {least // (RAMP_LIFETIMES + 1):,}, for a run's queue to "
+            "show before its arrivals end")
+        least = CAPACITY_MIN_REQUESTS if not why else least
         return (f"capacity not judged: the log's {count_text(load['requests'], 'request')} {are} too few for a "
-                f"capacity run (at least {CAPACITY_MIN_REQUESTS:,})")
+                f"capacity run (at least {least:,}{why})")
     if load.get("capacity_judged") is False:
         return (f"capacity not judged (warning): its runs would take about {load.get('capacity_work_events', 0):,} "
                 f"engine events, over the budget of {CAPACITY_WORK_BUDGET:,}")
-    if cap is None:
+    if capacity is None:
         return "capacity: none — not even a trickle of this traffic meets the percentile requirements"
     # a closed loop's clients wait for their answers, and may be served faster than open-loop arrivals at the
     # capacity: say which arrivals the capacity is of
@@ -68,7 +73,7 @@ def capacity_text(load: dict[str, Any]) -> str:
     # a log's trials send its requests at its own times scaled, not at random (until 2026-11-30 "(poisson)" for both)
     how = "the log's times, scaled" if load.get("log") is not None else load.get("arrival") or "poisson"
     opened = f" at open-loop ({how}) arrivals" if closed else ""
-    return f"capacity{opened} {format_figure(cap)} requests/s"
+    return f"capacity{opened} {format_figure(capacity)} requests/s"
 
 
 def cached_text(load: dict[str, Any]) -> str:

@@ -158,7 +158,7 @@ def percentiles_json(p: Percentiles) -> dict[str, float | None]:
 
 def _queue_json(q: QueueGrowth) -> dict[str, object]:
     return {"arrived": q.arrived, "ended": q.ended, "grown": q.grown, "allowance": q.allowance, "behind": q.behind,
-            "first_token": q.first_token}
+            "first_token": q.first_token, "whole": q.whole}
 
 
 def load_figures_json(figures: LoadFigures) -> dict[str, object]:
@@ -202,7 +202,7 @@ def load_json(u: UnderLoad, capacity: bool = True) -> dict[str, object]:
     out: dict[str, object] = {**load_figures_json(u.figures), "binding": binding_json(u.binding)}
     if capacity:
         out |= {"capacity_requests_per_s": u.capacity_requests_per_s, "capacity_judged": u.capacity_judged,
-                "capacity_work_events": u.capacity_work_events}
+                "capacity_work_events": u.capacity_work_events, "capacity_min_requests": u.capacity_min_requests}
     return out | {"carries_traffic": u.carries_traffic, "not_carried_because": u.not_carried_because}
 
 

@@ -135,20 +135,26 @@ def queue_behind(overloaded: bool, growth: QueueGrowth | None, needs: tuple[floa
     law (`not_carried_because`) —, None when it keeps pace: its percentiles then grow with its length, and its
     load requirements are not met whatever their figures (`dagc.verdict.under_load.judge_on_load`)."""
     if overloaded and growth is not None:
-        ended = "were given their first token" if growth.first_token else "ended"
-        where = "waiting to be served" if growth.first_token else "in the system"
-        return (f"the queue keeps growing: of the {growth.arrived:,} requests arriving over the run's second "
-                f"half, {growth.ended:,} {ended} in it, {growth.grown:,} more {where} — past the "
-                f"{growth.allowance:.0f} its arrivals' noise allows")
+        return (f"the queue keeps growing: {_grown(growth)} — past the {growth.allowance:.0f} its arrivals' noise "
+                "allows")
     if growth is not None and growth.behind and needs is not None and needs[0] > needs[1] * (1 + CAPACITY_TOLERANCE):
-        ended = "were given their first token" if growth.first_token else "ended"
-        where = "waiting to be served" if growth.first_token else "in the system"
         return (f"{NEEDS_LEAD}{needs[0]:,.0f} requests in flight at this rate (Little's law: the arrival rate × a "
-                f"request's time in flight), more than its cap of {needs[1]:,}, and its queue grows: of the "
-                f"{growth.arrived:,} requests arriving over the run's second half, {growth.ended:,} {ended} in it, "
-                f"{growth.grown:,} more {where} — more than the {PACE_SHARE * 100:.0f} % of them a capacity's trial "
-                f"allows, within the {growth.allowance:.0f} this run's noise allows")
+                f"request's time in flight), more than its cap of {needs[1]:,}, and its queue grows: {_grown(growth)}"
+                f" — more than the {PACE_SHARE * 100:.0f} % of them a capacity's trial allows, within the "
+                f"{growth.allowance:.0f} this run's noise allows")
     return None
+
+
+def _grown(growth: QueueGrowth) -> str:
+    """How the queue grew, in words: of the requests arriving over the run's second half (or, `whole`, over the run),
+    how many ended (or were given their first token) in it, and how many more are in the system (waiting)."""
+    if growth.whole:
+        return (f"of the {growth.arrived:,} requests arriving over the run, {growth.ended:,} were given their first "
+                f"token by its last arrival, {growth.grown:,} waiting to be served")
+    ended = "were given their first token" if growth.first_token else "ended"
+    where = "waiting to be served" if growth.first_token else "in the system"
+    return (f"of the {growth.arrived:,} requests arriving over the run's second half, {growth.ended:,} {ended} in it, "
+            f"{growth.grown:,} more {where}")
 
 
 def needs_of(b: Binding) -> tuple[float, int] | None:

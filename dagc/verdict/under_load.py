@@ -38,7 +38,7 @@ from ..serve.binding import Binding, Limit, diagnose
 from ..serve.load import Load, StepPrices, simulate_sized
 from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
-from ..serve.load_result import CEILING_MARGIN
+from ..serve.load_result import CEILING_MARGIN, RAMP_LIFETIMES
 from ..serve.price import request_tokens
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
@@ -64,7 +64,8 @@ from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult
 
 __all__ = ["AT_RATE", "CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE",
-           "CAPACITY_WORK_BUDGET", "REACHES", "CapacityMode", "UnderLoad", "capacity", "capacity_requests",
+           "CAPACITY_WORK_BUDGET", "REACHES", "CapacityMode", "UnderLoad", "capacity", "capacity_min_requests",
+           "capacity_requests",
            "carries_traffic", "judge_on_load", "load_events", "not_carried_because", "not_simulated", "pools_run",
            "Progress", "Run", "strategy_run", "under_load"]
 
@@ -96,6 +97,7 @@ class UnderLoad:
     capacity_work_events: int
     not_carried_because: str | None
     diagnostics: tuple[Diagnostic, ...] = ()      # W518 when the capacity's work is past the budget; W519
+    capacity_min_requests: int = CAPACITY_MIN_REQUESTS    # a trial's fewest requests (`capacity_min_requests`)
 
     @property
     def carries_traffic(self) -> bool:
@@ -181,7 +183,9 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     each_run(0)
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
-    judged = with_capacity and m >= CAPACITY_MIN_REQUESTS and (budget is None or work <= budget)
+    least = capacity_min_requests(traffic.log is not None, main.cap if main.static else None)
+    enough = m >= least
+    judged = with_capacity and enough and (budget is None or work <= budget)
     known = _run_stands_for(figures, m, ceiling)
     rate = figures.rate_requests_per_s        # `AT_RATE`: a trial just under the rate that holds says enough
     reached = judged and with_capacity == AT_RATE and known is None and not missed and rate is not None \
@@ -195,11 +199,11 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
         binding = diagnose(main, missed, steps, goodput, behind=True)
     if progress is not None:
         progress(span, span)
-    over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
+    over = () if judged or not with_capacity or budget is None or not enough else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, figures, binding, None if reached else most, judged and not reached, work,  # a miss its own
                      missed_already(reason, bool(missed)), (*over_kv(plan, main), *over_chunk(plan, main),
-                                                            *over_context(plan, main), *over))
+                                                            *over_context(plan, main), *over), least)
 
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
@@ -226,6 +230,25 @@ def load_events(plan: Plan, requests: int) -> int:
     w = plan.workload
     chunks = -(-w.prompt // w.chunk_tokens) if mode_of(w).continuous else 0
     return requests * (chunks + EVENTS_PER_REQUEST)
+
+
+def capacity_min_requests(log: bool, cap: int | None) -> int:
+    """The fewest requests a capacity trial needs to be judged: `CAPACITY_MIN_REQUESTS`; of a request `log` (whose
+    trials are its own requests, `capacity_requests`) served in static batches of `cap` requests (None: in flight),
+    also `RAMP_LIFETIMES` + 1 times the cap — near its capacity such a deployment runs full batches, taking its cap in
+    a request's lifetime (Little's law), and a trial tells its pace from the requests arriving `RAMP_LIFETIMES`
+    lifetimes after its first, a quarter of them at least (`dagc.serve.load_result.Load.queue_growth`). Until
+    2026-12-03 300 requests of a log onto static batches of 128 were bisected to a capacity of 268.7 requests/s,
+    where the same deployment served 25.5 at 100 requests/s (1,000 of the same log: 24.37). In flight, where a
+    deployment bound by its steps holds fewer than its cap, the runs' own stretch decides.
+
+    Example:
+        >>> capacity_min_requests(True, 128), capacity_min_requests(True, 16), capacity_min_requests(False, 128)
+        (512, 100, 100)
+    """
+    if not log or cap is None:
+        return CAPACITY_MIN_REQUESTS
+    return max(CAPACITY_MIN_REQUESTS, (RAMP_LIFETIMES + 1) * cap)
 
 
 def capacity_requests(traffic: Traffic) -> int:
