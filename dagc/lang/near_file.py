@@ -15,7 +15,7 @@ from pathlib import Path, PurePath
 from ..diagnostics import quote
 from .fields import nearest
 
-__all__ = ["MAX_LISTED", "near_file", "near_path"]
+__all__ = ["MAX_LISTED", "file_inside", "near_file", "near_path"]
 
 MAX_LISTED = 1000            # entries of the directory a missing file's near name is sought among
 
@@ -50,6 +50,31 @@ def near_path(path: str) -> str | None:
     meant = _meant(Path(path), path)
     return None if meant is None else f"did you mean `{quote(meant[0])}`? (`{quote(meant[1])}` is beside the path " \
         "given)"
+
+
+def file_inside(path: Path, written: str, statement: str, suffixes: tuple[str, ...]) -> str | None:
+    """The hint for a directory `path` (written `written` after `statement`) where a file goes: the files in it whose
+    names end in one of `suffixes` (names only, the first of `MAX_LISTED` entries in name order), the first written as
+    the statement takes it; None when it holds none or cannot be listed. Until 2026-12-02 `requests from "logs"` was
+    told "dagc reads regular files only" alone.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     for n in ("b.csv", "a.jsonl", "notes.txt"): _ = (Path(d) / n).write_text("")
+        ...     file_inside(Path(d), "logs/", "requests from", (".csv", ".jsonl"))
+        'logs/ holds a.jsonl and b.csv: `requests from "logs/a.jsonl"`'
+    """
+    try:
+        names = sorted(p.name for p in itertools.islice(path.iterdir(), MAX_LISTED)
+                       if p.name.lower().endswith(suffixes) and p.is_file())
+    except OSError:
+        return None
+    if not names:
+        return None
+    shown = [quote(n) for n in names[:5]] + ([f"{len(names) - 5:,} more"] if len(names) > 5 else [])
+    listed = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+    return f"{quote(written)} holds {listed}: `{statement} \"{quote(str(PurePath(written) / names[0]))}\"`"
 
 
 def _meant(path: Path, written: str) -> tuple[str, str] | None:

@@ -50,7 +50,7 @@ from .log_fields import (
 )
 from .model import ImportRoots
 from .mooncake_log import mooncake_log
-from .near_file import near_file
+from .near_file import file_inside, near_file
 
 __all__ = ["AZURE_COLUMNS", "BLOCK_TOKENS", "MAX_LOG_BYTES", "MAX_LOG_REQUESTS", "MAX_LOG_SPAN_S", "MAX_LOG_TOKENS",
            "MOONCAKE_KEYS", "REQUEST_LOG_CODE", "LogError", "parse_request_log", "read_request_log"]
@@ -101,8 +101,10 @@ def _read_bounded(path: Path, written: str) -> bytes:
                        "(a file outside the plan's directory is read with `--allow-path DIR`)"
             raise LogError(None, "the file does not exist", hint) from None
         if exc.kind is not None:
+            inside = file_inside(path, written, "requests from", (".csv", ".jsonl", ".json")) \
+                if exc.kind == "a directory" else None
             raise LogError(None, f"the path is {exc.kind}, not a request log",
-                           "dagc reads regular files only") from None
+                           f"dagc reads regular files only{f': {inside}' if inside else ''}") from None
         raise LogError(None, f"the file cannot be read: {exc.reason}", "check the path and its permissions") from None
 
 
