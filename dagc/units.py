@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
            "format_figure", "format_in_unit", "format_params", "format_percent", "share_text", "count_text",
-           "said_list", "bound_text", "exact_text", "tokens_unit_spelt"]
+           "said_list", "range_text", "bound_text", "exact_text", "tokens_unit_spelt"]
 
 
 class Dimension(enum.Enum):
@@ -304,6 +304,17 @@ def count_text(n: int, word: str, many: str | None = None) -> str:
         ('1 micro-batch', '3 replicas', '1,000 errors')
     """
     return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def range_text(start: int, stop: int, empty: str = "none") -> str:
+    """The whole numbers from `start` to `stop` (excluded) as a table writes them: `0–7`, one alone as itself (`3`; a
+    stage of one layer on one GPU read `0–0` until 2026-12-02), `empty` for none.
+
+    Example:
+        >>> range_text(0, 8), range_text(3, 4), range_text(5, 5)
+        ('0–7', '3', 'none')
+    """
+    return empty if stop <= start else str(start) if stop - start == 1 else f"{start}–{stop - 1}"
 
 
 def said_list(items: Sequence[str], last: str = "and") -> str:

@@ -20,8 +20,12 @@ def _e201_hint(text: str) -> str:
     strategy, diags = flatten(parse_strategy(text))
     assert strategy is None
     (d,) = [d for d in diags if d.code == "E201"]
-    m = re.fullmatch(r"write `([^`]+)`(?:: the experts of a stage run on its GPUs.*)?", d.hint or "")
+    m = re.fullmatch(r"write `([^`]+)`(?:: the experts of a stage run on its GPUs.*)?"
+                     r"(?:: `tp \d+ ; ep \d+` share a stage's .*, each expert split over \d+ GPUs too: `([^`]+)`)?",
+                     d.hint or "")
     assert m, d.hint
+    if m.group(2):              # tp and ep written in one domain: their product's reading passes too
+        _passes(m.group(2))
     return m.group(1)
 
 

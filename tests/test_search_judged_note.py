@@ -11,7 +11,7 @@ from dagc.cli.print_search import judged_note
 from dagc.lang.load import load_plan_text
 
 HEAD = ("meets requirements: every requirement judged, the load's by simulating the plan's traffic through each "
-        "strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)")
+        "strategy, as `dagc check --strategy` does (`no:` names every requirement missed)")
 PLAN = """model preset "qwen3-30b-a3b"
 cluster {{ gpus = 2  gpu preset "h100-sxm" }}
 workload {{ batch = 16  prompt = 512  generate = 64  serving = inflight  {traffic}  requests = 200 }}
@@ -30,3 +30,18 @@ def test_an_open_loop_s_note_says_its_first_that_meets_is_judged_with_its_capaci
 def test_a_closed_loop_s_note_is_check_s_alone():
     plan = load_plan_text(PLAN.format(traffic="concurrency = 16"), needs_strategy=False)
     assert judged_note(plan) == HEAD
+
+
+def test_a_steady_state_requirement_missed_is_named_as_the_note_says(tmp_path, capsys, monkeypatch):
+    """Seed 001 with a request log, `decode_throughput >= 100 tokens/ms/gpu` missed by every row: the rows read
+    `no: decode_throughput`, a steady-state line, which until 2026-12-02 the note called "the load requirements
+    missed"."""
+    from dagc.cli.main import main
+    monkeypatch.setenv("COLUMNS", "200")
+    plan = tmp_path / "p.moe"
+    plan.write_text(PLAN.format(traffic="rate = 4 requests/s").replace(
+        "tpot_p90 <= 50 ms", "tpot_p90 <= 50 ms  decode_throughput >= 100 tokens/ms/gpu"))
+    main(["search", str(plan), "--top", "3", "--svg", str(tmp_path / "p.svg")])
+    out = capsys.readouterr().out
+    assert "no: decode_throughput" in out
+    assert "(`no:` names every requirement missed)" in out

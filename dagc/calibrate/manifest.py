@@ -37,7 +37,7 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
-from .manifest_paths import missing_hint
+from .manifest_paths import missing_hint, outside_hint
 from .manifest_sets import in_manifest
 from .manifest_slips import no_entries
 from .match import Shared, disagreements, several_traffics
@@ -352,15 +352,16 @@ def _check_entry(src: SourceFile, at: int, k: int, file: object, plan: object, s
     if strategy is not None and not isinstance(strategy, str):
         raise _bad(src, _key_at(src.text, at, "strategy"), f"run entry {k}: `strategy` is not a strategy expression")
     for name, v in (("plan", plan), ("file", file)):
+        loc = _key_at(src.text, at, name)     # the top level's default: said once for every entry (`every run entry`)
+        said = f"{f'run entry {k}' if loc >= src.text.find('[[run]]') else 'every run entry'}: `{name}` names"
         if not _inside(roots[0] / v, roots):
-            raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names a file outside the "
-                       f"manifest's directory, {code(v)} (allow its directory with `--allow-path DIR`)")
+            raise _bad(src, loc, f"{said} a file outside the manifest's directory, {code(v)}",
+                       outside_hint(roots[0], v))
         if not os.path.lexists(roots[0] / v):
-            raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names a file that does not exist, "
-                       f"{code(v)}", missing_hint(roots[0], v))
+            raise _bad(src, loc, f"{said} a file that does not exist, {code(v)}", missing_hint(roots[0], v))
         if not os.path.isfile(roots[0] / v):        # a directory, a device, a FIFO: said here, at the entry
-            raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` names no regular file, "
-                       f"{code(v)}", f"give the path of a {'plan' if name == 'plan' else 'run file'}")
+            raise _bad(src, loc, f"{said} no regular file, {code(v)}",
+                       f"give the path of a {'plan' if name == 'plan' else 'run file'}")
     return file, plan, strategy
 
 

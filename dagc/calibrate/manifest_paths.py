@@ -9,11 +9,13 @@ Only a regular file inside the manifest's directory is named: a manifest never m
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 
 from ..diagnostics import code
 
-__all__ = ["MISSING_HINT", "missing_hint"]
+__all__ = ["MISSING_HINT", "missing_hint", "outside_hint"]
 
 MISSING_HINT = "check the path: it is relative to the manifest's directory"
 
@@ -29,3 +31,18 @@ def missing_hint(root: Path, written: str) -> str:
         return MISSING_HINT
     return (f"{MISSING_HINT}, not the one dagc runs in: the file {code(written)} of this directory is "
             f"{code(there.as_posix())} from the manifest's")
+
+
+def outside_hint(root: Path, written: str) -> str:
+    """The hint for `written`, a manifest's path outside `root`, the manifest's directory (as given on the command
+    line): the `--allow-path` of the directory it names, as the shell where dagc runs reaches it — from the paths as
+    written alone, no file read nor its existence told (until 2026-12-02 the generic form of a manifest, beside
+    "allow its directory with `--allow-path DIR`" in the message).
+
+    Example:
+        >>> outside_hint(Path("cal"), "../s004.moe"), outside_hint(Path("cal"), "/srv/plans/p.moe")
+        ("allow its directory: `--allow-path .`, or move the file into the manifest's directory", \
+"allow its directory: `--allow-path /srv/plans`, or move the file into the manifest's directory")
+    """
+    where = os.path.normpath(os.path.join(root, os.path.dirname(written) or "."))
+    return f"allow its directory: `--allow-path {shlex.quote(where)}`, or move the file into the manifest's directory"

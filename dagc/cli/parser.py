@@ -16,6 +16,7 @@ from typing import NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, once, option_homes, search_cmd
+from .axis_options import axis_option_note
 from .commands import ALLOW_PATH_HELP
 from .engine_option import output_dir_or_default
 from .option_homes import after_dashes_note, flag_value_note, option_home_note, optional_value_note, words_as_written
@@ -196,8 +197,8 @@ class _Parser(argparse.ArgumentParser):
             message = f"{message}: {dashes}"   # `dagc launch -- PLAN --strategy a`: its own option, read as a path
         elif unrecognised and (home := option_home_note(self, command, words, argv)):
             message = f"unrecognized arguments: {' '.join(words_as_written(words, argv))}: {home}"   # `check --rate 10`
-        elif unrecognised and (note := option_homes.rate_unit_note(argv, words)
-                               or flag_value_note(command, argv, words)):
+        elif unrecognised and (note := option_homes.rate_unit_note(argv, words) or flag_value_note(command, argv, words)
+                               or axis_option_note(command, argv, words)):     # `--tp 4`: `--strategy 'tp 4'`
             message = f"{message}: {note}"     # `--rate 4 requests/s` unquoted; `check --no-search 3 p.moe`: 3 the plan
         elif unrecognised:
             wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)

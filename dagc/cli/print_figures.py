@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..plan.workload import PoolRole
-from ..units import Dimension, count_text, format_bytes, format_figure, format_gpu_memory, format_percent, format_si
+from ..units import (
+    Dimension,
+    count_text,
+    format_bytes,
+    format_figure,
+    format_gpu_memory,
+    format_percent,
+    format_si,
+    range_text,
+)
 from .printing import shown
 from .tables import Col, print_fitted
 
@@ -47,8 +56,8 @@ def print_memory_table(console: Console, r: StrategyResult) -> None:
             continue
         s = mem.stages[k]
         ranks = lay.stage_ranks(0, s.stage)
-        layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
-        gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
+        layers = range_text(s.layers[0], s.layers[1])
+        gpus = range_text(ranks.start, ranks.stop) + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
         activations = format_bytes(s.activation_bytes) if s.activations_counted else "not counted"
         rows.append((str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
                      format_bytes(s.kv_cache_bytes), activations, format_bytes(s.reserve_bytes),

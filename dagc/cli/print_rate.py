@@ -133,7 +133,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
                 f"{at_batch} --set 'workload.rate={rate_arg(rate)} requests/s'")
         behind = sum(1 for x in ranked.ranked if x.capacity_judged and not x.load.carries_traffic)
         if not a.capacity_judged and behind:       # the rows judged with their capacities fell short; not this one
-            caveat = met_caveat(a.requirements, a.odds)
+            caveat = met_caveat(a.requirements, a.odds, steady=True)
             return [f"conclusion: `{a.candidate.text}` meets every requirement on its run at {at}, with a goodput "
                     f"of {_figure(a.goodput_per_gpu)} requests/s per GPU on {count_text(a.candidate.gpus, 'GPU')}"
                     + (f" ({caveat})" if caveat else "") + "; its "
@@ -141,7 +141,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
                     f"{'their runs fall' if behind > 1 else 'its run falls'} short of the rate by "
                     f"{'their capacities' if behind > 1 else 'its capacity'}, as `dagc check` judges them",
                     f"  check it: {line}"]
-        caveat = met_caveat(a.requirements, a.odds)   # the odds `dagc check` gives the same figures
+        caveat = met_caveat(a.requirements, a.odds, steady=True)   # the odds `dagc check` gives the same figures
         fewer = fewer_gpus_line(ranked, a, at, names)
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "

@@ -327,7 +327,7 @@ def judged_note(plan: Plan) -> str:
     from ..search.verify import VERIFIED
     from ..verdict.carrying import CAPACITY_TOLERANCE
     head = ("meets requirements: every requirement judged, the load's by simulating the plan's traffic through each "
-            "strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)")
+            "strategy, as `dagc check --strategy` does (`no:` names every requirement missed)")
     return head if not capacity_decides(plan) else (
         head + "; the first row that meets every requirement on its run is judged with its capacity bisected too, "
         f"as `dagc check` judges it (`{PAST_CAPACITY}` when that is more than {CAPACITY_TOLERANCE * 100:g} % below "

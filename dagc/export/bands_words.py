@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..plan.workload import Requirement
+from ..plan.workload import Requirement, RequirementKind
 from ..rules.throughput_tokens import COUNTED
 from ..units import count_text
 from ..verdict.bands import Band, Bands, Odds, bands_of, figure_key
@@ -214,21 +214,29 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
             f"(the least sure: {one(*closest)})")
 
 
-def requirement_odds_text(q: RequirementResult, o: Odds) -> str:
+def requirement_odds_text(q: RequirementResult, o: Odds, steady: bool = False) -> str:
     """A requirement with its figure, band and odds, as the verdict's odds line tells it:
-    `` `e2e_p90 <= 8 s` 7.506 s [6.253–8.376] → uncertain (p ≈ 0.73)``."""
-    return f"`{q.requirement.text}` {value_band_text(q, o)} → {odds_text(o)}"
+    `` `e2e_p90 <= 8 s` 7.506 s [6.253–8.376] → uncertain (p ≈ 0.73)``; with `steady`, a time or throughput judged on
+    the steady state says so after its figure, `in the steady state` (beside a run at a rate, whose figures differ)."""
+    r = q.requirement
+    said = " in the steady state" if steady and not r.on_load and r.kind not in _TIMELESS else ""
+    return f"`{r.text}` {value_band_text(q, o)}{said} → {odds_text(o)}"
 
 
-def met_caveat(requirements: Iterable[RequirementResult], odds: Iterable[Odds]) -> str | None:
+_TIMELESS = (RequirementKind.MEMORY, RequirementKind.GPUS)     # the same figure under any traffic
+
+
+def met_caveat(requirements: Iterable[RequirementResult], odds: Iterable[Odds], steady: bool = False) -> str | None:
     """What dagc's error leaves of "meets every requirement": the requirements whose band straddles their target
     or misses it, each with its figure, band and odds as `dagc check`'s odds line gives them (`odds_line`), after
     the words `within dagc's error`; None when every band meets its target. For a sentence that says a strategy
     meets every requirement (`dagc search --rate`'s conclusion, report.md's Summary), so that it never drops
-    the odds the check of the same figures gives."""
+    the odds the check of the same figures gives. `steady`: the sentence is of a run at a rate (`dagc search --rate`),
+    whose steady-state lines say so (`requirement_odds_text`): until 2026-12-02 its conclusion at 8 requests/s of
+    2,304 tokens — 18,432 tokens/s arriving — quoted `throughput >= 20000 tokens/s` at 21,736 tokens/s unsaid."""
     said = [(q, o) for q, o in zip(requirements, odds, strict=True)
             if o.klass in UNSURE_CLASSES and o.probability is not None and q.value is not None]
-    return _caveat([(o.klass or "", requirement_odds_text(q, o)) for q, o in said])
+    return _caveat([(o.klass or "", requirement_odds_text(q, o, steady)) for q, o in said])
 
 
 def met_caveat_json(requirements: Iterable[dict[str, object]]) -> str | None:

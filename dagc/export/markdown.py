@@ -18,7 +18,16 @@ from ..plan.cluster import per_node_text
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
 from ..search.rejections import own_rows, rule_title
-from ..units import Dimension, count_text, format_bytes, format_params, format_percent, format_si, share_text
+from ..units import (
+    Dimension,
+    count_text,
+    format_bytes,
+    format_params,
+    format_percent,
+    format_si,
+    range_text,
+    share_text,
+)
 from ..verdict.check import StrategyResult
 from ..verdict.verdict import RequirementResult, met_text
 from .assumptions_md import assumptions_md
@@ -193,8 +202,7 @@ def _placement(r: StrategyResult, lay: Layout) -> list[str]:
         ranks = lay.stage_ranks(0, s)
         per = lay.experts_per_ep_rank if m.has_experts else 0
         replicas = f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else ""
-        rows.append([str(s), f"{ranks.start}–{ranks.stop - 1}" + replicas,
-                     f"{a}–{b - 1}" if b > a else "none", str(b - a),
+        rows.append([str(s), range_text(ranks.start, ranks.stop) + replicas, range_text(a, b), str(b - a),
                      f"{per} of {lay.experts} per MoE layer" if m.has_experts else "—"])
     return lines + md_table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
 

@@ -171,9 +171,11 @@ def _gpu(out: Collector, item: Item) -> Gpu | None:
     missing = [k for k in ("memory", "flops", "hbm") if k not in values]
     if missing:
         said = [k for k in missing if f"gpu.{k}" not in out.guessed]     # a typo of it says so already
+        preset = item.label.lower() if item.label.lower() in GPU_PRESETS else None    # `gpu "h800" { memory = … }`
         if said:
             out.error("E103", f'gpu "{item.label}" has no `{said[0]}`', item.span,
-                      "a custom GPU needs memory, flops and hbm, "
+                      f'`{preset}` is a preset: `gpu preset "{preset}"` takes its figures; or, as a custom GPU, '
+                      "write its memory, flops and hbm" if preset else "a custom GPU needs memory, flops and hbm, "
                       "e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
         return None
     if _implausible(out, values, item):

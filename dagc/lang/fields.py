@@ -19,7 +19,7 @@ from ..units import Dimension
 from .lookalikes import fold, lookalike_note
 
 __all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest", "spelling",
-           "did_you_mean", "elsewhere", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
+           "did_you_mean", "elsewhere", "axis_field", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS", "CLUSTER_BLOCK_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS", "MIX_FIELDS",
@@ -267,6 +267,17 @@ _AXIS_FIELDS = {**{a: a for a in ("dp", "pp", "tp", "cp", "ep", "etp")},
                    for m in ("", "model_")}}
 
 
+def axis_field(name: str) -> str | None:
+    """The strategy's axis a parallel degree written as a field names (`tp`, vLLM's `tensor_parallel_size`, SGLang's
+    `ep-size`), else None.
+
+    Example:
+        >>> axis_field("tensor_parallel_size"), axis_field("ep-size"), axis_field("gpus")
+        ('tp', 'ep', None)
+    """
+    return _AXIS_FIELDS.get(name.lower().replace("-", "_"))
+
+
 def elsewhere(name: str, where: str) -> str | None:
     """`engine = vllm` in `workload { }`: the block it is a field of, when that is another one; `experts = 64` in
     `model { }` (or `--set model.experts=64`): the block inside it that it is a field of (`moe`); `tp = 8`
@@ -276,7 +287,7 @@ def elsewhere(name: str, where: str) -> str | None:
         >>> elsewhere("experts", "model").split(": ")[0]
         "`experts` is a field of the model's `moe { … }` block"
     """
-    if (axis := _AXIS_FIELDS.get(name.lower().replace("-", "_"))) is not None:
+    if (axis := axis_field(name)) is not None:
         return (f"`{name}` is a parallel degree, which the strategy gives, not a field: e.g. `strategy {axis} 8`, or "
                 f"`--strategy \"{axis} 8\"` (an axis and its degree; docs/language.md, \"strategy\")")
     home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)

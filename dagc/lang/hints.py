@@ -229,8 +229,13 @@ def unit_hint(written: str, unit_text: str, dim: Dimension, short: str, lhs: str
         '`Gb/s` is gigabits per second, 8 bits a byte: 400 Gb/s = 50 GB/s; write `inter_node = 50 GB/s`'
         >>> unit_hint("2", "sec", Dimension.TIME, "ttft", "ttft <=")
         'did you mean `s`? (`sec` is seconds: `ttft <= 2 s`)'
+        >>> unit_hint("2", "nodes", Dimension.COUNT, "gpus", "gpus =")
+        '`gpus` counts GPUs, not nodes: 2 nodes of 8 GPUs are `gpus = 16  gpus_per_node = 8` (8 a node is the default)'
     """
     if dim is Dimension.COUNT:       # a count's noun dropped keeps its meaning: `prompt = 2048 tokens`
+        if short == "gpus" and unit_text.lower() in ("node", "nodes") and re.fullmatch(r"\d{1,6}", written):
+            return (f"`gpus` counts GPUs, not nodes: {written} nodes of 8 GPUs are `gpus = {int(written) * 8}  "
+                    f"gpus_per_node = 8` (8 a node is the default)")     # until 2026-12-02 "`2nodes` is not one"
         if nearest(unit_text, _COUNTED) is not None:
             return f"`{short}` takes {dim.value}: `{lhs} {written}`"
         counted = count_multiplier_hint(written, unit_text, lhs)

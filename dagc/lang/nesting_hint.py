@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode
 
-__all__ = ["EXPERTS_IN_STAGE", "NESTING_EXAMPLE", "nesting_hint", "scope_hint"]
+__all__ = ["EXPERTS_IN_STAGE", "NESTING_EXAMPLE", "nesting_hint", "product_note", "scope_hint"]
 
 NESTING_EXAMPLE = "write `dp N < pp M < tp T ; ep E > >`: dp outside pp outside the stage's domains"
 MAX_HINT_DEGREE = 2**20
@@ -143,3 +143,39 @@ def scope_hint(a: AxisNode, stage: Sequence[Sequence[AxisNode]] = (),
         else "an axis is written once, with its whole degree" if same \
         else "in-stage axes sit side by side, the attention and expert domains apart by `;`"
     return f"{said}: `{text}`"
+
+
+def product_note(domains: Sequence[Sequence[AxisNode]], hint: str, gpus: int | None = None,
+                 outer: Mapping[str, tuple[float, object]] | None = None) -> str:
+    """E201's `hint` (`write `…``) for a scope that also writes `tp T` and `ep E` in one domain (`ep 16 tp 4 pp 1`,
+    seed 001's EP-16 × TP-4 on 64 GPUs): the rewrite separates them, max(T, E) GPUs a stage, so the other reading is
+    named beside it, as E202's hint names it — their product as Megatron-Core counts TP × EP, each expert split over
+    T GPUs too (`ep E etp T`) — when a stage of the cluster's `gpus` (over the dp and pp written, and `outer`'s)
+    holds it. Until 2026-12-02 the hint gave the separated domains alone: 16 GPUs where the writer counted 64.
+
+    Example:
+        >>> from dagc.lang.load import parse_strategy
+        >>> domains = parse_strategy("ep 16 tp 4 pp 1").scope
+        >>> product_note(domains, nesting_hint([a for d in domains for a in d]), 64)
+        "write `pp 1 < tp 4 ; ep 16 >`: `tp 4 ; ep 16` share a stage's max(4, 16) = 16 GPUs; or, for their product \
+as Megatron-Core counts TP × EP, 64 GPUs a stage, each expert split over 4 GPUs too: `pp 1 < tp 4 ; ep 16 etp 4 >`"
+        >>> product_note(domains, nesting_hint([a for d in domains for a in d]), 32)
+        'write `pp 1 < tp 4 ; ep 16 >`'
+    """
+    if not hint.startswith("write `"):
+        return hint
+    written = hint[len("write `"):hint.index("`", len("write `"))]
+    for domain in domains:
+        names = {a.name: a.degree for a in domain}
+        t, e = names.get("tp"), names.get("ep")
+        if t is None or e is None or min(t, e) < 2 or t != int(t) or e != int(e) or "etp" in written:
+            continue
+        around = [a.degree for d in domains for a in d if a.name in ("dp", "pp") and a.degree is not None]
+        around += [d for k, (d, _) in (outer or {}).items() if k in ("dp", "pp")]
+        if gpus is not None and t * e * math.prod(around) > gpus:
+            return hint
+        product = written.replace(f"ep {e:g}", f"ep {e:g} etp {t:g}", 1)
+        return (f"{hint}: `tp {t:g} ; ep {e:g}` share a stage's max({t:g}, {e:g}) = {max(t, e):g} GPUs; or, for their "
+                f"product as Megatron-Core counts TP × EP, {t * e:,g} GPUs a stage, each expert split over {t:g} GPUs "
+                f"too: `{product}`")
+    return hint

@@ -37,7 +37,7 @@ from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from ..units import lookup
 from .blocks import child_tree
-from .fields import did_you_mean, set_path
+from .fields import axis_field, did_you_mean, set_path
 from .fleet_rate import arrival_unsaid, written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
@@ -126,13 +126,15 @@ class Override:
 
 
 def _top_hint(path: tuple[str, ...], value: str) -> str:
-    """E101's hint for an option whose first part is no statement: a field written without its block (`gpus=8`)
-    is told its path, `--set cluster.gpus=8`, quoted as a shell needs it (`--set 'workload.rate=2 requests/s'`; until
-    2026-11-30 unquoted, which a shell split at the space); else the statement it is a slip of."""
-    full = set_path(path[0]) if len(path) == 1 else None
+    """E101's hint for an option whose first part is no statement: a field without its block (`gpus=8`) is told its
+    path, quoted as a shell needs it (`--set 'workload.rate=2 requests/s'`; until 2026-11-30 unquoted, which a shell
+    split at the space); a parallel degree (`tp=4`, `tensor_parallel_size=4`) the `--strategy`; else the statement."""
     if path[0] == "strategy":         # until 2026-11-30 "expected one of: `model`, …", which sets no strategy
         return f"a strategy is given by `--strategy {shlex.quote(value.strip())}` (check, compile, launch), not --set"
-    if full is None:
+    if (axis := axis_field(path[0])) is not None:     # until 2026-12-02 "expected one of: `model`, …"
+        said = shlex.quote(f"{axis} {value.strip() if value.strip().isdigit() else 'N'}")
+        return f"`{path[0]}` is a parallel degree, which the strategy gives, not a field: `--strategy {said}`"
+    if (full := set_path(path[0]) if len(path) == 1 else None) is None:
         return did_you_mean(path[0], _TOP)
     block, _, inner = full.rpartition(".")[0].partition(".")
     where = f"the {block}'s `{inner} {{ … }}` block" if inner else f"the {block}"

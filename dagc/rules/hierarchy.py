@@ -62,7 +62,9 @@ open a `< … >` scope, and they enclose what they split (as do the pools of a d
 strategy, `prefill N < … > decode M < … >`, outermost of all: E205); tp, cp, sp, ep and etp live
 inside a stage. Anything else (pp around dp, `<` after tp, pp beside tp) has no meaning. The hint
 writes the whole strategy, the stage's other domains and the scopes around it kept:
-`tp 8 ; ep 8 < dp 2 >` is told `dp 2 < tp 8 ; ep 8 >`.
+`tp 8 ; ep 8 < dp 2 >` is told `dp 2 < tp 8 ; ep 8 >`. With `tp T` and `ep E` also written in one
+domain (`ep 16 tp 4 pp 1`), the hint separates them, max(T, E) GPUs a stage, and names their
+product's reading beside it where the cluster holds it, as E202 does: `pp 1 < tp 4 ; ep 16 etp 4 >`.
 
 Bad:
     strategy pp 2 < dp 2 < tp 4 > >
