@@ -84,12 +84,23 @@ class GoodputCurve:
     def probability(self, op: str, target: float) -> float:
         """P(the measured goodput `op` target): the share of levels at which the curve meets it.
 
+        `==`: the share of levels over which the curve stays at the target (within the relative 1e-9 a requirement
+        holds by): 1 on a curve of no spread at the target (a run whose every request misses, `goodput == 0
+        requests/s` at 0), 0 where the curve only passes it. Until 2026-12-02 always 0: `goodput == 0 requests/s`,
+        met, read "misses (p < 0.01)".
+
         Example:
             >>> c = GoodputCurve(np.array([0.0, 0.5, 1.0]), np.array([2.0, 4.0, 4.0]), "r", 9)
             >>> c.probability(">=", 3.0), c.probability(">=", 1.0), c.probability(">=", 5.0), c.probability("<=", 3.0)
             (0.75, 1.0, 0.0, 0.25)
+            >>> none = GoodputCurve(LEVELS, 0 * LEVELS, "r", 9)
+            >>> c.probability("==", 4.0), c.probability("==", 3.0), none.probability("==", 0.0)
+            (0.5, 0.0, 1.0)
         """
         g = self.goodput
+        if op == "==":
+            at = np.abs(g - target) <= 1e-9 * np.maximum(np.abs(g), abs(target))
+            return float(np.sum(np.diff(self.levels)[at[:-1] & at[1:]]))
         if target <= g[0]:
             reached = 0.0
         elif target > g[-1]:
