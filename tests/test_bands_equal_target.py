@@ -19,6 +19,9 @@ def test_an_equal_target_gets_no_chance_but_a_figure_of_0_against_0():
     assert [ERRORS.probability(v, "==", t) for v, t in ((0.05, 0.0), (0.05, 0.05), (0.0, 0.0))] == [0.0, 0.0, 1.0]
     # the other comparisons with a target of 0 stay as they were: a positive figure is above it
     assert [ERRORS.probability(0.05, op, 0.0) for op in ("<=", "<", ">=", ">")] == [0.0, 0.0, 1.0, 1.0]
+    # a figure of 0 is 0 under every error: strict comparisons with 0 fail, as `Requirement.holds` judges them
+    # (until 2026-12-02 `<` was read as `<=` and `>` as `>=` there: 1 each)
+    assert [ERRORS.probability(0.0, op, 0.0) for op in ("<=", "<", ">=", ">")] == [1.0, 0.0, 1.0, 0.0]
 
 
 def test_a_ttft_equal_to_zero_misses_in_report_json():

@@ -154,11 +154,13 @@ class Errors:
             (0.5, 0.309)
             >>> e.probability(40e-3, "==", 0.0), e.probability(40e-3, ">=", 0.0), e.probability(0.0, "==", 0.0)
             (0.0, 1.0, 1.0)
+            >>> [e.probability(0.0, op, 0.0) for op in ("<=", "<", ">=", ">")]      # until 2026-12-02 `<` read as `<=`
+            [1.0, 0.0, 1.0, 0.0]
         """
         if op == "==":
             return float(value == 0 and target == 0)
-        if value <= 0 or target <= 0:
-            return float(value <= target) if op in ("<=", "<") else float(value >= target)
+        if value <= 0 or target <= 0:       # every error leaves the measured value on the figure's side of 0
+            return float({"<=": value <= target, "<": value < target, ">=": value >= target}.get(op, value > target))
         below = float(np.interp(math.log(value / target), self.log_ratio, self.levels))
         match op:
             case "<=" | "<":
