@@ -243,6 +243,29 @@ def test_checker_catches_errors(tmp_path):
     assert check_trace(tmp_path / "trunc.json")["json_parse"] == 1
 
 
+
+def test_checker_counts_fields_perfetto_cannot_read_instead_of_failing(tmp_path):
+    """Times that are no numbers, names that are no strings, JSON `true` for an integer, a tid past 2³²−1: each is
+    counted as the importer's error, not a crash of the checker (until 2026-12-02 a `ts` of `"abc"` raised, a
+    missing `ts` was a KeyError, `true` passed for an int, and a name of 5 went unsaid)."""
+    events = [
+        {"ph": "X", "pid": 1, "tid": 1001, "ts": "abc", "dur": 1, "name": "a", "cat": "c"},      # bad_ts
+        {"ph": "X", "pid": 1, "tid": 1001, "dur": 1, "name": "a", "cat": "c"},                   # bad_ts (none)
+        {"ph": "X", "pid": 1, "tid": 1001, "ts": 0, "dur": None, "name": "a", "cat": "c"},       # bad_dur
+        {"ph": "X", "pid": 1, "tid": 1001, "ts": 2, "dur": 1, "name": 5, "cat": "c"},            # name_not_string
+        {"ph": "X", "pid": 1, "tid": 2**32, "ts": 0, "dur": 1, "name": "a", "cat": "c"},         # tid read as 0
+        {"ph": "C", "pid": 1, "ts": 0, "args": {"v": 1}},                                         # counter_without_name
+        {"ph": "s", "id": True, "pid": 1, "tid": 1001, "ts": 2, "name": "d", "cat": "flow"},      # flow_id_not_int
+        {"ph": "M", "pid": 1, "tid": 0, "name": "process_sort_index", "args": {"sort_index": True}},
+    ]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"traceEvents": events, "metadata": {}}))
+    errors = check_trace(path)
+    assert {k: errors[k] for k in ("bad_ts", "bad_dur", "name_not_string", "tid_merges_into_pid",
+                                   "counter_without_name", "flow_id_not_int", "sort_index_not_int")} == {
+        "bad_ts": 2, "bad_dur": 1, "name_not_string": 1, "tid_merges_into_pid": 1, "counter_without_name": 1,
+        "flow_id_not_int": 1, "sort_index_not_int": 1}
+
 # ------------------------------------------------------------------ reports
 
 def test_report_md_answers_the_three_questions():

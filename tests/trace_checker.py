@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import math
 import re
 import sys
 from collections import Counter
@@ -37,6 +38,42 @@ def _ns(value) -> int:
     if isinstance(value, str):
         return int((Decimal(value) * 1000).to_integral_value())
     return round(float(value) * 1000.0)
+
+
+def _is_int(value) -> bool:
+    """A JSON integer: `true` is not one, though Python counts a bool as an int."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_time(value) -> bool:
+    """A JSON number the importer reads as µs (a numeric string too, as `_ns` reads it); not a bool, NaN or infinite."""
+    if isinstance(value, str):
+        try:
+            return Decimal(value).is_finite()
+        except ArithmeticError:
+            return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _fields_readable(ev: dict, errors: Counter) -> bool:
+    """Whether an event's times and names can be read, counting what cannot: a slice, flow or counter without a
+    numeric `ts` (`bad_ts`; the importer drops it), a slice with a `dur` that is no number (`bad_dur`), a name or
+    category that is not a string (`name_not_string`: Perfetto shows no name), a counter without a name
+    (`counter_without_name`: its track has none). False: the event is dropped, so nothing more of it is checked."""
+    ph = ev["ph"]
+    readable = True
+    if ph in ("X", "s", "f", "C") and not _is_time(ev.get("ts")):
+        errors["bad_ts"] += 1
+        readable = False
+    if ph == "X" and "dur" in ev and not _is_time(ev["dur"]):
+        errors["bad_dur"] += 1
+        readable = False
+    if ph == "C" and "name" not in ev:
+        errors["counter_without_name"] += 1
+    if any(key in ev and not isinstance(ev[key], str) for key in ("name", "cat")):
+        errors["name_not_string"] += 1
+        readable = readable and ph != "M"
+    return readable
 
 
 def check_trace(path: Path | str) -> Counter:
@@ -78,16 +115,18 @@ def check_trace(path: Path | str) -> Counter:
             errors["unknown_ph"] += 1
             continue
         pid, tid = ev.get("pid"), ev.get("tid")
-        if not isinstance(pid, int) or pid < 0 or pid > 2**32 - 1:
+        if not _is_int(pid) or pid < 0 or pid > 2**32 - 1:
             errors["bad_pid"] += 1
-        if ph in ("X", "s", "f", "C") and "ts" in ev:
+        if not _fields_readable(ev, errors):
+            continue
+        if ph in ("X", "s", "f", "C"):
             if _ns(ev["ts"]) < 0:
                 errors["negative_ts"] += 1
         if ph == "X":
             if "dur" not in ev:
                 errors["x_without_dur"] += 1
                 continue
-            if not isinstance(tid, int) or tid <= 0 or tid == pid:
+            if not _is_int(tid) or tid <= 0 or tid > 2**32 - 1 or tid == pid:     # out of range reads as 0: the pid
                 errors["tid_merges_into_pid"] += 1
             start, dur = _ns(ev["ts"]), _ns(ev["dur"])
             if dur < 0:
@@ -99,12 +138,12 @@ def check_trace(path: Path | str) -> Counter:
         elif ph == "M":
             name = ev.get("name")
             if name in ("process_sort_index", "thread_sort_index"):
-                if not isinstance(ev.get("args", {}).get("sort_index"), int):
+                if not _is_int(ev.get("args", {}).get("sort_index")):
                     errors["sort_index_not_int"] += 1
             elif name in ("process_name", "thread_name"):
                 if not isinstance(ev.get("args", {}).get("name"), str):
                     errors["bad_name"] += 1
-            if name == "thread_name" and (not isinstance(tid, int) or tid <= 0 or tid == pid):
+            if name == "thread_name" and (not _is_int(tid) or tid <= 0 or tid > 2**32 - 1 or tid == pid):
                 errors["tid_merges_into_pid"] += 1
         elif ph == "C":
             args = ev.get("args")
@@ -113,7 +152,7 @@ def check_trace(path: Path | str) -> Counter:
                 errors["counter_bad_args"] += 1
         elif ph in ("s", "f"):
             fid = ev.get("id")
-            if not isinstance(fid, int):
+            if not _is_int(fid):
                 errors["flow_id_not_int"] += 1
                 continue
             table = flows_s if ph == "s" else flows_f

@@ -89,6 +89,9 @@ def cmd_fleet(args: Namespace) -> int:
         items = fleet_plans(args.plan, fleet, allow_paths=allowed_paths(args))
         plan_text = read_source(args.plan).text        # for the results file's signature: read as a plan is
     except PlanError as exc:
+        if args.format == "json":   # as `dagc check` and `dagc search` print a plan they cannot read (docs/cli.md)
+            print(json.dumps({"plan": args.plan, "valid": False, "diagnostics": [d.to_json() for d in exc.diagnostics]},
+                             indent=2))
         render_diags(err, exc.diagnostics)
         err.print(f"error: {printable(args.plan)}: the fleet was not searched", markup=False)
         return EXIT_INPUT

@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from ..ir.dag import Category, Dag, OpKind, OpTemplate, Phase
+from ..ir.dag import Category, OpKind, OpTemplate, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
-from ..layout.layout import Layout
 from ..layout.modes import mode_of
 from ..serve.inflight import InflightRates
 from ..serve.load import Load
 from ..verdict.compiled import Compiled
-from .trace_load import add_load_counters
+from .trace_load import LOAD_EVENTS_AT_MOST, add_load_counters
+from .trace_ranks import ALL_RANKS_UP_TO, representative_ranks, traced_ranks
 from .trace_writer import (
     EVENT_BUDGET,
     TRACE_MAX_NS,
@@ -47,7 +47,6 @@ from .what_if import what_if_metadata
 __all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
            "ALL_RANKS_UP_TO", "traced_ranks"]
 
-ALL_RANKS_UP_TO = 32          # below this many GPUs every rank is drawn by default
 CATEGORY_CLASS = {Category.COMPUTE: "compute", Category.TP_COMM: "comm: TP", Category.EP_COMM: "comm: EP (all-to-all)",
                   Category.PP_COMM: "comm: PP"}
 CATEGORY_CAT = {Category.COMPUTE: "compute", Category.TP_COMM: "comm.tp", Category.EP_COMM: "comm.ep",
@@ -63,40 +62,13 @@ class TraceInfo:
     warning: str | None
 
 
-def representative_ranks(lay: Layout) -> list[int]:
-    """The first and last GPU of every pipeline stage of replica 0: every stage is drawn.
-
-    Example:
-        >>> from dagc.verdict.check import load_plan_text, check
-        >>> plan = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 64 gpu preset "h100-sxm" } '
-        ...                       'workload { batch = 64 prompt = 512 generate = 64 } strategy pp 4 < tp 2 ; ep 8 >')
-        >>> lay = check(plan)[0].layout
-        >>> ranks = representative_ranks(lay)
-        >>> ranks, [int(lay.coords["stage"][r]) for r in ranks]
-        ([0, 7, 8, 15, 16, 23, 24, 31], [0, 0, 1, 1, 2, 2, 3, 3])
-    """
-    return sorted({lay.stage_ranks(0, s).start for s in range(lay.pp)}
-                  | {lay.stage_ranks(0, s).stop - 1 for s in range(lay.pp)})
-
-
-def traced_ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[int], bool, str | None]:
-    per_rank = 2 * len(dag) // lay.pp + 4       # slices and counter samples of one rank, about
-    everyone = list(range(lay.gpus_used))
-    representative = representative_ranks(lay)
-    if all_ranks or lay.gpus_used <= ALL_RANKS_UP_TO:
-        if per_rank * len(everyone) <= budget:
-            return everyone, False, None
-        warning = (f"all {len(everyone)} ranks would be about {per_rank * len(everyone):,} events, over the budget "
-                   f"of {budget:,}: representative ranks only")
-        return representative, True, warning
-    return representative, True, None
-
-
 def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool = False,
                 budget: int = EVENT_BUDGET, load: Load | None = None, traffic: str = "") -> TraceInfo:
     """Write the trace of a compiled strategy to `path` (+ `.gz` when compressing); with a simulated
     `load` (`traffic`: its traffic in words), its counters in a last process (`dagc.export.trace_load`)."""
-    ranks, representative, warning = traced_ranks(c.dag, c.layout, all_ranks, budget)
+    # the load's counters are written before the GPUs' HBM samples: every rank must fit beside them
+    room = budget - (LOAD_EVENTS_AT_MOST if load is not None and load.timeline is not None else 0)
+    ranks, representative, warning = traced_ranks(c.dag, c.layout, all_ranks, room)
     tw = TraceWriter()
     add_instance(tw, c, ranks, representative, Place(1, 0, "", c.layout.gpus_used + 1))
     metadata = _metadata(c, ranks, representative, warning)
@@ -164,8 +136,9 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
                 "ranks": "representative" if representative else "all", "ranks_included": ranks,
                 "ranks_by_stage": by_stage,
                 "ranks_note": ("the first and last GPU of every pipeline stage of replica 0; the others run the "
-                               "same ops (compile with all ranks to draw every GPU)") if representative else
-                              "every GPU",
+                               "same ops " + ("(every GPU would pass the event budget: `warning`)" if warning else
+                                              "(compile with all ranks to draw every GPU)"))
+                              if representative else "every GPU",
                 "gpus_used": lay.gpus_used, "pipeline_stages": lay.pp, "dp_replicas": lay.dp,
                 "time_unit": "us, from integer ns",
                 "timeline": ("decode (two steps) from 0, mixed (two steps, a prompt's chunk in micro-batch 0: its ops "

@@ -21,11 +21,13 @@ from ..serve.load import Load
 from .load_series import SERIES_INTERVALS, envelope
 from .trace_writer import TraceWriter, seconds_to_ns
 
-__all__ = ["LOAD_COUNTERS", "POOL_COUNTERS", "add_load_counters"]
+__all__ = ["LOAD_COUNTERS", "POOL_COUNTERS", "LOAD_EVENTS_AT_MOST", "add_load_counters"]
 
 # (counter name, args key): the tracks Perfetto shows as "<name> <key>"
 LOAD_COUNTERS = (("requests", "running"), ("requests", "waiting"), ("KV cache", "used_percent"))
 POOL_COUNTERS = (("requests", "waiting_prefill"), ("requests", "waiting_decode"))    # a disaggregated run's queues
+# the most events the load's process holds: each track two samples an interval at most, and its metadata
+LOAD_EVENTS_AT_MOST = (len(LOAD_COUNTERS) + len(POOL_COUNTERS)) * 2 * SERIES_INTERVALS + 2
 
 
 def add_load_counters(tw: TraceWriter, load: Load | None, pid: int, sort_index: int,

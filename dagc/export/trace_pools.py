@@ -18,8 +18,9 @@ from typing import Any
 
 from ..serve.load import Load
 from ..verdict.check import StrategyResult
-from .trace import Place, TraceInfo, add_instance, traced_ranks
-from .trace_load import add_load_counters
+from .trace import Place, TraceInfo, add_instance
+from .trace_load import LOAD_EVENTS_AT_MOST, add_load_counters
+from .trace_ranks import traced_ranks
 from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, budget_note, seconds_to_ns
 from .what_if import what_if_metadata
 
@@ -37,8 +38,9 @@ def write_pooled_trace(r: StrategyResult, path: Path, all_ranks: bool = False, c
     (pre, dec), f = pooled.pools, pooled.figures
     cp, cd = pre.analysis.compiled, dec.analysis.compiled
     assert cp is not None and cd is not None, "a scheduled disaggregated strategy compiled both instances"
-    ranks_p, rep_p, warn_p = traced_ranks(cp.dag, cp.layout, all_ranks, budget // 2)
-    ranks_d, rep_d, warn_d = traced_ranks(cd.dag, cd.layout, all_ranks, budget // 2)
+    room = budget - (LOAD_EVENTS_AT_MOST if load is not None and load.timeline is not None else 0)
+    ranks_p, rep_p, warn_p = traced_ranks(cp.dag, cp.layout, all_ranks, room // 2)
+    ranks_d, rep_d, warn_d = traced_ranks(cd.dag, cd.layout, all_ranks, room // 2)
     g_d = cd.layout.gpus_used
     feeds = {rank: rank % g_d for rank in ranks_p}
     ranks_d = sorted(set(ranks_d) | set(feeds.values()))

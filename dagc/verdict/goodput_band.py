@@ -82,24 +82,48 @@ class GoodputCurve:
                                                                                   self.goodput))
 
     def probability(self, op: str, target: float) -> float:
-        """P(the measured goodput `op` target): the share of levels at which the curve meets it.
+        """P(the measured goodput `op` target): the share of levels at which the curve meets it, a flat stretch of
+        the curve at the target (its ceiling, the arrival rate) meeting `<=`, `>=` and `==` and neither `<` nor `>`,
+        the equalities within the relative 1e-9 a requirement holds by (`Requirement.holds`).
+
+        Until 2026-12-02 `<=` and `>` were judged as `<` and `>=`, and `==` got 0: at 2 requests/s, a run serving all
+        of them had `goodput <= 2 requests/s` met yet "misses (p < 0.01)" and `goodput > 2 requests/s` missed yet
+        "meets (p > 0.99)", and `goodput == 0 requests/s`, met by a run whose every request missed, "misses".
 
         Example:
             >>> c = GoodputCurve(np.array([0.0, 0.5, 1.0]), np.array([2.0, 4.0, 4.0]), "r", 9)
             >>> c.probability(">=", 3.0), c.probability(">=", 1.0), c.probability(">=", 5.0), c.probability("<=", 3.0)
             (0.75, 1.0, 0.0, 0.25)
+            >>> [c.probability(op, 4.0) for op in ("<=", "<", ">=", ">", "==")]
+            [1.0, 0.5, 0.5, 0.0, 0.5]
+            >>> GoodputCurve(LEVELS, 0 * LEVELS, "r", 9).probability("==", 0.0)
+            1.0
         """
-        g = self.goodput
-        if target <= g[0]:
-            reached = 0.0
-        elif target > g[-1]:
-            reached = 1.0
-        else:
-            i = int(np.searchsorted(g, target, side="left"))        # the first level at which g ≥ target
-            lo, hi = g[i - 1], g[i]
-            reached = float(self.levels[i - 1] + (self.levels[i] - self.levels[i - 1]) * (target - lo) / (hi - lo)
-                            if hi > lo else self.levels[i])
-        return 1.0 - reached if op in (">=", ">") else reached if op in ("<=", "<") else 0.0
+        near = np.abs(self.goodput - target) <= 1e-9 * abs(target)
+        if op in ("<=", ">=", "==") and near.any():
+            target = float(self.goodput[near][0])       # a curve's value the target equals, as `holds` judges it
+        match op:
+            case "<=":
+                return self._below(target, inclusive=True)
+            case "<":
+                return self._below(target, inclusive=False)
+            case ">=":
+                return 1.0 - self._below(target, inclusive=False)
+            case ">":
+                return 1.0 - self._below(target, inclusive=True)
+        return self._below(target, inclusive=True) - self._below(target, inclusive=False)
+
+    def _below(self, target: float, inclusive: bool) -> float:
+        """The share of levels at which the (non-decreasing, piecewise linear) curve is below `target`, or at most
+        it (`inclusive`)."""
+        g, levels = self.goodput, self.levels
+        i = int(np.searchsorted(g, target, side="right" if inclusive else "left"))
+        if i == 0:
+            return 0.0
+        if i == len(g):
+            return 1.0
+        lo, hi = g[i - 1], g[i]         # lo < target ≤ hi, or lo ≤ target < hi (inclusive): hi > lo
+        return float(levels[i - 1] + (levels[i] - levels[i - 1]) * (target - lo) / (hi - lo))
 
 
 def _keeps_up_with(under: UnderLoad, rate: float) -> float:

@@ -144,20 +144,30 @@ class Errors:
         """The share of the regime's error distribution under which the measured value behind the
         prediction `value` meets `op target`: for `<=`, P(value · e^(−r) ≤ target) = P(r ≥ ln(value/target)).
 
+        `==` gets 0 (docs/bands.md): the measured value is never exactly the target — but for a figure of 0, which
+        every error leaves 0, against a target of 0. Until 2026-12-02 `ttft == 0 s`, a target of 0, got 1 ("meets
+        (p > 0.99)") beside its `met` of no.
+
         Example:
             >>> e = Errors("quantity=tpot", 10, (0.0, 0.1, 0.5, 0.9, 1.0), (-0.5, -0.2, 0.0, 0.1, 0.3))
             >>> e.probability(40e-3, "<=", 40e-3), round(e.probability(40e-3, ">=", 44e-3), 3)
             (0.5, 0.309)
+            >>> e.probability(40e-3, "==", 0.0), e.probability(40e-3, ">=", 0.0), e.probability(0.0, "==", 0.0)
+            (0.0, 1.0, 1.0)
+            >>> [e.probability(0.0, op, 0.0) for op in ("<=", "<", ">=", ">")]      # until 2026-12-02 `<` read as `<=`
+            [1.0, 0.0, 1.0, 0.0]
         """
-        if value <= 0 or target <= 0:
-            return float(value <= target) if op in ("<=", "<") else float(value >= target)
+        if op == "==":
+            return float(value == 0 and target == 0)
+        if value <= 0 or target <= 0:       # every error leaves the measured value on the figure's side of 0
+            return float({"<=": value <= target, "<": value < target, ">=": value >= target}.get(op, value > target))
         below = float(np.interp(math.log(value / target), self.log_ratio, self.levels))
         match op:
             case "<=" | "<":
                 return 1.0 - below
             case ">=" | ">":
                 return below
-        return 0.0          # `==` on a figure with an error distribution: the measured value is never exactly it
+        return 0.0
 
 
 class RegimeEntry(TypedDict):
