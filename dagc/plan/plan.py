@@ -22,7 +22,7 @@ from .workload import Requirement, RequirementKind, Workload
 
 __all__ = ["Plan", "LOAD_BUDGET_EVENTS", "SHOWN_DEFAULT", "STRICT_MEMORY_STEP", "overlap_span", "shown_percentiles"]
 
-# The engine events one simulation of the traffic may take (`dagc.verdict.under_load.load_events`): about a
+# The engine events one simulation of the traffic may take (`dagc.verdict.load_size.load_events`): about a
 # minute and well under 2 GB; past it the load is not simulated (W518). `--load-budget` changes it.
 LOAD_BUDGET_EVENTS = 3_000_000
 # What a strict memory limit (`memory < 90 %`) takes off the engine's share, as a fraction of the GPU's memory: one

@@ -113,7 +113,7 @@ def _fewer_gpus(found: SearchResult, pool: list[Candidate]) -> list[Candidate]:
 
 
 def rate_work_events(plan: Plan, found: SearchResult) -> int:
-    """The engine events `rank_at_rate` would take at most (`dagc.verdict.under_load.load_events`): each
+    """The engine events `rank_at_rate` would take at most (`dagc.verdict.load_size.load_events`): each
     candidate it simulates, a run of the traffic's requests; compared with `Plan.load_budget_events`
     before it starts."""
     requests = (plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)).requests
