@@ -278,18 +278,19 @@ def axis_field(name: str) -> str | None:
     return _AXIS_FIELDS.get(name.lower().replace("-", "_"))
 
 
-def elsewhere(name: str, where: str) -> str | None:
+def elsewhere(name: str, where: str, degree: str = "8") -> str | None:
     """`engine = vllm` in `workload { }`: the block it is a field of, when that is another one; `experts = 64` in
     `model { }` (or `--set model.experts=64`): the block inside it that it is a field of (`moe`); `tp = 8`
-    anywhere: the strategy, whose axis it is.
+    anywhere: the strategy, whose axis it is (at the `degree` written, when known: `tensor_parallel_size = 4`).
 
     Example:
         >>> elsewhere("experts", "model").split(": ")[0]
         "`experts` is a field of the model's `moe { … }` block"
     """
     if (axis := axis_field(name)) is not None:
-        return (f"`{name}` is a parallel degree, which the strategy gives, not a field: e.g. `strategy {axis} 8`, or "
-                f"`--strategy \"{axis} 8\"` (an axis and its degree; docs/language.md, \"strategy\")")
+        return (f"`{name}` is a parallel degree, which the strategy gives, not a field: e.g. "
+                f"`strategy {axis} {degree}`, or `--strategy \"{axis} {degree}\"` (an axis and its degree; "
+                "docs/language.md, \"strategy\")")
     home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)
     if home:
         return f"`{name}` is a field of `{home} {{ … }}`: move the line there"

@@ -110,7 +110,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
             escaped_quote_hint(src.text, start) or engine_line_hint(src.text, start) or \
             per_words_hint(src.text, start, block) or requirement_field_hint(src.text, start, block) or \
             ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
-             _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
+             _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:], src.text[end:end + 40]))
         hint = _strategy_hint(src, start, hint)
         opened = _unclosed_block(src.text, end)
         if opened is not None:
@@ -369,15 +369,22 @@ _KEYWORD_WORDS = {"requirements": "require", "requirement": "require", "requires
                   **STATEMENT_ALIASES}
 
 
-def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:
-    """`before`: the character before the token, spaces aside."""
+_DEGREE_AFTER = re.compile(r"[ \t]*[=:]?[ \t]*([1-9][0-9]{0,6})\b")     # `= 4` after a degree written as a field
+
+
+def _hint_for_token(tok: Token, expected: set[str], before: str = "", after: str = "") -> str:
+    """`before`: the character before the token, spaces aside; `after`: the text after it (a field's value: the
+    degree of `tensor_parallel_size = 4` at the top level, which the strategy's hint writes — until 2026-12-03
+    `strategy tp 8` whatever the degree)."""
     if str(tok) == "=" and before in ("<", ">"):          # `< =`: a comparison split by a space
         return f"did you mean `{before}=`? a comparison is written without a space"
     keywords = _keywords(expected)
     near = nearest(str(tok), keywords, _KEYWORD_WORDS) if tok.type == "NAME" and keywords else None
     if near is not None and near != str(tok).lower():
         return f"did you mean `{near}`?"                 # a misspelt keyword, e.g. `presset`, `workloda`
-    if tok.type == "NAME" and "cluster" in keywords and (home := elsewhere(str(tok), "")) is not None:
+    degree = _DEGREE_AFTER.match(after)
+    if tok.type == "NAME" and "cluster" in keywords and (home := elsewhere(
+            str(tok), "", degree.group(1) if degree else "8")) is not None:
         return home                                     # a block's field at the top level, e.g. `engine = vllm`
     if "STRING" in expected and tok.type == "NAME":
         return f'quote it: "{tok}"'
