@@ -15,9 +15,9 @@ WORKLOAD = "workload { batch = 64  prompt = 2048  generate = 256 }"
 CLUSTER = 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm"  engine = pytorch }'
 
 
-def _hint(axis: str) -> str:
-    return (f"is a parallel degree, which the strategy gives, not a field: e.g. `strategy {axis} 8`, or "
-            f'`--strategy "{axis} 8"` (an axis and its degree; docs/language.md, "strategy")')
+def _hint(axis: str, degree: int) -> str:
+    return (f"is a parallel degree, which the strategy gives, not a field: e.g. `strategy {axis} {degree}`, or "
+            f'`--strategy "{axis} {degree}"` (an axis and its degree; docs/language.md, "strategy")')
 
 
 @pytest.mark.parametrize("text, code, name, axis", [
@@ -31,7 +31,8 @@ def test_a_degree_written_as_a_field_is_sent_to_the_strategy(text, code, name, a
         load_plan_text(text)
     (d,) = exc.value.diagnostics
     assert d.code == code and d.span is not None and d.span.text == name
-    assert d.hint == f"`{name}` {_hint(axis)}", d.hint
+    # at the degree written (until 2026-12-03 `strategy tp 8` whatever it was)
+    assert d.hint == f"`{name}` {_hint(axis, 8 if name == 'EP_size' else 2)}", d.hint
 
 
 def test_a_degree_set_as_a_field_is_sent_to_the_strategy(write_plan):
@@ -40,7 +41,7 @@ def test_a_degree_set_as_a_field_is_sent_to_the_strategy(write_plan):
         load_plan_with(path, ["cluster.tp=2"])
     (d,) = exc.value.diagnostics
     assert d.code == "E101" and d.span is not None and (d.span.source.path, d.span.text) == ("--set", "tp")
-    assert d.hint == f"`tp` {_hint('tp')}"
+    assert d.hint == f"`tp` {_hint('tp', 2)}"
 
 
 @pytest.mark.parametrize("name, axis", [
@@ -57,4 +58,4 @@ def test_an_engines_flag_of_a_degree_written_as_a_field_is_sent_to_the_strategy(
     with pytest.raises(PlanError) as exc:
         load_plan_text(plan_text(cluster=CLUSTER.replace(" }", f"  {name} = 2 }}")))
     (d,) = exc.value.diagnostics
-    assert d.code == "E101" and d.hint == f"`{name}` {_hint(axis)}", d.hint
+    assert d.code == "E101" and d.hint == f"`{name}` {_hint(axis, 2)}", d.hint

@@ -192,7 +192,11 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
             out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span,
                       f"replace `{item.name} = …` with `{item.name} {{ … }}` and the fields inside it")
         else:
-            guess, hint = unknown_field_hint(item.name, where, [*fields, *subblocks], fields)
+            written = item.value is not None and item.value.kind is ValueKind.QUANTITY and len(item.value.tokens) == 1 \
+                and str(item.value.tokens[0]).isdigit() and str(item.value.tokens[0]) != "0"
+            # a degree written as a field (`tensor_parallel_size = 2`): the strategy's hint at that degree
+            degree = str(item.value.tokens[0]) if written and item.value is not None else "8"
+            guess, hint = unknown_field_hint(item.name, where, [*fields, *subblocks], fields, degree)
             if guess is not None:
                 out.guessed.add(f"{where}.{guess}")
             out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span, hint)

@@ -115,7 +115,7 @@ def _config_hint(name: str, where: str, known: Sequence[str]) -> tuple[str | Non
 
 
 def unknown_field_hint(name: str, where: str, known: Sequence[str],
-                       specs: Mapping[str, Field] | None = None) -> tuple[str | None, str]:
+                       specs: Mapping[str, Field] | None = None, degree: str = "8") -> tuple[str | None, str]:
     """The field `name` stands for in block `where` (None when none) and E101's hint for it; `specs`, the block's
     fields, tell a value of a choice field written as a field (`inflight = true`: `serving = inflight`).
 
@@ -145,7 +145,7 @@ def unknown_field_hint(name: str, where: str, known: Sequence[str],
     if said is not None and where.split(".")[0] != "workload":
         return None, (f"`{name}` is {said[1]}: dagc's `{said[0]}`, a field of `workload {{ … }}`: write it there, "
                       f"`workload {{ {said[0]} = … }}` (with --set: `workload.{said[0]}=…`)")
-    guess, home = nearest(name, known), elsewhere(name, where)
+    guess, home = nearest(name, known), elsewhere(name, where, degree)
     if home and (guess is None or spelling(guess) != word):   # a field of another block, exactly, outranks a slip of
         return None, home                                     # one of this block's (`mla { heads }` is no `v_head`)
     if guess is None and name.lower() in REQUIREMENT_NAMES and where.split(".")[0] != "require":
