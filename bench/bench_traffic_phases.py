@@ -15,7 +15,9 @@ Each check runs in a fresh process (`--one FILE`, so that nothing dagc memoises 
   check without traffic does);
 - across them: `prices`, the exact step prices (`StepPrices.step`, outermost calls; of them `routing`, the
   exact routing statistics of new token counts, `dagc.layout.routing._max_load_exact`) and `sim`, the load
-  simulations besides the prices (`Replica.run` less the prices it asked for); `n`, the prices made;
+  simulations besides the prices (`Replica.run` less the prices it asked for); `n`, the prices made; `pools`, a
+  disaggregated strategy's runs (`dagc.serve.load_pools`), its pools' prices in them (counted in neither `prices`
+  nor `sim`);
 - the ratios, each process's start-up (its imports) counted on both sides as bench/bench_traffic.py counts them:
   `ratio`, the check with traffic over the one without; `-cap-next`, what it would be were the capacity's trials
   and the next steps' re-checks free (the most that bracketing the capacity, fewer trials and sharing the
@@ -84,7 +86,7 @@ def one(path: str) -> dict[str, float]:
     from dagc.cli.main import main
     from dagc.drive import drive
     from dagc.layout import routing
-    from dagc.serve import replica, step_prices
+    from dagc.serve import load_pools, replica, step_prices
     from dagc.verdict import under_load
 
     seconds: collections.Counter[str] = collections.Counter()
@@ -95,6 +97,7 @@ def one(path: str) -> dict[str, float]:
     timed(drive, "with_next_steps", "next", seconds, calls, active)
     timed(step_prices.StepPrices, "step", "prices", seconds, calls, active)
     timed(replica.Replica, "run", "runs", seconds, calls, active)
+    timed(load_pools._Pools, "run", "pools", seconds, calls, active)
     exact: Callable[..., float] = routing._max_load_exact.__wrapped__          # type: ignore[attr-defined]
     routing_s = [0.0]
 
@@ -150,7 +153,8 @@ def main() -> None:
         return
     print(f"{cpu()}; load average {load_average()}; CPU seconds of `dagc check -q`, imports apart")
     print(f"{'plan':42s} {'check':>6s} {'plain':>6s} {'capacity':>8s} {'search':>6s} {'next':>6s} {'rest':>6s} · "
-          f"{'prices':>6s} {'(n)':>5s} {'routing':>7s} {'sim':>6s} · {'ratio':>5s} {'-cap-next':>9s} {'own':>5s}")
+          f"{'prices':>6s} {'(n)':>5s} {'routing':>7s} {'sim':>6s} {'pools':>6s} · {'ratio':>5s} {'-cap-next':>9s} "
+          f"{'own':>5s}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         shutil.copytree(ROOT / "examples" / "traces", out / "traces")     # beside the plans (E002 outside)
@@ -163,7 +167,8 @@ def main() -> None:
             ratio = _ratios(m, plain)
             print(f"{name[:42]:42s} {m['check']:6.2f} {plain['check']:6.2f} {m.get('capacity', 0):8.2f} "
                   f"{m.get('search', 0):6.2f} {m.get('next', 0):6.2f} {rest:6.2f} · {m.get('prices', 0):6.2f} "
-                  f"{int(m['n']):5d} {m['routing']:7.2f} {m['sim']:6.2f} · {ratio(m['check']):4.2f}x "
+                  f"{int(m['n']):5d} {m['routing']:7.2f} {m['sim']:6.2f} {m.get('pools', 0):6.2f} · "
+                  f"{ratio(m['check']):4.2f}x "
                   f"{ratio(rest + m.get('search', 0)):8.2f}x {ratio(rest):4.2f}x", flush=True)
 
 

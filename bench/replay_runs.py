@@ -4,6 +4,8 @@ every run's figures compared with the recorded ones, bit for bit.
 
 Run:
   python bench/replay_runs.py record OUT.pkl PLAN RATE      (the search's runs: its candidates' and their capacity's)
+  python bench/replay_runs.py record OUT.pkl PLAN           (`dagc check PLAN -q`'s runs: its own, its capacity's
+                                                             trials, the search's best judged under the traffic)
   python bench/replay_runs.py replay OUT.pkl [--runs N] [--setup]
 
 `record` runs `dagc search PLAN --rate RATE -q` in this process and keeps, for each run (`simulate_sized`), its
@@ -49,8 +51,8 @@ def digest(load: Load | None) -> str:
     return h.hexdigest()
 
 
-def record(plan: Path, rate: str, out: Path) -> None:
-    """Search `plan` at `rate` and write its runs (module docstring) to `out`."""
+def record(plan: Path, rate: str | None, out: Path) -> None:
+    """Search `plan` at `rate` (None: check it) and write its runs (module docstring) to `out`."""
     from dagc.cli.main import main
 
     rows: list[tuple[Any, ...]] = []
@@ -67,9 +69,9 @@ def record(plan: Path, rate: str, out: Path) -> None:
             rows.append((plan, strategy, lay, capacity, watch, dict(prices.cache), every, digest(load)))
 
     serve_load.simulate_sized = kept                      # type: ignore[assignment]
-    main(["search", str(plan), "--rate", rate, "-q"])
+    main(["search", str(plan), "--rate", rate, "-q"] if rate is not None else ["check", str(plan), "-q"])
     out.write_bytes(pickle.dumps(rows))
-    print(f"{plan.name} at {rate} requests/s: {len(rows)} runs recorded in {out}")
+    print(f"{plan.name} {'checked' if rate is None else f'at {rate} requests/s'}: {len(rows)} runs recorded in {out}")
 
 
 def replay(path: Path, runs: int | None, setup: bool) -> None:
@@ -98,7 +100,7 @@ def main() -> None:
     rec = sub.add_parser("record")
     rec.add_argument("out", type=Path)
     rec.add_argument("plan", type=Path)
-    rec.add_argument("rate")
+    rec.add_argument("rate", nargs="?", help="search at this rate (default: `dagc check PLAN -q`)")
     rep = sub.add_parser("replay")
     rep.add_argument("recorded", type=Path)
     rep.add_argument("--runs", type=int, help="the first N runs alone")

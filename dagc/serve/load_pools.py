@@ -324,10 +324,10 @@ class _Pools:
     def _admit(self, t: float) -> None:
         """Prefilled requests, first come first served, each to the decode replica with the fewest in
         flight while it has room; its transfer starts."""
-        touched = set()
-        inflight, reps = self.inflight, self.replicas
+        touched, inflight, reps = set(), self.inflight, self.replicas
         while self.decode_wait:
-            r = min(range(len(inflight)), key=lambda j: (inflight[j] >= reps[j].cap, inflight[j]))
+            r = 0 if len(reps) == 1 else min(range(len(inflight)), key=lambda j: (inflight[j] >= reps[j].cap,
+                                                                                 inflight[j]))
             if inflight[r] >= reps[r].cap:
                 break
             i = self.decode_wait.popleft()

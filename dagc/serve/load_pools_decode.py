@@ -31,6 +31,7 @@ class DecodeReplica:
 
     def __init__(self, cap: int, price: Callable[[int], float]) -> None:
         self.cap, self.price = cap, price
+        self.prices: dict[int, float] = {}             # `price` by requests in flight, as asked in this run
         self.active = 0                                 # requests decoding in this stretch
         self.t0, self.s0, self.dt = 0.0, 0, 0.0         # the stretch's start (time, step) and step time
         self.ends: list[tuple[int, int]] = []           # (step it ends at, request)
@@ -54,10 +55,13 @@ class DecodeReplica:
 
     def next_event(self) -> tuple[float, int] | None:
         """The next step at which a request joins or ends, as (time, version); None when idle."""
-        due = [s for s in (self.ends[0][0] if self.ends else None, self.join_step) if s is not None]
-        if not due:
-            return None
-        self.next_step = min(due)
+        end, join = self.ends[0][0] if self.ends else None, self.join_step
+        if end is None:
+            if join is None:
+                return None
+            self.next_step = join
+        else:
+            self.next_step = join if join is not None and join < end else end      # the earlier
         self.version += 1
         return self.t0 + (self.next_step - self.s0) * self.dt, self.version
 
@@ -76,5 +80,10 @@ class DecodeReplica:
             self.active += len(self.joiners)
             self.joiners, self.join_step = [], None
         self.t0, self.s0 = t, s
-        self.dt = self.price(self.active) if self.active else 0.0
+        n = self.active
+        if n:
+            dt = self.prices.get(n)
+            self.dt = dt if dt is not None else self.prices.setdefault(n, self.price(n))
+        else:
+            self.dt = 0.0
         return ended, stretch

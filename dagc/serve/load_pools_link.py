@@ -60,9 +60,12 @@ class SharedLink(Generic[_T]):
         done = []
         # a transfer due by `t` ends, whatever rounding the clocks took on the way (judged in real time:
         # late in a run, `t` has far fewer digits after the point than the virtual clock)
-        while self.flows and self.next_end() <= t + 1e-12 * abs(t) + 1e-15:
-            self.virtual = max(self.virtual, self.flows[0][0])
-            done.append(heapq.heappop(self.flows))
+        flows, due = self.flows, t + 1e-12 * abs(t) + 1e-15
+        while flows and self.at + (flows[0][0] - self.virtual) * len(flows) <= due:      # `next_end()`
+            self.virtual = max(self.virtual, flows[0][0])
+            done.append(heapq.heappop(flows))
+        if len(done) == 1:
+            return [done[0][2]]
         return [what for _, _, what in sorted(done, key=lambda f: f[1])]
 
     def __len__(self) -> int:

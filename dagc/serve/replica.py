@@ -40,7 +40,7 @@ from .replica_blocks import DecodeBlocks, roomy, step_chunks
 from .replica_timeline import ReplicaTimeline
 from .reserve import OutputReserve, decode_gaps
 from .run import DECODING, ENDING, PREFILLING, Req, Run
-from .sources import Source
+from .sources import OpenLoop, Source
 from .surrogate import StepSurface
 from .watch import Observers
 
@@ -60,11 +60,9 @@ class Replica:
         self.run_, self.source, self.caps, self.surface = run, source, caps, surface
         self.step_time = surface.time      # `surface.spread` of a step whose prompt tokens are all on its busiest rank
         self.one_rank = surface.adp <= 1
-        watch = observers.watch
-        self.watch = watch if watch is not None and watch.watching else None
-        self.g = len(caps)
+        self.watch = observers.watch if observers.watch is not None and observers.watch.watching else None
+        self.g, self.whole = len(caps), not workload.chunked_prefill
         self.chunk, self.q, self.half = workload.chunk_tokens, workload.step_positions, workload.generate // 2
-        self.whole = not workload.chunked_prefill
         self.E = emitted = workload.tokens_per_step
         self.hash_tokens = run.requests.block_tokens
         self.inflight = [0] * self.g
@@ -72,8 +70,7 @@ class Replica:
         # every step: those in flight, and on several ranks at least the fullest rank's (`top`) less one on every
         # rank and one more, as the surrogate prices the busiest rank's step (the ranks step together)
         self.nin = self.priced = self.top = 0
-        self.open = self.g                                    # ranks with fewer in flight than their cap
-        self.nprefill = 0                                     # requests prefilling over the ranks
+        self.open, self.nprefill = self.g, 0     # ranks with fewer in flight than their cap; requests prefilling
         self.record = observers.timeline
         self.lazy = not self.record or self.g > 1             # `DecodeBlocks.sync` (the shares: `ReplicaTimeline`)
         terms = getattr(surface.prices, "terms", None)                # an engine that never preempts (`promisable`)
@@ -94,8 +91,11 @@ class Replica:
         # nor refuse a request (`_fit`) — without a prefix cache to look in, on an engine that preempts: admission
         # reads no rank's blocks, and a lazy rank takes its decode blocks only where its block phases change
         self.always_fits = self.roomy and not run.hash_offsets and not self.no_evict and self.reserve is None
-        self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
-        self.ndec_all = 0
+        # … and records no timeline (a capacity's trial): nothing reads its KV blocks, so none are counted, but each
+        # rank's decoding requests (`DecodeBlocks.blind`); `syncs`: a rank's blocks taken where it changes (`sync`)
+        blocks.blind = self.always_fits and not self.record
+        self.syncs = self.lazy and not blocks.blind
+        self.ctx_base, self.ndec_all = 0.0, 0                 # Σ (tokens − start·E) of decoding requests; their count
         self.prefill: list[deque[Req]] = [deque() for _ in caps]
         self.admitted: list[dict[int, None]] = [{} for _ in caps]     # rank → its requests in admission order
         self.live: dict[int, Req] = {}
@@ -103,7 +103,7 @@ class Replica:
         self.preempted = False                  # whether a request was: then an end in `ends` may be one left behind
         self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
-        self.progress = observers.progress
+        self.progress, self.tell_end = observers.progress, None if isinstance(source, OpenLoop) else source.ended
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -147,7 +147,7 @@ class Replica:
             head = waiting[0]
             req = head if isinstance(head, Req) else self._new(head)
             if g == 1:
-                plan, r = self._fit(req, 0), 0
+                plan, r = ((0, -(-req.tokens // B)) if self.always_fits else self._fit(req, 0)), 0
             else:
                 r = inflight.index(min(inflight))           # the first with the fewest: open unless the caps differ
                 if inflight[r] >= caps[r]:
@@ -300,7 +300,7 @@ class Replica:
     def _prefilled(self, req: Req) -> None:
         """Its prompt is in: it caches its prompt's hashed blocks, emits its first token, and decodes."""
         r, kv, ht = req.r, self.kv[req.r], self.hash_tokens
-        if self.lazy:
+        if self.syncs:
             self.blocks.sync(r, self.step)
             self.dirty.add(r)
         self.prefill[r].popleft()
@@ -335,7 +335,7 @@ class Replica:
     def _release(self, req: Req) -> None:
         """Free `req`'s blocks and take it off its rank."""
         r, kv = req.r, self.kv[req.r]
-        if self.lazy:
+        if self.syncs:
             self.blocks.sync(r, self.step)
             self.dirty.add(r)
         if self.reserve is not None:
@@ -378,7 +378,8 @@ class Replica:
         run.done += 1
         if self.progress is not None:
             self.progress(run.done)
-        self.source.ended(req.i, finish)
+        if self.tell_end is not None:               # a closed loop's client sends again (an open loop's need not)
+            self.tell_end(req.i, finish)
 
     def _preempt(self, r: int) -> None:
         """Rank `r` has no block for its next step: its most recently admitted request goes back to the

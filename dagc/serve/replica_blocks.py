@@ -61,7 +61,7 @@ class DecodeBlocks:
     it holds no reference back to the replica (which preempts a request of the rank `kv_steps` finds `short`),
     so a replica's run is freed as soon as it ends."""
 
-    __slots__ = ("E", "P", "block_phases", "g", "hash_tokens", "inflight", "kv", "lazy", "ndec", "no_evict",
+    __slots__ = ("E", "P", "blind", "block_phases", "g", "hash_tokens", "inflight", "kv", "lazy", "ndec", "no_evict",
                  "output", "packed", "promise", "promised", "short", "since", "unit")
 
     def __init__(self, run: Run, kv: list[RankKV], emitted: float, inflight: list[int], no_evict: bool,
@@ -85,6 +85,9 @@ class DecodeBlocks:
         self.lazy, self.since = lazy, [0] * self.g
         # an engine that never preempts: each rank's blocks promised to its requests at their full length, and each's
         self.no_evict, self.promised, self.promise = no_evict, [0] * self.g, dict[int, int]()
+        # a replica whose blocks nothing reads (`Replica`: a trial that neither runs short nor refuses a request):
+        # only each rank's decoding requests are counted, which its steps read
+        self.blind = False
 
     def promisable(self, req: Req, r: int, j: int) -> bool:
         """Whether rank `r` holds `req` at its full length (its prompt beside `j` cached hashed blocks, and its
@@ -106,8 +109,11 @@ class DecodeBlocks:
 
     def decoding(self, req: Req, r: int, u0: int) -> None:
         """`req`, of `u0` own prompt tokens, decodes on rank `r` from its `start` step: its block phase counted."""
+        if self.blind:
+            self.ndec[r] += 1
+            return
         P = self.P
-        c = self.phase0(u0) - req.start
+        c = min(P - 1, int(((u0 - 1) % B) / self.E)) - req.start         # `phase0`, written out
         req.block_phase = psi = c % P
         # its own blocks at step S, (u0 − 1) // 16 + 1 + (c + S) // P: these and (ψ + S) // P (c − ψ is a multiple of P)
         req.own_blocks = (u0 - 1) // B + 1 + c // P
@@ -117,6 +123,9 @@ class DecodeBlocks:
 
     def stop_decoding(self, req: Req, r: int, step: int) -> None:
         """`req`, decoding on rank `r`, leaves it at `step`: its blocks given back, its block phase uncounted."""
+        if self.blind:
+            self.ndec[r] -= 1
+            return
         self.kv[r].give(self.blocks_now(req, step))
         self.block_phases[r][req.block_phase] -= 1
         self.packed[r] -= self.unit[req.block_phase]

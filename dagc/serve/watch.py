@@ -54,7 +54,8 @@ class Watch:
             below = math.floor(np.float64(req.percentile) / 100 * (count - 1))
             self.limits.setdefault(req.kind, []).append([req.target, req.op == "<", count - below + 1])
         self.ttft = self.limits.get(RequirementKind.TTFT)
-        self.ends = RequirementKind.TPOT in self.limits or RequirementKind.E2E in self.limits
+        self.tpot, self.e2e = self.limits.get(RequirementKind.TPOT), self.limits.get(RequirementKind.E2E)
+        self.ends = self.tpot is not None or self.e2e is not None
 
     @property
     def watching(self) -> bool:
@@ -77,11 +78,11 @@ class Watch:
         """Request `i`'s end: its TPOT (of an output of more than one token) and its client's latency counted."""
         if not self.ends:
             return
-        tpot = self.limits.get(RequirementKind.TPOT)
+        tpot = self.tpot
         out = self.output[i]
         if tpot is not None and out > 1:
-            self._count(tpot, (finish - first) / max(1, out - 1))
-        e2e = self.limits.get(RequirementKind.E2E)
+            self._count(tpot, (finish - first) / (out - 1))     # out > 1
+        e2e = self.e2e
         if e2e is not None:
             self._count(e2e, finish - arrival + self.frontend_s)
 
