@@ -18,7 +18,7 @@ from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementK
 from ..units import Dimension
 from .lookalikes import fold, lookalike_note
 
-__all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "nearest", "spelling",
+__all__ = ["Field", "FieldValue", "PLAIN", "Inner", "Named", "degree_after", "nearest", "spelling",
            "did_you_mean", "elsewhere", "axis_field", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS", "CLUSTER_BLOCK_FIELDS",
@@ -276,6 +276,21 @@ def axis_field(name: str) -> str | None:
         ('tp', 'ep', None)
     """
     return _AXIS_FIELDS.get(name.lower().replace("-", "_"))
+
+
+_DEGREE_AFTER = re.compile(r"[ \t]*[=:]?[ \t]*([1-9][0-9]{0,6})\b")     # `= 4` after a degree written as a field
+
+
+def degree_after(after: str) -> str:
+    """The degree written after a parallel degree's name at the top level (`tensor_parallel_size = 4`: the text
+    after the name), for `elsewhere`'s hint — until 2026-12-03 `strategy tp 8` whatever it was —; 8 when none is.
+
+    Example:
+        >>> degree_after(" = 4 "), degree_after(": 16"), degree_after(" = x")
+        ('4', '16', '8')
+    """
+    m = _DEGREE_AFTER.match(after)
+    return m.group(1) if m else "8"
 
 
 def elsewhere(name: str, where: str, degree: str = "8") -> str | None:

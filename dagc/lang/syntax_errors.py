@@ -20,7 +20,7 @@ from ..source import SourceFile
 from ..units import lookup
 from .digits import digits_hint
 from .engine import engine_line_hint, with_engine_hint
-from .fields import STRATEGY_OPTIONS, elsewhere, nearest
+from .fields import STRATEGY_OPTIONS, degree_after, elsewhere, nearest
 from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, require_char_hint, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
@@ -369,22 +369,15 @@ _KEYWORD_WORDS = {"requirements": "require", "requirement": "require", "requires
                   **STATEMENT_ALIASES}
 
 
-_DEGREE_AFTER = re.compile(r"[ \t]*[=:]?[ \t]*([1-9][0-9]{0,6})\b")     # `= 4` after a degree written as a field
-
-
 def _hint_for_token(tok: Token, expected: set[str], before: str = "", after: str = "") -> str:
-    """`before`: the character before the token, spaces aside; `after`: the text after it (a field's value: the
-    degree of `tensor_parallel_size = 4` at the top level, which the strategy's hint writes — until 2026-12-03
-    `strategy tp 8` whatever the degree)."""
+    """`before`: the character before the token, spaces aside; `after`: the text after it (`degree_after`)."""
     if str(tok) == "=" and before in ("<", ">"):          # `< =`: a comparison split by a space
         return f"did you mean `{before}=`? a comparison is written without a space"
     keywords = _keywords(expected)
     near = nearest(str(tok), keywords, _KEYWORD_WORDS) if tok.type == "NAME" and keywords else None
     if near is not None and near != str(tok).lower():
         return f"did you mean `{near}`?"                 # a misspelt keyword, e.g. `presset`, `workloda`
-    degree = _DEGREE_AFTER.match(after)
-    if tok.type == "NAME" and "cluster" in keywords and (home := elsewhere(
-            str(tok), "", degree.group(1) if degree else "8")) is not None:
+    if tok.type == "NAME" and "cluster" in keywords and (home := elsewhere(str(tok), "", degree_after(after))):
         return home                                     # a block's field at the top level, e.g. `engine = vllm`
     if "STRING" in expected and tok.type == "NAME":
         return f'quote it: "{tok}"'
