@@ -40,7 +40,10 @@ def _ns(value) -> int:
     return round(float(value) * 1000.0)
 
 
-def check_trace(path: Path | str) -> Counter:
+def check_trace(path: Path | str, parsed: list | None = None) -> Counter:
+    """What a trace importer would refuse or misread in the file at `path`; every counter at zero for a clean trace.
+    `parsed`: a list that gets the parsed document, when the text was UTF-8 throughout (no character replaced), for
+    `check_readable` to read instead of parsing the file again."""
     errors: Counter = Counter()
     raw = Path(path).read_bytes()
     if str(path).endswith(".gz"):
@@ -50,7 +53,8 @@ def check_trace(path: Path | str) -> Counter:
     text = raw.decode("utf-8", errors="replace")
     if not text.lstrip().startswith('{"'):
         errors["container_not_object"] += 1
-    if "\\ud8" in text.lower() or "\\udc" in text.lower():
+    lower = text.lower()
+    if "\\ud8" in lower or "\\udc" in lower:
         errors["utf16_surrogate_escape"] += 1
 
     def bad_constant(name):
@@ -62,6 +66,8 @@ def check_trace(path: Path | str) -> Counter:
     except json.JSONDecodeError:
         errors["json_parse"] += 1
         return errors
+    if parsed is not None and "\ufffd" not in text:
+        parsed.append(data)
     if not isinstance(data, dict) or not isinstance(data.get("traceEvents"), list):
         errors["bad_container"] += 1
         return errors
@@ -178,7 +184,7 @@ def _inside(slices: dict[tuple[int, int], list[tuple[int, int]]]):
 LAYER_IN_NAME = re.compile(r"(?:^|\s)L\d+\b|\blayer\s*\d", re.IGNORECASE)
 
 
-def check_readable(path: Path | str) -> Counter:
+def check_readable(path: Path | str, data: dict | None = None) -> Counter:
     """What makes a trace that loads cleanly hard to read in Perfetto (dagc's own rules, not
     import errors); every counter at zero for a readable trace.
 
@@ -194,11 +200,15 @@ def check_readable(path: Path | str) -> Counter:
       that starts and ends on one thread.
     - `ranks_not_in_metadata` / `ranks_metadata_mismatch`: the metadata does not say which GPUs
       ("GPU <rank>" processes, pid = 1 + rank) the file includes.
+
+    `data`: the document `check_trace` parsed from the file, when it found nothing wrong (the same value this
+    parses: valid UTF-8 without a byte-order mark, no NaN or Infinity), read instead of the file.
     """
     errors: Counter = Counter()
-    raw = Path(path).read_bytes()
     try:
-        data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)
+        if data is None:
+            raw = Path(path).read_bytes()
+            data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)
         events = list(data["traceEvents"])
     except (ValueError, OSError, KeyError, TypeError):    # not JSON, not gzip, no event list: check_trace says which
         errors["not_loadable"] += 1
