@@ -124,10 +124,12 @@ def written_trace(tmp_path_factory):
 def trace_errors(path: Path) -> tuple[Counter, Counter]:
     """`check_trace(path)` and `check_readable(path)` (tests/trace_checker.py) of a trace `written_trace` wrote,
     which no test changes: computed once per test process and read by each test that checks that trace
-    (parsing a large example's takes seconds)."""
+    (parsing a large example's takes seconds; the two read one parse of it)."""
     from trace_checker import check_readable, check_trace
 
-    return check_trace(path), check_readable(path)
+    parsed: list = []
+    errors = check_trace(path, parsed)            # the document parsed once, for both when nothing was wrong
+    return errors, check_readable(path, parsed[0] if parsed and not +errors else None)
 
 
 @pytest.fixture(scope="session")
