@@ -479,3 +479,16 @@ def private_devices(directory: Path) -> dict[str, Path]:
 def still_devices(devices: dict[str, Path]) -> bool:
     """Whether every private device node is still a character device (nothing replaced it)."""
     return all(stat.S_ISCHR(os.lstat(p).st_mode) for p in devices.values())
+
+
+def usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], plan_text: str) -> str:
+    """The last line `dagc ARGV` writes to standard error when argparse refuses it (exit 2), `{plan}` in ARGV
+    replaced by a plan of `plan_text` written in `tmp_path`."""
+    from dagc.cli.main import main
+
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_text)
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(plan=plan) for a in argv])
+    assert exc.value.code == 2
+    return capsys.readouterr().err.splitlines()[-1]

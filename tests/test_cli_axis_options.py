@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dagc.cli.main import main
+from conftest import usage_error
 
 PLAN = """model preset "mixtral-8x7b"
 cluster { gpus = 8  gpu preset "h100-sxm" }
@@ -36,12 +37,7 @@ NOTE = "dagc reads parallel degrees from a strategy, not from options"
     (["check", "--tp", "4", "{plan}"], "--strategy 'tp 4'"),
 ])
 def test_an_engines_parallel_option_is_told_the_strategy(tmp_path: Path, capsys, argv, strategy) -> None:
-    plan = tmp_path / "p.moe"
-    plan.write_text(PLAN)
-    with pytest.raises(SystemExit) as exc:
-        main([a.format(plan=plan) for a in argv])
-    assert exc.value.code == 2
-    last = capsys.readouterr().err.splitlines()[-1]
+    last = usage_error(tmp_path, capsys, argv, PLAN)
     assert last.endswith(f"{NOTE}: `{strategy}`"), last
     assert "did you mean" not in last
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dagc.cli.main import main
+from conftest import usage_error
 
 PLAN = """model preset "mixtral-8x7b"
 cluster { gpus = 8  gpu preset "h100-sxm" }
@@ -86,13 +87,8 @@ def test_an_option_after_the_double_dash_is_told_it_was_read_as_a_path(tmp_path:
      "4` (requests/s is its unit) or quote them together, `--rate '4 requests/s'`"),
 ])
 def test_a_value_read_as_the_plan_is_said_so(tmp_path: Path, capsys, argv, said) -> None:
-    plan = tmp_path / "p.moe"
-    plan.write_text(PLAN)
-    with pytest.raises(SystemExit) as exc:
-        main([a.format(plan=plan) for a in argv])
-    assert exc.value.code == 2
-    last = capsys.readouterr().err.splitlines()[-1]
-    assert last.startswith(f"dagc {argv[0]}: error: " + said.format(plan=plan))
+    last = usage_error(tmp_path, capsys, argv, PLAN)
+    assert last.startswith(f"dagc {argv[0]}: error: " + said.format(plan=tmp_path / "p.moe"))
 
 
 def test_a_word_after_the_plan_is_no_flags_value(tmp_path: Path, capsys) -> None:
