@@ -31,6 +31,9 @@ def test_a_plans_calibration_is_left_out_of_the_fit(capsys, tmp_path):
     assert lines[1] == ("  note: the plan's `calibration from \"cal.json\"` is left out: the fit starts from, and "
                         "compares with, vllm's own terms")
     assert "  step_s = 1.512 ms (was 1.512 ms; kept: it moves the figures of 1 run, fewer than 3)" in lines
+    # the same reason once: the next terms kept for it are "as" the first (until 2026-12-03 said five times over)
+    assert "  frontend_s = 20.020 ms (was 20.020 ms; kept: as `step_s`)" in lines
+    assert said.count("fewer than 3") == 1
     assert "8.262" not in said
     # the file stores what its method says: a kept term is the engine's own
     assert doc["terms"]["step_s"] == doc["fit"]["start"]["step_s"] == VLLM_STEP_S
