@@ -56,12 +56,11 @@ def capacity_text(load: dict[str, Any]) -> str:
     least = load.get("capacity_min_requests") or CAPACITY_MIN_REQUESTS
     if load.get("capacity_judged") is False and load.get("log") is not None and load["requests"] < least:
         are = "is" if load["requests"] == 1 else "are"
-        why = "" if load["requests"] < CAPACITY_MIN_REQUESTS else (
-            f": {RAMP_LIFETIMES + 1} times its static batch of {least // (RAMP_LIFETIMES + 1):,}, for a run's queue to "
-            "show before its arrivals end")
-        least = CAPACITY_MIN_REQUESTS if not why else least
+        need = f"{CAPACITY_MIN_REQUESTS:,}" if load["requests"] < CAPACITY_MIN_REQUESTS else (
+            f"{least:,}: {RAMP_LIFETIMES + 1} times its static batch of {load['binding']['requests_cap']:,}, for a "
+            "run's queue to show before its arrivals end")
         return (f"capacity not judged: the log's {count_text(load['requests'], 'request')} {are} too few for a "
-                f"capacity run (at least {least:,}{why})")
+                f"capacity run (at least {need})")
     if load.get("capacity_judged") is False:
         return (f"capacity not judged (warning): its runs would take about {load.get('capacity_work_events', 0):,} "
                 f"engine events, over the budget of {CAPACITY_WORK_BUDGET:,}")

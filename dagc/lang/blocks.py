@@ -23,7 +23,7 @@ from ..source import SourceFile, Span
 from ..units import Dimension, Unit, bound_text, lookup
 from .choice_words import choice_hint
 from .field_words import unknown_block_hint, unknown_field_hint
-from .fields import PLAIN, Field, FieldValue, Inner, Named, did_you_mean
+from .fields import PLAIN, Field, FieldValue, Inner, Named, degree_after, did_you_mean
 from .hints import NOT_A_NUMBER, efficiency_above_one, fraction_between, not_a_number, unit_hint, unitless_hint
 from .unit_slips import per_second_slip_hint, tokens_multiplier_hint
 
@@ -192,10 +192,10 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
             out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span,
                       f"replace `{item.name} = …` with `{item.name} {{ … }}` and the fields inside it")
         else:
-            written = item.value is not None and item.value.kind is ValueKind.QUANTITY and len(item.value.tokens) == 1 \
-                and str(item.value.tokens[0]).isdigit() and str(item.value.tokens[0]) != "0"
             # a degree written as a field (`tensor_parallel_size = 2`): the strategy's hint at that degree
-            degree = str(item.value.tokens[0]) if written and item.value is not None else "8"
+            v = item.value
+            degree = degree_after(str(v.tokens[0])) if v is not None and v.kind is ValueKind.QUANTITY and \
+                len(v.tokens) == 1 else "8"
             guess, hint = unknown_field_hint(item.name, where, [*fields, *subblocks], fields, degree)
             if guess is not None:
                 out.guessed.add(f"{where}.{guess}")

@@ -278,16 +278,18 @@ def axis_field(name: str) -> str | None:
     return _AXIS_FIELDS.get(name.lower().replace("-", "_"))
 
 
-_DEGREE_AFTER = re.compile(r"[ \t]*[=:]?[ \t]*([1-9][0-9]{0,6})\b")     # `= 4` after a degree written as a field
+# `= 4` after a degree written as a field, or the value alone: a whole number, not the start of `2.5` or `4x`
+_DEGREE_AFTER = re.compile(r"[ \t]*[=:]?[ \t]*([1-9][0-9]{0,6})(?![\w.])")
 
 
 def degree_after(after: str) -> str:
-    """The degree written after a parallel degree's name at the top level (`tensor_parallel_size = 4`: the text
-    after the name), for `elsewhere`'s hint — until 2026-12-03 `strategy tp 8` whatever it was —; 8 when none is.
+    """The degree written after a parallel degree's name (`tensor_parallel_size = 4`: the text after the name at the
+    top level, or a field's value), for `elsewhere`'s hint — until 2026-12-03 `strategy tp 8` whatever it was —; 8
+    when none is.
 
     Example:
-        >>> degree_after(" = 4 "), degree_after(": 16"), degree_after(" = x")
-        ('4', '16', '8')
+        >>> degree_after(" = 4 "), degree_after(": 16"), degree_after("2"), degree_after(" = x"), degree_after("2.5")
+        ('4', '16', '2', '8', '8')
     """
     m = _DEGREE_AFTER.match(after)
     return m.group(1) if m else "8"

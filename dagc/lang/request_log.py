@@ -52,7 +52,8 @@ from .model import ImportRoots
 from .mooncake_log import mooncake_log
 from .near_file import in_directory, near_file
 
-LOG_SUFFIXES = (".csv", ".jsonl", ".json")     # a request log's extensions: Azure's CSV, then Mooncake's JSON lines
+MOONCAKE_SUFFIXES = (".jsonl", ".json")           # Mooncake's JSON lines
+LOG_SUFFIXES = (".csv", *MOONCAKE_SUFFIXES)       # a request log's extensions: Azure's CSV, and Mooncake's
 
 __all__ = ["AZURE_COLUMNS", "BLOCK_TOKENS", "MAX_LOG_BYTES", "MAX_LOG_REQUESTS", "MAX_LOG_SPAN_S", "MAX_LOG_TOKENS",
            "MOONCAKE_KEYS", "REQUEST_LOG_CODE", "LogError", "parse_request_log", "read_request_log"]
@@ -176,7 +177,7 @@ def _collector_paused() -> Iterator[None]:
 
 def _is_mooncake(name: str, data: bytes, start: int) -> bool:
     suffix = Path(name).suffix.lower()
-    if suffix in LOG_SUFFIXES[1:]:
+    if suffix in MOONCAKE_SUFFIXES:
         return True
     first = _FIRST_CHAR.search(data, start, start + 4096)
     return suffix != ".csv" and first is not None and first.group() == b"{"

@@ -28,6 +28,7 @@ from .fields import (
     WINDOW_FIELDS,
     WORKLOAD_FIELDS,
     Field,
+    degree_after,
 )
 
 __all__ = ["in_option_order", "unknown_set_field"]
@@ -62,9 +63,8 @@ def unknown_set_field(path: tuple[str, ...], src: SourceFile, name_at: int) -> D
     if spec is None or name in spec[0] or name in spec[1]:
         return None
     where = ".".join(path[:-1])
-    value = src.text.partition("=")[2].strip()          # a degree written as a field: the strategy at that degree
-    _, hint = unknown_field_hint(name, where, [*spec[0], *spec[1]], spec[0],
-                                 value if value.isdigit() and value != "0" and len(value) <= 7 else "8")
+    # a degree written as a field: the strategy at that degree
+    _, hint = unknown_field_hint(name, where, [*spec[0], *spec[1]], spec[0], degree_after(src.text.partition("=")[2]))
     return Diagnostic("E101", Severity.ERROR, f"unknown field `{name}` in {where}",
                       src.span(name_at, name_at + len(name)), hint)
 

@@ -233,8 +233,7 @@ class Load:
         if self.traffic.concurrency is not None or self.overloaded or (
                 rate is not None and self.ceiling is not None and rate > self.ceiling):
             return False
-        waiting = self._waiting_growth(self.cap if self.cap is not None and self.static else 0,
-                                       self.static and self._short)
+        waiting = self._waiting_growth(self._static_cap, self.static and self._short)
         return waiting is None or not waiting.behind
 
     @property
@@ -283,7 +282,7 @@ class Load:
         n = len(self.arrival)
         if self.traffic.concurrency is not None or n < 8:
             return None
-        static = self.cap if self.cap is not None and self.static else 0
+        static = self._static_cap
         stretch = self._stretch
         if stretch is None:              # no stretch, or one too short for its ends to be more than noise
             return self._waiting_growth(static, whole=self.static)
@@ -304,6 +303,11 @@ class Load:
         hi = float(self.arrival[-1])
         arrived = int(np.count_nonzero((self.arrival > lo) & (self.arrival <= hi))) if hi > lo else 0
         return None if arrived < n // 4 else (lo, hi, arrived)
+
+    @property
+    def _static_cap(self) -> int:
+        """A static batch's requests, which the queue's allowance adds (they end together); 0 in flight."""
+        return self.cap if self.cap is not None and self.static else 0
 
     @property
     def _short(self) -> bool:
@@ -327,10 +331,11 @@ class Load:
         lo, hi = float(self.arrival[0 if whole else n // 2]), float(self.arrival[-1])
         if not hi > lo:
             return None
-        inside = (self.arrival >= lo) if whole else (self.arrival > lo)
-        arrived = int(np.count_nonzero(inside & (self.arrival <= hi)))
-        started = int(np.count_nonzero(((self.first_token >= lo) if whole else (self.first_token > lo))
-                                       & (self.first_token <= hi)))
+        if whole:       # every request arrives by the last arrival, and none has a first token before the first
+            arrived, started = n, int(np.count_nonzero(self.first_token <= hi))
+        else:
+            arrived = int(np.count_nonzero((self.arrival > lo) & (self.arrival <= hi)))
+            started = int(np.count_nonzero((self.first_token > lo) & (self.first_token <= hi)))
         return QueueGrowth(arrived, started, QUEUE_Z * math.sqrt(arrived) + static, static, first_token=True,
                            whole=whole)
 
