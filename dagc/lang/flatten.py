@@ -21,7 +21,7 @@ from .choice_words import CHOICE_WORDS
 from .domain_hint import separate_hint, stage_gpus
 from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest, spelling
 from .hints import SPLIT_HINT, repeated_axis_hint, stage_domains_hint
-from .nesting_hint import nesting_hint, product_note, scope_hint
+from .nesting_hint import product_note, scope_hint
 from .pool_hint import POOLS_HINT, bare_pools_hint, pool_inside_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
@@ -277,7 +277,7 @@ class _Flattener:
             return
         a = outers[0]
         if len(axes) > 1:
-            hint = product_note(domains, nesting_hint(axes, self.degrees, self.split), self.gpus, self.degrees)
+            hint = product_note(domains, self.gpus, self.degrees, self.split)
             self.err("E201", f"`{_text(a)}` must enclose the in-stage axes in `< … >`, not sit beside them",
                      _span(a), hint)
             return

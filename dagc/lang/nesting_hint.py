@@ -145,9 +145,10 @@ def scope_hint(a: AxisNode, stage: Sequence[Sequence[AxisNode]] = (),
     return f"{said}: `{text}`"
 
 
-def product_note(domains: Sequence[Sequence[AxisNode]], hint: str, gpus: int | None = None,
-                 outer: Mapping[str, tuple[float, object]] | None = None) -> str:
-    """E201's `hint` (`write `…``) for a scope that also writes `tp T` and `ep E` in one domain (`ep 16 tp 4 pp 1`,
+def product_note(domains: Sequence[Sequence[AxisNode]], gpus: int | None = None,
+                 outer: Mapping[str, tuple[float, object]] | None = None, split: tuple[int, ...] | None = None) -> str:
+    """E201's hint (`nesting_hint` of the scope's axes, with `outer` and `split`) for a scope that also writes `tp T`
+    and `ep E` in one domain (`ep 16 tp 4 pp 1`,
     seed 001's EP-16 × TP-4 on 64 GPUs): the rewrite separates them, max(T, E) GPUs a stage, so the other reading is
     named beside it, as E202's hint names it — their product as Megatron-Core counts TP × EP, each expert split over
     T GPUs too (`ep E etp T`) — when a stage of the cluster's `gpus` (over the dp and pp written, and `outer`'s)
@@ -156,15 +157,16 @@ def product_note(domains: Sequence[Sequence[AxisNode]], hint: str, gpus: int | N
     Example:
         >>> from dagc.lang.load import parse_strategy
         >>> domains = parse_strategy("ep 16 tp 4 pp 1").scope
-        >>> product_note(domains, nesting_hint([a for d in domains for a in d]), 64)
+        >>> product_note(domains, 64)
         "write `pp 1 < tp 4 ; ep 16 >`: `tp 4 ; ep 16` share a stage's max(4, 16) = 16 GPUs; or, for their product \
 as Megatron-Core counts TP × EP, 64 GPUs a stage, each expert split over 4 GPUs too: `pp 1 < tp 4 ; ep 16 etp 4 >`"
-        >>> product_note(domains, nesting_hint([a for d in domains for a in d]), 32)
+        >>> product_note(domains, 32)
         'write `pp 1 < tp 4 ; ep 16 >`'
     """
-    if not hint.startswith("write `"):
+    axes = [a for d in domains for a in d]
+    hint, written = nesting_hint(axes, outer, split), _nested(_opened(axes), outer, split)
+    if written is None:
         return hint
-    written = hint[len("write `"):hint.index("`", len("write `"))]
     for domain in domains:
         names = {a.name: a.degree for a in domain}
         t, e = names.get("tp"), names.get("ep")
