@@ -12,33 +12,24 @@ none of the words is such an option.
 from __future__ import annotations
 
 import argparse
-import re
+
+from ..lang.fields import axis_field
 
 __all__ = ["axis_option_note"]
 
-_AXES = ("dp", "pp", "tp", "cp", "ep", "etp")
-# the engines' long names of a degree, `-` for `_`: vLLM `--tensor-parallel-size`, Megatron-Core
-# `--expert-model-parallel-size`, TensorRT-LLM `--moe_expert_parallel_size`, SGLang `--tp-size`
-_WORDS = {"data": "dp", "pipeline": "pp", "tensor": "tp", "context": "cp", "expert": "ep", "moe-expert": "ep",
-          "expert-tensor": "etp", "moe-tensor": "etp"}
-_LONG = re.compile(r"(?P<word>[a-z-]+?)-(?:model-)?parallel-size")
 _EXPERT_FLAGS = ("enable-expert-parallel", "enable-ep-moe")         # vLLM's, SGLang's older: EP over the server's GPUs
 
 
 def _axis(option: str) -> str | None:
-    """The axis an engine's option gives the degree of, else None.
+    """The axis an engine's option gives the degree of (`dagc.lang.fields.axis_field`, the table a degree written as
+    a plan's field is read by: vLLM `--tensor-parallel-size`, Megatron-Core `--expert-model-parallel-size`,
+    TensorRT-LLM `--moe_expert_parallel_size`, SGLang `--tp-size`), else None.
 
     Example:
         >>> [_axis(o) for o in ("--tp", "--tensor-parallel-size", "--ep-size", "--pp_size", "--top", "--tpot")]
         ['tp', 'tp', 'ep', 'pp', None, None]
     """
-    name = option.lstrip("-").lower().replace("_", "-")
-    if name in _AXES:
-        return name
-    if name.endswith("-size") and name.removesuffix("-size") in _AXES:
-        return name.removesuffix("-size")
-    m = _LONG.fullmatch(name)
-    return _WORDS.get(m.group("word")) if m else None
+    return axis_field(option.lstrip("-"))
 
 
 def _strategy(degrees: dict[str, str]) -> str:

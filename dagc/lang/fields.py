@@ -257,13 +257,14 @@ _BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "eng
                  "workload": tuple(WORKLOAD_FIELDS)}
 
 
-# A parallel degree written as a field (`tp = 8`, vLLM's `tensor_parallel_size = 8`): a strategy's axis, not a field
-# (SGLang's dashed `ep-size` and Megatron-Core's `expert_model_parallel_size` too: looked up with `-` read as `_`)
+# A parallel degree written as a field or an engine's option (`dagc.cli.axis_options`): a strategy's axis (`tp`, vLLM's
+# `tensor_parallel_size`, SGLang's `ep-size`, Megatron-Core's and TensorRT-LLM's long names; `-` read as `_`)
 _AXIS_FIELDS = {**{a: a for a in ("dp", "pp", "tp", "cp", "ep", "etp")},
-                **{f"{a}_size": a for a in ("dp", "pp", "tp", "cp", "ep")},
+                **{f"{a}_size": a for a in ("dp", "pp", "tp", "cp", "ep", "etp")},
                 **{f"{w}_{m}parallel_size": a
                    for w, a in (("data", "dp"), ("pipeline", "pp"), ("tensor", "tp"), ("expert", "ep"),
-                                ("context", "cp"), ("expert_tensor", "etp"))
+                                ("context", "cp"), ("expert_tensor", "etp"), ("moe_expert", "ep"),
+                                ("moe_tensor", "etp"))
                    for m in ("", "model_")}}
 
 
