@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..lang.fields import axis_field
-
 __all__ = ["axis_option_note"]
 
 _EXPERT_FLAGS = ("enable-expert-parallel", "enable-ep-moe")         # vLLM's, SGLang's older: EP over the server's GPUs
@@ -29,6 +27,8 @@ def _axis(option: str) -> str | None:
         >>> [_axis(o) for o in ("--tp", "--tensor-parallel-size", "--ep-size", "--pp_size", "--top", "--tpot")]
         ['tp', 'tp', 'ep', 'pp', None, None]
     """
+    # imported here: the quick commands' parser (`dagc presets`, `--version`) loads no plan machinery
+    from ..lang.fields import axis_field
     return axis_field(option.lstrip("-"))
 
 
