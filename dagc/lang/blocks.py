@@ -25,7 +25,7 @@ from .choice_words import choice_hint
 from .field_words import unknown_block_hint, unknown_field_hint
 from .fields import PLAIN, Field, FieldValue, Inner, Named, degree_after, did_you_mean
 from .hints import NOT_A_NUMBER, efficiency_above_one, fraction_between, not_a_number, unit_hint, unitless_hint
-from .unit_slips import per_second_slip_hint, tokens_multiplier_hint
+from .unit_slips import slip_hint, token_rate_hint, tokens_multiplier_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
            "read_block", "read_value", "subtrees", "unit_dimension", "written_fields"]
@@ -356,10 +356,10 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
     if unit is None:               # the unit of the same meaning, the factor said aloud, or the units it takes
         number = text[:len(text) - len(unit_text)].strip()
         return out.error("E101", f"unknown unit `{unit_text}`", unit_span,       # `Mtokens/s`: converted first
-                         tokens_multiplier_hint(number, unit_text, dim, lhs)
-                         or unit_hint(number, unit_text, dim, short, lhs))
+                         token_rate_hint(text, unit_text, dim, lhs) or tokens_multiplier_hint(number, unit_text, dim,
+                         lhs) or unit_hint(number, unit_text, dim, short, lhs))
     if unit.dimension is not dim:
-        hint = per_second_slip_hint(text, unit_text, dim, lhs) or f"for example `{lhs} {dim.example}`"
+        hint = slip_hint(text, unit_text, dim, lhs) or f"for example `{lhs} {dim.example}`"
         if dim is Dimension.RATE and unit.dimension is Dimension.RATIO:     # a share of the traffic, meant as a rate
             hint = (f"`{short}` counts requests a second, not a share of them: write the rate that share is, "
                     f"e.g. {text} of 10 requests/s is `{lhs} {num * unit.factor * 10:g} requests/s`")

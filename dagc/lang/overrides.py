@@ -292,7 +292,7 @@ def set_form(hint: str | None, path: tuple[str, ...]) -> str | None:
 
 
 # the fields of the same block a hint about a field may name instead (`acceptance` 1.5 is an `accept_length`)
-_SIBLINGS = {"acceptance": ("accept_length",)}
+_SIBLINGS = {"acceptance": ("accept_length",), **dict.fromkeys(("decode_throughput", "throughput"), ("tpot",))}
 
 
 def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
