@@ -372,7 +372,8 @@ def _value_spans(fleet: Fleet) -> dict[str, Span]:
     return {k: v for k, v in spans.items() if v is not None}
 
 
-_SET_HINT = re.compile(r"`--set '?cluster\.([a-z_]+)=([^`']+)'?`")     # `dagc.lang.overrides.set_form`'s
+_SET_HINT = re.compile(r"`((?:--set '?cluster\.[a-z_]+=[^`']+'? ?)+)`")     # `dagc.lang.set_form`'s, one or more
+_ONE_SET = re.compile(r"--set '?cluster\.([a-z_]+)=([^`']+?)'?(?= --set|$)")
 
 
 def _relocated(d: Diagnostic, spans: dict[str, Span]) -> Diagnostic:
@@ -382,10 +383,17 @@ def _relocated(d: Diagnostic, spans: dict[str, Span]) -> Diagnostic:
 
     Example:
         >>> hint = "`--set cluster.engine=vllm@0.33.0`, `--set 'cluster.reserve=4 GiB'`"
-        >>> _SET_HINT.sub(lambda m: f"`{m[1]} = {m[2]}`", hint)
+        >>> _SET_HINT.sub(_as_line, hint)
         '`engine = vllm@0.33.0`, `reserve = 4 GiB`'
+        >>> _SET_HINT.sub(_as_line, "`--set cluster.gpus=16 --set cluster.gpus_per_node=8`")
+        '`gpus = 16  gpus_per_node = 8`'
     """
     if d.span is None or d.span.source.path != SET_SOURCE or d.span.source.text not in spans:
         return d
-    hint = _SET_HINT.sub(lambda m: f"`{m[1]} = {m[2]}`", d.hint) if d.hint else d.hint
+    hint = _SET_HINT.sub(_as_line, d.hint) if d.hint else d.hint
     return dataclasses.replace(d, span=spans[d.span.source.text], hint=hint)
+
+
+def _as_line(m: re.Match[str]) -> str:
+    """`_SET_HINT`'s options written as the fleet's line: `gpus = 16  gpus_per_node = 8`."""
+    return "`" + "  ".join(f"{k} = {v}" for k, v in _ONE_SET.findall(m[1].strip())) + "`"

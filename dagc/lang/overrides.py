@@ -44,6 +44,7 @@ from .lower import lower
 from .parse import parse, read_source
 from .per_unit import set_value_hint
 from .set_field import in_option_order, unknown_set_field
+from .set_form import set_form
 from .set_gpu import preset_gpu_field, preset_keyword
 from .set_option_hint import set_form_hint
 from .set_replaces import NO_FILE, REPLACES, replaced_spans
@@ -272,27 +273,6 @@ def _located(d: Diagnostic, placed: list[tuple[int, _Edit]]) -> Diagnostic:
             return dataclasses.replace(d, span=o.src.span(name, name + len(o.path[-1])) if e.name_at >= 0
                                        and hi <= e.value_at else o.whole)
     return d
-
-
-def set_form(hint: str | None, path: tuple[str, ...]) -> str | None:
-    """A hint about an override in the form the user writes it: `rate = 10 requests/s`, the plan's line, is
-    `--set 'workload.rate=10 requests/s'` on the command line (a requirement's operator is the `=` of --set).
-
-    Example:
-        >>> set_form("did you mean `requests/s`? (`req/s` is requests per second: `rate = 10 requests/s`)",
-        ...          ("workload", "rate"))
-        "did you mean `requests/s`? (`req/s` is requests per second: `--set 'workload.rate=10 requests/s'`)"
-    """
-    if hint is None:
-        return None
-    names = "|".join(re.escape(n) for n in (path[-1], *_SIBLINGS.get(path[-1], ())))
-    line = re.compile(rf"`({names})\s*(?:<=|>=|=|<|>)\s*([^`]+)`")
-    return line.sub(lambda m: f"`--set {shlex.quote('.'.join((*path[:-1], m.group(1))) + '=' + m.group(2).strip())}`",
-                    hint)
-
-
-# the fields of the same block a hint about a field may name instead (`acceptance` 1.5 is an `accept_length`)
-_SIBLINGS = {"acceptance": ("accept_length",), **dict.fromkeys(("decode_throughput", "throughput"), ("tpot",))}
 
 
 def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
