@@ -30,6 +30,7 @@ from .fields import (
     requirement_name,
     set_path,
 )
+from .unit_slips import token_rate_hint
 
 __all__ = ["MEMORY_FLOOR", "WrittenRequirement", "lower_requirements", "percentile_hint"]
 _NUMBER = re.compile(r"[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9]+)?")
@@ -59,7 +60,7 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
         if named is None:
             base = name.rpartition("_p")[0]
             out.error("E101", f"unknown requirement `{name}`", req.name_span, _latency_hint(req) or _memory_hint(
-                req) or percentile_hint(name) or _communication_hint(name) or (
+                req) or _benchmark_hint(req) or percentile_hint(name) or _communication_hint(name) or (
                 f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
                 if base in PERCENTILE_KINDS else _field_hint(req) or did_you_mean(name, REQUIREMENT_NAMES)))
             continue
@@ -104,6 +105,48 @@ def _field_hint(req: WrittenRequirement) -> str | None:
     value = " ".join(" ".join(str(t).split()) for t in req.value.tokens)
     block = " { … } ".join(path.split(".")[:-1]) + " { … }"
     return f"`{name}` is a field of `{block}`, not a requirement: write `{name} = {value}` there"
+
+
+# a throughput as serving benchmarks name it (`vllm bench serve`'s and SGLang's `output_throughput`,
+# `total_token_throughput`, `request_throughput`; AIPerf's `output_token_throughput`) → dagc's requirement
+_BENCHMARK_NAMES = {
+    **dict.fromkeys(("outputthroughput", "outputtokenthroughput", "outputtokenspers", "outputtokenspersecond",
+                     "generationthroughput", "outputtps", "decodetps"), "decode_throughput"),
+    **dict.fromkeys(("totaltokenthroughput", "totalthroughput", "totaltokenspers", "tokenthroughput"), "throughput"),
+    **dict.fromkeys(("inputthroughput", "inputtokenthroughput", "prefilltps"), "prefill_throughput"),
+    **dict.fromkeys(("requestthroughput", "requestgoodput", "requestspers", "requestspersecond"), "goodput"),
+}
+# one request's rate of tokens (AIPerf's `output_token_throughput_per_user`, "tokens/s per user"): 1 / its TPOT
+_PER_USER = re.compile(r"(?:output)?(?:tokens?|tps|throughput)(?:pers(?:econd)?)?peruser|(?:output)?tokenthroughput"
+                       r"peruser|tokensperuser|interactivity")
+
+
+def _benchmark_hint(req: WrittenRequirement) -> str | None:
+    """A throughput named as a serving benchmark's results name it (`output_throughput >= 1000 tokens/s`): dagc's
+    requirement of that quantity, its value kept; a request's rate of tokens (`tokens_per_user >= 30 tokens/s`): the
+    TPOT it is (`tpot <= 33.33 ms`); None for another name (until 2026-12-02 the list of every requirement)."""
+    flat = re.sub(r"[-_ .]", "", str(req.name).lower())
+    rhs = " ".join(" ".join(str(t).split()) for t in req.value.tokens)
+    if _PER_USER.fullmatch(flat):
+        number = _NUMBER.match(rhs)
+        unit = rhs[number.end():].strip() if number is not None else ""
+        said = token_rate_hint(f"{number[0]} {unit or 'tokens/s'}", unit or "tokens/s", Dimension.TIME, "tpot <=") \
+            if number is not None else None
+        if said is not None and "; write `" in said:        # the TPOT of the rate written (a bare number: tokens/s)
+            write = said.partition("; ")[2] + ("" if unit else f" ({rhs} read as tokens/s)")
+        else:
+            write = "write `tpot <= 33.33 ms` for 30 tokens/s a request"
+        return f"`{req.name}` is one request's rate of tokens, the inverse of its TPOT, which dagc bounds: {write}"
+    name = _BENCHMARK_NAMES.get(flat)
+    if name is None:
+        return None
+    if name == "goodput":       # a floor, as each of these: `--set` writes a requirement of unknown name as a ceiling
+        return (f"did you mean `goodput >= {rhs}`? (requests a second served within every latency target of "
+                "`require`, under the workload's traffic; the requests sent a second are the workload's `rate`)")
+    said = {"decode_throughput": "generated tokens", "throughput": "prompt and generated tokens",
+            "prefill_throughput": "prompt tokens"}[name]
+    return (f"did you mean `{name} >= {rhs}`? (the {said} a second of the whole deployment; `/gpu` after the "
+            "unit bounds each GPU's share)")
 
 
 _COMMUNICATION = re.compile(r"(?:^|[-_])comm(?:unication)?s?(?:[-_]|$)", re.IGNORECASE)
