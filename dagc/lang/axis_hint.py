@@ -9,9 +9,11 @@ rewrite said once (until 2026-11-29 it was said once an axis, the same hint thre
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode
+from .attention_dp_hint import attention_dp_hint
 from .fields import AXES_SAID, AXIS_WORDS, nearest
 from .hints import axis_word_hint
 from .pool_hint import POOLS_HINT
@@ -24,14 +26,17 @@ OPTION_KEYWORD_HINT = KEYWORD_HINT + ": --strategy takes the expression"
 _AXES = [a.value for a in Axis]
 
 
-def unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
+def unknown_axis_hint(a: AxisNode, position: int = 0, stage: Sequence[Sequence[AxisNode]] = ()) -> str:
     """The hint of E101 for an axis name: the `strategy` keyword pasted into --strategy (the way a
     report prints a strategy), a near axis name — first among those that fit where it stands (dp
     and pp open a `<` scope; the first in-stage domain is attention's, the one after `;` the
     experts') — or the list of axes; another tool's spelling (`tp 8 x ep 2`, `TP8EP2`) as dagc reads it, and so
-    axes glued to their degrees where splitting them alone would not read (`tp2 ep2`: `tp 2 ; ep 2`)."""
+    axes glued to their degrees where splitting them alone would not read (`tp2 ep2`: `tp 2 ; ep 2`); attention data
+    parallelism written as an axis (`adp 4 ; ep 4`), the stage without it (`stage`: the domains it stands in)."""
     if a.name == "strategy":
         return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
+    if (adp := attention_dp_hint(a, stage or ((a,),))) is not None:
+        return adp
     said, whole = axis_word_hint(a.name, a.span, _AXES), rewrite_hint(a.span.source, a.span.start)
     if said is not None and whole is not None and split_leaves_it_wrong(a.span.source, a.span.start):
         return whole            # `tp2 ep2`: `tp 2 ep 2` would be E202; the rewrite `tp 2 ; ep 2` reads
@@ -45,11 +50,12 @@ def unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
     return f"did you mean `{best}`?" if best else f"axes are {AXES_SAID}"
 
 
-def unknown_axis(diags: list[Diagnostic], a: AxisNode, position: int = 0) -> None:
+def unknown_axis(diags: list[Diagnostic], a: AxisNode, position: int = 0,
+                 stage: Sequence[Sequence[AxisNode]] = ()) -> None:
     """E101 for the unknown axis `a` (`position`: its in-stage domain, `unknown_axis_hint`), appended to `diags`;
     where its hint rewrites the whole strategy and an E101 before it already gives that rewrite, that error names
     `a` too and reaches to it instead (module docstring)."""
-    hint = unknown_axis_hint(a, position)
+    hint = unknown_axis_hint(a, position, stage)
     whole = rewrite_hint(a.span.source, a.span.start) or data_parallel_hint(a.span.source, a.span.start)
     # the E101 before it with that rewrite, looked for only when the hint is one (not once an axis: time N²)
     at = None if hint != whole else next((i for i, d in enumerate(diags) if d.code == "E101" and d.hint == hint

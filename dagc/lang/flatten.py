@@ -365,7 +365,7 @@ class _Flattener:
                                                      for k in ("dp", "pp"))))
             return None
         if ax is None:
-            unknown_axis(self.diags, a, position)          # one E101 for a whole strategy's rewrite
+            unknown_axis(self.diags, a, position, self.stage_domains)     # one E101 for a whole strategy's rewrite
             return None
         if a.body is not None:
             self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp, pp and the pools (prefill, "
