@@ -24,6 +24,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 from ..diagnostics import Diagnostic, PlanError, Severity, printable
 from ..source import SourceFile, Unreadable, file_kind, normalise_newlines, read_regular
 from .near_file import files_in, named, near_path
+from .not_a_plan import not_a_plan
 from .syntax_errors import scope_marks, syntax_diagnostic
 
 __all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "MAX_SYNTAX_ERRORS", "PARSER_PATH",
@@ -143,6 +144,8 @@ def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Seque
         src = SourceFile(name, data.decode("utf-8-sig", errors="replace"), echo=echo)
         raise PlanError([Diagnostic("E002", Severity.ERROR, "the file is not valid UTF-8 text",
                                     src.span(len(prefix)), "save the file as UTF-8")]) from None
+    if what == "a plan" and (other := not_a_plan(name, text)) is not None:     # a config, a run, a log: not echoed
+        raise _unreadable(name, f"the file is {other[0]}, not a plan", other[1])
     return SourceFile(name, text, echo=echo)
 
 

@@ -34,7 +34,12 @@ the plan has more than 64 strategies; `model from` names a file outside the plan
 `routing from` or `kernels from` does ("cannot read the request log `../x.csv`": until
 2026-11-30 "cannot import" it, as a model); an imported Hugging Face config is not
 a JSON object; or a `fleet { … }` lists more clusters than `dagc fleet` searches (a `...` range
-of more than 1,000 values, or their product past 1,000 searches: docs/fleet.md).
+of more than 1,000 values, or their product past 1,000 searches: docs/fleet.md). A file given as
+the plan that is another of dagc's inputs or outputs — a model's config.json, a serving
+benchmark's results, a request log, a kernel profile, a calibration, a report.json — is E002
+naming what it is and where dagc takes it (`model from "config.json"`, `dagc calibrate RUN
+--plan PLAN`), no line of it shown (`dagc.lang.not_a_plan`; until 2026-12-02 E001 at its
+first character, its first line printed).
 
 Bad:
     model from "missing.json"
