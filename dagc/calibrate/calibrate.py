@@ -191,7 +191,7 @@ class Calibrated:
 
 def instance_gpus(plan: Plan) -> list[int]:
     """The GPUs of each engine instance the plan's strategy runs: a data-parallel replica's, or each pool's
-    instance's (W540 compares a plan's with a calibration's, `dagc.rules.engine.calibration_range`)."""
+    instance's (W540 compares a plan's with a calibration's, `dagc.rules.calibration.calibration_range`)."""
     s, _ = flatten(plan.strategies[0], plan.cluster.gpus)
     if s is None:       # not a strategy (its plan gives no figures: `calibrate` refused it)
         return []
