@@ -54,13 +54,22 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
     reverse, or a strategy that runs an engine instance on another number of GPUs, runs
     the engine in a regime the fit never saw — other batches, other step shapes — where the fitted terms, and the
     bands their residuals give, may not hold. More replicas of the calibrated instance (`dp 4 < tp 8 >` on runs
-    of `tp 8`) are not outside. Calibrate on runs that cover the plan, or read the figures as extrapolated.
+    of `tp 8`) are not outside. A plan served otherwise than every run was (the file's `runs[].serving`) is:
+    static batches (`serving = static`) on runs of a server, which batches in flight, or disaggregated prefill and
+    decode pools on runs of instances that do both, or the reverse — other steps, another queue; the warning names
+    the plan's serving and the runs'. Calibrate on runs that cover the plan, or read the figures as extrapolated.
 
     Bad:
         workload { batch = 256  prompt = 8192  generate = 128  rate = 4 requests/s  requests = 200 }   # runs of 512
         calibration from "cal.json"
     Fixed:
         workload { batch = 256  prompt = 512  generate = 128  rate = 4 requests/s  requests = 200 }
+        calibration from "cal.json"
+    Bad:
+        workload { batch = 64  prompt = 512  generate = 128 }      # serving = static, the default; runs in flight
+        calibration from "cal.json"
+    Fixed:
+        workload { batch = 64  prompt = 512  generate = 128  serving = inflight }
         calibration from "cal.json"
     """
     lay = ctx.layout
@@ -100,13 +109,54 @@ def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnos
     far += [f"{role + ' ' if role else ''}engine instance{'s' if role else ''} of {count_text(gpus, 'GPU')} "
             f"(runs {runs})"
             for role, gpus in engines if not low <= gpus <= high]
-    if not far:
+    # how the plan serves, before the figures: the regime every other one is measured in (until 2026-12-02 unsaid)
+    mode = "disaggregated" if any(role for role, _ in engines) else w.serving.value
+    served = _other_serving(mode, cal.serving)
+    if not far and not served:
         return None
     return diag("W540", Severity.WARNING,
-                f"the plan is far outside the runs calibration {code(cal.file)} was fitted on: " + "; ".join(far),
+                f"the plan is far outside the runs calibration {code(cal.file)} was fitted on: "
+                + "; ".join(served + far),
                 plan.span_of("calibration.file"),
-                "calibrate on runs that cover this traffic and engine instance (`dagc calibrate`), or read its "
-                "figures and bands as extrapolated")
+                "; ".join([_SERVE_AS_RUNS[mode]] * bool(served)
+                          + ["calibrate on runs that cover this traffic and engine instance (`dagc calibrate`)"]
+                          * bool(far)) + ", or read its figures and bands as extrapolated")
+
+
+# how a plan or a calibration's runs serve their requests (`dagc.plan.calibration.SERVINGS`), in W540's words
+_SERVED = {"static": "as static batches", "inflight": "in flight",
+           "disaggregated": "by disaggregated prefill and decode pools"}
+# W540's hint to a plan served otherwise than its runs, by the plan's serving
+_SERVE_AS_RUNS = {
+    "static": "serve the plan in flight, as its runs were (`serving = inflight`; `dagc calibrate` fits no static "
+              "plan: no benchmark run measures static batches)",
+    "inflight": "calibrate on runs of a strategy without pools, as the plan's (`dagc calibrate`), or plan the runs' "
+                "disaggregated pools (`prefill N < … > decode M < … >`)",
+    "disaggregated": "calibrate on runs of disaggregated pools, as the plan's (`dagc calibrate` with the plan's "
+                     "`strategy prefill N < … > decode M < … >`)"}
+
+
+def _other_serving(mode: str, runs: tuple[str, ...] | None) -> list[str]:
+    """A plan served otherwise than every run of its calibration (`mode` none of `runs`): static batches on runs of
+    servers, which batch in flight, or a strategy of disaggregated pools on runs of instances that prefill and
+    decode, or the reverse — as `calibration_range` words it; nothing when the runs do not say (a file written
+    before 2026-12-02).
+
+    Example:
+        >>> _other_serving("static", ("inflight",)), _other_serving("inflight", ("inflight", "disaggregated"))
+        (['served as static batches (runs: served in flight)'], [])
+        >>> _other_serving("static", None)
+        []
+        >>> _other_serving("disaggregated", ("inflight",))[0].split(" (runs: ")
+        ['served by disaggregated prefill and decode pools', 'served in flight, each instance prefilling and decoding)']
+    """
+    if runs is None or mode in runs:
+        return []
+    pools = "disaggregated" in (mode, *runs)        # then "in flight" is said of instances that do both
+
+    def said(m: str) -> str:
+        return _SERVED[m] + (", each instance prefilling and decoding" if m == "inflight" and pools else "")
+    return [f"served {said(mode)} (runs: served {said_list([said(m) for m in runs])})"]
 
 
 def _other_loop(traffic: Traffic | None, rates: tuple[float, float] | None,
