@@ -169,7 +169,7 @@ def test_w540_when_the_plan_is_a_closed_loop_and_the_runs_open_ones(synthetic):
     (w,) = [x for x in check(closed)[0].diagnostics if x.code == "W540"]
     assert w.message.endswith("fitted on: a closed loop of 32 clients (runs: open loops at 1–16 requests/s)")
     from dagc.plan.workload import Traffic
-    from dagc.rules.engine import _other_loop
+    from dagc.rules.calibration import _other_loop
     assert _other_loop(Traffic(requests=100, rate=1000.0), None, (4.0, 32.0)) == \
         ["an open loop at 1,000 requests/s (runs: closed loops of 4–32 clients)"]
     assert _other_loop(Traffic(requests=100, rate=8.0), (1.0, 16.0), (4.0, 32.0)) == []
@@ -181,7 +181,7 @@ def test_w540_when_the_plan_is_a_closed_loop_and_the_runs_open_ones(synthetic):
 
 
 def test_w542_says_cross_validated_when_only_the_cross_validated_error_is_worse():
-    from dagc.rules.engine import calibration_worse
+    from dagc.rules.calibration import calibration_worse
     from dagc.source import SourceFile
 
     src = SourceFile("rate12.json", '{"total_token_throughput": 1}')
@@ -607,7 +607,7 @@ def test_w541_names_the_run_a_term_at_its_bound_leaves_furthest_off(synthetic):
 
 def test_w542_hint_is_whole_and_lists_its_terms_as_a_sentence():
     """Five fitted terms: the hint names them `a`, `b` … and `e` and ends with the quantity, never cut short."""
-    from dagc.rules.engine import calibration_worse
+    from dagc.rules.calibration import calibration_worse
     from dagc.source import SourceFile
 
     src = SourceFile("rate12.json", '{"total_token_throughput": 1}')

@@ -4,7 +4,7 @@ with what: the quantities it predicts closer, with this one and the others it pr
 
 from __future__ import annotations
 
-from dagc.rules.engine import calibration_worse
+from dagc.rules.calibration import calibration_worse
 
 
 def test_the_front_end_is_not_said_to_buy_tpot():

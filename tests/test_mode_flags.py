@@ -20,7 +20,7 @@ PACKAGE = ROOT / "dagc"
 MODES = "dagc/layout/modes.py"
 # `inflight` there is a list: the requests each rank of a replica has in flight, not the serving mode
 COUNTERS = {"dagc/serve/replica.py", "dagc/serve/replica_blocks.py", "dagc/serve/load_pools.py"}
-FLAG_TESTS = 58
+FLAG_TESTS = 57
 _SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
 
 

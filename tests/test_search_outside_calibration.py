@@ -1,5 +1,5 @@
 """`dagc search` of a plan that reads a calibration says which rows it shows run an engine instance on another
-number of GPUs than the calibration's runs (W540's test, `dagc.rules.engine.calibration_range`): their figures, and
+number of GPUs than the calibration's runs (W540's test, `dagc.rules.calibration.calibration_range`): their figures, and
 the narrow bands a calibration gives, are extrapolated. A new user's 12 vLLM runs on instances of 4 H100s ranked
 five candidates of 2 GPUs first, "indistinguishable within dagc's error from #1 (its 80 % band spans 1.14×): #2",
 and said nothing of it; `dagc check --strategy` of the first said W540."""

@@ -36,14 +36,13 @@ from ..diagnostics import PlanError, code, quote
 from ..interrupts import ignore_interrupts
 from ..jsontypes import JSON, JSONObject
 from ..lang.calibration import KV_SHARE_TERM, MAX_RESIDUAL, per_step_terms, uncalibrated_cluster
-from ..lang.flatten import flatten
-from ..layout.layout import resolve
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..schedule.timer import deployment_key
 from ..units import count_text
 from .crossval import CV_MIN_RUNS, MARGIN, MAX_FOLDS, CvChoice, choose_by_cv, folds
+from .deployed import instance_gpus, run_serving
 from .figures import dagc_figures, quantity_of
 from .kv_share import KvShare, binding, kv_share
 from .match import PLAN_SHOWN_CHARS, disagreements, queued_by_design
@@ -53,7 +52,7 @@ from .solve import TERMS, Evaluate, JointFit, fit_terms
 if TYPE_CHECKING:    # processes are started only for a calibration that asks for more than one
     from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["Calibrated", "Job", "calibrate", "fit_jobs", "own_terms"]
+__all__ = ["Calibrated", "Job", "calibrate", "fit_jobs", "instance_gpus", "own_terms"]   # instance_gpus: `.deployed`'s
 
 ABOUT = "dagc calibration: engine terms fitted on measured runs, with cross-validated residuals (docs/calibrate.md)"
 # a calibration whose runs are too few to cross-validate says so where the cross-validated figures would be (until
@@ -178,8 +177,9 @@ class Calibrated:
             "runs": [{"id": r.id, "file": r.path, "tool": r.tool, "requests": r.requests, "prompt": r.prompt,
                       "generate": r.generate, "rate": r.rate, "concurrency": r.concurrency,
                       "measured": dict(r.measured), "dagc": {k: a[k] for k in r.measured if k in a},
-                      "cross_validated": {k: c[k] for k in r.measured if k in c} if self.cross_validates else None}
-                     for r, a, c in zip(runs, self.after, self.cross_validated, strict=True)],
+                      "cross_validated": {k: c[k] for k in r.measured if k in c} if self.cross_validates else None,
+                      "serving": run_serving(j.plan)}
+                     for j, r, a, c in zip(self.jobs, runs, self.after, self.cross_validated, strict=True)],
             "range": {"prompt": span([r.prompt for r in runs]), "generate": span([r.generate for r in runs]),
                       "concurrency": span([float(r.concurrency) for r in runs
                                            if r.concurrency is not None and r.concurrency < r.requests]),
@@ -187,19 +187,6 @@ class Calibrated:
                       "in_flight": span([x for r in runs if (x := r.in_flight) is not None])},
             "residuals": {q: list(v) for q, v in self.residuals.items()},
         }
-
-
-def instance_gpus(plan: Plan) -> list[int]:
-    """The GPUs of each engine instance the plan's strategy runs: a data-parallel replica's, or each pool's
-    instance's (W540 compares a plan's with a calibration's, `dagc.rules.engine.calibration_range`)."""
-    s, _ = flatten(plan.strategies[0], plan.cluster.gpus)
-    if s is None:       # not a strategy (its plan gives no figures: `calibrate` refused it)
-        return []
-    out = []
-    for x in [p.strategy for p in s.pools] if s.disaggregated else [s]:
-        lay = resolve(plan.model, plan.cluster, plan.workload, x)
-        out.append(lay.gpus_used if s.disaggregated else lay.gpus_used // max(1, lay.dp))
-    return out
 
 
 def _fail(job: Job, message: str, hint: str | None = None) -> PlanError:

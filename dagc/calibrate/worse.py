@@ -26,7 +26,7 @@ import statistics
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, quote
-from ..rules.engine import calibration_worse
+from ..rules.calibration import calibration_worse
 from .figures import quantity_of
 
 if TYPE_CHECKING:

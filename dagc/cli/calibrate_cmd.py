@@ -204,7 +204,7 @@ def _instances(cal: Calibrated) -> str:
     """` (engine instances of 4 GPUs)` where the runs' engines ran on fewer GPUs than the cluster has — what the terms
     stand for, and what W540 compares a plan with (the file's `instance_gpus`); until 2026-11-30 the header named the
     cluster's 8 GPUs alone for runs of `tp 4` on it."""
-    from ..calibrate.calibrate import instance_gpus
+    from ..calibrate.deployed import instance_gpus
     sizes = sorted({g for j in cal.jobs for g in instance_gpus(j.plan)})
     if not sizes or sizes == [cal.jobs[0].plan.cluster.gpus]:
         return ""

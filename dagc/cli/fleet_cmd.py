@@ -84,6 +84,11 @@ def cmd_fleet(args: Namespace) -> int:
         from ..verdict.ledger import band_ratio
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
+    if args.launch and args.format == "json":    # stdout holds fleet.json's document alone (docs/cli.md)
+        err.print("error: --launch prints text, which --format json's standard output cannot hold beside fleet.json's "
+                  "document: drop one, or run `dagc launch PLAN --strategy S --set OPTION …` with the best's `pick."
+                  "strategy` and `options` from that document (docs/fleet.md)", markup=False)
+        return EXIT_USAGE
     try:
         plan, fleet = load_fleet(args.plan, allow_paths=allowed_paths(args))
         items = fleet_plans(args.plan, fleet, allow_paths=allowed_paths(args))

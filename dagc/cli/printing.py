@@ -87,7 +87,10 @@ def make_console(stream: TextIO | None = None) -> Console:
     # on a terminal a long line wraps between words at its width; piped, a line stays whole (for grep and diff).
     # No console markup: a plan's names (a GPU called `[/]`, `[link=…]`) are printed as written, in every string
     # and every table's title, cell and caption (until 2026-11-30 rich parsed them: a traceback, or live styles)
-    return _Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=not tty, emoji=False,
+    # NO_COLOR (no-color.org: set and not empty) keeps colours off a terminal too; bold stays. rich reads it itself
+    # only when `no_color` is not given (until 2026-12-02 a terminal got red errors and cyan notes whatever it said)
+    no_color = not tty or os.environ.get("NO_COLOR", "") != ""
+    return _Console(file=stream, width=width, no_color=no_color, highlight=False, soft_wrap=not tty, emoji=False,
                     markup=False)
 
 

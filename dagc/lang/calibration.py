@@ -17,13 +17,20 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import cast
+from typing import Literal, cast
 
 from pydantic import Field, ValidationError, field_validator
 
 from ..diagnostics import PlanError, code, path_word, quote
 from ..plan.base import Frozen
-from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration, quantity_of
+from ..plan.calibration import (
+    CALIBRATION_FORMAT,
+    CALIBRATION_QUANTITIES,
+    SERVINGS,
+    CalibratedRange,
+    Calibration,
+    quantity_of,
+)
 from ..plan.cluster import Cluster
 from ..plan.engines import ENGINE_TERMS, SERIES, EngineName, EngineTerms, known_release
 from ..plan.model import Model
@@ -86,6 +93,8 @@ class CalibrationRun(_Strict):
     measured: dict[str, float]
     dagc: dict[str, float]
     cross_validated: dict[str, float] | None    # None: not cross-validated (its residuals are the calibrated ones)
+    # how its plan served it (`SERVINGS`); None: a file written before 2026-12-02, unknown
+    serving: Literal["static", "inflight", "disaggregated"] | None = None
 
 
 class Range(_Strict):
@@ -185,6 +194,9 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                                              rate=r.rate, in_flight=r.in_flight),
                        residuals=dict(f.residuals),
                        quantity_runs=_quantity_runs(f.runs),
+                       # unknown when a run does not say (a file written before 2026-12-02)
+                       serving=None if any(x.serving is None for x in f.runs) else
+                       tuple(m for m in SERVINGS if any(x.serving == m for x in f.runs)),
                        # a file written before the scales or step_request_s: the start's
                        kept=_kept(f.fit) + (older := tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"])),
                        kept_because=_because(f.fit, _kept(f.fit)) + ("older",) * len(older))

@@ -15,11 +15,14 @@ from collections.abc import Mapping
 
 from .base import Frozen
 
-__all__ = ["CALIBRATION_FORMAT", "CALIBRATION_QUANTITIES", "CalibratedRange", "Calibration", "quantity_of"]
+__all__ = ["CALIBRATION_FORMAT", "CALIBRATION_QUANTITIES", "SERVINGS", "CalibratedRange", "Calibration", "quantity_of"]
 
 CALIBRATION_FORMAT = 1                  # the "format" of the file this dagc writes and reads
 CALIBRATION_QUANTITIES = ("ttft", "tpot", "throughput", "e2e")    # as the error ledger's (`dagc.verdict.ledger`)
 # the error ledger's quantity of each measured figure's stem (`ttft_ms_p99` → ttft, `itl_ms` → tpot)
+# how a run's deployment served its requests (`runs[].serving`): `serving = static` or `inflight`, or a strategy of
+# disaggregated prefill and decode pools (`prefill N < … > decode M < … >`, whatever its `serving`)
+SERVINGS = ("static", "inflight", "disaggregated")
 _QUANTITY = {"ttft": "ttft", "tpot": "tpot", "itl": "tpot", "e2e": "e2e", "output": "throughput",
              "total": "throughput", "input": "throughput", "requests": "throughput"}
 
@@ -75,10 +78,14 @@ class Calibration(Frozen):
     # the share of what the weights, activations and reserve leave that the engine's KV cache held in flight
     # (`EngineTerms.kv_cache_share`); 1 in a file written before it, or when the runs' bursts did not say less
     kv_cache_share: float = 1.0
+    # how the runs were served, each once (`SERVINGS`, in that order); None: a file written before 2026-12-02, whose
+    # runs do not say (W540 judges no plan's serving against it)
+    serving: tuple[str, ...] | None = None
 
     def __hash__(self) -> int:
         """By value (a frozen `Plan` holding it is hashed; a dict is not hashable)."""
         return hash((self.file, self.engine, self.release, self.gpu, self.model, self.step_s, self.frontend_s,
                      self.compute_time_scale, self.memory_time_scale,
                      self.step_request_s, self.runs, tuple(sorted(self.residuals.items())),
-                     tuple(sorted(self.quantity_runs.items())), self.instance_gpus, self.kv_cache_share))
+                     tuple(sorted(self.quantity_runs.items())), self.instance_gpus, self.kv_cache_share,
+                     self.serving))

@@ -15,6 +15,7 @@ import inspect
 
 from ..diagnostics import Diagnostic, Severity
 from . import (
+    calibration,
     drawn_context,
     engine,
     hierarchy,
@@ -43,7 +44,7 @@ __all__ = ["RULES", "Reads", "Rule", "RuleContext", "explain", "in_rule_order", 
 RULES: tuple[Rule, ...] = tuple(sorted(
     syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + precision.RULES + pipeline.RULES
     + requirements.RULES + serving.RULES + speculative.RULES + launch.RULES + launch_gpu.RULES + launch_cp.RULES
-    + launch_kv.RULES + launch_none.RULES + engine.RULES + static_engine.RULES + node_size.RULES
+    + launch_kv.RULES + launch_none.RULES + engine.RULES + calibration.RULES + static_engine.RULES + node_size.RULES
     + log_lengths.RULES + drawn_context.RULES + throughput_tokens.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}

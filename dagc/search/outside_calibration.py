@@ -1,5 +1,5 @@
 """Which rows of a search run an engine instance the plan's calibration never measured (W540's test of a strategy:
-`dagc.rules.engine.calibration_range`), said under the search's table: their figures, and the narrow bands a
+`dagc.rules.calibration.calibration_range`), said under the search's table: their figures, and the narrow bands a
 calibration's own errors give, are extrapolated (docs/calibrate.md, "In a plan: `calibration from`").
 
 Input: the plan (its `calibration`) and the rows shown, each with its strategy. Output: one line, or None.

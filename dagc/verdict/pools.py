@@ -21,7 +21,7 @@ from ..layout.modes import pool_mode
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Requirement, RequirementKind, Serving, Workload
-from ..rules.engine import calibration_range
+from ..rules.calibration import calibration_range
 from ..rules.gpu_fit import fit_hint
 from ..rules.pipeline import decode_pool_split
 from ..rules.pools_bound import pooled_physical
