@@ -374,6 +374,24 @@ def test_w504_hint_says_where_the_micro_batches_came_from():
     assert written.hint.startswith("4 micro-batches are asked for, but the requests fill only 2 (W510)")
 
 
+def test_w501_names_only_the_pipeline_degrees_the_cluster_holds():
+    """Mixtral's 32 layers as `pp 3` on 4 A100s: `pp 8` and `pp 16` need 8 and 16 GPUs, which the cluster has not
+    (until 2026-12-02 the hint named them); on 3 GPUs `pp 2` alone; and 25 layers on 4 GPUs, whose only even degree is
+    5, are told that none up to 4 divides them, not that none above 1 does."""
+    def hint(gpus: int, strategy: str, layers: str = "") -> str:
+        model = f'model preset "mixtral-8x7b" {{ layers = {layers} }}' if layers else 'model preset "mixtral-8x7b"'
+        text = plan_text(model=model, cluster=f'cluster {{ gpus = {gpus}  gpu preset "a100-80g" }}',
+                         workload="workload { batch = 12  prompt = 512  generate = 64 }",
+                         strategy=f"strategy {strategy}")
+        return next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501").hint
+    assert hint(4, "pp 3 < tp 1 >") == "pp 2 or pp 4 divides 32 layers evenly; or balance with an explicit split " \
+        "`pp 3 [a, b, …]`"
+    assert hint(3, "pp 3 < tp 1 >").startswith("pp 2 divides 32 layers evenly;")
+    assert hint(4, "pp 3 < tp 1 >", layers="25").startswith(
+        "no pipeline degree from 2 to 4, the most stages the cluster holds, divides 25 layers evenly")
+    assert hint(8, "dp 2 < pp 3 < tp 1 > >").startswith("pp 2 or pp 4 divides")      # 4 GPUs a replica
+
+
 def test_w501_names_imbalance():
     text = plan_text(cluster=C24, strategy="strategy pp 3 < tp 8 >")
     d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501")

@@ -32,8 +32,10 @@ def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
     plan writes, the most even split of the layers over the same stages (`pp 2 [35, 1]` of 36 layers:
     `pp 2 [18, 18]`; `pp 4 [20, 20, 20, 1]` of 61: `pp 4 [16, 15, 15, 15]`, what `pp 4` without a
     split gives); for dagc's own split, already the most even, the pipeline degrees that divide the
-    layers, or a split of your own that weighs the stages' time (dense and MoE layers, the embedding
-    and the LM head differ; `dagc search` tries such a split for its best pipelined candidates); for a
+    layers and whose stages the cluster holds (a GPU a stage at least: `pp 2 or pp 4` of 32 layers on
+    4 GPUs; until 2026-12-02 `pp 8 or pp 16` too), or a split of your own that weighs the stages' time
+    (dense and MoE layers, the embedding and the LM head differ; `dagc search` tries such a split for
+    its best pipelined candidates); for a
     split the plan writes that is already as even as any (`pp 2 [31, 30]` of 61 layers), that it is, and
     the degrees that divide the layers, if any. A written split that is not one (E303: wrong sum, wrong count,
     an empty stage) gets no W501: the default split dagc lays out in its place is not the plan's.
@@ -55,14 +57,17 @@ def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
                    f"uneven layer split {_short_list(counts)}: the largest stage has {(hi / lo - 1) * 100:.1f} % "
                    f"more layers than the smallest",
                    ctx.strategy.span_of("split") or ctx.strategy.span_of("pp"),
-                   _split_hint(tuple(counts), written=ctx.strategy.pp_split is not None))
+                   _split_hint(tuple(counts), written=ctx.strategy.pp_split is not None,
+                               most=ctx.layout.gpus_available // ctx.layout.dp))      # stages of 1 GPU at least
 
 
-def _split_hint(counts: tuple[int, ...], written: bool = False) -> str:
+def _split_hint(counts: tuple[int, ...], written: bool = False, most: int = 16) -> str:
     """W501's hint for a split of `counts` layers a stage: a split the plan wrote that is not the most
     even gets the most even one over the same stages; dagc's own (the most even already) the pipeline
     degrees that divide the layers evenly (none but 1 for a prime count), or an explicit split; a split the
-    plan wrote (`written`) that is as even as any is said to be, with those degrees, and asked for nothing more.
+    plan wrote (`written`) that is as even as any is said to be, with those degrees, and asked for nothing more. The
+    degrees named are those the cluster holds stages of one GPU or more for, `most` at most (until 2026-12-02 `pp 8
+    or pp 16` was named for a strategy on a cluster of 4 GPUs).
 
     Example:
         >>> _split_hint((35, 1))
@@ -74,16 +79,23 @@ def _split_hint(counts: tuple[int, ...], written: bool = False) -> str:
         >>> print(_split_hint((30, 31), written=True))  # doctest: +NORMALIZE_WHITESPACE
         [30, 31] is already the most even split of 61 layers over 2 stages, and no pipeline degree above 1
         divides 61 layers evenly: accept the imbalance (3.3 %)
+        >>> _split_hint((11, 11, 10), most=4), _split_hint((9, 8, 8), most=4)[:84]
+        ('pp 2 or pp 4 divides 32 layers evenly; or balance with an explicit split `pp 3 [a, b, …]`', \
+'no pipeline degree from 2 to 4, the most stages the cluster holds, divides 25 layers')
     """
     layers, pp = sum(counts), len(counts)
     most_even = default_split(layers, pp)
-    even = [d for d in range(2, 17) if layers % d == 0 and d != pp][:4]      # the degrees the search tries
+    cap = max(1, min(16, most))                                             # the degrees the search tries
+    even = [d for d in range(2, cap + 1) if layers % d == 0 and d != pp][:4]
+    beyond = any(layers % d == 0 and d != pp for d in range(cap + 1, 17))
+    none = f"no pipeline degree from 2 to {cap}, the most stages the cluster holds," if beyond else \
+        "no pipeline degree above 1"
     if written and sorted(counts) == sorted(most_even):
         already = f"{_short_list(counts)} is already the most even split of {layers} layers over {pp} stages"
         if even:
             return f"{already}; {' or '.join(f'pp {d}' for d in even)} divides {layers} layers evenly"
         imbalance = (max(counts) / min(counts) - 1) * 100
-        return (f"{already}, and no pipeline degree above 1 divides {layers} layers evenly: accept the imbalance "
+        return (f"{already}, and {none} divides {layers} layers evenly: accept the imbalance "
                 f"({imbalance:.1f} %)")
     if counts != most_even:
         said = f"`pp {pp} {_short_list(most_even)}`" if pp <= 8 else f"dagc's split of `pp {pp}`"
@@ -92,7 +104,7 @@ def _split_hint(counts: tuple[int, ...], written: bool = False) -> str:
             return f"{said} splits the {layers} layers evenly, {layers // pp} a stage ({alone})"
         return f"{said} is the most even split of {layers} layers over {pp} stages ({alone})"
     if not even:
-        return (f"no pipeline degree above 1 divides {layers} layers evenly: balance the stages with an explicit "
+        return (f"{none} divides {layers} layers evenly: balance the stages with an explicit "
                 f"split `pp {pp} [a, b, …]`, or accept the imbalance")
     return (f"{' or '.join(f'pp {d}' for d in even)} divides {layers} layers evenly; or balance with an explicit "
             f"split `pp {pp} [a, b, …]`")
