@@ -275,8 +275,14 @@ def test_2k_is_refused_everywhere_with_the_number_to_write(parts, where, hint):
     assert hint_of(plan_text(**parts)) == (where, hint)
 
 
-def test_a_counts_own_noun_may_go_and_any_other_word_is_not_dropped_silently():
-    text = plan_text(workload="workload { batch = 64  prompt = 2048 tokens  generate = 256 }")
+def test_a_token_count_may_say_tokens_and_any_other_word_is_not_dropped_silently():
+    """`prompt = 2048 tokens` reads as `prefix = 2000 tokens` does (since 2026-12-02; it was refused with a hint to
+    drop the word, while `prefix` took it); a misspelt noun or another unit is still refused, never dropped."""
+    text = plan_text(workload="workload { batch = 64  prompt = 2048 tokens  generate = 256 token  chunk = 4096 tokens"
+                              "  serving = inflight }")
+    w = load_plan_text(text).workload
+    assert (w.prompt, w.generate, w.chunk) == (2048, 256, 4096)
+    text = plan_text(workload="workload { batch = 64  prompt = 2048 tokns  generate = 256 }")
     assert hint_of(text)[1] == "`prompt` takes a plain number: `prompt = 2048`"
     text = plan_text(workload="workload { batch = 64  prompt = 2048 x  generate = 256 }")
     assert hint_of(text)[1] == "`prompt` takes a plain number, without a unit: `2048x` is not one"

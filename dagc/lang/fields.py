@@ -197,8 +197,8 @@ LENGTH_CV_LIMIT = 4.0              # the widest spread of drawn lengths, as a co
 RAMP_LIMIT = 86_400.0              # the longest ramp, seconds (a day)
 
 
-def _int(lo: float = 1, hi: float = MAX_COUNT) -> Field:
-    return Field("int", Dimension.COUNT, lo, hi)
+def _int(lo: float = 1, hi: float = MAX_COUNT, kind: str = "int") -> Field:
+    return Field(kind, Dimension.COUNT, lo, hi)     # kind "tokens": a count of tokens, `2048` or `2048 tokens`
 
 
 _DTYPES = tuple(d.value for d in DType)
@@ -208,7 +208,7 @@ MODEL_FIELDS = {
     "weights": Field("choice", choices=_DTYPES), "kv_cache": Field("choice", choices=_DTYPES),
     "attention": Field("choice", choices=("gqa", "mla")),
     "ffn": _int(), "gated": Field("bool"),   # dense-model sugar: no moe block
-    "context_length": _int(1, 2**40),
+    "context_length": _int(1, 2**40, "tokens"),
 }
 MOE_FIELDS = {
     "experts": _int(0), "top_k": _int(0), "ffn": _int(0), "shared": _int(0), "shared_ffn": _int(0),
@@ -238,19 +238,19 @@ GPU_FIELDS = {
 EFFICIENCY_FIELDS = {k: Field("ratio", Dimension.RATIO, 1e-6, 1.0) for k in ("compute", "hbm", "network")}
 LATENCY_FIELDS = {k: Field("quantity", Dimension.TIME, 0.0, 10.0) for k in ("intra", "inter")}
 WORKLOAD_FIELDS = {
-    "batch": Field("batch", Dimension.COUNT, 1, BATCH_LIMIT), "prompt": _int(1, 2**32), "generate": _int(1, 2**32),
-    "microbatches": _int(1, 100_000), "routing": Field("routing"),
+    "batch": Field("batch", Dimension.COUNT, 1, BATCH_LIMIT), "prompt": _int(1, 2**32, "tokens"),
+    "generate": _int(1, 2**32, "tokens"), "microbatches": _int(1, 100_000), "routing": Field("routing"),
     "overlap": Field("choice", choices=("none", "microbatch")),
     "dispatch": Field("choice", choices=("bf16", "fp8")),
     "serving": Field("choice", choices=("static", "inflight")),
-    "chunk": _int(1, CHUNK_LIMIT), "chunked_prefill": Field("choice", choices=("on", "off")),
+    "chunk": _int(1, CHUNK_LIMIT, "tokens"), "chunked_prefill": Field("choice", choices=("on", "off")),
     "prefill_batch": _int(1, BATCH_LIMIT), "kv_transfer": Field("choice", choices=("after", "layerwise")),
     # traffic, simulated by `dagc.serve.load` (`dagc.lang.traffic.read_traffic` checks how they combine)
     "rate": Field("quantity", Dimension.RATE, RATE_MIN, RATE_LIMIT), "requests": _int(1, REQUESTS_LIMIT),
     "arrival": Field("choice", choices=("poisson", "uniform")), "seed": _int(0, 2**63 - 1),
     "concurrency": _int(1, CONCURRENCY_LIMIT), "ramp": Field("quantity", Dimension.TIME, 0.0, RAMP_LIMIT),
     "lengths": Field("choice", choices=LENGTHS), "length_cv": Field("ratio", Dimension.RATIO, 0.0, LENGTH_CV_LIMIT),
-    "prefix": Field("tokens", Dimension.COUNT, 0, 2**32), "warm": _int(0, REQUESTS_LIMIT),
+    "prefix": _int(0, 2**32, "tokens"), "warm": _int(0, REQUESTS_LIMIT),
 }
 # The fields of each block by the block's name, to say where a field written in another block goes.
 _BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "engine", "kernels", "reserve"),
