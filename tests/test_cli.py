@@ -367,7 +367,8 @@ def test_compile_says_each_warning_in_a_line(tmp_path, write_plan):
     proc = dagc("compile", str(plan), "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr                           # warnings do not fail a compile
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("strategy pp 3 < tp 2 >: correct yes")
+    # the plan's line first, as `dagc check` opens (tests/test_compile_lines.py), then the strategy's verdict
+    assert lines[0].startswith(f"plan {plan} · model ") and lines[1].startswith("strategy pp 3 < tp 2 >: correct yes")
     assert "  warning[W501]: uneven layer split [11, 11, 10]: the largest stage has 10.0 % more layers than the " \
            "smallest" in lines
     report = (tmp_path / "out" / "report.md").read_text()

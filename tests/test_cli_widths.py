@@ -18,12 +18,8 @@ from rich.console import Console
 from dagc.cli.builtin_text import preset_fields, preset_tables
 from dagc.cli.print_presets import PRESET_COLUMNS, print_presets
 from dagc.cli.print_rate import RATE_COLUMNS, print_at_rate
-from dagc.cli.print_search import (
-    _COLS as COLS,
-    PARETO_COLUMNS,
-    SEARCH_COLUMNS,
-    print_search,
-)
+from dagc.cli.print_search import PARETO_COLUMNS, SEARCH_COLUMNS, print_search
+from dagc.cli.search_columns import COLUMNS as COLS
 from dagc.export.search_json import ranked_at_rate_json, search_json
 
 WIDTHS = (80, 100, 120)
@@ -177,6 +173,9 @@ def test_search_tables_keep_every_figure_whole_at_every_width(searched, width):
     assert plan.objective == "tokens-per-gpu" and "decode (tokens/s/GPU)" in best["headers"]
     assert {"TPOT", "decode (tokens/s/GPU)"} <= set(front["headers"])
     assert ({"TTFT", "TPOT"} <= set(best["headers"])) == (width >= 100)
+    # how many GPUs a row takes before those (tests/test_search_column_priority.py; until 2026-12-02 left out at 80
+    # and 120 columns, where TTFT was shown)
+    assert "GPUs" in best["headers"] and "GPUs" in rate["headers"]
     for t, w in ((best, wide[0]), (front, wide[1])):
         assert ("meets requirements" in t["headers"]) == ("meets requirements" in w["headers"])
 

@@ -41,19 +41,25 @@ from .print_verdict import (
 # ---------------------------------------------------------------- dagc check
 
 def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: Sequence[str] = ()) -> None:
-    """The lines `dagc check` opens with: the plan's model, cluster and workload, the `--set`
+    """The lines `dagc check` opens with: the plan's model, cluster and workload (`plan_line`), the `--set`
     overrides they are with, and `objective`: what its optimal verdicts optimise (`objective_text`)."""
-    from ..plan.cluster import per_node_text
-    from ..plan.params import active_params, total_params
-    m, per_node = plan.model, per_node_text(plan.cluster)
-    out.print(f"plan {printable(path)} · model {m.name} ({format_params(total_params(m))} params, "
-              f"{format_params(active_params(m))} active, {m.weights.value}"
-              f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus:,} × "
-              f"{plan.cluster.gpu.name}{f' ({per_node})' if per_node else ''} · batch {plan.workload.batch_text} "
-              f"× ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens", markup=False)
+    out.print(plan_line(plan, path), markup=False)
     print_overrides(out, overrides)
     out.print(objective, markup=False)
     out.print()
+
+
+def plan_line(plan: Plan, path: str) -> str:
+    """The first line of `dagc check` and `dagc compile`: the plan's path as the user gave it, its model, cluster
+    and workload."""
+    from ..plan.cluster import per_node_text
+    from ..plan.params import active_params, total_params
+    m, per_node = plan.model, per_node_text(plan.cluster)
+    return (f"plan {printable(path)} · model {m.name} ({format_params(total_params(m))} params, "
+            f"{format_params(active_params(m))} active, {m.weights.value}"
+            f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus:,} × "
+            f"{plan.cluster.gpu.name}{f' ({per_node})' if per_node else ''} · batch {plan.workload.batch_text} "
+            f"× ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens")
 
 
 def objective_text(plan: Plan, path: str | None = None) -> str:
@@ -228,15 +234,18 @@ def print_check(out: Console, err: Console, driven: Driven, path: str, volume: i
 
 
 def print_compile(out: Console, err: Console, driven: Driven, written: list[Written], volume: int,
-                  overrides: list[str], path: str | None = None) -> None:
-    """`dagc compile` as text: each strategy's verdicts and the files written; the verdicts alone with
-    `volume` -1 (`--quiet`); each strategy's whole check first and the search's counts with 1 (`path`: the plan's,
-    as the user gave it)."""
+                  overrides: list[str], path: str) -> None:
+    """`dagc compile` as text: the plan's line (`dagc check`'s first), then each strategy's verdicts and the files
+    written; the verdicts alone with `volume` -1 (`--quiet`, what a script reads); each strategy's whole check first
+    and the search's counts with 1 (`path`: the plan's, as the user gave it)."""
     plan, results, found = driven.plan, list(driven.results), driven.found
     if volume < 0:
         for r in results:
             print_verdict_line(out, r)
         return
+    # which plan, model and GPUs the verdicts below are of, as `dagc check` opens (until 2026-12-02 compile's output
+    # opened with a strategy's verdict, or `optimal means:`, and named neither the plan nor its model)
+    out.print(plan_line(plan, path), markup=False)
     print_overrides(out, overrides)
     if found is not None:
         out.print(objective_text(plan, path), markup=False)
@@ -255,7 +264,7 @@ def _print_searched(out: Console, found: SearchResult | None) -> None:
 
 
 def print_verdict_line(out: Console, r: StrategyResult) -> None:
-    """One strategy's three verdicts on one line (compile's first line; all `--quiet` prints)."""
+    """One strategy's three verdicts on one line (compile's line of each strategy; all `--quiet` prints)."""
     v = r.verdict
     label = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
     out.print(f"strategy {shown(label)}: correct {_WORD[v.correct]} · meets requirements "

@@ -17,7 +17,8 @@ from ..export.at_rate import rate_arg, set_options
 from ..export.bands_words import met_caveat
 from ..rules.requirement_text import requirement_value_text
 from ..units import Dimension, count_text, format_figure, format_si, said_list
-from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, table_columns, unsure_of, unsure_row, written_names
+from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, unsure_of, unsure_row, written_names
+from .search_columns import table_columns
 from .shell_words import path_word
 from .tables import print_fitted
 
@@ -78,7 +79,9 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
                      _overloaded(a), meets_text(c, names, bool(said))))
     headers = rate_columns(ranked)
     headers = (*headers[:2], *(("batch",) if batches else ()), *(("drafted",) if drafted else ()), *headers[2:])
-    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(headers), rows)
+    # goodput per GPU, the figure it ranks by, never left out (`dagc.cli.search_columns`)
+    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}",
+                 table_columns(headers, ("goodput (requests/s/GPU)",)), rows)
     if batches:
         out.print("batch: the requests in flight a row ran with over all its replicas, which its strategy text "
                   "does not carry (replicas of a strategy each keep the batch it ran alone): paste a row with "

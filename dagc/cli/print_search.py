@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..plan.objective import OBJECTIVES, FigureKind
-from ..plan.workload import PERCENTILES
 from ..search.under_traffic import (
     BEST_LIMIT,
     JUDGE_LIMIT,
@@ -26,7 +25,8 @@ from ..search.under_traffic import (
     unsimulated_text,
 )
 from ..units import Dimension, format_figure, format_percent, format_si
-from .tables import Col, print_fitted
+from .search_columns import PARETO_COLUMNS, SEARCH_COLUMNS, table_columns
+from .tables import print_fitted
 
 if TYPE_CHECKING:
     from ..plan.plan import Plan
@@ -53,25 +53,6 @@ def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None =
         err.print(f"warning: the time budget left no time for: {', '.join(found.skipped)}", markup=False)
 
 
-# Each column's importance (`dagc.cli.tables.Col.rank`): the row's number, its strategy and whether it meets
-# the requirements are never left out (a figure without its verdict misleads: a TTFT p99 past its target would
-# read as a pick); then the figures the objective ranks by, then the GPUs and whether the run kept up, then the rest.
-_COLS = {c.header: c for c in (
-    Col("#", 0), Col("strategy", 0, "left", wrap=True, floor=28), Col("batch (max)", 1), Col("batch", 1),
-    Col("drafted", 0),           # `--vary speculative`: what tells two rows of one strategy apart
-    Col("GPUs", 2), Col("memory used", 3), Col("TTFT", 1), Col("TPOT", 1), Col("decode (tokens/s/GPU)", 1),
-    Col("meets requirements", 0, "left", wrap=True), Col("binding requirement", 4, "left", wrap=True),
-    Col("goodput (requests/s/GPU)", 1), Col("served (requests/s)", 3),
-    *(Col(f"{name} p{p}", 1) for name in ("TTFT", "TPOT") for p in PERCENTILES), Col("overloaded", 2, "left"))}
-
-
-def table_columns(headers: Sequence[str], kept: Sequence[str] = ()) -> list[Col]:
-    """The columns of `headers`; those named in `kept` (the figures a table is ranked or drawn by) never left out."""
-    from dataclasses import replace
-    # a load requirement's figure in the run `meets requirements` judged (`load_headers`): never left out either
-    return [replace(_COLS.get(h) or Col(h, 0), rank=0) if h in kept else _COLS.get(h) or Col(h, 0) for h in headers]
-
-
 def load_headers(plan: Plan, best: Sequence[Candidate]) -> dict[str, Requirement]:
     """The columns of the load requirements' figures, by header (`tpot_p90 (traffic)`), when a row was simulated
     under the plan's traffic: the run that `meets requirements` judged them on, beside the steady state's TTFT
@@ -87,11 +68,6 @@ def _load_cells(c: Candidate, loads: dict[str, Requirement]) -> tuple[str, ...]:
     figures = dict(c.load_figures)
     return tuple("—" if figures.get(r.name) is None else RequirementResult(r, figures[r.name]).value_text()
                  for r in loads.values())
-
-
-SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decode (tokens/s/GPU)",
-                  "meets requirements", "binding requirement")
-PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
 
 
 def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: str = "best") -> None:
