@@ -332,18 +332,37 @@ def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_m
         assert all(aside.values()), aside
 
 
+@pytest.fixture(scope="module")
+def seventh_shapes():
+    """`(plan, stage_shapes(plan, 7, 120))` of a plan by name (`plan_named`), made once in this module, each shape's
+    templates kept as they are made (`OpShapes.get`): the working sets' floors and the lower templates are each
+    compared with the same shapes' templates, which were made twice, once for each test (two thirds of the time of
+    both). A floor or lower template of its own (the routed experts', the ETP reduce's) is made from the shapes,
+    never from a kept template; an op without one reads its template, kept or made afresh alike."""
+    made: dict[str, tuple] = {}
+
+    def of(name: str) -> tuple:
+        if name not in made:
+            plan = plan_named(name)
+            made[name] = plan, list(stage_shapes(plan, 7, 120))
+        return made[name]
+    yield of
+    made.clear()
+
+
 @pytest.mark.parametrize("name", PLANS + ["large prefill"])
-def test_an_ops_working_set_floor_bounds_its_templates(name):
+def test_an_ops_working_set_floor_bounds_its_templates(name, seventh_shapes):
     """`OpShapes.working_set_floor` (what the memory set-aside reads) is `template_activation_peak` of
     the op's whole template, to the bit, but for the routed experts: their mean load, at most their
     peak (equal with one EP rank, where every rank takes the mean)."""
-    plan = plan_named(name)
+    _, shapes_of = seventh_shapes(name)
     compared, below = set(), 0
-    for _, lay, _, _, shapes in stage_shapes(plan, 7, 120):
+    for _, lay, _, _, shapes in shapes_of:
         for op in Op:
             if op in (Op.SEND, Op.RECV) and lay.pp == 1:
                 continue
-            floor, peak = shapes.working_set_floor(op), template_activation_peak(shapes.make(op))
+            peak = template_activation_peak(shapes.get(op))
+            floor = shapes.working_set_floor(op)
             if op is Op.EXPERT_FFN:
                 assert 0 < floor <= peak, (lay.strategy.text, floor, peak)
                 assert floor == pytest.approx(peak, rel=1e-12) or lay.ep > 1
@@ -355,20 +374,20 @@ def test_an_ops_working_set_floor_bounds_its_templates(name):
 
 
 @pytest.mark.parametrize("name", PLANS + ["large prefill"])
-def test_an_ops_lower_template_bounds_its_time(name):
+def test_an_ops_lower_template_bounds_its_time(name, seventh_shapes):
     """`OpShapes.lower_template` priced by `dagc.cost.cost.template_lower_s` (what the search's op floor
     reads, `Timer.floors.lower_times`) is at most the op's time as the schedule prices it, in both phases, for
     every op of a layer and the send: the routed experts and the ETP reduce at their EP group's mean
     rows, no routing statistics (the experts strictly below with more than one EP rank); a compute
     op's kernels at their lower seconds; a collective at its own time."""
-    plan = plan_named(name)
+    plan, shapes_of = seventh_shapes(name)
     cm = CostModel.from_cluster(plan.cluster)
     compared, below = set(), 0
-    for _, lay, _, _, shapes in stage_shapes(plan, 7, 120):
+    for _, lay, _, _, shapes in shapes_of:
         present = {lop.op for dense in plan.model.layer_kinds for lop in layer_ops(lay, plan.model, dense)[0]}
         for op in present | ({Op.SEND} if lay.pp > 1 else set()):
+            time_s = float(template_time_s(shapes.get(op), cm).max())
             lower = template_lower_s(shapes.lower_template(op), cm)
-            time_s = float(template_time_s(shapes.make(op), cm).max())
             assert 0 < lower <= time_s * (1 + 1e-12), (op, lay.strategy.text, lower, time_s)
             below += op is Op.EXPERT_FFN and lay.ep > 1 and lower < time_s
             compared.add(op)
@@ -385,8 +404,8 @@ def test_the_slowest_rank_priced_in_floats_is_the_per_rank_arrays_figure(name):
     cm = CostModel.from_cluster(plan.cluster)
     alike = differ = 0
     for _, lay, _, _, shapes in stage_shapes(plan, 3, 150):
-        for op in ops_of(plan, lay):
-            for tpl in (shapes.make(op), shapes.lower_template(op)):
+        for op in ops_of(plan, lay):       # the lower template of an op without one of its own is the template itself
+            for tpl in (shapes.get(op), shapes.lower_template(op)):
                 assert template_max_s(tpl, cm) == float(template_time_s(tpl, cm).max(initial=0.0)), op
                 lower = kernel_seconds(tpl, cm, lower=True)
                 assert template_max_s(tpl, cm, lower=True) == float(template_time_s(tpl, cm, lower or None)
