@@ -16,6 +16,7 @@ size rule for pictures too large to inline, and the README's pictures.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,15 @@ def _pictures(directory: Path) -> list[Path]:
                   for p in directory.rglob(name))
 
 
+def _fixed_size(path: Path) -> None:
+    """The SVG's root gives its width and height in absolute units and it holds no media query: the browser
+    draws it at that size whatever the window's width."""
+    root = ET.parse(path).getroot()
+    for side in ("width", "height"):
+        assert re.fullmatch(r"[0-9.]+(pt|px)?", root.get(side, "")), f"{path}: {side}={root.get(side)!r}"
+    assert "@media" not in path.read_text(), f"{path} has a media query"
+
+
 def _print(tab: Tab, path: Path) -> None:
     tab.open(path)
     pdf = tab.page.pdf(format="A4", print_background=True)
@@ -230,16 +240,20 @@ def _print(tab: Tab, path: Path) -> None:
 @needs_browser
 @pytest.mark.parametrize("example", [p.stem for p in EXAMPLES])
 def test_example_pages_in_the_browser(example, compiled, chrome):
-    """Each report.html of the example (the comparison of its strategies and each strategy's page) and
-    each of its SVGs, at 1280 and 390 px: nothing fetched, no error, every picture with a box and
-    none of its text cut, no sideways scroll; the first page prints to PDF."""
+    """Each report.html of the example (the comparison of its strategies and each strategy's page) at 1280 and
+    390 px, and each of its SVGs: nothing fetched, no error, every picture with a box and none of its text cut,
+    no sideways scroll; the first page prints to PDF. A standalone SVG is drawn at its own size, its root's
+    `width` and `height` (`_fixed_size`), which no window width changes: it is opened at the first width only
+    (since 2026-12-02; it was opened at both, the same drawing twice)."""
     directory = compiled[example]
     pages, pictures = _pages(directory), _pictures(directory)
     assert pages and pictures, directory
+    for path in pictures:
+        _fixed_size(path)
     for width in WIDTHS:
         tab = Tab(chrome, width)
         try:
-            for path in pages + pictures:
+            for path in pages + (pictures if width == WIDTHS[0] else []):
                 check_page(tab, path)
             if width == WIDTHS[0]:
                 _print(tab, pages[0])
