@@ -10,7 +10,10 @@ Runs the check in this process and prints, in CPU seconds (`time.process_time`):
 - how many prices were made: asked for by the surface, and made inside another to extrapolate a chunk longer
   than its prefix (`StepPrices.mixed`: a whole prompt's and half a prompt's mixed steps at each prefix);
 - the passes timed: first at their (requests, tokens) — every op made and priced (`Timer._body_entries`) —
-  or again at another prefix, the attention alone priced (`dagc.schedule.timer._with_attention`);
+  or again at another prefix, the attention alone priced (`dagc.schedule.timer._with_attention`); of the first,
+  those on a timer whose engine runs every mixed step eagerly where the plan's engine graphs some
+  (`StepPrices._eager_prices`: the eager steps a chunk longer than its prefix is extrapolated from), whose
+  unpadded token counts share no op template with the graphed steps';
 - the (requests, prompt tokens) cells priced, by how many prefixes each was priced at.
 
 What it counts is what the check does: the figures it prints are not changed.
@@ -64,6 +67,21 @@ def main() -> None:
     calls: collections.Counter[str] = collections.Counter()
     _counted(step_prices.StepPrices, "step", seconds, calls, "exact step prices", [0])
     _counted(timer_module.Timer, "_body_entries", seconds, calls, "passes timed first (every op made)")
+    first = timer_module.Timer._body_entries
+
+    def eager_apart(self: timer_module.Timer, *a: Any) -> Any:
+        """`_body_entries`, its CPU seconds also counted apart on an eager-mixed-steps timer (module docstring)."""
+        if self.plan.cluster.engine.terms.mixed_graphs or not graphs_mixed[0]:
+            return first(self, *a)
+        start = time.process_time()
+        try:
+            return first(self, *a)
+        finally:
+            seconds["of them eager"] += time.process_time() - start
+            calls["of them eager"] += 1
+
+    timer_module.Timer._body_entries = eager_apart               # type: ignore[method-assign]
+    graphs_mixed = [False]
     _counted(replica.Replica, "run", seconds, calls, "load simulations, prices included", [0])
 
     # each price made, by (prices, requests, tokens) and prefix; and whether made inside another (extrapolated)
@@ -98,6 +116,7 @@ def main() -> None:
 
     timer_module._with_attention = with_attention
     plan = load_plan(args.plan)
+    graphs_mixed[0] = plan.cluster.engine.terms.mixed_graphs
     start = time.process_time()
     results = check(plan)
     total = time.process_time() - start
@@ -108,7 +127,8 @@ def main() -> None:
     for kind, count in kinds.items():
         print(f"    prices made, {kind}: {count}")
     print(f"  passes timed first (every op made): {calls['passes timed first (every op made)']}, "
-          f"{seconds['passes timed first (every op made)']:.2f} s")
+          f"{seconds['passes timed first (every op made)']:.2f} s; of them on the eager mixed steps' timer "
+          f"(`StepPrices._eager_prices`): {calls['of them eager']}, {seconds['of them eager']:.2f} s")
     print(f"  passes timed again (attention alone): {calls['passes timed again (attention alone)']}")
     by_prefixes = collections.Counter(len(ells) for ells in cells.values())
     print(f"  (requests, prompt tokens) cells priced: {len(cells)}; by prefixes priced at: "

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 
@@ -100,8 +101,9 @@ from .op_shapes import (
 )
 
 __all__ = ["Op", "ATTENTION_SPLIT_OPS", "attention_split_key", "attention_split_peak_key",
-           "Peak", "Recipe", "RECIPES", "RankDims", "rank_dims", "OpShapes", "LayerOp", "Layers", "layer_ops",
-           "model_layers", "decode_context", "REFERENCE", "ALIGN_ROWS", "dispatch_dtype", "experts_inside_tp"]
+           "attention_split_ranks_key", "Peak", "Recipe", "RECIPES", "RankDims", "rank_dims", "OpShapes", "LayerOp",
+           "Layers", "layer_ops", "model_layers", "decode_context", "REFERENCE", "ALIGN_ROWS", "dispatch_dtype",
+           "experts_inside_tp"]
 
 
 class Op(FastEnum):
@@ -236,6 +238,33 @@ def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req:
         return (phase, (req[0],), lay.tp, lay.cp, lay.sp, None, workload.prompt, workload.generate,
                 phase_chunk(workload, lay, phase))
     return attention_split_key(lay, workload, phase, req)
+
+
+def attention_split_ranks_key(split: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+    """`attention_split_peak_key` `split` of a decode pass whose attention-DP groups hold different requests, keyed by
+    the distinct requests a group holds (sorted) rather than each group's: a decode pass's `ATTENTION_SPLIT_OPS` are
+    each rank's own work on its group's requests, so their largest per-rank figures (slowest rank's seconds, floor,
+    working set) are the largest over those distinct values, however many groups hold each — 100 requests on 32
+    groups (4 groups of 4, 28 of 3) and 101 (5 of 4, 27 of 3) alike. Their totals (the ranks' FLOPs and bytes) are
+    not: a timer reads them where the engine's compute and memory scales differ (`dagc.cost.op_price.OpPrice`), and
+    keys its split by `split` there (`dagc.schedule.timer.Timer`). Any other split as it is.
+
+    Example:
+        >>> split = (Phase.DECODE, (4.0, 4.0, 3.0, 3.0, 3.0), 1, 1, False, 5, 1000, 200, 0)
+        >>> attention_split_ranks_key(split)
+        (<Phase.DECODE: 'decode'>, (3.0, 4.0), 1, 1, False, 'ranks', 1000, 200, 0)
+        >>> attention_split_ranks_key(split[:1] + ((4.0,),) + split[2:5] + (None,) + split[6:])[5] is None
+        True
+    """
+    if split[0] is not Phase.DECODE or split[5] is None:
+        return split
+    return (split[0], _distinct_requests(cast(tuple[float, ...], split[1])), *split[2:5], "ranks", *split[6:])
+
+
+@functools.lru_cache(maxsize=4096)
+def _distinct_requests(req: tuple[float, ...]) -> tuple[float, ...]:
+    """The distinct requests of `req`, sorted (`attention_split_ranks_key`: a run asks of the same rows again)."""
+    return tuple(sorted(set(req)))
 
 
 @functools.lru_cache(maxsize=4096)

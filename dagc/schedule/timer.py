@@ -17,7 +17,16 @@ from collections.abc import Hashable
 from weakref import WeakValueDictionary
 
 from ..ir.dag import Phase
-from ..ir.ops import ATTENTION_SPLIT_OPS, Layers, Op, OpShapes, attention_split_peak_key, layer_ops, model_layers
+from ..ir.ops import (
+    ATTENTION_SPLIT_OPS,
+    Layers,
+    Op,
+    OpShapes,
+    attention_split_peak_key,
+    attention_split_ranks_key,
+    layer_ops,
+    model_layers,
+)
 from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_model, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
@@ -58,6 +67,10 @@ class Timer:
         self.floors = FloorTimes(self.core)
         # the last pass's shapes by its workload and layout (frozen: by identity), phase, requests and stage (`_shapes`)
         self._last: tuple[Workload, Layout, Phase, Requests, int, OpShapes] | None = None
+        # one scale for compute and memory: an op's price reads no totals, so a decode pass's attention split is keyed
+        # by its groups' distinct requests (`dagc.ir.ops.attention_split_ranks_key`); else by each group's
+        cm = self.core.cm
+        self.ranks_alike = cm.compute_time_scale == cm.memory_time_scale
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> PassTimes:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
@@ -136,6 +149,8 @@ class Timer:
         known = self.core.bodies.get(free) if at_context else None
         # what its ops read of the layout, made once for the pass: its attention split's key and its layers' ops
         split, layers = attention_split_peak_key(lay, workload, phase, req), model_layers(lay, m)
+        if self.ranks_alike:        # a decode pass's split by its groups' distinct requests
+            split = attention_split_ranks_key(split)
         if known is not None:
             return _with_attention(known, self.core.split_attention(
                 phase, lambda: self._shapes(workload, lay, phase, req, stage), split))
