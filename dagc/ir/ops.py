@@ -222,9 +222,12 @@ ATTENTION_SPLIT_OPS = frozenset({Op.EMBED, Op.NORM, Op.QKV, Op.ATTENTION, Op.O_P
 
 
 def attention_split_key(lay: Layout, workload: Workload, phase: Phase, req: tuple[float, ...]) -> tuple[Hashable, ...]:
-    """What the templates of `ATTENTION_SPLIT_OPS` depend on, the model aside."""
+    """What the templates of `ATTENTION_SPLIT_OPS` depend on, the model aside: a mixed pass's chunk ranks too
+    (`Workload.chunk_ranks`: the chunk on the first group or on every group; until 2026-12-02 left out, so that
+    the step with a chunk on every rank and the one with a chunk on the busiest alone took each other's entries
+    where an engine's two scales differ, tests/test_chunk_ranks_key.py)."""
     return (phase, req, lay.tp, lay.cp, lay.sp, lay.group_size, workload.prompt, workload.generate,
-            phase_chunk(workload, lay, phase))
+            _chunk_ranks(workload, phase), phase_chunk(workload, lay, phase))
 
 
 def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req: tuple[float, ...]
@@ -236,8 +239,13 @@ def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req:
     search's timer prices them on two groups: `dagc.schedule.timer.Timer`)."""
     if _same_everywhere(req):
         return (phase, (req[0],), lay.tp, lay.cp, lay.sp, None, workload.prompt, workload.generate,
-                phase_chunk(workload, lay, phase))
+                _chunk_ranks(workload, phase), phase_chunk(workload, lay, phase))
     return attention_split_key(lay, workload, phase, req)
+
+
+def _chunk_ranks(workload: Workload, phase: Phase) -> int:
+    """The attention groups a pass's chunk is on (`Workload.chunk_ranks`): a mixed pass's; 1 for any other."""
+    return workload.chunk_ranks if phase is Phase.MIXED else 1
 
 
 def attention_split_ranks_key(split: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
@@ -250,9 +258,9 @@ def attention_split_ranks_key(split: tuple[Hashable, ...]) -> tuple[Hashable, ..
     keys its split by `split` there (`dagc.schedule.timer.Timer`). Any other split as it is.
 
     Example:
-        >>> split = (Phase.DECODE, (4.0, 4.0, 3.0, 3.0, 3.0), 1, 1, False, 5, 1000, 200, 0)
+        >>> split = (Phase.DECODE, (4.0, 4.0, 3.0, 3.0, 3.0), 1, 1, False, 5, 1000, 200, 1, 0)
         >>> attention_split_ranks_key(split)
-        (<Phase.DECODE: 'decode'>, (3.0, 4.0), 1, 1, False, 'ranks', 1000, 200, 0)
+        (<Phase.DECODE: 'decode'>, (3.0, 4.0), 1, 1, False, 'ranks', 1000, 200, 1, 0)
         >>> attention_split_ranks_key(split[:1] + ((4.0,),) + split[2:5] + (None,) + split[6:])[5] is None
         True
     """
