@@ -8,6 +8,8 @@ Output: a `Nearest` — the strategy as text `--strategy` accepts, its metrics a
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import itertools
 import math
 from collections.abc import Iterator, Sequence
@@ -27,12 +29,13 @@ from .degrees import Degrees, degrees
 from .engines import TABLES
 from .launch import EngineTable, Launch, refusals_of
 
-__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "priced_by", "requirements_missed",
-           "traffic_text"]
+__all__ = ["NEAREST_RESOLVED", "NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled", "priced_by",
+           "requirements_missed", "traffic_text"]
 
 T = TypeVar("T")
 
 NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
+NEAREST_RESOLVED = 10_000   # candidates resolved into a layout at most, nearest first (`_ranked`), an engine
 # Refusals of a strategy's pipeline stages that no in-stage degrees escape, and whose rule's "Fixed" drops them
 # (`dagc explain E714`): the candidates also fold the stages into the stage group (`pp 2 < tp 8 ; ep 8 >` → `tp 16 ;
 # ep 16`) and into replicas (→ `dp 2 < tp 8 ; ep 8 >`) on the same GPUs. Until 2026-12-02 every candidate kept pp, so
@@ -65,12 +68,39 @@ def _divisors(n: int) -> list[int]:
     return [k for k in range(1, n + 1) if n % k == 0]
 
 
-def _experts(d: Degrees, group: int) -> Iterator[tuple[int, int] | None]:
-    yield None
+def _moved(value: int, was: int) -> float:
+    return abs(math.log2(value / was))
+
+
+def _attention(d: Degrees, group: int) -> list[tuple[float, int, int]]:
+    """The (tp, cp) of a stage group of `group` GPUs, each with the part of `_distance` it fixes alone (tp, cp and
+    the attention DP they leave), least first."""
+    return sorted((_moved(tp, d.tp) + _moved(cp, d.cp) + _moved(group // (tp * cp), d.adp), tp, cp)
+                  for tp in _divisors(group) for cp in _divisors(group // tp))
+
+
+def _experts(d: Degrees, group: int) -> list[tuple[float, tuple[int, int] | None]]:
+    """The expert domains of a candidate, each with the part of `_distance` it fixes alone, least first: none (the
+    layout's own: 0, nothing known before it is resolved), then each (ep, etp) with the expert DP they leave."""
+    out: list[tuple[float, tuple[int, int] | None]] = [(0.0, None)]
     if d.has_experts:
-        for ep in _divisors(group):
-            for etp in _divisors(group // ep):
-                yield ep, etp
+        out += [(_moved(ep, d.ep) + _moved(etp, d.etp) + _moved(group // (ep * etp), d.edp), (ep, etp))
+                for ep in _divisors(group) for etp in _divisors(group // ep)]
+    return sorted(out, key=lambda o: o[0])
+
+
+def _least_sums(a: Sequence[float], b: Sequence[float]) -> Iterator[tuple[float, int, int]]:
+    """Every pair (i, j) of two ascending lists, in the order of a[i] + b[j], least first, without building the
+    product: a heap of the pairs next to those already given."""
+    heap = [(a[0] + b[0], 0, 0)]
+    seen = {(0, 0)}
+    while heap:
+        total, i, j = heapq.heappop(heap)
+        yield total, i, j
+        for ni, nj in ((i + 1, j), (i, j + 1)):
+            if ni < len(a) and nj < len(b) and (ni, nj) not in seen:
+                seen.add((ni, nj))
+                heapq.heappush(heap, (a[ni] + b[nj], ni, nj))
 
 
 def _kept_or_dropped(value: T, dropped: T, refused: bool) -> tuple[T, ...]:
@@ -91,23 +121,29 @@ def _shapes(d: Degrees, codes: set[str]) -> list[tuple[int, int, int]]:
     return shapes
 
 
-def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[str],
-                shapes: Sequence[tuple[int, int, int]]) -> Iterator[Strategy]:
+def _candidates(strategy: Strategy, d: Degrees, refused: Sequence[str],
+                shapes: Sequence[tuple[int, int, int]]) -> Iterator[tuple[float, Strategy]]:
+    """The candidates on the same GPUs, each with a lower bound of its `_distance` (the part its degrees fix
+    before it is resolved), in the order of that bound, least first: each strategy is made only when reached."""
     overlaps = _kept_or_dropped(strategy.overlap, Overlap.NONE, "overlap" in refused)
     redundants = _kept_or_dropped(strategy.redundant, None, "redundant" in refused)  # EPLB it cannot run: off
     sp = strategy.sp and "sp" not in refused
-    for dp, pp, group in shapes:
+
+    def shaped(dp: int, pp: int, group: int, overlap: Overlap | None, redundant: int | None
+               ) -> Iterator[tuple[float, Strategy]]:
         folded = pp != d.pp
         split = None if "split" in refused or folded else strategy.pp_split
         # micro-batches feed the pipeline or the micro-batch overlap: without stages, only the overlap keeps them
         microbatches = None if folded and strategy.overlap is not Overlap.MICROBATCH else strategy.microbatches
-        for tp in _divisors(group):
-            for cp in _divisors(group // tp):
-                for expert in _experts(d, group):
-                    even = aggregated(dp=dp, pp=pp, tp=tp, cp=cp, sp=sp and tp > 1,
-                                      ep=expert[0] if expert else None, etp=expert[1] if expert else None)
-                    for overlap, redundant in itertools.product(overlaps, redundants):
-                        yield with_options(with_split(even, split), microbatches, overlap, redundant)
+        attention, experts = _attention(d, group), _experts(d, group)
+        for bound, i, j in _least_sums([a[0] for a in attention], [e[0] for e in experts]):
+            (_, tp, cp), (_, expert) = attention[i], experts[j]
+            even = aggregated(dp=dp, pp=pp, tp=tp, cp=cp, sp=sp and tp > 1,
+                              ep=expert[0] if expert else None, etp=expert[1] if expert else None)
+            yield bound, with_options(with_split(even, split), microbatches, overlap, redundant)
+
+    return heapq.merge(*(shaped(*shape, overlap, redundant) for shape in shapes
+                         for overlap, redundant in itertools.product(overlaps, redundants)), key=lambda c: c[0])
 
 
 def _distance(a: Degrees, b: Degrees) -> float:
@@ -117,12 +153,21 @@ def _distance(a: Degrees, b: Degrees) -> float:
 
 
 def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> list[Strategy]:
-    """The strategies on the same GPUs that the engine can express, nearest first."""
+    """The strategies on the same GPUs that the engine can express, nearest first: the candidates are resolved in
+    the order of their distance's lower bound until no later one can rank among the first `NEAREST_TRIES`, and at
+    most `NEAREST_RESOLVED` of them (until 2026-12-02 every one was: `tp 8 cp 1000` took minutes an engine). None
+    for a strategy on more GPUs than the cluster has: every candidate takes as many (E401)."""
     d = degrees(plan, strategy, layout)
+    if d.gpus > plan.cluster.gpus:
+        return []
     refusals = refusals_of(table, d)
     shapes = _shapes(d, {r.code for r in refusals})
-    ranked = []
-    for cand in _candidates(plan, strategy, d, [r.at for r in refusals], shapes):
+    ranked: dict[tuple[float, bool, int, str], Strategy] = {}
+    distances: list[float] = []      # of the distinct candidates kept, least first
+    for resolved, (bound, cand) in enumerate(_candidates(strategy, d, [r.at for r in refusals], shapes)):
+        if resolved == NEAREST_RESOLVED or (len(distances) >= NEAREST_TRIES
+                                            and bound > distances[NEAREST_TRIES - 1] + 1e-9):
+            break
         cd = degrees(plan, cand)            # resolved into its own layout
         if (cd.dp, cd.pp, cd.group) not in shapes or cd.gpus != d.gpus:
             continue
@@ -132,9 +177,11 @@ def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
             continue
         # Among equals, the form the user wrote (an expert domain or none), then the shortest text.
         form = (cand.ep is None) != (strategy.ep is None and strategy.etp is None)
-        ranked.append((_distance(d, cd), form, len(cand.text), strategy_source(cand), cand))
-    best = sorted({r[:4]: r for r in ranked}.values(), key=lambda r: r[:4])
-    return [r[4] for r in best[:NEAREST_TRIES]]
+        key = (_distance(d, cd), form, len(cand.text), strategy_source(cand))
+        if key not in ranked:
+            bisect.insort(distances, key[0])
+        ranked[key] = cand
+    return [ranked[k] for k in sorted(ranked)[:NEAREST_TRIES]]
 
 
 def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> Nearest | None:
