@@ -107,8 +107,9 @@ Fixed:
 E711 = """
 SGLang (0.5.23): `--tp-size N` is the number of GPUs of one stage and `--ep-size E` sets the MoE tensor
 parallelism to N / E: the routed experts always span all N GPUs. Experts replicated over part
-of the stage (dagc's expert data parallelism, ep × etp smaller than the stage group) cannot be
-said.
+of the stage (dagc's expert data parallelism, ep × etp smaller than the stage group) take
+`--moe-dp-size M` (E × M = N), which SGLang accepts only with `--attn-cp-size M`, attention context
+parallelism (E712): they cannot be said.
 
 Bad:
     strategy tp 8 ; ep 4                     # ep 4 on 8 GPUs: each expert on two GPUs, whole
