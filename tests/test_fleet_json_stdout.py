@@ -9,16 +9,9 @@ from __future__ import annotations
 
 import json
 
-from dagc.cli.main import main
+from test_fleet_no_strategy import PLAN  # one GPU kind, one price: the fleet the launch would pick from
 
-PLAN = """model preset "qwen3-30b-a3b"
-cluster { gpus = 1  gpu preset "h100-sxm" }
-workload { batch = 16  prompt = 512  generate = 64  serving = inflight  rate = 4 requests/s  requests = 20 }
-require { ttft_p99 <= 1 s  tpot_p90 <= 50 ms }
-fleet {
-  gpu preset "h100-sxm" { price = 2.5 $/h }
-}
-"""
+from dagc.cli.main import main
 
 
 def test_launch_with_json_is_a_usage_error_before_any_work(tmp_path, capsys):
