@@ -59,28 +59,55 @@ def test_a_decode_step_keyed_by_its_groups_distinct_requests_is_the_same_float(s
     assert len(each) == len(ops) * most
 
 
+@pytest.mark.parametrize(
+    ("strategy", "engine", "batch"),
+    [("tp 1 ; ep 8", "vllm", 48), ("tp 1 ; ep 8", "pytorch", 40), ("dp 2 < tp 1 ; ep 4 >", "vllm", 40)],
+)
+def test_a_mixed_step_keyed_by_its_chunk_groups_and_the_others_distinct_requests_is_the_same_float(
+    strategy, engine, batch
+):
+    """A mixed step keeps the requests of the groups its chunk is on (the first, or every one: `every_rank`) and keys
+    the other groups by their distinct requests (since 2026-12-02): every step the float each group's key gives, with
+    fewer entries."""
+    keyed, most = _prices(strategy, engine, batch, True)
+    apart, _ = _prices(strategy, engine, batch, False)
+    for ell in (2000, 700):
+        for n in range(1, most + 1):
+            for p in (1, 300, 2000):
+                assert keyed.mixed(n, p, ell) == apart.mixed(n, p, ell), (n, p, ell)
+                assert keyed.every_rank().mixed(n, p, ell) == apart.every_rank().mixed(n, p, ell), (n, p, ell)
+    made = {key for key in keyed.timer.core.tables.split if key[1][0] is Phase.MIXED}
+    each = {key for key in apart.timer.core.tables.split if key[1][0] is Phase.MIXED}
+    assert len(made) < len(each)
+
+
 def test_the_ranks_key_holds_the_distinct_values_and_leaves_other_splits():
     """Worked by hand: 100 requests on 32 groups (4 groups of 4, 28 of 3) and 101 (5 of 4) share one key; 99 (3 of 4,
-    29 of 3) too; 96 (every group 3) is the same-everywhere key it was; a mixed pass's split is left as it is."""
+    29 of 3) too; 96 (every group 3) is the same-everywhere key it was; a mixed pass keeps its chunk's group (the
+    first: chunk ranks 1) with its requests and keys the others by theirs; a prefill's split is left as it is."""
 
     def split(req: tuple[float, ...], phase: Phase = Phase.DECODE) -> tuple:
-        return (phase, req, 1, 1, False, 32, 2000, 300, 0)
+        return (phase, req, 1, 1, False, 32, 2000, 300, 1, 0)
 
     hundred = split((4.0,) * 4 + (3.0,) * 28)
     assert (
         attention_split_ranks_key(hundred)
         == attention_split_ranks_key(split((4.0,) * 5 + (3.0,) * 27))
         == attention_split_ranks_key(split((4.0,) * 3 + (3.0,) * 29))
-        == (Phase.DECODE, (3.0, 4.0), 1, 1, False, "ranks", 2000, 300, 0)
+        == (Phase.DECODE, (3.0, 4.0), 1, 1, False, "ranks", 2000, 300, 1, 0)
     )
     assert attention_split_ranks_key(split((4.0,) * 4 + (2.0,) * 28)) != attention_split_ranks_key(hundred)
-    assert attention_split_ranks_key(split((4.0,) * 4 + (3.0,) * 28)[:6] + (4000, 300, 0)) != attention_split_ranks_key(
-        hundred
-    )
-    same = (Phase.DECODE, (3.0,), 1, 1, False, None, 2000, 300, 0)
+    assert attention_split_ranks_key(
+        split((4.0,) * 4 + (3.0,) * 28)[:6] + (4000, 300, 1, 0)
+    ) != attention_split_ranks_key(hundred)
+    same = (Phase.DECODE, (3.0,), 1, 1, False, None, 2000, 300, 1, 0)
     assert attention_split_ranks_key(same) is same
-    mixed = split((4.0,) * 4 + (3.0,) * 28, Phase.MIXED)
-    assert attention_split_ranks_key(mixed) is mixed
+    mixed = attention_split_ranks_key(split((4.0,) * 4 + (3.0,) * 28, Phase.MIXED))
+    assert mixed == (Phase.MIXED, ((4.0,), (3.0, 4.0)), 1, 1, False, "ranks", 2000, 300, 1, 0)
+    assert attention_split_ranks_key(split((4.0,) * 5 + (3.0,) * 27, Phase.MIXED)) == mixed
+    assert attention_split_ranks_key(split((3.0,) + (4.0,) * 4 + (3.0,) * 27, Phase.MIXED)) != mixed  # chunk on 3
+    prefill = split((4.0,) * 4 + (3.0,) * 28, Phase.PREFILL)
+    assert attention_split_ranks_key(prefill) is prefill
 
 
 def test_an_engine_whose_scales_differ_keys_each_groups_requests():

@@ -253,9 +253,11 @@ def attention_split_ranks_key(split: tuple[Hashable, ...]) -> tuple[Hashable, ..
     the distinct requests a group holds (sorted) rather than each group's: a decode pass's `ATTENTION_SPLIT_OPS` are
     each rank's own work on its group's requests, so their largest per-rank figures (slowest rank's seconds, floor,
     working set) are the largest over those distinct values, however many groups hold each — 100 requests on 32
-    groups (4 groups of 4, 28 of 3) and 101 (5 of 4, 27 of 3) alike. Their totals (the ranks' FLOPs and bytes) are
-    not: a timer reads them where the engine's compute and memory scales differ (`dagc.cost.op_price.OpPrice`), and
-    keys its split by `split` there (`dagc.schedule.timer.Timer`). Any other split as it is.
+    groups (4 groups of 4, 28 of 3) and 101 (5 of 4, 27 of 3) alike. A mixed pass alike but for the groups its chunk
+    is on, its first `Workload.chunk_ranks` (since 2026-12-02), each kept with its requests: the rest by their
+    distinct requests. Their totals (the ranks' FLOPs and bytes) are not the same: a timer reads them where the
+    engine's compute and memory scales differ (`dagc.cost.op_price.OpPrice`), and keys its split by `split` there
+    (`dagc.schedule.timer.Timer`). Any other split as it is.
 
     Example:
         >>> split = (Phase.DECODE, (4.0, 4.0, 3.0, 3.0, 3.0), 1, 1, False, 5, 1000, 200, 1, 0)
@@ -263,10 +265,16 @@ def attention_split_ranks_key(split: tuple[Hashable, ...]) -> tuple[Hashable, ..
         (<Phase.DECODE: 'decode'>, (3.0, 4.0), 1, 1, False, 'ranks', 1000, 200, 1, 0)
         >>> attention_split_ranks_key(split[:1] + ((4.0,),) + split[2:5] + (None,) + split[6:])[5] is None
         True
+        >>> attention_split_ranks_key((Phase.MIXED, *split[1:]))[1]        # its chunk on the first group
+        ((4.0,), (3.0, 4.0))
     """
-    if split[0] is not Phase.DECODE or split[5] is None:
+    if split[0] not in (Phase.DECODE, Phase.MIXED) or split[5] is None:
         return split
-    return (split[0], _distinct_requests(cast(tuple[float, ...], split[1])), *split[2:5], "ranks", *split[6:])
+    req = cast(tuple[float, ...], split[1])
+    if split[0] is Phase.DECODE:
+        return (split[0], _distinct_requests(req), *split[2:5], "ranks", *split[6:])
+    chunked = cast(int, split[8])       # a mixed pass: its chunk on its first groups (`Workload.chunk_ranks`)
+    return (split[0], (req[:chunked], _distinct_requests(req[chunked:])), *split[2:5], "ranks", *split[6:])
 
 
 @functools.lru_cache(maxsize=4096)
