@@ -85,7 +85,9 @@ def test_compile_says_not_judged_in_the_terminal_report_json_and_report_md(tmp_p
     (tmp_path / "plan.moe").write_text(plan())
     r = run_dagc("compile", "plan.moe", "--no-search", "-o", "out", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
-    assert r.stdout.startswith("strategy tp 4: correct yes · meets requirements not judged · optimal not judged\n")
+    header, verdict = r.stdout.split("\n")[:2]       # the plan's line, as check opens with it, then the verdict
+    assert header.startswith("plan plan.moe · model qwen3-30b-a3b")
+    assert verdict == "strategy tp 4: correct yes · meets requirements not judged · optimal not judged"
     assert UNJUDGED in " ".join(r.stdout.split())
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["verdict"]["meets_requirements"] is None
