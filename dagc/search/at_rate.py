@@ -33,7 +33,7 @@ from ..verdict.verdict import RequirementResult
 from .pool import calls_ahead
 from .result import Candidate, SearchResult
 from .under_traffic import check_candidate, judgement
-from .verify import VERIFIED, verify_first
+from .verify import RATE_VERIFIED, verify_first
 
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
@@ -307,10 +307,10 @@ def with_capacity(trial: Plan, a: AtRate, objective: str) -> AtRate | None:
 def _verified(trial: Plan, ranked: tuple[AtRate, ...], objective: str) -> tuple[AtRate, ...]:
     """The ranking with its first that meets every requirement and keeps up judged as `dagc check` judges it —
     its capacity bisected, which a run that keeps up but lies above its capacity does not carry — and, while
-    that one does not hold, the next, `VERIFIED` at most (`dagc.search.verify`, as the plain search's walk under
+    that one does not hold, the next, `RATE_VERIFIED` at most (`dagc.search.verify`, as the plain search's walk under
     open-loop traffic judges its best): the conclusion is then the check's own (a run of 600 requests at 8.5
     requests/s kept up where the capacity's trials gave 7.9, and `check` said BEHIND)."""
-    for _ in range(VERIFIED):
+    for _ in range(RATE_VERIFIED):
         out, judged = verify_first(ranked, lambda a: _tier(a) == 0, lambda a: a.capacity_judged,
                                    lambda a: with_capacity(trial, a, objective), _ranked)
         ranked = tuple(out)

@@ -4,9 +4,10 @@ Input: a ranking (best first) whose rows were judged on a run of the plan's open
 bisection, which `dagc check` adds and by which a run that keeps pace at a rate above its capacity does not carry it
 (docs/load.md, "Carrying the traffic"). Output: the ranking with its first row that meets every requirement judged
 again with its capacity (`verify_first`), one row a call; a caller goes on while the row judged so falls short, up to
-`VERIFIED` rows: `dagc search --rate R` (`dagc.search.at_rate._verified`) and, with open-loop traffic, the plain
-search's walk under the plan's traffic (`dagc.search.under_traffic`), so that the best either prints is one its
-`dagc check --strategy` says meets every requirement, or says why not.
+`RATE_VERIFIED` rows in `dagc search --rate R` (`dagc.search.at_rate._verified`, whose pick `dagc fleet` takes too)
+and `VERIFIED` in the plain search's walk under open-loop traffic (`dagc.search.under_traffic`, which `dagc check`'s
+optimal verdict runs), so that the best either prints is one its `dagc check --strategy` says meets every
+requirement, or says why not.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-__all__ = ["VERIFIED", "verify_first"]
+__all__ = ["RATE_VERIFIED", "VERIFIED", "verify_first"]
 
 VERIFIED = 3      # the ranking's firsts meeting every requirement judged with their capacity, at most
+# … in `dagc search --rate` and `dagc fleet`, whose rows at the rate often tie on goodput (every one serving the rate,
+# ranked by its margins on a run shorter than the capacity's trials): Mixtral 8x22B on 8 H200 at 6 requests/s had its
+# first five fall short by their capacities, and with 3 its conclusion named an unjudged `tp 8 ; ep 4 etp 2` whose
+# check read capacity 5.545 (since 2026-12-03; docs/search.md). A bisection is spent only while rows fall short.
+RATE_VERIFIED = 8
 
 T = TypeVar("T")
 
