@@ -1,6 +1,6 @@
 """The engine's front end as one server (`EngineTerms.ingest_s`, `dagc.serve.sources.FrontEnd`, docs/load.md "The
-front end"): requests sent at once queue on it and reach the engine together when its busy period ends; a token
-made during a busy period reaches its client at its end. Figures computed by hand from dagc's own step prices."""
+front end"): requests sent at once queue on it and reach the engine together when the last is taken in; a token
+made while they are taken in reaches its client then. Figures computed by hand from dagc's own step prices."""
 
 from __future__ import annotations
 
@@ -80,10 +80,10 @@ def test_a_token_made_while_the_front_end_is_busy_waits_for_it(requests_sent):
     assert load.ttft_server[1] == pytest.approx(1.0 + prices.mixed(1, 4000, 4000), rel=0.03)
 
 
-def test_sources_take_requests_in_busy_periods():
-    """An open loop's requests at 0, 0.005 and 1.0 s through a front end of 10 ms each: the first two in one busy
-    period (ending at 20 ms: both reach the engine then), the third alone (at 1.01 s); a closed loop's clients
-    sending at once reach it together."""
+def test_sources_hand_requests_on_behind_those_sent_while_taken_in():
+    """An open loop's requests at 0, 0.005 and 1.0 s through a front end of 10 ms each: the second sent while the
+    first is taken in, the first handed on behind it (taken in by 20 ms: both reach the engine then), the third
+    alone (at 1.01 s); a closed loop's clients sending at once reach it together."""
     src = OpenLoop([0, 1, 2], [0.0, 0.005, 1.0], FrontEnd(0.01))
     assert src.enters == pytest.approx([0.02, 0.02, 1.01])
     assert src.due(0.015) == [] and src.due(0.02) == [(0.0, 0), (0.005, 1)] and src.upcoming == pytest.approx(1.01)
@@ -102,15 +102,20 @@ def test_the_steady_state_has_no_queue():
 
 
 def test_an_open_loops_arrivals_taken_at_once_are_those_taken_one_by_one():
-    """`FrontEnd.take_all` (an open loop's arrivals, all known as it starts) puts each request in the busy period
-    `take` does, and leaves the front end as it does: 10 ms a request, the second sent as the first is taken in
-    (0.01 s: a period of its own), the third and fourth within the second's period."""
+    """`FrontEnd.take_all` (an open loop's arrivals, all known as it starts) takes each request in when `take` does,
+    hands it on when `enters` does, and leaves the front end as `take` does: 10 ms a request, the second sent as the
+    first is taken in (0.01 s: not while it was), the third and fourth while the second is taken in, the last two
+    together (docs/load.md, "The front end")."""
     arrivals = [0.0, 0.01, 0.015, 0.02, 0.5, 0.5]
     one, every = FrontEnd(0.01), FrontEnd(0.01)
-    periods = [one.take(a) for a in arrivals]
-    assert every.take_all(arrivals) == periods == [0, 1, 1, 1, 2, 2]
-    assert (every.ends, every.arrived, every.period, every.until) == (one.ends, one.arrived, one.period, one.until)
-    assert every.ends == pytest.approx([0.01, 0.04, 0.52])
+    numbers = [one.take(a) for a in arrivals]
+    assert every.take_all(arrivals) == numbers == list(range(6))
+    assert (every.done, every.arrived, every.until) == (one.done, one.arrived, one.until)
+    assert every.done == pytest.approx([0.01, 0.02, 0.03, 0.04, 0.51, 0.52])
+    # handed on behind those sent while it was taken in: the first alone; the second behind the third
+    # (the third, sent at 15 ms, before it was taken in by 20 ms; the fourth, at 20 ms, not: behind the third alone)
+    assert every.enters_all() == [one.enters(i) for i in numbers]
+    assert every.enters_all() == pytest.approx([0.01, 0.03, 0.04, 0.04, 0.52, 0.52])
 
 
 def test_sglangs_engine_line_says_what_its_front_end_stands_for():

@@ -96,6 +96,14 @@ def _limit_text(b: dict[str, Any], faster: str | None) -> str:
                 f"wait (peak {_pct(b.get('kv_share_peak'))}), {format_figure(b['running_mean'])} of "
                 f"{b['requests_cap']:,} in flight on average, {b['preemptions']:,} preemptions; an 8-bit KV cache "
                 f"or more GPUs may lift it.")
+    if limit == "front_end":
+        util, rate = b.get("frontend_utilisation"), b.get("arrival_rate_requests_per_s")
+        most = " takes requests in slower than they arrive" if not (util and rate) else (
+            f" takes in at most {format_figure(rate / util)} requests/s where {format_figure(rate)} arrive "
+            f"({_pct(util)} of what it takes in)")
+        return (f"Bound by the engine's front end: its one server a replica (HTTP, chat template, tokenisation){most}, "
+                "and the engine behind it serves no more than it hands on; more replicas, each with a front end of its "
+                "own, lift it.")
     if limit == "prefill_pool":
         return (f"Bound by the prefill pool: its {count_text(b['prefill_instances'], 'instance')} busy "
                 f"{_pct(b.get('prefill_utilisation'))} of the time, {format_figure(b['waiting_mean'])} requests "

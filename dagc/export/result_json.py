@@ -193,7 +193,8 @@ def binding_json(b: Binding) -> dict[str, str | int | float | list[str] | None]:
             "goodput_unreachable_requests_per_s": num(b.goodput_unreachable), "run_step_s": num(b.run_step_s),
             "steady_mean_step_s": num(b.steady_mean_step_s),
             "missed_latencies": list(b.missed), "frontend_s": num(b.frontend_s),
-            "frontend_ttft_share": num(b.frontend_ttft_share)}
+            "frontend_ttft_share": num(b.frontend_ttft_share),
+            "frontend_utilisation": num(b.frontend_utilisation)}
 
 
 def load_json(u: UnderLoad, capacity: bool = True) -> dict[str, object]:

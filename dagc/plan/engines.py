@@ -218,8 +218,9 @@ TRTLLM_STEP_REQUEST_S = 0.0
 # H100 through `trtllm-serve` 1.2.0rc1 at 4 clients: mean TTFT 51.6 ms, dagc 23.5 ms), fewer than the three a fitted
 # term needs.
 # Per request, of the front end's one server (the API server's event loop: HTTP, chat template, tokenisation),
-# first come first served in busy periods (`dagc.serve.sources.FrontEnd`): what a burst of requests queues on
-# before any reaches the engine. vLLM runs one API server process per data-parallel engine by default
+# first come first served, each handed on behind the requests sent while it was taken in
+# (`dagc.serve.sources.FrontEnd`): what a burst of requests queues on before any reaches the engine. vLLM runs one
+# API server process per data-parallel engine by default
 # (vllm/entrypoints/cli/serve.py: `api_server_count` defaults to `data_parallel_size`), SGLang one tokenizer
 # manager. Fitted on the calibration half's TTFT (`python bench/fit_ingest.py`): GPUStack's bursts of
 # 500-1,000 requests sent at once reach their first tokens together, 5-19 s in for 128-token prompts that an

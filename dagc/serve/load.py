@@ -150,7 +150,7 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
                 np.frombuffer(run.weight, dtype=float), run.area, warm,
                 merge_timelines(run.series) if run.series else None,
                 prompt=requests.prompt, output=requests.output, preemptions=preemptions,
-                cached_tokens=cached)
+                cached_tokens=cached, frontend_rate=lay.dp / ingest_s if ingest_s > 0 else None)
 
 
 def merge_timelines(series: list[tuple[np.ndarray, ...]]) -> Timeline:

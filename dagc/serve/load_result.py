@@ -106,6 +106,9 @@ class Load:
     prefill_until: float = 0.0                # when its last prefill ended
     kv_tokens: int | None = None              # the tokens one rank's KV cache holds (one pool; W519 past it)
     frontend_s: float = 0.0                   # the engine's per-request front-end time (`EngineTerms.frontend_s`)
+    # the most requests a second its front ends take in — one server a replica, `EngineTerms.ingest_s` each
+    # (docs/load.md, "The front end") —; None where requests do not queue on it (no ingest time, static batches, pools)
+    frontend_rate: float | None = None
     static: bool = False                      # served in static batches (`dagc.serve.static_load`)
     # the most requests a second the deployment serves — its steady state's rate, every request slot busy, and
     # `CEILING_MARGIN` (`dagc.verdict.under_load`) —: no run keeps pace with more (None: not known)

@@ -49,63 +49,72 @@ class Source(Protocol):
 
 class FrontEnd:
     """The engine's front end as one server (the API server's event loop: HTTP, chat template, tokenisation),
-    `ingest_s` of its time per request, first come first served, in busy periods: requests sent while it is
-    still taking in others join the period, and reach the engine together when it ends (the loop runs the
-    handlers queued before it hands their requests on); a token the engine makes during a period reaches its
-    client when the period ends — docs/load.md, "The front end". `ingest_s` = 0: no time, nothing held.
+    `ingest_s` of its time per request, first come first served. Its loop hands a request on to the engine only
+    after the handlers queued before that hand-on: request i, taken in by c_i, reaches the engine when the last
+    request sent before c_i has been taken in; a token the engine makes at t reaches its client when the last
+    request sent by t has been taken in — docs/load.md, "The front end". A burst (every request sent before the
+    first is taken in) reaches the engine together, when its last is taken in; a steady stream above the server's
+    pace is handed on request by request, each behind the queue sent while it was taken in. `ingest_s` = 0: no
+    time, nothing held.
 
     Example:
         >>> f = FrontEnd(0.01)
-        >>> [f.take(0.0) for _ in range(3)], round(f.end(0), 3), round(f.deliver(0.005), 3), f.deliver(0.5)
-        ([0, 0, 0], 0.03, 0.03, 0.5)
+        >>> [f.take(0.0) for _ in range(3)], round(f.enters(0), 3), round(f.deliver(0.005), 3), f.deliver(0.5)
+        ([0, 1, 2], 0.03, 0.03, 0.5)
+        >>> g = FrontEnd(0.01)          # sent 0, 5 and 15 ms in: the first waits for the second alone
+        >>> g.take_all([0.0, 0.005, 0.015]), [round(g.enters(i), 3) for i in range(3)]
+        ([0, 1, 2], [0.02, 0.03, 0.03])
     """
 
-    __slots__ = ("arrived", "ends", "ingest_s", "period", "until")
+    __slots__ = ("arrived", "done", "ingest_s", "until")
 
     def __init__(self, ingest_s: float) -> None:
         self.ingest_s = ingest_s
         self.until = -math.inf                   # when the front end has taken in every request it was sent
         self.arrived: list[float] = []           # clients' sending times, in the order taken in (ascending)
-        self.period: list[int] = []              # … and the busy period each was taken in
-        self.ends: list[float] = []              # each busy period's end
+        self.done: list[float] = []              # … and when each was taken in
 
     def take(self, arrival: float) -> int:
-        """The busy period a request sent at `arrival` (no earlier than the last sent) is taken in."""
-        if arrival >= self.until:
-            self.ends.append(arrival)
-        self.until = self.ends[-1] = (arrival if arrival > self.until else self.until) + self.ingest_s
+        """A request sent at `arrival` (no earlier than the last sent) taken in: its number, for `enters`."""
+        self.until = (arrival if arrival > self.until else self.until) + self.ingest_s
         self.arrived.append(arrival)
-        self.period.append(len(self.ends) - 1)
-        return len(self.ends) - 1
+        self.done.append(self.until)
+        return len(self.arrived) - 1
 
     def take_all(self, arrivals: list[float]) -> list[int]:
-        """`take` of each of `arrivals` (ascending, none before the last sent) in turn: the busy period of each."""
-        ends, period, until, ingest_s = self.ends, self.period, self.until, self.ingest_s
-        first = len(period)
+        """`take` of each of `arrivals` (ascending, none before the last sent) in turn: the number of each."""
+        done, until, ingest_s = self.done, self.until, self.ingest_s
+        first = len(done)
         for a in arrivals:
-            if a >= until:                      # the front end is idle: a busy period of its own
-                ends.append(a)
-                until = a + ingest_s
-            else:
-                until += ingest_s
-            ends[-1] = until
-            period.append(len(ends) - 1)
+            until = (a if a > until else until) + ingest_s
+            done.append(until)
         self.until = until
         self.arrived += arrivals
-        return period[first:]
+        return list(range(first, len(done)))
 
-    def end(self, period: int) -> float:
-        """When busy period `period` ends: its requests reach the engine."""
-        return self.ends[period]
+    def enters(self, i: int) -> float:
+        """When request `i` (`take`'s number) reaches the engine: when the last request sent before it was taken in
+        has been taken in (the requests sent later still may lengthen it, until then)."""
+        return self.done[bisect.bisect_left(self.arrived, self.done[i]) - 1]
+
+    def enters_all(self) -> list[float]:
+        """`enters` of every request taken in, in order (ascending): both lists ascend, so one pass."""
+        arrived, done = self.arrived, self.done
+        out, k, n = [], 0, len(done)
+        for c in done:
+            while k + 1 < n and arrived[k + 1] < c:
+                k += 1
+            out.append(done[k])
+        return out
 
     def deliver(self, t: float) -> float:
-        """When a token the engine makes at `t` reaches its client: at the end of a busy period it falls in."""
+        """When a token the engine makes at `t` reaches its client: once the last request sent by `t` is taken in."""
         if t >= self.until:
             return t
         k = bisect.bisect_right(self.arrived, t)
         if not k:
             return t
-        e = self.ends[self.period[k - 1]]
+        e = self.done[k - 1]
         return e if e > t else t
 
 
@@ -115,9 +124,9 @@ class OpenLoop:
     def __init__(self, ids: list[int], times: list[float], front: FrontEnd | None = None) -> None:
         self.front = front = front if front is not None else FrontEnd(0.0)
         self.ids, self.times, self.at = ids, times, 0
-        if front.ingest_s > 0.0:        # when each reaches the engine (ascending): its busy period's end
-            periods = front.take_all(times)
-            self.enters = [front.ends[p] for p in periods]
+        if front.ingest_s > 0.0:        # when each reaches the engine (ascending): `FrontEnd.enters`
+            front.take_all(times)
+            self.enters = front.enters_all()
         else:
             self.enters = times
         self.total = len(ids)
@@ -176,7 +185,7 @@ class ClosedLoop:
         self.clients, self.n = clients, n
         self.heap = [(c * ramp / clients, c) for c in mine] if first_steps is None else []
         heapq.heapify(self.heap)
-        self.sent: deque[tuple[int, float, int]] = deque()     # (busy period, sent, request) being taken in
+        self.sent: deque[tuple[int, float, int]] = deque()     # (front end's number, sent, request) being taken in
         self.stepped = [] if first_steps is None else sorted(((first_steps[c], c) for c in mine), reverse=True)
         self.total = sum(len(range(c, n, clients)) for c in mine)
         self.upcoming = self.unseen = self.heap[0][0] if self.heap else math.inf
@@ -200,7 +209,7 @@ class ClosedLoop:
         self._upcoming()
 
     def _at_engine(self, entry: tuple[int, float, int]) -> float:
-        return self.front.ends[entry[0]] if self.front.ingest_s > 0.0 else entry[1]
+        return self.front.enters(entry[0]) if self.front.ingest_s > 0.0 else entry[1]
 
     def _upcoming(self) -> None:
         nxt = unseen = self.heap[0][0] if self.heap else math.inf
