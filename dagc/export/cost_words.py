@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..serve.price import TokenCost, basis_text, request_tokens, token_cost
 from ..verdict.check import StrategyResult
 
-__all__ = ["StrategyCost", "cost_sentence", "strategy_cost", "sustained_goodput"]
+__all__ = ["StrategyCost", "cost_sentence", "strategy_cost", "sustained_cap", "sustained_goodput"]
 
 class StrategyCost(TokenCost):
     """report.json's `cost` (docs/outputs.md): `TokenCost`'s figures, on the GPUs the strategy uses, then the
@@ -79,13 +79,28 @@ def sustained_goodput(result: StrategyResult) -> float | None:
     return goodput if steady is None else min(goodput, steady)
 
 
+def sustained_cap(result: StrategyResult) -> tuple[str, float] | None:
+    """What `sustained_goodput` brought the run's goodput down to, in words, and that goodput (`basis_text`'s
+    `capped`): "its capacity" or "its steady state's request rate"; None when it charged the run's own."""
+    load = result.load
+    if load is None:
+        return None
+    run, charged = load.figures.goodput_requests_per_s, sustained_goodput(result)
+    if charged is None or not charged < run:
+        return None
+    what = "its capacity" if load.capacity_requests_per_s is not None and charged == load.capacity_requests_per_s \
+        else "its steady state's request rate"
+    return what, run
+
+
 def _money(value: float | None) -> str:
     return "—" if value is None else f"{value:,.3f} $"
 
 
-def cost_sentence(c: StrategyCost, traffic: bool = False) -> str:
+def cost_sentence(c: StrategyCost, traffic: bool = False, capped: tuple[str, float] | None = None) -> str:
     """The cost line of the reports (`strategy_cost` with a price), its basis said (`traffic`: the plan has
-    traffic, `dagc.serve.price.basis_text`); where the strategy leaves GPUs of the cluster idle, every rented GPU
+    traffic; `capped`: the goodput brought down to what it sustains, `sustained_cap`; `dagc.serve.price.basis_text`);
+    where the strategy leaves GPUs of the cluster idle, every rented GPU
     charged, the cost on the GPUs it uses beside it.
 
     Example:
@@ -101,8 +116,8 @@ charged, 0.100 $ on the 2 the strategy uses (6 idle)'
     used, rented = c["gpus_used"], c["gpus_rented"]
     every, output, prompt = c["per_million_tokens"], c["per_million_output_tokens"], c["per_million_input_tokens"]
     if every is None and c["basis"] == "goodput":     # a goodput of 0: no token to charge the GPUs' time to
-        return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic)}: no cost per token — no "
-                "request is served within every target, so the GPUs' time buys no token counted; meet the latency "
+        return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic, capped)}: no cost per token "
+                "— no request is served within every target, so the GPUs' time buys no token counted; meet the latency "
                 "targets first (the requirements above say which miss)")
     charged = tail = ""
     if used is not None and rented > used:       # W505: the idle GPUs are rented all the same
@@ -111,7 +126,7 @@ charged, 0.100 $ on the 2 the strategy uses (6 idle)'
         charged = (f" with all {rented:,} GPUs the cluster rents charged, {_money(c['per_million_tokens'])} on the "
                    f"{used:,} the strategy uses ({rented - used:,} idle)")
         tail = ", every rented GPU charged"
-    return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic)}, {_money(every)} per million "
-            f"tokens (input and output){charged}; the whole cost over the output tokens alone, as serving benchmarks "
-            f"quote it, {_money(output)} per million output tokens, and over the input tokens alone {_money(prompt)} "
-            f"per million input tokens{tail}")
+    return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {basis_text(c, traffic, capped)}, {_money(every)} per "
+            f"million tokens (input and output){charged}; the whole cost over the output tokens alone, as serving "
+            f"benchmarks quote it, {_money(output)} per million output tokens, and over the input tokens alone "
+            f"{_money(prompt)} per million input tokens{tail}")

@@ -21,7 +21,7 @@ from ..units import Dimension, count_text, format_figure, format_in_unit, format
 from ..verdict.check import TRAFFIC_NOT_SIMULATED, StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
 from ..verdict.verdict import requirement_value_text
-from .cost_words import cost_sentence, strategy_cost
+from .cost_words import cost_sentence, strategy_cost, sustained_cap
 
 __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_load_figures",
            "step_replaces", "step_verdict", "steps_said", "strategy_cost", "technique_lines"]
@@ -66,7 +66,7 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
         out.append(("Expert load balance", _eplb_sentence(eplb)))
     cost = strategy_cost(result)
     if cost is not None and cost["price_per_gpu_hour"] is not None:
-        out.append(("Cost", cost_sentence(cost, result.plan.workload.traffic is not None)
+        out.append(("Cost", cost_sentence(cost, result.plan.workload.traffic is not None, sustained_cap(result))
                     + _ranked_apart(cost, result.plan.objective)))
     return out
 

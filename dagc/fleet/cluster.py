@@ -263,12 +263,17 @@ def cap_binds(b: Binding, rate: float, replicas: int = 1, need_said: bool = Fals
         >>> from dataclasses import replace
         >>> cap_binds(replace(b, cap=384), 6.0, replicas=6)[:68]
         '; bound by its cap of 384 requests in flight (6 replicas of 64 each)'
+        >>> cap_binds(replace(b, little_concurrency=57.71), 6.0).split(", ")[1]     # fewer than the cap, on average
+        'where ≈ 57.71 are needed at 6 requests/s — under the cap on average: it binds when arrivals bunch: a \
+larger batch'
     """
     if b.limit is not Limit.REQUESTS_IN_FLIGHT or b.cap is None:
         return ""
     whose = "the plan's batch" if replicas <= 1 else f"{replicas} replicas of {b.cap // replicas:,} each"
     need = f", where ≈ {format_figure(b.little_concurrency)} are needed at {rate:,.10g} requests/s" \
         if b.little_concurrency is not None and not need_said else ""
+    if need and b.little_concurrency is not None and b.little_concurrency < b.cap:      # as `dagc check` says it
+        need += " — under the cap on average: it binds when arrivals bunch"
     lead = f"; that cap is {whose}" if need_said else f"; bound by its cap of {b.cap:,} requests in flight ({whose})"
     if b.per_token_missed:
         late = [m.upper() for m in b.missed if m in ("tpot", "itl")]

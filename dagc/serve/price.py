@@ -130,15 +130,25 @@ def token_cost(metrics: Throughputs | None, price_per_gpu_hour: float | None, pr
             "goodput_requests_per_s": goodput_requests_per_s if basis == "goodput" else None}
 
 
-def basis_text(cost: TokenCost, traffic: bool = False) -> str:
-    """What a cost is charged to, in words (`traffic`: the plan has traffic, whose run was not simulated).
+def basis_text(cost: TokenCost, traffic: bool = False, capped: tuple[str, float] | None = None) -> str:
+    """What a cost is charged to, in words (`traffic`: the plan has traffic, whose run was not simulated; `capped`:
+    what the goodput charged was brought down to — "its capacity", say — and the run's own goodput above it, for a
+    deployment that does not carry its traffic: `dagc.export.cost_words.sustained_goodput`).
 
     Example:
         >>> basis_text({"basis": "goodput", "goodput_requests_per_s": 2.0, "tokens_per_s": 5000.0})
         "on its goodput under the plan's traffic (2 requests/s, 5,000 tokens/s, served within every target)"
+        >>> basis_text({"basis": "goodput", "goodput_requests_per_s": 5.496, "tokens_per_s": 13190.0},
+        ...            capped=("its capacity", 6.0))[:110]
+        "on the goodput it sustains under the plan's traffic (5.496 requests/s, 13,190 tokens/s: its capacity, below th"
         >>> basis_text({"basis": "steady_state", "tokens_per_s": 9741.2})
         "on the steady state's throughput (9,741 tokens/s; the plan sends no traffic)"
     """
+    if cost["basis"] == "goodput" and capped is not None:
+        what, run = capped
+        return (f"on the goodput it sustains under the plan's traffic ({cost['goodput_requests_per_s']:,.4g} "
+                f"requests/s, {cost['tokens_per_s']:,.0f} tokens/s: {what}, below the {run:,.4g} requests/s its run "
+                "served within every target, which a longer run does not keep)")
     if cost["basis"] == "goodput":
         return (f"on its goodput under the plan's traffic ({cost['goodput_requests_per_s']:,.4g} requests/s, "
                 f"{cost['tokens_per_s']:,.0f} tokens/s, served within every target)")
