@@ -171,7 +171,19 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     print_fitted(console, "pools", POOL_COLUMNS, rows)
     if f is not None and pooled.kv_bytes_per_request is not None:
         console.print(f"{ttft_parts(r)}; the {f.binding_pool} pool binds: it serves "
-                      f"{f.served_requests_per_s:,.2f} requests/s; "
+                      f"{f.served_requests_per_s:,.2f} requests/s{_past_steady(r, f.served_requests_per_s)}; "
                       f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool, instance_ratio(pooled))}; "
                       "steady state, no queueing",
                       markup=False)
+
+
+def _past_steady(r: StrategyResult, served: float) -> str:
+    """Beside the steady state's rate of a disaggregated strategy, when the Load line's capacity is above it: that
+    a simulated run may serve up to `CEILING_MARGIN` past it (docs/load.md, "The steady state's ceiling"), so that
+    "serves 16.86 requests/s" and "capacity 17.51" read as one (a user's trial, DeepSeek-V3 on 64 H200)."""
+    from ..serve.load_result import CEILING_MARGIN
+    cap = r.load.capacity_requests_per_s if r.load is not None else None
+    if cap is None or not cap > served:
+        return ""
+    return (f" in the steady state (the Load line's capacity, {cap:,.4g}, is a simulation's, which may serve up to "
+            f"{CEILING_MARGIN * 100:g} % past it)")
