@@ -67,8 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     p.add_argument("-o", "--output", metavar="DIR", type=output_dir,
                    help="write into DIR one shell script a command (`<engine>-<strategy>-<n>-node<k>.sh`, in the "
                    "order they start) and the files the commands read (TensorRT-LLM's extra options YAML), "
-                   "replacing only files dagc launch wrote and removing those an earlier launch wrote there that "
-                   "this one does not (its .dagc-output lists them); without it the files are printed")
+                   "replacing only files dagc launch wrote and removing those an earlier launch wrote there for "
+                   "the same engines that this one does not (its .dagc-output lists them; another engine's files "
+                   "stay: docs/launch.md); without it the files are printed")
     p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                    help=ALLOW_PATH_HELP)
     p.set_defaults(func=cmd_launch)
