@@ -220,14 +220,13 @@ TRTLLM_STEP_REQUEST_S = 0.0
 # Per request, of the front end's one server (the API server's event loop: HTTP, chat template, tokenisation),
 # first come first served, each handed on behind the requests sent while it was taken in
 # (`dagc.serve.sources.FrontEnd`): what a burst of requests queues on before any reaches the engine. vLLM runs one
-# API server process per data-parallel engine by default
-# (vllm/entrypoints/cli/serve.py: `api_server_count` defaults to `data_parallel_size`), SGLang one tokenizer
-# manager. Fitted on the calibration half's TTFT (`python bench/fit_ingest.py`): GPUStack's bursts of
-# 500-1,000 requests sent at once reach their first tokens together, 5-19 s in for 128-token prompts that an
-# engine prefills in 2 s (vLLM, 37 runs: median |error| of TTFT 54.4 % at none, 33.6 % at 4 ms, of throughput 39.4 %
-# → 31.2 %); SGLang, 23 runs: TTFT 24.8 % → 18.6 % at 1 ms, throughput 13.5 % → 13.6 %. TensorRT-LLM's stays 0:
-# only two calibration runs' TTFT
-# (GPUStack's bursts through trtllm-serve) move it, fewer than the three a fitted term needs.
+# API server process per data-parallel engine by default (vllm/entrypoints/cli/serve.py: `api_server_count`
+# defaults to `data_parallel_size`), SGLang one tokenizer manager. Fitted on the calibration half's TTFT (`python
+# bench/fit_ingest.py`): GPUStack's bursts of 500-1,000 requests sent at once reach their first tokens together,
+# 5-19 s in for 128-token prompts that an engine prefills in 2 s (vLLM, 37 runs: median |error| of TTFT 54.4 % at
+# none, 33.6 % at 4 ms, of throughput 39.4 % → 31.2 %); SGLang, 23 runs: TTFT 24.8 % → 18.6 % at 1 ms, throughput
+# 13.5 % → 13.6 %. TensorRT-LLM's stays 0: only two calibration runs' TTFT (GPUStack's bursts through trtllm-serve)
+# move it, fewer than the three a fitted term needs.
 VLLM_INGEST_S = 4e-3
 SGLANG_INGEST_S = 1e-3
 TRTLLM_INGEST_S = 0.0

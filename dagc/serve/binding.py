@@ -232,11 +232,10 @@ def diagnose(load: Load, missed: frozenset[str], steps: Mapping[Phase, SteadySte
     compute_share, comm_share, host_share = _shares(path)
     b = Binding(Limit.NONE, load.cap, running_mean, _mean(running, queued), waiting_mean, growth, admission_wait,
                 _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, _little(load, running_mean), which,
-                step_s, compute_share, comm_share,
-                min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None,
+                step_s, compute_share, comm_share, min(1.0, prefill_util) if prefill_util is not None else None,
+                load.prefill_instances or None,
                 frontend_utilisation=rate / load.frontend_rate if rate is not None and load.frontend_rate else None)
-    unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed > rate \
-        else None
+    unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed > rate else None
     mean_ttft = float(np.nanmean(load.ttft)) if len(load.ttft) else 0.0
     return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable,
                    run_step_s=_run_step(load) if which == Phase.DECODE.value else None, missed=tuple(sorted(missed)),
