@@ -16,6 +16,7 @@ from ..diagnostics import printable
 from ..export.at_rate import rate_arg, set_options
 from ..export.bands_words import met_caveat
 from ..rules.requirement_text import requirement_value_text
+from ..search.verify import RATE_VERIFIED
 from ..units import Dimension, count_text, format_figure, format_si, said_list
 from .print_search import DRAFTED_NOTE, UNSURE_NOTE, meets_text, unsure_of, unsure_row, written_names
 from .search_columns import table_columns
@@ -88,8 +89,7 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
                   "`--set workload.batch=N`", markup=False)
     if drafted:
         out.print(DRAFTED_NOTE, markup=False)
-    out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
-              "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
+    out.print(meets_note(ranked.rate), markup=False)
     if unsure:
         out.print(UNSURE_NOTE + "; ".join(unsure), markup=False)
     if any(_overloaded(a) == "behind" for a in ranked.ranked[:top]):
@@ -97,6 +97,16 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
                   "rate though its run is too short to show it (the requests in flight it needs are more than its "
                   "cap, or its capacity is below the rate): `dagc check` says which", markup=False)
     print_rate_conclusion(out, ranked, plan, plan_path)
+
+
+def meets_note(rate: float) -> str:
+    """What the table's `meets requirements` says at `rate`: as `dagc check` judges a row, its capacity bisected for the
+    first rows that meet every requirement on their runs (`dagc.search.verify.RATE_VERIFIED` at most), the others on
+    their runs alone (until 2026-12-03 the note left the capacity out: a user read a `yes` row as its check's)."""
+    return (f"meets requirements: at {_rate(rate)}, every requirement judged, the load's on the run above, as `dagc "
+            "check --strategy TEXT --set 'workload.rate=R requests/s'` judges it; its capacity bisected too for the "
+            "first row that meets every requirement on its run and, while that one falls short, the next "
+            f"({RATE_VERIFIED} at most), the rows below it on their runs alone")
 
 
 def _overloaded(a: AtRate) -> str:
