@@ -5,6 +5,7 @@ run a plan of its own, not a `--set` that would refuse the others (dagc.calibrat
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,18 @@ def hints(exc: pytest.ExceptionInfo[PlanError]) -> list[str | None]:
     return [d.hint for d in exc.value.diagnostics]
 
 
+def as_lines(hint: str) -> str:
+    """A hint with its manifest entry written as dagc wrote it until 2026-12-03, on one line (`[[run]]  plan = …  file =
+    …`), as dagc writes it now: the lines of the entry, each quoted (pasted on one line, it was not valid TOML)."""
+    head, _, rest = hint.partition("`[[run]]  ")
+    return head + "the lines " + ", ".join(f"`{x}`" for x in ("[[run]]", *rest.removesuffix("`").split("  ")))
+
+
+def manifest_entry(hint: str) -> str:
+    """The lines of the entry a hint writes (`as_lines`) but its `[[run]]`, one a line, as a manifest holds them."""
+    return "\n".join(re.findall(r"`([^`]*)`", hint.rpartition("the lines ")[2])[1:])
+
+
 def test_a_file_of_several_rates_on_the_command_line_is_told_to_a_manifest(runs: Path,
                                                                             monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(runs)
@@ -54,8 +67,8 @@ def test_a_file_of_several_rates_on_the_command_line_is_told_to_a_manifest(runs:
     lead = ('run files on the command line share one plan, and these runs are of several traffics: in a manifest '
             '(docs/calibrate.md, "The manifest"), give this run an entry of its own, `[[run]]  plan = "qwen.moe"  '
             'file = "sglang.jsonl"')
-    assert hints(exc) == [f'{lead}  run = 1  set = ["workload.rate=2 requests/s"]`',
-                          f'{lead}  run = 2  set = ["workload.rate=4 requests/s"]`']
+    assert hints(exc) == [as_lines(f'{lead}  run = 1  set = ["workload.rate=2 requests/s"]`'),
+                          as_lines(f'{lead}  run = 2  set = ["workload.rate=4 requests/s"]`')]
 
 
 def test_one_manifest_entry_for_a_file_of_several_rates_is_told_to_split(runs: Path):
@@ -66,9 +79,9 @@ def test_one_manifest_entry_for_a_file_of_several_rates_is_told_to_split(runs: P
     # was `(in a manifest, set = ["workload.rate=4 requests/s"])`: that `set` would refuse the entry's other run
     (d,) = exc.value.diagnostics
     assert d.message.endswith("the run sent 4 requests/s, the plan 2 requests/s") and d.span.line == 2
-    assert d.hint == ("the entry's `set` is every run's of its file, and they are of several traffics: give this "
-                      'run an entry of its own, `[[run]]  file = "sglang.jsonl"  run = 2  '
-                      'set = ["workload.rate=4 requests/s"]`')
+    assert d.hint == as_lines("the entry's `set` is every run's of its file, and they are of several traffics: give "
+                              'this run an entry of its own, `[[run]]  file = "sglang.jsonl"  run = 2  '
+                              'set = ["workload.rate=4 requests/s"]`')
 
 
 def test_runs_of_one_traffic_keep_the_set_that_makes_the_plan_theirs(runs: Path, monkeypatch: pytest.MonkeyPatch):
@@ -95,10 +108,10 @@ def test_the_entry_hinted_on_the_command_line_keeps_its_plan_and_other_sets(runs
     with pytest.raises(PlanError) as exc:
         jobs_of(["sglang.jsonl"], "qwen.moe", ["workload.requests=300", "workload.rate=2 requests/s"])
     (d,) = exc.value.diagnostics
-    assert d.hint is not None and d.hint.endswith(
+    assert d.hint is not None and d.hint.endswith(as_lines(
         'give this run an entry of its own, `[[run]]  plan = "qwen.moe"  file = "sglang.jsonl"  run = 2  '
-        'set = ["workload.requests=300", "workload.rate=4 requests/s"]`')
-    entry = d.hint.rsplit("`[[run]]  ", 1)[1].rstrip("`").replace("  ", "\n")
+        'set = ["workload.requests=300", "workload.rate=4 requests/s"]`'))
+    entry = manifest_entry(d.hint)
     first = 'plan = "qwen.moe"\nfile = "sglang.jsonl"\nrun = 1\nset = ["workload.requests=300", ' \
             '"workload.rate=2 requests/s"]\n'
     (runs / "m.toml").write_text(f"[[run]]\n{first}\n[[run]]\n{entry}\n")
@@ -111,9 +124,9 @@ def test_the_entry_hinted_in_a_manifest_keeps_the_entry_s_own_sets_and_strategy(
     with pytest.raises(PlanError) as exc:
         jobs_of_manifest(runs / "m.toml")
     (d,) = exc.value.diagnostics
-    assert d.hint == ("the entry's `set` is every run's of its file, and they are of several traffics: give this "
-                      'run an entry of its own, `[[run]]  plan = "qwen.moe"  file = "sglang.jsonl"  run = 2  '
-                      'strategy = "tp 2"  set = ["workload.requests=300", "workload.rate=4 requests/s"]`')
+    assert d.hint == as_lines("the entry's `set` is every run's of its file, and they are of several traffics: give "
+                              'this run an entry of its own, `[[run]]  plan = "qwen.moe"  file = "sglang.jsonl"  run = '
+                              '2  strategy = "tp 2"  set = ["workload.requests=300", "workload.rate=4 requests/s"]`')
 
 
 def test_the_entry_hinted_holds_every_setting_the_run_disagrees_on(runs: Path, monkeypatch: pytest.MonkeyPatch):
@@ -131,8 +144,8 @@ def test_the_entry_hinted_holds_every_setting_the_run_disagrees_on(runs: Path, m
     lead = ('run files on the command line share one plan, and these runs are of several traffics: in a manifest '
             '(docs/calibrate.md, "The manifest"), give this run an entry of its own, `[[run]]  plan = "qwen.moe"  '
             'file = "sglang.jsonl"  run = ')
-    entry = [f'{lead}{n}  set = ["cluster.engine=sglang", "workload.requests=200", "workload.rate={r} requests/s"]`'
-             for n, r in ((1, 2), (2, 4))]
+    entry = [as_lines(f'{lead}{n}  set = ["cluster.engine=sglang", "workload.requests=200", '
+                      f'"workload.rate={r} requests/s"]`') for n, r in ((1, 2), (2, 4))]
     engine = ('calibrate with the plan of the engine this run measured: `--set cluster.engine=sglang` (in a manifest, '
               '`set = ["cluster.engine=sglang"]`)')
     backend = "its client measured the `sglang` backend (SGLang's server); the plan's engine is vllm"
@@ -141,6 +154,5 @@ def test_the_entry_hinted_holds_every_setting_the_run_disagrees_on(runs: Path, m
                     (2, backend, engine), (2, "the run sent 200 requests, the plan 300", entry[1]),
                     (2, "the run sent 4 requests/s, the plan 6 requests/s", entry[1])]
     # the manifest of the hinted entries is read: each entry is its run's whole plan
-    (runs / "m.toml").write_text("".join(f"[[run]]\n{e.rsplit('`[[run]]  ', 1)[1].rstrip('`').replace('  ', chr(10))}\n"
-                                         for e in entry))
+    (runs / "m.toml").write_text("".join(f"[[run]]\n{manifest_entry(e)}\n" for e in entry))
     assert [(j.run.rate, j.run.requests) for j in jobs_of_manifest(runs / "m.toml")] == [(2.0, 200), (4.0, 200)]

@@ -91,7 +91,8 @@ def _traffic_hint(settings: tuple[str, ...], shared: Shared | None, every: tuple
     if shared is not None:
         every = every or settings
         listed = ", ".join(f'"{x}"' for x in (*kept_sets(shared.sets, every), *every))
-        return f"{shared.why} give this run an entry of its own, `[[run]]  {shared.entry}  set = [{listed}]`"
+        lines = ", ".join(f"`{x}`" for x in ("[[run]]", *shared.entry.split("  "), f"set = [{listed}]"))
+        return f"{shared.why} give this run an entry of its own, the lines {lines}"
     options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
     return (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
             "or calibrate with the plan this run measured")
@@ -128,8 +129,21 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared 
                                "open loop, or a closed loop: not both)", run.span("concurrency"), CAPPED))
     _said(run, plan, say)
     every = tuple(dict.fromkeys((*fixes, *(x for _, _, settings in said for x in settings))))
+    log = plan.workload.traffic is not None and plan.workload.traffic.log is not None
     return out + [run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
-                              _traffic_hint(settings, shared, every)) for name, message, settings in said]
+                              _log_hint(run) if log and name == "rate" else _traffic_hint(settings, shared, every))
+                  for name, message, settings in said]
+
+
+def _log_hint(run: MeasuredRun) -> str:
+    """The hint of a run against a plan that replays a request log (`requests from`): no `--set` takes the log away —
+    a rate rescales its times and keeps its requests and lengths —, so the run needs a plan of its own traffic (until
+    2026-12-03 the hint was the rate's `--set`, which gave the same error again)."""
+    sends = f"rate = {run.rate:g} requests/s" if run.rate is not None else \
+        f"concurrency = {run.concurrency or run.requests}"
+    return (f"calibrate with a plan of the run's own traffic, without `requests from` (`{sends}  requests = "
+            f"{run.requests}` in its workload, its `prompt` and `generate` the run's mean lengths): a `--set` of the "
+            "rate rescales the log's times and keeps its requests and lengths")
 
 
 def _said(run: MeasuredRun, plan: Plan, say: Callable[..., None]) -> None:

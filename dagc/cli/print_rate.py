@@ -155,7 +155,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
                     f"{'their capacities' if behind > 1 else 'its capacity'}, as `dagc check` judges them",
                     f"  check it: {line}"]
         caveat = met_caveat(a.requirements, a.odds, steady=True)   # the odds `dagc check` gives the same figures
-        fewer = fewer_gpus_line(ranked, a, at, names)
+        fewer = fewer_gpus_line(ranked, a, at, names, batch)
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
                 f"GPU{'' if a.candidate.gpus == 1 else 's'}" + (f"; {caveat}" if caveat else ""),
@@ -179,7 +179,8 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
                                                            "batch, 8-bit weights)") if x)]
 
 
-def fewer_gpus_line(ranked: RankedAtRate, best: AtRate, at: str, names: dict[str, str] | None = None) -> str | None:
+def fewer_gpus_line(ranked: RankedAtRate, best: AtRate, at: str, names: dict[str, str] | None = None,
+                    batch: int | None = None) -> str | None:
     """What the strategies simulated on fewer GPUs than the conclusion's gave at the rate — the answer to "how many GPUs
     do I need?" beside rows that may all use the cluster's (a user's DeepSeek-V3 at 4 requests/s: ten rows on 16 GPUs
     at 0.25 requests/s per GPU, the 8-GPU strategies ranked below them, unsaid until 2026-12-02): the best-ranked of
@@ -199,12 +200,17 @@ def fewer_gpus_line(ranked: RankedAtRate, best: AtRate, at: str, names: dict[str
             [*x.candidate.load_missed, *((names or {}).get(n, n) for n in x.candidate.others_missed)]
         why = f"misses {said_list(missed)}" if missed else "misses a requirement"
     wider = f"`--set cluster.gpus={x.candidate.gpus}` searches every strategy on {x.candidate.gpus:,}"
+    # a row's batch: its own (the search varied it, or its replicas run more together), else the plan's (`batch`)
+    mine, theirs = x.candidate.batch or batch, best.candidate.batch or batch
+    note = "" if mine is None or theirs is None or not theirs > mine else (      # replicas run more in flight together
+        f"at a batch of {mine:,}, the conclusion's {theirs:,}: `--vary batch` runs each strategy at the largest batch "
+        "it serves; ")
     if len(fewer) == 1:
         return (f"  fewer GPUs: the one strategy simulated on fewer than {best.candidate.gpus:,}, `{x.candidate.text}` "
-                f"on {count_text(x.candidate.gpus, 'GPU')}, {why} at {at} ({wider})")
+                f"on {count_text(x.candidate.gpus, 'GPU')}, {why} at {at} ({note}{wider})")
     return (f"  fewer GPUs: none of the {len(fewer):,} strategies simulated on fewer than {best.candidate.gpus:,} "
             f"meets every requirement at {at} (the best of them, `{x.candidate.text}` on "
-            f"{count_text(x.candidate.gpus, 'GPU')}, {why}; {wider})")
+            f"{count_text(x.candidate.gpus, 'GPU')}, {why}; {note}{wider})")
 
 
 def _next_when_up(a: AtRate, at: str) -> str:
