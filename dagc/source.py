@@ -51,23 +51,29 @@ def file_kind(mode: int) -> str | None:
     return "not a regular file"  # pragma: no cover - doors, whiteouts
 
 
-def read_capped(fd: int, limit: int) -> bytes:
-    """At most `limit` bytes from `fd` (whatever the file claims its size is)."""
+def read_capped(fd: int, limit: int, lines: int | None = None) -> bytes:
+    """At most `limit` bytes from `fd` (whatever the file claims its size is); given `lines`, no more chunks once
+    that many lines have ended (a request log's first N requests: the rest of a large file is never read)."""
     chunks: list[bytes] = []
-    got = 0
+    got = ends = 0
     while got < limit:
         chunk = os.read(fd, min(1 << 20, limit - got))
         if not chunk:
             break
         chunks.append(chunk)
         got += len(chunk)
+        if lines is not None:
+            ends += chunk.count(b"\n")
+            if ends >= lines:
+                break
     return b"".join(chunks)
 
 
-def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+def read_regular(path: str | os.PathLike[str], limit: int, lines: int | None = None) -> bytes:
     """At most `limit` bytes of the regular file at `path`, whatever its size says: a device, FIFO, socket or
     directory is refused before it is opened for reading, the file is opened without blocking (a FIFO swapped in
-    cannot block) and checked again on the open descriptor. A caller passes its bound + 1 to tell a file past it.
+    cannot block) and checked again on the open descriptor. A caller passes its bound + 1 to tell a file past it;
+    `lines`: enough once that many lines have ended (`read_capped`).
 
     Raises:
         Unreadable: the path is missing, not a regular file, or cannot be read.
@@ -81,7 +87,7 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
             kind = file_kind(os.fstat(fd).st_mode)
             if kind is not None:
                 raise Unreadable(kind=kind)
-            return read_capped(fd, limit)
+            return read_capped(fd, limit, lines)
         finally:
             os.close(fd)
     except FileNotFoundError:

@@ -214,3 +214,17 @@ def test_an_empty_line_is_told_to_be_deleted(name, text, line):
         parse_request_log(text.encode(), name)
     assert (exc.value.line, exc.value.message) == (line, "is empty")
     assert exc.value.hint.startswith("delete the empty line")
+
+
+@pytest.mark.parametrize("second", ["", '{"timestamp": 5, "input_length": 100, "output_length": 10}\n'])
+def test_a_field_written_twice_is_refused_at_its_line(second):
+    # a new user's `{"timestamp": 0, "input_length": 100, "input_length": 200, …}` was read with the last value
+    # (W536 said a mean prompt of 200), where `dagc calibrate` refuses the same in a run file: which value is the
+    # request's cannot be told (since 2026-12-03), alone in the log or beside a plain line
+    text = second + '{"timestamp": 6, "input_length": 100, "input_length": 200, "output_length": 10}\n'
+    with pytest.raises(LogError) as exc:
+        parse_request_log(text.encode(), "service.jsonl")
+    e = exc.value
+    assert (e.line, e.message) == (2 if second else 1, "writes a field twice: which value is the request's cannot "
+                                   "be told")
+    assert e.hint == "write each field once"

@@ -141,10 +141,23 @@ def _plain(lines: list[str]) -> _Columns | None:
         return None
 
 
+class _Twice(ValueError):
+    """An object that writes a key twice (`_once`)."""
+
+
+def _once(pairs: list[tuple[str, JSON]]) -> JSONObject:
+    """A JSON object of `pairs`, refused when one key is written twice: which value is the request's cannot be told
+    (`json.loads` keeps the last; `dagc calibrate` refuses the same in a run file)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Twice
+    return out
+
+
 def _json_lines(lines: list[str], first: int) -> list[JSONObject]:
     """Each line's JSON object: all at once (one `json.loads`), else line by line to find the one at fault."""
     try:
-        records: list[JSONObject] = json.loads("[" + ",".join(lines) + "]")
+        records: list[JSONObject] = json.loads("[" + ",".join(lines) + "]", object_pairs_hook=_once)
         if len(records) == len(lines) and all(type(r) is dict for r in records):
             return records
     except (ValueError, RecursionError):
@@ -157,7 +170,10 @@ def _json_lines(lines: list[str], first: int) -> list[JSONObject]:
             raise LogError(i + first, "is empty", EMPTY_LINE_HINT)
         said = "is not one JSON object"
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_once)
+        except _Twice:
+            raise LogError(i + first, "writes a field twice: which value is the request's cannot be told",
+                           "write each field once") from None
         except (ValueError, RecursionError):
             raise LogError(i + first, said, f"a {MOONCAKE_HINT}") from None
         if type(record) is not dict:

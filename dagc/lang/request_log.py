@@ -81,7 +81,7 @@ def read_request_log(out: Collector, roots: ImportRoots, item: Item, limit: int 
     # `bad`: the path is a directory", the name of the plan's own directory)
     shown = code(item.label)
     try:
-        return parse_request_log(_read_bounded(path, item.label), path.name, limit)
+        return parse_request_log(_read_bounded(path, item.label, limit), path.name, limit)
     except LogError as exc:
         where = f" line {exc.line:,}" if exc.line is not None else ""
         return out.error(REQUEST_LOG_CODE, f"request log {shown}{where}: {exc.message}", at, exc.hint)
@@ -90,11 +90,15 @@ def read_request_log(out: Collector, roots: ImportRoots, item: Item, limit: int 
                          "memory", at, "write `requests = N` to replay its first N requests, or cut the log")
 
 
-def _read_bounded(path: Path, written: str) -> bytes:
-    """At most MAX_LOG_BYTES + 1 bytes of a regular file (parse.read_source's care, a larger bound); `written` is
-    its path as the plan writes it."""
+def _read_bounded(path: Path, written: str, limit: int | None = None) -> bytes:
+    """At most MAX_LOG_BYTES + 1 bytes of a regular file (parse.read_source's care, a larger bound), and with `limit`
+    (`requests = N`) no more than its first N requests' lines and the header's (until 2026-12-03 the file was read
+    to the bound whatever N: 468 MB of memory for the first 100 requests of a 200 MB log); `written` is its path as
+    the plan writes it. A file whose size is past the bound, without `limit`, is refused unread."""
     try:
-        return read_regular(path, MAX_LOG_BYTES + 1)
+        if limit is None and path.is_file() and path.stat().st_size > MAX_LOG_BYTES:
+            raise _too_large(None)
+        return read_regular(path, MAX_LOG_BYTES + 1, None if limit is None else limit + 1)
     except Unreadable as exc:
         if exc.missing:
             # a slip of a file's name beside it: that name (`near_file`; until 2026-12-01 "check the path" alone)
@@ -110,6 +114,17 @@ def _read_bounded(path: Path, written: str) -> bytes:
             raise LogError(None, f"the path is {exc.kind}, not a request log",
                            "dagc reads regular files only") from None
         raise LogError(None, f"the file cannot be read: {exc.reason}", "check the path and its permissions") from None
+
+
+def _too_large(limit: int | None) -> LogError:
+    """A log past `MAX_LOG_BYTES` (`limit`: `requests = N`, whose N lines run past it)."""
+    # with `requests = N` written, its N lines run past the cap: saying "write `requests = N`" would send the user
+    # round in a circle (a file of few, very long lines is likely no log at all)
+    hint = "write `requests = N` to replay the first N requests, or cut the log (`head -n`)" if limit is None \
+        else (f"`requests = {limit:,}` reads the lines of the log's first {limit:,} requests, and they run past "
+              "that: a request is one short line; check that the file is a request log, or replay fewer requests")
+    return LogError(None, f"the file is larger than {MAX_LOG_BYTES:,} bytes, the most dagc reads of a request log"
+                    + ("" if limit is None else f", before its first {limit:,} requests end"), hint)
 
 
 def parse_request_log(data: bytes, name: str, limit: int | None = None) -> RequestLog:
@@ -132,14 +147,7 @@ def parse_request_log(data: bytes, name: str, limit: int | None = None) -> Reque
     # Counted on the bytes: no line becomes an object before the log is known to be within the caps
     end = len(data) if limit is None else _end_of_lines(data, start, min(limit, MAX_LOG_REQUESTS + 1) + header)
     if end > MAX_LOG_BYTES:          # with `requests = N`, the first N lines of a larger log may lie within it
-        # with `requests = N` written, its N lines run past the cap: saying "write `requests = N`" would send the
-        # user round in a circle (a file of few, very long lines is likely no log at all)
-        hint = "write `requests = N` to replay the first N requests, or cut the log (`head -n`)" if limit is None \
-            else (f"`requests = {limit:,}` reads the lines of the log's first {limit:,} requests, and they run "
-                  "past that: a request is one short line; check that the file is a request log, or replay fewer "
-                  "requests")
-        raise LogError(None, f"the file is larger than {MAX_LOG_BYTES:,} bytes, the most dagc reads of a request "
-                       "log" + ("" if limit is None else f", before its first {limit:,} requests end"), hint)
+        raise _too_large(limit)
     lines = data.count(b"\n", start, end) + (end > start and data[end - 1:end] != b"\n")
     if lines - header > MAX_LOG_REQUESTS:
         raise LogError(None, f"the log has more than {MAX_LOG_REQUESTS:,} requests, the most dagc replays",
