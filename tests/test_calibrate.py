@@ -203,13 +203,12 @@ def _e109(d, text: str) -> str:
 @pytest.mark.parametrize("edit, said", [
     (lambda doc: doc | {"gpu": "h200"}, "its GPU is `h200`, the plan's `h100-sxm`"),
     (lambda doc: doc | {"format": 2}, "has a format this dagc does not read"),
-    (lambda doc: doc | {"terms": {"step_s": -1.0, "frontend_s": 0.01}}, "terms.step_s: Input should be greater"),
-    (lambda doc: doc | {"residuals": {"tpot": [99.0]}}, "residuals: Value error, tpot: a residual is a finite"),
+    (lambda doc: doc | {"terms": {"step_s": -1.0, "frontend_s": 0.01}}, "terms.step_s is below 0: the least it may be"),
+    (lambda doc: doc | {"residuals": {"tpot": [99.0]}}, "residuals is not valid: tpot: a residual is a finite"),
     (lambda doc: {k: v for k, v in doc.items() if k != "format"}, 'is not a dagc calibration (it has no "format")'),
     # a number written as a string was read as the number
-    (lambda doc: doc | {"terms": doc["terms"] | {"frontend_s": "0.04"}}, "terms.frontend_s: Input should be a valid "
-                                                                        "number"),
-    (lambda doc: doc | {"gpus": "8"}, "gpus: Input should be a valid integer"),
+    (lambda doc: doc | {"terms": doc["terms"] | {"frontend_s": "0.04"}}, "terms.frontend_s is not a number"),
+    (lambda doc: doc | {"gpus": "8"}, "gpus is not a whole number"),
 ])
 def test_e109_names_the_field_or_what_differs(synthetic, tmp_path, edit, said):
     d, _ = synthetic

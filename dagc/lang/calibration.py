@@ -41,6 +41,7 @@ from .blocks import BAD, Bad, Collector
 from .model import ImportRoots
 from .near_file import in_directory, near_file
 from .parse import MAX_PLAN_BYTES, read_source
+from .validation_words import problem
 
 __all__ = ["CALIBRATION_CODE", "KV_SHARE_TERM", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE",
            "MIN_TIME_SCALE", "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster",
@@ -177,7 +178,7 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
     except ValidationError as exc:
         # the first 3 problems, each at its field (until 2026-11-30 the first, "(and 2 more)" unnamed)
         errs = exc.errors(include_url=False, include_input=False)
-        said = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in errs[:3])
+        said = "; ".join(f"{_where(tuple(e['loc']))} {problem(e)}" for e in errs[:3])
         more = f" (and {len(errs) - 3} more)" if len(errs) > 3 else ""
         return out.error(CALIBRATION_CODE, f"calibration `{shown}`: {said}{more}", at, _HINT)
     unknown = _unknown_deployment(f)
