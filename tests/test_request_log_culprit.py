@@ -28,7 +28,8 @@ def said(text: str, name: str = "t.jsonl", limit: int | None = None) -> LogError
 def test_an_infinite_time_is_said_at_its_own_line(word):
     # line 3 is the one at fault; line 4's 5999 ms only looks earlier than it (the old code said line 4)
     e = said(MOONCAKE.replace('"timestamp": 3000', f'"timestamp": {word}'))
-    assert (e.line, e.message) == (3, "`timestamp` is not a time within 1e+09 s of the first request's")
+    # "is not a time within 1e+09 s of the first request's" until 2026-12-03, said of the first request's too
+    assert (e.line, e.message) == (3, "`timestamp` is not a finite number")
 
 
 def test_a_time_that_goes_back_is_still_said_where_it_goes_back():
@@ -73,3 +74,15 @@ def test_a_negative_count_in_an_azure_log_is_below_1_as_in_a_mooncake_one():
     assert m.message == "`output_length` is below 1: every request has a prompt and an output" and m.hint == e.hint
     e = said(azure.replace(",-5", ",+5"), "t.csv")
     assert e.message == "`GeneratedTokens` is not a whole number"
+
+
+def test_a_time_that_is_no_number_is_said_so_on_the_first_line_too():
+    # a new user's `"timestamp": NaN` on line 1 read "is not a time within 1e+09 s of the first request's" (it is the
+    # first request), hinted "check the time unit"
+    e = said(MOONCAKE.replace('"timestamp": 0', '"timestamp": NaN', 1))
+    assert (e.line, e.message, e.hint) == (1, "`timestamp` is not a finite number", "write each request's time as a "
+                                           "number")
+    # a count below 1 that is negative is no refused request's: the column is not what it is said to be
+    e = said(MOONCAKE.replace('"input_length": ', '"input_length": -', 1))
+    assert e.message == "`input_length` is below 1: every request has a prompt and an output"
+    assert e.hint == "a token count is a whole number from 1: check the column (a negative count is no request's)"

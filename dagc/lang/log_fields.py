@@ -42,6 +42,11 @@ class LogError(Exception):
         self.line, self.message, self.hint = line, message, hint
 
 
+# a negative count is no refused request's (an empty output is): the column is not what it is said to be (until
+# 2026-12-03 its hint said to drop refused requests)
+NEGATIVE_HINT = "a token count is a whole number from 1: check the column (a negative count is no request's)"
+
+
 def whole_numbers(texts: list[str], column: str, first: int) -> np.ndarray:
     """Token counts from 1 to MAX_LOG_TOKENS written as plain ASCII digits; `first` is the line of texts[0].
 
@@ -54,7 +59,7 @@ def whole_numbers(texts: list[str], column: str, first: int) -> np.ndarray:
         i = next(i for i, t in enumerate(texts) if not _DIGITS.fullmatch(t))
         if re.fullmatch(r"-[0-9]+", texts[i]):     # `-5`: a count below 1, said as the Mooncake reader says it
             raise LogError(i + first, f"{column} is below 1: every request has a prompt and an output",
-                           "drop requests that were refused or failed from the log")
+                           NEGATIVE_HINT)
         raise LogError(i + first, f"{column} is not a whole number", "token counts are whole numbers written "
                        "with the digits 0-9 only (tokens, from 1)")
     try:
@@ -71,7 +76,8 @@ def in_range(values: np.ndarray, column: str, first: int) -> np.ndarray:
         i = int(bad[0])
         said = "is below 1: every request has a prompt and an output" if values[i] < 1 else \
             f"is more than {MAX_LOG_TOKENS:,} tokens"
-        raise LogError(i + first, f"{column} {said}", "drop requests that were refused or failed from the log")
+        hint = NEGATIVE_HINT if values[i] < 0 else "drop requests that were refused or failed from the log"
+        raise LogError(i + first, f"{column} {said}", hint)
     return values
 
 
@@ -87,12 +93,16 @@ def arrivals(seconds: np.ndarray, column: str, first: int) -> np.ndarray:
     wild = np.flatnonzero(~np.isfinite(seconds) | (seconds > MAX_LOG_SPAN_S))
     back = np.flatnonzero(np.diff(seconds) < 0) + 1
     if wild.size and (not back.size or wild[0] <= back[0]):
+        at = int(wild[0])
+        if not np.isfinite(seconds[at]):    # NaN or Infinity: no time at all, the first request's too (its line said
+            raise LogError(at + first, f"{column} is not a finite number",     # "not within 1e9 s of the first
+                           "write each request's time as a number")             # request's" until 2026-12-03)
         # a Mooncake time in seconds reads 1,000× too late; an Azure date is a date (until 2026-11-30 its hint, too,
         # spoke of Mooncake's milliseconds)
         hint = "check the time unit (Mooncake timestamps are milliseconds)" if column == "`timestamp`" else \
             f"check its date: a log's requests lie within {MAX_LOG_SPAN_S:.0e} s (31 years) of its first"
-        raise LogError(int(wild[0]) + first, f"{column} is not a time within {MAX_LOG_SPAN_S:.0e} s of the first "
-                       "request's", hint)
+        raise LogError(at + first, f"{column} is not a time within {MAX_LOG_SPAN_S:.0e} s of the first request's",
+                       hint)
     if back.size:
         raise LogError(int(back[0]) + first, f"{column} is earlier than the line above's",
                        "a request log lists requests in arrival order: sort it by time (dagc does not reorder it)")

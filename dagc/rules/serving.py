@@ -223,7 +223,8 @@ def _more_requests_hint(plan: Plan, need: int) -> str:
     if "workload.requests" in plan.spans:      # the log was cut to its first `requests`: it may hold more
         return f"replay more of the log: `requests = {need}` or more, if {code(log.file)} holds that many"
     return (f"the log {code(log.file)} holds {count_text(log.requests, 'request')}, all replayed: give a log of "
-            f"{need:,} or more, or simulate them in its place (`rate = R requests/s  requests = {need}`)")
+            f"{need:,} or more, or simulate them in its place — `rate = R requests/s  requests = {need}` instead of "
+            "`requests from` (beside it, `requests` past the log's is E104)")
 
 
 def check_window_covers_context(ctx: RuleContext) -> Iterator[Diagnostic]:
