@@ -13,7 +13,7 @@ TPOT = Requirement(kind=RequirementKind.TPOT, op="<=", target=0.05, percentile=9
 
 def _run(text, gpus, carries=True, meets=False, served=4.0, tpot=None):
     reqs = () if tpot is None else (N(requirement=TPOT, met=tpot <= 0.05, value=tpot),)
-    return N(candidate=N(text=text, gpus=gpus, meets_requirements=meets, load_missed=(), others_missed=()),
+    return N(candidate=N(text=text, gpus=gpus, batch=None, meets_requirements=meets, load_missed=(), others_missed=()),
              load=N(carries_traffic=carries, figures=N(served_requests_per_s=served)), requirements=reqs)
 
 

@@ -3,9 +3,9 @@ W513, W514; a percentile judged on too few simulated requests (W521); the pools 
 strategy (E308, E309: `dagc.verdict.pools` asks them); and a simulated load past its work budget (W518:
 `dagc.verdict.under_load` asks it).
 
-Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.layout.mix` —
-whether a step leaves room for a prompt's chunk at all (E307), whether the chunk keeps up with
-the prompts the batch admits (W513) — and on a `chunk` that the static mode never reads (W514).
+Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.layout.mix` — whether a step leaves
+room for a prompt's chunk at all (E307), whether the chunk keeps up with the prompts the batch admits (W513) — and on
+a `chunk` that the static mode never reads (W514).
 """
 
 from __future__ import annotations
@@ -208,8 +208,7 @@ def percentile_samples(plan: Plan) -> Iterator[Diagnostic]:
             continue
         need = math.ceil(PERCENTILE_SAMPLES / (1 - req.percentile / 100) - 1e-9)
         if traffic.requests < need:
-            yield diag("W521", Severity.WARNING,
-                       f"`{req.text}` is judged on {traffic.requests:,} simulated "
+            yield diag("W521", Severity.WARNING, f"`{req.text}` is judged on {traffic.requests:,} simulated "
                        f"request{'' if traffic.requests == 1 else 's'}: a p{req.percentile} needs at least "
                        f"{need:,} to rest on more than its largest few",
                        req.span or plan.span_of("workload.requests") or plan.span_of("workload"),
@@ -223,8 +222,8 @@ def _more_requests_hint(plan: Plan, need: int) -> str:
     if "workload.requests" in plan.spans:      # the log was cut to its first `requests`: it may hold more
         return f"replay more of the log: `requests = {need}` or more, if {code(log.file)} holds that many"
     return (f"the log {code(log.file)} holds {count_text(log.requests, 'request')}, all replayed: give a log of "
-            f"{need:,} or more, or simulate them in its place — `rate = R requests/s  requests = {need}` instead of "
-            "`requests from` (beside it, `requests` past the log's is E104)")
+            f"{need:,} or more, or simulate them in its place: `rate = R requests/s  requests = {need}` instead of "
+            "`requests from`")
 
 
 def check_window_covers_context(ctx: RuleContext) -> Iterator[Diagnostic]:
