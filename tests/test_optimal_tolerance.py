@@ -73,3 +73,15 @@ def test_a_best_that_misses_what_this_strategy_meets_is_not_called_within_5_perc
     assert note.startswith("this strategy meets the requirements; the best by min-gpus of the 1 strategy "
                            f"searched, `{other.text}` (8 GPUs), misses the requirements"), note
     assert "within 5 %" not in note
+
+
+def test_a_strategy_better_than_the_searchs_best_is_not_said_within_5_percent_of_it(checked):
+    """A new user's DeepSeek-V3 `tp 8 ; ep 8` at 4 requests/s read "optimal: yes … within 5 % of the best of 1,197
+    strategies (`…`: 184.9 tokens/s per GPU)" at 247.2 of its own: the search had counted it short of the rate, its
+    check carries it. A best whose score is below the strategy's own is said to be below it."""
+    r, other = checked
+    best = replace(other, gpus=16, score=-17.0, meets_requirements=True, misses=0)      # −17 < −16: worse
+    got, ev = judge_optimal(r, _found("min-gpus", best))
+    assert (got, ev.why) == (True, Why.WITHIN_TOLERANCE) and ev.own_score > best.score
+    note = optimal_note(ev, r)
+    assert "within 5 %" not in note and "better by min-gpus than the search's best of 1 strategy (`" in note

@@ -1,8 +1,6 @@
-"""The optimal verdict in words: its evidence (`dagc.verdict.optimal.OptimalEvidence`, data) as the note report.json,
-report.md and `dagc check` give it, the one place those sentences are made. Input: a strategy's result and its
-evidence. Output: text — the note (`optimal_note`; none legal: the rules that rejected them), report.json's
-`optimal_evidence` with it (`evidence_json`), what an optimal verdict means (`optimal_means`), a figure under an
-objective (`objective_text`) and how much better the search's best is (`gain`)."""
+"""The optimal verdict in words (`dagc.verdict.optimal.OptimalEvidence`) as report.json, report.md and `dagc check`
+give it, the one place those sentences are made: the note (`optimal_note`), `optimal_evidence` (`evidence_json`),
+what optimal means (`optimal_means`), a figure (`objective_text`) and how much better the best is (`gain`)."""
 
 from __future__ import annotations
 
@@ -148,6 +146,10 @@ def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> 
                     f"{own_misses(result)})" + partial), False
         case Why.WITHIN_TOLERANCE:
             figure = objective_text(_objective(ev).name, _figures(ev.best_figures), price)
+            if ev.own_score is not None and ev.own_score > b.score:     # counted out by the search, not by its check
+                of = count_text(ev.evaluated, "strategy", "strategies")
+                return (f"better by {ev.objective} than the search's best of {of} (`{b.text}`: {figure}), which "
+                        "judged this one otherwise than this check does" + partial), False
             return (f"within {ev.tolerance * 100:.0f} % of the best of {ev.evaluated:,} strategies by "
                     f"{ev.objective} (`{b.text}`: {figure})" + partial), False
         case Why.ONLY_OWN_MEETS:
