@@ -326,7 +326,7 @@ def test_a_best_short_of_the_rate_is_passed_over_unsimulated():
     plan = load_plan_text(DSV3_AT_6)                # a plan of its own: no judgment kept
     judged = judge_under_traffic(plan, found, need=1)
     floor = traffic_floor(plan)
-    assert floor == 6 * 400
+    assert floor == pytest.approx(6 * 400 / 1.1)
     short = [c for c in judged.ranked if c.short_of_traffic]
     assert len(short) >= 16 and all(c.gpus == 8 and c.metrics.decode_tokens_per_s < floor for c in short[:16])
     assert sum(1 for c in judged.ranked if c.judged == ALL) <= JUDGE_LIMIT

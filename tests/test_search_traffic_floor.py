@@ -22,8 +22,9 @@ from dagc.export.optimal_words import optimal_note
 from dagc.lang.load import load_plan_text
 from dagc.plan.objective import OBJECTIVES
 from dagc.search.bar import surely_misses
-from dagc.search.floor import STEADY, floored, traffic_floor
+from dagc.search.floor import STEADY, floored, floored_for, traffic_floor
 from dagc.search.options import SearchOptions
+from dagc.search.result import Candidate
 from dagc.search.search import search
 from dagc.verdict.optimal import Why
 from conftest import one_computation_per_output
@@ -52,9 +53,9 @@ def small():
     return plan, search(plan, objective="min-gpus", top=5, front=False)
 
 
-def test_the_floor_is_the_rate_times_the_tokens_generated(small):
+def test_the_floor_is_the_rate_times_the_tokens_generated_less_the_ceiling_margin(small):
     plan, _ = small
-    assert traffic_floor(plan) == 20 * 200 == 4000.0
+    assert traffic_floor(plan) == pytest.approx(20 * 200 / 1.1)   # less what a run serves past its steady state
     closed = load_plan_text(SMALL.replace("rate = 20 requests/s", "concurrency = 16"))
     assert traffic_floor(closed) is None          # a closed loop: no rate to keep up with
 
@@ -70,6 +71,24 @@ def test_a_candidate_short_of_the_floor_counts_one_miss_more_once(small):
     assert floored(below, rate + 1.0) is below        # counted once
 
 
+def test_a_steady_state_within_the_ceiling_margin_of_the_rate_is_not_counted_short(small):
+    """A simulated run keeps pace with up to `CEILING_MARGIN` (10 %) more than its steady state: a candidate whose
+    steady state serves 5 % fewer decode tokens a second than the traffic asks may carry it, and is left to the run
+    to judge; one 20 % short cannot. Until 2026-12-03 both were counted short, unsimulated."""
+    plan, found = small
+    c = next(c for c in found.ranked if not c.short_of_traffic)
+    tokens, traffic = c.metrics.decode_tokens_per_s, plan.workload.traffic
+    assert traffic is not None
+
+    def at(share: float) -> Candidate:
+        rate = tokens * share / plan.workload.generate
+        other = plan.model_copy(update={"workload": plan.workload.model_copy(update={
+            "traffic": traffic.at_rate(rate)})})
+        return floored_for(c, other)
+    assert at(1.05) is c
+    assert at(1.2).short_of_traffic and at(1.2).misses == c.misses + 2   # ttft_p90 and tpot_p90
+
+
 def test_every_candidate_the_search_keeps_counts_the_floor_and_the_best_carries_the_traffic(small):
     plan, found = small
     floor = traffic_floor(plan)
@@ -78,8 +97,11 @@ def test_every_candidate_the_search_keeps_counts_the_floor_and_the_best_carries_
         short = c.metrics.decode_tokens_per_s < floor
         assert c.short_of_traffic is short and (not short or (c.misses >= 1 and not c.meets_requirements))
     best = found.best
-    assert best is not None and not best.short_of_traffic and best.misses == 0 and best.gpus == 5
-    # the 1- and 2-GPU strategies all fall short: at most 2,605 decode tokens/s against 4,000
+    # the search's best by the steady state: 4 GPUs whose steady state is within the ceiling's margin of the 4,000
+    # tokens/s asked, left to the run to judge (which finds it short and names a 5-GPU one: the test below)
+    assert best is not None and not best.short_of_traffic and best.misses == 0 and best.gpus == 4
+    assert floor <= best.metrics.decode_tokens_per_s < 4000
+    # the 1- and 2-GPU strategies all fall short: at most 2,605 decode tokens/s against 3,636
     assert all(c.short_of_traffic for c in found.ranked if c.gpus <= 2)
 
 
@@ -88,8 +110,8 @@ def test_the_bounds_count_the_floor_so_pruning_keeps_the_exhaustive_best(small):
     best = found.best
     assert best is not None
     assert surely_misses(plan, best.metrics, best.gpus) == 0
-    slower = replace(best.metrics, decode_tokens_per_s=3999.0)
-    # 3,999 < 4,000 tokens/s: surely short, so it misses both load lines (`ttft_p90`, `tpot_p90`: traffic_misses)
+    slower = replace(best.metrics, decode_tokens_per_s=3636.0)
+    # 3,636 < 4,000 / 1.1 tokens/s: surely short, so it misses both load lines (`ttft_p90`, `tpot_p90`: traffic_misses)
     assert surely_misses(plan, slower, best.gpus) == 2
     assert found.pruned > 0
     whole = search(plan, objective="min-gpus", top=5, front=False, prune=False)
