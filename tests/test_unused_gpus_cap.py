@@ -37,3 +37,13 @@ def test_a_strategy_that_fills_no_whole_dp_is_told_the_cap_too():
     d = _w505("require { gpus <= 24 }", "strategy pp 3 < tp 8 >",
               'cluster { gpus = 64  gpus_per_node = 8  gpu preset "h100-sxm"  engine = pytorch }')
     assert d.hint == "`gpus <= 24` allows no more GPUs than the strategy's 24: `gpus = 24` rents only what it uses"
+
+
+@pytest.mark.parametrize("strategy, hint", [
+    ("strategy dp 2 < tp 8 >", "dp 8 would use 64"),               # 4 copies of 16 GPUs: dp 2 × 4, not dp 4 (32 GPUs)
+    ("strategy dp 3 < tp 4 >", "dp 15 would use 60"),              # 5 copies of 12 GPUs: dp 3 × 5
+])
+def test_the_replicas_proposed_count_the_strategys_own_dp(strategy, hint):
+    """A strategy that writes `dp` is told the `dp` that fills the cluster, not how many copies of itself do:
+    until 2026-12-03 `dp 2 < tp 8 >` on 100 GPUs read "dp 6 would use 96", where `dp 6 < tp 8 >` uses 48."""
+    assert _w505("", strategy).hint == hint

@@ -222,7 +222,7 @@ def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     """
     used, avail = ctx.layout.gpus_used, ctx.plan.cluster.gpus
     if used < avail:
-        hint = unused_hint(ctx.plan, used, bool(ctx.errors))     # within the plan's `gpus` requirements
+        hint = unused_hint(ctx.plan, used, bool(ctx.errors), ctx.strategy.dp)   # within the plan's `gpus` requirements
         yield diag("W505", Severity.WARNING,
                    f"{avail - used:,} of {avail:,} GPUs {'is' if avail - used == 1 else 'are'} unused "
                    f"(the strategy uses {used:,})",

@@ -18,9 +18,11 @@ from ..plan.workload import Requirement, RequirementKind
 __all__ = ["unused_hint"]
 
 
-def unused_hint(plan: Plan, used: int, errors: bool) -> str:
+def unused_hint(plan: Plan, used: int, errors: bool, dp: int = 1) -> str:
     """W505's hint for a strategy of `used` GPUs on `plan`'s cluster (`errors`: it breaks a rule, so none of its
-    replicas is proposed).
+    replicas is proposed) whose `dp` is written `dp`: the degree proposed is that `dp` times the copies of the whole
+    strategy the cluster holds (until 2026-12-03 the copies alone: `dp 2 < tp 8 >` on 100 GPUs read "dp 6 would
+    use 96", where `dp 6 < tp 8 >` uses 48).
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -31,6 +33,8 @@ def unused_hint(plan: Plan, used: int, errors: bool) -> str:
         'dp 4 would use 32 (`gpus <= 32` allows no more)'
         >>> unused_hint(p, 32, False)
         "`gpus <= 32` allows no more GPUs than the strategy's 32: `gpus = 32` rents only what it uses"
+        >>> unused_hint(p, 16, False, dp=2)          # `dp 2 < tp 8 >`: twice itself is `dp 4`
+        'dp 4 would use 32 (`gpus <= 32` allows no more)'
     """
     avail = plan.cluster.gpus
     caps = [r for r in plan.requirements if r.kind is RequirementKind.GPUS]
@@ -41,7 +45,7 @@ def unused_hint(plan: Plan, used: int, errors: bool) -> str:
                "`dagc search` ranks those that are"
     replicas = most // used
     if replicas > 1:
-        return f"dp {replicas:,} would use {replicas * used:,}" + \
+        return f"dp {replicas * dp:,} would use {replicas * used:,}" + \
             (f" ({cap} allows no more)" if cap and replicas < avail // used else "")
     rent = f"`gpus = {used}` rents only what {'it' if most == used else 'this one'} uses"
     if most == used:
