@@ -92,3 +92,20 @@ def test_e307_memory_table_counts_the_steps_tokens_not_every_prompt():
     assert any(d.code == "E307" for d in r.diagnostics)
     assert r.memory is not None
     assert [s.activation_bytes for s in r.memory.stages] == [256 * (2048 + 151936 / 8) * 2]
+
+
+def test_the_in_flight_line_says_prompts_queue_where_w513_does(tmp_path, capsys):
+    """The check's in-flight line closes on "steady state, no queueing" only where the chunk keeps up with the
+    batch's prompts; where it does not (W513), on their queue and a TTFT that is a floor. Until 2026-12-03 both
+    read "no queueing", beside W513's "prompts queue and TTFT grows"."""
+    from dagc.cli.main import main
+
+    def line(chunk: int) -> str:
+        path = tmp_path / f"c{chunk}.moe"
+        path.write_text(QWEN_4.format(batch=256, prompt=4000, chunk=chunk))
+        main(["check", str(path), "--no-search"])
+        (found,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("in flight (chunk")]
+        return found
+    assert line(2304).endswith("in flight; steady state, no queueing")
+    assert line(2303).endswith("fewer than the batch's 256: prompts queue and the TTFT grows (W513), the steady "
+                               "state's TTFT is a floor")

@@ -195,10 +195,20 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
                          "ranks, which meet in every all-to-all: TPOT mixes the two steps by f_g)" if s.group > 1
                          else " (TPOT mixes the two steps by f)") + "; TTFT "
                       f"{count_text(s.first_token_steps, 'mixed step')}; the chunk keeps up with the prompts of at "
-                      f"most {count_text(s.sustainable_batch, 'request')} in flight; steady state, no queueing",
+                      f"most {count_text(s.sustainable_batch, 'request')} in flight; " + _queueing(s.keeps_up, running),
                       markup=False)
         if (eager := eager_mixed_text(running, lay, plan.cluster)) is not None:
             console.print(eager[0].upper() + eager[1:] + ".", markup=False)
+
+
+def _queueing(keeps_up: bool, running: Workload) -> str:
+    """The in-flight line's last words: a steady state without a queue, or — the chunk short of the batch's prompts
+    (W513) — one whose prompts queue, its TTFT a floor. Until 2026-12-03 it said "steady state, no queueing" beside
+    W513's "prompts queue and TTFT grows"."""
+    if keeps_up:
+        return "steady state, no queueing"
+    return (f"fewer than the batch's {running.batch:,}: prompts queue and the TTFT grows (W513), the steady state's "
+            "TTFT is a floor")
 
 
 # ---------------------------------------------------------------- dagc compile
