@@ -185,6 +185,17 @@ def test_a_run_of_another_engine_than_the_plans_is_refused_at_its_backend():
     assert v.backend == "vllm" and disagreements(v, plan(engine="vllm"), "p.moe") == []
 
 
+def test_a_run_of_another_engine_and_gpu_is_hinted_both_settings_at_each():
+    """A run that disagrees on its engine and its GPUs is hinted the `--set`s of both at each: until 2026-12-03
+    each hint named its own alone, and the plan given one of them was refused at the other."""
+    rate, _ = read_runs(FIXTURES / "sglang.jsonl")
+    h200 = dataclasses.replace(rate, gpu="NVIDIA H200")
+    found = disagreements(h200, plan(), "p.moe")
+    both = ('calibrate with the plan this run measured: `--set "cluster.gpu=h200" --set "cluster.engine=sglang"` (in '
+            'a manifest, `set = ["cluster.gpu=h200", "cluster.engine=sglang"]`)')
+    assert [d.hint for d in found] == [both, both]
+
+
 @pytest.mark.parametrize(("serving", "said"), [("", ", the default"), ("serving = static", "")])
 def test_a_plan_served_statically_is_not_of_any_run(serving, said):
     """Every run file measures a server, which batches in flight: against a plan served statically (`batch`

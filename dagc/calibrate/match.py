@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, code, quote
@@ -123,16 +124,31 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str, shared: Shared 
                      and queued_by_design(run) else (setting, *more)))
 
     out, fixes = _deployment(run, plan, shown)
+    deployment = len(out)
     if _capped(run):
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run sent at {run.rate:g} requests/s "
                                f"with at most {run.concurrency} in flight, which dagc's traffic does not express (an "
                                "open loop, or a closed loop: not both)", run.span("concurrency"), CAPPED))
     _said(run, plan, say)
     every = tuple(dict.fromkeys((*fixes, *(x for _, _, settings in said for x in settings))))
+    if len(every) > len(fixes[:1]) and not _capped(run):     # the deployment's hints name every setting too
+        out[:deployment] = [replace(d, hint=_deployment_hint(every, shared)) for d in out[:deployment]]
     log = plan.workload.traffic is not None and plan.workload.traffic.log is not None
     return out + [run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name),
                               _log_hint(run) if log and name == "rate" else _traffic_hint(settings, shared, every))
                   for name, message, settings in said]
+
+
+def _deployment_hint(every: tuple[str, ...], shared: Shared | None) -> str:
+    """The hint of a disagreement of the run's deployment (its model, precision, GPUs, engine or serving) where the run
+    needs more settings than that one: the entry, or the `--set`s, of every one. Until 2026-12-03 an SGLang run at 2
+    requests/s against a vLLM plan at 4 was hinted `--set cluster.engine=sglang` alone at its `backend`, which gave
+    the rate's error next."""
+    if shared is not None:
+        return _traffic_hint((), shared, every)
+    listed = ", ".join(f'"{x}"' for x in every)
+    options = " ".join(f'--set "{x}"' for x in every)
+    return f"calibrate with the plan this run measured: `{options}` (in a manifest, `set = [{listed}]`)"
 
 
 def _log_hint(run: MeasuredRun) -> str:
