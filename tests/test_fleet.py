@@ -273,6 +273,17 @@ def test_worker_processes_give_the_same_answers(small):
     assert run_fleet(items, FLEET_ASK, jobs=2) == answers
 
 
+def test_a_fleet_whose_work_is_one_lanes_runs_in_this_process(tmp_path, monkeypatch):
+    """One GPU type at two counts: the second lane would start without a cluster (too few to help with, `HELP_LEFT`),
+    so `--jobs 2` answers in this process, as `--jobs 1` does, without starting a worker to run them all."""
+    path = write(tmp_path, HEAD + 'fleet {\n  gpu preset "h200" { price = 3.5 $/h }\n  gpus = [4, 8]\n}\n')
+    items = fleet_plans(path, load_fleet(path)[1])
+    assert [pl.cluster.gpus for _, pl in items] == [4, 8]
+    monkeypatch.setattr(fleet_run, "answer_cluster", _fake)
+    monkeypatch.setattr(fleet_run, "_in_processes", lambda *a: pytest.fail("a worker process was started"))
+    assert [a.per_million_tokens for _, a in run_fleet(items, FLEET_ASK, jobs=2)] == [3.5, 3.5]
+
+
 # ------------------------------------------------------------------ workers that die, resuming
 
 

@@ -28,7 +28,7 @@ from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from ..search.pool import die_with_parent
 from .cluster import Ask, answer_cluster, failed_answer
-from .lanes import Lanes
+from .lanes import Lanes, lanes_at_work
 from .stored import StoredAnswer
 
 __all__ = ["Answer", "run_fleet"]
@@ -61,7 +61,7 @@ def run_fleet(items: Sequence[Item], ask: Ask, *, jobs: int = 1,
     if ray is not None and todo:      # every answer resumed: no Ray started, nor its address reached
         from .ray_run import ray_answers
         ray_answers(todo, ask, ray, take)
-    elif jobs > 1 and len(todo) > 1:
+    elif jobs > 1 and lanes_at_work(todo, jobs) > 1:     # one lane at work: this process's (`lanes_at_work`)
         _in_processes(todo, ask, jobs, take)
     else:
         for point, plan in todo:
