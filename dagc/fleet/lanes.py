@@ -49,7 +49,7 @@ class Lanes(Generic[T]):
         >>> [x and x[0] for x in (lanes.next(0), lanes.next(1), lanes.next(1), lanes.next(0), lanes.next(0))]
         ['a', 'b', None, 'c', None]
         >>> many = Lanes([(n, p.model_copy(update={"cluster": p.cluster.model_copy(update={"gpus": n})}))
-        ...               for n in range(1, 12)], 2)       # one GPU type at 11 counts: the second lane helps, from its end
+        ...               for n in range(1, 12)], 2)       # one GPU type at 11 counts: lane 1 helps, from its end
         >>> [x and x[0] for x in (many.next(0), many.next(1), many.next(1), many.next(1))]
         [1, 11, 10, 9]
     """
