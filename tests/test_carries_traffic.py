@@ -116,7 +116,9 @@ def test_an_overloaded_deployment_does_not_meet_even_its_steady_state_requiremen
     assert load["overloaded"] is True and load["carries_traffic"] is False
     g = load["queue_growth"]
     assert g["grown"] == g["arrived"] - g["ended"] and g["grown"] > 4 * g["allowance"]
-    assert load["not_carried_because"].startswith(f"the queue keeps growing: of the {g['arrived']:,} requests")
+    assert load["not_carried_because"].startswith(
+        f"the queue keeps growing: it grew by {g['grown']:,} over the run's second half ({g['arrived']:,} requests "
+        f"arrived, {g['ended']:,} ended) — past the {g['allowance']:.0f} its arrivals' noise allows")
     assert load["capacity_requests_per_s"] < 28 * 0.99
 
 
@@ -255,7 +257,8 @@ def test_a_queue_growing_past_the_pace_with_a_cap_short_of_little_s_law_does_not
     assert behind.behind and not behind.significant
     why = not_carried_because(False, behind, 4.0, None, needs=(140.3, 128))
     assert why is not None and why.startswith("it needs ≈ 140 requests in flight at this rate") and "cap of 128" in why
-    assert "of the 999 requests arriving over the run's second half, 939 ended in it, 60 more in the system" in why
+    assert ("its queue grows: it grew by 60 over the run's second half (999 requests arrived, 939 ended) — past the 30 "
+            "(3 % of the arrivals) a capacity's trial allows; the arrivals' noise alone could make 79") in why
     assert not_carried_because(False, behind, 4.0, None, needs=(129.2, 128)) is None
     pace = QueueGrowth(999, 975, QUEUE_Z * math.sqrt(999))          # 24 more: 2.4 %, within the pace
     assert not_carried_because(False, pace, 4.0, None, needs=(140.3, 128)) is None

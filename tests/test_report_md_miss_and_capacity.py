@@ -43,7 +43,7 @@ def test_the_verdicts_table_says_the_missed_line_then_the_capacity():
 
 
 def test_a_line_the_growing_queue_makes_unmet_is_said_by_the_reason_once():
-    grows = "the queue keeps growing: of the 299 requests arriving over the run's second half, 254 ended in it"
+    grows = "the queue keeps growing: it grew by 45 over the run's second half (299 requests arrived, 254 ended)"
     unmet = RequirementResult(TTFT, 0.4031, unmet=grows)
     r = _result(unmet, RequirementResult(TPOT, 0.0437))
     r.load = SimpleNamespace(not_carried_because=grows)

@@ -138,23 +138,26 @@ def queue_behind(overloaded: bool, growth: QueueGrowth | None, needs: tuple[floa
         return (f"the queue keeps growing: {_grown(growth)} — past the {growth.allowance:.0f} its arrivals' noise "
                 "allows")
     if growth is not None and growth.behind and needs is not None and needs[0] > needs[1] * (1 + CAPACITY_TOLERANCE):
+        pace = PACE_SHARE * growth.arrived + growth.static
         return (f"{NEEDS_LEAD}{needs[0]:,.0f} requests in flight at this rate (Little's law: the arrival rate × a "
                 f"request's time in flight), more than its cap of {needs[1]:,}, and its queue grows: {_grown(growth)}"
-                f" — more than the {PACE_SHARE * 100:.0f} % of them a capacity's trial allows, within the "
-                f"{growth.allowance:.0f} this run's noise allows")
+                f" — past the {pace:,.0f} ({PACE_SHARE * 100:.0f} % of the arrivals) a capacity's trial allows; "
+                f"the arrivals' noise alone could make {growth.allowance:,.0f}, but with the cap short of Little's "
+                "law the growth is the cap's, not the noise's")
     return None
 
 
 def _grown(growth: QueueGrowth) -> str:
-    """How the queue grew, in words: of the requests arriving over the run's second half (or, `whole`, over the run),
-    how many ended (or were given their first token) in it, and how many more are in the system (waiting)."""
+    """How the queue grew, in words: by how many requests over the run's second half (or, `whole`, over the run), of
+    those arriving in it and those ending (or given their first token) in it. Until 2026-12-03 it read "of the 199
+    requests arriving over the run's second half, 192 ended in it, 7 more in the system", which read as 192 held."""
     if growth.whole:
-        return (f"of the {growth.arrived:,} requests arriving over the run, {growth.ended:,} were given their first "
-                f"token by its last arrival, {growth.grown:,} waiting to be served")
+        return (f"it grew by {growth.grown:,} over the run ({growth.arrived:,} requests arrived, {growth.ended:,} "
+                "were given their first token by its last arrival)")
     ended = "were given their first token" if growth.first_token else "ended"
-    where = "waiting to be served" if growth.first_token else "in the system"
-    return (f"of the {growth.arrived:,} requests arriving over the run's second half, {growth.ended:,} {ended} in it, "
-            f"{growth.grown:,} more {where}")
+    queue = "the queue waiting for a first token" if growth.first_token else "it"
+    return (f"{queue} grew by {growth.grown:,} over the run's second half ({growth.arrived:,} requests arrived, "
+            f"{growth.ended:,} {ended})")
 
 
 def needs_of(b: Binding) -> tuple[float, int] | None:
