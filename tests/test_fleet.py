@@ -25,6 +25,7 @@ from dagc.fleet.rank import rank_fleet
 from dagc.fleet.run import run_fleet
 from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
 from dagc.lang.load import load_plan, parse_strategy
+from dagc.search.at_rate import plan_at_rate
 from dagc.units import count_text, format_figure
 from dagc.verdict.check import check_strategy
 
@@ -871,3 +872,18 @@ def test_a_value_listed_twice_does_not_hide_the_other_values_errors(tmp_path):
     assert fleet_error(tmp_path, text) == [("E101", 6, text.index("sglng") + 1), ("E104", 6, text.rindex("vllm") + 1)]
     text = 'fleet { gpu preset "h200"  mix "a" { weight = -1 }  mix "a" { weight = 0.5 } }'
     assert fleet_error(tmp_path, text) == [("E104", 6, text.index("-1") + 1), ("E104", 6, text.rindex('"a"') + 1)]
+
+
+def test_the_best_s_capacity_is_bisected_at_the_fleet_s_rate_where_the_workload_writes_none(tmp_path, capsys):
+    """The fleet's `rate` alone gives the traffic: the best's capacity is its check's at that rate (`dagc check
+    --strategy S --set workload.rate=…`, the search's own traffic), not left out. Until 2026-12-03 the pick was
+    checked on the plan without traffic, and the best line had no capacity."""
+    text = HEAD.replace("  rate = 4 requests/s  requests = 20", "").replace("require { ttft_p99 <= 1 s  tpot_p90 <= "
+                                                                             "50 ms }", "require { ttft <= 1 s }")
+    path = write(tmp_path, text + 'fleet {\n  gpu preset "h100-sxm" { price = 2.5 $/h }\n  rate = 4 requests/s\n}\n')
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "--format", "json"]) == 0
+    best = json.loads(capsys.readouterr().out)["fleet"]["best"]
+    plan = load_plan(str(path))
+    assert plan.workload.traffic is None
+    own = check_strategy(plan_at_rate(plan, 4.0), parse_strategy(best["pick"]["strategy"]))
+    assert own.load is not None and best["capacity_requests_per_s"] == own.load.capacity_requests_per_s > 4.0

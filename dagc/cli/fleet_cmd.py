@@ -123,14 +123,20 @@ def cmd_fleet(args: Namespace) -> int:
     if plan.calibration is not None:     # picks on instances its runs never had: said, as `dagc search` says them
         from ..fleet.calibrated import outside_calibration
         result = replace(result, outside_calibration=outside_calibration(plan, result.ranked))
+    return _write_and_print(args, plan, _with_best_capacity(result, items), files, err)
+
+
+def _with_best_capacity(result: FleetResult, items: list[tuple[FleetPoint, Plan]]) -> FleetResult:
+    """`result` with its best pick's capacity bisected, under one traffic (no mixes): at the fleet's rate, the
+    replicas of a search's strategy running their own batch together (`judged_batch`)."""
     best = result.best
     pick = None if best is None else best.answer.pick
-    if best is not None and pick is not None and not best.mixes:  # one traffic: the best pick's capacity, bisected
-        from ..fleet.cluster import judged_batch, pick_capacity
-        cluster_plan = next(pl for p, pl in items if p.cluster == best.index)
-        # replicas of a search's strategy run their own batch together (`judged_batch`)
-        result = result.with_best_capacity(pick_capacity(cluster_plan, pick.strategy, judged_batch(pick.written)))
-    return _write_and_print(args, plan, result, files, err)
+    if best is None or pick is None or best.mixes:
+        return result
+    from ..fleet.cluster import judged_batch, pick_capacity
+    point, cluster_plan = next((p, pl) for p, pl in items if p.cluster == best.index)
+    return result.with_best_capacity(pick_capacity(cluster_plan, pick.strategy, judged_batch(pick.written),
+                                                   point.rate))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..rules.weights_fit import weights_beyond_cluster
 from ..schedule.timer import shared_timer
-from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events, with_capacity
+from ..search.at_rate import AtRate, RankedAtRate, plan_at_rate, rank_at_rate, rate_work_events, with_capacity
 from ..search.rejections import legal_line
 from ..search.search import SearchOptions, SearchResult, search
 from ..search.shown import exact_shown
@@ -337,16 +337,20 @@ def judged_batch(pick: Mapping[str, object]) -> int | None:
     return batch if isinstance(batch, int) else None
 
 
-def pick_capacity(plan: Plan, strategy: str, batch: int | None = None) -> float | None:
+def pick_capacity(plan: Plan, strategy: str, batch: int | None = None, rate: float | None = None) -> float | None:
     """The capacity (requests/s) of a cluster's pick — its strategy's text on the cluster's plan, with `batch`
     when given (the replicas of a search's strategy: `Candidate.replicas`, as `--set workload.batch`, which
-    `judged_batch` reads from the pick) — as `dagc check --strategy` bisects it (`dagc.verdict.under_load.capacity`):
-    the highest arrival rate at which its percentile requirements hold and its queue keeps pace; None when not
-    judged (past the work budget) or when the text does not check."""
+    `judged_batch` reads from the pick), under its traffic at the fleet's `rate` when given (`plan_at_rate`, as the
+    search ran it: until 2026-12-03 a plan whose rate the fleet alone writes was checked without traffic, and the
+    best line had no capacity) — as `dagc check --strategy` bisects it (`dagc.verdict.under_load.capacity`): the
+    highest arrival rate at which its percentile requirements hold and its queue keeps pace; None when not judged
+    (past the work budget) or when the text does not check."""
     try:
         decl = parse_strategy(strategy)
     except PlanError:
         return None
+    if rate is not None:
+        plan = plan_at_rate(plan, rate)
     if batch is not None:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch,
                                                                                     "batch_max": False})})

@@ -38,8 +38,8 @@ from .verify import RATE_VERIFIED, verify_first
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
 
-__all__ = ["RATE_CANDIDATES", "SHOWN_DEFAULT", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events",
-           "replica_counts", "replicas_of", "shown_percentiles", "with_capacity"]
+__all__ = ["RATE_CANDIDATES", "SHOWN_DEFAULT", "AtRate", "RankedAtRate", "plan_at_rate", "rank_at_rate",
+           "rate_work_events", "replica_counts", "replicas_of", "shown_percentiles", "with_capacity"]
 
 RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (beside its Pareto front)
 # goodputs per GPU this close (relative) to the best of their group are one within the runs' noise: ranked by headroom
@@ -131,9 +131,9 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
     candidate, and `RankedAtRate.beyond` counts the candidates left out; None simulates every one. With `jobs`
     above 1 the candidates' checks at the rate run ahead in that many worker processes (`calls_ahead`), taken in
     the same order: the same rows, sooner on as many cores."""
-    base = plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)
-    traffic = base.at_rate(rate)
-    trial = plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": traffic})})
+    trial = plan_at_rate(plan, rate)
+    traffic = trial.workload.traffic
+    assert traffic is not None
     runs = _Runs(trial, found.objective, rate, shown, jobs)
     beyond = runs.simulate(_pool(found), progress)
     ranked = _verified(trial, runs.ranking(), found.objective)
@@ -143,6 +143,13 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
         progress(1, 1)
     return RankedAtRate(rate, traffic, ranked, runs.skipped, shown_percentiles(plan), beyond=beyond,
                         budget_stopped=not found.ranked and not found.complete and found.stopped == "budget")
+
+
+def plan_at_rate(plan: Plan, rate: float) -> Plan:
+    """The plan under its traffic at `rate` requests/s, as `dagc search --rate` runs its candidates: its own traffic's
+    requests and lengths at that rate, or `REQUESTS_DEFAULT` requests where it has none."""
+    traffic = (plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)).at_rate(rate)
+    return plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": traffic})})
 
 
 class _Runs:
