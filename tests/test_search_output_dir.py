@@ -68,3 +68,19 @@ def test_a_directory_given_to_svg_is_told_the_options_that_write_into_it(tmp_pat
                           "file, or `-o plots` writes pareto.svg in it\n")
     assert run_dagc("search", str(path), "--svg", "plots/pareto.svg", "-q", cwd=tmp_path).returncode == 0
     assert os.listdir(tmp_path / "plots") == ["pareto.svg"]
+
+
+def test_a_compile_without_a_search_keeps_searchs_plot_not_a_compiles_own(tmp_path):
+    """`dagc compile --no-search` carries over a pareto.svg `dagc search` wrote into the directory, not the one an
+    earlier compile wrote (it plots that compile's search: until 2026-12-03 it stayed beside reports of another
+    batch)."""
+    path = _plan(tmp_path)
+    assert run_dagc("compile", str(path), "-o", "res", "-q", cwd=tmp_path).returncode == 0
+    assert "pareto.svg" in os.listdir(tmp_path / "res")
+    again = run_dagc("compile", str(path), "-o", "res", "-q", "--no-search", "--set", "workload.batch=4", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "pareto.svg" not in os.listdir(tmp_path / "res")
+    assert run_dagc("search", str(path), "-o", "res", "-q", cwd=tmp_path).returncode == 0
+    plot = (tmp_path / "res" / "pareto.svg").read_text()
+    assert run_dagc("compile", str(path), "-o", "res", "-q", "--no-search", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "res" / "pareto.svg").read_text() == plot          # the search's, carried over

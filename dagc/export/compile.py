@@ -43,6 +43,7 @@ from .output_dir import (
     carry_over,
     check_output_dir,
     clean_stale,
+    compile_plot,
     output_lock,
     safe_dir_name,
     sibling,
@@ -195,7 +196,7 @@ def _stage(plan: Plan, results: list[StrategyResult], staging: Path, out: Path, 
     several = bool(names)
     write_text_atomic(staging / MARKER, MARKER_TEXT)     # marks it dagc's, for clean_stale after a kill
     if opts.pareto_svg is not None:
-        write_text_atomic(staging / "pareto.svg", opts.pareto_svg)
+        write_text_atomic(staging / "pareto.svg", compile_plot(opts.pareto_svg))
     written = []
     for i, r in enumerate(results):
         d, final = (staging / names[i], out / names[i]) if several else (staging, out)

@@ -52,10 +52,15 @@ from .output_marker import (
 from .write import BESIDE, OutputError, check_beside, existing_directory, file_kind, lstat_or_none, write_text_atomic
 
 __all__ = ["check_output_dir", "default_output_dir", "safe_dir_name", "write_manifest", "plot_dir", "MARKER",
-           "MARKER_TEXT", "MANIFEST_HEAD", "OUTPUT_FILES", "MAX_DIR_NAME", "read_manifest", "staging_parent"]
+           "MARKER_TEXT", "MANIFEST_HEAD", "OUTPUT_FILES", "MAX_DIR_NAME", "read_manifest", "staging_parent",
+           "COMPILE_PLOT_MARK", "carry_over", "carry_launch_files", "compile_plot"]
 
 MAX_DIR_NAME = 64           # characters of a strategy's directory name (then cut, and made unique)
 CARRIED_OVER = ("pareto.svg",)          # written by `dagc search` into the same directory: kept
+# what `dagc compile`'s own pareto.svg carries after its signature, so that a later compile without a search does not
+# carry it over as a search's: it plots the run before, not this one (until 2026-12-03 it was kept, beside reports
+# of another batch)
+COMPILE_PLOT_MARK = "<!-- dagc compile: this compile's search -->"
 
 
 def safe_dir_name(name: str, fallback: str) -> str:
@@ -350,9 +355,21 @@ def carry_launch_files(out: Path, staging: Path) -> None:
             shutil.copy2(out / name, staging / name, follow_symlinks=False)
 
 
+def compile_plot(svg: str) -> str:
+    """`dagc compile`'s pareto.svg: the search's plot, `COMPILE_PLOT_MARK` after its first line."""
+    head, sep, rest = svg.partition("\n")
+    return f"{head}{sep}{COMPILE_PLOT_MARK}\n{rest}" if sep else svg
+
+
 def carry_over(out: Path, staging: Path) -> None:
+    """Keep in the new set the plots `dagc search` wrote into `out` (`CARRIED_OVER`), not a compile's own
+    (`COMPILE_PLOT_MARK` in its first lines)."""
     for name in CARRIED_OVER:
         src = out / name
         st = lstat_or_none(src)
-        if st is not None and stat.S_ISREG(st.st_mode) and lstat_or_none(staging / name) is None:
+        if st is None or not stat.S_ISREG(st.st_mode) or lstat_or_none(staging / name) is not None:
+            continue
+        with open(src, "rb") as f:              # bounded: the mark is in its first lines
+            head = f.read(4096)
+        if COMPILE_PLOT_MARK.encode() not in head:
             shutil.copyfile(src, staging / name, follow_symlinks=False)
