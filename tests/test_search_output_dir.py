@@ -84,3 +84,25 @@ def test_a_compile_without_a_search_keeps_searchs_plot_not_a_compiles_own(tmp_pa
     plot = (tmp_path / "res" / "pareto.svg").read_text()
     assert run_dagc("compile", str(path), "-o", "res", "-q", "--no-search", cwd=tmp_path).returncode == 0
     assert (tmp_path / "res" / "pareto.svg").read_text() == plot          # the search's, carried over
+
+
+def test_search_replaces_the_plot_a_compile_wrote(tmp_path):
+    """A compile's own plot starts as a search's (its root element, then the signature): `dagc search --svg` onto it
+    replaces it, as onto its own."""
+    path = _plan(tmp_path)
+    assert run_dagc("compile", str(path), "-o", "res", "-q", cwd=tmp_path).returncode == 0
+    run = run_dagc("search", str(path), "--svg", str(tmp_path / "res" / "pareto.svg"), "-q", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "dagc compile:" not in (tmp_path / "res" / "pareto.svg").read_text()
+
+
+def test_a_plot_onto_another_of_dagcs_outputs_is_refused_as_that(tmp_path):
+    """`--svg` onto a compile's report is refused (exit 5), and the refusal says it is dagc's output, listed in the
+    set's manifest, not "dagc did not write it" (until 2026-12-03)."""
+    path = _plan(tmp_path)
+    assert run_dagc("compile", str(path), "-o", "res", "-q", "--no-search", cwd=tmp_path).returncode == 0
+    report = (tmp_path / "res" / "report.md").read_text()
+    run = run_dagc("search", str(path), "--svg", "res/report.md", "-q", cwd=tmp_path)
+    assert run.returncode == 5 and (tmp_path / "res" / "report.md").read_text() == report
+    assert "it is another of dagc's outputs (listed in res/.dagc-output)" in run.stderr
+    assert "did not write it" not in run.stderr

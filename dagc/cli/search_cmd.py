@@ -153,7 +153,7 @@ def _write_pareto(args: Namespace, plan: Plan, found: SearchResult, err: Console
     with loading():
         from ..export.output_dir import default_output_dir, plot_dir
         from ..export.pareto import PARETO_SIGNATURE, plan_pareto_svg
-        from ..export.write import OutputError, check_own, write_text_atomic
+        from ..export.write import OutputError, write_text_atomic
         from ..verdict.check import check
         from .printing import output_failed
     # the plot reads the plan's strategies' steady-state figures: their traffic is not simulated for it
@@ -165,7 +165,7 @@ def _write_pareto(args: Namespace, plan: Plan, found: SearchResult, err: Console
             raise OutputError(svg_path, f"it is a directory: `--svg {shlex.quote(str(svg_path / 'pareto.svg'))}` "
                               f"names the plot's file, or `-o {shlex.quote(str(svg_path))}` writes pareto.svg in it")
         if svg_path is not None:    # replaces only a pareto.svg dagc drew, short of --force
-            check_own(svg_path, PARETO_SIGNATURE, force)
+            _check_plot(svg_path, PARETO_SIGNATURE, force)
         else:                       # -o DIR or out/<plan>: a dagc output directory, its manifest lists the plot
             out = Path(args.output) if args.output else default_output_dir(plan.name)
             svg_path = out / "pareto.svg"           # named by an error before the directory is made ready
@@ -175,6 +175,25 @@ def _write_pareto(args: Namespace, plan: Plan, found: SearchResult, err: Console
         output_failed(err, exc, svg_path, "cannot write")
         return None
     return svg_path
+
+
+def _check_plot(path: Path, signature: str, force: bool) -> None:
+    """`check_own` of the plot's path, whose refusal of another of dagc's outputs (listed in its directory's manifest:
+    a compile's report.json) says so: until 2026-12-03 it said "dagc did not write it" of a file dagc wrote."""
+    from ..export.output_marker import MARKER, read_manifest
+    from ..export.write import OutputError, check_own
+    try:
+        check_own(path, signature, force)
+    except OutputError as exc:
+        for up in list(path.parents)[:3]:           # a compile's set: its top, or a strategy's directory in it
+            try:
+                listed = read_manifest(up)
+            except OutputError:
+                listed = None
+            if listed is not None and path.relative_to(up).as_posix() in listed:
+                raise OutputError(path, f"it is another of dagc's outputs (listed in {up / MARKER}), not a plot "
+                                  "`dagc search` drew: choose another path, or `-o DIR` for the plot") from exc
+        raise
 
 
 def _rate_rows(args: Namespace) -> int:

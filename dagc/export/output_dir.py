@@ -356,9 +356,10 @@ def carry_launch_files(out: Path, staging: Path) -> None:
 
 
 def compile_plot(svg: str) -> str:
-    """`dagc compile`'s pareto.svg: the search's plot, `COMPILE_PLOT_MARK` after its first line."""
-    head, sep, rest = svg.partition("\n")
-    return f"{head}{sep}{COMPILE_PLOT_MARK}\n{rest}" if sep else svg
+    """`dagc compile`'s pareto.svg: the search's plot, `COMPILE_PLOT_MARK` after its first two lines (its root element
+    and its signature, where `dagc.export.write.check_own` reads them: `dagc search --svg` may replace it)."""
+    lines = svg.split("\n", 2)
+    return "\n".join([*lines[:2], COMPILE_PLOT_MARK, *lines[2:]]) if len(lines) == 3 else svg
 
 
 def carry_over(out: Path, staging: Path) -> None:
