@@ -184,8 +184,15 @@ class PlanError(Exception):
 
     def __init__(self, diagnostics: Iterable[Diagnostic]):
         self.diagnostics = cap(diagnostics)
-        first = self.diagnostics[0].message if self.diagnostics else "invalid plan"
-        super().__init__(first)
+        super().__init__(_headline(self.diagnostics[0]) if self.diagnostics else "invalid plan")
+
+
+def _headline(d: Diagnostic) -> str:
+    """A `PlanError`'s text: its first diagnostic's header line as `render` gives it — `p.moe:3:24: error[E101]: …`,
+    located — or its message alone where that spans lines. Until 2026-12-03 the message alone, without its place
+    (`unknown field `promt` in workload`), where the README promises located diagnostics."""
+    header = render(d).split("\n", 1)[0]
+    return header if "\n" not in d.message else d.message
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
