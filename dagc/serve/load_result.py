@@ -59,10 +59,16 @@ class QueueGrowth:
         return self.grown > self.allowance
 
     @property
+    def pace(self) -> float:
+        """The most the queue may grow and keep the capacity's pace: `PACE_SHARE` of the arrivals, and a static
+        batch's requests."""
+        return PACE_SHARE * self.arrived + self.static
+
+    @property
     def behind(self) -> bool:
-        """The queue grows by more than `PACE_SHARE` of the arrivals: an estimate, not a test — the capacity's
-        bisection reads it to place the rate a deployment keeps up with, noise either way."""
-        return self.grown > PACE_SHARE * self.arrived + self.static
+        """The queue grows past its `pace`: an estimate, not a test — the capacity's bisection reads it to place the
+        rate a deployment keeps up with, noise either way."""
+        return self.grown > self.pace
 
 
 @dataclass(frozen=True)

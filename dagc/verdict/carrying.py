@@ -138,10 +138,9 @@ def queue_behind(overloaded: bool, growth: QueueGrowth | None, needs: tuple[floa
         return (f"the queue keeps growing: {_grown(growth)} — past the {growth.allowance:.0f} its arrivals' noise "
                 "allows")
     if growth is not None and growth.behind and needs is not None and needs[0] > needs[1] * (1 + CAPACITY_TOLERANCE):
-        pace = PACE_SHARE * growth.arrived + growth.static
         return (f"{NEEDS_LEAD}{needs[0]:,.0f} requests in flight at this rate (Little's law: the arrival rate × a "
                 f"request's time in flight), more than its cap of {needs[1]:,}, and its queue grows: {_grown(growth)}"
-                f" — past the {pace:,.0f} ({PACE_SHARE * 100:.0f} % of the arrivals) a capacity's trial allows; "
+                f" — past the {growth.pace:,.0f} ({PACE_SHARE * 100:.0f} % of the arrivals) a capacity's trial allows; "
                 f"the arrivals' noise alone could make {growth.allowance:,.0f}, but with the cap short of Little's "
                 "law the growth is the cap's, not the noise's")
     return None
