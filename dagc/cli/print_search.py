@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from ..verdict.verdict import RequirementResult
 
 
+# with `--rate`, what the search's own tables were judged on: the plan's workload, not the rate's tables below them
+OWN_WORKLOAD = " on the plan's own workload (without --rate)"
+
+
 def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None = None) -> None:
     """What a partial search did not do; with `plan`, that no candidate could be simulated under its traffic
     (W518: its load requirements are judged by nothing)."""
@@ -172,8 +176,9 @@ def _est(c: Candidate) -> str:
     return "" if c.exact else "≈ "
 
 
-def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
-    """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is.
+def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan, scope: str = "") -> None:
+    """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is; `scope` follows
+    the tables' titles (with `--rate`, `OWN_WORKLOAD`: what they were judged on is not the rate's tables below).
 
     The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap
     none`), so they have no columns of their own.
@@ -185,15 +190,16 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
         out.print(f"wrote {svg_path}", markup=False)
         return
     best = found.ranked[:top]
-    hidden = _print_best(out, found, best, plan)      # the `binding requirement` column left out at this width
+    hidden = _print_best(out, found, best, plan, scope)      # the `binding requirement` column left out at this width
     front = sorted(found.pareto, key=lambda c: c.metrics.tpot_s)[:20]
     note = _steady_note(plan, found, len(best))
     _print_notes(out, best, front, plan, note)
     if front:
-        _print_front(out, best, front, plan, note)
+        _print_front(out, best, front, plan, note, scope)
     else:
-        out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in " + (
-            "`--format json`, its column not shown at this width" if hidden else "the table above") + ")", markup=False)
+        out.print(f"Pareto front{scope}: empty — no candidate meets the requirements (their binding requirement is "
+                  + ("in `--format json`, its column not shown at this width" if hidden else "in the table above")
+                  + ")", markup=False)
         _print_closest(out, found, plan)
     out.print(f"wrote {svg_path}", markup=False)
 
@@ -217,7 +223,7 @@ def _print_rejections(out: Console, found: SearchResult) -> None:
         out.print(line, markup=False)
 
 
-def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], plan: Plan) -> bool:
+def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], plan: Plan, scope: str = "") -> bool:
     """The best's table and those within dagc's error of #1; whether the table left out `binding requirement`."""
     varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
     drafted = any(c.speculative_tokens is not None for c in best)     # `--vary speculative`
@@ -249,7 +255,7 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
                + SEARCH_COLUMNS[2:7] + ((extra,) if extra else ()) + tuple(loads) + SEARCH_COLUMNS[7:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
-    dropped = print_fitted(out, f"best {len(best)}", table_columns(columns, [extra or ranked_by.column]), rows)
+    dropped = print_fitted(out, f"best {len(best)}{scope}", table_columns(columns, [extra or ranked_by.column]), rows)
     if unsure:
         out.print(UNSURE_NOTE + "; ".join(unsure_row(k, said) for k, said in unsure.items()), markup=False)
     from ..verdict.ledger import within_error_of_best
@@ -347,7 +353,8 @@ def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candid
                   "not reach", markup=False)
 
 
-def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:
+def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str,
+                 scope: str = "") -> None:
     """The Pareto front's table (its columns those of the best's table: `batch (max)`, `drafted`)."""
     varied = any(c.batch is not None for c in best)
     drafted = any(c.speculative_tokens is not None for c in best)
@@ -367,6 +374,8 @@ def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candid
     meeting = "meeting the requirements"
     if steady:       # each point says what it was judged on; the note above the front says what that means
         meeting = "meeting the requirements; `yes (steady state)`: a point not simulated under the plan's traffic"
+    if scope:       # `OWN_WORKLOAD` inside the parentheses: " on the plan's own workload, without --rate"
+        meeting += scope.replace(" (", ", ").rstrip(")")
     print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT",
                  table_columns(columns, ("decode (tokens/s/GPU)", "TPOT")), rows)      # the front's two axes
     if unsure:

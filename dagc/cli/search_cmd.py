@@ -51,7 +51,7 @@ def cmd_search(args: Namespace) -> int:
     with loading():                     # the printers, once there is a plan to search: a plan's errors come back first
         from .print_check import objective_text, print_overrides, print_plan
         from .print_rate import print_at_rate, print_rate_conclusion
-        from .print_search import print_search, print_search_verdict, print_search_warnings
+        from .print_search import OWN_WORKLOAD, print_search, print_search_verdict, print_search_warnings
     if _refused(args, plan, err):
         return EXIT_INVALID
     plan, found, jobs = _searched(args, plan, err)
@@ -82,8 +82,7 @@ def cmd_search(args: Namespace) -> int:
         return done
     out = make_console()
     if is_quiet(args):
-        print_search_verdict(out, found, plan, "best" if at_rate is None else
-                             "best on the plan's own workload (without --rate)")
+        print_search_verdict(out, found, plan, "best" + ("" if at_rate is None else OWN_WORKLOAD))
         if at_rate is not None:             # --rate's conclusion, which --quiet keeps
             print_rate_conclusion(out, at_rate, plan, args.plan)
         return done
@@ -91,7 +90,7 @@ def cmd_search(args: Namespace) -> int:
         print_plan(out, plan, args.plan, objective_text(plan, args.plan), args.overrides)
     else:
         print_overrides(out, args.overrides)
-    print_search(out, found, args.top, svg_path, plan)
+    print_search(out, found, args.top, svg_path, plan, "" if at_rate is None else OWN_WORKLOAD)
     if at_rate is not None:
         print_at_rate(out, at_rate, args.top, plan, args.plan)
     return done

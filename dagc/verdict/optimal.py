@@ -252,9 +252,8 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
             # this strategy is legal, yet none of the search's: it lies outside the space the search tries
             return None, replace(covered, why=Why.OUTSIDE_SPACE)
         return None, replace(covered, why=Why.NONE_LEGAL if found.complete else Why.STOPPED_BEFORE_LEGAL)
-    own = None
-    if result.metrics is not None and result.gpus_used:
-        own = OBJECTIVES[found.objective].score_of(result.metrics, result.gpus_used)
+    own = OBJECTIVES[found.objective].score_of(result.metrics, result.gpus_used) \
+        if result.metrics is not None and result.gpus_used else None
     evidence = replace(covered, objective=found.objective, best=_best(best), own_score=own, tolerance=tolerance,
                        estimate=found.rescore_cut and not best.exact,
                        simulated=sum(1 for c in ranked if c.judged == "all"),
@@ -275,9 +274,10 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
                                      None if result.load is None else result.load.carries_traffic)
     if 0 < best.misses < own_misses:
         return False, replace(evidence, why=Why.FEWER_MISSES)
+    if best.meets_requirements is False and own_meets and (claim := _claiming(ranked, own, tolerance)) is not None:
+        return None, _claimed(evidence, claim, result)      # a better one meets on the steady state alone
     # a score is higher for the better: within `tolerance` of the best's is within it of the best's figure, for a
-    # negative score (a latency, GPUs, GPU time per token: the figure negated) as for a positive one
-    within = own >= best.score - tolerance * abs(best.score)
+    within = own >= best.score - tolerance * abs(best.score)    # negative score (a latency, GPUs, …) as a positive
     if within or (best.meets_requirements is False and own_meets):
         if not found.complete:
             return None, replace(evidence, why=Why.NONE_BETTER_SO_FAR)
@@ -313,6 +313,24 @@ def _with_startable(evidence: OptimalEvidence, best: SearchedCandidate, found: S
         return replace(evidence, best_refused=refused)
     return replace(evidence, best_refused=refused, startable=_best(c), startable_is_this=_is_this(c, result),
                    startable_figures=figures(c.metrics, c.gpus, c.memory_fraction))
+
+
+def _claimed(evidence: OptimalEvidence, claim: SearchedCandidate, result: Checked) -> OptimalEvidence:
+    """The evidence against `claim` (`_claiming`): the walk under the traffic ran out (`SearchResult.known_first`), the
+    simulated, which missed, ranking above a better candidate that meets every requirement on the steady state alone
+    — not "yes" beside it (until 2026-12-03 a 32-GPU strategy was optimal by min-gpus beside a 24-GPU one its own check
+    found meeting them all)."""
+    return replace(evidence, why=Why.BETTER_UNSIMULATED, best=_best(claim),
+                   best_figures=figures(claim.metrics, claim.gpus, claim.memory_fraction),
+                   best_requirements=_best_requirements(claim, result), estimate=False, best_refused=(),
+                   startable=None, startable_figures=None, startable_is_this=False)
+
+
+def _claiming(ranked: Sequence[SearchedCandidate], own: float, tolerance: float) -> SearchedCandidate | None:
+    """The best-ranked candidate judged on the steady state alone that meets every requirement there and scores
+    better than this strategy (`own`) by more than `tolerance`; None when there is none."""
+    return next((c for c in ranked if c.judged != "all" and c.meets_requirements
+                 and own < c.score - tolerance * abs(c.score)), None)
 
 
 def dominating(ranked: Sequence[C], result: Checked, own: float, tolerance: float, exact: bool = True) -> list[C]:
