@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:
 from dagc.calibrate.figures import dagc_figures as _dagc_figures, with_terms  # noqa: E402
 from dagc.diagnostics import PlanError  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.launch.sglang_share import sglang_fraction  # noqa: E402
 from dagc.plan.engines import ENGINE_NAMES, EngineName, known_release  # noqa: E402
 
 __all__ = ["CORPUS", "QUANTITIES", "RESULTS", "RESULTS_PYTORCH", "SPLIT", "TARGETS", "CorpusError", "CorpusFile",
@@ -230,7 +231,6 @@ def with_engine(plan: str, engine: str, release: str | None = None) -> str:
 
 # ---------------------------------------------------------------- the engine's memory share
 
-MIB, GIB = 2.0**20, 2.0**30
 # The engines' default share of GPU memory, which a benchmark run with the engine's defaults had (a run whose
 # settings name another gives it as `memory_fraction`): vLLM's `gpu_memory_utilization` 0.9 of the GPU's total
 # (vllm/config/cache.py); TensorRT-LLM's `free_gpu_memory_fraction` 0.9 of the memory free after the weights and
@@ -238,32 +238,6 @@ MIB, GIB = 2.0**20, 2.0**30
 # GPU's memory (`sglang_fraction`).
 VLLM_GPU_MEMORY_UTILIZATION = 0.9
 TRTLLM_FREE_GPU_MEMORY_FRACTION = 0.9
-
-
-def sglang_fraction(capacity_bytes: float, chunk: int, gpus: int, pp: int, attention_dp: int,
-                    speculative: bool) -> float:
-    """SGLang's default `mem_fraction_static` (python/sglang/srt/server_args.py, `_handle_gpu_memory_settings`):
-    (memory − reserved) / memory, reserved (MB) = 512 + 1.5 · max(chunk, 2048) + 2 · cuda_graph_max_bs +
-    1024 · tp · pp / 8 (+ 3 · cuda_graph_max_bs · dp with DP attention, + 1.5 · … past 300), at least 10 GiB
-    on a GPU of more than 60 GB, + 2 GiB with a draft model; cuda_graph_max_bs 256 below tp 4 and 512 from it
-    on an 60–160 GB GPU, 512 above.
-
-    Example:
-        >>> sglang_fraction(80 * GIB, 8192, 8, 1, 1, False)    # 1 − (512 + 1.5·8192 + 2·512 + 1024) / 81920
-        0.819
-        >>> sglang_fraction(80 * GIB, 2048, 1, 1, 1, False)    # 6,016 MB, raised to 10 GiB
-        0.875
-    """
-    mem = capacity_bytes / MIB
-    graph_bs = 512 if mem >= 160 * 1024 or gpus >= 4 else 256
-    reserved = 512 + max(chunk, 2048) * 1.5 + graph_bs * 2 + gpus * pp / 8 * 1024
-    if attention_dp > 1:
-        reserved += graph_bs * attention_dp * 3 + (graph_bs * attention_dp * 1.5 if graph_bs > 300 else 0)
-    if mem > 60 * 1024:
-        reserved = max(reserved, 10 * 1024)
-    if speculative:
-        reserved += 2 * 1024
-    return round((mem - reserved) / mem, 3)
 
 
 def flatten_first(plan):

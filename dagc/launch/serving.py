@@ -37,6 +37,7 @@ from ..rules.serving import longest_over_kv
 from ..serve.kv_blocks import kv_capacity_tokens
 from ..serve.requests import length_limit, longest_request, request_lengths
 from ..units import format_bytes
+from .sglang_share import sglang_fraction
 
 __all__ = ["Serving", "fraction_text", "longest_fits", "longest_prompt", "memory_limit", "memory_shares", "serving",
            "strategy_memory"]
@@ -91,6 +92,8 @@ class Serving:
     limit_text: str = ""         # that requirement as the plan writes it
     kv_needed_bytes: float | None = None  # the KV cache dagc priced for the batch at full length, on the stage that
     kv_resident_bytes: float = 0.0        # needs most with it; and that stage's weights + activations
+    # SGLang's own mem_fraction_static at the flags the launch writes (`_engine_share`); None: not known
+    engine_share: float | None = None
 
     @property
     def whole_prompts(self) -> bool:
@@ -204,6 +207,28 @@ class Serving:
         limit = f"limit {format_bytes(self.top_bytes)} (`{self.limit_text}`), " if self.capped else ""
         return f"{limit}capacity {format_bytes(self.capacity_bytes)}, dagc's reserve {format_bytes(self.reserve_bytes)}"
 
+    @property
+    def static_notes(self) -> list[str]:
+        """What `--mem-fraction-static` is made of (`static_fraction`), and, where SGLang left to itself would keep
+        more of the GPU for its activations, graphs and buffers (`engine_share`, when its rule leaves a pool at all),
+        that share and the `reserve` under which dagc's figures are sized by it (its KV pool that much smaller)."""
+        own = self.static_fraction or 0.0
+        notes = [f"--mem-fraction-static {fraction_text(own)}: SGLang's share of each GPU's memory for weights and the "
+                 f"KV cache pool = ({self.top_word} − reserve − activations) / capacity, {self.capacity_text}, "
+                 f"activations {format_bytes(self.activation_bytes or 0.0)}"]
+        share = self.engine_share
+        if share is None or share <= 0 or _floor3(share) >= own:
+            return notes
+        # the reserve under which dagc's share is SGLang's: top − activations − share × capacity, rounded down
+        reserve = self.top_bytes - (self.activation_bytes or 0.0) - _floor3(share) * self.capacity_bytes
+        more = format_bytes((own - _floor3(share)) * self.capacity_bytes)
+        return [*notes, f"SGLang left to itself would take {fraction_text(share)} (`_handle_gpu_memory_settings`: "
+                        f"{more} more of each GPU kept for a step of --chunked-prefill-size tokens, its decode graphs "
+                        "and its buffers, where dagc keeps its reserve and the activations of its steady state's "
+                        "step); should the server run out of memory, `cluster { reserve = "
+                        f"{math.floor(reserve / 2**30 * 100) / 100:.2f} GiB }}` sizes dagc's figures and this flag by "
+                        "SGLang's share"]
+
 
 def longest_prompt(workload: Workload) -> int:
     """The longest prompt the workload's traffic sends (`request_lengths`: a log's, the longest drawn), else
@@ -296,7 +321,17 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    max_len=length_limit(workload, plan.model.context_length),
                    limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "",
                    kv_needed_bytes=fullest.kv_needed_bytes if fullest else None,
-                   kv_resident_bytes=fullest.weights_bytes + fullest.activation_bytes if fullest else 0.0)
+                   kv_resident_bytes=fullest.weights_bytes + fullest.activation_bytes if fullest else 0.0,
+                   engine_share=_engine_share(plan, layout, workload, chunk))
+
+
+def _engine_share(plan: Plan, lay: Layout, workload: Workload, chunk: int) -> float:
+    """SGLang's own `mem_fraction_static` (`dagc.launch.sglang_share.sglang_fraction`) at the flags `dagc launch`
+    writes: a rank's step of `chunk` tokens (--chunked-prefill-size over the attention-DP ranks, as
+    bench/fidelity_corpus.py gives a run's), --tp-size the stage's GPUs, --cuda-graph-max-bs-decode a rank's pipeline
+    batch, a draft model when speculative."""
+    return sglang_fraction(plan.cluster.gpu.memory_bytes, chunk, lay.group_size, lay.pp, lay.adp,
+                           workload.speculative is not None, graph_bs=-(-lay.requests_per_rank // lay.pp))
 
 
 def longest_fits(plan: Plan, strategy: Strategy, layout: Layout) -> Diagnostic | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..plan.cluster import Vendor
 from ..plan.workload import Overlap, PoolRole
-from ..units import count_text, format_bytes
+from ..units import count_text
 from . import chunked, eplb
 from .degrees import Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
@@ -342,10 +342,7 @@ def _serving_notes(v: Serving | None, speculative: bool = False) -> list[str]:
         notes.append("--mem-fraction-static: dagc has no per-GPU memory figures for this strategy; SGLang's default "
                      "applies")
     else:
-        notes.append(f"--mem-fraction-static {fraction_text(v.static_fraction)}: SGLang's share of each GPU's memory "
-                     f"for weights and the KV cache pool = ({v.top_word} − reserve − activations) / capacity, "
-                     f"{v.capacity_text}, activations {format_bytes(v.activation_bytes or 0.0)}")
-        notes += v.limit_notes
+        notes += [*v.static_notes, *v.limit_notes]
     return notes
 
 
