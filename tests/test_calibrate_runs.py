@@ -137,7 +137,9 @@ def test_a_run_of_other_traffic_is_named_at_its_field():
     by_field = {r.src.text[d.span.start:d.span.end]: d for d in found}
     assert set(by_field) == {'"num_prompts"', '"request_rate"', '"total_input_tokens"'}
     assert by_field['"request_rate"'].message.endswith("the run sent 4 requests/s, the plan 8 requests/s")
-    assert '`--set "workload.rate=4 requests/s"`' in by_field['"request_rate"'].hint
+    # each field's hint holds every setting the run needs (until 2026-12-03 its own alone)
+    every = '`--set "workload.requests=100" --set "workload.rate=4 requests/s" --set "workload.prompt=512"`'
+    assert all(f"give the plan the run's traffic: {every}" in d.hint for d in found)
     # the plan's line as a plan writes it (no thousands separator: `prompt = 1,024` does not parse)
     said = by_field['"total_input_tokens"'].message
     assert "mean input length is 512.0 tokens, the plan's `prompt = 1024` (more than" in said
@@ -194,6 +196,20 @@ def test_a_run_of_another_engine_and_gpu_is_hinted_both_settings_at_each():
     both = ('calibrate with the plan this run measured: `--set "cluster.gpu=h200" --set "cluster.engine=sglang"` (in '
             'a manifest, `set = ["cluster.gpu=h200", "cluster.engine=sglang"]`)')
     assert [d.hint for d in found] == [both, both]
+
+
+def test_a_run_of_another_engine_and_rate_is_hinted_both_settings_at_each():
+    """An SGLang run at another rate than the vLLM plan's: the hint at its rate carries the engine's `--set` too, as
+    the one at its backend carries the rate's (until 2026-12-03 the rate's hint held its own `--set` alone, which
+    the plan given it refused again at the backend)."""
+    rate, _ = read_runs(FIXTURES / "sglang.jsonl")
+    other = dataclasses.replace(rate, rate=(rate.rate or 1.0) * 2)
+    found = disagreements(other, plan(), "p.moe")
+    sets = ("cluster.engine=sglang", f"workload.rate={other.rate:g} requests/s")
+    options = " ".join(f'--set "{x}"' for x in sets)
+    assert [d.code for d in found] == ["E110", "E110"]
+    assert found[0].hint.startswith(f"calibrate with the plan this run measured: `{options}`")
+    assert found[1].hint.startswith(f"give the plan the run's traffic and deployment: `{options}`")
 
 
 @pytest.mark.parametrize(("serving", "said"), [("", ", the default"), ("serving = static", "")])

@@ -84,18 +84,21 @@ def kept_sets(sets: Sequence[str], settings: Sequence[str]) -> tuple[str, ...]:
 
 def _traffic_hint(settings: tuple[str, ...], shared: Shared | None, every: tuple[str, ...] = ()) -> str:
     """The `--set`s that make the plan the run's, or, where the plan is others' too, the run's own manifest entry,
-    with `every` setting the run needs (each of its disagreements'): the entry is then the run's whole plan. Until
+    with `every` setting the run needs (each of its disagreements'; `settings`, this one's, without it): the entry, or
+    the `--set`s, are then the run's whole plan. Until
     2026-11-30 each disagreement's entry held its own setting alone — a run of 200 requests at 8 clients against a
     plan of 300 at 4 requests/s was hinted `set = ["workload.requests=200"]` at one field and `set =
     ["workload.concurrency=8", …]` at the other, and an entry written from either was refused again at the other."""
-    listed = ", ".join(f'"{x}"' for x in settings)
+    every = every or settings
     if shared is not None:
-        every = every or settings
         listed = ", ".join(f'"{x}"' for x in (*kept_sets(shared.sets, every), *every))
         lines = ", ".join(f"`{x}`" for x in ("[[run]]", *shared.entry.split("  "), f"set = [{listed}]"))
         return f"{shared.why} give this run an entry of its own, the lines {lines}"
-    options = "`" + " ".join(f'--set "{x}"' for x in settings) + "`"
-    return (f"give the plan the run's traffic: {options} (in a manifest, `set = [{listed}]`), "
+    # every setting the run needs, at each of its disagreements (until 2026-12-03 on the command line each its own)
+    listed = ", ".join(f'"{x}"' for x in every)
+    options = "`" + " ".join(f'--set "{x}"' for x in every) + "`"
+    what = "traffic" if all(x.startswith("workload.") for x in every) else "traffic and deployment"
+    return (f"give the plan the run's {what}: {options} (in a manifest, `set = [{listed}]`), "
             "or calibrate with the plan this run measured")
 
 
