@@ -29,3 +29,20 @@ def test_every_dollar_of_fleet_md_outside_code_is_escaped(tmp_path: Path, capsys
     assert "| \\$0.6028 | \\$0.3014 | \\$5/h |" in md
     # a code span keeps its `$` as written: it renders as code, and is pasted
     assert "--set 'cluster.price=2.5 $/h'" in md
+
+
+def test_a_sentence_of_dagc_s_own_escapes_its_dollars_beside_its_code_spans():
+    """The held-back clusters' line is one of dagc's sentences (`md_prose`): until 2026-12-03 its two rents were bare,
+    `($4.98/h) … ($2.49/h)`, and rendered as math between them on GitHub."""
+    from dagc.export.fleet_words import held_by_batch
+    from dagc.export.md_escape import md_prose
+
+    load = {"binding": {"limit": "requests_in_flight", "missed_latencies": ["ttft"]}}
+    row = {"cluster": {"gpu": "h100-sxm", "gpus": 1, "gpus_per_node": 8}, "rent_per_hour": 2.49, "pick": {"load": load}}
+    held = held_by_batch({"rent_per_hour": 4.98}, [row])
+    assert held is not None
+    md = md_prose(held)
+    assert md.startswith("cheaper to rent than the best (\\$4.98/h), held back by the plan's batch: 1 x h100-sxm "
+                         "(\\$2.49/h)")
+    assert re.search(r"(?<!\\)\$", _SPAN.sub("", md)) is None
+    assert "`batch = max`" in md                  # its code span as written

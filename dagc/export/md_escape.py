@@ -21,7 +21,8 @@ VERDICT_WORDS = {True: "**yes**", False: "**no**", None: "not judged"}     # a v
 # stay as they are.
 _PUNCT = re.compile(r"([\\`*_\[\]<>|~&:$])")
 _TICKS = re.compile(r"`+")
-_PROSE_PUNCT = re.compile(r"([\\`*_\[\]<>|~&])")
+_PROSE_PUNCT = re.compile(r"([\\`*_\[\]<>|~&$])")    # `$` too: two in a sentence pair as math (fleet.md's
+# "cheaper to rent than the best ($4.98/h) … ($2.49/h)" until 2026-12-03)
 # a code span as CommonMark pairs them: a run of backticks, closed by the next run of the same length
 _SPAN = re.compile(r"(?<!`)((`+)(?!`).*?(?<!`)\2(?!`))")
 

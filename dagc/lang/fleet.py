@@ -8,12 +8,11 @@ requests/s`; else each mix's, else the workload's). Output: the plan as written 
 (`fleet_plans`): the plan's text with the point's fields written into its `cluster` and `workload` blocks
 — `dagc search --set cluster.gpu=h200 --set cluster.gpus=16 …` reads the same plan — so a point is lowered,
 defaulted and checked exactly as the plan's own cluster. A point's bad value is reported at the value in the
-fleet, not in a `--set` option. A fleet that names no GPU type sweeps the cluster's own GPU (a preset or one written
-out) at the cluster's price.
+fleet, not in a `--set` option. A fleet naming no GPU type sweeps the cluster's own GPU at the cluster's price.
 
-Diagnostics: E101 (an unknown field or GPU preset), E102/E104 (a bad value, an empty list, a second
-`fleet`), E103 (a GPU type without a price when the objective is `cost` or the cluster has a
-price of its own; no rate), E002 (a sweep of more than `MAX_FLEET_CLUSTERS` searches: clusters x mixes).
+Diagnostics: E101 (an unknown field or GPU preset), E102/E104 (a bad value, an empty list, a second `fleet`, the
+plain reference engine), E103 (a GPU type without a price when the objective is `cost` or the cluster has a price of
+its own; no rate), E002 (a sweep of more than `MAX_FLEET_CLUSTERS` searches: clusters x mixes).
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_val
 from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import MIX_FIELDS, WORKLOAD_FIELDS, Field
 from .fleet_calibration import calibration_errors, miscalibrated_at_plan
+from .fleet_engines import reference_engines
 from .fleet_hints import unknown_field_hint
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep, typed
 from .fleet_prices import unpriced
@@ -118,14 +118,15 @@ def _read(tree: Tree[Token], src: SourceFile, plan: Plan | None) -> tuple[Fleet 
 
 def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None, rate_written: bool = False) -> None:
     """What the fleet as a whole needs: something to compare (without GPU types, the cluster's own GPU; until
-    2026-11-30 that was E103), prices and a rate where they are needed — a `rate` written but refused is its own E104,
-    not "no arrival rate" beside it (until 2026-12-01) —, a bounded sweep."""
+    2026-11-30 E103), engines one serves with, prices and a rate where needed (a `rate` written but refused is its own
+    E104, not "no arrival rate" beside it), a bounded sweep."""
     assert fleet.span is not None
     keyword = src.span(fleet.span.start, fleet.span.start + 5)
     if all(g.own for g in fleet.gpus) and not fleet.sweeps and not fleet.mixes and not out.has_errors:
         out.error("E103", "the fleet lists nothing to compare: no GPU type, no swept field, no mix", keyword,
                   'add GPU types, `gpu preset "h100-sxm" { price = 2.5 $/h }`, or fields of the cluster to sweep, '
                   "`gpus = [8, 16]` (without GPU types, the cluster's own GPU)")
+    out.diags += reference_engines(fleet)
     if plan is not None:
         unpriced(out, list(fleet.gpus), plan)
         if not fleet.mixes and not rate_written and fleet_rate(fleet, plan) is None:
