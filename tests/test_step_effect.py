@@ -108,3 +108,29 @@ def test_more_gpus_that_move_no_figure_are_no_step():
     assert moves(base, grown) is True                   # the same figures on fewer GPUs: a cheaper deployment
     [r] = with_next_steps([base])
     assert [s.kind for s in r.next_steps] == ["precision"]                # before: precision, gpus
+
+
+def test_a_step_that_takes_one_missed_figure_further_is_no_step_toward_the_targets():
+    """`closer` weighs each missed requirement, not their sum alone: a change that brings one missed figure in and
+    takes another further out trades them (DeepSeek-V3's `tp 1 ; ep 32` at 6 requests/s until 2026-12-03: "a batch of
+    1,088", p99 TTFT 25.31 s → 1.015 s under `ttft_p99 <= 3 s`, p90 TPOT 129.3 → 194.5 ms under `tpot_p90 <= 50 ms`,
+    its summed log distance 3.08 → 1.36)."""
+    from types import SimpleNamespace as N
+
+    from dagc.plan.workload import Requirement, RequirementKind
+    from dagc.verdict.step_effect import closer, further, shortfall
+    from dagc.verdict.verdict import RequirementResult
+
+    ttft = Requirement(kind=RequirementKind.TTFT, op="<=", target=3.0, text="ttft_p99 <= 3 s")
+    tpot = Requirement(kind=RequirementKind.TPOT, op="<=", target=0.05, text="tpot_p90 <= 50 ms")
+
+    def run(t: float, p: float) -> N:
+        return N(requirements=(RequirementResult(ttft, t), RequirementResult(tpot, p)), load=None, valid=True)
+
+    base, batch, both = run(25.31, 0.1293), run(1.015, 0.1945), run(2.0, 0.1)
+    missed = {"ttft_p99 <= 3 s", "tpot_p90 <= 50 ms"}
+    assert shortfall(batch, missed) < shortfall(base, missed)          # nearer by the sum …
+    assert further(batch, base) == ["tpot_p90 <= 50 ms"]               # … the TPOT further out
+    assert not closer(batch, base)
+    assert further(both, base) == [] and closer(both, base)            # both in (the TTFT met): a step
+    assert further(run(25.31, 0.1293 * (1 + NO_EFFECT_RTOL / 2)), base) == []      # within the tolerance: the same

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from ..units import said_list
 from .check import NextStep, StrategyResult
-from .step_effect import closer, gap, missed_texts, moves
+from .step_effect import closer, further, gap, missed_texts, moves
 from .step_tries import Tries
 
 __all__ = ["nearest", "offered"]
@@ -51,19 +51,24 @@ def offered(base: StrategyResult, tries: Tries, tried: Tried, what: str, said: C
         >>> tries = N(said=[])
         >>> offered(base, tries, [(worse, "step", "512")], "smaller chunk", lambda ws: f"a chunk of {ws[0]} tokens")
         >>> tries.said
-        ['no smaller chunk helps: with a chunk of 512 tokens, `itl <= 20 ms` is no nearer its target']
+        ['no smaller chunk helps: with a chunk of 512 tokens, `itl <= 20 ms` is further from its target']
     """
     valid = [(r, s) for r, s, _ in tried if r.valid]
     step = nearest(base, valid, first)
     words = [w for r, _, w in tried if r.valid]
     if step is None and words:
         missed = missed_texts(base)
-        lines = said_list([f"`{q.requirement.text}`" for q in base.requirements if q.requirement.text in missed])
-        are = "is no nearer its target" if len(missed) == 1 else "are no nearer their targets"
+        # each tried change took these further from their targets: said so, not "no nearer" of a line it brought in
+        worse = [t for t in missed if all(t in further(r, base) for r, _ in valid)]
+        named = worse or [q.requirement.text for q in base.requirements if q.requirement.text in missed]
+        lines, many = said_list([f"`{t}`" for t in named]), len(named) > 1
+        are = f"{'are' if many else 'is'} {'further from' if worse else 'no nearer'} " \
+              f"{'their targets' if many else 'its target'}"
         lines, are = (lines, are) if missed else ("the requests served", "are no nearer the arrival rate")
         traded = [f"`{q.requirement.text}`" for q in base.requirements if q.requirement.text not in missed
                   and any(t.requirement.text == q.requirement.text and t.met is False
                           for r, _ in valid for t in r.requirements)]
-        instead = f" without missing {said_list(traded, 'or')}" if traded else ""
+        instead = "" if not traded else f", and it misses {said_list(traded)}" if worse else \
+            f" without missing {said_list(traded, 'or')}"
         tries.said.append(f"no {what} helps: with {said(words)}, {lines} {are}{instead}{after}")
     return step
