@@ -56,11 +56,15 @@ def _other_models(low: str) -> list[str]:
     """The presets of `low`'s family that are other models: those whose name `low` goes on from after a `-` (another
     checkpoint of that model: `qwen3-235b-a22b-instruct-2507`, `kimi-k2-instruct-0905`), else those that share its
     longest stem (three characters or more, a letter among them) and go on from it with another version or size —
-    the two names' first numbers after the stem differ (`glm-4` and `glm-4.5`, `llama-3` and `llama-4-scout`).
+    the two names' first numbers after the stem differ (`glm-4` and `glm-4.5`, `llama-3` and `llama-4-scout`) — or,
+    past a stem that ends at a `-`, with another name (`deepseek-r1` and `deepseek-v3`, `llama-4-behemoth` and
+    `llama-4-scout`: until 2026-12-03 those were given every preset, though `deepseek-v2` was told its family).
 
     Example:
         >>> _other_models("glm-4.7"), _other_models("deepseek-v2"), _other_models("kimi-k2-instruct-0905")
         (['glm-4.5'], ['deepseek-v3'], ['kimi-k2'])
+        >>> _other_models("deepseek-r1-0528"), _other_models("llama-4-behemoth")
+        (['deepseek-v3'], ['llama-4-maverick', 'llama-4-scout'])
     """
     checkpoints = [p for p in MODEL_PRESETS if low.startswith(p + "-")]
     if checkpoints:
@@ -73,6 +77,8 @@ def _other_models(low: str) -> list[str]:
         stem, mine, theirs = low[:k], _VERSION.match(low, k), _VERSION.match(p, k)
         if len(stem) >= 3 and re.search(r"[a-z]", stem) and mine and theirs and mine.group() != theirs.group():
             found.setdefault(k, []).append(p)
+        elif len(stem) >= 4 and stem.endswith("-") and low[k:k + 1].isalpha() and p[k:k + 1].isalpha():
+            found.setdefault(k, []).append(p)      # another model's name after the family's `-`: `deepseek-r1`'s
     return found[max(found)] if found else []
 
 
