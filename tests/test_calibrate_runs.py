@@ -487,3 +487,20 @@ def test_one_client_is_said_in_the_singular():
     assert d.message.endswith("the run kept 1 request in flight, the plan 32 clients")
     (d,) = disagreements(burst, plan("concurrency = 1  requests = 100", engine="sglang"), "p.moe")
     assert d.message.endswith("the run kept 16 requests in flight, the plan 1 client")
+
+
+def test_two_run_files_joined_are_said_so_at_the_second_value(tmp_path):
+    """`cat a.json b.json > both.json`: one whole JSON value and another after it. Until 2026-12-03 this was "this line
+    is not valid JSON (truncated?)" at the first line's `{`, though nothing had been cut."""
+    text = (FIXTURES / "vllm.json").read_text()
+    pretty = json.dumps(json.loads(text), indent=2) + "\n"
+    (tmp_path / "both.json").write_text(pretty + pretty)
+    d, shown = error(tmp_path / "both.json")
+    assert d.message == ("the run file holds more than one JSON value: another begins here, after a whole one (two run "
+                         "files joined?)")
+    assert d.span.line == pretty.count("\n") + 1 and d.span.column == 1
+    assert "JSON lines" in d.hint
+    # one value a line is JSON lines, read as such
+    one_line = json.dumps(json.loads(text)) + "\n"
+    (tmp_path / "lines.json").write_text(one_line + one_line)
+    assert len(read_runs(tmp_path / "lines.json")) == 2

@@ -162,6 +162,12 @@ def _lines_or_refused(src: SourceFile, whole: ValueError) -> None:
     too long to read, or one JSON value, broken."""
     if (long := _too_long(src, whole, 0)) is not None:
         raise long
+    if isinstance(whole, json.JSONDecodeError) and whole.msg == "Extra data" and not _first_line_parses(src.text):
+        # one whole JSON value and another after it, not JSON lines: two files joined (until 2026-12-03 "this line
+        # is not valid JSON (truncated?)" at the first line's `{`, which nothing had cut short)
+        raise run_error(src, _offset(whole), "the run file holds more than one JSON value: another begins here, after "
+                        "a whole one (two run files joined?)", "give each run a file of its own, or write them one a "
+                        "line (JSON lines, as SGLang's bench_serving does)")
     if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
         if not _first_line_parses(src.text):
             if csv_like(src.text):
