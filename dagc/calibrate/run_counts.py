@@ -16,8 +16,8 @@ from .aiperf_phases import models_name
 from .run_values import FIXED_RATE_HINT
 
 __all__ = ["CANCELLED", "GPU_FAMILIES", "INCOMPLETE", "NOT_STREAMED", "POISSON_Z", "aiperf_arrival", "aiperf_failed",
-           "aiperf_gpu", "aiperf_model", "binding_cap", "faster_than_sent", "gpu_family", "one_token", "ramped",
-           "requests_sent", "succeeded"]
+           "aiperf_gpu", "aiperf_model", "aiperf_model_shape", "binding_cap", "faster_than_sent", "gpu_family",
+           "not_a_name", "one_token", "ramped", "requests_sent", "succeeded"]
 
 # E110 at AIPerf's `was_cancelled`, true when the benchmark was stopped before it finished (its documented export):
 # its figures are of the requests done by then, and `request_count` counts those, not the traffic it was set to send
@@ -133,6 +133,34 @@ def aiperf_model(o: Mapping[str, object]) -> tuple[str, str] | None:
     if not (isinstance(first, str) and first.strip()) and isinstance(cfg, dict) and "models" in cfg:
         first, field = models_name(cfg), "input_config.models"        # AIPerf 0.13
     return (first, field) if isinstance(first, str) and first.strip() else None
+
+
+def not_a_name(value: object, field: str) -> tuple[str, str] | None:
+    """(field, words) when a run's model is there but no name (`"model_id": 5`); None otherwise."""
+    if value is None or isinstance(value, str) and value.strip():
+        return None
+    return field, "is not a model's name (the tool writes the model it served as a string)"
+
+
+def aiperf_model_shape(o: Mapping[str, object]) -> tuple[str, str] | None:
+    """(field, words) when AIPerf's `input_config.endpoint.model_names` is there but no list of names — empty, or a
+    value that is not a name —; None otherwise (absent, or a list of names: `aiperf_model` reads its first).
+
+    Example:
+        >>> aiperf_model_shape({"input_config": {"endpoint": {"model_names": [5]}}})[1]
+        'is not a list of model names (AIPerf writes the models it ran as names: ["Qwen/Qwen3-30B-A3B"])'
+        >>> aiperf_model_shape({"input_config": {"endpoint": {"model_names": ["Qwen/Qwen3-30B-A3B"]}}}) is None
+        True
+    """
+    cfg = o.get("input_config")
+    endpoint = cfg.get("endpoint") if isinstance(cfg, dict) else None
+    if not isinstance(endpoint, dict) or "model_names" not in endpoint:
+        return None
+    names = endpoint["model_names"]
+    if isinstance(names, list) and names and all(isinstance(n, str) and n.strip() for n in names):
+        return None
+    return ("input_config.endpoint.model_names",
+            'is not a list of model names (AIPerf writes the models it ran as names: ["Qwen/Qwen3-30B-A3B"])')
 
 
 # AIPerf's `--request-rate-mode` (its RequestRateMode): `constant` spaces the requests evenly, `poisson` (its default)

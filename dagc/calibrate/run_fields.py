@@ -61,8 +61,7 @@ def too_large(unit: str = "", converted: bool = False) -> str:
     return f"is too large: past {at}, the most dagc reads of a run's figure (docs/limits.md)"
 
 
-def _number(x: object) -> TypeGuard[int | float]:
-    """Whether a JSON value is a number (not a bool)."""
+def _number(x: object) -> TypeGuard[int | float]:        # a JSON value that is a number (not a bool)
     return not isinstance(x, bool) and isinstance(x, int | float)
 
 
@@ -77,6 +76,10 @@ class _Run:
     def fail(self, name: str, problem: str, hint: str | None = RUN_HINT) -> PlanError:
         span = locate(self.src, self.at, name, self.end)
         return run_error(self.src, span.start, f"field `{quote(name, 80)}` {problem}", hint)
+
+    def refuse(self, found: tuple[str, str] | None) -> None:     # (field, words): E110 there
+        if found is not None:
+            raise self.fail(*found)
 
     def number(self, obj: Mapping[str, object], name: str, shown: str | None = None, *,
                whole: bool = False, figure: bool = False) -> float | None:
@@ -153,6 +156,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
     r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency", "arrival": "burstiness"}
     prompt, generate = _lengths(r, completed or requests)
     model, backend = o.get("model_id"), o.get("backend")
+    r.refuse(rc.not_a_name(model, "model_id"))      # `5`: read as no model until 2026-12-03
     r.fields |= {"model": "model_id"}
     return MeasuredRun(rid, path, tool, r.src, r.at, r.end, int(requests), rate, None if concurrency is None else
                        int(concurrency), prompt, generate, r.measured, r.fields,
@@ -172,9 +176,8 @@ def _rate(r: _Run, v: object) -> float | None:
 
 
 def _burstiness(r: _Run, rate: float | None) -> str | None:
-    """vLLM's arrivals at a rate by its `burstiness` (vllm/benchmarks/serve.py `get_request`: gaps gamma of that shape):
-    1 `poisson`, inf (`Infinity`) `uniform`, each gap 1 / rate; E110 at another, which queues otherwise than dagc's
-    arrivals (docs/language.md, `arrival`). None without it or a rate."""
+    """vLLM's arrivals at a rate by its `burstiness` (vllm/benchmarks/serve.py `get_request`: gamma gaps of that shape):
+    1 `poisson`, inf `uniform`; E110 at another, which queues otherwise (docs/language.md, `arrival`). None: no rate."""
     if (ramp := rc.ramped(r.obj)) is not None:      # a rate that grew (its `request_rate` "inf")
         raise r.fail("ramp_up_strategy", *ramp)
     v = r.obj.get("burstiness")
@@ -190,8 +193,7 @@ def _burstiness(r: _Run, rate: float | None) -> str | None:
     return "poisson" if v == 1 else "uniform"
 
 
-# more failed requests than this share of those sent is no run of the plan's (a request or two timing out is)
-MAX_FAILED = REQUESTS_TOLERANCE
+MAX_FAILED = REQUESTS_TOLERANCE    # more failed than this share of those sent: no run of the plan's (a timeout is)
 
 
 def _counts(r: _Run, completed: float | None, requests: float | None) -> float | None:
@@ -327,6 +329,7 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
         if v is None:
             raise r.fail(name, "is missing: the run's mean lengths")
     assert prompt is not None and generate is not None
+    r.refuse(rc.aiperf_model_shape(o))      # `model_names` `[5]`, `[]`: read as no model until 2026-12-03
     model = rc.aiperf_model(o)      # `input_config.endpoint.model_names` (genai-perf: `input_config.model`)
     r.fields |= {"gpu": "telemetry_data.gpu_name", "arrival": f"{where}.{'type' if phased else 'request_rate_mode'}"}
     r.fields |= {} if model is None else {"model": model[1]}
@@ -393,7 +396,5 @@ def _metric_avg(r: _Run, metric: str, whole: bool = False) -> float | None:
         return None
     if not isinstance(m, dict):
         raise r.fail(metric, "is not a metric object ({\"unit\": …, \"avg\": …})")
-    v = r.number(m, f"{metric}.avg")
-    if whole and v is not None:
-        v = float(round(v))
-    return v
+    # a count is whole (AIPerf writes `400.0`): until 2026-12-03 a `request_count.avg` of 400.7 was rounded, unsaid
+    return r.number(m, f"{metric}.avg", whole=whole)
