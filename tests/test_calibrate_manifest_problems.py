@@ -127,3 +127,26 @@ def test_a_plan_error_of_the_plan_itself_is_said_once_as_before(tmp_path: Path):
         jobs_of_manifest(tmp_path / "m.toml")
     assert {d.message for d in exc.value.diagnostics} == {
         "the strategy uses 4 GPUs (dp 1 × pp 1 × stage group 4); the cluster has 2"}
+
+
+@pytest.mark.parametrize(("text", "line", "message", "hint"), [
+    # a top level's default written wrong is every entry's (until 2026-12-03 said of entry 1 alone)
+    ('plan = 5\n[[run]]\nfile = "r.json"\n', 1, "every run entry: `plan` is missing or not a path",
+     '`plan = "plan.moe"`, from the manifest'),
+    ('[[run]]\nfile = "r.json"\nplan = 5\n', 3, "run entry 1: `plan` is missing or not a path",
+     '`plan = "plan.moe"`, from the manifest'),
+    # a file of one run is told to leave `run` out (until 2026-12-03 "`run = 2`: the second run … (it holds 1)")
+    ('plan = "qwen.moe"\n[[run]]\nfile = "r.json"\nrun = "1"\n', 4, "run entry 1: `run` is not a whole number",
+     "`r.json` holds one run: leave `run` out"),
+    ('plan = "qwen.moe"\n[[run]]\nfile = "two.jsonl"\nrun = "1"\n', 4, "run entry 1: `run` is not a whole number",
+     "`run = N`, N from 1 to 2: the runs of `two.jsonl`, counted from 1"),
+])
+def test_a_manifest_s_wrong_value_is_hinted_what_it_takes(tmp_path: Path, text, line, message, hint):
+    (tmp_path / "qwen.moe").write_text(PLAN)
+    (tmp_path / "r.json").write_text(RUN + "\n")
+    (tmp_path / "two.jsonl").write_text(RUN + "\n" + RUN + "\n")
+    (tmp_path / "m.toml").write_text(text)
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path / "m.toml")
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.span.line, d.message, d.hint) == ("E110", line, message, hint)

@@ -37,7 +37,7 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
-from .manifest_paths import missing_hint, outside_hint
+from .manifest_paths import inside, missing_hint, outside_hint
 from .manifest_sets import in_manifest
 from .manifest_slips import no_entries
 from .match import Shared, disagreements, several_traffics
@@ -282,7 +282,8 @@ class _Reading:
         if which is not None:
             if isinstance(which, bool) or not isinstance(which, int):
                 raise _bad(src, _key_at(src.text, at, "run"), f"run entry {k}: `run` is not a whole number",
-                           f"`run = 2`: the second run of {code(file)} (it holds {len(runs)}), counted from 1")
+                           f"`run = N`, N from 1 to {len(runs)}: the runs of {code(file)}, counted from 1"
+                           if len(runs) > 1 else f"{code(file)} holds one run: leave `run` out")
             if not 1 <= which <= len(runs):
                 raise _bad(src, _key_at(src.text, at, "run"),
                            f"run entry {k}: `run` is not a run of {code(file)} (it holds {len(runs)})")
@@ -337,9 +338,12 @@ def _error_at(text: str, exc: BaseException) -> int:
 
 
 def _path(src: SourceFile, at: int, k: int, name: str, v: object) -> str:
-    """An entry's `file` or `plan` (`name`), a path; E110 when it is missing or not one."""
+    """An entry's `file` or `plan` (`name`), a path; E110 when it is missing or not one, of every entry when it is the
+    top level's default (`plan = 5`: until 2026-12-03 said of entry 1 alone)."""
     if not isinstance(v, str) or not v:
-        raise _bad(src, _key_at(src.text, at, name), f"run entry {k}: `{name}` is missing or not a path")
+        loc, eg = _key_at(src.text, at, name), "plan.moe" if name == "plan" else "run.json"
+        who = f"run entry {k}" if v is None or loc >= src.text.find("[[run]]") else "every run entry"
+        raise _bad(src, loc, f"{who}: `{name}` is missing or not a path", f'`{name} = "{eg}"`, from the manifest')
     return v
 
 
@@ -354,7 +358,7 @@ def _check_entry(src: SourceFile, at: int, k: int, file: object, plan: object, s
     for name, v in (("plan", plan), ("file", file)):
         loc = _key_at(src.text, at, name)     # the top level's default: said once for every entry (`every run entry`)
         said = f"{f'run entry {k}' if loc >= src.text.find('[[run]]') else 'every run entry'}: `{name}` names"
-        if not _inside(roots[0] / v, roots):
+        if not inside(roots[0] / v, roots):
             raise _bad(src, loc, f"{said} a file outside the manifest's directory, {code(v)}",
                        outside_hint(roots[0], v))
         if not os.path.lexists(roots[0] / v):
@@ -377,16 +381,6 @@ def _key_at(text: str, at: int, key: str, entry: bool = True) -> int:
         if m is not None:
             return m.end()
     return at
-
-
-def _inside(path: Path, roots: Sequence[Path]) -> bool:
-    """Whether `path`, its links followed, lies in one of `roots`: a manifest names its runs and plans beside it
-    (or in a directory allowed with `--allow-path`), as a plan imports files from its own directory only."""
-    try:
-        target = path.resolve()
-        return any(target == r.resolve() or target.is_relative_to(r.resolve()) for r in roots)
-    except (OSError, RuntimeError, ValueError):     # a loop, a NUL byte: reading the file says what is wrong
-        return True
 
 
 def _entry_at(text: str, k: int) -> int:

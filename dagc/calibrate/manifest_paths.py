@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..diagnostics import code
 
-__all__ = ["MISSING_HINT", "missing_hint", "outside_hint"]
+__all__ = ["MISSING_HINT", "inside", "missing_hint", "outside_hint"]
 
 MISSING_HINT = "check the path: it is relative to the manifest's directory"
 
@@ -46,3 +47,13 @@ def outside_hint(root: Path, written: str) -> str:
     """
     where = os.path.normpath(os.path.join(root, os.path.dirname(written) or "."))
     return f"allow its directory: `--allow-path {shlex.quote(where)}`, or move the file into the manifest's directory"
+
+
+def inside(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether `path`, its links followed, lies in one of `roots`: a manifest names its runs and plans beside it
+    (or in a directory allowed with `--allow-path`), as a plan imports files from its own directory only."""
+    try:
+        target = path.resolve()
+        return any(target == r.resolve() or target.is_relative_to(r.resolve()) for r in roots)
+    except (OSError, RuntimeError, ValueError):     # a loop, a NUL byte: reading the file says what is wrong
+        return True
