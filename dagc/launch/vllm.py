@@ -370,6 +370,10 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
         notes.append(f"cp {s.d.cp}: --prefill-context-parallel-size splits each prompt over {s.d.cp} ranks and "
                      "--decode-context-parallel-size the KV cache over the same ranks, as dagc counts it; vLLM runs "
                      "it on its V2 model runner, with the attention backends that support it")
+    if any(c.argv[:2] == ("ray", "start") for c in commands):       # the head's node runs two commands
+        notes.append("`ray start … --block` does not return (the Ray node's process, as vLLM's run_cluster.sh starts "
+                     "it): run it in a shell or script of its own on each node, and `vllm serve` on the head node in "
+                     "another once every node has joined (`ray status` lists them)")
     if s.split_env:
         notes.append(f"layer split {list(s.d.split)} differs from vLLM's default "
                      f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")
