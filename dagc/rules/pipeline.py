@@ -111,7 +111,9 @@ def _split_hint(counts: tuple[int, ...], written: bool = False, most: int = 16) 
 
 
 def check_batch_split(ctx: RuleContext) -> Iterator[Diagnostic]:
-    """The batch should divide by dp × attention DP × micro-batches, or work is uneven.
+    """The batch should divide by dp × attention DP × micro-batches, or work is uneven. A batch smaller than
+    that leaves parts without a request, their GPUs idle: the warning counts them and hints, beside a larger
+    batch, the replicas that give each part one.
 
     Not raised for a batch that `batch = max` chose: that batch is the largest the strategy
     serves, and its note (N605) says how it splits and which smaller batch would split evenly.
@@ -129,13 +131,27 @@ def check_batch_split(ctx: RuleContext) -> Iterator[Diagnostic]:
     Fixed:
         workload { batch = 1032 … }   (a multiple of 3 instances × 8 attention-DP ranks = 24)
     """
-    lay = ctx.layout
+    lay, batch = ctx.layout, ctx.plan.workload.batch
     parts = lay.work_parts
     if not lay.work_is_even and not ctx.plan.workload.batch_max and lay.attention_divides:
+        idle = f": {parts - batch:,} of them get no request, their GPUs idle" if batch < parts else ""
         yield diag("W503", Severity.WARNING,
-                   f"batch {ctx.plan.workload.batch} does not divide into dp {lay.dp} × attention DP {lay.adp} "
-                   f"× {lay.microbatches} micro-batches = {parts} equal parts",
-                   ctx.plan.span_of("workload.batch"), f"use a batch that is a multiple of {parts}")
+                   f"batch {batch} does not divide into dp {lay.dp} × attention DP {lay.adp} "
+                   f"× {lay.microbatches} micro-batches = {parts} equal parts{idle}",
+                   ctx.plan.span_of("workload.batch"), f"use a batch that is a multiple of {parts}"
+                   + _fewer_replicas(lay, batch))
+
+
+def _fewer_replicas(lay: Layout, batch: int) -> str:
+    """Where the batch leaves replicas without a request (`dp` parts past it): the most replicas that give each part
+    one, dividing the batch where one does (a million GPUs as `dp 131072 < tp 8 >` for 64 requests until 2026-12-03
+    was told only to raise the batch to 131,072)."""
+    per = lay.adp * lay.microbatches
+    most = batch // per
+    if lay.dp <= 1 or batch >= lay.work_parts or most < 1:
+        return ""
+    dp = next(d for d in range(most, 0, -1) if batch % (d * per) == 0 or d == 1)
+    return f", or fewer replicas: `dp {dp}` gives each of its {dp * per:,} parts a request"
 
 
 def decode_pool_split(plan: Plan, lay: Layout, instances: int) -> Diagnostic | None:
