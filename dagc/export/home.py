@@ -1,17 +1,20 @@
 """Directories `dagc compile` never replaces (`dagc.export.output_dir`), `--force` or not: this user's home
-directory, whose ~/.ssh and the rest a directory replaced whole would take with it, and any directory holding a
-file the run reads (the plan, its request log, its model's config), which it would delete as it writes."""
+directory, whose ~/.ssh and the rest a directory replaced whole would take with it, any directory holding a
+file the run reads (the plan, its request log, its model's config), which it would delete as it writes, and a
+directory others share or own a part of (`refuse_shared`): a sticky or world-writable one (`/tmp`), one holding
+another user's entry, and — the forced replacement — one holding a hidden entry dagc did not write (`.git`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from .write import OutputError
 
-__all__ = ["holds_a_home", "refuse_a_home", "refuse_an_input"]
+__all__ = ["holds_a_home", "refuse_a_home", "refuse_an_input", "refuse_shared"]
 
 
 def _homes() -> set[str]:
@@ -68,3 +71,22 @@ def refuse_an_input(out: Path, inputs: Iterable[str | Path]) -> None:
             raise OutputError(out, f"it holds {held[len(real):]}, which this run reads; dagc replaces its output "
                                    "directory whole, so the directory of an input is never one, not even with "
                                    f"--force; give another, e.g. -o {out / 'dagc-out'}")
+
+
+def refuse_shared(out: Path, hidden: str | None) -> None:
+    """Raise OutputError when `out`, an existing non-empty directory dagc is forced to replace, is others' too: sticky
+    or world-writable (a shared `/tmp`: its other users' files would go with it), holding an entry of another user,
+    or holding `hidden`, an entry dagc did not write under a hidden name (`.git`, `.ssh`, `.env`). Until 2026-12-03
+    `--force` replaced each whole: a sticky directory lost another user's file and its mode, a repository its `.git`."""
+    st = os.stat(out)
+    if st.st_mode & (stat.S_ISVTX | stat.S_IWOTH):
+        raise OutputError(out, "a directory others write into (sticky or world-writable, as /tmp) is never an output "
+                               f"directory, not even with --force; give a directory of your own, e.g. -o "
+                               f"{out / 'dagc-out'}")
+    me = os.geteuid()
+    with os.scandir(out) as entries:
+        theirs = next((e.name for e in entries if e.stat(follow_symlinks=False).st_uid != me), None)
+    if theirs is not None or hidden is not None:
+        why = f"`{theirs}`, another user's" if theirs is not None else f"`{hidden}`, which dagc did not write"
+        raise OutputError(out, f"it holds {why}: --force replaces only what is yours to lose, never this; give a "
+                               f"new directory, e.g. -o {out / 'dagc-out'}")

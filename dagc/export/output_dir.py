@@ -36,7 +36,7 @@ import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .home import refuse_a_home
+from .home import refuse_a_home, refuse_shared
 from .output_marker import (
     MANIFEST_HEAD,
     MARKER,
@@ -137,7 +137,8 @@ def _hidden_foreign(out: Path) -> str | None:
 def _not_forced(out: Path, hidden: str | None) -> str:
     """How to go on from a refused directory: `--force` only where it would remove no hidden entry."""
     return ("give a new or empty directory, or --force to replace it whole" if hidden is None else
-            f"give a new or empty directory, e.g. -o {out / 'dagc-out'} (--force would remove `{hidden}` too)")
+            f"give a new or empty directory, e.g. -o {out / 'dagc-out'} (--force never replaces one holding "
+            f"`{hidden}`)")
 
 
 def check_output_dir(out: Path, force: bool = False) -> None:
@@ -152,9 +153,11 @@ def check_output_dir(out: Path, force: bool = False) -> None:
     refuse_a_home(out)
     check_beside(out, sibling(out, "lock"))
     try:
-        if _is_empty_dir(out) or force:
+        if _is_empty_dir(out):
             return
         hidden = _hidden_foreign(out)
+        if force:
+            return refuse_shared(out, hidden)
         manifest = read_manifest(out)
         if manifest is not None:
             extra = _foreign(out, manifest)
@@ -321,6 +324,7 @@ def swap_in(staging: Path, out: Path) -> None:
             _remove(out / rel)
         os.replace(staging / MARKER, out / MARKER)
         return
+    _keep_metadata(staging, out)
     if lstat_or_none(out) is None or _is_empty_dir(out):
         os.rename(staging, out)           # replaces an empty directory atomically
         return
@@ -334,6 +338,20 @@ def swap_in(staging: Path, out: Path) -> None:
         os.rename(old, out)
         raise
     os.rename(old, staging)
+
+
+def _keep_metadata(staging: Path, out: Path) -> None:
+    """Give `staging`, about to replace the directory `out`, `out`'s mode and owner (its owner where this user may
+    give it: root, or the owner itself): a directory made in advance — a CI job's artifacts, group-writable and
+    setgid — stays as it was made (until 2026-12-03 it came back this user's, 0755)."""
+    st = lstat_or_none(out)
+    if st is None or not stat.S_ISDIR(st.st_mode):
+        return
+    os.chmod(staging, stat.S_IMODE(st.st_mode))
+    with contextlib.suppress(OSError):
+        if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            os.chown(staging, st.st_uid, st.st_gid)
+            os.chmod(staging, stat.S_IMODE(st.st_mode))     # a chown clears setgid: set again
 
 
 def carry_launch_files(out: Path, staging: Path) -> None:
