@@ -51,7 +51,7 @@ from .output_dir import (
     swap_in,
     write_manifest,
 )
-from .pareto import plan_pareto_svg
+from .pareto import plan_mark, plan_pareto_svg
 from .render import check_dot_timeout
 from .requests_out import check_requests_name, over_budget, requests_bytes_at_least, write_requests
 from .strategy_files import OUTPUT_BUDGET_BYTES as OUTPUT_BUDGET_BYTES, CompileOptions, write_strategy
@@ -155,7 +155,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
             staging = Path(tempfile.mkdtemp(prefix=sibling(out, "tmp-"), dir=staging_parent(out)))
             written = _stage(plan, results, staging, out, opts, names, tick)
             if opts.pareto_svg is None:
-                carry_over(out, staging)
+                carry_over(out, staging, plan_mark(plan))
             carry_launch_files(out, staging)
             write_manifest(staging)
             os.chmod(staging, dir_mode())

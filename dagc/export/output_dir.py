@@ -380,9 +380,10 @@ def compile_plot(svg: str) -> str:
     return "\n".join([*lines[:2], COMPILE_PLOT_MARK, *lines[2:]]) if len(lines) == 3 else svg
 
 
-def carry_over(out: Path, staging: Path) -> None:
+def carry_over(out: Path, staging: Path, mark: str | None = None) -> None:
     """Keep in the new set the plots `dagc search` wrote into `out` (`CARRIED_OVER`), not a compile's own
-    (`COMPILE_PLOT_MARK` in its first lines)."""
+    (`COMPILE_PLOT_MARK` in its first lines), and, given the plan's `mark` (`dagc.export.pareto.plan_mark`), only a
+    plot of that plan (until 2026-12-03 a search's plot of one plan stayed beside another plan's reports)."""
     for name in CARRIED_OVER:
         src = out / name
         st = lstat_or_none(src)
@@ -390,5 +391,5 @@ def carry_over(out: Path, staging: Path) -> None:
             continue
         with open(src, "rb") as f:              # bounded: the mark is in its first lines
             head = f.read(4096)
-        if COMPILE_PLOT_MARK.encode() not in head:
+        if COMPILE_PLOT_MARK.encode() not in head and (mark is None or mark.encode() in head):
             shutil.copyfile(src, staging / name, follow_symlinks=False)

@@ -7,6 +7,7 @@ that meet the requirements) drawn and labelled.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypedDict
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..search.result import Candidate, SearchResult
     from ..verdict.check import StrategyResult
 
-__all__ = ["PARETO_SIGNATURE", "own_points", "pareto_errors", "pareto_svg", "plan_pareto_svg"]
+__all__ = ["PARETO_SIGNATURE", "own_points", "pareto_errors", "pareto_svg", "plan_mark", "plan_pareto_svg"]
 
 
 Scale = Callable[[float], float]                 # a figure → its coordinate on the picture
@@ -359,6 +360,18 @@ def own_points(results: Sequence[StrategyResult]) -> OwnPoints:
 def plan_pareto_svg(plan: Plan, found: SearchResult, results: Sequence[StrategyResult]) -> str:
     """pareto.svg of a plan's search with its own strategies (`results`) marked: compile's and the search's. A plan
     read with `--set` says so in the title, as report.md does (until 2026-11-30 a what-if's plot, written where the
-    plan's own goes, `out/<plan>/pareto.svg`, looked the same as the plan's)."""
-    return pareto_svg(found, f"{titled(plan)}: decode throughput per GPU vs TPOT", requirements=plan.requirements,
-                      errors=pareto_errors(plan), **own_points(results))
+    plan's own goes, `out/<plan>/pareto.svg`, looked the same as the plan's). Its third line names the plan as
+    `plan_mark` does, by which a compile carries a search's plot of the same plan only (`output_dir.carry_over`)."""
+    svg = pareto_svg(found, f"{titled(plan)}: decode throughput per GPU vs TPOT", requirements=plan.requirements,
+                     errors=pareto_errors(plan), **own_points(results))
+    root, rest = svg.split("\n", 1)
+    signature, rest = rest.split("\n", 1)
+    return "\n".join((root, signature, plan_mark(plan), rest))
+
+
+def plan_mark(plan: Plan) -> str:
+    """A comment naming the plan a plot is of: a digest of its text as read, its `--set`s and its searched workload
+    (`--vary batch` searches another), the same for the same plan, another for any change to it."""
+    text = next(iter(plan.spans.values())).source.text if plan.spans else plan.name
+    seen = "\0".join((text, *plan.overrides, repr(plan.workload.batch_max), repr(plan.workload.batch)))
+    return f"<!-- dagc plan {hashlib.sha256(seen.encode()).hexdigest()[:16]} -->"
