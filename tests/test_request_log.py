@@ -407,3 +407,21 @@ def test_any_traffic_loads_and_sends_or_is_a_diagnostic(tmp_path, fields):
     assert (r.arrival is None) == (traffic.concurrency is not None)
     if r.hash_ids is not None:
         assert r.hash_offsets[-1] == len(r.hash_ids) and len(r.hash_offsets) == len(r) + 1
+
+
+@pytest.mark.parametrize(("stamps", "line", "said"), [
+    (["1e999"], 1, "`timestamp` is not a finite number"),
+    (["-1e308", "1e308"], 2, "`timestamp` is not a time within 1e+09 s of the first request's"),
+    (["1e308", "-1e308"], 2, "`timestamp` is earlier than the line above's"),
+])
+def test_a_mooncake_time_past_a_float_is_said_without_numpy_s_warnings(stamps, line, said):
+    """Until 2026-12-03 numpy's `RuntimeWarning: invalid value encountered in subtract`, with dagc's source line,
+    came before the E108, and two finite times too far apart for a float's difference read "not a finite number"."""
+    import warnings
+
+    text = "".join(f'{{"timestamp":{t},"input_length":100,"output_length":10}}\n' for t in stamps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # a warning would fail the test, not print
+        with pytest.raises(LogError) as e:
+            parse_request_log(text.encode(), "l.jsonl")
+    assert (e.value.line, e.value.message) == (line, said)

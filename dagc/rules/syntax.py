@@ -144,7 +144,8 @@ larger than 256 MiB (with `requests = N` only its first N requests need fit), bi
 more than 2,000,000 requests; an Azure CSV whose header is not `TIMESTAMP,ContextTokens,GeneratedTokens`
 (a column unknown, missing or twice); a line without its fields, a TIMESTAMP that is not a date and time,
 a token count that is not a whole number from 1; a Mooncake line that is not one JSON object with
-"timestamp" (ms), "input_length", "output_length" and "hash_ids" (no other field), or with more hash ids
+"timestamp" (ms), "input_length" and "output_length", and "hash_ids" where it shares prefixes (no other field), or
+with more hash ids
 than its prompt has 512-token blocks; a request earlier than the line above it (a log is replayed in
 its order, never sorted). The message names the log's line and column, never its content; nothing is
 skipped or guessed. The formats are in docs/language.md ("Request logs"); a log of your own service — its own
