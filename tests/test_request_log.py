@@ -425,3 +425,11 @@ def test_a_mooncake_time_past_a_float_is_said_without_numpy_s_warnings(stamps, l
         with pytest.raises(LogError) as e:
             parse_request_log(text.encode(), "l.jsonl")
     assert (e.value.line, e.value.message) == (line, said)
+
+
+def test_a_nul_byte_is_said_at_its_line():
+    """A late NUL byte in a large log: until 2026-12-03 "the file is binary" at no line."""
+    data = b"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\ngarbage\xff\x00line\n"
+    with pytest.raises(LogError) as e:
+        parse_request_log(data, "t.csv")
+    assert (e.value.line, e.value.message) == (3, "a NUL byte: the file is binary, not a request log")
