@@ -133,10 +133,13 @@ def _failed(r: StrategyResult, failed: list[RequirementResult], cited: set[int],
     lines, why = [], []
     for q in failed:
         req = q.requirement
-        given = f"the strategy gives **{requirement_value_text(req, q.value)}** against " \
-                f"{requirement_value_text(req, req.target)}"
-        lines.append(f"`{req.text}` is not met: {given} (margin {margin_text(q)})." if q.unmet is None else
-                     f"`{req.text}` is not met: {given}, but {md_prose(q.unmet)}.")
+        value, target = requirement_value_text(req, q.value), requirement_value_text(req, req.target)
+        # a figure within its target in a run that falls behind: said as such, then why (until 2026-12-03 "is not met:
+        # the strategy gives 38.73 ms against 60 ms, but …", which read as a contradiction before its reason)
+        lines.append(f"`{req.text}` is not met: the strategy gives **{value}** against {target} (margin "
+                     f"{margin_text(q)})." if q.unmet is None else
+                     f"`{req.text}` is not met, though its run's figure, **{value}**, is within {target}: "
+                     f"{md_prose(q.unmet)}.")
         why += [d for d in r.diagnostics if _about(d, req) and id(d) not in cited]
         cited.update(id(d) for d in why)
     lines += [f"The deployment cannot carry its traffic either: {md_prose(carried)}."] if carried else []
