@@ -182,14 +182,16 @@ def test_stale_staging_is_removed_and_search_plot_kept(tmp_path):
     results = check(plan)
     out = tmp_path / "out"
     compile_results(plan, results, out)
-    output_dir_mod.plot_dir(out, "pareto.svg").write_text("<svg/>")      # as `dagc search` writes it
+    from dagc.export.pareto import plan_mark
+    plot = f"<svg>\n<!-- dagc search: Pareto front -->\n{plan_mark(plan)}\n</svg>"    # as `dagc search` writes it
+    output_dir_mod.plot_dir(out, "pareto.svg").write_text(plot)
     stale = tmp_path / ".out.dagc-tmp-abc123xy"
     stale.mkdir()
     (stale / MARKER).write_text("dagc output directory\n")      # what a killed run's staging holds first
     (stale / "trace.json").write_text("x" * 1000)
     compile_results(plan, results, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    assert (out / "pareto.svg").read_text() == "<svg/>"
+    assert (out / "pareto.svg").read_text() == plot
 
 
 # ------------------------------------------------------------------ 3. unique strategy directories
