@@ -134,12 +134,10 @@ def _failed(r: StrategyResult, failed: list[RequirementResult], cited: set[int],
     for q in failed:
         req = q.requirement
         value, target = requirement_value_text(req, q.value), requirement_value_text(req, req.target)
-        # a figure within its target in a run that falls behind: said as such, then why (until 2026-12-03 "is not met:
-        # the strategy gives 38.73 ms against 60 ms, but …", which read as a contradiction before its reason)
+        # a figure within its target in a run that falls behind: said so, then why (until 2026-12-03 "… but …")
         lines.append(f"`{req.text}` is not met: the strategy gives **{value}** against {target} (margin "
-                     f"{margin_text(q)})." if q.unmet is None else
-                     f"`{req.text}` is not met, though its run's figure, **{value}**, is within {target}: "
-                     f"{md_prose(q.unmet)}.")
+                     f"{margin_text(q)})." if q.unmet is None else f"`{req.text}` is not met, though its run's "
+                     f"figure, **{value}**, is within {target}: {md_prose(q.unmet)}.")
         why += [d for d in r.diagnostics if _about(d, req) and id(d) not in cited]
         cited.update(id(d) for d in why)
     lines += [f"The deployment cannot carry its traffic either: {md_prose(carried)}."] if carried else []
