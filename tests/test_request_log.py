@@ -433,3 +433,15 @@ def test_a_nul_byte_is_said_at_its_line():
     with pytest.raises(LogError) as e:
         parse_request_log(data, "t.csv")
     assert (e.value.line, e.value.message) == (3, "a NUL byte: the file is binary, not a request log")
+
+
+def test_a_count_past_any_context_is_hinted_its_column_not_a_failed_request():
+    data = b"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,99999999999999999999,10\n"
+    with pytest.raises(LogError) as e:
+        parse_request_log(data, "t.csv")
+    assert e.value.message.startswith("`ContextTokens` is more than ")
+    assert e.value.hint == "no model's context holds that many: is it the column of the token counts?"
+    zero = b"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,0,10\n"
+    with pytest.raises(LogError) as e:
+        parse_request_log(zero, "t.csv")
+    assert e.value.hint == "drop requests that were refused or failed from the log"

@@ -76,7 +76,10 @@ def in_range(values: np.ndarray, column: str, first: int) -> np.ndarray:
         i = int(bad[0])
         said = "is below 1: every request has a prompt and an output" if values[i] < 1 else \
             f"is more than {MAX_LOG_TOKENS:,} tokens"
-        hint = NEGATIVE_HINT if values[i] < 0 else "drop requests that were refused or failed from the log"
+        # a count past any context is a column of something else, not a failed request (until 2026-12-03 its hint
+        # was the one of a count of 0)
+        hint = NEGATIVE_HINT if values[i] < 0 else "drop requests that were refused or failed from the log" \
+            if values[i] < 1 else "no model's context holds that many: is it the column of the token counts?"
         raise LogError(i + first, f"{column} {said}", hint)
     return values
 
