@@ -58,7 +58,7 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
         steps = _SPEC_STEPS.get(mode.name, "")          # the steps of the instance that decodes
         out.append(("Speculative decoding", f"{spec['method']} drafting {drafted} ({given}): a decode step "
                     f"verifies {spec['verify_positions']} positions per request and emits "
-                    f"{spec['tokens_per_step']:.2f} tokens on average; a step takes "
+                    f"{spec['tokens_per_step']:.2f} tokens on average{_capped(result)}; a step takes "
                     f"{format_si(spec['step_s'], Dimension.TIME)} on average (TPOT × the tokens it emits{steps})"
                     f"{share}; TPOT is the step over the tokens it emits."))
     eplb = eplb_json(result)
@@ -217,3 +217,12 @@ def _decode_reads(f: dict[str, Any]) -> str:
              if f["redundant"] else "")
     return (f" A decode step gives each expert slot {per_slot:.3g} tokens on average: its time there is reading the "
             f"slots' weights whatever their load, so the balance shortens the steps with prompt tokens{extra}.")
+
+
+def _capped(result: StrategyResult) -> str:
+    """Where a request has fewer tokens left after its first than its drafts would emit a step: said beside the count
+    (`Workload.tokens_per_step`)."""
+    w, spec = result.plan.workload, result.plan.workload.speculative
+    if spec is None or w.tokens_per_step >= spec.tokens_per_step:
+        return ""
+    return f" (its drafts {spec.tokens_per_step:.2f}, but a request has {w.generate - 1:,} left after its first)"
