@@ -12,7 +12,8 @@ from dagc.verdict.check import check
 
 PLAN = """model preset "qwen3-30b-a3b"
 cluster {{ gpus = 4  gpu preset "h100-sxm" }}
-workload {{ batch = 16  prompt = 512  generate = {generate}  speculative {{ method = eagle  tokens = 5  acceptance = 0.9 }} }}
+workload {{ batch = 16  prompt = 512  generate = {generate}
+           speculative {{ method = eagle  tokens = 5  acceptance = 0.9 }} }}
 strategy tp 4
 """
 
