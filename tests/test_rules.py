@@ -615,3 +615,15 @@ def test_no_rules_documentation_says_its_code_and_title_again_under_the_heading(
         assert not re.match(rf"{r.code}\b", body), r.code
     assert explain("W518").count("W518") == 1
     assert explain("N605").split("\n\n")[1].startswith("`batch = max` — the batch chosen for this strategy")
+
+
+def test_a_negative_stage_is_said_as_such_not_empty():
+    """`pp 2 [-4, 52]`: until 2026-12-03 "the split has an empty stage"."""
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4  gpu preset "h100-sxm" } '
+                          "workload { batch = 16  prompt = 512  generate = 64 } strategy pp 2 [-4, 52] < tp 2 >")
+    (r,) = check(plan)
+    (d,) = [d for d in r.diagnostics if d.code == "E303"]
+    assert d.message == "the split has a stage of -4 layers (every stage needs at least one layer)"

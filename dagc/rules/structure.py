@@ -147,8 +147,9 @@ def check_pp(ctx: RuleContext) -> Iterator[Diagnostic]:
     if len(split) != s.pp:
         yield diag("E303", Severity.ERROR, f"the split names {len(split)} stages but pp is {s.pp}", span,
                    "give one layer count per stage")
-    elif min(split) < 1:
-        yield diag("E303", Severity.ERROR, "the split has an empty stage (every stage needs at least one layer)",
+    elif min(split) < 1:        # a negative count is no count of layers, not an empty stage (until 2026-12-03)
+        what = "an empty stage" if min(split) == 0 else f"a stage of {min(split)} layers"
+        yield diag("E303", Severity.ERROR, f"the split has {what} (every stage needs at least one layer)",
                    span, "give every stage at least one layer, or use fewer stages")
     elif sum(split) != m.layers:
         short, even = m.layers - sum(split), ", ".join(map(str, default_split(m.layers, s.pp)))
