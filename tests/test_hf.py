@@ -218,3 +218,11 @@ def test_sliding_window_off_is_no_window(tmp_path):
     assert "window" not in fields
     fields, _ = imported(tmp_path, {**MIXTRAL_8X7B, "sliding_window": 4096})
     assert fields["window"] == {"size": 4096, "kind": "sliding", "full_every": 0}
+
+
+@pytest.mark.parametrize(("count", "code"), [(None, "E103"), (0, "E104")])
+def test_an_expert_count_written_null_or_0_beside_routed_experts_is_no_dense_model(tmp_path, count, code):
+    """Qwen3-30B-A3B's config with `"num_experts": null`: until 2026-12-03 read as a dense model of 3.3 B
+    parameters built from `intermediate_size`."""
+    errs = errors(tmp_path, {**QWEN3_30B_A3B, "num_experts": count})
+    assert [e[0] for e in errs] == [code] and "num_experts" in errs[0][1]

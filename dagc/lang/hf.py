@@ -257,16 +257,27 @@ def _map_attention(r: _Reader, out: ModelFields, head_dim: int | None) -> None:
         out["attention"] = "gqa"
 
 
+def _expert_key(r: _Reader) -> str | None:
+    """The key of the config's expert count, None for a dense model; a count written null or 0 beside the keys of
+    experts routed to (`num_experts_per_tok`, `moe_intermediate_size`) is said at it (E103, E104) rather than read as
+    a dense model (until 2026-12-03)."""
+    cfg = r.cfg
+    key = next((k for k in _EXPERT_KEYS if cfg.get(k)), None)
+    if key is None and any(k in cfg for k in ("num_experts_per_tok", "moe_intermediate_size")):
+        key = next((k for k in _EXPERT_KEYS if k in cfg), None)       # said by the count's `need`: null, or 0
+    return key
+
+
 def _map_experts(r: _Reader, out: ModelFields, mxfp4_experts: bool) -> None:
     """The moe block: a dense model's ffn, or the routed and shared experts (their weights mxfp4 as
     `mxfp4_experts` says) and the activation."""
     cfg = r.cfg
-    expert_key = next((k for k in _EXPERT_KEYS if cfg.get(k)), None)
+    expert_key = _expert_key(r)
     if expert_key is None:
         out["moe"] = MoeFields(experts=0, dense_layers=out["layers"],
                                dense_ffn=r.need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
         return
-    experts = r.need(expert_key, MOE_FIELDS["experts"])         # stated: `expert_key` is one the config gives
+    experts = r.need(expert_key, _at_least_one(MOE_FIELDS["experts"]))     # stated, 1 or more (`_expert_key`)
     top_k = r.need("num_experts_per_tok" if "num_experts_per_tok" in cfg or "experts_per_token" not in cfg
                    else "experts_per_token", _at_least_one(MOE_FIELDS["top_k"]))
     if "moe_intermediate_size" in cfg:
