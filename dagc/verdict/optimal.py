@@ -275,7 +275,10 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
     if 0 < best.misses < own_misses:
         return False, replace(evidence, why=Why.FEWER_MISSES)
     if best.meets_requirements is False and own_meets and (claim := _claiming(ranked, own, tolerance)) is not None:
-        return None, _claimed(evidence, claim, result)      # a better one meets on the steady state alone
+        # the walk under the traffic ran out (`SearchResult.known_first`): the simulated, which missed, rank above a
+        # better candidate that meets on the steady state alone — not "yes" beside it (until 2026-12-03 a 32-GPU
+        # strategy was optimal by min-gpus beside a 24-GPU one its own check found meeting every requirement)
+        return None, replace(_against(evidence, claim, result), why=Why.BETTER_UNSIMULATED)
     # a score is higher for the better: within `tolerance` of the best's is within it of the best's figure, for a
     within = own >= best.score - tolerance * abs(best.score)    # negative score (a latency, GPUs, …) as a positive
     if within or (best.meets_requirements is False and own_meets):
@@ -290,10 +293,7 @@ def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate,
             return None, replace(evidence, why=Why.FURTHER, further=further)
         # another ranks below the best, but beats this strategy on every count: the verdict can say no
         passed_over, best = best.text, better[0]
-        evidence = replace(evidence, further=further, passed_over=passed_over, best=_best(best),
-                           best_figures=figures(best.metrics, best.gpus, best.memory_fraction),
-                           best_requirements=_best_requirements(best, result), estimate=False, best_refused=(),
-                           startable=None, startable_figures=None, startable_is_this=False)
+        evidence = replace(_against(evidence, best, result), further=further, passed_over=passed_over)
     factor = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
     # the two figures' bands overlap: the search cannot tell them apart within dagc's error (docs/bands.md)
     ratio = band_ratio(result.plan, found.objective, result.pooled is not None)
@@ -315,14 +315,11 @@ def _with_startable(evidence: OptimalEvidence, best: SearchedCandidate, found: S
                    startable_figures=figures(c.metrics, c.gpus, c.memory_fraction))
 
 
-def _claimed(evidence: OptimalEvidence, claim: SearchedCandidate, result: Checked) -> OptimalEvidence:
-    """The evidence against `claim` (`_claiming`): the walk under the traffic ran out (`SearchResult.known_first`), the
-    simulated, which missed, ranking above a better candidate that meets every requirement on the steady state alone
-    — not "yes" beside it (until 2026-12-03 a 32-GPU strategy was optimal by min-gpus beside a 24-GPU one its own check
-    found meeting them all)."""
-    return replace(evidence, why=Why.BETTER_UNSIMULATED, best=_best(claim),
-                   best_figures=figures(claim.metrics, claim.gpus, claim.memory_fraction),
-                   best_requirements=_best_requirements(claim, result), estimate=False, best_refused=(),
+def _against(evidence: OptimalEvidence, c: SearchedCandidate, result: Checked) -> OptimalEvidence:
+    """The evidence with `c`, a candidate below the search's best, in the best's place: its figures and requirements,
+    exact, and none of what was said of the search's best (its engine's refusals, the best it can start)."""
+    return replace(evidence, best=_best(c), best_figures=figures(c.metrics, c.gpus, c.memory_fraction),
+                   best_requirements=_best_requirements(c, result), estimate=False, best_refused=(),
                    startable=None, startable_figures=None, startable_is_this=False)
 
 

@@ -59,8 +59,10 @@ def offered(base: StrategyResult, tries: Tries, tried: Tried, what: str, said: C
     if step is None and words:
         missed = missed_texts(base)
         # each tried change took these further from their targets: said so, not "no nearer" of a line it brought in
-        worse = [t for t in missed if all(t in further(r, base) for r, _ in valid)]
-        named = worse or [q.requirement.text for q in base.requirements if q.requirement.text in missed]
+        further_of = [set(further(r, base)) for r, _ in valid]          # each change's, once
+        in_order = [q.requirement.text for q in base.requirements if q.requirement.text in missed]   # the plan's order
+        worse = [t for t in in_order if all(t in f for f in further_of)]
+        named = worse or in_order
         lines, many = said_list([f"`{t}`" for t in named]), len(named) > 1
         are = f"{'are' if many else 'is'} {'further from' if worse else 'no nearer'} " \
               f"{'their targets' if many else 'its target'}"
