@@ -356,6 +356,17 @@ def test_a_manifest_reads_only_beside_itself(synthetic, tmp_path):
     with pytest.raises(PlanError) as exc:             # allowed: read as a plan, refused as one (not a plan)
         jobs_of_manifest(d / "m.toml", allow_paths=(secret.parent,))
     assert exc.value.diagnostics[0].code != "E110"
+    # a link beside the manifest leading out: said as a link, the hint the directory it leads to (until 2026-12-03
+    # `--allow-path` of the manifest's own directory, which changed nothing)
+    (d / "linked.moe").symlink_to(secret)
+    (d / "m.toml").write_text('[[run]]\nplan = "linked.moe"\nfile = "run1.json"\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(d / "m.toml", allow_paths=(d,))
+    (e,) = exc.value.diagnostics
+    assert e.message == ("run entry 1: `plan` names `linked.moe`, which leads outside the manifest's directory through "
+                         "a symbolic link") and "directory the link leads to" in (e.hint or "")
+    assert "do-not-show" not in render(e)
+    (d / "linked.moe").unlink()
 
 
 def test_the_engine_line_says_the_terms_are_calibrated(synthetic):

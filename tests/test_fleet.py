@@ -358,7 +358,11 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     # run again: every cluster is read back, none searched (a search would raise here)
     monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
     assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == doc
+    resumed = capsys.readouterr()
+    assert json.loads(resumed.out) == doc
+    # the note says where the answers came from and that they were not searched again (docs/security.md)
+    assert (f"note: {len(items)} of {len(items)} searches resumed from {out / 'fleet-results.jsonl'}: their answers "
+            "are read back as that file holds them, not searched again (--fresh") in resumed.err
     # the terminal's best line gives the search that picks it on the plan as the user named it, pasteable
     assert main(["fleet", str(path), "-o", str(out)]) == 0
     said = capsys.readouterr().out.replace("\n", " ")

@@ -119,6 +119,15 @@ def test_tied_embeddings():
     assert stage(two, 0).embedding_bytes == embed_bytes and stage(two, 1).lm_head_bytes == embed_bytes
 
 
+def test_ep_dividing_no_expert_count_figures_the_fullest_rank():
+    # 8 experts over ep 3 (E301): ranks hold 3, 3 and 2; the memory and the table are the fullest's, 3 experts
+    r = result("tp 2 ; ep 3 etp 2")
+    assert "E301" in {d.code for d in r.diagnostics}
+    assert r.layout.experts_per_ep_rank == 3
+    assert [len(r.layout.slots_of(i)) for i in range(3)] == [3, 3, 2]
+    assert stage(r).routed_expert_bytes == 32 * 3 * (3 * 4096 * 14336 // 2) * 2 == 16_911_433_728
+
+
 def test_weights_sum_over_ranks_is_params_times_replication_for_pure_ep():
     # With ep = G (no attention or expert replication inside a stage) the experts appear once
     from dagc.plan.params import ffn_params

@@ -24,7 +24,9 @@ def test_an_open_loop_s_note_says_its_first_that_meets_is_judged_with_its_capaci
     assert judged_note(plan) == HEAD + ("; the first row that meets every requirement on its run is judged with its "
                                         "capacity bisected too, as `dagc check` judges it (`no: past its capacity` "
                                         "when that is more than 1 % below the arrival rate, and then the next is "
-                                        "judged so, 3 at most), the rows below it on their runs alone")
+                                        "judged so, 3 at most), the rows below it on their runs alone; a row whose run "
+                                        "misses a percentile requirement counts every load requirement missed, as its "
+                                        "check does (its capacity lies below the rate)")
 
 
 def test_a_closed_loop_s_note_is_check_s_alone():

@@ -5,6 +5,7 @@ test writes inside tmp_path only."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -94,6 +95,37 @@ def test_a_linked_backup_beside_the_output_is_not_renamed_into_place(tmp_path, s
     assert tree(precious) == {"f": b"mine"}
     assert (tmp_path / ".o.dagc-old-abc").is_symlink() and (tmp_path / ".o.dagc-tmp-xyz").is_symlink()
     assert tree(stranger) == {"data": b"not dagc's"}
+
+
+def test_a_marked_backup_holding_files_dagc_did_not_write_is_not_put_back(tmp_path, small):
+    # a `.<out>.dagc-old-*` as a killed swap leaves it, but planted (a pull request's files): its marker lists `ep/`,
+    # and it holds `notes.txt` too. Until 2026-12-03 it was renamed into place and the compile then refused it
+    plan, results = small
+    old = tmp_path / ".o.dagc-old-1"
+    (old / "ep").mkdir(parents=True)
+    (old / "ep" / "report.html").write_text("<script>alert(1)</script>")
+    (old / "notes.txt").write_text("x")
+    (old / MARKER).write_text("dagc output directory: `dagc compile` replaces it whole.\nfiles dagc wrote here "
+                              "(anything else makes dagc refuse to replace it, short of --force):\nep/\n"
+                              "ep/report.html\n")
+    planted = tree(old)
+    compile_results(plan, results, tmp_path / "o")
+    assert (tmp_path / "o" / "report.json").is_file() and not (tmp_path / "o" / "notes.txt").exists()
+    assert tree(old) == planted          # neither put back nor removed: it holds a file dagc did not write
+    # one whose manifest lists all it holds is a set dagc would replace as it stands: put back, then replaced
+    (old / "notes.txt").unlink()
+    shutil.rmtree(tmp_path / "o")
+    compile_results(plan, results, tmp_path / "o")
+    assert (tmp_path / "o" / "report.json").is_file() and not old.exists()
+    assert "alert" not in "".join(p.read_text() for p in (tmp_path / "o").rglob("*.html"))
+
+
+def test_a_lock_file_that_is_a_link_is_said_to_be_one(tmp_path, small):
+    plan, results = small
+    (tmp_path / ".o.dagc-lock").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutputError, match="the lock file is a symbolic link, which dagc never follows"):
+        compile_results(plan, results, tmp_path / "o")      # until 2026-12-03 "Too many levels of symbolic links"
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "o").exists()
 
 
 def test_a_users_directory_of_dagc_like_names_is_refused(tmp_path):

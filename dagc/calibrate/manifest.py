@@ -37,7 +37,7 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
-from .manifest_paths import inside, missing_hint, outside_hint
+from .manifest_paths import LINK_HINT, inside, missing_hint, outside_hint, written_inside
 from .manifest_sets import in_manifest
 from .manifest_slips import no_entries
 from .match import Shared, disagreements, several_traffics
@@ -358,6 +358,9 @@ def _check_entry(src: SourceFile, at: int, k: int, file: object, plan: object, s
     for name, v in (("plan", plan), ("file", file)):
         loc = _key_at(src.text, at, name)     # the top level's default: said once for every entry (`every run entry`)
         said = f"{f'run entry {k}' if loc >= src.text.find('[[run]]') else 'every run entry'}: `{name}` names"
+        if not inside(roots[0] / v, roots) and written_inside(roots[0] / v, roots):
+            raise _bad(src, loc, f"{said} {code(v)}, which leads outside the manifest's directory through a symbolic "
+                       "link", LINK_HINT)
         if not inside(roots[0] / v, roots):
             raise _bad(src, loc, f"{said} a file outside the manifest's directory, {code(v)}",
                        outside_hint(roots[0], v))

@@ -16,9 +16,13 @@ from pathlib import Path
 
 from ..diagnostics import code
 
-__all__ = ["MISSING_HINT", "inside", "missing_hint", "outside_hint"]
+__all__ = ["LINK_HINT", "MISSING_HINT", "inside", "missing_hint", "outside_hint", "written_inside"]
 
 MISSING_HINT = "check the path: it is relative to the manifest's directory"
+# a path written inside the manifest's directory that a symbolic link leads out of (as a plan's `model from` says it:
+# until 2026-12-03 hinted `--allow-path` of the manifest's own directory, which changed nothing)
+LINK_HINT = ("allow the directory the link leads to with `--allow-path DIR`, or copy the file into the manifest's "
+             "directory")
 
 
 def missing_hint(root: Path, written: str) -> str:
@@ -47,6 +51,12 @@ def outside_hint(root: Path, written: str) -> str:
     """
     where = os.path.normpath(os.path.join(root, os.path.dirname(written) or "."))
     return f"allow its directory: `--allow-path {shlex.quote(where)}`, or move the file into the manifest's directory"
+
+
+def written_inside(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether `path`, its symbolic links not followed, lies in one of `roots`."""
+    lexical = os.path.abspath(path)
+    return any(Path(lexical).is_relative_to(os.path.abspath(r)) for r in roots)
 
 
 def inside(path: Path, roots: Sequence[Path]) -> bool:

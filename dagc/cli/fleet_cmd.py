@@ -111,8 +111,11 @@ def cmd_fleet(args: Namespace) -> int:
         return files
     _say_rejected(files, {p.key: p for p, _ in items}, err)
     if files.known and not is_quiet(args):
-        err.print(f"note: {len(files.known):,} of {len(items):,} searches resumed from {files.results}",
-                  markup=False)
+        # read back as written, not searched again: a file the output directory held before this run — in CI, one a
+        # pull request may have committed — decides them (docs/security.md; until 2026-12-03 not said)
+        err.print(f"note: {len(files.known):,} of {len(items):,} searches resumed from {files.results}: their answers "
+                  "are read back as that file holds them, not searched again (--fresh searches every cluster; in CI, "
+                  "on files you did not write, pass --fresh or an -o of your own)", markup=False)
     if files.stale and not is_quiet(args):   # the same command after an interruption resumed nothing: say why
         err.print(f"note: {files.results} held {count_text(files.stale, 'answer')} of another sweep (the plan's text, "
                   "a file it reads or dagc itself changed since): every cluster is searched again", markup=False)

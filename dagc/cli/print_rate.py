@@ -105,8 +105,8 @@ def meets_note(rate: float) -> str:
     their runs alone (until 2026-12-03 the note left the capacity out: a user read a `yes` row as its check's)."""
     return (f"meets requirements: at {_rate(rate)}, every requirement judged, the load's on the run above, as `dagc "
             "check --strategy TEXT --set 'workload.rate=R requests/s'` judges it; its capacity bisected too for the "
-            "first row that meets every requirement on its run and, while that one falls short, the next "
-            f"({RATE_VERIFIED} at most), the rows below it on their runs alone")
+            "first row that meets every requirement on its run (when none does, the first row that keeps up) and, "
+            f"while that one falls short, the next ({RATE_VERIFIED} at most), the rows below it on their runs alone")
 
 
 def _overloaded(a: AtRate) -> str:

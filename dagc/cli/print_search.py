@@ -304,8 +304,10 @@ def _objective_cell(objective: str, c: Candidate, plan: Plan) -> str:
 def judged_note(plan: Plan) -> str:
     """How the table's `meets requirements` was judged under the plan's traffic: in an open loop, the first row that
     meets every requirement on its run with its capacity bisected too, as `dagc check --strategy` judges it
-    (docs/load.md, "Carrying the traffic"), and the next while that one falls short (`dagc.search.verify`). Until
-    2026-11-30 no row was, and #1 could be one its check calls "meets requirements: no" (docs/search.md)."""
+    (docs/load.md, "Carrying the traffic"), and the next while that one falls short (`dagc.search.verify`); a row
+    missing a percentile on its run counts every load line, as its check does (`dagc.search.under_traffic._judged`).
+    Until 2026-11-30 no row was, and #1 could be one its check calls "meets requirements: no"
+    (docs/search.md)."""
     from ..search.verify import VERIFIED
     from ..verdict.carrying import CAPACITY_TOLERANCE
     head = ("meets requirements: every requirement judged, the load's by simulating the plan's traffic through each "
@@ -313,7 +315,9 @@ def judged_note(plan: Plan) -> str:
     return head if not capacity_decides(plan) else (
         head + "; the first row that meets every requirement on its run is judged with its capacity bisected too, "
         f"as `dagc check` judges it (`{PAST_CAPACITY}` when that is more than {CAPACITY_TOLERANCE * 100:g} % below "
-        f"the arrival rate, and then the next is judged so, {VERIFIED} at most), the rows below it on their runs alone")
+        f"the arrival rate, and then the next is judged so, {VERIFIED} at most), the rows below it on their runs "
+        "alone; a row whose run misses a percentile requirement counts every load requirement missed, as its check "
+        "does (its capacity lies below the rate)")
 
 
 def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:

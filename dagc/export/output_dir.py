@@ -25,15 +25,13 @@ dagc marked: a link or a stranger's directory under that name is left alone.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
-import functools
 import os
 import re
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from .home import refuse_a_home, refuse_shared
@@ -49,6 +47,7 @@ from .output_marker import (
     is_launch_file,
     read_manifest,
 )
+from .rename_exchange import exchange as _exchange
 from .write import BESIDE, OutputError, check_beside, existing_directory, file_kind, lstat_or_none, write_text_atomic
 
 __all__ = ["check_output_dir", "default_output_dir", "safe_dir_name", "write_manifest", "plot_dir", "MARKER",
@@ -215,6 +214,9 @@ def output_lock(out: Path) -> Iterator[None]:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:        # O_NOFOLLOW on a link: not the parent's permissions (until 2026-12-03)
+                raise OutputError(path, "the lock file is a symbolic link, which dagc never follows: remove the "
+                                        "link") from exc
             raise OutputError(path, f"{exc.strerror or exc} ({BESIDE})") from exc
         try:
             st = os.fstat(fd)
@@ -265,7 +267,10 @@ def staging_parent(out: Path) -> Path:
 
 def clean_stale(out: Path) -> None:
     """Under the lock: put back a set a killed swap left aside, remove killed runs' staging. Only
-    dagc's own leftovers (`_ours`) are touched: a link or a stranger's directory is left alone."""
+    dagc's own leftovers (`_ours`) are touched: a link or a stranger's directory is left alone; and a set is put
+    back only when it holds nothing its manifest does not list (`_restorable`): a marker is text anyone can write,
+    and until 2026-12-03 a `.<out>.dagc-old-1` a pull request committed, holding a file of its own, became the
+    output directory, which the compile then refused."""
     prefixes = (sibling(out, "tmp-"), sibling(out, "old-"))
     stale = []
     for folder in {out.parent, staging_parent(out)}:
@@ -274,35 +279,24 @@ def clean_stale(out: Path) -> None:
     for p in stale:
         if not _ours(p):
             continue
-        if p.name.startswith(prefixes[1]) and lstat_or_none(out) is None:
+        if not p.name.startswith(prefixes[1]):
+            _remove(p)
+        elif not _restorable(p):
+            continue            # files dagc did not write: neither put back nor removed
+        elif lstat_or_none(out) is None:
             os.rename(p, out)
         else:
             _remove(p)
 
 
-@functools.cache
-def _renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
+def _restorable(old: Path) -> bool:
+    """Whether a set a killed swap left aside is one dagc would replace as it stands (`check_output_dir`): its
+    manifest lists every entry in it, and it holds no hidden entry dagc did not write."""
     try:
-        fn = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two directories atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    fn = _renameat2()
-    if fn is None:
+        manifest = read_manifest(old)
+        return manifest is not None and _foreign(old, manifest) is None and _hidden_foreign(old) is None
+    except (OSError, OutputError):
         return False
-    at_fdcwd, rename_exchange = -100, 2
-    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
 
 
 def swap_in(staging: Path, out: Path) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Unpack
 
-from ..diagnostics import code, quote
+from ..diagnostics import code, printable, quote
 from ..plan.model import AttentionKind, DType, Mla, Model, Moe, Window
 from ..plan.presets import MODEL_ALIASES, MODEL_PRESETS
 from ..source import Span
@@ -170,8 +170,10 @@ def imported_fields(out: Collector, roots: ImportRoots, written: str,
     for key, span in read.spans.items():       # a cross-field check points into the file (a block's own spans win)
         out.spans.setdefault(key, span)
     fields = read.fields
-    # A config.json is named after its directory, as on the Hugging Face hub.
-    return (path.stem if path.name != "config.json" else path.parent.name or "hf-model"), fields
+    # A config.json is named after its directory, as on the Hugging Face hub: its control characters (a newline in
+    # a directory's name printed a line of its own in the terminal's header until 2026-12-03) shown as U+FFFD, as
+    # every other name from a plan is shown
+    return printable(path.stem if path.name != "config.json" else path.parent.name or "hf-model"), fields
 
 
 def lower_model(out: Collector, name: str, base: ModelFields, block: tuple[Item, ...] | None,

@@ -41,6 +41,7 @@ from .fields import axis_field, did_you_mean, set_path
 from .fleet_rate import arrival_unsaid, written_fleet_rate
 from .hints import NOT_A_NUMBER, not_a_number
 from .lower import lower
+from .override_edits import Edit, apply_edits as _apply
 from .parse import parse, read_source
 from .per_unit import set_value_hint
 from .set_field import in_option_order, unknown_set_field
@@ -126,6 +127,9 @@ class Override:
         return f"{'.'.join(self.path)} = {self.value}"
 
 
+_Edit = Edit[Override]
+
+
 def _top_hint(path: tuple[str, ...], value: str) -> str:
     """E101's hint for an option whose first part is no statement: a field without its block (`gpus=8`) is told its
     path, quoted as a shell needs it (`--set 'workload.rate=2 requests/s'`; until 2026-11-30 unquoted, which a shell
@@ -175,23 +179,6 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     raise PlanError([Diagnostic("E001", Severity.ERROR, message, src.span(start + end, start + len(value)), hint)])
 
 
-@dataclass(frozen=True)
-class _Edit:
-    """Text put at [start, end) of the plan; `value_at` is where the override's value starts in `text` and `name_at`
-    where its last path part does (-1: not in it)."""
-
-    start: int
-    end: int
-    text: str
-    override: Override
-    value_at: int
-    name_at: int = -1
-    # the text before the field when the edit opens new blocks (` { `, ` speculative { `) and after it (` }`):
-    # two edits opening the same blocks at one place are one block (`_apply`)
-    opener: str = ""
-    closer: str = ""
-
-
 def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Sequence[Path] = (),
                    rate: float | None = None, needs_strategy: bool = True) -> Plan:
     """The plan at `path` with each `--set` option in `options` applied (none: `load_plan`'s); without a `strategy`
@@ -220,7 +207,8 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
             raise PlanError([Diagnostic("E104", Severity.ERROR, f"`{'.'.join(o.path)}` is set twice", o.whole,
                                         f"keep one --set of it (the other is `{seen[o.path].text}`)")])
         seen[o.path] = o
-    edits = [_edit(src.text, tree, o) for o in overrides] + _replaced(tree, overrides, seen)
+    switch = ("model",) in seen          # another preset: a model written out or read is replaced whole
+    edits = _outside_switch([_edit(src.text, tree, o, switch) for o in overrides] + _replaced(tree, overrides, seen))
     text, placed = _apply(src.text, edits)
     wrote = tuple((at, at + len(e.text), e.override.text) for at, e in placed)     # to name a line's own options
     changed = SourceFile(src.path, text, overrides=tuple(o.text for o in overrides), original=src.text, placed=wrote)
@@ -231,28 +219,6 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
         located = [_located(d, placed) for d in exc.diagnostics]
         raise PlanError(in_option_order(located, [o.src for o in overrides])) from None
 
-
-
-def _apply(text: str, edits: list[_Edit]) -> tuple[str, list[tuple[int, _Edit]]]:
-    """The text with every edit made, and where each edit's text starts in it."""
-    out: list[str] = []
-    placed: list[tuple[int, _Edit]] = []
-    at, delta = 0, 0
-    for e in sorted(edits, key=lambda e: (e.start, e.end, e.opener)):
-        prev = placed[-1][1] if placed else None
-        if e.opener and prev is not None and (prev.start, prev.opener, prev.closer) == (e.start, e.opener, e.closer):
-            # two fields into one new block: ` { a = 1` + `  b = 2 }`, not ` { a = 1 } { b = 2 }`
-            cut = len(e.opener) - 2
-            out[-1], delta = out[-1][:-len(e.closer)], delta - len(e.closer)
-            e = dataclasses.replace(e, text="  " + e.text[len(e.opener):], value_at=e.value_at - cut,
-                                    name_at=e.name_at - cut if e.name_at >= 0 else -1)
-        out.append(text[at:e.start])
-        placed.append((e.start + delta, e))
-        out.append(e.text)
-        delta += len(e.text) - (e.end - e.start)
-        at = e.end
-    out.append(text[at:])
-    return "".join(out), placed
 
 
 def _located(d: Diagnostic, placed: list[tuple[int, _Edit]]) -> Diagnostic:
@@ -275,17 +241,35 @@ def _located(d: Diagnostic, placed: list[tuple[int, _Edit]]) -> Diagnostic:
     return d
 
 
-def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
-    """Where `o` goes in the plan's text: over the value written, or into its block."""
+def _outside_switch(edits: list[_Edit]) -> list[_Edit]:
+    """`edits` but those inside the span a `--set model=NAME` replaces whole (`_edit`: a written-out model's
+    fields that another override takes away, `_replaced`)."""
+    whole = [e for e in edits if e.override.path == ("model",) and e.end > e.start]
+    return [e for e in edits if not any(w is not e and w.start <= e.start and e.end <= w.end and e.end > e.start
+                                        for w in whole)]
+
+
+def _edit(text: str, tree: Tree[Token], o: Override, switch: bool = False) -> _Edit:
+    """Where `o` goes in the plan's text: over the value written, or into its block; with `switch` (`--set
+    model=NAME` too), a model field of a model written out or read from a config.json into a block after the preset
+    that replaces it."""
     head, rest = o.path[0], o.path[1:]
     statements = [s for s in tree.children if isinstance(s, Tree)]
     found = next((s for s in statements if s.data == head or s.data.startswith(head + "_")), None)
+    if switch and head == "model" and rest and found is not None and found.data in ("model_full", "model_from"):
+        assert found.meta.end_pos is not None, "the parser keeps positions"
+        return _insert_nested(found.meta.end_pos, " { ", rest, " }", o)
     if head == "objective" or (head == "model" and not rest):
         if rest:
             raise _unknown(o, 1)
         if found is None:
             return _insert(len(text), f"\n{head} = {o.value}\n" if head == "objective"
                            else f'\nmodel preset {_quoted(o.value)}\n', o, len(head) + 4 if head == "objective" else 15)
+        if found.data in ("model_full", "model_from"):
+            # another preset in place of a model written out or read from a config.json, its block with it (until
+            # 2026-12-03 the written model kept its dimensions under the preset's name, and any name passed)
+            assert found.meta.start_pos is not None and found.meta.end_pos is not None, "the parser keeps positions"
+            return _Edit(found.meta.start_pos, found.meta.end_pos, f"model preset {_quoted(o.value)}", o, 13)
         token = next(c for c in found.children if isinstance(c, Token))
         return _replace(token, _quoted(o.value) if token.type == "STRING" else o.value, o)
     if not rest:
@@ -357,7 +341,8 @@ def _insert_nested(at: int, before: str, rest: tuple[str, ...], after: str, o: O
     equals = len(opener) + len(rest[-1])               # the field's `=`
     edit = _insert(at, opener + field + closer, o, equals + 3, equals - len(rest[-1]))
     if len(rest) > 1 or before.rstrip().endswith("{"):
-        return dataclasses.replace(edit, opener=opener, closer=closer)
+        return dataclasses.replace(edit, opener=opener, closer=closer, before=before, after=after, path=rest[:-1],
+                                   field=field)
     return edit
 
 

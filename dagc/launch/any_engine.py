@@ -22,8 +22,12 @@ from .engines import TABLES
 from .launch import field_span, launch_refusals
 from .speculative import mtp_refusal, mtp_weights
 
-__all__ = ["E706_HINT", "checkpoint_refusals", "default_engine_judges", "engine_judges", "every_engine_refuses"]
+__all__ = ["E706_HINT", "E708_HINT", "checkpoint_refusals", "default_engine_judges", "engine_judges",
+           "every_engine_refuses"]
 
+# E708's: a path no command carries is the directory's (until 2026-12-03 "the nearest strategy vLLM can run", itself)
+E708_HINT = ("move or copy the model's directory (its config.json and weights) to a path of printable characters, "
+             "and run dagc launch from a directory whose path has none either")
 E706_HINT = ("no strategy changes the checkpoint: draft with `method = eagle` (a draft model trained for this one) or "
              "`method = ngram`, leave out `speculative { … }`, or serve a model whose checkpoint ships MTP layers "
              "(DeepSeek-V3, GLM-4.5)")

@@ -39,7 +39,7 @@ from ..verdict.searched import Searched, SearchedCandidate
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
-from . import vllm_share
+from . import any_engine, vllm_share
 from .any_engine import E706_HINT, checkpoint_refusals, default_engine_judges, engine_judges, every_engine_refuses
 from .degrees import degrees
 from .engines import TABLES, launch_result
@@ -200,10 +200,10 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     codes = {d.code for d in launched.refusals}
     if "E728" in codes:
         return engines_for_gpu(result.plan), None
-    if "E729" in codes:
-        return E729_HINT, None
-    if "E706" in codes:
-        return E706_HINT, None
+    # what no other strategy changes: the model's path (E708), its weights' format, the engine's own limit
+    if fixed := next((hint for c, hint in (("E708", any_engine.E708_HINT), ("E729", E729_HINT), ("E706", E706_HINT))
+                      if c in codes), None):
+        return fixed, None
     if "E730" in codes:
         return whole_prompts_hint(result.plan), None
     if vllm_share.CODE in codes:

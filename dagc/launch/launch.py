@@ -15,6 +15,8 @@ The library never prints; `dagc.cli.launch` renders.
 
 from __future__ import annotations
 
+import os
+import posixpath
 import re
 import shlex
 from collections.abc import Callable, Sequence
@@ -324,13 +326,16 @@ def engine_checkpoint(plan: Plan, engine: str, model: ModelPath) -> Checkpoint:
 
 
 def path_refusal(model: ModelPath) -> list[Refusal]:
-    """E708: a model path with a control character (a newline would end the printed command), or any other
-    the terminal shows as U+FFFD (a bidi override such as U+202E, a zero-width space): the printed command
-    would name a directory that does not exist."""
-    bad = next((c for c in model.text if not c.isprintable()), None)
+    """E708: a model path with a control character (a newline would end the printed command), or any other the
+    terminal shows as U+FFFD (a bidi override, a zero-width space); a local directory judged whole, joined to where
+    dagc runs, as `dagc launch` writes it (`absolute_model`: until 2026-12-03 a newline there went into the script)."""
+    text = model.text
+    if model.local and not posixpath.isabs(text):
+        text = posixpath.normpath(posixpath.join(os.getcwd(), text))
+    bad = next((c for c in text if not c.isprintable()), None)
     if bad is None:
         return []
-    return [Refusal("E708", f"the model path {quote(model.text)} holds a control character (U+{ord(bad):04X}), which "
+    return [Refusal("E708", f"the model path {quote(text)} holds a control character (U+{ord(bad):04X}), which "
                     "no command line can carry as it is printed; rename the directory", "model")]
 
 

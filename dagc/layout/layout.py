@@ -182,13 +182,15 @@ class Layout:
 
     @property
     def experts_per_ep_rank(self) -> int:
-        """Expert slots per EP rank and MoE layer: the routed experts and the redundant slots, over ep."""
-        return (self.experts + self.redundant) // self.ep if self.ep else 0
+        """Expert slots per EP rank and MoE layer: the routed experts and the redundant slots, over ep — the
+        fullest rank's where ep divides no slot count (E301: 43 of 128 over ep 3)."""
+        return -(-(self.experts + self.redundant) // self.ep) if self.ep else 0
 
     def slots_of(self, ep_index: int) -> range:
-        """Expert slots held by expert-parallel index `ep_index`: contiguous, `experts_per_ep_rank` of them."""
-        n = self.experts_per_ep_rank
-        return range(ep_index * n, (ep_index + 1) * n)
+        """Expert slots held by expert-parallel index `ep_index`: contiguous, `experts_per_ep_rank` of them (the
+        last ranks' fewer where ep divides no slot count)."""
+        n, slots = self.experts_per_ep_rank, self.experts + self.redundant
+        return range(min(ep_index * n, slots), min((ep_index + 1) * n, slots))
 
     def experts_of(self, ep_index: int) -> tuple[int, ...]:
         """Routed experts held by expert-parallel index `ep_index`, one per slot of `slots_of`: slot s

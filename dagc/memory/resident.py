@@ -190,7 +190,8 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h, tp = model.hidden, shards.tp
     attn_pr = shards.attention_params
-    expert_pr = ((model.moe.experts + redundant) // ep if ep else 0) * held.params
+    # the fullest EP rank's slots: a degree that divides no slot count (E301) still gets its fullest rank's figure
+    expert_pr = (-(-(model.moe.experts + redundant) // ep) if ep else 0) * held.params
     shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
     dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
     emb, router = embedding_params(model), router_params(model)

@@ -319,9 +319,9 @@ def _verified(trial: Plan, ranked: tuple[AtRate, ...], objective: str) -> tuple[
     requests/s kept up where the capacity's trials gave 7.9, and `check` said BEHIND)."""
     for _ in range(RATE_VERIFIED):
         out, judged = verify_first(ranked, lambda a: _tier(a) == 0, lambda a: a.capacity_judged,
-                                   lambda a: with_capacity(trial, a, objective), _ranked)
+                                   lambda a: with_capacity(trial, a, objective), _ranked, lambda a: _tier(a) == 1)
         ranked = tuple(out)
-        if judged is None or _tier(judged) == 0:
+        if judged is None or _tier(judged) < 2:      # it holds its tier: those below it stay below
             break
     return ranked
 

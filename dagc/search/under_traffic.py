@@ -336,7 +336,18 @@ def _judged(plan: Plan, c: Candidate, with_capacity: bool = False) -> Judgement 
     as whether it reaches the rate, `REACHES`): REJECTED when check rejects it; UNPARSED (judged as the search judged
     it, on the steady state) when its text does not parse back."""
     r = check_candidate(plan, c, REACHES if with_capacity else False)
-    return r if isinstance(r, str) else replace(judgement(r, c), capacity=with_capacity)
+    if isinstance(r, str):
+        return r
+    j = judgement(r, c)
+    if not with_capacity and capacity_decides(plan) and r.load is not None and r.load.carries_traffic \
+            and r.load.figures.misses.latencies:
+        # its run misses a percentile at the rate: its capacity, which never contradicts its run (the highest rate at
+        # which they hold), lies below it, and its check counts every load line missed (`requirements_missed`) —
+        # as the rows judged with their capacities are; until 2026-12-03 such a row counted the lines its run
+        # missed and ranked above a row found past its capacity by its bisection, whose run met every line
+        j = replace(j, misses=requirements_missed(r.requirements, False),
+                    binding=binding_of(r.requirements, r.plan.workload, False))
+    return replace(j, capacity=with_capacity)
 
 
 def check_candidate(plan: Plan, c: Candidate, with_capacity: CapacityMode = False) -> StrategyResult | str:
@@ -371,7 +382,7 @@ def judgement(r: StrategyResult, c: Candidate) -> Judgement:
     # own percentiles — as a candidate short of the traffic's floor counts it unsimulated (`traffic_misses`)
     misses = requirements_missed(r.requirements, carries_traffic(r.load))
     return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed, misses=misses,
-                     binding=binding_of(r.requirements, r.plan.workload),
+                     binding=binding_of(r.requirements, r.plan.workload, carries_traffic(r.load)),
                      load_figures=tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load),
                      others_missed=tuple(q.requirement.name for q in r.requirements
                                          if not q.requirement.on_load and q.met is not True),
