@@ -38,8 +38,11 @@ def test_a_run_of_gamma_arrivals_is_refused_at_its_burstiness(tmp_path: Path):
     assert d.message.startswith("field `burstiness` is not 1: the run's arrivals had gamma-distributed gaps")
     assert "dagc's arrivals are Poisson or uniform" in d.message and "0.25" not in render(d)
     assert "--burstiness 1" in (d.hint or "")
-    d, _ = _refused(tmp_path, burstiness="x")
-    assert d.message.startswith("field `burstiness` is not a positive number")
+    d, _ = _refused(tmp_path, burstiness=-1)
+    assert d.message.startswith("field `burstiness` is not a positive number (the shape of the gamma")
+    d, _ = _refused(tmp_path, burstiness="1.0")           # quoted: told so, as every figure is
+    assert d.message == ("field `burstiness` is a string, not a number: the tools write their figures as JSON numbers, "
+                         "without quotes")
 
 
 def test_burstiness_1_or_a_burst_at_once_is_read(tmp_path: Path):
