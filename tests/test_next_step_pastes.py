@@ -65,7 +65,9 @@ def test_what_to_change_points_at_the_next_steps_when_no_better_strategy_is_foun
     (tmp_path / "plan.moe").write_text(PLAN)
     r = dagc.check(load_plan_with(tmp_path / "plan.moe", ("cluster.gpus=1",)))[0]
     assert (r.verdict.meets_requirements, r.verdict.optimal) == (False, True)
-    assert [s.meets for s in r.next_steps] == [False, False, True]
+    # a batch of 40 meets (since 2026-12-03 the larger batch grows past one whose run keeps pace but whose capacity
+    # falls short: it stopped there, missing), 8-bit weights do not, 2 replicas do
+    assert [(s.kind, s.meets) for s in r.next_steps] == [("batch", True), ("precision", False), ("gpus", True)]
     assert _change(r)[0].startswith(
         "- **What to change:** no better strategy was found (within 5 % of the best of 3 strategies by tokens-per-gpu "
         "(`tp 1 with microbatches 1 overlap none`: 675.5 tokens/s per GPU)). What meets the requirements is a change "

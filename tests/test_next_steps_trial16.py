@@ -4,6 +4,8 @@ that leaves the cap on requests in flight binding offered as a step."""
 
 from __future__ import annotations
 
+import pytest
+
 from dagc.export.result_json import load_json
 from dagc.lang.load import load_plan_text
 from dagc.plan.model import DType
@@ -61,3 +63,69 @@ def test_a_precision_that_leaves_the_cap_binding_is_no_step():
     steps = next_steps(r)
     assert not any(s.options == ("--set model.kv_cache=fp8",) for s in steps), steps
     assert steps and steps[0].kind == "batch"                       # the cap's own step stays
+
+
+# DeepSeek-V3 in two pools on 32 H200s under SGLang, 4 requests/s, batch 1: the cap binds (a new user's round)
+POOLS_DSV3 = ('model preset "deepseek-v3" cluster { gpus = 32  gpus_per_node = 8  gpu preset "h200"  engine = sglang } '
+              "workload { batch = 1  prompt = 4000  generate = 500  serving = inflight  rate = 4 requests/s  "
+              "requests = 1000 } require { ttft_p99 <= 3 s  tpot_p90 <= 50 ms  ttft <= 2 s  tpot <= 50 ms } "
+              "strategy prefill 2 < tp 8 > decode 1 < dp 2 < tp 1 ; ep 8 > >")
+
+
+def test_a_larger_batch_grows_past_one_whose_capacity_falls_short():
+    """At 80 the run keeps pace bound by the step time (66 in flight on average) but its capacity, 3.907
+    requests/s, lies below the 4 arriving: the capacity's longer trials fill the cap the run did not. Until
+    2026-12-03 the step stopped there ("still misses the traffic"); 96 and 128 meet."""
+    plan = load_plan_text(POOLS_DSV3)
+    r = check(plan)[0]
+    first = next_steps(r)[0]
+    assert first.kind == "batch" and first.meets, first
+    batch = int(first.options[0].split("=")[1])
+    assert batch == 112                      # 80 (Little's law, to 16 ranks), then 5/4 of it rounded up to 16
+    at80 = check_strategy(plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": 80})}),
+                          plan.strategies[0])           # its capacity bisected, as the next step's check does
+    assert at80.load is not None and not at80.load.carries_traffic and at80.load.queue_grows is None
+    assert at80.load.capacity_requests_per_s < 4 * 0.99
+
+
+# DeepSeek-V3's pools at 8 requests/s under SGLang: the steady TPOT at batch 256 misses `tpot <= 30 ms`
+DECODE_BOUND = ('model preset "deepseek-v3" cluster { gpus = 32  gpus_per_node = 8  gpu preset "h200"  '
+                "engine = sglang } workload { batch = 256  prompt = 2000  generate = 500  serving = inflight  "
+                "rate = 8 requests/s  requests = 1000 } require { ttft_p99 <= 2 s  tpot_p90 <= 30 ms  tpot <= 30 ms } "
+                "strategy prefill 1 < tp 8 ; ep 8 > decode 1 < tp 1 ; ep 16 >")
+
+
+def test_a_smaller_batch_is_found_by_halving_when_batch_1_cannot_carry_the_rate():
+    """Batch 1 cannot carry 8 requests/s, so the search of a smaller batch that meets started nowhere: until
+    2026-12-03 no step was offered (and `search --rate` said nothing would help). Halved from 256, 128 meets;
+    bisected between, the largest that meets is offered, and its own check meets."""
+    plan = load_plan_text(DECODE_BOUND)
+    r = check(plan)[0]
+    assert r.verdict.meets_requirements is False
+    (step,) = [s for s in next_steps(r) if s.kind == "batch"]
+    batch = int(step.options[0].split("=")[1])
+    assert step.meets and 128 <= batch < 256
+    assert check_strategy(plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch})}),
+                          plan.strategies[0]).verdict.meets_requirements is True
+    above = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch + 1})})
+    assert check_strategy(above, plan.strategies[0]).verdict.meets_requirements is False
+
+
+PREFILL_BOUND = ('model preset "deepseek-v3" cluster { gpus = 32  gpus_per_node = 8  gpu preset "h200"  engine = vllm }'
+                 " workload { batch = 256  prompt = 16000  generate = 300  serving = inflight  rate = 6 requests/s  "
+                 "requests = 1000 } require { ttft_p99 <= 2 s  tpot_p90 <= 40 ms } "
+                 "strategy prefill 1 < tp 8 > decode 1 < tp 1 ; ep 16 >")
+
+
+@pytest.mark.slow
+def test_prefill_counts_below_the_share_are_tried_too():
+    """The prefill pool serves 2.063 of 6 requests/s: the share is 3 instances, and 3 to 6 each take `tpot_p90 <= 40
+    ms` further from its target (the decode pool then binds). 2, which the cluster's 32 GPUs hold, takes p99 TTFT
+    from 311 to 72 s and meets the TPOT line: the nearest, offered (until 2026-12-03 never tried: "no number of
+    prefill instances helps")."""
+    plan = load_plan_text(PREFILL_BOUND)
+    r = check(plan)[0]
+    (step,) = [s for s in next_steps(r) if s.kind == "prefill"]
+    assert step.options == ("--strategy 'prefill 2 < tp 8 > decode 1 < tp 1 ; ep 16 >'",) and not step.meets
+    assert step.figures["gpus"] == 32 and step.missed == ("ttft_p99 <= 2 s",)
+    assert dict(step.load_figures)["ttft_p99"] < 0.5 * load_json(r.load)["ttft_s"]["p99"]

@@ -184,7 +184,6 @@ def _burstiness(r: _Run, rate: float | None) -> str | None:
     if v is None or rate is None:       # every request at once: the gaps are none, whatever their shape
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= math.inf:
-        # a quoted `"1.0"` is told its quotes, as every figure is (until 2026-12-03 "is not a positive number")
         raise r.fail("burstiness", refused_value(v, "number (the shape of the gamma-distributed gaps; 1: Poisson)"))
     if v not in (1, math.inf):
         raise r.fail("burstiness", "is not 1: the run's arrivals had gamma-distributed gaps, not Poisson ones; "

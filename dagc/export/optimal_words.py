@@ -20,7 +20,7 @@ from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
 from .dominated_words import passed_over_text
-from .missed_words import best_unverified, missed_text, own_misses, self_short
+from .missed_words import best_unverified, counted_misses, missed_text, own_misses, self_short
 from .result_json import evidence_of
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ def _misses_too(ev: OptimalEvidence, result: StrategyResult) -> str:
     which = "a requirement" if b.misses == 1 else f"{b.misses} requirements"
     among = "dagc searched" if ev.complete else "of those evaluated"
     short = _shortfalls(ev, result)
-    return (f"; it misses {which} too, as this strategy misses {missed_text(result)}: "
+    return (f"; it misses {which} too, as this strategy misses {counted_misses(result)} "
             f"no strategy {among} meets them all" + (f" ({short})" if short else ""))
 
 

@@ -35,8 +35,10 @@ def _pct(x: float) -> str:
 
 # A binding decode pool: its instances share the deployment's batch (each ceil(batch / M)), so more of them
 # shorten the step rather than add one instance's capacity each — no count of them follows from the ratio
+# (until 2026-12-03 it said "the next steps and `dagc search` price them": no next step tries decode instances)
 DECODE_BINDS = ("more decode instances would split the same requests among them (each holding fewer, stepping "
-                "faster), not add one instance's capacity each: the next steps and `dagc search` price them")
+                "faster), not add one instance's capacity each: `dagc search` prices them, or `dagc check "
+                "--strategy` with `decode N < … >`")
 
 
 def balance_text(balance: tuple[int, int], prefill: int, decode: int, binding: str, ratio: float | None = None) -> str:

@@ -13,12 +13,14 @@ order, each only where it applies:
   grows) or that the KV cache does not admit (W520) — from the first try when the strategy's own TPOT or ITL
   already misses —, and never past the requests the KV cache admits;
 - when a disaggregated strategy's load is bound by its prefill pool: more prefill instances, from the
-  share of the arrivals the pool served, one more at a time (`PREFILL_TRIES` at most), the cluster grown
-  to hold them; a disaggregated strategy gets no other step;
+  share of the arrivals the pool served, then the counts between the pool's and it, then one more at a time
+  (`PREFILL_TRIES` at most), the cluster grown to hold them (a disaggregated strategy gets a larger batch, a
+  smaller batch and the precisions too, no replicas);
 - when a missed ITL rests on the mixed step (`dagc.serve.binding`): a smaller chunk, halved up to
   `CHUNK_TRIES` times, not below `MIN_CHUNK` tokens;
 - the largest smaller batch that meets (the batch is searched by halving: a smaller batch shortens
-  TTFT and TPOT and lightens memory, so meeting is taken to be monotone in it);
+  TTFT and TPOT and lightens memory, so meeting is taken to be monotone in it — under traffic, where a batch
+  too small cannot carry the rate, from the first of the plan's batch halved, quartered, … that meets);
 - 8-bit weights, an 8-bit KV cache, both; fp4 weights on a GPU with fp4 units (when the KV cache's
   blocks bind, the 8-bit KV cache first);
 - more GPUs: the strategy replicated `dp` 2, 4 or 8 times (each replica a share of the batch: the
@@ -150,17 +152,26 @@ def _unused_told(diagnostics: tuple[Diagnostic, ...], said: tuple[str, ...]) -> 
 
 
 def _batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """The largest batch below the plan's that meets, by halving [1, batch)."""
+    """The largest batch below the plan's that meets, by halving [1, batch); under traffic, where a batch too
+    small cannot carry the rate (batch 1 at 8 requests/s), from the first of batch/2, batch/4, … that meets."""
     w = result.plan.workload
     if w.batch_max or w.batch <= 1:
         return None
 
     def at(b: int) -> StrategyResult | None:
         return tries(result.plan.model_copy(update={"workload": w.model_copy(update={"batch": b})}))
-    lo_r = at(1)
+    lo_r, lo, hi = at(1), 1, w.batch
     if not _meets(lo_r):
-        return None
-    lo, hi, best = 1, w.batch, lo_r          # lo meets, hi does not
+        # halved from the plan's down: until 2026-12-03 none was offered unless batch 1 met, and DeepSeek-V3's pools
+        # at 8 requests/s (batch 256, steady TPOT over `tpot <= 30 ms`) were told no step, where 128 meets
+        lo = hi // 2
+        while lo > 1 and not _meets(lo_r := at(lo)):
+            if lo_r is None:
+                return None
+            hi, lo = lo, lo // 2
+        if lo <= 1:
+            return None
+    best = lo_r                                 # lo meets, hi does not
     while hi - lo > 1:
         mid = (lo + hi) // 2
         r = at(mid)
@@ -260,10 +271,19 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue
         grown = rounded_up(max(binding_figure(r, lambda b: b.little_concurrency) or 0, batch * 5 / 4), ranks)
-        if limit(r) is not Limit.REQUESTS_IN_FLIGHT or grown > admits:
+        if (limit(r) is not Limit.REQUESTS_IN_FLIGHT and not _past_capacity(r)) or grown > admits:
             break                                       # the cap no longer binds, or past what the KV cache admits
         batch = grown
     return offered(result, tries, tried, "larger batch", lambda ws: f"a batch of {said_list(ws, 'or')}")
+
+
+def _past_capacity(r: StrategyResult) -> bool:
+    """Whether `r`'s run keeps pace but its capacity lies below the rate: the capacity's longer trials fill the cap
+    its run did not (DeepSeek-V3 pools at 4 requests/s: batch 80, its run bound by the step time with 66 in flight,
+    capacity 3.907; 96 meets, capacity 4.662 — until 2026-12-03 the step stopped at 80)."""
+    load = r.load
+    return load is not None and not load.carries_traffic and load.queue_grows is None \
+        and load.capacity_requests_per_s is not None
 
 
 def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
@@ -293,8 +313,11 @@ def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
 
 def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """When a disaggregated strategy's prefill pool binds: more prefill instances — from the arrivals'
-    share the pool served (the instances × the arrival rate over the served rate, rounded up), then one
-    more at a time — the cluster grown to hold them. The first that meets, else the last tried."""
+    share the pool served (the instances × the arrival rate over the served rate, rounded up), then the counts
+    between the pool's and it, fewest first, then one more at a time — the cluster grown to hold them. The first
+    that meets, else the nearest tried (`offered`). Until 2026-12-03 the counts below the share were never tried:
+    DeepSeek-V3's `prefill 1 < tp 8 >` at 6 requests/s was told "no number helps" after 3 to 6 instances (each
+    taking `tpot_p90` further, on 40 to 64 GPUs), where 2, on the cluster's 32, took p99 TTFT from 311 to 72 s."""
     own, pooled = result.strategy, result.pooled
     if own is None or pooled is None or limit(result) is not Limit.PREFILL_POOL:
         return None
@@ -304,12 +327,15 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     n = prefill.pool.instances
     served = result.load.figures.served_requests_per_s if result.load is not None else None
     rate = binding_figure(result, lambda b: b.arrival_rate_requests_per_s)
-    k = max(n + 1, math.ceil(n * rate / served)) if rate and served else n + 1
+    share = max(n + 1, math.ceil(n * rate / served)) if rate and served else n + 1
+    counts = [share, *range(n + 1, share), *range(share + 1, share + PREFILL_TRIES)][:PREFILL_TRIES]
     others = sum(p.gpus for p in pooled.pools if p is not prefill)
     tried: list[tuple[StrategyResult, NextStep, str]] = []
-    for _ in range(PREFILL_TRIES):
+    for k in counts:
         if not gpus_allowed(result.plan, others + k * prefill.gpus_per_instance):
-            break
+            if k > share:
+                break
+            continue
         gpus = max(result.plan.cluster.gpus, others + k * prefill.gpus_per_instance)
         r, options = _grown(result, tries, gpus, with_instances(own, PoolRole.PREFILL, k))
         if r is None:
@@ -317,7 +343,7 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
         step = _step("prefill", f"{k:,} prefill instances (from {n:,}): the prefill pool binds", options, r)
         if step.meets:
             return step
-        tried.append((r, step, f"{k:,}"))
-        k += 1
+        grown = f" ({gpus:,} GPUs)" if gpus > result.plan.cluster.gpus else ""
+        tried.append((r, step, f"{k:,}{grown}"))
     return offered(result, tries, tried, "number of prefill instances",
                    lambda ws: f"{said_list(ws, 'or')} prefill instances")
