@@ -300,7 +300,11 @@ def test_a_figure_too_small_to_be_measured_is_refused(tmp_path, change, field):
     and the calibration printed an error of 300 digits against it."""
     doc = json.loads((FIXTURES / "vllm.json").read_text()) | change
     (tmp_path / "t.json").write_text(json.dumps(doc, indent=2))
-    d, shown = error(tmp_path / "t.json")
+    with pytest.raises(PlanError) as exc:
+        read_runs(tmp_path / "t.json")
+    said = exc.value.diagnostics      # every figure too small, each in one run (until 2026-12-03 the first alone)
+    assert [x.message for x in said] == [f"field `{f}` is not a positive number from 1e-06 up to 1e+12" for f in change]
+    d, shown = said[0], "".join(render(x) for x in said)
     assert d.message == f"field `{field}` is not a positive number from 1e-06 up to 1e+12"
     assert (d.span.line, d.span.column) == (list(doc).index(field) + 2, 3)
     assert not any(repr(v) in shown for v in change.values())
@@ -504,3 +508,20 @@ def test_two_run_files_joined_are_said_so_at_the_second_value(tmp_path):
     one_line = json.dumps(json.loads(text)) + "\n"
     (tmp_path / "lines.json").write_text(one_line + one_line)
     assert len(read_runs(tmp_path / "lines.json")) == 2
+
+
+def test_every_bad_figure_of_a_run_is_said_in_one_run_in_the_file_s_order(tmp_path):
+    """A new user's file with four figures no tool writes (a quoted TTFT and rate, a fractional count, `completed`
+    true) took four runs of `dagc calibrate` to clear, one E110 a run and not the first in the file (until
+    2026-12-03); each is now said at once, in the file's order, and what may follow from them (the counts that do
+    not add up) is not said beside them."""
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | {
+        "mean_ttft_ms": "97.5", "num_prompts": 200.5, "completed": True, "request_rate": "8"}
+    (tmp_path / "t.json").write_text(json.dumps(doc, indent=2))
+    with pytest.raises(PlanError) as exc:
+        read_runs(tmp_path / "t.json")
+    said = exc.value.diagnostics
+    assert [x.message.split("`")[1] for x in said] == sorted(
+        ("mean_ttft_ms", "num_prompts", "completed", "request_rate"), key=list(doc).index)
+    assert [x.span.line for x in said] == sorted(x.span.line for x in said)
+    assert all(x.code == "E110" and "97.5" not in render(x) for x in said)

@@ -11,12 +11,13 @@ import math
 from collections.abc import Mapping
 from typing import TypeGuard
 
-from ..diagnostics import PlanError, quote
+from ..diagnostics import PlanError
 from ..source import SourceFile
 from . import aiperf_phases, run_counts as rc
 from .match import REQUESTS_TOLERANCE
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
 from .other_files import not_a_summary
+from .run_reader import MAX_FIGURE, MAX_SECONDS, MIN_FIGURE, TOO_LARGE_HINT, RunReader as _Run, too_large
 from .run_values import refused_rate, refused_value
 
 __all__ = ["MAX_FIGURE", "MIN_FIGURE", "TOO_LARGE_HINT", "VLLM_OR_SGLANG", "run_of", "too_large"]
@@ -38,77 +39,8 @@ VLLM_OR_SGLANG = ("mean_ttft_ms", "mean_tpot_ms", "mean_itl_ms", "mean_e2el_ms",
 # the hint of a vLLM run that measured no TTFT, TPOT or ITL: its `--percentile-metrics` left them out
 NO_LATENCY = ("benchmark again with `--percentile-metrics ttft,tpot,itl,e2el` (vLLM's `bench serve` writes the "
               "latencies it names, `ttft,tpot,itl` by default)")
-MAX_FIGURE = 1e12           # ms or per second: past it, not a measurement
-# ms or per second: below it (under a nanosecond, one token in 11.6 days) not a measurement either (a TPOT of 1e-300 ms
-# would make dagc's error against it a figure of 300 digits)
-MIN_FIGURE = 1e-6
-_RANGE = f"from {MIN_FIGURE:.0e} up to {MAX_FIGURE:.0e}"
-MAX_SECONDS = MAX_FIGURE / 1e3      # a per-request time in seconds (`ttfts`, `itls`): `MAX_FIGURE` ms once converted
-# a value past `MAX_FIGURE`: said too large, with the bound (a count, a time or a rate alike: no tool measures one)
-TOO_LARGE_HINT = "no benchmark run measures a figure that large: is this the run file (and the field) you meant?"
-
-
-def too_large(unit: str = "", converted: bool = False) -> str:
-    """The words of a value past `MAX_FIGURE` (in `unit`, once `converted` from the file's): too large, and the bound.
-
-    Example:
-        >>> too_large()
-        "is too large: past 1e+12, the most dagc reads of a run's figure (docs/limits.md)"
-        >>> too_large("ms", converted=True)
-        "is too large: past 1e+12 ms once converted, the most dagc reads of a run's figure (docs/limits.md)"
-    """
-    at = f"{MAX_FIGURE:.0e}" + (f" {unit}" if unit else "") + (" once converted" if converted else "")
-    return f"is too large: past {at}, the most dagc reads of a run's figure (docs/limits.md)"
-
-
 def _number(x: object) -> TypeGuard[int | float]:        # a JSON value that is a number (not a bool)
     return not isinstance(x, bool) and isinstance(x, int | float)
-
-
-class _Run:
-    """The object being read, with where it starts, and what was found so far."""
-
-    def __init__(self, src: SourceFile, at: int, end: int, obj: Mapping[str, object]) -> None:
-        self.src, self.at, self.end, self.obj = src, at, end, obj
-        self.measured: dict[str, float] = {}
-        self.fields: dict[str, str] = {}
-
-    def fail(self, name: str, problem: str, hint: str | None = RUN_HINT) -> PlanError:
-        span = locate(self.src, self.at, name, self.end)
-        return run_error(self.src, span.start, f"field `{quote(name, 80)}` {problem}", hint)
-
-    def refuse(self, found: tuple[str, str] | None) -> None:     # (field, words): E110 there
-        if found is not None:
-            raise self.fail(*found)
-
-    def number(self, obj: Mapping[str, object], name: str, shown: str | None = None, *,
-               whole: bool = False, figure: bool = False) -> float | None:
-        """A positive finite number, None when absent or null (a null `figure` is refused: vLLM and SGLang write every
-        figure they print as a number); one past `MAX_FIGURE` is said too large."""
-        v = obj.get(name.split(".")[-1])
-        if v is None and figure and name in obj:
-            raise self.fail(shown or name, "is null: the tool writes this figure as a number")
-        if v is None:
-            return None
-        if not isinstance(v, bool) and isinstance(v, int | float) and v > MAX_FIGURE and v != math.inf:
-            raise self.fail(shown or name, too_large(), TOO_LARGE_HINT)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v <= MAX_FIGURE) or \
-                (whole and (not float(v).is_integer())) or (not whole and v < MIN_FIGURE):
-            raise self.fail(shown or name, refused_value(v, "whole number" if whole else f"number {_RANGE}"))
-        return float(v)
-
-    def at_least(self, v: float | None, name: str, unit: str) -> float | None:
-        """`v` (ms or per second, converted from the file's unit), refused below `MIN_FIGURE` and past `MAX_FIGURE`."""
-        if v is not None and v < MIN_FIGURE:
-            raise self.fail(name, f"is below {MIN_FIGURE:.0e} {unit} once converted: not a measurement")
-        if v is not None and v > MAX_FIGURE:
-            raise self.fail(name, too_large(unit, converted=True), TOO_LARGE_HINT)
-        return v
-
-    def figure(self, key: str, value: float | None, name: str) -> None:
-        if value is not None:
-            self.measured[key] = value
-            self.fields[key] = name
 
 
 def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str) -> MeasuredRun:
@@ -117,11 +49,15 @@ def run_of(src: SourceFile, at: int, end: int, obj: object, rid: str, path: str)
         raise run_error(src, at, "a run is a JSON object of the tool's fields; this is not one")
     r = _Run(src, at, end, obj)
     if isinstance(obj.get("time_to_first_token"), dict) or isinstance(obj.get("inter_token_latency"), dict):
-        return _aiperf(r, rid, path)
-    if any(k in obj for k in VLLM_OR_SGLANG):
+        run = _aiperf(r, rid, path)
+    elif any(k in obj for k in VLLM_OR_SGLANG):
         tool = "vllm" if "mean_e2el_ms" in obj or "endpoint_type" in obj or "num_prompts" in obj else "sglang"
-        return _vllm_or_sglang(r, tool, rid, path)
-    raise not_a_summary(src, at, obj)
+        run = _vllm_or_sglang(r, tool, rid, path)
+    else:
+        raise not_a_summary(src, at, obj)
+    if r.errors:
+        raise r.collected()
+    return run
 
 
 def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
@@ -137,6 +73,7 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
             r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms", figure=True), f"{pre}_{name}_ms")
     for key, names in _THROUGHPUTS.items():
         r.figure(key, r.number(o, names[which], figure=True), names[which])
+    rate = _rate(r, o.get("request_rate", ...))         # read with the figures: its problem said beside theirs
     completed = r.number(o, "completed", whole=True)
     requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
     sent = _counts(r, completed, requests)          # `num_prompts`, or the fewer a dataset of fewer samples sent
@@ -148,7 +85,6 @@ def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
         (sent if requests is not None else completed, "completed")
     if requests is None:
         raise r.fail("num_prompts" if tool == "vllm" else "completed", "is missing: how many requests the run sent")
-    rate = _rate(r, o.get("request_rate", ...))
     arrival = _burstiness(r, rate)
     if (fast := rc.faster_than_sent(rate, r.measured.get("requests_per_s"), requests)) is not None:
         raise r.fail(r.fields["requests_per_s"], *fast)
@@ -171,7 +107,8 @@ def _rate(r: _Run, v: object) -> float | None:
     if v in ("inf", "Infinity") or (isinstance(v, float) and math.isinf(v) and v > 0):
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
-        raise r.fail("request_rate", *refused_rate(v))
+        r.bad("request_rate", *refused_rate(v))
+        return None
     return float(v)
 
 
@@ -184,7 +121,8 @@ def _burstiness(r: _Run, rate: float | None) -> str | None:
     if v is None or rate is None:       # every request at once: the gaps are none, whatever their shape
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= math.inf:
-        raise r.fail("burstiness", refused_value(v, "number (the shape of the gamma-distributed gaps; 1: Poisson)"))
+        r.bad("burstiness", refused_value(v, "number (the shape of the gamma-distributed gaps; 1: Poisson)"))
+        return None
     if v not in (1, math.inf):
         raise r.fail("burstiness", "is not 1: the run's arrivals had gamma-distributed gaps, not Poisson ones; "
                      "dagc's arrivals are Poisson or uniform (`arrival = poisson | uniform`), and another shape "
