@@ -165,3 +165,30 @@ def test_least_sums_gives_every_pair_in_order():
     sums = list(nearest._least_sums(a, b))
     assert sorted((i, j) for _, i, j in sums) == [(i, j) for i in range(3) for j in range(2)]
     assert [s for s, _, _ in sums] == [0.0, 1.0, 2.0, 3.0, 3.0, 5.0]
+
+
+SEED_001 = """model "seed-moe-10b" {
+  layers = 16  hidden = 4096  heads = 32  kv_heads = 32  head_dim = 128  vocab = 32000
+  moe { experts = 16  top_k = 2  ffn = 4096  gated = false }
+}
+cluster { gpus = 64  gpus_per_node = 8  gpu preset "generic-400t"  engine = vllm }
+workload { batch = 128  prompt = 10240  generate = 256 }
+require { ttft <= 10 s }
+strategy tp 4 ; ep 16 etp 4
+"""
+
+
+def test_e702_s_nearest_splits_the_group_into_replicas_one_ep_group_wide():
+    """vLLM's EP is attention DP × TP: on 64 GPUs of one stage group `ep 16 etp 4` is refused (E702). Kept whole,
+    the group's only expert domain vLLM runs with 16 experts is `ep 1 etp 64` (TTFT 9.984 s, against `ttft <= 10 s`,
+    the hint until 2026-12-03); split into 4 replicas of 16 GPUs, each one EP group of 16, the user's ep is kept."""
+    from dagc.launch.engine_check import check as engine_check  # the plan's engine's refusals, as `dagc check`
+    plan = load_plan_text(SEED_001, "s.moe")
+    (r,) = engine_check(plan)
+    (e702,) = [x for x in r.diagnostics if x.code == "E702"]
+    assert e702.hint is not None and e702.hint.startswith("the nearest strategy vLLM can run: `dp 4 < tp ")
+    text = e702.hint.split("`")[1]
+    assert text.endswith("; ep 16 >")
+    (near,) = check(plan, text)
+    # faster to a first token than the refused strategy itself (1.629 s): `ep 1 etp 64` took 9.984 s
+    assert near.valid and near.metrics is not None and near.metrics.ttft_s < r.metrics.ttft_s

@@ -42,6 +42,12 @@ NEAREST_RESOLVED = 10_000   # candidates resolved into a layout at most, nearest
 # SGLang's E714 (speculative decoding with stages) found no nearest strategy. (vLLM's E704 is escaped in the stage,
 # `pp 4 < tp 8 ; ep 8 >`, and keeps its nearest there.)
 FOLDS: dict[str, tuple[str, ...]] = {"E714": ("group", "replicas")}
+# Refusals of an expert domain wider or narrower than attention's (vLLM's E702: its EP is always attention DP × TP):
+# the candidates also split the stage group into replicas each one EP group wide (`tp 4 ; ep 16 etp 4` on 64 GPUs →
+# `dp 4 < tp 4 ; ep 16 >`), keeping the user's ep. Until 2026-12-03 the nearest kept the group whole, and seed 001's
+# 10B MoE of 16 experts was told `tp 4 ; ep 1 etp 64` (TTFT 9.984 s against `ttft <= 10 s`), where `dp 4 < tp 4 ; ep
+# 16 >` takes 734.5 ms on the same GPUs.
+EP_GROUP_FOLDS = frozenset({"E702"})
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ def _shapes(d: Degrees, codes: set[str]) -> list[tuple[int, int, int]]:
     if d.pp > 1:
         for fold in sorted({f for c in codes for f in FOLDS.get(c, ())}):
             shapes.append((d.dp, 1, d.group * d.pp) if fold == "group" else (d.dp * d.pp, 1, d.group))
+    if codes & EP_GROUP_FOLDS and 1 < d.ep < d.group and d.group % d.ep == 0:
+        shapes.append((d.dp * (d.group // d.ep), d.pp, d.ep))      # replicas each one EP group wide
     return shapes
 
 
