@@ -67,12 +67,14 @@ def test_every_page_dagc_writes_forbids_script_and_fetches(tmp_path):
 
 def test_a_graph_too_large_to_read_is_linked_with_a_summary():
     huge = ('<svg xmlns="http://www.w3.org/2000/svg" width="549pt" height="81719pt" viewBox="0 0 549 81719">'
-            + '<g class="node"><text>op</text></g>' * 3 + "</svg>")
+            + '<g class="node"><text>op</text></g>' * 3 + '<g class="node norm crit"><text>n</text></g>'
+            + '<g class="edge crit"><path/></g>' * 2 + '<g class="edge"><path/></g>' + "</svg>")
     page = report_html("# r\n\n![DAG](dag.svg)\n", {"dag.svg": huge})
     assert "<svg" not in page.split("</style>", 1)[1] and "<img" not in page
     summary = re.search(r'<figure class="svg linked">(.*?)</figure>', page, re.S)
     assert summary is not None
-    assert '<a href="dag.svg">dag.svg</a> (3 boxes, 0 arrows)' in summary.group(1)
+    # every box and arrow, whatever classes dagc adds (`node norm crit`, `edge crit`: until 2026-12-03 uncounted)
+    assert '<a href="dag.svg">dag.svg</a> (4 boxes, 3 arrows)' in summary.group(1)
     assert "549 × 81,719 pt" in summary.group(1)
     legible = huge.replace('height="81719pt"', 'height="900pt"')
     assert '<figure class="svg"><svg' in report_html("![DAG](dag.svg)\n", {"dag.svg": legible})

@@ -391,3 +391,12 @@ def test_a_trace_cut_at_the_event_budget_says_so_in_its_metadata(tmp_path):
     assert data["metadata"]["warning"] == cut.warning == (
         f"the trace reached the event budget of 2,000: {left_out:,} later slices and samples were cut")
     assert not check_trace(cut.path)
+
+
+def test_one_more_identical_stage_is_said_as_one_in_the_collapsed_box():
+    """Mixtral 8x7B's 32 layers over `pp 4`: stages 1 and 2 are alike (the first holds the embedding, the last the LM
+    head), drawn once, "likewise in stage 2" — until 2026-12-03 "likewise in stages 2–2"."""
+    plan = load_plan_text(plan_text(strategy="strategy pp 4 < tp 2 >",
+                                    cluster='cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'))
+    text = dag_dot(check(plan)[0].compiled).text
+    assert "likewise in stage 2" in text and "stages 2–2" not in text

@@ -164,8 +164,10 @@ def _collapsed_box(w: Writer, group: list[int], alias: dict[int, list[int]], pic
     else:
         same = f", like layer {like}" if like is not None else ""
         label = f"layer {layers[0]} ({'MoE' if moe else 'dense'}){same}\n{len(group)} ops · {total}"
-    if len(run) > 1:
+    if len(run) > 2:
         label += f"\nlikewise in stages {run[1]}–{run[-1]}"
+    elif len(run) == 2:                 # one more stage: "stage 2", not "stages 2–2" (until 2026-12-03)
+        label += f"\nlikewise in stage {run[1]}"
     kinds = len({dag.kind[i] for i in group})
     w.node(nid, label, None, w.crit([j for i in group for j in alias[i]]), shape="box3d",
            tooltip=f"{len(layers)} layer{'s' if len(layers) > 1 else ''} collapsed: {len(group)} ops of {kinds} kinds")

@@ -89,13 +89,16 @@ class Place:
     """Where one compiled instance goes in a trace: its ranks' pids from `pid0` (rank r is pid0 + r),
     its timeline from `at_ns`, a `label` before its process names (a pool's, or ''), the pid of its
     "schedule" process (phases and critical path), and the TTFT its prefill slice says when not the instance's
-    own (a disaggregated strategy's: its prefill, KV transfer and front end)."""
+    own (a disaggregated strategy's: its prefill, KV transfer and front end); `node0`, the dag.json id of the
+    instance's first node (a disaggregated strategy's decode instance's follow the prefill's: until 2026-12-03 its
+    slices' `node` counted from 0 and named the prefill's nodes)."""
 
     pid0: int
     at_ns: int
     label: str
     schedule_pid: int
     ttft_s: float | None = None
+    node0: int = 0
 
 
 def add_instance(tw: TraceWriter, c: Compiled, ranks: list[int], representative: bool, at: Place) -> None:
@@ -229,7 +232,7 @@ def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
             b = sched.binding[i]
             wait_s = float(sched.start[i]) - (float(sched.finish[b]) if b >= 0 else 0.0)
             cat = dag.template[i].category
-            args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "category": cat.value,
+            args: dict[str, object] = {"node": at.node0 + i, "kind": dag.kind[i].value, "category": cat.value,
                                        "phase": dag.phase[i].value, "step": dag.step[i], "stage": dag.stage[i],
                                        **({"layer": dag.layer[i]} if dag.layer[i] >= 0 else {}),
                                        "microbatch": dag.mb[i],
@@ -275,7 +278,7 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
         o = on_rank.get(k)
         if o is None:
             o = on_rank[k] = _on_rank(dag.template[i], local, kernels[k], tracks)
-        args: dict[str, object] = {"node": i, "kind": o.kind, "phase": dag.phase[i].value,
+        args: dict[str, object] = {"node": at.node0 + i, "kind": o.kind, "phase": dag.phase[i].value,
                                    "step": dag.step[i], "stage": stage,
                                    **({"layer": dag.layer[i]} if dag.layer[i] >= 0 else {}),   # none outside the layers
                                    "microbatch": dag.mb[i], "tokens": o.tokens, "flops": o.flops,

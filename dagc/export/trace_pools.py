@@ -48,7 +48,8 @@ def write_pooled_trace(r: StrategyResult, path: Path, all_ranks: bool = False, c
     t_p = seconds_to_ns(ttft_server - f.transfer_s)
     at_decode = seconds_to_ns(ttft_server)
     place_p = Place(2, 0, "prefill · ", 1, ttft_s=f.ttft_s)      # its prefill slice says the strategy's TTFT
-    place_d = Place(cp.layout.gpus_used + 3, at_decode, "decode · ", cp.layout.gpus_used + 2)
+    place_d = Place(cp.layout.gpus_used + 3, at_decode, "decode · ", cp.layout.gpus_used + 2,
+                    node0=len(cp.dag.kind))         # dag.json numbers the decode instance's nodes after the prefill's
     tw = TraceWriter()
     add_instance(tw, cp, ranks_p, rep_p, place_p)
     add_instance(tw, cd, ranks_d, rep_d, place_d)
