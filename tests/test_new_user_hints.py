@@ -196,6 +196,17 @@ def test_strategy_given_twice_is_a_usage_error_not_the_second_alone(tmp_path):
                                              "unsaid (strategies to compare are `strategy` lines of a plan)")
 
 
+def test_vary_given_twice_is_a_usage_error_not_the_second_alone(tmp_path):
+    # `--vary batch --vary speculative` searched with `speculative` alone, unsaid (until 2026-12-03)
+    from conftest import run_dagc
+    (tmp_path / "p.moe").write_text(_cluster_plan(""))
+    proc = run_dagc("search", "p.moe", "--vary", "batch", "--vary", "speculative", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.rstrip().endswith("dagc search: error: argument --vary: given twice (`batch`, then "
+                                         "`speculative`): it takes one, and the second would replace the first "
+                                         "unsaid (the search varies one of them at a time: run it once with each)")
+
+
 def _serving_plan(serving: str, strategy: str = "tp 8") -> str:
     return (f'model preset "mixtral-8x7b"\ncluster {{ gpus = 16  gpu preset "h100-sxm" }}\n'
             f"workload {{ batch = 8  prompt = 1000  generate = 100  serving = {serving} }}\nstrategy {strategy}\n")

@@ -12,6 +12,12 @@ from collections.abc import Sequence
 __all__ = ["Once"]
 
 
+# what to do instead of a second value, by option (`--vary batch --vary speculative` searched the last alone, unsaid,
+# until 2026-12-03)
+INSTEAD = {"--strategy": "strategies to compare are `strategy` lines of a plan",
+           "--vary": "the search varies one of them at a time: run it once with each"}
+
+
 class Once(argparse.Action):
     """Store the option's one value; a second is a usage error that says what to do instead."""
 
@@ -19,7 +25,7 @@ class Once(argparse.Action):
                  values: str | Sequence[object] | None, option_string: str | None = None) -> None:
         before = getattr(namespace, self.dest, None)
         if before is not None:
+            instead = INSTEAD.get(self.option_strings[-1], "give it once")
             parser.error(f"argument {option_string}: given twice (`{before}`, then `{values}`): it takes one, and "
-                         "the second would replace the first unsaid (strategies to compare are `strategy` lines of "
-                         "a plan)")
+                         f"the second would replace the first unsaid ({instead})")
         setattr(namespace, self.dest, values)

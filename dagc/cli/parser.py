@@ -333,7 +333,7 @@ def _add_search(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentPa
                     "GPUs first, under ttft, tpot and throughput most) (default: evaluate every candidate)")
     # its name before check and compile took --search-budget: still read, no longer shown
     se.add_argument("--budget", type=_seconds, dest="search_budget", metavar="S", help=argparse.SUPPRESS)
-    se.add_argument("--vary", choices=("batch", "speculative"), default=None,
+    se.add_argument("--vary", choices=("batch", "speculative"), default=None, action=once.Once,
                     help="`batch`: compare every strategy at the largest batch it serves within memory and the "
                     "require block (as `batch = max` in the plan); `speculative`: compare 1 to 5 tokens drafted "
                     "per step (the plan's `speculative` block with its `acceptance`)")

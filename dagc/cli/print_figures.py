@@ -39,14 +39,13 @@ MEMORY_COLUMNS = (Col("stage", 0, "left"), Col("GPUs", 2, "left", wrap=True, flo
 def print_memory_table(console: Console, r: StrategyResult) -> None:
     """Per-rank memory by stage, the share of the GPU each stage's rank uses beside a `memory` requirement's
     digits; a stage that does not fit in red on a terminal."""
-    from ..export.markdown import gap_text, shown_stages
+    from ..export.markdown import gap_text, shown_stages, stage_experts
     from ..memory.admission import admission_words
     from ..plan.workload import RequirementKind
     from ..verdict.verdict import near_text
     plan, lay, mem = r.plan, r.layout, r.memory
     assert lay is not None and mem is not None, "a strategy with a layout and its memory"
     words = admission_words(plan.workload, lay, mem, plan.cluster.engine.terms) if r.pooled is None else None
-    per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
     rows: list[tuple[str, ...]] = []
     styles: list[str | None] = []
     for k in shown_stages(len(mem.stages)):
@@ -59,6 +58,7 @@ def print_memory_table(console: Console, r: StrategyResult) -> None:
         layers = range_text(s.layers[0], s.layers[1])
         gpus = range_text(ranks.start, ranks.stop) + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
         activations = format_bytes(s.activation_bytes) if s.activations_counted else "not counted"
+        per_gpu = str(stage_experts(plan.model, lay, *s.layers)) if plan.model.has_experts else "—"
         rows.append((str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
                      format_bytes(s.kv_cache_bytes), activations, format_bytes(s.reserve_bytes),
                      format_bytes(s.total_bytes),

@@ -15,6 +15,7 @@ from ..layout.layout import Layout
 from ..layout.modes import mode_of
 from ..memory.admission import admission_words
 from ..plan.cluster import per_node_text
+from ..plan.model import Model
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
 from ..search.rejections import own_rows, rule_title
@@ -200,11 +201,17 @@ def _placement(r: StrategyResult, lay: Layout) -> list[str]:
             continue
         a, b = lay.stage_layers[s]
         ranks = lay.stage_ranks(0, s)
-        per = lay.experts_per_ep_rank if m.has_experts else 0
+        per = stage_experts(m, lay, a, b)
         replicas = f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else ""
         rows.append([str(s), range_text(ranks.start, ranks.stop) + replicas, range_text(a, b), str(b - a),
                      f"{per} of {lay.experts} per MoE layer" if m.has_experts else "—"])
     return lines + md_table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
+
+
+def stage_experts(model: Model, lay: Layout, first: int, end: int) -> int:
+    """The routed experts (slots) each GPU of a stage of layers [first, end) holds per MoE layer: none for a stage of
+    dense layers alone (until 2026-12-03 its row said the MoE stages' 8, its weights holding none)."""
+    return lay.experts_per_ep_rank if any(model.is_moe_layer(L) for L in range(first, end)) else 0
 
 
 _CATEGORY_NAMES = {"attention": "attention", "routed_experts": "routed experts", "shared_experts": "shared experts",

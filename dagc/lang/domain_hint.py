@@ -14,16 +14,19 @@ import math
 from collections.abc import Iterable, Sequence
 
 from ..plan.strategy import AxisNode
+from .hints import stage_domains_hint
 
 __all__ = ["separate_hint", "stage_gpus"]
 
 
 def separate_hint(att: Sequence[AxisNode], exp: Sequence[AxisNode], uses: str, per_stage: int,
-                  stage: tuple[int, str] | None) -> str:
+                  stage: tuple[int, str] | None, domains: Sequence[Sequence[AxisNode]] = ()) -> str:
     """E202: the attention axes `att` and the expert axes `exp` separated by `;` — `uses` (`max(8, 16) = 16`, of
     `per_stage` GPUs) GPUs per stage — and, when `stage` (the GPUs a stage of the plan's cluster holds, and how
     said: "the cluster's 8 GPUs") is fewer, each domain's degrees lowered, the last written first, to what a
-    stage holds (when the two products then divide, E203), or plainly that it needs more GPUs than it has.
+    stage holds (when the two products then divide, E203), or plainly that it needs more GPUs than it has. Beside
+    the stage's other domain (`domains`, the stage's), each axis joins its own (`tp 4 etp 2 ; ep 4`: `tp 4 ; etp 2
+    ep 4`; until 2026-12-03 hinted `tp 4 ; etp 2`, a third domain, E201).
 
     Example:
         >>> from dagc.lang.load import parse_strategy
@@ -40,6 +43,8 @@ def separate_hint(att: Sequence[AxisNode], exp: Sequence[AxisNode], uses: str, p
     def degrees(axes: Sequence[AxisNode]) -> list[tuple[str, int | None]]:
         return [(a.name, None if a.degree is None else int(a.degree)) for a in axes]
 
+    if len(domains) > 1:
+        return stage_domains_hint(domains)
     written = f"{text(degrees(att))} ; {text(degrees(exp))}"
     if stage is None or per_stage <= stage[0]:
         return f"separate the domains with `;`: `{written}` uses {uses} GPUs per stage" + _product_reading(

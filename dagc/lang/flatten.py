@@ -397,4 +397,4 @@ class _Flattener:
                  f"their product ({_count(min(pa * pe, PRODUCT_CAP))} GPUs); attention and expert axes run on the "
                  "same GPUs of a stage", domain[0].span.to(_span(domain[-1])),
                  separate_hint(att_axes, exp_axes, f"max({_count(pa)}, {_count(pe)}) = {_count(max(pa, pe))}",
-                               max(pa, pe), stage_gpus(self.gpus, outer)))
+                               max(pa, pe), stage_gpus(self.gpus, outer), self.stage_domains))

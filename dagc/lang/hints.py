@@ -77,7 +77,8 @@ def count_multiplier_hint(written: str, suffix: str, lhs: str) -> str | None:
         >>> count_multiplier_hint("9" * 400, "k", "microbatches") is None     # until 2026-11-30 an OverflowError
         True
     """
-    if (times := re.fullmatch(r"[xX](\d{1,6})", suffix)) and re.fullmatch(r"\d{1,6}", written):
+    if (times := re.fullmatch(r"[xX](\d{1,6})", suffix)) and re.fullmatch(r"\d{1,6}", written) and int(written):
+        # (`0x40` is no product: until 2026-12-03 hinted `batch = 0` (0 × 40), itself E104)
         total = int(written) * int(times[1])
         node = f", the GPUs in all; `gpus_per_node = {times[1]}` says a node's" if "gpus" in lhs else ""
         return f"`{written}{suffix}` is not read as a number: write `{lhs} {total}` ({written} × {times[1]}){node}"
@@ -127,6 +128,8 @@ def repeated_axis_hint(name: str) -> str:
         >>> repeated_axis_hint("ep")[:73]
         'write `ep` once in a scope, with its whole degree (`ep 2 ep 4` is `ep 8`)'
     """
+    if name == "sp":                  # a flag on tp: no degree to add up (until 2026-12-03 hinted `sp 2 sp 4`, E204)
+        return "write `sp` once: it is a flag on tp and takes no degree (`tp 4 sp ; ep 8`)"
     return (f"write `{name}` once in a scope, with its whole degree (`{name} 2 {name} 4` is `{name} 8`); replicas or "
             f"stages of it are a scope: `dp 2 < {name} 4 >`, `pp 2 < {name} 4 >`")
 

@@ -15,7 +15,7 @@ from ..plan.params import weight_bytes
 from ..units import count_text, format_bytes
 from .structure import tp_values
 
-__all__ = ["fit_hint"]
+__all__ = ["fit_hint", "tp_within_node_hint"]
 
 _G_RULE = "G = max(tp·cp, ep·etp), never their product"
 
@@ -122,3 +122,16 @@ def _copies_text(dp: int, pp: int, lay: Layout) -> str:
     if pp > 1 or lay.pp > 1:
         said.append(f"pp {pp}")
     return " and ".join(said)
+
+
+def tp_within_node_hint(node: int) -> str:
+    """W502's hint: a tp that divides a node's GPUs keeps every group inside one (`tp 4` on nodes of 6 straddles them:
+    until 2026-12-03 hinted "keep tp ≤ 6").
+
+    Example:
+        >>> tp_within_node_hint(6)
+        'use a tp that divides the 6 GPUs of a node (1, 2, 3 or 6) and pp or ep across nodes'
+    """
+    divisors = [d for d in range(1, node + 1) if node % d == 0]
+    said = ", ".join(map(str, divisors[:-1])) + f" or {divisors[-1]}" if len(divisors) > 1 else str(divisors[0])
+    return f"use a tp that divides the {node} GPUs of a node ({said}) and pp or ep across nodes"

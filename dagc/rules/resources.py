@@ -14,7 +14,7 @@ from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
 from ..units import count_text, format_bytes, said_list
 from .base import Reads, RuleContext, diag, make_rule
-from .gpu_fit import fit_hint
+from .gpu_fit import fit_hint, tp_within_node_hint
 from .kv_shards import kv_shard_hint, limit_words
 from .unused_hint import unused_hint
 from .weights_fit import e402_hint
@@ -205,7 +205,7 @@ def check_tp_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
     if lay.group_crosses_nodes(lay.tp):
         yield diag("W502", Severity.WARNING,
                    f"{_crossing(lay.tp, lay.gpus_per_node, f'tp {lay.tp} group')} TP all-reduces cross the network",
-                   ctx.strategy.span_of("tp"), f"keep tp ≤ {lay.gpus_per_node} and use pp or ep across nodes")
+                   ctx.strategy.span_of("tp"), tp_within_node_hint(lay.gpus_per_node))
 
 
 def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -331,10 +331,12 @@ class TopK:
 def front_key(c: Candidate) -> FrontKey:
     """A candidate's place on the front: its figures (the axes, to `SCORE_DIGITS` as a score: float noise
     ties), then, among candidates with the same figures, its TTFT and memory, then fewer GPUs first (as in
-    the ranking), then its name."""
+    the ranking), then its name. TTFT and memory to `SCORE_DIGITS` too: a point and its row, figures apart by float
+    noise alone, are one point (until 2026-12-03 `--vary speculative` printed a row's point as an estimate beside it,
+    its TTFT 1e-15 apart)."""
     m = c.metrics
-    return (-score_key(m.decode_tokens_per_s_per_gpu), score_key(m.tpot_s), float(m.ttft_s), c.memory_fraction, c.gpus,
-            c.text, c.microbatches, c.overlap.value, c.speculative_tokens or 0)
+    return (-score_key(m.decode_tokens_per_s_per_gpu), score_key(m.tpot_s), score_key(float(m.ttft_s)),
+            score_key(c.memory_fraction), c.gpus, c.text, c.microbatches, c.overlap.value, c.speculative_tokens or 0)
 
 
 def _beats(f: FrontKey, c: FrontKey) -> bool:

@@ -1,0 +1,64 @@
+"""Hints and figures a new user's round through the plan language found wrong (2026-12-03): each applied, the plan
+was still wrong, or the figure was another stage's."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.diagnostics import PlanError
+from dagc.export.markdown import stage_experts
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
+from conftest import plan_text
+
+
+def _diagnostic(text: str, code: str):
+    try:
+        results = check(load_plan_text(text))
+    except PlanError as exc:
+        return next(d for d in exc.diagnostics if d.code == code)
+    return next(d for r in results for d in r.diagnostics if d.code == code)
+
+
+def test_a_repeated_sp_is_told_to_be_written_once_without_a_degree():
+    d = _diagnostic(plan_text(strategy="strategy tp 4 sp sp ; ep 8"), "E204")
+    assert d.hint == "write `sp` once: it is a flag on tp and takes no degree (`tp 4 sp ; ep 8`)"   # was `sp 2 sp 4`
+    assert check(load_plan_text(plan_text(strategy="strategy tp 4 sp ; ep 8")))[0].valid
+
+
+def test_w502_names_the_tp_that_stay_inside_a_node_of_6():
+    text = plan_text(strategy="strategy dp 3 < tp 4 >", cluster='cluster { gpus = 12  gpus_per_node = 6  '
+                     'gpu preset "h100-sxm" }')
+    d = _diagnostic(text, "W502")
+    assert d.hint == "use a tp that divides the 6 GPUs of a node (1, 2, 3 or 6) and pp or ep across nodes"   # "≤ 6"
+    fixed = check(load_plan_text(text.replace("dp 3 < tp 4 >", "dp 6 < tp 2 >")))[0]
+    assert "W502" not in {x.code for x in fixed.diagnostics}
+
+
+@pytest.mark.parametrize("written", ["0x40", "0X10"])
+def test_a_hex_looking_number_is_not_hinted_as_a_product_of_zero(written):
+    d = _diagnostic(plan_text(workload=f"workload {{ batch = {written}  prompt = 512  generate = 64 }}"), "E101")
+    assert "(0 ×" not in (d.hint or "") and "batch = 0`" not in (d.hint or "")
+
+
+def test_a_stage_of_dense_layers_alone_holds_no_experts():
+    text = ('model "m" { layers = 28  hidden = 4096  heads = 32  vocab = 32000  moe { experts = 32  top_k = 4  '
+            "ffn = 2048  dense_layers = 4  dense_ffn = 11008  every = 3  shared = 1  shared_ffn = 4096 } }\n"
+            'cluster { gpus = 16  gpu preset "h100-sxm" }\n'
+            "workload { batch = 64  prompt = 2048  generate = 256 }\nstrategy pp 4 [4, 8, 8, 8] < tp 2 ; ep 4 >\n")
+    r = check(load_plan_text(text))[0]
+    m, lay = r.plan.model, r.layout
+    # stage 0 holds layers 0–3, dense: no routed expert (its weights none), where the table said 8 until 2026-12-03
+    assert r.memory.stages[0].routed_expert_bytes == 0
+    assert [stage_experts(m, lay, *s.layers) for s in r.memory.stages] == [0, 8, 8, 8]
+
+
+@pytest.mark.parametrize(("strategy", "hint"), [("tp 4 etp 2 ; ep 4", "write `tp 4 ; etp 2 ep 4`"),
+                                                ("tp 4 ; cp 2 ep 4", "write `tp 4 cp 2 ; ep 4`")])
+def test_e202_beside_the_other_domain_joins_each_axis_to_its_own(strategy, hint):
+    """Until 2026-12-03 `tp 4 etp 2 ; ep 4` was hinted `tp 4 ; etp 2`, a third domain (E201 when applied), and the E202
+    of `tp 4 ; cp 2 ep 4` said `cp 2 ; ep 4` beside E201's `tp 4 cp 2 ; ep 4`."""
+    d = _diagnostic(plan_text(strategy=f"strategy {strategy}"), "E202")
+    assert d.hint == hint
+    fixed = check(load_plan_text(plan_text(strategy=f"strategy {hint[7:-1]}")))[0]
+    assert fixed.valid, [x.code for x in fixed.diagnostics]
