@@ -62,3 +62,24 @@ def test_e202_beside_the_other_domain_joins_each_axis_to_its_own(strategy, hint)
     assert d.hint == hint
     fixed = check(load_plan_text(plan_text(strategy=f"strategy {hint[7:-1]}")))[0]
     assert fixed.valid, [x.code for x in fixed.diagnostics]
+
+
+def test_a_model_of_dense_layers_alone_is_told_no_experts_per_gpu():
+    """`moe { … dense_layers = 16 }` on 16 layers: no MoE layer, no routed expert held (its weights none); until
+    2026-12-03 N602 said "each GPU holds 1 routed expert of every MoE layer"."""
+    text = plan_text(model='model "m" { layers = 16  hidden = 4096  heads = 32  vocab = 32000  moe { experts = 8  '
+                     "top_k = 2  ffn = 4096  dense_layers = 16  dense_ffn = 8192 } }", strategy="strategy tp 2 ; ep 8")
+    r = check(load_plan_text(text))[0]
+    assert "N602" not in {d.code for d in r.diagnostics}
+    assert all(s.routed_expert_bytes == 0 for s in r.memory.stages)
+
+
+def test_w504_points_at_the_strategy_s_micro_batches_when_they_set_the_count():
+    """`with microbatches 2` on the strategy overrides the workload's 3: until 2026-12-03 the caret stood under the
+    workload's `microbatches = 3`, a field that already says 3."""
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 24  gpu preset "h100-sxm" }\n'
+            "workload { batch = 96  prompt = 2048  generate = 256  microbatches = 3 }\n"
+            "strategy c = pp 3 < tp 8 > with microbatches 2\n")
+    d = _diagnostic(text, "W504")
+    line = text.splitlines()[d.span.line - 1]
+    assert d.span.line == 4 and line[d.span.column - 1:].startswith("microbatches 2")

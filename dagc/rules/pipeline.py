@@ -209,8 +209,9 @@ def check_bubble(ctx: RuleContext) -> Iterator[Diagnostic]:
                 f"{raise_batch(ctx.plan.workload, pp * lay.dp * lay.adp)} or more to fill {pp}")
         yield diag("W504", Severity.WARNING,
                    f"{m} micro-batch{'' if m == 1 else 'es'} for {pp} stages: about {bubble * 100:.0f} % of the "
-                   f"pipeline's time is bubble{measured}",
-                   ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("pp"), hint)
+                   f"pipeline's time is bubble{measured}",     # at the count that took effect (W510's place)
+                   (ctx.strategy.span_of("microbatches") if ctx.strategy.microbatches is not None else None)
+                   or ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("pp"), hint)
 
 
 def check_dag_size(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -255,8 +255,8 @@ def check_experts_per_gpu(ctx: RuleContext) -> Iterator[Diagnostic]:
     """
     m, lay = ctx.plan.model, ctx.layout
     slots = m.moe.experts + lay.redundant
-    if not m.has_experts or slots % lay.ep or lay.ep > slots:
-        return
+    if not m.has_experts or slots % lay.ep or lay.ep > slots or not any(map(m.is_moe_layer, range(m.layers))):
+        return          # (a model of dense layers alone was told it held routed experts until 2026-12-03)
     per = lay.experts_per_ep_rank
     if lay.redundant:
         yield diag("N602", Severity.NOTE, f"each GPU holds {per} expert slots of every MoE layer ({m.moe.experts:,} "
