@@ -83,3 +83,17 @@ def test_w504_points_at_the_strategy_s_micro_batches_when_they_set_the_count():
     d = _diagnostic(text, "W504")
     line = text.splitlines()[d.span.line - 1]
     assert d.span.line == 4 and line[d.span.column - 1:].startswith("microbatches 2")
+
+
+def test_a_prefill_pool_s_w503_points_at_prefill_batch():
+    """The prefill instance runs `prefill_batch` (3), not `batch` (64): until 2026-12-03 its W503 stood under `batch`
+    and said "use a batch that is a multiple of 2"."""
+    text = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            "workload { batch = 64  prompt = 4000  generate = 300  serving = inflight  prefill_batch = 3 }\n"
+            "strategy pd = prefill 2 < pp 2 < tp 1 > > decode 1 < tp 4 ; ep 4 >\n")
+    d = _diagnostic(text, "W503")
+    line = text.splitlines()[d.span.line - 1]
+    assert line[d.span.column - 1:].startswith("prefill_batch = 3")
+    assert d.hint == "use a `prefill_batch` that is a multiple of 2"
+    fixed = check(load_plan_text(text.replace("prefill_batch = 3", "prefill_batch = 4")))[0]
+    assert "W503" not in {x.code for x in fixed.diagnostics}
