@@ -185,17 +185,17 @@ def _pool_diagnostics(results: list[PoolResult], decode: Pool) -> list[Diagnosti
     said = [[d for d in r.analysis.diagnostics if d.code not in _DEPLOYMENT_CODES | _PLAN_WORKLOAD_CODES
              and not (d.code == "W503" and r.pool is decode and decode.instances > 1)] for r in results]
     both = set(said[0]) & set(said[1])
-    out = [d if d in both else _of_pool(r, d) for r, ds in zip(results, said, strict=True) for d in ds
+    out = [d if d in both else _of_pool(r, d, r is results[0]) for r, ds in zip(results, said, strict=True) for d in ds
            if r is results[0] or d not in both]
     return out + [d for d in results[1].analysis.diagnostics if d.code in _PLAN_WORKLOAD_CODES]
 
 
-def _of_pool(r: PoolResult, d: Diagnostic) -> Diagnostic:
-    """`d` of pool `r`'s instance, said of its pool; a prefill instance's W503 at the plan's `prefill_batch`, the batch
-    it runs, where one is written (until 2026-12-03 at `batch`, "use a batch that is a multiple of 2")."""
+def _of_pool(r: PoolResult, d: Diagnostic, prefill: bool) -> Diagnostic:
+    """`d` of pool `r`'s instance, said of its pool; a `prefill` instance's W503 at the plan's `prefill_batch`, the
+    batch it runs, where one is written (until 2026-12-03 at `batch`, "use a batch that is a multiple of 2")."""
     d = replace(d, message=f"{r.pool.role} pool: {d.message}")
-    span = r.analysis.plan.span_of("workload.prefill_batch") if d.code == "W503" else None
-    if r.pool.role is not PoolRole.PREFILL or span is None:
+    span = r.analysis.plan.span_of("workload.prefill_batch") if d.code == "W503" and prefill else None
+    if span is None:
         return d
     return replace(d, span=span, hint=(d.hint or "").replace("use a batch ", "use a `prefill_batch` "))
 
