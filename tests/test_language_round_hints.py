@@ -97,3 +97,14 @@ def test_a_prefill_pool_s_w503_points_at_prefill_batch():
     assert d.hint == "use a `prefill_batch` that is a multiple of 2"
     fixed = check(load_plan_text(text.replace("prefill_batch = 3", "prefill_batch = 4")))[0]
     assert "W503" not in {x.code for x in fixed.diagnostics}
+
+
+def test_a_two_word_form_joined_by_an_underscore_is_hinted_apart():
+    """`gpu_preset "h100-sxm"` after `gpus = 8`: until 2026-12-03 "remove it", which leaves the cluster no GPU."""
+    text = plan_text(cluster='cluster { gpus = 8  gpu_preset "h100-sxm" }')
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E001" and d.hint == 'write `gpu preset "h100-sxm"`: two words'
+    fixed = text.replace('gpu_preset "h100-sxm"', 'gpu preset "h100-sxm"')
+    assert check(load_plan_text(fixed))[0].valid

@@ -121,6 +121,28 @@ def _tail(text: str, end: int) -> str:
 SPLIT_HINT = "write each stage's whole number of layers on `pp`: `pp 4 [5, 4, 4, 3] < … >`"   # E204 on `[…]`
 
 
+# the two-word forms a plan writes, which `gpu_preset "x"` joins with `_` (until 2026-12-03 told "remove it")
+_TWO_WORDS = {"gpu_preset": "gpu preset", "model_preset": "model preset", "model_from": "model from",
+              "requests_from": "requests from", "routing_from": "routing from", "kernels_from": "kernels from",
+              "calibration_from": "calibration from"}
+
+
+def joined_keyword_hint(word: str, after: str) -> str | None:
+    """E001's hint for a two-word form written as one (`gpu_preset "h100-sxm"`), with the string after it; None for
+    any other word.
+
+    Example:
+        >>> joined_keyword_hint("gpu_preset", ' "h100-sxm" }')
+        'write `gpu preset "h100-sxm"`: two words'
+    """
+    said = _TWO_WORDS.get(word.lower())
+    if said is None:
+        return None
+    value = re.match(r'\s*("[^"\n]{0,80}")', after)
+    quoted = value.group(1) if value else '"…"'
+    return f"write `{said} {quoted}`: two words"
+
+
 def repeated_axis_hint(name: str) -> str:
     """E204's hint for an axis written twice in a scope: once, with its whole degree, or a scope around it.
 

@@ -21,7 +21,7 @@ from ..units import lookup
 from .digits import digits_hint
 from .engine import engine_line_hint, with_engine_hint
 from .fields import STRATEGY_OPTIONS, degree_after, elsewhere, nearest
-from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
+from .hints import NOT_A_NUMBER, count_multiplier_hint, joined_keyword_hint, not_a_number
 from .keyword_slips import misspelt_keyword, require_char_hint, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .per_unit import per_words_hint, unit_in_pieces
@@ -217,10 +217,9 @@ def enclosing_block(text: str, pos: int) -> str | None:
 
 
 def _extra_word(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
-    """E001 at a word that follows a value it does not belong to — a field's (`batch = max max`) or
-    an execution option's (`with overlap microbatch none`) — which the parser took for the next
-    field's or option's name, stumbling only on what comes after it (the next line, the end): None
-    when the error is not of that kind (a character the lexer refused among them)."""
+    """E001 at a word that follows a value it does not belong to — a field's (`batch = max max`) or an execution
+    option's (`with overlap microbatch none`) — which the parser took for the next field's or option's name, stumbling
+    only on what follows it (the next line, the end): None when the error is of another kind (a character refused)."""
     if not isinstance(exc, (UnexpectedEOF, UnexpectedToken)):
         return None
     at = len(src.text) if isinstance(exc, UnexpectedEOF) else (exc.token.start_pos or 0)
@@ -238,9 +237,10 @@ def _extra_word(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     if found is None or where is None:
         return None
     extra, field = src.text[where[0]:where[1]], f"{found['name']} = {_short(found['value'])}"
+    hint = joined_keyword_hint(extra, src.text[where[1]:]) or ("remove it: a field is `name = value`, and the next "
+                                                                "field starts with its own name")
     return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(extra)}` after `{field}`; a field takes one value",
-                      src.span(*where), "remove it: a field is `name = value`, and the next field starts with its own "
-                      "name")
+                      src.span(*where), hint)
 
 
 def _stray_option_word(src: SourceFile, at: int) -> Diagnostic | None:
