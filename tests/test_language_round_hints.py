@@ -108,3 +108,13 @@ def test_a_two_word_form_joined_by_an_underscore_is_hinted_apart():
     assert d.code == "E001" and d.hint == 'write `gpu preset "h100-sxm"`: two words'
     fixed = text.replace('gpu_preset "h100-sxm"', 'gpu preset "h100-sxm"')
     assert check(load_plan_text(fixed))[0].valid
+
+
+@pytest.mark.parametrize(("strategy", "hint"), [("tp 4 ; ep 8 sp", "write `tp 4 sp ; ep 8`"),
+                                                ("tp 2 ; sp ep 8", "write `tp 2 sp ; ep 8`")])
+def test_sp_in_the_expert_domain_is_e202(strategy, hint):
+    """`sp` is a flag on tp (docs/language.md): written in the expert domain it was read as the attention domain's until
+    2026-12-03, silently."""
+    d = _diagnostic(plan_text(strategy=f"strategy {strategy}"), "E202")
+    assert d.hint == hint and d.message.startswith("`sp` and `ep 8` are written in one domain")
+    assert check(load_plan_text(plan_text(strategy=f"strategy {hint[7:-1]}")))[0].valid

@@ -23,6 +23,7 @@ from .fields import STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest, sp
 from .hints import SPLIT_HINT, repeated_axis_hint, stage_domains_hint
 from .nesting_hint import product_note, scope_hint
 from .pool_hint import POOLS_HINT, bare_pools_hint, pool_inside_hint
+from .scope_text import axes_text as _texts, axis_text as _text, scope_text as _scope_text
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -158,19 +159,6 @@ def _pool(a: AxisNode, options: StrategyOptions, at: dict[str, Span | None], dia
                 strategy=inner.model_copy(update={**options, "spans": {**inner.spans, "strategy": _span(a), **at}}))
 
 
-def _scope_text(domains: Domains) -> str:
-    """A scope as dagc prints a strategy: `pp 2 [31, 30] < tp 4 ; ep 8 >`."""
-    def axis(a: AxisNode) -> str:
-        out = _text(a)
-        if a.split is not None:
-            out += " [" + ", ".join(f"{x:g}" for x in a.split) + "]"
-        if a.body is not None:
-            out += " < " + _scope_text(a.body) + " >"
-        return out
-
-    return " ; ".join(" ".join(axis(a) for a in d) for d in domains)
-
-
 OPTIONS = STRATEGY_OPTIONS
 MAX_MICROBATCHES = 100_000      # as the workload's field
 MAX_REDUNDANT = 65_536          # redundant expert slots per MoE layer (DeepSeek serves with 32)
@@ -222,16 +210,6 @@ def _axis(node: AxisNode) -> Axis | None:
         return Axis(node.name)
     except ValueError:
         return None
-
-
-def _text(node: AxisNode) -> str:
-    if node.degree is None:
-        return node.name
-    return f"{node.name} {node.degree:g}"
-
-
-def _texts(axes: Iterable[AxisNode]) -> str:
-    return " ".join(_text(a) for a in axes)
 
 
 def _product(axes: Iterable[AxisNode]) -> int:
@@ -375,6 +353,13 @@ class _Flattener:
             return None
         seen.add(a.name)
         if ax is Axis.SP:
+            experts = [x for x in self.domain_axes if (e := _axis(x)) is not None and e.is_expert]
+            tp_here = any(x.name == "tp" for x in self.domain_axes)       # `tp 4 sp ep 8`: E202 of tp and ep says it
+            if experts and not tp_here:     # the expert domain: `tp 4 ; ep 8 sp` was `tp 4 sp ; ep 8` (to 2026-12-03)
+                att = next((d for d in self.stage_domains if d is not self.domain_axes), ())
+                self.err("E202", f"`sp` and `{_texts(experts)}` are written in one domain: `sp` is a flag on tp, "
+                         "of the attention domain", _span(a), f"write `{_texts(att) or 'tp N'} sp ; {_texts(experts)}`")
+                return None
             if a.degree is not None:        # `tp 2 sp 2` is `tp 2 sp` (until 2026-11-30 the hint was `tp 4 sp`)
                 tp = next((x.degree for x in self.domain_axes if x.name == "tp" and x.degree), a.degree)
                 self.err("E204", "`sp` is a flag on tp and takes no degree", _span(a),
