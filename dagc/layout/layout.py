@@ -41,7 +41,14 @@ from .split import (
 )
 from .stages import StageBounds
 
-__all__ = ["Layout", "attention_ranks", "instance_gpus", "rank_figures", "resolve", "stage_group"]
+__all__ = ["Layout", "attention_ranks", "fullest_rank_slots", "instance_gpus", "rank_figures", "resolve",
+           "stage_group"]
+
+
+def fullest_rank_slots(experts: int, redundant: int, ep: int) -> int:
+    """Expert slots per EP rank and MoE layer — the routed experts and the redundant slots over ep —, the fullest
+    rank's where ep divides no slot count (E301: 43 of 128 over ep 3); 0 without ep."""
+    return -(-(experts + redundant) // ep) if ep else 0
 
 
 @dataclass(frozen=True)
@@ -184,7 +191,7 @@ class Layout:
     def experts_per_ep_rank(self) -> int:
         """Expert slots per EP rank and MoE layer: the routed experts and the redundant slots, over ep — the
         fullest rank's where ep divides no slot count (E301: 43 of 128 over ep 3)."""
-        return -(-(self.experts + self.redundant) // self.ep) if self.ep else 0
+        return fullest_rank_slots(self.experts, self.redundant, self.ep)
 
     def slots_of(self, ep_index: int) -> range:
         """Expert slots held by expert-parallel index `ep_index`: contiguous, `experts_per_ep_rank` of them (the

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..ir.ops import Op
-from ..layout.layout import Layout
+from ..layout.layout import Layout, fullest_rank_slots
 from ..layout.modes import mode_of
 from ..layout.shards import RankShards, StageCount, kv_bytes_per_token_layer
 from ..layout.speculative import DraftLayer, draft_kv_bytes_per_token, draft_layer, eagle_params_per_rank
@@ -190,8 +190,7 @@ def resident_weight_figures(model: Model, shards: RankShards, counts: Sequence[S
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h, tp = model.hidden, shards.tp
     attn_pr = shards.attention_params
-    # the fullest EP rank's slots: a degree that divides no slot count (E301) still gets its fullest rank's figure
-    expert_pr = (-(-(model.moe.experts + redundant) // ep) if ep else 0) * held.params
+    expert_pr = fullest_rank_slots(model.moe.experts, redundant, ep) * held.params     # E301's too: its fullest rank
     shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
     dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
     emb, router = embedding_params(model), router_params(model)
