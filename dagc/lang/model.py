@@ -183,6 +183,8 @@ def lower_model(out: Collector, name: str, base: ModelFields, block: tuple[Item,
     if any(v is BAD for v in values.values()):
         return None
     merged: ModelFields = {**base, **model_fields(values)}
+    if merged.get("attention", "gqa") != "mla" and "mla" not in subs:
+        merged.pop("mla", None)         # a preset's or config's MLA block, replaced by the attention written
     for sub, fields in (("moe", MOE_FIELDS), ("mla", MLA_FIELDS), ("window", WINDOW_FIELDS)):
         if sub in subs:
             sv, _ = read_block(out, subs[sub].block, f"model.{sub}", fields)

@@ -21,7 +21,7 @@ from ..units import lookup
 from .digits import digits_hint
 from .engine import engine_line_hint, with_engine_hint
 from .fields import STRATEGY_OPTIONS, degree_after, elsewhere, nearest
-from .hints import NOT_A_NUMBER, count_multiplier_hint, joined_keyword_hint, not_a_number
+from .hints import NOT_A_NUMBER, count_multiplier_hint, joined_keyword_hint, not_a_number, spaced_product_hint
 from .keyword_slips import misspelt_keyword, require_char_hint, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .per_unit import per_words_hint, unit_in_pieces
@@ -237,8 +237,8 @@ def _extra_word(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     if found is None or where is None:
         return None
     extra, field = src.text[where[0]:where[1]], f"{found['name']} = {_short(found['value'])}"
-    hint = joined_keyword_hint(extra, src.text[where[1]:]) or ("remove it: a field is `name = value`, and the next "
-                                                                "field starts with its own name")
+    hint = joined_keyword_hint(extra, src.text[where[1]:]) or spaced_product_hint(found["value"], extra, found["name"]) \
+        or "remove it: a field is `name = value`, and the next field starts with its own name"
     return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(extra)}` after `{field}`; a field takes one value",
                       src.span(*where), hint)
 

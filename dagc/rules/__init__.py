@@ -33,6 +33,7 @@ from . import (
     serving,
     speculative,
     static_engine,
+    static_fields,
     structure,
     syntax,
     throughput_tokens,
@@ -45,7 +46,7 @@ RULES: tuple[Rule, ...] = tuple(sorted(
     syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + precision.RULES + pipeline.RULES
     + requirements.RULES + serving.RULES + speculative.RULES + launch.RULES + launch_gpu.RULES + launch_cp.RULES
     + launch_kv.RULES + launch_none.RULES + engine.RULES + calibration.RULES + static_engine.RULES + node_size.RULES
-    + log_lengths.RULES + drawn_context.RULES + throughput_tokens.RULES,
+    + log_lengths.RULES + drawn_context.RULES + throughput_tokens.RULES + static_fields.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 _ORDER = {r.code: k for k, r in enumerate(RULES)}

@@ -1,11 +1,10 @@
 """Rules about how the deployment serves requests (`workload { serving = …  chunk = … }`): E307,
-W513, W514; a percentile judged on too few simulated requests (W521); the pools of a disaggregated
+W513 (W514, fields static serving does not read: `dagc.rules.static_fields`); a percentile judged on too few simulated requests (W521); the pools of a disaggregated
 strategy (E308, E309: `dagc.verdict.pools` asks them); and a simulated load past its work budget (W518:
 `dagc.verdict.under_load` asks it).
 
 Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.layout.mix` — whether a step leaves
-room for a prompt's chunk at all (E307), whether the chunk keeps up with the prompts the batch admits (W513) — and on
-a `chunk` that the static mode never reads (W514).
+room for a prompt's chunk at all (E307), whether the chunk keeps up with the prompts the batch admits (W513).
 """
 
 from __future__ import annotations
@@ -142,32 +141,6 @@ def check_chunk_keeps_up(ctx: RuleContext) -> Iterator[Diagnostic]:
 
 def _whole(s: Shares) -> str:
     return ", in whole prompts: chunked prefill is off" if s.whole_prompts else ""
-
-
-def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
-    """`chunk` is written but the workload is served statically: it changes nothing.
-
-    `chunk` is the token budget of one engine step when serving in flight (continuous batching
-    with chunked prefill). With `serving = static` (the default) the batch is prefilled whole,
-    then decoded, and no figure reads `chunk` (nor `chunked_prefill`). Write `serving = inflight`
-    to serve in flight, or remove it.
-
-    Bad:
-        workload { batch = 64  prompt = 4000  generate = 500  chunk = 8192 }
-    Fixed:
-        workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  chunk = 8192 }
-    """
-    w = ctx.plan.workload
-    mode = mode_of(w)
-    if mode.continuous or mode.role is not None:       # a pool's instance: the plan serves in flight
-        return
-    written = {"chunk": w.chunk is not None,
-               "chunked_prefill": not w.chunked_prefill or "workload.chunked_prefill" in ctx.plan.spans}
-    for name, value in written.items():
-        span = ctx.plan.span_of(f"workload.{name}")
-        if value:
-            yield diag("W514", Severity.WARNING, f"`{name}` does nothing when serving statically: the batch is "
-                       "prefilled whole", span, f"write `serving = inflight` to serve in flight, or remove `{name}`")
 
 
 # the simulated requests a percentile needs, in units of 1 / (1 − p): p99 on 1,000 requests is its 10 largest
@@ -383,8 +356,6 @@ RULES = (
     make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
     make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up,
               reads=Reads.SCHEDULE),
-    make_rule("W514", Severity.WARNING, "chunk or chunked_prefill with static serving does nothing", check_chunk_static,
-              plan_level=True),
     make_rule("W515", Severity.WARNING, "the attention window covers the whole context", check_window_covers_context,
               plan_level=True),
     make_rule("W521", Severity.WARNING, "a percentile requirement judged on too few simulated requests",
