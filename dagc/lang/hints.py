@@ -143,21 +143,6 @@ def joined_keyword_hint(word: str, after: str) -> str | None:
     return f"write `{said} {quoted}`: two words"
 
 
-def spaced_product_hint(value: str, extra: str, name: str) -> str | None:
-    """E001's hint for a product written with spaces (`gpus = 2 x 8`: `2 x` read as a number and a unit, `8` as a
-    second value), as for `2x8` (`count_multiplier_hint`); None for any other value.
-
-    Example:
-        >>> spaced_product_hint("2 x", "8", "gpus")
-        "`2 x 8` is not read as a number: write `gpus = 16` (2 × 8), the GPUs in all; `gpus_per_node = 8` says a node's"
-    """
-    written = re.fullmatch(r"(\d{1,6})[ \t]+[xX]", value)
-    if written is None or not re.fullmatch(r"\d{1,6}", extra):
-        return None
-    hint = count_multiplier_hint(written[1], f"x{extra}", f"{name} =")
-    return None if hint is None else hint.replace(f"`{written[1]}x{extra}`", f"`{written[1]} x {extra}`", 1)
-
-
 def repeated_axis_hint(name: str) -> str:
     """E204's hint for an axis written twice in a scope: once, with its whole degree, or a scope around it.
 

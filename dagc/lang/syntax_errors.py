@@ -21,13 +21,14 @@ from ..units import lookup
 from .digits import digits_hint
 from .engine import engine_line_hint, with_engine_hint
 from .fields import STRATEGY_OPTIONS, degree_after, elsewhere, nearest
-from .hints import NOT_A_NUMBER, count_multiplier_hint, joined_keyword_hint, not_a_number, spaced_product_hint
+from .hints import NOT_A_NUMBER, count_multiplier_hint, not_a_number
 from .keyword_slips import misspelt_keyword, require_char_hint, requirement_field_hint, short as _short
 from .list_slips import list_slip, unnamed_block_hint
 from .per_unit import per_words_hint, unit_in_pieces
 from .statement_slips import STATEMENT_ALIASES, statement_slip
 from .strategy_slips import strategy_hint as _strategy_hint
 from .typography import escaped_quote_hint, typography_hint
+from .value_slips import second_value_hint
 
 __all__ = ["scope_marks", "syntax_diagnostic"]
 
@@ -237,8 +238,7 @@ def _extra_word(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
     if found is None or where is None:
         return None
     extra, field = src.text[where[0]:where[1]], f"{found['name']} = {_short(found['value'])}"
-    hint = joined_keyword_hint(extra, src.text[where[1]:]) or spaced_product_hint(found["value"], extra, found["name"]) \
-        or "remove it: a field is `name = value`, and the next field starts with its own name"
+    hint = second_value_hint(found["name"], found["value"], extra, src.text[where[1]:])
     return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(extra)}` after `{field}`; a field takes one value",
                       src.span(*where), hint)
 

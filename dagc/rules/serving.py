@@ -1,7 +1,7 @@
-"""Rules about how the deployment serves requests (`workload { serving = …  chunk = … }`): E307,
-W513 (W514, fields static serving does not read: `dagc.rules.static_fields`); a percentile judged on too few simulated requests (W521); the pools of a disaggregated
-strategy (E308, E309: `dagc.verdict.pools` asks them); and a simulated load past its work budget (W518:
-`dagc.verdict.under_load` asks it).
+"""Rules about how the deployment serves requests (`workload { serving = …  chunk = … }`): E307, W513
+(W514, the fields static serving does not read: `dagc.rules.static_fields`); a percentile judged on too few
+simulated requests (W521); the pools of a disaggregated strategy (E308, E309: `dagc.verdict.pools` asks them); and a
+simulated load past its work budget (W518: `dagc.verdict.under_load` asks it).
 
 Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.layout.mix` — whether a step leaves
 room for a prompt's chunk at all (E307), whether the chunk keeps up with the prompts the batch admits (W513).
