@@ -13,43 +13,23 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, PlanError, Severity, quote
 from ..source import SourceFile, Span
-from .block_fields import MlaFields, ModelFields, MoeFields, WindowFields
-from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, WINDOW_FIELDS, Field
+from .block_fields import MlaFields, ModelFields, WindowFields
+from .fields import MLA_FIELDS, MODEL_FIELDS, WINDOW_FIELDS
+from .hf_layers import unmodelled_attention
+from .hf_moe import EXPERT_KEYS, TOP_K_KEYS, map_experts
+from .hf_reader import MAX_JSON_INT_DIGITS, HfReader, at_least_one, key_span, parse_int
 from .parse import read_source
 
 __all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "HfConfig", "context_length", "load_hf_config", "read_hf_config"]
 
 HF_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float8_e4m3fn": "fp8",
              "float8": "fp8", "int8": "int8", "int4": "int4"}
-_EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts")
 _QUANT_METHODS = ("fp8", "mxfp4")         # quant_method values the importer maps (fp8: every weight; mxfp4: experts)
-MAX_JSON_INT_DIGITS = 30    # longer integer literals in a config are not converted; they are out of range (E104)
-
-
-class _HugeInt:
-    """An integer literal too long to convert: out of every range, never turned into an int."""
-
-    def __repr__(self) -> str:
-        return "<huge integer>"
-
-
-def _parse_int(text: str) -> int | _HugeInt:
-    return _HugeInt() if len(text) > MAX_JSON_INT_DIGITS else int(text)
-
-
-def _kind_of(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, float):
-        return "a number with a fraction" if math.isfinite(value) else "NaN or infinity"
-    names: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
-    return names.get(type(value), "not a number")
 
 
 @dataclass(frozen=True)
@@ -88,7 +68,7 @@ def read_hf_config(path: Path, at: Span) -> HfConfig:
                                           "a Hugging Face config.json is a JSON object")])
 
     try:
-        cfg = json.loads(src.text, parse_int=_parse_int)
+        cfg = json.loads(src.text, parse_int=parse_int)
     except json.JSONDecodeError as exc:
         return refused(f"is not valid JSON: {exc.msg}", src.span(exc.pos))
     except RecursionError:
@@ -105,10 +85,10 @@ def read_hf_config(path: Path, at: Span) -> HfConfig:
 _FIELD_KEYS = {"model.layers": ("num_hidden_layers",), "model.hidden": ("hidden_size",),
                "model.heads": ("num_attention_heads",), "model.kv_heads": ("num_key_value_heads",),
                "model.head_dim": ("head_dim",), "model.vocab": ("vocab_size",), "model.mla": ("kv_lora_rank",),
-               "model.moe": _EXPERT_KEYS, "model.moe.experts": _EXPERT_KEYS,
-               "model.moe.top_k": ("num_experts_per_tok", "experts_per_token"),
+               "model.moe": EXPERT_KEYS, "model.moe.experts": EXPERT_KEYS, "model.moe.top_k": TOP_K_KEYS,
                "model.moe.ffn": ("moe_intermediate_size", "intermediate_size"), "model.moe.groups": ("n_group",),
-               "model.moe.dense_layers": ("first_k_dense_replace",), "model.moe.every": ("interleave_moe_layer_step",),
+               "model.moe.dense_layers": ("first_k_dense_replace", "moe_layer_start_index", "mlp_only_layers"),
+               "model.moe.every": ("interleave_moe_layer_step", "decoder_sparse_step", "moe_layer_interval"),
                "model.window": ("layer_types", "attention_chunk_size", "sliding_window"),
                "model.window.full_every": ("no_rope_layer_interval", "layer_types")}
 
@@ -119,65 +99,8 @@ def _field_spans(cfg: dict[str, object], src: SourceFile) -> dict[str, Span]:
     for path, keys in _FIELD_KEYS.items():
         key = next((k for k in keys if cfg.get(k) is not None), None)
         if key is not None:
-            spans[path] = _key_span(src, key, src.whole())
+            spans[path] = key_span(src, key, src.whole())
     return spans
-
-
-def _key_span(src: SourceFile, key: str, fallback: Span) -> Span:
-    m = re.search(r'"' + re.escape(key) + r'"\s*:', src.text)
-    return src.span(m.start(), m.start() + len(key) + 2) if m else fallback
-
-
-def _at_least_one(field: Field) -> Field:
-    return replace(field, lo=max(field.lo, 1))
-
-
-class _Reader:
-    """Reads the config's integers, each against the range of the plan field it becomes,
-    collecting a diagnostic per missing or bad key."""
-
-    def __init__(self, cfg: dict[str, object], src: SourceFile, at: Span):
-        self.cfg, self.src, self.at = cfg, src, at
-        self.diags: list[Diagnostic] = []
-        self.name = quote(Path(src.path).name)
-
-    def error(self, code: str, message: str, key: str, hint: str | None = None) -> None:
-        """A diagnostic pointing at `key` in the config (or at the `model from` statement)."""
-        self.diags.append(Diagnostic(code, Severity.ERROR, message, _key_span(self.src, key, self.at), hint))
-
-    def need(self, key: str, field: Field) -> int:
-        """The whole number at `key`, which the config must state: 0 after a diagnostic (no fields are kept)."""
-        if self.cfg.get(key) is None:
-            self.diags.append(Diagnostic("E103", Severity.ERROR, f"`{self.name}` has no `{key}`", self.at,
-                                         f"add `{key}` to the config, or write the model out in full"))
-            return 0
-        return self.count(key, field, 0)
-
-    def count(self, key: str, field: Field, default: int) -> int:
-        """`integer` with a whole number for `default`: that, too, after a diagnostic (no fields are kept)."""
-        value = self.integer(key, field, default)
-        return default if value is None else value
-
-    def integer(self, key: str, field: Field, default: int | None = None) -> int | None:
-        cfg = self.cfg
-        if key not in cfg or cfg[key] is None:
-            return default
-        value = cfg[key]
-        span = _key_span(self.src, key, self.at)
-        if isinstance(value, float) and value.is_integer():       # `1e+30`, `48.0`: a whole number written so
-            value = int(value) if abs(value) < 10 ** MAX_JSON_INT_DIGITS else _HugeInt()
-        if isinstance(value, _HugeInt) or (isinstance(value, int) and not isinstance(value, bool)
-                                           and not field.lo <= value <= field.hi):
-            self.diags.append(Diagnostic("E104", Severity.ERROR,
-                                         f"`{key}` is out of range: dagc accepts {field.lo:,.0f} to {field.hi:,.0f}",
-                                         span, "is this the model's config.json? else write the model out in full"))
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.diags.append(Diagnostic("E104", Severity.ERROR,
-                                         f"`{key}` must be a whole number, not {_kind_of(value)}", span,
-                                         f"write `\"{key}\": <whole number>` in the config"))
-            return None
-        return value
 
 
 def _map(cfg: dict[str, object], src: SourceFile, at: Span) -> HfConfig:
@@ -185,12 +108,13 @@ def _map(cfg: dict[str, object], src: SourceFile, at: Span) -> HfConfig:
     if isinstance(text, dict) and "num_hidden_layers" not in cfg:
         # a multimodal checkpoint (Llama 4): the language model's fields, its vision encoder not costed
         cfg = {**{k: v for k, v in cfg.items() if k in ("quantization_config", "torch_dtype")}, **text}
-    r = _Reader(cfg, src, at)
+    r = HfReader(cfg, src, at)
     out: ModelFields = {}
     head_dim = _map_shape(r, out)
     mxfp4_experts = _map_dtype(r, out)
     _map_attention(r, out, head_dim)
-    _map_experts(r, out, mxfp4_experts)
+    map_experts(r, out, mxfp4_experts)
+    r.diags.extend(unmodelled_attention(r))
     _map_window(r, out)
     _map_context(r, out)
     if any(d.is_error for d in r.diags):
@@ -198,7 +122,7 @@ def _map(cfg: dict[str, object], src: SourceFile, at: Span) -> HfConfig:
     return HfConfig(out, r.diags, _field_spans(cfg, src))
 
 
-def _map_shape(r: _Reader, out: ModelFields) -> int | None:
+def _map_shape(r: HfReader, out: ModelFields) -> int | None:
     """Layers, widths, heads, vocabulary and tied embeddings; returns the config's head_dim."""
     out["layers"] = r.need("num_hidden_layers", MODEL_FIELDS["layers"])
     out["hidden"] = r.need("hidden_size", MODEL_FIELDS["hidden"])
@@ -217,7 +141,7 @@ def _map_shape(r: _Reader, out: ModelFields) -> int | None:
     return head_dim
 
 
-def _map_dtype(r: _Reader, out: ModelFields) -> bool:
+def _map_dtype(r: HfReader, out: ModelFields) -> bool:
     """The weights' dtype (fp8 when the config is quantised so) and the KV cache's; whether the experts' weights
     are mxfp4 (gpt-oss: the experts only)."""
     cfg = r.cfg
@@ -243,7 +167,7 @@ def _map_dtype(r: _Reader, out: ModelFields) -> bool:
     return mxfp4_experts
 
 
-def _map_attention(r: _Reader, out: ModelFields, head_dim: int | None) -> None:
+def _map_attention(r: HfReader, out: ModelFields, head_dim: int | None) -> None:
     if r.cfg.get("kv_lora_rank") is not None:
         out["attention"] = "mla"
         # MLA has no head_dim; v_head stands in
@@ -257,63 +181,7 @@ def _map_attention(r: _Reader, out: ModelFields, head_dim: int | None) -> None:
         out["attention"] = "gqa"
 
 
-def _expert_key(r: _Reader) -> str | None:
-    """The key of the config's expert count, None for a dense model; a count written null or 0 beside the keys of
-    experts routed to (`num_experts_per_tok`, `moe_intermediate_size`) is said at it (E103, E104) rather than read as
-    a dense model (until 2026-12-03)."""
-    cfg = r.cfg
-    key = next((k for k in _EXPERT_KEYS if cfg.get(k)), None)
-    if key is None and any(k in cfg for k in ("num_experts_per_tok", "moe_intermediate_size")):
-        key = next((k for k in _EXPERT_KEYS if k in cfg), None)       # said by the count's `need`: null, or 0
-    return key
-
-
-def _map_experts(r: _Reader, out: ModelFields, mxfp4_experts: bool) -> None:
-    """The moe block: a dense model's ffn, or the routed and shared experts (their weights mxfp4 as
-    `mxfp4_experts` says) and the activation."""
-    cfg = r.cfg
-    expert_key = _expert_key(r)
-    if expert_key is None:
-        out["moe"] = MoeFields(experts=0, dense_layers=out["layers"],
-                               dense_ffn=r.need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
-        return
-    experts = r.need(expert_key, _at_least_one(MOE_FIELDS["experts"]))     # stated, 1 or more (`_expert_key`)
-    top_k = r.need("num_experts_per_tok" if "num_experts_per_tok" in cfg or "experts_per_token" not in cfg
-                   else "experts_per_token", _at_least_one(MOE_FIELDS["top_k"]))
-    if "moe_intermediate_size" in cfg:
-        ffn = r.integer("moe_intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
-    else:  # Mixtral: intermediate_size is the expert's
-        ffn = r.need("intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
-    shared = r.integer("n_shared_experts", MOE_FIELDS["shared"], 0) or 0
-    shared_ffn: int | None = r.integer("shared_expert_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0
-    if shared_ffn and not shared:
-        shared = 1  # Qwen2-MoE style: one shared expert of that size
-    if shared and not shared_ffn:
-        shared_ffn = ffn  # DeepSeek: shared experts are the size of a routed one
-    dense_layers = r.integer("first_k_dense_replace", MOE_FIELDS["dense_layers"], 0) or 0
-    dense_ffn = r.integer("intermediate_size", MOE_FIELDS["dense_ffn"], 0) if dense_layers else 0
-    every = r.integer("interleave_moe_layer_step", MOE_FIELDS["every"], 1) or 1   # Llama 4
-    if r.cfg.get("model_type") in ("llama4_text", "llama4"):        # one shared expert of a routed one's width
-        shared, shared_ffn = 1, ffn
-    if every > 1:
-        dense_ffn = r.need("intermediate_size_mlp", MOE_FIELDS["dense_ffn"])
-    out["moe"] = moe = MoeFields(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,
-                                 dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
-    if every > 1:
-        moe["every"] = every
-    groups = r.integer("n_group", MOE_FIELDS["groups"], 1) or 1          # DeepSeek's group-limited routing
-    if groups > 1:
-        moe["groups"] = groups
-    if mxfp4_experts:
-        moe["weights"] = "mxfp4"
-    act = cfg.get("hidden_act", "silu")
-    if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh"):
-        r.error("E101", "`hidden_act` names an activation dagc cannot map", "hidden_act",
-                "dagc models SwiGLU (silu) or a plain MLP")
-    moe["gated"] = act in ("silu", "swiglu")
-
-
-def _map_window(r: _Reader, out: ModelFields) -> None:
+def _map_window(r: HfReader, out: ModelFields) -> None:
     """Windowed attention: gpt-oss's `layer_types` with `sliding_window`, Llama 4's `attention_chunk_size`
     with its global layers every `no_rope_layer_interval`, or a `sliding_window` on every layer (unless
     `use_sliding_window` is false, as Qwen's configs say). A pattern `window { full_every }` cannot
@@ -328,18 +196,18 @@ def _map_window(r: _Reader, out: ModelFields) -> None:
                     "layer_types", "dagc states one full-attention layer in every k (`window { full_every = k }`); "
                     "write the model's window out")
             return
-        out["window"] = WindowFields(size=r.need("sliding_window", _at_least_one(WINDOW_FIELDS["size"])),
+        out["window"] = WindowFields(size=r.need("sliding_window", at_least_one(WINDOW_FIELDS["size"])),
                                      kind="sliding", full_every=every)
     elif cfg.get("attention_chunk_size") is not None:      # stated, as `sliding_window` below: `need` reads it
-        out["window"] = WindowFields(size=r.need("attention_chunk_size", _at_least_one(WINDOW_FIELDS["size"])),
+        out["window"] = WindowFields(size=r.need("attention_chunk_size", at_least_one(WINDOW_FIELDS["size"])),
                                      kind="chunked", full_every=r.integer("no_rope_layer_interval",
                                                                           WINDOW_FIELDS["full_every"], 4) or 0)
     elif cfg.get("sliding_window") is not None and cfg.get("use_sliding_window", True) is not False:
-        out["window"] = WindowFields(size=r.need("sliding_window", _at_least_one(WINDOW_FIELDS["size"])),
+        out["window"] = WindowFields(size=r.need("sliding_window", at_least_one(WINDOW_FIELDS["size"])),
                                      kind="sliding", full_every=0)
 
 
-def _map_context(r: _Reader, out: ModelFields) -> None:
+def _map_context(r: HfReader, out: ModelFields) -> None:
     """The context length (`max_position_embeddings`, scaled by `rope_scaling` as `context_length` says);
     none when the config does not state it."""
     positions = r.integer("max_position_embeddings", MODEL_FIELDS["context_length"])

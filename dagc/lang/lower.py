@@ -335,7 +335,8 @@ def _lower_plan(lw: Lowering, tree: Tree[Token], needs_strategy: bool) -> Plan |
     return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload, calibration=calibration,
                 requirements=require, strategies=strategies, objective=objective or DEFAULT_OBJECTIVE,
                 objective_from="the plan's `objective`" if objective else "the default",
-                spans=dict(lw.out.spans), files=tuple(str(f) for f in lw.roots.read))
+                spans=dict(lw.out.spans), files=tuple(str(f) for f in lw.roots.read),
+                read_warnings=tuple(d for d in lw.out.diags if not d.is_error))
 
 
 def lower(tree: Tree[Token], src: SourceFile, base_dir: Path | None = None, *,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from ..diagnostics import Diagnostic
 from ..source import Span
 from .base import Frozen
 from .calibration import Calibration
@@ -50,6 +51,9 @@ class Plan(Frozen):
     # the files the plan read (`model from`, `calibration from`, `requests from`, a routing file, imported kernels),
     # resolved, each once in the order read: what its figures depend on beside its text (`dagc fleet`'s resume key)
     files: tuple[str, ...] = Field(default=(), exclude=True)
+    # the warnings said while the plan was read (a config.json's attention dagc costs as full attention, W543): the
+    # checks say them (`dagc.rules.config_attention`)
+    read_warnings: tuple[Diagnostic, ...] = Field(default=(), exclude=True)
 
     @property
     def steady_requirements(self) -> tuple[Requirement, ...]:

@@ -16,6 +16,7 @@ import inspect
 from ..diagnostics import Diagnostic, Severity
 from . import (
     calibration,
+    config_attention,
     drawn_context,
     engine,
     hierarchy,
@@ -46,7 +47,7 @@ RULES: tuple[Rule, ...] = tuple(sorted(
     syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + precision.RULES + pipeline.RULES
     + requirements.RULES + serving.RULES + speculative.RULES + launch.RULES + launch_gpu.RULES + launch_cp.RULES
     + launch_kv.RULES + launch_none.RULES + engine.RULES + calibration.RULES + static_engine.RULES + node_size.RULES
-    + log_lengths.RULES + drawn_context.RULES + throughput_tokens.RULES + static_fields.RULES,
+    + log_lengths.RULES + drawn_context.RULES + throughput_tokens.RULES + static_fields.RULES + config_attention.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 _ORDER = {r.code: k for k, r in enumerate(RULES)}

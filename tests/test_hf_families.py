@@ -1,0 +1,126 @@
+"""Config.json families whose mixture dagc read wrong, silently (2026-12-03): ERNIE 4.5 (its expert keys unread: a
+3.3 B dense model for a 21.8 B MoE one), Hunyuan (its per-layer lists and its shared expert), Qwen's MoE layout keys
+(`decoder_sparse_step`, `mlp_only_layers`), DeepSeek-V2's `moe_layer_freq`; and attention dagc costs as full
+attention (Qwen3-Next's linear layers, DeepSeek-V3.2's sparse attention), now W543 with the error's direction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dagc.lang.hf import load_hf_config
+from dagc.lang.load import load_plan
+from dagc.plan.params import active_params, total_params
+from dagc.source import SourceFile
+from dagc.verdict.check import check
+
+PLAN = SourceFile("p.moe", 'model from "config.json"')
+AT = PLAN.span(11, 24)
+
+# baidu/ERNIE-4.5-21B-A3B-PT's config.json, its architecture's keys
+ERNIE = {"architectures": ["Ernie4_5_MoeForCausalLM"], "model_type": "ernie4_5_moe", "hidden_size": 2560,
+         "intermediate_size": 12288, "num_hidden_layers": 28, "num_attention_heads": 20, "num_key_value_heads": 4,
+         "head_dim": 128, "vocab_size": 103424, "tie_word_embeddings": True, "hidden_act": "silu",
+         "torch_dtype": "bfloat16", "moe_num_experts": 64, "moe_k": 6, "moe_num_shared_experts": 2,
+         "moe_intermediate_size": 1536, "moe_layer_start_index": 1, "moe_layer_end_index": 27,
+         "moe_layer_interval": 1, "max_position_embeddings": 131072}
+# tencent/Hunyuan-A13B-Instruct's: its per-layer lists
+HUNYUAN = {"architectures": ["HunYuanMoEV1ForCausalLM"], "model_type": "hunyuan_v1_moe", "hidden_size": 4096,
+           "intermediate_size": 3072, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+           "head_dim": 128, "vocab_size": 128167, "tie_word_embeddings": True, "hidden_act": "silu",
+           "torch_dtype": "bfloat16", "num_experts": 64, "moe_topk": [8] * 32, "moe_intermediate_size": [3072] * 32,
+           "num_shared_expert": [1] * 32, "use_mixed_mlp_moe": True, "use_cla": False, "cla_share_factor": 2}
+
+
+def imported(tmp_path, cfg):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg, indent=2))
+    return load_hf_config(path, AT)
+
+
+def test_ernie_is_read_as_its_mixture(tmp_path):
+    fields, diags = imported(tmp_path, ERNIE)
+    assert diags == [] and fields["moe"] == {"experts": 64, "top_k": 6, "ffn": 1536, "shared": 2, "shared_ffn": 1536,
+                                             "dense_layers": 1, "dense_ffn": 12288, "gated": True}
+
+
+def test_ernie_parameters_by_hand(tmp_path):
+    (tmp_path / "ernie").mkdir()
+    (tmp_path / "ernie" / "config.json").write_text(json.dumps(ERNIE))
+    (tmp_path / "p.moe").write_text('model from "ernie/config.json"\ncluster { gpus = 4  gpu preset "h100-sxm" }\n'
+                                    'workload { batch = 8  prompt = 512  generate = 64 }\nstrategy tp 4\n')
+    m = load_plan(tmp_path / "p.moe").model
+    h = 2560
+    attention = 28 * (2 * h * 20 * 128 + 2 * h * 4 * 128)            # q, o; k, v
+    ffn = 3 * h * 1536                                              # a gated expert
+    moe = 27 * (64 * ffn + 2 * ffn + h * 64)                        # 27 MoE layers: experts, 2 shared, router
+    dense = 3 * h * 12288                                           # layer 0
+    norms = 28 * 2 * h + h
+    embedding = 103424 * h                                          # tied: once
+    assert total_params(m) == attention + moe + dense + norms + embedding == 21_825_436_160   # the card: 21 B
+    # a token: 6 routed experts, the shared ones and the router; the LM head (tied: a matmul all the same)
+    assert active_params(m) == attention + 27 * (6 * ffn + 2 * ffn + h * 64) + dense + norms + embedding
+
+
+def test_ernie_layouts_dagc_cannot_state_are_e101(tmp_path):
+    _, diags = imported(tmp_path, dict(ERNIE, moe_layer_end_index=20))
+    assert [(d.code, d.span.text) for d in diags] == [("E101", '"moe_layer_end_index"')]
+    _, diags = imported(tmp_path, dict(ERNIE, moe_layer_end_index=-1))      # -1: to the last layer
+    assert diags == []
+
+
+def test_hunyuan_reads_its_lists_and_its_shared_expert(tmp_path):
+    fields, diags = imported(tmp_path, HUNYUAN)
+    assert diags == [] and fields["moe"] == {"experts": 64, "top_k": 8, "ffn": 3072, "shared": 1, "shared_ffn": 3072,
+                                             "dense_layers": 0, "dense_ffn": 0, "gated": True}
+
+
+def test_a_list_that_varies_by_layer_is_e101_at_its_key(tmp_path):
+    _, diags = imported(tmp_path, dict(HUNYUAN, moe_topk=[8] * 31 + [4]))
+    assert [(d.code, d.span.text) for d in diags] == [("E101", '"moe_topk"')]
+    assert "varies from layer to layer" in diags[0].message
+
+
+QWEN_MOE = {"architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe", "hidden_size": 2048,
+            "intermediate_size": 6144, "num_hidden_layers": 48, "num_attention_heads": 32, "num_key_value_heads": 4,
+            "head_dim": 128, "vocab_size": 151936, "torch_dtype": "bfloat16", "num_experts": 128,
+            "num_experts_per_tok": 8, "moe_intermediate_size": 768, "decoder_sparse_step": 1, "mlp_only_layers": []}
+
+
+@pytest.mark.parametrize("update, moe", [
+    ({"decoder_sparse_step": 2}, {"every": 2, "dense_layers": 0, "dense_ffn": 6144}),   # layers 1, 3, … are MoE
+    ({"mlp_only_layers": [0, 1]}, {"dense_layers": 2, "dense_ffn": 6144}),
+    ({}, {"dense_layers": 0, "dense_ffn": 0}),
+])
+def test_qwen_moe_layout_keys(tmp_path, update, moe):
+    fields, diags = imported(tmp_path, {**QWEN_MOE, **update})
+    assert diags == [] and {k: fields["moe"].get(k) for k in moe} == moe
+
+
+@pytest.mark.parametrize("update, key", [({"mlp_only_layers": [3, 7]}, '"mlp_only_layers"'),
+                                         ({"moe_layer_freq": 2}, '"moe_layer_freq"')])
+def test_dense_layers_elsewhere_are_e101(tmp_path, update, key):
+    _, diags = imported(tmp_path, {**QWEN_MOE, **update})
+    assert [(d.code, d.span.text) for d in diags] == [("E101", key)]
+
+
+def _checked(tmp_path, cfg, strategy="tp 8"):
+    (tmp_path / "m").mkdir(exist_ok=True)
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg, indent=2))
+    (tmp_path / "p.moe").write_text('model from "m/config.json"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                                    f'workload {{ batch = 8  prompt = 512  generate = 64 }}\nstrategy {strategy}\n')
+    return check(load_plan(tmp_path / "p.moe"))[0]
+
+
+def test_linear_attention_layers_are_w543_with_the_kv_cache_overstated(tmp_path):
+    cfg = {**QWEN_MOE, "full_attention_interval": 4, "linear_num_value_heads": 32, "linear_key_head_dim": 128}
+    (d,) = [x for x in _checked(tmp_path, cfg).diagnostics if x.code == "W543"]
+    assert d.message.startswith("`full_attention_interval`: 36 of its 48 layers are linear attention")
+    assert "the KV cache about 4×" in d.hint and d.span.text == '"full_attention_interval"'
+    assert "W543" not in {x.code for x in _checked(tmp_path, QWEN_MOE).diagnostics}
+
+
+def test_sparse_attention_is_w543(tmp_path):
+    (d,) = [x for x in _checked(tmp_path, {**QWEN_MOE, "index_topk": 2048}).diagnostics if x.code == "W543"]
+    assert "attends to 2,048 tokens" in d.message and d.hint.startswith("attention time past 2,048 tokens")
