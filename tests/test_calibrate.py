@@ -333,7 +333,9 @@ def test_the_manifest_is_read_as_a_run_file_is(tmp_path):
     assert e.message == "the manifest is not valid UTF-8 text" and not e.span.source.echo
     with pytest.raises(PlanError) as exc:
         jobs_of_manifest(tmp_path)
-    assert exc.value.diagnostics[0].message == "the manifest is not a regular file"
+    (e,) = exc.value.diagnostics        # a directory: its manifest, or its runs with their plan
+    assert e.message == "the manifest is a directory, not a regular file"
+    assert e.hint.endswith(f"`dagc calibrate {tmp_path}/*.json --plan PLAN`")
 
 
 def test_a_manifest_reads_only_beside_itself(synthetic, tmp_path):

@@ -66,6 +66,10 @@ def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int |
             raise run_error(where, 0, "the run file is a directory, not a regular file", "give the run files in it, "
                             f"each a benchmark's result (`{name.rstrip('/')}/*.json`), or a manifest that lists them "
                             'with their traffic (docs/calibrate.md, "The manifest")') from None
+        if exc.kind == "a directory":        # a manifest's place (until 2026-12-03 "give the path of the manifest")
+            raise run_error(where, 0, f"the {what} is a directory, not a regular file", "give the manifest in it (a "
+                            "TOML file listing each run with its plan), or the run files in it with the plan they ran: "
+                            f"`dagc calibrate {name.rstrip('/')}/*.json --plan PLAN`") from None
         if exc.kind is not None:
             raise run_error(where, 0, f"the {what} is not a regular file", f"give the path of the {what}") from None
         raise run_error(where, 0, f"the {what} cannot be read: {exc.reason}") from None

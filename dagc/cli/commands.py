@@ -161,10 +161,19 @@ def read_plan(args: Namespace, needs_strategy: bool = True) -> Plan:
     `--objective`; `search --rate R` is its arrival rate where the workload's traffic says none
     (`load_plan_with`); without a `strategy` statement where `needs_strategy` is False. Raises PlanError."""
     with loading():
+        from ..diagnostics import PlanError
+        from ..lang.fleet_check import fleet_input_errors
         from ..lang.overrides import load_plan_with
-    return _with_objective(load_plan_with(args.plan, getattr(args, "overrides", None) or (),
-                                          allow_paths=allowed_paths(args), rate=getattr(args, "rate", None),
-                                          needs_strategy=needs_strategy), args)
+    fleet = fleet_input_errors(args.plan, allowed_paths(args))    # the file's errors, said with the plan's
+    try:
+        plan = load_plan_with(args.plan, getattr(args, "overrides", None) or (), allow_paths=allowed_paths(args),
+                              rate=getattr(args, "rate", None), needs_strategy=needs_strategy)
+    except PlanError as exc:
+        raise PlanError([*exc.diagnostics, *fleet]) from None     # the fleet's last: where a plan writes it
+    if fleet:
+        raise PlanError(fleet)
+    return _with_objective(plan, args)
+
 
 
 def _load(args: Namespace, err: Console, picks: bool = False, verdicts_only: bool = False) -> Driven | int | None:
