@@ -246,7 +246,10 @@ def test_check_refuses_what_the_plans_engine_cannot_start_as_dagc_launch_does(tm
         assert engine_checked(ok) is ok, engine
     # a plan that names no engine is priced as vLLM serves it, but not refused by vLLM's launcher
     [default] = check(load_plan_text(text.format(engine="")))
-    assert default.plan.cluster.engine.name == "vllm" and engine_checked(default) is default
+    # (since 2026-12-03 a note says so: N607, naming the engines that start it; the verdict stands)
+    noted = engine_checked(default)
+    assert default.plan.cluster.engine.name == "vllm" and noted.verdict == default.verdict
+    assert [d.code for d in noted.diagnostics if d not in default.diagnostics] == ["N607"]
     # `dagc check` itself: the error, located, and the exit code of an invalid strategy
     path = tmp_path / "plan.moe"
     path.write_text(text.format(engine="engine = vllm"))

@@ -12,6 +12,7 @@ from dagc.lang.load import load_plan, load_plan_text
 from dagc.rules import RULES, explain
 from dagc.verdict.check import check
 from conftest import ROOT, plan_text
+from hf_configs import MIXTRAL_8X7B
 
 SPEC_CODES = {"E101", "E102", "E103", "E201", "E202", "E203", "E204", "E301", "E302", "E303", "E304", "E305",
               "E401", "E402", "W501", "W502", "W503", "W504", "W505", "W506", "N601", "N602", "N603"}
@@ -209,6 +210,10 @@ FIXTURES = {
     "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),
              dict(model=QWEN, cluster=C16, strategy="strategy dp 2 < tp 2 ; ep 8 >")),
     "N605": (dict(workload="workload { batch = max  prompt = 2048  generate = 256 }"), {}),
+    # a config.json whose layers are 3 in 4 linear attention (Qwen3-Next's key): costed as full attention, said
+    "W543": (dict(model='model from "config.json"',
+                  files=lambda: {"config.json": json.dumps({**MIXTRAL_8X7B, "full_attention_interval": 4})}),
+             dict(model='model from "config.json"', files=lambda: {"config.json": json.dumps(MIXTRAL_8X7B)})),
     # 29,443 tokens/s end to end, of which 5,140 generated in decode
     "N606": (dict(require="require { throughput >= 20000 tokens/s }"),
              dict(require="require { throughput >= 5000 tokens/s }")),
@@ -220,7 +225,7 @@ LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E705", "E706", "E707", "E711", 
 LAUNCH_CODES |= {"E708", "E709", "E710", "E715", "E727", "E728", "E729", "E730", "E731", "E732", "E733"}
 # W533: no engine starts the strategy of a plan that names none — from the launch mapping, which `dagc.check` runs
 # (dagc.launch.engine_check) and this module's `check` does not (tests/test_mtp_any_engine.py)
-LAUNCH_CODES |= {"W533"}
+LAUNCH_CODES |= {"W533", "N607"}      # N607: the default engine refuses, another starts (tests/test_default_refuses.py)
 # E110: a measured run `dagc calibrate` cannot fit on; W542: a calibration that predicts a quantity of its runs worse
 # than the engine's own — emitted by that command only (tests/test_calibrate*.py)
 CALIBRATE_CODES = {"E110", "W542"}

@@ -30,11 +30,10 @@ from ..plan.plan import Plan
 from ..plan.printer import aggregated
 from ..plan.strategy import Strategy, StrategyDecl
 from ..rules.launch import engine_refusal
-from ..rules.launch_none import unstartable
+from ..rules.launch_none import default_refuses, unstartable
 from ..serve.requests import length_limit
 from ..units import Dimension, format_figure, format_si
 from ..verdict.check import StrategyResult, check as check_plan
-from ..verdict.pools import PoolResult
 from ..verdict.searched import Searched, SearchedCandidate
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import Progress, carries_traffic
@@ -47,6 +46,7 @@ from .kv_start import CODE as KV_CODE, kv_start_hint, kv_start_refusal
 from .launch import Launch, field_span, launch, launch_refusals
 from .nearest import NEAREST_TRIES, Nearest, nearest, nearest_pooled, priced_by
 from .pools import pooled_refusals
+from .replica_hint import replica_size_hint, unplaced_replica
 
 __all__ = ["E706_HINT", "check", "checkpoint_refusals", "default_engine_judges", "default_engine_refuses",
            "engine_checked", "engine_judges", "engine_refusals", "engine_refuses", "engines_for_gpu",
@@ -112,22 +112,33 @@ def unstartable_warnings(result: StrategyResult, hint: bool = True) -> tuple[Dia
     """W533 on a plan that names no engine, for a strategy every engine dagc launches refuses
     (`every_engine_refuses`): located where the default engine's first refusal is, with each engine's codes and,
     as hint, the nearest strategy the default engine runs (`refusal_hint`; without `hint`, none: a caller that
-    shows no warning). None for a disaggregated strategy (its pools are searched under the default engine's rules)
-    and for one that did not resolve (`UNFORMED`)."""
+    shows no warning). N607 when the default engine refuses it and another engine starts it: the figures are the
+    default's, for a strategy it cannot start (until 2026-12-03 nothing said so). None for a disaggregated strategy
+    (its pools are searched under the default engine's rules) and for one that did not resolve (`UNFORMED`)."""
     plan, strategy, layout = result.plan, result.strategy, result.layout
     if strategy is None or layout is None or result.pooled is not None or \
-            any(d.code in UNFORMED for d in result.diagnostics) or not every_engine_refuses(plan, strategy, layout):
+            any(d.code in UNFORMED for d in result.diagnostics) or not default_engine_judges(plan):
         return ()
     d = degrees(plan, strategy, layout)
-    said = "; ".join(f"{t.name} {', '.join(dict.fromkeys(r.code for r in launch_refusals(plan, t, d)))}"
-                     for t in TABLES.values())
+    refused = {t.key: tuple(dict.fromkeys(r.code for r in launch_refusals(plan, t, d))) for t in TABLES.values()}
     default = TABLES[plan.cluster.engine.name]
-    launched = _refused_launches(result, (default.key,))
+    if not refused[default.key]:
+        return ()
     first = launch_refusals(plan, default, d)[0]
+    at = field_span(plan, strategy, first.at)
+    if not all(refused.values()):
+        starts = [TABLES[k] for k, codes in refused.items() if not codes]
+        return (default_refuses(f"{default.name}, the engine dagc prices this plan for (it names none), cannot start "
+                                f"this strategy ({', '.join(refused[default.key])}: `dagc launch`); "
+                                f"{' and '.join(t.name for t in starts)} can", at,
+                                f"name the engine you will run, `cluster {{ engine = {starts[0].key} }}`, to price it "
+                                f"as that engine serves it; `dagc launch --engine {default.key}` names the nearest "
+                                f"strategy {default.name} starts"),)
+    said = "; ".join(f"{TABLES[k].name} {', '.join(codes)}" for k, codes in refused.items())
+    launched = _refused_launches(result, (default.key,))
     hint_text = refusal_hint(result, launched[0])[0] if hint and launched and launched[0].refusals else None
     return (unstartable(f"no engine dagc launches starts this strategy ({said}: `dagc launch`); the plan names no "
-                        f"engine, so dagc prices it as {default.name} serves it, which refuses it",
-                        field_span(plan, strategy, first.at), hint_text),)
+                        f"engine, so dagc prices it as {default.name} serves it, which refuses it", at, hint_text),)
 
 
 def engine_refusals(result: StrategyResult, warning_hints: bool = True) -> tuple[Diagnostic, ...]:
@@ -213,7 +224,7 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     replica = launched.gpus // max(1, launched.replicas)        # the GPUs of the replica E701 refuses
     if result.pooled is not None:
         near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
-        replica = _unplaced_replica(result.pooled.pools, launched.gpus_per_node) or replica
+        replica = unplaced_replica(result.pooled.pools, launched.gpus_per_node) or replica
     else:
         assert result.layout is not None
         near = nearest(result.plan, result.strategy, result.layout, table)
@@ -231,40 +242,6 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     return (f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}{near.traffic}"
             f"{priced_by(result.plan, launched)}){meets}"), near
 
-
-
-def _unplaced_replica(pools: Sequence[PoolResult], node: int) -> int | None:
-    """The GPUs of the first pool's replica (pp × stage group) that neither sits on whole nodes nor shares one evenly
-    (E701's), None when every pool's does. Until 2026-11-30 E701's hint on a pool divided the deployment's GPUs by
-    its servers: "no strategy whose replica takes 14 GPUs" for `prefill 2 < tp 8 > decode 1 < tp 4 ; ep 12 >`,
-    whose decode pool's replica E701 said takes 12."""
-    for p in pools:
-        lay = p.analysis.layout
-        replica = lay.gpus_used // max(1, lay.dp)
-        if replica % node and node % replica:
-            return replica
-    return None
-
-
-def replica_size_hint(replica: int, node: int) -> str:
-    """E701's hint when no strategy on the same GPUs escapes it: the replica's size (pp × stage group) is what every
-    engine places, so no other degrees on those GPUs can be launched; a replica of whole nodes or of a divisor of
-    a node can. (Until 2026-11-30 the hint said none of the strategies nearest it "checks without errors", as if
-    some had been tried.)
-
-    Example:
-        >>> print(replica_size_hint(12, 8))  # doctest: +NORMALIZE_WHITESPACE
-        no strategy whose replica takes 12 GPUs can be launched, whatever its degrees: a replica of 8 or 16 GPUs
-        (pp × stage group: a divisor of the node's 8 GPUs, or whole nodes) can, e.g. with fewer or more pipeline stages
-    """
-    below = max(k for k in range(1, node + 1) if node % k == 0 and k <= replica) if replica < node else \
-        replica // node * node
-    above = min(k for k in range(1, node + 1) if node % k == 0 and k >= replica) if replica < node else \
-        -(-replica // node) * node
-    sizes = f"{below:,} or {above:,}" if below != above else f"{below:,}"
-    return (f"no strategy whose replica takes {replica:,} GPUs can be launched, whatever its degrees: a replica of "
-            f"{sizes} GPUs (pp × stage group: a divisor of the node's {node:,} GPUs, or whole nodes) can, e.g. with "
-            "fewer or more pipeline stages")
 
 
 def _kv_hint(result: StrategyResult, engine: str) -> str:
