@@ -4,8 +4,8 @@ plan's `tp 4 ; ep 2 etp 2` read "correct: yes", its figures vLLM's)."""
 
 from __future__ import annotations
 
-from dagc.launch.engine_check import check
 from dagc.lang.load import load_plan_text
+from dagc.launch.engine_check import check
 from conftest import plan_text
 
 TEXT = plan_text(model='model preset "qwen3-30b-a3b"', cluster='cluster { gpus = 8  gpu preset "h100-sxm" }',
