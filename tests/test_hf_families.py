@@ -116,7 +116,7 @@ def _checked(tmp_path, cfg, strategy="tp 8"):
 def test_linear_attention_layers_are_w543_with_the_kv_cache_overstated(tmp_path):
     cfg = {**QWEN_MOE, "full_attention_interval": 4, "linear_num_value_heads": 32, "linear_key_head_dim": 128}
     (d,) = [x for x in _checked(tmp_path, cfg).diagnostics if x.code == "W543"]
-    assert d.message.startswith("`full_attention_interval`: 36 of its 48 layers are linear attention")
+    assert d.message.startswith("`full_attention_interval`: 36 of its 48 layers are linear attention or state-space")
     assert "the KV cache about 4×" in d.hint and d.span.text == '"full_attention_interval"'
     assert "W543" not in {x.code for x in _checked(tmp_path, QWEN_MOE).diagnostics}
 
@@ -124,3 +124,50 @@ def test_linear_attention_layers_are_w543_with_the_kv_cache_overstated(tmp_path)
 def test_sparse_attention_is_w543(tmp_path):
     (d,) = [x for x in _checked(tmp_path, {**QWEN_MOE, "index_topk": 2048}).diagnostics if x.code == "W543"]
     assert "attends to 2,048 tokens" in d.message and d.hint.startswith("attention time past 2,048 tokens")
+
+
+# ai21labs/AI21-Jamba-1.5-Mini's config.json, its layout keys: attention on layers 4, 12, 20, 28; MoE on odd layers
+JAMBA = {"architectures": ["JambaForCausalLM"], "model_type": "jamba", "hidden_size": 4096, "intermediate_size": 14336,
+         "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 65536,
+         "torch_dtype": "bfloat16", "num_experts": 16, "num_experts_per_tok": 2, "attn_layer_period": 8,
+         "attn_layer_offset": 4, "expert_layer_period": 2, "expert_layer_offset": 1}
+
+
+def test_jamba_moe_every_other_layer_and_its_mamba_layers_said(tmp_path):
+    fields, diags = imported(tmp_path, JAMBA)
+    assert fields["moe"]["every"] == 2 and fields["moe"]["dense_ffn"] == 14336      # 16 MoE layers, not 32
+    (d,) = diags
+    assert d.code == "W543" and d.span.text == '"attn_layer_period"'
+    assert d.message.startswith("`attn_layer_period`: 28 of its 32 layers are linear attention or state-space")
+    assert "the KV cache about 8×" in d.hint and "costed as a full attention layer's" in d.hint
+
+
+def test_granite_hybrid_shared_expert_and_one_warning(tmp_path):
+    granite = {**JAMBA, "model_type": "granitemoehybrid", "num_local_experts": 72, "num_experts_per_tok": 10,
+               "intermediate_size": 768, "shared_intermediate_size": 1536, "num_hidden_layers": 8,
+               "layer_types": ["mamba"] * 3 + ["attention"] + ["mamba"] * 3 + ["attention"],
+               "layers_block_type": ["mamba"] * 3 + ["attention"] + ["mamba"] * 3 + ["attention"]}
+    for key in ("num_experts", "attn_layer_period", "attn_layer_offset", "expert_layer_period", "expert_layer_offset"):
+        granite.pop(key)
+    fields, diags = imported(tmp_path, granite)
+    assert (fields["moe"]["shared"], fields["moe"]["shared_ffn"], fields["moe"]["ffn"]) == (1, 1536, 768)
+    assert [(d.code, d.span.text) for d in diags] == [("W543", '"layer_types"')]      # once, not once a key
+    assert "6 of its 8 layers" in diags[0].message and "about 4×" in diags[0].hint
+
+
+def test_kimi_linear_keys(tmp_path):
+    kimi = {**QWEN_MOE, "num_experts_per_token": 8, "num_shared_experts": 1,
+            "linear_attn_config": {"full_attn_layers": [4, 8, 12], "kda_layers": [1, 2, 3]}}
+    kimi.pop("num_experts_per_tok")
+    fields, diags = imported(tmp_path, kimi)
+    assert (fields["moe"]["top_k"], fields["moe"]["shared"]) == (8, 1)
+    assert [d.code for d in diags] == ["W543"] and "45 of its 48 layers" in diags[0].message
+
+
+def test_ernie_vl_pairs_of_other_widths_are_said_as_modalities(tmp_path):
+    vl = {**ERNIE, "moe_num_experts": [64, 64], "moe_intermediate_size": [1536, 512]}
+    _, diags = imported(tmp_path, vl)
+    assert [(d.code, d.span.text) for d in diags] == [("E101", '"moe_intermediate_size"')]
+    assert "text and the vision experts'" in diags[0].message
+    fields, diags = imported(tmp_path, {**vl, "moe_intermediate_size": [1536, 1536]})
+    assert diags == [] and fields["moe"]["experts"] == 64

@@ -1,11 +1,11 @@
 """Attention a Hugging Face config.json states that dagc costs as another kind: W543 (`dagc.lang.hf`).
 
 dagc costs full (GQA/MHA), MLA and windowed attention. A config whose layers attend otherwise — linear attention or
-state-space layers beside full ones (Qwen3-Next's Gated DeltaNet, Kimi Linear, MiniMax-01, Jamba, Nemotron-H),
-DeepSeek-V3.2's sparse attention (an indexer keeping `index_topk` tokens of the context), Hunyuan's cross-layer
-attention (one KV cache for `cla_share_factor` layers) — is costed as full attention on every layer, and says so with
-the direction of the error: until 2026-12-03 these keys were left unread, silently (Qwen3-Next's KV cache 4× its
-own).
+state-space layers beside full ones (Qwen3-Next's Gated DeltaNet, Kimi Linear, MiniMax-01, Jamba, Nemotron-H,
+Granite 4.0-H), DeepSeek-V3.2's sparse attention (an indexer keeping `index_topk` tokens of the context), Hunyuan's
+cross-layer attention (one KV cache for `cla_share_factor` layers) — is costed as full attention on every layer, and
+says so once, with the direction of the error and, where the config says which layers keep a KV cache, by how much:
+until 2026-12-03 these keys were left unread, silently (Qwen3-Next's KV cache 4× its own).
 """
 
 from __future__ import annotations
@@ -17,42 +17,64 @@ from .hf_reader import HfReader, key_span
 
 __all__ = ["unmodelled_attention"]
 
-_HYBRID_KEYS = ("linear_attn_config", "attn_type_list", "hybrid_override_pattern", "layers_block_type")
-_AS_FULL = "which dagc costs as full attention"
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _attention_layers(cfg: dict[str, object], layers: int | None) -> tuple[str, int | None] | None:
+    """The key that says the model mixes linear-attention or state-space layers with full ones, and how many of its
+    layers keep a KV cache (None when the config does not say); None for a model of full attention throughout."""
+    interval = _whole(cfg.get("full_attention_interval"))
+    if interval is not None and interval > 1:                    # Qwen3-Next: every `interval`-th layer is full
+        return "full_attention_interval", layers // interval if layers else None
+    for key, full in (("layer_types", ("attention", "full_attention")), ("layers_block_type", ("attention",)),
+                      ("attn_type_list", (1,))):                 # MiniMax-01: 1 softmax, 0 lightning attention
+        kinds = cfg.get(key)
+        if isinstance(kinds, list) and any(k not in full and k not in ("sliding_attention", "chunked_attention")
+                                           for k in kinds):
+            return key, sum(k in full for k in kinds)
+    pattern = cfg.get("hybrid_override_pattern")                 # Nemotron-H: `*` attention, `M` Mamba, `-` MLP
+    if isinstance(pattern, str) and pattern:
+        return "hybrid_override_pattern", pattern.count("*")
+    period, offset = _whole(cfg.get("attn_layer_period")), _whole(cfg.get("attn_layer_offset"))
+    if period is not None and period > 1:                        # Jamba: layer i attends when i % period == offset
+        return "attn_layer_period", sum(i % period == (offset or 0) for i in range(layers)) if layers else None
+    linear = cfg.get("linear_attn_config")                       # Kimi Linear: its full layers listed
+    if isinstance(linear, dict) and linear:
+        full = linear.get("full_attn_layers")
+        return "linear_attn_config", len(full) if isinstance(full, list) else None
+    return None
 
 
 def unmodelled_attention(r: HfReader) -> Iterator[Diagnostic]:
-    """W543 at each key of `r`'s config that states attention dagc does not cost as written."""
+    """W543 at the key of `r`'s config that states attention dagc does not cost as written (one a kind)."""
     cfg = r.cfg
-    layers = cfg.get("num_hidden_layers")
-    layers = layers if isinstance(layers, int) and not isinstance(layers, bool) and layers > 0 else None
+    layers = _whole(cfg.get("num_hidden_layers")) or None
 
     def warn(key: str, message: str, hint: str) -> Diagnostic:
         return Diagnostic("W543", Severity.WARNING, message, key_span(r.src, key, r.at), hint)
 
-    interval = cfg.get("full_attention_interval")
-    types = cfg.get("layer_types")
-    linear = isinstance(types, list) and any(isinstance(t, str) and ("linear" in t or "mamba" in t) for t in types)
-    if isinstance(interval, int) and not isinstance(interval, bool) and interval > 1:
-        share = f"{layers - layers // interval} of its {layers} layers" if layers else f"all but 1 layer in {interval}"
-        yield warn("full_attention_interval", f"`full_attention_interval`: {share} are linear attention (no KV cache "
-                   f"that grows with the context), {_AS_FULL}",
-                   f"its KV cache and attention time are overstated (the KV cache about {interval}×); the weights "
-                   "and experts are the model's")
-    elif linear:
-        yield warn("layer_types", f"`layer_types` holds linear-attention or state-space layers, {_AS_FULL}",
-                   "its KV cache and attention time are overstated; the weights and experts are the model's")
-    for key in _HYBRID_KEYS:
-        if cfg.get(key):
-            yield warn(key, f"`{key}` states linear-attention or state-space layers, {_AS_FULL}",
-                       "its KV cache and attention time are overstated; the weights and experts are the model's")
-    top = cfg.get("index_topk")
-    if isinstance(top, int) and not isinstance(top, bool) and top > 0:
+    hybrid = _attention_layers(cfg, layers)
+    if hybrid is not None:
+        key, full = hybrid
+        weights = ("those layers' own weights are costed as a full attention layer's, which they are not (more "
+                   "parameters or fewer)")
+        if full and layers and full < layers:
+            yield warn(key, f"`{key}`: {layers - full} of its {layers} layers are linear attention or state-space "
+                       "layers (no KV cache that grows with the context), which dagc costs as full attention",
+                       f"its KV cache and attention time are overstated, the KV cache about {layers / full:.3g}× "
+                       f"({full} layers keep one); {weights}")
+        else:
+            yield warn(key, f"`{key}` states linear-attention or state-space layers, which dagc costs as full "
+                       "attention", f"its KV cache and attention time are overstated; {weights}")
+    top = _whole(cfg.get("index_topk"))
+    if top:
         yield warn("index_topk", f"`index_topk`: the model's sparse attention attends to {top:,} tokens of the "
                    "context (its indexer picks them), which dagc costs as dense attention over the whole context",
-                   f"attention time past {top:,} tokens of context is overstated, and the indexer's own key cache "
-                   "is not counted (it is small beside MLA's latent)")
-    factor = cfg.get("cla_share_factor")
-    if cfg.get("use_cla") is True and isinstance(factor, int) and not isinstance(factor, bool) and factor > 1:
+                   f"attention time past {top:,} tokens of context is overstated, and the indexer's own weights and "
+                   "key cache are not counted (small beside the model's and MLA's latent)")
+    factor = _whole(cfg.get("cla_share_factor"))
+    if cfg.get("use_cla") is True and factor is not None and factor > 1:
         yield warn("use_cla", f"`use_cla`: one KV cache serves {factor} layers (cross-layer attention), which dagc "
                    "costs as a KV cache a layer", f"its KV cache is overstated {factor}×")

@@ -1,12 +1,14 @@
 """A Hugging Face config.json's mixture of experts as the plan's `moe` block (`dagc.lang.hf`), under each family's
 names: Mixtral, Qwen-MoE, DeepSeek, Llama 4, gpt-oss, GLM, ERNIE 4.5 (`moe_num_experts`, `moe_k`,
-`moe_num_shared_experts`, `moe_layer_start_index`, `moe_layer_interval`) and Hunyuan (`moe_topk`, per-layer lists,
-`num_shared_expert` with `use_mixed_mlp_moe`). Which layers are MoE, as the engines build them (vLLM's model files):
-after the first `dense_layers`, one in `every` — Qwen's `decoder_sparse_step`, ERNIE's `moe_layer_interval` and Llama
-4's `interleave_moe_layer_step` alike; a layout that `dense_layers` and `every` cannot state (ERNIE's MoE layers ending
-before the last, Qwen's `mlp_only_layers` other than the first ones, DeepSeek-V2's `moe_layer_freq` other than 1)
-is E101 at its key, not costed as another model (until 2026-12-03 ERNIE 4.5 was read as a dense model, Hunyuan's
-shared expert left out, and these keys unread).
+`moe_num_shared_experts`, `moe_layer_start_index`, `moe_layer_interval`), Hunyuan (`moe_topk`, per-layer lists,
+`num_shared_expert` with `use_mixed_mlp_moe`), Jamba (`expert_layer_period`), Kimi Linear (`num_experts_per_token`,
+`num_shared_experts`) and Granite 4.0 (`shared_intermediate_size`). Which layers are MoE, as the engines build them
+(vLLM's model files): after the first `dense_layers`, one in `every` — Qwen's `decoder_sparse_step`, ERNIE's
+`moe_layer_interval`, Jamba's `expert_layer_period` and Llama 4's `interleave_moe_layer_step` alike (their count;
+dagc's `every` places them last in each period); a layout that `dense_layers` and `every` cannot state (ERNIE's MoE
+layers ending before the last, Qwen's `mlp_only_layers` other than the first ones, DeepSeek-V2's `moe_layer_freq`
+other than 1) is E101 at its key, not costed as another model (until 2026-12-03 ERNIE 4.5 was read as a dense model,
+Hunyuan's shared expert left out, and these keys unread).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from .hf_reader import HfReader, at_least_one
 __all__ = ["EXPERT_KEYS", "TOP_K_KEYS", "map_experts"]
 
 EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
-TOP_K_KEYS = ("num_experts_per_tok", "experts_per_token", "moe_k", "moe_topk")
+TOP_K_KEYS = ("num_experts_per_tok", "experts_per_token", "num_experts_per_token", "moe_k", "moe_topk")
 # one MoE layer in k after the dense ones: Llama 4 (its dense layers' width in `intermediate_size_mlp`), Qwen, ERNIE
-_EVERY_KEYS = ("interleave_moe_layer_step", "decoder_sparse_step", "moe_layer_interval")
+_EVERY_KEYS = ("interleave_moe_layer_step", "decoder_sparse_step", "moe_layer_interval", "expert_layer_period")
 _CANNOT_STATE = ("dagc states a model's dense layers as its first ones (`moe { dense_layers }`) and one in every k "
                  "after them (`moe { every }`): write the model out in full with the nearest of those")
 
@@ -56,10 +58,12 @@ def _shared(r: HfReader, ffn: int | None) -> tuple[int, int | None]:
     `num_shared_expert` when `use_mixed_mlp_moe`, or Qwen2-MoE's one of `shared_expert_intermediate_size`."""
     cfg = r.cfg
     shared = r.integer("n_shared_experts", MOE_FIELDS["shared"], 0) or 0
+    shared = shared or r.integer("num_shared_experts", MOE_FIELDS["shared"], 0) or 0           # Kimi Linear
     shared = shared or r.uniform("moe_num_shared_experts", MOE_FIELDS["shared"], 0) or 0
     if cfg.get("use_mixed_mlp_moe") and not shared:
         shared = r.uniform("num_shared_expert", MOE_FIELDS["shared"], 1) or 0
     shared_ffn: int | None = r.integer("shared_expert_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0
+    shared_ffn = shared_ffn or r.integer("shared_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0   # Granite
     if shared_ffn and not shared:
         shared = 1  # Qwen2-MoE style: one shared expert of that size
     if shared and not shared_ffn:

@@ -14,6 +14,8 @@ from .fields import Field
 
 __all__ = ["MAX_JSON_INT_DIGITS", "HfReader", "at_least_one", "key_span", "parse_int"]
 
+# ERNIE-4.5-VL's keys written as a pair, the text experts' then the vision experts'
+MODALITY_PAIRS = ("moe_num_experts", "moe_intermediate_size", "moe_layer_start_index", "moe_layer_end_index")
 MAX_JSON_INT_DIGITS = 30    # longer integer literals in a config are not converted; they are out of range (E104)
 
 
@@ -101,8 +103,14 @@ class HfReader:
         if not isinstance(value, list) or not value:
             return self.integer(key, field, default)
         first = value[0]
+        if any(type(v) is not type(first) or v != first for v in value) and key in MODALITY_PAIRS and len(value) == 2:
+            self.error("E101", f"`{key}` holds the text and the vision experts' values (ERNIE-4.5-VL), which differ: "
+                       "dagc costs one set of experts", key, "write the model out in full with the text experts' "
+                       "(`moe { experts = …  top_k = …  ffn = … }`): the vision experts are then left out of memory")
+            return None
         if any(type(v) is not type(first) or v != first for v in value):
             self.error("E101", f"`{key}` varies from layer to layer, which dagc cannot state", key,
-                       "dagc states one value for every MoE layer: write the model out in full with the most common")
+                       "dagc states one value for every MoE layer: write the model out in full with the value most of "
+                       "its layers take")
             return None
         return self.integer(key, field, default, first)
