@@ -42,8 +42,8 @@ def _attention_layers(cfg: dict[str, object], layers: int | None) -> tuple[str, 
         return "attn_layer_period", sum(i % period == (offset or 0) for i in range(layers)) if layers else None
     linear = cfg.get("linear_attn_config")                       # Kimi Linear: its full layers listed
     if isinstance(linear, dict) and linear:
-        full = linear.get("full_attn_layers")
-        return "linear_attn_config", len(full) if isinstance(full, list) else None
+        listed = linear.get("full_attn_layers")
+        return "linear_attn_config", len(listed) if isinstance(listed, list) else None
     return None
 
 
