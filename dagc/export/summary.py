@@ -159,13 +159,13 @@ def _requirements_met(r: StrategyResult) -> str:
     # the traffic not simulated (W518, say): whether it is carried is not known, as report.json (`meets_requirements:
     # null`) and the command line say — requirements or none
     unjudged = f" But {md_prose(u)}." if r.verdict.meets_requirements is None and (u := r.traffic_unjudged) else ""
+    if not r.verdict.correct:       # requirements or none, as report.json says (until 2026-12-03 "yes" without them)
+        return head + "no.** A strategy that is not correct cannot be deployed, so it meets nothing."
     if not r.requirements and unjudged:
         return head + f"not judged.** The plan states no requirements (`require {{ … }}`).{unjudged}"
     if not r.requirements:
         # as report.json (`meets_requirements: true`) and the command line say: nothing stated, nothing missed
         return head + "yes.** The plan states no requirements (`require { … }`), so there is none to miss."
-    if not r.verdict.correct:
-        return head + "no.** A strategy that is not correct cannot be deployed, so it meets nothing."
     if (unknown := unjudged_requirements(r)) is not None:
         return head + f"not judged.** {md_prose(unknown)}.{unjudged}"
     if unjudged:

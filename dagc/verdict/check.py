@@ -144,8 +144,13 @@ class StrategyResult:
 
     @property
     def figures_requests_text(self) -> str | None:
-        """`figures_requests` in words, as the terminal's metrics table and report.md's Metrics say it."""
+        """`figures_requests` in words, as the terminal's metrics table and report.md's Metrics say it; of another
+        strategy with errors whose figures were priced, that they are its figures were its errors not there (until
+        2026-12-03 a strategy whose weights alone exceed its GPUs showed its figures as the deployment's)."""
         few = self.figures_requests
+        if few is None and not self.valid and self.metrics is not None:
+            return ("the strategy has errors, so these figures are not a deployment's: dagc priced the plan's batch of "
+                    f"{self.plan.workload.batch:,} as if they were not there; no requirement is judged on them")
         if few is None:
             return None
         whose = "one request's" if few == 1 else f"{few:,} requests'"
