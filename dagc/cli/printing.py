@@ -89,9 +89,11 @@ def make_console(stream: TextIO | None = None) -> Console:
     # and every table's title, cell and caption (until 2026-11-30 rich parsed them: a traceback, or live styles)
     # NO_COLOR (no-color.org: set and not empty) keeps colours off a terminal too; bold stays. rich reads it itself
     # only when `no_color` is not given (until 2026-12-02 a terminal got red errors and cyan notes whatever it said)
+    # Whether it is a terminal is the stream's to say, not FORCE_COLOR's or TTY_COMPATIBLE's, which rich reads when
+    # `force_terminal` is not given (until 2026-12-03 a CI template's FORCE_COLOR=1 put bold escapes in piped output)
     no_color = not tty or os.environ.get("NO_COLOR", "") != ""
     return _Console(file=stream, width=width, no_color=no_color, highlight=False, soft_wrap=not tty, emoji=False,
-                    markup=False)
+                    markup=False, force_terminal=tty)
 
 
 def render_diags(console: Console, diags: Iterable[Diagnostic]) -> None:
@@ -120,7 +122,7 @@ class ProgressBar:
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                console=Console(file=sys.stderr), transient=True)
+                                console=Console(file=sys.stderr, force_terminal=True), transient=True)
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
         self.bar.update(self.task, completed=done)
