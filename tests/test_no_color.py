@@ -64,7 +64,8 @@ def test_piped_output_holds_no_escape_sequence(monkeypatch):
     assert "\x1b" not in text and "error[E202]: broken" in text
 
 
-@pytest.mark.parametrize("switch", [{"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "1"}, {"FORCE_COLOR": "1", "NO_COLOR": "1"}])
+@pytest.mark.parametrize("switch", [{"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "1"},
+                                    {"FORCE_COLOR": "1", "NO_COLOR": "1"}])
 def test_piped_output_holds_no_escape_whatever_the_environment_says(monkeypatch, switch):
     """A CI template's FORCE_COLOR=1 (or TTY_COMPATIBLE=1), which rich reads on its own, put bold escapes in piped
     output until 2026-12-03 (docs/cli.md: piped output never holds an escape sequence; docs/security.md: no
