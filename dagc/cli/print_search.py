@@ -176,9 +176,11 @@ def _est(c: Candidate) -> str:
     return "" if c.exact else "≈ "
 
 
-def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan, scope: str = "") -> None:
+def print_search(out: Console, found: SearchResult, top: int, svg_path: Path | None, plan: Plan,
+                 scope: str = "") -> None:
     """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is; `scope` follows
     the tables' titles (with `--rate`, `OWN_WORKLOAD`: what they were judged on is not the rate's tables below).
+    `svg_path` None: the plot could not be written (said on stderr), and no "wrote" line.
 
     The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap
     none`), so they have no columns of their own.
@@ -187,7 +189,8 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
               f"second); objective {found.objective}, subject to the plan's requirements", markup=False)
     if not found.ranked and (found.rejected_by or found.stopped == "budget"):   # no table: why none, what to change
         _print_rejections(out, found)
-        out.print(f"wrote {svg_path}", markup=False)
+        if svg_path is not None:
+            out.print(f"wrote {svg_path}", markup=False)
         return
     best = found.ranked[:top]
     hidden = _print_best(out, found, best, plan, scope)      # the `binding requirement` column left out at this width
@@ -201,7 +204,8 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                   + ("in `--format json`, its column not shown at this width" if hidden else "in the table above")
                   + ")", markup=False)
         _print_closest(out, found, plan)
-    out.print(f"wrote {svg_path}", markup=False)
+    if svg_path is not None:
+        out.print(f"wrote {svg_path}", markup=False)
 
 
 def _print_closest(out: Console, found: SearchResult, plan: Plan) -> None:

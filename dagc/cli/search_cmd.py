@@ -65,12 +65,12 @@ def cmd_search(args: Namespace) -> int:
         from ..search.shown import exact_shown
     # every row and Pareto point printed carries the figures `check --strategy` gives it (none: why, `with_reasons`)
     found = with_reasons(plan, exact_shown(plan, found, 1 if is_quiet(args) else args.top))
+    # a plot that cannot be written is said and exits 5, after the answer: the ranking is printed all the same (until
+    # 2026-12-03 nothing was, and `--format json` left stdout empty)
     svg_path = _write_pareto(args, plan, found, err)
-    if svg_path is None:
-        return EXIT_OUTPUT
     print_search_warnings(err, found, plan)
     # stopped by the time budget before any legal strategy: it answered nothing, "not judged" (exit 1, docs/limits.md)
-    done = EXIT_REQUIREMENTS if budget_stopped_line(found) else EXIT_OK
+    done = EXIT_OUTPUT if svg_path is None else EXIT_REQUIREMENTS if budget_stopped_line(found) else EXIT_OK
     at_rate = _at_rate(plan, found, args.rate, (_rate_rows(args), jobs), err, is_quiet(args)) \
         if args.rate is not None else None
     if args.format == "json":
