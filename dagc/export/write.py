@@ -15,6 +15,7 @@ is written escaped (`\\udcff`), never as invalid UTF-8 and never as a crash.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -137,7 +138,9 @@ def check_beside(out: Path, named: str) -> None:
     """Raise `OutputError` when dagc could not write beside the output directory `out` — its lock (`named`) and
     staging directory are made in `out`'s parent — so that `compile -o` is refused before the work, not after it:
     the parent — when it does not exist yet, the nearest directory above it, where it would be made — must take
-    a probe file (made and removed at once), the error naming `named` there, the file dagc would make. The probe's
+    a probe file (made and removed at once; when the parent is yet to be made, the directory above is asked with
+    `os.access`, so that nothing is written there — until 2026-12-03 the probe was), the error naming `named` there,
+    the file dagc would make. The probe's
     name is this thread's of this process, never the lock's, which another compile may be taking: a probe made and
     removed under the lock's name let two compiles of one output directory each hold a lock of its own.
 
@@ -152,6 +155,11 @@ def check_beside(out: Path, named: str) -> None:
     above = out.parent
     while lstat_or_none(above) is None and above.parent != above:
         above = above.parent
+    if above != out.parent:     # the parent to be made: asked, not probed (a file above it is no file of dagc's)
+        if not os.access(above, os.W_OK | os.X_OK):
+            raise OutputError(above / named, f"{os.strerror(errno.EACCES)}: {above} cannot take the output "
+                              f"directory's parent ({BESIDE})")
+        return
     path = above / f"{named}.probe-{os.getpid()}-{threading.get_ident()}"
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
