@@ -37,7 +37,7 @@ def test_optimal_verdict_names_the_best_layout_the_default_engine_can_start(caps
     assert refused["valid"] is False and "E702" in {d["code"] for d in refused["diagnostics"]}
     got = _json(capsys, "check", PLAN, *named, "--objective", "tpot", "--strategy", "tp 4 ; ep 16", "--format", "json")
     ev = got["verdict"]["optimal_evidence"]
-    assert ev["best_strategy"] == STARTABLE and "best_engine_refusals" not in ev
+    assert ev["best_strategy"] == STARTABLE and ev["best_engine_refusals"] == [] and ev["best_startable"] is None
 
 
 def test_search_says_which_rows_the_default_engine_cannot_start(capsys, tmp_path):

@@ -64,29 +64,29 @@ def next_step_json(s: NextStep) -> dict[str, object]:
 
 
 def evidence_of(e: OptimalEvidence, note: str) -> dict[str, object]:
-    """report.json's `optimal_evidence`, with `note`, the evidence in words (`dagc.export.optimal_words`)."""
-    b = e.best
-    if b is None:
-        out: dict[str, object] = {"note": note, "evaluated": e.evaluated, "total": e.total, "complete": e.complete,
-                                  "rejected_by": [rejection_json(r) for r in e.rejected_by]}
-    else:
-        out = {"objective": e.objective, "best_strategy": b.text, "best_score": b.score, "best_gpus": b.gpus,
-               "best_microbatches": b.microbatches, "best_overlap": b.overlap, "best_batch": b.batch,
-               "best_batch_breaks": b.batch_breaks, "best_meets_requirements": b.meets_requirements,
-               "best_judged": b.judged, "best_load_requirements_missed": list(b.load_missed),
-               "own_score": e.own_score, "tolerance": e.tolerance, "evaluated": e.evaluated,
-               "total": e.total, "complete": e.complete}
-        if e.best_figures is not None:
-            out |= {"best_figures": e.best_figures, "own_figures": e.own_figures}
-        if e.factor is not None:
-            out |= {"factor": e.factor, "error_band_ratio": e.error_band_ratio, "within_error": e.within_error}
-        if e.best_refused:
-            st = e.startable
-            out |= {"best_engine_refusals": list(e.best_refused),
-                    "best_startable": None if st is None else {"strategy": st.text, "batch": st.batch,
-                                                                "meets_requirements": st.meets_requirements,
-                                                                "figures": e.startable_figures}}
-        out["note"] = note
+    """report.json's `optimal_evidence`, with `note`, the evidence in words (`dagc.export.optimal_words`). Its keys
+    are the same whatever the verdict, null (or empty) where a figure does not apply: no best candidate, no factor
+    (an optimal strategy), no engine that refuses the best (until 2026-12-03 they were left out, and a script's
+    `d["factor"]` raised where jq read null)."""
+    b, st = e.best, e.startable
+    out: dict[str, object] = {
+        "objective": e.objective if b is not None else None, "best_strategy": b.text if b else None,
+        "best_score": b.score if b else None, "best_gpus": b.gpus if b else None,
+        "best_microbatches": b.microbatches if b else None, "best_overlap": b.overlap if b else None,
+        "best_batch": b.batch if b else None, "best_batch_breaks": b.batch_breaks if b else None,
+        "best_meets_requirements": b.meets_requirements if b else None, "best_judged": b.judged if b else None,
+        "best_load_requirements_missed": list(b.load_missed) if b else [],
+        "own_score": e.own_score if b else None, "tolerance": e.tolerance if b else None,
+        "evaluated": e.evaluated, "total": e.total, "complete": e.complete,
+        "best_figures": e.best_figures if b else None, "own_figures": e.own_figures if b else None,
+        "factor": e.factor if b else None, "error_band_ratio": e.error_band_ratio if b and e.factor is not None
+        else None, "within_error": e.within_error if b and e.factor is not None else None,
+        "best_engine_refusals": list(e.best_refused) if b else [],
+        "best_startable": None if b is None or not e.best_refused or st is None else {
+            "strategy": st.text, "batch": st.batch, "meets_requirements": st.meets_requirements,
+            "figures": e.startable_figures},
+        "rejected_by": [rejection_json(r) for r in e.rejected_by] if b is None else [],
+        "note": note}
     if e.by_objective is not None:
         out["by_objective"] = {o: None if p is None else objective_pick_json(p) for o, p in e.by_objective.items()}
     return out
