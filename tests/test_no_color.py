@@ -74,3 +74,11 @@ def test_piped_output_holds_no_escape_whatever_the_environment_says(monkeypatch,
         monkeypatch.setenv(name, value)
     text = _drawn(io.StringIO())
     assert "error[E202]: broken" in text and "\x1b" not in text, repr(text)
+
+
+@pytest.mark.parametrize("columns, width", [("40", 80), ("79", 80), ("100", 100), ("", 120)])
+def test_piped_output_is_never_drawn_narrower_than_80(monkeypatch, columns, width):
+    """COLUMNS=40 broke a figure down its cell ("11 / .7 / 8 / ms") until 2026-12-03: 80 is the narrowest the
+    tables are drawn whole at (docs/cli.md)."""
+    monkeypatch.setenv("COLUMNS", columns)
+    assert make_console(io.StringIO()).width == width

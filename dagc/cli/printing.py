@@ -74,6 +74,8 @@ def add_shown_row(table: Table, *cells: str, style: str | None = None) -> None:
 
 # The width of output piped to a file or another program, when `COLUMNS` does not say one.
 PIPED_WIDTH = 120
+# The narrowest width the tables are drawn at when piped (docs/cli.md, "Tables at the terminal's width").
+NARROWEST = 80
 
 
 def make_console(stream: TextIO | None = None) -> Console:
@@ -83,7 +85,9 @@ def make_console(stream: TextIO | None = None) -> Console:
     tty = stream.isatty()
     columns = os.environ.get("COLUMNS", "")
     asked = int(columns) if columns.isascii() and columns.isdigit() and len(columns) <= 4 else 0
-    width = None if tty else asked or PIPED_WIDTH
+    # piped, never narrower than the tables are drawn whole at: COLUMNS=40 broke a figure down its cell (until
+    # 2026-12-03, "11 / .7 / 8 / ms")
+    width = None if tty else max(asked, NARROWEST) if asked else PIPED_WIDTH
     # on a terminal a long line wraps between words at its width; piped, a line stays whole (for grep and diff).
     # No console markup: a plan's names (a GPU called `[/]`, `[link=…]`) are printed as written, in every string
     # and every table's title, cell and caption (until 2026-11-30 rich parsed them: a traceback, or live styles)
