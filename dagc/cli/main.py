@@ -114,6 +114,12 @@ def _streams_usable() -> str | None:
     return None
 
 
+def _isatty(stream: object) -> bool:
+    with contextlib.suppress(Exception):
+        return bool(stream.isatty())        # type: ignore[attr-defined]
+    return False
+
+
 def _say(line: str) -> None:
     """One line on stderr, whatever its encoding and state."""
     with contextlib.suppress(Exception):
@@ -148,8 +154,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"error: {next(m for t, m in _RESOURCE_FAILURES.items() if isinstance(exc, t))}", file=sys.stderr)
         return EXIT_INPUT
     except UnicodeEncodeError as exc:
-        _say(f"error: this terminal's encoding ({exc.encoding}) cannot show dagc's output; use a UTF-8 locale "
-             "or set PYTHONIOENCODING=utf-8")
+        where = "this terminal's encoding" if _isatty(sys.stdout) else "standard output's encoding (not a terminal)"
+        _say(f"error: {where} ({exc.encoding}) cannot hold dagc's output; use a UTF-8 locale or set "
+             "PYTHONIOENCODING=utf-8")
         _quiet_stdout()
         return EXIT_OUTPUT
     except BrokenPipeError:
