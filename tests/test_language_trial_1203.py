@@ -62,3 +62,13 @@ def test_prefill_pool_fields_under_static_serving_are_w514():
     assert found[0].hint.startswith("write `serving = inflight` and a disaggregated strategy")
     # served in flight the search weighs disaggregated candidates, which read them: not warned
     assert "W514" not in _codes(plan_text(workload=workload.replace("64 ", "64  serving = inflight ")))
+
+
+def test_a_custom_gpu_whose_fp8_peak_is_below_its_bf16_one_is_e107():
+    gpu = 'gpu "x" {{ memory = 80 GB  flops = 900 TFLOPS  {extra}  hbm = 3 TB/s }}'
+    for extra, key in (("fp8_flops = 400 TFLOPS", "fp8_flops"), ("fp4_flops = 800 TFLOPS", "fp4_flops"),
+                       ("fp8_flops = 1800 TFLOPS  fp4_flops = 1 PFLOPS", "fp4_flops")):
+        (d,) = _codes(plan_text(cluster=f"cluster {{ gpus = 8  {gpu.format(extra=extra)} }}"))["E107"]
+        assert d.message.startswith(f'gpu "x": `{key}` is below') and d.span.text.startswith(key), extra
+    fine = gpu.format(extra="fp8_flops = 1800 TFLOPS  fp4_flops = 3.6 PFLOPS")
+    assert "E107" not in _codes(plan_text(cluster=f"cluster {{ gpus = 8  {fine} }}"))

@@ -205,6 +205,17 @@ def _implausible(out: Collector, values: GpuFields, item: Item) -> bool:
                       f"({low_text} to {high_text})", out.spans.get(f"gpu.{key}", item.span),
                       "check the unit (GB vs GiB, TB/s vs GB/s, TFLOPS vs PFLOPS) against the datasheet")
             bad = True
+    for low, high, word in (("flops", "fp8_flops", "8-bit"), ("fp8_flops", "fp4_flops", "4-bit"),
+                            ("flops", "fp4_flops", "4-bit")):
+        # no accelerator computes a narrower type slower than a wider one (until 2026-12-03 accepted, and its 8-bit
+        # matmuls priced slower than its bf16 ones)
+        a, b = figures.get(low), figures.get(high)
+        if not bad and isinstance(a, float) and isinstance(b, float) and b < a:
+            out.error("E107", f'gpu "{quote(item.label)}": `{high}` is below `{low}`: no accelerator computes '
+                      f"{word} matmuls slower", out.spans.get(f"gpu.{high}", item.span),
+                      f"check its unit against the datasheet; without {word} tensor cores leave `{high}` out: "
+                      f"{word} weights then run at `flops`")
+            bad = True
     ratio = values["flops"] / values["hbm"]
     if not bad and not INTENSITY[0] <= ratio <= INTENSITY[1]:
         out.error("E107", f'gpu "{quote(item.label)}": {ratio:,.0f} bf16 FLOPs per byte of HBM bandwidth; '

@@ -127,9 +127,11 @@ Fixed:
 E107 = """
 A custom GPU (`gpu "name" { … }`) whose figures no accelerator has: memory outside 1 MB–100 TB, dense
 bf16 `flops` outside 1 TFLOP/s–100 PFLOP/s (fp8 to 200, fp4 to 400), `hbm` outside 10 GB/s–1 PB/s,
-`intra_node` outside 1 GB/s–100 TB/s, or bf16 FLOPs per byte of HBM bandwidth outside 1–20,000 (an
-H100 has ~300). Figures like these are almost always a unit slip (GB/s for TB/s, PFLOPS for
-TFLOPS), and every time and memory figure dagc derives from them would be meaningless. The limits
+`intra_node` outside 1 GB/s–100 TB/s, bf16 FLOPs per byte of HBM bandwidth outside 1–20,000 (an
+H100 has ~300), or a narrower type's peak below a wider one's (`fp8_flops` below `flops`, `fp4_flops` below
+either: no accelerator computes them slower; one without such tensor cores leaves the field out). Figures
+like these are almost always a unit slip (GB/s for TB/s, PFLOPS for TFLOPS), and every time and memory figure dagc
+derives from them would be meaningless. The limits
 are in docs/limits.md.
 
 Bad:
