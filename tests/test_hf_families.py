@@ -171,3 +171,10 @@ def test_ernie_vl_pairs_of_other_widths_are_said_as_modalities(tmp_path):
     assert "text and the vision experts'" in diags[0].message
     fields, diags = imported(tmp_path, {**vl, "moe_intermediate_size": [1536, 1536]})
     assert diags == [] and fields["moe"]["experts"] == 64
+
+
+def test_layer_types_of_another_length_than_the_layers_is_e104(tmp_path):
+    types = ["sliding_attention", "full_attention"] * 10            # 20 types for 48 layers
+    _, diags = imported(tmp_path, {**QWEN_MOE, "layer_types": types, "sliding_window": 128})
+    assert [(d.code, d.span.text) for d in diags] == [("E104", '"layer_types"')]
+    assert diags[0].message == "`layer_types` lists 20 layers; `num_hidden_layers` says 48"

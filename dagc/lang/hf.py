@@ -188,6 +188,11 @@ def _map_window(r: HfReader, out: ModelFields) -> None:
     state is named."""
     cfg = r.cfg
     types = cfg.get("layer_types")
+    layers = cfg.get("num_hidden_layers")
+    if isinstance(types, list) and isinstance(layers, int) and len(types) != layers:    # accepted until 2026-12-03
+        r.error("E104", f"`layer_types` lists {len(types):,} layers; `num_hidden_layers` says {layers:,}",
+                "layer_types", "is this the model's config.json? one type a layer, as many as its layers")
+        return
     if isinstance(types, list) and "sliding_attention" in types:
         full = [i for i, t in enumerate(types) if t != "sliding_attention"]
         every = full[0] + 1 if full else 0
