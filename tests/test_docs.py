@@ -403,6 +403,9 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
          "`dagc.plan.cluster.DEFAULT_INTER_NODE_BYTES_PER_S`", "`inter_node`"),
         ("NVLink bandwidth of a custom GPU", _si(cluster.Gpu.model_fields["intra_node_bytes_per_s"].default, "B/s"),
          "`dagc.plan.cluster.Gpu.intra_node_bytes_per_s`", "`gpu \"…\" { intra_node }`, `intra_node`"),
+        ("MI300X's Infinity Fabric link to each other GPU, one direction (a node that is a full mesh)",
+         _si(GPU_PRESETS["mi300x"].mesh_link_bytes_per_s, "B/s"), "`dagc.plan.cluster.Gpu.mesh_link_bytes_per_s` "
+         "(`mi300x`)", "none (`intra_node` caps it)"),
         ("GPUs per node", f"{cluster.DEFAULT_GPUS_PER_NODE}", "`dagc.plan.cluster.DEFAULT_GPUS_PER_NODE`",
          "`gpus_per_node`"),
         ("runtime reserve per GPU", _gib(cluster.DEFAULT_RESERVE_BYTES), "`dagc.plan.cluster.DEFAULT_RESERVE_BYTES`",

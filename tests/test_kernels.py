@@ -440,7 +440,7 @@ def test_kernels_from_a_file_beside_the_plan(tmp_path):
 def test_preset_memory_is_what_the_device_reports():
     mib = {g.name: g.memory_bytes / 2**20 for g in GPU_PRESETS.values()}
     assert mib == {"h100-sxm": 81_559, "h200": 143_771, "h800": 81_559, "h20": 97_871, "a100-80g": 81_920,
-                   "b200": 183_359, "b300": 275_040, "gb200": 189_471, "gb300": 284_208, "mi300x": 196_608,
+                   "b200": 183_359, "b300": 275_040, "gb200": 189_471, "gb300": 284_208, "mi300x": 196_288,
                    "generic-400t": 64e9 / 2**20}
 
 

@@ -56,7 +56,7 @@ def hierarchical_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
     """
     n, nodes = tpl.group_size, max(1, tpl.nodes)
     r = max(1.0, n / nodes)
-    nvl = cm.intra_node_bytes_per_s * cm.network_efficiency
+    nvl = cm.node_bytes_per_s(round(r)) * cm.network_efficiency
     net = cm.inter_node_bytes_per_s * cm.network_efficiency
     m = np.asarray(tpl.comm_bytes, dtype=np.float64)
     if tpl.kind in (OpKind.ALL_TO_ALL_DISPATCH, OpKind.ALL_TO_ALL_COMBINE):
@@ -76,5 +76,6 @@ def comm_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
             and cm.profile is not None and cm.profile.all_reduce_covers(tpl.group_size)):
         m = np.asarray(tpl.comm_bytes, dtype=np.float64)     # the engine's own all-reduce, as measured
         return np.where(m > 0, np.asarray(cm.profile.all_reduce_s(tpl.group_size, m), dtype=np.float64), 0.0)
-    bw, alpha = cm.link(tpl.crosses_nodes)
+    pair = tpl.kind in (OpKind.SEND, OpKind.RECV)       # a point-to-point transfer: one link between two GPUs
+    bw, alpha = cm.link(tpl.crosses_nodes, 2 if pair else tpl.group_size)
     return np.asarray(collective_time_s(tpl.kind, tpl.group_size, tpl.comm_bytes, bw, alpha), dtype=np.float64)

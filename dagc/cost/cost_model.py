@@ -110,6 +110,8 @@ class CostModel:
     # the engine's multiplier of a routed-expert grouped GEMM's time on this GPU (`expert_time_scale`): it divides
     # those kernels' compute efficiency, so an op's price carries it as it carries the plan's efficiencies
     expert_time_scale: float = 1.0
+    # a node of a full mesh of links (`Gpu.mesh_link_bytes_per_s`: MI300X), else None (a switch)
+    mesh_link_bytes_per_s: float | None = None
 
     @classmethod
     def from_cluster(cls, c: Cluster) -> CostModel:
@@ -135,7 +137,7 @@ class CostModel:
                    layer_s=c.engine.terms.layer_s,
                    compute_time_scale=c.engine.terms.compute_time_scale,
                    memory_time_scale=c.engine.terms.memory_time_scale * blackwell_scale(c),
-                   expert_time_scale=expert_time_scale(c))
+                   expert_time_scale=expert_time_scale(c), mesh_link_bytes_per_s=gpu.mesh_link_bytes_per_s)
 
     def time_scale(self, flops: float, hbm_bytes: float, dtype: DType) -> float:
         """The multiplier of a compute op's time (its FLOPs and HBM bytes, its peak's dtype) in this engine:
@@ -181,11 +183,30 @@ class CostModel:
     def peak_flops(self, dtype: DType) -> float:
         return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype, self.gpu_flops_4bit)
 
-    def link(self, crosses_nodes: bool) -> tuple[float, float]:
-        """(effective bandwidth in bytes/s, latency in s) of a group's slowest link."""
+    def link(self, crosses_nodes: bool, group: int = 0) -> tuple[float, float]:
+        """(effective bandwidth in bytes/s, latency in s) of a group's slowest link; inside a node that is a full mesh
+        (`mesh_link_bytes_per_s`), a GPU of a group of `group` exchanges over its `group` − 1 links to the others, at
+        most the node's bandwidth (`node_bytes_per_s`).
+
+        Example:
+            >>> from dagc.plan.cluster import Cluster
+            >>> from dagc.plan.presets import GPU_PRESETS
+            >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["mi300x"], intra_node_bytes_per_s=448e9))
+            >>> [round(cm.link(False, n)[0] / 1e9 / cm.network_efficiency) for n in (2, 4, 8)]
+            [64, 192, 448]
+        """
         if crosses_nodes:
             return self.inter_node_bytes_per_s * self.network_efficiency, self.inter_latency_s
-        return self.intra_node_bytes_per_s * self.network_efficiency, self.intra_latency_s
+        return self.node_bytes_per_s(group) * self.network_efficiency, self.intra_latency_s
+
+    def node_bytes_per_s(self, group: int) -> float:
+        """A GPU's bandwidth to the others of a group of `group` GPUs inside a node: the node's (`intra_node`), or on
+        a full mesh of links the `group` − 1 links to them, at most that (a group of 1 or an unknown size: the
+        node's). Until 2026-12-03 a mesh's every group was priced at its GPU's seven links: an MI300X `tp 2` pair's
+        all-reduce 7× too fast."""
+        if self.mesh_link_bytes_per_s is None or group <= 1:
+            return self.intra_node_bytes_per_s
+        return min(self.intra_node_bytes_per_s, (group - 1) * self.mesh_link_bytes_per_s)
 
 
 class MeasuredOn(TypedDict):

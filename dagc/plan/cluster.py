@@ -75,6 +75,10 @@ class Gpu(Frozen):
     # the built-in profiles' eager launch time was measured on (`dagc.kernels.profile.for_gpu` scales that time by it):
     # `GRACE_HOST_TIME_SCALE` for a GB200 / GB300 tray's Grace CPUs (dagc.plan.presets); 1: such an x86 host.
     host_time_scale: float = 1.0
+    # A node whose GPUs are a full mesh of point-to-point links (MI300X's Infinity Fabric: 7 links of 64 GB/s a
+    # direction), not a switch: a group of n of its GPUs exchanges over its n − 1 links to the others, at most
+    # `intra_node_bytes_per_s` (`dagc.cost.cost_model.CostModel.link`); None: a switch (NVLink), every group at it.
+    mesh_link_bytes_per_s: float | None = None
 
     def peak_flops(self, dtype: DType) -> float:
         """Peak dense FLOP/s for matmuls whose weights are in `dtype`."""

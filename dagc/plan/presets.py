@@ -215,9 +215,11 @@ GPU_PRESETS: dict[str, Gpu] = {
         Gpu(name="gb300", memory_bytes=284_208 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
             flops_4bit=15_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
             vendor=Vendor.NVIDIA, nvlink_domain=72, host_gpus=4, host_time_scale=GRACE_HOST_TIME_SCALE),
-        # MI300X: Infinity Fabric, 7 links of 64 GB/s per direction to the other GPUs.
-        Gpu(name="mi300x", memory_bytes=196_608 * MiB, flops_16bit=1307 * TFLOPS, flops_8bit=2615 * TFLOPS,
-            vendor=Vendor.AMD, hbm_bytes_per_s=5.3 * TBPS, intra_node_bytes_per_s=448 * GB),
+        # MI300X: Infinity Fabric, 7 links of 64 GB/s per direction to the other GPUs (a full mesh); its memory as ROCm
+        # reports it (205,822,885,888 B: docs/decisions.md).
+        Gpu(name="mi300x", memory_bytes=196_288 * MiB, flops_16bit=1307 * TFLOPS, flops_8bit=2615 * TFLOPS,
+            vendor=Vendor.AMD, hbm_bytes_per_s=5.3 * TBPS, intra_node_bytes_per_s=448 * GB,
+            mesh_link_bytes_per_s=64 * GB),
         # The environment of the seed reports: one number for every precision.
         Gpu(name="generic-400t", memory_bytes=64 * GB, flops_16bit=400 * TFLOPS, flops_8bit=None,
             hbm_bytes_per_s=1.8 * TBPS, intra_node_bytes_per_s=450 * GB,

@@ -138,7 +138,8 @@ def transfer_link(cluster: Cluster, gpus: int | np.ndarray, sending_ranks: int |
     bounded by both ends — the prefill instance's ranks that hold the request's KV send it (`sending_ranks`,
     `kv_ranks`), the decode instance's that will hold it receive it (`receiving_ranks`): one rank under
     attention data parallelism, its tp ranks (each its KV heads' share) under tensor parallelism. Scalars or
-    numpy arrays alike (the search weighs many pairs at once).
+    numpy arrays alike (the search weighs many pairs at once). Inside a node of a full mesh of links (MI300X), at
+    most one link from each sending rank to each receiving one (`Gpu.mesh_link_bytes_per_s`).
 
     Example:
         >>> from dagc.plan.cluster import Cluster
@@ -149,8 +150,11 @@ def transfer_link(cluster: Cluster, gpus: int | np.ndarray, sending_ranks: int |
     """
     one_domain = np.asarray(gpus) <= cluster.gpus_per_node
     per_gpu = np.where(one_domain, cluster.intra_node_bytes_per_s, cluster.inter_node_bytes_per_s)
+    ranks = np.minimum(sending_ranks, receiving_ranks) * per_gpu
+    if (link := cluster.gpu.mesh_link_bytes_per_s) is not None:     # a full mesh: one link from each sender to each
+        ranks = np.where(one_domain, np.minimum(ranks, np.multiply(sending_ranks, receiving_ranks) * link), ranks)
     # at the network efficiency every transfer between GPUs gets (`efficiency { network }`, the collectives' too)
-    out = per_gpu * cluster.efficiency.network * np.minimum(sending_ranks, receiving_ranks)
+    out = ranks * cluster.efficiency.network
     return float(out) if np.ndim(out) == 0 else out
 
 
