@@ -222,7 +222,7 @@ FIXTURES = {
 
 LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E705", "E706", "E707", "E711", "E712", "E713", "E714", "E721",
                 "E722", "E723", "E724", "E725", "E726"}
-LAUNCH_CODES |= {"E708", "E709", "E710", "E715", "E727", "E728", "E729", "E730", "E731", "E732", "E733"}
+LAUNCH_CODES |= {"E708", "E709", "E710", "E715", "E727", "E728", "E729", "E730", "E731", "E732", "E733", "E734"}
 # W533: no engine starts the strategy of a plan that names none — from the launch mapping, which `dagc.check` runs
 # (dagc.launch.engine_check) and this module's `check` does not (tests/test_mtp_any_engine.py)
 LAUNCH_CODES |= {"W533", "N607"}      # N607: the default engine refuses, another starts (tests/test_default_refuses.py)

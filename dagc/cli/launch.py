@@ -225,9 +225,9 @@ def _traffic(result: StrategyResult, plan: Plan) -> str:
             f"{t(f.ttft_s.p50)}/{t(f.ttft_s.at(hi[0]))}, p50/p{hi[1]} TPOT {t(f.tpot_s.p50)}/{t(f.tpot_s.at(hi[1]))}")
 
 
-# an engine's refusal of the plan's GPU itself (TensorRT-LLM on an AMD GPU, its NVFP4 before Blackwell): no figure of
-# that engine on it is printed, since it cannot run there at all
-_GPU_REFUSALS = frozenset({"E728", "E729"})
+# an engine's refusal of the plan's GPU itself (TensorRT-LLM on an AMD GPU, its NVFP4 before Blackwell, SGLang's MXFP4
+# on MI300X): no figure of that engine on it is printed, since it cannot run there at all
+_GPU_REFUSALS = frozenset({"E728", "E729", "E734"})
 
 
 def _refused_text(xs: Sequence[Launch]) -> str:

@@ -54,6 +54,7 @@ class Degrees:
     gpu: str = ""                            # the cluster's GPU, by its preset's name
     vendor: Vendor | None = None             # who makes the cluster's GPU (None: a custom GPU, not known)
     nvfp4: bool = False                      # some of the model's weights (all, or the experts') are nvfp4
+    mxfp4: bool = False                      # … mxfp4 (gpt-oss's experts)
     role: PoolRole | None = None             # the pool a disaggregated strategy's server serves (None: no pool)
     host_gpus: int | None = None             # GPUs of one host where a node's NVLink domain spans several (GB200)
     # in flight with chunked prefill off (`chunked_prefill = off`): a step's token budget (`chunk`) and the length
@@ -174,6 +175,7 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    mla=model.mla is not None, heads=model.heads, kv_heads=model.kv_heads,
                    gpu=plan.cluster.gpu.name, role=workload.role,
                    vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights),
+                   mxfp4=DType.MXFP4 in (model.weights, model.expert_weights),
                    host_gpus=plan.cluster.gpus_per_host if plan.cluster.gpus_per_host != layout.gpus_per_node else None,
                    whole_prompts=(workload.chunk_tokens, length_limit(workload, model.context_length))
                    if mode_of(workload).whole_prompts(workload.chunked_prefill) else None,

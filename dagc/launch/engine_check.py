@@ -57,13 +57,15 @@ __all__ = ["E706_HINT", "check", "checkpoint_refusals", "default_engine_judges",
 # MTP drafting from a checkpoint without MTP weights (`dagc.launch.speculative.mtp_refusal`), vLLM's step budget
 # with chunked prefill off below the longest request (`dagc.launch.chunked`, E730), vLLM told to take a GPU's whole
 # memory (`dagc.launch.vllm_share`, E733)
-PLAN_CODES = frozenset({"E706", "E728", "E729", "E730", "E733"})
+PLAN_CODES = frozenset({"E706", "E728", "E729", "E730", "E733", "E734"})
 # dagc's errors of a strategy whose degrees an engine could not be told (its domains do not divide the stage group):
 # no engine refusal is said beside them (`refusals_on`)
 UNFORMED = frozenset({"E203"})
 E729_HINT = ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
              "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
              "(its Marlin kernels)")
+E734_HINT = ("no strategy changes the weights' format: use vLLM (`cluster { engine = vllm }`), which runs MXFP4 "
+             "experts on MI300X, or a bf16 checkpoint of the model (`moe { weights = bf16 }`)")
 
 def engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str, ...]:
     """The codes of what the plan's engine refuses `strategy` (resolved into `layout`, the overlap the
@@ -212,8 +214,8 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     if "E728" in codes:
         return engines_for_gpu(result.plan), None
     # what no other strategy changes: the model's path (E708), its weights' format, the engine's own limit
-    if fixed := next((hint for c, hint in (("E708", any_engine.E708_HINT), ("E729", E729_HINT), ("E706", E706_HINT))
-                      if c in codes), None):
+    if fixed := next((hint for c, hint in (("E708", any_engine.E708_HINT), ("E729", E729_HINT), ("E734", E734_HINT),
+                                           ("E706", E706_HINT)) if c in codes), None):
         return fixed, None
     if "E730" in codes:
         return whole_prompts_hint(result.plan), None
@@ -273,7 +275,8 @@ def plan_refusals(plan: Plan) -> tuple[Diagnostic, ...]:
         return checkpoint_refusals(plan)
     one = aggregated(tp=1)            # any strategy: these codes are the same for all
     d = degrees(plan, one, resolve(plan.model, plan.cluster, plan.workload, one))
-    hints = {"E706": E706_HINT, "E728": engines_for_gpu(plan), "E729": E729_HINT, "E730": whole_prompts_hint(plan),
+    hints = {"E706": E706_HINT, "E728": engines_for_gpu(plan), "E729": E729_HINT, "E734": E734_HINT,
+             "E730": whole_prompts_hint(plan),
              vllm_share.CODE: vllm_share.HINT}
     return tuple(engine_refusal(r.code, r.message, field_span(plan, one, r.at), hints[r.code])
                  for r in launch_refusals(plan, TABLES[plan.cluster.engine.name], d) if r.code in PLAN_CODES)

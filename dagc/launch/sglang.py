@@ -20,6 +20,7 @@ from .degrees import Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
 from .serving import Serving, fraction_text
+from .sglang_gpu import mxfp4_refusal
 from .sglang_pd import PD, PD_FLAGS, ROUTER_FLAGS, bootstrap_port, http_port
 from .speculative import draft_placeholder, notes as speculative_notes
 
@@ -154,7 +155,7 @@ def refusals(d: Degrees) -> list[Refusal]:
     """What SGLang cannot say: cp as dagc counts it (E712); experts replicated inside a stage (E711);
     its speculative decoding's limits (E714); two-batch overlap where it has none (E715); EPLB with
     EP 1 or for a model it does not balance (E707); stages that do not take whole nodes, nor nodes
-    whole stages (E713)."""
+    whole stages (E713); MXFP4 weights on an AMD GPU before gfx95 (E734)."""
     out = []
     if d.cp > 1:
         out.append(Refusal("E712", f"SGLang: --attn-cp-size {d.cp} (with --enable-prefill-cp) splits each prompt "
@@ -165,7 +166,7 @@ def refusals(d: Degrees) -> list[Refusal]:
         out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp-size {d.group} GPUs of a stage (EP × MoE TP "
                            f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
                            f"{d.edp} times", "ep"))
-    out += _speculative_refusals(d) + _overlap_refusals(d)
+    out += _speculative_refusals(d) + _overlap_refusals(d) + mxfp4_refusal(d)
     balance = eplb.refusal(d, "SGLang", EPLB, "SGLang asserts an EP size above 1 with --enable-eplb "
                            "(arg_groups/parallel_hook.py, handle_eplb_and_dispatch)")
     if balance is not None:

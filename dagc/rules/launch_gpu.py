@@ -74,12 +74,29 @@ Fixed:
     cluster { gpus = 1  gpu preset "h100-sxm"  engine = vllm }                     # the default reserve, 4 GiB
 """
 
+E734 = """
+SGLang (0.5) on AMD GPUs loads MXFP4 weights (gpt-oss's experts) on the MI350 series only: its
+`mxfp_supported()` matches the GPU's architecture name against `gfx95`, and on any other AMD GPU
+`Mxfp4Config.from_config` stops at load ("Current platform gfx942 not support mxfp4 computation",
+python/sglang/srt/layers/quantization/mxfp4.py). dagc refuses `moe { weights = mxfp4 }` (a gpt-oss preset or
+checkpoint) with SGLang on an `mi300x`. vLLM runs such weights on MI300X; a custom GPU is not refused.
+
+Bad:
+    model preset "gpt-oss-120b"
+    cluster { gpus = 8  gpu preset "mi300x"  engine = sglang }
+Fixed:
+    model preset "gpt-oss-120b"
+    cluster { gpus = 8  gpu preset "mi300x"  engine = vllm }
+"""
+
 _PASSES = (engine_refusal,)
 
 RULES = (
     pass_rule("E728", Severity.ERROR, "launch: the engine does not run on the GPU's maker's GPUs (TensorRT-LLM: "
               "NVIDIA only)", doc=E728, passes=_PASSES),
     pass_rule("E729", Severity.ERROR, "TensorRT-LLM: NVFP4 weights on Blackwell GPUs only", doc=E729, passes=_PASSES),
+    pass_rule("E734", Severity.ERROR, "SGLang: MXFP4 weights on AMD GPUs from the MI350 series (gfx95) only",
+              doc=E734, passes=_PASSES),
     pass_rule("E730", Severity.ERROR, "vLLM: with chunked prefill off, chunk holds the longest request", doc=E730,
               passes=_PASSES),
     pass_rule("E733", Severity.ERROR, "vLLM: a memory share of the GPU's whole memory never starts", doc=E733,
