@@ -42,3 +42,12 @@ def test_nvidia_fitted_kernel_multipliers_leave_an_amd_gpu_alone():
         assert expert_time_scale(plan.cluster) == 1.0 and blackwell_scale(plan.cluster) == 1.0
     h200 = load_plan_text(_plan("trtllm", model='model preset "qwen3-30b-a3b"', gpu="h200"))
     assert expert_time_scale(h200.cluster) == h200.cluster.engine.terms.hopper_expert_time_scale != 1.0
+
+
+def test_an_amd_node_is_said_in_its_own_words():
+    text = _plan("vllm", model='model preset "qwen3-30b-a3b"').replace("gpus = 8 ", "gpus = 16  gpus_per_node = 16 ")
+    [r] = check(load_plan_text(text))
+    (w,) = [d for d in r.diagnostics if d.code == "W535"]
+    assert "`mi300x`'s Infinity Fabric domain holds 8" in w.message and "NVLink" not in w.message + (w.hint or "")
+    from dagc.cost.cost_model import engine_text
+    assert "its fused glue kernels and HIP graphs" in engine_text(r.plan.cluster)

@@ -16,7 +16,7 @@ from typing import Required, TypedDict
 from ..diagnostics import code, printable
 from ..ir.dag import OpKind
 from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile
-from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
+from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, Vendor, peak_flops
 from ..plan.engines import SGLANG_FRONTEND_DOUBT, SGLANG_FRONTEND_S
 from ..plan.model import DType
 from ..plan.plan import Plan
@@ -330,7 +330,8 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
     # a release of another series than the one dagc's terms are of says whose terms price it (`release_priced_as`)
     priced = release_priced_as(e) if calibrated is None else None
     doubt = f" ({SGLANG_FRONTEND_DOUBT})" if calibrated is None and t.frontend_s == SGLANG_FRONTEND_S else ""
-    return (f"Engine: {e.name} {e.release}{f' ({priced})' if priced else ''}, its fused glue kernels and CUDA graphs, "
+    graphs = "HIP graphs" if cluster.gpu.vendor is Vendor.AMD else "CUDA graphs"     # ROCm's (until 2026-12-03 CUDA)
+    return (f"Engine: {e.name} {e.release}{f' ({priced})' if priced else ''}, its fused glue kernels and {graphs}, "
             f"{host}, and a front end of {format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT "
             f"and latency add{doubt}{queue} {where}")
 

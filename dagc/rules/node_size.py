@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity, code
 from ..lang.fleet_ir import Fleet, FleetPoint
-from ..plan.cluster import DEFAULT_GPUS_PER_NODE
+from ..plan.cluster import DEFAULT_GPUS_PER_NODE, Vendor
 from ..plan.plan import Plan
 from ..source import Span
 from .base import RuleContext, diag, make_rule
@@ -48,15 +48,14 @@ def node_beyond_domain(plan: Plan, at: Span | None = None) -> Iterator[Diagnosti
     if c.gpus_per_node <= domain or min(c.gpus, c.gpus_per_node) <= domain:
         return
     what = f"an NVL{domain} rack" if c.gpu.nvlink_domain else f"a board of {domain}"
+    link = "Infinity Fabric" if c.gpu.vendor is Vendor.AMD else "NVLink"      # an MI300X's (until 2026-12-03 NVLink)
     yield diag("W535", Severity.WARNING,
-               f"a node of {c.gpus_per_node:,} GPUs: one {code(c.gpu.name)}'s NVLink domain holds {domain} ({what}), "
-               f"and "
-               f"dagc prices every GPU of a node at NVLink bandwidth, so collectives between {domain}-GPU domains are "
-               "priced as if inside one",
+               f"a node of {c.gpus_per_node:,} GPUs: one {code(c.gpu.name)}'s {link} domain holds {domain} ({what}), "
+               f"and dagc prices every GPU of a node at {link} bandwidth, so collectives between {domain}-GPU domains "
+               "are priced as if inside one",
                at or plan.span_of("cluster.gpus_per_node") or plan.span_of("cluster"),
                f"write `gpus_per_node = {domain}` (the {code(c.gpu.name)}'s own, its default): GPUs of two nodes "
-               "talk at "
-               "`inter_node`; keep a larger node only for a larger NVLink domain than the preset's")
+               f"talk at `inter_node`; keep a larger node only for a larger {link} domain than the preset's")
 
 
 def fleet_nodes_beyond_domain(fleet: Fleet, items: list[tuple[FleetPoint, Plan]]) -> Iterator[Diagnostic]:
