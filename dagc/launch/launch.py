@@ -34,6 +34,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..rules.launch import engine_refusal
 from ..source import Span
+from .addresses import address_note
 from .checkpoint import Checkpoint, checkpoint, preset_with_dtypes, published_fp8, safe_path
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
 from .file_names import STEM_HASH, STEM_MAX, strategy_file_stem
@@ -315,7 +316,8 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
                   strategy_file_stem(strategy), file_dir, served,
                   extra_flags=(*ckpt.flags, *model_flags(plan, table.key)), checkpoint=ckpt)
     commands, files, notes = table.commands(setup)
-    notes = [*notes, *ckpt.notes, *_common_notes(d, setup, commands), *_address_note(commands)]
+    notes = [*notes, *ckpt.notes, *_common_notes(d, setup, commands),
+             *address_note([c.text for c in commands], d.host_gpus)]
     return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,
                   commands=tuple(commands), files=tuple(files), notes=tuple(notes))
 
@@ -378,11 +380,6 @@ def overlap_note(s: Setup, engine: str, flag: str) -> list[str]:
     costs_as = s.text + options_source(2 * d.pp, Overlap.MICROBATCH, d.redundant if d.eplb else None)
     return [f"{runs}, which dagc costs as `{costs_as}`; dagc's "
             f"figures for this strategy are for {costed}"]
-
-
-def _address_note(commands: Sequence[Command]) -> list[str]:
-    return (["`$NODE<k>_ADDR`: the address of node k (node k holds dagc's ranks k·gpus_per_node …)"]
-            if any("$NODE" in c.text for c in commands) else [])
 
 
 def shown_commands(result: Launch, limit: int = MAX_LISTED_REPLICAS) -> tuple[list[Command], str | None]:
