@@ -46,7 +46,7 @@ def test_sglang_and_trtllm_span_the_16_hosts(capsys, engine, want):
 
 
 def test_the_address_note_names_hosts_of_four():
-    """`$NODE1_ADDR` is the second tray (ranks 4–7), not ranks 72… (the note said "k·gpus_per_node" until 2026-12-03)."""
+    """`$NODE1_ADDR` is the second tray (ranks 4–7), not ranks 72… (the note said k·gpus_per_node until 2026-12-03)."""
     from dagc.launch.addresses import address_note
     [note] = address_note(["mpirun -H $NODE0_ADDR:4,$NODE1_ADDR:4 -n 8 …"], 4)
     assert note == ("`$NODE<k>_ADDR`: the address of host k, 4 GPUs of the node's NVLink domain (host k holds dagc's "
