@@ -27,4 +27,5 @@ def test_a_directory_above_that_cannot_take_it_is_refused_before_the_work(tmp_pa
     monkeypatch.setattr(write.os, "access", lambda path, mode: False)
     with pytest.raises(OutputError) as exc:
         check_beside(tmp_path / "new" / "ql", ".ql.dagc-lock")
-    assert "cannot take the output directory's parent" in str(exc.value)
+    assert f"{tmp_path / 'new'} cannot be made in {tmp_path}" in str(exc.value)
+    assert str(tmp_path / "new" / ".ql.dagc-lock") in str(exc.value)      # where the lock would be

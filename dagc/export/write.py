@@ -156,9 +156,9 @@ def check_beside(out: Path, named: str) -> None:
     while lstat_or_none(above) is None and above.parent != above:
         above = above.parent
     if above != out.parent:     # the parent to be made: asked, not probed (a file above it is no file of dagc's)
-        if not os.access(above, os.W_OK | os.X_OK):
-            raise OutputError(above / named, f"{os.strerror(errno.EACCES)}: {above} cannot take the output "
-                              f"directory's parent ({BESIDE})")
+        if not os.access(above, os.W_OK | os.X_OK):       # named where the lock would be, and why it cannot be
+            raise OutputError(out.parent / named, f"{os.strerror(errno.EACCES)}: {out.parent} cannot be made in "
+                              f"{above} ({BESIDE})")
         return
     path = above / f"{named}.probe-{os.getpid()}-{threading.get_ident()}"
     try:
