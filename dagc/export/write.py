@@ -15,7 +15,6 @@ is written escaped (`\\udcff`), never as invalid UTF-8 and never as a crash.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import stat
@@ -138,9 +137,9 @@ def check_beside(out: Path, named: str) -> None:
     """Raise `OutputError` when dagc could not write beside the output directory `out` — its lock (`named`) and
     staging directory are made in `out`'s parent — so that `compile -o` is refused before the work, not after it:
     the parent — when it does not exist yet, the nearest directory above it, where it would be made — must take
-    a probe file (made and removed at once; when the parent is yet to be made, the directory above is asked with
-    `os.access`, so that nothing is written there — until 2026-12-03 the probe was), the error naming `named` there,
-    the file dagc would make. The probe's
+    a probe file (made and removed at once: where the parent is yet to be made, in the nearest directory above it,
+    where dagc will make it — `os.access` says yes to root in /proc, where no file can be made), the error naming
+    `named` there, the file dagc would make. The probe's
     name is this thread's of this process, never the lock's, which another compile may be taking: a probe made and
     removed under the lock's name let two compiles of one output directory each hold a lock of its own.
 
@@ -155,11 +154,6 @@ def check_beside(out: Path, named: str) -> None:
     above = out.parent
     while lstat_or_none(above) is None and above.parent != above:
         above = above.parent
-    if above != out.parent:     # the parent to be made: asked, not probed (a file above it is no file of dagc's)
-        if not os.access(above, os.W_OK | os.X_OK):       # named where the lock would be, and why it cannot be
-            raise OutputError(out.parent / named, f"{os.strerror(errno.EACCES)}: {out.parent} cannot be made in "
-                              f"{above} ({BESIDE})")
-        return
     path = above / f"{named}.probe-{os.getpid()}-{threading.get_ident()}"
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
