@@ -178,3 +178,70 @@ def test_layer_types_of_another_length_than_the_layers_is_e104(tmp_path):
     _, diags = imported(tmp_path, {**QWEN_MOE, "layer_types": types, "sliding_window": 128})
     assert [(d.code, d.span.text) for d in diags] == [("E104", '"layer_types"')]
     assert diags[0].message == "`layer_types` lists 20 layers; `num_hidden_layers` says 48"
+
+
+# Grok-2's and Arctic's dense MLP beside the experts, a shared expert each (from their engines' model files)
+GROK2 = {"architectures": ["Grok1ForCausalLM"], "model_type": "grok-1", "hidden_size": 8192, "intermediate_size": 32768,
+         "moe_intermediate_size": 16384, "num_local_experts": 8, "num_experts_per_tok": 2, "residual_moe": True,
+         "num_hidden_layers": 64, "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 128,
+         "vocab_size": 131072, "torch_dtype": "bfloat16"}
+ARCTIC = {"architectures": ["ArcticForCausalLM"], "model_type": "arctic", "hidden_size": 7168, "intermediate_size": 4864,
+          "num_local_experts": 128, "num_experts_per_tok": 2, "num_hidden_layers": 35, "num_attention_heads": 56,
+          "num_key_value_heads": 8, "vocab_size": 32000, "torch_dtype": "bfloat16", "moe_layer_frequency": 1,
+          "parallel_attn_mlp_res": True, "use_residual": True}
+
+
+@pytest.mark.parametrize("cfg, shared_ffn", [(GROK2, 32768), (ARCTIC, 7168)])
+def test_a_dense_mlp_beside_the_experts_is_a_shared_expert(tmp_path, cfg, shared_ffn):
+    fields, diags = imported(tmp_path, cfg)
+    assert diags == [] and (fields["moe"]["shared"], fields["moe"]["shared_ffn"]) == (1, shared_ffn)
+
+
+def test_grok2_parameters_by_hand(tmp_path):
+    (tmp_path / "grok").mkdir()
+    (tmp_path / "grok" / "config.json").write_text(json.dumps(GROK2))
+    (tmp_path / "p.moe").write_text('model from "grok/config.json"\ncluster { gpus = 8  gpu preset "h200" }\n'
+                                    'workload { batch = 8  prompt = 512  generate = 64 }\nstrategy tp 8\n')
+    m = load_plan(tmp_path / "p.moe").model
+    h = 8192
+    attention = 64 * (2 * h * 64 * 128 + 2 * h * 8 * 128)
+    moe = 64 * (8 * 3 * h * 16384 + 3 * h * 32768 + h * 8)           # 8 experts, the residual MLP, the router
+    assert total_params(m) == attention + moe + 64 * 2 * h + h + 2 * 131072 * h      # norms; embedding and LM head
+    assert moe // 64 - 8 * 3 * h * 16384 - h * 8 == 805_306_368      # the residual MLP: 51.5 B over 64 layers
+
+
+DBRX = {"architectures": ["DbrxForCausalLM"], "model_type": "dbrx", "d_model": 6144, "n_heads": 48, "n_layers": 40,
+        "max_seq_len": 32768, "vocab_size": 100352, "torch_dtype": "bfloat16", "tie_word_embeddings": False,
+        "attn_config": {"kv_n_heads": 8, "rope_theta": 500000}, "ffn_config": {
+            "ffn_hidden_size": 10752, "moe_num_experts": 16, "moe_top_k": 4, "ffn_act_fn": {"name": "silu"}}}
+
+
+def test_dbrx_nested_blocks_are_read(tmp_path):
+    fields, diags = imported(tmp_path, DBRX)
+    assert diags == []
+    assert (fields["layers"], fields["hidden"], fields["heads"], fields["kv_heads"]) == (40, 6144, 48, 8)
+    assert (fields["moe"]["experts"], fields["moe"]["top_k"], fields["moe"]["ffn"]) == (16, 4, 10752)
+    assert fields["context_length"] == 32768
+
+
+def test_nemotron_h_single_block_layers_are_e101(tmp_path):
+    nemotron = {**QWEN_MOE, "hybrid_override_pattern": "MEM*EME", "num_hidden_layers": 7, "mlp_hidden_act": "relu2"}
+    _, diags = imported(tmp_path, nemotron)
+    assert [(d.code, d.span.text) for d in diags] == [("E101", '"hybrid_override_pattern"')]
+
+
+def test_relu2_is_a_plain_mlp_and_moe_top_k_and_moe_layers_enum_are_read(tmp_path):
+    fields, diags = imported(tmp_path, {**QWEN_MOE, "hidden_act": "relu2"})
+    assert diags == [] and fields["moe"]["gated"] is False
+    xverse = {**QWEN_MOE, "moe_top_k": 6}
+    xverse.pop("num_experts_per_tok")
+    fields, diags = imported(tmp_path, xverse)
+    assert diags == [] and fields["moe"]["top_k"] == 6
+    fields, diags = imported(tmp_path, {**QWEN_MOE, "moe_layers_enum": ",".join(map(str, range(4, 48)))})
+    assert diags == [] and fields["moe"]["dense_layers"] == 4
+    _, diags = imported(tmp_path, {**QWEN_MOE, "moe_layers_enum": ",".join(map(str, range(4, 46)))})
+    assert [(d.code, d.span.text) for d in diags] == [("E101", '"moe_layers_enum"')]
+    step = {**QWEN_MOE, "num_attention_groups": 1}             # Step-3's KV heads (was: every head, 32)
+    step.pop("num_key_value_heads")
+    fields, diags = imported(tmp_path, step)
+    assert diags == [] and fields["kv_heads"] == 1

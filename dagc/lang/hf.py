@@ -20,7 +20,8 @@ from ..diagnostics import Diagnostic, PlanError, Severity, quote
 from ..source import SourceFile, Span
 from .block_fields import MlaFields, ModelFields, WindowFields
 from .fields import MLA_FIELDS, MODEL_FIELDS, WINDOW_FIELDS
-from .hf_layers import unmodelled_attention
+from .hf_flat import flat_config
+from .hf_layers import single_block_layers, unmodelled_attention
 from .hf_moe import EXPERT_KEYS, TOP_K_KEYS, map_experts
 from .hf_reader import MAX_JSON_INT_DIGITS, HfReader, at_least_one, key_span, parse_int
 from .parse import read_source
@@ -108,18 +109,18 @@ def _map(cfg: dict[str, object], src: SourceFile, at: Span) -> HfConfig:
     if isinstance(text, dict) and "num_hidden_layers" not in cfg:
         # a multimodal checkpoint (Llama 4): the language model's fields, its vision encoder not costed
         cfg = {**{k: v for k, v in cfg.items() if k in ("quantization_config", "torch_dtype")}, **text}
-    r = HfReader(cfg, src, at)
+    r = HfReader(flat_config(cfg), src, at)
     out: ModelFields = {}
     head_dim = _map_shape(r, out)
     mxfp4_experts = _map_dtype(r, out)
     _map_attention(r, out, head_dim)
     map_experts(r, out, mxfp4_experts)
-    r.diags.extend(unmodelled_attention(r))
+    r.diags.extend([*single_block_layers(r), *unmodelled_attention(r)])
     _map_window(r, out)
     _map_context(r, out)
     if any(d.is_error for d in r.diags):
         return HfConfig(None, r.diags)
-    return HfConfig(out, r.diags, _field_spans(cfg, src))
+    return HfConfig(out, r.diags, _field_spans(r.cfg, src))
 
 
 def _map_shape(r: HfReader, out: ModelFields) -> int | None:

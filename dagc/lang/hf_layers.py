@@ -1,8 +1,8 @@
 """Attention a Hugging Face config.json states that dagc costs as another kind: W543 (`dagc.lang.hf`).
 
 dagc costs full (GQA/MHA), MLA and windowed attention. A config whose layers attend otherwise — linear attention or
-state-space layers beside full ones (Qwen3-Next's Gated DeltaNet, Kimi Linear, MiniMax-01, Jamba, Nemotron-H,
-Granite 4.0-H), DeepSeek-V3.2's sparse attention (an indexer keeping `index_topk` tokens of the context), Hunyuan's
+state-space layers beside full ones (Qwen3-Next's Gated DeltaNet, Kimi Linear, MiniMax-01, Jamba, Granite
+4.0-H), DeepSeek-V3.2's sparse attention (an indexer keeping `index_topk` tokens of the context), Hunyuan's
 cross-layer attention (one KV cache for `cla_share_factor` layers) — is costed as full attention on every layer, and
 says so once, with the direction of the error and, where the config says which layers keep a KV cache, by how much:
 until 2026-12-03 these keys were left unread, silently (Qwen3-Next's KV cache 4× its own).
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from ..diagnostics import Diagnostic, Severity
 from .hf_reader import HfReader, key_span
 
-__all__ = ["unmodelled_attention"]
+__all__ = ["single_block_layers", "unmodelled_attention"]
 
 
 def _whole(value: object) -> int | None:
@@ -34,9 +34,6 @@ def _attention_layers(cfg: dict[str, object], layers: int | None) -> tuple[str, 
         if isinstance(kinds, list) and any(k not in full and k not in ("sliding_attention", "chunked_attention")
                                            for k in kinds):
             return key, sum(k in full for k in kinds)
-    pattern = cfg.get("hybrid_override_pattern")                 # Nemotron-H: `*` attention, `M` Mamba, `-` MLP
-    if isinstance(pattern, str) and pattern:
-        return "hybrid_override_pattern", pattern.count("*")
     period, offset = _whole(cfg.get("attn_layer_period")), _whole(cfg.get("attn_layer_offset"))
     if period is not None and period > 1:                        # Jamba: layer i attends when i % period == offset
         return "attn_layer_period", sum(i % period == (offset or 0) for i in range(layers)) if layers else None
@@ -78,3 +75,16 @@ def unmodelled_attention(r: HfReader) -> Iterator[Diagnostic]:
     if cfg.get("use_cla") is True and factor is not None and factor > 1:
         yield warn("use_cla", f"`use_cla`: one KV cache serves {factor} layers (cross-layer attention), which dagc "
                    "costs as a KV cache a layer", f"its KV cache is overstated {factor}×")
+
+
+def single_block_layers(r: HfReader) -> list[Diagnostic]:
+    """E101 at Nemotron-H's `hybrid_override_pattern` (`M` Mamba, `*` attention, `-` MLP, `E` MoE: one block a
+    layer), which dagc's layers — attention and a feed-forward each — cannot state: until 2026-12-03 Nemotron-3-Nano
+    was costed with MoE on all 52 layers (102 B parameters for 31.6 B) under a warning about its attention."""
+    if not isinstance(r.cfg.get("hybrid_override_pattern"), str):
+        return []
+    return [Diagnostic("E101", Severity.ERROR, "`hybrid_override_pattern` makes each layer one block (Mamba, "
+                       "attention, MLP or MoE), where dagc's layers each hold attention and a feed-forward",
+                       key_span(r.src, "hybrid_override_pattern", r.at),
+                       "write the model out in full: its attention blocks (`*`) as its layers, its MoE or MLP blocks "
+                       "as their feed-forward; its Mamba blocks are then not costed")]

@@ -20,9 +20,10 @@ from .hf_reader import HfReader, at_least_one
 __all__ = ["EXPERT_KEYS", "TOP_K_KEYS", "map_experts"]
 
 EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
-TOP_K_KEYS = ("num_experts_per_tok", "experts_per_token", "num_experts_per_token", "moe_k", "moe_topk")
+TOP_K_KEYS = ("num_experts_per_tok", "experts_per_token", "num_experts_per_token", "moe_k", "moe_topk", "moe_top_k")
 # one MoE layer in k after the dense ones: Llama 4 (its dense layers' width in `intermediate_size_mlp`), Qwen, ERNIE
-_EVERY_KEYS = ("interleave_moe_layer_step", "decoder_sparse_step", "moe_layer_interval", "expert_layer_period")
+_EVERY_KEYS = ("interleave_moe_layer_step", "decoder_sparse_step", "moe_layer_interval", "expert_layer_period",
+               "moe_layer_frequency")
 _CANNOT_STATE = ("dagc states a model's dense layers as its first ones (`moe { dense_layers }`) and one in every k "
                  "after them (`moe { every }`): write the model out in full with the nearest of those")
 
@@ -70,6 +71,13 @@ def _shared(r: HfReader, ffn: int | None) -> tuple[int, int | None]:
         shared_ffn = ffn  # DeepSeek: shared experts are the size of a routed one
     if cfg.get("model_type") in ("llama4_text", "llama4"):        # one shared expert of a routed one's width
         shared, shared_ffn = 1, ffn
+    # a dense MLP beside the experts in every MoE layer, what a shared expert is: Grok's `residual_moe` (its
+    # `intermediate_size`), Arctic's residual MLP (`use_residual`, `parallel_attn_mlp_res`: the hidden size's width);
+    # until 2026-12-03 read as absent
+    if cfg.get("residual_moe") is True and not shared:
+        shared, shared_ffn = 1, r.need("intermediate_size", at_least_one(MOE_FIELDS["shared_ffn"]))
+    if (cfg.get("use_residual") is True or cfg.get("parallel_attn_mlp_res") is True) and not shared:
+        shared, shared_ffn = 1, r.need("hidden_size", at_least_one(MOE_FIELDS["shared_ffn"]))
     return shared, shared_ffn
 
 
@@ -90,6 +98,14 @@ def _dense_layers(r: HfReader, layers: int) -> int:
     if isinstance(end, int) and not isinstance(end, bool) and 0 <= end < layers - 1:
         r.error("E101", "`moe_layer_end_index` ends the MoE layers before the last layer", "moe_layer_end_index",
                 _CANNOT_STATE)
+    listed = cfg.get("moe_layers_enum")         # Step-3: the MoE layers, "4,5,…,59"
+    if isinstance(listed, str):
+        moe = [int(x) for x in listed.split(",") if x.strip().isdigit()]
+        if moe and moe == list(range(moe[0], layers)):
+            dense = dense or moe[0]
+        else:
+            r.error("E101", "`moe_layers_enum` makes layers dense other than the first ones", "moe_layers_enum",
+                    _CANNOT_STATE)
     freq = cfg.get("moe_layer_freq")
     if freq is not None and freq != 1:
         r.error("E101", "`moe_layer_freq` other than 1 makes layers dense among the MoE ones in a way dagc does not "
@@ -128,8 +144,9 @@ def map_experts(r: HfReader, out: ModelFields, mxfp4_experts: bool) -> None:
         moe["groups"] = groups
     if mxfp4_experts:
         moe["weights"] = "mxfp4"
-    act = cfg.get("hidden_act", "silu")
-    if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh"):
-        r.error("E101", "`hidden_act` names an activation dagc cannot map", "hidden_act",
+    act = cfg.get("mlp_hidden_act", cfg.get("hidden_act", "silu"))       # Nemotron's MLPs: `mlp_hidden_act`
+    if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "relu2", "gelu_pytorch_tanh"):
+        r.error("E101", "`hidden_act` names an activation dagc cannot map", "mlp_hidden_act" if "mlp_hidden_act" in cfg
+                else "hidden_act",
                 "dagc models SwiGLU (silu) or a plain MLP")
     moe["gated"] = act in ("silu", "swiglu")

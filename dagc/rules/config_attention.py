@@ -17,13 +17,13 @@ def check_config_attention(ctx: RuleContext) -> Iterator[Diagnostic]:
     A Hugging Face config.json (`model from "config.json"`) states attention that dagc does not cost as written,
     and dagc costs those layers as full attention: linear-attention or state-space layers beside full ones
     (Qwen3-Next's `full_attention_interval`, `layer_types` or `layers_block_type` with linear or mamba layers, Kimi
-    Linear's `linear_attn_config`, MiniMax-01's `attn_type_list`, Jamba's `attn_layer_period`, Nemotron-H's
-    `hybrid_override_pattern`), DeepSeek-V3.2's sparse attention (`index_topk`: each query attends to that many tokens
-    its indexer picks), Hunyuan's cross-layer attention (`use_cla`: one KV cache for `cla_share_factor` layers). The
-    warning says which way the figures err and, where the config says which layers keep a KV cache, by how much: the
-    KV cache and the attention time are overstated; the linear or state-space layers' own weights are costed as a
-    full attention layer's (MiniMax-01's lightning attention holds more, so its weights come out low). The experts
-    and their communication are the model's.
+    Linear's `linear_attn_config`, MiniMax-01's `attn_type_list`, Jamba's `attn_layer_period`), DeepSeek-V3.2's
+    sparse attention (`index_topk`: each query attends to that many tokens its indexer picks), Hunyuan's cross-layer
+    attention (`use_cla`: one KV cache for `cla_share_factor` layers). The warning says which way the figures err
+    and, where the config says which layers keep a KV cache, by how much: the KV cache and the attention time are
+    overstated; the linear or state-space layers' own weights are costed as a full attention layer's (MiniMax-01's
+    lightning attention holds more, so its weights come out low). The experts and their communication are the
+    model's.
 
     Bad:
         model from "Qwen3-Next-80B-A3B/config.json"      # "full_attention_interval": 4 → W543
