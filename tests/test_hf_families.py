@@ -185,10 +185,10 @@ GROK2 = {"architectures": ["Grok1ForCausalLM"], "model_type": "grok-1", "hidden_
          "moe_intermediate_size": 16384, "num_local_experts": 8, "num_experts_per_tok": 2, "residual_moe": True,
          "num_hidden_layers": 64, "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 128,
          "vocab_size": 131072, "torch_dtype": "bfloat16"}
-ARCTIC = {"architectures": ["ArcticForCausalLM"], "model_type": "arctic", "hidden_size": 7168, "intermediate_size": 4864,
-          "num_local_experts": 128, "num_experts_per_tok": 2, "num_hidden_layers": 35, "num_attention_heads": 56,
-          "num_key_value_heads": 8, "vocab_size": 32000, "torch_dtype": "bfloat16", "moe_layer_frequency": 1,
-          "parallel_attn_mlp_res": True, "use_residual": True}
+ARCTIC = {"architectures": ["ArcticForCausalLM"], "model_type": "arctic", "hidden_size": 7168,
+          "intermediate_size": 4864, "num_local_experts": 128, "num_experts_per_tok": 2, "num_hidden_layers": 35,
+          "num_attention_heads": 56, "num_key_value_heads": 8, "vocab_size": 32000, "torch_dtype": "bfloat16",
+          "moe_layer_frequency": 1, "parallel_attn_mlp_res": True, "use_residual": True}
 
 
 @pytest.mark.parametrize("cfg, shared_ffn", [(GROK2, 32768), (ARCTIC, 7168)])
