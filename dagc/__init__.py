@@ -2,7 +2,8 @@
 
 Public API (no logic here):
 
-    load_plan(path) -> Plan                  read, parse and lower a .moe file (`needs_strategy=False`: one
+    load_plan(path, overrides=()) -> Plan    read, parse and lower a .moe file, with `--set` what-ifs
+                                             (`overrides=["workload.batch=256"]`; `needs_strategy=False`: one
     load_plan_text(text) -> Plan             without a strategy line too, for `check(plan, strategy=...)`)
     check(plan, strategy=None, options=None, *, search=True, jobs=1, budget_s=None) -> [StrategyResult]
                                              what `dagc check` answers: the search run and each verdict
@@ -19,7 +20,9 @@ verdicts, optimal evidence and next steps from Python as from the command. Befor
 (the optimal verdict was not judged) and gave no next steps; `search=False` is that check, with its next
 steps. `check`'s options are a `dagc.drive.drive.CheckOptions`, built once, or its fields as keywords
 (`search=`, `jobs=`, `budget_s=` and the former `optimality=`, `picks=`, `progress=`): with a search's
-result passed as `optimality`, none is run. `compile`'s keywords are the check's (`DriveKeywords`).
+result passed as `optimality`, none is run. `compile` takes `search=`, `jobs=`, `budget_s=` and `progress=` (a
+stage's, `DriveKeywords`), and raises `OutputError` where it cannot write. `load_plan(path, overrides=[...])` is
+`--set`: each `FIELD=VALUE` applied to the plan's text and checked as the plan's own.
 
 Errors cross the API as `PlanError`, which carries located `Diagnostic`s.
 
@@ -40,9 +43,11 @@ _LAZY = {
     "check": "drive.drive", "StrategyResult": "verdict.check", "compile": "export.compile",
     "report_json": "export.report", "explain": "rules", "RULES": "rules",
     "Diagnostic": "diagnostics", "PlanError": "diagnostics", "Severity": "diagnostics", "render": "diagnostics",
+    "OutputError": "export.write",
 }
 
-__all__ = ["RULES", "Diagnostic", "PlanError", "Severity", "StrategyResult", "__version__", "check", "compile",
+__all__ = ["RULES", "Diagnostic", "OutputError", "PlanError", "Severity", "StrategyResult", "__version__", "check",
+           "compile",
            "explain", "load_plan", "load_plan_text", "parse_strategy", "render", "report_json"]
 
 if TYPE_CHECKING:
@@ -51,6 +56,7 @@ if TYPE_CHECKING:
     from .drive.drive import check
     from .export.compile import compile
     from .export.report import report_json
+    from .export.write import OutputError
     from .lang.load import load_plan, load_plan_text, parse_strategy
     from .rules import RULES, explain
     from .verdict.check import StrategyResult

@@ -93,6 +93,26 @@ class DriveOptions:
     progress: ProgressFor | None = None
     verdicts_only: bool = False
 
+    def __post_init__(self) -> None:
+        _usable(self.jobs, self.budget_s)
+
+
+def _usable(jobs: object, budget_s: object) -> None:
+    """ValueError on `jobs` or `budget_s` the search refuses, before any work (`dagc.compile` took `jobs=0` silently
+    until 2026-12-03, when it ran no search)."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a whole number of at least 1, not {jobs!r}")
+    if budget_s is not None and (isinstance(budget_s, bool) or not isinstance(budget_s, int | float)
+                                 or not budget_s >= 0):
+        raise ValueError(f"budget_s must be a number of seconds of at least 0, not {budget_s!r}")
+
+
+def _a_plan(plan: object) -> None:
+    """TypeError unless `plan` is a `Plan` (a path given for one raised an AttributeError from deep inside)."""
+    if not isinstance(plan, Plan):
+        raise TypeError(f"a Plan is checked, not {type(plan).__name__}: read one with dagc.load_plan(path) or "
+                        "dagc.load_plan_text(text)")
+
 
 @dataclass(frozen=True)
 class Driven:
@@ -143,7 +163,9 @@ def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
 
     Raises:
         PlanError: when `options.strategy` text does not parse (before any search).
+        TypeError: `plan` is no `Plan`.
     """
+    _a_plan(plan)
     o = options or DriveOptions()
     progress = o.progress or _no_progress
     # read before the search, which a bad strategy would otherwise wait for
@@ -206,6 +228,9 @@ class CheckOptions:
     progress: Progress | None = None
     progress_for: ProgressFor | None = None
 
+    def __post_init__(self) -> None:
+        _usable(self.jobs, self.budget_s)
+
 
 class CheckKeywords(TypedDict, total=False):
     """`CheckOptions`' fields as keyword arguments (`dagc.check(plan, search=False)`)."""
@@ -238,8 +263,10 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, options: Check
 
     Raises:
         PlanError: when `strategy` text does not parse.
-        TypeError: `options` is no `CheckOptions`, or a keyword names no option.
+        TypeError: `plan` is no `Plan`, `options` no `CheckOptions`, or a keyword names no option.
+        ValueError: `jobs` below 1, or `budget_s` below 0.
     """
+    _a_plan(plan)
     if options is not None and not isinstance(options, CheckOptions):
         raise TypeError(f"check's options are a CheckOptions, not {type(options).__name__} "
                         "(give a search's result as optimality=…)")

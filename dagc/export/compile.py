@@ -224,8 +224,9 @@ def compile(plan: Plan, out: Path | str, strategy: str | StrategyDecl | None = N
 
     Raises:
         PlanError: when `strategy` text does not parse.
-        OutputError: `out` is not a directory dagc may replace, or writing failed.
-        TypeError: a keyword names no option of the check.
+        OutputError: `out` is not a directory dagc may replace, or writing failed (`dagc.OutputError`).
+        TypeError: `plan` is no `Plan`, or a keyword names no option of the check.
+        ValueError: `jobs` below 1, or `budget_s` below 0.
     """
     driving = DriveOptions(strategy=strategy, picks=True, **keywords)
     return write_driven(drive(plan, driving), Path(out), options, driving.progress)

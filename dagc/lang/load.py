@@ -30,8 +30,10 @@ STRATEGY_SOURCE = "--strategy"      # where a strategy given on the command line
 _KEYWORD = re.compile(r"\s*strategy\b")
 
 
-def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = (), needs_strategy: bool = True) -> Plan:
-    """Read, parse and lower a plan file.
+def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = (), needs_strategy: bool = True,
+              overrides: Sequence[str] = ()) -> Plan:
+    """Read, parse and lower a plan file; with `overrides`, each `FIELD=VALUE` applied as `--set` applies it (the
+    plan's text changed and read again: checked as the plan's own, its errors located in the option).
 
     `model from` reads files inside the plan's directory, or inside one of `allow_paths`
     (the CLI's `--allow-path DIR`), and nowhere else. With `needs_strategy` False a plan without a `strategy`
@@ -43,7 +45,9 @@ def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = (), needs_strat
     Raises:
         PlanError: with located E0xx/E1xx diagnostics.
     """
-    return load_plan_with(path, (), allow_paths=allow_paths, needs_strategy=needs_strategy)
+    if isinstance(overrides, str):                 # one option given bare: its characters are no options
+        raise TypeError("overrides is a list of FIELD=VALUE strings, e.g. [\"workload.batch=256\"]")
+    return load_plan_with(path, tuple(overrides), allow_paths=allow_paths, needs_strategy=needs_strategy)
 
 
 def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = None, *,

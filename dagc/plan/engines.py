@@ -15,9 +15,9 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
-from .base import Frozen
+from .base import Frozen, FrozenMap
 from .output_reserve import SGLANG_NEW_TOKEN_RATIO_INIT
 
 __all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES",
@@ -116,6 +116,12 @@ class EngineTerms(Frozen):
     # from the decode steps, first whenever one forms; admission reserving `output_reserve` × each running request's
     prefill_apart: bool = False
     output_reserve: float = 0.0           # output to come, decaying (SGLang's `new_token_ratio`); 0: none
+
+    @field_validator("glue", mode="after")
+    @classmethod
+    def _frozen_glue(cls, glue: Mapping[str, int]) -> Mapping[str, int]:
+        """The glue map held unchangeable (`FrozenMap`): the engine's own is every plan's."""
+        return glue if isinstance(glue, FrozenMap) else FrozenMap(glue)
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items (a frozen `Cluster` holding these terms is hashed)."""
