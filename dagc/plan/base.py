@@ -6,9 +6,12 @@ and `Plan` derive from: what `dagc.lang.lower` builds cannot be changed afterwar
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Mapping
+from typing import Annotated
 
-__all__ = ["Frozen", "FrozenMap"]
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+__all__ = ["Frozen", "FrozenMap", "FrozenMapping"]
 
 
 class Frozen(BaseModel):
@@ -42,3 +45,7 @@ class FrozenMap(dict[str, int]):
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(sorted(self.items())))
+
+
+# a model's field of such a map: any mapping given, held as a `FrozenMap`
+FrozenMapping = Annotated[Mapping[str, int], AfterValidator(lambda m: m if isinstance(m, FrozenMap) else FrozenMap(m))]

@@ -15,9 +15,9 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 
-from .base import Frozen, FrozenMap
+from .base import Frozen, FrozenMap, FrozenMapping
 from .output_reserve import SGLANG_NEW_TOKEN_RATIO_INIT
 
 __all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES",
@@ -79,7 +79,7 @@ class EngineTerms(Frozen):
     # TensorRT-LLM's graph batch sizes: a speculative step of 11 requests verifying 4 positions each replays the
     # graph of 11); False: the step's tokens (vLLM's `cudagraph_capture_sizes`, 44 there)
     graph_per_request: bool = False
-    glue: Mapping[str, int] = {}          # launches per glue step (dagc.kernels.format.GLUE_STEPS); absent: dagc's
+    glue: FrozenMapping = FrozenMap()     # launches per glue step (dagc.kernels.format.GLUE_STEPS); absent: dagc's
     # Multipliers of a compute op's time in this engine: of a compute-bound op (a prefill's GEMMs) and of a
     # memory-bound one (a decode step's weight and KV reads), blended by how bound the op is
     # (`dagc.cost.cost_model.CostModel.time_scale`). 1: as profiled; a calibration fits them (docs/calibrate.md).
@@ -116,12 +116,6 @@ class EngineTerms(Frozen):
     # from the decode steps, first whenever one forms; admission reserving `output_reserve` × each running request's
     prefill_apart: bool = False
     output_reserve: float = 0.0           # output to come, decaying (SGLang's `new_token_ratio`); 0: none
-
-    @field_validator("glue", mode="after")
-    @classmethod
-    def _frozen_glue(cls, glue: Mapping[str, int]) -> Mapping[str, int]:
-        """The glue map held unchangeable (`FrozenMap`): the engine's own is every plan's."""
-        return glue if isinstance(glue, FrozenMap) else FrozenMap(glue)
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items (a frozen `Cluster` holding these terms is hashed)."""
