@@ -39,6 +39,15 @@ def imported(tmp_path, cfg):
     return load_hf_config(path, AT)
 
 
+def _model(tmp_path, cfg: dict, cluster: str, strategy: str):
+    """The model of a plan reading `cfg` as its config.json, on `cluster`'s fields."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    (tmp_path / "p.moe").write_text(f'model from "m/config.json"\ncluster {{ {cluster} }}\n'
+                                    f'workload {{ batch = 8  prompt = 512  generate = 64 }}\nstrategy {strategy}\n')
+    return load_plan(tmp_path / "p.moe").model
+
+
 def test_ernie_is_read_as_its_mixture(tmp_path):
     fields, diags = imported(tmp_path, ERNIE)
     assert diags == [] and fields["moe"] == {"experts": 64, "top_k": 6, "ffn": 1536, "shared": 2, "shared_ffn": 1536,
@@ -46,11 +55,7 @@ def test_ernie_is_read_as_its_mixture(tmp_path):
 
 
 def test_ernie_parameters_by_hand(tmp_path):
-    (tmp_path / "ernie").mkdir()
-    (tmp_path / "ernie" / "config.json").write_text(json.dumps(ERNIE))
-    (tmp_path / "p.moe").write_text('model from "ernie/config.json"\ncluster { gpus = 4  gpu preset "h100-sxm" }\n'
-                                    'workload { batch = 8  prompt = 512  generate = 64 }\nstrategy tp 4\n')
-    m = load_plan(tmp_path / "p.moe").model
+    m = _model(tmp_path, ERNIE, 'gpus = 4  gpu preset "h100-sxm"', "tp 4")
     h = 2560
     attention = 28 * (2 * h * 20 * 128 + 2 * h * 4 * 128)            # q, o; k, v
     ffn = 3 * h * 1536                                              # a gated expert
@@ -198,11 +203,7 @@ def test_a_dense_mlp_beside_the_experts_is_a_shared_expert(tmp_path, cfg, shared
 
 
 def test_grok2_parameters_by_hand(tmp_path):
-    (tmp_path / "grok").mkdir()
-    (tmp_path / "grok" / "config.json").write_text(json.dumps(GROK2))
-    (tmp_path / "p.moe").write_text('model from "grok/config.json"\ncluster { gpus = 8  gpu preset "h200" }\n'
-                                    'workload { batch = 8  prompt = 512  generate = 64 }\nstrategy tp 8\n')
-    m = load_plan(tmp_path / "p.moe").model
+    m = _model(tmp_path, GROK2, 'gpus = 8  gpu preset "h200"', "tp 8")
     h = 8192
     attention = 64 * (2 * h * 64 * 128 + 2 * h * 8 * 128)
     moe = 64 * (8 * 3 * h * 16384 + 3 * h * 32768 + h * 8)           # 8 experts, the residual MLP, the router
