@@ -37,12 +37,15 @@ def test_decode_instances_share_the_batch_so_their_capacity_is_no_multiple_of_on
 def test_a_binding_decode_pool_gets_no_instance_count_in_the_terminal_or_report(tmp_path):
     from conftest import run_dagc
 
-    assert balance_text((15, 43), 2, 1, "decode") == DECODE_BINDS
+    assert balance_text((15, 43), 2, 1, "decode") == ("at their present shares of the batch the pools' capacities "
+                                                       "balance at 15:43 (prefill:decode instances, `serving.balance`)"
+                                                       ", but " + DECODE_BINDS)
     assert balance_text((5, 1), 1, 1, "prefill").endswith("the prefill pool needs 5 instances")
     (tmp_path / "pd.moe").write_text(PLAN.format(m=1))
     proc = run_dagc("check", "pd.moe", "--no-search", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "the decode pool binds: it serves 9.31 requests/s; " + DECODE_BINDS in proc.stdout
+    assert "the decode pool binds: it serves 9.31 requests/s; at their present shares of the batch" in proc.stdout
+    assert DECODE_BINDS in proc.stdout
     assert "pool needs" not in proc.stdout
     assert run_dagc("compile", "pd.moe", "--no-search", "-q", "-o", str(tmp_path / "out"), cwd=tmp_path).returncode == 0
     (page,) = (tmp_path / "out").rglob("report.md")

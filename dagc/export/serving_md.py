@@ -50,11 +50,12 @@ def balance_text(balance: tuple[int, int], prefill: int, decode: int, binding: s
     one prefill instance's (`instance_ratio`), else the whole-number ratio's — which rounds (to at most 64
     instances a side short of 64:1): until 2026-11-30 two prefill instances at 2.01 to one were said to "need 2
     instances", the 2 they had and which bound, beside "3 prefill instances" on the next line. When the decode
-    pool binds, `DECODE_BINDS`: its instances share one batch, so their count is no ratio of capacities (until
-    2026-11-28 it was said as one: "needs 4 instances" where 4 served 11.06 requests/s, not 4 × 6.27).
+    pool binds, the ratio as it stands and `DECODE_BINDS`: its instances share one batch, so no count of them follows
+    from the ratio (until 2026-11-28 it was said as one: "needs 4 instances" where 4 served 11.06 requests/s, not
+    4 × 6.27).
 
     Example:
-        >>> balance_text((15, 43), 2, 1, "decode") == DECODE_BINDS
+        >>> balance_text((15, 43), 2, 1, "decode").endswith(DECODE_BINDS)
         True
         >>> balance_text((5, 1), 1, 1, "prefill")
         'the pools balance at 5 prefill instances to 1 decode instance (5:1): beside its 1 decode instance, the \
@@ -66,9 +67,10 @@ prefill pool needs 2 instances (1.02, rounded up to whole instances)'
         'the pools balance at 2.01 prefill instances to 1 decode instance: beside its 1 decode instance, the \
 prefill pool needs 3 instances (2.01, rounded up to whole instances)'
     """
-    if binding == "decode":
-        return DECODE_BINDS
     n, d = balance
+    if binding == "decode":     # the ratio as it stands (SPEC 11.3; until 2026-12-03 in report.json alone), no count
+        return (f"at their present shares of the batch the pools' capacities balance at {n}:{d} (prefill:decode "
+                f"instances, `serving.balance`), but {DECODE_BINDS}")
     k = n / d if ratio is None else ratio           # prefill instances per decode instance
     said = f"1 prefill instance to {_instances(1 / k, 'decode')}" if k <= 1 else \
         f"{_instances(k, 'prefill')} to 1 decode instance"
