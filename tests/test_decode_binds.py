@@ -50,5 +50,6 @@ def test_a_binding_decode_pool_gets_no_instance_count_in_the_terminal_or_report(
     assert run_dagc("compile", "pd.moe", "--no-search", "-q", "-o", str(tmp_path / "out"), cwd=tmp_path).returncode == 0
     (page,) = (tmp_path / "out").rglob("report.md")
     md = " ".join(page.read_text().split())
-    assert "the **decode pool binds** (9.31 requests/s)." in md and "pool needs" not in md
+    assert "the **decode pool binds** (9.31 requests/s); at their present shares of the batch the pools' capacities " \
+        "balance at" in md and "pool needs" not in md
     assert "more decode instances (each holding fewer requests, so stepping faster)" in md

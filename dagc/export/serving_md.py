@@ -260,7 +260,8 @@ def pooled_summary(r: StrategyResult) -> list[str]:
         balance = balance_text(f.balance, *pool_instances(pooled), f.binding_pool, instance_ratio(pooled))
         lines[0] = lines[0][:-1] + (f"; {ttft_parts(r)}; the **{f.binding_pool} pool binds** "
                                     f"({f.served_requests_per_s:,.2f} requests/s)"
-                                    + (f"; {balance}." if f.binding_pool == "prefill" else "."))
+                                    + (f"; {balance}." if f.binding_pool == "prefill" else
+                                       f"; {balance.partition(', but ')[0]}."))
     if f is not None:
         lines.append(_to_change(r))
     lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | serves at most | memory use |",
