@@ -158,10 +158,14 @@ def refusals(d: Degrees) -> list[Refusal]:
     whole stages (E713); MXFP4 weights on an AMD GPU before gfx95 (E734)."""
     out = []
     if d.cp > 1:
+        # a prefill pool's server may shard it (`--enable-kv-cache-sharding`), which dagc does not write: said so,
+        # not left to read as a contradiction (until 2026-12-03)
+        pool = (" — a prefill pool's server, where SGLang can shard it, but dagc does not launch that sharding (its "
+                "conditions are not mapped)") if d.role is PoolRole.PREFILL else ""
         out.append(Refusal("E712", f"SGLang: --attn-cp-size {d.cp} (with --enable-prefill-cp) splits each prompt "
                            "but keeps the whole KV cache on every CP rank (it shards it only on disaggregated prefill "
                            f"workers, --enable-kv-cache-sharding), where dagc's `cp {d.cp}` holds 1/{d.cp} of it on "
-                           "each", "cp"))
+                           f"each{pool}", "cp"))
     if d.has_experts and d.edp > 1:
         out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp-size {d.group} GPUs of a stage (EP × MoE TP "
                            f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "

@@ -123,7 +123,8 @@ SGLang (0.5.23) has attention context parallelism (`--attn-cp-size C --enable-pr
 splits each prompt over C ranks, but keeps the whole KV cache on every one of them (it shards it
 only on the prefill workers of disaggregated serving, `--enable-kv-cache-sharding`), where dagc's
 `cp C` holds 1/C of the KV cache on each rank and costs its memory so. dagc does not print figures
-SGLang would not run.
+SGLang would not run. A disaggregated prefill pool is refused too, the message saying so: SGLang's sharding there
+is not launched by dagc (its conditions, an MLA model with EP over the whole stage on DeepEP, are not mapped).
 
 Bad:
     strategy tp 2 cp 4 ; ep 8
