@@ -420,14 +420,15 @@ def test_report_has_a_launch_section(tmp_path):
 def test_report_says_when_the_plan_names_a_release_other_than_the_flags(tmp_path):
     """report.md's Launch section says, as `dagc launch` does, when the plan names another release of an engine than
     the one its flags are of: `engine = sglang@0.5.2` beside SGLang 0.5.23's flags (until 2026-11-30 it said nothing,
-    and `dagc launch` nothing either for any 0.5 release); the other engines' lines are unchanged."""
+    and `dagc launch` nothing either for any 0.5 release). A plan that names its engine gets that engine's commands
+    alone, as `dagc launch` prints them (until 2026-12-03 every engine's, vLLM's first)."""
     from dagc.export.launch import launch_md
     text = plan_text(strategy="strategy tp 8").replace("engine = pytorch", "engine = sglang@0.5.2", 1)
     assert "sglang@0.5.2" in text
     section = "\n".join(launch_md(check(load_plan_text(text))[0]))
     assert ("- **SGLang** — flags of SGLang 0.5.23 (the plan names sglang@0.5.2, which may not take them) — 1 node:"
             in section)
-    assert "- **vLLM** — flags of vLLM 0.33.0 — 1 node:" in section
+    assert "**vLLM**" not in section and "on SGLang, the engine the plan serves with" in section
     patched = "\n".join(launch_md(check(load_plan_text(text.replace("0.5.2", "0.5.23")))[0]))
     assert "the plan names" not in patched
 

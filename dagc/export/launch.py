@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..launch.engines import launch_result, unchecked_release
+from ..launch.engines import ENGINES, launch_result, unchecked_release
 from ..launch.file_names import STEM_HASH, STEM_MAX
 from ..launch.launch import OWN_HEADER_END, GeneratedFile, Launch, shown_commands
 from ..launch.scripts import SHEBANG, command_scripts
@@ -172,13 +172,19 @@ def _engine_md(x: Launch, named: Engine) -> list[str]:
 
 
 def launch_md(r: StrategyResult) -> list[str]:
-    """The Launch section of a valid strategy's report; nothing for an invalid one."""
-    launches = launch_result(r)
+    """The Launch section of a valid strategy's report; nothing for an invalid one. A plan that names its engine
+    gets that engine's commands alone, as `dagc launch` prints them (until 2026-12-03 every engine's, vLLM's first,
+    their memory flags from another engine's figures)."""
+    engine = r.plan.cluster.engine.name
+    named = "cluster.engine" in r.plan.spans and engine in ENGINES
+    launches = launch_result(r, (engine,) if named else ENGINES)
     if not launches:
         return []
     model = launches[0].model
+    which = (f"on {launches[0].name}, the engine the plan serves with (`dagc launch --engine` writes another's)"
+             if named else "on each serving engine")
     lines = ["## Launch", "",
-             "The commands that start this strategy on each serving engine, from `dagc launch` (which also "
+             f"The commands that start this strategy {which}, from `dagc launch` (which also "
              "names the nearest strategy an engine can run when it cannot; docs/launch.md). "
              f"Model path: {md_code(model.text)} — {md_prose(model.why)}.", ""]
     for x in launches:
