@@ -288,12 +288,17 @@ def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     """A disaggregated candidate with the figures `check` gives its printed text (None: the full check
     rejects it): both pools analysed in full (`dagc.verdict.pools.check_pools`); with `batch = max`, at
     the candidate's batch, as `--set workload.batch=…` checks it."""
-    if c.batch is not None:
+    # under an overlap the search's batch is an estimate: the largest as `check` chooses it (its schedule's), as an
+    # aggregated row's is (`dagc.search.rescore.exact_figures`; until 2026-12-03 a row kept 224 where check gives 280)
+    chosen = c.batch is not None and plan.workload.batch_max and c.overlap is not Overlap.NONE
+    if c.batch is not None and not chosen:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": c.batch,
                                                                                     "batch_max": False})})
     checked = check_pools(plan, c.strategy)
     if checked.metrics is None or any(d.is_error for d in checked.diagnostics):
         return None
+    batch, binding = (checked.plan.workload.batch, binding_of((), checked.plan.workload)) if chosen else \
+        (c.batch, c.binding)
     metrics = checked.metrics.like(c.metrics)
     fractions = [p.analysis.memory.worst.fraction for p in checked.pools if p.analysis.memory is not None]
     full = fuller(MemoryFigures.of(p.analysis.memory) for p in checked.pools if p.analysis.memory is not None)
@@ -301,6 +306,6 @@ def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
                                  metrics=metrics, meets_requirements=checked.verdict.meets_requirements is not False,
                                  score=OBJECTIVES[objective].score_of(metrics, c.gpus),
                                  memory_fraction=max(fractions, default=math.nan), exact=True, memory_figures=full,
-                                 binding=c.binding if c.batch is not None else binding_of(checked.requirements,
-                                                                                             plan.workload),
-                                 batch=c.batch, misses=misses(checked.requirements)), plan)
+                                 binding=binding if c.batch is not None else binding_of(checked.requirements,
+                                                                                           plan.workload),
+                                 batch=batch, misses=misses(checked.requirements)), plan)
