@@ -9,8 +9,8 @@ import dataclasses
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import Overlap
-from dagc.search.result import Candidate
 from dagc.search.pooled import exact_pooled
+from dagc.search.result import Candidate
 from dagc.verdict.pools import check_pools
 
 PLAN = """model preset "qwen3-30b-a3b"
