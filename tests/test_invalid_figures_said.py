@@ -29,3 +29,18 @@ def test_its_figures_are_said_not_to_be_a_deployments():
                                        "judged on them")
     [ok] = check(load_plan_text(TEXT.replace("gpus = 1", "gpus = 2").replace("tp 1", "tp 2")))
     assert ok.valid and ok.figures_requests_text is None
+
+
+def test_a_requirement_is_not_judged_on_an_invalid_strategys_figures_in_the_summary():
+    """report.md's summary went on "`ttft <= 2 s` is not met: the strategy gives 5.946 s" for a strategy whose figures
+    it says are not a deployment's (2026-12-03)."""
+    [r] = check(load_plan_text(TEXT.replace("strategy tp 1", "require { ttft <= 2 s }\nstrategy tp 1")))
+    said = "\n".join(summary_md(r))
+    assert "**Meets the requirements: no.** A strategy that is not correct cannot be deployed" in said
+    assert "is not met" not in said and "5.9" not in said.partition("Meets the requirements")[2].partition("\n")[0]
+
+
+def test_one_gpu_is_said_as_one():
+    [r] = check(load_plan_text(TEXT))
+    (e,) = [d for d in r.diagnostics if d.code == "E402"]
+    assert "at least about 1 GPU, which this one holds)" in e.hint          # was "which these 1 hold"

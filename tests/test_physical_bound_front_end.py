@@ -58,7 +58,7 @@ def test_a_target_below_the_roofline_is_bounded_by_the_roofline_alone():
     [n604] = found["N604"]
     [w506] = found["W506"]
     assert n604 == ("`ttft <= 5 ms` cannot be met by any strategy on this cluster at the plan's bf16 weights and KV "
-                    "cache: even at 100 % efficiency on all 1 GPU in one replica the TTFT is at least 18.04 ms")
+                    "cache: even at 100 % efficiency on its one GPU the TTFT is at least 18.04 ms")
     # (was 210 ms: 202 ms of it fitted)
     assert w506.endswith("on its TTFT: for this strategy, even at 100 % efficiency at the plan's bf16 weights and KV "
                          "cache, it is at least 18.04 ms")

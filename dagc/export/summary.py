@@ -145,6 +145,8 @@ def _failed(r: StrategyResult, failed: list[RequirementResult], cited: set[int],
 
 
 def _requirements(r: StrategyResult, cited: set[int]) -> list[str]:
+    if not r.verdict.correct:       # no requirement is judged on its figures (until 2026-12-03 each was, "not met: …")
+        return ["- " + _requirements_met(r)]
     failed = [q for q in r.requirements if q.met is False]
     why = r.load.not_carried_because if r.load is not None and r.verdict.correct else None
     if failed:         # the traffic not carried said once: by the lines it makes unmet (a queue that grows), else after

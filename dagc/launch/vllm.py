@@ -304,7 +304,7 @@ def _speculative_flags(s: Setup) -> list[str]:
     return [] if config is None else ["--speculative-config", json.dumps(config, separators=(",", ":"))]
 
 
-def _serving_notes(v: Serving | None) -> list[str]:
+def _serving_notes(v: Serving | None, hip: bool = False) -> list[str]:
     if v is None:
         return []
     engine = "each data-parallel engine (one attention-DP rank)" if v.ranks > 1 else v.unit_text
@@ -315,7 +315,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
               "does not fit the step, as dagc does; vllm/v1/core/sched/scheduler.py)")
     return [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {engine} runs up to "
             f"{count_text(v.requests, 'request')} ({v.share_text}) of up to {v.max_len:,} tokens, in steps of at "
-            f"most {v.chunk:,} tokens, {steps}; {graphs_note(v)}",
+            f"most {v.chunk:,} tokens, {steps}; {graphs_note(v, hip)}",
             f"--gpu-memory-utilization {fraction_text(v.usable_fraction)}: vLLM's share of each GPU's total memory "
             f"(weights, activations, KV cache, its CUDA graphs and buffers) = ({v.top_word} − reserve) / capacity, "
             f"{v.capacity_text}", *v.limit_notes]
@@ -378,7 +378,7 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
         notes.append(f"layer split {list(s.d.split)} differs from vLLM's default "
                      f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")
     spec = speculative_config(s)
-    return commands, [], notes + _serving_notes(s.serving) + speculative_notes(
+    return commands, [], notes + _serving_notes(s.serving, s.d.vendor is Vendor.AMD) + speculative_notes(
         s.d.speculative, s.d.mtp, "vllm", str(spec.get("model", "")) if spec else "") + eplb.notes(
         s.d, "vLLM", "--enable-eplb --eplb-config, flags of vLLM 0.33.0", EPLB_HOW, EPLB)
 

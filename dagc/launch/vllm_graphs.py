@@ -33,7 +33,7 @@ def capture_size(requests: int, chunk: int) -> int:
     return min(size, chunk)
 
 
-def graphs_note(v: Serving) -> str:
+def graphs_note(v: Serving, hip: bool = False) -> str:
     """The serving note's words on CUDA graphs: the size captured (`capture_size`; with speculative decoding in tokens,
     the requests × the positions each verifies) and the steps they run.
 
@@ -51,4 +51,4 @@ def graphs_note(v: Serving) -> str:
         f"{count_text(size, 'token')} ({count_text(v.requests, 'request')} × {v.query_len} verified positions)"
     runs = "are captured, and its prefill steps, larger, run without them" if v.mode.role is PoolRole.PREFILL \
         else "cover its decode steps"
-    return f"CUDA graphs up to {graphs} {runs}"
+    return f"{'HIP' if hip else 'CUDA'} graphs up to {graphs} {runs}"      # ROCm's on an AMD GPU

@@ -199,8 +199,10 @@ def cluster_bound_notes(plan: Plan) -> Iterator[Diagnostic]:
                        f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)} each")
         else:
             batch = ", at any batch," if plan.workload.batch_max else ""
+            n = plan.cluster.gpus
+            gpus = "its one GPU" if n == 1 else f"all {n:,} GPUs in one replica"        # not "all 1 GPU in one replica"
             message = (f"`{req.text}` cannot be met by any strategy on this cluster at {precision_text(plan.model)}: "
-                       f"even at 100 % efficiency on all {count_text(plan.cluster.gpus, 'GPU')} in one replica{batch}"
+                       f"even at 100 % efficiency on {gpus}{batch}"
                        f"{alone_text(req)} the {metric_name(req)} is {'at least' if lower else 'at most'} "
                        f"{bound_text(value, req)}{any_load_text(req)}")
         yield diag("N604", Severity.NOTE, message, req.span,

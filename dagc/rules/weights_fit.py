@@ -72,7 +72,7 @@ def weights_beyond_cluster(plan: Plan, capacity: float, reserve: float) -> str |
     eight = sum(n * min(bytes_per_param(m, k), 1.0) for k, n in params_by_category(m).items())
     if eight < weights:
         need = math.ceil(eight / usable)
-        fits = f", which these {gpus:,} hold" if need <= gpus else ""
+        fits = ("" if need > gpus else ", which this one holds" if gpus == 1 else f", which these {gpus:,} hold")
         hint += (f"; or 8-bit weights (`weights = fp8`: {format_bytes(eight)}, at least about "
                  f"{count_text(need, 'GPU')}{fits})")
     return hint + "; or a GPU with more memory"
