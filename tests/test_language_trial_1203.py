@@ -72,3 +72,11 @@ def test_a_custom_gpu_whose_fp8_peak_is_below_its_bf16_one_is_e107():
         assert d.message.startswith(f'gpu "x": `{key}` is below') and d.span.text.startswith(key), extra
     fine = gpu.format(extra="fp8_flops = 1800 TFLOPS  fp4_flops = 3.6 PFLOPS")
     assert "E107" not in _codes(plan_text(cluster=f"cluster {{ gpus = 8  {fine} }}"))
+
+
+def test_a_product_written_with_times_or_a_star_is_hinted_as_its_product():
+    for written in ("2 × 8", "2*8", "2 * 8"):
+        diags = _codes(plan_text(cluster=f'cluster {{ gpus = {written}  gpu preset "h100-sxm" }}'))
+        (d,) = [x for ds in diags.values() for x in ds]
+        assert d.hint == (f"`{written}` is not read as a number: write `gpus = 16` (2 × 8), the GPUs in all; "
+                          "`gpus_per_node = 8` says a node's"), written          # was "remove it"

@@ -6,8 +6,10 @@ or C escape a quote: dagc's strings have no escapes, so that quote ends the stri
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
+from .hints import count_multiplier_hint
 from .lookalikes import lookalike_hint
 
 __all__ = ["escaped_quote_hint", "typography_hint"]
@@ -32,6 +34,8 @@ def typography_hint(text: str, pos: int) -> str | None:
     ch = text[pos] if pos < len(text) else ""
     if (escaped := escaped_quote_hint(text, pos)) is not None:      # any character right after a `\"`
         return escaped
+    if ch in "×*" and (product := _product_hint(text, pos)) is not None:     # `gpus = 2 × 8`, `2*8`
+        return product
     if ch and ch in _DOUBLE + _SINGLE:
         line = text[pos + 1:].split("\n", 1)[0]
         closing = next((i for i, c in enumerate(line) if c in _DOUBLE + _SINGLE + '"'), None)
@@ -65,3 +69,20 @@ def escaped_quote_hint(text: str, pos: int) -> str | None:
     fixed = line[first + 1:last].replace('\\"', "'") if first < at - 1 <= last else ""
     said = f": `\"{fixed}\"`" if fixed and len(fixed) <= 80 else ""
     return f"a string has no escapes: the `\\\"` before `{word}` ends it; write quotes inside a name as `'`{said}"
+
+
+def _product_hint(text: str, pos: int) -> str | None:
+    """The hint for a product written with `×` or `*` after a field's number (`gpus = 2 × 8`, `2*8`), as
+    `dagc.lang.hints.count_multiplier_hint` gives `2x8`'s: until 2026-12-03 "remove it", which left `gpus = 2 8`.
+
+    Example:
+        >>> _product_hint("cluster { gpus = 2 × 8 }", 19)
+        "`2 × 8` is not read as a number: write `gpus = 16` (2 × 8), the GPUs in all; `gpus_per_node = 8` says a node's"
+    """
+    before = re.search(r"(?<![\w.-])([A-Za-z_][\w.-]*)[ \t]*=[ \t]*(\d{1,6})[ \t]*\Z", text[:pos])
+    after = re.match(r"[ \t]*(\d{1,6})(?!\w)", text[pos + 1:])
+    if before is None or after is None:
+        return None
+    hint = count_multiplier_hint(before[2], f"x{after[1]}", f"{before[1]} =")
+    written = text[before.start(2):pos + 1 + after.end(1)]
+    return None if hint is None else hint.replace(f"`{before[2]}x{after[1]}`", f"`{written}`", 1)
