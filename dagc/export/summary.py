@@ -62,8 +62,7 @@ _TIMES = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.GPUS)     
 
 
 def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu: bool = False) -> str:
-    """A metric (SI) in the unit of the plan's requirement on it, if it has one, else in a default
-    unit: throughputs in tokens/s, times adaptive, memory as a share of the GPU."""
+    """A metric (SI) in its requirement's unit, else tokens/s, an adaptive time or a share of the GPU."""
     if value is None:
         return "—"
     for req in plan.steady_requirements:
@@ -184,8 +183,7 @@ def _requirements_met(r: StrategyResult) -> str:
 
 
 def optimal_note(r: StrategyResult) -> str:
-    """The evidence of the optimal verdict in words: the verdict's note, as `dagc check` prints it (the
-    same figures, the same caveats), or why there is none."""
+    """The optimal verdict's evidence in words, as `dagc check` prints it, or why there is none."""
     return _note_of(r.optimality, r)
 
 
