@@ -20,7 +20,7 @@ from .degrees import Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
 from .serving import Serving, fraction_text
-from .sglang_gpu import mxfp4_refusal
+from .sglang_gpu import cp_refusal, mxfp4_refusal
 from .sglang_pd import PD, PD_FLAGS, ROUTER_FLAGS, bootstrap_port, http_port
 from .speculative import draft_placeholder, notes as speculative_notes
 
@@ -156,16 +156,7 @@ def refusals(d: Degrees) -> list[Refusal]:
     its speculative decoding's limits (E714); two-batch overlap where it has none (E715); EPLB with
     EP 1 or for a model it does not balance (E707); stages that do not take whole nodes, nor nodes
     whole stages (E713); MXFP4 weights on an AMD GPU before gfx95 (E734)."""
-    out = []
-    if d.cp > 1:
-        # a prefill pool's server may shard it (`--enable-kv-cache-sharding`), which dagc does not write: said so,
-        # not left to read as a contradiction (until 2026-12-03)
-        pool = (" — a prefill pool's server, where SGLang can shard it, but dagc does not launch that sharding (its "
-                "conditions are not mapped)") if d.role is PoolRole.PREFILL else ""
-        out.append(Refusal("E712", f"SGLang: --attn-cp-size {d.cp} (with --enable-prefill-cp) splits each prompt "
-                           "but keeps the whole KV cache on every CP rank (it shards it only on disaggregated prefill "
-                           f"workers, --enable-kv-cache-sharding), where dagc's `cp {d.cp}` holds 1/{d.cp} of it on "
-                           f"each{pool}", "cp"))
+    out = cp_refusal(d)
     if d.has_experts and d.edp > 1:
         out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp-size {d.group} GPUs of a stage (EP × MoE TP "
                            f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
