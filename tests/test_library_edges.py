@@ -21,6 +21,8 @@ def test_an_engines_glue_map_cannot_be_changed_through_a_plan():
     with pytest.raises(TypeError):
         plan.cluster.engine.terms.glue.update({"rope": 100})
     assert dagc.load_plan(QWEN).cluster.engine.terms.glue["rope"] == 1
+    with pytest.raises(TypeError):             # a built-in kernel profile's glue map, every plan's too
+        plan.cluster.kernels.glue["rope"] = 100
     copy = pickle.loads(pickle.dumps(plan))            # a worker process's copy, by value
     assert copy.cluster.engine.terms.glue == plan.cluster.engine.terms.glue and hash(copy.cluster) == hash(plan.cluster)
 

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import ArrayLike
 
+from ..plan.base import FrozenMap
 from ..plan.cluster import FusedMoe, Gpu, KernelTimes, Seconds
 from ..plan.model import DType
 from .format import MEMORY_OPS, MemoryOp, ProfileFile, Provenance
@@ -144,7 +145,7 @@ class KernelProfile(KernelTimes):
                            ("bf16_flops_per_s", peaks.bf16), ("fp8_flops_per_s", peaks.fp8),
                            ("fp4_flops_per_s", peaks.fp4),
                            ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(measured.tables)), ("_digest", digest),
-                           ("_memo", {}), ("_fused", dict(measured.fused or {})), ("glue", dict(glue or {})),
+                           ("_memo", {}), ("_fused", dict(measured.fused or {})), ("glue", FrozenMap(glue or {})),
                            ("_all_reduce", dict(measured.all_reduce or {}))):
             object.__setattr__(self, key, value)
 
