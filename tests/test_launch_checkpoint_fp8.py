@@ -66,3 +66,22 @@ def test_bf16_weights_and_natively_fp8_presets_keep_their_ids():
     assert model_path(ds).text == "deepseek-ai/DeepSeek-V3"
     assert set(FP8_IDS) <= set(HF_IDS)
     assert all(v.endswith("-FP8") and v.startswith(HF_IDS[k].split("/")[0] + "/") for k, v in FP8_IDS.items())
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang"])
+def test_fp8_weights_beside_mxfp4_experts_are_no_online_quantization(engine):
+    """gpt-oss with `weights = fp8`: its checkpoint says mxfp4 (the experts'), which `--quantization fp8` contradicts
+    and both engines refuse at start (their `_verify_quantization`); a checkpoint of those dtypes is named instead
+    (a quantization trial, 2026-12-03)."""
+    _, x = _launch("gpt-oss-120b", engine)
+    server = x.commands[0].argv
+    assert "--quantization" not in server and "/path/to/gpt-oss-120b-FP8" in server
+    assert any("with fp8 weights and mxfp4 experts (its own: bf16 weights and mxfp4 experts)" in n for n in x.notes)
+
+
+def test_the_experts_dtype_written_out_is_the_same_checkpoint():
+    """`moe { weights = fp8 }` beside `weights = fp8` costs as `weights = fp8` alone, and launches as it: the
+    published fp8 checkpoint (was the bf16 id's placeholder, with no fp8 at all)."""
+    plan = load_plan_text(PLAN.format(model="qwen3-235b-a22b", kv="moe { weights = fp8 }"))
+    (x,) = launch_result(check(plan)[0], ("vllm",))
+    assert model_path(plan).text == "Qwen/Qwen3-235B-A22B-FP8" and "Qwen/Qwen3-235B-A22B-FP8" in x.commands[0].argv

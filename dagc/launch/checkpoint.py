@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from ..lang.model import model_from_preset
-from ..plan.model import DType
+from ..plan.model import DType, Model
 from ..plan.plan import Plan
 
 __all__ = ["FP8_IDS", "Checkpoint", "checkpoint", "preset_with_dtypes", "published_fp8", "safe_path"]
@@ -58,7 +58,8 @@ def preset_with_dtypes(plan: Plan) -> bool:
         own = model_from_preset(name)
     except KeyError:
         return False
-    return plan.model.model_copy(update={"weights": own.weights, "kv_cache": own.kv_cache}) == own
+    moe = plan.model.moe.model_copy(update={"weights": own.moe.weights})     # `moe { weights }` written: a dtype too
+    return plan.model.model_copy(update={"weights": own.weights, "kv_cache": own.kv_cache, "moe": moe}) == own
 
 
 def published_fp8(plan: Plan) -> str | None:
@@ -74,7 +75,7 @@ def published_fp8(plan: Plan) -> str | None:
         'Qwen/Qwen3-235B-A22B-FP8'
     """
     name = plan.model.name
-    if name not in FP8_IDS or plan.model.weights is not DType.FP8 or not preset_with_dtypes(plan):
+    if name not in FP8_IDS or _dtypes(plan.model) != (DType.FP8, DType.FP8) or not preset_with_dtypes(plan):
         return None
     return FP8_IDS[name] if model_from_preset(name).weights in (DType.BF16, DType.FP16) else None
 
@@ -95,17 +96,20 @@ def checkpoint(plan: Plan, engine: str, model_id: str, known: bool) -> Checkpoin
     yaml, path, notes = "", None, []
     model = plan.model
     if known:
-        own = model_from_preset(model.name).weights
-        if model.weights != own:
-            if model.weights is DType.FP8 and engine in ONLINE_FP8 and own in (DType.BF16, DType.FP16):
+        # the weights' dtypes, the experts' apart (gpt-oss's mxfp4): until 2026-12-03 the experts' were not compared,
+        # and gpt-oss with fp8 weights got `--quantization fp8`, which its mxfp4 checkpoint's config refuses at start
+        own, want = _dtypes(model_from_preset(model.name)), _dtypes(model)
+        if want != own:
+            sixteen = (DType.BF16, DType.FP16)
+            if want == (DType.FP8, DType.FP8) and engine in ONLINE_FP8 and own[0] in sixteen and own[1] in sixteen:
                 flags += ONLINE_FP8[engine]
-                notes.append(f"--quantization fp8: the engine quantizes {model_id}'s {own.value} weights to fp8 as it "
-                             "loads them, the weights dagc costs")
+                notes.append(f"--quantization fp8: the engine quantizes {model_id}'s {own[0].value} weights to fp8 as "
+                             "it loads them, the weights dagc costs")
             else:
-                path = _placeholder(model_id, model.weights)
+                path = _placeholder(model_id, model.weights if want[0] == want[1] or want[0] != own[0] else want[1])
                 how = "NVIDIA ModelOpt" if engine == "trtllm" else "a quantizer the engine reads"
-                notes.append(f"{path}: a {model.weights.value} checkpoint of {model_id} (whose own weights are "
-                             f"{own.value}), made with {how}; dagc costs {model.weights.value} weights")
+                notes.append(f"{path}: a checkpoint of {model_id} with {_dtype_text(want)} (its own: "
+                             f"{_dtype_text(own)}), made with {how}; dagc costs these")
     if model.kv_cache is DType.FP8:
         if engine == "trtllm":
             yaml = f"  dtype: {KV_FP8[engine]}\n"
@@ -115,6 +119,18 @@ def checkpoint(plan: Plan, engine: str, model_id: str, known: bool) -> Checkpoin
         notes.append(f"KV cache {model.kv_cache.value}: dagc writes no KV-cache dtype for it; the engine's "
                      "default (the model's dtype) applies, so the KV cache takes more memory than dagc counts")
     return Checkpoint(tuple(flags), yaml, path, tuple(notes))
+
+
+def _dtypes(model: Model) -> tuple[DType, DType]:
+    """A model's weights' dtype and its routed experts' (`Model.expert_weights`: the weights' unless `moe { weights }`
+    says another)."""
+    return model.weights, model.expert_weights
+
+
+def _dtype_text(dtypes: tuple[DType, DType]) -> str:
+    """`fp8 weights`, or `fp8 weights and mxfp4 experts` where they differ."""
+    weights, experts = dtypes
+    return f"{weights.value} weights" + ("" if experts == weights else f" and {experts.value} experts")
 
 
 def _placeholder(model_id: str, dtype: DType) -> str:
