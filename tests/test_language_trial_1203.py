@@ -80,3 +80,19 @@ def test_a_product_written_with_times_or_a_star_is_hinted_as_its_product():
         (d,) = [x for ds in diags.values() for x in ds]
         assert d.hint == (f"`{written}` is not read as a number: write `gpus = 16` (2 × 8), the GPUs in all; "
                           "`gpus_per_node = 8` says a node's"), written          # was "remove it"
+
+
+def test_an_int4_kv_cache_is_e104_and_int4_weights_run_at_the_16_bit_peak():
+    """A quantization trial (2026-12-03): `kv_cache = int4` was priced at half a byte a value that no engine keeps
+    (its launch left the engine's 16-bit default, 4× the memory); int4 weights ran at the fp8 peak, as fast as fp8,
+    where the engines' int4 kernels (W4A16) run at the 16-bit one."""
+    (d,) = _codes(plan_text(model='model preset "mixtral-8x7b" { kv_cache = int4 }'))["E104"]
+    assert d.message == "a KV cache in `int4` is not modelled: no engine dagc launches keeps one"
+    from dagc.plan.cluster import peak_flops
+    from dagc.plan.model import DType
+    from dagc.plan.presets import GPU_PRESETS
+    h100 = GPU_PRESETS["h100-sxm"]
+    assert peak_flops(h100.flops_16bit, h100.flops_8bit, DType.INT4) == h100.flops_16bit == 989e12
+    int4 = _codes(plan_text(model='model preset "mixtral-8x7b" { weights = int4 }'))
+    (w,) = int4["W509"]
+    assert w.message.startswith("int4 weights on `h100-sxm`, which has no int4 compute the engines use")

@@ -116,8 +116,9 @@ def checkpoint(plan: Plan, engine: str, model_id: str, known: bool) -> Checkpoin
         else:
             flags += ["--kv-cache-dtype", KV_FP8[engine]]
     elif model.kv_cache not in (DType.BF16, DType.FP16):
+        more = "more" if model.kv_cache.bytes < 2 else "less"        # an fp32 cache: the engine's 16 bits, less
         notes.append(f"KV cache {model.kv_cache.value}: dagc writes no KV-cache dtype for it; the engine's "
-                     "default (the model's dtype) applies, so the KV cache takes more memory than dagc counts")
+                     f"default (16 bits) applies, so the KV cache takes {more} memory than dagc counts")
     return Checkpoint(tuple(flags), yaml, path, tuple(notes))
 
 

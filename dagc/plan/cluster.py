@@ -87,18 +87,23 @@ class Gpu(Frozen):
 
 def peak_flops(flops_16bit: float, flops_8bit: float | None, dtype: DType, flops_4bit: float | None = None) -> float:
     """Peak dense FLOP/s of a GPU for `dtype`: the 4-bit peak for fp4 types (nvfp4, mxfp4) when the
-    GPU has fp4 units, else the 16-bit peak (weight-only: dequantised to 16 bits, SPEC 12); the 8-bit
-    peak for other ≤ 8-bit types when the GPU has 8-bit units; half the 16-bit peak for fp32; the
-    16-bit peak otherwise.
+    GPU has fp4 units, else the 16-bit peak (weight-only: dequantised to 16 bits, SPEC 12); the 16-bit peak for
+    int4 on every GPU (no tensor cores compute int4 with the activations the engines' int4 kernels take, 16-bit: until
+    2026-12-03 priced at the 8-bit peak, as fast as fp8); the 8-bit peak for other ≤ 8-bit types when the GPU has
+    8-bit units; half the 16-bit peak for fp32; the 16-bit peak otherwise.
 
     Example:
         >>> peak_flops(989e12, 1979e12, DType.FP8), peak_flops(989e12, None, DType.FP8), peak_flops(2, None, DType.FP32)
         (1979000000000000.0, 989000000000000.0, 1.0)
         >>> peak_flops(2250e12, 4500e12, DType.NVFP4, 9000e12), peak_flops(989e12, 1979e12, DType.MXFP4)
         (9000000000000000.0, 989000000000000.0)
+        >>> peak_flops(989e12, 1979e12, DType.INT4)
+        989000000000000.0
     """
     if dtype.is_fp4:
         return flops_4bit or flops_16bit
+    if dtype is DType.INT4:         # weight-only on every GPU (W4A16: the engines' int4 kernels, Marlin, Machete)
+        return flops_16bit
     if dtype.is_8bit_or_less and flops_8bit:
         return flops_8bit
     if dtype is DType.FP32:

@@ -24,7 +24,9 @@ def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
     8-bit weights and runs its matmuls at the 16-bit peak, and a GPU without fp4 tensor cores (every GPU
     before Blackwell: A100, H100, H200, MI300X) runs nvfp4 and mxfp4 weights weight-only, dequantised to
     16 bits, at the 16-bit peak too (not at its fp8 peak); dagc's cost model does the same, so the figures
-    are right, and slower than the dtype suggests. Where the engine cannot load the format at all,
+    are right, and slower than the dtype suggests. int4 weights run weight-only on every GPU (W4A16: the engines'
+    int4 kernels, Marlin and Machete, take 16-bit activations), so they are said on every GPU. Where the engine cannot
+    load the format at all,
     `dagc launch` refuses it (E729: TensorRT-LLM's NVFP4 on a GPU before Blackwell).
 
     Bad:
@@ -48,12 +50,15 @@ def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
     if not parts:
         return
     fp4 = any(d.is_fp4 for d, _ in weights)
-    has = ("fp4 compute" if gpu.flops_8bit else "fp8 or fp4 compute") if fp4 else "fp8 compute"
-    how = "weight-only, dequantised to 16 bits," if fp4 else "dequantised,"
+    int4 = any(d is DType.INT4 for d, _ in weights)
+    has = "int4 compute the engines use (their int4 kernels take 16-bit activations)" if int4 else \
+        ("fp4 compute" if gpu.flops_8bit else "fp8 or fp4 compute") if fp4 else "fp8 compute"
+    how = "weight-only, dequantised to 16 bits," if fp4 or int4 else "dequantised,"
     yield diag("W509", Severity.WARNING,
                f"{' and '.join(parts)} on {code(gpu.name)}, which has no {has}: dagc prices them {how} "
                f"with the matmuls at the 16-bit peak ({exact_text(gpu.flops_16bit, Dimension.COMPUTE)})",
                ctx.plan.span_of(weights[0][1] if weights else "model.kv_cache"),
+               "expect 16-bit speed: fp8 weights run at the fp8 peak on a GPU with fp8 units" if int4 else
                "expect 16-bit speed, or use a GPU with fp4 units (b200, b300, gb200, gb300)" if fp4 else
                "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
 
@@ -61,6 +66,8 @@ def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
 def _without_units(dtype: DType, flops_8bit: float | None, flops_4bit: float | None) -> bool:
     """Whether a GPU with these peaks has no compute units for weights of `dtype` (SPEC 12: fp4 types run on fp4
     units only, other types of 8 bits or less on fp8 units)."""
+    if dtype is DType.INT4:             # no GPU computes the engines' W4A16 in int4 (`peak_flops`)
+        return True
     return not flops_4bit if dtype.is_fp4 else dtype.is_8bit_or_less and not flops_8bit
 
 
