@@ -135,7 +135,7 @@ def test_nvfp4_on_hopper_with_trtllm_is_refused_by_check_and_launch_alike():
     assert e.message == ("TensorRT-LLM: NVFP4 weights run on Blackwell GPUs only (its hardware support matrix, "
                          "docs/source/features/quantization.md); h100-sxm is an SM90 GPU")
     assert render(e).startswith("h100-nvfp4.moe:1:31: error[E729]: ")
-    assert e.hint.startswith("no strategy changes the weights' format: use fp8 weights")
+    assert e.hint.startswith("no strategy changes the weights' format: use weights TensorRT-LLM runs on this GPU")
     assert "W509" in _codes(r, "W")
     (plain,) = check(load_plan_text(NVFP4.replace("engine = trtllm", "")))
     (x,) = launch_result(plain, ("trtllm",))
@@ -194,3 +194,15 @@ def test_vllm_refuses_dual_batch_overlap_on_an_amd_gpu():
     (x,) = launch_result(h, ("vllm",))
     argv = x.commands[0].argv
     assert "--enable-dbo" in argv and argv[argv.index("--all2all-backend") + 1] == "deepep_low_latency"
+
+
+def test_fp8_weights_on_an_a100_with_trtllm_are_refused():
+    """The support matrix E729 cites marks no FP8 for Ampere: DeepSeek-V3's fp8 checkpoint was launched on A100s
+    with trtllm-serve until 2026-12-03 (a quantization trial); vLLM runs it weight-only (Marlin) and is not refused."""
+    text = NVFP4.replace("nvfp4", "fp8").replace('"h100-sxm"', '"a100-80g"')
+    (r,) = check(load_plan_text(text))
+    (e,) = [d for d in r.diagnostics if d.code == "E729"]
+    assert e.message.startswith("TensorRT-LLM: FP8 weights run on Ada, Hopper and Blackwell GPUs (SM89 and up")
+    assert e.message.endswith("a100-80g is an SM80 GPU") and not r.verdict.correct
+    (h100,) = check(load_plan_text(NVFP4.replace("nvfp4", "fp8")))
+    assert "E729" not in _codes(h100, "E")

@@ -55,6 +55,7 @@ class Degrees:
     vendor: Vendor | None = None             # who makes the cluster's GPU (None: a custom GPU, not known)
     nvfp4: bool = False                      # some of the model's weights (all, or the experts') are nvfp4
     mxfp4: bool = False                      # … mxfp4 (gpt-oss's experts)
+    fp8: bool = False                        # … fp8
     role: PoolRole | None = None             # the pool a disaggregated strategy's server serves (None: no pool)
     host_gpus: int | None = None             # GPUs of one host where a node's NVLink domain spans several (GB200)
     # in flight with chunked prefill off (`chunked_prefill = off`): a step's token budget (`chunk`) and the length
@@ -176,6 +177,7 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    gpu=plan.cluster.gpu.name, role=workload.role,
                    vendor=plan.cluster.gpu.vendor, nvfp4=DType.NVFP4 in (model.weights, model.expert_weights),
                    mxfp4=DType.MXFP4 in (model.weights, model.expert_weights),
+                   fp8=DType.FP8 in (model.weights, model.expert_weights),
                    host_gpus=plan.cluster.gpus_per_host if plan.cluster.gpus_per_host != layout.gpus_per_node else None,
                    whole_prompts=(workload.chunk_tokens, length_limit(workload, model.context_length))
                    if mode_of(workload).whole_prompts(workload.chunked_prefill) else None,

@@ -61,9 +61,9 @@ PLAN_CODES = frozenset({"E706", "E728", "E729", "E730", "E733", "E734"})
 # dagc's errors of a strategy whose degrees an engine could not be told (its domains do not divide the stage group):
 # no engine refusal is said beside them (`refusals_on`)
 UNFORMED = frozenset({"E203"})
-E729_HINT = ("no strategy changes the weights' format: use fp8 weights (`weights = fp8`, Hopper's fp8 units), a "
-             "Blackwell GPU (b200, b300, gb200, gb300), or vLLM, which runs NVFP4 weights weight-only on Hopper "
-             "(its Marlin kernels)")
+E729_HINT = ("no strategy changes the weights' format: use weights TensorRT-LLM runs on this GPU (fp8 from Hopper and "
+             "Ada, nvfp4 on Blackwell: b200, b300, gb200, gb300; bf16 anywhere), a newer GPU, or vLLM, which runs fp8 "
+             "and NVFP4 weights weight-only on older GPUs (its Marlin kernels)")
 E734_HINT = ("no strategy changes the weights' format: use vLLM (`cluster { engine = vllm }`), which runs MXFP4 "
              "experts on MI300X, or a bf16 checkpoint of the model (`moe { weights = bf16 }`)")
 

@@ -27,6 +27,7 @@ HELIX_MIN_SM = 100          # Blackwell
 # gpt-oss deployment guide runs MXFP4 experts on H200 with BF16 activations (its TRITON MoE backend).
 QUANT_DOC = "docs/source/features/quantization.md"
 NVFP4_MIN_SM = 100
+FP8_MIN_SM = 89             # Ada: the first with fp8 tensor cores (the matrix's FP8 rows)
 
 
 def helix_unmet(d: Degrees) -> list[str]:
@@ -45,11 +46,19 @@ def helix_unmet(d: Degrees) -> list[str]:
 
 
 def nvfp4_refusal(d: Degrees) -> list[Refusal]:
+    """E729: NVFP4 weights before Blackwell; FP8 weights before Ada (the matrix marks none for Ampere: until
+    2026-12-03 DeepSeek-V3's fp8 checkpoint was launched on A100s)."""
     sm = GPU_SM.get(d.gpu)
-    if not d.nvfp4 or sm is None or sm >= NVFP4_MIN_SM:
+    if sm is None:
         return []
-    return [Refusal("E729", f"TensorRT-LLM: NVFP4 weights run on Blackwell GPUs only (its hardware support matrix, "
-                    f"{QUANT_DOC}); {d.gpu} is an SM{sm} GPU", "model.weights")]
+    if d.nvfp4 and sm < NVFP4_MIN_SM:
+        return [Refusal("E729", f"TensorRT-LLM: NVFP4 weights run on Blackwell GPUs only (its hardware support "
+                        f"matrix, {QUANT_DOC}); {d.gpu} is an SM{sm} GPU", "model.weights")]
+    if d.fp8 and sm < FP8_MIN_SM:
+        return [Refusal("E729", f"TensorRT-LLM: FP8 weights run on Ada, Hopper and Blackwell GPUs (SM89 and up: its "
+                        f"hardware support matrix, {QUANT_DOC}, marks no FP8 for Ampere); {d.gpu} is an SM{sm} GPU",
+                        "model.weights")]
+    return []
 
 
 def helix_refusal(d: Degrees) -> list[Refusal]:

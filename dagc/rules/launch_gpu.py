@@ -30,9 +30,11 @@ E729 = """
 TensorRT-LLM (1.2) loads NVFP4 weights on Blackwell GPUs only: the hardware support matrix of its
 quantization page (docs/source/features/quantization.md) marks NVFP4 and MXFP4 for Blackwell (sm100/103,
 sm120) and neither for Hopper, Ada or Ampere. dagc refuses `weights = nvfp4` (or `moe { weights = nvfp4 }`)
-on a Hopper or Ampere preset with TensorRT-LLM. MXFP4 is not refused: its gpt-oss deployment guide runs
-MXFP4 experts on H200 with BF16 activations (the TRITON MoE backend). Other engines and GPUs without fp4
-units run such weights weight-only, at the 16-bit peak, which W509 says. A custom GPU is not refused.
+on a Hopper or Ampere preset with TensorRT-LLM; and, as the matrix marks no FP8 row for Ampere, fp8 weights
+(`weights = fp8`, DeepSeek-V3's checkpoint) on an A100 (until 2026-12-03 launched). MXFP4 is not refused: its
+gpt-oss deployment guide runs MXFP4 experts on H200 with BF16 activations (the TRITON MoE backend). Other engines
+and GPUs without fp4 units run such weights weight-only, at the 16-bit peak, which W509 says (vLLM runs fp8 weights
+weight-only on Ampere, with its Marlin kernels). A custom GPU is not refused.
 
 Bad:
     model preset "mixtral-8x7b" { weights = nvfp4 }
@@ -94,7 +96,8 @@ _PASSES = (engine_refusal,)
 RULES = (
     pass_rule("E728", Severity.ERROR, "launch: the engine does not run on the GPU's maker's GPUs (TensorRT-LLM: "
               "NVIDIA only)", doc=E728, passes=_PASSES),
-    pass_rule("E729", Severity.ERROR, "TensorRT-LLM: NVFP4 weights on Blackwell GPUs only", doc=E729, passes=_PASSES),
+    pass_rule("E729", Severity.ERROR, "TensorRT-LLM: NVFP4 weights on Blackwell GPUs only, FP8 from Ada", doc=E729,
+              passes=_PASSES),
     pass_rule("E734", Severity.ERROR, "SGLang: MXFP4 weights on AMD GPUs from the MI350 series (gfx95) only",
               doc=E734, passes=_PASSES),
     pass_rule("E730", Severity.ERROR, "vLLM: with chunked prefill off, chunk holds the longest request", doc=E730,
