@@ -210,6 +210,11 @@ FIXTURES = {
     "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),
              dict(model=QWEN, cluster=C16, strategy="strategy dp 2 < tp 2 ; ep 8 >")),
     "N605": (dict(workload="workload { batch = max  prompt = 2048  generate = 256 }"), {}),
+    # replicas of 4 GPUs on nodes of 6: replica 0's tp 4 group (ranks 0–3) inside a node, replica 1's (4–7) across two
+    "W544": (dict(cluster='cluster { gpus = 12  gpus_per_node = 6  gpu preset "h100-sxm" }',
+                  strategy="strategy dp 3 < tp 4 >"),
+             dict(cluster='cluster { gpus = 12  gpus_per_node = 6  gpu preset "h100-sxm" }',
+                  strategy="strategy dp 6 < tp 2 >")),
     # a config.json whose layers are 3 in 4 linear attention (Qwen3-Next's key): costed as full attention, said
     "W543": (dict(model='model from "config.json"',
                   files=lambda: {"config.json": json.dumps({**MIXTRAL_8X7B, "full_attention_interval": 4})}),

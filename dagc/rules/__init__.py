@@ -29,6 +29,7 @@ from . import (
     node_size,
     pipeline,
     precision,
+    replica_nodes,
     requirements,
     resources,
     serving,
@@ -47,7 +48,8 @@ RULES: tuple[Rule, ...] = tuple(sorted(
     syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + precision.RULES + pipeline.RULES
     + requirements.RULES + serving.RULES + speculative.RULES + launch.RULES + launch_gpu.RULES + launch_cp.RULES
     + launch_kv.RULES + launch_none.RULES + engine.RULES + calibration.RULES + static_engine.RULES + node_size.RULES
-    + log_lengths.RULES + drawn_context.RULES + throughput_tokens.RULES + static_fields.RULES + config_attention.RULES,
+    + log_lengths.RULES + drawn_context.RULES + throughput_tokens.RULES + static_fields.RULES + config_attention.RULES
+    + replica_nodes.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 _ORDER = {r.code: k for k, r in enumerate(RULES)}
