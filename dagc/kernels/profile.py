@@ -2,9 +2,8 @@
 
 Input: a validated profile file (`dagc.kernels.format.ProfileFile`) and its digest, or a profile and
 a GPU. Output: an immutable `KernelProfile` (`build_profile`; `for_gpu` for another GPU's peaks)
-whose methods return seconds (float64, the shape of the broadcast inputs), each answer
-remembered per profile. The interpolation is `dagc.kernels.tables`; the method is described in
-`dagc.kernels.kernels`.
+whose methods return seconds (float64, the shape of the broadcast inputs), each answer remembered per profile.
+The interpolation is `dagc.kernels.tables`; the method is described in `dagc.kernels.kernels`.
 """
 
 from __future__ import annotations
