@@ -140,3 +140,13 @@ def test_trtllm_replicas_past_32_nodes_each_start_on_their_own_hostfile(tmp_path
                          cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == [f"10.0.0.{k} slots=1" for k in range(64, 128)]
+
+
+def test_a_disaggregated_launch_on_a_rack_names_hosts_too(capsys):
+    """The pools' note said "node k holds dagc's GPUs k·gpus_per_node" (72·k) where its `$NODE<k>` are hosts of 4
+    (a large-scale trial, 2026-12-03)."""
+    strategy = "prefill 1 < tp 1 ; ep 8 > decode 1 < tp 1 ; ep 16 >"
+    assert main(["launch", KIMI, "--strategy", strategy, "--engine", "sglang"]) == 0
+    out = capsys.readouterr().out
+    assert "host k, 4 GPUs of the node's NVLink domain (host k holds dagc's ranks 4·k …)" in out
+    assert "k·gpus_per_node" not in out

@@ -43,3 +43,14 @@ def test_the_capacity_s_reason_does_not_say_a_longer_run_would_miss_what_this_on
                            "behind too")
     met = not_carried_because(False, None, 4.0, 3.233, 500) or ""
     assert met.endswith("at this rate a longer run misses a percentile requirement or falls behind")
+
+
+def test_a_steady_state_miss_is_not_said_as_the_runs():
+    """`tpot <= 100 ms` is judged on the steady state: its 515.1 ms is no run's (the run's TPOT was 34.6 ms in a
+    large-scale trial's plan, 2026-12-03), so the line says so rather than "this run misses"."""
+    steady = Requirement(text="tpot <= 100 ms", kind=RequirementKind.TPOT, op="<=", target=0.1)
+    r = _result(0.0372)
+    r.requirements = [RequirementResult(TTFT, 0.3419), RequirementResult(steady, 0.5151)]
+    line = traffic_reason(r)
+    assert line is not None and line.startswith("meets? no: it misses `tpot <= 100 ms` (515.1 ms, its steady "
+                                                "state); its capacity is short of the traffic too")

@@ -27,6 +27,7 @@ from ..plan.strategy import Pool, Strategy
 from ..rules.launch import engine_refusal
 from ..serve.requests import length_limit
 from ..verdict.pools import PooledCheck, PoolResult
+from .addresses import address_note
 from .degrees import BASE_PORT, Degrees, Placement, degrees, placements
 from .kv_start import kv_start_refusal
 from .launch import (
@@ -279,7 +280,7 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
              "as dagc analyses it by itself: a prefill instance prefills its batch of whole prompts at once, a "
              "decode instance runs the decode steps of its share of the batch",
              *([SPECULATIVE_POOLS] if plan.workload.speculative else []),
-             "`$NODE<k>_ADDR`: the address of node k (node k holds dagc's GPUs k·gpus_per_node …)"]
+             *address_note(["$NODE"], _hosts(plan))]
     return replace(base, commands=(*commands, router), files=tuple(files.values()), notes=tuple(notes),
                    pool_nodes=nodes)
 
@@ -287,3 +288,10 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
 def _serves(c: Command) -> bool:
     """Whether the command starts an engine's server (not `ray start`, nor a node's part of mpirun)."""
     return c.argv[:1] != ("ray",)
+
+
+def _hosts(plan: Plan) -> int | None:
+    """The GPUs of a host where a node's NVLink domain spans several (GB200's trays of 4: the pools' `$NODE<k>` are
+    hosts; until 2026-12-03 their note said "node k holds dagc's GPUs k·gpus_per_node", 72·k), else None."""
+    c = plan.cluster
+    return c.gpus_per_host if c.gpus_per_host != c.gpus_per_node else None
