@@ -311,6 +311,29 @@ def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
     return offered(result, tries, tried, "smaller chunk", lambda ws: f"a chunk of {said_list(ws, 'or')} tokens")
 
 
+def _fewer_decode(result: StrategyResult, tries: _Tries, k: int) -> NextStep | None:
+    """`k` prefill instances beside as many decode instances as the cluster then holds, fewer than the strategy's,
+    when that meets: a decode pool with room to spare gives its GPUs to the binding prefill pool before the cluster
+    is grown (until 2026-12-03 a large-scale trial was offered 4,320 GPUs for `prefill 92 … decode 14 …`, where
+    `prefill 92 … decode 13 …` met on the cluster's 4,096)."""
+    own, pooled = result.strategy, result.pooled
+    assert own is not None and pooled is not None and pooled.prefill is not None
+    decode, prefill = pooled.decode, pooled.prefill
+    if decode is None:
+        return None
+    m, per = decode.pool.instances, decode.gpus_per_instance
+    fit = (result.plan.cluster.gpus - k * prefill.gpus_per_instance) // per if per else 0
+    if not 1 <= fit < m:
+        return None
+    strategy = with_instances(with_instances(own, PoolRole.PREFILL, k), PoolRole.DECODE, fit)
+    r, options = _grown(result, tries, result.plan.cluster.gpus, strategy)
+    if r is None:
+        return None
+    step = _step("prefill", f"{k:,} prefill instances and {fit:,} decode instances (from {prefill.pool.instances:,} "
+                 f"and {m:,}): the prefill pool binds, and the decode pool has GPUs to give it", options, r)
+    return step if step.meets else None
+
+
 def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """When a disaggregated strategy's prefill pool binds: more prefill instances — from the arrivals'
     share the pool served (the instances × the arrival rate over the served rate, rounded up), then the counts
@@ -337,6 +360,8 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
                 break
             continue
         gpus = max(result.plan.cluster.gpus, others + k * prefill.gpus_per_instance)
+        if gpus > result.plan.cluster.gpus and (fit := _fewer_decode(result, tries, k)) is not None:
+            return fit                  # fewer decode instances on the cluster, before a grown one
         r, options = _grown(result, tries, gpus, with_instances(own, PoolRole.PREFILL, k))
         if r is None:
             break
