@@ -210,6 +210,9 @@ FIXTURES = {
     "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),
              dict(model=QWEN, cluster=C16, strategy="strategy dp 2 < tp 2 ; ep 8 >")),
     "N605": (dict(workload="workload { batch = max  prompt = 2048  generate = 256 }"), {}),
+    # mxfp4 beyond the routed experts: MXFP4 checkpoints keep the rest in bf16
+    "W545": (dict(model='model preset "mixtral-8x7b" { weights = mxfp4 }'),
+             dict(model='model preset "mixtral-8x7b" { moe { weights = mxfp4 } }')),
     # replicas of 4 GPUs on nodes of 6: replica 0's tp 4 group (ranks 0–3) inside a node, replica 1's (4–7) across two
     "W544": (dict(cluster='cluster { gpus = 12  gpus_per_node = 6  gpu preset "h100-sxm" }',
                   strategy="strategy dp 3 < tp 4 >"),

@@ -14,7 +14,7 @@ from ..plan.model import DType
 from ..units import Dimension, exact_text
 from .base import RuleContext, diag, make_rule
 
-__all__ = ["RULES", "check_8bit_compute"]
+__all__ = ["RULES", "check_8bit_compute", "check_mxfp4_beyond_experts"]
 
 
 def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -71,7 +71,31 @@ def _without_units(dtype: DType, flops_8bit: float | None, flops_4bit: float | N
     return not flops_4bit if dtype.is_fp4 else dtype.is_8bit_or_less and not flops_8bit
 
 
+def check_mxfp4_beyond_experts(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """MXFP4 weights beyond the routed experts, which no engine dagc launches loads.
+
+    MXFP4 checkpoints (gpt-oss's) quantize the routed experts alone: vLLM's and SGLang's `Mxfp4Config` leave
+    every other linear layer unquantised, so attention, the shared experts, the dense layers and the embeddings stay
+    in bf16. A plan whose `weights = mxfp4` costs them at 4.25 bits holds less than the engine would and runs their
+    matmuls at the fp4 peak: the figures are optimistic (Qwen3-235B-A22B `tp 8`: about 1.45 GB a GPU). Write the
+    experts' dtype alone, `moe { weights = mxfp4 }`.
+
+    Bad:
+        model preset "qwen3-235b-a22b" { weights = mxfp4 }
+    Fixed:
+        model preset "qwen3-235b-a22b" { moe { weights = mxfp4 } }
+    """
+    if ctx.plan.model.weights is DType.MXFP4:
+        yield diag("W545", Severity.WARNING,
+                   "`weights = mxfp4` costs the attention, shared experts, dense layers and embeddings in mxfp4 too, "
+                   "which MXFP4 checkpoints and the engines that load them keep in bf16: the figures are optimistic",
+                   ctx.plan.span_of("model.weights"),
+                   "write `moe { weights = mxfp4 }`: the routed experts alone, as gpt-oss's checkpoint holds them")
+
+
 RULES = (
     make_rule("W509", Severity.WARNING, "8- or 4-bit weights on a GPU without compute units for them",
               check_8bit_compute),
+    make_rule("W545", Severity.WARNING, "mxfp4 weights beyond the routed experts", check_mxfp4_beyond_experts,
+              plan_level=True),
 )
